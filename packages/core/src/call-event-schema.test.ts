@@ -1,0 +1,106 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { callEventArbitrary } from './__tests__/call-event-arbitrary';
+import { callEventSchema } from './call-event-schema';
+import { InvalidEventError } from './errors/invalid-event-error';
+import { parseCallEvent } from './parse-call-event';
+
+const valid = {
+  id: 'twilio:CA123:3',
+  type: 'call.answered',
+  tenantId: 'acme',
+  provider: 'twilio',
+  callId: 'CA123',
+  direction: 'outbound',
+  from: '+14155550100',
+  to: '+14155550111',
+  status: 'in-progress',
+  occurredAt: '2026-11-21T10:00:00.000Z',
+  receivedAt: '2026-11-21T10:00:00.120Z',
+  sequence: 3,
+  data: { vendorSpecific: { a: 1 } },
+};
+
+describe('callEventSchema', () => {
+  it('accepts every generated valid event and survives a JSON round trip unchanged', () => {
+    fc.assert(
+      fc.property(callEventArbitrary, (event) => {
+        const parsed = parseCallEvent(JSON.parse(JSON.stringify(event)));
+        expect(parsed).toEqual(event);
+      }),
+    );
+  });
+
+  it('keeps unknown fields inside data (lenient) but drops unknown top-level fields', () => {
+    const parsed = parseCallEvent({ ...valid, extra: true });
+    expect(parsed.data).toEqual({ vendorSpecific: { a: 1 } });
+    expect(parsed).not.toHaveProperty('extra');
+  });
+
+  it('accepts ISO times with an offset and non-call event types without a callId', () => {
+    const event = parseCallEvent({
+      ...valid,
+      type: 'alert.concurrency_exceeded',
+      callId: undefined,
+      occurredAt: '2026-11-21T15:30:00+05:30',
+    });
+    expect(event.callId).toBeUndefined();
+  });
+
+  it.each([
+    ['id', { id: '' }],
+    ['type', { type: 'Answered' }],
+    ['tenantId', { tenantId: 'a{b}' }],
+    ['tenantId', { tenantId: 'has space' }],
+    ['status', { status: 'answered' }],
+    ['direction', { direction: 'sideways' }],
+    ['occurredAt', { occurredAt: 'yesterday' }],
+    ['receivedAt', { receivedAt: 12 }],
+    ['sequence', { sequence: -1 }],
+    ['data.durationMs', { data: { durationMs: 1.5 } }],
+    ['callId', { callId: undefined }],
+    ['data', { data: undefined }],
+  ])('rejects a bad %s and names the field', (field, patch) => {
+    let caught: unknown;
+    try {
+      parseCallEvent({ ...valid, ...patch });
+    } catch (error) {
+      caught = error;
+    }
+    expect(InvalidEventError.isInstance(caught)).toBe(true);
+    expect((caught as InvalidEventError).field).toBe(field);
+    expect((caught as InvalidEventError).status).toBe(400);
+    expect((caught as InvalidEventError).message).toContain(field);
+  });
+
+  it('rejects any value that is missing a required field, whatever else it holds', () => {
+    const required = [
+      'id',
+      'type',
+      'tenantId',
+      'provider',
+      'occurredAt',
+      'receivedAt',
+      'data',
+    ] as const;
+    fc.assert(
+      fc.property(callEventArbitrary, fc.constantFrom(...required), (event, field) => {
+        const broken: Record<string, unknown> = { ...event };
+        delete broken[field];
+        expect(callEventSchema.safeParse(broken).success).toBe(false);
+      }),
+    );
+  });
+
+  it('never throws anything but InvalidEventError on arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.anything(), (value) => {
+        try {
+          parseCallEvent(value);
+        } catch (error) {
+          expect(InvalidEventError.isInstance(error)).toBe(true);
+        }
+      }),
+    );
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * The documented event types. The list is open: `type` accepts any dot-separated lowercase name
+ * (`noun.action`), so later packages add `presence.*`, `agent.*`, `dialer.*`, `alert.*` without a
+ * breaking change, but every type a calltrack package emits is listed here.
+ */
+export const callEventTypes = [
+  /** A call was created (outbound placed, or inbound arrived). */
+  'call.initiated',
+  /** The far end is ringing. */
+  'call.ringing',
+  /** The call was answered and is in progress. */
+  'call.answered',
+  /** The call reached a terminal status; `status` says which. */
+  'call.ended',
+  /** Post-call analysis arrived (summary, sentiment, success…); may come after `call.ended`. */
+  'call.analyzed',
+  /** A recording is available (`data.recordingUrl`). */
+  'call.recording',
+  /** Answering-machine detection finished (`data.answeredBy`). */
+  'call.machine_detection',
+  /** The live transcript was updated (`data.transcript`). */
+  'call.transcript',
+  /** A transfer started. */
+  'call.transfer_started',
+  /** A transfer was bridged to its destination. */
+  'call.transfer_bridged',
+  /** A transfer was cancelled. */
+  'call.transfer_cancelled',
+  /** A transfer ended. */
+  'call.transfer_ended',
+  /** Any other status change a provider reports (`status` holds the new status). */
+  'call.status_changed',
+] as const;
+
+/** A type from {@link callEventTypes}. */
+export type KnownCallEventType = (typeof callEventTypes)[number];
+
+/** An event type: one of {@link callEventTypes}, or another `noun.action` name. */
+export type CallEventType = KnownCallEventType | (string & {});
+
+/** The form every event type has: lowercase dot-separated words, at least two. */
+export const callEventTypePattern = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;

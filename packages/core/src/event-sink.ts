@@ -1,0 +1,15 @@
+import type { CallEvent } from './call-event-schema';
+
+/** What an {@link EventSink} reports about one published event. */
+export interface EventSinkResult {
+  /** True when the event had been published before (same `id`) and was dropped. */
+  duplicate: boolean;
+}
+
+/**
+ * Anything events can be handed to: the bus, the tracker, a test collector. Provider webhook
+ * handlers publish into a sink and know nothing else about what happens next.
+ */
+export interface EventSink {
+  publish(event: CallEvent): Promise<EventSinkResult>;
+}

@@ -1,0 +1,41 @@
+export type { CallDirection } from './call-direction';
+export { callDirectionSchema, callDirections } from './call-direction';
+export type { CallEvent, CallEventData } from './call-event-schema';
+export { callEventDataSchema, callEventSchema } from './call-event-schema';
+export type { CallEventType, KnownCallEventType } from './call-event-type';
+export { callEventTypePattern, callEventTypes } from './call-event-type';
+export type { CallStatus } from './call-status';
+export {
+  callStatuses,
+  callStatusSchema,
+  isTerminalStatus,
+  terminalCallStatuses,
+} from './call-status';
+export { BusUnavailableError } from './errors/bus-unavailable-error';
+export type { CallTrackErrorOptions } from './errors/calltrack-error';
+export { CallTrackError } from './errors/calltrack-error';
+export { InvalidArgumentError } from './errors/invalid-argument-error';
+export type { InvalidEventIssue } from './errors/invalid-event-error';
+export { InvalidEventError } from './errors/invalid-event-error';
+export { InvalidPayloadError } from './errors/invalid-payload-error';
+export { InvalidSignatureError } from './errors/invalid-signature-error';
+export { MissingSignatureError } from './errors/missing-signature-error';
+export { NotFoundError } from './errors/not-found-error';
+export { PayloadTooLargeError } from './errors/payload-too-large-error';
+export type { ProviderApiErrorOptions } from './errors/provider-api-error';
+export { ProviderApiError } from './errors/provider-api-error';
+export { UnauthorizedError } from './errors/unauthorized-error';
+export { UnknownTenantError } from './errors/unknown-tenant-error';
+export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error';
+export type { EventSink, EventSinkResult } from './event-sink';
+export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
+export { maskPhoneNumber } from './mask-phone-number';
+export { parseCallEvent } from './parse-call-event';
+export { parseFormBody } from './parse-form-body';
+export type { ReadRequestTextOptions } from './read-request-text';
+export { readRequestText } from './read-request-text';
+export { tenantIdSchema } from './tenant-id-schema';
+export { timingSafeEqual } from './timing-safe-equal';
+export { toErrorResponse } from './to-error-response';
+export type { NodeHandler, ToNodeHandlerOptions } from './to-node-handler';
+export { toNodeHandler } from './to-node-handler';

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+/**
+ * A tenant (workspace / company) id. Up to 128 characters, no whitespace, control characters or
+ * braces: tenant ids become part of Redis keys inside a `{tenant}` hash tag.
+ */
+export const tenantIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^\s{}\p{Cc}]+$/u, 'must not contain whitespace, control characters, "{" or "}"');

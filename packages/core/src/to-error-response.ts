@@ -1,0 +1,19 @@
+import { CallTrackError } from './errors/calltrack-error';
+
+/**
+ * Turns an error into the JSON `Response` a handler answers with:
+ * `{ "error": { "code", "message" } }` and the error's status for a {@link CallTrackError};
+ * a generic 500 that reveals nothing for anything else.
+ */
+export function toErrorResponse(error: unknown): Response {
+  if (CallTrackError.isInstance(error)) {
+    return Response.json(
+      { error: { code: error.code, message: error.message } },
+      { status: error.status },
+    );
+  }
+  return Response.json(
+    { error: { code: 'internal_error', message: 'Internal server error.' } },
+    { status: 500 },
+  );
+}

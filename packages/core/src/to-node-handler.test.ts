@@ -1,0 +1,145 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidSignatureError } from './errors/invalid-signature-error';
+import type { FetchHandler } from './fetch-handler';
+import { toNodeHandler } from './to-node-handler';
+
+const servers: Server[] = [];
+
+async function listen(server: Server): Promise<string> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map((server) => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    }),
+  );
+});
+
+const echo: FetchHandler = async (request, context) =>
+  Response.json({
+    method: request.method,
+    url: request.url,
+    body: await request.text(),
+    contentType: request.headers.get('content-type'),
+    clientAddress: context?.clientAddress,
+  });
+
+describe('toNodeHandler', () => {
+  it('serves a fetch handler as a node:http listener', async () => {
+    const base = await listen(createServer(toNodeHandler(echo)));
+    const response = await fetch(`${base}/hook?a=1&b=%2B1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'CallSid=CA1',
+    });
+    const body = await response.json();
+    expect(body).toMatchObject({
+      method: 'POST',
+      url: `${base}/hook?a=1&b=%2B1`,
+      body: 'CallSid=CA1',
+      clientAddress: '127.0.0.1',
+    });
+  });
+
+  it('works as Express middleware under a mount path, keeping the full original URL', async () => {
+    const app = express();
+    app.use('/webhooks', toNodeHandler(echo));
+    const base = await listen(createServer(app));
+    const response = await fetch(`${base}/webhooks/twilio?x=1`, { method: 'POST', body: 'a=b' });
+    expect((await response.json()).url).toBe(`${base}/webhooks/twilio?x=1`);
+  });
+
+  it('uses the Buffer left by express.raw() as the body', async () => {
+    const app = express();
+    app.post('/hook', express.raw({ type: '*/*' }), toNodeHandler(echo));
+    const base = await listen(createServer(app));
+    const response = await fetch(`${base}/hook`, { method: 'POST', body: '{"raw":true}' });
+    expect((await response.json()).body).toBe('{"raw":true}');
+  });
+
+  it('explains the problem when express.json() already consumed the raw body', async () => {
+    const app = express();
+    app.post('/hook', express.json(), toNodeHandler(echo));
+    app.use(
+      (
+        error: Error,
+        _request: express.Request,
+        response: express.Response,
+        _next: express.NextFunction,
+      ) => {
+        response.status(500).json({ message: error.message });
+      },
+    );
+    const base = await listen(createServer(app));
+    const response = await fetch(`${base}/hook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    expect(response.status).toBe(500);
+    expect((await response.json()).message).toMatch(/express\.raw/);
+  });
+
+  it('answers a thrown CallTrackError with its status when used without next', async () => {
+    const base = await listen(
+      createServer(
+        toNodeHandler(() => {
+          throw new InvalidSignatureError({ message: 'Signature does not match.' });
+        }),
+      ),
+    );
+    const response = await fetch(`${base}/hook`, { method: 'POST', body: 'x' });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({
+      error: { code: 'invalid_signature', message: 'Signature does not match.' },
+    });
+  });
+
+  it('does not trust X-Forwarded-* unless asked, and builds URLs from host/protocol options', async () => {
+    const plain = await listen(createServer(toNodeHandler(echo)));
+    const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' };
+    expect((await (await fetch(`${plain}/a`, { headers })).json()).url).toBe(`${plain}/a`);
+
+    const configured = await listen(
+      createServer(toNodeHandler(echo, { host: 'api.example.com', protocol: 'https:' })),
+    );
+    expect((await (await fetch(`${configured}/a?b=1`)).json()).url).toBe(
+      'https://api.example.com/a?b=1',
+    );
+  });
+
+  it('streams a response body and aborts the request signal when the client leaves', async () => {
+    let aborted!: () => void;
+    const abortSeen = new Promise<void>((resolve) => {
+      aborted = resolve;
+    });
+    const base = await listen(
+      createServer(
+        toNodeHandler((request) => {
+          request.signal.addEventListener('abort', () => aborted());
+          const body = new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('first\n'));
+            },
+          });
+          return new Response(body, { headers: { 'content-type': 'text/plain' } });
+        }),
+      ),
+    );
+    const controller = new AbortController();
+    const response = await fetch(`${base}/stream`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toBe('first\n');
+    controller.abort();
+    await abortSeen;
+  });
+});
