@@ -1,1 +1,13 @@
-export {};
+export type { MemoryBusOptions } from './create-memory-bus';
+export { createMemoryBus } from './create-memory-bus';
+export type {
+  BusEventMessage,
+  BusLaggedMessage,
+  BusMessage,
+  BusOptions,
+  BusPublishResult,
+  BusResetMessage,
+  BusSubscribeOptions,
+  BusSubscription,
+  EventBus,
+} from './event-bus';

@@ -1,0 +1,179 @@
+import { type CallEvent, parseCallEvent } from '@calltrack/core';
+import { createBusEpoch, formatBusCursor, parseBusCursor } from './bus-cursor';
+import { checkSubscribeOptions } from './check-subscribe-options';
+import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscription-queue';
+import type {
+  BusOptions,
+  BusPublishResult,
+  BusSubscribeOptions,
+  BusSubscription,
+  EventBus,
+} from './event-bus';
+import { matchesSubscription } from './matches-subscription';
+import { resolveBusOptions } from './resolve-bus-options';
+
+/** Options of {@link createMemoryBus}. */
+export interface MemoryBusOptions extends BusOptions {
+  /** Clock, for tests of the age limit. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface HistoryEntry {
+  seq: number;
+  cursor: string;
+  event: CallEvent;
+  publishedAt: number;
+}
+
+interface TenantStream {
+  seq: number;
+  /** History, oldest first, from `head` on (a deque without O(n) shifts). */
+  entries: HistoryEntry[];
+  head: number;
+  /** Event id → its entry, for the events in history. */
+  ids: Map<string, HistoryEntry>;
+  subscribers: Set<Subscriber>;
+}
+
+interface Subscriber {
+  queue: SubscriptionQueue;
+  matches: (event: CallEvent) => boolean;
+}
+
+/**
+ * An event bus for one process: per-tenant streams with bounded history, de-duplication by event
+ * id, resume by cursor and bounded subscriber buffers. Publishing is synchronous under the hood,
+ * so per-tenant order is the order of `publish` calls.
+ */
+export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
+  const { maxEvents, maxAgeMs, maxBufferedMessages } = resolveBusOptions(options);
+  const now = options.now ?? Date.now;
+  const epoch = createBusEpoch();
+  const streams = new Map<string, TenantStream>();
+  const allTenantSubscribers = new Set<Subscriber>();
+  let closed = false;
+
+  const streamOf = (tenantId: string): TenantStream => {
+    let stream = streams.get(tenantId);
+    if (!stream) {
+      stream = { seq: 0, entries: [], head: 0, ids: new Map(), subscribers: new Set() };
+      streams.set(tenantId, stream);
+    }
+    return stream;
+  };
+
+  const evictOldest = (stream: TenantStream): void => {
+    const entry = stream.entries[stream.head] as HistoryEntry;
+    stream.ids.delete(entry.event.id);
+    stream.head += 1;
+  };
+
+  const compact = (stream: TenantStream): void => {
+    if (stream.head > 256 && stream.head * 2 > stream.entries.length) {
+      stream.entries = stream.entries.slice(stream.head);
+      stream.head = 0;
+    }
+  };
+
+  const pruneByAge = (stream: TenantStream, at: number): void => {
+    const cutoff = at - maxAgeMs;
+    while (
+      stream.head < stream.entries.length &&
+      (stream.entries[stream.head] as HistoryEntry).publishedAt < cutoff
+    ) {
+      evictOldest(stream);
+    }
+    compact(stream);
+  };
+
+  const deliver = (subscribers: Set<Subscriber>, entry: HistoryEntry): void => {
+    for (const subscriber of subscribers) {
+      if (subscriber.matches(entry.event)) {
+        subscriber.queue.push({ type: 'event', cursor: entry.cursor, event: entry.event });
+      }
+    }
+  };
+
+  const publish = async (input: CallEvent): Promise<BusPublishResult> => {
+    const event = parseCallEvent(input);
+    const stream = streamOf(event.tenantId);
+    const at = now();
+    pruneByAge(stream, at);
+    const existing = stream.ids.get(event.id);
+    if (existing) return { cursor: existing.cursor, duplicate: true };
+
+    stream.seq += 1;
+    const entry: HistoryEntry = {
+      seq: stream.seq,
+      cursor: formatBusCursor(epoch, stream.seq),
+      event,
+      publishedAt: at,
+    };
+    stream.entries.push(entry);
+    stream.ids.set(event.id, entry);
+    while (stream.entries.length - stream.head > maxEvents) evictOldest(stream);
+    compact(stream);
+
+    deliver(stream.subscribers, entry);
+    deliver(allTenantSubscribers, entry);
+    return { cursor: entry.cursor, duplicate: false };
+  };
+
+  /** Queues the events after `after` from history, or a reset when they are not all there. */
+  const replay = (stream: TenantStream, after: string, subscriber: Subscriber): void => {
+    const position = parseBusCursor(after);
+    if (!position || position.epoch !== epoch || position.seq > stream.seq) {
+      subscriber.queue.push({ type: 'reset', recovered: false, reason: 'stream-reset' });
+      return;
+    }
+    pruneByAge(stream, now());
+    const oldest = stream.entries[stream.head];
+    const firstWanted = position.seq + 1;
+    if (firstWanted <= stream.seq && (!oldest || oldest.seq > firstWanted)) {
+      subscriber.queue.push({ type: 'reset', recovered: false, reason: 'history-gap' });
+      return;
+    }
+    for (let index = stream.head; index < stream.entries.length; index += 1) {
+      const entry = stream.entries[index] as HistoryEntry;
+      if (entry.seq < firstWanted || !subscriber.matches(entry.event)) continue;
+      subscriber.queue.push({ type: 'event', cursor: entry.cursor, event: entry.event }, true);
+    }
+  };
+
+  const subscribe = (subscribeOptions: BusSubscribeOptions): BusSubscription => {
+    checkSubscribeOptions(subscribeOptions);
+    const { tenantId } = subscribeOptions;
+    const stream = tenantId === undefined ? undefined : streamOf(tenantId);
+    const set = stream ? stream.subscribers : allTenantSubscribers;
+    const subscriber: Subscriber = {
+      matches: matchesSubscription(subscribeOptions),
+      queue: createSubscriptionQueue({
+        maxBuffered: maxBufferedMessages,
+        after: subscribeOptions.after,
+        signal: subscribeOptions.signal,
+        onEnd: () => set.delete(subscriber),
+      }),
+    };
+    if (closed) {
+      subscriber.queue.end();
+      return subscriber.queue.subscription;
+    }
+    // Replay and attach happen in the same synchronous step, so nothing can fall between them.
+    if (stream && subscribeOptions.after !== undefined) {
+      replay(stream, subscribeOptions.after, subscriber);
+    }
+    if (subscriber.queue.open) set.add(subscriber);
+    subscriber.queue.markReady();
+    return subscriber.queue.subscription;
+  };
+
+  const close = async (): Promise<void> => {
+    closed = true;
+    for (const stream of streams.values()) {
+      for (const subscriber of stream.subscribers) subscriber.queue.end();
+    }
+    for (const subscriber of allTenantSubscribers) subscriber.queue.end();
+  };
+
+  return { publish, subscribe, close };
+}

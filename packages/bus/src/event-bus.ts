@@ -1,0 +1,104 @@
+import type { CallEvent, EventSink } from '@calltrack/core';
+
+/** What {@link EventBus.publish} reports. */
+export interface BusPublishResult {
+  /**
+   * Position of the event in its tenant's stream: opaque, monotonic per tenant. For a duplicate,
+   * the cursor the event got when it was first published.
+   */
+  cursor: string;
+  /** True when an event with the same `id` is still in history and this one was dropped. */
+  duplicate: boolean;
+}
+
+/** Which events a subscription receives. */
+export interface BusSubscribeOptions {
+  /** The tenant whose events to receive. Required unless `allTenants` is true. */
+  tenantId?: string;
+  /** Receive every tenant's events (super-admin views). Must be explicit. */
+  allTenants?: boolean;
+  /** Only events of this call. */
+  callId?: string;
+  /** Only these event types; an entry ending in `.*` matches a prefix (`call.*`). */
+  types?: readonly string[];
+  /**
+   * Resume: deliver every event of the tenant after this cursor (from history), then live events,
+   * with no gap and no duplicate at the seam. When the gap has left history, a `reset` message
+   * comes first. Needs `tenantId`.
+   */
+  after?: string;
+  /** Ends the subscription when aborted. */
+  signal?: AbortSignal;
+}
+
+/** An event, with its cursor. */
+export interface BusEventMessage {
+  type: 'event';
+  cursor: string;
+  event: CallEvent;
+}
+
+/**
+ * Events were missed and cannot be replayed: the subscriber must reload its state (for example
+ * the active calls) and carry on with the live events that follow.
+ * - `history-gap`: the events after the cursor have left history (size or age limit);
+ * - `stream-reset`: the cursor belongs to a stream that no longer exists (a restarted memory bus,
+ *   a Redis that lost its data) or is not a cursor at all;
+ * - `reconnected`: an all-tenants subscription lost its connection for a while.
+ */
+export interface BusResetMessage {
+  type: 'reset';
+  recovered: false;
+  reason: 'history-gap' | 'stream-reset' | 'reconnected';
+}
+
+/**
+ * The subscriber read too slowly and its buffer filled up: this is the last message, and the
+ * subscription has ended. Subscribe again with `after: cursor` to continue from history.
+ */
+export interface BusLaggedMessage {
+  type: 'lagged';
+  /** The cursor of the last event delivered, or the `after` the subscription started from. */
+  cursor: string | undefined;
+}
+
+/** What a subscription yields. */
+export type BusMessage = BusEventMessage | BusResetMessage | BusLaggedMessage;
+
+/** A live subscription: iterate it with `for await`; `return()` or `close()` ends it. */
+export interface BusSubscription extends AsyncIterableIterator<BusMessage> {
+  /** Resolves once live delivery is attached and any replay from history is queued. */
+  readonly ready: Promise<void>;
+  /** Ends the subscription; a pending `next()` resolves as done. */
+  close(): Promise<void>;
+}
+
+/** The event bus every transport reads from and every producer publishes to. */
+export interface EventBus extends EventSink {
+  /**
+   * Validates and publishes an event. Idempotent by `event.id` while the first copy is in
+   * history. Rejects with `InvalidEventError` for an invalid event and `BusUnavailableError`
+   * when the backend cannot be reached.
+   */
+  publish(event: CallEvent): Promise<BusPublishResult>;
+  /** Subscribes to one tenant's events (or, explicitly, to all tenants'). */
+  subscribe(options: BusSubscribeOptions): BusSubscription;
+  /** Ends every subscription and releases what the bus opened. */
+  close(): Promise<void>;
+}
+
+/** Limits shared by every backend. */
+export interface BusOptions {
+  /** History kept per tenant, for de-duplication and resume. */
+  history?: {
+    /** Most events kept per tenant. Default 1,000. */
+    maxEvents?: number;
+    /** Oldest event kept, in milliseconds. Default one hour. */
+    maxAgeMs?: number;
+  };
+  /**
+   * Most messages buffered for a subscriber that reads slower than events arrive. When it is
+   * exceeded the subscriber gets a final `lagged` message. Default 1,000.
+   */
+  maxBufferedMessages?: number;
+}
