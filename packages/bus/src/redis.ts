@@ -1,1 +1,2 @@
-export {};
+export type { RedisBusOptions } from './create-redis-bus';
+export { createRedisBus } from './create-redis-bus';

@@ -1,0 +1,98 @@
+import { once } from 'node:events';
+import { BusUnavailableError } from '@calltrack/core';
+import { connectTestRedis, type RedisServerProcess, startRedisServer } from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventIds, take } from './__tests__/collect';
+import { makeEvent } from './__tests__/make-event';
+import { createRedisBus } from './create-redis-bus';
+
+// These tests start their own redis-server (they kill it); they need the binary, which the
+// machine and CI install. The probe decides skip-or-fail like every Redis suite.
+const probe = await connectTestRedis();
+probe?.disconnect();
+const available = probe !== undefined;
+
+describe.skipIf(!available)('Redis bus through outages', () => {
+  let server: RedisServerProcess | undefined;
+  const clients: Redis[] = [];
+  const client = (url: string): Redis => {
+    const made = new Redis(url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    made.on('error', () => {});
+    clients.push(made);
+    return made;
+  };
+  afterEach(async () => {
+    for (const made of clients.splice(0)) made.disconnect();
+    await server?.stop();
+  });
+
+  it('catches up from history after its subscriber connection is killed, with no reset', async () => {
+    server = await startRedisServer();
+    const publisherClient = client(server.url);
+    const bus = createRedisBus({ redis: publisherClient, prefix: 'outage' });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const before = makeEvent();
+    await bus.publish(before);
+    expect(eventIds(await take(subscription, 1))).toEqual([before.id]);
+
+    const admin = client(server.url);
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    const during = Array.from({ length: 20 }, () => makeEvent());
+    for (const event of during) await bus.publish(event);
+
+    const received = await take(subscription, 20);
+    expect(received.map((message) => message.type)).toEqual(Array(20).fill('event'));
+    expect(eventIds(received)).toEqual(during.map((event) => event.id));
+    await bus.close();
+  });
+
+  it('survives Redis being killed and restarted: publish rejects while down, subscribers reset and go on', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis,
+      prefix: 'restart',
+      publishTimeoutMs: 1000,
+      onError: (error) => errors.push(error),
+    });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    const everyone = bus.subscribe({ allTenants: true });
+    await Promise.all([subscription.ready, everyone.ready]);
+    const first = Array.from({ length: 10 }, () => makeEvent());
+    for (const event of first) await bus.publish(event);
+    expect(eventIds(await take(subscription, 10))).toEqual(first.map((event) => event.id));
+    expect(eventIds(await take(everyone, 10))).toEqual(first.map((event) => event.id));
+
+    const closed = once(redis, 'close');
+    await server.kill();
+    await closed;
+    const whileDown = makeEvent();
+    const error = await bus.publish(whileDown).catch((caught: unknown) => caught);
+    expect(BusUnavailableError.isInstance(error)).toBe(true);
+    expect((error as BusUnavailableError).status).toBe(503);
+    expect((error as Error).message).toMatch(/not published|may or may not/);
+
+    const ready = once(redis, 'ready');
+    await server.restart();
+    await ready;
+
+    // The restarted Redis kept nothing: the stream is new, so the subscriber is told to reload.
+    expect(await take(subscription, 1)).toEqual([
+      { type: 'reset', recovered: false, reason: 'stream-reset' },
+    ]);
+    const after = Array.from({ length: 10 }, () => makeEvent());
+    for (const event of after) await bus.publish(event);
+    expect(eventIds(await take(subscription, 10))).toEqual(after.map((event) => event.id));
+    // An all-tenants subscription cannot catch up per tenant: it is told it was disconnected.
+    const [signal, ...rest] = await take(everyone, 11);
+    expect(signal).toEqual({ type: 'reset', recovered: false, reason: 'reconnected' });
+    expect(eventIds(rest)).toEqual(after.map((event) => event.id));
+
+    // The event that failed while Redis was down can simply be published again.
+    await expect(bus.publish(whileDown)).resolves.toMatchObject({ duplicate: false });
+    await bus.close();
+  });
+});

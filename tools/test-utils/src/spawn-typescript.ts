@@ -1,0 +1,33 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/**
+ * Runs a TypeScript file in a separate Node process (through tsx), resolving `@calltrack/*`
+ * packages to their source like the tests do. Lines the child prints arrive through `onLine`.
+ */
+export function spawnTypeScript(
+  file: string,
+  options: { args?: string[]; env?: Record<string, string>; onLine?: (line: string) => void } = {},
+): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@calltrack/source', file, ...(options.args ?? [])],
+    { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...options.env } },
+  );
+  let pending = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      options.onLine?.(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+  });
+  return child;
+}
+
+/** Resolves with the exit code once the child ends. */
+export function waitForExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
