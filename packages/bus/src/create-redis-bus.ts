@@ -158,7 +158,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
       redis,
       readLua,
       [keys.meta, keys.stream],
-      [after === null ? '' : after, replayBatchSize, maxAgeMs],
+      [after === null ? '' : after, replayBatchSize, maxAgeMs, maxEvents],
     )) as string[];
     const epoch = reply[0] || null;
     const entries: LiveMessage[] = [];

@@ -56,6 +56,13 @@ describe('readRequestText', () => {
     expect(error.status).toBe(400);
   });
 
+  it('keeps a leading byte-order mark, so signatures over the exact bytes still verify', async () => {
+    const text = await readRequestText(post(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d])), {
+      maxBytes: 100,
+    });
+    expect(text).toBe('\uFEFF{}');
+  });
+
   it('returns an empty string for a request without a body', async () => {
     await expect(readRequestText(new Request('http://localhost/'), { maxBytes: 10 })).resolves.toBe(
       '',

@@ -41,7 +41,8 @@ export async function readRequestText(
     offset += chunk.byteLength;
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    // ignoreBOM keeps a leading byte-order mark: signatures cover the body byte for byte.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (error) {
     throw new InvalidPayloadError({
       message: 'The request body is not valid UTF-8.',
