@@ -19,9 +19,10 @@ describe.skipIf(!redis)('createRedisBus', () => {
   const client = redis as Redis;
   let counter = 0;
   // Each bus gets its own prefix, so tests never see each other's history.
-  describeEventBus('redis', async (options) =>
-    createRedisBus({ redis: client, prefix: `${prefix}:${(counter += 1)}`, ...options }),
-  );
+  describeEventBus('redis', async (options) => {
+    counter += 1;
+    return createRedisBus({ redis: client, prefix: `${prefix}:${counter}`, ...options });
+  });
 
   it('keeps every key of a tenant under its {tenant} hash tag', async () => {
     const own = `${prefix}:tags`;
