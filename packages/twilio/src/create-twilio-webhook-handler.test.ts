@@ -1,0 +1,470 @@
+import { BusUnavailableError, type CallEvent, toNodeHandler } from '@calltrack/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CollectingSink, createCollectingSink } from './__tests__/collecting-sink';
+import { listen, type TestServer } from './__tests__/listen';
+import { loadTwilioFixture } from './__tests__/load-twilio-fixture';
+import { computeTwilioBodySha256 } from './compute-twilio-body-sha256';
+import { computeTwilioSignature } from './compute-twilio-signature';
+import {
+  type CreateTwilioWebhookHandlerOptions,
+  createTwilioWebhookHandler,
+} from './create-twilio-webhook-handler';
+
+const authToken = 'test-auth-token-0123456789abcdef';
+const form = 'application/x-www-form-urlencoded';
+const callSid = 'CAf0e1d2c3b4a5968778695a4b3c2d1e0f';
+
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+interface Setup {
+  base: string;
+  sink: CollectingSink;
+  errors: unknown[];
+  tenantCalls: Parameters<CreateTwilioWebhookHandlerOptions['resolveTenant']>[0][];
+}
+
+async function setup(options: Partial<CreateTwilioWebhookHandlerOptions> = {}): Promise<Setup> {
+  const sink = createCollectingSink();
+  const errors: unknown[] = [];
+  const tenantCalls: Setup['tenantCalls'] = [];
+  const handler = createTwilioWebhookHandler({
+    authToken,
+    sink,
+    resolveTenant: (context) => {
+      tenantCalls.push(context);
+      return context.to === '+14155550100' || context.url.searchParams.get('tenant') === 'acme'
+        ? { tenantId: 'acme', branchId: 'sf' }
+        : null;
+    },
+    onError: (error) => errors.push(error),
+    ...options,
+  });
+  const server = await listen(toNodeHandler(handler));
+  servers.push(server);
+  return { base: server.url, sink, errors, tenantCalls };
+}
+
+interface PostOptions {
+  body: string;
+  /** The URL the signature is computed for; defaults to the URL posted to. */
+  signedUrl?: string;
+  signature?: string | null;
+  contentType?: string | null;
+  token?: string;
+  headers?: Record<string, string>;
+  method?: string;
+}
+
+async function post(url: string, options: PostOptions): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  const contentType = options.contentType === undefined ? form : options.contentType;
+  if (contentType !== null) headers['content-type'] = contentType;
+  const isJson = contentType?.includes('json') ?? false;
+  const signature =
+    options.signature === undefined
+      ? computeTwilioSignature({
+          authToken: options.token ?? authToken,
+          url: options.signedUrl ?? url,
+          ...(isJson ? {} : { params: new URLSearchParams(options.body) }),
+        })
+      : options.signature;
+  if (signature !== null) headers['x-twilio-signature'] = signature;
+  return fetch(url, { method: options.method ?? 'POST', headers, body: options.body });
+}
+
+const completed = () => loadTwilioFixture('twilio-status-callback-completed');
+const ringing = () => loadTwilioFixture('twilio-status-callback-ringing');
+
+async function expectError(response: Response, status: number, code: string): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(await response.json()).toEqual({ error: { code, message: expect.any(String) } });
+}
+
+describe('createTwilioWebhookHandler: success', () => {
+  it('verifies, parses and publishes a status callback, answering 204 with an empty body', async () => {
+    const { base, sink, tenantCalls } = await setup();
+    const response = await post(`${base}/webhooks/twilio`, { body: ringing() });
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe('');
+    expect(sink.events).toEqual([
+      expect.objectContaining({
+        id: `twilio:${callSid}:ringing`,
+        type: 'call.ringing',
+        status: 'ringing',
+        tenantId: 'acme',
+        branchId: 'sf',
+        callId: callSid,
+        sequence: 1,
+      }),
+    ]);
+    expect(sink.events[0]!.raw).toBeUndefined();
+    expect(tenantCalls[0]).toMatchObject({
+      accountSid: 'AC0123456789abcdef0123456789abcdef',
+      callSid,
+      direction: 'outbound',
+      from: '+14155550199',
+      to: '+14155550100',
+    });
+  });
+
+  it('publishes every event of a webhook (completed + AnsweredBy)', async () => {
+    const { base, sink } = await setup();
+    const response = await post(`${base}/webhooks/twilio`, { body: completed() });
+    expect(response.status).toBe(204);
+    expect(sink.events.map((event) => event.type)).toEqual([
+      'call.ended',
+      'call.machine_detection',
+    ]);
+    expect(sink.events[0]!.data.durationMs).toBe(49_000);
+  });
+
+  it('answers 204 to a duplicate (Twilio retried) and publishes nothing new', async () => {
+    const { base, sink } = await setup();
+    const first = await post(`${base}/webhooks/twilio`, { body: completed() });
+    const second = await post(`${base}/webhooks/twilio`, { body: completed() });
+    expect([first.status, second.status]).toEqual([204, 204]);
+    expect(sink.events).toHaveLength(2);
+  });
+
+  it('handles recording and AMD callbacks, with the tenant from the signed URL query', async () => {
+    const { base, sink } = await setup();
+    const url = `${base}/webhooks/twilio?tenant=acme`;
+    expect(
+      (await post(url, { body: loadTwilioFixture('twilio-recording-status-callback-completed') }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await post(url, { body: loadTwilioFixture('twilio-amd-status-callback') })).status,
+    ).toBe(204);
+    expect(sink.events.map((event) => [event.type, event.tenantId])).toEqual([
+      ['call.recording', 'acme'],
+      ['call.machine_detection', 'acme'],
+    ]);
+  });
+
+  it('attaches raw when includeRaw is set', async () => {
+    const { base, sink } = await setup({ includeRaw: true });
+    await post(`${base}/webhooks/twilio`, { body: ringing() });
+    expect(sink.events[0]!.raw).toMatchObject({ CallSid: callSid, CallStatus: 'ringing' });
+  });
+
+  it('accepts a charset parameter on the content type', async () => {
+    const { base } = await setup();
+    const response = await post(`${base}/t`, {
+      body: ringing(),
+      contentType: `${form}; charset=utf-8`,
+    });
+    expect(response.status).toBe(204);
+  });
+
+  it('verifies a query with an apostrophe that fetch re-encodes as %27', async () => {
+    const { base, sink } = await setup();
+    const url = `${base}/webhooks/twilio?name=O'hara`;
+    const response = await post(url, { body: ringing(), signedUrl: url });
+    expect(response.status).toBe(204);
+    expect(sink.events).toHaveLength(1);
+  });
+
+  it('accepts the JSON variant with bodySHA256', async () => {
+    const { base, sink } = await setup();
+    const body = JSON.stringify({
+      CallSid: 'CA1',
+      CallStatus: 'in-progress',
+      To: '+14155550100',
+      SequenceNumber: 2,
+    });
+    const url = `${base}/webhooks/twilio?bodySHA256=${computeTwilioBodySha256(body)}`;
+    const response = await post(url, { body, contentType: 'application/json' });
+    expect(response.status).toBe(204);
+    expect(sink.events).toEqual([
+      expect.objectContaining({ id: 'twilio:CA1:in-progress', type: 'call.answered', sequence: 2 }),
+    ]);
+  });
+});
+
+describe('createTwilioWebhookHandler: accounts and URLs', () => {
+  it('looks the Auth Token up by the claimed AccountSid', async () => {
+    const tokens = new Map([
+      ['AC0123456789abcdef0123456789abcdef', 'token-a'],
+      ['ACffffffffffffffffffffffffffffffff', 'token-b'],
+    ]);
+    const seen: (string | undefined)[] = [];
+    const { base, sink } = await setup({
+      authToken: async ({ accountSid }) => {
+        seen.push(accountSid);
+        return accountSid === undefined ? undefined : tokens.get(accountSid);
+      },
+    });
+    const url = `${base}/webhooks/twilio`;
+    expect((await post(url, { body: ringing(), token: 'token-a' })).status).toBe(204);
+    // Signed with the other account's token: the claimed AccountSid decides which one counts.
+    expect((await post(url, { body: completed(), token: 'token-b' })).status).toBe(403);
+    const otherAccount = ringing().replace(
+      'AC0123456789abcdef0123456789abcdef',
+      'ACffffffffffffffffffffffffffffffff',
+    );
+    const response = await post(url, {
+      body: otherAccount.replace('ringing', 'in-progress'),
+      token: 'token-b',
+    });
+    expect(response.status).toBe(204);
+    // An unknown account has no token: 403, not a crash.
+    const unknown = ringing().replace(
+      'AC0123456789abcdef0123456789abcdef',
+      'AC00000000000000000000000000000000',
+    );
+    expect((await post(url, { body: unknown, token: 'token-a' })).status).toBe(403);
+    expect(seen).toHaveLength(4);
+    expect(sink.events.map((event) => event.data.accountSid)).toEqual([
+      'AC0123456789abcdef0123456789abcdef',
+      'ACffffffffffffffffffffffffffffffff',
+    ]);
+  });
+
+  it('rebuilds the signed URL from a publicUrl base (app behind a proxy)', async () => {
+    const { base, sink } = await setup({ publicUrl: 'https://hooks.example.com/' });
+    const response = await post(`${base}/webhooks/twilio?x=1`, {
+      body: ringing(),
+      signedUrl: 'https://hooks.example.com/webhooks/twilio?x=1',
+    });
+    expect(response.status).toBe(204);
+    expect(sink.events).toHaveLength(1);
+  });
+
+  it('accepts the :443 spelling of the public URL', async () => {
+    const { base } = await setup({ publicUrl: 'https://hooks.example.com' });
+    const response = await post(`${base}/webhooks/twilio`, {
+      body: ringing(),
+      signedUrl: 'https://hooks.example.com:443/webhooks/twilio',
+    });
+    expect(response.status).toBe(204);
+  });
+
+  it('rebuilds the signed URL with a publicUrl function', async () => {
+    const { base } = await setup({
+      publicUrl: (request) => `https://public.example.com/app${new URL(request.url).pathname}`,
+    });
+    const response = await post(`${base}/hook`, {
+      body: ringing(),
+      signedUrl: 'https://public.example.com/app/hook',
+    });
+    expect(response.status).toBe(204);
+  });
+
+  it('ignores forwarded headers unless trustForwardedHeaders is set', async () => {
+    const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.example.com' };
+    const signedUrl = 'https://public.example.com/hook';
+    const untrusting = await setup();
+    const refused = await post(`${untrusting.base}/hook`, { body: ringing(), signedUrl, headers });
+    await expectError(refused, 403, 'invalid_signature');
+    expect(untrusting.sink.events).toEqual([]);
+
+    const trusting = await setup({ trustForwardedHeaders: true });
+    const accepted = await post(`${trusting.base}/hook`, { body: ringing(), signedUrl, headers });
+    expect(accepted.status).toBe(204);
+  });
+});
+
+describe('createTwilioWebhookHandler: errors publish nothing', () => {
+  it('405 for a method other than POST, with Allow', async () => {
+    const { base, sink } = await setup();
+    for (const method of ['GET', 'PUT']) {
+      const response = await fetch(`${base}/hook`, {
+        method,
+        ...(method === 'GET' ? {} : { body: ringing() }),
+      });
+      expect(response.headers.get('allow')).toBe('POST');
+      await expectError(response, 405, 'method_not_allowed');
+    }
+    expect(sink.events).toEqual([]);
+  });
+
+  it('401 without X-Twilio-Signature', async () => {
+    const { base, sink } = await setup();
+    await expectError(
+      await post(`${base}/hook`, { body: ringing(), signature: null }),
+      401,
+      'missing_signature',
+    );
+    await expectError(
+      await post(`${base}/hook`, { body: ringing(), signature: '  ' }),
+      401,
+      'missing_signature',
+    );
+    expect(sink.events).toEqual([]);
+  });
+
+  it('403 for a wrong signature, a wrong token, a changed body or a changed URL', async () => {
+    const { base, sink } = await setup();
+    const url = `${base}/hook`;
+    await expectError(
+      await post(url, { body: ringing(), signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }),
+      403,
+      'invalid_signature',
+    );
+    await expectError(
+      await post(url, { body: ringing(), token: 'another-token' }),
+      403,
+      'invalid_signature',
+    );
+    const signature = computeTwilioSignature({
+      authToken,
+      url,
+      params: new URLSearchParams(ringing()),
+    });
+    await expectError(
+      await post(url, { body: `${ringing()}&Extra=1`, signature }),
+      403,
+      'invalid_signature',
+    );
+    await expectError(
+      await post(`${url}?a=1`, { body: ringing(), signature }),
+      403,
+      'invalid_signature',
+    );
+    expect(sink.events).toEqual([]);
+  });
+
+  it('403 when the Auth Token lookup has no token', async () => {
+    const { base, sink } = await setup({ authToken: () => undefined });
+    await expectError(await post(`${base}/hook`, { body: ringing() }), 403, 'invalid_signature');
+    expect(sink.events).toEqual([]);
+  });
+
+  it('400 for a correctly signed payload missing a required field', async () => {
+    const { base, sink } = await setup();
+    const body = ringing().replace(`CallSid=${callSid}&`, '');
+    const response = await post(`${base}/hook`, { body });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toEqual({
+      code: 'invalid_payload',
+      message: 'Invalid Twilio status callback: missing required field CallSid.',
+    });
+    expect(sink.events).toEqual([]);
+  });
+
+  it('400 for a correctly signed JSON body that is not an object', async () => {
+    const { base, sink } = await setup();
+    const body = '[1,2';
+    const url = `${base}/hook?bodySHA256=${computeTwilioBodySha256(body)}`;
+    await expectError(
+      await post(url, { body, contentType: 'application/json' }),
+      400,
+      'invalid_payload',
+    );
+    expect(sink.events).toEqual([]);
+  });
+
+  it('400 for a body that is not UTF-8', async () => {
+    const { base, sink } = await setup();
+    const response = await fetch(`${base}/hook`, {
+      method: 'POST',
+      headers: { 'content-type': form, 'x-twilio-signature': 'x' },
+      body: new Uint8Array([0x43, 0x61, 0xff, 0xfe]),
+    });
+    await expectError(response, 400, 'invalid_payload');
+    expect(sink.events).toEqual([]);
+  });
+
+  it('413 over maxBodyBytes, with or without Content-Length', async () => {
+    const { base, sink } = await setup({ maxBodyBytes: 256 });
+    const body = `${ringing()}&Padding=${'x'.repeat(300)}`;
+    await expectError(await post(`${base}/hook`, { body }), 413, 'payload_too_large');
+    const chunked = await fetch(`${base}/hook`, {
+      method: 'POST',
+      headers: { 'content-type': form, 'x-twilio-signature': 'x' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(body));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    await expectError(chunked, 413, 'payload_too_large');
+    expect(sink.events).toEqual([]);
+  });
+
+  it('uses 64 KiB as the default body limit', async () => {
+    const { base } = await setup();
+    const body = `${ringing()}&Padding=${'x'.repeat(64 * 1024)}`;
+    await expectError(await post(`${base}/hook`, { body }), 413, 'payload_too_large');
+  });
+
+  it('415 for a wrong content type, and for JSON without bodySHA256', async () => {
+    const { base, sink } = await setup();
+    await expectError(
+      await post(`${base}/hook`, { body: ringing(), contentType: 'text/plain' }),
+      415,
+      'unsupported_media_type',
+    );
+    await expectError(
+      await post(`${base}/hook`, { body: ringing(), contentType: null }),
+      415,
+      'unsupported_media_type',
+    );
+    await expectError(
+      await post(`${base}/hook`, { body: '{"CallSid":"CA1"}', contentType: 'application/json' }),
+      415,
+      'unsupported_media_type',
+    );
+    expect(sink.events).toEqual([]);
+  });
+
+  it('422 when no tenant is known', async () => {
+    const { base, sink } = await setup();
+    const body = ringing().replaceAll('%2B14155550100', '%2B19995550000');
+    await expectError(await post(`${base}/hook`, { body }), 422, 'unknown_tenant');
+    expect(sink.events).toEqual([]);
+  });
+
+  it('500 when resolveTenant throws or returns an invalid tenant, reported to onError', async () => {
+    const throwing = await setup({
+      resolveTenant: () => {
+        throw new Error('database down');
+      },
+    });
+    await expectError(
+      await post(`${throwing.base}/hook`, { body: ringing() }),
+      500,
+      'internal_error',
+    );
+    expect(throwing.errors).toEqual([new Error('database down')]);
+    expect(throwing.sink.events).toEqual([]);
+
+    const invalid = await setup({ resolveTenant: () => ({ tenantId: 'has space' }) });
+    await expectError(
+      await post(`${invalid.base}/hook`, { body: ringing() }),
+      500,
+      'internal_error',
+    );
+    expect(invalid.errors).toHaveLength(1);
+  });
+
+  it('5xx when the sink fails, so Twilio retries; the retry then succeeds', async () => {
+    const { base, sink, errors } = await setup();
+    sink.failWith(new Error('disk full'));
+    await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'internal_error');
+    sink.failWith(new BusUnavailableError({ message: 'Redis is unreachable.' }));
+    await expectError(await post(`${base}/hook`, { body: ringing() }), 503, 'bus_unavailable');
+    expect(errors).toHaveLength(2);
+    expect(sink.events).toEqual([]);
+
+    sink.failWith(undefined);
+    expect((await post(`${base}/hook`, { body: ringing() })).status).toBe(204);
+    expect(sink.events.map((event: CallEvent) => event.type)).toEqual(['call.ringing']);
+  });
+
+  it('survives an onError that throws', async () => {
+    const { base, sink } = await setup({
+      onError: () => {
+        throw new Error('logger broke');
+      },
+    });
+    sink.failWith(new Error('disk full'));
+    await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'internal_error');
+  });
+});
