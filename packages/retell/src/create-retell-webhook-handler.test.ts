@@ -1,0 +1,360 @@
+import { BusUnavailableError } from '@calltrack/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createCollectingSink } from './__tests__/collecting-sink';
+import { closeServers, serve } from './__tests__/listen';
+import { loadFixture } from './__tests__/load-fixture';
+import {
+  type CreateRetellWebhookHandlerOptions,
+  createRetellWebhookHandler,
+  type RetellTenantContext,
+} from './create-retell-webhook-handler';
+import { retellWebhookIpAddresses } from './retell-webhook-ip-addresses';
+import { signRetellWebhook } from './sign-retell-webhook';
+
+const apiKey = 'key_webhook_0123456789abcdef';
+const now = 1714608600000; // 2024-05-02T00:10:00Z
+
+afterEach(closeServers);
+
+async function setup(options: Partial<CreateRetellWebhookHandlerOptions> = {}) {
+  const sink = createCollectingSink();
+  const resolveTenant = vi.fn(
+    async (_context: RetellTenantContext) => ({ tenantId: 'acme' }) as { tenantId: string } | null,
+  );
+  const handler = createRetellWebhookHandler({
+    apiKey,
+    sink,
+    resolveTenant,
+    now: () => now,
+    ...options,
+  });
+  const base = await serve(handler);
+  return { sink, resolveTenant, url: `${base}/webhooks/retell` };
+}
+
+interface SendOptions {
+  body?: string;
+  signature?: string | null;
+  contentType?: string | null;
+  method?: string;
+  key?: string;
+  timestamp?: number;
+}
+
+function send(url: string, options: SendOptions = {}) {
+  const body = options.body ?? loadFixture('retell-call-started.json').text;
+  const headers: Record<string, string> = {};
+  const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
+  if (contentType !== null) headers['content-type'] = contentType;
+  const signature =
+    options.signature === undefined
+      ? signRetellWebhook({
+          apiKey: options.key ?? apiKey,
+          body,
+          timestamp: options.timestamp ?? now,
+        })
+      : options.signature;
+  if (signature !== null) headers['x-retell-signature'] = signature;
+  const method = options.method ?? 'POST';
+  return fetch(url, {
+    method,
+    headers,
+    ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
+  });
+}
+
+async function expectError(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(await response.json()).toMatchObject({ error: { code } });
+}
+
+describe('createRetellWebhookHandler', () => {
+  it('verifies, parses and publishes a webhook', async () => {
+    const { sink, url, resolveTenant } = await setup();
+    const response = await send(url);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, published: 2, duplicates: 0 });
+    expect(sink.events.map((event) => event.type)).toEqual(['call.initiated', 'call.answered']);
+    expect(sink.events[0]).toMatchObject({
+      tenantId: 'acme',
+      provider: 'retell',
+      callId: 'Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6',
+      receivedAt: new Date(now).toISOString(),
+    });
+    expect(sink.events[0]).not.toHaveProperty('raw');
+    expect(resolveTenant).toHaveBeenCalledTimes(1);
+  });
+
+  it('verifies the raw bytes of a body with non-ASCII text', async () => {
+    const { sink, url } = await setup();
+    const response = await send(url, { body: loadFixture('retell-call-analyzed.json').text });
+    expect(response.status).toBe(200);
+    expect(sink.events[0]?.data.analysis).toMatchObject({ userSentiment: 'Positive' });
+  });
+
+  it('tells resolveTenant the tenant-side number, agent and call', async () => {
+    const { url, resolveTenant } = await setup();
+    await send(url, { body: loadFixture('retell-call-started.json').text });
+    await send(url, { body: loadFixture('retell-call-ended.json').text });
+    const [inbound, outbound] = resolveTenant.mock.calls.map(([context]) => context);
+    expect(inbound).toMatchObject({
+      event: 'call_started',
+      callId: 'Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6',
+      agentId: 'oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD',
+      direction: 'inbound',
+      fromNumber: '+12137774445',
+      toNumber: '+14157774444',
+      number: '+14157774444',
+    });
+    expect(outbound).toMatchObject({
+      event: 'call_ended',
+      direction: 'outbound',
+      number: '+14157774444',
+      metadata: { leadId: 'lead_1029', campaign: 'recall-may' },
+    });
+    expect(outbound?.request).toBeInstanceOf(Request);
+  });
+
+  it('answers 200 to a duplicate and publishes it once', async () => {
+    const { sink, url } = await setup();
+    const first = await send(url);
+    // Retell's retry is signed again, later; the events are the same.
+    const retry = await send(url, { timestamp: now - 1000 });
+    expect(first.status).toBe(200);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ ok: true, published: 0, duplicates: 2 });
+    expect(sink.events).toHaveLength(2);
+  });
+
+  it('answers 200 and publishes nothing for events it does not map', async () => {
+    const { sink, url, resolveTenant } = await setup();
+    const response = await send(url, { body: loadFixture('retell-chat-started.json').text });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ published: 0, ignored: 'chat_started' });
+    expect(sink.events).toEqual([]);
+    expect(resolveTenant).not.toHaveBeenCalled();
+  });
+
+  it('attaches raw when includeRaw is set', async () => {
+    const { sink, url } = await setup({ includeRaw: true });
+    await send(url);
+    expect(sink.events[0]?.raw).toEqual(loadFixture('retell-call-started.json').json);
+  });
+
+  describe('refuses, publishing nothing', () => {
+    it('405 for another method', async () => {
+      const { sink, url } = await setup();
+      for (const method of ['GET', 'PUT', 'DELETE']) {
+        const response = await send(url, { method });
+        expect(response.status).toBe(405);
+        expect(response.headers.get('allow')).toBe('POST');
+        await response.body?.cancel();
+      }
+      expect(sink.events).toEqual([]);
+    });
+
+    it('415 for a body that is not JSON', async () => {
+      const { sink, url } = await setup();
+      await expectError(
+        await send(url, { contentType: 'application/x-www-form-urlencoded' }),
+        415,
+        'unsupported_media_type',
+      );
+      await expectError(await send(url, { contentType: null }), 415, 'unsupported_media_type');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('401 without a signature', async () => {
+      const { sink, url, resolveTenant } = await setup();
+      await expectError(await send(url, { signature: null }), 401, 'missing_signature');
+      await expectError(await send(url, { signature: '  ' }), 401, 'missing_signature');
+      expect(sink.events).toEqual([]);
+      expect(resolveTenant).not.toHaveBeenCalled();
+    });
+
+    it('403 for a wrong, malformed or expired signature', async () => {
+      const { sink, url, resolveTenant } = await setup();
+      await expectError(await send(url, { key: 'another-key' }), 403, 'invalid_signature');
+      await expectError(await send(url, { signature: 'v=1,d=abc' }), 403, 'invalid_signature');
+      await expectError(
+        await send(url, { timestamp: now - 5 * 60 * 1000 - 1 }),
+        403,
+        'invalid_signature',
+      );
+      await expectError(
+        await send(url, { timestamp: now + 5 * 60 * 1000 + 1 }),
+        403,
+        'invalid_signature',
+      );
+      expect(sink.events).toEqual([]);
+      expect(resolveTenant).not.toHaveBeenCalled();
+    });
+
+    it('403 for a re-serialized body', async () => {
+      const { sink, url } = await setup();
+      const text = loadFixture('retell-call-analyzed.json').text;
+      const signature = signRetellWebhook({ apiKey, body: text, timestamp: now });
+      const response = await send(url, { body: JSON.stringify(JSON.parse(text)), signature });
+      await expectError(response, 403, 'invalid_signature');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('400 for malformed JSON or a missing field, even when signed', async () => {
+      const { sink, url } = await setup();
+      await expectError(await send(url, { body: '{"event":' }), 400, 'invalid_payload');
+      const response = await send(url, { body: '{"event":"call_ended","call":{"agent_id":"a"}}' });
+      expect(response.status).toBe(400);
+      expect((await response.json()).error.message).toContain('"call.call_id" is required');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('413 above the body limit', async () => {
+      const { sink, url } = await setup({ maxBodyBytes: 1024 });
+      await expectError(
+        await send(url, { body: loadFixture('retell-call-ended.json').text }),
+        413,
+        'payload_too_large',
+      );
+      expect(sink.events).toEqual([]);
+    });
+
+    it('413 above the body limit when the body is streamed without a length', async () => {
+      const { sink, url } = await setup({ maxBodyBytes: 1024 });
+      const text = loadFixture('retell-call-ended.json').text;
+      const bytes = new TextEncoder().encode(text);
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let offset = 0; offset < bytes.length; offset += 512) {
+            controller.enqueue(bytes.slice(offset, offset + 512));
+          }
+          controller.close();
+        },
+      });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-retell-signature': signRetellWebhook({ apiKey, body: text, timestamp: now }),
+        },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
+      await expectError(response, 413, 'payload_too_large');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('422 when no tenant matches', async () => {
+      const { sink, url, resolveTenant } = await setup();
+      resolveTenant.mockResolvedValue(null);
+      await expectError(await send(url), 422, 'unknown_tenant');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('403 when the client address is not allowed', async () => {
+      const { sink, url } = await setup({ allowIp: retellWebhookIpAddresses });
+      await expectError(await send(url), 403, 'address_not_allowed');
+      expect(sink.events).toEqual([]);
+    });
+  });
+
+  it('accepts allowed client addresses, from a list or a function', async () => {
+    const listed = await setup({ allowIp: ['::ffff:127.0.0.1'] });
+    expect((await send(listed.url)).status).toBe(200);
+    const decide = vi.fn(async (address: string | undefined) => address === '127.0.0.1');
+    const decided = await setup({ allowIp: decide });
+    expect((await send(decided.url)).status).toBe(200);
+    expect(decide).toHaveBeenCalledWith('127.0.0.1', expect.any(Request));
+  });
+
+  it('answers 5xx when the sink fails, and publishes on the retry', async () => {
+    const onError = vi.fn();
+    const { sink, url } = await setup({ onError });
+    sink.failWith = new Error('database is down');
+    await expectError(await send(url), 500, 'publish_failed');
+    sink.failWith = new BusUnavailableError({ message: 'Redis unreachable' });
+    await expectError(await send(url), 503, 'bus_unavailable');
+    expect(sink.events).toEqual([]);
+    expect(onError).toHaveBeenCalledTimes(2);
+    sink.failWith = undefined;
+    expect((await send(url)).status).toBe(200);
+    expect(sink.events).toHaveLength(2);
+  });
+
+  it('answers 500 when resolveTenant throws or returns an invalid tenant', async () => {
+    const { sink, url, resolveTenant } = await setup();
+    resolveTenant.mockRejectedValueOnce(new Error('lookup failed'));
+    await expectError(await send(url), 500, 'internal_error');
+    resolveTenant.mockResolvedValueOnce({ tenantId: 'has spaces' });
+    await expectError(await send(url), 500, 'invalid_tenant');
+    expect(sink.events).toEqual([]);
+  });
+
+  it('survives an onError that throws', async () => {
+    const { url } = await setup({
+      onError: () => {
+        throw new Error('logger broke');
+      },
+    });
+    await expectError(await send(url, { signature: null }), 401, 'missing_signature');
+  });
+
+  describe('with a per-tenant API key lookup', () => {
+    const keys: Record<string, string> = { acme: apiKey, globex: 'key_globex_fedcba9876543210' };
+    const byNumber: Record<string, string> = { '+14157774444': 'acme', '+14155550000': 'globex' };
+
+    async function setupLookup() {
+      const lookup = vi.fn(
+        async ({ tenant }: { tenant: { tenantId: string } }) => keys[tenant.tenantId],
+      );
+      const setupResult = await setup({
+        apiKey: lookup,
+        resolveTenant: async ({ number }) =>
+          number !== undefined && byNumber[number] ? { tenantId: byNumber[number] } : null,
+      });
+      return { ...setupResult, lookup };
+    }
+
+    it('verifies with the key of the resolved tenant', async () => {
+      const { sink, url, lookup } = await setupLookup();
+      expect((await send(url)).status).toBe(200);
+      expect(lookup).toHaveBeenCalledWith(
+        expect.objectContaining({ tenant: { tenantId: 'acme' }, number: '+14157774444' }),
+      );
+      expect(sink.events).toHaveLength(2);
+    });
+
+    it("refuses another tenant's key", async () => {
+      const { sink, url } = await setupLookup();
+      await expectError(await send(url, { key: keys.globex }), 403, 'invalid_signature');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('refuses a tenant without a key, and an unknown number', async () => {
+      const { sink, url, lookup } = await setupLookup();
+      lookup.mockResolvedValueOnce(undefined);
+      await expectError(await send(url), 403, 'invalid_signature');
+      const body = loadFixture('retell-call-started.json').text.replaceAll(
+        '+14157774444',
+        '+19998887777',
+      );
+      await expectError(await send(url, { body }), 422, 'unknown_tenant');
+      expect(sink.events).toEqual([]);
+    });
+  });
+
+  it('refuses missing options when created', () => {
+    const sink = createCollectingSink();
+    const resolveTenant = async () => ({ tenantId: 'a' });
+    for (const options of [
+      { apiKey: '', sink, resolveTenant },
+      { apiKey: undefined, sink, resolveTenant },
+      { apiKey, sink: undefined, resolveTenant },
+      { apiKey, sink, resolveTenant: 'acme' },
+      undefined,
+    ]) {
+      expect(() => createRetellWebhookHandler(options as never)).toThrow(
+        expect.objectContaining({ code: 'invalid_argument' }),
+      );
+    }
+  });
+});
