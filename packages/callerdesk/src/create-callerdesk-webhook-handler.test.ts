@@ -1,0 +1,403 @@
+import { BusUnavailableError } from '@calltrack/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createCollectingSink } from './__tests__/collecting-sink';
+import { closeServers, serve } from './__tests__/listen';
+import { loadFixture } from './__tests__/load-fixture';
+import {
+  type CallerDeskTenantContext,
+  type CreateCallerDeskWebhookHandlerOptions,
+  createCallerDeskWebhookHandler,
+} from './create-callerdesk-webhook-handler';
+
+const token = 'cd_live_3f9a1c7e5b2d4086';
+const now = Date.parse('2024-05-02T04:47:00.000Z');
+const report = 'callerdesk-call-report-incoming-answered.json';
+
+afterEach(closeServers);
+
+async function setup(options: Partial<CreateCallerDeskWebhookHandlerOptions> = {}) {
+  const sink = createCollectingSink();
+  const resolveTenant = vi.fn(
+    async (_context: CallerDeskTenantContext) =>
+      ({ tenantId: 'acme-in' }) as { tenantId: string } | null,
+  );
+  const handler = createCallerDeskWebhookHandler({
+    token,
+    sink,
+    resolveTenant,
+    now: () => now,
+    ...options,
+  });
+  const base = await serve(handler);
+  return { sink, resolveTenant, base, url: `${base}/webhooks/callerdesk` };
+}
+
+/** The fixture's fields as strings, the way CallerDesk puts them in a query string or form. */
+function fields(name = report): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(loadFixture(name).json)) params.set(key, String(value));
+  return params;
+}
+
+function withToken(url: string, value = token): string {
+  return `${url}?token=${encodeURIComponent(value)}`;
+}
+
+async function expectError(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(await response.json()).toMatchObject({ error: { code } });
+}
+
+describe('createCallerDeskWebhookHandler', () => {
+  it('accepts a GET with the fields in the query string', async () => {
+    const { sink, url, resolveTenant } = await setup();
+    const response = await fetch(`${withToken(url)}&${fields()}`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, published: 2, duplicates: 0 });
+    expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+    expect(sink.events[0]).toMatchObject({
+      tenantId: 'acme-in',
+      callId: '1714625130.960123',
+      status: 'completed',
+      from: '+919876543210',
+      to: '+918047112233',
+      receivedAt: '2024-05-02T04:47:00.000Z',
+    });
+    expect(resolveTenant).toHaveBeenCalledWith(
+      expect.objectContaining({
+        kind: 'report',
+        callId: '1714625130.960123',
+        direction: 'inbound',
+        number: '+918047112233',
+        callerNumber: '+919876543210',
+        agentNumber: '+919812345678',
+        accountId: '10234',
+      }),
+    );
+  });
+
+  it('accepts a POST form body', async () => {
+    const { sink, url } = await setup();
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: fields().toString(),
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events).toHaveLength(2);
+  });
+
+  it('accepts a POST JSON body', async () => {
+    const { sink, url } = await setup();
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: loadFixture('callerdesk-call-report-outgoing-answered.json').text,
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events[0]).toMatchObject({
+      direction: 'outbound',
+      to: '+919876500011',
+      data: { campaignId: '9995', durationMs: 96000 },
+    });
+  });
+
+  it('accepts a POST multipart body', async () => {
+    const { sink, url } = await setup();
+    const form = new FormData();
+    for (const [key, value] of fields('callerdesk-live-call-incoming-ringing.json'))
+      form.set(key, value);
+    const response = await fetch(withToken(url), { method: 'POST', body: form });
+    expect(response.status).toBe(200);
+    expect(sink.events.map((event) => event.type)).toEqual(['call.initiated', 'call.ringing']);
+  });
+
+  it('accepts a POST with the fields in the query string and an empty body', async () => {
+    const { sink, url } = await setup();
+    const response = await fetch(`${withToken(url)}&${fields()}`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect(sink.events).toHaveLength(2);
+  });
+
+  it('answers 200 to a duplicate and publishes it once', async () => {
+    const { sink, url } = await setup();
+    const target = `${withToken(url)}&${fields()}`;
+    expect((await fetch(target)).status).toBe(200);
+    const retry = await fetch(target);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ ok: true, published: 0, duplicates: 2 });
+    expect(sink.events).toHaveLength(2);
+  });
+
+  it('keeps one call.initiated across the live payloads of a call', async () => {
+    const { sink, url } = await setup();
+    await fetch(`${withToken(url)}&${fields('callerdesk-live-call-incoming-ringing.json')}`);
+    const answered = await fetch(
+      `${withToken(url)}&${fields('callerdesk-live-call-incoming-answered.json')}`,
+    );
+    expect(await answered.json()).toEqual({ ok: true, published: 1, duplicates: 1 });
+    await fetch(`${withToken(url)}&${fields()}`);
+    expect(sink.events.map((event) => event.type)).toEqual([
+      'call.initiated',
+      'call.ringing',
+      'call.answered',
+      'call.ended',
+      'call.recording',
+    ]);
+  });
+
+  it('keeps the query token out of raw', async () => {
+    const { sink, url } = await setup({ includeRaw: true });
+    await fetch(`${withToken(url)}&${fields()}`);
+    expect(sink.events[0]?.raw).toMatchObject({ CallSid: '1714625130.960123', Status: 'ANSWER' });
+    expect(JSON.stringify(sink.events[0]?.raw)).not.toContain(token);
+  });
+
+  it('reads the token from a header, the path or a function', async () => {
+    const header = await setup({ tokenLocation: 'header' });
+    const byHeader = await fetch(`${header.url}?${fields()}`, {
+      headers: { 'x-calltrack-token': token },
+    });
+    expect(byHeader.status).toBe(200);
+    const named = await setup({ tokenLocation: 'header', tokenName: 'x-webhook-secret' });
+    expect(
+      (await fetch(`${named.url}?${fields()}`, { headers: { 'x-webhook-secret': token } })).status,
+    ).toBe(200);
+    const path = await setup({ tokenLocation: 'path' });
+    expect((await fetch(`${path.url}/${token}?${fields()}`)).status).toBe(200);
+    await expectError(
+      await fetch(`${path.url}/wrong-token-000000?${fields()}`),
+      403,
+      'invalid_signature',
+    );
+    const custom = await setup({
+      tokenLocation: (request) => request.headers.get('authorization')?.replace(/^Bearer /, ''),
+    });
+    expect(
+      (await fetch(`${custom.url}?${fields()}`, { headers: { authorization: `Bearer ${token}` } }))
+        .status,
+    ).toBe(200);
+    const query = await setup({ tokenName: 'key' });
+    expect((await fetch(`${query.url}?key=${token}&${fields()}`)).status).toBe(200);
+  });
+
+  it('accepts any token of a rotation', async () => {
+    const { url } = await setup({ token: ['cd_old_token_1234567890', token] });
+    expect((await fetch(`${withToken(url)}&${fields()}`)).status).toBe(200);
+    expect((await fetch(`${withToken(url, 'cd_old_token_1234567890')}&${fields()}`)).status).toBe(
+      200,
+    );
+  });
+
+  describe('refuses, publishing nothing', () => {
+    it('405 for another method', async () => {
+      const { sink, url } = await setup();
+      for (const method of ['PUT', 'DELETE', 'PATCH']) {
+        const response = await fetch(`${withToken(url)}&${fields()}`, { method });
+        expect(response.status).toBe(405);
+        expect(response.headers.get('allow')).toBe('GET, POST');
+        await response.body?.cancel();
+      }
+      expect(sink.events).toEqual([]);
+    });
+
+    it('415 for a body that is neither form nor JSON', async () => {
+      const { sink, url } = await setup();
+      for (const contentType of ['text/plain', 'application/xml']) {
+        const response = await fetch(withToken(url), {
+          method: 'POST',
+          headers: { 'content-type': contentType },
+          body: fields().toString(),
+        });
+        await expectError(response, 415, 'unsupported_media_type');
+      }
+      expect(sink.events).toEqual([]);
+    });
+
+    it('401 without a token', async () => {
+      const { sink, url, resolveTenant } = await setup();
+      await expectError(await fetch(`${url}?${fields()}`), 401, 'missing_signature');
+      await expectError(await fetch(`${url}?token=&${fields()}`), 401, 'missing_signature');
+      expect(sink.events).toEqual([]);
+      expect(resolveTenant).not.toHaveBeenCalled();
+    });
+
+    it('403 for a wrong token', async () => {
+      const { sink, url, resolveTenant } = await setup();
+      await expectError(
+        await fetch(`${withToken(url, `${token}x`)}&${fields()}`),
+        403,
+        'invalid_signature',
+      );
+      const post = await fetch(withToken(url, token.toUpperCase()), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: loadFixture(report).text,
+      });
+      await expectError(post, 403, 'invalid_signature');
+      expect(sink.events).toEqual([]);
+      expect(resolveTenant).not.toHaveBeenCalled();
+    });
+
+    it('400 for a malformed body or a missing field', async () => {
+      const { sink, url } = await setup();
+      const broken = await fetch(withToken(url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"CallSid":',
+      });
+      await expectError(broken, 400, 'invalid_payload');
+      const list = await fetch(withToken(url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '[1,2]',
+      });
+      await expectError(list, 400, 'invalid_payload');
+      const query = fields();
+      query.delete('CallSid');
+      const missing = await fetch(`${withToken(url)}&${query}`);
+      expect(missing.status).toBe(400);
+      expect((await missing.json()).error.message).toContain('"CallSid" is required');
+      const badTime = fields();
+      badTime.set('StartTime', '02/05/2024');
+      await expectError(await fetch(`${withToken(url)}&${badTime}`), 400, 'invalid_payload');
+      // A GET without fields (a browser, or a connectivity check) is a 400 too.
+      await expectError(await fetch(withToken(url)), 400, 'invalid_payload');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('413 above the body limit', async () => {
+      const { sink, url } = await setup({ maxBodyBytes: 256 });
+      const response = await fetch(withToken(url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: loadFixture(report).text,
+      });
+      await expectError(response, 413, 'payload_too_large');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('413 for the default limit of 64 KiB', async () => {
+      const { sink, url } = await setup();
+      const body = new URLSearchParams(fields());
+      body.set('padding', 'x'.repeat(64 * 1024));
+      const response = await fetch(withToken(url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: body.toString(),
+      });
+      await expectError(response, 413, 'payload_too_large');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('422 when no tenant matches', async () => {
+      const { sink, url, resolveTenant } = await setup();
+      resolveTenant.mockResolvedValue(null);
+      await expectError(await fetch(`${withToken(url)}&${fields()}`), 422, 'unknown_tenant');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('403 when the client address is not allowed', async () => {
+      const { sink, url } = await setup({ allowIp: ['203.0.113.7'] });
+      await expectError(await fetch(`${withToken(url)}&${fields()}`), 403, 'address_not_allowed');
+      expect(sink.events).toEqual([]);
+    });
+  });
+
+  it('accepts an allowed client address', async () => {
+    const { url } = await setup({ allowIp: ['127.0.0.1'] });
+    expect((await fetch(`${withToken(url)}&${fields()}`)).status).toBe(200);
+  });
+
+  it('uses the configured kind', async () => {
+    const { sink, url } = await setup({ kind: 'report' });
+    await fetch(`${withToken(url)}&${fields('callerdesk-live-call-incoming-answered.json')}`);
+    expect(sink.events.map((event) => event.type)).toEqual(['call.ended']);
+  });
+
+  it('answers 5xx when the sink fails, and publishes on the retry', async () => {
+    const onError = vi.fn();
+    const { sink, url } = await setup({ onError });
+    const target = `${withToken(url)}&${fields()}`;
+    sink.failWith = new TypeError('cannot read properties of undefined');
+    await expectError(await fetch(target), 500, 'publish_failed');
+    sink.failWith = new BusUnavailableError({ message: 'Redis unreachable' });
+    await expectError(await fetch(target), 503, 'bus_unavailable');
+    expect(onError).toHaveBeenCalledTimes(2);
+    expect(sink.events).toEqual([]);
+    sink.failWith = undefined;
+    expect((await fetch(target)).status).toBe(200);
+    expect(sink.events).toHaveLength(2);
+  });
+
+  it('answers 500 when resolveTenant throws or returns an invalid tenant', async () => {
+    const { sink, url, resolveTenant } = await setup();
+    resolveTenant.mockRejectedValueOnce(new Error('database down'));
+    await expectError(await fetch(`${withToken(url)}&${fields()}`), 500, 'internal_error');
+    resolveTenant.mockResolvedValueOnce({ tenantId: '' });
+    await expectError(await fetch(`${withToken(url)}&${fields()}`), 500, 'invalid_tenant');
+    expect(sink.events).toEqual([]);
+  });
+
+  describe('with a per-tenant token lookup', () => {
+    const tokens: Record<string, string> = {
+      acme: 'cd_acme_0123456789abcdef',
+      globex: 'cd_globex_fedcba9876543210',
+    };
+    const byNumber: Record<string, string> = { '+918047112233': 'acme', '+918047000000': 'globex' };
+
+    async function setupLookup() {
+      const lookup = vi.fn(
+        async ({ tenant }: { tenant: { tenantId: string } }) => tokens[tenant.tenantId],
+      );
+      const result = await setup({
+        token: lookup,
+        resolveTenant: async ({ number }) =>
+          number !== undefined && byNumber[number] ? { tenantId: byNumber[number] } : null,
+      });
+      return { ...result, lookup };
+    }
+
+    it("compares with the resolved tenant's token", async () => {
+      const { sink, url, lookup } = await setupLookup();
+      expect((await fetch(`${withToken(url, tokens.acme)}&${fields()}`)).status).toBe(200);
+      expect(lookup).toHaveBeenCalledWith(
+        expect.objectContaining({ tenant: { tenantId: 'acme' }, number: '+918047112233' }),
+      );
+      expect(sink.events).toHaveLength(2);
+    });
+
+    it("refuses another tenant's token and a tenant without one", async () => {
+      const { sink, url, lookup } = await setupLookup();
+      await expectError(
+        await fetch(`${withToken(url, tokens.globex)}&${fields()}`),
+        403,
+        'invalid_signature',
+      );
+      lookup.mockResolvedValueOnce(undefined);
+      await expectError(
+        await fetch(`${withToken(url, tokens.acme)}&${fields()}`),
+        403,
+        'invalid_signature',
+      );
+      await expectError(await fetch(`${url}?${fields()}`), 401, 'missing_signature');
+      expect(sink.events).toEqual([]);
+    });
+  });
+
+  it('refuses weak or missing options when created', () => {
+    const sink = createCollectingSink();
+    const resolveTenant = async () => ({ tenantId: 'a' });
+    for (const options of [
+      { token: 'short', sink, resolveTenant },
+      { token: [], sink, resolveTenant },
+      { token: [token, 'short'], sink, resolveTenant },
+      { token, sink: {}, resolveTenant },
+      { token, sink, resolveTenant: undefined },
+    ]) {
+      expect(() => createCallerDeskWebhookHandler(options as never)).toThrow(
+        expect.objectContaining({ code: 'invalid_argument' }),
+      );
+    }
+  });
+});

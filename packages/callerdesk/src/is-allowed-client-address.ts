@@ -1,0 +1,30 @@
+/**
+ * Which client addresses a webhook handler accepts: a list of exact IP addresses, or a function
+ * deciding per request. `clientAddress` is the socket's peer address from the fetch handler's
+ * context (`toNodeHandler` sets it); it is `undefined` when the runtime does not tell.
+ */
+export type AllowIp =
+  | readonly string[]
+  | ((clientAddress: string | undefined, request: Request) => boolean | Promise<boolean>);
+
+/**
+ * True when `allowIp` is unset or admits `clientAddress`. IPv4-mapped IPv6 addresses
+ * (`::ffff:100.20.5.228`) match their IPv4 form.
+ * @internal
+ */
+export async function isAllowedClientAddress(
+  allowIp: AllowIp | undefined,
+  clientAddress: string | undefined,
+  request: Request,
+): Promise<boolean> {
+  if (allowIp === undefined) return true;
+  if (typeof allowIp === 'function') return (await allowIp(clientAddress, request)) === true;
+  if (clientAddress === undefined) return false;
+  const address = normalizeAddress(clientAddress);
+  return allowIp.some((entry) => normalizeAddress(entry) === address);
+}
+
+function normalizeAddress(address: string): string {
+  const lower = address.trim().toLowerCase();
+  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
+}

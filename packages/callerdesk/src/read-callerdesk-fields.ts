@@ -1,0 +1,111 @@
+import {
+  InvalidPayloadError,
+  parseFormBody,
+  readRequestText,
+  UnsupportedMediaTypeError,
+} from '@calltrack/core';
+
+/** How a CallerDesk webhook body is encoded. */
+export type CallerDeskBodyType = 'json' | 'form' | 'multipart' | 'unknown';
+
+/**
+ * The body encoding of a POST, from its `Content-Type`: JSON, URL-encoded form or multipart form.
+ * A request without a content type is sniffed once read. Throws `UnsupportedMediaTypeError`
+ * (415) for anything else.
+ * @internal
+ */
+export function callerDeskBodyType(request: Request): CallerDeskBodyType {
+  const contentType = request.headers.get('content-type');
+  if (contentType === null || contentType.trim() === '') return 'unknown';
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  if (mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)) {
+    return 'json';
+  }
+  if (mediaType === 'application/x-www-form-urlencoded') return 'form';
+  if (mediaType === 'multipart/form-data') return 'multipart';
+  throw new UnsupportedMediaTypeError({
+    message:
+      'CallerDesk webhooks must be sent as a query string (GET), application/x-www-form-urlencoded, multipart/form-data or application/json.',
+  });
+}
+
+/**
+ * Reads the fields of a CallerDesk webhook: the query string of a GET; for a POST, the query
+ * string overlaid with the body's fields (CallerDesk posts either). `omit` names a query
+ * parameter to drop (the secret token), so it never reaches the payload or `raw`. Throws
+ * `PayloadTooLargeError` (413) above `maxBytes` and `InvalidPayloadError` (400) for a body that
+ * does not parse.
+ * @internal
+ */
+export async function readCallerDeskFields(
+  request: Request,
+  options: { bodyType: CallerDeskBodyType; maxBytes: number; omit?: string | undefined },
+): Promise<Record<string, unknown>> {
+  const url = new URL(request.url);
+  const query: Record<string, unknown> = parseFormBody(url.search.slice(1));
+  if (options.omit !== undefined) delete query[options.omit];
+  if (request.method === 'GET') return query;
+  const text = await readRequestText(request, { maxBytes: options.maxBytes });
+  if (text.trim() === '') return query;
+  let type = options.bodyType;
+  if (type === 'unknown') type = text.trimStart().startsWith('{') ? 'json' : 'form';
+  const body = await parseBody(text, type, request.headers.get('content-type') ?? '');
+  const fields: Record<string, unknown> = { ...query };
+  for (const [name, value] of Object.entries(body)) {
+    Object.defineProperty(fields, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return fields;
+}
+
+async function parseBody(
+  text: string,
+  type: CallerDeskBodyType,
+  contentType: string,
+): Promise<Record<string, unknown>> {
+  if (type === 'json') {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new InvalidPayloadError({
+        message: 'Invalid CallerDesk webhook: the body is not valid JSON.',
+        cause: error,
+      });
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new InvalidPayloadError({
+        message: 'Invalid CallerDesk webhook: the JSON body must be an object of fields.',
+      });
+    }
+    return value as Record<string, unknown>;
+  }
+  if (type === 'multipart') {
+    let form: FormData;
+    try {
+      form = await new Response(text, { headers: { 'content-type': contentType } }).formData();
+    } catch (error) {
+      throw new InvalidPayloadError({
+        message: 'Invalid CallerDesk webhook: the multipart body does not parse.',
+        cause: error,
+      });
+    }
+    const record: Record<string, unknown> = {};
+    for (const [name, value] of form) {
+      if (typeof value === 'string' && !Object.hasOwn(record, name)) {
+        Object.defineProperty(record, name, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+    }
+    return record;
+  }
+  return parseFormBody(text);
+}
