@@ -1,1 +1,39 @@
-export {};
+export type { AnalyticsGranularity } from './analytics-granularity';
+export { analyticsGranularities } from './analytics-granularity';
+export type {
+  AgentAvailabilityContext,
+  CallAlertOptions,
+  TrackerAlertType,
+} from './call-alert-options';
+export { trackerAlertTypes } from './call-alert-options';
+export type {
+  CallAnalytics,
+  CallAnalyticsBucket,
+  CallAnalyticsFigures,
+} from './call-analytics';
+export type { CallDetailName, CallDetails } from './call-details';
+export { callDetailNames } from './call-details';
+export type {
+  AnalyticsBucketData,
+  CallApplyOutcome,
+  CallApplyResult,
+  CallEventKey,
+  CallStore,
+  ListActiveCallsQuery,
+  UnpublishedEnd,
+} from './call-store';
+export type {
+  CallTracker,
+  CallTrackerOptions,
+  GetAnalyticsOptions,
+  IngestResult,
+  ListActiveCallsOptions,
+  MaintenanceReport,
+} from './call-tracker';
+export type { CallIdentity, CallTransition, CallTransitionSettings } from './call-transition';
+export { createCallTracker } from './create-call-tracker';
+export { createMemoryCallStore } from './create-memory-call-store';
+export type { CreateTrackerHandlerOptions, TrackerPrincipal } from './create-tracker-handler';
+export { createTrackerHandler } from './create-tracker-handler';
+export type { ActiveCallCount, TrackedCall } from './tracked-call';
+export type { TrackerLogger } from './tracker-logger';

@@ -1,1 +1,2 @@
-export {};
+export type { RedisCallStoreOptions } from './create-redis-call-store';
+export { createRedisCallStore } from './create-redis-call-store';

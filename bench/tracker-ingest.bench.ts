@@ -1,0 +1,259 @@
+// Tracker ingest benchmark: throughput of `tracker.ingest` against a bare `bus.publish` of the
+// same events (same run, same machine), on the memory store and on the Redis store, and the
+// memory one active call costs in each store. Run through bench/run.ts, or alone:
+//   node --import tsx --conditions=@calltrack/source --expose-gc bench/tracker-ingest.bench.ts
+// Redis figures use a redis-server of their own (started here), so other work on the shared
+// Redis cannot skew them; they are skipped when redis-server is not installed.
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
+import type { CallEvent, CallStatus, EventSink } from '@calltrack/core';
+import { startRedisServer } from '@calltrack/test-utils';
+import { createCallTracker, createMemoryCallStore } from '@calltrack/tracker';
+import { createRedisCallStore } from '@calltrack/tracker/redis';
+import { Redis } from 'ioredis';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('Run with --expose-gc (bench/run.ts does).');
+
+const tenants = 10;
+const t0 = Date.parse('2026-11-21T10:00:00.000Z');
+
+/** The lifecycle of `calls` calls (initiated, ringing, answered, ended), interleaved in time. */
+function lifecycles(calls: number, run: string, withEnd = true): CallEvent[] {
+  return [...lifecycleEvents(calls, run, withEnd)];
+}
+
+/** {@link lifecycles}, one fresh event at a time (nothing shared with the caller). */
+function* lifecycleEvents(calls: number, run: string, withEnd: boolean): Generator<CallEvent> {
+  const steps: { type: string; status: CallStatus }[] = [
+    { type: 'call.initiated', status: 'queued' },
+    { type: 'call.ringing', status: 'ringing' },
+    { type: 'call.answered', status: 'in-progress' },
+    ...(withEnd ? [{ type: 'call.ended', status: 'completed' as const }] : []),
+  ];
+  for (const [step, { type, status }] of steps.entries()) {
+    for (let index = 0; index < calls; index += 1) {
+      const callId = `CA${run}${String(index).padStart(8, '0')}`;
+      const at = new Date(t0 + index * 10 + step * 5000).toISOString();
+      yield {
+        id: `twilio:${callId}:${status}`,
+        type,
+        tenantId: `tenant-${index % tenants}`,
+        branchId: `branch-${index % 4}`,
+        agentId: `agent-${index % 50}`,
+        provider: 'twilio',
+        callId,
+        direction: 'inbound',
+        from: '+14155550100',
+        to: '+14155550199',
+        status,
+        occurredAt: at,
+        receivedAt: at,
+        sequence: step,
+        data:
+          type === 'call.ended'
+            ? { durationMs: 60_000, providerStatus: status }
+            : { providerStatus: status },
+      };
+    }
+  }
+}
+
+/** Events per second through `sink`, with `concurrency` publishes in flight. */
+async function throughput(
+  sink: EventSink,
+  events: readonly CallEvent[],
+  concurrency = 1,
+): Promise<number> {
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < events.length) {
+        const event = events[next]!;
+        next += 1;
+        await sink.publish(event);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return events.length / seconds;
+}
+
+const silent = {};
+const rows: string[][] = [];
+const row = (...cells: string[]) => rows.push(cells);
+const rate = (value: number) => `${Math.round(value).toLocaleString('en-US')}/s`;
+const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}×`;
+
+// ---- memory --------------------------------------------------------------------------------
+{
+  const calls = 5000;
+  // Warm up both paths so the JIT has seen them.
+  await throughput(createMemoryBus(), lifecycles(500, 'w'));
+  await throughput(
+    createCallTracker({ bus: createMemoryBus(), logger: silent }),
+    lifecycles(500, 'x'),
+  );
+  const events = lifecycles(calls, 'm');
+  gc();
+  const bare = await throughput(createMemoryBus(), events);
+  gc();
+  const tracked = await throughput(
+    createCallTracker({ bus: createMemoryBus(), logger: silent }),
+    events,
+  );
+  row(
+    'memory store + memory bus',
+    `${events.length} events`,
+    rate(bare),
+    rate(tracked),
+    ratio(tracked, bare),
+  );
+}
+
+// ---- memory per active call (memory store) -------------------------------------------------
+{
+  const calls = 10_000;
+  const nowhere: EventSink = { publish: async () => ({ duplicate: false }) };
+  const store = createMemoryCallStore();
+  const tracker = createCallTracker({ bus: nowhere, store, logger: silent });
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  // Events are made one by one, so the strings the store keeps are counted as its own.
+  for (const event of lifecycleEvents(calls, 'a', false)) await tracker.ingest(event);
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const active = (await tracker.countActiveCallsAcrossTenants()).total;
+  row(
+    'memory store: heap per active call',
+    `${active} active`,
+    '',
+    '',
+    `${Math.round((after - before) / active)} B`,
+  );
+}
+
+// ---- Redis ---------------------------------------------------------------------------------
+let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+try {
+  server = await startRedisServer();
+} catch (error) {
+  row('redis', 'skipped: redis-server not available', String(error).slice(0, 60), '', '');
+}
+if (server) {
+  const redis = new Redis(server.url);
+  try {
+    const calls = 2000;
+    const buses: EventBus[] = [];
+    const memoryBus = () => {
+      const bus = createMemoryBus();
+      buses.push(bus);
+      return bus;
+    };
+    const redisBus = (prefix: string) => {
+      const bus = createRedisBus({ redis, prefix });
+      buses.push(bus);
+      return bus;
+    };
+    await throughput(
+      createCallTracker({
+        bus: memoryBus(),
+        store: createRedisCallStore({ redis, prefix: 'warm' }),
+        logger: silent,
+      }),
+      lifecycles(300, 'w'),
+    );
+    await throughput(redisBus('warm-bus'), lifecycles(300, 'w'));
+
+    for (const concurrency of [1, 32]) {
+      const events = lifecycles(calls, `r${concurrency}`);
+      const bare = await throughput(memoryBus(), events, concurrency);
+      const tracked = await throughput(
+        createCallTracker({
+          bus: memoryBus(),
+          store: createRedisCallStore({ redis, prefix: `s${concurrency}` }),
+          logger: silent,
+        }),
+        events,
+        concurrency,
+      );
+      row(
+        `redis store + memory bus, ${concurrency} in flight`,
+        `${events.length} events`,
+        rate(bare),
+        rate(tracked),
+        ratio(tracked, bare),
+      );
+      const bareRedis = await throughput(redisBus(`b${concurrency}`), events, concurrency);
+      const trackedRedis = await throughput(
+        createCallTracker({
+          bus: redisBus(`tb${concurrency}`),
+          store: createRedisCallStore({ redis, prefix: `ts${concurrency}` }),
+          logger: silent,
+        }),
+        events,
+        concurrency,
+      );
+      row(
+        `redis store + redis bus, ${concurrency} in flight`,
+        `${events.length} events`,
+        rate(bareRedis),
+        rate(trackedRedis),
+        ratio(trackedRedis, bareRedis),
+      );
+    }
+    await Promise.all(buses.map((bus) => bus.close()));
+
+    // Memory per active call in Redis: used_memory delta, and MEMORY USAGE of the call hashes.
+    await redis.flushall();
+    const usedMemory = async () =>
+      Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+    const nowhere: EventSink = { publish: async () => ({ duplicate: false }) };
+    const tracker = createCallTracker({
+      bus: nowhere,
+      store: createRedisCallStore({ redis, prefix: 'mem' }),
+      logger: silent,
+    });
+    const active = 10_000;
+    const before = await usedMemory();
+    await throughput(tracker, lifecycles(active, 'a', false), 32);
+    const after = await usedMemory();
+    const sample = await redis.keys('mem:{tenant-0}:call:*');
+    let hashBytes = 0;
+    for (const key of sample.slice(0, 200)) hashBytes += Number(await redis.memory('USAGE', key));
+    const perHash = hashBytes / Math.min(200, sample.length);
+    row(
+      'redis store: used_memory per active call',
+      `${active} active`,
+      '',
+      '',
+      `${Math.round((after - before) / active)} B`,
+    );
+    row(
+      'redis store: MEMORY USAGE of one call hash',
+      'avg of 200',
+      '',
+      '',
+      `${Math.round(perHash)} B`,
+    );
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
+const header = ['case', 'size', 'bare bus.publish', 'tracker.ingest', 'ratio / figure'];
+const widths = header.map((title, column) =>
+  Math.max(title.length, ...rows.map((cells) => (cells[column] ?? '').length)),
+);
+const line = (cells: string[]) =>
+  cells.map((cell, column) => (cell ?? '').padEnd(widths[column]!)).join(' | ');
+console.log(line(header));
+console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
+for (const cells of rows) console.log(line(cells));
+console.log(
+  `\nnode ${process.version}, ${tenants} tenants, events awaited one by one unless "in flight" says otherwise.`,
+);

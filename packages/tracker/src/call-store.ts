@@ -1,0 +1,140 @@
+import type { CallEvent, CallStatus } from '@calltrack/core';
+import type { AnalyticsGranularity } from './analytics-granularity';
+import type { CallTransition } from './call-transition';
+import type { ActiveCallCount, TrackedCall } from './tracked-call';
+
+/**
+ * What applying a transition did:
+ * - `changed`: the call moved to a new non-terminal status (publish the event);
+ * - `ended`: the call ended, for the first and only time (publish the `call.ended`);
+ * - `enriched`: details were added, the status did not move (publish the event);
+ * - `ignored`: recorded, but it changes nothing: a status the call is already past, or a second
+ *   end (do not publish);
+ * - `duplicate`: the event id was seen before and is published or being published (drop it);
+ * - `unpublished`: the event id was seen before and changed the call, but its publish was never
+ *   confirmed (it failed, or the process died): publish it again, the bus drops a copy;
+ * - `skipped`: a guarded transition (the reaper's) found the call changed; nothing was written.
+ */
+export type CallApplyOutcome =
+  | 'changed'
+  | 'ended'
+  | 'enriched'
+  | 'ignored'
+  | 'duplicate'
+  | 'unpublished'
+  | 'skipped';
+
+/** What {@link CallStore.apply} returns. */
+export interface CallApplyResult {
+  outcome: CallApplyOutcome;
+  /** The call after the transition (undefined only for `skipped` on an unknown call). */
+  call?: TrackedCall;
+  /**
+   * The tenant's number of active calls right after this transition, when it changed it: set
+   * when the call became active (`activated`) or stopped being active.
+   */
+  activeCount?: number;
+  /** True when this transition made the call active. */
+  activated?: boolean;
+}
+
+/** Names one event of one call. */
+export interface CallEventKey {
+  tenantId: string;
+  callId: string;
+  eventId: string;
+}
+
+/** An ended call whose `call.ended` was never confirmed published, claimed for publishing. */
+export interface UnpublishedEnd {
+  /** The `call.ended` event as it was ingested. */
+  event: CallEvent;
+  call: TrackedCall;
+}
+
+/** Options of {@link CallStore.listActiveCalls}. */
+export interface ListActiveCallsQuery {
+  /** Only calls of this branch. */
+  branchId?: string;
+  /** Only calls that started before this time (ms). */
+  startedBefore?: number;
+  /** At most this many calls. */
+  limit: number;
+}
+
+/**
+ * One analytics bucket as a store keeps it: raw sums and maxima the tracker turns into
+ * averages and ratios. A store returns only buckets it holds data for.
+ */
+export interface AnalyticsBucketData {
+  /** Bucket start, ms since the epoch (UTC-aligned). */
+  start: number;
+  /** Calls that became active. */
+  started: number;
+  /** Calls that ended. */
+  ended: number;
+  /** Ended calls that were answered. */
+  answered: number;
+  /** Sum of the talk time of the answered ended calls. */
+  durationMs: number;
+  /** Ended calls per terminal status. */
+  byStatus: Partial<Record<CallStatus, number>>;
+  /** Active calls just before the first change in the bucket (absent: no change in it). */
+  open?: number;
+  /** Active calls after the last change in the bucket. */
+  level?: number;
+  /** Most active calls after any change in the bucket. */
+  peak?: number;
+  /** Talk time of calls with an agent that fell within the bucket (hour and day only). */
+  agentTalkMs: number;
+  /** Distinct agents with talk time in the bucket (hour and day only). */
+  agents: number;
+}
+
+/**
+ * Where the tracker keeps call state. Every decision about an event (duplicate, apply, ignore,
+ * end once) is made atomically by `apply`, so many processes can share one store. Memory
+ * (`createMemoryCallStore`) and Redis (`createRedisCallStore`) pass the same conformance suite.
+ *
+ * A store never publishes anything: the tracker does, then confirms with `markPublished`.
+ */
+export interface CallStore {
+  /** Applies one event to its call, atomically. */
+  apply(transition: CallTransition): Promise<CallApplyResult>;
+  /** The event was published: a repeat of it is now a plain duplicate. */
+  markPublished(key: CallEventKey): Promise<void>;
+  /** Publishing the event failed: a retry of it may publish it at once. */
+  markPublishFailed(key: CallEventKey): Promise<void>;
+  /** One call, active or recently ended; undefined when unknown (or another tenant's). */
+  getCall(tenantId: string, callId: string): Promise<TrackedCall | undefined>;
+  /** Active calls, newest `startedAt` first (ties: call id descending). */
+  listActiveCalls(tenantId: string, query: ListActiveCallsQuery): Promise<TrackedCall[]>;
+  /** Active calls counted, in O(1) per branch. */
+  countActiveCalls(tenantId: string): Promise<ActiveCallCount>;
+  /** Tenants that have had calls (the reaper walks them). */
+  listTenants(): Promise<string[]>;
+  /** Active calls whose last change is older than `updatedBefore` (ms), oldest first. */
+  findStaleCalls(tenantId: string, updatedBefore: number, limit: number): Promise<TrackedCall[]>;
+  /**
+   * Claims `call.ended` events whose publish was not confirmed and whose lease ran out by `now`,
+   * leasing them again for `leaseMs` so that only one process publishes each.
+   */
+  claimUnpublishedEnds(
+    tenantId: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<UnpublishedEnd[]>;
+  /** Analytics buckets with data whose start lies in `[from, to)`, oldest first. */
+  readAnalytics(
+    tenantId: string,
+    granularity: AnalyticsGranularity,
+    from: number,
+    to: number,
+  ): Promise<AnalyticsBucketData[]>;
+  /**
+   * Takes the alert slot `key` for `ttlMs` if nobody holds it: true for exactly one caller, in
+   * every process, until it expires.
+   */
+  claimAlert(tenantId: string, key: string, ttlMs: number, now: number): Promise<boolean>;
+}

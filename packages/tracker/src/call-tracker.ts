@@ -1,0 +1,144 @@
+import type { CallEvent, EventSink, EventSinkResult } from '@calltrack/core';
+import type { AnalyticsGranularity } from './analytics-granularity';
+import type { CallAlertOptions } from './call-alert-options';
+import type { CallAnalytics } from './call-analytics';
+import type { CallApplyOutcome, CallStore } from './call-store';
+import type { ActiveCallCount, TrackedCall } from './tracked-call';
+import type { TrackerLogger } from './tracker-logger';
+
+/** Options of `createCallTracker`. */
+export interface CallTrackerOptions {
+  /**
+   * Where events go after the tracker applied them: the event bus (anything with an idempotent
+   * `publish`). The tracker never closes it.
+   */
+  bus: EventSink;
+  /** Where call state lives. Default: `createMemoryCallStore()` (one process). */
+  store?: CallStore;
+  /** The clock, ms since the epoch. Default `Date.now`. Inject one in tests. */
+  now?: () => number;
+  /** An active call with no change for this long is closed by the reaper. Default 1 hour. */
+  staleAfterMs?: number;
+  /**
+   * The status a reaped call ends with. Default `failed`: the call's end was never observed,
+   * so its lifecycle failed as far as anyone can tell (it also counts in the failed-call rate,
+   * which is what you want when webhooks stop arriving).
+   */
+  staleCallStatus?: 'failed' | 'canceled';
+  /** How often `start()` runs `runMaintenance`. Default 1 minute. */
+  maintenanceIntervalMs?: number;
+  /**
+   * How long a change may stay unconfirmed on the bus before a retry of its event (or the
+   * maintenance run, for a `call.ended`) publishes it again. Default 30 seconds.
+   */
+  publishLeaseMs?: number;
+  /** How long an ended call stays readable with `getCall`. Default 24 hours. */
+  endedCallRetentionMs?: number;
+  analytics?: {
+    /** Hour and day buckets are kept this many days. Default 30. */
+    retentionDays?: number;
+    /** Minute buckets (used by the failed-call rate) are kept this long. Default 24 hours. */
+    minuteRetentionMs?: number;
+    /** Concurrent calls a tenant can carry, to report utilization against. */
+    capacity?: number | ((tenantId: string) => number | undefined);
+  };
+  alerts?: CallAlertOptions;
+  /**
+   * Where background failures and (at debug level) every outcome are reported. Phone numbers
+   * are masked before they reach it. Default: errors to `console.warn`, nothing else.
+   */
+  logger?: TrackerLogger;
+}
+
+/** What `ingest` did with an event. */
+export interface IngestResult extends EventSinkResult {
+  /**
+   * The store's verdict (see `CallApplyOutcome`), or `forwarded` for an event the tracker does
+   * not track (not `call.*`), which went to the bus unchanged.
+   */
+  outcome: CallApplyOutcome | 'forwarded';
+  /** True when the event went to the bus in this call. */
+  published: boolean;
+  /** The call after the event. */
+  call?: TrackedCall;
+}
+
+/** Options of `listActiveCalls`. */
+export interface ListActiveCallsOptions {
+  /** Only this branch's calls. */
+  branchId?: string;
+  /** At most this many (1–10,000). Default 1,000. */
+  limit?: number;
+}
+
+/** Options of `getAnalytics`. */
+export interface GetAnalyticsOptions {
+  /**
+   * Start of the range (ISO string, Date or ms); rounded down to a bucket start. Default: `to`
+   * minus one hour (minute buckets), 24 hours (hour) or 30 days (day).
+   */
+  from?: string | number | Date;
+  /** End of the range (exclusive); rounded up to a bucket end. Default: now (the tracker's clock). */
+  to?: string | number | Date;
+  /** Bucket size. Default `hour`. At most 2,000 buckets per query. */
+  granularity?: AnalyticsGranularity;
+}
+
+/** What one `runMaintenance` did. */
+export interface MaintenanceReport {
+  /** Calls the reaper closed, in this process. */
+  reaped: number;
+  /** Unconfirmed `call.ended` events published again. */
+  republished: number;
+  /** Alerts published. */
+  alerts: number;
+}
+
+/**
+ * Live calls: a per-call state machine over `CallEvent`s, the queries over active calls,
+ * the stale-call reaper, analytics and alerts. It is an `EventSink`: give it to a provider
+ * webhook handler as `sink` and it applies each event, then publishes it to the bus with the
+ * call's snapshot in `event.data.call`.
+ */
+export interface CallTracker extends EventSink {
+  /**
+   * Applies an event to its call and publishes it if it changed something. Throws
+   * `InvalidEventError` for an invalid event, `InvalidArgumentError` for a contradictory one,
+   * and what the store or the bus throws; a failed publish is retried by a retry of the event.
+   */
+  ingest(event: CallEvent): Promise<IngestResult>;
+  /** `ingest`, as an `EventSink`. */
+  publish(event: CallEvent): Promise<IngestResult>;
+  /** One call of the tenant, active or recently ended; undefined for another tenant's call. */
+  getCall(tenantId: string, callId: string): Promise<TrackedCall | undefined>;
+  /** The tenant's active calls, newest first. */
+  listActiveCalls(tenantId: string, options?: ListActiveCallsOptions): Promise<TrackedCall[]>;
+  /** The tenant's active calls, counted in total and per branch. */
+  countActiveCalls(tenantId: string): Promise<ActiveCallCount>;
+  /**
+   * Super-admin view: active calls of every tenant, newest first. Never expose it to a tenant.
+   */
+  listActiveCallsAcrossTenants(options?: { limit?: number }): Promise<TrackedCall[]>;
+  /** Super-admin view: active calls counted per tenant. */
+  countActiveCallsAcrossTenants(): Promise<{ total: number; byTenant: Record<string, number> }>;
+  /** Time-bucketed figures of the tenant's calls. */
+  getAnalytics(tenantId: string, options?: GetAnalyticsOptions): Promise<CallAnalytics>;
+  /**
+   * Closes calls with no change for `staleAfterMs` with a `call.ended` (`data.reason: 'stale'`).
+   * Safe in every process at once: each call is closed by exactly one. Returns the calls this
+   * process closed.
+   */
+  reapStaleCalls(now?: number): Promise<TrackedCall[]>;
+  /**
+   * One maintenance pass: publishes `call.ended` events whose publish was never confirmed,
+   * reaps stale calls, checks for long calls. What `start()` runs on a timer.
+   */
+  runMaintenance(now?: number): Promise<MaintenanceReport>;
+  /** Runs `runMaintenance` every `maintenanceIntervalMs` (the timer is `unref()`ed). */
+  start(): void;
+  /**
+   * Stops the timer and waits for a running pass and for publish confirmations still in
+   * flight. Never closes the bus or the store.
+   */
+  stop(): Promise<void>;
+}

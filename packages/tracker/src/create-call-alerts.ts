@@ -1,0 +1,250 @@
+import { type CallEvent, type CallStatus, InvalidArgumentError } from '@calltrack/core';
+import { analyticsBucketMs, analyticsBucketStart } from './analytics-granularity';
+import type { CallAlertOptions } from './call-alert-options';
+import type { CallStore } from './call-store';
+import { createAlertEvent } from './create-alert-event';
+import type { TrackedCall } from './tracked-call';
+import type { TrackerLogger } from './tracker-logger';
+
+/** The alert rules, bound to a store and a way to publish. */
+export interface CallAlerts {
+  /** After a call became active; `activeCount` is the tenant's count right after. */
+  afterActivated(call: TrackedCall, activeCount: number, at: number): Promise<number>;
+  /** After a call ended (once per call). */
+  afterEnded(call: TrackedCall, at: number): Promise<number>;
+  /** Publishes `alert.long_call` for calls active longer than `longCallMs`. */
+  checkLongCalls(tenantId: string, at: number): Promise<number>;
+}
+
+/**
+ * Creates the alert rules. Each alert is claimed in the store first (`claimAlert`: one winner
+ * across processes per cooldown, or per call for `long_call`), and its id is deterministic per
+ * cooldown window (`<rule>:<subject>:<window>`), so even two processes racing past the claim
+ * (a store without shared state) publish the same id, which the bus drops.
+ */
+export function createCallAlerts(options: {
+  rules: CallAlertOptions;
+  store: CallStore;
+  publish: (event: CallEvent) => Promise<unknown>;
+  logger: Required<TrackerLogger>;
+  minuteRetentionMs: number;
+  endedCallRetentionMs: number;
+}): CallAlerts {
+  const { rules, store, publish, logger } = options;
+  const cooldownMs = rules.cooldownMs ?? 15 * 60_000;
+  const failedRule = rules.failedCallRate;
+  const failedWindowMs = failedRule?.windowMs ?? 15 * 60_000;
+  const failedStatuses = new Set<CallStatus>(failedRule?.statuses ?? ['failed']);
+  checkRules(rules, cooldownMs, failedWindowMs, options.minuteRetentionMs);
+
+  /** Claims, then publishes; true when this process published. */
+  const fire = async (
+    tenantId: string,
+    slot: string,
+    ttlMs: number,
+    build: (key: string) => CallEvent,
+    at: number,
+  ): Promise<boolean> => {
+    if (!(await store.claimAlert(tenantId, slot, ttlMs, at))) return false;
+    const window = Math.floor(at / cooldownMs);
+    const event = build(`${slot}:${window}`);
+    try {
+      await publish(event);
+    } catch (error) {
+      logger.error('Publishing an alert failed.', { tenantId, alert: event.type, error });
+      return false;
+    }
+    logger.debug('Alert published.', { tenantId, alert: event.type, id: event.id });
+    return true;
+  };
+
+  const limitOf = (tenantId: string): number | undefined =>
+    typeof rules.maxConcurrentCalls === 'function'
+      ? rules.maxConcurrentCalls(tenantId)
+      : rules.maxConcurrentCalls;
+
+  return {
+    async afterActivated(call, activeCount, at) {
+      let fired = 0;
+      const limit = limitOf(call.tenantId);
+      if (limit !== undefined && activeCount > limit) {
+        const published = await fire(
+          call.tenantId,
+          'concurrency_exceeded',
+          cooldownMs,
+          (key) =>
+            createAlertEvent({
+              tenantId: call.tenantId,
+              type: 'alert.concurrency_exceeded',
+              key,
+              at,
+              message: `${activeCount} concurrent calls, more than the limit of ${limit}.`,
+              value: activeCount,
+              threshold: limit,
+            }),
+          at,
+        );
+        if (published) fired += 1;
+      }
+      if (rules.isAgentAvailable) {
+        let available = true;
+        try {
+          available = await rules.isAgentAvailable({
+            tenantId: call.tenantId,
+            ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
+            call,
+          });
+        } catch (error) {
+          logger.error('isAgentAvailable threw; assuming an agent is available.', {
+            tenantId: call.tenantId,
+            callId: call.callId,
+            error,
+          });
+        }
+        if (!available) {
+          const published = await fire(
+            call.tenantId,
+            `no_agent_available:${call.branchId ?? '*'}`,
+            cooldownMs,
+            (key) =>
+              createAlertEvent({
+                tenantId: call.tenantId,
+                type: 'alert.no_agent_available',
+                key,
+                at,
+                message:
+                  call.branchId === undefined
+                    ? 'No agent is available for a new call.'
+                    : `No agent of branch ${call.branchId} is available for a new call.`,
+                value: 0,
+                threshold: 1,
+                callId: call.callId,
+                ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
+              }),
+            at,
+          );
+          if (published) fired += 1;
+        }
+      }
+      return fired;
+    },
+
+    async afterEnded(call, at) {
+      if (!failedRule) return 0;
+      const from = analyticsBucketStart('minute', at - failedWindowMs + 1);
+      const buckets = await store.readAnalytics(
+        call.tenantId,
+        'minute',
+        from,
+        at + analyticsBucketMs.minute,
+      );
+      let ended = 0;
+      let failed = 0;
+      for (const bucket of buckets) {
+        ended += bucket.ended;
+        for (const [status, count] of Object.entries(bucket.byStatus)) {
+          if (failedStatuses.has(status as CallStatus)) failed += count ?? 0;
+        }
+      }
+      const minCalls = failedRule.minCalls ?? 10;
+      const rate = ended > 0 ? failed / ended : 0;
+      if (ended < minCalls || rate <= failedRule.threshold) return 0;
+      const published = await fire(
+        call.tenantId,
+        'failed_call_rate',
+        cooldownMs,
+        (key) =>
+          createAlertEvent({
+            tenantId: call.tenantId,
+            type: 'alert.failed_call_rate',
+            key,
+            at,
+            message: `${failed} of ${ended} calls failed in the last ${Math.round(failedWindowMs / 60_000)} minutes.`,
+            value: rate,
+            threshold: failedRule.threshold,
+            data: { windowMs: failedWindowMs, failedCalls: failed, endedCalls: ended },
+          }),
+        at,
+      );
+      return published ? 1 : 0;
+    },
+
+    async checkLongCalls(tenantId, at) {
+      const longCallMs = rules.longCallMs;
+      if (longCallMs === undefined) return 0;
+      const calls = await store.listActiveCalls(tenantId, {
+        startedBefore: at - longCallMs,
+        limit: 500,
+      });
+      let fired = 0;
+      for (const call of calls) {
+        const activeMs = at - Date.parse(call.startedAt ?? call.createdAt);
+        const published = await fire(
+          tenantId,
+          `long_call:${call.callId}`,
+          Math.max(options.endedCallRetentionMs, longCallMs),
+          () =>
+            createAlertEvent({
+              tenantId,
+              type: 'alert.long_call',
+              key: `long_call:${call.callId}`,
+              at,
+              message: `Call active for ${Math.floor(activeMs / 60_000)} minutes, longer than ${Math.round(longCallMs / 60_000)}.`,
+              value: activeMs,
+              threshold: longCallMs,
+              callId: call.callId,
+              ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
+              data: { call },
+            }),
+          at,
+        );
+        if (published) fired += 1;
+      }
+      return fired;
+    },
+  };
+}
+
+function checkRules(
+  rules: CallAlertOptions,
+  cooldownMs: number,
+  failedWindowMs: number,
+  minuteRetentionMs: number,
+): void {
+  const positive = (value: number | undefined, name: string): void => {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new InvalidArgumentError({ message: `alerts.${name} must be a positive number.` });
+    }
+  };
+  positive(cooldownMs, 'cooldownMs');
+  positive(rules.longCallMs, 'longCallMs');
+  if (typeof rules.maxConcurrentCalls === 'number') {
+    if (!Number.isInteger(rules.maxConcurrentCalls) || rules.maxConcurrentCalls < 0) {
+      throw new InvalidArgumentError({
+        message: 'alerts.maxConcurrentCalls must be a non-negative integer or a function.',
+      });
+    }
+  }
+  const failed = rules.failedCallRate;
+  if (failed) {
+    if (!(failed.threshold >= 0 && failed.threshold < 1)) {
+      throw new InvalidArgumentError({
+        message: 'alerts.failedCallRate.threshold must be a share from 0 up to (not including) 1.',
+      });
+    }
+    positive(failedWindowMs, 'failedCallRate.windowMs');
+    if (failedWindowMs > minuteRetentionMs) {
+      throw new InvalidArgumentError({
+        message: 'alerts.failedCallRate.windowMs cannot exceed analytics.minuteRetentionMs.',
+      });
+    }
+    if (
+      failed.minCalls !== undefined &&
+      !(Number.isInteger(failed.minCalls) && failed.minCalls >= 1)
+    ) {
+      throw new InvalidArgumentError({
+        message: 'alerts.failedCallRate.minCalls must be a positive integer.',
+      });
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import type { CallEvent } from '@calltrack/core';
+import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { callLifecycle, t0 } from './__tests__/make-call-event';
+import { createRecordingBus } from './__tests__/recording-bus';
+import type { CallStore } from './call-store';
+import { createCallTracker } from './create-call-tracker';
+import { createMemoryCallStore } from './create-memory-call-store';
+import { createRedisCallStore } from './create-redis-call-store';
+import type { TrackedCall } from './tracked-call';
+
+/** A lifecycle, a subset of it that always keeps the end, and how often each event repeats. */
+const scenarioArbitrary = fc
+  .record({
+    talkMs: fc.integer({ min: 0, max: 2 * 3_600_000 }),
+    endStatus: fc.constantFrom('completed', 'busy', 'no-answer', 'failed', 'canceled' as const),
+    agentId: fc.option(fc.constantFrom('agent-1', 'agent-2'), { nil: undefined }),
+    branchId: fc.option(fc.constantFrom('north', 'south'), { nil: undefined }),
+    endCarriesDuration: fc.boolean(),
+    /** Retell's analysis repeats the duration: a second writer of the same detail. */
+    analysisCarriesDuration: fc.boolean(),
+    keep: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+    copies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
+  })
+  .chain((scenario) => {
+    const events = callLifecycle({
+      callId: 'CA-prop',
+      talkMs: scenario.talkMs,
+      endStatus: scenario.endStatus,
+      ...(scenario.agentId === undefined ? {} : { agentId: scenario.agentId }),
+      ...(scenario.branchId === undefined ? {} : { branchId: scenario.branchId }),
+    }).map((event) => {
+      if (event.type === 'call.ended' && !scenario.endCarriesDuration)
+        return { ...event, data: {} };
+      if (event.type === 'call.analyzed' && scenario.analysisCarriesDuration) {
+        return { ...event, data: { ...event.data, durationMs: scenario.talkMs + 7 } };
+      }
+      return event;
+    });
+    const kept = events.filter(
+      (event, index) => event.type === 'call.ended' || scenario.keep[index],
+    );
+    const delivered = kept.flatMap((event) => {
+      const copies = scenario.copies[events.indexOf(event)] ?? 1;
+      return Array.from({ length: copies }, () => event);
+    });
+    return fc
+      .shuffledSubarray(delivered, { minLength: delivered.length, maxLength: delivered.length })
+      .map((shuffled) => ({ inOrder: kept, shuffled }));
+  });
+
+/** What must not depend on arrival order (bookkeeping fields aside). */
+function finalState(call: TrackedCall | undefined): Partial<TrackedCall> | undefined {
+  if (!call) return undefined;
+  const { createdAt: _created, updatedAt: _updated, version: _version, ...state } = call;
+  return state;
+}
+
+async function run(store: CallStore, events: readonly CallEvent[], tenantId: string) {
+  const recording = createRecordingBus();
+  let clock = t0;
+  const tracker = createCallTracker({
+    bus: recording.bus,
+    store,
+    now: () => (clock += 10),
+    logger: {},
+  });
+  for (const event of events) await tracker.ingest({ ...event, tenantId });
+  return {
+    call: finalState(await tracker.getCall(tenantId, 'CA-prop')),
+    ends: recording.acceptedOf('call.ended').length,
+    active: await tracker.countActiveCalls(tenantId),
+  };
+}
+
+describe('createCallTracker (property)', () => {
+  it('reaches the same final state and publishes call.ended once, for any order and duplication', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArbitrary, async ({ inOrder, shuffled }) => {
+        const expected = await run(createMemoryCallStore(), inOrder, 'tenant-a');
+        const actual = await run(createMemoryCallStore(), shuffled, 'tenant-a');
+        expect(actual.call).toEqual(expected.call);
+        expect(actual.call?.active).toBe(false);
+        expect(actual.ends).toBe(1);
+        expect(actual.active).toEqual({ total: 0, byBranch: {} });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+const redis = await connectTestRedis();
+const prefix = uniquePrefix('tracker-prop');
+
+describe.skipIf(!redis)('createCallTracker on Redis (property)', () => {
+  afterAll(async () => {
+    if (!redis) return;
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('reaches the same final state as the memory store, for any order and duplication', async () => {
+    const store = createRedisCallStore({ redis: redis!, prefix });
+    let run_ = 0;
+    await fc.assert(
+      fc.asyncProperty(scenarioArbitrary, async ({ inOrder, shuffled }) => {
+        run_ += 1;
+        const expected = await run(createMemoryCallStore(), inOrder, 'tenant-a');
+        const actual = await run(store, shuffled, `tenant-${run_}`);
+        expect(actual.call).toEqual({ ...expected.call, tenantId: `tenant-${run_}` });
+        expect(actual.ends).toBe(1);
+        expect(actual.active).toEqual({ total: 0, byBranch: {} });
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -1,0 +1,578 @@
+import { createMemoryBus } from '@calltrack/bus';
+import {
+  type CallEvent,
+  type EventSink,
+  InvalidArgumentError,
+  InvalidEventError,
+} from '@calltrack/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
+import { createRecordingBus } from './__tests__/recording-bus';
+import type { CallTrackerOptions } from './call-tracker';
+import { createCallTracker } from './create-call-tracker';
+import { createMemoryCallStore } from './create-memory-call-store';
+
+const minute = 60_000;
+const hour = 60 * minute;
+
+/** A tracker on a recording memory bus with a clock the test moves. */
+function setup(options: Partial<CallTrackerOptions> = {}) {
+  const recording = createRecordingBus();
+  const clock = { now: t0 };
+  const tracker = createCallTracker({
+    bus: recording.bus,
+    now: () => clock.now,
+    logger: {},
+    ...options,
+  });
+  return { tracker, recording, clock };
+}
+
+async function ingestAll(
+  tracker: ReturnType<typeof createCallTracker>,
+  events: readonly CallEvent[],
+): Promise<void> {
+  for (const event of events) await tracker.ingest(event);
+}
+
+describe('createCallTracker', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  describe('ingest', () => {
+    it('is an EventSink: publishes each change with the call snapshot, keeping the event id', async () => {
+      const { tracker, recording } = setup();
+      const sink: EventSink = tracker;
+      const [queued, ringing] = callLifecycle({ callId: 'CA-sink', branchId: 'north' });
+      expect(await sink.publish(queued!)).toMatchObject({ duplicate: false, outcome: 'changed' });
+      const result = await tracker.ingest(ringing!);
+      expect(result).toMatchObject({ outcome: 'changed', published: true, duplicate: false });
+      expect(recording.accepted.map((event) => event.id)).toEqual([queued!.id, ringing!.id]);
+      const published = recording.accepted[1]!;
+      expect(published).toMatchObject({
+        ...ringing,
+        data: { call: { status: 'ringing', version: 2 } },
+      });
+      expect(published.data.call).toEqual(result.call);
+    });
+
+    it('delivers through a real bus subscription', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, logger: {} });
+      const subscription = bus.subscribe({ tenantId: 'tenant-a', types: ['call.ended'] });
+      await subscription.ready;
+      await ingestAll(tracker, callLifecycle({ callId: 'CA-sub' }));
+      const next = await subscription.next();
+      expect(next.value).toMatchObject({
+        type: 'event',
+        event: {
+          type: 'call.ended',
+          callId: 'CA-sub',
+          data: { call: { status: 'completed', active: false } },
+        },
+      });
+      await bus.close();
+    });
+
+    it('drops duplicates and does not fan out a late status as a change', async () => {
+      const { tracker, recording } = setup();
+      const [queued, ringing, answered, ended] = callLifecycle({ callId: 'CA-late' });
+      await ingestAll(tracker, [queued!, answered!, ended!]);
+      expect(await tracker.ingest(ended!)).toMatchObject({
+        outcome: 'duplicate',
+        duplicate: true,
+        published: false,
+      });
+      const late = await tracker.ingest(ringing!);
+      expect(late).toMatchObject({ outcome: 'ignored', duplicate: false, published: false });
+      expect(late.call?.status).toBe('completed');
+      expect(recording.accepted.map((event) => event.type)).toEqual([
+        'call.initiated',
+        'call.answered',
+        'call.ended',
+      ]);
+    });
+
+    it('publishes call.ended exactly once: retries, a second provider and the reaper all lose', async () => {
+      const { tracker, recording, clock } = setup();
+      const [queued, , answered, ended, recording1, analyzed] = callLifecycle({ callId: 'CA-one' });
+      await ingestAll(tracker, [queued!, answered!, ended!, ended!]);
+      await tracker.ingest({
+        ...ended!,
+        id: 'retell:CA-one:ended',
+        provider: 'retell',
+        status: 'failed',
+      });
+      clock.now += 2 * hour;
+      expect(await tracker.reapStaleCalls()).toEqual([]);
+      await ingestAll(tracker, [recording1!, analyzed!, ended!]);
+      expect(recording.acceptedOf('call.ended', 'CA-one')).toHaveLength(1);
+      expect(recording.acceptedOf('call.analyzed', 'CA-one')[0]?.data.call).toMatchObject({
+        status: 'completed',
+        analysis: { summary: 'The caller asked about opening hours.' },
+        recordingUrl: 'https://api.example.com/CA-one.mp3',
+      });
+    });
+
+    it('forwards events it does not track to the bus unchanged', async () => {
+      const { tracker, recording } = setup();
+      const alert = makeCallEvent({ type: 'alert.custom', callId: undefined, status: undefined });
+      expect(await tracker.ingest(alert)).toEqual({
+        outcome: 'forwarded',
+        duplicate: false,
+        published: true,
+      });
+      expect(await tracker.ingest(alert)).toEqual({
+        outcome: 'forwarded',
+        duplicate: true,
+        published: false,
+      });
+      expect(recording.accepted).toEqual([alert]);
+    });
+
+    it('rejects bad input with a clear error and publishes nothing', async () => {
+      const { tracker, recording } = setup();
+      const invalid = await tracker
+        .ingest({ ...makeCallEvent(), status: 'answered' } as never)
+        .catch((error: unknown) => error);
+      expect(InvalidEventError.isInstance(invalid)).toBe(true);
+      expect((invalid as InvalidEventError).field).toBe('status');
+      const contradictory = await tracker
+        .ingest(makeCallEvent({ type: 'call.ended', status: 'ringing' }))
+        .catch((error: unknown) => error);
+      expect(InvalidArgumentError.isInstance(contradictory)).toBe(true);
+      expect((contradictory as Error).message).toMatch(
+        /call\.ended.*non-terminal status "ringing"/,
+      );
+      expect(recording.attempts).toEqual([]);
+      expect(() => createCallTracker({} as never)).toThrowError(/bus/);
+      expect(() => createCallTracker({ bus: createMemoryBus(), staleAfterMs: -1 })).toThrowError(
+        /staleAfterMs/,
+      );
+      expect(() =>
+        createCallTracker({ bus: createMemoryBus(), staleCallStatus: 'busy' as never }),
+      ).toThrowError(/staleCallStatus/);
+    });
+  });
+
+  describe('when the bus fails', () => {
+    it('publishes a call.ended again when the provider retries it, exactly once in the end', async () => {
+      const { tracker, recording } = setup();
+      const [queued, , , ended] = callLifecycle({ callId: 'CA-retry' });
+      await tracker.ingest(queued!);
+      recording.failWhen = (event) => event.type === 'call.ended';
+      await expect(tracker.ingest(ended!)).rejects.toThrowError(/bus is down/);
+      expect(await tracker.getCall('tenant-a', 'CA-retry')).toMatchObject({ status: 'completed' });
+      recording.failWhen = () => false;
+      const retry = await tracker.ingest(ended!);
+      expect(retry).toMatchObject({ outcome: 'unpublished', published: true, duplicate: true });
+      expect(await tracker.ingest(ended!)).toMatchObject({
+        outcome: 'duplicate',
+        published: false,
+      });
+      expect(recording.acceptedOf('call.ended', 'CA-retry')).toHaveLength(1);
+    });
+
+    it('publishes it from the outbox when no retry comes, once the lease ran out', async () => {
+      const { tracker, recording, clock } = setup();
+      const [queued, , , ended] = callLifecycle({ callId: 'CA-outbox' });
+      await tracker.ingest(queued!);
+      recording.failWhen = (event) => event.type === 'call.ended';
+      await expect(tracker.ingest(ended!)).rejects.toThrowError();
+      recording.failWhen = () => false;
+      expect(await tracker.runMaintenance()).toMatchObject({ republished: 1 });
+      expect(await tracker.runMaintenance()).toMatchObject({ republished: 0 });
+      expect(recording.acceptedOf('call.ended', 'CA-outbox')).toHaveLength(1);
+      clock.now += testSettings.publishLeaseMs * 10;
+      expect(await tracker.runMaintenance()).toMatchObject({ republished: 0 });
+    });
+
+    it('survives a crash between the store write and the publish', async () => {
+      const store = createMemoryCallStore();
+      const first = setup({ store });
+      const [queued, , , ended] = callLifecycle({ callId: 'CA-crash' });
+      await first.tracker.ingest(queued!);
+      // The process dies after the store recorded the end: nothing reached the bus.
+      first.recording.failWhen = () => true;
+      const markFailed = vi.spyOn(store, 'markPublishFailed').mockRejectedValue(new Error('gone'));
+      await expect(first.tracker.ingest(ended!)).rejects.toThrowError();
+      markFailed.mockRestore();
+      // A new process (same store, new bus), and the provider retries a little later.
+      const second = setup({ store });
+      second.clock.now = t0 + 5000;
+      expect(await second.tracker.ingest(ended!)).toMatchObject({ outcome: 'duplicate' });
+      second.clock.now = t0 + testSettings.publishLeaseMs + 1;
+      expect(await second.tracker.ingest(ended!)).toMatchObject({
+        outcome: 'unpublished',
+        published: true,
+      });
+      expect(second.recording.acceptedOf('call.ended', 'CA-crash')).toHaveLength(1);
+    });
+  });
+
+  describe('queries', () => {
+    it('lists, counts and reads calls per tenant; other tenants see nothing', async () => {
+      const { tracker } = setup();
+      await tracker.ingest(callLifecycle({ callId: 'CA-q1', branchId: 'north' })[0]!);
+      await tracker.ingest(
+        callLifecycle({ callId: 'CA-q2', branchId: 'south', startMs: 1000 })[0]!,
+      );
+      await tracker.ingest(
+        callLifecycle({ callId: 'CA-q3', tenantId: 'tenant-b', startMs: 2000 })[0]!,
+      );
+      expect((await tracker.listActiveCalls('tenant-a')).map((call) => call.callId)).toEqual([
+        'CA-q2',
+        'CA-q1',
+      ]);
+      expect(
+        (await tracker.listActiveCalls('tenant-a', { branchId: 'north' })).map(
+          (call) => call.callId,
+        ),
+      ).toEqual(['CA-q1']);
+      expect(await tracker.countActiveCalls('tenant-a')).toEqual({
+        total: 2,
+        byBranch: { north: 1, south: 1 },
+      });
+      expect(await tracker.getCall('tenant-a', 'CA-q1')).toMatchObject({ status: 'queued' });
+      expect(await tracker.getCall('tenant-b', 'CA-q1')).toBeUndefined();
+      expect((await tracker.listActiveCallsAcrossTenants()).map((call) => call.callId)).toEqual([
+        'CA-q3',
+        'CA-q2',
+        'CA-q1',
+      ]);
+      expect(await tracker.countActiveCallsAcrossTenants()).toEqual({
+        total: 3,
+        byTenant: { 'tenant-a': 2, 'tenant-b': 1 },
+      });
+      await expect(tracker.listActiveCalls('bad tenant')).rejects.toThrowError(/tenantId/);
+      await expect(tracker.listActiveCalls('tenant-a', { limit: 0 })).rejects.toThrowError(/limit/);
+      await expect(tracker.getCall('tenant-a', '')).rejects.toThrowError(/callId/);
+    });
+  });
+
+  describe('stale reaper', () => {
+    it('closes calls with no change for an hour as failed, reason stale, once', async () => {
+      const { tracker, recording, clock } = setup();
+      const [queued, , answered] = callLifecycle({ callId: 'CA-stale', agentId: 'agent-1' });
+      await ingestAll(tracker, [queued!, answered!]);
+      clock.now = t0 + 30 * minute;
+      await tracker.ingest(callLifecycle({ callId: 'CA-fresh', startMs: 30 * minute })[0]!);
+      clock.now = t0 + hour;
+      expect(await tracker.reapStaleCalls()).toEqual([]);
+      clock.now = t0 + hour + 1;
+      const reaped = await tracker.reapStaleCalls();
+      expect(reaped.map((call) => call.callId)).toEqual(['CA-stale']);
+      expect(reaped[0]).toMatchObject({
+        status: 'failed',
+        reason: 'stale',
+        active: false,
+        endedAt: isoAt(5000),
+      });
+      const [end] = recording.acceptedOf('call.ended', 'CA-stale');
+      expect(end).toMatchObject({
+        id: 'calltrack:CA-stale:stale',
+        provider: 'calltrack',
+        status: 'failed',
+        agentId: 'agent-1',
+        data: { reason: 'stale', lastUpdateAt: isoAt(0) },
+      });
+      expect(await tracker.reapStaleCalls()).toEqual([]);
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 1 });
+    });
+
+    it('is safe when every process reaps at once: one wins per call', async () => {
+      const store = createMemoryCallStore();
+      const recording = createRecordingBus();
+      const trackers = Array.from({ length: 3 }, () =>
+        createCallTracker({ bus: recording.bus, store, now: () => t0, logger: {} }),
+      );
+      for (const index of [1, 2, 3, 4])
+        await trackers[0]!.ingest(callLifecycle({ callId: `CA-r${index}` })[0]!);
+      const results = await Promise.all(
+        trackers.map((tracker) => tracker.reapStaleCalls(t0 + 2 * hour)),
+      );
+      expect(
+        results
+          .flat()
+          .map((call) => call.callId)
+          .sort(),
+      ).toEqual(['CA-r1', 'CA-r2', 'CA-r3', 'CA-r4']);
+      expect(recording.acceptedOf('call.ended')).toHaveLength(4);
+    });
+
+    it('does not reap a call whose event arrived in between', async () => {
+      const { tracker, recording, clock } = setup({
+        staleAfterMs: 10 * minute,
+        staleCallStatus: 'canceled',
+      });
+      const [queued, ringing] = callLifecycle({ callId: 'CA-between' });
+      await tracker.ingest(queued!);
+      clock.now = t0 + 11 * minute;
+      await tracker.ingest(ringing!);
+      expect(await tracker.reapStaleCalls()).toEqual([]);
+      clock.now = t0 + 22 * minute;
+      expect((await tracker.reapStaleCalls())[0]).toMatchObject({ status: 'canceled' });
+      expect(recording.acceptedOf('call.ended')).toHaveLength(1);
+    });
+
+    it('runs on an unref()ed timer between start() and stop()', async () => {
+      vi.useFakeTimers({ now: t0 });
+      const recording = createRecordingBus();
+      const tracker = createCallTracker({
+        bus: recording.bus,
+        maintenanceIntervalMs: minute,
+        logger: {},
+      });
+      await tracker.ingest(callLifecycle({ callId: 'CA-timer' })[0]!);
+      const setInterval = vi.spyOn(globalThis, 'setInterval');
+      tracker.start();
+      tracker.start();
+      expect(setInterval).toHaveBeenCalledTimes(1);
+      const timer = setInterval.mock.results[0]?.value as NodeJS.Timeout;
+      expect(timer.hasRef()).toBe(false);
+      await vi.advanceTimersByTimeAsync(hour + minute);
+      expect(recording.acceptedOf('call.ended', 'CA-timer')).toHaveLength(1);
+      await tracker.stop();
+      await tracker.ingest(callLifecycle({ callId: 'CA-timer2', startMs: hour + minute })[0]!);
+      await vi.advanceTimersByTimeAsync(3 * hour);
+      expect(recording.acceptedOf('call.ended', 'CA-timer2')).toHaveLength(0);
+    });
+  });
+
+  describe('analytics', () => {
+    it('reports average duration, peak concurrency, capacity and agent utilization per bucket', async () => {
+      const { tracker, clock } = setup({ analytics: { capacity: 4 } });
+      const calls = [
+        callLifecycle({ callId: 'CA-x1', agentId: 'agent-1', talkMs: 20 * minute }),
+        callLifecycle({
+          callId: 'CA-x2',
+          agentId: 'agent-2',
+          talkMs: 10 * minute,
+          startMs: minute,
+        }),
+        callLifecycle({ callId: 'CA-x3', startMs: 2 * minute, endStatus: 'failed' }),
+      ];
+      for (const [index, events] of calls.entries()) {
+        clock.now = t0 + index * minute;
+        await tracker.ingest(events[0]!);
+      }
+      clock.now = t0 + 3 * minute;
+      await tracker.ingest({ ...calls[2]![3]!, data: {} });
+      clock.now = t0 + 11 * minute;
+      await ingestAll(tracker, [calls[1]![2]!, calls[1]![3]!]);
+      clock.now = t0 + 25 * minute;
+      await ingestAll(tracker, [calls[0]![2]!, calls[0]![3]!]);
+      clock.now = t0 + 2 * hour;
+      const byHour = await tracker.getAnalytics('tenant-a', {
+        from: t0 - hour,
+        to: t0 + 2 * hour,
+        granularity: 'hour',
+      });
+      expect(byHour.buckets).toHaveLength(3);
+      expect(byHour.buckets[0]).toMatchObject({
+        start: isoAt(-hour),
+        endedCalls: 0,
+        peakConcurrentCalls: 0,
+      });
+      expect(byHour.buckets[1]).toMatchObject({
+        start: isoAt(0),
+        startedCalls: 3,
+        endedCalls: 3,
+        answeredCalls: 2,
+        endedByStatus: { completed: 2, failed: 1 },
+        failedRate: 1 / 3,
+        averageDurationMs: 15 * minute,
+        peakConcurrentCalls: 3,
+        capacityUtilization: 0.75,
+        agentTalkMs: 30 * minute,
+        activeAgents: 2,
+        agentUtilization: 0.25,
+      });
+      expect(byHour.totals).toMatchObject({
+        endedCalls: 3,
+        peakConcurrentCalls: 3,
+        averageDurationMs: 15 * minute,
+      });
+      const byDay = await tracker.getAnalytics('tenant-a', { from: isoAt(0), granularity: 'day' });
+      expect(byDay.buckets).toHaveLength(1);
+      expect(byDay.totals).toMatchObject({
+        startedCalls: 3,
+        endedCalls: 3,
+        peakConcurrentCalls: 3,
+      });
+    });
+
+    it('carries the concurrency level into buckets without changes', async () => {
+      const { tracker, clock } = setup();
+      await tracker.ingest(callLifecycle({ callId: 'CA-long' })[0]!);
+      await tracker.ingest(callLifecycle({ callId: 'CA-long2' })[0]!);
+      clock.now = t0 + 3 * hour;
+      await tracker.ingest(callLifecycle({ callId: 'CA-long', startMs: 0 })[2]!);
+      clock.now = t0 + 5 * hour + 1;
+      const analytics = await tracker.getAnalytics('tenant-a', {
+        from: t0 + hour,
+        to: t0 + 4 * hour,
+      });
+      expect(analytics.buckets.map((bucket) => bucket.peakConcurrentCalls)).toEqual([2, 2, 2]);
+      expect(analytics.capacity).toBeNull();
+    });
+
+    it('rejects ranges it cannot answer', async () => {
+      const { tracker } = setup();
+      await expect(tracker.getAnalytics('tenant-a', { from: 'yesterday' })).rejects.toThrowError(
+        /from/,
+      );
+      await expect(tracker.getAnalytics('tenant-a', { from: t0, to: t0 - 1 })).rejects.toThrowError(
+        /before/,
+      );
+      await expect(
+        tracker.getAnalytics('tenant-a', { from: 0, granularity: 'minute' }),
+      ).rejects.toThrowError(/buckets/);
+      await expect(
+        tracker.getAnalytics('tenant-a', { from: t0, granularity: 'week' as never }),
+      ).rejects.toThrowError(/granularity/);
+    });
+  });
+
+  describe('alerts', () => {
+    it('alerts once per cooldown when a tenant has too many concurrent calls', async () => {
+      const { tracker, recording, clock } = setup({
+        alerts: { maxConcurrentCalls: 2, cooldownMs: 10 * minute },
+      });
+      for (const index of [1, 2, 3, 4])
+        await tracker.ingest(callLifecycle({ callId: `CA-k${index}` })[0]!);
+      const alerts = recording.acceptedOf('alert.concurrency_exceeded');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({
+        tenantId: 'tenant-a',
+        provider: 'calltrack',
+        data: { rule: 'concurrency_exceeded', value: 3, threshold: 2 },
+      });
+      expect(alerts[0]?.callId).toBeUndefined();
+      expect(alerts[0]?.id).toBe(
+        `calltrack:alert:tenant-a:concurrency_exceeded:${Math.floor(t0 / (10 * minute))}`,
+      );
+      clock.now = t0 + 10 * minute;
+      await tracker.ingest(callLifecycle({ callId: 'CA-k5' })[0]!);
+      expect(recording.acceptedOf('alert.concurrency_exceeded')).toHaveLength(2);
+    });
+
+    it('alerts once for a call active longer than the limit', async () => {
+      const { tracker, recording, clock } = setup({
+        alerts: { longCallMs: 30 * minute },
+        staleAfterMs: 10 * hour,
+      });
+      await tracker.ingest(callLifecycle({ callId: 'CA-talk' })[0]!);
+      await tracker.ingest(callLifecycle({ callId: 'CA-short', startMs: 20 * minute })[0]!);
+      clock.now = t0 + 31 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 1 });
+      clock.now = t0 + 90 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 1 });
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 0 });
+      expect(recording.acceptedOf('alert.long_call').map((event) => event.callId)).toEqual([
+        'CA-talk',
+        'CA-short',
+      ]);
+      expect(recording.acceptedOf('alert.long_call')[0]?.data).toMatchObject({
+        rule: 'long_call',
+        threshold: 30 * minute,
+      });
+    });
+
+    it('alerts when the failed-call rate over the window crosses the threshold', async () => {
+      const { tracker, recording, clock } = setup({
+        alerts: { failedCallRate: { threshold: 0.5, windowMs: 10 * minute, minCalls: 4 } },
+      });
+      const end = async (index: number, status: 'completed' | 'failed') => {
+        const events = callLifecycle({ callId: `CA-f${index}`, endStatus: status });
+        await ingestAll(tracker, [events[0]!, events[3]!]);
+      };
+      await end(1, 'failed');
+      await end(2, 'failed');
+      await end(3, 'failed');
+      expect(recording.acceptedOf('alert.failed_call_rate')).toHaveLength(0);
+      await end(4, 'completed');
+      const [alert] = recording.acceptedOf('alert.failed_call_rate');
+      expect(alert?.data).toMatchObject({
+        value: 0.75,
+        threshold: 0.5,
+        failedCalls: 3,
+        endedCalls: 4,
+      });
+      await end(5, 'failed');
+      expect(recording.acceptedOf('alert.failed_call_rate')).toHaveLength(1);
+      clock.now = t0 + 11 * minute;
+      await end(6, 'failed');
+      expect(recording.acceptedOf('alert.failed_call_rate')).toHaveLength(1);
+    });
+
+    it('asks the app whether an agent is available, and survives a hook that throws', async () => {
+      const errors: unknown[] = [];
+      const answers = [false, false];
+      const { tracker, recording } = setup({
+        logger: { error: (message, context) => errors.push({ message, context }) },
+        alerts: {
+          isAgentAvailable: ({ branchId }) => {
+            if (branchId === 'broken') throw new Error('roster down');
+            return answers.shift() ?? true;
+          },
+        },
+      });
+      await tracker.ingest(callLifecycle({ callId: 'CA-n1', branchId: 'north' })[0]!);
+      await tracker.ingest(callLifecycle({ callId: 'CA-n2', branchId: 'north' })[0]!);
+      await tracker.ingest(callLifecycle({ callId: 'CA-n3', branchId: 'broken' })[0]!);
+      const alerts = recording.acceptedOf('alert.no_agent_available');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ callId: 'CA-n1', branchId: 'north' });
+      expect(errors).toHaveLength(1);
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 3 });
+    });
+
+    it('rejects rules that cannot work', () => {
+      const bus = createMemoryBus();
+      expect(() =>
+        createCallTracker({ bus, alerts: { failedCallRate: { threshold: 2 } } }),
+      ).toThrowError(/threshold/);
+      expect(() => createCallTracker({ bus, alerts: { maxConcurrentCalls: -1 } })).toThrowError(
+        /maxConcurrentCalls/,
+      );
+      expect(() =>
+        createCallTracker({
+          bus,
+          alerts: { failedCallRate: { threshold: 0.1, windowMs: 2 * 86_400_000 } },
+        }),
+      ).toThrowError(/windowMs/);
+    });
+  });
+
+  describe('logging', () => {
+    it('never logs a phone number in clear', async () => {
+      const lines: string[] = [];
+      const log = (message: string, context?: Record<string, unknown>) =>
+        lines.push(`${message} ${JSON.stringify(context)}`);
+      const { tracker, recording, clock } = setup({
+        logger: { debug: log, warn: log, error: log },
+      });
+      const [queued, , , ended] = callLifecycle({
+        callId: 'CA-pii',
+        from: '+14155550123',
+        to: '+442071838750',
+      });
+      await tracker.ingest(queued!);
+      recording.failWhen = () => true;
+      await tracker
+        .ingest({ ...ended!, data: { reason: 'caller +14155550123 hung up' } })
+        .catch(() => {});
+      recording.failWhen = () => false;
+      clock.now += 2 * hour;
+      await tracker.ingest(callLifecycle({ callId: 'CA-pii2', from: '+14155550123' })[0]!);
+      clock.now += 2 * hour;
+      await tracker.runMaintenance();
+      expect(lines.length).toBeGreaterThan(3);
+      const all = lines.join('\n');
+      expect(all).not.toContain('4155550123');
+      expect(all).not.toContain('2071838750');
+    });
+  });
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { describeCallStore } from './__tests__/describe-call-store';
+import { callLifecycle, t0, testSettings, transitionOf } from './__tests__/make-call-event';
+import { createMemoryCallStore } from './create-memory-call-store';
+
+describeCallStore('memory', async () => ({ store: createMemoryCallStore() }));
+
+describe('createMemoryCallStore', () => {
+  it('forgets an ended call once its retention has passed', async () => {
+    const store = createMemoryCallStore();
+    const [queued, , , ended] = callLifecycle({ callId: 'CA-forget' });
+    await store.apply(transitionOf(queued!, 0));
+    await store.apply(transitionOf(ended!, 10));
+    const retention = testSettings.endedCallRetentionMs;
+    await store.apply(transitionOf(callLifecycle({ callId: 'CA-later' })[0]!, retention));
+    expect(await store.getCall('tenant-a', 'CA-forget')).toBeDefined();
+    await store.apply(transitionOf(callLifecycle({ callId: 'CA-later2' })[0]!, retention + 11));
+    expect(await store.getCall('tenant-a', 'CA-forget')).toBeUndefined();
+  });
+
+  it('lets alert slots expire by the given clock', async () => {
+    const store = createMemoryCallStore();
+    expect(await store.claimAlert('tenant-a', 'x', 1000, t0)).toBe(true);
+    expect(await store.claimAlert('tenant-a', 'x', 1000, t0 + 999)).toBe(false);
+    expect(await store.claimAlert('tenant-a', 'x', 1000, t0 + 1000)).toBe(true);
+  });
+});

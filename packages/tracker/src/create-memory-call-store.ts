@@ -1,0 +1,253 @@
+import { applyCallTransition } from './apply-call-transition';
+import type {
+  CallApplyResult,
+  CallEventKey,
+  CallStore,
+  ListActiveCallsQuery,
+  UnpublishedEnd,
+} from './call-store';
+import type { CallTransition } from './call-transition';
+import { createMemoryAnalytics, type MemoryAnalytics } from './create-memory-analytics';
+import { effectiveDurationMs, type StoredCall, toTrackedCall } from './stored-call';
+import type { ActiveCallCount, TrackedCall } from './tracked-call';
+
+interface TenantState {
+  calls: Map<string, StoredCall>;
+  active: Map<string, StoredCall>;
+  branches: Map<string, number>;
+  /** callId → lease deadline of its unconfirmed `call.ended`. */
+  outbox: Map<string, number>;
+  /** Inactive calls to forget, roughly in expiry order (entries may be out of date). */
+  expiries: { callId: string; expiresAt: number }[];
+  expiriesHead: number;
+  alerts: Map<string, number>;
+  analytics: MemoryAnalytics;
+}
+
+/**
+ * A call store for one process: the default of `createCallTracker`. Transitions run
+ * synchronously, so they are atomic within the process. Ended calls are forgotten
+ * `endedCallRetentionMs` after their last change (checked whenever a transition is applied or
+ * stale calls are looked for). Memory per active call is measured in `bench/tracker-ingest`.
+ */
+export function createMemoryCallStore(): CallStore {
+  const tenants = new Map<string, TenantState>();
+
+  const tenantOf = (tenantId: string): TenantState => {
+    let tenant = tenants.get(tenantId);
+    if (!tenant) {
+      tenant = {
+        calls: new Map(),
+        active: new Map(),
+        branches: new Map(),
+        outbox: new Map(),
+        expiries: [],
+        expiriesHead: 0,
+        alerts: new Map(),
+        analytics: createMemoryAnalytics(),
+      };
+      tenants.set(tenantId, tenant);
+    }
+    return tenant;
+  };
+
+  const prune = (tenant: TenantState, now: number): void => {
+    while (tenant.expiriesHead < tenant.expiries.length) {
+      const entry = tenant.expiries[tenant.expiriesHead]!;
+      if (entry.expiresAt > now) break;
+      tenant.expiriesHead += 1;
+      const call = tenant.calls.get(entry.callId);
+      if (call?.expiresAt !== undefined && call.expiresAt <= now) {
+        tenant.calls.delete(entry.callId);
+        tenant.outbox.delete(entry.callId);
+      }
+    }
+    if (tenant.expiriesHead > 1024 && tenant.expiriesHead * 2 > tenant.expiries.length) {
+      tenant.expiries = tenant.expiries.slice(tenant.expiriesHead);
+      tenant.expiriesHead = 0;
+    }
+  };
+
+  const changeBranchCount = (tenant: TenantState, branchId: string, delta: number): void => {
+    const count = (tenant.branches.get(branchId) ?? 0) + delta;
+    if (count > 0) tenant.branches.set(branchId, count);
+    else tenant.branches.delete(branchId);
+  };
+
+  const apply = async (transition: CallTransition): Promise<CallApplyResult> => {
+    const tenant = tenantOf(transition.tenantId);
+    const { at, settings } = transition;
+    prune(tenant, at);
+    const applied = applyCallTransition(tenant.calls.get(transition.callId), transition);
+    const { call, outcome } = applied;
+    if (!call) return { outcome };
+    tenant.calls.set(call.callId, call);
+    const result: CallApplyResult = { outcome, call: toTrackedCall(call) };
+    if (outcome === 'unpublished' && call.endEventId === transition.eventId) {
+      tenant.outbox.set(call.callId, at + settings.publishLeaseMs);
+    }
+    if (outcome === 'duplicate' || outcome === 'unpublished' || outcome === 'skipped') {
+      return result;
+    }
+
+    if (applied.wasActive && applied.isActive && call.branchId !== applied.previousBranchId) {
+      changeBranchCount(tenant, call.branchId!, 1);
+    }
+    if (!applied.wasActive && applied.isActive) {
+      tenant.active.set(call.callId, call);
+      if (call.branchId !== undefined) changeBranchCount(tenant, call.branchId, 1);
+      result.activated = true;
+      result.activeCount = tenant.active.size;
+      tenant.analytics.recordLevel(tenant.active.size, 1, at, settings);
+    }
+    if (applied.wasActive && !applied.isActive) {
+      tenant.active.delete(call.callId);
+      // Counted under the branch it had while active (one learned just now was never counted).
+      if (applied.previousBranchId !== undefined) {
+        changeBranchCount(tenant, applied.previousBranchId, -1);
+      }
+      result.activeCount = tenant.active.size;
+      tenant.analytics.recordLevel(tenant.active.size, -1, at, settings);
+    }
+    if (outcome === 'ended') {
+      tenant.outbox.set(call.callId, at + settings.publishLeaseMs);
+      const durationMs = effectiveDurationMs(call) ?? 0;
+      tenant.analytics.recordEnd(
+        {
+          status: call.status!,
+          durationMs,
+          answered: call.answeredAt !== undefined || durationMs > 0,
+          ...(call.agentId === undefined ? {} : { agentId: call.agentId }),
+        },
+        at,
+        settings,
+      );
+    }
+    if (call.expiresAt !== undefined && outcome !== 'ignored') {
+      tenant.expiries.push({ callId: call.callId, expiresAt: call.expiresAt });
+    }
+    return result;
+  };
+
+  const markPublished = async ({ tenantId, callId, eventId }: CallEventKey): Promise<void> => {
+    const tenant = tenants.get(tenantId);
+    const call = tenant?.calls.get(callId);
+    if (!tenant || !call || typeof call.events.get(eventId) !== 'number') return;
+    call.events.set(eventId, 'done');
+    if (call.endEventId === eventId) {
+      delete call.endEvent;
+      tenant.outbox.delete(callId);
+    }
+  };
+
+  const markPublishFailed = async ({ tenantId, callId, eventId }: CallEventKey): Promise<void> => {
+    const tenant = tenants.get(tenantId);
+    const call = tenant?.calls.get(callId);
+    if (!tenant || !call || typeof call.events.get(eventId) !== 'number') return;
+    call.events.set(eventId, 0);
+    if (call.endEventId === eventId) tenant.outbox.set(callId, 0);
+  };
+
+  const getCall = async (tenantId: string, callId: string): Promise<TrackedCall | undefined> => {
+    const call = tenants.get(tenantId)?.calls.get(callId);
+    return call ? toTrackedCall(call) : undefined;
+  };
+
+  const listActiveCalls = async (
+    tenantId: string,
+    query: ListActiveCallsQuery,
+  ): Promise<TrackedCall[]> => {
+    const tenant = tenants.get(tenantId);
+    if (!tenant) return [];
+    const calls: StoredCall[] = [];
+    for (const call of tenant.active.values()) {
+      if (query.branchId !== undefined && call.branchId !== query.branchId) continue;
+      if (query.startedBefore !== undefined && !((call.startedAt ?? 0) < query.startedBefore)) {
+        continue;
+      }
+      calls.push(call);
+    }
+    calls.sort(
+      (a, b) =>
+        (b.startedAt ?? 0) - (a.startedAt ?? 0) ||
+        (a.callId < b.callId ? 1 : a.callId > b.callId ? -1 : 0),
+    );
+    return calls.slice(0, query.limit).map(toTrackedCall);
+  };
+
+  const countActiveCalls = async (tenantId: string): Promise<ActiveCallCount> => {
+    const tenant = tenants.get(tenantId);
+    return {
+      total: tenant?.active.size ?? 0,
+      byBranch: Object.fromEntries(tenant?.branches ?? []),
+    };
+  };
+
+  const findStaleCalls = async (
+    tenantId: string,
+    updatedBefore: number,
+    limit: number,
+  ): Promise<TrackedCall[]> => {
+    const tenant = tenants.get(tenantId);
+    if (!tenant) return [];
+    prune(tenant, updatedBefore);
+    return [...tenant.active.values()]
+      .filter((call) => call.updatedAt < updatedBefore)
+      .sort((a, b) => a.updatedAt - b.updatedAt)
+      .slice(0, limit)
+      .map(toTrackedCall);
+  };
+
+  const claimUnpublishedEnds = async (
+    tenantId: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<UnpublishedEnd[]> => {
+    const tenant = tenants.get(tenantId);
+    if (!tenant) return [];
+    const claimed: UnpublishedEnd[] = [];
+    for (const [callId, deadline] of tenant.outbox) {
+      if (claimed.length >= limit) break;
+      if (deadline > now) continue;
+      const call = tenant.calls.get(callId);
+      if (!call?.endEvent || call.endEventId === undefined) {
+        tenant.outbox.delete(callId);
+        continue;
+      }
+      tenant.outbox.set(callId, now + leaseMs);
+      call.events.set(call.endEventId, now + leaseMs);
+      claimed.push({ event: structuredClone(call.endEvent), call: toTrackedCall(call) });
+    }
+    return claimed;
+  };
+
+  const claimAlert = async (
+    tenantId: string,
+    key: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<boolean> => {
+    const { alerts } = tenantOf(tenantId);
+    const until = alerts.get(key);
+    if (until !== undefined && until > now) return false;
+    if (alerts.size > 1000) for (const [other, end] of alerts) if (end <= now) alerts.delete(other);
+    alerts.set(key, now + ttlMs);
+    return true;
+  };
+
+  return {
+    apply,
+    markPublished,
+    markPublishFailed,
+    getCall,
+    listActiveCalls,
+    countActiveCalls,
+    listTenants: async () => [...tenants.keys()],
+    findStaleCalls,
+    claimUnpublishedEnds,
+    readAnalytics: async (tenantId, granularity, from, to) =>
+      tenants.get(tenantId)?.analytics.read(granularity, from, to) ?? [],
+    claimAlert,
+  };
+}

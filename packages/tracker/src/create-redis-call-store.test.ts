@@ -1,0 +1,88 @@
+import {
+  connectTestRedis,
+  deleteKeys,
+  startRedisServer,
+  uniquePrefix,
+} from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeCallStore } from './__tests__/describe-call-store';
+import { callLifecycle, testSettings, transitionOf } from './__tests__/make-call-event';
+import { createRedisCallStore } from './create-redis-call-store';
+
+const redis = await connectTestRedis();
+const filePrefix = uniquePrefix('tracker-store');
+
+describe.skipIf(!redis)('createRedisCallStore', () => {
+  afterAll(async () => {
+    if (!redis) return;
+    await deleteKeys(redis, filePrefix);
+    redis.disconnect();
+  });
+
+  let counter = 0;
+  describeCallStore('redis', async () => {
+    counter += 1;
+    const prefix = `${filePrefix}:${counter}`;
+    return {
+      store: createRedisCallStore({ redis: redis!, prefix }),
+      cleanup: () => deleteKeys(redis!, prefix),
+    };
+  });
+
+  it('lets an ended call expire after its retention, and keeps active calls', async () => {
+    const prefix = `${filePrefix}:ttl`;
+    const store = createRedisCallStore({ redis: redis!, prefix });
+    const ended = callLifecycle({ callId: 'CA-ttl' });
+    const active = callLifecycle({ callId: 'CA-live' });
+    await store.apply(transitionOf(ended[0]!, 0));
+    await store.apply(transitionOf(active[0]!, 0));
+    expect(await redis!.pttl(`${prefix}:{tenant-a}:call:CA-ttl`)).toBe(-1);
+    await store.apply(transitionOf(ended[3]!, 10));
+    const ttl = await redis!.pttl(`${prefix}:{tenant-a}:call:CA-ttl`);
+    expect(ttl).toBeGreaterThan(testSettings.endedCallRetentionMs - 60_000);
+    expect(ttl).toBeLessThanOrEqual(testSettings.endedCallRetentionMs);
+    expect(await redis!.pttl(`${prefix}:{tenant-a}:call:CA-live`)).toBe(-1);
+  });
+
+  it('puts every key of a tenant under its hash tag and answers counts without scanning', async () => {
+    const prefix = `${filePrefix}:layout`;
+    const store = createRedisCallStore({ redis: redis!, prefix });
+    for (const event of callLifecycle({ callId: 'CA-k', branchId: 'north', agentId: 'agent-1' })) {
+      await store.apply(transitionOf(event, 10));
+    }
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis!.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    const tenantKeys = keys.filter((key) => key !== `${prefix}:tenants`);
+    expect(tenantKeys.length).toBeGreaterThan(3);
+    for (const key of tenantKeys) expect(key.startsWith(`${prefix}:{tenant-a}:`)).toBe(true);
+  });
+
+  it('rejects a bad client, prefix or tenant with a clear error', async () => {
+    expect(() => createRedisCallStore({} as never)).toThrowError(/ioredis client/);
+    expect(() => createRedisCallStore({ redis: redis!, prefix: 'a{b}' })).toThrowError(/prefix/);
+    const store = createRedisCallStore({ redis: redis!, prefix: `${filePrefix}:bad` });
+    await expect(store.getCall('bad tenant', 'x')).rejects.toThrowError(/tenantId/);
+  });
+
+  it('reloads its scripts after SCRIPT FLUSH (on a server of its own)', async () => {
+    const server = await startRedisServer();
+    const own = new Redis(server.url);
+    try {
+      const store = createRedisCallStore({ redis: own });
+      await store.apply(transitionOf(callLifecycle({ callId: 'CA-f1' })[0]!, 0));
+      await own.script('FLUSH');
+      const result = await store.apply(transitionOf(callLifecycle({ callId: 'CA-f2' })[0]!, 0));
+      expect(result.outcome).toBe('changed');
+      expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 2, byBranch: {} });
+    } finally {
+      own.disconnect();
+      await server.stop();
+    }
+  });
+});

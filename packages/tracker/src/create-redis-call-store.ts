@@ -1,0 +1,383 @@
+import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import type { Cluster, Redis } from 'ioredis';
+import {
+  type AnalyticsGranularity,
+  analyticsBucketMs,
+  analyticsBucketStart,
+} from './analytics-granularity';
+import { type CallDetails, callDetailNames } from './call-details';
+import type {
+  AnalyticsBucketData,
+  CallApplyOutcome,
+  CallApplyResult,
+  CallEventKey,
+  CallStore,
+  ListActiveCallsQuery,
+  UnpublishedEnd,
+} from './call-store';
+import type { CallTransition } from './call-transition';
+import {
+  applyTransitionScript,
+  claimUnpublishedEndsScript,
+  markPublishedScript,
+  markPublishFailedScript,
+  redisCallSnapshotFields,
+} from './redis-call-store-scripts';
+import { defineRedisScript, runRedisScript } from './run-redis-script';
+import type { StoredCall } from './stored-call';
+import { toTrackedCall } from './stored-call';
+import type { ActiveCallCount, TrackedCall } from './tracked-call';
+
+/** Options of {@link createRedisCallStore}. */
+export interface RedisCallStoreOptions {
+  /**
+   * Your ioredis client (a `Redis` or a `Cluster`). The store only sends commands on it: it
+   * never connects, subscribes, registers commands or closes it.
+   */
+  redis: Redis | Cluster;
+  /**
+   * Prefix of every key. Default `calltrack:tracker`. Keys of one tenant share the hash tag
+   * `{tenantId}`, so each transition is a single-slot script on Redis Cluster.
+   */
+  prefix?: string;
+}
+
+const applyScript = defineRedisScript(applyTransitionScript);
+const markPublishedLua = defineRedisScript(markPublishedScript);
+const markPublishFailedLua = defineRedisScript(markPublishFailedScript);
+const claimUnpublishedEndsLua = defineRedisScript(claimUnpublishedEndsScript);
+
+type RedisValue = string | null;
+
+/**
+ * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
+ * script that decides duplicate / apply / ignore / end-once and maintains the active-call
+ * indexes, the per-branch counters and the analytics buckets in the same step, so counts are
+ * O(1) reads (`ZCARD`, one small hash) and never drift.
+ *
+ * Layout, per tenant (`<prefix>:{<tenant>}:`): `call:<callId>` (hash: the call, its event marks
+ * and detail positions), `active` and `active:branch:<branch>` (sorted sets by start time),
+ * `branches` (hash of counts), `touched` (sorted set by last change, for the reaper), `outbox`
+ * (sorted set of unconfirmed `call.ended`), `an:<granularity>:<start>` (analytics hashes, with a
+ * TTL), `alert:<key>` (alert cooldowns). Plus `<prefix>:tenants`, the set of tenants. Ended
+ * calls expire `endedCallRetentionMs` after their last change.
+ */
+export function createRedisCallStore(options: RedisCallStoreOptions): CallStore {
+  if (options == null || typeof options !== 'object' || options.redis == null) {
+    throw new InvalidArgumentError({
+      message: 'createRedisCallStore needs { redis }: your ioredis client.',
+    });
+  }
+  const { redis } = options;
+  const prefix = options.prefix ?? 'calltrack:tracker';
+  if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
+    throw new InvalidArgumentError({
+      message: 'createRedisCallStore: prefix must be a non-empty string without "{" or "}".',
+    });
+  }
+  const tenantsKey = `${prefix}:tenants`;
+
+  const baseOf = (tenantId: string): string => {
+    if (!tenantIdSchema.safeParse(tenantId).success) {
+      throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
+    }
+    return `${prefix}:{${tenantId}}:`;
+  };
+  const callKey = (tenantId: string, callId: string): string => `${baseOf(tenantId)}call:${callId}`;
+
+  const apply = async (transition: CallTransition): Promise<CallApplyResult> => {
+    const base = baseOf(transition.tenantId);
+    const { settings } = transition;
+    const scalars: Record<string, string> = {
+      tenantId: transition.tenantId,
+      callId: transition.callId,
+      id: transition.eventId,
+      kind: transition.kind,
+      occurredAt: String(transition.occurredAt),
+      at: String(transition.at),
+      lease: String(settings.publishLeaseMs),
+      endedRetention: String(settings.endedCallRetentionMs),
+      retMinute: String(settings.analyticsRetentionMs.minute),
+      retHour: String(settings.analyticsRetentionMs.hour),
+      retDay: String(settings.analyticsRetentionMs.day),
+    };
+    if (transition.status !== undefined) scalars.status = transition.status;
+    if (transition.sequence !== undefined) scalars.sequence = String(transition.sequence);
+    if (transition.expectUpdatedAt !== undefined) {
+      scalars.expectUpdatedAt = String(transition.expectUpdatedAt);
+    }
+    for (const [name, value] of Object.entries(transition.identity)) {
+      if (typeof value === 'string') scalars[name] = value;
+    }
+    const detailArgs: string[] = [];
+    for (const name of callDetailNames) {
+      const value = (transition.details as Record<string, unknown>)[name];
+      if (value !== undefined) detailArgs.push(name, JSON.stringify(value));
+    }
+    const reply = (await runRedisScript(
+      redis,
+      applyScript,
+      [`${base}call:${transition.callId}`],
+      [
+        base,
+        JSON.stringify(scalars),
+        transition.event ? JSON.stringify(transition.event) : '',
+        ...detailArgs,
+      ],
+    )) as [CallApplyOutcome, number, number, RedisValue[]];
+    const [outcome, activeCount, activated, fields] = reply;
+    const call = decodeCall(fields);
+    const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
+    if (activeCount >= 0) result.activeCount = activeCount;
+    if (activated === 1) result.activated = true;
+    // A new call registers its tenant for the reaper (once per call; not in the script, whose
+    // keys all carry the tenant's hash tag).
+    if (
+      call?.version === 1 &&
+      (outcome === 'changed' || outcome === 'ended' || outcome === 'enriched')
+    ) {
+      await redis.sadd(tenantsKey, transition.tenantId);
+    }
+    return result;
+  };
+
+  const mark = async (script: typeof markPublishedLua, key: CallEventKey): Promise<void> => {
+    const base = baseOf(key.tenantId);
+    await runRedisScript(
+      redis,
+      script,
+      [`${base}call:${key.callId}`, `${base}outbox`],
+      [key.eventId, key.callId],
+    );
+  };
+
+  const readCalls = async (tenantId: string, callIds: string[]): Promise<TrackedCall[]> => {
+    if (callIds.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const callId of callIds)
+      pipeline.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
+    const replies = (await pipeline.exec()) ?? [];
+    const calls: TrackedCall[] = [];
+    for (const [error, fields] of replies) {
+      if (error) throw error;
+      const call = decodeCall(fields as RedisValue[]);
+      if (call) calls.push(call);
+    }
+    return calls;
+  };
+
+  const listActiveCalls = async (
+    tenantId: string,
+    query: ListActiveCallsQuery,
+  ): Promise<TrackedCall[]> => {
+    const base = baseOf(tenantId);
+    const key =
+      query.branchId === undefined ? `${base}active` : `${base}active:branch:${query.branchId}`;
+    const callIds =
+      query.startedBefore === undefined
+        ? await redis.zrevrange(key, 0, query.limit - 1)
+        : await redis.zrevrangebyscore(
+            key,
+            `(${query.startedBefore}`,
+            '-inf',
+            'LIMIT',
+            0,
+            query.limit,
+          );
+    return readCalls(tenantId, callIds);
+  };
+
+  const countActiveCalls = async (tenantId: string): Promise<ActiveCallCount> => {
+    const base = baseOf(tenantId);
+    const replies =
+      (await redis.multi().zcard(`${base}active`).hgetall(`${base}branches`).exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const total = Number(replies[0]?.[1] ?? 0);
+    const byBranch: Record<string, number> = {};
+    for (const [branch, count] of Object.entries(
+      (replies[1]?.[1] ?? {}) as Record<string, string>,
+    )) {
+      if (Number(count) > 0) byBranch[branch] = Number(count);
+    }
+    return { total, byBranch };
+  };
+
+  const findStaleCalls = async (
+    tenantId: string,
+    updatedBefore: number,
+    limit: number,
+  ): Promise<TrackedCall[]> => {
+    const callIds = await redis.zrangebyscore(
+      `${baseOf(tenantId)}touched`,
+      '-inf',
+      `(${updatedBefore}`,
+      'LIMIT',
+      0,
+      limit,
+    );
+    return readCalls(tenantId, callIds);
+  };
+
+  const claimUnpublishedEnds = async (
+    tenantId: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<UnpublishedEnd[]> => {
+    const base = baseOf(tenantId);
+    const reply = (await runRedisScript(
+      redis,
+      claimUnpublishedEndsLua,
+      [`${base}outbox`],
+      [base, now, leaseMs, limit],
+    )) as (string | RedisValue[])[];
+    const claimed: UnpublishedEnd[] = [];
+    for (let index = 0; index + 1 < reply.length; index += 2) {
+      const call = decodeCall(reply[index + 1] as RedisValue[]);
+      if (call) claimed.push({ event: JSON.parse(reply[index] as string) as CallEvent, call });
+    }
+    return claimed;
+  };
+
+  const readAnalytics = async (
+    tenantId: string,
+    granularity: AnalyticsGranularity,
+    from: number,
+    to: number,
+  ): Promise<AnalyticsBucketData[]> => {
+    const base = baseOf(tenantId);
+    const size = analyticsBucketMs[granularity];
+    const starts: number[] = [];
+    for (let start = analyticsBucketStart(granularity, from); start < to; start += size) {
+      if (start >= from) starts.push(start);
+    }
+    if (starts.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const start of starts) {
+      const key = `${base}an:${granularity}:${start}`;
+      pipeline.hgetall(key).scard(`${key}:agents`);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const buckets: AnalyticsBucketData[] = [];
+    starts.forEach((start, index) => {
+      const [hashError, hash] = replies[index * 2] ?? [];
+      const [setError, agents] = replies[index * 2 + 1] ?? [];
+      if (hashError) throw hashError;
+      if (setError) throw setError;
+      const fields = (hash ?? {}) as Record<string, string>;
+      if (Object.keys(fields).length === 0) return;
+      buckets.push(decodeBucket(start, fields, Number(agents ?? 0)));
+    });
+    return buckets;
+  };
+
+  const claimAlert = async (
+    tenantId: string,
+    key: string,
+    ttlMs: number,
+    _now: number,
+  ): Promise<boolean> => {
+    const reply = await redis.set(
+      `${baseOf(tenantId)}alert:${key}`,
+      '1',
+      'PX',
+      Math.max(1, Math.ceil(ttlMs)),
+      'NX',
+    );
+    return reply === 'OK';
+  };
+
+  return {
+    apply,
+    markPublished: (key) => mark(markPublishedLua, key),
+    markPublishFailed: (key) => mark(markPublishFailedLua, key),
+    getCall: async (tenantId, callId) => {
+      const fields = await redis.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
+      return decodeCall(fields);
+    },
+    listActiveCalls,
+    countActiveCalls,
+    listTenants: () => redis.smembers(tenantsKey),
+    findStaleCalls,
+    claimUnpublishedEnds,
+    readAnalytics,
+    claimAlert,
+  };
+}
+
+const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
+
+/** Builds a snapshot from `HMGET` of {@link redisCallSnapshotFields}; undefined for no call. */
+function decodeCall(fields: readonly RedisValue[] | undefined): TrackedCall | undefined {
+  if (!fields) return undefined;
+  const value = (name: string): string | undefined =>
+    fields[fieldIndex.get(name) ?? -1] ?? undefined;
+  const createdAt = value('createdAt');
+  if (createdAt === undefined) return undefined;
+  const number = (name: string): number | undefined => {
+    const text = value(name);
+    return text === undefined ? undefined : Number(text);
+  };
+  const details: CallDetails = {};
+  for (const name of callDetailNames) {
+    const text = value(`d:${name}`);
+    if (text !== undefined) Object.assign(details, { [name]: JSON.parse(text) });
+  }
+  const call: StoredCall = {
+    tenantId: value('tenantId') ?? '',
+    callId: value('callId') ?? '',
+    provider: value('provider') ?? '',
+    details,
+    positions: {},
+    createdAt: Number(createdAt),
+    updatedAt: number('updatedAt') ?? Number(createdAt),
+    version: number('version') ?? 0,
+    events: new Map(),
+  };
+  for (const name of [
+    'status',
+    'branchId',
+    'agentId',
+    'userId',
+    'direction',
+    'from',
+    'to',
+  ] as const) {
+    const text = value(name);
+    if (text !== undefined) Object.assign(call, { [name]: text });
+  }
+  for (const name of ['startedAt', 'answeredAt', 'endedAt'] as const) {
+    const time = number(name);
+    if (time !== undefined) call[name] = time;
+  }
+  return toTrackedCall(call);
+}
+
+function decodeBucket(
+  start: number,
+  fields: Record<string, string>,
+  agents: number,
+): AnalyticsBucketData {
+  const count = (name: string): number => Number(fields[name] ?? 0);
+  const optional = (name: string): number | undefined =>
+    fields[name] === undefined ? undefined : Number(fields[name]);
+  const byStatus: AnalyticsBucketData['byStatus'] = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (name.startsWith('st:')) Object.assign(byStatus, { [name.slice(3)]: Number(value) });
+  }
+  const bucket: AnalyticsBucketData = {
+    start,
+    started: count('started'),
+    ended: count('ended'),
+    answered: count('answered'),
+    durationMs: count('durationMs'),
+    byStatus,
+    agentTalkMs: count('agentTalkMs'),
+    agents,
+  };
+  for (const name of ['open', 'level', 'peak'] as const) {
+    const value = optional(name);
+    if (value !== undefined) bucket[name] = value;
+  }
+  return bucket;
+}

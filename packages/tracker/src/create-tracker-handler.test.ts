@@ -1,0 +1,173 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMemoryBus } from '@calltrack/bus';
+import { toNodeHandler } from '@calltrack/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callLifecycle, t0 } from './__tests__/make-call-event';
+import { createCallTracker } from './create-call-tracker';
+import { createTrackerHandler } from './create-tracker-handler';
+
+const tokens: Record<string, string> = { 'token-a': 'tenant-a', 'token-b': 'tenant-b' };
+let server: Server;
+let base: string;
+const errors: unknown[] = [];
+
+beforeAll(async () => {
+  let clock = t0;
+  const tracker = createCallTracker({ bus: createMemoryBus(), now: () => clock, logger: {} });
+  for (const [index, options] of [
+    { callId: 'CA-h1', branchId: 'north' },
+    { callId: 'CA-h2', branchId: 'south', startMs: 1000 },
+    { callId: 'CA-h3', tenantId: 'tenant-b' },
+    { callId: 'CA h/4', branchId: 'north', startMs: 2000 },
+  ].entries()) {
+    clock = t0 + index * 1000;
+    await tracker.ingest(callLifecycle(options)[0]!);
+  }
+  const events = callLifecycle({ callId: 'CA-h5' });
+  await tracker.ingest(events[0]!);
+  await tracker.ingest(events[3]!);
+  clock = t0 + 3_600_000;
+  const handler = createTrackerHandler({
+    tracker,
+    basePath: '/api/',
+    logger: { error: (message, context) => errors.push({ message, context }) },
+    authenticate: (request) => {
+      const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
+      if (token === 'broken') return { tenantId: 'bad tenant' };
+      const tenantId = token === undefined ? undefined : tokens[token];
+      return tenantId === undefined ? null : { tenantId, userId: 'user-1' };
+    },
+  });
+  server = createServer(toNodeHandler(handler));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function get(path: string, token: string | null = 'token-a', method = 'GET') {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
+}
+
+describe('createTrackerHandler (over node:http)', () => {
+  it("lists the tenant's active calls, newest first, filtered by branch and limited", async () => {
+    const all = await get('/api/calls/active');
+    expect(all.status).toBe(200);
+    expect(all.headers.get('cache-control')).toBe('no-store');
+    expect(all.body.calls.map((call: { callId: string }) => call.callId)).toEqual([
+      'CA h/4',
+      'CA-h2',
+      'CA-h1',
+    ]);
+    const north = await get('/api/calls/active?branchId=north&limit=1');
+    expect(north.body.calls.map((call: { callId: string }) => call.callId)).toEqual(['CA h/4']);
+    const other = await get('/api/calls/active', 'token-b');
+    expect(other.body.calls.map((call: { callId: string }) => call.callId)).toEqual(['CA-h3']);
+  });
+
+  it('counts active calls', async () => {
+    const count = await get('/api/calls/active/count');
+    expect(count).toMatchObject({
+      status: 200,
+      body: { total: 3, byBranch: { north: 2, south: 1 } },
+    });
+  });
+
+  it("reads one call, including a recently ended one, and 404s another tenant's", async () => {
+    expect(await get('/api/calls/active/CA-h1')).toMatchObject({
+      status: 200,
+      body: { call: { callId: 'CA-h1', status: 'queued' } },
+    });
+    expect(await get(`/api/calls/active/${encodeURIComponent('CA h/4')}`)).toMatchObject({
+      status: 200,
+      body: { call: { callId: 'CA h/4' } },
+    });
+    expect(await get('/api/calls/active/CA-h5')).toMatchObject({
+      status: 200,
+      body: { call: { status: 'completed', active: false } },
+    });
+    expect(await get('/api/calls/active/CA-h3')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } },
+    });
+    expect(await get('/api/calls/active/CA-nope')).toMatchObject({ status: 404 });
+  });
+
+  it('serves analytics, by hour by default', async () => {
+    const hourly = await get(
+      `/api/calls/analytics?from=${new Date(t0).toISOString()}&to=${t0 + 3_600_000}`,
+    );
+    expect(hourly.status).toBe(200);
+    expect(hourly.body).toMatchObject({
+      tenantId: 'tenant-a',
+      granularity: 'hour',
+      totals: { startedCalls: 4, endedCalls: 1 },
+    });
+    expect(hourly.body.buckets).toHaveLength(1);
+    const daily = await get(`/api/calls/analytics?granularity=day&from=${t0}`);
+    expect(daily.body.buckets).toHaveLength(1);
+  });
+
+  it('answers 401 without credentials, before reading anything', async () => {
+    expect(await get('/api/calls/active', null)).toMatchObject({
+      status: 401,
+      body: { error: { code: 'unauthorized' } },
+    });
+    expect(await get('/api/calls/active', 'wrong')).toMatchObject({ status: 401 });
+  });
+
+  it('never takes the tenant from the query, and rejects bad queries with 400', async () => {
+    expect(await get('/api/calls/active?tenantId=tenant-b')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_argument', message: expect.stringMatching(/credentials/) } },
+    });
+    for (const query of ['limit=0', 'limit=abc', 'limit=1&limit=2', 'branchId=', 'colour=red']) {
+      expect((await get(`/api/calls/active?${query}`)).status, query).toBe(400);
+    }
+    for (const query of [
+      'granularity=week',
+      'from=yesterday',
+      `from=${t0}&to=${t0 - 1}`,
+      'from=0&granularity=minute',
+    ]) {
+      expect((await get(`/api/calls/analytics?${query}`)).status, query).toBe(400);
+    }
+    expect((await get('/api/calls/active/count?x=1')).status).toBe(400);
+  });
+
+  it('answers 405 for other methods and 404 for other paths', async () => {
+    const post = await get('/api/calls/active', 'token-a', 'POST');
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
+    expect((await get('/api/calls/active/count', 'token-a', 'DELETE')).status).toBe(405);
+    expect((await get('/calls/active')).status).toBe(404);
+    expect((await get('/api/calls')).status).toBe(404);
+    expect((await get('/api/calls/active/a/b')).status).toBe(404);
+  });
+
+  it('answers 500 without details when authenticate returns a bad tenant, and logs it', async () => {
+    const response = await get('/api/calls/active', 'broken');
+    expect(response).toMatchObject({ status: 500, body: { error: { code: 'internal_error' } } });
+    expect(errors).toHaveLength(1);
+  });
+
+  it('rejects options it cannot work with', () => {
+    const tracker = createCallTracker({ bus: createMemoryBus() });
+    expect(() => createTrackerHandler({ tracker } as never)).toThrowError(/authenticate/);
+    expect(() =>
+      createTrackerHandler({ tracker, authenticate: () => null, basePath: 'api' }),
+    ).toThrowError(/basePath/);
+  });
+});
