@@ -13,16 +13,33 @@ const run = (command, args, cwd) =>
 
 const packages = readdirSync(join(root, 'packages'))
   .map((name) => join(root, 'packages', name))
-  .map((directory) => ({ directory, manifest: JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) }))
+  .map((directory) => ({
+    directory,
+    manifest: JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')),
+  }))
   .filter(({ manifest }) => !manifest.private);
 
 try {
   const tarballs = packages.map(({ directory }) => {
-    const output = run('npm', ['pack', '--silent', '--pack-destination', app], directory).trim().split('\n');
+    const output = run('npm', ['pack', '--silent', '--pack-destination', app], directory)
+      .trim()
+      .split('\n');
     return join(app, output.at(-1));
   });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'tarball-app', private: true }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs, 'ioredis@5', '@types/node@20'], app);
+  run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      ...tarballs,
+      'ioredis@5',
+      '@types/node@20',
+    ],
+    app,
+  );
 
   const entries = packages.flatMap(({ manifest }) =>
     Object.keys(manifest.exports)
@@ -79,7 +96,11 @@ export const used = [${entries.map(identifier).join(', ')}, event, '${from}'];
       include: ['types'],
     }),
   );
-  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app);
+  run(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+    app,
+  );
   console.log(`types ok: ${entries.length} entries from ESM and CommonJS`);
   console.log(`tarballs ok: ${packages.map(({ manifest }) => manifest.name).join(', ')}`);
 } finally {

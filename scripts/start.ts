@@ -13,13 +13,19 @@ const accountSid = `AC${'0'.repeat(32)}`;
 const bus = createMemoryBus();
 const tracker = createCallTracker({ bus });
 const webhook = toNodeHandler(
-  createTwilioWebhookHandler({ authToken, sink: tracker, resolveTenant: () => ({ tenantId: 'demo' }) }),
+  createTwilioWebhookHandler({
+    authToken,
+    sink: tracker,
+    resolveTenant: () => ({ tenantId: 'demo' }),
+  }),
 );
 const readApi = toNodeHandler(
   createTrackerHandler({ tracker, basePath: '/api', authenticate: () => ({ tenantId: 'demo' }) }),
 );
 const server = createServer((request, response) =>
-  request.url?.startsWith('/webhooks/twilio') ? webhook(request, response) : readApi(request, response),
+  request.url?.startsWith('/webhooks/twilio')
+    ? webhook(request, response)
+    : readApi(request, response),
 );
 await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 3000), resolve));
 const base = `http://localhost:${(server.address() as AddressInfo).port}`;
@@ -41,7 +47,12 @@ void (async () => {
 })();
 
 const url = `${base}/webhooks/twilio`;
-async function sendStatus(callSid: string, sequence: number, status: string, extra: Record<string, string> = {}) {
+async function sendStatus(
+  callSid: string,
+  sequence: number,
+  status: string,
+  extra: Record<string, string> = {},
+) {
   const params = {
     AccountSid: accountSid,
     CallSid: callSid,

@@ -1,13 +1,18 @@
-import { BusUnavailableError } from '@calltrack/core';
+import { BusUnavailableError, toNodeHandler } from '@calltrack/core';
+import {
+  closeServers,
+  createCollectingSink,
+  createFixtureLoader,
+  listen,
+} from '@calltrack/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createCollectingSink } from './__tests__/collecting-sink';
-import { closeServers, serve } from './__tests__/listen';
-import { loadFixture } from './__tests__/load-fixture';
 import {
   type CallerDeskTenantContext,
   type CreateCallerDeskWebhookHandlerOptions,
   createCallerDeskWebhookHandler,
 } from './create-callerdesk-webhook-handler';
+
+const loadFixture = createFixtureLoader(new URL('./__fixtures__/', import.meta.url));
 
 const token = 'cd_live_3f9a1c7e5b2d4086';
 const now = Date.parse('2024-05-02T04:47:00.000Z');
@@ -28,7 +33,7 @@ async function setup(options: Partial<CreateCallerDeskWebhookHandlerOptions> = {
     now: () => now,
     ...options,
   });
-  const base = await serve(handler);
+  const base = await listen(toNodeHandler(handler));
   return { sink, resolveTenant, base, url: `${base}/webhooks/callerdesk` };
 }
 

@@ -1,16 +1,18 @@
 import {
   type CallDirection,
   CallTrackError,
+  checkWebhookTenant,
   type EventSink,
   type FetchHandlerContext,
   InvalidArgumentError,
   InvalidSignatureError,
+  isAllowedClientAddress,
   MissingSignatureError,
   toErrorResponse,
   UnknownTenantError,
 } from '@calltrack/core';
-import { type CallerDeskTenant, checkCallerDeskTenant } from './callerdesk-tenant';
-import { type AllowIp, isAllowedClientAddress } from './is-allowed-client-address';
+import type { AllowIp } from './allow-ip';
+import type { CallerDeskTenant } from './callerdesk-tenant';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
 import type { CallerDeskWebhookKind } from './map-callerdesk-status';
 import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
@@ -295,7 +297,7 @@ function toTenantContext(
 
 function checkResolvedTenant(tenant: unknown): CallerDeskTenant {
   try {
-    return checkCallerDeskTenant(tenant);
+    return checkWebhookTenant(tenant);
   } catch (error) {
     // A bad tenant is a bug in resolveTenant, not in the request: answer 500.
     throw new CallTrackError({

@@ -1,3 +1,4 @@
+export type { AllowIp } from './allow-ip';
 export type { CallerDeskTenant } from './callerdesk-tenant';
 export type { CallerDeskWebhookFields } from './callerdesk-webhook-payload-schema';
 export { callerDeskWebhookPayloadSchema } from './callerdesk-webhook-payload-schema';
@@ -18,7 +19,6 @@ export type {
   CreateCallerDeskWebhookHandlerOptions,
 } from './create-callerdesk-webhook-handler';
 export { createCallerDeskWebhookHandler } from './create-callerdesk-webhook-handler';
-export type { AllowIp } from './is-allowed-client-address';
 export { mapCallerDeskDirection } from './map-callerdesk-direction';
 export type { CallerDeskWebhookKind } from './map-callerdesk-status';
 export { callerDeskStatusKey, mapCallerDeskStatus } from './map-callerdesk-status';

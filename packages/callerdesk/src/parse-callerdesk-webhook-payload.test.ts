@@ -1,7 +1,9 @@
 import { InvalidPayloadError } from '@calltrack/core';
+import { createFixtureLoader } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from './__tests__/load-fixture';
 import { parseCallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
+
+const loadFixture = createFixtureLoader(new URL('./__fixtures__/', import.meta.url));
 
 describe('parseCallerDeskWebhookPayload', () => {
   it('validates a call report', () => {

@@ -2,12 +2,13 @@ import {
   type CallEvent,
   type CallEventData,
   type CallStatus,
+  checkWebhookTenant,
   InvalidArgumentError,
   InvalidPayloadError,
   parseCallEvent,
   parseFormBody,
 } from '@calltrack/core';
-import { type CallerDeskTenant, checkCallerDeskTenant } from './callerdesk-tenant';
+import type { CallerDeskTenant } from './callerdesk-tenant';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
 import {
   type CallerDeskWebhookKind,
@@ -85,7 +86,7 @@ export function buildCallerDeskEvents(
   payload: CallerDeskWebhookPayload,
   options: Omit<ParseCallerDeskWebhookOptions, 'payload' | 'kind'>,
 ): CallEvent[] {
-  const tenant = checkCallerDeskTenant(options.tenant);
+  const tenant = checkWebhookTenant(options.tenant);
   const receivedAt = toReceivedAt(options.receivedAt);
   const { fields, callId, startedAt } = payload;
   const direction = mapCallerDeskDirection(fields.Direction);

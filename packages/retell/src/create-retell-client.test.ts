@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallTrackError, ProviderApiError } from '@calltrack/core';
+import { closeServers, listen } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeServers, listen } from './__tests__/listen';
 import { createRetellClient } from './create-retell-client';
 
 afterEach(closeServers);

@@ -1,8 +1,11 @@
-import { BusUnavailableError } from '@calltrack/core';
+import { BusUnavailableError, toNodeHandler } from '@calltrack/core';
+import {
+  closeServers,
+  createCollectingSink,
+  createFixtureLoader,
+  listen,
+} from '@calltrack/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createCollectingSink } from './__tests__/collecting-sink';
-import { closeServers, serve } from './__tests__/listen';
-import { loadFixture } from './__tests__/load-fixture';
 import {
   type CreateRetellWebhookHandlerOptions,
   createRetellWebhookHandler,
@@ -10,6 +13,8 @@ import {
 } from './create-retell-webhook-handler';
 import { retellWebhookIpAddresses } from './retell-webhook-ip-addresses';
 import { signRetellWebhook } from './sign-retell-webhook';
+
+const loadFixture = createFixtureLoader(new URL('./__fixtures__/', import.meta.url));
 
 const apiKey = 'key_webhook_0123456789abcdef';
 const now = 1714608600000; // 2024-05-02T00:10:00Z
@@ -28,7 +33,7 @@ async function setup(options: Partial<CreateRetellWebhookHandlerOptions> = {}) {
     now: () => now,
     ...options,
   });
-  const base = await serve(handler);
+  const base = await listen(toNodeHandler(handler));
   return { sink, resolveTenant, url: `${base}/webhooks/retell` };
 }
 

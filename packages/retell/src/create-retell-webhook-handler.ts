@@ -1,22 +1,24 @@
 import {
   type CallDirection,
   CallTrackError,
+  checkWebhookTenant,
   type EventSink,
   type FetchHandlerContext,
   InvalidArgumentError,
   InvalidSignatureError,
+  isAllowedClientAddress,
   MissingSignatureError,
   readRequestText,
   toErrorResponse,
   UnknownTenantError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
-import { type AllowIp, isAllowedClientAddress } from './is-allowed-client-address';
+import type { AllowIp } from './allow-ip';
 import { mapRetellDirection } from './map-retell-direction';
 import { normalizeRetellPhoneNumber } from './normalize-retell-phone-number';
 import { buildRetellEvents } from './parse-retell-webhook';
 import { parseRetellWebhookPayload } from './parse-retell-webhook-payload';
-import { checkRetellTenant, type RetellTenant } from './retell-tenant';
+import type { RetellTenant } from './retell-tenant';
 import type { RetellCall, RetellWebhookPayload } from './retell-webhook-payload-schema';
 import { verifyRetellSignature } from './verify-retell-signature';
 
@@ -263,7 +265,7 @@ function toTenantContext(
 
 function checkResolvedTenant(tenant: unknown): RetellTenant {
   try {
-    return checkRetellTenant(tenant);
+    return checkWebhookTenant(tenant);
   } catch (error) {
     // A bad tenant is a bug in resolveTenant, not in the request: answer 500 so Retell retries.
     throw new CallTrackError({

@@ -1,3 +1,4 @@
+export type { AllowIp } from './allow-ip';
 export type { RetellWebhookBody } from './compute-retell-digest';
 export type {
   CreateRetellClientOptions,
@@ -16,7 +17,6 @@ export type {
   RetellWebhookHandler,
 } from './create-retell-webhook-handler';
 export { createRetellWebhookHandler } from './create-retell-webhook-handler';
-export type { AllowIp } from './is-allowed-client-address';
 export type { RetellCallStatusInput } from './map-retell-call-status';
 export { mapRetellCallStatus } from './map-retell-call-status';
 export { mapRetellDirection } from './map-retell-direction';

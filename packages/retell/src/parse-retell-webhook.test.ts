@@ -1,8 +1,10 @@
 import { CallTrackError, InvalidPayloadError, parseCallEvent } from '@calltrack/core';
+import { createFixtureLoader } from '@calltrack/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from './__tests__/load-fixture';
 import { parseRetellWebhook } from './parse-retell-webhook';
+
+const loadFixture = createFixtureLoader(new URL('./__fixtures__/', import.meta.url));
 
 const tenant = { tenantId: 'acme' };
 const receivedAt = '2024-05-02T00:10:00.000Z';

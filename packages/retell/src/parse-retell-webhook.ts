@@ -3,6 +3,7 @@ import {
   type CallEvent,
   type CallEventData,
   type CallStatus,
+  checkWebhookTenant,
   InvalidArgumentError,
   InvalidPayloadError,
   isTerminalStatus,
@@ -12,7 +13,7 @@ import { mapRetellCallStatus } from './map-retell-call-status';
 import { mapRetellDirection } from './map-retell-direction';
 import { normalizeRetellPhoneNumber } from './normalize-retell-phone-number';
 import { parseRetellWebhookPayload } from './parse-retell-webhook-payload';
-import { checkRetellTenant, type RetellTenant } from './retell-tenant';
+import type { RetellTenant } from './retell-tenant';
 import type { RetellCall, RetellWebhookPayload } from './retell-webhook-payload-schema';
 
 /** Options of {@link parseRetellWebhook}. */
@@ -76,7 +77,7 @@ export function buildRetellEvents(
   payload: RetellWebhookPayload,
   options: Omit<ParseRetellWebhookOptions, 'payload'>,
 ): CallEvent[] {
-  const tenant = checkRetellTenant(options.tenant);
+  const tenant = checkWebhookTenant(options.tenant);
   const receivedAt = toReceivedAt(options.receivedAt);
   const { call, event } = payload;
   if (call === undefined) return [];

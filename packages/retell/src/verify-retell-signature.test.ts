@@ -1,8 +1,10 @@
+import { createFixtureLoader } from '@calltrack/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from './__tests__/load-fixture';
 import { signRetellWebhook } from './sign-retell-webhook';
 import { verifyRetellSignature } from './verify-retell-signature';
+
+const loadFixture = createFixtureLoader(new URL('./__fixtures__/', import.meta.url));
 
 // Test vector from retell-typescript-sdk tests/webhook-auth.test.ts (reference §2.4).
 const apiKey = 'test-api-key';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError, ProviderApiError } from '@calltrack/core';
+import { closeServers, listen } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listen, type TestServer } from './__tests__/listen';
 import { createTwilioClient } from './create-twilio-client';
 import { TwilioApiError } from './twilio-api-error';
 
@@ -17,10 +17,7 @@ interface Recorded {
   form: URLSearchParams;
 }
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+afterEach(closeServers);
 
 function callResource(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -59,7 +56,7 @@ async function fakeTwilio(
   answer?: (recorded: Recorded) => { status: number; body: unknown } | 'destroy' | undefined,
 ) {
   const requests: Recorded[] = [];
-  const server = await listen((request: IncomingMessage, response: ServerResponse) => {
+  const baseUrl = await listen((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -108,8 +105,7 @@ async function fakeTwilio(
       return send(404, twilioError(404, 20404, 'The requested resource was not found'));
     });
   });
-  servers.push(server);
-  return { baseUrl: server.url, requests };
+  return { baseUrl, requests };
 }
 
 describe('createTwilioClient', () => {
@@ -273,7 +269,7 @@ describe('createTwilioClient', () => {
 
   it('turns a refused connection into a retryable TwilioApiError', async () => {
     const { baseUrl } = await fakeTwilio();
-    await servers.pop()!.close();
+    await closeServers(); // Nothing listens on that port any more.
     const error = await createTwilioClient({ accountSid, authToken, baseUrl })
       .placeCall({ to: '+14155550100', from: '+14155550199', url: 'https://example.com/twiml' })
       .catch((caught: unknown) => caught);

@@ -1,7 +1,11 @@
 import { BusUnavailableError, type CallEvent, toNodeHandler } from '@calltrack/core';
+import {
+  type CollectingSink,
+  closeServers,
+  createCollectingSink,
+  listen,
+} from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CollectingSink, createCollectingSink } from './__tests__/collecting-sink';
-import { listen, type TestServer } from './__tests__/listen';
 import { loadTwilioFixture } from './__tests__/load-twilio-fixture';
 import { computeTwilioBodySha256 } from './compute-twilio-body-sha256';
 import { computeTwilioSignature } from './compute-twilio-signature';
@@ -14,10 +18,7 @@ const authToken = 'test-auth-token-0123456789abcdef';
 const form = 'application/x-www-form-urlencoded';
 const callSid = 'CAf0e1d2c3b4a5968778695a4b3c2d1e0f';
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+afterEach(closeServers);
 
 interface Setup {
   base: string;
@@ -42,9 +43,8 @@ async function setup(options: Partial<CreateTwilioWebhookHandlerOptions> = {}): 
     onError: (error) => errors.push(error),
     ...options,
   });
-  const server = await listen(toNodeHandler(handler));
-  servers.push(server);
-  return { base: server.url, sink, errors, tenantCalls };
+  const base = await listen(toNodeHandler(handler));
+  return { base, sink, errors, tenantCalls };
 }
 
 interface PostOptions {
@@ -446,14 +446,14 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
 
   it('5xx when the sink fails, so Twilio retries; the retry then succeeds', async () => {
     const { base, sink, errors } = await setup();
-    sink.failWith(new Error('disk full'));
+    sink.failWith = new Error('disk full');
     await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'internal_error');
-    sink.failWith(new BusUnavailableError({ message: 'Redis is unreachable.' }));
+    sink.failWith = new BusUnavailableError({ message: 'Redis is unreachable.' });
     await expectError(await post(`${base}/hook`, { body: ringing() }), 503, 'bus_unavailable');
     expect(errors).toHaveLength(2);
     expect(sink.events).toEqual([]);
 
-    sink.failWith(undefined);
+    sink.failWith = undefined;
     expect((await post(`${base}/hook`, { body: ringing() })).status).toBe(204);
     expect(sink.events.map((event: CallEvent) => event.type)).toEqual(['call.ringing']);
   });
@@ -464,7 +464,7 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
         throw new Error('logger broke');
       },
     });
-    sink.failWith(new Error('disk full'));
+    sink.failWith = new Error('disk full');
     await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'internal_error');
   });
 });

@@ -1,9 +1,9 @@
 import {
   type CallEvent,
   type CallEventData,
+  checkWebhookTenant,
   InvalidArgumentError,
   InvalidPayloadError,
-  tenantIdSchema,
 } from '@calltrack/core';
 import type { z } from 'zod';
 import { mapTwilioCallStatus } from './map-twilio-call-status';
@@ -111,7 +111,7 @@ export function readTwilioWebhook(
   }
   return (options) =>
     build({
-      tenant: checkTenant(options.tenant),
+      tenant: checkWebhookTenant(options.tenant),
       receivedAt: toReceivedAt(options.receivedAt),
       raw: options.includeRaw === true ? { ...params } : undefined,
     });
@@ -297,28 +297,6 @@ function toParamRecord(params: unknown): Params {
     }
   }
   return record;
-}
-
-function checkTenant(tenant: unknown): TwilioTenant {
-  if (tenant == null || typeof tenant !== 'object') {
-    throw new InvalidArgumentError({ message: 'A tenant ({ tenantId }) is required.' });
-  }
-  const candidate = tenant as Record<string, unknown>;
-  if (!tenantIdSchema.safeParse(candidate.tenantId).success) {
-    throw new InvalidArgumentError({
-      message:
-        'tenant.tenantId must be 1-128 characters without whitespace, control characters or braces.',
-    });
-  }
-  for (const name of ['branchId', 'agentId', 'userId'] as const) {
-    const value = candidate[name];
-    if (value !== undefined && (typeof value !== 'string' || value === '' || value.length > 256)) {
-      throw new InvalidArgumentError({
-        message: `tenant.${name} must be a string of 1-256 characters.`,
-      });
-    }
-  }
-  return candidate as unknown as TwilioTenant;
 }
 
 function toReceivedAt(value: Date | string | undefined): string {

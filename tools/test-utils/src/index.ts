@@ -5,6 +5,11 @@ export {
   testRedisUrl,
   uniquePrefix,
 } from './connect-test-redis';
+export type { CollectingSink } from './create-collecting-sink';
+export { createCollectingSink } from './create-collecting-sink';
+export type { Fixture } from './create-fixture-loader';
+export { createFixtureLoader } from './create-fixture-loader';
+export { closeServers, listen } from './listen';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';

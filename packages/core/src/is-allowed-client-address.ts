@@ -3,17 +3,16 @@
  * deciding per request. `clientAddress` is the socket's peer address from the fetch handler's
  * context (`toNodeHandler` sets it); it is `undefined` when the runtime does not tell.
  */
-export type AllowIp =
+export type AllowClientAddress =
   | readonly string[]
   | ((clientAddress: string | undefined, request: Request) => boolean | Promise<boolean>);
 
 /**
  * True when `allowIp` is unset or admits `clientAddress`. IPv4-mapped IPv6 addresses
- * (`::ffff:100.20.5.228`) match their IPv4 form.
- * @internal
+ * (`::ffff:100.20.5.228`) match their IPv4 form. A function is awaited and only `true` admits.
  */
 export async function isAllowedClientAddress(
-  allowIp: AllowIp | undefined,
+  allowIp: AllowClientAddress | undefined,
   clientAddress: string | undefined,
   request: Request,
 ): Promise<boolean> {
