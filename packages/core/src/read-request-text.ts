@@ -1,3 +1,4 @@
+import { takeBufferedBody } from './buffered-request';
 import { InvalidPayloadError } from './errors/invalid-payload-error';
 import { PayloadTooLargeError } from './errors/payload-too-large-error';
 
@@ -20,6 +21,12 @@ export async function readRequestText(
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw tooLarge(maxBytes);
   }
+  // The Node bridge already holds small bodies in memory: no stream to read.
+  const buffered = takeBufferedBody(request);
+  if (buffered !== undefined) {
+    if (buffered.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return decodeUtf8(buffered);
+  }
   if (request.body === null) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -40,9 +47,15 @@ export async function readRequestText(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return decodeUtf8(bytes);
+}
+
+// ignoreBOM keeps a leading byte-order mark: signatures cover the body byte for byte.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function decodeUtf8(bytes: Uint8Array): string {
   try {
-    // ignoreBOM keeps a leading byte-order mark: signatures cover the body byte for byte.
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch (error) {
     throw new InvalidPayloadError({
       message: 'The request body is not valid UTF-8.',

@@ -88,6 +88,27 @@ describe('toNodeHandler', () => {
     expect((await response.json()).message).toMatch(/express\.raw/);
   });
 
+  it('streams bodies without a Content-Length, or over bufferBodyBytes, to the handler', async () => {
+    const chunked = await listen(createServer(toNodeHandler(echo)));
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('a=1&'));
+        controller.enqueue(new TextEncoder().encode('b=2'));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${chunked}/hook`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect((await response.json()).body).toBe('a=1&b=2');
+
+    const small = await listen(createServer(toNodeHandler(echo, { bufferBodyBytes: 4 })));
+    const large = await fetch(`${small}/hook`, { method: 'POST', body: 'longer than four bytes' });
+    expect((await large.json()).body).toBe('longer than four bytes');
+  });
+
   it('answers a thrown CallTrackError with its status when used without next', async () => {
     const base = await listen(
       createServer(

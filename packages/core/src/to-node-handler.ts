@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHeaders, createRequest, sendResponse } from '@remix-run/node-fetch-server';
+import { BufferedRequest, type ClientDisconnect } from './buffered-request';
 import type { FetchHandler } from './fetch-handler';
 import { toErrorResponse } from './to-error-response';
 
@@ -17,6 +18,12 @@ export interface ToNodeHandlerOptions {
    * default: anyone can send those headers unless a proxy you run overwrites them.
    */
   trustProxy?: boolean;
+  /**
+   * Bodies that declare a `Content-Length` up to this many bytes are read from the socket before
+   * the handler runs, which is cheaper than handing it a stream (webhooks are a few KB). Larger
+   * or chunked bodies stream. Default 1 MiB; handlers still apply their own limits.
+   */
+  bufferBodyBytes?: number;
 }
 
 /** A `node:http` request listener that is also valid Express middleware. */
@@ -56,6 +63,7 @@ export function toNodeHandler(
     protocol: options.protocol,
     trustProxy: options.trustProxy ?? false,
   };
+  const bufferBodyBytes = options.bufferBodyBytes ?? 1024 * 1024;
   return async (incoming, outgoing, next) => {
     const frameworkRequest = incoming as FrameworkRequest;
     // Express rewrites `url` relative to the mount point; signatures cover the full path.
@@ -64,9 +72,15 @@ export function toNodeHandler(
     }
     let response: Response;
     try {
-      const request = bodyWasConsumed(frameworkRequest)
-        ? requestFromParsedBody(frameworkRequest, outgoing, requestOptions)
-        : createRequest(incoming, outgoing, requestOptions);
+      let request: Request;
+      if (bodyWasConsumed(frameworkRequest)) {
+        request = requestFromParsedBody(frameworkRequest, outgoing, requestOptions);
+      } else if (!requestOptions.trustProxy && isSmallBody(incoming, bufferBodyBytes)) {
+        const body = await readIncomingBody(incoming);
+        request = requestWithBody(incoming, outgoing, requestUrl(incoming, requestOptions), body);
+      } else {
+        request = createRequest(incoming, outgoing, requestOptions);
+      }
       response = await handler(request, { clientAddress: incoming.socket.remoteAddress });
     } catch (error) {
       if (next) {
@@ -97,16 +111,75 @@ function requestFromParsedBody(
         "handlers before those parsers, or use express.raw({ type: '*/*' }) on their routes.",
     );
   }
-  // Build the URL exactly as createRequest would, then attach the buffered body.
-  const shape = createRequest(incoming, outgoing, options);
-  const controller = new AbortController();
+  const url = options.trustProxy
+    ? createRequest(incoming, outgoing, options).url // forwarded-header parsing lives there
+    : requestUrl(incoming, options);
+  return requestWithBody(
+    incoming,
+    outgoing,
+    url,
+    typeof body === 'string' ? body : new Uint8Array(body),
+  );
+}
+
+/** True for a request with a body whose declared length is at most `limit`. */
+function isSmallBody(incoming: IncomingMessage, limit: number): boolean {
+  const declared = incoming.headers['content-length'];
+  if (declared === undefined || incoming.method === 'GET' || incoming.method === 'HEAD')
+    return false;
+  const length = Number(declared);
+  return Number.isInteger(length) && length <= limit;
+}
+
+/** The request URL from the socket and `Host`, as createRequest builds it without trustProxy. */
+function requestUrl(
+  incoming: IncomingMessage,
+  options: { host?: string; protocol?: string },
+): string {
+  const encrypted = (incoming.socket as { encrypted?: boolean }).encrypted === true;
+  const protocol = options.protocol ?? (encrypted ? 'https:' : 'http:');
+  const host = options.host ?? incoming.headers.host ?? 'localhost';
+  return `${protocol}//${host}${incoming.url ?? '/'}`;
+}
+
+/** Reads a request body from the socket into one buffer. */
+function readIncomingBody(incoming: IncomingMessage): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    incoming.once('error', reject);
+    incoming.once('aborted', () => reject(new Error('The client aborted the request.')));
+  });
+}
+
+/** A Request whose body is already in memory; its signal aborts when the client goes away. */
+function requestWithBody(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  url: string,
+  body: string | Uint8Array,
+): Request {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  const init = { method: incoming.method ?? 'POST', headers: createHeaders(incoming) };
+  return new BufferedRequest(url, init, bytes, clientDisconnect(outgoing));
+}
+
+/** Tells when the client went away before the response was complete. */
+function clientDisconnect(outgoing: ServerResponse): ClientDisconnect {
+  let disconnected = false;
+  let callback: (() => void) | undefined;
   outgoing.once('close', () => {
-    if (!outgoing.writableFinished) controller.abort();
+    if (outgoing.writableFinished) return;
+    disconnected = true;
+    callback?.();
   });
-  return new Request(shape.url, {
-    method: incoming.method ?? 'POST',
-    headers: createHeaders(incoming),
-    body: typeof body === 'string' ? body : new Uint8Array(body),
-    signal: controller.signal,
-  });
+  return {
+    get disconnected() {
+      return disconnected;
+    },
+    onDisconnect(run) {
+      callback = run;
+    },
+  };
 }
