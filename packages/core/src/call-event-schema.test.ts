@@ -60,6 +60,7 @@ describe('callEventSchema', () => {
     ['data.durationMs', { data: { durationMs: 1.5 } }],
     ['callId', { callId: undefined }],
     ['data', { data: undefined }],
+    ['status', { type: 'call.ended', status: 'ringing' }],
   ])('rejects a bad %s and names the field', (field, patch) => {
     let caught: unknown;
     try {

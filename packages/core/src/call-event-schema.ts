@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { callDirectionSchema } from './call-direction';
 import { callEventTypePattern } from './call-event-type';
-import { callStatusSchema } from './call-status';
+import { callStatusSchema, isTerminalStatus } from './call-status';
 import { tenantIdSchema } from './tenant-id-schema';
 
 const shortString = z.string().min(1).max(256);
@@ -72,6 +72,18 @@ export const callEventSchema = z
         code: 'custom',
         path: ['callId'],
         message: 'is required for call.* events',
+      });
+    }
+    if (
+      event.type === 'call.ended' &&
+      event.status !== undefined &&
+      !isTerminalStatus(event.status)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message:
+          'must be a terminal status (completed, busy, no-answer, failed, canceled) on call.ended',
       });
     }
   });

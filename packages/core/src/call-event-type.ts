@@ -30,6 +30,14 @@ export const callEventTypes = [
   'call.transfer_ended',
   /** Any other status change a provider reports (`status` holds the new status). */
   'call.status_changed',
+  /** The tracker: a tenant has more active calls than allowed. */
+  'alert.concurrency_exceeded',
+  /** The tracker: a call has lasted longer than allowed (`callId` set). */
+  'alert.long_call',
+  /** The tracker: the share of failed calls in a window is over its threshold. */
+  'alert.failed_call_rate',
+  /** The tracker: no agent is available for a new call (`callId` set). */
+  'alert.no_agent_available',
 ] as const;
 
 /** A type from {@link callEventTypes}. */

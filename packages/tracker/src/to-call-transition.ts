@@ -16,8 +16,8 @@ const impliedStatus: Readonly<Record<string, CallStatus>> = {
 /**
  * Works out what an event does to its call:
  *
- * - `call.ended` ends it, with the event's status (`completed` when it has none). A
- *   `call.ended` with a non-terminal status is contradictory and rejected.
+ * - `call.ended` ends it, with the event's status (`completed` when it has none); core's
+ *   schema already refuses a `call.ended` with a non-terminal status.
  * - `call.initiated`, `call.ringing`, `call.answered` and `call.status_changed` move it to the
  *   event's status, or the one the type implies (`queued`, `ringing`, `in-progress`). Only
  *   `call.ended` ends a call: one of these carrying a terminal status only adds details.
@@ -25,7 +25,7 @@ const impliedStatus: Readonly<Record<string, CallStatus>> = {
  *   details and never moves the status, even when it carries one (Retell's `call.analyzed`
  *   does).
  *
- * Throws `InvalidArgumentError` for an event without a `callId` or a contradictory `call.ended`.
+ * Throws `InvalidArgumentError` for an event without a `callId`.
  */
 export function toCallTransition(
   event: CallEvent,
@@ -41,13 +41,6 @@ export function toCallTransition(
   let status: CallStatus | undefined;
   if (event.type === 'call.ended') {
     status = event.status ?? 'completed';
-    if (!isTerminalStatus(status)) {
-      throw new InvalidArgumentError({
-        message:
-          `Event ${event.id} is a call.ended with the non-terminal status "${status}"; ` +
-          'call.ended needs completed, busy, no-answer, failed or canceled.',
-      });
-    }
     kind = 'end';
   } else if (event.type in impliedStatus || event.type === 'call.status_changed') {
     const candidate = event.status ?? impliedStatus[event.type];
