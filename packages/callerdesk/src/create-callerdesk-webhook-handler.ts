@@ -8,6 +8,7 @@ import {
   InvalidSignatureError,
   isAllowedClientAddress,
   MissingSignatureError,
+  publishEvents,
   toErrorResponse,
   UnknownTenantError,
 } from '@calltrack/core';
@@ -207,17 +208,7 @@ export function createCallerDeskWebhookHandler(
       if (typeof token === 'function') verify(await token({ ...tenantContext, tenant }));
 
       const events = buildCallerDeskEvents(payload, { tenant, receivedAt, includeRaw });
-      let duplicates = 0;
-      for (const event of events) {
-        let result: { duplicate: boolean };
-        try {
-          result = await sink.publish(event);
-        } catch (error) {
-          throw toPublishError(error);
-        }
-        if (result?.duplicate === true) duplicates += 1;
-      }
-      return Response.json({ ok: true, published: events.length - duplicates, duplicates });
+      return Response.json({ ok: true, ...(await publishEvents(sink, events)) });
     } catch (error) {
       report(onError, error, request);
       return toErrorResponse(error);
@@ -307,16 +298,6 @@ function checkResolvedTenant(tenant: unknown): CallerDeskTenant {
       cause: error,
     });
   }
-}
-
-function toPublishError(error: unknown): CallTrackError {
-  if (CallTrackError.isInstance(error) && error.status >= 500) return error;
-  return new CallTrackError({
-    message: 'The event could not be published.',
-    code: 'publish_failed',
-    status: 500,
-    cause: error,
-  });
 }
 
 function report(

@@ -34,6 +34,8 @@ export { isAllowedClientAddress } from './is-allowed-client-address';
 export { maskPhoneNumber } from './mask-phone-number';
 export { parseCallEvent } from './parse-call-event';
 export { parseFormBody } from './parse-form-body';
+export type { PublishEventsResult } from './publish-events';
+export { publishEvents } from './publish-events';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
 export { tenantIdSchema } from './tenant-id-schema';

@@ -84,11 +84,11 @@ async function expectError(response: Response, status: number, code: string): Pr
 }
 
 describe('createTwilioWebhookHandler: success', () => {
-  it('verifies, parses and publishes a status callback, answering 204 with an empty body', async () => {
+  it('verifies, parses and publishes a status callback, answering 200 with the counts', async () => {
     const { base, sink, tenantCalls } = await setup();
     const response = await post(`${base}/webhooks/twilio`, { body: ringing() });
-    expect(response.status).toBe(204);
-    expect(await response.text()).toBe('');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, published: 1, duplicates: 0 });
     expect(sink.events).toEqual([
       expect.objectContaining({
         id: `twilio:${callSid}:ringing`,
@@ -113,7 +113,7 @@ describe('createTwilioWebhookHandler: success', () => {
   it('publishes every event of a webhook (completed + AnsweredBy)', async () => {
     const { base, sink } = await setup();
     const response = await post(`${base}/webhooks/twilio`, { body: completed() });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
     expect(sink.events.map((event) => event.type)).toEqual([
       'call.ended',
       'call.machine_detection',
@@ -121,11 +121,12 @@ describe('createTwilioWebhookHandler: success', () => {
     expect(sink.events[0]!.data.durationMs).toBe(49_000);
   });
 
-  it('answers 204 to a duplicate (Twilio retried) and publishes nothing new', async () => {
+  it('answers 200 to a duplicate (Twilio retried) and publishes nothing new', async () => {
     const { base, sink } = await setup();
     const first = await post(`${base}/webhooks/twilio`, { body: completed() });
     const second = await post(`${base}/webhooks/twilio`, { body: completed() });
-    expect([first.status, second.status]).toEqual([204, 204]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(await second.json()).toEqual({ ok: true, published: 0, duplicates: 2 });
     expect(sink.events).toHaveLength(2);
   });
 
@@ -135,10 +136,10 @@ describe('createTwilioWebhookHandler: success', () => {
     expect(
       (await post(url, { body: loadTwilioFixture('twilio-recording-status-callback-completed') }))
         .status,
-    ).toBe(204);
+    ).toBe(200);
     expect(
       (await post(url, { body: loadTwilioFixture('twilio-amd-status-callback') })).status,
-    ).toBe(204);
+    ).toBe(200);
     expect(sink.events.map((event) => [event.type, event.tenantId])).toEqual([
       ['call.recording', 'acme'],
       ['call.machine_detection', 'acme'],
@@ -157,14 +158,14 @@ describe('createTwilioWebhookHandler: success', () => {
       body: ringing(),
       contentType: `${form}; charset=utf-8`,
     });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
   });
 
   it('verifies a query with an apostrophe that fetch re-encodes as %27', async () => {
     const { base, sink } = await setup();
     const url = `${base}/webhooks/twilio?name=O'hara`;
     const response = await post(url, { body: ringing(), signedUrl: url });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
     expect(sink.events).toHaveLength(1);
   });
 
@@ -178,7 +179,7 @@ describe('createTwilioWebhookHandler: success', () => {
     });
     const url = `${base}/webhooks/twilio?bodySHA256=${computeTwilioBodySha256(body)}`;
     const response = await post(url, { body, contentType: 'application/json' });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
     expect(sink.events).toEqual([
       expect.objectContaining({ id: 'twilio:CA1:in-progress', type: 'call.answered', sequence: 2 }),
     ]);
@@ -199,7 +200,7 @@ describe('createTwilioWebhookHandler: accounts and URLs', () => {
       },
     });
     const url = `${base}/webhooks/twilio`;
-    expect((await post(url, { body: ringing(), token: 'token-a' })).status).toBe(204);
+    expect((await post(url, { body: ringing(), token: 'token-a' })).status).toBe(200);
     // Signed with the other account's token: the claimed AccountSid decides which one counts.
     expect((await post(url, { body: completed(), token: 'token-b' })).status).toBe(403);
     const otherAccount = ringing().replace(
@@ -210,7 +211,7 @@ describe('createTwilioWebhookHandler: accounts and URLs', () => {
       body: otherAccount.replace('ringing', 'in-progress'),
       token: 'token-b',
     });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
     // An unknown account has no token: 403, not a crash.
     const unknown = ringing().replace(
       'AC0123456789abcdef0123456789abcdef',
@@ -230,7 +231,7 @@ describe('createTwilioWebhookHandler: accounts and URLs', () => {
       body: ringing(),
       signedUrl: 'https://hooks.example.com/webhooks/twilio?x=1',
     });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
     expect(sink.events).toHaveLength(1);
   });
 
@@ -240,7 +241,7 @@ describe('createTwilioWebhookHandler: accounts and URLs', () => {
       body: ringing(),
       signedUrl: 'https://hooks.example.com:443/webhooks/twilio',
     });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
   });
 
   it('rebuilds the signed URL with a publicUrl function', async () => {
@@ -251,7 +252,7 @@ describe('createTwilioWebhookHandler: accounts and URLs', () => {
       body: ringing(),
       signedUrl: 'https://public.example.com/app/hook',
     });
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(200);
   });
 
   it('ignores forwarded headers unless trustForwardedHeaders is set', async () => {
@@ -264,7 +265,7 @@ describe('createTwilioWebhookHandler: accounts and URLs', () => {
 
     const trusting = await setup({ trustForwardedHeaders: true });
     const accepted = await post(`${trusting.base}/hook`, { body: ringing(), signedUrl, headers });
-    expect(accepted.status).toBe(204);
+    expect(accepted.status).toBe(200);
   });
 });
 
@@ -447,14 +448,14 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
   it('5xx when the sink fails, so Twilio retries; the retry then succeeds', async () => {
     const { base, sink, errors } = await setup();
     sink.failWith = new Error('disk full');
-    await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'internal_error');
+    await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'publish_failed');
     sink.failWith = new BusUnavailableError({ message: 'Redis is unreachable.' });
     await expectError(await post(`${base}/hook`, { body: ringing() }), 503, 'bus_unavailable');
     expect(errors).toHaveLength(2);
     expect(sink.events).toEqual([]);
 
     sink.failWith = undefined;
-    expect((await post(`${base}/hook`, { body: ringing() })).status).toBe(204);
+    expect((await post(`${base}/hook`, { body: ringing() })).status).toBe(200);
     expect(sink.events.map((event: CallEvent) => event.type)).toEqual(['call.ringing']);
   });
 
@@ -465,6 +466,6 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
       },
     });
     sink.failWith = new Error('disk full');
-    await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'internal_error');
+    await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'publish_failed');
   });
 });

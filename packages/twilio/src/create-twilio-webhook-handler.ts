@@ -7,6 +7,7 @@ import {
   InvalidPayloadError,
   InvalidSignatureError,
   MissingSignatureError,
+  publishEvents,
   readRequestText,
   toErrorResponse,
   UnknownTenantError,
@@ -112,12 +113,12 @@ const jsonType = 'application/json';
  * `application/x-www-form-urlencoded` (or `application/json` when the URL carries `bodySHA256`);
  * 413 over `maxBodyBytes`; 403 when the signature does not match the token of the claimed
  * `AccountSid`; 400 for a payload missing a required field; 422 when `resolveTenant` knows no
- * tenant. Then every event is published and the answer is **204 No Content** (also when the
+ * tenant. Then every event is published and the answer is **200 `{ ok, published, duplicates }`** (also when the
  * events were duplicates: Twilio retried). A failing sink answers 5xx so Twilio retries. Nothing
  * is published on any error, and errors never escape the handler.
  *
- * The empty 204 suits status callbacks, whose body Twilio ignores; do not use this handler as a
- * voice `Url`, which must answer TwiML.
+ * Twilio ignores the body of status callback answers (the JSON is for your logs and tests);
+ * do not use this handler as a voice `Url`, which must answer TwiML.
  */
 export function createTwilioWebhookHandler(
   options: CreateTwilioWebhookHandlerOptions,
@@ -222,11 +223,10 @@ async function handle(
     throw new ServerSideError(error);
   }
   try {
-    for (const event of events) await options.sink.publish(event);
+    return Response.json({ ok: true, ...(await publishEvents(options.sink, events)) });
   } catch (error) {
     throw new ServerSideError(error);
   }
-  return new Response(null, { status: 204 });
 }
 
 /** Marks an error that must be answered 5xx whatever it is, so Twilio retries. */
