@@ -1,0 +1,226 @@
+// @calltrack/trpc: memory per idle `onCallEvent` subscription (tRPC v11 SSE, standalone adapter)
+// and fan-out deliveries/s, against a bare node:http SSE endpoint over the same memory bus
+// (one bus subscription per connection, `id:`/`data:` lines), measured in the same run.
+// Clients are raw TCP sockets in a child process, so their memory is not counted.
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { createCallTrackRouter } from '@calltrack/trpc';
+import { initTRPC } from '@trpc/server';
+import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { benchEvent } from './lib/bench-event';
+import { perSecond, printTable, ratio } from './lib/report';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc');
+
+const wanted = 3000;
+const fdLimit = await new Promise<number>((resolve) => {
+  const child = spawn('sh', ['-c', 'ulimit -n'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  child.on('close', () => resolve(Number.parseInt(out, 10) || 1024));
+});
+const connections = Math.min(wanted, Math.max(100, fdLimit - 200));
+if (connections < wanted) {
+  console.log(
+    `note: ulimit -n is ${fdLimit}; using ${connections} connections instead of ${wanted}`,
+  );
+}
+// Small rounds: tRPC's SSE pipeline delivers far slower than a bare `res.write`, and the run
+// must stay under ~2 minutes on a shared 2-core machine.
+const eventsPerRound = 5;
+
+// The client process: opens `count` sockets in batches, reports when each got its first chunk
+// containing `marker`, then counts delivered events (occurrences of `"id":"twilio:`).
+const clientScript = `
+const net = require('node:net');
+const sockets = [];
+let delivered = 0, expected = Infinity;
+const needle = '"id":"twilio:';
+function count(text) { let n = 0, i = 0; while ((i = text.indexOf(needle, i)) !== -1) { n++; i += needle.length; } return n; }
+process.on('message', async (msg) => {
+  if (msg.cmd === 'connect') {
+    let ready = 0;
+    for (let start = 0; start < msg.count; start += 250) {
+      const batch = [];
+      for (let i = start; i < Math.min(msg.count, start + 250); i++) {
+        batch.push(new Promise((resolve, reject) => {
+          const socket = net.connect(msg.port, '127.0.0.1');
+          sockets.push(socket);
+          let seen = '', isReady = false, tail = '';
+          socket.setEncoding('utf8');
+          socket.on('error', reject);
+          socket.on('data', (chunk) => {
+            if (!isReady) { seen += chunk; if (seen.includes(msg.marker)) { isReady = true; ready++; resolve(); } }
+            const text = tail + chunk;
+            delivered += count(text) - count(tail);
+            tail = text.slice(-needle.length);
+            if (delivered >= expected) { expected = Infinity; process.send({ type: 'delivered' }); }
+          });
+          socket.write('GET ' + msg.path + ' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAccept: text/event-stream\\r\\nAuthorization: Bearer bench\\r\\n\\r\\n');
+        }));
+      }
+      await Promise.all(batch);
+    }
+    process.send({ type: 'connected', ready });
+  } else if (msg.cmd === 'expect') {
+    delivered = 0;
+    expected = msg.total;
+  } else if (msg.cmd === 'close') {
+    for (const socket of sockets) socket.destroy();
+    process.exit(0);
+  }
+});
+process.send({ type: 'started' });
+`;
+
+interface ClientProcess {
+  send(message: object): void;
+  next(type: string): Promise<Record<string, unknown>>;
+  exited: Promise<void>;
+}
+
+function startClients(): Promise<ClientProcess> {
+  const child = spawn(process.execPath, ['-e', clientScript], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<string, (message: Record<string, unknown>) => void>();
+  child.on('message', (message: Record<string, unknown>) => {
+    const resolve = waiting.get(message.type as string);
+    waiting.delete(message.type as string);
+    resolve?.(message);
+  });
+  const client: ClientProcess = {
+    send: (message) => child.send(message),
+    next: (type) => new Promise((resolve) => waiting.set(type, resolve)),
+    exited: new Promise((resolve) => child.on('exit', () => resolve())),
+  };
+  const started = client.next('started');
+  return started.then(() => client);
+}
+
+function baselineServer(bus: EventBus): Server {
+  return createServer((_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
+    res.write(': ok\n\n');
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const subscription = bus.subscribe({ tenantId: 'bench-tenant', signal: controller.signal });
+    void (async () => {
+      for await (const message of subscription) {
+        if (message.type === 'event') {
+          res.write(`id: ${message.cursor}\ndata: ${JSON.stringify(message.event)}\n\n`);
+        }
+      }
+    })();
+  });
+}
+
+function trpcServer(bus: EventBus): Server {
+  const t = initTRPC.context<{ tenantId?: string }>().create();
+  const router = t.router({
+    calltrack: createCallTrackRouter({ t, bus, getTenant: (ctx) => ctx.tenantId }),
+  });
+  return createHTTPServer({
+    router,
+    createContext: ({ req }) => ({
+      tenantId: req.headers.authorization === 'Bearer bench' ? 'bench-tenant' : undefined,
+    }),
+  });
+}
+
+let run = 0;
+
+async function measure(
+  name: string,
+  makeServer: (bus: EventBus) => Server,
+  path: string,
+  marker: string,
+): Promise<{ heapPerConnection: number; rssPerConnection: number; deliveriesPerSecond: number }> {
+  run += 1;
+  const bus = createMemoryBus({ history: { maxEvents: 100 } });
+  const server = makeServer(bus);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 511, resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = await startClients();
+
+  gc?.();
+  const before = process.memoryUsage();
+  const connectedAt = performance.now();
+  client.send({ cmd: 'connect', port, path, count: connections, marker });
+  await client.next('connected');
+  const connectMs = performance.now() - connectedAt;
+  gc?.();
+  const after = process.memoryUsage();
+
+  // Fan-out: warm up one round, then time two rounds of `eventsPerRound` events (best kept).
+  let index = 0;
+  const round = async (): Promise<number> => {
+    client.send({ cmd: 'expect', total: connections * eventsPerRound });
+    const delivered = client.next('delivered');
+    const started = performance.now();
+    for (let i = 0; i < eventsPerRound; i += 1) {
+      index += 1;
+      await bus.publish(benchEvent(index, 'bench-tenant', `${name}${run}`));
+    }
+    await delivered;
+    return performance.now() - started;
+  };
+  await round();
+  const rounds = [await round(), await round()];
+  const best = Math.min(...rounds);
+
+  client.send({ cmd: 'close' });
+  await client.exited;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await bus.close();
+  console.log(`${name}: ${connections} connected in ${Math.round(connectMs)} ms`);
+  return {
+    heapPerConnection: Math.round((after.heapUsed - before.heapUsed) / connections),
+    rssPerConnection: Math.round((after.rss - before.rss) / connections),
+    deliveriesPerSecond: perSecond(connections * eventsPerRound, best),
+  };
+}
+
+const baseline = await measure('node:http SSE', baselineServer, '/sse', ': ok');
+const trpc = await measure(
+  '@calltrack/trpc',
+  trpcServer,
+  '/calltrack.onCallEvent',
+  '"type":"ready"',
+);
+
+printTable(
+  `tRPC onCallEvent vs bare SSE: ${connections} idle connections, ${eventsPerRound}-event rounds`,
+  [
+    {
+      transport: 'node:http SSE + bus (baseline)',
+      'heap B/conn': baseline.heapPerConnection,
+      'RSS B/conn': baseline.rssPerConnection,
+      'deliveries/s': baseline.deliveriesPerSecond,
+    },
+    {
+      transport: '@calltrack/trpc (tRPC v11 SSE)',
+      'heap B/conn': trpc.heapPerConnection,
+      'RSS B/conn': trpc.rssPerConnection,
+      'deliveries/s': trpc.deliveriesPerSecond,
+    },
+    {
+      transport: 'ratio trpc / baseline',
+      'heap B/conn': ratio(trpc.heapPerConnection, baseline.heapPerConnection),
+      'RSS B/conn': ratio(trpc.rssPerConnection, baseline.rssPerConnection),
+      'deliveries/s': ratio(trpc.deliveriesPerSecond, baseline.deliveriesPerSecond),
+    },
+  ],
+);
+process.exit(0);

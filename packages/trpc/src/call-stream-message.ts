@@ -1,0 +1,46 @@
+import type { BusResetMessage } from '@calltrack/bus';
+import type { CallEvent } from '@calltrack/core';
+
+/**
+ * The tracked id of a `ready` message (and of a `reset` before any event): a position that is
+ * no cursor. A client that reconnects with it is told to reload (`reset`, reason `reconnected`),
+ * because it may have missed events while it was away.
+ */
+export const callStreamStartId = 'calltrack:start';
+
+/**
+ * The first message of a subscription that starts without `lastEventId`: live delivery is
+ * attached, so load your state now (e.g. the `activeCalls` query); every later change arrives
+ * as an event. Its tracked id is {@link callStreamStartId}.
+ */
+export interface CallStreamReadyMessage {
+  type: 'ready';
+}
+
+/** An event of the tenant, in cursor order. Its tracked id is the event's bus cursor. */
+export interface CallStreamEventMessage {
+  type: 'event';
+  event: CallEvent;
+}
+
+/**
+ * Events were missed and cannot be replayed (the client resumed from a cursor that left history,
+ * belongs to a stream that no longer exists, or it reconnected before it had received any
+ * event). Reload your state, then carry on with the live events that follow. Its tracked id is
+ * the last position the client held, so a reconnect before the next event is told to reload
+ * again: until a newer event arrives, nothing proves the client is up to date.
+ */
+export interface CallStreamResetMessage {
+  type: 'reset';
+  /** Why: `history-gap`, `stream-reset` or `reconnected` (see `BusResetMessage`). */
+  reason: BusResetMessage['reason'];
+}
+
+/**
+ * What the `onCallEvent` subscription yields, each wrapped in `tracked(id, message)`: the client
+ * gets `{ id, data: CallStreamMessage }` and switches on `data.type`.
+ */
+export type CallStreamMessage =
+  | CallStreamReadyMessage
+  | CallStreamEventMessage
+  | CallStreamResetMessage;

@@ -1,0 +1,131 @@
+import type { EventBus } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
+import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import { createCallTracker } from '@calltrack/tracker';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type Collector, collectSubscription } from './__tests__/collect-subscription';
+import { makeEvent } from './__tests__/make-event';
+import { observeSubscriptions } from './__tests__/observe-subscriptions';
+import {
+  createTestClient,
+  startTestServer,
+  type TestServer,
+  t,
+} from './__tests__/start-test-server';
+import type { CallStreamMessage } from './call-stream-message';
+import { createCallTrackRouter } from './create-call-track-router';
+
+const redis = await connectTestRedis();
+const prefix = uniquePrefix('trpc');
+
+afterAll(async () => {
+  if (!redis) return;
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+type Received = { id: string; data: CallStreamMessage };
+const makeAppRouter = (bus: EventBus) =>
+  t.router({
+    calltrack: createCallTrackRouter({
+      t,
+      bus,
+      tracker: createCallTracker({ bus }),
+      getTenant: (ctx) => ctx.tenantId,
+    }),
+  });
+type AppRouter = ReturnType<typeof makeAppRouter>;
+
+const eventIds = (collector: Collector<Received>): string[] =>
+  collector.data.flatMap((m) => (m.data.type === 'event' ? [m.data.event.id] : []));
+
+describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  let counter = 0;
+
+  const startNodes = async () => {
+    counter += 1;
+    const nodes: Array<ReturnType<typeof observeSubscriptions> & { server: TestServer }> = [];
+    for (let i = 0; i < 2; i += 1) {
+      const observed = observeSubscriptions(
+        createRedisBus({ redis: redis as Redis, prefix: `${prefix}:${counter}` }),
+      );
+      const server = await startTestServer(makeAppRouter(observed.bus));
+      cleanups.push(
+        () => observed.bus.close(),
+        () => server.close(),
+      );
+      nodes.push({ ...observed, server });
+    }
+    const subscribe = (
+      node: (typeof nodes)[number],
+      token: string,
+      input?: { lastEventId?: string },
+    ) => {
+      const collector = collectSubscription<Received>();
+      const subscription = createTestClient<AppRouter>(
+        node.server.url,
+        token,
+      ).calltrack.onCallEvent.subscribe(input, collector.callbacks);
+      cleanups.push(() => subscription.unsubscribe());
+      return collector;
+    };
+    return { nodes: nodes as [(typeof nodes)[0], (typeof nodes)[0]], subscribe };
+  };
+
+  it('resumes exactly the 50 events another node published while the client was away', async () => {
+    const { nodes, subscribe } = await startNodes();
+    const [one, two] = nodes;
+    const collector = subscribe(one, 'token-a');
+    const other = subscribe(one, 'token-b');
+    await collector.until(() => collector.data.length === 1); // ready
+    await other.until(() => other.data.length === 1);
+
+    const before = Array.from({ length: 3 }, () => makeEvent());
+    for (const event of before) await two.bus.publish(event);
+    await collector.until(() => eventIds(collector).length === 3);
+
+    one.server.server.closeAllConnections();
+    await Promise.all(one.subscriptions.map((subscription) => subscription.closed));
+    // 50 events of tenant A, with 5 of tenant B in between.
+    const missed = Array.from({ length: 55 }, (_, i) =>
+      makeEvent({ tenantId: i % 11 === 5 ? 'tenant-b' : 'tenant-a' }),
+    );
+    for (const event of missed) await two.bus.publish(event);
+    const missedOfA = missed.filter((e) => e.tenantId === 'tenant-a');
+    expect(missedOfA).toHaveLength(50);
+
+    await collector.until(() => eventIds(collector).length === 3 + 50);
+    // B had no cursor when it dropped: it is told to reload, then gets live events.
+    await other.until(() => other.data.length === 2);
+    const live = makeEvent();
+    const liveOfB = makeEvent({ tenantId: 'tenant-b' });
+    await two.bus.publish(live);
+    await two.bus.publish(liveOfB);
+    await collector.until(() => eventIds(collector).length >= 54);
+    await other.until(() => other.data.length >= 3);
+    expect(eventIds(collector)).toEqual([...before, ...missedOfA, live].map((e) => e.id));
+    expect(collector.data).toHaveLength(55); // ready + 54 events, no duplicate
+    expect(other.data.map((m) => m.data)).toEqual([
+      { type: 'ready' },
+      { type: 'reset', reason: 'reconnected' },
+      { type: 'event', event: liveOfB },
+    ]);
+  }, 20_000); // the EventSource waits 3 s before it reconnects
+
+  it('a cursor from one node resumes on the other', async () => {
+    const { nodes, subscribe } = await startNodes();
+    const [one, two] = nodes;
+    const events = Array.from({ length: 12 }, () => makeEvent());
+    const cursors: string[] = [];
+    for (const event of events) cursors.push((await one.bus.publish(event)).cursor);
+    const collector = subscribe(two, 'token-a', { lastEventId: cursors[1] });
+    await collector.until(() => collector.data.length === 10);
+    expect(collector.data.map((m) => m.id)).toEqual(cursors.slice(2)); // no ready when resuming
+    expect(eventIds(collector)).toEqual(events.slice(2).map((e) => e.id));
+  });
+});

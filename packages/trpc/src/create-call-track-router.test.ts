@@ -1,0 +1,273 @@
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { createCallTracker } from '@calltrack/tracker';
+import { TRPCClientError } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { type Collector, collectSubscription } from './__tests__/collect-subscription';
+import { makeEvent } from './__tests__/make-event';
+import { observeSubscriptions } from './__tests__/observe-subscriptions';
+import {
+  createTestClient,
+  startTestServer,
+  type TestServer,
+  t,
+} from './__tests__/start-test-server';
+import {
+  type CallStreamMessage,
+  type CallStreamResetMessage,
+  callStreamStartId,
+} from './call-stream-message';
+import { createCallTrackRouter } from './create-call-track-router';
+
+type Received = { id: string; data: CallStreamMessage };
+
+const makeAppRouter = (bus: EventBus, tracker?: ReturnType<typeof createCallTracker>) =>
+  t.router({
+    calltrack: createCallTrackRouter({
+      t,
+      bus,
+      tracker: tracker ?? createCallTracker({ bus }),
+      getTenant: (ctx) => ctx.tenantId,
+    }),
+  });
+type AppRouter = ReturnType<typeof makeAppRouter>;
+
+const eventIds = (collector: Collector<Received>): string[] =>
+  collector.data.flatMap((m) => (m.data.type === 'event' ? [m.data.event.id] : []));
+
+describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  const setup = async (options: { bus?: EventBus } = {}) => {
+    const observed = observeSubscriptions(options.bus ?? createMemoryBus());
+    const tracker = createCallTracker({ bus: observed.bus });
+    const server: TestServer = await startTestServer(makeAppRouter(observed.bus, tracker));
+    cleanups.push(
+      () => observed.bus.close(),
+      () => server.close(),
+    );
+    const clientFor = (token?: string) => createTestClient<AppRouter>(server.url, token);
+    const subscribe = (
+      token: string | undefined,
+      input: Parameters<ReturnType<typeof clientFor>['calltrack']['onCallEvent']['subscribe']>[0],
+    ) => {
+      const collector = collectSubscription<Received>();
+      const subscription = clientFor(token).calltrack.onCallEvent.subscribe(
+        input,
+        collector.callbacks,
+      );
+      cleanups.push(() => subscription.unsubscribe());
+      return { collector, subscription };
+    };
+    return { ...observed, tracker, server, clientFor, subscribe };
+  };
+
+  it('types flow to the client: tracked messages and TrackedCall[]', () => {
+    const client = createTestClient<AppRouter>('http://127.0.0.1:1');
+    type Output = inferRouterOutputs<AppRouter>['calltrack']['onCallEvent'];
+    type Yielded = Output extends AsyncIterable<infer Value> ? Value : never;
+    // The client sees the JSON-serialized form of { id, data: CallStreamMessage }.
+    expectTypeOf<Yielded['id']>().toEqualTypeOf<string>();
+    expectTypeOf<Yielded['data']['type']>().toEqualTypeOf<'ready' | 'event' | 'reset'>();
+    expectTypeOf<Yielded['data']>().toExtend<CallStreamMessage>();
+    expectTypeOf<Extract<Yielded['data'], { type: 'reset' }>['reason']>().toEqualTypeOf<
+      CallStreamResetMessage['reason']
+    >();
+    expectTypeOf<
+      Extract<Yielded['data'], { type: 'event' }>['event']['tenantId']
+    >().toEqualTypeOf<string>();
+    type Input = inferRouterInputs<AppRouter>['calltrack']['onCallEvent'];
+    expectTypeOf<undefined>().toExtend<Input>();
+    expectTypeOf<{ callId: 'CA1'; types: ['call.*']; lastEventId: 'c:1' }>().toExtend<Input>();
+    expectTypeOf<{ tenantId: 'tenant-b' }>().not.toExtend<Input>();
+    type Active = Awaited<ReturnType<typeof client.calltrack.activeCalls.query>>;
+    expectTypeOf<Active[number]['callId']>().toEqualTypeOf<string>();
+  });
+
+  it('delivers only the authenticated tenant’s events, whatever the input says', async () => {
+    const { bus, nth, subscribe } = await setup();
+    const forged = { tenantId: 'tenant-b' } as unknown as { callId?: string };
+    const a = subscribe('token-a', forged);
+    const aByBCall = subscribe('token-a', { callId: 'CA-b-1' });
+    const b = subscribe('token-b', undefined);
+    const [sa, sab, sb] = await Promise.all([nth(1), nth(2), nth(3)]);
+    await Promise.all([sa.subscription.ready, sab.subscription.ready, sb.subscription.ready]);
+    for (const observed of [sa, sab]) expect(observed.options.tenantId).toBe('tenant-a');
+    expect(sb.options.tenantId).toBe('tenant-b');
+
+    const published: Record<string, string[]> = { 'tenant-a': [], 'tenant-b': [] };
+    for (let i = 0; i < 10; i += 1) {
+      const tenantId = i % 2 === 0 ? 'tenant-b' : 'tenant-a';
+      const event = makeEvent({ tenantId, callId: `CA-${tenantId.slice(-1)}-${i}` });
+      published[tenantId]?.push(event.id);
+      await bus.publish(event);
+    }
+    // A's own call with the id it filtered on: the only thing the filtered subscription may get.
+    const own = makeEvent({ tenantId: 'tenant-a', callId: 'CA-b-1' });
+    await bus.publish(own);
+    published['tenant-a']?.push(own.id);
+
+    await a.collector.until(() => eventIds(a.collector).length === 6);
+    await b.collector.until(() => eventIds(b.collector).length === 5);
+    await aByBCall.collector.until(() => eventIds(aByBCall.collector).length === 1);
+    for (const { collector } of [a, aByBCall, b]) {
+      expect(collector.data[0]).toEqual({ id: callStreamStartId, data: { type: 'ready' } });
+    }
+    expect(eventIds(a.collector)).toEqual(published['tenant-a']);
+    expect(eventIds(b.collector)).toEqual(published['tenant-b']);
+    expect(eventIds(aByBCall.collector)).toEqual([own.id]);
+    for (const m of a.collector.data.slice(1)) {
+      expect(m.data.type === 'event' && m.data.event.tenantId).toBe('tenant-a');
+    }
+  });
+
+  it('after a dropped connection, resumes with exactly the 50 missed events, in order', async () => {
+    const { bus, server, subscriptions, subscribe } = await setup();
+    const { collector } = subscribe('token-a', { types: ['call.*'] });
+    // A second client that has received nothing but `ready` when the connection drops.
+    const { collector: quiet } = subscribe('token-a', { callId: 'CA-quiet' });
+    await collector.until(() => collector.data.length === 1);
+    await quiet.until(() => quiet.data.length === 1);
+    const before = Array.from({ length: 5 }, () => makeEvent());
+    for (const event of before) await bus.publish(event);
+    await collector.until(() => eventIds(collector).length === 5);
+    const lastSeen = collector.data.at(-1)?.id;
+
+    // Drop the SSE connection on the server side; the old subscription ends with it.
+    server.server.closeAllConnections();
+    await Promise.all(subscriptions.map((subscription) => subscription.closed));
+    await collector.until(() => collector.states.at(-1) === 'connecting');
+
+    const missed = Array.from({ length: 50 }, () => makeEvent());
+    for (const event of missed) await bus.publish(event);
+
+    // httpSubscriptionLink's EventSource reconnects by itself, sending the last id it got.
+    await collector.until(() => eventIds(collector).length === 55);
+    const second = subscriptions.slice(2).find((s) => s.options.types !== undefined);
+    expect(second?.options).toMatchObject({ after: lastSeen, types: ['call.*'] });
+    const request = server.subscriptionRequests
+      .slice(2)
+      .find((r) => decodeURIComponent(r.url ?? '').includes('call.*'));
+    expect(request?.headers['last-event-id']).toBe(lastSeen);
+
+    // A live event after the replay proves nothing else (no duplicate) was in between.
+    const live = makeEvent();
+    await bus.publish(live);
+    await collector.until(() => eventIds(collector).length >= 56);
+    expect(eventIds(collector)).toEqual([...before, ...missed, live].map((e) => e.id));
+    expect(collector.data.map((m) => m.data.type)).toEqual(['ready', ...Array(56).fill('event')]);
+    const ids = collector.data.map((m) => m.id);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    // The quiet client had no cursor to resume from: it is told to reload, not left unaware.
+    await quiet.until(() => quiet.data.length === 2);
+    expect(quiet.data[1]).toEqual({
+      id: callStreamStartId,
+      data: { type: 'reset', reason: 'reconnected' },
+    });
+  }, 20_000); // the EventSource waits 3 s before it reconnects
+
+  it('tells the client to reload (reset) when its cursor left history, then goes on live', async () => {
+    const { bus, nth, subscribe } = await setup({
+      bus: createMemoryBus({ history: { maxEvents: 10 } }),
+    });
+    const old = await bus.publish(makeEvent());
+    for (let i = 0; i < 20; i += 1) await bus.publish(makeEvent());
+
+    const { collector } = subscribe('token-a', { lastEventId: old.cursor });
+    await (await nth(1)).subscription.ready;
+    await collector.until(() => collector.data.length === 1);
+    expect(collector.data[0]).toEqual({
+      id: old.cursor,
+      data: { type: 'reset', reason: 'history-gap' },
+    });
+
+    const live = makeEvent();
+    const { cursor } = await bus.publish(live);
+    await collector.until(() => collector.data.length === 2);
+    expect(collector.data[1]).toMatchObject({ id: cursor, data: { type: 'event' } });
+    expect(eventIds(collector)).toEqual([live.id]);
+  });
+
+  it('tells the client to reload when its cursor is unknown (another stream)', async () => {
+    const { nth, subscribe } = await setup();
+    const { collector } = subscribe('token-a', { lastEventId: 'gone-epoch:42' });
+    await (await nth(1)).subscription.ready;
+    await collector.until(() => collector.data.length === 1);
+    expect(collector.data[0]?.data).toEqual({ type: 'reset', reason: 'stream-reset' });
+  });
+
+  it('a lagging subscriber is cut off and the link reconnects and catches up from history', async () => {
+    const { bus, nth, subscribe } = await setup({
+      bus: createMemoryBus({ maxBufferedMessages: 5 }),
+    });
+    const { collector } = subscribe('token-a', undefined);
+    const first = await nth(1);
+    await collector.until(() => collector.data.length === 1); // ready
+    // Published in one synchronous burst: the subscriber's buffer of 5 overflows.
+    const events = Array.from({ length: 20 }, () => makeEvent());
+    await Promise.all(events.map((event) => bus.publish(event)));
+    await first.closed;
+    const second = await nth(2);
+    await collector.until(() => eventIds(collector).length === 20);
+    // The first connection delivered what the bus had buffered (at most 5, plus one in flight);
+    // the second resumed after the last of those, from history.
+    const eventMessages = collector.data.slice(1);
+    const resumedAt = eventMessages.findIndex((m) => m.id === second.options.after);
+    expect(resumedAt).toBeGreaterThanOrEqual(4);
+    expect(resumedAt).toBeLessThanOrEqual(5);
+    expect(collector.states).toContain('connecting');
+    expect(eventIds(collector)).toEqual(events.map((e) => e.id));
+    expect(collector.errors).toEqual([]);
+  }, 20_000); // the EventSource waits 3 s before it reconnects
+
+  it('activeCalls returns the tenant’s active calls through httpBatchLink', async () => {
+    const { tracker, clientFor } = await setup();
+    await tracker.ingest(makeEvent({ callId: 'A1', branchId: 'north' }));
+    await tracker.ingest(makeEvent({ callId: 'A2', branchId: 'south' }));
+    await tracker.ingest(makeEvent({ tenantId: 'tenant-b', callId: 'B1', branchId: 'north' }));
+    const client = clientFor('token-a');
+    const forged = { tenantId: 'tenant-b' } as unknown as undefined;
+    const [all, north, forgedTenant] = await Promise.all([
+      client.calltrack.activeCalls.query(),
+      client.calltrack.activeCalls.query({ branchId: 'north' }),
+      client.calltrack.activeCalls.query(forged),
+    ]);
+    expect(all.map((call) => call.callId).sort()).toEqual(['A1', 'A2']);
+    expect(north.map((call) => call.callId)).toEqual(['A1']);
+    expect(forgedTenant.map((call) => call.tenantId)).toEqual(['tenant-a', 'tenant-a']);
+    await expect(client.calltrack.activeCalls.query({ limit: 0 })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST', httpStatus: 400 },
+    });
+  });
+
+  it('refuses calls without credentials: UNAUTHORIZED, and no bus subscription', async () => {
+    const { clientFor, subscriptions, subscribe } = await setup();
+    const query = clientFor('wrong-token').calltrack.activeCalls.query();
+    await expect(query).rejects.toBeInstanceOf(TRPCClientError);
+    await expect(query).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED', httpStatus: 401 } });
+
+    const { collector } = subscribe(undefined, undefined);
+    await collector.until(() => collector.errors.length === 1);
+    expect(collector.errors[0]).toBeInstanceOf(TRPCClientError);
+    expect(collector.errors[0]).toMatchObject({ data: { code: 'UNAUTHORIZED', httpStatus: 401 } });
+    expect(subscriptions).toHaveLength(0);
+  });
+
+  it('unsubscribing ends the server generator and its bus subscription', async () => {
+    const { bus, nth, subscribe } = await setup();
+    const { collector, subscription } = subscribe('token-a', undefined);
+    const observed = await nth(1);
+    await collector.until(() => collector.data.length === 1); // ready
+    await bus.publish(makeEvent());
+    await collector.until(() => collector.data.length === 2);
+
+    subscription.unsubscribe();
+    await observed.closed; // the generator's finally ran
+    expect(observed.options.signal?.aborted).toBe(true);
+    expect(await observed.subscription.next()).toEqual({ done: true, value: undefined });
+  });
+});

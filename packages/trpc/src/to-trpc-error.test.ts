@@ -1,0 +1,32 @@
+import {
+  BusUnavailableError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnauthorizedError,
+} from '@calltrack/core';
+import { TRPCError } from '@trpc/server';
+import { describe, expect, it } from 'vitest';
+import { toTRPCError } from './to-trpc-error';
+
+describe('toTRPCError', () => {
+  it('maps calltrack errors by their HTTP status', () => {
+    expect(toTRPCError(new UnauthorizedError({ message: 'who?' }))).toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'who?',
+    });
+    expect(toTRPCError(new InvalidArgumentError({ message: 'bad' })).code).toBe('BAD_REQUEST');
+    expect(toTRPCError(new NotFoundError({ message: 'gone' })).code).toBe('NOT_FOUND');
+    expect(toTRPCError(new BusUnavailableError({ message: 'down' })).code).toBe(
+      'SERVICE_UNAVAILABLE',
+    );
+  });
+
+  it('passes a TRPCError through and hides anything else behind INTERNAL_SERVER_ERROR', () => {
+    const trpcError = new TRPCError({ code: 'FORBIDDEN' });
+    expect(toTRPCError(trpcError)).toBe(trpcError);
+    const cause = new Error('secret detail');
+    const mapped = toTRPCError(cause);
+    expect(mapped.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(mapped.cause).toBe(cause);
+  });
+});

@@ -1,0 +1,34 @@
+import { CallTrackError } from '@calltrack/core';
+import { type TRPC_ERROR_CODE_KEY, TRPCError } from '@trpc/server';
+
+const codeByStatus: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * Turns what calltrack throws into a `TRPCError` with the matching code (a `CallTrackError`'s
+ * HTTP status picks it: 401 → `UNAUTHORIZED`, 503 → `SERVICE_UNAVAILABLE`, which
+ * `httpSubscriptionLink` retries, …). A `TRPCError` passes through; anything else becomes
+ * `INTERNAL_SERVER_ERROR` with the original as `cause`.
+ */
+export function toTRPCError(error: unknown): TRPCError {
+  if (error instanceof TRPCError) return error;
+  if (CallTrackError.isInstance(error)) {
+    return new TRPCError({
+      code: codeByStatus[error.status] ?? 'INTERNAL_SERVER_ERROR',
+      message: error.message,
+      cause: error,
+    });
+  }
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: error });
+}
