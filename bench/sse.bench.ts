@@ -1,0 +1,349 @@
+// SSE fan-out: one event to 1,000 and 10,000 held SSE connections, through createSseNodeHandler
+// (frames written straight to the ServerResponse) and through createSseHandler + toNodeHandler
+// (web ReadableStream), against a raw `res.write` loop over the same number of held node:http
+// responses, measured in the same run. Also: heap per idle connection, publish→receive latency.
+//
+// A delivery counts when the client has received the frame: clients are raw TCP sockets speaking
+// HTTP/1.1 in a child process (this file, run with `clients`), which reports when every socket
+// has seen the round's event id. Throughput = clients / (last receipt − publish).
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+if (process.argv[2] === 'clients') {
+  await runClients();
+} else {
+  await runBench();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: holds the sockets. Commands on stdin, one per line:
+//   open <port> <path> <count> <localAddress>  → opens sockets, answers "opened <total>"
+//   expect <marker>                            → answers "armed"; then "done <times…>" once
+//                                                every socket has received the marker
+//   close                                      → destroys every socket, answers "closed"
+async function runClients(): Promise<void> {
+  let sockets: Socket[] = [];
+  let marker: Buffer | undefined;
+  let received = 0;
+  let times: Float64Array = new Float64Array(0);
+  let roundNumber = 0;
+  const got = new WeakMap<Socket, number>();
+  const say = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+
+  const onData = (socket: Socket, chunk: Buffer): void => {
+    if (marker === undefined || got.get(socket) === roundNumber || chunk.indexOf(marker) === -1) {
+      return;
+    }
+    got.set(socket, roundNumber);
+    times[received] = now();
+    received += 1;
+    if (received === sockets.length) {
+      marker = undefined;
+      const sorted = Array.from(times).sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+      say(`done ${at(0)} ${at(0.5)} ${at(0.99)} ${sorted.at(-1)}`);
+    }
+  };
+
+  const open = (port: number, path: string, count: number, localAddress: string) => {
+    let pending = count;
+    for (let index = 0; index < count; index += 1) {
+      const socket = connect({ port, host: '127.0.0.1', localAddress });
+      socket.setNoDelay(true);
+      let headers = false;
+      socket.on('data', (chunk: Buffer) => {
+        if (!headers) {
+          headers = true;
+          if (!chunk.subarray(0, 12).toString().includes(' 200')) {
+            console.error('unexpected answer', chunk.toString().slice(0, 200));
+            process.exit(1);
+          }
+          pending -= 1;
+          if (pending === 0) say(`opened ${sockets.length}`);
+          return;
+        }
+        onData(socket, chunk);
+      });
+      socket.on('error', (error) => {
+        console.error('client socket error', error.message);
+        process.exit(1);
+      });
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer bench-tenant:u${index}\r\n` +
+          'Accept: text/event-stream\r\n\r\n',
+      );
+      sockets.push(socket);
+    }
+  };
+
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [command, ...args] = line.split(' ');
+    if (command === 'open') {
+      open(Number(args[0]), args[1]!, Number(args[2]), args[3]!);
+    } else if (command === 'expect') {
+      marker = Buffer.from(args[0]!);
+      roundNumber += 1;
+      received = 0;
+      times = new Float64Array(sockets.length);
+      say('armed');
+    } else if (command === 'close') {
+      for (const socket of sockets) socket.destroy();
+      sockets = [];
+      say('closed');
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: the server under test.
+async function runBench(): Promise<void> {
+  const { createMemoryBus } = await import('@calltrack/bus');
+  const { toNodeHandler } = await import('@calltrack/core');
+  const { createSseHandler, createSseNodeHandler, encodeSseFrame } = await import('@calltrack/sse');
+  const { benchEvent } = await import('./lib/bench-event');
+  const { printTable, ratio } = await import('./lib/report');
+
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('Run with --expose-gc.');
+  const heap = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+
+  const limit = Number(execSync('ulimit -n', { shell: '/bin/bash' }).toString().trim());
+  let large = 10_000;
+  if (limit < large + 200) {
+    large = Math.max(1000, Math.floor((limit - 200) / 1000) * 1000);
+    console.log(`note: ulimit -n is ${limit}; the large case uses ${large} connections`);
+  }
+  const small = 1000;
+  const rounds = { small: 9, large: 5 };
+
+  // The child that holds the client sockets.
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), 'clients'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (line) => {
+    waiting.shift()?.(line);
+  });
+  const ask = (command: string): Promise<string> =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      child.stdin!.write(`${command}\n`);
+    });
+
+  let loopback = 1;
+  let runId = 0;
+
+  interface Target {
+    name: string;
+    /** Starts a server; returns its port, the fan-out of one round, and a stop. */
+    start(): Promise<{ port: number; publish(index: number): void; stop(): Promise<void> }>;
+  }
+
+  const sseFrame = (index: number) => {
+    const event = benchEvent(index, 'bench-tenant', `raw${runId}`);
+    return {
+      event,
+      bytes: Buffer.from(
+        encodeSseFrame({ id: `e:${index}`, event: 'call', data: JSON.stringify(event) }),
+      ),
+    };
+  };
+
+  const listen = async (server: Server): Promise<number> => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  const stopServer = (server: Server) =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+
+  const raw: Target = {
+    name: 'raw res.write loop',
+    async start() {
+      const held = new Set<ServerResponse>();
+      const server = createServer((_request, response) => {
+        response.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache, no-transform',
+          'x-accel-buffering': 'no',
+          connection: 'keep-alive',
+        });
+        response.write(': ok\n\n');
+        held.add(response);
+        response.once('close', () => held.delete(response));
+      });
+      return {
+        port: await listen(server),
+        publish(index) {
+          const { bytes } = sseFrame(index);
+          for (const response of held) response.write(bytes);
+        },
+        stop: () => stopServer(server),
+      };
+    },
+  };
+
+  const sse = (name: string, kind: 'node' | 'fetch'): Target => ({
+    name,
+    async start() {
+      const bus = createMemoryBus({ history: { maxEvents: 100 } });
+      const options = {
+        bus,
+        keepAliveMs: 0,
+        authenticate: (request: Request) => {
+          const match = /^Bearer ([^:]+):(\S+)$/.exec(request.headers.get('authorization') ?? '');
+          return match ? { tenantId: match[1]!, userId: match[2]! } : null;
+        },
+      };
+      const listener =
+        kind === 'node' ? createSseNodeHandler(options) : toNodeHandler(createSseHandler(options));
+      const server = createServer((request, response) => void listener(request, response));
+      return {
+        port: await listen(server),
+        publish(index) {
+          void bus.publish(benchEvent(index, 'bench-tenant', `sse${runId}`));
+        },
+        stop: async () => {
+          await bus.close();
+          await stopServer(server);
+        },
+      };
+    },
+  });
+
+  const markerOf = (index: number, prefix: string): string =>
+    benchEvent(index, 'bench-tenant', `${prefix}${runId}`).id;
+
+  interface Round {
+    deliveriesPerSecond: number;
+    p50: number;
+    p99: number;
+  }
+
+  const round = async (
+    target: Awaited<ReturnType<Target['start']>>,
+    index: number,
+    prefix: string,
+    clients: number,
+  ): Promise<Round> => {
+    await ask(`expect ${markerOf(index, prefix)}`);
+    const done = new Promise<string>((resolve) => waiting.push(resolve));
+    const started = now();
+    target.publish(index);
+    const [, first, p50, p99, last] = (await done).split(' ').map(Number) as number[];
+    void first;
+    return {
+      deliveriesPerSecond: clients / ((last! - started) / 1000),
+      p50: p50! - started,
+      p99: p99! - started,
+    };
+  };
+
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+
+  const results: Record<string, { small: Round; large: Round; heapPerClient: number }> = {};
+
+  const measure = async (target: Target) => {
+    runId += 1;
+    loopback += 1;
+    const prefix = target === raw ? 'raw' : 'sse';
+    const local = `127.0.0.${loopback}`;
+    const server = await target.start();
+    const path = '/events';
+    await ask(`open ${server.port} ${path} ${small} ${local}`);
+    const heapSmall = heap();
+    let index = 0;
+    const smallRounds: Round[] = [];
+    for (let warm = 0; warm < 2; warm += 1) await round(server, index++, prefix, small);
+    for (let count = 0; count < rounds.small; count += 1) {
+      smallRounds.push(await round(server, index++, prefix, small));
+    }
+    await ask(`open ${server.port} ${path} ${large - small} ${local}`);
+    const heapLarge = heap();
+    const largeRounds: Round[] = [];
+    await round(server, index++, prefix, large);
+    for (let count = 0; count < rounds.large; count += 1) {
+      largeRounds.push(await round(server, index++, prefix, large));
+    }
+    await ask('close');
+    await server.stop();
+    const pick = (list: Round[]): Round => ({
+      deliveriesPerSecond: median(list.map((entry) => entry.deliveriesPerSecond)),
+      p50: median(list.map((entry) => entry.p50)),
+      p99: median(list.map((entry) => entry.p99)),
+    });
+    results[target.name] = {
+      small: pick(smallRounds),
+      large: pick(largeRounds),
+      heapPerClient: (heapLarge - heapSmall) / (large - small),
+    };
+  };
+
+  const targets = [
+    raw,
+    sse('createSseNodeHandler', 'node'),
+    sse('createSseHandler + toNodeHandler', 'fetch'),
+  ];
+  const started = performance.now();
+  for (const target of targets) await measure(target);
+  child.stdin!.end();
+
+  const baseline = results[raw.name]!;
+  const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
+  printTable(
+    `SSE fan-out of one event (delivery = the client received the frame; median of ${rounds.small}/${rounds.large} rounds)`,
+    Object.entries(results).map(([name, result]) => ({
+      server: name,
+      [`${small} clients: deliveries/s`]: Math.round(result.small.deliveriesPerSecond),
+      [`${small}: vs raw`]: ratio(
+        result.small.deliveriesPerSecond,
+        baseline.small.deliveriesPerSecond,
+      ),
+      [`${large} clients: deliveries/s`]: Math.round(result.large.deliveriesPerSecond),
+      [`${large}: vs raw`]: ratio(
+        result.large.deliveriesPerSecond,
+        baseline.large.deliveriesPerSecond,
+      ),
+    })),
+  );
+  printTable(
+    `Publish → receive latency at ${small} clients (ms, all clients of a round)`,
+    Object.entries(results).map(([name, result]) => ({
+      server: name,
+      p50: Math.round(result.small.p50 * 100) / 100,
+      p99: Math.round(result.small.p99 * 100) / 100,
+      [`p99 at ${large}`]: Math.round(result.large.p99 * 100) / 100,
+    })),
+  );
+  printTable(
+    'Heap per idle connection (KB, forced gc; the raw row is a bare held node:http response)',
+    Object.entries(results).map(([name, result]) => ({
+      server: name,
+      [`KB/conn (${small}→${large})`]: kb(result.heapPerClient),
+      'vs raw': ratio(result.heapPerClient, baseline.heapPerClient),
+    })),
+  );
+  console.log(`\ntotal ${Math.round((performance.now() - started) / 1000)} s`);
+  process.exit(0);
+}

@@ -1,0 +1,35 @@
+import { tenantIdSchema, UnauthorizedError } from '@calltrack/core';
+import { parseSseQuery } from './parse-sse-query';
+import type { SseSettings } from './resolve-sse-settings';
+import type { SseStreamInfo } from './sse-handler-options';
+
+/** What a handler knows of a request before it opens a stream. */
+export interface SseRequestParts {
+  url: URL;
+  /** The `Last-Event-ID` header. */
+  lastEventId: string | null | undefined;
+  /** The request for `authenticate` (the Node handler builds it only when asked). */
+  request: () => Request;
+}
+
+/**
+ * Authenticates a stream request and reads its query. Throws `UnauthorizedError` (401) without
+ * a principal and `InvalidArgumentError` (400) for a malformed query; an `authenticate` that
+ * returns a principal without a valid tenant id is a bug in the app (500).
+ */
+export async function authorizeSseRequest(
+  settings: SseSettings,
+  parts: SseRequestParts,
+): Promise<SseStreamInfo> {
+  const principal = await settings.authenticate(parts.request());
+  if (principal == null) {
+    throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
+  }
+  if (!tenantIdSchema.safeParse(principal.tenantId).success) {
+    throw new Error('authenticate() returned a principal without a valid tenantId.');
+  }
+  const query = parseSseQuery(parts.url.searchParams, parts.lastEventId, {
+    maxCallIds: settings.maxCallIds,
+  });
+  return { principal, query };
+}

@@ -1,0 +1,101 @@
+import { InvalidArgumentError } from '@calltrack/core';
+import type { SseQuery } from './sse-query';
+
+/** Limits of {@link parseSseQuery}. */
+export interface ParseSseQueryOptions {
+  /** Most `callId` values one stream may filter on. Default 100. */
+  maxCallIds?: number;
+}
+
+const maxTypes = 50;
+const maxValueLength = 256;
+const typePattern = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const prefixPattern = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.\*$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const controlCharacters = /[\u0000-\u001f\u007f]/;
+const singleValued = ['branchId', 'lastEventId'] as const;
+
+/**
+ * Reads a stream's filters from its URL query and the `Last-Event-ID` header:
+ *
+ * - `callId=<id>` (repeat it for several calls): only those calls' events;
+ * - `types=call.answered,call.ended` and/or `type=call.ringing` (repeatable); `call.*` matches a
+ *   prefix: only those event types;
+ * - `branchId=<id>`: only that branch's events and calls;
+ * - `lastEventId=<cursor>`: resume after that cursor, for clients that cannot send the
+ *   `Last-Event-ID` header; the header wins when both are present (after a reconnect it is the
+ *   newer one).
+ *
+ * Unknown parameters are ignored, so an app can carry its own (an access token, a cache buster)
+ * for `authenticate`. Throws `InvalidArgumentError` (400) for an empty, overlong or malformed
+ * value, a repeated `branchId` / `lastEventId`, too many filters, and for `tenantId`: the tenant
+ * comes from the credentials, never from the query.
+ */
+export function parseSseQuery(
+  params: URLSearchParams,
+  lastEventIdHeader: string | null | undefined,
+  options: ParseSseQueryOptions = {},
+): SseQuery {
+  const maxCallIds = options.maxCallIds ?? 100;
+  const callIds = new Set<string>();
+  const types = new Set<string>();
+  const single: Partial<Record<(typeof singleValued)[number], string>> = {};
+
+  for (const [name, value] of params) {
+    if (name === 'tenantId') {
+      throw new InvalidArgumentError({
+        message: 'tenantId is not a query parameter: the tenant comes from your credentials.',
+      });
+    }
+    if (name === 'callId') {
+      callIds.add(checkValue(name, value));
+      if (callIds.size > maxCallIds) {
+        throw new InvalidArgumentError({
+          message: `At most ${maxCallIds} callId filters per stream.`,
+        });
+      }
+    } else if (name === 'types' || name === 'type') {
+      for (const type of value.split(',')) {
+        const trimmed = type.trim();
+        if (!typePattern.test(trimmed) && !prefixPattern.test(trimmed)) {
+          throw new InvalidArgumentError({
+            message: `"${name}" holds ${JSON.stringify(trimmed.slice(0, 64))}, not an event type (e.g. call.ended) or a prefix (call.*).`,
+          });
+        }
+        types.add(trimmed);
+      }
+      if (types.size > maxTypes) {
+        throw new InvalidArgumentError({ message: `At most ${maxTypes} event types per stream.` });
+      }
+    } else if (name === 'branchId' || name === 'lastEventId') {
+      if (single[name] !== undefined) {
+        throw new InvalidArgumentError({ message: `"${name}" was given twice.` });
+      }
+      single[name] = checkValue(name, value);
+    }
+  }
+
+  let lastEventId = single.lastEventId;
+  if (lastEventIdHeader != null && lastEventIdHeader !== '') {
+    lastEventId = checkValue('Last-Event-ID', lastEventIdHeader);
+  }
+  return {
+    callIds: [...callIds],
+    types: [...types],
+    ...(single.branchId === undefined ? {} : { branchId: single.branchId }),
+    ...(lastEventId === undefined ? {} : { lastEventId }),
+  };
+}
+
+function checkValue(name: string, value: string): string {
+  if (value === '') throw new InvalidArgumentError({ message: `"${name}" is empty.` });
+  if (value.length > maxValueLength) {
+    throw new InvalidArgumentError({
+      message: `"${name}" is longer than ${maxValueLength} characters.`,
+    });
+  }
+  if (controlCharacters.test(value)) {
+    throw new InvalidArgumentError({ message: `"${name}" contains control characters.` });
+  }
+  return value;
+}
