@@ -1,0 +1,618 @@
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { createCallTracker } from '@calltrack/tracker';
+import type { Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { countingBus } from './__tests__/counting-bus';
+import { createEventLog } from './__tests__/event-log';
+import { gatedBus } from './__tests__/gated-bus';
+import { makeEvent } from './__tests__/make-event';
+import {
+  connected,
+  disconnectAndWait,
+  refused,
+  startSocketServer,
+  type TestSocketServer,
+} from './__tests__/start-socket-server';
+import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
+import { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';
+
+const servers: TestSocketServer[] = [];
+const buses: EventBus[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  await Promise.all(buses.splice(0).map((bus) => bus.close()));
+});
+
+/** A memory bus (wrapped to count subscriptions), optionally a tracker, and a server. */
+async function setup(
+  options: Parameters<typeof startSocketServer>[1] & {
+    history?: number;
+    withTracker?: boolean;
+  } = {},
+) {
+  const { history, withTracker, ...serverOptions } = options;
+  const bus = countingBus(
+    createMemoryBus(history === undefined ? {} : { history: { maxEvents: history } }),
+  );
+  buses.push(bus);
+  const tracker = withTracker ? createCallTracker({ bus, logger: {} }) : undefined;
+  const server = await startSocketServer(bus, {
+    ...(tracker === undefined ? {} : { tracker }),
+    ...serverOptions,
+  });
+  servers.push(server);
+  return { server, bus, tracker: tracker as ReturnType<typeof createCallTracker> };
+}
+
+function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTrackAck> {
+  return socket.timeout(5000).emitWithAck(event, ...args);
+}
+
+const ids = (log: { payload: unknown }[]) =>
+  log.map((entry) => (entry.payload as CallTrackDelivery).event.id);
+const cursors = (log: { payload: unknown }[]) =>
+  log.map((entry) => (entry.payload as CallTrackDelivery).cursor);
+
+describe('attachCallTrack: authentication', () => {
+  it('refuses a handshake without or with a bad token, with data.code unauthorized', async () => {
+    const { server } = await setup();
+    const none = await refused(server.client({}));
+    expect(none.message).toBe('Unauthorized');
+    expect(none.data).toEqual({ code: 'unauthorized' });
+    const bad = await refused(server.client({ token: 'forged' }));
+    expect(bad.data).toEqual({ code: 'unauthorized' });
+    const revoked = await refused(server.client({ token: 'token:revoked:u' }));
+    expect(revoked).toMatchObject({ message: 'Token revoked', data: { code: 'unauthorized' } });
+  });
+
+  it('refuses with internal_error when authenticate throws, without leaking the reason', async () => {
+    const errors: unknown[] = [];
+    const { server } = await setup({ onError: (error) => errors.push(error) });
+    const error = await refused(server.client({ token: 'token:throws:u' }));
+    expect(error).toMatchObject({
+      message: 'Authentication failed',
+      data: { code: 'internal_error' },
+    });
+    expect(String(errors[0])).toContain('verifier is down');
+  });
+
+  it('refuses a principal with an invalid tenant id', async () => {
+    const { server } = await setup({ authenticate: () => ({ tenantId: 'has space' }) });
+    const error = await refused(server.client({}));
+    expect(error.data).toEqual({ code: 'internal_error' });
+  });
+
+  it('refuses a malformed auth.lastCursor with invalid_payload', async () => {
+    const { server } = await setup();
+    const error = await refused(server.client({ token: 'token:a:u1', lastCursor: 42 }));
+    expect(error.data).toEqual({ code: 'invalid_payload' });
+    expect(error.message).toContain('lastCursor');
+  });
+
+  it('accepts a valid token and joins the tenant and user rooms', async () => {
+    const { server } = await setup();
+    const socket = server.client({ token: 'token:a:u1', tenantId: 'b' });
+    await connected(socket);
+    const inTenant = await server.io.in(tenantRoom('a')).fetchSockets();
+    expect(inTenant.map((s) => s.id)).toEqual([socket.id]);
+    const inUser = await server.io.in(userRoom('a', 'u1')).fetchSockets();
+    expect(inUser.map((s) => s.id)).toEqual([socket.id]);
+    expect(await server.io.in(tenantRoom('b')).fetchSockets()).toEqual([]);
+    expect(inTenant[0]?.data.calltrack).toEqual({ tenantId: 'a', userId: 'u1' });
+  });
+
+  it('serves another namespace when asked', async () => {
+    const { server, bus } = await setup({ namespace: '/calls' });
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const event = makeEvent('a');
+    await bus.publish(event);
+    expect(ids(await log.waitFor('call_update'))).toEqual([event.id]);
+    expect(await refused(server.client({}))).toMatchObject({ data: { code: 'unauthorized' } });
+  });
+});
+
+describe('attachCallTrack: tenant isolation', () => {
+  it('never delivers another tenant’s events, whatever the client forges', async () => {
+    const { server: guarded, tracker } = await setup({ withTracker: true });
+
+    // Tenant a forges tenant b everywhere it can: handshake, subscription payloads.
+    const a = guarded.client({ token: 'token:a:u1', tenantId: 'b', tenant: 'b' });
+    const b = guarded.client({ token: 'token:b:u2' });
+    const logA = createEventLog(a);
+    const logB = createEventLog(b);
+    await Promise.all([connected(a), connected(b)]);
+
+    await tracker.ingest(makeEvent('b', { type: 'call.initiated', callId: 'CA-b' }));
+    expect(await ack(a, 'subscribe_to_calls', { tenantId: 'b', types: ['call.*'] })).toEqual({
+      ok: true,
+    });
+    expect(await ack(b, 'subscribe_to_calls')).toEqual({ ok: true });
+    expect(await ack(a, 'subscribe_to_call', { callId: 'CA-b', tenantId: 'b' })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
+
+    const published: string[] = [];
+    for (let index = 0; index < 20; index += 1) {
+      const tenant = index % 2 === 0 ? 'a' : 'b';
+      const event = makeEvent(tenant, {
+        type: 'call.ringing',
+        callId: `CA-${tenant}-${index}`,
+        id: `iso-${tenant}-${index}`,
+      });
+      await tracker.ingest(event);
+      published.push(event.id);
+    }
+    const updatesA = await logA.waitFor('call_update', 10);
+    // b's next delivery is its own; make sure a has seen everything published before checking.
+    const probe = makeEvent('a', { id: 'probe-a', callId: 'CA-a-probe', type: 'call.ringing' });
+    await tracker.ingest(probe);
+    await logA.waitFor('call_update', 11);
+
+    for (const entry of logA.events) {
+      const payload = entry.payload as Partial<CallTrackDelivery> & {
+        calls?: { tenantId: string }[];
+      };
+      if (payload.event) expect(payload.event.tenantId).toBe('a');
+      for (const call of payload.calls ?? []) expect(call.tenantId).toBe('a');
+    }
+    expect(ids(updatesA.slice(0, 10))).toEqual(published.filter((id) => id.startsWith('iso-a')));
+    expect(logA.named('active_calls')).toEqual([{ name: 'active_calls', payload: { calls: [] } }]);
+    expect(logA.named('call_data')).toEqual([]);
+    expect(ids(await logB.waitFor('call_update', 10))).toEqual(
+      published.filter((id) => id.startsWith('iso-b')),
+    );
+    expect(logB.named('active_calls')[0]?.payload).toMatchObject({
+      calls: [{ tenantId: 'b', callId: 'CA-b' }],
+    });
+  });
+
+  it('keeps one bus subscription per tenant per process, from first connection to last', async () => {
+    const { server, bus } = await setup();
+    const a1 = server.client({ token: 'token:a:u1' });
+    const a2 = server.client({ token: 'token:a:u2' });
+    const b1 = server.client({ token: 'token:b:u1' });
+    await Promise.all([connected(a1), connected(a2), connected(b1)]);
+    await Promise.all([ack(a1, 'subscribe_to_calls'), ack(a2, 'subscribe_to_calls')]);
+    expect(bus.open('a')).toBe(1);
+    expect(bus.open('b')).toBe(1);
+    await disconnectAndWait(server.io, a1);
+    expect(bus.open('a')).toBe(1);
+    await disconnectAndWait(server.io, a2);
+    expect(bus.open('a')).toBe(0);
+    expect(bus.open('b')).toBe(1);
+  });
+});
+
+describe('attachCallTrack: resume', () => {
+  it('delivers exactly the 50 events missed while disconnected, in order, after auth.lastCursor', async () => {
+    const { server, bus } = await setup();
+    const first = server.client({ token: 'token:a:u1' });
+    const firstLog = createEventLog(first);
+    await connected(first);
+    await ack(first, 'subscribe_to_calls');
+    for (let index = 0; index < 5; index += 1) await bus.publish(makeEvent('a'));
+    const before = await firstLog.waitFor('call_update', 5);
+    const lastCursor = cursors(before).at(-1);
+    await disconnectAndWait(server.io, first);
+
+    const missed: string[] = [];
+    for (let index = 0; index < 50; index += 1) {
+      const event = makeEvent('a', { id: `missed-${index}` });
+      missed.push(event.id);
+      await bus.publish(event);
+      await bus.publish(makeEvent('b'));
+    }
+
+    const again = server.client({ token: 'token:a:u1', lastCursor });
+    const log = createEventLog(again);
+    await connected(again);
+    const replayed = await log.waitFor('call_update', 50);
+    expect(ids(replayed)).toEqual(missed);
+
+    // The seam: the next live event arrives once, right after the replay.
+    const live = makeEvent('a', { id: 'live-after-resume' });
+    await bus.publish(live);
+    const all = await log.waitFor('call_update', 51);
+    expect(ids(all)).toEqual([...missed, live.id]);
+    expect(new Set(cursors(all)).size).toBe(51);
+    expect(log.named('reset')).toEqual([]);
+    expect(log.named('active_calls')).toEqual([]);
+  });
+
+  it('resumes with subscribe_to_calls({ after }) while events keep arriving, without a gap or a duplicate', async () => {
+    const { server, bus } = await setup();
+    const watcher = server.client({ token: 'token:a:w' });
+    const watcherLog = createEventLog(watcher);
+    await connected(watcher);
+    await ack(watcher, 'subscribe_to_calls');
+    const start = await bus.publish(makeEvent('a', { id: 'start' }));
+    for (let index = 0; index < 30; index += 1)
+      await bus.publish(makeEvent('a', { id: `gap-${index}` }));
+
+    const resumer = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(resumer);
+    await connected(resumer);
+    // Publish concurrently with the replay, so the seam is crossed while both sources are busy.
+    const publishing = (async () => {
+      for (let index = 0; index < 60; index += 1) {
+        await bus.publish(makeEvent('a', { id: `during-${index}` }));
+        if (index % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    expect(await ack(resumer, 'subscribe_to_calls', { after: start.cursor })).toEqual({ ok: true });
+    await publishing;
+    const expected = ids(await watcherLog.waitFor('call_update', 91)).slice(1);
+    const received = await log.waitFor('call_update', 90);
+    expect(ids(received)).toEqual(expected);
+    expect(received).toHaveLength(90);
+    await bus.publish(makeEvent('a', { id: 'tail' }));
+    expect(ids(await log.waitFor('call_update', 91)).at(-1)).toBe('tail');
+    expect(log.named('call_update')).toHaveLength(91);
+  });
+
+  it('joins the live rooms when the replay is ahead of the shared subscription', async () => {
+    // Many connections resuming at once while events flow: every one gets a gapless sequence.
+    const { server, bus } = await setup();
+    const base = await bus.publish(makeEvent('a', { id: 'base' }));
+    const sockets = Array.from({ length: 8 }, (_, index) =>
+      server.client({ token: `token:a:u${index}`, lastCursor: base.cursor }),
+    );
+    const logs = sockets.map(createEventLog);
+    const publishing = (async () => {
+      for (let index = 0; index < 40; index += 1) {
+        await bus.publish(makeEvent('a', { id: `flow-${index}` }));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await Promise.all(sockets.map(connected));
+    await publishing;
+    const expected = Array.from({ length: 40 }, (_, index) => `flow-${index}`);
+    for (const log of logs) expect(ids(await log.waitFor('call_update', 40))).toEqual(expected);
+    await bus.publish(makeEvent('a', { id: 'flow-end' }));
+    for (const log of logs) {
+      expect(ids(await log.waitFor('call_update', 41))).toEqual([...expected, 'flow-end']);
+    }
+  });
+});
+
+describe('attachCallTrack: reset', () => {
+  it('sends reset (stream-reset) for an unknown cursor, then reloads with subscribe_to_calls()', async () => {
+    const { server, tracker } = await setup({ withTracker: true });
+    await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1', lastCursor: 'not-a-cursor' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect((await log.waitFor('reset'))[0]?.payload).toEqual({ reason: 'stream-reset' });
+
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const [snapshot] = await log.waitFor('active_calls');
+    expect(snapshot?.payload).toMatchObject({ calls: [{ callId: 'CA-1', status: 'ringing' }] });
+    await tracker.ingest(makeEvent('a', { type: 'call.answered', callId: 'CA-1' }));
+    expect((await log.waitFor('call_update'))[0]?.payload).toMatchObject({
+      event: { type: 'call.answered', data: { call: { status: 'in-progress' } } },
+    });
+  });
+
+  it('sends reset (history-gap) when the missed events have left history', async () => {
+    const { server, bus } = await setup({ history: 10 });
+    const first = await bus.publish(makeEvent('a'));
+    for (let index = 0; index < 30; index += 1) await bus.publish(makeEvent('a'));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls', { after: first.cursor })).toEqual({ ok: true });
+    expect((await log.waitFor('reset'))[0]?.payload).toEqual({ reason: 'history-gap' });
+    expect(log.named('call_update')).toEqual([]);
+    // Reloaded: live events flow again.
+    await ack(socket, 'subscribe_to_calls');
+    const live = makeEvent('a', { id: 'after-reset' });
+    await bus.publish(live);
+    expect(ids(await log.waitFor('call_update'))).toEqual([live.id]);
+  });
+
+  it('sends reset (lagged) to a connection whose catch-up outgrows maxPendingEvents', async () => {
+    const { server, bus } = await setup({ maxPendingEvents: 5, history: 100 });
+    const base = await bus.publish(makeEvent('a'));
+    for (let index = 0; index < 10; index += 1) await bus.publish(makeEvent('a'));
+    const socket = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect((await log.waitFor('reset'))[0]?.payload).toEqual({ reason: 'lagged' });
+  });
+});
+
+describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
+  it('sends active_calls from the tracker, then the stream with lifecycle events', async () => {
+    const { server, tracker } = await setup({ withTracker: true });
+    await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-2' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-3' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.ended', callId: 'CA-3' }));
+    await tracker.ingest(makeEvent('b', { type: 'call.initiated', callId: 'CA-b' }));
+
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const [snapshot] = log.named('active_calls');
+    const payload = snapshot?.payload as { calls: { callId: string }[]; cursor: string };
+    expect(payload.calls.map((call) => call.callId).sort()).toEqual(['CA-1', 'CA-2']);
+    // Nothing was published since this process subscribed for tenant a: no position yet.
+    expect(payload.cursor).toBeUndefined();
+
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-4' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: 'CA-4' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.ended', callId: 'CA-4' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.recording', callId: 'CA-4' }));
+    await log.waitFor('call_update', 4);
+    expect(log.events.map((entry) => entry.name)).toEqual([
+      'active_calls',
+      'call_update',
+      'call:started',
+      'call_update',
+      'call:status_updated',
+      'call_update',
+      'call:completed',
+      'call_update',
+    ]);
+    const started = log.named('call:started')[0]?.payload as CallTrackDelivery;
+    expect(started).toEqual(log.named('call_update')[0]?.payload);
+
+    // A later snapshot names the position it was taken at: the last event emitted.
+    const later = server.client({ token: 'token:a:u2' });
+    const laterLog = createEventLog(later);
+    await connected(later);
+    await ack(later, 'subscribe_to_calls');
+    expect(laterLog.named('active_calls')[0]?.payload).toEqual({
+      calls: expect.any(Array),
+      cursor: cursors(log.named('call_update')).at(-1),
+    });
+  });
+
+  it('filters the stream by types', async () => {
+    const { server, bus } = await setup();
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls', { types: ['call.ended'] })).toEqual({
+      ok: true,
+    });
+    await bus.publish(makeEvent('a', { type: 'call.ringing' }));
+    const ended = makeEvent('a', { type: 'call.ended' });
+    await bus.publish(ended);
+    expect(ids(await log.waitFor('call_update'))).toEqual([ended.id]);
+    // Switching to every type is exact too.
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const ringing = makeEvent('a', { type: 'call.ringing' });
+    await bus.publish(ringing);
+    expect(ids(await log.waitFor('call_update', 2))).toEqual([ended.id, ringing.id]);
+    expect(await server.io.in(callsRoom('a', 'call.ended')).fetchSockets()).toEqual([]);
+  });
+
+  it('subscribes to one call: call_data, its events only, and unsubscribes', async () => {
+    const { server, tracker } = await setup({ withTracker: true });
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-2' }));
+    await tracker.ingest(makeEvent('b', { type: 'call.initiated', callId: 'CA-b' }));
+
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    expect(log.named('call_data')[0]?.payload).toMatchObject({
+      call: { tenantId: 'a', callId: 'CA-1', status: 'queued' },
+    });
+    expect(await server.io.in(callRoom('a', 'CA-1')).fetchSockets()).toHaveLength(1);
+
+    // Another tenant's call and an unknown call: error ack, no room, no data.
+    for (const callId of ['CA-b', 'CA-unknown']) {
+      expect(await ack(socket, 'subscribe_to_call', { callId })).toEqual({
+        ok: false,
+        error: { code: 'not_found', message: `Call ${callId} not found` },
+      });
+    }
+    expect(await server.io.in(callRoom('a', 'CA-b')).fetchSockets()).toEqual([]);
+
+    await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: 'CA-2' }));
+    await tracker.ingest(makeEvent('b', { type: 'call.ringing', callId: 'CA-b' }));
+    const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(ringing);
+    expect(ids(await log.waitFor('call_update'))).toEqual([ringing.id]);
+    expect(log.named('call:status_updated')).toHaveLength(1);
+
+    expect(await ack(socket, 'unsubscribe_from_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    await tracker.ingest(makeEvent('a', { type: 'call.answered', callId: 'CA-1' }));
+    // A stream subscription is the probe: its first event shows nothing else came in between.
+    await ack(socket, 'subscribe_to_calls', { types: ['call.ended'] });
+    const ended = makeEvent('a', { type: 'call.ended', callId: 'CA-2' });
+    await tracker.ingest(ended);
+    expect(ids(await log.waitFor('call_update', 2))).toEqual([ringing.id, ended.id]);
+    expect(log.named('call_data')).toHaveLength(1);
+  });
+
+  it('bounds call subscriptions per connection', async () => {
+    const { server } = await setup({ maxCallSubscriptions: 2 });
+    const socket = server.client({ token: 'token:a:u1' });
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-2' })).toEqual({ ok: true });
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-3' })).toMatchObject({
+      ok: false,
+      error: { code: 'too_many_subscriptions' },
+    });
+  });
+
+  it('answers internal_error when the tracker fails, and reports it', async () => {
+    const errors: unknown[] = [];
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const failing = {
+      getCall: async () => {
+        throw new Error('store down');
+      },
+      listActiveCalls: async () => {
+        throw new Error('store down');
+      },
+    };
+    const server = await startSocketServer(bus, {
+      tracker: failing,
+      onError: (error) => errors.push(error),
+    });
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    await connected(socket);
+    for (const [event, payload] of [
+      ['subscribe_to_calls', undefined],
+      ['subscribe_to_call', { callId: 'CA-1' }],
+    ] as const) {
+      expect(await ack(socket, event, payload)).toEqual({
+        ok: false,
+        error: { code: 'internal_error', message: 'The request failed' },
+      });
+    }
+    expect(errors).toHaveLength(2);
+  });
+});
+
+describe('attachCallTrack: malformed payloads', () => {
+  it('answers invalid_payload with a clear message and keeps serving', async () => {
+    const { server, bus } = await setup();
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    const cases: [string, unknown, string][] = [
+      ['subscribe_to_call', undefined, 'subscribe_to_call: '],
+      ['subscribe_to_call', 'CA-1', 'subscribe_to_call: '],
+      ['subscribe_to_call', { callId: 5 }, 'callId'],
+      ['subscribe_to_call', { callId: '' }, 'callId'],
+      ['subscribe_to_call', { callId: 'x'.repeat(300) }, 'callId'],
+      ['unsubscribe_from_call', {}, 'callId'],
+      ['subscribe_to_calls', { after: 5 }, 'after'],
+      ['subscribe_to_calls', { types: 'call.ended' }, 'types'],
+      ['subscribe_to_calls', { types: ['NOT A TYPE'] }, 'types.0'],
+      ['subscribe_to_calls', 'everything', 'subscribe_to_calls: '],
+    ];
+    for (const [event, payload, mentions] of cases) {
+      const answer = await ack(socket, event, payload);
+      expect(answer).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
+      if (!answer.ok) expect(answer.error.message).toContain(mentions);
+    }
+    // Without an acknowledgement callback, and with an unknown event: no crash.
+    socket.emit('subscribe_to_call', { callId: 7 });
+    socket.emit('subscribe_to_calls', { after: [] });
+    socket.emit('no_such_event', { anything: true });
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const event = makeEvent('a');
+    await bus.publish(event);
+    expect(ids(await log.waitFor('call_update'))).toEqual([event.id]);
+    expect(socket.connected).toBe(true);
+  });
+});
+
+describe('attachCallTrack: close()', () => {
+  it('detaches middleware, listeners and rooms and ends its bus subscriptions', async () => {
+    const { server, bus } = await setup();
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    await ack(socket, 'subscribe_to_calls');
+    await ack(socket, 'subscribe_to_call', { callId: 'CA-1' });
+    expect(bus.open()).toBe(1);
+
+    await server.calltrack.close();
+    expect(bus.open()).toBe(0);
+    const [serverSocket] = await server.io.fetchSockets();
+    expect(serverSocket?.rooms).toEqual(new Set([socket.id]));
+    expect(serverSocket?.data.calltrack).toBeUndefined();
+    const local = server.io.of('/').sockets.get(socket.id ?? '');
+    expect(local?.listeners('subscribe_to_calls')).toEqual([]);
+    expect(local?.listeners('disconnect')).toEqual([]);
+    expect(server.io.of('/').listeners('connection')).toEqual([]);
+
+    // Events no longer reach the client: an app emit after the publish is the next thing it sees.
+    await bus.publish(makeEvent('a', { callId: 'CA-1' }));
+    server.io.emit('probe');
+    await log.waitFor('probe');
+    expect(log.named('call_update')).toEqual([]);
+
+    // The middleware is gone: the app's own rules (none here) decide about new connections.
+    const other = server.client({});
+    await connected(other);
+    await server.calltrack.close();
+  });
+});
+
+describe('attachCallTrack: the replay/live seam', () => {
+  async function seamSetup() {
+    const bus = gatedBus(createMemoryBus());
+    buses.push(bus);
+    const server = await startSocketServer(bus);
+    servers.push(server);
+    const watcher = server.client({ token: 'token:a:w' });
+    const watcherLog = createEventLog(watcher);
+    await connected(watcher);
+    await ack(watcher, 'subscribe_to_calls');
+    const base = await bus.publish(makeEvent('a', { id: 'e0' }));
+    await watcherLog.waitFor('call_update', 1);
+    return { bus, server, base, watcherLog };
+  }
+
+  const upTo = (count: number) => Array.from({ length: count }, (_, index) => `e${index + 1}`);
+
+  it('stops a replay that is ahead and joins when the shared subscription reaches it', async () => {
+    const { bus, server, base } = await seamSetup();
+    bus.hold('live');
+    for (let index = 1; index <= 5; index += 1)
+      await bus.publish(makeEvent('a', { id: `e${index}` }));
+    const resumer = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(resumer);
+    await connected(resumer);
+    // The replay delivered e1…e5 while the shared subscription still stands at e0.
+    expect(ids(await log.waitFor('call_update', 5))).toEqual(upTo(5));
+    bus.release('live');
+    await bus.publish(makeEvent('a', { id: 'e6' }));
+    await bus.publish(makeEvent('a', { id: 'e7' }));
+    expect(ids(await log.waitFor('call_update', 7))).toEqual(upTo(7));
+    expect(await server.io.in(callsRoom('a')).fetchSockets()).toHaveLength(2);
+  });
+
+  it('joins at once when the shared subscription emits exactly the replay’s last cursor', async () => {
+    const { bus, server, base, watcherLog } = await seamSetup();
+    bus.hold('live');
+    await bus.publish(makeEvent('a', { id: 'e1' }));
+    const resumer = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(resumer);
+    await connected(resumer);
+    expect(ids(await log.waitFor('call_update', 1))).toEqual(['e1']);
+    bus.release('live');
+    await watcherLog.waitFor('call_update', 2);
+    expect(await server.io.in(callsRoom('a')).fetchSockets()).toHaveLength(2);
+    await bus.publish(makeEvent('a', { id: 'e2' }));
+    expect(ids(await log.waitFor('call_update', 2))).toEqual(upTo(2));
+    await bus.publish(makeEvent('a', { id: 'e3' }));
+    expect(ids(await log.waitFor('call_update', 3))).toEqual(upTo(3));
+  });
+
+  it('flushes what the shared subscription emitted while a replay was behind', async () => {
+    const { bus, server, base, watcherLog } = await seamSetup();
+    for (let index = 1; index <= 20; index += 1)
+      await bus.publish(makeEvent('a', { id: `e${index}` }));
+    const resumer = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(resumer);
+    await connected(resumer);
+    bus.hold('replay');
+    await ack(resumer, 'subscribe_to_calls', { after: base.cursor });
+    for (let index = 21; index <= 40; index += 1)
+      await bus.publish(makeEvent('a', { id: `e${index}` }));
+    await watcherLog.waitFor('call_update', 41);
+    bus.release('replay');
+    expect(ids(await log.waitFor('call_update', 40))).toEqual(upTo(40));
+    await bus.publish(makeEvent('a', { id: 'e41' }));
+    expect(ids(await log.waitFor('call_update', 41))).toEqual(upTo(41));
+  });
+});

@@ -1,0 +1,115 @@
+import type { BusResetMessage } from '@calltrack/bus';
+import type { CallEvent } from '@calltrack/core';
+import type { TrackedCall } from '@calltrack/tracker';
+
+/** One delivered bus event: `call_update` and the lifecycle events carry it. */
+export interface CallTrackDelivery {
+  /**
+   * The event's position in its tenant's stream. Keep the last one you received and send it back
+   * on reconnect (`auth.lastCursor`, or `subscribe_to_calls({ after })`) to get exactly what you
+   * missed.
+   */
+  cursor: string;
+  event: CallEvent;
+}
+
+/** Payload of `active_calls`: the tenant's active calls when the stream started. */
+export interface ActiveCallsPayload {
+  /** The active calls, newest first. */
+  calls: TrackedCall[];
+  /**
+   * The stream position the snapshot was taken at (absent when the server had not seen an event
+   * of the tenant yet). Every event after it follows as `call_update`. The snapshot may already
+   * reflect some of them: keep the call with the higher `version`.
+   */
+  cursor?: string;
+}
+
+/** Payload of `call_data`: one call, answered to `subscribe_to_call`. */
+export interface CallDataPayload {
+  /** The call; events of the call may arrive before it, so keep the higher `version`. */
+  call: TrackedCall;
+}
+
+/**
+ * Why the server sent `reset`: a bus reason (`history-gap`, `stream-reset`, `reconnected`), or
+ * `lagged` when the client fell too far behind. Reload with `subscribe_to_calls()` (no `after`).
+ */
+export type CallTrackResetReason = BusResetMessage['reason'] | 'lagged';
+
+/** Payload of `reset`. */
+export interface ResetPayload {
+  reason: CallTrackResetReason;
+}
+
+/** Codes an acknowledgement can carry in `error.code`. */
+export type CallTrackAckErrorCode =
+  | 'invalid_payload'
+  | 'not_found'
+  | 'too_many_subscriptions'
+  | 'internal_error';
+
+/** The acknowledgement every client→server event gets. */
+export type CallTrackAck =
+  | { ok: true }
+  | { ok: false; error: { code: CallTrackAckErrorCode; message: string } };
+
+/** Payload of `subscribe_to_calls`. */
+export interface SubscribeToCallsPayload {
+  /** Resume: replay every event after this cursor, then stream live (no `active_calls`). */
+  after?: string;
+  /** Only these event types (`call.ended`, or a prefix such as `call.*`). Default: every type. */
+  types?: string[];
+}
+
+/** Payload of `subscribe_to_call` and `unsubscribe_from_call`. */
+export interface CallSubscriptionPayload {
+  /** The provider's call id, of the connection's own tenant. */
+  callId: string;
+}
+
+/** What a connecting client may put in `auth` besides the app's credentials. */
+export interface CallTrackHandshakeAuth {
+  /** Resume the call stream right away from this cursor (see `subscribe_to_calls`). */
+  lastCursor?: string;
+  /** With `lastCursor`: only these event types. */
+  types?: string[];
+}
+
+/** The lifecycle events sent next to `call_update`. */
+export type CallLifecycleEventName = 'call:started' | 'call:status_updated' | 'call:completed';
+
+/** Events the server sends (for a typed `socket.io-client` `Socket<CallTrackServerEvents, …>`). */
+export interface CallTrackServerEvents {
+  /** Every event of the stream and of subscribed calls. */
+  call_update: (delivery: CallTrackDelivery) => void;
+  /** A call was first seen (its first `call.initiated` / `call.ringing` / `call.answered`). */
+  'call:started': (delivery: CallTrackDelivery) => void;
+  /** A later status change of a call. */
+  'call:status_updated': (delivery: CallTrackDelivery) => void;
+  /** A call ended (`call.ended`). */
+  'call:completed': (delivery: CallTrackDelivery) => void;
+  /** The snapshot that starts a `subscribe_to_calls` without `after`. */
+  active_calls: (payload: ActiveCallsPayload) => void;
+  /** The call asked for with `subscribe_to_call`. */
+  call_data: (payload: CallDataPayload) => void;
+  /** Events were lost: reload with `subscribe_to_calls()`. */
+  reset: (payload: ResetPayload) => void;
+}
+
+/** Events the client sends; each takes an acknowledgement callback. */
+export interface CallTrackClientEvents {
+  subscribe_to_calls: (
+    payload: SubscribeToCallsPayload | undefined,
+    ack: (answer: CallTrackAck) => void,
+  ) => void;
+  unsubscribe_from_calls: (payload: undefined, ack: (answer: CallTrackAck) => void) => void;
+  subscribe_to_call: (
+    payload: CallSubscriptionPayload,
+    ack: (answer: CallTrackAck) => void,
+  ) => void;
+  unsubscribe_from_call: (
+    payload: CallSubscriptionPayload,
+    ack: (answer: CallTrackAck) => void,
+  ) => void;
+}

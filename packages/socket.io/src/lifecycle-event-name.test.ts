@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { makeEvent } from './__tests__/make-event';
+import { lifecycleEventName } from './lifecycle-event-name';
+
+describe('lifecycleEventName', () => {
+  it('starts a call on its first status change (tracker snapshot version 1)', () => {
+    for (const type of ['call.initiated', 'call.ringing', 'call.answered']) {
+      expect(lifecycleEventName(makeEvent('a', { type, data: { call: { version: 1 } } }))).toBe(
+        'call:started',
+      );
+      expect(lifecycleEventName(makeEvent('a', { type, data: { call: { version: 2 } } }))).toBe(
+        'call:status_updated',
+      );
+    }
+  });
+
+  it('without a snapshot, call.initiated starts and the other status events update', () => {
+    expect(lifecycleEventName(makeEvent('a', { type: 'call.initiated' }))).toBe('call:started');
+    expect(lifecycleEventName(makeEvent('a', { type: 'call.ringing' }))).toBe(
+      'call:status_updated',
+    );
+    expect(lifecycleEventName(makeEvent('a', { type: 'call.status_changed' }))).toBe(
+      'call:status_updated',
+    );
+  });
+
+  it('completes on call.ended and has nothing for enrichment or alert events', () => {
+    expect(lifecycleEventName(makeEvent('a', { type: 'call.ended' }))).toBe('call:completed');
+    for (const type of ['call.recording', 'call.analyzed', 'call.transcript', 'alert.long_call']) {
+      expect(lifecycleEventName(makeEvent('a', { type }))).toBeUndefined();
+    }
+  });
+});
