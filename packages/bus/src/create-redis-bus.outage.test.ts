@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { BusUnavailableError } from '@calltrack/core';
 import { connectTestRedis, type RedisServerProcess, startRedisServer } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
@@ -6,6 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
 import { makeEvent } from './__tests__/make-event';
 import { createRedisBus } from './create-redis-bus';
+
+/**
+ * Resolves on the next `name` event. Unlike `events.once`, an `error` event does not reject it:
+ * ioredis emits one for every refused reconnection attempt while the server is down.
+ */
+function nextEvent(emitter: Redis, name: string): Promise<void> {
+  return new Promise((resolve) => emitter.once(name, () => resolve()));
+}
 
 // These tests start their own redis-server (they kill it); they need the binary, which the
 // machine and CI install. The probe decides skip-or-fail like every Redis suite.
@@ -66,7 +73,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     expect(eventIds(await take(subscription, 10))).toEqual(first.map((event) => event.id));
     expect(eventIds(await take(everyone, 10))).toEqual(first.map((event) => event.id));
 
-    const closed = once(redis, 'close');
+    const closed = nextEvent(redis, 'close');
     await server.kill();
     await closed;
     const whileDown = makeEvent();
@@ -75,7 +82,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     expect((error as BusUnavailableError).status).toBe(503);
     expect((error as Error).message).toMatch(/not published|may or may not/);
 
-    const ready = once(redis, 'ready');
+    const ready = nextEvent(redis, 'ready');
     await server.restart();
     await ready;
 

@@ -108,22 +108,26 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     }
     const keys = redisBusKeys(prefix, event.tenantId);
     let timer: NodeJS.Timeout | undefined;
+    const running = runRedisScript(
+      redis,
+      publishLua,
+      [keys.meta, keys.stream, keys.ids],
+      [
+        JSON.stringify(event),
+        event.id,
+        keys.channel,
+        maxEvents,
+        maxAgeMs,
+        metaTtlMs,
+        createBusEpoch(),
+      ],
+    );
+    // When the timeout wins, the command may still fail later: that must not become an
+    // unhandled rejection (which ends a Node process).
+    running.catch(() => {});
     try {
       const result = (await Promise.race([
-        runRedisScript(
-          redis,
-          publishLua,
-          [keys.meta, keys.stream, keys.ids],
-          [
-            JSON.stringify(event),
-            event.id,
-            keys.channel,
-            maxEvents,
-            maxAgeMs,
-            metaTtlMs,
-            createBusEpoch(),
-          ],
-        ),
+        running,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no answer within ${publishTimeoutMs} ms`)),
