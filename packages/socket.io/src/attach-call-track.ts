@@ -55,8 +55,9 @@ export interface CallTrackSocketHandle {
 type AckFunction = (answer: CallTrackAck) => void;
 type Handler = (delivery: SocketDelivery, payload: unknown, ack: AckFunction) => Promise<void>;
 
+/** A Socket.IO `Server` with any event maps: calltrack adds its own events alongside yours. */
 // biome-ignore lint/suspicious/noExplicitAny: any typed Server works; calltrack uses its own events.
-type AnyServer = Server<any, any, any, any>;
+export type AnyServer = Server<any, any, any, any>;
 
 const invalid = (event: string, message: string): CallTrackAck => ({
   ok: false,

@@ -1,4 +1,4 @@
-export type { AttachCallTrackOptions, CallTrackSocketHandle } from './attach-call-track';
+export type { AnyServer, AttachCallTrackOptions, CallTrackSocketHandle } from './attach-call-track';
 export { attachCallTrack } from './attach-call-track';
 export type {
   ActiveCallsPayload,

@@ -95,7 +95,8 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   return { onCallEvent, activeCalls };
 }
 
-type AllCallTrackProcedures<TContext, TMeta, TContextOverrides> = ReturnType<
+/** Every procedure calltrack builds (`onCallEvent`, and `activeCalls` when given a tracker). */
+export type AllCallTrackProcedures<TContext, TMeta, TContextOverrides> = ReturnType<
   typeof buildProcedures<TContext, TMeta, TContextOverrides>
 >;
 

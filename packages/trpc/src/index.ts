@@ -9,6 +9,7 @@ export type {
 export { callStreamStartId } from './call-stream-message';
 export type {
   ActiveCallsSource,
+  AllCallTrackProcedures,
   CallTrackBaseProcedure,
   CallTrackProcedureContext,
   CallTrackProcedures,
