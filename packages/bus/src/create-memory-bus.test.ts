@@ -1,7 +1,7 @@
+import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { take } from './__tests__/collect';
 import { describeEventBus } from './__tests__/describe-event-bus';
-import { makeEvent } from './__tests__/make-event';
 import { createMemoryBus } from './create-memory-bus';
 
 describeEventBus('memory', async (options) => createMemoryBus(options));
@@ -10,10 +10,10 @@ describe('createMemoryBus', () => {
   it('ages events out by its clock', async () => {
     let now = 1_000_000;
     const bus = createMemoryBus({ history: { maxAgeMs: 1000 }, now: () => now });
-    const { cursor } = await bus.publish(makeEvent());
+    const { cursor } = await bus.publish(makeCallEvent());
     now += 1001;
     const subscription = bus.subscribe({ tenantId: 'tenant-a', after: cursor });
-    await bus.publish(makeEvent());
+    await bus.publish(makeCallEvent());
     const [first] = await take(subscription, 1);
     expect(first).toMatchObject({ type: 'event' });
     now += 1001;
@@ -27,7 +27,7 @@ describe('createMemoryBus', () => {
     const bus = createMemoryBus({ history: { maxEvents: 50 } });
     const cursors: string[] = [];
     for (let index = 0; index < 5000; index += 1)
-      cursors.push((await bus.publish(makeEvent())).cursor);
+      cursors.push((await bus.publish(makeCallEvent())).cursor);
     const all = bus.subscribe({ tenantId: 'tenant-a', after: cursors[4949] });
     expect((await take(all, 50)).every((message) => message.type === 'event')).toBe(true);
     const tooOld = bus.subscribe({ tenantId: 'tenant-a', after: cursors[4948] });

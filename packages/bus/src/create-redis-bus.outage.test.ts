@@ -1,9 +1,13 @@
 import { BusUnavailableError } from '@calltrack/core';
-import { connectTestRedis, type RedisServerProcess, startRedisServer } from '@calltrack/test-utils';
+import {
+  connectTestRedis,
+  makeCallEvent,
+  type RedisServerProcess,
+  startRedisServer,
+} from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
-import { makeEvent } from './__tests__/make-event';
 import { createRedisBus } from './create-redis-bus';
 
 /**
@@ -40,13 +44,13 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     const bus = createRedisBus({ redis: publisherClient, prefix: 'outage' });
     const subscription = bus.subscribe({ tenantId: 'tenant-a' });
     await subscription.ready;
-    const before = makeEvent();
+    const before = makeCallEvent();
     await bus.publish(before);
     expect(eventIds(await take(subscription, 1))).toEqual([before.id]);
 
     const admin = client(server.url);
     await admin.client('KILL', 'TYPE', 'pubsub');
-    const during = Array.from({ length: 20 }, () => makeEvent());
+    const during = Array.from({ length: 20 }, () => makeCallEvent());
     for (const event of during) await bus.publish(event);
 
     const received = await take(subscription, 20);
@@ -68,7 +72,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     const subscription = bus.subscribe({ tenantId: 'tenant-a' });
     const everyone = bus.subscribe({ allTenants: true });
     await Promise.all([subscription.ready, everyone.ready]);
-    const first = Array.from({ length: 10 }, () => makeEvent());
+    const first = Array.from({ length: 10 }, () => makeCallEvent());
     for (const event of first) await bus.publish(event);
     expect(eventIds(await take(subscription, 10))).toEqual(first.map((event) => event.id));
     expect(eventIds(await take(everyone, 10))).toEqual(first.map((event) => event.id));
@@ -76,7 +80,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     const closed = nextEvent(redis, 'close');
     await server.kill();
     await closed;
-    const whileDown = makeEvent();
+    const whileDown = makeCallEvent();
     const error = await bus.publish(whileDown).catch((caught: unknown) => caught);
     expect(BusUnavailableError.isInstance(error)).toBe(true);
     expect((error as BusUnavailableError).status).toBe(503);
@@ -90,7 +94,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     expect(await take(subscription, 1)).toEqual([
       { type: 'reset', recovered: false, reason: 'stream-reset' },
     ]);
-    const after = Array.from({ length: 10 }, () => makeEvent());
+    const after = Array.from({ length: 10 }, () => makeCallEvent());
     for (const event of after) await bus.publish(event);
     expect(eventIds(await take(subscription, 10))).toEqual(after.map((event) => event.id));
     // An all-tenants subscription cannot catch up per tenant: it is told it was disconnected.

@@ -1,9 +1,8 @@
-import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
 import { describeEventBus } from './__tests__/describe-event-bus';
-import { makeEvent } from './__tests__/make-event';
 import { createRedisBus } from './create-redis-bus';
 
 const redis = await connectTestRedis();
@@ -27,7 +26,7 @@ describe.skipIf(!redis)('createRedisBus', () => {
   it('keeps every key of a tenant under its {tenant} hash tag', async () => {
     const own = `${prefix}:tags`;
     const bus = createRedisBus({ redis: client, prefix: own });
-    await bus.publish(makeEvent({ tenantId: 'tenant-x' }));
+    await bus.publish(makeCallEvent({ tenantId: 'tenant-x' }));
     const keys = await client.keys(`${own}*`);
     expect(keys.length).toBe(3);
     for (const key of keys) expect(key.startsWith(`${own}:{tenant-x}:`)).toBe(true);
@@ -46,7 +45,7 @@ describe.skipIf(!redis)('createRedisBus', () => {
   it('resumes from a new connection and a new bus instance', async () => {
     const own = `${prefix}:resume`;
     const first = createRedisBus({ redis: client, prefix: own });
-    const events = Array.from({ length: 20 }, () => makeEvent());
+    const events = Array.from({ length: 20 }, () => makeCallEvent());
     const cursors: string[] = [];
     for (const event of events) cursors.push((await first.publish(event)).cursor);
     await first.close();
@@ -66,7 +65,7 @@ describe.skipIf(!redis)('createRedisBus', () => {
     const other = (await connectTestRedis()) as Redis;
     const left = createRedisBus({ redis: client, prefix: own });
     const right = createRedisBus({ redis: other, prefix: own });
-    const events = Array.from({ length: 100 }, () => makeEvent());
+    const events = Array.from({ length: 100 }, () => makeCallEvent());
     const results = await Promise.all(
       events.flatMap((event) => [left.publish(event), right.publish(event)]),
     );
@@ -81,8 +80,8 @@ describe.skipIf(!redis)('createRedisBus', () => {
 
   it('pages through a replay longer than one history read', async () => {
     const bus = createRedisBus({ redis: client, prefix: `${prefix}:pages`, replayBatchSize: 7 });
-    const first = await bus.publish(makeEvent());
-    const events = Array.from({ length: 30 }, () => makeEvent());
+    const first = await bus.publish(makeCallEvent());
+    const events = Array.from({ length: 30 }, () => makeCallEvent());
     for (const event of events) await bus.publish(event);
     const subscription = bus.subscribe({ tenantId: 'tenant-a', after: first.cursor });
     expect(eventIds(await take(subscription, 30))).toEqual(events.map((event) => event.id));

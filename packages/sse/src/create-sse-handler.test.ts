@@ -1,8 +1,8 @@
 import { createMemoryBus } from '@calltrack/bus';
 import { toNodeHandler } from '@calltrack/core';
+import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { bearer, describeSseHandler } from './__tests__/describe-sse-handler';
-import { makeEvent } from './__tests__/make-event';
 import { SseReader } from './__tests__/read-sse';
 import { createSseHandler } from './create-sse-handler';
 
@@ -24,7 +24,7 @@ describe('createSseHandler', () => {
     expect(response.status).toBe(200);
     const reader = new SseReader(response.body!);
     expect(await reader.next()).toEqual({ retry: 0, comments: [] });
-    const event = makeEvent();
+    const event = makeCallEvent();
     const { cursor } = await bus.publish(event);
     expect((await reader.events(1))[0]).toMatchObject({ id: cursor, event: 'call' });
     controller.abort();

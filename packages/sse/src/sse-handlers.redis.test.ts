@@ -1,10 +1,9 @@
 import { createRedisBus } from '@calltrack/bus/redis';
 import { toNodeHandler } from '@calltrack/core';
-import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRaw, startSse } from './__tests__/describe-sse-handler';
-import { makeEvent } from './__tests__/make-event';
 import { callEvents, openEventSource } from './__tests__/open-event-source';
 import { stopServers } from './__tests__/start-server';
 import { createSseHandler } from './create-sse-handler';
@@ -42,7 +41,7 @@ describe.skipIf(!redis)('SSE over the Redis bus, two nodes', () => {
     const published = { a: [] as string[], b: [] as string[] };
     for (let index = 0; index < 10; index += 1) {
       const tenant = index % 2 === 0 ? 'a' : 'b';
-      const event = makeEvent({ tenantId: `tenant-${tenant}` });
+      const event = makeCallEvent({ tenantId: `tenant-${tenant}` });
       await (index % 3 === 0 ? one : two).bus.publish(event);
       published[tenant].push(event.id);
     }
@@ -59,21 +58,21 @@ describe.skipIf(!redis)('SSE over the Redis bus, two nodes', () => {
     const { one, two, close } = await twoNodes('resume');
     const first = await openRaw(two.url, 'tenant-a:u1');
     await two.untilOpened(1);
-    for (let index = 0; index < 3; index += 1) await one.bus.publish(makeEvent());
+    for (let index = 0; index < 3; index += 1) await one.bus.publish(makeCallEvent());
     const seen = await first.reader.events(3);
     await first.close();
     await two.untilClosed(1);
 
     const missed: string[] = [];
     for (let index = 0; index < 50; index += 1) {
-      const event = makeEvent();
+      const event = makeCallEvent();
       await two.bus.publish(event);
-      await two.bus.publish(makeEvent({ tenantId: 'tenant-b' }));
+      await two.bus.publish(makeCallEvent({ tenantId: 'tenant-b' }));
       missed.push(event.id);
     }
     const resumed = await openRaw(one.url, 'tenant-a:u1', { 'last-event-id': seen[2]!.id! });
     await one.untilOpened(1);
-    const sentinel = makeEvent();
+    const sentinel = makeCallEvent();
     await two.bus.publish(sentinel);
     const frames = await resumed.reader.events(51);
     expect(frames.map((frame) => JSON.parse(frame.data!).id)).toEqual([...missed, sentinel.id]);

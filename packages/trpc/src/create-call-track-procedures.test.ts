@@ -1,9 +1,9 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { InvalidArgumentError, UnknownTenantError } from '@calltrack/core';
+import { makeCallEvent } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { initTRPC, isTrackedEnvelope, TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { makeEvent } from './__tests__/make-event';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
 import { createCallTrackProcedures } from './create-call-track-procedures';
 
@@ -41,7 +41,7 @@ describe('createCallTrackProcedures', () => {
       },
     });
     const router = t.router({ ...procedures });
-    await tracker.ingest(makeEvent({ callId: 'A1' }));
+    await tracker.ingest(makeCallEvent({ callId: 'A1' }));
     const caller = t.createCallerFactory(router);
     const calls = await caller({ session: { tenantId: 'tenant-a', role: 'agent' } }).activeCalls();
     expect(calls.map((call) => call.callId)).toEqual(['A1']);
@@ -81,7 +81,7 @@ describe('createCallTrackProcedures', () => {
     const first = iterator.next();
     const subscription = await observed.nth(1);
     expect(subscription.options).toMatchObject({ tenantId: 'tenant-a', types: ['call.ringing'] });
-    const event = makeEvent();
+    const event = makeCallEvent();
     await observed.bus.publish(event);
     // A server-side caller gets the tracked envelope itself: [id, data, marker].
     const value: unknown = (await first).value;

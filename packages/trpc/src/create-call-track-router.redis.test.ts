@@ -1,11 +1,10 @@
 import type { EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
-import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Collector, collectSubscription } from './__tests__/collect-subscription';
-import { makeEvent } from './__tests__/make-event';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
 import {
   createTestClient,
@@ -85,7 +84,7 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
     await collector.until(() => collector.data.length === 1); // ready
     await other.until(() => other.data.length === 1);
 
-    const before = Array.from({ length: 3 }, () => makeEvent());
+    const before = Array.from({ length: 3 }, () => makeCallEvent());
     for (const event of before) await two.bus.publish(event);
     await collector.until(() => eventIds(collector).length === 3);
 
@@ -93,7 +92,7 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
     await Promise.all(one.subscriptions.map((subscription) => subscription.closed));
     // 50 events of tenant A, with 5 of tenant B in between.
     const missed = Array.from({ length: 55 }, (_, i) =>
-      makeEvent({ tenantId: i % 11 === 5 ? 'tenant-b' : 'tenant-a' }),
+      makeCallEvent({ tenantId: i % 11 === 5 ? 'tenant-b' : 'tenant-a' }),
     );
     for (const event of missed) await two.bus.publish(event);
     const missedOfA = missed.filter((e) => e.tenantId === 'tenant-a');
@@ -102,8 +101,8 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
     await collector.until(() => eventIds(collector).length === 3 + 50);
     // B had no cursor when it dropped: it is told to reload, then gets live events.
     await other.until(() => other.data.length === 2);
-    const live = makeEvent();
-    const liveOfB = makeEvent({ tenantId: 'tenant-b' });
+    const live = makeCallEvent();
+    const liveOfB = makeCallEvent({ tenantId: 'tenant-b' });
     await two.bus.publish(live);
     await two.bus.publish(liveOfB);
     await collector.until(() => eventIds(collector).length >= 54);
@@ -120,7 +119,7 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
   it('a cursor from one node resumes on the other', async () => {
     const { nodes, subscribe } = await startNodes();
     const [one, two] = nodes;
-    const events = Array.from({ length: 12 }, () => makeEvent());
+    const events = Array.from({ length: 12 }, () => makeCallEvent());
     const cursors: string[] = [];
     for (const event of events) cursors.push((await one.bus.publish(event)).cursor);
     const collector = subscribe(two, 'token-a', { lastEventId: cursors[1] });

@@ -1,10 +1,10 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { makeCallEvent } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { type Collector, collectSubscription } from './__tests__/collect-subscription';
-import { makeEvent } from './__tests__/make-event';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
 import {
   createTestClient,
@@ -101,12 +101,12 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     const published: Record<string, string[]> = { 'tenant-a': [], 'tenant-b': [] };
     for (let i = 0; i < 10; i += 1) {
       const tenantId = i % 2 === 0 ? 'tenant-b' : 'tenant-a';
-      const event = makeEvent({ tenantId, callId: `CA-${tenantId.slice(-1)}-${i}` });
+      const event = makeCallEvent({ tenantId, callId: `CA-${tenantId.slice(-1)}-${i}` });
       published[tenantId]?.push(event.id);
       await bus.publish(event);
     }
     // A's own call with the id it filtered on: the only thing the filtered subscription may get.
-    const own = makeEvent({ tenantId: 'tenant-a', callId: 'CA-b-1' });
+    const own = makeCallEvent({ tenantId: 'tenant-a', callId: 'CA-b-1' });
     await bus.publish(own);
     published['tenant-a']?.push(own.id);
 
@@ -131,7 +131,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     const { collector: quiet } = subscribe('token-a', { callId: 'CA-quiet' });
     await collector.until(() => collector.data.length === 1);
     await quiet.until(() => quiet.data.length === 1);
-    const before = Array.from({ length: 5 }, () => makeEvent());
+    const before = Array.from({ length: 5 }, () => makeCallEvent());
     for (const event of before) await bus.publish(event);
     await collector.until(() => eventIds(collector).length === 5);
     const lastSeen = collector.data.at(-1)?.id;
@@ -141,7 +141,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     await Promise.all(subscriptions.map((subscription) => subscription.closed));
     await collector.until(() => collector.states.at(-1) === 'connecting');
 
-    const missed = Array.from({ length: 50 }, () => makeEvent());
+    const missed = Array.from({ length: 50 }, () => makeCallEvent());
     for (const event of missed) await bus.publish(event);
 
     // httpSubscriptionLink's EventSource reconnects by itself, sending the last id it got.
@@ -154,7 +154,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     expect(request?.headers['last-event-id']).toBe(lastSeen);
 
     // A live event after the replay proves nothing else (no duplicate) was in between.
-    const live = makeEvent();
+    const live = makeCallEvent();
     await bus.publish(live);
     await collector.until(() => eventIds(collector).length >= 56);
     expect(eventIds(collector)).toEqual([...before, ...missed, live].map((e) => e.id));
@@ -174,8 +174,8 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     const { bus, nth, subscribe } = await setup({
       bus: createMemoryBus({ history: { maxEvents: 10 } }),
     });
-    const old = await bus.publish(makeEvent());
-    for (let i = 0; i < 20; i += 1) await bus.publish(makeEvent());
+    const old = await bus.publish(makeCallEvent());
+    for (let i = 0; i < 20; i += 1) await bus.publish(makeCallEvent());
 
     const { collector } = subscribe('token-a', { lastEventId: old.cursor });
     await (await nth(1)).subscription.ready;
@@ -185,7 +185,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
       data: { type: 'reset', reason: 'history-gap' },
     });
 
-    const live = makeEvent();
+    const live = makeCallEvent();
     const { cursor } = await bus.publish(live);
     await collector.until(() => collector.data.length === 2);
     expect(collector.data[1]).toMatchObject({ id: cursor, data: { type: 'event' } });
@@ -208,7 +208,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     const first = await nth(1);
     await collector.until(() => collector.data.length === 1); // ready
     // Published in one synchronous burst: the subscriber's buffer of 5 overflows.
-    const events = Array.from({ length: 20 }, () => makeEvent());
+    const events = Array.from({ length: 20 }, () => makeCallEvent());
     await Promise.all(events.map((event) => bus.publish(event)));
     await first.closed;
     const second = await nth(2);
@@ -226,9 +226,9 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
 
   it('activeCalls returns the tenant’s active calls through httpBatchLink', async () => {
     const { tracker, clientFor } = await setup();
-    await tracker.ingest(makeEvent({ callId: 'A1', branchId: 'north' }));
-    await tracker.ingest(makeEvent({ callId: 'A2', branchId: 'south' }));
-    await tracker.ingest(makeEvent({ tenantId: 'tenant-b', callId: 'B1', branchId: 'north' }));
+    await tracker.ingest(makeCallEvent({ callId: 'A1', branchId: 'north' }));
+    await tracker.ingest(makeCallEvent({ callId: 'A2', branchId: 'south' }));
+    await tracker.ingest(makeCallEvent({ tenantId: 'tenant-b', callId: 'B1', branchId: 'north' }));
     const client = clientFor('token-a');
     const forged = { tenantId: 'tenant-b' } as unknown as undefined;
     const [all, north, forgedTenant] = await Promise.all([
@@ -262,7 +262,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     const { collector, subscription } = subscribe('token-a', undefined);
     const observed = await nth(1);
     await collector.until(() => collector.data.length === 1); // ready
-    await bus.publish(makeEvent());
+    await bus.publish(makeCallEvent());
     await collector.until(() => collector.data.length === 2);
 
     subscription.unsubscribe();

@@ -1,8 +1,8 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
+import { makeCallEvent } from '@calltrack/test-utils';
 import { isTrackedEnvelope, TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeEvent } from './__tests__/make-event';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
 import { callStreamStartId } from './call-stream-message';
 import { streamCallEvents } from './stream-call-events';
@@ -24,7 +24,7 @@ describe('streamCallEvents', () => {
     const ready = (await stream.next()).value;
     expect(ready?.slice(0, 2)).toEqual([callStreamStartId, { type: 'ready' }]);
     const pending = stream.next();
-    const event = makeEvent();
+    const event = makeCallEvent();
     const { cursor } = await b.publish(event);
     const { value } = await pending;
     expect(isTrackedEnvelope(value)).toBe(true);
@@ -34,8 +34,8 @@ describe('streamCallEvents', () => {
 
   it('a reset carries the last position the client held', async () => {
     const b = bus({ history: { maxEvents: 2 } });
-    const first = await b.publish(makeEvent());
-    for (let i = 0; i < 3; i += 1) await b.publish(makeEvent());
+    const first = await b.publish(makeCallEvent());
+    for (let i = 0; i < 3; i += 1) await b.publish(makeCallEvent());
     const gap = streamCallEvents({ bus: b, tenantId: 'tenant-a', lastEventId: first.cursor });
     expect((await gap.next()).value?.slice(0, 2)).toEqual([
       first.cursor,
@@ -52,7 +52,7 @@ describe('streamCallEvents', () => {
 
   it('coming back with the ready id (no cursor held) gets a reset, then live events', async () => {
     const b = bus();
-    await b.publish(makeEvent()); // published while the client was away: unknowable
+    await b.publish(makeCallEvent()); // published while the client was away: unknowable
     const stream = streamCallEvents({
       bus: b,
       tenantId: 'tenant-a',
@@ -63,7 +63,7 @@ describe('streamCallEvents', () => {
       { type: 'reset', reason: 'reconnected' },
     ]);
     const pending = stream.next();
-    const live = makeEvent();
+    const live = makeCallEvent();
     const { cursor } = await b.publish(live);
     expect((await pending).value?.slice(0, 2)).toEqual([cursor, { type: 'event', event: live }]);
     await stream.return();
@@ -73,7 +73,7 @@ describe('streamCallEvents', () => {
     const observed = observeSubscriptions(bus({ maxBufferedMessages: 2 }));
     const stream = streamCallEvents({ bus: observed.bus, tenantId: 'tenant-a' });
     await stream.next(); // ready
-    const events = Array.from({ length: 6 }, () => makeEvent());
+    const events = Array.from({ length: 6 }, () => makeCallEvent());
     await Promise.all(events.map((event) => observed.bus.publish(event)));
     const received = [(await stream.next()).value, (await stream.next()).value];
     expect(received.map((value) => (value?.[1].type === 'event' ? value[1].event.id : ''))).toEqual(
@@ -116,7 +116,7 @@ describe('streamCallEvents', () => {
     const stream = streamCallEvents({ bus: observed.bus, tenantId: 'tenant-a' });
     await stream.next(); // ready
     const pending = stream.next();
-    await observed.bus.publish(makeEvent());
+    await observed.bus.publish(makeCallEvent());
     await pending;
     await stream.return();
     await (await observed.nth(1)).closed;

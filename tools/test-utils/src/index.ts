@@ -10,6 +10,7 @@ export { createCollectingSink } from './create-collecting-sink';
 export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
 export { closeServers, listen } from './listen';
+export { makeCallEvent } from './make-call-event';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';

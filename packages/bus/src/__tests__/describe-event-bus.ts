@@ -1,8 +1,8 @@
 import { InvalidArgumentError, InvalidEventError } from '@calltrack/core';
+import { makeCallEvent } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusOptions, EventBus } from '../event-bus';
 import { eventIds, take } from './collect';
-import { makeEvent } from './make-event';
 
 /** Makes a bus for one test; every bus made is closed after the test. */
 export type EventBusFactory = (options?: BusOptions) => Promise<EventBus>;
@@ -26,7 +26,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
     describe('publish', () => {
       it('returns a cursor, and the same cursor with duplicate: true for a repeated id', async () => {
         const b = await bus();
-        const event = makeEvent();
+        const event = makeCallEvent();
         const first = await b.publish(event);
         expect(first.duplicate).toBe(false);
         expect(typeof first.cursor).toBe('string');
@@ -38,10 +38,10 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const b = await bus();
         const subscription = b.subscribe({ tenantId: 'tenant-a' });
         await subscription.ready;
-        const event = makeEvent();
+        const event = makeCallEvent();
         await b.publish(event);
         await b.publish(event);
-        const marker = makeEvent();
+        const marker = makeCallEvent();
         await b.publish(marker);
         expect(eventIds(await take(subscription, 2))).toEqual([event.id, marker.id]);
       });
@@ -50,11 +50,11 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const b = await bus();
         const subscription = b.subscribe({ tenantId: 'tenant-a' });
         await subscription.ready;
-        const bad = { ...makeEvent(), status: 'answered' } as never;
+        const bad = { ...makeCallEvent(), status: 'answered' } as never;
         const error = await b.publish(bad).catch((caught: unknown) => caught);
         expect(InvalidEventError.isInstance(error)).toBe(true);
         expect((error as InvalidEventError).field).toBe('status');
-        const good = makeEvent();
+        const good = makeCallEvent();
         await b.publish(good);
         expect(eventIds(await take(subscription, 1))).toEqual([good.id]);
       });
@@ -63,7 +63,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const b = await bus();
         const subscription = b.subscribe({ tenantId: 'tenant-a' });
         await subscription.ready;
-        const events = Array.from({ length: 200 }, () => makeEvent());
+        const events = Array.from({ length: 200 }, () => makeCallEvent());
         const results = await Promise.all(events.map((event) => b.publish(event)));
         expect(new Set(results.map((result) => result.cursor)).size).toBe(200);
         const received = await take(subscription, 200);
@@ -97,11 +97,11 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const other = b.subscribe({ tenantId: 'tenant-b' });
         const all = b.subscribe({ allTenants: true });
         await Promise.all([a.ready, other.ready, all.ready]);
-        const forA = makeEvent({ tenantId: 'tenant-a' });
-        const forB = makeEvent({ tenantId: 'tenant-b' });
+        const forA = makeCallEvent({ tenantId: 'tenant-a' });
+        const forB = makeCallEvent({ tenantId: 'tenant-b' });
         await b.publish(forA);
         await b.publish(forB);
-        const lastA = makeEvent({ tenantId: 'tenant-a' });
+        const lastA = makeCallEvent({ tenantId: 'tenant-a' });
         await b.publish(lastA);
         expect(eventIds(await take(a, 2))).toEqual([forA.id, lastA.id]);
         expect(eventIds(await take(other, 1))).toEqual([forB.id]);
@@ -114,14 +114,22 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const byType = b.subscribe({ tenantId: 'tenant-a', types: ['call.ended'] });
         const byPrefix = b.subscribe({ tenantId: 'tenant-a', types: ['alert.*'] });
         await Promise.all([byCall.ready, byType.ready, byPrefix.ready]);
-        const ringing = makeEvent({ callId: 'CA-filter' });
-        const otherCall = makeEvent({
+        const ringing = makeCallEvent({ callId: 'CA-filter' });
+        const otherCall = makeCallEvent({
           callId: 'CA-other',
           type: 'call.ended',
           status: 'completed',
         });
-        const ended = makeEvent({ callId: 'CA-filter', type: 'call.ended', status: 'completed' });
-        const alert = makeEvent({ type: 'alert.long_call', callId: undefined, status: undefined });
+        const ended = makeCallEvent({
+          callId: 'CA-filter',
+          type: 'call.ended',
+          status: 'completed',
+        });
+        const alert = makeCallEvent({
+          type: 'alert.long_call',
+          callId: undefined,
+          status: undefined,
+        });
         for (const event of [ringing, otherCall, ended, alert]) await b.publish(event);
         expect(eventIds(await take(byCall, 2))).toEqual([ringing.id, ended.id]);
         expect(eventIds(await take(byType, 2))).toEqual([otherCall.id, ended.id]);
@@ -135,7 +143,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const pending = subscription.next();
         await subscription.return?.();
         await expect(pending).resolves.toEqual({ done: true, value: undefined });
-        await b.publish(makeEvent());
+        await b.publish(makeCallEvent());
         await expect(subscription.next()).resolves.toMatchObject({ done: true });
       });
 
@@ -164,7 +172,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const b = await bus();
         const subscription = b.subscribe({ tenantId: 'tenant-a' });
         await subscription.ready;
-        const events = [makeEvent(), makeEvent(), makeEvent()];
+        const events = [makeCallEvent(), makeCallEvent(), makeCallEvent()];
         for (const event of events) await b.publish(event);
         const seen: string[] = [];
         for await (const message of subscription) {
@@ -179,12 +187,12 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
     describe('resume', () => {
       it('replays every event after the cursor in order, then live events, with nothing lost or repeated', async () => {
         const b = await bus();
-        const events = Array.from({ length: 10 }, () => makeEvent());
+        const events = Array.from({ length: 10 }, () => makeCallEvent());
         const cursors: string[] = [];
         for (const event of events) cursors.push((await b.publish(event)).cursor);
         const subscription = b.subscribe({ tenantId: 'tenant-a', after: cursors[3] });
         await subscription.ready;
-        const live = makeEvent();
+        const live = makeCallEvent();
         await b.publish(live);
         const received = await take(subscription, 7);
         expect(eventIds(received)).toEqual([...events.slice(4).map((event) => event.id), live.id]);
@@ -192,7 +200,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
 
       it('has no gap and no duplicate at the seam while events keep arriving', async () => {
         const b = await bus();
-        const events = Array.from({ length: 300 }, () => makeEvent());
+        const events = Array.from({ length: 300 }, () => makeCallEvent());
         let resumeCursor = '';
         const publishing = (async () => {
           for (const [index, event] of events.entries()) {
@@ -210,16 +218,16 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
 
       it('replays only what matches the filter', async () => {
         const b = await bus();
-        const first = await b.publish(makeEvent());
-        const wanted = makeEvent({ callId: 'CA-resume' });
-        await b.publish(makeEvent());
+        const first = await b.publish(makeCallEvent());
+        const wanted = makeCallEvent({ callId: 'CA-resume' });
+        await b.publish(makeCallEvent());
         await b.publish(wanted);
         const subscription = b.subscribe({
           tenantId: 'tenant-a',
           callId: 'CA-resume',
           after: first.cursor,
         });
-        const marker = makeEvent({ callId: 'CA-resume' });
+        const marker = makeCallEvent({ callId: 'CA-resume' });
         await subscription.ready;
         await b.publish(marker);
         expect(eventIds(await take(subscription, 2))).toEqual([wanted.id, marker.id]);
@@ -227,10 +235,10 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
 
       it('resumes from the newest cursor with nothing to replay and no reset', async () => {
         const b = await bus();
-        const { cursor } = await b.publish(makeEvent());
+        const { cursor } = await b.publish(makeCallEvent());
         const subscription = b.subscribe({ tenantId: 'tenant-a', after: cursor });
         await subscription.ready;
-        const live = makeEvent();
+        const live = makeCallEvent();
         await b.publish(live);
         expect(await take(subscription, 1)).toEqual([
           expect.objectContaining({
@@ -244,10 +252,10 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const b = await bus({ history: { maxEvents: 5 } });
         const cursors: string[] = [];
         for (let index = 0; index < 10; index += 1)
-          cursors.push((await b.publish(makeEvent())).cursor);
+          cursors.push((await b.publish(makeCallEvent())).cursor);
         const subscription = b.subscribe({ tenantId: 'tenant-a', after: cursors[1] });
         await subscription.ready;
-        const live = makeEvent();
+        const live = makeCallEvent();
         await b.publish(live);
         const [reset, next] = await take(subscription, 2);
         expect(reset).toEqual({ type: 'reset', recovered: false, reason: 'history-gap' });
@@ -256,7 +264,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
 
       it('recovers exactly when the whole gap is still in history', async () => {
         const b = await bus({ history: { maxEvents: 5 } });
-        const events = Array.from({ length: 10 }, () => makeEvent());
+        const events = Array.from({ length: 10 }, () => makeCallEvent());
         const cursors: string[] = [];
         for (const event of events) cursors.push((await b.publish(event)).cursor);
         const subscription = b.subscribe({ tenantId: 'tenant-a', after: cursors[4] });
@@ -268,7 +276,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
 
       it('signals stream-reset for a cursor that is not one, or belongs to another stream', async () => {
         const b = await bus();
-        await b.publish(makeEvent());
+        await b.publish(makeCallEvent());
         for (const after of ['garbage', 'otherepoch:1', '', 'x:99999999']) {
           const subscription = b.subscribe({ tenantId: 'tenant-a', after });
           await subscription.ready;
@@ -281,9 +289,9 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
 
       it('forgets events that are older than the age limit', async () => {
         const b = await bus({ history: { maxAgeMs: 150 } });
-        const old = makeEvent();
+        const old = makeCallEvent();
         const { cursor } = await b.publish(old);
-        await b.publish(makeEvent());
+        await b.publish(makeCallEvent());
         await new Promise((resolve) => setTimeout(resolve, 300)); // let the age limit pass
         const subscription = b.subscribe({ tenantId: 'tenant-a', after: cursor });
         await subscription.ready;
@@ -295,9 +303,9 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
 
       it('de-duplicates only within the history window', async () => {
         const b = await bus({ history: { maxEvents: 3 } });
-        const event = makeEvent();
+        const event = makeCallEvent();
         const first = await b.publish(event);
-        for (let index = 0; index < 3; index += 1) await b.publish(makeEvent());
+        for (let index = 0; index < 3; index += 1) await b.publish(makeCallEvent());
         const again = await b.publish(event);
         expect(again.duplicate).toBe(false);
         expect(again.cursor).not.toBe(first.cursor);
@@ -310,7 +318,7 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const slow = b.subscribe({ tenantId: 'tenant-a' });
         const fast = b.subscribe({ tenantId: 'tenant-a' });
         await Promise.all([slow.ready, fast.ready]);
-        const events = Array.from({ length: 30 }, () => makeEvent());
+        const events = Array.from({ length: 30 }, () => makeCallEvent());
         const fastReading = take(fast, 30);
         for (const event of events) await b.publish(event);
         expect(eventIds(await fastReading)).toEqual(events.map((event) => event.id));

@@ -6,11 +6,11 @@ import {
   type EventBus,
   type MemoryBusOptions,
 } from '@calltrack/bus';
+import { makeCallEvent } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SseCloseInfo, SseHandlerOptions, SseStreamInfo } from '../sse-handler-options';
 import type { SsePrincipal } from '../sse-principal';
-import { makeEvent } from './make-event';
 import { callEvents, openEventSource } from './open-event-source';
 import { deferred, SseReader } from './read-sse';
 import { startServer, stopServers } from './start-server';
@@ -135,7 +135,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await sse.untilOpened(1);
       expect(sse.opened[0]).toMatchObject({ principal: { tenantId: 'tenant-a', userId: 'u1' } });
 
-      const event = makeEvent({ data: { note: 'line one\nline two\r\nthree' } });
+      const event = makeCallEvent({ data: { note: 'line one\nline two\r\nthree' } });
       const { cursor } = await sse.bus.publish(event);
       const [frame] = await reader.events(1);
       expect(frame).toMatchObject({ id: cursor, event: 'call' });
@@ -201,7 +201,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect((await forged.failed()).code).toBe(400);
 
       const { cursor: bCursor } = await sse.bus.publish(
-        makeEvent({ tenantId: 'tenant-b', callId: 'CA-shared' }),
+        makeCallEvent({ tenantId: 'tenant-b', callId: 'CA-shared' }),
       );
       const a = openEventSource(sse.url, 'tenant-a:u1');
       const aFiltered = openEventSource(
@@ -214,7 +214,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const published = { a: [] as string[], b: [] as string[] };
       for (let index = 0; index < 20; index += 1) {
         const tenant = index % 2 === 0 ? 'a' : 'b';
-        const event = makeEvent({
+        const event = makeCallEvent({
           tenantId: `tenant-${tenant}`,
           ...(index % 4 < 2 ? { callId: 'CA-shared' } : {}),
         });
@@ -255,8 +255,8 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await sse.untilOpened(1);
       const before: string[] = [];
       for (let index = 0; index < 5; index += 1) {
-        before.push((await sse.bus.publish(makeEvent())).cursor);
-        await sse.bus.publish(makeEvent({ tenantId: 'tenant-b' }));
+        before.push((await sse.bus.publish(makeCallEvent())).cursor);
+        await sse.bus.publish(makeCallEvent({ tenantId: 'tenant-b' }));
       }
       await client.until((events) => events.length === 5);
 
@@ -264,14 +264,14 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(await reconnected.promise).toBe(before.at(-1));
       const missed: string[] = [];
       for (let index = 0; index < 50; index += 1) {
-        const event = makeEvent();
+        const event = makeCallEvent();
         await sse.bus.publish(event);
-        await sse.bus.publish(makeEvent({ tenantId: 'tenant-b' }));
+        await sse.bus.publish(makeCallEvent({ tenantId: 'tenant-b' }));
         missed.push(event.id);
       }
       gate.resolve();
       await sse.untilOpened(2);
-      const sentinel = makeEvent();
+      const sentinel = makeCallEvent();
       await sse.bus.publish(sentinel);
       await client.until((events) => events.some((event) => event.data.id === sentinel.id));
 
@@ -290,14 +290,14 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await sse.untilOpened(1);
       const cursors: string[] = [];
       for (let index = 0; index < 3; index += 1) {
-        cursors.push((await sse.bus.publish(makeEvent())).cursor);
+        cursors.push((await sse.bus.publish(makeCallEvent())).cursor);
       }
       const seen = await first.reader.events(3);
       expect(seen.map((frame) => frame.id)).toEqual(cursors);
       await first.close();
       const missed: string[] = [];
       for (let index = 0; index < 5; index += 1) {
-        missed.push((await sse.bus.publish(makeEvent())).cursor);
+        missed.push((await sse.bus.publish(makeCallEvent())).cursor);
       }
 
       const byQuery = await openRaw(
@@ -320,7 +320,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const sse = await startSse(makeListener);
       const client = openEventSource(`${sse.url}?lastEventId=not-a-cursor`, 'tenant-a:u1');
       await sse.untilOpened(1);
-      const live = makeEvent();
+      const live = makeCallEvent();
       await sse.bus.publish(live);
       await client.until((events) => events.length === 2);
       expect(client.received[0]).toMatchObject({
@@ -335,18 +335,18 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const bus = createMemoryBus({ history: { maxEvents: 5 } });
       const tracker = createCallTracker({ bus });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
-      await tracker.ingest(makeEvent({ callId: 'CA-old' }));
+      await tracker.ingest(makeCallEvent({ callId: 'CA-old' }));
       const first = await openRaw(sse.url, 'tenant-a:u1');
       const [snapshot] = await first.reader.events(1);
       expect(snapshot?.event).toBe('snapshot');
       expect(
         JSON.parse(snapshot!.data!).calls.map((call: { callId: string }) => call.callId),
       ).toEqual(['CA-old']);
-      await tracker.ingest(makeEvent({ callId: 'CA-1' }));
+      await tracker.ingest(makeCallEvent({ callId: 'CA-1' }));
       const [seen] = await first.reader.events(1);
       await first.close();
       for (let index = 2; index <= 11; index += 1) {
-        await tracker.ingest(makeEvent({ callId: `CA-${index}` }));
+        await tracker.ingest(makeCallEvent({ callId: `CA-${index}` }));
       }
 
       const resumed = await openRaw(sse.url, 'tenant-a:u1', { 'last-event-id': seen!.id! });
@@ -355,7 +355,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(reset?.id).toBeUndefined();
       expect(fresh?.event).toBe('snapshot');
       expect(JSON.parse(fresh!.data!).calls).toHaveLength(12);
-      await tracker.ingest(makeEvent({ callId: 'CA-12' }));
+      await tracker.ingest(makeCallEvent({ callId: 'CA-12' }));
       const [live] = await resumed.reader.events(1);
       expect(live).toMatchObject({ event: 'call' });
       expect(JSON.parse(live!.data!).callId).toBe('CA-12');
@@ -366,9 +366,9 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const bus = createMemoryBus();
       const tracker = createCallTracker({ bus });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
-      await tracker.ingest(makeEvent({ callId: 'CA-1', branchId: 'branch-1' }));
-      await tracker.ingest(makeEvent({ callId: 'CA-2', branchId: 'branch-2' }));
-      await tracker.ingest(makeEvent({ callId: 'CA-3', tenantId: 'tenant-b' }));
+      await tracker.ingest(makeCallEvent({ callId: 'CA-1', branchId: 'branch-1' }));
+      await tracker.ingest(makeCallEvent({ callId: 'CA-2', branchId: 'branch-2' }));
+      await tracker.ingest(makeCallEvent({ callId: 'CA-3', tenantId: 'tenant-b' }));
 
       const client = openEventSource(sse.url, 'tenant-a:u1');
       const branch = openEventSource(`${sse.url}?branchId=branch-1`, 'tenant-a:u2');
@@ -384,7 +384,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(ids(oneCall.received[0]!)).toEqual(['CA-2']);
 
       await tracker.ingest(
-        makeEvent({
+        makeCallEvent({
           callId: 'CA-2',
           branchId: 'branch-2',
           type: 'call.answered',
@@ -392,7 +392,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
         }),
       );
       await tracker.ingest(
-        makeEvent({
+        makeCallEvent({
           callId: 'CA-1',
           branchId: 'branch-1',
           type: 'call.answered',
@@ -420,17 +420,17 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const byPrefix = await openRaw(`${sse.url}?types=call.*&branchId=north`, 'tenant-a:u1');
       await sse.untilOpened(2);
       const events = [
-        makeEvent({ callId: 'CA-1', type: 'call.ringing' }),
-        makeEvent({ callId: 'CA-3', type: 'call.ringing', branchId: 'north' }),
-        makeEvent({ callId: 'CA-2', type: 'call.recording' }),
-        makeEvent({
+        makeCallEvent({ callId: 'CA-1', type: 'call.ringing' }),
+        makeCallEvent({ callId: 'CA-3', type: 'call.ringing', branchId: 'north' }),
+        makeCallEvent({ callId: 'CA-2', type: 'call.recording' }),
+        makeCallEvent({
           callId: 'CA-2',
           type: 'call.answered',
           status: 'in-progress',
           branchId: 'north',
         }),
-        makeEvent({ callId: 'CA-1', type: 'agent.status', branchId: 'north' }),
-        makeEvent({ callId: 'CA-1', type: 'call.ended', status: 'completed' }),
+        makeCallEvent({ callId: 'CA-1', type: 'agent.status', branchId: 'north' }),
+        makeCallEvent({ callId: 'CA-1', type: 'call.ended', status: 'completed' }),
       ];
       for (const event of events) await sse.bus.publish(event);
       const ids = async (reader: SseReader, count: number) =>
@@ -464,7 +464,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(sse.closed.map((info) => info.reason)).toEqual(['client-closed', 'client-closed']);
       for (const subscription of sse.subscriptions) {
         // An ended subscription answers at once, even though an event is waiting in the bus.
-        await sse.bus.publish(makeEvent());
+        await sse.bus.publish(makeCallEvent());
         expect(await subscription.next()).toEqual({ done: true, value: undefined });
       }
     });
@@ -509,7 +509,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const blob = 'x'.repeat(64 * 1024);
       // Each event is 64 KB: socket buffers fill quickly, then the bus buffer, then `lagged`.
       while (sse.closed.length === 0) {
-        published.push((await sse.bus.publish(makeEvent({ data: { blob } }))).cursor);
+        published.push((await sse.bus.publish(makeCallEvent({ data: { blob } }))).cursor);
         await new Promise((resolve) => setImmediate(resolve));
       }
       expect(sse.closed[0]?.reason).toBe('lagged');

@@ -2,8 +2,8 @@ import type { CallEvent } from '@calltrack/core';
 
 let counter = 0;
 
-/** A valid call event for tests; `id` is unique unless given. */
-export function makeEvent(overrides: Partial<CallEvent> = {}): CallEvent {
+/** A valid call event for tests; `id` and `callId` are unique unless given. */
+export function makeCallEvent(overrides: Partial<CallEvent> = {}): CallEvent {
   counter += 1;
   return {
     id: `test:${process.pid}:${counter}`,
