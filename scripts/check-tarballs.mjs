@@ -35,8 +35,10 @@ try {
       '--no-fund',
       '--prefer-offline',
       ...tarballs,
+      // What an app using these packages has anyway: its Redis client, Node's and React's types.
       'ioredis@5',
       '@types/node@20',
+      '@types/react@19',
     ],
     app,
   );

@@ -6,5 +6,7 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
-  target: 'node20',
+  target: 'es2022',
+  // The hooks are client components' code: keep the directive on the bundles (Next.js RSC).
+  banner: { js: "'use client';" },
 });

@@ -1,1 +1,39 @@
-export {};
+export type { ActiveCall } from './active-call';
+export type { CallEventFilter } from './call-event-filter';
+export { matchesCallEventFilter } from './call-event-filter';
+export type { CallTrackProviderProps } from './call-track-provider';
+export { CallTrackContext, CallTrackProvider } from './call-track-provider';
+export type { CallTrackConnectionState, CallTrackState } from './call-track-state';
+export type {
+  CallTrackConnection,
+  CallTrackTransport,
+  CallTrackTransportSink,
+} from './call-track-transport';
+export type {
+  CallEventListener,
+  CallTrackClient,
+  CallTrackClientOptions,
+} from './create-call-track-client';
+export { createCallTrackClient } from './create-call-track-client';
+export type { SocketIoTransportOptions, SocketLike } from './socket-io-transport';
+export { socketIoTransport } from './socket-io-transport';
+export type {
+  EventSourceConstructor,
+  EventSourceLike,
+  SseTransportOptions,
+} from './sse-transport';
+export { sseTransport } from './sse-transport';
+export type {
+  TrpcCallStreamMessage,
+  TrpcSubscribeHandlers,
+  TrpcTransportOptions,
+} from './trpc-transport';
+export { trpcTransport } from './trpc-transport';
+export type { UseActiveCallsResult } from './use-active-calls';
+export { useActiveCalls } from './use-active-calls';
+export { useCall } from './use-call';
+export { useCallCompleted } from './use-call-completed';
+export { useCallEvents } from './use-call-events';
+export { useCallTrackClient } from './use-call-track-client';
+export { useCallTrackState } from './use-call-track-state';
+export { useConnectionState } from './use-connection-state';

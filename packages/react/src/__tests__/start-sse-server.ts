@@ -1,0 +1,82 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import type { CallEvent } from '@calltrack/core';
+import { createSseNodeHandler } from '@calltrack/sse';
+import { type CallTracker, createCallTracker } from '@calltrack/tracker';
+import { EventSource } from 'eventsource';
+import { sseTransport } from '../sse-transport';
+
+/** A real `@calltrack/sse` server (memory bus + tracker) on 127.0.0.1. */
+export interface SseTestServer {
+  url: string;
+  bus: EventBus;
+  tracker: CallTracker;
+  /** Destroys every open connection, as a network drop would. */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+/** Starts the server; `history` limits the bus history (to force a `reset` on resume). */
+export async function startSseServer(history?: { maxEvents: number }): Promise<SseTestServer> {
+  const bus = createMemoryBus(history ? { history } : {});
+  const tracker = createCallTracker({ bus });
+  const handler = createSseNodeHandler({
+    bus,
+    tracker,
+    retryMs: 10,
+    authenticate: (request) => {
+      const token = new URL(request.url).searchParams.get('token');
+      return token ? { tenantId: token } : null;
+    },
+  });
+  const server: Server = createServer(handler);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bus,
+    tracker,
+    dropConnections() {
+      for (const socket of sockets) socket.destroy();
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bus.close();
+    },
+  };
+}
+
+/** An SSE transport for tenant `tenantId` with the `eventsource` package's client. */
+export function testSseTransport(server: SseTestServer, tenantId = 'tenant-a') {
+  return sseTransport({ url: `${server.url}/events?token=${tenantId}`, EventSource });
+}
+
+let counter = 0;
+
+/** A valid call event of `tenant-a` (unless overridden) with unique ids. */
+export function callEvent(callId: string, overrides: Partial<CallEvent> = {}): CallEvent {
+  counter += 1;
+  return {
+    id: `react-test:${process.pid}:${counter}`,
+    type: 'call.ringing',
+    tenantId: 'tenant-a',
+    provider: 'twilio',
+    callId,
+    status: 'ringing',
+    occurredAt: new Date(Date.UTC(2026, 10, 21, 10, 0, counter)).toISOString(),
+    receivedAt: new Date(Date.UTC(2026, 10, 21, 10, 0, counter)).toISOString(),
+    data: {},
+    ...overrides,
+  };
+}
+
+/** A `call.ended` event for `callId`. */
+export function endedEvent(callId: string, tenantId = 'tenant-a'): CallEvent {
+  return callEvent(callId, { type: 'call.ended', status: 'completed', tenantId });
+}

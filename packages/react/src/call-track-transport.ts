@@ -1,0 +1,36 @@
+import type { CallEvent } from '@calltrack/core';
+import type { ActiveCall } from './active-call';
+
+/** What a transport reports to the client store. */
+export interface CallTrackTransportSink {
+  /** The connection is open (first time or after a reconnect). */
+  onOpen(): void;
+  /** The connection dropped; `reconnecting` says whether the transport is retrying by itself. */
+  onClose(reconnecting: boolean): void;
+  /** A full list of the active calls (replaces what the store holds). */
+  onSnapshot(calls: readonly ActiveCall[]): void;
+  /** One live call event, with its bus cursor when the transport carries it. */
+  onEvent(event: CallEvent, cursor?: string): void;
+  /** Events were missed and cannot be replayed: the store reloads the snapshot. */
+  onReset(reason: string): void;
+}
+
+/** One live connection of a transport. */
+export interface CallTrackConnection {
+  /**
+   * Loads the active calls again; the transport answers through `sink.onSnapshot`. `reason` is
+   * `reset` after the server said events were missed, `refresh` when the app asked.
+   */
+  reload(reason: 'reset' | 'refresh'): void;
+  /** Closes the connection for good. */
+  close(): void;
+}
+
+/**
+ * How the client store talks to a server: `sseTransport`, `socketIoTransport`,
+ * `trpcTransport`, or your own object with the same shape.
+ */
+export interface CallTrackTransport {
+  /** Opens the connection and reports to `sink` until the returned connection is closed. */
+  connect(sink: CallTrackTransportSink): CallTrackConnection;
+}

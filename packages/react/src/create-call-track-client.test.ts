@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  callEvent,
+  endedEvent,
+  type SseTestServer,
+  startSseServer,
+  testSseTransport,
+} from './__tests__/start-sse-server';
+import type { CallTrackState } from './call-track-state';
+import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(history?: { maxEvents: number }) {
+  const server = await startSseServer(history);
+  cleanups.push(() => server.close());
+  const client = createCallTrackClient({ transport: testSseTransport(server) });
+  cleanups.push(client.connect());
+  return { server, client };
+}
+
+/** Resolves once `predicate(state)` holds (checked on every change). */
+function until(client: CallTrackClient, predicate: (state: CallTrackState) => boolean) {
+  return new Promise<CallTrackState>((resolve) => {
+    const check = (): void => {
+      const state = client.getSnapshot();
+      if (predicate(state)) {
+        unsubscribe();
+        resolve(state);
+      }
+    };
+    const unsubscribe = client.subscribe(check);
+    check();
+  });
+}
+
+const ids = (state: CallTrackState) => state.activeCalls.map((call) => call.callId).sort();
+
+async function ingestAll(server: SseTestServer, events: ReturnType<typeof callEvent>[]) {
+  for (const event of events) await server.tracker.ingest(event);
+}
+
+describe('createCallTrackClient with the SSE transport (real @calltrack/sse server)', () => {
+  it('loads the snapshot, then applies live updates', async () => {
+    const server = await startSseServer();
+    cleanups.push(() => server.close());
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2')]);
+    const client = createCallTrackClient({ transport: testSseTransport(server) });
+    cleanups.push(client.connect());
+
+    const loaded = await until(client, (state) => state.hasSnapshot);
+    expect(ids(loaded)).toEqual(['CA-1', 'CA-2']);
+    expect(loaded.connection.isConnected).toBe(true);
+
+    await server.tracker.ingest(callEvent('CA-3'));
+    await server.tracker.ingest(
+      callEvent('CA-1', { type: 'call.answered', status: 'in-progress' }),
+    );
+    const live = await until(
+      client,
+      (state) => state.activeCalls.find((call) => call.callId === 'CA-1')?.status === 'in-progress',
+    );
+    expect(ids(live)).toEqual(['CA-1', 'CA-2', 'CA-3']);
+    expect(live.connection.lastEvent?.type).toBe('call.answered');
+    expect(live.connection.lastCursor).toEqual(expect.any(String));
+  });
+
+  it('removes a call from the active list when it ends', async () => {
+    const { server, client } = await setup();
+    await until(client, (state) => state.hasSnapshot);
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2')]);
+    await until(client, (state) => state.activeCalls.length === 2);
+    await server.tracker.ingest(endedEvent('CA-1'));
+    const state = await until(client, (current) => current.activeCalls.length === 1);
+    expect(ids(state)).toEqual(['CA-2']);
+  });
+
+  it('never shows another tenant’s calls', async () => {
+    const { server, client } = await setup();
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CB-1', { tenantId: 'tenant-b' }));
+    await server.tracker.ingest(callEvent('CA-1'));
+    const state = await until(client, (current) => current.activeCalls.length > 0);
+    expect(ids(state)).toEqual(['CA-1']);
+    expect(state.connection.lastEvent?.tenantId).toBe('tenant-a');
+  });
+
+  it('resumes after a dropped connection with exactly the missed events', async () => {
+    const { server, client } = await setup();
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CA-0'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    const received: string[] = [];
+    cleanups.push(client.onEvent((event) => received.push(event.callId ?? '')));
+
+    server.dropConnections();
+    await until(client, (state) => !state.connection.isConnected);
+    const missed = Array.from({ length: 50 }, (_, index) => callEvent(`CA-m${index}`));
+    await ingestAll(server, missed);
+    const state = await until(client, (current) => current.activeCalls.length === 51);
+    expect(received).toEqual(missed.map((event) => event.callId));
+    expect(state.connection.isConnected).toBe(true);
+  });
+
+  it('reloads the snapshot after a reset (history too short to resume)', async () => {
+    const server = await startSseServer({ maxEvents: 5 });
+    cleanups.push(() => server.close());
+    const resets: string[] = [];
+    const transport = testSseTransport(server);
+    const client = createCallTrackClient({
+      transport: {
+        connect: (sink) =>
+          transport.connect({
+            ...sink,
+            onReset(reason) {
+              resets.push(reason);
+              sink.onReset(reason);
+            },
+          }),
+      },
+    });
+    cleanups.push(client.connect());
+    await until(client, (state) => state.hasSnapshot);
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2')]);
+    await until(client, (state) => state.activeCalls.length === 2);
+
+    server.dropConnections();
+    await until(client, (state) => !state.connection.isConnected);
+    // While the client is away: CA-1 ends and 10 calls start, more than the history keeps.
+    const later = Array.from({ length: 10 }, (_, index) => callEvent(`CA-n${index}`));
+    await ingestAll(server, [endedEvent('CA-1'), ...later]);
+
+    const state = await until(client, (current) => current.activeCalls.length === 11);
+    expect(ids(state)).toEqual(['CA-2', ...later.map((event) => event.callId ?? '')].sort());
+    expect(resets).toEqual(['history-gap']);
+  });
+
+  it('refresh() reloads the snapshot', async () => {
+    const { server, client } = await setup();
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CA-1'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    const before = client.getSnapshot();
+    await client.refresh();
+    const after = client.getSnapshot();
+    expect(after).not.toBe(before);
+    expect(ids(after)).toEqual(['CA-1']);
+  });
+});

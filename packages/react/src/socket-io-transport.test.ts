@@ -1,0 +1,98 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMemoryBus } from '@calltrack/bus';
+import { attachCallTrack } from '@calltrack/socket.io';
+import { createCallTracker } from '@calltrack/tracker';
+import { Server } from 'socket.io';
+import { io } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { callEvent, endedEvent } from './__tests__/start-sse-server';
+import type { CallTrackState } from './call-track-state';
+import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+import { socketIoTransport } from './socket-io-transport';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup() {
+  const bus = createMemoryBus();
+  const tracker = createCallTracker({ bus });
+  const httpServer = createServer();
+  const server = new Server(httpServer);
+  attachCallTrack(server, {
+    bus,
+    tracker,
+    authenticate: (handshake) => {
+      const token = (handshake.auth as { token?: string }).token;
+      return token ? { tenantId: token } : null;
+    },
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    await server.close();
+    await bus.close();
+  });
+  const socket = io(`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`, {
+    auth: { token: 'tenant-a', tenantId: 'tenant-b' },
+    transports: ['websocket'],
+    reconnectionDelay: 10,
+    reconnectionDelayMax: 10,
+  });
+  cleanups.push(() => socket.close());
+  const client = createCallTrackClient({ transport: socketIoTransport({ socket }) });
+  cleanups.push(client.connect());
+  return { server, tracker, client };
+}
+
+function until(client: CallTrackClient, predicate: (state: CallTrackState) => boolean) {
+  return new Promise<CallTrackState>((resolve) => {
+    const check = (): void => {
+      const state = client.getSnapshot();
+      if (predicate(state)) {
+        unsubscribe();
+        resolve(state);
+      }
+    };
+    const unsubscribe = client.subscribe(check);
+    check();
+  });
+}
+
+const ids = (state: CallTrackState) => state.activeCalls.map((call) => call.callId).sort();
+
+describe('socketIoTransport against a real attachCallTrack server', () => {
+  it('loads the snapshot, applies live updates, drops ended calls, ignores other tenants', async () => {
+    const { tracker, client } = await setup();
+    await tracker.ingest(callEvent('CA-1'));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await tracker.ingest(callEvent('CB-1', { tenantId: 'tenant-b' }));
+    await tracker.ingest(callEvent('CA-2'));
+    await tracker.ingest(endedEvent('CA-1'));
+    const state = await until(
+      client,
+      (current) => current.connection.lastEvent?.type === 'call.ended',
+    );
+    expect(ids(state)).toEqual(['CA-2']);
+  });
+
+  it('resumes with auth.lastCursor after a dropped connection: exactly the missed events', async () => {
+    const { server, tracker, client } = await setup();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await tracker.ingest(callEvent('CA-0'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    const received: string[] = [];
+    cleanups.push(client.onEvent((event) => received.push(event.callId ?? '')));
+
+    for (const socket of await server.fetchSockets()) {
+      // Close the transport (not a server-side disconnect), so the client reconnects.
+      (server.sockets.sockets.get(socket.id)?.conn as { close(): void } | undefined)?.close();
+    }
+    await until(client, (state) => !state.connection.isConnected);
+    const missed = Array.from({ length: 50 }, (_, index) => callEvent(`CA-m${index}`));
+    for (const event of missed) await tracker.ingest(event);
+    await until(client, (state) => state.activeCalls.length === 51);
+    expect(received).toEqual(missed.map((event) => event.callId));
+  });
+});

@@ -1,0 +1,84 @@
+import type { CallEvent } from '@calltrack/core';
+import type { ActiveCall } from './active-call';
+import type { CallTrackTransport } from './call-track-transport';
+
+/** A message of `@calltrack/trpc`'s `onCallEvent` subscription (the `data` of a tracked item). */
+export type TrpcCallStreamMessage =
+  | { type: 'ready' }
+  | { type: 'event'; event: CallEvent }
+  | { type: 'reset'; reason: string };
+
+/** The callbacks the transport hands to your `subscribe` function (tRPC's own option names). */
+export interface TrpcSubscribeHandlers {
+  onStarted?: () => void;
+  onData: (message: { id?: string; data: TrpcCallStreamMessage }) => void;
+  onError?: (error: unknown) => void;
+  onConnectionStateChange?: (state: { state: 'idle' | 'connecting' | 'pending' }) => void;
+}
+
+/** Options of {@link trpcTransport}: two functions you wire to your typed tRPC client. */
+export interface TrpcTransportOptions {
+  /**
+   * Starts the subscription, e.g.
+   * `(input, handlers) => trpc.calltrack.onCallEvent.subscribe(input, handlers)`.
+   */
+  subscribe: (
+    input: { lastEventId?: string },
+    handlers: TrpcSubscribeHandlers,
+  ) => { unsubscribe(): void };
+  /** Loads the active calls, e.g. `() => trpc.calltrack.activeCalls.query()`. */
+  loadActiveCalls: () => Promise<readonly ActiveCall[]>;
+  /** Failures of `loadActiveCalls` and the subscription. Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * A transport over `@calltrack/trpc`'s procedures, without depending on your router's types:
+ * loads the active calls on `ready` and `reset`, applies `event`s live. tRPC's
+ * `httpSubscriptionLink` resumes with the last id by itself.
+ */
+export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport {
+  const onError = options.onError ?? ((error: unknown) => console.error(error));
+  return {
+    connect(sink) {
+      let closed = false;
+      let loading = 0;
+      const load = (): void => {
+        loading += 1;
+        const ticket = loading;
+        options.loadActiveCalls().then(
+          (calls) => {
+            if (!closed && ticket === loading) sink.onSnapshot(calls);
+          },
+          (error: unknown) => onError(error),
+        );
+      };
+      const subscription = options.subscribe(
+        {},
+        {
+          onStarted: () => sink.onOpen(),
+          onData: ({ id, data }) => {
+            if (data.type === 'ready') load();
+            else if (data.type === 'reset') sink.onReset(data.reason);
+            else sink.onEvent(data.event, id);
+          },
+          onError: (error) => {
+            sink.onClose(false);
+            onError(error);
+          },
+          onConnectionStateChange: ({ state }) => {
+            if (state === 'connecting') sink.onClose(true);
+            else if (state === 'pending') sink.onOpen();
+          },
+        },
+      );
+      return {
+        reload: load,
+        close() {
+          closed = true;
+          subscription.unsubscribe();
+        },
+      };
+    },
+  };
+}
