@@ -15,7 +15,7 @@ export type {
   CallTrackClientOptions,
 } from './create-call-track-client';
 export { createCallTrackClient } from './create-call-track-client';
-export type { SocketIoTransportOptions, SocketLike } from './socket-io-transport';
+export type { AuthOption, SocketIoTransportOptions, SocketLike } from './socket-io-transport';
 export { socketIoTransport } from './socket-io-transport';
 export type {
   EventSourceConstructor,

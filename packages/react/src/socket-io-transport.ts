@@ -3,8 +3,9 @@ import type { ActiveCall } from './active-call';
 import type { CallTrackTransport } from './call-track-transport';
 
 type AuthData = Record<string, unknown>;
+/** socket.io-client's `auth` option: an object, or a function that sends one. */
 // biome-ignore lint/suspicious/noExplicitAny: socket.io-client's own `auth` type
-type AuthOption = { [key: string]: any } | ((send: (data: object) => void) => void);
+export type AuthOption = { [key: string]: any } | ((send: (data: object) => void) => void);
 
 /** The part of a `socket.io-client` `Socket` the transport uses. */
 export interface SocketLike {
