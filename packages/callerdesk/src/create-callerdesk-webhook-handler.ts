@@ -1,7 +1,7 @@
 import {
   type CallDirection,
   CallTrackError,
-  checkWebhookTenant,
+  checkResolvedTenant,
   type EventSink,
   type FetchHandlerContext,
   InvalidArgumentError,
@@ -284,20 +284,6 @@ function toTenantContext(
     payload,
     request,
   };
-}
-
-function checkResolvedTenant(tenant: unknown): CallerDeskTenant {
-  try {
-    return checkWebhookTenant(tenant);
-  } catch (error) {
-    // A bad tenant is a bug in resolveTenant, not in the request: answer 500.
-    throw new CallTrackError({
-      message: 'resolveTenant returned an invalid tenant.',
-      code: 'invalid_tenant',
-      status: 500,
-      cause: error,
-    });
-  }
 }
 
 function report(

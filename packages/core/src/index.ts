@@ -11,6 +11,7 @@ export {
   isTerminalStatus,
   terminalCallStatuses,
 } from './call-status';
+export { checkResolvedTenant } from './check-resolved-tenant';
 export { BusUnavailableError } from './errors/bus-unavailable-error';
 export type { CallTrackErrorOptions } from './errors/calltrack-error';
 export { CallTrackError } from './errors/calltrack-error';

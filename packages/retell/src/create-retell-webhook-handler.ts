@@ -1,7 +1,7 @@
 import {
   type CallDirection,
   CallTrackError,
-  checkWebhookTenant,
+  checkResolvedTenant,
   type EventSink,
   type FetchHandlerContext,
   InvalidArgumentError,
@@ -252,20 +252,6 @@ function toTenantContext(
     payload,
     request,
   };
-}
-
-function checkResolvedTenant(tenant: unknown): RetellTenant {
-  try {
-    return checkWebhookTenant(tenant);
-  } catch (error) {
-    // A bad tenant is a bug in resolveTenant, not in the request: answer 500 so Retell retries.
-    throw new CallTrackError({
-      message: 'resolveTenant returned an invalid tenant.',
-      code: 'invalid_tenant',
-      status: 500,
-      cause: error,
-    });
-  }
 }
 
 function isJsonContentType(contentType: string | null): boolean {
