@@ -7,7 +7,11 @@ import {
   testSseTransport,
 } from './__tests__/start-sse-server';
 import type { CallTrackState } from './call-track-state';
-import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+import {
+  type CallTrackClient,
+  CallTrackRefreshError,
+  createCallTrackClient,
+} from './create-call-track-client';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -148,5 +152,58 @@ describe('createCallTrackClient with the SSE transport (real @calltrack/sse serv
     const after = client.getSnapshot();
     expect(after).not.toBe(before);
     expect(ids(after)).toEqual(['CA-1']);
+  });
+});
+
+describe('refresh() settles instead of hanging', () => {
+  async function connectedWithoutSnapshots() {
+    const server = await startSseServer(undefined, { snapshots: false });
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({ transport: testSseTransport(server) });
+    const disconnect = client.connect();
+    cleanups.push(disconnect);
+    await until(client, (state) => state.connection.isConnected);
+    return { server, client, disconnect };
+  }
+
+  it('resolves once the snapshot is applied (server with a tracker)', async () => {
+    const { server, client } = await setup();
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CA-1'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    await expect(client.refresh({ timeoutMs: 5_000 })).resolves.toBeUndefined();
+    expect(ids(client.getSnapshot())).toEqual(['CA-1']);
+  });
+
+  it('rejects with reason "timeout" when the server sends no snapshot (SSE without a tracker)', async () => {
+    const { server, client } = await connectedWithoutSnapshots();
+    // Live events still flow; only the snapshot never comes.
+    await server.tracker.ingest(callEvent('CA-1'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    const error = await client.refresh({ timeoutMs: 100 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CallTrackRefreshError);
+    expect(error).toMatchObject({ name: 'CallTrackRefreshError', reason: 'timeout' });
+    expect(client.getSnapshot().hasSnapshot).toBe(false);
+    // The fresh stream is live again after the refresh.
+    await until(client, (state) => state.connection.isConnected);
+    await server.tracker.ingest(callEvent('CA-2'));
+    await until(client, (state) => state.activeCalls.length === 2);
+  });
+
+  it('rejects with reason "closed" when the client disconnects before the snapshot', async () => {
+    const { client, disconnect } = await connectedWithoutSnapshots();
+    const refreshing = client.refresh(); // default timeout (10 s): closing settles it first
+    disconnect();
+    const error = await refreshing.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CallTrackRefreshError);
+    expect(error).toMatchObject({ reason: 'closed' });
+    expect(client.getSnapshot().connection.isConnected).toBe(false);
+  });
+
+  it('resolves at once when the client is not connected', async () => {
+    const server = await startSseServer(undefined, { snapshots: false });
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({ transport: testSseTransport(server) });
+    await expect(client.refresh()).resolves.toBeUndefined();
   });
 });

@@ -16,6 +16,35 @@ export interface CallTrackClientOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Options of {@link CallTrackClient.refresh}. */
+export interface CallTrackRefreshOptions {
+  /** How long to wait for the snapshot, in milliseconds. Default 10,000. */
+  timeoutMs?: number;
+}
+
+/** Why a {@link CallTrackClient.refresh} failed. */
+export type CallTrackRefreshFailure = 'closed' | 'timeout';
+
+/** The rejection of {@link CallTrackClient.refresh} when no snapshot arrived. */
+export class CallTrackRefreshError extends Error {
+  override readonly name = 'CallTrackRefreshError';
+  /** `closed`: the connection closed before the snapshot; `timeout`: none came in time. */
+  readonly reason: CallTrackRefreshFailure;
+
+  constructor(reason: CallTrackRefreshFailure, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+const defaultRefreshTimeoutMs = 10_000;
+
+interface PendingRefresh {
+  resolve(): void;
+  reject(error: CallTrackRefreshError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 /** A call event listener; `cursor` is the event's bus cursor when the transport carries it. */
 export type CallEventListener = (event: CallEvent, cursor: string | undefined) => void;
 
@@ -36,8 +65,14 @@ export interface CallTrackClient {
    * `connect()` has been undone by calling the function it returned).
    */
   connect(): () => void;
-  /** Reloads the active calls; resolves once the new snapshot is applied. */
-  refresh(): Promise<void>;
+  /**
+   * Reloads the active calls. Resolves once the new snapshot is applied, and at once when the
+   * client is not connected (there is nothing to reload). Never hangs: rejects with a
+   * {@link CallTrackRefreshError} when the connection closes first (`reason: 'closed'`: the last
+   * `connect()` was undone, or the transport gave up) or when no snapshot arrives within
+   * `timeoutMs` (`reason: 'timeout'`, e.g. an SSE endpoint without a tracker never sends one).
+   */
+  refresh(options?: CallTrackRefreshOptions): Promise<void>;
   /**
    * Keeps `callId`'s latest state in `state.watchedCalls`, even after the call ends, until the
    * returned function is called (reference counted).
@@ -80,7 +115,17 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   /** Calls changed by live events since the last reload began. */
   let touchedSinceReload = new Set<string>();
   const watched = new Map<string, { count: number; call: ActiveCall | undefined }>();
-  let pendingRefresh: Array<() => void> = [];
+  const pendingRefreshes = new Set<PendingRefresh>();
+  /** Settles every pending `refresh()` (resolved when `error` is undefined). */
+  const settleRefreshes = (error?: CallTrackRefreshError): void => {
+    const pending = [...pendingRefreshes];
+    pendingRefreshes.clear();
+    for (const entry of pending) {
+      clearTimeout(entry.timer);
+      if (error) entry.reject(error);
+      else entry.resolve();
+    }
+  };
   let connection: CallTrackConnection | undefined;
   let connectCount = 0;
 
@@ -152,6 +197,12 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         connection: { ...state.connection, isConnected: false, reconnecting },
       };
       emit();
+      // A transport that retries may still deliver the snapshot; one that gave up will not.
+      if (!reconnecting) {
+        settleRefreshes(
+          new CallTrackRefreshError('closed', 'refresh: the connection closed before the snapshot'),
+        );
+      }
     },
     onSnapshot(snapshot) {
       const previous = new Map(calls);
@@ -175,10 +226,8 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         watchedCalls: publishWatched(),
         hasSnapshot: true,
       };
-      const resolved = pendingRefresh;
-      pendingRefresh = [];
       emit();
-      for (const resolve of resolved) resolve();
+      settleRefreshes();
     },
     onEvent(event, cursor) {
       const call = eventCall(event);
@@ -249,11 +298,30 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
           connection: { ...state.connection, isConnected: false, reconnecting: false },
         };
         emit();
+        settleRefreshes(
+          new CallTrackRefreshError(
+            'closed',
+            'refresh: the client disconnected before the snapshot',
+          ),
+        );
       };
     },
-    refresh() {
+    refresh(refreshOptions) {
       if (!connection) return Promise.resolve();
-      const done = new Promise<void>((resolve) => pendingRefresh.push(resolve));
+      const timeoutMs = refreshOptions?.timeoutMs ?? defaultRefreshTimeoutMs;
+      const done = new Promise<void>((resolve, reject) => {
+        const entry: PendingRefresh = {
+          resolve,
+          reject,
+          timer: setTimeout(() => {
+            pendingRefreshes.delete(entry);
+            reject(
+              new CallTrackRefreshError('timeout', `refresh: no snapshot within ${timeoutMs} ms`),
+            );
+          }, timeoutMs),
+        };
+        pendingRefreshes.add(entry);
+      });
       startReload();
       connection.reload('refresh');
       return done;

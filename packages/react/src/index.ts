@@ -13,8 +13,10 @@ export type {
   CallEventListener,
   CallTrackClient,
   CallTrackClientOptions,
+  CallTrackRefreshFailure,
+  CallTrackRefreshOptions,
 } from './create-call-track-client';
-export { createCallTrackClient } from './create-call-track-client';
+export { CallTrackRefreshError, createCallTrackClient } from './create-call-track-client';
 export type { AuthOption, SocketIoTransportOptions, SocketLike } from './socket-io-transport';
 export { socketIoTransport } from './socket-io-transport';
 export type {

@@ -1,6 +1,7 @@
 'use client';
 
 import type { ActiveCall } from './active-call';
+import type { CallTrackRefreshOptions } from './create-call-track-client';
 import { useCallTrackClient } from './use-call-track-client';
 import { useCallTrackState } from './use-call-track-state';
 
@@ -10,8 +11,11 @@ export interface UseActiveCallsResult {
   calls: readonly ActiveCall[];
   /** True once the first snapshot has arrived. */
   isLoaded: boolean;
-  /** Reloads the snapshot; resolves once it is applied. */
-  refresh: () => Promise<void>;
+  /**
+   * Reloads the snapshot; resolves once it is applied, rejects with a `CallTrackRefreshError`
+   * when the connection closes first or no snapshot comes within `timeoutMs` (default 10 s).
+   */
+  refresh: (options?: CallTrackRefreshOptions) => Promise<void>;
 }
 
 /** The active calls, live: the snapshot plus every update, ended calls removed. */

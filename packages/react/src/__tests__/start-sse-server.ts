@@ -17,13 +17,20 @@ export interface SseTestServer {
   close(): Promise<void>;
 }
 
-/** Starts the server; `history` limits the bus history (to force a `reset` on resume). */
-export async function startSseServer(history?: { maxEvents: number }): Promise<SseTestServer> {
+/**
+ * Starts the server; `history` limits the bus history (to force a `reset` on resume). With
+ * `snapshots: false` the handler gets no tracker, so it never sends a `snapshot` (the tracker
+ * still exists, to ingest events).
+ */
+export async function startSseServer(
+  history?: { maxEvents: number },
+  options: { snapshots?: boolean } = {},
+): Promise<SseTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
   const tracker = createCallTracker({ bus });
   const handler = createSseNodeHandler({
     bus,
-    tracker,
+    ...(options.snapshots === false ? {} : { tracker }),
     retryMs: 10,
     authenticate: (request) => {
       const token = new URL(request.url).searchParams.get('token');

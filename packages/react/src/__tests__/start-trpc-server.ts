@@ -1,0 +1,118 @@
+import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { type CallTracker, createCallTracker } from '@calltrack/tracker';
+import { createCallTrackRouter } from '@calltrack/trpc';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClient,
+} from '@trpc/client';
+import { initTRPC } from '@trpc/server';
+import { type CreateHTTPContextOptions, createHTTPServer } from '@trpc/server/adapters/standalone';
+import { EventSource } from 'eventsource';
+import type { ActiveCall } from '../active-call';
+import { trpcTransport } from '../trpc-transport';
+
+/** The test app's context: the tenant, from the bearer token (the token is the tenant id). */
+interface TestContext {
+  tenantId?: string;
+}
+
+const t = initTRPC.context<TestContext>().create();
+
+function createContext({ req }: CreateHTTPContextOptions): TestContext {
+  const header = req.headers.authorization ?? '';
+  return header.startsWith('Bearer ') ? { tenantId: header.slice('Bearer '.length) } : {};
+}
+
+function makeAppRouter(bus: EventBus, tracker: CallTracker) {
+  return t.router({
+    calltrack: createCallTrackRouter({ t, bus, tracker, getTenant: (ctx) => ctx.tenantId }),
+  });
+}
+type AppRouter = ReturnType<typeof makeAppRouter>;
+
+/** A real `@calltrack/trpc` server (standalone adapter, memory bus + tracker) on 127.0.0.1. */
+export interface TrpcTestServer {
+  url: string;
+  bus: EventBus;
+  tracker: CallTracker;
+  /** Destroys every open connection, as a network drop would. */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+/** Starts the server; `history` limits the bus history (to force a `reset` on resume). */
+export async function startTrpcServer(history?: { maxEvents: number }): Promise<TrpcTestServer> {
+  const bus = createMemoryBus(history ? { history } : {});
+  const tracker = createCallTracker({ bus });
+  const server: Server = createHTTPServer({ router: makeAppRouter(bus, tracker), createContext });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bus,
+    tracker,
+    dropConnections() {
+      for (const socket of sockets) socket.destroy();
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bus.close();
+    },
+  };
+}
+
+/**
+ * The real typed tRPC client of tenant `tenantId`: subscriptions over SSE
+ * (`httpSubscriptionLink` with the `eventsource` package, the bearer token sent through its
+ * `fetch`), everything else through `httpBatchLink`.
+ */
+export function createTrpcTestClient(url: string, tenantId: string): TRPCClient<AppRouter> {
+  const authorization = { authorization: `Bearer ${tenantId}` };
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink<AppRouter, typeof EventSource>({
+          url,
+          EventSource,
+          eventSourceOptions: {
+            fetch: (input, init) =>
+              fetch(input, { ...init, headers: { ...init?.headers, ...authorization } }),
+          },
+        }),
+        false: httpBatchLink<AppRouter>({ url, headers: authorization }),
+      }),
+    ],
+  });
+}
+
+/**
+ * `trpcTransport` wired to the typed client exactly as the README shows. `lastEventId`, when
+ * given, is sent with the first subscription (to make the server answer with a `reset`).
+ */
+export function testTrpcTransport(
+  server: TrpcTestServer,
+  tenantId = 'tenant-a',
+  options: { lastEventId?: string; onError?: (error: unknown) => void } = {},
+) {
+  const trpc = createTrpcTestClient(server.url, tenantId);
+  return trpcTransport({
+    subscribe: (input, handlers) =>
+      trpc.calltrack.onCallEvent.subscribe(
+        options.lastEventId ? { ...input, lastEventId: options.lastEventId } : input,
+        handlers,
+      ),
+    loadActiveCalls: (): Promise<readonly ActiveCall[]> => trpc.calltrack.activeCalls.query({}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+}

@@ -1,0 +1,189 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { callEvent, endedEvent } from './__tests__/start-sse-server';
+import {
+  startTrpcServer,
+  type TrpcTestServer,
+  testTrpcTransport,
+} from './__tests__/start-trpc-server';
+import type { CallTrackState } from './call-track-state';
+import type { CallTrackTransport } from './call-track-transport';
+import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Resolves once `predicate(state)` holds (checked on every change). */
+function until(client: CallTrackClient, predicate: (state: CallTrackState) => boolean) {
+  return new Promise<CallTrackState>((resolve) => {
+    const check = (): void => {
+      const state = client.getSnapshot();
+      if (predicate(state)) {
+        unsubscribe();
+        resolve(state);
+      }
+    };
+    const unsubscribe = client.subscribe(check);
+    check();
+  });
+}
+
+const ids = (state: CallTrackState) => state.activeCalls.map((call) => call.callId).sort();
+
+async function startServer(history?: { maxEvents: number }): Promise<TrpcTestServer> {
+  const server = await startTrpcServer(history);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+/** Wraps a transport to record the resets and snapshots it reports. */
+function recording(transport: CallTrackTransport) {
+  const resets: string[] = [];
+  const snapshots: string[][] = [];
+  const wrapped: CallTrackTransport = {
+    connect: (sink) =>
+      transport.connect({
+        ...sink,
+        onReset(reason) {
+          resets.push(reason);
+          sink.onReset(reason);
+        },
+        onSnapshot(calls) {
+          snapshots.push(calls.map((call) => call.callId).sort());
+          sink.onSnapshot(calls);
+        },
+      }),
+  };
+  return { transport: wrapped, resets, snapshots };
+}
+
+function connectClient(transport: CallTrackTransport, onError?: (error: unknown) => void) {
+  const client = createCallTrackClient({ transport, ...(onError ? { onError } : {}) });
+  cleanups.push(client.connect());
+  return client;
+}
+
+describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server and client)', () => {
+  it('loads the snapshot on `ready`, then applies live updates', async () => {
+    const server = await startServer();
+    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(callEvent('CA-2'));
+    const { transport, snapshots } = recording(testTrpcTransport(server));
+    const client = connectClient(transport);
+
+    const loaded = await until(client, (state) => state.hasSnapshot);
+    expect(ids(loaded)).toEqual(['CA-1', 'CA-2']);
+    expect(snapshots).toEqual([['CA-1', 'CA-2']]);
+    await until(client, (state) => state.connection.isConnected);
+
+    await server.tracker.ingest(callEvent('CA-3'));
+    await server.tracker.ingest(
+      callEvent('CA-1', { type: 'call.answered', status: 'in-progress' }),
+    );
+    const live = await until(
+      client,
+      (state) => state.activeCalls.find((call) => call.callId === 'CA-1')?.status === 'in-progress',
+    );
+    expect(ids(live)).toEqual(['CA-1', 'CA-2', 'CA-3']);
+    expect(live.connection.lastEvent?.type).toBe('call.answered');
+    // The tracked id of an event message is its bus cursor.
+    expect(live.connection.lastCursor).toEqual(expect.any(String));
+    expect(live.connection.lastCursor).not.toBe('calltrack:start');
+  });
+
+  it('removes a call from the active list when it ends', async () => {
+    const server = await startServer();
+    const client = connectClient(testTrpcTransport(server));
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(callEvent('CA-2'));
+    await until(client, (state) => state.activeCalls.length === 2);
+    await server.tracker.ingest(endedEvent('CA-1'));
+    const state = await until(client, (current) => current.activeCalls.length === 1);
+    expect(ids(state)).toEqual(['CA-2']);
+    expect(state.connection.lastEvent?.type).toBe('call.ended');
+  });
+
+  it('never shows another tenant’s calls or events', async () => {
+    const server = await startServer();
+    // Already active when the clients connect: must not be in the other tenant's snapshot.
+    await server.tracker.ingest(callEvent('CB-0', { tenantId: 'tenant-b' }));
+    await server.tracker.ingest(callEvent('CA-0'));
+    const a = connectClient(testTrpcTransport(server, 'tenant-a'));
+    const b = connectClient(testTrpcTransport(server, 'tenant-b'));
+    const seenByA: string[] = [];
+    const seenByB: string[] = [];
+    cleanups.push(a.onEvent((event) => seenByA.push(`${event.tenantId}:${event.callId}`)));
+    cleanups.push(b.onEvent((event) => seenByB.push(`${event.tenantId}:${event.callId}`)));
+    expect(ids(await until(a, (state) => state.hasSnapshot))).toEqual(['CA-0']);
+    expect(ids(await until(b, (state) => state.hasSnapshot))).toEqual(['CB-0']);
+
+    await server.tracker.ingest(callEvent('CB-1', { tenantId: 'tenant-b' }));
+    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(endedEvent('CB-0', 'tenant-b'));
+    await server.tracker.ingest(callEvent('CA-2'));
+    // B's last event and A's last event: everything before them has been delivered.
+    await until(b, (state) => state.connection.lastEvent?.callId === 'CB-0');
+    const stateA = await until(a, (state) => state.connection.lastEvent?.callId === 'CA-2');
+    expect(ids(stateA)).toEqual(['CA-0', 'CA-1', 'CA-2']);
+    expect(ids(b.getSnapshot())).toEqual(['CB-1']);
+    expect(seenByA).toEqual(['tenant-a:CA-1', 'tenant-a:CA-2']);
+    expect(seenByB).toEqual(['tenant-b:CB-1', 'tenant-b:CB-0']);
+  });
+
+  it('reloads the snapshot on `reset` (unknown lastEventId)', async () => {
+    const server = await startServer();
+    await server.tracker.ingest(callEvent('CA-1'));
+    const { transport, resets, snapshots } = recording(
+      testTrpcTransport(server, 'tenant-a', { lastEventId: 'gone-epoch:42' }),
+    );
+    const client = connectClient(transport);
+    const state = await until(client, (current) => current.hasSnapshot);
+    expect(resets).toEqual(['stream-reset']);
+    expect(snapshots).toEqual([['CA-1']]);
+    expect(ids(state)).toEqual(['CA-1']);
+
+    await server.tracker.ingest(callEvent('CA-2'));
+    expect(ids(await until(client, (current) => current.activeCalls.length === 2))).toEqual([
+      'CA-1',
+      'CA-2',
+    ]);
+  });
+
+  it('reloads the snapshot after a reconnect whose cursor left history (history-gap)', async () => {
+    const server = await startServer({ maxEvents: 5 });
+    const { transport, resets, snapshots } = recording(testTrpcTransport(server));
+    const client = connectClient(transport);
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(callEvent('CA-2'));
+    await until(client, (state) => state.activeCalls.length === 2);
+
+    server.dropConnections();
+    await until(client, (state) => state.connection.reconnecting);
+    // While the client is away: CA-1 ends and 10 calls start, more than the history keeps.
+    const later = Array.from({ length: 10 }, (_, index) => callEvent(`CA-n${index}`));
+    for (const event of [endedEvent('CA-1'), ...later]) await server.tracker.ingest(event);
+
+    // httpSubscriptionLink reconnects by itself with the last cursor; the server answers
+    // `reset` and the transport loads the active calls again.
+    const state = await until(client, (current) => current.activeCalls.length === 11);
+    expect(ids(state)).toEqual(['CA-2', ...later.map((event) => event.callId ?? '')].sort());
+    expect(resets).toEqual(['history-gap']);
+    expect(snapshots).toHaveLength(2);
+    expect(state.connection.isConnected).toBe(true);
+  }, 20_000); // the EventSource waits 3 s before it reconnects
+
+  it('refresh() loads the active calls again and resolves once they are applied', async () => {
+    const server = await startServer();
+    const { transport, snapshots } = recording(testTrpcTransport(server));
+    const client = connectClient(transport);
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CA-1'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    await client.refresh({ timeoutMs: 5_000 });
+    expect(snapshots).toEqual([[], ['CA-1']]);
+    expect(ids(client.getSnapshot())).toEqual(['CA-1']);
+  });
+});
