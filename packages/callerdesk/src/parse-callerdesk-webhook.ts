@@ -7,6 +7,7 @@ import {
   InvalidPayloadError,
   parseCallEvent,
   parseFormBody,
+  toReceivedAt,
 } from '@calltrack/core';
 import type { CallerDeskTenant } from './callerdesk-tenant';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
@@ -256,15 +257,6 @@ function shortOrUndefined(value: string | undefined): string | undefined {
 
 /** Latest instant an ISO 8601 string with a four-digit year can hold. */
 const maxTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-function toReceivedAt(value: Date | string | number | undefined): string {
-  const date = value === undefined ? new Date() : new Date(value);
-  const time = date.getTime();
-  if (!Number.isFinite(time) || time < 0 || time > maxTime) {
-    throw new InvalidArgumentError({ message: 'receivedAt must be a valid date.' });
-  }
-  return date.toISOString();
-}
 
 /** Drops the `undefined` entries, so optional event fields are absent rather than undefined. */
 function defined<T extends Record<string, unknown>>(record: T): Partial<T> {

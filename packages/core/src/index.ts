@@ -44,5 +44,6 @@ export { timingSafeEqual } from './timing-safe-equal';
 export { toErrorResponse } from './to-error-response';
 export type { NodeHandler, ToNodeHandlerOptions } from './to-node-handler';
 export { toNodeHandler } from './to-node-handler';
+export { toReceivedAt } from './to-received-at';
 export type { WebhookTenant } from './webhook-tenant';
 export { checkWebhookTenant } from './webhook-tenant';

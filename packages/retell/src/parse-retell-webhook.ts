@@ -8,6 +8,7 @@ import {
   InvalidPayloadError,
   isTerminalStatus,
   parseCallEvent,
+  toReceivedAt,
 } from '@calltrack/core';
 import { mapRetellCallStatus } from './map-retell-call-status';
 import { mapRetellDirection } from './map-retell-direction';
@@ -291,15 +292,6 @@ function toIsoTime(milliseconds: number | null | undefined, field: string): stri
     });
   }
   return new Date(Math.round(milliseconds)).toISOString();
-}
-
-function toReceivedAt(value: Date | string | number | undefined): string {
-  const date = value === undefined ? new Date() : new Date(value);
-  const time = date.getTime();
-  if (!Number.isFinite(time) || time < 0 || time > maxTime) {
-    throw new InvalidArgumentError({ message: 'receivedAt must be a valid date.' });
-  }
-  return date.toISOString();
 }
 
 function shortHash(text: string): string {

@@ -4,6 +4,7 @@ import {
   checkWebhookTenant,
   InvalidArgumentError,
   InvalidPayloadError,
+  toReceivedAt,
 } from '@calltrack/core';
 import type { z } from 'zod';
 import { mapTwilioCallStatus } from './map-twilio-call-status';
@@ -297,17 +298,6 @@ function toParamRecord(params: unknown): Params {
     }
   }
   return record;
-}
-
-function toReceivedAt(value: Date | string | undefined): string {
-  if (value === undefined) return new Date().toISOString();
-  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
-  if (date === null || !Number.isFinite(date.getTime())) {
-    throw new InvalidArgumentError({
-      message: 'receivedAt must be a valid Date or ISO 8601 string.',
-    });
-  }
-  return date.toISOString();
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
