@@ -1,11 +1,16 @@
 import { createRedisBus } from '@calltrack/bus/redis';
 import { toNodeHandler } from '@calltrack/core';
-import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
+import {
+  connectTestRedis,
+  deleteKeys,
+  makeCallEvent,
+  stopTestServers,
+  uniquePrefix,
+} from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRaw, startSse } from './__tests__/describe-sse-handler';
 import { callEvents, openEventSource } from './__tests__/open-event-source';
-import { stopServers } from './__tests__/start-server';
 import { createSseHandler } from './create-sse-handler';
 import { createSseNodeHandler } from './create-sse-node-handler';
 
@@ -19,7 +24,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!redis)('SSE over the Redis bus, two nodes', () => {
-  afterEach(stopServers);
+  afterEach(stopTestServers);
 
   const twoNodes = async (name: string) => {
     const client = redis as Redis;

@@ -11,6 +11,8 @@ export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
 export { closeServers, listen } from './listen';
 export { makeCallEvent } from './make-call-event';
+export type { TestServer } from './serve-for-test';
+export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';

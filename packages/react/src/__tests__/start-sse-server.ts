@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
 import { createSseNodeHandler } from '@calltrack/sse';
+import { serveForTest } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { EventSource } from 'eventsource';
 import { sseTransport } from '../sse-transport';
@@ -37,23 +37,14 @@ export async function startSseServer(
       return token ? { tenantId: token } : null;
     },
   });
-  const server: Server = createServer(handler);
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const served = await serveForTest(createServer(handler));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: served.url,
     bus,
     tracker,
-    dropConnections() {
-      for (const socket of sockets) socket.destroy();
-    },
+    dropConnections: served.dropConnections,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await served.close();
       await bus.close();
     },
   };

@@ -1,6 +1,5 @@
-import type { Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { serveForTest } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { createCallTrackRouter } from '@calltrack/trpc';
 import {
@@ -49,23 +48,16 @@ export interface TrpcTestServer {
 export async function startTrpcServer(history?: { maxEvents: number }): Promise<TrpcTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
   const tracker = createCallTracker({ bus });
-  const server: Server = createHTTPServer({ router: makeAppRouter(bus, tracker), createContext });
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const served = await serveForTest(
+    createHTTPServer({ router: makeAppRouter(bus, tracker), createContext }),
+  );
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: served.url,
     bus,
     tracker,
-    dropConnections() {
-      for (const socket of sockets) socket.destroy();
-    },
+    dropConnections: served.dropConnections,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await served.close();
       await bus.close();
     },
   };

@@ -1,4 +1,4 @@
-import type { RequestListener } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import {
   type BusSubscription,
@@ -6,14 +6,13 @@ import {
   type EventBus,
   type MemoryBusOptions,
 } from '@calltrack/bus';
-import { makeCallEvent } from '@calltrack/test-utils';
+import { makeCallEvent, serveForTest, stopTestServers } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SseCloseInfo, SseHandlerOptions, SseStreamInfo } from '../sse-handler-options';
 import type { SsePrincipal } from '../sse-principal';
 import { callEvents, openEventSource } from './open-event-source';
 import { deferred, SseReader } from './read-sse';
-import { startServer, stopServers } from './start-server';
 
 /** Turns handler options into a `node:http` listener (fetch handler + bridge, or Node handler). */
 export type MakeSseListener = (options: SseHandlerOptions) => RequestListener;
@@ -42,30 +41,32 @@ export async function startSse(
   const notify = (): void => {
     for (const check of checks) check();
   };
-  const server = await startServer(
-    makeListener({
-      bus: {
-        subscribe(subscribeOptions) {
-          const subscription = bus.subscribe(subscribeOptions);
-          subscriptions.push(subscription);
-          return subscription;
+  const server = await serveForTest(
+    createServer(
+      makeListener({
+        bus: {
+          subscribe(subscribeOptions) {
+            const subscription = bus.subscribe(subscribeOptions);
+            subscriptions.push(subscription);
+            return subscription;
+          },
         },
-      },
-      authenticate: bearer,
-      retryMs: 10,
-      onOpen: (info) => {
-        opened.push(info);
-        notify();
-      },
-      onClose: (info) => {
-        closed.push(info);
-        notify();
-      },
-      onError: (error) => {
-        errors.push(error);
-      },
-      ...options,
-    }),
+        authenticate: bearer,
+        retryMs: 10,
+        onOpen: (info) => {
+          opened.push(info);
+          notify();
+        },
+        onClose: (info) => {
+          closed.push(info);
+          notify();
+        },
+        onError: (error) => {
+          errors.push(error);
+        },
+        ...options,
+      }),
+    ),
   );
   const until = (predicate: () => boolean): Promise<void> =>
     new Promise((resolve) => {
@@ -119,7 +120,7 @@ export async function openRaw(
  */
 export function describeSseHandler(name: string, makeListener: MakeSseListener): void {
   describe(`${name}: SSE stream`, () => {
-    afterEach(stopServers);
+    afterEach(stopTestServers);
 
     it('answers with the SSE headers, a jittered retry first, then id/event/data frames', async () => {
       const sse = await startSse(makeListener, { retryMs: 1000 });
