@@ -16,3 +16,10 @@ export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';
+export {
+  browserRequired,
+  chromiumPath,
+  launchTestBrowser,
+  saveScreenshot,
+  screenshotDirectory,
+} from './launch-test-browser';
