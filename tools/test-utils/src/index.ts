@@ -9,13 +9,6 @@ export type { CollectingSink } from './create-collecting-sink';
 export { createCollectingSink } from './create-collecting-sink';
 export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
-export { closeServers, listen } from './listen';
-export { makeCallEvent } from './make-call-event';
-export type { TestServer } from './serve-for-test';
-export { serveForTest, stopTestServers } from './serve-for-test';
-export { spawnTypeScript, waitForExit } from './spawn-typescript';
-export type { RedisServerProcess } from './start-redis-server';
-export { freePort, startRedisServer } from './start-redis-server';
 export {
   browserRequired,
   chromiumPath,
@@ -23,3 +16,10 @@ export {
   saveScreenshot,
   screenshotDirectory,
 } from './launch-test-browser';
+export { closeServers, listen } from './listen';
+export { makeCallEvent } from './make-call-event';
+export type { TestServer } from './serve-for-test';
+export { serveForTest, stopTestServers } from './serve-for-test';
+export { spawnTypeScript, waitForExit } from './spawn-typescript';
+export type { RedisServerProcess } from './start-redis-server';
+export { freePort, startRedisServer } from './start-redis-server';
