@@ -1,0 +1,23 @@
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { getAppRouter } from '../../../../server/app-router';
+import { createContext } from '../../../../server/trpc';
+
+// Subscriptions are long-lived Server-Sent Events streams from the Node.js runtime.
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+/** Every tRPC call: queries (batched GET), and `calltrack.onCallEvent` as an SSE stream. */
+function handle(request: Request): Promise<Response> {
+  return fetchRequestHandler({
+    endpoint: '/api/trpc',
+    req: request,
+    router: getAppRouter(),
+    createContext: () => createContext(request),
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        console.error(`tRPC ${path ?? '?'} failed`, error);
+    },
+  });
+}
+
+export { handle as GET, handle as POST };

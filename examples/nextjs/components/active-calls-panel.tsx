@@ -1,0 +1,61 @@
+'use client';
+
+import type { ActiveCall } from '@calltrack/react';
+import { useActiveCalls } from '@calltrack/react';
+import type { TrackedCall } from '@calltrack/tracker';
+import { formatDuration, toCallSummary } from './call-summary';
+import { useNow } from './use-now';
+
+const statusLabels: Record<string, string> = {
+  queued: 'Dialing',
+  ringing: 'Ringing',
+  'in-progress': 'Talking',
+};
+
+function runningSince(call: ActiveCall): number | undefined {
+  // Talk time once answered, otherwise time since the call started.
+  const since = (call.answeredAt ?? call.startedAt ?? call.createdAt) as string | undefined;
+  const ms = since ? Date.parse(since) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The tenant's live calls, newest first, with a running duration. */
+export function ActiveCallsPanel() {
+  const { calls, isLoaded } = useActiveCalls();
+  const now = useNow(1000, calls.length > 0);
+  return (
+    <section className="panel" data-testid="active-calls" data-loaded={isLoaded}>
+      <h2>
+        Active calls <span data-testid="active-count">{calls.length}</span>
+      </h2>
+      {!isLoaded ? <p className="muted">Loading…</p> : null}
+      {isLoaded && calls.length === 0 ? (
+        <p className="muted" data-testid="no-active-calls">
+          No calls right now.
+        </p>
+      ) : null}
+      <ul className="calls">
+        {calls.map((call) => {
+          const summary = toCallSummary(call as unknown as TrackedCall);
+          const since = runningSince(call);
+          return (
+            <li
+              key={call.callId}
+              className={`call call-${call.status ?? 'unknown'}`}
+              data-testid="active-call"
+              data-call-id={call.callId}
+              data-status={call.status}
+            >
+              <span className="call-status">{statusLabels[call.status ?? ''] ?? call.status}</span>
+              <span className="call-contact">{summary.contact}</span>
+              <span className="call-provider">{summary.provider}</span>
+              <span className="call-duration" data-testid="call-duration">
+                {since === undefined ? '–' : formatDuration(Math.max(0, now - since))}
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,57 @@
+import { maskPhoneNumber } from '@calltrack/core';
+import type { TrackedCall } from '@calltrack/tracker';
+
+/** What the campaign page shows of a call: the customer's number masked, nothing else personal. */
+export interface CallSummary {
+  callId: string;
+  provider?: string;
+  status?: string;
+  direction?: string;
+  /** The customer's number, masked (`+91******210`). */
+  contact: string;
+  /** Talk time in milliseconds, once the call has ended. */
+  durationMs?: number;
+  endedAt?: string;
+  recordingUrl?: string;
+}
+
+/** The fields of a call (or of a call event) a summary is made from. */
+export type CallSummarySource = Partial<
+  Pick<
+    TrackedCall,
+    | 'callId'
+    | 'provider'
+    | 'status'
+    | 'direction'
+    | 'from'
+    | 'to'
+    | 'durationMs'
+    | 'endedAt'
+    | 'recordingUrl'
+  >
+>;
+
+/**
+ * Summarizes a tracker call (`TrackedCall`, as the campaign router reads it or as an event
+ * carries it in `event.data.call`). The customer is `to` on outbound calls, `from` otherwise.
+ */
+export function toCallSummary(call: CallSummarySource): CallSummary {
+  const customer = call.direction === 'outbound' ? call.to : (call.from ?? call.to);
+  return {
+    callId: call.callId ?? '',
+    provider: call.provider,
+    status: call.status,
+    direction: call.direction,
+    contact: maskPhoneNumber(customer) || 'unknown',
+    durationMs: call.durationMs,
+    endedAt: call.endedAt,
+    recordingUrl: call.recordingUrl,
+  };
+}
+
+/** `83500` → `1:23`. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '–';
+  const seconds = Math.floor(ms / 1000);
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}

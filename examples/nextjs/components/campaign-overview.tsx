@@ -1,0 +1,76 @@
+'use client';
+
+import type { CallSummary } from './call-summary';
+import { formatDuration } from './call-summary';
+import type { CampaignData } from './use-campaign-data';
+
+/** The campaign's figures (last 24 hours) and the calls that ended last. */
+export function CampaignOverview({ data }: { data: CampaignData }) {
+  const { stats, recentCalls, loads, error } = data;
+  return (
+    <>
+      <section className="panel" data-testid="campaign-stats" data-loads={loads}>
+        <h2>Campaign · last 24 h</h2>
+        {error ? (
+          <p className="error" data-testid="campaign-error">
+            {error}
+          </p>
+        ) : null}
+        <dl className="stats">
+          <Stat label="Active now" testId="stat-active" value={stats?.activeCalls} />
+          <Stat label="Calls" testId="stat-started" value={stats?.startedCalls} />
+          <Stat label="Ended" testId="stat-ended" value={stats?.endedCalls} />
+          <Stat label="Answered" testId="stat-answered" value={stats?.answeredCalls} />
+          <Stat label="Completed" testId="stat-completed" value={stats?.completedCalls} />
+          <Stat label="Failed" testId="stat-failed" value={stats?.failedCalls} />
+          <Stat
+            label="Avg talk time"
+            testId="stat-average"
+            value={
+              stats?.averageDurationMs == null ? undefined : formatDuration(stats.averageDurationMs)
+            }
+          />
+        </dl>
+      </section>
+      <section className="panel" data-testid="recent-calls">
+        <h2>Recently ended</h2>
+        {recentCalls.length === 0 ? <p className="muted">No ended calls yet.</p> : null}
+        <ul className="calls">
+          {recentCalls.map((call) => (
+            <RecentCall key={call.callId} call={call} />
+          ))}
+        </ul>
+      </section>
+    </>
+  );
+}
+
+function Stat({ label, testId, value }: { label: string; testId: string; value: unknown }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd data-testid={testId}>{value === undefined ? '–' : String(value)}</dd>
+    </div>
+  );
+}
+
+function RecentCall({ call }: { call: CallSummary }) {
+  return (
+    <li
+      className={`call call-${call.status ?? 'unknown'}`}
+      data-testid="recent-call"
+      data-call-id={call.callId}
+      data-status={call.status}
+    >
+      <span className="call-status">{call.status}</span>
+      <span className="call-contact">{call.contact}</span>
+      <span className="call-provider">{call.provider}</span>
+      <span className="call-duration">{formatDuration(call.durationMs)}</span>
+      {call.recordingUrl ? (
+        <a href={call.recordingUrl} target="_blank" rel="noreferrer">
+          Recording
+        </a>
+      ) : null}
+    </li>
+  );
+}

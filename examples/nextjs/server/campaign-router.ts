@@ -1,0 +1,74 @@
+import type { CallTracker } from '@calltrack/tracker';
+import { TRPCError } from '@trpc/server';
+import { type CallSummary, toCallSummary } from '../components/call-summary';
+import type { RecentCalls } from './recent-calls';
+import { t } from './trpc';
+
+/** The campaign page's figures: live calls now and the last 24 hours. */
+export interface CampaignStats {
+  activeCalls: number;
+  startedCalls: number;
+  endedCalls: number;
+  answeredCalls: number;
+  completedCalls: number;
+  failedCalls: number;
+  averageDurationMs: number | null;
+  /** When the figures were read (ISO 8601). */
+  at: string;
+}
+
+const dayMs = 24 * 60 * 60 * 1000;
+
+function parseLimit(input: unknown): { limit: number } {
+  const limit = (input as { limit?: unknown } | undefined)?.limit ?? 10;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 50) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'limit must be an integer from 1 to 50.' });
+  }
+  return { limit };
+}
+
+/** The campaign procedures: stats and the recently ended calls, from the tracker. */
+export function createCampaignRouter({
+  tracker,
+  recentCalls,
+}: {
+  tracker: CallTracker;
+  recentCalls: RecentCalls;
+}) {
+  const tenantProcedure = t.procedure.use(({ ctx, next }) => {
+    if (!ctx.tenantId) throw new TRPCError({ code: 'UNAUTHORIZED' });
+    return next({ ctx: { tenantId: ctx.tenantId } });
+  });
+
+  return t.router({
+    stats: tenantProcedure.query(async ({ ctx }): Promise<CampaignStats> => {
+      const now = Date.now();
+      const [count, analytics] = await Promise.all([
+        tracker.countActiveCalls(ctx.tenantId),
+        tracker.getAnalytics(ctx.tenantId, { from: now - dayMs, to: now, granularity: 'hour' }),
+      ]);
+      const { totals } = analytics;
+      return {
+        activeCalls: count.total,
+        startedCalls: totals.startedCalls,
+        endedCalls: totals.endedCalls,
+        answeredCalls: totals.answeredCalls,
+        completedCalls: totals.endedByStatus.completed ?? 0,
+        failedCalls: totals.endedByStatus.failed ?? 0,
+        averageDurationMs: totals.averageDurationMs,
+        at: new Date(now).toISOString(),
+      };
+    }),
+
+    recentCalls: tenantProcedure
+      .input(parseLimit)
+      .query(async ({ ctx, input }): Promise<CallSummary[]> => {
+        const callIds = await recentCalls.list(ctx.tenantId, input.limit);
+        const calls = await Promise.all(
+          callIds.map((callId) => tracker.getCall(ctx.tenantId, callId)),
+        );
+        // A call past the tracker's retention (24 h after its end) drops out.
+        return calls.flatMap((call) => (call ? [toCallSummary(call)] : []));
+      }),
+  });
+}

@@ -1,0 +1,64 @@
+import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
+import { CallTrackError, type FetchHandler } from '@calltrack/core';
+import { createRetellWebhookHandler } from '@calltrack/retell';
+import { demoCredentials } from '@calltrack/simulator';
+import { createTwilioWebhookHandler } from '@calltrack/twilio';
+import { getCallTrackServer } from './calltrack-server';
+import { resolveDemoTenant, tenantFromUrl, tenantOfKnownCall } from './resolve-demo-tenant';
+
+/** The providers this app takes webhooks from: `/api/webhooks/<provider>`. */
+export type WebhookProvider = 'twilio' | 'retell' | 'callerdesk';
+
+// Created on first use and kept with the bus and tracker on `globalThis` (see calltrack-server).
+const handlersKey = Symbol.for('calltrack.example-nextjs.webhook-handlers');
+type GlobalWithHandlers = typeof globalThis & {
+  [handlersKey]?: Record<WebhookProvider, FetchHandler>;
+};
+
+/** The fetch handler of `provider`, or undefined for a provider this app does not know. */
+export function getWebhookHandler(provider: string): FetchHandler | undefined {
+  const global = globalThis as GlobalWithHandlers;
+  global[handlersKey] ??= createWebhookHandlers(process.env);
+  return Object.hasOwn(global[handlersKey], provider)
+    ? global[handlersKey][provider as WebhookProvider]
+    : undefined;
+}
+
+function createWebhookHandlers(env: NodeJS.ProcessEnv): Record<WebhookProvider, FetchHandler> {
+  // The sink is the tracker: it applies each event to its call, then publishes it to the bus.
+  const { tracker } = getCallTrackServer();
+  // 4xx answers (bad signature, unknown number) are the sender's problem; log only failures.
+  const onError = (error: unknown, request: Request): void => {
+    if (!CallTrackError.isInstance(error) || error.status >= 500) {
+      console.error(`webhook ${new URL(request.url).pathname} failed`, error);
+    }
+  };
+  return {
+    twilio: createTwilioWebhookHandler({
+      authToken: env.TWILIO_AUTH_TOKEN || demoCredentials.twilioAuthToken,
+      sink: tracker,
+      // The tenant's number is `To` on inbound calls and `From` on outbound ones; a customer's
+      // number is never a demo line, so both are tried. Recording and AMD callbacks carry no
+      // numbers: they go by `?tenant=` in the callback URL, or to the tenant that has the call.
+      resolveTenant: async ({ to, from, url, callSid }) =>
+        resolveDemoTenant(to, from) ??
+        tenantFromUrl(url) ??
+        (callSid ? await tenantOfKnownCall(tracker, callSid) : null),
+      // The origin Twilio signed, when the app runs behind a proxy or tunnel.
+      ...(env.CALLTRACK_PUBLIC_URL ? { publicUrl: env.CALLTRACK_PUBLIC_URL } : {}),
+      onError,
+    }),
+    retell: createRetellWebhookHandler({
+      apiKey: env.RETELL_API_KEY || demoCredentials.retellApiKey,
+      sink: tracker,
+      resolveTenant: ({ number }) => resolveDemoTenant(number),
+      onError,
+    }),
+    callerdesk: createCallerDeskWebhookHandler({
+      token: env.CALLERDESK_WEBHOOK_TOKEN || demoCredentials.callerDeskToken,
+      sink: tracker,
+      resolveTenant: ({ number }) => resolveDemoTenant(number),
+      onError,
+    }),
+  };
+}
