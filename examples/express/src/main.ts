@@ -1,0 +1,84 @@
+// Runs the Express example: `tsx src/main.ts` (add `--simulate` to feed it simulated calls).
+// Environment: PORT, HOST, REDIS_URL, CALLTRACK_REDIS_PREFIX, TWILIO_AUTH_TOKEN, RETELL_API_KEY,
+// CALLERDESK_TOKEN, PUBLIC_URL, SIMULATE=1, SIMULATOR_RATE (see README.md).
+import { createSimulator } from '@calltrack/simulator';
+import { Redis } from 'ioredis';
+import { createDemoApp } from './create-demo-app';
+import { readDemoConfig } from './read-demo-config';
+
+const config = readDemoConfig();
+
+let redis: Redis | undefined;
+if (config.redisUrl) {
+  redis = new Redis(config.redisUrl, { lazyConnect: true });
+  redis.on('error', (error) => console.warn(`redis: ${error.message}`));
+  try {
+    await redis.connect();
+  } catch (error) {
+    console.error(`Cannot reach Redis at ${config.redisUrl}: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
+const demo = createDemoApp({
+  credentials: config.credentials,
+  ...(redis ? { redis, ownsRedis: true } : {}),
+  redisPrefix: config.redisPrefix,
+  ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+});
+
+let url: string;
+try {
+  url = await demo.listen(config.port, config.host);
+} catch (error) {
+  console.error(`Cannot listen on port ${config.port}: ${(error as Error).message}`);
+  console.error('Set PORT to use another one, e.g. PORT=3001 npm start');
+  await demo.close();
+  process.exit(1);
+}
+const port = new URL(url).port;
+
+console.log(`\ncalltrack Express example: ${url}\n`);
+console.log(
+  `  backends   ${redis ? `Redis ${config.redisUrl} (prefix ${config.redisPrefix})` : 'in memory'}`,
+);
+console.log(`  dashboard  ${url}/  (Socket.IO: ${url}/?transport=socket.io)`);
+console.log(`  webhooks   POST ${url}/webhooks/twilio | /webhooks/retell | /webhooks/callerdesk`);
+console.log(`  read API   GET  ${url}/api/calls/active, ${url}/api/calls/active/count`);
+console.log(`  events     GET  ${url}/api/events (SSE)`);
+
+const simulator = config.simulate
+  ? createSimulator({
+      // Loopback: the simulator signs the URL it posts to, and the app checks that same URL.
+      target: `http://127.0.0.1:${port}`,
+      rate: config.simulatorRate,
+      credentials: config.credentials,
+    })
+  : undefined;
+if (simulator) {
+  simulator.start();
+  console.log(
+    `\nSimulating ${config.simulatorRate} calls per second over Twilio, Retell and CallerDesk.`,
+  );
+}
+console.log('Ctrl+C to stop.\n');
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) {
+    console.log('Forced exit.');
+    process.exit(1);
+  }
+  stopping = true;
+  console.log(`\n${signal}: shutting down…`);
+  try {
+    await simulator?.stop({ abort: true });
+    await demo.close();
+    process.exit(0);
+  } catch (error) {
+    console.error(error);
+    process.exit(1);
+  }
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

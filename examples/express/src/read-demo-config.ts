@@ -1,0 +1,51 @@
+import { demoCredentials } from '@calltrack/simulator';
+import type { DemoCredentials } from './create-demo-app';
+
+/** What main.ts reads from the environment and the command line. */
+export interface DemoConfig {
+  port: number;
+  host: string | undefined;
+  /** Set: every backend runs on this Redis. Unset: in memory. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  credentials: DemoCredentials;
+  publicUrl: string | undefined;
+  /** Feed the app with simulated calls (`--simulate`). */
+  simulate: boolean;
+  /** Simulated calls started per second. */
+  simulatorRate: number;
+}
+
+function readNumber(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0) {
+    throw new Error(`${name} must be a non-negative number, not ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+/**
+ * Reads the configuration. Secrets default to the simulator's demo credentials, which is what
+ * the simulator signs with; set your real ones to receive real webhooks.
+ */
+export function readDemoConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): DemoConfig {
+  const nonEmpty = (value: string | undefined) => (value === '' ? undefined : value);
+  return {
+    port: readNumber(env.PORT, 'PORT', 3000),
+    host: nonEmpty(env.HOST),
+    redisUrl: nonEmpty(env.REDIS_URL),
+    redisPrefix: nonEmpty(env.CALLTRACK_REDIS_PREFIX) ?? 'calltrack',
+    credentials: {
+      twilioAuthToken: nonEmpty(env.TWILIO_AUTH_TOKEN) ?? demoCredentials.twilioAuthToken,
+      retellApiKey: nonEmpty(env.RETELL_API_KEY) ?? demoCredentials.retellApiKey,
+      callerDeskToken: nonEmpty(env.CALLERDESK_TOKEN) ?? demoCredentials.callerDeskToken,
+    },
+    publicUrl: nonEmpty(env.PUBLIC_URL),
+    simulate: argv.includes('--simulate') || env.SIMULATE === '1',
+    simulatorRate: readNumber(env.SIMULATOR_RATE, 'SIMULATOR_RATE', 0.5),
+  };
+}
