@@ -1,0 +1,36 @@
+import type { SimulatedOutcome } from './simulated-outcome';
+import type { SimulatorProvider } from './simulator-provider';
+
+/** What a simulator did so far (a snapshot: read `simulator.stats` again for fresh numbers). */
+export interface SimulatorStats {
+  /** Calls started. */
+  started: number;
+  /** Calls whose every webhook was sent and answered (or failed), aborted ones excluded. */
+  completed: number;
+  /** Calls cut short by an abort. */
+  aborted: number;
+  /** Calls running now. */
+  active: number;
+  /** Arrivals dropped because `maxActiveCalls` calls were running. */
+  skipped: number;
+  /** HTTP deliveries made, duplicates included. */
+  deliveries: number;
+  /** Deliveries not answered 2xx (HTTP errors, network errors, timeouts; not aborts). */
+  failedDeliveries: number;
+  /** Deliveries answered 4xx: the target rejected them (wrong secret, unknown number, wrong path…). */
+  rejectedDeliveries: number;
+  /** Deliveries that were duplicates. */
+  duplicateDeliveries: number;
+  /** Calls with out-of-order deliveries. */
+  reorderedCalls: number;
+  /** Calls started per provider. */
+  byProvider: Record<SimulatorProvider, number>;
+  /** Calls started per outcome. */
+  byOutcome: Record<SimulatedOutcome, number>;
+  /** Deliveries per HTTP status (`0` for no answer). */
+  byHttpStatus: Record<string, number>;
+  /** Mean delivery time in milliseconds (0 before the first delivery). */
+  averageLatencyMs: number;
+  /** Slowest delivery in milliseconds. */
+  maxLatencyMs: number;
+}
