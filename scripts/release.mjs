@@ -41,8 +41,9 @@ if (unknown.length > 0 || args.includes('--help') || args.includes('-h')) {
 }
 // `npm run release --dry-run` (without `--`) reaches us as npm_config_dry_run: honour it, and keep
 // it away from the npm commands run below (npm pack would not write its tarball).
-const dryRun = args.includes('--dry-run') || process.env.npm_config_dry_run === 'true';
-delete process.env.npm_config_dry_run;
+const environment = process.env;
+const dryRun = args.includes('--dry-run') || environment.npm_config_dry_run === 'true';
+delete environment.npm_config_dry_run;
 const keep = args.includes('--keep');
 if (keep && !dryRun) fail('--keep only makes sense with --dry-run.');
 
@@ -173,7 +174,8 @@ function syncChangesets(worktree) {
   const isChangeset = (name) => name.endsWith('.md') && name !== 'README.md';
   for (const name of readdirSync(target).filter(isChangeset)) rmSync(join(target, name));
   const names = readdirSync(source).filter(isChangeset);
-  for (const name of [...names, 'config.json']) copyFileSync(join(source, name), join(target, name));
+  for (const name of [...names, 'config.json'])
+    copyFileSync(join(source, name), join(target, name));
   const committed = new Set(
     git(['ls-tree', '--name-only', 'HEAD', '.changeset/'], root)
       .split('\n')
@@ -226,7 +228,7 @@ function realRelease() {
   const reasons = [];
   if (branch !== 'main') reasons.push(`on branch "${branch}", not main`);
   if (status !== '') reasons.push('the working tree is not clean (git status --porcelain)');
-  if (!process.env.NPM_TOKEN) reasons.push('NPM_TOKEN is not set');
+  if (!environment.NPM_TOKEN) reasons.push('NPM_TOKEN is not set');
   if (reasons.length > 0) {
     throw new Error(
       `refusing to release: ${reasons.join('; ')}.\n` +
@@ -257,6 +259,7 @@ function realRelease() {
   const userconfig = join(temp, 'npmrc');
   writeFileSync(
     userconfig,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: npm expands ${NPM_TOKEN} when it reads the file
     'registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n',
   );
   try {
@@ -323,7 +326,9 @@ function printTable(rows) {
   for (const [index, line] of table.entries()) {
     console.log(
       line
-        .map((cell, column) => (column >= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+        .map((cell, column) =>
+          column >= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
+        )
         .join('  '),
     );
     if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '));
@@ -352,7 +357,7 @@ function git(gitArgs, cwd) {
 function run(command, commandArgs, cwd, env = {}, capture = false) {
   const result = spawnSync(command, commandArgs, {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...environment, ...env },
     encoding: 'utf8',
     stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
     maxBuffer: 64 * 1024 * 1024,
@@ -360,7 +365,9 @@ function run(command, commandArgs, cwd, env = {}, capture = false) {
   if (result.error) throw result.error;
   if (result.status !== 0) {
     const output = capture ? `\n${result.stderr || result.stdout}`.trimEnd() : '';
-    throw new Error(`${basename(command)} ${commandArgs.join(' ')} failed (${result.status})${output}`);
+    throw new Error(
+      `${basename(command)} ${commandArgs.join(' ')} failed (${result.status})${output}`,
+    );
   }
   return result.stdout ?? '';
 }
