@@ -1,0 +1,211 @@
+import { createSimulator, demoLines } from '@calltrack/simulator';
+import { launchTestBrowser, saveScreenshot } from '@calltrack/test-utils';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { postTwilio, twilioStatus } from './__tests__/signed-webhooks';
+import { startDemoApp, stopDemoApps } from './__tests__/start-demo-app';
+
+// Headless Debian Chromium against the real app: real server, real SSE / Socket.IO, real clicks.
+const browser = await launchTestBrowser();
+const twilioNorth = demoLines.find(
+  (line) => line.provider === 'twilio' && line.branchId === 'north',
+)!.number;
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+type Transport = 'sse' | 'socket.io';
+
+/** Opens the dashboard and waits until its stream is connected; page errors fail the test. */
+async function openDashboard(baseUrl: string, transport: Transport, query = '') {
+  const context = await (browser as Browser).newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(`${baseUrl}/?transport=${transport}${query}`);
+  await connected(page);
+  return {
+    page,
+    errors,
+    close: () => context.close(),
+  };
+}
+
+const connected = (page: Page) =>
+  page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
+const row = (page: Page, callId: string) => page.locator(`tr[data-call-id="${callId}"]`);
+const rowWithStatus = (page: Page, callId: string, status: string) =>
+  page.locator(`tr[data-call-id="${callId}"][data-status="${status}"]`);
+const popup = (page: Page, callId: string) =>
+  page.locator(`[data-testid="completed-popup"][data-call-id="${callId}"]`);
+
+/** Posts the Twilio status callbacks of one call on the north line. */
+function twilioCall(baseUrl: string, callSid: string) {
+  let sequence = 0;
+  const send = async (
+    status: 'initiated' | 'ringing' | 'in-progress' | 'completed',
+    duration?: number,
+  ) => {
+    const response = await postTwilio(
+      baseUrl,
+      twilioStatus({
+        callSid,
+        status,
+        sequence: sequence++,
+        line: twilioNorth,
+        customer: '+12125550147',
+        ...(duration === undefined ? {} : { duration }),
+      }),
+    );
+    expect(response.status).toBe(200);
+  };
+  /** The recording callback: it carries no numbers, only the CallSid. */
+  const recording = async (url: string) => {
+    const response = await postTwilio(baseUrl, {
+      AccountSid: `AC${'0'.repeat(32)}`,
+      CallSid: callSid,
+      RecordingSid: `RE${'1'.repeat(32)}`,
+      RecordingUrl: url,
+      RecordingStatus: 'completed',
+      RecordingDuration: '41',
+    });
+    expect(response.status).toBe(200);
+  };
+  return { send, recording };
+}
+
+let callCounter = 0;
+const nextCallSid = () => `CA${(Date.now() * 100 + callCounter++).toString(16).padStart(32, '0')}`;
+
+describe.skipIf(!browser)('the dashboard in Chromium', () => {
+  afterEach(stopDemoApps);
+
+  describe.each(['sse', 'socket.io'] as const)('over %s', (transport) => {
+    it('shows simulated calls arriving, changing state and leaving the active list', async () => {
+      const demo = await startDemoApp();
+      const { page, errors, close } = await openDashboard(demo.url, transport, '&popupMs=1500');
+      const simulator = createSimulator({
+        target: demo.url,
+        rate: 2,
+        speed: 40,
+        maxActiveCalls: 4,
+        seed: 21,
+      });
+      simulator.start();
+      try {
+        // Calls appear…
+        await page.getByTestId('call-row').nth(2).waitFor();
+        await saveScreenshot(page, `express-${transport}-simulated-calls`);
+        // …one of them is answered (it came in dialing or ringing), and a toast says so…
+        const answered = page.locator('tr[data-testid="call-row"][data-status="in-progress"]');
+        await answered.first().waitFor();
+        const callId = (await answered.first().getAttribute('data-call-id'))!;
+        await page.getByTestId('toast').first().waitFor();
+        // …it leaves the active list when it ends, and shows up among the completed calls.
+        await row(page, callId).waitFor({ state: 'detached' });
+        await page.locator(`[data-testid="recent-call"][data-call-id="${callId}"]`).waitFor();
+        await page.getByTestId('completed-popup').first().waitFor();
+        await saveScreenshot(page, `express-${transport}-simulated-call-ended`);
+      } finally {
+        await simulator.stop({ abort: true });
+      }
+      expect(errors).toEqual([]);
+      await close();
+    });
+
+    it('toasts a call going live, ticks its duration, and pops up the completed call', async () => {
+      const demo = await startDemoApp();
+      const { page, errors, close } = await openDashboard(demo.url, transport, '&popupMs=1500');
+      const callSid = nextCallSid();
+      const call = twilioCall(demo.url, callSid);
+
+      await call.send('initiated');
+      await rowWithStatus(page, callSid, 'queued').waitFor();
+      await expect.poll(() => page.getByTestId('count-total').textContent()).toBe('1');
+      await call.send('ringing');
+      await rowWithStatus(page, callSid, 'ringing').waitFor();
+      await call.send('in-progress');
+      await rowWithStatus(page, callSid, 'in-progress').waitFor();
+
+      const toast = page.locator(`[data-testid="toast"][data-call-id="${callSid}"]`);
+      await toast.waitFor();
+      expect(await toast.textContent()).toContain('+12••••••147');
+      expect(await page.locator('[data-branch="north"]').getAttribute('data-count')).toBe('1');
+      expect(await page.getByTestId('count-live').textContent()).toBe('1');
+      // The talk time runs: from 0:00 to 0:01 and on, once a second.
+      await page.waitForFunction((id) => {
+        const text = document.querySelector(
+          `tr[data-call-id="${id}"] [data-testid="call-duration"]`,
+        )?.textContent;
+        return text !== undefined && text !== null && text !== '0:00';
+      }, callSid);
+      await saveScreenshot(page, `express-${transport}-live-call`);
+
+      await call.send('completed', 42);
+      await row(page, callSid).waitFor({ state: 'detached' });
+      const completed = popup(page, callSid);
+      await completed.waitFor();
+      expect(await completed.getByTestId('popup-status').textContent()).toBe('Completed');
+      expect(await completed.getByTestId('popup-duration').textContent()).toBe('0:42');
+      expect(await completed.getByTestId('popup-contact').textContent()).toBe('+12••••••147');
+      expect(await page.getByTestId('count-total').textContent()).toBe('0');
+      expect(await page.getByTestId('empty-state').isVisible()).toBe(true);
+
+      // The recording arrives after the end; the open popup links it.
+      const recordingUrl = `https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE${callSid.slice(2)}`;
+      await call.recording(recordingUrl);
+      const link = completed.getByTestId('popup-recording');
+      await link.waitFor();
+      expect(await link.getAttribute('href')).toBe(recordingUrl);
+      await saveScreenshot(page, `express-${transport}-completed-popup`);
+
+      // popupMs=1500: it closes itself.
+      await completed.waitFor({ state: 'detached' });
+      expect(errors).toEqual([]);
+      await close();
+    });
+
+    it('resumes after a reload and shows the connection state', async () => {
+      const demo = await startDemoApp();
+      const { page, errors, close } = await openDashboard(demo.url, transport);
+      const first = nextCallSid();
+      const firstCall = twilioCall(demo.url, first);
+      await firstCall.send('ringing');
+      await firstCall.send('in-progress');
+      await rowWithStatus(page, first, 'in-progress').waitFor();
+
+      await page.reload();
+      await connected(page);
+      // From the snapshot…
+      await rowWithStatus(page, first, 'in-progress').waitFor();
+      // …then live again: a new call arrives, the first one ends.
+      const second = nextCallSid();
+      await twilioCall(demo.url, second).send('ringing');
+      await rowWithStatus(page, second, 'ringing').waitFor();
+      await firstCall.send('completed', 7);
+      await row(page, first).waitFor({ state: 'detached' });
+      await saveScreenshot(page, `express-${transport}-after-reload`);
+
+      // The default popup stays 10 s; the close button closes it at once.
+      const completed = popup(page, first);
+      await completed.waitFor();
+      await completed.getByTestId('popup-close').click();
+      await completed.waitFor({ state: 'detached', timeout: 3_000 });
+
+      // The server goes away: the indicator says so.
+      await demo.close();
+      await page
+        .locator('[data-testid="connection-state"]:not([data-state="connected"])')
+        .waitFor();
+      await saveScreenshot(page, `express-${transport}-disconnected`);
+      expect(
+        errors.filter((error) => !/ERR_CONNECTION_REFUSED|Failed to load/.test(error)),
+      ).toEqual([]);
+      await close();
+    });
+  });
+});
