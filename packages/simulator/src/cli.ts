@@ -1,2 +1,30 @@
 #!/usr/bin/env node
-export {};
+import { runCli } from './run-cli';
+
+// First Ctrl+C: abort the running calls, print the summary, exit. Second: exit at once.
+const interrupt = new AbortController();
+const onSignal = () => {
+  if (interrupt.signal.aborted) process.exit(130);
+  interrupt.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+runCli(process.argv.slice(2), {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+  env: process.env,
+  signal: interrupt.signal,
+}).then(
+  (code) => {
+    process.exitCode = code;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `calltrack-sim: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

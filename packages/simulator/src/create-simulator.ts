@@ -216,6 +216,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (!running) return;
     if (active.size >= config.maxActiveCalls) {
       stats.skipped += 1;
+      call(options.onSkip, undefined);
     } else {
       startedByLoop += 1;
       void launch({});
@@ -298,8 +299,13 @@ function resolveOptions(options: SimulatorOptions): Config {
 
   const lines = options.lines ?? demoLines;
   if (!Array.isArray(lines)) fail('lines must be an array of lines.');
-  const providers = [...(options.providers ?? simulatorProviders)];
-  if (providers.length === 0) fail('providers must name at least one provider.');
+  const providers = [
+    ...(options.providers ??
+      simulatorProviders.filter((provider) => lines.some((line) => line.provider === provider))),
+  ];
+  if (providers.length === 0) {
+    fail(options.providers ? 'providers must name at least one provider.' : 'lines is empty.');
+  }
   for (const provider of providers) {
     if (!simulatorProviders.includes(provider)) fail(`unknown provider "${String(provider)}".`);
     if (!lines.some((line) => line.provider === provider)) {

@@ -137,8 +137,8 @@ export function buildRetellCallScript(input: CallScriptInput, random: Random): C
     durationMs =
       input.talkDurationMs !== undefined
         ? Math.max(1000, Math.round(input.talkDurationMs))
-        : outcome === 'failed'
-          ? spokenMs + Math.round(random.between(500, 4000))
+        : outcome === 'failed' || outcome === 'voicemail'
+          ? spokenMs + Math.round(random.between(800, 4000))
           : Math.max(spokenMs + 1500, Math.round(random.logNormal(95_000, 0.6)));
     const start = startedAt + connectAt;
     const end = start + durationMs;

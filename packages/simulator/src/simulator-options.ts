@@ -19,7 +19,7 @@ export interface SimulatorOptions {
   paths?: Partial<Record<SimulatorProvider, string>>;
   /** Prefix of the default paths; default `/webhooks` (the Next.js example uses `/api/webhooks`). */
   pathPrefix?: string;
-  /** Providers to simulate; default all three. */
+  /** Providers to simulate; default every provider that has a line (all three with `demoLines`). */
   providers?: readonly SimulatorProvider[];
   /** Business lines to call on; default `demoLines`. Only lines of `providers` are used. */
   lines?: readonly SimulatorLine[];
@@ -74,6 +74,8 @@ export interface SimulatorOptions {
   onDelivery?: (delivery: SimulatorDelivery) => void;
   /** Called when a call starts, with its script. Errors it throws are ignored. */
   onCallStart?: (call: CallScript) => void;
+  /** Called when an arrival is skipped because `maxActiveCalls` calls are running. Errors it throws are ignored. */
+  onSkip?: () => void;
   /** Called when a call finished (or was aborted). Errors it throws are ignored. */
   onCallEnd?: (call: SimulatedCall) => void;
 }

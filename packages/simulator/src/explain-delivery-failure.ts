@@ -1,0 +1,47 @@
+import { maskPhoneNumber } from '@calltrack/core';
+import type { SimulatorDelivery } from './simulator-delivery';
+
+const secretHints = {
+  twilio:
+    "the auth token does not match: the app checks X-Twilio-Signature with another Twilio Auth Token (give the simulator the app's token with TWILIO_AUTH_TOKEN or --twilio-auth-token). Behind a proxy or tunnel, the app must also sign-check the URL the simulator targets (publicUrl).",
+  retell:
+    "the API key does not match: the app checks x-retell-signature with another Retell API key (give the simulator the app's key with RETELL_API_KEY or --retell-api-key), or the two clocks are more than 5 minutes apart.",
+  callerdesk:
+    "the webhook token does not match: the app expects another CallerDesk token (give the simulator the app's token with CALLERDESK_TOKEN or --callerdesk-token); the simulator sends it as ?token=.",
+} as const;
+
+/**
+ * One sentence telling a person why a delivery failed and what to do about it, e.g.
+ * `401 from /webhooks/twilio: the auth token does not match: …`. For the CLI's error output.
+ *
+ * @internal
+ */
+export function explainDeliveryFailure(delivery: SimulatorDelivery): string {
+  const url = new URL(delivery.url);
+  const where = `${url.pathname}`;
+  const { status } = delivery;
+  const detail = delivery.error === undefined ? '' : ` (the app said: ${delivery.error})`;
+  if (status === 0) {
+    return `no answer from ${url.origin}${where}: ${delivery.error ?? 'network error'}. Is the app running, and is --target right?`;
+  }
+  if (status === 401 || status === 403) {
+    return `${status} from ${where}: ${secretHints[delivery.provider]}${detail}`;
+  }
+  if (status === 404) {
+    return `404 from ${where}: nothing answers at this path. Check --path-prefix (the Next.js example uses /api/webhooks) or --${delivery.provider}-path.`;
+  }
+  if (status === 405) {
+    return `405 from ${where}: the app does not accept ${delivery.method} there. Mount the ${delivery.provider} handler for ${delivery.method}${delivery.provider === 'callerdesk' ? ' (or use --callerdesk-method)' : ''}.`;
+  }
+  if (status === 422) {
+    const line =
+      delivery.kind.startsWith('status:') || delivery.provider !== 'twilio'
+        ? `the numbers ${maskPhoneNumber(delivery.from)} → ${maskPhoneNumber(delivery.to)}`
+        : 'this callback (Twilio recording and AMD callbacks carry no numbers, only ?tenant= in the URL)';
+    return `422 from ${where}: the app knows no tenant for ${line}. Its resolveTenant must know the simulator's lines (findDemoLine from @calltrack/simulator).${detail}`;
+  }
+  if (status >= 400 && status < 500) {
+    return `${status} from ${where}: the app refused the ${delivery.provider} ${delivery.kind} webhook${detail}.`;
+  }
+  return `${status} from ${where}: the app failed on the ${delivery.provider} ${delivery.kind} webhook${detail}.`;
+}

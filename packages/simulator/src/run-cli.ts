@@ -1,0 +1,310 @@
+import { parseArgs } from 'node:util';
+import { createSimulator } from './create-simulator';
+import { explainDeliveryFailure } from './explain-delivery-failure';
+import { formatDeliveryJson, formatDeliveryLine } from './format-delivery-line';
+import { formatSummary } from './format-summary';
+import { type SimulatedOutcome, simulatedOutcomes } from './simulated-outcome';
+import type { SimulatorDelivery } from './simulator-delivery';
+import type { SimulatorOptions } from './simulator-options';
+import { type SimulatorProvider, simulatorProviders } from './simulator-provider';
+
+/** Where the CLI writes and what it reads besides its arguments. @internal */
+export interface CliEnvironment {
+  /** Writes one line of normal output. */
+  stdout: (line: string) => void;
+  /** Writes one line of error output. */
+  stderr: (line: string) => void;
+  /** Environment variables (secrets). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Aborted on Ctrl+C / SIGTERM: the run stops, prints its summary and ends. */
+  signal?: AbortSignal;
+  /** The fetch to send with (tests). */
+  fetch?: typeof fetch;
+}
+
+/** Exit codes of `calltrack-sim`. @internal */
+export const cliExitCodes = {
+  ok: 0,
+  /** Webhooks were rejected (4xx) or failed. */
+  failed: 1,
+  /** Bad arguments. */
+  usage: 2,
+  /** Interrupted before `--calls` calls completed. */
+  interrupted: 130,
+} as const;
+
+const usage = `Usage: calltrack-sim --target <url> [options]
+
+Sends realistic, correctly signed Twilio, Retell and CallerDesk webhooks to your app.
+
+Options:
+  --target <url>             Base URL of the app (required), e.g. http://localhost:3000
+  --rate <n>                 New calls per second (default 0.5)
+  --providers <list>         Comma-separated: twilio,retell,callerdesk (default all)
+  --speed <n>                Time scale: 10 = ten times faster than real time; "max" = no waiting (default 1)
+  --calls <n>                Stop after n calls and exit once they completed
+  --outcomes <weights>       e.g. completed=6,no-answer=2,busy=1,failed=1,voicemail=1
+  --duplicates <share>       Share 0..1 of webhooks delivered twice (provider retries) (default 0)
+  --reorder <share>          Share 0..1 of calls with an out-of-order delivery (default 0)
+  --seed <n>                 Seed for reproducible traffic (default random, printed in the summary)
+  --max-active <n>           At most n calls at once
+  --path-prefix <path>       Prefix of the webhook paths (default /webhooks; Next.js example: /api/webhooks)
+  --twilio-path <path>       Twilio path (default <prefix>/twilio); likewise --retell-path, --callerdesk-path
+  --twilio-auth-token <t>    Twilio Auth Token (env TWILIO_AUTH_TOKEN; default the demo token)
+  --retell-api-key <k>       Retell API key (env RETELL_API_KEY; default the demo key)
+  --callerdesk-token <t>     CallerDesk webhook token, sent as ?token= (env CALLERDESK_TOKEN; default the demo token)
+  --callerdesk-method <m>    POST (JSON body, default) or GET (query string)
+  --timeout <ms>             Give up on a delivery after ms milliseconds (default 15000)
+  --keep-going               Keep running when the app rejects webhooks (default: stop at the first 4xx)
+  --json                     One JSON line per delivery instead of text
+  --quiet                    No line per delivery, only problems and the summary
+  --help                     Show this help
+
+Exit codes: 0 every webhook accepted; 1 webhooks rejected (4xx) or failed; 2 bad arguments;
+130 interrupted before --calls calls completed.`;
+
+class UsageError extends Error {}
+
+/**
+ * The `calltrack-sim` command: parses `argv`, runs a simulator against `--target`, prints one
+ * line per delivery and a summary, and resolves with the exit code.
+ *
+ * @internal
+ */
+export async function runCli(argv: readonly string[], io: CliEnvironment): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv, io.env);
+  } catch (error) {
+    if (!(error instanceof UsageError || isParseArgsError(error))) throw error;
+    io.stderr(`calltrack-sim: ${(error as Error).message}`);
+    io.stderr('Run calltrack-sim --help for the options.');
+    return cliExitCodes.usage;
+  }
+  if (parsed === 'help') {
+    for (const line of usage.split('\n')) io.stdout(line);
+    return cliExitCodes.ok;
+  }
+  const { options, quiet, json, keepGoing, calls } = parsed;
+
+  const explained = new Set<string>();
+  let rejected = false;
+  let simulator: ReturnType<typeof createSimulator> | undefined;
+  const onDelivery = (delivery: SimulatorDelivery) => {
+    if (!quiet) io.stdout(json ? formatDeliveryJson(delivery) : formatDeliveryLine(delivery));
+    if (delivery.ok) return;
+    const key = `${delivery.provider}:${delivery.status}`;
+    if (!explained.has(key)) {
+      explained.add(key);
+      io.stderr(`✖ ${explainDeliveryFailure(delivery)}`);
+    }
+    if (delivery.status >= 400 && delivery.status < 500 && !rejected) {
+      rejected = true;
+      if (!keepGoing) {
+        io.stderr(
+          'Stopping: the app rejects the simulated webhooks (use --keep-going to continue).',
+        );
+        void simulator?.stop({ abort: true });
+      }
+    }
+  };
+  try {
+    simulator = createSimulator({
+      ...options,
+      onDelivery,
+      ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
+    });
+  } catch (error) {
+    io.stderr(`calltrack-sim: ${(error as Error).message.replace(/^createSimulator: /, '')}`);
+    return cliExitCodes.usage;
+  }
+  const started = simulator;
+
+  if (!quiet && !json) {
+    const providers = (options.providers ?? simulatorProviders).join(', ');
+    io.stdout(
+      `calltrack-sim → ${options.target} · ${providers} · ${options.rate ?? 0.5} calls/s · speed ${options.speed === Number.POSITIVE_INFINITY ? 'max' : `${options.speed ?? 1}×`}${calls === undefined ? '' : ` · ${calls} calls`} · seed ${started.seed}`,
+    );
+  }
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+    void started.stop({ abort: true });
+  };
+  if (io.signal?.aborted) onInterrupt();
+  io.signal?.addEventListener('abort', onInterrupt, { once: true });
+
+  started.start();
+  await started.idle();
+  io.signal?.removeEventListener('abort', onInterrupt);
+
+  const stats = started.stats;
+  for (const line of formatSummary(stats, started.seed)) io.stdout(line);
+  if (stats.failedDeliveries > 0 || rejected) return cliExitCodes.failed;
+  if (interrupted && calls !== undefined && stats.completed < calls)
+    return cliExitCodes.interrupted;
+  return cliExitCodes.ok;
+}
+
+function parse(argv: readonly string[], env: CliEnvironment['env']) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string', short: 't' },
+      rate: { type: 'string', short: 'r' },
+      providers: { type: 'string', short: 'p' },
+      speed: { type: 'string', short: 's' },
+      calls: { type: 'string', short: 'n' },
+      outcomes: { type: 'string' },
+      duplicates: { type: 'string' },
+      reorder: { type: 'string' },
+      seed: { type: 'string' },
+      'max-active': { type: 'string' },
+      'path-prefix': { type: 'string' },
+      'twilio-path': { type: 'string' },
+      'retell-path': { type: 'string' },
+      'callerdesk-path': { type: 'string' },
+      'twilio-auth-token': { type: 'string' },
+      'retell-api-key': { type: 'string' },
+      'callerdesk-token': { type: 'string' },
+      'callerdesk-method': { type: 'string' },
+      timeout: { type: 'string' },
+      'keep-going': { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help' as const;
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}".`);
+  if (values.target === undefined)
+    throw new UsageError('--target is required (e.g. --target http://localhost:3000).');
+
+  const options: SimulatorOptions = { target: values.target };
+  if (values.rate !== undefined) options.rate = positive(values.rate, '--rate');
+  if (values.speed !== undefined) {
+    options.speed = /^(max|inf(inity)?)$/i.test(values.speed)
+      ? Number.POSITIVE_INFINITY
+      : positive(values.speed, '--speed');
+  }
+  let calls: number | undefined;
+  if (values.calls !== undefined) {
+    calls = wholeNumber(values.calls, '--calls');
+    options.maxCalls = calls;
+  }
+  if (values['max-active'] !== undefined) {
+    options.maxActiveCalls = wholeNumber(values['max-active'], '--max-active');
+  }
+  if (values.providers !== undefined) options.providers = providerList(values.providers);
+  if (values.outcomes !== undefined) options.outcomes = outcomeWeights(values.outcomes);
+  if (values.duplicates !== undefined)
+    options.duplicateRate = share(values.duplicates, '--duplicates');
+  if (values.reorder !== undefined) options.reorderRate = share(values.reorder, '--reorder');
+  if (values.seed !== undefined) {
+    if (!/^\d+$/.test(values.seed)) throw new UsageError('--seed must be a whole number.');
+    options.seed = Number(values.seed) >>> 0;
+  }
+  if (values.timeout !== undefined) options.timeoutMs = positive(values.timeout, '--timeout');
+  if (values['path-prefix'] !== undefined) options.pathPrefix = values['path-prefix'];
+  const paths: Partial<Record<SimulatorProvider, string>> = {};
+  for (const provider of simulatorProviders) {
+    const path = values[`${provider}-path`];
+    if (path !== undefined) paths[provider] = path;
+  }
+  if (Object.keys(paths).length > 0) options.paths = paths;
+  const method = values['callerdesk-method']?.toUpperCase();
+  if (method !== undefined) {
+    if (method !== 'GET' && method !== 'POST')
+      throw new UsageError('--callerdesk-method must be GET or POST.');
+    options.callerDeskMethod = method;
+  }
+  const secret = (flag: string | undefined, ...names: string[]) =>
+    flag ?? names.map((name) => env[name]).find((value) => value !== undefined && value !== '');
+  const credentials: SimulatorOptions['credentials'] = {};
+  const twilio = secret(values['twilio-auth-token'], 'TWILIO_AUTH_TOKEN');
+  const retell = secret(values['retell-api-key'], 'RETELL_API_KEY');
+  const callerDesk = secret(
+    values['callerdesk-token'],
+    'CALLERDESK_TOKEN',
+    'CALLERDESK_WEBHOOK_TOKEN',
+  );
+  if (twilio !== undefined) credentials.twilioAuthToken = twilio;
+  if (retell !== undefined) credentials.retellApiKey = retell;
+  if (callerDesk !== undefined) credentials.callerDeskToken = callerDesk;
+  options.credentials = credentials;
+  return {
+    options,
+    calls,
+    quiet: values.quiet === true,
+    json: values.json === true,
+    keepGoing: values['keep-going'] === true,
+  };
+}
+
+function positive(value: string, flag: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0) {
+    throw new UsageError(`${flag} must be a positive number, not "${value}".`);
+  }
+  return number;
+}
+
+function wholeNumber(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`${flag} must be a whole number ≥ 1, not "${value}".`);
+  }
+  return Number(value);
+}
+
+function share(value: string, flag: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !(number >= 0 && number <= 1)) {
+    throw new UsageError(`${flag} must be a share between 0 and 1, not "${value}".`);
+  }
+  return number;
+}
+
+function providerList(value: string): SimulatorProvider[] {
+  const providers = value
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '');
+  if (providers.length === 0) throw new UsageError('--providers needs at least one provider.');
+  for (const provider of providers) {
+    if (!simulatorProviders.includes(provider as SimulatorProvider)) {
+      throw new UsageError(
+        `unknown provider "${provider}" in --providers (known: ${simulatorProviders.join(', ')}).`,
+      );
+    }
+  }
+  return [...new Set(providers)] as SimulatorProvider[];
+}
+
+function outcomeWeights(value: string): Partial<Record<SimulatedOutcome, number>> {
+  const weights: Partial<Record<SimulatedOutcome, number>> = {};
+  for (const item of value.split(',')) {
+    if (item.trim() === '') continue;
+    const [name = '', weight = '1'] = item.split('=').map((part) => part.trim());
+    if (!simulatedOutcomes.includes(name as SimulatedOutcome)) {
+      throw new UsageError(
+        `unknown outcome "${name}" in --outcomes (known: ${simulatedOutcomes.join(', ')}).`,
+      );
+    }
+    const number = Number(weight);
+    if (weight === '' || !Number.isFinite(number) || number < 0) {
+      throw new UsageError(`the weight of "${name}" in --outcomes must be a number ≥ 0.`);
+    }
+    weights[name as SimulatedOutcome] = number;
+  }
+  if (!Object.values(weights).some((weight) => weight > 0)) {
+    throw new UsageError('--outcomes must give at least one outcome a weight above 0.');
+  }
+  return weights;
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
