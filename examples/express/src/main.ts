@@ -1,6 +1,6 @@
 // Runs the Express example: `tsx src/main.ts` (add `--simulate` to feed it simulated calls).
 // Environment: PORT, HOST, REDIS_URL, CALLTRACK_REDIS_PREFIX, TWILIO_AUTH_TOKEN, RETELL_API_KEY,
-// CALLERDESK_TOKEN, PUBLIC_URL, SIMULATE=1, SIMULATOR_RATE (see README.md).
+// CALLERDESK_TOKEN, PUBLIC_URL, SIMULATE=1, SIMULATOR_RATE, SIMULATOR_MAX_ACTIVE_CALLS (see README.md).
 import { createSimulator } from '@calltrack/simulator';
 import { Redis } from 'ioredis';
 import { createDemoApp } from './create-demo-app';
@@ -52,14 +52,31 @@ const simulator = config.simulate
       // Loopback: the simulator signs the URL it posts to, and the app checks that same URL.
       target: `http://127.0.0.1:${port}`,
       rate: config.simulatorRate,
+      // Calls last minutes, as real ones do; the cap keeps the dashboard readable.
+      maxActiveCalls: config.simulatorMaxActiveCalls,
       credentials: config.credentials,
+      onDelivery: (delivery) => {
+        if (delivery.ok || delivery.status === 0) return;
+        console.warn(
+          `simulator: ${delivery.provider} ${delivery.kind} answered ${delivery.status}: ${delivery.error ?? ''}`,
+        );
+      },
     })
   : undefined;
 if (simulator) {
   simulator.start();
   console.log(
-    `\nSimulating ${config.simulatorRate} calls per second over Twilio, Retell and CallerDesk.`,
+    `\nSimulating ${config.simulatorRate} calls per second (at most ${config.simulatorMaxActiveCalls} at once) over Twilio, Retell and CallerDesk.`,
   );
+  const report = setInterval(async () => {
+    const stats = simulator.stats;
+    const count = await demo.tracker.countActiveCalls('demo').catch(() => undefined);
+    console.log(
+      `${new Date().toLocaleTimeString()}  ${stats.started} calls simulated, ${count?.total ?? '?'} active, ` +
+        `${stats.deliveries} webhooks delivered (${stats.failedDeliveries} failed)`,
+    );
+  }, 30_000);
+  report.unref();
 }
 console.log('Ctrl+C to stop.\n');
 

@@ -14,6 +14,8 @@ export interface DemoConfig {
   simulate: boolean;
   /** Simulated calls started per second. */
   simulatorRate: number;
+  /** Most simulated calls running at once. */
+  simulatorMaxActiveCalls: number;
 }
 
 function readNumber(value: string | undefined, name: string, fallback: number): number {
@@ -47,5 +49,10 @@ export function readDemoConfig(
     publicUrl: nonEmpty(env.PUBLIC_URL),
     simulate: argv.includes('--simulate') || env.SIMULATE === '1',
     simulatorRate: readNumber(env.SIMULATOR_RATE, 'SIMULATOR_RATE', 0.5),
+    simulatorMaxActiveCalls: readNumber(
+      env.SIMULATOR_MAX_ACTIVE_CALLS,
+      'SIMULATOR_MAX_ACTIVE_CALLS',
+      25,
+    ),
   };
 }
