@@ -1,0 +1,244 @@
+import { stopTestServers } from '@calltrack/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWebhookApp } from './__tests__/start-webhook-app';
+import { type CliEnvironment, cliExitCodes, runCli } from './run-cli';
+
+afterEach(stopTestServers);
+
+async function run(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: CliEnvironment = {
+    stdout: (line) => stdout.push(line),
+    stderr: (line) => stderr.push(line),
+    env,
+    ...(signal === undefined ? {} : { signal }),
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe('runCli arguments', () => {
+  it('prints the help', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(cliExitCodes.ok);
+    expect(stdout[0]).toBe('Usage: calltrack-sim --target <url> [options]');
+    for (const flag of [
+      '--rate',
+      '--providers',
+      '--speed',
+      '--calls',
+      '--duplicates',
+      '--reorder',
+      '--seed',
+      '--path-prefix',
+      '--quiet',
+    ]) {
+      expect(stdout.join('\n')).toContain(flag);
+    }
+  });
+
+  it.each([
+    [[], /--target is required/],
+    [['--target', 'http://x', '--rate', '0'], /--rate must be a positive number/],
+    [['--target', 'http://x', '--speed', 'fast'], /--speed must be a positive number/],
+    [['--target', 'http://x', '--calls', '2.5'], /--calls must be a whole number/],
+    [['--target', 'http://x', '--duplicates', '1.5'], /--duplicates must be a share/],
+    [['--target', 'http://x', '--reorder', 'x'], /--reorder must be a share/],
+    [['--target', 'http://x', '--providers', 'twilio,vapi'], /unknown provider "vapi"/],
+    [['--target', 'http://x', '--outcomes', 'completed=1,hangup=2'], /unknown outcome "hangup"/],
+    [['--target', 'http://x', '--outcomes', 'completed=0'], /at least one outcome/],
+    [['--target', 'http://x', '--seed=-1'], /--seed must be a whole number/],
+    [['--target', 'http://x', '--callerdesk-method', 'PUT'], /GET or POST/],
+    [['--target', 'http://x', '--nope'], /Unknown option '--nope'/],
+    [['--target', 'http://x', 'extra'], /unexpected argument "extra"/],
+    [['--target', 'not a url'], /target must be an absolute http\(s\) URL/],
+  ])('refuses %j with exit code 2', async (argv, message) => {
+    const { code, stderr } = await run(argv);
+    expect(code).toBe(cliExitCodes.usage);
+    expect(stderr.join('\n')).toMatch(message);
+  });
+});
+
+describe('runCli against the real handlers', () => {
+  it('takes secrets from the environment and sends to a path prefix', async () => {
+    const app = await startWebhookApp({
+      prefix: '/api/webhooks',
+      credentials: {
+        twilioAuthToken: 'env-twilio-token',
+        retellApiKey: 'env-retell-key',
+        callerDeskToken: 'env-callerdesk-token-0123456',
+      },
+    });
+    const { code, stdout, stderr } = await run(
+      [
+        '--target',
+        app.url,
+        '--path-prefix',
+        '/api/webhooks',
+        '--calls',
+        '6',
+        '--rate',
+        '100',
+        '--speed',
+        'max',
+        '--seed',
+        '3',
+      ],
+      {
+        TWILIO_AUTH_TOKEN: 'env-twilio-token',
+        RETELL_API_KEY: 'env-retell-key',
+        CALLERDESK_WEBHOOK_TOKEN: 'env-callerdesk-token-0123456',
+      },
+    );
+    expect(stderr).toEqual([]);
+    expect(code).toBe(cliExitCodes.ok);
+    expect(stdout.join('\n')).toMatch(/6 started, 6 completed/);
+    expect(app.received.every((request) => request.url.startsWith('/api/webhooks/'))).toBe(true);
+  });
+
+  it('flags override the environment', async () => {
+    const app = await startWebhookApp({ credentials: { retellApiKey: 'flag-key' } });
+    const { code } = await run(
+      [
+        '--target',
+        app.url,
+        '--providers',
+        'retell',
+        '--calls',
+        '1',
+        '--speed',
+        'max',
+        '--retell-api-key',
+        'flag-key',
+      ],
+      { RETELL_API_KEY: 'env-key' },
+    );
+    expect(code).toBe(cliExitCodes.ok);
+  });
+
+  it('explains a wrong path (404)', async () => {
+    const app = await startWebhookApp({ prefix: '/api/webhooks' });
+    const { code, stderr } = await run([
+      '--target',
+      app.url,
+      '--providers',
+      'retell',
+      '--calls',
+      '2',
+      '--speed',
+      'max',
+    ]);
+    expect(code).toBe(cliExitCodes.failed);
+    expect(stderr[0]).toMatch(
+      /^✖ 404 from \/webhooks\/retell: nothing answers at this path\. Check --path-prefix/,
+    );
+  });
+
+  it('explains a wrong CallerDesk token and a wrong Retell key', async () => {
+    const app = await startWebhookApp();
+    const callerDesk = await run([
+      '--target',
+      app.url,
+      '--providers',
+      'callerdesk',
+      '--calls',
+      '1',
+      '--speed',
+      'max',
+      '--callerdesk-token',
+      'another-token-0123456789',
+    ]);
+    expect(callerDesk.code).toBe(cliExitCodes.failed);
+    expect(callerDesk.stderr[0]).toMatch(
+      /^✖ 403 from \/webhooks\/callerdesk: the webhook token does not match.*CALLERDESK_TOKEN/,
+    );
+    const retell = await run(
+      ['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', 'max'],
+      { RETELL_API_KEY: 'wrong' },
+    );
+    expect(retell.stderr[0]).toMatch(/^✖ 403 from \/webhooks\/retell: the API key does not match/);
+  });
+
+  it('keeps going after rejections with --keep-going, and still exits 1', async () => {
+    const app = await startWebhookApp();
+    const { code, stdout, stderr } = await run([
+      '--target',
+      app.url,
+      '--providers',
+      'twilio',
+      '--calls',
+      '3',
+      '--rate',
+      '100',
+      '--speed',
+      'max',
+      '--twilio-auth-token',
+      'wrong',
+      '--keep-going',
+      '--quiet',
+    ]);
+    expect(code).toBe(cliExitCodes.failed);
+    expect(stderr).toHaveLength(1); // explained once
+    expect(stdout.join('\n')).toMatch(/3 started, 3 completed/);
+  });
+
+  it('explains an app that is not running', async () => {
+    const { code, stderr } = await run([
+      '--target',
+      'http://127.0.0.1:9',
+      '--providers',
+      'twilio',
+      '--calls',
+      '1',
+      '--speed',
+      'max',
+    ]);
+    expect(code).toBe(cliExitCodes.failed);
+    expect(stderr[0]).toMatch(
+      /^✖ no answer from http:\/\/127\.0\.0\.1:9\/webhooks\/twilio: .*Is the app running/,
+    );
+  });
+
+  it('prints JSON lines with --json', async () => {
+    const app = await startWebhookApp();
+    const { code, stdout } = await run([
+      '--target',
+      app.url,
+      '--providers',
+      'callerdesk',
+      '--calls',
+      '1',
+      '--speed',
+      'max',
+      '--json',
+      '--duplicates',
+      '1',
+    ]);
+    expect(code).toBe(cliExitCodes.ok);
+    const deliveries = stdout
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line));
+    expect(deliveries.length).toBe(app.received.length);
+    expect(deliveries.filter((delivery) => delivery.duplicate)).toHaveLength(deliveries.length / 2);
+    for (const delivery of deliveries) {
+      expect(delivery).toMatchObject({ provider: 'callerdesk', status: 200, ok: true });
+      expect(delivery.from).toMatch(/^\+\d\d\*+\d{3}$/);
+      expect(delivery.url).toContain('token=***');
+    }
+  });
+
+  it('exits 130 when interrupted before --calls calls completed', async () => {
+    const app = await startWebhookApp();
+    const controller = new AbortController();
+    const running = run(
+      ['--target', app.url, '--calls', '5', '--speed', '1', '--quiet'],
+      {},
+      controller.signal,
+    );
+    controller.abort();
+    const { code, stdout } = await running;
+    expect(code).toBe(cliExitCodes.interrupted);
+    expect(stdout[0]).toBe('calltrack-sim summary');
+  });
+});
