@@ -102,21 +102,8 @@ function dryRunRelease() {
     const versioned = publicPackages(worktree);
 
     step(`build ${versioned.length} public packages (turbo)`);
-    run(
-      bin(worktree, 'turbo'),
-      [
-        'run',
-        'build',
-        ...versioned.map(({ manifest }) => `--filter=${manifest.name}`),
-        `--concurrency=${Math.max(1, availableParallelism())}`,
-        // turbo shares the main worktree's .turbo/cache with linked worktrees; keep ours apart.
-        `--cache-dir=${join(temp, 'turbo-cache')}`,
-        '--output-logs=errors-only',
-        '--ui=stream',
-      ],
-      worktree,
-      { TURBO_TELEMETRY_DISABLED: '1' },
-    );
+    // turbo shares the main worktree's .turbo/cache with linked worktrees; keep ours apart.
+    buildPublicPackages(worktree, versioned, [`--cache-dir=${join(temp, 'turbo-cache')}`]);
 
     step(`npm pack → ${tarballs}`);
     const rows = versioned.map(({ directory, manifest }) => {
@@ -250,7 +237,7 @@ function realRelease() {
   }
 
   step('build, package checks, tarball checks');
-  run('npm', ['run', 'build'], root);
+  buildPublicPackages(root, publicPackages(root));
   run('npm', ['run', 'check:packages'], root);
   run('npm', ['run', 'test:tarballs'], root);
 
@@ -274,6 +261,24 @@ function realRelease() {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
+
+/** `turbo run build` for the public packages (and what they depend on), not the examples. */
+function buildPublicPackages(directory, packages, extraArgs = []) {
+  run(
+    bin(directory, 'turbo'),
+    [
+      'run',
+      'build',
+      ...packages.map(({ manifest }) => `--filter=${manifest.name}`),
+      `--concurrency=${Math.max(1, availableParallelism())}`,
+      ...extraArgs,
+      '--output-logs=errors-only',
+      '--ui=stream',
+    ],
+    directory,
+    { TURBO_TELEMETRY_DISABLED: '1' },
+  );
+}
 
 function workspacePackages(directory) {
   const { workspaces = [] } = readJson(join(directory, 'package.json'));
