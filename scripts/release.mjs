@@ -176,7 +176,8 @@ function syncChangesets(worktree) {
  * A worktree has no node_modules. npm ci would rebuild 700+ MB per run, so the worktree gets a
  * node_modules of its own whose entries are symlinks into the repository's, except the workspace
  * packages, which are linked to the worktree's own copies (as npm links them) so that siblings
- * resolve to the versioned sources and not to the working tree's.
+ * resolve to the versioned sources and not to the working tree's. A workspace's own nested
+ * node_modules, if npm made one, is linked as it is.
  */
 function linkNodeModules(worktree) {
   const source = join(root, 'node_modules');
@@ -204,6 +205,9 @@ function linkNodeModules(worktree) {
     const link = join(target, manifest.name);
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(relative(dirname(link), directory), link);
+    // Dependencies npm had to nest under a workspace (a version conflict) live there.
+    const nested = join(root, relative(worktree, directory), 'node_modules');
+    if (existsSync(nested)) symlinkSync(nested, join(directory, 'node_modules'));
   }
 }
 
