@@ -85,6 +85,11 @@ describe('calltrack-sim (child process)', () => {
       app.url,
       '--speed',
       '1',
+      // One long call now, the next arrival in about 17 minutes.
+      '--rate',
+      '0.001',
+      '--outcomes',
+      'completed=1',
       '--quiet',
     ]);
     // --quiet prints nothing until the summary, so wait for the server to see a webhook.

@@ -351,6 +351,58 @@ describe('running a stream of calls', () => {
   });
 });
 
+describe('determinism', () => {
+  const fixedNow = () => Date.UTC(2026, 5, 1, 12, 0, 0);
+  async function traffic(app: WebhookApp, seed: number) {
+    const before = app.received.length;
+    const simulator = createSimulator({
+      target: app.url,
+      rate: 500,
+      speed: Number.POSITIVE_INFINITY,
+      maxCalls: 12,
+      duplicateRate: 0.2,
+      reorderRate: 0.3,
+      seed,
+      now: fixedNow,
+    });
+    simulator.start();
+    await simulator.idle();
+    await simulator.runCall();
+    // Calls run concurrently, so compare each call's own sequence of requests.
+    const byCall = new Map<string, string[]>();
+    for (const request of app.received.slice(before)) {
+      const body = request.body || request.url;
+      const callId =
+        /CallSid=([^&]+)/.exec(body)?.[1] ??
+        /"call_id":"([^"]+)"/.exec(body)?.[1] ??
+        /"?CallSid"?[:=]"?([\d.]+)/.exec(decodeURIComponent(body))?.[1] ??
+        'unknown';
+      const entry = [
+        request.method,
+        request.url,
+        request.body,
+        request.headers['x-twilio-signature'] ?? '',
+      ].join(' ');
+      byCall.set(callId, [...(byCall.get(callId) ?? []), entry]);
+    }
+    return { byCall, stats: simulator.stats };
+  }
+
+  it('sends the same payloads for the same seed (and clock), and others for another seed', async () => {
+    // One app for both runs: Twilio's signatures cover the target's host and port.
+    const app = await startWebhookApp();
+    const first = await traffic(app, 2024);
+    const second = await traffic(app, 2024);
+    expect(first.byCall.has('unknown')).toBe(false);
+    expect(first.byCall.size).toBe(13);
+    expect(second.byCall).toEqual(first.byCall);
+    expect(second.stats.byOutcome).toEqual(first.stats.byOutcome);
+    expect(second.stats.duplicateDeliveries).toBe(first.stats.duplicateDeliveries);
+    const other = await traffic(app, 2025);
+    expect([...other.byCall.keys()]).not.toEqual([...first.byCall.keys()]);
+  });
+});
+
 describe('calls as asked for', () => {
   it('runCall takes the line, direction, talk time and customer number', async () => {
     const app = await startWebhookApp();
