@@ -2,8 +2,7 @@
 
 import type { ActiveCall } from '@calltrack/react';
 import { useActiveCalls } from '@calltrack/react';
-import type { TrackedCall } from '@calltrack/tracker';
-import { formatDuration, toCallSummary } from './call-summary';
+import { formatDuration } from './format-duration';
 import { useNow } from './use-now';
 
 const statusLabels: Record<string, string> = {
@@ -12,9 +11,13 @@ const statusLabels: Record<string, string> = {
   'in-progress': 'Talking',
 };
 
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 function runningSince(call: ActiveCall): number | undefined {
   // Talk time once answered, otherwise time since the call started.
-  const since = (call.answeredAt ?? call.startedAt ?? call.createdAt) as string | undefined;
+  const since = text(call.answeredAt) ?? text(call.startedAt) ?? text(call.createdAt);
   const ms = since ? Date.parse(since) : Number.NaN;
   return Number.isNaN(ms) ? undefined : ms;
 }
@@ -36,7 +39,6 @@ export function ActiveCallsPanel() {
       ) : null}
       <ul className="calls">
         {calls.map((call) => {
-          const summary = toCallSummary(call as unknown as TrackedCall);
           const since = runningSince(call);
           return (
             <li
@@ -47,8 +49,10 @@ export function ActiveCallsPanel() {
               data-status={call.status}
             >
               <span className="call-status">{statusLabels[call.status ?? ''] ?? call.status}</span>
-              <span className="call-contact">{summary.contact}</span>
-              <span className="call-provider">{summary.provider}</span>
+              <span>
+                {text(call.direction) ?? 'call'} · {text(call.branchId) ?? 'no branch'}
+              </span>
+              <span className="call-provider">{text(call.provider)}</span>
               <span className="call-duration" data-testid="call-duration">
                 {since === undefined ? '–' : formatDuration(Math.max(0, now - since))}
               </span>

@@ -1,7 +1,7 @@
 'use client';
 
-import type { CallSummary } from './call-summary';
-import { formatDuration } from './call-summary';
+import type { CallSummary } from '../server/call-summary';
+import { formatDuration } from './format-duration';
 import type { CampaignData } from './use-campaign-data';
 
 /** The campaign's figures (last 24 hours) and the calls that ended last. */
@@ -17,7 +17,6 @@ export function CampaignOverview({ data }: { data: CampaignData }) {
           </p>
         ) : null}
         <dl className="stats">
-          <Stat label="Active now" testId="stat-active" value={stats?.activeCalls} />
           <Stat label="Calls" testId="stat-started" value={stats?.startedCalls} />
           <Stat label="Ended" testId="stat-ended" value={stats?.endedCalls} />
           <Stat label="Answered" testId="stat-answered" value={stats?.answeredCalls} />

@@ -44,6 +44,10 @@ function Dashboard({ trpc, popupMs, toastMs }: CampaignPageProps & { trpc: AppTr
   const [endedCalls, setEndedCalls] = useState(0);
   const campaign = useCampaignData(trpc, endedCalls);
   const onCompleted = useCallback(() => setEndedCalls((count) => count + 1), []);
+  const loadSummary = useCallback(
+    (callId: string) => trpc.campaign.callSummary.query({ callId }),
+    [trpc],
+  );
   return (
     <main className="page">
       <header className="top">
@@ -57,7 +61,7 @@ function Dashboard({ trpc, popupMs, toastMs }: CampaignPageProps & { trpc: AppTr
         </div>
       </div>
       <LiveCallToasts durationMs={toastMs} />
-      <CompletionPopups durationMs={popupMs} onCompleted={onCompleted} />
+      <CompletionPopups durationMs={popupMs} loadSummary={loadSummary} onCompleted={onCompleted} />
     </main>
   );
 }

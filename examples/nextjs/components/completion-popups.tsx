@@ -1,34 +1,38 @@
 'use client';
 
+import type { ActiveCall } from '@calltrack/react';
 import { useCall, useCallCompleted } from '@calltrack/react';
-import type { TrackedCall } from '@calltrack/tracker';
-import { type CallSummary, formatDuration, toCallSummary } from './call-summary';
+import { useEffect, useState } from 'react';
+import type { CallSummary } from '../server/call-summary';
+import { formatDuration } from './format-duration';
 import { useTimedList } from './use-timed-list';
 
 interface Popup {
   key: string;
-  summary: CallSummary;
+  /** The call as the `call.ended` event carried it. */
+  call: ActiveCall | undefined;
+  status: string | undefined;
+}
+
+/** Props of {@link CompletionPopups}. */
+export interface CompletionPopupsProps {
+  /** How long a popup stays open. */
+  durationMs: number;
+  /** Reads the call's summary (masked contact) from the server. */
+  loadSummary: (callId: string) => Promise<CallSummary | null>;
+  /** Runs once per ended call. */
+  onCompleted: (callId: string) => void;
 }
 
 /**
  * A popup for every call that ends: status, talk time, the masked contact and the recording,
  * closing itself after `durationMs` (10 s on the page; tests pass `?popupMs=`).
- * `onCompleted` runs once per ended call.
  */
-export function CompletionPopups({
-  durationMs,
-  onCompleted,
-}: {
-  durationMs: number;
-  onCompleted: (callId: string) => void;
-}) {
+export function CompletionPopups({ durationMs, loadSummary, onCompleted }: CompletionPopupsProps) {
   const popups = useTimedList<Popup>(durationMs, 3);
   useCallCompleted((event, call) => {
     if (!event.callId) return;
-    popups.show({
-      key: event.callId,
-      summary: toCallSummary((call as TrackedCall | undefined) ?? event),
-    });
+    popups.show({ key: event.callId, call, status: call?.status ?? event.status });
     onCompleted(event.callId);
   });
   return (
@@ -36,7 +40,8 @@ export function CompletionPopups({
       {popups.items.map((popup) => (
         <CompletionPopup
           key={popup.key}
-          summary={popup.summary}
+          popup={popup}
+          loadSummary={loadSummary}
           onClose={() => popups.remove(popup.key)}
         />
       ))}
@@ -44,17 +49,41 @@ export function CompletionPopups({
   );
 }
 
-function CompletionPopup({ summary, onClose }: { summary: CallSummary; onClose: () => void }) {
-  // Watch the call while the popup is open: Twilio's recording callback comes after the end.
-  const live = useCall(summary.callId);
-  const recordingUrl = (live?.recordingUrl as string | undefined) ?? summary.recordingUrl;
+function CompletionPopup({
+  popup,
+  loadSummary,
+  onClose,
+}: {
+  popup: Popup;
+  loadSummary: CompletionPopupsProps['loadSummary'];
+  onClose: () => void;
+}) {
+  const callId = popup.key;
+  // The contact comes masked from the server; the browser never formats phone numbers itself.
+  const [summary, setSummary] = useState<CallSummary | null | undefined>(undefined);
+  useEffect(() => {
+    let current = true;
+    loadSummary(callId).then(
+      (loaded) => current && setSummary(loaded),
+      () => current && setSummary(null),
+    );
+    return () => {
+      current = false;
+    };
+  }, [callId, loadSummary]);
+  // Watched while the popup is open: Twilio's recording callback comes after the end.
+  const live = useCall(callId);
+  const recordingUrl =
+    (typeof live?.recordingUrl === 'string' ? live.recordingUrl : undefined) ??
+    summary?.recordingUrl;
+  const durationMs = typeof popup.call?.durationMs === 'number' ? popup.call.durationMs : undefined;
   return (
     <div
-      className={`popup popup-${summary.status ?? 'unknown'}`}
+      className={`popup popup-${popup.status ?? 'unknown'}`}
       role="dialog"
       aria-label="Call ended"
       data-testid="completion-popup"
-      data-call-id={summary.callId}
+      data-call-id={callId}
     >
       <header>
         <strong>Call ended</strong>
@@ -64,11 +93,13 @@ function CompletionPopup({ summary, onClose }: { summary: CallSummary; onClose: 
       </header>
       <dl>
         <dt>Status</dt>
-        <dd data-testid="popup-status">{summary.status ?? 'unknown'}</dd>
+        <dd data-testid="popup-status">{popup.status ?? 'unknown'}</dd>
         <dt>Duration</dt>
-        <dd data-testid="popup-duration">{formatDuration(summary.durationMs)}</dd>
+        <dd data-testid="popup-duration">{formatDuration(durationMs ?? summary?.durationMs)}</dd>
         <dt>Contact</dt>
-        <dd data-testid="popup-contact">{summary.contact}</dd>
+        <dd data-testid="popup-contact">
+          {summary === undefined ? '…' : (summary?.contact ?? '–')}
+        </dd>
         <dt>Recording</dt>
         <dd>
           {recordingUrl ? (

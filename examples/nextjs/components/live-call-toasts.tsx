@@ -1,14 +1,12 @@
 'use client';
 
 import { useCallEvents } from '@calltrack/react';
-import type { TrackedCall } from '@calltrack/tracker';
-import { toCallSummary } from './call-summary';
 import { useTimedList } from './use-timed-list';
 
 interface Toast {
   key: string;
-  contact: string;
-  provider: string | undefined;
+  provider: string;
+  branchId: string | undefined;
 }
 
 /** A toast for every call that goes live (answered), gone after `durationMs`. */
@@ -16,9 +14,7 @@ export function LiveCallToasts({ durationMs }: { durationMs: number }) {
   const toasts = useTimedList<Toast>(durationMs, 4);
   useCallEvents({ types: ['call.answered'] }, (event) => {
     if (!event.callId) return;
-    const call = (event.data as { call?: TrackedCall } | undefined)?.call;
-    const summary = toCallSummary(call ?? event);
-    toasts.show({ key: event.callId, contact: summary.contact, provider: summary.provider });
+    toasts.show({ key: event.callId, provider: event.provider, branchId: event.branchId });
   });
   return (
     <div className="toasts" aria-live="polite">
@@ -30,7 +26,8 @@ export function LiveCallToasts({ durationMs }: { durationMs: number }) {
           data-testid="call-live-toast"
           data-call-id={toast.key}
         >
-          <strong>Call live</strong> {toast.contact} · {toast.provider}
+          <strong>Call live</strong> · {toast.provider}
+          {toast.branchId ? ` · ${toast.branchId}` : ''}
         </div>
       ))}
     </div>

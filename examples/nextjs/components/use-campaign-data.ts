@@ -1,8 +1,8 @@
 'use client';
 
 import { useEffect, useRef, useState } from 'react';
+import type { CallSummary } from '../server/call-summary';
 import type { CampaignStats } from '../server/campaign-router';
-import type { CallSummary } from './call-summary';
 import type { AppTrpcClient } from './trpc-client';
 
 /** The campaign figures and recent calls, and how many times they have been loaded. */

@@ -1,10 +1,10 @@
 import type { CallTracker } from '@calltrack/tracker';
 import { TRPCError } from '@trpc/server';
-import { type CallSummary, toCallSummary } from '../components/call-summary';
+import { type CallSummary, toCallSummary } from './call-summary';
 import type { RecentCalls } from './recent-calls';
 import { t } from './trpc';
 
-/** The campaign page's figures: live calls now and the last 24 hours. */
+/** The campaign page's figures: active calls now, and calls of the last 24 hours. */
 export interface CampaignStats {
   activeCalls: number;
   startedCalls: number;
@@ -19,6 +19,14 @@ export interface CampaignStats {
 
 const dayMs = 24 * 60 * 60 * 1000;
 
+function parseCallId(input: unknown): { callId: string } {
+  const callId = (input as { callId?: unknown } | undefined)?.callId;
+  if (typeof callId !== 'string' || callId === '' || callId.length > 256) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'callId must be a non-empty string.' });
+  }
+  return { callId };
+}
+
 function parseLimit(input: unknown): { limit: number } {
   const limit = (input as { limit?: unknown } | undefined)?.limit ?? 10;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 50) {
@@ -27,7 +35,7 @@ function parseLimit(input: unknown): { limit: number } {
   return { limit };
 }
 
-/** The campaign procedures: stats and the recently ended calls, from the tracker. */
+/** The campaign procedures: stats, the recently ended calls and one call, from the tracker. */
 export function createCampaignRouter({
   tracker,
   recentCalls,
@@ -69,6 +77,14 @@ export function createCampaignRouter({
         );
         // A call past the tracker's retention (24 h after its end) drops out.
         return calls.flatMap((call) => (call ? [toCallSummary(call)] : []));
+      }),
+
+    /** One call of the tenant (active or recently ended), for the completion popup. */
+    callSummary: tenantProcedure
+      .input(parseCallId)
+      .query(async ({ ctx, input }): Promise<CallSummary | null> => {
+        const call = await tracker.getCall(ctx.tenantId, input.callId);
+        return call ? toCallSummary(call) : null;
       }),
   });
 }

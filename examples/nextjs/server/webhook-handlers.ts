@@ -24,6 +24,19 @@ export function getWebhookHandler(provider: string): FetchHandler | undefined {
     : undefined;
 }
 
+/**
+ * The URL as the client requested it. `next start` hands route handlers a `request.url` on its
+ * own hostname (`http://localhost:3000/…`) whatever the client asked for, so a webhook sent to
+ * `http://127.0.0.1:3000/…` or `http://hooks.example.com/…` would not match the URL Twilio
+ * signed.
+ */
+function urlFromHostHeader(request: Request): URL {
+  const url = new URL(request.url);
+  const host = request.headers.get('host');
+  if (host) url.host = host;
+  return url;
+}
+
 function createWebhookHandlers(env: NodeJS.ProcessEnv): Record<WebhookProvider, FetchHandler> {
   // The sink is the tracker: it applies each event to its call, then publishes it to the bus.
   const { tracker } = getCallTrackServer();
@@ -44,8 +57,9 @@ function createWebhookHandlers(env: NodeJS.ProcessEnv): Record<WebhookProvider, 
         resolveDemoTenant(to, from) ??
         tenantFromUrl(url) ??
         (callSid ? await tenantOfKnownCall(tracker, callSid) : null),
-      // The origin Twilio signed, when the app runs behind a proxy or tunnel.
-      ...(env.CALLTRACK_PUBLIC_URL ? { publicUrl: env.CALLTRACK_PUBLIC_URL } : {}),
+      // Twilio signs the URL it requested. Behind a proxy or tunnel, set CALLTRACK_PUBLIC_URL to
+      // the origin Twilio calls; otherwise the URL is rebuilt from the Host header.
+      publicUrl: env.CALLTRACK_PUBLIC_URL || urlFromHostHeader,
       onError,
     }),
     retell: createRetellWebhookHandler({

@@ -1,7 +1,11 @@
 import { maskPhoneNumber } from '@calltrack/core';
 import type { TrackedCall } from '@calltrack/tracker';
 
-/** What the campaign page shows of a call: the customer's number masked, nothing else personal. */
+/**
+ * What the campaign page shows of an ended call: the customer's number masked, nothing else
+ * personal. Made on the server (`@calltrack/core` is a Node package: its `maskPhoneNumber` is not
+ * imported into browser code).
+ */
 export interface CallSummary {
   callId: string;
   provider?: string;
@@ -47,11 +51,4 @@ export function toCallSummary(call: CallSummarySource): CallSummary {
     endedAt: call.endedAt,
     recordingUrl: call.recordingUrl,
   };
-}
-
-/** `83500` → `1:23`. */
-export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '–';
-  const seconds = Math.floor(ms / 1000);
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
