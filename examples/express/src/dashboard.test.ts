@@ -21,6 +21,7 @@ type Transport = 'sse' | 'socket.io';
 async function openDashboard(baseUrl: string, transport: Transport, query = '') {
   const context = await (browser as Browser).newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {
@@ -100,13 +101,26 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
         // Calls appear…
         await page.getByTestId('call-row').nth(2).waitFor();
         await saveScreenshot(page, `express-${transport}-simulated-calls`);
-        // …one of them is answered (it came in dialing or ringing), and a toast says so…
-        const answered = page.locator('tr[data-testid="call-row"][data-status="in-progress"]');
-        await answered.first().waitFor();
-        const callId = (await answered.first().getAttribute('data-call-id'))!;
+        // …they are answered (they came in dialing or ringing), and a toast says so…
+        await page
+          .locator('tr[data-testid="call-row"][data-status="in-progress"]')
+          .first()
+          .waitFor();
         await page.getByTestId('toast').first().waitFor();
-        // …it leaves the active list when it ends, and shows up among the completed calls.
-        await row(page, callId).waitFor({ state: 'detached' });
+        // …and a call that was seen live leaves the active list when it ends, and shows up among
+        // the completed calls. (Whichever ends first: talk times are minutes, scaled by `speed`.)
+        const ended = await page.waitForFunction(() => {
+          const state = window as { seenLive?: Set<string> };
+          state.seenLive ??= new Set();
+          const seen = state.seenLive;
+          for (const live of document.querySelectorAll<HTMLElement>(
+            'tr[data-testid="call-row"][data-status="in-progress"]',
+          )) {
+            seen.add(live.dataset.callId!);
+          }
+          return [...seen].find((id) => !document.querySelector(`tr[data-call-id="${id}"]`));
+        });
+        const callId = (await ended.jsonValue())!;
         await page.locator(`[data-testid="recent-call"][data-call-id="${callId}"]`).waitFor();
         await page.getByTestId('completed-popup').first().waitFor();
         await saveScreenshot(page, `express-${transport}-simulated-call-ended`);
