@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   InvalidSignatureError,
   isAllowedClientAddress,
+  jsonResponse,
   MissingSignatureError,
   publishEvents,
   toErrorResponse,
@@ -208,7 +209,7 @@ export function createCallerDeskWebhookHandler(
       if (typeof token === 'function') verify(await token({ ...tenantContext, tenant }));
 
       const events = buildCallerDeskEvents(payload, { tenant, receivedAt, includeRaw });
-      return Response.json({ ok: true, ...(await publishEvents(sink, events)) });
+      return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
     } catch (error) {
       report(onError, error, request);
       return toErrorResponse(error);

@@ -1,4 +1,5 @@
 import { CallTrackError } from './errors/calltrack-error';
+import { jsonResponse } from './json-response';
 
 /**
  * Turns an error into the JSON `Response` a handler answers with:
@@ -7,12 +8,12 @@ import { CallTrackError } from './errors/calltrack-error';
  */
 export function toErrorResponse(error: unknown): Response {
   if (CallTrackError.isInstance(error)) {
-    return Response.json(
+    return jsonResponse(
       { error: { code: error.code, message: error.message } },
       { status: error.status },
     );
   }
-  return Response.json(
+  return jsonResponse(
     { error: { code: 'internal_error', message: 'Internal server error.' } },
     { status: 500 },
   );

@@ -4,6 +4,7 @@ import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidSignatureError } from './errors/invalid-signature-error';
 import type { FetchHandler } from './fetch-handler';
+import { jsonResponse } from './json-response';
 import { toNodeHandler } from './to-node-handler';
 
 const servers: Server[] = [];
@@ -107,6 +108,38 @@ describe('toNodeHandler', () => {
     const small = await listen(createServer(toNodeHandler(echo, { bufferBodyBytes: 4 })));
     const large = await fetch(`${small}/hook`, { method: 'POST', body: 'longer than four bytes' });
     expect((await large.json()).body).toBe('longer than four bytes');
+  });
+
+  it('writes a jsonResponse in one piece with its length, and no body for HEAD or 204', async () => {
+    const base = await listen(
+      createServer(
+        toNodeHandler(async (request) => {
+          if (new URL(request.url).pathname === '/empty')
+            return jsonResponse(null, { status: 204 });
+          const response = jsonResponse(
+            { hello: 'wörld' },
+            { status: 201, headers: { 'x-a': '1' } },
+          );
+          response.headers.set('x-b', '2');
+          return response;
+        }),
+      ),
+    );
+    const response = await fetch(`${base}/`);
+    expect(response.status).toBe(201);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('content-length')).toBe(
+      String(Buffer.byteLength('{"hello":"wörld"}')),
+    );
+    expect(response.headers.get('x-a')).toBe('1');
+    expect(response.headers.get('x-b')).toBe('2');
+    expect(await response.json()).toEqual({ hello: 'wörld' });
+    const head = await fetch(`${base}/`, { method: 'HEAD' });
+    expect(head.status).toBe(201);
+    expect(await head.text()).toBe('');
+    const empty = await fetch(`${base}/empty`);
+    expect(empty.status).toBe(204);
+    expect(await empty.text()).toBe('');
   });
 
   it('answers a thrown CallTrackError with its status when used without next', async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHeaders, createRequest, sendResponse } from '@remix-run/node-fetch-server';
 import { BufferedRequest, type ClientDisconnect } from './buffered-request';
+import { type BufferedResponseParts, takeBufferedResponse } from './buffered-response';
 import type { FetchHandler } from './fetch-handler';
 import { toErrorResponse } from './to-error-response';
 
@@ -88,6 +89,11 @@ export function toNodeHandler(
         return;
       }
       response = toErrorResponse(error);
+    }
+    const buffered = takeBufferedResponse(response);
+    if (buffered) {
+      sendBufferedResponse(incoming, outgoing, buffered);
+      return;
     }
     try {
       await sendResponse(outgoing, response);
@@ -182,4 +188,17 @@ function clientDisconnect(outgoing: ServerResponse): ClientDisconnect {
       callback = run;
     },
   };
+}
+
+/** Writes status, headers and body with one `end()`: Node sends them in a single write. */
+function sendBufferedResponse(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  { status, headers, text }: BufferedResponseParts,
+): void {
+  const hasBody = incoming.method !== 'HEAD' && status !== 204 && status !== 304;
+  outgoing.statusCode = status;
+  for (const name of Object.keys(headers)) outgoing.setHeader(name, headers[name]!);
+  if (hasBody) outgoing.setHeader('content-length', Buffer.byteLength(text));
+  outgoing.end(hasBody ? text : undefined);
 }

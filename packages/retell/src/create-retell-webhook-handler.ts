@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   InvalidSignatureError,
   isAllowedClientAddress,
+  jsonResponse,
   MissingSignatureError,
   publishEvents,
   readRequestText,
@@ -190,7 +191,7 @@ export function createRetellWebhookHandler(
 
       const payload = parseRetellWebhookPayload(body);
       if (payload.call === undefined) {
-        return Response.json({ ok: true, published: 0, duplicates: 0, ignored: payload.event });
+        return jsonResponse({ ok: true, published: 0, duplicates: 0, ignored: payload.event });
       }
       const tenantContext = toTenantContext(payload, payload.call, request);
       const resolved = await resolveTenant(tenantContext);
@@ -211,7 +212,7 @@ export function createRetellWebhookHandler(
       }
 
       const events = buildRetellEvents(payload, { tenant, receivedAt, includeRaw });
-      return Response.json({ ok: true, ...(await publishEvents(sink, events)) });
+      return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
     } catch (error) {
       report(onError, error, request);
       return toErrorResponse(error);

@@ -1,4 +1,4 @@
-import { CallTrackError, toErrorResponse } from '@calltrack/core';
+import { CallTrackError, jsonResponse, toErrorResponse } from '@calltrack/core';
 import type { SseSettings } from './resolve-sse-settings';
 
 /** The JSON error a rejected stream request gets; unexpected errors go to `onError` first. */
@@ -11,7 +11,7 @@ export function toSseErrorResponse(settings: SseSettings, error: unknown): Respo
 
 /** 405 with `Allow: GET`: a stream is only ever opened with GET. */
 export function methodNotAllowedResponse(): Response {
-  return Response.json(
+  return jsonResponse(
     { error: { code: 'method_not_allowed', message: 'Only GET is supported.' } },
     { status: 405, headers: { allow: 'GET', 'cache-control': 'no-store' } },
   );

@@ -2,6 +2,7 @@ import {
   CallTrackError,
   type FetchHandler,
   InvalidArgumentError,
+  jsonResponse,
   NotFoundError,
   tenantIdSchema,
   toErrorResponse,
@@ -81,7 +82,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     const route = matchRoute(url.pathname, basePath);
     if (!route) throw new NotFoundError({ message: 'No such route.' });
     if (request.method !== 'GET') {
-      return Response.json(
+      return jsonResponse(
         { error: { code: 'method_not_allowed', message: 'Only GET is supported.' } },
         { status: 405, headers: { allow: 'GET', 'cache-control': 'no-store' } },
       );
@@ -140,7 +141,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
 }
 
 function json(body: unknown): Response {
-  return Response.json(body, { headers: { 'cache-control': 'no-store' } });
+  return jsonResponse(body, { headers: { 'cache-control': 'no-store' } });
 }
 
 function normalizeBasePath(basePath: string | undefined): string {

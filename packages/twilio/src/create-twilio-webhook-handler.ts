@@ -6,7 +6,9 @@ import {
   type FetchHandler,
   InvalidPayloadError,
   InvalidSignatureError,
+  jsonResponse,
   MissingSignatureError,
+  parseFormPairs,
   publishEvents,
   readRequestText,
   toErrorResponse,
@@ -140,7 +142,7 @@ async function handle(
   maxBytes: number,
 ): Promise<Response> {
   if (request.method !== 'POST') {
-    return Response.json(
+    return jsonResponse(
       { error: { code: 'method_not_allowed', message: 'Twilio webhooks must be POST requests.' } },
       { status: 405, headers: { allow: 'POST' } },
     );
@@ -161,7 +163,7 @@ async function handle(
   }
   const body = await readRequestText(request, { maxBytes });
 
-  let formParams: URLSearchParams | undefined;
+  let formParams: FormFields | undefined;
   let jsonParams: Record<string, string> | undefined;
   let jsonError: unknown;
   if (isJson) {
@@ -171,9 +173,9 @@ async function handle(
       jsonError = error;
     }
   } else {
-    formParams = new URLSearchParams(body);
+    formParams = readFormFields(body);
   }
-  const claimedAccountSid = formParams?.get('AccountSid') ?? jsonParams?.AccountSid ?? undefined;
+  const claimedAccountSid = formParams?.first.AccountSid ?? jsonParams?.AccountSid ?? undefined;
 
   const authToken =
     typeof options.authToken === 'string'
@@ -186,7 +188,7 @@ async function handle(
       authToken,
       url: url.href,
       signature,
-      ...(isJson ? { body } : { params: formParams }),
+      ...(isJson ? { body } : { params: formParams!.all }),
     });
   if (!valid) {
     throw new InvalidSignatureError({ message: 'The X-Twilio-Signature does not match.' });
@@ -198,7 +200,7 @@ async function handle(
       cause: jsonError,
     });
   }
-  const params: Record<string, string> = jsonParams ?? firstValues(formParams!);
+  const params: Record<string, string> = jsonParams ?? formParams!.first;
   // Validate the payload before asking for the tenant, so a malformed body is a 400, not a 422.
   const buildEvents = readTwilioWebhook(params);
 
@@ -223,7 +225,7 @@ async function handle(
     throw new ServerSideError(error);
   }
   try {
-    return Response.json({ ok: true, ...(await publishEvents(options.sink, events)) });
+    return jsonResponse({ ok: true, ...(await publishEvents(options.sink, events)) });
   } catch (error) {
     throw new ServerSideError(error);
   }
@@ -275,10 +277,25 @@ function firstHeaderValue(value: string | null): string | undefined {
   return first === undefined || first === '' ? undefined : first;
 }
 
-function firstValues(params: URLSearchParams): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const [name, value] of params) if (!Object.hasOwn(record, name)) record[name] = value;
-  return record;
+/** A form body's fields: every value (what the signature covers) and the first of each name. */
+interface FormFields {
+  all: Record<string, string | string[]>;
+  first: Record<string, string>;
+}
+
+function readFormFields(body: string): FormFields {
+  // A null prototype: a field named `__proto__` or `constructor` is just a field to sign.
+  const all: Record<string, string | string[]> = Object.create(null);
+  const first: Record<string, string> = {};
+  for (const [name, value] of parseFormPairs(body)) {
+    const seen = all[name];
+    if (seen === undefined) {
+      all[name] = value;
+      first[name] = value;
+    } else if (Array.isArray(seen)) seen.push(value);
+    else all[name] = [seen, value];
+  }
+  return { all, first };
 }
 
 /** Top-level primitives of a JSON object as strings, the way a form body would carry them. */
