@@ -8,6 +8,11 @@ const onSignal = () => {
   interrupt.abort();
 };
 process.on('SIGINT', onSignal);
+// `calltrack-sim … | head`: a closed pipe ends the output, not with a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 process.on('SIGTERM', onSignal);
 
 runCli(process.argv.slice(2), {

@@ -123,7 +123,7 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
   if (!quiet && !json) {
     const providers = (options.providers ?? simulatorProviders).join(', ');
     io.stdout(
-      `calltrack-sim → ${options.target} · ${providers} · ${options.rate ?? 0.5} calls/s · speed ${options.speed === Number.POSITIVE_INFINITY ? 'max' : `${options.speed ?? 1}×`}${calls === undefined ? '' : ` · ${calls} calls`} · seed ${started.seed}`,
+      `calltrack-sim → ${options.target} · ${providers} · ${options.rate ?? 0.5} calls/s · speed ${options.speed === Number.POSITIVE_INFINITY ? 'max' : `${options.speed ?? 1}×`}${calls === undefined ? '' : ` · ${calls} call${calls === 1 ? '' : 's'}`} · seed ${started.seed}`,
     );
   }
   let interrupted = false;
