@@ -97,13 +97,31 @@ describe('the Express example over HTTP', () => {
 
     expect((await send('completed', 3)).status).toBe(200);
     expect((await json(fetch(`${demo.url}/api/calls/active`))).body.calls).toEqual([]);
-    await stream.until(endedCall(callSid));
+
+    // Twilio's recording callback has no numbers: it belongs to the tenant that tracks the call.
+    const recording = (sid: string) =>
+      postTwilio(demo.url, {
+        AccountSid: `AC${'0'.repeat(32)}`,
+        CallSid: sid,
+        RecordingSid: `RE${'1'.repeat(32)}`,
+        RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1',
+        RecordingStatus: 'completed',
+        RecordingDuration: '12',
+      });
+    expect((await recording(callSid)).status).toBe(200);
+    expect((await recording(`CA${'9'.repeat(32)}`)).status).toBe(422);
+
+    await stream.until((messages) =>
+      messages.some((message) => message.data?.type === 'call.recording'),
+    );
     expect(stream.eventsOf(callSid).map((event) => event.type)).toEqual([
       'call.initiated',
       'call.ringing',
       'call.answered',
       'call.ended',
+      'call.recording',
     ]);
+    expect(stream.eventsOf(callSid).at(-1)).toMatchObject({ tenantId: 'demo', branchId: 'north' });
     stream.close();
   });
 

@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { spawnTypeScript, waitForExit } from '@calltrack/test-utils';
+import { describe, expect, it } from 'vitest';
+import { openEventStream } from './__tests__/open-event-stream';
+
+describe('src/main.ts', () => {
+  it('serves the example fed by the simulator, and shuts down cleanly on SIGTERM', async () => {
+    let printUrl: (url: string) => void = () => {};
+    const printed = new Promise<string>((resolve) => {
+      printUrl = resolve;
+    });
+    const child = spawnTypeScript(fileURLToPath(new URL('./main.ts', import.meta.url)), {
+      args: ['--simulate'],
+      // In memory whatever the machine's REDIS_URL; many calls at once so one arrives quickly.
+      env: { PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', SIMULATOR_RATE: '20' },
+      onLine: (line) => {
+        const match = /calltrack Express example: (\S+)/.exec(line);
+        if (match) printUrl(match[1]!);
+      },
+    });
+    try {
+      const url = await printed;
+      const stream = openEventStream(url);
+      await stream.until((messages) => messages.some((message) => message.type === 'call'));
+      const count = await (await fetch(`${url}/api/calls/active/count`)).json();
+      expect(count.total).toBeGreaterThan(0);
+      stream.close();
+      child.kill('SIGTERM');
+      expect(await waitForExit(child)).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
