@@ -480,9 +480,12 @@ describe('calls as asked for', () => {
       true,
     );
     expect(callerDesk[0]!.url).toContain('token=demo-callerdesk-token-0123');
-    // The delivery report masks the token.
-    const masked = simulator.stats;
-    expect(masked.failedDeliveries).toBe(0);
+    expect(callerDesk[0]!.url).toContain('SourceNumber=');
+    const callerDeskCall = await simulator.runCall({ provider: 'callerdesk' });
+    for (const delivery of callerDeskCall.deliveries) {
+      expect(delivery.url).toBe(`${app.url}/api/webhooks/callerdesk?token=***`);
+    }
+    expect(simulator.stats.failedDeliveries).toBe(0);
 
     const other = createSimulator({
       target: app.url,

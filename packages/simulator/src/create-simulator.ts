@@ -141,7 +141,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         from: script.from,
         to: script.to,
         method: request.init.method,
-        url: maskToken(request.url),
+        url: request.displayUrl,
         status: result.status,
         ok: result.ok,
         response: result.response,
@@ -408,13 +408,6 @@ function normalizePath(path: string): string {
   const trimmed = path.trim().replace(/\/+$/, '');
   if (trimmed === '') return '';
   return trimmed.startsWith('/') || trimmed.startsWith('?') ? trimmed : `/${trimmed}`;
-}
-
-function maskToken(url: string): string {
-  const parsed = new URL(url);
-  if (!parsed.searchParams.has('token')) return url;
-  parsed.searchParams.set('token', '***');
-  return parsed.href;
 }
 
 function share(value: number, name: string): number {

@@ -21,6 +21,8 @@ export interface CreateSignedRequestOptions {
 /** A request ready for `fetch(url, init)`. @internal */
 export interface PreparedRequest {
   url: string;
+  /** The URL for logs: without CallerDesk's GET fields (personal data), its token as `***`. */
+  displayUrl: string;
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string };
 }
 
@@ -66,6 +68,7 @@ export function prepareSignedRequest(
       });
       return {
         url: url.href,
+        displayUrl: url.href,
         init: {
           method: 'POST',
           headers: {
@@ -85,6 +88,7 @@ export function prepareSignedRequest(
       });
       return {
         url: url.href,
+        displayUrl: url.href,
         init: {
           method: 'POST',
           headers: {
@@ -97,15 +101,22 @@ export function prepareSignedRequest(
       };
     }
     case 'fields': {
+      const display = new URL(url);
+      display.searchParams.set('token', '***');
       url.searchParams.set('token', credentials.callerDeskToken);
       if (options.callerDeskMethod === 'GET') {
         for (const [name, value] of Object.entries(payload.fields)) {
           url.searchParams.set(name, value);
         }
-        return { url: url.href, init: { method: 'GET', headers: { 'user-agent': userAgent } } };
+        return {
+          url: url.href,
+          displayUrl: display.href,
+          init: { method: 'GET', headers: { 'user-agent': userAgent } },
+        };
       }
       return {
         url: url.href,
+        displayUrl: display.href,
         init: {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': userAgent },

@@ -19,7 +19,10 @@ export interface SimulatorDelivery {
   to: string;
   /** `GET` or `POST`. */
   method: 'GET' | 'POST';
-  /** The URL requested, with a CallerDesk token replaced by `***`. */
+  /**
+   * The URL requested, for logs: CallerDesk's token replaced by `***`, and without CallerDesk's
+   * fields when they went in the query (`GET`), as those hold phone numbers.
+   */
   url: string;
   /** The HTTP status; 0 when no answer arrived (network error, timeout, abort). */
   status: number;
