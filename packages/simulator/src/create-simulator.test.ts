@@ -626,6 +626,21 @@ describe('failures', () => {
     [{ target: 'http://x', providers: [] }, /at least one/],
     [{ target: 'http://x', providers: ['vapi'] as never }, /unknown provider/],
     [{ target: 'http://x', lines: [], providers: ['twilio'] }, /no line/],
+    [
+      {
+        target: 'http://x',
+        lines: [{ provider: 'vapi', number: '+14155550100', tenantId: 't' }] as never,
+      },
+      /known provider/,
+    ],
+    [
+      { target: 'http://x', lines: [{ provider: 'twilio', number: '4155550100', tenantId: 't' }] },
+      /E\.164/,
+    ],
+    [
+      { target: 'http://x', lines: [{ provider: 'twilio', number: '+14155550100', tenantId: '' }] },
+      /tenantId/,
+    ],
     [{ target: 'http://x', maxActiveCalls: 0 }, /maxActiveCalls/],
     [{ target: 'http://x', maxCalls: 1.5 }, /maxCalls/],
     [{ target: 'http://x', seed: 1.5 }, /seed/],

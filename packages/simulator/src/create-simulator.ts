@@ -241,7 +241,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     await Promise.all([...active]);
   };
 
-  options.signal?.addEventListener('abort', () => void stop({ abort: true }), { once: true });
+  if (options.signal?.aborted === true) void stop({ abort: true });
+  else options.signal?.addEventListener('abort', () => void stop({ abort: true }), { once: true });
 
   return {
     seed: config.seed,
@@ -299,6 +300,17 @@ function resolveOptions(options: SimulatorOptions): Config {
 
   const lines = options.lines ?? demoLines;
   if (!Array.isArray(lines)) fail('lines must be an array of lines.');
+  for (const line of lines as readonly Partial<SimulatorLine>[]) {
+    if (!simulatorProviders.includes(line?.provider as SimulatorProvider)) {
+      fail(`every line needs a known provider, got "${String(line?.provider)}".`);
+    }
+    if (typeof line.number !== 'string' || !/^\+\d{8,15}$/.test(line.number)) {
+      fail(`line numbers must be E.164 (+14155550100), got "${String(line.number)}".`);
+    }
+    if (typeof line.tenantId !== 'string' || line.tenantId === '') {
+      fail(`line ${line.number} needs a tenantId.`);
+    }
+  }
   const providers = [
     ...(options.providers ??
       simulatorProviders.filter((provider) => lines.some((line) => line.provider === provider))),
