@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '@calltrack/core';
 import type { CallScript } from './call-script';
@@ -60,7 +61,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const stats = emptyStats();
   const active = new Set<Promise<SimulatedCall>>();
   const idleWaiters: (() => void)[] = [];
-  let controller = new AbortController();
+  let controller = sharedAbortController();
   let running = false;
   let startedByLoop = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -235,7 +236,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     timer = undefined;
     if (stopOptions.abort === true) {
       controller.abort();
-      controller = new AbortController();
+      controller = sharedAbortController();
     }
     notifyIdle();
     await Promise.all([...active]);
@@ -447,4 +448,11 @@ function definedOnly<Value extends object>(value: Value): Partial<Value> {
 
 function fail(message: string): never {
   throw new InvalidArgumentError({ message: `createSimulator: ${message}` });
+}
+
+/** One controller for every running call: each waits on its signal, so lift Node's 10-listener warning. */
+function sharedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
