@@ -15,7 +15,7 @@ import {
   webhookPaths,
   webhooksOf,
 } from './send-webhook';
-import { buildIfMissing, type NextApp, startNextApp } from './start-next-app';
+import { type NextApp, startNextApp } from './start-next-app';
 
 // Locally the browser suite skips without Chromium; CI sets CALLTRACK_REQUIRE_BROWSER=1.
 const browserAvailable = existsSync(chromiumPath) || browserRequired;
@@ -24,7 +24,6 @@ let app: NextApp;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  await buildIfMissing();
   app = await startNextApp();
   if (browserAvailable) browser = await launchTestBrowser();
 });
@@ -78,9 +77,7 @@ describe('webhook route handlers over HTTP', () => {
 });
 
 describe.skipIf(!browserAvailable)('the campaign page in Chromium', () => {
-  const popupMs = 3000;
-
-  async function openPage(): Promise<Page> {
+  async function openPage(popupMs = 3000): Promise<Page> {
     const page = await browser!.newPage();
     // Fail with the step that is stuck rather than with the test's own timeout.
     page.setDefaultTimeout(10_000);
@@ -108,8 +105,14 @@ describe.skipIf(!browserAvailable)('the campaign page in Chromium', () => {
     page.locator('[data-testid="campaign-stats"]').getAttribute('data-loads').then(Number);
 
   it('follows a call through its states: toast when live, popup on completion that closes itself, data refreshed', async () => {
-    const page = await openPage();
-    const script = scriptCall('twilio', { talkDurationMs: 65_000, direction: 'outbound' });
+    // Long enough for the steps between the end and the recording on a slow machine.
+    const popupMs = 6000;
+    const page = await openPage(popupMs);
+    const script = scriptCall('twilio', {
+      talkDurationMs: 65_000,
+      direction: 'outbound',
+      with: 'recording',
+    });
     const send = async (kind: string) => {
       for (const webhook of webhooksOf(script, kind)) {
         await expectStatus(sendWebhook(app.url, webhook), 200);

@@ -31,18 +31,23 @@ export function scriptCall(
     outcome?: SimulatedOutcome;
     talkDurationMs?: number;
     direction?: 'inbound' | 'outbound';
+    /** Only a script with this webhook kind will do (e.g. Twilio's `recording`, sent on most calls). */
+    with?: string;
   } = {},
 ): CallScript {
   const line = demoLines.find((candidate) => candidate.provider === provider)!;
-  seed += 1;
-  return createCallScript({
-    line,
-    outcome: options.outcome ?? 'completed',
-    seed,
-    startedAt: Date.now() - 60_000,
-    ...(options.talkDurationMs === undefined ? {} : { talkDurationMs: options.talkDurationMs }),
-    ...(options.direction === undefined ? {} : { direction: options.direction }),
-  });
+  for (;;) {
+    seed += 1;
+    const script = createCallScript({
+      line,
+      outcome: options.outcome ?? 'completed',
+      seed,
+      startedAt: Date.now() - 60_000,
+      ...(options.talkDurationMs === undefined ? {} : { talkDurationMs: options.talkDurationMs }),
+      ...(options.direction === undefined ? {} : { direction: options.direction }),
+    });
+    if (!options.with || webhooksOf(script, options.with).length > 0) return script;
+  }
 }
 
 /** Sends one scripted webhook to the app, signed with the demo credentials. */
