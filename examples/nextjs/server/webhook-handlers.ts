@@ -57,9 +57,9 @@ function createWebhookHandlers(env: NodeJS.ProcessEnv): Record<WebhookProvider, 
         resolveDemoTenant(to, from) ??
         tenantFromUrl(url) ??
         (callSid ? await tenantOfKnownCall(tracker, callSid) : null),
-      // Twilio signs the URL it requested. Behind a proxy or tunnel, set CALLTRACK_PUBLIC_URL to
+      // Twilio signs the URL it requested. Behind a proxy or tunnel, set PUBLIC_URL to
       // the origin Twilio calls; otherwise the URL is rebuilt from the Host header.
-      publicUrl: env.CALLTRACK_PUBLIC_URL || urlFromHostHeader,
+      publicUrl: env.PUBLIC_URL || urlFromHostHeader,
       onError,
     }),
     retell: createRetellWebhookHandler({
@@ -69,7 +69,7 @@ function createWebhookHandlers(env: NodeJS.ProcessEnv): Record<WebhookProvider, 
       onError,
     }),
     callerdesk: createCallerDeskWebhookHandler({
-      token: env.CALLERDESK_WEBHOOK_TOKEN || demoCredentials.callerDeskToken,
+      token: env.CALLERDESK_TOKEN || demoCredentials.callerDeskToken,
       sink: tracker,
       resolveTenant: ({ number }) => resolveDemoTenant(number),
       onError,
