@@ -288,3 +288,8 @@ describe.skipIf(!browserAvailable)('the campaign page in Chromium', () => {
     await page.close();
   });
 });
+
+it('logged no server errors', () => {
+  // Rejected webhooks (401/403/404) are answers, not errors; a crash or a 5xx would show here.
+  expect(app.output()).not.toMatch(/⨯|Error|failed/);
+});
