@@ -347,11 +347,25 @@ describe('createRetellWebhookHandler', () => {
     });
   });
 
+  it('accepts any of several API keys during a rotation, and nothing else', async () => {
+    const newKey = 'key_webhook_rotated_fedcba98';
+    const { sink, url } = await setup({ apiKey: [newKey, apiKey] });
+    expect((await send(url)).status).toBe(200);
+    const ended = loadFixture('retell-call-ended.json').text;
+    expect((await send(url, { body: ended, key: newKey })).status).toBe(200);
+    await expectError(await send(url, { key: 'key_retired_0000' }), 403, 'invalid_signature');
+    expect(sink.events.length).toBeGreaterThan(0);
+    const lookup = await setup({ apiKey: async () => [newKey, apiKey] });
+    expect((await send(lookup.url)).status).toBe(200);
+  });
+
   it('refuses missing options when created', () => {
     const sink = createCollectingSink();
     const resolveTenant = async () => ({ tenantId: 'a' });
     for (const options of [
       { apiKey: '', sink, resolveTenant },
+      { apiKey: [], sink, resolveTenant },
+      { apiKey: [apiKey, ''], sink, resolveTenant },
       { apiKey: undefined, sink, resolveTenant },
       { apiKey, sink: undefined, resolveTenant },
       { apiKey, sink, resolveTenant: 'acme' },

@@ -7,10 +7,12 @@ import {
   InvalidArgumentError,
   InvalidSignatureError,
   isAllowedClientAddress,
+  isSecretList,
   jsonResponse,
   MissingSignatureError,
   publishEvents,
   readRequestText,
+  someSecret,
   toErrorResponse,
   UnknownTenantError,
   UnsupportedMediaTypeError,
@@ -60,22 +62,27 @@ export type RetellTenantResolver = (
   context: RetellTenantContext,
 ) => RetellTenant | null | undefined | Promise<RetellTenant | null | undefined>;
 
-/** Finds the Retell API key of a tenant; `null`/`undefined` answers 403. */
+/** Finds the Retell API key(s) of a tenant (several during a rotation); `null`/`undefined` answers 403. */
 export type RetellApiKeyLookup = (
   context: RetellApiKeyContext,
-) => string | null | undefined | Promise<string | null | undefined>;
+) =>
+  | string
+  | readonly string[]
+  | null
+  | undefined
+  | Promise<string | readonly string[] | null | undefined>;
 
 /** Options of {@link createRetellWebhookHandler}. */
 export interface CreateRetellWebhookHandlerOptions {
   /**
-   * The Retell API key with the "webhook" badge, or a lookup for a tenant's key (one Retell
-   * workspace per tenant). With a string, the signature is verified before anything else is
+   * The Retell API key with the "webhook" badge (several while you rotate keys: a signature made
+   * with any of them passes), or a lookup for a tenant's key (one Retell workspace per tenant). With a string, the signature is verified before anything else is
    * looked at and `resolveTenant` only ever sees verified payloads. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unverified data, so it must not have side effects),
    * then the lookup gets the resolved tenant and the signature is verified before anything is
    * published.
    */
-  apiKey: string | RetellApiKeyLookup;
+  apiKey: string | readonly string[] | RetellApiKeyLookup;
   /** Where the events go: the bus, the tracker, or anything with `publish(event)`. */
   sink: EventSink;
   /**
@@ -173,21 +180,23 @@ export function createRetellWebhookHandler(
       }
       const body = await readRequestText(request, { maxBytes });
       const receivedAt = now();
-      const verify = (key: string) => {
-        const valid = verifyRetellSignature({
-          apiKey: key,
-          body,
-          signature: signature.trim(),
-          now: receivedAt,
-          ...(toleranceMs === undefined ? {} : { toleranceMs }),
-        });
+      const verify = (keys: string | readonly string[] | null | undefined) => {
+        const valid = someSecret(keys, (key) =>
+          verifyRetellSignature({
+            apiKey: key,
+            body,
+            signature: signature.trim(),
+            now: receivedAt,
+            ...(toleranceMs === undefined ? {} : { toleranceMs }),
+          }),
+        );
         if (!valid) {
           throw new InvalidSignatureError({
             message: 'The x-retell-signature header does not match the body, or has expired.',
           });
         }
       };
-      if (typeof apiKey === 'string') verify(apiKey);
+      if (typeof apiKey !== 'function') verify(apiKey);
 
       const payload = parseRetellWebhookPayload(body);
       if (payload.call === undefined) {
@@ -201,14 +210,14 @@ export function createRetellWebhookHandler(
         });
       }
       const tenant = checkResolvedTenant(resolved);
-      if (typeof apiKey !== 'string') {
-        const key = await apiKey({ ...tenantContext, tenant });
-        if (typeof key !== 'string' || key === '') {
+      if (typeof apiKey === 'function') {
+        const keys = await apiKey({ ...tenantContext, tenant });
+        if (keys == null || keys === '' || (Array.isArray(keys) && keys.length === 0)) {
           throw new InvalidSignatureError({
             message: 'No Retell API key is configured for this tenant.',
           });
         }
-        verify(key);
+        verify(keys);
       }
 
       const events = buildRetellEvents(payload, { tenant, receivedAt, includeRaw });
@@ -226,8 +235,8 @@ function checkOptions(options: CreateRetellWebhookHandlerOptions): void {
   };
   if (options == null || typeof options !== 'object') fail('options are required.');
   const { apiKey } = options;
-  if (typeof apiKey !== 'function' && (typeof apiKey !== 'string' || apiKey === '')) {
-    fail('apiKey must be a non-empty string or a lookup function.');
+  if (typeof apiKey !== 'function' && !isSecretList(apiKey)) {
+    fail('apiKey must be a non-empty string, a non-empty list of them, or a lookup function.');
   }
   if (typeof options.sink?.publish !== 'function') fail('sink must have a publish(event) method.');
   if (typeof options.resolveTenant !== 'function') fail('resolveTenant must be a function.');

@@ -329,10 +329,29 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
     expect(sink.events).toEqual([]);
   });
 
+  it('accepts any of several Auth Tokens during a rotation, and nothing else', async () => {
+    const { base, sink } = await setup({ authToken: ['new-auth-token-0123456789', authToken] });
+    const url = `${base}/hook`;
+    expect((await post(url, { body: ringing() })).status).toBe(200);
+    expect((await post(url, { body: completed(), token: 'new-auth-token-0123456789' })).status).toBe(
+      200,
+    );
+    await expectError(
+      await post(url, { body: completed(), token: 'retired-auth-token' }),
+      403,
+      'invalid_signature',
+    );
+    expect(sink.events.map((event) => event.status).slice(0, 2)).toEqual(['ringing', 'completed']);
+    const lookup = await setup({ authToken: async () => [authToken, ''] });
+    expect((await post(`${lookup.base}/hook`, { body: ringing() })).status).toBe(200);
+  });
+
   it('403 when the Auth Token lookup has no token', async () => {
-    const { base, sink } = await setup({ authToken: () => undefined });
-    await expectError(await post(`${base}/hook`, { body: ringing() }), 403, 'invalid_signature');
-    expect(sink.events).toEqual([]);
+    for (const answer of [undefined, null, '', []]) {
+      const { base, sink } = await setup({ authToken: () => answer });
+      await expectError(await post(`${base}/hook`, { body: ringing() }), 403, 'invalid_signature');
+      expect(sink.events).toEqual([]);
+    }
   });
 
   it('400 for a correctly signed payload missing a required field', async () => {

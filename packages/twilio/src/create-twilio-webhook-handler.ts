@@ -11,6 +11,7 @@ import {
   parseFormPairs,
   publishEvents,
   readRequestText,
+  someSecret,
   toErrorResponse,
   UnknownTenantError,
   UnsupportedMediaTypeError,
@@ -36,11 +37,17 @@ export interface TwilioAuthTokenContext {
 
 /**
  * Finds the Auth Token for a request, e.g. per Twilio subaccount:
- * `({ accountSid }) => tokensByAccount.get(accountSid)`. Returning nothing answers 403.
+ * `({ accountSid }) => tokensByAccount.get(accountSid)`. Several tokens are accepted during a
+ * rotation. Returning nothing answers 403.
  */
 export type TwilioAuthTokenLookup = (
   context: TwilioAuthTokenContext,
-) => string | null | undefined | Promise<string | null | undefined>;
+) =>
+  | string
+  | readonly string[]
+  | null
+  | undefined
+  | Promise<string | readonly string[] | null | undefined>;
 
 /** What {@link CreateTwilioWebhookHandlerOptions.resolveTenant} gets: the verified webhook. */
 export interface TwilioTenantContext {
@@ -65,10 +72,12 @@ export interface TwilioTenantContext {
 /** Options of {@link createTwilioWebhookHandler}. */
 export interface CreateTwilioWebhookHandlerOptions {
   /**
-   * The Auth Token the signatures are made with: a string for one account, or a lookup (sync or
-   * async) that receives the request's claimed `AccountSid` for several accounts or subaccounts.
+   * The Auth Token the signatures are made with: a string for one account, several while you
+   * rotate it (Twilio's primary and secondary token: a signature made with any of them passes), or
+   * a lookup (sync or async) that receives the request's claimed `AccountSid` for several
+   * accounts or subaccounts.
    */
-  authToken: string | TwilioAuthTokenLookup;
+  authToken: string | readonly string[] | TwilioAuthTokenLookup;
   /** Where the events go (the bus, the tracker…). Publish must be idempotent by `event.id`. */
   sink: EventSink;
   /**
@@ -177,19 +186,18 @@ async function handle(
   }
   const claimedAccountSid = formParams?.first.AccountSid ?? jsonParams?.AccountSid ?? undefined;
 
-  const authToken =
-    typeof options.authToken === 'string'
-      ? options.authToken
-      : await options.authToken({ accountSid: claimedAccountSid, url, request });
-  const valid =
-    typeof authToken === 'string' &&
-    authToken !== '' &&
+  const authTokens =
+    typeof options.authToken === 'function'
+      ? await options.authToken({ accountSid: claimedAccountSid, url, request })
+      : options.authToken;
+  const valid = someSecret(authTokens, (authToken) =>
     verifyTwilioSignature({
       authToken,
       url: url.href,
       signature,
       ...(isJson ? { body } : { params: formParams!.all }),
-    });
+    }),
+  );
   if (!valid) {
     throw new InvalidSignatureError({ message: 'The X-Twilio-Signature does not match.' });
   }
