@@ -333,9 +333,9 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
     const { base, sink } = await setup({ authToken: ['new-auth-token-0123456789', authToken] });
     const url = `${base}/hook`;
     expect((await post(url, { body: ringing() })).status).toBe(200);
-    expect((await post(url, { body: completed(), token: 'new-auth-token-0123456789' })).status).toBe(
-      200,
-    );
+    expect(
+      (await post(url, { body: completed(), token: 'new-auth-token-0123456789' })).status,
+    ).toBe(200);
     await expectError(
       await post(url, { body: completed(), token: 'retired-auth-token' }),
       403,
