@@ -17,7 +17,6 @@ export function CampaignOverview({ data }: { data: CampaignData }) {
           </p>
         ) : null}
         <dl className="stats">
-          <Stat label="Calls" testId="stat-started" value={stats?.startedCalls} />
           <Stat label="Ended" testId="stat-ended" value={stats?.endedCalls} />
           <Stat label="Answered" testId="stat-answered" value={stats?.answeredCalls} />
           <Stat label="Completed" testId="stat-completed" value={stats?.completedCalls} />
