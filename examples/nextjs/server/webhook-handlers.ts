@@ -9,19 +9,14 @@ import { resolveDemoTenant, tenantFromUrl, tenantOfKnownCall } from './resolve-d
 /** The providers this app takes webhooks from: `/api/webhooks/<provider>`. */
 export type WebhookProvider = 'twilio' | 'retell' | 'callerdesk';
 
-// Created on first use and kept with the bus and tracker on `globalThis` (see calltrack-server).
-const handlersKey = Symbol.for('calltrack.example-nextjs.webhook-handlers');
-type GlobalWithHandlers = typeof globalThis & {
-  [handlersKey]?: Record<WebhookProvider, FetchHandler>;
-};
+// Created on first use. The handlers themselves are cheap and may be re-created on a hot
+// reload; what they share, the tracker, lives on `globalThis` (see calltrack-server).
+let handlers: Record<WebhookProvider, FetchHandler> | undefined;
 
 /** The fetch handler of `provider`, or undefined for a provider this app does not know. */
 export function getWebhookHandler(provider: string): FetchHandler | undefined {
-  const global = globalThis as GlobalWithHandlers;
-  global[handlersKey] ??= createWebhookHandlers(process.env);
-  return Object.hasOwn(global[handlersKey], provider)
-    ? global[handlersKey][provider as WebhookProvider]
-    : undefined;
+  handlers ??= createWebhookHandlers(process.env);
+  return Object.hasOwn(handlers, provider) ? handlers[provider as WebhookProvider] : undefined;
 }
 
 /**
