@@ -104,6 +104,28 @@ export const used = [${entries.map(identifier).join(', ')}, event, '${from}'];
     app,
   );
   console.log(`types ok: ${entries.length} entries from ESM and CommonJS`);
+
+  // Browser code imports core's vocabulary and the React hooks: bundling them for the browser
+  // must not pull in Node built-ins (core maps the Node bridge's `net` away with its `browser` field).
+  writeFileSync(
+    join(app, 'browser.mjs'),
+    `import { callEventSchema, maskPhoneNumber } from '@calltrack/core';
+import { createCallTrackClient, sseTransport, useActiveCalls } from '@calltrack/react';
+export const used = [callEventSchema, maskPhoneNumber, createCallTrackClient, sseTransport, useActiveCalls];
+`,
+  );
+  const { build } = await import(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'));
+  await build({
+    entryPoints: [join(app, 'browser.mjs')],
+    absWorkingDir: app,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    external: ['react', 'react-dom'],
+    write: false,
+    logLevel: 'silent',
+  });
+  console.log('browser bundle ok: @calltrack/core and @calltrack/react without Node built-ins');
   console.log(`tarballs ok: ${packages.map(({ manifest }) => manifest.name).join(', ')}`);
 } finally {
   rmSync(app, { recursive: true, force: true });
