@@ -54,8 +54,38 @@ function startServer(target: Target): void {
           );
   const server = createServer(listener);
   server.keepAliveTimeout = 60_000;
+  // CPU time per request, measured in the server process: unlike req/s it does not depend on
+  // how the two cores are shared between this server and the load generator.
+  let requests = 0;
+  let cpuMark = process.cpuUsage();
+  server.on('request', () => {
+    requests += 1;
+  });
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'mark') {
+      requests = 0;
+      cpuMark = process.cpuUsage();
+      process.send!({ type: 'marked' });
+    } else if (message.type === 'report') {
+      const used = process.cpuUsage(cpuMark);
+      process.send!({ type: 'cpu', cpuMicros: used.user + used.system, requests });
+    }
+  });
   server.listen(0, '127.0.0.1', () => {
     process.send!({ port: (server.address() as AddressInfo).port });
+  });
+}
+
+/** Asks the server child for something and waits for its answer of the given type. */
+function ask<T>(child: ChildProcess, type: string, answer: string): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { type?: string }) => {
+      if (message.type !== answer) return;
+      child.off('message', onMessage);
+      resolve(message as T);
+    };
+    child.on('message', onMessage);
+    child.send({ type });
   });
 }
 
@@ -70,6 +100,8 @@ interface AutocannonRequest {
 
 interface AutocannonResult {
   requests: { average: number; total: number };
+  /** Server CPU time (user + system) per request, in microseconds; added by `measure`. */
+  cpuMicrosPerRequest?: number;
   latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
@@ -159,7 +191,10 @@ async function measure(target: Target): Promise<AutocannonResult> {
   ];
   try {
     await autocannon({ url, connections, duration: warmupSeconds, requests });
+    await ask(child, 'mark', 'marked');
     const result = await autocannon({ url, connections, duration: durationSeconds, requests });
+    const cpu = await ask<{ cpuMicros: number; requests: number }>(child, 'report', 'cpu');
+    result.cpuMicrosPerRequest = cpu.cpuMicros / Math.max(1, cpu.requests);
     if (next > prepared.length) {
       console.warn(`  ${target}: ran out of distinct callbacks; later ones were duplicates`);
     }
@@ -175,6 +210,7 @@ function row(server: string, result: AutocannonResult): Record<string, string | 
     'req/s': Math.round(result.requests.average),
     'p50 ms': result.latency.p50,
     'p99 ms': result.latency.p99,
+    'server CPU µs/req': Number(result.cpuMicrosPerRequest?.toFixed(1)),
     'non-2xx': result.non2xx,
     errors: result.errors + result.timeouts,
   };
@@ -194,6 +230,10 @@ async function main(): Promise<void> {
   ]);
   const twilioRatio = ratio(twilio.requests.average, bare.requests.average);
   console.log(`ratio twilio / bare: ${twilioRatio} (target ≥ 0.6)`);
+  console.log(
+    `server CPU per request: bare ${bare.cpuMicrosPerRequest?.toFixed(1)} µs, twilio ${twilio.cpuMicrosPerRequest?.toFixed(1)} µs ` +
+      `(ratio bare / twilio ${ratio(bare.cpuMicrosPerRequest ?? 0, twilio.cpuMicrosPerRequest ?? 1)})`,
+  );
   console.log(
     `ratio bridge / bare: ${ratio(bridge.requests.average, bare.requests.average)}, ` +
       `twilio / bridge: ${ratio(twilio.requests.average, bridge.requests.average)}`,

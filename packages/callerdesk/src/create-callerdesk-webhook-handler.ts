@@ -10,6 +10,7 @@ import {
   jsonResponse,
   MissingSignatureError,
   publishEvents,
+  type SecretLookupResult,
   toErrorResponse,
   UnknownTenantError,
 } from '@calltrack/core';
@@ -74,14 +75,7 @@ export type CallerDeskTenantResolver = (
 ) => CallerDeskTenant | null | undefined | Promise<CallerDeskTenant | null | undefined>;
 
 /** Finds a tenant's webhook token(s); `null`/`undefined` answers 403. */
-export type CallerDeskTokenLookup = (
-  context: CallerDeskTokenContext,
-) =>
-  | string
-  | readonly string[]
-  | null
-  | undefined
-  | Promise<string | readonly string[] | null | undefined>;
+export type CallerDeskTokenLookup = (context: CallerDeskTokenContext) => SecretLookupResult;
 
 /** Options of {@link createCallerDeskWebhookHandler}. */
 export interface CreateCallerDeskWebhookHandlerOptions {

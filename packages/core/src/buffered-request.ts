@@ -1,3 +1,5 @@
+import { singleChunkStream } from './single-chunk-stream';
+
 const bufferedBody = Symbol.for('calltrack.bufferedBody');
 const decoder = new TextDecoder();
 
@@ -21,7 +23,7 @@ export class BufferedRequest extends Request {
   readonly #bytes: Uint8Array;
   readonly #disconnect: ClientDisconnect;
   #used = false;
-  #stream: ReadableStream<Uint8Array> | undefined;
+  #stream: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #controller: AbortController | undefined;
 
   constructor(
@@ -46,16 +48,8 @@ export class BufferedRequest extends Request {
   }
 
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    if (!this.#stream) {
-      const bytes = this.#bytes;
-      this.#stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(bytes);
-          controller.close();
-        },
-      });
-    }
-    return this.#stream as ReadableStream<Uint8Array<ArrayBuffer>>;
+    this.#stream ??= singleChunkStream(this.#bytes);
+    return this.#stream;
   }
 
   override get bodyUsed(): boolean {

@@ -1,3 +1,5 @@
+import { singleChunkStream } from './single-chunk-stream';
+
 const bufferedResponse = Symbol.for('calltrack.bufferedResponse');
 const encoder = new TextEncoder();
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
@@ -23,7 +25,7 @@ export class BufferedResponse extends Response {
   readonly #text: string;
   readonly #headerRecord: Record<string, string>;
   #headers: Headers | undefined;
-  #stream: ReadableStream<Uint8Array> | undefined;
+  #stream: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #used = false;
 
   constructor(text: string, status: number, headers: Record<string, string>) {
@@ -40,16 +42,8 @@ export class BufferedResponse extends Response {
 
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (nullBodyStatuses.has(this.status)) return null;
-    if (!this.#stream) {
-      const bytes = encoder.encode(this.#text);
-      this.#stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(bytes);
-          controller.close();
-        },
-      });
-    }
-    return this.#stream as ReadableStream<Uint8Array<ArrayBuffer>>;
+    this.#stream ??= singleChunkStream(encoder.encode(this.#text));
+    return this.#stream;
   }
 
   override get bodyUsed(): boolean {

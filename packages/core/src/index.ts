@@ -42,6 +42,7 @@ export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
+export type { SecretLookupResult, Secrets } from './some-secret';
 export { isSecretList, someSecret } from './some-secret';
 export { tenantIdSchema } from './tenant-id-schema';
 export { timingSafeEqual } from './timing-safe-equal';

@@ -1,10 +1,16 @@
+/** One secret, or several while it is being rotated. */
+export type Secrets = string | readonly string[];
+
+/** What a per-tenant secret lookup answers, sync or async: the secret(s), or nothing (answered 403). */
+export type SecretLookupResult = Secrets | null | undefined | Promise<Secrets | null | undefined>;
+
 /**
  * True when `check` passes for one of the configured secrets: a single string, or several while a
  * secret is being rotated (old and new both verify until the old one is removed). Empty strings
  * and anything that is not a string never pass, so a missing secret can never match.
  */
 export function someSecret(
-  secrets: string | readonly string[] | null | undefined,
+  secrets: Secrets | null | undefined,
   check: (secret: string) => boolean,
 ): boolean {
   if (typeof secrets === 'string') return secrets !== '' && check(secrets);
@@ -18,7 +24,7 @@ export function someSecret(
 }
 
 /** True for a non-empty string or a non-empty list of non-empty strings: a valid static secret option. */
-export function isSecretList(value: unknown): value is string | readonly string[] {
+export function isSecretList(value: unknown): value is Secrets {
   if (typeof value === 'string') return value !== '';
   return (
     Array.isArray(value) &&

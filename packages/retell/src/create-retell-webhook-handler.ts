@@ -12,6 +12,7 @@ import {
   MissingSignatureError,
   publishEvents,
   readRequestText,
+  type SecretLookupResult,
   someSecret,
   toErrorResponse,
   UnknownTenantError,
@@ -63,14 +64,7 @@ export type RetellTenantResolver = (
 ) => RetellTenant | null | undefined | Promise<RetellTenant | null | undefined>;
 
 /** Finds the Retell API key(s) of a tenant (several during a rotation); `null`/`undefined` answers 403. */
-export type RetellApiKeyLookup = (
-  context: RetellApiKeyContext,
-) =>
-  | string
-  | readonly string[]
-  | null
-  | undefined
-  | Promise<string | readonly string[] | null | undefined>;
+export type RetellApiKeyLookup = (context: RetellApiKeyContext) => SecretLookupResult;
 
 /** Options of {@link createRetellWebhookHandler}. */
 export interface CreateRetellWebhookHandlerOptions {

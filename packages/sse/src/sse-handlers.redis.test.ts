@@ -1,16 +1,17 @@
 import { createRedisBus } from '@calltrack/bus/redis';
 import { toNodeHandler } from '@calltrack/core';
 import {
+  callEvents,
   connectTestRedis,
   deleteKeys,
   makeCallEvent,
+  openEventSource,
   stopTestServers,
   uniquePrefix,
 } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRaw, startSse } from './__tests__/describe-sse-handler';
-import { callEvents, openEventSource } from './__tests__/open-event-source';
 import { createSseHandler } from './create-sse-handler';
 import { createSseNodeHandler } from './create-sse-node-handler';
 

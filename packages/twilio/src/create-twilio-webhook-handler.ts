@@ -11,6 +11,7 @@ import {
   parseFormPairs,
   publishEvents,
   readRequestText,
+  type SecretLookupResult,
   someSecret,
   toErrorResponse,
   UnknownTenantError,
@@ -40,14 +41,7 @@ export interface TwilioAuthTokenContext {
  * `({ accountSid }) => tokensByAccount.get(accountSid)`. Several tokens are accepted during a
  * rotation. Returning nothing answers 403.
  */
-export type TwilioAuthTokenLookup = (
-  context: TwilioAuthTokenContext,
-) =>
-  | string
-  | readonly string[]
-  | null
-  | undefined
-  | Promise<string | readonly string[] | null | undefined>;
+export type TwilioAuthTokenLookup = (context: TwilioAuthTokenContext) => SecretLookupResult;
 
 /** What {@link CreateTwilioWebhookHandlerOptions.resolveTenant} gets: the verified webhook. */
 export interface TwilioTenantContext {

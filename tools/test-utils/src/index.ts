@@ -18,6 +18,8 @@ export {
 } from './launch-test-browser';
 export { closeServers, listen } from './listen';
 export { makeCallEvent } from './make-call-event';
+export type { ReceivedEvent } from './open-event-source';
+export { callEvents, openEventSource } from './open-event-source';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';

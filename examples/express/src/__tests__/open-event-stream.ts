@@ -1,60 +1,17 @@
-import { EventSource } from 'eventsource';
+import { openEventSource, type ReceivedEvent } from '@calltrack/test-utils';
 
 /** A frame the test client received from `/api/events`. */
-export interface StreamMessage {
-  type: 'call' | 'snapshot' | 'reset';
-  lastEventId: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test payloads are inspected freely
-  data: any;
-}
+export type StreamMessage = ReceivedEvent;
 
-/**
- * Opens the app's SSE stream with the real `eventsource` client and records every frame.
- * `until(predicate)` resolves once the frames received so far satisfy it.
- */
+/** Opens the app's SSE stream (`/api/events`) with the real `eventsource` client. */
 export function openEventStream(baseUrl: string, query = '') {
-  const received: StreamMessage[] = [];
-  const checks = new Set<() => void>();
-  let failure: Error | undefined;
-  const source = new EventSource(`${baseUrl}/api/events${query}`);
-  const notify = () => {
-    for (const check of [...checks]) check();
-  };
-  for (const type of ['call', 'snapshot', 'reset'] as const) {
-    source.addEventListener(type, (event) => {
-      received.push({ type, lastEventId: event.lastEventId, data: JSON.parse(event.data) });
-      notify();
-    });
-  }
-  source.addEventListener('error', (event) => {
-    if (source.readyState === source.CLOSED) {
-      failure = new Error(`EventSource failed: ${event.message ?? event.code}`);
-      notify();
-    }
-  });
-
-  const until = (predicate: (messages: StreamMessage[]) => boolean): Promise<StreamMessage[]> =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        if (predicate(received)) {
-          checks.delete(check);
-          resolve(received);
-        } else if (failure) {
-          checks.delete(check);
-          reject(failure);
-        }
-      };
-      checks.add(check);
-      check();
-    });
-
+  const stream = openEventSource(`${baseUrl}/api/events${query}`);
   /** The call events of one call, in arrival order. */
   const eventsOf = (callId: string) =>
-    received
+    stream.received
       .filter((message) => message.type === 'call' && message.data.callId === callId)
       .map((message) => message.data);
-
-  return { source, received, until, eventsOf, close: () => source.close() };
+  return { ...stream, eventsOf };
 }
 
 /** True once a `call.ended` of `callId` arrived. */

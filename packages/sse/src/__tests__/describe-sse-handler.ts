@@ -6,12 +6,17 @@ import {
   type EventBus,
   type MemoryBusOptions,
 } from '@calltrack/bus';
-import { makeCallEvent, serveForTest, stopTestServers } from '@calltrack/test-utils';
+import {
+  callEvents,
+  makeCallEvent,
+  openEventSource,
+  serveForTest,
+  stopTestServers,
+} from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SseCloseInfo, SseHandlerOptions, SseStreamInfo } from '../sse-handler-options';
 import type { SsePrincipal } from '../sse-principal';
-import { callEvents, openEventSource } from './open-event-source';
 import { deferred, SseReader } from './read-sse';
 
 /** Turns handler options into a `node:http` listener (fetch handler + bridge, or Node handler). */

@@ -1,6 +1,6 @@
 import { EventSource } from 'eventsource';
 
-/** An event the test client received. */
+/** An event the test client received from a calltrack SSE stream. */
 export interface ReceivedEvent {
   type: 'call' | 'snapshot' | 'reset';
   /** The client's last event id after this event. */
@@ -9,7 +9,11 @@ export interface ReceivedEvent {
   data: any;
 }
 
-/** The real `eventsource` client, authenticating with a bearer token through its `fetch`. */
+/**
+ * Opens a calltrack SSE stream (`call`, `snapshot`, `reset` events) with the real `eventsource`
+ * client, authenticating with a bearer token through its `fetch` when given one, and records
+ * every event it receives.
+ */
 export function openEventSource(url: string, token?: string) {
   const received: ReceivedEvent[] = [];
   const checks = new Set<() => void>();
@@ -22,7 +26,7 @@ export function openEventSource(url: string, token?: string) {
       }),
   });
   const notify = (): void => {
-    for (const check of checks) check();
+    for (const check of [...checks]) check();
   };
   for (const type of ['call', 'snapshot', 'reset'] as const) {
     source.addEventListener(type, (event) => {
@@ -39,13 +43,13 @@ export function openEventSource(url: string, token?: string) {
     }
   });
 
-  /** Resolves once `predicate(received)` holds; rejects if the connection fails for good. */
-  const until = (predicate: (events: ReceivedEvent[]) => boolean): Promise<void> =>
+  /** Resolves with everything received once `predicate(received)` holds; rejects if the connection fails for good. */
+  const until = (predicate: (events: ReceivedEvent[]) => boolean): Promise<ReceivedEvent[]> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         if (predicate(received)) {
           checks.delete(check);
-          resolve();
+          resolve(received);
         } else if (failure) {
           checks.delete(check);
           reject(failure);
