@@ -66,6 +66,13 @@ export interface ListActiveCallsQuery {
  * One analytics bucket as a store keeps it: raw sums and maxima the tracker turns into
  * averages and ratios. A store returns only buckets it holds data for.
  */
+/** What {@link CallStore.listEndedCalls} returns. */
+export interface ListEndedCallsQuery {
+  /** Only calls of this branch (the branch the call had when it ended). */
+  branchId?: string;
+  limit: number;
+}
+
 export interface AnalyticsBucketData {
   /** Bucket start, ms since the epoch (UTC-aligned). */
   start: number;
@@ -111,6 +118,11 @@ export interface CallStore {
   listActiveCalls(tenantId: string, query: ListActiveCallsQuery): Promise<TrackedCall[]>;
   /** Active calls counted, in O(1) per branch. */
   countActiveCalls(tenantId: string): Promise<ActiveCallCount>;
+  /**
+   * Ended calls the store still keeps (`endedCallRetentionMs`), the most recently ended first:
+   * in the order the store decided their ends.
+   */
+  listEndedCalls(tenantId: string, query: ListEndedCallsQuery): Promise<TrackedCall[]>;
   /** Tenants that have had calls (the reaper walks them). */
   listTenants(): Promise<string[]>;
   /** Active calls whose last change is older than `updatedBefore` (ms), oldest first. */

@@ -71,6 +71,14 @@ export interface ListActiveCallsOptions {
   limit?: number;
 }
 
+/** Options of `listRecentCalls`. */
+export interface ListRecentCallsOptions {
+  /** Only calls that ended in this branch. */
+  branchId?: string;
+  /** At most this many (1–1,000). Default 50. */
+  limit?: number;
+}
+
 /** Options of `getAnalytics`. */
 export interface GetAnalyticsOptions {
   /**
@@ -115,6 +123,12 @@ export interface CallTracker extends EventSink {
   listActiveCalls(tenantId: string, options?: ListActiveCallsOptions): Promise<TrackedCall[]>;
   /** The tenant's active calls, counted in total and per branch. */
   countActiveCalls(tenantId: string): Promise<ActiveCallCount>;
+  /**
+   * The tenant's recently ended calls, the latest end first (in the order the tracker decided
+   * the ends), as long as they are kept (`endedCallRetentionMs`, a day by default): what a
+   * dashboard's "recent calls" list shows after a reload.
+   */
+  listRecentCalls(tenantId: string, options?: ListRecentCallsOptions): Promise<TrackedCall[]>;
   /**
    * Super-admin view: active calls of every tenant, newest first. Never expose it to a tenant.
    */

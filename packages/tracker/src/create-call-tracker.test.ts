@@ -243,6 +243,35 @@ describe('createCallTracker', () => {
       await expect(tracker.listActiveCalls('tenant-a', { limit: 0 })).rejects.toThrowError(/limit/);
       await expect(tracker.getCall('tenant-a', '')).rejects.toThrowError(/callId/);
     });
+
+    it('lists recently ended calls, the latest first, and leaves active ones out', async () => {
+      const { tracker, clock } = setup();
+      for (const callId of ['CA-r1', 'CA-r2', 'CA-r3']) {
+        for (const event of callLifecycle({
+          callId,
+          branchId: callId === 'CA-r2' ? 'south' : 'north',
+        })) {
+          await tracker.ingest(event);
+        }
+        clock.now += 1000;
+      }
+      await tracker.ingest(callLifecycle({ callId: 'CA-r4' })[0]!);
+      const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+      expect(ids(await tracker.listRecentCalls('tenant-a'))).toEqual(['CA-r3', 'CA-r2', 'CA-r1']);
+      expect(
+        ids(await tracker.listRecentCalls('tenant-a', { branchId: 'north', limit: 1 })),
+      ).toEqual(['CA-r3']);
+      expect(await tracker.listRecentCalls('tenant-b')).toEqual([]);
+      const [latest] = await tracker.listRecentCalls('tenant-a');
+      expect(latest).toMatchObject({ status: 'completed', active: false, durationMs: 60_000 });
+      await expect(tracker.listRecentCalls('bad tenant')).rejects.toThrowError(/tenantId/);
+      await expect(tracker.listRecentCalls('tenant-a', { limit: 1001 })).rejects.toThrowError(
+        /limit/,
+      );
+      await expect(tracker.listRecentCalls('tenant-a', { branchId: '' })).rejects.toThrowError(
+        /branchId/,
+      );
+    });
   });
 
   describe('stale reaper', () => {

@@ -19,6 +19,7 @@ import type {
   GetAnalyticsOptions,
   IngestResult,
   ListActiveCallsOptions,
+  ListRecentCallsOptions,
   MaintenanceReport,
 } from './call-tracker';
 import type { CallTransition, CallTransitionSettings } from './call-transition';
@@ -185,12 +186,26 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   ): Promise<TrackedCall[]> => {
     checkTenant(tenantId);
     const { branchId } = listOptions;
-    if (branchId !== undefined && (typeof branchId !== 'string' || branchId === '')) {
-      throw new InvalidArgumentError({ message: 'branchId must be a non-empty string.' });
-    }
+    checkBranchId(branchId);
     return store.listActiveCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
       limit: checkLimit(listOptions.limit),
+    });
+  };
+
+  const listRecentCalls = async (
+    tenantId: string,
+    recentOptions: ListRecentCallsOptions = {},
+  ): Promise<TrackedCall[]> => {
+    checkTenant(tenantId);
+    const { branchId, limit = 50 } = recentOptions;
+    checkBranchId(branchId);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new InvalidArgumentError({ message: 'limit must be an integer from 1 to 1000.' });
+    }
+    return store.listEndedCalls(tenantId, {
+      ...(branchId === undefined ? {} : { branchId }),
+      limit,
     });
   };
 
@@ -355,6 +370,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       return store.getCall(tenantId, callId);
     },
     listActiveCalls,
+    listRecentCalls,
     countActiveCalls: async (tenantId) => {
       checkTenant(tenantId);
       return store.countActiveCalls(tenantId);
@@ -389,6 +405,12 @@ function positive(value: number | undefined, fallback: number, name: string): nu
 function checkTenant(tenantId: string): void {
   if (!tenantIdSchema.safeParse(tenantId).success) {
     throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
+  }
+}
+
+function checkBranchId(branchId: string | undefined): void {
+  if (branchId !== undefined && (typeof branchId !== 'string' || branchId === '')) {
+    throw new InvalidArgumentError({ message: 'branchId must be a non-empty string.' });
   }
 }
 

@@ -4,6 +4,7 @@ import type {
   CallEventKey,
   CallStore,
   ListActiveCallsQuery,
+  ListEndedCallsQuery,
   UnpublishedEnd,
 } from './call-store';
 import type { CallTransition } from './call-transition';
@@ -20,6 +21,9 @@ interface TenantState {
   /** Inactive calls to forget, roughly in expiry order (entries may be out of date). */
   expiries: { callId: string; expiresAt: number }[];
   expiriesHead: number;
+  /** Ended calls by the time their ends were decided (entries of forgotten calls are skipped). */
+  ended: { callId: string; branchId: string | undefined; at: number }[];
+  endedHead: number;
   alerts: Map<string, number>;
   analytics: MemoryAnalytics;
 }
@@ -43,6 +47,8 @@ export function createMemoryCallStore(): CallStore {
         outbox: new Map(),
         expiries: [],
         expiriesHead: 0,
+        ended: [],
+        endedHead: 0,
         alerts: new Map(),
         analytics: createMemoryAnalytics(),
       };
@@ -66,6 +72,24 @@ export function createMemoryCallStore(): CallStore {
       tenant.expiries = tenant.expiries.slice(tenant.expiriesHead);
       tenant.expiriesHead = 0;
     }
+    // Ends are decided roughly in expiry order, so forgotten calls gather at the front.
+    while (
+      tenant.endedHead < tenant.ended.length &&
+      !tenant.calls.has(tenant.ended[tenant.endedHead]!.callId)
+    ) {
+      tenant.endedHead += 1;
+    }
+    if (tenant.endedHead > 1024 && tenant.endedHead * 2 > tenant.ended.length) {
+      tenant.ended = tenant.ended.slice(tenant.endedHead);
+      tenant.endedHead = 0;
+    }
+  };
+
+  /** Keeps `ended` ordered by decision time; ends arrive in that order, so this is an append. */
+  const insertEnded = (tenant: TenantState, entry: TenantState['ended'][number]): void => {
+    let index = tenant.ended.length;
+    while (index > tenant.endedHead && tenant.ended[index - 1]!.at > entry.at) index -= 1;
+    tenant.ended.splice(index, 0, entry);
   };
 
   const changeBranchCount = (tenant: TenantState, branchId: string, delta: number): void => {
@@ -110,6 +134,7 @@ export function createMemoryCallStore(): CallStore {
       tenant.analytics.recordLevel(tenant.active.size, -1, at, settings);
     }
     if (outcome === 'ended') {
+      insertEnded(tenant, { callId: call.callId, branchId: call.branchId, at });
       tenant.outbox.set(call.callId, at + settings.publishLeaseMs);
       const durationMs = effectiveDurationMs(call) ?? 0;
       tenant.analytics.recordEnd(
@@ -183,6 +208,24 @@ export function createMemoryCallStore(): CallStore {
     };
   };
 
+  const listEndedCalls = async (
+    tenantId: string,
+    query: ListEndedCallsQuery,
+  ): Promise<TrackedCall[]> => {
+    const tenant = tenants.get(tenantId);
+    if (!tenant) return [];
+    const calls: TrackedCall[] = [];
+    for (let index = tenant.ended.length - 1; index >= tenant.endedHead; index -= 1) {
+      const { callId, branchId } = tenant.ended[index]!;
+      if (query.branchId !== undefined && branchId !== query.branchId) continue;
+      const call = tenant.calls.get(callId);
+      if (!call) continue;
+      calls.push(toTrackedCall(call));
+      if (calls.length >= query.limit) break;
+    }
+    return calls;
+  };
+
   const findStaleCalls = async (
     tenantId: string,
     updatedBefore: number,
@@ -243,6 +286,7 @@ export function createMemoryCallStore(): CallStore {
     getCall,
     listActiveCalls,
     countActiveCalls,
+    listEndedCalls,
     listTenants: async () => [...tenants.keys()],
     findStaleCalls,
     claimUnpublishedEnds,

@@ -13,6 +13,7 @@ import type {
   CallEventKey,
   CallStore,
   ListActiveCallsQuery,
+  ListEndedCallsQuery,
   UnpublishedEnd,
 } from './call-store';
 import type { CallTransition } from './call-transition';
@@ -187,6 +188,16 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return readCalls(tenantId, callIds);
   };
 
+  const listEndedCalls = async (
+    tenantId: string,
+    query: ListEndedCallsQuery,
+  ): Promise<TrackedCall[]> => {
+    const base = baseOf(tenantId);
+    const key =
+      query.branchId === undefined ? `${base}ended` : `${base}ended:branch:${query.branchId}`;
+    return readCalls(tenantId, await redis.zrevrange(key, 0, query.limit - 1));
+  };
+
   const countActiveCalls = async (tenantId: string): Promise<ActiveCallCount> => {
     const base = baseOf(tenantId);
     const replies =
@@ -297,6 +308,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     },
     listActiveCalls,
     countActiveCalls,
+    listEndedCalls,
     listTenants: () => redis.smembers(tenantsKey),
     findStaleCalls,
     claimUnpublishedEnds,

@@ -105,6 +105,21 @@ describe('createTrackerHandler (over node:http)', () => {
     expect(await get('/api/calls/active/CA-nope')).toMatchObject({ status: 404 });
   });
 
+  it("lists the tenant's recently ended calls, with branch and limit checked", async () => {
+    const recent = await get('/api/calls/recent');
+    expect(recent.status).toBe(200);
+    expect(recent.headers.get('cache-control')).toBe('no-store');
+    expect(recent.body.calls).toEqual([
+      expect.objectContaining({ callId: 'CA-h5', status: 'completed', active: false }),
+    ]);
+    expect((await get('/api/calls/recent?branchId=north')).body.calls).toEqual([]);
+    expect((await get('/api/calls/recent', 'token-b')).body.calls).toEqual([]);
+    for (const query of ['limit=1001', 'limit=0', 'tenantId=tenant-b', 'branchId=']) {
+      expect((await get(`/api/calls/recent?${query}`)).status, query).toBe(400);
+    }
+    expect((await get('/api/calls/recent?limit=1000')).status).toBe(200);
+  });
+
   it('serves analytics, by hour by default', async () => {
     const hourly = await get(
       `/api/calls/analytics?from=${new Date(t0).toISOString()}&to=${t0 + 3_600_000}`,

@@ -23,7 +23,10 @@ export interface TrackerPrincipal {
 /** Options of {@link createTrackerHandler}. */
 export interface CreateTrackerHandlerOptions {
   /** The tracker to read from (only its tenant-scoped queries are used). */
-  tracker: Pick<CallTracker, 'listActiveCalls' | 'countActiveCalls' | 'getCall' | 'getAnalytics'>;
+  tracker: Pick<
+    CallTracker,
+    'listActiveCalls' | 'countActiveCalls' | 'listRecentCalls' | 'getCall' | 'getAnalytics'
+  >;
   /**
    * Resolves the caller from the request (a session cookie, a bearer token…). Return null or
    * undefined for no or bad credentials: answered 401. The tenant always comes from here, never
@@ -41,6 +44,7 @@ export interface CreateTrackerHandlerOptions {
 const routes = {
   list: { query: ['branchId', 'limit'] },
   count: { query: [] },
+  recent: { query: ['branchId', 'limit'] },
   call: { query: [] },
   analytics: { query: ['from', 'to', 'granularity'] },
 } as const;
@@ -53,6 +57,8 @@ type RouteName = keyof typeof routes;
  *
  * - `GET {basePath}/calls/active?branchId=&limit=` → `{ calls: TrackedCall[] }`, newest first;
  * - `GET {basePath}/calls/active/count` → `{ total, byBranch }`;
+ * - `GET {basePath}/calls/recent?branchId=&limit=` → `{ calls: TrackedCall[] }`, the most
+ *   recently ended first (see `listRecentCalls`; `limit` 1–1,000, default 50);
  * - `GET {basePath}/calls/active/:callId` → `{ call }` (also a recently ended call; 404 for an
  *   unknown call or another tenant's);
  * - `GET {basePath}/calls/analytics?from=&to=&granularity=` → `CallAnalytics` (default: the last
@@ -106,6 +112,13 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
       }
       case 'count':
         return json(await tracker.countActiveCalls(tenantId));
+      case 'recent': {
+        const calls = await tracker.listRecentCalls(tenantId, {
+          ...(query.branchId === undefined ? {} : { branchId: query.branchId }),
+          ...(query.limit === undefined ? {} : { limit: parseLimit(query.limit, 1000) }),
+        });
+        return json({ calls });
+      }
       case 'call': {
         const call = await tracker.getCall(tenantId, route.callId);
         if (!call) throw new NotFoundError({ message: 'No such call.' });
@@ -160,6 +173,7 @@ function matchRoute(
   const path = pathname.slice(basePath.length).replace(/\/$/, '');
   if (path === '/calls/active') return { name: 'list' };
   if (path === '/calls/active/count') return { name: 'count' };
+  if (path === '/calls/recent') return { name: 'recent' };
   if (path === '/calls/analytics') return { name: 'analytics' };
   const match = /^\/calls\/active\/([^/]+)$/.exec(path);
   if (!match) return undefined;
@@ -190,10 +204,10 @@ function readQuery(params: URLSearchParams, allowed: readonly string[]): Record<
   return query;
 }
 
-function parseLimit(value: string): number {
+function parseLimit(value: string, max = 10_000): number {
   const limit = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1 && limit <= 10_000)) {
-    throw new InvalidArgumentError({ message: '"limit" must be an integer from 1 to 10000.' });
+  if (!(limit >= 1 && limit <= max)) {
+    throw new InvalidArgumentError({ message: `"limit" must be an integer from 1 to ${max}.` });
   }
   return limit;
 }

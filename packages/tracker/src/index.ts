@@ -20,6 +20,7 @@ export type {
   CallEventKey,
   CallStore,
   ListActiveCallsQuery,
+  ListEndedCallsQuery,
   UnpublishedEnd,
 } from './call-store';
 export type {
@@ -28,6 +29,7 @@ export type {
   GetAnalyticsOptions,
   IngestResult,
   ListActiveCallsOptions,
+  ListRecentCallsOptions,
   MaintenanceReport,
 } from './call-tracker';
 export type { CallIdentity, CallTransition, CallTransitionSettings } from './call-transition';

@@ -277,6 +277,17 @@ end
 
 if outcome == 'ended' then
   redis.call('ZADD', base .. 'outbox', at + lease, t.callId)
+  -- The recently ended index (by the time the end was decided), per tenant and per branch; it
+  -- keeps what the call hashes keep: endedRetention.
+  local retention = tonumber(t.endedRetention)
+  local function indexEnded(key)
+    redis.call('ZADD', key, at, t.callId)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', at - retention))
+    redis.call('PEXPIRE', key, retention)
+  end
+  indexEnded(base .. 'ended')
+  local endedBranch = present(redis.call('HGET', callKey, 'branchId'))
+  if endedBranch ~= nil then indexEnded(base .. 'ended:branch:' .. endedBranch) end
   local durationJson = present(redis.call('HGET', callKey, 'd:durationMs'))
   local duration = 0
   if durationJson ~= nil then

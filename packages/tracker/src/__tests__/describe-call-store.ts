@@ -1,3 +1,4 @@
+import type { CallEvent } from '@calltrack/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallStore } from '../call-store';
 import {
@@ -375,6 +376,40 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         expect(await store.getCall('tenant-b', 'CA-l1')).toBeUndefined();
         expect(await store.getCall('tenant-a', 'CA-other')).toBeUndefined();
         expect(await store.listTenants()).toEqual(expect.arrayContaining(['tenant-a', 'tenant-b']));
+      });
+
+      it("lists ended calls, the latest end first, by branch, with a limit, and only the tenant's own", async () => {
+        const store = await fresh();
+        const ends = [
+          { callId: 'CA-e1', branchId: 'north', endAt: 1000 },
+          { callId: 'CA-e2', branchId: 'south', endAt: 3000 },
+          { callId: 'CA-e3', branchId: 'north', endAt: 2000 },
+        ];
+        const endOf = (events: CallEvent[]) => events.find((event) => event.type === 'call.ended')!;
+        for (const end of ends) {
+          const lifecycle = callLifecycle(end);
+          await store.apply(transitionOf(lifecycle[0]!, 0));
+          await store.apply(transitionOf(endOf(lifecycle), end.endAt));
+        }
+        // Still active, another tenant's, and a late duplicate end: none of them changes the list.
+        await store.apply(transitionOf(callLifecycle({ callId: 'CA-live' })[0]!, 4000));
+        const other = callLifecycle({ callId: 'CA-other', tenantId: 'tenant-b' });
+        await store.apply(transitionOf(endOf(other), 5000));
+        await store.apply(transitionOf(endOf(callLifecycle(ends[0]!)), 6000));
+
+        const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+        const recent = await store.listEndedCalls('tenant-a', { limit: 100 });
+        expect(ids(recent)).toEqual(['CA-e2', 'CA-e3', 'CA-e1']);
+        expect(recent.every((call) => !call.active && call.endedAt !== undefined)).toBe(true);
+        expect(
+          ids(await store.listEndedCalls('tenant-a', { branchId: 'north', limit: 100 })),
+        ).toEqual(['CA-e3', 'CA-e1']);
+        expect(ids(await store.listEndedCalls('tenant-a', { limit: 2 }))).toEqual([
+          'CA-e2',
+          'CA-e3',
+        ]);
+        expect(ids(await store.listEndedCalls('tenant-b', { limit: 100 }))).toEqual(['CA-other']);
+        expect(await store.listEndedCalls('tenant-c', { limit: 100 })).toEqual([]);
       });
 
       it('counts active calls in total and per branch, through every transition', async () => {
