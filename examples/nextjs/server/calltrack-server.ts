@@ -3,14 +3,11 @@ import { createRedisBus } from '@calltrack/bus/redis';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { createRedisCallStore } from '@calltrack/tracker/redis';
 import { Redis } from 'ioredis';
-import { createMemoryRecentCalls, createRedisRecentCalls, type RecentCalls } from './recent-calls';
-import { recordEndedCalls } from './record-ended-calls';
 
 /** The process-wide calltrack objects every route handler shares. */
 export interface CallTrackServer {
   bus: EventBus;
   tracker: CallTracker;
-  recentCalls: RecentCalls;
   /** Which backend is in use (shown on the page). */
   backend: 'memory' | 'redis';
 }
@@ -24,8 +21,8 @@ const serverKey = Symbol.for('calltrack.example-nextjs.server');
 type GlobalWithServer = typeof globalThis & { [serverKey]?: CallTrackServer };
 
 /**
- * The bus, tracker and recent-calls list, created on first use (never while `next build`
- * collects the routes). In memory by default; `REDIS_URL` switches all three to Redis
+ * The bus and the tracker, created on first use (never while `next build`
+ * collects the routes). In memory by default; `REDIS_URL` switches both to Redis
  * (`CALLTRACK_REDIS_PREFIX`, default `calltrack`, prefixes every key), so several `next start`
  * processes behind a load balancer share one state.
  */
@@ -43,17 +40,15 @@ function createCallTrackServer(env: NodeJS.ProcessEnv): CallTrackServer {
     // duplicates it once to subscribe; neither the bus nor the store ever closes it.
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
     const bus = createRedisBus({ redis, prefix: `${prefix}:bus` });
-    const recentCalls = createRedisRecentCalls(redis, `${prefix}:recent`);
     const tracker = createCallTracker({
-      bus: recordEndedCalls(bus, recentCalls),
+      bus,
       store: createRedisCallStore({ redis, prefix: `${prefix}:tracker` }),
     });
-    return start({ bus, tracker, recentCalls, backend: 'redis' });
+    return start({ bus, tracker, backend: 'redis' });
   }
   const bus = createMemoryBus();
-  const recentCalls = createMemoryRecentCalls();
-  const tracker = createCallTracker({ bus: recordEndedCalls(bus, recentCalls) });
-  return start({ bus, tracker, recentCalls, backend: 'memory' });
+  const tracker = createCallTracker({ bus });
+  return start({ bus, tracker, backend: 'memory' });
 }
 
 function start(server: CallTrackServer): CallTrackServer {

@@ -1,7 +1,6 @@
 import type { CallTracker } from '@calltrack/tracker';
 import { TRPCError } from '@trpc/server';
 import { type CallSummary, toCallSummary } from './call-summary';
-import type { RecentCalls } from './recent-calls';
 import { t } from './trpc';
 
 /** The campaign page's figures: active calls now, and calls of the last 24 hours. */
@@ -36,13 +35,7 @@ function parseLimit(input: unknown): { limit: number } {
 }
 
 /** The campaign procedures: stats, the recently ended calls and one call, from the tracker. */
-export function createCampaignRouter({
-  tracker,
-  recentCalls,
-}: {
-  tracker: CallTracker;
-  recentCalls: RecentCalls;
-}) {
+export function createCampaignRouter({ tracker }: { tracker: CallTracker }) {
   const tenantProcedure = t.procedure.use(({ ctx, next }) => {
     if (!ctx.tenantId) throw new TRPCError({ code: 'UNAUTHORIZED' });
     return next({ ctx: { tenantId: ctx.tenantId } });
@@ -71,12 +64,10 @@ export function createCampaignRouter({
     recentCalls: tenantProcedure
       .input(parseLimit)
       .query(async ({ ctx, input }): Promise<CallSummary[]> => {
-        const callIds = await recentCalls.list(ctx.tenantId, input.limit);
-        const calls = await Promise.all(
-          callIds.map((callId) => tracker.getCall(ctx.tenantId, callId)),
-        );
-        // A call past the tracker's retention (24 h after its end) drops out.
-        return calls.flatMap((call) => (call ? [toCallSummary(call)] : []));
+        // The tracker indexes each end when it decides it, before the call.ended reaches the
+        // browser, so the refresh after a completion already finds the call here.
+        const calls = await tracker.listRecentCalls(ctx.tenantId, { limit: input.limit });
+        return calls.map(toCallSummary);
       }),
 
     /** One call of the tenant (active or recently ended), for the completion popup. */
