@@ -364,7 +364,7 @@ function addRecent(call) {
   setPill(item.querySelector('.pill'), call.status);
   item.querySelector('.recent-contact').textContent = contactNumber(call);
   item.querySelector('.recent-meta').textContent =
-    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)} · ${new Date().toLocaleTimeString()}`;
+    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)} · ${new Date(call.endedAt ?? Date.now()).toLocaleTimeString()}`;
   item.querySelector('.recent-duration').textContent = call.durationMs
     ? formatDuration(call.durationMs)
     : '—';
@@ -472,6 +472,16 @@ try {
   $('tenant-name').textContent = config.tenantId ?? 'demo';
 } catch {
   // The counters still show the branches of the calls that arrive.
+}
+// The recently ended calls, from the tracker, so a reload shows them again (oldest first: each
+// one is prepended). Loaded before the live stream starts, so a live end always lands on top.
+try {
+  const { calls } = await fetch(`/api/calls/recent?limit=${maxRecent}`).then((response) =>
+    response.json(),
+  );
+  for (const call of calls.slice().reverse()) addRecent(call);
+} catch {
+  // The list fills from live events.
 }
 render();
 setInterval(tick, 1_000);

@@ -210,6 +210,13 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
       await completed.getByTestId('popup-close').click();
       await completed.waitFor({ state: 'detached', timeout: 3_000 });
 
+      // The recently completed list comes back after another reload, from the tracker.
+      await page.reload();
+      await connected(page);
+      const recent = page.locator(`[data-testid="recent-call"][data-call-id="${first}"]`);
+      await recent.waitFor();
+      expect(await recent.locator('.recent-duration').textContent()).toBe('0:07');
+
       // The server goes away: the indicator says so.
       await demo.close();
       await page
