@@ -13,6 +13,11 @@ export interface CallTrackTransportSink {
   onEvent(event: CallEvent, cursor?: string): void;
   /** Events were missed and cannot be replayed: the store reloads the snapshot. */
   onReset(reason: string): void;
+  /**
+   * Loading the snapshot failed (optional for transports to call): a pending `refresh()` then
+   * rejects at once instead of waiting for its timeout.
+   */
+  onReloadError?(error: unknown): void;
 }
 
 /** One live connection of a transport. */

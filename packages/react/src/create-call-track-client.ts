@@ -23,16 +23,19 @@ export interface CallTrackRefreshOptions {
 }
 
 /** Why a {@link CallTrackClient.refresh} failed. */
-export type CallTrackRefreshFailure = 'closed' | 'timeout';
+export type CallTrackRefreshFailure = 'closed' | 'timeout' | 'failed';
 
 /** The rejection of {@link CallTrackClient.refresh} when no snapshot arrived. */
 export class CallTrackRefreshError extends Error {
   override readonly name = 'CallTrackRefreshError';
-  /** `closed`: the connection closed before the snapshot; `timeout`: none came in time. */
+  /**
+   * `closed`: the connection closed before the snapshot; `timeout`: none came in time;
+   * `failed`: the transport could not load it (the error is the `cause`).
+   */
   readonly reason: CallTrackRefreshFailure;
 
-  constructor(reason: CallTrackRefreshFailure, message: string) {
-    super(message);
+  constructor(reason: CallTrackRefreshFailure, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.reason = reason;
   }
 }
@@ -203,6 +206,13 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
           new CallTrackRefreshError('closed', 'refresh: the connection closed before the snapshot'),
         );
       }
+    },
+    onReloadError(error) {
+      settleRefreshes(
+        new CallTrackRefreshError('failed', 'refresh: the snapshot could not be loaded', {
+          cause: error,
+        }),
+      );
     },
     onSnapshot(snapshot) {
       const previous = new Map(calls);

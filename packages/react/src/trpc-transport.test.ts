@@ -186,4 +186,28 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
     expect(snapshots).toEqual([[], ['CA-1']]);
     expect(ids(client.getSnapshot())).toEqual(['CA-1']);
   });
+
+  it('refresh() rejects at once with reason "failed" when the server cannot load the snapshot', async () => {
+    const server = await startServer();
+    const errors: unknown[] = [];
+    const client = connectClient(
+      testTrpcTransport(server, 'tenant-a', { onError: (error) => errors.push(error) }),
+    );
+    await until(client, (state) => state.hasSnapshot);
+    // The next activeCalls query fails on the server (a real INTERNAL_SERVER_ERROR over HTTP).
+    const listActiveCalls = server.tracker.listActiveCalls;
+    server.tracker.listActiveCalls = async () => {
+      server.tracker.listActiveCalls = listActiveCalls;
+      throw new Error('store unavailable');
+    };
+    // A timeout far beyond the test's own: only the failure report can settle it in time.
+    const failure = await client.refresh({ timeoutMs: 60_000 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({ name: 'CallTrackRefreshError', reason: 'failed' });
+    expect(errors).toHaveLength(1);
+    // The next refresh works again.
+    await client.refresh({ timeoutMs: 5_000 });
+  });
 });

@@ -50,7 +50,10 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
           (calls) => {
             if (!closed && ticket === loading) sink.onSnapshot(calls);
           },
-          (error: unknown) => onError(error),
+          (error: unknown) => {
+            if (!closed && ticket === loading) sink.onReloadError?.(error);
+            onError(error);
+          },
         );
       };
       const subscription = options.subscribe(
