@@ -1,23 +1,23 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
-/** A Lua script with its SHA-1, run with EVALSHA and loaded on demand. */
+/** A Lua script with its SHA-1, for `EVALSHA` (shared by calltrack's Redis backends). */
 export interface RedisScript {
   source: string;
   sha: string;
 }
 
-/** Prepares a script: computes its SHA once. */
+/** Prepares a script: computes its SHA-1 once. */
 export function defineRedisScript(source: string): RedisScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 /**
- * Runs a script by SHA, falling back to EVAL when Redis does not know it (first use, or a
- * restarted Redis that lost its script cache). Does not touch the client's own commands.
+ * Runs a script with `EVALSHA`, loading it with `EVAL` when the server does not know it yet
+ * (`NOSCRIPT`: first use, a restart, `SCRIPT FLUSH`). Nothing is registered on the user's client.
  */
 export async function runRedisScript(
-  redis: Redis,
+  redis: Redis | Cluster,
   script: RedisScript,
   keys: readonly string[],
   args: readonly (string | number)[],

@@ -6,12 +6,8 @@ import {
   startSseServer,
   testSseTransport,
 } from './__tests__/start-sse-server';
-import type { CallTrackState } from './call-track-state';
-import {
-  type CallTrackClient,
-  CallTrackRefreshError,
-  createCallTrackClient,
-} from './create-call-track-client';
+import { ids, until } from './__tests__/wait-for-state';
+import { CallTrackRefreshError, createCallTrackClient } from './create-call-track-client';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -25,23 +21,6 @@ async function setup(history?: { maxEvents: number }) {
   cleanups.push(client.connect());
   return { server, client };
 }
-
-/** Resolves once `predicate(state)` holds (checked on every change). */
-function until(client: CallTrackClient, predicate: (state: CallTrackState) => boolean) {
-  return new Promise<CallTrackState>((resolve) => {
-    const check = (): void => {
-      const state = client.getSnapshot();
-      if (predicate(state)) {
-        unsubscribe();
-        resolve(state);
-      }
-    };
-    const unsubscribe = client.subscribe(check);
-    check();
-  });
-}
-
-const ids = (state: CallTrackState) => state.activeCalls.map((call) => call.callId).sort();
 
 async function ingestAll(server: SseTestServer, events: ReturnType<typeof callEvent>[]) {
   for (const event of events) await server.tracker.ingest(event);

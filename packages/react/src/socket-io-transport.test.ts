@@ -7,8 +7,8 @@ import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callEvent, endedEvent } from './__tests__/start-sse-server';
-import type { CallTrackState } from './call-track-state';
-import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+import { ids, until } from './__tests__/wait-for-state';
+import { createCallTrackClient } from './create-call-track-client';
 import { socketIoTransport } from './socket-io-transport';
 
 const cleanups: Array<() => unknown> = [];
@@ -45,22 +45,6 @@ async function setup() {
   cleanups.push(client.connect());
   return { server, tracker, client };
 }
-
-function until(client: CallTrackClient, predicate: (state: CallTrackState) => boolean) {
-  return new Promise<CallTrackState>((resolve) => {
-    const check = (): void => {
-      const state = client.getSnapshot();
-      if (predicate(state)) {
-        unsubscribe();
-        resolve(state);
-      }
-    };
-    const unsubscribe = client.subscribe(check);
-    check();
-  });
-}
-
-const ids = (state: CallTrackState) => state.activeCalls.map((call) => call.callId).sort();
 
 describe('socketIoTransport against a real attachCallTrack server', () => {
   it('loads the snapshot, applies live updates, drops ended calls, ignores other tenants', async () => {

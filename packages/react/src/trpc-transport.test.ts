@@ -5,31 +5,14 @@ import {
   type TrpcTestServer,
   testTrpcTransport,
 } from './__tests__/start-trpc-server';
-import type { CallTrackState } from './call-track-state';
+import { ids, until } from './__tests__/wait-for-state';
 import type { CallTrackTransport } from './call-track-transport';
-import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+import { createCallTrackClient } from './create-call-track-client';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** Resolves once `predicate(state)` holds (checked on every change). */
-function until(client: CallTrackClient, predicate: (state: CallTrackState) => boolean) {
-  return new Promise<CallTrackState>((resolve) => {
-    const check = (): void => {
-      const state = client.getSnapshot();
-      if (predicate(state)) {
-        unsubscribe();
-        resolve(state);
-      }
-    };
-    const unsubscribe = client.subscribe(check);
-    check();
-  });
-}
-
-const ids = (state: CallTrackState) => state.activeCalls.map((call) => call.callId).sort();
 
 async function startServer(history?: { maxEvents: number }): Promise<TrpcTestServer> {
   const server = await startTrpcServer(history);

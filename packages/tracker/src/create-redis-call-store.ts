@@ -1,3 +1,4 @@
+import { defineRedisScript, runRedisScript } from '@calltrack/bus/redis';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
 import type { Cluster, Redis } from 'ioredis';
 import {
@@ -24,7 +25,6 @@ import {
   markPublishFailedScript,
   redisCallSnapshotFields,
 } from './redis-call-store-scripts';
-import { defineRedisScript, runRedisScript } from './run-redis-script';
 import type { StoredCall } from './stored-call';
 import { toTrackedCall } from './stored-call';
 import type { ActiveCallCount, TrackedCall } from './tracked-call';
