@@ -13,6 +13,7 @@ import {
   type SecretLookupResult,
   toErrorResponse,
   UnknownTenantError,
+  type WebhookTenantResolver,
 } from '@calltrack/core';
 import type { AllowIp } from './allow-ip';
 import type { CallerDeskTenant } from './callerdesk-tenant';
@@ -70,9 +71,7 @@ export interface CallerDeskTokenContext extends CallerDeskTenantContext {
 }
 
 /** Maps a webhook to its tenant; `null`/`undefined` answers 422. */
-export type CallerDeskTenantResolver = (
-  context: CallerDeskTenantContext,
-) => CallerDeskTenant | null | undefined | Promise<CallerDeskTenant | null | undefined>;
+export type CallerDeskTenantResolver = WebhookTenantResolver<CallerDeskTenantContext>;
 
 /** Finds a tenant's webhook token(s); `null`/`undefined` answers 403. */
 export type CallerDeskTokenLookup = (context: CallerDeskTokenContext) => SecretLookupResult;

@@ -50,5 +50,5 @@ export { toErrorResponse } from './to-error-response';
 export type { NodeHandler, ToNodeHandlerOptions } from './to-node-handler';
 export { toNodeHandler } from './to-node-handler';
 export { toReceivedAt } from './to-received-at';
-export type { WebhookTenant } from './webhook-tenant';
+export type { WebhookTenant, WebhookTenantResolver } from './webhook-tenant';
 export { checkWebhookTenant } from './webhook-tenant';

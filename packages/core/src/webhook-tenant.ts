@@ -17,6 +17,14 @@ export interface WebhookTenant {
 }
 
 /**
+ * A webhook handler's `resolveTenant`: maps what the webhook says (numbers, URL, account…) to its
+ * tenant, sync or async; `null`/`undefined` answers 422.
+ */
+export type WebhookTenantResolver<Context> = (
+  context: Context,
+) => WebhookTenant | null | undefined | Promise<WebhookTenant | null | undefined>;
+
+/**
  * Validates a tenant given by the caller and returns a copy holding only the
  * {@link WebhookTenant} fields. Throws `InvalidArgumentError` naming the bad field.
  */

@@ -17,6 +17,7 @@ import {
   toErrorResponse,
   UnknownTenantError,
   UnsupportedMediaTypeError,
+  type WebhookTenantResolver,
 } from '@calltrack/core';
 import type { AllowIp } from './allow-ip';
 import { mapRetellDirection } from './map-retell-direction';
@@ -59,9 +60,7 @@ export interface RetellApiKeyContext extends RetellTenantContext {
 }
 
 /** Maps a webhook to its tenant; `null`/`undefined` answers 422. */
-export type RetellTenantResolver = (
-  context: RetellTenantContext,
-) => RetellTenant | null | undefined | Promise<RetellTenant | null | undefined>;
+export type RetellTenantResolver = WebhookTenantResolver<RetellTenantContext>;
 
 /** Finds the Retell API key(s) of a tenant (several during a rotation); `null`/`undefined` answers 403. */
 export type RetellApiKeyLookup = (context: RetellApiKeyContext) => SecretLookupResult;
@@ -70,8 +69,9 @@ export type RetellApiKeyLookup = (context: RetellApiKeyContext) => SecretLookupR
 export interface CreateRetellWebhookHandlerOptions {
   /**
    * The Retell API key with the "webhook" badge (several while you rotate keys: a signature made
-   * with any of them passes), or a lookup for a tenant's key (one Retell workspace per tenant). With a string, the signature is verified before anything else is
-   * looked at and `resolveTenant` only ever sees verified payloads. With a lookup, the payload is
+   * with any of them passes), or a lookup for a tenant's key (one Retell workspace per tenant).
+   * With a string, the signature is verified before anything else is looked at and
+   * `resolveTenant` only ever sees verified payloads. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unverified data, so it must not have side effects),
    * then the lookup gets the resolved tenant and the signature is verified before anything is
    * published.

@@ -16,11 +16,11 @@ import {
   toErrorResponse,
   UnknownTenantError,
   UnsupportedMediaTypeError,
+  type WebhookTenantResolver,
 } from '@calltrack/core';
 import { mapTwilioDirection } from './map-twilio-direction';
 import { normalizeTwilioPhoneNumber } from './normalize-twilio-phone-number';
 import { readTwilioWebhook } from './parse-twilio-webhook';
-import type { TwilioTenant } from './twilio-tenant';
 import { verifyTwilioSignature } from './verify-twilio-signature';
 
 /** What the Auth Token lookup learns about a request before its signature is checked. */
@@ -78,9 +78,7 @@ export interface CreateTwilioWebhookHandlerOptions {
    * Maps a verified webhook to its tenant. Return `null`/`undefined` for an unknown one (answered
    * 422, nothing published). Called only after the signature checked out.
    */
-  resolveTenant: (
-    context: TwilioTenantContext,
-  ) => TwilioTenant | null | undefined | Promise<TwilioTenant | null | undefined>;
+  resolveTenant: WebhookTenantResolver<TwilioTenantContext>;
   /**
    * The public URL Twilio calls, for apps behind a proxy, load balancer or tunnel where
    * `request.url` is not what Twilio signed. A string is a base (`https://hooks.example.com` or
