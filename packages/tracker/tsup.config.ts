@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // Internal, never published: bundled into this package.
+  noExternal: ['@calltrack/redis-script'],
 });

@@ -1,4 +1,5 @@
 import { BusUnavailableError, type CallEvent, parseCallEvent } from '@calltrack/core';
+import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Redis } from 'ioredis';
 import { createBusEpoch, formatBusCursor, parseBusCursor } from './bus-cursor';
 import { checkSubscribeOptions } from './check-subscribe-options';
@@ -14,7 +15,6 @@ import { matchesSubscription } from './matches-subscription';
 import { type RedisBusKeys, redisBusChannelPattern, redisBusKeys } from './redis-bus-keys';
 import { publishScript, readScript } from './redis-bus-scripts';
 import { resolveBusOptions } from './resolve-bus-options';
-import { defineRedisScript, runRedisScript } from './run-redis-script';
 
 /** Options of {@link createRedisBus}. */
 export interface RedisBusOptions extends BusOptions {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { callEventArbitrary } from './__tests__/call-event-arbitrary';
-import { callEventSchema } from './call-event-schema';
+import { callEventLimits, callEventSchema } from './call-event-schema';
 import { InvalidEventError } from './errors/invalid-event-error';
 import { parseCallEvent } from './parse-call-event';
 
@@ -102,6 +102,46 @@ describe('callEventSchema', () => {
           expect(InvalidEventError.isInstance(error)).toBe(true);
         }
       }),
+    );
+  });
+});
+
+describe('callEventSchema limits and the call snapshot', () => {
+  it('refuses data nested deeper than callEventLimits, naming the field, without overflowing', () => {
+    let metadata: unknown = 'leaf';
+    for (let level = 0; level < 20_000; level += 1) metadata = { metadata };
+    const error = (() => {
+      try {
+        parseCallEvent({ ...valid, data: { metadata } });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(InvalidEventError.isInstance(error)).toBe(true);
+    expect((error as InvalidEventError).field).toMatch(/^data\.metadata(\.metadata)+$/);
+    expect((error as InvalidEventError).message).toContain('nested deeper than 32 levels');
+  });
+
+  it('refuses raw payloads longer than callEventLimits.raw', () => {
+    const raw = { transcript: 'x'.repeat(callEventLimits.raw.maxLength) };
+    expect(() => parseCallEvent({ ...valid, raw })).toThrow(/raw: is longer than/);
+  });
+
+  it('types and validates the tracker snapshot in data.call', () => {
+    const call = {
+      tenantId: 'acme',
+      callId: 'CA123',
+      provider: 'twilio',
+      status: 'in-progress',
+      active: true,
+      createdAt: '2026-11-21T10:00:00.000Z',
+      updatedAt: '2026-11-21T10:00:01.000Z',
+      version: 2,
+      futureField: 'kept',
+    };
+    expect(parseCallEvent({ ...valid, data: { call } }).data.call).toEqual(call);
+    expect(() => parseCallEvent({ ...valid, data: { call: { ...call, version: -1 } } })).toThrow(
+      /data\.call\.version/,
     );
   });
 });

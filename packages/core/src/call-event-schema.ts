@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { callDirectionSchema } from './call-direction';
 import { callEventTypePattern } from './call-event-type';
+import { callSnapshotSchema } from './call-snapshot';
 import { callStatusSchema, isTerminalStatus } from './call-status';
+import { checkJsonLimits, type JsonLimits } from './check-json-limits';
 import { tenantIdSchema } from './tenant-id-schema';
 
 const shortString = z.string().min(1).max(256);
@@ -30,7 +32,21 @@ export const callEventDataSchema = z.looseObject({
   disconnectionReason: z.string().optional(),
   /** Why calltrack itself produced the event, e.g. `stale` for a reaped call. */
   reason: z.string().optional(),
+  /** The tracker's view of the call after this event; set on every event the tracker fans out. */
+  call: callSnapshotSchema.optional(),
 });
+
+/**
+ * How deep and how long (as JSON) an event's free-form parts may be. An event over them is
+ * refused by {@link callEventSchema} (so by every bus's `publish`), because every transport
+ * writes events as JSON and a value nested thousands of levels deep cannot be written.
+ */
+export const callEventLimits: { readonly data: JsonLimits; readonly raw: JsonLimits } = {
+  /** `data`: 32 levels, 1 MiB of JSON text. */
+  data: { maxDepth: 32, maxLength: 1024 * 1024 },
+  /** `raw`, the provider's payload when kept: 32 levels, 2 MiB (Retell's body limit). */
+  raw: { maxDepth: 32, maxLength: 2 * 1024 * 1024 },
+};
 
 /**
  * The zod schema of a {@link CallEvent}: the one event shape every package speaks.
@@ -67,6 +83,16 @@ export const callEventSchema = z
     raw: z.unknown().optional(),
   })
   .superRefine((event, context) => {
+    for (const field of ['data', 'raw'] as const) {
+      const violation = checkJsonLimits(event[field], callEventLimits[field]);
+      if (violation) {
+        context.addIssue({
+          code: 'custom',
+          path: [field, ...violation.path],
+          message: violation.message,
+        });
+      }
+    }
     if (event.type.startsWith('call.') && event.callId === undefined) {
       context.addIssue({
         code: 'custom',

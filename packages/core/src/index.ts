@@ -1,9 +1,12 @@
+export type { ActiveCallsReader } from './active-calls-reader';
 export type { CallDirection } from './call-direction';
 export { callDirectionSchema, callDirections } from './call-direction';
 export type { CallEvent, CallEventData } from './call-event-schema';
-export { callEventDataSchema, callEventSchema } from './call-event-schema';
+export { callEventDataSchema, callEventLimits, callEventSchema } from './call-event-schema';
 export type { CallEventType, KnownCallEventType } from './call-event-type';
 export { callEventTypePattern, callEventTypes } from './call-event-type';
+export type { CallSnapshot } from './call-snapshot';
+export { callSnapshotSchema } from './call-snapshot';
 export type { CallStatus } from './call-status';
 export {
   callStatuses,
@@ -11,6 +14,8 @@ export {
   isTerminalStatus,
   terminalCallStatuses,
 } from './call-status';
+export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
+export { checkJsonLimits } from './check-json-limits';
 export { checkResolvedTenant } from './check-resolved-tenant';
 export { BusUnavailableError } from './errors/bus-unavailable-error';
 export type { CallTrackErrorOptions } from './errors/calltrack-error';
@@ -38,6 +43,8 @@ export { maskPhoneNumber } from './mask-phone-number';
 export { parseCallEvent } from './parse-call-event';
 export { parseFormBody } from './parse-form-body';
 export { parseFormPairs } from './parse-form-pairs';
+export type { Authenticate, Principal } from './principal';
+export { principalSchema } from './principal';
 export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
 export type { ReadRequestTextOptions } from './read-request-text';

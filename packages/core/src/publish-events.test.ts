@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { CallEvent } from './call-event-schema';
 import { BusUnavailableError } from './errors/bus-unavailable-error';
 import { CallTrackError } from './errors/calltrack-error';
+import { InvalidEventError } from './errors/invalid-event-error';
 import type { EventSink } from './event-sink';
+import { parseCallEvent } from './parse-call-event';
 import { publishEvents } from './publish-events';
 
 const event = (id: string): CallEvent => ({
@@ -46,6 +48,23 @@ describe('publishEvents', () => {
       unavailable,
     );
     expect(target.seen).toEqual(['a']);
+  });
+
+  it('keeps a 4xx CallTrackError from the sink, so the provider stops retrying an event the bus refuses', async () => {
+    const deep: Record<string, unknown> = {};
+    let cursor = deep;
+    for (let level = 0; level < 20_000; level += 1) cursor = cursor.a = {};
+    const refusing: EventSink = {
+      publish: async (published) => ({ duplicate: !!parseCallEvent(published) }),
+    };
+    const error = await publishEvents(refusing, [
+      { ...event('a'), data: { metadata: deep } },
+    ]).catch((caught: unknown) => caught);
+    expect(InvalidEventError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({
+      status: 400,
+      field: 'data.metadata.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a',
+    });
   });
 
   it('turns any other failure into a 500 publish_failed, so the provider retries', async () => {

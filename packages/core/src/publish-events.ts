@@ -11,10 +11,11 @@ export interface PublishEventsResult {
 }
 
 /**
- * Publishes a webhook's events into a sink in order, for provider handlers. Any failure of the
- * sink becomes a 5xx `CallTrackError` (a 5xx CallTrackError such as `BusUnavailableError` is
- * kept; anything else becomes 500 `publish_failed`), so the handler answers 5xx and the provider
- * retries; the events' deterministic ids make the retry safe.
+ * Publishes a webhook's events into a sink in order, for provider handlers. A `CallTrackError`
+ * from the sink is kept: a 4xx one (an event the bus refuses, such as `InvalidEventError`) is
+ * answered 4xx so the provider stops retrying what can never succeed; a 5xx one (such as
+ * `BusUnavailableError`) is answered 5xx so it retries. Any other failure becomes 500
+ * `publish_failed`; the events' deterministic ids make the retry safe.
  */
 export async function publishEvents(
   sink: EventSink,
@@ -26,7 +27,7 @@ export async function publishEvents(
       const result = await sink.publish(event);
       if (result?.duplicate === true) duplicates += 1;
     } catch (error) {
-      if (CallTrackError.isInstance(error) && error.status >= 500) throw error;
+      if (CallTrackError.isInstance(error)) throw error;
       throw new CallTrackError({
         message: 'The event could not be published.',
         code: 'publish_failed',

@@ -1,4 +1,4 @@
-import { defineRedisScript, runRedisScript } from '@calltrack/bus/redis';
+import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
 import type { Cluster, Redis } from 'ioredis';
 import {

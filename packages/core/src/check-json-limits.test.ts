@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkJsonLimits } from './check-json-limits';
+
+const roomy = { maxDepth: 64, maxLength: 1_000_000 };
+
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let level = 0; level < depth; level += 1) value = { a: value };
+  return value;
+}
+
+describe('checkJsonLimits', () => {
+  it('accepts any JSON value within the limits', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
+        expect(checkJsonLimits(value, roomy)).toBeUndefined();
+      }),
+    );
+  });
+
+  it('never counts fewer characters than JSON.stringify writes (strings without escapes)', () => {
+    const unit = fc.constantFrom('a', 'Z', '0', ' ', '-');
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6, stringUnit: unit }), (value) => {
+        const text = JSON.stringify(value);
+        expect(checkJsonLimits(value, { maxDepth: 64, maxLength: text.length - 1 })).toMatchObject(
+          text.length > 0 ? { reason: 'length' } : {},
+        );
+      }),
+    );
+  });
+
+  it('reports a value nested 100,000 levels deep without overflowing the stack, with its path', () => {
+    const result = checkJsonLimits({ metadata: nested(100_000) }, { maxDepth: 4, maxLength: 1e9 });
+    expect(result).toEqual({
+      reason: 'depth',
+      path: ['metadata', 'a', 'a', 'a'],
+      message: 'is nested deeper than 4 levels',
+    });
+  });
+
+  it('counts depth as JSON does: containers add a level, scalars do not', () => {
+    expect(checkJsonLimits('text', { maxDepth: 0, maxLength: 100 })).toBeUndefined();
+    expect(checkJsonLimits({}, { maxDepth: 0, maxLength: 100 })?.reason).toBe('depth');
+    expect(checkJsonLimits([[1]], { maxDepth: 2, maxLength: 100 })).toBeUndefined();
+    expect(checkJsonLimits([[[1]]], { maxDepth: 2, maxLength: 100 })?.path).toEqual([0, 0]);
+  });
+
+  it('reports a cycle as too deep instead of looping', () => {
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    expect(checkJsonLimits(cyclic, { maxDepth: 10, maxLength: 1e9 })?.reason).toBe('depth');
+  });
+
+  it('stops as soon as the length is over, whatever the size of the rest', () => {
+    const huge = Array.from({ length: 200_000 }, () => 'x'.repeat(10));
+    expect(checkJsonLimits({ huge }, { maxDepth: 4, maxLength: 1000 })).toEqual({
+      reason: 'length',
+      path: [],
+      message: 'is longer than 1000 characters as JSON',
+    });
+  });
+
+  it('reports a BigInt as unserializable, honours toJSON and treats undefined as omitted', () => {
+    expect(checkJsonLimits({ amount: { cents: 10n } }, roomy)).toMatchObject({
+      reason: 'unserializable',
+      path: ['amount', 'cents'],
+    });
+    expect(checkJsonLimits({ at: new Date(0), gone: undefined }, roomy)).toBeUndefined();
+  });
+});

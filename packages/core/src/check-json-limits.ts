@@ -1,0 +1,123 @@
+/** Limits on a free-form JSON value (`metadata`, `analysis`, `raw`…). */
+export interface JsonLimits {
+  /**
+   * Deepest nesting of objects and arrays below the value: `{}` and `[]` are depth 1,
+   * `{ a: { b: 1 } }` depth 2, a string or a number depth 0.
+   */
+  maxDepth: number;
+  /**
+   * Most characters its JSON text may take. Counted in UTF-16 code units (JavaScript string
+   * length), so a text of non-ASCII characters may take up to three times as many bytes.
+   */
+  maxLength: number;
+}
+
+/** Why a value is over its {@link JsonLimits}, and where. */
+export interface JsonLimitViolation {
+  /** `depth` or `length`: over a limit; `unserializable`: `JSON.stringify` would throw. */
+  reason: 'depth' | 'length' | 'unserializable';
+  /** Path of the offending value below the checked one; empty for the value itself. */
+  path: (string | number)[];
+  /** A plain sentence, e.g. "nested deeper than 32 levels". */
+  message: string;
+}
+
+interface Frame {
+  value: unknown;
+  depth: number;
+  parent: Frame | undefined;
+  key: string | number | undefined;
+}
+
+/**
+ * Checks that `value` can be written as JSON within `limits`, without recursion: a value nested
+ * 100,000 levels deep (or a cycle, which is nested infinitely deep) is reported, never a stack
+ * overflow. The walk stops at the first violation, so its cost is bounded by the limits, not by
+ * the value. `toJSON` is honoured as `JSON.stringify` honours it; functions, symbols and
+ * `undefined` count as omitted.
+ */
+export function checkJsonLimits(
+  value: unknown,
+  limits: JsonLimits,
+): JsonLimitViolation | undefined {
+  const stack: Frame[] = [{ value, depth: 0, parent: undefined, key: undefined }];
+  let length = 0;
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    let current = frame.value;
+    if (
+      current !== null &&
+      typeof current === 'object' &&
+      typeof (current as { toJSON?: unknown }).toJSON === 'function'
+    ) {
+      current = (current as { toJSON: () => unknown }).toJSON();
+    }
+    switch (typeof current) {
+      case 'string':
+        length += current.length + 2;
+        break;
+      case 'number':
+        length += Number.isFinite(current) ? String(current).length : 4;
+        break;
+      case 'boolean':
+        length += 5;
+        break;
+      case 'bigint':
+        return violation(frame, 'unserializable', 'is a BigInt, which JSON cannot hold');
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        length += 4; // "null" inside an array; omitted (and over-counted) in an object
+        break;
+      default: {
+        if (current === null) {
+          length += 4;
+          break;
+        }
+        const depth = frame.depth + 1;
+        if (depth > limits.maxDepth) {
+          return violation(frame, 'depth', `is nested deeper than ${limits.maxDepth} levels`);
+        }
+        length += 2;
+        if (Array.isArray(current)) {
+          length += current.length;
+          for (let index = current.length - 1; index >= 0; index -= 1) {
+            stack.push({ value: current[index], depth, parent: frame, key: index });
+          }
+        } else {
+          const keys = Object.keys(current as object);
+          for (let index = keys.length - 1; index >= 0; index -= 1) {
+            const key = keys[index]!;
+            length += key.length + 4;
+            stack.push({
+              value: (current as Record<string, unknown>)[key],
+              depth,
+              parent: frame,
+              key,
+            });
+          }
+        }
+      }
+    }
+    if (length > limits.maxLength) {
+      return violation(frame, 'length', `is longer than ${limits.maxLength} characters as JSON`);
+    }
+  }
+  return undefined;
+}
+
+function violation(
+  frame: Frame,
+  reason: JsonLimitViolation['reason'],
+  message: string,
+): JsonLimitViolation {
+  const path: (string | number)[] = [];
+  // A length violation is reported where the running total crossed the limit: report the
+  // checked value itself, which is what is too long.
+  let node: Frame | undefined = reason === 'length' ? undefined : frame;
+  while (node?.key !== undefined) {
+    path.unshift(node.key);
+    node = node.parent;
+  }
+  return { reason, path, message };
+}

@@ -1,0 +1,2 @@
+export type { RedisScript } from './run-redis-script';
+export { defineRedisScript, runRedisScript } from './run-redis-script';
