@@ -1,5 +1,5 @@
-import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import {
   type AnalyticsGranularity,
