@@ -68,5 +68,14 @@ describe('checkJsonLimits', () => {
       path: ['amount', 'cents'],
     });
     expect(checkJsonLimits({ at: new Date(0), gone: undefined }, roomy)).toBeUndefined();
+    const throwing = {
+      toJSON: () => {
+        throw new Error('no');
+      },
+    };
+    expect(checkJsonLimits({ list: [throwing] }, roomy)).toMatchObject({
+      reason: 'unserializable',
+      path: ['list', 0],
+    });
   });
 });

@@ -50,7 +50,11 @@ export function checkJsonLimits(
       typeof current === 'object' &&
       typeof (current as { toJSON?: unknown }).toJSON === 'function'
     ) {
-      current = (current as { toJSON: () => unknown }).toJSON();
+      try {
+        current = (current as { toJSON: () => unknown }).toJSON();
+      } catch {
+        return violation(frame, 'unserializable', 'has a toJSON() that throws');
+      }
     }
     switch (typeof current) {
       case 'string':
