@@ -1,7 +1,7 @@
 /**
  * The documented event types. The list is open: `type` accepts any dot-separated lowercase name
- * (`noun.action`), so later packages add `presence.*`, `agent.*`, `dialer.*`, `alert.*` without a
- * breaking change, but every type a calltrack package emits is listed here.
+ * (`noun.action`), so packages add types without a breaking change, but every type a calltrack
+ * package emits is listed here.
  */
 export const callEventTypes = [
   /** A call was created (outbound placed, or inbound arrived). */
@@ -38,6 +38,24 @@ export const callEventTypes = [
   'alert.failed_call_rate',
   /** The tracker: no agent is available for a new call (`callId` set). */
   'alert.no_agent_available',
+  /** Presence: a user's first connection came up (`userId` set); emitted once per transition. */
+  'presence.online',
+  /** Presence: a connected user stopped heartbeating, or the app set them away (`userId` set). */
+  'presence.away',
+  /** Presence: a user's last connection left or expired (`userId` set). */
+  'presence.offline',
+  /** Presence: a user's app-set state (`available`, `break`…) or data changed (`userId` set). */
+  'presence.updated',
+  /** Outbound webhooks: an endpoint was disabled (failing continuously, or answered 410). */
+  'webhook.endpoint_disabled',
+  /** Dialer: a run over a user's pending leads started (`userId` set). */
+  'dialer.run_started',
+  /** Dialer: a lead was skipped by a gate, with a reason code; it keeps its chance later. */
+  'dialer.lead_skipped',
+  /** Dialer: a call was placed for a lead (`callId` set: the tracker's events follow). */
+  'dialer.call_placed',
+  /** Dialer: a run ended (counts of placed, skipped and failed leads). */
+  'dialer.run_finished',
 ] as const;
 
 /** A type from {@link callEventTypes}. */
