@@ -47,7 +47,7 @@ export function createSseHandler(
         lastEventId: request.headers.get('last-event-id'),
         request: () => request,
       });
-      session = new SseSession(settings, info, request.signal);
+      session = new SseSession(settings, info, () => request.signal);
     } catch (error) {
       return toSseErrorResponse(settings, error);
     }

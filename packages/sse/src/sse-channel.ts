@@ -48,6 +48,8 @@ export class SseChannel {
   readonly members = new Set<SseChannelMember>();
   /** Resolves once live delivery is attached. */
   ready: Promise<void>;
+  /** True once `ready` has resolved. */
+  isReady = false;
   /** The cursor of the last event delivered to the members. */
   lastCursor: string | undefined;
   /** Set once the channel has ended by itself (not by its last holder leaving). */
@@ -62,7 +64,9 @@ export class SseChannel {
     private readonly scope: Pick<BusSubscribeOptions, 'tenantId' | 'allTenants'>,
   ) {
     this.subscription = context.bus.subscribe(scope);
-    this.ready = this.subscription.ready;
+    this.ready = this.subscription.ready.then(() => {
+      this.isReady = true;
+    });
     void this.pump(this.subscription);
   }
 

@@ -85,14 +85,19 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   private readonly filter: ((event: CallEvent) => boolean) | undefined;
   private readonly channel: SseChannel;
 
+  /**
+   * `clientSignal` tells when the client goes away before the stream is answered (the fetch
+   * handler's `request.signal`); it is read only when attaching has to wait, because on some
+   * runtimes (calltrack's Node bridge) the signal is built on first access, which costs memory
+   * for as long as the stream lives. Once answered, the response's own end closes the session.
+   */
   constructor(
     private readonly settings: SseSettings,
     private readonly info: SseStreamInfo,
-    private readonly signal?: AbortSignal,
+    private clientSignal?: () => AbortSignal,
   ) {
     this.filter = createSseEventFilter(info.query);
     this.channel = settings.channels.hold(info.principal);
-    signal?.addEventListener('abort', () => this.close(), { once: true });
   }
 
   /** True once the stream has ended (or the client left before it started). */
@@ -107,17 +112,25 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   async attach(): Promise<void> {
     const { settings, info, channel } = this;
     const { principal, query } = info;
+    const replaying = query.lastEventId !== undefined && principal.allTenants !== true;
+    let signal: AbortSignal | undefined;
+    if (this.clientSignal && (replaying || !channel.isReady)) {
+      signal = this.clientSignal();
+      signal.addEventListener('abort', () => this.close(), { once: true });
+    }
+    // Keep nothing of the request (the closure holds it) for the life of the stream.
+    this.clientSignal = undefined;
     await channel.ready;
     if (this.closed) return;
     if (channel.endReason !== undefined) {
       this.close(channel.endReason);
       return;
     }
-    if (query.lastEventId !== undefined && principal.allTenants !== true) {
+    if (replaying) {
       const replay = settings.bus.subscribe({
         tenantId: principal.tenantId,
         after: query.lastEventId,
-        ...(this.signal ? { signal: this.signal } : {}),
+        ...(signal ? { signal } : {}),
       });
       this.replay = replay;
       await replay.ready;
