@@ -3,7 +3,6 @@ import { makeCallEvent } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-import { TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { type Collector, collectSubscription } from './__tests__/collect-subscription';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
