@@ -172,12 +172,19 @@ function trpcServer(bus: EventBus): Server {
 
 let run = 0;
 
+interface Measured {
+  heapPerConnection: number;
+  deliveriesPerSecond: number;
+  /** Deliveries per second of the server process's own CPU time (user + system). */
+  deliveriesPerCpuSecond: number;
+}
+
 async function measure(
   name: string,
   makeServer: (bus: EventBus) => Server,
   path: string,
   marker: string,
-): Promise<{ heapPerConnection: number; rssPerConnection: number; deliveriesPerSecond: number }> {
+): Promise<Measured> {
   run += 1;
   const bus = createMemoryBus({ history: { maxEvents: 100 } });
   const server = makeServer(bus);
@@ -185,32 +192,41 @@ async function measure(
   const { port } = server.address() as AddressInfo;
   const client = await startClients();
 
+  // Heap per connection between a first sixth and all of them, so that what the first
+  // connections warm up (JIT, pools) is not counted.
+  const first = Math.floor(connections / 6);
+  const connectedAt = performance.now();
+  client.send({ cmd: 'connect', port, path, count: first, marker });
+  await client.next('connected');
   gc?.();
   const before = process.memoryUsage();
-  const connectedAt = performance.now();
-  client.send({ cmd: 'connect', port, path, count: connections, marker });
+  client.send({ cmd: 'connect', port, path, count: connections - first, marker });
   await client.next('connected');
   const connectMs = performance.now() - connectedAt;
   gc?.();
   const after = process.memoryUsage();
 
   // Fan-out: warm up one round, then time `rounds` rounds of `eventsPerRound` events (median).
+  // Wall time moves with whatever else the machine runs; the server's own CPU time much less.
   let index = 0;
-  const round = async (): Promise<number> => {
+  const round = async (): Promise<{ ms: number; cpuMs: number }> => {
     client.send({ cmd: 'expect', total: connections * eventsPerRound });
     const delivered = client.next('delivered');
+    const cpu = process.cpuUsage();
     const started = performance.now();
     for (let i = 0; i < eventsPerRound; i += 1) {
       index += 1;
       await bus.publish(benchEvent(index, 'bench-tenant', `${name}${run}`));
     }
     await delivered;
-    return performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000 };
   };
   await round();
-  const times: number[] = [];
+  const times: { ms: number; cpuMs: number }[] = [];
   for (let count = 0; count < rounds; count += 1) times.push(await round());
-  const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+  const median = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
   client.send({ cmd: 'close' });
   await client.exited;
@@ -218,10 +234,11 @@ async function measure(
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await bus.close();
   console.log(`${name}: ${connections} connected in ${Math.round(connectMs)} ms`);
+  const deliveries = connections * eventsPerRound;
   return {
-    heapPerConnection: Math.round((after.heapUsed - before.heapUsed) / connections),
-    rssPerConnection: Math.round((after.rss - before.rss) / connections),
-    deliveriesPerSecond: perSecond(connections * eventsPerRound, median),
+    heapPerConnection: Math.round((after.heapUsed - before.heapUsed) / (connections - first)),
+    deliveriesPerSecond: perSecond(deliveries, median(times.map((time) => time.ms))),
+    deliveriesPerCpuSecond: perSecond(deliveries, median(times.map((time) => time.cpuMs))),
   };
 }
 
@@ -234,17 +251,17 @@ const trpc = await measure(
   '"type":"ready"',
 );
 
-const row = (name: string, result: typeof baseline) => ({
+const row = (name: string, result: Measured) => ({
   transport: name,
   'heap B/conn': result.heapPerConnection,
-  'RSS B/conn': result.rssPerConnection,
   'deliveries/s': result.deliveriesPerSecond,
+  'deliveries/CPU-s': result.deliveriesPerCpuSecond,
 });
-const ratios = (name: string, result: typeof baseline, base: typeof baseline) => ({
+const ratios = (name: string, result: Measured, base: Measured) => ({
   transport: name,
   'heap B/conn': ratio(result.heapPerConnection, base.heapPerConnection),
-  'RSS B/conn': ratio(result.rssPerConnection, base.rssPerConnection),
   'deliveries/s': ratio(result.deliveriesPerSecond, base.deliveriesPerSecond),
+  'deliveries/CPU-s': ratio(result.deliveriesPerCpuSecond, base.deliveriesPerCpuSecond),
 });
 printTable(
   `tRPC onCallEvent vs bare tRPC vs bare SSE: ${connections} idle connections, ${eventsPerRound}-event rounds (median of ${rounds})`,
