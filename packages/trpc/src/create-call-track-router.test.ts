@@ -3,7 +3,7 @@ import { makeCallEvent } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { type Collector, collectSubscription } from './__tests__/collect-subscription';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
 import { poisonBus } from './__tests__/poison-bus';
@@ -23,6 +23,8 @@ import {
 import { createCallTrackRouter } from './create-call-track-router';
 
 type Received = { id: string; data: CallStreamMessage };
+
+const realSetTimeout = globalThis.setTimeout;
 
 /** What the routers' `onError` received (reset by each test). */
 let reported: { error: unknown; info: CallStreamErrorInfo }[] = [];
@@ -478,5 +480,31 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     });
     await bus.publish(makeCallEvent({ tenantId: 'tenant-b' }));
     await admin.collector.until(() => eventIds(admin.collector).length === 4);
+  });
+
+  it('a dropped subscription reconnects after the retry: sent (at most 1 s), not the browser default', async () => {
+    const { bus, server, subscriptions, subscribe } = await setup();
+    const { collector } = subscribe('token-a', undefined);
+    await collector.until(() => collector.data.length === 1);
+    // Which delays timers get while the client reconnects: its EventSource schedules the
+    // reconnect with the `retry:` it received (the `eventsource` package's default is 3 s).
+    const delays: number[] = [];
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    spy.mockImplementation(((callback: () => void, delay?: number, ...args: unknown[]) => {
+      delays.push(delay ?? 0);
+      return realSetTimeout(callback, delay, ...args);
+    }) as typeof setTimeout);
+    try {
+      server.server.closeAllConnections();
+      await Promise.all(subscriptions.map((subscription) => subscription.closed));
+      await collector.until(() => server.subscriptionRequests.length === 2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(delays.some((delay) => delay >= 500 && delay <= 1000)).toBe(true);
+    expect(delays).not.toContain(3000);
+    const live = makeCallEvent();
+    await bus.publish(live);
+    await collector.until(() => eventIds(collector).includes(live.id));
   });
 });
