@@ -80,6 +80,29 @@ describe('createSseHandler', () => {
     expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
   });
 
+  it('tells clients to reconnect within a second by default (retry: between 500 and 1,000 ms)', async () => {
+    const handler = createSseHandler({ bus: createMemoryBus(), authenticate: bearer });
+    const retries = new Set<number>();
+    for (let index = 0; index < 20; index += 1) {
+      const controller = new AbortController();
+      const response = await handler(
+        new Request('http://localhost/events', {
+          headers: { authorization: 'Bearer tenant-a:u1' },
+          signal: controller.signal,
+        }),
+      );
+      const reader = new SseReader(response.body!);
+      const retry = (await reader.next())?.retry as number;
+      expect(retry).toBeGreaterThanOrEqual(500);
+      expect(retry).toBeLessThanOrEqual(1000);
+      retries.add(retry);
+      controller.abort();
+      await reader.cancel();
+    }
+    // Jittered: a restarted server is not hit by every client at the same moment.
+    expect(retries.size).toBeGreaterThan(1);
+  });
+
   it('refuses options it cannot work with', () => {
     const bus = createMemoryBus();
     // @ts-expect-error: no authenticate
