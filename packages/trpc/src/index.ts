@@ -26,5 +26,6 @@ export type { SseRetryOptions } from './sse-retry-frame';
 export type { StreamCallEventsOptions } from './stream-call-events';
 export { streamCallEvents } from './stream-call-events';
 export { toTRPCError } from './to-trpc-error';
+export type { NodeSseResponse } from './with-node-sse-retry';
 export { withNodeSseRetry } from './with-node-sse-retry';
 export { withSseRetry } from './with-sse-retry';

@@ -1,10 +1,19 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   isEventStream,
   resolveRetryMs,
   type SseRetryOptions,
   sseRetryFrame,
 } from './sse-retry-frame';
+
+/**
+ * What {@link withNodeSseRetry} needs of a response: a Node `ServerResponse` (or Express's, or an
+ * HTTP/2 compatibility response). Spelled out here so that the package's types need no
+ * `@types/node` in browser code that imports your router's type.
+ */
+export interface NodeSseResponse {
+  write(chunk: string, ...rest: never[]): boolean;
+  getHeader(name: string): unknown;
+}
 
 /**
  * Wraps a Node request listener or Express middleware that serves tRPC (`createHTTPHandler`,
@@ -22,8 +31,8 @@ import {
  * `retry:` line goes out just before it.
  */
 export function withNodeSseRetry<
-  TRequest extends IncomingMessage,
-  TResponse extends ServerResponse,
+  TRequest,
+  TResponse extends NodeSseResponse,
   TRest extends unknown[],
   TResult,
 >(
@@ -32,16 +41,17 @@ export function withNodeSseRetry<
 ): (request: TRequest, response: TResponse, ...rest: TRest) => TResult {
   const retryMs = resolveRetryMs(options, 'withNodeSseRetry');
   return (request, response, ...rest) => {
-    const hadOwnWrite = Object.hasOwn(response, 'write');
-    const write = response.write;
-    response.write = function firstWrite(this: TResponse, ...args: Parameters<typeof write>) {
-      if (hadOwnWrite) response.write = write;
-      else delete (response as { write?: unknown }).write;
+    const target = response as unknown as { write: (...args: unknown[]) => boolean };
+    const hadOwnWrite = Object.hasOwn(target, 'write');
+    const write = target.write;
+    target.write = (...args: unknown[]): boolean => {
+      if (hadOwnWrite) target.write = write;
+      else delete (target as { write?: unknown }).write;
       if (isEventStream(response.getHeader('content-type'))) {
-        (write as (chunk: string) => boolean).call(response, sseRetryFrame(retryMs));
+        write.call(target, sseRetryFrame(retryMs));
       }
-      return write.apply(response, args);
-    } as typeof write;
+      return write.apply(target, args);
+    };
     return listener(request, response, ...rest);
   };
 }
