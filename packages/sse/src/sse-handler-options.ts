@@ -100,9 +100,9 @@ export interface SseHandlerOptions {
    */
   maxBufferedEvents?: number;
   /**
-   * Called when a stream is live: authenticated, and attached to the bus (events published from
-   * now on reach it), before the snapshot is loaded and before the client is answered. A hook
-   * that throws is reported to `onError`; the stream goes on.
+   * Called when a stream starts: authenticated and attached to the bus (events published from
+   * now on reach it), as its first bytes go out and before the snapshot is loaded. A hook that
+   * throws is reported to `onError`; the stream goes on.
    */
   onOpen?: (info: SseStreamInfo) => void;
   /** Called once when a stream ends, after it has left the bus. */
