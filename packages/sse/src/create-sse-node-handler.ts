@@ -68,12 +68,14 @@ async function openStream(
   incoming: IncomingMessage,
   outgoing: ServerResponse,
 ): Promise<void> {
-  let session: SseSession;
+  let session: SseSession | undefined;
   try {
-    session = new SseSession(settings, info);
-    outgoing.once('close', () => session.close());
-    await session.attach();
+    const opened = new SseSession(settings, info);
+    session = opened;
+    outgoing.once('close', () => opened.close());
+    await opened.attach();
   } catch (error) {
+    session?.close();
     await sendResponse(outgoing, toSseErrorResponse(settings, error));
     return;
   }

@@ -297,8 +297,10 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       this.backlogHead += 1;
       this.write(bytes);
     }
-    this.backlog = [];
-    this.backlogHead = 0;
+    if (backlog.length > 0) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    }
     this.wake();
   }
 
