@@ -25,3 +25,9 @@ export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';
+export type {
+  ReceivedWebhook,
+  ReceiverAnswer,
+  WebhookReceiver,
+} from './start-webhook-receiver';
+export { startWebhookReceiver } from './start-webhook-receiver';
