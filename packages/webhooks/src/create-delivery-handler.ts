@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { CallEvent, EventSink } from '@calltrack/core';
+import { createAttemptId } from './create-attempt-id';
 import type { WebhookSender } from './create-webhook-sender';
 import { parseRetryAfter } from './parse-retry-after';
 import { computeRetryDelay } from './retry-schedule';
@@ -80,7 +80,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     const now = clock.now();
     await store.recordAttempt({
       attempt: {
-        id: `att_${randomBytes(18).toString('base64url')}`,
+        id: createAttemptId(),
         tenantId: job.tenantId,
         endpointId: job.endpointId,
         messageId: job.messageId,

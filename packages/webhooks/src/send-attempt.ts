@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createAttemptId } from './create-attempt-id';
 import type { WebhookSender, WebhookSendResult } from './create-webhook-sender';
 import { signWebhook } from './sign-webhook';
 import type { WebhookClock } from './webhook-clock';
@@ -62,7 +62,7 @@ export async function sendAttempt(
     result,
     succeeded,
     attempt: {
-      id: `att_${randomBytes(18).toString('base64url')}`,
+      id: createAttemptId(),
       tenantId: endpoint.tenantId,
       endpointId: endpoint.id,
       messageId: message.id,
