@@ -176,6 +176,10 @@ export function createMemoryWebhookStore(): WebhookStore {
       const deleted = map?.delete(endpointId) ?? false;
       if (map && map.size === 0) endpoints.delete(tenantId);
       attempts.delete(key(tenantId, endpointId));
+      const prefix = key(tenantId, endpointId, '');
+      for (const deliveryKey of deliveries.keys()) {
+        if (deliveryKey.startsWith(prefix)) deliveries.delete(deliveryKey);
+      }
       return deleted;
     },
 

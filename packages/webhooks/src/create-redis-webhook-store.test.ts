@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { describeDispatcher } from './__tests__/describe-dispatcher';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
+import { describeWebhookStore } from './describe-webhook-store';
 
 let redis: Redis | undefined;
 
@@ -27,4 +28,22 @@ describeDispatcher('the Redis store', async () => {
       await deleteKeys(client, `{${prefix}}`);
     },
   };
+});
+
+describeWebhookStore({
+  name: 'Redis',
+  createStore: async () => {
+    if (!redis) return undefined;
+    const client = redis;
+    const prefix = uniquePrefix('webhook-store');
+    const store = createRedisWebhookStore({ redis: client, prefix });
+    return {
+      store,
+      dispose: async () => {
+        await store.close();
+        await deleteKeys(client, prefix);
+        await deleteKeys(client, `{${prefix}}`);
+      },
+    };
+  },
 });
