@@ -121,7 +121,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     autoDisable,
     retentionMs,
     maxAttemptsPerEndpoint,
-    slotLeaseMs: timeoutMs + 15_000,
+    slotLeaseMs: timeoutMs + 5_000,
     onEndpointDisabled: (endpoint) => endpointCache.delete(endpoint.tenantId),
     onError,
   });
