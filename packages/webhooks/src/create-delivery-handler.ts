@@ -109,7 +109,12 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
   };
 
   return async (job) => {
-    const delivery = await store.getDelivery(job.tenantId, job.endpointId, job.messageId);
+    // One round trip: the three reads go out together.
+    const [delivery, endpoint, message] = await Promise.all([
+      store.getDelivery(job.tenantId, job.endpointId, job.messageId),
+      store.getEndpoint(job.tenantId, job.endpointId),
+      store.getMessage(job.tenantId, job.messageId),
+    ]);
     if (job.trigger === 'event') {
       if (!delivery || delivery.status !== 'pending') return { type: 'done' };
       // The queue's timer is only a wake-up: the delivery's own due time decides.
@@ -117,10 +122,6 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
         return { type: 'retry', at: delivery.nextAttemptAt };
       }
     }
-    const [endpoint, message] = await Promise.all([
-      store.getEndpoint(job.tenantId, job.endpointId),
-      store.getMessage(job.tenantId, job.messageId),
-    ]);
     if (!endpoint || !message) return { type: 'done' };
     if (!endpoint.enabled) {
       if (job.trigger === 'event' && delivery) {
@@ -136,29 +137,31 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       context.slotLeaseMs,
     );
     if (slotWait > 0) return { type: 'defer', ms: slotWait + Math.floor(Math.random() * 50) };
-    let sent: Awaited<ReturnType<typeof sendAttempt>>;
-    try {
-      if (endpoint.rateLimitPerSecond !== null) {
-        const rateWait = await store.takeRateToken(
-          endpoint.id,
-          endpoint.rateLimitPerSecond,
-          clock.now(),
-        );
-        if (rateWait > 0) return { type: 'defer', ms: rateWait };
+    if (endpoint.rateLimitPerSecond !== null) {
+      let rateWait: number;
+      try {
+        rateWait = await store.takeRateToken(endpoint.id, endpoint.rateLimitPerSecond, clock.now());
+      } catch (error) {
+        await store.releaseSlot(endpoint.id, job.id);
+        throw error;
       }
-      const attemptNumber = (delivery?.attempts ?? 0) + 1;
-      sent = await sendAttempt(
-        context.sender,
-        clock,
-        endpoint,
-        message,
-        job.trigger,
-        attemptNumber,
-      );
-    } finally {
-      await store.releaseSlot(endpoint.id, job.id);
+      if (rateWait > 0) {
+        await store.releaseSlot(endpoint.id, job.id);
+        return { type: 'defer', ms: rateWait };
+      }
     }
-
+    const attemptNumber = (delivery?.attempts ?? 0) + 1;
+    // sendAttempt reports every network outcome as a result; it does not throw.
+    const sent = await sendAttempt(
+      context.sender,
+      clock,
+      endpoint,
+      message,
+      job.trigger,
+      attemptNumber,
+    );
+    // The slot is released in the same round trip as the write below.
+    const released = store.releaseSlot(endpoint.id, job.id);
     const { attempt, result, succeeded } = sent;
     const now = clock.now();
     const gone = result.kind === 'response' && result.statusCode === 410;
@@ -192,7 +195,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       attempt.nextAttemptAt = nextAttemptAt;
 
     const disable: EndpointDisabledReason | undefined = gone ? 'gone' : undefined;
-    const recorded = await store.recordAttempt({
+    const recording = store.recordAttempt({
       attempt,
       delivery: {
         status,
@@ -215,6 +218,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       maxAttemptsPerEndpoint: context.maxAttemptsPerEndpoint,
       now,
     });
+    const [recorded] = await Promise.all([recording, released]);
     if (recorded.disabled) {
       context.onEndpointDisabled(endpoint);
       await announceDisabled(endpoint, recorded.disabled);

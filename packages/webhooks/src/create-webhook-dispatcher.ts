@@ -139,32 +139,40 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     return loading;
   };
 
-  const fanOut = async (event: CallEvent): Promise<boolean> => {
-    const endpoints = await endpointsOf(event.tenantId);
-    if (endpoints.length === 0) return false;
-    const matching = endpoints.filter(
-      (endpoint) => endpoint.enabled && matchesEventFilter(endpoint.events, event.type),
+  /**
+   * Fans a batch of events out: their deliveries are created together and queued in one call.
+   * Resolves with the tenants that have endpoints.
+   */
+  const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
+    const withEndpoints = new Set<string>();
+    const jobs = await Promise.all(
+      events.map(async (event): Promise<DeliveryJob[]> => {
+        const endpoints = await endpointsOf(event.tenantId);
+        if (endpoints.length === 0) return [];
+        withEndpoints.add(event.tenantId);
+        const matching = endpoints.filter(
+          (endpoint) => endpoint.enabled && matchesEventFilter(endpoint.events, event.type),
+        );
+        if (matching.length === 0) return [];
+        const message: WebhookMessage = {
+          id: webhookMessageId(event.tenantId, event.id),
+          tenantId: event.tenantId,
+          eventId: event.id,
+          eventType: event.type,
+          body: createWebhookBody(event, maxPayloadBytes),
+          createdAt: clock.now(),
+        };
+        const pending = await store.createDeliveries(
+          message,
+          matching.map((endpoint) => endpoint.id),
+          retentionMs,
+        );
+        return pending.map((endpointId) => eventJob(event.tenantId, endpointId, message.id));
+      }),
     );
-    if (matching.length === 0) return true;
-    const message: WebhookMessage = {
-      id: webhookMessageId(event.tenantId, event.id),
-      tenantId: event.tenantId,
-      eventId: event.id,
-      eventType: event.type,
-      body: createWebhookBody(event, maxPayloadBytes),
-      createdAt: clock.now(),
-    };
-    const pending = await store.createDeliveries(
-      message,
-      matching.map((endpoint) => endpoint.id),
-      retentionMs,
-    );
-    if (pending.length > 0) {
-      await store.enqueue(
-        pending.map((endpointId) => eventJob(event.tenantId, endpointId, message.id)),
-      );
-    }
-    return true;
+    const all = jobs.flat();
+    if (all.length > 0) await store.enqueue(all);
+    return withEndpoints;
   };
 
   const eventJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
@@ -514,7 +522,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     start,
     close,
     dispatch: async (event) => {
-      await fanOut(event);
+      await fanOut([event]);
     },
     createEndpoint,
     listEndpoints: async (tenantId) => {

@@ -8,11 +8,11 @@ export interface FollowBusOptions {
   bus: EventBus;
   store: Pick<WebhookStore, 'saveCursors' | 'loadCursors'>;
   /**
-   * Fans one event out; resolves once its deliveries are durably queued, with whether the tenant
-   * has endpoints (only then is its cursor kept). A rejection is retried: the event is never
-   * skipped.
+   * Fans events out (a batch of what arrived together, in order); resolves once their deliveries
+   * are durably queued, with the tenants that have endpoints (only their cursors are kept). A
+   * rejection is retried: an event is never skipped.
    */
-  handle: (event: CallEvent) => Promise<boolean>;
+  handle: (events: readonly CallEvent[]) => Promise<ReadonlySet<string>>;
   /** How often cursors are written to the store (real time). */
   flushIntervalMs: number;
   onError: (error: Error) => void;
@@ -27,6 +27,14 @@ export interface BusFollower {
 }
 
 const idle = Symbol('idle');
+const notYet = Symbol('not-yet');
+/** Most events fanned out together. */
+const maxBatch = 256;
+
+interface Positioned {
+  event: CallEvent;
+  cursor: string;
+}
 
 /**
  * Follows every tenant's events (`allTenants: true`) without losing any across restarts of the
@@ -61,14 +69,17 @@ export function followBus(options: FollowBusOptions): BusFollower {
       });
     });
 
-  /** Handles one event, retrying until it is queued (or we stop): it is never skipped. */
-  const process = async (event: CallEvent, cursor: string): Promise<void> => {
+  /** Handles a batch of events, retrying until it is queued (or we stop): none is skipped. */
+  const process = async (batch: readonly Positioned[]): Promise<void> => {
+    if (batch.length === 0) return;
     for (let failures = 0; !stopped; failures += 1) {
       try {
-        const keep = await handle(event);
-        if (keep || event.tenantId in cursors) {
-          cursors[event.tenantId] = cursor;
-          dirty[event.tenantId] = cursor;
+        const keep = await handle(batch.map((item) => item.event));
+        for (const { event, cursor } of batch) {
+          if (keep.has(event.tenantId) || event.tenantId in cursors) {
+            cursors[event.tenantId] = cursor;
+            dirty[event.tenantId] = cursor;
+          }
         }
         return;
       } catch (error) {
@@ -76,6 +87,51 @@ export function followBus(options: FollowBusOptions): BusFollower {
         await pause(Math.min(30_000, 250 * 2 ** failures));
       }
     }
+  };
+
+  /**
+   * Reads what a subscription has ready: at least one message (waiting for it), then whatever
+   * else is already buffered, up to a batch. `carry` is a read left pending by the last call.
+   */
+  const readBatch = async (
+    subscription: BusSubscription,
+    carry: { next?: Promise<IteratorResult<BusMessage>> },
+  ): Promise<{ messages: BusMessage[]; done: boolean }> => {
+    const first = await (carry.next ?? subscription.next());
+    carry.next = undefined;
+    if (first.done) return { messages: [], done: true };
+    const messages = [first.value];
+    while (messages.length < maxBatch) {
+      const next = subscription.next();
+      // An already buffered message wins this race; otherwise keep the read for next time.
+      const result = await Promise.race([next, Promise.resolve(notYet)]);
+      if (result === notYet) {
+        carry.next = next;
+        break;
+      }
+      if (result.done) return { messages, done: true };
+      messages.push(result.value);
+    }
+    return { messages, done: false };
+  };
+
+  /** Handles messages in order: events in batches, resets and lags between them. */
+  const handleMessages = async (
+    messages: readonly BusMessage[],
+    onOther: (message: BusMessage) => Promise<boolean>,
+  ): Promise<boolean> => {
+    let batch: Positioned[] = [];
+    for (const message of messages) {
+      if (message.type === 'event') {
+        batch.push({ event: message.event, cursor: message.cursor });
+        continue;
+      }
+      await process(batch);
+      batch = [];
+      if (!(await onOther(message))) return false;
+    }
+    await process(batch);
+    return true;
   };
 
   const missed = (tenantId: string, message: BusMessage): void => {
@@ -98,24 +154,28 @@ export function followBus(options: FollowBusOptions): BusFollower {
       report(error);
       return;
     }
+    const carry: { next?: Promise<IteratorResult<BusMessage>> } = {};
     for (;;) {
-      const next = subscription.next();
       // Everything up to `ready` is already queued: once the queue is empty, the rest comes
       // through the live subscription, which was attached first.
-      const result = await Promise.race([
-        next,
+      const pending = carry.next ?? subscription.next();
+      carry.next = pending;
+      const first = await Promise.race([
+        pending,
         new Promise<typeof idle>((resolve) => setImmediate(() => resolve(idle))),
       ]);
-      if (result === idle) {
+      if (first === idle) {
         await subscription.close();
-        const late = await next;
-        if (!late.done && late.value.type === 'event')
-          await process(late.value.event, late.value.cursor);
+        const late = await pending;
+        if (!late.done) await handleMessages([late.value], async () => true);
         return;
       }
-      if (result.done) return;
-      if (result.value.type === 'event') await process(result.value.event, result.value.cursor);
-      else missed(tenantId, result.value);
+      const { messages, done } = await readBatch(subscription, carry);
+      await handleMessages(messages, async (message) => {
+        missed(tenantId, message);
+        return true;
+      });
+      if (done) return;
     }
   };
 
@@ -138,12 +198,20 @@ export function followBus(options: FollowBusOptions): BusFollower {
       await catchUpAll();
       markReady();
       let received = 0;
-      for await (const message of live) {
-        received += 1;
-        if (message.type === 'event') await process(message.event, message.cursor);
-        else if (message.type === 'reset') await catchUpAll();
-        else break; // lagged: subscribe again and catch up from the cursors
+      const carry: { next?: Promise<IteratorResult<BusMessage>> } = {};
+      for (;;) {
+        const { messages, done } = await readBatch(live, carry);
+        received += messages.length;
+        const carryOn = await handleMessages(messages, async (message) => {
+          if (message.type === 'reset') {
+            await catchUpAll();
+            return true;
+          }
+          return false; // lagged: subscribe again and catch up from the cursors
+        });
+        if (done || !carryOn) break;
       }
+      await live.close();
       if (!stopped && received === 0) {
         // The bus ended the subscription at once: it is closed.
         report(new Error('The bus closed: the webhook dispatcher no longer receives events.'));
