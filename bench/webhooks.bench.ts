@@ -218,17 +218,26 @@ async function main(): Promise<void> {
     await bareLoop(receiver.base, 500);
     await warm.reached;
 
-    // 1. Deliveries per second, one endpoint.
-    const bareDone = await expectRequests(receiver.child, COUNT);
-    const bareMs = await bareLoop(receiver.base, COUNT);
-    await bareDone.reached;
-    const memoryMs = await dispatcherRun(receiver, createMemoryWebhookStore(), 1, COUNT);
-    const redisRun = redisStore();
-    const redisMs = await dispatcherRun(receiver, redisRun.store, 1, COUNT);
-    await redisRun.store.close();
+    // 1. Deliveries per second, one endpoint. The machine is shared: three interleaved rounds,
+    // the best of each kept.
+    let bareMs = Number.POSITIVE_INFINITY;
+    let memoryMs = Number.POSITIVE_INFINITY;
+    let redisMs = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 3; round += 1) {
+      const bareDone = await expectRequests(receiver.child, COUNT);
+      bareMs = Math.min(bareMs, await bareLoop(receiver.base, COUNT));
+      await bareDone.reached;
+      memoryMs = Math.min(
+        memoryMs,
+        await dispatcherRun(receiver, createMemoryWebhookStore(), 1, COUNT),
+      );
+      const redisRun = redisStore();
+      redisMs = Math.min(redisMs, await dispatcherRun(receiver, redisRun.store, 1, COUNT));
+      await redisRun.store.close();
+    }
     const bare = perSecond(COUNT, bareMs);
     printTable(
-      `Deliveries per second, one endpoint, concurrency ${CONCURRENCY} (${COUNT} deliveries)`,
+      `Deliveries per second, one endpoint, concurrency ${CONCURRENCY} (${COUNT} deliveries, best of 3)`,
       [
         { path: 'bare undici request loop (baseline)', 'deliveries/s': bare, 'ratio to bare': 1 },
         {
