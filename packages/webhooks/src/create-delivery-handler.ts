@@ -116,7 +116,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       store.getMessage(job.tenantId, job.messageId),
     ]);
     if (job.trigger === 'event') {
-      if (!delivery || delivery.status !== 'pending') return { type: 'done' };
+      if (delivery?.status !== 'pending') return { type: 'done' };
       // The queue's timer is only a wake-up: the delivery's own due time decides.
       if (delivery.nextAttemptAt !== undefined && delivery.nextAttemptAt > clock.now()) {
         return { type: 'retry', at: delivery.nextAttemptAt };

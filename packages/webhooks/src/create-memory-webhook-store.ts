@@ -109,7 +109,7 @@ export function createMemoryWebhookStore(): WebhookStore {
     while (active < workerOptions.concurrency && ready.length > 0) {
       const id = ready.shift()!;
       const entry = jobs.get(id);
-      if (!entry || entry.state !== 'ready') continue;
+      if (entry?.state !== 'ready') continue;
       entry.state = 'running';
       active += 1;
       const run = handler;

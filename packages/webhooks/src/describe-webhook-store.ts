@@ -127,17 +127,7 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
       expect((await store.listEndpoints('acme')).map((e) => e.id)).toEqual([first.id, second.id]);
       expect((await store.listTenants()).sort()).toEqual(['acme', 'globex']);
 
-      const {
-        tenantId,
-        id,
-        url,
-        description,
-        events,
-        headers,
-        rateLimitPerSecond,
-        maxConcurrency,
-        secrets,
-      } = first;
+      const { tenantId, id, url, headers, rateLimitPerSecond, secrets } = first;
       expect(
         await store.saveEndpointSettings({
           tenantId,
