@@ -23,6 +23,8 @@ export { callEvents, openEventSource } from './open-event-source';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
+export type { PersistentRedisServer } from './start-persistent-redis-server';
+export { startPersistentRedisServer } from './start-persistent-redis-server';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';
 export type {
