@@ -24,6 +24,14 @@ interface QueuedJob {
 
 const key = (...parts: string[]): string => parts.join('\n');
 
+/** A copy callers may change without touching the stored endpoint (cheaper than structuredClone). */
+const copyEndpoint = (endpoint: StoredEndpoint): StoredEndpoint => ({
+  ...endpoint,
+  events: [...endpoint.events],
+  headers: { ...endpoint.headers },
+  secrets: endpoint.secrets.map((secret) => ({ ...secret })),
+});
+
 /**
  * A {@link WebhookStore} in this process's memory: for one process, tests and demos. Nothing
  * survives a restart; for durable retries across processes use the Redis store
@@ -131,24 +139,27 @@ export function createMemoryWebhookStore(): WebhookStore {
           message: `A tenant may have at most ${maxPerTenant} webhook endpoints.`,
         });
       }
-      map.set(endpoint.id, structuredClone(endpoint));
+      map.set(endpoint.id, copyEndpoint(endpoint));
     },
 
     async getEndpoint(tenantId, endpointId) {
       const found = endpoints.get(tenantId)?.get(endpointId);
-      return found && structuredClone(found);
+      return found && copyEndpoint(found);
     },
 
     async listEndpoints(tenantId) {
-      return [...(endpoints.get(tenantId)?.values() ?? [])].map((endpoint) =>
-        structuredClone(endpoint),
-      );
+      return [...(endpoints.get(tenantId)?.values() ?? [])].map(copyEndpoint);
     },
 
     async saveEndpointSettings(settings: EndpointSettings) {
       const found = endpoints.get(settings.tenantId)?.get(settings.id);
       if (!found) return false;
-      Object.assign(found, structuredClone(settings));
+      Object.assign(found, {
+        ...settings,
+        events: [...settings.events],
+        headers: { ...settings.headers },
+        secrets: settings.secrets.map((secret) => ({ ...secret })),
+      });
       return true;
     },
 

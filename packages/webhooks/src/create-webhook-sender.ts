@@ -101,17 +101,21 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       });
       const chunks: Uint8Array[] = [];
       let kept = 0;
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-        const room = maxBody - kept;
-        if (room > 0) {
-          const part = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
-          chunks.push(part);
-          kept += part.byteLength;
-        }
-        if (kept >= maxBody) {
-          // The rest is not kept: drop the connection instead of reading it.
-          response.body.destroy();
-          break;
+      if (response.statusCode === 204 || response.headers['content-length'] === '0') {
+        await response.body.dump();
+      } else {
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+          const room = maxBody - kept;
+          if (room > 0) {
+            const part = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+            chunks.push(part);
+            kept += part.byteLength;
+          }
+          if (kept >= maxBody) {
+            // The rest is not kept: drop the connection instead of reading it.
+            response.body.destroy();
+            break;
+          }
         }
       }
       const retryAfter = response.headers['retry-after'];
@@ -119,7 +123,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         kind: 'response',
         statusCode: response.statusCode,
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        body: utf8.decode(Buffer.concat(chunks)),
+        body: chunks.length === 0 ? '' : utf8.decode(Buffer.concat(chunks)),
         durationMs: Math.round(performance.now() - started),
       };
     } catch (error) {
