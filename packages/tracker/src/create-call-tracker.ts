@@ -1,3 +1,4 @@
+import type { CallSnapshot } from '@calltrack/core';
 import {
   type CallEvent,
   InvalidArgumentError,
@@ -27,7 +28,6 @@ import { createCallAlerts } from './create-call-alerts';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createStaleCallEvent } from './create-stale-call-event';
 import { toCallTransition } from './to-call-transition';
-import type { TrackedCall } from './tracked-call';
 import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
 
 const hour = 3_600_000;
@@ -104,7 +104,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const confirmations = new Set<Promise<void>>();
 
   /** Publishes an event with the call's snapshot, then confirms it to the store. */
-  const publishWithCall = async (event: CallEvent, call: TrackedCall): Promise<void> => {
+  const publishWithCall = async (event: CallEvent, call: CallSnapshot): Promise<void> => {
     const key = { tenantId: event.tenantId, callId: call.callId, eventId: event.id };
     try {
       await bus.publish({ ...event, data: { ...event.data, call } });
@@ -183,7 +183,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const listActiveCalls = async (
     tenantId: string,
     listOptions: ListActiveCallsOptions = {},
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     checkTenant(tenantId);
     const { branchId } = listOptions;
     checkBranchId(branchId);
@@ -196,7 +196,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const listRecentCalls = async (
     tenantId: string,
     recentOptions: ListRecentCallsOptions = {},
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     checkTenant(tenantId);
     const { branchId, limit = 50 } = recentOptions;
     checkBranchId(branchId);
@@ -211,9 +211,9 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
 
   const listActiveCallsAcrossTenants = async (
     acrossOptions: { limit?: number } = {},
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const limit = checkLimit(acrossOptions.limit);
-    const calls: TrackedCall[] = [];
+    const calls: CallSnapshot[] = [];
     for (const tenantId of await store.listTenants()) {
       calls.push(...(await store.listActiveCalls(tenantId, { limit })));
     }
@@ -288,8 +288,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     });
   };
 
-  const reapTenant = async (tenantId: string, at: number): Promise<TrackedCall[]> => {
-    const reaped: TrackedCall[] = [];
+  const reapTenant = async (tenantId: string, at: number): Promise<CallSnapshot[]> => {
+    const reaped: CallSnapshot[] = [];
     const stale = await store.findStaleCalls(tenantId, at - staleAfterMs, 500);
     for (const call of stale) {
       const event = createStaleCallEvent(call, {
@@ -315,8 +315,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     return reaped;
   };
 
-  const reapStaleCalls = async (at: number = now()): Promise<TrackedCall[]> => {
-    const reaped: TrackedCall[] = [];
+  const reapStaleCalls = async (at: number = now()): Promise<CallSnapshot[]> => {
+    const reaped: CallSnapshot[] = [];
     for (const tenantId of await store.listTenants())
       reaped.push(...(await reapTenant(tenantId, at)));
     return reaped;

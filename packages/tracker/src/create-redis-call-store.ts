@@ -1,6 +1,8 @@
+import type { CallSnapshot } from '@calltrack/core';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
+import type { ActiveCallCount } from './active-call-count';
 import {
   type AnalyticsGranularity,
   analyticsBucketMs,
@@ -26,8 +28,7 @@ import {
   redisCallSnapshotFields,
 } from './redis-call-store-scripts';
 import type { StoredCall } from './stored-call';
-import { toTrackedCall } from './stored-call';
-import type { ActiveCallCount, TrackedCall } from './tracked-call';
+import { toCallSnapshot } from './stored-call';
 
 /** Options of {@link createRedisCallStore}. */
 export interface RedisCallStoreOptions {
@@ -152,13 +153,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
-  const readCalls = async (tenantId: string, callIds: string[]): Promise<TrackedCall[]> => {
+  const readCalls = async (tenantId: string, callIds: string[]): Promise<CallSnapshot[]> => {
     if (callIds.length === 0) return [];
     const pipeline = redis.pipeline();
     for (const callId of callIds)
       pipeline.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
     const replies = (await pipeline.exec()) ?? [];
-    const calls: TrackedCall[] = [];
+    const calls: CallSnapshot[] = [];
     for (const [error, fields] of replies) {
       if (error) throw error;
       const call = decodeCall(fields as RedisValue[]);
@@ -170,7 +171,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   const listActiveCalls = async (
     tenantId: string,
     query: ListActiveCallsQuery,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const base = baseOf(tenantId);
     const key =
       query.branchId === undefined ? `${base}active` : `${base}active:branch:${query.branchId}`;
@@ -191,7 +192,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   const listEndedCalls = async (
     tenantId: string,
     query: ListEndedCallsQuery,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const base = baseOf(tenantId);
     const key =
       query.branchId === undefined ? `${base}ended` : `${base}ended:branch:${query.branchId}`;
@@ -217,7 +218,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     tenantId: string,
     updatedBefore: number,
     limit: number,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const callIds = await redis.zrangebyscore(
       `${baseOf(tenantId)}touched`,
       '-inf',
@@ -320,7 +321,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
 
 /** Builds a snapshot from `HMGET` of {@link redisCallSnapshotFields}; undefined for no call. */
-function decodeCall(fields: readonly RedisValue[] | undefined): TrackedCall | undefined {
+function decodeCall(fields: readonly RedisValue[] | undefined): CallSnapshot | undefined {
   if (!fields) return undefined;
   const value = (name: string): string | undefined =>
     fields[fieldIndex.get(name) ?? -1] ?? undefined;
@@ -362,7 +363,7 @@ function decodeCall(fields: readonly RedisValue[] | undefined): TrackedCall | un
     const time = number(name);
     if (time !== undefined) call[name] = time;
   }
-  return toTrackedCall(call);
+  return toCallSnapshot(call);
 }
 
 function decodeBucket(

@@ -55,9 +55,9 @@ type RouteName = keyof typeof routes;
  * Creates the read API over a tracker, as a fetch handler (`toNodeHandler` for Express or
  * `node:http`; a Next.js route handler as is). Every route is `GET` and tenant-scoped:
  *
- * - `GET {basePath}/calls/active?branchId=&limit=` → `{ calls: TrackedCall[] }`, newest first;
+ * - `GET {basePath}/calls/active?branchId=&limit=` → `{ calls: CallSnapshot[] }`, newest first;
  * - `GET {basePath}/calls/active/count` → `{ total, byBranch }`;
- * - `GET {basePath}/calls/recent?branchId=&limit=` → `{ calls: TrackedCall[] }`, the most
+ * - `GET {basePath}/calls/recent?branchId=&limit=` → `{ calls: CallSnapshot[] }`, the most
  *   recently ended first (see `listRecentCalls`; `limit` 1–1,000, default 50);
  * - `GET {basePath}/calls/active/:callId` → `{ call }` (also a recently ended call; 404 for an
  *   unknown call or another tenant's);

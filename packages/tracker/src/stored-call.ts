@@ -1,7 +1,6 @@
-import type { CallDirection, CallEvent, CallStatus } from '@calltrack/core';
+import type { CallDirection, CallEvent, CallSnapshot, CallStatus } from '@calltrack/core';
 import type { CallDetailName, CallDetails } from './call-details';
 import type { CallPosition } from './call-position';
-import type { TrackedCall } from './tracked-call';
 
 /**
  * What the store remembers about one event id: a lease deadline (ms) while its publish is
@@ -77,8 +76,8 @@ export function effectiveDurationMs(call: {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** The public snapshot of a stored call. */
-export function toTrackedCall(call: StoredCall): TrackedCall {
-  const tracked: TrackedCall = {
+export function toCallSnapshot(call: StoredCall): CallSnapshot {
+  const tracked: CallSnapshot = {
     tenantId: call.tenantId,
     callId: call.callId,
     provider: call.provider,
