@@ -1,16 +1,10 @@
-import type { CallSnapshot } from '@calltrack/core';
 import {
   type CallEvent,
+  type CallSnapshot,
   InvalidArgumentError,
   parseCallEvent,
-  tenantIdSchema,
 } from '@calltrack/core';
-import {
-  type AnalyticsGranularity,
-  analyticsBucketMs,
-  analyticsBucketStart,
-  analyticsGranularities,
-} from './analytics-granularity';
+import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
 import type { CallAnalytics } from './call-analytics';
 import type { CallStore } from './call-store';
@@ -23,28 +17,19 @@ import type {
   ListRecentCallsOptions,
   MaintenanceReport,
 } from './call-tracker';
-import type { CallTransition, CallTransitionSettings } from './call-transition';
+import type { CallTransition } from './call-transition';
 import { createCallAlerts } from './create-call-alerts';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createStaleCallEvent } from './create-stale-call-event';
+import { resolveTrackerSettings } from './resolve-tracker-settings';
 import { toCallTransition } from './to-call-transition';
 import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
+import { checkBranchId, checkLimit, checkTenantId } from './tracker-query-checks';
 
-const hour = 3_600_000;
-const day = 24 * hour;
-const maxBuckets = 2000;
-/** What `getAnalytics` covers without a `from`. */
-const defaultSpanMs: Readonly<Record<AnalyticsGranularity, number>> = {
-  minute: hour,
-  hour: day,
-  day: 30 * day,
-};
-/** Buckets looked at before `from` to learn the active-call level the range opens with. */
-const lookbackBuckets: Readonly<Record<AnalyticsGranularity, number>> = {
-  minute: 240,
-  hour: 72,
-  day: 14,
-};
+/** `limit` of the active-call lists: default and maximum. */
+const activeLimit = { fallback: 1000, max: 10_000 };
+/** `limit` of `listRecentCalls`: default and maximum. */
+const recentLimit = { fallback: 50, max: 1000 };
 
 /**
  * Creates the call tracker. See `CallTracker` for what it does and `CallTrackerOptions` for
@@ -71,27 +56,13 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const store: CallStore = options.store ?? createMemoryCallStore();
   const now = options.now ?? Date.now;
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
-  const staleAfterMs = positive(options.staleAfterMs, hour, 'staleAfterMs');
-  const staleCallStatus = options.staleCallStatus ?? 'failed';
-  if (staleCallStatus !== 'failed' && staleCallStatus !== 'canceled') {
-    throw new InvalidArgumentError({ message: 'staleCallStatus must be "failed" or "canceled".' });
-  }
-  const maintenanceIntervalMs = positive(
-    options.maintenanceIntervalMs,
-    60_000,
-    'maintenanceIntervalMs',
-  );
-  const retentionDays = positive(options.analytics?.retentionDays, 30, 'analytics.retentionDays');
-  const settings: CallTransitionSettings = {
-    publishLeaseMs: positive(options.publishLeaseMs, 30_000, 'publishLeaseMs'),
-    endedCallRetentionMs: positive(options.endedCallRetentionMs, day, 'endedCallRetentionMs'),
-    analyticsRetentionMs: {
-      minute: positive(options.analytics?.minuteRetentionMs, day, 'analytics.minuteRetentionMs'),
-      hour: retentionDays * day,
-      day: retentionDays * day,
-    },
-  };
-  const capacity = options.analytics?.capacity;
+  const {
+    staleAfterMs,
+    staleCallStatus,
+    maintenanceIntervalMs,
+    transition: settings,
+    capacity,
+  } = resolveTrackerSettings(options);
   const alerts = createCallAlerts({
     rules: options.alerts ?? {},
     store,
@@ -184,12 +155,12 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     tenantId: string,
     listOptions: ListActiveCallsOptions = {},
   ): Promise<CallSnapshot[]> => {
-    checkTenant(tenantId);
+    checkTenantId(tenantId);
     const { branchId } = listOptions;
     checkBranchId(branchId);
     return store.listActiveCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
-      limit: checkLimit(listOptions.limit),
+      limit: checkLimit(listOptions.limit, activeLimit),
     });
   };
 
@@ -197,12 +168,10 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     tenantId: string,
     recentOptions: ListRecentCallsOptions = {},
   ): Promise<CallSnapshot[]> => {
-    checkTenant(tenantId);
-    const { branchId, limit = 50 } = recentOptions;
+    checkTenantId(tenantId);
+    const { branchId } = recentOptions;
     checkBranchId(branchId);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new InvalidArgumentError({ message: 'limit must be an integer from 1 to 1000.' });
-    }
+    const limit = checkLimit(recentOptions.limit, recentLimit);
     return store.listEndedCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
       limit,
@@ -212,7 +181,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const listActiveCallsAcrossTenants = async (
     acrossOptions: { limit?: number } = {},
   ): Promise<CallSnapshot[]> => {
-    const limit = checkLimit(acrossOptions.limit);
+    const limit = checkLimit(acrossOptions.limit, activeLimit);
     const calls: CallSnapshot[] = [];
     for (const tenantId of await store.listTenants()) {
       calls.push(...(await store.listActiveCalls(tenantId, { limit })));
@@ -243,34 +212,9 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     tenantId: string,
     analyticsOptions: GetAnalyticsOptions = {},
   ): Promise<CallAnalytics> => {
-    checkTenant(tenantId);
-    if (analyticsOptions === null || typeof analyticsOptions !== 'object') {
-      throw new InvalidArgumentError({
-        message: 'getAnalytics takes { from?, to?, granularity? }.',
-      });
-    }
-    const granularity = analyticsOptions.granularity ?? 'hour';
-    if (!analyticsGranularities.includes(granularity)) {
-      throw new InvalidArgumentError({
-        message: 'granularity must be "minute", "hour" or "day".',
-      });
-    }
+    checkTenantId(tenantId);
     const at = now();
-    const size = analyticsBucketMs[granularity];
-    const toRaw = analyticsOptions.to === undefined ? at + 1 : toTime(analyticsOptions.to, 'to');
-    const fromRaw =
-      analyticsOptions.from === undefined
-        ? toRaw - defaultSpanMs[granularity]
-        : toTime(analyticsOptions.from, 'from');
-    const from = analyticsBucketStart(granularity, fromRaw);
-    const to = analyticsBucketStart(granularity, toRaw - 1) + size;
-    if (!(from < to)) throw new InvalidArgumentError({ message: '`from` must be before `to`.' });
-    if ((to - from) / size > maxBuckets) {
-      throw new InvalidArgumentError({
-        message: `That range holds more than ${maxBuckets} ${granularity} buckets; use a coarser granularity or a shorter range.`,
-      });
-    }
-    const lookbackFrom = from - lookbackBuckets[granularity] * size;
+    const { granularity, from, to, lookbackFrom } = resolveAnalyticsRange(analyticsOptions, at);
     const [earlier, buckets] = await Promise.all([
       store.readAnalytics(tenantId, granularity, lookbackFrom, from),
       store.readAnalytics(tenantId, granularity, from, to),
@@ -363,7 +307,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     ingest,
     publish: ingest,
     getCall: async (tenantId, callId) => {
-      checkTenant(tenantId);
+      checkTenantId(tenantId);
       if (typeof callId !== 'string' || callId === '') {
         throw new InvalidArgumentError({ message: 'callId must be a non-empty string.' });
       }
@@ -372,7 +316,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     listActiveCalls,
     listRecentCalls,
     countActiveCalls: async (tenantId) => {
-      checkTenant(tenantId);
+      checkTenantId(tenantId);
       return store.countActiveCalls(tenantId);
     },
     listActiveCallsAcrossTenants,
@@ -392,49 +336,4 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       await Promise.all(confirmations);
     },
   };
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new InvalidArgumentError({ message: `${name} must be a positive number.` });
-  }
-  return value;
-}
-
-function checkTenant(tenantId: string): void {
-  if (!tenantIdSchema.safeParse(tenantId).success) {
-    throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
-  }
-}
-
-function checkBranchId(branchId: string | undefined): void {
-  if (branchId !== undefined && (typeof branchId !== 'string' || branchId === '')) {
-    throw new InvalidArgumentError({ message: 'branchId must be a non-empty string.' });
-  }
-}
-
-function checkLimit(limit: number | undefined): number {
-  if (limit === undefined) return 1000;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-    throw new InvalidArgumentError({ message: 'limit must be an integer from 1 to 10000.' });
-  }
-  return limit;
-}
-
-function toTime(value: string | number | Date, name: string): number {
-  const time =
-    value instanceof Date
-      ? value.getTime()
-      : typeof value === 'number'
-        ? value
-        : typeof value === 'string' && value !== ''
-          ? Date.parse(value)
-          : Number.NaN;
-  if (!Number.isFinite(time)) {
-    throw new InvalidArgumentError({
-      message: `\`${name}\` must be an ISO 8601 time, a Date or milliseconds since the epoch.`,
-    });
-  }
-  return time;
 }
