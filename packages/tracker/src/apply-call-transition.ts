@@ -1,8 +1,9 @@
 import { callDetailNames } from './call-details';
 import { type CallPosition, compareCallPositions } from './call-position';
+import { isActiveStatus, statusRank, terminalStatusRank } from './call-status-rank';
 import type { CallApplyOutcome } from './call-store';
 import type { CallTransition } from './call-transition';
-import { isActiveStatus, type StoredCall, statusRank } from './stored-call';
+import type { StoredCall } from './stored-call';
 
 /** What {@link applyCallTransition} did. */
 export interface AppliedCallTransition {
@@ -87,10 +88,14 @@ export function applyCallTransition(
 
   const currentRank = statusRank(call.status);
   let outcome: CallApplyOutcome = 'enriched';
-  if (transition.kind === 'end') outcome = currentRank === 3 ? 'ignored' : 'ended';
+  if (transition.kind === 'end') {
+    outcome = currentRank === terminalStatusRank ? 'ignored' : 'ended';
+  }
   if (transition.kind === 'status') {
     outcome =
-      currentRank < 3 && statusRank(transition.status) > currentRank ? 'changed' : 'ignored';
+      currentRank < terminalStatusRank && statusRank(transition.status) > currentRank
+        ? 'changed'
+        : 'ignored';
   }
   if (outcome === 'ignored') {
     call.events.set(transition.eventId, 'ignored');

@@ -11,7 +11,9 @@ import type {
 } from './call-store';
 import type { CallTransition } from './call-transition';
 import { createMemoryAnalytics, type MemoryAnalytics } from './create-memory-analytics';
-import { effectiveDurationMs, type StoredCall, toCallSnapshot } from './stored-call';
+import { effectiveDurationMs } from './effective-duration-ms';
+import type { StoredCall } from './stored-call';
+import { toCallSnapshot } from './to-call-snapshot';
 
 interface TenantState {
   calls: Map<string, StoredCall>;

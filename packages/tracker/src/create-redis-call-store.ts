@@ -28,7 +28,7 @@ import {
   redisCallSnapshotFields,
 } from './redis-call-store-scripts';
 import type { StoredCall } from './stored-call';
-import { toCallSnapshot } from './stored-call';
+import { toCallSnapshot } from './to-call-snapshot';
 
 /** Options of {@link createRedisCallStore}. */
 export interface RedisCallStoreOptions {
