@@ -2,7 +2,7 @@ import { callDetailNames } from './call-details';
 import { type CallPosition, compareCallPositions } from './call-position';
 import { isActiveStatus, statusRank, terminalStatusRank } from './call-status-rank';
 import type { CallApplyOutcome } from './call-store';
-import type { CallTransition } from './call-transition';
+import { type CallTransition, callIdentityFills } from './call-transition';
 import type { StoredCall } from './stored-call';
 
 /** What {@link applyCallTransition} did. */
@@ -109,15 +109,11 @@ export function applyCallTransition(
   }
 
   const { identity } = transition;
-  if (call.branchId === undefined && identity.branchId !== undefined)
-    call.branchId = identity.branchId;
-  if (call.agentId === undefined && identity.agentId !== undefined) call.agentId = identity.agentId;
-  if (call.userId === undefined && identity.userId !== undefined) call.userId = identity.userId;
-  if (call.direction === undefined && identity.direction !== undefined) {
-    call.direction = identity.direction;
+  for (const name of callIdentityFills) {
+    if (call[name] === undefined && identity[name] !== undefined) {
+      Object.assign(call, { [name]: identity[name] });
+    }
   }
-  if (call.from === undefined && identity.from !== undefined) call.from = identity.from;
-  if (call.to === undefined && identity.to !== undefined) call.to = identity.to;
   mergeDetails(call, transition);
   if (outcome !== 'enriched') call.status = transition.status;
   if (outcome === 'ended') {

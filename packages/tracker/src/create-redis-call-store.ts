@@ -1,6 +1,6 @@
 import type { CallSnapshot } from '@calltrack/core';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
+import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
 import {
@@ -11,7 +11,6 @@ import {
 import { type CallDetails, callDetailNames } from './call-details';
 import type {
   AnalyticsBucketData,
-  CallApplyOutcome,
   CallApplyResult,
   CallEventKey,
   CallStore,
@@ -21,11 +20,20 @@ import type {
 } from './call-store';
 import type { CallTransition } from './call-transition';
 import {
+  decodeRedisAnalyticsBucket,
+  redisAnalyticsBucketKey,
+  redisAnalyticsBucketLayout,
+} from './redis-analytics-bucket';
+import {
   applyTransitionScript,
+  decodeApplyTransitionReply,
+  encodeApplyTransitionArgs,
+} from './redis-apply-transition-script';
+import { redisCallSnapshotFields } from './redis-call-hash';
+import {
   claimUnpublishedEndsScript,
   markPublishedScript,
   markPublishFailedScript,
-  redisCallSnapshotFields,
 } from './redis-call-store-scripts';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
@@ -43,11 +51,6 @@ export interface RedisCallStoreOptions {
    */
   prefix?: string;
 }
-
-const applyScript = defineRedisScript(applyTransitionScript);
-const markPublishedLua = defineRedisScript(markPublishedScript);
-const markPublishFailedLua = defineRedisScript(markPublishFailedScript);
-const claimUnpublishedEndsLua = defineRedisScript(claimUnpublishedEndsScript);
 
 type RedisValue = string | null;
 
@@ -89,49 +92,19 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 
   const apply = async (transition: CallTransition): Promise<CallApplyResult> => {
     const base = baseOf(transition.tenantId);
-    const { settings } = transition;
-    const scalars: Record<string, string> = {
-      tenantId: transition.tenantId,
-      callId: transition.callId,
-      id: transition.eventId,
-      kind: transition.kind,
-      occurredAt: String(transition.occurredAt),
-      at: String(transition.at),
-      lease: String(settings.publishLeaseMs),
-      endedRetention: String(settings.endedCallRetentionMs),
-      retMinute: String(settings.analyticsRetentionMs.minute),
-      retHour: String(settings.analyticsRetentionMs.hour),
-      retDay: String(settings.analyticsRetentionMs.day),
-    };
-    if (transition.status !== undefined) scalars.status = transition.status;
-    if (transition.sequence !== undefined) scalars.sequence = String(transition.sequence);
-    if (transition.expectUpdatedAt !== undefined) {
-      scalars.expectUpdatedAt = String(transition.expectUpdatedAt);
-    }
-    for (const [name, value] of Object.entries(transition.identity)) {
-      if (typeof value === 'string') scalars[name] = value;
-    }
-    const detailArgs: string[] = [];
-    for (const name of callDetailNames) {
-      const value = (transition.details as Record<string, unknown>)[name];
-      if (value !== undefined) detailArgs.push(name, JSON.stringify(value));
-    }
-    const reply = (await runRedisScript(
-      redis,
-      applyScript,
-      [`${base}call:${transition.callId}`],
-      [
-        base,
-        JSON.stringify(scalars),
-        transition.event ? JSON.stringify(transition.event) : '',
-        ...detailArgs,
-      ],
-    )) as [CallApplyOutcome, number, number, RedisValue[]];
-    const [outcome, activeCount, activated, fields] = reply;
-    const call = decodeCall(fields);
+    const reply = decodeApplyTransitionReply(
+      await runRedisScript(
+        redis,
+        applyTransitionScript,
+        [`${base}call:${transition.callId}`],
+        encodeApplyTransitionArgs(base, transition),
+      ),
+    );
+    const { outcome, activeCount } = reply;
+    const call = decodeCall(reply.snapshot);
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
-    if (activeCount >= 0) result.activeCount = activeCount;
-    if (activated === 1) result.activated = true;
+    if (activeCount !== undefined) result.activeCount = activeCount;
+    if (reply.activated) result.activated = true;
     // A new call registers its tenant for the reaper (once per call; not in the script, whose
     // keys all carry the tenant's hash tag).
     if (
@@ -143,7 +116,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return result;
   };
 
-  const mark = async (script: typeof markPublishedLua, key: CallEventKey): Promise<void> => {
+  const mark = async (script: RedisScript, key: CallEventKey): Promise<void> => {
     const base = baseOf(key.tenantId);
     await runRedisScript(
       redis,
@@ -239,7 +212,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const base = baseOf(tenantId);
     const reply = (await runRedisScript(
       redis,
-      claimUnpublishedEndsLua,
+      claimUnpublishedEndsScript,
       [`${base}outbox`],
       [base, now, leaseMs, limit],
     )) as (string | RedisValue[])[];
@@ -266,8 +239,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     if (starts.length === 0) return [];
     const pipeline = redis.pipeline();
     for (const start of starts) {
-      const key = `${base}an:${granularity}:${start}`;
-      pipeline.hgetall(key).scard(`${key}:agents`);
+      const key = redisAnalyticsBucketKey(base, granularity, start);
+      pipeline.hgetall(key).scard(`${key}${redisAnalyticsBucketLayout.agentsSuffix}`);
     }
     const replies = (await pipeline.exec()) ?? [];
     const buckets: AnalyticsBucketData[] = [];
@@ -278,7 +251,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       if (setError) throw setError;
       const fields = (hash ?? {}) as Record<string, string>;
       if (Object.keys(fields).length === 0) return;
-      buckets.push(decodeBucket(start, fields, Number(agents ?? 0)));
+      buckets.push(decodeRedisAnalyticsBucket(start, fields, Number(agents ?? 0)));
     });
     return buckets;
   };
@@ -301,8 +274,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 
   return {
     apply,
-    markPublished: (key) => mark(markPublishedLua, key),
-    markPublishFailed: (key) => mark(markPublishFailedLua, key),
+    markPublished: (key) => mark(markPublishedScript, key),
+    markPublishFailed: (key) => mark(markPublishFailedScript, key),
     getCall: async (tenantId, callId) => {
       const fields = await redis.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
       return decodeCall(fields);
@@ -364,33 +337,4 @@ function decodeCall(fields: readonly RedisValue[] | undefined): CallSnapshot | u
     if (time !== undefined) call[name] = time;
   }
   return toCallSnapshot(call);
-}
-
-function decodeBucket(
-  start: number,
-  fields: Record<string, string>,
-  agents: number,
-): AnalyticsBucketData {
-  const count = (name: string): number => Number(fields[name] ?? 0);
-  const optional = (name: string): number | undefined =>
-    fields[name] === undefined ? undefined : Number(fields[name]);
-  const byStatus: AnalyticsBucketData['byStatus'] = {};
-  for (const [name, value] of Object.entries(fields)) {
-    if (name.startsWith('st:')) Object.assign(byStatus, { [name.slice(3)]: Number(value) });
-  }
-  const bucket: AnalyticsBucketData = {
-    start,
-    started: count('started'),
-    ended: count('ended'),
-    answered: count('answered'),
-    durationMs: count('durationMs'),
-    byStatus,
-    agentTalkMs: count('agentTalkMs'),
-    agents,
-  };
-  for (const name of ['open', 'level', 'peak'] as const) {
-    const value = optional(name);
-    if (value !== undefined) bucket[name] = value;
-  }
-  return bucket;
 }
