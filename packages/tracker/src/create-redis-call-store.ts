@@ -55,6 +55,13 @@ export interface RedisCallStoreOptions {
 type RedisValue = string | null;
 
 /**
+ * How long a process trusts that a tenant it registered is still in `<prefix>:tenants` before it
+ * registers it again (by the tracker's clock): after Redis lost its data, the reaper and the
+ * outbox find the tenant again within this time of its next event.
+ */
+const tenantRegistrationMs = 60_000;
+
+/**
  * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
  * script that decides duplicate / apply / ignore / end-once and maintains the active-call
  * indexes, the per-branch counters and the analytics buckets in the same step, so counts are
@@ -64,8 +71,12 @@ type RedisValue = string | null;
  * and detail positions), `active` and `active:branch:<branch>` (sorted sets by start time),
  * `branches` (hash of counts), `touched` (sorted set by last change, for the reaper), `outbox`
  * (sorted set of unconfirmed `call.ended`), `an:<granularity>:<start>` (analytics hashes, with a
- * TTL), `alert:<key>` (alert cooldowns). Plus `<prefix>:tenants`, the set of tenants. Ended
- * calls expire `endedCallRetentionMs` after their last change.
+ * TTL), `alert:<key>` (alert cooldowns); `ended` and `ended:branch:<branch>` (recently ended
+ * calls). Plus `<prefix>:tenants`, the set of tenants the reaper and the outbox walk. Ended calls
+ * expire `endedCallRetentionMs` after their last change.
+ *
+ * Applying a transition is one round trip: the script, plus, at most once a minute per tenant and
+ * process, an `SADD` to the tenants set written alongside it.
  */
 export function createRedisCallStore(options: RedisCallStoreOptions): CallStore {
   if (options == null || typeof options !== 'object' || options.redis == null) {
@@ -90,8 +101,33 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   };
   const callKey = (tenantId: string, callId: string): string => `${baseOf(tenantId)}call:${callId}`;
 
+  // Tenants this process put in the tenants set, by the tracker's clock when it did: each apply
+  // of a tenant not registered within `tenantRegistrationMs` sends one SADD alongside its
+  // script (the set lives outside the tenant's hash slot, so the script cannot write it).
+  const registeredTenants = new Map<string, number>();
+  const registerTenant = (tenantId: string, at: number): Promise<void> | undefined => {
+    const registeredAt = registeredTenants.get(tenantId);
+    if (
+      registeredAt !== undefined &&
+      at >= registeredAt &&
+      at - registeredAt < tenantRegistrationMs
+    ) {
+      return undefined;
+    }
+    registeredTenants.set(tenantId, at);
+    return redis.sadd(tenantsKey, tenantId).then(
+      () => undefined,
+      () => {
+        // Not registered after all: the tenant's next apply sends it again.
+        registeredTenants.delete(tenantId);
+      },
+    );
+  };
+
   const apply = async (transition: CallTransition): Promise<CallApplyResult> => {
     const base = baseOf(transition.tenantId);
+    // Written before the script, without waiting: both go out in one round trip.
+    const registration = registerTenant(transition.tenantId, transition.at);
     const reply = decodeApplyTransitionReply(
       await runRedisScript(
         redis,
@@ -100,19 +136,12 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         encodeApplyTransitionArgs(base, transition),
       ),
     );
+    await registration;
     const { outcome, activeCount } = reply;
     const call = decodeCall(reply.snapshot);
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
-    // A new call registers its tenant for the reaper (once per call; not in the script, whose
-    // keys all carry the tenant's hash tag).
-    if (
-      call?.version === 1 &&
-      (outcome === 'changed' || outcome === 'ended' || outcome === 'enriched')
-    ) {
-      await redis.sadd(tenantsKey, transition.tenantId);
-    }
     return result;
   };
 
