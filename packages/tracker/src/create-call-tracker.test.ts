@@ -3,6 +3,7 @@ import {
   type ActiveCallsReader,
   type CallEvent,
   type CallSnapshot,
+  callEventSchema,
   callSnapshotSchema,
   type EventSink,
   InvalidEventError,
@@ -73,6 +74,40 @@ describe('createCallTracker', () => {
       expect(await reader.listActiveCallsAcrossTenants({ limit: 5 })).toEqual(calls);
       expect(await reader.getCall('tenant-a', 'CA-reader')).toEqual(calls[0]);
       expect(await reader.getCall('tenant-b', 'CA-reader')).toBeUndefined();
+    });
+
+    it('validates each event once, and publishes its own parse of it with the snapshot set in place', async () => {
+      const published: CallEvent[] = [];
+      // A sink that validates nothing, so every validation counted is the tracker's.
+      const tracker = createCallTracker({
+        bus: {
+          publish: async (event) => {
+            published.push(event);
+            return { duplicate: false };
+          },
+        },
+        logger: {},
+      });
+      const events = callLifecycle({ callId: 'CA-valid-once' });
+      const validations = vi.spyOn(callEventSchema, 'safeParse');
+      const results = [];
+      try {
+        for (const event of events) results.push(await tracker.ingest(event));
+        expect(validations).toHaveBeenCalledTimes(events.length);
+      } finally {
+        validations.mockRestore();
+      }
+      expect(published).toHaveLength(events.length);
+      for (const [index, event] of published.entries()) {
+        expect(event).not.toBe(events[index]);
+        expect(event.data.call).toBe(results[index]!.call);
+        expect(event).toEqual({
+          ...events[index],
+          data: { ...events[index]!.data, call: results[index]!.call },
+        });
+      }
+      // The caller's events are left as they were.
+      for (const event of events) expect(event.data).not.toHaveProperty('call');
     });
 
     it('delivers through a real bus subscription', async () => {

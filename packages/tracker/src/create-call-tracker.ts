@@ -74,11 +74,16 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
 
   const confirmations = new Set<Promise<void>>();
 
-  /** Publishes an event with the call's snapshot, then confirms it to the store. */
+  /**
+   * Publishes an event with the call's snapshot, then confirms it to the store. The event must
+   * be the tracker's own (its parse of the input, an event it made, a copy of one a store
+   * handed out): the snapshot goes into its `data.call` in place, so publishing copies nothing.
+   */
   const publishWithCall = async (event: CallEvent, call: CallSnapshot): Promise<void> => {
     const key = { tenantId: event.tenantId, callId: call.callId, eventId: event.id };
+    event.data.call = call;
     try {
-      await bus.publish({ ...event, data: { ...event.data, call } });
+      await bus.publish(event);
     } catch (error) {
       logger.error('Publishing to the bus failed; a retry of the event publishes it again.', {
         eventId: event.id,
@@ -97,12 +102,15 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     // Confirmed in the background: the next command goes out without waiting for this one's
     // answer. A confirmation that never lands is harmless: when the lease expires a retry
     // publishes again and the bus drops the copy. `stop()` waits for the ones in flight.
-    const confirmation = store
-      .markPublished(key)
-      .catch((error: unknown) => {
+    const confirmation: Promise<void> = store.markPublished(key).then(
+      () => {
+        confirmations.delete(confirmation);
+      },
+      (error: unknown) => {
+        confirmations.delete(confirmation);
         logger.error('Confirming a publish to the store failed.', { eventId: event.id, error });
-      })
-      .finally(() => confirmations.delete(confirmation));
+      },
+    );
     confirmations.add(confirmation);
   };
 
@@ -121,12 +129,14 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   ): Promise<IngestResult> => {
     const result = await store.apply(transition);
     const { outcome, call } = result;
-    logger.debug('Event applied.', {
-      eventId: event.id,
-      type: event.type,
-      callId: transition.callId,
-      outcome,
-    });
+    if (logger.logsDebug) {
+      logger.debug('Event applied.', {
+        eventId: event.id,
+        type: event.type,
+        callId: transition.callId,
+        outcome,
+      });
+    }
     const base = { outcome, ...(call ? { call } : {}) };
     if (outcome === 'duplicate' || outcome === 'skipped') {
       return { ...base, duplicate: true, published: false };
@@ -277,7 +287,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
           500,
         );
         for (const { event, call } of unpublished) {
-          await publishWithCall(event, call);
+          // A copy: the store's event may be its own object.
+          await publishWithCall({ ...event, data: { ...event.data } }, call);
           report.republished += 1;
         }
         report.reaped += (await reapTenant(tenantId, at)).length;

@@ -61,6 +61,9 @@ type RedisValue = string | null;
  */
 const tenantRegistrationMs = 60_000;
 
+/** Tenant ids whose key base a store remembers before it starts over (memory stays bounded). */
+const maxKnownTenants = 10_000;
+
 /**
  * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
  * script that decides duplicate / apply / ignore / end-once and maintains the active-call
@@ -93,11 +96,19 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   }
   const tenantsKey = `${prefix}:tenants`;
 
+  // The key base of each tenant id already checked: the tracker validated the event's tenant
+  // before the store sees it, so an apply and its confirmation do not run it through zod again.
+  const bases = new Map<string, string>();
   const baseOf = (tenantId: string): string => {
+    const known = bases.get(tenantId);
+    if (known !== undefined) return known;
     if (!tenantIdSchema.safeParse(tenantId).success) {
       throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
     }
-    return `${prefix}:{${tenantId}}:`;
+    if (bases.size >= maxKnownTenants) bases.clear();
+    const base = `${prefix}:{${tenantId}}:`;
+    bases.set(tenantId, base);
+    return base;
   };
   const callKey = (tenantId: string, callId: string): string => `${baseOf(tenantId)}call:${callId}`;
 
@@ -114,6 +125,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     ) {
       return undefined;
     }
+    if (registeredTenants.size >= maxKnownTenants) registeredTenants.clear();
     registeredTenants.set(tenantId, at);
     return redis.sadd(tenantsKey, tenantId).then(
       () => undefined,
