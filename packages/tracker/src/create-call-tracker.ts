@@ -30,6 +30,8 @@ import { checkBranchId, checkLimit, checkTenantId } from './tracker-query-checks
 const activeLimit = { fallback: 1000, max: 10_000 };
 /** `limit` of `listRecentCalls`: default and maximum. */
 const recentLimit = { fallback: 50, max: 1000 };
+/** Tenants read at once by the cross-tenant views. */
+const tenantReadBatch = 32;
 
 /**
  * Creates the call tracker. See `CallTracker` for what it does and `CallTrackerOptions` for
@@ -188,14 +190,27 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     });
   };
 
+  /** Reads something of every tenant, a batch of tenants at a time (a Redis store pipelines them). */
+  const readEveryTenant = async <T>(
+    read: (tenantId: string) => Promise<T>,
+  ): Promise<[tenantId: string, value: T][]> => {
+    const tenants = await store.listTenants();
+    const results: [string, T][] = [];
+    for (let index = 0; index < tenants.length; index += tenantReadBatch) {
+      const batch = tenants.slice(index, index + tenantReadBatch);
+      const values = await Promise.all(batch.map(read));
+      for (const [position, tenantId] of batch.entries())
+        results.push([tenantId, values[position]!]);
+    }
+    return results;
+  };
+
   const listActiveCallsAcrossTenants = async (
     acrossOptions: { limit?: number } = {},
   ): Promise<CallSnapshot[]> => {
     const limit = checkLimit(acrossOptions.limit, activeLimit);
-    const calls: CallSnapshot[] = [];
-    for (const tenantId of await store.listTenants()) {
-      calls.push(...(await store.listActiveCalls(tenantId, { limit })));
-    }
+    const lists = await readEveryTenant((tenantId) => store.listActiveCalls(tenantId, { limit }));
+    const calls = lists.flatMap(([, list]) => list);
     calls.sort(
       (a, b) =>
         Date.parse(b.startedAt ?? b.createdAt) - Date.parse(a.startedAt ?? a.createdAt) ||
@@ -210,8 +225,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   }> => {
     const byTenant: Record<string, number> = {};
     let total = 0;
-    for (const tenantId of await store.listTenants()) {
-      const count = await store.countActiveCalls(tenantId);
+    for (const [tenantId, count] of await readEveryTenant((id) => store.countActiveCalls(id))) {
       if (count.total > 0) byTenant[tenantId] = count.total;
       total += count.total;
     }

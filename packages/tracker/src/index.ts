@@ -36,7 +36,7 @@ export type {
 export type { CallIdentity, CallTransition, CallTransitionSettings } from './call-transition';
 export { createCallTracker } from './create-call-tracker';
 export { createMemoryCallStore } from './create-memory-call-store';
-export type { CreateTrackerHandlerOptions, TrackerPrincipal } from './create-tracker-handler';
+export type { CreateTrackerHandlerOptions } from './create-tracker-handler';
 export { createTrackerHandler } from './create-tracker-handler';
 export type { TrackedCall } from './tracked-call';
 export type { TrackerLogger } from './tracker-logger';
