@@ -12,8 +12,8 @@ const { keyInfix, endedStatusPrefix, agentsSuffix } = redisAnalyticsBucketLayout
 /**
  * `create-memory-analytics.ts` in Lua: `recordLevel` and `recordEnd` write the same buckets by
  * the same rules (layout in `redis-analytics-bucket.ts`), and give every bucket they write the
- * expiry of its retention. `retentionMs` is the transition's `analyticsRetentionMs` (numbers as
- * text); `ended` is `{ status, durationMs, answered, agentId }`.
+ * expiry of its retention. `retentionMs` is the transition's `analyticsRetentionMs` (numbers);
+ * `ended` is `{ status, durationMs, answered, agentId }`.
  */
 export const analyticsBucketsLua = defineLuaFragment(
   'analytics-buckets',
@@ -35,8 +35,7 @@ local function analyticsBucketKey(base, granularity, start)
 end
 
 local function keepAnalyticsBucket(key, granularity, start, at, retentionMs)
-  local retention = tonumber(retentionMs[granularity.name])
-  redis.call('PEXPIRE', key, math.max(1, start + granularity.sizeMs + retention - at))
+  redis.call('PEXPIRE', key, math.max(1, start + granularity.sizeMs + retentionMs[granularity.name] - at))
 end
 
 -- The tenant's active-call count changed to level (by delta, 1 or -1).
@@ -68,7 +67,7 @@ local function recordEnd(base, ended, at, retentionMs)
     end
     keepAnalyticsBucket(key, granularity, start, at, retentionMs)
     if granularity.tracksAgentTime and ended.agentId ~= nil and ended.durationMs > 0 then
-      local from = math.max(at - ended.durationMs, at - tonumber(retentionMs[granularity.name]))
+      local from = math.max(at - ended.durationMs, at - retentionMs[granularity.name])
       local talkStart = analyticsBucketStart(sizeMs, from)
       while talkStart <= at do
         local overlap = math.min(at, talkStart + sizeMs) - math.max(from, talkStart)

@@ -5,8 +5,9 @@ import { toLuaLiteral } from './to-lua-literal';
 /**
  * `apply-call-transition.ts` in Lua, on the call hash (`redis-call-hash.ts`), numbered as the
  * rules there are. Uses the `redis-call-hash`, `call-status-rank` and `call-position`
- * fragments. `transition` is the script's transition argument (numbers as text, see
- * `redis-apply-transition-script.ts`), `details` a list of `{ name, json }`.
+ * fragments. `transition` is the script's transition argument (see
+ * `redis-apply-transition-script.ts`: times as text, plus `atMs` and `occurredAtMs` as numbers,
+ * settings as numbers), `details` a list of `{ name, json }`.
  *
  * Returns `applied`: `outcome`, `wasActive`, `isActive`, `previousBranchId` (the branch before
  * the transition), `learnedBranchId` (a branch this transition gave the call), `startedAt`,
@@ -19,6 +20,7 @@ export const applyCallTransitionLua = defineLuaFragment(
 local callIdentityFills = ${toLuaLiteral(callIdentityFills)}
 
 local function mergeDetails(callKey, transition, details)
+  if #details == 0 then return end
   local position = encodeCallPosition(transition.sequence, transition.occurredAt, transition.eventId)
   local decoded = decodeCallPosition(position)
   for _, detail in ipairs(details) do
@@ -30,8 +32,8 @@ local function mergeDetails(callKey, transition, details)
 end
 
 local function applyCallTransition(callKey, transition, details)
-  local at = tonumber(transition.at)
-  local leaseDeadline = at + tonumber(transition.settings.publishLeaseMs)
+  local at = transition.atMs
+  local leaseDeadline = at + transition.settings.publishLeaseMs
   local current = redis.call('HMGET', callKey, 'status', 'updatedAt', 'createdAt', 'branchId',
     'startedAt', 'answeredAt')
   local status = present(current[1])
@@ -45,16 +47,13 @@ local function applyCallTransition(callKey, transition, details)
     status = status,
   }
   applied.isActive = applied.wasActive
-  local function unchanged(outcome)
-    applied.outcome = outcome
-    return applied
-  end
 
   -- 1. A guarded transition (the reaper's) applies only to an active call unchanged since.
   if transition.expectUpdatedAt ~= nil then
     if not exists or not applied.wasActive
       or tonumber(present(current[2])) ~= tonumber(transition.expectUpdatedAt) then
-      return unchanged('skipped')
+      applied.outcome = 'skipped'
+      return applied
     end
   end
 
@@ -63,9 +62,13 @@ local function applyCallTransition(callKey, transition, details)
   local mark = present(redis.call('HGET', callKey, markField))
   if exists and mark ~= nil then
     local deadline = tonumber(mark)
-    if deadline == nil or deadline > at then return unchanged('duplicate') end
-    redis.call('HSET', callKey, markField, leaseDeadline)
-    return unchanged('unpublished')
+    if deadline == nil or deadline > at then
+      applied.outcome = 'duplicate'
+    else
+      redis.call('HSET', callKey, markField, leaseDeadline)
+      applied.outcome = 'unpublished'
+    end
+    return applied
   end
 
   if not exists then
@@ -76,7 +79,7 @@ local function applyCallTransition(callKey, transition, details)
 
   -- 3. Status and end events fill in the timeline whatever their fate.
   if transition.kind ~= 'enrich' then
-    local occurredAt = tonumber(transition.occurredAt)
+    local occurredAt = transition.occurredAtMs
     if applied.startedAt == nil or occurredAt < tonumber(applied.startedAt) then
       applied.startedAt = transition.occurredAt
       applied.startedChanged = true
@@ -103,7 +106,8 @@ local function applyCallTransition(callKey, transition, details)
   end
   if outcome == 'ignored' then
     redis.call('HSET', callKey, markField, eventMarkIgnored)
-    return unchanged('ignored')
+    applied.outcome = outcome
+    return applied
   end
 
   -- 5. Identity, details, status, bookkeeping, the publish lease and the expiry.
@@ -130,7 +134,7 @@ local function applyCallTransition(callKey, transition, details)
   if applied.isActive then
     redis.call('PERSIST', callKey)
   else
-    redis.call('PEXPIRE', callKey, tonumber(transition.settings.endedCallRetentionMs))
+    redis.call('PEXPIRE', callKey, transition.settings.endedCallRetentionMs)
   end
   return applied
 end

@@ -22,6 +22,10 @@ import { toLuaLiteral } from './to-lua-literal';
 export const callIndexesLua = defineLuaFragment(
   'call-indexes',
   `
+local function activeBranchKey(base, branchId)
+  return base .. 'active:branch:' .. branchId
+end
+
 local function changeBranchCount(base, branchId, delta)
   if redis.call('HINCRBY', base .. 'branches', branchId, delta) <= 0 then
     redis.call('HDEL', base .. 'branches', branchId)
@@ -44,10 +48,10 @@ end
 
 local function updateCallIndexes(base, callKey, transition, applied)
   local outcome = applied.outcome
-  local at = tonumber(transition.at)
+  local at = transition.atMs
   local callId = transition.callId
   local settings = transition.settings
-  local leaseDeadline = at + tonumber(settings.publishLeaseMs)
+  local leaseDeadline = at + settings.publishLeaseMs
   if outcome == 'unpublished' then
     -- Leased again: an unconfirmed end goes back in the outbox with the new deadline.
     if redis.call('HGET', callKey, 'endEventId') == transition.eventId then
@@ -58,12 +62,11 @@ local function updateCallIndexes(base, callKey, transition, applied)
   if outcome == 'duplicate' or outcome == 'skipped' then return nil, false end
 
   local activeKey = base .. 'active'
-  local function branchKey(branchId) return base .. 'active:branch:' .. branchId end
   local previousBranchId = applied.previousBranchId
   if applied.wasActive and applied.isActive and applied.startedChanged then
     -- An earlier start came in: the call moves in the by-start indexes.
     redis.call('ZADD', activeKey, applied.startedAt, callId)
-    if previousBranchId ~= nil then redis.call('ZADD', branchKey(previousBranchId), applied.startedAt, callId) end
+    if previousBranchId ~= nil then redis.call('ZADD', activeBranchKey(base, previousBranchId), applied.startedAt, callId) end
   end
   if outcome == 'ignored' then return nil, false end
 
@@ -75,14 +78,14 @@ local function updateCallIndexes(base, callKey, transition, applied)
       redis.call('ZADD', activeKey, applied.startedAt, callId)
       local branchId = previousBranchId or applied.learnedBranchId
       if branchId ~= nil then
-        redis.call('ZADD', branchKey(branchId), applied.startedAt, callId)
+        redis.call('ZADD', activeBranchKey(base, branchId), applied.startedAt, callId)
         changeBranchCount(base, branchId, 1)
       end
       activeCount = redis.call('ZCARD', activeKey)
       activated = true
       recordLevel(base, activeCount, 1, at, settings.analyticsRetentionMs)
     elseif applied.learnedBranchId ~= nil then
-      redis.call('ZADD', branchKey(applied.learnedBranchId), applied.startedAt, callId)
+      redis.call('ZADD', activeBranchKey(base, applied.learnedBranchId), applied.startedAt, callId)
       changeBranchCount(base, applied.learnedBranchId, 1)
     end
   elseif applied.wasActive then
@@ -90,7 +93,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
     redis.call('ZREM', base .. 'touched', callId)
     -- Counted under the branch it had while active (one learned just now was never counted).
     if previousBranchId ~= nil then
-      redis.call('ZREM', branchKey(previousBranchId), callId)
+      redis.call('ZREM', activeBranchKey(base, previousBranchId), callId)
       changeBranchCount(base, previousBranchId, -1)
     end
     activeCount = redis.call('ZCARD', activeKey)
@@ -99,11 +102,11 @@ local function updateCallIndexes(base, callKey, transition, applied)
 
   if outcome == 'ended' then
     redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
-    local retentionMs = tonumber(settings.endedCallRetentionMs)
+    local retentionMs = settings.endedCallRetentionMs
     indexEndedCall(base .. 'ended', callId, at, retentionMs)
     local endedBranchId = present(redis.call('HGET', callKey, 'branchId'))
     if endedBranchId ~= nil then indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, retentionMs) end
-    local durationMs = effectiveDurationMs(callKey, tonumber(transition.occurredAt), applied.answeredAt)
+    local durationMs = effectiveDurationMs(callKey, transition.occurredAtMs, applied.answeredAt)
     recordEnd(base, {
       status = applied.status,
       durationMs = durationMs,

@@ -3,6 +3,7 @@ import {
   callEventLimits,
   checkJsonLimits,
   InvalidEventError,
+  type JsonLimits,
 } from '@calltrack/core';
 import type { CallDetailName } from './call-details';
 
@@ -37,12 +38,26 @@ export const callSnapshotBudget = {
   latestTime: Date.parse('9999-12-31T23:59:59.999Z'),
 } as const;
 
+/** Core's limits on `data`, less the room kept for the snapshot. */
+const trackableDataLimits: JsonLimits = {
+  maxDepth: callEventLimits.data.maxDepth,
+  maxLength: callEventLimits.data.maxLength - callSnapshotBudget.snapshotLength,
+};
+
+/** The limits of each detail kept on the call. */
+const detailLimits = Object.fromEntries(
+  Object.entries(callSnapshotBudget.detailLength).map(([name, maxLength]) => [
+    name,
+    { maxDepth: callSnapshotBudget.detailDepth, maxLength },
+  ]),
+) as Record<CallDetailName, JsonLimits>;
+
 /**
  * Throws `InvalidEventError` (400) for a valid event the tracker could not publish with a
  * snapshot: one whose `occurredAt` falls outside the years 0000–9999 once in UTC (the snapshot's
- * times are UTC), or whose `data` leaves no room for the snapshot.
+ * times are UTC), or whose `data` leaves no room for the snapshot. Returns `occurredAt` in ms.
  */
-export function checkTrackableEvent(event: CallEvent): void {
+export function checkTrackableEvent(event: CallEvent): number {
   const occurredAt = Date.parse(event.occurredAt);
   if (
     !(occurredAt >= callSnapshotBudget.earliestTime && occurredAt <= callSnapshotBudget.latestTime)
@@ -51,8 +66,7 @@ export function checkTrackableEvent(event: CallEvent): void {
       issues: [{ field: 'occurredAt', message: 'falls outside the years 0000 to 9999 in UTC' }],
     });
   }
-  const maxLength = callEventLimits.data.maxLength - callSnapshotBudget.snapshotLength;
-  const violation = checkJsonLimits(event.data, { ...callEventLimits.data, maxLength });
+  const violation = checkJsonLimits(event.data, trackableDataLimits);
   if (violation) {
     throw new InvalidEventError({
       issues: [
@@ -63,6 +77,7 @@ export function checkTrackableEvent(event: CallEvent): void {
       ],
     });
   }
+  return occurredAt;
 }
 
 /**
@@ -70,10 +85,5 @@ export function checkTrackableEvent(event: CallEvent): void {
  * snapshot). One that is not stays on its own event, as a transcript does.
  */
 export function keepsCallDetail(name: CallDetailName, value: unknown): boolean {
-  return (
-    checkJsonLimits(value, {
-      maxDepth: callSnapshotBudget.detailDepth,
-      maxLength: callSnapshotBudget.detailLength[name],
-    }) === undefined
-  );
+  return checkJsonLimits(value, detailLimits[name]) === undefined;
 }

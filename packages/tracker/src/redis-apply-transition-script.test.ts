@@ -33,7 +33,7 @@ import {
   noAfterCallTransitionLua,
 } from './redis-apply-transition-script';
 import { redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
-import { redisCallHashLua } from './redis-call-hash-lua';
+import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
 import {
   claimUnpublishedEndsScript,
   markPublishedScript,
@@ -50,6 +50,7 @@ describe('the apply script, as composed', () => {
   it('is its fragments, each exactly once, in dependency order, with the seam before the body', () => {
     expect(listLuaFragments(source)).toEqual([
       'redis-call-hash',
+      'redis-call-snapshot',
       'call-status-rank',
       'call-position',
       'analytics-buckets',
@@ -94,7 +95,7 @@ describe('the apply script, as composed', () => {
     ).toThrowError(/after-call-transition/);
   });
 
-  it('passes numbers as text and details as JSON, after a count the seam arguments follow', () => {
+  it('passes times as text, settings as numbers and details as JSON, then a count and the seam arguments', () => {
     const [queued] = callLifecycle({ callId: 'CA-args', branchId: 'north' });
     const args = encodeApplyTransitionArgs(
       'p:{tenant-a}:',
@@ -112,7 +113,7 @@ describe('the apply script, as composed', () => {
       status: 'queued',
       sequence: '0',
       identity: { provider: 'twilio', branchId: 'north' },
-      settings: { publishLeaseMs: '30000', analyticsRetentionMs: { minute: '86400000' } },
+      settings: { publishLeaseMs: 30_000, analyticsRetentionMs: { minute: 86_400_000 } },
     });
     expect(typeof transition.at).toBe('string');
     expect(args.slice(2)).toEqual([
@@ -153,6 +154,7 @@ describe.skipIf(!redis)(
       const constants = await runLua(
         [
           redisCallHashLua,
+          redisCallSnapshotLua,
           callStatusRankLua,
           callPositionLua,
           analyticsBucketsLua,

@@ -9,7 +9,7 @@ import { callStatusRankLua } from './call-status-rank-lua';
 import type { CallApplyOutcome } from './call-store';
 import type { CallTransition } from './call-transition';
 import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
-import { redisCallHashLua } from './redis-call-hash-lua';
+import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
 import { toLuaLiteral } from './to-lua-literal';
 
 /** In the reply, the active count when the transition did not change it. */
@@ -48,14 +48,16 @@ local noActiveCount = ${toLuaLiteral(noActiveCount)}
 local base = ARGV[1]
 local callKey = KEYS[1]
 local transition = cjson.decode(ARGV[2])
+transition.atMs = tonumber(transition.at)
+transition.occurredAtMs = tonumber(transition.occurredAt)
 transition.endEvent = ARGV[3]
 local details = {}
 local argvOffset = 5 + 2 * tonumber(ARGV[4])
 for index = 5, argvOffset - 1, 2 do
-  table.insert(details, { name = ARGV[index], json = ARGV[index + 1] })
+  details[#details + 1] = { name = ARGV[index], json = ARGV[index + 1] }
 end
 local argv = {}
-for index = argvOffset, #ARGV do table.insert(argv, ARGV[index]) end
+for index = argvOffset, #ARGV do argv[#argv + 1] = ARGV[index] end
 
 local applied = applyCallTransition(callKey, transition, details)
 local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
@@ -67,13 +69,14 @@ return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, sn
 
 /**
  * The fragments of the apply script in order: each may use those before it. Mirrors:
- * `redis-call-hash` ↔ `StoredCall`, `call-status-rank` ↔ `call-status-rank.ts`, `call-position`
- * ↔ `call-position.ts`, `analytics-buckets` ↔ `create-memory-analytics.ts`,
- * `apply-call-transition` ↔ `apply-call-transition.ts`, `call-indexes` ↔ the bookkeeping in
- * `create-memory-call-store.ts`.
+ * `redis-call-hash` and `redis-call-snapshot` ↔ `StoredCall` and `toCallSnapshot`,
+ * `call-status-rank` ↔ `call-status-rank.ts`, `call-position` ↔ `call-position.ts`,
+ * `analytics-buckets` ↔ `create-memory-analytics.ts`, `apply-call-transition` ↔
+ * `apply-call-transition.ts`, `call-indexes` ↔ the bookkeeping in `create-memory-call-store.ts`.
  */
 export const applyTransitionFragments: readonly LuaFragment[] = [
   redisCallHashLua,
+  redisCallSnapshotLua,
   callStatusRankLua,
   callPositionLua,
   analyticsBucketsLua,
@@ -104,8 +107,10 @@ export const applyTransitionScript: RedisScript = defineRedisScript(composeApply
 
 /**
  * The transition as the script reads it (ARGV[2]): `CallTransition` without the event and the
- * details (they have arguments of their own), every number as decimal text (Lua would write a
- * large number back with an exponent), absent fields left out.
+ * details (they have arguments of their own), absent fields left out. Times and the sequence are
+ * decimal text: the script writes them back to Redis and into positions as they came (Lua would
+ * write a large number with an exponent); the body adds `atMs` and `occurredAtMs` as numbers.
+ * Settings are plain numbers.
  */
 export interface RedisTransitionArg {
   tenantId: string;
@@ -118,11 +123,7 @@ export interface RedisTransitionArg {
   at: string;
   expectUpdatedAt?: string;
   identity: Record<string, string>;
-  settings: {
-    publishLeaseMs: string;
-    endedCallRetentionMs: string;
-    analyticsRetentionMs: Record<string, string>;
-  };
+  settings: CallTransition['settings'];
 }
 
 /**
@@ -143,13 +144,14 @@ export function encodeApplyTransitionArgs(
     occurredAt: String(transition.occurredAt),
     at: String(transition.at),
     identity: {},
+    // Whole ms: Redis takes only integers for expiries.
     settings: {
-      publishLeaseMs: String(settings.publishLeaseMs),
-      endedCallRetentionMs: String(settings.endedCallRetentionMs),
+      publishLeaseMs: Math.ceil(settings.publishLeaseMs),
+      endedCallRetentionMs: Math.ceil(settings.endedCallRetentionMs),
       analyticsRetentionMs: {
-        minute: String(settings.analyticsRetentionMs.minute),
-        hour: String(settings.analyticsRetentionMs.hour),
-        day: String(settings.analyticsRetentionMs.day),
+        minute: Math.ceil(settings.analyticsRetentionMs.minute),
+        hour: Math.ceil(settings.analyticsRetentionMs.hour),
+        day: Math.ceil(settings.analyticsRetentionMs.day),
       },
     },
   };

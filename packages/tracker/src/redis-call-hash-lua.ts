@@ -3,13 +3,12 @@ import { redisCallHashPrefixes, redisCallSnapshotFields, redisEventMarks } from 
 import { toLuaLiteral } from './to-lua-literal';
 
 /**
- * Reading and naming the fields of the call hash (layout and encodings in `redis-call-hash.ts`,
- * whose constants this fragment is generated from).
+ * Naming the fields of the call hash and reading them (layout and encodings in
+ * `redis-call-hash.ts`, whose constants this fragment is generated from).
  */
 export const redisCallHashLua = defineLuaFragment(
   'redis-call-hash',
   `
-local snapshotFields = ${toLuaLiteral(redisCallSnapshotFields)}
 local eventMarkDone = ${toLuaLiteral(redisEventMarks.done)}
 local eventMarkIgnored = ${toLuaLiteral(redisEventMarks.ignored)}
 
@@ -17,10 +16,6 @@ local eventMarkIgnored = ${toLuaLiteral(redisEventMarks.ignored)}
 local function present(value)
   if value == false then return nil end
   return value
-end
-
-local function readSnapshot(callKey)
-  return redis.call('HMGET', callKey, unpack(snapshotFields))
 end
 
 local function detailField(name)
@@ -33,6 +28,22 @@ end
 
 local function eventMarkField(eventId)
   return ${toLuaLiteral(redisCallHashPrefixes.eventMark)} .. eventId
+end
+`,
+);
+
+/**
+ * Reading a call's snapshot fields (`redisCallSnapshotFields`) in one `HMGET`: apart from
+ * `redis-call-hash` because scripts that only mark events do not need it, and every script run
+ * builds the tables and functions it is given.
+ */
+export const redisCallSnapshotLua = defineLuaFragment(
+  'redis-call-snapshot',
+  `
+local snapshotFields = ${toLuaLiteral(redisCallSnapshotFields)}
+
+local function readSnapshot(callKey)
+  return redis.call('HMGET', callKey, unpack(snapshotFields))
 end
 `,
 );

@@ -1,6 +1,6 @@
 import { defineRedisScript, type RedisScript } from '@calltrack/redis-script';
 import { composeLuaScript, defineLuaFragment } from './lua-fragment';
-import { redisCallHashLua } from './redis-call-hash-lua';
+import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
 
 /**
  * Confirms an event's publish: its mark becomes done, and an end leaves the outbox. KEYS[1] the
@@ -58,6 +58,7 @@ return 1
 export const claimUnpublishedEndsScript: RedisScript = defineRedisScript(
   composeLuaScript([
     redisCallHashLua,
+    redisCallSnapshotLua,
     defineLuaFragment(
       'claim-unpublished-ends-body',
       `

@@ -42,7 +42,7 @@ export function toCallTransition(
       message: `Event ${event.id} (${event.type}) has no callId; the tracker tracks calls only.`,
     });
   }
-  checkTrackableEvent(event);
+  const occurredAt = checkTrackableEvent(event);
   let kind: CallTransition['kind'] = 'enrich';
   let status: CallStatus | undefined;
   if (event.type === 'call.ended') {
@@ -55,7 +55,6 @@ export function toCallTransition(
       status = candidate;
     }
   }
-  const occurredAt = Date.parse(event.occurredAt);
   const identity: CallIdentity = { provider: event.provider };
   if (event.branchId !== undefined) identity.branchId = event.branchId;
   if (event.agentId !== undefined) identity.agentId = event.agentId;
