@@ -1,5 +1,4 @@
-import type { RedisScript } from '@calltrack/redis-script';
-import { defineRedisScript } from '@calltrack/redis-script';
+import { defineRedisScript, type RedisScript } from '@calltrack/redis-script';
 import { analyticsBucketsLua } from './analytics-buckets-lua';
 import { applyCallTransitionLua } from './apply-call-transition-lua';
 import { callDetailNames } from './call-details';
