@@ -18,8 +18,9 @@ export interface AppliedCallTransition {
 
 /**
  * The state machine, for stores that hold calls in memory. It mutates `existing` in place (or
- * creates the call). The Redis store's Lua script implements the very same rules; the shared
- * store conformance suite holds both to them.
+ * creates the call). The Redis store runs the very same rules in Lua, from
+ * `apply-call-transition-lua.ts` (numbered alike); the shared store conformance suite holds both
+ * to them.
  *
  * 1. A guarded transition (`expectUpdatedAt`) applies only to an active call whose `updatedAt`
  *    is exactly the expected one, else `skipped` (nothing written).

@@ -4,7 +4,8 @@ import type { CallPosition } from './call-position';
 
 /**
  * What the store remembers about one event id: a lease deadline (ms) while its publish is
- * unconfirmed, `done` once published, `ignored` when it changed nothing.
+ * unconfirmed (0 after a failed publish), `done` once published, `ignored` when it changed
+ * nothing. The Redis store's form of it is `redisEventMarks`.
  */
 export type StoredEventMark = number | 'done' | 'ignored';
 
