@@ -1,8 +1,8 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { createCallTracker } from '@calltrack/tracker';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countingBus } from './__tests__/counting-bus';
+import { createTestTracker, type TestTracker } from './__tests__/create-test-tracker';
 import { createEventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
@@ -36,13 +36,13 @@ async function setup(
     createMemoryBus(history === undefined ? {} : { history: { maxEvents: history } }),
   );
   buses.push(bus);
-  const tracker = withTracker ? createCallTracker({ bus, logger: {} }) : undefined;
+  const tracker = withTracker ? createTestTracker(bus) : undefined;
   const server = await startSocketServer(bus, {
-    ...(tracker === undefined ? {} : { tracker }),
+    ...(tracker === undefined ? {} : { tracker: tracker.reader }),
     ...serverOptions,
   });
   servers.push(server);
-  return { server, bus, tracker: tracker as ReturnType<typeof createCallTracker> };
+  return { server, bus, tracker: tracker as TestTracker };
 }
 
 function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTrackAck> {
@@ -161,7 +161,9 @@ describe('attachCallTrack: tenant isolation', () => {
       for (const call of payload.calls ?? []) expect(call.tenantId).toBe('a');
     }
     expect(ids(updatesA.slice(0, 10))).toEqual(published.filter((id) => id.startsWith('iso-a')));
-    expect(logA.named('active_calls')).toEqual([{ name: 'active_calls', payload: { calls: [] } }]);
+    expect(logA.named('active_calls')).toEqual([
+      { name: 'active_calls', payload: { calls: [], cursor: expect.any(String) } },
+    ]);
     expect(logA.named('call_data')).toEqual([]);
     expect(ids(await logB.waitFor('call_update', 10))).toEqual(
       published.filter((id) => id.startsWith('iso-b')),
@@ -342,8 +344,8 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     const [snapshot] = log.named('active_calls');
     const payload = snapshot?.payload as { calls: { callId: string }[]; cursor: string };
     expect(payload.calls.map((call) => call.callId).sort()).toEqual(['CA-1', 'CA-2']);
-    // Nothing was published since this process subscribed for tenant a: no position yet.
-    expect(payload.cursor).toBeUndefined();
+    // Nothing was published since this process subscribed for tenant a: the channel's start.
+    expect(payload.cursor).toMatch(/^calltrack:start:/);
 
     await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-4' }));
     await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: 'CA-4' }));
@@ -456,6 +458,9 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
         throw new Error('store down');
       },
       listActiveCalls: async () => {
+        throw new Error('store down');
+      },
+      listActiveCallsAcrossTenants: async () => {
         throw new Error('store down');
       },
     };
