@@ -43,7 +43,10 @@ export interface CallChannel {
   readonly room: string | undefined;
   /** Resolves once the subscription is attached to the bus (at once when it is now). */
   readonly ready: Promise<void>;
-  /** The cursor of the last event emitted to the rooms since the channel last lost continuity. */
+  /**
+   * The cursor of the last event emitted to the rooms since the channel last lost continuity
+   * (always undefined for the all-tenants channel).
+   */
   readonly lastEmitted: string | undefined;
   /**
    * Where a snapshot taken now stands, for `active_calls.cursor`: the last cursor emitted, or the
@@ -145,8 +148,11 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   };
 
   const dispatch = (message: BusEventMessage): void => {
-    if (lastEmitted === undefined) firstEmitted = message;
-    lastEmitted = message.cursor;
+    // Positions are per tenant: the all-tenants channel has none to keep.
+    if (!allTenants) {
+      if (lastEmitted === undefined) firstEmitted = message;
+      lastEmitted = message.cursor;
+    }
     try {
       emitToRooms(message);
     } catch (error) {
