@@ -1,4 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { Server } from 'socket.io';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countingBus } from './__tests__/counting-bus';
@@ -12,7 +13,9 @@ import {
   refused,
   startSocketServer,
   type TestSocketServer,
+  verifyTestToken,
 } from './__tests__/start-socket-server';
+import { attachCallTrack } from './attach-call-track';
 import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
 import { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';
 
@@ -519,6 +522,25 @@ describe('attachCallTrack: malformed payloads', () => {
   });
 });
 
+describe('attachCallTrack: options', () => {
+  it('refuses missing or malformed options with a clear InvalidArgumentError', () => {
+    const io = new Server();
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const authenticate = () => null;
+    expect(() => attachCallTrack(io, { bus } as never)).toThrow('needs an authenticate function');
+    expect(() => attachCallTrack(io, { authenticate } as never)).toThrow('needs a bus');
+    for (const maxCallSubscriptions of [0, -1, 1.5]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, maxCallSubscriptions })).toThrow(
+        'maxCallSubscriptions must be an integer ≥ 1',
+      );
+    }
+    expect(() => attachCallTrack(io, { bus, authenticate, maxPendingEvents: 0 })).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+  });
+});
+
 describe('attachCallTrack: close()', () => {
   it('detaches middleware, listeners and rooms and ends its bus subscriptions', async () => {
     const { server, bus } = await setup();
@@ -549,6 +571,48 @@ describe('attachCallTrack: close()', () => {
     const other = server.client({});
     await connected(other);
     await server.calltrack.close();
+  });
+
+  it('leaves Socket.IO’s middleware list alone: a closed attach lets handshakes through untouched, a new one works', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    let calls = 0;
+    const server = await startSocketServer(bus, {
+      authenticate: (handshake) => {
+        calls += 1;
+        return verifyTestToken(handshake.auth.token);
+      },
+    });
+    servers.push(server);
+    await connected(server.client({ token: 'token:a:u1' }));
+    expect(calls).toBe(1);
+    await server.calltrack.close();
+
+    // No longer consulted, no longer refusing, no calltrack data on the connection.
+    const anonymous = server.client({ token: 'forged' });
+    await connected(anonymous);
+    expect(calls).toBe(1);
+    expect(server.io.of('/').sockets.get(anonymous.id ?? '')?.data.calltrack).toBeUndefined();
+
+    // calltrack attached again on the same server serves as before.
+    const again = attachCallTrack(server.io, {
+      bus,
+      authenticate: (handshake) => verifyTestToken(handshake.auth.token),
+      onError: () => {},
+    });
+    try {
+      expect((await refused(server.client({ token: 'forged' }))).data).toEqual({
+        code: 'unauthorized',
+      });
+      const socket = server.client({ token: 'token:a:u2' });
+      const log = createEventLog(socket);
+      await connected(socket);
+      expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+      await bus.publish(makeEvent('a', { id: 'reattached' }));
+      expect(ids(await log.waitFor('call_update'))).toEqual(['reattached']);
+    } finally {
+      await again.close();
+    }
   });
 });
 
