@@ -26,14 +26,10 @@ afterEach(async () => {
 });
 
 /**
- * The app's check in these tests: `admin:<tenant>:<user>` is a super-admin (all tenants),
- * `flag:<value>` returns `allTenants: <value>` as is, anything else is {@link verifyTestToken}.
+ * The app's check in these tests: {@link verifyTestToken} (`admin:<tenant>:<user>` is a
+ * super-admin), and `flag:<value>` returns `allTenants: <value>` as it is.
  */
 function authenticate(token: unknown): Principal | null {
-  if (typeof token === 'string' && token.startsWith('admin:')) {
-    const [, tenantId, userId] = token.split(':') as [string, string, string];
-    return { tenantId, userId, allTenants: true, roles: ['super-admin'] };
-  }
   if (typeof token === 'string' && token.startsWith('flag:')) {
     const value = token.slice('flag:'.length);
     return { tenantId: 'a', allTenants: value === 'false' ? false : value } as Principal;
