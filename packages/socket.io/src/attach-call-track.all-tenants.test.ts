@@ -209,7 +209,7 @@ describe('an all-tenants principal', () => {
 
     const again = await client(server, {
       token: 'admin:ops:root',
-      lastCursor: (update?.payload as CallTrackDelivery).cursor,
+      lastCursor: (update!.payload as CallTrackDelivery).cursor,
       calls: [{ callId: 'CA-b', tenantId: 'b' }],
     });
     expect((await again.log.waitFor('reset'))[0]?.payload).toEqual({ reason: 'reconnected' });

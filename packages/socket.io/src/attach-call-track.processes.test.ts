@@ -205,7 +205,7 @@ describe.skipIf(!redis)(
       await publishing;
       await gone;
       const received = ids(log.named('call_update'));
-      const lastCursor = (log.named('call_update').at(-1)?.payload as CallTrackDelivery).cursor;
+      const lastCursor = (log.named('call_update').at(-1)!.payload as CallTrackDelivery).cursor;
 
       const resumed = client(survivor!, { token: 'token:k:u1', lastCursor });
       const resumedLog = createEventLog(resumed);

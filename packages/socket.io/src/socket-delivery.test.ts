@@ -45,7 +45,7 @@ const ids = (log: { payload: unknown }[]) =>
   log.map((entry) => (entry.payload as CallTrackDelivery).event.id);
 
 const lastCursor = (log: { payload: unknown }[]) =>
-  (log.at(-1)?.payload as CallTrackDelivery).cursor;
+  (log.at(-1)!.payload as CallTrackDelivery).cursor;
 
 describe('a connection catching up: one bad event never stops it', () => {
   it('skips a poisoned event in its replay, reports it, and joins the live rooms', async () => {
