@@ -13,7 +13,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createMemoryBus } from '@calltrack/bus';
-import { readRequestText, toNodeHandler } from '@calltrack/core';
+import { readRequestText } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import { computeTwilioSignature, createTwilioWebhookHandler } from '@calltrack/twilio';
 import { printTable, ratio } from './lib/report';
 

@@ -54,8 +54,6 @@ export { isSecretList, someSecret } from './some-secret';
 export { tenantIdSchema } from './tenant-id-schema';
 export { timingSafeEqual } from './timing-safe-equal';
 export { toErrorResponse } from './to-error-response';
-export type { NodeHandler, ToNodeHandlerOptions } from './to-node-handler';
-export { toNodeHandler } from './to-node-handler';
 export { toReceivedAt } from './to-received-at';
 export type { WebhookTenant, WebhookTenantResolver } from './webhook-tenant';
 export { checkWebhookTenant } from './webhook-tenant';

@@ -1,4 +1,5 @@
-import { BusUnavailableError, toNodeHandler } from '@calltrack/core';
+import { BusUnavailableError } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import {
   closeServers,
   createCollectingSink,

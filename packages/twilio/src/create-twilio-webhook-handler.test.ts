@@ -1,4 +1,5 @@
-import { BusUnavailableError, type CallEvent, toNodeHandler } from '@calltrack/core';
+import { BusUnavailableError, type CallEvent } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import {
   type CollectingSink,
   closeServers,

@@ -1,9 +1,9 @@
-import { singleChunkStream } from './single-chunk-stream';
+import { readBody } from '../request-body-reader';
+import type { IncomingBody } from './incoming-body';
 
-const bufferedBody = Symbol.for('calltrack.bufferedBody');
 const decoder = new TextDecoder();
 
-/** How a {@link BufferedRequest} learns that its client went away. */
+/** How a {@link NodeRequest} learns that its client went away. */
 export interface ClientDisconnect {
   /** True once the client has gone. */
   readonly disconnected: boolean;
@@ -12,28 +12,31 @@ export interface ClientDisconnect {
 }
 
 /**
- * A `Request` whose body was already read into memory by the Node bridge. On Node 20 a real
- * `Request` with a body costs about 60 µs to build and read (a web stream and an abort signal per
- * request); this one serves `text()`, `arrayBuffer()`, `json()` … straight from the bytes and
- * builds a stream or a signal only when someone asks for them. It is a real `Request` subclass,
- * so `instanceof Request` and every other property behave as usual.
+ * The `Request` the Node bridge hands to handlers. Its body stays on the socket until the handler
+ * asks for it: `text()`, `json()`, `arrayBuffer()` … read it straight into one buffer (on Node 20 a
+ * `Request` built over a web stream costs about 60 µs more per webhook), `body` gives a stream
+ * that reads as it is consumed, and core's `readRequestText` reads it with a size limit. A handler
+ * that refuses from the method or headers answers before a byte of the body is read. The abort
+ * signal is built only when asked for. It is a real `Request` subclass, so `instanceof Request`
+ * and every other property behave as usual.
  * @internal
  */
-export class BufferedRequest extends Request {
-  readonly #bytes: Uint8Array;
+export class NodeRequest extends Request {
+  readonly #body: IncomingBody | undefined;
   readonly #disconnect: ClientDisconnect;
   #used = false;
   #stream: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #controller: AbortController | undefined;
 
+  /** `body` is undefined for requests without one (GET, HEAD). */
   constructor(
     url: string,
     init: { method: string; headers: Headers },
-    bytes: Uint8Array,
+    body: IncomingBody | undefined,
     disconnect: ClientDisconnect,
   ) {
     super(url, init);
-    this.#bytes = bytes;
+    this.#body = body;
     this.#disconnect = disconnect;
   }
 
@@ -47,8 +50,12 @@ export class BufferedRequest extends Request {
     return this.#controller.signal;
   }
 
-  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    this.#stream ??= singleChunkStream(this.#bytes);
+  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    if (this.#body === undefined) return null;
+    if (this.#stream === undefined) {
+      if (this.#used) return null;
+      this.#stream = this.#body.stream();
+    }
     return this.#stream;
   }
 
@@ -56,15 +63,19 @@ export class BufferedRequest extends Request {
     return this.#used || this.#stream?.locked === true;
   }
 
-  /** The bytes, once: a body can be read only once, as with any Request. */
-  [bufferedBody](): Uint8Array {
-    if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
+  /** The whole body, at most `maxBytes` of it, once: a body can be read only once. */
+  [readBody](maxBytes: number = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
+    if (this.bodyUsed || this.#stream !== undefined) {
+      return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    }
     this.#used = true;
-    return this.#bytes;
+    return this.#body === undefined
+      ? Promise.resolve(new Uint8Array(0))
+      : this.#body.read(maxBytes);
   }
 
   override async text(): Promise<string> {
-    return decoder.decode(this[bufferedBody]());
+    return decoder.decode(await this[readBody]());
   }
 
   override async json(): Promise<unknown> {
@@ -72,7 +83,7 @@ export class BufferedRequest extends Request {
   }
 
   override async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = this[bufferedBody]();
+    const bytes = await this[readBody]();
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
@@ -89,19 +100,9 @@ export class BufferedRequest extends Request {
     return await new Response(await this.arrayBuffer(), { headers }).formData();
   }
 
-  override clone(): BufferedRequest {
+  override clone(): NodeRequest {
     if (this.bodyUsed) throw new TypeError('Request.clone: Body has already been consumed.');
     const init = { method: this.method, headers: new Headers(this.headers) };
-    return new BufferedRequest(this.url, init, this.#bytes, this.#disconnect);
+    return new NodeRequest(this.url, init, this.#body, this.#disconnect);
   }
-}
-
-/**
- * The body bytes of a {@link BufferedRequest} (marking the body used), or undefined for any other
- * request. Works across copies of this package through a shared symbol.
- * @internal
- */
-export function takeBufferedBody(request: Request): Uint8Array | undefined {
-  const take = (request as unknown as Record<symbol, unknown>)[bufferedBody];
-  return typeof take === 'function' ? (take as () => Uint8Array).call(request) : undefined;
 }
