@@ -16,7 +16,19 @@ export {
 } from './call-status';
 export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
 export { checkJsonLimits } from './check-json-limits';
+export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export { checkResolvedTenant } from './check-resolved-tenant';
+export type { WebhookSecretOption } from './check-webhook-handler-options';
+export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+export type {
+  WebhookEndpointContext,
+  WebhookEndpointOptions,
+  WebhookErrorHandler,
+  WebhookHandler,
+} from './create-webhook-endpoint';
+export { createWebhookEndpoint } from './create-webhook-endpoint';
+export { AddressNotAllowedError } from './errors/address-not-allowed-error';
+export { AmbiguousCredentialsError } from './errors/ambiguous-credentials-error';
 export { BusUnavailableError } from './errors/bus-unavailable-error';
 export type { CallTrackErrorOptions } from './errors/calltrack-error';
 export { CallTrackError } from './errors/calltrack-error';
@@ -25,11 +37,13 @@ export type { InvalidEventIssue } from './errors/invalid-event-error';
 export { InvalidEventError } from './errors/invalid-event-error';
 export { InvalidPayloadError } from './errors/invalid-payload-error';
 export { InvalidSignatureError } from './errors/invalid-signature-error';
+export { MethodNotAllowedError } from './errors/method-not-allowed-error';
 export { MissingSignatureError } from './errors/missing-signature-error';
 export { NotFoundError } from './errors/not-found-error';
 export { PayloadTooLargeError } from './errors/payload-too-large-error';
 export type { ProviderApiErrorOptions } from './errors/provider-api-error';
 export { ProviderApiError } from './errors/provider-api-error';
+export { RateLimitedError } from './errors/rate-limited-error';
 export { UnauthorizedError } from './errors/unauthorized-error';
 export { UnknownTenantError } from './errors/unknown-tenant-error';
 export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error';
@@ -49,11 +63,14 @@ export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
+export { resolveWebhookTenant } from './resolve-webhook-tenant';
+export { singleCredential } from './single-credential';
 export type { SecretLookupResult, Secrets } from './some-secret';
 export { isSecretList, someSecret } from './some-secret';
 export { tenantIdSchema } from './tenant-id-schema';
 export { timingSafeEqual } from './timing-safe-equal';
 export { toErrorResponse } from './to-error-response';
 export { toReceivedAt } from './to-received-at';
+export type { WebhookRateLimit, WebhookRateLimiter } from './webhook-rate-limit';
 export type { WebhookTenant, WebhookTenantResolver } from './webhook-tenant';
 export { checkWebhookTenant } from './webhook-tenant';

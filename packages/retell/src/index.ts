@@ -1,4 +1,3 @@
-export type { AllowIp } from './allow-ip';
 export type { RetellWebhookBody } from './compute-retell-digest';
 export type {
   CreateRetellClientOptions,

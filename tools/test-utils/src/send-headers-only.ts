@@ -20,7 +20,8 @@ export function sendHeadersOnly(
   url: string,
   options: {
     method?: string;
-    headers?: Record<string, string>;
+    /** Pairs may repeat a name: each pair is its own header line. */
+    headers?: Record<string, string> | readonly (readonly [string, string])[];
     declaredBytes?: number;
     timeoutMs?: number;
   } = {},
@@ -31,8 +32,10 @@ export function sendHeadersOnly(
     `host: ${target.host}`,
     `content-length: ${options.declaredBytes ?? 1024 * 1024}`,
   ];
-  for (const [name, value] of Object.entries(options.headers ?? {}))
+  const headers = options.headers ?? {};
+  for (const [name, value] of Array.isArray(headers) ? headers : Object.entries(headers)) {
     lines.push(`${name}: ${value}`);
+  }
   return new Promise((resolve, reject) => {
     const socket = connect(Number(target.port), target.hostname);
     let received = '';
