@@ -1,4 +1,3 @@
-export type { AllowIp } from './allow-ip';
 export type { CallerDeskTenant } from './callerdesk-tenant';
 export type { CallerDeskWebhookFields } from './callerdesk-webhook-payload-schema';
 export { callerDeskWebhookPayloadSchema } from './callerdesk-webhook-payload-schema';
