@@ -6,8 +6,8 @@ import {
   parseCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
+import { callerDeskStatusKey, mapCallerDeskCallStatus } from './map-callerdesk-call-status';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
-import { callerDeskStatusKey, mapCallerDeskStatus } from './map-callerdesk-status';
 import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
 import { parseCallerDeskTime } from './parse-callerdesk-time';
 import type { ParseCallerDeskWebhookOptions } from './parse-callerdesk-webhook';
@@ -79,7 +79,7 @@ export function buildCallerDeskEvents(
   const answeredAt = lenientTime(fields.LegB_Picked_time);
 
   if (payload.kind === 'live') {
-    const status = mapCallerDeskStatus(payload.status, 'live');
+    const status = mapCallerDeskCallStatus(payload.status, 'live');
     const agent = agentNumber === undefined ? '' : `:${agentNumber.replace(/\D/g, '').slice(-12)}`;
     const now = latest(startedAt, receivedAt);
     const initiated = make('initiated', 'call.initiated', startedAt ?? receivedAt, {}, 'queued');
@@ -104,7 +104,7 @@ export function buildCallerDeskEvents(
 
   const talkMs = toMilliseconds(fields.TalkDuration);
   const totalMs = toMilliseconds(fields.CallDuration);
-  const status = mapCallerDeskStatus(payload.status, 'report', talkMs ?? 0) ?? 'failed';
+  const status = mapCallerDeskCallStatus(payload.status, 'report', talkMs ?? 0) ?? 'failed';
   const durationMs = talkMs ?? (status === 'completed' ? totalMs : 0);
   const endedAt = payload.endedAt ?? addMilliseconds(startedAt, totalMs);
   const occurredAt = endedAt ?? receivedAt;

@@ -19,8 +19,8 @@ import {
 } from '@calltrack/core';
 import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
+import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
-import type { CallerDeskWebhookKind } from './map-callerdesk-status';
 import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
 import {
   type CallerDeskWebhookPayload,

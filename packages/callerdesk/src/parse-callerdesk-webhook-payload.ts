@@ -1,9 +1,9 @@
 import { checkPayloadJsonLimits, InvalidPayloadError, type JsonLimits } from '@calltrack/core';
+import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 import {
   type CallerDeskWebhookFields,
   callerDeskWebhookPayloadSchema,
 } from './callerdesk-webhook-payload-schema';
-import type { CallerDeskWebhookKind } from './map-callerdesk-status';
 import { parseCallerDeskTime } from './parse-callerdesk-time';
 
 /** A validated CallerDesk webhook. */

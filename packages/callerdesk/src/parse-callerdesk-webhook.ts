@@ -6,7 +6,7 @@ import {
 } from '@calltrack/core';
 import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
-import type { CallerDeskWebhookKind } from './map-callerdesk-status';
+import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 import { parseCallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
 
 /** Options of {@link parseCallerDeskWebhook}. */
@@ -37,7 +37,7 @@ export interface ParseCallerDeskWebhookOptions {
  *   status, `call.status_changed` (with the terminal status when the status is one). Ids
  *   `callerdesk:<CallSid>:ringing[:<agent digits>]`, `:answered[:<agent digits>]`,
  *   `:live:<status>`.
- * - a **call report** gives `call.ended` with the terminal status (see `mapCallerDeskStatus`),
+ * - a **call report** gives `call.ended` with the terminal status (see `mapCallerDeskCallStatus`),
  *   `data.durationMs` (talk time), `totalDurationMs`, `recordingUrl`, `agentNumber`, id
  *   `callerdesk:<CallSid>:ended`; plus `call.recording` when there is a `CallRecordingUrl`, id
  *   `callerdesk:<CallSid>:recording`.

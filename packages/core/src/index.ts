@@ -2,7 +2,11 @@ export type { ActiveCallsReader } from './active-calls-reader';
 export type { CallDirection } from './call-direction';
 export { callDirectionSchema, callDirections } from './call-direction';
 export type { CallEvent, CallEventData } from './call-event-schema';
-export { callEventDataSchema, callEventLimits, callEventSchema } from './call-event-schema';
+export {
+  callEventDataSchema,
+  callEventLimits,
+  callEventSchema,
+} from './call-event-schema';
 export type { CallEventType, KnownCallEventType } from './call-event-type';
 export { callEventTypePattern, callEventTypes } from './call-event-type';
 export type { CallSnapshot } from './call-snapshot';
@@ -17,7 +21,6 @@ export {
 export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
 export { checkJsonLimits } from './check-json-limits';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
-export { checkResolvedTenant } from './check-resolved-tenant';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
 export type {
@@ -50,7 +53,6 @@ export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error
 export type { EventSink, EventSinkResult } from './event-sink';
 export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
 export type { AllowClientAddress } from './is-allowed-client-address';
-export { isAllowedClientAddress } from './is-allowed-client-address';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';
 export { maskPhoneNumber } from './mask-phone-number';
@@ -66,7 +68,7 @@ export { readRequestText } from './read-request-text';
 export { resolveWebhookTenant } from './resolve-webhook-tenant';
 export { singleCredential } from './single-credential';
 export type { SecretLookupResult, Secrets } from './some-secret';
-export { isSecretList, someSecret } from './some-secret';
+export { someSecret } from './some-secret';
 export { tenantIdSchema } from './tenant-id-schema';
 export { timingSafeEqual } from './timing-safe-equal';
 export { toErrorResponse } from './to-error-response';
