@@ -81,6 +81,20 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint
   const declared = Number(incoming.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
   if (incoming.complete && incoming.readableEnded) return Promise.resolve(empty);
+  if (incoming.complete && !incoming.readableFlowing) {
+    // The whole body arrived with the headers (a small webhook usually does): take it from the
+    // stream's buffer at once, without listeners or another turn of the event loop.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (let chunk = incoming.read() as Buffer | null; chunk !== null; chunk = incoming.read()) {
+      total += chunk.byteLength;
+      if (total > maxBytes) return Promise.reject(tooLarge(maxBytes));
+      chunks.push(chunk);
+    }
+    // `complete`: the parser has pushed the end, so an empty buffer is the end of the body.
+    if (chunks.length === 0) return Promise.resolve(empty);
+    return Promise.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;

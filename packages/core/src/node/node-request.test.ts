@@ -74,4 +74,26 @@ describe('NodeRequest', () => {
     expect(request.body).toBeNull();
     expect(await request.text()).toBe('');
   });
+
+  it('builds its Headers from the Node headers when asked: repeats joined, pseudo-headers dropped', () => {
+    const request = new NodeRequest(
+      'http://localhost/',
+      {
+        method: 'POST',
+        headers: {
+          ':path': '/',
+          'x-token': ['a', 'b'],
+          'content-type': 'text/plain',
+          gone: undefined,
+        },
+      },
+      IncomingBody.fromBytes(new Uint8Array(0)),
+      connected,
+    );
+    expect([...request.headers]).toEqual([
+      ['content-type', 'text/plain'],
+      ['x-token', 'a, b'],
+    ]);
+    expect(request.headers).toBe(request.headers);
+  });
 });

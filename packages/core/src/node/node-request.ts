@@ -11,19 +11,24 @@ export interface ClientDisconnect {
   onDisconnect(callback: () => void): void;
 }
 
+/** The request headers as Node parsed them: repeated headers joined with ", " (as fetch does). */
+export type NodeRequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
 /**
  * The `Request` the Node bridge hands to handlers. Its body stays on the socket until the handler
  * asks for it: `text()`, `json()`, `arrayBuffer()` … read it straight into one buffer (on Node 20 a
  * `Request` built over a web stream costs about 60 µs more per webhook), `body` gives a stream
  * that reads as it is consumed, and core's `readRequestText` reads it with a size limit. A handler
- * that refuses from the method or headers answers before a byte of the body is read. The abort
- * signal is built only when asked for. It is a real `Request` subclass, so `instanceof Request`
- * and every other property behave as usual.
+ * that refuses from the method or headers answers before a byte of the body is read. The
+ * `Headers` and the abort signal are built only when asked for. It is a real `Request` subclass,
+ * so `instanceof Request` and every other property behave as usual.
  * @internal
  */
 export class NodeRequest extends Request {
   readonly #body: IncomingBody | undefined;
   readonly #disconnect: ClientDisconnect;
+  readonly #rawHeaders: NodeRequestHeaders;
+  #headers: Headers | undefined;
   #used = false;
   #stream: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #controller: AbortController | undefined;
@@ -31,13 +36,30 @@ export class NodeRequest extends Request {
   /** `body` is undefined for requests without one (GET, HEAD). */
   constructor(
     url: string,
-    init: { method: string; headers: Headers },
+    init: { method: string; headers: NodeRequestHeaders | Headers },
     body: IncomingBody | undefined,
     disconnect: ClientDisconnect,
   ) {
-    super(url, init);
+    super(url, { method: init.method });
+    if (init.headers instanceof Headers) this.#headers = init.headers;
+    this.#rawHeaders = init.headers instanceof Headers ? {} : init.headers;
     this.#body = body;
     this.#disconnect = disconnect;
+  }
+
+  override get headers(): Headers {
+    if (this.#headers === undefined) {
+      const headers = new Headers();
+      const raw = this.#rawHeaders;
+      for (const name in raw) {
+        const value = raw[name];
+        // HTTP/2 pseudo-headers (`:path` …) are not headers.
+        if (value === undefined || name.charCodeAt(0) === 58) continue;
+        headers.append(name, typeof value === 'string' ? value : value.join(', '));
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
   }
 
   override get signal(): AbortSignal {

@@ -231,6 +231,37 @@ describe('toNodeHandler', () => {
     await abortSeen;
   });
 
+  it('aborts the signal of a request whose client left before the handler asked for it', async () => {
+    let socketClosed!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      socketClosed = resolve;
+    });
+    let requestArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => {
+      requestArrived = resolve;
+    });
+    let seen!: (aborted: boolean) => void;
+    const result = new Promise<boolean>((resolve) => {
+      seen = resolve;
+    });
+    const server = createServer(
+      toNodeHandler(async (request) => {
+        requestArrived();
+        await closed;
+        seen(request.signal.aborted);
+        return jsonResponse({});
+      }),
+    );
+    server.on('connection', (socket) => socket.once('close', () => socketClosed()));
+    const base = await listen(server);
+    const controller = new AbortController();
+    const pending = fetch(`${base}/slow`, { signal: controller.signal }).catch(() => undefined);
+    await arrived;
+    controller.abort();
+    await pending;
+    expect(await result).toBe(true);
+  });
+
   describe('refuses before reading', () => {
     const signed: FetchHandler = async (request) => {
       try {

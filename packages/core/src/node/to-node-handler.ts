@@ -84,7 +84,7 @@ export function toNodeHandler(
       }
       const request = new NodeRequest(
         nodeRequestHref(incoming, urlOptions),
-        { method, headers: nodeHeaders(incoming) },
+        { method, headers: incoming.headers },
         body,
         clientDisconnect(outgoing),
       );
@@ -129,33 +129,19 @@ function parsedBody(incoming: FrameworkRequest): Uint8Array {
   );
 }
 
-/** The request headers as `Headers`; repeated headers joined with ", " as Node and fetch do. */
-function nodeHeaders(incoming: IncomingMessage): Headers {
-  const headers = new Headers();
-  const raw = incoming.headers;
-  for (const name in raw) {
-    const value = raw[name];
-    if (value === undefined || name.charCodeAt(0) === 58 /* : (HTTP/2 pseudo-header) */) continue;
-    headers.append(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  return headers;
-}
-
-/** Tells when the client went away before the response was complete. */
+/**
+ * Tells when the client went away before the response was complete. Listens only once someone
+ * asks (the request's `signal`): most webhook handlers never do.
+ */
 function clientDisconnect(outgoing: ServerResponse): ClientDisconnect {
-  let disconnected = false;
-  let callback: (() => void) | undefined;
-  outgoing.once('close', () => {
-    if (outgoing.writableFinished) return;
-    disconnected = true;
-    callback?.();
-  });
   return {
     get disconnected() {
-      return disconnected;
+      return outgoing.destroyed && !outgoing.writableFinished;
     },
     onDisconnect(run) {
-      callback = run;
+      outgoing.once('close', () => {
+        if (!outgoing.writableFinished) run();
+      });
     },
   };
 }
