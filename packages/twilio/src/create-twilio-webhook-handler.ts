@@ -182,10 +182,13 @@ export function createTwilioWebhookHandler(
       const contentType = request.headers.get('content-type') ?? '';
       const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
       const isJson = mediaType === jsonType || mediaType.endsWith('+json');
-      const bodyHash = singleCredential(
-        urls[0]!.searchParams.getAll('bodySHA256'),
-        'the bodySHA256 query parameter',
-      );
+      // Most callbacks have no query at all: only parse one that mentions the parameter.
+      const bodyHash = urls[0]!.search.includes('bodySHA256')
+        ? singleCredential(
+            urls[0]!.searchParams.getAll('bodySHA256'),
+            'the bodySHA256 query parameter',
+          )
+        : undefined;
       if (isJson ? bodyHash === undefined : mediaType !== formType) {
         throw new UnsupportedMediaTypeError({
           message: isJson
