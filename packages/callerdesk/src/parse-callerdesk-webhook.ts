@@ -18,7 +18,7 @@ export interface ParseCallerDeskWebhookOptions {
   payload: unknown;
   /** The tenant the call belongs to, copied onto every event. */
   tenant: CallerDeskTenant;
-  /** `live` or `report`; detected when absent (see `parseCallerDeskWebhookPayload`). */
+  /** `live` or `report`; detected when absent: `type=call_report`, an `EndTime`, a duration or a recording URL mean a report. */
   kind?: CallerDeskWebhookKind;
   /** When calltrack received the webhook; defaults to now. `occurredAt` when CallerDesk gives no time. */
   receivedAt?: Date | string | number;
@@ -37,7 +37,7 @@ export interface ParseCallerDeskWebhookOptions {
  *   status, `call.status_changed` (with the terminal status when the status is one). Ids
  *   `callerdesk:<CallSid>:ringing[:<agent digits>]`, `:answered[:<agent digits>]`,
  *   `:live:<status>`.
- * - a **call report** gives `call.ended` with the terminal status (see `mapCallerDeskCallStatus`),
+ * - a **call report** gives `call.ended` with the terminal status (`ANSWER` → `completed`, …),
  *   `data.durationMs` (talk time), `totalDurationMs`, `recordingUrl`, `agentNumber`, id
  *   `callerdesk:<CallSid>:ended`; plus `call.recording` when there is a `CallRecordingUrl`, id
  *   `callerdesk:<CallSid>:recording`.

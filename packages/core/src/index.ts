@@ -1,4 +1,5 @@
 export type { ActiveCallsReader } from './active-calls-reader';
+export type { CallControl, PlaceCallRequest, PlacedCall } from './call-control';
 export type { CallDirection } from './call-direction';
 export { callDirectionSchema, callDirections } from './call-direction';
 export type { CallEvent, CallEventData } from './call-event-schema';

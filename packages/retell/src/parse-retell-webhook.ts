@@ -25,8 +25,8 @@ export interface ParseRetellWebhookOptions {
  * - `call_started` → `call.initiated` (`queued`) and `call.answered` (`in-progress`), ids
  *   `retell:<call_id>:initiated` / `:answered`. Retell sends `call_started` only for calls that
  *   connected.
- * - `call_ended` → `call.ended` with the terminal status from `disconnection_reason` (see
- *   `mapRetellCallStatus`), `data.durationMs`, `recordingUrl`, `transcript`, `cost`,
+ * - `call_ended` → `call.ended` with the terminal status from `disconnection_reason`
+ *   (`dial_busy` → `busy`, `dial_no_answer` → `no-answer`, …), `data.durationMs`, `recordingUrl`, `transcript`, `cost`,
  *   `disconnectionReason`; plus `call.recording` when there is a `recording_url`. Ids
  *   `retell:<call_id>:ended` / `:recording`.
  * - `call_analyzed` → `call.analyzed` with `data.analysis` (`summary`, `successful`,
