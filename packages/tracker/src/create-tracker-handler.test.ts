@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus } from '@calltrack/bus';
-import { type Principal, toNodeHandler } from '@calltrack/core';
+import type { Principal } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callLifecycle, t0 } from './__tests__/make-call-event';
 import { createCallTracker } from './create-call-tracker';

@@ -20,6 +20,8 @@ export { closeServers, listen } from './listen';
 export { makeCallEvent } from './make-call-event';
 export type { ReceivedEvent } from './open-event-source';
 export { callEvents, openEventSource } from './open-event-source';
+export type { HeadersOnlyAnswer } from './send-headers-only';
+export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { callerDeskStatusKey, mapCallerDeskStatus } from './map-callerdesk-status';
+import { callerDeskStatusKey, mapCallerDeskCallStatus } from './map-callerdesk-call-status';
 
-describe('mapCallerDeskStatus', () => {
+describe('mapCallerDeskCallStatus', () => {
   it.each([
     // Incoming (docs.callerdesk.io/incoming-call-reports-status)
     ['ANSWER (16)', 'completed'],
@@ -30,13 +30,13 @@ describe('mapCallerDeskStatus', () => {
     ['FAILED', 'failed'],
     ['answered', 'completed'],
   ])('maps the call report status %j to %s', (status, expected) => {
-    expect(mapCallerDeskStatus(status, 'report')).toBe(expected);
+    expect(mapCallerDeskCallStatus(status, 'report')).toBe(expected);
   });
 
   it('judges an unknown report status by the talk time', () => {
-    expect(mapCallerDeskStatus('Something New', 'report', 12000)).toBe('completed');
-    expect(mapCallerDeskStatus('Something New', 'report', 0)).toBe('failed');
-    expect(mapCallerDeskStatus('', 'report')).toBe('failed');
+    expect(mapCallerDeskCallStatus('Something New', 'report', 12000)).toBe('completed');
+    expect(mapCallerDeskCallStatus('Something New', 'report', 0)).toBe('failed');
+    expect(mapCallerDeskCallStatus('', 'report')).toBe('failed');
   });
 
   it.each([
@@ -51,7 +51,7 @@ describe('mapCallerDeskStatus', () => {
     ['BUSY (17)', 'busy'],
     ['Something New', undefined],
   ])('maps the live call status %j to %s', (status, expected) => {
-    expect(mapCallerDeskStatus(status, 'live')).toBe(expected);
+    expect(mapCallerDeskCallStatus(status, 'live')).toBe(expected);
   });
 
   it('ignores case, spacing and the hangup cause', () => {

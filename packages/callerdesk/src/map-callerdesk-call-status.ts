@@ -1,7 +1,5 @@
 import type { CallStatus } from '@calltrack/core';
-
-/** Which webhook a payload came from: the Live Call webhook (during the call) or the Call Report (after it). */
-export type CallerDeskWebhookKind = 'live' | 'report';
+import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 
 const inProgress = new Set(['answer', 'answered', 'picked', 'connected', 'inprogress', 'bridged']);
 const ringing = new Set([
@@ -65,7 +63,7 @@ export function callerDeskStatusKey(status: string): string {
  * agent` and other ringing statuses → `ringing`; the terminal ones as above; an unknown status →
  * `undefined`.
  */
-export function mapCallerDeskStatus(
+export function mapCallerDeskCallStatus(
   status: string,
   kind: CallerDeskWebhookKind,
   talkDurationMs = 0,

@@ -1,10 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sendHeadersOnly } from '@calltrack/test-utils';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidSignatureError } from './errors/invalid-signature-error';
-import type { FetchHandler } from './fetch-handler';
-import { jsonResponse } from './json-response';
+import { InvalidSignatureError } from '../errors/invalid-signature-error';
+import { MissingSignatureError } from '../errors/missing-signature-error';
+import type { FetchHandler } from '../fetch-handler';
+import { jsonResponse } from '../json-response';
+import { readRequestText } from '../read-request-text';
+import { toErrorResponse } from '../to-error-response';
 import { toNodeHandler } from './to-node-handler';
 
 const servers: Server[] = [];
@@ -89,7 +93,7 @@ describe('toNodeHandler', () => {
     expect((await response.json()).message).toMatch(/express\.raw/);
   });
 
-  it('streams bodies without a Content-Length, or over bufferBodyBytes, to the handler', async () => {
+  it('streams bodies without a Content-Length to the handler, and large ones', async () => {
     const chunked = await listen(createServer(toNodeHandler(echo)));
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -105,9 +109,24 @@ describe('toNodeHandler', () => {
     } as RequestInit);
     expect((await response.json()).body).toBe('a=1&b=2');
 
-    const small = await listen(createServer(toNodeHandler(echo, { bufferBodyBytes: 4 })));
-    const large = await fetch(`${small}/hook`, { method: 'POST', body: 'longer than four bytes' });
-    expect((await large.json()).body).toBe('longer than four bytes');
+    const megabytes = 'x'.repeat(3 * 1024 * 1024);
+    const large = await fetch(`${chunked}/hook`, { method: 'POST', body: megabytes });
+    expect((await large.json()).body).toBe(megabytes);
+
+    const streamed = await listen(
+      createServer(
+        toNodeHandler(async (request) => {
+          let bytes = 0;
+          const reader = request.body!.getReader();
+          for (let read = await reader.read(); !read.done; read = await reader.read()) {
+            bytes += read.value.byteLength;
+          }
+          return jsonResponse({ bytes });
+        }),
+      ),
+    );
+    const counted = await fetch(`${streamed}/hook`, { method: 'POST', body: megabytes });
+    expect(await counted.json()).toEqual({ bytes: megabytes.length });
   });
 
   it('writes a jsonResponse in one piece with its length, and no body for HEAD or 204', async () => {
@@ -159,8 +178,23 @@ describe('toNodeHandler', () => {
 
   it('does not trust X-Forwarded-* unless asked, and builds URLs from host/protocol options', async () => {
     const plain = await listen(createServer(toNodeHandler(echo)));
-    const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' };
-    expect((await (await fetch(`${plain}/a`, { headers })).json()).url).toBe(`${plain}/a`);
+    const headers = {
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-for': '203.0.113.9',
+    };
+    expect(await (await fetch(`${plain}/a`, { headers })).json()).toMatchObject({
+      url: `${plain}/a`,
+      clientAddress: '127.0.0.1',
+    });
+
+    const proxied = await listen(createServer(toNodeHandler(echo, { trustProxy: true })));
+    const forwarded = { ...headers, 'x-forwarded-for': '198.51.100.1, 203.0.113.9' };
+    expect(await (await fetch(`${proxied}/a?b=1`, { headers: forwarded })).json()).toMatchObject({
+      url: 'https://evil.example/a?b=1',
+      // The last entry is the one the proxy added; earlier ones are what the client claimed.
+      clientAddress: '203.0.113.9',
+    });
 
     const configured = await listen(
       createServer(toNodeHandler(echo, { host: 'api.example.com', protocol: 'https:' })),
@@ -195,5 +229,101 @@ describe('toNodeHandler', () => {
     expect(new TextDecoder().decode(value)).toBe('first\n');
     controller.abort();
     await abortSeen;
+  });
+
+  it('aborts the signal of a request whose client left before the handler asked for it', async () => {
+    let socketClosed!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      socketClosed = resolve;
+    });
+    let requestArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => {
+      requestArrived = resolve;
+    });
+    let seen!: (aborted: boolean) => void;
+    const result = new Promise<boolean>((resolve) => {
+      seen = resolve;
+    });
+    const server = createServer(
+      toNodeHandler(async (request) => {
+        requestArrived();
+        await closed;
+        seen(request.signal.aborted);
+        return jsonResponse({});
+      }),
+    );
+    server.on('connection', (socket) => socket.once('close', () => socketClosed()));
+    const base = await listen(server);
+    const controller = new AbortController();
+    const pending = fetch(`${base}/slow`, { signal: controller.signal }).catch(() => undefined);
+    await arrived;
+    controller.abort();
+    await pending;
+    expect(await result).toBe(true);
+  });
+
+  describe('refuses before reading', () => {
+    const signed: FetchHandler = async (request) => {
+      try {
+        if (request.headers.get('x-signature') === null) {
+          throw new MissingSignatureError({ message: 'The x-signature header is missing.' });
+        }
+        return jsonResponse({ body: await readRequestText(request, { maxBytes: 1024 }) });
+      } catch (error) {
+        return toErrorResponse(error);
+      }
+    };
+
+    it('runs the handler on the headers alone, and closes the connection of an unread body', async () => {
+      const base = await listen(createServer(toNodeHandler(signed)));
+      const answer = await sendHeadersOnly(`${base}/hook`, { declaredBytes: 1024 * 1024 });
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'missing_signature' } });
+      expect(answer.headers.connection).toBe('close');
+      expect(answer.closed).toBe(true);
+    });
+
+    it('refuses a declared length over the limit without reading, and a streamed one at the limit', async () => {
+      const base = await listen(createServer(toNodeHandler(signed)));
+      const declared = await sendHeadersOnly(`${base}/hook`, {
+        headers: { 'x-signature': 'present' },
+        declaredBytes: 4096,
+      });
+      expect(declared.status).toBe(413);
+      expect(declared.closed).toBe(true);
+
+      const chunk = new TextEncoder().encode('x'.repeat(512));
+      let sent = 0;
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          sent += chunk.byteLength;
+          // Far more than the limit if the server kept reading: it must stop at 1 KiB.
+          if (sent > 64 * 1024 * 1024) controller.close();
+          else controller.enqueue(chunk);
+        },
+      });
+      const streamed = await fetch(`${base}/hook`, {
+        method: 'POST',
+        headers: { 'x-signature': 'present' },
+        body: endless,
+        duplex: 'half',
+      } as RequestInit).catch((error: unknown) => error);
+      if (streamed instanceof Response) {
+        expect(streamed.status).toBe(413);
+        expect(streamed.headers.get('connection')).toBe('close');
+      }
+      expect(sent).toBeLessThan(64 * 1024 * 1024);
+    });
+
+    it('keeps the connection of a request it answered after reading the body', async () => {
+      const base = await listen(createServer(toNodeHandler(signed)));
+      const response = await fetch(`${base}/hook`, {
+        method: 'POST',
+        headers: { 'x-signature': 'present' },
+        body: 'hello',
+      });
+      expect(await response.json()).toEqual({ body: 'hello' });
+      expect(response.headers.get('connection')).not.toBe('close');
+    });
   });
 });

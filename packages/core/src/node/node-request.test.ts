@@ -1,19 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { BufferedRequest, type ClientDisconnect, takeBufferedBody } from './buffered-request';
+import { readBodyOf } from '../request-body-reader';
+import { IncomingBody } from './incoming-body';
+import { type ClientDisconnect, NodeRequest } from './node-request';
 
 const connected: ClientDisconnect = { disconnected: false, onDisconnect: () => {} };
 const make = (body = 'a=1&b=%2B2', disconnect = connected) =>
-  new BufferedRequest(
+  new NodeRequest(
     'http://localhost/hook?x=1',
     {
       method: 'POST',
       headers: new Headers({ 'content-type': 'application/x-www-form-urlencoded' }),
     },
-    new TextEncoder().encode(body),
+    IncomingBody.fromBytes(new TextEncoder().encode(body)),
     disconnect,
   );
 
-describe('BufferedRequest', () => {
+describe('NodeRequest', () => {
   it('is a Request with the usual url, method and headers', () => {
     const request = make();
     expect(request).toBeInstanceOf(Request);
@@ -53,10 +55,45 @@ describe('BufferedRequest', () => {
     expect(make('', { disconnected: true, onDisconnect: () => {} }).signal.aborted).toBe(true);
   });
 
-  it('gives its bytes to takeBufferedBody, and other requests give none', () => {
-    expect(new TextDecoder().decode(takeBufferedBody(make()))).toBe('a=1&b=%2B2');
+  it('gives its bytes to readBodyOf, once, and other requests give none', async () => {
+    const request = make();
+    expect(new TextDecoder().decode(await readBodyOf(request, 100))).toBe('a=1&b=%2B2');
+    await expect(readBodyOf(request, 100)).rejects.toThrow(TypeError);
     expect(
-      takeBufferedBody(new Request('http://localhost/', { method: 'POST', body: 'x' })),
+      readBodyOf(new Request('http://localhost/', { method: 'POST', body: 'x' }), 100),
     ).toBeUndefined();
+  });
+
+  it('has no body without one (GET)', async () => {
+    const request = new NodeRequest(
+      'http://localhost/',
+      { method: 'GET', headers: new Headers() },
+      undefined,
+      connected,
+    );
+    expect(request.body).toBeNull();
+    expect(await request.text()).toBe('');
+  });
+
+  it('builds its Headers from the Node headers when asked: repeats joined, pseudo-headers dropped', () => {
+    const request = new NodeRequest(
+      'http://localhost/',
+      {
+        method: 'POST',
+        headers: {
+          ':path': '/',
+          'x-token': ['a', 'b'],
+          'content-type': 'text/plain',
+          gone: undefined,
+        },
+      },
+      IncomingBody.fromBytes(new Uint8Array(0)),
+      connected,
+    );
+    expect([...request.headers]).toEqual([
+      ['content-type', 'text/plain'],
+      ['x-token', 'a, b'],
+    ]);
+    expect(request.headers).toBe(request.headers);
   });
 });
