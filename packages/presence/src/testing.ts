@@ -351,6 +351,23 @@ export function describePresenceStore(
         );
       });
 
+      it('decides at a heartbeat what the connections say then, without waiting for a sweep', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        const desk = await engine.connect({
+          tenantId: 'tenant-a',
+          userId: 'u1',
+          connectionId: 'desk',
+        });
+        await engine.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'phone' });
+        await desk.setAway(true);
+        world.advance(conformanceTimings.awayAfterMs); // the phone idles; nobody swept
+        await desk.heartbeat();
+        const events = world.transitions('u1');
+        assert.deepEqual(typesOf(events), ['presence.online', 'presence.away']);
+        assert.equal(events[1]?.occurredAt, new Date(world.now()).toISOString());
+      });
+
       it('decides one presence.online when three processes connect the same user at once', async () => {
         const world = await harness();
         const engines = [world.engine(), world.engine(), world.engine()];
