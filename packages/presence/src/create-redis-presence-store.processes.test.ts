@@ -14,11 +14,15 @@ const redis = await connectTestRedis();
 const storePrefix = uniquePrefix('presence-mp-store');
 const busPrefix = uniquePrefix('presence-mp-bus');
 
-/** Real-clock timings: a heartbeat every 200 ms, gone 600 ms after the last one. */
+/**
+ * Real-clock timings: a heartbeat every 200 ms, away 500 ms and gone 800 ms after the last one.
+ * Wider than the default ratios (1.6 and 2.4 heartbeats): a child process on two busy shared
+ * cores can stall for a few hundred milliseconds, and the test is about crashes, not stalls.
+ */
 const timings = {
   heartbeatIntervalMs: 200,
-  awayAfterMs: 320,
-  connectionTtlMs: 600,
+  awayAfterMs: 500,
+  connectionTtlMs: 800,
   leaveDelayMs: 100,
   sweepIntervalMs: 200,
   publishLeaseMs: 500,
