@@ -1,6 +1,11 @@
 import { claimMessageDelivery, dropExpiredMessages } from './claim-message-delivery';
 import type { StoredConnection } from './presence-record';
-import type { PresenceApplyResult, PresenceOperation } from './presence-store';
+import type {
+  HeartbeatOutcome,
+  PresenceApplyResult,
+  PresenceOperation,
+  PresenceStoreSettings,
+} from './presence-store';
 import {
   createPresenceUserState,
   type PresenceTenantState,
@@ -76,12 +81,10 @@ export function applyPresenceOperation(
       break;
     }
     case 'heartbeat': {
-      const connection = user?.connections.get(operation.connectionId);
-      if (!user || !connection || connection.leaving) return missing;
-      if (user.status === 'online' && !connection.away && connection.expiresAt > at) {
-        refresh(connection);
-        return { outcome: 'ok' };
-      }
+      const fast = applyHeartbeatFastPath(user, operation.connectionId, at, settings);
+      if (fast === 'missing') return missing;
+      if (fast === 'ok') return { outcome: 'ok' };
+      const connection = user!.connections.get(operation.connectionId)!;
       // Expired but not removed yet (a paused process): the connection comes back.
       if (connection.expiresAt <= at) connection.connectedAt = at;
       refresh(connection);
@@ -168,6 +171,26 @@ export function applyPresenceOperation(
   if (created) result.created = true;
   if (operation.read) result.record = toPresenceRecord(tenant.tenantId, target);
   return result;
+}
+
+/**
+ * A heartbeat's fast path: an active connection (not away, not leaving, not expired) of an
+ * online user cannot change the user's status, so it is only refreshed (`ok`). `missing`: the
+ * connection is unknown or leaving. `slow`: nothing was changed; the full rules must run.
+ */
+export function applyHeartbeatFastPath(
+  user: PresenceUserState | undefined,
+  connectionId: string,
+  at: number,
+  settings: PresenceStoreSettings,
+): HeartbeatOutcome {
+  const connection = user?.connections.get(connectionId);
+  if (!user || !connection || connection.leaving) return 'missing';
+  if (user.status !== 'online' || connection.away || connection.expiresAt <= at) return 'slow';
+  connection.lastSeenAt = at;
+  connection.expiresAt = at + settings.connectionTtlMs;
+  connection.idleAt = at + settings.awayAfterMs;
+  return 'ok';
 }
 
 function setData(connection: StoredConnection, data: string | undefined): void {

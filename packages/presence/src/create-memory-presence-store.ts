@@ -1,4 +1,4 @@
-import { applyPresenceOperation } from './apply-presence-operation';
+import { applyHeartbeatFastPath, applyPresenceOperation } from './apply-presence-operation';
 import type { PresenceStore } from './presence-store';
 import { type PresenceTenantState, toPresenceRecord } from './presence-tenant-state';
 import { sweepPresenceTenant } from './sweep-presence-tenant';
@@ -47,5 +47,11 @@ export function createMemoryPresenceStore(): PresenceStore {
       return counts;
     },
     listTenants: async () => [...tenants.keys()],
+    heartbeat: async (tenantId, beats, at, settings) => {
+      const tenant = tenants.get(tenantId);
+      return beats.map(({ userId, connectionId }) =>
+        applyHeartbeatFastPath(tenant?.users.get(userId), connectionId, at, settings),
+      );
+    },
   };
 }

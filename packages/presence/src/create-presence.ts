@@ -29,7 +29,12 @@ import type {
 } from './presence';
 import { PresenceConnectionHandle, type PresenceHandleEngine } from './presence-connection-handle';
 import { createSafeLogger, defaultPresenceLogger } from './presence-logger';
-import type { PresenceApplyResult, PresenceOperation, PresenceStore } from './presence-store';
+import type {
+  HeartbeatOutcome,
+  PresenceApplyResult,
+  PresenceOperation,
+  PresenceStore,
+} from './presence-store';
 import type { PresenceTransition } from './presence-transition';
 import type { MessageDelivery } from './queued-message';
 import { resolvePresenceSettings } from './resolve-presence-settings';
@@ -43,6 +48,15 @@ import type { UserPresence } from './user-presence';
 const sweepBatch = 500;
 /** Upper bound on sweep rounds per tenant and run, so one run always ends. */
 const maxSweepRounds = 100;
+/** Most heartbeats sent to the store in one call. */
+const heartbeatBatch = 256;
+
+/** A heartbeat waiting for its batch. */
+interface PendingBeat {
+  handle: PresenceConnectionHandle;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 /** Operations without the fields the engine fills in. */
 type OperationInput = PresenceOperation extends infer Operation
@@ -77,7 +91,9 @@ export function createPresence(options: PresenceOptions): Presence {
   const settings = resolvePresenceSettings(options);
   const storeSettings = settings.store;
   const store: PresenceStore = options.store ?? createMemoryPresenceStore();
-  const now = options.now ?? Date.now;
+  const clock = options.now ?? Date.now;
+  // Whole milliseconds: stores (and the Redis scripts) keep integer times.
+  const now = (): number => Math.floor(clock());
   const logger = createSafeLogger(options.logger ?? defaultPresenceLogger);
   const wheel = createHeartbeatWheel<PresenceConnectionHandle>({
     intervalMs: settings.heartbeatIntervalMs,
@@ -102,6 +118,16 @@ export function createPresence(options: PresenceOptions): Presence {
   /** A 4xx from the bus will never pass: retrying it would block the outbox or the queue. */
   const isRefusal = (error: unknown): boolean =>
     CallTrackError.isInstance(error) && error.status >= 400 && error.status < 500;
+
+  const pendingConfirmations = new Map<string, string[]>();
+  let confirmationsQueued = false;
+  const flushConfirmations = (): void => {
+    confirmationsQueued = false;
+    for (const [tenantId, eventIds] of pendingConfirmations) {
+      track(store.confirm(tenantId, eventIds));
+    }
+    pendingConfirmations.clear();
+  };
 
   const publishTransitions = async (
     tenantId: string,
@@ -130,9 +156,17 @@ export function createPresence(options: PresenceOptions): Presence {
       }
       done.push(transition.eventId);
     }
-    // Confirmed in the background: a confirmation that never lands only means a later sweep
-    // publishes the event again, and the bus drops the copy by id.
-    if (done.length > 0) track(store.confirm(tenantId, done));
+    // Confirmed in the background, with whatever else was published in the same tick: a
+    // confirmation that never lands only means a later sweep publishes the event again, and
+    // the bus drops the copy by id.
+    if (done.length === 0) return;
+    const queued = pendingConfirmations.get(tenantId);
+    if (queued) queued.push(...done);
+    else pendingConfirmations.set(tenantId, done);
+    if (!confirmationsQueued) {
+      confirmationsQueued = true;
+      queueMicrotask(flushConfirmations);
+    }
   };
 
   /**
@@ -253,12 +287,64 @@ export function createPresence(options: PresenceOptions): Presence {
     }
   };
 
+  /** One heartbeat through the full rules (what a batch sends back as `slow`). */
+  const applyHeartbeat = async (handle: PresenceConnectionHandle): Promise<void> => {
+    if (handle.closed) return;
+    const { tenantId, userId, connectionId } = handle;
+    const result = await run({ kind: 'heartbeat', tenantId, userId, connectionId });
+    if (result.outcome === 'missing' && !handle.closed) await reRegister(handle);
+  };
+
+  // Heartbeats made in the same tick (a bucket of the wheel, many sockets' keepalives) go to
+  // the store together, one script per tenant and batch, when the store can take them so.
+  const pendingBeats = new Map<string, PendingBeat[]>();
+  let flushQueued = false;
+  const flushBeats = (): void => {
+    flushQueued = false;
+    const batches = [...pendingBeats];
+    pendingBeats.clear();
+    for (const [tenantId, beats] of batches) {
+      for (let start = 0; start < beats.length; start += heartbeatBatch) {
+        void sendBeats(tenantId, beats.slice(start, start + heartbeatBatch));
+      }
+    }
+  };
+  const sendBeats = async (tenantId: string, beats: PendingBeat[]): Promise<void> => {
+    let outcomes: HeartbeatOutcome[];
+    try {
+      outcomes = await store.heartbeat!(
+        tenantId,
+        beats.map(({ handle }) => ({ userId: handle.userId, connectionId: handle.connectionId })),
+        now(),
+        storeSettings,
+      );
+    } catch (error) {
+      for (const beat of beats) beat.reject(error);
+      return;
+    }
+    beats.forEach((beat, index) => {
+      const outcome = outcomes[index];
+      if (outcome === 'ok' || beat.handle.closed) beat.resolve();
+      else {
+        const rest = outcome === 'missing' ? reRegister(beat.handle) : applyHeartbeat(beat.handle);
+        rest.then(beat.resolve, beat.reject);
+      }
+    });
+  };
+
   const handleEngine: PresenceHandleEngine = {
-    async heartbeat(handle) {
-      if (handle.closed) return;
-      const { tenantId, userId, connectionId } = handle;
-      const result = await run({ kind: 'heartbeat', tenantId, userId, connectionId });
-      if (result.outcome === 'missing' && !handle.closed) await reRegister(handle);
+    heartbeat(handle) {
+      if (handle.closed) return Promise.resolve();
+      if (!store.heartbeat) return applyHeartbeat(handle);
+      return new Promise<void>((resolve, reject) => {
+        const beats = pendingBeats.get(handle.tenantId);
+        if (beats) beats.push({ handle, resolve, reject });
+        else pendingBeats.set(handle.tenantId, [{ handle, resolve, reject }]);
+        if (!flushQueued) {
+          flushQueued = true;
+          queueMicrotask(flushBeats);
+        }
+      });
     },
     async update(handle, data) {
       if (handle.closed) return;
@@ -563,6 +649,7 @@ export function createPresence(options: PresenceOptions): Presence {
         ),
       );
       await sweeping;
+      if (confirmationsQueued) flushConfirmations();
       while (inFlight.size > 0) await Promise.all(inFlight);
     },
   };

@@ -101,6 +101,29 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(await redis!.pttl(`${prefix}:{tenant-a}:u:u1`)).toBe(-1);
   });
 
+  it('lists each tenant once per instance, and lists it again when Redis lost the list', async () => {
+    const prefix = `${filePrefix}:tenants`;
+    const store = createRedisPresenceStore({ redis: redis!, prefix });
+    const clock = { time: t0 };
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store,
+      now: () => clock.time,
+      autoHeartbeat: false,
+      logger: {},
+    });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u2' });
+    await presence.connect({ tenantId: 'tenant-b', userId: 'u1' });
+    expect((await redis!.smembers(`${prefix}:tenants`)).sort()).toEqual(['tenant-a', 'tenant-b']);
+    await redis!.del(`${prefix}:tenants`);
+    expect((await store.listTenants()).sort()).toEqual(['tenant-a', 'tenant-b']);
+    expect((await redis!.smembers(`${prefix}:tenants`)).sort()).toEqual(['tenant-a', 'tenant-b']);
+    // Another process (another instance) sees them too.
+    const other = createRedisPresenceStore({ redis: redis!, prefix });
+    expect((await other.listTenants()).sort()).toEqual(['tenant-a', 'tenant-b']);
+  });
+
   it('refuses a bad prefix, a missing client and a malformed tenant', async () => {
     expect(() => createRedisPresenceStore({ redis: redis!, prefix: 'a{b}' })).toThrow(
       InvalidArgumentError,
@@ -126,7 +149,7 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
     await server?.stop();
   });
 
-  it('makes one round trip (one EVALSHA) per heartbeat, and never KEYS or SCAN', async () => {
+  it('makes one round trip (one EVALSHA) per heartbeat, one per batch of heartbeats, and never KEYS or SCAN', async () => {
     server = await startRedisServer();
     const client = new Redis(server.url);
     const watcher = new Redis(server.url);
@@ -146,6 +169,7 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
         await presence.connect({ tenantId: 'tenant-a', userId: `agent-${index % 10}` }),
       );
     }
+    await connections[0]!.heartbeat(); // loads the heartbeat script (EVAL after NOSCRIPT)
     const commands: string[] = [];
     const monitor = await watcher.monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -160,6 +184,13 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
     await client.ping('heartbeats-done');
     while (!commands.includes('ping')) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(commands).toEqual([...Array(20).fill('evalsha'), 'ping']);
+
+    // Heartbeats made together (one bucket of the wheel) share one script per tenant.
+    commands.length = 0;
+    await Promise.all(connections.map((connection) => connection.heartbeat()));
+    await client.ping('batch-done');
+    while (!commands.includes('ping')) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(commands).toEqual(['evalsha', 'ping']);
 
     commands.length = 0;
     clock.time += conformanceTimings.awayAfterMs;

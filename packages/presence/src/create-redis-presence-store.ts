@@ -4,6 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { PresenceRecord, StoredConnection } from './presence-record';
 import type { PresenceStatus } from './presence-status';
 import type {
+  HeartbeatOutcome,
   PresenceApplyResult,
   PresenceOperation,
   PresenceStore,
@@ -13,7 +14,11 @@ import type {
 import { compareConnections } from './presence-tenant-state';
 import type { PresenceEventType, PresenceTransition } from './presence-transition';
 import type { MessageDelivery, QueuedMessage } from './queued-message';
-import { applyOperationScript, sweepTenantScript } from './redis-presence-scripts';
+import {
+  applyOperationScript,
+  heartbeatBatchScript,
+  sweepTenantScript,
+} from './redis-presence-scripts';
 
 /** Options of {@link createRedisPresenceStore}. */
 export interface RedisPresenceStoreOptions {
@@ -31,6 +36,8 @@ export interface RedisPresenceStoreOptions {
 
 const applyScript = defineRedisScript(applyOperationScript);
 const sweepScript = defineRedisScript(sweepTenantScript);
+const heartbeatScript = defineRedisScript(heartbeatBatchScript);
+const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow'];
 
 /**
  * A presence store on Redis, for many processes sharing presence. Every operation is one Lua
@@ -60,6 +67,11 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     });
   }
   const tenantsKey = `${prefix}:tenants`;
+  /**
+   * Tenants this instance listed. `listTenants` (every sweep) lists them again if Redis lost the
+   * set (a restart without persistence), so skipping the `SADD` for them stays safe.
+   */
+  const registered = new Set<string>();
 
   const baseOf = (tenantId: string): string => {
     if (!tenantIdSchema.safeParse(tenantId).success) {
@@ -68,26 +80,35 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     return `${prefix}:{${tenantId}}:`;
   };
 
-  const settingsArgs = (settings: PresenceStoreSettings): (string | number)[] => [
-    settings.connectionTtlMs,
-    settings.awayAfterMs,
-    settings.leaveDelayMs,
-    settings.publishLeaseMs,
-    Math.max(settings.offlineRetentionMs, settings.queueMaxAgeMs),
-    settings.maxConnectionsPerUser,
-    settings.queueMaxMessages,
-    settings.queueMaxAgeMs,
-    settings.deliveryBatchSize,
-  ];
+  // The settings travel packed in one argument (see the scripts); packed once per object.
+  const packed = new WeakMap<PresenceStoreSettings, string>();
+  const pack = (settings: PresenceStoreSettings): string => {
+    let text = packed.get(settings);
+    if (text === undefined) {
+      text = [
+        settings.connectionTtlMs,
+        settings.awayAfterMs,
+        settings.leaveDelayMs,
+        settings.publishLeaseMs,
+        Math.max(settings.offlineRetentionMs, settings.queueMaxAgeMs),
+        settings.maxConnectionsPerUser,
+        settings.queueMaxMessages,
+        settings.queueMaxAgeMs,
+        settings.deliveryBatchSize,
+      ].join(',');
+      packed.set(settings, text);
+    }
+    return text;
+  };
 
   const apply = async (operation: PresenceOperation): Promise<PresenceApplyResult> => {
     const base = baseOf(operation.tenantId);
     const args: (string | number)[] = [
-      base,
       operation.kind,
-      operation.userId,
       operation.at,
-      ...settingsArgs(operation.settings),
+      pack(operation.settings),
+      base,
+      operation.userId,
       operation.read ? '1' : '0',
     ];
     switch (operation.kind) {
@@ -149,9 +170,12 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     if (dropped) result.dropped = dropped;
     if (created === 1) {
       result.created = true;
-      // First sight of the user: list the tenant for the sweeper (a separate command: the
-      // tenants set lives outside the tenant's hash slot).
-      await redis.sadd(tenantsKey, operation.tenantId);
+      // First sight of a user: list the tenant for the sweeper (a separate command: the tenants
+      // set lives outside the tenant's hash slot), once per tenant and store instance.
+      if (!registered.has(operation.tenantId)) {
+        await redis.sadd(tenantsKey, operation.tenantId);
+        registered.add(operation.tenantId);
+      }
     }
     return result;
   };
@@ -167,7 +191,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       redis,
       sweepScript,
       [`${base}due`],
-      [base, 'sweep', '', at, ...settingsArgs(settings), limit],
+      ['sweep', at, pack(settings), base, limit],
     )) as [string[], [string, string, string[]][], number, number];
     const [transitions, deliveries, dropped, more] = reply;
     return {
@@ -225,13 +249,37 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     return { online: Number(replies[0]?.[1] ?? 0), away: Number(replies[1]?.[1] ?? 0) };
   };
 
+  const heartbeat = async (
+    tenantId: string,
+    beats: readonly { userId: string; connectionId: string }[],
+    at: number,
+    settings: PresenceStoreSettings,
+  ): Promise<HeartbeatOutcome[]> => {
+    if (beats.length === 0) return [];
+    const base = baseOf(tenantId);
+    const codes = (await runRedisScript(
+      redis,
+      heartbeatScript,
+      beats.map((beat) => `${base}u:${beat.userId}`),
+      [at, pack(settings), ...beats.map((beat) => beat.connectionId)],
+    )) as number[];
+    return codes.map((code) => heartbeatOutcomes[code] ?? 'slow');
+  };
+
   return {
     apply,
     sweep,
     confirm,
     listMembers,
     countMembers,
-    listTenants: () => redis.smembers(tenantsKey),
+    listTenants: async () => {
+      const listed = await redis.smembers(tenantsKey);
+      const known = new Set(listed);
+      const lost = [...registered].filter((tenantId) => !known.has(tenantId));
+      if (lost.length > 0) await redis.sadd(tenantsKey, ...lost);
+      return [...listed, ...lost];
+    },
+    heartbeat,
   };
 }
 

@@ -17,6 +17,7 @@ export type { PresenceRecord, StoredConnection } from './presence-record';
 export type { PresenceStatus } from './presence-status';
 export { presenceStatuses } from './presence-status';
 export type {
+  HeartbeatOutcome,
   PresenceApplyResult,
   PresenceOperation,
   PresenceStore,

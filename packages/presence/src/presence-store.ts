@@ -140,4 +140,20 @@ export interface PresenceStore {
   countMembers(tenantId: string): Promise<{ online: number; away: number }>;
   /** Tenants the store has seen (the sweeper walks them). */
   listTenants(): Promise<string[]>;
+  /**
+   * Optional: many heartbeats of one tenant in one step, fast path only. For each connection:
+   * `ok` when it was refreshed (an active connection of an online user: its status cannot
+   * change), `missing` when it is unknown or leaving (nothing changed), `slow` when it needs a
+   * full `apply({ kind: 'heartbeat' })` (nothing changed yet). Without it, the engine applies
+   * heartbeats one by one.
+   */
+  heartbeat?(
+    tenantId: string,
+    beats: readonly { userId: string; connectionId: string }[],
+    at: number,
+    settings: PresenceStoreSettings,
+  ): Promise<HeartbeatOutcome[]>;
 }
+
+/** What {@link PresenceStore.heartbeat} reports for one connection. */
+export type HeartbeatOutcome = 'ok' | 'missing' | 'slow';

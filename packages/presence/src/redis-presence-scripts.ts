@@ -18,24 +18,26 @@
  * Every key of a call shares the tenant's hash tag, so each script runs in one slot. Times come
  * from the caller's clock (ARGV), never from the server.
  *
- * ARGV of both scripts: [1] base, [2] kind, [3] user id, [4] at, [5] connection TTL, [6] away
- * after, [7] leave delay, [8] lease, [9] retention of an offline record, [10] max connections,
- * [11] max queued messages, [12] max message age, [13] delivery batch size, [14] read flag (apply)
- * or limit (sweep), then the kind's own arguments.
+ * ARGV of both scripts: [1] kind, [2] at, [3] the settings, packed (`ttl,awayAfter,leaveDelay,
+ * lease,retention,maxConnections,queueMax,queueAge,batch`: one argument, not nine, because a
+ * heartbeat's cost is mostly its arguments), [4] base; then the script's own.
  */
 const prelude = `
-local base = ARGV[1]
-local kind = ARGV[2]
-local at = tonumber(ARGV[4])
-local ttl = tonumber(ARGV[5])
-local awayAfter = tonumber(ARGV[6])
-local leaveDelay = tonumber(ARGV[7])
-local lease = tonumber(ARGV[8])
-local retention = tonumber(ARGV[9])
-local maxConnections = tonumber(ARGV[10])
-local queueMax = tonumber(ARGV[11])
-local queueAge = tonumber(ARGV[12])
-local batch = tonumber(ARGV[13])
+local kind = ARGV[1]
+local at = tonumber(ARGV[2])
+local ttl, awayAfter = string.match(ARGV[3], '^(%d+),(%d+),')
+ttl = tonumber(ttl)
+awayAfter = tonumber(awayAfter)
+local base = ARGV[4]
+local leaveDelay, lease, retention, maxConnections, queueMax, queueAge, batch
+-- The rest of the settings: read by every path but a heartbeat's fast one.
+local function readSettings()
+  local values = { string.match(ARGV[3],
+    '^%d+,%d+,(%d+),(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)$') }
+  leaveDelay, lease, retention = tonumber(values[1]), tonumber(values[2]), tonumber(values[3])
+  maxConnections, queueMax = tonumber(values[4]), tonumber(values[5])
+  queueAge, batch = tonumber(values[6]), tonumber(values[7])
+end
 
 local function fmt(number) return string.format('%d', number) end
 
@@ -224,7 +226,33 @@ end
 `;
 
 /**
- * One operation on one user. KEYS[1] the user's hash. Kind arguments from ARGV[15]: connect
+ * The hot path, before anything else runs (no function of the prelude is even defined): a
+ * heartbeat of an active connection (not away, not leaving, not expired) of an online user
+ * cannot change the user's status, so it only rewrites that connection's timing. It leaves the
+ * \`due\` score alone: the score may then be earlier than the true deadline, never later, and a
+ * sweep that finds nothing due just records the right one.
+ */
+const heartbeatFastPath = `
+if ARGV[1] == 'heartbeat' then
+  local values = redis.call('HMGET', KEYS[1], 'c:' .. ARGV[7], 's')
+  if not values[1] then return { 'missing' } end
+  local expiresAt, connectedAt, flags =
+    string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
+  if string.find(flags, 'l', 1, true) then return { 'missing' } end
+  local at = tonumber(ARGV[2])
+  if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
+    local ttl, awayAfter = string.match(ARGV[3], '^(%d+),(%d+),')
+    redis.call('HSET', KEYS[1], 'c:' .. ARGV[7], ARGV[2] .. '|' ..
+      string.format('%d', at + tonumber(ttl)) .. '|' ..
+      string.format('%d', at + tonumber(awayAfter)) .. '|' .. connectedAt .. '|')
+    return { 'ok' }
+  end
+end
+`;
+
+/**
+ * One operation on one user. KEYS[1] the user's hash; ARGV[5] the user id, ARGV[6] the read
+ * flag ('1' returns the user's hash after the operation). Kind arguments from ARGV[7]: connect
  * (connection id, data or '', away '1'/'0'), heartbeat (connection id), update (connection id,
  * data or ''), away (connection id, '1'/'0'), disconnect (connection id, immediate '1'/'0'),
  * state (state), settle, send (message id, body), ack (token, last sequence).
@@ -232,24 +260,12 @@ end
  * HGETALL of the user after the operation (with read) or {}, sequence or '', queued 0/1,
  * dropped, created 0/1 }.
  */
-export const applyOperationScript = `${prelude}
-local userId = ARGV[3]
-local read = ARGV[14] == '1'
+export const applyOperationScript = `${heartbeatFastPath}${prelude}
+local userId = ARGV[5]
+local read = ARGV[6] == '1'
 local userKey = KEYS[1]
 
-if kind == 'heartbeat' then
-  -- The hot path: an active connection of an online user only moves its own deadlines.
-  local values = redis.call('HMGET', userKey, 'c:' .. ARGV[15], 's')
-  if not values[1] then return { 'missing' } end
-  local c = parseConnection(ARGV[15], values[1])
-  if c.leaving then return { 'missing' } end
-  if values[2] == 'online' and not c.away and c.expiresAt > at then
-    refresh(c)
-    redis.call('HSET', userKey, 'c:' .. c.id, formatConnection(c))
-    return { 'ok' }
-  end
-end
-
+readSettings()
 local user = loadUser(userId, userKey)
 local created = 0
 local function ensureUser()
@@ -270,9 +286,9 @@ end
 local explicit = false
 local mayClaim = true
 if kind == 'connect' then
-  local id = ARGV[15]
-  local data = optional(ARGV[16])
-  local away = ARGV[17] == '1'
+  local id = ARGV[7]
+  local data = optional(ARGV[8])
+  local away = ARGV[9] == '1'
   local existing = user and user.connections[id]
   if existing ~= nil and existing.expiresAt > at then
     explicit = user.data[id] ~= data
@@ -297,29 +313,29 @@ if kind == 'connect' then
     setData(user, id, data)
   end
 elseif kind == 'heartbeat' then
-  local c = user and user.connections[ARGV[15]]
+  local c = user and user.connections[ARGV[7]]
   if c == nil or c.leaving then return { 'missing' } end
   -- Expired but not removed yet (a paused process): the connection comes back.
   if c.expiresAt <= at then c.connectedAt = at end
   refresh(c)
   saveConnection(user, c)
 elseif kind == 'update' then
-  local id = ARGV[15]
+  local id = ARGV[7]
   local c = user and user.connections[id]
   if not live(c) then return { 'missing' } end
-  local data = optional(ARGV[16])
+  local data = optional(ARGV[8])
   explicit = user.data[id] ~= data
   setData(user, id, data)
 elseif kind == 'away' then
-  local c = user and user.connections[ARGV[15]]
+  local c = user and user.connections[ARGV[7]]
   if not live(c) then return { 'missing' } end
-  c.away = ARGV[16] == '1'
+  c.away = ARGV[8] == '1'
   saveConnection(user, c)
 elseif kind == 'disconnect' then
-  local id = ARGV[15]
+  local id = ARGV[7]
   local c = user and user.connections[id]
   if c == nil or c.expiresAt <= at then return { 'missing' } end
-  if ARGV[16] == '1' or leaveDelay == 0 then
+  if ARGV[8] == '1' or leaveDelay == 0 then
     removeConnection(user, id)
   elseif not c.leaving then
     c.leaving = true
@@ -328,9 +344,9 @@ elseif kind == 'disconnect' then
   end
 elseif kind == 'state' then
   ensureUser()
-  explicit = user.fields.st ~= ARGV[15]
-  user.fields.st = ARGV[15]
-  redis.call('HSET', userKey, 'st', ARGV[15])
+  explicit = user.fields.st ~= ARGV[7]
+  user.fields.st = ARGV[7]
+  redis.call('HSET', userKey, 'st', ARGV[7])
 elseif kind == 'settle' then
   if user == nil then return { 'ok' } end
 elseif kind == 'send' then
@@ -338,13 +354,13 @@ elseif kind == 'send' then
 elseif kind == 'ack' then
   if user == nil then return { 'ok' } end
   local queueKey = base .. 'q:' .. userId
-  local last = tonumber(ARGV[16])
+  local last = tonumber(ARGV[8])
   while true do
     local head = redis.call('LINDEX', queueKey, 0)
     if not head or tonumber(string.match(head, '^(%d+)|')) > last then break end
     redis.call('LPOP', queueKey)
   end
-  if user.fields.dl == ARGV[15] then releaseDelivery(user) else mayClaim = false end
+  if user.fields.dl == ARGV[7] then releaseDelivery(user) else mayClaim = false end
 else
   return redis.error_reply('unknown presence operation ' .. tostring(kind))
 end
@@ -357,7 +373,7 @@ if kind == 'send' then
   local queueKey = base .. 'q:' .. userId
   dropped = dropped + dropExpired(user, queueKey)
   sequence = redis.call('HINCRBY', userKey, 'q', 1)
-  redis.call('RPUSH', queueKey, fmt(sequence) .. '|' .. fmt(at) .. '|' .. ARGV[15] .. '|' .. ARGV[16])
+  redis.call('RPUSH', queueKey, fmt(sequence) .. '|' .. fmt(at) .. '|' .. ARGV[7] .. '|' .. ARGV[8])
   local excess = redis.call('LLEN', queueKey) - queueMax
   if excess > 0 then
     redis.call('LPOP', queueKey, excess)
@@ -382,13 +398,14 @@ return { 'ok', transition or '', delivery and delivery[1] or '', delivery and de
 `;
 
 /**
- * One sweep of one tenant. KEYS[1] the tenant's `due` set; ARGV[14] the limit. Claims expired
+ * One sweep of one tenant. KEYS[1] the tenant's `due` set; ARGV[5] the limit. Claims expired
  * outbox entries again, then settles the users whose deadline or delivery claim has passed,
  * earliest first. Returns { transitions JSON[], { user id, token, messages }[], dropped,
  * more 0/1 }.
  */
 export const sweepTenantScript = `${prelude}
-local limit = tonumber(ARGV[14])
+readSettings()
+local limit = tonumber(ARGV[5])
 local transitions = {}
 local deliveries = {}
 local dropped = 0
@@ -443,4 +460,37 @@ for i = 1, math.min(#order, limit) do
   end
 end
 return { transitions, deliveries, dropped, more }
+`;
+
+/**
+ * Many heartbeats of one tenant, fast path only (see the apply script's): KEYS the users'
+ * hashes, ARGV[1] at, ARGV[2] the packed settings, ARGV[3..] the connection ids, one per key.
+ * Returns one code per connection: 0 refreshed, 1 missing (unknown or leaving), 2 needs the
+ * full rules (nothing changed).
+ */
+export const heartbeatBatchScript = `
+local at = tonumber(ARGV[1])
+local ttl, awayAfter = string.match(ARGV[2], '^(%d+),(%d+),')
+local timing = ARGV[1] .. '|' .. string.format('%d', at + tonumber(ttl)) .. '|' ..
+  string.format('%d', at + tonumber(awayAfter)) .. '|'
+local outcomes = {}
+for i = 1, #KEYS do
+  local field = 'c:' .. ARGV[i + 2]
+  local values = redis.call('HMGET', KEYS[i], field, 's')
+  local outcome = 1
+  if values[1] then
+    local expiresAt, connectedAt, flags =
+      string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
+    if not string.find(flags, 'l', 1, true) then
+      if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
+        redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
+        outcome = 0
+      else
+        outcome = 2
+      end
+    end
+  end
+  outcomes[i] = outcome
+end
+return outcomes
 `;

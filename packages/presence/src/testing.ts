@@ -368,6 +368,57 @@ export function describePresenceStore(
         assert.equal(events[1]?.occurredAt, new Date(world.now()).toISOString());
       });
 
+      it('applies heartbeats made together like one by one, whatever each needs', async () => {
+        const world = await harness();
+        const [a, b] = [world.engine(), world.engine()];
+        const steady = await a.connect({ tenantId: 'tenant-a', userId: 'steady' });
+        const other = await a.connect({ tenantId: 'tenant-b', userId: 'steady' });
+        const swept = await a.connect({ tenantId: 'tenant-a', userId: 'swept', data: 'kept' });
+        const closed = await a.connect({ tenantId: 'tenant-a', userId: 'closed' });
+        await closed.disconnect();
+        world.advance(400);
+        const idle = await a.connect({ tenantId: 'tenant-a', userId: 'idle' });
+        for (const at of [1000, 2000]) {
+          world.advance(t0 + at - world.now());
+          await Promise.all([steady.heartbeat(), other.heartbeat()]);
+        }
+        world.advance(400); // 2400: swept expires, idle has idled since 2000
+        await b.sweep();
+        await Promise.all([
+          steady.heartbeat(), // refreshed in the batch
+          idle.heartbeat(), // away: the full rules bring the user back online
+          swept.heartbeat(), // gone: registered again, with its data
+          other.heartbeat(), // another tenant: another batch
+          closed.heartbeat(), // disconnected: nothing
+        ]);
+        assert.deepEqual(typesOf(world.transitions('steady')), ['presence.online']);
+        assert.deepEqual(typesOf(world.transitions('steady', 'tenant-b')), ['presence.online']);
+        assert.deepEqual(typesOf(world.transitions('idle')), [
+          'presence.online',
+          'presence.away',
+          'presence.online',
+        ]);
+        const sweptEvents = world.transitions('swept');
+        assert.deepEqual(typesOf(sweptEvents), [
+          'presence.online',
+          'presence.offline',
+          'presence.online',
+        ]);
+        assert.equal(dataOf(sweptEvents[2]).presence.connections[0]?.data, 'kept');
+        assert.deepEqual(typesOf(world.transitions('closed')), [
+          'presence.online',
+          'presence.offline',
+        ]);
+        assert.deepEqual(
+          (await b.listMembers('tenant-a')).map((member) => [member.userId, member.status]),
+          [
+            ['idle', 'online'],
+            ['steady', 'online'],
+            ['swept', 'online'],
+          ],
+        );
+      });
+
       it('decides one presence.online when three processes connect the same user at once', async () => {
         const world = await harness();
         const engines = [world.engine(), world.engine(), world.engine()];
