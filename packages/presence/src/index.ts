@@ -20,6 +20,7 @@ export type {
   HeartbeatOutcome,
   PresenceApplyResult,
   PresenceOperation,
+  PresenceOperationBase,
   PresenceStore,
   PresenceStoreSettings,
   PresenceSweepResult,

@@ -27,7 +27,8 @@ export interface PresenceStoreSettings {
   deliveryBatchSize: number;
 }
 
-interface OperationBase {
+/** What every {@link PresenceOperation} carries. */
+export interface PresenceOperationBase {
   tenantId: string;
   userId: string;
   /** The time of the operation (ms), from the caller's clock. */
@@ -52,7 +53,7 @@ interface OperationBase {
  * - `send`: queues a message (creating the user), then claims delivery if they are connected.
  * - `ack`: the holder of claim `token` delivered every message up to `lastSequence`.
  */
-export type PresenceOperation = OperationBase &
+export type PresenceOperation = PresenceOperationBase &
   (
     | { kind: 'connect'; connectionId: string; data?: string; away?: boolean }
     | { kind: 'heartbeat'; connectionId: string }
