@@ -13,6 +13,8 @@ import {
   checkUserId,
   toBoundedJson,
 } from './check-presence-input';
+import { createConfirmationBatcher } from './create-confirmation-batcher';
+import { createHeartbeatBatcher } from './create-heartbeat-batcher';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { createHeartbeatWheel } from './heartbeat-wheel';
 import type {
@@ -29,14 +31,10 @@ import type {
 } from './presence';
 import { PresenceConnectionHandle, type PresenceHandleEngine } from './presence-connection-handle';
 import { createSafeLogger, defaultPresenceLogger } from './presence-logger';
-import type {
-  HeartbeatOutcome,
-  PresenceApplyResult,
-  PresenceOperation,
-  PresenceStore,
-} from './presence-store';
+import type { PresenceApplyResult, PresenceOperation, PresenceStore } from './presence-store';
 import type { PresenceTransition } from './presence-transition';
 import type { MessageDelivery } from './queued-message';
+import { readActiveCallsByUser } from './read-active-calls-by-user';
 import { resolvePresenceSettings } from './resolve-presence-settings';
 import { toMessageEvent } from './to-message-event';
 import { toPresenceEvent } from './to-presence-event';
@@ -48,15 +46,6 @@ import type { UserPresence } from './user-presence';
 const sweepBatch = 500;
 /** Upper bound on sweep rounds per tenant and run, so one run always ends. */
 const maxSweepRounds = 100;
-/** Most heartbeats sent to the store in one call. */
-const heartbeatBatch = 256;
-
-/** A heartbeat waiting for its batch. */
-interface PendingBeat {
-  handle: PresenceConnectionHandle;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
 
 /** Operations without the fields the engine fills in. */
 type OperationInput = PresenceOperation extends infer Operation
@@ -119,15 +108,7 @@ export function createPresence(options: PresenceOptions): Presence {
   const isRefusal = (error: unknown): boolean =>
     CallTrackError.isInstance(error) && error.status >= 400 && error.status < 500;
 
-  const pendingConfirmations = new Map<string, string[]>();
-  let confirmationsQueued = false;
-  const flushConfirmations = (): void => {
-    confirmationsQueued = false;
-    for (const [tenantId, eventIds] of pendingConfirmations) {
-      track(store.confirm(tenantId, eventIds));
-    }
-    pendingConfirmations.clear();
-  };
+  const confirmations = createConfirmationBatcher(store, track);
 
   const publishTransitions = async (
     tenantId: string,
@@ -156,17 +137,8 @@ export function createPresence(options: PresenceOptions): Presence {
       }
       done.push(transition.eventId);
     }
-    // Confirmed in the background, with whatever else was published in the same tick: a
-    // confirmation that never lands only means a later sweep publishes the event again, and
-    // the bus drops the copy by id.
-    if (done.length === 0) return;
-    const queued = pendingConfirmations.get(tenantId);
-    if (queued) queued.push(...done);
-    else pendingConfirmations.set(tenantId, done);
-    if (!confirmationsQueued) {
-      confirmationsQueued = true;
-      queueMicrotask(flushConfirmations);
-    }
+    // Confirmed in the background, with whatever else was published in the same tick.
+    confirmations.add(tenantId, done);
   };
 
   /**
@@ -295,56 +267,20 @@ export function createPresence(options: PresenceOptions): Presence {
     if (result.outcome === 'missing' && !handle.closed) await reRegister(handle);
   };
 
-  // Heartbeats made in the same tick (a bucket of the wheel, many sockets' keepalives) go to
-  // the store together, one script per tenant and batch, when the store can take them so.
-  const pendingBeats = new Map<string, PendingBeat[]>();
-  let flushQueued = false;
-  const flushBeats = (): void => {
-    flushQueued = false;
-    const batches = [...pendingBeats];
-    pendingBeats.clear();
-    for (const [tenantId, beats] of batches) {
-      for (let start = 0; start < beats.length; start += heartbeatBatch) {
-        void sendBeats(tenantId, beats.slice(start, start + heartbeatBatch));
-      }
-    }
-  };
-  const sendBeats = async (tenantId: string, beats: PendingBeat[]): Promise<void> => {
-    let outcomes: HeartbeatOutcome[];
-    try {
-      outcomes = await store.heartbeat!(
-        tenantId,
-        beats.map(({ handle }) => ({ userId: handle.userId, connectionId: handle.connectionId })),
-        now(),
-        storeSettings,
-      );
-    } catch (error) {
-      for (const beat of beats) beat.reject(error);
-      return;
-    }
-    beats.forEach((beat, index) => {
-      const outcome = outcomes[index];
-      if (outcome === 'ok' || beat.handle.closed) beat.resolve();
-      else {
-        const rest = outcome === 'missing' ? reRegister(beat.handle) : applyHeartbeat(beat.handle);
-        rest.then(beat.resolve, beat.reject);
-      }
-    });
-  };
+  const batcher = store.heartbeat
+    ? createHeartbeatBatcher({
+        heartbeat: store.heartbeat.bind(store),
+        now,
+        settings: storeSettings,
+        onSlow: applyHeartbeat,
+        onMissing: reRegister,
+      })
+    : undefined;
 
   const handleEngine: PresenceHandleEngine = {
     heartbeat(handle) {
       if (handle.closed) return Promise.resolve();
-      if (!store.heartbeat) return applyHeartbeat(handle);
-      return new Promise<void>((resolve, reject) => {
-        const beats = pendingBeats.get(handle.tenantId);
-        if (beats) beats.push({ handle, resolve, reject });
-        else pendingBeats.set(handle.tenantId, [{ handle, resolve, reject }]);
-        if (!flushQueued) {
-          flushQueued = true;
-          queueMicrotask(flushBeats);
-        }
-      });
+      return batcher ? batcher.add(handle) : applyHeartbeat(handle);
     },
     async update(handle, data) {
       if (handle.closed) return;
@@ -425,20 +361,9 @@ export function createPresence(options: PresenceOptions): Presence {
     await checkTenant(tenantId);
   };
 
-  /** Active calls per user (by `agentId` and `userId`), from `calls`; undefined without it. */
-  const readCalls = async (tenantId: string): Promise<Map<string, string[]> | undefined> => {
-    if (!calls) return undefined;
-    const byUser = new Map<string, string[]>();
-    for (const call of await calls.listActiveCalls(tenantId, { limit: 10_000 })) {
-      for (const id of new Set([call.agentId, call.userId])) {
-        if (id === undefined) continue;
-        const list = byUser.get(id);
-        if (list) list.push(call.callId);
-        else byUser.set(id, [call.callId]);
-      }
-    }
-    return byUser;
-  };
+  /** Active calls per user, from `calls`; undefined without it. */
+  const readCalls = async (tenantId: string): Promise<Map<string, string[]> | undefined> =>
+    calls ? readActiveCallsByUser(calls, tenantId) : undefined;
 
   const withCalls = (
     presence: UserPresence,
@@ -649,7 +574,7 @@ export function createPresence(options: PresenceOptions): Presence {
         ),
       );
       await sweeping;
-      if (confirmationsQueued) flushConfirmations();
+      confirmations.flush();
       while (inFlight.size > 0) await Promise.all(inFlight);
     },
   };
