@@ -132,7 +132,7 @@ if (server) {
     // Heartbeats per second against raw SET EX, same commands in flight.
     {
       const users = 2000;
-      const beats = Math.max(count * 5, 20_000);
+      const beats = Math.max(count * 2, 20_000);
       const presence = presenceOn(createRedisPresenceStore({ redis, prefix: 'beat' }));
       const connections = await connectAll(presence, users, 1, 32, 'b');
       for (const concurrency of [1, 32, 256]) {
@@ -146,20 +146,28 @@ if (server) {
             300,
           ),
         );
-        const raw = await throughput(beats, concurrency, (index) =>
-          redis.set(
-            `seed:presence:{tenant-${index % tenants}}:${index % users}`,
-            Date.now(),
-            'EX',
-            300,
-          ),
-        );
-        const heartbeats = await throughput(beats, concurrency, (index) =>
-          connections[index % users]!.heartbeat(),
-        );
+        // Best of three alternating rounds each: the machine is shared, single runs swing.
+        let raw = 0;
+        let heartbeats = 0;
+        for (let round = 0; round < 3; round += 1) {
+          const set = (index: number) =>
+            redis.set(
+              `seed:presence:{tenant-${index % tenants}}:${index % users}`,
+              Date.now(),
+              'EX',
+              300,
+            );
+          raw = Math.max(raw, await throughput(beats, concurrency, set));
+          heartbeats = Math.max(
+            heartbeats,
+            await throughput(beats, concurrency, (index) =>
+              connections[index % users]!.heartbeat(),
+            ),
+          );
+        }
         row(
           `heartbeats, ${concurrency} in flight`,
-          `${beats} beats, ${users} users`,
+          `${beats} beats, ${users} users, best of 3`,
           rate(raw),
           rate(heartbeats),
           ratio(heartbeats, raw),
