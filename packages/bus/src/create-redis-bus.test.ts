@@ -25,6 +25,17 @@ describe.skipIf(!redis)('createRedisBus', () => {
     counter += 1;
     return createRedisBus({ redis: client, prefix: `${prefix}:${counter}`, ...options });
   });
+  // Sharded pub/sub works on a single Redis 7 too (SSUBSCRIBE without a cluster): the same
+  // contract, with all-tenants subscriptions following the tenant registry.
+  describeEventBus('redis, sharded pub/sub', async (options) => {
+    counter += 1;
+    return createRedisBus({
+      redis: client,
+      prefix: `${prefix}:${counter}`,
+      pubsub: 'sharded',
+      ...options,
+    });
+  });
 
   it('keeps every key of a tenant under its {tenant} hash tag', async () => {
     const own = `${prefix}:tags`;

@@ -2,7 +2,7 @@ import { BusDeliveryError } from './bus-delivery-error';
 import { createRedisPubSub, type RedisPubSub, type RedisPubSubMode } from './create-redis-pubsub';
 import type { RedisTenantSubscriber } from './create-redis-tenant-subscriber';
 import { createRedisHistoryReader, type ReadRedisHistory } from './read-redis-history';
-import type { RedisBusClient } from './redis-bus-client';
+import { isRedisCluster, type RedisBusClient, whenClusterReady } from './redis-bus-client';
 import { redisBusChannelPattern, redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
 import { parseRedisLiveMessage, type RedisStreamMessage } from './redis-stream-message';
 
@@ -153,8 +153,9 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
   };
 
   const connect = (): Promise<RedisPubSub> => {
-    pubsub ??= options.mode().then((mode) =>
-      createRedisPubSub({
+    pubsub ??= options.mode().then(async (mode) => {
+      if (isRedisCluster(redis)) await whenClusterReady(redis);
+      return createRedisPubSub({
         client: redis,
         mode,
         onMessage,
@@ -162,8 +163,8 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
         onReattached,
         onError: report,
         topologyCheckIntervalMs: options.topologyCheckIntervalMs,
-      }),
-    );
+      });
+    });
     // A failed detection is asked again next time.
     pubsub.catch(() => {
       pubsub = undefined;

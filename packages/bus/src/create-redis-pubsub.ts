@@ -72,7 +72,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   const cluster: Cluster | undefined = isRedisCluster(client) ? client : undefined;
   const links = new Map<string, NodeLink>();
   const channels = new Map<string, ChannelEntry>();
-  const patterns = new Set<string>();
+  const patterns = new Map<string, Omit<ChannelEntry, 'link' | 'attempt'>>();
   let classicKey: string | undefined;
   let closed = false;
   let refreshQueued = false;
@@ -243,6 +243,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     );
   };
 
+  /** Subscribes the patterns on the classic link (again, after it was replaced). */
   const placePatterns = (): void => {
     if (patterns.size === 0 || closed) return;
     const key = targetOf('');
@@ -251,11 +252,21 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       queueRefresh();
       return;
     }
-    const fresh = [...patterns].filter((pattern) => !link.patterns.has(pattern));
-    for (const pattern of fresh) link.patterns.add(pattern);
+    const fresh = [...patterns.keys()].filter((pattern) => !link.patterns.has(pattern));
     if (fresh.length === 0) return;
+    for (const pattern of fresh) link.patterns.add(pattern);
     link.connection.psubscribe(...fresh).then(
-      () => options.onReattached([], true),
+      () => {
+        let moved = false;
+        for (const pattern of fresh) {
+          const entry = patterns.get(pattern);
+          if (!entry) continue;
+          moved ||= entry.attachedOnce;
+          entry.attachedOnce = true;
+          for (const resolve of entry.waiters.splice(0)) resolve();
+        }
+        if (moved) options.onReattached([], true);
+      },
       (error: unknown) => report(error),
     );
   };
@@ -275,9 +286,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
             place(channel, entry);
           }
         }
-        if (link.patterns.size > 0) placePatterns();
       }
     }
+    placePatterns();
     for (const [channel, entry] of channels) {
       const key = targetOf(channel);
       if (key === undefined || entry.link?.key === key) continue;
@@ -339,14 +350,14 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       if (mode === 'sharded') {
         return Promise.reject(new Error('Sharded pub/sub has no pattern subscriptions.'));
       }
-      patterns.add(pattern);
-      const key = targetOf('');
-      const link = key === undefined ? undefined : openLink(key);
-      if (!link) return Promise.reject(new Error('No Redis node to subscribe on.'));
-      link.patterns.add(pattern);
-      return link.connection.psubscribe(pattern).then(() => undefined);
+      const entry = { attachedOnce: false, waiters: [] as (() => void)[] };
+      patterns.set(pattern, entry);
+      const attached = new Promise<void>((resolve) => entry.waiters.push(resolve));
+      placePatterns();
+      return attached;
     },
     unsubscribePattern(pattern) {
+      for (const resolve of patterns.get(pattern)?.waiters.splice(0) ?? []) resolve();
       patterns.delete(pattern);
       for (const link of links.values()) {
         if (link.patterns.delete(pattern)) link.connection.punsubscribe(pattern).catch(report);

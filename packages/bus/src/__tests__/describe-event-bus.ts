@@ -180,7 +180,10 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         await b.publish(lastA);
         expect(eventIds(await take(a, 2))).toEqual([forA.id, lastA.id]);
         expect(eventIds(await take(other, 1))).toEqual([forB.id]);
-        expect(eventIds(await take(all, 3))).toEqual([forA.id, forB.id, lastA.id]);
+        // Order holds per tenant; across tenants (on different Cluster nodes) it need not.
+        const seen = eventIds(await take(all, 3));
+        expect(seen.filter((id) => id !== forB.id)).toEqual([forA.id, lastA.id]);
+        expect(seen).toContain(forB.id);
       });
 
       it('filters by call id and by type, including a prefix', async () => {
@@ -394,9 +397,13 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const fast = b.subscribe({ tenantId: 'tenant-a' });
         await Promise.all([slow.ready, fast.ready]);
         const events = Array.from({ length: 30 }, () => makeCallEvent());
-        const fastReading = take(fast, 30);
-        for (const event of events) await b.publish(event);
-        expect(eventIds(await fastReading)).toEqual(events.map((event) => event.id));
+        // The fast one reads each event before the next is published, so only the slow one lags.
+        const fastReceived: string[] = [];
+        for (const event of events) {
+          await b.publish(event);
+          fastReceived.push(...eventIds(await take(fast, 1)));
+        }
+        expect(fastReceived).toEqual(events.map((event) => event.id));
 
         const received = await take(slow, 50);
         expect(eventIds(received)).toEqual(events.slice(0, 10).map((event) => event.id));
