@@ -47,13 +47,21 @@ describe.skipIf(!redis)('createRedisBus', () => {
     await bus.close();
   });
 
-  it('never closes the client it was given', async () => {
-    const bus = createRedisBus({ redis: client, prefix: `${prefix}:owned` });
+  it('never closes the client it was given, and closing reports nothing', async () => {
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis: client,
+      prefix: `${prefix}:owned`,
+      onError: (error) => errors.push(error),
+    });
     const subscription = bus.subscribe({ tenantId: 'tenant-a' });
-    await subscription.ready;
+    const everyone = bus.subscribe({ allTenants: true });
+    await Promise.all([subscription.ready, everyone.ready]);
     await bus.close();
     expect(client.status).toBe('ready');
     await expect(client.ping()).resolves.toBe('PONG');
+    await expect(subscription.next()).resolves.toMatchObject({ done: true });
+    expect(errors).toEqual([]);
   });
 
   it('resumes from a new connection and a new bus instance', async () => {

@@ -213,7 +213,7 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
       if (!state?.subscribers.delete(subscriber) || state.subscribers.size > 0) return;
       channels.delete(channel);
       void pubsub?.then(
-        (connected) => connected.unsubscribe(channel),
+        (connected) => closed || connected.unsubscribe(channel),
         () => {},
       );
     },
@@ -248,7 +248,7 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
       if (!allTenants.delete(listener) || allTenants.size > 0 || !patternAttached) return;
       patternAttached = undefined;
       void pubsub?.then(
-        (connected) => connected.unsubscribePattern(pattern),
+        (connected) => closed || connected.unsubscribePattern(pattern),
         () => {},
       );
     },
@@ -269,7 +269,7 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
       if (!registryAttached) return;
       registryAttached = undefined;
       void pubsub?.then(
-        (connected) => connected.unsubscribe(registry.channel),
+        (connected) => closed || connected.unsubscribe(registry.channel),
         () => {},
       );
     },

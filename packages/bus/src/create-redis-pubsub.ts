@@ -344,7 +344,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
         mode === 'sharded'
           ? link.connection.sunsubscribe(channel)
           : link.connection.unsubscribe(channel);
-      leaving.catch(report);
+      leaving.catch((error: unknown) => {
+        if (!closed) report(error);
+      });
     },
     subscribePattern(pattern) {
       if (mode === 'sharded') {
@@ -360,7 +362,11 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       for (const resolve of patterns.get(pattern)?.waiters.splice(0) ?? []) resolve();
       patterns.delete(pattern);
       for (const link of links.values()) {
-        if (link.patterns.delete(pattern)) link.connection.punsubscribe(pattern).catch(report);
+        if (link.patterns.delete(pattern)) {
+          link.connection.punsubscribe(pattern).catch((error: unknown) => {
+            if (!closed) report(error);
+          });
+        }
       }
     },
     close() {
