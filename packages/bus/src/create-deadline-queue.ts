@@ -1,14 +1,17 @@
 /** Puts a time limit on promises that all get the same one. */
 export interface DeadlineQueue {
-  /** Settles like `work`, or rejects with `onTimeout()` once the time limit has passed first. */
-  within<T>(work: Promise<T>, onTimeout: () => Error): Promise<T>;
+  /**
+   * Resolves like `work`; rejects with `failed(error)` when it rejects, or with
+   * `failed(undefined)` once the time limit has passed first.
+   */
+  within<T>(work: Promise<T>, failed: (error: unknown) => Error): Promise<T>;
 }
 
 interface Pending {
   at: number;
   settled: boolean;
   reject: (error: Error) => void;
-  onTimeout: () => Error;
+  failed: (error: unknown) => Error;
 }
 
 /**
@@ -30,7 +33,7 @@ export function createDeadlineQueue(limitMs: number, now: () => number = Date.no
       if (!pending.settled) {
         if (pending.at > time) break;
         pending.settled = true;
-        pending.reject(pending.onTimeout());
+        pending.reject(pending.failed(undefined));
       }
       head += 1;
     }
@@ -66,9 +69,9 @@ export function createDeadlineQueue(limitMs: number, now: () => number = Date.no
   };
 
   return {
-    within(work, onTimeout) {
+    within(work, failed) {
       return new Promise((resolve, reject) => {
-        const pending: Pending = { at: now() + limitMs, settled: false, reject, onTimeout };
+        const pending: Pending = { at: now() + limitMs, settled: false, reject, failed };
         queue.push(pending);
         arm();
         work.then(
@@ -82,7 +85,7 @@ export function createDeadlineQueue(limitMs: number, now: () => number = Date.no
             if (pending.settled) return;
             pending.settled = true;
             drain();
-            reject(error);
+            reject(failed(error));
           },
         );
       });

@@ -58,41 +58,63 @@ export function createRedisPublisher(
       }),
     );
 
-  const run = async (event: CallEvent, json: string): Promise<BusPublishResult> => {
-    script ??= scriptFor(await options.mode());
-    const meta = redisBusKeys(prefix, event.tenantId).meta;
-    const reply = (await runRedisScript(redis, script, [meta], [json, event.id])) as string;
-    if (reply.charCodeAt(0) === 114 /* r */) {
-      // The event is published; a failed registration is tried again on the tenant's next one.
-      await register(event.tenantId, meta).catch((error: unknown) =>
-        options.report(error instanceof Error ? error : new Error(String(error))),
-      );
-    }
-    return { cursor: reply.slice(1), duplicate: reply.charCodeAt(0) === 100 /* d */ };
+  /** After the script: the result, and a first-time tenant registered (sharded pub/sub). */
+  const settle = async (
+    reply: string,
+    event: CallEvent,
+    meta: string,
+  ): Promise<BusPublishResult> => {
+    // The event is published; a failed registration is tried again on the tenant's next one.
+    await register(event.tenantId, meta).catch((error: unknown) =>
+      options.report(error instanceof Error ? error : new Error(String(error))),
+    );
+    return { cursor: reply.slice(1), duplicate: false };
   };
 
-  return async (input) => {
-    // Validation and serialization refuse a bad event with a 400 before Redis is involved.
-    const event = isSealedCallEvent(input) ? input : parseCallEvent(input);
-    const json = callEventJson(event);
+  const run = (event: CallEvent, json: string): Promise<BusPublishResult> => {
+    if (script === undefined) {
+      return options.mode().then((mode) => {
+        script ??= scriptFor(mode);
+        return run(event, json);
+      });
+    }
+    const meta = redisBusKeys(prefix, event.tenantId).meta;
+    return runRedisScript(redis, script, [meta], [json, event.id]).then((answer) => {
+      const reply = answer as string;
+      const kind = reply.charCodeAt(0);
+      if (kind === 114 /* r */) return settle(reply, event, meta);
+      return { cursor: reply.slice(1), duplicate: kind === 100 /* d */ };
+    });
+  };
+
+  return (input) => {
+    let event: CallEvent;
+    let json: string;
+    try {
+      // Validation and serialization refuse a bad event with a 400 before Redis is involved.
+      event = isSealedCallEvent(input) ? input : parseCallEvent(input);
+      json = callEventJson(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (unavailableStatuses.has(redis.status)) {
-      throw unavailable(
-        `The Redis bus cannot publish: the Redis connection is ${redis.status}. The event was not published.`,
+      return Promise.reject(
+        unavailable(
+          `The Redis bus cannot publish: the Redis connection is ${redis.status}. The event was not published.`,
+        ),
       );
     }
-    const running = run(event, json);
-    try {
-      return await deadlines.within(
-        running,
-        () => new Error(`no answer within ${publishTimeoutMs} ms`),
-      );
-    } catch (error) {
-      throw unavailable(
+    return deadlines.within(run(event, json), (error) =>
+      unavailable(
         `The Redis bus could not publish event ${event.id}: ${
-          error instanceof Error ? error.message : String(error)
+          error === undefined
+            ? `no answer within ${publishTimeoutMs} ms`
+            : error instanceof Error
+              ? error.message
+              : String(error)
         }. It may or may not have been published; publishing it again is safe.`,
         error,
-      );
-    }
+      ),
+    );
   };
 }
