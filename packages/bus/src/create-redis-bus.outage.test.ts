@@ -130,6 +130,29 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await subscriberBus.close();
   });
 
+  it('rejects a publish Redis does not answer in time with BusUnavailableError; publishing it again is safe', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const bus = createRedisBus({ redis, prefix: 'slow', publishTimeoutMs: 200 });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const admin = client(server.url);
+    // Redis holds every write (scripts included) until told: the publish cannot be answered.
+    await admin.client('PAUSE', 60_000, 'WRITE');
+    const event = makeCallEvent();
+    const error = await bus.publish(event).catch((caught: unknown) => caught);
+    expect(BusUnavailableError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/no answer within 200 ms.*may or may not/);
+    await admin.client('UNPAUSE');
+    // It was published once the pause ended: the retry is recognised, nobody gets it twice.
+    const again = await bus.publish(event);
+    expect(again.duplicate).toBe(true);
+    const marker = makeCallEvent();
+    await bus.publish(marker);
+    expect(eventIds(await take(subscription, 2))).toEqual([event.id, marker.id]);
+    await bus.close();
+  });
+
   it('survives Redis being killed and restarted: publish rejects while down, subscribers reset and go on', async () => {
     server = await startRedisServer();
     const redis = client(server.url);
