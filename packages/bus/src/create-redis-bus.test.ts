@@ -190,6 +190,27 @@ describe.skipIf(!redis)('createRedisBus', () => {
     await bus.close();
   });
 
+  it('starts a new stream over one an earlier version wrote, resetting its old cursors', async () => {
+    const own = `${prefix}:legacy`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    // The layout before id generations: meta epoch/seq, stream entries 0-<seq>, one ids hash.
+    await client.hset(keys.meta, 'epoch', 'oldepoch', 'seq', 2);
+    await client.xadd(keys.stream, '0-1', 'e', JSON.stringify(makeCallEvent()), 'i', 'x1', 't', 1);
+    await client.xadd(keys.stream, '0-2', 'e', JSON.stringify(makeCallEvent()), 'i', 'x2', 't', 1);
+    await client.hset(keys.ids, 'x1', 1, 'x2', 2);
+    const bus = createRedisBus({ redis: client, prefix: own });
+    const fresh = makeCallEvent();
+    const { cursor, duplicate } = await bus.publish(fresh);
+    expect(duplicate).toBe(false);
+    expect(cursor).toMatch(/:1$/);
+    expect(cursor.startsWith('oldepoch:')).toBe(false);
+    const resumed = bus.subscribe({ tenantId: 'tenant-a', after: 'oldepoch:2' });
+    const [reset, replayed] = await take(resumed, 2);
+    expect(reset).toEqual({ type: 'reset', recovered: false, reason: 'stream-reset' });
+    expect(replayed).toMatchObject({ type: 'event', event: { id: fresh.id } });
+    await bus.close();
+  });
+
   it('refuses a prefix with braces and an unknown pub/sub kind', () => {
     expect(() => createRedisBus({ redis: client, prefix: 'a{b}' })).toThrowError(/prefix/);
     expect(() => createRedisBus({ redis: client, pubsub: 'fast' as never })).toThrowError(/pubsub/);

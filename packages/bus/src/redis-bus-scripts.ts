@@ -61,10 +61,12 @@ local function calltrack_publish(meta, json, id)
   local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 
   local state = redis.call('HMGET', meta, 'epoch', 'seq', 'gen', 'exp', 'reg')
-  local epoch, top, size, expires = state[1], tonumber(state[2]), tonumber(state[3]), tonumber(state[4])
-  if not epoch then
-    -- No stream (the first publish, or Redis lost its data): a new epoch starts, named after
-    -- the time, so it differs from any epoch this tenant had before.
+  local epoch, top, size = state[1], tonumber(state[2]), tonumber(state[3])
+  local expires = tonumber(state[4]) or 0
+  if not epoch or not size then
+    -- No stream (the first publish, or Redis lost its data), or one an earlier version of this
+    -- script wrote (no id generations): a new epoch starts, named after the time, so it
+    -- differs from any epoch this tenant had before.
     epoch = string.format('%x%05x', tonumber(clock[1]), tonumber(clock[2]))
     top, size, expires = 0, ${maxEvents}, 0
     redis.call('DEL', stream)
