@@ -27,7 +27,7 @@ interface Run {
   ms: number;
   publisherCpu: number;
   subscriberCpu: number;
-  /** µs per call inside Redis of PUBLISH (raw) or of the publish script (bus), own server only. */
+  /** µs per event inside Redis of PUBLISH (raw) or of the publish script (bus), own server only. */
   inRedis: number | undefined;
 }
 
@@ -61,14 +61,15 @@ function startPublisher(path: Path, runId: string) {
   return { child, ready, cpuPerEvent };
 }
 
-/** µs per call of a command since the last reset, from the server's own statistics. */
+/**
+ * µs spent inside Redis per event by a command since the last reset, from the server's own
+ * statistics (the bus publishes batches of events with one script call under load).
+ */
 async function commandCost(admin: Redis, command: string): Promise<number | undefined> {
   if (!server) return undefined;
   const info = await admin.info('commandstats');
-  const match = new RegExp(`cmdstat_${command}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`).exec(
-    info,
-  );
-  return match ? Number(match[1]) : undefined;
+  const match = new RegExp(`cmdstat_${command}:calls=\\d+,usec=(\\d+),`).exec(info);
+  return match ? Number(match[1]) / COUNT : undefined;
 }
 
 async function measure(path: Path, runId: string): Promise<Run> {
@@ -156,7 +157,7 @@ printTable(
     'ratio to raw': ratio(rawMs, medianOf(path, 'ms')),
     'publisher CPU µs/event': Number(medianOf(path, 'publisherCpu').toFixed(1)),
     'subscriber CPU µs/event': Number(medianOf(path, 'subscriberCpu').toFixed(1)),
-    'in Redis µs/publish': server ? Number(medianOf(path, 'inRedis').toFixed(2)) : 'n/a',
+    'in Redis µs/event': server ? Number(medianOf(path, 'inRedis').toFixed(2)) : 'n/a',
   })),
 );
 

@@ -1,4 +1,4 @@
-import { InvalidEventError, publishEvents } from '@calltrack/core';
+import { type CallEvent, InvalidEventError, publishEvents } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -215,6 +215,25 @@ describe.skipIf(!redis)('createRedisBus', () => {
     expect(() => createRedisBus({ redis: client, prefix: 'a{b}' })).toThrowError(/prefix/);
     expect(() => createRedisBus({ redis: client, pubsub: 'fast' as never })).toThrowError(/pubsub/);
     expect(() => createRedisBus({} as never)).toThrowError(/ioredis client/);
+  });
+
+  it('publishes concurrent events of a tenant in batches, in call order, a repeat in a batch being a duplicate', async () => {
+    const bus = createRedisBus({ redis: client, prefix: `${prefix}:batch` });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const events = Array.from({ length: 150 }, () => makeCallEvent());
+    const sent = [...events.slice(0, 100), events[50] as CallEvent, ...events.slice(100)];
+    const results = await Promise.all(sent.map((event) => bus.publish(event)));
+    expect(results.filter((result) => result.duplicate)).toEqual([
+      { cursor: results[50]?.cursor, duplicate: true },
+    ]);
+    expect(results[100]?.duplicate).toBe(true);
+    const seqs = results
+      .filter((result) => !result.duplicate)
+      .map((result) => Number(result.cursor.split(':')[1]));
+    expect(seqs).toEqual(Array.from({ length: 150 }, (_, index) => index + 1));
+    expect(eventIds(await take(subscription, 150))).toEqual(events.map((event) => event.id));
+    await bus.close();
   });
 
   it('pages through a replay longer than one history read', async () => {

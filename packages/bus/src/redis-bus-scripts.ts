@@ -30,20 +30,26 @@ export interface RedisPublishSettings {
 }
 
 /**
- * A Lua function publishing one event, atomically: de-duplicate by event id, assign the next
- * sequence number of the tenant's stream, append to the bounded history and publish to live
- * subscribers. `calltrack_publish(meta, json, id)` takes the tenant's meta key (the other keys
- * and the channel are named after it, in the same hash slot) and returns cursor, duplicate
- * (0|1), register (0|1). A script of its own, or a piece of a larger one on the same tenant.
+ * Lua functions publishing events of one tenant, atomically each: de-duplicate by event id,
+ * assign the next sequence number of the tenant's stream, append to the bounded history and
+ * publish to live subscribers. A script of its own, or a piece of a larger one on the same
+ * tenant (one hash slot):
  *
- * The settings are written into the source, so each call passes only what changes: two
- * arguments instead of eight (every argument costs on both sides of the connection).
+ * - `calltrack_open(meta)` reads the tenant's state once (meta key; the other keys and the
+ *   channel are named after it);
+ * - `calltrack_publish(tenant, json, id)` publishes one event and returns cursor, duplicate
+ *   (0|1), register (0|1);
+ * - `calltrack_close(tenant)` writes the state back, once for any number of events.
+ *
+ * Opening and closing once per batch keeps the per-event path to four Redis calls (HGET, HSETNX,
+ * XADD, the publish). The settings are written into the source, so each call passes only the
+ * events (every argument costs on both sides of the connection).
  *
  * Meta hash fields: epoch, seq (the top), gen (ids per id generation, fixed when the epoch
  * starts), exp (when the stream and the current id generation expire at the earliest, in ms),
  * reg (1 once the tenant is registered).
  */
-export function redisPublishFunction(settings: RedisPublishSettings): string {
+export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const int = (name: string, value: number): number => {
     if (!Number.isSafeInteger(value) || value < 1)
       throw new Error(`${name} must be a positive integer`);
@@ -54,102 +60,128 @@ export function redisPublishFunction(settings: RedisPublishSettings): string {
   const ttl = 2 * maxAge;
   const metaTtl = Math.max(int('metaTtlMs', settings.metaTtlMs), ttl);
   return `
-local function calltrack_publish(meta, json, id)
+local function calltrack_open(meta)
   local base = string.sub(meta, 1, -5)
-  local stream, ids = base .. 'stream', base .. 'ids'
   local clock = redis.call('TIME')
-  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-
+  local t = {
+    meta = meta, base = base, stream = base .. 'stream', ids = base .. 'ids',
+    now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
+  }
   local state = redis.call('HMGET', meta, 'epoch', 'seq', 'gen', 'exp', 'reg')
-  local epoch, top, size = state[1], tonumber(state[2]), tonumber(state[3])
-  local expires = tonumber(state[4]) or 0
-  if not epoch or not size then
+  t.epoch, t.top, t.size = state[1], tonumber(state[2]), tonumber(state[3])
+  t.expires, t.registered, t.written = tonumber(state[4]) or 0, state[5] == '1', t.top
+  if not t.epoch or not t.size then
     -- No stream (the first publish, or Redis lost its data), or one an earlier version of this
     -- script wrote (no id generations): a new epoch starts, named after the time, so it
     -- differs from any epoch this tenant had before.
-    epoch = string.format('%x%05x', tonumber(clock[1]), tonumber(clock[2]))
-    top, size, expires = 0, ${maxEvents}, 0
-    redis.call('DEL', stream)
-    redis.call('HSET', meta, 'epoch', epoch, 'gen', size)
+    t.epoch = string.format('%x%05x', tonumber(clock[1]), tonumber(clock[2]))
+    t.top, t.size, t.expires, t.written = 0, ${maxEvents}, 0, -1
+    redis.call('DEL', t.stream)
+    redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size)
   end
+  t.generations = t.ids .. ':' .. t.epoch .. ':'
+  return t
+end
 
-  -- Is the event with this seq still in history (the newest maxEvents, younger than maxAge)?
-  local function in_window(seq)
-    if seq <= top - ${maxEvents} then return false end
-    local entry = redis.call('XRANGE', stream, seq, seq)[1]
-    if not entry then return false end
-    local dash = string.find(entry[1], '-', 1, true)
-    return tonumber(string.sub(entry[1], dash + 1)) >= now - ${maxAge}
+-- Is the event with this seq still in history (the newest maxEvents, younger than maxAge)?
+local function calltrack_in_window(t, seq)
+  if seq <= t.top - ${maxEvents} then return false end
+  local entry = redis.call('XRANGE', t.stream, seq, seq)[1]
+  if not entry then return false end
+  local dash = string.find(entry[1], '-', 1, true)
+  return tonumber(string.sub(entry[1], dash + 1)) >= t.now - ${maxAge}
+end
+
+local function calltrack_publish(t, json, id)
+  local seq = t.top + 1
+  local generation = math.floor(seq / t.size)
+  local current = t.generations .. generation
+  local earlier = redis.call('HGET', t.generations .. (generation - 1), id)
+  if earlier and calltrack_in_window(t, tonumber(earlier)) then
+    return t.epoch .. ':' .. earlier, 1, 0
   end
-
-  local seq = top + 1
-  local generation = math.floor(seq / size)
-  local current = ids .. ':' .. epoch .. ':' .. generation
-  local earlier = redis.call('HGET', ids .. ':' .. epoch .. ':' .. (generation - 1), id)
-  if earlier and in_window(tonumber(earlier)) then return epoch .. ':' .. earlier, 1, 0 end
   if redis.call('HSETNX', current, id, seq) == 0 then
     local existing = redis.call('HGET', current, id)
-    if in_window(tonumber(existing)) then return epoch .. ':' .. existing, 1, 0 end
+    if calltrack_in_window(t, tonumber(existing)) then return t.epoch .. ':' .. existing, 1, 0 end
     redis.call('HSET', current, id, seq)
   end
 
-  redis.call('XADD', stream, seq .. '-' .. now, 'e', json, 'i', id)
-  if seq == generation * size then
+  redis.call('XADD', t.stream, seq .. '-' .. t.now, 'e', json, 'i', id)
+  t.top = seq
+  if seq == generation * t.size then
     -- A new id generation: the one before the previous holds only ids that left history.
-    redis.call('DEL', ids .. ':' .. epoch .. ':' .. (generation - 2))
-    expires = 0
+    redis.call('DEL', t.generations .. (generation - 2))
+    t.expires = 0
   end
-  if expires < now + ${maxAge} then
+  if t.expires < t.now + ${maxAge} then
     -- Keep every key alive for at least maxAge after this publish; refreshed about once per
     -- maxAge. (The previous generation got the same TTL while it was current.)
-    redis.call('PEXPIRE', stream, ${ttl})
+    redis.call('PEXPIRE', t.stream, ${ttl})
     -- A value longer than hash-max-listpack-value (64 by default) makes the hash a hash table
     -- right away: inserting into a listpack of a hundred ids costs several times more.
     redis.call('HSET', current, '', '${hashTableMarker}')
     redis.call('PEXPIRE', current, ${ttl})
-    redis.call('PEXPIRE', meta, ${metaTtl})
-    redis.call('HSET', meta, 'seq', seq, 'exp', now + ${ttl})
-  else
-    redis.call('HSET', meta, 'seq', seq)
+    redis.call('PEXPIRE', t.meta, ${metaTtl})
+    t.expires = t.now + ${ttl}
+    t.refreshed = true
   end
 
   if seq % ${TRIM_EVERY} == 0 then
     -- Drop what left the window: by count, and by age from the oldest entry on.
     local keep_from = seq - ${maxEvents} + 1
-    local cutoff = now - ${maxAge}
-    local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+    local cutoff = t.now - ${maxAge}
+    local oldest = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1]
     if oldest then
       local dash = string.find(oldest[1], '-', 1, true)
       if tonumber(string.sub(oldest[1], dash + 1)) < cutoff then
-        for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', ${TRIM_EVERY})) do
+        for _, entry in ipairs(redis.call('XRANGE', t.stream, '-', '+', 'COUNT', ${TRIM_EVERY})) do
           dash = string.find(entry[1], '-', 1, true)
           if tonumber(string.sub(entry[1], dash + 1)) >= cutoff then break end
           keep_from = math.max(keep_from, tonumber(string.sub(entry[1], 1, dash - 1)) + 1)
         end
       end
     end
-    if keep_from > 1 then redis.call('XTRIM', stream, 'MINID', keep_from) end
+    if keep_from > 1 then redis.call('XTRIM', t.stream, 'MINID', keep_from) end
   end
 
-  local cursor = epoch .. ':' .. seq
-  redis.call('${settings.command}', base .. 'events', cursor .. '\\n' .. json)
-  if ${settings.register ? 'true' : 'false'} and state[5] ~= '1' then return cursor, 0, 1 end
+  local cursor = t.epoch .. ':' .. seq
+  redis.call('${settings.command}', t.base .. 'events', cursor .. '\\n' .. json)
+  if ${settings.register ? 'true' : 'false'} and not t.registered then return cursor, 0, 1 end
   return cursor, 0, 0
+end
+
+local function calltrack_close(t)
+  if t.refreshed then
+    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires)
+  elseif t.top ~= t.written then
+    redis.call('HSET', t.meta, 'seq', t.top)
+  end
 end
 `;
 }
 
 /**
- * The publish script: KEYS meta; ARGV event JSON, event id. Returns one string, the cursor
- * behind a letter: `n` published, `d` a duplicate (the first copy's cursor), `r` published and
- * the tenant is to be registered. (One string costs Redis less to return than an array.)
+ * The publish script, for a batch of events of one tenant: KEYS meta; ARGV event JSON, event id,
+ * event JSON, event id, … Publishes them in order, each on its own (a duplicate in the batch is
+ * a duplicate). Returns one string per event, its cursor behind a letter: `n` published, `d` a
+ * duplicate (the first copy's cursor), `r` published and the tenant is to be registered.
  */
 export function redisPublishScript(settings: RedisPublishSettings): string {
-  return `${redisPublishFunction(settings)}
-local cursor, duplicate, register = calltrack_publish(KEYS[1], ARGV[1], ARGV[2])
-if duplicate == 1 then return 'd' .. cursor end
-if register == 1 then return 'r' .. cursor end
-return 'n' .. cursor
+  return `${redisPublishFunctions(settings)}
+local tenant = calltrack_open(KEYS[1])
+local results = {}
+for index = 1, #ARGV, 2 do
+  local cursor, duplicate, register = calltrack_publish(tenant, ARGV[index], ARGV[index + 1])
+  if duplicate == 1 then
+    results[#results + 1] = 'd' .. cursor
+  elseif register == 1 then
+    results[#results + 1] = 'r' .. cursor
+  else
+    results[#results + 1] = 'n' .. cursor
+  end
+end
+calltrack_close(tenant)
+return results
 `;
 }
 
