@@ -95,6 +95,24 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
     );
   };
 
+  /** Parses a live message once; reports what it cannot read. */
+  const parse = (channel: string, raw: string, tenantId: string | undefined) => {
+    const { messages, unreadable: broken } = parseRedisLiveMessage(raw, tenantId);
+    if (broken)
+      unreadable(channel, messages.length === 0 ? 'no cursor' : 'no cursor after the events');
+    for (const message of messages) {
+      if (message.error) {
+        unreadable(
+          channel,
+          `${message.error.message}; reading it from history instead`,
+          message.cursor,
+          message.error,
+        );
+      }
+    }
+    return messages;
+  };
+
   const onMessage = (channel: string, raw: string): void => {
     if (channel === registry.channel) {
       for (const listener of registryListeners) listener.tenantAppeared(raw);
@@ -102,41 +120,30 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
     }
     const state = channels.get(channel);
     if (!state) return;
-    const message = parseRedisLiveMessage(raw, state.tenantId);
-    if (!message) {
-      unreadable(channel, 'no cursor');
-      return;
-    }
-    if (message.error) {
-      unreadable(
-        channel,
-        `${message.error.message}; reading it from history instead`,
-        message.cursor,
-        message.error,
-      );
-    }
-    for (const subscriber of state.subscribers) {
-      try {
-        subscriber.receive(message);
-      } catch (error) {
-        report(error instanceof Error ? error : new Error(String(error)));
+    for (const message of parse(channel, raw, state.tenantId)) {
+      for (const subscriber of state.subscribers) {
+        try {
+          subscriber.receive(message);
+        } catch (error) {
+          report(error instanceof Error ? error : new Error(String(error)));
+        }
       }
     }
   };
 
   const onPatternMessage = (channel: string, raw: string): void => {
     const tenantId = tenantOfChannel(channel);
-    const message = tenantId === undefined ? undefined : parseRedisLiveMessage(raw, tenantId);
-    if (!message) {
-      unreadable(channel, 'no cursor');
+    if (tenantId === undefined) {
+      unreadable(channel, 'not a tenant channel');
       return;
     }
-    if (message.error) unreadable(channel, message.error.message, message.cursor, message.error);
-    for (const listener of allTenants) {
-      try {
-        listener.receive(message);
-      } catch (error) {
-        report(error instanceof Error ? error : new Error(String(error)));
+    for (const message of parse(channel, raw, tenantId)) {
+      for (const listener of allTenants) {
+        try {
+          listener.receive(message);
+        } catch (error) {
+          report(error instanceof Error ? error : new Error(String(error)));
+        }
       }
     }
   };

@@ -1,5 +1,6 @@
 import { BusUnavailableError, type CallEvent, parseCallEvent } from '@calltrack/core';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
+import { formatBusCursor } from './bus-cursor';
 import { createDeadlineQueue } from './create-deadline-queue';
 import { createKeyBatcher } from './create-key-batcher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
@@ -69,17 +70,20 @@ export function createRedisPublisher(
     script ??= scriptFor(await options.mode());
     const args: string[] = [];
     for (const { json, event } of batch) args.push(json, event.id);
-    const replies = (await runRedisScript(redis, script, [meta], args)) as string[];
-    const registering = replies.findIndex((reply) => reply.charCodeAt(0) === 114 /* r */);
-    if (registering >= 0) {
+    const [epoch, registering, ...seqs] = (await runRedisScript(redis, script, [meta], args)) as [
+      string,
+      number,
+      ...number[],
+    ];
+    if (registering === 1) {
       // The events are published; a failed registration is tried again on the next publish.
-      await register((batch[registering] as Pending).event.tenantId, meta).catch((error: unknown) =>
+      await register((batch[0] as Pending).event.tenantId, meta).catch((error: unknown) =>
         options.report(error instanceof Error ? error : new Error(String(error))),
       );
     }
-    return replies.map((reply) => ({
-      cursor: reply.slice(1),
-      duplicate: reply.charCodeAt(0) === 100 /* d */,
+    return seqs.map((seq) => ({
+      cursor: formatBusCursor(epoch, Math.abs(seq)),
+      duplicate: seq < 0,
     }));
   };
   // Events of one tenant published while its previous script call runs go together in the next

@@ -37,12 +37,12 @@ export interface RedisPublishSettings {
  *
  * - `calltrack_open(meta)` reads the tenant's state once (meta key; the other keys and the
  *   channel are named after it);
- * - `calltrack_publish(tenant, json, id)` publishes one event and returns cursor, duplicate
- *   (0|1), register (0|1);
+ * - `calltrack_publish(tenant, json, id)` publishes one event and returns its seq (for a
+ *   duplicate the first copy's), duplicate (0|1), register (0|1);
  * - `calltrack_close(tenant)` writes the state back, once for any number of events.
  *
- * Opening and closing once per batch keeps the per-event path to four Redis calls (HGET, HSETNX,
- * XADD, the publish). The settings are written into the source, so each call passes only the
+ * Opening and closing once per batch keeps the per-event path to three Redis calls (HGET,
+ * HSETNX, XADD); live subscribers get the whole batch in one message when it closes. The settings are written into the source, so each call passes only the
  * events (every argument costs on both sides of the connection).
  *
  * Meta hash fields: epoch, seq (the top), gen (ids per id generation, fixed when the epoch
@@ -66,6 +66,7 @@ local function calltrack_open(meta)
   local t = {
     meta = meta, base = base, stream = base .. 'stream', ids = base .. 'ids',
     now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
+    messages = {},
   }
   local state = redis.call('HMGET', meta, 'epoch', 'seq', 'gen', 'exp', 'reg')
   t.epoch, t.top, t.size = state[1], tonumber(state[2]), tonumber(state[3])
@@ -80,6 +81,7 @@ local function calltrack_open(meta)
     redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size)
   end
   t.generations = t.ids .. ':' .. t.epoch .. ':'
+  t.time = '-' .. t.now
   return t
 end
 
@@ -95,18 +97,21 @@ end
 local function calltrack_publish(t, json, id)
   local seq = t.top + 1
   local generation = math.floor(seq / t.size)
-  local current = t.generations .. generation
-  local earlier = redis.call('HGET', t.generations .. (generation - 1), id)
-  if earlier and calltrack_in_window(t, tonumber(earlier)) then
-    return t.epoch .. ':' .. earlier, 1, 0
+  if generation ~= t.generation then
+    t.generation = generation
+    t.current = t.generations .. generation
+    t.previous = t.generations .. (generation - 1)
   end
+  local current = t.current
+  local earlier = redis.call('HGET', t.previous, id)
+  if earlier and calltrack_in_window(t, tonumber(earlier)) then return tonumber(earlier), 1, 0 end
   if redis.call('HSETNX', current, id, seq) == 0 then
-    local existing = redis.call('HGET', current, id)
-    if calltrack_in_window(t, tonumber(existing)) then return t.epoch .. ':' .. existing, 1, 0 end
+    local existing = tonumber(redis.call('HGET', current, id))
+    if calltrack_in_window(t, existing) then return existing, 1, 0 end
     redis.call('HSET', current, id, seq)
   end
 
-  redis.call('XADD', t.stream, seq .. '-' .. t.now, 'e', json, 'i', id)
+  redis.call('XADD', t.stream, seq .. t.time, 'e', json, 'i', id)
   t.top = seq
   if seq == generation * t.size then
     -- A new id generation: the one before the previous holds only ids that left history.
@@ -144,13 +149,19 @@ local function calltrack_publish(t, json, id)
     if keep_from > 1 then redis.call('XTRIM', t.stream, 'MINID', keep_from) end
   end
 
-  local cursor = t.epoch .. ':' .. seq
-  redis.call('${settings.command}', t.base .. 'events', cursor .. '\\n' .. json)
-  if ${settings.register ? 'true' : 'false'} and not t.registered then return cursor, 0, 1 end
-  return cursor, 0, 0
+  -- Live subscribers get the batch in one message at the end (lines: cursor, JSON, cursor, …;
+  -- JSON text never holds a raw line break).
+  local messages = t.messages
+  messages[#messages + 1] = t.epoch .. ':' .. seq
+  messages[#messages + 1] = json
+  if ${settings.register ? 'true' : 'false'} and not t.registered then return seq, 0, 1 end
+  return seq, 0, 0
 end
 
 local function calltrack_close(t)
+  if #t.messages > 0 then
+    redis.call('${settings.command}', t.base .. 'events', table.concat(t.messages, '\\n'))
+  end
   if t.refreshed then
     redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires)
   elseif t.top ~= t.written then
@@ -163,22 +174,18 @@ end
 /**
  * The publish script, for a batch of events of one tenant: KEYS meta; ARGV event JSON, event id,
  * event JSON, event id, … Publishes them in order, each on its own (a duplicate in the batch is
- * a duplicate). Returns one string per event, its cursor behind a letter: `n` published, `d` a
- * duplicate (the first copy's cursor), `r` published and the tenant is to be registered.
+ * a duplicate). Returns { epoch, register (0|1), then per event its seq, negative for a
+ * duplicate (the first copy's seq) }: numbers cost Redis less to return than strings.
  */
 export function redisPublishScript(settings: RedisPublishSettings): string {
   return `${redisPublishFunctions(settings)}
 local tenant = calltrack_open(KEYS[1])
-local results = {}
+local results = { tenant.epoch, 0 }
 for index = 1, #ARGV, 2 do
-  local cursor, duplicate, register = calltrack_publish(tenant, ARGV[index], ARGV[index + 1])
-  if duplicate == 1 then
-    results[#results + 1] = 'd' .. cursor
-  elseif register == 1 then
-    results[#results + 1] = 'r' .. cursor
-  else
-    results[#results + 1] = 'n' .. cursor
-  end
+  local seq, duplicate, register = calltrack_publish(tenant, ARGV[index], ARGV[index + 1])
+  if duplicate == 1 then seq = -seq end
+  if register == 1 then results[2] = 1 end
+  results[#results + 1] = seq
 end
 calltrack_close(tenant)
 return results

@@ -38,27 +38,45 @@ export function readStreamEvent(json: string, tenantId: string | undefined): Cal
   return value as CallEvent;
 }
 
+/** What a live message held. */
+export interface RedisLiveMessages {
+  /** The events, in order; one whose JSON could not be read has `event: undefined`. */
+  messages: RedisStreamMessage[];
+  /** True when something (all of it, or the end) was not even a cursor: reported, skipped. */
+  unreadable: boolean;
+}
+
 /**
- * Parses a live message, `<epoch>:<seq>\n<event JSON>`. Returns undefined when not even the
- * cursor can be read (nothing is known about the message), else a message whose `event` is
- * undefined when only the event could not be read.
+ * Parses a live message: lines `<epoch>:<seq>` and `<event JSON>`, repeated (one publish script
+ * call publishes its batch as one message; JSON text never holds a raw line break). It stops at
+ * the first line that is not a cursor.
  */
 export function parseRedisLiveMessage(
   raw: string,
   tenantId: string | undefined,
-): RedisStreamMessage | undefined {
-  const newline = raw.indexOf('\n');
-  if (newline <= 0 || newline > 80) return undefined;
-  const colon = raw.lastIndexOf(':', newline);
-  if (colon <= 0) return undefined;
-  const seq = parseSeq(raw, colon + 1, newline);
-  if (seq === undefined) return undefined;
-  const cursor = raw.slice(0, newline);
-  const epoch = raw.slice(0, colon);
-  const event = readStreamEvent(raw.slice(newline + 1), tenantId);
-  return event instanceof Error
-    ? { epoch, seq, cursor, event: undefined, error: event }
-    : { epoch, seq, cursor, event };
+): RedisLiveMessages {
+  const messages: RedisStreamMessage[] = [];
+  let start = 0;
+  while (start < raw.length) {
+    const newline = raw.indexOf('\n', start);
+    if (newline <= start || newline - start > 80) return { messages, unreadable: true };
+    const colon = raw.lastIndexOf(':', newline);
+    if (colon <= start) return { messages, unreadable: true };
+    const seq = parseSeq(raw, colon + 1, newline);
+    if (seq === undefined) return { messages, unreadable: true };
+    let end = raw.indexOf('\n', newline + 1);
+    if (end < 0) end = raw.length;
+    const cursor = raw.slice(start, newline);
+    const epoch = raw.slice(start, colon);
+    const event = readStreamEvent(raw.slice(newline + 1, end), tenantId);
+    messages.push(
+      event instanceof Error
+        ? { epoch, seq, cursor, event: undefined, error: event }
+        : { epoch, seq, cursor, event },
+    );
+    start = end + 1;
+  }
+  return { messages, unreadable: false };
 }
 
 /** Reads decimal digits in `text[start, end)` (1 to 15 of them), without a regex or a copy. */
