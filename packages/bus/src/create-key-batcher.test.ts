@@ -23,7 +23,7 @@ const settle = async () => {
 describe('createKeyBatcher', () => {
   it('runs the first item of an idle key at once, and batches what arrives meanwhile', async () => {
     const { calls, run } = controlledRun();
-    const batcher = createKeyBatcher(run, 3);
+    const batcher = createKeyBatcher(run, { maxItems: 3, maxWeight: 100, weight: () => 1 });
     const results = [1, 2, 3, 4, 5].map((item) => batcher.add('a', item));
     expect(calls.map((call) => call.items)).toEqual([[1]]);
     calls[0]?.release();
@@ -36,9 +36,21 @@ describe('createKeyBatcher', () => {
     expect(calls.map((call) => call.items)).toEqual([[1], [2, 3, 4], [5]]);
   });
 
+  it('closes a batch at its weight limit, and runs a heavier item alone', async () => {
+    const { calls, run } = controlledRun();
+    const batcher = createKeyBatcher(run, { maxItems: 10, maxWeight: 10, weight: (item) => item });
+    const results = [1, 4, 5, 2, 30, 1].map((item) => batcher.add('a', item));
+    for (let round = 0; round < 5; round += 1) {
+      calls[round]?.release();
+      await settle();
+    }
+    await expect(Promise.all(results)).resolves.toHaveLength(6);
+    expect(calls.map((call) => call.items)).toEqual([[1], [4, 5], [2], [30], [1]]);
+  });
+
   it('keeps keys apart: each runs on its own', async () => {
     const { calls, run } = controlledRun();
-    const batcher = createKeyBatcher(run, 10);
+    const batcher = createKeyBatcher(run, { maxItems: 10, maxWeight: 100, weight: () => 1 });
     const a = batcher.add('a', 1);
     const b = batcher.add('b', 1);
     expect(calls.map((call) => call.key)).toEqual(['a', 'b']);
@@ -50,7 +62,7 @@ describe('createKeyBatcher', () => {
 
   it('rejects every item of a failed batch, and goes on with the next one', async () => {
     const { calls, run } = controlledRun();
-    const batcher = createKeyBatcher(run, 10);
+    const batcher = createKeyBatcher(run, { maxItems: 10, maxWeight: 100, weight: () => 1 });
     const first = batcher.add('a', 1);
     const second = batcher.add('a', 2);
     const third = batcher.add('a', 3);
@@ -66,9 +78,12 @@ describe('createKeyBatcher', () => {
   });
 
   it('turns a run that throws synchronously into rejections', async () => {
-    const batcher = createKeyBatcher<number, number>(() => {
-      throw new Error('sync');
-    }, 10);
+    const batcher = createKeyBatcher<number, number>(
+      () => {
+        throw new Error('sync');
+      },
+      { maxItems: 10, maxWeight: 100, weight: () => 1 },
+    );
     await expect(batcher.add('a', 1)).rejects.toThrowError('sync');
     await expect(batcher.add('a', 2)).rejects.toThrowError('sync');
   });

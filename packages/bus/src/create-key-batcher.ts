@@ -15,10 +15,19 @@ interface KeyQueue<Item, Result> {
   waiting: Waiting<Item, Result>[];
 }
 
+/** How big a batch may grow. */
+export interface KeyBatchLimits<Item> {
+  /** Most items per run. */
+  maxItems: number;
+  /** Most total weight per run (a single heavier item still runs, alone). */
+  maxWeight: number;
+  weight: (item: Item) => number;
+}
+
 /**
  * Adaptive batching per key: the first item of an idle key is run at once, alone (no added
  * latency); items that arrive while a key's run is in flight wait and go together in the next
- * run, up to `maxBatch`. Under load the batches grow by themselves, so the fixed cost of one run
+ * run, within `limits`. Under load the batches grow by themselves, so the fixed cost of one run
  * (a round trip, a script call) is shared; at rest nothing waits. One run per key at a time also
  * keeps the order of a key's items.
  *
@@ -27,7 +36,7 @@ interface KeyQueue<Item, Result> {
  */
 export function createKeyBatcher<Item, Result>(
   run: (key: string, items: Item[]) => Promise<Result[]>,
-  maxBatch: number,
+  limits: KeyBatchLimits<Item>,
 ): KeyBatcher<Item, Result> {
   const queues = new Map<string, KeyQueue<Item, Result>>();
 
@@ -36,7 +45,14 @@ export function createKeyBatcher<Item, Result>(
       queues.delete(key);
       return;
     }
-    const batch = queue.waiting.splice(0, maxBatch);
+    let count = 0;
+    let weight = 0;
+    for (const waiting of queue.waiting) {
+      weight += limits.weight(waiting.item);
+      if (count > 0 && (count === limits.maxItems || weight > limits.maxWeight)) break;
+      count += 1;
+    }
+    const batch = queue.waiting.splice(0, count);
     queue.running = true;
     let running: Promise<Result[]>;
     try {

@@ -29,7 +29,12 @@ const unavailableStatuses = new Set(['reconnecting', 'close', 'end']);
 interface Pending {
   event: CallEvent;
   json: string;
+  /** Its deadline passed: the caller was told it may or may not be published, so it is not. */
+  abandoned: boolean;
 }
+
+/** Publishes one JSON argument list of at most this size per script call (events can be MiBs). */
+const maxBatchBytes = 1024 * 1024;
 
 /**
  * The Redis bus's `publish`: validate (unless sealed), write as JSON, run the publish script
@@ -68,8 +73,10 @@ export function createRedisPublisher(
   /** Publishes a batch of one tenant's events with one script call. */
   const publishBatch = async (meta: string, batch: Pending[]): Promise<BusPublishResult[]> => {
     script ??= scriptFor(await options.mode());
+    const live = batch.filter((pending) => !pending.abandoned);
+    if (live.length === 0) return [];
     const args: string[] = [];
-    for (const { json, event } of batch) args.push(json, event.id);
+    for (const { json, event } of live) args.push(json, event.id);
     const [epoch, registering, ...seqs] = (await runRedisScript(redis, script, [meta], args)) as [
       string,
       number,
@@ -77,18 +84,26 @@ export function createRedisPublisher(
     ];
     if (registering === 1) {
       // The events are published; a failed registration is tried again on the next publish.
-      await register((batch[0] as Pending).event.tenantId, meta).catch((error: unknown) =>
+      await register((live[0] as Pending).event.tenantId, meta).catch((error: unknown) =>
         options.report(error instanceof Error ? error : new Error(String(error))),
       );
     }
-    return seqs.map((seq) => ({
-      cursor: formatBusCursor(epoch, Math.abs(seq)),
-      duplicate: seq < 0,
-    }));
+    const results = new Map(
+      live.map((pending, index) => {
+        const seq = seqs[index] as number;
+        return [pending, { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 }];
+      }),
+    );
+    // An abandoned one's promise is already rejected: what it gets here goes nowhere.
+    return batch.map((pending) => results.get(pending) ?? { cursor: '', duplicate: false });
   };
   // Events of one tenant published while its previous script call runs go together in the next
   // one: no added latency at rest, and the per-call cost shared under load.
-  const batcher = createKeyBatcher(publishBatch, 64);
+  const batcher = createKeyBatcher(publishBatch, {
+    maxItems: 64,
+    maxWeight: maxBatchBytes,
+    weight: (pending) => pending.json.length,
+  });
 
   return (input) => {
     let event: CallEvent;
@@ -108,8 +123,10 @@ export function createRedisPublisher(
       );
     }
     const meta = redisBusKeys(prefix, event.tenantId).meta;
-    return deadlines.within(batcher.add(meta, { event, json }), (error) =>
-      unavailable(
+    const pending: Pending = { event, json, abandoned: false };
+    return deadlines.within(batcher.add(meta, pending), (error) => {
+      if (error === undefined) pending.abandoned = true;
+      return unavailable(
         `The Redis bus could not publish event ${event.id}: ${
           error === undefined
             ? `no answer within ${publishTimeoutMs} ms`
@@ -118,7 +135,7 @@ export function createRedisPublisher(
               : String(error)
         }. It may or may not have been published; publishing it again is safe.`,
         error,
-      ),
-    );
+      );
+    });
   };
 }
