@@ -1,9 +1,10 @@
 // Lua run inside Redis. Each script touches only one tenant's keys (one hash slot), so both run
 // unchanged on Redis Cluster.
 //
-// The per-publish path is kept to seven Redis calls (TIME, HMGET, HGET, HSETNX, XADD, HSET and
-// the PUBLISH): every Lua → Redis call costs about as much as the command itself, so the rarer
-// work is batched. History is exact *logically* (both scripts check the window themselves) and
+// Every Lua → Redis call costs about as much as the command itself, so the publish script takes
+// a batch of events: the tenant's state is read (TIME, HMGET) and written (HSET) once per batch,
+// the batch goes to live subscribers as one message, and each event costs three calls (HGET,
+// HSETNX, XADD). The rarer work is batched too. History is exact *logically* (both scripts check the window themselves) and
 // trimmed *physically* every TRIM_EVERY publishes; the keys' TTLs are refreshed about once per
 // history age, not on every publish; de-duplication ids live in generations of `maxEvents` ids,
 // so the ids of old events are dropped a whole generation at a time instead of one by one.
@@ -12,7 +13,7 @@
 // and the time needed for the age limit comes with the id, without reading the entry's fields.
 // Entry fields: e = event JSON, i = event id.
 
-/** Publishes trimmed history every this many publishes of a tenant. */
+/** History is trimmed every this many publishes of a tenant. */
 const TRIM_EVERY = 32;
 
 /** Stored under the empty field of each id generation (no event id is empty); see below. */
