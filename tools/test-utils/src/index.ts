@@ -25,5 +25,7 @@ export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
+export type { RedisClusterNode, RedisClusterProcess } from './start-redis-cluster';
+export { startRedisCluster } from './start-redis-cluster';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';
