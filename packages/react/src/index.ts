@@ -3,6 +3,8 @@ export type { CallEventFilter } from './call-event-filter';
 export { matchesCallEventFilter } from './call-event-filter';
 export type { CallTrackProviderProps } from './call-track-provider';
 export { CallTrackContext, CallTrackProvider } from './call-track-provider';
+export type { CallTrackRefreshFailure } from './call-track-refresh-error';
+export { CallTrackRefreshError } from './call-track-refresh-error';
 export type { CallTrackConnectionState, CallTrackState } from './call-track-state';
 export type {
   CallTrackConnection,
@@ -13,10 +15,9 @@ export type {
   CallEventListener,
   CallTrackClient,
   CallTrackClientOptions,
-  CallTrackRefreshFailure,
   CallTrackRefreshOptions,
 } from './create-call-track-client';
-export { CallTrackRefreshError, createCallTrackClient } from './create-call-track-client';
+export { createCallTrackClient } from './create-call-track-client';
 export type { AuthOption, SocketIoTransportOptions, SocketLike } from './socket-io-transport';
 export { socketIoTransport } from './socket-io-transport';
 export type {

@@ -54,10 +54,7 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     await tracker.ingest(callEvent('CB-1', { tenantId: 'tenant-b' }));
     await tracker.ingest(callEvent('CA-2'));
     await tracker.ingest(endedEvent('CA-1'));
-    const state = await until(
-      client,
-      (current) => current.connection.lastEvent?.type === 'call.ended',
-    );
+    const state = await until(client, (current) => current.lastEvent?.type === 'call.ended');
     expect(ids(state)).toEqual(['CA-2']);
   });
 

@@ -117,6 +117,31 @@ describe('runCli against the real handlers', () => {
     expect(code).toBe(cliExitCodes.ok);
   });
 
+  it("--twilio-path with ?tenant= feeds an app that resolves Twilio's tenant from the query", async () => {
+    const app = await startWebhookApp({ twilioTenantFrom: 'query' });
+    const argv = ['--target', app.url, '--providers', 'twilio', '--calls', '4', '--speed', 'max'];
+
+    // Without the query, the app cannot tell whose call it is.
+    const bare = await run([...argv, '--seed', '5']);
+    expect(bare.code).toBe(cliExitCodes.failed);
+    expect(bare.stderr[0]).toMatch(/^✖ 422 from \/webhooks\/twilio/);
+
+    const { code, stdout, stderr } = await run([
+      ...argv,
+      '--seed',
+      '6',
+      '--twilio-path',
+      '/webhooks/twilio?tenant=demo',
+    ]);
+    expect(stderr).toEqual([]);
+    expect(code).toBe(cliExitCodes.ok);
+    expect(stdout.join('\n')).toMatch(/4 started, 4 completed/);
+    const tracked = app.received.filter((request) => request.url.includes('tenant=demo'));
+    expect(tracked.length).toBeGreaterThanOrEqual(8);
+    const ended = app.bus.events.filter((event) => event.type === 'call.ended');
+    expect(ended.map((event) => event.tenantId)).toEqual(['demo', 'demo', 'demo', 'demo']);
+  });
+
   it('explains a wrong path (404)', async () => {
     const app = await startWebhookApp({ prefix: '/api/webhooks' });
     const { code, stderr } = await run([

@@ -49,7 +49,9 @@ Options:
   --seed <n>                 Seed for reproducible traffic (default random, printed in the summary)
   --max-active <n>           At most n calls at once
   --path-prefix <path>       Prefix of the webhook paths (default /webhooks; Next.js example: /api/webhooks)
-  --twilio-path <path>       Twilio path (default <prefix>/twilio); likewise --retell-path, --callerdesk-path
+  --twilio-path <path>       Twilio path (default <prefix>/twilio); likewise --retell-path, --callerdesk-path.
+                             A path may carry a query, e.g. '/webhooks/twilio?tenant=acme' for an app
+                             that reads the tenant from its callback URLs (quote it in the shell)
   --twilio-auth-token <t>    Twilio Auth Token (env TWILIO_AUTH_TOKEN; default the demo token)
   --retell-api-key <k>       Retell API key (env RETELL_API_KEY; default the demo key)
   --callerdesk-token <t>     CallerDesk webhook token, sent as ?token= (env CALLERDESK_TOKEN; default the demo token)

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
-import { type NodeHandler, toNodeHandler } from '@calltrack/core';
+import { type NodeHandler, toNodeHandler } from '@calltrack/core/node';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { type CollectingSink, createCollectingSink, serveForTest } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
@@ -40,6 +40,11 @@ export async function startWebhookApp(
     credentials?: Partial<SimulatorCredentials>;
     lines?: readonly SimulatorLine[];
     prefix?: string;
+    /**
+     * How the Twilio route finds the tenant: by number, falling back to `?tenant=` (default), or
+     * only from `?tenant=` in the URL, as apps that give Twilio per-tenant callback URLs do.
+     */
+    twilioTenantFrom?: 'number' | 'query';
   } = {},
 ): Promise<WebhookApp> {
   const credentials = { ...demoCredentials, ...options.credentials };
@@ -70,7 +75,9 @@ export async function startWebhookApp(
           authToken: credentials.twilioAuthToken,
           sink: tracker,
           resolveTenant: ({ to, from, url }) =>
-            tenantOf(to) ?? tenantOf(from) ?? tenantOfQuery(url),
+            options.twilioTenantFrom === 'query'
+              ? tenantOfQuery(url)
+              : (tenantOf(to) ?? tenantOf(from) ?? tenantOfQuery(url)),
         }),
       ),
     ],
