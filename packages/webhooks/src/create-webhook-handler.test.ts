@@ -1,5 +1,5 @@
 import { createMemoryBus } from '@calltrack/bus';
-import { toNodeHandler } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import {
   closeServers,
   listen,
