@@ -1,0 +1,2 @@
+export type { RedisLeadStoreOptions } from './create-redis-lead-store';
+export { createRedisLeadStore } from './create-redis-lead-store';
