@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LeadInput } from './lead';
+import type { LeadAttempt } from './lead-attempt';
 import type { LeadStore } from './lead-store';
 
 /** Options of {@link describeLeadStore}. */
@@ -572,7 +573,7 @@ export function describeLeadStore(options: LeadStoreSuiteOptions): void {
         if (!setup) return context.skip();
         const { store, tenantId } = setup;
         await store.addLeads([lead(tenantId, 'lead-u2', { userId: 'user-2' })]);
-        const attempts = [];
+        const attempts: LeadAttempt[] = [];
         for (const [index, leadId] of [
           'lead-0000',
           'lead-0001',
