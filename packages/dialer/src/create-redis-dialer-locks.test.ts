@@ -72,7 +72,12 @@ describe.skipIf(!redis)('Redis leases, pacing and do-not-call', () => {
     };
     const events: CallEvent[] = [];
     const bus = createMemoryBus();
-    const sink = { publish: async (event: CallEvent) => (events.push(event), bus.publish(event)) };
+    const sink = {
+      publish: async (event: CallEvent) => {
+        events.push(event);
+        return bus.publish(event);
+      },
+    };
     const noon = Date.parse('2026-03-02T12:00:00Z');
     const dialers = [1, 2].map((index) =>
       createDialer({
