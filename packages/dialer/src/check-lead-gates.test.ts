@@ -100,10 +100,10 @@ describe('checkLeadGates', () => {
     await list.add('acme', ['+14155550100']);
     const night = Date.parse('2026-03-02T05:00:00.000Z');
     expect(
-      (await checkLeadGates(lead({ attemptCount: 9 }), night, gates({ doNotCall: list }))).reason,
-    ).toBe('do_not_call');
-    expect((await checkLeadGates(lead({ attemptCount: 9 }), night, gates())).reason).toBe(
-      'outside_calling_window',
-    );
+      await checkLeadGates(lead({ attemptCount: 9 }), night, gates({ doNotCall: list })),
+    ).toMatchObject({ reason: 'do_not_call' });
+    expect(await checkLeadGates(lead({ attemptCount: 9 }), night, gates())).toMatchObject({
+      reason: 'outside_calling_window',
+    });
   });
 });

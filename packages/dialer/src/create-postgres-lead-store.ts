@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CallStatus } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import type { Pool } from 'pg';
@@ -22,6 +23,21 @@ export interface PostgresLeadStoreOptions extends PostgresLeadTableOptions {
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * A named statement: PostgreSQL parses and plans it once per connection, not on every claim.
+ * The name is the text's hash, so two stores over different tables never share one.
+ */
+function statement(
+  text: string,
+  values: unknown[],
+): { name: string; text: string; values: unknown[] } {
+  return {
+    name: `calltrack-dialer-${createHash('sha1').update(text).digest('hex').slice(0, 20)}`,
+    text,
+    values,
+  };
+}
 
 const attemptColumns =
   'attempt_id, tenant_id, lead_id, user_id, fence, state, claimed_at, lease_until, updated_at, provider, call_id, outcome, reason, claimed_by';
@@ -147,17 +163,19 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
     async claimLeads(request) {
       const leadIds = [...new Set(request.leadIds)];
       if (leadIds.length === 0) return [];
-      const { rows } = await pool.query(claimSql, [
-        request.tenantId,
-        leadIds,
-        new Date(request.now),
-        new Date(request.now + request.leaseMs),
-        request.maxAttempts ?? null,
-        request.minAttemptGapMs === undefined
-          ? null
-          : new Date(request.now - request.minAttemptGapMs),
-        request.claimedBy,
-      ]);
+      const { rows } = await pool.query(
+        statement(claimSql, [
+          request.tenantId,
+          leadIds,
+          new Date(request.now),
+          new Date(request.now + request.leaseMs),
+          request.maxAttempts ?? null,
+          request.minAttemptGapMs === undefined
+            ? null
+            : new Date(request.now - request.minAttemptGapMs),
+          request.claimedBy,
+        ]),
+      );
       const claimed = new Map<string, ClaimResult>();
       for (const row of rows) {
         const lead = decodeLead(row);
@@ -202,11 +220,9 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query(lockForUpdateSql, [
-          update.tenantId,
-          update.leadId,
-          update.attemptId,
-        ]);
+        const { rows } = await client.query(
+          statement(lockForUpdateSql, [update.tenantId, update.leadId, update.attemptId]),
+        );
         const row = rows[0];
         const result = applyAttemptUpdate(
           row ? decodeLead(row) : undefined,
@@ -215,21 +231,23 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
         );
         if (result.applied) {
           const { lead, attempt } = result;
-          await client.query(writeUpdateSql, [
-            update.tenantId,
-            update.leadId,
-            lead.callStatus,
-            lead.hasBeenCalled,
-            lead.fence,
-            lead.provider ?? null,
-            lead.callId ?? null,
-            lead.callOutcome ?? null,
-            attempt.attemptId,
-            attempt.state,
-            new Date(attempt.updatedAt),
-            attempt.leaseUntil === undefined ? null : new Date(attempt.leaseUntil),
-            attempt.reason ?? null,
-          ]);
+          await client.query(
+            statement(writeUpdateSql, [
+              update.tenantId,
+              update.leadId,
+              lead.callStatus,
+              lead.hasBeenCalled,
+              lead.fence,
+              lead.provider ?? null,
+              lead.callId ?? null,
+              lead.callOutcome ?? null,
+              attempt.attemptId,
+              attempt.state,
+              new Date(attempt.updatedAt),
+              attempt.leaseUntil === undefined ? null : new Date(attempt.leaseUntil),
+              attempt.reason ?? null,
+            ]),
+          );
         }
         await client.query('COMMIT');
         return result;
