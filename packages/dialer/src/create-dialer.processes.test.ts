@@ -100,7 +100,7 @@ async function crashRun(
 
     let kills = 0;
     let redisCrashed = false;
-    const deadline = Date.now() + 150_000;
+    const deadline = Date.now() + 300_000;
     let quietPolls = 0;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 3000 + Math.random() * 3000));
@@ -239,7 +239,7 @@ describe.skipIf(!pool || !probeRedis)('four dialer processes, kill -9 at random'
       await redis.stop();
       await dropTables(pool!, [table, attemptsTable]);
     }
-  }, 200_000);
+  }, 400_000);
 
   it(`Redis leads on a Redis with appendfsync always (crashed with kill -9, restarted with its data): ${redisLeadCount} leads, none called twice, none lost`, async () => {
     const redis = await startDurableRedis();
@@ -278,5 +278,5 @@ describe.skipIf(!pool || !probeRedis)('four dialer processes, kill -9 at random'
       client.disconnect();
       await redis.stop();
     }
-  }, 200_000);
+  }, 400_000);
 });
