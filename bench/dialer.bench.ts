@@ -2,7 +2,7 @@
 // 1. Claims per second on Redis against a bare `SET NX` (the physical floor of one atomic write)
 //    and against the seed's way (a per-lead `SET NX` lock, mark, unlock), at the same concurrency.
 // 2. Claims per second on PostgreSQL against a bare `UPDATE … RETURNING` at the same concurrency.
-// 3. A paced run: 10,000 leads (BENCH_DIALER_LEADS) at 50 calls per second, shared by four
+// 3. A paced run: 10,000 leads (BENCH_COUNT) at 50 calls per second, shared by four
 //    processes through Redis; the rate the provider saw against the rate asked for.
 // Redis figures use a redis-server of their own; PostgreSQL uses the machine's (skipped if absent).
 //   node --import tsx --conditions=@calltrack/source --expose-gc bench/dialer.bench.ts
@@ -23,8 +23,8 @@ import { Redis } from 'ioredis';
 import { perSecond, printTable, ratio } from './lib/report';
 
 const concurrency = 8;
-const claimCount = Number(process.env.BENCH_DIALER_CLAIMS ?? 4_000);
-const pacedLeads = Number(process.env.BENCH_DIALER_LEADS ?? 10_000);
+const claimCount = 2_000;
+const pacedLeads = Number(process.env.BENCH_COUNT ?? 10_000);
 const pacedRate = 50;
 const processes = 4;
 
@@ -74,20 +74,31 @@ const redisServer = await startRedisServer();
 const redis = new Redis(redisServer.url);
 try {
   // 1. Redis.
+  // Best of three interleaved rounds: the machine is shared, and one slow second would decide a
+  // single measurement.
   const store = createRedisLeadStore({ redis, prefix: 'bench:store' });
-  await store.addLeads(leads(claimCount, 'warm'));
-  await claimAll(store, 'warm', Math.min(claimCount, 1000));
-  await store.addLeads(leads(claimCount, 'redis'));
-  const bareSetNx = await rate(claimCount, (index) =>
-    redis.set(`bench:bare:${index}`, '1', 'PX', 60_000, 'NX'),
-  );
-  const seedWay = await rate(claimCount, async (index) => {
-    const lock = `bench:seed:lock:${index}`;
-    if ((await redis.set(lock, 'token', 'PX', 30_000, 'NX')) !== 'OK') return;
-    await redis.hset(`bench:seed:lead:${index}`, 'has_been_called', 'true');
-    await redis.del(lock);
-  });
-  const claims = await claimAll(store, 'redis', claimCount);
+  let bareSetNx = 0;
+  let seedWay = 0;
+  let claims = 0;
+  for (let round = 0; round < 3; round += 1) {
+    await store.addLeads(leads(claimCount, `redis${round}`));
+    bareSetNx = Math.max(
+      bareSetNx,
+      await rate(claimCount, (index) =>
+        redis.set(`bench:bare:${round}:${index}`, '1', 'PX', 60_000, 'NX'),
+      ),
+    );
+    seedWay = Math.max(
+      seedWay,
+      await rate(claimCount, async (index) => {
+        const lock = `bench:seed:lock:${round}:${index}`;
+        if ((await redis.set(lock, 'token', 'PX', 30_000, 'NX')) !== 'OK') return;
+        await redis.hset(`bench:seed:lead:${round}:${index}`, 'has_been_called', 'true');
+        await redis.del(lock);
+      }),
+    );
+    claims = Math.max(claims, await claimAll(store, `redis${round}`, claimCount));
+  }
   printTable(`Claims per second on Redis (${claimCount} leads, ${concurrency} in flight)`, [
     { what: 'bare SET NX PX (baseline)', perSecond: bareSetNx, ratio: 1 },
     {
@@ -114,29 +125,34 @@ try {
         `CREATE TABLE ${bareTable} (tenant_id text, id text, has_been_called boolean NOT NULL DEFAULT false, PRIMARY KEY (tenant_id, id))`,
       );
       const pgStore = createPostgresLeadStore({ pool, table, attemptsTable });
-      await pgStore.addLeads(leads(claimCount, 'warm'));
-      await claimAll(pgStore, 'warm', Math.min(claimCount, 500));
-      await pgStore.addLeads(leads(claimCount, 'pg'));
-      const ids = leads(claimCount, 'pg').map((lead) => lead.leadId);
-      await pool.query(
-        `INSERT INTO ${bareTable} (tenant_id, id) SELECT 'bench', unnest($1::text[])`,
-        [ids],
-      );
-      const bareUpdate = await rate(claimCount, async (index) => {
-        const { rowCount } = await pool.query({
-          name: 'bench-bare-update',
-          text: `UPDATE ${bareTable} SET has_been_called = true WHERE tenant_id = 'bench' AND id = $1 AND has_been_called = false RETURNING id`,
-          values: [ids[index]],
-        });
-        if (rowCount !== 1) throw new Error('bare update missed');
-      });
-      const pgClaims = await claimAll(pgStore, 'pg', claimCount);
+      let bareUpdate = 0;
+      let pgClaims = 0;
+      for (let round = 0; round < 3; round += 1) {
+        await pgStore.addLeads(leads(claimCount, `pg${round}`));
+        const ids = leads(claimCount, `pg${round}`).map((lead) => lead.leadId);
+        await pool.query(
+          `INSERT INTO ${bareTable} (tenant_id, id) SELECT 'bench', unnest($1::text[])`,
+          [ids],
+        );
+        bareUpdate = Math.max(
+          bareUpdate,
+          await rate(claimCount, async (index) => {
+            const { rowCount } = await pool.query({
+              name: 'bench-bare-update',
+              text: `UPDATE ${bareTable} SET has_been_called = true WHERE tenant_id = 'bench' AND id = $1 AND has_been_called = false RETURNING id`,
+              values: [ids[index]],
+            });
+            if (rowCount !== 1) throw new Error('bare update missed');
+          }),
+        );
+        pgClaims = Math.max(pgClaims, await claimAll(pgStore, `pg${round}`, claimCount));
+      }
       printTable(
         `Claims per second on PostgreSQL (${claimCount} leads, ${concurrency} in flight)`,
         [
           { what: 'bare UPDATE … RETURNING (baseline)', perSecond: bareUpdate, ratio: 1 },
           {
-            what: 'dialer claim (SKIP LOCKED + UPDATE RETURNING + attempt INSERT)',
+            what: 'dialer claim (conditional UPDATE RETURNING + attempt INSERT)',
             perSecond: pgClaims,
             ratio: ratio(pgClaims, bareUpdate),
           },
@@ -166,15 +182,15 @@ try {
   const worker = fileURLToPath(new URL('./lib/dialer-bench-worker.ts', import.meta.url));
   const children = Array.from({ length: processes }, () =>
     spawnTypeScript(worker, {
-      env: {
-        DIALER_BENCH: JSON.stringify({
+      args: [
+        JSON.stringify({
           redisUrl: redisServer.url,
           prefix: 'bench:paced',
           callsUrl,
           users: 40,
           callsPerSecond: pacedRate,
         }),
-      },
+      ],
     }),
   );
   await Promise.all(children.map(waitForExit));

@@ -11,7 +11,7 @@ import {
 import { Redis } from 'ioredis';
 
 const { redisUrl, prefix, callsUrl, users, callsPerSecond } = JSON.parse(
-  process.env.DIALER_BENCH ?? '{}',
+  process.argv[2] ?? '{}',
 ) as { redisUrl: string; prefix: string; callsUrl: string; users: number; callsPerSecond: number };
 
 const redis = new Redis(redisUrl);

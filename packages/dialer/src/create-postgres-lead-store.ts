@@ -64,32 +64,47 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
       .map(([field, name]) => `${alias}.${name} AS "l_${field}"`)
       .join(', ');
 
-  const claimSql = `
-WITH locked AS (
-  SELECT L.${c.tenantId} AS tenant, L.${c.leadId} AS lead
-  FROM ${table} L
-  WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = ANY($2)
-    AND L.${c.callStatus} = 'pending' AND L.${c.hasBeenCalled} = false
-    AND ($5::integer IS NULL OR L.${c.attemptCount} < $5::integer)
-    AND ($6::timestamptz IS NULL OR L.${c.lastAttemptAt} IS NULL OR L.${c.lastAttemptAt} <= $6::timestamptz)
-  FOR UPDATE OF L SKIP LOCKED
-), claimed AS (
-  UPDATE ${table} L SET
+  const claimable = (alias: string): string => `
+    ${alias}.${c.callStatus} = 'pending' AND ${alias}.${c.hasBeenCalled} = false
+    AND ($5::integer IS NULL OR ${alias}.${c.attemptCount} < $5::integer)
+    AND ($6::timestamptz IS NULL OR ${alias}.${c.lastAttemptAt} IS NULL OR ${alias}.${c.lastAttemptAt} <= $6::timestamptz)`;
+  const markClaimed = `
     ${c.hasBeenCalled} = true, ${c.callStatus} = 'dialing',
     ${c.attemptCount} = L.${c.attemptCount} + 1, ${c.lastAttemptAt} = $3,
     ${c.attemptId} = gen_random_uuid()::text, ${c.fence} = L.${c.fence} + 1,
     ${c.provider} = NULL, ${c.callId} = NULL, ${c.callOutcome} = NULL,
-    ${c.skipReason} = NULL, ${c.skippedAt} = NULL
-  FROM locked
-  WHERE L.${c.tenantId} = locked.tenant AND L.${c.leadId} = locked.lead
-  RETURNING ${leadSelect('L')}
-), recorded AS (
+    ${c.skipReason} = NULL, ${c.skippedAt} = NULL`;
+  const recordAttempts = `
+recorded AS (
   INSERT INTO ${attempts} (attempt_id, tenant_id, lead_id, user_id, fence, state, claimed_at, lease_until, updated_at, claimed_by)
   SELECT "l_attemptId", "l_tenantId", "l_leadId"::text, "l_userId", "l_fence", 'claimed', $3, $4, $3, $7
   FROM claimed
   RETURNING ${attemptColumns}
 )
 SELECT claimed.*, recorded.* FROM claimed JOIN recorded ON recorded.attempt_id = claimed."l_attemptId"`;
+
+  // One lead: a conditional UPDATE by primary key. A concurrent claimer of the same row waits
+  // for the first to commit, then re-checks the condition and finds the lead taken.
+  const claimOneSql = `
+WITH claimed AS (
+  UPDATE ${table} L SET ${markClaimed}
+  WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2 AND ${claimable('L')}
+  RETURNING ${leadSelect('L')}
+), ${recordAttempts}`;
+
+  // A batch: rows another transaction is claiming are skipped (SKIP LOCKED), not waited for.
+  const claimManySql = `
+WITH locked AS (
+  SELECT L.${c.tenantId} AS tenant, L.${c.leadId} AS lead
+  FROM ${table} L
+  WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = ANY($2) AND ${claimable('L')}
+  FOR UPDATE OF L SKIP LOCKED
+), claimed AS (
+  UPDATE ${table} L SET ${markClaimed}
+  FROM locked
+  WHERE L.${c.tenantId} = locked.tenant AND L.${c.leadId} = locked.lead
+  RETURNING ${leadSelect('L')}
+), ${recordAttempts}`;
 
   const whyNotSql = `
 SELECT ${c.leadId}::text AS lead, ${c.callStatus} AS status, ${c.hasBeenCalled} AS called,
@@ -163,10 +178,11 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
     async claimLeads(request) {
       const leadIds = [...new Set(request.leadIds)];
       if (leadIds.length === 0) return [];
+      const single = leadIds.length === 1;
       const { rows } = await pool.query(
-        statement(claimSql, [
+        statement(single ? claimOneSql : claimManySql, [
           request.tenantId,
-          leadIds,
+          single ? leadIds[0] : leadIds,
           new Date(request.now),
           new Date(request.now + request.leaseMs),
           request.maxAttempts ?? null,

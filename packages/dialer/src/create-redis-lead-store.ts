@@ -147,22 +147,59 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         request.maxAttempts ?? '',
         request.minAttemptGapMs ?? '',
       ];
-      for (const leadId of leadIds) args.push(leadId, randomUUID());
+      const attemptIds = new Map<string, string>();
+      for (const leadId of leadIds) {
+        const attemptId = randomUUID();
+        attemptIds.set(leadId, attemptId);
+        args.push(leadId, attemptId);
+      }
       const replies = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as (
         | string
-        | string[]
+        | null
       )[][];
       return replies.map((reply): ClaimResult => {
         const leadId = reply[0] as string;
         if (reply[1] !== 'claimed') {
           return { leadId, claimed: false, reason: reply[1] as ClaimRefusal };
         }
-        return {
+        const [, , fenceText, attemptCountText, userId, phoneNumber, timeZone] = reply as string[];
+        const attemptId = attemptIds.get(leadId)!;
+        const fence = Number(fenceText);
+        const lead: Lead = {
+          tenantId: request.tenantId,
           leadId,
-          claimed: true,
-          lead: decodeLead(pairs(reply[2] as string[]))!,
-          attempt: decodeAttempt(pairs(reply[3] as string[]))!,
+          userId: userId!,
+          phoneNumber: phoneNumber ?? '',
+          timeZone: timeZone || undefined,
+          callStatus: 'dialing',
+          hasBeenCalled: true,
+          attemptCount: Number(attemptCountText),
+          lastAttemptAt: request.now,
+          attemptId,
+          fence,
+          provider: undefined,
+          callId: undefined,
+          callOutcome: undefined,
+          skipReason: undefined,
+          skippedAt: undefined,
         };
+        const attempt: LeadAttempt = {
+          tenantId: request.tenantId,
+          leadId,
+          userId: userId!,
+          attemptId,
+          fence,
+          state: 'claimed',
+          claimedAt: request.now,
+          leaseUntil: request.now + request.leaseMs,
+          updatedAt: request.now,
+          provider: undefined,
+          callId: undefined,
+          outcome: undefined,
+          reason: undefined,
+          claimedBy: request.claimedBy,
+        };
+        return { leadId, claimed: true, lead, attempt };
       });
     },
 

@@ -33,7 +33,7 @@ return added
 /**
  * ARGV: base, tenantId, now, leaseMs, claimedBy, maxAttempts ('' = none), minGapMs ('' = none),
  * then per lead: leadId, attemptId. Returns per lead { leadId, reason } or
- * { leadId, 'claimed', lead fields, attempt fields }.
+ * { leadId, 'claimed', fence, attemptCount, userId, phoneNumber, timeZone | false }.
  */
 export const claimLeadsScript = `${shared}
 local tenantId = ARGV[2]
@@ -48,7 +48,8 @@ for index = 8, #ARGV, 2 do
   local attemptId = ARGV[index + 1]
   local leadKey = base .. 'lead:' .. leadId
   local lead = redis.call('HMGET', leadKey, 'callStatus', 'hasBeenCalled', 'attemptCount',
-    'lastAttemptAt', 'fence', 'userId')
+    'lastAttemptAt', 'fence', 'userId', 'phoneNumber', 'timeZone', 'provider', 'callId',
+    'callOutcome', 'skipReason', 'skippedAt')
   local reason = nil
   if not lead[1] then
     reason = 'not_found'
@@ -67,7 +68,10 @@ for index = 8, #ARGV, 2 do
     redis.call('HSET', leadKey, 'callStatus', 'dialing', 'hasBeenCalled', '1',
       'attemptCount', int(tonumber(lead[3]) + 1), 'lastAttemptAt', ARGV[3],
       'attemptId', attemptId, 'fence', fence)
-    redis.call('HDEL', leadKey, 'provider', 'callId', 'callOutcome', 'skipReason', 'skippedAt')
+    -- Clear what an earlier attempt or skip left (a fresh lead has none of it).
+    if lead[9] or lead[10] or lead[11] or lead[12] or lead[13] then
+      redis.call('HDEL', leadKey, 'provider', 'callId', 'callOutcome', 'skipReason', 'skippedAt')
+    end
     redis.call('ZREM', base .. 'pending:' .. userId, leadId)
     local attemptKey = base .. 'attempt:' .. attemptId
     redis.call('HSET', attemptKey, 'tenantId', tenantId, 'leadId', leadId, 'userId', userId,
@@ -77,7 +81,9 @@ for index = 8, #ARGV, 2 do
     redis.call('ZADD', base .. 'attempts', now, attemptId)
     redis.call('ZADD', base .. 'state:claimed', now, attemptId)
     redis.call('ZADD', base .. 'live:' .. userId, now, attemptId)
-    table.insert(results, { leadId, 'claimed', flat(leadKey), flat(attemptKey) })
+    -- The caller knows the rest of the lead and the attempt: only what it cannot know comes back.
+    table.insert(results, { leadId, 'claimed', fence, int(tonumber(lead[3]) + 1), userId,
+      lead[7] or '', lead[8] or false })
   end
 end
 return results
