@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@calltrack/core';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { describeLeadStore } from './describe-lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
@@ -12,19 +12,21 @@ afterAll(async () => {
   await pool?.end();
 });
 
-describeLeadStore({
-  name: 'postgres',
-  createStore: async () => {
-    if (!pool) return undefined;
-    const table = uniqueTableName('leads');
-    const attemptsTable = `${table}_attempts`;
-    await pool.query(postgresLeadStoreMigration({ table, attemptsTable }));
-    return {
-      store: createPostgresLeadStore({ pool, table, attemptsTable }),
-      dispose: () => dropTables(pool, [table, attemptsTable]),
-    };
+describeLeadStore(
+  { describe: describe.skipIf(!pool), it, afterEach },
+  {
+    name: 'postgres',
+    createStore: async () => {
+      const table = uniqueTableName('leads');
+      const attemptsTable = `${table}_attempts`;
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      return {
+        store: createPostgresLeadStore({ pool: pool!, table, attemptsTable }),
+        dispose: () => dropTables(pool!, [table, attemptsTable]),
+      };
+    },
   },
-});
+);
 
 describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
   it('ships a migration that is the generated SQL for the default names', async () => {

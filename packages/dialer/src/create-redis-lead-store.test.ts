@@ -1,5 +1,5 @@
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach, describe, it } from 'vitest';
 import { createRedisLeadStore } from './create-redis-lead-store';
 import { describeLeadStore } from './describe-lead-store';
 
@@ -13,15 +13,17 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-describeLeadStore({
-  name: 'redis',
-  createStore: async () => {
-    if (!redis) return undefined;
-    counter += 1;
-    const prefix = `${filePrefix}:${counter}`;
-    return {
-      store: createRedisLeadStore({ redis, prefix }),
-      dispose: () => deleteKeys(redis, prefix),
-    };
+describeLeadStore(
+  { describe: describe.skipIf(!redis), it, afterEach },
+  {
+    name: 'redis',
+    createStore: async () => {
+      counter += 1;
+      const prefix = `${filePrefix}:${counter}`;
+      return {
+        store: createRedisLeadStore({ redis: redis!, prefix }),
+        dispose: () => deleteKeys(redis!, prefix),
+      };
+    },
   },
-});
+);
