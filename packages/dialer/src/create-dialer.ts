@@ -146,21 +146,23 @@ export function createDialer(options: DialerOptions): Dialer {
     return account;
   };
 
-  /** Waits until the user has fewer calls in flight than the cap. */
+  /** Waits until the user has fewer calls in flight than the cap; true if it had to wait. */
   const waitForSlot = async (
     tenantId: string,
     userId: string,
     signal: AbortSignal,
-  ): Promise<void> => {
-    if (maxConcurrent === Number.POSITIVE_INFINITY) return;
+  ): Promise<boolean> => {
+    if (maxConcurrent === Number.POSITIVE_INFINITY) return false;
     const key = userKey(tenantId, userId);
+    let waited = false;
     while (!signal.aborted) {
       const live = await store.countLiveAttempts({
         tenantId,
         userId,
         since: clock.now() - liveCallMaxMs,
       });
-      if (live < maxConcurrent) return;
+      if (live < maxConcurrent) return waited;
+      waited = true;
       const wait = new AbortController();
       const onAbort = (): void => wait.abort();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -173,6 +175,7 @@ export function createDialer(options: DialerOptions): Dialer {
       if (waiters.size === 0) slotWaiters.delete(key);
       signal.removeEventListener('abort', onAbort);
     }
+    return waited;
   };
 
   /** Dials one claimed lead and records what the provider answered, fenced. */
@@ -316,15 +319,22 @@ export function createDialer(options: DialerOptions): Dialer {
         });
         for (const lead of page) {
           if (signal.aborted) break pages;
-          // 1. A free line for the user (no pacing slot is spent on a lead that then waits).
-          await waitForSlot(tenantId, userId, signal);
-          if (signal.aborted) break pages;
-          // 2. The compliance gates, at dial time.
-          const decision = await checkLeadGates(lead, clock.now(), gates);
+          // 1. The compliance gates: a gated lead is skipped without waiting for anything.
+          let decision = await checkLeadGates(lead, clock.now(), gates);
           if (!decision.pass) {
             await skip(lead, decision.reason, decision.retryAt);
             continue;
           }
+          // 2. A free line for the user; after a wait, the gates again: they hold at dial time.
+          if (await waitForSlot(tenantId, userId, signal)) {
+            if (signal.aborted) break pages;
+            decision = await checkLeadGates(lead, clock.now(), gates);
+            if (!decision.pass) {
+              await skip(lead, decision.reason, decision.retryAt);
+              continue;
+            }
+          }
+          if (signal.aborted) break pages;
           // 3. The account's rate, shared by every process.
           const account = selectAccount(lead);
           await pacer.acquire(account.id, account.callsPerSecond ?? 1, signal);

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@calltrack/core';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createDialer } from './create-dialer';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
+import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 
@@ -49,6 +51,7 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       await pool!.query(
         `INSERT INTO ${table} (lead_no, company, owner, mobile, tz) VALUES
          (1, 'acme', 'u1', '+14155550100', 'America/Chicago'), (2, 'acme', 'u1', NULL, NULL),
+         (3, 'acme', 'u1', '+14155550103', NULL), (4, 'acme', 'u1', '+14155550104', 'Mars/Olympus'),
          (10, 'acme', 'u1', 'garbage', 'Mars/Olympus')`,
       );
       const names = {
@@ -71,15 +74,56 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       expect(pending.map((lead) => [lead.leadId, lead.phoneNumber, lead.timeZone])).toEqual([
         ['1', '+14155550100', 'America/Chicago'],
         ['2', '', undefined],
+        ['3', '+14155550103', undefined],
+        ['4', '+14155550104', 'Mars/Olympus'],
         ['10', 'garbage', 'Mars/Olympus'],
+      ]);
+      // A run over them calls the good lead only; each malformed one is skipped with a reason.
+      const dialled: string[] = [];
+      const dialer = createDialer({
+        store,
+        bus: { publish: async () => ({ duplicate: false }) },
+        accounts: [
+          {
+            id: 'test',
+            control: {
+              provider: 'test',
+              placeCall: async (request) => {
+                dialled.push(request.to);
+                return {
+                  provider: 'test',
+                  callId: `call-${dialled.length}`,
+                  reference: request.reference,
+                };
+              },
+              terminateCall: async () => {},
+            },
+          },
+        ],
+        clock: createTestClock(Date.parse('2026-03-02T17:00:00Z')), // 11:00 in Chicago
+        logger: {},
+      });
+      const run = await dialer.trigger({ tenantId: 'acme', userId: 'u1' });
+      if (run.outcome === 'started') await run.finished;
+      expect(dialled).toEqual(['+14155550100']);
+      const reasons = [];
+      for (const leadId of ['1', '2', '3', '4']) {
+        const lead = await store.getLead('acme', leadId);
+        reasons.push([leadId, lead?.callStatus, lead?.skipReason]);
+      }
+      expect(reasons).toEqual([
+        ['1', 'placed', undefined],
+        ['2', 'pending', 'invalid_phone'],
+        ['3', 'pending', 'missing_time_zone'],
+        ['4', 'pending', 'invalid_time_zone'],
       ]);
       const page = await store.listPendingLeads({
         tenantId: 'acme',
         userId: 'u1',
-        afterLeadId: '2',
+        afterLeadId: '3',
         limit: 10,
       });
-      expect(page.map((lead) => lead.leadId)).toEqual(['10']);
+      expect(page.map((lead) => lead.leadId)).toEqual(['4', '10']);
       const [claim] = await store.claimLeads({
         tenantId: 'acme',
         leadIds: ['10'],
