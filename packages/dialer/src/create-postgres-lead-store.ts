@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CallStatus } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
-import type { Pool } from 'pg';
 import { applyAttemptUpdate } from './apply-attempt-update';
 import type { Lead, LeadCallStatus } from './lead';
 import type { AttemptState, LeadAttempt } from './lead-attempt';
@@ -12,6 +11,7 @@ import {
   type PostgresLeadTableOptions,
   resolvePostgresLeadTable,
 } from './postgres-lead-table';
+import type { PostgresPool } from './postgres-pool';
 
 /** Options of {@link createPostgresLeadStore}. */
 export interface PostgresLeadStoreOptions extends PostgresLeadTableOptions {
@@ -19,7 +19,7 @@ export interface PostgresLeadStoreOptions extends PostgresLeadTableOptions {
    * Your `pg` pool. The store runs single statements on it and, for fenced writes, a short
    * transaction on a client it checks out and returns; it never ends the pool.
    */
-  pool: Pool;
+  pool: PostgresPool;
 }
 
 type Row = Record<string, unknown>;

@@ -6,3 +6,9 @@ export type {
   PostgresLeadTableOptions,
 } from './postgres-lead-table';
 export { defaultLeadColumns } from './postgres-lead-table';
+export type {
+  PostgresPool,
+  PostgresPoolClient,
+  PostgresQuery,
+  PostgresQueryResult,
+} from './postgres-pool';
