@@ -27,7 +27,7 @@ import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 // with a reason, or orphaned for review.
 const leadCount = Number(process.env.DIALER_CRASH_LEADS ?? 10_000);
 // The same on a Redis lead store, smaller: the brief's run is PostgreSQL's.
-const redisLeadCount = Number(process.env.DIALER_CRASH_REDIS_LEADS ?? 3_000);
+const redisLeadCount = Number(process.env.DIALER_CRASH_REDIS_LEADS ?? 5_000);
 const workers = 4;
 const worker = fileURLToPath(new URL('./__tests__/dialer-worker-process.ts', import.meta.url));
 const probeRedis = await connectTestRedis();
