@@ -89,7 +89,7 @@ export const used = [${entries.map(identifier).join(', ')}, event, '${from}'];
   console.log(`types ok: ${entries.length} entries from ESM and CommonJS`);
 
   // Browser code imports core's vocabulary and the React hooks: bundling them for the browser
-  // must not pull in Node built-ins (core maps the Node bridge's `net` away with its `browser` field).
+  // must not pull in Node built-ins (core keeps its Node bridge at `@calltrack/core/node`).
   writeFileSync(
     join(app, 'browser.mjs'),
     `import { callEventSchema, maskPhoneNumber } from '@calltrack/core';

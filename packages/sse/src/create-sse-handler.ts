@@ -9,7 +9,7 @@ import { methodNotAllowedResponse, toSseErrorResponse } from './to-sse-error-res
  * Creates the realtime endpoint: a fetch handler (`(request) => Promise<Response>`) that answers a
  * `GET` with one Server-Sent Events stream of the caller's tenant. Use it as a Next.js route
  * handler as is (`export const GET = handler`), or in Express / `node:http` through
- * `toNodeHandler(handler)` from `@calltrack/core` (or use `createSseNodeHandler`, which writes to
+ * `toNodeHandler(handler)` from `@calltrack/core/node` (or use `createSseNodeHandler`, which writes to
  * the Node response directly and is cheaper per connection).
  *
  * The stream carries, in order:

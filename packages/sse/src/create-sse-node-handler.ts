@@ -1,16 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NodeHandler } from '@calltrack/core';
+import { type NodeHandler, nodeRequestUrl } from '@calltrack/core/node';
 import { authorizeSseRequest } from './authorize-sse-request';
 import { resolveSseSettings } from './resolve-sse-settings';
 import type { SseHandlerOptions } from './sse-handler-options';
 import { sseResponseHeaders } from './sse-response-headers';
 import { SseSession, type SseSink } from './sse-session';
 import { methodNotAllowedResponse, toSseErrorResponse } from './to-sse-error-response';
-
-/** Express sets `originalUrl` when the handler is mounted under a path. */
-interface FrameworkRequest extends IncomingMessage {
-  originalUrl?: string;
-}
 
 const http2Forbidden = new Set(['connection']);
 
@@ -33,7 +28,7 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
       await sendResponse(outgoing, methodNotAllowedResponse());
       return;
     }
-    const url = requestUrl(incoming as FrameworkRequest);
+    const url = nodeRequestUrl(incoming, { trustProxy: false });
     let info: Awaited<ReturnType<typeof authorizeSseRequest>>;
     try {
       info = await authorizeSseRequest(settings, {
@@ -100,17 +95,6 @@ class NodeSseSink implements SseSink {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function requestUrl(incoming: FrameworkRequest): URL {
-  const encrypted = (incoming.socket as { encrypted?: boolean }).encrypted === true;
-  const host = headerValue(incoming.headers.host) ?? 'localhost';
-  const path = incoming.originalUrl ?? incoming.url ?? '/';
-  try {
-    return new URL(`${encrypted ? 'https' : 'http'}://${host}${path}`);
-  } catch {
-    return new URL(path, 'http://localhost');
-  }
 }
 
 /** A body-less web `Request` with the Node request's URL and headers, for `authenticate`. */

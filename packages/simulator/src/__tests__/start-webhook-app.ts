@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
-import { type NodeHandler, toNodeHandler } from '@calltrack/core';
+import { type NodeHandler, toNodeHandler } from '@calltrack/core/node';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { type CollectingSink, createCollectingSink, serveForTest } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
