@@ -1,6 +1,7 @@
 // Dialer benchmark, in one run:
 // 1. Claims per second on Redis against a bare `SET NX` (the physical floor of one atomic write)
-//    and against the seed's way (a per-lead `SET NX` lock, mark, unlock), at the same concurrency.
+//    and against the seed's way (a per-lead `SET NX` lock, mark, unlock), at the same concurrency
+//    (one at a time, then 8 in flight).
 // 2. Claims per second on PostgreSQL against a bare `UPDATE … RETURNING` at the same concurrency.
 // 3. A paced run: 10,000 leads (BENCH_COUNT) at 50 calls per second, shared by four
 //    processes through Redis; the rate the provider saw against the rate asked for.
@@ -22,7 +23,8 @@ import {
 import { Redis } from 'ioredis';
 import { perSecond, printTable, ratio } from './lib/report';
 
-const concurrency = 8;
+// Claims are measured one at a time (a run claims lead by lead) and with 8 in flight.
+let concurrency = 1;
 const claimCount = 2_000;
 const pacedLeads = Number(process.env.BENCH_COUNT ?? 10_000);
 const pacedRate = 50;
@@ -73,97 +75,107 @@ async function claimAll(store: LeadStore, run: string, count: number): Promise<n
 const redisServer = await startRedisServer();
 const redis = new Redis(redisServer.url);
 try {
-  // 1. Redis.
-  // Best of three interleaved rounds: the machine is shared, and one slow second would decide a
-  // single measurement.
-  const store = createRedisLeadStore({ redis, prefix: 'bench:store' });
-  let bareSetNx = 0;
-  let seedWay = 0;
-  let claims = 0;
-  for (let round = 0; round < 3; round += 1) {
-    await store.addLeads(leads(claimCount, `redis${round}`));
-    bareSetNx = Math.max(
-      bareSetNx,
-      await rate(claimCount, (index) =>
-        redis.set(`bench:bare:${round}:${index}`, '1', 'PX', 60_000, 'NX'),
-      ),
-    );
-    seedWay = Math.max(
-      seedWay,
-      await rate(claimCount, async (index) => {
-        const lock = `bench:seed:lock:${round}:${index}`;
-        if ((await redis.set(lock, 'token', 'PX', 30_000, 'NX')) !== 'OK') return;
-        await redis.hset(`bench:seed:lead:${round}:${index}`, 'has_been_called', 'true');
-        await redis.del(lock);
-      }),
-    );
-    claims = Math.max(claims, await claimAll(store, `redis${round}`, claimCount));
-  }
-  printTable(`Claims per second on Redis (${claimCount} leads, ${concurrency} in flight)`, [
-    { what: 'bare SET NX PX (baseline)', perSecond: bareSetNx, ratio: 1 },
-    {
-      what: "seed's lock + mark + unlock (peer)",
-      perSecond: seedWay,
-      ratio: ratio(seedWay, bareSetNx),
-    },
-    {
-      what: 'dialer claim (Lua: mark + attempt + fence)',
-      perSecond: claims,
-      ratio: ratio(claims, bareSetNx),
-    },
-  ]);
-
-  // 2. PostgreSQL.
-  const pool = await connectTestPostgres({ max: concurrency });
-  if (pool) {
-    const table = uniqueTableName('bench_leads');
-    const attemptsTable = `${table}_attempts`;
-    const bareTable = uniqueTableName('bench_bare');
-    try {
-      await pool.query(postgresLeadStoreMigration({ table, attemptsTable }));
-      await pool.query(
-        `CREATE TABLE ${bareTable} (tenant_id text, id text, has_been_called boolean NOT NULL DEFAULT false, PRIMARY KEY (tenant_id, id))`,
+  for (const level of [1, 8]) {
+    concurrency = level;
+    // 1. Redis.
+    // Best of three interleaved rounds: the machine is shared, and one slow second would decide a
+    // single measurement.
+    const store = createRedisLeadStore({ redis, prefix: 'bench:store' });
+    let bareSetNx = 0;
+    let seedWay = 0;
+    let claims = 0;
+    for (let round = 0; round < 3; round += 1) {
+      await store.addLeads(leads(claimCount, `${concurrency}-redis${round}`));
+      bareSetNx = Math.max(
+        bareSetNx,
+        await rate(claimCount, (index) =>
+          redis.set(`bench:bare:${concurrency}:${round}:${index}`, '1', 'PX', 60_000, 'NX'),
+        ),
       );
-      const pgStore = createPostgresLeadStore({ pool, table, attemptsTable });
-      let bareUpdate = 0;
-      let pgClaims = 0;
-      for (let round = 0; round < 3; round += 1) {
-        await pgStore.addLeads(leads(claimCount, `pg${round}`));
-        const ids = leads(claimCount, `pg${round}`).map((lead) => lead.leadId);
-        await pool.query(
-          `INSERT INTO ${bareTable} (tenant_id, id) SELECT 'bench', unnest($1::text[])`,
-          [ids],
-        );
-        bareUpdate = Math.max(
-          bareUpdate,
-          await rate(claimCount, async (index) => {
-            const { rowCount } = await pool.query({
-              name: 'bench-bare-update',
-              text: `UPDATE ${bareTable} SET has_been_called = true WHERE tenant_id = 'bench' AND id = $1 AND has_been_called = false RETURNING id`,
-              values: [ids[index]],
-            });
-            if (rowCount !== 1) throw new Error('bare update missed');
-          }),
-        );
-        pgClaims = Math.max(pgClaims, await claimAll(pgStore, `pg${round}`, claimCount));
-      }
-      printTable(
-        `Claims per second on PostgreSQL (${claimCount} leads, ${concurrency} in flight)`,
-        [
-          { what: 'bare UPDATE … RETURNING (baseline)', perSecond: bareUpdate, ratio: 1 },
-          {
-            what: 'dialer claim (conditional UPDATE RETURNING + attempt INSERT)',
-            perSecond: pgClaims,
-            ratio: ratio(pgClaims, bareUpdate),
-          },
-        ],
+      seedWay = Math.max(
+        seedWay,
+        await rate(claimCount, async (index) => {
+          const lock = `bench:seed:lock:${concurrency}:${round}:${index}`;
+          if ((await redis.set(lock, 'token', 'PX', 30_000, 'NX')) !== 'OK') return;
+          await redis.hset(
+            `bench:seed:lead:${concurrency}:${round}:${index}`,
+            'has_been_called',
+            'true',
+          );
+          await redis.del(lock);
+        }),
       );
-    } finally {
-      await pool.query(`DROP TABLE IF EXISTS ${table}, ${attemptsTable}, ${bareTable}`);
-      await pool.end();
+      claims = Math.max(claims, await claimAll(store, `${concurrency}-redis${round}`, claimCount));
     }
-  } else {
-    console.log('PostgreSQL not reachable: its claims were not measured.');
+    printTable(`Claims per second on Redis (${claimCount} leads, ${concurrency} in flight)`, [
+      { what: 'bare SET NX PX (baseline)', perSecond: bareSetNx, ratio: 1 },
+      {
+        what: "seed's lock + mark + unlock (peer)",
+        perSecond: seedWay,
+        ratio: ratio(seedWay, bareSetNx),
+      },
+      {
+        what: 'dialer claim (Lua: mark + attempt + fence)',
+        perSecond: claims,
+        ratio: ratio(claims, bareSetNx),
+      },
+    ]);
+
+    // 2. PostgreSQL.
+    const pool = await connectTestPostgres({ max: concurrency });
+    if (pool) {
+      const table = uniqueTableName('bench_leads');
+      const attemptsTable = `${table}_attempts`;
+      const bareTable = uniqueTableName('bench_bare');
+      try {
+        await pool.query(postgresLeadStoreMigration({ table, attemptsTable }));
+        await pool.query(
+          `CREATE TABLE ${bareTable} (tenant_id text, id text, has_been_called boolean NOT NULL DEFAULT false, PRIMARY KEY (tenant_id, id))`,
+        );
+        const pgStore = createPostgresLeadStore({ pool, table, attemptsTable });
+        let bareUpdate = 0;
+        let pgClaims = 0;
+        for (let round = 0; round < 3; round += 1) {
+          await pgStore.addLeads(leads(claimCount, `${concurrency}-pg${round}`));
+          const ids = leads(claimCount, `${concurrency}-pg${round}`).map((lead) => lead.leadId);
+          await pool.query(
+            `INSERT INTO ${bareTable} (tenant_id, id) SELECT 'bench', unnest($1::text[])`,
+            [ids],
+          );
+          bareUpdate = Math.max(
+            bareUpdate,
+            await rate(claimCount, async (index) => {
+              const { rowCount } = await pool.query({
+                name: 'bench-bare-update',
+                text: `UPDATE ${bareTable} SET has_been_called = true WHERE tenant_id = 'bench' AND id = $1 AND has_been_called = false RETURNING id`,
+                values: [ids[index]],
+              });
+              if (rowCount !== 1) throw new Error('bare update missed');
+            }),
+          );
+          pgClaims = Math.max(
+            pgClaims,
+            await claimAll(pgStore, `${concurrency}-pg${round}`, claimCount),
+          );
+        }
+        printTable(
+          `Claims per second on PostgreSQL (${claimCount} leads, ${concurrency} in flight)`,
+          [
+            { what: 'bare UPDATE … RETURNING (baseline)', perSecond: bareUpdate, ratio: 1 },
+            {
+              what: 'dialer claim (conditional UPDATE RETURNING + attempt INSERT)',
+              perSecond: pgClaims,
+              ratio: ratio(pgClaims, bareUpdate),
+            },
+          ],
+        );
+      } finally {
+        await pool.query(`DROP TABLE IF EXISTS ${table}, ${attemptsTable}, ${bareTable}`);
+        await pool.end();
+      }
+    } else {
+      console.log('PostgreSQL not reachable: its claims were not measured.');
+    }
   }
 
   // 3. A paced run across four processes.

@@ -4,6 +4,16 @@ import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { Lead, LeadCallStatus } from './lead';
 import type { AttemptState, LeadAttempt } from './lead-attempt';
+
+const attemptStates: readonly AttemptState[] = [
+  'claimed',
+  'placed',
+  'unknown',
+  'released',
+  'ended',
+  'orphaned',
+];
+
 import type {
   AttemptUpdateRefusal,
   AttemptUpdateResult,
@@ -282,17 +292,40 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {
-      const key = `${baseOf(tenantId)}${state === undefined ? 'attempts' : `state:${state}`}`;
+      const base = baseOf(tenantId);
+      const mine = (attempt: LeadAttempt): boolean =>
+        userId === undefined || attempt.userId === userId;
+      const wanted = state === undefined ? attemptStates : [state];
       const found: LeadAttempt[] = [];
-      const chunk = Math.max(limit, 100);
-      for (let start = 0; found.length < limit; start += chunk) {
-        const attemptIds = await redis.zrevrange(key, start, start + chunk - 1);
-        if (attemptIds.length === 0) break;
+      // Claimed attempts are only in the lease set (with unknown ones): few, read them all.
+      if (wanted.includes('claimed')) {
+        const attemptIds = await redis.zrange(`${base}leases`, 0, -1);
         for (const attempt of await readAttempts(tenantId, attemptIds)) {
-          if (userId === undefined || attempt.userId === userId) found.push(attempt);
+          if (attempt.state === 'claimed' && mine(attempt)) found.push(attempt);
         }
       }
-      return found.slice(0, limit);
+      // Every other state's set is by claim time: its newest `limit` (of the user's) are enough.
+      const chunk = Math.max(limit, 100);
+      for (const current of wanted) {
+        if (current === 'claimed') continue;
+        let kept = 0;
+        for (let start = 0; kept < limit; start += chunk) {
+          const attemptIds: string[] = await redis.zrevrange(
+            `${base}state:${current}`,
+            start,
+            start + chunk - 1,
+          );
+          if (attemptIds.length === 0) break;
+          const attempts: LeadAttempt[] = await readAttempts(tenantId, attemptIds);
+          for (const attempt of attempts) {
+            if (attempt.state === current && mine(attempt)) {
+              found.push(attempt);
+              kept += 1;
+            }
+          }
+        }
+      }
+      return found.sort((a, b) => b.claimedAt - a.claimedAt).slice(0, limit);
     },
 
     async countLiveAttempts({ tenantId, userId, since }) {

@@ -3,8 +3,8 @@
 //
 // Per tenant: `lead:<leadId>` (hash), `pending:<userId>` (sorted set of pending lead ids, by
 // lead id), `attempt:<attemptId>` (hash), `call:<provider>:<callId>` (the attempt that placed
-// the call), `leases` (claimed / unknown attempts by lease end), `attempts` and `state:<state>`
-// (attempts by claim time), `live:<userId>` (claimed / placed / unknown attempts by claim time).
+// the call), `leases` (claimed / unknown attempts by lease end), `state:<state>` (attempts past
+// `claimed`, by claim time), `live:<userId>` (claimed / placed / unknown attempts by claim time).
 
 const shared = `
 local base = ARGV[1]
@@ -77,9 +77,9 @@ for index = 8, #ARGV, 2 do
     redis.call('HSET', attemptKey, 'tenantId', tenantId, 'leadId', leadId, 'userId', userId,
       'attemptId', attemptId, 'fence', fence, 'state', 'claimed', 'claimedAt', ARGV[3],
       'leaseUntil', int(leaseUntil), 'updatedAt', ARGV[3], 'claimedBy', claimedBy)
+    -- A claimed attempt is indexed by its lease only (the reconciler's set; listing claimed
+    -- attempts reads it): state sets start once it leaves 'claimed'. Keeps the claim short.
     redis.call('ZADD', base .. 'leases', leaseUntil, attemptId)
-    redis.call('ZADD', base .. 'attempts', now, attemptId)
-    redis.call('ZADD', base .. 'state:claimed', now, attemptId)
     redis.call('ZADD', base .. 'live:' .. userId, now, attemptId)
     -- The caller knows the rest of the lead and the attempt: only what it cannot know comes back.
     table.insert(results, { leadId, 'claimed', fence, int(tonumber(lead[3]) + 1), userId,
@@ -136,7 +136,7 @@ local names = { 'provider', 'callId', 'outcome', 'reason' }
 for offset, name in ipairs(names) do
   if ARGV[7 + offset] ~= '' then redis.call('HSET', attemptKey, name, ARGV[7 + offset]) end
 end
-redis.call('ZREM', base .. 'state:' .. state, attemptId)
+if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
 redis.call('ZADD', base .. 'state:' .. target, claimedAt, attemptId)
 if live[target] then
   redis.call('ZADD', base .. 'live:' .. userId, claimedAt, attemptId)
