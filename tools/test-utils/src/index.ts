@@ -1,4 +1,11 @@
 export {
+  connectTestPostgres,
+  dropTables,
+  postgresRequired,
+  testPostgresUrl,
+  uniqueTableName,
+} from './connect-test-postgres';
+export {
   connectTestRedis,
   deleteKeys,
   redisRequired,
