@@ -19,7 +19,10 @@ async function start(options: Parameters<typeof startCallControlApp>[0] = {}) {
 
 let counter = 0;
 /** A fresh request id. */
-const rid = () => `req-${process.pid}-${(counter += 1)}`;
+const rid = () => {
+  counter += 1;
+  return `req-${process.pid}-${counter}`;
+};
 
 const isEvent = (callId: string, type: string) => (event: CallEvent) =>
   event.callId === callId && event.type === type;
