@@ -197,11 +197,15 @@ describe('createProviderApi: Twilio', () => {
     expect(simulated.talkDurationMs).toBeLessThan(3_600_000);
     // A second hang-up of an ended call is done already (Twilio's 21220, which the adapter accepts).
     await expect(control.terminateCall(callId)).resolves.toBeUndefined();
-    const fetched = await fetch(
-      `${api.url}/2010-04-01/Accounts/${demoCredentials.twilioAccountSid}/Calls/${callId}.json`,
-      { headers: { authorization: basic() } },
-    );
+    const callUrl = `${api.url}/2010-04-01/Accounts/${demoCredentials.twilioAccountSid}/Calls/${callId}.json`;
+    const fetched = await fetch(callUrl, { headers: { authorization: basic() } });
     expect(await fetched.json()).toMatchObject({ sid: callId, status: 'completed' });
+    api.setFault((request) =>
+      request.operation === 'fetch' ? { type: 'fail', status: 503 } : undefined,
+    );
+    const failed = await fetch(callUrl, { headers: { authorization: basic() } });
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toMatchObject({ code: 20503, status: 503 });
   });
 
   it('hangs up a ringing call: canceled, with SIP 487', async () => {

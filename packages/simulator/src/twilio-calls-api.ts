@@ -62,10 +62,16 @@ export async function handleTwilioCallsApi(
     return createCall(await readForm(request), context);
   }
   if (request.method === 'GET') {
-    const record = context.find('twilio', callSid);
-    return record === undefined
-      ? notFound()
-      : jsonResponse(callResource(record, context.twilioAccountSid));
+    return applyProviderApiFault(
+      context.fault({ provider: 'twilio', operation: 'fetch', callId: callSid }),
+      faultAnswers,
+      () => {
+        const record = context.find('twilio', callSid);
+        return record === undefined
+          ? notFound()
+          : jsonResponse(callResource(record, context.twilioAccountSid));
+      },
+    );
   }
   if (request.method !== 'POST') return twilioError(405, 20004, 'Method not allowed');
   return updateCall(callSid, await readForm(request), context);

@@ -3,6 +3,7 @@ import type { ProviderApiFault } from '@calltrack/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
+import { createTrackerHandler } from './create-tracker-handler';
 import type { IdempotencyStore } from './idempotency-store';
 
 const customer = '+14155550123';
@@ -406,6 +407,28 @@ describe('POST /calls/:callId/terminate', () => {
     expect(await app.api(`/api/calls/${callId}/terminate`, { method: 'GET' })).toMatchObject({
       status: 405,
     });
+  });
+});
+
+describe('createTrackerHandler options for call control', () => {
+  it('refuses a callControl that is not adapters, and idempotency times that are not positive', () => {
+    const base = {
+      tracker: {} as never,
+      authenticate: () => ({ tenantId: 'demo' }),
+    };
+    expect(() => createTrackerHandler({ ...base, callControl: [] as never })).toThrow(
+      /callControl must be a record/,
+    );
+    expect(() =>
+      createTrackerHandler({ ...base, callControl: { twilio: { placeCall() {} } as never } }),
+    ).toThrow(/callControl.twilio is not a CallControl/);
+    expect(() =>
+      createTrackerHandler({
+        ...base,
+        callControl: () => undefined,
+        idempotency: { ttlMs: 0 },
+      }),
+    ).toThrow(/idempotency.ttlMs must be a positive number/);
   });
 });
 
