@@ -105,8 +105,12 @@ describe('POST /calls', () => {
 
   it('never places again under an id whose first request died before recording (injected clock)', async () => {
     const memory = createMemoryIdempotencyStore();
-    // Fault injection: the process "dies" after placing, before recording the answer.
-    const store: IdempotencyStore = { ...memory, complete: async () => false };
+    // Fault injection: the store fails after the call was placed, before the answer is recorded
+    // (as when the process dies there): the caller still gets the provider's answer.
+    const store: IdempotencyStore = {
+      ...memory,
+      complete: () => Promise.reject(new Error('store unreachable')),
+    };
     let now = Date.UTC(2026, 10, 21, 10, 0, 0);
     const app = await start({
       providerApi: { outcome: 'busy' },

@@ -146,7 +146,9 @@ async function placeOnce(
     } else if (CallTrackError.isInstance(error) && error.status < 500) {
       // Refused before anything reached the provider (bad input for this provider): nothing
       // was placed, so the request id is free for a corrected request.
-      await settings.store.release(tenantId, body.requestId, token);
+      await settings.store.release(tenantId, body.requestId, token).catch((failure: unknown) => {
+        settings.logger.error('A request id could not be freed.', { error: failure });
+      });
       throw error;
     } else {
       settings.logger.error('A call-control adapter failed while placing a call.', {
@@ -157,17 +159,28 @@ async function placeOnce(
       result = { status: response.status, body: await response.json() };
     }
   }
-  const recorded = await settings.store.complete(
-    tenantId,
-    body.requestId,
-    token,
-    result,
-    settings.ttlMs,
-  );
-  if (!recorded) {
-    settings.logger.warn('A placed call’s answer could not be recorded: its request id expired.', {
+  // The provider has answered: whatever happens to the record, this request gets that answer.
+  // An unrecorded id stays pending, so repeats end as `request_outcome_unknown`, never as a
+  // second call.
+  try {
+    const recorded = await settings.store.complete(
+      tenantId,
+      body.requestId,
+      token,
+      result,
+      settings.ttlMs,
+    );
+    if (!recorded) {
+      settings.logger.warn('A placed call’s answer was not recorded: its request id expired.', {
+        provider: body.provider,
+        requestId: body.requestId,
+      });
+    }
+  } catch (error) {
+    settings.logger.error('A placed call’s answer could not be recorded.', {
       provider: body.provider,
       requestId: body.requestId,
+      error,
     });
   }
   return result;
