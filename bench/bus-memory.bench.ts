@@ -1,8 +1,11 @@
 // Memory bus: publish → deliver throughput with 1, 100 and 1,000 subscribers, against a bare
-// EventEmitter fan-out into the same kind of async-iterator consumers, measured in the same run.
+// EventEmitter fan-out into the same kind of async-iterator consumers, measured in the same run;
+// with plain events (validated on publish) and with sealed events (validated once, beforehand,
+// by sealCallEvent: the bus skips the schema).
 import { EventEmitter, on } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createMemoryBus } from '@calltrack/bus';
+import { createMemoryBus, sealCallEvent } from '@calltrack/bus';
+import type { CallEvent } from '@calltrack/core';
 import { benchEvent } from './lib/bench-event';
 import { perSecond, printTable, ratio } from './lib/report';
 
@@ -16,11 +19,12 @@ async function consume(iterator: AsyncIterable<unknown>, count: number): Promise
 
 let run = 0;
 
-async function runBus(subscribers: number, count: number): Promise<number> {
+async function runBus(subscribers: number, count: number, sealed: boolean): Promise<number> {
   run += 1;
-  const events = Array.from({ length: count }, (_, index) =>
+  const plain = Array.from({ length: count }, (_, index) =>
     benchEvent(index, 'bench-tenant', `r${run}`),
   );
+  const events: CallEvent[] = sealed ? plain.map((event) => sealCallEvent(event)) : plain;
   const bus = createMemoryBus({ maxBufferedMessages: count + 10, history: { maxEvents: count } });
   const readers = Array.from({ length: subscribers }, () =>
     consume(bus.subscribe({ tenantId: 'bench-tenant' }), count),
@@ -57,17 +61,21 @@ for (const [subscribers, count] of [
   [100, 2_000],
   [1000, 300],
 ] as const) {
-  await runBus(subscribers, Math.min(count, 500)); // warm-up
-  const busMs = await runBus(subscribers, count);
+  await runBus(subscribers, Math.min(count, 500), false); // warm-up
+  await runBus(subscribers, Math.min(count, 500), true);
+  const busMs = await runBus(subscribers, count, false);
+  const sealedMs = await runBus(subscribers, count, true);
   const emitterMs = await runEmitter(subscribers, count);
   const deliveries = subscribers * count;
   rows.push({
     subscribers,
     events: count,
     'bus events/s': perSecond(count, busMs),
-    'bus deliveries/s': perSecond(deliveries, busMs),
+    'sealed events/s': perSecond(count, sealedMs),
     'EventEmitter deliveries/s': perSecond(deliveries, emitterMs),
-    'ratio (bus / EventEmitter)': ratio(emitterMs, busMs),
+    'bus deliveries/s': perSecond(deliveries, busMs),
+    'ratio bus / EventEmitter': ratio(emitterMs, busMs),
+    'ratio sealed / EventEmitter': ratio(emitterMs, sealedMs),
   });
 }
 printTable(

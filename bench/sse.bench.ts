@@ -110,7 +110,7 @@ async function runClients(): Promise<void> {
 // Parent: the server under test.
 async function runBench(): Promise<void> {
   const { createMemoryBus } = await import('@calltrack/bus');
-  const { toNodeHandler } = await import('@calltrack/core');
+  const { toNodeHandler } = await import('@calltrack/core/node');
   const { createSseHandler, createSseNodeHandler, encodeSseFrame } = await import('@calltrack/sse');
   const { benchEvent } = await import('./lib/bench-event');
   const { printTable, ratio } = await import('./lib/report');

@@ -95,21 +95,24 @@ const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}×`;
     createCallTracker({ bus: createMemoryBus(), logger: silent }),
     lifecycles(500, 'x'),
   );
-  const events = lifecycles(calls, 'm');
-  gc();
-  const bare = await throughput(createMemoryBus(), events);
-  gc();
-  const tracked = await throughput(
-    createCallTracker({ bus: createMemoryBus(), logger: silent }),
-    events,
-  );
-  row(
-    'memory store + memory bus',
-    `${events.length} events`,
-    rate(bare),
-    rate(tracked),
-    ratio(tracked, bare),
-  );
+  for (const concurrency of [1, 32]) {
+    const events = lifecycles(calls, `m${concurrency}`);
+    gc();
+    const bare = await throughput(createMemoryBus(), events, concurrency);
+    gc();
+    const tracked = await throughput(
+      createCallTracker({ bus: createMemoryBus(), logger: silent }),
+      events,
+      concurrency,
+    );
+    row(
+      `memory store + memory bus, ${concurrency} in flight`,
+      `${events.length} events`,
+      rate(bare),
+      rate(tracked),
+      ratio(tracked, bare),
+    );
+  }
 }
 
 // ---- memory per active call (memory store) -------------------------------------------------
@@ -206,6 +209,50 @@ if (server) {
       );
     }
     await Promise.all(buses.map((bus) => bus.close()));
+
+    // Commands per ingested event, with the Redis bus: those the clients sent (round trips;
+    // the confirmation is one, sent without waiting), and those Redis ran, scripts included
+    // (this server is the bench's own: resetting its statistics disturbs nobody).
+    {
+      const events = lifecycles(calls, 'c');
+      const bus = createRedisBus({ redis, prefix: 'cb' });
+      const tracker = createCallTracker({
+        bus,
+        store: createRedisCallStore({ redis, prefix: 'cs' }),
+        logger: silent,
+      });
+      await redis.config('RESETSTAT');
+      const sent = new Map<string, number>();
+      const sendCommand = redis.sendCommand.bind(redis);
+      redis.sendCommand = ((command, stream) => {
+        sent.set(command.name, (sent.get(command.name) ?? 0) + 1);
+        return sendCommand(command, stream);
+      }) as Redis['sendCommand'];
+      await throughput(tracker, events, 32);
+      await tracker.stop();
+      redis.sendCommand = sendCommand;
+      const stats = await redis.info('commandstats');
+      const ran = [...stats.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)]
+        .filter(([, name]) => !/^(config|info)/.test(name!))
+        .reduce((sum, [, , count]) => sum + Number(count), 0);
+      const perEvent = (count: number) => (count / events.length).toFixed(2);
+      const clientTotal = [...sent.values()].reduce((sum, count) => sum + count, 0);
+      row(
+        'redis store + redis bus: client commands per event',
+        `${events.length} events`,
+        [...sent].map(([name, count]) => `${name} ${perEvent(count)}`).join(', '),
+        '',
+        perEvent(clientTotal),
+      );
+      row(
+        'redis store + redis bus: commands Redis ran per event',
+        'scripts included',
+        '',
+        '',
+        perEvent(ran),
+      );
+      await bus.close();
+    }
 
     // Memory per active call in Redis: used_memory delta, and MEMORY USAGE of the call hashes.
     await redis.flushall();

@@ -1,47 +1,33 @@
 // Packs every public package and installs the tarballs into a fresh app outside the repo, then
 // checks there that `import` and `require` of every entry work and that TypeScript resolves their
-// types (module node16, both from ESM and CommonJS files). Run after `npm run build`.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// types (module node16, both from ESM and CommonJS files), that core and the React hooks bundle
+// for the browser, and that each transport installs and typechecks without the tracker.
+// Run after `npm run build`.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import {
+  installApp,
+  packPublicPackages,
+  publicPackages,
+  root,
+  run,
+  typecheck,
+} from './pack-public-packages.mjs';
 
-const root = resolve(import.meta.dirname, '..');
-const app = mkdtempSync(join(tmpdir(), 'calltrack-tarballs-'));
-const run = (command, args, cwd) =>
-  execFileSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-
-const packages = readdirSync(join(root, 'packages'))
-  .map((name) => join(root, 'packages', name))
-  .map((directory) => ({
-    directory,
-    manifest: JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')),
-  }))
-  .filter(({ manifest }) => !manifest.private);
+const scratch = mkdtempSync(join(tmpdir(), 'calltrack-tarballs-'));
+const app = join(scratch, 'all');
+const packages = publicPackages();
 
 try {
-  const tarballs = packages.map(({ directory }) => {
-    const output = run('npm', ['pack', '--silent', '--pack-destination', app], directory)
-      .trim()
-      .split('\n');
-    return join(app, output.at(-1));
-  });
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'tarball-app', private: true }));
-  run(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      ...tarballs,
-      // What an app using these packages has anyway: its Redis client, Node's and React's types.
-      'ioredis@5',
-      '@types/node@20',
-      '@types/react@19',
-    ],
-    app,
-  );
+  const tarballs = packPublicPackages();
+  installApp(app, [
+    ...tarballs.values(),
+    // What an app using these packages has anyway: its Redis client, Node's and React's types.
+    'ioredis@5',
+    '@types/node@20',
+    '@types/react@19',
+  ]);
 
   const entries = packages.flatMap(({ manifest }) =>
     Object.keys(manifest.exports)
@@ -98,15 +84,12 @@ export const used = [${entries.map(identifier).join(', ')}, event, '${from}'];
       include: ['types'],
     }),
   );
-  run(
-    process.execPath,
-    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-    app,
-  );
+  const types = typecheck(app);
+  if (!types.ok) throw new Error(`types of the installed tarballs do not check:\n${types.output}`);
   console.log(`types ok: ${entries.length} entries from ESM and CommonJS`);
 
   // Browser code imports core's vocabulary and the React hooks: bundling them for the browser
-  // must not pull in Node built-ins (core maps the Node bridge's `net` away with its `browser` field).
+  // must not pull in Node built-ins (core keeps its Node bridge at `@calltrack/core/node`).
   writeFileSync(
     join(app, 'browser.mjs'),
     `import { callEventSchema, maskPhoneNumber } from '@calltrack/core';
@@ -126,7 +109,115 @@ export const used = [callEventSchema, maskPhoneNumber, createCallTrackClient, ss
     logLevel: 'silent',
   });
   console.log('browser bundle ok: @calltrack/core and @calltrack/react without Node built-ins');
+
+  checkWithoutTracker(tarballs);
   console.log(`tarballs ok: ${packages.map(({ manifest }) => manifest.name).join(', ')}`);
+} catch (error) {
+  console.error(`check-tarballs: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
 } finally {
-  rmSync(app, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+/**
+ * The tracker is an optional peer of the transports (and no dependency of the React hooks): an
+ * app that streams the bus without it must install and typecheck. For each package, a fresh app
+ * gets its tarball, the tarballs of its `@calltrack` dependencies, its required peers from the
+ * registry and nothing else; a consumer importing it from ESM and CommonJS is typechecked with
+ * `skipLibCheck: false` (so every `.d.ts` it reaches is checked) and imported at runtime.
+ */
+function checkWithoutTracker(tarballs) {
+  const consumers = {
+    '@calltrack/sse': { peers: [] },
+    '@calltrack/socket.io': { peers: ['socket.io@4'] },
+    '@calltrack/trpc': { peers: ['@trpc/server@11'] },
+    '@calltrack/react': {
+      peers: ['react@19', '@types/react@19'],
+      // The store and a transport, as a browser app uses them.
+      use: `export const client = pkg.createCallTrackClient({ transport: pkg.sseTransport({ url: '/api/events' }) });`,
+    },
+  };
+  const manifests = new Map(packages.map(({ manifest }) => [manifest.name, manifest]));
+  const failures = [];
+  for (const [name, consumer] of Object.entries(consumers)) {
+    const directory = join(scratch, `without-tracker-${name.replace(/\W/g, '-')}`);
+    const calltrackDependencies = closure(name, manifests);
+    if (calltrackDependencies.has('@calltrack/tracker')) {
+      failures.push(
+        `${name}: depends on @calltrack/tracker (dependencies), not as an optional peer`,
+      );
+      continue;
+    }
+    installApp(directory, [
+      ...[...calltrackDependencies].map((dependency) => tarballs.get(dependency)),
+      ...consumer.peers,
+      '@types/node@20',
+    ]);
+    const body = `import * as pkg from '${name}';
+${consumer.use ?? ''}
+export type Exports = typeof pkg;
+export const names: string[] = Object.keys(pkg);
+`;
+    mkdirSync(join(directory, 'src'));
+    writeFileSync(join(directory, 'src', 'esm.mts'), body);
+    writeFileSync(join(directory, 'src', 'cjs.cts'), body);
+    writeFileSync(
+      join(directory, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          target: 'es2022',
+          lib: ['es2022', 'dom'],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['src'],
+      }),
+    );
+    const types = typecheck(directory);
+    if (!types.ok) {
+      failures.push(
+        `${name}: its types do not check without @calltrack/tracker:\n${indent(types.output)}`,
+      );
+      continue;
+    }
+    try {
+      run(process.execPath, ['--input-type=module', '-e', `await import('${name}')`], directory);
+      run(process.execPath, ['-e', `require('${name}')`], directory);
+    } catch {
+      failures.push(`${name}: import or require fails without @calltrack/tracker`);
+      continue;
+    }
+    console.log(
+      `without the tracker ok: ${name} installs, typechecks (skipLibCheck: false) and loads`,
+    );
+  }
+  if (failures.length > 0) {
+    throw new Error(`packages that need @calltrack/tracker:\n${failures.join('\n')}`);
+  }
+}
+
+/** `name` and its `@calltrack` dependencies, transitively (peers excluded). */
+function closure(name, manifests) {
+  const found = new Set();
+  const visit = (current) => {
+    if (found.has(current)) return;
+    found.add(current);
+    for (const dependency of Object.keys(manifests.get(current)?.dependencies ?? {})) {
+      if (dependency.startsWith('@calltrack/')) visit(dependency);
+    }
+  };
+  visit(name);
+  return found;
+}
+
+function indent(text) {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
 }

@@ -12,6 +12,16 @@ const nextConfig: NextConfig = {
   // ioredis is loaded from node_modules at runtime rather than bundled into the route handlers.
   serverExternalPackages: ['ioredis'],
   poweredByHeader: false,
+  // `next dev` answers its own scripts and hot-reload socket only to pages opened on localhost;
+  // a page opened on any other host stays on 'Connecting…'. 127.0.0.1 is allowed here, and more
+  // hosts (a LAN address to test from a phone) through ALLOWED_DEV_ORIGINS=host1,host2.
+  allowedDevOrigins: [
+    '127.0.0.1',
+    ...(process.env.ALLOWED_DEV_ORIGINS ?? '')
+      .split(',')
+      .map((host) => host.trim())
+      .filter(Boolean),
+  ],
 };
 
 export default nextConfig;

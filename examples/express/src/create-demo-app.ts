@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
-import { toNodeHandler } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { demoLines } from '@calltrack/simulator';
 import { attachCallTrack, type CallTrackSocketHandle } from '@calltrack/socket.io';

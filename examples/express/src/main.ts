@@ -27,6 +27,13 @@ const demo = createDemoApp({
   ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
 });
 
+// End slow senders: a request must arrive whole (headers and body) within 30 s and its headers
+// within 10 s, or Node answers 408 and closes the connection. Webhook handlers refuse what they
+// can from the headers before reading a body; these timeouts bound the bodies they do read.
+// (Node checks them every `connectionsCheckingInterval`, 30 s by default, a createServer option.)
+demo.server.requestTimeout = 30_000;
+demo.server.headersTimeout = 10_000;
+
 let url: string;
 try {
   url = await demo.listen(config.port, config.host);

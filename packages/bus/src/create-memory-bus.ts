@@ -1,5 +1,6 @@
 import { type CallEvent, parseCallEvent } from '@calltrack/core';
 import { createBusEpoch, formatBusCursor, parseBusCursor } from './bus-cursor';
+import { BusDeliveryError } from './bus-delivery-error';
 import { checkSubscribeOptions } from './check-subscribe-options';
 import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscription-queue';
 import type {
@@ -11,6 +12,7 @@ import type {
 } from './event-bus';
 import { matchesSubscription } from './matches-subscription';
 import { resolveBusOptions } from './resolve-bus-options';
+import { isSealedCallEvent } from './seal-call-event';
 
 /** Options of {@link createMemoryBus}. */
 export interface MemoryBusOptions extends BusOptions {
@@ -51,6 +53,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const epoch = createBusEpoch();
   const streams = new Map<string, TenantStream>();
   const allTenantSubscribers = new Set<Subscriber>();
+  const report = (error: Error): void => options.onError?.(error);
   let closed = false;
 
   const streamOf = (tenantId: string): TenantStream => {
@@ -86,16 +89,54 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     compact(stream);
   };
 
-  const deliver = (subscribers: Set<Subscriber>, entry: HistoryEntry): void => {
-    for (const subscriber of subscribers) {
-      if (subscriber.matches(entry.event)) {
-        subscriber.queue.push({ type: 'event', cursor: entry.cursor, event: entry.event });
+  /** Hands an event to one subscriber; whatever fails stays with that subscriber. */
+  const offer = (subscriber: Subscriber, entry: HistoryEntry, fromHistory: boolean): void => {
+    let wanted: boolean;
+    try {
+      wanted = subscriber.matches(entry.event);
+    } catch (error) {
+      report(
+        new BusDeliveryError({
+          reason: 'filter',
+          message: `The subscription's filter failed on event ${entry.event.id} (${entry.cursor}); skipped.`,
+          tenantId: entry.event.tenantId,
+          cursor: entry.cursor,
+          cause: error,
+        }),
+      );
+      return;
+    }
+    if (!wanted) return;
+    try {
+      subscriber.queue.push(
+        { type: 'event', cursor: entry.cursor, event: entry.event },
+        fromHistory,
+      );
+    } catch (error) {
+      report(
+        new BusDeliveryError({
+          reason: 'subscriber',
+          message: `Delivering event ${entry.event.id} (${entry.cursor}) failed; the subscription is ended.`,
+          tenantId: entry.event.tenantId,
+          cursor: entry.cursor,
+          cause: error,
+        }),
+      );
+      try {
+        subscriber.queue.cutOff();
+      } catch {
+        // It is broken beyond ending it; the others do not depend on it.
       }
     }
   };
 
+  const deliver = (subscribers: Set<Subscriber>, entry: HistoryEntry): void => {
+    for (const subscriber of subscribers) offer(subscriber, entry, false);
+  };
+
   const publish = async (input: CallEvent): Promise<BusPublishResult> => {
-    const event = parseCallEvent(input);
+    // A sealed event was validated and frozen by sealCallEvent: it cannot have become invalid.
+    const event = isSealedCallEvent(input) ? input : parseCallEvent(input);
     const stream = streamOf(event.tenantId);
     const at = now();
     pruneByAge(stream, at);
@@ -135,8 +176,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     }
     for (let index = stream.head; index < stream.entries.length; index += 1) {
       const entry = stream.entries[index] as HistoryEntry;
-      if (entry.seq < firstWanted || !subscriber.matches(entry.event)) continue;
-      subscriber.queue.push({ type: 'event', cursor: entry.cursor, event: entry.event }, true);
+      if (entry.seq >= firstWanted) offer(subscriber, entry, true);
     }
   };
 

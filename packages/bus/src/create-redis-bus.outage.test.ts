@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
 import { createRedisBus } from './create-redis-bus';
+import type { BusMessage } from './event-bus';
 
 /**
  * Resolves on the next `name` event. Unlike `events.once`, an `error` event does not reject it:
@@ -27,8 +28,8 @@ const available = probe !== undefined;
 describe.skipIf(!available)('Redis bus through outages', () => {
   let server: RedisServerProcess | undefined;
   const clients: Redis[] = [];
-  const client = (url: string): Redis => {
-    const made = new Redis(url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+  const client = (url: string, retryMs = 50): Redis => {
+    const made = new Redis(url, { retryStrategy: () => retryMs, maxRetriesPerRequest: 1 });
     made.on('error', () => {});
     clients.push(made);
     return made;
@@ -56,6 +57,106 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     const received = await take(subscription, 20);
     expect(received.map((message) => message.type)).toEqual(Array(20).fill('event'));
     expect(eventIds(received)).toEqual(during.map((event) => event.id));
+    await bus.close();
+  });
+
+  it('skips nothing a restarted Redis still has: one reset, then every event published after the restart', async () => {
+    server = await startRedisServer();
+    const publisherRedis = client(server.url);
+    // The subscriber's side reconnects later than the publisher's, so events are published in
+    // the new stream before it looks: those are exactly what a reset to the top would skip.
+    const subscriberRedis = client(server.url, 300);
+    const publisher = createRedisBus({
+      redis: publisherRedis,
+      prefix: 'r400',
+      publishTimeoutMs: 1000,
+    });
+    const subscriberBus = createRedisBus({ redis: subscriberRedis, prefix: 'r400' });
+    const subscription = subscriberBus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+
+    const accepted: { id: string; cursor: string }[] = [];
+    let failures = 0;
+    const publishUntilAccepted = async (event = makeCallEvent()): Promise<void> => {
+      for (;;) {
+        try {
+          const { cursor } = await publisher.publish(event);
+          accepted.push({ id: event.id, cursor });
+          return;
+        } catch {
+          failures += 1;
+          if (publisherRedis.status !== 'ready') await nextEvent(publisherRedis, 'ready');
+        }
+      }
+    };
+    for (let index = 0; index < 400; index += 1) {
+      if (index === 150) {
+        const closed = nextEvent(publisherRedis, 'close');
+        await server.kill();
+        await closed;
+        await server.restart();
+      }
+      await publishUntilAccepted();
+    }
+    const sentinel = makeCallEvent();
+    await publishUntilAccepted(sentinel);
+
+    const received: BusMessage[] = [];
+    for await (const message of subscription) {
+      received.push(message);
+      if (message.type === 'event' && message.event.id === sentinel.id) break;
+    }
+    const epochOf = (cursor: string) => cursor.slice(0, cursor.lastIndexOf(':'));
+    const newEpoch = epochOf(accepted.at(-1)?.cursor ?? '');
+    const afterRestart = accepted.filter((entry) => epochOf(entry.cursor) === newEpoch);
+    const resets = received.filter((message) => message.type === 'reset');
+    const cursors = received.flatMap((message) =>
+      message.type === 'event' ? [message.cursor] : [],
+    );
+    const deliveredAfter = received
+      .slice(received.findIndex((message) => message.type === 'reset') + 1)
+      .flatMap((message) => (message.type === 'event' ? [message.event.id] : []));
+
+    expect(resets).toEqual([{ type: 'reset', recovered: false, reason: 'stream-reset' }]);
+    expect(new Set(cursors).size).toBe(cursors.length);
+    expect(deliveredAfter).toEqual(afterRestart.map((entry) => entry.id));
+    expect(afterRestart.length).toBeGreaterThanOrEqual(251);
+    // Before the restart, only what Redis lost with the kill may be missing.
+    const beforeRestart = accepted.length - afterRestart.length;
+    const lostWithTheKill = beforeRestart - (received.length - 1 - deliveredAfter.length);
+    expect(lostWithTheKill).toBeGreaterThanOrEqual(0);
+    expect(lostWithTheKill).toBeLessThanOrEqual(failures + 1);
+    await publisher.close();
+    await subscriberBus.close();
+  });
+
+  it('rejects a publish Redis does not answer in time with BusUnavailableError; publishing it again is safe', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const bus = createRedisBus({ redis, prefix: 'slow', publishTimeoutMs: 200 });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const admin = client(server.url);
+    // Redis holds every write (scripts included) until told: the publish cannot be answered.
+    await admin.client('PAUSE', 60_000, 'WRITE');
+    const event = makeCallEvent();
+    // The second one waits behind the first (one script call per tenant at a time).
+    const queued = makeCallEvent();
+    const errors = await Promise.all(
+      [event, queued].map((sent) => bus.publish(sent).catch((caught: unknown) => caught)),
+    );
+    for (const error of errors) {
+      expect(BusUnavailableError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toMatch(/no answer within 200 ms.*may or may not/);
+    }
+    await admin.client('UNPAUSE');
+    // The first reached Redis and was published once the pause ended: its retry is recognised,
+    // nobody gets it twice. The second never left the process: its retry publishes it.
+    expect((await bus.publish(event)).duplicate).toBe(true);
+    expect((await bus.publish(queued)).duplicate).toBe(false);
+    const marker = makeCallEvent();
+    await bus.publish(marker);
+    expect(eventIds(await take(subscription, 3))).toEqual([event.id, queued.id, marker.id]);
     await bus.close();
   });
 

@@ -1,9 +1,12 @@
+import { type CallEvent, InvalidEventError, publishEvents } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
 import { describeEventBus } from './__tests__/describe-event-bus';
+import { BusDeliveryError } from './bus-delivery-error';
 import { createRedisBus } from './create-redis-bus';
+import { redisBusKeys } from './redis-bus-keys';
 
 const redis = await connectTestRedis();
 const prefix = uniquePrefix('bus');
@@ -22,6 +25,17 @@ describe.skipIf(!redis)('createRedisBus', () => {
     counter += 1;
     return createRedisBus({ redis: client, prefix: `${prefix}:${counter}`, ...options });
   });
+  // Sharded pub/sub works on a single Redis 7 too (SSUBSCRIBE without a cluster): the same
+  // contract, with all-tenants subscriptions following the tenant registry.
+  describeEventBus('redis, sharded pub/sub', async (options) => {
+    counter += 1;
+    return createRedisBus({
+      redis: client,
+      prefix: `${prefix}:${counter}`,
+      pubsub: 'sharded',
+      ...options,
+    });
+  });
 
   it('keeps every key of a tenant under its {tenant} hash tag', async () => {
     const own = `${prefix}:tags`;
@@ -33,13 +47,21 @@ describe.skipIf(!redis)('createRedisBus', () => {
     await bus.close();
   });
 
-  it('never closes the client it was given', async () => {
-    const bus = createRedisBus({ redis: client, prefix: `${prefix}:owned` });
+  it('never closes the client it was given, and closing reports nothing', async () => {
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis: client,
+      prefix: `${prefix}:owned`,
+      onError: (error) => errors.push(error),
+    });
     const subscription = bus.subscribe({ tenantId: 'tenant-a' });
-    await subscription.ready;
+    const everyone = bus.subscribe({ allTenants: true });
+    await Promise.all([subscription.ready, everyone.ready]);
     await bus.close();
     expect(client.status).toBe('ready');
     await expect(client.ping()).resolves.toBe('PONG');
+    await expect(subscription.next()).resolves.toMatchObject({ done: true });
+    expect(errors).toEqual([]);
   });
 
   it('resumes from a new connection and a new bus instance', async () => {
@@ -76,6 +98,142 @@ describe.skipIf(!redis)('createRedisBus', () => {
     await left.close();
     await right.close();
     other.disconnect();
+  });
+
+  it('skips garbage published on a tenant channel, reports it, and keeps every subscription delivering', async () => {
+    const own = `${prefix}:garbage`;
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis: client,
+      prefix: own,
+      onError: (error) => errors.push(error),
+    });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    const other = bus.subscribe({ tenantId: 'tenant-b' });
+    const everyone = bus.subscribe({ allTenants: true });
+    await Promise.all([subscription.ready, other.ready, everyone.ready]);
+    const first = makeCallEvent();
+    const { cursor } = await bus.publish(first);
+    const epoch = cursor.slice(0, cursor.lastIndexOf(':'));
+    const { channel } = redisBusKeys(own, 'tenant-a');
+    // Fault injection: what a stray client or a bug could write on the channel.
+    const garbage = [
+      'not a message',
+      `${epoch}:2\n{not json`,
+      `${epoch}:2\n[1,2,3]`,
+      `${epoch}:2\n${JSON.stringify(makeCallEvent({ tenantId: 'tenant-b' }))}`,
+      `${epoch}:999999\n${JSON.stringify(makeCallEvent())}`,
+      `other-epoch:1\n${JSON.stringify(makeCallEvent())}`,
+    ];
+    for (const raw of garbage) await client.publish(channel, raw);
+    const rest = [makeCallEvent(), makeCallEvent(), makeCallEvent()];
+    for (const event of rest) await bus.publish(event);
+    const forB = makeCallEvent({ tenantId: 'tenant-b' });
+    await bus.publish(forB);
+
+    const received = await take(subscription, 4);
+    expect(received.map((message) => message.type)).toEqual(['event', 'event', 'event', 'event']);
+    expect(eventIds(received)).toEqual([first, ...rest].map((event) => event.id));
+    expect(eventIds(await take(other, 1))).toEqual([forB.id]);
+    // With no per-tenant position, an all-tenants (pattern) subscription cannot tell the two
+    // well-formed forgeries (a far seq, another epoch) from real events; it skips the rest.
+    const real = new Set([first, ...rest, forB].map((event) => event.id));
+    const all = eventIds(await take(everyone, 7));
+    expect(all.filter((id) => real.has(id))).toEqual([...real]);
+    expect(all).toHaveLength(7);
+    const unreadable = errors.filter(
+      (error) => BusDeliveryError.isInstance(error) && error.reason === 'unreadable',
+    );
+    expect(unreadable.length).toBeGreaterThanOrEqual(garbage.length - 1);
+    await bus.close();
+  });
+
+  it('skips an unreadable event in history while resuming, reports it, and delivers the rest', async () => {
+    const own = `${prefix}:bad-history`;
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis: client,
+      prefix: own,
+      onError: (error) => errors.push(error),
+    });
+    const start = await bus.publish(makeCallEvent());
+    // Fault injection: an entry in the stream that is not an event, at the next position.
+    const keys = redisBusKeys(own, 'tenant-a');
+    const seq = await client.hincrby(keys.meta, 'seq', 1);
+    await client.xadd(keys.stream, `${seq}-${Date.now()}`, 'e', '{broken', 'i', 'broken-id');
+    const after = [makeCallEvent(), makeCallEvent()];
+    for (const event of after) await bus.publish(event);
+    const subscription = bus.subscribe({ tenantId: 'tenant-a', after: start.cursor });
+    expect(eventIds(await take(subscription, 2))).toEqual(after.map((event) => event.id));
+    expect(errors).toEqual([
+      expect.objectContaining({ reason: 'unreadable', tenantId: 'tenant-a' }),
+    ]);
+    await bus.close();
+  });
+
+  it('answers 400, never 500, for an event whose JSON throws only when the bus writes it', async () => {
+    const bus = createRedisBus({ redis: client, prefix: `${prefix}:getter` });
+    let reads = 0;
+    const event = makeCallEvent({
+      raw: {
+        get value() {
+          reads += 1;
+          if (reads > 1) throw new Error('read twice');
+          return 1;
+        },
+      },
+    });
+    const error = await publishEvents(bus, [event]).catch((caught: unknown) => caught);
+    expect(InvalidEventError.isInstance(error)).toBe(true);
+    expect((error as InvalidEventError).status).toBe(400);
+    expect(await client.exists(redisBusKeys(`${prefix}:getter`, 'tenant-a').meta)).toBe(0);
+    await bus.close();
+  });
+
+  it('starts a new stream over one an earlier version wrote, resetting its old cursors', async () => {
+    const own = `${prefix}:legacy`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    // The layout before id generations: meta epoch/seq, stream entries 0-<seq>, one ids hash.
+    await client.hset(keys.meta, 'epoch', 'oldepoch', 'seq', 2);
+    await client.xadd(keys.stream, '0-1', 'e', JSON.stringify(makeCallEvent()), 'i', 'x1', 't', 1);
+    await client.xadd(keys.stream, '0-2', 'e', JSON.stringify(makeCallEvent()), 'i', 'x2', 't', 1);
+    await client.hset(keys.ids, 'x1', 1, 'x2', 2);
+    const bus = createRedisBus({ redis: client, prefix: own });
+    const fresh = makeCallEvent();
+    const { cursor, duplicate } = await bus.publish(fresh);
+    expect(duplicate).toBe(false);
+    expect(cursor).toMatch(/:1$/);
+    expect(cursor.startsWith('oldepoch:')).toBe(false);
+    const resumed = bus.subscribe({ tenantId: 'tenant-a', after: 'oldepoch:2' });
+    const [reset, replayed] = await take(resumed, 2);
+    expect(reset).toEqual({ type: 'reset', recovered: false, reason: 'stream-reset' });
+    expect(replayed).toMatchObject({ type: 'event', event: { id: fresh.id } });
+    await bus.close();
+  });
+
+  it('refuses a prefix with braces and an unknown pub/sub kind', () => {
+    expect(() => createRedisBus({ redis: client, prefix: 'a{b}' })).toThrowError(/prefix/);
+    expect(() => createRedisBus({ redis: client, pubsub: 'fast' as never })).toThrowError(/pubsub/);
+    expect(() => createRedisBus({} as never)).toThrowError(/ioredis client/);
+  });
+
+  it('publishes concurrent events of a tenant in batches, in call order, a repeat in a batch being a duplicate', async () => {
+    const bus = createRedisBus({ redis: client, prefix: `${prefix}:batch` });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const events = Array.from({ length: 150 }, () => makeCallEvent());
+    const sent = [...events.slice(0, 100), events[50] as CallEvent, ...events.slice(100)];
+    const results = await Promise.all(sent.map((event) => bus.publish(event)));
+    expect(results.filter((result) => result.duplicate)).toEqual([
+      { cursor: results[50]?.cursor, duplicate: true },
+    ]);
+    expect(results[100]?.duplicate).toBe(true);
+    const seqs = results
+      .filter((result) => !result.duplicate)
+      .map((result) => Number(result.cursor.split(':')[1]));
+    expect(seqs).toEqual(Array.from({ length: 150 }, (_, index) => index + 1));
+    expect(eventIds(await take(subscription, 150))).toEqual(events.map((event) => event.id));
+    await bus.close();
   });
 
   it('pages through a replay longer than one history read', async () => {

@@ -21,6 +21,11 @@ export interface SubscriptionQueue {
    * `fromHistory`: they are bounded by the history size, not by the live buffer limit.
    */
   push(message: BusMessage, fromHistory?: boolean): boolean;
+  /**
+   * Ends the subscription with a final `lagged` message naming the last cursor delivered, so the
+   * subscriber can resume from history (used on overflow, and when a delivery failed).
+   */
+  cutOff(): void;
   /** Resolves `subscription.ready`. */
   markReady(): void;
   /** Ends the subscription after the buffered messages (used when the bus closes). */
@@ -82,13 +87,18 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
   push(message: BusMessage, fromHistory = false): boolean {
     if (!this.#accepting) return false;
     if (!fromHistory && this.#buffer.length - this.#head >= this.#maxBuffered) {
-      this.#enqueue({ type: 'lagged', cursor: this.#lastCursor });
-      this.end();
+      this.cutOff();
       return false;
     }
     if (message.type === 'event') this.#lastCursor = message.cursor;
     this.#enqueue(message);
     return true;
+  }
+
+  cutOff(): void {
+    if (!this.#accepting) return;
+    this.#enqueue({ type: 'lagged', cursor: this.#lastCursor });
+    this.end();
   }
 
   markReady(): void {

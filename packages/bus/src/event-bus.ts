@@ -1,4 +1,5 @@
 import type { CallEvent, EventSink } from '@calltrack/core';
+import type { BusDeliveryError } from './bus-delivery-error';
 
 /** What {@link EventBus.publish} reports. */
 export interface BusPublishResult {
@@ -50,6 +51,11 @@ export interface BusResetMessage {
   type: 'reset';
   recovered: false;
   reason: 'history-gap' | 'stream-reset' | 'reconnected';
+  /**
+   * On an all-tenants subscription that follows each tenant's stream (the Redis bus with
+   * sharded pub/sub): the tenant whose events were missed. Absent otherwise.
+   */
+  tenantId?: string;
 }
 
 /**
@@ -101,4 +107,10 @@ export interface BusOptions {
    * exceeded the subscriber gets a final `lagged` message. Default 1,000.
    */
   maxBufferedMessages?: number;
+  /**
+   * Failures the bus recovers from by itself, reported for logging: a message that could not be
+   * delivered ({@link BusDeliveryError}: skipped, and the subscriber goes on with the next one),
+   * and on Redis a lost subscriber connection or a failed history read. Default: ignored.
+   */
+  onError?: (error: Error) => void;
 }

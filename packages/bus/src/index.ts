@@ -1,3 +1,5 @@
+export type { BusDeliveryFailure } from './bus-delivery-error';
+export { BusDeliveryError } from './bus-delivery-error';
 export type { MemoryBusOptions } from './create-memory-bus';
 export { createMemoryBus } from './create-memory-bus';
 export type {
@@ -11,3 +13,4 @@ export type {
   BusSubscription,
   EventBus,
 } from './event-bus';
+export { sealCallEvent } from './seal-call-event';

@@ -1,18 +1,21 @@
+import { InvalidArgumentError } from '@calltrack/core';
+
 /** The Redis keys and channel of one tenant's stream. */
 export interface RedisBusKeys {
-  /** Hash: `epoch`, `seq`. Outlives the history so cursors stay meaningful. */
+  /** Hash: `epoch`, `seq`, `gen`, `exp`, `reg`. Outlives the history so cursors stay meaningful. */
   meta: string;
-  /** Stream of the history; entry ids are `0-<seq>`. */
+  /** Stream of the history; entry ids are `<seq>-<publish time in ms>`. */
   stream: string;
-  /** Hash: event id → seq, for the events in history (de-duplication). */
+  /** Base name of the de-duplication hashes (event id → seq), `<ids>:<epoch>:<generation>`. */
   ids: string;
-  /** Pub/sub channel for live delivery. */
+  /** Pub/sub channel for live delivery (classic or sharded). */
   channel: string;
 }
 
 /**
  * Every key of a tenant carries the `{tenant}` hash tag, so one Lua script may touch all of them
- * on Redis Cluster too. Tenant ids cannot contain braces (core's tenantIdSchema).
+ * on Redis Cluster too, and the tenant's sharded channel lives in the same slot. Tenant ids
+ * cannot contain braces (core's tenantIdSchema), nor can the prefix (checkRedisBusPrefix).
  */
 export function redisBusKeys(prefix: string, tenantId: string): RedisBusKeys {
   const base = `${prefix}:{${tenantId}}`;
@@ -24,7 +27,29 @@ export function redisBusKeys(prefix: string, tenantId: string): RedisBusKeys {
   };
 }
 
-/** The PSUBSCRIBE pattern matching every tenant's channel under a prefix. */
+/** The PSUBSCRIBE pattern matching every tenant's channel under a prefix (classic pub/sub). */
 export function redisBusChannelPattern(prefix: string): string {
   return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:{*}:events`;
+}
+
+/**
+ * The registry of tenants for all-tenants subscriptions under sharded pub/sub, which has no
+ * patterns: a set of tenant ids (key) and a sharded channel announcing new tenants (same name,
+ * another namespace).
+ */
+export function redisBusTenantRegistry(prefix: string): { key: string; channel: string } {
+  return { key: `${prefix}:tenants`, channel: `${prefix}:tenants` };
+}
+
+/**
+ * Refuses a prefix that would break the layout: braces would replace the `{tenant}` hash tag
+ * (Redis hashes the first `{…}` of a key), so every tenant would land in one slot.
+ */
+export function checkRedisBusPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix === '' || /[{}\s]/.test(prefix)) {
+    throw new InvalidArgumentError({
+      message: 'createRedisBus: prefix must be a non-empty string without braces or whitespace.',
+    });
+  }
+  return prefix;
 }

@@ -1,130 +1,239 @@
-// Lua run inside Redis. Each script touches only one tenant's keys (one hash slot).
+// Lua run inside Redis. Each script touches only one tenant's keys (one hash slot), so both run
+// unchanged on Redis Cluster.
 //
-// History is exact *logically* and trimmed *physically* in batches: an entry counts as in
-// history while its seq is among the newest maxEvents and it is younger than maxAge. Both
-// scripts check that themselves, so the stream may briefly hold a few more entries than the
-// limit; physical trimming runs every TRIM_EVERY publishes, which keeps the per-publish cost low
-// (no entry has to be copied into Lua on the common path).
+// Every Lua → Redis call costs about as much as the command itself, so the publish script takes
+// a batch of events: the tenant's state is read (TIME, HMGET) and written (HSET) once per batch,
+// the batch goes to live subscribers as one message, and each event costs three calls (HGET,
+// HSETNX, XADD). The rarer work is batched too. History is exact *logically* (both scripts check the window themselves) and
+// trimmed *physically* every TRIM_EVERY publishes; the keys' TTLs are refreshed about once per
+// history age, not on every publish; de-duplication ids live in generations of `maxEvents` ids,
+// so the ids of old events are dropped a whole generation at a time instead of one by one.
+//
+// Stream entry ids are `<seq>-<publish time in ms>`: entries are looked up by sequence number,
+// and the time needed for the age limit comes with the id, without reading the entry's fields.
+// Entry fields: e = event JSON, i = event id.
 
+/** History is trimmed every this many publishes of a tenant. */
 const TRIM_EVERY = 32;
 
-/**
- * Removes entries outside the window, with their de-duplication ids. An id is removed only
- * while it still points at the removed entry (it may have been re-published since).
- * Stream fields: e = event JSON, i = event id, t = publish time in ms.
- */
-const trimHistory = `
-local function drop(stream, ids, entry)
-  local seq = string.sub(entry[1], 3)
-  if redis.call('HGET', ids, entry[2][4]) == seq then
-    redis.call('HDEL', ids, entry[2][4])
-  end
-  redis.call('XDEL', stream, entry[1])
-end
+/** Stored under the empty field of each id generation (no event id is empty); see below. */
+const hashTableMarker = 'calltrack: a value longer than 64 bytes keeps this hash a hash table';
 
-local function trim_history(stream, ids, max_events, cutoff)
-  local excess = redis.call('XLEN', stream) - max_events
-  if excess > 0 then
-    for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', excess)) do
-      drop(stream, ids, entry)
-    end
-  end
-  while true do
-    local head = redis.call('XRANGE', stream, '-', '+', 'COUNT', 64)
-    local removed = 0
-    for _, entry in ipairs(head) do
-      if tonumber(entry[2][6]) >= cutoff then return end
-      drop(stream, ids, entry)
-      removed = removed + 1
-    end
-    if removed < 64 then return end
-  end
-end
-`;
+/** What the publish script needs besides the event: fixed per bus, so written into the script. */
+export interface RedisPublishSettings {
+  maxEvents: number;
+  maxAgeMs: number;
+  metaTtlMs: number;
+  /** `PUBLISH` (classic pub/sub) or `SPUBLISH` (sharded). */
+  command: 'PUBLISH' | 'SPUBLISH';
+  /** Report whether the tenant still has to be registered for all-tenants subscribers. */
+  register: boolean;
+}
 
 /**
- * Publish, atomically: de-duplicate by event id, assign the next sequence number of the
- * tenant's stream, append to the bounded history and PUBLISH to live subscribers.
+ * Lua functions publishing events of one tenant, atomically each: de-duplicate by event id,
+ * assign the next sequence number of the tenant's stream, append to the bounded history and
+ * publish to live subscribers. A script of its own, or a piece of a larger one on the same
+ * tenant (one hash slot):
  *
- * KEYS: meta, stream, ids. ARGV: event JSON, event id, channel, maxEvents, maxAgeMs, metaTtlMs,
- * a fresh epoch (used only when the stream has none).
- * Returns { cursor, duplicate (0|1) }.
+ * - `calltrack_open(meta)` reads the tenant's state once (meta key; the other keys and the
+ *   channel are named after it);
+ * - `calltrack_publish(tenant, json, id)` publishes one event and returns its seq (for a
+ *   duplicate the first copy's), duplicate (0|1), register (0|1);
+ * - `calltrack_close(tenant)` writes the state back, once for any number of events.
+ *
+ * Opening and closing once per batch keeps the per-event path to three Redis calls (HGET,
+ * HSETNX, XADD); live subscribers get the whole batch in one message when it closes. The settings are written into the source, so each call passes only the
+ * events (every argument costs on both sides of the connection).
+ *
+ * Meta hash fields: epoch, seq (the top), gen (ids per id generation, fixed when the epoch
+ * starts), exp (when the stream and the current id generation expire at the earliest, in ms),
+ * reg (1 once the tenant is registered).
  */
-export const publishScript = `${trimHistory}
-local meta, stream, ids = KEYS[1], KEYS[2], KEYS[3]
-local event_json, event_id, channel = ARGV[1], ARGV[2], ARGV[3]
-local max_events, max_age, meta_ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-
-local epoch = redis.call('HGET', meta, 'epoch')
-if not epoch then
-  epoch = ARGV[7]
-  redis.call('DEL', stream, ids)
-  redis.call('HSET', meta, 'epoch', epoch, 'seq', 0)
-  redis.call('PEXPIRE', meta, meta_ttl)
+export function redisPublishFunctions(settings: RedisPublishSettings): string {
+  const int = (name: string, value: number): number => {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new Error(`${name} must be a positive integer`);
+    return value;
+  };
+  const maxEvents = int('maxEvents', settings.maxEvents);
+  const maxAge = int('maxAgeMs', settings.maxAgeMs);
+  const ttl = 2 * maxAge;
+  const metaTtl = Math.max(int('metaTtlMs', settings.metaTtlMs), ttl);
+  return `
+local function calltrack_open(meta)
+  local base = string.sub(meta, 1, -5)
+  local clock = redis.call('TIME')
+  local t = {
+    meta = meta, base = base, stream = base .. 'stream', ids = base .. 'ids',
+    now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
+    messages = {},
+  }
+  local state = redis.call('HMGET', meta, 'epoch', 'seq', 'gen', 'exp', 'reg')
+  t.epoch, t.top, t.size = state[1], tonumber(state[2]), tonumber(state[3])
+  t.expires, t.registered, t.written = tonumber(state[4]) or 0, state[5] == '1', t.top
+  if not t.epoch or not t.size then
+    -- No stream (the first publish, or Redis lost its data), or one an earlier version of this
+    -- script wrote (no id generations): a new epoch starts, named after the time, so it
+    -- differs from any epoch this tenant had before.
+    t.epoch = string.format('%x%05x', tonumber(clock[1]), tonumber(clock[2]))
+    t.top, t.size, t.expires, t.written = 0, ${maxEvents}, 0, -1
+    redis.call('DEL', t.stream)
+    redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size)
+  end
+  t.generations = t.ids .. ':' .. t.epoch .. ':'
+  t.time = '-' .. t.now
+  return t
 end
 
-local existing = redis.call('HGET', ids, event_id)
-if existing then
-  -- A duplicate only while the first copy is still inside the window.
-  local top = tonumber(redis.call('HGET', meta, 'seq'))
-  if tonumber(existing) > top - max_events then
-    local entry = redis.call('XRANGE', stream, '0-' .. existing, '0-' .. existing)[1]
-    if entry and tonumber(entry[2][6]) >= now - max_age then
-      return { epoch .. ':' .. existing, 1 }
+-- Is the event with this seq still in history (the newest maxEvents, younger than maxAge)?
+local function calltrack_in_window(t, seq)
+  if seq <= t.top - ${maxEvents} then return false end
+  local entry = redis.call('XRANGE', t.stream, seq, seq)[1]
+  if not entry then return false end
+  local dash = string.find(entry[1], '-', 1, true)
+  return tonumber(string.sub(entry[1], dash + 1)) >= t.now - ${maxAge}
+end
+
+local function calltrack_publish(t, json, id)
+  local seq = t.top + 1
+  local generation = math.floor(seq / t.size)
+  if generation ~= t.generation then
+    t.generation = generation
+    t.current = t.generations .. generation
+    t.previous = t.generations .. (generation - 1)
+  end
+  local current = t.current
+  local earlier = redis.call('HGET', t.previous, id)
+  if earlier and calltrack_in_window(t, tonumber(earlier)) then return tonumber(earlier), 1, 0 end
+  if redis.call('HSETNX', current, id, seq) == 0 then
+    local existing = tonumber(redis.call('HGET', current, id))
+    if calltrack_in_window(t, existing) then return existing, 1, 0 end
+    redis.call('HSET', current, id, seq)
+  end
+
+  redis.call('XADD', t.stream, seq .. t.time, 'e', json, 'i', id)
+  t.top = seq
+  if seq == generation * t.size then
+    -- A new id generation: the one before the previous holds only ids that left history.
+    redis.call('DEL', t.generations .. (generation - 2))
+    t.expires = 0
+  end
+  if t.expires < t.now + ${maxAge} then
+    -- Keep every key alive for at least maxAge after this publish; refreshed about once per
+    -- maxAge. (The previous generation got the same TTL while it was current.)
+    redis.call('PEXPIRE', t.stream, ${ttl})
+    -- A value longer than hash-max-listpack-value (64 by default) makes the hash a hash table
+    -- right away: inserting into a listpack of a hundred ids costs several times more.
+    redis.call('HSET', current, '', '${hashTableMarker}')
+    redis.call('PEXPIRE', current, ${ttl})
+    redis.call('PEXPIRE', t.meta, ${metaTtl})
+    t.expires = t.now + ${ttl}
+    t.refreshed = true
+  end
+
+  if seq % ${TRIM_EVERY} == 0 then
+    -- Drop what left the window: by count, and by age from the oldest entry on.
+    local keep_from = seq - ${maxEvents} + 1
+    local cutoff = t.now - ${maxAge}
+    local oldest = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1]
+    if oldest then
+      local dash = string.find(oldest[1], '-', 1, true)
+      if tonumber(string.sub(oldest[1], dash + 1)) < cutoff then
+        for _, entry in ipairs(redis.call('XRANGE', t.stream, '-', '+', 'COUNT', ${TRIM_EVERY})) do
+          dash = string.find(entry[1], '-', 1, true)
+          if tonumber(string.sub(entry[1], dash + 1)) >= cutoff then break end
+          keep_from = math.max(keep_from, tonumber(string.sub(entry[1], 1, dash - 1)) + 1)
+        end
+      end
     end
+    if keep_from > 1 then redis.call('XTRIM', t.stream, 'MINID', keep_from) end
+  end
+
+  -- Live subscribers get the batch in one message at the end (lines: cursor, JSON, cursor, …;
+  -- JSON text never holds a raw line break).
+  local messages = t.messages
+  messages[#messages + 1] = t.epoch .. ':' .. seq
+  messages[#messages + 1] = json
+  if ${settings.register ? 'true' : 'false'} and not t.registered then return seq, 0, 1 end
+  return seq, 0, 0
+end
+
+local function calltrack_close(t)
+  if #t.messages > 0 then
+    redis.call('${settings.command}', t.base .. 'events', table.concat(t.messages, '\\n'))
+  end
+  if t.refreshed then
+    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires)
+  elseif t.top ~= t.written then
+    redis.call('HSET', t.meta, 'seq', t.top)
   end
 end
-
-local seq = redis.call('HINCRBY', meta, 'seq', 1)
-redis.call('XADD', stream, '0-' .. seq, 'e', event_json, 'i', event_id, 't', now)
-redis.call('HSET', ids, event_id, seq)
-if seq % ${TRIM_EVERY} == 1 then
-  -- The meta TTL is days long: refreshing it on every 32nd publish is plenty.
-  redis.call('PEXPIRE', meta, meta_ttl)
-elseif seq % ${TRIM_EVERY} == 0 then
-  trim_history(stream, ids, max_events, now - max_age)
-end
-redis.call('PEXPIRE', stream, max_age)
-redis.call('PEXPIRE', ids, max_age)
-
-local cursor = epoch .. ':' .. seq
-redis.call('PUBLISH', channel, cursor .. '\\n' .. event_json)
-return { cursor, 0 }
 `;
+}
+
+/**
+ * The publish script, for a batch of events of one tenant: KEYS meta; ARGV event JSON, event id,
+ * event JSON, event id, … Publishes them in order, each on its own (a duplicate in the batch is
+ * a duplicate). Returns { epoch, register (0|1), then per event its seq, negative for a
+ * duplicate (the first copy's seq) }: numbers cost Redis less to return than strings.
+ */
+export function redisPublishScript(settings: RedisPublishSettings): string {
+  return `${redisPublishFunctions(settings)}
+local tenant = calltrack_open(KEYS[1])
+local results = { tenant.epoch, 0 }
+for index = 1, #ARGV, 2 do
+  local seq, duplicate, register = calltrack_publish(tenant, ARGV[index], ARGV[index + 1])
+  if duplicate == 1 then seq = -seq end
+  if register == 1 then results[2] = 1 end
+  results[#results + 1] = seq
+end
+calltrack_close(tenant)
+return results
+`;
+}
 
 /**
  * Reads history after a sequence number, all or nothing (read-only).
  *
  * KEYS: meta, stream. ARGV: after seq ('' = only report the position), limit, maxAgeMs,
- * maxEvents.
+ * maxEvents, the id of the event the reader saw at `after` ('' = unknown).
  * Returns { epoch ('' when the tenant has no stream), top seq, status, seq1, json1, seq2, ... }
- * with status 'ok' (entries follow, possibly none) or 'gap' (some wanted entry has left history).
+ * with status `ok` (entries follow, possibly none), `gap` (some wanted entry has left history) or
+ * `diverged` (the entry at `after` is another event than the reader saw: the stream was
+ * rewritten, e.g. by a failover that lost the last writes).
  */
 export const readScript = `
 local meta, stream = KEYS[1], KEYS[2]
-local epoch = redis.call('HGET', meta, 'epoch')
+local state = redis.call('HMGET', meta, 'epoch', 'seq')
+local epoch = state[1]
 if not epoch then return { '', 0, 'ok' } end
-local top = tonumber(redis.call('HGET', meta, 'seq') or '0')
+local top = tonumber(state[2] or '0')
 if ARGV[1] == '' then return { epoch, top, 'ok' } end
 local after = tonumber(ARGV[1])
+if ARGV[5] ~= '' and after >= 1 and after <= top then
+  local seen = redis.call('XRANGE', stream, after, after)[1]
+  if seen and seen[2][4] ~= ARGV[5] then return { epoch, top, 'diverged' } end
+end
 if after >= top then return { epoch, top, 'ok' } end
 if after + 1 <= top - tonumber(ARGV[4]) then return { epoch, top, 'gap' } end
 
-local time = redis.call('TIME')
-local cutoff = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) - tonumber(ARGV[3])
-local entries = redis.call('XRANGE', stream, '0-' .. (after + 1), '+', 'COUNT', tonumber(ARGV[2]))
+local clock = redis.call('TIME')
+local cutoff = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - tonumber(ARGV[3])
+local entries = redis.call('XRANGE', stream, after + 1, '+', 'COUNT', tonumber(ARGV[2]))
 local first = entries[1]
-if not first or first[1] ~= ('0-' .. (after + 1)) or tonumber(first[2][6]) < cutoff then
+if not first then return { epoch, top, 'gap' } end
+local dash = string.find(first[1], '-', 1, true)
+if tonumber(string.sub(first[1], 1, dash - 1)) ~= after + 1
+  or tonumber(string.sub(first[1], dash + 1)) < cutoff then
   return { epoch, top, 'gap' }
 end
+-- Later entries are younger than the first, so all of them are in the window too.
 local result = { epoch, top, 'ok' }
 for _, entry in ipairs(entries) do
-  if tonumber(entry[2][6]) >= cutoff then
-    result[#result + 1] = string.sub(entry[1], 3)
-    result[#result + 1] = entry[2][2]
-  end
+  dash = string.find(entry[1], '-', 1, true)
+  result[#result + 1] = string.sub(entry[1], 1, dash - 1)
+  result[#result + 1] = entry[2][2]
 end
 return result
 `;

@@ -1,10 +1,13 @@
-import { BusUnavailableError, toNodeHandler } from '@calltrack/core';
+import { BusUnavailableError } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import {
   closeServers,
   createCollectingSink,
   createFixtureLoader,
   listen,
+  sendHeadersOnly,
 } from '@calltrack/test-utils';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type CallerDeskTenantContext,
@@ -404,5 +407,133 @@ describe('createCallerDeskWebhookHandler', () => {
         expect.objectContaining({ code: 'invalid_argument' }),
       );
     }
+  });
+
+  describe('ambiguous tokens', () => {
+    it('answers 400 for ?token=GOOD&token=wrong, and accepts the same token twice', async () => {
+      const { sink, url } = await setup();
+      const ambiguous = await fetch(`${withToken(url)}&token=wrong-token-0000000&${fields()}`);
+      await expectError(ambiguous, 400, 'ambiguous_credentials');
+      const reversed = await fetch(`${url}?token=wrong-token-0000000&token=${token}&${fields()}`);
+      await expectError(reversed, 400, 'ambiguous_credentials');
+      expect(sink.events).toEqual([]);
+      expect((await fetch(`${withToken(url)}&token=${token}&${fields()}`)).status).toBe(200);
+    });
+
+    it('answers 400 for a token header sent twice with different values', async () => {
+      const { sink, url } = await setup({ tokenLocation: 'header' });
+      const headers = new Headers();
+      headers.append('x-calltrack-token', token);
+      headers.append('x-calltrack-token', 'wrong-token-0000000');
+      await expectError(
+        await fetch(`${url}?${fields()}`, { headers }),
+        400,
+        'ambiguous_credentials',
+      );
+      expect(sink.events).toEqual([]);
+      expect(() =>
+        createCallerDeskWebhookHandler({
+          token: 'with,a-comma-0000000',
+          tokenLocation: 'header',
+          sink,
+          resolveTenant: () => ({ tenantId: 'a' }),
+        }),
+      ).toThrow(/cannot contain a comma/);
+    });
+  });
+
+  it('refuses a JSON field nested 20,000 levels deep with a 400 naming it, publishing nothing', async () => {
+    const { sink, url, resolveTenant } = await setup({ maxBodyBytes: 256 * 1024 });
+    const depth = 20_000;
+    const body = JSON.stringify(loadFixture(report).json).replace(
+      /}$/,
+      `,"extra":${'{"a":'.repeat(depth)}{}${'}'.repeat(depth)}}`,
+    );
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'invalid_payload',
+        message: 'Invalid CallerDesk webhook: "extra" is nested deeper than 8 levels.',
+      },
+    });
+    expect(sink.events).toEqual([]);
+    expect(resolveTenant).not.toHaveBeenCalled();
+  });
+
+  describe('refuses from the URL and headers alone, while the client holds the body back', () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    it.each([
+      [
+        '405 for PUT',
+        (url: string) => withToken(url),
+        { method: 'PUT', headers: form },
+        405,
+        'method_not_allowed',
+      ],
+      [
+        '415 for text',
+        (url: string) => withToken(url),
+        { headers: { 'content-type': 'text/plain' } },
+        415,
+        'unsupported_media_type',
+      ],
+      ['401 without a token', (url: string) => url, { headers: form }, 401, 'missing_signature'],
+      [
+        '400 for two different tokens',
+        (url: string) => `${withToken(url)}&token=wrong-token-0000000`,
+        { headers: form },
+        400,
+        'ambiguous_credentials',
+      ],
+      [
+        '403 for a wrong token',
+        (url: string) => withToken(url, 'wrong-token-0000000'),
+        { headers: form },
+        403,
+        'invalid_signature',
+      ],
+      [
+        '413 for a declared length over the limit',
+        (url: string) => withToken(url),
+        { headers: form, declaredBytes: 65 * 1024 },
+        413,
+        'payload_too_large',
+      ],
+    ])('%s', async (_case, target, request, status, code) => {
+      const { sink, url } = await setup();
+      const answer = await sendHeadersOnly(target(url), request);
+      expect(answer.status).toBe(status);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code } });
+      expect(sink.events).toEqual([]);
+    });
+
+    it('429 once the client address spent its budget', async () => {
+      const { url } = await setup({
+        rateLimit: { perClientAddress: new RateLimiterMemory({ points: 1, duration: 60 }) },
+      });
+      expect((await fetch(`${withToken(url)}&${fields()}`)).status).toBe(200);
+      const answer = await sendHeadersOnly(withToken(url), { headers: form });
+      expect(answer.status).toBe(429);
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    });
+  });
+
+  it('limits per tenant once the token is checked', async () => {
+    const perTenant = new RateLimiterMemory({ points: 1, duration: 60 });
+    const { sink, url } = await setup({ rateLimit: { perTenant } });
+    await expectError(
+      await fetch(`${withToken(url, 'wrong-token-0000000')}&${fields()}`),
+      403,
+      'invalid_signature',
+    );
+    expect((await fetch(`${withToken(url)}&${fields()}`)).status).toBe(200);
+    const live = fields('callerdesk-live-call-incoming-ringing.json');
+    await expectError(await fetch(`${withToken(url)}&${live}`), 429, 'rate_limited');
+    expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
   });
 });

@@ -1,26 +1,27 @@
 import {
+  type AllowClientAddress,
   type CallDirection,
-  CallTrackError,
-  checkResolvedTenant,
+  checkWebhookHandlerOptions,
+  createWebhookEndpoint,
   type EventSink,
-  type FetchHandlerContext,
   InvalidArgumentError,
   InvalidSignatureError,
-  isAllowedClientAddress,
   jsonResponse,
   MissingSignatureError,
   publishEvents,
+  resolveWebhookTenant,
   type SecretLookupResult,
-  toErrorResponse,
-  UnknownTenantError,
+  singleCredential,
+  type WebhookErrorHandler,
+  type WebhookHandler,
+  type WebhookRateLimit,
   type WebhookTenantResolver,
 } from '@calltrack/core';
-import type { AllowIp } from './allow-ip';
+import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
+import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
-import type { CallerDeskWebhookKind } from './map-callerdesk-status';
 import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
-import { buildCallerDeskEvents } from './parse-callerdesk-webhook';
 import {
   type CallerDeskWebhookPayload,
   parseCallerDeskWebhookPayload,
@@ -79,8 +80,8 @@ export type CallerDeskTokenLookup = (context: CallerDeskTokenContext) => SecretL
 /** Options of {@link createCallerDeskWebhookHandler}. */
 export interface CreateCallerDeskWebhookHandlerOptions {
   /**
-   * The secret token in the webhook URL (at least 16 characters; several during a rotation), or a
-   * lookup for a tenant's token. With a static token, the token is checked before the body is
+   * The secret token in the webhook URL (at least 16 characters, no commas; several during a
+   * rotation), or a lookup for a tenant's token. With a static token, the token is checked before the body is
    * read and `resolveTenant` only sees authenticated requests. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unauthenticated data, so it must not have side
    * effects), then the lookup gets the resolved tenant and the token is compared before anything
@@ -105,22 +106,28 @@ export interface CreateCallerDeskWebhookHandlerOptions {
    * Accept only these client addresses, or decide per request (403 otherwise). CallerDesk
    * publishes no address list; use this with addresses you observed, or your proxy's.
    */
-  allowIp?: AllowIp;
+  allowIp?: AllowClientAddress;
+  /**
+   * Request budgets per client address and per tenant (429 with `Retry-After` once spent), with
+   * `rate-limiter-flexible` limiters (memory or Redis). See `WebhookRateLimit` in core.
+   */
+  rateLimit?: WebhookRateLimit;
   /** Largest body accepted, in bytes (413 above it). Default 64 KiB. */
   maxBodyBytes?: number;
   /** Attach the original fields (without a query token) to every event as `raw` (personal data). Default false. */
   includeRaw?: boolean;
   /** The clock, in milliseconds since the epoch; for tests. Defaults to `Date.now`. */
   now?: () => number;
-  /** Called with every error that ends a request (4xx and 5xx), for logging. Must not throw. */
-  onError?: (error: unknown, request: Request) => void;
+  /**
+   * Called with every error that ends a request (4xx and 5xx; a `CallTrackError` carries its
+   * `status` and `code`), and with a rate limiter's failure, for logging. Errors it throws are
+   * ignored.
+   */
+  onError?: WebhookErrorHandler;
 }
 
-/** A fetch handler: `(Request, { clientAddress }?) => Promise<Response>`. */
-export type CallerDeskWebhookHandler = (
-  request: Request,
-  context?: FetchHandlerContext,
-) => Promise<Response>;
+/** A fetch handler: `(Request, { clientAddress }?) => Promise<Response>`; it never throws. */
+export type CallerDeskWebhookHandler = WebhookHandler;
 
 /** Default `maxBodyBytes`: 64 KiB. */
 const defaultMaxBodyBytes = 64 * 1024;
@@ -130,48 +137,52 @@ const minimumTokenLength = 16;
 
 /**
  * Creates the fetch handler for CallerDesk's Live Call and Call Report webhooks, delivered by GET
- * (query string) or POST (form, multipart or JSON). It checks the method (405), client address
- * (403), content type (415), the secret token (401 missing, 403 wrong), body size (413) and
- * payload (400), maps the call to its tenant (422 when `resolveTenant` returns null), turns the
- * payload into `CallEvent`s with `parseCallerDeskWebhook` and publishes them into `sink`.
+ * (query string) or POST (form, multipart or JSON). From the method, URL and headers alone,
+ * before a byte of the body is read: the method (405), client address (`allowIp`, 403),
+ * per-address budget (`rateLimit`, 429), content type (415), the secret token (401 missing, 400
+ * given twice with different values, 403 wrong when static) and a declared length over
+ * `maxBodyBytes` (413). Then the body (413 past the limit), the payload (400, also for a field
+ * nested deeper than 8 levels), the tenant (422 when `resolveTenant` returns null), a looked-up
+ * token (403), the tenant's budget (429), and the events (`parseCallerDeskWebhook`) are published
+ * into `sink`.
  *
  * Answers `200 { ok, published, duplicates }` once every event is published, also when all of
  * them were duplicates. Nothing is published in any error case. When the sink fails the answer
- * is 5xx; event ids are deterministic, so a redelivery is safe. The handler never throws.
+ * is 5xx; event ids are deterministic, so a redelivery is safe. The handler never throws; invalid
+ * options throw `InvalidArgumentError` when it is created.
  *
  * Mount it in Next.js as `export const GET = handler; export const POST = handler`, or in
- * Express / `node:http` with `app.all(path, toNodeHandler(handler))` before any body parser.
+ * Express / `node:http` with `app.all(path, toNodeHandler(handler))` (`@calltrack/core/node`)
+ * before any body parser.
  */
 export function createCallerDeskWebhookHandler(
   options: CreateCallerDeskWebhookHandlerOptions,
 ): CallerDeskWebhookHandler {
-  const { token, sink, resolveTenant, includeRaw = false, allowIp, onError, kind } = options;
-  checkOptions(options);
+  checkWebhookHandlerOptions('createCallerDeskWebhookHandler', options, {
+    name: 'token',
+    minimumLength: minimumTokenLength,
+  });
+  const { token, sink, resolveTenant, includeRaw = false, kind } = options;
   const location = options.tokenLocation ?? 'query';
+  if (location === 'header' && [token].flat().some((value) => String(value).includes(','))) {
+    // A repeated header arrives joined with ", ": a token with a comma could not be told apart.
+    throw new InvalidArgumentError({
+      message: 'createCallerDeskWebhookHandler: a token sent in a header cannot contain a comma.',
+    });
+  }
   const tokenName = options.tokenName ?? (location === 'header' ? 'x-calltrack-token' : 'token');
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const now = options.now ?? Date.now;
 
-  return async (request, context) => {
-    try {
-      if (request.method !== 'GET' && request.method !== 'POST') {
-        const response = toErrorResponse(
-          new CallTrackError({
-            message: 'CallerDesk webhooks are GET or POST requests.',
-            code: 'method_not_allowed',
-            status: 405,
-          }),
-        );
-        response.headers.set('allow', 'GET, POST');
-        return response;
-      }
-      if (!(await isAllowedClientAddress(allowIp, context?.clientAddress, request))) {
-        throw new CallTrackError({
-          message: 'The client address is not allowed to send CallerDesk webhooks.',
-          code: 'address_not_allowed',
-          status: 403,
-        });
-      }
+  return createWebhookEndpoint(
+    {
+      provider: 'CallerDesk',
+      methods: ['GET', 'POST'],
+      allowIp: options.allowIp,
+      rateLimit: options.rateLimit,
+      onError: options.onError,
+    },
+    async (request, endpoint) => {
       const bodyType = request.method === 'POST' ? callerDeskBodyType(request) : 'unknown';
       const provided = readToken(request, location, tokenName);
       if (provided === undefined) {
@@ -192,72 +203,49 @@ export function createCallerDeskWebhookHandler(
       const receivedAt = now();
       const payload = parseCallerDeskWebhookPayload(fields, kind === undefined ? {} : { kind });
       const tenantContext = toTenantContext(payload, request);
-      const resolved = await resolveTenant(tenantContext);
-      if (resolved == null) {
-        throw new UnknownTenantError({
-          message: 'No tenant is configured for this CallerDesk call (virtual number or account).',
-        });
-      }
-      const tenant = checkResolvedTenant(resolved);
+      const tenant = await resolveWebhookTenant(
+        resolveTenant,
+        tenantContext,
+        'No tenant is configured for this CallerDesk call (virtual number or account).',
+      );
       if (typeof token === 'function') verify(await token({ ...tenantContext, tenant }));
+      await endpoint.limitTenant(tenant.tenantId);
 
       const events = buildCallerDeskEvents(payload, { tenant, receivedAt, includeRaw });
       return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
-    } catch (error) {
-      report(onError, error, request);
-      return toErrorResponse(error);
-    }
-  };
+    },
+  );
 }
 
-function checkOptions(options: CreateCallerDeskWebhookHandlerOptions): void {
-  const fail = (message: string) => {
-    throw new InvalidArgumentError({ message: `createCallerDeskWebhookHandler: ${message}` });
-  };
-  if (options == null || typeof options !== 'object') fail('options are required.');
-  const { token } = options;
-  if (typeof token !== 'function') {
-    const tokens = typeof token === 'string' ? [token] : token;
-    if (!Array.isArray(tokens) || tokens.length === 0) fail('token is required.');
-    for (const candidate of tokens as readonly unknown[]) {
-      if (typeof candidate !== 'string' || candidate.length < minimumTokenLength) {
-        fail(`every token must be a string of at least ${minimumTokenLength} characters.`);
-      }
-    }
-  }
-  if (typeof options.sink?.publish !== 'function') fail('sink must have a publish(event) method.');
-  if (typeof options.resolveTenant !== 'function') fail('resolveTenant must be a function.');
-}
-
+/**
+ * The token the request carries, or undefined. A token given twice with different values (query
+ * `?token=a&token=b`, or a header repeated, which arrives joined with ", ") is ambiguous: 400.
+ */
 function readToken(
   request: Request,
   location: CallerDeskTokenLocation,
   name: string,
 ): string | undefined {
-  let value: string | null | undefined;
+  const what = `the CallerDesk webhook token`;
   if (typeof location === 'function') {
-    value = location(request);
-  } else if (location === 'header') {
-    value = request.headers.get(name);
-  } else {
-    const url = new URL(request.url);
-    if (location === 'query') {
-      value = url.searchParams.get(name);
-    } else {
-      const segment = url.pathname
-        .split('/')
-        .filter((part) => part !== '')
-        .at(-1);
-      try {
-        value = segment === undefined ? undefined : decodeURIComponent(segment);
-      } catch {
-        value = segment;
-      }
-    }
+    const value = location(request);
+    return typeof value === 'string' ? singleCredential([value], what) : undefined;
   }
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
+  if (location === 'header') {
+    return singleCredential(request.headers.get(name)?.split(',') ?? [], what);
+  }
+  const url = new URL(request.url);
+  if (location === 'query') return singleCredential(url.searchParams.getAll(name), what);
+  const segment = url.pathname
+    .split('/')
+    .filter((part) => part !== '')
+    .at(-1);
+  if (segment === undefined) return undefined;
+  try {
+    return singleCredential([decodeURIComponent(segment)], what);
+  } catch {
+    return singleCredential([segment], what);
+  }
 }
 
 function toTenantContext(
@@ -278,17 +266,4 @@ function toTenantContext(
     payload,
     request,
   };
-}
-
-function report(
-  onError: CreateCallerDeskWebhookHandlerOptions['onError'],
-  error: unknown,
-  request: Request,
-): void {
-  if (onError === undefined) return;
-  try {
-    onError(error, request);
-  } catch {
-    // A failing logger must not turn a clean 4xx into a crash.
-  }
 }

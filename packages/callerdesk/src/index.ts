@@ -1,7 +1,8 @@
-export type { AllowIp } from './allow-ip';
 export type { CallerDeskTenant } from './callerdesk-tenant';
+export type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 export type { CallerDeskWebhookFields } from './callerdesk-webhook-payload-schema';
-export { callerDeskWebhookPayloadSchema } from './callerdesk-webhook-payload-schema';
+export type { CreateCallerDeskCallControlOptions } from './create-callerdesk-call-control';
+export { createCallerDeskCallControl } from './create-callerdesk-call-control';
 export type {
   CallerDeskClickToCallOptions,
   CallerDeskClickToCallResult,
@@ -19,17 +20,8 @@ export type {
   CreateCallerDeskWebhookHandlerOptions,
 } from './create-callerdesk-webhook-handler';
 export { createCallerDeskWebhookHandler } from './create-callerdesk-webhook-handler';
-export { mapCallerDeskDirection } from './map-callerdesk-direction';
-export type { CallerDeskWebhookKind } from './map-callerdesk-status';
-export { callerDeskStatusKey, mapCallerDeskStatus } from './map-callerdesk-status';
-export { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
-export { parseCallerDeskTime } from './parse-callerdesk-time';
 export type { ParseCallerDeskWebhookOptions } from './parse-callerdesk-webhook';
 export { parseCallerDeskWebhook } from './parse-callerdesk-webhook';
-export type {
-  CallerDeskWebhookPayload,
-  ParseCallerDeskWebhookPayloadOptions,
-} from './parse-callerdesk-webhook-payload';
-export { parseCallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
+export type { CallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
 export type { VerifyCallerDeskTokenOptions } from './verify-callerdesk-token';
 export { verifyCallerDeskToken } from './verify-callerdesk-token';

@@ -1,9 +1,9 @@
-import { InvalidPayloadError } from '@calltrack/core';
+import { checkPayloadJsonLimits, InvalidPayloadError, type JsonLimits } from '@calltrack/core';
+import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 import {
   type CallerDeskWebhookFields,
   callerDeskWebhookPayloadSchema,
 } from './callerdesk-webhook-payload-schema';
-import type { CallerDeskWebhookKind } from './map-callerdesk-status';
 import { parseCallerDeskTime } from './parse-callerdesk-time';
 
 /** A validated CallerDesk webhook. */
@@ -34,6 +34,12 @@ export interface ParseCallerDeskWebhookPayloadOptions {
   kind?: CallerDeskWebhookKind;
 }
 
+/**
+ * CallerDesk sends flat fields (strings, numbers); a JSON body may nest, but a field nested more
+ * than 8 levels or longer than 64 KiB (the default body limit) is no real payload.
+ */
+const fieldLimits: JsonLimits = { maxDepth: 8, maxLength: 64 * 1024 };
+
 const canonicalNames = new Map<string, string>(
   Object.keys(callerDeskWebhookPayloadSchema.shape).map((name) => [keyOf(name), name]),
 );
@@ -42,7 +48,8 @@ const canonicalNames = new Map<string, string>(
  * Validates a CallerDesk webhook payload: the record from the query string (GET), the form body
  * or the JSON body (POST). Field names are matched case-insensitively. Throws
  * `InvalidPayloadError` naming the missing or invalid field: `CallSid` and `Status` are required,
- * and `StartTime`/`EndTime`, when present, must be `yyyy-mm-dd hh:mm:ss` times.
+ * `StartTime`/`EndTime`, when present, must be `yyyy-mm-dd hh:mm:ss` times, and no field may be
+ * nested deeper than 8 levels or be longer than 64 KiB as JSON.
  */
 export function parseCallerDeskWebhookPayload(
   value: unknown,
@@ -52,6 +59,9 @@ export function parseCallerDeskWebhookPayload(
     throw invalid('the payload must be an object of fields.');
   }
   const body = value as Record<string, unknown>;
+  for (const name of Object.keys(body)) {
+    checkPayloadJsonLimits(body[name], fieldLimits, { payload: 'CallerDesk webhook', field: name });
+  }
   const result = callerDeskWebhookPayloadSchema.safeParse(canonicalize(body));
   if (!result.success) {
     const issue = result.error.issues[0];

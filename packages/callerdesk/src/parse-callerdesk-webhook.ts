@@ -1,27 +1,13 @@
 import {
   type CallEvent,
-  type CallEventData,
-  type CallStatus,
-  checkWebhookTenant,
   InvalidArgumentError,
   InvalidPayloadError,
-  parseCallEvent,
   parseFormBody,
-  toReceivedAt,
 } from '@calltrack/core';
+import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
-import { mapCallerDeskDirection } from './map-callerdesk-direction';
-import {
-  type CallerDeskWebhookKind,
-  callerDeskStatusKey,
-  mapCallerDeskStatus,
-} from './map-callerdesk-status';
-import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
-import { parseCallerDeskTime } from './parse-callerdesk-time';
-import {
-  type CallerDeskWebhookPayload,
-  parseCallerDeskWebhookPayload,
-} from './parse-callerdesk-webhook-payload';
+import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
+import { parseCallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
 
 /** Options of {@link parseCallerDeskWebhook}. */
 export interface ParseCallerDeskWebhookOptions {
@@ -32,15 +18,13 @@ export interface ParseCallerDeskWebhookOptions {
   payload: unknown;
   /** The tenant the call belongs to, copied onto every event. */
   tenant: CallerDeskTenant;
-  /** `live` or `report`; detected when absent (see `parseCallerDeskWebhookPayload`). */
+  /** `live` or `report`; detected when absent: `type=call_report`, an `EndTime`, a duration or a recording URL mean a report. */
   kind?: CallerDeskWebhookKind;
   /** When calltrack received the webhook; defaults to now. `occurredAt` when CallerDesk gives no time. */
   receivedAt?: Date | string | number;
   /** Attach the original fields as `raw` (they hold phone numbers and names: personal data). Default false. */
   includeRaw?: boolean;
 }
-
-const provider = 'callerdesk';
 
 /**
  * Turns one CallerDesk webhook (GET query, POST form or JSON) into normalized `CallEvent`s, each
@@ -53,7 +37,7 @@ const provider = 'callerdesk';
  *   status, `call.status_changed` (with the terminal status when the status is one). Ids
  *   `callerdesk:<CallSid>:ringing[:<agent digits>]`, `:answered[:<agent digits>]`,
  *   `:live:<status>`.
- * - a **call report** gives `call.ended` with the terminal status (see `mapCallerDeskStatus`),
+ * - a **call report** gives `call.ended` with the terminal status (`ANSWER` → `completed`, …),
  *   `data.durationMs` (talk time), `totalDurationMs`, `recordingUrl`, `agentNumber`, id
  *   `callerdesk:<CallSid>:ended`; plus `call.recording` when there is a `CallRecordingUrl`, id
  *   `callerdesk:<CallSid>:recording`.
@@ -78,128 +62,6 @@ export function parseCallerDeskWebhook(options: ParseCallerDeskWebhookOptions): 
   return buildCallerDeskEvents(payload, options);
 }
 
-/**
- * The mapping half of {@link parseCallerDeskWebhook}, for a payload already validated with
- * `parseCallerDeskWebhookPayload`.
- * @internal
- */
-export function buildCallerDeskEvents(
-  payload: CallerDeskWebhookPayload,
-  options: Omit<ParseCallerDeskWebhookOptions, 'payload' | 'kind'>,
-): CallEvent[] {
-  const tenant = checkWebhookTenant(options.tenant);
-  const receivedAt = toReceivedAt(options.receivedAt);
-  const { fields, callId, startedAt } = payload;
-  const direction = mapCallerDeskDirection(fields.Direction);
-  const caller = normalizeCallerDeskPhoneNumber(fields.SourceNumber);
-  const virtualNumber = normalizeCallerDeskPhoneNumber(fields.DestinationNumber);
-  const agentNumber = normalizeCallerDeskPhoneNumber(fields.DialWhomNumber);
-  const [from, to] = direction === 'outbound' ? [virtualNumber, caller] : [caller, virtualNumber];
-  const common: Record<string, unknown> = {
-    tenantId: tenant.tenantId,
-    ...defined({
-      branchId: tenant.branchId,
-      agentId: tenant.agentId,
-      userId: tenant.userId,
-      direction,
-      from: shortOrUndefined(from),
-      to: shortOrUndefined(to),
-      raw: options.includeRaw === true ? payload.body : undefined,
-    }),
-    provider,
-    callId,
-    receivedAt,
-  };
-  const base: CallEventData = {
-    providerStatus: payload.status,
-    ...defined({
-      agentNumber,
-      callGroup: fields.call_group,
-      campaignId: fields.campid,
-      accountId: fields.account_id,
-      hangupCause: fields.hangup_cause,
-      keyPress: fields.key_press,
-      errorCode: fields.error_code,
-      startedAt,
-    }),
-  };
-  const make = (
-    id: string,
-    type: string,
-    occurredAt: string,
-    data: CallEventData,
-    status?: CallStatus,
-  ) =>
-    parseCallEvent({
-      ...common,
-      id: `${provider}:${callId}:${id}`,
-      type,
-      occurredAt,
-      ...(status === undefined ? {} : { status }),
-      data: { ...base, ...data },
-    });
-  const answeredAt = lenientTime(fields.LegB_Picked_time);
-
-  if (payload.kind === 'live') {
-    const status = mapCallerDeskStatus(payload.status, 'live');
-    const agent = agentNumber === undefined ? '' : `:${agentNumber.replace(/\D/g, '').slice(-12)}`;
-    const now = latest(startedAt, receivedAt);
-    const initiated = make('initiated', 'call.initiated', startedAt ?? receivedAt, {}, 'queued');
-    if (status === 'in-progress') {
-      return [
-        initiated,
-        make(
-          `answered${agent}`,
-          'call.answered',
-          answeredAt ?? now,
-          defined({ answeredAt }),
-          'in-progress',
-        ),
-      ];
-    }
-    if (status === 'ringing') {
-      return [initiated, make(`ringing${agent}`, 'call.ringing', now, {}, 'ringing')];
-    }
-    const key = callerDeskStatusKey(payload.status) || 'unknown';
-    return [initiated, make(`live:${key}${agent}`, 'call.status_changed', now, {}, status)];
-  }
-
-  const talkMs = toMilliseconds(fields.TalkDuration);
-  const totalMs = toMilliseconds(fields.CallDuration);
-  const status = mapCallerDeskStatus(payload.status, 'report', talkMs ?? 0) ?? 'failed';
-  const durationMs = talkMs ?? (status === 'completed' ? totalMs : 0);
-  const endedAt = payload.endedAt ?? addMilliseconds(startedAt, totalMs);
-  const occurredAt = endedAt ?? receivedAt;
-  const recordingUrl = fields.CallRecordingUrl;
-  const events = [
-    make(
-      'ended',
-      'call.ended',
-      occurredAt,
-      defined({
-        durationMs,
-        totalDurationMs: totalMs,
-        recordingUrl,
-        coins: toNumber(fields.coins),
-        answeredAt,
-        endedAt,
-      }),
-      status,
-    ),
-  ];
-  if (recordingUrl !== undefined) {
-    events.push(
-      make(
-        'recording',
-        'call.recording',
-        occurredAt,
-        defined({ recordingUrl, recordingDurationMs: talkMs }),
-      ),
-    );
-  }
-  return events;
-}
-
 /** Accepts a record, `URLSearchParams`, JSON text or a query string / form body. */
 function toRecord(payload: unknown): unknown {
   if (payload instanceof URLSearchParams) return parseFormBody(payload.toString());
@@ -216,51 +78,4 @@ function toRecord(payload: unknown): unknown {
     }
   }
   return parseFormBody(text.startsWith('?') ? text.slice(1) : text);
-}
-
-/** Seconds (`65`, `65.5`) or a clock duration (`01:05`, `00:01:05`) in milliseconds. */
-function toMilliseconds(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const clock = /^(?:(\d{1,3}):)?(\d{1,2}):(\d{2})$/.exec(value);
-  if (clock !== null) {
-    const [, hours = '0', minutes = '0', seconds = '0'] = clock;
-    return ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
-  }
-  const seconds = toNumber(value);
-  return seconds === undefined || seconds > 1e9 ? undefined : Math.round(seconds * 1000);
-}
-
-function toNumber(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d+(?:\.\d+)?$/.test(value)) return undefined;
-  const number = Number(value);
-  return Number.isFinite(number) ? number : undefined;
-}
-
-function addMilliseconds(iso: string | undefined, milliseconds: number | undefined) {
-  if (iso === undefined || milliseconds === undefined) return undefined;
-  const time = Date.parse(iso) + milliseconds;
-  return time <= maxTime ? new Date(time).toISOString() : undefined;
-}
-
-/** A leg time: used when it parses, ignored when it does not (these fields are informational). */
-function lenientTime(value: string | undefined): string | undefined {
-  return parseCallerDeskTime(value) ?? undefined;
-}
-
-function latest(first: string | undefined, second: string): string {
-  return first !== undefined && first > second ? first : second;
-}
-
-function shortOrUndefined(value: string | undefined): string | undefined {
-  return value !== undefined && value.length <= 256 ? value : undefined;
-}
-
-/** Latest instant an ISO 8601 string with a four-digit year can hold. */
-const maxTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-/** Drops the `undefined` entries, so optional event fields are absent rather than undefined. */
-function defined<T extends Record<string, unknown>>(record: T): Partial<T> {
-  const result: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(record)) if (value !== undefined) result[key] = value;
-  return result as Partial<T>;
 }

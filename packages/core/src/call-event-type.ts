@@ -56,6 +56,11 @@ export const callEventTypes = [
   'dialer.call_placed',
   /** Dialer: a run ended (counts of placed, skipped and failed leads). */
   'dialer.run_finished',
+  /**
+   * A message for one user (`userId` set, `data.audience: 'user'`): only that user's connections
+   * receive it. Presence's `send` publishes it at once, or when the user comes back online.
+   */
+  'user.message',
 ] as const;
 
 /** A type from {@link callEventTypes}. */

@@ -1,8 +1,13 @@
 export type { ActiveCallsReader } from './active-calls-reader';
+export type { CallControl, PlaceCallRequest, PlacedCall } from './call-control';
 export type { CallDirection } from './call-direction';
 export { callDirectionSchema, callDirections } from './call-direction';
 export type { CallEvent, CallEventData } from './call-event-schema';
-export { callEventDataSchema, callEventLimits, callEventSchema } from './call-event-schema';
+export {
+  callEventDataSchema,
+  callEventLimits,
+  callEventSchema,
+} from './call-event-schema';
 export type { CallEventType, KnownCallEventType } from './call-event-type';
 export { callEventTypePattern, callEventTypes } from './call-event-type';
 export type { CallSnapshot } from './call-snapshot';
@@ -16,7 +21,18 @@ export {
 } from './call-status';
 export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
 export { checkJsonLimits } from './check-json-limits';
-export { checkResolvedTenant } from './check-resolved-tenant';
+export { checkPayloadJsonLimits } from './check-payload-json-limits';
+export type { WebhookSecretOption } from './check-webhook-handler-options';
+export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+export type {
+  WebhookEndpointContext,
+  WebhookEndpointOptions,
+  WebhookErrorHandler,
+  WebhookHandler,
+} from './create-webhook-endpoint';
+export { createWebhookEndpoint } from './create-webhook-endpoint';
+export { AddressNotAllowedError } from './errors/address-not-allowed-error';
+export { AmbiguousCredentialsError } from './errors/ambiguous-credentials-error';
 export { BusUnavailableError } from './errors/bus-unavailable-error';
 export type { CallTrackErrorOptions } from './errors/calltrack-error';
 export { CallTrackError } from './errors/calltrack-error';
@@ -25,18 +41,20 @@ export type { InvalidEventIssue } from './errors/invalid-event-error';
 export { InvalidEventError } from './errors/invalid-event-error';
 export { InvalidPayloadError } from './errors/invalid-payload-error';
 export { InvalidSignatureError } from './errors/invalid-signature-error';
+export { MethodNotAllowedError } from './errors/method-not-allowed-error';
 export { MissingSignatureError } from './errors/missing-signature-error';
 export { NotFoundError } from './errors/not-found-error';
 export { PayloadTooLargeError } from './errors/payload-too-large-error';
 export type { ProviderApiErrorOptions } from './errors/provider-api-error';
 export { ProviderApiError } from './errors/provider-api-error';
+export { RateLimitedError } from './errors/rate-limited-error';
 export { UnauthorizedError } from './errors/unauthorized-error';
 export { UnknownTenantError } from './errors/unknown-tenant-error';
 export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error';
+export { UnsupportedOperationError } from './errors/unsupported-operation-error';
 export type { EventSink, EventSinkResult } from './event-sink';
 export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
 export type { AllowClientAddress } from './is-allowed-client-address';
-export { isAllowedClientAddress } from './is-allowed-client-address';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';
 export { maskPhoneNumber } from './mask-phone-number';
@@ -49,13 +67,14 @@ export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
+export { resolveWebhookTenant } from './resolve-webhook-tenant';
+export { singleCredential } from './single-credential';
 export type { SecretLookupResult, Secrets } from './some-secret';
-export { isSecretList, someSecret } from './some-secret';
+export { someSecret } from './some-secret';
 export { tenantIdSchema } from './tenant-id-schema';
 export { timingSafeEqual } from './timing-safe-equal';
 export { toErrorResponse } from './to-error-response';
-export type { NodeHandler, ToNodeHandlerOptions } from './to-node-handler';
-export { toNodeHandler } from './to-node-handler';
 export { toReceivedAt } from './to-received-at';
+export type { WebhookRateLimit, WebhookRateLimiter } from './webhook-rate-limit';
 export type { WebhookTenant, WebhookTenantResolver } from './webhook-tenant';
 export { checkWebhookTenant } from './webhook-tenant';

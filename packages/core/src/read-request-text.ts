@@ -1,6 +1,6 @@
-import { takeBufferedBody } from './buffered-request';
 import { InvalidPayloadError } from './errors/invalid-payload-error';
 import { PayloadTooLargeError } from './errors/payload-too-large-error';
+import { readBodyOf } from './request-body-reader';
 
 /** Options of {@link readRequestText}. */
 export interface ReadRequestTextOptions {
@@ -9,8 +9,8 @@ export interface ReadRequestTextOptions {
 }
 
 /**
- * Reads a request body as UTF-8 text, refusing more than `maxBytes`: early from `Content-Length`,
- * and while streaming when the header is absent or wrong. Throws {@link PayloadTooLargeError}
+ * Reads a request body as UTF-8 text, refusing more than `maxBytes`: early from `Content-Length`
+ * (before a byte is read), and while streaming when the header is absent or wrong. Throws {@link PayloadTooLargeError}
  * (413) or, for bytes that are not UTF-8, {@link InvalidPayloadError} (400).
  */
 export async function readRequestText(
@@ -21,12 +21,9 @@ export async function readRequestText(
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw tooLarge(maxBytes);
   }
-  // The Node bridge already holds small bodies in memory: no stream to read.
-  const buffered = takeBufferedBody(request);
-  if (buffered !== undefined) {
-    if (buffered.byteLength > maxBytes) throw tooLarge(maxBytes);
-    return decodeUtf8(buffered);
-  }
+  // The Node bridge reads its bodies straight from the socket into one buffer: no web stream.
+  const read = readBodyOf(request, maxBytes);
+  if (read !== undefined) return decodeUtf8(await read);
   if (request.body === null) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

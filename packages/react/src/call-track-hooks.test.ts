@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import type { CallEvent } from '@calltrack/core';
 import { act, cleanup, render, renderHook, waitFor } from '@testing-library/react';
-import { createElement, type ReactNode } from 'react';
+import { createElement, Fragment, type ReactNode } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   callEvent,
@@ -16,6 +16,7 @@ import { useActiveCalls } from './use-active-calls';
 import { useCall } from './use-call';
 import { useCallCompleted } from './use-call-completed';
 import { useCallEvents } from './use-call-events';
+import { useCallTrackState } from './use-call-track-state';
 import { useConnectionState } from './use-connection-state';
 
 let server: SseTestServer | undefined;
@@ -55,7 +56,7 @@ describe('React hooks against a real @calltrack/sse server', () => {
     expect(result.current.calls.map((call) => call.callId)).toEqual(['CA-2']);
   });
 
-  it('useConnectionState follows the connection and the last event', async () => {
+  it('useConnectionState follows the connection; useCallTrackState selects the last event', async () => {
     const { server, wrapper } = await setup();
     const history: string[] = [];
     const { result } = renderHook(
@@ -63,7 +64,7 @@ describe('React hooks against a real @calltrack/sse server', () => {
         const state = useConnectionState();
         const label = `${state.isConnected ? 'connected' : 'disconnected'}${state.reconnecting ? '+reconnecting' : ''}`;
         if (history.at(-1) !== label) history.push(label);
-        return state;
+        return { ...state, lastEvent: useCallTrackState((current) => current.lastEvent) };
       },
       { wrapper },
     );
@@ -90,7 +91,10 @@ describe('React hooks against a real @calltrack/sse server', () => {
     const { result } = renderHook(
       () => {
         useCallCompleted((event) => completed.push(event.callId ?? ''));
-        return useConnectionState();
+        return {
+          ...useConnectionState(),
+          lastEvent: useCallTrackState((state) => state.lastEvent),
+        };
       },
       { wrapper },
     );
@@ -110,7 +114,10 @@ describe('React hooks against a real @calltrack/sse server', () => {
         useCallEvents({ callId: 'CA-2', types: ['call.*'] }, (event) =>
           seen.push(`${event.callId}:${event.type}`),
         );
-        return useConnectionState();
+        return {
+          ...useConnectionState(),
+          lastEvent: useCallTrackState((state) => state.lastEvent),
+        };
       },
       { wrapper },
     );
@@ -135,6 +142,122 @@ describe('React hooks against a real @calltrack/sse server', () => {
     expect(watched(client)).toEqual([]);
   });
 });
+
+describe('re-renders (counted, against a real @calltrack/sse server)', () => {
+  function mountProbes(
+    wrapper: (props: { children?: ReactNode }) => ReactNode,
+    counter: RenderCounter,
+  ) {
+    return render(
+      createElement(
+        Fragment,
+        null,
+        createElement(CallRow, { id: 'CA-1', counter }),
+        createElement(CallRow, { id: 'CA-2', counter }),
+        createElement(ConnectionBadge, { counter }),
+        createElement(CallList, { counter }),
+        createElement(LastEvent, { counter }),
+      ),
+      { wrapper },
+    );
+  }
+
+  it('useCall re-renders only for its own call; useConnectionState not on events', async () => {
+    const { server, wrapper } = await setup();
+    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(callEvent('CA-2'));
+    const counter = renderCounter();
+    const view = mountProbes(wrapper, counter);
+    await waitFor(() => expect(view.getByTestId('list').textContent).toBe('CA-2,CA-1'));
+    await waitFor(() => expect(view.getByTestId('CA-1').textContent).toBe('ringing'));
+    const before = counter.snapshot();
+
+    // Three changes of CA-2, one event at a time.
+    const events = [
+      callEvent('CA-2', { type: 'call.answered', status: 'in-progress' }),
+      callEvent('CA-2', { type: 'call.recording', data: { recordingUrl: 'https://r.example/1' } }),
+      callEvent('CA-2', { type: 'call.machine_detection', data: { answeredBy: 'human' } }),
+    ];
+    for (const event of events) {
+      await ingest(server, event);
+      await waitFor(() => expect(view.getByTestId('last-event').textContent).toBe(event.id));
+    }
+    expect(view.getByTestId('CA-2').textContent).toBe('in-progress');
+    expect(counter.get('CA-1')).toBe(before['CA-1']);
+    expect(counter.get('connection')).toBe(before.connection);
+    expect(counter.get('CA-2')).toBe((before['CA-2'] ?? 0) + events.length);
+    expect(counter.get('last-event')).toBe((before['last-event'] ?? 0) + events.length);
+  });
+
+  it('useActiveCalls does not re-render for events that leave the list as it is', async () => {
+    const { server, client, wrapper } = await setup();
+    await server.tracker.ingest(callEvent('CA-1'));
+    // CA-9 ended before the client connected: its late enrichment changes nothing on the list.
+    await server.tracker.ingest(callEvent('CA-9'));
+    await server.tracker.ingest(endedEvent('CA-9'));
+    const counter = renderCounter();
+    const view = mountProbes(wrapper, counter);
+    await waitFor(() => expect(view.getByTestId('list').textContent).toBe('CA-1'));
+    const before = counter.snapshot();
+
+    const analyzed = callEvent('CA-9', {
+      type: 'call.analyzed',
+      data: { analysis: { summary: 'left a message' } },
+    });
+    await ingest(server, analyzed);
+    await waitFor(() => expect(view.getByTestId('last-event').textContent).toBe(analyzed.id));
+    // A refresh reloads the same versions: no call object is replaced.
+    await act(() => client.refresh());
+
+    expect(counter.get('list')).toBe(before.list);
+    expect(counter.get('CA-1')).toBe(before['CA-1']);
+    expect(counter.get('CA-2')).toBe(before['CA-2']);
+    expect(counter.get('connection')).toBe(before.connection);
+    expect(counter.get('last-event')).toBe((before['last-event'] ?? 0) + 1);
+  });
+});
+
+/** Render counts per probe component. */
+interface RenderCounter {
+  hit(name: string): void;
+  get(name: string): number;
+  snapshot(): Record<string, number>;
+}
+
+function renderCounter(): RenderCounter {
+  const counts = new Map<string, number>();
+  return {
+    hit: (name) => {
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    },
+    get: (name) => counts.get(name) ?? 0,
+    snapshot: () => Object.fromEntries(counts),
+  };
+}
+
+function CallRow({ id, counter }: { id: string; counter: RenderCounter }) {
+  counter.hit(id);
+  const call = useCall(id);
+  return createElement('output', { 'data-testid': id }, call ? String(call.status) : 'none');
+}
+
+function ConnectionBadge({ counter }: { counter: RenderCounter }) {
+  counter.hit('connection');
+  const { isConnected } = useConnectionState();
+  return createElement('output', { 'data-testid': 'connection' }, String(isConnected));
+}
+
+function CallList({ counter }: { counter: RenderCounter }) {
+  counter.hit('list');
+  const { calls } = useActiveCalls();
+  return createElement('output', { 'data-testid': 'list' }, calls.map((c) => c.callId).join());
+}
+
+function LastEvent({ counter }: { counter: RenderCounter }) {
+  counter.hit('last-event');
+  const lastEvent = useCallTrackState((state) => state.lastEvent);
+  return createElement('output', { 'data-testid': 'last-event' }, lastEvent?.id ?? '');
+}
 
 /** Shows one call's status through `useCall`. */
 function Probe({ id }: { id: string }) {

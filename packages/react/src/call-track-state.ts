@@ -1,31 +1,39 @@
-import type { CallEvent } from '@calltrack/core';
-import type { ActiveCall } from './active-call';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 
-/** The connection, as `useConnectionState` returns it. */
+/**
+ * The connection, as `useConnectionState` returns it. The same object until the connection
+ * opens or closes, so its readers re-render only then (not on every event).
+ */
 export interface CallTrackConnectionState {
   /** True while the transport's connection is open. */
   isConnected: boolean;
   /** True while the transport is retrying after a drop. */
   reconnecting: boolean;
-  /** The last call event received. */
-  lastEvent: CallEvent | undefined;
-  /** The bus cursor of the last call event received, when the transport carries it. */
-  lastCursor: string | undefined;
 }
 
 /**
  * Everything the client store holds; immutable, replaced on every change (so it works with
- * `useSyncExternalStore`).
+ * `useSyncExternalStore`). Parts that did not change keep their identity: the same
+ * `connection` object, the same call objects.
  */
 export interface CallTrackState {
   connection: CallTrackConnectionState;
-  /** The active calls, newest first (by `startedAt`/`createdAt`, as the server sent them). */
-  activeCalls: readonly ActiveCall[];
+  /** The active calls, newest first (by `startedAt`, else `createdAt`). */
+  activeCalls: readonly CallSnapshot[];
   /**
    * Calls a component watches (`watchCall` / `useCall`), by call id: kept after they end, while
    * they are watched. Undefined until the call is known.
    */
-  watchedCalls: ReadonlyMap<string, ActiveCall | undefined>;
+  watchedCalls: ReadonlyMap<string, CallSnapshot | undefined>;
   /** True once a snapshot of the active calls has arrived. */
   hasSnapshot: boolean;
+  /** The last call event received (it changes with every event). */
+  lastEvent: CallEvent | undefined;
+  /** The bus cursor of the last call event received, when the transport carries it. */
+  lastCursor: string | undefined;
+  /**
+   * The `alert.*` events received (the tracker's alerts), newest first, at most the client's
+   * `maxAlerts`, minus the dismissed ones. The same array until it changes.
+   */
+  alerts: readonly CallEvent[];
 }

@@ -1,5 +1,4 @@
-import type { CallEvent } from '@calltrack/core';
-import type { ActiveCall } from './active-call';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 
 /** What a transport reports to the client store. */
 export interface CallTrackTransportSink {
@@ -8,7 +7,7 @@ export interface CallTrackTransportSink {
   /** The connection dropped; `reconnecting` says whether the transport is retrying by itself. */
   onClose(reconnecting: boolean): void;
   /** A full list of the active calls (replaces what the store holds). */
-  onSnapshot(calls: readonly ActiveCall[]): void;
+  onSnapshot(calls: readonly CallSnapshot[]): void;
   /** One live call event, with its bus cursor when the transport carries it. */
   onEvent(event: CallEvent, cursor?: string): void;
   /** Events were missed and cannot be replayed: the store reloads the snapshot. */

@@ -1,3 +1,4 @@
+import { CallTrackError } from '@calltrack/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   callEvent,
@@ -7,7 +8,8 @@ import {
   testSseTransport,
 } from './__tests__/start-sse-server';
 import { ids, until } from './__tests__/wait-for-state';
-import { CallTrackRefreshError, createCallTrackClient } from './create-call-track-client';
+import { CallTrackRefreshError } from './call-track-refresh-error';
+import { createCallTrackClient } from './create-call-track-client';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -47,8 +49,8 @@ describe('createCallTrackClient with the SSE transport (real @calltrack/sse serv
       (state) => state.activeCalls.find((call) => call.callId === 'CA-1')?.status === 'in-progress',
     );
     expect(ids(live)).toEqual(['CA-1', 'CA-2', 'CA-3']);
-    expect(live.connection.lastEvent?.type).toBe('call.answered');
-    expect(live.connection.lastCursor).toEqual(expect.any(String));
+    expect(live.lastEvent?.type).toBe('call.answered');
+    expect(live.lastCursor).toEqual(expect.any(String));
   });
 
   it('removes a call from the active list when it ends', async () => {
@@ -68,7 +70,7 @@ describe('createCallTrackClient with the SSE transport (real @calltrack/sse serv
     await server.tracker.ingest(callEvent('CA-1'));
     const state = await until(client, (current) => current.activeCalls.length > 0);
     expect(ids(state)).toEqual(['CA-1']);
-    expect(state.connection.lastEvent?.tenantId).toBe('tenant-a');
+    expect(state.lastEvent?.tenantId).toBe('tenant-a');
   });
 
   it('resumes after a dropped connection with exactly the missed events', async () => {
@@ -161,7 +163,14 @@ describe('refresh() settles instead of hanging', () => {
     await until(client, (state) => state.activeCalls.length === 1);
     const error = await client.refresh({ timeoutMs: 100 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(CallTrackRefreshError);
-    expect(error).toMatchObject({ name: 'CallTrackRefreshError', reason: 'timeout' });
+    expect(error).toMatchObject({
+      name: 'CallTrack_RefreshError',
+      code: 'refresh_failed',
+      status: 503,
+      reason: 'timeout',
+    });
+    expect(CallTrackRefreshError.isInstance(error)).toBe(true);
+    expect(CallTrackError.isInstance(error)).toBe(true);
     expect(client.getSnapshot().hasSnapshot).toBe(false);
     // The fresh stream is live again after the refresh.
     await until(client, (state) => state.connection.isConnected);

@@ -1,17 +1,30 @@
-import type { CallEvent } from '@calltrack/core';
-import type { ActiveCall } from './active-call';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import { createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
+import { CallTrackRefreshError } from './call-track-refresh-error';
 import type { CallTrackState } from './call-track-state';
 import type {
   CallTrackConnection,
   CallTrackTransport,
   CallTrackTransportSink,
 } from './call-track-transport';
+import {
+  type CallTrackApi,
+  type CallTrackApiOptions,
+  createCallTrackApi,
+} from './create-call-track-api';
 
 /** Options of {@link createCallTrackClient}. */
 export interface CallTrackClientOptions {
   /** Where events come from: `sseTransport`, `socketIoTransport` or `trpcTransport`. */
   transport: CallTrackTransport;
+  /**
+   * The tracker's HTTP API (`createTrackerHandler`), for `useCallControl` and `useAnalytics`:
+   * its base (`{ baseUrl: '/api' }`), and optionally `fetch`, `headers` and `credentials`.
+   */
+  api?: CallTrackApiOptions;
+  /** How many alerts `state.alerts` keeps (newest first). Default 50. */
+  maxAlerts?: number;
   /** Errors thrown by event listeners. Default `console.error`. */
   onError?: (error: unknown) => void;
 }
@@ -20,24 +33,6 @@ export interface CallTrackClientOptions {
 export interface CallTrackRefreshOptions {
   /** How long to wait for the snapshot, in milliseconds. Default 10,000. */
   timeoutMs?: number;
-}
-
-/** Why a {@link CallTrackClient.refresh} failed. */
-export type CallTrackRefreshFailure = 'closed' | 'timeout' | 'failed';
-
-/** The rejection of {@link CallTrackClient.refresh} when no snapshot arrived. */
-export class CallTrackRefreshError extends Error {
-  override readonly name = 'CallTrackRefreshError';
-  /**
-   * `closed`: the connection closed before the snapshot; `timeout`: none came in time;
-   * `failed`: the transport could not load it (the error is the `cause`).
-   */
-  readonly reason: CallTrackRefreshFailure;
-
-  constructor(reason: CallTrackRefreshFailure, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.reason = reason;
-  }
 }
 
 const defaultRefreshTimeoutMs = 10_000;
@@ -72,8 +67,9 @@ export interface CallTrackClient {
    * Reloads the active calls. Resolves once the new snapshot is applied, and at once when the
    * client is not connected (there is nothing to reload). Never hangs: rejects with a
    * {@link CallTrackRefreshError} when the connection closes first (`reason: 'closed'`: the last
-   * `connect()` was undone, or the transport gave up) or when no snapshot arrives within
-   * `timeoutMs` (`reason: 'timeout'`, e.g. an SSE endpoint without a tracker never sends one).
+   * `connect()` was undone, or the transport gave up), when the transport could not load the
+   * snapshot (`reason: 'failed'`), or when no snapshot arrives within `timeoutMs`
+   * (`reason: 'timeout'`, e.g. an SSE endpoint without a tracker never sends one).
    */
   refresh(options?: CallTrackRefreshOptions): Promise<void>;
   /**
@@ -81,43 +77,37 @@ export interface CallTrackClient {
    * returned function is called (reference counted).
    */
   watchCall(callId: string): () => void;
+  /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
+  readonly api: CallTrackApi | undefined;
+  /** Removes one alert (by event id) from `state.alerts`; it does not come back. */
+  dismissAlert(id: string): void;
+  /** Removes every alert from `state.alerts`. */
+  clearAlerts(): void;
 }
 
-const maxTombstones = 1_000;
-
-function eventCall(event: CallEvent): ActiveCall | undefined {
-  const call = (event.data as { call?: unknown } | undefined)?.call;
-  if (call && typeof call === 'object' && typeof (call as ActiveCall).callId === 'string') {
-    const candidate = call as ActiveCall;
-    if (typeof candidate.version === 'number') return candidate;
-  }
-  return undefined;
-}
-
-function newestFirst(a: ActiveCall, b: ActiveCall): number {
-  const left = String(a.startedAt ?? a.createdAt ?? '');
-  const right = String(b.startedAt ?? b.createdAt ?? '');
-  return left < right ? 1 : left > right ? -1 : 0;
-}
+const defaultMaxAlerts = 50;
 
 /**
  * Creates the client store over a transport. Nothing connects until `connect()` (which
  * `CallTrackProvider` calls when it mounts), so creating it during server rendering is safe.
  *
  * @example
- * const client = createCallTrackClient({ transport: sseTransport({ url: '/api/events' }) });
+ * const client = createCallTrackClient({
+ *   transport: sseTransport({ url: '/api/events' }),
+ *   api: { baseUrl: '/api' }, // the tracker's HTTP API: useCallControl, useAnalytics
+ * });
  */
 export function createCallTrackClient(options: CallTrackClientOptions): CallTrackClient {
   const { transport } = options;
   const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const api = options.api === undefined ? undefined : createCallTrackApi(options.api);
+  const maxAlerts = options.maxAlerts ?? defaultMaxAlerts;
+  /** Alert ids already received or dismissed: a repeat (a resume, a retry) is not a new alert. */
+  const seenAlerts = new Set<string>();
   const listeners = new Set<() => void>();
   const eventListeners = new Set<{ listener: CallEventListener; filter?: CallEventFilter }>();
-  const calls = new Map<string, ActiveCall>();
-  /** Call id → version at which it ended, so an older snapshot cannot bring it back. */
-  const tombstones = new Map<string, number>();
-  /** Calls changed by live events since the last reload began. */
-  let touchedSinceReload = new Set<string>();
-  const watched = new Map<string, { count: number; call: ActiveCall | undefined }>();
+  const activeCalls = createActiveCallsReconciler();
+  const watched = new Map<string, { count: number; call: CallSnapshot | undefined }>();
   const pendingRefreshes = new Set<PendingRefresh>();
   /** Settles every pending `refresh()` (resolved when `error` is undefined). */
   const settleRefreshes = (error?: CallTrackRefreshError): void => {
@@ -133,15 +123,13 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   let connectCount = 0;
 
   let state: CallTrackState = {
-    connection: {
-      isConnected: false,
-      reconnecting: false,
-      lastEvent: undefined,
-      lastCursor: undefined,
-    },
+    connection: { isConnected: false, reconnecting: false },
     activeCalls: [],
     watchedCalls: new Map(),
     hasSnapshot: false,
+    lastEvent: undefined,
+    lastCursor: undefined,
+    alerts: [],
   };
 
   const emit = (): void => {
@@ -153,112 +141,84 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       }
     }
   };
-  const publishCalls = (): CallTrackState['activeCalls'] => [...calls.values()].sort(newestFirst);
+  /** A new `connection` object only when it changes, so its readers do not re-render. */
+  const setConnection = (isConnected: boolean, reconnecting: boolean): void => {
+    const current = state.connection;
+    if (current.isConnected === isConnected && current.reconnecting === reconnecting) return;
+    state = { ...state, connection: { isConnected, reconnecting } };
+    emit();
+  };
   const publishWatched = (): CallTrackState['watchedCalls'] =>
     new Map([...watched].map(([callId, entry]) => [callId, entry.call]));
 
-  const remember = (call: ActiveCall): void => {
+  /** Keeps the newest snapshot of a watched call (ended or not); true when it changed. */
+  const remember = (call: CallSnapshot): boolean => {
     const entry = watched.get(call.callId);
-    if (entry && (!entry.call || entry.call.version <= call.version)) entry.call = call;
-  };
-
-  /** Applies one call snapshot; true when it changed the active calls. */
-  const applyCall = (call: ActiveCall, ended: boolean): boolean => {
-    remember(call);
-    const endedAt = tombstones.get(call.callId);
-    if (endedAt !== undefined && endedAt >= call.version) return false;
-    const current = calls.get(call.callId);
-    if (current && current.version >= call.version) return false;
-    if (ended || call.active === false) {
-      calls.delete(call.callId);
-      tombstones.set(call.callId, call.version);
-      if (tombstones.size > maxTombstones) {
-        const oldest = tombstones.keys().next().value;
-        if (oldest !== undefined) tombstones.delete(oldest);
-      }
-      return current !== undefined;
-    }
-    calls.set(call.callId, call);
+    if (!entry || (entry.call && entry.call.version >= call.version)) return false;
+    entry.call = call;
     return true;
   };
 
-  const startReload = (): void => {
-    touchedSinceReload = new Set();
+  /** Remembers an alert id, forgetting the oldest past a bound (ids of long-gone alerts). */
+  const rememberAlert = (id: string): void => {
+    seenAlerts.add(id);
+    if (seenAlerts.size > maxAlerts * 20) {
+      const oldest = seenAlerts.values().next().value;
+      if (oldest !== undefined) seenAlerts.delete(oldest);
+    }
   };
 
   const sink: CallTrackTransportSink = {
     onOpen() {
-      state = {
-        ...state,
-        connection: { ...state.connection, isConnected: true, reconnecting: false },
-      };
-      emit();
+      setConnection(true, false);
     },
     onClose(reconnecting) {
-      state = {
-        ...state,
-        connection: { ...state.connection, isConnected: false, reconnecting },
-      };
-      emit();
+      setConnection(false, reconnecting);
       // A transport that retries may still deliver the snapshot; one that gave up will not.
       if (!reconnecting) {
         settleRefreshes(
-          new CallTrackRefreshError('closed', 'refresh: the connection closed before the snapshot'),
+          new CallTrackRefreshError({
+            reason: 'closed',
+            message: 'refresh: the connection closed before the snapshot',
+          }),
         );
       }
     },
     onReloadError(error) {
       settleRefreshes(
-        new CallTrackRefreshError('failed', 'refresh: the snapshot could not be loaded', {
+        new CallTrackRefreshError({
+          reason: 'failed',
+          message: 'refresh: the snapshot could not be loaded',
           cause: error,
         }),
       );
     },
     onSnapshot(snapshot) {
-      const previous = new Map(calls);
-      calls.clear();
-      for (const call of snapshot) {
-        remember(call);
-        const endedAt = tombstones.get(call.callId);
-        if (endedAt !== undefined && endedAt >= call.version) continue;
-        if (call.active === false) continue;
-        const current = previous.get(call.callId);
-        calls.set(call.callId, current && current.version > call.version ? current : call);
-      }
-      // Calls that live events brought in while the snapshot was loading stay.
-      for (const callId of touchedSinceReload) {
-        const current = previous.get(callId);
-        if (current && !calls.has(callId)) calls.set(callId, current);
-      }
+      let watchedChanged = false;
+      for (const call of snapshot) watchedChanged = remember(call) || watchedChanged;
+      activeCalls.applySnapshot(snapshot);
+      const list = activeCalls.list();
       state = {
         ...state,
-        activeCalls: publishCalls(),
-        watchedCalls: publishWatched(),
+        activeCalls: sameCalls(state.activeCalls, list) ? state.activeCalls : list,
+        ...(watchedChanged ? { watchedCalls: publishWatched() } : {}),
         hasSnapshot: true,
       };
       emit();
       settleRefreshes();
     },
     onEvent(event, cursor) {
-      const call = eventCall(event);
-      const ended = event.type === 'call.ended';
-      let changed = false;
-      if (call) {
-        touchedSinceReload.add(call.callId);
-        changed = applyCall(call, ended);
-      } else if (ended && event.callId !== undefined && calls.has(event.callId)) {
-        calls.delete(event.callId);
-        changed = true;
-      }
+      const { call, changed } = activeCalls.applyEvent(event);
+      const watchedChanged = call !== undefined && remember(call);
+      const newAlert = event.type.startsWith('alert.') && !seenAlerts.has(event.id);
+      if (newAlert) rememberAlert(event.id);
       state = {
         ...state,
-        connection: {
-          ...state.connection,
-          lastEvent: event,
-          lastCursor: cursor ?? state.connection.lastCursor,
-        },
-        ...(changed ? { activeCalls: publishCalls() } : {}),
-        ...(call && watched.has(call.callId) ? { watchedCalls: publishWatched() } : {}),
+        lastEvent: event,
+        lastCursor: cursor ?? state.lastCursor,
+        ...(changed ? { activeCalls: activeCalls.list() } : {}),
+        ...(watchedChanged ? { watchedCalls: publishWatched() } : {}),
+        ...(newAlert ? { alerts: [event, ...state.alerts].slice(0, maxAlerts) } : {}),
       };
       emit();
       for (const entry of [...eventListeners]) {
@@ -271,12 +231,24 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       }
     },
     onReset() {
-      startReload();
+      activeCalls.beginReload();
       connection?.reload('reset');
     },
   };
 
   return {
+    api,
+    dismissAlert(id) {
+      rememberAlert(id);
+      if (!state.alerts.some((alert) => alert.id === id)) return;
+      state = { ...state, alerts: state.alerts.filter((alert) => alert.id !== id) };
+      emit();
+    },
+    clearAlerts() {
+      if (state.alerts.length === 0) return;
+      state = { ...state, alerts: [] };
+      emit();
+    },
     getSnapshot: () => state,
     subscribe(listener) {
       listeners.add(listener);
@@ -303,16 +275,12 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         const closing = connection;
         connection = undefined;
         closing.close();
-        state = {
-          ...state,
-          connection: { ...state.connection, isConnected: false, reconnecting: false },
-        };
-        emit();
+        setConnection(false, false);
         settleRefreshes(
-          new CallTrackRefreshError(
-            'closed',
-            'refresh: the client disconnected before the snapshot',
-          ),
+          new CallTrackRefreshError({
+            reason: 'closed',
+            message: 'refresh: the client disconnected before the snapshot',
+          }),
         );
       };
     },
@@ -326,18 +294,21 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
           timer: setTimeout(() => {
             pendingRefreshes.delete(entry);
             reject(
-              new CallTrackRefreshError('timeout', `refresh: no snapshot within ${timeoutMs} ms`),
+              new CallTrackRefreshError({
+                reason: 'timeout',
+                message: `refresh: no snapshot within ${timeoutMs} ms`,
+              }),
             );
           }, timeoutMs),
         };
         pendingRefreshes.add(entry);
       });
-      startReload();
+      activeCalls.beginReload();
       connection.reload('refresh');
       return done;
     },
     watchCall(callId) {
-      const entry = watched.get(callId) ?? { count: 0, call: calls.get(callId) };
+      const entry = watched.get(callId) ?? { count: 0, call: activeCalls.get(callId) };
       entry.count += 1;
       watched.set(callId, entry);
       state = { ...state, watchedCalls: publishWatched() };
@@ -354,4 +325,9 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       };
     },
   };
+}
+
+/** True when both lists hold the very same call objects in the same order. */
+function sameCalls(a: readonly CallSnapshot[], b: readonly CallSnapshot[]): boolean {
+  return a.length === b.length && a.every((call, index) => call === b[index]);
 }

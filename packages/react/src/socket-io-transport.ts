@@ -1,5 +1,4 @@
-import type { CallEvent } from '@calltrack/core';
-import type { ActiveCall } from './active-call';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import type { CallTrackTransport } from './call-track-transport';
 
 type AuthData = Record<string, unknown>;
@@ -60,7 +59,7 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         if (!lastCursor) subscribe();
       };
       const onDisconnect = (): void => sink.onClose(socket.active);
-      const onActiveCalls = (payload: { calls: ActiveCall[]; cursor?: string }): void => {
+      const onActiveCalls = (payload: { calls: CallSnapshot[]; cursor?: string }): void => {
         if (payload.cursor) lastCursor = payload.cursor;
         sink.onSnapshot(payload.calls);
       };

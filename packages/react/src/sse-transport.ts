@@ -1,5 +1,4 @@
-import type { CallEvent } from '@calltrack/core';
-import type { ActiveCall } from './active-call';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import type { CallTrackTransport } from './call-track-transport';
 
 /** The part of the browser's `EventSource` the SSE transport uses. */
@@ -52,7 +51,7 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
         });
         current.addEventListener('snapshot', (event) => {
           if (!live()) return;
-          const { calls } = JSON.parse(String(event.data)) as { calls: ActiveCall[] };
+          const { calls } = JSON.parse(String(event.data)) as { calls: CallSnapshot[] };
           sink.onSnapshot(calls);
         });
         current.addEventListener('call', (event) => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { callEvent, endedEvent } from './__tests__/start-sse-server';
+import { alertEvent, callEvent, endedEvent } from './__tests__/start-sse-server';
 import {
   startTrpcServer,
   type TrpcTestServer,
@@ -69,10 +69,10 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
       (state) => state.activeCalls.find((call) => call.callId === 'CA-1')?.status === 'in-progress',
     );
     expect(ids(live)).toEqual(['CA-1', 'CA-2', 'CA-3']);
-    expect(live.connection.lastEvent?.type).toBe('call.answered');
+    expect(live.lastEvent?.type).toBe('call.answered');
     // The tracked id of an event message is its bus cursor.
-    expect(live.connection.lastCursor).toEqual(expect.any(String));
-    expect(live.connection.lastCursor).not.toBe('calltrack:start');
+    expect(live.lastCursor).toEqual(expect.any(String));
+    expect(live.lastCursor).not.toBe('calltrack:start');
   });
 
   it('removes a call from the active list when it ends', async () => {
@@ -85,7 +85,7 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
     await server.tracker.ingest(endedEvent('CA-1'));
     const state = await until(client, (current) => current.activeCalls.length === 1);
     expect(ids(state)).toEqual(['CA-2']);
-    expect(state.connection.lastEvent?.type).toBe('call.ended');
+    expect(state.lastEvent?.type).toBe('call.ended');
   });
 
   it('never shows another tenant’s calls or events', async () => {
@@ -107,8 +107,8 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
     await server.tracker.ingest(endedEvent('CB-0', 'tenant-b'));
     await server.tracker.ingest(callEvent('CA-2'));
     // B's last event and A's last event: everything before them has been delivered.
-    await until(b, (state) => state.connection.lastEvent?.callId === 'CB-0');
-    const stateA = await until(a, (state) => state.connection.lastEvent?.callId === 'CA-2');
+    await until(b, (state) => state.lastEvent?.callId === 'CB-0');
+    const stateA = await until(a, (state) => state.lastEvent?.callId === 'CA-2');
     expect(ids(stateA)).toEqual(['CA-0', 'CA-1', 'CA-2']);
     expect(ids(b.getSnapshot())).toEqual(['CB-1']);
     expect(seenByA).toEqual(['tenant-a:CA-1', 'tenant-a:CA-2']);
@@ -188,9 +188,20 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
       () => undefined,
       (error: unknown) => error,
     );
-    expect(failure).toMatchObject({ name: 'CallTrackRefreshError', reason: 'failed' });
+    expect(failure).toMatchObject({ name: 'CallTrack_RefreshError', reason: 'failed' });
     expect(errors).toHaveLength(1);
     // The next refresh works again.
     await client.refresh({ timeoutMs: 5_000 });
+  });
+
+  it('keeps the tenant’s alert.* events in state.alerts, newest first', async () => {
+    const server = await startServer();
+    const client = connectClient(testTrpcTransport(server));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await server.bus.publish(alertEvent('alert-1', 'tenant-a'));
+    await server.bus.publish(alertEvent('alert-2', 'tenant-b'));
+    await server.bus.publish(alertEvent('alert-3', 'tenant-a'));
+    const state = await until(client, (current) => current.alerts.length === 2);
+    expect(state.alerts.map((alert) => alert.id)).toEqual(['alert-3', 'alert-1']);
   });
 });

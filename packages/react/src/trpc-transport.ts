@@ -1,5 +1,4 @@
-import type { CallEvent } from '@calltrack/core';
-import type { ActiveCall } from './active-call';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import type { CallTrackTransport } from './call-track-transport';
 
 /** A message of `@calltrack/trpc`'s `onCallEvent` subscription (the `data` of a tracked item). */
@@ -27,7 +26,7 @@ export interface TrpcTransportOptions {
     handlers: TrpcSubscribeHandlers,
   ) => { unsubscribe(): void };
   /** Loads the active calls, e.g. `() => trpc.calltrack.activeCalls.query()`. */
-  loadActiveCalls: () => Promise<readonly ActiveCall[]>;
+  loadActiveCalls: () => Promise<readonly CallSnapshot[]>;
   /** Failures of `loadActiveCalls` and the subscription. Default `console.error`. */
   onError?: (error: unknown) => void;
 }

@@ -1,8 +1,7 @@
 'use client';
 
-import type { CallEvent } from '@calltrack/core';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { useRef } from 'react';
-import type { ActiveCall } from './active-call';
 import { useCallEvents } from './use-call-events';
 
 /**
@@ -10,14 +9,14 @@ import { useCallEvents } from './use-call-events';
  * repeated `call.ended` of the same call does not fire again.
  */
 export function useCallCompleted(
-  onCompleted: (event: CallEvent, call: ActiveCall | undefined) => void,
+  onCompleted: (event: CallEvent, call: CallSnapshot | undefined) => void,
 ): void {
   const seen = useRef(new Set<string>());
   useCallEvents({ types: ['call.ended'] }, (event) => {
     const key = event.callId ?? event.id;
     if (seen.current.has(key)) return;
     seen.current.add(key);
-    const call = (event.data as { call?: ActiveCall } | undefined)?.call;
+    const call = event.data?.call;
     onCompleted(event, call);
   });
 }

@@ -1,17 +1,23 @@
 'use client';
 
-import { useEffect } from 'react';
-import type { ActiveCall } from './active-call';
+import type { CallSnapshot } from '@calltrack/core';
+import { useCallback, useEffect } from 'react';
+import type { CallTrackState } from './call-track-state';
 import { useCallTrackClient } from './use-call-track-client';
 import { useCallTrackState } from './use-call-track-state';
 
 /**
  * One call's latest state, kept after it ends (so a detail view can show the outcome). Watches
- * the call while mounted, stops when unmounted. Undefined until the call is known.
+ * the call while mounted, stops when unmounted. Undefined until the call is known. Re-renders
+ * only when this call changes, not on the events of other calls.
  */
-export function useCall(callId: string): ActiveCall | undefined {
+export function useCall(callId: string): CallSnapshot | undefined {
   const client = useCallTrackClient();
-  const state = useCallTrackState();
   useEffect(() => client.watchCall(callId), [client, callId]);
-  return state.watchedCalls.get(callId) ?? state.activeCalls.find((call) => call.callId === callId);
+  const selectCall = useCallback(
+    (state: CallTrackState) =>
+      state.watchedCalls.get(callId) ?? state.activeCalls.find((call) => call.callId === callId),
+    [callId],
+  );
+  return useCallTrackState(selectCall);
 }

@@ -1,9 +1,15 @@
 'use client';
 
-import type { CallTrackConnectionState } from './call-track-state';
+import type { CallTrackConnectionState, CallTrackState } from './call-track-state';
 import { useCallTrackState } from './use-call-track-state';
 
-/** `{ isConnected, reconnecting, lastEvent, lastCursor }` of the provider's client. */
+const selectConnection = (state: CallTrackState): CallTrackConnectionState => state.connection;
+
+/**
+ * `{ isConnected, reconnecting }` of the provider's client. Re-renders only when the connection
+ * opens, drops or gives up, not on events; read the last event with
+ * `useCallTrackState((state) => state.lastEvent)`.
+ */
 export function useConnectionState(): CallTrackConnectionState {
-  return useCallTrackState().connection;
+  return useCallTrackState(selectConnection);
 }

@@ -1,10 +1,14 @@
-import { BusUnavailableError, toNodeHandler } from '@calltrack/core';
+import { createMemoryBus } from '@calltrack/bus';
+import { BusUnavailableError, type CallEvent } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import {
   closeServers,
   createCollectingSink,
   createFixtureLoader,
   listen,
+  sendHeadersOnly,
 } from '@calltrack/test-utils';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type CreateRetellWebhookHandlerOptions,
@@ -375,5 +379,182 @@ describe('createRetellWebhookHandler', () => {
         expect.objectContaining({ code: 'invalid_argument' }),
       );
     }
+  });
+
+  describe('bounds what Retell may send (a 400 naming the field, nothing published)', () => {
+    function nested(depth: number): unknown {
+      let value: unknown = { leaf: true };
+      for (let level = 0; level < depth; level += 1) value = { a: value };
+      return value;
+    }
+
+    function withCall(fields: Record<string, unknown>, rawFields = ''): string {
+      const payload = loadFixture('retell-call-ended.json').json as {
+        call: Record<string, unknown>;
+      };
+      const text = JSON.stringify({ ...payload, call: { ...payload.call, ...fields } });
+      // Text spliced in as is: JSON.stringify itself overflows the stack on 20,000 levels.
+      return rawFields === '' ? text : text.replace('"call":{', `"call":{${rawFields},`);
+    }
+
+    it('refuses call.metadata nested 20,000 levels deep, signed correctly', async () => {
+      const { sink, url, resolveTenant } = await setup();
+      const depth = 20_000;
+      const body = withCall(
+        { metadata: undefined },
+        `"metadata":${'{"a":'.repeat(depth)}{}${'}'.repeat(depth)}`,
+      );
+      expect(body.length).toBeLessThan(2 * 1024 * 1024);
+      const response = await send(url, { body });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: {
+          code: 'invalid_payload',
+          message: 'Invalid Retell webhook: "call.metadata" is nested deeper than 16 levels.',
+        },
+      });
+      expect(sink.events).toEqual([]);
+      expect(resolveTenant).not.toHaveBeenCalled();
+    });
+
+    it('refuses oversized or deep dynamic variables, analysis and transcript objects', async () => {
+      const { sink, url } = await setup();
+      const cases: [Record<string, unknown>, string][] = [
+        [
+          { retell_llm_dynamic_variables: { notes: 'x'.repeat(300 * 1024) } },
+          'call.retell_llm_dynamic_variables',
+        ],
+        [{ call_analysis: { custom_analysis_data: nested(40) } }, 'call.call_analysis'],
+        [
+          { transcript_object: [{ role: 'agent', content: 'hi', words: [nested(30)] }] },
+          'call.transcript_object',
+        ],
+      ];
+      for (const [fields, field] of cases) {
+        const response = await send(url, { body: withCall(fields) });
+        expect(response.status).toBe(400);
+        expect((await response.json()).error.message).toContain(`"${field}"`);
+      }
+      expect(sink.events).toEqual([]);
+    });
+
+    it('accepts a long call: a transcript with word timings well past 256 KiB', async () => {
+      const { sink, url } = await setup();
+      const words = Array.from({ length: 3000 }, (_, index) => ({
+        word: `word${index}`,
+        start: index * 0.4,
+        end: index * 0.4 + 0.3,
+      }));
+      const turns = Array.from({ length: 8 }, (_, turn) => ({
+        role: turn % 2 === 0 ? 'agent' : 'user',
+        content: words.map((word) => word.word).join(' '),
+        words,
+      }));
+      const body = withCall({ transcript_object: turns, metadata: nested(8) });
+      expect(body.length).toBeGreaterThan(1024 * 1024);
+      const response = await send(url, { body });
+      expect(response.status).toBe(200);
+      expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+    });
+
+    it("answers 4xx, not 500, when core's event limits refuse an event at a real memory bus", async () => {
+      const bus = createMemoryBus();
+      let accepted = 0;
+      const sink = {
+        publish: async (event: CallEvent) => {
+          const result = await bus.publish(event);
+          accepted += 1;
+          return result;
+        },
+      };
+      const { url } = await setup({ sink, maxBodyBytes: 8 * 1024 * 1024 });
+      // A transcript text over the 1 MiB that an event's data may hold as JSON.
+      const body = withCall({ transcript: 'x'.repeat(1100 * 1024) });
+      const response = await send(url, { body });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: 'invalid_event' } });
+      expect(accepted).toBe(0);
+      await bus.close();
+    });
+  });
+
+  describe('refuses from the headers alone, while the client holds the body back', () => {
+    const signature = signRetellWebhook({ apiKey, body: '{}', timestamp: now });
+    const json = { 'content-type': 'application/json' };
+
+    it.each([
+      ['405 for GET', { method: 'GET', headers: {} }, 405, 'method_not_allowed'],
+      [
+        '415 without JSON',
+        { headers: { 'content-type': 'text/plain', 'x-retell-signature': signature } },
+        415,
+        'unsupported_media_type',
+      ],
+      ['401 without a signature', { headers: json }, 401, 'missing_signature'],
+      [
+        '400 for two different signatures',
+        {
+          headers: [
+            ['content-type', 'application/json'],
+            ['x-retell-signature', signature],
+            ['x-retell-signature', signRetellWebhook({ apiKey, body: '{}', timestamp: now + 1 })],
+          ] as [string, string][],
+        },
+        400,
+        'ambiguous_credentials',
+      ],
+      [
+        '413 for a declared length over the limit',
+        { headers: { ...json, 'x-retell-signature': signature }, declaredBytes: 3 * 1024 * 1024 },
+        413,
+        'payload_too_large',
+      ],
+    ])('%s', async (_case, request, status, code) => {
+      const { sink, url } = await setup();
+      const answer = await sendHeadersOnly(url, request);
+      expect(answer.status).toBe(status);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { code } });
+      expect(sink.events).toEqual([]);
+    });
+
+    it('403 for a client address outside allowIp, 429 once the address spent its budget', async () => {
+      const headers = { ...json, 'x-retell-signature': signature };
+      const listed = await setup({ allowIp: retellWebhookIpAddresses });
+      expect((await sendHeadersOnly(listed.url, { headers })).status).toBe(403);
+      const limited = await setup({
+        rateLimit: { perClientAddress: new RateLimiterMemory({ points: 1, duration: 60 }) },
+      });
+      expect((await send(limited.url)).status).toBe(200);
+      const answer = await sendHeadersOnly(limited.url, { headers });
+      expect(answer.status).toBe(429);
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    });
+  });
+
+  it('answers 400 when x-retell-signature arrives twice with different values, and accepts a repeat of the same one', async () => {
+    const { sink, url } = await setup();
+    const body = loadFixture('retell-call-started.json').text;
+    const good = signRetellWebhook({ apiKey, body, timestamp: now });
+    const other = signRetellWebhook({ apiKey: 'another-key', body, timestamp: now });
+    const post = (signatures: string[]) => {
+      const headers = new Headers({ 'content-type': 'application/json' });
+      for (const value of signatures) headers.append('x-retell-signature', value);
+      return fetch(url, { method: 'POST', headers, body });
+    };
+    await expectError(await post([good, other]), 400, 'ambiguous_credentials');
+    await expectError(await post([other, good]), 400, 'ambiguous_credentials');
+    expect(sink.events).toEqual([]);
+    expect((await post([good, good])).status).toBe(200);
+  });
+
+  it('limits per tenant once the webhook is verified', async () => {
+    const perTenant = new RateLimiterMemory({ points: 1, duration: 60 });
+    const { sink, url } = await setup({ rateLimit: { perTenant } });
+    // A forged webhook naming the tenant does not spend its budget.
+    await expectError(await send(url, { key: 'forger' }), 403, 'invalid_signature');
+    expect((await send(url)).status).toBe(200);
+    const limited = await send(url, { body: loadFixture('retell-call-ended.json').text });
+    await expectError(limited, 429, 'rate_limited');
+    expect(sink.events.map((event) => event.type)).toEqual(['call.initiated', 'call.answered']);
   });
 });

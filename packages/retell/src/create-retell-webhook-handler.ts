@@ -1,28 +1,28 @@
 import {
+  type AllowClientAddress,
   type CallDirection,
-  CallTrackError,
-  checkResolvedTenant,
+  checkWebhookHandlerOptions,
+  createWebhookEndpoint,
   type EventSink,
-  type FetchHandlerContext,
-  InvalidArgumentError,
   InvalidSignatureError,
-  isAllowedClientAddress,
-  isSecretList,
   jsonResponse,
   MissingSignatureError,
   publishEvents,
   readRequestText,
+  resolveWebhookTenant,
   type SecretLookupResult,
+  type Secrets,
+  singleCredential,
   someSecret,
-  toErrorResponse,
-  UnknownTenantError,
   UnsupportedMediaTypeError,
+  type WebhookErrorHandler,
+  type WebhookHandler,
+  type WebhookRateLimit,
   type WebhookTenantResolver,
 } from '@calltrack/core';
-import type { AllowIp } from './allow-ip';
+import { buildRetellEvents } from './build-retell-events';
 import { mapRetellDirection } from './map-retell-direction';
 import { normalizeRetellPhoneNumber } from './normalize-retell-phone-number';
-import { buildRetellEvents } from './parse-retell-webhook';
 import { parseRetellWebhookPayload } from './parse-retell-webhook-payload';
 import type { RetellTenant } from './retell-tenant';
 import type { RetellCall, RetellWebhookPayload } from './retell-webhook-payload-schema';
@@ -92,94 +92,88 @@ export interface CreateRetellWebhookHandlerOptions {
   /** Attach the original payload to every event as `raw` (personal data). Default false. */
   includeRaw?: boolean;
   /** Accept only these client addresses (see `retellWebhookIpAddresses`), or decide per request. 403 otherwise. */
-  allowIp?: AllowIp;
+  allowIp?: AllowClientAddress;
+  /**
+   * Request budgets per client address and per tenant (429 with `Retry-After` once spent), with
+   * `rate-limiter-flexible` limiters (memory or Redis). See `WebhookRateLimit` in core.
+   */
+  rateLimit?: WebhookRateLimit;
   /** Largest accepted distance between the signing time and now, in ms. Default 300000 (5 minutes). */
   toleranceMs?: number;
   /** The clock, in milliseconds since the epoch; for tests. Defaults to `Date.now`. */
   now?: () => number;
-  /** Called with every error that ends a request (4xx and 5xx), for logging. Must not throw. */
-  onError?: (error: unknown, request: Request) => void;
+  /**
+   * Called with every error that ends a request (4xx and 5xx; a `CallTrackError` carries its
+   * `status` and `code`), and with a rate limiter's failure, for logging. Errors it throws are
+   * ignored.
+   */
+  onError?: WebhookErrorHandler;
 }
 
-/** A fetch handler: `(Request, { clientAddress }?) => Promise<Response>`. */
-export type RetellWebhookHandler = (
-  request: Request,
-  context?: FetchHandlerContext,
-) => Promise<Response>;
+/** A fetch handler: `(Request, { clientAddress }?) => Promise<Response>`; it never throws. */
+export type RetellWebhookHandler = WebhookHandler;
 
 /** Default `maxBodyBytes`: 2 MiB. */
 const defaultMaxBodyBytes = 2 * 1024 * 1024;
 
 /**
- * Creates the fetch handler for Retell's call webhooks: checks the method (405), client address
- * (403), content type (415), `x-retell-signature` (401 missing, 403 wrong or expired), body size
- * (413) and payload (400), maps the call to its tenant (422 when `resolveTenant` returns null),
- * turns the payload into `CallEvent`s with `parseRetellWebhook` and publishes them into
- * `sink`.
+ * Creates the fetch handler for Retell's call webhooks. From the method and headers alone, before
+ * a byte of the body is read: the method (405), client address (`allowIp`, 403), per-address
+ * budget (`rateLimit`, 429), content type (415), `x-retell-signature` (401 missing, 400 sent twice
+ * with different values) and a declared length over `maxBodyBytes` (413). Then the body (413 past
+ * the limit), the signature (403 wrong or expired), the payload (400: malformed, or a field nested
+ * deeper than 16 levels such as a runaway `call.metadata`), the tenant (422 when `resolveTenant`
+ * returns null), the tenant's budget (429), and the events (`parseRetellWebhook`) are published
+ * into `sink`.
  *
  * Answers `200 { ok, published, duplicates }` once every event is published, also when all of
  * them were duplicates (a retried webhook) and when the event is one calltrack does not map
  * (`chat_*`, `call_inbound`: nothing published; with an `apiKey` lookup such events are answered
  * without verification, since they name no call to find a tenant by). Nothing is published in any
  * error case. When the sink fails the answer is 5xx, so Retell retries; retries are safe because
- * event ids are deterministic. The handler never throws.
+ * event ids are deterministic. The handler never throws; invalid options throw
+ * `InvalidArgumentError` when it is created.
  *
  * Mount it in Next.js as `export const POST = handler`, or in Express / `node:http` with
- * `toNodeHandler(handler)` before any body parser.
+ * `toNodeHandler(handler)` from `@calltrack/core/node`, before any body parser.
  */
 export function createRetellWebhookHandler(
   options: CreateRetellWebhookHandlerOptions,
 ): RetellWebhookHandler {
-  checkOptions(options);
-  const {
-    apiKey,
-    sink,
-    resolveTenant,
-    includeRaw = false,
-    allowIp,
-    toleranceMs,
-    onError,
-  } = options;
+  checkWebhookHandlerOptions('createRetellWebhookHandler', options, { name: 'apiKey' });
+  const { apiKey, sink, resolveTenant, includeRaw = false, toleranceMs } = options;
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const now = options.now ?? Date.now;
 
-  return async (request, context) => {
-    try {
-      if (request.method !== 'POST') {
-        const response = toErrorResponse(
-          new CallTrackError({
-            message: 'Retell webhooks are POST requests.',
-            code: 'method_not_allowed',
-            status: 405,
-          }),
-        );
-        response.headers.set('allow', 'POST');
-        return response;
-      }
-      if (!(await isAllowedClientAddress(allowIp, context?.clientAddress, request))) {
-        throw new CallTrackError({
-          message: 'The client address is not allowed to send Retell webhooks.',
-          code: 'address_not_allowed',
-          status: 403,
-        });
-      }
+  return createWebhookEndpoint(
+    {
+      provider: 'Retell',
+      methods: ['POST'],
+      allowIp: options.allowIp,
+      rateLimit: options.rateLimit,
+      onError: options.onError,
+    },
+    async (request, endpoint) => {
       if (!isJsonContentType(request.headers.get('content-type'))) {
         throw new UnsupportedMediaTypeError({
           message: 'Retell webhooks must be sent as application/json.',
         });
       }
-      const signature = request.headers.get('x-retell-signature');
-      if (signature === null || signature.trim() === '') {
+      const signature = singleCredential(
+        signaturesIn(request.headers.get('x-retell-signature')),
+        'the x-retell-signature header',
+      );
+      if (signature === undefined) {
         throw new MissingSignatureError({ message: 'The x-retell-signature header is missing.' });
       }
       const body = await readRequestText(request, { maxBytes });
       const receivedAt = now();
-      const verify = (keys: string | readonly string[] | null | undefined) => {
+      const verify = (keys: Secrets | null | undefined) => {
         const valid = someSecret(keys, (key) =>
           verifyRetellSignature({
             apiKey: key,
             body,
-            signature: signature.trim(),
+            signature,
             now: receivedAt,
             ...(toleranceMs === undefined ? {} : { toleranceMs }),
           }),
@@ -197,13 +191,11 @@ export function createRetellWebhookHandler(
         return jsonResponse({ ok: true, published: 0, duplicates: 0, ignored: payload.event });
       }
       const tenantContext = toTenantContext(payload, payload.call, request);
-      const resolved = await resolveTenant(tenantContext);
-      if (resolved == null) {
-        throw new UnknownTenantError({
-          message: 'No tenant is configured for this Retell call (number or agent).',
-        });
-      }
-      const tenant = checkResolvedTenant(resolved);
+      const tenant = await resolveWebhookTenant(
+        resolveTenant,
+        tenantContext,
+        'No tenant is configured for this Retell call (number or agent).',
+      );
       if (typeof apiKey === 'function') {
         const keys = await apiKey({ ...tenantContext, tenant });
         if (keys == null || keys === '' || (Array.isArray(keys) && keys.length === 0)) {
@@ -213,27 +205,37 @@ export function createRetellWebhookHandler(
         }
         verify(keys);
       }
+      await endpoint.limitTenant(tenant.tenantId);
 
       const events = buildRetellEvents(payload, { tenant, receivedAt, includeRaw });
       return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
-    } catch (error) {
-      report(onError, error, request);
-      return toErrorResponse(error);
-    }
-  };
+    },
+  );
 }
 
-function checkOptions(options: CreateRetellWebhookHandlerOptions): void {
-  const fail = (message: string) => {
-    throw new InvalidArgumentError({ message: `createRetellWebhookHandler: ${message}` });
-  };
-  if (options == null || typeof options !== 'object') fail('options are required.');
-  const { apiKey } = options;
-  if (typeof apiKey !== 'function' && !isSecretList(apiKey)) {
-    fail('apiKey must be a non-empty string, a non-empty list of them, or a lookup function.');
+/**
+ * The signatures in an `x-retell-signature` header. One signature holds a comma itself
+ * (`v=<ms>,d=<hex>`), and a repeated header arrives joined with ", ", so `v=`/`d=` pairs are
+ * regrouped: two different pairs are an ambiguous request, not a signature to pick from.
+ */
+function signaturesIn(header: string | null): string[] {
+  if (header === null) return [];
+  const parts = header
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  const signatures: string[] = [];
+  for (let index = 0; index < parts.length; index += 1) {
+    const part = parts[index]!;
+    const next = parts[index + 1];
+    if (/^v=/i.test(part) && next !== undefined && /^d=/i.test(next)) {
+      signatures.push(`${part},${next}`);
+      index += 1;
+    } else {
+      signatures.push(part);
+    }
   }
-  if (typeof options.sink?.publish !== 'function') fail('sink must have a publish(event) method.');
-  if (typeof options.resolveTenant !== 'function') fail('resolveTenant must be a function.');
+  return signatures;
 }
 
 function toTenantContext(
@@ -262,17 +264,4 @@ function isJsonContentType(contentType: string | null): boolean {
   if (contentType === null) return false;
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
-}
-
-function report(
-  onError: CreateRetellWebhookHandlerOptions['onError'],
-  error: unknown,
-  request: Request,
-): void {
-  if (onError === undefined) return;
-  try {
-    onError(error, request);
-  } catch {
-    // A failing logger must not turn a clean 4xx into a crash.
-  }
 }

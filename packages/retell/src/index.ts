@@ -1,5 +1,6 @@
-export type { AllowIp } from './allow-ip';
 export type { RetellWebhookBody } from './compute-retell-digest';
+export type { CreateRetellCallControlOptions } from './create-retell-call-control';
+export { createRetellCallControl } from './create-retell-call-control';
 export type {
   CreateRetellClientOptions,
   RetellClient,
@@ -17,25 +18,11 @@ export type {
   RetellWebhookHandler,
 } from './create-retell-webhook-handler';
 export { createRetellWebhookHandler } from './create-retell-webhook-handler';
-export type { RetellCallStatusInput } from './map-retell-call-status';
-export { mapRetellCallStatus } from './map-retell-call-status';
-export { mapRetellDirection } from './map-retell-direction';
-export { normalizeRetellPhoneNumber } from './normalize-retell-phone-number';
 export type { ParseRetellWebhookOptions } from './parse-retell-webhook';
 export { parseRetellWebhook } from './parse-retell-webhook';
-export { parseRetellWebhookPayload } from './parse-retell-webhook-payload';
 export type { RetellTenant } from './retell-tenant';
 export { retellWebhookIpAddresses } from './retell-webhook-ip-addresses';
-export type {
-  RetellCall,
-  RetellCallEventName,
-  RetellWebhookPayload,
-} from './retell-webhook-payload-schema';
-export {
-  retellCallEventNames,
-  retellCallSchema,
-  retellWebhookPayloadSchema,
-} from './retell-webhook-payload-schema';
+export type { RetellCall, RetellWebhookPayload } from './retell-webhook-payload-schema';
 export type { SignRetellWebhookOptions } from './sign-retell-webhook';
 export { signRetellWebhook } from './sign-retell-webhook';
 export type { VerifyRetellSignatureOptions } from './verify-retell-signature';

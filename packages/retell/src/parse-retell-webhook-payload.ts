@@ -1,5 +1,6 @@
 import { InvalidPayloadError } from '@calltrack/core';
 import type { z } from 'zod';
+import { checkRetellPayloadLimits } from './retell-payload-limits';
 import {
   type RetellWebhookPayload,
   retellCallEventNames,
@@ -12,8 +13,10 @@ const callEventNames = new Set<string>(retellCallEventNames);
 /**
  * Validates a Retell webhook body (the parsed JSON object, or its text) and returns it typed.
  * Throws {@link InvalidPayloadError} naming the offending field, e.g.
- * `Invalid Retell webhook: "call.call_id" is required`. Events other than the voice call events
- * (chat events, future events) validate with `call: undefined`.
+ * `Invalid Retell webhook: "call.call_id" is required`, and any field nested deeper than 16
+ * levels (or, for `metadata`, the dynamic variables, `call_analysis` and `custom_sip_headers`,
+ * longer than 256 KiB as JSON), e.g. `"call.metadata" is nested deeper than 16 levels`. Events
+ * other than the voice call events (chat events, future events) validate with `call: undefined`.
  */
 export function parseRetellWebhookPayload(value: unknown): RetellWebhookPayload {
   let input = value;
@@ -30,6 +33,7 @@ export function parseRetellWebhookPayload(value: unknown): RetellWebhookPayload 
   const envelope = retellWebhookPayloadSchema.safeParse(input);
   if (!envelope.success) throw toInvalidPayloadError(envelope.error, []);
   const body = envelope.data as Record<string, unknown>;
+  checkRetellPayloadLimits(body);
   const { event } = envelope.data;
   if (!callEventNames.has(event)) return { event, call: undefined, body };
   // `data` is the deprecated name of `call`.

@@ -1,45 +1,27 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError } from '@calltrack/core';
 import type { CallScript } from './call-script';
 import { createCallScript } from './create-call-script';
-import { demoCredentials, type SimulatorCredentials } from './demo-credentials';
-import { demoLines } from './demo-lines';
 import { type PlannedDelivery, planDeliveries } from './plan-deliveries';
 import { createRandom, type Random } from './random';
+import {
+  checkSeed,
+  checkShare,
+  checkSpeed,
+  failOption,
+  type ResolvedSimulatorOptions,
+  resolveSimulatorOptions,
+} from './resolve-simulator-options';
+import type { ScriptedCallEnding } from './scripted-call-ending';
 import { prepareSignedRequest, sendPreparedRequest } from './sign-and-send';
 import type { SimulatedCall } from './simulated-call';
-import {
-  defaultOutcomeWeights,
-  type SimulatedOutcome,
-  simulatedOutcomes,
-} from './simulated-outcome';
+import type { SimulatedOutcome } from './simulated-outcome';
 import type { Simulator } from './simulator';
 import type { SimulatorDelivery } from './simulator-delivery';
+import { type RunningCall, registerSimulatorInternals } from './simulator-internals';
 import type { SimulatorLine } from './simulator-line';
 import type { RunCallOptions, SimulatorOptions, StopOptions } from './simulator-options';
-import { type SimulatorProvider, simulatorProviders } from './simulator-provider';
 import type { SimulatorStats } from './simulator-stats';
-
-interface Config {
-  target: string;
-  urls: Record<SimulatorProvider, string>;
-  providers: SimulatorProvider[];
-  lines: readonly SimulatorLine[];
-  credentials: SimulatorCredentials;
-  rate: number;
-  speed: number;
-  maxActiveCalls: number;
-  maxCalls: number;
-  outcomes: Partial<Record<SimulatedOutcome, number>>;
-  duplicateRate: number;
-  reorderRate: number;
-  seed: number;
-  now: () => number;
-  callerDeskMethod: 'GET' | 'POST';
-  timeoutMs: number;
-  fetch: typeof fetch;
-}
 
 /**
  * Creates a simulator: realistic call lifecycles of Twilio, Retell and CallerDesk, delivered to
@@ -56,7 +38,7 @@ interface Config {
  * console.log(call.callId, call.status, call.deliveries.map((d) => d.status));
  */
 export function createSimulator(options: SimulatorOptions): Simulator {
-  const config = resolveOptions(options);
+  const config = resolveSimulatorOptions(options);
   const master = createRandom(config.seed);
   const stats = emptyStats();
   const active = new Set<Promise<SimulatedCall>>();
@@ -97,21 +79,33 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     script: CallScript,
     plan: PlannedDelivery[],
     meta: { seed: number; speed: number; signal: AbortSignal },
+    control: CallControlState,
   ): Promise<SimulatedCall> => {
     const { signal, speed } = meta;
     const url = config.urls[script.provider];
     const deliveries: SimulatorDelivery[] = [];
-    const begin = performance.now();
     let aborted = signal.aborted;
-    for (const step of plan) {
+    for (;;) {
       if (aborted) break;
-      const wait = begin + step.atMs / speed - performance.now();
+      const step = control.queue.shift();
+      if (step === undefined) break;
+      // A hang-up drops what the script had planned after it.
+      const endedAtMs = control.ending?.endedAtMs;
+      if (endedAtMs !== undefined && step.atMs > endedAtMs && !control.endingSteps.has(step)) {
+        continue;
+      }
+      const wait = control.begin + step.atMs / speed - performance.now();
       if (wait > 0) {
         try {
-          await sleep(wait, undefined, { signal });
+          await sleep(wait, undefined, { signal: AbortSignal.any([signal, control.wake.signal]) });
         } catch {
-          aborted = true;
-          break;
+          if (signal.aborted) {
+            aborted = true;
+            break;
+          }
+          // Woken by a hang-up: look at this step again against the new plan.
+          control.queue.unshift(step);
+          continue;
         }
       }
       if (signal.aborted) {
@@ -155,14 +149,114 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       deliveries.push(delivery);
       record(delivery);
     }
+    const { ending } = control;
     return {
       ...script,
+      ...(ending === undefined
+        ? {}
+        : {
+            webhooks: [
+              ...script.webhooks.filter((webhook) => webhook.atMs <= ending.endedAtMs),
+              ...ending.webhooks,
+            ],
+            status: ending.status,
+            providerStatus: ending.providerStatus,
+            talkDurationMs: ending.talkDurationMs,
+            endedAt: script.startedAt + ending.endedAtMs,
+          }),
       seed: meta.seed,
       reordered: plan.some((step) => step.reordered),
       duplicates: plan.filter((step) => step.duplicate).length,
       deliveries,
       ok: !aborted && deliveries.every((delivery) => delivery.ok),
       aborted,
+    };
+  };
+
+  /** Starts a scripted call: stats, hooks, and its deliveries in the background. */
+  const run = (
+    script: CallScript,
+    runOptions: {
+      seed: number;
+      random: Random;
+      duplicateRate: number;
+      reorder: boolean;
+      speed: number;
+      signal?: AbortSignal | undefined;
+    },
+  ): RunningCall => {
+    const plan = planDeliveries(script.webhooks, {
+      random: runOptions.random,
+      duplicateRate: runOptions.duplicateRate,
+      reorder: runOptions.reorder,
+    });
+    const { speed } = runOptions;
+    const signal =
+      runOptions.signal === undefined
+        ? controller.signal
+        : AbortSignal.any([controller.signal, runOptions.signal]);
+
+    stats.started += 1;
+    stats.byProvider[script.provider] += 1;
+    stats.byOutcome[script.outcome] += 1;
+    if (plan.some((step) => step.reordered)) stats.reorderedCalls += 1;
+    call(options.onCallStart, script);
+
+    const control: CallControlState = {
+      begin: performance.now(),
+      queue: [...plan],
+      wake: new AbortController(),
+      ending: undefined,
+      endingSteps: new Set(),
+    };
+    const promise = execute(script, plan, { seed: runOptions.seed, speed, signal }, control).then(
+      (result) => {
+        active.delete(promise);
+        if (result.aborted) stats.aborted += 1;
+        else stats.completed += 1;
+        call(options.onCallEnd, result);
+        notifyIdle();
+        return result;
+      },
+    );
+    active.add(promise);
+    let finished = false;
+    void promise.then(() => {
+      finished = true;
+    });
+    const elapsedMs = () =>
+      speed === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : (performance.now() - control.begin) * speed;
+    return {
+      script,
+      done: promise,
+      elapsedMs,
+      get ending() {
+        return control.ending;
+      },
+      end(endingAt) {
+        if (finished || control.ending !== undefined) return undefined;
+        const ending = endingAt(elapsedMs());
+        if (ending === undefined) return undefined;
+        const steps: PlannedDelivery[] = ending.webhooks.map((webhook, offset) => ({
+          webhook,
+          index: script.webhooks.length + offset,
+          atMs: webhook.atMs,
+          duplicate: false,
+          reordered: false,
+        }));
+        control.ending = ending;
+        control.endingSteps = new Set(steps);
+        control.queue = [
+          ...control.queue.filter((step) => step.atMs <= ending.endedAtMs),
+          ...steps,
+        ];
+        const sleeping = control.wake;
+        control.wake = new AbortController();
+        sleeping.abort();
+        return ending;
+      },
     };
   };
 
@@ -185,31 +279,14 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         ? {}
         : { customerNumber: callOptions.customerNumber }),
     });
-    const duplicateRate = share(callOptions.duplicateRate ?? config.duplicateRate, 'duplicateRate');
+    const duplicateRate = checkShare(
+      callOptions.duplicateRate ?? config.duplicateRate,
+      'duplicateRate',
+    );
     const reorder = callOptions.reorder ?? random.chance(config.reorderRate);
-    const plan = planDeliveries(script.webhooks, { random, duplicateRate, reorder });
     const speed = callOptions.speed === undefined ? config.speed : checkSpeed(callOptions.speed);
-    const signal =
-      callOptions.signal === undefined
-        ? controller.signal
-        : AbortSignal.any([controller.signal, callOptions.signal]);
-
-    stats.started += 1;
-    stats.byProvider[script.provider] += 1;
-    stats.byOutcome[script.outcome] += 1;
-    if (plan.some((step) => step.reordered)) stats.reorderedCalls += 1;
-    call(options.onCallStart, script);
-
-    const promise = execute(script, plan, { seed, speed, signal }).then((result) => {
-      active.delete(promise);
-      if (result.aborted) stats.aborted += 1;
-      else stats.completed += 1;
-      call(options.onCallEnd, result);
-      notifyIdle();
-      return result;
-    });
-    active.add(promise);
-    return promise;
+    return run(script, { seed, random, duplicateRate, reorder, speed, signal: callOptions.signal })
+      .done;
   };
 
   const tick = () => {
@@ -245,7 +322,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   if (options.signal?.aborted === true) void stop({ abort: true });
   else options.signal?.addEventListener('abort', () => void stop({ abort: true }), { once: true });
 
-  return {
+  const simulator: Simulator = {
     seed: config.seed,
     get running() {
       return running;
@@ -276,111 +353,44 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
   };
+  registerSimulatorInternals(simulator, {
+    config,
+    nextSeed: () => master.uint32(),
+    run: (script, { seed }) => {
+      const random = createRandom(seed);
+      return run(script, {
+        seed,
+        random,
+        duplicateRate: config.duplicateRate,
+        reorder: random.chance(config.reorderRate),
+        speed: config.speed,
+      });
+    },
+  });
+  return simulator;
 }
 
-function resolveOptions(options: SimulatorOptions): Config {
-  if (options == null || typeof options !== 'object') {
-    fail('options with a target are required.');
-  }
-  let target: URL;
-  try {
-    target = new URL(options.target);
-  } catch {
-    fail(`target must be an absolute http(s) URL, got "${String(options.target)}".`);
-  }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-    fail(`target must be an http(s) URL, got "${options.target}".`);
-  }
-  const base = target.href.replace(/\/+$/, '');
-  const prefix = normalizePath(options.pathPrefix ?? '/webhooks');
-  const urls = {} as Record<SimulatorProvider, string>;
-  for (const provider of simulatorProviders) {
-    const path = options.paths?.[provider];
-    urls[provider] = base + (path === undefined ? `${prefix}/${provider}` : normalizePath(path));
-  }
-
-  const lines = options.lines ?? demoLines;
-  if (!Array.isArray(lines)) fail('lines must be an array of lines.');
-  for (const line of lines as readonly Partial<SimulatorLine>[]) {
-    if (!simulatorProviders.includes(line?.provider as SimulatorProvider)) {
-      fail(`every line needs a known provider, got "${String(line?.provider)}".`);
-    }
-    if (typeof line.number !== 'string' || !/^\+\d{8,15}$/.test(line.number)) {
-      fail(`line numbers must be E.164 (+14155550100), got "${String(line.number)}".`);
-    }
-    if (typeof line.tenantId !== 'string' || line.tenantId === '') {
-      fail(`line ${line.number} needs a tenantId.`);
-    }
-  }
-  const providers = [
-    ...(options.providers ??
-      simulatorProviders.filter((provider) => lines.some((line) => line.provider === provider))),
-  ];
-  if (providers.length === 0) {
-    fail(options.providers ? 'providers must name at least one provider.' : 'lines is empty.');
-  }
-  for (const provider of providers) {
-    if (!simulatorProviders.includes(provider)) fail(`unknown provider "${String(provider)}".`);
-    if (!lines.some((line) => line.provider === provider)) {
-      fail(`no line for provider "${provider}": add one to lines.`);
-    }
-  }
-
-  const outcomes = options.outcomes ?? defaultOutcomeWeights;
-  let totalWeight = 0;
-  for (const [outcome, weight] of Object.entries(outcomes)) {
-    if (!simulatedOutcomes.includes(outcome as SimulatedOutcome)) {
-      fail(`unknown outcome "${outcome}" in outcomes.`);
-    }
-    if (weight !== undefined && (!Number.isFinite(weight) || weight < 0)) {
-      fail(`the weight of "${outcome}" must be a number ≥ 0.`);
-    }
-    totalWeight += weight ?? 0;
-  }
-  if (totalWeight <= 0) fail('outcomes must give at least one outcome a weight above 0.');
-
-  const rate = options.rate ?? 0.5;
-  if (!Number.isFinite(rate) || rate <= 0)
-    fail('rate must be a positive number of calls per second.');
-  const maxActiveCalls = options.maxActiveCalls ?? Number.POSITIVE_INFINITY;
-  if (!(maxActiveCalls >= 1)) fail('maxActiveCalls must be at least 1.');
-  const maxCalls = options.maxCalls ?? Number.POSITIVE_INFINITY;
-  if (!(maxCalls >= 0) || (Number.isFinite(maxCalls) && !Number.isInteger(maxCalls))) {
-    fail('maxCalls must be a whole number ≥ 0.');
-  }
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail('timeoutMs must be a positive number.');
-  const fetchFunction = options.fetch ?? globalThis.fetch;
-  if (typeof fetchFunction !== 'function') fail('fetch must be a function.');
-  const method = options.callerDeskMethod ?? 'POST';
-  if (method !== 'GET' && method !== 'POST') fail('callerDeskMethod must be "GET" or "POST".');
-
-  return {
-    target: base,
-    urls,
-    providers,
-    lines,
-    credentials: { ...demoCredentials, ...definedOnly(options.credentials ?? {}) },
-    rate,
-    speed: checkSpeed(options.speed ?? 1),
-    maxActiveCalls,
-    maxCalls,
-    outcomes,
-    duplicateRate: share(options.duplicateRate ?? 0, 'duplicateRate'),
-    reorderRate: share(options.reorderRate ?? 0, 'reorderRate'),
-    seed:
-      options.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkSeed(options.seed),
-    now: options.now ?? Date.now,
-    callerDeskMethod: method,
-    timeoutMs,
-    fetch: fetchFunction,
-  };
+/** How a running call stands: its remaining deliveries and its hang-up, if any. */
+interface CallControlState {
+  /** `performance.now()` when the call started. */
+  begin: number;
+  /** Deliveries still to make, in order. */
+  queue: PlannedDelivery[];
+  /** Aborted to wake the call's sleep when its plan changes (a hang-up). */
+  wake: AbortController;
+  ending: ScriptedCallEnding | undefined;
+  /** The deliveries of the ending, which are due after it by definition. */
+  endingSteps: ReadonlySet<PlannedDelivery>;
 }
 
-function chooseLine(callOptions: RunCallOptions, config: Config, random: Random): SimulatorLine {
+function chooseLine(
+  callOptions: RunCallOptions,
+  config: ResolvedSimulatorOptions,
+  random: Random,
+): SimulatorLine {
   if (callOptions.line !== undefined) {
     if (callOptions.provider !== undefined && callOptions.provider !== callOptions.line.provider) {
-      fail(
+      failOption(
         `line ${callOptions.line.number} is a ${callOptions.line.provider} line, not ${callOptions.provider}.`,
       );
     }
@@ -388,11 +398,11 @@ function chooseLine(callOptions: RunCallOptions, config: Config, random: Random)
   }
   const provider = callOptions.provider ?? random.pick(config.providers);
   const candidates = config.lines.filter((line) => line.provider === provider);
-  if (candidates.length === 0) fail(`no line for provider "${String(provider)}".`);
+  if (candidates.length === 0) failOption(`no line for provider "${String(provider)}".`);
   return random.pick(candidates);
 }
 
-function chooseOutcome(config: Config, random: Random): SimulatedOutcome {
+function chooseOutcome(config: ResolvedSimulatorOptions, random: Random): SimulatedOutcome {
   return random.weighted(config.outcomes) ?? 'completed';
 }
 
@@ -414,40 +424,6 @@ function emptyStats(): SimulatorStats {
     averageLatencyMs: 0,
     maxLatencyMs: 0,
   };
-}
-
-function normalizePath(path: string): string {
-  if (typeof path !== 'string') fail('paths must be strings.');
-  const trimmed = path.trim().replace(/\/+$/, '');
-  if (trimmed === '') return '';
-  return trimmed.startsWith('/') || trimmed.startsWith('?') ? trimmed : `/${trimmed}`;
-}
-
-function share(value: number, name: string): number {
-  if (!Number.isFinite(value) || value < 0 || value > 1) fail(`${name} must be between 0 and 1.`);
-  return value;
-}
-
-function checkSpeed(speed: number): number {
-  if (typeof speed !== 'number' || Number.isNaN(speed) || speed <= 0) {
-    fail('speed must be a positive number (Infinity sends without waiting).');
-  }
-  return speed;
-}
-
-function checkSeed(seed: number): number {
-  if (!Number.isInteger(seed)) fail('seed must be an integer.');
-  return seed >>> 0;
-}
-
-function definedOnly<Value extends object>(value: Value): Partial<Value> {
-  return Object.fromEntries(
-    Object.entries(value).filter(([, item]) => typeof item === 'string' && item !== ''),
-  ) as Partial<Value>;
-}
-
-function fail(message: string): never {
-  throw new InvalidArgumentError({ message: `createSimulator: ${message}` });
 }
 
 /** One controller for every running call: each waits on its signal, so lift Node's 10-listener warning. */

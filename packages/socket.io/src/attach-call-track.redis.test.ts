@@ -27,7 +27,7 @@ describe.skipIf(!redis)('attachCallTrack on the Redis bus', () => {
       const watcher = server.client({ token: 'token:r:w' });
       const watcherLog = createEventLog(watcher);
       await connected(watcher);
-      await watcher.timeout(5000).emitWithAck('subscribe_to_calls');
+      await watcher.timeout(20_000).emitWithAck('subscribe_to_calls');
       const base = await bus.publish(makeEvent('r', { id: 'base' }));
       for (let index = 0; index < 20; index += 1)
         await bus.publish(makeEvent('r', { id: `h${index}` }));

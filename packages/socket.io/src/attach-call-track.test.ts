@@ -1,8 +1,9 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { createCallTracker } from '@calltrack/tracker';
+import { Server } from 'socket.io';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countingBus } from './__tests__/counting-bus';
+import { createTestTracker, type TestTracker } from './__tests__/create-test-tracker';
 import { createEventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
@@ -12,7 +13,9 @@ import {
   refused,
   startSocketServer,
   type TestSocketServer,
+  verifyTestToken,
 } from './__tests__/start-socket-server';
+import { attachCallTrack } from './attach-call-track';
 import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
 import { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';
 
@@ -36,13 +39,13 @@ async function setup(
     createMemoryBus(history === undefined ? {} : { history: { maxEvents: history } }),
   );
   buses.push(bus);
-  const tracker = withTracker ? createCallTracker({ bus, logger: {} }) : undefined;
+  const tracker = withTracker ? createTestTracker(bus) : undefined;
   const server = await startSocketServer(bus, {
-    ...(tracker === undefined ? {} : { tracker }),
+    ...(tracker === undefined ? {} : { tracker: tracker.reader }),
     ...serverOptions,
   });
   servers.push(server);
-  return { server, bus, tracker: tracker as ReturnType<typeof createCallTracker> };
+  return { server, bus, tracker: tracker as TestTracker };
 }
 
 function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTrackAck> {
@@ -161,7 +164,9 @@ describe('attachCallTrack: tenant isolation', () => {
       for (const call of payload.calls ?? []) expect(call.tenantId).toBe('a');
     }
     expect(ids(updatesA.slice(0, 10))).toEqual(published.filter((id) => id.startsWith('iso-a')));
-    expect(logA.named('active_calls')).toEqual([{ name: 'active_calls', payload: { calls: [] } }]);
+    expect(logA.named('active_calls')).toEqual([
+      { name: 'active_calls', payload: { calls: [], cursor: expect.any(String) } },
+    ]);
     expect(logA.named('call_data')).toEqual([]);
     expect(ids(await logB.waitFor('call_update', 10))).toEqual(
       published.filter((id) => id.startsWith('iso-b')),
@@ -342,8 +347,8 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     const [snapshot] = log.named('active_calls');
     const payload = snapshot?.payload as { calls: { callId: string }[]; cursor: string };
     expect(payload.calls.map((call) => call.callId).sort()).toEqual(['CA-1', 'CA-2']);
-    // Nothing was published since this process subscribed for tenant a: no position yet.
-    expect(payload.cursor).toBeUndefined();
+    // Nothing was published since this process subscribed for tenant a: the channel's start.
+    expect(payload.cursor).toMatch(/^calltrack:start:/);
 
     await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-4' }));
     await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: 'CA-4' }));
@@ -458,6 +463,9 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
       listActiveCalls: async () => {
         throw new Error('store down');
       },
+      listActiveCallsAcrossTenants: async () => {
+        throw new Error('store down');
+      },
     };
     const server = await startSocketServer(bus, {
       tracker: failing,
@@ -514,6 +522,25 @@ describe('attachCallTrack: malformed payloads', () => {
   });
 });
 
+describe('attachCallTrack: options', () => {
+  it('refuses missing or malformed options with a clear InvalidArgumentError', () => {
+    const io = new Server();
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const authenticate = () => null;
+    expect(() => attachCallTrack(io, { bus } as never)).toThrow('needs an authenticate function');
+    expect(() => attachCallTrack(io, { authenticate } as never)).toThrow('needs a bus');
+    for (const maxCallSubscriptions of [0, -1, 1.5]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, maxCallSubscriptions })).toThrow(
+        'maxCallSubscriptions must be an integer ≥ 1',
+      );
+    }
+    expect(() => attachCallTrack(io, { bus, authenticate, maxPendingEvents: 0 })).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+  });
+});
+
 describe('attachCallTrack: close()', () => {
   it('detaches middleware, listeners and rooms and ends its bus subscriptions', async () => {
     const { server, bus } = await setup();
@@ -544,6 +571,48 @@ describe('attachCallTrack: close()', () => {
     const other = server.client({});
     await connected(other);
     await server.calltrack.close();
+  });
+
+  it('leaves Socket.IO’s middleware list alone: a closed attach lets handshakes through untouched, a new one works', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    let calls = 0;
+    const server = await startSocketServer(bus, {
+      authenticate: (handshake) => {
+        calls += 1;
+        return verifyTestToken(handshake.auth.token);
+      },
+    });
+    servers.push(server);
+    await connected(server.client({ token: 'token:a:u1' }));
+    expect(calls).toBe(1);
+    await server.calltrack.close();
+
+    // No longer consulted, no longer refusing, no calltrack data on the connection.
+    const anonymous = server.client({ token: 'forged' });
+    await connected(anonymous);
+    expect(calls).toBe(1);
+    expect(server.io.of('/').sockets.get(anonymous.id ?? '')?.data.calltrack).toBeUndefined();
+
+    // calltrack attached again on the same server serves as before.
+    const again = attachCallTrack(server.io, {
+      bus,
+      authenticate: (handshake) => verifyTestToken(handshake.auth.token),
+      onError: () => {},
+    });
+    try {
+      expect((await refused(server.client({ token: 'forged' }))).data).toEqual({
+        code: 'unauthorized',
+      });
+      const socket = server.client({ token: 'token:a:u2' });
+      const log = createEventLog(socket);
+      await connected(socket);
+      expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+      await bus.publish(makeEvent('a', { id: 'reattached' }));
+      expect(ids(await log.waitFor('call_update'))).toEqual(['reattached']);
+    } finally {
+      await again.close();
+    }
   });
 });
 

@@ -1,20 +1,16 @@
 import type { EventBus } from '@calltrack/bus';
-import { InvalidArgumentError } from '@calltrack/core';
+import { type ActiveCallsReader, InvalidArgumentError, type Principal } from '@calltrack/core';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { CallTrackAck } from './call-track-protocol';
-import { userRoom } from './call-track-rooms';
-import type { CallTrackerReader } from './call-tracker-reader';
+import { tenantRoom, userRoom } from './call-track-rooms';
 import {
   callSubscriptionSchema,
   formatIssues,
+  type HandshakeResume,
   subscribeToCallsSchema,
 } from './client-payload-schemas';
-import {
-  type AuthenticateSocket,
-  createAuthMiddleware,
-  type SocketCallTrackData,
-} from './create-auth-middleware';
-import { createTenantChannel, type TenantChannel } from './create-tenant-channel';
+import { type AuthenticateSocket, createAuthMiddleware } from './create-auth-middleware';
+import { createChannelRegistry } from './create-channel-registry';
 import { createTypeMatcher } from './create-type-matcher';
 import { type DeliveryContext, SocketDelivery } from './socket-delivery';
 import { toAckError } from './to-ack-error';
@@ -23,8 +19,11 @@ import { toAckError } from './to-ack-error';
 export interface AttachCallTrackOptions {
   /** Where events come from: `createMemoryBus()`, or `createRedisBus()` for several nodes. */
   bus: EventBus;
-  /** Answers `active_calls` and `call_data`. Without it neither is sent. */
-  tracker?: CallTrackerReader;
+  /**
+   * Answers `active_calls` and `call_data`: a `CallTracker` from `@calltrack/tracker`, or any
+   * `ActiveCallsReader`. Without it neither is sent.
+   */
+  tracker?: ActiveCallsReader;
   /** Verifies each handshake; see {@link AuthenticateSocket}. */
   authenticate: AuthenticateSocket;
   /** The namespace to serve. Default `/`. */
@@ -36,7 +35,11 @@ export interface AttachCallTrackOptions {
    * `reset` with reason `lagged`. Default 10,000.
    */
   maxPendingEvents?: number;
-  /** Where unexpected failures go (a throwing `authenticate` or tracker). Default `console.warn`. */
+  /**
+   * Where unexpected failures go: a throwing `authenticate` or tracker, an event that could not
+   * be sent and was skipped (`UndeliverableEventError`), a bus subscription that was lost and
+   * restarted (`BusSubscriptionLostError`). Default `console.warn`.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -45,9 +48,10 @@ export interface CallTrackSocketHandle {
   /** The namespace calltrack serves. */
   readonly namespace: Namespace;
   /**
-   * Detaches calltrack: removes its middleware and listeners, takes the connections out of the
-   * rooms it put them in and ends its bus subscriptions. Connections stay open; the bus is not
-   * closed (it is yours).
+   * Detaches calltrack: its middleware lets every later handshake through untouched (Socket.IO
+   * has no public way to remove a middleware), its listeners go, the connections leave the rooms
+   * it put them in and its bus subscriptions end. Connections stay open; the bus is not closed
+   * (it is yours).
    */
   close(): Promise<void>;
 }
@@ -64,13 +68,27 @@ const invalid = (event: string, message: string): CallTrackAck => ({
   error: { code: 'invalid_payload', message: `${event}: ${message}` },
 });
 
+const notFound = (callId: string): CallTrackAck => ({
+  ok: false,
+  error: { code: 'not_found', message: `Call ${callId} not found` },
+});
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError({ message: `attachCallTrack: ${name} must be an integer ≥ 1` });
+  }
+  return value;
+}
+
 /**
  * Serves calltrack on a Socket.IO server: authenticates each handshake with `authenticate`,
  * puts the connection in its `tenant:` and `user:` rooms, and answers `subscribe_to_calls`,
  * `unsubscribe_from_calls`, `subscribe_to_call` and `unsubscribe_from_call` with acknowledgements.
  * Each tenant with a connection in this process has one bus subscription, emitting each event
- * once to the rooms that want it. A client that reconnects with `auth.lastCursor` gets exactly
- * the events it missed, then the live ones.
+ * once to the rooms that want it; principals with `allTenants` share one all-tenants
+ * subscription. A client that reconnects with `auth.lastCursor` gets exactly the events it
+ * missed, then the live ones.
  *
  * @example
  * ```ts
@@ -96,38 +114,33 @@ export function attachCallTrack(
     throw new InvalidArgumentError({ message: 'attachCallTrack needs a bus' });
   }
   const { bus, tracker } = options;
-  const maxCallSubscriptions = options.maxCallSubscriptions ?? 100;
-  const onError =
+  const maxCallSubscriptions = positiveInteger(
+    options.maxCallSubscriptions,
+    100,
+    'maxCallSubscriptions',
+  );
+  const maxPendingEvents = positiveInteger(options.maxPendingEvents, 10_000, 'maxPendingEvents');
+  const reportTo =
     options.onError ?? ((error: unknown) => console.warn('[calltrack/socket.io]', error));
+  // A failing report must not take down the delivery that reports.
+  const onError = (error: unknown): void => {
+    try {
+      reportTo(error);
+    } catch {}
+  };
   const context: DeliveryContext = {
     bus,
     tracker,
-    maxPendingEvents: options.maxPendingEvents ?? 10_000,
+    maxPendingEvents,
+    maxCallSubscriptions,
+    onError,
   };
   const namespace = io.of(options.namespace ?? '/') as Namespace;
-  const channels = new Map<string, { channel: TenantChannel; sockets: number }>();
+  const channels = createChannelRegistry({ bus, namespace, onError });
+  const resumeRequests = new WeakMap<Socket, HandshakeResume>();
   // One entry per connection; the listeners below are shared and find it through `this`.
   const deliveries = new Map<Socket, SocketDelivery>();
   let closed = false;
-
-  const acquire = (tenantId: string): TenantChannel => {
-    let holder = channels.get(tenantId);
-    if (!holder) {
-      holder = { channel: createTenantChannel({ tenantId, bus, namespace, onError }), sockets: 0 };
-      channels.set(tenantId, holder);
-    }
-    holder.sockets += 1;
-    return holder.channel;
-  };
-
-  const release = (tenantId: string): void => {
-    const holder = channels.get(tenantId);
-    if (!holder) return;
-    holder.sockets -= 1;
-    if (holder.sockets > 0) return;
-    channels.delete(tenantId);
-    holder.channel.close();
-  };
 
   const handlers: Record<string, Handler> = {
     async subscribe_to_calls(delivery, payload, ack) {
@@ -150,36 +163,13 @@ export function attachCallTrack(
         return;
       }
       const { callId } = parsed.data;
-      // Subscribe first, then read the call: an event in between arrives before `call_data`,
-      // and the snapshot (read later) already includes it; `version` orders the two.
-      if (!delivery.addCall(callId, maxCallSubscriptions)) {
-        ack({
-          ok: false,
-          error: {
-            code: 'too_many_subscriptions',
-            message: `At most ${maxCallSubscriptions} call subscriptions per connection`,
-          },
-        });
-        return;
-      }
-      if (!tracker) {
-        ack({ ok: true });
-        return;
-      }
-      let call: Awaited<ReturnType<CallTrackerReader['getCall']>>;
-      try {
-        call = await tracker.getCall(delivery.channel.tenantId, callId);
-      } catch (error) {
-        delivery.removeCall(callId);
-        throw error;
-      }
-      if (!call) {
-        delivery.removeCall(callId);
-        ack({ ok: false, error: { code: 'not_found', message: `Call ${callId} not found` } });
-        return;
-      }
-      delivery.socket.emit('call_data', { call });
-      ack({ ok: true });
+      // Another tenant's call, named by a tenant principal: the same answer as an unknown call.
+      const tenantId = delivery.callTenant(parsed.data.tenantId);
+      ack(
+        tenantId === undefined
+          ? notFound(callId)
+          : await delivery.subscribeToCall(tenantId, callId),
+      );
     },
     async unsubscribe_from_call(delivery, payload, ack) {
       const parsed = callSubscriptionSchema.safeParse(payload);
@@ -187,7 +177,8 @@ export function attachCallTrack(
         ack(invalid('unsubscribe_from_call', formatIssues(parsed.error)));
         return;
       }
-      delivery.removeCall(parsed.data.callId);
+      const tenantId = delivery.callTenant(parsed.data.tenantId);
+      if (tenantId !== undefined) delivery.removeCall(tenantId, parsed.data.callId);
       ack({ ok: true });
     },
   };
@@ -210,6 +201,33 @@ export function attachCallTrack(
     return [event, listener] as const;
   });
 
+  /**
+   * What the handshake asked to resume. A tenant principal with `lastCursor` gets an exact replay
+   * of what its stream and its calls missed; otherwise (no cursor, or an all-tenants principal,
+   * whose view has no cursor) the calls are subscribed afresh, with `call_data`, and an
+   * all-tenants stream gets `reset` to reload.
+   */
+  const restore = async (delivery: SocketDelivery, resume: HandshakeResume): Promise<void> => {
+    const { lastCursor } = resume;
+    const exact = lastCursor !== undefined && delivery.channel.tenantId !== undefined;
+    const calls: { tenantId: string; callId: string }[] = [];
+    for (const call of resume.calls ?? []) {
+      const tenantId = delivery.callTenant(call.tenantId);
+      if (tenantId === undefined) continue;
+      calls.push({ tenantId, callId: call.callId });
+      if (exact) delivery.addCall(tenantId, call.callId);
+    }
+    if (lastCursor !== undefined && (exact || resume.stream !== false)) {
+      const stream = resume.stream === false ? undefined : createTypeMatcher(resume.types);
+      await delivery.subscribeToCalls(lastCursor, stream);
+    }
+    if (exact) return;
+    for (const { tenantId, callId } of calls) {
+      // An unknown call (ended and forgotten since) is dropped, as `subscribe_to_call` would.
+      await delivery.subscribeToCall(tenantId, callId).catch(onError);
+    }
+  };
+
   const detach = (socket: Socket, leaving: boolean): void => {
     const delivery = deliveries.get(socket);
     if (!delivery) return;
@@ -218,12 +236,13 @@ export function attachCallTrack(
     socket.off('disconnect', onDisconnect);
     delivery.close();
     if (leaving) {
-      const data = (socket.data as { calltrack?: SocketCallTrackData }).calltrack;
-      socket.leave(delivery.channel.room);
-      if (data?.userId !== undefined) socket.leave(userRoom(data.tenantId, data.userId));
+      const { principal } = delivery;
+      socket.leave(delivery.channel.room ?? tenantRoom(principal.tenantId));
+      if (principal.userId !== undefined)
+        socket.leave(userRoom(principal.tenantId, principal.userId));
       delete (socket.data as { calltrack?: unknown }).calltrack;
     }
-    release(delivery.channel.tenantId);
+    channels.release(delivery.channel);
   };
 
   function onDisconnect(this: Socket): void {
@@ -231,22 +250,32 @@ export function attachCallTrack(
   }
 
   const onConnection = (socket: Socket): void => {
-    const data = (socket.data as { calltrack?: SocketCallTrackData }).calltrack;
-    if (closed || !data) return;
-    const channel = acquire(data.tenantId);
-    socket.join(channel.room);
-    if (data.userId !== undefined) socket.join(userRoom(data.tenantId, data.userId));
-    const delivery = new SocketDelivery(context, socket, channel);
+    const principal = (socket.data as { calltrack?: Principal }).calltrack;
+    const resume = resumeRequests.get(socket);
+    resumeRequests.delete(socket);
+    if (closed || !principal) return;
+    const channel = channels.acquire(
+      principal.allTenants === true ? undefined : principal.tenantId,
+    );
+    socket.join(channel.room ?? tenantRoom(principal.tenantId));
+    if (principal.userId !== undefined) socket.join(userRoom(principal.tenantId, principal.userId));
+    const delivery = new SocketDelivery(context, socket, channel, principal);
     deliveries.set(socket, delivery);
     for (const [event, listener] of listeners) socket.on(event, listener);
     socket.on('disconnect', onDisconnect);
-    if (data.lastCursor !== undefined) {
-      delivery.subscribeToCalls(data.lastCursor, createTypeMatcher(data.types)).catch(onError);
-    }
+    if (resume) restore(delivery, resume).catch(onError);
   };
 
-  const middleware = createAuthMiddleware(options.authenticate, onError);
-  namespace.use(middleware);
+  const authMiddleware = createAuthMiddleware({
+    authenticate: options.authenticate,
+    onError,
+    maxCallSubscriptions,
+    resumeRequests,
+  });
+  namespace.use((socket, next) => {
+    if (closed) next();
+    else authMiddleware(socket, next);
+  });
   namespace.on('connection', onConnection);
 
   return {
@@ -255,14 +284,8 @@ export function attachCallTrack(
       if (closed) return;
       closed = true;
       namespace.off('connection', onConnection);
-      const fns = (namespace as unknown as { _fns?: unknown[] })._fns;
-      if (Array.isArray(fns)) {
-        const index = fns.indexOf(middleware);
-        if (index !== -1) fns.splice(index, 1);
-      }
       for (const socket of [...deliveries.keys()]) detach(socket, true);
-      for (const holder of channels.values()) holder.channel.close();
-      channels.clear();
+      channels.closeAll();
     },
   };
 }

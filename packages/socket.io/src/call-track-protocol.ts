@@ -1,6 +1,5 @@
 import type { BusResetMessage } from '@calltrack/bus';
-import type { CallEvent } from '@calltrack/core';
-import type { TrackedCall } from '@calltrack/tracker';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 
 /** One delivered bus event: `call_update` and the lifecycle events carry it. */
 export interface CallTrackDelivery {
@@ -13,14 +12,15 @@ export interface CallTrackDelivery {
   event: CallEvent;
 }
 
-/** Payload of `active_calls`: the tenant's active calls when the stream started. */
+/** Payload of `active_calls`: the active calls when the stream started. */
 export interface ActiveCallsPayload {
-  /** The active calls, newest first. */
-  calls: TrackedCall[];
+  /** The active calls (every tenant's for an all-tenants principal), newest first. */
+  calls: CallSnapshot[];
   /**
-   * The stream position the snapshot was taken at (absent when the server had not seen an event
-   * of the tenant yet). Every event after it follows as `call_update`. The snapshot may already
-   * reflect some of them: keep the call with the higher `version`.
+   * The stream position the snapshot was taken at: every event after it follows as
+   * `call_update`. The snapshot may already reflect some of them: keep the call with the higher
+   * `version`. Hand it back like any cursor to resume. Absent for an all-tenants principal, whose
+   * view has no position (cursors are per tenant): it reloads after a reconnect.
    */
   cursor?: string;
 }
@@ -28,7 +28,7 @@ export interface ActiveCallsPayload {
 /** Payload of `call_data`: one call, answered to `subscribe_to_call`. */
 export interface CallDataPayload {
   /** The call; events of the call may arrive before it, so keep the higher `version`. */
-  call: TrackedCall;
+  call: CallSnapshot;
 }
 
 /**
@@ -64,16 +64,39 @@ export interface SubscribeToCallsPayload {
 
 /** Payload of `subscribe_to_call` and `unsubscribe_from_call`. */
 export interface CallSubscriptionPayload {
-  /** The provider's call id, of the connection's own tenant. */
+  /** The provider's call id. */
   callId: string;
+  /**
+   * The call's tenant: for an all-tenants principal, any tenant (default its own). A tenant
+   * principal may only name its own; another tenant's call is `not_found`.
+   */
+  tenantId?: string;
 }
 
-/** What a connecting client may put in `auth` besides the app's credentials. */
+/**
+ * What a connecting client may put in `auth` besides the app's credentials, to pick up where it
+ * left off. Send it from an `auth` callback, so every reconnect carries the latest values.
+ */
 export interface CallTrackHandshakeAuth {
-  /** Resume the call stream right away from this cursor (see `subscribe_to_calls`). */
+  /**
+   * The last cursor received (of `call_update`, or of `active_calls`): the server resumes at
+   * once, as `subscribe_to_calls({ after })` would, and replays what the call stream and the
+   * call subscriptions missed.
+   */
   lastCursor?: string;
-  /** With `lastCursor`: only these event types. */
+  /** With `lastCursor`: only these event types in the resumed stream. */
   types?: string[];
+  /**
+   * With `lastCursor`: false when the client had no call stream, only call subscriptions, so
+   * only their events are replayed. Default true.
+   */
+  stream?: boolean;
+  /**
+   * The call subscriptions to restore (the payloads of your `subscribe_to_call`s), at most
+   * `maxCallSubscriptions`. With `lastCursor` their missed events are replayed; without, each
+   * gets a fresh `call_data` (with a tracker), and an unknown call is dropped.
+   */
+  calls?: CallSubscriptionPayload[];
 }
 
 /** The lifecycle events sent next to `call_update`. */

@@ -1,7 +1,9 @@
 /**
  * Room names calltrack uses. Tenant ids cannot contain `{` or `}` (see `tenantIdSchema`), so
  * wrapping the tenant in braces keeps every name unambiguous: no tenant can ever produce another
- * tenant's room name, whatever its id or the user and call ids contain.
+ * tenant's room name, whatever its id or the user and call ids contain. The rooms of the
+ * all-tenants view put `*` where tenant rooms put `{`, so no tenant can produce one of those
+ * either.
  */
 
 // Names are built with `join` rather than template literals: a template literal yields a chain
@@ -32,4 +34,17 @@ export function callRoom(tenantId: string, callId: string): string {
  */
 export function callsRoom(tenantId: string, typesKey = ''): string {
   return typesKey === '' ? `calls:{${tenantId}}` : `calls:{${tenantId}}:${typesKey}`;
+}
+
+/**
+ * The room of all-tenants connections streaming every tenant's calls: `calls:*`, or
+ * `calls:*:<types>` for a type filter.
+ */
+export function allTenantsCallsRoom(typesKey = ''): string {
+  return typesKey === '' ? 'calls:*' : `calls:*:${typesKey}`;
+}
+
+/** The room of all-tenants connections subscribed to one call: `call:*:{<tenantId>}:<callId>`. */
+export function allTenantsCallRoom(tenantId: string, callId: string): string {
+  return ['call:*:{', tenantId, '}:', callId].join('');
 }

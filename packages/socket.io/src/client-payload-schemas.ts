@@ -1,4 +1,4 @@
-import { callEventTypePattern } from '@calltrack/core';
+import { callEventTypePattern, tenantIdSchema } from '@calltrack/core';
 import { z } from 'zod';
 
 const typePattern = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?$/;
@@ -28,14 +28,30 @@ export const subscribeToCallsSchema = z
   .object({ after: cursorSchema.optional(), types: typesSchema.optional() })
   .optional();
 
-/** `subscribe_to_call` / `unsubscribe_from_call` payload. */
-export const callSubscriptionSchema = z.object({ callId: z.string().min(1).max(256) });
-
-/** The calltrack fields of `socket.handshake.auth` (everything else is the app's). */
-export const handshakeResumeSchema = z.object({
-  lastCursor: cursorSchema.optional(),
-  types: typesSchema.optional(),
+/**
+ * `subscribe_to_call` / `unsubscribe_from_call` payload. `tenantId` picks the call's tenant for an
+ * all-tenants principal; a tenant principal may only name its own.
+ */
+export const callSubscriptionSchema = z.object({
+  callId: z.string().min(1).max(256),
+  tenantId: tenantIdSchema.optional(),
 });
+
+/**
+ * The calltrack fields of `socket.handshake.auth` (everything else is the app's): what to resume
+ * on connect. `calls` holds at most `maxCalls` entries.
+ */
+export function handshakeResumeSchema(maxCalls: number) {
+  return z.object({
+    lastCursor: cursorSchema.optional(),
+    types: typesSchema.optional(),
+    stream: z.boolean().optional(),
+    calls: z.array(callSubscriptionSchema).max(maxCalls).optional(),
+  });
+}
+
+/** What a client asked to resume in its handshake. */
+export type HandshakeResume = z.infer<ReturnType<typeof handshakeResumeSchema>>;
 
 /** Formats zod issues as one readable line: `types.0: must be …; after: …`. */
 export function formatIssues(error: z.ZodError): string {

@@ -1,31 +1,41 @@
-import { CallTrackError } from '@calltrack/core';
+import { CallTrackError, type Principal, principalSchema } from '@calltrack/core';
 import type { ExtendedError, Socket } from 'socket.io';
-import { formatIssues, handshakeResumeSchema } from './client-payload-schemas';
-import { type SocketPrincipal, socketPrincipalSchema } from './socket-principal';
+import {
+  formatIssues,
+  type HandshakeResume,
+  handshakeResumeSchema,
+} from './client-payload-schemas';
 
 /**
  * The app's check of a connection: verify the credentials in the handshake (for example a JWT
  * in `handshake.auth.token`, or a session cookie in `handshake.headers.cookie`) and return who
- * it is, or null to refuse it. The tenant must come from the verified credentials, never from
- * something else the client sent.
+ * it is (a `Principal`), or null to refuse it. The tenant must come from the verified
+ * credentials, never from something else the client sent; `allTenants: true` (every tenant's
+ * events and calls) only for principals your app trusts with every tenant's data.
  */
 export type AuthenticateSocket = (
   handshake: Socket['handshake'],
   socket: Socket,
-) => SocketPrincipal | null | undefined | Promise<SocketPrincipal | null | undefined>;
+) => Principal | null | undefined | Promise<Principal | null | undefined>;
 
 /** Data a refused connection's `connect_error` carries in `error.data`. */
 export interface ConnectErrorData {
-  /** `unauthorized`, `invalid_payload` (a malformed `auth.lastCursor` / `auth.types`) or `internal_error`. */
+  /**
+   * `unauthorized`, `invalid_payload` (a malformed `auth.lastCursor`, `auth.types`, `auth.stream`
+   * or `auth.calls`) or `internal_error`.
+   */
   code: 'unauthorized' | 'invalid_payload' | 'internal_error';
 }
 
-/** What the middleware leaves on `socket.data.calltrack`. */
-export interface SocketCallTrackData extends SocketPrincipal {
-  /** `auth.lastCursor`, when the client asked to resume. */
-  lastCursor?: string;
-  /** `auth.types`. */
-  types?: string[];
+/** Options of {@link createAuthMiddleware}. */
+export interface AuthMiddlewareOptions {
+  authenticate: AuthenticateSocket;
+  /** Must not throw. */
+  onError: (error: unknown) => void;
+  /** Most entries of `auth.calls`. */
+  maxCallSubscriptions: number;
+  /** Where the middleware leaves each accepted connection's resume request for `connection`. */
+  resumeRequests: WeakMap<Socket, HandshakeResume>;
 }
 
 function refuse(message: string, code: ConnectErrorData['code']): ExtendedError {
@@ -36,16 +46,17 @@ function refuse(message: string, code: ConnectErrorData['code']): ExtendedError 
 
 /**
  * A namespace middleware that runs `authenticate` on each handshake and refuses the connection
- * with an `Error` whose `data.code` says why. On success the principal (and a resume request)
- * lands on `socket.data.calltrack`.
+ * with an `Error` whose `data.code` says why. On success the validated principal lands on
+ * `socket.data.calltrack`, and a resume request (`auth.lastCursor`…) in `resumeRequests`.
  */
 export function createAuthMiddleware(
-  authenticate: AuthenticateSocket,
-  onError: (error: unknown) => void,
+  options: AuthMiddlewareOptions,
 ): (socket: Socket, next: (error?: ExtendedError) => void) => void {
+  const { authenticate, onError, resumeRequests } = options;
+  const resumeSchema = handshakeResumeSchema(options.maxCallSubscriptions);
   return (socket, next) => {
     const run = async (): Promise<ExtendedError | undefined> => {
-      let principal: SocketPrincipal | null | undefined;
+      let principal: Principal | null | undefined;
       try {
         principal = await authenticate(socket.handshake, socket);
       } catch (error) {
@@ -56,7 +67,7 @@ export function createAuthMiddleware(
         return refuse('Authentication failed', 'internal_error');
       }
       if (principal == null) return refuse('Unauthorized', 'unauthorized');
-      const parsed = socketPrincipalSchema.safeParse(principal);
+      const parsed = principalSchema.safeParse(principal);
       if (!parsed.success) {
         onError(
           new Error(`authenticate returned an invalid principal: ${formatIssues(parsed.error)}`),
@@ -64,20 +75,20 @@ export function createAuthMiddleware(
         return refuse('Authentication failed', 'internal_error');
       }
       const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
-      const resume = handshakeResumeSchema.safeParse({
+      const resume = resumeSchema.safeParse({
         lastCursor: auth.lastCursor ?? undefined,
         types: auth.types ?? undefined,
+        stream: auth.stream ?? undefined,
+        calls: auth.calls ?? undefined,
       });
       if (!resume.success) {
         return refuse(`Invalid handshake auth: ${formatIssues(resume.error)}`, 'invalid_payload');
       }
-      // One object literal per shape keeps the principal in-object (no extra property array).
-      const { tenantId, userId } = parsed.data;
-      const { lastCursor, types } = resume.data;
-      const data: SocketCallTrackData = userId === undefined ? { tenantId } : { tenantId, userId };
-      if (lastCursor !== undefined) data.lastCursor = lastCursor;
-      if (types !== undefined) data.types = types;
-      (socket.data as { calltrack?: SocketCallTrackData }).calltrack = data;
+      // `types` and `stream` only qualify a `lastCursor`: alone they resume nothing.
+      if (resume.data.lastCursor !== undefined || resume.data.calls !== undefined) {
+        resumeRequests.set(socket, resume.data);
+      }
+      (socket.data as { calltrack?: Principal }).calltrack = parsed.data as Principal;
       return undefined;
     };
     run().then(next, (error: unknown) => {

@@ -1,5 +1,6 @@
 export type { AnyServer, AttachCallTrackOptions, CallTrackSocketHandle } from './attach-call-track';
 export { attachCallTrack } from './attach-call-track';
+export { BusSubscriptionLostError } from './bus-subscription-lost-error';
 export type {
   ActiveCallsPayload,
   CallDataPayload,
@@ -16,11 +17,6 @@ export type {
   SubscribeToCallsPayload,
 } from './call-track-protocol';
 export { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';
-export type { CallTrackerReader } from './call-tracker-reader';
-export type {
-  AuthenticateSocket,
-  ConnectErrorData,
-  SocketCallTrackData,
-} from './create-auth-middleware';
+export type { AuthenticateSocket, ConnectErrorData } from './create-auth-middleware';
 export { lifecycleEventName } from './lifecycle-event-name';
-export type { SocketPrincipal } from './socket-principal';
+export { UndeliverableEventError } from './undeliverable-event-error';

@@ -1,22 +1,29 @@
-import type { BusEventMessage, BusResetMessage, BusSubscription, EventBus } from '@calltrack/bus';
+import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
+import type { ActiveCallsReader, Principal } from '@calltrack/core';
 import type { Socket } from 'socket.io';
+import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type {
   ActiveCallsPayload,
+  CallTrackAck,
   CallTrackDelivery,
   CallTrackResetReason,
 } from './call-track-protocol';
-import { callRoom } from './call-track-rooms';
-import type { CallTrackerReader } from './call-tracker-reader';
-import type { ChannelListener, TenantChannel } from './create-tenant-channel';
+import { isStartPosition } from './channel-start-position';
+import type { CallChannel, ChannelListener } from './create-call-channel';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
+import { UndeliverableEventError } from './undeliverable-event-error';
 
 /** What every connection of one `attachCallTrack` shares. */
 export interface DeliveryContext {
   bus: EventBus;
-  tracker: CallTrackerReader | undefined;
+  tracker: ActiveCallsReader | undefined;
   /** Most events held for a connection that is catching up before it is told to reload. */
   maxPendingEvents: number;
+  /** Most call subscriptions per connection. */
+  maxCallSubscriptions: number;
+  /** Where skipped events and lost subscriptions are reported. Must not throw. */
+  onError: (error: unknown) => void;
 }
 
 /** A connection not in the live rooms: a replay or a snapshot is on its way. */
@@ -28,7 +35,7 @@ interface Buffering {
   after?: string;
   /** Events the channel emitted to the rooms while the connection was not in them, in order. */
   pending: BusEventMessage[];
-  /** Cursor → its index in `pending`. */
+  /** Cursor → its index in `pending` (replays only: a snapshot's cursors may span tenants). */
   pendingIndex: Map<string, number>;
   /** Cursors the replay delivered. */
   seen: Set<string>;
@@ -38,9 +45,12 @@ interface Buffering {
   joinAt?: string;
 }
 
+/** Replays lost this many times in a row without delivering anything end in `reset`. */
+const maxReplayAttempts = 3;
+
 /**
  * What one connection receives, and how it gets there. A connection is either *live* (in the
- * rooms matching its subscriptions, fed by the tenant's shared subscription) or *buffering* (in
+ * rooms matching its subscriptions, fed by its channel's shared subscription) or *buffering* (in
  * none of them: a replay or a snapshot is on its way, and the channel's events wait in
  * `pending`).
  *
@@ -52,10 +62,12 @@ interface Buffering {
  *   join the rooms right after the channel emits the replay's last cursor.
  *
  * Every step runs synchronously between two events, so nothing falls between the two sources.
+ * An event that cannot be sent is skipped and reported; the connection goes on with the next.
  * A class (methods on the prototype, state allocated lazily) keeps an idle connection cheap.
  */
 export class SocketDelivery implements ChannelListener {
   private stream: TypeMatcher | undefined;
+  /** Call subscriptions, by the call's room (which names the call's tenant). */
   private calls: Set<string> | undefined;
   private buffer: Buffering | undefined;
   private generation = 0;
@@ -64,54 +76,57 @@ export class SocketDelivery implements ChannelListener {
   constructor(
     private readonly context: DeliveryContext,
     readonly socket: Socket,
-    readonly channel: TenantChannel,
+    readonly channel: CallChannel,
+    readonly principal: Principal,
   ) {}
 
   /**
-   * Starts (or restarts) the call stream. With `after`, replays what followed that cursor and
-   * then joins the live rooms at the exact seam; without, sends `active_calls` (with a tracker)
-   * and streams every later event. Resolves once the stream is set up.
+   * Starts (or restarts) the call stream (`stream`; undefined when only call subscriptions are
+   * being resumed). With `after`, replays what followed that cursor and then joins the live
+   * rooms at the exact seam; without, sends `active_calls` (with a tracker) and streams every
+   * later event. Resolves once the stream is set up.
    */
-  async subscribeToCalls(after: string | undefined, matcher: TypeMatcher): Promise<void> {
+  async subscribeToCalls(
+    after: string | undefined,
+    stream: TypeMatcher | undefined,
+  ): Promise<void> {
     this.generation += 1;
     const generation = this.generation;
-    const { bus, tracker } = this.context;
-    const { tenantId } = this.channel;
     if (after !== undefined) {
-      const buffering = this.startBuffering('replay');
-      this.stream = matcher;
-      buffering.after = after;
-      const subscription = bus.subscribe({ tenantId, after });
-      buffering.subscription = subscription;
-      this.replay(buffering, subscription).catch(() => this.reset(buffering, 'stream-reset'));
-      await subscription.ready;
+      await this.resume(after, stream);
       return;
     }
+    const { tracker } = this.context;
+    const { tenantId } = this.channel;
     await this.channel.ready;
     if (generation !== this.generation || this.closed) return;
     if (!tracker) {
       this.leave();
-      this.stream = matcher;
+      this.stream = stream;
       this.joinRooms();
       return;
     }
     const buffering = this.startBuffering('snapshot');
-    this.stream = matcher;
-    const position = this.channel.lastEmitted;
-    let snapshot: ActiveCallsPayload;
+    this.stream = stream;
+    const position = this.channel.position;
     try {
-      const calls = await tracker.listActiveCalls(tenantId);
-      snapshot = position === undefined ? { calls } : { calls, cursor: position };
+      const calls =
+        tenantId === undefined
+          ? await tracker.listActiveCallsAcrossTenants()
+          : await tracker.listActiveCalls(tenantId);
+      if (this.buffer !== buffering) return;
+      const snapshot: ActiveCallsPayload =
+        position === undefined ? { calls } : { calls, cursor: position };
+      this.socket.emit('active_calls', snapshot);
     } catch (error) {
       if (this.buffer === buffering) {
+        // No snapshot, no stream; the call subscriptions still get what they missed.
         this.stream = undefined;
         for (const message of buffering.pending) this.send(message);
         this.goLive(buffering);
       }
       throw error;
     }
-    if (this.buffer !== buffering) return;
-    this.socket.emit('active_calls', snapshot);
     for (const message of buffering.pending) this.send(message);
     this.goLive(buffering);
   }
@@ -124,20 +139,64 @@ export class SocketDelivery implements ChannelListener {
     this.joinRooms();
   }
 
-  /** Adds a call subscription; false when the connection already has `limit`. */
-  addCall(callId: string, limit: number): boolean {
+  /**
+   * The tenant a call subscription names: the principal's own, or for an all-tenants principal
+   * the one asked for. Undefined when a tenant principal names another tenant.
+   */
+  callTenant(requested: string | undefined): string | undefined {
+    const own = this.principal.tenantId;
+    if (requested === undefined || requested === own) return own;
+    return this.channel.tenantId === undefined ? requested : undefined;
+  }
+
+  /**
+   * Subscribes to one call: joins its room, then (with a tracker) reads the call and sends it as
+   * `call_data`. Subscribing first means an event in between arrives before `call_data`, and the
+   * call (read later) already includes it; `version` orders the two.
+   */
+  async subscribeToCall(tenantId: string, callId: string): Promise<CallTrackAck> {
+    const { tracker, maxCallSubscriptions } = this.context;
+    if (!this.addCall(tenantId, callId)) {
+      return {
+        ok: false,
+        error: {
+          code: 'too_many_subscriptions',
+          message: `At most ${maxCallSubscriptions} call subscriptions per connection`,
+        },
+      };
+    }
+    if (!tracker) return { ok: true };
+    let call: Awaited<ReturnType<ActiveCallsReader['getCall']>>;
+    try {
+      call = await tracker.getCall(tenantId, callId);
+    } catch (error) {
+      this.removeCall(tenantId, callId);
+      throw error;
+    }
+    if (!call) {
+      this.removeCall(tenantId, callId);
+      return { ok: false, error: { code: 'not_found', message: `Call ${callId} not found` } };
+    }
+    this.socket.emit('call_data', { call });
+    return { ok: true };
+  }
+
+  /** Adds a call subscription; false when the connection already has the most allowed. */
+  addCall(tenantId: string, callId: string): boolean {
+    const room = this.channel.callRoom(tenantId, callId);
     this.calls ??= new Set();
-    if (this.calls.has(callId)) return true;
-    if (this.calls.size >= limit) return false;
-    this.calls.add(callId);
-    if (!this.buffer) this.socket.join(callRoom(this.channel.tenantId, callId));
+    if (this.calls.has(room)) return true;
+    if (this.calls.size >= this.context.maxCallSubscriptions) return false;
+    this.calls.add(room);
+    if (!this.buffer) this.socket.join(room);
     return true;
   }
 
   /** Removes a call subscription. */
-  removeCall(callId: string): void {
-    if (!this.calls?.delete(callId)) return;
-    if (!this.buffer) this.socket.leave(callRoom(this.channel.tenantId, callId));
+  removeCall(tenantId: string, callId: string): void {
+    const room = this.channel.callRoom(tenantId, callId);
+    if (!this.calls?.delete(room)) return;
+    if (!this.buffer) this.socket.leave(room);
   }
 
   /** Leaves every room calltrack's subscriptions put the connection in and ends any replay. */
@@ -159,47 +218,193 @@ export class SocketDelivery implements ChannelListener {
       if (buffering.joinAt === cursor) this.goLive(buffering);
       return;
     }
-    if (buffering.mode === 'replay' && buffering.seen.has(cursor)) {
-      if (buffering.last === cursor) {
-        this.goLive(buffering);
-      } else {
-        // The replay is ahead of the channel: it already delivered up to `last`.
-        buffering.joinAt = buffering.last;
-        this.stop(buffering);
+    if (buffering.mode === 'replay') {
+      if (buffering.seen.has(cursor)) {
+        if (buffering.last === cursor) {
+          this.goLive(buffering);
+        } else {
+          // The replay is ahead of the channel: it already delivered up to `last`.
+          buffering.joinAt = buffering.last;
+          this.stop(buffering);
+        }
+        return;
       }
-      return;
+      buffering.pendingIndex.set(cursor, buffering.pending.length);
     }
-    buffering.pendingIndex.set(cursor, buffering.pending.length);
     buffering.pending.push(message);
     if (buffering.pending.length > this.context.maxPendingEvents) this.reset(buffering, 'lagged');
   }
 
-  /** @internal The channel's own subscription lost events. */
-  onReset(reason: BusResetMessage['reason']): void {
-    // A snapshot's pending events have a hole now; a replay has its own continuity.
-    if (this.buffer?.mode === 'snapshot') this.reset(this.buffer, reason);
+  /** @internal The channel lost events and told its rooms to reload. */
+  onReset(reason: CallTrackResetReason): void {
+    const buffering = this.buffer;
+    if (!buffering) return;
+    // A snapshot's pending events have a hole now: reload too.
+    if (buffering.mode === 'snapshot') {
+      this.reset(buffering, reason);
+      return;
+    }
+    // A replay has its own continuity, unless it stopped to wait for the channel, which may now
+    // never emit the cursor it waits for: carry on replaying from where it stopped.
+    if (buffering.joinAt !== undefined && buffering.last !== undefined) {
+      buffering.joinAt = undefined;
+      this.startReplay(buffering, buffering.last);
+    }
+  }
+
+  /** Resumes after `after`: a replay of the missed events, then the live rooms. */
+  private async resume(after: string, stream: TypeMatcher | undefined): Promise<void> {
+    const buffering = this.startBuffering('replay');
+    this.stream = stream;
+    if (this.channel.tenantId === undefined) {
+      // Cursors are per tenant: an all-tenants view cannot resume, it reloads.
+      this.reset(buffering, 'reconnected');
+      return;
+    }
+    let from = after;
+    if (isStartPosition(after)) {
+      const since = this.channel.eventsAfterStart(after);
+      if (!since) {
+        this.reset(buffering, 'stream-reset');
+        return;
+      }
+      if (since.first === undefined) {
+        // Nothing was emitted since that snapshot: the connection is up to date.
+        this.goLive(buffering);
+        return;
+      }
+      if (this.replayed(buffering, since.first)) return;
+      from = since.first.cursor;
+    }
+    buffering.after = from;
+    const subscription = this.startReplay(buffering, from);
+    await subscription?.ready;
+  }
+
+  /** Opens a replay subscription after `after` and feeds the connection from it. */
+  private startReplay(buffering: Buffering, after: string): BusSubscription | undefined {
+    const tenantId = this.channel.tenantId as string;
+    let subscription: BusSubscription;
+    try {
+      subscription = this.context.bus.subscribe({ tenantId, after });
+    } catch (error) {
+      this.context.onError(new BusSubscriptionLostError({ tenantId, attempt: 1, cause: error }));
+      this.reset(buffering, 'stream-reset');
+      return undefined;
+    }
+    buffering.subscription = subscription;
+    void this.replay(buffering, subscription, tenantId);
+    return subscription;
+  }
+
+  /**
+   * Handles one message of the replay; true once the connection left the replay (it joined the
+   * live rooms, or was told to reload).
+   */
+  private replayed(buffering: Buffering, message: BusEventMessage): boolean {
+    this.send(message);
+    buffering.seen.add(message.cursor);
+    buffering.last = message.cursor;
+    const index = buffering.pendingIndex.get(message.cursor);
+    if (index !== undefined) {
+      for (const next of buffering.pending.slice(index + 1)) this.send(next);
+      this.goLive(buffering);
+      return true;
+    }
+    if (message.cursor === this.channel.lastEmitted) {
+      this.goLive(buffering);
+      return true;
+    }
+    if (buffering.seen.size > this.context.maxPendingEvents) {
+      this.reset(buffering, 'lagged');
+      return true;
+    }
+    return false;
+  }
+
+  private async replay(
+    buffering: Buffering,
+    first: BusSubscription,
+    tenantId: string,
+  ): Promise<void> {
+    let subscription = first;
+    let attempt = 0;
+    const stillReplaying = () => this.buffer === buffering && buffering.joinAt === undefined;
+    for (;;) {
+      let lagged = false;
+      let delivered = false;
+      let failure: unknown;
+      try {
+        for await (const message of subscription) {
+          if (!stillReplaying() || buffering.subscription !== subscription) return;
+          if (message.type === 'reset') {
+            this.reset(buffering, message.reason);
+            return;
+          }
+          if (message.type === 'lagged') {
+            lagged = true;
+            break;
+          }
+          delivered = true;
+          if (this.replayed(buffering, message)) return;
+        }
+      } catch (error) {
+        failure = error ?? new Error('The replay subscription failed');
+      }
+      if (!stillReplaying() || buffering.subscription !== subscription) return;
+      if (!lagged) {
+        // The replay ended or failed under us: carry on from history, unless it keeps failing.
+        attempt = delivered ? 1 : attempt + 1;
+        this.context.onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure }));
+        if (attempt > maxReplayAttempts) {
+          this.reset(buffering, 'stream-reset');
+          return;
+        }
+      }
+      // Continue from history exactly where the replay stopped.
+      const after = buffering.last ?? (buffering.after as string);
+      try {
+        subscription = this.context.bus.subscribe({ tenantId, after });
+      } catch (error) {
+        this.context.onError(new BusSubscriptionLostError({ tenantId, attempt, cause: error }));
+        this.reset(buffering, 'stream-reset');
+        return;
+      }
+      buffering.subscription = subscription;
+    }
   }
 
   private wants(message: BusEventMessage): boolean {
     const { event } = message;
     if (this.stream?.matches(event.type)) return true;
-    return event.callId !== undefined && this.calls?.has(event.callId) === true;
+    return (
+      this.calls !== undefined &&
+      event.callId !== undefined &&
+      this.calls.has(this.channel.callRoom(event.tenantId, event.callId))
+    );
   }
 
+  /** Sends one event to this connection alone; one that cannot be sent is skipped and reported. */
   private send(message: BusEventMessage): void {
-    if (!this.wants(message)) return;
-    const delivery: CallTrackDelivery = { cursor: message.cursor, event: message.event };
-    this.socket.emit('call_update', delivery);
-    const lifecycle = lifecycleEventName(message.event);
-    if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
+    if (this.channel.isUndeliverable(message)) return;
+    try {
+      if (!this.wants(message)) return;
+      const { event } = message;
+      const lifecycle = lifecycleEventName(event);
+      const delivery: CallTrackDelivery = { cursor: message.cursor, event };
+      this.socket.emit('call_update', delivery);
+      if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
+    } catch (error) {
+      this.context.onError(
+        new UndeliverableEventError({ cursor: message.cursor, event: message.event, cause: error }),
+      );
+    }
   }
 
   private joinRooms(): void {
     if (this.closed) return;
     if (this.stream) this.channel.joinStream(this.socket, this.stream);
-    for (const callId of this.calls ?? []) {
-      this.socket.join(callRoom(this.channel.tenantId, callId));
-    }
+    for (const room of this.calls ?? []) this.socket.join(room);
   }
 
   /** Leaves the live rooms, or abandons the buffering in progress. */
@@ -212,13 +417,11 @@ export class SocketDelivery implements ChannelListener {
       return;
     }
     if (this.stream) this.channel.leaveStream(this.socket, this.stream);
-    for (const callId of this.calls ?? []) {
-      this.socket.leave(callRoom(this.channel.tenantId, callId));
-    }
+    for (const room of this.calls ?? []) this.socket.leave(room);
   }
 
   private stop(buffering: Buffering): void {
-    void buffering.subscription?.close();
+    buffering.subscription?.close().catch(() => {});
     buffering.subscription = undefined;
   }
 
@@ -246,48 +449,5 @@ export class SocketDelivery implements ChannelListener {
     this.stream = undefined;
     this.socket.emit('reset', { reason });
     this.goLive(buffering);
-  }
-
-  private async replay(buffering: Buffering, first: BusSubscription): Promise<void> {
-    const { tenantId } = this.channel;
-    let subscription = first;
-    for (;;) {
-      let lagged: { cursor: string | undefined } | undefined;
-      for await (const message of subscription) {
-        if (this.buffer !== buffering || buffering.joinAt !== undefined) return;
-        if (message.type === 'reset') {
-          this.reset(buffering, message.reason);
-          return;
-        }
-        if (message.type === 'lagged') {
-          lagged = { cursor: message.cursor };
-          break;
-        }
-        this.send(message);
-        buffering.seen.add(message.cursor);
-        buffering.last = message.cursor;
-        const index = buffering.pendingIndex.get(message.cursor);
-        if (index !== undefined) {
-          for (const next of buffering.pending.slice(index + 1)) this.send(next);
-          this.goLive(buffering);
-          return;
-        }
-        if (message.cursor === this.channel.lastEmitted) {
-          this.goLive(buffering);
-          return;
-        }
-        if (buffering.seen.size > this.context.maxPendingEvents) {
-          this.reset(buffering, 'lagged');
-          return;
-        }
-      }
-      if (!lagged || this.buffer !== buffering) return;
-      // The replay read too slowly from the bus: carry on from history where it stopped.
-      const after = lagged.cursor ?? buffering.after;
-      subscription = this.context.bus.subscribe(
-        after === undefined ? { tenantId } : { tenantId, after },
-      );
-      buffering.subscription = subscription;
-    }
   }
 }

@@ -1,5 +1,5 @@
 import { type BusSubscription, createMemoryBus } from '@calltrack/bus';
-import { toNodeHandler } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { bearer, describeSseHandler } from './__tests__/describe-sse-handler';

@@ -14,9 +14,9 @@ import { WebSseSink } from './web-sse-sink';
  * Creates the realtime endpoint: a fetch handler (`(request) => Promise<Response>`) that answers a
  * `GET` with one Server-Sent Events stream of the caller's tenant (every tenant's, for a
  * principal with `allTenants`). Use it as a Next.js route handler as is (`export const GET =
- * handler`), or in Express / `node:http` through `toNodeHandler(handler)` from `@calltrack/core`
- * (or use `createSseNodeHandler`, which writes to the Node response directly and is cheaper per
- * connection).
+ * handler`), or in Express / `node:http` through `toNodeHandler(handler)` from
+ * `@calltrack/core/node` (or use `createSseNodeHandler`, which writes to the Node response
+ * directly and is cheaper per connection).
  *
  * The response comes once the stream is attached to the bus, so every event published after the
  * client is told it is connected reaches it. The stream carries, in order:

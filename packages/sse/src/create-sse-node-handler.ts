@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NodeHandler } from '@calltrack/core';
+import { type NodeHandler, nodeRequestUrl } from '@calltrack/core/node';
 import { authorizeSseRequest } from './authorize-sse-request';
 import { NodeSseSink } from './node-sse-sink';
 import type { SseSettings } from './resolve-sse-settings';
@@ -12,11 +12,6 @@ import {
   streamEndedResponse,
   toSseErrorResponse,
 } from './to-sse-error-response';
-
-/** Express sets `originalUrl` when the handler is mounted under a path. */
-interface FrameworkRequest extends IncomingMessage {
-  originalUrl?: string;
-}
 
 const http2Forbidden = new Set(['connection']);
 
@@ -40,7 +35,7 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
       await sendResponse(outgoing, methodNotAllowedResponse());
       return;
     }
-    const url = requestUrl(incoming as FrameworkRequest);
+    const url = nodeRequestUrl(incoming, { trustProxy: false });
     let info: Awaited<ReturnType<typeof authorizeSseRequest>>;
     try {
       info = await authorizeSseRequest(settings, {
@@ -97,17 +92,6 @@ async function openStream(
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function requestUrl(incoming: FrameworkRequest): URL {
-  const encrypted = (incoming.socket as { encrypted?: boolean }).encrypted === true;
-  const host = headerValue(incoming.headers.host) ?? 'localhost';
-  const path = incoming.originalUrl ?? incoming.url ?? '/';
-  try {
-    return new URL(`${encrypted ? 'https' : 'http'}://${host}${path}`);
-  } catch {
-    return new URL(path, 'http://localhost');
-  }
 }
 
 /** A body-less web `Request` with the Node request's URL and headers, for `authenticate`. */

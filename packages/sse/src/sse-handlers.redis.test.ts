@@ -1,5 +1,5 @@
 import { createRedisBus } from '@calltrack/bus/redis';
-import { toNodeHandler } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import {
   callEvents,
   connectTestRedis,

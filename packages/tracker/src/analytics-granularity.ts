@@ -16,3 +16,14 @@ export function analyticsBucketStart(granularity: AnalyticsGranularity, at: numb
   const size = analyticsBucketMs[granularity];
   return at - (((at % size) + size) % size);
 }
+
+/**
+ * Whether buckets of a granularity carry agent talk time. Minute buckets do not: they serve the
+ * failed-call rate, and spreading each call's talk over every minute it spanned would cost a
+ * write per minute.
+ */
+export const analyticsTracksAgentTime: Readonly<Record<AnalyticsGranularity, boolean>> = {
+  minute: false,
+  hour: true,
+  day: true,
+};

@@ -1,8 +1,9 @@
 import { callDetailNames } from './call-details';
 import { type CallPosition, compareCallPositions } from './call-position';
+import { isActiveStatus, statusRank, terminalStatusRank } from './call-status-rank';
 import type { CallApplyOutcome } from './call-store';
-import type { CallTransition } from './call-transition';
-import { isActiveStatus, type StoredCall, statusRank } from './stored-call';
+import { type CallTransition, callIdentityFills } from './call-transition';
+import type { StoredCall } from './stored-call';
 
 /** What {@link applyCallTransition} did. */
 export interface AppliedCallTransition {
@@ -17,8 +18,9 @@ export interface AppliedCallTransition {
 
 /**
  * The state machine, for stores that hold calls in memory. It mutates `existing` in place (or
- * creates the call). The Redis store's Lua script implements the very same rules; the shared
- * store conformance suite holds both to them.
+ * creates the call). The Redis store runs the very same rules in Lua, from
+ * `apply-call-transition-lua.ts` (numbered alike); the shared store conformance suite holds both
+ * to them.
  *
  * 1. A guarded transition (`expectUpdatedAt`) applies only to an active call whose `updatedAt`
  *    is exactly the expected one, else `skipped` (nothing written).
@@ -87,10 +89,14 @@ export function applyCallTransition(
 
   const currentRank = statusRank(call.status);
   let outcome: CallApplyOutcome = 'enriched';
-  if (transition.kind === 'end') outcome = currentRank === 3 ? 'ignored' : 'ended';
+  if (transition.kind === 'end') {
+    outcome = currentRank === terminalStatusRank ? 'ignored' : 'ended';
+  }
   if (transition.kind === 'status') {
     outcome =
-      currentRank < 3 && statusRank(transition.status) > currentRank ? 'changed' : 'ignored';
+      currentRank < terminalStatusRank && statusRank(transition.status) > currentRank
+        ? 'changed'
+        : 'ignored';
   }
   if (outcome === 'ignored') {
     call.events.set(transition.eventId, 'ignored');
@@ -104,15 +110,11 @@ export function applyCallTransition(
   }
 
   const { identity } = transition;
-  if (call.branchId === undefined && identity.branchId !== undefined)
-    call.branchId = identity.branchId;
-  if (call.agentId === undefined && identity.agentId !== undefined) call.agentId = identity.agentId;
-  if (call.userId === undefined && identity.userId !== undefined) call.userId = identity.userId;
-  if (call.direction === undefined && identity.direction !== undefined) {
-    call.direction = identity.direction;
+  for (const name of callIdentityFills) {
+    if (call[name] === undefined && identity[name] !== undefined) {
+      Object.assign(call, { [name]: identity[name] });
+    }
   }
-  if (call.from === undefined && identity.from !== undefined) call.from = identity.from;
-  if (call.to === undefined && identity.to !== undefined) call.to = identity.to;
   mergeDetails(call, transition);
   if (outcome !== 'enriched') call.status = transition.status;
   if (outcome === 'ended') {

@@ -1,5 +1,4 @@
-import type { CallStatus } from '@calltrack/core';
-import type { TrackedCall } from './tracked-call';
+import type { CallSnapshot, CallStatus } from '@calltrack/core';
 
 /** The alert event types the tracker publishes (`provider: 'calltrack'`). */
 export const trackerAlertTypes = [
@@ -21,7 +20,7 @@ export interface AgentAvailabilityContext {
   tenantId: string;
   branchId?: string;
   /** The call that just became active. */
-  call: TrackedCall;
+  call: CallSnapshot;
 }
 
 /**

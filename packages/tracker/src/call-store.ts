@@ -1,7 +1,7 @@
-import type { CallEvent, CallStatus } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, CallStatus } from '@calltrack/core';
+import type { ActiveCallCount } from './active-call-count';
 import type { AnalyticsGranularity } from './analytics-granularity';
 import type { CallTransition } from './call-transition';
-import type { ActiveCallCount, TrackedCall } from './tracked-call';
 
 /**
  * What applying a transition did:
@@ -28,7 +28,7 @@ export type CallApplyOutcome =
 export interface CallApplyResult {
   outcome: CallApplyOutcome;
   /** The call after the transition (undefined only for `skipped` on an unknown call). */
-  call?: TrackedCall;
+  call?: CallSnapshot;
   /**
    * The tenant's number of active calls right after this transition, when it changed it: set
    * when the call became active (`activated`) or stopped being active.
@@ -49,7 +49,7 @@ export interface CallEventKey {
 export interface UnpublishedEnd {
   /** The `call.ended` event as it was ingested. */
   event: CallEvent;
-  call: TrackedCall;
+  call: CallSnapshot;
 }
 
 /** Options of {@link CallStore.listActiveCalls}. */
@@ -113,20 +113,20 @@ export interface CallStore {
   /** Publishing the event failed: a retry of it may publish it at once. */
   markPublishFailed(key: CallEventKey): Promise<void>;
   /** One call, active or recently ended; undefined when unknown (or another tenant's). */
-  getCall(tenantId: string, callId: string): Promise<TrackedCall | undefined>;
+  getCall(tenantId: string, callId: string): Promise<CallSnapshot | undefined>;
   /** Active calls, newest `startedAt` first (ties: call id descending). */
-  listActiveCalls(tenantId: string, query: ListActiveCallsQuery): Promise<TrackedCall[]>;
+  listActiveCalls(tenantId: string, query: ListActiveCallsQuery): Promise<CallSnapshot[]>;
   /** Active calls counted, in O(1) per branch. */
   countActiveCalls(tenantId: string): Promise<ActiveCallCount>;
   /**
    * Ended calls the store still keeps (`endedCallRetentionMs`), the most recently ended first:
    * in the order the store decided their ends.
    */
-  listEndedCalls(tenantId: string, query: ListEndedCallsQuery): Promise<TrackedCall[]>;
+  listEndedCalls(tenantId: string, query: ListEndedCallsQuery): Promise<CallSnapshot[]>;
   /** Tenants that have had calls (the reaper walks them). */
   listTenants(): Promise<string[]>;
   /** Active calls whose last change is older than `updatedBefore` (ms), oldest first. */
-  findStaleCalls(tenantId: string, updatedBefore: number, limit: number): Promise<TrackedCall[]>;
+  findStaleCalls(tenantId: string, updatedBefore: number, limit: number): Promise<CallSnapshot[]>;
   /**
    * Claims `call.ended` events whose publish was not confirmed and whose lease ran out by `now`,
    * leasing them again for `leaseMs` so that only one process publishes each.

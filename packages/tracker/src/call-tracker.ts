@@ -1,9 +1,15 @@
-import type { CallEvent, EventSink, EventSinkResult } from '@calltrack/core';
+import type {
+  ActiveCallsReader,
+  CallEvent,
+  CallSnapshot,
+  EventSink,
+  EventSinkResult,
+} from '@calltrack/core';
+import type { ActiveCallCount } from './active-call-count';
 import type { AnalyticsGranularity } from './analytics-granularity';
 import type { CallAlertOptions } from './call-alert-options';
 import type { CallAnalytics } from './call-analytics';
 import type { CallApplyOutcome, CallStore } from './call-store';
-import type { ActiveCallCount, TrackedCall } from './tracked-call';
 import type { TrackerLogger } from './tracker-logger';
 
 /** Options of `createCallTracker`. */
@@ -60,7 +66,7 @@ export interface IngestResult extends EventSinkResult {
   /** True when the event went to the bus in this call. */
   published: boolean;
   /** The call after the event. */
-  call?: TrackedCall;
+  call?: CallSnapshot;
 }
 
 /** Options of `listActiveCalls`. */
@@ -106,9 +112,10 @@ export interface MaintenanceReport {
  * Live calls: a per-call state machine over `CallEvent`s, the queries over active calls,
  * the stale-call reaper, analytics and alerts. It is an `EventSink`: give it to a provider
  * webhook handler as `sink` and it applies each event, then publishes it to the bus with the
- * call's snapshot in `event.data.call`.
+ * call's snapshot in `event.data.call`. It is also core's `ActiveCallsReader`, so the transports
+ * read their snapshots of active calls from it.
  */
-export interface CallTracker extends EventSink {
+export interface CallTracker extends EventSink, ActiveCallsReader {
   /**
    * Applies an event to its call and publishes it if it changed something. Throws
    * `InvalidEventError` for an invalid event, `InvalidArgumentError` for a contradictory one,
@@ -118,9 +125,9 @@ export interface CallTracker extends EventSink {
   /** `ingest`, as an `EventSink`. */
   publish(event: CallEvent): Promise<IngestResult>;
   /** One call of the tenant, active or recently ended; undefined for another tenant's call. */
-  getCall(tenantId: string, callId: string): Promise<TrackedCall | undefined>;
+  getCall(tenantId: string, callId: string): Promise<CallSnapshot | undefined>;
   /** The tenant's active calls, newest first. */
-  listActiveCalls(tenantId: string, options?: ListActiveCallsOptions): Promise<TrackedCall[]>;
+  listActiveCalls(tenantId: string, options?: ListActiveCallsOptions): Promise<CallSnapshot[]>;
   /** The tenant's active calls, counted in total and per branch. */
   countActiveCalls(tenantId: string): Promise<ActiveCallCount>;
   /**
@@ -128,11 +135,11 @@ export interface CallTracker extends EventSink {
    * the ends), as long as they are kept (`endedCallRetentionMs`, a day by default): what a
    * dashboard's "recent calls" list shows after a reload.
    */
-  listRecentCalls(tenantId: string, options?: ListRecentCallsOptions): Promise<TrackedCall[]>;
+  listRecentCalls(tenantId: string, options?: ListRecentCallsOptions): Promise<CallSnapshot[]>;
   /**
    * Super-admin view: active calls of every tenant, newest first. Never expose it to a tenant.
    */
-  listActiveCallsAcrossTenants(options?: { limit?: number }): Promise<TrackedCall[]>;
+  listActiveCallsAcrossTenants(options?: { limit?: number }): Promise<CallSnapshot[]>;
   /** Super-admin view: active calls counted per tenant. */
   countActiveCallsAcrossTenants(): Promise<{ total: number; byTenant: Record<string, number> }>;
   /** Time-bucketed figures of the tenant's calls. */
@@ -142,7 +149,7 @@ export interface CallTracker extends EventSink {
    * Safe in every process at once: each call is closed by exactly one. Returns the calls this
    * process closed.
    */
-  reapStaleCalls(now?: number): Promise<TrackedCall[]>;
+  reapStaleCalls(now?: number): Promise<CallSnapshot[]>;
   /**
    * One maintenance pass: publishes `call.ended` events whose publish was never confirmed,
    * reaps stale calls, checks for long calls. What `start()` runs on a timer.

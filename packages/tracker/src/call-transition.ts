@@ -39,6 +39,19 @@ export interface CallTransition {
   settings: CallTransitionSettings;
 }
 
+/**
+ * The identity fields an event fills in on its call when the call does not have them yet (never
+ * overwriting them), in the order both stores fill them.
+ */
+export const callIdentityFills = [
+  'branchId',
+  'agentId',
+  'userId',
+  'direction',
+  'from',
+  'to',
+] as const satisfies readonly (keyof CallIdentity)[];
+
 /** Who made the call and where it belongs. */
 export interface CallIdentity {
   provider: string;

@@ -1,17 +1,17 @@
+import type { CallSnapshot } from '@calltrack/core';
 import { type CallEvent, type CallStatus, InvalidArgumentError } from '@calltrack/core';
 import { analyticsBucketMs, analyticsBucketStart } from './analytics-granularity';
 import type { CallAlertOptions } from './call-alert-options';
 import type { CallStore } from './call-store';
 import { createAlertEvent } from './create-alert-event';
-import type { TrackedCall } from './tracked-call';
 import type { TrackerLogger } from './tracker-logger';
 
 /** The alert rules, bound to a store and a way to publish. */
 export interface CallAlerts {
   /** After a call became active; `activeCount` is the tenant's count right after. */
-  afterActivated(call: TrackedCall, activeCount: number, at: number): Promise<number>;
+  afterActivated(call: CallSnapshot, activeCount: number, at: number): Promise<number>;
   /** After a call ended (once per call). */
-  afterEnded(call: TrackedCall, at: number): Promise<number>;
+  afterEnded(call: CallSnapshot, at: number): Promise<number>;
   /** Publishes `alert.long_call` for calls active longer than `longCallMs`. */
   checkLongCalls(tenantId: string, at: number): Promise<number>;
 }

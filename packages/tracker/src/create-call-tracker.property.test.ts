@@ -1,4 +1,4 @@
-import type { CallEvent } from '@calltrack/core';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,6 @@ import type { CallStore } from './call-store';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
-import type { TrackedCall } from './tracked-call';
 
 /** A lifecycle, a subset of it that always keeps the end, and how often each event repeats. */
 const scenarioArbitrary = fc
@@ -51,7 +50,7 @@ const scenarioArbitrary = fc
   });
 
 /** What must not depend on arrival order (bookkeeping fields aside). */
-function finalState(call: TrackedCall | undefined): Partial<TrackedCall> | undefined {
+function finalState(call: CallSnapshot | undefined): Partial<CallSnapshot> | undefined {
   if (!call) return undefined;
   const { createdAt: _created, updatedAt: _updated, version: _version, ...state } = call;
   return state;

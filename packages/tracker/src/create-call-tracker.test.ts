@@ -1,9 +1,17 @@
 import { createMemoryBus } from '@calltrack/bus';
-import { type CallEvent, type EventSink, InvalidEventError } from '@calltrack/core';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type ActiveCallsReader,
+  type CallEvent,
+  type CallSnapshot,
+  callEventSchema,
+  callSnapshotSchema,
+  type EventSink,
+  InvalidEventError,
+} from '@calltrack/core';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
-import type { CallTrackerOptions } from './call-tracker';
+import type { CallTracker, CallTrackerOptions } from './call-tracker';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
 
@@ -50,6 +58,56 @@ describe('createCallTracker', () => {
         data: { call: { status: 'ringing', version: 2 } },
       });
       expect(published.data.call).toEqual(result.call);
+    });
+
+    it("is core's ActiveCallsReader, and its snapshots are core's CallSnapshot", async () => {
+      expectTypeOf<CallTracker>().toExtend<ActiveCallsReader>();
+      const { tracker } = setup();
+      const reader: ActiveCallsReader = tracker;
+      await ingestAll(
+        tracker,
+        callLifecycle({ callId: 'CA-reader', branchId: 'north' }).slice(0, 2),
+      );
+      const calls = await reader.listActiveCalls('tenant-a', { branchId: 'north', limit: 5 });
+      expectTypeOf(calls).toEqualTypeOf<CallSnapshot[]>();
+      expect(calls.map((call) => callSnapshotSchema.parse(call))).toEqual(calls);
+      expect(await reader.listActiveCallsAcrossTenants({ limit: 5 })).toEqual(calls);
+      expect(await reader.getCall('tenant-a', 'CA-reader')).toEqual(calls[0]);
+      expect(await reader.getCall('tenant-b', 'CA-reader')).toBeUndefined();
+    });
+
+    it('validates each event once, and publishes its own parse of it with the snapshot set in place', async () => {
+      const published: CallEvent[] = [];
+      // A sink that validates nothing, so every validation counted is the tracker's.
+      const tracker = createCallTracker({
+        bus: {
+          publish: async (event) => {
+            published.push(event);
+            return { duplicate: false };
+          },
+        },
+        logger: {},
+      });
+      const events = callLifecycle({ callId: 'CA-valid-once' });
+      const validations = vi.spyOn(callEventSchema, 'safeParse');
+      const results = [];
+      try {
+        for (const event of events) results.push(await tracker.ingest(event));
+        expect(validations).toHaveBeenCalledTimes(events.length);
+      } finally {
+        validations.mockRestore();
+      }
+      expect(published).toHaveLength(events.length);
+      for (const [index, event] of published.entries()) {
+        expect(event).not.toBe(events[index]);
+        expect(event.data.call).toBe(results[index]!.call);
+        expect(event).toEqual({
+          ...events[index],
+          data: { ...events[index]!.data, call: results[index]!.call },
+        });
+      }
+      // The caller's events are left as they were.
+      for (const event of events) expect(event.data).not.toHaveProperty('call');
     });
 
     it('delivers through a real bus subscription', async () => {

@@ -1,15 +1,10 @@
 import {
   type CallEvent,
+  type CallSnapshot,
   InvalidArgumentError,
   parseCallEvent,
-  tenantIdSchema,
 } from '@calltrack/core';
-import {
-  type AnalyticsGranularity,
-  analyticsBucketMs,
-  analyticsBucketStart,
-  analyticsGranularities,
-} from './analytics-granularity';
+import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
 import type { CallAnalytics } from './call-analytics';
 import type { CallStore } from './call-store';
@@ -22,29 +17,21 @@ import type {
   ListRecentCallsOptions,
   MaintenanceReport,
 } from './call-tracker';
-import type { CallTransition, CallTransitionSettings } from './call-transition';
+import type { CallTransition } from './call-transition';
 import { createCallAlerts } from './create-call-alerts';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createStaleCallEvent } from './create-stale-call-event';
+import { resolveTrackerSettings } from './resolve-tracker-settings';
 import { toCallTransition } from './to-call-transition';
-import type { TrackedCall } from './tracked-call';
 import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
+import { checkBranchId, checkLimit, checkTenantId } from './tracker-query-checks';
 
-const hour = 3_600_000;
-const day = 24 * hour;
-const maxBuckets = 2000;
-/** What `getAnalytics` covers without a `from`. */
-const defaultSpanMs: Readonly<Record<AnalyticsGranularity, number>> = {
-  minute: hour,
-  hour: day,
-  day: 30 * day,
-};
-/** Buckets looked at before `from` to learn the active-call level the range opens with. */
-const lookbackBuckets: Readonly<Record<AnalyticsGranularity, number>> = {
-  minute: 240,
-  hour: 72,
-  day: 14,
-};
+/** `limit` of the active-call lists: default and maximum. */
+const activeLimit = { fallback: 1000, max: 10_000 };
+/** `limit` of `listRecentCalls`: default and maximum. */
+const recentLimit = { fallback: 50, max: 1000 };
+/** Tenants read at once by the cross-tenant views. */
+const tenantReadBatch = 32;
 
 /**
  * Creates the call tracker. See `CallTracker` for what it does and `CallTrackerOptions` for
@@ -71,27 +58,13 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const store: CallStore = options.store ?? createMemoryCallStore();
   const now = options.now ?? Date.now;
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
-  const staleAfterMs = positive(options.staleAfterMs, hour, 'staleAfterMs');
-  const staleCallStatus = options.staleCallStatus ?? 'failed';
-  if (staleCallStatus !== 'failed' && staleCallStatus !== 'canceled') {
-    throw new InvalidArgumentError({ message: 'staleCallStatus must be "failed" or "canceled".' });
-  }
-  const maintenanceIntervalMs = positive(
-    options.maintenanceIntervalMs,
-    60_000,
-    'maintenanceIntervalMs',
-  );
-  const retentionDays = positive(options.analytics?.retentionDays, 30, 'analytics.retentionDays');
-  const settings: CallTransitionSettings = {
-    publishLeaseMs: positive(options.publishLeaseMs, 30_000, 'publishLeaseMs'),
-    endedCallRetentionMs: positive(options.endedCallRetentionMs, day, 'endedCallRetentionMs'),
-    analyticsRetentionMs: {
-      minute: positive(options.analytics?.minuteRetentionMs, day, 'analytics.minuteRetentionMs'),
-      hour: retentionDays * day,
-      day: retentionDays * day,
-    },
-  };
-  const capacity = options.analytics?.capacity;
+  const {
+    staleAfterMs,
+    staleCallStatus,
+    maintenanceIntervalMs,
+    transition: settings,
+    capacity,
+  } = resolveTrackerSettings(options);
   const alerts = createCallAlerts({
     rules: options.alerts ?? {},
     store,
@@ -103,11 +76,16 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
 
   const confirmations = new Set<Promise<void>>();
 
-  /** Publishes an event with the call's snapshot, then confirms it to the store. */
-  const publishWithCall = async (event: CallEvent, call: TrackedCall): Promise<void> => {
+  /**
+   * Publishes an event with the call's snapshot, then confirms it to the store. The event must
+   * be the tracker's own (its parse of the input, an event it made, a copy of one a store
+   * handed out): the snapshot goes into its `data.call` in place, so publishing copies nothing.
+   */
+  const publishWithCall = async (event: CallEvent, call: CallSnapshot): Promise<void> => {
     const key = { tenantId: event.tenantId, callId: call.callId, eventId: event.id };
+    event.data.call = call;
     try {
-      await bus.publish({ ...event, data: { ...event.data, call } });
+      await bus.publish(event);
     } catch (error) {
       logger.error('Publishing to the bus failed; a retry of the event publishes it again.', {
         eventId: event.id,
@@ -126,12 +104,15 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     // Confirmed in the background: the next command goes out without waiting for this one's
     // answer. A confirmation that never lands is harmless: when the lease expires a retry
     // publishes again and the bus drops the copy. `stop()` waits for the ones in flight.
-    const confirmation = store
-      .markPublished(key)
-      .catch((error: unknown) => {
+    const confirmation: Promise<void> = store.markPublished(key).then(
+      () => {
+        confirmations.delete(confirmation);
+      },
+      (error: unknown) => {
+        confirmations.delete(confirmation);
         logger.error('Confirming a publish to the store failed.', { eventId: event.id, error });
-      })
-      .finally(() => confirmations.delete(confirmation));
+      },
+    );
     confirmations.add(confirmation);
   };
 
@@ -150,12 +131,14 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   ): Promise<IngestResult> => {
     const result = await store.apply(transition);
     const { outcome, call } = result;
-    logger.debug('Event applied.', {
-      eventId: event.id,
-      type: event.type,
-      callId: transition.callId,
-      outcome,
-    });
+    if (logger.logsDebug) {
+      logger.debug('Event applied.', {
+        eventId: event.id,
+        type: event.type,
+        callId: transition.callId,
+        outcome,
+      });
+    }
     const base = { outcome, ...(call ? { call } : {}) };
     if (outcome === 'duplicate' || outcome === 'skipped') {
       return { ...base, duplicate: true, published: false };
@@ -183,40 +166,51 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const listActiveCalls = async (
     tenantId: string,
     listOptions: ListActiveCallsOptions = {},
-  ): Promise<TrackedCall[]> => {
-    checkTenant(tenantId);
+  ): Promise<CallSnapshot[]> => {
+    checkTenantId(tenantId);
     const { branchId } = listOptions;
     checkBranchId(branchId);
     return store.listActiveCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
-      limit: checkLimit(listOptions.limit),
+      limit: checkLimit(listOptions.limit, activeLimit),
     });
   };
 
   const listRecentCalls = async (
     tenantId: string,
     recentOptions: ListRecentCallsOptions = {},
-  ): Promise<TrackedCall[]> => {
-    checkTenant(tenantId);
-    const { branchId, limit = 50 } = recentOptions;
+  ): Promise<CallSnapshot[]> => {
+    checkTenantId(tenantId);
+    const { branchId } = recentOptions;
     checkBranchId(branchId);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new InvalidArgumentError({ message: 'limit must be an integer from 1 to 1000.' });
-    }
+    const limit = checkLimit(recentOptions.limit, recentLimit);
     return store.listEndedCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
       limit,
     });
   };
 
+  /** Reads something of every tenant, a batch of tenants at a time (a Redis store pipelines them). */
+  const readEveryTenant = async <T>(
+    read: (tenantId: string) => Promise<T>,
+  ): Promise<[tenantId: string, value: T][]> => {
+    const tenants = await store.listTenants();
+    const results: [string, T][] = [];
+    for (let index = 0; index < tenants.length; index += tenantReadBatch) {
+      const batch = tenants.slice(index, index + tenantReadBatch);
+      const values = await Promise.all(batch.map(read));
+      for (const [position, tenantId] of batch.entries())
+        results.push([tenantId, values[position]!]);
+    }
+    return results;
+  };
+
   const listActiveCallsAcrossTenants = async (
     acrossOptions: { limit?: number } = {},
-  ): Promise<TrackedCall[]> => {
-    const limit = checkLimit(acrossOptions.limit);
-    const calls: TrackedCall[] = [];
-    for (const tenantId of await store.listTenants()) {
-      calls.push(...(await store.listActiveCalls(tenantId, { limit })));
-    }
+  ): Promise<CallSnapshot[]> => {
+    const limit = checkLimit(acrossOptions.limit, activeLimit);
+    const lists = await readEveryTenant((tenantId) => store.listActiveCalls(tenantId, { limit }));
+    const calls = lists.flatMap(([, list]) => list);
     calls.sort(
       (a, b) =>
         Date.parse(b.startedAt ?? b.createdAt) - Date.parse(a.startedAt ?? a.createdAt) ||
@@ -231,8 +225,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   }> => {
     const byTenant: Record<string, number> = {};
     let total = 0;
-    for (const tenantId of await store.listTenants()) {
-      const count = await store.countActiveCalls(tenantId);
+    for (const [tenantId, count] of await readEveryTenant((id) => store.countActiveCalls(id))) {
       if (count.total > 0) byTenant[tenantId] = count.total;
       total += count.total;
     }
@@ -243,34 +236,9 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     tenantId: string,
     analyticsOptions: GetAnalyticsOptions = {},
   ): Promise<CallAnalytics> => {
-    checkTenant(tenantId);
-    if (analyticsOptions === null || typeof analyticsOptions !== 'object') {
-      throw new InvalidArgumentError({
-        message: 'getAnalytics takes { from?, to?, granularity? }.',
-      });
-    }
-    const granularity = analyticsOptions.granularity ?? 'hour';
-    if (!analyticsGranularities.includes(granularity)) {
-      throw new InvalidArgumentError({
-        message: 'granularity must be "minute", "hour" or "day".',
-      });
-    }
+    checkTenantId(tenantId);
     const at = now();
-    const size = analyticsBucketMs[granularity];
-    const toRaw = analyticsOptions.to === undefined ? at + 1 : toTime(analyticsOptions.to, 'to');
-    const fromRaw =
-      analyticsOptions.from === undefined
-        ? toRaw - defaultSpanMs[granularity]
-        : toTime(analyticsOptions.from, 'from');
-    const from = analyticsBucketStart(granularity, fromRaw);
-    const to = analyticsBucketStart(granularity, toRaw - 1) + size;
-    if (!(from < to)) throw new InvalidArgumentError({ message: '`from` must be before `to`.' });
-    if ((to - from) / size > maxBuckets) {
-      throw new InvalidArgumentError({
-        message: `That range holds more than ${maxBuckets} ${granularity} buckets; use a coarser granularity or a shorter range.`,
-      });
-    }
-    const lookbackFrom = from - lookbackBuckets[granularity] * size;
+    const { granularity, from, to, lookbackFrom } = resolveAnalyticsRange(analyticsOptions, at);
     const [earlier, buckets] = await Promise.all([
       store.readAnalytics(tenantId, granularity, lookbackFrom, from),
       store.readAnalytics(tenantId, granularity, from, to),
@@ -288,8 +256,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     });
   };
 
-  const reapTenant = async (tenantId: string, at: number): Promise<TrackedCall[]> => {
-    const reaped: TrackedCall[] = [];
+  const reapTenant = async (tenantId: string, at: number): Promise<CallSnapshot[]> => {
+    const reaped: CallSnapshot[] = [];
     const stale = await store.findStaleCalls(tenantId, at - staleAfterMs, 500);
     for (const call of stale) {
       const event = createStaleCallEvent(call, {
@@ -315,8 +283,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     return reaped;
   };
 
-  const reapStaleCalls = async (at: number = now()): Promise<TrackedCall[]> => {
-    const reaped: TrackedCall[] = [];
+  const reapStaleCalls = async (at: number = now()): Promise<CallSnapshot[]> => {
+    const reaped: CallSnapshot[] = [];
     for (const tenantId of await store.listTenants())
       reaped.push(...(await reapTenant(tenantId, at)));
     return reaped;
@@ -333,7 +301,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
           500,
         );
         for (const { event, call } of unpublished) {
-          await publishWithCall(event, call);
+          // A copy: the store's event may be its own object.
+          await publishWithCall({ ...event, data: { ...event.data } }, call);
           report.republished += 1;
         }
         report.reaped += (await reapTenant(tenantId, at)).length;
@@ -363,7 +332,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     ingest,
     publish: ingest,
     getCall: async (tenantId, callId) => {
-      checkTenant(tenantId);
+      checkTenantId(tenantId);
       if (typeof callId !== 'string' || callId === '') {
         throw new InvalidArgumentError({ message: 'callId must be a non-empty string.' });
       }
@@ -372,7 +341,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     listActiveCalls,
     listRecentCalls,
     countActiveCalls: async (tenantId) => {
-      checkTenant(tenantId);
+      checkTenantId(tenantId);
       return store.countActiveCalls(tenantId);
     },
     listActiveCallsAcrossTenants,
@@ -392,49 +361,4 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       await Promise.all(confirmations);
     },
   };
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-    throw new InvalidArgumentError({ message: `${name} must be a positive number.` });
-  }
-  return value;
-}
-
-function checkTenant(tenantId: string): void {
-  if (!tenantIdSchema.safeParse(tenantId).success) {
-    throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
-  }
-}
-
-function checkBranchId(branchId: string | undefined): void {
-  if (branchId !== undefined && (typeof branchId !== 'string' || branchId === '')) {
-    throw new InvalidArgumentError({ message: 'branchId must be a non-empty string.' });
-  }
-}
-
-function checkLimit(limit: number | undefined): number {
-  if (limit === undefined) return 1000;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-    throw new InvalidArgumentError({ message: 'limit must be an integer from 1 to 10000.' });
-  }
-  return limit;
-}
-
-function toTime(value: string | number | Date, name: string): number {
-  const time =
-    value instanceof Date
-      ? value.getTime()
-      : typeof value === 'number'
-        ? value
-        : typeof value === 'string' && value !== ''
-          ? Date.parse(value)
-          : Number.NaN;
-  if (!Number.isFinite(time)) {
-    throw new InvalidArgumentError({
-      message: `\`${name}\` must be an ISO 8601 time, a Date or milliseconds since the epoch.`,
-    });
-  }
-  return time;
 }

@@ -4,6 +4,7 @@ import {
   analyticsBucketMs,
   analyticsBucketStart,
   analyticsGranularities,
+  analyticsTracksAgentTime,
 } from './analytics-granularity';
 import type { AnalyticsBucketData } from './call-store';
 import type { CallTransitionSettings } from './call-transition';
@@ -82,7 +83,8 @@ export function createMemoryAnalytics(): MemoryAnalytics {
           bucket.answered += 1;
           bucket.durationMs += end.durationMs;
         }
-        if (granularity === 'minute' || end.agentId === undefined || end.durationMs <= 0) continue;
+        if (!analyticsTracksAgentTime[granularity]) continue;
+        if (end.agentId === undefined || end.durationMs <= 0) continue;
         const size = analyticsBucketMs[granularity];
         const from = Math.max(at - end.durationMs, at - settings.analyticsRetentionMs[granularity]);
         for (let start = analyticsBucketStart(granularity, from); start <= at; start += size) {

@@ -1,3 +1,5 @@
+import type { CallSnapshot } from '@calltrack/core';
+import type { ActiveCallCount } from './active-call-count';
 import { applyCallTransition } from './apply-call-transition';
 import type {
   CallApplyResult,
@@ -9,8 +11,9 @@ import type {
 } from './call-store';
 import type { CallTransition } from './call-transition';
 import { createMemoryAnalytics, type MemoryAnalytics } from './create-memory-analytics';
-import { effectiveDurationMs, type StoredCall, toTrackedCall } from './stored-call';
-import type { ActiveCallCount, TrackedCall } from './tracked-call';
+import { effectiveDurationMs } from './effective-duration-ms';
+import type { StoredCall } from './stored-call';
+import { toCallSnapshot } from './to-call-snapshot';
 
 interface TenantState {
   calls: Map<string, StoredCall>;
@@ -106,7 +109,7 @@ export function createMemoryCallStore(): CallStore {
     const { call, outcome } = applied;
     if (!call) return { outcome };
     tenant.calls.set(call.callId, call);
-    const result: CallApplyResult = { outcome, call: toTrackedCall(call) };
+    const result: CallApplyResult = { outcome, call: toCallSnapshot(call) };
     if (outcome === 'unpublished' && call.endEventId === transition.eventId) {
       tenant.outbox.set(call.callId, at + settings.publishLeaseMs);
     }
@@ -173,15 +176,15 @@ export function createMemoryCallStore(): CallStore {
     if (call.endEventId === eventId) tenant.outbox.set(callId, 0);
   };
 
-  const getCall = async (tenantId: string, callId: string): Promise<TrackedCall | undefined> => {
+  const getCall = async (tenantId: string, callId: string): Promise<CallSnapshot | undefined> => {
     const call = tenants.get(tenantId)?.calls.get(callId);
-    return call ? toTrackedCall(call) : undefined;
+    return call ? toCallSnapshot(call) : undefined;
   };
 
   const listActiveCalls = async (
     tenantId: string,
     query: ListActiveCallsQuery,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const tenant = tenants.get(tenantId);
     if (!tenant) return [];
     const calls: StoredCall[] = [];
@@ -197,7 +200,7 @@ export function createMemoryCallStore(): CallStore {
         (b.startedAt ?? 0) - (a.startedAt ?? 0) ||
         (a.callId < b.callId ? 1 : a.callId > b.callId ? -1 : 0),
     );
-    return calls.slice(0, query.limit).map(toTrackedCall);
+    return calls.slice(0, query.limit).map(toCallSnapshot);
   };
 
   const countActiveCalls = async (tenantId: string): Promise<ActiveCallCount> => {
@@ -211,16 +214,16 @@ export function createMemoryCallStore(): CallStore {
   const listEndedCalls = async (
     tenantId: string,
     query: ListEndedCallsQuery,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const tenant = tenants.get(tenantId);
     if (!tenant) return [];
-    const calls: TrackedCall[] = [];
+    const calls: CallSnapshot[] = [];
     for (let index = tenant.ended.length - 1; index >= tenant.endedHead; index -= 1) {
       const { callId, branchId } = tenant.ended[index]!;
       if (query.branchId !== undefined && branchId !== query.branchId) continue;
       const call = tenant.calls.get(callId);
       if (!call) continue;
-      calls.push(toTrackedCall(call));
+      calls.push(toCallSnapshot(call));
       if (calls.length >= query.limit) break;
     }
     return calls;
@@ -230,7 +233,7 @@ export function createMemoryCallStore(): CallStore {
     tenantId: string,
     updatedBefore: number,
     limit: number,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const tenant = tenants.get(tenantId);
     if (!tenant) return [];
     prune(tenant, updatedBefore);
@@ -238,7 +241,7 @@ export function createMemoryCallStore(): CallStore {
       .filter((call) => call.updatedAt < updatedBefore)
       .sort((a, b) => a.updatedAt - b.updatedAt)
       .slice(0, limit)
-      .map(toTrackedCall);
+      .map(toCallSnapshot);
   };
 
   const claimUnpublishedEnds = async (
@@ -260,7 +263,7 @@ export function createMemoryCallStore(): CallStore {
       }
       tenant.outbox.set(callId, now + leaseMs);
       call.events.set(call.endEventId, now + leaseMs);
-      claimed.push({ event: structuredClone(call.endEvent), call: toTrackedCall(call) });
+      claimed.push({ event: structuredClone(call.endEvent), call: toCallSnapshot(call) });
     }
     return claimed;
   };

@@ -1,6 +1,8 @@
+import type { CallSnapshot } from '@calltrack/core';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
+import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
+import type { ActiveCallCount } from './active-call-count';
 import {
   type AnalyticsGranularity,
   analyticsBucketMs,
@@ -9,7 +11,6 @@ import {
 import { type CallDetails, callDetailNames } from './call-details';
 import type {
   AnalyticsBucketData,
-  CallApplyOutcome,
   CallApplyResult,
   CallEventKey,
   CallStore,
@@ -19,15 +20,23 @@ import type {
 } from './call-store';
 import type { CallTransition } from './call-transition';
 import {
+  decodeRedisAnalyticsBucket,
+  redisAnalyticsBucketKey,
+  redisAnalyticsBucketLayout,
+} from './redis-analytics-bucket';
+import {
   applyTransitionScript,
+  decodeApplyTransitionReply,
+  encodeApplyTransitionArgs,
+} from './redis-apply-transition-script';
+import { redisCallSnapshotFields } from './redis-call-hash';
+import {
   claimUnpublishedEndsScript,
   markPublishedScript,
   markPublishFailedScript,
-  redisCallSnapshotFields,
 } from './redis-call-store-scripts';
 import type { StoredCall } from './stored-call';
-import { toTrackedCall } from './stored-call';
-import type { ActiveCallCount, TrackedCall } from './tracked-call';
+import { toCallSnapshot } from './to-call-snapshot';
 
 /** Options of {@link createRedisCallStore}. */
 export interface RedisCallStoreOptions {
@@ -43,12 +52,17 @@ export interface RedisCallStoreOptions {
   prefix?: string;
 }
 
-const applyScript = defineRedisScript(applyTransitionScript);
-const markPublishedLua = defineRedisScript(markPublishedScript);
-const markPublishFailedLua = defineRedisScript(markPublishFailedScript);
-const claimUnpublishedEndsLua = defineRedisScript(claimUnpublishedEndsScript);
-
 type RedisValue = string | null;
+
+/**
+ * How long a process trusts that a tenant it registered is still in `<prefix>:tenants` before it
+ * registers it again (by the tracker's clock): after Redis lost its data, the reaper and the
+ * outbox find the tenant again within this time of its next event.
+ */
+const tenantRegistrationMs = 60_000;
+
+/** Tenant ids whose key base a store remembers before it starts over (memory stays bounded). */
+const maxKnownTenants = 10_000;
 
 /**
  * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
@@ -60,8 +74,12 @@ type RedisValue = string | null;
  * and detail positions), `active` and `active:branch:<branch>` (sorted sets by start time),
  * `branches` (hash of counts), `touched` (sorted set by last change, for the reaper), `outbox`
  * (sorted set of unconfirmed `call.ended`), `an:<granularity>:<start>` (analytics hashes, with a
- * TTL), `alert:<key>` (alert cooldowns). Plus `<prefix>:tenants`, the set of tenants. Ended
- * calls expire `endedCallRetentionMs` after their last change.
+ * TTL), `alert:<key>` (alert cooldowns); `ended` and `ended:branch:<branch>` (recently ended
+ * calls). Plus `<prefix>:tenants`, the set of tenants the reaper and the outbox walk. Ended calls
+ * expire `endedCallRetentionMs` after their last change.
+ *
+ * Applying a transition is one round trip: the script, plus, at most once a minute per tenant and
+ * process, an `SADD` to the tenants set written alongside it.
  */
 export function createRedisCallStore(options: RedisCallStoreOptions): CallStore {
   if (options == null || typeof options !== 'object' || options.redis == null) {
@@ -78,71 +96,68 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   }
   const tenantsKey = `${prefix}:tenants`;
 
+  // The key base of each tenant id already checked: the tracker validated the event's tenant
+  // before the store sees it, so an apply and its confirmation do not run it through zod again.
+  const bases = new Map<string, string>();
   const baseOf = (tenantId: string): string => {
+    const known = bases.get(tenantId);
+    if (known !== undefined) return known;
     if (!tenantIdSchema.safeParse(tenantId).success) {
       throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
     }
-    return `${prefix}:{${tenantId}}:`;
+    if (bases.size >= maxKnownTenants) bases.clear();
+    const base = `${prefix}:{${tenantId}}:`;
+    bases.set(tenantId, base);
+    return base;
   };
   const callKey = (tenantId: string, callId: string): string => `${baseOf(tenantId)}call:${callId}`;
 
+  // Tenants this process put in the tenants set, by the tracker's clock when it did: each apply
+  // of a tenant not registered within `tenantRegistrationMs` sends one SADD alongside its
+  // script (the set lives outside the tenant's hash slot, so the script cannot write it).
+  const registeredTenants = new Map<string, number>();
+  const registerTenant = (tenantId: string, at: number): Promise<void> | undefined => {
+    const registeredAt = registeredTenants.get(tenantId);
+    if (
+      registeredAt !== undefined &&
+      at >= registeredAt &&
+      at - registeredAt < tenantRegistrationMs
+    ) {
+      return undefined;
+    }
+    if (registeredTenants.size >= maxKnownTenants) registeredTenants.clear();
+    registeredTenants.set(tenantId, at);
+    return redis.sadd(tenantsKey, tenantId).then(
+      () => undefined,
+      () => {
+        // Not registered after all: the tenant's next apply sends it again.
+        registeredTenants.delete(tenantId);
+      },
+    );
+  };
+
   const apply = async (transition: CallTransition): Promise<CallApplyResult> => {
     const base = baseOf(transition.tenantId);
-    const { settings } = transition;
-    const scalars: Record<string, string> = {
-      tenantId: transition.tenantId,
-      callId: transition.callId,
-      id: transition.eventId,
-      kind: transition.kind,
-      occurredAt: String(transition.occurredAt),
-      at: String(transition.at),
-      lease: String(settings.publishLeaseMs),
-      endedRetention: String(settings.endedCallRetentionMs),
-      retMinute: String(settings.analyticsRetentionMs.minute),
-      retHour: String(settings.analyticsRetentionMs.hour),
-      retDay: String(settings.analyticsRetentionMs.day),
-    };
-    if (transition.status !== undefined) scalars.status = transition.status;
-    if (transition.sequence !== undefined) scalars.sequence = String(transition.sequence);
-    if (transition.expectUpdatedAt !== undefined) {
-      scalars.expectUpdatedAt = String(transition.expectUpdatedAt);
-    }
-    for (const [name, value] of Object.entries(transition.identity)) {
-      if (typeof value === 'string') scalars[name] = value;
-    }
-    const detailArgs: string[] = [];
-    for (const name of callDetailNames) {
-      const value = (transition.details as Record<string, unknown>)[name];
-      if (value !== undefined) detailArgs.push(name, JSON.stringify(value));
-    }
-    const reply = (await runRedisScript(
-      redis,
-      applyScript,
-      [`${base}call:${transition.callId}`],
-      [
-        base,
-        JSON.stringify(scalars),
-        transition.event ? JSON.stringify(transition.event) : '',
-        ...detailArgs,
-      ],
-    )) as [CallApplyOutcome, number, number, RedisValue[]];
-    const [outcome, activeCount, activated, fields] = reply;
-    const call = decodeCall(fields);
+    // Written before the script, without waiting: both go out in one round trip.
+    const registration = registerTenant(transition.tenantId, transition.at);
+    const reply = decodeApplyTransitionReply(
+      await runRedisScript(
+        redis,
+        applyTransitionScript,
+        [`${base}call:${transition.callId}`],
+        encodeApplyTransitionArgs(base, transition),
+      ),
+    );
+    await registration;
+    const { outcome, activeCount } = reply;
+    const call = decodeCall(reply.snapshot);
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
-    if (activeCount >= 0) result.activeCount = activeCount;
-    if (activated === 1) result.activated = true;
-    // A new call registers its tenant for the reaper (once per call; not in the script, whose
-    // keys all carry the tenant's hash tag).
-    if (
-      call?.version === 1 &&
-      (outcome === 'changed' || outcome === 'ended' || outcome === 'enriched')
-    ) {
-      await redis.sadd(tenantsKey, transition.tenantId);
-    }
+    if (activeCount !== undefined) result.activeCount = activeCount;
+    if (reply.activated) result.activated = true;
     return result;
   };
 
-  const mark = async (script: typeof markPublishedLua, key: CallEventKey): Promise<void> => {
+  const mark = async (script: RedisScript, key: CallEventKey): Promise<void> => {
     const base = baseOf(key.tenantId);
     await runRedisScript(
       redis,
@@ -152,13 +167,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
-  const readCalls = async (tenantId: string, callIds: string[]): Promise<TrackedCall[]> => {
+  const readCalls = async (tenantId: string, callIds: string[]): Promise<CallSnapshot[]> => {
     if (callIds.length === 0) return [];
     const pipeline = redis.pipeline();
     for (const callId of callIds)
       pipeline.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
     const replies = (await pipeline.exec()) ?? [];
-    const calls: TrackedCall[] = [];
+    const calls: CallSnapshot[] = [];
     for (const [error, fields] of replies) {
       if (error) throw error;
       const call = decodeCall(fields as RedisValue[]);
@@ -170,7 +185,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   const listActiveCalls = async (
     tenantId: string,
     query: ListActiveCallsQuery,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const base = baseOf(tenantId);
     const key =
       query.branchId === undefined ? `${base}active` : `${base}active:branch:${query.branchId}`;
@@ -191,7 +206,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   const listEndedCalls = async (
     tenantId: string,
     query: ListEndedCallsQuery,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const base = baseOf(tenantId);
     const key =
       query.branchId === undefined ? `${base}ended` : `${base}ended:branch:${query.branchId}`;
@@ -217,7 +232,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     tenantId: string,
     updatedBefore: number,
     limit: number,
-  ): Promise<TrackedCall[]> => {
+  ): Promise<CallSnapshot[]> => {
     const callIds = await redis.zrangebyscore(
       `${baseOf(tenantId)}touched`,
       '-inf',
@@ -238,7 +253,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const base = baseOf(tenantId);
     const reply = (await runRedisScript(
       redis,
-      claimUnpublishedEndsLua,
+      claimUnpublishedEndsScript,
       [`${base}outbox`],
       [base, now, leaseMs, limit],
     )) as (string | RedisValue[])[];
@@ -265,8 +280,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     if (starts.length === 0) return [];
     const pipeline = redis.pipeline();
     for (const start of starts) {
-      const key = `${base}an:${granularity}:${start}`;
-      pipeline.hgetall(key).scard(`${key}:agents`);
+      const key = redisAnalyticsBucketKey(base, granularity, start);
+      pipeline.hgetall(key).scard(`${key}${redisAnalyticsBucketLayout.agentsSuffix}`);
     }
     const replies = (await pipeline.exec()) ?? [];
     const buckets: AnalyticsBucketData[] = [];
@@ -277,7 +292,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       if (setError) throw setError;
       const fields = (hash ?? {}) as Record<string, string>;
       if (Object.keys(fields).length === 0) return;
-      buckets.push(decodeBucket(start, fields, Number(agents ?? 0)));
+      buckets.push(decodeRedisAnalyticsBucket(start, fields, Number(agents ?? 0)));
     });
     return buckets;
   };
@@ -300,8 +315,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 
   return {
     apply,
-    markPublished: (key) => mark(markPublishedLua, key),
-    markPublishFailed: (key) => mark(markPublishFailedLua, key),
+    markPublished: (key) => mark(markPublishedScript, key),
+    markPublishFailed: (key) => mark(markPublishFailedScript, key),
     getCall: async (tenantId, callId) => {
       const fields = await redis.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
       return decodeCall(fields);
@@ -320,7 +335,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
 
 /** Builds a snapshot from `HMGET` of {@link redisCallSnapshotFields}; undefined for no call. */
-function decodeCall(fields: readonly RedisValue[] | undefined): TrackedCall | undefined {
+function decodeCall(fields: readonly RedisValue[] | undefined): CallSnapshot | undefined {
   if (!fields) return undefined;
   const value = (name: string): string | undefined =>
     fields[fieldIndex.get(name) ?? -1] ?? undefined;
@@ -362,34 +377,5 @@ function decodeCall(fields: readonly RedisValue[] | undefined): TrackedCall | un
     const time = number(name);
     if (time !== undefined) call[name] = time;
   }
-  return toTrackedCall(call);
-}
-
-function decodeBucket(
-  start: number,
-  fields: Record<string, string>,
-  agents: number,
-): AnalyticsBucketData {
-  const count = (name: string): number => Number(fields[name] ?? 0);
-  const optional = (name: string): number | undefined =>
-    fields[name] === undefined ? undefined : Number(fields[name]);
-  const byStatus: AnalyticsBucketData['byStatus'] = {};
-  for (const [name, value] of Object.entries(fields)) {
-    if (name.startsWith('st:')) Object.assign(byStatus, { [name.slice(3)]: Number(value) });
-  }
-  const bucket: AnalyticsBucketData = {
-    start,
-    started: count('started'),
-    ended: count('ended'),
-    answered: count('answered'),
-    durationMs: count('durationMs'),
-    byStatus,
-    agentTalkMs: count('agentTalkMs'),
-    agents,
-  };
-  for (const name of ['open', 'level', 'peak'] as const) {
-    const value = optional(name);
-    if (value !== undefined) bucket[name] = value;
-  }
-  return bucket;
+  return toCallSnapshot(call);
 }

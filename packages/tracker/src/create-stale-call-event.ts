@@ -1,6 +1,5 @@
-import type { CallEvent } from '@calltrack/core';
+import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { boundedEventId } from './bounded-event-id';
-import type { TrackedCall } from './tracked-call';
 
 /**
  * The `call.ended` the reaper closes a stale call with: id `calltrack:<callId>:stale` (the same
@@ -10,7 +9,7 @@ import type { TrackedCall } from './tracked-call';
  * not count the time it sat stale), `data.reason: 'stale'`.
  */
 export function createStaleCallEvent(
-  call: TrackedCall,
+  call: CallSnapshot,
   options: { at: number; status: 'failed' | 'canceled'; staleAfterMs: number },
 ): CallEvent {
   const event: CallEvent = {
@@ -34,7 +33,7 @@ export function createStaleCallEvent(
   return event;
 }
 
-function lastKnownAlive(call: TrackedCall): string {
+function lastKnownAlive(call: CallSnapshot): string {
   const times = [call.updatedAt, call.startedAt, call.answeredAt].flatMap((time) =>
     time === undefined ? [] : [Date.parse(time)],
   );

@@ -1,13 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus } from '@calltrack/bus';
-import { toNodeHandler } from '@calltrack/core';
+import type { Principal } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callLifecycle, t0 } from './__tests__/make-call-event';
 import { createCallTracker } from './create-call-tracker';
 import { createTrackerHandler } from './create-tracker-handler';
 
 const tokens: Record<string, string> = { 'token-a': 'tenant-a', 'token-b': 'tenant-b' };
+/** Principals beyond a plain tenant's, by token. */
+const principals: Record<string, Principal> = {
+  admin: { tenantId: 'tenant-a', userId: 'admin-1', allTenants: true, roles: ['super-admin'] },
+  'not-admin': { tenantId: 'tenant-a', allTenants: false },
+  'half-admin': { tenantId: 'tenant-a', allTenants: 'yes' as never },
+};
 let server: Server;
 let base: string;
 const errors: unknown[] = [];
@@ -35,6 +42,7 @@ beforeAll(async () => {
     authenticate: (request) => {
       const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
       if (token === 'broken') return { tenantId: 'bad tenant' };
+      if (token !== undefined && token in principals) return principals[token];
       const tenantId = token === undefined ? undefined : tokens[token];
       return tenantId === undefined ? null : { tenantId, userId: 'user-1' };
     },
@@ -172,10 +180,102 @@ describe('createTrackerHandler (over node:http)', () => {
     expect((await get('/api/calls/active/a/b')).status).toBe(404);
   });
 
-  it('answers 500 without details when authenticate returns a bad tenant, and logs it', async () => {
-    const response = await get('/api/calls/active', 'broken');
-    expect(response).toMatchObject({ status: 500, body: { error: { code: 'internal_error' } } });
-    expect(errors).toHaveLength(1);
+  it('answers 500 without details when authenticate returns a principal that is not valid, and logs it', async () => {
+    errors.length = 0;
+    for (const token of ['broken', 'half-admin']) {
+      const response = await get('/api/calls/active', token);
+      expect(response).toMatchObject({ status: 500, body: { error: { code: 'internal_error' } } });
+    }
+    expect(errors).toHaveLength(2);
+    expect(JSON.stringify(errors)).toMatch(/allTenants/);
+  });
+
+  it("never lets a tenant principal read another tenant's data, whatever the query or path says", async () => {
+    for (const token of ['token-a', 'not-admin']) {
+      for (const path of [
+        '/api/calls/active?tenantId=tenant-b',
+        '/api/calls/active?tenantId=tenant-a',
+        '/api/calls/active/count?tenantId=tenant-b',
+        '/api/calls/recent?tenantId=tenant-b',
+        '/api/calls/active/CA-h3?tenantId=tenant-b',
+        '/api/calls/analytics?tenantId=tenant-b',
+        '/api/calls/active?branchId=north&tenantId=tenant-b',
+      ]) {
+        const response = await get(path, token);
+        expect(response.status, `${token} ${path}`).toBe(400);
+        expect(response.body.error.message, path).toMatch(/credentials/);
+      }
+      // Another tenant's call is not found, as an unknown one is.
+      expect(await get('/api/calls/active/CA-h3', token)).toMatchObject({
+        status: 404,
+        body: { error: { code: 'not_found' } },
+      });
+      const own = await get('/api/calls/active', token);
+      expect(
+        own.body.calls.every((call: { tenantId: string }) => call.tenantId === 'tenant-a'),
+      ).toBe(true);
+      expect((await get('/api/calls/active/count', token)).body).toEqual({
+        total: 3,
+        byBranch: { north: 2, south: 1 },
+      });
+    }
+  });
+
+  it('gives an all-tenants principal every tenant where the tracker has such a view', async () => {
+    const all = await get('/api/calls/active', 'admin');
+    expect(all.status).toBe(200);
+    expect(
+      all.body.calls.map((call: { tenantId: string; callId: string }) => [
+        call.tenantId,
+        call.callId,
+      ]),
+    ).toEqual([
+      ['tenant-a', 'CA h/4'],
+      ['tenant-a', 'CA-h2'],
+      // Same start as CA-h1: the call id breaks the tie.
+      ['tenant-b', 'CA-h3'],
+      ['tenant-a', 'CA-h1'],
+    ]);
+    expect((await get('/api/calls/active?limit=2', 'admin')).body.calls).toHaveLength(2);
+    expect((await get('/api/calls/active/count', 'admin')).body).toEqual({
+      total: 4,
+      byTenant: { 'tenant-a': 3, 'tenant-b': 1 },
+    });
+    // Branches are per tenant: across tenants, one must be named.
+    expect((await get('/api/calls/active?branchId=north', 'admin')).status).toBe(400);
+  });
+
+  it('lets an all-tenants principal name one tenant, and reads its own tenant by default elsewhere', async () => {
+    const b = await get('/api/calls/active?tenantId=tenant-b', 'admin');
+    expect(b.body.calls.map((call: { callId: string }) => call.callId)).toEqual(['CA-h3']);
+    expect((await get('/api/calls/active/count?tenantId=tenant-b', 'admin')).body).toEqual({
+      total: 1,
+      byBranch: {},
+    });
+    expect(
+      (await get('/api/calls/active?tenantId=tenant-a&branchId=north', 'admin')).body.calls,
+    ).toHaveLength(2);
+    // One call, recent calls and analytics have no cross-tenant view: the own tenant, or the named one.
+    expect((await get('/api/calls/active/CA-h3', 'admin')).status).toBe(404);
+    expect(await get('/api/calls/active/CA-h3?tenantId=tenant-b', 'admin')).toMatchObject({
+      status: 200,
+      body: { call: { tenantId: 'tenant-b', callId: 'CA-h3' } },
+    });
+    expect((await get('/api/calls/recent', 'admin')).body.calls).toEqual([
+      expect.objectContaining({ callId: 'CA-h5' }),
+    ]);
+    expect((await get('/api/calls/recent?tenantId=tenant-b', 'admin')).body.calls).toEqual([]);
+    expect((await get('/api/calls/analytics?tenantId=tenant-b', 'admin')).body).toMatchObject({
+      tenantId: 'tenant-b',
+    });
+    for (const query of [
+      'tenantId=a%20b',
+      'tenantId=%7Bx%7D',
+      'tenantId=',
+      'tenantId=a&tenantId=b',
+    ]) {
+      expect((await get(`/api/calls/active?${query}`, 'admin')).status, query).toBe(400);
+    }
   });
 
   it('rejects options it cannot work with', () => {

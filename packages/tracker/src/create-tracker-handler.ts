@@ -1,72 +1,141 @@
 import {
+  type Authenticate,
   CallTrackError,
   type FetchHandler,
   InvalidArgumentError,
   jsonResponse,
   NotFoundError,
+  type Principal,
+  principalSchema,
   tenantIdSchema,
   toErrorResponse,
   UnauthorizedError,
 } from '@calltrack/core';
-import type { AnalyticsGranularity } from './analytics-granularity';
 import type { CallTracker } from './call-tracker';
+import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
+import type { IdempotencyStore } from './idempotency-store';
+import {
+  matchTrackerRoute,
+  normalizeBasePath,
+  type TrackerRouteName,
+  trackerRoutes,
+} from './match-tracker-route';
+import { type PlaceCallSettings, placeCallRoute } from './place-call-route';
+import {
+  parseGranularityParam,
+  parseLimitParam,
+  parseTimeParam,
+  readTrackerQuery,
+} from './read-tracker-query';
+import { terminateCallRoute } from './terminate-call-route';
+import { checkTrackerCallControl, type TrackerCallControl } from './tracker-call-control';
 import { createMaskedLogger, defaultTrackerLogger, type TrackerLogger } from './tracker-logger';
-
-/** Who is asking: what `authenticate` returns for a valid request. */
-export interface TrackerPrincipal {
-  /** The only tenant whose calls this request may read. */
-  tenantId: string;
-  /** Anything else your app knows (user id, roles); the handler ignores it. */
-  [key: string]: unknown;
-}
 
 /** Options of {@link createTrackerHandler}. */
 export interface CreateTrackerHandlerOptions {
-  /** The tracker to read from (only its tenant-scoped queries are used). */
+  /** The tracker to read from. */
   tracker: Pick<
     CallTracker,
-    'listActiveCalls' | 'countActiveCalls' | 'listRecentCalls' | 'getCall' | 'getAnalytics'
+    | 'listActiveCalls'
+    | 'countActiveCalls'
+    | 'listRecentCalls'
+    | 'getCall'
+    | 'getAnalytics'
+    | 'listActiveCallsAcrossTenants'
+    | 'countActiveCallsAcrossTenants'
   >;
   /**
-   * Resolves the caller from the request (a session cookie, a bearer token…). Return null or
-   * undefined for no or bad credentials: answered 401. The tenant always comes from here, never
-   * from the query. Throw a `CallTrackError` to answer with its status.
+   * Resolves the caller from the request (a session cookie, a bearer token…): core's
+   * `Principal`. Return null or undefined for no or bad credentials: answered 401. The tenant
+   * always comes from here, never from the query; only a principal with `allTenants: true` may
+   * name another tenant (`?tenantId=`). Throw a `CallTrackError` to answer with its status; a
+   * principal that is not valid (see core's `principalSchema`) is a 500.
    */
-  authenticate: (
-    request: Request,
-  ) => TrackerPrincipal | null | undefined | Promise<TrackerPrincipal | null | undefined>;
+  authenticate: Authenticate<Request>;
   /** Where the routes are mounted, e.g. `/api`. Default: the root. */
   basePath?: string;
   /** Where unexpected (500) errors are reported; phone numbers are masked. */
   logger?: TrackerLogger;
+  /**
+   * Turns on the call-control routes, `POST {basePath}/calls` and
+   * `POST {basePath}/calls/:callId/terminate`: the `CallControl` adapters by provider
+   * (`{ twilio: createTwilioCallControl(…), … }`), or a function
+   * `(principal, provider, { tenantId, operation }) => CallControl | undefined` (sync or async)
+   * for provider accounts per tenant. Without it those paths answer 404.
+   */
+  callControl?: TrackerCallControl;
+  /**
+   * Where `POST /calls` keeps its request ids and answers. Default: a memory store of this handler,
+   * right for one process only. With several processes (or the Redis tracker store), give every
+   * handler the same `createRedisIdempotencyStore({ redis })` from `@calltrack/tracker/redis`, or
+   * a request repeated on another process places a second call.
+   */
+  idempotency?: {
+    store?: IdempotencyStore;
+    /** How long a request id and its answer are kept. Default 24 hours. */
+    ttlMs?: number;
+    /**
+     * How long a repeat waits for the first request with its id to finish before answering 409
+     * `request_in_progress`. Default 10 seconds.
+     */
+    waitMs?: number;
+    /**
+     * A request id claimed longer ago than this and never answered belongs to a process that died
+     * while placing: repeats get 409 `request_outcome_unknown`. Default 2 minutes (keep it above
+     * the adapters' request timeout).
+     */
+    pendingTimeoutMs?: number;
+  };
+  /** The clock, ms since the epoch, for request ids. Default `Date.now`. */
+  now?: () => number;
 }
 
-const routes = {
-  list: { query: ['branchId', 'limit'] },
-  count: { query: [] },
-  recent: { query: ['branchId', 'limit'] },
-  call: { query: [] },
-  analytics: { query: ['from', 'to', 'granularity'] },
-} as const;
+/** The call-control routes, there only with `callControl`. */
+const callControlRoutes: ReadonlySet<TrackerRouteName> = new Set(['place', 'terminate']);
 
-type RouteName = keyof typeof routes;
+/** Routes that have a cross-tenant query, for principals with `allTenants`. */
+const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'count']);
 
 /**
  * Creates the read API over a tracker, as a fetch handler (`toNodeHandler` for Express or
- * `node:http`; a Next.js route handler as is). Every route is `GET` and tenant-scoped:
+ * `node:http`; a Next.js route handler as is). Every route is `GET`:
  *
- * - `GET {basePath}/calls/active?branchId=&limit=` → `{ calls: TrackedCall[] }`, newest first;
+ * - `GET {basePath}/calls/active?branchId=&limit=` → `{ calls: CallSnapshot[] }`, newest first;
  * - `GET {basePath}/calls/active/count` → `{ total, byBranch }`;
- * - `GET {basePath}/calls/recent?branchId=&limit=` → `{ calls: TrackedCall[] }`, the most
+ * - `GET {basePath}/calls/recent?branchId=&limit=` → `{ calls: CallSnapshot[] }`, the most
  *   recently ended first (see `listRecentCalls`; `limit` 1–1,000, default 50);
  * - `GET {basePath}/calls/active/:callId` → `{ call }` (also a recently ended call; 404 for an
  *   unknown call or another tenant's);
  * - `GET {basePath}/calls/analytics?from=&to=&granularity=` → `CallAnalytics` (default: the last
  *   24 hours by hour; see `getAnalytics`).
  *
- * 404 for an unknown path, 405 (with `Allow: GET`) for another method, 401 without credentials,
- * 400 for a bad or unknown query parameter (`tenantId` included: the tenant is never taken from
- * the query). Errors are JSON `{ error: { code, message } }`.
+ * A principal reads its own tenant. One with `allTenants: true` reads every tenant's active calls
+ * (`/calls/active` → `{ calls }` of all tenants, newest first; `/calls/active/count` →
+ * `{ total, byTenant }`), and on any route may name one tenant with `?tenantId=` to read it as
+ * that tenant would; the routes without a cross-tenant view (`/calls/recent`,
+ * `/calls/active/:callId`, `/calls/analytics`) read its own tenant unless it names one.
+ *
+ * With `callControl`, two call-control routes (see the README for every answer):
+ *
+ * - `POST {basePath}/calls` with JSON `{ provider, to, from?, agentNumber?, requestId }` places a
+ *   call for the principal's own tenant (also a super-admin's) through the provider's adapter:
+ *   `202 { call: { provider, callId, reference } }` (`callId` null when the provider sends it
+ *   later; `reference` is the `requestId`). A repeat with the same `requestId` gets the same
+ *   answer and places nothing, also while the first is running and on another process sharing
+ *   the `idempotency.store`.
+ * - `POST {basePath}/calls/:callId/terminate` ends a call of the tenant (a super-admin's of any
+ *   tenant, or of the one named with `?tenantId=`): `202 { callId, status: 'terminating' }`;
+ *   `200 { callId, status }` for a call that already ended; 404 for an unknown call or another
+ *   tenant's; 501 when its provider has no adapter or cannot end calls (CallerDesk).
+ *
+ * The screens update from the webhooks that follow, not from these answers. A provider's failure
+ * is answered with a mapped status (422 refused, 502/503/504 unavailable) and
+ * `{ error: { code, message, provider, retryable } }`.
+ *
+ * 404 for an unknown path, 405 (with `Allow`) for another method, 401 without credentials,
+ * 400 for a bad or unknown query parameter (`tenantId` included, for a principal without
+ * `allTenants`: the tenant is never taken from the query). Errors are JSON
+ * `{ error: { code, message } }`.
  */
 export function createTrackerHandler(options: CreateTrackerHandlerOptions): FetchHandler {
   if (options == null || typeof options !== 'object' || options.tracker == null) {
@@ -81,41 +150,97 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
   }
   const basePath = normalizeBasePath(options.basePath);
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
-  const { tracker } = options;
+  const { tracker, callControl } = options;
+  checkTrackerCallControl(callControl);
+  const placeSettings: PlaceCallSettings | undefined =
+    callControl === undefined
+      ? undefined
+      : {
+          callControl,
+          store: options.idempotency?.store ?? createMemoryIdempotencyStore(),
+          ttlMs: positive(options.idempotency?.ttlMs, 86_400_000, 'idempotency.ttlMs'),
+          waitMs: positive(options.idempotency?.waitMs, 10_000, 'idempotency.waitMs'),
+          pendingTimeoutMs: positive(
+            options.idempotency?.pendingTimeoutMs,
+            120_000,
+            'idempotency.pendingTimeoutMs',
+          ),
+          now: options.now ?? Date.now,
+          logger,
+        };
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
-    const route = matchRoute(url.pathname, basePath);
-    if (!route) throw new NotFoundError({ message: 'No such route.' });
-    if (request.method !== 'GET') {
+    const route = matchTrackerRoute(url.pathname, basePath);
+    if (!route || (callControlRoutes.has(route.name) && placeSettings === undefined)) {
+      throw new NotFoundError({ message: 'No such route.' });
+    }
+    const { method } = trackerRoutes[route.name];
+    if (request.method !== method) {
       return jsonResponse(
-        { error: { code: 'method_not_allowed', message: 'Only GET is supported.' } },
-        { status: 405, headers: { allow: 'GET', 'cache-control': 'no-store' } },
+        { error: { code: 'method_not_allowed', message: `Only ${method} is supported here.` } },
+        { status: 405, headers: { allow: method, 'cache-control': 'no-store' } },
       );
     }
-    const principal = await options.authenticate(request);
-    if (principal == null)
-      throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
-    if (!tenantIdSchema.safeParse(principal.tenantId).success) {
-      throw new Error('authenticate() returned a principal without a valid tenantId.');
+    const principal = checkPrincipal(await options.authenticate(request));
+    const allTenants = principal.allTenants === true;
+    const allowed: readonly string[] = trackerRoutes[route.name].query;
+    const query = readTrackerQuery(
+      url.searchParams,
+      // Placing a call is always for the principal's own tenant.
+      allTenants && route.name !== 'place' ? [...allowed, 'tenantId'] : allowed,
+    );
+    let tenantId = principal.tenantId;
+    if (query.tenantId !== undefined) {
+      if (!tenantIdSchema.safeParse(query.tenantId).success) {
+        throw new InvalidArgumentError({ message: '"tenantId" is not a valid tenant id.' });
+      }
+      tenantId = query.tenantId;
     }
-    const { tenantId } = principal;
-    const query = readQuery(url.searchParams, routes[route.name].query);
+    const acrossTenants =
+      allTenants && query.tenantId === undefined && acrossTenantRoutes.has(route.name);
+    const limit = (max?: number) =>
+      query.limit === undefined ? {} : { limit: parseLimitParam(query.limit, max) };
 
     switch (route.name) {
+      case 'place':
+        return placeCallRoute(request, principal, placeSettings!);
+      case 'terminate':
+        return terminateCallRoute(
+          route.callId,
+          principal,
+          tenantId,
+          allTenants && query.tenantId === undefined,
+          {
+            tracker,
+            callControl: placeSettings!.callControl,
+          },
+        );
       case 'list': {
+        if (acrossTenants) {
+          if (query.branchId !== undefined) {
+            throw new InvalidArgumentError({
+              message: 'branchId is per tenant: name the tenant with tenantId.',
+            });
+          }
+          return json({ calls: await tracker.listActiveCallsAcrossTenants(limit()) });
+        }
         const calls = await tracker.listActiveCalls(tenantId, {
           ...(query.branchId === undefined ? {} : { branchId: query.branchId }),
-          ...(query.limit === undefined ? {} : { limit: parseLimit(query.limit) }),
+          ...limit(),
         });
         return json({ calls });
       }
       case 'count':
-        return json(await tracker.countActiveCalls(tenantId));
+        return json(
+          acrossTenants
+            ? await tracker.countActiveCallsAcrossTenants()
+            : await tracker.countActiveCalls(tenantId),
+        );
       case 'recent': {
         const calls = await tracker.listRecentCalls(tenantId, {
           ...(query.branchId === undefined ? {} : { branchId: query.branchId }),
-          ...(query.limit === undefined ? {} : { limit: parseLimit(query.limit, 1000) }),
+          ...limit(1000),
         });
         return json({ calls });
       }
@@ -127,9 +252,9 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
       case 'analytics': {
         return json(
           await tracker.getAnalytics(tenantId, {
-            granularity: parseGranularity(query.granularity),
-            ...(query.from === undefined ? {} : { from: parseTime(query.from, 'from') }),
-            ...(query.to === undefined ? {} : { to: parseTime(query.to, 'to') }),
+            granularity: parseGranularityParam(query.granularity),
+            ...(query.from === undefined ? {} : { from: parseTimeParam(query.from, 'from') }),
+            ...(query.to === undefined ? {} : { to: parseTimeParam(query.to, 'to') }),
           }),
         );
       }
@@ -153,77 +278,31 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
   };
 }
 
+/**
+ * What `authenticate` returned, checked: null or undefined is a 401; anything that is not a
+ * valid `Principal` is the app's bug, a 500 (logged, nothing revealed).
+ */
+function checkPrincipal(principal: Principal | null | undefined): Principal {
+  if (principal == null)
+    throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
+  const checked = principalSchema.safeParse(principal);
+  if (!checked.success) {
+    const field = checked.error.issues[0]?.path.join('.') || '(root)';
+    throw new Error(`authenticate() returned a principal that is not valid (${field}).`);
+  }
+  return principal;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError({
+      message: `createTrackerHandler: ${name} must be a positive number of milliseconds.`,
+    });
+  }
+  return value;
+}
+
 function json(body: unknown): Response {
   return jsonResponse(body, { headers: { 'cache-control': 'no-store' } });
-}
-
-function normalizeBasePath(basePath: string | undefined): string {
-  if (basePath === undefined || basePath === '' || basePath === '/') return '';
-  if (typeof basePath !== 'string' || !basePath.startsWith('/')) {
-    throw new InvalidArgumentError({ message: 'basePath must start with "/", e.g. "/api".' });
-  }
-  return basePath.replace(/\/+$/, '');
-}
-
-function matchRoute(
-  pathname: string,
-  basePath: string,
-): { name: Exclude<RouteName, 'call'> } | { name: 'call'; callId: string } | undefined {
-  if (!pathname.startsWith(`${basePath}/`)) return undefined;
-  const path = pathname.slice(basePath.length).replace(/\/$/, '');
-  if (path === '/calls/active') return { name: 'list' };
-  if (path === '/calls/active/count') return { name: 'count' };
-  if (path === '/calls/recent') return { name: 'recent' };
-  if (path === '/calls/analytics') return { name: 'analytics' };
-  const match = /^\/calls\/active\/([^/]+)$/.exec(path);
-  if (!match) return undefined;
-  try {
-    return { name: 'call', callId: decodeURIComponent(match[1]!) };
-  } catch {
-    throw new InvalidArgumentError({
-      message: 'The call id in the path is not valid URL encoding.',
-    });
-  }
-}
-
-function readQuery(params: URLSearchParams, allowed: readonly string[]): Record<string, string> {
-  const query: Record<string, string> = {};
-  for (const [name, value] of params) {
-    if (!allowed.includes(name)) {
-      throw new InvalidArgumentError({
-        message:
-          name === 'tenantId'
-            ? 'tenantId is not a query parameter: the tenant comes from your credentials.'
-            : `Unknown query parameter "${name}".`,
-      });
-    }
-    if (name in query) throw new InvalidArgumentError({ message: `"${name}" was given twice.` });
-    if (value === '') throw new InvalidArgumentError({ message: `"${name}" is empty.` });
-    query[name] = value;
-  }
-  return query;
-}
-
-function parseLimit(value: string, max = 10_000): number {
-  const limit = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1 && limit <= max)) {
-    throw new InvalidArgumentError({ message: `"limit" must be an integer from 1 to ${max}.` });
-  }
-  return limit;
-}
-
-function parseGranularity(value: string | undefined): AnalyticsGranularity {
-  if (value === undefined) return 'hour';
-  if (value === 'minute' || value === 'hour' || value === 'day') return value;
-  throw new InvalidArgumentError({ message: '"granularity" must be minute, hour or day.' });
-}
-
-function parseTime(value: string, name: string): number {
-  const time = /^\d{1,15}$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(time)) {
-    throw new InvalidArgumentError({
-      message: `"${name}" must be an ISO 8601 time or milliseconds since the epoch.`,
-    });
-  }
-  return time;
 }

@@ -5,6 +5,7 @@ import {
   isTerminalStatus,
 } from '@calltrack/core';
 import { type CallDetails, callDetailNames } from './call-details';
+import { checkTrackableEvent, keepsCallDetail } from './call-snapshot-budget';
 import type { CallIdentity, CallTransition, CallTransitionSettings } from './call-transition';
 
 const impliedStatus: Readonly<Record<string, CallStatus>> = {
@@ -25,7 +26,11 @@ const impliedStatus: Readonly<Record<string, CallStatus>> = {
  *   details and never moves the status, even when it carries one (Retell's `call.analyzed`
  *   does).
  *
- * Throws `InvalidArgumentError` for an event without a `callId`.
+ * Details the call keeps come from the event's `data` (see `callDetailNames`), each only when it
+ * fits `callSnapshotBudget` (a larger one stays on its event).
+ *
+ * Throws `InvalidArgumentError` for an event without a `callId`, and `InvalidEventError` for one
+ * the tracker could not publish with a snapshot (see `checkTrackableEvent`).
  */
 export function toCallTransition(
   event: CallEvent,
@@ -37,6 +42,7 @@ export function toCallTransition(
       message: `Event ${event.id} (${event.type}) has no callId; the tracker tracks calls only.`,
     });
   }
+  const occurredAt = checkTrackableEvent(event);
   let kind: CallTransition['kind'] = 'enrich';
   let status: CallStatus | undefined;
   if (event.type === 'call.ended') {
@@ -49,7 +55,6 @@ export function toCallTransition(
       status = candidate;
     }
   }
-  const occurredAt = Date.parse(event.occurredAt);
   const identity: CallIdentity = { provider: event.provider };
   if (event.branchId !== undefined) identity.branchId = event.branchId;
   if (event.agentId !== undefined) identity.agentId = event.agentId;
@@ -77,7 +82,9 @@ function pickCallDetails(event: CallEvent): CallDetails {
   const details: Record<string, unknown> = {};
   for (const name of callDetailNames) {
     const value = event.data[name];
-    if (value !== undefined && value !== null) details[name] = value;
+    if (value !== undefined && value !== null && keepsCallDetail(name, value)) {
+      details[name] = value;
+    }
   }
   return details as CallDetails;
 }

@@ -1,15 +1,10 @@
 import type { CallSnapshot } from '@calltrack/core';
 
 /**
- * What the tracker knows about one call: core's {@link CallSnapshot}, under the tracker's older
- * name.
+ * What the tracker knows about one call.
+ *
+ * @deprecated Use `CallSnapshot` from `@calltrack/core`: the tracker's snapshots are core's
+ * type, so packages that only read them do not need the tracker. This alias goes in a later
+ * minor release.
  */
 export type TrackedCall = CallSnapshot;
-
-/** Active calls of one tenant, counted. */
-export interface ActiveCallCount {
-  /** Every active call of the tenant. */
-  total: number;
-  /** Active calls per branch; calls without a branch are counted only in `total`. */
-  byBranch: Record<string, number>;
-}

@@ -18,8 +18,14 @@ export const defaultTrackerLogger: TrackerLogger = {
   error: (message, context) => console.warn(`[calltrack/tracker] ${message}`, context ?? ''),
 };
 
+/** A logger wrapped by {@link createMaskedLogger}. */
+export interface MaskedTrackerLogger extends Required<TrackerLogger> {
+  /** Whether `debug` goes anywhere: skip building a context nobody reads. */
+  logsDebug: boolean;
+}
+
 /** Wraps a logger so that contexts are masked and a throwing logger cannot break the tracker. */
-export function createMaskedLogger(logger: TrackerLogger): Required<TrackerLogger> {
+export function createMaskedLogger(logger: TrackerLogger): MaskedTrackerLogger {
   const wrap =
     (level: keyof TrackerLogger) =>
     (message: string, context?: Record<string, unknown>): void => {
@@ -35,5 +41,10 @@ export function createMaskedLogger(logger: TrackerLogger): Required<TrackerLogge
         // A logger must never take the tracker down.
       }
     };
-  return { debug: wrap('debug'), warn: wrap('warn'), error: wrap('error') };
+  return {
+    debug: wrap('debug'),
+    warn: wrap('warn'),
+    error: wrap('error'),
+    logsDebug: typeof logger.debug === 'function',
+  };
 }

@@ -1,10 +1,15 @@
-import { BusUnavailableError, type CallEvent, toNodeHandler } from '@calltrack/core';
+import { BusUnavailableError, type CallEvent } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import {
   type CollectingSink,
   closeServers,
   createCollectingSink,
   listen,
+  sendHeadersOnly,
 } from '@calltrack/test-utils';
+import fc from 'fast-check';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import twilio from 'twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadTwilioFixture } from './__tests__/load-twilio-fixture';
 import { computeTwilioBodySha256 } from './compute-twilio-body-sha256';
@@ -459,7 +464,7 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
     await expectError(
       await post(`${invalid.base}/hook`, { body: ringing() }),
       500,
-      'internal_error',
+      'invalid_tenant',
     );
     expect(invalid.errors).toHaveLength(1);
   });
@@ -486,5 +491,264 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
     });
     sink.failWith = new Error('disk full');
     await expectError(await post(`${base}/hook`, { body: ringing() }), 500, 'publish_failed');
+  });
+});
+
+describe('createTwilioWebhookHandler: publicUrl, the full console URL or a base', () => {
+  // Signatures made by Twilio's own SDK (twilio-node), over the URL Twilio requests.
+  const sign = (url: string, body: string) =>
+    twilio.getExpectedTwilioSignature(
+      authToken,
+      url,
+      Object.fromEntries(new URLSearchParams(body)),
+    );
+
+  const host = fc.constantFrom('hooks.example.com', 'example.org:8443', 'abc123.ngrok.app');
+  const segment = fc.stringMatching(/^[a-z0-9-]{1,10}$/);
+  const prefix = fc
+    .array(segment, { maxLength: 2 })
+    .map((parts) => parts.map((part) => `/${part}`).join(''));
+  const route = fc
+    .array(segment, { minLength: 1, maxLength: 3 })
+    .map((parts) => `/${parts.join('/')}`);
+  const query = fc.option(
+    fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.stringMatching(/^[A-Za-z0-9 +'@:]{0,8}$/), {
+      minKeys: 1,
+      maxKeys: 3,
+    }),
+    { nil: undefined },
+  );
+
+  it('verifies with the full URL the console holds, with and without a query string', async () => {
+    const handlers = new Map<string, { base: string; sink: CollectingSink }>();
+    await fc.assert(
+      fc.asyncProperty(
+        host,
+        prefix,
+        route,
+        query,
+        async (publicHost, publicPrefix, path, params) => {
+          const search =
+            params === undefined ? '' : `?${new URLSearchParams({ ...params, tenant: 'acme' })}`;
+          const consoleUrl = `https://${publicHost}${publicPrefix}${path}${search}`;
+          // Behind the proxy the app sees only the path (the public prefix stripped or not).
+          const key = consoleUrl;
+          let served = handlers.get(key);
+          if (!served) {
+            const { base, sink } = await setup({ publicUrl: consoleUrl });
+            served = { base, sink };
+            handlers.set(key, served);
+          }
+          const body = ringing();
+          const response = await post(`${served.base}${path}${search}`, {
+            body,
+            signature: sign(consoleUrl, body),
+          });
+          expect(response.status).toBe(200);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('verifies with a base the request path and query are appended to', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        host,
+        prefix,
+        route,
+        query,
+        async (publicHost, publicPrefix, path, params) => {
+          const search =
+            params === undefined ? '' : `?${new URLSearchParams({ ...params, tenant: 'acme' })}`;
+          const publicBase = `https://${publicHost}${publicPrefix}`;
+          const { base } = await setup({ publicUrl: `${publicBase}/` });
+          const body = ringing();
+          const signedFor = `${publicBase}${path}${search}`;
+          const response = await post(`${base}${path}${search}`, {
+            body,
+            signature: sign(signedFor, body),
+          });
+          expect(response.status).toBe(200);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('still refuses a signature made for another URL, and tells resolveTenant the URL that verified', async () => {
+    const { base, sink, tenantCalls } = await setup({
+      publicUrl: 'https://hooks.example.com/webhooks/twilio?tenant=acme',
+    });
+    const body = ringing();
+    const wrong = await post(`${base}/webhooks/twilio?tenant=acme`, {
+      body,
+      signature: sign('https://hooks.example.com/webhooks/other?tenant=acme', body),
+    });
+    await expectError(wrong, 403, 'invalid_signature');
+    const right = await post(`${base}/webhooks/twilio?tenant=acme`, {
+      body,
+      signature: sign('https://hooks.example.com/webhooks/twilio?tenant=acme', body),
+    });
+    expect(right.status).toBe(200);
+    expect(tenantCalls.at(-1)?.url.href).toBe(
+      'https://hooks.example.com/webhooks/twilio?tenant=acme',
+    );
+    expect(sink.events).toHaveLength(1);
+  });
+
+  it('refuses a publicUrl that is not an absolute http(s) URL when created', () => {
+    const options = { authToken, sink: createCollectingSink(), resolveTenant: () => null };
+    for (const publicUrl of ['hooks.example.com', 'ftp://example.com', 42]) {
+      expect(() =>
+        createTwilioWebhookHandler({ ...options, publicUrl: publicUrl as never }),
+      ).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+    }
+  });
+});
+
+describe('createTwilioWebhookHandler: ambiguous credentials and bounded parameters', () => {
+  it('answers 400 for two different X-Twilio-Signature headers, and accepts one sent twice', async () => {
+    const { base, sink } = await setup();
+    const url = `${base}/webhooks/twilio`;
+    const body = ringing();
+    const good = computeTwilioSignature({ authToken, url, params: new URLSearchParams(body) });
+    const send = (signatures: string[]) => {
+      const headers = new Headers({ 'content-type': form });
+      for (const value of signatures) headers.append('x-twilio-signature', value);
+      return fetch(url, { method: 'POST', headers, body });
+    };
+    await expectError(
+      await send([good, 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=']),
+      400,
+      'ambiguous_credentials',
+    );
+    await expectError(
+      await send(['AAAAAAAAAAAAAAAAAAAAAAAAAAA=', good]),
+      400,
+      'ambiguous_credentials',
+    );
+    expect(sink.events).toEqual([]);
+    expect((await send([good, good])).status).toBe(200);
+  });
+
+  it('answers 400 for two different bodySHA256 parameters', async () => {
+    const { base, sink } = await setup();
+    const body = JSON.stringify({ CallSid: callSid, CallStatus: 'ringing', To: '+14155550100' });
+    const hash = computeTwilioBodySha256(body);
+    const url = `${base}/hook?bodySHA256=${hash}&bodySHA256=${'0'.repeat(64)}`;
+    await expectError(
+      await post(url, { body, contentType: 'application/json' }),
+      400,
+      'ambiguous_credentials',
+    );
+    expect(sink.events).toEqual([]);
+  });
+
+  it('answers 400 naming a parameter over 16 KiB, signed correctly, and publishes nothing', async () => {
+    const { base, sink } = await setup();
+    const body = `${ringing()}&SipHeader_X-Notes=${'x'.repeat(17 * 1024)}`;
+    const response = await post(`${base}/webhooks/twilio`, { body });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toContain('"SipHeader_X-Notes" is longer than');
+    expect(sink.events).toEqual([]);
+  });
+});
+
+describe('createTwilioWebhookHandler: refuses from the headers alone, while the client holds the body back', () => {
+  const signature = 'c2lnbmF0dXJlLW9mLXR3aWxpbw==';
+  it.each([
+    [
+      '405 for PUT',
+      { method: 'PUT', headers: { 'content-type': form } },
+      405,
+      'method_not_allowed',
+    ],
+    ['401 without a signature', { headers: { 'content-type': form } }, 401, 'missing_signature'],
+    [
+      '400 for two different signatures',
+      {
+        headers: [
+          ['content-type', form],
+          ['x-twilio-signature', signature],
+          ['x-twilio-signature', 'b3RoZXI='],
+        ] as [string, string][],
+      },
+      400,
+      'ambiguous_credentials',
+    ],
+    [
+      '415 for JSON without bodySHA256',
+      { headers: { 'content-type': 'application/json', 'x-twilio-signature': signature } },
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      '413 for a declared length over the limit',
+      {
+        headers: { 'content-type': form, 'x-twilio-signature': signature },
+        declaredBytes: 65 * 1024,
+      },
+      413,
+      'payload_too_large',
+    ],
+  ])('%s', async (_case, request, status, code) => {
+    const { base, sink } = await setup();
+    const answer = await sendHeadersOnly(`${base}/webhooks/twilio`, request);
+    expect(answer.status).toBe(status);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code } });
+    expect(sink.events).toEqual([]);
+  });
+
+  it('403 for a client address outside allowIp, 429 once the address spent its budget', async () => {
+    const headers = { 'content-type': form, 'x-twilio-signature': signature };
+    const listed = await setup({ allowIp: ['203.0.113.10'] });
+    expect((await sendHeadersOnly(`${listed.base}/hook`, { headers })).status).toBe(403);
+    const limited = await setup({
+      rateLimit: { perClientAddress: new RateLimiterMemory({ points: 1, duration: 60 }) },
+    });
+    expect((await post(`${limited.base}/webhooks/twilio`, { body: ringing() })).status).toBe(200);
+    const answer = await sendHeadersOnly(`${limited.base}/webhooks/twilio`, { headers });
+    expect(answer.status).toBe(429);
+    expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
+
+describe('createTwilioWebhookHandler: one shape with the other providers', () => {
+  it('refuses missing options when created, instead of answering 403 forever', () => {
+    const sink = createCollectingSink();
+    const resolveTenant = () => null;
+    for (const options of [
+      { authToken: '', sink, resolveTenant },
+      { authToken: [], sink, resolveTenant },
+      { authToken: undefined, sink, resolveTenant },
+      { authToken, sink: undefined, resolveTenant },
+      { authToken, sink, resolveTenant: undefined },
+      { authToken, sink, resolveTenant, onError: 'console' },
+      undefined,
+    ]) {
+      expect(() => createTwilioWebhookHandler(options as never)).toThrow(
+        expect.objectContaining({ code: 'invalid_argument' }),
+      );
+    }
+  });
+
+  it('reports 4xx answers to onError too, and limits per tenant after verification', async () => {
+    const { base, errors, sink } = await setup({
+      rateLimit: { perTenant: new RateLimiterMemory({ points: 1, duration: 60 }) },
+    });
+    await expectError(
+      await post(`${base}/webhooks/twilio`, { body: ringing(), token: 'forged' }),
+      403,
+      'invalid_signature',
+    );
+    expect(errors).toEqual([expect.objectContaining({ status: 403, code: 'invalid_signature' })]);
+    expect((await post(`${base}/webhooks/twilio`, { body: ringing() })).status).toBe(200);
+    await expectError(
+      await post(`${base}/webhooks/twilio`, { body: completed() }),
+      429,
+      'rate_limited',
+    );
+    expect(sink.events).toHaveLength(1);
   });
 });

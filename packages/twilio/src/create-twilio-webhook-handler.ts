@@ -1,9 +1,10 @@
 import {
+  type AllowClientAddress,
   type CallDirection,
-  type CallEvent,
-  CallTrackError,
+  checkWebhookHandlerOptions,
+  createWebhookEndpoint,
   type EventSink,
-  type FetchHandler,
+  InvalidArgumentError,
   InvalidPayloadError,
   InvalidSignatureError,
   jsonResponse,
@@ -11,16 +12,20 @@ import {
   parseFormPairs,
   publishEvents,
   readRequestText,
+  resolveWebhookTenant,
   type SecretLookupResult,
+  singleCredential,
   someSecret,
-  toErrorResponse,
-  UnknownTenantError,
   UnsupportedMediaTypeError,
+  type WebhookErrorHandler,
+  type WebhookHandler,
+  type WebhookRateLimit,
   type WebhookTenantResolver,
 } from '@calltrack/core';
+import { buildTwilioEvents } from './build-twilio-events';
 import { mapTwilioDirection } from './map-twilio-direction';
 import { normalizeTwilioPhoneNumber } from './normalize-twilio-phone-number';
-import { readTwilioWebhook } from './parse-twilio-webhook';
+import { parseTwilioWebhookPayload } from './parse-twilio-webhook-payload';
 import { verifyTwilioSignature } from './verify-twilio-signature';
 
 /** What the Auth Token lookup learns about a request before its signature is checked. */
@@ -30,7 +35,10 @@ export interface TwilioAuthTokenContext {
    * signature made with that account's token checks out). Undefined when the body has none.
    */
   accountSid: string | undefined;
-  /** The URL Twilio signed, as rebuilt from `publicUrl`. */
+  /**
+   * The URL Twilio signed, as rebuilt from `publicUrl` (when `publicUrl` could be read both as a
+   * full URL and as a base, the more likely reading; the signature decides).
+   */
   url: URL;
   /** The incoming request; its body is already consumed. */
   request: Request;
@@ -81,9 +89,16 @@ export interface CreateTwilioWebhookHandlerOptions {
   resolveTenant: WebhookTenantResolver<TwilioTenantContext>;
   /**
    * The public URL Twilio calls, for apps behind a proxy, load balancer or tunnel where
-   * `request.url` is not what Twilio signed. A string is a base (`https://hooks.example.com` or
-   * `https://example.com/app`): the request's path and query are appended to it. A function
-   * returns the full URL for a request. Default: `request.url` as received.
+   * `request.url` is not what Twilio signed. A string may be either of:
+   *
+   * - the full webhook URL, as typed into the Twilio console
+   *   (`https://hooks.example.com/webhooks/twilio`, with its query if it has one); the request's
+   *   query, when it has one, is the one Twilio signed;
+   * - a base (`https://hooks.example.com`, `https://example.com/app`) to which the request's path
+   *   and query are appended: one setting for several webhook URLs.
+   *
+   * Both readings are tried (the one that fits the request's path first), and the signature
+   * decides. A function returns the full URL for a request. Default: `request.url` as received.
    */
   publicUrl?: string | ((request: Request) => string | URL);
   /**
@@ -96,180 +111,208 @@ export interface CreateTwilioWebhookHandlerOptions {
   maxBodyBytes?: number;
   /** Attach the original parameters as `raw` on every event (personal data). Default false. */
   includeRaw?: boolean;
+  /** Accept only these client addresses, or decide per request (403 otherwise). */
+  allowIp?: AllowClientAddress;
   /**
-   * Called with every error that is answered 5xx (a failing sink, a throwing lookup), for
-   * logging. Errors thrown here are ignored.
+   * Request budgets per client address and per tenant (429 with `Retry-After` once spent), with
+   * `rate-limiter-flexible` limiters (memory or Redis). See `WebhookRateLimit` in core.
    */
-  onError?: (error: unknown, request: Request) => void;
+  rateLimit?: WebhookRateLimit;
+  /**
+   * Called with every error that ends a request (4xx and 5xx; a `CallTrackError` carries its
+   * `status` and `code`), and with a rate limiter's failure, for logging. Errors it throws are
+   * ignored.
+   */
+  onError?: WebhookErrorHandler;
 }
 
 const formType = 'application/x-www-form-urlencoded';
 const jsonType = 'application/json';
 
+/** A fetch handler: `(Request, { clientAddress }?) => Promise<Response>`; it never throws. */
+export type TwilioWebhookHandler = WebhookHandler;
+
 /**
  * Creates the fetch handler (`(Request) => Promise<Response>`) for Twilio voice callbacks: call
  * status, recording status and async AMD. Mount it where `StatusCallback`,
  * `RecordingStatusCallback` and `AsyncAmdStatusCallback` point; in Express or `node:http` through
- * core's `toNodeHandler`, in Next.js as the route's `POST` export.
+ * `toNodeHandler` from `@calltrack/core/node`, in Next.js as the route's `POST` export.
  *
- * Per request, in this order: 405 unless `POST`; 401 without `X-Twilio-Signature`; 415 unless
+ * From the method and headers alone, before a byte of the body is read: 405 unless `POST`; 403
+ * for a client address outside `allowIp`; 429 once the address spent its budget; 401 without
+ * `X-Twilio-Signature`; 400 for two different signatures (or `bodySHA256` values); 415 unless
  * `application/x-www-form-urlencoded` (or `application/json` when the URL carries `bodySHA256`);
- * 413 over `maxBodyBytes`; 403 when the signature does not match the token of the claimed
- * `AccountSid`; 400 for a payload missing a required field; 422 when `resolveTenant` knows no
- * tenant. Then every event is published and the answer is **200 `{ ok, published, duplicates }`** (also when the
- * events were duplicates: Twilio retried). A failing sink answers 5xx so Twilio retries. Nothing
- * is published on any error, and errors never escape the handler.
+ * 413 for a declared length over `maxBodyBytes`. Then: 413 past the limit while reading; 403 when
+ * the signature does not match the token of the claimed `AccountSid`; 400 for a payload missing a
+ * required field or with a parameter over 16 KiB; 422 when `resolveTenant` knows no tenant; 429
+ * once the tenant spent its budget. Then every event is published and the answer is **200
+ * `{ ok, published, duplicates }`** (also when the events were duplicates: Twilio retried). A
+ * failing sink answers 5xx so Twilio retries. Nothing is published on any error, and errors never
+ * escape the handler; invalid options throw `InvalidArgumentError` when it is created.
  *
  * Twilio ignores the body of status callback answers (the JSON is for your logs and tests);
  * do not use this handler as a voice `Url`, which must answer TwiML.
  */
 export function createTwilioWebhookHandler(
   options: CreateTwilioWebhookHandlerOptions,
-): (request: Request) => Promise<Response> {
+): TwilioWebhookHandler {
+  checkWebhookHandlerOptions('createTwilioWebhookHandler', options, { name: 'authToken' });
+  const signedUrls = signedUrlsFor(options);
+  const { authToken, sink, resolveTenant } = options;
+  const includeRaw = options.includeRaw === true;
   const maxBytes = options.maxBodyBytes ?? 64 * 1024;
-  const handler = async (request: Request): Promise<Response> => {
-    try {
-      return await handle(request, options, maxBytes);
-    } catch (error) {
-      return errorResponse(error, request, options);
-    }
-  };
-  return handler satisfies FetchHandler;
-}
 
-async function handle(
-  request: Request,
-  options: CreateTwilioWebhookHandlerOptions,
-  maxBytes: number,
-): Promise<Response> {
-  if (request.method !== 'POST') {
-    return jsonResponse(
-      { error: { code: 'method_not_allowed', message: 'Twilio webhooks must be POST requests.' } },
-      { status: 405, headers: { allow: 'POST' } },
-    );
-  }
-  const signature = request.headers.get('x-twilio-signature');
-  if (signature === null || signature.trim() === '') {
-    throw new MissingSignatureError({ message: 'The X-Twilio-Signature header is missing.' });
-  }
-  const url = signedUrl(request, options);
-  const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  const isJson = mediaType === jsonType || mediaType.endsWith('+json');
-  if (isJson ? !url.searchParams.has('bodySHA256') : mediaType !== formType) {
-    throw new UnsupportedMediaTypeError({
-      message: isJson
-        ? 'JSON Twilio webhooks must carry the bodySHA256 query parameter.'
-        : `Twilio webhooks must be ${formType} (or JSON with bodySHA256).`,
-    });
-  }
-  const body = await readRequestText(request, { maxBytes });
+  return createWebhookEndpoint(
+    {
+      provider: 'Twilio',
+      methods: ['POST'],
+      allowIp: options.allowIp,
+      rateLimit: options.rateLimit,
+      onError: options.onError,
+    },
+    async (request, endpoint) => {
+      const signature = singleCredential(
+        (request.headers.get('x-twilio-signature') ?? '').split(','),
+        'the X-Twilio-Signature header',
+      );
+      if (signature === undefined) {
+        throw new MissingSignatureError({ message: 'The X-Twilio-Signature header is missing.' });
+      }
+      const urls = signedUrls(request);
+      const contentType = request.headers.get('content-type') ?? '';
+      const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+      const isJson = mediaType === jsonType || mediaType.endsWith('+json');
+      // Most callbacks have no query at all: only parse one that mentions the parameter.
+      const bodyHash = urls[0]!.search.includes('bodySHA256')
+        ? singleCredential(
+            urls[0]!.searchParams.getAll('bodySHA256'),
+            'the bodySHA256 query parameter',
+          )
+        : undefined;
+      if (isJson ? bodyHash === undefined : mediaType !== formType) {
+        throw new UnsupportedMediaTypeError({
+          message: isJson
+            ? 'JSON Twilio webhooks must carry the bodySHA256 query parameter.'
+            : `Twilio webhooks must be ${formType} (or JSON with bodySHA256).`,
+        });
+      }
+      const body = await readRequestText(request, { maxBytes });
 
-  let formParams: FormFields | undefined;
-  let jsonParams: Record<string, string> | undefined;
-  let jsonError: unknown;
-  if (isJson) {
-    try {
-      jsonParams = jsonToParams(JSON.parse(body));
-    } catch (error) {
-      jsonError = error;
-    }
-  } else {
-    formParams = readFormFields(body);
-  }
-  const claimedAccountSid = formParams?.first.AccountSid ?? jsonParams?.AccountSid ?? undefined;
+      let formParams: FormFields | undefined;
+      let jsonParams: Record<string, string> | undefined;
+      let jsonError: unknown;
+      if (isJson) {
+        try {
+          jsonParams = jsonToParams(JSON.parse(body));
+        } catch (error) {
+          jsonError = error;
+        }
+      } else {
+        formParams = readFormFields(body);
+      }
+      const claimedAccountSid = formParams?.first.AccountSid ?? jsonParams?.AccountSid ?? undefined;
 
-  const authTokens =
-    typeof options.authToken === 'function'
-      ? await options.authToken({ accountSid: claimedAccountSid, url, request })
-      : options.authToken;
-  const valid = someSecret(authTokens, (authToken) =>
-    verifyTwilioSignature({
-      authToken,
-      url: url.href,
-      signature,
-      ...(isJson ? { body } : { params: formParams!.all }),
-    }),
+      const authTokens =
+        typeof authToken === 'function'
+          ? await authToken({ accountSid: claimedAccountSid, url: urls[0]!, request })
+          : authToken;
+      const url = urls.find((candidate) =>
+        someSecret(authTokens, (secret) =>
+          verifyTwilioSignature({
+            authToken: secret,
+            url: candidate.href,
+            signature,
+            ...(isJson ? { body } : { params: formParams!.all }),
+          }),
+        ),
+      );
+      if (url === undefined) {
+        throw new InvalidSignatureError({ message: 'The X-Twilio-Signature does not match.' });
+      }
+
+      if (isJson && jsonParams === undefined) {
+        throw new InvalidPayloadError({
+          message: 'The request body is not a JSON object.',
+          cause: jsonError,
+        });
+      }
+      const params: Record<string, string> = jsonParams ?? formParams!.first;
+      // Validate the payload before asking for the tenant, so a malformed body is a 400, not a 422.
+      const payload = parseTwilioWebhookPayload(params);
+      const tenant = await resolveWebhookTenant(
+        resolveTenant,
+        {
+          params,
+          accountSid: params.AccountSid,
+          callSid: params.CallSid,
+          direction: mapTwilioDirection(params.Direction),
+          from: normalizeTwilioPhoneNumber(params.From ?? params.Caller),
+          to: normalizeTwilioPhoneNumber(params.To ?? params.Called),
+          url,
+          request,
+        },
+        'No tenant is configured for this Twilio webhook.',
+      );
+      await endpoint.limitTenant(tenant.tenantId);
+      const events = buildTwilioEvents(payload, { tenant, includeRaw });
+      return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
+    },
   );
-  if (!valid) {
-    throw new InvalidSignatureError({ message: 'The X-Twilio-Signature does not match.' });
-  }
-
-  if (isJson && jsonParams === undefined) {
-    throw new InvalidPayloadError({
-      message: 'The request body is not a JSON object.',
-      cause: jsonError,
-    });
-  }
-  const params: Record<string, string> = jsonParams ?? formParams!.first;
-  // Validate the payload before asking for the tenant, so a malformed body is a 400, not a 422.
-  const buildEvents = readTwilioWebhook(params);
-
-  const tenant = await options.resolveTenant({
-    params,
-    accountSid: params.AccountSid,
-    callSid: params.CallSid,
-    direction: mapTwilioDirection(params.Direction),
-    from: normalizeTwilioPhoneNumber(params.From ?? params.Caller),
-    to: normalizeTwilioPhoneNumber(params.To ?? params.Called),
-    url,
-    request,
-  });
-  if (tenant == null) {
-    throw new UnknownTenantError({ message: 'No tenant is configured for this Twilio webhook.' });
-  }
-  let events: CallEvent[];
-  try {
-    events = buildEvents({ tenant, includeRaw: options.includeRaw === true });
-  } catch (error) {
-    // The payload parsed a moment ago, so this is a bad tenant from resolveTenant: a server bug.
-    throw new ServerSideError(error);
-  }
-  try {
-    return jsonResponse({ ok: true, ...(await publishEvents(options.sink, events)) });
-  } catch (error) {
-    throw new ServerSideError(error);
-  }
 }
 
-/** Marks an error that must be answered 5xx whatever it is, so Twilio retries. */
-class ServerSideError {
-  constructor(readonly cause: unknown) {}
-}
-
-function errorResponse(
-  error: unknown,
-  request: Request,
-  options: CreateTwilioWebhookHandlerOptions,
-): Response {
-  const serverSide = error instanceof ServerSideError;
-  const cause = serverSide ? error.cause : error;
-  const status = CallTrackError.isInstance(cause) ? cause.status : 500;
-  if (serverSide || status >= 500) {
-    try {
-      options.onError?.(cause, request);
-    } catch {
-      // A failing logger must not turn into a crash.
-    }
-    if (status < 500) return toErrorResponse(new Error('internal'));
-  }
-  return toErrorResponse(cause);
-}
-
-function signedUrl(request: Request, options: CreateTwilioWebhookHandlerOptions): URL {
+/**
+ * The URLs a request may have been signed for, most likely first: see `publicUrl`. Checks the
+ * option once, when the handler is created.
+ */
+function signedUrlsFor(options: CreateTwilioWebhookHandlerOptions): (request: Request) => URL[] {
   const { publicUrl } = options;
-  const received = new URL(request.url);
-  if (typeof publicUrl === 'function') return new URL(publicUrl(request));
+  const fail = (message: string): never => {
+    throw new InvalidArgumentError({ message: `createTwilioWebhookHandler: ${message}` });
+  };
+  if (typeof publicUrl === 'function') return (request) => [new URL(publicUrl(request))];
   if (typeof publicUrl === 'string') {
-    const base = publicUrl.replace(/\/+$/, '');
-    return new URL(`${base}${received.pathname}${received.search}`);
+    let configured: URL | undefined;
+    try {
+      configured = new URL(publicUrl);
+    } catch {
+      // reported below
+    }
+    if (configured === undefined || !/^https?:$/.test(configured.protocol)) {
+      return fail('publicUrl must be an absolute http(s) URL, or a function.');
+    }
+    const configuredPath = configured.pathname.replace(/\/+$/, '');
+    return (request) => {
+      const received = new URL(request.url);
+      // Full: the console URL itself; Twilio signed the query it sent, when it sent one.
+      const full = new URL(configured.href);
+      full.hash = '';
+      if (received.search !== '') full.search = received.search;
+      // Base: the request's path and query appended.
+      const base = new URL(configured.href);
+      base.hash = '';
+      base.pathname = `${configuredPath}${received.pathname}`;
+      base.search = received.search;
+      if (full.href === base.href) return [full];
+      const looksFull = received.pathname !== '/' && configuredPath.endsWith(received.pathname);
+      return looksFull ? [full, base] : [base, full];
+    };
   }
-  if (options.trustForwardedHeaders === true) {
+  if (publicUrl !== undefined) fail('publicUrl must be an absolute http(s) URL, or a function.');
+  if (
+    options.trustForwardedHeaders !== undefined &&
+    typeof options.trustForwardedHeaders !== 'boolean'
+  ) {
+    fail('trustForwardedHeaders must be a boolean.');
+  }
+  if (options.trustForwardedHeaders !== true) return (request) => [new URL(request.url)];
+  return (request) => {
+    const received = new URL(request.url);
     const proto = firstHeaderValue(request.headers.get('x-forwarded-proto'));
     const host = firstHeaderValue(request.headers.get('x-forwarded-host'));
     if (proto !== undefined && /^https?$/i.test(proto)) received.protocol = `${proto}:`;
     if (host !== undefined) received.host = host;
-  }
-  return received;
+    return [received];
+  };
 }
 
 function firstHeaderValue(value: string | null): string | undefined {

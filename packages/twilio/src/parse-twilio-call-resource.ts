@@ -30,9 +30,9 @@ export interface TwilioCall {
   parentCallSid: string | null;
   to: string | null;
   from: string | null;
-  /** Twilio's `CallStatus` (`queued`, `ringing`, `in-progress`, `completed`, …); see `mapTwilioCallStatus`. */
+  /** Twilio's `CallStatus` (`queued`, `ringing`, `in-progress`, `completed`, …). */
   status: string | null;
-  /** `inbound`, `outbound-api` or `outbound-dial`; see `mapTwilioDirection`. */
+  /** `inbound`, `outbound-api` or `outbound-dial`. */
   direction: string | null;
   answeredBy: string | null;
   /** RFC 2822 dates as Twilio returns them. */

@@ -5,7 +5,7 @@ const servers = new Set<Server>();
 
 /**
  * Starts a `node:http` server on 127.0.0.1 with a random port and returns its base URL. For a
- * fetch handler, pass `toNodeHandler(handler)` from `@calltrack/core`.
+ * fetch handler, pass `toNodeHandler(handler)` from `@calltrack/core/node`.
  */
 export async function listen(listener: RequestListener): Promise<string> {
   const server = createServer(listener);

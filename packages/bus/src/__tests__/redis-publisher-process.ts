@@ -1,5 +1,5 @@
-// Child process for the cross-process test: publishes `count` events for a tenant and prints
-// each cursor, then "done".
+// Child process for the cross-process tests: publishes `count` events (ids child:0, child:1, …)
+// for a tenant and prints each cursor with `new` or `dup`, then "done".
 import { Redis } from 'ioredis';
 import { createRedisBus } from '../create-redis-bus';
 
@@ -7,7 +7,7 @@ const [url, prefix, tenantId, count] = process.argv.slice(2) as [string, string,
 const redis = new Redis(url);
 const bus = createRedisBus({ redis, prefix });
 for (let index = 0; index < Number(count); index += 1) {
-  const { cursor } = await bus.publish({
+  const { cursor, duplicate } = await bus.publish({
     id: `child:${index}`,
     type: 'call.ringing',
     tenantId,
@@ -18,7 +18,7 @@ for (let index = 0; index < Number(count); index += 1) {
     receivedAt: new Date().toISOString(),
     data: {},
   });
-  process.stdout.write(`${cursor}\n`);
+  process.stdout.write(`${cursor} ${duplicate ? 'dup' : 'new'}\n`);
 }
 process.stdout.write('done\n');
 await bus.close();

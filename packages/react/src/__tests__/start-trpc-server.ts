@@ -1,4 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import type { CallSnapshot } from '@calltrack/core';
 import { serveForTest } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { createCallTrackRouter } from '@calltrack/trpc';
@@ -12,7 +13,6 @@ import {
 import { initTRPC } from '@trpc/server';
 import { type CreateHTTPContextOptions, createHTTPServer } from '@trpc/server/adapters/standalone';
 import { EventSource } from 'eventsource';
-import type { ActiveCall } from '../active-call';
 import { trpcTransport } from '../trpc-transport';
 
 /** The test app's context: the tenant, from the bearer token (the token is the tenant id). */
@@ -109,7 +109,7 @@ export function testTrpcTransport(
         options.lastEventId ? { ...input, lastEventId: options.lastEventId } : input,
         handlers,
       ),
-    loadActiveCalls: (): Promise<readonly ActiveCall[]> => trpc.calltrack.activeCalls.query({}),
+    loadActiveCalls: (): Promise<readonly CallSnapshot[]> => trpc.calltrack.activeCalls.query({}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
-import { type NodeHandler, toNodeHandler } from '@calltrack/core';
+import type { CallEvent } from '@calltrack/core';
+import { type NodeHandler, toNodeHandler } from '@calltrack/core/node';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { type CollectingSink, createCollectingSink, serveForTest } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
@@ -26,6 +27,11 @@ export interface WebhookApp {
   bus: CollectingSink;
   /** Every request, in arrival order. */
   received: ReceivedRequest[];
+  /**
+   * Resolves with the first event the tracker published (already, or from now on) that matches
+   * `predicate`; rejects after `timeoutMs` (default 10 s) naming what it waited for.
+   */
+  waitForEvent(predicate: (event: CallEvent) => boolean, timeoutMs?: number): Promise<CallEvent>;
   close(): Promise<void>;
 }
 
@@ -40,11 +46,40 @@ export async function startWebhookApp(
     credentials?: Partial<SimulatorCredentials>;
     lines?: readonly SimulatorLine[];
     prefix?: string;
+    /**
+     * How the Twilio route finds the tenant: by number, falling back to `?tenant=` (default), or
+     * only from `?tenant=` in the URL, as apps that give Twilio per-tenant callback URLs do.
+     */
+    twilioTenantFrom?: 'number' | 'query';
   } = {},
 ): Promise<WebhookApp> {
   const credentials = { ...demoCredentials, ...options.credentials };
   const lines = options.lines ?? demoLines;
   const bus = createCollectingSink();
+  const waiters = new Set<(event: CallEvent) => void>();
+  const publish = bus.publish.bind(bus);
+  bus.publish = async (event) => {
+    const result = await publish(event);
+    if (!result.duplicate) for (const waiter of [...waiters]) waiter(event);
+    return result;
+  };
+  const waitForEvent = (predicate: (event: CallEvent) => boolean, timeoutMs = 10_000) => {
+    const seen = bus.events.find(predicate);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise<CallEvent>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`No matching event within ${timeoutMs} ms (${bus.events.length} seen).`));
+      }, timeoutMs);
+      const waiter = (event: CallEvent) => {
+        if (!predicate(event)) return;
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve(event);
+      };
+      waiters.add(waiter);
+    });
+  };
   const tracker = createCallTracker({ bus });
   const tenantOf = (number: string | undefined) => {
     const line = findDemoLine(number, lines);
@@ -70,7 +105,9 @@ export async function startWebhookApp(
           authToken: credentials.twilioAuthToken,
           sink: tracker,
           resolveTenant: ({ to, from, url }) =>
-            tenantOf(to) ?? tenantOf(from) ?? tenantOfQuery(url),
+            options.twilioTenantFrom === 'query'
+              ? tenantOfQuery(url)
+              : (tenantOf(to) ?? tenantOf(from) ?? tenantOfQuery(url)),
         }),
       ),
     ],
@@ -118,5 +155,12 @@ export async function startWebhookApp(
     void handler(request, response);
   });
   const served = await serveForTest(server);
-  return { url: served.url, tracker, bus, received, close: () => served.close() };
+  return {
+    url: served.url,
+    tracker,
+    bus,
+    received,
+    waitForEvent,
+    close: () => served.close(),
+  };
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '@calltrack/bus';
-import { UnauthorizedError } from '@calltrack/core';
+import { type Principal, UnauthorizedError } from '@calltrack/core';
 import { Server } from 'socket.io';
 import {
   io as connect,
@@ -17,15 +17,18 @@ import {
 
 /**
  * The app's token check in these tests: `token:<tenant>:<user>` stands for a verified JWT whose
- * claims are the tenant and the user. Anything else is refused.
+ * claims are the tenant and the user; `admin:<tenant>:<user>` for a super-admin's, who sees every
+ * tenant (`allTenants`). Anything else is refused.
  */
-export function verifyTestToken(token: unknown): { tenantId: string; userId: string } | null {
+export function verifyTestToken(token: unknown): Principal | null {
   if (typeof token !== 'string') return null;
-  const match = /^token:([^:]+):([^:]+)$/.exec(token);
+  const match = /^(token|admin):([^:]+):([^:]+)$/.exec(token);
   if (!match) return null;
-  if (match[1] === 'throws') throw new Error('verifier is down');
-  if (match[1] === 'revoked') throw new UnauthorizedError({ message: 'Token revoked' });
-  return { tenantId: match[1]!, userId: match[2]! };
+  const [, kind, tenantId, userId] = match as unknown as [string, string, string, string];
+  if (tenantId === 'throws') throw new Error('verifier is down');
+  if (tenantId === 'revoked') throw new UnauthorizedError({ message: 'Token revoked' });
+  if (kind === 'admin') return { tenantId, userId, allTenants: true, roles: ['super-admin'] };
+  return { tenantId, userId };
 }
 
 /** A Socket.IO server on 127.0.0.1 with calltrack attached. */

@@ -1,0 +1,94 @@
+/** Puts a time limit on promises that all get the same one. */
+export interface DeadlineQueue {
+  /**
+   * Resolves like `work`; rejects with `failed(error)` when it rejects, or with
+   * `failed(undefined)` once the time limit has passed first.
+   */
+  within<T>(work: Promise<T>, failed: (error: unknown) => Error): Promise<T>;
+}
+
+interface Pending {
+  at: number;
+  settled: boolean;
+  reject: (error: Error) => void;
+  failed: (error: unknown) => Error;
+}
+
+/**
+ * A time limit shared by many promises with one timer for all of them: with equal limits they
+ * expire in the order they started, so a FIFO queue and a timer set for its head suffice. A
+ * publish pays a queue entry instead of a `setTimeout`, a `clearTimeout` and a `Promise.race`
+ * (about 1 µs, and garbage). `now` is injectable for tests.
+ */
+export function createDeadlineQueue(limitMs: number, now: () => number = Date.now): DeadlineQueue {
+  let queue: Pending[] = [];
+  let head = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const expire = (): void => {
+    timer = undefined;
+    const time = now();
+    while (head < queue.length) {
+      const pending = queue[head] as Pending;
+      if (!pending.settled) {
+        if (pending.at > time) break;
+        pending.settled = true;
+        pending.reject(pending.failed(undefined));
+      }
+      head += 1;
+    }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+      return;
+    }
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    arm();
+  };
+
+  /** Drops settled entries from the head, so the queue holds about what is in flight. */
+  const drain = (): void => {
+    while (head < queue.length && (queue[head] as Pending).settled) head += 1;
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    } else if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+  };
+
+  const arm = (): void => {
+    if (timer !== undefined || head === queue.length) return;
+    const first = queue[head] as Pending;
+    timer = setTimeout(expire, Math.max(0, first.at - now()));
+    timer.unref?.();
+  };
+
+  return {
+    within(work, failed) {
+      return new Promise((resolve, reject) => {
+        const pending: Pending = { at: now() + limitMs, settled: false, reject, failed };
+        queue.push(pending);
+        arm();
+        work.then(
+          (value) => {
+            if (pending.settled) return;
+            pending.settled = true;
+            drain();
+            resolve(value);
+          },
+          (error: unknown) => {
+            if (pending.settled) return;
+            pending.settled = true;
+            drain();
+            reject(failed(error));
+          },
+        );
+      });
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { BusUnavailableError, type CallEvent, parseCallEvent } from '@calltrack/core';
+import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
+import { formatBusCursor } from './bus-cursor';
+import { createDeadlineQueue } from './create-deadline-queue';
+import { createKeyBatcher } from './create-key-batcher';
+import type { RedisPubSubMode } from './create-redis-pubsub';
+import type { BusPublishResult } from './event-bus';
+import type { RedisBusClient } from './redis-bus-client';
+import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
+import { redisPublishScript } from './redis-bus-scripts';
+import { callEventJson, isSealedCallEvent } from './seal-call-event';
+
+/** Options of {@link createRedisPublisher}. */
+export interface RedisPublisherOptions {
+  redis: RedisBusClient;
+  prefix: string;
+  maxEvents: number;
+  maxAgeMs: number;
+  metaTtlMs: number;
+  publishTimeoutMs: number;
+  /** The pub/sub kind; known after the first call. */
+  mode: () => Promise<RedisPubSubMode>;
+  /** Where a failed tenant registration is reported (it is tried again on the next publish). */
+  report: (error: Error) => void;
+}
+
+const unavailableStatuses = new Set(['reconnecting', 'close', 'end']);
+
+interface Pending {
+  event: CallEvent;
+  json: string;
+  /** Its deadline passed: the caller was told it may or may not be published, so it is not. */
+  abandoned: boolean;
+}
+
+/** Publishes one JSON argument list of at most this size per script call (events can be MiBs). */
+const maxBatchBytes = 1024 * 1024;
+
+/**
+ * The Redis bus's `publish`: validate (unless sealed), write as JSON, run the publish script
+ * (de-duplication, cursor, history, live publish in one step) within a deadline. Under sharded
+ * pub/sub it also registers a tenant the first time it publishes, for all-tenants subscribers.
+ */
+export function createRedisPublisher(
+  options: RedisPublisherOptions,
+): (event: CallEvent) => Promise<BusPublishResult> {
+  const { redis, prefix, publishTimeoutMs } = options;
+  const registry = redisBusTenantRegistry(prefix);
+  let script: RedisScript | undefined;
+  const deadlines = createDeadlineQueue(publishTimeoutMs);
+
+  const unavailable = (message: string, cause?: unknown): BusUnavailableError =>
+    new BusUnavailableError({ message, cause });
+
+  /** Makes the tenant known to all-tenants subscribers; repeated until it succeeded once. */
+  const register = async (tenantId: string, meta: string): Promise<void> => {
+    await redis.sadd(registry.key, tenantId);
+    await redis.spublish(registry.channel, tenantId);
+    await redis.hset(meta, 'reg', 1);
+  };
+
+  const scriptFor = (mode: RedisPubSubMode): RedisScript =>
+    defineRedisScript(
+      redisPublishScript({
+        maxEvents: options.maxEvents,
+        maxAgeMs: options.maxAgeMs,
+        metaTtlMs: options.metaTtlMs,
+        command: mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH',
+        register: mode === 'sharded',
+      }),
+    );
+
+  /** Publishes a batch of one tenant's events with one script call. */
+  const publishBatch = async (meta: string, batch: Pending[]): Promise<BusPublishResult[]> => {
+    script ??= scriptFor(await options.mode());
+    const live = batch.filter((pending) => !pending.abandoned);
+    if (live.length === 0) return [];
+    const args: string[] = [];
+    for (const { json, event } of live) args.push(json, event.id);
+    const [epoch, registering, ...seqs] = (await runRedisScript(redis, script, [meta], args)) as [
+      string,
+      number,
+      ...number[],
+    ];
+    if (registering === 1) {
+      // The events are published; a failed registration is tried again on the next publish.
+      await register((live[0] as Pending).event.tenantId, meta).catch((error: unknown) =>
+        options.report(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+    const results = new Map(
+      live.map((pending, index) => {
+        const seq = seqs[index] as number;
+        return [pending, { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 }];
+      }),
+    );
+    // An abandoned one's promise is already rejected: what it gets here goes nowhere.
+    return batch.map((pending) => results.get(pending) ?? { cursor: '', duplicate: false });
+  };
+  // Events of one tenant published while its previous script call runs go together in the next
+  // one: no added latency at rest, and the per-call cost shared under load.
+  const batcher = createKeyBatcher(publishBatch, {
+    maxItems: 64,
+    maxWeight: maxBatchBytes,
+    weight: (pending) => pending.json.length,
+  });
+
+  return (input) => {
+    let event: CallEvent;
+    let json: string;
+    try {
+      // Validation and serialization refuse a bad event with a 400 before Redis is involved.
+      event = isSealedCallEvent(input) ? input : parseCallEvent(input);
+      json = callEventJson(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (unavailableStatuses.has(redis.status)) {
+      return Promise.reject(
+        unavailable(
+          `The Redis bus cannot publish: the Redis connection is ${redis.status}. The event was not published.`,
+        ),
+      );
+    }
+    const meta = redisBusKeys(prefix, event.tenantId).meta;
+    const pending: Pending = { event, json, abandoned: false };
+    return deadlines.within(batcher.add(meta, pending), (error) => {
+      if (error === undefined) pending.abandoned = true;
+      return unavailable(
+        `The Redis bus could not publish event ${event.id}: ${
+          error === undefined
+            ? `no answer within ${publishTimeoutMs} ms`
+            : error instanceof Error
+              ? error.message
+              : String(error)
+        }. It may or may not have been published; publishing it again is safe.`,
+        error,
+      );
+    });
+  };
+}

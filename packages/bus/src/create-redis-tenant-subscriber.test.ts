@@ -1,0 +1,328 @@
+import type { CallEvent } from '@calltrack/core';
+import { makeCallEvent } from '@calltrack/test-utils';
+import { describe, expect, it } from 'vitest';
+import { createFakeTenantHistory, type FakeTenantHistory } from './__tests__/fake-tenant-history';
+import { BusDeliveryError } from './bus-delivery-error';
+import {
+  createRedisTenantSubscriber,
+  type RedisTenantSubscriber,
+  type RedisTenantSubscriberOptions,
+} from './create-redis-tenant-subscriber';
+import type { BusMessage } from './event-bus';
+
+/** A sink that records what it is given. */
+function recordingSink() {
+  const sink = {
+    open: true,
+    ready: false,
+    cutOffs: 0,
+    messages: [] as BusMessage[],
+    push(message: BusMessage) {
+      if (!sink.open) return false;
+      sink.messages.push(message);
+      return true;
+    },
+    cutOff() {
+      sink.cutOffs += 1;
+      sink.open = false;
+    },
+    markReady() {
+      sink.ready = true;
+    },
+  };
+  return sink;
+}
+
+/** Lets every promise chain that is ready run to completion. */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 30; turn += 1) await Promise.resolve();
+}
+
+function setup(
+  overrides: Partial<RedisTenantSubscriberOptions> & { history?: FakeTenantHistory } = {},
+) {
+  const history = overrides.history ?? createFakeTenantHistory({});
+  const sink = recordingSink();
+  const errors: Error[] = [];
+  const retries: (() => void)[] = [];
+  const subscriber: RedisTenantSubscriber = createRedisTenantSubscriber({
+    tenantId: 'tenant-a',
+    sink,
+    matches: () => true,
+    readHistory: history.read,
+    batchSize: 500,
+    report: (error) => errors.push(error),
+    scheduleRetry: (retry) => retries.push(retry),
+    ...overrides,
+  });
+  /** What was delivered: event ids, or `reset:<reason>`. */
+  const delivered = () =>
+    sink.messages.map((message) =>
+      message.type === 'event'
+        ? message.event.id
+        : `${message.type}:${'reason' in message ? message.reason : ''}`,
+    );
+  return { history, sink, errors, retries, subscriber, delivered };
+}
+
+describe('createRedisTenantSubscriber', () => {
+  it('starts at the top and delivers live messages in sequence', async () => {
+    const { history, subscriber, sink, delivered } = setup();
+    history.publish();
+    subscriber.start({ from: 'now' });
+    await settle();
+    expect(sink.ready).toBe(true);
+    const first = history.publish();
+    const second = history.publish();
+    subscriber.receive(first);
+    subscriber.receive(second);
+    subscriber.receive(first); // a repeat is dropped by its sequence number
+    expect(delivered()).toEqual([first.event?.id, second.event?.id]);
+  });
+
+  it('holds live messages while reading history and drops the overlap at the seam', async () => {
+    const history = createFakeTenantHistory({});
+    const events = Array.from({ length: 5 }, () => history.publish());
+    const { subscriber, delivered } = setup({ history });
+    history.hold();
+    subscriber.start({ from: 'cursor', cursor: events[1]!.cursor });
+    // Published after the read was sent but arriving before its answer: in history *and* live.
+    const late = history.publish();
+    subscriber.receive(events[4]!);
+    subscriber.receive(late);
+    await history.release();
+    expect(delivered()).toEqual([...events.slice(2), late].map((message) => message.event?.id));
+  });
+
+  it('fills a gap in the live sequence from history, in order', async () => {
+    const { history, subscriber, delivered } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    const messages = Array.from({ length: 4 }, () => history.publish());
+    subscriber.receive(messages[0]!);
+    subscriber.receive(messages[3]!); // 2 and 3 were lost on the way
+    await settle();
+    expect(delivered()).toEqual(messages.map((message) => message.event?.id));
+    expect(history.reads).toBe(2);
+  });
+
+  it('after Redis came back empty: one stream-reset, then every event of the new stream', async () => {
+    const { history, subscriber, delivered } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    const before = history.publish();
+    subscriber.receive(before);
+    history.lose('e2');
+    const after = Array.from({ length: 5 }, () => history.publish());
+    // Only the third live message of the new stream arrives before anything else.
+    subscriber.receive(after[2]!);
+    await settle();
+    subscriber.receive(after[3]!);
+    subscriber.receive(after[4]!);
+    expect(delivered()).toEqual([
+      before.event?.id,
+      'reset:stream-reset',
+      ...after.map((message) => message.event?.id),
+    ]);
+  });
+
+  it('resets once and goes on from the top when the new stream has already lost its start', async () => {
+    const { history, subscriber, delivered } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    subscriber.receive(history.publish());
+    history.lose('e2');
+    const after = Array.from({ length: 6 }, () => history.publish());
+    history.forgetAllBut(3);
+    subscriber.catchUp();
+    await settle();
+    const live = history.publish();
+    subscriber.receive(live);
+    expect(delivered().slice(1)).toEqual(['reset:stream-reset', live.event?.id]);
+    expect(after).toHaveLength(6);
+  });
+
+  it('resets when the stream is gone, then follows the next one from its first event', async () => {
+    const { history, subscriber, delivered } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    const first = history.publish();
+    subscriber.receive(first);
+    history.lose('e2');
+    subscriber.catchUp(); // reconnected: nothing published since Redis restarted
+    await settle();
+    const fresh = [history.publish(), history.publish()];
+    subscriber.receive(fresh[1]!); // the first one was missed live: history has it
+    await settle();
+    expect(delivered()).toEqual([
+      first.event?.id,
+      'reset:stream-reset',
+      ...fresh.map((message) => message.event?.id),
+    ]);
+  });
+
+  it('resets when the stream went back in the same epoch (a failover lost the last writes)', async () => {
+    const { history, subscriber, delivered } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    for (const message of [history.publish(), history.publish(), history.publish()]) {
+      subscriber.receive(message);
+    }
+    history.rewind(2);
+    subscriber.catchUp();
+    await settle();
+    const next = history.publish();
+    subscriber.receive(next);
+    expect(delivered().slice(3)).toEqual(['reset:stream-reset', next.event?.id]);
+  });
+
+  it('notices a rewritten stream from another event at its own position', async () => {
+    const { history, subscriber, delivered } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    for (const message of [history.publish(), history.publish(), history.publish()]) {
+      subscriber.receive(message);
+    }
+    // The last two writes were lost, and two other events took their sequence numbers.
+    history.rewind(2);
+    history.publish();
+    const rewritten = history.publish();
+    subscriber.receive(rewritten);
+    await settle();
+    const next = history.publish();
+    subscriber.receive(next);
+    expect(delivered().slice(3)).toEqual(['reset:stream-reset', next.event?.id]);
+  });
+
+  it('signals history-gap for a cursor whose events have left history, then goes on live', async () => {
+    const history = createFakeTenantHistory({});
+    const old = history.publish();
+    for (let index = 0; index < 9; index += 1) history.publish();
+    history.forgetAllBut(5);
+    const { subscriber, delivered } = setup({ history });
+    subscriber.start({ from: 'cursor', cursor: old.cursor });
+    await settle();
+    const live = history.publish();
+    subscriber.receive(live);
+    expect(delivered()).toEqual(['reset:history-gap', live.event?.id]);
+  });
+
+  it('signals stream-reset for something that is not a cursor, then goes on live', async () => {
+    const { history, subscriber, delivered } = setup();
+    history.publish();
+    subscriber.start({ from: 'cursor', cursor: 'not a cursor' });
+    await settle();
+    const live = history.publish();
+    subscriber.receive(live);
+    expect(delivered()).toEqual(['reset:stream-reset', live.event?.id]);
+  });
+
+  it('follows a tenant from the start of its stream (all-tenants), naming it on resets', async () => {
+    const history = createFakeTenantHistory({});
+    const early = [history.publish(), history.publish()];
+    const { subscriber, sink } = setup({ history, labelResets: true });
+    subscriber.start({ from: 'stream-start' });
+    await settle();
+    expect(sink.messages.map((message) => message.type === 'event' && message.event.id)).toEqual(
+      early.map((message) => message.event?.id),
+    );
+    history.lose('e2');
+    subscriber.receive(history.publish());
+    await settle();
+    expect(sink.messages[2]).toEqual({
+      type: 'reset',
+      recovered: false,
+      reason: 'stream-reset',
+      tenantId: 'tenant-a',
+    });
+  });
+
+  it('reads a message it cannot read live from history, and skips one history cannot read either', async () => {
+    const { history, subscriber, delivered, errors } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    const good = history.publish();
+    const broken = history.publish();
+    const after = history.publish();
+    history.corrupt(broken.seq);
+    subscriber.receive(good);
+    subscriber.receive({ ...broken, event: undefined, error: new Error('not JSON') });
+    await settle();
+    subscriber.receive(after);
+    expect(delivered()).toEqual([good.event?.id, after.event?.id]);
+    expect(errors).toHaveLength(1);
+    expect(BusDeliveryError.isInstance(errors[0])).toBe(true);
+    expect(errors[0]).toMatchObject({ reason: 'unreadable', cursor: broken.cursor });
+  });
+
+  it('drops a stray live message beyond the top of history after one read, without looping', async () => {
+    const { history, subscriber, delivered, errors } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    const real = history.publish();
+    subscriber.receive({ ...real, seq: 999, cursor: 'e1:999', event: makeCallEvent() });
+    await settle();
+    subscriber.receive(real);
+    await settle();
+    const next = history.publish();
+    subscriber.receive(next);
+    expect(delivered()).toEqual([real.event?.id, next.event?.id]);
+    expect(history.reads).toBeLessThanOrEqual(3);
+    expect(errors.map((error) => (error as BusDeliveryError).reason)).toEqual(['unreadable']);
+  });
+
+  it('skips an event its filter throws on, and goes on', async () => {
+    const poison = makeCallEvent({ callId: 'CA-poison' });
+    const { history, subscriber, delivered, errors } = setup({
+      matches: (event: CallEvent) => {
+        if (event.callId === 'CA-poison') throw new Error('filter bug');
+        return true;
+      },
+    });
+    subscriber.start({ from: 'now' });
+    await settle();
+    const messages = [history.publish(), history.publish(poison), history.publish()];
+    for (const message of messages) subscriber.receive(message);
+    expect(delivered()).toEqual([messages[0]!.event?.id, messages[2]!.event?.id]);
+    expect(errors).toEqual([
+      expect.objectContaining({ reason: 'filter', cursor: messages[1]!.cursor }),
+    ]);
+  });
+
+  it('ends its subscription with lagged when delivering throws', async () => {
+    const { history, subscriber, sink, errors } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    sink.push = () => {
+      throw new Error('consumer bug');
+    };
+    subscriber.receive(history.publish());
+    expect(sink.cutOffs).toBe(1);
+    expect(errors).toEqual([expect.objectContaining({ reason: 'subscriber' })]);
+  });
+
+  it('reports a failed read and tries again, then delivers what it missed', async () => {
+    const { history, subscriber, delivered, errors, retries } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    const messages = [history.publish(), history.publish()];
+    history.hold();
+    subscriber.receive(messages[1]!); // a gap: read history
+    await history.fail(new Error('connection lost'));
+    expect(errors.map((error) => error.message)).toEqual(['connection lost']);
+    expect(retries).toHaveLength(1);
+    retries[0]?.();
+    await settle();
+    expect(delivered()).toEqual(messages.map((message) => message.event?.id));
+  });
+
+  it('catches up after live delivery was interrupted', async () => {
+    const { history, subscriber, delivered } = setup();
+    subscriber.start({ from: 'now' });
+    await settle();
+    const missed = [history.publish(), history.publish()];
+    subscriber.catchUp();
+    await settle();
+    expect(delivered()).toEqual(missed.map((message) => message.event?.id));
+  });
+});

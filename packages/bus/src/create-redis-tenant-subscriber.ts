@@ -1,0 +1,348 @@
+import type { CallEvent } from '@calltrack/core';
+import { parseBusCursor } from './bus-cursor';
+import { BusDeliveryError } from './bus-delivery-error';
+import type { SubscriptionQueue } from './create-subscription-queue';
+import type { BusResetMessage } from './event-bus';
+import type { ReadRedisHistory, RedisHistoryPage } from './read-redis-history';
+import type { RedisStreamMessage } from './redis-stream-message';
+
+/** Where a tenant subscriber starts, once its live channel is attached. */
+export type RedisTenantSubscriberStart =
+  /** From the stream's current top: only events published from now on. */
+  | { from: 'now' }
+  /** After a cursor the client had: replay from history, or reset. */
+  | { from: 'cursor'; cursor: string }
+  /** From the first event of the tenant's current stream (a tenant seen for the first time). */
+  | { from: 'stream-start' };
+
+/** The part of a subscription queue a tenant subscriber writes to. */
+export type RedisTenantSubscriberSink = Pick<
+  SubscriptionQueue,
+  'open' | 'push' | 'cutOff' | 'markReady'
+>;
+
+/** Options of {@link createRedisTenantSubscriber}. */
+export interface RedisTenantSubscriberOptions {
+  tenantId: string;
+  sink: RedisTenantSubscriberSink;
+  /** The subscription's filter. */
+  matches: (event: CallEvent) => boolean;
+  /** Reads the tenant's history (injected, so the state machine is tested without Redis). */
+  readHistory: ReadRedisHistory;
+  /** Entries per history read: a shorter page means the end of history was reached. */
+  batchSize: number;
+  /** Where skipped messages and failed reads are reported. */
+  report: (error: Error) => void;
+  /** Runs `retry` later, after a failed history read. Default: after 250 ms (unref'd timer). */
+  scheduleRetry?: (retry: () => void) => void;
+  /** Name the tenant on reset messages (a part of an all-tenants subscription). */
+  labelResets?: boolean;
+}
+
+/** One subscription's position in one tenant's stream on Redis. */
+export interface RedisTenantSubscriber {
+  /** Starts from `start`; call once live messages of the tenant are attached. */
+  start(start: RedisTenantSubscriberStart): void;
+  /** A live message of the tenant, in the order pub/sub delivered it. */
+  receive(message: RedisStreamMessage): void;
+  /** Live delivery was interrupted and is attached again: fetch what was missed. */
+  catchUp(): void;
+}
+
+const defaultRetry = (retry: () => void): void => {
+  setTimeout(retry, 250).unref?.();
+};
+
+/**
+ * The sequence / gap / epoch state machine of one subscription to one tenant's Redis stream.
+ *
+ * Live messages carry `<epoch>:<seq>` and sequence numbers are dense, so the subscriber knows
+ * exactly what it is missing. The next message in sequence is delivered at once; anything else
+ * (a jump, another epoch, a message it cannot read) starts a catch-up from history, which is
+ * the source of truth; live messages arriving meanwhile wait and are applied after it. Resets
+ * are all or nothing and emitted once per incident:
+ * - the stream is another epoch (Redis lost its data): `stream-reset`, then the new stream is
+ *   replayed from its start when history still holds all of it;
+ * - the stream went back or was rewritten in the same epoch (a failover lost the last writes):
+ *   `stream-reset`, then on from the top;
+ * - the events after the position have left history: `history-gap`, then on from the top.
+ *
+ * Every event is handled in isolation: one that cannot be read or filtered is skipped and
+ * reported; a delivery that throws ends this subscription with `lagged` (resume from its cursor).
+ */
+export function createRedisTenantSubscriber(
+  options: RedisTenantSubscriberOptions,
+): RedisTenantSubscriber {
+  return new TenantStreamSubscriber(options);
+}
+
+/**
+ * A class with its methods on the prototype: servers hold one per connected client per tenant.
+ */
+class TenantStreamSubscriber implements RedisTenantSubscriber {
+  /** The stream incarnation followed; null when following whatever stream comes, from its start. */
+  #epoch: string | null = null;
+  /** Sequence number of the last event handled (delivered, filtered out or skipped). */
+  #lastSeq = 0;
+  /** Id of the event at `#lastSeq`, when it was read, to notice a rewritten stream. */
+  #lastId: string | undefined;
+  /** A history read is in flight (or the start is pending): live messages wait in `#pending`. */
+  #syncing = true;
+  #pending: RedisStreamMessage[] = [];
+  #resyncRequested = false;
+  #started = false;
+  readonly #options: RedisTenantSubscriberOptions;
+
+  constructor(options: RedisTenantSubscriberOptions) {
+    this.#options = options;
+  }
+
+  start(start: RedisTenantSubscriberStart): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#syncing = false;
+    if (start.from === 'now') {
+      this.#startSync('position');
+      return;
+    }
+    if (start.from === 'stream-start') {
+      this.#startSync('catch-up');
+      return;
+    }
+    const position = parseBusCursor(start.cursor);
+    if (position) {
+      this.#epoch = position.epoch;
+      this.#lastSeq = position.seq;
+      this.#startSync('catch-up');
+    } else {
+      this.#reset('stream-reset');
+      this.#startSync('position');
+    }
+  }
+
+  receive(message: RedisStreamMessage): void {
+    if (this.#syncing) this.#pending.push(message);
+    else this.#apply(message);
+  }
+
+  catchUp(): void {
+    if (this.#started) this.#startSync('catch-up');
+  }
+
+  /** Applies a live message in order; anything but the next one starts a catch-up. */
+  #apply(message: RedisStreamMessage): void {
+    if (this.#epoch === null) {
+      // Following from the start of whatever stream comes: this one.
+      this.#epoch = message.epoch;
+      this.#lastSeq = 0;
+      this.#lastId = undefined;
+    } else if (message.epoch !== this.#epoch) {
+      // Another stream: history says whether it is real (and replays it). The message itself is
+      // not kept: it was published before the read, so history has it if it is real.
+      this.#startSync('catch-up');
+      return;
+    }
+    if (message.seq <= this.#lastSeq) {
+      if (
+        message.seq === this.#lastSeq &&
+        this.#lastId !== undefined &&
+        message.event !== undefined &&
+        message.event.id !== this.#lastId
+      ) {
+        // Another event at the position we are at: the stream was rewritten. History decides.
+        this.#startSync('catch-up');
+      }
+      return;
+    }
+    if (message.event === undefined) {
+      // A message we cannot read (reported by the connection): take it from history instead.
+      this.#startSync('catch-up');
+      return;
+    }
+    if (message.seq === this.#lastSeq + 1) {
+      this.#handle(message, false);
+      return;
+    }
+    this.#pending.push(message);
+    this.#startSync('catch-up');
+  }
+
+  #startSync(mode: 'position' | 'catch-up'): void {
+    if (!this.#options.sink.open) return;
+    if (this.#syncing) {
+      this.#resyncRequested = true;
+      return;
+    }
+    this.#syncing = true;
+    void this.#runSync(mode);
+  }
+
+  async #runSync(mode: 'position' | 'catch-up'): Promise<void> {
+    const { sink, report } = this.#options;
+    // Messages already waiting were published before the read below: history holds them if
+    // they are real, so one of them beyond the top it reports is not (a stray write).
+    const arrivedBeforeRead = this.#pending.length;
+    let firstPage: RedisHistoryPage | undefined;
+    try {
+      firstPage = mode === 'position' ? await this.#position() : await this.#catchUpFromHistory();
+    } catch (error) {
+      this.#syncing = false;
+      if (!sink.open) return;
+      report(error instanceof Error ? error : new Error(String(error)));
+      // Redis is unreachable for now: try again later (a reconnect also starts a catch-up).
+      (this.#options.scheduleRetry ?? defaultRetry)(() => this.#startSync(mode));
+      return;
+    }
+    this.#syncing = false;
+    if (!sink.open) return;
+    sink.markReady();
+    const pending = this.#pending;
+    this.#pending = [];
+    pending.forEach((message, index) => {
+      if (
+        index < arrivedBeforeRead &&
+        firstPage !== undefined &&
+        message.epoch === firstPage.epoch &&
+        message.seq > firstPage.top
+      ) {
+        this.#skip(message, new Error('a live message beyond the top of history'));
+        return;
+      }
+      this.receive(message);
+    });
+    if (this.#resyncRequested && !this.#syncing) {
+      this.#resyncRequested = false;
+      this.#startSync('catch-up');
+    }
+  }
+
+  /** Learns where the stream is; a new live subscription starts there. */
+  async #position(): Promise<RedisHistoryPage> {
+    const page = await this.#options.readHistory(null, undefined);
+    this.#epoch = page.epoch;
+    this.#lastSeq = page.top;
+    this.#lastId = undefined;
+    return page;
+  }
+
+  /** Delivers everything after the position from history, or resets. */
+  async #catchUpFromHistory(): Promise<RedisHistoryPage> {
+    const { readHistory, sink, batchSize } = this.#options;
+    let firstPage: RedisHistoryPage | undefined;
+    let announced = false;
+    for (;;) {
+      const known = this.#epoch;
+      const page = await readHistory(
+        this.#lastSeq,
+        known === null || this.#lastSeq === 0 ? undefined : this.#lastId,
+      );
+      firstPage ??= page;
+      if (!sink.open) return firstPage;
+      if (page.epoch === null) {
+        // No stream at all now: the one followed was lost and nothing was published since.
+        if (known !== null && this.#lastSeq > 0 && !announced) this.#reset('stream-reset');
+        this.#epoch = null;
+        this.#lastSeq = 0;
+        this.#lastId = undefined;
+        return firstPage;
+      }
+      if (known !== null && page.epoch !== known) {
+        // The stream was lost and a new one started (Redis restarted empty): say so once, then
+        // replay the new stream from its start, so nothing it still holds is skipped.
+        if (!announced) this.#reset('stream-reset');
+        announced = true;
+        this.#epoch = page.epoch;
+        this.#lastSeq = 0;
+        this.#lastId = undefined;
+        continue;
+      }
+      this.#epoch = page.epoch;
+      if (page.status === 'diverged' || this.#lastSeq > page.top) {
+        // Same epoch, other history (a failover lost the last writes): positions past the
+        // common part mean other events now, so go on from the top.
+        if (!announced) this.#reset('stream-reset');
+        this.#lastSeq = page.top;
+        this.#lastId = undefined;
+        return firstPage;
+      }
+      if (page.status === 'gap') {
+        if (!announced) this.#reset('history-gap');
+        this.#lastSeq = page.top;
+        this.#lastId = undefined;
+        return firstPage;
+      }
+      for (const entry of page.entries) this.#handle(entry, true);
+      if (page.entries.length < batchSize || !sink.open) return firstPage;
+    }
+  }
+
+  /** Handles the next event in sequence: skip, filter, deliver; the position always advances. */
+  #handle(message: RedisStreamMessage, fromHistory: boolean): void {
+    this.#lastSeq = message.seq;
+    const { event } = message;
+    this.#lastId = event?.id;
+    if (event === undefined) {
+      this.#skip(message, message.error ?? new Error('unreadable'));
+      return;
+    }
+    const { matches, sink, report, tenantId } = this.#options;
+    let wanted: boolean;
+    try {
+      wanted = matches(event);
+    } catch (error) {
+      report(
+        new BusDeliveryError({
+          reason: 'filter',
+          message: `The subscription's filter failed on event ${event.id} (${message.cursor}); skipped.`,
+          tenantId,
+          cursor: message.cursor,
+          cause: error,
+        }),
+      );
+      return;
+    }
+    if (!wanted) return;
+    try {
+      sink.push({ type: 'event', cursor: message.cursor, event }, fromHistory);
+    } catch (error) {
+      report(
+        new BusDeliveryError({
+          reason: 'subscriber',
+          message: `Delivering event ${event.id} (${message.cursor}) failed; the subscription is ended.`,
+          tenantId,
+          cursor: message.cursor,
+          cause: error,
+        }),
+      );
+      try {
+        sink.cutOff();
+      } catch {
+        // It is broken beyond ending it; nothing else depends on it.
+      }
+    }
+  }
+
+  #skip(message: RedisStreamMessage, cause: Error): void {
+    this.#options.report(
+      new BusDeliveryError({
+        reason: 'unreadable',
+        message: `Skipped message ${message.cursor} of tenant ${this.#options.tenantId}: ${cause.message}.`,
+        tenantId: this.#options.tenantId,
+        cursor: message.cursor,
+        cause,
+      }),
+    );
+  }
+
+  #reset(reason: BusResetMessage['reason']): void {
+    const { sink, labelResets, tenantId } = this.#options;
+    const message: BusResetMessage = labelResets
+      ? { type: 'reset', recovered: false, reason, tenantId }
+      : { type: 'reset', recovered: false, reason };
+    try {
+      sink.push(message);
+    } catch (error) {
+      this.#options.report(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}

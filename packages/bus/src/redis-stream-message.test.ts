@@ -1,0 +1,52 @@
+import { makeCallEvent } from '@calltrack/test-utils';
+import { describe, expect, it } from 'vitest';
+import { parseRedisLiveMessage, readStreamEvent } from './redis-stream-message';
+
+describe('parseRedisLiveMessage', () => {
+  it('reads one event, or a batch of them, with their cursors', () => {
+    const [first, second] = [makeCallEvent(), makeCallEvent()];
+    expect(parseRedisLiveMessage(`ep:7\n${JSON.stringify(first)}`, 'tenant-a')).toEqual({
+      messages: [{ epoch: 'ep', seq: 7, cursor: 'ep:7', event: first }],
+      unreadable: false,
+    });
+    const batch = parseRedisLiveMessage(
+      `ep:8\n${JSON.stringify(first)}\nep:9\n${JSON.stringify({ ...second, data: { transcript: 'a\nb' } })}`,
+      'tenant-a',
+    );
+    expect(batch.messages.map((message) => [message.seq, message.event?.id])).toEqual([
+      [8, first?.id],
+      [9, second?.id],
+    ]);
+    expect(batch.messages[1]?.event?.data.transcript).toBe('a\nb');
+  });
+
+  it('keeps the position of an event it cannot read, and stops at what is not a cursor', () => {
+    const good = makeCallEvent();
+    const parsed = parseRedisLiveMessage(
+      `ep:1\n{oops\nep:2\n${JSON.stringify(good)}\ngarbage`,
+      'tenant-a',
+    );
+    expect(parsed.unreadable).toBe(true);
+    expect(
+      parsed.messages.map((message) => [message.seq, message.event?.id, message.error?.message]),
+    ).toEqual([
+      [1, undefined, 'not JSON'],
+      [2, good.id, undefined],
+    ]);
+    for (const raw of ['', 'no cursor', 'ep:x\n{}', ':1\n{}', `${'e'.repeat(100)}:1\n{}`]) {
+      expect(parseRedisLiveMessage(raw, 'tenant-a').messages).toEqual([]);
+    }
+  });
+
+  it("refuses what is not an event of the channel's tenant", () => {
+    expect(readStreamEvent('[1]', 'tenant-a')).toBeInstanceOf(Error);
+    expect(readStreamEvent('{"id":1,"type":"x","tenantId":"tenant-a"}', 'tenant-a')).toBeInstanceOf(
+      Error,
+    );
+    const other = makeCallEvent({ tenantId: 'tenant-b' });
+    expect((readStreamEvent(JSON.stringify(other), 'tenant-a') as Error).message).toMatch(
+      /another tenant/,
+    );
+    expect(readStreamEvent(JSON.stringify(other), undefined)).toEqual(other);
+  });
+});

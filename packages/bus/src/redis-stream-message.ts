@@ -1,0 +1,92 @@
+import type { CallEvent } from '@calltrack/core';
+
+/** One message of a tenant's stream on Redis, live (pub/sub) or from history. */
+export interface RedisStreamMessage {
+  epoch: string;
+  seq: number;
+  cursor: string;
+  /** The event, or undefined when the message could not be read (`error` says why). */
+  event: CallEvent | undefined;
+  error?: Error;
+}
+
+/**
+ * Reads the JSON of an event the publish script wrote. Only the bus writes to its keys and
+ * channels, and it validated every event before, so the full schema is not checked again; what
+ * is checked is what a stray write (a raw PUBLISH, a bug) could break downstream: that it is
+ * an object with string `id` and `type`, of the expected tenant.
+ */
+export function readStreamEvent(json: string, tenantId: string | undefined): CallEvent | Error {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    return new Error('not JSON', { cause: error });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return new Error('not an event object');
+  }
+  const { id, type, tenantId: eventTenant } = value as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof type !== 'string' || typeof eventTenant !== 'string') {
+    return new Error('not an event: id, type and tenantId must be strings');
+  }
+  if (tenantId !== undefined && eventTenant !== tenantId) {
+    return new Error(
+      `an event of tenant ${JSON.stringify(eventTenant)} on another tenant's stream`,
+    );
+  }
+  return value as CallEvent;
+}
+
+/** What a live message held. */
+export interface RedisLiveMessages {
+  /** The events, in order; one whose JSON could not be read has `event: undefined`. */
+  messages: RedisStreamMessage[];
+  /** True when something (all of it, or the end) was not even a cursor: reported, skipped. */
+  unreadable: boolean;
+}
+
+/**
+ * Parses a live message: lines `<epoch>:<seq>` and `<event JSON>`, repeated (one publish script
+ * call publishes its batch as one message; JSON text never holds a raw line break). It stops at
+ * the first line that is not a cursor.
+ */
+export function parseRedisLiveMessage(
+  raw: string,
+  tenantId: string | undefined,
+): RedisLiveMessages {
+  const messages: RedisStreamMessage[] = [];
+  let start = 0;
+  while (start < raw.length) {
+    const newline = raw.indexOf('\n', start);
+    if (newline <= start || newline - start > 80) return { messages, unreadable: true };
+    const colon = raw.lastIndexOf(':', newline);
+    if (colon <= start) return { messages, unreadable: true };
+    const seq = parseSeq(raw, colon + 1, newline);
+    if (seq === undefined) return { messages, unreadable: true };
+    let end = raw.indexOf('\n', newline + 1);
+    if (end < 0) end = raw.length;
+    const cursor = raw.slice(start, newline);
+    const epoch = raw.slice(start, colon);
+    const event = readStreamEvent(raw.slice(newline + 1, end), tenantId);
+    messages.push(
+      event instanceof Error
+        ? { epoch, seq, cursor, event: undefined, error: event }
+        : { epoch, seq, cursor, event },
+    );
+    start = end + 1;
+  }
+  return { messages, unreadable: false };
+}
+
+/** Reads decimal digits in `text[start, end)` (1 to 15 of them), without a regex or a copy. */
+function parseSeq(text: string, start: number, end: number): number | undefined {
+  if (end <= start || end - start > 15) return undefined;
+  let value = 0;
+  for (let index = start; index < end; index += 1) {
+    const digit = text.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return value;
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+
+const valid = {
+  apiKey: 'key',
+  sink: { publish: async () => ({ duplicate: false }) },
+  resolveTenant: () => ({ tenantId: 'acme' }),
+};
+const check = (options: unknown, minimumLength?: number) => () =>
+  checkWebhookHandlerOptions('createTestHandler', options, {
+    name: 'apiKey',
+    ...(minimumLength === undefined ? {} : { minimumLength }),
+  });
+
+describe('checkWebhookHandlerOptions', () => {
+  it('accepts valid options: a secret, a list of secrets, or a lookup', () => {
+    expect(check(valid)).not.toThrow();
+    expect(check({ ...valid, apiKey: ['a', 'b'] })).not.toThrow();
+    expect(check({ ...valid, apiKey: () => 'key' })).not.toThrow();
+    expect(
+      check({
+        ...valid,
+        onError: () => {},
+        allowIp: ['100.20.5.228'],
+        maxBodyBytes: 1024,
+        includeRaw: true,
+        rateLimit: { perClientAddress: { consume: async () => ({}) } },
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['a missing secret', { ...valid, apiKey: undefined }, 'apiKey is required'],
+    ['an empty secret', { ...valid, apiKey: '' }, 'apiKey must not be empty'],
+    ['an empty list', { ...valid, apiKey: [] }, 'apiKey is required'],
+    ['an empty secret in a list', { ...valid, apiKey: ['key', ''] }, 'apiKey must not be empty'],
+    ['no sink', { ...valid, sink: {} }, 'sink must have a publish'],
+    ['no resolveTenant', { ...valid, resolveTenant: 'acme' }, 'resolveTenant must be a function'],
+    ['a bad onError', { ...valid, onError: 'log' }, 'onError must be a function'],
+    ['a bad allowIp', { ...valid, allowIp: '1.2.3.4' }, 'allowIp must be'],
+    ['a bad maxBodyBytes', { ...valid, maxBodyBytes: 0 }, 'maxBodyBytes must be'],
+    ['a bad includeRaw', { ...valid, includeRaw: 'yes' }, 'includeRaw must be'],
+    [
+      'a limiter without consume',
+      { ...valid, rateLimit: { perTenant: {} } },
+      'rateLimit.perTenant must have a consume(key)',
+    ],
+    ['an unknown limit', { ...valid, rateLimit: { perIp: {} } }, 'rateLimit.perIp is not'],
+    ['no options', undefined, 'options are required'],
+  ])('throws InvalidArgumentError at once for %s', (_case, options, message) => {
+    expect(check(options)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_argument',
+        message: expect.stringContaining(`createTestHandler: ${message}`),
+      }),
+    );
+  });
+
+  it('enforces a minimum secret length when asked', () => {
+    expect(check({ ...valid, apiKey: 'short' }, 16)).toThrow(/at least 16 characters/);
+    expect(check({ ...valid, apiKey: 'x'.repeat(16) }, 16)).not.toThrow();
+  });
+});

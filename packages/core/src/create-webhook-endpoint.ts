@@ -1,0 +1,143 @@
+import { AddressNotAllowedError } from './errors/address-not-allowed-error';
+import { MethodNotAllowedError } from './errors/method-not-allowed-error';
+import { RateLimitedError } from './errors/rate-limited-error';
+import type { FetchHandlerContext } from './fetch-handler';
+import { type AllowClientAddress, isAllowedClientAddress } from './is-allowed-client-address';
+import { toErrorResponse } from './to-error-response';
+import type { WebhookRateLimit, WebhookRateLimiter } from './webhook-rate-limit';
+
+/**
+ * Reports the errors of a webhook handler, for the app's logs: every error that ends a request
+ * (4xx and 5xx; a `CallTrackError` carries its `status` and `code`), and a rate limiter that
+ * failed (the request then went on). Errors it throws are ignored.
+ */
+export type WebhookErrorHandler = (error: unknown, request: Request) => void;
+
+/** Options of {@link createWebhookEndpoint}: what every provider handler takes alike. */
+export interface WebhookEndpointOptions {
+  /** The provider's name for messages, e.g. `Retell`. */
+  provider: string;
+  /** The methods the provider uses; anything else answers 405 with `Allow`. */
+  methods: readonly string[];
+  /** Client addresses accepted (403 otherwise). */
+  allowIp?: AllowClientAddress | undefined;
+  /** Request budgets (429 once spent). */
+  rateLimit?: WebhookRateLimit | undefined;
+  /** Where errors are reported. */
+  onError?: WebhookErrorHandler | undefined;
+}
+
+/** What the provider-specific part of a handler gets from {@link createWebhookEndpoint}. */
+export interface WebhookEndpointContext {
+  /** The client address the runtime reported, if any. */
+  clientAddress: string | undefined;
+  /**
+   * Takes one request from the tenant's budget (`rateLimit.perTenant`); throws
+   * `RateLimitedError` (429) once it is spent. Call it after the request is authenticated.
+   */
+  limitTenant(tenantId: string): Promise<void>;
+}
+
+/** A provider webhook handler: a fetch handler that never throws. */
+export type WebhookHandler = (request: Request, context?: FetchHandlerContext) => Promise<Response>;
+
+/**
+ * The part every provider webhook handler shares, around the provider-specific `handle`: the
+ * method (405 with `Allow`), the client address (`allowIp`, 403 `address_not_allowed`), the
+ * per-address budget (429 with `Retry-After`), all before the body is read; then `handle`, whose
+ * errors become JSON answers (`toErrorResponse`) after being reported to `onError`. The result
+ * never throws.
+ */
+export function createWebhookEndpoint(
+  options: WebhookEndpointOptions,
+  handle: (request: Request, endpoint: WebhookEndpointContext) => Promise<Response>,
+): WebhookHandler {
+  const { provider, methods, allowIp, rateLimit, onError } = options;
+  const perClientAddress = rateLimit?.perClientAddress;
+  const perTenant = rateLimit?.perTenant;
+  const methodList = methods.join(' or ');
+  return async (request, context) => {
+    try {
+      if (!methods.includes(request.method)) {
+        throw new MethodNotAllowedError({
+          message: `${provider} webhooks are ${methodList} requests.`,
+          allow: methods,
+        });
+      }
+      const clientAddress = context?.clientAddress;
+      if (
+        allowIp !== undefined &&
+        !(await isAllowedClientAddress(allowIp, clientAddress, request))
+      ) {
+        throw new AddressNotAllowedError({
+          message: `The client address is not allowed to send ${provider} webhooks.`,
+        });
+      }
+      if (perClientAddress !== undefined && clientAddress !== undefined) {
+        await consume(
+          perClientAddress,
+          `address:${clientAddress}`,
+          request,
+          onError,
+          () => 'Too many webhook requests from this client address.',
+        );
+      }
+      return await handle(request, {
+        clientAddress,
+        limitTenant: async (tenantId) => {
+          if (perTenant === undefined) return;
+          await consume(
+            perTenant,
+            `tenant:${tenantId}`,
+            request,
+            onError,
+            () => 'Too many webhook requests for this tenant.',
+          );
+        },
+      });
+    } catch (error) {
+      report(onError, error, request);
+      return toErrorResponse(error);
+    }
+  };
+}
+
+async function consume(
+  limiter: WebhookRateLimiter,
+  key: string,
+  request: Request,
+  onError: WebhookErrorHandler | undefined,
+  message: () => string,
+): Promise<void> {
+  try {
+    await limiter.consume(key, 1);
+  } catch (rejection) {
+    const msBeforeNext = budgetSpent(rejection);
+    if (msBeforeNext === undefined) {
+      // The limiter's store failed: let the webhook through rather than lose it.
+      report(onError, rejection, request);
+      return;
+    }
+    throw new RateLimitedError({ message: message(), retryAfterSeconds: msBeforeNext / 1000 });
+  }
+}
+
+/** `msBeforeNext` of a "budget spent" rejection (rate-limiter-flexible's `RateLimiterRes`). */
+function budgetSpent(rejection: unknown): number | undefined {
+  if (rejection instanceof Error || rejection === null || typeof rejection !== 'object') {
+    return undefined;
+  }
+  const msBeforeNext = (rejection as { msBeforeNext?: unknown }).msBeforeNext;
+  return typeof msBeforeNext === 'number' && Number.isFinite(msBeforeNext)
+    ? Math.max(0, msBeforeNext)
+    : undefined;
+}
+
+function report(onError: WebhookErrorHandler | undefined, error: unknown, request: Request): void {
+  if (onError === undefined) return;
+  try {
+    onError(error, request);
+  } catch {
+    // A failing logger must not turn a clean answer into a crash.
+  }
+}

@@ -1,0 +1,162 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendResponse } from '@remix-run/node-fetch-server';
+import { type BufferedResponseParts, takeBufferedResponse } from '../buffered-response';
+import type { FetchHandler } from '../fetch-handler';
+import { toErrorResponse } from '../to-error-response';
+import { IncomingBody } from './incoming-body';
+import { type ClientDisconnect, NodeRequest } from './node-request';
+import { nodeClientAddress, nodeRequestHref } from './node-request-url';
+
+/** Options of {@link toNodeHandler}. */
+export interface ToNodeHandlerOptions {
+  /**
+   * Host (with port) to build the request URL with, instead of the `Host` header. Set it to the
+   * public host when the app sits behind a proxy and URLs are signed (Twilio).
+   */
+  host?: string;
+  /** Protocol to build the request URL with, e.g. `https:`; defaults to the socket's. */
+  protocol?: string;
+  /**
+   * Trust `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host` for the request URL, and
+   * `Forwarded: for=` / `X-Forwarded-For` (the last entry: the address your proxy saw) for the
+   * client address. Off by default: anyone can send those headers unless a proxy you run
+   * overwrites them.
+   */
+  trustProxy?: boolean;
+}
+
+/** A `node:http` request listener that is also valid Express middleware. */
+export type NodeHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  next?: (error?: unknown) => void,
+) => Promise<void>;
+
+/** What Express (or another framework) may have attached to the request. */
+interface FrameworkRequest extends IncomingMessage {
+  originalUrl?: string;
+  body?: unknown;
+  /** Set by body-parser 1.x (Express 4) once it consumed the stream. */
+  _body?: boolean;
+}
+
+/** True when a body parser (Express 4 or 5) already read the request stream to its end. */
+function bodyWasConsumed(request: FrameworkRequest): boolean {
+  return request._body === true || request.readableEnded;
+}
+
+/**
+ * Runs a fetch handler (`(Request) => Response`) as a `node:http` listener or Express
+ * middleware: `app.post('/webhooks/twilio', toNodeHandler(handler))`.
+ *
+ * The handler runs as soon as the headers have arrived; the body stays on the socket until the
+ * handler reads it (`text()`, `json()`, `body`, core's `readRequestText` with a size limit), so a
+ * request refused from its method or headers (no signature, wrong content type, a declared
+ * length over the limit) is answered at once, and its body is never held in memory: the
+ * connection of a refused request whose body was not read is closed after the answer. End slow
+ * senders with the Node server's `requestTimeout` and `headersTimeout` (see the security guide).
+ *
+ * Response bodies stream, and the request's `signal` aborts when the client goes away. Responses
+ * made with core's `jsonResponse` are written in one piece.
+ *
+ * Signatures are computed over the raw body, so mount webhook handlers before `express.json()` /
+ * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is.
+ */
+export function toNodeHandler(
+  handler: FetchHandler,
+  options: ToNodeHandlerOptions = {},
+): NodeHandler {
+  const urlOptions = {
+    host: options.host,
+    protocol: options.protocol,
+    trustProxy: options.trustProxy ?? false,
+  };
+  return async (incoming, outgoing, next) => {
+    const frameworkRequest = incoming as FrameworkRequest;
+    let body: IncomingBody | undefined;
+    let response: Response;
+    try {
+      const method = incoming.method ?? 'GET';
+      if (bodyWasConsumed(frameworkRequest)) {
+        body = IncomingBody.fromBytes(parsedBody(frameworkRequest));
+      } else if (method !== 'GET' && method !== 'HEAD') {
+        body = IncomingBody.fromIncoming(incoming);
+      }
+      const request = new NodeRequest(
+        nodeRequestHref(incoming, urlOptions),
+        { method, headers: incoming.headers },
+        body,
+        clientDisconnect(outgoing),
+      );
+      response = await handler(request, {
+        clientAddress: nodeClientAddress(incoming, urlOptions),
+      });
+    } catch (error) {
+      if (next) {
+        next(error);
+        return;
+      }
+      response = toErrorResponse(error);
+    }
+    // The handler answered before the body arrived in full (a refusal, or a read stopped at its
+    // limit): close the connection after the answer instead of reading, say, a megabyte nobody
+    // wants.
+    const unread = body !== undefined && !incoming.complete;
+    const buffered = takeBufferedResponse(response);
+    if (buffered) {
+      sendBufferedResponse(incoming, outgoing, buffered, unread);
+      return;
+    }
+    if (unread && !outgoing.headersSent) outgoing.setHeader('connection', 'close');
+    try {
+      await sendResponse(outgoing, response);
+    } catch {
+      // The client went away while the body was streaming; nothing is left to tell it.
+      outgoing.destroy();
+    }
+  };
+}
+
+/** The bytes a body parser left: `express.raw()`'s Buffer or `express.text()`'s string. */
+function parsedBody(incoming: FrameworkRequest): Uint8Array {
+  const body = incoming.body;
+  if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return new Uint8Array(body);
+  throw new Error(
+    'calltrack: the request body was already parsed by another middleware (express.json() or ' +
+      'express.urlencoded()), so the raw bytes a signature covers are gone. Mount calltrack ' +
+      "handlers before those parsers, or use express.raw({ type: '*/*' }) on their routes.",
+  );
+}
+
+/**
+ * Tells when the client went away before the response was complete. Listens only once someone
+ * asks (the request's `signal`): most webhook handlers never do.
+ */
+function clientDisconnect(outgoing: ServerResponse): ClientDisconnect {
+  return {
+    get disconnected() {
+      return outgoing.destroyed && !outgoing.writableFinished;
+    },
+    onDisconnect(run) {
+      outgoing.once('close', () => {
+        if (!outgoing.writableFinished) run();
+      });
+    },
+  };
+}
+
+/** Writes status, headers and body with one `end()`: Node sends them in a single write. */
+function sendBufferedResponse(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  { status, headers, text }: BufferedResponseParts,
+  closeConnection: boolean,
+): void {
+  const hasBody = incoming.method !== 'HEAD' && status !== 204 && status !== 304;
+  outgoing.statusCode = status;
+  for (const name of Object.keys(headers)) outgoing.setHeader(name, headers[name]!);
+  if (hasBody) outgoing.setHeader('content-length', Buffer.byteLength(text));
+  if (closeConnection) outgoing.setHeader('connection', 'close');
+  outgoing.end(hasBody ? text : undefined);
+}

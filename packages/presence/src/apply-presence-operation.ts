@@ -1,0 +1,199 @@
+import { claimMessageDelivery, dropExpiredMessages } from './claim-message-delivery';
+import type { StoredConnection } from './presence-record';
+import type {
+  HeartbeatOutcome,
+  PresenceApplyResult,
+  PresenceOperation,
+  PresenceStoreSettings,
+} from './presence-store';
+import {
+  createPresenceUserState,
+  type PresenceTenantState,
+  type PresenceUserState,
+  toPresenceRecord,
+} from './presence-tenant-state';
+import { settlePresenceUser } from './settle-presence-user';
+
+/**
+ * Applies one operation to one user of `tenant`: the reference the memory store runs and the
+ * Redis script mirrors (see {@link PresenceOperation} for each kind). An operation that reports
+ * `missing` or `limit` changes nothing. A heartbeat of an active connection of an online user
+ * only refreshes the connection: it cannot change the user's status.
+ */
+export function applyPresenceOperation(
+  tenant: PresenceTenantState,
+  operation: PresenceOperation,
+): PresenceApplyResult {
+  const { at, settings } = operation;
+  let user = tenant.users.get(operation.userId);
+  if (user?.forgetAt !== undefined && user.forgetAt <= at) {
+    tenant.users.delete(operation.userId);
+    user = undefined;
+  }
+  const missing: PresenceApplyResult = { outcome: 'missing' };
+  const live = (connection: StoredConnection | undefined): connection is StoredConnection =>
+    connection !== undefined && connection.expiresAt > at && !connection.leaving;
+  const refresh = (connection: StoredConnection): void => {
+    connection.lastSeenAt = at;
+    connection.expiresAt = at + settings.connectionTtlMs;
+    connection.idleAt = at + settings.awayAfterMs;
+  };
+
+  let created = false;
+  const ensureUser = (): PresenceUserState => {
+    if (!user) {
+      user = createPresenceUserState(operation.userId, at);
+      tenant.users.set(operation.userId, user);
+      created = true;
+    }
+    return user;
+  };
+
+  let explicitChange = false;
+  let mayClaim = true;
+  switch (operation.kind) {
+    case 'connect': {
+      const existing = user?.connections.get(operation.connectionId);
+      if (existing && existing.expiresAt > at) {
+        explicitChange = existing.data !== operation.data;
+        existing.leaving = false;
+        existing.away = operation.away ?? false;
+        setData(existing, operation.data);
+        refresh(existing);
+        break;
+      }
+      let connected = 0;
+      for (const connection of user?.connections.values() ?? []) {
+        if (live(connection)) connected += 1;
+      }
+      if (connected >= settings.maxConnectionsPerUser) return { outcome: 'limit' };
+      const connection: StoredConnection = {
+        connectionId: operation.connectionId,
+        connectedAt: at,
+        lastSeenAt: at,
+        expiresAt: at + settings.connectionTtlMs,
+        idleAt: at + settings.awayAfterMs,
+        away: operation.away ?? false,
+        leaving: false,
+      };
+      setData(connection, operation.data);
+      ensureUser().connections.set(operation.connectionId, connection);
+      break;
+    }
+    case 'heartbeat': {
+      const fast = applyHeartbeatFastPath(user, operation.connectionId, at, settings);
+      if (fast === 'missing') return missing;
+      if (fast === 'ok') return { outcome: 'ok' };
+      const connection = user!.connections.get(operation.connectionId)!;
+      // Expired but not removed yet (a paused process): the connection comes back.
+      if (connection.expiresAt <= at) connection.connectedAt = at;
+      refresh(connection);
+      break;
+    }
+    case 'update': {
+      const connection = user?.connections.get(operation.connectionId);
+      if (!live(connection)) return missing;
+      explicitChange = connection.data !== operation.data;
+      setData(connection, operation.data);
+      break;
+    }
+    case 'away': {
+      const connection = user?.connections.get(operation.connectionId);
+      if (!live(connection)) return missing;
+      connection.away = operation.away;
+      break;
+    }
+    case 'disconnect': {
+      const connection = user?.connections.get(operation.connectionId);
+      if (!user || !connection || connection.expiresAt <= at) return missing;
+      if (operation.immediate || settings.leaveDelayMs === 0) {
+        user.connections.delete(operation.connectionId);
+      } else if (!connection.leaving) {
+        connection.leaving = true;
+        connection.expiresAt = at + settings.leaveDelayMs;
+      }
+      break;
+    }
+    case 'state': {
+      const target = ensureUser();
+      explicitChange = target.state !== operation.state;
+      target.state = operation.state;
+      break;
+    }
+    case 'settle':
+      if (!user) return { outcome: 'ok' };
+      break;
+    case 'send':
+      ensureUser();
+      break;
+    case 'ack': {
+      if (!user) return { outcome: 'ok' };
+      while (user.queue.length > 0 && user.queue[0]!.sequence <= operation.lastSequence) {
+        user.queue.shift();
+      }
+      if (user.deliveryLease === operation.token) user.deliveryLease = undefined;
+      else mayClaim = false;
+      break;
+    }
+  }
+
+  const target = user!;
+  const { status, transition } = settlePresenceUser(tenant, target, at, settings, {
+    explicitChange,
+    write: operation.kind !== 'settle',
+  });
+  const result: PresenceApplyResult = { outcome: 'ok' };
+  if (transition) result.transition = transition;
+  let dropped = 0;
+  if (operation.kind === 'send') {
+    dropped += dropExpiredMessages(target, at, settings);
+    target.lastSequence += 1;
+    target.queue.push({
+      sequence: target.lastSequence,
+      messageId: operation.messageId,
+      sentAt: at,
+      body: operation.body,
+    });
+    while (target.queue.length > settings.queueMaxMessages) {
+      target.queue.shift();
+      target.dropped += 1;
+      dropped += 1;
+    }
+    result.sequence = target.lastSequence;
+    result.queued = status === 'offline';
+  }
+  if (mayClaim) {
+    const claim = claimMessageDelivery(target, status, at, settings);
+    dropped += claim.dropped;
+    if (claim.delivery) result.delivery = claim.delivery;
+  }
+  if (dropped > 0) result.dropped = dropped;
+  if (created) result.created = true;
+  if (operation.read) result.record = toPresenceRecord(tenant.tenantId, target);
+  return result;
+}
+
+/**
+ * A heartbeat's fast path: an active connection (not away, not leaving, not expired) of an
+ * online user cannot change the user's status, so it is only refreshed (`ok`). `missing`: the
+ * connection is unknown or leaving. `slow`: nothing was changed; the full rules must run.
+ */
+export function applyHeartbeatFastPath(
+  user: PresenceUserState | undefined,
+  connectionId: string,
+  at: number,
+  settings: PresenceStoreSettings,
+): HeartbeatOutcome {
+  const connection = user?.connections.get(connectionId);
+  if (!user || !connection || connection.leaving) return 'missing';
+  if (user.status !== 'online' || connection.away || connection.expiresAt <= at) return 'slow';
+  connection.lastSeenAt = at;
+  connection.expiresAt = at + settings.connectionTtlMs;
+  connection.idleAt = at + settings.awayAfterMs;
+  return 'ok';
+}
+
+function setData(connection: StoredConnection, data: string | undefined): void {
+  if (data === undefined) delete connection.data;
+  else connection.data = data;
+}

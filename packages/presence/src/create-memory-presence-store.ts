@@ -1,0 +1,57 @@
+import { applyHeartbeatFastPath, applyPresenceOperation } from './apply-presence-operation';
+import type { PresenceStore } from './presence-store';
+import { type PresenceTenantState, toPresenceRecord } from './presence-tenant-state';
+import { sweepPresenceTenant } from './sweep-presence-tenant';
+
+/**
+ * A presence store in this process's memory: for one process, tests and demos. It runs the
+ * reference rules (`applyPresenceOperation`, `sweepPresenceTenant`) synchronously, so every
+ * operation is atomic. Share one instance between `createPresence` instances to model several
+ * processes in a test; use `createRedisPresenceStore` for real ones.
+ */
+export function createMemoryPresenceStore(): PresenceStore {
+  const tenants = new Map<string, PresenceTenantState>();
+  const tenantOf = (tenantId: string): PresenceTenantState => {
+    let tenant = tenants.get(tenantId);
+    if (!tenant) {
+      tenant = { tenantId, users: new Map(), outbox: new Map() };
+      tenants.set(tenantId, tenant);
+    }
+    return tenant;
+  };
+
+  return {
+    apply: async (operation) => applyPresenceOperation(tenantOf(operation.tenantId), operation),
+    sweep: async (tenantId, at, settings, limit) =>
+      sweepPresenceTenant(tenantOf(tenantId), at, settings, limit),
+    confirm: async (tenantId, eventIds) => {
+      const tenant = tenants.get(tenantId);
+      for (const eventId of eventIds) tenant?.outbox.delete(eventId);
+    },
+    listMembers: async (tenantId, statuses, limit) => {
+      const tenant = tenants.get(tenantId);
+      if (!tenant) return [];
+      const wanted = new Set<string>(statuses);
+      return [...tenant.users.values()]
+        .filter((user) => wanted.has(user.status))
+        .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
+        .slice(0, limit)
+        .map((user) => toPresenceRecord(tenantId, user));
+    },
+    countMembers: async (tenantId) => {
+      const counts = { online: 0, away: 0 };
+      for (const user of tenants.get(tenantId)?.users.values() ?? []) {
+        if (user.status === 'online') counts.online += 1;
+        else if (user.status === 'away') counts.away += 1;
+      }
+      return counts;
+    },
+    listTenants: async () => [...tenants.keys()],
+    heartbeat: async (tenantId, beats, at, settings) => {
+      const tenant = tenants.get(tenantId);
+      return beats.map(({ userId, connectionId }) =>
+        applyHeartbeatFastPath(tenant?.users.get(userId), connectionId, at, settings),
+      );
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import { createMemoryBus } from '@calltrack/bus';
+import { type CallEvent, InvalidArgumentError, InvalidEventError } from '@calltrack/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryPresenceStore } from './create-memory-presence-store';
+import { createPresence } from './create-presence';
+import type { PresenceOptions } from './presence';
+import type { PresenceEventData } from './to-presence-event';
+import { isUserAddressedEvent } from './user-addressed-event';
+
+const t0 = Date.parse('2026-11-21T10:00:00.000Z');
+
+function recordingBus() {
+  const inner = createMemoryBus();
+  const accepted: CallEvent[] = [];
+  return {
+    accepted,
+    types: (userId: string) =>
+      accepted.filter((event) => event.userId === userId).map((event) => event.type),
+    bus: {
+      async publish(event: CallEvent) {
+        const result = await inner.publish(event);
+        if (!result.duplicate) accepted.push(event);
+        return result;
+      },
+    },
+  };
+}
+
+describe('createPresence', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('heartbeats its connections and sweeps on its own once started; stop() leaves with the leave delay', async () => {
+    vi.useFakeTimers({ now: t0 });
+    const { bus, types } = recordingBus();
+    const store = createMemoryPresenceStore();
+    const timings = { heartbeatIntervalMs: 1000, leaveDelayMs: 500, sweepIntervalMs: 250 };
+    const server = createPresence({ bus, store, ...timings, logger: {} });
+    const other = createPresence({ bus, store, ...timings, logger: {} });
+    server.start();
+    other.start();
+    await server.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await vi.advanceTimersByTimeAsync(30_000); // 12 TTLs
+    expect(types('u1')).toEqual(['presence.online']);
+    const presence = await other.getPresence('tenant-a', 'u1');
+    expect(Date.parse(presence.connections[0]!.lastSeenAt)).toBeGreaterThan(t0 + 28_000);
+
+    await server.stop();
+    expect(types('u1')).toEqual(['presence.online']);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(types('u1')).toEqual(['presence.online']);
+    await vi.advanceTimersByTimeAsync(251); // the other process's sweeper
+    expect(types('u1')).toEqual(['presence.online', 'presence.offline']);
+    await other.stop();
+  });
+
+  it('turns a crashed process’s connections into one offline within TTL + sweep interval', async () => {
+    vi.useFakeTimers({ now: t0 });
+    const { bus, types } = recordingBus();
+    const store = createMemoryPresenceStore();
+    const timings = { heartbeatIntervalMs: 1000, sweepIntervalMs: 250 };
+    const crashing = createPresence({ bus, store, ...timings, logger: {} });
+    const survivor = createPresence({ bus, store, ...timings, logger: {} });
+    survivor.start();
+    // A process that never runs its timers again: what kill -9 leaves behind.
+    await crashing.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await vi.advanceTimersByTimeAsync(2400 + 250);
+    expect(types('u1')).toEqual(['presence.online', 'presence.away', 'presence.offline']);
+    await survivor.stop();
+  });
+
+  it('warns once when connections come before start()', async () => {
+    const warnings: string[] = [];
+    const presence = createPresence({
+      bus: recordingBus().bus,
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u2' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/before start\(\)/);
+    const manual = createPresence({
+      bus: recordingBus().bus,
+      autoHeartbeat: false,
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    await manual.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('drops (and logs) a transition the bus refuses with a 4xx instead of retrying it forever', async () => {
+    const errors: string[] = [];
+    let now = t0;
+    const store = createMemoryPresenceStore();
+    const presence = createPresence({
+      bus: {
+        publish: async () => {
+          throw new InvalidEventError({ issues: [{ field: 'data', message: 'refused (test)' }] });
+        },
+      },
+      store,
+      now: () => now,
+      autoHeartbeat: false,
+      logger: { error: (message) => errors.push(message) },
+    });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    expect(errors).toEqual(['The bus refused a presence transition; it is dropped.']);
+    now += 120_000;
+    const settings = { ...presenceSettings, publishLeaseMs: 30_000 };
+    const swept = await store.sweep('tenant-a', now, settings, 10);
+    expect(swept.transitions.filter((transition) => transition.type === 'presence.online')).toEqual(
+      [],
+    );
+  });
+
+  it('fits the largest snapshot it allows into one event', async () => {
+    const { bus, accepted } = recordingBus();
+    const presence = createPresence({ bus, autoHeartbeat: false, logger: {} });
+    const connections = [];
+    for (let index = 0; index < 16; index += 1) {
+      connections.push(
+        await presence.connect({
+          tenantId: 'tenant-a',
+          userId: 'u1',
+          data: { blob: 'é'.repeat(4000) },
+        }),
+      );
+    }
+    await connections[0]!.update({ blob: 'x'.repeat(4000) });
+    const updated = accepted.at(-1)!;
+    expect(updated.type).toBe('presence.updated');
+    expect((updated.data as unknown as PresenceEventData).presence.connections).toHaveLength(16);
+  });
+
+  it('refuses options it cannot work with', () => {
+    const bus = recordingBus().bus;
+    const attempts: unknown[] = [
+      undefined,
+      {},
+      { bus: {} },
+      { bus, heartbeatIntervalMs: 0 },
+      { bus, heartbeatIntervalMs: 1.5 },
+      { bus, heartbeatIntervalMs: 1000, awayAfterMs: 1000 },
+      { bus, heartbeatIntervalMs: 1000, connectionTtlMs: 900 },
+      { bus, leaveDelayMs: -1 },
+      { bus, maxDataLength: 1_000_000 },
+      { bus, queue: { maxMessageLength: 10_000_000 } },
+      { bus, queue: { maxMessages: 0 } },
+      { bus, initialState: '' },
+      { bus, availableStates: 'available' },
+    ];
+    for (const options of attempts) {
+      expect(() => createPresence(options as PresenceOptions), JSON.stringify(options)).toThrow(
+        InvalidArgumentError,
+      );
+    }
+  });
+});
+
+describe('isUserAddressedEvent', () => {
+  it('is true only for data.audience "user" with a userId', () => {
+    const base: CallEvent = {
+      id: 'e1',
+      type: 'user.message',
+      tenantId: 'tenant-a',
+      provider: 'calltrack',
+      occurredAt: new Date(t0).toISOString(),
+      receivedAt: new Date(t0).toISOString(),
+      data: {},
+    };
+    expect(isUserAddressedEvent({ ...base, userId: 'u1', data: { audience: 'user' } })).toBe(true);
+    expect(isUserAddressedEvent({ ...base, data: { audience: 'user' } })).toBe(false);
+    expect(isUserAddressedEvent({ ...base, userId: 'u1' })).toBe(false);
+    expect(isUserAddressedEvent({ ...base, type: 'presence.online', userId: 'u1', data: {} })).toBe(
+      false,
+    );
+  });
+});
+
+const presenceSettings = {
+  connectionTtlMs: 60_000,
+  awayAfterMs: 40_000,
+  leaveDelayMs: 15_000,
+  publishLeaseMs: 30_000,
+  offlineRetentionMs: 86_400_000,
+  maxConnectionsPerUser: 16,
+  queueMaxMessages: 1000,
+  queueMaxAgeMs: 86_400_000,
+  deliveryBatchSize: 100,
+};

@@ -1,0 +1,581 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CallTrackError,
+  InvalidArgumentError,
+  type Principal,
+  UnknownTenantError,
+} from '@calltrack/core';
+import {
+  checkConnectionId,
+  checkMessageId,
+  checkState,
+  checkTenantId,
+  checkUserId,
+  toBoundedJson,
+} from './check-presence-input';
+import { createConfirmationBatcher } from './create-confirmation-batcher';
+import { createHeartbeatBatcher } from './create-heartbeat-batcher';
+import { createMemoryPresenceStore } from './create-memory-presence-store';
+import { createHeartbeatWheel } from './heartbeat-wheel';
+import type {
+  ListMembersOptions,
+  Presence,
+  PresenceConnectInput,
+  PresenceConnection,
+  PresenceConnectOptions,
+  PresenceCount,
+  PresenceOptions,
+  PresenceSweepReport,
+  SendOptions,
+  SendResult,
+} from './presence';
+import { PresenceConnectionHandle, type PresenceHandleEngine } from './presence-connection-handle';
+import { createSafeLogger, defaultPresenceLogger } from './presence-logger';
+import type { PresenceApplyResult, PresenceOperation, PresenceStore } from './presence-store';
+import type { PresenceTransition } from './presence-transition';
+import type { MessageDelivery } from './queued-message';
+import { readActiveCallsByUser } from './read-active-calls-by-user';
+import { resolvePresenceSettings } from './resolve-presence-settings';
+import { toMessageEvent } from './to-message-event';
+import { toPresenceEvent } from './to-presence-event';
+import { toUserPresence, unknownUserPresence } from './to-user-presence';
+import { TooManyConnectionsError } from './too-many-connections-error';
+import type { UserPresence } from './user-presence';
+
+/** Users settled per store sweep call; a sweep loops while the store reports more. */
+const sweepBatch = 500;
+/** Upper bound on sweep rounds per tenant and run, so one run always ends. */
+const maxSweepRounds = 100;
+
+/** Operations without the fields the engine fills in. */
+type OperationInput = PresenceOperation extends infer Operation
+  ? Operation extends PresenceOperation
+    ? Omit<Operation, 'at' | 'settings'>
+    : never
+  : never;
+
+/**
+ * Creates the presence engine. See `Presence` for what it does and `PresenceOptions` for what
+ * it takes. With the default memory store it serves one process; give every process the same
+ * `createRedisPresenceStore` (and a Redis bus) to share presence, and call `start()` on each.
+ *
+ * @example
+ * const presence = createPresence({ bus, store: createRedisPresenceStore({ redis }), calls: tracker });
+ * presence.start(); // heartbeats and the sweeper
+ * // in your transport, once the client's subscription is attached:
+ * const connection = await presence.connect(principal, { connectionId: socket.id });
+ * socket.on('close', () => connection.disconnect());
+ */
+export function createPresence(options: PresenceOptions): Presence {
+  if (
+    options == null ||
+    typeof options !== 'object' ||
+    typeof options.bus?.publish !== 'function'
+  ) {
+    throw new InvalidArgumentError({
+      message: 'createPresence needs { bus }: an event bus (anything with publish(event)).',
+    });
+  }
+  const { bus, calls, isKnownTenant } = options;
+  const settings = resolvePresenceSettings(options);
+  const storeSettings = settings.store;
+  const store: PresenceStore = options.store ?? createMemoryPresenceStore();
+  const clock = options.now ?? Date.now;
+  // Whole milliseconds: stores (and the Redis scripts) keep integer times.
+  const now = (): number => Math.floor(clock());
+  const logger = createSafeLogger(options.logger ?? defaultPresenceLogger);
+  const wheel = createHeartbeatWheel<PresenceConnectionHandle>({
+    intervalMs: settings.heartbeatIntervalMs,
+  });
+
+  // Background work (confirmations, deliveries, heartbeats) that `stop()` waits for.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (promise: Promise<unknown>): void => {
+    const tracked = promise
+      .catch((error: unknown) => logger.error('Background work failed.', { error }))
+      .finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+
+  const checkTenant = async (tenantId: string): Promise<void> => {
+    checkTenantId(tenantId);
+    if (isKnownTenant && !(await isKnownTenant(tenantId))) {
+      throw new UnknownTenantError({ message: `Unknown tenant ${JSON.stringify(tenantId)}.` });
+    }
+  };
+
+  /** A 4xx from the bus will never pass: retrying it would block the outbox or the queue. */
+  const isRefusal = (error: unknown): boolean =>
+    CallTrackError.isInstance(error) && error.status >= 400 && error.status < 500;
+
+  const confirmations = createConfirmationBatcher(store, track);
+
+  const publishTransitions = async (
+    tenantId: string,
+    transitions: readonly PresenceTransition[],
+  ): Promise<void> => {
+    const done: string[] = [];
+    for (const transition of transitions) {
+      try {
+        await bus.publish(toPresenceEvent(transition, settings.initialState));
+        logger.debug('Published a presence transition.', {
+          eventId: transition.eventId,
+          type: transition.type,
+        });
+      } catch (error) {
+        if (!isRefusal(error)) {
+          logger.error(
+            'Publishing a presence transition failed; a sweep publishes it once its lease runs out.',
+            { eventId: transition.eventId, type: transition.type, error },
+          );
+          continue;
+        }
+        logger.error('The bus refused a presence transition; it is dropped.', {
+          eventId: transition.eventId,
+          error,
+        });
+      }
+      done.push(transition.eventId);
+    }
+    // Confirmed in the background, with whatever else was published in the same tick.
+    confirmations.add(tenantId, done);
+  };
+
+  /**
+   * Publishes claimed messages in order and acknowledges them, claim after claim, until the
+   * user's queue is empty. On a failed publish it stops: the claim's lease runs out and a sweep
+   * delivers again (the bus drops what was already published, by id). Returns how many were
+   * published.
+   */
+  const deliver = async (
+    tenantId: string,
+    userId: string,
+    first: MessageDelivery,
+  ): Promise<number> => {
+    let delivery: MessageDelivery | undefined = first;
+    let published = 0;
+    while (delivery && delivery.messages.length > 0) {
+      let lastSequence = 0;
+      for (const message of delivery.messages) {
+        try {
+          await bus.publish(toMessageEvent(tenantId, userId, message));
+        } catch (error) {
+          if (!isRefusal(error)) {
+            logger.error(
+              'Delivering a queued message failed; a sweep delivers it once the claim runs out.',
+              { tenantId, userId, messageId: message.messageId, error },
+            );
+            return published;
+          }
+          logger.error('The bus refused a queued message; it is dropped.', {
+            tenantId,
+            userId,
+            messageId: message.messageId,
+            error,
+          });
+        }
+        lastSequence = message.sequence;
+        published += 1;
+      }
+      const acknowledged: PresenceApplyResult = await run(
+        { kind: 'ack', tenantId, userId, token: delivery.token, lastSequence },
+        'inline',
+      );
+      delivery = acknowledged.delivery;
+    }
+    if (published > 0) logger.debug('Delivered queued messages.', { tenantId, userId, published });
+    return published;
+  };
+
+  /**
+   * Applies one operation, publishes the transition it decided, and delivers the messages it
+   * claimed: `inline` returns the delivery to the caller, `await` waits for it, `background`
+   * leaves it running.
+   */
+  const run = async (
+    operation: OperationInput,
+    delivery: 'inline' | 'await' | 'background' = 'background',
+  ): Promise<PresenceApplyResult> => {
+    const result = await store.apply({
+      ...operation,
+      at: now(),
+      settings: storeSettings,
+    } as PresenceOperation);
+    if (result.dropped) {
+      logger.warn('Dropped messages from an offline queue (full, or too old).', {
+        tenantId: operation.tenantId,
+        userId: operation.userId,
+        dropped: result.dropped,
+      });
+    }
+    if (result.transition) await publishTransitions(operation.tenantId, [result.transition]);
+    if (result.delivery && delivery !== 'inline') {
+      const delivering = deliver(operation.tenantId, operation.userId, result.delivery);
+      if (delivery === 'await') await delivering;
+      else track(delivering);
+    }
+    return result;
+  };
+
+  let warnedNotStarted = false;
+  let started = false;
+
+  const register = async (
+    tenantId: string,
+    userId: string,
+    connectionId: string,
+    data: string | undefined,
+    away: boolean,
+  ): Promise<PresenceApplyResult> => {
+    const result = await run({
+      kind: 'connect',
+      tenantId,
+      userId,
+      connectionId,
+      ...(data === undefined ? {} : { data }),
+      ...(away ? { away } : {}),
+    });
+    if (result.outcome === 'limit') {
+      throw new TooManyConnectionsError({
+        message: `User ${JSON.stringify(userId)} already has ${storeSettings.maxConnectionsPerUser} connections.`,
+      });
+    }
+    return result;
+  };
+
+  /** The connection is gone from the store (expired and swept): register it again. */
+  const reRegister = async (handle: PresenceConnectionHandle): Promise<void> => {
+    try {
+      await register(handle.tenantId, handle.userId, handle.connectionId, handle.data, handle.away);
+    } catch (error) {
+      if (!TooManyConnectionsError.isInstance(error)) throw error;
+      logger.error('A connection that expired could not come back: too many connections.', {
+        tenantId: handle.tenantId,
+        userId: handle.userId,
+        connectionId: handle.connectionId,
+      });
+      handle.closed = true;
+      wheel.remove(handle);
+    }
+  };
+
+  /** One heartbeat through the full rules (what a batch sends back as `slow`). */
+  const applyHeartbeat = async (handle: PresenceConnectionHandle): Promise<void> => {
+    if (handle.closed) return;
+    const { tenantId, userId, connectionId } = handle;
+    const result = await run({ kind: 'heartbeat', tenantId, userId, connectionId });
+    if (result.outcome === 'missing' && !handle.closed) await reRegister(handle);
+  };
+
+  const batcher = store.heartbeat
+    ? createHeartbeatBatcher({
+        heartbeat: store.heartbeat.bind(store),
+        now,
+        settings: storeSettings,
+        onSlow: applyHeartbeat,
+        onMissing: reRegister,
+      })
+    : undefined;
+
+  const handleEngine: PresenceHandleEngine = {
+    heartbeat(handle) {
+      if (handle.closed) return Promise.resolve();
+      return batcher ? batcher.add(handle) : applyHeartbeat(handle);
+    },
+    async update(handle, data) {
+      if (handle.closed) return;
+      const json = toBoundedJson(data, settings.maxDataLength, 'Connection data');
+      handle.data = json;
+      const { tenantId, userId, connectionId } = handle;
+      const result = await run({
+        kind: 'update',
+        tenantId,
+        userId,
+        connectionId,
+        ...(json === undefined ? {} : { data: json }),
+      });
+      if (result.outcome === 'missing' && !handle.closed) await reRegister(handle);
+    },
+    async setAway(handle, away) {
+      if (handle.closed) return;
+      if (typeof away !== 'boolean') {
+        throw new InvalidArgumentError({ message: 'setAway takes a boolean.' });
+      }
+      handle.away = away;
+      const { tenantId, userId, connectionId } = handle;
+      const result = await run({ kind: 'away', tenantId, userId, connectionId, away });
+      if (result.outcome === 'missing' && !handle.closed) await reRegister(handle);
+    },
+    async disconnect(handle, immediate) {
+      if (handle.closed) return;
+      handle.closed = true;
+      wheel.remove(handle);
+      const { tenantId, userId, connectionId } = handle;
+      await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
+    },
+  };
+
+  async function connect(
+    input: PresenceConnectInput | Principal,
+    connectOptions?: PresenceConnectOptions,
+  ): Promise<PresenceConnection> {
+    if (input == null || typeof input !== 'object') {
+      throw new InvalidArgumentError({
+        message: 'connect takes { tenantId, userId, connectionId?, data? } or a Principal.',
+      });
+    }
+    if (
+      connectOptions !== undefined &&
+      (connectOptions === null || typeof connectOptions !== 'object')
+    ) {
+      throw new InvalidArgumentError({ message: 'connect options must be an object.' });
+    }
+    // With a second argument the first is a Principal: only its tenant and user are read.
+    const source = connectOptions ?? (input as PresenceConnectInput);
+    const { tenantId, userId } = input;
+    if (userId === undefined) {
+      throw new InvalidArgumentError({
+        message:
+          'Presence needs a userId: the principal has none (anonymous connections have no presence).',
+      });
+    }
+    checkUserId(userId);
+    const connectionId = source.connectionId ?? randomUUID();
+    checkConnectionId(connectionId);
+    const data = toBoundedJson(source.data, settings.maxDataLength, 'Connection data');
+    await checkTenant(tenantId);
+    if (!started && settings.autoHeartbeat && !warnedNotStarted) {
+      warnedNotStarted = true;
+      logger.warn(
+        'connect() before start(): connections are not heartbeated and expired ones are not swept until start() runs.',
+      );
+    }
+    await register(tenantId, userId, connectionId, data, false);
+    const handle = new PresenceConnectionHandle(handleEngine, tenantId, userId, connectionId, data);
+    wheel.add(handle);
+    return handle;
+  }
+
+  const checkUser = async (tenantId: string, userId: string): Promise<void> => {
+    checkUserId(userId);
+    await checkTenant(tenantId);
+  };
+
+  /** Active calls per user, from `calls`; undefined without it. */
+  const readCalls = async (tenantId: string): Promise<Map<string, string[]> | undefined> =>
+    calls ? readActiveCallsByUser(calls, tenantId) : undefined;
+
+  const withCalls = (
+    presence: UserPresence,
+    byUser: Map<string, string[]> | undefined,
+  ): UserPresence =>
+    byUser ? { ...presence, calls: byUser.get(presence.userId) ?? [] } : presence;
+
+  const isAvailableNow = (presence: UserPresence): boolean =>
+    presence.status === 'online' &&
+    settings.availableStates.has(presence.state) &&
+    (presence.calls === undefined || presence.calls.length === 0);
+
+  const readUser = async (tenantId: string, userId: string): Promise<UserPresence> => {
+    const result = await run({ kind: 'settle', tenantId, userId, read: true });
+    return result.record
+      ? toUserPresence(result.record, now(), settings.initialState)
+      : unknownUserPresence(tenantId, userId, settings.initialState);
+  };
+
+  /**
+   * Sweeps one tenant until the store has nothing more due. Reads run it first, so what they
+   * return (and the events already published) is exact as of now, even between two sweeps.
+   */
+  const sweepTenant = async (
+    tenantId: string,
+    deliveries: 'await' | 'background',
+  ): Promise<PresenceSweepReport> => {
+    const report: PresenceSweepReport = { transitions: 0, delivered: 0 };
+    for (let round = 0; round < maxSweepRounds; round += 1) {
+      const result = await store.sweep(tenantId, now(), storeSettings, sweepBatch);
+      if (result.dropped > 0) {
+        logger.warn('Dropped messages from offline queues (too old).', {
+          tenantId,
+          dropped: result.dropped,
+        });
+      }
+      await publishTransitions(tenantId, result.transitions);
+      report.transitions += result.transitions.length;
+      for (const { userId, delivery } of result.deliveries) {
+        const delivering = deliver(tenantId, userId, delivery);
+        if (deliveries === 'await') report.delivered += await delivering;
+        else track(delivering);
+      }
+      if (!result.more) break;
+    }
+    return report;
+  };
+
+  const listMembers = async (
+    tenantId: string,
+    listOptions: ListMembersOptions = {},
+  ): Promise<UserPresence[]> => {
+    await checkTenant(tenantId);
+    if (listOptions === null || typeof listOptions !== 'object') {
+      throw new InvalidArgumentError({ message: 'listMembers takes { status?, limit? }.' });
+    }
+    const statuses =
+      listOptions.status === undefined
+        ? (['online', 'away'] as const)
+        : typeof listOptions.status === 'string'
+          ? [listOptions.status]
+          : listOptions.status;
+    if (
+      !Array.isArray(statuses) ||
+      statuses.length === 0 ||
+      statuses.some((status) => status !== 'online' && status !== 'away')
+    ) {
+      throw new InvalidArgumentError({
+        message:
+          'status must be "online" or "away" (or a list of them): offline users are not listed.',
+      });
+    }
+    const limit = listOptions.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new InvalidArgumentError({ message: 'limit must be an integer from 1 to 10000.' });
+    }
+    await sweepTenant(tenantId, 'background');
+    const [records, byUser] = await Promise.all([
+      store.listMembers(tenantId, statuses, limit),
+      readCalls(tenantId),
+    ]);
+    const at = now();
+    return records.map((record) =>
+      withCalls(toUserPresence(record, at, settings.initialState), byUser),
+    );
+  };
+
+  let sweepTimer: ReturnType<typeof setInterval> | undefined;
+  let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  let sweeping: Promise<unknown> | undefined;
+
+  const sweep = async (): Promise<PresenceSweepReport> => {
+    const report: PresenceSweepReport = { transitions: 0, delivered: 0 };
+    for (const tenantId of await store.listTenants()) {
+      try {
+        const tenantReport = await sweepTenant(tenantId, 'await');
+        report.transitions += tenantReport.transitions;
+        report.delivered += tenantReport.delivered;
+      } catch (error) {
+        logger.error('Sweeping a tenant failed; the next sweep tries again.', { tenantId, error });
+      }
+    }
+    return report;
+  };
+
+  const beat = (): void => {
+    for (const handle of wheel.tick()) {
+      track(
+        handleEngine.heartbeat(handle).catch((error: unknown) => {
+          logger.error('A heartbeat failed; the next one tries again.', {
+            tenantId: handle.tenantId,
+            userId: handle.userId,
+            connectionId: handle.connectionId,
+            error,
+          });
+        }),
+      );
+    }
+  };
+
+  return {
+    connect: connect as Presence['connect'],
+    async setState(tenantId, userId, state) {
+      await checkUser(tenantId, userId);
+      checkState(state);
+      const result = await run({ kind: 'state', tenantId, userId, state, read: true });
+      return toUserPresence(result.record!, now(), settings.initialState);
+    },
+    async getPresence(tenantId, userId) {
+      await checkUser(tenantId, userId);
+      const [presence, byUser] = await Promise.all([
+        readUser(tenantId, userId),
+        readCalls(tenantId),
+      ]);
+      return withCalls(presence, byUser);
+    },
+    listMembers,
+    async countOnline(tenantId): Promise<PresenceCount> {
+      await checkTenant(tenantId);
+      await sweepTenant(tenantId, 'background');
+      return store.countMembers(tenantId);
+    },
+    async isAvailable(tenantId, userId) {
+      await checkUser(tenantId, userId);
+      const presence = await readUser(tenantId, userId);
+      if (!isAvailableNow(presence)) return false;
+      return isAvailableNow(withCalls(presence, await readCalls(tenantId)));
+    },
+    async listAvailable(tenantId, availableOptions = {}) {
+      const members = await listMembers(tenantId, {
+        status: 'online',
+        ...(availableOptions?.limit === undefined ? {} : { limit: availableOptions.limit }),
+      });
+      return members.filter(isAvailableNow);
+    },
+    async send(tenantId, userId, message, sendOptions: SendOptions = {}): Promise<SendResult> {
+      await checkUser(tenantId, userId);
+      if (sendOptions === null || typeof sendOptions !== 'object') {
+        throw new InvalidArgumentError({ message: 'send options must be an object.' });
+      }
+      const messageId = sendOptions.messageId ?? randomUUID();
+      checkMessageId(messageId);
+      const body = toBoundedJson(message, settings.maxMessageLength, 'The message');
+      if (body === undefined) {
+        throw new InvalidArgumentError({ message: 'send needs a message (any JSON value).' });
+      }
+      const result = await run({ kind: 'send', tenantId, userId, messageId, body }, 'await');
+      return {
+        messageId,
+        sequence: result.sequence ?? 0,
+        queued: result.queued === true,
+        dropped: result.dropped ?? 0,
+      };
+    },
+    sweep,
+    start() {
+      started = true;
+      if (!sweepTimer) {
+        sweepTimer = setInterval(() => {
+          if (sweeping) return;
+          sweeping = sweep()
+            .catch((error: unknown) => logger.error('A sweep failed.', { error }))
+            .finally(() => {
+              sweeping = undefined;
+            });
+        }, settings.sweepIntervalMs);
+        sweepTimer.unref?.();
+      }
+      if (settings.autoHeartbeat && !heartbeatTimer) {
+        heartbeatTimer = setInterval(beat, wheel.tickMs);
+        heartbeatTimer.unref?.();
+      }
+    },
+    async stop() {
+      started = false;
+      if (sweepTimer) clearInterval(sweepTimer);
+      if (heartbeatTimer) clearInterval(heartbeatTimer);
+      sweepTimer = undefined;
+      heartbeatTimer = undefined;
+      await Promise.all(
+        wheel.items().map((handle) =>
+          handleEngine.disconnect(handle, false).catch((error: unknown) => {
+            logger.error('Disconnecting a connection on stop failed; it expires instead.', {
+              connectionId: handle.connectionId,
+              error,
+            });
+          }),
+        ),
+      );
+      await sweeping;
+      confirmations.flush();
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
+  };
+}

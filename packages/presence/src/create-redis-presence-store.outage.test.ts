@@ -1,0 +1,92 @@
+import { createMemoryBus } from '@calltrack/bus';
+import type { CallEvent } from '@calltrack/core';
+import { connectTestRedis, type RedisServerProcess, startRedisServer } from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPresence } from './create-presence';
+import { createRedisPresenceStore } from './create-redis-presence-store';
+import { conformanceTimings } from './testing';
+
+/** Resolves on the client's next `ready` (an `error` event does not reject it). */
+function nextReady(client: Redis): Promise<void> {
+  return new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
+// These tests start their own redis-server (they kill it). The probe decides skip-or-fail like
+// every Redis suite.
+const probe = await connectTestRedis();
+probe?.disconnect();
+
+describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
+  let server: RedisServerProcess | undefined;
+  const clients: Redis[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.disconnect();
+    await server?.stop();
+  });
+
+  it('rebuilds from live connections after Redis comes back empty, counting what was repeated and lost', async () => {
+    server = await startRedisServer();
+    const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    clients.push(client);
+    const accepted: CallEvent[] = [];
+    const inner = createMemoryBus();
+    let now = Date.parse('2026-11-21T10:00:00.000Z');
+    const presence = createPresence({
+      bus: {
+        async publish(event) {
+          const result = await inner.publish(event);
+          if (!result.duplicate) accepted.push(event);
+          return result;
+        },
+      },
+      store: createRedisPresenceStore({ redis: client }),
+      now: () => now,
+      ...conformanceTimings,
+      autoHeartbeat: false,
+      logger: {},
+    });
+    const [u1, u2] = await Promise.all([
+      presence.connect({ tenantId: 'tenant-a', userId: 'u1', data: { desk: 1 } }),
+      presence.connect({ tenantId: 'tenant-a', userId: 'u2' }),
+      presence.connect({ tenantId: 'tenant-a', userId: 'u3' }), // its process dies in the outage
+    ]);
+    await presence.send('tenant-a', 'offline-user', 'kept only in Redis');
+    const typesOf = (userId: string) =>
+      accepted.filter((event) => event.userId === userId).map((event) => event.type);
+
+    await server.kill();
+    now += conformanceTimings.heartbeatIntervalMs;
+    await expect(u1!.heartbeat()).rejects.toThrow();
+    await expect(presence.connect({ tenantId: 'tenant-a', userId: 'u4' })).rejects.toThrow();
+    await expect(presence.send('tenant-a', 'u1', 'during')).rejects.toThrow();
+
+    const ready = nextReady(client);
+    await server.restart();
+    await ready;
+    now += conformanceTimings.heartbeatIntervalMs;
+    // The next heartbeat of each live connection registers it again.
+    await u1!.heartbeat();
+    await u2!.heartbeat();
+
+    // Repeated: one presence.online per user still connected (a new incarnation, new ids).
+    expect(typesOf('u1')).toEqual(['presence.online', 'presence.online']);
+    expect(typesOf('u2')).toEqual(['presence.online', 'presence.online']);
+    const ids = accepted.map((event) => event.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Lost: u3 left during the outage and no presence.offline says so (readers reload on the
+    // bus's reset); the message queued for an offline user is gone with Redis's data.
+    expect(typesOf('u3')).toEqual(['presence.online']);
+    expect((await presence.listMembers('tenant-a')).map((member) => member.userId)).toEqual([
+      'u1',
+      'u2',
+    ]);
+    expect(await presence.countOnline('tenant-a')).toEqual({ online: 2, away: 0 });
+    expect((await presence.getPresence('tenant-a', 'u1')).connections[0]?.data).toEqual({
+      desk: 1,
+    });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'offline-user' });
+    expect(typesOf('offline-user')).toEqual(['presence.online']);
+  });
+});

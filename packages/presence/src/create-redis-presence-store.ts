@@ -1,0 +1,417 @@
+import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
+import type { Cluster, Redis } from 'ioredis';
+import type { PresenceRecord, StoredConnection } from './presence-record';
+import type { PresenceStatus } from './presence-status';
+import type {
+  HeartbeatOutcome,
+  PresenceApplyResult,
+  PresenceOperation,
+  PresenceStore,
+  PresenceStoreSettings,
+  PresenceSweepResult,
+} from './presence-store';
+import { compareConnections } from './presence-tenant-state';
+import type { PresenceEventType, PresenceTransition } from './presence-transition';
+import type { MessageDelivery, QueuedMessage } from './queued-message';
+import {
+  applyOperationScript,
+  heartbeatBatchScript,
+  sweepTenantScript,
+} from './redis-presence-scripts';
+
+/** Options of {@link createRedisPresenceStore}. */
+export interface RedisPresenceStoreOptions {
+  /**
+   * Your ioredis client (a `Redis` or a `Cluster`; Redis 6.2 or later). The store only sends
+   * commands on it: it never connects, subscribes, registers commands or closes it.
+   */
+  redis: Redis | Cluster;
+  /**
+   * Prefix of every key. Default `calltrack:presence`. Keys of one tenant share the hash tag
+   * `{tenantId}`, so every operation is a single-slot script on Redis Cluster.
+   */
+  prefix?: string;
+}
+
+const applyScript = defineRedisScript(applyOperationScript);
+const sweepScript = defineRedisScript(sweepTenantScript);
+const heartbeatScript = defineRedisScript(heartbeatBatchScript);
+const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow'];
+
+/**
+ * A presence store on Redis, for many processes sharing presence. Every operation is one Lua
+ * script (a heartbeat of an online user's active connection touches one hash field), which
+ * settles the user, decides at most one transition into the outbox and claims queued messages,
+ * so each transition is decided once however many processes race. Counts are `SCARD`s; nothing
+ * runs `KEYS` or `SCAN`, and nothing relies on keyspace notifications: expiry is decided by the
+ * sweep from a sorted set of deadlines.
+ *
+ * Layout, per tenant (`<prefix>:{<tenant>}:`): `u:<user>` (hash: the user and their
+ * connections), `due` (sorted set of deadlines), `online` and `away` (sets), `outbox` and
+ * `outbox:t` (unconfirmed transitions), `q:<user>` (list: the offline queue, expiring with its
+ * newest message), `drains` (sorted set of delivery claims). Plus `<prefix>:tenants`, the set of
+ * tenants the sweeper walks. An offline user's hash expires after the retention.
+ */
+export function createRedisPresenceStore(options: RedisPresenceStoreOptions): PresenceStore {
+  if (options == null || typeof options !== 'object' || options.redis == null) {
+    throw new InvalidArgumentError({
+      message: 'createRedisPresenceStore needs { redis }: your ioredis client.',
+    });
+  }
+  const { redis } = options;
+  const prefix = options.prefix ?? 'calltrack:presence';
+  if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
+    throw new InvalidArgumentError({
+      message: 'createRedisPresenceStore: prefix must be a non-empty string without "{" or "}".',
+    });
+  }
+  const tenantsKey = `${prefix}:tenants`;
+  /**
+   * Tenants this instance listed. `listTenants` (every sweep) lists them again if Redis lost the
+   * set (a restart without persistence), so skipping the `SADD` for them stays safe.
+   */
+  const registered = new Set<string>();
+
+  const baseOf = (tenantId: string): string => {
+    if (!tenantIdSchema.safeParse(tenantId).success) {
+      throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
+    }
+    return `${prefix}:{${tenantId}}:`;
+  };
+
+  // The settings travel packed in one argument (see the scripts); packed once per object.
+  const packed = new WeakMap<PresenceStoreSettings, string>();
+  const pack = (settings: PresenceStoreSettings): string => {
+    let text = packed.get(settings);
+    if (text === undefined) {
+      text = [
+        settings.connectionTtlMs,
+        settings.awayAfterMs,
+        settings.leaveDelayMs,
+        settings.publishLeaseMs,
+        Math.max(settings.offlineRetentionMs, settings.queueMaxAgeMs),
+        settings.maxConnectionsPerUser,
+        settings.queueMaxMessages,
+        settings.queueMaxAgeMs,
+        settings.deliveryBatchSize,
+      ].join(',');
+      packed.set(settings, text);
+    }
+    return text;
+  };
+
+  const apply = async (operation: PresenceOperation): Promise<PresenceApplyResult> => {
+    const base = baseOf(operation.tenantId);
+    const args: (string | number)[] = [
+      operation.kind,
+      operation.at,
+      pack(operation.settings),
+      base,
+      operation.userId,
+      operation.read ? '1' : '0',
+    ];
+    switch (operation.kind) {
+      case 'connect':
+        args.push(operation.connectionId, operation.data ?? '', operation.away ? '1' : '0');
+        break;
+      case 'heartbeat':
+        args.push(operation.connectionId);
+        break;
+      case 'update':
+        args.push(operation.connectionId, operation.data ?? '');
+        break;
+      case 'away':
+        args.push(operation.connectionId, operation.away ? '1' : '0');
+        break;
+      case 'disconnect':
+        args.push(operation.connectionId, operation.immediate ? '1' : '0');
+        break;
+      case 'state':
+        args.push(operation.state);
+        break;
+      case 'send':
+        args.push(operation.messageId, operation.body);
+        break;
+      case 'ack':
+        args.push(String(operation.token), operation.lastSequence);
+        break;
+      case 'settle':
+        break;
+    }
+    const reply = (await runRedisScript(
+      redis,
+      applyScript,
+      [`${base}u:${operation.userId}`],
+      args,
+    )) as [
+      string,
+      string?,
+      string?,
+      string[]?,
+      string[]?,
+      (number | string)?,
+      number?,
+      number?,
+      number?,
+    ];
+    const [outcome, transition, token, messages, record, sequence, queued, dropped, created] =
+      reply;
+    const result: PresenceApplyResult = { outcome: outcome as PresenceApplyResult['outcome'] };
+    if (transition) result.transition = decodeTransition(operation.tenantId, transition);
+    if (token) result.delivery = decodeDelivery(token, messages ?? []);
+    if (operation.read && record && record.length > 0) {
+      result.record = decodeUserHash(operation.tenantId, operation.userId, record);
+    }
+    if (operation.kind === 'send' && typeof sequence === 'number') {
+      result.sequence = sequence;
+      result.queued = queued === 1;
+    }
+    if (dropped) result.dropped = dropped;
+    if (created === 1) {
+      result.created = true;
+      // First sight of a user: list the tenant for the sweeper (a separate command: the tenants
+      // set lives outside the tenant's hash slot), once per tenant and store instance.
+      if (!registered.has(operation.tenantId)) {
+        await redis.sadd(tenantsKey, operation.tenantId);
+        registered.add(operation.tenantId);
+      }
+    }
+    return result;
+  };
+
+  const sweep = async (
+    tenantId: string,
+    at: number,
+    settings: PresenceStoreSettings,
+    limit: number,
+  ): Promise<PresenceSweepResult> => {
+    const base = baseOf(tenantId);
+    const reply = (await runRedisScript(
+      redis,
+      sweepScript,
+      [`${base}due`],
+      ['sweep', at, pack(settings), base, limit],
+    )) as [string[], [string, string, string[]][], number, number];
+    const [transitions, deliveries, dropped, more] = reply;
+    return {
+      transitions: transitions.map((transition) => decodeTransition(tenantId, transition)),
+      deliveries: deliveries.map(([userId, token, messages]) => ({
+        userId,
+        delivery: decodeDelivery(token, messages),
+      })),
+      dropped,
+      more: more === 1,
+    };
+  };
+
+  const confirm = async (tenantId: string, eventIds: readonly string[]): Promise<void> => {
+    if (eventIds.length === 0) return;
+    const base = baseOf(tenantId);
+    const replies =
+      (await redis
+        .multi()
+        .zrem(`${base}outbox`, ...eventIds)
+        .hdel(`${base}outbox:t`, ...eventIds)
+        .exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+  };
+
+  const listMembers = async (
+    tenantId: string,
+    statuses: readonly ('online' | 'away')[],
+    limit: number,
+  ): Promise<PresenceRecord[]> => {
+    const base = baseOf(tenantId);
+    const userIds = new Set<string>();
+    for (const status of new Set(statuses)) {
+      for (const userId of await redis.smembers(`${base}${status}`)) userIds.add(userId);
+    }
+    const chosen = [...userIds].sort(compareIds).slice(0, limit);
+    if (chosen.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const userId of chosen) pipeline.hgetall(`${base}u:${userId}`);
+    const replies = (await pipeline.exec()) ?? [];
+    const records: PresenceRecord[] = [];
+    replies.forEach(([error, hash], index) => {
+      if (error) throw error;
+      const flat = Object.entries(hash as Record<string, string>).flat();
+      if (flat.length > 0) records.push(decodeUserHash(tenantId, chosen[index]!, flat));
+    });
+    return records;
+  };
+
+  const countMembers = async (tenantId: string): Promise<{ online: number; away: number }> => {
+    const base = baseOf(tenantId);
+    const replies =
+      (await redis.pipeline().scard(`${base}online`).scard(`${base}away`).exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    return { online: Number(replies[0]?.[1] ?? 0), away: Number(replies[1]?.[1] ?? 0) };
+  };
+
+  const heartbeat = async (
+    tenantId: string,
+    beats: readonly { userId: string; connectionId: string }[],
+    at: number,
+    settings: PresenceStoreSettings,
+  ): Promise<HeartbeatOutcome[]> => {
+    if (beats.length === 0) return [];
+    const base = baseOf(tenantId);
+    const codes = (await runRedisScript(
+      redis,
+      heartbeatScript,
+      beats.map((beat) => `${base}u:${beat.userId}`),
+      [at, pack(settings), ...beats.map((beat) => beat.connectionId)],
+    )) as number[];
+    return codes.map((code) => heartbeatOutcomes[code] ?? 'slow');
+  };
+
+  return {
+    apply,
+    sweep,
+    confirm,
+    listMembers,
+    countMembers,
+    listTenants: async () => {
+      const listed = await redis.smembers(tenantsKey);
+      const known = new Set(listed);
+      const lost = [...registered].filter((tenantId) => !known.has(tenantId));
+      if (lost.length > 0) await redis.sadd(tenantsKey, ...lost);
+      return [...listed, ...lost];
+    },
+    heartbeat,
+  };
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A connection as the scripts encode it into transition JSON. */
+interface ScriptConnection {
+  connectionId: string;
+  connectedAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  idleAt: number;
+  away: boolean;
+  leaving: boolean;
+  data?: string;
+}
+
+/** A transition as the scripts encode it (cjson writes an empty array as `{}`). */
+interface ScriptTransition {
+  eventId: string;
+  type: PresenceEventType;
+  userId: string;
+  previousStatus: PresenceStatus;
+  at: number;
+  record: {
+    userId: string;
+    status: PresenceStatus;
+    state?: string;
+    since?: number;
+    version: number;
+    epoch: number;
+    connections: ScriptConnection[] | Record<string, never>;
+  };
+}
+
+function decodeTransition(tenantId: string, json: string): PresenceTransition {
+  const transition = JSON.parse(json) as ScriptTransition;
+  const { record } = transition;
+  const connections = Array.isArray(record.connections) ? record.connections : [];
+  return {
+    eventId: transition.eventId,
+    type: transition.type,
+    tenantId,
+    userId: transition.userId,
+    previousStatus: transition.previousStatus,
+    at: transition.at,
+    record: {
+      tenantId,
+      userId: record.userId,
+      status: record.status,
+      ...(record.state === undefined ? {} : { state: record.state }),
+      ...(record.since === undefined ? {} : { since: record.since }),
+      version: record.version,
+      epoch: record.epoch,
+      connections: connections
+        .map((connection) => ({
+          connectionId: connection.connectionId,
+          connectedAt: connection.connectedAt,
+          lastSeenAt: connection.lastSeenAt,
+          expiresAt: connection.expiresAt,
+          idleAt: connection.idleAt,
+          away: connection.away,
+          leaving: connection.leaving,
+          ...(connection.data === undefined ? {} : { data: connection.data }),
+        }))
+        .sort(compareConnections),
+    },
+  };
+}
+
+function decodeDelivery(token: string, entries: readonly string[]): MessageDelivery {
+  return { token: Number(token), messages: entries.map(decodeQueuedMessage) };
+}
+
+/** `seq|sentAt|messageId|body` (message ids cannot hold `|`; the body may). */
+function decodeQueuedMessage(entry: string): QueuedMessage {
+  const first = entry.indexOf('|');
+  const second = entry.indexOf('|', first + 1);
+  const third = entry.indexOf('|', second + 1);
+  return {
+    sequence: Number(entry.slice(0, first)),
+    sentAt: Number(entry.slice(first + 1, second)),
+    messageId: entry.slice(second + 1, third),
+    body: entry.slice(third + 1),
+  };
+}
+
+const timingPattern = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|([a-z]*)$/;
+
+/** A user's hash (`HGETALL`, flattened) as a {@link PresenceRecord}. */
+function decodeUserHash(tenantId: string, userId: string, flat: readonly string[]): PresenceRecord {
+  const fields = new Map<string, string>();
+  const connections = new Map<string, StoredConnection>();
+  const data = new Map<string, string>();
+  for (let index = 0; index + 1 < flat.length; index += 2) {
+    const field = flat[index]!;
+    const value = flat[index + 1]!;
+    if (field.startsWith('c:')) {
+      const match = timingPattern.exec(value);
+      if (!match) continue;
+      const connectionId = field.slice(2);
+      connections.set(connectionId, {
+        connectionId,
+        lastSeenAt: Number(match[1]),
+        expiresAt: Number(match[2]),
+        idleAt: Number(match[3]),
+        connectedAt: Number(match[4]),
+        away: match[5]!.includes('a'),
+        leaving: match[5]!.includes('l'),
+      });
+    } else if (field.startsWith('d:')) {
+      data.set(field.slice(2), value);
+    } else {
+      fields.set(field, value);
+    }
+  }
+  for (const [connectionId, json] of data) {
+    const connection = connections.get(connectionId);
+    if (connection) connection.data = json;
+  }
+  const state = fields.get('st');
+  const since = fields.get('sn');
+  return {
+    tenantId,
+    userId,
+    status: (fields.get('s') ?? 'offline') as PresenceStatus,
+    ...(state === undefined ? {} : { state }),
+    ...(since === undefined ? {} : { since: Number(since) }),
+    version: Number(fields.get('v') ?? 0),
+    epoch: Number(fields.get('e') ?? 0),
+    connections: [...connections.values()].sort(compareConnections),
+  };
+}

@@ -1,0 +1,35 @@
+export { createMemoryPresenceStore } from './create-memory-presence-store';
+export { createPresence } from './create-presence';
+export type {
+  ListMembersOptions,
+  Presence,
+  PresenceConnectInput,
+  PresenceConnection,
+  PresenceConnectOptions,
+  PresenceCount,
+  PresenceOptions,
+  PresenceSweepReport,
+  SendOptions,
+  SendResult,
+} from './presence';
+export type { PresenceLogger } from './presence-logger';
+export type { PresenceRecord, StoredConnection } from './presence-record';
+export type { PresenceStatus } from './presence-status';
+export { presenceStatuses } from './presence-status';
+export type {
+  HeartbeatOutcome,
+  PresenceApplyResult,
+  PresenceOperation,
+  PresenceOperationBase,
+  PresenceStore,
+  PresenceStoreSettings,
+  PresenceSweepResult,
+} from './presence-store';
+export type { PresenceEventType, PresenceTransition } from './presence-transition';
+export type { MessageDelivery, QueuedMessage } from './queued-message';
+export type { UserMessageData } from './to-message-event';
+export type { PresenceEventData } from './to-presence-event';
+export { TooManyConnectionsError } from './too-many-connections-error';
+export type { UserAddressedEvent } from './user-addressed-event';
+export { isUserAddressedEvent, userAudience } from './user-addressed-event';
+export type { PresenceMember, UserPresence } from './user-presence';

@@ -1,0 +1,46 @@
+import type { WheelItem } from './heartbeat-wheel';
+import type { PresenceConnection } from './presence';
+
+/** What a handle asks of the engine that made it. */
+export interface PresenceHandleEngine {
+  heartbeat(handle: PresenceConnectionHandle): Promise<void>;
+  update(handle: PresenceConnectionHandle, data: unknown): Promise<void>;
+  setAway(handle: PresenceConnectionHandle, away: boolean): Promise<void>;
+  disconnect(handle: PresenceConnectionHandle, immediate: boolean): Promise<void>;
+}
+
+/**
+ * A registered connection. A class, so that the methods live on the prototype and a handle
+ * costs a few fields: this process may hold tens of thousands of them.
+ */
+export class PresenceConnectionHandle implements PresenceConnection, WheelItem {
+  wheelSlot = -1;
+  closed = false;
+  /** Set away by the app: re-sent if the connection has to be registered again. */
+  away = false;
+
+  constructor(
+    private readonly engine: PresenceHandleEngine,
+    readonly tenantId: string,
+    readonly userId: string,
+    readonly connectionId: string,
+    /** The data as JSON, re-sent if the connection has to be registered again. */
+    public data: string | undefined,
+  ) {}
+
+  heartbeat(): Promise<void> {
+    return this.engine.heartbeat(this);
+  }
+
+  update(data: unknown): Promise<void> {
+    return this.engine.update(this, data);
+  }
+
+  setAway(away: boolean): Promise<void> {
+    return this.engine.setAway(this, away);
+  }
+
+  disconnect(options: { immediate?: boolean } = {}): Promise<void> {
+    return this.engine.disconnect(this, options.immediate === true);
+  }
+}

@@ -1,0 +1,160 @@
+import type { PresenceRecord } from './presence-record';
+import type { PresenceTransition } from './presence-transition';
+import type { MessageDelivery } from './queued-message';
+
+/**
+ * The timings and bounds a store applies. Every process sharing a store must pass the same
+ * ones; `createPresence` resolves them from its options.
+ */
+export interface PresenceStoreSettings {
+  /** A connection not heartbeated for this long is gone. */
+  connectionTtlMs: number;
+  /** A connection not heartbeated for this long counts as away. */
+  awayAfterMs: number;
+  /** How long a disconnected connection still counts (a page reload emits nothing). */
+  leaveDelayMs: number;
+  /** How long a decided transition or a message claim is leased to the process that made it. */
+  publishLeaseMs: number;
+  /** How long an offline user's record (state, version) is kept. */
+  offlineRetentionMs: number;
+  /** Most connections per user (leaving ones not counted). */
+  maxConnectionsPerUser: number;
+  /** Most messages in a user's offline queue; the oldest are dropped first. */
+  queueMaxMessages: number;
+  /** Oldest message kept in a queue (ms). */
+  queueMaxAgeMs: number;
+  /** Most messages handed out per delivery claim. */
+  deliveryBatchSize: number;
+}
+
+/** What every {@link PresenceOperation} carries. */
+export interface PresenceOperationBase {
+  tenantId: string;
+  userId: string;
+  /** The time of the operation (ms), from the caller's clock. */
+  at: number;
+  settings: PresenceStoreSettings;
+  /** Return the user's record after the operation (`record` in the result). */
+  read?: boolean;
+}
+
+/**
+ * One change to one user, applied atomically: the store settles the user (drops expired
+ * connections, recomputes the status), decides at most one transition, and claims the user's
+ * queued messages for delivery when they are connected and nobody else delivers them.
+ *
+ * - `connect`: adds (or re-registers) a connection; `data` is its JSON.
+ * - `heartbeat`: refreshes a connection; an expired one that was not removed yet is revived.
+ * - `update`: replaces a live connection's data (`presence.updated` when it changed).
+ * - `away`: sets or clears a live connection's app-set away flag.
+ * - `disconnect`: starts the leave delay (or removes at once with `immediate`).
+ * - `state`: sets the user's app state (`presence.updated` when it changed); creates the user.
+ * - `settle`: nothing but the settling (reads use it with `read`).
+ * - `send`: queues a message (creating the user), then claims delivery if they are connected.
+ * - `ack`: the holder of claim `token` delivered every message up to `lastSequence`.
+ */
+export type PresenceOperation = PresenceOperationBase &
+  (
+    | { kind: 'connect'; connectionId: string; data?: string; away?: boolean }
+    | { kind: 'heartbeat'; connectionId: string }
+    | { kind: 'update'; connectionId: string; data?: string }
+    | { kind: 'away'; connectionId: string; away: boolean }
+    | { kind: 'disconnect'; connectionId: string; immediate: boolean }
+    | { kind: 'state'; state: string }
+    | { kind: 'settle' }
+    | { kind: 'send'; messageId: string; body: string }
+    | { kind: 'ack'; token: number; lastSequence: number }
+  );
+
+/** What {@link PresenceStore.apply} reports. */
+export interface PresenceApplyResult {
+  /**
+   * - `ok`: applied;
+   * - `missing`: the connection is unknown, expired or leaving (heartbeat, update, away,
+   *   disconnect); nothing about it changed;
+   * - `limit`: `connect` would exceed `maxConnectionsPerUser`; nothing was stored.
+   */
+  outcome: 'ok' | 'missing' | 'limit';
+  /** The transition this operation decided, if any: publish it, then `confirm` it. */
+  transition?: PresenceTransition;
+  /** Messages claimed for delivery by this caller: publish them in order, then `ack`. */
+  delivery?: MessageDelivery;
+  /** The user after the operation (with `read`); undefined for a user the store does not know. */
+  record?: PresenceRecord;
+  /** For `send`: the message's position in the queue. */
+  sequence?: number;
+  /** For `send`: true when the user is offline and the message waits for them. */
+  queued?: boolean;
+  /** Messages dropped from the user's queue by this operation (full queue, or too old). */
+  dropped?: number;
+  /** True when this operation created the user's record (first sight of the user). */
+  created?: boolean;
+}
+
+/** What {@link PresenceStore.sweep} reports. */
+export interface PresenceSweepResult {
+  /**
+   * Transitions to publish: the ones this sweep decided (expired connections, ended leave
+   * delays, idle connections) and unconfirmed ones whose lease ran out, claimed again.
+   */
+  transitions: PresenceTransition[];
+  /** Deliveries this sweep claimed (users back online whose messages nobody delivers). */
+  deliveries: { userId: string; delivery: MessageDelivery }[];
+  /** Messages dropped because they got too old. */
+  dropped: number;
+  /** True when a limit was reached: sweep again. */
+  more: boolean;
+}
+
+/**
+ * Where presence keeps its state, shared by every process using it. Every decision is made
+ * atomically by `apply` and `sweep`, so many processes can share one store and each transition
+ * is decided exactly once. Memory (`createMemoryPresenceStore`) and Redis
+ * (`createRedisPresenceStore`) pass the same conformance suite, shipped from
+ * `@calltrack/presence/testing` for your own stores.
+ *
+ * A store never publishes: the engine publishes what the store decided, then confirms.
+ */
+export interface PresenceStore {
+  /** Applies one operation to one user, atomically. */
+  apply(operation: PresenceOperation): Promise<PresenceApplyResult>;
+  /**
+   * Settles the tenant's users whose next deadline has passed by `at`, claims their pending
+   * deliveries, and claims again the unconfirmed transitions whose lease ran out. At most
+   * `limit` of each per call.
+   */
+  sweep(
+    tenantId: string,
+    at: number,
+    settings: PresenceStoreSettings,
+    limit: number,
+  ): Promise<PresenceSweepResult>;
+  /** The transitions were published: take them out of the outbox. */
+  confirm(tenantId: string, eventIds: readonly string[]): Promise<void>;
+  /** Users whose decided status is one of `statuses`, by user id, at most `limit`. */
+  listMembers(
+    tenantId: string,
+    statuses: readonly ('online' | 'away')[],
+    limit: number,
+  ): Promise<PresenceRecord[]>;
+  /** Users per decided status, in O(1). */
+  countMembers(tenantId: string): Promise<{ online: number; away: number }>;
+  /** Tenants the store has seen (the sweeper walks them). */
+  listTenants(): Promise<string[]>;
+  /**
+   * Optional: many heartbeats of one tenant in one step, fast path only. For each connection:
+   * `ok` when it was refreshed (an active connection of an online user: its status cannot
+   * change), `missing` when it is unknown or leaving (nothing changed), `slow` when it needs a
+   * full `apply({ kind: 'heartbeat' })` (nothing changed yet). Without it, the engine applies
+   * heartbeats one by one.
+   */
+  heartbeat?(
+    tenantId: string,
+    beats: readonly { userId: string; connectionId: string }[],
+    at: number,
+    settings: PresenceStoreSettings,
+  ): Promise<HeartbeatOutcome[]>;
+}
+
+/** What {@link PresenceStore.heartbeat} reports for one connection. */
+export type HeartbeatOutcome = 'ok' | 'missing' | 'slow';

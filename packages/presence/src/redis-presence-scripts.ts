@@ -1,0 +1,496 @@
+/**
+ * The presence rules in Lua: the same steps as `applyPresenceOperation`, `settlePresenceUser`,
+ * `claimMessageDelivery` and `sweepPresenceTenant`, on this layout (base `<prefix>:{tenant}:`):
+ *
+ * - `u:<user>` hash: `s` status, `st` state, `v` version, `e` epoch, `sn` since, `q` last
+ *   message sequence, `qd` messages dropped, `qh` "the queue may hold messages", `dl` delivery
+ *   lease (the claim's token); per connection `c:<id>` (timing:
+ *   `lastSeen|expiresAt|idleAt|connectedAt|flags`, flags `a` away, `l` leaving) and `d:<id>`
+ *   (data JSON).
+ * - `due` sorted set: user → the time their status may next change (never later than the true
+ *   deadline: a heartbeat only pushes deadlines back, so it leaves the score alone);
+ * - `online`, `away` sets: users by decided status;
+ * - `outbox` sorted set (event id → lease deadline) and `outbox:t` hash (event id → transition
+ *   JSON): transitions decided and not confirmed;
+ * - `q:<user>` list: `seq|sentAt|messageId|body`, oldest first;
+ * - `drains` sorted set: user → deadline of their delivery claim.
+ *
+ * Every key of a call shares the tenant's hash tag, so each script runs in one slot. Times come
+ * from the caller's clock (ARGV), never from the server.
+ *
+ * ARGV of both scripts: [1] kind, [2] at, [3] the settings, packed (`ttl,awayAfter,leaveDelay,
+ * lease,retention,maxConnections,queueMax,queueAge,batch`: one argument, not nine, because a
+ * heartbeat's cost is mostly its arguments), [4] base; then the script's own.
+ */
+const prelude = `
+local kind = ARGV[1]
+local at = tonumber(ARGV[2])
+local ttl, awayAfter = string.match(ARGV[3], '^(%d+),(%d+),')
+ttl = tonumber(ttl)
+awayAfter = tonumber(awayAfter)
+local base = ARGV[4]
+local leaveDelay, lease, retention, maxConnections, queueMax, queueAge, batch
+-- The rest of the settings: read by every path but a heartbeat's fast one.
+local function readSettings()
+  local values = { string.match(ARGV[3],
+    '^%d+,%d+,(%d+),(%d+),(%d+),(%d+),(%d+),(%d+),(%d+)$') }
+  leaveDelay, lease, retention = tonumber(values[1]), tonumber(values[2]), tonumber(values[3])
+  maxConnections, queueMax = tonumber(values[4]), tonumber(values[5])
+  queueAge, batch = tonumber(values[6]), tonumber(values[7])
+end
+
+local function fmt(number) return string.format('%d', number) end
+
+local function parseConnection(id, timing)
+  local lastSeen, expiresAt, idleAt, connectedAt, flags =
+    string.match(timing, '^(%d+)|(%d+)|(%d+)|(%d+)|(%a*)$')
+  return { id = id, lastSeen = tonumber(lastSeen), expiresAt = tonumber(expiresAt),
+    idleAt = tonumber(idleAt), connectedAt = tonumber(connectedAt),
+    away = string.find(flags, 'a', 1, true) ~= nil,
+    leaving = string.find(flags, 'l', 1, true) ~= nil }
+end
+
+local function formatConnection(c)
+  local flags = (c.away and 'a' or '') .. (c.leaving and 'l' or '')
+  return fmt(c.lastSeen) .. '|' .. fmt(c.expiresAt) .. '|' .. fmt(c.idleAt) .. '|' ..
+    fmt(c.connectedAt) .. '|' .. flags
+end
+
+local function refresh(c)
+  c.lastSeen = at
+  c.expiresAt = at + ttl
+  c.idleAt = at + awayAfter
+end
+
+local function loadUser(id, key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local user = { id = id, key = key, fields = {}, connections = {}, data = {} }
+  for i = 1, #flat, 2 do
+    local field, value = flat[i], flat[i + 1]
+    local prefix = string.sub(field, 1, 2)
+    if prefix == 'c:' then
+      local connectionId = string.sub(field, 3)
+      user.connections[connectionId] = parseConnection(connectionId, value)
+    elseif prefix == 'd:' then
+      user.data[string.sub(field, 3)] = value
+    else
+      user.fields[field] = value
+    end
+  end
+  return user
+end
+
+local function newUser(id, key)
+  redis.call('HSET', key, 's', 'offline', 'v', '0', 'e', fmt(at))
+  return { id = id, key = key, fields = { s = 'offline', v = '0', e = fmt(at) },
+    connections = {}, data = {} }
+end
+
+local function saveConnection(user, c)
+  redis.call('HSET', user.key, 'c:' .. c.id, formatConnection(c))
+end
+
+local function removeConnection(user, id)
+  redis.call('HDEL', user.key, 'c:' .. id, 'd:' .. id)
+  user.connections[id] = nil
+  user.data[id] = nil
+end
+
+local function setData(user, id, data)
+  if data == nil then
+    if user.data[id] ~= nil then redis.call('HDEL', user.key, 'd:' .. id) end
+  else
+    redis.call('HSET', user.key, 'd:' .. id, data)
+  end
+  user.data[id] = data
+end
+
+local function userPart(id)
+  if #id > 160 then return redis.sha1hex(id) end
+  return id
+end
+
+local function recordOf(user)
+  local connections = {}
+  for id, c in pairs(user.connections) do
+    connections[#connections + 1] = { connectionId = id, connectedAt = c.connectedAt,
+      lastSeenAt = c.lastSeen, expiresAt = c.expiresAt, idleAt = c.idleAt, away = c.away,
+      leaving = c.leaving, data = user.data[id] }
+  end
+  return { userId = user.id, status = user.fields.s, state = user.fields.st,
+    since = tonumber(user.fields.sn), version = tonumber(user.fields.v),
+    epoch = tonumber(user.fields.e), connections = connections }
+end
+
+-- Drops expired connections, computes the status, decides at most one transition (into the
+-- outbox), records the next deadline and the record's retention. Returns status, transition.
+local function settle(user, explicit, write)
+  for id, c in pairs(user.connections) do
+    if c.expiresAt <= at then removeConnection(user, id) end
+  end
+  local status = 'offline'
+  local nextDeadline = nil
+  for _, c in pairs(user.connections) do
+    local active = (not c.away) and c.idleAt > at
+    if active then status = 'online' elseif status == 'offline' then status = 'away' end
+    if nextDeadline == nil or c.expiresAt < nextDeadline then nextDeadline = c.expiresAt end
+    if active and c.idleAt < nextDeadline then nextDeadline = c.idleAt end
+  end
+  if nextDeadline == nil then
+    redis.call('ZREM', base .. 'due', user.id)
+  else
+    redis.call('ZADD', base .. 'due', nextDeadline, user.id)
+  end
+  local previous = user.fields.s or 'offline'
+  local transition = nil
+  if status ~= previous or explicit then
+    local version = (tonumber(user.fields.v) or 0) + 1
+    user.fields.v = fmt(version)
+    local eventType = 'presence.updated'
+    if status ~= previous then
+      eventType = 'presence.' .. status
+      user.fields.s = status
+      user.fields.sn = fmt(at)
+      redis.call('HSET', user.key, 's', status, 'sn', fmt(at), 'v', fmt(version))
+      if previous ~= 'offline' then redis.call('SREM', base .. previous, user.id) end
+      if status ~= 'offline' then redis.call('SADD', base .. status, user.id) end
+    else
+      redis.call('HSET', user.key, 'v', fmt(version))
+    end
+    local eventId = 'presence:' .. userPart(user.id) .. ':' .. user.fields.e .. ':' .. fmt(version)
+    transition = cjson.encode({ eventId = eventId, type = eventType, userId = user.id,
+      previousStatus = previous, at = at, record = recordOf(user) })
+    redis.call('ZADD', base .. 'outbox', at + lease, eventId)
+    redis.call('HSET', base .. 'outbox:t', eventId, transition)
+  end
+  if status ~= 'offline' then
+    redis.call('PERSIST', user.key)
+  elseif write or status ~= previous then
+    redis.call('PEXPIRE', user.key, retention)
+  end
+  return status, transition
+end
+
+local function releaseDelivery(user)
+  if user.fields.dl ~= nil then
+    redis.call('HDEL', user.key, 'dl')
+    redis.call('ZREM', base .. 'drains', user.id)
+    user.fields.dl = nil
+  end
+end
+
+-- Drops messages older than the age limit from the head of the queue. Returns how many.
+local function dropExpired(user, queueKey)
+  local dropped = 0
+  while true do
+    local head = redis.call('LINDEX', queueKey, 0)
+    if not head then break end
+    local sentAt = tonumber(string.match(head, '^%d+|(%d+)|'))
+    if sentAt + queueAge > at then break end
+    redis.call('LPOP', queueKey)
+    dropped = dropped + 1
+  end
+  if dropped > 0 then redis.call('HINCRBY', user.key, 'qd', dropped) end
+  return dropped
+end
+
+-- Claims the oldest messages for delivery when the user is connected and no claim runs.
+-- Returns the claim ({ token, messages }) or nil, and how many messages were too old.
+local function claim(user, status)
+  if status == 'offline' then
+    releaseDelivery(user)
+    return nil, 0
+  end
+  local held = tonumber(user.fields.dl)
+  if held ~= nil and held > at then return nil, 0 end
+  if user.fields.qh == nil then
+    releaseDelivery(user)
+    return nil, 0
+  end
+  local queueKey = base .. 'q:' .. user.id
+  local dropped = dropExpired(user, queueKey)
+  local messages = redis.call('LRANGE', queueKey, 0, batch - 1)
+  if #messages == 0 then
+    releaseDelivery(user)
+    redis.call('HDEL', user.key, 'qh')
+    user.fields.qh = nil
+    return nil, dropped
+  end
+  local token = at + lease
+  user.fields.dl = fmt(token)
+  redis.call('HSET', user.key, 'dl', fmt(token))
+  redis.call('ZADD', base .. 'drains', token, user.id)
+  return { fmt(token), messages }, dropped
+end
+`;
+
+/**
+ * The hot path, before anything else runs (no function of the prelude is even defined): a
+ * heartbeat of an active connection (not away, not leaving, not expired) of an online user
+ * cannot change the user's status, so it only rewrites that connection's timing. It leaves the
+ * \`due\` score alone: the score may then be earlier than the true deadline, never later, and a
+ * sweep that finds nothing due just records the right one.
+ */
+const heartbeatFastPath = `
+if ARGV[1] == 'heartbeat' then
+  local values = redis.call('HMGET', KEYS[1], 'c:' .. ARGV[7], 's')
+  if not values[1] then return { 'missing' } end
+  local expiresAt, connectedAt, flags =
+    string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
+  if string.find(flags, 'l', 1, true) then return { 'missing' } end
+  local at = tonumber(ARGV[2])
+  if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
+    local ttl, awayAfter = string.match(ARGV[3], '^(%d+),(%d+),')
+    redis.call('HSET', KEYS[1], 'c:' .. ARGV[7], ARGV[2] .. '|' ..
+      string.format('%d', at + tonumber(ttl)) .. '|' ..
+      string.format('%d', at + tonumber(awayAfter)) .. '|' .. connectedAt .. '|')
+    return { 'ok' }
+  end
+end
+`;
+
+/**
+ * One operation on one user. KEYS[1] the user's hash; ARGV[5] the user id, ARGV[6] the read
+ * flag ('1' returns the user's hash after the operation). Kind arguments from ARGV[7]: connect
+ * (connection id, data or '', away '1'/'0'), heartbeat (connection id), update (connection id,
+ * data or ''), away (connection id, '1'/'0'), disconnect (connection id, immediate '1'/'0'),
+ * state (state), settle, send (message id, body), ack (token, last sequence).
+ * Returns { outcome, transition JSON or '', delivery token or '', delivery messages,
+ * HGETALL of the user after the operation (with read) or {}, sequence or '', queued 0/1,
+ * dropped, created 0/1 }.
+ */
+export const applyOperationScript = `${heartbeatFastPath}${prelude}
+local userId = ARGV[5]
+local read = ARGV[6] == '1'
+local userKey = KEYS[1]
+
+readSettings()
+local user = loadUser(userId, userKey)
+local created = 0
+local function ensureUser()
+  if user == nil then
+    user = newUser(userId, userKey)
+    created = 1
+  end
+  return user
+end
+local function optional(value)
+  if value == '' then return nil end
+  return value
+end
+local function live(c)
+  return c ~= nil and c.expiresAt > at and not c.leaving
+end
+
+local explicit = false
+local mayClaim = true
+if kind == 'connect' then
+  local id = ARGV[7]
+  local data = optional(ARGV[8])
+  local away = ARGV[9] == '1'
+  local existing = user and user.connections[id]
+  if existing ~= nil and existing.expiresAt > at then
+    explicit = user.data[id] ~= data
+    existing.leaving = false
+    existing.away = away
+    refresh(existing)
+    saveConnection(user, existing)
+    setData(user, id, data)
+  else
+    local connected = 0
+    if user ~= nil then
+      for _, c in pairs(user.connections) do
+        if live(c) then connected = connected + 1 end
+      end
+    end
+    if connected >= maxConnections then return { 'limit' } end
+    ensureUser()
+    local c = { id = id, connectedAt = at, away = away, leaving = false }
+    refresh(c)
+    user.connections[id] = c
+    saveConnection(user, c)
+    setData(user, id, data)
+  end
+elseif kind == 'heartbeat' then
+  local c = user and user.connections[ARGV[7]]
+  if c == nil or c.leaving then return { 'missing' } end
+  -- Expired but not removed yet (a paused process): the connection comes back.
+  if c.expiresAt <= at then c.connectedAt = at end
+  refresh(c)
+  saveConnection(user, c)
+elseif kind == 'update' then
+  local id = ARGV[7]
+  local c = user and user.connections[id]
+  if not live(c) then return { 'missing' } end
+  local data = optional(ARGV[8])
+  explicit = user.data[id] ~= data
+  setData(user, id, data)
+elseif kind == 'away' then
+  local c = user and user.connections[ARGV[7]]
+  if not live(c) then return { 'missing' } end
+  c.away = ARGV[8] == '1'
+  saveConnection(user, c)
+elseif kind == 'disconnect' then
+  local id = ARGV[7]
+  local c = user and user.connections[id]
+  if c == nil or c.expiresAt <= at then return { 'missing' } end
+  if ARGV[8] == '1' or leaveDelay == 0 then
+    removeConnection(user, id)
+  elseif not c.leaving then
+    c.leaving = true
+    c.expiresAt = at + leaveDelay
+    saveConnection(user, c)
+  end
+elseif kind == 'state' then
+  ensureUser()
+  explicit = user.fields.st ~= ARGV[7]
+  user.fields.st = ARGV[7]
+  redis.call('HSET', userKey, 'st', ARGV[7])
+elseif kind == 'settle' then
+  if user == nil then return { 'ok' } end
+elseif kind == 'send' then
+  ensureUser()
+elseif kind == 'ack' then
+  if user == nil then return { 'ok' } end
+  local queueKey = base .. 'q:' .. userId
+  local last = tonumber(ARGV[8])
+  while true do
+    local head = redis.call('LINDEX', queueKey, 0)
+    if not head or tonumber(string.match(head, '^(%d+)|')) > last then break end
+    redis.call('LPOP', queueKey)
+  end
+  if user.fields.dl == ARGV[7] then releaseDelivery(user) else mayClaim = false end
+else
+  return redis.error_reply('unknown presence operation ' .. tostring(kind))
+end
+
+local status, transition = settle(user, explicit, kind ~= 'settle')
+local sequence = ''
+local queued = 0
+local dropped = 0
+if kind == 'send' then
+  local queueKey = base .. 'q:' .. userId
+  dropped = dropped + dropExpired(user, queueKey)
+  sequence = redis.call('HINCRBY', userKey, 'q', 1)
+  redis.call('RPUSH', queueKey, fmt(sequence) .. '|' .. fmt(at) .. '|' .. ARGV[7] .. '|' .. ARGV[8])
+  local excess = redis.call('LLEN', queueKey) - queueMax
+  if excess > 0 then
+    redis.call('LPOP', queueKey, excess)
+    redis.call('HINCRBY', userKey, 'qd', excess)
+    dropped = dropped + excess
+  end
+  redis.call('PEXPIRE', queueKey, queueAge)
+  redis.call('HSET', userKey, 'qh', '1')
+  user.fields.qh = '1'
+  if status == 'offline' then queued = 1 end
+end
+local delivery = nil
+if mayClaim then
+  local claimDropped
+  delivery, claimDropped = claim(user, status)
+  dropped = dropped + claimDropped
+end
+local record = {}
+if read then record = redis.call('HGETALL', userKey) end
+return { 'ok', transition or '', delivery and delivery[1] or '', delivery and delivery[2] or {},
+  record, sequence, queued, dropped, created }
+`;
+
+/**
+ * One sweep of one tenant. KEYS[1] the tenant's `due` set; ARGV[5] the limit. Claims expired
+ * outbox entries again, then settles the users whose deadline or delivery claim has passed,
+ * earliest first. Returns { transitions JSON[], { user id, token, messages }[], dropped,
+ * more 0/1 }.
+ */
+export const sweepTenantScript = `${prelude}
+readSettings()
+local limit = tonumber(ARGV[5])
+local transitions = {}
+local deliveries = {}
+local dropped = 0
+local more = 0
+
+local expired = redis.call('ZRANGEBYSCORE', base .. 'outbox', '-inf', at, 'LIMIT', 0, limit + 1)
+if #expired > limit then more = 1 end
+for i = 1, math.min(#expired, limit) do
+  local transition = redis.call('HGET', base .. 'outbox:t', expired[i])
+  if transition then
+    redis.call('ZADD', base .. 'outbox', at + lease, expired[i])
+    transitions[#transitions + 1] = transition
+  else
+    redis.call('ZREM', base .. 'outbox', expired[i])
+  end
+end
+
+local times = {}
+local order = {}
+for _, name in ipairs({ 'due', 'drains' }) do
+  local entries = redis.call('ZRANGEBYSCORE', base .. name, '-inf', at, 'WITHSCORES', 'LIMIT', 0,
+    limit + 1)
+  if #entries > 2 * limit then more = 1 end
+  for i = 1, #entries, 2 do
+    local id, time = entries[i], tonumber(entries[i + 1])
+    if times[id] == nil then
+      order[#order + 1] = id
+      times[id] = time
+    elseif time < times[id] then
+      times[id] = time
+    end
+  end
+end
+table.sort(order, function(a, b)
+  if times[a] ~= times[b] then return times[a] < times[b] end
+  return a < b
+end)
+if #order > limit then more = 1 end
+
+for i = 1, math.min(#order, limit) do
+  local id = order[i]
+  local user = loadUser(id, base .. 'u:' .. id)
+  if user == nil then
+    redis.call('ZREM', base .. 'due', id)
+    redis.call('ZREM', base .. 'drains', id)
+  else
+    local status, transition = settle(user, false, false)
+    if transition then transitions[#transitions + 1] = transition end
+    local delivery, claimDropped = claim(user, status)
+    dropped = dropped + claimDropped
+    if delivery then deliveries[#deliveries + 1] = { id, delivery[1], delivery[2] } end
+  end
+end
+return { transitions, deliveries, dropped, more }
+`;
+
+/**
+ * Many heartbeats of one tenant, fast path only (see the apply script's): KEYS the users'
+ * hashes, ARGV[1] at, ARGV[2] the packed settings, ARGV[3..] the connection ids, one per key.
+ * Returns one code per connection: 0 refreshed, 1 missing (unknown or leaving), 2 needs the
+ * full rules (nothing changed).
+ */
+export const heartbeatBatchScript = `
+local at = tonumber(ARGV[1])
+local ttl, awayAfter = string.match(ARGV[2], '^(%d+),(%d+),')
+local timing = ARGV[1] .. '|' .. string.format('%d', at + tonumber(ttl)) .. '|' ..
+  string.format('%d', at + tonumber(awayAfter)) .. '|'
+local outcomes = {}
+for i = 1, #KEYS do
+  local field = 'c:' .. ARGV[i + 2]
+  local values = redis.call('HMGET', KEYS[i], field, 's')
+  local outcome = 1
+  if values[1] then
+    local expiresAt, connectedAt, flags =
+      string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
+    if not string.find(flags, 'l', 1, true) then
+      if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
+        redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
+        outcome = 0
+      else
+        outcome = 2
+      end
+    end
+  end
+  outcomes[i] = outcome
+end
+return outcomes
+`;

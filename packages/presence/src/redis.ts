@@ -1,0 +1,2 @@
+export type { RedisPresenceStoreOptions } from './create-redis-presence-store';
+export { createRedisPresenceStore } from './create-redis-presence-store';

@@ -1,0 +1,35 @@
+import type { CallEvent } from '@calltrack/core';
+import type { PresenceStatus } from './presence-status';
+import type { PresenceTransition } from './presence-transition';
+import { toUserPresence } from './to-user-presence';
+import type { UserPresence } from './user-presence';
+
+/** The `data` of every `presence.*` event. */
+export interface PresenceEventData {
+  /** The user right after the transition (keep the snapshot with the highest `version`). */
+  presence: UserPresence;
+  /** The status before; equal to `presence.status` on `presence.updated`. */
+  previousStatus: PresenceStatus;
+}
+
+/**
+ * The bus event of a decided transition. Built only from the transition, so every republish
+ * (after a crash, a failed publish) is the same event with the same id.
+ */
+export function toPresenceEvent(transition: PresenceTransition, initialState: string): CallEvent {
+  const at = new Date(transition.at).toISOString();
+  const data: PresenceEventData = {
+    presence: toUserPresence(transition.record, transition.at, initialState),
+    previousStatus: transition.previousStatus,
+  };
+  return {
+    id: transition.eventId,
+    type: transition.type,
+    tenantId: transition.tenantId,
+    userId: transition.userId,
+    provider: 'calltrack',
+    occurredAt: at,
+    receivedAt: at,
+    data: data as unknown as CallEvent['data'],
+  };
+}

@@ -1,0 +1,320 @@
+import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
+import type { Namespace, Socket } from 'socket.io';
+import { BusSubscriptionLostError } from './bus-subscription-lost-error';
+import type { CallTrackDelivery, CallTrackResetReason } from './call-track-protocol';
+import {
+  allTenantsCallRoom,
+  allTenantsCallsRoom,
+  callRoom,
+  callsRoom,
+  tenantRoom,
+} from './call-track-rooms';
+import { channelRestartDelay } from './channel-restart-delay';
+import { createStartPosition } from './channel-start-position';
+import type { TypeMatcher } from './create-type-matcher';
+import { lifecycleEventName } from './lifecycle-event-name';
+import { UndeliverableEventError } from './undeliverable-event-error';
+
+/** A connection that is not in the live rooms yet (it is replaying, or loading a snapshot). */
+export interface ChannelListener {
+  /** Called for every event right after it went to the live rooms (or was skipped). */
+  onLive(message: BusEventMessage): void;
+  /** Called when the channel lost events: the rooms were told to reload. */
+  onReset(reason: CallTrackResetReason): void;
+}
+
+/**
+ * One bus subscription in this process, shared by every connection it serves: a tenant's (for
+ * that tenant's connections), or the all-tenants one (for principals with `allTenants`). It
+ * emits each event once to the rooms that want it (`nsp.local`, so an adapter never forwards it:
+ * every node has its own subscription), then tells the connections still catching up.
+ *
+ * It never stays dead: an event it cannot send is skipped and reported, and a subscription that
+ * ends or fails is restarted after the last cursor emitted (or, when there is none, the rooms get
+ * `reset` and reload).
+ */
+export interface CallChannel {
+  /** The tenant, or undefined for the all-tenants channel. */
+  readonly tenantId: string | undefined;
+  /**
+   * The tenant's room name (`tenant:<id>`), one string shared by every connection of the tenant;
+   * undefined for the all-tenants channel.
+   */
+  readonly room: string | undefined;
+  /** Resolves once the subscription is attached to the bus (at once when it is now). */
+  readonly ready: Promise<void>;
+  /**
+   * The cursor of the last event emitted to the rooms since the channel last lost continuity
+   * (always undefined for the all-tenants channel).
+   */
+  readonly lastEmitted: string | undefined;
+  /**
+   * Where a snapshot taken now stands, for `active_calls.cursor`: the last cursor emitted, or the
+   * channel's start position before its first event. Undefined for the all-tenants channel,
+   * which has no position (cursors are per tenant).
+   */
+  readonly position: string | undefined;
+  /** Connections catching up; see {@link ChannelListener}. */
+  readonly listeners: Set<ChannelListener>;
+  /**
+   * For this channel's current start position: the first event emitted after it (undefined while
+   * there is none). Undefined for any other position: a start position of a channel that is
+   * gone, or that lost continuity since.
+   */
+  eventsAfterStart(position: string): { first: BusEventMessage | undefined } | undefined;
+  /** True for an event the channel could not send: connections skip it too. */
+  isUndeliverable(message: BusEventMessage): boolean;
+  /** The room of one call's subscribers served by this channel. */
+  callRoom(tenantId: string, callId: string): string;
+  /** Puts a connection in the stream room for its type filter. */
+  joinStream(socket: Socket, matcher: TypeMatcher): void;
+  /** Takes a connection out of the stream room for its type filter. */
+  leaveStream(socket: Socket, matcher: TypeMatcher): void;
+  /** Ends the subscription for good. */
+  close(): void;
+}
+
+/** Waits `delayMs`, then calls `run`; returns a function that cancels the wait. */
+export type ScheduleRestart = (delayMs: number, run: () => void) => () => void;
+
+/** Options of {@link createCallChannel}. */
+export interface CallChannelOptions {
+  /** The tenant whose events to serve; undefined for the all-tenants channel. */
+  tenantId: string | undefined;
+  bus: EventBus;
+  namespace: Namespace;
+  /** Where skipped events and lost subscriptions are reported. Must not throw. */
+  onError: (error: unknown) => void;
+  /** How restarts wait. Default: an unref'd `setTimeout`. */
+  schedule?: ScheduleRestart;
+  /** How long to wait before the n-th restart in a row. Default {@link channelRestartDelay}. */
+  restartDelay?: (attempt: number) => number;
+}
+
+interface FilterRoom {
+  room: string;
+  matcher: TypeMatcher;
+  sockets: number;
+}
+
+const scheduleWithTimer: ScheduleRestart = (delayMs, run) => {
+  const timer = setTimeout(run, delayMs);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
+const resolved = Promise.resolve();
+
+/** Starts a channel: a tenant's, or with `tenantId: undefined` the all-tenants one. */
+export function createCallChannel(options: CallChannelOptions): CallChannel {
+  const { tenantId, bus, namespace, onError } = options;
+  const schedule = options.schedule ?? scheduleWithTimer;
+  const restartDelay = options.restartDelay ?? channelRestartDelay;
+  const allTenants = tenantId === undefined;
+  const streamRoom = allTenants ? allTenantsCallsRoom() : callsRoom(tenantId);
+  const roomOfCall = allTenants ? allTenantsCallRoom : callRoom;
+  const filters = new Map<string, FilterRoom>();
+  const listeners = new Set<ChannelListener>();
+  const undeliverable = new WeakSet<BusEventMessage>();
+  let lastEmitted: string | undefined;
+  let firstEmitted: BusEventMessage | undefined;
+  let startPosition = allTenants ? undefined : createStartPosition();
+  let subscription: BusSubscription | undefined;
+  let cancelRestart: (() => void) | undefined;
+  let attached = false;
+  let attaching: { promise: Promise<void>; resolve: () => void } | undefined;
+  let closed = false;
+
+  const markAttached = (): void => {
+    attached = true;
+    attaching?.resolve();
+    attaching = undefined;
+  };
+
+  const emitToRooms = (message: BusEventMessage): void => {
+    const { cursor, event } = message;
+    // Everything that reads the event comes before the first emit, so a poisoned event fails
+    // here, for every connection alike, before any packet is written.
+    const lifecycle = lifecycleEventName(event);
+    const rooms = [streamRoom];
+    for (const filter of filters.values()) {
+      if (filter.matcher.matches(event.type)) rooms.push(filter.room);
+    }
+    if (event.callId !== undefined) rooms.push(roomOfCall(event.tenantId, event.callId));
+    const delivery: CallTrackDelivery = { cursor, event };
+    const target = namespace.local.to(rooms);
+    target.emit('call_update', delivery);
+    if (lifecycle !== undefined) target.emit(lifecycle, delivery);
+  };
+
+  const dispatch = (message: BusEventMessage): void => {
+    // Positions are per tenant: the all-tenants channel has none to keep.
+    if (!allTenants) {
+      if (lastEmitted === undefined) firstEmitted = message;
+      lastEmitted = message.cursor;
+    }
+    try {
+      emitToRooms(message);
+    } catch (error) {
+      undeliverable.add(message);
+      onError(
+        new UndeliverableEventError({ cursor: message.cursor, event: message.event, cause: error }),
+      );
+    }
+    if (listeners.size === 0) return;
+    for (const listener of [...listeners]) {
+      try {
+        listener.onLive(message);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+
+  /** Continuity is lost: the positions handed out so far can no longer be resumed here. */
+  const forgetPosition = (): void => {
+    lastEmitted = undefined;
+    firstEmitted = undefined;
+    if (!allTenants) startPosition = createStartPosition();
+  };
+
+  const reset = (reason: CallTrackResetReason): void => {
+    forgetPosition();
+    const rooms = [streamRoom, ...[...filters.values()].map((filter) => filter.room)];
+    namespace.local.to(rooms).emit('reset', { reason });
+    for (const listener of [...listeners]) {
+      try {
+        listener.onReset(reason);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+
+  const subscribe = (): BusSubscription => {
+    if (allTenants) return bus.subscribe({ allTenants: true });
+    return bus.subscribe(
+      lastEmitted === undefined ? { tenantId } : { tenantId, after: lastEmitted },
+    );
+  };
+
+  const waitBeforeRestart = (delayMs: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const cancel = schedule(delayMs, resolve);
+      cancelRestart = () => {
+        cancel();
+        resolve();
+      };
+    });
+
+  const run = async (): Promise<void> => {
+    let attempt = 0;
+    while (!closed) {
+      let lagged = false;
+      let delivered = false;
+      let failure: unknown;
+      let current: BusSubscription | undefined;
+      try {
+        current = subscribe();
+        subscription = current;
+        await current.ready;
+        if (closed) break;
+        markAttached();
+        for await (const message of current) {
+          delivered = true;
+          if (message.type === 'event') dispatch(message);
+          else if (message.type === 'reset') reset(message.reason);
+          else {
+            lagged = true;
+            break;
+          }
+        }
+      } catch (error) {
+        failure = error ?? new Error('The bus subscription failed');
+      } finally {
+        attached = false;
+        subscription = undefined;
+        current?.close().catch(() => {});
+      }
+      if (closed) break;
+      // Too slow for a moment: continue from history, exactly where the rooms left off.
+      if (lagged && lastEmitted !== undefined) continue;
+      attempt = delivered ? 1 : attempt + 1;
+      if (!lagged) onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure }));
+      // Without a cursor to resume after, events may fall in the gap: the rooms reload.
+      if (lastEmitted === undefined) reset(lagged ? 'lagged' : 'reconnected');
+      const delayMs = restartDelay(attempt);
+      if (delayMs > 0) await waitBeforeRestart(delayMs);
+      cancelRestart = undefined;
+    }
+    attaching?.resolve();
+  };
+  run().catch(onError);
+
+  return {
+    tenantId,
+    room: allTenants ? undefined : tenantRoom(tenantId),
+    get ready() {
+      if (attached || closed) return resolved;
+      if (!attaching) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((done) => {
+          resolve = done;
+        });
+        attaching = { promise, resolve };
+      }
+      return attaching.promise;
+    },
+    get lastEmitted() {
+      return lastEmitted;
+    },
+    get position() {
+      return allTenants ? undefined : (lastEmitted ?? startPosition);
+    },
+    listeners,
+    eventsAfterStart(position) {
+      if (startPosition === undefined || position !== startPosition) return undefined;
+      return { first: firstEmitted };
+    },
+    isUndeliverable(message) {
+      return undeliverable.has(message);
+    },
+    callRoom(eventTenantId, callId) {
+      return roomOfCall(eventTenantId, callId);
+    },
+    joinStream(socket, matcher) {
+      if (matcher.key === '') {
+        socket.join(streamRoom);
+        return;
+      }
+      let filter = filters.get(matcher.key);
+      if (!filter) {
+        const room = allTenants
+          ? allTenantsCallsRoom(matcher.key)
+          : callsRoom(tenantId, matcher.key);
+        filter = { room, matcher, sockets: 0 };
+        filters.set(matcher.key, filter);
+      }
+      filter.sockets += 1;
+      socket.join(filter.room);
+    },
+    leaveStream(socket, matcher) {
+      if (matcher.key === '') {
+        socket.leave(streamRoom);
+        return;
+      }
+      const filter = filters.get(matcher.key);
+      if (!filter) return;
+      socket.leave(filter.room);
+      filter.sockets -= 1;
+      if (filter.sockets <= 0) filters.delete(matcher.key);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      cancelRestart?.();
+      subscription?.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,342 @@
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import type { ActiveCallsReader } from '@calltrack/core';
+import type { Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestTracker } from './__tests__/create-test-tracker';
+import { createEventLog } from './__tests__/event-log';
+import { faultyBus } from './__tests__/faulty-bus';
+import { makeEvent } from './__tests__/make-event';
+import {
+  connected,
+  disconnectAndWait,
+  refused,
+  startSocketServer,
+  type TestSocketServer,
+} from './__tests__/start-socket-server';
+import { BusSubscriptionLostError } from './bus-subscription-lost-error';
+import type { ActiveCallsPayload, CallTrackAck, CallTrackDelivery } from './call-track-protocol';
+import { UndeliverableEventError } from './undeliverable-event-error';
+
+const servers: TestSocketServer[] = [];
+const buses: EventBus[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  await Promise.all(buses.splice(0).map((bus) => bus.close()));
+});
+
+async function setup(options: { tracker?: ActiveCallsReader } = {}) {
+  const bus = faultyBus(createMemoryBus());
+  buses.push(bus);
+  const errors: unknown[] = [];
+  const server = await startSocketServer(bus, {
+    ...options,
+    onError: (error) => errors.push(error),
+  });
+  servers.push(server);
+  return { bus, server, errors };
+}
+
+function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTrackAck> {
+  return socket.timeout(5000).emitWithAck(event, ...args);
+}
+
+const ids = (log: { payload: unknown }[]) =>
+  log.map((entry) => (entry.payload as CallTrackDelivery).event.id);
+
+const lastCursor = (log: { payload: unknown }[]) =>
+  (log.at(-1)!.payload as CallTrackDelivery).cursor;
+
+describe('a connection catching up: one bad event never stops it', () => {
+  it('skips a poisoned event in its replay, reports it, and joins the live rooms', async () => {
+    const { bus, server, errors } = await setup();
+    const base = await bus.publish(makeEvent('a', { id: 'base' }));
+    await bus.publish(makeEvent('a', { id: 'r1' }));
+    bus.poison('poison', 'toJSON');
+    const poison = await bus.publish(makeEvent('a', { id: 'poison' }));
+    await bus.publish(makeEvent('a', { id: 'r2' }));
+
+    const socket = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(ids(await log.waitFor('call_update', 2))).toEqual(['r1', 'r2']);
+    await bus.publish(makeEvent('a', { id: 'live' }));
+    expect(ids(await log.waitFor('call_update', 3))).toEqual(['r1', 'r2', 'live']);
+    expect(log.named('reset')).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(UndeliverableEventError.isInstance(errors[0])).toBe(true);
+    expect(errors[0]).toMatchObject({ cursor: poison.cursor, eventId: 'poison' });
+  });
+
+  it('skips a poisoned event that arrived while its snapshot loaded, reporting it once', async () => {
+    const bus = faultyBus(createMemoryBus());
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let loading!: () => void;
+    const loadStarted = new Promise<void>((resolve) => {
+      loading = resolve;
+    });
+    const slowReader: ActiveCallsReader = {
+      ...tracker.reader,
+      async listActiveCalls(tenantId, options) {
+        loading();
+        await gate;
+        return tracker.reader.listActiveCalls(tenantId, options);
+      },
+    };
+    const errors: unknown[] = [];
+    const server = await startSocketServer(bus, {
+      tracker: slowReader,
+      onError: (error) => errors.push(error),
+    });
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    const subscribed = ack(socket, 'subscribe_to_calls');
+    await loadStarted;
+    await bus.publish(makeEvent('a', { id: 'p1' }));
+    bus.poison('poison', 'data-getter');
+    await bus.publish(makeEvent('a', { id: 'poison' }));
+    await bus.publish(makeEvent('a', { id: 'p2' }));
+    release();
+    expect(await subscribed).toEqual({ ok: true });
+    expect(ids(await log.waitFor('call_update', 2))).toEqual(['p1', 'p2']);
+    expect(log.events[0]?.name).toBe('active_calls');
+    await bus.publish(makeEvent('a', { id: 'live' }));
+    expect(ids(await log.waitFor('call_update', 3))).toEqual(['p1', 'p2', 'live']);
+    expect(errors.filter((error) => UndeliverableEventError.isInstance(error))).toHaveLength(1);
+  });
+
+  it('carries on from history when its replay subscription is cut short', async () => {
+    const { bus, server, errors } = await setup();
+    const base = await bus.publish(makeEvent('a', { id: 'base' }));
+    const expected: string[] = [];
+    for (let index = 0; index < 10; index += 1) {
+      expected.push(`m${index}`);
+      await bus.publish(makeEvent('a', { id: `m${index}` }));
+    }
+    bus.cutReplays(4, 2);
+    const socket = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(ids(await log.waitFor('call_update', 10))).toEqual(expected);
+    await bus.publish(makeEvent('a', { id: 'live' }));
+    expect(ids(await log.waitFor('call_update', 11))).toEqual([...expected, 'live']);
+    expect(log.named('reset')).toEqual([]);
+    const replays = bus.subscribeCalls.filter((options) => options.after !== undefined);
+    expect(replays).toHaveLength(3);
+    expect(errors.map((error) => BusSubscriptionLostError.isInstance(error))).toEqual([true, true]);
+  });
+
+  it('is told to reload when its replay keeps ending without delivering anything', async () => {
+    const { bus, server } = await setup();
+    const base = await bus.publish(makeEvent('a', { id: 'base' }));
+    await bus.publish(makeEvent('a', { id: 'never' }));
+    bus.cutReplays(0, 100);
+    const socket = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect((await log.waitFor('reset'))[0]?.payload).toEqual({ reason: 'stream-reset' });
+    expect(bus.subscribeCalls.filter((options) => options.after !== undefined)).toHaveLength(4);
+    // It is live again after reloading.
+    await ack(socket, 'subscribe_to_calls');
+    await bus.publish(makeEvent('a', { id: 'after' }));
+    expect(ids(await log.waitFor('call_update'))).toEqual(['after']);
+  });
+});
+
+describe('active_calls.cursor before the process emitted any event of the tenant', () => {
+  async function snapshotPosition() {
+    const bus = faultyBus(createMemoryBus());
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    await tracker.ingest(makeEvent('a', { id: 'old', type: 'call.initiated', callId: 'CA-1' }));
+    const server = await startSocketServer(bus, { tracker: tracker.reader });
+    servers.push(server);
+    // A colleague keeps the tenant's channel open in this process.
+    const colleague = server.client({ token: 'token:a:colleague' });
+    const colleagueLog = createEventLog(colleague);
+    await connected(colleague);
+    await ack(colleague, 'subscribe_to_calls');
+    const first = server.client({ token: 'token:a:u1' });
+    const firstLog = createEventLog(first);
+    await connected(first);
+    await ack(first, 'subscribe_to_calls');
+    const [snapshot] = await firstLog.waitFor('active_calls');
+    const payload = snapshot?.payload as ActiveCallsPayload;
+    expect(payload.calls.map((call) => call.callId)).toEqual(['CA-1']);
+    expect(payload.cursor).toMatch(/^calltrack:start:/);
+    await disconnectAndWait(server.io, first);
+    return { bus, tracker, server, colleagueLog, position: payload.cursor as string };
+  }
+
+  it('is a position a client resumes from: it gets every event emitted since, no reset', async () => {
+    const { tracker, server, position } = await snapshotPosition();
+    await tracker.ingest(makeEvent('a', { id: 'missed-1', type: 'call.ringing', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('a', { id: 'missed-2', callId: 'CA-1' }));
+    const again = server.client({ token: 'token:a:u1', lastCursor: position });
+    const log = createEventLog(again);
+    await connected(again);
+    expect(ids(await log.waitFor('call_update', 2))).toEqual(['missed-1', 'missed-2']);
+    await tracker.ingest(makeEvent('a', { id: 'live', callId: 'CA-1' }));
+    expect(ids(await log.waitFor('call_update', 3))).toEqual(['missed-1', 'missed-2', 'live']);
+    expect(log.named('reset')).toEqual([]);
+    expect(log.named('active_calls')).toEqual([]);
+  });
+
+  it('resumes with nothing to replay when nothing happened, then streams live', async () => {
+    const { tracker, server, position } = await snapshotPosition();
+    const again = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(again);
+    await connected(again);
+    expect(await ack(again, 'subscribe_to_calls', { after: position })).toEqual({ ok: true });
+    await tracker.ingest(makeEvent('a', { id: 'live', callId: 'CA-1' }));
+    expect(ids(await log.waitFor('call_update'))).toEqual(['live']);
+    expect(log.named('reset')).toEqual([]);
+  });
+
+  it('gets reset once the channel that made it is gone, and never resumes another tenant', async () => {
+    const { tracker, server, position } = await snapshotPosition();
+    // Tenant b hands a's position back: it is not b's, so b reloads and sees none of a's events.
+    const intruder = server.client({ token: 'token:b:u9', lastCursor: position });
+    const intruderLog = createEventLog(intruder);
+    await connected(intruder);
+    expect((await intruderLog.waitFor('reset'))[0]?.payload).toEqual({ reason: 'stream-reset' });
+    await tracker.ingest(makeEvent('a', { id: 'a-only', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('b', { id: 'b-own', callId: 'CA-b' }));
+    await ack(intruder, 'subscribe_to_calls');
+    await tracker.ingest(makeEvent('b', { id: 'b-next', callId: 'CA-b' }));
+    expect(ids(await intruderLog.waitFor('call_update'))).toEqual(['b-next']);
+
+    // Every connection of tenant a leaves: the channel ends, and with it the position.
+    for (const [id] of server.io.of('/').sockets) {
+      const socket = server.io.of('/').sockets.get(id);
+      if (socket?.data.calltrack?.tenantId === 'a') socket.disconnect();
+    }
+    const late = server.client({ token: 'token:a:u1', lastCursor: position });
+    const lateLog = createEventLog(late);
+    await connected(late);
+    expect((await lateLog.waitFor('reset'))[0]?.payload).toEqual({ reason: 'stream-reset' });
+  });
+});
+
+describe('call subscriptions across a reconnect', () => {
+  it('replays only the subscribed calls’ missed events when the client had no stream', async () => {
+    const { bus, server } = await setup();
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    await bus.publish(makeEvent('a', { id: 'other-0', callId: 'CA-2' }));
+    await bus.publish(makeEvent('a', { id: 'mine-0', callId: 'CA-1' }));
+    const cursor = lastCursor(await log.waitFor('call_update'));
+    await disconnectAndWait(server.io, socket);
+
+    for (let index = 1; index <= 3; index += 1) {
+      await bus.publish(makeEvent('a', { id: `mine-${index}`, callId: 'CA-1' }));
+      await bus.publish(makeEvent('a', { id: `other-${index}`, callId: 'CA-2' }));
+    }
+    const again = server.client({
+      token: 'token:a:u1',
+      lastCursor: cursor,
+      stream: false,
+      calls: [{ callId: 'CA-1' }],
+    });
+    const againLog = createEventLog(again);
+    await connected(again);
+    expect(ids(await againLog.waitFor('call_update', 3))).toEqual(['mine-1', 'mine-2', 'mine-3']);
+    await bus.publish(makeEvent('a', { id: 'other-live', callId: 'CA-2' }));
+    await bus.publish(makeEvent('a', { id: 'mine-live', callId: 'CA-1' }));
+    expect(ids(await againLog.waitFor('call_update', 4))).toEqual([
+      'mine-1',
+      'mine-2',
+      'mine-3',
+      'mine-live',
+    ]);
+    expect(await ack(again, 'unsubscribe_from_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    expect(againLog.named('reset')).toEqual([]);
+  });
+
+  it('resumes the stream and the calls together, each event once', async () => {
+    const { bus, server } = await setup();
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    await ack(socket, 'subscribe_to_calls', { types: ['call.ended'] });
+    await ack(socket, 'subscribe_to_call', { callId: 'CA-1' });
+    await bus.publish(makeEvent('a', { id: 'start', callId: 'CA-1' }));
+    const cursor = lastCursor(await log.waitFor('call_update'));
+    await disconnectAndWait(server.io, socket);
+    await bus.publish(makeEvent('a', { id: 'c1-transcript', callId: 'CA-1' }));
+    await bus.publish(makeEvent('a', { id: 'c2-transcript', callId: 'CA-2' }));
+    await bus.publish(makeEvent('a', { id: 'c2-ended', type: 'call.ended', callId: 'CA-2' }));
+    await bus.publish(makeEvent('a', { id: 'c1-ended', type: 'call.ended', callId: 'CA-1' }));
+    const again = server.client({
+      token: 'token:a:u1',
+      lastCursor: cursor,
+      types: ['call.ended'],
+      calls: [{ callId: 'CA-1' }],
+    });
+    const againLog = createEventLog(again);
+    await connected(again);
+    expect(ids(await againLog.waitFor('call_update', 3))).toEqual([
+      'c1-transcript',
+      'c2-ended',
+      'c1-ended',
+    ]);
+    await bus.publish(makeEvent('a', { id: 'c1-live', callId: 'CA-1' }));
+    await bus.publish(makeEvent('a', { id: 'c3-ended', type: 'call.ended', callId: 'CA-3' }));
+    expect(ids(await againLog.waitFor('call_update', 5)).slice(3)).toEqual(['c1-live', 'c3-ended']);
+  });
+
+  it('without a cursor: call_data for each known call, unknown calls dropped', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('b', { type: 'call.initiated', callId: 'CA-b' }));
+    const server = await startSocketServer(bus, { tracker: tracker.reader });
+    servers.push(server);
+    const socket = server.client({
+      token: 'token:a:u1',
+      calls: [{ callId: 'CA-1' }, { callId: 'CA-gone' }, { callId: 'CA-b', tenantId: 'b' }],
+    });
+    const log = createEventLog(socket);
+    await connected(socket);
+    const [data] = await log.waitFor('call_data');
+    expect(data?.payload).toMatchObject({ call: { tenantId: 'a', callId: 'CA-1' } });
+    await tracker.ingest(makeEvent('a', { id: 'gone', callId: 'CA-gone' }));
+    await tracker.ingest(makeEvent('b', { id: 'b-call', callId: 'CA-b' }));
+    await tracker.ingest(makeEvent('a', { id: 'one', type: 'call.ringing', callId: 'CA-1' }));
+    expect(ids(await log.waitFor('call_update'))).toEqual(['one']);
+    expect(log.named('call_data')).toHaveLength(1);
+  });
+
+  it('refuses more calls in the handshake than maxCallSubscriptions', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const server = await startSocketServer(bus, { maxCallSubscriptions: 2 });
+    servers.push(server);
+    const error = await refused(
+      server.client({
+        token: 'token:a:u1',
+        calls: [{ callId: 'CA-1' }, { callId: 'CA-2' }, { callId: 'CA-3' }],
+      }),
+    );
+    expect(error.data).toEqual({ code: 'invalid_payload' });
+    expect(error.message).toContain('calls');
+    for (const calls of ['CA-1', [{ id: 'CA-1' }], [{ callId: 'CA-1', tenantId: 'has space' }]]) {
+      expect((await refused(server.client({ token: 'token:a:u1', calls }))).data).toEqual({
+        code: 'invalid_payload',
+      });
+    }
+    expect(
+      (await refused(server.client({ token: 'token:a:u1', lastCursor: 'x', stream: 'no' }))).data,
+    ).toEqual({ code: 'invalid_payload' });
+  });
+});

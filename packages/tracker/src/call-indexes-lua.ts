@@ -1,0 +1,120 @@
+import { defineLuaFragment } from './lua-fragment';
+import { redisCallHashPrefixes } from './redis-call-hash';
+import { toLuaLiteral } from './to-lua-literal';
+
+/**
+ * The Redis store's indexes, kept from what `applyCallTransition` did: the bookkeeping half of
+ * `createMemoryCallStore`'s `apply`, on these keys under the tenant's base
+ * (`<prefix>:{<tenant>}:`), all in the call's hash slot:
+ *
+ * - `active`, `active:branch:<branch>`: sorted sets of active calls by `startedAt`;
+ * - `branches`: hash of active calls per branch (a call is counted under the branch it had when
+ *   it became active, or the one it learned while active);
+ * - `touched`: sorted set of active calls by their last change (the reaper's);
+ * - `outbox`: sorted set of unconfirmed `call.ended` by lease deadline;
+ * - `ended`, `ended:branch:<branch>`: sorted sets of ended calls by when the end was decided,
+ *   trimmed and expiring with `endedCallRetentionMs`;
+ * - the analytics buckets (`analytics-buckets` fragment).
+ *
+ * `updateCallIndexes` returns the tenant's active count when this transition changed it (else
+ * nil) and whether it made the call active.
+ */
+export const callIndexesLua = defineLuaFragment(
+  'call-indexes',
+  `
+local function activeBranchKey(base, branchId)
+  return base .. 'active:branch:' .. branchId
+end
+
+local function changeBranchCount(base, branchId, delta)
+  if redis.call('HINCRBY', base .. 'branches', branchId, delta) <= 0 then
+    redis.call('HDEL', base .. 'branches', branchId)
+  end
+end
+
+local function indexEndedCall(key, callId, at, retentionMs)
+  redis.call('ZADD', key, at, callId)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', at - retentionMs))
+  redis.call('PEXPIRE', key, retentionMs)
+end
+
+-- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0.
+local function effectiveDurationMs(callKey, endedAt, answeredAt)
+  local durationJson = present(redis.call('HGET', callKey, ${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}))
+  if durationJson ~= nil then return tonumber(durationJson) or 0 end
+  if answeredAt == nil then return 0 end
+  return math.max(0, endedAt - tonumber(answeredAt))
+end
+
+local function updateCallIndexes(base, callKey, transition, applied)
+  local outcome = applied.outcome
+  local at = transition.atMs
+  local callId = transition.callId
+  local settings = transition.settings
+  local leaseDeadline = at + settings.publishLeaseMs
+  if outcome == 'unpublished' then
+    -- Leased again: an unconfirmed end goes back in the outbox with the new deadline.
+    if redis.call('HGET', callKey, 'endEventId') == transition.eventId then
+      redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+    end
+    return nil, false
+  end
+  if outcome == 'duplicate' or outcome == 'skipped' then return nil, false end
+
+  local activeKey = base .. 'active'
+  local previousBranchId = applied.previousBranchId
+  if applied.wasActive and applied.isActive and applied.startedChanged then
+    -- An earlier start came in: the call moves in the by-start indexes.
+    redis.call('ZADD', activeKey, applied.startedAt, callId)
+    if previousBranchId ~= nil then redis.call('ZADD', activeBranchKey(base, previousBranchId), applied.startedAt, callId) end
+  end
+  if outcome == 'ignored' then return nil, false end
+
+  local activeCount = nil
+  local activated = false
+  if applied.isActive then
+    redis.call('ZADD', base .. 'touched', at, callId)
+    if not applied.wasActive then
+      redis.call('ZADD', activeKey, applied.startedAt, callId)
+      local branchId = previousBranchId or applied.learnedBranchId
+      if branchId ~= nil then
+        redis.call('ZADD', activeBranchKey(base, branchId), applied.startedAt, callId)
+        changeBranchCount(base, branchId, 1)
+      end
+      activeCount = redis.call('ZCARD', activeKey)
+      activated = true
+      recordLevel(base, activeCount, 1, at, settings.analyticsRetentionMs)
+    elseif applied.learnedBranchId ~= nil then
+      redis.call('ZADD', activeBranchKey(base, applied.learnedBranchId), applied.startedAt, callId)
+      changeBranchCount(base, applied.learnedBranchId, 1)
+    end
+  elseif applied.wasActive then
+    redis.call('ZREM', activeKey, callId)
+    redis.call('ZREM', base .. 'touched', callId)
+    -- Counted under the branch it had while active (one learned just now was never counted).
+    if previousBranchId ~= nil then
+      redis.call('ZREM', activeBranchKey(base, previousBranchId), callId)
+      changeBranchCount(base, previousBranchId, -1)
+    end
+    activeCount = redis.call('ZCARD', activeKey)
+    recordLevel(base, activeCount, -1, at, settings.analyticsRetentionMs)
+  end
+
+  if outcome == 'ended' then
+    redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+    local retentionMs = settings.endedCallRetentionMs
+    indexEndedCall(base .. 'ended', callId, at, retentionMs)
+    local endedBranchId = present(redis.call('HGET', callKey, 'branchId'))
+    if endedBranchId ~= nil then indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, retentionMs) end
+    local durationMs = effectiveDurationMs(callKey, transition.occurredAtMs, applied.answeredAt)
+    recordEnd(base, {
+      status = applied.status,
+      durationMs = durationMs,
+      answered = applied.answeredAt ~= nil or durationMs > 0,
+      agentId = present(redis.call('HGET', callKey, 'agentId')),
+    }, at, settings.analyticsRetentionMs)
+  end
+  return activeCount, activated
+end
+`,
+);

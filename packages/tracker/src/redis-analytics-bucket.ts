@@ -1,0 +1,58 @@
+import type { AnalyticsGranularity } from './analytics-granularity';
+import type { AnalyticsBucketData } from './call-store';
+
+/**
+ * The layout of one analytics bucket in the Redis store: a hash at
+ * `<prefix>:{<tenant>}:an:<granularity>:<start ms>` with the integer fields of
+ * `AnalyticsBucketData` (`started`, `ended`, `answered`, `durationMs`, `agentTalkMs`, and `open`,
+ * `level`, `peak` once the active-call level changed in the bucket), one `st:<status>` field per
+ * terminal status counted, and a set `<bucket key>:agents` of the agents who talked in it. Both
+ * expire with the bucket's retention.
+ */
+export const redisAnalyticsBucketLayout = {
+  /** Between the tenant's key base and `<granularity>:<start>`. */
+  keyInfix: 'an:',
+  /** Before each terminal status's count of ended calls. */
+  endedStatusPrefix: 'st:',
+  /** After the bucket key: the set of agents. */
+  agentsSuffix: ':agents',
+} as const;
+
+/** The key of a bucket, under the tenant's key base (`<prefix>:{<tenant>}:`). */
+export function redisAnalyticsBucketKey(
+  base: string,
+  granularity: AnalyticsGranularity,
+  start: number,
+): string {
+  return `${base}${redisAnalyticsBucketLayout.keyInfix}${granularity}:${start}`;
+}
+
+/** Reads a bucket from its hash (`HGETALL`) and the size of its agent set (`SCARD`). */
+export function decodeRedisAnalyticsBucket(
+  start: number,
+  fields: Record<string, string>,
+  agents: number,
+): AnalyticsBucketData {
+  const count = (name: string): number => Number(fields[name] ?? 0);
+  const byStatus: AnalyticsBucketData['byStatus'] = {};
+  const { endedStatusPrefix } = redisAnalyticsBucketLayout;
+  for (const [name, value] of Object.entries(fields)) {
+    if (name.startsWith(endedStatusPrefix)) {
+      Object.assign(byStatus, { [name.slice(endedStatusPrefix.length)]: Number(value) });
+    }
+  }
+  const bucket: AnalyticsBucketData = {
+    start,
+    started: count('started'),
+    ended: count('ended'),
+    answered: count('answered'),
+    durationMs: count('durationMs'),
+    byStatus,
+    agentTalkMs: count('agentTalkMs'),
+    agents,
+  };
+  for (const name of ['open', 'level', 'peak'] as const) {
+    if (fields[name] !== undefined) bucket[name] = Number(fields[name]);
+  }
+  return bucket;
+}

@@ -1,0 +1,304 @@
+import { callStatuses } from '@calltrack/core';
+import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { callLifecycle, transitionOf } from './__tests__/make-call-event';
+import { analyticsBucketsLua } from './analytics-buckets-lua';
+import {
+  analyticsBucketMs,
+  analyticsBucketStart,
+  analyticsGranularities,
+  analyticsTracksAgentTime,
+} from './analytics-granularity';
+import { applyCallTransitionLua } from './apply-call-transition-lua';
+import { callIndexesLua } from './call-indexes-lua';
+import { type CallPosition, compareCallPositions } from './call-position';
+import { callPositionLua } from './call-position-lua';
+import {
+  callStatusRanks,
+  isActiveStatus,
+  noStatusRank,
+  statusRank,
+  terminalStatusRank,
+} from './call-status-rank';
+import { callStatusRankLua } from './call-status-rank-lua';
+import { callIdentityFills } from './call-transition';
+import { composeLuaScript, defineLuaFragment, listLuaFragments } from './lua-fragment';
+import {
+  applyTransitionFragments,
+  applyTransitionScript,
+  composeApplyTransitionScript,
+  decodeApplyTransitionReply,
+  encodeApplyTransitionArgs,
+  noAfterCallTransitionLua,
+} from './redis-apply-transition-script';
+import { redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
+import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
+import {
+  claimUnpublishedEndsScript,
+  markPublishedScript,
+  markPublishFailedScript,
+} from './redis-call-store-scripts';
+
+const source = applyTransitionScript.source;
+const occurrences = (text: string, part: string): number => text.split(part).length - 1;
+/** Names the script's top level defines (`local x =`, `local function x`). */
+const topLevelNames = (script: string): string[] =>
+  [...script.matchAll(/^local (?:function )?([A-Za-z_][A-Za-z0-9_]*)/gm)].map((match) => match[1]!);
+
+describe('the apply script, as composed', () => {
+  it('is its fragments, each exactly once, in dependency order, with the seam before the body', () => {
+    expect(listLuaFragments(source)).toEqual([
+      'redis-call-hash',
+      'redis-call-snapshot',
+      'call-status-rank',
+      'call-position',
+      'analytics-buckets',
+      'apply-call-transition',
+      'call-indexes',
+      'after-call-transition',
+      'apply-transition-body',
+    ]);
+    for (const fragment of [...applyTransitionFragments, noAfterCallTransitionLua]) {
+      expect(occurrences(source, fragment.source), fragment.name).toBe(1);
+    }
+  });
+
+  it('defines every top-level name once, in one naming style (camelCase)', () => {
+    const names = topLevelNames(source);
+    expect(names.length).toBeGreaterThan(30);
+    expect(new Set(names).size).toBe(names.length);
+    for (const script of [source, markPublishedScript.source, claimUnpublishedEndsScript.source]) {
+      const locals = [...script.matchAll(/\blocal (?:function )?([A-Za-z_][A-Za-z0-9_, ]*)/g)]
+        .flatMap((match) => match[1]!.split(','))
+        .map((name) => name.trim());
+      for (const name of locals) expect(name).toMatch(/^[a-z][A-Za-z0-9]*$/);
+    }
+  });
+
+  it('has no bare status ranks: outside their fragment, ranks are compared by name', () => {
+    expect(occurrences(source, callStatusRankLua.source)).toBe(1);
+    const rest = source.replace(callStatusRankLua.source, '');
+    expect(rest).not.toMatch(/rank\w*\s*(?:[<>]=?|[=~]=)\s*-?\d/i);
+    expect(rest).not.toMatch(/(?:[<>]=?|[=~]=)\s*[23]\b/);
+    expect(rest).toMatch(/currentRank == terminalStatusRank/);
+  });
+
+  it('takes a fragment in the seam only under the seam name', () => {
+    const seam = defineLuaFragment(
+      'after-call-transition',
+      'local function afterCallTransition() end',
+    );
+    expect(listLuaFragments(composeApplyTransitionScript(seam))).toContain('after-call-transition');
+    expect(() =>
+      composeApplyTransitionScript(defineLuaFragment('publish', 'local x = 1')),
+    ).toThrowError(/after-call-transition/);
+  });
+
+  it('passes times as text, settings as numbers and details as JSON, then a count and the seam arguments', () => {
+    const [queued] = callLifecycle({ callId: 'CA-args', branchId: 'north' });
+    const args = encodeApplyTransitionArgs(
+      'p:{tenant-a}:',
+      transitionOf(
+        { ...queued!, data: { durationMs: 5, cost: { amount: 0.1, currency: 'USD' } } },
+        7,
+      ),
+      ['seam-1'],
+    );
+    expect(args[0]).toBe('p:{tenant-a}:');
+    const transition = JSON.parse(args[1]!);
+    expect(transition).toMatchObject({
+      eventId: queued!.id,
+      kind: 'status',
+      status: 'queued',
+      sequence: '0',
+      identity: { provider: 'twilio', branchId: 'north' },
+      settings: { publishLeaseMs: 30_000, analyticsRetentionMs: { minute: 86_400_000 } },
+    });
+    expect(typeof transition.at).toBe('string');
+    expect(args.slice(2)).toEqual([
+      '',
+      '2',
+      'durationMs',
+      '5',
+      'cost',
+      '{"amount":0.1,"currency":"USD"}',
+      'seam-1',
+    ]);
+  });
+});
+
+const redis = await connectTestRedis();
+const prefix = uniquePrefix('tracker-lua');
+
+/** Runs `body` after the given fragments, with ARGV, and JSON-decodes what it returns. */
+async function runLua(
+  fragments: Parameters<typeof composeLuaScript>[0],
+  body: string,
+  args: string[] = [],
+): Promise<unknown> {
+  const script = composeLuaScript([...fragments, defineLuaFragment('test-body', body)]);
+  return JSON.parse((await redis!.eval(script, 0, ...args)) as string);
+}
+
+describe.skipIf(!redis)(
+  'the Lua fragments, run in Redis, against the TypeScript they mirror',
+  () => {
+    afterAll(async () => {
+      if (!redis) return;
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    });
+
+    it('hold the same constants as the TypeScript', async () => {
+      const constants = await runLua(
+        [
+          redisCallHashLua,
+          redisCallSnapshotLua,
+          callStatusRankLua,
+          callPositionLua,
+          analyticsBucketsLua,
+          applyCallTransitionLua,
+        ],
+        `return cjson.encode({
+        snapshotFields = snapshotFields, eventMarkDone = eventMarkDone,
+        eventMarkIgnored = eventMarkIgnored, terminalStatusRank = terminalStatusRank,
+        noStatusRank = noStatusRank, callStatusRanks = callStatusRanks,
+        analyticsGranularities = analyticsGranularities, callIdentityFills = callIdentityFills,
+        fields = { detailField('cost'), positionField('cost'), eventMarkField('x:1') } })`,
+      );
+      expect(constants).toEqual({
+        snapshotFields: redisCallSnapshotFields,
+        eventMarkDone: redisEventMarks.done,
+        eventMarkIgnored: redisEventMarks.ignored,
+        terminalStatusRank,
+        noStatusRank,
+        callStatusRanks,
+        analyticsGranularities: analyticsGranularities.map((name) => ({
+          name,
+          sizeMs: analyticsBucketMs[name],
+          tracksAgentTime: analyticsTracksAgentTime[name],
+        })),
+        callIdentityFills,
+        fields: ['d:cost', 'p:cost', 'e:x:1'],
+      });
+    });
+
+    it('rank every status and tell active ones as the TypeScript does', async () => {
+      const statuses = [...callStatuses, 'bogus'];
+      const lua = (await runLua(
+        [callStatusRankLua],
+        `local ranks, active = {}, {}
+      for index, status in ipairs(cjson.decode(ARGV[1])) do
+        ranks[index] = statusRank(status)
+        active[index] = isActiveStatus(status)
+      end
+      return cjson.encode({ ranks = ranks, active = active, none = statusRank(nil) })`,
+        [JSON.stringify(statuses)],
+      )) as { ranks: number[]; active: boolean[]; none: number };
+      expect(lua.ranks).toEqual(
+        statuses.map((status) => statusRank(status as never) ?? noStatusRank),
+      );
+      expect(lua.active).toEqual(statuses.map((status) => isActiveStatus(status as never)));
+      expect(lua.none).toBe(statusRank(undefined));
+    });
+
+    it('order timeline positions as compareCallPositions does, through their stored text', async () => {
+      const position = fc.record(
+        {
+          sequence: fc.integer({ min: 0, max: 3 }),
+          at: fc.integer({ min: -5, max: 5 }).map((offset) => 1_764_000_000_000 + offset),
+          eventId: fc.string({
+            unit: fc.constantFrom('a', 'b', 'B', ':', '-', '~', '0'),
+            minLength: 1,
+            maxLength: 5,
+          }),
+        },
+        { requiredKeys: ['at', 'eventId'] },
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(position, position), { minLength: 1, maxLength: 50 }),
+          async (pairs) => {
+            const text = (p: CallPosition) => `${p.sequence ?? ''}:${p.at}:${p.eventId}`;
+            const lua = await runLua(
+              [callPositionLua],
+              `local results = {}
+          for index, pair in ipairs(cjson.decode(ARGV[1])) do
+            results[index] = compareCallPositions(decodeCallPosition(pair[1]), decodeCallPosition(pair[2]))
+          end
+          return cjson.encode(results)`,
+              [JSON.stringify(pairs.map(([a, b]) => [text(a), text(b)]))],
+            );
+            expect(lua).toEqual(pairs.map(([a, b]) => Math.sign(compareCallPositions(a, b))));
+          },
+        ),
+        { numRuns: 25 },
+      );
+    });
+
+    it('put a time in the same analytics bucket as the TypeScript', async () => {
+      const ats = [0, 1, 59_999, 60_000, -1, -60_001, 1_764_000_123_456, 86_399_999];
+      const lua = await runLua(
+        [analyticsBucketsLua],
+        `local starts = {}
+      for index, at in ipairs(cjson.decode(ARGV[1])) do
+        local row = {}
+        for _, granularity in ipairs(analyticsGranularities) do
+          table.insert(row, analyticsBucketStart(granularity.sizeMs, at))
+        end
+        starts[index] = row
+      end
+      return cjson.encode(starts)`,
+        [JSON.stringify(ats)],
+      );
+      expect(lua).toEqual(
+        ats.map((at) => analyticsGranularities.map((name) => analyticsBucketStart(name, at))),
+      );
+    });
+
+    it('run a fragment in the seam after the transition, with its own arguments', async () => {
+      const seam = defineLuaFragment(
+        'after-call-transition',
+        `
+local function afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+  redis.call('RPUSH', base .. 'seam', cjson.encode({
+    outcome = applied.outcome, eventId = transition.eventId, version = snapshot[16], argv = argv,
+  }))
+end`,
+      );
+      const script = composeApplyTransitionScript(seam);
+      const base = `${prefix}:{tenant-a}:`;
+      const [queued] = callLifecycle({ callId: 'CA-seam' });
+      const run = async (atMs: number) =>
+        decodeApplyTransitionReply(
+          await redis!.eval(
+            script,
+            1,
+            `${base}call:CA-seam`,
+            ...encodeApplyTransitionArgs(base, transitionOf(queued!, atMs), ['bus-key', 'more']),
+          ),
+        );
+      expect(await run(0)).toMatchObject({ outcome: 'changed', activeCount: 1, activated: true });
+      expect(await run(1)).toMatchObject({ outcome: 'duplicate', activated: false });
+      const seen = (await redis!.lrange(`${base}seam`, 0, -1)).map((entry) => JSON.parse(entry));
+      expect(seen).toEqual([
+        { outcome: 'changed', eventId: queued!.id, version: '1', argv: ['bus-key', 'more'] },
+        { outcome: 'duplicate', eventId: queued!.id, version: '1', argv: ['bus-key', 'more'] },
+      ]);
+    });
+
+    it('load the other scripts of the store', async () => {
+      for (const script of [
+        markPublishedScript,
+        markPublishFailedScript,
+        claimUnpublishedEndsScript,
+      ]) {
+        expect(await redis!.script('LOAD', script.source)).toBe(script.sha);
+      }
+      expect(await redis!.script('LOAD', composeLuaScript([callIndexesLua]))).toMatch(
+        /^[0-9a-f]{40}$/,
+      );
+    });
+  },
+);

@@ -1,0 +1,202 @@
+import { defineRedisScript, type RedisScript } from '@calltrack/redis-script';
+import { analyticsBucketsLua } from './analytics-buckets-lua';
+import { applyCallTransitionLua } from './apply-call-transition-lua';
+import { callDetailNames } from './call-details';
+import { callIndexesLua } from './call-indexes-lua';
+import { callPositionLua } from './call-position-lua';
+import { callStatusRankLua } from './call-status-rank-lua';
+import type { CallApplyOutcome } from './call-store';
+import type { CallTransition } from './call-transition';
+import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
+import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
+import { toLuaLiteral } from './to-lua-literal';
+
+/** In the reply, the active count when the transition did not change it. */
+export const noActiveCount = -1;
+
+/**
+ * The seam where a fragment may act on an applied transition inside the same script, after the
+ * call and its indexes were written and before the reply: where publishing the event to the bus
+ * can be composed in, so that one script (one round trip) applies and publishes (decision
+ * 0017). It defines `afterCallTransition(base, callKey, transition, applied, snapshot, argv)`:
+ * `snapshot` is the call as the reply carries it (`HMGET` of `redisCallSnapshotFields`), `argv`
+ * the script's arguments after the ones the apply step reads (`ARGV[argvOffset..]`, see
+ * {@link encodeApplyTransitionArgs}). It may not change the reply.
+ */
+export const noAfterCallTransitionLua = defineLuaFragment(
+  'after-call-transition',
+  `
+local function afterCallTransition(base, callKey, transition, applied, snapshot, argv) end
+`,
+);
+
+/**
+ * The body: reads the arguments, applies the transition to the call, keeps the indexes, runs the
+ * seam, replies. KEYS[1] the call hash; ARGV[1] the tenant's key base (`<prefix>:{<tenant>}:`);
+ * ARGV[2] the transition as JSON ({@link RedisTransitionArg}); ARGV[3] the `call.ended` JSON to
+ * keep for the outbox, or ''; ARGV[4] the number n of details; ARGV[5 .. 4 + 2n] detail name and
+ * JSON value pairs; anything after belongs to the seam. Keys built from ARGV[1] share the
+ * tenant's hash tag, so they live in KEYS[1]'s slot on Redis Cluster.
+ *
+ * Replies `{ outcome, activeCount or noActiveCount, activated (1 or 0), snapshot }`.
+ */
+const applyTransitionBodyLua = defineLuaFragment(
+  'apply-transition-body',
+  `
+local noActiveCount = ${toLuaLiteral(noActiveCount)}
+local base = ARGV[1]
+local callKey = KEYS[1]
+local transition = cjson.decode(ARGV[2])
+transition.atMs = tonumber(transition.at)
+transition.occurredAtMs = tonumber(transition.occurredAt)
+transition.endEvent = ARGV[3]
+local details = {}
+local argvOffset = 5 + 2 * tonumber(ARGV[4])
+for index = 5, argvOffset - 1, 2 do
+  details[#details + 1] = { name = ARGV[index], json = ARGV[index + 1] }
+end
+local argv = {}
+for index = argvOffset, #ARGV do argv[#argv + 1] = ARGV[index] end
+
+local applied = applyCallTransition(callKey, transition, details)
+local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
+local snapshot = readSnapshot(callKey)
+afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot }
+`,
+);
+
+/**
+ * The fragments of the apply script in order: each may use those before it. Mirrors:
+ * `redis-call-hash` and `redis-call-snapshot` ↔ `StoredCall` and `toCallSnapshot`,
+ * `call-status-rank` ↔ `call-status-rank.ts`, `call-position` ↔ `call-position.ts`,
+ * `analytics-buckets` ↔ `create-memory-analytics.ts`, `apply-call-transition` ↔
+ * `apply-call-transition.ts`, `call-indexes` ↔ the bookkeeping in `create-memory-call-store.ts`.
+ */
+export const applyTransitionFragments: readonly LuaFragment[] = [
+  redisCallHashLua,
+  redisCallSnapshotLua,
+  callStatusRankLua,
+  callPositionLua,
+  analyticsBucketsLua,
+  applyCallTransitionLua,
+  callIndexesLua,
+];
+
+/**
+ * Composes the apply script with a fragment in the seam (default: none). The fragment must be
+ * named `after-call-transition` and define `afterCallTransition` (see
+ * {@link noAfterCallTransitionLua}).
+ */
+export function composeApplyTransitionScript(
+  afterCallTransition: LuaFragment = noAfterCallTransitionLua,
+): string {
+  if (afterCallTransition.name !== noAfterCallTransitionLua.name) {
+    throw new Error('The seam fragment is named "after-call-transition".');
+  }
+  return composeLuaScript([
+    ...applyTransitionFragments,
+    afterCallTransition,
+    applyTransitionBodyLua,
+  ]);
+}
+
+/** The apply script the Redis store runs. */
+export const applyTransitionScript: RedisScript = defineRedisScript(composeApplyTransitionScript());
+
+/**
+ * The transition as the script reads it (ARGV[2]): `CallTransition` without the event and the
+ * details (they have arguments of their own), absent fields left out. Times and the sequence are
+ * decimal text: the script writes them back to Redis and into positions as they came (Lua would
+ * write a large number with an exponent); the body adds `atMs` and `occurredAtMs` as numbers.
+ * Settings are plain numbers.
+ */
+export interface RedisTransitionArg {
+  tenantId: string;
+  callId: string;
+  eventId: string;
+  kind: CallTransition['kind'];
+  status?: string;
+  occurredAt: string;
+  sequence?: string;
+  at: string;
+  expectUpdatedAt?: string;
+  identity: Record<string, string>;
+  settings: CallTransition['settings'];
+}
+
+/**
+ * The arguments of the apply script for `transition` (layout on the script's body above),
+ * followed by `seamArgs` for the seam fragment.
+ */
+export function encodeApplyTransitionArgs(
+  base: string,
+  transition: CallTransition,
+  seamArgs: readonly string[] = [],
+): string[] {
+  const { settings } = transition;
+  const arg: RedisTransitionArg = {
+    tenantId: transition.tenantId,
+    callId: transition.callId,
+    eventId: transition.eventId,
+    kind: transition.kind,
+    occurredAt: String(transition.occurredAt),
+    at: String(transition.at),
+    identity: {},
+    // Whole ms: Redis takes only integers for expiries.
+    settings: {
+      publishLeaseMs: Math.ceil(settings.publishLeaseMs),
+      endedCallRetentionMs: Math.ceil(settings.endedCallRetentionMs),
+      analyticsRetentionMs: {
+        minute: Math.ceil(settings.analyticsRetentionMs.minute),
+        hour: Math.ceil(settings.analyticsRetentionMs.hour),
+        day: Math.ceil(settings.analyticsRetentionMs.day),
+      },
+    },
+  };
+  if (transition.status !== undefined) arg.status = transition.status;
+  if (transition.sequence !== undefined) arg.sequence = String(transition.sequence);
+  if (transition.expectUpdatedAt !== undefined) {
+    arg.expectUpdatedAt = String(transition.expectUpdatedAt);
+  }
+  for (const [name, value] of Object.entries(transition.identity)) {
+    if (typeof value === 'string') arg.identity[name] = value;
+  }
+  const details: string[] = [];
+  for (const name of callDetailNames) {
+    const value = (transition.details as Record<string, unknown>)[name];
+    if (value !== undefined) details.push(name, JSON.stringify(value));
+  }
+  return [
+    base,
+    JSON.stringify(arg),
+    transition.event ? JSON.stringify(transition.event) : '',
+    String(details.length / 2),
+    ...details,
+    ...seamArgs,
+  ];
+}
+
+/** The apply script's reply, decoded up to the snapshot (decoded by the store). */
+export interface ApplyTransitionReply {
+  outcome: CallApplyOutcome;
+  activeCount?: number;
+  activated: boolean;
+  snapshot: (string | null)[];
+}
+
+/** Reads the apply script's reply. */
+export function decodeApplyTransitionReply(reply: unknown): ApplyTransitionReply {
+  const [outcome, activeCount, activated, snapshot] = reply as [
+    CallApplyOutcome,
+    number,
+    number,
+    (string | null)[],
+  ];
+  return {
+    outcome,
+    ...(activeCount === noActiveCount ? {} : { activeCount }),
+    activated: activated === 1,
+    snapshot,
+  };
+}
