@@ -1,7 +1,10 @@
 // SSE fan-out: one event to 1,000 and 10,000 held SSE connections, through createSseNodeHandler
 // (frames written straight to the ServerResponse) and through createSseHandler + toNodeHandler
 // (web ReadableStream), against a raw `res.write` loop over the same number of held node:http
-// responses, measured in the same run. Also: heap per idle connection, publish→receive latency.
+// responses (the physical baseline, and what a user would otherwise write), measured in the same
+// run. A fourth row holds bare web ReadableStreams behind the same toNodeHandler bridge, with
+// nothing of calltrack: the floor of the fetch-handler path on Node. Also: heap per idle
+// connection, publish→receive latency.
 //
 // A delivery counts when the client has received the frame: clients are raw TCP sockets speaking
 // HTTP/1.1 in a child process (this file, run with `clients`), which reports when every socket
@@ -127,7 +130,7 @@ async function runBench(): Promise<void> {
     console.log(`note: ulimit -n is ${limit}; the large case uses ${large} connections`);
   }
   const small = 1000;
-  const rounds = { small: 9, large: 5 };
+  const rounds = { small: 9, large: 9 };
 
   // The child that holds the client sockets.
   const child: ChildProcess = spawn(
@@ -201,6 +204,37 @@ async function runBench(): Promise<void> {
     },
   };
 
+  const bridgeFloor: Target = {
+    name: 'ReadableStream + toNodeHandler (no calltrack)',
+    async start() {
+      const held = new Set<ReadableStreamDefaultController<Uint8Array>>();
+      const listener = toNodeHandler(
+        async () =>
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode(': ok\n\n'));
+                held.add(controller);
+              },
+              cancel() {
+                // The controller stays in `held` only while its stream is open.
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          ),
+      );
+      const server = createServer((request, response) => void listener(request, response));
+      return {
+        port: await listen(server),
+        publish(index) {
+          const { bytes } = sseFrame(index);
+          for (const controller of held) controller.enqueue(bytes);
+        },
+        stop: () => stopServer(server),
+      };
+    },
+  };
+
   const sse = (name: string, kind: 'node' | 'fetch'): Target => ({
     name,
     async start() {
@@ -234,6 +268,8 @@ async function runBench(): Promise<void> {
 
   interface Round {
     deliveriesPerSecond: number;
+    /** Deliveries per second of this process's own CPU time: moves less with the machine's load. */
+    deliveriesPerCpuSecond: number;
     p50: number;
     p99: number;
   }
@@ -246,12 +282,15 @@ async function runBench(): Promise<void> {
   ): Promise<Round> => {
     await ask(`expect ${markerOf(index, prefix)}`);
     const done = new Promise<string>((resolve) => waiting.push(resolve));
+    const cpu = process.cpuUsage();
     const started = now();
     target.publish(index);
     const [, first, p50, p99, last] = (await done).split(' ').map(Number) as number[];
+    const used = process.cpuUsage(cpu);
     void first;
     return {
       deliveriesPerSecond: clients / ((last! - started) / 1000),
+      deliveriesPerCpuSecond: clients / ((used.user + used.system) / 1e6),
       p50: p50! - started,
       p99: p99! - started,
     };
@@ -267,7 +306,7 @@ async function runBench(): Promise<void> {
   const measure = async (target: Target) => {
     runId += 1;
     loopback += 1;
-    const prefix = target === raw ? 'raw' : 'sse';
+    const prefix = target === raw || target === bridgeFloor ? 'raw' : 'sse';
     const local = `127.0.0.${loopback}`;
     const server = await target.start();
     const path = '/events';
@@ -290,6 +329,7 @@ async function runBench(): Promise<void> {
     await server.stop();
     const pick = (list: Round[]): Round => ({
       deliveriesPerSecond: median(list.map((entry) => entry.deliveriesPerSecond)),
+      deliveriesPerCpuSecond: median(list.map((entry) => entry.deliveriesPerCpuSecond)),
       p50: median(list.map((entry) => entry.p50)),
       p99: median(list.map((entry) => entry.p99)),
     });
@@ -304,6 +344,7 @@ async function runBench(): Promise<void> {
     raw,
     sse('createSseNodeHandler', 'node'),
     sse('createSseHandler + toNodeHandler', 'fetch'),
+    bridgeFloor,
   ];
   const started = performance.now();
   for (const target of targets) await measure(target);
@@ -324,6 +365,11 @@ async function runBench(): Promise<void> {
       [`${large}: vs raw`]: ratio(
         result.large.deliveriesPerSecond,
         baseline.large.deliveriesPerSecond,
+      ),
+      [`${large}: per CPU-s`]: Math.round(result.large.deliveriesPerCpuSecond),
+      [`${large}: CPU vs raw`]: ratio(
+        result.large.deliveriesPerCpuSecond,
+        baseline.large.deliveriesPerCpuSecond,
       ),
     })),
   );

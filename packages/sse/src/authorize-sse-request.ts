@@ -1,4 +1,4 @@
-import { tenantIdSchema, UnauthorizedError } from '@calltrack/core';
+import { principalSchema, UnauthorizedError } from '@calltrack/core';
 import { parseSseQuery } from './parse-sse-query';
 import type { SseSettings } from './resolve-sse-settings';
 import type { SseStreamInfo } from './sse-handler-options';
@@ -15,7 +15,7 @@ export interface SseRequestParts {
 /**
  * Authenticates a stream request and reads its query. Throws `UnauthorizedError` (401) without
  * a principal and `InvalidArgumentError` (400) for a malformed query; an `authenticate` that
- * returns a principal without a valid tenant id is a bug in the app (500).
+ * returns something that is not a valid `Principal` is a bug in the app (500).
  */
 export async function authorizeSseRequest(
   settings: SseSettings,
@@ -25,8 +25,13 @@ export async function authorizeSseRequest(
   if (principal == null) {
     throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
   }
-  if (!tenantIdSchema.safeParse(principal.tenantId).success) {
-    throw new Error('authenticate() returned a principal without a valid tenantId.');
+  const checked = principalSchema.safeParse(principal);
+  if (!checked.success) {
+    throw new Error(
+      `authenticate() returned an invalid principal: ${checked.error.issues
+        .map((issue) => `${issue.path.join('.') || 'principal'}: ${issue.message}`)
+        .join('; ')}`,
+    );
   }
   const query = parseSseQuery(parts.url.searchParams, parts.lastEventId, {
     maxCallIds: settings.maxCallIds,

@@ -1,4 +1,4 @@
-import { createMemoryBus } from '@calltrack/bus';
+import { type BusSubscription, createMemoryBus } from '@calltrack/bus';
 import { toNodeHandler } from '@calltrack/core/node';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,78 @@ describe('createSseHandler', () => {
     expect((await reader.events(1))[0]).toMatchObject({ id: cursor, event: 'call' });
     controller.abort();
     expect(await reader.toEnd()).toEqual([]);
+  });
+
+  it('answers only once attached; a client gone meanwhile leaves nothing behind', async () => {
+    const bus = createMemoryBus();
+    let attach!: () => void;
+    const attached = new Promise<void>((resolve) => {
+      attach = resolve;
+    });
+    const subscriptions: BusSubscription[] = [];
+    const handler = createSseHandler({
+      bus: {
+        subscribe(options) {
+          const subscription = bus.subscribe(options);
+          subscriptions.push(subscription);
+          return {
+            ready: subscription.ready.then(() => attached),
+            next: () => subscription.next(),
+            return: () =>
+              subscription.return?.() ?? Promise.resolve({ done: true, value: undefined }),
+            close: () => subscription.close(),
+            [Symbol.asyncIterator]() {
+              return this;
+            },
+          };
+        },
+      },
+      authenticate: bearer,
+    });
+    const controller = new AbortController();
+    let answered = false;
+    const answer = handler(
+      new Request('http://localhost/events', {
+        headers: { authorization: 'Bearer tenant-a:u1' },
+        signal: controller.signal,
+      }),
+    ).then((response) => {
+      answered = true;
+      return response;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    controller.abort();
+    attach();
+    const response = await answer;
+    // An empty stream with a retry: (an error status would stop a browser's EventSource for good).
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/^retry: \d+\n\n$/);
+    await bus.publish(makeCallEvent());
+    expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('tells clients to reconnect within a second by default (retry: between 500 and 1,000 ms)', async () => {
+    const handler = createSseHandler({ bus: createMemoryBus(), authenticate: bearer });
+    const retries = new Set<number>();
+    for (let index = 0; index < 20; index += 1) {
+      const controller = new AbortController();
+      const response = await handler(
+        new Request('http://localhost/events', {
+          headers: { authorization: 'Bearer tenant-a:u1' },
+          signal: controller.signal,
+        }),
+      );
+      const reader = new SseReader(response.body!);
+      const retry = (await reader.next())?.retry as number;
+      expect(retry).toBeGreaterThanOrEqual(500);
+      expect(retry).toBeLessThanOrEqual(1000);
+      retries.add(retry);
+      controller.abort();
+      await reader.cancel();
+    }
+    // Jittered: a restarted server is not hit by every client at the same moment.
+    expect(retries.size).toBeGreaterThan(1);
   });
 
   it('refuses options it cannot work with', () => {

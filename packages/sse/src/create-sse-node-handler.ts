@@ -1,11 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type NodeHandler, nodeRequestUrl } from '@calltrack/core/node';
 import { authorizeSseRequest } from './authorize-sse-request';
+import { NodeSseSink } from './node-sse-sink';
+import type { SseSettings } from './resolve-sse-settings';
 import { resolveSseSettings } from './resolve-sse-settings';
-import type { SseHandlerOptions } from './sse-handler-options';
+import type { SseHandlerOptions, SseStreamInfo } from './sse-handler-options';
 import { sseResponseHeaders } from './sse-response-headers';
-import { SseSession, type SseSink } from './sse-session';
-import { methodNotAllowedResponse, toSseErrorResponse } from './to-sse-error-response';
+import { SseSession } from './sse-session';
+import {
+  methodNotAllowedResponse,
+  streamEndedResponse,
+  toSseErrorResponse,
+} from './to-sse-error-response';
 
 const http2Forbidden = new Set(['connection']);
 
@@ -16,9 +22,10 @@ const http2Forbidden = new Set(['connection']);
  * `ReadableStream`, which makes each connection lighter and each delivery cheaper. The `Request`
  * given to `authenticate` is built from the Node request (URL from `Host`, headers, no body).
  *
- * A client disconnect (`close` on the response) ends the bus subscription at once; a client that
- * reads slowly is paused on the socket's `drain`, and cut off by the bus (`lagged`) once its
- * buffer is full.
+ * The 200 goes out only once the stream is attached to the bus. A client disconnect (`close` on
+ * the response) ends the stream at once; frames for a client that reads slowly wait for the
+ * socket's `drain`, and a client more than `maxBufferedEvents` frames behind is dropped (it
+ * resumes with `Last-Event-ID`).
  */
 export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
   const settings = resolveSseSettings(options, 'createSseNodeHandler');
@@ -41,56 +48,46 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
       return;
     }
     if (outgoing.destroyed) return;
-    const session = SseSession.open(settings, info);
-    outgoing.once('close', () => session.close());
-    outgoing.writeHead(
-      200,
-      incoming.httpVersionMajor >= 2
-        ? Object.fromEntries(
-            Object.entries(sseResponseHeaders).filter(([name]) => !http2Forbidden.has(name)),
-          )
-        : sseResponseHeaders,
-    );
-    // Returned, not awaited: this function's locals (the URL, the request) are not kept alive for
-    // the lifetime of the stream.
-    return session.run(new NodeSseSink(outgoing));
+    await openStream(settings, info, incoming, outgoing);
   };
 }
 
-/** Writes frames to a `ServerResponse`, following its backpressure. */
-class NodeSseSink implements SseSink {
-  constructor(private readonly response: ServerResponse) {}
-
-  write(chunk: Uint8Array): boolean {
-    if (this.response.destroyed) return true;
-    return this.response.write(chunk);
+/**
+ * Attaches the stream to the bus, then answers 200: a client is told it is connected only once
+ * the events published from then on reach it. A function of its own, so the stream's closures
+ * keep only what they need alive (not the URL and the request built for `authenticate`).
+ */
+async function openStream(
+  settings: SseSettings,
+  info: SseStreamInfo,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+): Promise<void> {
+  let session: SseSession | undefined;
+  try {
+    const opened = new SseSession(settings, info);
+    session = opened;
+    outgoing.once('close', () => opened.close());
+    await opened.attach();
+  } catch (error) {
+    session?.close();
+    await sendResponse(outgoing, toSseErrorResponse(settings, error));
+    return;
   }
-
-  get writable(): boolean {
-    return !this.response.writableNeedDrain && !this.response.destroyed;
+  if (session.isClosed || outgoing.destroyed) {
+    session.close();
+    if (!outgoing.destroyed) await sendResponse(outgoing, streamEndedResponse(settings.retryMs));
+    return;
   }
-
-  drain(): Promise<void> {
-    const { response } = this;
-    if (!response.writableNeedDrain || response.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        response.off('drain', done);
-        response.off('close', done);
-        resolve();
-      };
-      response.on('drain', done);
-      response.on('close', done);
-    });
-  }
-
-  /** Ends the response; drops a client that is behind (it resumes with `Last-Event-ID`). */
-  end(): void {
-    const { response } = this;
-    if (response.writableEnded || response.destroyed) return;
-    if (response.writableNeedDrain) response.destroy();
-    else response.end();
-  }
+  outgoing.writeHead(
+    200,
+    incoming.httpVersionMajor >= 2
+      ? Object.fromEntries(
+          Object.entries(sseResponseHeaders).filter(([name]) => !http2Forbidden.has(name)),
+        )
+      : sseResponseHeaders,
+  );
+  session.start(new NodeSseSink(outgoing));
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

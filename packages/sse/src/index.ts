@@ -8,10 +8,11 @@ export { parseSseQuery } from './parse-sse-query';
 export type {
   SseCloseInfo,
   SseCloseReason,
+  SseErrorInfo,
   SseHandlerOptions,
+  SseSkippedEvent,
   SseSnapshotSource,
   SseStreamInfo,
 } from './sse-handler-options';
-export type { SseAuthenticate, SsePrincipal } from './sse-principal';
 export type { SseQuery } from './sse-query';
 export { sseResponseHeaders } from './sse-response-headers';

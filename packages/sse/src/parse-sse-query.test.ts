@@ -30,6 +30,8 @@ describe('parseSseQuery', () => {
 
   it.each([
     ['tenantId=other', /credentials/],
+    ['allTenants=true', /credentials/],
+    ['allTenants=', /credentials/],
     ['callId=', /empty/],
     ['callId=a&callId=b&callId=c&callId=d', /At most 3/],
     ['types=call.ended,', /not an event type/],

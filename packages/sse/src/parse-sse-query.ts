@@ -28,8 +28,8 @@ const singleValued = ['branchId', 'lastEventId'] as const;
  *
  * Unknown parameters are ignored, so an app can carry its own (an access token, a cache buster)
  * for `authenticate`. Throws `InvalidArgumentError` (400) for an empty, overlong or malformed
- * value, a repeated `branchId` / `lastEventId`, too many filters, and for `tenantId`: the tenant
- * comes from the credentials, never from the query.
+ * value, a repeated `branchId` / `lastEventId`, too many filters, and for `tenantId` and
+ * `allTenants`: whose events a stream carries comes from the credentials, never from the query.
  */
 export function parseSseQuery(
   params: URLSearchParams,
@@ -42,9 +42,9 @@ export function parseSseQuery(
   const single: Partial<Record<(typeof singleValued)[number], string>> = {};
 
   for (const [name, value] of params) {
-    if (name === 'tenantId') {
+    if (name === 'tenantId' || name === 'allTenants') {
       throw new InvalidArgumentError({
-        message: 'tenantId is not a query parameter: the tenant comes from your credentials.',
+        message: `${name} is not a query parameter: whose events you get comes from your credentials.`,
       });
     }
     if (name === 'callId') {

@@ -1,6 +1,9 @@
+import type { BusEventMessage } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
 import { createSseKeepAlive, type SseKeepAlive } from './create-sse-keepalive';
-import type { SseHandlerOptions } from './sse-handler-options';
+import { describeSkippedEvent } from './describe-skipped-event';
+import { SseChannels } from './sse-channels';
+import type { SseErrorInfo, SseHandlerOptions, SseStreamInfo } from './sse-handler-options';
 
 /** The options of a handler, checked, with defaults applied. */
 export interface SseSettings {
@@ -14,7 +17,12 @@ export interface SseSettings {
   maxBufferedEvents: number;
   onOpen: SseHandlerOptions['onOpen'];
   onClose: SseHandlerOptions['onClose'];
-  onError: NonNullable<SseHandlerOptions['onError']>;
+  /** The handler's shared bus subscriptions. */
+  channels: SseChannels;
+  /** Hands a failure to `onError`; an `onError` that throws is ignored. */
+  report(error: unknown, info?: SseErrorInfo): void;
+  /** Reports an event a stream had to skip, once per event however many streams skip it. */
+  reportSkipped(error: unknown, message: BusEventMessage, stream?: SseStreamInfo): void;
 }
 
 /** Checks a handler's options; throws `InvalidArgumentError` for unusable ones. */
@@ -32,16 +40,45 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
       message: `${name} needs authenticate(request): the stream's tenant comes from it.`,
     });
   }
-  if (options.tracker != null && typeof options.tracker.listActiveCalls !== 'function') {
-    throw new InvalidArgumentError({ message: `${name}: tracker must have listActiveCalls().` });
+  const { tracker } = options;
+  if (
+    tracker != null &&
+    (typeof tracker.listActiveCalls !== 'function' ||
+      typeof tracker.listActiveCallsAcrossTenants !== 'function')
+  ) {
+    throw new InvalidArgumentError({
+      message: `${name}: tracker must have listActiveCalls() and listActiveCallsAcrossTenants().`,
+    });
   }
   const keepAliveMs = integer(options.keepAliveMs, 15_000, 0, 2 ** 31 - 1, 'keepAliveMs', name);
+  const onError =
+    options.onError ??
+    ((error: unknown) => {
+      console.error('calltrack sse:', error);
+    });
+  const report = (error: unknown, info: SseErrorInfo = {}): void => {
+    try {
+      onError(error, info);
+    } catch {
+      // A failing error hook must not take a stream down with it.
+    }
+  };
+  // Events are objects shared by every stream they reach: remember which were reported.
+  const reported = new WeakSet<object>();
+  const reportSkipped = (error: unknown, message: BusEventMessage, stream?: SseStreamInfo) => {
+    const { event } = message;
+    if (typeof event === 'object' && event !== null) {
+      if (reported.has(event)) return;
+      reported.add(event);
+    }
+    report(error, { ...(stream ? { stream } : {}), skipped: describeSkippedEvent(message) });
+  };
   return {
     bus: options.bus,
-    tracker: options.tracker ?? undefined,
+    tracker: tracker ?? undefined,
     authenticate: options.authenticate,
     keepAlive: keepAliveMs > 0 ? createSseKeepAlive(keepAliveMs) : undefined,
-    retryMs: integer(options.retryMs, 3000, 0, 2 ** 31 - 1, 'retryMs', name),
+    retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),
     snapshotLimit: integer(options.snapshotLimit, 1000, 1, 10_000, 'snapshotLimit', name),
     maxCallIds: integer(options.maxCallIds, 100, 1, 10_000, 'maxCallIds', name),
     maxBufferedEvents: integer(
@@ -54,11 +91,13 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     ),
     onOpen: options.onOpen,
     onClose: options.onClose,
-    onError:
-      options.onError ??
-      ((error) => {
-        console.error('calltrack sse:', error);
-      }),
+    channels: new SseChannels(
+      options.bus,
+      (error, message) => reportSkipped(error, message),
+      (error) => report(error),
+    ),
+    report,
+    reportSkipped,
   };
 }
 

@@ -1,24 +1,22 @@
 import type { EventBus } from '@calltrack/bus';
-import type { SseAuthenticate, SsePrincipal } from './sse-principal';
+import type { ActiveCallsReader, Authenticate, Principal } from '@calltrack/core';
 import type { SseQuery } from './sse-query';
 
 /**
- * Where snapshots come from: a `CallTracker` from `@calltrack/tracker` (only `listActiveCalls` is
- * used), or anything with the same method.
+ * Where snapshots come from: a `CallTracker` from `@calltrack/tracker`, or anything with these
+ * two methods of core's `ActiveCallsReader` (`listActiveCallsAcrossTenants` serves principals
+ * with `allTenants`).
  */
-export interface SseSnapshotSource {
-  /** The tenant's active calls (`TrackedCall[]`), newest first. */
-  listActiveCalls(
-    tenantId: string,
-    options?: { branchId?: string; limit?: number },
-  ): Promise<ReadonlyArray<{ callId: string }>>;
-}
+export type SseSnapshotSource = Pick<
+  ActiveCallsReader,
+  'listActiveCalls' | 'listActiveCallsAcrossTenants'
+>;
 
 /** Why a stream ended, as `onClose` reports it. */
 export type SseCloseReason =
   /** The client went away (closed the tab, lost the network) or the response was cancelled. */
   | 'client-closed'
-  /** The client read too slowly and the bus cut it off; it reconnects and resumes. */
+  /** The client read too slowly and fell too far behind; it reconnects and resumes. */
   | 'lagged'
   /** The bus was closed (shutdown). */
   | 'bus-closed'
@@ -28,7 +26,7 @@ export type SseCloseReason =
 /** One stream, as the hooks see it. */
 export interface SseStreamInfo {
   /** What `authenticate` returned. */
-  principal: SsePrincipal;
+  principal: Principal;
   /** The stream's filters and resume cursor. */
   query: SseQuery;
 }
@@ -40,6 +38,30 @@ export interface SseCloseInfo extends SseStreamInfo {
   delivered: number;
 }
 
+/**
+ * An event a stream could not carry (it could not be encoded, or a filter failed on it). The
+ * stream skipped it and went on; its clients got a `reset` holding the event's cursor, so they
+ * reload their state and never resume onto the event again.
+ */
+export interface SseSkippedEvent {
+  /** The event's bus cursor. */
+  cursor: string;
+  /** The event's `id`, when it could be read. */
+  eventId?: string;
+  /** The event's `type`, when it could be read. */
+  type?: string;
+  /** The event's tenant, when it could be read. */
+  tenantId?: string;
+}
+
+/** What `onError` is told about a failure besides the error itself. */
+export interface SseErrorInfo {
+  /** The stream the failure belongs to, when it belongs to one. */
+  stream?: SseStreamInfo;
+  /** The event that was skipped, when the failure was about one event (reported once per event). */
+  skipped?: SseSkippedEvent;
+}
+
 /** Options of `createSseHandler` and `createSseNodeHandler`. */
 export interface SseHandlerOptions {
   /** The event bus to stream from (only `subscribe` is used; the handler never closes it). */
@@ -49,8 +71,12 @@ export interface SseHandlerOptions {
    * `snapshot` event holding the active calls, so the client needs no separate request.
    */
   tracker?: SseSnapshotSource;
-  /** Resolves the caller; the stream's tenant comes from here and nowhere else. */
-  authenticate: SseAuthenticate;
+  /**
+   * Resolves the caller from the request: core's `Principal` (the stream's tenant comes from it and
+   * nowhere else; `allTenants: true` streams every tenant's events), or null for missing or bad
+   * credentials (401). Throw a `CallTrackError` to answer with its status.
+   */
+  authenticate: Authenticate<Request>;
   /**
    * A `: ping` comment goes to every stream that sent nothing for this long, so proxies (nginx
    * closes idle upstreams after 60 s) keep it open. One shared, `unref()`ed timer serves every
@@ -58,8 +84,9 @@ export interface SseHandlerOptions {
    */
   keepAliveMs?: number;
   /**
-   * The reconnection delay sent to clients (`retry:`) at the start of each stream, plus a random
-   * 0–50 % so a restarted server is not hit by every client at once. Default 3,000 ms.
+   * The longest a client waits before it reconnects after a drop, sent as `retry:` at the start
+   * of each stream: each stream gets a random delay between half of it and all of it, so a
+   * restarted server is not hit by every client at once. Default 1,000 ms.
    */
   retryMs?: number;
   /** Most active calls in a snapshot (the tracker's `limit`, 1–10,000). Default 1,000. */
@@ -67,22 +94,24 @@ export interface SseHandlerOptions {
   /** Most `callId` filters on one stream. Default 100. */
   maxCallIds?: number;
   /**
-   * Most bus messages held for one client whose socket is full. Past it the stream ends (reason
+   * Most frames held for one client whose socket is full. Past it the stream ends (reason
    * `lagged`; a Node handler drops the connection) and the client resumes from its last event
-   * id. This, the socket's own buffer and the bus's `maxBufferedMessages` bound the memory a slow
-   * client can hold. Default 1,000.
+   * id. This and the socket's own buffer bound the memory a slow client can hold. Default 1,000.
    */
   maxBufferedEvents?: number;
   /**
-   * Called when a stream is live: authenticated, and its bus subscription attached (events
-   * published from now on reach it), before the snapshot is loaded.
+   * Called when a stream starts: authenticated and attached to the bus (events published from
+   * now on reach it), as its first bytes go out and before the snapshot is loaded. A hook that
+   * throws is reported to `onError`; the stream goes on.
    */
   onOpen?: (info: SseStreamInfo) => void;
-  /** Called once when a stream ends, after its bus subscription has ended. */
+  /** Called once when a stream ends, after it has left the bus. */
   onClose?: (info: SseCloseInfo) => void;
   /**
    * Unexpected failures: `authenticate` throwing something that is not a `CallTrackError`, a
-   * snapshot or bus failure mid-stream. Default `console.error`.
+   * snapshot or bus failure mid-stream, a hook that threw, and an event a stream had to skip
+   * (`info.skipped`: it could not be encoded or filtered; reported once per event, and every
+   * other event keeps flowing). Default `console.error`.
    */
-  onError?: (error: unknown, info?: SseStreamInfo) => void;
+  onError?: (error: unknown, info: SseErrorInfo) => void;
 }

@@ -1,19 +1,23 @@
-import type { BusMessage, BusResetMessage, BusSubscription } from '@calltrack/bus';
+import type { BusEventMessage, BusResetMessage, BusSubscription } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
+import { createSseEventFilter } from './create-sse-event-filter';
 import type { SseKeepAliveTarget } from './create-sse-keepalive';
 import { encodeCallEventFrame } from './encode-call-event-frame';
+import { encodeSnapshotFrame } from './encode-snapshot-frame';
+import { encodeSseBytes } from './encode-sse-bytes';
 import { encodeSseFrame } from './encode-sse-frame';
 import type { SseSettings } from './resolve-sse-settings';
+import type { SseChannel, SseChannelMember } from './sse-channel';
 import type { SseCloseReason, SseStreamInfo } from './sse-handler-options';
 
 /** Where a session writes: a `ReadableStream` controller or a `node:http` response. */
 export interface SseSink {
-  /** Writes a chunk. False when the client is behind: wait for `drain()` before writing more. */
+  /** Writes a chunk. False when the client is behind: write no more until `whenWritable`. */
   write(chunk: Uint8Array): boolean;
   /** False while the client is behind (a write returned false and it has not drained yet). */
   readonly writable: boolean;
-  /** Resolves once the client has caught up, or the stream has closed. */
-  drain(): Promise<void>;
+  /** Calls `callback` once, on a later turn, when the client has caught up. */
+  whenWritable(callback: () => void): void;
   /**
    * Ends the response (a no-op once the client is gone). A sink may drop a client that is
    * behind instead of waiting for it to read what is buffered.
@@ -21,218 +25,386 @@ export interface SseSink {
   end(): void;
 }
 
-const encoder = new TextEncoder();
+/** Why a stream tells its client to reload: the bus's reasons, or an event it had to skip. */
+type ResetReason = BusResetMessage['reason'] | 'event-skipped';
 
-/** Resolves after pending I/O has run (setImmediate on Node, a 0 ms timer elsewhere). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => {
-    if (typeof setImmediate === 'function') setImmediate(resolve);
-    else setTimeout(resolve, 0);
-  });
+/** A frame whose bytes are not known yet: a snapshot being loaded. */
+interface PendingFrame {
+  bytes: Uint8Array | undefined;
 }
-const pingFrame = encoder.encode(encodeSseFrame({ comment: 'ping' }));
+
+const pingFrame = encodeSseBytes(encodeSseFrame({ comment: 'ping' }));
+const resetFrames = new Map<string, Uint8Array>();
+
+/** `event: reset`; with the cursor of a skipped event as its id, so a resume starts after it. */
+function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
+  const data = JSON.stringify({ reason });
+  if (cursor !== undefined)
+    return encodeSseBytes(encodeSseFrame({ id: cursor, event: 'reset', data }));
+  let frame = resetFrames.get(reason);
+  if (frame === undefined) {
+    frame = encodeSseBytes(encodeSseFrame({ event: 'reset', data }));
+    resetFrames.set(reason, frame);
+  }
+  return frame;
+}
 
 /**
- * One client's stream, whatever carries it: subscribes to the bus, waits until live delivery is
- * attached, sends the snapshot, then turns bus messages into SSE frames until the client leaves,
- * lags or the bus closes. Shared by the fetch handler and the Node handler.
+ * One client's stream, whatever carries it (the fetch handler's `ReadableStream` or the Node
+ * handler's `ServerResponse`).
  *
- * Memory stays bounded for a slow client: the session asks the bus for the next message only
- * after the sink accepted the previous frame (`write` returned true, or `drain()` resolved), so
- * at most a frame or two wait in the sink; everything else waits in the bus subscription, whose
- * buffer is capped (`maxBufferedMessages`): past it the bus answers `lagged` and the session ends
- * the stream. The client reconnects with `Last-Event-ID` and resumes from history.
+ * A fresh stream joins its tenant's channel (one bus subscription per tenant per handler) and is
+ * fed by it synchronously. A stream that resumes (`Last-Event-ID`) first replays what it missed
+ * on a bus subscription of its own, then joins the channel at the first event both delivered, so
+ * nothing falls between the two and nothing comes twice. All-tenants streams cannot resume
+ * (cursors are per tenant): they join at once and are told to reload.
+ *
+ * Frames go to the sink in order. While the client is behind, or a snapshot is being loaded,
+ * they wait in a backlog of at most `maxBufferedEvents`; past it the stream ends (`lagged`) and
+ * the client resumes from its last id. An event the stream cannot carry (it cannot be encoded,
+ * a filter throws on it) is skipped and reported, and the client gets a `reset` whose id is the
+ * event's cursor: it reloads, and a later resume starts after that event.
  */
-export class SseSession implements SseKeepAliveTarget {
+export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /** Set by writes, cleared by the keepalive ticker. */
   wrote = true;
   private delivered = 0;
   private closed = false;
-  private readonly callIds: ReadonlySet<string> | undefined;
+  private opened = false;
+  /** A member of the channel (rather than replaying on a subscription of its own). */
+  private live = false;
   private sink: SseSink | undefined;
-  /** A `next()` started while waiting for the client, not consumed yet. */
-  private pending: Promise<IteratorResult<BusMessage, undefined>> | undefined;
-  /** Messages read while the client was behind, from `backlogHead` on. */
-  private readonly backlog: BusMessage[] = [];
+  private backlog: Array<Uint8Array | PendingFrame> = [];
   private backlogHead = 0;
+  private waitingForDrain = false;
+  /** Wakes a replay loop waiting for the backlog to be written. */
+  private flushed: (() => void) | undefined;
+  private replay: BusSubscription | undefined;
+  /** The snapshot a fresh stream starts with, loaded once the stream starts. */
+  private firstSnapshot: PendingFrame | undefined;
+  private readonly filter: ((event: CallEvent) => boolean) | undefined;
+  private readonly channel: SseChannel;
 
+  /**
+   * `clientSignal` tells when the client goes away before the stream is answered (the fetch
+   * handler's `request.signal`); it is read only when attaching has to wait, because on some
+   * runtimes (calltrack's Node bridge) the signal is built on first access, which costs memory
+   * for as long as the stream lives. Once answered, the response's own end closes the session.
+   */
   constructor(
     private readonly settings: SseSettings,
     private readonly info: SseStreamInfo,
-    private readonly subscription: BusSubscription,
-    private readonly signal?: AbortSignal,
+    private clientSignal?: () => AbortSignal,
   ) {
-    const { callIds } = info.query;
-    this.callIds = callIds.length > 1 ? new Set(callIds) : undefined;
+    this.filter = createSseEventFilter(info.query);
+    this.channel = settings.channels.hold(info.principal);
+  }
+
+  /** True once the stream has ended (or the client left before it started). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /**
-   * Subscribes to the bus for a stream: the subscription is attached before anything is read,
-   * so nothing published from now on can be missed.
+   * Attaches the stream to the bus: once this resolves, every event published from now on
+   * reaches the stream, so the client can be answered. Throws when the bus refuses.
    */
-  static open(settings: SseSettings, info: SseStreamInfo, signal?: AbortSignal): SseSession {
-    const { query, principal } = info;
-    const subscription = settings.bus.subscribe({
-      tenantId: principal.tenantId,
-      ...(query.callIds.length === 1 ? { callId: query.callIds[0] } : {}),
-      ...(query.types.length > 0 ? { types: query.types } : {}),
-      ...(query.lastEventId === undefined ? {} : { after: query.lastEventId }),
-      ...(signal === undefined ? {} : { signal }),
-    });
-    return new SseSession(settings, info, subscription, signal);
+  async attach(): Promise<void> {
+    const { settings, info, channel } = this;
+    const { principal, query } = info;
+    const replaying = query.lastEventId !== undefined && principal.allTenants !== true;
+    let signal: AbortSignal | undefined;
+    if (this.clientSignal && (replaying || !channel.isReady)) {
+      signal = this.clientSignal();
+      signal.addEventListener('abort', () => this.close(), { once: true });
+    }
+    // Keep nothing of the request (the closure holds it) for the life of the stream.
+    this.clientSignal = undefined;
+    await channel.ready;
+    if (this.closed) return;
+    if (channel.endReason !== undefined) {
+      this.close(channel.endReason);
+      return;
+    }
+    if (replaying) {
+      const replay = settings.bus.subscribe({
+        tenantId: principal.tenantId,
+        after: query.lastEventId,
+        ...(signal ? { signal } : {}),
+      });
+      this.replay = replay;
+      await replay.ready;
+      return;
+    }
+    channel.members.add(this);
+    this.live = true;
+    if (principal.allTenants === true && query.lastEventId !== undefined) {
+      this.backlog.push(resetFrame('reconnected'));
+    }
+    if (settings.tracker && (query.lastEventId === undefined || principal.allTenants === true)) {
+      // The snapshot goes first; events that arrive while it loads wait behind it.
+      this.firstSnapshot = { bytes: undefined };
+      this.backlog.push(this.firstSnapshot);
+    }
   }
 
-  /** The client went away: ends the bus subscription at once. */
-  close(): void {
+  /** Starts writing to `sink`: the `retry:` first, then the snapshot and events. */
+  start(sink: SseSink): void {
+    if (this.closed) {
+      sink.end();
+      return;
+    }
+    const { settings, info } = this;
+    this.sink = sink;
+    this.opened = true;
+    settings.keepAlive?.add(this);
+    const { retryMs } = settings;
+    const retry = retryMs - Math.floor(Math.random() * (Math.floor(retryMs / 2) + 1));
+    this.write(encodeSseBytes(encodeSseFrame({ retry })));
+    try {
+      settings.onOpen?.(info);
+    } catch (error) {
+      settings.report(error, { stream: info });
+    }
+    if (this.closed) return;
+    if (this.firstSnapshot) {
+      void this.loadSnapshot(this.firstSnapshot);
+      this.firstSnapshot = undefined;
+    }
+    this.flush();
+    if (this.replay) void this.runReplay(this.replay);
+  }
+
+  /** The client went away, or the stream must end: leaves the bus at once, reports once. */
+  close(reason: SseCloseReason = 'client-closed'): void {
     if (this.closed) return;
     this.closed = true;
-    void this.subscription.close();
+    const { settings, info } = this;
+    settings.keepAlive?.delete(this);
+    if (this.live) this.channel.members.delete(this);
+    this.channel.release();
+    if (this.replay) void this.replay.close();
+    this.backlog = [];
+    this.backlogHead = 0;
+    this.wake();
+    this.sink?.end();
+    if (!this.opened) return;
+    try {
+      settings.onClose?.({ ...info, reason, delivered: this.delivered });
+    } catch (error) {
+      settings.report(error, { stream: info });
+    }
   }
 
   /** Writes a keepalive comment, unless the client is behind (then it is not idle anyway). */
   ping(): void {
-    const { sink } = this;
-    if (!this.closed && sink?.writable) sink.write(pingFrame);
+    if (this.closed || this.backlogHead < this.backlog.length || !this.sink?.writable) return;
+    this.write(pingFrame);
   }
 
-  /** Streams into `sink` until the end; resolves once the stream has ended and been reported. */
-  async run(sink: SseSink): Promise<void> {
-    this.sink = sink;
-    const { settings, info, subscription } = this;
-    let reason: SseCloseReason = 'client-closed';
-    settings.keepAlive?.add(this);
-    try {
-      const jitter = Math.floor(Math.random() * (settings.retryMs / 2 + 1));
-      this.write(encoder.encode(encodeSseFrame({ retry: settings.retryMs + jitter })));
-      await subscription.ready;
-      if (this.closed) return;
-      settings.onOpen?.(info);
-      if (settings.tracker && info.query.lastEventId === undefined) await this.sendSnapshot();
-      while (!this.closed) {
-        const result = await this.next();
-        if (result.done) {
-          if (!this.closed && !this.signal?.aborted) reason = 'bus-closed';
-          break;
-        }
-        const message = result.value;
-        if (message.type === 'event') {
-          if (!this.matches(message.event)) continue;
-          this.delivered += 1;
-          if (this.write(encodeCallEventFrame(message))) continue;
-          const outcome = await this.waitUntilWritable();
-          if (outcome === 'lagged') {
-            reason = 'lagged';
-            break;
-          }
-          if (outcome === 'ended') {
-            if (!this.closed && !this.signal?.aborted) reason = 'bus-closed';
-            break;
-          }
-        } else if (message.type === 'reset') {
-          await this.sendReset(message);
-        } else {
-          reason = 'lagged';
-          break;
-        }
-      }
-    } catch (error) {
-      if (!this.closed && !this.signal?.aborted) {
-        reason = 'error';
-        settings.onError(error, info);
-      }
-    } finally {
-      settings.keepAlive?.delete(this);
-      this.closed = true;
-      await subscription.close();
-      sink.end();
+  // ---- fed by the channel (synchronously) or by the replay loop -------------------------
+
+  deliverEvent(message: BusEventMessage, frame: Uint8Array | undefined, error: unknown): void {
+    if (this.closed) return;
+    if (this.filter !== undefined) {
+      let wanted: boolean;
       try {
-        settings.onClose?.({ ...info, reason, delivered: this.delivered });
-      } catch (error) {
-        settings.onError(error, info);
+        wanted = this.filter(message.event);
+      } catch (filterError) {
+        this.skip(filterError, message);
+        return;
       }
+      if (!wanted) return;
+    }
+    if (frame === undefined) {
+      this.skip(error, message);
+      return;
+    }
+    this.delivered += 1;
+    this.send(frame);
+  }
+
+  deliverReset(reason: BusResetMessage['reason']): void {
+    if (this.closed) return;
+    this.sendReset(reason);
+  }
+
+  endFromChannel(reason: 'bus-closed' | 'error'): void {
+    this.close(reason);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  /** Skips an event the stream cannot carry: reports it, tells the client to reload. */
+  private skip(error: unknown, message: BusEventMessage): void {
+    this.settings.reportSkipped(error, message, this.info);
+    this.sendReset('event-skipped', message.cursor);
+  }
+
+  private sendReset(reason: ResetReason, cursor?: string): void {
+    this.send(resetFrame(reason, cursor));
+    if (this.settings.tracker && !this.closed) {
+      const pending: PendingFrame = { bytes: undefined };
+      this.backlog.push(pending);
+      void this.loadSnapshot(pending);
     }
   }
 
-  /** The next bus message: from the backlog read while the client was behind, if any. */
-  private next(): Promise<IteratorResult<BusMessage, undefined>> | IteratorResult<BusMessage> {
-    const { backlog } = this;
-    if (this.backlogHead < backlog.length) {
-      const value = backlog[this.backlogHead] as BusMessage;
-      this.backlogHead += 1;
-      if (this.backlogHead === backlog.length) {
-        backlog.length = 0;
-        this.backlogHead = 0;
-      }
-      return { done: false, value };
+  /** Queues a frame behind those waiting, or writes it at once when nothing waits. */
+  private send(bytes: Uint8Array): void {
+    const { sink } = this;
+    if (sink !== undefined && this.backlogHead === this.backlog.length && sink.writable) {
+      this.write(bytes);
+      return;
     }
-    const pending = this.pending;
-    this.pending = undefined;
-    return pending ?? this.subscription.next();
+    this.backlog.push(bytes);
+    if (this.backlog.length - this.backlogHead > this.settings.maxBufferedEvents) {
+      this.close('lagged');
+      return;
+    }
+    if (sink !== undefined && !sink.writable) this.waitForDrain();
+  }
+
+  private write(bytes: Uint8Array): boolean {
+    this.wrote = true;
+    const written = (this.sink as SseSink).write(bytes);
+    if (!written) this.waitForDrain();
+    return written;
+  }
+
+  private waitForDrain(): void {
+    if (this.waitingForDrain || this.closed) return;
+    this.waitingForDrain = true;
+    (this.sink as SseSink).whenWritable(() => {
+      this.waitingForDrain = false;
+      this.flush();
+    });
+  }
+
+  /** Writes waiting frames until the client is behind again or a snapshot is still loading. */
+  private flush(): void {
+    const { sink } = this;
+    if (sink === undefined || this.closed) return;
+    const { backlog } = this;
+    while (this.backlogHead < backlog.length) {
+      if (!sink.writable) {
+        this.waitForDrain();
+        return;
+      }
+      const item = backlog[this.backlogHead] as Uint8Array | PendingFrame;
+      const bytes = item instanceof Uint8Array ? item : item.bytes;
+      if (bytes === undefined) return;
+      this.backlogHead += 1;
+      this.write(bytes);
+    }
+    if (backlog.length > 0) {
+      this.backlog = [];
+      this.backlogHead = 0;
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const flushed = this.flushed;
+    this.flushed = undefined;
+    flushed?.();
+  }
+
+  /** Resolves once every waiting frame has been written, or the stream has closed. */
+  private whenFlushed(): Promise<void> {
+    if (this.closed || (this.backlogHead === this.backlog.length && this.sink?.writable)) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.flushed = resolve;
+    });
+  }
+
+  private async loadSnapshot(pending: PendingFrame): Promise<void> {
+    const { settings, info } = this;
+    const { principal, query } = info;
+    const tracker = settings.tracker as NonNullable<SseSettings['tracker']>;
+    let bytes: Uint8Array;
+    try {
+      let calls =
+        principal.allTenants === true
+          ? await tracker.listActiveCallsAcrossTenants({ limit: settings.snapshotLimit })
+          : await tracker.listActiveCalls(principal.tenantId, {
+              limit: settings.snapshotLimit,
+              ...(query.branchId === undefined ? {} : { branchId: query.branchId }),
+            });
+      if (principal.allTenants === true && query.branchId !== undefined) {
+        calls = calls.filter((call) => call.branchId === query.branchId);
+      }
+      if (query.callIds.length > 0) {
+        const wanted = new Set(query.callIds);
+        calls = calls.filter((call) => wanted.has(call.callId));
+      }
+      bytes = encodeSnapshotFrame(calls, (error) => settings.report(error, { stream: info }));
+    } catch (error) {
+      if (!this.closed) {
+        settings.report(error, { stream: info });
+        this.close('error');
+      }
+      return;
+    }
+    if (this.closed) return;
+    pending.bytes = bytes;
+    this.flush();
   }
 
   /**
-   * Waits for a client whose socket is full to catch up. Meanwhile the bus is read on into a
-   * backlog, so that a client that stopped reading is noticed and let go at once (its backlog
-   * outgrows `maxBufferedEvents`, or the bus cuts it off), instead of whenever its TCP connection
-   * times out. Nothing more is written to the socket until it drains.
+   * Replays the missed events on the stream's own subscription, then joins the channel at the
+   * first event the channel has also just delivered. Reads no further than the client takes:
+   * what it does not take yet waits in the bus subscription, whose buffer is bounded (`lagged`).
    */
-  private async waitUntilWritable(): Promise<'writable' | 'lagged' | 'ended'> {
-    let drained = false;
-    const drain = (this.sink as SseSink).drain().then(() => {
-      drained = true;
-    });
-    while (!drained) {
-      this.pending ??= this.subscription.next();
-      const result = await Promise.race([drain.then(() => undefined), this.pending]);
-      if (result === undefined) break;
-      this.pending = undefined;
-      if (result.done) return 'ended';
-      if (result.value.type === 'lagged') return 'lagged';
-      this.backlog.push(result.value);
-      if (this.backlog.length - this.backlogHead > this.settings.maxBufferedEvents) {
-        return 'lagged';
+  private async runReplay(replay: BusSubscription): Promise<void> {
+    try {
+      while (!this.closed) {
+        await this.whenFlushed();
+        if (this.closed) return;
+        const result = await replay.next();
+        if (this.closed) return;
+        if (result.done) {
+          this.close('bus-closed');
+          return;
+        }
+        const message = result.value;
+        if (message.type === 'event') {
+          let frame: Uint8Array | undefined;
+          let failure: unknown;
+          try {
+            frame = encodeCallEventFrame(message);
+          } catch (error) {
+            failure = error;
+          }
+          this.deliverEvent(message, frame, failure);
+          const { channel } = this;
+          if (
+            !this.closed &&
+            message.cursor === channel.lastCursor &&
+            channel.endReason === undefined
+          ) {
+            // The channel delivered this very event last: everything after it comes from there.
+            channel.members.add(this);
+            this.live = true;
+            return;
+          }
+        } else if (message.type === 'reset') {
+          this.deliverReset(message.reason);
+        } else {
+          this.close('lagged');
+          return;
+        }
       }
-      // One message per turn of the event loop: a client that is merely slow drains in between
-      // (a replay from history is all there at once and must not look like lag).
-      await Promise.race([drain, nextTurn()]);
+    } catch (error) {
+      if (!this.closed) {
+        this.settings.report(error, { stream: this.info });
+        this.close('error');
+      }
+    } finally {
+      this.replay = undefined;
+      void replay.close();
     }
-    return 'writable';
-  }
-
-  private write(chunk: Uint8Array): boolean {
-    this.wrote = true;
-    return (this.sink as SseSink).write(chunk);
-  }
-
-  /** The filters the bus could not apply: several call ids, the branch. */
-  private matches(event: CallEvent): boolean {
-    const { callIds } = this;
-    if (callIds !== undefined && (event.callId === undefined || !callIds.has(event.callId))) {
-      return false;
-    }
-    const { branchId } = this.info.query;
-    return branchId === undefined || event.branchId === branchId;
-  }
-
-  private async sendReset(message: BusResetMessage): Promise<void> {
-    const data = JSON.stringify({ reason: message.reason });
-    this.write(encoder.encode(encodeSseFrame({ event: 'reset', data })));
-    if (this.settings.tracker) await this.sendSnapshot();
-  }
-
-  private async sendSnapshot(): Promise<void> {
-    const { tracker, snapshotLimit } = this.settings;
-    const { principal, query } = this.info;
-    let calls = await (tracker as NonNullable<typeof tracker>).listActiveCalls(principal.tenantId, {
-      limit: snapshotLimit,
-      ...(query.branchId === undefined ? {} : { branchId: query.branchId }),
-    });
-    if (query.callIds.length > 0) {
-      const wanted = new Set(query.callIds);
-      calls = calls.filter((call) => wanted.has(call.callId));
-    }
-    if (this.closed) return;
-    const frame = encodeSseFrame({ event: 'snapshot', data: JSON.stringify({ calls }) });
-    if (!this.write(encoder.encode(frame))) await (this.sink as SseSink).drain();
   }
 }

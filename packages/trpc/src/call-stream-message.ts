@@ -25,15 +25,21 @@ export interface CallStreamEventMessage {
 
 /**
  * Events were missed and cannot be replayed (the client resumed from a cursor that left history,
- * belongs to a stream that no longer exists, or it reconnected before it had received any
- * event). Reload your state, then carry on with the live events that follow. Its tracked id is
- * the last position the client held, so a reconnect before the next event is told to reload
- * again: until a newer event arrives, nothing proves the client is up to date.
+ * belongs to a stream that no longer exists, or it reconnected before it had received any event
+ * or as an all-tenants principal), or one event could not be sent (`event-skipped`). Reload your
+ * state, then carry on with the live events that follow. Its tracked id is the last position the
+ * client held (for `event-skipped`, the skipped event's cursor, so a resume starts after it), so
+ * a reconnect before the next event is told to reload again: until a newer event arrives,
+ * nothing proves the client is up to date.
  */
 export interface CallStreamResetMessage {
   type: 'reset';
-  /** Why: `history-gap`, `stream-reset` or `reconnected` (see `BusResetMessage`). */
-  reason: BusResetMessage['reason'];
+  /**
+   * Why: the bus's `history-gap`, `stream-reset` or `reconnected` (see `BusResetMessage`), or
+   * `event-skipped`: an event could not be serialized and was left out (and reported to
+   * `onError`).
+   */
+  reason: BusResetMessage['reason'] | 'event-skipped';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { InvalidArgumentError, UnknownTenantError } from '@calltrack/core';
+import { InvalidArgumentError, type Principal, UnknownTenantError } from '@calltrack/core';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { initTRPC, isTrackedEnvelope, TRPCError } from '@trpc/server';
@@ -11,7 +11,9 @@ interface Session {
   session?: { tenantId: string; role: 'agent' | 'admin' };
 }
 
-const t = initTRPC.context<Session>().create();
+const t = initTRPC.context<Session>().create({ isDev: true });
+const principalOf = (ctx: Session): Principal | undefined =>
+  ctx.session && { tenantId: ctx.session.tenantId };
 const authed = t.procedure.use(({ ctx, next }) => {
   if (!ctx.session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'from the middleware' });
   return next({ ctx: { session: ctx.session, tenant: ctx.session.tenantId } });
@@ -28,16 +30,16 @@ describe('createCallTrackProcedures', () => {
     await Promise.all(buses.splice(0).map((b) => b.close()));
   });
 
-  it('builds on an authenticated base procedure; getTenant sees its context', async () => {
+  it('builds on an authenticated base procedure; getPrincipal sees its context', async () => {
     const b = bus();
     const tracker = createCallTracker({ bus: b });
     const procedures = createCallTrackProcedures({
       procedure: authed,
       bus: b,
       tracker,
-      getTenant: (ctx) => {
+      getPrincipal: (ctx) => {
         expectTypeOf(ctx.tenant).toEqualTypeOf<string>();
-        return ctx.tenant;
+        return { tenantId: ctx.tenant };
       },
     });
     const router = t.router({ ...procedures });
@@ -55,7 +57,7 @@ describe('createCallTrackProcedures', () => {
     const procedures = createCallTrackProcedures({
       procedure: t.procedure,
       bus: bus(),
-      getTenant: (ctx) => ctx.session?.tenantId,
+      getPrincipal: principalOf,
     });
     expect(Object.keys(procedures)).toEqual(['onCallEvent']);
     expectTypeOf(procedures).not.toHaveProperty('activeCalls');
@@ -67,7 +69,7 @@ describe('createCallTrackProcedures', () => {
       createCallTrackProcedures({
         procedure: t.procedure,
         bus: observed.bus,
-        getTenant: (ctx) => ctx.session?.tenantId,
+        getPrincipal: principalOf,
       }),
     );
     const controller = new AbortController();
@@ -95,11 +97,11 @@ describe('createCallTrackProcedures', () => {
     expect(await subscription.subscription.next()).toEqual({ done: true, value: undefined });
   });
 
-  it('UNAUTHORIZED without a tenant or with an invalid one; getTenant may throw calltrack errors', async () => {
+  it('UNAUTHORIZED without a principal (no stack trace); getPrincipal may throw calltrack errors', async () => {
     const b = bus();
-    const tenants: Record<string, () => string | undefined> = {
+    const principals: Record<string, () => Principal | undefined> = {
       none: () => undefined,
-      invalid: () => 'has space',
+      invalid: () => ({ tenantId: 'has space' }),
       unknown: () => {
         throw new UnknownTenantError({ message: 'no such tenant' });
       },
@@ -109,14 +111,18 @@ describe('createCallTrackProcedures', () => {
         procedure: t.procedure,
         bus: b,
         tracker: createCallTracker({ bus: b }),
-        getTenant: (ctx) => tenants[ctx.session?.tenantId ?? 'none']?.(),
+        getPrincipal: (ctx) => principals[ctx.session?.tenantId ?? 'none']?.(),
       }),
     );
     const caller = t.createCallerFactory(router);
-    await expect(caller({}).onCallEvent()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
-    await expect(caller({}).activeCalls()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    for (const call of [caller({}).onCallEvent(), caller({}).activeCalls()]) {
+      const error = await call.catch((cause: unknown) => cause);
+      expect(error).toMatchObject({ code: 'UNAUTHORIZED' });
+      expect((error as Error).stack).toBeUndefined();
+    }
+    // Not a valid principal: a bug in the app, not the caller's fault.
     const invalid = caller({ session: { tenantId: 'invalid', role: 'admin' } });
-    await expect(invalid.activeCalls()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(invalid.activeCalls()).rejects.toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
     const unknown = caller({ session: { tenantId: 'unknown', role: 'admin' } });
     const error = await unknown.activeCalls().catch((cause: unknown) => cause);
     expect(error).toBeInstanceOf(TRPCError);
@@ -124,16 +130,53 @@ describe('createCallTrackProcedures', () => {
     expect((error as TRPCError).code).not.toBe('INTERNAL_SERVER_ERROR');
   });
 
+  it('gives an all-tenants principal every tenant’s active calls; a tenant gets its own', async () => {
+    const b = bus();
+    const tracker = createCallTracker({ bus: b });
+    await tracker.ingest(makeCallEvent({ callId: 'A1', branchId: 'north' }));
+    await tracker.ingest(makeCallEvent({ callId: 'B1', tenantId: 'tenant-b', branchId: 'north' }));
+    await tracker.ingest(makeCallEvent({ callId: 'B2', tenantId: 'tenant-b', branchId: 'south' }));
+    const router = t.router(
+      createCallTrackProcedures({
+        procedure: t.procedure,
+        bus: b,
+        tracker,
+        getPrincipal: (ctx) =>
+          ctx.session && {
+            tenantId: ctx.session.tenantId,
+            ...(ctx.session.role === 'admin' ? { allTenants: true } : {}),
+          },
+      }),
+    );
+    const caller = t.createCallerFactory(router);
+    const admin = caller({ session: { tenantId: 'tenant-a', role: 'admin' } });
+    const agent = caller({ session: { tenantId: 'tenant-a', role: 'agent' } });
+    const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId).sort();
+    expect(ids(await admin.activeCalls())).toEqual(['A1', 'B1', 'B2']);
+    expect(ids(await admin.activeCalls({ branchId: 'north' }))).toEqual(['A1', 'B1']);
+    const forged = { allTenants: true, tenantId: 'tenant-b' } as unknown as undefined;
+    expect(ids(await agent.activeCalls(forged))).toEqual(['A1']);
+  });
+
   it('rejects bad options with InvalidArgumentError', () => {
     const b = bus();
-    const getTenant = () => 'tenant-a';
+    const getPrincipal = () => ({ tenantId: 'tenant-a' });
     const make = (options: unknown) => () =>
       createCallTrackProcedures(options as Parameters<typeof createCallTrackProcedures>[0]);
     expect(make(undefined)).toThrow(InvalidArgumentError);
-    expect(make({ bus: b, getTenant })).toThrow(/procedure/);
-    expect(make({ procedure: t.procedure, getTenant })).toThrow(/bus/);
-    expect(make({ procedure: t.procedure, bus: b })).toThrow(/getTenant/);
-    expect(make({ procedure: t.procedure, bus: b, getTenant, tracker: {} })).toThrow(
+    expect(make({ bus: b, getPrincipal })).toThrow(/procedure/);
+    expect(make({ procedure: t.procedure, getPrincipal })).toThrow(/bus/);
+    expect(make({ procedure: t.procedure, bus: b })).toThrow(/getPrincipal/);
+    expect(make({ procedure: t.procedure, bus: b, getPrincipal, onError: 1 })).toThrow(/onError/);
+    expect(
+      make({
+        procedure: t.procedure,
+        bus: b,
+        getPrincipal,
+        tracker: { listActiveCalls: async () => [] },
+      }),
+    ).toThrow(/listActiveCallsAcrossTenants/);
+    expect(make({ procedure: t.procedure, bus: b, getPrincipal, tracker: {} })).toThrow(
       /listActiveCalls/,
     );
   });

@@ -1,16 +1,17 @@
 import type { EventBus } from '@calltrack/bus';
+import type { ActiveCallsReader, CallSnapshot, Principal } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
-import type { CallTracker, TrackedCall } from '@calltrack/tracker';
 import type { TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
 import { activeCallsInputSchema } from './active-calls-input';
+import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { onCallEventInputSchema } from './on-call-event-input';
-import { type GetTenant, resolveTenant } from './resolve-tenant';
+import { type GetPrincipal, resolvePrincipal } from './resolve-principal';
 import { streamCallEvents } from './stream-call-events';
 import { toTRPCError } from './to-trpc-error';
 
 /**
  * A procedure builder with no input, output or resolver yet: `t.procedure`, or your own
- * authenticated base procedure (`t.procedure.use(isAuthed)`), whose context `getTenant` then sees.
+ * authenticated base procedure (`t.procedure.use(isAuthed)`), whose context `getPrincipal` then sees.
  */
 export type CallTrackBaseProcedure<TContext, TMeta, TContextOverrides> = TRPCProcedureBuilder<
   TContext,
@@ -23,8 +24,14 @@ export type CallTrackBaseProcedure<TContext, TMeta, TContextOverrides> = TRPCPro
   false
 >;
 
-/** What the `activeCalls` query needs from a tracker (a `CallTracker` fits). */
-export type ActiveCallsSource = Pick<CallTracker, 'listActiveCalls'>;
+/**
+ * What the `activeCalls` query needs: two methods of core's `ActiveCallsReader` (a `CallTracker`
+ * from `@calltrack/tracker` fits; `listActiveCallsAcrossTenants` serves all-tenants principals).
+ */
+export type ActiveCallsSource = Pick<
+  ActiveCallsReader,
+  'listActiveCalls' | 'listActiveCallsAcrossTenants'
+>;
 
 /** The context a resolver of `procedure` sees: the base context with the middleware additions. */
 export type CallTrackProcedureContext<TContext, TContextOverrides> = Omit<
@@ -43,56 +50,89 @@ export interface CallTrackProceduresOptions<
   /** The procedure to build on: `t.procedure` or an authenticated base procedure of yours. */
   procedure: CallTrackBaseProcedure<TContext, TMeta, TContextOverrides>;
   /** The bus to read events from (memory or Redis). Never closed by these procedures. */
-  bus: EventBus;
+  bus: Pick<EventBus, 'subscribe'>;
   /** The tracker behind the `activeCalls` query; without one, there is no such query. */
   tracker?: TTracker;
   /**
-   * The tenant of a request, from its context (a session, a verified token…). Return null or
-   * undefined when there is none: the call fails with `UNAUTHORIZED`. The tenant never comes
-   * from the input. Throw a `CallTrackError` (or a `TRPCError`) to fail with its code.
+   * Who is calling, from the request's context (a session, a verified token…): core's
+   * `Principal`. Its `tenantId` is whose events and calls the caller gets; `allTenants: true`
+   * gives every tenant's (super-admin views). Return null or undefined when nobody is signed
+   * in: the call fails with `UNAUTHORIZED`. The tenant never comes from the input. Throw a
+   * `CallTrackError` (or a `TRPCError`) to fail with its code.
    */
-  getTenant: GetTenant<CallTrackProcedureContext<TContext, TContextOverrides>>;
+  getPrincipal: GetPrincipal<CallTrackProcedureContext<TContext, TContextOverrides>>;
+  /**
+   * An event a subscription had to skip (it could not be serialized: `info.skipped`), reported
+   * once per event however many subscribers skip it; they get a `reset` instead and later events
+   * keep flowing. Errors that end a call go to your tRPC adapter's `onError`, as usual. Default:
+   * `console.error`.
+   */
+  onError?: (error: unknown, info: CallStreamErrorInfo) => void;
 }
 
 function buildProcedures<TContext, TMeta, TContextOverrides>(
   procedure: CallTrackBaseProcedure<TContext, TMeta, TContextOverrides>,
-  bus: EventBus,
+  bus: Pick<EventBus, 'subscribe'>,
   tracker: ActiveCallsSource | undefined,
-  getTenant: GetTenant<CallTrackProcedureContext<TContext, TContextOverrides>>,
+  getPrincipal: GetPrincipal<CallTrackProcedureContext<TContext, TContextOverrides>>,
+  onError: (error: unknown, info: CallStreamErrorInfo) => void,
 ) {
-  const tenantOf = (ctx: unknown): Promise<string> =>
-    resolveTenant(getTenant, ctx as CallTrackProcedureContext<TContext, TContextOverrides>);
+  const principalOf = (ctx: unknown): Promise<Principal> =>
+    resolvePrincipal(getPrincipal, ctx as CallTrackProcedureContext<TContext, TContextOverrides>);
 
   const onCallEvent = procedure
     .input(onCallEventInputSchema)
     .subscription(async ({ ctx, input, signal }) => {
-      const tenantId = await tenantOf(ctx);
+      const principal = await principalOf(ctx);
       return streamCallEvents({
         bus,
-        tenantId,
+        principal,
         callId: input?.callId,
         types: input?.types,
         lastEventId: input?.lastEventId,
         signal,
+        onError,
       });
     });
 
   const activeCalls = procedure
     .input(activeCallsInputSchema)
-    .query(async ({ ctx, input }): Promise<TrackedCall[]> => {
-      const tenantId = await tenantOf(ctx);
+    .query(async ({ ctx, input }): Promise<CallSnapshot[]> => {
+      const principal = await principalOf(ctx);
       if (!tracker) throw toTRPCError(new Error('activeCalls needs a tracker.'));
       try {
-        return await tracker.listActiveCalls(tenantId, {
-          branchId: input?.branchId,
-          limit: input?.limit,
-        });
+        if (principal.allTenants !== true) {
+          return await tracker.listActiveCalls(principal.tenantId, {
+            branchId: input?.branchId,
+            limit: input?.limit,
+          });
+        }
+        const calls = await tracker.listActiveCallsAcrossTenants({ limit: input?.limit });
+        const branchId = input?.branchId;
+        return branchId === undefined ? calls : calls.filter((call) => call.branchId === branchId);
       } catch (error) {
         throw toTRPCError(error);
       }
     });
 
   return { onCallEvent, activeCalls };
+}
+
+/**
+ * Reports each skipped event once: a subscription that cannot serialize an event throws the same
+ * error object for it to every subscriber (see `toWireEvent`).
+ */
+function reportOncePerError(
+  onError: (error: unknown, info: CallStreamErrorInfo) => void,
+): (error: unknown, info: CallStreamErrorInfo) => void {
+  const reported = new WeakSet<object>();
+  return (error, info) => {
+    if (typeof error === 'object' && error !== null) {
+      if (reported.has(error)) return;
+      reported.add(error);
+    }
+    onError(error, info);
+  };
 }
 
 /** Every procedure calltrack builds (`onCallEvent`, and `activeCalls` when given a tracker). */
@@ -128,7 +168,8 @@ export type CallTrackProcedures<
  * - `activeCalls` — query (only with `tracker`), input `{ branchId?, limit? }`: the tenant's
  *   active calls, newest first.
  *
- * Both take the tenant from `getTenant(ctx)` and fail with `UNAUTHORIZED` without one.
+ * Both take the caller from `getPrincipal(ctx)` and fail with `UNAUTHORIZED` without one (a
+ * principal with `allTenants` gets every tenant's events and active calls).
  */
 export function createCallTrackProcedures<
   TContext,
@@ -140,10 +181,10 @@ export function createCallTrackProcedures<
 ): CallTrackProcedures<TContext, TMeta, TContextOverrides, TTracker> {
   if (options == null || typeof options !== 'object') {
     throw new InvalidArgumentError({
-      message: 'createCallTrackProcedures needs { procedure, bus, getTenant }.',
+      message: 'createCallTrackProcedures needs { procedure, bus, getPrincipal }.',
     });
   }
-  const { procedure, bus, tracker, getTenant } = options;
+  const { procedure, bus, tracker, getPrincipal, onError } = options;
   if (procedure == null || typeof procedure.input !== 'function') {
     throw new InvalidArgumentError({
       message: 'createCallTrackProcedures needs procedure: t.procedure or a procedure of yours.',
@@ -152,17 +193,38 @@ export function createCallTrackProcedures<
   if (bus == null || typeof bus.subscribe !== 'function') {
     throw new InvalidArgumentError({ message: 'createCallTrackProcedures needs a bus.' });
   }
-  if (typeof getTenant !== 'function') {
+  if (typeof getPrincipal !== 'function') {
     throw new InvalidArgumentError({
-      message: 'createCallTrackProcedures needs getTenant(ctx): the tenant comes from it.',
+      message: 'createCallTrackProcedures needs getPrincipal(ctx): the caller comes from it.',
     });
   }
-  if (tracker != null && typeof tracker.listActiveCalls !== 'function') {
+  if (
+    tracker != null &&
+    (typeof tracker.listActiveCalls !== 'function' ||
+      typeof tracker.listActiveCallsAcrossTenants !== 'function')
+  ) {
     throw new InvalidArgumentError({
-      message: 'createCallTrackProcedures: tracker must have listActiveCalls().',
+      message:
+        'createCallTrackProcedures: tracker must have listActiveCalls() and listActiveCallsAcrossTenants().',
     });
   }
-  const { onCallEvent, activeCalls } = buildProcedures(procedure, bus, tracker, getTenant);
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw new InvalidArgumentError({
+      message: 'createCallTrackProcedures: onError must be a function.',
+    });
+  }
+  const { onCallEvent, activeCalls } = buildProcedures(
+    procedure,
+    bus,
+    tracker,
+    getPrincipal,
+    reportOncePerError(
+      onError ??
+        ((error: unknown) => {
+          console.error('calltrack trpc:', error);
+        }),
+    ),
+  );
   return (tracker ? { onCallEvent, activeCalls } : { onCallEvent }) as CallTrackProcedures<
     TContext,
     TMeta,

@@ -3,15 +3,18 @@ import { makeCallEvent } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { type Collector, collectSubscription } from './__tests__/collect-subscription';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
+import { poisonBus } from './__tests__/poison-bus';
 import {
+  createContext,
   createTestClient,
   startTestServer,
   type TestServer,
   t,
 } from './__tests__/start-test-server';
+import type { CallStreamErrorInfo } from './call-stream-error-info';
 import {
   type CallStreamMessage,
   type CallStreamResetMessage,
@@ -21,13 +24,19 @@ import { createCallTrackRouter } from './create-call-track-router';
 
 type Received = { id: string; data: CallStreamMessage };
 
+const realSetTimeout = globalThis.setTimeout;
+
+/** What the routers' `onError` received (reset by each test). */
+let reported: { error: unknown; info: CallStreamErrorInfo }[] = [];
+
 const makeAppRouter = (bus: EventBus, tracker?: ReturnType<typeof createCallTracker>) =>
   t.router({
     calltrack: createCallTrackRouter({
       t,
       bus,
       tracker: tracker ?? createCallTracker({ bus }),
-      getTenant: (ctx) => ctx.tenantId,
+      getPrincipal: (ctx) => ctx.principal,
+      onError: (error, info) => reported.push({ error, info }),
     }),
   });
 type AppRouter = ReturnType<typeof makeAppRouter>;
@@ -39,6 +48,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    reported = [];
   });
 
   const setup = async (options: { bus?: EventBus } = {}) => {
@@ -168,7 +178,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
       id: callStreamStartId,
       data: { type: 'reset', reason: 'reconnected' },
     });
-  }, 20_000); // the EventSource waits 3 s before it reconnects
+  });
 
   it('tells the client to reload (reset) when its cursor left history, then goes on live', async () => {
     const { bus, nth, subscribe } = await setup({
@@ -222,7 +232,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     expect(collector.states).toContain('connecting');
     expect(eventIds(collector)).toEqual(events.map((e) => e.id));
     expect(collector.errors).toEqual([]);
-  }, 20_000); // the EventSource waits 3 s before it reconnects
+  });
 
   it('activeCalls returns the tenant’s active calls through httpBatchLink', async () => {
     const { tracker, clientFor } = await setup();
@@ -269,5 +279,232 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     await observed.closed; // the generator's finally ran
     expect(observed.options.signal?.aborted).toBe(true);
     expect(await observed.subscription.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('skips an event it cannot serialize, reports it once, and keeps delivering: no reconnect loop', async () => {
+    const poisoned = poisonBus(createMemoryBus());
+    const { bus, server, subscribe } = await setup({ bus: poisoned.bus });
+    const first = subscribe('token-a', undefined);
+    const second = subscribe('token-a', { types: ['call.*'] });
+    await first.collector.until(() => first.collector.data.length === 1);
+    await second.collector.until(() => second.collector.data.length === 1);
+    const good: string[] = [];
+    const bad: { id: string; cursor: string }[] = [];
+    for (const kind of ['deep', 'toJSON', 'getter'] as const) {
+      const fine = makeCallEvent();
+      good.push(fine.id);
+      await bus.publish(fine);
+      const poison = makeCallEvent();
+      poisoned.poison(poison.id, kind);
+      bad.push({ id: poison.id, cursor: (await bus.publish(poison)).cursor });
+    }
+    const last = makeCallEvent();
+    good.push(last.id);
+    await bus.publish(last);
+    for (const { collector } of [first, second]) {
+      await collector.until(() => eventIds(collector).includes(last.id));
+      expect(eventIds(collector)).toEqual(good);
+      expect(
+        collector.data.filter((m) => m.data.type === 'reset').map((m) => [m.id, m.data]),
+      ).toEqual(bad.map(({ cursor }) => [cursor, { type: 'reset', reason: 'event-skipped' }]));
+      expect(collector.errors).toEqual([]);
+    }
+    expect(server.subscriptionRequests).toHaveLength(2);
+    // Once per event, however many subscribers skipped it.
+    expect(reported.map(({ info }) => info.skipped)).toEqual(
+      bad.map(({ id, cursor }) => ({
+        cursor,
+        eventId: id,
+        type: 'call.ringing',
+        tenantId: 'tenant-a',
+      })),
+    );
+    expect(reported[0]?.error).toBeInstanceOf(RangeError);
+    expect(reported[0]?.info.principal).toMatchObject({ tenantId: 'tenant-a' });
+  });
+
+  it('a resume starts after a skipped event, never on it again', async () => {
+    const poisoned = poisonBus(createMemoryBus());
+    const { bus, server, subscriptions, subscribe } = await setup({ bus: poisoned.bus });
+    const { collector } = subscribe('token-a', undefined);
+    await collector.until(() => collector.data.length === 1);
+    await bus.publish(makeCallEvent());
+    const poison = makeCallEvent();
+    poisoned.poison(poison.id, 'toJSON');
+    const { cursor } = await bus.publish(poison);
+    await collector.until(() => collector.data.length === 3);
+    expect(collector.data[2]).toMatchObject({ id: cursor, data: { reason: 'event-skipped' } });
+
+    server.server.closeAllConnections();
+    await Promise.all(subscriptions.map((subscription) => subscription.closed));
+    const after = makeCallEvent();
+    await bus.publish(after);
+    await collector.until(() => eventIds(collector).includes(after.id));
+    expect(server.subscriptionRequests[1]?.headers['last-event-id']).toBe(cursor);
+    expect(collector.data.map((m) => m.data.type)).toEqual(['ready', 'event', 'reset', 'event']);
+    expect(reported).toHaveLength(1);
+  });
+
+  it('starts every subscription answer with a retry: of at most 1 s (withNodeSseRetry)', async () => {
+    const { server, clientFor } = await setup();
+    const url = `${server.url}/calltrack.onCallEvent`;
+    const controller = new AbortController();
+    const response = await fetch(url, {
+      headers: { authorization: 'Bearer token-a' },
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('event: connected')) {
+      text += new TextDecoder().decode((await reader.read()).value);
+    }
+    const retry = /^retry: (\d+)\n\n/.exec(text);
+    expect(Number(retry?.[1])).toBeGreaterThanOrEqual(500);
+    expect(Number(retry?.[1])).toBeLessThanOrEqual(1000);
+    controller.abort();
+    // Other answers are left alone.
+    expect(await clientFor('token-a').calltrack.activeCalls.query()).toEqual([]);
+
+    const bare = await startTestServer(makeAppRouter(createMemoryBus()), { retry: false });
+    cleanups.push(() => bare.close());
+    const bareController = new AbortController();
+    const bareResponse = await fetch(`${bare.url}/calltrack.onCallEvent`, {
+      headers: { authorization: 'Bearer token-a' },
+      signal: bareController.signal,
+    });
+    const first = await (bareResponse.body as ReadableStream<Uint8Array>).getReader().read();
+    // tRPC on its own sends no retry: (browsers then wait about 3 s before reconnecting).
+    expect(new TextDecoder().decode(first.value)).toMatch(/^event: connected/);
+    bareController.abort();
+  });
+
+  it('an unauthenticated subscription: UNAUTHORIZED (401 in its data) without a stack trace, and no retry', async () => {
+    const { server, clientFor, subscribe, subscriptions } = await setup();
+    // Over SSE, tRPC answers 200 and puts the error into the stream.
+    const response = await fetch(`${server.url}/calltrack.onCallEvent`);
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('event: serialized-error');
+    expect(body).toContain('"code":"UNAUTHORIZED"');
+    expect(body).not.toContain('"stack"');
+
+    const requestsBefore = server.subscriptionRequests.length;
+    const { collector } = subscribe(undefined, undefined);
+    await collector.until(() => collector.errors.length === 1);
+    expect(collector.errors[0]).toBeInstanceOf(TRPCClientError);
+    expect(collector.errors[0]).toMatchObject({ data: { code: 'UNAUTHORIZED', httpStatus: 401 } });
+    expect((collector.errors[0] as TRPCClientError<AppRouter>).data?.stack).toBeUndefined();
+    const query = clientFor(undefined).calltrack.activeCalls.query();
+    await expect(query).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED', httpStatus: 401 } });
+    expect(
+      ((await query.catch((error: unknown) => error)) as TRPCClientError<AppRouter>).data?.stack,
+    ).toBeUndefined();
+    // A later, authenticated subscription is the only other request: the refused one never retried.
+    const { collector: later } = subscribe('token-a', undefined);
+    await later.until(() => later.data.length === 1);
+    expect(server.subscriptionRequests).toHaveLength(requestsBefore + 2);
+    expect(subscriptions).toHaveLength(1);
+  });
+
+  it('a real HTTP 401 where tRPC allows it: a Node adapter keeps a status set in createContext', async () => {
+    const bus = createMemoryBus();
+    cleanups.push(() => bus.close());
+    const server = await startTestServer(makeAppRouter(bus), {
+      createContext(options) {
+        const context = createContext(options);
+        if (options.info.type === 'subscription' && context.principal === undefined) {
+          options.res.statusCode = 401;
+        }
+        return context;
+      },
+    });
+    cleanups.push(() => server.close());
+    const response = await fetch(`${server.url}/calltrack.onCallEvent`);
+    expect(response.status).toBe(401);
+    const body = await response.text();
+    expect(body).toContain('"code":"UNAUTHORIZED"');
+    expect(body).not.toContain('"stack"');
+
+    const collector = collectSubscription<Received>();
+    const subscription = createTestClient<AppRouter>(server.url).calltrack.onCallEvent.subscribe(
+      undefined,
+      collector.callbacks,
+    );
+    cleanups.push(() => subscription.unsubscribe());
+    // A non-200 answer fails the EventSource for good: the subscription ends with an error
+    // (without tRPC's error code, which the client cannot read from a failed EventSource).
+    await collector.until(() => collector.errors.length === 1);
+    expect(collector.errors[0]).toBeInstanceOf(TRPCClientError);
+    // The raw request above and the client's one: never retried.
+    const later = collectSubscription<Received>();
+    const laterSubscription = createTestClient<AppRouter>(
+      server.url,
+      'token-a',
+    ).calltrack.onCallEvent.subscribe(undefined, later.callbacks);
+    cleanups.push(() => laterSubscription.unsubscribe());
+    await later.until(() => later.data.length === 1);
+    expect(server.subscriptionRequests).toHaveLength(3);
+  });
+
+  it('gives an all-tenants principal every tenant’s events and calls, and no one else', async () => {
+    const { bus, server, tracker, clientFor, subscribe, subscriptions } = await setup();
+    await tracker.ingest(makeCallEvent({ callId: 'A1' }));
+    await tracker.ingest(makeCallEvent({ callId: 'B1', tenantId: 'tenant-b' }));
+    const admin = subscribe('token-admin', undefined);
+    const forged = { tenantId: 'tenant-b', allTenants: true } as unknown as undefined;
+    const agent = subscribe('token-a', forged);
+    await admin.collector.until(() => admin.collector.data.length === 1);
+    await agent.collector.until(() => agent.collector.data.length === 1);
+    const events = [
+      makeCallEvent({ tenantId: 'tenant-b' }),
+      makeCallEvent(),
+      makeCallEvent({ tenantId: 'tenant-c' }),
+    ];
+    for (const event of events) await bus.publish(event);
+    await admin.collector.until(() => eventIds(admin.collector).length === 3);
+    await agent.collector.until(() => eventIds(agent.collector).length === 1);
+    expect(eventIds(admin.collector)).toEqual(events.map((event) => event.id));
+    expect(eventIds(agent.collector)).toEqual([events[1]!.id]);
+    expect(subscriptions.map((s) => s.options.allTenants === true)).toEqual([true, false]);
+    const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId).sort();
+    expect(ids(await clientFor('token-admin').calltrack.activeCalls.query())).toEqual(['A1', 'B1']);
+    expect(ids(await clientFor('token-a').calltrack.activeCalls.query(forged))).toEqual(['A1']);
+
+    // No cross-tenant cursor to resume from: a reconnecting all-tenants subscriber reloads.
+    server.server.closeAllConnections();
+    await admin.collector.until(() => admin.collector.data.length === 5);
+    expect(admin.collector.data[4]).toEqual({
+      id: admin.collector.data[3]?.id,
+      data: { type: 'reset', reason: 'reconnected' },
+    });
+    await bus.publish(makeCallEvent({ tenantId: 'tenant-b' }));
+    await admin.collector.until(() => eventIds(admin.collector).length === 4);
+  });
+
+  it('a dropped subscription reconnects after the retry: sent (at most 1 s), not the browser default', async () => {
+    const { bus, server, subscriptions, subscribe } = await setup();
+    const { collector } = subscribe('token-a', undefined);
+    await collector.until(() => collector.data.length === 1);
+    // Which delays timers get while the client reconnects: its EventSource schedules the
+    // reconnect with the `retry:` it received (the `eventsource` package's default is 3 s).
+    const delays: number[] = [];
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    spy.mockImplementation(((callback: () => void, delay?: number, ...args: unknown[]) => {
+      delays.push(delay ?? 0);
+      return realSetTimeout(callback, delay, ...args);
+    }) as typeof setTimeout);
+    try {
+      server.server.closeAllConnections();
+      await Promise.all(subscriptions.map((subscription) => subscription.closed));
+      await collector.until(() => server.subscriptionRequests.length === 2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(delays.some((delay) => delay >= 500 && delay <= 1000)).toBe(true);
+    expect(delays).not.toContain(3000);
+    const live = makeCallEvent();
+    await bus.publish(live);
+    await collector.until(() => eventIds(collector).includes(live.id));
   });
 });

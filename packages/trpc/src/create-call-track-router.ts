@@ -1,13 +1,14 @@
 import type { EventBus } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
 import type { AnyTRPCRootTypes, TRPCRouterBuilder } from '@trpc/server';
+import type { CallStreamErrorInfo } from './call-stream-error-info';
 import {
   type ActiveCallsSource,
   type CallTrackBaseProcedure,
   type CallTrackProcedures,
   createCallTrackProcedures,
 } from './create-call-track-procedures';
-import type { GetTenant } from './resolve-tenant';
+import type { GetPrincipal } from './resolve-principal';
 
 /** Options of {@link createCallTrackRouter}. */
 export interface CallTrackRouterOptions<
@@ -20,14 +21,17 @@ export interface CallTrackRouterOptions<
     router: TRPCRouterBuilder<TRoot>;
   };
   /** The bus to read events from (memory or Redis). Never closed by the router. */
-  bus: EventBus;
+  bus: Pick<EventBus, 'subscribe'>;
   /** The tracker behind the `activeCalls` query; without one, there is no such query. */
   tracker?: TTracker;
   /**
-   * The tenant of a request, from your context. Return null or undefined when there is none:
-   * the call fails with `UNAUTHORIZED`. The tenant never comes from the input.
+   * Who is calling, from your context: core's `Principal` (`allTenants: true` for super-admin
+   * views), or null / undefined when nobody is signed in (the call fails with `UNAUTHORIZED`).
+   * The tenant never comes from the input.
    */
-  getTenant: GetTenant<TRoot['ctx']>;
+  getPrincipal: GetPrincipal<TRoot['ctx']>;
+  /** Events a subscription had to skip; see `CallTrackProceduresOptions.onError`. */
+  onError?: (error: unknown, info: CallStreamErrorInfo) => void;
 }
 
 /**
@@ -36,7 +40,7 @@ export interface CallTrackRouterOptions<
  *
  * ```ts
  * const appRouter = t.router({
- *   calltrack: createCallTrackRouter({ t, bus, tracker, getTenant: (ctx) => ctx.session?.tenantId }),
+ *   calltrack: createCallTrackRouter({ t, bus, tracker, getPrincipal: (ctx) => ctx.session }),
  * });
  * ```
  *
@@ -49,16 +53,17 @@ export function createCallTrackRouter<
 >(options: CallTrackRouterOptions<TRoot, TTracker>) {
   if (options == null || typeof options !== 'object' || options.t == null) {
     throw new InvalidArgumentError({
-      message: 'createCallTrackRouter needs { t, bus, getTenant }.',
+      message: 'createCallTrackRouter needs { t, bus, getPrincipal }.',
     });
   }
-  const { t, bus, tracker, getTenant } = options;
+  const { t, bus, tracker, getPrincipal, onError } = options;
   const procedures: CallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker> =
     createCallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker>({
       procedure: t.procedure,
       bus,
       tracker,
-      getTenant,
+      getPrincipal,
+      ...(onError === undefined ? {} : { onError }),
     });
   return t.router(procedures);
 }

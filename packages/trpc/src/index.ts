@@ -1,5 +1,6 @@
 export type { ActiveCallsInput } from './active-calls-input';
 export { activeCallsInputSchema } from './active-calls-input';
+export type { CallStreamErrorInfo, CallStreamSkippedEvent } from './call-stream-error-info';
 export type {
   CallStreamEventMessage,
   CallStreamMessage,
@@ -20,7 +21,11 @@ export type { CallTrackRouterOptions } from './create-call-track-router';
 export { createCallTrackRouter } from './create-call-track-router';
 export type { OnCallEventInput } from './on-call-event-input';
 export { onCallEventInputSchema } from './on-call-event-input';
-export type { GetTenant } from './resolve-tenant';
+export type { GetPrincipal } from './resolve-principal';
+export type { SseRetryOptions } from './sse-retry-frame';
 export type { StreamCallEventsOptions } from './stream-call-events';
 export { streamCallEvents } from './stream-call-events';
 export { toTRPCError } from './to-trpc-error';
+export type { NodeSseResponse } from './with-node-sse-retry';
+export { withNodeSseRetry } from './with-node-sse-retry';
+export { withSseRetry } from './with-sse-retry';

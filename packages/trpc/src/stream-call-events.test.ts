@@ -1,11 +1,26 @@
-import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { InvalidArgumentError } from '@calltrack/core';
+import { type BusSubscription, createMemoryBus, type EventBus } from '@calltrack/bus';
+import { InvalidArgumentError, type Principal } from '@calltrack/core';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { isTrackedEnvelope, TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
 import { callStreamStartId } from './call-stream-message';
 import { streamCallEvents } from './stream-call-events';
+
+const tenantA: Principal = { tenantId: 'tenant-a' };
+
+/** A subscription that delegates to `subscription`, with some members replaced. */
+function wrap(subscription: BusSubscription, overrides: Partial<BusSubscription>): BusSubscription {
+  return {
+    ready: overrides.ready ?? subscription.ready,
+    next: overrides.next ?? (() => subscription.next()),
+    return: () => subscription.return?.() ?? Promise.resolve({ done: true, value: undefined }),
+    close: () => subscription.close(),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
 
 describe('streamCallEvents', () => {
   const buses: EventBus[] = [];
@@ -20,7 +35,7 @@ describe('streamCallEvents', () => {
 
   it('yields tracked(cursor, { type: "event", event }) in order', async () => {
     const b = bus();
-    const stream = streamCallEvents({ bus: b, tenantId: 'tenant-a' });
+    const stream = await streamCallEvents({ bus: b, principal: tenantA });
     const ready = (await stream.next()).value;
     expect(ready?.slice(0, 2)).toEqual([callStreamStartId, { type: 'ready' }]);
     const pending = stream.next();
@@ -36,13 +51,13 @@ describe('streamCallEvents', () => {
     const b = bus({ history: { maxEvents: 2 } });
     const first = await b.publish(makeCallEvent());
     for (let i = 0; i < 3; i += 1) await b.publish(makeCallEvent());
-    const gap = streamCallEvents({ bus: b, tenantId: 'tenant-a', lastEventId: first.cursor });
+    const gap = await streamCallEvents({ bus: b, principal: tenantA, lastEventId: first.cursor });
     expect((await gap.next()).value?.slice(0, 2)).toEqual([
       first.cursor,
       { type: 'reset', reason: 'history-gap' },
     ]);
     await gap.return();
-    const garbage = streamCallEvents({ bus: b, tenantId: 'tenant-a', lastEventId: 'nonsense' });
+    const garbage = await streamCallEvents({ bus: b, principal: tenantA, lastEventId: 'nonsense' });
     expect((await garbage.next()).value?.slice(0, 2)).toEqual([
       'nonsense',
       { type: 'reset', reason: 'stream-reset' },
@@ -53,9 +68,9 @@ describe('streamCallEvents', () => {
   it('coming back with the ready id (no cursor held) gets a reset, then live events', async () => {
     const b = bus();
     await b.publish(makeCallEvent()); // published while the client was away: unknowable
-    const stream = streamCallEvents({
+    const stream = await streamCallEvents({
       bus: b,
-      tenantId: 'tenant-a',
+      principal: tenantA,
       lastEventId: callStreamStartId,
     });
     expect((await stream.next()).value?.slice(0, 2)).toEqual([
@@ -71,7 +86,7 @@ describe('streamCallEvents', () => {
 
   it('throws SERVICE_UNAVAILABLE (retried by the link) when the subscriber lagged', async () => {
     const observed = observeSubscriptions(bus({ maxBufferedMessages: 2 }));
-    const stream = streamCallEvents({ bus: observed.bus, tenantId: 'tenant-a' });
+    const stream = await streamCallEvents({ bus: observed.bus, principal: tenantA });
     await stream.next(); // ready
     const events = Array.from({ length: 6 }, () => makeCallEvent());
     await Promise.all(events.map((event) => observed.bus.publish(event)));
@@ -87,7 +102,7 @@ describe('streamCallEvents', () => {
 
   it('throws SERVICE_UNAVAILABLE when the bus closes, so clients reconnect elsewhere', async () => {
     const b = createMemoryBus();
-    const stream = streamCallEvents({ bus: b, tenantId: 'tenant-a' });
+    const stream = await streamCallEvents({ bus: b, principal: tenantA });
     await stream.next(); // ready
     const next = stream.next();
     await b.close();
@@ -97,9 +112,9 @@ describe('streamCallEvents', () => {
   it('ends quietly, closing the bus subscription, when its signal aborts', async () => {
     const observed = observeSubscriptions(bus());
     const controller = new AbortController();
-    const stream = streamCallEvents({
+    const stream = await streamCallEvents({
       bus: observed.bus,
-      tenantId: 'tenant-a',
+      principal: tenantA,
       signal: controller.signal,
     });
     await stream.next(); // ready
@@ -113,7 +128,7 @@ describe('streamCallEvents', () => {
 
   it('return() while waiting closes the bus subscription', async () => {
     const observed = observeSubscriptions(bus());
-    const stream = streamCallEvents({ bus: observed.bus, tenantId: 'tenant-a' });
+    const stream = await streamCallEvents({ bus: observed.bus, principal: tenantA });
     await stream.next(); // ready
     const pending = stream.next();
     await observed.bus.publish(makeCallEvent());
@@ -129,7 +144,122 @@ describe('streamCallEvents', () => {
         throw new InvalidArgumentError({ message: 'nope' });
       },
     };
-    const stream = streamCallEvents({ bus: refusing, tenantId: 'tenant-a' });
-    await expect(stream.next()).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'nope' });
+    await expect(streamCallEvents({ bus: refusing, principal: tenantA })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'nope',
+    });
+  });
+
+  it('an all-tenants principal reads every tenant; coming back with any id, it reloads', async () => {
+    const observed = observeSubscriptions(bus());
+    const admin: Principal = { tenantId: 'tenant-a', allTenants: true };
+    const stream = await streamCallEvents({ bus: observed.bus, principal: admin });
+    expect((await observed.nth(1)).options).toMatchObject({ allTenants: true });
+    expect((await observed.nth(1)).options.tenantId).toBeUndefined();
+    expect((await stream.next()).value?.[1]).toEqual({ type: 'ready' });
+    const other = makeCallEvent({ tenantId: 'tenant-b' });
+    const pending = stream.next();
+    await observed.bus.publish(other);
+    expect((await pending).value?.[1]).toEqual({ type: 'event', event: other });
+    await stream.return();
+
+    const back = await streamCallEvents({
+      bus: observed.bus,
+      principal: admin,
+      lastEventId: 'x:4',
+    });
+    expect((await observed.nth(2)).options.after).toBeUndefined();
+    expect((await back.next()).value?.slice(0, 2)).toEqual([
+      'x:4',
+      { type: 'reset', reason: 'reconnected' },
+    ]);
+    await back.return();
+  });
+
+  it('skips an event it cannot serialize: a reset with its cursor, reported, then on', async () => {
+    const b = bus();
+    const reports: unknown[][] = [];
+    const poison = makeCallEvent();
+    const good = makeCallEvent();
+    const poisoning: EventBus = {
+      ...b,
+      subscribe(options) {
+        const subscription = b.subscribe(options);
+        return wrap(subscription, {
+          async next() {
+            const result = await subscription.next();
+            if (
+              result.done ||
+              result.value.type !== 'event' ||
+              result.value.event.id !== poison.id
+            ) {
+              return result;
+            }
+            const data = {
+              toJSON: () => {
+                throw new Error('poisoned');
+              },
+            };
+            return {
+              done: false,
+              value: { ...result.value, event: { ...result.value.event, data } },
+            };
+          },
+        });
+      },
+    };
+    const stream = await streamCallEvents({
+      bus: poisoning,
+      principal: tenantA,
+      onError: (...args) => reports.push(args),
+    });
+    await stream.next(); // ready
+    const first = stream.next();
+    const { cursor } = await b.publish(poison);
+    const { cursor: goodCursor } = await b.publish(good);
+    expect((await first).value?.slice(0, 2)).toEqual([
+      cursor,
+      { type: 'reset', reason: 'event-skipped' },
+    ]);
+    expect((await stream.next()).value?.slice(0, 2)).toEqual([
+      goodCursor,
+      { type: 'event', event: good },
+    ]);
+    expect(reports).toEqual([
+      [
+        expect.objectContaining({ message: 'poisoned' }),
+        {
+          principal: tenantA,
+          skipped: { cursor, eventId: poison.id, type: 'call.ringing', tenantId: 'tenant-a' },
+        },
+      ],
+    ]);
+    await stream.return();
+  });
+
+  it('resolves only once live delivery is attached', async () => {
+    let attach!: () => void;
+    const attached = new Promise<void>((resolve) => {
+      attach = resolve;
+    });
+    const b = bus();
+    const slow: EventBus = {
+      ...b,
+      subscribe(options) {
+        const subscription = b.subscribe(options);
+        return wrap(subscription, { ready: subscription.ready.then(() => attached) });
+      },
+    };
+    let resolved = false;
+    const opening = streamCallEvents({ bus: slow, principal: tenantA }).then((stream) => {
+      resolved = true;
+      return stream;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(resolved).toBe(false);
+    attach();
+    const stream = await opening;
+    expect((await stream.next()).value?.[1]).toEqual({ type: 'ready' });
+    await stream.return();
   });
 });

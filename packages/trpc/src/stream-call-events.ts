@@ -1,55 +1,100 @@
-import type { EventBus } from '@calltrack/bus';
+import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
+import type { Principal } from '@calltrack/core';
 import { TRPCError, type TrackedEnvelope, tracked } from '@trpc/server';
+import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { type CallStreamMessage, callStreamStartId } from './call-stream-message';
+import { describeSkippedEvent } from './describe-skipped-event';
 import { toTRPCError } from './to-trpc-error';
+import { toWireEvent } from './to-wire-event';
 
 /** Options of {@link streamCallEvents}. */
 export interface StreamCallEventsOptions {
-  bus: EventBus;
-  /** The tenant, from the request's context (never from the input). */
-  tenantId: string;
+  bus: Pick<EventBus, 'subscribe'>;
+  /**
+   * Who subscribes, from the request's context (never from the input): the events of
+   * `principal.tenantId`, or of every tenant when `principal.allTenants` is true.
+   */
+  principal: Principal;
   callId?: string;
   types?: readonly string[];
   /** The cursor to resume after (the client's last tracked id). */
   lastEventId?: string;
   /** The request's signal: aborting it ends the bus subscription and the generator. */
   signal?: AbortSignal;
+  /**
+   * An event that cannot be serialized is skipped and handed here (with `info.skipped`); the
+   * subscriber gets a `reset` instead. Default: ignored.
+   */
+  onError?: (error: unknown, info: CallStreamErrorInfo) => void;
 }
 
 /**
- * Reads the bus for one subscriber and yields `tracked(cursor, message)` for each event. A fresh
- * subscription (no `lastEventId`) starts with a tracked `ready` once live delivery is attached;
- * a tracked `reset` says the client must reload (also when it comes back with the `ready` id,
- * having had no cursor to resume from). It throws `SERVICE_UNAVAILABLE` when the subscriber lagged
- * behind: `httpSubscriptionLink` retries that code, and its `EventSource` reconnects with the last
- * id it received, so the stream resumes from history (the same happens when the bus closes). The
+ * Subscribes to the bus for one subscriber and resolves once live delivery is attached, so the
+ * client is told it is connected (tRPC's `connected` event, `onStarted`) only when every event
+ * published from then on reaches it. The result yields `tracked(cursor, message)` for each
+ * event. A fresh subscription (no `lastEventId`) starts with a tracked `ready`; a tracked `reset`
+ * says the client must reload (also when it comes back with the `ready` id, having had no cursor
+ * to resume from, and whenever an all-tenants subscriber comes back: cursors are per tenant).
+ *
+ * An event that cannot be serialized is skipped and reported to `onError`; the subscriber gets a
+ * `reset` (`event-skipped`) whose id is the event's cursor, so it reloads and a resume starts
+ * after that event, and later events keep flowing. It throws `SERVICE_UNAVAILABLE` when the
+ * subscriber lagged behind or the bus closed: `httpSubscriptionLink` retries that code, and its
+ * `EventSource` reconnects with the last id it received, so the stream resumes from history. The
  * bus subscription always ends with the generator (abort, `return()`, error).
  */
-export async function* streamCallEvents(
+export async function streamCallEvents(
   options: StreamCallEventsOptions,
-): AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown> {
-  const { bus, tenantId, callId, types, lastEventId, signal } = options;
-  // Back with the id of `ready`: it held no cursor, so whatever happened meanwhile is unknown.
-  const fromStart = lastEventId === callStreamStartId;
-  const after = fromStart ? undefined : lastEventId;
-  let subscription: ReturnType<EventBus['subscribe']>;
+): Promise<AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown>> {
+  const { bus, principal, callId, types, lastEventId, signal } = options;
+  const allTenants = principal.allTenants === true;
+  // Back with the id of `ready` (no cursor held), or as an all-tenants subscriber (no cursor
+  // across tenants): whatever happened meanwhile is unknown.
+  const reload = lastEventId !== undefined && (allTenants || lastEventId === callStreamStartId);
+  let subscription: BusSubscription;
   try {
-    subscription = bus.subscribe({ tenantId, callId, types, after, signal });
+    subscription = bus.subscribe({
+      ...(allTenants ? { allTenants: true } : { tenantId: principal.tenantId }),
+      ...(callId === undefined ? {} : { callId }),
+      ...(types === undefined ? {} : { types }),
+      ...(lastEventId === undefined || reload ? {} : { after: lastEventId }),
+      ...(signal === undefined ? {} : { signal }),
+    });
   } catch (error) {
     throw toTRPCError(error);
   }
-  let cursor = lastEventId ?? callStreamStartId;
   try {
     await subscription.ready;
-    if (fromStart) {
-      yield tracked(callStreamStartId, { type: 'reset', reason: 'reconnected' });
+  } catch (error) {
+    await subscription.close();
+    throw toTRPCError(error);
+  }
+  return readCallEvents(subscription, options, reload);
+}
+
+async function* readCallEvents(
+  subscription: BusSubscription,
+  options: StreamCallEventsOptions,
+  reload: boolean,
+): AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown> {
+  const { lastEventId, signal } = options;
+  let cursor = lastEventId ?? callStreamStartId;
+  try {
+    if (reload) {
+      yield tracked(cursor, { type: 'reset', reason: 'reconnected' });
     } else if (lastEventId === undefined) {
       yield tracked(callStreamStartId, { type: 'ready' });
     }
     for await (const message of subscription) {
       if (message.type === 'event') {
         cursor = message.cursor;
-        yield tracked(message.cursor, { type: 'event', event: message.event });
+        const event = wireEventOf(message, options);
+        yield tracked(
+          message.cursor,
+          event === undefined
+            ? { type: 'reset', reason: 'event-skipped' }
+            : { type: 'event', event },
+        );
       } else if (message.type === 'reset') {
         yield tracked(cursor, { type: 'reset', reason: message.reason });
       } else {
@@ -69,5 +114,22 @@ export async function* streamCallEvents(
     }
   } finally {
     await subscription.close();
+  }
+}
+
+/** The event as plain JSON, or undefined (reported) when it cannot be serialized. */
+function wireEventOf(message: BusEventMessage, options: StreamCallEventsOptions) {
+  try {
+    return toWireEvent(message.event);
+  } catch (error) {
+    try {
+      options.onError?.(error, {
+        principal: options.principal,
+        skipped: describeSkippedEvent(message),
+      });
+    } catch {
+      // A failing error hook must not end the subscription.
+    }
+    return undefined;
   }
 }

@@ -29,7 +29,12 @@ function createContext({ req }: CreateHTTPContextOptions): TestContext {
 
 function makeAppRouter(bus: EventBus, tracker: CallTracker) {
   return t.router({
-    calltrack: createCallTrackRouter({ t, bus, tracker, getTenant: (ctx) => ctx.tenantId }),
+    calltrack: createCallTrackRouter({
+      t,
+      bus,
+      tracker,
+      getPrincipal: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
+    }),
   });
 }
 type AppRouter = ReturnType<typeof makeAppRouter>;

@@ -1,11 +1,13 @@
 import { createServer, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import {
+  type BusSubscribeOptions,
   type BusSubscription,
   createMemoryBus,
   type EventBus,
   type MemoryBusOptions,
 } from '@calltrack/bus';
+import type { Principal } from '@calltrack/core';
 import {
   callEvents,
   makeCallEvent,
@@ -15,17 +17,27 @@ import {
 } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SseCloseInfo, SseHandlerOptions, SseStreamInfo } from '../sse-handler-options';
-import type { SsePrincipal } from '../sse-principal';
+import type {
+  SseCloseInfo,
+  SseErrorInfo,
+  SseHandlerOptions,
+  SseStreamInfo,
+} from '../sse-handler-options';
+import { poisonBus } from './poison-bus';
 import { deferred, SseReader } from './read-sse';
 
 /** Turns handler options into a `node:http` listener (fetch handler + bridge, or Node handler). */
 export type MakeSseListener = (options: SseHandlerOptions) => RequestListener;
 
-/** `Authorization: Bearer <tenant>:<user>`; anything else is anonymous. */
-export function bearer(request: Request): SsePrincipal | null {
+/**
+ * `Authorization: Bearer <tenant>:<user>`; the tenant `*` is a super-admin of tenant-a who sees
+ * every tenant (`allTenants`). Anything else is anonymous.
+ */
+export function bearer(request: Request): Principal | null {
   const match = /^Bearer ([^:\s]+):(\S+)$/.exec(request.headers.get('authorization') ?? '');
-  return match ? { tenantId: match[1]!, userId: match[2]! } : null;
+  if (!match) return null;
+  if (match[1] === '*') return { tenantId: 'tenant-a', userId: match[2]!, allTenants: true };
+  return { tenantId: match[1]!, userId: match[2]! };
 }
 
 /** A handler on a real server, with a bus whose subscriptions the test can inspect. */
@@ -39,9 +51,11 @@ export async function startSse(
   const { busOptions, realBus, ...options } = overrides;
   const bus = realBus ?? createMemoryBus(busOptions);
   const subscriptions: BusSubscription[] = [];
+  const subscribeOptions: BusSubscribeOptions[] = [];
   const opened: SseStreamInfo[] = [];
   const closed: SseCloseInfo[] = [];
   const errors: unknown[] = [];
+  const errorInfos: SseErrorInfo[] = [];
   const checks = new Set<() => void>();
   const notify = (): void => {
     for (const check of checks) check();
@@ -50,9 +64,10 @@ export async function startSse(
     createServer(
       makeListener({
         bus: {
-          subscribe(subscribeOptions) {
-            const subscription = bus.subscribe(subscribeOptions);
+          subscribe(options) {
+            const subscription = bus.subscribe(options);
             subscriptions.push(subscription);
+            subscribeOptions.push(options);
             return subscription;
           },
         },
@@ -66,8 +81,9 @@ export async function startSse(
           closed.push(info);
           notify();
         },
-        onError: (error) => {
+        onError: (error, info) => {
           errors.push(error);
+          errorInfos.push(info);
         },
         ...options,
       }),
@@ -89,9 +105,11 @@ export async function startSse(
     server,
     url: `${server.url}/events`,
     subscriptions,
+    subscribeOptions,
     opened,
     closed,
     errors,
+    errorInfos,
     untilOpened: (count: number) => until(() => opened.length >= count),
     untilClosed: (count: number) => until(() => closed.length >= count),
   };
@@ -136,8 +154,9 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(response.headers.get('x-accel-buffering')).toBe('no');
       expect(response.headers.get('connection')).toBe('keep-alive');
       const first = await reader.next();
-      expect(first?.retry).toBeGreaterThanOrEqual(1000);
-      expect(first?.retry).toBeLessThanOrEqual(1500);
+      // Within a second, at least half of it: clients of a restarted server spread out.
+      expect(first?.retry).toBeGreaterThanOrEqual(500);
+      expect(first?.retry).toBeLessThanOrEqual(1000);
       await sse.untilOpened(1);
       expect(sse.opened[0]).toMatchObject({ principal: { tenantId: 'tenant-a', userId: 'u1' } });
 
@@ -456,23 +475,30 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await close();
     });
 
-    it('ends the bus subscription as soon as the client disconnects', async () => {
+    it('shares one bus subscription per tenant, and ends it when the last client leaves', async () => {
       const sse = await startSse(makeListener);
       const raw = await openRaw(sse.url, 'tenant-a:u1');
       const client = openEventSource(sse.url, 'tenant-a:u2');
-      await sse.untilOpened(2);
+      const other = openEventSource(sse.url, 'tenant-b:u3');
+      await sse.untilOpened(3);
       expect(sse.subscriptions).toHaveLength(2);
+      const [tenantA, tenantB] = sse.subscriptions as [BusSubscription, BusSubscription];
 
       await raw.close();
       await sse.untilClosed(1);
+      await sse.bus.publish(makeCallEvent());
+      await client.until((events) => events.length === 1);
       client.close();
       await sse.untilClosed(2);
       expect(sse.closed.map((info) => info.reason)).toEqual(['client-closed', 'client-closed']);
-      for (const subscription of sse.subscriptions) {
-        // An ended subscription answers at once, even though an event is waiting in the bus.
-        await sse.bus.publish(makeCallEvent());
-        expect(await subscription.next()).toEqual({ done: true, value: undefined });
-      }
+      // An ended subscription answers at once, even though an event is waiting in the bus.
+      await sse.bus.publish(makeCallEvent());
+      expect(await tenantA.next()).toEqual({ done: true, value: undefined });
+
+      other.close();
+      await sse.untilClosed(3);
+      await sse.bus.publish(makeCallEvent({ tenantId: 'tenant-b' }));
+      expect(await tenantB.next()).toEqual({ done: true, value: undefined });
     });
 
     it('ends a stream when the bus closes', async () => {
@@ -491,6 +517,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
           listActiveCalls: async () => {
             throw new Error('store down');
           },
+          listActiveCallsAcrossTenants: async () => [],
         },
       });
       const { reader } = await openRaw(sse.url, 'tenant-a:u1');
@@ -544,6 +571,292 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const rest = await resumed.reader.events(published.length - received.length);
       expect(rest.map((frame) => frame.id)).toEqual(published.slice(received.length));
       await resumed.close();
+    });
+
+    it('skips an event it cannot send, reports it once, and keeps delivering: no reconnect loop', async () => {
+      const poisoned = poisonBus(createMemoryBus());
+      let connects = 0;
+      const sse = await startSse(makeListener, {
+        realBus: poisoned.bus,
+        authenticate: (request) => {
+          connects += 1;
+          return bearer(request);
+        },
+      });
+      const client = openEventSource(sse.url, 'tenant-a:u1');
+      // A filter that reads the poisoned fields, and a stream that replays them from history.
+      const branch = openEventSource(`${sse.url}?branchId=north&callId=A&callId=B`, 'tenant-a:u2');
+      await sse.untilOpened(2);
+      const good: string[] = [];
+      const bad: { id: string; cursor: string }[] = [];
+      for (const kind of ['deep', 'toJSON', 'getter'] as const) {
+        const fine = makeCallEvent({ callId: 'A', branchId: 'north' });
+        good.push(fine.id);
+        await sse.bus.publish(fine);
+        const poison = makeCallEvent({ callId: 'B', branchId: 'north' });
+        poisoned.poison(poison.id, kind);
+        bad.push({ id: poison.id, cursor: (await sse.bus.publish(poison)).cursor });
+      }
+      const last = makeCallEvent({ callId: 'A', branchId: 'north' });
+      good.push(last.id);
+      await sse.bus.publish(last);
+      const replaying = openEventSource(
+        `${sse.url}?lastEventId=${encodeURIComponent(bad[0]!.cursor.replace(/\d+$/, '0'))}`,
+        'tenant-a:u3',
+      );
+
+      for (const source of [client, branch, replaying]) {
+        await source.until((events) => events.some((event) => event.data.id === last.id));
+        expect(callEvents(source.received).map((event) => event.data.id)).toEqual(good);
+        expect(
+          source.received
+            .filter((event) => event.type === 'reset')
+            .map((event) => [event.data.reason, event.lastEventId]),
+        ).toEqual(bad.map(({ cursor }) => ['event-skipped', cursor]));
+      }
+      expect(connects).toBe(3);
+      expect(sse.closed).toEqual([]);
+      // Reported once per event, however many streams skipped it.
+      expect(sse.errorInfos.map((info) => info.skipped)).toEqual(
+        bad.map(({ id, cursor }) => ({
+          cursor,
+          eventId: id,
+          type: 'call.ringing',
+          tenantId: 'tenant-a',
+        })),
+      );
+      expect(sse.errors[0]).toBeInstanceOf(RangeError);
+      expect(String(sse.errors[1])).toContain('poisoned toJSON');
+      for (const source of [client, branch, replaying]) source.close();
+    });
+
+    it('a resume starts after a skipped event, never on it again', async () => {
+      const poisoned = poisonBus(createMemoryBus());
+      let connects = 0;
+      const reconnected = deferred<string | null>();
+      const sse = await startSse(makeListener, {
+        realBus: poisoned.bus,
+        authenticate: (request) => {
+          connects += 1;
+          if (connects === 2) reconnected.resolve(request.headers.get('last-event-id'));
+          return bearer(request);
+        },
+      });
+      const client = openEventSource(sse.url, 'tenant-a:u1');
+      await sse.untilOpened(1);
+      await sse.bus.publish(makeCallEvent());
+      const poison = makeCallEvent();
+      poisoned.poison(poison.id, 'deep');
+      const { cursor } = await sse.bus.publish(poison);
+      await client.until((events) => events.length === 2);
+      expect(client.received[1]).toMatchObject({ type: 'reset', lastEventId: cursor });
+
+      sse.server.dropConnections();
+      expect(await reconnected.promise).toBe(cursor);
+      await sse.untilOpened(2);
+      const after = makeCallEvent();
+      await sse.bus.publish(after);
+      await client.until((events) => events.some((event) => event.data.id === after.id));
+      expect(client.received.map((event) => event.type)).toEqual(['call', 'reset', 'call']);
+      expect(sse.errors).toHaveLength(1);
+      client.close();
+    });
+
+    it('after a skipped event, a fresh snapshot follows the reset (with a tracker)', async () => {
+      const poisoned = poisonBus(createMemoryBus());
+      const tracker = createCallTracker({ bus: poisoned.bus });
+      const sse = await startSse(makeListener, { realBus: poisoned.bus, tracker });
+      const client = openEventSource(sse.url, 'tenant-a:u1');
+      await client.until((events) => events.length === 1);
+      const poison = makeCallEvent({ callId: 'CA-1' });
+      poisoned.poison(poison.id, 'toJSON');
+      await tracker.ingest(poison);
+      const later = makeCallEvent({ callId: 'CA-2' });
+      await tracker.ingest(later);
+      await client.until((events) => events.some((event) => event.data.id === later.id));
+      expect(client.received.map((event) => event.type)).toEqual([
+        'snapshot',
+        'reset',
+        'snapshot',
+        'call',
+      ]);
+      expect(
+        client.received[2]?.data.calls.map((call: { callId: string }) => call.callId),
+      ).toContain('CA-1');
+      client.close();
+    });
+
+    it('a hook that throws is reported, and the stream goes on', async () => {
+      const sse = await startSse(makeListener, {
+        onOpen: () => {
+          throw new Error('onOpen broke');
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, 'tenant-a:u1');
+      const event = makeCallEvent();
+      await sse.bus.publish(event);
+      const [frame] = await reader.events(1);
+      expect(JSON.parse(frame!.data!).id).toBe(event.id);
+      expect(sse.errors.map(String)).toEqual(['Error: onOpen broke']);
+      await close();
+    });
+
+    it('leaves a call it cannot encode out of the snapshot, and reports it', async () => {
+      const call = (callId: string) => ({
+        tenantId: 'tenant-a',
+        callId,
+        provider: 'twilio',
+        active: true,
+        status: 'ringing' as const,
+        createdAt: '2026-11-21T10:00:00.000Z',
+        updatedAt: '2026-11-21T10:00:00.000Z',
+        version: 1,
+      });
+      const bad = {
+        ...call('CA-bad'),
+        toJSON() {
+          throw new Error('poisoned call');
+        },
+      };
+      const sse = await startSse(makeListener, {
+        tracker: {
+          listActiveCalls: async () => [call('CA-1'), bad, call('CA-2')],
+          listActiveCallsAcrossTenants: async () => [],
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, 'tenant-a:u1');
+      const [snapshot] = await reader.events(1);
+      expect(
+        JSON.parse(snapshot!.data!).calls.map((entry: { callId: string }) => entry.callId),
+      ).toEqual(['CA-1', 'CA-2']);
+      expect(sse.errors.map(String)).toEqual(['Error: poisoned call']);
+      await close();
+    });
+
+    it('gives an all-tenants principal every tenant’s events and snapshot, and no one else', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus });
+      const sse = await startSse(makeListener, { realBus: bus, tracker });
+      await tracker.ingest(makeCallEvent({ callId: 'A1' }));
+      await tracker.ingest(makeCallEvent({ callId: 'B1', tenantId: 'tenant-b' }));
+
+      for (const query of [
+        'allTenants=true',
+        'allTenants=1&tenantId=tenant-b',
+        'tenantId=tenant-b',
+      ]) {
+        const forged = await fetch(`${sse.url}?${query}`, {
+          headers: { authorization: 'Bearer tenant-a:u1' },
+        });
+        expect(forged.status, query).toBe(400);
+        await forged.body?.cancel();
+      }
+      const admin = openEventSource(sse.url, '*:root');
+      const tenant = openEventSource(`${sse.url}?allTenants`, 'tenant-a:u1');
+      expect((await tenant.failed()).code).toBe(400);
+      const plain = openEventSource(sse.url, 'tenant-a:u2');
+      await admin.until((events) => events.length === 1);
+      await plain.until((events) => events.length === 1);
+      const callIds = (event: { data: { calls: { callId: string }[] } }) =>
+        event.data.calls.map((call) => call.callId).sort();
+      expect(callIds(admin.received[0]!)).toEqual(['A1', 'B1']);
+      expect(callIds(plain.received[0]!)).toEqual(['A1']);
+
+      const events = [
+        makeCallEvent({ tenantId: 'tenant-b' }),
+        makeCallEvent(),
+        makeCallEvent({ tenantId: 'tenant-c' }),
+      ];
+      for (const event of events) await bus.publish(event);
+      await admin.until((received) => callEvents(received).length === 3);
+      await plain.until((received) => callEvents(received).length === 1);
+      expect(callEvents(admin.received).map((event) => event.data.id)).toEqual(
+        events.map((event) => event.id),
+      );
+      expect(callEvents(plain.received).map((event) => event.data.tenantId)).toEqual(['tenant-a']);
+      expect(sse.subscribeOptions.filter((options) => options.allTenants)).toHaveLength(1);
+
+      // No cross-tenant cursor to resume from: a reconnecting all-tenants stream reloads.
+      sse.server.dropConnections();
+      await sse.untilOpened(4);
+      await admin.until((received) => received.length === 6);
+      expect(admin.received.slice(4).map((event) => event.type)).toEqual(['reset', 'snapshot']);
+      expect(admin.received[4]?.data).toEqual({ reason: 'reconnected' });
+      expect(callIds(admin.received[5]!)).toEqual(['A1', 'B1']);
+      admin.close();
+      plain.close();
+    });
+
+    it('answers 500 when authenticate returns something that is not a principal', async () => {
+      const sse = await startSse(makeListener, {
+        authenticate: (request) =>
+          (request.headers.get('authorization') === 'Bearer yes'
+            ? { tenantId: 'tenant-a', allTenants: 'yes' }
+            : { tenantId: '' }) as unknown as Principal,
+      });
+      for (const token of ['yes', 'no']) {
+        const response = await fetch(sse.url, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(500);
+        await response.body?.cancel();
+      }
+      expect(sse.errors).toHaveLength(2);
+      expect(sse.subscriptions).toHaveLength(0);
+    });
+
+    it('a channel that falls behind reads on from history: its clients miss nothing', async () => {
+      const sse = await startSse(makeListener, { busOptions: { maxBufferedMessages: 5 } });
+      const client = openEventSource(sse.url, 'tenant-a:u1');
+      await sse.untilOpened(1);
+      const first = makeCallEvent();
+      await sse.bus.publish(first);
+      await client.until((events) => events.length === 1);
+      // One synchronous burst: the channel's bus buffer of 5 overflows before it reads.
+      const burst = Array.from({ length: 20 }, () => makeCallEvent());
+      await Promise.all(burst.map((event) => sse.bus.publish(event)));
+      await client.until((events) => events.length === 21);
+      expect(client.received.map((event) => event.data.id)).toEqual(
+        [first, ...burst].map((event) => event.id),
+      );
+      expect(sse.subscribeOptions.at(-1)).toMatchObject({
+        tenantId: 'tenant-a',
+        after: expect.any(String),
+      });
+      expect(sse.opened).toHaveLength(1);
+      client.close();
+    });
+
+    it('joins the live channel exactly after a replay, while events keep coming', async () => {
+      const sse = await startSse(makeListener);
+      const client = openEventSource(sse.url, 'tenant-a:u1');
+      await sse.untilOpened(1);
+      const published: string[] = [];
+      const publish = async () => {
+        const event = makeCallEvent();
+        published.push(event.id);
+        await sse.bus.publish(event);
+      };
+      for (let index = 0; index < 5; index += 1) await publish();
+      await client.until((events) => events.length === 5);
+      sse.server.dropConnections();
+      for (let index = 0; index < 30; index += 1) await publish();
+      // Keep publishing, one event per turn, while the client reconnects and replays.
+      while (sse.opened.length < 2) {
+        await publish();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (let index = 0; index < 20; index += 1) {
+        await publish();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await client.until((events) => events.length === published.length);
+      expect(client.received.map((event) => event.data.id)).toEqual(published);
+      // The replaying stream joined the channel (at the latest with a live event after the
+      // replay) and let its own subscription go.
+      await publish();
+      await client.until((events) => events.length === published.length);
+      const replay = sse.subscriptions[sse.subscribeOptions.findIndex((options) => options.after)];
+      expect(await replay?.next()).toEqual({ done: true, value: undefined });
+      client.close();
     });
   });
 }

@@ -1,5 +1,6 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Principal } from '@calltrack/core';
 import {
   createTRPCClient,
   httpBatchLink,
@@ -9,28 +10,32 @@ import {
   type TRPCLink,
 } from '@trpc/client';
 import { type AnyTRPCRouter, initTRPC } from '@trpc/server';
-import { type CreateHTTPContextOptions, createHTTPServer } from '@trpc/server/adapters/standalone';
+import { type CreateHTTPContextOptions, createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { EventSource } from 'eventsource';
+import { withNodeSseRetry } from '../with-node-sse-retry';
 
 /** The test app's context: who is calling, from the `Authorization` header. */
 export interface TestContext {
-  tenantId?: string;
-  userId?: string;
+  principal?: Principal;
 }
 
-const tokens: Record<string, TestContext> = {
+const tokens: Record<string, Principal> = {
   'token-a': { tenantId: 'tenant-a', userId: 'user-a' },
   'token-b': { tenantId: 'tenant-b', userId: 'user-b' },
+  // A super-admin of tenant-a who sees every tenant.
+  'token-admin': { tenantId: 'tenant-a', userId: 'admin', allTenants: true },
 };
 
-/** The test app's tRPC instance. */
-export const t = initTRPC.context<TestContext>().create();
+/** The test app's tRPC instance (`isDev`: tRPC would put stack traces into error answers). */
+export const t = initTRPC.context<TestContext>().create({ isDev: true });
 
 /** Authenticates a request from its bearer token; an empty context when it has none. */
 export function createContext({ req }: CreateHTTPContextOptions): TestContext {
   const header = req.headers.authorization ?? '';
   const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-  return { ...tokens[token] };
+  // `tenant:<id>`: any tenant, for tests that need many.
+  const principal = token.startsWith('tenant:') ? { tenantId: token.slice(7) } : tokens[token];
+  return principal ? { principal } : {};
 }
 
 /** A running tRPC server for one test. */
@@ -42,16 +47,25 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Serves `router` with the standalone adapter on 127.0.0.1, a random port. */
-export async function startTestServer(router: AnyTRPCRouter): Promise<TestServer> {
+/**
+ * Serves `router` with the standalone adapter on 127.0.0.1, a random port, behind
+ * `withNodeSseRetry` as the README shows (unless `retry: false`).
+ */
+export async function startTestServer(
+  router: AnyTRPCRouter,
+  options: { retry?: boolean; createContext?: typeof createContext } = {},
+): Promise<TestServer> {
   const subscriptionRequests: IncomingMessage[] = [];
-  const server = createHTTPServer({
+  const makeContext = options.createContext ?? createContext;
+  const handler = createHTTPHandler({
     router,
-    createContext(options) {
-      if (options.info.type === 'subscription') subscriptionRequests.push(options.req);
-      return createContext(options);
+    createContext(contextOptions) {
+      if (contextOptions.info.type === 'subscription')
+        subscriptionRequests.push(contextOptions.req);
+      return makeContext(contextOptions);
     },
   });
+  const server = createServer(options.retry === false ? handler : withNodeSseRetry(handler));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

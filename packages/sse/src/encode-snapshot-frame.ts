@@ -1,0 +1,29 @@
+import type { CallSnapshot } from '@calltrack/core';
+import { encodeSseBytes } from './encode-sse-bytes';
+import { encodeSseFrame } from './encode-sse-frame';
+
+/**
+ * Encodes `event: snapshot`, `data: {"calls": CallSnapshot[]}`. A call that cannot be encoded
+ * (a throwing getter, nesting too deep) is left out and handed to `onUnencodable`, rather than
+ * failing the whole snapshot, and with it every attempt of the client to connect.
+ */
+export function encodeSnapshotFrame(
+  calls: readonly CallSnapshot[],
+  onUnencodable: (error: unknown) => void,
+): Uint8Array {
+  let data: string;
+  try {
+    data = JSON.stringify({ calls });
+  } catch {
+    const parts: string[] = [];
+    for (const call of calls) {
+      try {
+        parts.push(JSON.stringify(call));
+      } catch (error) {
+        onUnencodable(error);
+      }
+    }
+    data = `{"calls":[${parts.join(',')}]}`;
+  }
+  return encodeSseBytes(encodeSseFrame({ event: 'snapshot', data }));
+}
