@@ -1,6 +1,12 @@
-import { BusUnavailableError, type CallEvent, parseCallEvent } from '@calltrack/core';
+import {
+  BusUnavailableError,
+  type CallEvent,
+  isSealedCallEvent,
+  parseCallEvent,
+} from '@calltrack/core';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import { formatBusCursor } from './bus-cursor';
+import { callEventJson } from './call-event-json';
 import { createDeadlineQueue } from './create-deadline-queue';
 import { createKeyBatcher } from './create-key-batcher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
@@ -8,7 +14,6 @@ import type { BusPublishResult } from './event-bus';
 import type { RedisBusClient } from './redis-bus-client';
 import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
 import { redisPublishScript } from './redis-bus-scripts';
-import { callEventJson, isSealedCallEvent } from './seal-call-event';
 
 /** Options of {@link createRedisPublisher}. */
 export interface RedisPublisherOptions {

@@ -1,0 +1,145 @@
+import type { JsonLimits, JsonLimitViolation } from './check-json-limits';
+
+/** What {@link copyJsonValue} made of a value. */
+export type JsonValueCopy =
+  | { value: unknown; violation?: undefined }
+  | { value?: undefined; violation: JsonLimitViolation };
+
+/**
+ * A deeply frozen copy of `value` as JSON would carry it, within `limits`: the copy
+ * `JSON.parse(JSON.stringify(value))` would make, without writing the text. Every property is
+ * read once (a getter runs once, its value is copied), `toJSON` is called once where
+ * `JSON.stringify` would call it (a `Date` becomes its ISO text), boxed primitives are unwrapped,
+ * `undefined`, functions and symbols are left out of objects and become `null` in arrays, as do
+ * numbers that are not finite; anything else (a class instance, a `Map`, a typed array) becomes
+ * a plain object of its own enumerable properties. So nothing in the copy can change or run code
+ * once it is made: what the sealed event is, is what every transport writes.
+ *
+ * Depth and length are counted as `checkJsonLimits` counts them, and a value over them (or a
+ * cycle, which is nested infinitely deep, or a BigInt, or a `toJSON` that throws) is reported
+ * with the same violation, never a stack overflow: the walk goes at most `maxDepth` levels deep
+ * and stops at the first violation.
+ * @internal
+ */
+export function copyJsonValue(value: unknown, limits: JsonLimits): JsonValueCopy {
+  const state = { length: 0, limits };
+  path.length = 0;
+  try {
+    return { value: copy(value, 0, state) };
+  } catch (error) {
+    if (error instanceof Violation) return { violation: error.violation };
+    // A getter or a proxy trap threw: the value cannot be written as JSON either.
+    return {
+      violation: { reason: 'unserializable', path: [...path], message: 'cannot be read' },
+    };
+  }
+}
+
+class Violation {
+  constructor(readonly violation: JsonLimitViolation) {}
+}
+
+interface CopyState {
+  length: number;
+  limits: JsonLimits;
+}
+
+/** Path of the value being copied, for violations: kept on a stack shared by the walk. */
+const path: (string | number)[] = [];
+
+function fail(reason: JsonLimitViolation['reason'], message: string): never {
+  // A length violation is reported where the running total crossed the limit: report the
+  // checked value itself, which is what is too long (as checkJsonLimits does).
+  throw new Violation({ reason, path: reason === 'length' ? [] : [...path], message });
+}
+
+function count(state: CopyState, characters: number): void {
+  state.length += characters;
+  if (state.length > state.limits.maxLength) {
+    fail('length', `is longer than ${state.limits.maxLength} characters as JSON`);
+  }
+}
+
+/** The copy of one value; `undefined` for what JSON leaves out. */
+function copy(input: unknown, depth: number, state: CopyState): unknown {
+  let value = input;
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  ) {
+    try {
+      value = (value as { toJSON: () => unknown }).toJSON();
+    } catch {
+      fail('unserializable', 'has a toJSON() that throws');
+    }
+  }
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+    value = value.valueOf();
+  }
+  switch (typeof value) {
+    case 'string':
+      count(state, value.length + 2);
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) {
+        count(state, 4);
+        return null;
+      }
+      count(state, String(value).length);
+      return value === 0 ? 0 : value; // -0 is written as 0
+    case 'boolean':
+      count(state, 5);
+      return value;
+    case 'bigint':
+      return fail('unserializable', 'is a BigInt, which JSON cannot hold');
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      count(state, 4); // "null" inside an array; omitted (and over-counted) in an object
+      return undefined;
+    default: {
+      if (value === null) {
+        count(state, 4);
+        return null;
+      }
+      const level = depth + 1;
+      if (level > state.limits.maxDepth) {
+        fail('depth', `is nested deeper than ${state.limits.maxDepth} levels`);
+      }
+      count(state, 2);
+      if (Array.isArray(value)) {
+        count(state, value.length);
+        const items: unknown[] = new Array(value.length);
+        for (let index = 0; index < value.length; index += 1) {
+          path.push(index);
+          const item = copy(value[index], level, state);
+          path.pop();
+          items[index] = item === undefined ? null : item;
+        }
+        return Object.freeze(items);
+      }
+      const source = value as Record<string, unknown>;
+      const object: Record<string, unknown> = {};
+      for (const key of Object.keys(source)) {
+        count(state, key.length + 4);
+        path.push(key);
+        const item = copy(source[key], level, state);
+        path.pop();
+        if (item === undefined) continue;
+        if (key === '__proto__') {
+          // An own property, as JSON.parse makes it, not the object's prototype.
+          Object.defineProperty(object, key, {
+            value: item,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        } else {
+          object[key] = item;
+        }
+      }
+      return Object.freeze(object);
+    }
+  }
+}
