@@ -2,7 +2,8 @@ import {
   type CallEvent,
   type CallSnapshot,
   InvalidArgumentError,
-  parseCallEvent,
+  sealCallEvent,
+  withCallSnapshot,
 } from '@calltrack/core';
 import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
@@ -77,15 +78,14 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const confirmations = new Set<Promise<void>>();
 
   /**
-   * Publishes an event with the call's snapshot, then confirms it to the store. The event must
-   * be the tracker's own (its parse of the input, an event it made, a copy of one a store
-   * handed out): the snapshot goes into its `data.call` in place, so publishing copies nothing.
+   * Publishes an event with the call's snapshot, then confirms it to the store. The published
+   * event is sealed (`withCallSnapshot`): the event was validated when it was sealed, the
+   * snapshot is validated here, and the bus validates neither again.
    */
   const publishWithCall = async (event: CallEvent, call: CallSnapshot): Promise<void> => {
     const key = { tenantId: event.tenantId, callId: call.callId, eventId: event.id };
-    event.data.call = call;
     try {
-      await bus.publish(event);
+      await bus.publish(withCallSnapshot(event, call));
     } catch (error) {
       logger.error('Publishing to the bus failed; a retry of the event publishes it again.', {
         eventId: event.id,
@@ -155,7 +155,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   };
 
   const ingest = async (input: CallEvent): Promise<IngestResult> => {
-    const event = parseCallEvent(input);
+    // Validated once here (a provider's events come sealed, and are not validated again).
+    const event = sealCallEvent(input);
     if (!event.type.startsWith('call.')) {
       const { duplicate } = await bus.publish(event);
       return { outcome: 'forwarded', duplicate, published: !duplicate };
@@ -301,8 +302,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
           500,
         );
         for (const { event, call } of unpublished) {
-          // A copy: the store's event may be its own object.
-          await publishWithCall({ ...event, data: { ...event.data } }, call);
+          await publishWithCall(event, call);
           report.republished += 1;
         }
         report.reaped += (await reapTenant(tenantId, at)).length;
