@@ -12,8 +12,9 @@ import { createKeyBatcher } from './create-key-batcher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
 import type { BusPublishResult } from './event-bus';
 import type { RedisBusClient } from './redis-bus-client';
-import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
-import { redisPublishScript } from './redis-bus-scripts';
+import { redisBusKeys } from './redis-bus-keys';
+import { type RedisPublishSettings, redisPublishScript } from './redis-bus-scripts';
+import { registerRedisBusTenant } from './register-redis-bus-tenant';
 
 /** Options of {@link createRedisPublisher}. */
 export interface RedisPublisherOptions {
@@ -30,6 +31,20 @@ export interface RedisPublisherOptions {
 }
 
 const unavailableStatuses = new Set(['reconnecting', 'close', 'end']);
+
+/** The settings written into the publish script (and functions) of a bus. */
+export function redisPublishSettings(
+  options: Pick<RedisPublisherOptions, 'maxEvents' | 'maxAgeMs' | 'metaTtlMs'>,
+  mode: RedisPubSubMode,
+): RedisPublishSettings {
+  return {
+    maxEvents: options.maxEvents,
+    maxAgeMs: options.maxAgeMs,
+    metaTtlMs: options.metaTtlMs,
+    command: mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH',
+    register: mode === 'sharded',
+  };
+}
 
 interface Pending {
   event: CallEvent;
@@ -50,30 +65,14 @@ export function createRedisPublisher(
   options: RedisPublisherOptions,
 ): (event: CallEvent) => Promise<BusPublishResult> {
   const { redis, prefix, publishTimeoutMs } = options;
-  const registry = redisBusTenantRegistry(prefix);
   let script: RedisScript | undefined;
   const deadlines = createDeadlineQueue(publishTimeoutMs);
 
   const unavailable = (message: string, cause?: unknown): BusUnavailableError =>
     new BusUnavailableError({ message, cause });
 
-  /** Makes the tenant known to all-tenants subscribers; repeated until it succeeded once. */
-  const register = async (tenantId: string, meta: string): Promise<void> => {
-    await redis.sadd(registry.key, tenantId);
-    await redis.spublish(registry.channel, tenantId);
-    await redis.hset(meta, 'reg', 1);
-  };
-
   const scriptFor = (mode: RedisPubSubMode): RedisScript =>
-    defineRedisScript(
-      redisPublishScript({
-        maxEvents: options.maxEvents,
-        maxAgeMs: options.maxAgeMs,
-        metaTtlMs: options.metaTtlMs,
-        command: mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH',
-        register: mode === 'sharded',
-      }),
-    );
+    defineRedisScript(redisPublishScript(redisPublishSettings(options, mode)));
 
   /** Publishes a batch of one tenant's events with one script call. */
   const publishBatch = async (meta: string, batch: Pending[]): Promise<BusPublishResult[]> => {
@@ -89,8 +88,9 @@ export function createRedisPublisher(
     ];
     if (registering === 1) {
       // The events are published; a failed registration is tried again on the next publish.
-      await register((live[0] as Pending).event.tenantId, meta).catch((error: unknown) =>
-        options.report(error instanceof Error ? error : new Error(String(error))),
+      await registerRedisBusTenant(redis, prefix, (live[0] as Pending).event.tenantId).catch(
+        (error: unknown) =>
+          options.report(error instanceof Error ? error : new Error(String(error))),
       );
     }
     const results = new Map(
