@@ -34,6 +34,9 @@ end
 local function applyCallTransition(callKey, transition, details)
   local at = transition.atMs
   local leaseDeadline = at + transition.settings.publishLeaseMs
+  -- Redis only: when the script's seam publishes the event in this very step, there is nothing to
+  -- lease or confirm, so an applied event is marked done at once (decision 0030).
+  local appliedMark = transition.publishedInScript and eventMarkDone or leaseDeadline
   local current = redis.call('HMGET', callKey, 'status', 'updatedAt', 'createdAt', 'branchId',
     'startedAt', 'answeredAt')
   local status = present(current[1])
@@ -65,7 +68,7 @@ local function applyCallTransition(callKey, transition, details)
     if deadline == nil or deadline > at then
       applied.outcome = 'duplicate'
     else
-      redis.call('HSET', callKey, markField, leaseDeadline)
+      redis.call('HSET', callKey, markField, appliedMark)
       applied.outcome = 'unpublished'
     end
     return applied
@@ -126,7 +129,7 @@ local function applyCallTransition(callKey, transition, details)
     redis.call('HSET', callKey, 'endedAt', transition.occurredAt, 'endEventId', transition.eventId)
     if transition.endEvent ~= '' then redis.call('HSET', callKey, 'endEvent', transition.endEvent) end
   end
-  redis.call('HSET', callKey, 'updatedAt', transition.at, markField, leaseDeadline)
+  redis.call('HSET', callKey, 'updatedAt', transition.at, markField, appliedMark)
   redis.call('HINCRBY', callKey, 'version', 1)
   applied.outcome = outcome
   applied.status = status

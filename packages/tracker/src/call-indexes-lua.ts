@@ -11,7 +11,8 @@ import { toLuaLiteral } from './to-lua-literal';
  * - `branches`: hash of active calls per branch (a call is counted under the branch it had when
  *   it became active, or the one it learned while active);
  * - `touched`: sorted set of active calls by their last change (the reaper's);
- * - `outbox`: sorted set of unconfirmed `call.ended` by lease deadline;
+ * - `outbox`: sorted set of unconfirmed `call.ended` by lease deadline (empty when every end is
+ *   published inside the apply script, `publishedInScript`);
  * - `ended`, `ended:branch:<branch>`: sorted sets of ended calls by when the end was decided,
  *   trimmed and expiring with `endedCallRetentionMs`;
  * - the analytics buckets (`analytics-buckets` fragment).
@@ -53,9 +54,15 @@ local function updateCallIndexes(base, callKey, transition, applied)
   local settings = transition.settings
   local leaseDeadline = at + settings.publishLeaseMs
   if outcome == 'unpublished' then
-    -- Leased again: an unconfirmed end goes back in the outbox with the new deadline.
     if redis.call('HGET', callKey, 'endEventId') == transition.eventId then
-      redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+      if transition.publishedInScript then
+        -- Published in this step: the end leaves the outbox for good.
+        redis.call('HDEL', callKey, 'endEvent')
+        redis.call('ZREM', base .. 'outbox', callId)
+      else
+        -- Leased again: an unconfirmed end goes back in the outbox with the new deadline.
+        redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+      end
     end
     return nil, false
   end
@@ -101,7 +108,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
   end
 
   if outcome == 'ended' then
-    redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+    if not transition.publishedInScript then redis.call('ZADD', base .. 'outbox', leaseDeadline, callId) end
     local retentionMs = settings.endedCallRetentionMs
     indexEndedCall(base .. 'ended', callId, at, retentionMs)
     local endedBranchId = present(redis.call('HGET', callKey, 'branchId'))

@@ -21,6 +21,7 @@ import type {
 import type { CallTransition } from './call-transition';
 import { createCallAlerts } from './create-call-alerts';
 import { createMemoryCallStore } from './create-memory-call-store';
+import { createRedisIngest } from './create-redis-ingest';
 import { createStaleCallEvent } from './create-stale-call-event';
 import { resolveTrackerSettings } from './resolve-tracker-settings';
 import { toCallTransition } from './to-call-transition';
@@ -76,6 +77,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   });
 
   const confirmations = new Set<Promise<void>>();
+  // Redis store and Redis bus on one deployment: apply and publish in one script (decision 0030).
+  const applyAndPublish = createRedisIngest(store, bus);
 
   /**
    * Publishes an event with the call's snapshot, then confirms it to the store. The published
@@ -129,7 +132,9 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     event: CallEvent,
     transition: CallTransition,
   ): Promise<IngestResult> => {
-    const result = await store.apply(transition);
+    // The event is published by the apply script itself when it can be, else after it.
+    const published = await applyAndPublish?.(transition, event);
+    const result = published ?? (await store.apply(transition));
     const { outcome, call } = result;
     if (logger.logsDebug) {
       logger.debug('Event applied.', {
@@ -144,7 +149,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       return { ...base, duplicate: true, published: false };
     }
     if (outcome === 'ignored' || !call) return { ...base, duplicate: false, published: false };
-    await publishWithCall(event, call);
+    if (published === undefined) await publishWithCall(event, call);
     if (outcome === 'unpublished') return { ...base, duplicate: true, published: true };
     if (result.activated && result.activeCount !== undefined) {
       const activeCount = result.activeCount;
@@ -261,11 +266,9 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     const reaped: CallSnapshot[] = [];
     const stale = await store.findStaleCalls(tenantId, at - staleAfterMs, 500);
     for (const call of stale) {
-      const event = createStaleCallEvent(call, {
-        at,
-        status: staleCallStatus,
-        staleAfterMs,
-      });
+      const event = sealCallEvent(
+        createStaleCallEvent(call, { at, status: staleCallStatus, staleAfterMs }),
+      );
       const transition = {
         ...toCallTransition(event, at, settings),
         expectUpdatedAt: Date.parse(call.updatedAt),
