@@ -34,12 +34,12 @@ import {
 } from './redis-apply-transition-script';
 import { redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
 import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
-import { composeRedisIngestScript } from './redis-ingest-script';
 import {
   claimUnpublishedEndsScript,
   markPublishedScript,
   markPublishFailedScript,
 } from './redis-call-store-scripts';
+import { composeRedisIngestScript } from './redis-ingest-script';
 
 const source = applyTransitionScript.source;
 const occurrences = (text: string, part: string): number => text.split(part).length - 1;
