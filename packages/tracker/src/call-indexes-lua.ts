@@ -40,8 +40,9 @@ local function indexEndedCall(key, callId, at, retentionMs)
 end
 
 -- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0.
-local function effectiveDurationMs(callKey, endedAt, answeredAt)
-  local durationJson = present(redis.call('HGET', callKey, ${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}))
+local function effectiveDurationMs(callKey, applied, endedAt, answeredAt)
+  local durationJson = applied.durationJson
+    or present(redis.call('HGET', callKey, ${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}))
   if durationJson ~= nil then return tonumber(durationJson) or 0 end
   if answeredAt == nil then return 0 end
   return math.max(0, endedAt - tonumber(answeredAt))
@@ -111,14 +112,14 @@ local function updateCallIndexes(base, callKey, transition, applied)
     if not transition.publishedInScript then redis.call('ZADD', base .. 'outbox', leaseDeadline, callId) end
     local retentionMs = settings.endedCallRetentionMs
     indexEndedCall(base .. 'ended', callId, at, retentionMs)
-    local endedBranchId = present(redis.call('HGET', callKey, 'branchId'))
+    local endedBranchId = applied.identity.branchId
     if endedBranchId ~= nil then indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, retentionMs) end
-    local durationMs = effectiveDurationMs(callKey, transition.occurredAtMs, applied.answeredAt)
+    local durationMs = effectiveDurationMs(callKey, applied, transition.occurredAtMs, applied.answeredAt)
     recordEnd(base, {
       status = applied.status,
       durationMs = durationMs,
       answered = applied.answeredAt ~= nil or durationMs > 0,
-      agentId = present(redis.call('HGET', callKey, 'agentId')),
+      agentId = applied.identity.agentId,
     }, at, settings.analyticsRetentionMs)
   end
   return activeCount, activated

@@ -190,13 +190,20 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         publish.eventHead,
       ]);
       if (seam === undefined) return result;
-      const [epoch, seq, duplicate, register] = seam as [string, number, number, number];
+      const [epoch, seq, duplicate, register, callJson] = seam as [
+        string,
+        number,
+        number,
+        number,
+        string,
+      ];
       const published: RedisIngestPublished = {
         cursor: { epoch, seq },
         duplicate: duplicate === 1,
         register: register === 1,
       };
-      return { ...result, published };
+      // The snapshot as published (redis-call-snapshot-json: equal to the one decodeCall reads).
+      return { ...result, call: JSON.parse(callJson) as CallSnapshot, published };
     },
   };
 

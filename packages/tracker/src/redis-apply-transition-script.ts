@@ -22,7 +22,8 @@ export const noActiveCount = -1;
  * call as the reply carries it (`HMGET` of `redisCallSnapshotFields`), `argv` the script's
  * arguments after the ones the apply step reads (`ARGV[argvOffset..]`, see
  * {@link encodeApplyTransitionArgs}). What it returns is the reply's last element (the default
- * returns nothing).
+ * returns nothing); when it returns `true` as a second value, its reply carries the snapshot and
+ * the reply's snapshot is left empty.
  */
 export const noAfterCallTransitionLua = defineLuaFragment(
   'after-call-transition',
@@ -40,7 +41,8 @@ local function afterCallTransition(base, callKey, transition, applied, snapshot,
  * tenant's hash tag, so they live in KEYS[1]'s slot on Redis Cluster.
  *
  * Replies `{ outcome, activeCount or noActiveCount, activated (1 or 0), snapshot, seam reply }`
- * (the seam's reply absent when it returned nothing).
+ * (the seam's reply absent when it returned nothing; the snapshot empty when the seam's reply
+ * carries it).
  */
 const applyTransitionBodyLua = defineLuaFragment(
   'apply-transition-body',
@@ -63,7 +65,8 @@ for index = argvOffset, #ARGV do argv[#argv + 1] = ARGV[index] end
 local applied = applyCallTransition(callKey, transition, details)
 local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
 local snapshot = readSnapshot(callKey)
-local seamReply = afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+if seamCarriesSnapshot then snapshot = {} end
 return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot, seamReply }
 `,
 );

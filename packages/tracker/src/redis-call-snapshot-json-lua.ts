@@ -21,8 +21,8 @@ const timeFields = ['startedAt', 'answeredAt', 'endedAt'] as const;
  * does. What the tracker publishes as `data.call` when the bus's publish runs inside the apply
  * script (decision 0030). Uses `call-status-rank` (`isActiveStatus`).
  *
- * Strings go through `cjson.encode` only when they hold a character JSON escapes; details are the
- * stored JSON, as the event carried it; times are written like `Date.prototype.toISOString`.
+ * Strings are escaped by one `cjson.encode`; details are the stored JSON, as the event carried it;
+ * times are written like `Date.prototype.toISOString`.
  */
 export const redisCallSnapshotJsonLua = defineLuaFragment(
   'redis-call-snapshot-json',
@@ -47,63 +47,65 @@ local snapshotField = ${toLuaLiteral({
     durationMs: fieldIndex(`${redisCallHashPrefixes.detail}durationMs`),
   })}
 
-local function jsonString(text)
-  if string.find(text, '[%c"\\\\]') then return cjson.encode(text) end
-  return '"' .. text .. '"'
-end
-
--- Date.prototype.toISOString of a time in ms (days to a civil date: H. Hinnant's algorithm).
+-- Date.prototype.toISOString of a time in ms (days to a civil date: H. Hinnant's algorithm), in
+-- plain arithmetic: Lua's % floors, so it holds for times before 1970 too.
 local function isoTime(msText)
   local ms = tonumber(msText)
-  local seconds = math.floor(ms / 1000)
-  local millis = ms - seconds * 1000
-  local days = math.floor(seconds / 86400)
-  local daySeconds = seconds - days * 86400
-  local shifted = days + 719468
-  local era = math.floor(shifted / 146097)
-  local dayOfEra = shifted - era * 146097
-  local yearOfEra = math.floor((dayOfEra - math.floor(dayOfEra / 1460) + math.floor(dayOfEra / 36524)
-    - math.floor(dayOfEra / 146096)) / 365)
-  local dayOfYear = dayOfEra - (365 * yearOfEra + math.floor(yearOfEra / 4) - math.floor(yearOfEra / 100))
-  local monthIndex = math.floor((5 * dayOfYear + 2) / 153)
-  local day = dayOfYear - math.floor((153 * monthIndex + 2) / 5) + 1
+  local millis = ms % 1000
+  local seconds = (ms - millis) / 1000
+  local daySeconds = seconds % 86400
+  local shifted = (seconds - daySeconds) / 86400 + 719468
+  local dayOfEra = shifted % 146097
+  local era = (shifted - dayOfEra) / 146097
+  local a = dayOfEra - dayOfEra % 1460
+  local yearOfEra = dayOfEra - a / 1460 + (dayOfEra - dayOfEra % 36524) / 36524
+    - (dayOfEra - dayOfEra % 146096) / 146096
+  yearOfEra = (yearOfEra - yearOfEra % 365) / 365
+  local dayOfYear = dayOfEra - 365 * yearOfEra - (yearOfEra - yearOfEra % 4) / 4
+    + (yearOfEra - yearOfEra % 100) / 100
+  local monthIndex = 5 * dayOfYear + 2
+  monthIndex = (monthIndex - monthIndex % 153) / 153
+  local dayTimes = 153 * monthIndex + 2
+  local day = dayOfYear - (dayTimes - dayTimes % 5) / 5 + 1
   local month = monthIndex < 10 and monthIndex + 3 or monthIndex - 9
   local year = yearOfEra + era * 400
   if month <= 2 then year = year + 1 end
-  local yearText
-  if year >= 0 and year <= 9999 then
-    yearText = string.format('%04d', year)
-  elseif year > 9999 then
-    yearText = string.format('+%06d', year)
-  else
-    yearText = string.format('-%06d', -year)
-  end
-  return string.format('%s-%02d-%02dT%02d:%02d:%02d.%03dZ', yearText, month, day,
-    math.floor(daySeconds / 3600), math.floor(daySeconds % 3600 / 60), daySeconds % 60, millis)
+  local minuteSeconds = daySeconds % 3600
+  local second = minuteSeconds % 60
+  local yearFormat = '%04d'
+  if year > 9999 then yearFormat = '+%06d' elseif year < 0 then yearFormat = '-%06d' year = -year end
+  return string.format(yearFormat .. '-%02d-%02dT%02d:%02d:%02d.%03dZ', year, month, day,
+    (daySeconds - minuteSeconds) / 3600, (minuteSeconds - second) / 60, second, millis)
 end
 
+-- Every string field goes through one cjson.encode (escaping done in C), numbers, booleans and
+-- the stored detail JSON are appended as text (cjson would round long numbers).
 local function callSnapshotJson(snapshot)
   local field = snapshotField
-  local parts = {
-    '{"tenantId":', jsonString(snapshot[field.tenantId]),
-    ',"callId":', jsonString(snapshot[field.callId]),
-    ',"provider":', jsonString(snapshot[field.provider]),
-    ',"active":', isActiveStatus(present(snapshot[field.status])) and 'true' or 'false',
-    ',"createdAt":"', isoTime(snapshot[field.createdAt]),
-    '","updatedAt":"', isoTime(present(snapshot[field.updatedAt]) or snapshot[field.createdAt]),
-    '","version":', present(snapshot[field.version]) or '0',
+  local strings = {
+    tenantId = snapshot[field.tenantId],
+    callId = snapshot[field.callId],
+    provider = snapshot[field.provider],
   }
   for _, entry in ipairs(snapshotTextFields) do
-    local value = present(snapshot[entry[2]])
-    if value ~= nil then parts[#parts + 1] = ',"' .. entry[1] .. '":' .. jsonString(value) end
+    local value = snapshot[entry[2]]
+    if value then strings[entry[1]] = value end
   end
+  local updatedAt = present(snapshot[field.updatedAt]) or snapshot[field.createdAt]
+  local parts = {
+    string.sub(cjson.encode(strings), 1, -2),
+    ',"active":', isActiveStatus(present(snapshot[field.status])) and 'true' or 'false',
+    ',"createdAt":"', isoTime(snapshot[field.createdAt]),
+    '","updatedAt":"', isoTime(updatedAt),
+    '","version":', present(snapshot[field.version]) or '0',
+  }
   for _, entry in ipairs(snapshotTimeFields) do
-    local value = present(snapshot[entry[2]])
-    if value ~= nil then parts[#parts + 1] = ',"' .. entry[1] .. '":"' .. isoTime(value) .. '"' end
+    local value = snapshot[entry[2]]
+    if value then parts[#parts + 1] = ',"' .. entry[1] .. '":"' .. isoTime(value) .. '"' end
   end
   for _, entry in ipairs(snapshotDetailFields) do
-    local value = present(snapshot[entry[2]])
-    if value ~= nil then parts[#parts + 1] = ',"' .. entry[1] .. '":' .. value end
+    local value = snapshot[entry[2]]
+    if value then parts[#parts + 1] = ',"' .. entry[1] .. '":' .. value end
   end
   -- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0.
   local durationMs = present(snapshot[field.durationMs])

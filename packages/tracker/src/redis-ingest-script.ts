@@ -13,7 +13,8 @@ import { redisCallSnapshotJsonLua } from './redis-call-snapshot-json-lua';
  * the bounded stream, the live message.
  *
  * Returns nothing for an event that is not published (a duplicate, an ignored or skipped
- * event), else `{ epoch, seq, duplicate (0|1), register (0|1) }`.
+ * event), else `{ epoch, seq, duplicate (0|1), register (0|1), snapshot JSON }`, and the reply's
+ * own snapshot is left out: the store reads the call from the JSON.
  */
 export const publishAppliedEventLua = defineLuaFragment(
   'after-call-transition',
@@ -22,11 +23,12 @@ local publishedOutcomes = { changed = true, ended = true, enriched = true, unpub
 
 local function afterCallTransition(base, callKey, transition, applied, snapshot, argv)
   if not publishedOutcomes[applied.outcome] then return nil end
-  local json = argv[2] .. '"call":' .. callSnapshotJson(snapshot) .. '}}'
+  local callJson = callSnapshotJson(snapshot)
   local stream = calltrack_open(argv[1])
-  local seq, duplicate, register = calltrack_publish(stream, json, transition.eventId)
+  local seq, duplicate, register = calltrack_publish(stream, argv[2] .. '"call":' .. callJson .. '}}',
+    transition.eventId)
   calltrack_close(stream)
-  return { stream.epoch, seq, duplicate, register }
+  return { stream.epoch, seq, duplicate, register, callJson }, true
 end
 `,
 );
