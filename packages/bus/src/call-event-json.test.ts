@@ -4,11 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { callEventJson } from './call-event-json';
 
 describe('callEventJson', () => {
-  it('writes a sealed event once', () => {
-    const sealed = sealCallEvent(makeCallEvent());
-    const json = callEventJson(sealed);
-    expect(json).toBe(JSON.stringify(sealed));
-    expect(callEventJson(sealed)).toBe(json);
+  it('writes a sealed event as JSON.stringify does', () => {
+    const sealed = sealCallEvent(makeCallEvent({ raw: { at: new Date(0) } }));
+    expect(callEventJson(sealed)).toBe(JSON.stringify(sealed));
   });
 
   it('writes a plain event each time: it may have changed', () => {

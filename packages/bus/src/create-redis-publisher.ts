@@ -53,6 +53,9 @@ interface Pending {
   abandoned: boolean;
 }
 
+/** What an event whose deadline passed before it was sent gets (nobody reads it). */
+const abandonedResult: BusPublishResult = { cursor: '', duplicate: false };
+
 /** Publishes one JSON argument list of at most this size per script call (events can be MiBs). */
 const maxBatchBytes = 1024 * 1024;
 
@@ -77,30 +80,39 @@ export function createRedisPublisher(
   /** Publishes a batch of one tenant's events with one script call. */
   const publishBatch = async (meta: string, batch: Pending[]): Promise<BusPublishResult[]> => {
     script ??= scriptFor(await options.mode());
-    const live = batch.filter((pending) => !pending.abandoned);
-    if (live.length === 0) return [];
+    // Those whose deadline passed while they waited are not sent; which were is kept by index.
+    const sent: boolean[] = new Array(batch.length);
     const args: string[] = [];
-    for (const { json, event } of live) args.push(json, event.id);
-    const [epoch, registering, ...seqs] = (await runRedisScript(redis, script, [meta], args)) as [
-      string,
-      number,
-      ...number[],
-    ];
-    if (registering === 1) {
+    let tenantId: string | undefined;
+    for (let index = 0; index < batch.length; index += 1) {
+      const pending = batch[index] as Pending;
+      sent[index] = !pending.abandoned;
+      if (pending.abandoned) continue;
+      args.push(pending.json, pending.event.id);
+      tenantId ??= pending.event.tenantId;
+    }
+    // An abandoned one's promise is already rejected: what it gets here goes nowhere.
+    if (tenantId === undefined) return batch.map(() => abandonedResult);
+    const reply = (await runRedisScript(redis, script, [meta], args)) as (string | number)[];
+    const epoch = reply[0] as string;
+    if (reply[1] === 1) {
       // The events are published; a failed registration is tried again on the next publish.
-      await registerRedisBusTenant(redis, prefix, (live[0] as Pending).event.tenantId).catch(
-        (error: unknown) =>
-          options.report(error instanceof Error ? error : new Error(String(error))),
+      await registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) =>
+        options.report(error instanceof Error ? error : new Error(String(error))),
       );
     }
-    const results = new Map(
-      live.map((pending, index) => {
-        const seq = seqs[index] as number;
-        return [pending, { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 }];
-      }),
-    );
-    // An abandoned one's promise is already rejected: what it gets here goes nowhere.
-    return batch.map((pending) => results.get(pending) ?? { cursor: '', duplicate: false });
+    const results: BusPublishResult[] = new Array(batch.length);
+    let next = 2;
+    for (let index = 0; index < batch.length; index += 1) {
+      if (!sent[index]) {
+        results[index] = abandonedResult;
+        continue;
+      }
+      const seq = reply[next] as number;
+      next += 1;
+      results[index] = { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 };
+    }
+    return results;
   };
   // Events of one tenant published while its previous script call runs go together in the next
   // one: no added latency at rest, and the per-call cost shared under load.
