@@ -5,14 +5,30 @@ import { copyJsonValue } from './copy-json-value';
 import { InvalidEventError } from './errors/invalid-event-error';
 import { parseCallEvent } from './parse-call-event';
 
+/** Hands back the object it is given, so a subclass's private field lands on that object. */
+class ReturnTarget {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: the point: stamp a private field on `target`.
+    return target;
+  }
+}
+
 /**
- * Events this module validated and froze. Only the functions below add to it, each after
- * validating what it adds, and nothing outside this module can reach it: membership proves the
- * event passed the schema, and being frozen and made only of plain data, it cannot have changed
- * since. A `WeakSet`, not a property or a `Symbol.for` key, so that no code outside calltrack can
- * mark an event, and a sealed event costs nothing once it is dropped.
+ * The mark of an event this module validated and froze: a private field only this class can
+ * put on an object (`new SealMark(event)`) or look for. Nothing outside this module can mark an
+ * event (it is not a property, nor a `Symbol.for` key), so the mark proves the event passed the
+ * schema; being frozen and made only of plain data, it cannot have changed since. A private
+ * field rather than a `WeakSet`: looking it up is a property lookup, and it costs the garbage
+ * collector nothing (a weak collection's entries do). Another copy of this package has another
+ * class: its sealed events are validated again, never trusted by mistake.
  */
-const sealedEvents = new WeakSet<object>();
+class SealMark extends ReturnTarget {
+  #sealed = true;
+
+  static has(value: object): boolean {
+    return #sealed in value;
+  }
+}
 
 /**
  * Validates an event once and returns a sealed copy that every calltrack package (the tracker,
@@ -31,14 +47,14 @@ const sealedEvents = new WeakSet<object>();
 export function sealCallEvent(value: unknown): CallEvent {
   if (isSealedCallEvent(value)) return value;
   const event = parseCallEvent(copyFreeFormParts(value));
+  new SealMark(event);
   freezeParsed(event);
-  sealedEvents.add(event);
   return event;
 }
 
 /** True for an event {@link sealCallEvent} (or {@link withCallSnapshot}) returned: valid, and unchangeable since. */
 export function isSealedCallEvent(value: unknown): value is CallEvent {
-  return typeof value === 'object' && value !== null && sealedEvents.has(value);
+  return typeof value === 'object' && value !== null && SealMark.has(value);
 }
 
 /**
@@ -49,7 +65,7 @@ export function isSealedCallEvent(value: unknown): value is CallEvent {
  * Throws `InvalidEventError` naming the field, like `publish` would.
  */
 export function withCallSnapshot(event: CallEvent, call: CallSnapshot): CallEvent {
-  if (!sealedEvents.has(event)) {
+  if (!SealMark.has(event)) {
     return sealCallEvent({ ...event, data: { ...event.data, call } });
   }
   const copied = copyJsonValue(call, {
@@ -72,8 +88,8 @@ export function withCallSnapshot(event: CallEvent, call: CallSnapshot): CallEven
   const violation = checkJsonLimits(data, callEventLimits.data);
   if (violation) throw invalid(['data', ...violation.path], violation.message);
   const sealed: CallEvent = { ...event, data };
+  new SealMark(sealed);
   freezeParsed(sealed);
-  sealedEvents.add(sealed);
   return sealed;
 }
 
