@@ -22,16 +22,15 @@ export type JsonValueCopy =
  * @internal
  */
 export function copyJsonValue(value: unknown, limits: JsonLimits): JsonValueCopy {
-  const state = { length: 0, limits };
-  path.length = 0;
+  const state: CopyState = { length: 0, limits, parent: undefined, key: undefined };
   try {
-    return { value: copy(value, 0, state) };
+    return { value: copy(value, 0, undefined, state) };
   } catch (error) {
     if (error instanceof Violation) return { violation: error.violation };
     // A getter or a proxy trap threw: the value cannot be written as JSON either.
-    return {
-      violation: { reason: 'unserializable', path: [...path], message: 'cannot be read' },
-    };
+    const path = pathOf(state.parent);
+    if (state.key !== undefined) path.push(state.key);
+    return { violation: { reason: 'unserializable', path, message: 'cannot be read' } };
   }
 }
 
@@ -39,43 +38,70 @@ class Violation {
   constructor(readonly violation: JsonLimitViolation) {}
 }
 
+/** Where in the value the walk is: a chain of keys, made only for objects and arrays. */
+interface Place {
+  parent: Place | undefined;
+  key: string | number;
+}
+
 interface CopyState {
   length: number;
   limits: JsonLimits;
+  /** The property being read (for a getter that throws): its parent's place and its key. */
+  parent: Place | undefined;
+  key: string | number | undefined;
 }
 
-/** Path of the value being copied, for violations: kept on a stack shared by the walk. */
-const path: (string | number)[] = [];
+function placeOf(parent: Place | undefined, key: string | number | undefined): Place | undefined {
+  return key === undefined ? parent : { parent, key };
+}
 
-function fail(reason: JsonLimitViolation['reason'], message: string): never {
+function pathOf(place: Place | undefined): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let node = place; node !== undefined; node = node.parent) path.unshift(node.key);
+  return path;
+}
+
+function fail(
+  reason: JsonLimitViolation['reason'],
+  message: string,
+  place: Place | undefined,
+): never {
   // A length violation is reported where the running total crossed the limit: report the
   // checked value itself, which is what is too long (as checkJsonLimits does).
-  throw new Violation({ reason, path: reason === 'length' ? [] : [...path], message });
+  throw new Violation({ reason, path: reason === 'length' ? [] : pathOf(place), message });
 }
 
 function count(state: CopyState, characters: number): void {
   state.length += characters;
   if (state.length > state.limits.maxLength) {
-    fail('length', `is longer than ${state.limits.maxLength} characters as JSON`);
+    fail('length', `is longer than ${state.limits.maxLength} characters as JSON`, undefined);
   }
 }
 
-/** The copy of one value; `undefined` for what JSON leaves out. */
-function copy(input: unknown, depth: number, state: CopyState): unknown {
+/**
+ * The copy of the value under `key` of the object at `parent` (the root: neither); `undefined`
+ * for what JSON leaves out. A place is made only for objects and for violations.
+ */
+function copy(
+  input: unknown,
+  depth: number,
+  parent: Place | undefined,
+  state: CopyState,
+  key?: string | number,
+): unknown {
   let value = input;
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as { toJSON?: unknown }).toJSON === 'function'
-  ) {
-    try {
-      value = (value as { toJSON: () => unknown }).toJSON();
-    } catch {
-      fail('unserializable', 'has a toJSON() that throws');
+  if (typeof value === 'object' && value !== null) {
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      try {
+        value = (value as { toJSON: () => unknown }).toJSON();
+      } catch {
+        fail('unserializable', 'has a toJSON() that throws', placeOf(parent, key));
+      }
     }
-  }
-  if (value instanceof Number || value instanceof String || value instanceof Boolean) {
-    value = value.valueOf();
+    if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+      value = value.valueOf();
+    }
   }
   switch (typeof value) {
     case 'string':
@@ -92,7 +118,7 @@ function copy(input: unknown, depth: number, state: CopyState): unknown {
       count(state, 5);
       return value;
     case 'bigint':
-      return fail('unserializable', 'is a BigInt, which JSON cannot hold');
+      return fail('unserializable', 'is a BigInt, which JSON cannot hold', placeOf(parent, key));
     case 'undefined':
     case 'function':
     case 'symbol':
@@ -104,17 +130,18 @@ function copy(input: unknown, depth: number, state: CopyState): unknown {
         return null;
       }
       const level = depth + 1;
+      const place = placeOf(parent, key);
       if (level > state.limits.maxDepth) {
-        fail('depth', `is nested deeper than ${state.limits.maxDepth} levels`);
+        fail('depth', `is nested deeper than ${state.limits.maxDepth} levels`, place);
       }
       count(state, 2);
       if (Array.isArray(value)) {
         count(state, value.length);
         const items: unknown[] = new Array(value.length);
         for (let index = 0; index < value.length; index += 1) {
-          path.push(index);
-          const item = copy(value[index], level, state);
-          path.pop();
+          state.parent = place;
+          state.key = index;
+          const item = copy(value[index], level, place, state, index);
           items[index] = item === undefined ? null : item;
         }
         return Object.freeze(items);
@@ -123,9 +150,9 @@ function copy(input: unknown, depth: number, state: CopyState): unknown {
       const object: Record<string, unknown> = {};
       for (const key of Object.keys(source)) {
         count(state, key.length + 4);
-        path.push(key);
-        const item = copy(source[key], level, state);
-        path.pop();
+        state.parent = place;
+        state.key = key;
+        const item = copy(source[key], level, place, state, key);
         if (item === undefined) continue;
         if (key === '__proto__') {
           // An own property, as JSON.parse makes it, not the object's prototype.
