@@ -60,5 +60,5 @@ export const callerDeskWebhookPayloadSchema = z.looseObject({
   group_id: text,
 });
 
-/** The documented CallerDesk fields, as validated by {@link callerDeskWebhookPayloadSchema}. */
+/** The documented CallerDesk fields, as validated by the webhook payload schema. */
 export type CallerDeskWebhookFields = z.infer<typeof callerDeskWebhookPayloadSchema>;

@@ -1,6 +1,8 @@
 export type { CallerDeskTenant } from './callerdesk-tenant';
 export type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 export type { CallerDeskWebhookFields } from './callerdesk-webhook-payload-schema';
+export type { CreateCallerDeskCallControlOptions } from './create-callerdesk-call-control';
+export { createCallerDeskCallControl } from './create-callerdesk-call-control';
 export type {
   CallerDeskClickToCallOptions,
   CallerDeskClickToCallResult,

@@ -51,6 +51,7 @@ export { RateLimitedError } from './errors/rate-limited-error';
 export { UnauthorizedError } from './errors/unauthorized-error';
 export { UnknownTenantError } from './errors/unknown-tenant-error';
 export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error';
+export { UnsupportedOperationError } from './errors/unsupported-operation-error';
 export type { EventSink, EventSinkResult } from './event-sink';
 export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
 export type { AllowClientAddress } from './is-allowed-client-address';

@@ -9,7 +9,7 @@ export interface JsonResponseInit {
 }
 
 /**
- * `Response.json(data, init)` for handlers that may run behind {@link toNodeHandler}: the result
+ * `Response.json(data, init)` for handlers that may run behind `toNodeHandler` (`@calltrack/core/node`): the result
  * is a real `Response`, and the Node bridge writes it without building a web stream (on Node 20
  * that saves about a fifth of a small webhook's cost).
  */

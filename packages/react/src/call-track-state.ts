@@ -31,4 +31,9 @@ export interface CallTrackState {
   lastEvent: CallEvent | undefined;
   /** The bus cursor of the last call event received, when the transport carries it. */
   lastCursor: string | undefined;
+  /**
+   * The `alert.*` events received (the tracker's alerts), newest first, at most the client's
+   * `maxAlerts`, minus the dismissed ones. The same array until it changes.
+   */
+  alerts: readonly CallEvent[];
 }

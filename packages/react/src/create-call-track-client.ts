@@ -8,11 +8,23 @@ import type {
   CallTrackTransport,
   CallTrackTransportSink,
 } from './call-track-transport';
+import {
+  type CallTrackApi,
+  type CallTrackApiOptions,
+  createCallTrackApi,
+} from './create-call-track-api';
 
 /** Options of {@link createCallTrackClient}. */
 export interface CallTrackClientOptions {
   /** Where events come from: `sseTransport`, `socketIoTransport` or `trpcTransport`. */
   transport: CallTrackTransport;
+  /**
+   * The tracker's HTTP API (`createTrackerHandler`), for `useCallControl` and `useAnalytics`:
+   * its base (`{ baseUrl: '/api' }`), and optionally `fetch`, `headers` and `credentials`.
+   */
+  api?: CallTrackApiOptions;
+  /** How many alerts `state.alerts` keeps (newest first). Default 50. */
+  maxAlerts?: number;
   /** Errors thrown by event listeners. Default `console.error`. */
   onError?: (error: unknown) => void;
 }
@@ -65,18 +77,33 @@ export interface CallTrackClient {
    * returned function is called (reference counted).
    */
   watchCall(callId: string): () => void;
+  /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
+  readonly api: CallTrackApi | undefined;
+  /** Removes one alert (by event id) from `state.alerts`; it does not come back. */
+  dismissAlert(id: string): void;
+  /** Removes every alert from `state.alerts`. */
+  clearAlerts(): void;
 }
+
+const defaultMaxAlerts = 50;
 
 /**
  * Creates the client store over a transport. Nothing connects until `connect()` (which
  * `CallTrackProvider` calls when it mounts), so creating it during server rendering is safe.
  *
  * @example
- * const client = createCallTrackClient({ transport: sseTransport({ url: '/api/events' }) });
+ * const client = createCallTrackClient({
+ *   transport: sseTransport({ url: '/api/events' }),
+ *   api: { baseUrl: '/api' }, // the tracker's HTTP API: useCallControl, useAnalytics
+ * });
  */
 export function createCallTrackClient(options: CallTrackClientOptions): CallTrackClient {
   const { transport } = options;
   const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const api = options.api === undefined ? undefined : createCallTrackApi(options.api);
+  const maxAlerts = options.maxAlerts ?? defaultMaxAlerts;
+  /** Alert ids already received or dismissed: a repeat (a resume, a retry) is not a new alert. */
+  const seenAlerts = new Set<string>();
   const listeners = new Set<() => void>();
   const eventListeners = new Set<{ listener: CallEventListener; filter?: CallEventFilter }>();
   const activeCalls = createActiveCallsReconciler();
@@ -102,6 +129,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     hasSnapshot: false,
     lastEvent: undefined,
     lastCursor: undefined,
+    alerts: [],
   };
 
   const emit = (): void => {
@@ -129,6 +157,15 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     if (!entry || (entry.call && entry.call.version >= call.version)) return false;
     entry.call = call;
     return true;
+  };
+
+  /** Remembers an alert id, forgetting the oldest past a bound (ids of long-gone alerts). */
+  const rememberAlert = (id: string): void => {
+    seenAlerts.add(id);
+    if (seenAlerts.size > maxAlerts * 20) {
+      const oldest = seenAlerts.values().next().value;
+      if (oldest !== undefined) seenAlerts.delete(oldest);
+    }
   };
 
   const sink: CallTrackTransportSink = {
@@ -173,12 +210,15 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     onEvent(event, cursor) {
       const { call, changed } = activeCalls.applyEvent(event);
       const watchedChanged = call !== undefined && remember(call);
+      const newAlert = event.type.startsWith('alert.') && !seenAlerts.has(event.id);
+      if (newAlert) rememberAlert(event.id);
       state = {
         ...state,
         lastEvent: event,
         lastCursor: cursor ?? state.lastCursor,
         ...(changed ? { activeCalls: activeCalls.list() } : {}),
         ...(watchedChanged ? { watchedCalls: publishWatched() } : {}),
+        ...(newAlert ? { alerts: [event, ...state.alerts].slice(0, maxAlerts) } : {}),
       };
       emit();
       for (const entry of [...eventListeners]) {
@@ -197,6 +237,18 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   };
 
   return {
+    api,
+    dismissAlert(id) {
+      rememberAlert(id);
+      if (!state.alerts.some((alert) => alert.id === id)) return;
+      state = { ...state, alerts: state.alerts.filter((alert) => alert.id !== id) };
+      emit();
+    },
+    clearAlerts() {
+      if (state.alerts.length === 0) return;
+      state = { ...state, alerts: [] };
+      emit();
+    },
     getSnapshot: () => state,
     subscribe(listener) {
       listeners.add(listener);

@@ -1,6 +1,13 @@
 export type { ActiveCall } from './active-call';
+export type {
+  CallAnalytics,
+  CallAnalyticsBucket,
+  CallAnalyticsFigures,
+  CallAnalyticsGranularity,
+} from './call-analytics';
 export type { CallEventFilter } from './call-event-filter';
 export { matchesCallEventFilter } from './call-event-filter';
+export { CallTrackApiError } from './call-track-api-error';
 export type { CallTrackProviderProps } from './call-track-provider';
 export { CallTrackContext, CallTrackProvider } from './call-track-provider';
 export type { CallTrackRefreshFailure } from './call-track-refresh-error';
@@ -11,6 +18,14 @@ export type {
   CallTrackTransport,
   CallTrackTransportSink,
 } from './call-track-transport';
+export type {
+  AnalyticsRange,
+  CallTrackApi,
+  CallTrackApiOptions,
+  PlaceCallInput,
+  PlacedCallResult,
+} from './create-call-track-api';
+export { createCallTrackApi } from './create-call-track-api';
 export type {
   CallEventListener,
   CallTrackClient,
@@ -34,8 +49,14 @@ export type {
 export { trpcTransport } from './trpc-transport';
 export type { UseActiveCallsResult } from './use-active-calls';
 export { useActiveCalls } from './use-active-calls';
+export type { UseAlertsResult } from './use-alerts';
+export { useAlerts } from './use-alerts';
+export type { UseAnalyticsOptions, UseAnalyticsResult } from './use-analytics';
+export { useAnalytics } from './use-analytics';
 export { useCall } from './use-call';
 export { useCallCompleted } from './use-call-completed';
+export type { CallControlPlaceInput, UseCallControlResult } from './use-call-control';
+export { useCallControl } from './use-call-control';
 export { useCallEvents } from './use-call-events';
 export { useCallTrackClient } from './use-call-track-client';
 export { useCallTrackState } from './use-call-track-state';

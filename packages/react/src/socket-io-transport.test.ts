@@ -6,7 +6,7 @@ import { createCallTracker } from '@calltrack/tracker';
 import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callEvent, endedEvent } from './__tests__/start-sse-server';
+import { alertEvent, callEvent, endedEvent } from './__tests__/start-sse-server';
 import { ids, until } from './__tests__/wait-for-state';
 import { createCallTrackClient } from './create-call-track-client';
 import { socketIoTransport } from './socket-io-transport';
@@ -43,7 +43,7 @@ async function setup() {
   cleanups.push(() => socket.close());
   const client = createCallTrackClient({ transport: socketIoTransport({ socket }) });
   cleanups.push(client.connect());
-  return { server, tracker, client };
+  return { server, bus, tracker, client };
 }
 
 describe('socketIoTransport against a real attachCallTrack server', () => {
@@ -75,5 +75,15 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     for (const event of missed) await tracker.ingest(event);
     await until(client, (state) => state.activeCalls.length === 51);
     expect(received).toEqual(missed.map((event) => event.callId));
+  });
+
+  it('keeps the tenant’s alert.* events in state.alerts, newest first', async () => {
+    const { bus, client } = await setup();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await bus.publish(alertEvent('alert-1', 'tenant-a'));
+    await bus.publish(alertEvent('alert-2', 'tenant-b'));
+    await bus.publish(alertEvent('alert-3', 'tenant-a'));
+    const state = await until(client, (current) => current.alerts.length === 2);
+    expect(state.alerts.map((alert) => alert.id)).toEqual(['alert-3', 'alert-1']);
   });
 });

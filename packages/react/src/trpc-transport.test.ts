@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { callEvent, endedEvent } from './__tests__/start-sse-server';
+import { alertEvent, callEvent, endedEvent } from './__tests__/start-sse-server';
 import {
   startTrpcServer,
   type TrpcTestServer,
@@ -192,5 +192,16 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
     expect(errors).toHaveLength(1);
     // The next refresh works again.
     await client.refresh({ timeoutMs: 5_000 });
+  });
+
+  it('keeps the tenant’s alert.* events in state.alerts, newest first', async () => {
+    const server = await startServer();
+    const client = connectClient(testTrpcTransport(server));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await server.bus.publish(alertEvent('alert-1', 'tenant-a'));
+    await server.bus.publish(alertEvent('alert-2', 'tenant-b'));
+    await server.bus.publish(alertEvent('alert-3', 'tenant-a'));
+    const state = await until(client, (current) => current.alerts.length === 2);
+    expect(state.alerts.map((alert) => alert.id)).toEqual(['alert-3', 'alert-1']);
   });
 });

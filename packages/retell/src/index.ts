@@ -1,4 +1,6 @@
 export type { RetellWebhookBody } from './compute-retell-digest';
+export type { CreateRetellCallControlOptions } from './create-retell-call-control';
+export { createRetellCallControl } from './create-retell-call-control';
 export type {
   CreateRetellClientOptions,
   RetellClient,

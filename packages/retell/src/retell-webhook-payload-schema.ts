@@ -44,7 +44,7 @@ export const retellCallSchema = z.looseObject({
   call_cost: z.looseObject({ combined_cost: z.number().nullish() }).nullish(),
 });
 
-/** A Retell `call` object, as validated by {@link retellCallSchema}. */
+/** A Retell `call` object, as the webhook handler validates it. */
 export type RetellCall = z.infer<typeof retellCallSchema>;
 
 /**
@@ -71,11 +71,11 @@ export const retellCallEventNames = [
   'transfer_ended',
 ] as const;
 
-/** One of {@link retellCallEventNames}. */
+/** One of Retell's call event names. */
 export type RetellCallEventName = (typeof retellCallEventNames)[number];
 
 /**
- * A validated Retell webhook. `call` is set for the events in {@link retellCallEventNames};
+ * A validated Retell webhook. `call` is set for the events in Retell's call event names;
  * for any other event (chat events, future events) it is `undefined` and the payload maps to no
  * `CallEvent`.
  */

@@ -35,6 +35,13 @@ export interface ScriptedWebhook {
    * callback URLs name the tenant, as Twilio's docs suggest: `?tenant=<tenantId>`.
    */
   query?: Readonly<Record<string, string>>;
+  /**
+   * The absolute URL this webhook goes to, when the call named its own: a Twilio call placed
+   * through the provider API (`createProviderApi`) with a `StatusCallback` (or an AMD or recording
+   * callback URL). Without it, the webhook goes to the provider's endpoint at the simulator's
+   * `target`.
+   */
+  url?: string;
 }
 
 /** One simulated call: who called whom, how it ends, and every webhook the provider sends. */
@@ -86,4 +93,8 @@ export interface CallScriptInput {
   talkDurationMs: number | undefined;
   customerNumber: string | undefined;
   avoidNumbers: readonly string[];
+  /** Twilio: run answering-machine detection (default: on most outbound calls, always on voicemail). */
+  machineDetection?: boolean;
+  /** Twilio: record the call (default: most answered calls). */
+  recording?: boolean;
 }

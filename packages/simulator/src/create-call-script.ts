@@ -26,6 +26,13 @@ export interface CreateCallScriptOptions {
   customerNumber?: string;
   /** Business numbers the customer's number must not collide with; default the line and {@link demoLines}. */
   avoidNumbers?: readonly string[];
+  /**
+   * Twilio: whether answering-machine detection runs (its callback, `AnsweredBy`). Default: on
+   * voicemail calls and on most other outbound calls.
+   */
+  machineDetection?: boolean;
+  /** Twilio: whether the call is recorded (its recording callback). Default: most answered calls. */
+  recording?: boolean;
 }
 
 /**
@@ -51,6 +58,10 @@ export function createCallScript(options: CreateCallScriptOptions): CallScript {
     talkDurationMs: options.talkDurationMs,
     customerNumber: options.customerNumber,
     avoidNumbers: options.avoidNumbers ?? [line.number, ...demoLines.map((demo) => demo.number)],
+    ...(options.machineDetection === undefined
+      ? {}
+      : { machineDetection: options.machineDetection }),
+    ...(options.recording === undefined ? {} : { recording: options.recording }),
   };
   const random = createRandom(options.seed);
   switch (line?.provider) {

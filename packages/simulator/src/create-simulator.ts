@@ -12,11 +12,13 @@ import {
   type ResolvedSimulatorOptions,
   resolveSimulatorOptions,
 } from './resolve-simulator-options';
+import type { ScriptedCallEnding } from './scripted-call-ending';
 import { prepareSignedRequest, sendPreparedRequest } from './sign-and-send';
 import type { SimulatedCall } from './simulated-call';
 import type { SimulatedOutcome } from './simulated-outcome';
 import type { Simulator } from './simulator';
 import type { SimulatorDelivery } from './simulator-delivery';
+import { type RunningCall, registerSimulatorInternals } from './simulator-internals';
 import type { SimulatorLine } from './simulator-line';
 import type { RunCallOptions, SimulatorOptions, StopOptions } from './simulator-options';
 import type { SimulatorStats } from './simulator-stats';
@@ -77,21 +79,33 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     script: CallScript,
     plan: PlannedDelivery[],
     meta: { seed: number; speed: number; signal: AbortSignal },
+    control: CallControlState,
   ): Promise<SimulatedCall> => {
     const { signal, speed } = meta;
     const url = config.urls[script.provider];
     const deliveries: SimulatorDelivery[] = [];
-    const begin = performance.now();
     let aborted = signal.aborted;
-    for (const step of plan) {
+    for (;;) {
       if (aborted) break;
-      const wait = begin + step.atMs / speed - performance.now();
+      const step = control.queue.shift();
+      if (step === undefined) break;
+      // A hang-up drops what the script had planned after it.
+      const endedAtMs = control.ending?.endedAtMs;
+      if (endedAtMs !== undefined && step.atMs > endedAtMs && !control.endingSteps.has(step)) {
+        continue;
+      }
+      const wait = control.begin + step.atMs / speed - performance.now();
       if (wait > 0) {
         try {
-          await sleep(wait, undefined, { signal });
+          await sleep(wait, undefined, { signal: AbortSignal.any([signal, control.wake.signal]) });
         } catch {
-          aborted = true;
-          break;
+          if (signal.aborted) {
+            aborted = true;
+            break;
+          }
+          // Woken by a hang-up: look at this step again against the new plan.
+          control.queue.unshift(step);
+          continue;
         }
       }
       if (signal.aborted) {
@@ -135,14 +149,114 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       deliveries.push(delivery);
       record(delivery);
     }
+    const { ending } = control;
     return {
       ...script,
+      ...(ending === undefined
+        ? {}
+        : {
+            webhooks: [
+              ...script.webhooks.filter((webhook) => webhook.atMs <= ending.endedAtMs),
+              ...ending.webhooks,
+            ],
+            status: ending.status,
+            providerStatus: ending.providerStatus,
+            talkDurationMs: ending.talkDurationMs,
+            endedAt: script.startedAt + ending.endedAtMs,
+          }),
       seed: meta.seed,
       reordered: plan.some((step) => step.reordered),
       duplicates: plan.filter((step) => step.duplicate).length,
       deliveries,
       ok: !aborted && deliveries.every((delivery) => delivery.ok),
       aborted,
+    };
+  };
+
+  /** Starts a scripted call: stats, hooks, and its deliveries in the background. */
+  const run = (
+    script: CallScript,
+    runOptions: {
+      seed: number;
+      random: Random;
+      duplicateRate: number;
+      reorder: boolean;
+      speed: number;
+      signal?: AbortSignal | undefined;
+    },
+  ): RunningCall => {
+    const plan = planDeliveries(script.webhooks, {
+      random: runOptions.random,
+      duplicateRate: runOptions.duplicateRate,
+      reorder: runOptions.reorder,
+    });
+    const { speed } = runOptions;
+    const signal =
+      runOptions.signal === undefined
+        ? controller.signal
+        : AbortSignal.any([controller.signal, runOptions.signal]);
+
+    stats.started += 1;
+    stats.byProvider[script.provider] += 1;
+    stats.byOutcome[script.outcome] += 1;
+    if (plan.some((step) => step.reordered)) stats.reorderedCalls += 1;
+    call(options.onCallStart, script);
+
+    const control: CallControlState = {
+      begin: performance.now(),
+      queue: [...plan],
+      wake: new AbortController(),
+      ending: undefined,
+      endingSteps: new Set(),
+    };
+    const promise = execute(script, plan, { seed: runOptions.seed, speed, signal }, control).then(
+      (result) => {
+        active.delete(promise);
+        if (result.aborted) stats.aborted += 1;
+        else stats.completed += 1;
+        call(options.onCallEnd, result);
+        notifyIdle();
+        return result;
+      },
+    );
+    active.add(promise);
+    let finished = false;
+    void promise.then(() => {
+      finished = true;
+    });
+    const elapsedMs = () =>
+      speed === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : (performance.now() - control.begin) * speed;
+    return {
+      script,
+      done: promise,
+      elapsedMs,
+      get ending() {
+        return control.ending;
+      },
+      end(endingAt) {
+        if (finished || control.ending !== undefined) return undefined;
+        const ending = endingAt(elapsedMs());
+        if (ending === undefined) return undefined;
+        const steps: PlannedDelivery[] = ending.webhooks.map((webhook, offset) => ({
+          webhook,
+          index: script.webhooks.length + offset,
+          atMs: webhook.atMs,
+          duplicate: false,
+          reordered: false,
+        }));
+        control.ending = ending;
+        control.endingSteps = new Set(steps);
+        control.queue = [
+          ...control.queue.filter((step) => step.atMs <= ending.endedAtMs),
+          ...steps,
+        ];
+        const sleeping = control.wake;
+        control.wake = new AbortController();
+        sleeping.abort();
+        return ending;
+      },
     };
   };
 
@@ -170,29 +284,9 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       'duplicateRate',
     );
     const reorder = callOptions.reorder ?? random.chance(config.reorderRate);
-    const plan = planDeliveries(script.webhooks, { random, duplicateRate, reorder });
     const speed = callOptions.speed === undefined ? config.speed : checkSpeed(callOptions.speed);
-    const signal =
-      callOptions.signal === undefined
-        ? controller.signal
-        : AbortSignal.any([controller.signal, callOptions.signal]);
-
-    stats.started += 1;
-    stats.byProvider[script.provider] += 1;
-    stats.byOutcome[script.outcome] += 1;
-    if (plan.some((step) => step.reordered)) stats.reorderedCalls += 1;
-    call(options.onCallStart, script);
-
-    const promise = execute(script, plan, { seed, speed, signal }).then((result) => {
-      active.delete(promise);
-      if (result.aborted) stats.aborted += 1;
-      else stats.completed += 1;
-      call(options.onCallEnd, result);
-      notifyIdle();
-      return result;
-    });
-    active.add(promise);
-    return promise;
+    return run(script, { seed, random, duplicateRate, reorder, speed, signal: callOptions.signal })
+      .done;
   };
 
   const tick = () => {
@@ -228,7 +322,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   if (options.signal?.aborted === true) void stop({ abort: true });
   else options.signal?.addEventListener('abort', () => void stop({ abort: true }), { once: true });
 
-  return {
+  const simulator: Simulator = {
     seed: config.seed,
     get running() {
       return running;
@@ -259,6 +353,34 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
   };
+  registerSimulatorInternals(simulator, {
+    config,
+    nextSeed: () => master.uint32(),
+    run: (script, { seed }) => {
+      const random = createRandom(seed);
+      return run(script, {
+        seed,
+        random,
+        duplicateRate: config.duplicateRate,
+        reorder: random.chance(config.reorderRate),
+        speed: config.speed,
+      });
+    },
+  });
+  return simulator;
+}
+
+/** How a running call stands: its remaining deliveries and its hang-up, if any. */
+interface CallControlState {
+  /** `performance.now()` when the call started. */
+  begin: number;
+  /** Deliveries still to make, in order. */
+  queue: PlannedDelivery[];
+  /** Aborted to wake the call's sleep when its plan changes (a hang-up). */
+  wake: AbortController;
+  ending: ScriptedCallEnding | undefined;
+  /** The deliveries of the ending, which are due after it by definition. */
+  endingSteps: ReadonlySet<PlannedDelivery>;
 }
 
 function chooseLine(

@@ -1,11 +1,22 @@
 export type { CallScript, ScriptedPayload, ScriptedWebhook } from './call-script';
 export type { CreateCallScriptOptions } from './create-call-script';
 export { createCallScript } from './create-call-script';
+export { createProviderApi } from './create-provider-api';
 export { createSimulator } from './create-simulator';
 export type { SimulatorCredentials } from './demo-credentials';
 export { demoCredentials } from './demo-credentials';
 export { demoLines } from './demo-lines';
 export { findDemoLine } from './find-demo-line';
+export type {
+  ProviderApi,
+  ProviderApiCall,
+  ProviderApiCallFilter,
+  ProviderApiFault,
+  ProviderApiFaultRule,
+  ProviderApiOperation,
+  ProviderApiOptions,
+  ProviderApiRequestInfo,
+} from './provider-api';
 export type { CreateSignedRequestOptions } from './sign-and-send';
 export { createSignedRequest } from './sign-and-send';
 export type { SimulatedCall } from './simulated-call';

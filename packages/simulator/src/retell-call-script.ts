@@ -9,6 +9,7 @@ import {
 } from './conversation-templates';
 import { drawCustomerNumber } from './draw-customer-number';
 import { createRandom, type Random } from './random';
+import { retellCallCost } from './retell-call-cost';
 import { stableHash } from './stable-hash';
 
 const customerNames = [
@@ -27,13 +28,6 @@ const customerNames = [
 ];
 const agentNames = ['Ava', 'Leo', 'Maya', 'Noah'];
 const companies = ['Sunrise Dental', 'Northside Physio', 'Harbor Auto Care', 'Maple Realty'];
-
-/** Retell's price list in cents per second, as in its `call_cost.product_costs`. */
-const products = [
-  { product: 'elevenlabs_tts', unit_price: 0.1166667 },
-  { product: 'gpt_4o_mini', unit_price: 0.00833 },
-  { product: 'retell_platform', unit_price: 0.0833333 },
-];
 
 /**
  * The webhooks Retell sends for one phone call of an AI agent (the default `webhook_events`):
@@ -176,7 +170,7 @@ export function buildRetellCallScript(input: CallScriptInput, random: Random): C
       disconnection_reason: reason,
       latency: { e2e: summarize(latencies) },
       llm_token_usage: tokenUsage(agentTurns, random),
-      call_cost: cost(durationMs),
+      call_cost: retellCallCost(durationMs),
       opt_in_signed_url: false,
       data_storage_setting: 'everything',
     };
@@ -196,7 +190,7 @@ export function buildRetellCallScript(input: CallScriptInput, random: Random): C
       end_timestamp: startedAt + endAt,
       duration_ms: 0,
       disconnection_reason: reason,
-      call_cost: cost(0),
+      call_cost: retellCallCost(0),
       opt_in_signed_url: false,
       data_storage_setting: 'everything',
     };
@@ -294,21 +288,6 @@ function tokenUsage(requests: number, random: Random) {
     values,
     average: Math.round(values.reduce((sum, value) => sum + value, 0) / values.length),
     num_requests: values.length,
-  };
-}
-
-function cost(durationMs: number) {
-  const seconds = Math.ceil(durationMs / 1000);
-  const productCosts = products.map((item) => ({
-    ...item,
-    cost: round2(item.unit_price * seconds),
-  }));
-  const unitPrice = products.reduce((sum, item) => sum + item.unit_price, 0);
-  return {
-    product_costs: seconds === 0 ? [] : productCosts,
-    total_duration_seconds: seconds,
-    total_duration_unit_price: Math.round(unitPrice * 1e7) / 1e7,
-    combined_cost: round2(productCosts.reduce((sum, item) => sum + item.cost, 0)),
   };
 }
 

@@ -1,6 +1,8 @@
 import { stopTestServers } from '@calltrack/test-utils';
+import { createTwilioClient } from '@calltrack/twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWebhookApp } from './__tests__/start-webhook-app';
+import { demoCredentials } from './demo-credentials';
 import { type CliEnvironment, cliExitCodes, runCli } from './run-cli';
 
 afterEach(stopTestServers);
@@ -265,5 +267,52 @@ describe('runCli against the real handlers', () => {
     const { code, stdout } = await running;
     expect(code).toBe(cliExitCodes.interrupted);
     expect(stdout[0]).toBe('calltrack-sim summary');
+  });
+
+  it('serves the provider API with --provider-api until interrupted, placing no calls of its own with --calls 0', async () => {
+    const app = await startWebhookApp();
+    const controller = new AbortController();
+    const stdout: string[] = [];
+    let announced: (url: string) => void = () => {};
+    const listening = new Promise<string>((resolve) => {
+      announced = resolve;
+    });
+    const running = runCli(
+      ['--target', app.url, '--provider-api', '0', '--calls', '0', '--speed', 'max', '--quiet'],
+      {
+        stdout: (line) => {
+          stdout.push(line);
+          const url = /provider API → (http:\/\/\S+)/.exec(line)?.[1];
+          if (url !== undefined) announced(url);
+        },
+        stderr: () => {},
+        env: { TWILIO_ACCOUNT_SID: 'AC99990000000000000000000000000001' },
+        signal: controller.signal,
+      },
+    );
+    const baseUrl = await listening;
+    const twilio = createTwilioClient({
+      accountSid: 'AC99990000000000000000000000000001',
+      authToken: demoCredentials.twilioAuthToken,
+      baseUrl,
+    });
+    const call = await twilio.placeCall({
+      to: '+14155550123',
+      from: '+14155550100',
+      url: 'https://app.example.com/twiml',
+      statusCallback: `${app.url}/webhooks/twilio`,
+      statusCallbackEvent: ['initiated', 'completed'],
+    });
+    await app.waitForEvent((event) => event.callId === call.sid && event.type === 'call.ended');
+    controller.abort();
+    expect(await running).toBe(cliExitCodes.ok);
+    expect(stdout.join('\n')).toMatch(/calls\s+1 started/);
+  });
+
+  it('refuses --calls 0 without --provider-api, and a bad port', async () => {
+    expect((await run(['--target', 'http://x', '--calls', '0'])).code).toBe(cliExitCodes.usage);
+    const { code, stderr } = await run(['--target', 'http://x', '--provider-api', 'http']);
+    expect(code).toBe(cliExitCodes.usage);
+    expect(stderr.join('\n')).toMatch(/--provider-api must be a port number/);
   });
 });

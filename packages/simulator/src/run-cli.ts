@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
+import { createProviderApi } from './create-provider-api';
 import { createSimulator } from './create-simulator';
 import { explainDeliveryFailure } from './explain-delivery-failure';
 import { formatDeliveryJson, formatDeliveryLine } from './format-delivery-line';
 import { formatSummary } from './format-summary';
+import type { ProviderApi } from './provider-api';
 import { type SimulatedOutcome, simulatedOutcomes } from './simulated-outcome';
 import type { SimulatorDelivery } from './simulator-delivery';
 import type { SimulatorOptions } from './simulator-options';
@@ -57,6 +59,11 @@ Options:
   --callerdesk-token <t>     CallerDesk webhook token, sent as ?token= (env CALLERDESK_TOKEN; default the demo token)
   --callerdesk-method <m>    POST (JSON body, default) or GET (query string)
   --timeout <ms>             Give up on a delivery after ms milliseconds (default 15000)
+  --provider-api <port>      Also serve the providers' call-control APIs on 127.0.0.1:<port> (0: any free
+                             port): point the Twilio, Retell and CallerDesk clients' baseUrl at it to place
+                             and end calls; runs until Ctrl+C. With --calls 0 it sends no calls of its own
+  --twilio-account-sid <s>   Account SID the provider API expects (env TWILIO_ACCOUNT_SID; default the demo one)
+  --callerdesk-auth-code <c> authcode the provider API expects (env CALLERDESK_AUTH_CODE; default the demo one)
   --keep-going               Keep running when the app rejects webhooks (default: stop at the first 4xx)
   --json                     One JSON line per delivery instead of text
   --quiet                    No line per delivery, only problems and the summary
@@ -87,7 +94,7 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
     for (const line of usage.split('\n')) io.stdout(line);
     return cliExitCodes.ok;
   }
-  const { options, quiet, json, keepGoing, calls } = parsed;
+  const { options, quiet, json, keepGoing, calls, providerApi } = parsed;
 
   const explained = new Set<string>();
   let rejected = false;
@@ -122,6 +129,20 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
   }
   const started = simulator;
 
+  let api: ProviderApi | undefined;
+  if (providerApi !== undefined) {
+    try {
+      api = createProviderApi({ simulator: started, ...providerApi.options });
+      const url = await api.listen({ port: providerApi.port });
+      io.stdout(
+        `calltrack-sim provider API → ${url} (Twilio, Retell and CallerDesk clients: baseUrl ${url})`,
+      );
+    } catch (error) {
+      io.stderr(`calltrack-sim: cannot serve the provider API: ${(error as Error).message}`);
+      return cliExitCodes.failed;
+    }
+  }
+
   if (!quiet && !json) {
     const providers = (options.providers ?? simulatorProviders).join(', ');
     io.stdout(
@@ -138,6 +159,17 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
 
   started.start();
   await started.idle();
+  if (api !== undefined) {
+    // The provider API serves until Ctrl+C, then lets the calls it placed end.
+    if (io.signal !== undefined && !io.signal.aborted) {
+      const signal = io.signal;
+      await new Promise<void>((resolve) =>
+        signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
+    }
+    await api.close();
+    await started.idle();
+  }
   io.signal?.removeEventListener('abort', onInterrupt);
 
   const stats = started.stats;
@@ -173,6 +205,9 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
       'callerdesk-token': { type: 'string' },
       'callerdesk-method': { type: 'string' },
       timeout: { type: 'string' },
+      'provider-api': { type: 'string' },
+      'twilio-account-sid': { type: 'string' },
+      'callerdesk-auth-code': { type: 'string' },
       'keep-going': { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -193,7 +228,11 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
   }
   let calls: number | undefined;
   if (values.calls !== undefined) {
-    calls = wholeNumber(values.calls, '--calls');
+    // Zero calls of its own only makes sense next to the provider API.
+    calls =
+      values.calls === '0' && values['provider-api'] !== undefined
+        ? 0
+        : wholeNumber(values.calls, '--calls');
     options.maxCalls = calls;
   }
   if (values['max-active'] !== undefined) {
@@ -236,9 +275,30 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
   if (retell !== undefined) credentials.retellApiKey = retell;
   if (callerDesk !== undefined) credentials.callerDeskToken = callerDesk;
   options.credentials = credentials;
+  let providerApi:
+    | { port: number; options: { twilioAccountSid?: string; callerDeskAuthCode?: string } }
+    | undefined;
+  if (values['provider-api'] !== undefined) {
+    const port = values['provider-api'];
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535) {
+      throw new UsageError(
+        `--provider-api must be a port number (0 for any free port), not "${port}".`,
+      );
+    }
+    const accountSid = secret(values['twilio-account-sid'], 'TWILIO_ACCOUNT_SID');
+    const authCode = secret(values['callerdesk-auth-code'], 'CALLERDESK_AUTH_CODE');
+    providerApi = {
+      port: Number(port),
+      options: {
+        ...(accountSid === undefined ? {} : { twilioAccountSid: accountSid }),
+        ...(authCode === undefined ? {} : { callerDeskAuthCode: authCode }),
+      },
+    };
+  }
   return {
     options,
     calls,
+    providerApi,
     quiet: values.quiet === true,
     json: values.json === true,
     keepGoing: values['keep-going'] === true,

@@ -7,7 +7,8 @@ import type { SimulatorCredentials } from './demo-credentials';
 export interface CreateSignedRequestOptions {
   /**
    * The full URL of the provider's webhook endpoint, e.g. `http://localhost:3000/webhooks/twilio`.
-   * Twilio signs exactly this URL; CallerDesk's token is added to its query.
+   * Twilio signs exactly this URL; CallerDesk's token is added to its query. A webhook with its
+   * own `url` (a callback URL its call named) goes there instead.
    */
   url: string;
   /** The secrets to sign with. */
@@ -55,7 +56,7 @@ export function prepareSignedRequest(
 ): PreparedRequest {
   const { payload } = webhook;
   const { credentials } = options;
-  const url = new URL(options.url);
+  const url = new URL(webhook.url ?? options.url);
   for (const [name, value] of Object.entries(webhook.query ?? {}))
     url.searchParams.set(name, value);
   switch (payload.type) {

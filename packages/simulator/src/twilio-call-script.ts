@@ -1,6 +1,7 @@
 import type { CallDirection } from '@calltrack/core';
 import type { CallScript, CallScriptInput, ScriptedWebhook } from './call-script';
 import { drawCustomerNumber } from './draw-customer-number';
+import { formatTwilioTimestamp } from './format-twilio-timestamp';
 import type { Random } from './random';
 import { stableHash } from './stable-hash';
 
@@ -60,7 +61,8 @@ export function buildTwilioCallScript(input: CallScriptInput, random: Random): C
   const callSid = `CA${random.hex(32)}`;
   const accountSid = `AC${hex32(`account:${line.tenantId}`)}`;
   const machineDetection =
-    direction === 'outbound' && (outcome === 'voicemail' || random.chance(0.6));
+    input.machineDetection ??
+    (direction === 'outbound' && (outcome === 'voicemail' || random.chance(0.6)));
 
   const common: Record<string, string> = {
     AccountSid: accountSid,
@@ -88,7 +90,7 @@ export function buildTwilioCallScript(input: CallScriptInput, random: Random): C
         type: 'form',
         params: {
           ...common,
-          Timestamp: twilioTimestamp(startedAt + atMs),
+          Timestamp: formatTwilioTimestamp(startedAt + atMs),
           SequenceNumber: String(sequence),
           CallStatus: callStatus,
           ...extra,
@@ -168,7 +170,7 @@ export function buildTwilioCallScript(input: CallScriptInput, random: Random): C
       CallDuration: String(talkSeconds),
       ...(answeredBy === undefined ? {} : { AnsweredBy: answeredBy }),
     });
-    if (random.chance(outcome === 'voicemail' ? 0.5 : 0.75)) {
+    if (input.recording ?? random.chance(outcome === 'voicemail' ? 0.5 : 0.75)) {
       const recordingSid = `RE${random.hex(32)}`;
       webhooks.push({
         provider: 'twilio',
@@ -185,7 +187,7 @@ export function buildTwilioCallScript(input: CallScriptInput, random: Random): C
             RecordingStatus: 'completed',
             RecordingDuration: String(Math.max(1, talkSeconds - 1)),
             RecordingChannels: direction === 'inbound' ? '1' : '2',
-            RecordingStartTime: twilioTimestamp(startedAt + answeredAt),
+            RecordingStartTime: formatTwilioTimestamp(startedAt + answeredAt),
             RecordingSource: direction === 'inbound' ? 'RecordVerb' : 'OutboundAPI',
             RecordingTrack: 'both',
             ErrorCode: '0',
@@ -213,11 +215,6 @@ export function buildTwilioCallScript(input: CallScriptInput, random: Random): C
     endedAt: startedAt + endAt,
     webhooks,
   };
-}
-
-/** RFC 2822 in UTC, the way Twilio writes `Timestamp`: `Sun, 25 Mar 2018 09:53:19 +0000`. */
-function twilioTimestamp(milliseconds: number): string {
-  return new Date(milliseconds).toUTCString().replace(/GMT$/, '+0000');
 }
 
 /** The `<prefix>City/State/Zip/Country` fields Twilio derives from a number. */

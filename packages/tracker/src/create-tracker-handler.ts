@@ -12,18 +12,23 @@ import {
   UnauthorizedError,
 } from '@calltrack/core';
 import type { CallTracker } from './call-tracker';
+import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
+import type { IdempotencyStore } from './idempotency-store';
 import {
   matchTrackerRoute,
   normalizeBasePath,
   type TrackerRouteName,
   trackerRoutes,
 } from './match-tracker-route';
+import { type PlaceCallSettings, placeCallRoute } from './place-call-route';
 import {
   parseGranularityParam,
   parseLimitParam,
   parseTimeParam,
   readTrackerQuery,
 } from './read-tracker-query';
+import { terminateCallRoute } from './terminate-call-route';
+import { checkTrackerCallControl, type TrackerCallControl } from './tracker-call-control';
 import { createMaskedLogger, defaultTrackerLogger, type TrackerLogger } from './tracker-logger';
 
 /** Options of {@link createTrackerHandler}. */
@@ -51,7 +56,42 @@ export interface CreateTrackerHandlerOptions {
   basePath?: string;
   /** Where unexpected (500) errors are reported; phone numbers are masked. */
   logger?: TrackerLogger;
+  /**
+   * Turns on the call-control routes, `POST {basePath}/calls` and
+   * `POST {basePath}/calls/:callId/terminate`: the `CallControl` adapters by provider
+   * (`{ twilio: createTwilioCallControl(…), … }`), or a function
+   * `(principal, provider, { tenantId, operation }) => CallControl | undefined` (sync or async)
+   * for provider accounts per tenant. Without it those paths answer 404.
+   */
+  callControl?: TrackerCallControl;
+  /**
+   * Where `POST /calls` keeps its request ids and answers. Default: a memory store of this handler,
+   * right for one process only. With several processes (or the Redis tracker store), give every
+   * handler the same `createRedisIdempotencyStore({ redis })` from `@calltrack/tracker/redis`, or
+   * a request repeated on another process places a second call.
+   */
+  idempotency?: {
+    store?: IdempotencyStore;
+    /** How long a request id and its answer are kept. Default 24 hours. */
+    ttlMs?: number;
+    /**
+     * How long a repeat waits for the first request with its id to finish before answering 409
+     * `request_in_progress`. Default 10 seconds.
+     */
+    waitMs?: number;
+    /**
+     * A request id claimed longer ago than this and never answered belongs to a process that died
+     * while placing: repeats get 409 `request_outcome_unknown`. Default 2 minutes (keep it above
+     * the adapters' request timeout).
+     */
+    pendingTimeoutMs?: number;
+  };
+  /** The clock, ms since the epoch, for request ids. Default `Date.now`. */
+  now?: () => number;
 }
+
+/** The call-control routes, there only with `callControl`. */
+const callControlRoutes: ReadonlySet<TrackerRouteName> = new Set(['place', 'terminate']);
 
 /** Routes that have a cross-tenant query, for principals with `allTenants`. */
 const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'count']);
@@ -75,7 +115,24 @@ const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'coun
  * that tenant would; the routes without a cross-tenant view (`/calls/recent`,
  * `/calls/active/:callId`, `/calls/analytics`) read its own tenant unless it names one.
  *
- * 404 for an unknown path, 405 (with `Allow: GET`) for another method, 401 without credentials,
+ * With `callControl`, two call-control routes (see the README for every answer):
+ *
+ * - `POST {basePath}/calls` with JSON `{ provider, to, from?, agentNumber?, requestId }` places a
+ *   call for the principal's own tenant (also a super-admin's) through the provider's adapter:
+ *   `202 { call: { provider, callId, reference } }` (`callId` null when the provider sends it
+ *   later; `reference` is the `requestId`). A repeat with the same `requestId` gets the same
+ *   answer and places nothing, also while the first is running and on another process sharing
+ *   the `idempotency.store`.
+ * - `POST {basePath}/calls/:callId/terminate` ends a call of the tenant (a super-admin's of any
+ *   tenant, or of the one named with `?tenantId=`): `202 { callId, status: 'terminating' }`;
+ *   `200 { callId, status }` for a call that already ended; 404 for an unknown call or another
+ *   tenant's; 501 when its provider has no adapter or cannot end calls (CallerDesk).
+ *
+ * The screens update from the webhooks that follow, not from these answers. A provider's failure
+ * is answered with a mapped status (422 refused, 502/503/504 unavailable) and
+ * `{ error: { code, message, provider, retryable } }`.
+ *
+ * 404 for an unknown path, 405 (with `Allow`) for another method, 401 without credentials,
  * 400 for a bad or unknown query parameter (`tenantId` included, for a principal without
  * `allTenants`: the tenant is never taken from the query). Errors are JSON
  * `{ error: { code, message } }`.
@@ -93,16 +150,36 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
   }
   const basePath = normalizeBasePath(options.basePath);
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
-  const { tracker } = options;
+  const { tracker, callControl } = options;
+  checkTrackerCallControl(callControl);
+  const placeSettings: PlaceCallSettings | undefined =
+    callControl === undefined
+      ? undefined
+      : {
+          callControl,
+          store: options.idempotency?.store ?? createMemoryIdempotencyStore(),
+          ttlMs: positive(options.idempotency?.ttlMs, 86_400_000, 'idempotency.ttlMs'),
+          waitMs: positive(options.idempotency?.waitMs, 10_000, 'idempotency.waitMs'),
+          pendingTimeoutMs: positive(
+            options.idempotency?.pendingTimeoutMs,
+            120_000,
+            'idempotency.pendingTimeoutMs',
+          ),
+          now: options.now ?? Date.now,
+          logger,
+        };
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     const route = matchTrackerRoute(url.pathname, basePath);
-    if (!route) throw new NotFoundError({ message: 'No such route.' });
-    if (request.method !== 'GET') {
+    if (!route || (callControlRoutes.has(route.name) && placeSettings === undefined)) {
+      throw new NotFoundError({ message: 'No such route.' });
+    }
+    const { method } = trackerRoutes[route.name];
+    if (request.method !== method) {
       return jsonResponse(
-        { error: { code: 'method_not_allowed', message: 'Only GET is supported.' } },
-        { status: 405, headers: { allow: 'GET', 'cache-control': 'no-store' } },
+        { error: { code: 'method_not_allowed', message: `Only ${method} is supported here.` } },
+        { status: 405, headers: { allow: method, 'cache-control': 'no-store' } },
       );
     }
     const principal = checkPrincipal(await options.authenticate(request));
@@ -110,7 +187,8 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     const allowed: readonly string[] = trackerRoutes[route.name].query;
     const query = readTrackerQuery(
       url.searchParams,
-      allTenants ? [...allowed, 'tenantId'] : allowed,
+      // Placing a call is always for the principal's own tenant.
+      allTenants && route.name !== 'place' ? [...allowed, 'tenantId'] : allowed,
     );
     let tenantId = principal.tenantId;
     if (query.tenantId !== undefined) {
@@ -125,6 +203,19 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
       query.limit === undefined ? {} : { limit: parseLimitParam(query.limit, max) };
 
     switch (route.name) {
+      case 'place':
+        return placeCallRoute(request, principal, placeSettings!);
+      case 'terminate':
+        return terminateCallRoute(
+          route.callId,
+          principal,
+          tenantId,
+          allTenants && query.tenantId === undefined,
+          {
+            tracker,
+            callControl: placeSettings!.callControl,
+          },
+        );
       case 'list': {
         if (acrossTenants) {
           if (query.branchId !== undefined) {
@@ -200,6 +291,16 @@ function checkPrincipal(principal: Principal | null | undefined): Principal {
     throw new Error(`authenticate() returned a principal that is not valid (${field}).`);
   }
   return principal;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError({
+      message: `createTrackerHandler: ${name} must be a positive number of milliseconds.`,
+    });
+  }
+  return value;
 }
 
 function json(body: unknown): Response {

@@ -36,7 +36,11 @@ export type {
 export type { CallIdentity, CallTransition, CallTransitionSettings } from './call-transition';
 export { createCallTracker } from './create-call-tracker';
 export { createMemoryCallStore } from './create-memory-call-store';
+export { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 export type { CreateTrackerHandlerOptions } from './create-tracker-handler';
 export { createTrackerHandler } from './create-tracker-handler';
+export type { IdempotencyClaim, IdempotencyStore, IdempotentAnswer } from './idempotency-store';
+export { RequestIdReusedError } from './request-id-reused-error';
 export type { TrackedCall } from './tracked-call';
+export type { CallControlContext, TrackerCallControl } from './tracker-call-control';
 export type { TrackerLogger } from './tracker-logger';

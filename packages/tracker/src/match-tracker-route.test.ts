@@ -13,25 +13,33 @@ describe('matchTrackerRoute', () => {
       name: 'call',
       callId: 'CA h/4',
     });
+    expect(matchTrackerRoute('/api/calls', '/api')).toEqual({ name: 'place' });
+    expect(matchTrackerRoute('/api/calls/CA%2F1/terminate/', '/api')).toEqual({
+      name: 'terminate',
+      callId: 'CA/1',
+    });
   });
 
   it('matches nothing else, and refuses a call id that is not valid URL encoding', () => {
     for (const path of [
       '/calls/active',
       '/api',
-      '/api/calls',
+      '/api/calls/CA1',
+      '/api/calls/CA1/terminate/now',
       '/api/calls/active/a/b',
       '/apix/calls/active',
     ]) {
       expect(matchTrackerRoute(path, '/api'), path).toBeUndefined();
     }
-    let caught: unknown;
-    try {
-      matchTrackerRoute('/calls/active/%E0%A4%A', '');
-    } catch (error) {
-      caught = error;
+    for (const path of ['/calls/active/%E0%A4%A', '/calls/%E0%A4%A/terminate']) {
+      let caught: unknown;
+      try {
+        matchTrackerRoute(path, '');
+      } catch (error) {
+        caught = error;
+      }
+      expect(InvalidArgumentError.isInstance(caught), path).toBe(true);
     }
-    expect(InvalidArgumentError.isInstance(caught)).toBe(true);
   });
 
   it('normalizes the base path', () => {

@@ -1,21 +1,26 @@
 import { InvalidArgumentError } from '@calltrack/core';
 
-/** The read API's routes and the query parameters each takes (besides `tenantId`). */
+/**
+ * The API's routes: the method each takes, and its query parameters (besides `tenantId`).
+ * `place` and `terminate` are the call-control routes, there only with `callControl`.
+ */
 export const trackerRoutes = {
-  list: { query: ['branchId', 'limit'] },
-  count: { query: [] },
-  recent: { query: ['branchId', 'limit'] },
-  call: { query: [] },
-  analytics: { query: ['from', 'to', 'granularity'] },
+  list: { method: 'GET', query: ['branchId', 'limit'] },
+  count: { method: 'GET', query: [] },
+  recent: { method: 'GET', query: ['branchId', 'limit'] },
+  call: { method: 'GET', query: [] },
+  analytics: { method: 'GET', query: ['from', 'to', 'granularity'] },
+  place: { method: 'POST', query: [] },
+  terminate: { method: 'POST', query: [] },
 } as const;
 
 /** A route of the read API, by name. */
 export type TrackerRouteName = keyof typeof trackerRoutes;
 
-/** A matched route; `call` carries the decoded call id from the path. */
+/** A matched route; `call` and `terminate` carry the decoded call id from the path. */
 export type TrackerRoute =
-  | { name: Exclude<TrackerRouteName, 'call'> }
-  | { name: 'call'; callId: string };
+  | { name: Exclude<TrackerRouteName, 'call' | 'terminate'> }
+  | { name: 'call' | 'terminate'; callId: string };
 
 /** `basePath` as given to the handler: '' for the root, else '/x' without a trailing slash. */
 export function normalizeBasePath(basePath: string | undefined): string {
@@ -37,10 +42,17 @@ export function matchTrackerRoute(pathname: string, basePath: string): TrackerRo
   if (path === '/calls/active/count') return { name: 'count' };
   if (path === '/calls/recent') return { name: 'recent' };
   if (path === '/calls/analytics') return { name: 'analytics' };
-  const match = /^\/calls\/active\/([^/]+)$/.exec(path);
-  if (!match) return undefined;
+  if (path === '/calls') return { name: 'place' };
+  const read = /^\/calls\/active\/([^/]+)$/.exec(path);
+  if (read) return { name: 'call', callId: decodeCallId(read[1]!) };
+  const terminate = /^\/calls\/([^/]+)\/terminate$/.exec(path);
+  if (terminate) return { name: 'terminate', callId: decodeCallId(terminate[1]!) };
+  return undefined;
+}
+
+function decodeCallId(segment: string): string {
   try {
-    return { name: 'call', callId: decodeURIComponent(match[1]!) };
+    return decodeURIComponent(segment);
   } catch {
     throw new InvalidArgumentError({
       message: 'The call id in the path is not valid URL encoding.',

@@ -2,6 +2,11 @@ export { computeTwilioBodySha256 } from './compute-twilio-body-sha256';
 export type { ComputeTwilioSignatureOptions } from './compute-twilio-signature';
 export { computeTwilioSignature } from './compute-twilio-signature';
 export type {
+  CreateTwilioCallControlOptions,
+  TwilioCallInstructions,
+} from './create-twilio-call-control';
+export { createTwilioCallControl } from './create-twilio-call-control';
+export type {
   CreateTwilioClientOptions,
   EndTwilioCallOptions,
   PlaceTwilioCallOptions,

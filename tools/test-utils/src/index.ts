@@ -1,4 +1,11 @@
 export {
+  connectTestPostgres,
+  dropTables,
+  postgresRequired,
+  testPostgresUrl,
+  uniqueTableName,
+} from './connect-test-postgres';
+export {
   connectTestRedis,
   deleteKeys,
   redisRequired,
@@ -25,7 +32,15 @@ export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnTypeScript, waitForExit } from './spawn-typescript';
+export type { PersistentRedisServer } from './start-persistent-redis-server';
+export { startPersistentRedisServer } from './start-persistent-redis-server';
 export type { RedisClusterNode, RedisClusterProcess } from './start-redis-cluster';
 export { startRedisCluster } from './start-redis-cluster';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';
+export type {
+  ReceivedWebhook,
+  ReceiverAnswer,
+  WebhookReceiver,
+} from './start-webhook-receiver';
+export { startWebhookReceiver } from './start-webhook-receiver';

@@ -4,6 +4,7 @@ import { CallTrackError } from './calltrack-error';
 import { InvalidSignatureError } from './invalid-signature-error';
 import { MissingSignatureError } from './missing-signature-error';
 import { ProviderApiError } from './provider-api-error';
+import { UnsupportedOperationError } from './unsupported-operation-error';
 
 describe('CallTrackError family', () => {
   it('carries a stable code, an HTTP status and the cause', () => {
@@ -44,5 +45,12 @@ describe('CallTrackError family', () => {
     expect(make(400).isRetryable).toBe(false);
     expect(make(404).isRetryable).toBe(false);
     expect(make(404).status).toBe(502);
+  });
+
+  it('UnsupportedOperationError is a 501 with a stable code', () => {
+    const error = new UnsupportedOperationError({ message: 'CallerDesk cannot end calls.' });
+    expect(error).toMatchObject({ code: 'unsupported_operation', status: 501 });
+    expect(UnsupportedOperationError.isInstance(error)).toBe(true);
+    expect(ProviderApiError.isInstance(error)).toBe(false);
   });
 });

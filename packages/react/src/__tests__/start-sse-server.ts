@@ -78,3 +78,18 @@ export function callEvent(callId: string, overrides: Partial<CallEvent> = {}): C
 export function endedEvent(callId: string, tenantId = 'tenant-a'): CallEvent {
   return callEvent(callId, { type: 'call.ended', status: 'completed', tenantId });
 }
+
+/** An `alert.*` event as the tracker publishes it (`provider: 'calltrack'`). */
+export function alertEvent(id: string, tenantId = 'tenant-a'): CallEvent {
+  const at = new Date(Date.UTC(2026, 10, 21, 11, 0, 0)).toISOString();
+  return {
+    id,
+    type: 'alert.long_call',
+    tenantId,
+    provider: 'calltrack',
+    callId: `CA-${id}`,
+    occurredAt: at,
+    receivedAt: at,
+    data: { rule: 'long_call', message: 'A call is long.', value: 50, threshold: 45 },
+  };
+}

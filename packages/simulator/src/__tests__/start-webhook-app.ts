@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
+import type { CallEvent } from '@calltrack/core';
 import { type NodeHandler, toNodeHandler } from '@calltrack/core/node';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { type CollectingSink, createCollectingSink, serveForTest } from '@calltrack/test-utils';
@@ -26,6 +27,11 @@ export interface WebhookApp {
   bus: CollectingSink;
   /** Every request, in arrival order. */
   received: ReceivedRequest[];
+  /**
+   * Resolves with the first event the tracker published (already, or from now on) that matches
+   * `predicate`; rejects after `timeoutMs` (default 10 s) naming what it waited for.
+   */
+  waitForEvent(predicate: (event: CallEvent) => boolean, timeoutMs?: number): Promise<CallEvent>;
   close(): Promise<void>;
 }
 
@@ -50,6 +56,30 @@ export async function startWebhookApp(
   const credentials = { ...demoCredentials, ...options.credentials };
   const lines = options.lines ?? demoLines;
   const bus = createCollectingSink();
+  const waiters = new Set<(event: CallEvent) => void>();
+  const publish = bus.publish.bind(bus);
+  bus.publish = async (event) => {
+    const result = await publish(event);
+    if (!result.duplicate) for (const waiter of [...waiters]) waiter(event);
+    return result;
+  };
+  const waitForEvent = (predicate: (event: CallEvent) => boolean, timeoutMs = 10_000) => {
+    const seen = bus.events.find(predicate);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise<CallEvent>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`No matching event within ${timeoutMs} ms (${bus.events.length} seen).`));
+      }, timeoutMs);
+      const waiter = (event: CallEvent) => {
+        if (!predicate(event)) return;
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve(event);
+      };
+      waiters.add(waiter);
+    });
+  };
   const tracker = createCallTracker({ bus });
   const tenantOf = (number: string | undefined) => {
     const line = findDemoLine(number, lines);
@@ -125,5 +155,12 @@ export async function startWebhookApp(
     void handler(request, response);
   });
   const served = await serveForTest(server);
-  return { url: served.url, tracker, bus, received, close: () => served.close() };
+  return {
+    url: served.url,
+    tracker,
+    bus,
+    received,
+    waitForEvent,
+    close: () => served.close(),
+  };
 }

@@ -1,0 +1,228 @@
+// Dialer benchmark, in one run:
+// 1. Claims per second on Redis against a bare `SET NX` (the physical floor of one atomic write)
+//    and against the seed's way (a per-lead `SET NX` lock, mark, unlock), at the same concurrency
+//    (one at a time, then 8 in flight).
+// 2. Claims per second on PostgreSQL against a bare `UPDATE … RETURNING` at the same concurrency.
+// 3. A paced run: 10,000 leads (BENCH_COUNT) at 50 calls per second, shared by four
+//    processes through Redis; the rate the provider saw against the rate asked for.
+// Redis figures use a redis-server of their own; PostgreSQL uses the machine's (skipped if absent).
+//   node --import tsx --conditions=@calltrack/source --expose-gc bench/dialer.bench.ts
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { LeadInput, LeadStore } from '@calltrack/dialer';
+import { createPostgresLeadStore, postgresLeadStoreMigration } from '@calltrack/dialer/postgres';
+import { createRedisLeadStore } from '@calltrack/dialer/redis';
+import {
+  connectTestPostgres,
+  spawnTypeScript,
+  startRedisServer,
+  uniqueTableName,
+  waitForExit,
+} from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
+import { perSecond, printTable, ratio } from './lib/report';
+
+// Claims are measured one at a time (a run claims lead by lead) and with 8 in flight.
+let concurrency = 1;
+const claimCount = 2_000;
+const pacedLeads = Number(process.env.BENCH_COUNT ?? 10_000);
+const pacedRate = 50;
+const processes = 4;
+
+const leads = (count: number, run: string): LeadInput[] =>
+  Array.from({ length: count }, (_, index) => ({
+    tenantId: 'bench',
+    leadId: `${run}-${String(index).padStart(7, '0')}`,
+    userId: `user-${index % 40}`,
+    phoneNumber: '+14155550100',
+    timeZone: 'UTC',
+  }));
+
+/** Operations per second, `concurrency` in flight, each doing `operation(index)`. */
+async function rate(
+  count: number,
+  operation: (index: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next;
+        next += 1;
+        await operation(index);
+      }
+    }),
+  );
+  return perSecond(count, performance.now() - started);
+}
+
+async function claimAll(store: LeadStore, run: string, count: number): Promise<number> {
+  const ids = leads(count, run).map((lead) => lead.leadId);
+  return rate(count, async (index) => {
+    const [result] = await store.claimLeads({
+      tenantId: 'bench',
+      leadIds: [ids[index]!],
+      now: Date.now(),
+      leaseMs: 60_000,
+      claimedBy: 'bench',
+    });
+    if (!result?.claimed) throw new Error(`not claimed: ${ids[index]}`);
+  });
+}
+
+const redisServer = await startRedisServer();
+const redis = new Redis(redisServer.url);
+try {
+  for (const level of [1, 8]) {
+    concurrency = level;
+    // 1. Redis.
+    // Best of three interleaved rounds: the machine is shared, and one slow second would decide a
+    // single measurement.
+    const store = createRedisLeadStore({ redis, prefix: 'bench:store' });
+    let bareSetNx = 0;
+    let seedWay = 0;
+    let claims = 0;
+    for (let round = 0; round < 3; round += 1) {
+      await store.addLeads(leads(claimCount, `${concurrency}-redis${round}`));
+      bareSetNx = Math.max(
+        bareSetNx,
+        await rate(claimCount, (index) =>
+          redis.set(`bench:bare:${concurrency}:${round}:${index}`, '1', 'PX', 60_000, 'NX'),
+        ),
+      );
+      seedWay = Math.max(
+        seedWay,
+        await rate(claimCount, async (index) => {
+          const lock = `bench:seed:lock:${concurrency}:${round}:${index}`;
+          if ((await redis.set(lock, 'token', 'PX', 30_000, 'NX')) !== 'OK') return;
+          await redis.hset(
+            `bench:seed:lead:${concurrency}:${round}:${index}`,
+            'has_been_called',
+            'true',
+          );
+          await redis.del(lock);
+        }),
+      );
+      claims = Math.max(claims, await claimAll(store, `${concurrency}-redis${round}`, claimCount));
+    }
+    printTable(`Claims per second on Redis (${claimCount} leads, ${concurrency} in flight)`, [
+      { what: 'bare SET NX PX (baseline)', perSecond: bareSetNx, ratio: 1 },
+      {
+        what: "seed's lock + mark + unlock (peer)",
+        perSecond: seedWay,
+        ratio: ratio(seedWay, bareSetNx),
+      },
+      {
+        what: 'dialer claim (Lua: mark + attempt + fence)',
+        perSecond: claims,
+        ratio: ratio(claims, bareSetNx),
+      },
+    ]);
+
+    // 2. PostgreSQL.
+    const pool = await connectTestPostgres({ max: concurrency });
+    if (pool) {
+      const table = uniqueTableName('bench_leads');
+      const attemptsTable = `${table}_attempts`;
+      const bareTable = uniqueTableName('bench_bare');
+      try {
+        await pool.query(postgresLeadStoreMigration({ table, attemptsTable }));
+        await pool.query(
+          `CREATE TABLE ${bareTable} (tenant_id text, id text, has_been_called boolean NOT NULL DEFAULT false, PRIMARY KEY (tenant_id, id))`,
+        );
+        const pgStore = createPostgresLeadStore({ pool, table, attemptsTable });
+        let bareUpdate = 0;
+        let pgClaims = 0;
+        for (let round = 0; round < 3; round += 1) {
+          await pgStore.addLeads(leads(claimCount, `${concurrency}-pg${round}`));
+          const ids = leads(claimCount, `${concurrency}-pg${round}`).map((lead) => lead.leadId);
+          await pool.query(
+            `INSERT INTO ${bareTable} (tenant_id, id) SELECT 'bench', unnest($1::text[])`,
+            [ids],
+          );
+          bareUpdate = Math.max(
+            bareUpdate,
+            await rate(claimCount, async (index) => {
+              const { rowCount } = await pool.query({
+                name: 'bench-bare-update',
+                text: `UPDATE ${bareTable} SET has_been_called = true WHERE tenant_id = 'bench' AND id = $1 AND has_been_called = false RETURNING id`,
+                values: [ids[index]],
+              });
+              if (rowCount !== 1) throw new Error('bare update missed');
+            }),
+          );
+          pgClaims = Math.max(
+            pgClaims,
+            await claimAll(pgStore, `${concurrency}-pg${round}`, claimCount),
+          );
+        }
+        printTable(
+          `Claims per second on PostgreSQL (${claimCount} leads, ${concurrency} in flight)`,
+          [
+            { what: 'bare UPDATE … RETURNING (baseline)', perSecond: bareUpdate, ratio: 1 },
+            {
+              what: 'dialer claim (conditional UPDATE RETURNING + attempt INSERT)',
+              perSecond: pgClaims,
+              ratio: ratio(pgClaims, bareUpdate),
+            },
+          ],
+        );
+      } finally {
+        await pool.query(`DROP TABLE IF EXISTS ${table}, ${attemptsTable}, ${bareTable}`);
+        await pool.end();
+      }
+    } else {
+      console.log('PostgreSQL not reachable: its claims were not measured.');
+    }
+  }
+
+  // 3. A paced run across four processes.
+  const callTimes: number[] = [];
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      callTimes.push(performance.now());
+      response.end(`call-${callTimes.length}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const callsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/calls`;
+  const pacedStore = createRedisLeadStore({ redis, prefix: 'bench:paced:store' });
+  await pacedStore.addLeads(leads(pacedLeads, 'paced'));
+  const worker = fileURLToPath(new URL('./lib/dialer-bench-worker.ts', import.meta.url));
+  const children = Array.from({ length: processes }, () =>
+    spawnTypeScript(worker, {
+      args: [
+        JSON.stringify({
+          redisUrl: redisServer.url,
+          prefix: 'bench:paced',
+          callsUrl,
+          users: 40,
+          callsPerSecond: pacedRate,
+        }),
+      ],
+    }),
+  );
+  await Promise.all(children.map(waitForExit));
+  server.close();
+  const seconds = (callTimes.at(-1)! - callTimes[0]!) / 1000;
+  const achieved = Math.round(((callTimes.length - 1) / seconds) * 100) / 100;
+  printTable(
+    `A run over ${pacedLeads} leads paced at ${pacedRate}/s across ${processes} processes`,
+    [
+      { what: 'asked for', callsPerSecond: pacedRate, ratio: 1 },
+      {
+        what: `placed (${callTimes.length} calls in ${seconds.toFixed(1)} s)`,
+        callsPerSecond: achieved,
+        ratio: ratio(achieved, pacedRate),
+      },
+    ],
+  );
+  if (callTimes.length !== pacedLeads)
+    throw new Error(`expected ${pacedLeads} calls, got ${callTimes.length}`);
+} finally {
+  redis.disconnect();
+  await redisServer.stop();
+}

@@ -1,0 +1,51 @@
+// A dialer process of the paced-run benchmark: leads on the Redis store, run lock and pacing on
+// the same Redis, calls placed with a POST to the parent's counting server. Triggers every
+// user's run until no lead is pending, then prints "done".
+import type { CallControl } from '@calltrack/core';
+import { createDialer } from '@calltrack/dialer';
+import {
+  createRedisCallPacer,
+  createRedisDialerLocks,
+  createRedisLeadStore,
+} from '@calltrack/dialer/redis';
+import { Redis } from 'ioredis';
+
+const { redisUrl, prefix, callsUrl, users, callsPerSecond } = JSON.parse(
+  process.argv[2] ?? '{}',
+) as { redisUrl: string; prefix: string; callsUrl: string; users: number; callsPerSecond: number };
+
+const redis = new Redis(redisUrl);
+const control: CallControl = {
+  provider: 'bench',
+  async placeCall(request) {
+    const response = await fetch(callsUrl, { method: 'POST', body: request.to });
+    return { provider: 'bench', callId: await response.text(), reference: request.reference };
+  },
+  async terminateCall() {},
+};
+const store = createRedisLeadStore({ redis, prefix: `${prefix}:store` });
+const dialer = createDialer({
+  store,
+  bus: { publish: async () => ({ duplicate: false }) },
+  accounts: [{ id: 'bench-account', control, callsPerSecond }],
+  locks: createRedisDialerLocks({ redis, prefix: `${prefix}:lock` }),
+  pacer: createRedisCallPacer({ redis, prefix: `${prefix}:pace` }),
+  callingWindow: { hours: { start: '00:00', end: '24:00' } },
+  maxConcurrentCallsPerUser: Number.POSITIVE_INFINITY,
+  logger: {},
+});
+const userIds = Array.from({ length: users }, (_, index) => `user-${index}`);
+for (;;) {
+  const runs = await Promise.all(
+    userIds.map((userId) => dialer.trigger({ tenantId: 'bench', userId })),
+  );
+  for (const run of runs) if (run.outcome === 'started') await run.finished;
+  let pending = 0;
+  for (const userId of userIds) {
+    pending += (await store.listPendingLeads({ tenantId: 'bench', userId, limit: 1 })).length;
+  }
+  if (pending === 0) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+process.stdout.write('done\n');
+redis.disconnect();

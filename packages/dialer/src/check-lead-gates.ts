@@ -1,0 +1,72 @@
+import type { CallingWindow } from './calling-window';
+import type { DoNotCallList } from './do-not-call-list';
+import type { Lead } from './lead';
+import type { SkipReason } from './skip-reason';
+import { isValidTimeZone } from './zoned-time';
+
+/** The compliance gates a lead passes before it is claimed. */
+export interface LeadGates {
+  window: CallingWindow;
+  /** The zone of leads that have none; without it they are skipped (`missing_time_zone`). */
+  defaultTimeZone?: string;
+  doNotCall?: DoNotCallList;
+  /** Your own check (a national registry, consent in your CRM): true means do not call. */
+  isDoNotCall?: (lead: Lead) => boolean | Promise<boolean>;
+  maxAttempts?: number;
+  minAttemptGapMs?: number;
+}
+
+/** What {@link checkLeadGates} decided. */
+export type GateDecision =
+  | { pass: true }
+  | { pass: false; reason: SkipReason; retryAt?: number; error?: unknown };
+
+const e164 = /^\+[1-9]\d{7,14}$/;
+
+/**
+ * Runs the gates in order, at dial time: a dialable number and time zone, then the do-not-call
+ * list and hook, then the calling window in the lead's zone, then the attempt cap and gap. The
+ * first gate that fails decides the skip. A failing do-not-call check fails closed.
+ */
+export async function checkLeadGates(
+  lead: Lead,
+  now: number,
+  gates: LeadGates,
+): Promise<GateDecision> {
+  if (typeof lead.phoneNumber !== 'string' || !e164.test(lead.phoneNumber)) {
+    return { pass: false, reason: 'invalid_phone' };
+  }
+  const timeZone = lead.timeZone ?? gates.defaultTimeZone;
+  if (timeZone === undefined || timeZone === '')
+    return { pass: false, reason: 'missing_time_zone' };
+  if (!isValidTimeZone(timeZone)) return { pass: false, reason: 'invalid_time_zone' };
+  try {
+    if (
+      (gates.doNotCall && (await gates.doNotCall.has(lead.tenantId, lead.phoneNumber))) ||
+      (gates.isDoNotCall && (await gates.isDoNotCall(lead)) === true)
+    ) {
+      return { pass: false, reason: 'do_not_call' };
+    }
+  } catch (error) {
+    return { pass: false, reason: 'do_not_call_unavailable', error };
+  }
+  const window = gates.window.check(now, timeZone);
+  if (!window.open) {
+    return {
+      pass: false,
+      reason: 'outside_calling_window',
+      ...(window.retryAt === undefined ? {} : { retryAt: window.retryAt }),
+    };
+  }
+  if (gates.maxAttempts !== undefined && lead.attemptCount >= gates.maxAttempts) {
+    return { pass: false, reason: 'attempt_cap' };
+  }
+  if (
+    gates.minAttemptGapMs !== undefined &&
+    lead.lastAttemptAt !== undefined &&
+    now - lead.lastAttemptAt < gates.minAttemptGapMs
+  ) {
+    return { pass: false, reason: 'too_soon', retryAt: lead.lastAttemptAt + gates.minAttemptGapMs };
+  }
+  return { pass: true };
+}

@@ -1,0 +1,475 @@
+import { createMemoryBus } from '@calltrack/bus';
+import { type CallEvent, InvalidArgumentError, NotFoundError } from '@calltrack/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestCallControl } from './__tests__/create-test-call-control';
+import { type ProviderServer, startProviderServer } from './__tests__/provider-server';
+import { createDialer } from './create-dialer';
+import { createMemoryDialerLocks } from './create-memory-dialer-locks';
+import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
+import { createMemoryLeadStore } from './create-memory-lead-store';
+import { createTestClock, type TestClock } from './create-test-clock';
+import type { DialerOptions } from './dialer';
+import type { DialerLocks } from './dialer-locks';
+import type { LeadInput } from './lead';
+import type { LeadStore } from './lead-store';
+
+// 2026-03-02 15:00 UTC is 10:00 in New York: inside the default window.
+const start = Date.parse('2026-03-02T15:00:00.000Z');
+const tenantId = 'acme';
+const principal = { tenantId, userId: 'user-1' };
+const servers: ProviderServer[] = [];
+const stoppers: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const stop of stoppers.splice(0)) await stop();
+  for (const server of servers.splice(0)) await server.close();
+});
+
+const number = (index: number): string => `+1415555${String(index).padStart(4, '0')}`;
+const lead = (index: number, extra: Partial<LeadInput> = {}): LeadInput => ({
+  tenantId,
+  leadId: `lead-${String(index).padStart(3, '0')}`,
+  userId: 'user-1',
+  phoneNumber: number(index),
+  timeZone: 'America/New_York',
+  ...extra,
+});
+
+async function setUp(overrides: Partial<DialerOptions> = {}, leads: LeadInput[] = []) {
+  const server = await startProviderServer();
+  servers.push(server);
+  const clock: TestClock = createTestClock(start);
+  const store: LeadStore = overrides.store ?? createMemoryLeadStore();
+  await store.addLeads(leads);
+  const bus = createMemoryBus();
+  const events: CallEvent[] = [];
+  const recording = {
+    publish: async (event: CallEvent) => {
+      events.push(event);
+      return bus.publish(event);
+    },
+    subscribe: bus.subscribe.bind(bus),
+  };
+  const control = createTestCallControl({
+    baseUrl: server.url,
+    accountSid: server.accountSid,
+    authToken: server.authToken,
+  });
+  const warnings: string[] = [];
+  const dialer = createDialer({
+    store,
+    bus: recording,
+    accounts: [{ id: 'twilio-main', control, callsPerSecond: 1000 }],
+    clock,
+    maxConcurrentCallsPerUser: Number.POSITIVE_INFINITY,
+    logger: {
+      warn: (message) => warnings.push(message),
+      error: (message) => warnings.push(message),
+    },
+    ...overrides,
+  });
+  stoppers.push(async () => {
+    await dialer.stop();
+    await bus.close();
+  });
+  return { server, clock, store, bus, events, dialer, warnings };
+}
+
+async function runToEnd(
+  dialer: ReturnType<typeof createDialer>,
+  who = principal,
+): Promise<Awaited<ReturnType<typeof dialer.trigger>>> {
+  const result = await dialer.trigger(who);
+  if (result.outcome === 'started') await result.finished;
+  return result;
+}
+
+describe('createDialer', () => {
+  it('calls every pending lead once, in order, and never again: not after a reload, not on a new trigger', async () => {
+    const leads = [lead(1), lead(2), lead(3)];
+    const { server, store, events, dialer } = await setUp({}, leads);
+    const result = await dialer.trigger(principal);
+    expect(result.outcome).toBe('started');
+    if (result.outcome !== 'started') return;
+    const [summary] = await result.finished;
+    expect(summary).toMatchObject({ placed: 3, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 });
+    expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2), number(3)]);
+    for (const [index, call] of server.calls.entries()) {
+      const stored = await store.getLead(tenantId, leads[index]!.leadId);
+      expect(stored).toMatchObject({ callStatus: 'placed', hasBeenCalled: true, callId: call.sid });
+      expect(call.reference).toBe(stored?.attemptId);
+    }
+    expect(events.map((event) => event.type)).toEqual([
+      'dialer.run_started',
+      'dialer.call_placed',
+      'dialer.call_placed',
+      'dialer.call_placed',
+      'dialer.run_finished',
+    ]);
+    expect(events.every((event) => event.userId === 'user-1' && event.tenantId === tenantId)).toBe(
+      true,
+    );
+    expect(events[1]).toMatchObject({
+      provider: 'twilio',
+      callId: server.calls[0]!.sid,
+      to: number(1),
+      direction: 'outbound',
+      data: { leadId: 'lead-001', reference: server.calls[0]!.reference, account: 'twilio-main' },
+    });
+    // The page is reloaded: the same leads come again, and the seed triggers again.
+    expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3 });
+    await runToEnd(dialer);
+    expect(server.calls).toHaveLength(3);
+  });
+
+  it('runs the gates before the claim: a gated lead is skipped with a reason, never claimed, never called', async () => {
+    const doNotCall = createMemoryDoNotCallList();
+    await doNotCall.add(tenantId, [number(2)]);
+    const leads = [
+      lead(1),
+      lead(2),
+      lead(3, { timeZone: 'Asia/Tokyo' }), // 00:00 in Tokyo
+      lead(4, { timeZone: undefined }),
+      lead(5, { timeZone: 'Mars/Olympus_Mons' }),
+      lead(6, { phoneNumber: '555-0100' }),
+      lead(7),
+    ];
+    const { server, store, events, dialer } = await setUp(
+      { doNotCall, isDoNotCall: (candidate) => candidate.phoneNumber === number(7) },
+      leads,
+    );
+    await runToEnd(dialer);
+    expect(server.calls.map((call) => call.to)).toEqual([number(1)]);
+    const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+    expect(skipped.map((event) => [event.data.leadId, event.data.reason])).toEqual([
+      ['lead-002', 'do_not_call'],
+      ['lead-003', 'outside_calling_window'],
+      ['lead-004', 'missing_time_zone'],
+      ['lead-005', 'invalid_time_zone'],
+      ['lead-006', 'invalid_phone'],
+      ['lead-007', 'do_not_call'],
+    ]);
+    // Tokyo opens at 09:00 JST = 00:00 UTC the next day.
+    expect(skipped[1]?.data.retryAt).toBe('2026-03-03T00:00:00.000Z');
+    for (const [leadId, reason] of [
+      ['lead-002', 'do_not_call'],
+      ['lead-004', 'missing_time_zone'],
+    ] as const) {
+      expect(await store.getLead(tenantId, leadId)).toMatchObject({
+        callStatus: 'pending',
+        hasBeenCalled: false,
+        fence: 0,
+        skipReason: reason,
+        skippedAt: start,
+      });
+    }
+    const finished = events.at(-1)!;
+    expect(finished.data).toMatchObject({
+      placed: 1,
+      skipped: 6,
+      nextRetryAt: '2026-03-03T00:00:00.000Z',
+    });
+  });
+
+  it('releases a lead the provider refused (4xx) and calls it again only after the gap, within the cap', async () => {
+    const { server, store, clock, dialer } = await setUp(
+      { maxAttempts: 2, minAttemptGapMs: 120_000 },
+      [lead(1)],
+    );
+    server.faults.set(number(1), 'refuse');
+    await runToEnd(dialer);
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'pending',
+      hasBeenCalled: false,
+      attemptCount: 1,
+    });
+    const [released] = await store.listAttempts({ tenantId, limit: 1 });
+    expect(released).toMatchObject({ state: 'released', reason: 'refused:provider_api_error' });
+    await runToEnd(dialer); // too soon
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({ skipReason: 'too_soon' });
+    await clock.advance(120_000);
+    server.faults.delete(number(1));
+    await runToEnd(dialer);
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'placed',
+      attemptCount: 2,
+      fence: 2,
+    });
+    expect(server.callsTo(number(1))).toBe(1);
+  });
+
+  it('marks an ambiguous failure unknown, never dials it again, and lets a webhook or a lookup settle it', async () => {
+    const leads = [lead(1), lead(2), lead(3)];
+    const { server, store, clock, dialer } = await setUp(
+      {
+        placeCallTimeoutMs: 300,
+        unknownSettleMs: 60_000,
+        lookupCall: async (attempt) => {
+          const response = await fetch(`${server.url}/test/calls?reference=${attempt.attemptId}`);
+          const found = (await response.json()) as { sid: string }[];
+          return found[0] ? { placed: true, callId: found[0].sid } : undefined;
+        },
+      },
+      leads,
+    );
+    server.faults.set(number(1), 'fail-after'); // placed, then 500
+    server.faults.set(number(2), 'hang'); // placed, answer never comes
+    await runToEnd(dialer);
+    server.releaseHeld();
+    for (const leadId of ['lead-001', 'lead-002']) {
+      expect(await store.getLead(tenantId, leadId)).toMatchObject({ callStatus: 'unknown' });
+    }
+    await runToEnd(dialer);
+    await clock.advance(3_600_000);
+    await runToEnd(dialer);
+    expect(server.callsTo(number(1))).toBe(1);
+    expect(server.callsTo(number(2))).toBe(1);
+    // A webhook that echoes the reference (CallerDesk's campid) settles lead-002.
+    const attempt2 = (await store.getLead(tenantId, 'lead-002'))!.attemptId!;
+    expect(
+      await dialer.handleCallEvent(
+        callEvent('call.ended', 'CD-77', {
+          provider: 'callerdesk',
+          status: 'no-answer',
+          data: { campaignId: attempt2 },
+        }),
+      ),
+    ).toBe('updated');
+    expect(await store.getLead(tenantId, 'lead-002')).toMatchObject({
+      callStatus: 'completed',
+      callOutcome: 'no-answer',
+      callId: 'CD-77',
+    });
+    // The reconciler asks the provider about lead-001: the call exists, so it is placed.
+    expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 1 });
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'placed',
+      callId: server.calls.find((call) => call.to === number(1))!.sid,
+    });
+  });
+
+  it('orphans a claim whose process died before the dial, for review; never redials it; a reviewer can release it', async () => {
+    const { server, store, clock, dialer } = await setUp({ attemptLeaseMs: 60_000 }, [lead(1)]);
+    // Another process claimed lead-001 and died.
+    await store.claimLeads({
+      tenantId,
+      leadIds: ['lead-001'],
+      now: start,
+      leaseMs: 60_000,
+      claimedBy: 'dead',
+    });
+    await runToEnd(dialer);
+    expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+    await clock.advance(60_000);
+    expect(await dialer.reconcile()).toEqual({ orphaned: 1, settled: 0 });
+    const stored = await store.getLead(tenantId, 'lead-001');
+    expect(stored).toMatchObject({ callStatus: 'orphaned', hasBeenCalled: true, fence: 2 });
+    await runToEnd(dialer);
+    expect(server.calls).toHaveLength(0);
+    const [orphan] = await store.listAttempts({ tenantId, state: 'orphaned', limit: 10 });
+    expect(orphan).toMatchObject({ reason: 'lease_expired', claimedBy: 'dead' });
+    expect((await dialer.releaseAttempt(tenantId, orphan!.attemptId)).applied).toBe(true);
+    await clock.advance(120_000);
+    await runToEnd(dialer);
+    expect(server.callsTo(number(1))).toBe(1);
+    await expect(dialer.releaseAttempt(tenantId, 'nope')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("refuses a stale holder's writes: a dial that answers after its attempt was taken over changes nothing", async () => {
+    const { server, store, clock, dialer, warnings } = await setUp(
+      { attemptLeaseMs: 10_000, placeCallTimeoutMs: 5_000 },
+      [lead(1)],
+    );
+    server.faults.set(number(1), 'hang');
+    const result = await dialer.trigger(principal);
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The holder is stuck in the dial past its lease; the reconciler takes the attempt over.
+    await clock.advance(10_000);
+    expect(await dialer.reconcile()).toEqual({ orphaned: 1, settled: 0 });
+    const before = await store.getLead(tenantId, 'lead-001');
+    // The provider answers late (a 5xx): the holder tries to record `unknown`, fenced out.
+    server.releaseHeld();
+    if (result.outcome === 'started') await result.finished;
+    expect(await store.getLead(tenantId, 'lead-001')).toEqual(before);
+    expect(warnings).toContain(
+      'A write about an attempt was refused by the fence; it changed nothing.',
+    );
+  });
+
+  it('schedules one follow-up for triggers that come while a run is active, never a parallel run', async () => {
+    const { server, events, dialer } = await setUp({}, [lead(1), lead(2)]);
+    server.faults.set(number(1), 'hang');
+    const first = await dialer.trigger(principal);
+    const second = await dialer.trigger(principal);
+    const third = await dialer.trigger(principal);
+    expect([first.outcome, second.outcome, third.outcome]).toEqual([
+      'started',
+      'follow_up_scheduled',
+      'follow_up_scheduled',
+    ]);
+    while (server.calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    server.releaseHeld();
+    if (first.outcome !== 'started') return;
+    const summaries = await first.finished;
+    expect(summaries.map((summary) => summary.placed + summary.unknown)).toEqual([2, 0]);
+    const runs = events.filter((event) => event.type.startsWith('dialer.run_'));
+    expect(runs.map((event) => [event.type, event.data.cause ?? ''])).toEqual([
+      ['dialer.run_started', 'trigger'],
+      ['dialer.run_finished', ''],
+      ['dialer.run_started', 'follow_up'],
+      ['dialer.run_finished', ''],
+    ]);
+    // Another user's run is independent.
+    expect((await dialer.trigger({ tenantId, userId: 'user-2' })).outcome).toBe('started');
+  });
+
+  it('keeps calls in flight per user under the cap: the next lead waits for the call to end', async () => {
+    const { server, bus, dialer, store } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
+      lead(1),
+      lead(2),
+    ]);
+    dialer.start();
+    const result = await dialer.trigger(principal);
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.calls).toHaveLength(1);
+    // The tracker's events for the call arrive on the bus.
+    const sid = server.calls[0]!.sid;
+    await bus.publish(callEvent('call.ringing', sid, { status: 'ringing' }));
+    await bus.publish(callEvent('call.ended', sid, { status: 'completed' }));
+    while (server.calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (result.outcome === 'started') await result.finished;
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'completed',
+      callOutcome: 'completed',
+    });
+    expect(await store.getLead(tenantId, 'lead-002')).toMatchObject({ callStatus: 'placed' });
+  });
+
+  it("follows one user's updates: the dialer's events and the calls it placed, nobody else's", async () => {
+    const { server, bus, dialer, store } = await setUp({}, [
+      lead(1),
+      lead(2, { userId: 'user-2' }),
+    ]);
+    dialer.start();
+    const controller = new AbortController();
+    const updates: string[] = [];
+    const following = (async () => {
+      for await (const update of dialer.followUser({
+        tenantId,
+        userId: 'user-1',
+        signal: controller.signal,
+      })) {
+        updates.push(`${update.type}:${update.leadId ?? ''}`);
+        if (update.type === 'call_completed') controller.abort();
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await runToEnd(dialer);
+    await runToEnd(dialer, { tenantId, userId: 'user-2' });
+    for (const call of server.calls) {
+      await bus.publish(callEvent('call.answered', call.sid, { status: 'in-progress' }));
+    }
+    await bus.publish(callEvent('call.answered', 'CA-unrelated', { status: 'in-progress' }));
+    for (const call of server.calls) {
+      await bus.publish(callEvent('call.ended', call.sid, { status: 'completed' }));
+    }
+    await following;
+    expect(updates).toEqual([
+      'run_started:',
+      'call_placed:lead-001',
+      'run_finished:',
+      'call_status:lead-001',
+      'call_completed:lead-001',
+    ]);
+    // The dialer's own follower ended user-2's call as well.
+    while ((await store.getLead(tenantId, 'lead-002'))?.callStatus !== 'completed') {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  });
+
+  it('stops claiming when the run lease cannot be renewed', async () => {
+    const memory = createMemoryDialerLocks();
+    let renewals = 0;
+    const locks: DialerLocks = {
+      ...memory,
+      acquire: async (key, ttl) => {
+        const lease = await memory.acquire(key, ttl);
+        return (
+          lease && {
+            ...lease,
+            key: lease.key,
+            token: lease.token,
+            renew: async () => {
+              renewals += 1;
+              return false;
+            },
+          }
+        );
+      },
+    };
+    const { server, clock, dialer } = await setUp(
+      { locks, runLeaseMs: 3_000, maxConcurrentCallsPerUser: 1 },
+      [lead(1), lead(2)],
+    );
+    const result = await dialer.trigger(principal);
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await clock.advance(1_000); // the renewal fails: the run stops before lead-002
+    if (result.outcome !== 'started') return;
+    const [summary] = await result.finished;
+    expect(renewals).toBe(1);
+    expect(summary).toMatchObject({ placed: 1, stoppedBy: 'lease_lost' });
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('refuses bad input with a clear error', async () => {
+    const { dialer } = await setUp();
+    await expect(dialer.trigger({ tenantId } as never)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(dialer.trigger({ tenantId: '', userId: 'u' })).rejects.toMatchObject({
+      status: 400,
+    });
+    const store = createMemoryLeadStore();
+    const bus = createMemoryBus();
+    expect(() => createDialer({ store, bus, accounts: [] })).toThrow(/accounts/);
+    expect(() =>
+      createDialer({ store, bus, accounts: [{ id: 'a', control: {} as never }] }),
+    ).toThrow(/CallControl/);
+    expect(() =>
+      createDialer({
+        store,
+        bus,
+        accounts: [
+          { id: 'a', control: { placeCall: async () => ({}) } as never, callsPerSecond: 0 },
+        ],
+      }),
+    ).toThrow(/callsPerSecond/);
+    expect(() =>
+      createDialer({
+        store,
+        bus,
+        accounts: [{ id: 'a', control: { placeCall: async () => ({}) } as never }],
+        callingWindow: { hours: { start: '21:00', end: '09:00' } },
+      }),
+    ).toThrow(/end must be after start/);
+    expect(
+      await dialer.handleCallEvent(callEvent('call.ended', 'CA-nobody', { status: 'busy' })),
+    ).toBe('unlinked');
+    await bus.close();
+  });
+});
+
+function callEvent(type: string, callId: string, extra: Partial<CallEvent> = {}): CallEvent {
+  return {
+    id: `${type}:${callId}:${Math.random()}`,
+    type,
+    tenantId,
+    provider: 'twilio',
+    callId,
+    occurredAt: new Date(start).toISOString(),
+    receivedAt: new Date(start).toISOString(),
+    data: {},
+    ...extra,
+  };
+}

@@ -1,0 +1,697 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type CallEvent,
+  CallTrackError,
+  InvalidArgumentError,
+  isTerminalStatus,
+  NotFoundError,
+  principalSchema,
+} from '@calltrack/core';
+import { callEventReference } from './call-event-reference';
+import { createCallingWindow } from './calling-window';
+import { checkLeadGates, type LeadGates } from './check-lead-gates';
+import { createDialerEvent } from './create-dialer-event';
+import { createMemoryCallPacer } from './create-memory-call-pacer';
+import { createMemoryDialerLocks } from './create-memory-dialer-locks';
+import { pacingWindow } from './create-rate-limiter-pacer';
+import type {
+  CallEventOutcome,
+  Dialer,
+  DialerAccount,
+  DialerOptions,
+  ReconcileReport,
+  RunSummary,
+  TriggerResult,
+} from './dialer';
+import { systemClock } from './dialer-clock';
+import type { DialerLease } from './dialer-locks';
+import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';
+import { followUserUpdates } from './follow-user-updates';
+import { isDefiniteRefusal } from './is-definite-refusal';
+import { keepLease } from './keep-lease';
+import type { Lead } from './lead';
+import type { LeadAttempt } from './lead-attempt';
+import type { AttemptUpdate, AttemptUpdateResult, ClaimResult } from './lead-store';
+
+type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
+
+/**
+ * Creates the auto-dialer: for each of a user's pending leads, in order, the compliance gates,
+ * then the atomic claim in the lead store, then the dial through a `CallControl` adapter.
+ *
+ * - **Once, ever.** A lead is dialled only after the store claimed it (marked called, with a
+ *   fencing token): a reload, a restart or a second server finds it claimed. A crash after the
+ *   claim leaves an attempt the reconciler orphans for review, never redials.
+ * - **Outcomes.** A definite refusal (non-retryable `ProviderApiError`) releases the lead; an
+ *   ambiguous failure (timeout, 5xx) marks the attempt `unknown` for webhooks to settle.
+ * - **Locks** (one run per user, one worker per lead) and **pacing** (calls per second per
+ *   account, calls in flight per user) are shared through `locks` and `pacer`; they are for
+ *   efficiency, correctness rests on the claim.
+ */
+export function createDialer(options: DialerOptions): Dialer {
+  checkOptions(options);
+  const { store, bus } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = createMaskedDialerLogger(options.logger ?? defaultDialerLogger);
+  const locks = options.locks ?? createMemoryDialerLocks({ clock });
+  const pacer = options.pacer ?? createMemoryCallPacer();
+  const instanceId = options.instanceId ?? `dialer-${randomUUID()}`;
+  const referenceOf = options.referenceOf ?? callEventReference;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const minAttemptGapMs = options.minAttemptGapMs ?? 120_000;
+  const maxConcurrent = options.maxConcurrentCallsPerUser ?? 1;
+  const liveCallMaxMs = options.liveCallMaxMs ?? 3_600_000;
+  const attemptLeaseMs = options.attemptLeaseMs ?? 60_000;
+  const unknownSettleMs = options.unknownSettleMs ?? 900_000;
+  const runLeaseMs = options.runLeaseMs ?? 30_000;
+  const leadLeaseMs = options.leadLeaseMs ?? 30_000;
+  const placeCallTimeoutMs = options.placeCallTimeoutMs ?? 15_000;
+  const reconcileIntervalMs = options.reconcileIntervalMs ?? 30_000;
+  const pageSize = options.pageSize ?? 100;
+  const slotPollMs = 1_000;
+  const gates: LeadGates = {
+    window: createCallingWindow(options.callingWindow),
+    maxAttempts,
+    minAttemptGapMs,
+    ...(options.defaultTimeZone === undefined ? {} : { defaultTimeZone: options.defaultTimeZone }),
+    ...(options.doNotCall === undefined ? {} : { doNotCall: options.doNotCall }),
+    ...(options.isDoNotCall === undefined ? {} : { isDoNotCall: options.isDoNotCall }),
+  };
+  const accounts = new Map(options.accounts.map((account) => [account.id, account]));
+  const firstAccount = options.accounts[0]!;
+
+  const stopping = new AbortController();
+  const background = new Set<Promise<unknown>>();
+  const slotWaiters = new Map<string, Set<() => void>>();
+  let started = false;
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    background.add(promise);
+    void promise.then(
+      () => background.delete(promise),
+      () => background.delete(promise),
+    );
+    return promise;
+  };
+  const userKey = (tenantId: string, userId: string): string => `${tenantId}:${userId}`;
+  const runKey = (tenantId: string, userId: string): string => `run:${tenantId}:${userId}`;
+
+  const notifySlot = (tenantId: string, userId: string): void => {
+    for (const wake of slotWaiters.get(userKey(tenantId, userId)) ?? []) wake();
+  };
+
+  const publish = async (event: CallEvent): Promise<void> => {
+    try {
+      await bus.publish(event);
+    } catch (error) {
+      logger.error('Publishing a dialer event failed.', {
+        eventId: event.id,
+        type: event.type,
+        error,
+      });
+    }
+  };
+
+  const write = async (update: AttemptUpdate): Promise<AttemptUpdateResult | undefined> => {
+    try {
+      const result = await store.updateAttempt(update);
+      if (!result.applied) {
+        logger.warn('A write about an attempt was refused by the fence; it changed nothing.', {
+          tenantId: update.tenantId,
+          leadId: update.leadId,
+          attemptId: update.attemptId,
+          state: update.state,
+          reason: result.reason,
+        });
+      }
+      return result;
+    } catch (error) {
+      logger.error('Recording an attempt failed; the reconciler will find it after its lease.', {
+        tenantId: update.tenantId,
+        leadId: update.leadId,
+        attemptId: update.attemptId,
+        state: update.state,
+        error,
+      });
+      return undefined;
+    }
+  };
+
+  const selectAccount = (lead: Lead): DialerAccount => {
+    if (!options.selectAccount) return firstAccount;
+    const account = accounts.get(options.selectAccount(lead));
+    if (!account) {
+      throw new InvalidArgumentError({ message: 'selectAccount returned an unknown account id.' });
+    }
+    return account;
+  };
+
+  /** Waits until the user has fewer calls in flight than the cap; true if it had to wait. */
+  const waitForSlot = async (
+    tenantId: string,
+    userId: string,
+    signal: AbortSignal,
+  ): Promise<boolean> => {
+    if (maxConcurrent === Number.POSITIVE_INFINITY) return false;
+    const key = userKey(tenantId, userId);
+    let waited = false;
+    while (!signal.aborted) {
+      const live = await store.countLiveAttempts({
+        tenantId,
+        userId,
+        since: clock.now() - liveCallMaxMs,
+      });
+      if (live < maxConcurrent) return waited;
+      waited = true;
+      const wait = new AbortController();
+      const onAbort = (): void => wait.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const waiters = slotWaiters.get(key) ?? new Set();
+      const wake = (): void => wait.abort();
+      waiters.add(wake);
+      slotWaiters.set(key, waiters);
+      await clock.sleep(slotPollMs, wait.signal);
+      waiters.delete(wake);
+      if (waiters.size === 0) slotWaiters.delete(key);
+      signal.removeEventListener('abort', onAbort);
+    }
+    return waited;
+  };
+
+  /** Dials one claimed lead and records what the provider answered, fenced. */
+  const dial = async (
+    claim: Extract<ClaimResult, { claimed: true }>,
+    account: DialerAccount,
+    context: { runId: string; userId: string; agentNumber: string | undefined; counts: Counts },
+  ): Promise<void> => {
+    const { lead, attempt } = claim;
+    const key = {
+      tenantId: lead.tenantId,
+      leadId: lead.leadId,
+      attemptId: attempt.attemptId,
+      fence: attempt.fence,
+    };
+    let placed: Awaited<ReturnType<DialerAccount['control']['placeCall']>>;
+    try {
+      placed = await account.control.placeCall({
+        tenantId: lead.tenantId,
+        to: lead.phoneNumber,
+        reference: attempt.attemptId,
+        signal: AbortSignal.timeout(placeCallTimeoutMs),
+        ...(account.from === undefined ? {} : { from: account.from }),
+        ...(context.agentNumber === undefined ? {} : { agentNumber: context.agentNumber }),
+      });
+    } catch (error) {
+      const code = CallTrackError.isInstance(error) ? error.code : 'error';
+      const message = error instanceof Error ? error.message.slice(0, 200) : String(error);
+      if (isDefiniteRefusal(error)) {
+        context.counts.refused += 1;
+        logger.warn('The provider refused the call; the lead is pending again.', {
+          ...key,
+          account: account.id,
+          error: message,
+        });
+        await write({ ...key, state: 'released', now: clock.now(), reason: `refused:${code}` });
+      } else {
+        context.counts.unknown += 1;
+        logger.warn('Placing the call failed ambiguously; webhooks or a lookup settle it.', {
+          ...key,
+          account: account.id,
+          error: message,
+        });
+        await write({
+          ...key,
+          state: 'unknown',
+          now: clock.now(),
+          leaseMs: unknownSettleMs,
+          reason: `ambiguous:${code}`,
+        });
+      }
+      return;
+    }
+    context.counts.placed += 1;
+    await write({
+      ...key,
+      state: 'placed',
+      now: clock.now(),
+      provider: placed.provider,
+      ...(placed.callId === undefined ? {} : { callId: placed.callId }),
+    });
+    logger.info('Call placed.', { ...key, provider: placed.provider, callId: placed.callId });
+    await publish(
+      createDialerEvent('dialer.call_placed', {
+        id: `dialer:${attempt.attemptId}:placed`,
+        tenantId: lead.tenantId,
+        userId: context.userId,
+        at: clock.now(),
+        provider: placed.provider,
+        to: lead.phoneNumber,
+        ...(placed.callId === undefined ? {} : { callId: placed.callId }),
+        data: {
+          runId: context.runId,
+          leadId: lead.leadId,
+          attemptId: attempt.attemptId,
+          reference: attempt.attemptId,
+          account: account.id,
+        },
+      }),
+    );
+  };
+
+  /** One pass over the user's pending leads. */
+  const runOnce = async (
+    tenantId: string,
+    userId: string,
+    runId: string,
+    cause: 'trigger' | 'follow_up',
+    signal: AbortSignal,
+  ): Promise<RunSummary> => {
+    const counts: Counts = { placed: 0, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 };
+    let nextRetryAt: number | undefined;
+    let stoppedBy: RunSummary['stoppedBy'];
+    const dials = new Set<Promise<void>>();
+    await publish(
+      createDialerEvent('dialer.run_started', {
+        id: `dialer:${runId}:started`,
+        tenantId,
+        userId,
+        at: clock.now(),
+        data: { runId, cause },
+      }),
+    );
+
+    const skip = async (lead: Lead, reason: string, retryAt?: number): Promise<void> => {
+      counts.skipped += 1;
+      if (retryAt !== undefined && (nextRetryAt === undefined || retryAt < nextRetryAt)) {
+        nextRetryAt = retryAt;
+      }
+      logger.info('Lead skipped.', { tenantId, userId, leadId: lead.leadId, reason });
+      try {
+        await store.recordSkip({ tenantId, leadId: lead.leadId, reason, now: clock.now() });
+      } catch (error) {
+        logger.error('Recording a skip failed.', { tenantId, leadId: lead.leadId, error });
+      }
+      await publish(
+        createDialerEvent('dialer.lead_skipped', {
+          id: `dialer:${runId}:skipped:${lead.leadId}`,
+          tenantId,
+          userId,
+          at: clock.now(),
+          data: {
+            runId,
+            leadId: lead.leadId,
+            reason,
+            ...(retryAt === undefined ? {} : { retryAt: new Date(retryAt).toISOString() }),
+          },
+        }),
+      );
+    };
+
+    try {
+      const agentNumber = await options.agentNumber?.({ tenantId, userId });
+      let after: string | undefined;
+      pages: for (;;) {
+        const page = await store.listPendingLeads({
+          tenantId,
+          userId,
+          limit: pageSize,
+          ...(after === undefined ? {} : { afterLeadId: after }),
+        });
+        for (const lead of page) {
+          if (signal.aborted) break pages;
+          // 1. The compliance gates: a gated lead is skipped without waiting for anything.
+          let decision = await checkLeadGates(lead, clock.now(), gates);
+          if (!decision.pass) {
+            await skip(lead, decision.reason, decision.retryAt);
+            continue;
+          }
+          // 2. A free line for the user; after a wait, the gates again: they hold at dial time.
+          if (await waitForSlot(tenantId, userId, signal)) {
+            if (signal.aborted) break pages;
+            decision = await checkLeadGates(lead, clock.now(), gates);
+            if (!decision.pass) {
+              await skip(lead, decision.reason, decision.retryAt);
+              continue;
+            }
+          }
+          if (signal.aborted) break pages;
+          // 3. The account's rate, shared by every process.
+          const account = selectAccount(lead);
+          await pacer.acquire(account.id, account.callsPerSecond ?? 1, signal);
+          // 4. The lead's lease, then the claim: the one write that decides.
+          const leadLease = await locks.acquire(`lead:${tenantId}:${lead.leadId}`, leadLeaseMs);
+          if (!leadLease) {
+            counts.notClaimed += 1;
+            continue;
+          }
+          let claim: ClaimResult | undefined;
+          try {
+            [claim] = await store.claimLeads({
+              tenantId,
+              leadIds: [lead.leadId],
+              now: clock.now(),
+              leaseMs: attemptLeaseMs,
+              claimedBy: instanceId,
+              maxAttempts,
+              minAttemptGapMs,
+            });
+          } catch (error) {
+            await releaseQuietly(leadLease);
+            throw error;
+          }
+          if (!claim?.claimed) {
+            await releaseQuietly(leadLease);
+            if (claim?.reason === 'attempt_cap' || claim?.reason === 'too_soon') {
+              await skip(lead, claim.reason);
+            } else {
+              counts.notClaimed += 1;
+            }
+            continue;
+          }
+          // 5. The dial, in the background: the next lead waits for a free line above.
+          const dialing: Promise<void> = dial(claim, account, {
+            runId,
+            userId,
+            agentNumber,
+            counts,
+          })
+            .catch((error) => logger.error('A dial failed unexpectedly.', { tenantId, error }))
+            .finally(() => {
+              dials.delete(dialing);
+              notifySlot(tenantId, userId);
+              return releaseQuietly(leadLease);
+            });
+          dials.add(dialing);
+        }
+        if (page.length < pageSize) break;
+        after = page.at(-1)!.leadId;
+      }
+    } catch (error) {
+      if (!signal.aborted) {
+        stoppedBy = 'error';
+        logger.error('A run stopped on an error; claimed leads are safe.', {
+          tenantId,
+          userId,
+          runId,
+          error,
+        });
+      }
+    }
+    await Promise.all(dials);
+    if (signal.aborted && stoppedBy === undefined) {
+      stoppedBy = stopping.signal.aborted ? 'stopped' : 'lease_lost';
+    }
+    const summary: RunSummary = {
+      tenantId,
+      userId,
+      runId,
+      ...counts,
+      ...(stoppedBy === undefined ? {} : { stoppedBy }),
+      ...(nextRetryAt === undefined ? {} : { nextRetryAt: new Date(nextRetryAt).toISOString() }),
+    };
+    const { tenantId: _tenant, userId: _user, ...data } = summary;
+    await publish(
+      createDialerEvent('dialer.run_finished', {
+        id: `dialer:${runId}:finished`,
+        tenantId,
+        userId,
+        at: clock.now(),
+        data,
+      }),
+    );
+    return summary;
+  };
+
+  const releaseQuietly = async (lease: DialerLease): Promise<void> => {
+    try {
+      await lease.release();
+    } catch (error) {
+      logger.warn('Releasing a lease failed; it expires on its own.', { key: lease.key, error });
+    }
+  };
+
+  /** Runs while holding the user's run lease: the run, then one per follow-up asked for. */
+  const runWhileHeld = async (
+    tenantId: string,
+    userId: string,
+    lease: DialerLease,
+    firstRunId: string,
+    firstCause: 'trigger' | 'follow_up',
+  ): Promise<RunSummary[]> => {
+    const key = runKey(tenantId, userId);
+    const kept = keepLease(lease, runLeaseMs, clock);
+    const signal = AbortSignal.any([kept.signal, stopping.signal]);
+    const summaries: RunSummary[] = [];
+    try {
+      let runId = firstRunId;
+      let cause = firstCause;
+      for (;;) {
+        summaries.push(await runOnce(tenantId, userId, runId, cause, signal));
+        if (signal.aborted || !(await locks.takeFollowUp(key))) break;
+        runId = randomUUID();
+        cause = 'follow_up';
+      }
+    } catch (error) {
+      logger.error('A run failed.', { tenantId, userId, error });
+    } finally {
+      kept.stop();
+      await releaseQuietly(lease);
+    }
+    if (kept.signal.aborted) {
+      logger.warn('The run lease was lost; the run stopped claiming.', { tenantId, userId });
+    }
+    // A follow-up asked for between the last look and the release would otherwise wait for
+    // the next trigger: run it now.
+    if (!stopping.signal.aborted && (await locks.takeFollowUp(key).catch(() => false))) {
+      const next = await start(tenantId, userId, 'follow_up').catch(() => undefined);
+      if (next?.outcome === 'started') summaries.push(...(await next.finished));
+    }
+    return summaries;
+  };
+
+  const start = async (
+    tenantId: string,
+    userId: string,
+    cause: 'trigger' | 'follow_up',
+  ): Promise<TriggerResult> => {
+    const key = runKey(tenantId, userId);
+    let lease = await locks.acquire(key, runLeaseMs);
+    if (!lease) {
+      await locks.requestFollowUp(key, Math.max(runLeaseMs * 4, 120_000));
+      // The holder may have finished in between: then run now, with our own request taken back.
+      lease = await locks.acquire(key, runLeaseMs);
+      if (!lease) return { outcome: 'follow_up_scheduled' };
+      await locks.takeFollowUp(key);
+    }
+    const runId = randomUUID();
+    const finished = track(runWhileHeld(tenantId, userId, lease, runId, cause));
+    return { outcome: 'started', runId, finished };
+  };
+
+  const handleCallEvent = async (event: CallEvent): Promise<CallEventOutcome> => {
+    if (!event.type.startsWith('call.')) return 'unlinked';
+    let attempt: LeadAttempt | undefined;
+    if (event.callId !== undefined) {
+      attempt = await store.findAttemptByCall(event.tenantId, event.provider, event.callId);
+    }
+    const reference = attempt === undefined ? referenceOf(event) : undefined;
+    if (reference !== undefined) attempt = await store.getAttempt(event.tenantId, reference);
+    if (attempt === undefined) return 'unlinked';
+    const ended =
+      event.type === 'call.ended' && event.status !== undefined && isTerminalStatus(event.status);
+    if (attempt.state === 'ended' || attempt.state === 'released') return 'unchanged';
+    if (
+      !ended &&
+      attempt.state === 'placed' &&
+      (event.callId === undefined || attempt.callId === event.callId)
+    ) {
+      return 'unchanged';
+    }
+    for (let tries = 0; tries < 3; tries += 1) {
+      const result = await store.updateAttempt({
+        tenantId: attempt.tenantId,
+        leadId: attempt.leadId,
+        attemptId: attempt.attemptId,
+        fence: attempt.fence,
+        state: ended ? 'ended' : 'placed',
+        now: clock.now(),
+        provider: event.provider,
+        ...(event.callId === undefined ? {} : { callId: event.callId }),
+        ...(ended ? { outcome: event.status } : {}),
+      });
+      if (result.applied) {
+        if (ended) notifySlot(attempt.tenantId, attempt.userId);
+        logger.info(ended ? 'Call ended.' : 'Call linked.', {
+          tenantId: attempt.tenantId,
+          leadId: attempt.leadId,
+          attemptId: attempt.attemptId,
+          status: event.status,
+        });
+        return 'updated';
+      }
+      // Another process moved the attempt first: look again, unless it moved on for good.
+      if (result.reason !== 'stale' || result.attempt === undefined) return 'unchanged';
+      if (result.lead?.attemptId !== attempt.attemptId) return 'unchanged';
+      attempt = result.attempt;
+    }
+    return 'unchanged';
+  };
+
+  const reconcile = async (): Promise<ReconcileReport> => {
+    const report: ReconcileReport = { orphaned: 0, settled: 0 };
+    const expired = await store.listExpiredAttempts({ now: clock.now(), limit: 500 });
+    for (const attempt of expired) {
+      const key = {
+        tenantId: attempt.tenantId,
+        leadId: attempt.leadId,
+        attemptId: attempt.attemptId,
+        fence: attempt.fence,
+      };
+      if (attempt.state === 'unknown' && options.lookupCall) {
+        const found = await options.lookupCall(attempt).catch((error) => {
+          logger.warn('lookupCall failed; the attempt is orphaned for review.', { ...key, error });
+          return undefined;
+        });
+        if (found !== undefined) {
+          const settled = await write({
+            ...key,
+            now: clock.now(),
+            ...(found.placed
+              ? { state: 'placed', ...(found.callId === undefined ? {} : { callId: found.callId }) }
+              : { state: 'released', reason: 'lookup:not_placed' }),
+          });
+          if (settled?.applied) {
+            report.settled += 1;
+            notifySlot(attempt.tenantId, attempt.userId);
+            continue;
+          }
+        }
+      }
+      const orphaned = await write({
+        ...key,
+        state: 'orphaned',
+        now: clock.now(),
+        takeOver: true,
+        reason: attempt.state === 'claimed' ? 'lease_expired' : 'unsettled',
+      });
+      if (orphaned?.applied) {
+        report.orphaned += 1;
+        notifySlot(attempt.tenantId, attempt.userId);
+        logger.warn('Attempt orphaned for review; the lead is not redialled.', key);
+      }
+    }
+    return report;
+  };
+
+  const followCallEvents = async (): Promise<void> => {
+    const subscribe = bus.subscribe;
+    if (!subscribe) return;
+    while (!stopping.signal.aborted) {
+      try {
+        const subscription = subscribe.call(bus, {
+          allTenants: true,
+          types: ['call.*'],
+          signal: stopping.signal,
+        });
+        for await (const message of subscription) {
+          if (message.type !== 'event') continue;
+          await handleCallEvent(message.event).catch((error) =>
+            logger.error('Applying a call event failed.', { eventId: message.event.id, error }),
+          );
+        }
+      } catch (error) {
+        logger.error('Following call events failed; following again.', { error });
+      }
+      await clock.sleep(1_000, stopping.signal);
+    }
+  };
+
+  const reconcileLoop = async (): Promise<void> => {
+    while (!stopping.signal.aborted) {
+      await clock.sleep(reconcileIntervalMs, stopping.signal);
+      if (stopping.signal.aborted) return;
+      await reconcile().catch((error) => logger.error('Reconciling failed.', { error }));
+    }
+  };
+
+  return {
+    async trigger(principal) {
+      const parsed = principalSchema.safeParse(principal);
+      if (!parsed.success || parsed.data.userId === undefined) {
+        throw new InvalidArgumentError({
+          message: 'trigger needs a principal with a tenantId and a userId: runs are per user.',
+        });
+      }
+      if (stopping.signal.aborted) {
+        throw new CallTrackError({
+          message: 'The dialer is stopped.',
+          code: 'dialer_stopped',
+          status: 503,
+        });
+      }
+      return await start(parsed.data.tenantId, parsed.data.userId, 'trigger');
+    },
+    handleCallEvent,
+    reconcile,
+    async releaseAttempt(tenantId, attemptId, reason = 'review:released') {
+      const attempt = await store.getAttempt(tenantId, attemptId);
+      if (!attempt) throw new NotFoundError({ message: `No attempt ${attemptId}.` });
+      const result = await store.updateAttempt({
+        tenantId,
+        leadId: attempt.leadId,
+        attemptId,
+        fence: attempt.fence,
+        state: 'released',
+        now: clock.now(),
+        reason,
+      });
+      if (result.applied) notifySlot(tenantId, attempt.userId);
+      return result;
+    },
+    followUser(followOptions) {
+      return followUserUpdates({ bus, store, referenceOf, ...followOptions });
+    },
+    start() {
+      if (started || stopping.signal.aborted) return;
+      started = true;
+      track(followCallEvents());
+      track(reconcileLoop());
+    },
+    async stop() {
+      stopping.abort();
+      while (background.size > 0) await Promise.allSettled([...background]);
+    },
+  };
+}
+
+function checkOptions(options: DialerOptions): void {
+  if (options == null || typeof options !== 'object') {
+    throw new InvalidArgumentError({ message: 'createDialer needs options.' });
+  }
+  if (options.store == null) {
+    throw new InvalidArgumentError({ message: 'createDialer needs { store }: a LeadStore.' });
+  }
+  if (options.bus == null || typeof options.bus.publish !== 'function') {
+    throw new InvalidArgumentError({
+      message: 'createDialer needs { bus }: something with publish().',
+    });
+  }
+  if (!Array.isArray(options.accounts) || options.accounts.length === 0) {
+    throw new InvalidArgumentError({
+      message: 'createDialer needs { accounts }: at least one { id, control } provider account.',
+    });
+  }
+  const ids = new Set<string>();
+  for (const account of options.accounts) {
+    if (typeof account?.id !== 'string' || account.id === '' || ids.has(account.id)) {
+      throw new InvalidArgumentError({ message: 'Every account needs its own non-empty id.' });
+    }
+    pacingWindow(account.callsPerSecond ?? 1);
+    if (typeof account.control?.placeCall !== 'function') {
+      throw new InvalidArgumentError({
+        message: `Account ${account.id} needs a control: a CallControl adapter.`,
+      });
+    }
+    ids.add(account.id);
+  }
+}

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { applyAttemptUpdate } from './apply-attempt-update';
+import type { Lead } from './lead';
+import type { LeadAttempt } from './lead-attempt';
+import type { ClaimResult, LeadStore } from './lead-store';
+import { parseLeadInputs } from './parse-lead-inputs';
+
+const liveStates = new Set(['claimed', 'placed', 'unknown']);
+
+/**
+ * A lead store in this process's memory: for one process, for tests, and as the reference the
+ * other stores are held to. Everything is lost when the process ends.
+ */
+export function createMemoryLeadStore(): LeadStore {
+  const leads = new Map<string, Lead>();
+  const attempts = new Map<string, LeadAttempt>();
+  const attemptsByCall = new Map<string, string>();
+  const leadKey = (tenantId: string, leadId: string): string => `${tenantId}\u0000${leadId}`;
+  const attemptKey = leadKey;
+  const callKey = (tenantId: string, provider: string, callId: string): string =>
+    `${tenantId}\u0000${provider}\u0000${callId}`;
+  const copy = <T>(value: T): T => structuredClone(value);
+
+  const saveAttempt = (attempt: LeadAttempt): void => {
+    attempts.set(attemptKey(attempt.tenantId, attempt.attemptId), attempt);
+    if (attempt.provider !== undefined && attempt.callId !== undefined) {
+      attemptsByCall.set(
+        callKey(attempt.tenantId, attempt.provider, attempt.callId),
+        attempt.attemptId,
+      );
+    }
+  };
+
+  return {
+    async addLeads(inputs) {
+      const parsed = parseLeadInputs(inputs);
+      let added = 0;
+      for (const input of parsed) {
+        const key = leadKey(input.tenantId, input.leadId);
+        if (leads.has(key)) continue;
+        leads.set(key, {
+          ...input,
+          timeZone: input.timeZone,
+          callStatus: 'pending',
+          hasBeenCalled: false,
+          attemptCount: 0,
+          lastAttemptAt: undefined,
+          attemptId: undefined,
+          fence: 0,
+          provider: undefined,
+          callId: undefined,
+          callOutcome: undefined,
+          skipReason: undefined,
+          skippedAt: undefined,
+        });
+        added += 1;
+      }
+      return { added, existing: parsed.length - added };
+    },
+
+    async getLead(tenantId, leadId) {
+      const lead = leads.get(leadKey(tenantId, leadId));
+      return lead && copy(lead);
+    },
+
+    async listPendingLeads({ tenantId, userId, afterLeadId, limit }) {
+      const found: Lead[] = [];
+      for (const lead of leads.values()) {
+        if (lead.tenantId !== tenantId || lead.userId !== userId) continue;
+        if (lead.callStatus !== 'pending' || lead.hasBeenCalled) continue;
+        if (afterLeadId !== undefined && !(lead.leadId > afterLeadId)) continue;
+        found.push(lead);
+      }
+      found.sort((a, b) => (a.leadId < b.leadId ? -1 : a.leadId > b.leadId ? 1 : 0));
+      return found.slice(0, limit).map(copy);
+    },
+
+    async claimLeads(request) {
+      const results: ClaimResult[] = [];
+      for (const leadId of new Set(request.leadIds)) {
+        const lead = leads.get(leadKey(request.tenantId, leadId));
+        if (lead === undefined) {
+          results.push({ leadId, claimed: false, reason: 'not_found' });
+        } else if (lead.callStatus !== 'pending' || lead.hasBeenCalled) {
+          results.push({ leadId, claimed: false, reason: 'not_pending' });
+        } else if (request.maxAttempts !== undefined && lead.attemptCount >= request.maxAttempts) {
+          results.push({ leadId, claimed: false, reason: 'attempt_cap' });
+        } else if (
+          request.minAttemptGapMs !== undefined &&
+          lead.lastAttemptAt !== undefined &&
+          request.now - lead.lastAttemptAt < request.minAttemptGapMs
+        ) {
+          results.push({ leadId, claimed: false, reason: 'too_soon' });
+        } else {
+          const attemptId = randomUUID();
+          const fence = lead.fence + 1;
+          const claimed: Lead = {
+            ...lead,
+            callStatus: 'dialing',
+            hasBeenCalled: true,
+            attemptCount: lead.attemptCount + 1,
+            lastAttemptAt: request.now,
+            attemptId,
+            fence,
+            provider: undefined,
+            callId: undefined,
+            callOutcome: undefined,
+            skipReason: undefined,
+            skippedAt: undefined,
+          };
+          const attempt: LeadAttempt = {
+            tenantId: lead.tenantId,
+            leadId,
+            userId: lead.userId,
+            attemptId,
+            fence,
+            state: 'claimed',
+            claimedAt: request.now,
+            leaseUntil: request.now + request.leaseMs,
+            updatedAt: request.now,
+            provider: undefined,
+            callId: undefined,
+            outcome: undefined,
+            reason: undefined,
+            claimedBy: request.claimedBy,
+          };
+          leads.set(leadKey(request.tenantId, leadId), claimed);
+          saveAttempt(attempt);
+          results.push({ leadId, claimed: true, lead: copy(claimed), attempt: copy(attempt) });
+        }
+      }
+      return results;
+    },
+
+    async updateAttempt(update) {
+      const result = applyAttemptUpdate(
+        leads.get(leadKey(update.tenantId, update.leadId)),
+        attempts.get(attemptKey(update.tenantId, update.attemptId)),
+        update,
+      );
+      if (result.applied) {
+        leads.set(leadKey(update.tenantId, update.leadId), result.lead);
+        saveAttempt(result.attempt);
+      }
+      return copy(result);
+    },
+
+    async recordSkip({ tenantId, leadId, reason, now }) {
+      const key = leadKey(tenantId, leadId);
+      const lead = leads.get(key);
+      if (lead === undefined || lead.callStatus !== 'pending' || lead.hasBeenCalled) return;
+      leads.set(key, { ...lead, skipReason: reason, skippedAt: now });
+    },
+
+    async getAttempt(tenantId, attemptId) {
+      const attempt = attempts.get(attemptKey(tenantId, attemptId));
+      return attempt && copy(attempt);
+    },
+
+    async findAttemptByCall(tenantId, provider, callId) {
+      const attemptId = attemptsByCall.get(callKey(tenantId, provider, callId));
+      const attempt = attemptId && attempts.get(attemptKey(tenantId, attemptId));
+      return attempt ? copy(attempt) : undefined;
+    },
+
+    async listExpiredAttempts({ now, limit }) {
+      return [...attempts.values()]
+        .filter(
+          (attempt) =>
+            (attempt.state === 'claimed' || attempt.state === 'unknown') &&
+            attempt.leaseUntil !== undefined &&
+            attempt.leaseUntil <= now,
+        )
+        .sort((a, b) => (a.leaseUntil ?? 0) - (b.leaseUntil ?? 0))
+        .slice(0, limit)
+        .map(copy);
+    },
+
+    async listAttempts({ tenantId, state, userId, limit }) {
+      return [...attempts.values()]
+        .filter(
+          (attempt) =>
+            attempt.tenantId === tenantId &&
+            (state === undefined || attempt.state === state) &&
+            (userId === undefined || attempt.userId === userId),
+        )
+        .sort((a, b) => b.claimedAt - a.claimedAt)
+        .slice(0, limit)
+        .map(copy);
+    },
+
+    async countLiveAttempts({ tenantId, userId, since }) {
+      let count = 0;
+      for (const attempt of attempts.values()) {
+        if (
+          attempt.tenantId === tenantId &&
+          attempt.userId === userId &&
+          liveStates.has(attempt.state) &&
+          attempt.claimedAt >= since
+        ) {
+          count += 1;
+        }
+      }
+      return count;
+    },
+  };
+}

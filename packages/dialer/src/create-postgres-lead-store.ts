@@ -1,0 +1,380 @@
+import { createHash } from 'node:crypto';
+import type { CallStatus } from '@calltrack/core';
+import { InvalidArgumentError } from '@calltrack/core';
+import { applyAttemptUpdate } from './apply-attempt-update';
+import type { Lead, LeadCallStatus } from './lead';
+import type { AttemptState, LeadAttempt } from './lead-attempt';
+import type { ClaimRefusal, ClaimResult, LeadStore } from './lead-store';
+import { parseLeadInputs } from './parse-lead-inputs';
+import {
+  type LeadColumn,
+  type PostgresLeadTableOptions,
+  resolvePostgresLeadTable,
+} from './postgres-lead-table';
+import type { PostgresPool } from './postgres-pool';
+
+/** Options of {@link createPostgresLeadStore}. */
+export interface PostgresLeadStoreOptions extends PostgresLeadTableOptions {
+  /**
+   * Your `pg` pool. The store runs single statements on it and, for fenced writes, a short
+   * transaction on a client it checks out and returns; it never ends the pool.
+   */
+  pool: PostgresPool;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * A named statement: PostgreSQL parses and plans it once per connection, not on every claim.
+ * The name is the text's hash, so two stores over different tables never share one.
+ */
+function statement(
+  text: string,
+  values: unknown[],
+): { name: string; text: string; values: unknown[] } {
+  return {
+    name: `calltrack-dialer-${createHash('sha1').update(text).digest('hex').slice(0, 20)}`,
+    text,
+    values,
+  };
+}
+
+const attemptColumns =
+  'attempt_id, tenant_id, lead_id, user_id, fence, state, claimed_at, lease_until, updated_at, provider, call_id, outcome, reason, claimed_by';
+
+/**
+ * A lead store on PostgreSQL, over the leads table your app already has (names configurable;
+ * run {@link postgresLeadStoreMigration} or the shipped `migrations/0001_dialer.sql` first).
+ *
+ * The claim is one statement: `SELECT … FOR UPDATE SKIP LOCKED` picks the asked-for leads that
+ * are pending and not called (and within the attempt cap and gap), an `UPDATE … RETURNING` marks
+ * them and raises their fence, and an `INSERT` records the attempts. A fenced write is a short
+ * transaction that locks the lead row, checks the fence and the move, and updates both rows.
+ */
+export function createPostgresLeadStore(options: PostgresLeadStoreOptions): LeadStore {
+  if (options == null || typeof options !== 'object' || options.pool == null) {
+    throw new InvalidArgumentError({
+      message: 'createPostgresLeadStore needs { pool }: your pg Pool.',
+    });
+  }
+  const { pool } = options;
+  const { table, attempts, column: c } = resolvePostgresLeadTable(options);
+  const leadSelect = (alias: string): string =>
+    (Object.entries(c) as [LeadColumn, string][])
+      .map(([field, name]) => `${alias}.${name} AS "l_${field}"`)
+      .join(', ');
+
+  const claimable = (alias: string): string => `
+    ${alias}.${c.callStatus} = 'pending' AND ${alias}.${c.hasBeenCalled} = false
+    AND ($5::integer IS NULL OR ${alias}.${c.attemptCount} < $5::integer)
+    AND ($6::timestamptz IS NULL OR ${alias}.${c.lastAttemptAt} IS NULL OR ${alias}.${c.lastAttemptAt} <= $6::timestamptz)`;
+  const markClaimed = `
+    ${c.hasBeenCalled} = true, ${c.callStatus} = 'dialing',
+    ${c.attemptCount} = L.${c.attemptCount} + 1, ${c.lastAttemptAt} = $3,
+    ${c.attemptId} = gen_random_uuid()::text, ${c.fence} = L.${c.fence} + 1,
+    ${c.provider} = NULL, ${c.callId} = NULL, ${c.callOutcome} = NULL,
+    ${c.skipReason} = NULL, ${c.skippedAt} = NULL`;
+  const recordAttempts = `
+recorded AS (
+  INSERT INTO ${attempts} (attempt_id, tenant_id, lead_id, user_id, fence, state, claimed_at, lease_until, updated_at, claimed_by)
+  SELECT "l_attemptId", "l_tenantId", "l_leadId"::text, "l_userId", "l_fence", 'claimed', $3, $4, $3, $7
+  FROM claimed
+  RETURNING ${attemptColumns}
+)
+SELECT claimed.*, recorded.* FROM claimed JOIN recorded ON recorded.attempt_id = claimed."l_attemptId"`;
+
+  // One lead: a conditional UPDATE by primary key. A concurrent claimer of the same row waits
+  // for the first to commit, then re-checks the condition and finds the lead taken.
+  const claimOneSql = `
+WITH claimed AS (
+  UPDATE ${table} L SET ${markClaimed}
+  WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2 AND ${claimable('L')}
+  RETURNING ${leadSelect('L')}
+), ${recordAttempts}`;
+
+  // A batch: rows another transaction is claiming are skipped (SKIP LOCKED), not waited for.
+  const claimManySql = `
+WITH locked AS (
+  SELECT L.${c.tenantId} AS tenant, L.${c.leadId} AS lead
+  FROM ${table} L
+  WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = ANY($2) AND ${claimable('L')}
+  FOR UPDATE OF L SKIP LOCKED
+), claimed AS (
+  UPDATE ${table} L SET ${markClaimed}
+  FROM locked
+  WHERE L.${c.tenantId} = locked.tenant AND L.${c.leadId} = locked.lead
+  RETURNING ${leadSelect('L')}
+), ${recordAttempts}`;
+
+  const whyNotSql = `
+SELECT ${c.leadId}::text AS lead, ${c.callStatus} AS status, ${c.hasBeenCalled} AS called,
+  ${c.attemptCount} AS attempts, ${c.lastAttemptAt} AS last_attempt
+FROM ${table} WHERE ${c.tenantId} = $1 AND ${c.leadId} = ANY($2)`;
+
+  const lockForUpdateSql = `
+SELECT ${leadSelect('L')}, A.*
+FROM ${table} L
+LEFT JOIN ${attempts} A ON A.tenant_id = L.${c.tenantId} AND A.attempt_id = $3
+WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2
+FOR UPDATE OF L`;
+
+  const writeUpdateSql = `
+WITH lead AS (
+  UPDATE ${table} SET ${c.callStatus} = $3, ${c.hasBeenCalled} = $4, ${c.fence} = $5,
+    ${c.provider} = $6, ${c.callId} = $7, ${c.callOutcome} = $8
+  WHERE ${c.tenantId} = $1 AND ${c.leadId} = $2
+  RETURNING 1
+)
+UPDATE ${attempts} SET state = $10, fence = $5, updated_at = $11, lease_until = $12,
+  provider = $6, call_id = $7, outcome = $8, reason = $13
+WHERE tenant_id = $1 AND attempt_id = $9`;
+
+  return {
+    async addLeads(inputs) {
+      const parsed = parseLeadInputs(inputs);
+      if (parsed.length === 0) return { added: 0, existing: 0 };
+      let added = 0;
+      for (let start = 0; start < parsed.length; start += 1000) {
+        const batch = parsed.slice(start, start + 1000);
+        const result = await pool.query(
+          `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
+           SELECT tenant, lead, owner, phone, zone, 'pending', false
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
+           ON CONFLICT DO NOTHING`,
+          [
+            batch.map((lead) => lead.tenantId),
+            batch.map((lead) => lead.leadId),
+            batch.map((lead) => lead.userId),
+            batch.map((lead) => lead.phoneNumber),
+            batch.map((lead) => lead.timeZone ?? null),
+          ],
+        );
+        added += result.rowCount ?? 0;
+      }
+      return { added, existing: parsed.length - added };
+    },
+
+    async getLead(tenantId, leadId) {
+      const { rows } = await pool.query(
+        `SELECT ${leadSelect('L')} FROM ${table} L WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2`,
+        [tenantId, leadId],
+      );
+      return rows[0] ? decodeLead(rows[0]) : undefined;
+    },
+
+    async listPendingLeads({ tenantId, userId, afterLeadId, limit }) {
+      const { rows } = await pool.query(
+        `SELECT ${leadSelect('L')} FROM ${table} L
+         WHERE L.${c.tenantId} = $1 AND L.${c.userId} = $2
+           AND L.${c.callStatus} = 'pending' AND L.${c.hasBeenCalled} = false
+           AND ($3::text IS NULL OR L.${c.leadId} > $5)
+         ORDER BY L.${c.leadId} LIMIT $4`,
+        // $5 is compared in the id column's own type (text, bigint, uuid…).
+        [tenantId, userId, afterLeadId ?? null, limit, afterLeadId ?? null],
+      );
+      return rows.map(decodeLead);
+    },
+
+    async claimLeads(request) {
+      const leadIds = [...new Set(request.leadIds)];
+      if (leadIds.length === 0) return [];
+      const single = leadIds.length === 1;
+      const { rows } = await pool.query(
+        statement(single ? claimOneSql : claimManySql, [
+          request.tenantId,
+          single ? leadIds[0] : leadIds,
+          new Date(request.now),
+          new Date(request.now + request.leaseMs),
+          request.maxAttempts ?? null,
+          request.minAttemptGapMs === undefined
+            ? null
+            : new Date(request.now - request.minAttemptGapMs),
+          request.claimedBy,
+        ]),
+      );
+      const claimed = new Map<string, ClaimResult>();
+      for (const row of rows) {
+        const lead = decodeLead(row);
+        claimed.set(lead.leadId, {
+          leadId: lead.leadId,
+          claimed: true,
+          lead,
+          attempt: decodeAttempt(row),
+        });
+      }
+      const missing = leadIds.filter((leadId) => !claimed.has(leadId));
+      const reasons = new Map<string, ClaimRefusal>();
+      if (missing.length > 0) {
+        const why = await pool.query(whyNotSql, [request.tenantId, missing]);
+        for (const row of why.rows) {
+          const lastAttempt = row.last_attempt as Date | null;
+          reasons.set(
+            row.lead as string,
+            row.status !== 'pending' || row.called !== false
+              ? 'not_pending'
+              : request.maxAttempts !== undefined && Number(row.attempts) >= request.maxAttempts
+                ? 'attempt_cap'
+                : request.minAttemptGapMs !== undefined &&
+                    lastAttempt !== null &&
+                    request.now - lastAttempt.getTime() < request.minAttemptGapMs
+                  ? 'too_soon'
+                  : 'busy',
+          );
+        }
+      }
+      return leadIds.map(
+        (leadId) =>
+          claimed.get(leadId) ?? {
+            leadId,
+            claimed: false,
+            reason: reasons.get(leadId) ?? 'not_found',
+          },
+      );
+    },
+
+    async updateAttempt(update) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query(
+          statement(lockForUpdateSql, [update.tenantId, update.leadId, update.attemptId]),
+        );
+        const row = rows[0];
+        const result = applyAttemptUpdate(
+          row ? decodeLead(row) : undefined,
+          row?.attempt_id ? decodeAttempt(row) : undefined,
+          update,
+        );
+        if (result.applied) {
+          const { lead, attempt } = result;
+          await client.query(
+            statement(writeUpdateSql, [
+              update.tenantId,
+              update.leadId,
+              lead.callStatus,
+              lead.hasBeenCalled,
+              lead.fence,
+              lead.provider ?? null,
+              lead.callId ?? null,
+              lead.callOutcome ?? null,
+              attempt.attemptId,
+              attempt.state,
+              new Date(attempt.updatedAt),
+              attempt.leaseUntil === undefined ? null : new Date(attempt.leaseUntil),
+              attempt.reason ?? null,
+            ]),
+          );
+        }
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+
+    async recordSkip({ tenantId, leadId, reason, now }) {
+      await pool.query(
+        `UPDATE ${table} SET ${c.skipReason} = $3, ${c.skippedAt} = $4
+         WHERE ${c.tenantId} = $1 AND ${c.leadId} = $2
+           AND ${c.callStatus} = 'pending' AND ${c.hasBeenCalled} = false`,
+        [tenantId, leadId, reason, new Date(now)],
+      );
+    },
+
+    async getAttempt(tenantId, attemptId) {
+      const { rows } = await pool.query(
+        `SELECT ${attemptColumns} FROM ${attempts} WHERE tenant_id = $1 AND attempt_id = $2`,
+        [tenantId, attemptId],
+      );
+      return rows[0] ? decodeAttempt(rows[0]) : undefined;
+    },
+
+    async findAttemptByCall(tenantId, provider, callId) {
+      const { rows } = await pool.query(
+        `SELECT ${attemptColumns} FROM ${attempts}
+         WHERE tenant_id = $1 AND provider = $2 AND call_id = $3
+         ORDER BY claimed_at DESC LIMIT 1`,
+        [tenantId, provider, callId],
+      );
+      return rows[0] ? decodeAttempt(rows[0]) : undefined;
+    },
+
+    async listExpiredAttempts({ now, limit }) {
+      const { rows } = await pool.query(
+        `SELECT ${attemptColumns} FROM ${attempts}
+         WHERE state IN ('claimed', 'unknown') AND lease_until <= $1
+         ORDER BY lease_until LIMIT $2`,
+        [new Date(now), limit],
+      );
+      return rows.map(decodeAttempt);
+    },
+
+    async listAttempts({ tenantId, state, userId, limit }) {
+      const { rows } = await pool.query(
+        `SELECT ${attemptColumns} FROM ${attempts}
+         WHERE tenant_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR user_id = $3)
+         ORDER BY claimed_at DESC LIMIT $4`,
+        [tenantId, state ?? null, userId ?? null, limit],
+      );
+      return rows.map(decodeAttempt);
+    },
+
+    async countLiveAttempts({ tenantId, userId, since }) {
+      const { rows } = await pool.query(
+        `SELECT count(*)::integer AS live FROM ${attempts}
+         WHERE tenant_id = $1 AND user_id = $2 AND state IN ('claimed', 'placed', 'unknown')
+           AND claimed_at >= $3`,
+        [tenantId, userId, new Date(since)],
+      );
+      return Number(rows[0]?.live ?? 0);
+    },
+  };
+}
+
+const text = (value: unknown): string | undefined =>
+  value === null || value === undefined ? undefined : String(value);
+const time = (value: unknown): number | undefined =>
+  value instanceof Date ? value.getTime() : value == null ? undefined : Date.parse(String(value));
+
+function decodeLead(row: Row): Lead {
+  return {
+    tenantId: String(row.l_tenantId),
+    leadId: String(row.l_leadId),
+    userId: String(row.l_userId),
+    phoneNumber: text(row.l_phoneNumber) ?? '',
+    timeZone: text(row.l_timeZone),
+    callStatus: String(row.l_callStatus) as LeadCallStatus,
+    hasBeenCalled: row.l_hasBeenCalled === true,
+    attemptCount: Number(row.l_attemptCount ?? 0),
+    lastAttemptAt: time(row.l_lastAttemptAt),
+    attemptId: text(row.l_attemptId),
+    fence: Number(row.l_fence ?? 0),
+    provider: text(row.l_provider),
+    callId: text(row.l_callId),
+    callOutcome: text(row.l_callOutcome) as CallStatus | undefined,
+    skipReason: text(row.l_skipReason),
+    skippedAt: time(row.l_skippedAt),
+  };
+}
+
+function decodeAttempt(row: Row): LeadAttempt {
+  return {
+    tenantId: String(row.tenant_id),
+    leadId: String(row.lead_id),
+    userId: String(row.user_id),
+    attemptId: String(row.attempt_id),
+    fence: Number(row.fence),
+    state: String(row.state) as AttemptState,
+    claimedAt: time(row.claimed_at) ?? 0,
+    leaseUntil: time(row.lease_until),
+    updatedAt: time(row.updated_at) ?? 0,
+    provider: text(row.provider),
+    callId: text(row.call_id),
+    outcome: text(row.outcome) as CallStatus | undefined,
+    reason: text(row.reason),
+    claimedBy: text(row.claimed_by),
+  };
+}

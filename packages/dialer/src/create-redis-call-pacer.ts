@@ -1,0 +1,40 @@
+import { InvalidArgumentError } from '@calltrack/core';
+import type { Cluster, Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import type { CallPacer } from './call-pacer';
+import { createRateLimiterPacer } from './create-rate-limiter-pacer';
+
+/** Options of {@link createRedisCallPacer}. */
+export interface RedisCallPacerOptions {
+  /**
+   * Your ioredis client. rate-limiter-flexible registers one Lua command on it
+   * (`rlflxIncr`); nothing else is changed.
+   */
+  redis: Redis | Cluster;
+  /** Prefix of the counters' keys. Default `calltrack:dialer:pace`. */
+  prefix?: string;
+}
+
+/**
+ * Paces calls per provider account across every process on one Redis, with
+ * rate-limiter-flexible's `RateLimiterRedis` (an atomic counter per window). When Redis does not
+ * answer, `acquire` rejects: no call is placed unpaced.
+ */
+export function createRedisCallPacer(options: RedisCallPacerOptions): CallPacer {
+  if (options == null || options.redis == null) {
+    throw new InvalidArgumentError({
+      message: 'createRedisCallPacer needs { redis }: your ioredis client.',
+    });
+  }
+  const prefix = options.prefix ?? 'calltrack:dialer:pace';
+  return createRateLimiterPacer(
+    ({ points, duration, keyPrefix }) =>
+      new RateLimiterRedis({
+        storeClient: options.redis,
+        points,
+        duration,
+        keyPrefix: `${prefix}:${keyPrefix}`,
+        rejectIfRedisNotReady: true,
+      }),
+  );
+}

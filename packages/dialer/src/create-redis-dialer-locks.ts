@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '@calltrack/core';
+import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
+import type { Cluster, Redis } from 'ioredis';
+import type { DialerLocks } from './dialer-locks';
+
+/** Options of {@link createRedisDialerLocks}. */
+export interface RedisDialerLocksOptions {
+  /** Your ioredis client; only commands are sent on it. */
+  redis: Redis | Cluster;
+  /** Prefix of every key. Default `calltrack:dialer:lock`. */
+  prefix?: string;
+}
+
+// Compare-and-delete and compare-and-expire: a holder whose lease expired and was taken by
+// another never deletes or extends the new holder's lease.
+const releaseScript = defineRedisScript(
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+);
+const renewScript = defineRedisScript(
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+);
+
+/**
+ * Leases on one Redis (the single-instance pattern from redis.io): `SET key token NX PX ttl`,
+ * released with a compare-and-delete script and renewed with a compare-and-`PEXPIRE` script, the
+ * token 20 random bytes. No Redlock: these are efficiency locks (a failover may grant one twice),
+ * and the dialer's correctness rests on the lead store's claim. Never uses `KEYS`.
+ */
+export function createRedisDialerLocks(options: RedisDialerLocksOptions): DialerLocks {
+  if (options == null || options.redis == null) {
+    throw new InvalidArgumentError({
+      message: 'createRedisDialerLocks needs { redis }: your ioredis client.',
+    });
+  }
+  const { redis } = options;
+  const prefix = options.prefix ?? 'calltrack:dialer:lock';
+  const lockKey = (key: string): string => `${prefix}:${key}`;
+  const followUpKey = (key: string): string => `${prefix}:${key}:follow-up`;
+
+  return {
+    async acquire(key, ttlMs) {
+      const token = randomBytes(20).toString('hex');
+      const fullKey = lockKey(key);
+      const reply = await redis.set(fullKey, token, 'PX', Math.ceil(ttlMs), 'NX');
+      if (reply !== 'OK') return undefined;
+      return {
+        key,
+        token,
+        async renew(renewMs) {
+          const renewed = await runRedisScript(
+            redis,
+            renewScript,
+            [fullKey],
+            [token, Math.ceil(renewMs)],
+          );
+          return Number(renewed) === 1;
+        },
+        async release() {
+          return Number(await runRedisScript(redis, releaseScript, [fullKey], [token])) === 1;
+        },
+      };
+    },
+    async requestFollowUp(key, ttlMs) {
+      await redis.set(followUpKey(key), '1', 'PX', Math.ceil(ttlMs));
+    },
+    async takeFollowUp(key) {
+      return (await redis.del(followUpKey(key))) === 1;
+    },
+  };
+}

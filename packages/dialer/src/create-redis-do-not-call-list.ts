@@ -1,0 +1,39 @@
+import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import type { Cluster, Redis } from 'ioredis';
+import type { DoNotCallList } from './do-not-call-list';
+
+/** Options of {@link createRedisDoNotCallList}. */
+export interface RedisDoNotCallListOptions {
+  /** Your ioredis client; only commands are sent on it. */
+  redis: Redis | Cluster;
+  /** Prefix of the keys (a set per tenant: `<prefix>:{<tenant>}:dnc`). Default `calltrack:dialer`. */
+  prefix?: string;
+}
+
+/** A do-not-call list on Redis, shared by every process: one set per tenant. */
+export function createRedisDoNotCallList(options: RedisDoNotCallListOptions): DoNotCallList {
+  if (options == null || options.redis == null) {
+    throw new InvalidArgumentError({
+      message: 'createRedisDoNotCallList needs { redis }: your ioredis client.',
+    });
+  }
+  const { redis } = options;
+  const prefix = options.prefix ?? 'calltrack:dialer';
+  const keyOf = (tenantId: string): string => {
+    if (!tenantIdSchema.safeParse(tenantId).success) {
+      throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
+    }
+    return `${prefix}:{${tenantId}}:dnc`;
+  };
+  return {
+    async has(tenantId, phoneNumber) {
+      return (await redis.sismember(keyOf(tenantId), phoneNumber)) === 1;
+    },
+    async add(tenantId, phoneNumbers) {
+      if (phoneNumbers.length > 0) await redis.sadd(keyOf(tenantId), ...phoneNumbers);
+    },
+    async remove(tenantId, phoneNumbers) {
+      if (phoneNumbers.length > 0) await redis.srem(keyOf(tenantId), ...phoneNumbers);
+    },
+  };
+}

@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import { type CallStatus, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
+import type { Cluster, Redis } from 'ioredis';
+import type { Lead, LeadCallStatus } from './lead';
+import type { AttemptState, LeadAttempt } from './lead-attempt';
+
+const attemptStates: readonly AttemptState[] = [
+  'claimed',
+  'placed',
+  'unknown',
+  'released',
+  'ended',
+  'orphaned',
+];
+
+import type {
+  AttemptUpdateRefusal,
+  AttemptUpdateResult,
+  ClaimRefusal,
+  ClaimResult,
+  LeadStore,
+} from './lead-store';
+import { parseLeadInputs } from './parse-lead-inputs';
+import {
+  addLeadsScript,
+  claimLeadsScript,
+  recordSkipScript,
+  updateAttemptScript,
+} from './redis-lead-store-scripts';
+
+/** Options of {@link createRedisLeadStore}. */
+export interface RedisLeadStoreOptions {
+  /**
+   * Your ioredis client (a `Redis` or a `Cluster`). The store only sends commands on it: it
+   * never connects, subscribes, registers commands or closes it.
+   *
+   * Redis is the system of record here, so "called once, ever" holds only as long as Redis keeps
+   * what it acknowledged: run it with `appendonly yes` and `appendfsync always` (or accept that a
+   * crash may forget up to a second of claims), and never on a failover that loses writes.
+   * PostgreSQL (`@calltrack/dialer/postgres`) has no such caveat.
+   */
+  redis: Redis | Cluster;
+  /** Prefix of every key. Default `calltrack:dialer`. Keys of one tenant share `{tenantId}`. */
+  prefix?: string;
+}
+
+const addScript = defineRedisScript(addLeadsScript);
+const claimScript = defineRedisScript(claimLeadsScript);
+const updateScript = defineRedisScript(updateAttemptScript);
+const skipScript = defineRedisScript(recordSkipScript);
+const addBatch = 500;
+
+/**
+ * A lead store on Redis: each claim, each fenced write and each skip is one Lua script on the
+ * tenant's keys, so it is atomic across every process that shares the Redis. Leads of a tenant
+ * live under `<prefix>:{<tenant>}:` (see `redis-lead-store-scripts.ts` for the layout), plus
+ * `<prefix>:tenants`, the set of tenants the reconciler looks through.
+ */
+export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore {
+  if (options == null || typeof options !== 'object' || options.redis == null) {
+    throw new InvalidArgumentError({
+      message: 'createRedisLeadStore needs { redis }: your ioredis client.',
+    });
+  }
+  const { redis } = options;
+  const prefix = options.prefix ?? 'calltrack:dialer';
+  if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
+    throw new InvalidArgumentError({
+      message: 'createRedisLeadStore: prefix must be a non-empty string without "{" or "}".',
+    });
+  }
+  const tenantsKey = `${prefix}:tenants`;
+  const baseOf = (tenantId: string): string => {
+    if (!tenantIdSchema.safeParse(tenantId).success) {
+      throw new InvalidArgumentError({ message: `Invalid tenantId ${JSON.stringify(tenantId)}.` });
+    }
+    return `${prefix}:{${tenantId}}:`;
+  };
+
+  const readAttempts = async (tenantId: string, attemptIds: string[]): Promise<LeadAttempt[]> => {
+    if (attemptIds.length === 0) return [];
+    const base = baseOf(tenantId);
+    const pipeline = redis.pipeline();
+    for (const attemptId of attemptIds) pipeline.hgetall(`${base}attempt:${attemptId}`);
+    const replies = (await pipeline.exec()) ?? [];
+    const found: LeadAttempt[] = [];
+    for (const [error, record] of replies) {
+      if (error) throw error;
+      const attempt = decodeAttempt(record as Record<string, string>);
+      if (attempt) found.push(attempt);
+    }
+    return found;
+  };
+
+  return {
+    async addLeads(inputs) {
+      const parsed = parseLeadInputs(inputs);
+      const byTenant = new Map<string, typeof parsed>();
+      for (const input of parsed) {
+        byTenant.set(input.tenantId, [...(byTenant.get(input.tenantId) ?? []), input]);
+      }
+      let added = 0;
+      for (const [tenantId, leads] of byTenant) {
+        const base = baseOf(tenantId);
+        await redis.sadd(tenantsKey, tenantId);
+        for (let start = 0; start < leads.length; start += addBatch) {
+          const args: string[] = [base, tenantId];
+          const seen = new Set<string>();
+          for (const lead of leads.slice(start, start + addBatch)) {
+            if (seen.has(lead.leadId)) continue;
+            seen.add(lead.leadId);
+            args.push(lead.leadId, lead.userId, lead.phoneNumber, lead.timeZone ?? '');
+          }
+          added += Number(await runRedisScript(redis, addScript, [`${base}lead:`], args));
+        }
+      }
+      return { added, existing: parsed.length - added };
+    },
+
+    async getLead(tenantId, leadId) {
+      return decodeLead(await redis.hgetall(`${baseOf(tenantId)}lead:${leadId}`));
+    },
+
+    async listPendingLeads({ tenantId, userId, afterLeadId, limit }) {
+      const base = baseOf(tenantId);
+      const leadIds = await redis.zrangebylex(
+        `${base}pending:${userId}`,
+        afterLeadId === undefined ? '-' : `(${afterLeadId}`,
+        '+',
+        'LIMIT',
+        0,
+        limit,
+      );
+      if (leadIds.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
+      const leads: Lead[] = [];
+      for (const [error, record] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        const lead = decodeLead(record as Record<string, string>);
+        if (lead?.callStatus === 'pending' && !lead.hasBeenCalled) leads.push(lead);
+      }
+      return leads;
+    },
+
+    async claimLeads(request) {
+      const base = baseOf(request.tenantId);
+      const leadIds = [...new Set(request.leadIds)];
+      if (leadIds.length === 0) return [];
+      const args: (string | number)[] = [
+        base,
+        request.tenantId,
+        request.now,
+        request.leaseMs,
+        request.claimedBy,
+        request.maxAttempts ?? '',
+        request.minAttemptGapMs ?? '',
+      ];
+      const attemptIds = new Map<string, string>();
+      for (const leadId of leadIds) {
+        const attemptId = randomUUID();
+        attemptIds.set(leadId, attemptId);
+        args.push(leadId, attemptId);
+      }
+      const replies = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as (
+        | string
+        | null
+      )[][];
+      return replies.map((reply): ClaimResult => {
+        const leadId = reply[0] as string;
+        if (reply[1] !== 'claimed') {
+          return { leadId, claimed: false, reason: reply[1] as ClaimRefusal };
+        }
+        const [, , fenceText, attemptCountText, userId, phoneNumber, timeZone] = reply as string[];
+        const attemptId = attemptIds.get(leadId)!;
+        const fence = Number(fenceText);
+        const lead: Lead = {
+          tenantId: request.tenantId,
+          leadId,
+          userId: userId!,
+          phoneNumber: phoneNumber ?? '',
+          timeZone: timeZone || undefined,
+          callStatus: 'dialing',
+          hasBeenCalled: true,
+          attemptCount: Number(attemptCountText),
+          lastAttemptAt: request.now,
+          attemptId,
+          fence,
+          provider: undefined,
+          callId: undefined,
+          callOutcome: undefined,
+          skipReason: undefined,
+          skippedAt: undefined,
+        };
+        const attempt: LeadAttempt = {
+          tenantId: request.tenantId,
+          leadId,
+          userId: userId!,
+          attemptId,
+          fence,
+          state: 'claimed',
+          claimedAt: request.now,
+          leaseUntil: request.now + request.leaseMs,
+          updatedAt: request.now,
+          provider: undefined,
+          callId: undefined,
+          outcome: undefined,
+          reason: undefined,
+          claimedBy: request.claimedBy,
+        };
+        return { leadId, claimed: true, lead, attempt };
+      });
+    },
+
+    async updateAttempt(update) {
+      const base = baseOf(update.tenantId);
+      const [outcome, leadFields, attemptFields] = (await runRedisScript(
+        redis,
+        updateScript,
+        [`${base}lead:${update.leadId}`],
+        [
+          base,
+          update.leadId,
+          update.attemptId,
+          String(update.fence),
+          update.state,
+          update.now,
+          update.leaseMs ?? 0,
+          update.provider ?? '',
+          update.callId ?? '',
+          update.outcome ?? '',
+          update.reason ?? '',
+          update.takeOver === true ? '1' : '',
+        ],
+      )) as [string, string[], string[]];
+      const lead = decodeLead(pairs(leadFields));
+      const attempt = decodeAttempt(pairs(attemptFields));
+      if (outcome === 'applied') return { applied: true, lead: lead!, attempt: attempt! };
+      const refused: AttemptUpdateResult = {
+        applied: false,
+        reason: outcome as AttemptUpdateRefusal,
+      };
+      if (lead) refused.lead = lead;
+      if (attempt) refused.attempt = attempt;
+      return refused;
+    },
+
+    async recordSkip({ tenantId, leadId, reason, now }) {
+      const base = baseOf(tenantId);
+      await runRedisScript(
+        redis,
+        skipScript,
+        [`${base}lead:${leadId}`],
+        [base, leadId, reason, now],
+      );
+    },
+
+    async getAttempt(tenantId, attemptId) {
+      return decodeAttempt(await redis.hgetall(`${baseOf(tenantId)}attempt:${attemptId}`));
+    },
+
+    async findAttemptByCall(tenantId, provider, callId) {
+      const attemptId = await redis.get(`${baseOf(tenantId)}call:${provider}:${callId}`);
+      if (attemptId === null) return undefined;
+      return (await readAttempts(tenantId, [attemptId]))[0];
+    },
+
+    async listExpiredAttempts({ now, limit }) {
+      const tenants = await redis.smembers(tenantsKey);
+      const due: { tenantId: string; attemptId: string; leaseUntil: number }[] = [];
+      for (const tenantId of tenants) {
+        const reply = await redis.zrangebyscore(
+          `${baseOf(tenantId)}leases`,
+          '-inf',
+          now,
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          limit,
+        );
+        for (let index = 0; index < reply.length; index += 2) {
+          due.push({ tenantId, attemptId: reply[index]!, leaseUntil: Number(reply[index + 1]) });
+        }
+      }
+      due.sort((a, b) => a.leaseUntil - b.leaseUntil);
+      const found: LeadAttempt[] = [];
+      for (const entry of due.slice(0, limit)) {
+        found.push(...(await readAttempts(entry.tenantId, [entry.attemptId])));
+      }
+      return found;
+    },
+
+    async listAttempts({ tenantId, state, userId, limit }) {
+      const base = baseOf(tenantId);
+      const mine = (attempt: LeadAttempt): boolean =>
+        userId === undefined || attempt.userId === userId;
+      const wanted = state === undefined ? attemptStates : [state];
+      const found: LeadAttempt[] = [];
+      // Claimed attempts are only in the lease set (with unknown ones): few, read them all.
+      if (wanted.includes('claimed')) {
+        const attemptIds = await redis.zrange(`${base}leases`, 0, -1);
+        for (const attempt of await readAttempts(tenantId, attemptIds)) {
+          if (attempt.state === 'claimed' && mine(attempt)) found.push(attempt);
+        }
+      }
+      // Every other state's set is by claim time: its newest `limit` (of the user's) are enough.
+      const chunk = Math.max(limit, 100);
+      for (const current of wanted) {
+        if (current === 'claimed') continue;
+        let kept = 0;
+        for (let start = 0; kept < limit; start += chunk) {
+          const attemptIds: string[] = await redis.zrevrange(
+            `${base}state:${current}`,
+            start,
+            start + chunk - 1,
+          );
+          if (attemptIds.length === 0) break;
+          const attempts: LeadAttempt[] = await readAttempts(tenantId, attemptIds);
+          for (const attempt of attempts) {
+            if (attempt.state === current && mine(attempt)) {
+              found.push(attempt);
+              kept += 1;
+            }
+          }
+        }
+      }
+      return found.sort((a, b) => b.claimedAt - a.claimedAt).slice(0, limit);
+    },
+
+    async countLiveAttempts({ tenantId, userId, since }) {
+      return await redis.zcount(`${baseOf(tenantId)}live:${userId}`, since, '+inf');
+    },
+  };
+}
+
+function pairs(flat: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let index = 0; index + 1 < flat.length; index += 2) record[flat[index]!] = flat[index + 1]!;
+  return record;
+}
+
+const optionalNumber = (value: string | undefined): number | undefined =>
+  value === undefined ? undefined : Number(value);
+
+function decodeLead(record: Record<string, string>): Lead | undefined {
+  if (record.leadId === undefined) return undefined;
+  return {
+    tenantId: record.tenantId!,
+    leadId: record.leadId,
+    userId: record.userId!,
+    phoneNumber: record.phoneNumber ?? '',
+    timeZone: record.timeZone,
+    callStatus: record.callStatus as LeadCallStatus,
+    hasBeenCalled: record.hasBeenCalled === '1',
+    attemptCount: Number(record.attemptCount ?? 0),
+    lastAttemptAt: optionalNumber(record.lastAttemptAt),
+    attemptId: record.attemptId,
+    fence: Number(record.fence ?? 0),
+    provider: record.provider,
+    callId: record.callId,
+    callOutcome: record.callOutcome as CallStatus | undefined,
+    skipReason: record.skipReason,
+    skippedAt: optionalNumber(record.skippedAt),
+  };
+}
+
+function decodeAttempt(record: Record<string, string>): LeadAttempt | undefined {
+  if (record.attemptId === undefined) return undefined;
+  return {
+    tenantId: record.tenantId!,
+    leadId: record.leadId!,
+    userId: record.userId!,
+    attemptId: record.attemptId,
+    fence: Number(record.fence),
+    state: record.state as AttemptState,
+    claimedAt: Number(record.claimedAt),
+    leaseUntil: optionalNumber(record.leaseUntil),
+    updatedAt: Number(record.updatedAt),
+    provider: record.provider,
+    callId: record.callId,
+    outcome: record.outcome as CallStatus | undefined,
+    reason: record.reason,
+    claimedBy: record.claimedBy,
+  };
+}

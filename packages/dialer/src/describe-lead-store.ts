@@ -1,0 +1,712 @@
+import assert from 'node:assert/strict';
+import type { LeadInput } from './lead';
+import type { LeadAttempt } from './lead-attempt';
+import type { LeadStore } from './lead-store';
+
+/**
+ * The test functions the suite registers its tests with: vitest's, jest's, mocha's or
+ * `node:test`'s `describe`, `it` and `afterEach` all fit (vitest's `describe.skipIf(…)` too).
+ * The suite asserts with `node:assert`, so it needs no test library of its own.
+ */
+export interface LeadStoreTestApi {
+  describe(name: string, body: () => void): unknown;
+  it(name: string, body: () => Promise<void>): unknown;
+  afterEach(body: () => Promise<void>): unknown;
+}
+
+/** Options of {@link describeLeadStore}. */
+export interface LeadStoreSuiteOptions {
+  /** Shown in the test names. */
+  name: string;
+  /** A fresh, empty store for one test, and how to dispose of it after the test. */
+  createStore: () => Promise<{ store: LeadStore; dispose: () => Promise<void> }>;
+}
+
+const t0 = Date.parse('2026-03-02T15:00:00.000Z');
+const lease = 30_000;
+let tenantSequence = 0;
+
+/**
+ * The conformance suite every {@link LeadStore} passes: the memory, Redis and PostgreSQL stores
+ * run it as it is. Call it from a test file with a factory for your own store (Prisma,
+ * Drizzle…) to check it keeps the dialer's guarantees: one claim per lead, fenced writes, leads
+ * never reset by a reload.
+ *
+ * @example
+ * import { afterEach, describe, it } from 'vitest';
+ * import { describeLeadStore } from '@calltrack/dialer/testing';
+ * describeLeadStore({ describe, it, afterEach }, {
+ *   name: 'prisma',
+ *   createStore: async () => ({ store: createPrismaLeadStore(prisma), dispose: async () => {} }),
+ * });
+ */
+export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuiteOptions): void {
+  const { describe, it, afterEach } = test;
+  describe(`LeadStore conformance: ${options.name}`, () => {
+    const disposers: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const dispose of disposers.splice(0)) await dispose();
+    });
+
+    // Each test gets its own tenant too, so stores that share a table stay independent.
+    const setUp = async (
+      count = 3,
+      extra: Partial<LeadInput> = {},
+    ): Promise<{ store: LeadStore; tenantId: string; ids: string[] }> => {
+      const created = await options.createStore();
+      disposers.push(created.dispose);
+      tenantSequence += 1;
+      const tenantId = `suite-${process.pid}-${tenantSequence}`;
+      const ids = Array.from(
+        { length: count },
+        (_, index) => `lead-${String(index).padStart(4, '0')}`,
+      );
+      await created.store.addLeads(ids.map((leadId) => lead(tenantId, leadId, extra)));
+      return { store: created.store, tenantId, ids };
+    };
+    const claimOne = (store: LeadStore, tenantId: string, leadId: string, now = t0) =>
+      store.claimLeads({ tenantId, leadIds: [leadId], now, leaseMs: lease, claimedBy: 'suite' });
+
+    describe('leads', () => {
+      it('adds leads as pending and never resets one that is already there', async () => {
+        const setup = await setUp(2);
+        const { store, tenantId } = setup;
+        assertEqual(await store.getLead(tenantId, 'lead-0000'), {
+          tenantId,
+          leadId: 'lead-0000',
+          userId: 'user-1',
+          phoneNumber: '+14155550100',
+          timeZone: 'America/New_York',
+          callStatus: 'pending',
+          hasBeenCalled: false,
+          attemptCount: 0,
+          lastAttemptAt: undefined,
+          attemptId: undefined,
+          fence: 0,
+          provider: undefined,
+          callId: undefined,
+          callOutcome: undefined,
+          skipReason: undefined,
+          skippedAt: undefined,
+        });
+        await claimOne(store, tenantId, 'lead-0000');
+        // The page is reloaded and the same list comes again, plus one new lead.
+        const again = await store.addLeads([
+          lead(tenantId, 'lead-0000', { phoneNumber: '+14155550999' }),
+          lead(tenantId, 'lead-0001'),
+          lead(tenantId, 'lead-0002'),
+        ]);
+        assertEqual(again, { added: 1, existing: 2 });
+        assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+          callStatus: 'dialing',
+          hasBeenCalled: true,
+          phoneNumber: '+14155550100',
+          fence: 1,
+        });
+      });
+
+      it('keeps a lead whose number or zone is bad (the gates skip it), and has no lead it was not given', async () => {
+        const setup = await setUp(0);
+        const { store, tenantId } = setup;
+        await store.addLeads([
+          { tenantId, leadId: 'odd', userId: 'user-1', phoneNumber: 'call me maybe' },
+        ]);
+        assertPartial(await store.getLead(tenantId, 'odd'), {
+          phoneNumber: 'call me maybe',
+          timeZone: undefined,
+          callStatus: 'pending',
+        });
+        assert.equal(await store.getLead(tenantId, 'missing'), undefined);
+        assert.equal(await store.getLead('other-tenant', 'odd'), undefined);
+      });
+
+      it('refuses input that is not a lead, naming the field, and adds nothing', async () => {
+        const setup = await setUp(0);
+        const { store, tenantId } = setup;
+        const bad = [
+          lead(tenantId, 'fine'),
+          { tenantId, leadId: '', userId: 'u', phoneNumber: '1' },
+        ];
+        await assertRejects(store.addLeads(bad), {
+          code: 'invalid_lead',
+          status: 400,
+          field: 'leadId',
+          index: 1,
+        });
+        await assertRejects(store.addLeads([{ tenantId, leadId: 'x' } as unknown as LeadInput]), {
+          code: 'invalid_lead',
+          field: 'userId',
+        });
+        assert.equal(await store.getLead(tenantId, 'fine'), undefined);
+      });
+
+      it("lists a user's pending leads in pages, each once, and nobody else's", async () => {
+        const setup = await setUp(7);
+        const { store, tenantId, ids } = setup;
+        await store.addLeads([
+          lead(tenantId, 'lead-other-user', { userId: 'user-2' }),
+          lead(`${tenantId}-b`, 'lead-0000'),
+        ]);
+        await claimOne(store, tenantId, 'lead-0003');
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.listPendingLeads({
+            tenantId,
+            userId: 'user-1',
+            limit: 2,
+            ...(after === undefined ? {} : { afterLeadId: after }),
+          });
+          if (page.length === 0) break;
+          assert.ok(page.length <= 2);
+          for (const found of page) assertPartial(found, { tenantId, userId: 'user-1' });
+          seen.push(...page.map((found) => found.leadId));
+          after = page.at(-1)!.leadId;
+        }
+        assertEqual(
+          seen,
+          ids.filter((id) => id !== 'lead-0003'),
+        );
+      });
+
+      it('records why a pending lead was skipped, and ignores a skip of a lead in a call', async () => {
+        const setup = await setUp(2);
+        const { store, tenantId } = setup;
+        await store.recordSkip({
+          tenantId,
+          leadId: 'lead-0000',
+          reason: 'outside_window',
+          now: t0,
+        });
+        assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+          callStatus: 'pending',
+          hasBeenCalled: false,
+          skipReason: 'outside_window',
+          skippedAt: t0,
+        });
+        await claimOne(store, tenantId, 'lead-0001');
+        await store.recordSkip({ tenantId, leadId: 'lead-0001', reason: 'do_not_call', now: t0 });
+        await store.recordSkip({ tenantId, leadId: 'nobody', reason: 'do_not_call', now: t0 });
+        assert.equal((await store.getLead(tenantId, 'lead-0001'))?.skipReason, undefined);
+        // A later claim clears the skip.
+        await claimOne(store, tenantId, 'lead-0000');
+        assert.equal((await store.getLead(tenantId, 'lead-0000'))?.skipReason, undefined);
+      });
+    });
+
+    describe('the claim', () => {
+      it('marks the lead and records an attempt with a fencing token, once', async () => {
+        const setup = await setUp(2);
+        const { store, tenantId } = setup;
+        const [result] = await claimOne(store, tenantId, 'lead-0000');
+        assertPartial(result, { leadId: 'lead-0000', claimed: true });
+        if (!result?.claimed) throw new Error('not claimed');
+        assertPartial(result.lead, {
+          callStatus: 'dialing',
+          hasBeenCalled: true,
+          attemptCount: 1,
+          lastAttemptAt: t0,
+          attemptId: result.attempt.attemptId,
+          fence: 1,
+        });
+        assertEqual(result.attempt, {
+          tenantId,
+          leadId: 'lead-0000',
+          userId: 'user-1',
+          attemptId: anyString,
+          fence: 1,
+          state: 'claimed',
+          claimedAt: t0,
+          leaseUntil: t0 + lease,
+          updatedAt: t0,
+          provider: undefined,
+          callId: undefined,
+          outcome: undefined,
+          reason: undefined,
+          claimedBy: 'suite',
+        });
+        assertEqual(await store.getAttempt(tenantId, result.attempt.attemptId), result.attempt);
+        assertEqual(await store.getLead(tenantId, 'lead-0000'), result.lead);
+        assertEqual(await claimOne(store, tenantId, 'lead-0000', t0 + 1), [
+          { leadId: 'lead-0000', claimed: false, reason: 'not_pending' },
+        ]);
+        assertEqual(await claimOne(store, tenantId, 'nobody'), [
+          { leadId: 'nobody', claimed: false, reason: 'not_found' },
+        ]);
+        assertEqual(await claimOne(store, `${tenantId}-b`, 'lead-0001'), [
+          { leadId: 'lead-0001', claimed: false, reason: 'not_found' },
+        ]);
+      });
+
+      it('claims each lead of a batch once, even when named twice', async () => {
+        const setup = await setUp(3);
+        const { store, tenantId } = setup;
+        const results = await store.claimLeads({
+          tenantId,
+          leadIds: ['lead-0000', 'lead-0001', 'lead-0000', 'nobody'],
+          now: t0,
+          leaseMs: lease,
+          claimedBy: 'suite',
+        });
+        const byLead = new Map<string, string>();
+        for (const result of results) {
+          byLead.set(result.leadId, result.claimed ? 'claimed' : result.reason);
+        }
+        assertEqual(Object.fromEntries(byLead), {
+          'lead-0000': 'claimed',
+          'lead-0001': 'claimed',
+          nobody: 'not_found',
+        });
+        assert.equal(results.filter((result) => result.claimed).length, 2);
+        const pending = await store.listPendingLeads({ tenantId, userId: 'user-1', limit: 10 });
+        assertEqual(
+          pending.map((found) => found.leadId),
+          ['lead-0002'],
+        );
+      });
+
+      it('lets exactly one of many concurrent claimers win each lead', async () => {
+        const setup = await setUp(20);
+        const { store, tenantId, ids } = setup;
+        const claimers = Array.from({ length: 8 }, (_, index) =>
+          store.claimLeads({
+            tenantId,
+            leadIds: index % 2 === 0 ? ids : [...ids].reverse(),
+            now: t0,
+            leaseMs: lease,
+            claimedBy: `claimer-${index}`,
+          }),
+        );
+        const won = (await Promise.all(claimers)).flat().filter((result) => result.claimed);
+        assertEqual(won.map((result) => result.leadId).sort(), ids);
+        for (const leadId of ids) {
+          assertPartial(await store.getLead(tenantId, leadId), {
+            fence: 1,
+            attemptCount: 1,
+          });
+        }
+      });
+
+      it('holds the attempt cap and the gap between attempts', async () => {
+        const setup = await setUp(1);
+        const { store, tenantId } = setup;
+        const limits = { maxAttempts: 2, minAttemptGapMs: 120_000 };
+        const claim = (now: number) =>
+          store.claimLeads({
+            tenantId,
+            leadIds: ['lead-0000'],
+            now,
+            leaseMs: lease,
+            claimedBy: 'suite',
+            ...limits,
+          });
+        const release = async (now: number) => {
+          const lead = await store.getLead(tenantId, 'lead-0000');
+          const result = await store.updateAttempt({
+            tenantId,
+            leadId: 'lead-0000',
+            attemptId: lead!.attemptId!,
+            fence: lead!.fence,
+            state: 'released',
+            now,
+            reason: 'invalid_number',
+          });
+          assert.equal(result.applied, true);
+        };
+        assert.equal((await claim(t0))[0]?.claimed, true);
+        await release(t0 + 1000);
+        assertEqual(await claim(t0 + 60_000), [
+          { leadId: 'lead-0000', claimed: false, reason: 'too_soon' },
+        ]);
+        assert.equal((await claim(t0 + 120_000))[0]?.claimed, true);
+        await release(t0 + 121_000);
+        assertEqual(await claim(t0 + 900_000), [
+          { leadId: 'lead-0000', claimed: false, reason: 'attempt_cap' },
+        ]);
+        assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+          callStatus: 'pending',
+          hasBeenCalled: false,
+          attemptCount: 2,
+          lastAttemptAt: t0 + 120_000,
+          fence: 2,
+        });
+      });
+    });
+
+    describe('fenced writes', () => {
+      it('moves an attempt placed → ended and the lead with it, findable by its call', async () => {
+        const setup = await setUp(1);
+        const { store, tenantId } = setup;
+        const [claim] = await claimOne(store, tenantId, 'lead-0000');
+        if (!claim?.claimed) throw new Error('not claimed');
+        const { attemptId } = claim.attempt;
+        const key = { tenantId, leadId: 'lead-0000', attemptId, fence: 1 };
+        const placed = await store.updateAttempt({
+          ...key,
+          state: 'placed',
+          now: t0 + 500,
+          provider: 'twilio',
+          callId: 'CA-1',
+        });
+        assertPartial(placed, {
+          applied: true,
+          lead: { callStatus: 'placed', provider: 'twilio', callId: 'CA-1', hasBeenCalled: true },
+          attempt: { state: 'placed', leaseUntil: undefined, updatedAt: t0 + 500, callId: 'CA-1' },
+        });
+        assertPartial(await store.findAttemptByCall(tenantId, 'twilio', 'CA-1'), {
+          attemptId,
+          state: 'placed',
+        });
+        assert.equal(await store.findAttemptByCall(tenantId, 'retell', 'CA-1'), undefined);
+        assert.equal(await store.findAttemptByCall(`${tenantId}-b`, 'twilio', 'CA-1'), undefined);
+        const ended = await store.updateAttempt({
+          ...key,
+          state: 'ended',
+          now: t0 + 60_000,
+          outcome: 'no-answer',
+        });
+        assertPartial(ended, {
+          applied: true,
+          lead: { callStatus: 'completed', callOutcome: 'no-answer', callId: 'CA-1' },
+          attempt: { state: 'ended', outcome: 'no-answer', provider: 'twilio' },
+        });
+        assertPartial(await store.updateAttempt({ ...key, state: 'placed', now: t0 + 70_000 }), {
+          applied: false,
+          reason: 'invalid_transition',
+        });
+        assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+          callStatus: 'completed',
+        });
+      });
+
+      it('records a call id that arrives later (placed → placed)', async () => {
+        const setup = await setUp(1);
+        const { store, tenantId } = setup;
+        const [claim] = await claimOne(store, tenantId, 'lead-0000');
+        if (!claim?.claimed) throw new Error('not claimed');
+        const key = { tenantId, leadId: 'lead-0000', attemptId: claim.attempt.attemptId, fence: 1 };
+        await store.updateAttempt({ ...key, state: 'placed', now: t0 + 1, provider: 'callerdesk' });
+        const later = await store.updateAttempt({
+          ...key,
+          state: 'placed',
+          now: t0 + 2,
+          callId: 'CD-9',
+        });
+        assertPartial(later, {
+          applied: true,
+          attempt: { provider: 'callerdesk', callId: 'CD-9' },
+        });
+        assertPartial(await store.findAttemptByCall(tenantId, 'callerdesk', 'CD-9'), {
+          attemptId: claim.attempt.attemptId,
+        });
+      });
+
+      it("refuses a stale holder's writes: they change nothing", async () => {
+        const setup = await setUp(1);
+        const { store, tenantId } = setup;
+        const [first] = await claimOne(store, tenantId, 'lead-0000');
+        if (!first?.claimed) throw new Error('not claimed');
+        const stale = {
+          tenantId,
+          leadId: 'lead-0000',
+          attemptId: first.attempt.attemptId,
+          fence: first.attempt.fence,
+        };
+        // The holder pauses past its lease; the reconciler takes the attempt over.
+        const orphaned = await store.updateAttempt({
+          ...stale,
+          state: 'orphaned',
+          now: t0 + lease,
+          reason: 'lease_expired',
+          takeOver: true,
+        });
+        assertPartial(orphaned, {
+          applied: true,
+          lead: { callStatus: 'orphaned', fence: 2, hasBeenCalled: true },
+          attempt: { state: 'orphaned', fence: 2, reason: 'lease_expired' },
+        });
+        const before = await store.getLead(tenantId, 'lead-0000');
+        // The paused holder wakes up and reports its call: refused.
+        assertPartial(
+          await store.updateAttempt({
+            ...stale,
+            state: 'placed',
+            now: t0 + lease + 1,
+            provider: 'twilio',
+            callId: 'CA-stale',
+          }),
+          { applied: false, reason: 'stale' },
+        );
+        assertEqual(await store.getLead(tenantId, 'lead-0000'), before);
+        assert.equal(await store.findAttemptByCall(tenantId, 'twilio', 'CA-stale'), undefined);
+        // A reviewer releases the lead and it is claimed again: the old token stays refused.
+        await store.updateAttempt({ ...stale, fence: 2, state: 'released', now: t0 + lease + 2 });
+        const [second] = await claimOne(store, tenantId, 'lead-0000', t0 + lease + 3);
+        if (!second?.claimed) throw new Error('not claimed again');
+        assert.equal(second.attempt.fence, 3);
+        assert.notEqual(second.attempt.attemptId, first.attempt.attemptId);
+        for (const fence of [1, 2]) {
+          assertPartial(
+            await store.updateAttempt({ ...stale, fence, state: 'released', now: t0 + lease + 4 }),
+            { applied: false, reason: 'stale' },
+          );
+        }
+        assertPartial(
+          await store.updateAttempt({
+            ...stale,
+            attemptId: second.attempt.attemptId,
+            fence: 1,
+            state: 'released',
+            now: t0 + lease + 4,
+          }),
+          { applied: false, reason: 'stale' },
+        );
+        assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+          callStatus: 'dialing',
+          fence: 3,
+          attemptId: second.attempt.attemptId,
+        });
+        assertPartial(
+          await store.updateAttempt({ ...stale, leadId: 'nobody', state: 'placed', now: t0 }),
+          { applied: false, reason: 'not_found' },
+        );
+      });
+
+      it('releases a refused lead (pending again) and lets webhooks settle an unknown one', async () => {
+        const setup = await setUp(2);
+        const { store, tenantId } = setup;
+        const claims = await store.claimLeads({
+          tenantId,
+          leadIds: ['lead-0000', 'lead-0001'],
+          now: t0,
+          leaseMs: lease,
+          claimedBy: 'suite',
+        });
+        const [refused, ambiguous] = claims.map((claim) => {
+          if (!claim.claimed) throw new Error('not claimed');
+          return { tenantId, leadId: claim.leadId, attemptId: claim.attempt.attemptId, fence: 1 };
+        }) as [
+          { tenantId: string; leadId: string; attemptId: string; fence: number },
+          { tenantId: string; leadId: string; attemptId: string; fence: number },
+        ];
+        assertPartial(
+          await store.updateAttempt({
+            ...refused,
+            state: 'released',
+            now: t0 + 10,
+            reason: 'provider_refused',
+          }),
+          {
+            applied: true,
+            lead: { callStatus: 'pending', hasBeenCalled: false, attemptCount: 1 },
+            attempt: { state: 'released', reason: 'provider_refused', leaseUntil: undefined },
+          },
+        );
+        const pending = await store.listPendingLeads({ tenantId, userId: 'user-1', limit: 10 });
+        assertEqual(
+          pending.map((found) => found.leadId),
+          ['lead-0000'],
+        );
+
+        assertPartial(
+          await store.updateAttempt({
+            ...ambiguous,
+            state: 'unknown',
+            now: t0 + 20,
+            leaseMs: 900_000,
+            reason: 'timeout',
+          }),
+          {
+            applied: true,
+            lead: { callStatus: 'unknown', hasBeenCalled: true },
+            attempt: { state: 'unknown', leaseUntil: t0 + 20 + 900_000 },
+          },
+        );
+        assertPartial(
+          await store.updateAttempt({
+            ...ambiguous,
+            state: 'ended',
+            now: t0 + 30,
+            provider: 'twilio',
+            callId: 'CA-late',
+            outcome: 'completed',
+          }),
+          {
+            applied: true,
+            lead: { callStatus: 'completed', callOutcome: 'completed', callId: 'CA-late' },
+          },
+        );
+        assertPartial(await store.findAttemptByCall(tenantId, 'twilio', 'CA-late'), {
+          attemptId: ambiguous.attemptId,
+          state: 'ended',
+        });
+      });
+    });
+
+    describe('reconciling and counting', () => {
+      it('lists attempts whose lease ran out while claimed or unknown, oldest first, across tenants', async () => {
+        const setup = await setUp(4);
+        const { store, tenantId } = setup;
+        const other = `${tenantId}-b`;
+        await store.addLeads([lead(other, 'lead-x')]);
+        const claim = async (tenant: string, leadId: string, now: number) => {
+          const [result] = await claimOne(store, tenant, leadId, now);
+          if (!result?.claimed) throw new Error('not claimed');
+          return {
+            tenantId: tenant,
+            leadId,
+            attemptId: result.attempt.attemptId,
+            fence: result.attempt.fence,
+          };
+        };
+        const a = await claim(tenantId, 'lead-0000', t0);
+        const b = await claim(tenantId, 'lead-0001', t0 + 1000);
+        const c = await claim(tenantId, 'lead-0002', t0 + 2000);
+        const d = await claim(other, 'lead-x', t0 + 500);
+        await store.updateAttempt({ ...b, state: 'placed', now: t0 + 1100, callId: 'CA-b' });
+        await store.updateAttempt({ ...c, state: 'unknown', now: t0 + 2100, leaseMs: 100 });
+        const expired = await store.listExpiredAttempts({ now: t0 + lease + 1000, limit: 10 });
+        assertEqual(
+          expired.map((attempt) => attempt.attemptId),
+          [c.attemptId, a.attemptId, d.attemptId],
+        );
+        assert.equal(
+          (await store.listExpiredAttempts({ now: t0 + lease + 1000, limit: 2 })).length,
+          2,
+        );
+        assertEqual(await store.listExpiredAttempts({ now: t0 + 2000, limit: 10 }), []);
+        await store.updateAttempt({
+          ...a,
+          state: 'orphaned',
+          now: t0 + lease,
+          takeOver: true,
+          reason: 'lease_expired',
+        });
+        const after = await store.listExpiredAttempts({ now: t0 + lease + 1000, limit: 10 });
+        assertEqual(
+          after.map((attempt) => attempt.attemptId),
+          [c.attemptId, d.attemptId],
+        );
+        const orphans = await store.listAttempts({ tenantId, state: 'orphaned', limit: 10 });
+        assertEqual(
+          orphans.map((attempt) => attempt.attemptId),
+          [a.attemptId],
+        );
+      });
+
+      it("lists a tenant's attempts newest first, and counts a user's calls in flight", async () => {
+        const setup = await setUp(4);
+        const { store, tenantId } = setup;
+        await store.addLeads([lead(tenantId, 'lead-u2', { userId: 'user-2' })]);
+        const attempts: LeadAttempt[] = [];
+        for (const [index, leadId] of [
+          'lead-0000',
+          'lead-0001',
+          'lead-0002',
+          'lead-u2',
+        ].entries()) {
+          const [result] = await claimOne(store, tenantId, leadId, t0 + index * 1000);
+          if (!result?.claimed) throw new Error('not claimed');
+          attempts.push(result.attempt);
+        }
+        const key = (index: number) => ({
+          tenantId,
+          leadId: attempts[index]!.leadId,
+          attemptId: attempts[index]!.attemptId,
+          fence: attempts[index]!.fence,
+        });
+        await store.updateAttempt({ ...key(0), state: 'placed', now: t0 + 5000 });
+        await store.updateAttempt({ ...key(0), state: 'ended', now: t0 + 6000, outcome: 'busy' });
+        await store.updateAttempt({ ...key(1), state: 'unknown', now: t0 + 5000, leaseMs: 1 });
+        assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: t0 }), 2);
+        assert.equal(
+          await store.countLiveAttempts({ tenantId, userId: 'user-1', since: t0 + 1500 }),
+          1,
+        );
+        assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-2', since: t0 }), 1);
+        assert.equal(
+          await store.countLiveAttempts({ tenantId: `${tenantId}-b`, userId: 'user-1', since: 0 }),
+          0,
+        );
+        const mine = await store.listAttempts({ tenantId, userId: 'user-1', limit: 10 });
+        assertEqual(
+          mine.map((attempt) => attempt.leadId),
+          ['lead-0002', 'lead-0001', 'lead-0000'],
+        );
+        const ended = await store.listAttempts({ tenantId, state: 'ended', limit: 10 });
+        assertEqual(
+          ended.map((attempt) => attempt.leadId),
+          ['lead-0000'],
+        );
+        assert.equal((await store.listAttempts({ tenantId, limit: 1 }))[0]?.leadId, 'lead-u2');
+      });
+    });
+  });
+}
+
+function lead(tenantId: string, leadId: string, extra: Partial<LeadInput> = {}): LeadInput {
+  return {
+    tenantId,
+    leadId,
+    userId: 'user-1',
+    phoneNumber: '+14155550100',
+    timeZone: 'America/New_York',
+    ...extra,
+  };
+}
+
+const anyString = Symbol('any string');
+
+/** Drops properties whose value is undefined, so `{ a: undefined }` equals `{}` (as in toEqual). */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry !== undefined) result[key] = withoutUndefined(entry);
+  }
+  return result;
+}
+
+/** Deep equality where an undefined property counts as absent; `anyString` matches any string. */
+function assertEqual(actual: unknown, expected: unknown, path = 'value'): void {
+  if (expected === anyString) {
+    assert.equal(typeof actual, 'string', `${path} should be a string`);
+    return;
+  }
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
+    assert.ok(actual !== null && typeof actual === 'object', `${path} should be an object`);
+    const actualKeys = Object.keys(withoutUndefined(actual) as object).sort();
+    const expectedKeys = Object.keys(withoutUndefined(expected) as object).sort();
+    assert.deepEqual(actualKeys, expectedKeys, `${path}: keys differ`);
+    for (const key of expectedKeys) {
+      assertEqual(
+        (actual as Record<string, unknown>)[key],
+        (expected as Record<string, unknown>)[key],
+        `${path}.${key}`,
+      );
+    }
+    return;
+  }
+  assert.deepStrictEqual(withoutUndefined(actual), withoutUndefined(expected), path);
+}
+
+/** Every property of `expected` is in `actual` (recursively, like toMatchObject). */
+function assertPartial(actual: unknown, expected: unknown, path = 'value'): void {
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
+    assert.ok(actual !== null && typeof actual === 'object', `${path} should be an object`);
+    for (const [key, value] of Object.entries(expected)) {
+      assertPartial((actual as Record<string, unknown>)[key], value, `${path}.${key}`);
+    }
+    return;
+  }
+  assertEqual(actual, expected, path);
+}
+
+/** The promise rejects with an error that has every property of `expected`. */
+async function assertRejects(promise: Promise<unknown>, expected: object): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assertPartial(error, expected, 'error');
+    return true;
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * Where the dialer reads the time and waits: calling windows, attempt gaps, leases, the
+ * reconciler and the waits between polls all use it, so tests move time instead of sleeping.
+ * Pacing (calls per second) is real time: it is the provider's real rate.
+ */
+export interface DialerClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The real clock: `Date.now()` and unref()ed timers. */
+export const systemClock: DialerClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, Math.max(0, ms));
+      timer.unref();
+      signal?.addEventListener('abort', done, { once: true });
+      function done(): void {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+    }),
+};

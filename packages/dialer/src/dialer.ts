@@ -1,0 +1,183 @@
+import type { BusSubscribeOptions, BusSubscription } from '@calltrack/bus';
+import type { CallControl, CallEvent, EventSink, Principal } from '@calltrack/core';
+import type { CallPacer } from './call-pacer';
+import type { CallingWindowOptions } from './calling-window';
+import type { DialerClock } from './dialer-clock';
+import type { DialerRunFinishedData } from './dialer-event-data';
+import type { DialerLocks } from './dialer-locks';
+import type { DialerLogger } from './dialer-logger';
+import type { DoNotCallList } from './do-not-call-list';
+import type { Lead } from './lead';
+import type { LeadAttempt } from './lead-attempt';
+import type { AttemptUpdateResult, LeadStore } from './lead-store';
+
+/** One provider account the dialer places calls through. */
+export interface DialerAccount {
+  /** Your name for the account, e.g. `twilio-main`: the pacing key, shared by every process. */
+  id: string;
+  /** The account's `CallControl` adapter (from `@calltrack/twilio`, `retell`, `callerdesk`). */
+  control: CallControl;
+  /** The account's rate. Default 1 (Twilio's default CPS). */
+  callsPerSecond?: number;
+  /** The caller id for its calls; otherwise the adapter's own. */
+  from?: string;
+}
+
+/** What the dialer needs of the bus: publish, and subscribe to follow call events. */
+export interface DialerBus extends EventSink {
+  subscribe?(options: BusSubscribeOptions): BusSubscription;
+}
+
+/** Options of {@link createDialer}. */
+export interface DialerOptions {
+  /** Where leads and attempts live: the system of record of "called once". */
+  store: LeadStore;
+  /** Where the dialer's events go; with `subscribe`, `start()` follows call events from it. */
+  bus: DialerBus;
+  /** The provider accounts; the first is used unless `selectAccount` picks another. */
+  accounts: readonly DialerAccount[];
+  /** Picks the account (by id) for a lead. */
+  selectAccount?: (lead: Lead) => string;
+  /**
+   * The agent's own number, for providers that ring the agent first (CallerDesk). Resolved once
+   * per run.
+   */
+  agentNumber?: (user: {
+    tenantId: string;
+    userId: string;
+  }) => string | undefined | Promise<string | undefined>;
+  /** Run and lead leases. Default: in this process (`createMemoryDialerLocks`). */
+  locks?: DialerLocks;
+  /** Pacing per account. Default: in this process (`createMemoryCallPacer`). */
+  pacer?: CallPacer;
+  /** Calling hours in each lead's time zone. Default 09:00–21:00 every day. */
+  callingWindow?: CallingWindowOptions;
+  /** The zone of leads without one. Default none: such leads are skipped. */
+  defaultTimeZone?: string;
+  /** Numbers not to call, checked at dial time. */
+  doNotCall?: DoNotCallList;
+  /** Your own do-not-call or consent check, at dial time: true means do not call. */
+  isDoNotCall?: (lead: Lead) => boolean | Promise<boolean>;
+  /** Attempts per lead (claims; only a refused call makes a lead pending again). Default 3. */
+  maxAttempts?: number;
+  /** Least time between two attempts at one lead. Default 120 000 (2 minutes). */
+  minAttemptGapMs?: number;
+  /** Calls in flight per user (claimed, placed or unknown). Default 1. */
+  maxConcurrentCallsPerUser?: number;
+  /** A placed call stops counting against the cap after this long without its end. Default 1 h. */
+  liveCallMaxMs?: number;
+  /** The attempt's lease: the reconciler orphans a claim left unfinished this long. Default 60 s. */
+  attemptLeaseMs?: number;
+  /** How long an `unknown` attempt waits for webhooks before it is orphaned. Default 15 min. */
+  unknownSettleMs?: number;
+  /** The run lease (renewed every third of it). Default 30 s. */
+  runLeaseMs?: number;
+  /** The per-lead lease around claim and dial. Default 30 s. */
+  leadLeaseMs?: number;
+  /** Abort a provider request after this long (an ambiguous failure). Default 15 s. */
+  placeCallTimeoutMs?: number;
+  /** How often `start()` runs the reconciler. Default 30 s. */
+  reconcileIntervalMs?: number;
+  /** Leads read per page. Default 100. */
+  pageSize?: number;
+  /**
+   * Settles an `unknown` attempt before it is orphaned, from the provider's call list or report:
+   * `{ placed: true, callId }` if the call exists, `{ placed: false }` if it surely does not,
+   * undefined if it cannot tell.
+   */
+  lookupCall?: (
+    attempt: LeadAttempt,
+  ) => Promise<{ placed: true; callId?: string } | { placed: false } | undefined>;
+  /** Finds the attempt id a call event carries. Default `callEventReference`. */
+  referenceOf?: (event: CallEvent) => string | undefined;
+  clock?: DialerClock;
+  logger?: DialerLogger;
+  /** This instance's id, recorded on its claims. Default random. */
+  instanceId?: string;
+}
+
+/** What one run did. */
+export interface RunSummary extends DialerRunFinishedData {
+  tenantId: string;
+  userId: string;
+}
+
+/** What {@link Dialer.trigger} did. */
+export type TriggerResult =
+  | {
+      outcome: 'started';
+      runId: string;
+      /** The run and any follow-ups it ran, once all have finished. */
+      finished: Promise<RunSummary[]>;
+    }
+  | {
+      /** A run of this user was active (here or in another process): it runs once more after. */
+      outcome: 'follow_up_scheduled';
+    };
+
+/** What {@link Dialer.reconcile} did. */
+export interface ReconcileReport {
+  /** Attempts orphaned for review. */
+  orphaned: number;
+  /** `unknown` attempts settled by `lookupCall`. */
+  settled: number;
+}
+
+/** What {@link Dialer.handleCallEvent} did with an event. */
+export type CallEventOutcome = 'unlinked' | 'updated' | 'unchanged';
+
+/** An update for one user, from {@link Dialer.followUser}. */
+export interface DialerUserUpdate {
+  /**
+   * `run_started`, `lead_skipped`, `call_placed`, `run_finished` (the dialer's events), or
+   * `call_status` / `call_completed` (a tracker `call.*` event for one of the user's calls).
+   */
+  type:
+    | 'run_started'
+    | 'lead_skipped'
+    | 'call_placed'
+    | 'run_finished'
+    | 'call_status'
+    | 'call_completed';
+  event: CallEvent;
+  leadId?: string;
+  attemptId?: string;
+}
+
+/** The auto-dialer. */
+export interface Dialer {
+  /**
+   * Starts a run over the user's pending leads (the seed's `leads:fetched`). While a run of the
+   * user is active, in this process or another sharing the locks, it schedules one follow-up
+   * run instead. Needs `principal.userId`; rejects with `InvalidArgumentError` otherwise.
+   */
+  trigger(principal: Principal): Promise<TriggerResult>;
+  /**
+   * Applies a tracker `call.*` event to the attempt that placed the call (by call id, else by
+   * reference): `placed` on a status, `ended` with its outcome on `call.ended`. `start()` feeds
+   * it from the bus; call it yourself if you do not.
+   */
+  handleCallEvent(event: CallEvent): Promise<CallEventOutcome>;
+  /**
+   * Orphans attempts whose lease ran out while `claimed` or `unknown` (after `lookupCall`, if
+   * set, could not settle an `unknown` one). Orphans are never redialled; list them with
+   * `store.listAttempts({ state: 'orphaned' })` and release with {@link Dialer.releaseAttempt}.
+   */
+  reconcile(): Promise<ReconcileReport>;
+  /** Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending again. */
+  releaseAttempt(
+    tenantId: string,
+    attemptId: string,
+    reason?: string,
+  ): Promise<AttemptUpdateResult>;
+  /** A user's updates, live, across processes (from the bus; needs `bus.subscribe`). */
+  followUser(options: {
+    tenantId: string;
+    userId: string;
+    signal?: AbortSignal;
+  }): AsyncIterable<DialerUserUpdate>;
+  /** Follows call events from the bus and runs the reconciler periodically. */
+  start(): void;
+  /** Stops following, stops runs from claiming more leads, and waits for them to finish. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,14 @@
+/**
+ * Numbers not to call, per tenant: checked for every lead at dial time (a number added after
+ * the list was loaded is still honoured). Numbers are compared as given: store them in E.164.
+ *
+ * Built in: `createMemoryDoNotCallList` and `createRedisDoNotCallList`
+ * (`@calltrack/dialer/redis`). For a national registry or your CRM, use the dialer's
+ * `isDoNotCall` hook instead or as well.
+ */
+export interface DoNotCallList {
+  /** True when the tenant must not call `phoneNumber`. */
+  has(tenantId: string, phoneNumber: string): Promise<boolean>;
+  add(tenantId: string, phoneNumbers: readonly string[]): Promise<void>;
+  remove(tenantId: string, phoneNumbers: readonly string[]): Promise<void>;
+}

@@ -1,0 +1,37 @@
+import type { DialerClock } from './dialer-clock';
+import type { DialerLease } from './dialer-locks';
+
+/** A lease being renewed in the background. */
+export interface KeptLease {
+  /** Aborts when a renewal fails or finds the lease lost: stop starting new work. */
+  readonly signal: AbortSignal;
+  /** Stops renewing (does not release). */
+  stop(): void;
+}
+
+/**
+ * Renews `lease` every third of `ttlMs` by `clock`. The first renewal that fails or answers
+ * "not yours any more" aborts `signal` and stops: a holder that cannot prove it still holds the
+ * lease stops claiming; whatever it already claimed is fenced by the store.
+ */
+export function keepLease(lease: DialerLease, ttlMs: number, clock: DialerClock): KeptLease {
+  const lost = new AbortController();
+  const stopped = new AbortController();
+  void (async () => {
+    while (!stopped.signal.aborted) {
+      await clock.sleep(ttlMs / 3, stopped.signal);
+      if (stopped.signal.aborted) return;
+      let renewed = false;
+      try {
+        renewed = await lease.renew(ttlMs);
+      } catch {
+        renewed = false;
+      }
+      if (!renewed) {
+        lost.abort(new Error(`The lease on ${lease.key} was lost.`));
+        return;
+      }
+    }
+  })();
+  return { signal: lost.signal, stop: () => stopped.abort() };
+}

@@ -1,0 +1,168 @@
+import type { CallStatus } from '@calltrack/core';
+import type { Lead, LeadInput } from './lead';
+import type { AttemptState, LeadAttempt } from './lead-attempt';
+
+/** What {@link LeadStore.addLeads} did. */
+export interface AddLeadsResult {
+  /** Leads that were new and are now pending. */
+  added: number;
+  /** Leads the store already had: left exactly as they were (a reloaded list never resets one). */
+  existing: number;
+}
+
+/** Which pending leads {@link LeadStore.listPendingLeads} returns. */
+export interface ListPendingLeadsQuery {
+  tenantId: string;
+  userId: string;
+  /** Only leads whose id sorts after this one (the store's order): for paging. */
+  afterLeadId?: string;
+  /** At most this many. */
+  limit: number;
+}
+
+/** What {@link LeadStore.claimLeads} claims. */
+export interface ClaimLeadsRequest {
+  tenantId: string;
+  /** The leads to claim (already through the gates). Each is claimed at most once. */
+  leadIds: readonly string[];
+  /** Now, by the dialer's clock (ms since the epoch). */
+  now: number;
+  /** How long the attempt is leased: the reconciler orphans it after `now + leaseMs`. */
+  leaseMs: number;
+  /** Who claims: the dialer instance's id, recorded on the attempt. */
+  claimedBy: string;
+  /** Refuse leads already claimed this many times (`attempt_cap`). */
+  maxAttempts?: number;
+  /** Refuse leads whose last attempt was less than this long ago (`too_soon`). */
+  minAttemptGapMs?: number;
+}
+
+/** Why a lead was not claimed. */
+export type ClaimRefusal = 'not_found' | 'not_pending' | 'attempt_cap' | 'too_soon' | 'busy';
+
+/** What {@link LeadStore.claimLeads} answered, per lead asked for. */
+export type ClaimResult =
+  | { leadId: string; claimed: true; lead: Lead; attempt: LeadAttempt }
+  | { leadId: string; claimed: false; reason: ClaimRefusal };
+
+/**
+ * A fenced write about one attempt. It changes something only while the lead's current attempt
+ * is `attemptId` with fencing token `fence`, and the move is allowed from the attempt's state
+ * (see `attemptTransitions`).
+ */
+export interface AttemptUpdate {
+  tenantId: string;
+  leadId: string;
+  attemptId: string;
+  fence: number;
+  /** The attempt's new state. */
+  state: AttemptState;
+  /** Now, by the dialer's clock. */
+  now: number;
+  /** For `unknown`: how long the webhooks have to settle it before it is orphaned. */
+  leaseMs?: number;
+  provider?: string;
+  callId?: string;
+  /** For `ended`: the call's terminal status. */
+  outcome?: CallStatus;
+  reason?: string;
+  /**
+   * For `orphaned`: take the attempt over. The lead's fence rises, so the holder that lost its
+   * lease can no longer write about the attempt.
+   */
+  takeOver?: boolean;
+}
+
+/** Why a fenced write changed nothing. */
+export type AttemptUpdateRefusal = 'not_found' | 'stale' | 'invalid_transition';
+
+/** What {@link LeadStore.updateAttempt} did. */
+export type AttemptUpdateResult =
+  | { applied: true; lead: Lead; attempt: LeadAttempt }
+  | { applied: false; reason: AttemptUpdateRefusal; lead?: Lead; attempt?: LeadAttempt };
+
+/** A skip to record on a pending lead. */
+export interface LeadSkip {
+  tenantId: string;
+  leadId: string;
+  /** A {@link SkipReason} or your own code. */
+  reason: string;
+  now: number;
+}
+
+/** Which attempts {@link LeadStore.listExpiredAttempts} returns. */
+export interface ListExpiredAttemptsQuery {
+  /** Attempts `claimed` or `unknown` whose lease ended at or before this time. */
+  now: number;
+  limit: number;
+}
+
+/** Which attempts {@link LeadStore.listAttempts} returns. */
+export interface ListAttemptsQuery {
+  tenantId: string;
+  /** Only attempts in this state (e.g. `orphaned`, for review). */
+  state?: AttemptState;
+  /** Only this user's. */
+  userId?: string;
+  limit: number;
+}
+
+/** Which live attempts {@link LeadStore.countLiveAttempts} counts. */
+export interface CountLiveAttemptsQuery {
+  tenantId: string;
+  userId: string;
+  /** Only attempts claimed at or after this time (so a call whose end never arrived ages out). */
+  since: number;
+}
+
+/**
+ * Where leads and their attempts live: the system of record for "called once, ever".
+ *
+ * The one rule: a lead is claimed by **one atomic conditional write** that marks it
+ * (`hasBeenCalled: true`) and records an attempt with a fencing token; every later write about
+ * the attempt is fenced by that token. Locks around it are for efficiency only.
+ *
+ * Built in: memory (`createMemoryLeadStore`), Redis (`@calltrack/dialer/redis`) and PostgreSQL
+ * (`@calltrack/dialer/postgres`). Bring your own by passing the suite from
+ * `@calltrack/dialer/testing`. Times are passed in (`now`): stores never read a clock.
+ */
+export interface LeadStore {
+  /**
+   * Adds leads as pending. A lead the store already has (same tenant and id) is left as it is,
+   * so loading a list again never makes a called lead callable. Rejects with `InvalidLeadError`
+   * (nothing added) when an input is not a lead.
+   */
+  addLeads(leads: readonly LeadInput[]): Promise<AddLeadsResult>;
+  /** One lead, or undefined. */
+  getLead(tenantId: string, leadId: string): Promise<Lead | undefined>;
+  /**
+   * A user's pending leads (`callStatus = pending AND hasBeenCalled = false`), in the store's
+   * order of lead ids.
+   */
+  listPendingLeads(query: ListPendingLeadsQuery): Promise<Lead[]>;
+  /**
+   * Claims leads, each in one atomic conditional write: only a pending lead not called yet (and
+   * within the attempt cap and gap) is claimed; it becomes `dialing`, `hasBeenCalled` turns
+   * true, its fence rises and a `claimed` attempt is recorded. Concurrent claimers of one lead:
+   * exactly one wins. A lead another claim is holding at that moment is answered `busy`.
+   */
+  claimLeads(request: ClaimLeadsRequest): Promise<ClaimResult[]>;
+  /** A fenced write about an attempt; see {@link AttemptUpdate}. */
+  updateAttempt(update: AttemptUpdate): Promise<AttemptUpdateResult>;
+  /** Records why a pending lead was skipped (it stays pending). Ignored for a lead not pending. */
+  recordSkip(skip: LeadSkip): Promise<void>;
+  /** One attempt by id, or undefined. */
+  getAttempt(tenantId: string, attemptId: string): Promise<LeadAttempt | undefined>;
+  /** The attempt that placed a provider's call, or undefined. */
+  findAttemptByCall(
+    tenantId: string,
+    provider: string,
+    callId: string,
+  ): Promise<LeadAttempt | undefined>;
+  /** Attempts of every tenant whose lease ran out while `claimed` or `unknown`, oldest first. */
+  listExpiredAttempts(query: ListExpiredAttemptsQuery): Promise<LeadAttempt[]>;
+  /** A tenant's attempts, newest first (optionally one state, one user). */
+  listAttempts(query: ListAttemptsQuery): Promise<LeadAttempt[]>;
+  /** How many of a user's attempts are `claimed`, `placed` or `unknown` (calls in flight). */
+  countLiveAttempts(query: CountLiveAttemptsQuery): Promise<number>;
+}

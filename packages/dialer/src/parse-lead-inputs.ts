@@ -1,0 +1,39 @@
+import { tenantIdSchema } from '@calltrack/core';
+import { z } from 'zod';
+import { InvalidLeadError } from './errors/invalid-lead-error';
+import type { LeadInput } from './lead';
+
+const id = z.string().min(1).max(256);
+
+// Structure only: whether the number can be dialled and the zone exists is decided by the gates
+// at dial time, so a lead with a bad number is kept and skipped with a reason, not lost.
+const leadInputSchema = z.object({
+  tenantId: tenantIdSchema,
+  leadId: id,
+  userId: id,
+  phoneNumber: z.string().max(64),
+  timeZone: z.string().min(1).max(64).optional(),
+});
+
+/**
+ * Checks what a store is asked to add, all or nothing: throws `InvalidLeadError` naming the
+ * first input and field that is not a lead.
+ */
+export function parseLeadInputs(leads: readonly LeadInput[]): LeadInput[] {
+  if (!Array.isArray(leads)) {
+    throw new InvalidLeadError({ index: 0, field: 'leads', message: 'must be an array' });
+  }
+  return leads.map((lead, index) => {
+    const result = leadInputSchema.safeParse(lead);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      throw new InvalidLeadError({
+        index,
+        field: issue?.path.join('.') || 'lead',
+        message: issue?.message ?? 'is invalid',
+      });
+    }
+    const { timeZone, ...rest } = result.data;
+    return timeZone === undefined ? rest : { ...rest, timeZone };
+  });
+}

@@ -1,0 +1,168 @@
+// Lua run by the Redis lead store. Every key of a tenant starts with the `base` passed in
+// (`<prefix>:{<tenant>}:`), so each script touches one hash slot (Redis Cluster).
+//
+// Per tenant: `lead:<leadId>` (hash), `pending:<userId>` (sorted set of pending lead ids, by
+// lead id), `attempt:<attemptId>` (hash), `call:<provider>:<callId>` (the attempt that placed
+// the call), `leases` (claimed / unknown attempts by lease end), `state:<state>` (attempts past
+// `claimed`, by claim time), `live:<userId>` (claimed / placed / unknown attempts by claim time).
+
+const shared = `
+local base = ARGV[1]
+local function int(value) return string.format('%d', value) end
+local function flat(key) return redis.call('HGETALL', key) end
+`;
+
+/** ARGV: base, tenantId, then per lead: leadId, userId, phoneNumber, timeZone ('' = none). */
+export const addLeadsScript = `${shared}
+local added = 0
+for index = 3, #ARGV, 4 do
+  local leadId = ARGV[index]
+  local key = base .. 'lead:' .. leadId
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('HSET', key, 'tenantId', ARGV[2], 'leadId', leadId, 'userId', ARGV[index + 1],
+      'phoneNumber', ARGV[index + 2], 'callStatus', 'pending', 'hasBeenCalled', '0',
+      'attemptCount', '0', 'fence', '0')
+    if ARGV[index + 3] ~= '' then redis.call('HSET', key, 'timeZone', ARGV[index + 3]) end
+    redis.call('ZADD', base .. 'pending:' .. ARGV[index + 1], 0, leadId)
+    added = added + 1
+  end
+end
+return added
+`;
+
+/**
+ * ARGV: base, tenantId, now, leaseMs, claimedBy, maxAttempts ('' = none), minGapMs ('' = none),
+ * then per lead: leadId, attemptId. Returns per lead { leadId, reason } or
+ * { leadId, 'claimed', fence, attemptCount, userId, phoneNumber, timeZone | false }.
+ */
+export const claimLeadsScript = `${shared}
+local tenantId = ARGV[2]
+local now = tonumber(ARGV[3])
+local leaseUntil = now + tonumber(ARGV[4])
+local claimedBy = ARGV[5]
+local maxAttempts = tonumber(ARGV[6])
+local minGap = tonumber(ARGV[7])
+local results = {}
+for index = 8, #ARGV, 2 do
+  local leadId = ARGV[index]
+  local attemptId = ARGV[index + 1]
+  local leadKey = base .. 'lead:' .. leadId
+  local lead = redis.call('HMGET', leadKey, 'callStatus', 'hasBeenCalled', 'attemptCount',
+    'lastAttemptAt', 'fence', 'userId', 'phoneNumber', 'timeZone', 'provider', 'callId',
+    'callOutcome', 'skipReason', 'skippedAt')
+  local reason = nil
+  if not lead[1] then
+    reason = 'not_found'
+  elseif lead[1] ~= 'pending' or lead[2] ~= '0' then
+    reason = 'not_pending'
+  elseif maxAttempts and tonumber(lead[3]) >= maxAttempts then
+    reason = 'attempt_cap'
+  elseif minGap and lead[4] and now - tonumber(lead[4]) < minGap then
+    reason = 'too_soon'
+  end
+  if reason then
+    table.insert(results, { leadId, reason })
+  else
+    local fence = int(tonumber(lead[5]) + 1)
+    local userId = lead[6]
+    redis.call('HSET', leadKey, 'callStatus', 'dialing', 'hasBeenCalled', '1',
+      'attemptCount', int(tonumber(lead[3]) + 1), 'lastAttemptAt', ARGV[3],
+      'attemptId', attemptId, 'fence', fence)
+    -- Clear what an earlier attempt or skip left (a fresh lead has none of it).
+    if lead[9] or lead[10] or lead[11] or lead[12] or lead[13] then
+      redis.call('HDEL', leadKey, 'provider', 'callId', 'callOutcome', 'skipReason', 'skippedAt')
+    end
+    redis.call('ZREM', base .. 'pending:' .. userId, leadId)
+    local attemptKey = base .. 'attempt:' .. attemptId
+    redis.call('HSET', attemptKey, 'tenantId', tenantId, 'leadId', leadId, 'userId', userId,
+      'attemptId', attemptId, 'fence', fence, 'state', 'claimed', 'claimedAt', ARGV[3],
+      'leaseUntil', int(leaseUntil), 'updatedAt', ARGV[3], 'claimedBy', claimedBy)
+    -- A claimed attempt is indexed by its lease only (the reconciler's set; listing claimed
+    -- attempts reads it): state sets start once it leaves 'claimed'. Keeps the claim short.
+    redis.call('ZADD', base .. 'leases', leaseUntil, attemptId)
+    redis.call('ZADD', base .. 'live:' .. userId, now, attemptId)
+    -- The caller knows the rest of the lead and the attempt: only what it cannot know comes back.
+    table.insert(results, { leadId, 'claimed', fence, int(tonumber(lead[3]) + 1), userId,
+      lead[7] or '', lead[8] or false })
+  end
+end
+return results
+`;
+
+/**
+ * ARGV: base, leadId, attemptId, fence, state, now, leaseMs, provider, callId, outcome, reason,
+ * takeOver ('1' or ''). Returns { outcome, lead fields, attempt fields }.
+ */
+export const updateAttemptScript = `${shared}
+local leadId, attemptId, fence, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now = tonumber(ARGV[6])
+local allowed = {
+  claimed = { placed = true, unknown = true, released = true, orphaned = true },
+  placed = { placed = true, ended = true },
+  unknown = { placed = true, ended = true, released = true, orphaned = true },
+  released = {},
+  ended = {},
+  orphaned = { placed = true, ended = true, released = true },
+}
+local leadStatus = { claimed = 'dialing', placed = 'placed', unknown = 'unknown',
+  released = 'pending', ended = 'completed', orphaned = 'orphaned' }
+local live = { claimed = true, placed = true, unknown = true }
+local leadKey = base .. 'lead:' .. leadId
+local attemptKey = base .. 'attempt:' .. attemptId
+if redis.call('EXISTS', leadKey) == 0 then return { 'not_found', {}, {} } end
+local current = redis.call('HMGET', leadKey, 'attemptId', 'fence', 'userId')
+if current[1] ~= attemptId or current[2] ~= fence then
+  return { 'stale', flat(leadKey), flat(attemptKey) }
+end
+local attempt = redis.call('HMGET', attemptKey, 'state', 'claimedAt')
+local state = attempt[1]
+if not state then return { 'not_found', flat(leadKey), {} } end
+if not allowed[state][target] then
+  return { 'invalid_transition', flat(leadKey), flat(attemptKey) }
+end
+local userId = current[3]
+local claimedAt = attempt[2]
+if ARGV[12] == '1' then fence = int(tonumber(fence) + 1) end
+redis.call('HSET', attemptKey, 'state', target, 'fence', fence, 'updatedAt', ARGV[6])
+if target == 'unknown' then
+  local leaseUntil = now + tonumber(ARGV[7])
+  redis.call('HSET', attemptKey, 'leaseUntil', int(leaseUntil))
+  redis.call('ZADD', base .. 'leases', leaseUntil, attemptId)
+else
+  redis.call('HDEL', attemptKey, 'leaseUntil')
+  redis.call('ZREM', base .. 'leases', attemptId)
+end
+local names = { 'provider', 'callId', 'outcome', 'reason' }
+for offset, name in ipairs(names) do
+  if ARGV[7 + offset] ~= '' then redis.call('HSET', attemptKey, name, ARGV[7 + offset]) end
+end
+if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
+redis.call('ZADD', base .. 'state:' .. target, claimedAt, attemptId)
+if live[target] then
+  redis.call('ZADD', base .. 'live:' .. userId, claimedAt, attemptId)
+else
+  redis.call('ZREM', base .. 'live:' .. userId, attemptId)
+end
+local call = redis.call('HMGET', attemptKey, 'provider', 'callId', 'outcome')
+if call[1] and call[2] then
+  redis.call('SET', base .. 'call:' .. call[1] .. ':' .. call[2], attemptId)
+end
+redis.call('HSET', leadKey, 'callStatus', leadStatus[target], 'fence', fence,
+  'hasBeenCalled', target == 'released' and '0' or '1')
+for offset, name in ipairs({ 'provider', 'callId', 'callOutcome' }) do
+  if call[offset] then redis.call('HSET', leadKey, name, call[offset]) end
+end
+if target == 'released' then redis.call('ZADD', base .. 'pending:' .. userId, 0, leadId) end
+return { 'applied', flat(leadKey), flat(attemptKey) }
+`;
+
+/** ARGV: base, leadId, reason, now. */
+export const recordSkipScript = `${shared}
+local key = base .. 'lead:' .. ARGV[2]
+local lead = redis.call('HMGET', key, 'callStatus', 'hasBeenCalled')
+if lead[1] == 'pending' and lead[2] == '0' then
+  redis.call('HSET', key, 'skipReason', ARGV[3], 'skippedAt', ARGV[4])
+  return 1
+end
+return 0
+`;

@@ -1,0 +1,7 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  resolve: { conditions: ['@calltrack/source'] },
+  ssr: { resolve: { conditions: ['@calltrack/source'] } },
+  test: { name: '@calltrack/dialer', environment: 'node' },
+});

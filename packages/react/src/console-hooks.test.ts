@@ -1,0 +1,234 @@
+// @vitest-environment jsdom
+import type { CallEvent } from '@calltrack/core';
+import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
+import { createElement, type ReactNode } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type ConsoleServer,
+  consoleClientOptions,
+  startConsoleServer,
+} from './__tests__/start-console-server';
+import { callEvent, endedEvent } from './__tests__/start-sse-server';
+import { CallTrackApiError } from './call-track-api-error';
+import { CallTrackProvider } from './call-track-provider';
+import { createCallTrackClient } from './create-call-track-client';
+import { useActiveCalls } from './use-active-calls';
+import { useAlerts } from './use-alerts';
+import { useAnalytics } from './use-analytics';
+import { useCallControl } from './use-call-control';
+import { useConnectionState } from './use-connection-state';
+
+const customer = '+14155550123';
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let server: ConsoleServer | undefined;
+afterEach(async () => {
+  cleanup();
+  await server?.close();
+  server = undefined;
+});
+
+async function setup(options: Parameters<typeof startConsoleServer>[0] = {}) {
+  server = await startConsoleServer(options);
+  const client = createCallTrackClient(consoleClientOptions(server));
+  const wrapper = ({ children }: { children?: ReactNode }) =>
+    createElement(CallTrackProvider, { client }, children);
+  return { server, client, wrapper };
+}
+
+/** A call of tenant `demo` (the simulator lines' tenant). */
+const demoCall = (callId: string, overrides: Partial<CallEvent> = {}) =>
+  callEvent(callId, { tenantId: 'demo', ...overrides });
+
+describe('useCallControl against the real tracker API and the simulated provider', () => {
+  it('places a call (pending while in flight), sees it through the stream, and hangs it up', async () => {
+    const { server, wrapper } = await setup({
+      providerApi: {
+        outcome: 'completed',
+        talkDurationMs: 3_600_000,
+        fault: () => ({ type: 'delay', ms: 150 }),
+      },
+    });
+    const { result } = renderHook(
+      () => ({ control: useCallControl(), active: useActiveCalls(), ...useConnectionState() }),
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    const stable = result.current.control.placeCall;
+
+    let placing!: Promise<{ provider: string; callId: string | null; reference: string }>;
+    act(() => {
+      placing = result.current.control.placeCall({ provider: 'twilio', to: customer });
+    });
+    await waitFor(() => expect(result.current.control.pending.placing).toBe(true));
+    const placed = await act(() => placing);
+    expect(placed).toEqual({
+      provider: 'twilio',
+      callId: expect.stringMatching(/^CA/),
+      reference: expect.stringMatching(uuid),
+    });
+    expect(result.current.control.pending.placing).toBe(false);
+    expect(result.current.control.error).toBeUndefined();
+    expect(result.current.control.placeCall).toBe(stable);
+    const callId = placed.callId!;
+    // The call appears through the webhooks that follow, not through the answer.
+    await waitFor(() =>
+      expect(result.current.active.calls.find((call) => call.callId === callId)?.status).toBe(
+        'in-progress',
+      ),
+    );
+
+    let ending!: Promise<void>;
+    act(() => {
+      ending = result.current.control.terminateCall(callId);
+    });
+    await waitFor(() => expect(result.current.control.pending.terminating.has(callId)).toBe(true));
+    await act(() => ending);
+    expect(result.current.control.pending.terminating.size).toBe(0);
+    await waitFor(() =>
+      expect(result.current.active.calls.some((call) => call.callId === callId)).toBe(false),
+    );
+    expect(await server.tracker.getCall('demo', callId)).toMatchObject({ status: 'completed' });
+    expect(server.providerApi.calls[0]).toMatchObject({ reference: placed.reference });
+  });
+
+  it('makes a new request id per placeCall', async () => {
+    const { server, wrapper } = await setup({ providerApi: { outcome: 'busy' } });
+    const { result } = renderHook(() => useCallControl(), { wrapper });
+    const first = await act(() => result.current.placeCall({ provider: 'twilio', to: customer }));
+    const second = await act(() => result.current.placeCall({ provider: 'twilio', to: customer }));
+    expect(first.reference).not.toBe(second.reference);
+    expect(server.providerApi.countCalls({ to: customer })).toBe(2);
+  });
+
+  it('reports the API’s and the provider’s refusals as error, until reset', async () => {
+    const { server, wrapper } = await setup({
+      providerApi: {
+        fault: (request) => (request.to === '+14155550131' ? { type: 'refuse' } : undefined),
+      },
+    });
+    const { result } = renderHook(() => useCallControl(), { wrapper });
+    const invalid = await act(() =>
+      result.current.placeCall({ provider: 'twilio', to: 'not a number' }).catch((error) => error),
+    );
+    expect(CallTrackApiError.isInstance(invalid)).toBe(true);
+    expect(invalid).toMatchObject({ status: 400, code: 'invalid_argument' });
+    expect(result.current.error).toBe(invalid);
+    act(() => result.current.reset());
+    expect(result.current.error).toBeUndefined();
+
+    const refused = await act(() =>
+      result.current.placeCall({ provider: 'twilio', to: '+14155550131' }).catch((error) => error),
+    );
+    expect(refused).toMatchObject({
+      status: 422,
+      code: 'provider_refused',
+      provider: 'twilio',
+      retryable: false,
+    });
+    expect(result.current.error).toBe(refused);
+    const unknown = await act(() =>
+      result.current.terminateCall('CA-unknown').catch((error) => error),
+    );
+    expect(unknown).toMatchObject({ status: 404, code: 'not_found' });
+    expect(result.current.pending.terminating.size).toBe(0);
+    expect(server.providerApi.countCalls()).toBe(0);
+  });
+
+  it('needs a client with an api', async () => {
+    server = await startConsoleServer();
+    const { transport } = consoleClientOptions(server);
+    const client = createCallTrackClient({ transport });
+    const wrapper = ({ children }: { children?: ReactNode }) =>
+      createElement(CallTrackProvider, { client }, children);
+    expect(() => renderHook(() => useCallControl(), { wrapper })).toThrow(/api: \{ baseUrl/);
+  });
+});
+
+describe('useAnalytics', () => {
+  it('loads the tenant’s analytics and reloads (debounced) when calls end', async () => {
+    const { server, wrapper } = await setup();
+    await server.tracker.ingest(demoCall('CA-1'));
+    await server.tracker.ingest(endedEvent('CA-1', 'demo'));
+    const { result } = renderHook(
+      () => ({
+        analytics: useAnalytics({ granularity: 'hour' }, { debounceMs: 20 }),
+        ...useConnectionState(),
+      }),
+      { wrapper },
+    );
+    expect(result.current.analytics.loading).toBe(true);
+    await waitFor(() => expect(result.current.analytics.data?.totals.endedCalls).toBe(1));
+    expect(result.current.analytics).toMatchObject({
+      loading: false,
+      error: undefined,
+      data: { tenantId: 'demo', granularity: 'hour' },
+    });
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await act(async () => {
+      for (const id of ['CA-2', 'CA-3']) {
+        await server.tracker.ingest(demoCall(id));
+        await server.tracker.ingest(endedEvent(id, 'demo'));
+      }
+    });
+    await waitFor(() => expect(result.current.analytics.data?.totals.endedCalls).toBe(3));
+    expect(result.current.analytics.data?.totals.startedCalls).toBe(3);
+  });
+
+  it('reloads for a new range, and reports a refused range as error', async () => {
+    const { wrapper } = await setup();
+    const { result, rerender } = renderHook(
+      ({ from }: { from: string | number }) => useAnalytics({ from, granularity: 'day' }),
+      { wrapper, initialProps: { from: Date.now() - 86_400_000 } as { from: string | number } },
+    );
+    await waitFor(() => expect(result.current.data?.granularity).toBe('day'));
+    rerender({ from: 'last tuesday' });
+    await waitFor(() => expect(result.current.error).toBeDefined());
+    expect(result.current.error).toMatchObject({ status: 400, code: 'invalid_argument' });
+    // The last good data stays.
+    expect(result.current.data?.granularity).toBe('day');
+    await act(() => result.current.refresh());
+    expect(result.current.loading).toBe(false);
+  });
+});
+
+describe('useAlerts', () => {
+  it('lists the tracker’s alert.* events, newest first, shared by every component, with dismiss and clear', async () => {
+    const { server, client, wrapper } = await setup({
+      alerts: { isAgentAvailable: () => false },
+    });
+    const { result } = renderHook(
+      () => ({
+        all: useAlerts(),
+        latest: useAlerts({ limit: 2 }),
+        ...useConnectionState(),
+      }),
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await act(async () => {
+      // One alert per branch (the rule's subject).
+      for (const id of ['CA-1', 'CA-2', 'CA-3']) {
+        await server.tracker.ingest(demoCall(id, { branchId: `branch-${id}` }));
+      }
+    });
+    await waitFor(() => expect(result.current.all.alerts).toHaveLength(3));
+    expect(result.current.all.alerts.map((alert) => alert.callId)).toEqual([
+      'CA-3',
+      'CA-2',
+      'CA-1',
+    ]);
+    expect(
+      result.current.all.alerts.every((alert) => alert.type === 'alert.no_agent_available'),
+    ).toBe(true);
+    expect(result.current.latest.alerts.map((alert) => alert.callId)).toEqual(['CA-3', 'CA-2']);
+
+    const first = result.current.all.alerts[2]!;
+    act(() => result.current.latest.dismiss(result.current.latest.alerts[0]!.id));
+    expect(result.current.all.alerts.map((alert) => alert.callId)).toEqual(['CA-2', 'CA-1']);
+    expect(client.getSnapshot().alerts).toBe(result.current.all.alerts);
+    act(() => result.current.all.clear());
+    expect(result.current.latest.alerts).toEqual([]);
+    expect(first.callId).toBe('CA-1');
+  });
+});

@@ -1,0 +1,112 @@
+'use client';
+
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { PlaceCallInput, PlacedCallResult } from './create-call-track-api';
+import { useCallTrackApi } from './use-call-track-api';
+
+/** What a click-to-call asks for; the request id is made per call. */
+export type CallControlPlaceInput = Omit<PlaceCallInput, 'requestId'>;
+
+/** What {@link useCallControl} returns. */
+export interface UseCallControlResult {
+  /**
+   * Places a call (`POST /calls`) with a new request id, so a repeat of this one request on the
+   * network is a no-op on the server. Resolves with `{ provider, callId, reference }` once the
+   * provider accepted it; the call itself shows up through the events that follow. Rejects with a
+   * `CallTrackApiError` (also set as `error`).
+   */
+  placeCall(input: CallControlPlaceInput): Promise<PlacedCallResult>;
+  /**
+   * Ends a call (`POST /calls/:callId/terminate`). Resolves once the provider was asked (or the
+   * call had already ended); the `call.ended` event follows. Rejects with a `CallTrackApiError`
+   * (also set as `error`).
+   */
+  terminateCall(callId: string): Promise<void>;
+  /** What is in flight: a placement, and the calls being ended. */
+  pending: { placing: boolean; terminating: ReadonlySet<string> };
+  /** The last failure of `placeCall` or `terminateCall`, until `reset()` or the next success. */
+  error: Error | undefined;
+  /** Clears `error`. */
+  reset(): void;
+}
+
+/**
+ * Click-to-call and hang-up over the tracker's HTTP API (the client needs `api`). The functions
+ * keep their identity across renders; `pending` and `error` belong to this component.
+ *
+ * @example
+ * const { placeCall, terminateCall, pending, error } = useCallControl();
+ * <button disabled={pending.placing} onClick={() => placeCall({ provider: 'twilio', to }).catch(() => {})}>Call</button>
+ */
+export function useCallControl(): UseCallControlResult {
+  const api = useCallTrackApi('useCallControl');
+  const [placingCount, setPlacingCount] = useState(0);
+  const [terminating, setTerminating] = useState<ReadonlySet<string>>(() => new Set());
+  const [error, setError] = useState<Error | undefined>(undefined);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  /** Sets state only while mounted: an answer may come back after the component left. */
+  const ifMounted = useCallback((update: () => void) => {
+    if (mounted.current) update();
+  }, []);
+
+  const placeCall = useCallback(
+    async (input: CallControlPlaceInput): Promise<PlacedCallResult> => {
+      setPlacingCount((count) => count + 1);
+      try {
+        const placed = await api.placeCall(input);
+        ifMounted(() => setError(undefined));
+        return placed;
+      } catch (failure) {
+        ifMounted(() => setError(toError(failure)));
+        throw failure;
+      } finally {
+        ifMounted(() => setPlacingCount((count) => count - 1));
+      }
+    },
+    [api, ifMounted],
+  );
+
+  /** Hang-ups in flight per call: a call stays `terminating` until its last one is answered. */
+  const inFlight = useRef(new Map<string, number>());
+  const publishTerminating = useCallback(
+    () => ifMounted(() => setTerminating(new Set(inFlight.current.keys()))),
+    [ifMounted],
+  );
+
+  const terminateCall = useCallback(
+    async (callId: string): Promise<void> => {
+      inFlight.current.set(callId, (inFlight.current.get(callId) ?? 0) + 1);
+      publishTerminating();
+      try {
+        await api.terminateCall(callId);
+        ifMounted(() => setError(undefined));
+      } catch (failure) {
+        ifMounted(() => setError(toError(failure)));
+        throw failure;
+      } finally {
+        const left = (inFlight.current.get(callId) ?? 1) - 1;
+        if (left > 0) inFlight.current.set(callId, left);
+        else inFlight.current.delete(callId);
+        publishTerminating();
+      }
+    },
+    [api, ifMounted, publishTerminating],
+  );
+
+  const reset = useCallback(() => setError(undefined), []);
+  const pending = useMemo(
+    () => ({ placing: placingCount > 0, terminating }),
+    [placingCount, terminating],
+  );
+  return { placeCall, terminateCall, pending, error, reset };
+}
+
+function toError(failure: unknown): Error {
+  return failure instanceof Error ? failure : new Error(String(failure));
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { describeIdempotencyStore } from './__tests__/describe-idempotency-store';
+import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
+
+describeIdempotencyStore('memory', async () => ({ store: createMemoryIdempotencyStore() }));
+
+describe('createMemoryIdempotencyStore', () => {
+  it('forgets a key once its TTL passed, by the callers’ clock', async () => {
+    const store = createMemoryIdempotencyStore();
+    const claim = await store.claim('t', 'k', { fingerprint: 'f', now: 1000, ttlMs: 100 });
+    const token = claim.state === 'claimed' ? claim.token : '';
+    await store.complete('t', 'k', token, { status: 202, body: {} }, 100);
+    expect((await store.claim('t', 'k', { fingerprint: 'f', now: 1099, ttlMs: 100 })).state).toBe(
+      'completed',
+    );
+    expect((await store.claim('t', 'k', { fingerprint: 'f', now: 1100, ttlMs: 100 })).state).toBe(
+      'claimed',
+    );
+  });
+});

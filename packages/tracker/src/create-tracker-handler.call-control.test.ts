@@ -1,0 +1,451 @@
+import { type CallControl, type CallEvent, ProviderApiError } from '@calltrack/core';
+import type { ProviderApiFault } from '@calltrack/simulator';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
+import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
+import { createTrackerHandler } from './create-tracker-handler';
+import type { IdempotencyStore } from './idempotency-store';
+
+const customer = '+14155550123';
+const apps: CallControlApp[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function start(options: Parameters<typeof startCallControlApp>[0] = {}) {
+  const app = await startCallControlApp(options);
+  apps.push(app);
+  return app;
+}
+
+let counter = 0;
+/** A fresh request id. */
+const rid = () => {
+  counter += 1;
+  return `req-${process.pid}-${counter}`;
+};
+
+const isEvent = (callId: string, type: string) => (event: CallEvent) =>
+  event.callId === callId && event.type === type;
+
+describe('POST /calls', () => {
+  it('places a call through the provider’s adapter; the webhooks that follow track it', async () => {
+    const app = await start({ providerApi: { outcome: 'completed' } });
+    const requestId = rid();
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'twilio', to: '+1 (415) 555-0123', requestId },
+    });
+    expect(placed.status).toBe(202);
+    expect(placed.headers.get('cache-control')).toBe('no-store');
+    expect(placed.body).toEqual({
+      call: { provider: 'twilio', callId: expect.stringMatching(/^CA/), reference: requestId },
+    });
+    const { callId } = placed.body.call;
+    expect(app.providerApi.calls[0]).toMatchObject({ to: customer, reference: requestId });
+    await app.waitForEvent(isEvent(callId, 'call.ended'));
+    expect(await app.tracker.getCall('demo', callId)).toMatchObject({
+      tenantId: 'demo',
+      provider: 'twilio',
+      status: 'completed',
+      direction: 'outbound',
+      to: customer,
+    });
+  });
+
+  it('answers a repeated requestId with the first answer and places nothing more', async () => {
+    const app = await start({ providerApi: { outcome: 'busy' } });
+    const body = { provider: 'retell', to: customer, requestId: rid() };
+    const first = await app.api('/api/calls', { body });
+    const again = await app.api('/api/calls', { body });
+    expect(first.status).toBe(202);
+    expect(again).toMatchObject({ status: 202, body: first.body });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.providerApi.countCalls({ reference: body.requestId })).toBe(1);
+    // The same id from another tenant is another request.
+    const other = await app.api('/api/calls', { body, token: 'other-agent' });
+    expect(other.status).toBe(202);
+    expect(other.body.call.callId).not.toBe(first.body.call.callId);
+    expect(app.providerApi.countCalls({ reference: body.requestId })).toBe(2);
+    // The same id with another call is refused.
+    const reused = await app.api('/api/calls', { body: { ...body, to: '+14155550124' } });
+    expect(reused).toMatchObject({ status: 422, body: { error: { code: 'request_id_reused' } } });
+    expect(app.providerApi.countCalls()).toBe(2);
+  });
+
+  it('places a call once among concurrent duplicates', async () => {
+    const app = await start({
+      providerApi: { outcome: 'busy', fault: () => ({ type: 'delay', ms: 150 }) },
+    });
+    const body = { provider: 'twilio', to: customer, requestId: rid() };
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => app.api('/api/calls', { body })),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(202));
+    expect(new Set(answers.map((answer) => JSON.stringify(answer.body))).size).toBe(1);
+    expect(answers.filter((answer) => answer.headers.has('idempotent-replayed'))).toHaveLength(7);
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('answers a repeat while the first still runs with 409 and Retry-After', async () => {
+    const app = await start({
+      providerApi: { outcome: 'busy', fault: () => ({ type: 'delay', ms: 600 }) },
+      handler: { idempotency: { waitMs: 30 } },
+    });
+    const body = { provider: 'twilio', to: customer, requestId: rid() };
+    const first = app.api('/api/calls', { body });
+    // The first request holds the id once the provider API has the call.
+    while (app.providerApi.countCalls() === 0)
+      await new Promise((resolve) => setImmediate(resolve));
+    const repeat = await app.api('/api/calls', { body });
+    expect(repeat).toMatchObject({ status: 409, body: { error: { code: 'request_in_progress' } } });
+    expect(repeat.headers.get('retry-after')).toBe('1');
+    expect((await first).status).toBe(202);
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('never places again under an id whose first request died before recording (injected clock)', async () => {
+    const memory = createMemoryIdempotencyStore();
+    // Fault injection: the store fails after the call was placed, before the answer is recorded
+    // (as when the process dies there): the caller still gets the provider's answer.
+    const store: IdempotencyStore = {
+      ...memory,
+      complete: () => Promise.reject(new Error('store unreachable')),
+    };
+    let now = Date.UTC(2026, 10, 21, 10, 0, 0);
+    const app = await start({
+      providerApi: { outcome: 'busy' },
+      handler: { idempotency: { store, waitMs: 20, pendingTimeoutMs: 120_000 }, now: () => now },
+    });
+    const body = { provider: 'twilio', to: customer, requestId: rid() };
+    expect((await app.api('/api/calls', { body })).status).toBe(202);
+    // Its claim stays pending: repeats wait, then hear it is still running…
+    expect(await app.api('/api/calls', { body })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'request_in_progress' } },
+    });
+    // …until it is older than any placing takes: then the outcome is unknown, never a second call.
+    now += 120_001;
+    expect(await app.api('/api/calls', { body })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'request_outcome_unknown' } },
+    });
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('refuses bad input with a 4xx naming the problem, and records nothing', async () => {
+    const app = await start();
+    const requestId = rid();
+    const cases: [unknown, number, string | RegExp][] = [
+      [{ provider: 'twilio', to: customer }, 400, '"requestId" is required.'],
+      [{ provider: 'twilio', requestId }, 400, '"to" is required.'],
+      [{ provider: 'twilio', to: '555-0123', requestId }, 400, /"to" must be an E.164/],
+      [{ provider: 'twilio', to: customer, from: 42, requestId }, 400, '"from" must be a string.'],
+      [{ provider: 'twilio', to: customer, agentNumber: '+0', requestId }, 400, /"agentNumber"/],
+      [{ provider: 'twilio', to: customer, requestId: 'no spaces' }, 400, /"requestId" must be/],
+      [{ provider: 'Twilio!', to: customer, requestId }, 400, /"provider" must be/],
+      [
+        { provider: 'twilio', to: customer, requestId, tenantId: 'x' },
+        400,
+        'Unknown field "tenantId".',
+      ],
+      [{ provider: 'vapi', to: customer, requestId }, 400, /no provider "vapi"/],
+      [[1, 2], 400, 'The body must be a JSON object.'],
+      ['{"provider": "twilio",', 400, 'The body is not valid JSON.'],
+    ];
+    for (const [body, status, message] of cases) {
+      const answer = await app.api('/api/calls', { body });
+      expect(answer.status, JSON.stringify(body)).toBe(status);
+      expect(answer.body.error.message, JSON.stringify(body)).toMatch(message);
+    }
+    expect(
+      await app.api('/api/calls', {
+        body: 'provider=twilio',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+    ).toMatchObject({ status: 415 });
+    expect(
+      await app.api('/api/calls', {
+        body: { provider: 'twilio', to: customer, requestId: 'x'.repeat(9000) },
+      }),
+    ).toMatchObject({ status: 413 });
+    expect(await app.api('/api/calls', { body: {}, token: null })).toMatchObject({ status: 401 });
+    const get = await app.api('/api/calls', { method: 'GET' });
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    // A super-admin places for its own tenant only.
+    expect(
+      await app.api('/api/calls?tenantId=demo', {
+        body: { provider: 'twilio', to: customer, requestId },
+        token: 'admin',
+      }),
+    ).toMatchObject({ status: 400 });
+    expect(app.providerApi.countCalls()).toBe(0);
+    // None of it used the request id.
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'twilio', to: customer, requestId },
+    });
+    expect(placed.status).toBe(202);
+  });
+
+  it('answers 501 for a known provider without adapter', async () => {
+    const app = await startCallControlApp();
+    apps.push(app);
+    const url = await app.addApi({ callControl: { twilio: app.adapters.twilio } });
+    const answer = await app.api('/api/calls', {
+      base: url,
+      body: { provider: 'retell', to: customer, requestId: rid() },
+    });
+    expect(answer).toMatchObject({
+      status: 501,
+      body: { error: { code: 'unsupported_operation' } },
+    });
+  });
+
+  it('frees the id when the adapter refuses before calling the provider', async () => {
+    const app = await start({ providerApi: { outcome: 'completed' } });
+    const body = { provider: 'callerdesk', to: '+919812345678', requestId: rid() };
+    const refused = await app.api('/api/calls', { body });
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_argument' } } });
+    expect(refused.body.error.message).toMatch(/agentNumber/);
+    const corrected = await app.api('/api/calls', {
+      body: { ...body, agentNumber: '+919900112233' },
+    });
+    expect(corrected).toMatchObject({
+      status: 202,
+      body: { call: { provider: 'callerdesk', callId: null, reference: body.requestId } },
+    });
+  });
+
+  it('maps the simulated provider’s failures to clear statuses, and keeps them for repeats', async () => {
+    const faults: Record<string, ProviderApiFault> = {
+      '+14155550131': { type: 'refuse' },
+      '+14155550132': { type: 'fail', status: 503 },
+      '+14155550133': { type: 'fail', placed: true },
+      '+14155550134': { type: 'refuse', status: 429, message: 'Too Many Requests' },
+      '+14155550135': { type: 'delay', ms: 2_500 },
+    };
+    const app = await start({
+      providerApi: {
+        outcome: 'busy',
+        fault: (request) => (request.to ? faults[request.to] : undefined),
+      },
+    });
+    const place = (to: string, requestId = rid()) =>
+      app.api('/api/calls', { body: { provider: 'twilio', to, requestId } });
+    const refused = await place('+14155550131', 'refused-once');
+    expect(refused).toMatchObject({
+      status: 422,
+      body: {
+        error: {
+          code: 'provider_refused',
+          provider: 'twilio',
+          retryable: false,
+          providerStatus: 400,
+          providerCode: 21211,
+        },
+      },
+    });
+    expect(await place('+14155550131', 'refused-once')).toMatchObject({
+      status: 422,
+      body: refused.body,
+    });
+    expect(await place('+14155550132')).toMatchObject({
+      status: 502,
+      body: { error: { code: 'provider_unavailable', retryable: true, providerStatus: 503 } },
+    });
+    expect(await place('+14155550133')).toMatchObject({
+      status: 502,
+      body: { error: { code: 'provider_unavailable', retryable: true } },
+    });
+    expect(await place('+14155550134')).toMatchObject({
+      status: 503,
+      body: { error: { code: 'provider_rate_limited', retryable: true } },
+    });
+    // The adapter's client gives up after 2 s: no answer, maybe placed.
+    expect(await place('+14155550135')).toMatchObject({
+      status: 504,
+      body: { error: { code: 'provider_no_answer', retryable: true } },
+    });
+    expect(app.providerApi.countCalls()).toBe(2);
+  });
+
+  it('answers 502 when the provider rejects the app’s own credentials', async () => {
+    const app = await start();
+    const rejecting: CallControl = {
+      provider: 'twilio',
+      placeCall: () =>
+        Promise.reject(
+          new ProviderApiError({
+            message: 'Authenticate',
+            provider: 'twilio',
+            providerStatus: 401,
+          }),
+        ),
+      terminateCall: () => Promise.resolve(),
+    };
+    const url = await app.addApi({ callControl: () => rejecting });
+    expect(
+      await app.api('/api/calls', {
+        base: url,
+        body: { provider: 'twilio', to: customer, requestId: rid() },
+      }),
+    ).toMatchObject({ status: 502, body: { error: { code: 'provider_credentials_rejected' } } });
+  });
+
+  it('asks a callControl function for the adapter, with the principal and the tenant', async () => {
+    const app = await start();
+    const asked: unknown[] = [];
+    const url = await app.addApi({
+      callControl: async (principal, provider, context) => {
+        asked.push({ tenantId: principal.tenantId, provider, context });
+        return provider === 'twilio' ? app.adapters.twilio : undefined;
+      },
+    });
+    const placed = await app.api('/api/calls', {
+      base: url,
+      body: { provider: 'twilio', to: customer, requestId: rid() },
+    });
+    expect(placed.status).toBe(202);
+    expect(
+      (
+        await app.api('/api/calls', {
+          base: url,
+          body: { provider: 'retell', to: customer, requestId: rid() },
+        })
+      ).status,
+    ).toBe(501);
+    expect(asked).toEqual([
+      { tenantId: 'demo', provider: 'twilio', context: { tenantId: 'demo', operation: 'place' } },
+      { tenantId: 'demo', provider: 'retell', context: { tenantId: 'demo', operation: 'place' } },
+    ]);
+  });
+});
+
+describe('POST /calls/:callId/terminate', () => {
+  it('ends an active call; the webhook that follows ends it; a repeat is 200 with its status', async () => {
+    const app = await start({
+      speed: 20,
+      providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+    });
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'twilio', to: customer, requestId: rid() },
+    });
+    const { callId } = placed.body.call;
+    await app.waitForEvent(isEvent(callId, 'call.answered'));
+    const path = `/api/calls/${encodeURIComponent(callId)}/terminate`;
+    // Another tenant cannot see it.
+    expect(await app.api(path, { token: 'other-agent' })).toMatchObject({ status: 404 });
+    const terminating = await app.api(path);
+    expect(terminating).toMatchObject({ status: 202, body: { callId, status: 'terminating' } });
+    // Still active in the tracker until the webhook: asking again is not an error.
+    expect((await app.api(path)).status).toBeLessThan(300);
+    const ended = await app.waitForEvent(isEvent(callId, 'call.ended'));
+    expect(ended.status).toBe('completed');
+    expect(await app.api(path)).toMatchObject({
+      status: 200,
+      body: { callId, status: 'completed' },
+    });
+    expect(app.providerApi.calls[0]).toMatchObject({ terminated: true, status: 'completed' });
+  });
+
+  it('lets a super-admin end any tenant’s call, or the one of the tenant it names', async () => {
+    const app = await start({
+      speed: 20,
+      providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+    });
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'retell', to: customer, requestId: rid() },
+    });
+    const { callId } = placed.body.call;
+    await app.waitForEvent(isEvent(callId, 'call.answered'));
+    const path = `/api/calls/${callId}/terminate`;
+    expect(await app.api(`${path}?tenantId=other`, { token: 'admin' })).toMatchObject({
+      status: 404,
+    });
+    expect(await app.api(path, { token: 'admin' })).toMatchObject({ status: 202 });
+    expect((await app.waitForEvent(isEvent(callId, 'call.ended'))).status).toBe('completed');
+    expect(await app.api(`${path}?tenantId=demo`, { token: 'admin' })).toMatchObject({
+      status: 200,
+      body: { status: 'completed' },
+    });
+    // A tenant may not name a tenant.
+    expect(await app.api(`${path}?tenantId=demo`)).toMatchObject({ status: 400 });
+  });
+
+  it('answers 404 for an unknown call, 501 for CallerDesk, and maps the provider’s failures', async () => {
+    const app = await start({
+      speed: 20,
+      providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+    });
+    expect(await app.api('/api/calls/CA-nope/terminate')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } },
+    });
+    await app.api('/api/calls', {
+      body: {
+        provider: 'callerdesk',
+        to: '+919812345678',
+        agentNumber: '+919900112233',
+        requestId: rid(),
+      },
+    });
+    const callerDeskCall = app.providerApi.calls[0]!.callId;
+    await app.waitForEvent(isEvent(callerDeskCall, 'call.answered'));
+    expect(await app.api(`/api/calls/${callerDeskCall}/terminate`)).toMatchObject({
+      status: 501,
+      body: { error: { code: 'unsupported_operation' } },
+    });
+
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'twilio', to: customer, requestId: rid() },
+    });
+    const { callId } = placed.body.call;
+    await app.waitForEvent(isEvent(callId, 'call.initiated'));
+    app.providerApi.setFault((request) =>
+      request.operation === 'terminate' ? { type: 'fail', status: 500 } : undefined,
+    );
+    expect(await app.api(`/api/calls/${callId}/terminate`)).toMatchObject({
+      status: 502,
+      body: { error: { code: 'provider_unavailable', retryable: true, providerStatus: 500 } },
+    });
+    expect(await app.api(`/api/calls/${callId}/terminate`, { method: 'GET' })).toMatchObject({
+      status: 405,
+    });
+  });
+});
+
+describe('createTrackerHandler options for call control', () => {
+  it('refuses a callControl that is not adapters, and idempotency times that are not positive', () => {
+    const base = {
+      tracker: {} as never,
+      authenticate: () => ({ tenantId: 'demo' }),
+    };
+    expect(() => createTrackerHandler({ ...base, callControl: [] as never })).toThrow(
+      /callControl must be a record/,
+    );
+    expect(() =>
+      createTrackerHandler({ ...base, callControl: { twilio: { placeCall() {} } as never } }),
+    ).toThrow(/callControl.twilio is not a CallControl/);
+    expect(() =>
+      createTrackerHandler({
+        ...base,
+        callControl: () => undefined,
+        idempotency: { ttlMs: 0 },
+      }),
+    ).toThrow(/idempotency.ttlMs must be a positive number/);
+  });
+});
+
+describe('without callControl', () => {
+  it('the call-control paths are unknown', async () => {
+    const app = await start();
+    const url = await app.addApi({ callControl: undefined });
+    expect(
+      await app.api('/api/calls', {
+        base: url,
+        body: { provider: 'twilio', to: customer, requestId: rid() },
+      }),
+    ).toMatchObject({ status: 404 });
+    expect(await app.api('/api/calls/CA1/terminate', { base: url })).toMatchObject({ status: 404 });
+  });
+});

@@ -1,0 +1,75 @@
+import {
+  type CallSnapshot,
+  isTerminalStatus,
+  jsonResponse,
+  NotFoundError,
+  type Principal,
+  ProviderApiError,
+  UnsupportedOperationError,
+} from '@calltrack/core';
+import type { CallTracker } from './call-tracker';
+import { providerErrorAnswer } from './provider-error-answer';
+import { resolveCallControl, type TrackerCallControl } from './tracker-call-control';
+
+/** The most active calls searched for a super-admin's call of another tenant. */
+const acrossTenantsLimit = 10_000;
+
+/**
+ * `POST /calls/:callId/terminate`: ends a call through its provider's adapter. The call is looked
+ * up in the tracker first: in the principal's tenant (or the one a super-admin names with
+ * `?tenantId=`; without one a super-admin's call of any tenant is found among the active calls).
+ * Unknown, or another tenant's: 404. Already ended: `200 { callId, status }` with its terminal
+ * status, without asking the provider. Otherwise the adapter of the call's provider ends it:
+ * `202 { callId, status: 'terminating' }` (the webhook that follows ends it in the tracker and on
+ * every screen); no adapter, or a provider that cannot end calls: 501; the provider's failure:
+ * see `providerErrorAnswer`. @internal
+ */
+export async function terminateCallRoute(
+  callId: string,
+  principal: Principal,
+  tenantId: string,
+  searchAllTenants: boolean,
+  settings: {
+    tracker: Pick<CallTracker, 'getCall' | 'listActiveCallsAcrossTenants'>;
+    callControl: TrackerCallControl;
+  },
+): Promise<Response> {
+  const call = await findCall(callId, tenantId, searchAllTenants, settings.tracker);
+  if (call === undefined) throw new NotFoundError({ message: 'No such call.' });
+  if (call.status !== undefined && isTerminalStatus(call.status)) {
+    return json(200, { callId, status: call.status });
+  }
+  const control = await resolveCallControl(settings.callControl, principal, call.provider, {
+    tenantId: call.tenantId,
+    operation: 'terminate',
+  });
+  if (control === undefined) {
+    throw new UnsupportedOperationError({
+      message: `No call control is configured for ${call.provider}: its calls cannot be ended here.`,
+    });
+  }
+  try {
+    await control.terminateCall(callId);
+  } catch (error) {
+    if (!ProviderApiError.isInstance(error)) throw error;
+    const { status, body } = providerErrorAnswer(error);
+    return json(status, body);
+  }
+  return json(202, { callId, status: 'terminating' });
+}
+
+async function findCall(
+  callId: string,
+  tenantId: string,
+  searchAllTenants: boolean,
+  tracker: Pick<CallTracker, 'getCall' | 'listActiveCallsAcrossTenants'>,
+): Promise<CallSnapshot | undefined> {
+  const own = await tracker.getCall(tenantId, callId);
+  if (own !== undefined || !searchAllTenants) return own;
+  const active = await tracker.listActiveCallsAcrossTenants({ limit: acrossTenantsLimit });
+  return active.find((call) => call.callId === callId);
+}
+
+function json(status: number, body: unknown): Response {
+  return jsonResponse(body, { status, headers: { 'cache-control': 'no-store' } });
+}

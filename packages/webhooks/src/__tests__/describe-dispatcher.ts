@@ -1,0 +1,497 @@
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import type { CallEvent } from '@calltrack/core';
+import { makeCallEvent, startWebhookReceiver, type WebhookReceiver } from '@calltrack/test-utils';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestClock, type TestClock } from '../create-test-clock';
+import type { WebhookPayload } from '../create-webhook-body';
+import { createWebhookDispatcher } from '../create-webhook-dispatcher';
+import type { WebhookDispatcher, WebhookDispatcherOptions } from '../webhook-dispatcher';
+import type { WebhookStore } from '../webhook-store';
+
+/** Verifies with the official library as a receiver would at `now` (the test clock's time). */
+function officialVerify(
+  secret: string,
+  request: { body: string; headers: Record<string, string> },
+  now: number,
+): unknown {
+  const realNow = Date.now;
+  Date.now = () => now;
+  try {
+    return new Webhook(secret).verify(request.body, request.headers);
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+/** A store for one test, and how to dispose of it. */
+export interface StoreFixture {
+  store: WebhookStore;
+  dispose(): Promise<void>;
+}
+
+interface Harness {
+  dispatcher: WebhookDispatcher;
+  bus: EventBus;
+  store: WebhookStore;
+  clock: TestClock;
+  receiver: WebhookReceiver;
+  errors: Error[];
+  /** Events the dispatcher published on the bus (webhook.*). */
+  published: CallEvent[];
+  publish(overrides?: Partial<CallEvent>): Promise<CallEvent>;
+  endpoint(
+    path: string,
+    settings?: Record<string, unknown>,
+  ): Promise<{ id: string; secret: string }>;
+}
+
+/**
+ * The dispatcher's behaviour against a real local receiver, run on every store: signatures,
+ * schedule, Retry-After, timeouts, 410, auto-disable, limits, rotation, logs, stats, replay.
+ */
+export function describeDispatcher(
+  name: string,
+  makeStore: () => Promise<StoreFixture | undefined>,
+): void {
+  describe(`webhook dispatcher on ${name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    const setup = async (
+      overrides: Partial<WebhookDispatcherOptions> = {},
+    ): Promise<Harness | undefined> => {
+      const fixture = await makeStore();
+      if (!fixture) return undefined;
+      const clock = createTestClock(Math.floor(Date.now() / 1000) * 1000);
+      const bus = createMemoryBus();
+      const receiver = await startWebhookReceiver();
+      const errors: Error[] = [];
+      const published: CallEvent[] = [];
+      const realPublish = bus.publish.bind(bus);
+      bus.publish = async (event) => {
+        if (event.type.startsWith('webhook.')) published.push(event);
+        return realPublish(event);
+      };
+      const dispatcher = createWebhookDispatcher({
+        store: fixture.store,
+        bus,
+        clock,
+        allowHttp: true,
+        allowedCidrs: ['127.0.0.0/8'],
+        retryJitter: 0,
+        timeoutMs: 1000,
+        onError: (error) => errors.push(error),
+        ...overrides,
+      });
+      cleanups.push(async () => {
+        await dispatcher.close();
+        await receiver.close();
+        await bus.close();
+        await fixture.dispose();
+      });
+      await dispatcher.start();
+      return {
+        dispatcher,
+        bus,
+        store: fixture.store,
+        clock,
+        receiver,
+        errors,
+        published,
+        publish: async (overrides = {}) => {
+          const event = makeCallEvent({
+            tenantId: 'acme',
+            type: 'call.ended',
+            status: 'completed',
+            ...overrides,
+          });
+          await bus.publish(event);
+          return event;
+        },
+        endpoint: async (path, settings = {}) => {
+          const { endpoint, secret } = await dispatcher.createEndpoint('acme', {
+            url: `${receiver.url}${path}`,
+            ...settings,
+          });
+          return { id: endpoint.id, secret };
+        },
+      };
+    };
+
+    /** Waits until the dispatcher has recorded `count` attempts for the endpoint. */
+    const attemptsOf = async (h: Harness, endpointId: string, count: number) => {
+      for (let tries = 0; tries < 500; tries += 1) {
+        const { attempts } = await h.dispatcher.listAttempts('acme', endpointId, { limit: 1000 });
+        if (attempts.length >= count) return attempts;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`fewer than ${count} attempts recorded`);
+    };
+
+    it('delivers a signed { type, timestamp, data } body the official library verifies', async () => {
+      const h = await setup();
+      if (!h) return;
+      const { secret } = await h.endpoint('/crm', { headers: { authorization: 'Bearer t0k3n' } });
+      const event = await h.publish();
+      const [request] = await h.receiver.waitFor(1, { path: '/crm' });
+      const payload = new Webhook(secret).verify(request!.body, request!.headers) as WebhookPayload;
+      expect(payload.type).toBe('call.ended');
+      expect(payload.timestamp).toBe(event.occurredAt);
+      expect(payload.data).toMatchObject({
+        id: event.id,
+        callId: event.callId,
+        status: 'completed',
+      });
+      expect(request!.headers['webhook-timestamp']).toBe(String(h.clock.now() / 1000));
+      expect(request!.headers.authorization).toBe('Bearer t0k3n');
+      expect(request!.headers['user-agent']).toMatch(/^calltrack-webhooks\//);
+    });
+
+    it('fans out to every matching endpoint of the tenant only, per its filter', async () => {
+      const h = await setup();
+      if (!h) return;
+      await h.endpoint('/all');
+      await h.endpoint('/calls', { events: ['call.*'] });
+      await h.endpoint('/alerts', { events: ['alert.long_call'] });
+      await h.endpoint('/off', { enabled: false });
+      await h.dispatcher.createEndpoint('other', { url: `${h.receiver.url}/other` });
+      await h.publish({ type: 'call.ringing', status: 'ringing' });
+      await h.publish({ type: 'alert.long_call' });
+      await h.receiver.waitFor(2, { path: '/all' });
+      await h.receiver.waitFor(1, { path: '/calls' });
+      await h.receiver.waitFor(1, { path: '/alerts' });
+      expect(h.receiver.received('/calls').map((r) => JSON.parse(r.body).type)).toEqual([
+        'call.ringing',
+      ]);
+      expect(h.receiver.received('/alerts').map((r) => JSON.parse(r.body).type)).toEqual([
+        'alert.long_call',
+      ]);
+      expect(h.receiver.received('/off')).toHaveLength(0);
+      expect(h.receiver.received('/other')).toHaveLength(0);
+    });
+
+    it('retries on the schedule with the same webhook-id and a new timestamp, then succeeds', async () => {
+      const h = await setup({ retrySchedule: [5_000, 300_000, 1_800_000] });
+      if (!h) return;
+      const { id, secret } = await h.endpoint('/flaky');
+      h.receiver.respond('/flaky', { status: 500, body: 'boom' }, { status: 503 });
+      const start = h.clock.now();
+      await h.publish();
+      await h.receiver.waitFor(1, { path: '/flaky' });
+      const [first] = await attemptsOf(h, id, 1);
+      expect(first).toMatchObject({
+        attempt: 1,
+        status: 'failed',
+        statusCode: 500,
+        responseBody: 'boom',
+        error: 'HTTP 500',
+        nextAttemptAt: start + 5_000,
+      });
+      // Not a moment early: a wake-up before the due time sends nothing.
+      h.clock.advance(4_999);
+      h.clock.advance(1);
+      await h.receiver.waitFor(2, { path: '/flaky' });
+      // 503 is throttling: the next delay is at least 60 s (here the schedule's 300 s).
+      const afterSecond = await attemptsOf(h, id, 2);
+      expect(afterSecond[0]).toMatchObject({
+        attempt: 2,
+        statusCode: 503,
+        nextAttemptAt: start + 5_000 + 300_000,
+      });
+      h.clock.advance(300_000);
+      const requests = await h.receiver.waitFor(3, { path: '/flaky' });
+      expect(requests.map((r) => Number(r.headers['webhook-timestamp']) - start / 1000)).toEqual([
+        0, 5, 305,
+      ]);
+      expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+      for (const request of requests) {
+        const sentAt = Number(request.headers['webhook-timestamp']) * 1000;
+        expect(() => officialVerify(secret, request, sentAt)).not.toThrow();
+      }
+      const log = await attemptsOf(h, id, 3);
+      expect(log.map((a) => a.status)).toEqual(['succeeded', 'failed', 'failed']);
+      expect(log[0]!.nextAttemptAt).toBeUndefined();
+    });
+
+    it('honours Retry-After on 429 within 1x–2x of the delay, and waits 60 s after a timeout', async () => {
+      const h = await setup({ retrySchedule: [5_000, 5_000], timeoutMs: 300 });
+      if (!h) return;
+      const { id } = await h.endpoint('/busy');
+      h.receiver.respond('/busy', { status: 429, headers: { 'retry-after': '100' } }, 'hang');
+      const start = h.clock.now();
+      await h.publish();
+      await h.receiver.waitFor(1, { path: '/busy' });
+      // 429: base raised to 60 s; Retry-After 100 s is within [60 s, 120 s].
+      expect((await attemptsOf(h, id, 1))[0]).toMatchObject({
+        statusCode: 429,
+        nextAttemptAt: start + 100_000,
+      });
+      h.clock.advance(100_000);
+      await h.receiver.waitFor(2, { path: '/busy' });
+      const [timedOut] = await attemptsOf(h, id, 2);
+      expect(timedOut).toMatchObject({
+        statusCode: 0,
+        status: 'failed',
+        nextAttemptAt: start + 100_000 + 60_000,
+      });
+      expect(timedOut!.error).toMatch(/within 300 ms/);
+      h.clock.advance(60_000);
+      await h.receiver.waitFor(3, { path: '/busy' });
+      expect((await attemptsOf(h, id, 3))[0]).toMatchObject({ status: 'succeeded', attempt: 3 });
+    });
+
+    it('counts a reset connection and a redirect as failures and retries them', async () => {
+      const h = await setup({ retrySchedule: [1_000, 1_000] });
+      if (!h) return;
+      const { id } = await h.endpoint('/odd');
+      h.receiver.respond('/odd', 'reset', { status: 301, headers: { location: '/elsewhere' } });
+      await h.publish();
+      await h.receiver.waitFor(1, { path: '/odd' });
+      await attemptsOf(h, id, 1);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 2);
+      h.clock.advance(1_000);
+      const log = await attemptsOf(h, id, 3);
+      expect(log.map((a) => [a.status, a.statusCode])).toEqual([
+        ['succeeded', 204],
+        ['failed', 301],
+        ['failed', 0],
+      ]);
+      expect(log[1]!.error).toMatch(/redirects are not followed/);
+      expect(h.receiver.received('/elsewhere')).toHaveLength(0);
+    });
+
+    it('puts exhausted deliveries on the dead-letter list; recover and resend deliver them', async () => {
+      const h = await setup({ retrySchedule: [1_000] });
+      if (!h) return;
+      const { id } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      const first = await h.publish();
+      await h.publish();
+      await attemptsOf(h, id, 2);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 4);
+      const failed = await h.dispatcher.listFailedDeliveries('acme', { endpointId: id });
+      expect(failed.deliveries).toHaveLength(2);
+      expect(failed.deliveries[0]).toMatchObject({
+        status: 'failed',
+        attempts: 2,
+        lastStatusCode: 500,
+      });
+      expect(await h.dispatcher.listFailedDeliveries('other')).toEqual({
+        deliveries: [],
+        nextBefore: null,
+      });
+
+      h.receiver.setDefault('/down', { status: 200 });
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 2 });
+      await attemptsOf(h, id, 6);
+      expect((await h.dispatcher.listFailedDeliveries('acme')).deliveries).toHaveLength(0);
+      const log = await attemptsOf(h, id, 6);
+      expect(log.slice(0, 2).map((a) => [a.trigger, a.status])).toEqual([
+        ['recover', 'succeeded'],
+        ['recover', 'succeeded'],
+      ]);
+
+      const messageId = h.receiver.received('/down')[0]!.headers['webhook-id']!;
+      await h.dispatcher.resend('acme', id, messageId);
+      await attemptsOf(h, id, 7);
+      const resent = h.receiver.received('/down').at(-1)!;
+      expect(resent.headers['webhook-id']).toBe(messageId);
+      expect(JSON.parse(resent.body).data.id).toBe(first.id);
+      await expect(h.dispatcher.resend('other', id, messageId)).rejects.toMatchObject({
+        status: 404,
+      });
+      await expect(h.dispatcher.resend('acme', id, 'msg_unknown')).rejects.toMatchObject({
+        status: 404,
+      });
+    });
+
+    it('disables an endpoint that answers 410, once, and says so on the bus', async () => {
+      const h = await setup();
+      if (!h) return;
+      const { id } = await h.endpoint('/gone');
+      h.receiver.setDefault('/gone', { status: 410 });
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      const endpoint = await h.dispatcher.getEndpoint('acme', id);
+      expect(endpoint).toMatchObject({ enabled: false, disabled: { reason: 'gone' } });
+      expect(
+        h.published.map((e) => [e.type, e.tenantId, e.data.endpointId, e.data.reason]),
+      ).toEqual([['webhook.endpoint_disabled', 'acme', id, 'gone']]);
+      expect((await h.dispatcher.listFailedDeliveries('acme')).deliveries).toHaveLength(1);
+      await h.publish();
+      expect(h.receiver.received('/gone')).toHaveLength(1);
+      await expect(
+        h.dispatcher.recover('acme', id, { since: h.clock.now() - 1000 }),
+      ).rejects.toMatchObject({ status: 409 });
+      // Enabling it again restarts deliveries.
+      h.receiver.setDefault('/gone', { status: 204 });
+      await h.dispatcher.updateEndpoint('acme', id, { enabled: true });
+      await h.publish();
+      await h.receiver.waitFor(2, { path: '/gone' });
+    });
+
+    it('auto-disables only after failing continuously for the window, not after one bad message', async () => {
+      const h = await setup({
+        retrySchedule: [60_000, 60_000],
+        autoDisable: { afterMs: 600_000, minFailures: 3 },
+      });
+      if (!h) return;
+      const { id } = await h.endpoint('/sick');
+      h.receiver.setDefault('/sick', { status: 500 });
+      // One bad message exhausts its retries within two minutes: the endpoint stays enabled.
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      h.clock.advance(60_000);
+      await attemptsOf(h, id, 2);
+      h.clock.advance(60_000);
+      await attemptsOf(h, id, 3);
+      expect(await h.dispatcher.getEndpoint('acme', id)).toMatchObject({ enabled: true });
+      // A success resets the failure clock.
+      h.receiver.respond('/sick', { status: 200 });
+      await h.publish();
+      await attemptsOf(h, id, 4);
+      expect((await h.dispatcher.getEndpoint('acme', id)).failingSince).toBeUndefined();
+      // Failing from now on (T): disabled at the first failure once 10 minutes have passed.
+      await h.publish(); // attempt 5 at T
+      await attemptsOf(h, id, 5);
+      h.clock.advance(300_000); // its retry: attempt 6 at T + 5 min
+      await attemptsOf(h, id, 6);
+      await h.publish(); // attempt 7 at T + 5 min
+      await attemptsOf(h, id, 7);
+      expect(await h.dispatcher.getEndpoint('acme', id)).toMatchObject({ enabled: true });
+      h.clock.advance(300_000); // both retries: attempts 8 and 9 at T + 10 min
+      await attemptsOf(h, id, 9);
+      const disabled = await h.dispatcher.getEndpoint('acme', id);
+      expect(disabled).toMatchObject({ enabled: false, disabled: { reason: 'failing' } });
+      expect(disabled.disabled!.message).toMatch(/HTTP 500/);
+      expect(h.published.filter((e) => e.type === 'webhook.endpoint_disabled')).toHaveLength(1);
+      await h.publish();
+      expect(h.receiver.received('/sick')).toHaveLength(9);
+    });
+
+    it('keeps a slow endpoint to its concurrency cap so the others are not starved', async () => {
+      const h = await setup({ concurrency: 4, timeoutMs: 5_000 });
+      if (!h) return;
+      await h.endpoint('/slow', { maxConcurrency: 2, events: ['call.ringing'] });
+      await h.endpoint('/fast', { events: ['call.ended'] });
+      h.receiver.setDefault('/slow', 'hang');
+      for (let index = 0; index < 10; index += 1)
+        await h.publish({ type: 'call.ringing', status: 'ringing' });
+      await h.receiver.waitFor(2, { path: '/slow' });
+      for (let index = 0; index < 6; index += 1) await h.publish();
+      await h.receiver.waitFor(6, { path: '/fast' });
+      expect(h.receiver.received('/slow')).toHaveLength(2);
+    });
+
+    it('holds a per-endpoint rate limit on the clock', async () => {
+      const h = await setup();
+      if (!h) return;
+      await h.endpoint('/limited', { rateLimitPerSecond: 2 });
+      for (let index = 0; index < 4; index += 1) await h.publish();
+      await h.receiver.waitFor(2, { path: '/limited' });
+      expect(h.receiver.received('/limited')).toHaveLength(2);
+      h.clock.advance(500);
+      await h.receiver.waitFor(3, { path: '/limited' });
+      h.clock.advance(500);
+      await h.receiver.waitFor(4, { path: '/limited' });
+    });
+
+    it('signs with both secrets during a rotation grace period, then with the new one only', async () => {
+      const h = await setup();
+      if (!h) return;
+      const { id, secret: oldSecret } = await h.endpoint('/rotating');
+      const { secret: newSecret } = await h.dispatcher.rotateSecret('acme', id, {
+        gracePeriodMs: 3_600_000,
+      });
+      expect(newSecret).not.toBe(oldSecret);
+      await h.publish();
+      const [during] = await h.receiver.waitFor(1, { path: '/rotating' });
+      expect(during!.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+      for (const secret of [oldSecret, newSecret]) {
+        expect(() => new Webhook(secret).verify(during!.body, during!.headers)).not.toThrow();
+      }
+      h.clock.advance(3_600_000);
+      await h.publish();
+      const after = (await h.receiver.waitFor(2, { path: '/rotating' }))[1]!;
+      expect(after.headers['webhook-signature']!.split(' ')).toHaveLength(1);
+      expect(() => officialVerify(newSecret, after, h.clock.now())).not.toThrow();
+      expect(() => officialVerify(oldSecret, after, h.clock.now())).toThrow(/signature/i);
+      // Never shown again after creation and rotation.
+      expect(JSON.stringify(await h.dispatcher.listEndpoints('acme'))).not.toContain(
+        newSecret.slice(6),
+      );
+    });
+
+    it('sends a test message, logs it, and leaves it out of the stats', async () => {
+      const h = await setup();
+      if (!h) return;
+      const { id, secret } = await h.endpoint('/t');
+      const attempt = await h.dispatcher.sendTest('acme', id);
+      expect(attempt).toMatchObject({
+        trigger: 'test',
+        status: 'succeeded',
+        statusCode: 204,
+        eventType: 'webhook.test',
+      });
+      const [request] = h.receiver.received('/t');
+      expect(
+        (new Webhook(secret).verify(request!.body, request!.headers) as WebhookPayload).type,
+      ).toBe('webhook.test');
+      h.receiver.respond('/t', { status: 500 });
+      await h.publish();
+      await h.publish();
+      const log = await attemptsOf(h, id, 3);
+      expect(log.map((a) => a.trigger).sort()).toEqual(['event', 'event', 'test']);
+      const stats = await h.dispatcher.getStats('acme', id);
+      expect(stats).toMatchObject({ attempts: 2, succeeded: 1, failed: 1, successRate: 0.5 });
+      expect(stats.lastError).toMatchObject({ statusCode: 500, message: 'HTTP 500' });
+      expect(stats.latencyMs!.p95).toBeGreaterThanOrEqual(stats.latencyMs!.p50);
+    });
+
+    it('keeps tenants apart and holds the endpoint quota', async () => {
+      const h = await setup({ maxEndpointsPerTenant: 2 });
+      if (!h) return;
+      const { id } = await h.endpoint('/a');
+      await expect(h.dispatcher.getEndpoint('other', id)).rejects.toMatchObject({ status: 404 });
+      await expect(
+        h.dispatcher.updateEndpoint('other', id, { description: 'x' }),
+      ).rejects.toMatchObject({ status: 404 });
+      await expect(h.dispatcher.deleteEndpoint('other', id)).rejects.toMatchObject({ status: 404 });
+      await expect(h.dispatcher.sendTest('other', id)).rejects.toMatchObject({ status: 404 });
+      expect(await h.dispatcher.listEndpoints('other')).toEqual([]);
+      const racing = await Promise.allSettled([
+        h.endpoint('/b'),
+        h.endpoint('/c'),
+        h.endpoint('/d'),
+      ]);
+      expect(racing.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(racing.find((r) => r.status === 'rejected')).toMatchObject({
+        reason: { status: 409 },
+      });
+      expect(await h.dispatcher.listEndpoints('acme')).toHaveLength(2);
+    });
+
+    it('keeps bodies under the size limit by omitting the largest data fields', async () => {
+      const h = await setup({ maxPayloadBytes: 5_000 });
+      if (!h) return;
+      await h.endpoint('/big');
+      await h.publish({
+        type: 'call.transcript',
+        data: { transcript: 'word '.repeat(5_000), answeredBy: 'human' },
+      });
+      const [request] = await h.receiver.waitFor(1, { path: '/big' });
+      expect(Buffer.byteLength(request!.body)).toBeLessThanOrEqual(5_000);
+      expect(JSON.parse(request!.body).data).toMatchObject({
+        omitted: ['data.transcript'],
+        data: { answeredBy: 'human' },
+      });
+    });
+  });
+}

@@ -1,0 +1,231 @@
+import type { CallEvent, EventSink } from '@calltrack/core';
+import { createAttemptId } from './create-attempt-id';
+import type { WebhookSender } from './create-webhook-sender';
+import { parseRetryAfter } from './parse-retry-after';
+import { computeRetryDelay } from './retry-schedule';
+import { sendAttempt } from './send-attempt';
+import type { WebhookClock } from './webhook-clock';
+import type { DeliveryJob, DeliveryJobOutcome, WebhookDelivery } from './webhook-delivery';
+import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
+import type { DeliveryJobHandler, RecordAttemptResult, WebhookStore } from './webhook-store';
+
+/** What the delivery handler needs from the dispatcher. */
+export interface DeliveryHandlerContext {
+  store: WebhookStore;
+  sender: WebhookSender;
+  clock: WebhookClock;
+  /** Where `webhook.endpoint_disabled` goes. */
+  sink: EventSink;
+  retrySchedule: readonly number[];
+  retryJitter: number;
+  /** Undefined: never disable for failing. */
+  autoDisable: { afterMs: number; minFailures: number } | undefined;
+  retentionMs: number;
+  maxAttemptsPerEndpoint: number;
+  /** How long a concurrency slot is held at most (real time): the request timeout and a margin. */
+  slotLeaseMs: number;
+  /** An endpoint was disabled by an attempt (drop cached copies). */
+  onEndpointDisabled: (endpoint: StoredEndpoint) => void;
+  onError: (error: Error) => void;
+}
+
+const throttlingStatuses = new Set([429, 502, 503, 504]);
+
+/**
+ * Runs one queued delivery job: checks it is still due and wanted, takes a concurrency slot and a
+ * rate-limit token (or defers, without sending, so a slow or limited endpoint never holds a
+ * worker), signs and sends, then records the attempt, the delivery's next step and the
+ * endpoint's health in one store write, and announces a disabled endpoint on the bus.
+ */
+export function createDeliveryHandler(context: DeliveryHandlerContext): DeliveryJobHandler {
+  const { store, clock } = context;
+
+  const announceDisabled = async (
+    endpoint: StoredEndpoint,
+    disabled: NonNullable<RecordAttemptResult['disabled']>,
+  ): Promise<void> => {
+    const now = clock.now();
+    const at = new Date(now).toISOString();
+    const event: CallEvent = {
+      id: `webhook.endpoint_disabled:${endpoint.id}:${now}`,
+      type: 'webhook.endpoint_disabled',
+      tenantId: endpoint.tenantId,
+      provider: 'calltrack',
+      occurredAt: at,
+      receivedAt: at,
+      data: {
+        endpointId: endpoint.id,
+        description: endpoint.description,
+        reason: disabled.reason,
+        message: disabled.message,
+        ...(disabled.failingSince === undefined
+          ? {}
+          : { failingSince: new Date(disabled.failingSince).toISOString() }),
+      },
+    };
+    try {
+      await context.sink.publish(event);
+    } catch (error) {
+      context.onError(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+
+  /** Records a delivery that ends without a request (the endpoint was disabled meanwhile). */
+  const giveUp = async (
+    job: DeliveryJob,
+    endpoint: StoredEndpoint,
+    delivery: WebhookDelivery,
+    reason: string,
+  ): Promise<DeliveryJobOutcome> => {
+    const now = clock.now();
+    await store.recordAttempt({
+      attempt: {
+        id: createAttemptId(),
+        tenantId: job.tenantId,
+        endpointId: job.endpointId,
+        messageId: job.messageId,
+        eventType: delivery.eventType,
+        url: endpoint.url,
+        attempt: delivery.attempts,
+        trigger: job.trigger,
+        status: 'failed',
+        statusCode: 0,
+        durationMs: 0,
+        responseBody: '',
+        error: reason,
+        startedAt: now,
+      },
+      delivery: {
+        status: 'failed',
+        attempts: delivery.attempts,
+        lastError: reason,
+        updatedAt: now,
+      },
+      retentionMs: context.retentionMs,
+      maxAttemptsPerEndpoint: context.maxAttemptsPerEndpoint,
+      now,
+    });
+    return { type: 'done' };
+  };
+
+  return async (job) => {
+    // One round trip: the three reads go out together.
+    const [delivery, endpoint, message] = await Promise.all([
+      store.getDelivery(job.tenantId, job.endpointId, job.messageId),
+      store.getEndpoint(job.tenantId, job.endpointId),
+      store.getMessage(job.tenantId, job.messageId),
+    ]);
+    if (job.trigger === 'event') {
+      if (delivery?.status !== 'pending') return { type: 'done' };
+      // The queue's timer is only a wake-up: the delivery's own due time decides.
+      if (delivery.nextAttemptAt !== undefined && delivery.nextAttemptAt > clock.now()) {
+        return { type: 'retry', at: delivery.nextAttemptAt };
+      }
+    }
+    if (!endpoint || !message) return { type: 'done' };
+    if (!endpoint.enabled) {
+      if (job.trigger === 'event' && delivery) {
+        return giveUp(job, endpoint, delivery, 'Not sent: the endpoint is disabled.');
+      }
+      return { type: 'done' };
+    }
+
+    const slotWait = await store.acquireSlot(
+      endpoint.id,
+      job.id,
+      endpoint.maxConcurrency,
+      context.slotLeaseMs,
+    );
+    if (slotWait > 0) return { type: 'defer', ms: slotWait + Math.floor(Math.random() * 50) };
+    if (endpoint.rateLimitPerSecond !== null) {
+      let rateWait: number;
+      try {
+        rateWait = await store.takeRateToken(endpoint.id, endpoint.rateLimitPerSecond, clock.now());
+      } catch (error) {
+        await store.releaseSlot(endpoint.id, job.id);
+        throw error;
+      }
+      if (rateWait > 0) {
+        await store.releaseSlot(endpoint.id, job.id);
+        return { type: 'defer', ms: rateWait };
+      }
+    }
+    const attemptNumber = (delivery?.attempts ?? 0) + 1;
+    // sendAttempt reports every network outcome as a result; it does not throw.
+    const sent = await sendAttempt(
+      context.sender,
+      clock,
+      endpoint,
+      message,
+      job.trigger,
+      attemptNumber,
+    );
+    // The slot is released in the same round trip as the write below.
+    const released = store.releaseSlot(endpoint.id, job.id);
+    const { attempt, result, succeeded } = sent;
+    const now = clock.now();
+    const gone = result.kind === 'response' && result.statusCode === 410;
+    let status: WebhookDelivery['status'];
+    let nextAttemptAt: number | undefined;
+    if (succeeded) {
+      status = 'succeeded';
+    } else if (job.trigger !== 'event') {
+      // A manual attempt that fails is not rescheduled; the delivery keeps its place.
+      status = delivery?.status === 'pending' ? 'pending' : 'failed';
+      nextAttemptAt = delivery?.status === 'pending' ? delivery.nextAttemptAt : undefined;
+    } else if (gone) {
+      status = 'failed';
+    } else {
+      const throttled =
+        (result.kind === 'response' && throttlingStatuses.has(result.statusCode)) ||
+        (result.kind === 'error' && result.reason === 'timeout');
+      const retryAfterMs =
+        result.kind === 'response' ? parseRetryAfter(result.retryAfter, now) : undefined;
+      const delay = computeRetryDelay({
+        schedule: context.retrySchedule,
+        attempt: attempt.attempt,
+        throttled,
+        jitter: context.retryJitter,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
+      status = delay === undefined ? 'failed' : 'pending';
+      nextAttemptAt = delay === undefined ? undefined : attempt.startedAt + delay;
+    }
+    if (nextAttemptAt !== undefined && job.trigger === 'event')
+      attempt.nextAttemptAt = nextAttemptAt;
+
+    const disable: EndpointDisabledReason | undefined = gone ? 'gone' : undefined;
+    const recording = store.recordAttempt({
+      attempt,
+      delivery: {
+        status,
+        attempts: attempt.attempt,
+        nextAttemptAt,
+        ...(attempt.error === undefined ? {} : { lastError: attempt.error }),
+        lastStatusCode: attempt.statusCode,
+        updatedAt: now,
+      },
+      health: {
+        succeeded,
+        ...(disable ? { disable } : {}),
+        ...(context.autoDisable ? { failureWindowMs: context.autoDisable.afterMs } : {}),
+        minFailures: context.autoDisable?.minFailures ?? 1,
+        message: gone
+          ? 'The endpoint answered 410 Gone.'
+          : `Every attempt has failed for the auto-disable window; the last: ${attempt.error ?? 'failed'}`,
+      },
+      retentionMs: context.retentionMs,
+      maxAttemptsPerEndpoint: context.maxAttemptsPerEndpoint,
+      now,
+    });
+    const [recorded] = await Promise.all([recording, released]);
+    if (recorded.disabled) {
+      context.onEndpointDisabled(endpoint);
+      await announceDisabled(endpoint, recorded.disabled);
+    }
+    if (job.trigger === 'event' && status === 'pending' && nextAttemptAt !== undefined) {
+      return { type: 'retry', at: nextAttemptAt };
+    }
+    return { type: 'done' };
+  };
+}

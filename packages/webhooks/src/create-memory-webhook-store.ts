@@ -1,0 +1,393 @@
+import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
+import type {
+  DeliveryJob,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookMessage,
+} from './webhook-delivery';
+import type { StoredEndpoint } from './webhook-endpoint';
+import type {
+  DeliveryJobHandler,
+  DeliveryWorkerOptions,
+  EndpointSettings,
+  ListQuery,
+  RecordAttemptInput,
+  RecordAttemptResult,
+  WebhookStore,
+} from './webhook-store';
+
+interface QueuedJob {
+  job: DeliveryJob;
+  state: 'ready' | 'waiting' | 'running';
+  cancel?: () => void;
+}
+
+const key = (...parts: string[]): string => parts.join('\n');
+
+/** A copy callers may change without touching the stored endpoint (cheaper than structuredClone). */
+const copyEndpoint = (endpoint: StoredEndpoint): StoredEndpoint => ({
+  ...endpoint,
+  events: [...endpoint.events],
+  headers: { ...endpoint.headers },
+  secrets: endpoint.secrets.map((secret) => ({ ...secret })),
+});
+
+/**
+ * A {@link WebhookStore} in this process's memory: for one process, tests and demos. Nothing
+ * survives a restart; for durable retries across processes use the Redis store
+ * (`@calltrack/webhooks/redis`).
+ */
+export function createMemoryWebhookStore(): WebhookStore {
+  const endpoints = new Map<string, Map<string, StoredEndpoint>>();
+  const messages = new Map<string, WebhookMessage>();
+  const deliveries = new Map<string, WebhookDelivery>();
+  const attempts = new Map<string, WebhookAttempt[]>();
+  const slots = new Map<string, Map<string, number>>();
+  const rates = new Map<string, number>();
+  let cursors: Record<string, string> = {};
+  let writesSinceSweep = 0;
+
+  const jobs = new Map<string, QueuedJob>();
+  const ready: string[] = [];
+  let handler: DeliveryJobHandler | undefined;
+  let workerOptions: DeliveryWorkerOptions | undefined;
+  let active = 0;
+  let idle: (() => void) | undefined;
+  const realTimers = new Set<NodeJS.Timeout>();
+
+  const tenantEndpoints = (tenantId: string): Map<string, StoredEndpoint> => {
+    let map = endpoints.get(tenantId);
+    if (!map) {
+      map = new Map();
+      endpoints.set(tenantId, map);
+    }
+    return map;
+  };
+
+  /** Drops messages and finished deliveries older than the retention, now and then. */
+  const sweep = (now: number, retentionMs: number): void => {
+    writesSinceSweep += 1;
+    if (writesSinceSweep < 1000) return;
+    writesSinceSweep = 0;
+    const cutoff = now - retentionMs;
+    for (const [id, delivery] of deliveries) {
+      if (delivery.status !== 'pending' && delivery.updatedAt < cutoff) deliveries.delete(id);
+    }
+    for (const [id, message] of messages) {
+      if (message.createdAt < cutoff) messages.delete(id);
+    }
+  };
+
+  // ---- the queue --------------------------------------------------------------------------
+
+  const makeReady = (entry: QueuedJob): void => {
+    if (jobs.get(entry.job.id) !== entry) return;
+    entry.state = 'ready';
+    entry.cancel = undefined;
+    ready.push(entry.job.id);
+    pump();
+  };
+
+  const settle = (entry: QueuedJob, outcome: Awaited<ReturnType<DeliveryJobHandler>>): void => {
+    active -= 1;
+    if (outcome.type === 'done') {
+      jobs.delete(entry.job.id);
+    } else if (outcome.type === 'retry') {
+      entry.state = 'waiting';
+      entry.cancel = workerOptions!.clock.setTimer(outcome.at, () => makeReady(entry));
+    } else {
+      entry.state = 'waiting';
+      const timer = setTimeout(() => {
+        realTimers.delete(timer);
+        makeReady(entry);
+      }, outcome.ms);
+      timer.unref();
+      realTimers.add(timer);
+      entry.cancel = () => {
+        clearTimeout(timer);
+        realTimers.delete(timer);
+      };
+    }
+    if (active === 0) idle?.();
+    pump();
+  };
+
+  const pump = (): void => {
+    if (!handler || !workerOptions) return;
+    while (active < workerOptions.concurrency && ready.length > 0) {
+      const id = ready.shift()!;
+      const entry = jobs.get(id);
+      if (entry?.state !== 'ready') continue;
+      entry.state = 'running';
+      active += 1;
+      const run = handler;
+      void Promise.resolve()
+        .then(() => run({ ...entry.job }))
+        .then(
+          (outcome) => settle(entry, outcome),
+          // The handler reports its own failures; a throw means the store itself failed.
+          () => settle(entry, { type: 'defer', ms: 1000 }),
+        );
+    }
+  };
+
+  return {
+    async createEndpoint(endpoint, maxPerTenant) {
+      const map = tenantEndpoints(endpoint.tenantId);
+      if (map.size >= maxPerTenant) {
+        throw new EndpointQuotaExceededError({
+          message: `A tenant may have at most ${maxPerTenant} webhook endpoints.`,
+        });
+      }
+      map.set(endpoint.id, copyEndpoint(endpoint));
+    },
+
+    async getEndpoint(tenantId, endpointId) {
+      const found = endpoints.get(tenantId)?.get(endpointId);
+      return found && copyEndpoint(found);
+    },
+
+    async listEndpoints(tenantId) {
+      return [...(endpoints.get(tenantId)?.values() ?? [])].map(copyEndpoint);
+    },
+
+    async saveEndpointSettings(settings: EndpointSettings) {
+      const found = endpoints.get(settings.tenantId)?.get(settings.id);
+      if (!found) return false;
+      Object.assign(found, {
+        ...settings,
+        events: [...settings.events],
+        headers: { ...settings.headers },
+        secrets: settings.secrets.map((secret) => ({ ...secret })),
+      });
+      return true;
+    },
+
+    async setEndpointEnabled(tenantId, endpointId, enabled, now) {
+      const found = endpoints.get(tenantId)?.get(endpointId);
+      if (!found) return false;
+      found.enabled = enabled;
+      found.updatedAt = now;
+      if (enabled) {
+        found.disabledAt = undefined;
+        found.disabledReason = undefined;
+        found.disabledMessage = undefined;
+        found.failingSince = undefined;
+        found.consecutiveFailures = 0;
+      } else if (found.disabledAt === undefined) {
+        found.disabledAt = now;
+        found.disabledReason = 'manual';
+        found.disabledMessage = 'Disabled through the API.';
+      }
+      return true;
+    },
+
+    async deleteEndpoint(tenantId, endpointId) {
+      const map = endpoints.get(tenantId);
+      const deleted = map?.delete(endpointId) ?? false;
+      if (map && map.size === 0) endpoints.delete(tenantId);
+      attempts.delete(key(tenantId, endpointId));
+      const prefix = key(tenantId, endpointId, '');
+      for (const deliveryKey of deliveries.keys()) {
+        if (deliveryKey.startsWith(prefix)) deliveries.delete(deliveryKey);
+      }
+      return deleted;
+    },
+
+    async listTenants() {
+      return [...endpoints.keys()];
+    },
+
+    async createDeliveries(message, endpointIds, retentionMs) {
+      const messageKey = key(message.tenantId, message.id);
+      if (!messages.has(messageKey)) messages.set(messageKey, { ...message });
+      const pending: string[] = [];
+      for (const endpointId of endpointIds) {
+        const deliveryKey = key(message.tenantId, endpointId, message.id);
+        const existing = deliveries.get(deliveryKey);
+        if (!existing) {
+          deliveries.set(deliveryKey, {
+            tenantId: message.tenantId,
+            endpointId,
+            messageId: message.id,
+            eventType: message.eventType,
+            status: 'pending',
+            attempts: 0,
+            createdAt: message.createdAt,
+            updatedAt: message.createdAt,
+          });
+        }
+        if (!existing || existing.status === 'pending') pending.push(endpointId);
+      }
+      sweep(message.createdAt, retentionMs);
+      return pending;
+    },
+
+    async getMessage(tenantId, messageId) {
+      const found = messages.get(key(tenantId, messageId));
+      return found && { ...found };
+    },
+
+    async getDelivery(tenantId, endpointId, messageId) {
+      const found = deliveries.get(key(tenantId, endpointId, messageId));
+      return found && { ...found };
+    },
+
+    async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
+      const { attempt } = input;
+      const logKey = key(attempt.tenantId, attempt.endpointId);
+      const log = attempts.get(logKey) ?? [];
+      log.push({ ...attempt });
+      const cutoff = input.now - input.retentionMs;
+      let drop = 0;
+      while (
+        drop < log.length &&
+        (log[drop]!.startedAt < cutoff || log.length - drop > input.maxAttemptsPerEndpoint)
+      ) {
+        drop += 1;
+      }
+      if (drop > 0) log.splice(0, drop);
+      attempts.set(logKey, log);
+
+      if (input.delivery) {
+        const deliveryKey = key(attempt.tenantId, attempt.endpointId, attempt.messageId);
+        const current = deliveries.get(deliveryKey) ?? {
+          tenantId: attempt.tenantId,
+          endpointId: attempt.endpointId,
+          messageId: attempt.messageId,
+          eventType: attempt.eventType,
+          status: 'pending' as const,
+          attempts: 0,
+          createdAt: input.now,
+          updatedAt: input.now,
+        };
+        const next: WebhookDelivery = { ...current, ...input.delivery };
+        if (input.delivery.nextAttemptAt === undefined) delete next.nextAttemptAt;
+        deliveries.set(deliveryKey, next);
+      }
+
+      const endpoint = endpoints.get(attempt.tenantId)?.get(attempt.endpointId);
+      const { health } = input;
+      if (!endpoint || !health) return {};
+      if (health.succeeded) {
+        endpoint.failingSince = undefined;
+        endpoint.consecutiveFailures = 0;
+        return {};
+      }
+      endpoint.failingSince ??= input.now;
+      endpoint.consecutiveFailures += 1;
+      const failingLongEnough =
+        health.failureWindowMs !== undefined &&
+        input.now - endpoint.failingSince >= health.failureWindowMs &&
+        endpoint.consecutiveFailures >= health.minFailures;
+      const reason = health.disable ?? (failingLongEnough ? 'failing' : undefined);
+      if (!reason || !endpoint.enabled) return {};
+      endpoint.enabled = false;
+      endpoint.disabledReason = reason;
+      endpoint.disabledAt = input.now;
+      endpoint.disabledMessage = health.message;
+      endpoint.updatedAt = input.now;
+      return { disabled: { reason, message: health.message, failingSince: endpoint.failingSince } };
+    },
+
+    async listAttempts(tenantId, endpointId, query: ListQuery) {
+      const log = attempts.get(key(tenantId, endpointId)) ?? [];
+      const result: WebhookAttempt[] = [];
+      for (let index = log.length - 1; index >= 0 && result.length < query.limit; index -= 1) {
+        const attempt = log[index]!;
+        if (query.before !== undefined && attempt.startedAt >= query.before) continue;
+        if (query.since !== undefined && attempt.startedAt < query.since) break;
+        result.push({ ...attempt });
+      }
+      return result;
+    },
+
+    async listFailedDeliveries(tenantId, query) {
+      const failed = [...deliveries.values()]
+        .filter(
+          (delivery) =>
+            delivery.tenantId === tenantId &&
+            delivery.status === 'failed' &&
+            (query.endpointId === undefined || delivery.endpointId === query.endpointId) &&
+            (query.since === undefined || delivery.updatedAt >= query.since) &&
+            (query.before === undefined || delivery.updatedAt < query.before),
+        )
+        .sort((a, b) => b.updatedAt - a.updatedAt);
+      return failed.slice(0, query.limit).map((delivery) => ({ ...delivery }));
+    },
+
+    async enqueue(newJobs) {
+      for (const job of newJobs) {
+        if (jobs.has(job.id)) continue;
+        jobs.set(job.id, { job: { ...job }, state: 'ready' });
+        ready.push(job.id);
+      }
+      pump();
+    },
+
+    startWorker(jobHandler, options) {
+      handler = jobHandler;
+      workerOptions = options;
+      pump();
+    },
+
+    async stopWorker() {
+      handler = undefined;
+      if (active > 0) {
+        await new Promise<void>((resolve) => {
+          idle = resolve;
+        });
+        idle = undefined;
+      }
+    },
+
+    async acquireSlot(endpointId, holder, limit, leaseMs) {
+      const now = Date.now();
+      let held = slots.get(endpointId);
+      if (!held) {
+        held = new Map();
+        slots.set(endpointId, held);
+      }
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const [other, expiresAt] of held) {
+        if (expiresAt <= now) held.delete(other);
+        else earliest = Math.min(earliest, expiresAt);
+      }
+      if (held.has(holder) || held.size < limit) {
+        held.set(holder, now + leaseMs);
+        return 0;
+      }
+      return Math.max(1, Math.min(earliest - now, 1000));
+    },
+
+    async releaseSlot(endpointId, holder) {
+      slots.get(endpointId)?.delete(holder);
+    },
+
+    async takeRateToken(endpointId, perSecond, now) {
+      // GCRA: one send every `interval`, a burst of up to one second's worth.
+      const interval = 1000 / perSecond;
+      const burst = Math.max(1000, interval);
+      const tat = Math.max(rates.get(endpointId) ?? now, now);
+      const allowAt = tat + interval - burst;
+      if (allowAt > now) return Math.ceil(allowAt - now);
+      rates.set(endpointId, tat + interval);
+      return 0;
+    },
+
+    async saveCursors(next) {
+      cursors = { ...cursors, ...next };
+    },
+
+    async loadCursors() {
+      return { ...cursors };
+    },
+
+    async close() {
+      handler = undefined;
+      for (const entry of jobs.values()) entry.cancel?.();
+      for (const timer of realTimers) clearTimeout(timer);
+      realTimers.clear();
+    },
+  };
+}

@@ -1,0 +1,520 @@
+import { InvalidArgumentError } from '@calltrack/core';
+import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
+import { DelayedError, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
+import {
+  acquireSlotScript,
+  createDeliveriesScript,
+  createEndpointScript,
+  deleteEndpointScript,
+  listAttemptsScript,
+  listFailedScript,
+  recordAttemptScript,
+  saveSettingsScript,
+  setEnabledScript,
+  takeRateTokenScript,
+} from './redis-webhook-scripts';
+import type {
+  DeliveryJob,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookMessage,
+} from './webhook-delivery';
+import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
+import type {
+  DeliveryJobHandler,
+  DeliveryWorkerOptions,
+  EndpointSettings,
+  ListQuery,
+  RecordAttemptInput,
+  RecordAttemptResult,
+  WebhookStore,
+} from './webhook-store';
+
+/** Options of {@link createRedisWebhookStore}. */
+export interface RedisWebhookStoreOptions {
+  /**
+   * Your ioredis client (standalone `Redis`). The store runs its own commands on it and
+   * `duplicate()`s it for BullMQ (which needs `maxRetriesPerRequest: null` and registers its
+   * scripts); it closes only the duplicates.
+   */
+  redis: Redis;
+  /**
+   * Prefix of every key. Default `calltrack:webhooks`. A tenant's keys share the hash tag
+   * `{tenantId}`; BullMQ's keys use `{<prefix>}`.
+   */
+  prefix?: string;
+  /**
+   * How long a worker's lock on a running delivery lasts before another worker may take the job
+   * over (renewed every half of it while the worker lives). After a crash (`kill -9`) the job runs
+   * again within about this much plus `stalledIntervalMs`. Default 30,000 ms.
+   */
+  lockDurationMs?: number;
+  /** How often workers look for jobs whose worker died. Default 30,000 ms. */
+  stalledIntervalMs?: number;
+}
+
+const scripts = {
+  createEndpoint: defineRedisScript(createEndpointScript),
+  saveSettings: defineRedisScript(saveSettingsScript),
+  setEnabled: defineRedisScript(setEnabledScript),
+  deleteEndpoint: defineRedisScript(deleteEndpointScript),
+  createDeliveries: defineRedisScript(createDeliveriesScript),
+  recordAttempt: defineRedisScript(recordAttemptScript),
+  listAttempts: defineRedisScript(listAttemptsScript),
+  listFailed: defineRedisScript(listFailedScript),
+  acquireSlot: defineRedisScript(acquireSlotScript),
+  takeRateToken: defineRedisScript(takeRateTokenScript),
+};
+
+const settingsFields = [
+  'url',
+  'description',
+  'events',
+  'headers',
+  'rateLimitPerSecond',
+  'maxConcurrency',
+  'secrets',
+  'updatedAt',
+] as const;
+
+/**
+ * A {@link WebhookStore} on Redis, shared by every dispatcher process: endpoints, messages,
+ * deliveries and the log in tenant-tagged keys, each change one Lua script; the delivery queue is
+ * BullMQ (delayed jobs for retries, locks and stalled-job recovery for crashed workers), so
+ * scheduled retries and in-flight deliveries survive restarts and `kill -9` (at least once).
+ *
+ * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
+ * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>`, `failed` and
+ * `failed:<endpoint>` (sorted sets). Global: `<prefix>:tenants`, `<prefix>:cursors`,
+ * `<prefix>:slots:<endpoint>`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
+ * after the dispatcher's retention.
+ */
+export function createRedisWebhookStore(options: RedisWebhookStoreOptions): WebhookStore {
+  if (options == null || typeof options !== 'object' || options.redis == null) {
+    throw new InvalidArgumentError({
+      message: 'createRedisWebhookStore needs { redis }: your ioredis client.',
+    });
+  }
+  const { redis } = options;
+  const prefix = options.prefix ?? 'calltrack:webhooks';
+  if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
+    throw new InvalidArgumentError({
+      message: 'createRedisWebhookStore: prefix must be a non-empty string without "{" or "}".',
+    });
+  }
+  const lockDuration = options.lockDurationMs ?? 30_000;
+  const stalledInterval = options.stalledIntervalMs ?? 30_000;
+  const tenantsKey = `${prefix}:tenants`;
+  const cursorsKey = `${prefix}:cursors`;
+  const base = (tenantId: string): string => `${prefix}:{${tenantId}}:`;
+  const endpointKey = (tenantId: string, id: string): string => `${base(tenantId)}ep:${id}`;
+  const deliveryKey = (tenantId: string, endpointId: string, messageId: string): string =>
+    `${base(tenantId)}dlv:${endpointId}:${messageId}`;
+  const run = (script: keyof typeof scripts, keys: string[], args: (string | number)[]) =>
+    runRedisScript(redis, scripts[script], keys, args);
+
+  // BullMQ gets connections of its own: it registers scripts and needs retries off.
+  let queueConnection: Redis | undefined;
+  let queue: Queue<DeliveryJob> | undefined;
+  const queueName = 'deliveries';
+  const queuePrefix = `{${prefix}}`;
+  const getQueue = (): Queue<DeliveryJob> => {
+    if (!queue) {
+      queueConnection = redis.duplicate({ maxRetriesPerRequest: null });
+      queue = new Queue<DeliveryJob>(queueName, {
+        connection: queueConnection,
+        prefix: queuePrefix,
+        defaultJobOptions: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } },
+      });
+      queue.on('error', () => {});
+    }
+    return queue;
+  };
+  let worker: Worker<DeliveryJob> | undefined;
+  let workerConnection: Redis | undefined;
+  let stopAdvance: (() => void) | undefined;
+
+  const toEndpoint = (
+    tenantId: string,
+    id: string,
+    hash: Record<string, string>,
+  ): StoredEndpoint | undefined => {
+    if (!hash.settings) return undefined;
+    const settings = JSON.parse(hash.settings) as Pick<
+      StoredEndpoint,
+      (typeof settingsFields)[number]
+    > & {
+      createdAt: number;
+    };
+    const stateUpdatedAt = Number(hash.stateUpdatedAt ?? 0);
+    return {
+      id,
+      tenantId,
+      url: settings.url,
+      description: settings.description,
+      events: settings.events,
+      headers: settings.headers,
+      rateLimitPerSecond: settings.rateLimitPerSecond,
+      maxConcurrency: settings.maxConcurrency,
+      secrets: settings.secrets,
+      createdAt: settings.createdAt,
+      updatedAt: Math.max(settings.updatedAt, stateUpdatedAt),
+      enabled: hash.enabled === '1',
+      consecutiveFailures: Number(hash.failures ?? 0),
+      ...(hash.disabledAt === undefined
+        ? {}
+        : {
+            disabledAt: Number(hash.disabledAt),
+            disabledReason: hash.disabledReason as EndpointDisabledReason,
+            disabledMessage: hash.disabledMessage ?? '',
+          }),
+      ...(hash.failingSince === undefined ? {} : { failingSince: Number(hash.failingSince) }),
+    };
+  };
+
+  const settingsJson = (endpoint: EndpointSettings & { createdAt: number }): string =>
+    JSON.stringify({
+      url: endpoint.url,
+      description: endpoint.description,
+      events: endpoint.events,
+      headers: endpoint.headers,
+      rateLimitPerSecond: endpoint.rateLimitPerSecond,
+      maxConcurrency: endpoint.maxConcurrency,
+      secrets: endpoint.secrets,
+      updatedAt: endpoint.updatedAt,
+      createdAt: endpoint.createdAt,
+    });
+
+  const toDelivery = (
+    tenantId: string,
+    endpointId: string,
+    messageId: string,
+    hash: Record<string, string>,
+  ): WebhookDelivery | undefined => {
+    if (!hash.status) return undefined;
+    return {
+      tenantId,
+      endpointId,
+      messageId,
+      eventType: hash.eventType ?? '',
+      status: hash.status as WebhookDelivery['status'],
+      attempts: Number(hash.attempts ?? 0),
+      createdAt: Number(hash.createdAt ?? 0),
+      updatedAt: Number(hash.updatedAt ?? 0),
+      ...(hash.nextAttemptAt === undefined ? {} : { nextAttemptAt: Number(hash.nextAttemptAt) }),
+      ...(hash.lastError === undefined ? {} : { lastError: hash.lastError }),
+      ...(hash.lastStatusCode === undefined ? {} : { lastStatusCode: Number(hash.lastStatusCode) }),
+    };
+  };
+
+  const range = (query: ListQuery): [string, string] => [
+    query.before === undefined ? '+inf' : `(${query.before}`,
+    query.since === undefined ? '-inf' : String(query.since),
+  ];
+
+  const stopWorker = async (): Promise<void> => {
+    stopAdvance?.();
+    stopAdvance = undefined;
+    const running = worker;
+    worker = undefined;
+    if (running) await running.close();
+    workerConnection?.disconnect();
+    workerConnection = undefined;
+  };
+
+  return {
+    async createEndpoint(endpoint, maxPerTenant) {
+      const created = await run(
+        'createEndpoint',
+        [`${base(endpoint.tenantId)}endpoints`, endpointKey(endpoint.tenantId, endpoint.id)],
+        [
+          endpoint.id,
+          endpoint.createdAt,
+          maxPerTenant,
+          'settings',
+          settingsJson(endpoint),
+          'enabled',
+          endpoint.enabled ? '1' : '0',
+          'failures',
+          '0',
+          ...(endpoint.disabledAt === undefined
+            ? []
+            : [
+                'disabledAt',
+                endpoint.disabledAt,
+                'disabledReason',
+                endpoint.disabledReason ?? 'manual',
+                'disabledMessage',
+                endpoint.disabledMessage ?? '',
+              ]),
+        ],
+      );
+      if (created !== 1) {
+        throw new EndpointQuotaExceededError({
+          message: `A tenant may have at most ${maxPerTenant} webhook endpoints.`,
+        });
+      }
+      await redis.sadd(tenantsKey, endpoint.tenantId);
+    },
+
+    async getEndpoint(tenantId, endpointId) {
+      return toEndpoint(
+        tenantId,
+        endpointId,
+        await redis.hgetall(endpointKey(tenantId, endpointId)),
+      );
+    },
+
+    async listEndpoints(tenantId) {
+      const ids = await redis.zrange(`${base(tenantId)}endpoints`, 0, -1);
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetall(endpointKey(tenantId, id));
+      const results = (await pipeline.exec()) ?? [];
+      const endpoints: StoredEndpoint[] = [];
+      ids.forEach((id, index) => {
+        const [error, hash] = results[index] ?? [];
+        if (error) throw error;
+        const endpoint = toEndpoint(tenantId, id, hash as Record<string, string>);
+        if (endpoint) endpoints.push(endpoint);
+      });
+      return endpoints;
+    },
+
+    async saveEndpointSettings(settings) {
+      const current = await redis.hget(endpointKey(settings.tenantId, settings.id), 'settings');
+      if (current === null) return false;
+      const { createdAt } = JSON.parse(current) as { createdAt: number };
+      return (
+        (await run(
+          'saveSettings',
+          [endpointKey(settings.tenantId, settings.id)],
+          [settingsJson({ ...settings, createdAt })],
+        )) === 1
+      );
+    },
+
+    async setEndpointEnabled(tenantId, endpointId, enabled, now) {
+      return (
+        (await run(
+          'setEnabled',
+          [endpointKey(tenantId, endpointId)],
+          [enabled ? '1' : '0', now],
+        )) === 1
+      );
+    },
+
+    async deleteEndpoint(tenantId, endpointId) {
+      const tenant = base(tenantId);
+      const deleted = await run(
+        'deleteEndpoint',
+        [
+          `${tenant}endpoints`,
+          endpointKey(tenantId, endpointId),
+          `${tenant}log:${endpointId}`,
+          `${tenant}logdata:${endpointId}`,
+          `${tenant}failed:${endpointId}`,
+          `${tenant}failed`,
+        ],
+        [endpointId],
+      );
+      if ((await redis.zcard(`${tenant}endpoints`)) === 0) await redis.srem(tenantsKey, tenantId);
+      return deleted === 1;
+    },
+
+    async listTenants() {
+      return await redis.smembers(tenantsKey);
+    },
+
+    async createDeliveries(message, endpointIds, retentionMs) {
+      if (endpointIds.length === 0) return [];
+      const pending = (await run(
+        'createDeliveries',
+        [
+          `${base(message.tenantId)}msg:${message.id}`,
+          ...endpointIds.map((endpointId) => deliveryKey(message.tenantId, endpointId, message.id)),
+        ],
+        [JSON.stringify(message), retentionMs, message.eventType, message.createdAt],
+      )) as number[];
+      return pending.map((position) => endpointIds[position - 1]!);
+    },
+
+    async getMessage(tenantId, messageId) {
+      const text = await redis.get(`${base(tenantId)}msg:${messageId}`);
+      return text === null ? undefined : (JSON.parse(text) as WebhookMessage);
+    },
+
+    async getDelivery(tenantId, endpointId, messageId) {
+      return toDelivery(
+        tenantId,
+        endpointId,
+        messageId,
+        await redis.hgetall(deliveryKey(tenantId, endpointId, messageId)),
+      );
+    },
+
+    async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
+      const { attempt } = input;
+      const tenant = base(attempt.tenantId);
+      const [reason, since] = (await run(
+        'recordAttempt',
+        [
+          endpointKey(attempt.tenantId, attempt.endpointId),
+          deliveryKey(attempt.tenantId, attempt.endpointId, attempt.messageId),
+          `${tenant}log:${attempt.endpointId}`,
+          `${tenant}logdata:${attempt.endpointId}`,
+          `${tenant}failed:${attempt.endpointId}`,
+          `${tenant}failed`,
+        ],
+        [
+          JSON.stringify({
+            now: input.now,
+            retentionMs: input.retentionMs,
+            maxRows: input.maxAttemptsPerEndpoint,
+            attemptId: attempt.id,
+            startedAt: attempt.startedAt,
+            endpointId: attempt.endpointId,
+            messageId: attempt.messageId,
+            eventType: attempt.eventType,
+            ...(input.delivery ? { delivery: input.delivery } : {}),
+            ...(input.health ? { health: input.health } : {}),
+          }),
+          JSON.stringify(attempt),
+        ],
+      )) as [string, string];
+      if (!reason) return {};
+      return {
+        disabled: {
+          reason: reason as EndpointDisabledReason,
+          message: input.health?.message ?? '',
+          ...(since ? { failingSince: Number(since) } : {}),
+        },
+      };
+    },
+
+    async listAttempts(tenantId, endpointId, query) {
+      const tenant = base(tenantId);
+      const rows = (await run(
+        'listAttempts',
+        [`${tenant}log:${endpointId}`, `${tenant}logdata:${endpointId}`],
+        [...range(query), query.limit],
+      )) as (string | null)[];
+      return rows
+        .filter((row): row is string => row !== null)
+        .map((row) => JSON.parse(row) as WebhookAttempt);
+    },
+
+    async listFailedDeliveries(tenantId, query) {
+      const tenant = base(tenantId);
+      const rows = (await run(
+        'listFailed',
+        [
+          query.endpointId === undefined
+            ? `${tenant}failed`
+            : `${tenant}failed:${query.endpointId}`,
+        ],
+        [...range(query), query.limit, tenant, query.endpointId ?? ''],
+      )) as [string, string, string[]][];
+      const deliveries: WebhookDelivery[] = [];
+      for (const [endpointId, messageId, flat] of rows) {
+        const hash: Record<string, string> = {};
+        for (let index = 0; index + 1 < flat.length; index += 2)
+          hash[flat[index]!] = flat[index + 1]!;
+        const delivery = toDelivery(tenantId, endpointId, messageId, hash);
+        if (delivery?.status === 'failed') deliveries.push(delivery);
+      }
+      return deliveries;
+    },
+
+    async enqueue(jobs) {
+      if (jobs.length === 0) return;
+      await getQueue().addBulk(
+        jobs.map((job) => ({ name: job.trigger, data: { ...job }, opts: { jobId: job.id } })),
+      );
+    },
+
+    startWorker(handler: DeliveryJobHandler, workerOptions: DeliveryWorkerOptions) {
+      if (worker) return;
+      const { clock } = workerOptions;
+      workerConnection = redis.duplicate({ maxRetriesPerRequest: null });
+      worker = new Worker<DeliveryJob>(
+        queueName,
+        async (job, token) => {
+          let wait: number;
+          try {
+            const outcome = await handler(job.data);
+            if (outcome.type === 'done') return;
+            // BullMQ's delay is only the wake-up (on real time); the handler checks the due time
+            // on the dispatcher's clock when the job runs.
+            wait = outcome.type === 'retry' ? Math.max(0, outcome.at - clock.now()) : outcome.ms;
+          } catch {
+            // The store or Redis failed mid-job: try again shortly, never drop the job.
+            wait = 1000;
+          }
+          await job.moveToDelayed(Date.now() + wait, token);
+          throw new DelayedError();
+        },
+        {
+          connection: workerConnection,
+          prefix: queuePrefix,
+          concurrency: workerOptions.concurrency,
+          lockDuration,
+          stalledInterval,
+          maxStalledCount: 100,
+        },
+      );
+      worker.on('error', () => {});
+      // Only if the stalled limit is ever hit: put the job back rather than lose the delivery.
+      worker.on('failed', (job) => {
+        job?.retry('failed').catch(() => {});
+      });
+      stopAdvance = clock.onAdvance?.(() => {
+        void getQueue()
+          .promoteJobs()
+          .catch(() => {});
+      });
+    },
+
+    stopWorker,
+
+    async acquireSlot(endpointId, holder, limit, leaseMs) {
+      return Number(
+        await run('acquireSlot', [`${prefix}:slots:${endpointId}`], [holder, limit, leaseMs]),
+      );
+    },
+
+    async releaseSlot(endpointId, holder) {
+      await redis.zrem(`${prefix}:slots:${endpointId}`, holder);
+    },
+
+    async takeRateToken(endpointId, perSecond, now) {
+      const interval = 1000 / perSecond;
+      return Number(
+        await run(
+          'takeRateToken',
+          [`${prefix}:rate:${endpointId}`],
+          [now, interval, Math.max(1000, interval)],
+        ),
+      );
+    },
+
+    async saveCursors(cursors) {
+      if (Object.keys(cursors).length > 0) await redis.hset(cursorsKey, cursors);
+    },
+
+    async loadCursors() {
+      return await redis.hgetall(cursorsKey);
+    },
+
+    async close() {
+      await stopWorker();
+      const closing = queue;
+      queue = undefined;
+      if (closing) await closing.close();
+      queueConnection?.disconnect();
+      queueConnection = undefined;
+    },
+  };
+}

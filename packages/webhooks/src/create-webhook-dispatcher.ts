@@ -1,0 +1,549 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type CallEvent,
+  CallTrackError,
+  callEventTypes,
+  InvalidArgumentError,
+  NotFoundError,
+  tenantIdSchema,
+} from '@calltrack/core';
+import { computeEndpointStats } from './compute-endpoint-stats';
+import { createAddressGuard } from './create-address-guard';
+import { createDeliveryHandler } from './create-delivery-handler';
+import { createWebhookBody } from './create-webhook-body';
+import { createWebhookSender } from './create-webhook-sender';
+import { InvalidEndpointError } from './errors/invalid-endpoint-error';
+import { matchesEventFilter } from './event-filter';
+import { type BusFollower, followBus } from './follow-bus';
+import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
+import { defaultRetrySchedule } from './retry-schedule';
+import { sendAttempt } from './send-attempt';
+import { systemClock } from './webhook-clock';
+import type { DeliveryJob, WebhookAttempt, WebhookMessage } from './webhook-delivery';
+import type {
+  AttemptsPage,
+  FailedDeliveriesPage,
+  WebhookDispatcher,
+  WebhookDispatcherOptions,
+} from './webhook-dispatcher';
+import { type StoredEndpoint, toWebhookEndpoint } from './webhook-endpoint';
+import { webhookMessageId } from './webhook-message-id';
+import { generateWebhookSecret } from './webhook-secret';
+
+declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
+
+const day = 24 * 3_600_000;
+const maxGracePeriodMs = 7 * day;
+const maxOldSecrets = 10;
+const maxRecoverWindowMs = 14 * day;
+
+/**
+ * Creates the outbound webhook dispatcher. Call `start()` in the processes that deliver (any
+ * number of them share the work through a Redis store); the management methods work without it.
+ *
+ * ```ts
+ * const webhooks = createWebhookDispatcher({ bus, store: createRedisWebhookStore({ redis }) });
+ * await webhooks.start();
+ * const { endpoint, secret } = await webhooks.createEndpoint('acme', {
+ *   url: 'https://crm.example.com/calltrack',
+ *   events: ['call.ended', 'call.analyzed'],
+ * });
+ * ```
+ */
+export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
+  if (options == null || options.store == null || options.bus == null) {
+    throw new InvalidArgumentError({ message: 'createWebhookDispatcher needs { store, bus }.' });
+  }
+  const { store, bus } = options;
+  const clock = options.clock ?? systemClock;
+  const retrySchedule = options.retrySchedule ?? defaultRetrySchedule;
+  const retryJitter = options.retryJitter ?? 0.2;
+  if (!(retryJitter >= 0 && retryJitter < 1)) {
+    throw new InvalidArgumentError({ message: 'retryJitter must be from 0 to below 1.' });
+  }
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const concurrency = options.concurrency ?? 50;
+  const defaultEndpointConcurrency = options.defaultEndpointConcurrency ?? 10;
+  const maxEndpointsPerTenant = options.maxEndpointsPerTenant ?? 50;
+  const maxPayloadBytes = options.maxPayloadBytes ?? 20_000;
+  const retentionMs = options.retentionMs ?? 14 * day;
+  const maxAttemptsPerEndpoint = options.maxAttemptsPerEndpoint ?? 10_000;
+  const secretGracePeriodMs = options.secretGracePeriodMs ?? day;
+  const endpointCacheMs = options.endpointCacheMs ?? 1000;
+  const autoDisable =
+    options.autoDisable === false
+      ? undefined
+      : {
+          afterMs: options.autoDisable?.afterMs ?? 5 * day,
+          minFailures: options.autoDisable?.minFailures ?? 5,
+        };
+  const onError =
+    options.onError ?? ((error: Error) => console.error('[calltrack/webhooks]', error));
+  for (const [name, value] of Object.entries({
+    timeoutMs,
+    concurrency,
+    defaultEndpointConcurrency,
+    maxEndpointsPerTenant,
+    maxPayloadBytes,
+    retentionMs,
+    maxAttemptsPerEndpoint,
+  })) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new InvalidArgumentError({ message: `${name} must be a positive integer.` });
+    }
+  }
+  if (!retrySchedule.every((delay) => Number.isFinite(delay) && delay >= 0)) {
+    throw new InvalidArgumentError({ message: 'retrySchedule must list delays in milliseconds.' });
+  }
+  const guard = createAddressGuard(options.allowedCidrs);
+  const policy: EndpointInputPolicy = {
+    allowHttp: options.allowHttp ?? false,
+    guard,
+    knownEventTypes: [...callEventTypes, ...(options.eventTypes ?? [])],
+  };
+  const version =
+    typeof __CALLTRACK_WEBHOOKS_VERSION__ === 'string' ? __CALLTRACK_WEBHOOKS_VERSION__ : 'dev';
+  const sender = createWebhookSender({
+    timeoutMs,
+    ...(options.allowedCidrs ? { allowedCidrs: options.allowedCidrs } : {}),
+    ...(options.maxResponseBodyBytes ? { maxResponseBodyBytes: options.maxResponseBodyBytes } : {}),
+    userAgent: options.userAgent ?? `calltrack-webhooks/${version}`,
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+  });
+  const endpointCache = new Map<string, { at: number; endpoints: Promise<StoredEndpoint[]> }>();
+  const handler = createDeliveryHandler({
+    store,
+    sender,
+    clock,
+    sink: bus,
+    retrySchedule,
+    retryJitter,
+    autoDisable,
+    retentionMs,
+    maxAttemptsPerEndpoint,
+    slotLeaseMs: timeoutMs + 5_000,
+    onEndpointDisabled: (endpoint) => endpointCache.delete(endpoint.tenantId),
+    onError,
+  });
+
+  // ---- fan-out ------------------------------------------------------------------------------
+
+  const endpointsOf = (tenantId: string): Promise<StoredEndpoint[]> => {
+    const now = Date.now();
+    const cached = endpointCache.get(tenantId);
+    if (cached && now - cached.at < endpointCacheMs) return cached.endpoints;
+    const loading = store.listEndpoints(tenantId);
+    endpointCache.set(tenantId, { at: now, endpoints: loading });
+    loading.catch(() => endpointCache.delete(tenantId));
+    if (endpointCache.size > 10_000) endpointCache.delete(endpointCache.keys().next().value!);
+    return loading;
+  };
+
+  /**
+   * Fans a batch of events out: their deliveries are created together and queued in one call.
+   * Resolves with the tenants that have endpoints.
+   */
+  const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
+    const withEndpoints = new Set<string>();
+    const jobs = await Promise.all(
+      events.map(async (event): Promise<DeliveryJob[]> => {
+        const endpoints = await endpointsOf(event.tenantId);
+        if (endpoints.length === 0) return [];
+        withEndpoints.add(event.tenantId);
+        const matching = endpoints.filter(
+          (endpoint) => endpoint.enabled && matchesEventFilter(endpoint.events, event.type),
+        );
+        if (matching.length === 0) return [];
+        const message: WebhookMessage = {
+          id: webhookMessageId(event.tenantId, event.id),
+          tenantId: event.tenantId,
+          eventId: event.id,
+          eventType: event.type,
+          body: createWebhookBody(event, maxPayloadBytes),
+          createdAt: clock.now(),
+        };
+        const pending = await store.createDeliveries(
+          message,
+          matching.map((endpoint) => endpoint.id),
+          retentionMs,
+        );
+        return pending.map((endpointId) => eventJob(event.tenantId, endpointId, message.id));
+      }),
+    );
+    const all = jobs.flat();
+    if (all.length > 0) await store.enqueue(all);
+    return withEndpoints;
+  };
+
+  const eventJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
+    id: `${endpointId}_${messageId}`,
+    tenantId,
+    endpointId,
+    messageId,
+    trigger: 'event',
+  });
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  let follower: BusFollower | undefined;
+  let delivering = false;
+  let closed = false;
+
+  const start: WebhookDispatcher['start'] = async (startOptions = {}) => {
+    if (closed) throw new InvalidArgumentError({ message: 'This dispatcher was closed.' });
+    if ((startOptions.deliver ?? true) && !delivering) {
+      delivering = true;
+      store.startWorker(handler, { concurrency, clock });
+    }
+    if ((startOptions.subscribe ?? true) && !follower) {
+      follower = followBus({
+        bus,
+        store,
+        handle: fanOut,
+        flushIntervalMs: options.cursorFlushIntervalMs ?? 1000,
+        onError,
+      });
+      await follower.ready;
+    }
+  };
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await follower?.stop();
+    if (delivering) await store.stopWorker();
+    await sender.close();
+  };
+
+  // ---- endpoints ----------------------------------------------------------------------------
+
+  const checkTenant = (tenantId: string): void => {
+    if (!tenantIdSchema.safeParse(tenantId).success) {
+      throw new InvalidArgumentError({ message: 'Invalid tenant id.' });
+    }
+  };
+
+  const load = async (tenantId: string, endpointId: string): Promise<StoredEndpoint> => {
+    checkTenant(tenantId);
+    const endpoint =
+      typeof endpointId === 'string' && /^ep_[A-Za-z0-9_-]{1,64}$/.test(endpointId)
+        ? await store.getEndpoint(tenantId, endpointId)
+        : undefined;
+    if (!endpoint) throw new NotFoundError({ message: 'No such webhook endpoint.' });
+    return endpoint;
+  };
+
+  const settingsOf = (endpoint: StoredEndpoint) => ({
+    tenantId: endpoint.tenantId,
+    id: endpoint.id,
+    url: endpoint.url,
+    description: endpoint.description,
+    events: endpoint.events,
+    headers: endpoint.headers,
+    rateLimitPerSecond: endpoint.rateLimitPerSecond,
+    maxConcurrency: endpoint.maxConcurrency,
+    secrets: endpoint.secrets,
+    updatedAt: endpoint.updatedAt,
+  });
+
+  const createEndpoint: WebhookDispatcher['createEndpoint'] = async (tenantId, input) => {
+    checkTenant(tenantId);
+    const parsed = parseEndpointInput(input, 'create', policy);
+    const now = clock.now();
+    const secret = generateWebhookSecret();
+    const endpoint: StoredEndpoint = {
+      id: `ep_${randomBytes(18).toString('base64url')}`,
+      tenantId,
+      url: parsed.url!,
+      description: parsed.description ?? '',
+      events: parsed.events ?? ['*'],
+      headers: parsed.headers ?? {},
+      rateLimitPerSecond: parsed.rateLimitPerSecond ?? null,
+      maxConcurrency: parsed.maxConcurrency ?? defaultEndpointConcurrency,
+      secrets: [{ secret }],
+      createdAt: now,
+      updatedAt: now,
+      enabled: parsed.enabled ?? true,
+      consecutiveFailures: 0,
+      ...(parsed.enabled === false
+        ? {
+            disabledAt: now,
+            disabledReason: 'manual' as const,
+            disabledMessage: 'Created disabled.',
+          }
+        : {}),
+    };
+    await store.createEndpoint(endpoint, maxEndpointsPerTenant);
+    endpointCache.delete(tenantId);
+    return { endpoint: toWebhookEndpoint(endpoint), secret };
+  };
+
+  const updateEndpoint: WebhookDispatcher['updateEndpoint'] = async (
+    tenantId,
+    endpointId,
+    input,
+  ) => {
+    const current = await load(tenantId, endpointId);
+    const parsed = parseEndpointInput(input, 'update', policy);
+    const now = clock.now();
+    const next: StoredEndpoint = {
+      ...current,
+      ...(parsed.url === undefined ? {} : { url: parsed.url }),
+      ...(parsed.description === undefined ? {} : { description: parsed.description }),
+      ...(parsed.events === undefined ? {} : { events: parsed.events }),
+      ...(parsed.headers === undefined ? {} : { headers: parsed.headers }),
+      ...(parsed.rateLimitPerSecond === undefined
+        ? {}
+        : { rateLimitPerSecond: parsed.rateLimitPerSecond }),
+      ...(parsed.maxConcurrency === undefined ? {} : { maxConcurrency: parsed.maxConcurrency }),
+      updatedAt: now,
+    };
+    if (!(await store.saveEndpointSettings(settingsOf(next)))) {
+      throw new NotFoundError({ message: 'No such webhook endpoint.' });
+    }
+    if (parsed.enabled !== undefined && parsed.enabled !== current.enabled) {
+      await store.setEndpointEnabled(tenantId, endpointId, parsed.enabled, now);
+    }
+    endpointCache.delete(tenantId);
+    return toWebhookEndpoint((await store.getEndpoint(tenantId, endpointId)) ?? next);
+  };
+
+  const rotateSecret: WebhookDispatcher['rotateSecret'] = async (
+    tenantId,
+    endpointId,
+    rotation = {},
+  ) => {
+    const current = await load(tenantId, endpointId);
+    const grace = rotation.gracePeriodMs ?? secretGracePeriodMs;
+    if (!Number.isInteger(grace) || grace < 0 || grace > maxGracePeriodMs) {
+      throw new InvalidEndpointError({
+        message: 'gracePeriodSeconds: must be a whole number from 0 to 604,800 (7 days).',
+      });
+    }
+    const now = clock.now();
+    const secret = generateWebhookSecret();
+    const old = current.secrets
+      .map((entry) => ({
+        secret: entry.secret,
+        expiresAt: Math.min(entry.expiresAt ?? now + grace, now + grace),
+      }))
+      .filter((entry) => entry.expiresAt > now)
+      .slice(0, maxOldSecrets);
+    const next: StoredEndpoint = { ...current, secrets: [{ secret }, ...old], updatedAt: now };
+    if (!(await store.saveEndpointSettings(settingsOf(next)))) {
+      throw new NotFoundError({ message: 'No such webhook endpoint.' });
+    }
+    return { endpoint: toWebhookEndpoint(next), secret };
+  };
+
+  // ---- logs, stats, recovery ----------------------------------------------------------------
+
+  const limitOf = (limit: number | undefined, max: number, fallback: number): number => {
+    if (limit === undefined) return fallback;
+    if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+      throw new InvalidArgumentError({ message: `"limit" must be an integer from 1 to ${max}.` });
+    }
+    return limit;
+  };
+
+  const listAttempts: WebhookDispatcher['listAttempts'] = async (
+    tenantId,
+    endpointId,
+    query = {},
+  ) => {
+    await load(tenantId, endpointId);
+    const limit = limitOf(query.limit, 1000, 50);
+    const attempts: WebhookAttempt[] = [];
+    let before = query.before;
+    // A status filter may skip rows: read pages until the page is full or the log ends.
+    for (let pages = 0; pages < 20 && attempts.length < limit; pages += 1) {
+      const page = await store.listAttempts(tenantId, endpointId, {
+        limit,
+        ...(before === undefined ? {} : { before }),
+        ...(query.since === undefined ? {} : { since: query.since }),
+      });
+      for (const attempt of page) {
+        if (query.status === undefined || attempt.status === query.status) attempts.push(attempt);
+        if (attempts.length === limit) break;
+      }
+      if (page.length < limit) {
+        return { attempts, nextBefore: null };
+      }
+      before = page[page.length - 1]!.startedAt;
+    }
+    return {
+      attempts,
+      nextBefore: attempts.length === limit ? attempts[attempts.length - 1]!.startedAt : null,
+    };
+  };
+
+  const getStats: WebhookDispatcher['getStats'] = async (
+    tenantId,
+    endpointId,
+    statsOptions = {},
+  ) => {
+    await load(tenantId, endpointId);
+    const windowMs = statsOptions.windowMs ?? day;
+    if (!Number.isInteger(windowMs) || windowMs < 1000 || windowMs > retentionMs) {
+      throw new InvalidArgumentError({
+        message: `The stats window must be from 1 second to the retention (${retentionMs} ms).`,
+      });
+    }
+    const now = clock.now();
+    const attempts = await store.listAttempts(tenantId, endpointId, {
+      since: now - windowMs,
+      limit: maxAttemptsPerEndpoint,
+    });
+    return computeEndpointStats(attempts, windowMs, now);
+  };
+
+  const listFailedDeliveries: WebhookDispatcher['listFailedDeliveries'] = async (
+    tenantId,
+    query = {},
+  ) => {
+    checkTenant(tenantId);
+    if (query.endpointId !== undefined) await load(tenantId, query.endpointId);
+    const limit = limitOf(query.limit, 1000, 50);
+    const deliveries = await store.listFailedDeliveries(tenantId, {
+      limit,
+      ...(query.endpointId === undefined ? {} : { endpointId: query.endpointId }),
+      ...(query.since === undefined ? {} : { since: query.since }),
+      ...(query.before === undefined ? {} : { before: query.before }),
+    });
+    const page: FailedDeliveriesPage = {
+      deliveries,
+      nextBefore: deliveries.length === limit ? deliveries[deliveries.length - 1]!.updatedAt : null,
+    };
+    return page;
+  };
+
+  const requireEnabled = (endpoint: StoredEndpoint): void => {
+    if (!endpoint.enabled) {
+      throw new CallTrackError({
+        message: 'The endpoint is disabled: enable it first (PUT with { "enabled": true }).',
+        code: 'endpoint_disabled',
+        status: 409,
+      });
+    }
+  };
+
+  const resend: WebhookDispatcher['resend'] = async (tenantId, endpointId, messageId) => {
+    const endpoint = await load(tenantId, endpointId);
+    requireEnabled(endpoint);
+    const message =
+      typeof messageId === 'string' && /^msg_[A-Za-z0-9_-]{1,64}$/.test(messageId)
+        ? await store.getMessage(tenantId, messageId)
+        : undefined;
+    if (!message) throw new NotFoundError({ message: 'No such message (it may have expired).' });
+    const delivery = await store.getDelivery(tenantId, endpointId, messageId);
+    if (!delivery) {
+      // The endpoint never had it: deliver it like any event, retries included.
+      const pending = await store.createDeliveries(message, [endpointId], retentionMs);
+      await store.enqueue(pending.map((id) => eventJob(tenantId, id, message.id)));
+      return;
+    }
+    await store.enqueue([manualJob(tenantId, endpointId, messageId, 'resend')]);
+  };
+
+  const manualJob = (
+    tenantId: string,
+    endpointId: string,
+    messageId: string,
+    trigger: 'resend' | 'recover',
+  ): DeliveryJob => ({
+    id: `${endpointId}_${messageId}_${trigger}_${randomBytes(6).toString('base64url')}`,
+    tenantId,
+    endpointId,
+    messageId,
+    trigger,
+  });
+
+  const recover: WebhookDispatcher['recover'] = async (tenantId, endpointId, window) => {
+    const endpoint = await load(tenantId, endpointId);
+    requireEnabled(endpoint);
+    const now = clock.now();
+    const since = window?.since;
+    const until = window?.until ?? now + 1;
+    if (typeof since !== 'number' || !Number.isFinite(since) || since < now - maxRecoverWindowMs) {
+      throw new InvalidArgumentError({
+        message: '"since" must be a time within the last 14 days.',
+      });
+    }
+    if (!Number.isFinite(until) || until <= since) {
+      throw new InvalidArgumentError({ message: '"until" must be later than "since".' });
+    }
+    let before = until;
+    let queued = 0;
+    for (;;) {
+      const page = await store.listFailedDeliveries(tenantId, {
+        endpointId,
+        since,
+        before,
+        limit: 500,
+      });
+      if (page.length > 0) {
+        await store.enqueue(
+          page.map((delivery) => manualJob(tenantId, endpointId, delivery.messageId, 'recover')),
+        );
+      }
+      queued += page.length;
+      if (page.length < 500) return { queued };
+      before = page[page.length - 1]!.updatedAt;
+    }
+  };
+
+  const sendTest: WebhookDispatcher['sendTest'] = async (tenantId, endpointId) => {
+    const endpoint = await load(tenantId, endpointId);
+    const now = clock.now();
+    const at = new Date(now).toISOString();
+    const message: WebhookMessage = {
+      id: `msg_test_${randomBytes(15).toString('base64url')}`,
+      tenantId,
+      eventId: 'test',
+      eventType: 'webhook.test',
+      body: JSON.stringify({
+        type: 'webhook.test',
+        timestamp: at,
+        data: { endpointId: endpoint.id, message: 'A test delivery from calltrack.' },
+      }),
+      createdAt: now,
+    };
+    const { attempt } = await sendAttempt(sender, clock, endpoint, message, 'test', 1);
+    await store.recordAttempt({
+      attempt,
+      retentionMs,
+      maxAttemptsPerEndpoint,
+      now: clock.now(),
+    });
+    return attempt;
+  };
+
+  return {
+    start,
+    close,
+    dispatch: async (event) => {
+      await fanOut([event]);
+    },
+    createEndpoint,
+    listEndpoints: async (tenantId) => {
+      checkTenant(tenantId);
+      return (await store.listEndpoints(tenantId)).map(toWebhookEndpoint);
+    },
+    getEndpoint: async (tenantId, endpointId) =>
+      toWebhookEndpoint(await load(tenantId, endpointId)),
+    updateEndpoint,
+    deleteEndpoint: async (tenantId, endpointId) => {
+      await load(tenantId, endpointId);
+      await store.deleteEndpoint(tenantId, endpointId);
+      endpointCache.delete(tenantId);
+    },
+    rotateSecret,
+    listAttempts: async (tenantId, endpointId, query): Promise<AttemptsPage> =>
+      listAttempts(tenantId, endpointId, query),
+    getStats,
+    listFailedDeliveries,
+    resend,
+    recover,
+    sendTest,
+  };
+}

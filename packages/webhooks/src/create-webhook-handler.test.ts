@@ -1,0 +1,260 @@
+import { createMemoryBus } from '@calltrack/bus';
+import { toNodeHandler } from '@calltrack/core/node';
+import {
+  closeServers,
+  listen,
+  makeCallEvent,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '@calltrack/test-utils';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryWebhookStore } from './create-memory-webhook-store';
+import { createTestClock } from './create-test-clock';
+import { createWebhookDispatcher } from './create-webhook-dispatcher';
+import { createWebhookHandler } from './create-webhook-handler';
+import type { WebhookDispatcher } from './webhook-dispatcher';
+
+const tokens: Record<string, string> = { 'token-a': 'tenant-a', 'token-b': 'tenant-b' };
+let base: string;
+let receiver: WebhookReceiver;
+let dispatcher: WebhookDispatcher;
+const bus = createMemoryBus();
+const errors: unknown[] = [];
+
+beforeAll(async () => {
+  receiver = await startWebhookReceiver();
+  dispatcher = createWebhookDispatcher({
+    store: createMemoryWebhookStore(),
+    bus,
+    clock: createTestClock(Math.floor(Date.now() / 1000) * 1000),
+    allowHttp: true,
+    allowedCidrs: ['127.0.0.0/8'],
+    maxEndpointsPerTenant: 3,
+    retrySchedule: [],
+  });
+  await dispatcher.start();
+  const handler = createWebhookHandler({
+    dispatcher,
+    basePath: '/api',
+    onError: (error) => errors.push(error),
+    authenticate: (request) => {
+      const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
+      const tenantId = token === undefined ? undefined : tokens[token];
+      return tenantId === undefined ? null : { tenantId };
+    },
+  });
+  base = await listen(toNodeHandler(handler));
+});
+
+afterAll(async () => {
+  await dispatcher.close();
+  await closeServers();
+  await receiver.close();
+  expect(errors).toEqual([]);
+});
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { token?: string | null; headers?: Record<string, string>; raw?: string } = {},
+) {
+  const token = options.token === undefined ? 'token-a' : options.token;
+  const response = await fetch(`${base}/api${path}`, {
+    method,
+    headers: {
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...(body !== undefined || options.raw !== undefined
+        ? { 'content-type': 'application/json' }
+        : {}),
+      ...options.headers,
+    },
+    ...(options.raw !== undefined
+      ? { body: options.raw }
+      : body !== undefined
+        ? { body: JSON.stringify(body) }
+        : {}),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
+}
+
+describe('createWebhookHandler', () => {
+  it('creates an endpoint, shows its secret once, lists, reads, updates and deletes it', async () => {
+    const created = await call('POST', '/webhooks', {
+      url: `${receiver.url}/crm`,
+      description: 'CRM',
+      events: ['call.*'],
+      headers: { Authorization: 'Bearer crm-token' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_/);
+    expect(created.body.endpoint).toMatchObject({
+      tenantId: 'tenant-a',
+      url: `${receiver.url}/crm`,
+      events: ['call.*'],
+      enabled: true,
+      headerNames: ['authorization'],
+      maxConcurrency: 10,
+    });
+    const id = created.body.endpoint.id as string;
+    const listed = await call('GET', '/webhooks');
+    expect(listed.body.endpoints.map((e: { id: string }) => e.id)).toContain(id);
+    const everything = JSON.stringify([listed.body, (await call('GET', `/webhooks/${id}`)).body]);
+    expect(everything).not.toContain(created.body.secret.slice(6));
+    expect(everything).not.toContain('crm-token');
+
+    const updated = await call('PUT', `/webhooks/${id}`, { description: 'CRM v2', enabled: false });
+    expect(updated.body.endpoint).toMatchObject({
+      description: 'CRM v2',
+      enabled: false,
+      disabled: { reason: 'manual' },
+    });
+    const rotated = await call('POST', `/webhooks/${id}/rotate-secret`, { gracePeriodSeconds: 60 });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(created.body.secret);
+    expect((await call('DELETE', `/webhooks/${id}`)).status).toBe(204);
+    expect((await call('GET', `/webhooks/${id}`)).status).toBe(404);
+  });
+
+  it('sends a test, then shows the logs and stats; resends and recovers', async () => {
+    const { body } = await call('POST', '/webhooks', { url: `${receiver.url}/logs` });
+    const id = body.endpoint.id as string;
+    const test = await call('POST', `/webhooks/${id}/test`);
+    expect(test.body.attempt).toMatchObject({
+      trigger: 'test',
+      status: 'succeeded',
+      statusCode: 204,
+    });
+    expect(typeof test.body.attempt.startedAt).toBe('string');
+    const [request] = receiver.received('/logs');
+    expect(new Webhook(body.secret).verify(request!.body, request!.headers)).toMatchObject({
+      type: 'webhook.test',
+    });
+
+    receiver.respond('/logs', { status: 500, body: 'down' });
+    await bus.publish(
+      makeCallEvent({ tenantId: 'tenant-a', type: 'call.ended', status: 'completed' }),
+    );
+    await receiver.waitFor(2, { path: '/logs' });
+    let logs: { status: number; body: { attempts: { status: string }[] } } | undefined;
+    for (let tries = 0; tries < 100; tries += 1) {
+      logs = await call('GET', `/webhooks/${id}/logs?limit=10`);
+      if (logs.body.attempts.length === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(logs!.body.attempts.map((a) => a.status)).toEqual(['failed', 'succeeded']);
+    expect((await call('GET', `/webhooks/${id}/logs?status=failed`)).body.attempts).toHaveLength(1);
+    const stats = await call('GET', `/webhooks/${id}/stats?windowMs=3600000`);
+    expect(stats.body.stats).toMatchObject({ attempts: 1, failed: 1, successRate: 0 });
+    const failed = await call('GET', `/webhooks/failed?endpointId=${id}`);
+    expect(failed.body.deliveries).toHaveLength(1);
+    const messageId = failed.body.deliveries[0].messageId as string;
+
+    const resent = await call('POST', `/webhooks/${id}/resend`, { messageId });
+    expect(resent).toMatchObject({ status: 202, body: { queued: 1 } });
+    await receiver.waitFor(3, { path: '/logs' });
+    const recovered = await call('POST', `/webhooks/${id}/recover`, {
+      since: new Date(Date.now() - 3_600_000).toISOString(),
+    });
+    expect(recovered.status).toBe(202);
+    expect(receiver.received('/logs').at(-1)!.headers['webhook-id']).toBe(messageId);
+  });
+
+  it('keeps tenant B away from tenant A: not seen, not changed, not replayed', async () => {
+    const { body } = await call('POST', '/webhooks', { url: `${receiver.url}/a-only` });
+    const id = body.endpoint.id as string;
+    const asB = { token: 'token-b' };
+    expect((await call('GET', '/webhooks', undefined, asB)).body.endpoints).toEqual([]);
+    for (const [method, path, payload] of [
+      ['GET', `/webhooks/${id}`],
+      ['PUT', `/webhooks/${id}`, { description: 'mine now' }],
+      ['DELETE', `/webhooks/${id}`],
+      ['POST', `/webhooks/${id}/test`],
+      ['GET', `/webhooks/${id}/logs`],
+      ['GET', `/webhooks/${id}/stats`],
+      ['POST', `/webhooks/${id}/rotate-secret`, {}],
+      ['POST', `/webhooks/${id}/resend`, { messageId: 'msg_x' }],
+      ['POST', `/webhooks/${id}/recover`, { since: Date.now() - 1000 }],
+      ['GET', `/webhooks/failed?endpointId=${id}`],
+    ] as [string, string, unknown?][]) {
+      const response = await call(method, path, payload, asB);
+      expect([method, path, response.status]).toEqual([method, path, 404]);
+    }
+    expect((await call('GET', `/webhooks/${id}`)).body.endpoint.description).toBe('');
+    expect(receiver.received('/a-only')).toHaveLength(0);
+    expect((await call('GET', '/webhooks?tenantId=tenant-a', undefined, asB)).status).toBe(400);
+  });
+
+  it('answers bad input with 400 and a clear message', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ url: 'not a url' }, /url: is not a valid URL/],
+      [{ url: 'ftp://example.com/' }, /url: must be an http or https URL/],
+      [{ url: 'https://user:pw@example.com/' }, /credentials/],
+      [{ url: 'https://10.0.0.1/' }, /private address/],
+      [
+        { url: `${receiver.url}/x`, events: ['call.nope'] },
+        /events: "call.nope" is not a known event type/,
+      ],
+      [{ url: `${receiver.url}/x`, events: ['nothing.*'] }, /matches no known event type/],
+      [{ url: `${receiver.url}/x`, description: 'd'.repeat(600) }, /description: .*512/],
+      [{ url: `${receiver.url}/x`, headers: { 'x-big': 'v'.repeat(5000) } }, /1,024/],
+      [{ url: `${receiver.url}/x`, tenantId: 'tenant-b' }, /Unknown field "tenantId"/],
+      [[1, 2], /must be a JSON object/],
+    ];
+    for (const [payload, message] of cases) {
+      const response = await call('POST', '/webhooks', payload);
+      expect([response.status, response.body.error.message]).toEqual([
+        400,
+        expect.stringMatching(message),
+      ]);
+      expect(response.body.error.code).toMatch(/^invalid_/);
+    }
+    expect(
+      (await call('POST', '/webhooks', undefined, { raw: '{"url":' })).body.error.message,
+    ).toMatch(/not valid JSON/);
+    const deep = `${'{"a":'.repeat(50)}1${'}'.repeat(50)}`;
+    const nested = await call('POST', '/webhooks', undefined, { raw: deep });
+    expect([nested.status, nested.body.error.message]).toEqual([
+      400,
+      expect.stringMatching(/nested deeper than 8/),
+    ]);
+  });
+
+  it('refuses before reading the body: auth, method, type, size; and holds the quota', async () => {
+    expect(
+      (await call('POST', '/webhooks', { url: `${receiver.url}/x` }, { token: null })).status,
+    ).toBe(401);
+    expect(
+      (await call('POST', '/webhooks', { url: `${receiver.url}/x` }, { token: 'wrong' })).status,
+    ).toBe(401);
+    const patch = await call('PATCH', '/webhooks');
+    expect([patch.status, patch.headers.get('allow')]).toEqual([405, 'GET, POST']);
+    expect((await call('GET', '/nothing')).status).toBe(404);
+    const typed = await call('POST', '/webhooks', undefined, {
+      raw: 'url=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(typed.status).toBe(415);
+    const huge = await call('POST', '/webhooks', undefined, {
+      raw: JSON.stringify({ description: 'x'.repeat(70_000) }),
+    });
+    expect(huge.status).toBe(413);
+    expect((await call('PUT', '/webhooks/ep_doesnotexist', { description: 'x' })).status).toBe(404);
+    // tenant-b starts empty: 3 allowed, the 4th is 409.
+    const asB = { token: 'token-b' };
+    for (let index = 0; index < 3; index += 1) {
+      expect(
+        (await call('POST', '/webhooks', { url: `${receiver.url}/b${index}` }, asB)).status,
+      ).toBe(201);
+    }
+    const over = await call('POST', '/webhooks', { url: `${receiver.url}/b3` }, asB);
+    expect([over.status, over.body.error.code]).toEqual([409, 'endpoint_quota_exceeded']);
+  });
+});

@@ -1,0 +1,373 @@
+import {
+  type Authenticate,
+  CallTrackError,
+  checkJsonLimits,
+  type FetchHandler,
+  InvalidArgumentError,
+  InvalidPayloadError,
+  jsonResponse,
+  NotFoundError,
+  readRequestText,
+  tenantIdSchema,
+  toErrorResponse,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from '@calltrack/core';
+import type { WebhookAttempt, WebhookDelivery } from './webhook-delivery';
+import type { WebhookDispatcher } from './webhook-dispatcher';
+
+/** Options of {@link createWebhookHandler}. */
+export interface CreateWebhookHandlerOptions {
+  /** The dispatcher whose endpoints are managed (its tenant-scoped methods are used). */
+  dispatcher: WebhookDispatcher;
+  /**
+   * Resolves the caller from the request's headers (never its body): a `Principal` whose
+   * `tenantId` owns the endpoints, or null for missing / bad credentials (401).
+   */
+  authenticate: Authenticate<Request>;
+  /** Where the routes are mounted, e.g. `/api`. Default: the root. */
+  basePath?: string;
+  /** Largest request body. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Unexpected (500) errors. Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+type Route =
+  | { name: 'collection' }
+  | { name: 'failed' }
+  | { name: 'endpoint'; id: string }
+  | { name: 'test' | 'logs' | 'stats' | 'rotate-secret' | 'resend' | 'recover'; id: string };
+
+const methods: Record<Route['name'], string> = {
+  collection: 'GET, POST',
+  failed: 'GET',
+  endpoint: 'GET, PUT, DELETE',
+  test: 'POST',
+  logs: 'GET',
+  stats: 'GET',
+  'rotate-secret': 'POST',
+  resend: 'POST',
+  recover: 'POST',
+};
+
+const bodyLimits = { maxDepth: 8, maxLength: 64 * 1024 };
+
+/**
+ * The management API of outbound webhooks as a fetch handler (`toNodeHandler` for Express; a
+ * Next.js route handler as is). The tenant always comes from `authenticate`; an endpoint of
+ * another tenant is answered 404, exactly like one that does not exist.
+ *
+ * - `POST /webhooks` → 201 `{ endpoint, secret }` (the secret is shown here and on rotation only)
+ * - `GET /webhooks` → `{ endpoints }`
+ * - `GET /webhooks/failed?endpointId=&since=&before=&limit=` → `{ deliveries, nextBefore }`
+ * - `GET /webhooks/:id` → `{ endpoint }`; `PUT /webhooks/:id` (the fields to change) → `{ endpoint }`;
+ *   `DELETE /webhooks/:id` → 204
+ * - `POST /webhooks/:id/test` → `{ attempt }`
+ * - `GET /webhooks/:id/logs?limit=&before=&since=&status=` → `{ attempts, nextBefore }`
+ * - `GET /webhooks/:id/stats?windowMs=` → `{ stats }`
+ * - `POST /webhooks/:id/rotate-secret` `{ gracePeriodSeconds? }` → `{ endpoint, secret }`
+ * - `POST /webhooks/:id/resend` `{ messageId }` → 202 `{ queued: 1 }`
+ * - `POST /webhooks/:id/recover` `{ since, until? }` → 202 `{ queued }`
+ *
+ * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the field), 401, 404,
+ * 405 (with `Allow`), 409 (quota, disabled endpoint), 413, 415. What can be refused from the
+ * method, the headers or the declared length is refused before the body is read.
+ */
+export function createWebhookHandler(options: CreateWebhookHandlerOptions): FetchHandler {
+  if (options == null || options.dispatcher == null || typeof options.authenticate !== 'function') {
+    throw new InvalidArgumentError({
+      message: 'createWebhookHandler needs { dispatcher, authenticate }.',
+    });
+  }
+  const { dispatcher } = options;
+  const basePath = normalizeBasePath(options.basePath);
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const onError =
+    options.onError ?? ((error: unknown) => console.error('[calltrack/webhooks]', error));
+
+  const readJson = async (
+    request: Request,
+    required: boolean,
+  ): Promise<Record<string, unknown>> => {
+    const text = await readRequestText(request, { maxBytes: maxBodyBytes });
+    if (text.trim() === '') {
+      if (required) throw new InvalidPayloadError({ message: 'The request needs a JSON body.' });
+      return {};
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new InvalidPayloadError({ message: 'The body is not valid JSON.', cause: error });
+    }
+    const violation = checkJsonLimits(value, bodyLimits);
+    if (violation) {
+      throw new InvalidPayloadError({ message: `The body ${violation.message}.` });
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new InvalidPayloadError({ message: 'The body must be a JSON object.' });
+    }
+    return value as Record<string, unknown>;
+  };
+
+  const handle = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const route = matchRoute(url.pathname, basePath);
+    if (!route) throw new NotFoundError({ message: 'No such route.' });
+    const allowed = methods[route.name];
+    if (!allowed.split(', ').includes(request.method)) {
+      return jsonResponse(
+        { error: { code: 'method_not_allowed', message: `Use ${allowed}.` } },
+        { status: 405, headers: { allow: allowed } },
+      );
+    }
+    const principal = await options.authenticate(request);
+    if (principal == null) {
+      throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
+    }
+    if (!tenantIdSchema.safeParse(principal.tenantId).success) {
+      throw new Error('authenticate() returned a principal without a valid tenantId.');
+    }
+    const { tenantId } = principal;
+    const hasBody = request.method === 'POST' || request.method === 'PUT';
+    if (hasBody) {
+      const declared = request.headers.get('content-length');
+      const type = request.headers.get('content-type');
+      if (type !== null && !/^application\/json\s*(;|$)/i.test(type) && declared !== '0') {
+        throw new UnsupportedMediaTypeError({ message: 'Send the body as application/json.' });
+      }
+    }
+    const query = readQuery(url.searchParams, queryParams[route.name]);
+
+    switch (route.name) {
+      case 'collection': {
+        if (request.method === 'GET') {
+          return json({ endpoints: await dispatcher.listEndpoints(tenantId) });
+        }
+        const created = await dispatcher.createEndpoint(tenantId, await readJson(request, true));
+        return json(created, 201);
+      }
+      case 'failed': {
+        const page = await dispatcher.listFailedDeliveries(tenantId, {
+          ...(query.endpointId === undefined ? {} : { endpointId: query.endpointId }),
+          ...(query.since === undefined ? {} : { since: parseTime(query.since, 'since') }),
+          ...(query.before === undefined ? {} : { before: parseTime(query.before, 'before') }),
+          ...(query.limit === undefined ? {} : { limit: parseInteger(query.limit, 'limit') }),
+        });
+        return json({ deliveries: page.deliveries.map(deliveryJson), nextBefore: page.nextBefore });
+      }
+      case 'endpoint': {
+        if (request.method === 'GET') {
+          return json({ endpoint: await dispatcher.getEndpoint(tenantId, route.id) });
+        }
+        if (request.method === 'DELETE') {
+          await dispatcher.deleteEndpoint(tenantId, route.id);
+          return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
+        }
+        // Unknown ids are answered 404 before the body is read.
+        await dispatcher.getEndpoint(tenantId, route.id);
+        const endpoint = await dispatcher.updateEndpoint(
+          tenantId,
+          route.id,
+          await readJson(request, true),
+        );
+        return json({ endpoint });
+      }
+      case 'test':
+        return json({ attempt: attemptJson(await dispatcher.sendTest(tenantId, route.id)) });
+      case 'logs': {
+        const status = query.status;
+        if (status !== undefined && status !== 'succeeded' && status !== 'failed') {
+          throw new InvalidArgumentError({ message: '"status" must be succeeded or failed.' });
+        }
+        const page = await dispatcher.listAttempts(tenantId, route.id, {
+          ...(query.limit === undefined ? {} : { limit: parseInteger(query.limit, 'limit') }),
+          ...(query.before === undefined ? {} : { before: parseTime(query.before, 'before') }),
+          ...(query.since === undefined ? {} : { since: parseTime(query.since, 'since') }),
+          ...(status === undefined ? {} : { status }),
+        });
+        return json({ attempts: page.attempts.map(attemptJson), nextBefore: page.nextBefore });
+      }
+      case 'stats': {
+        const stats = await dispatcher.getStats(
+          tenantId,
+          route.id,
+          query.windowMs === undefined
+            ? {}
+            : { windowMs: parseInteger(query.windowMs, 'windowMs') },
+        );
+        return json({ stats });
+      }
+      case 'rotate-secret': {
+        await dispatcher.getEndpoint(tenantId, route.id);
+        const body = await readJson(request, false);
+        checkFields(body, ['gracePeriodSeconds']);
+        const grace = body.gracePeriodSeconds;
+        if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace))) {
+          throw new InvalidPayloadError({
+            message: 'gracePeriodSeconds: must be a whole number of seconds.',
+          });
+        }
+        return json(
+          await dispatcher.rotateSecret(
+            tenantId,
+            route.id,
+            grace === undefined ? {} : { gracePeriodMs: grace * 1000 },
+          ),
+        );
+      }
+      case 'resend': {
+        await dispatcher.getEndpoint(tenantId, route.id);
+        const body = await readJson(request, true);
+        checkFields(body, ['messageId']);
+        if (typeof body.messageId !== 'string') {
+          throw new InvalidPayloadError({
+            message: 'messageId: must be the webhook-id to resend.',
+          });
+        }
+        await dispatcher.resend(tenantId, route.id, body.messageId);
+        return json({ queued: 1 }, 202);
+      }
+      case 'recover': {
+        await dispatcher.getEndpoint(tenantId, route.id);
+        const body = await readJson(request, true);
+        checkFields(body, ['since', 'until']);
+        const since = parseBodyTime(body.since, 'since');
+        const until = body.until === undefined ? undefined : parseBodyTime(body.until, 'until');
+        const result = await dispatcher.recover(tenantId, route.id, {
+          since,
+          ...(until === undefined ? {} : { until }),
+        });
+        return json(result, 202);
+      }
+    }
+  };
+
+  return async (request) => {
+    try {
+      return await handle(request);
+    } catch (error) {
+      if (!CallTrackError.isInstance(error) || error.status >= 500) onError(error);
+      const response = toErrorResponse(error);
+      response.headers.set('cache-control', 'no-store');
+      return response;
+    }
+  };
+}
+
+const queryParams: Record<Route['name'], readonly string[]> = {
+  collection: [],
+  failed: ['endpointId', 'since', 'before', 'limit'],
+  endpoint: [],
+  test: [],
+  logs: ['limit', 'before', 'since', 'status'],
+  stats: ['windowMs'],
+  'rotate-secret': [],
+  resend: [],
+  recover: [],
+};
+
+function json(body: unknown, status = 200): Response {
+  return jsonResponse(body, { status, headers: { 'cache-control': 'no-store' } });
+}
+
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
+
+function attemptJson(attempt: WebhookAttempt): Record<string, unknown> {
+  return {
+    ...attempt,
+    startedAt: iso(attempt.startedAt),
+    nextAttemptAt: iso(attempt.nextAttemptAt),
+  };
+}
+
+function deliveryJson(delivery: WebhookDelivery): Record<string, unknown> {
+  return {
+    ...delivery,
+    createdAt: iso(delivery.createdAt),
+    updatedAt: iso(delivery.updatedAt),
+    nextAttemptAt: iso(delivery.nextAttemptAt),
+  };
+}
+
+function normalizeBasePath(basePath: string | undefined): string {
+  if (basePath === undefined || basePath === '' || basePath === '/') return '';
+  if (typeof basePath !== 'string' || !basePath.startsWith('/')) {
+    throw new InvalidArgumentError({ message: 'basePath must start with "/", e.g. "/api".' });
+  }
+  return basePath.replace(/\/+$/, '');
+}
+
+function matchRoute(pathname: string, basePath: string): Route | undefined {
+  if (!pathname.startsWith(`${basePath}/`)) return undefined;
+  const parts = pathname
+    .slice(basePath.length + 1)
+    .replace(/\/$/, '')
+    .split('/');
+  if (parts[0] !== 'webhooks') return undefined;
+  if (parts.length === 1) return { name: 'collection' };
+  const id = parts[1]!;
+  if (parts.length === 2) return id === 'failed' ? { name: 'failed' } : { name: 'endpoint', id };
+  if (parts.length === 3) {
+    const action = parts[2]!;
+    if (['test', 'logs', 'stats', 'rotate-secret', 'resend', 'recover'].includes(action)) {
+      return { name: action as Exclude<Route['name'], 'collection' | 'failed' | 'endpoint'>, id };
+    }
+  }
+  return undefined;
+}
+
+function readQuery(params: URLSearchParams, allowed: readonly string[]): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (!allowed.includes(name)) {
+      throw new InvalidArgumentError({
+        message:
+          name === 'tenantId'
+            ? 'tenantId is not a query parameter: the tenant comes from your credentials.'
+            : `Unknown query parameter "${name}".`,
+      });
+    }
+    if (name in query) throw new InvalidArgumentError({ message: `"${name}" was given twice.` });
+    query[name] = value;
+  }
+  return query;
+}
+
+function checkFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const name of Object.keys(body)) {
+    if (!allowed.includes(name)) {
+      throw new InvalidPayloadError({ message: `Unknown field "${name}".` });
+    }
+  }
+}
+
+function parseInteger(value: string, name: string): number {
+  if (!/^\d{1,12}$/.test(value)) {
+    throw new InvalidArgumentError({ message: `"${name}" must be a whole number.` });
+  }
+  return Number(value);
+}
+
+function parseTime(value: string, name: string): number {
+  const time = /^\d{1,15}$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(time)) {
+    throw new InvalidArgumentError({
+      message: `"${name}" must be an ISO 8601 time or milliseconds since the epoch.`,
+    });
+  }
+  return time;
+}
+
+function parseBodyTime(value: unknown, name: string): number {
+  const time =
+    typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(time)) {
+    throw new InvalidPayloadError({
+      message: `${name}: must be an ISO 8601 time or milliseconds since the epoch.`,
+    });
+  }
+  return time;
+}

@@ -1,0 +1,434 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestClock } from './create-test-clock';
+import type {
+  DeliveryJob,
+  DeliveryJobOutcome,
+  WebhookAttempt,
+  WebhookMessage,
+} from './webhook-delivery';
+import type { StoredEndpoint } from './webhook-endpoint';
+import type { RecordAttemptInput, WebhookStore } from './webhook-store';
+
+/** Options of {@link describeWebhookStore}. */
+export interface WebhookStoreSuiteOptions {
+  /** Shown in the test names. */
+  name: string;
+  /**
+   * A fresh, empty store for one test and how to dispose of it; undefined skips the suite (for
+   * example when its server is not running).
+   */
+  createStore: () => Promise<{ store: WebhookStore; dispose: () => Promise<void> } | undefined>;
+}
+
+const day = 86_400_000;
+
+/**
+ * The conformance suite every {@link WebhookStore} passes (the memory and Redis stores run it as
+ * it is). Call it from a vitest file with a factory for your store.
+ */
+export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
+  describe(`WebhookStore conformance: ${options.name}`, () => {
+    const disposers: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const dispose of disposers.splice(0)) await dispose();
+    });
+
+    const open = async (): Promise<WebhookStore | undefined> => {
+      const created = await options.createStore();
+      if (!created) return undefined;
+      disposers.push(created.dispose);
+      return created.store;
+    };
+
+    const now = Date.parse('2026-03-01T00:00:00.000Z');
+    let sequence = 0;
+    const endpoint = (
+      tenantId: string,
+      overrides: Partial<StoredEndpoint> = {},
+    ): StoredEndpoint => {
+      sequence += 1;
+      return {
+        id: `ep_suite${sequence}`,
+        tenantId,
+        url: `https://hooks.example.com/${sequence}`,
+        description: '',
+        events: ['*'],
+        headers: { authorization: 'Bearer s3cret' },
+        rateLimitPerSecond: null,
+        maxConcurrency: 10,
+        secrets: [{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+        createdAt: now + sequence,
+        updatedAt: now + sequence,
+        enabled: true,
+        consecutiveFailures: 0,
+        ...overrides,
+      };
+    };
+    const message = (tenantId: string, id = `msg_suite${++sequence}`): WebhookMessage => ({
+      id,
+      tenantId,
+      eventId: `event-${id}`,
+      eventType: 'call.ended',
+      body: '{"type":"call.ended"}',
+      createdAt: now,
+    });
+    const attempt = (
+      target: StoredEndpoint,
+      messageId: string,
+      status: 'succeeded' | 'failed',
+      startedAt: number,
+    ): WebhookAttempt => ({
+      id: `att_${String(startedAt).padStart(15, '0')}${String(++sequence).padStart(6, '0')}`,
+      tenantId: target.tenantId,
+      endpointId: target.id,
+      messageId,
+      eventType: 'call.ended',
+      url: target.url,
+      attempt: 1,
+      trigger: 'event',
+      status,
+      statusCode: status === 'succeeded' ? 200 : 500,
+      durationMs: 5,
+      responseBody: '',
+      ...(status === 'failed' ? { error: 'HTTP 500' } : {}),
+      startedAt,
+    });
+    const record = (
+      store: WebhookStore,
+      row: WebhookAttempt,
+      extra: Partial<RecordAttemptInput> = {},
+    ) =>
+      store.recordAttempt({
+        attempt: row,
+        delivery: {
+          status: row.status === 'succeeded' ? 'succeeded' : 'failed',
+          attempts: 1,
+          lastStatusCode: row.statusCode,
+          ...(row.error ? { lastError: row.error } : {}),
+          updatedAt: row.startedAt,
+        },
+        health: { succeeded: row.status === 'succeeded', minFailures: 1, message: 'failing' },
+        retentionMs: 14 * day,
+        maxAttemptsPerEndpoint: 100,
+        now: row.startedAt,
+        ...extra,
+      });
+
+    it('creates, reads, lists, changes and deletes endpoints, per tenant', async () => {
+      const store = await open();
+      if (!store) return;
+      const first = endpoint('acme');
+      const second = endpoint('acme');
+      await store.createEndpoint(first, 10);
+      await store.createEndpoint(second, 10);
+      await store.createEndpoint(endpoint('globex'), 10);
+      expect(await store.getEndpoint('acme', first.id)).toEqual(first);
+      expect(await store.getEndpoint('globex', first.id)).toBeUndefined();
+      expect((await store.listEndpoints('acme')).map((e) => e.id)).toEqual([first.id, second.id]);
+      expect((await store.listTenants()).sort()).toEqual(['acme', 'globex']);
+
+      const { tenantId, id, url, headers, rateLimitPerSecond, secrets } = first;
+      expect(
+        await store.saveEndpointSettings({
+          tenantId,
+          id,
+          url,
+          description: 'CRM',
+          events: ['call.*'],
+          headers,
+          rateLimitPerSecond,
+          maxConcurrency: 3,
+          secrets: [{ secret: 'whsec_new' }, { secret: secrets[0]!.secret, expiresAt: now + day }],
+          updatedAt: now + 100,
+        }),
+      ).toBe(true);
+      expect(await store.getEndpoint('acme', first.id)).toMatchObject({
+        url,
+        description: 'CRM',
+        events: ['call.*'],
+        maxConcurrency: 3,
+        updatedAt: now + 100,
+        createdAt: first.createdAt,
+        secrets: [{ secret: 'whsec_new' }, { secret: secrets[0]!.secret, expiresAt: now + day }],
+      });
+      expect(await store.saveEndpointSettings({ ...first, tenantId: 'globex' })).toBe(false);
+
+      expect(await store.setEndpointEnabled('acme', first.id, false, now + 200)).toBe(true);
+      expect(await store.getEndpoint('acme', first.id)).toMatchObject({
+        enabled: false,
+        disabledReason: 'manual',
+        disabledAt: now + 200,
+      });
+      expect(await store.setEndpointEnabled('globex', first.id, true, now)).toBe(false);
+
+      expect(await store.deleteEndpoint('globex', first.id)).toBe(false);
+      expect(await store.deleteEndpoint('acme', first.id)).toBe(true);
+      expect(await store.deleteEndpoint('acme', second.id)).toBe(true);
+      expect(await store.listEndpoints('acme')).toEqual([]);
+      expect(await store.listTenants()).toEqual(['globex']);
+    });
+
+    it('never lets concurrent creations exceed the quota', async () => {
+      const store = await open();
+      if (!store) return;
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => store.createEndpoint(endpoint('acme'), 3)),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      for (const result of results.filter((r) => r.status === 'rejected')) {
+        expect((result as PromiseRejectedResult).reason).toMatchObject({
+          code: 'endpoint_quota_exceeded',
+          status: 409,
+        });
+      }
+      expect(await store.listEndpoints('acme')).toHaveLength(3);
+    });
+
+    it('creates each delivery once and hands back only those still pending', async () => {
+      const store = await open();
+      if (!store) return;
+      const a = endpoint('acme');
+      const b = endpoint('acme');
+      await store.createEndpoint(a, 10);
+      await store.createEndpoint(b, 10);
+      const msg = message('acme');
+      expect((await store.createDeliveries(msg, [a.id, b.id], day)).sort()).toEqual(
+        [a.id, b.id].sort(),
+      );
+      // Another process fans the same event out: the first write wins, pending ones come back.
+      expect(
+        (await store.createDeliveries({ ...msg, body: 'other' }, [a.id, b.id], day)).sort(),
+      ).toEqual([a.id, b.id].sort());
+      expect((await store.getMessage('acme', msg.id))?.body).toBe(msg.body);
+      expect(await store.getMessage('globex', msg.id)).toBeUndefined();
+      await record(store, attempt(a, msg.id, 'succeeded', now));
+      expect(await store.createDeliveries(msg, [a.id, b.id], day)).toEqual([b.id]);
+      expect(await store.getDelivery('acme', a.id, msg.id)).toMatchObject({
+        status: 'succeeded',
+        attempts: 1,
+        lastStatusCode: 200,
+      });
+      expect(await store.getDelivery('acme', b.id, msg.id)).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        eventType: 'call.ended',
+      });
+      expect(await store.getDelivery('globex', b.id, msg.id)).toBeUndefined();
+    });
+
+    it('keeps a log per endpoint, newest first, paged by time and trimmed by count', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], day);
+      for (let index = 0; index < 5; index += 1) {
+        await record(
+          store,
+          attempt(target, msg.id, index % 2 === 0 ? 'failed' : 'succeeded', now + index * 1000),
+          {
+            maxAttemptsPerEndpoint: 4,
+          },
+        );
+      }
+      const log = await store.listAttempts('acme', target.id, { limit: 10 });
+      expect(log.map((row) => row.startedAt)).toEqual([4, 3, 2, 1].map((n) => now + n * 1000));
+      expect(log[0]).toMatchObject({
+        status: 'failed',
+        statusCode: 500,
+        error: 'HTTP 500',
+        messageId: msg.id,
+      });
+      const page = await store.listAttempts('acme', target.id, { limit: 2, before: now + 3000 });
+      expect(page.map((row) => row.startedAt)).toEqual([now + 2000, now + 1000]);
+      const since = await store.listAttempts('acme', target.id, { limit: 10, since: now + 3000 });
+      expect(since).toHaveLength(2);
+      expect(await store.listAttempts('globex', target.id, { limit: 10 })).toEqual([]);
+    });
+
+    it('lists exhausted deliveries as dead letters until a later success', async () => {
+      const store = await open();
+      if (!store) return;
+      const a = endpoint('acme');
+      const b = endpoint('acme');
+      await store.createEndpoint(a, 10);
+      await store.createEndpoint(b, 10);
+      const first = message('acme');
+      const second = message('acme');
+      await store.createDeliveries(first, [a.id, b.id], day);
+      await store.createDeliveries(second, [a.id], day);
+      await record(store, attempt(a, first.id, 'failed', now + 1));
+      await record(store, attempt(b, first.id, 'failed', now + 2));
+      await record(store, attempt(a, second.id, 'failed', now + 3));
+      const all = await store.listFailedDeliveries('acme', { limit: 10 });
+      expect(all.map((d) => [d.endpointId, d.messageId])).toEqual([
+        [a.id, second.id],
+        [b.id, first.id],
+        [a.id, first.id],
+      ]);
+      expect(all[0]).toMatchObject({ status: 'failed', lastError: 'HTTP 500', updatedAt: now + 3 });
+      const ofA = await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id });
+      expect(ofA.map((d) => d.messageId)).toEqual([second.id, first.id]);
+      expect(
+        await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id, since: now + 2 }),
+      ).toHaveLength(1);
+      expect(await store.listFailedDeliveries('acme', { limit: 1, before: now + 3 })).toMatchObject(
+        [{ endpointId: b.id }],
+      );
+      expect(await store.listFailedDeliveries('globex', { limit: 10 })).toEqual([]);
+      await record(store, attempt(a, first.id, 'succeeded', now + 4));
+      expect(
+        (await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id })).map(
+          (d) => d.messageId,
+        ),
+      ).toEqual([second.id]);
+      await store.deleteEndpoint('acme', a.id);
+      expect(
+        (await store.listFailedDeliveries('acme', { limit: 10 })).map((d) => d.endpointId),
+      ).toEqual([b.id]);
+    });
+
+    it('runs the failure clock and disables an endpoint exactly once', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], day);
+      const health = { failureWindowMs: 10_000, minFailures: 3, message: 'failing for long' };
+      const fail = (at: number) =>
+        record(store, attempt(target, msg.id, 'failed', at), {
+          health: { succeeded: false, ...health },
+        });
+      expect(await fail(now)).toEqual({});
+      expect(await fail(now + 20_000)).toEqual({}); // long enough, but only 2 failures
+      expect(await store.getEndpoint('acme', target.id)).toMatchObject({
+        enabled: true,
+        failingSince: now,
+        consecutiveFailures: 2,
+      });
+      await record(store, attempt(target, msg.id, 'succeeded', now + 21_000), {
+        health: { succeeded: true, ...health },
+      });
+      const healed = await store.getEndpoint('acme', target.id);
+      expect(healed?.failingSince).toBeUndefined();
+      expect(healed?.consecutiveFailures).toBe(0);
+      await fail(now + 30_000);
+      await fail(now + 35_000);
+      expect(await fail(now + 39_999)).toEqual({});
+      const results = await Promise.all([
+        fail(now + 40_000),
+        fail(now + 40_001),
+        fail(now + 40_002),
+      ]);
+      const flips = results.filter((result) => result.disabled);
+      expect(flips).toEqual([
+        {
+          disabled: { reason: 'failing', message: 'failing for long', failingSince: now + 30_000 },
+        },
+      ]);
+      expect(await store.getEndpoint('acme', target.id)).toMatchObject({
+        enabled: false,
+        disabledReason: 'failing',
+        disabledMessage: 'failing for long',
+      });
+      // Re-enabling clears the state and the clock.
+      await store.setEndpointEnabled('acme', target.id, true, now + 50_000);
+      const enabled = await store.getEndpoint('acme', target.id);
+      expect(enabled).toMatchObject({ enabled: true, consecutiveFailures: 0 });
+      expect(enabled?.disabledAt).toBeUndefined();
+      expect(enabled?.failingSince).toBeUndefined();
+      // A 410 disables at once.
+      const gone = await record(store, attempt(target, msg.id, 'failed', now + 60_000), {
+        health: { succeeded: false, disable: 'gone', minFailures: 5, message: 'gone' },
+      });
+      expect(gone.disabled?.reason).toBe('gone');
+    });
+
+    it('runs queued jobs once per id, at the clock time they ask for, within the concurrency', async () => {
+      const store = await open();
+      if (!store) return;
+      const clock = createTestClock(now);
+      const runs: string[] = [];
+      let running = 0;
+      let peak = 0;
+      const outcomes = new Map<string, DeliveryJobOutcome[]>([
+        ['retry', [{ type: 'retry', at: now + 60_000 }]],
+        ['defer', [{ type: 'defer', ms: 5 }]],
+      ]);
+      store.startWorker(
+        async (job) => {
+          running += 1;
+          peak = Math.max(peak, running);
+          runs.push(job.id);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          running -= 1;
+          return outcomes.get(job.id)?.shift() ?? { type: 'done' };
+        },
+        { concurrency: 2, clock },
+      );
+      const job = (id: string): DeliveryJob => ({
+        id,
+        tenantId: 'acme',
+        endpointId: 'ep_1',
+        messageId: 'msg_1',
+        trigger: 'event',
+      });
+      await store.enqueue([job('retry'), job('defer'), job('a'), job('b'), job('c')]);
+      await store.enqueue([job('a')]);
+      const until = async (check: () => boolean) => {
+        for (let tries = 0; tries < 500 && !check(); tries += 1)
+          await new Promise((r) => setTimeout(r, 10));
+        expect(check()).toBe(true);
+      };
+      const count = (id: string) => runs.filter((run) => run === id).length;
+      await until(
+        () => count('defer') === 2 && count('a') === 1 && count('b') === 1 && count('c') === 1,
+      );
+      expect(count('retry')).toBe(1);
+      expect(peak).toBeLessThanOrEqual(2);
+      clock.advance(60_000);
+      await until(() => count('retry') === 2);
+      await store.stopWorker();
+      expect(runs).toHaveLength(7);
+    });
+
+    it('holds per-endpoint concurrency slots and rate limits', async () => {
+      const store = await open();
+      if (!store) return;
+      expect(await store.acquireSlot('ep_x', 'job1', 2, 60_000)).toBe(0);
+      expect(await store.acquireSlot('ep_x', 'job2', 2, 60_000)).toBe(0);
+      expect(await store.acquireSlot('ep_x', 'job1', 2, 60_000)).toBe(0);
+      expect(await store.acquireSlot('ep_x', 'job3', 2, 60_000)).toBeGreaterThan(0);
+      expect(await store.acquireSlot('ep_y', 'job3', 2, 60_000)).toBe(0);
+      await store.releaseSlot('ep_x', 'job1');
+      expect(await store.acquireSlot('ep_x', 'job3', 2, 60_000)).toBe(0);
+      // A holder that never releases (a crashed worker) loses its slot when the lease ends.
+      expect(await store.acquireSlot('ep_z', 'dead', 1, 1)).toBe(0);
+      let waited = 0;
+      while ((await store.acquireSlot('ep_z', 'alive', 1, 60_000)) > 0 && waited < 100) {
+        waited += 1;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(waited).toBeLessThan(100);
+
+      expect(await store.takeRateToken('ep_r', 2, now)).toBe(0);
+      expect(await store.takeRateToken('ep_r', 2, now)).toBe(0);
+      expect(await store.takeRateToken('ep_r', 2, now)).toBe(500);
+      expect(await store.takeRateToken('ep_r', 2, now + 500)).toBe(0);
+      expect(await store.takeRateToken('ep_r', 2, now + 500)).toBe(500);
+      expect(await store.takeRateToken('ep_slow', 0.5, now)).toBe(0);
+      expect(await store.takeRateToken('ep_slow', 0.5, now + 1000)).toBe(1000);
+    });
+
+    it('saves bus cursors per tenant', async () => {
+      const store = await open();
+      if (!store) return;
+      expect(await store.loadCursors()).toEqual({});
+      await store.saveCursors({ acme: 'e1:5', globex: 'e2:9' });
+      await store.saveCursors({ acme: 'e1:7' });
+      expect(await store.loadCursors()).toEqual({ acme: 'e1:7', globex: 'e2:9' });
+    });
+  });
+}

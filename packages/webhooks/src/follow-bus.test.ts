@@ -1,0 +1,85 @@
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { makeCallEvent, startWebhookReceiver, type WebhookReceiver } from '@calltrack/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryWebhookStore } from './create-memory-webhook-store';
+import { createWebhookDispatcher } from './create-webhook-dispatcher';
+import { EventsMissedError } from './errors/events-missed-error';
+import type { WebhookStore } from './webhook-store';
+
+let receiver: WebhookReceiver;
+const toClose: { close(): Promise<void> }[] = [];
+
+afterEach(async () => {
+  for (const item of toClose.splice(0).reverse()) await item.close();
+  await receiver?.close();
+});
+
+function dispatcherOn(bus: EventBus, store: WebhookStore, errors: Error[] = []) {
+  const dispatcher = createWebhookDispatcher({
+    bus,
+    store,
+    allowHttp: true,
+    allowedCidrs: ['127.0.0.0/8'],
+    onError: (error) => errors.push(error),
+  });
+  toClose.push(dispatcher);
+  return dispatcher;
+}
+
+const publishMany = async (bus: EventBus, count: number, tenantId = 'acme') => {
+  const events = Array.from({ length: count }, () =>
+    makeCallEvent({ tenantId, type: 'call.ended', status: 'completed' }),
+  );
+  for (const event of events) await bus.publish(event);
+  return events;
+};
+
+describe('following the bus across dispatcher restarts', () => {
+  it('delivers what was published while no dispatcher ran, from the saved cursor, once', async () => {
+    receiver = await startWebhookReceiver();
+    const bus = createMemoryBus();
+    const store = createMemoryWebhookStore();
+    toClose.push(bus, store);
+    const first = dispatcherOn(bus, store);
+    await first.createEndpoint('acme', { url: `${receiver.url}/crm` });
+    await first.start();
+    const [before] = await publishMany(bus, 1);
+    await receiver.waitFor(1);
+    await first.close();
+
+    const whileDown = await publishMany(bus, 5);
+    await publishMany(bus, 2, 'no-endpoints');
+    const second = dispatcherOn(bus, store);
+    await second.start();
+    const after = await publishMany(bus, 1);
+    const requests = await receiver.waitFor(7);
+    const ids = requests.map((request) => JSON.parse(request.body).data.id as string);
+    expect(ids).toEqual([before!.id, ...whileDown.map((e) => e.id), after[0]!.id]);
+    expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(7);
+  });
+
+  it('reports events that left the bus history while it was down, and carries on with live events', async () => {
+    receiver = await startWebhookReceiver();
+    const bus = createMemoryBus({ history: { maxEvents: 3 } });
+    const store = createMemoryWebhookStore();
+    toClose.push(bus, store);
+    const errors: Error[] = [];
+    const first = dispatcherOn(bus, store, errors);
+    await first.createEndpoint('acme', { url: `${receiver.url}/crm` });
+    await first.start();
+    await publishMany(bus, 1);
+    await receiver.waitFor(1);
+    await first.close();
+    await publishMany(bus, 6);
+
+    const second = dispatcherOn(bus, store, errors);
+    await second.start();
+    expect(errors).toHaveLength(1);
+    expect(EventsMissedError.isInstance(errors[0])).toBe(true);
+    expect((errors[0] as EventsMissedError).tenantId).toBe('acme');
+    expect(errors[0]!.message).toMatch(/no longer in the bus history/);
+    // The live events still flow.
+    await publishMany(bus, 1);
+    await receiver.waitFor(2);
+  });
+});

@@ -1,0 +1,69 @@
+import { callEventTypes } from '@calltrack/core';
+import { describe, expect, it } from 'vitest';
+import { createAddressGuard } from './create-address-guard';
+import { InvalidEndpointError } from './errors/invalid-endpoint-error';
+import { parseEndpointInput } from './parse-endpoint-input';
+
+const policy = { allowHttp: false, guard: createAddressGuard(), knownEventTypes: callEventTypes };
+const refuse = (input: unknown, mode: 'create' | 'update' = 'create') => {
+  try {
+    parseEndpointInput(input, mode, policy);
+  } catch (error) {
+    expect(InvalidEndpointError.isInstance(error)).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('accepted');
+};
+
+describe('parseEndpointInput', () => {
+  it('accepts full settings and lower-cases header names', () => {
+    expect(
+      parseEndpointInput(
+        {
+          url: 'https://crm.example.com/hooks',
+          description: 'CRM',
+          events: ['call.*'],
+          headers: { Authorization: 'Bearer abc' },
+          rateLimitPerSecond: 5,
+          maxConcurrency: 2,
+          enabled: false,
+        },
+        'create',
+        policy,
+      ),
+    ).toEqual({
+      url: 'https://crm.example.com/hooks',
+      description: 'CRM',
+      events: ['call.*'],
+      headers: { authorization: 'Bearer abc' },
+      rateLimitPerSecond: 5,
+      maxConcurrency: 2,
+      enabled: false,
+    });
+  });
+
+  it('needs a url to create, not to update', () => {
+    expect(refuse({})).toBe('url: is required.');
+    expect(parseEndpointInput({ description: 'x' }, 'update', policy)).toEqual({
+      description: 'x',
+    });
+  });
+
+  it('refuses bad input with a message naming the field', () => {
+    const url = 'https://crm.example.com/';
+    expect(refuse({ url: 'http://crm.example.com/' })).toBe('url: must be an https URL.');
+    expect(refuse({ url, events: ['call.endd'] })).toMatch(/^events: "call.endd" is not a known/);
+    expect(refuse({ url, events: 'call.*' })).toMatch(/^events: /);
+    expect(refuse({ url, description: 'x'.repeat(513) })).toMatch(/^description: .*512/);
+    expect(refuse({ url, headers: { 'webhook-id': 'x' } })).toMatch(/cannot be overridden/);
+    expect(refuse({ url, headers: { Host: 'x' } })).toMatch(/cannot be overridden/);
+    expect(refuse({ url, headers: { 'bad name': 'x' } })).toMatch(/not a valid header name/);
+    expect(refuse({ url, headers: { 'x-a': 'a\r\nb' } })).toMatch(/line break/);
+    expect(refuse({ url, headers: { 'x-a': 'a'.repeat(2000) } })).toMatch(/1,024/);
+    expect(refuse({ url, headers: { 'X-A': '1', 'x-a': '2' } })).toMatch(/given twice/);
+    expect(refuse({ url, rateLimitPerSecond: 0 })).toMatch(/^rateLimitPerSecond: must be positive/);
+    expect(refuse({ url, maxConcurrency: 1.5 })).toMatch(/whole number/);
+    expect(refuse({ url, tenantId: 'other' })).toBe('Unknown field "tenantId".');
+    expect(refuse([])).toMatch(/JSON object/);
+  });
+});

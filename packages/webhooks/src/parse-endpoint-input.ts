@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { checkEndpointUrl, type EndpointUrlPolicy } from './check-endpoint-url';
+import { InvalidEndpointError } from './errors/invalid-endpoint-error';
+import { checkEventFilter } from './event-filter';
+
+/** The settings of an endpoint a caller gives when creating or updating it. */
+export interface EndpointInput {
+  /** Where deliveries are POSTed: https (http only with `allowHttp`), no credentials in it. */
+  url?: string;
+  /** Up to 512 characters. */
+  description?: string;
+  /** Event types: exact known types, prefix wildcards (`call.*`) or `*`. Default `["*"]`. */
+  events?: string[];
+  /** Default true. Enabling a disabled endpoint clears its failure clock. */
+  enabled?: boolean;
+  /** Static headers sent with every delivery (an `authorization` for your API…); up to 20. */
+  headers?: Record<string, string>;
+  /** Most deliveries per second; null for none. */
+  rateLimitPerSecond?: number | null;
+  /** Most deliveries in flight at once, 1–100. */
+  maxConcurrency?: number;
+}
+
+/** Limits {@link parseEndpointInput} applies besides the fixed ones. */
+export interface EndpointInputPolicy extends EndpointUrlPolicy {
+  /** Every event type an endpoint may filter on. */
+  knownEventTypes: readonly string[];
+}
+
+const headerName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+const reservedHeaders = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'user-agent',
+]);
+
+const inputSchema = z.strictObject({
+  url: z.unknown().optional(),
+  description: z.string().max(512, 'must be at most 512 characters').optional(),
+  events: z.array(z.unknown()).max(1000).optional(),
+  enabled: z.boolean().optional(),
+  headers: z
+    .record(z.string(), z.string().max(1024, 'values must be at most 1,024 characters'))
+    .optional(),
+  rateLimitPerSecond: z
+    .number()
+    .positive('must be positive')
+    .max(10_000, 'must be at most 10,000')
+    .nullable()
+    .optional(),
+  maxConcurrency: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(100, 'must be at most 100')
+    .optional(),
+});
+
+/**
+ * Validates endpoint settings from a caller (the API body, or your code). `mode: 'create'` needs a
+ * `url`. Throws {@link InvalidEndpointError} (400) naming the field and what is wrong.
+ */
+export function parseEndpointInput(
+  input: unknown,
+  mode: 'create' | 'update',
+  policy: EndpointInputPolicy,
+): EndpointInput {
+  const parsed = inputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.');
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `Unknown field ${issue.keys.map((name) => `"${name}"`).join(', ')}.`
+        : issue.code === 'invalid_type' && issue.path.length === 0
+          ? 'The endpoint settings must be a JSON object.'
+          : `${field || 'body'}: ${issue.message}.`;
+    throw new InvalidEndpointError({ message });
+  }
+  const value = parsed.data;
+  const fail = (field: string, reason: string): never => {
+    throw new InvalidEndpointError({ message: `${field}: ${reason}.` });
+  };
+  if (mode === 'create' || value.url !== undefined) {
+    const problem = checkEndpointUrl(value.url, policy);
+    if (problem) fail('url', problem);
+  }
+  if (value.events !== undefined) {
+    const problem = checkEventFilter(value.events, policy.knownEventTypes);
+    if (problem) fail('events', problem);
+  }
+  if (value.headers !== undefined) {
+    const names = Object.keys(value.headers);
+    if (names.length > 20) fail('headers', 'at most 20 headers');
+    const seen = new Set<string>();
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      if (!headerName.test(name)) fail('headers', `"${name}" is not a valid header name`);
+      if (
+        reservedHeaders.has(lower) ||
+        lower.startsWith('webhook-') ||
+        lower.startsWith('proxy-')
+      ) {
+        fail('headers', `"${name}" is set by the dispatcher and cannot be overridden`);
+      }
+      if (seen.has(lower)) fail('headers', `"${name}" is given twice`);
+      seen.add(lower);
+      if (/[\r\n\0]/.test(value.headers[name]!)) {
+        fail('headers', `the value of "${name}" contains a line break or NUL`);
+      }
+    }
+  }
+  return {
+    ...(value.url === undefined ? {} : { url: value.url as string }),
+    ...(value.description === undefined ? {} : { description: value.description }),
+    ...(value.events === undefined ? {} : { events: value.events as string[] }),
+    ...(value.enabled === undefined ? {} : { enabled: value.enabled }),
+    ...(value.headers === undefined
+      ? {}
+      : {
+          headers: Object.fromEntries(
+            Object.entries(value.headers).map(([name, headerValue]) => [
+              name.toLowerCase(),
+              headerValue,
+            ]),
+          ),
+        }),
+    ...(value.rateLimitPerSecond === undefined
+      ? {}
+      : { rateLimitPerSecond: value.rateLimitPerSecond }),
+    ...(value.maxConcurrency === undefined ? {} : { maxConcurrency: value.maxConcurrency }),
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * Lua scripts of the Redis webhook store. Every key a script touches belongs to one tenant and
+ * carries its `{tenant}` hash tag (or is one endpoint's key), so each runs in one slot on Redis
+ * Cluster.
+ */
+
+/** KEYS: endpoints zset, endpoint hash, tenants set. ARGV: id, createdAt, max, then field/value pairs. 1 = created, 0 = over quota. */
+export const createEndpointScript = `
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+local fields = {}
+for index = 4, #ARGV do fields[#fields + 1] = ARGV[index] end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+`;
+
+/** KEYS: endpoint hash. ARGV: settings JSON. 1 = saved, 0 = no such endpoint. */
+export const saveSettingsScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'settings', ARGV[1])
+return 1
+`;
+
+/** KEYS: endpoint hash. ARGV: '1' / '0', now. 1 = changed, 0 = no such endpoint. */
+export const setEnabledScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then
+  redis.call('HDEL', KEYS[1], 'disabledAt', 'disabledReason', 'disabledMessage', 'failingSince')
+  redis.call('HSET', KEYS[1], 'enabled', '1', 'failures', '0', 'stateUpdatedAt', ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'enabled', '0', 'stateUpdatedAt', ARGV[2])
+  if redis.call('HEXISTS', KEYS[1], 'disabledAt') == 0 then
+    redis.call('HSET', KEYS[1], 'disabledAt', ARGV[2], 'disabledReason', 'manual',
+      'disabledMessage', 'Disabled through the API.')
+  end
+end
+return 1
+`;
+
+/**
+ * KEYS: endpoints zset, endpoint hash, log zset, log data hash, endpoint failed zset, tenant
+ * failed zset. ARGV: endpoint id. 1 = deleted.
+ */
+export const deleteEndpointScript = `
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+for _, messageId in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  redis.call('ZREM', KEYS[6], ARGV[1] .. ':' .. messageId)
+end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+return removed
+`;
+
+/**
+ * KEYS: message key, then one delivery hash per endpoint. ARGV: message JSON, retention ms,
+ * event type, created at. Returns the (1-based) positions of deliveries still pending.
+ */
+export const createDeliveriesScript = `
+local retention = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', retention)
+local pending = {}
+for index = 2, #KEYS do
+  local status = redis.call('HGET', KEYS[index], 'status')
+  if not status then
+    redis.call('HSET', KEYS[index], 'status', 'pending', 'attempts', '0', 'eventType', ARGV[3],
+      'createdAt', ARGV[4], 'updatedAt', ARGV[4])
+    redis.call('PEXPIRE', KEYS[index], retention)
+    pending[#pending + 1] = index - 1
+  elseif status == 'pending' then
+    pending[#pending + 1] = index - 1
+  end
+end
+return pending
+`;
+
+/**
+ * One attempt, atomically: the log row (trimmed by age and count), the delivery (and the
+ * dead-letter indexes), the endpoint's health (failure clock, auto-disable, once).
+ * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
+ * failed zset. ARGV: see the store. Returns { disabled reason or '', failingSince or '' }.
+ */
+export const recordAttemptScript = `
+local a = cjson.decode(ARGV[1])
+local now = tonumber(a.now)
+local retention = tonumber(a.retentionMs)
+local cutoff = now - retention
+redis.call('ZADD', KEYS[3], a.startedAt, a.attemptId)
+redis.call('HSET', KEYS[4], a.attemptId, ARGV[2])
+local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff, 'LIMIT', 0, 200)
+local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(a.maxRows)
+if excess > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
+end
+if #old > 0 then
+  redis.call('ZREM', KEYS[3], unpack(old))
+  redis.call('HDEL', KEYS[4], unpack(old))
+end
+redis.call('PEXPIRE', KEYS[3], retention)
+redis.call('PEXPIRE', KEYS[4], retention)
+
+if a.delivery then
+  local d = a.delivery
+  redis.call('HSET', KEYS[2], 'status', d.status, 'attempts', d.attempts, 'updatedAt', d.updatedAt,
+    'eventType', a.eventType, 'lastStatusCode', d.lastStatusCode)
+  if redis.call('HEXISTS', KEYS[2], 'createdAt') == 0 then redis.call('HSET', KEYS[2], 'createdAt', now) end
+  if d.nextAttemptAt then redis.call('HSET', KEYS[2], 'nextAttemptAt', d.nextAttemptAt)
+  else redis.call('HDEL', KEYS[2], 'nextAttemptAt') end
+  if d.lastError then redis.call('HSET', KEYS[2], 'lastError', d.lastError)
+  else redis.call('HDEL', KEYS[2], 'lastError') end
+  redis.call('PEXPIRE', KEYS[2], retention)
+  local member = a.endpointId .. ':' .. a.messageId
+  if d.status == 'failed' then
+    redis.call('ZADD', KEYS[5], d.updatedAt, a.messageId)
+    redis.call('ZADD', KEYS[6], d.updatedAt, member)
+  else
+    redis.call('ZREM', KEYS[5], a.messageId)
+    redis.call('ZREM', KEYS[6], member)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. cutoff)
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. cutoff)
+  redis.call('PEXPIRE', KEYS[5], retention)
+  redis.call('PEXPIRE', KEYS[6], retention)
+end
+
+local h = a.health
+if not h or redis.call('EXISTS', KEYS[1]) == 0 then return { '', '' } end
+if h.succeeded then
+  redis.call('HDEL', KEYS[1], 'failingSince')
+  redis.call('HSET', KEYS[1], 'failures', '0')
+  return { '', '' }
+end
+local since = tonumber(redis.call('HGET', KEYS[1], 'failingSince'))
+if not since then
+  since = now
+  redis.call('HSET', KEYS[1], 'failingSince', now)
+end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local reason = h.disable
+if not reason and h.failureWindowMs and now - since >= tonumber(h.failureWindowMs)
+  and failures >= tonumber(h.minFailures) then
+  reason = 'failing'
+end
+if not reason or redis.call('HGET', KEYS[1], 'enabled') ~= '1' then return { '', '' } end
+redis.call('HSET', KEYS[1], 'enabled', '0', 'disabledReason', reason, 'disabledAt', now,
+  'disabledMessage', h.message, 'stateUpdatedAt', now)
+return { reason, tostring(since) }
+`;
+
+/** KEYS: log zset, log data hash. ARGV: max score ('+inf' or '(<before>'), min score, limit. Rows, newest first. */
+export const listAttemptsScript = `
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+`;
+
+/**
+ * KEYS: a failed zset (endpoint or tenant). ARGV: max score, min score, limit, key base
+ * (\`<prefix>:{tenant}:\`), endpoint id or '' (tenant zset). Returns endpoint id, message id and
+ * the delivery hash (flattened) per entry.
+ */
+export const listFailedScript = `
+local members = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local result = {}
+for _, member in ipairs(members) do
+  local endpointId, messageId = ARGV[5], member
+  if endpointId == '' then
+    local colon = string.find(member, ':', 1, true)
+    endpointId = string.sub(member, 1, colon - 1)
+    messageId = string.sub(member, colon + 1)
+  end
+  result[#result + 1] = { endpointId, messageId,
+    redis.call('HGETALL', ARGV[4] .. 'dlv:' .. endpointId .. ':' .. messageId) }
+end
+return result
+`;
+
+/** KEYS: the endpoint's slots zset. ARGV: holder, limit, lease ms. 0 = taken, else ms to wait. Real time (Redis TIME). */
+export const acquireSlotScript = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local lease = tonumber(ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], lease)
+  return 0
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local wait = tonumber(first[2]) - now
+if wait > 1000 then wait = 1000 end
+if wait < 1 then wait = 1 end
+return wait
+`;
+
+/** KEYS: the endpoint's rate key. ARGV: now, interval ms, burst ms. 0 = allowed, else ms to wait. GCRA. */
+export const takeRateTokenScript = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local allowAt = tat + interval - burst
+if allowAt > now then return math.ceil(allowAt - now) end
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil(burst + interval + 1000))
+return 0
+`;

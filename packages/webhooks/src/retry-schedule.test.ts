@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { parseRetryAfter } from './parse-retry-after';
+import { computeRetryDelay, defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
+
+const noJitter = () => 0.5;
+
+describe('computeRetryDelay', () => {
+  it('follows the schedule, then gives up', () => {
+    const delays = [1, 2, 3, 4, 5, 6, 7, 8].map((attempt) =>
+      computeRetryDelay({
+        schedule: defaultRetrySchedule,
+        attempt,
+        throttled: false,
+        random: noJitter,
+      }),
+    );
+    expect(delays).toEqual([...defaultRetrySchedule, undefined]);
+  });
+
+  it('applies at most ±20% jitter', () => {
+    const low = computeRetryDelay({
+      schedule: [100_000],
+      attempt: 1,
+      throttled: false,
+      random: () => 0,
+    });
+    const high = computeRetryDelay({
+      schedule: [100_000],
+      attempt: 1,
+      throttled: false,
+      random: () => 0.999999,
+    });
+    expect(low).toBe(80_000);
+    expect(high).toBeGreaterThan(119_990);
+    expect(high).toBeLessThanOrEqual(120_000);
+  });
+
+  it('waits at least 60 s when throttled', () => {
+    expect(
+      computeRetryDelay({ schedule: [5_000], attempt: 1, throttled: true, random: noJitter }),
+    ).toBe(overloadPenaltyMs);
+    expect(
+      computeRetryDelay({ schedule: [300_000], attempt: 1, throttled: true, random: noJitter }),
+    ).toBe(300_000);
+  });
+
+  it('honours Retry-After within 1x to 2x the delay, and jitter never undercuts it', () => {
+    const at = (retryAfterMs: number, random = noJitter) =>
+      computeRetryDelay({ schedule: [300_000], attempt: 1, throttled: true, retryAfterMs, random });
+    expect(at(400_000)).toBe(400_000);
+    expect(at(10_000_000)).toBe(600_000);
+    expect(at(1_000)).toBe(300_000);
+    expect(at(400_000, () => 0)).toBe(400_000);
+    expect(at(400_000, () => 0.999)).toBeGreaterThan(400_000);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  it('reads seconds, rounding up, and HTTP dates', () => {
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('1.2', now)).toBe(2_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:02:00 GMT', now)).toBe(120_000);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0);
+  });
+  it('ignores what it cannot read', () => {
+    for (const value of [null, undefined, '', 'soon', '-5']) {
+      expect(parseRetryAfter(value, now)).toBeUndefined();
+    }
+  });
+});

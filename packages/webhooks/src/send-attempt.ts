@@ -1,0 +1,81 @@
+import { createAttemptId } from './create-attempt-id';
+import type { WebhookSender, WebhookSendResult } from './create-webhook-sender';
+import { signWebhook } from './sign-webhook';
+import type { WebhookClock } from './webhook-clock';
+import type { AttemptTrigger, WebhookAttempt, WebhookMessage } from './webhook-delivery';
+import type { StoredEndpoint } from './webhook-endpoint';
+
+/** One signed POST of a message to an endpoint, and its log row (not yet saved). */
+export interface SentAttempt {
+  attempt: WebhookAttempt;
+  result: WebhookSendResult;
+  succeeded: boolean;
+}
+
+/** The secrets that sign now: the current one and rotated-out ones still in their grace period. */
+export function signingSecrets(endpoint: StoredEndpoint, now: number): string[] {
+  return endpoint.secrets
+    .filter((secret) => secret.expiresAt === undefined || secret.expiresAt > now)
+    .map((secret) => secret.secret);
+}
+
+/**
+ * Signs and sends one attempt: the endpoint's custom headers, then the Standard Webhooks headers
+ * (`webhook-id` = the message id, `webhook-timestamp` = now, `webhook-signature` with every
+ * signing secret) over the message's exact body.
+ */
+export async function sendAttempt(
+  sender: WebhookSender,
+  clock: WebhookClock,
+  endpoint: StoredEndpoint,
+  message: WebhookMessage,
+  trigger: AttemptTrigger,
+  attemptNumber: number,
+): Promise<SentAttempt> {
+  const startedAt = clock.now();
+  const timestamp = Math.floor(startedAt / 1000);
+  const result = await sender.send({
+    url: endpoint.url,
+    headers: {
+      ...endpoint.headers,
+      'webhook-id': message.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook({
+        id: message.id,
+        timestamp,
+        body: message.body,
+        secrets: signingSecrets(endpoint, startedAt),
+      }),
+    },
+    body: message.body,
+  });
+  const succeeded =
+    result.kind === 'response' && result.statusCode >= 200 && result.statusCode < 300;
+  const error = succeeded
+    ? undefined
+    : result.kind === 'error'
+      ? result.message
+      : result.statusCode >= 300 && result.statusCode < 400
+        ? `HTTP ${result.statusCode}: redirects are not followed; only 2xx counts as delivered.`
+        : `HTTP ${result.statusCode}`;
+  return {
+    result,
+    succeeded,
+    attempt: {
+      id: createAttemptId(),
+      tenantId: endpoint.tenantId,
+      endpointId: endpoint.id,
+      messageId: message.id,
+      eventType: message.eventType,
+      url: endpoint.url,
+      attempt: attemptNumber,
+      trigger,
+      status: succeeded ? 'succeeded' : 'failed',
+      statusCode: result.kind === 'response' ? result.statusCode : 0,
+      durationMs: result.durationMs,
+      responseBody: result.kind === 'response' ? result.body : '',
+      ...(error === undefined ? {} : { error }),
+      startedAt,
+    },
+  };
+}

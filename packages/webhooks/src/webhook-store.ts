@@ -1,0 +1,160 @@
+import type { WebhookClock } from './webhook-clock';
+import type {
+  DeliveryJob,
+  DeliveryJobOutcome,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookMessage,
+} from './webhook-delivery';
+import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
+
+/** The endpoint settings `saveEndpointSettings` writes (never the state attempts change). */
+export type EndpointSettings = Pick<
+  StoredEndpoint,
+  | 'tenantId'
+  | 'id'
+  | 'url'
+  | 'description'
+  | 'events'
+  | 'headers'
+  | 'rateLimitPerSecond'
+  | 'maxConcurrency'
+  | 'secrets'
+  | 'updatedAt'
+>;
+
+/** What `recordAttempt` writes, in one atomic step. */
+export interface RecordAttemptInput {
+  /** The log row. */
+  attempt: WebhookAttempt;
+  /** The delivery's new state; absent for test sends. */
+  delivery?: Pick<
+    WebhookDelivery,
+    'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'lastStatusCode' | 'updatedAt'
+  >;
+  /**
+   * The endpoint's health; absent for test sends. A success clears the failure clock; a failure
+   * starts it (if not running) and counts. The endpoint is disabled (once: only the call that
+   * flips it reports `disabled`) when `disable` is set, or when the clock has run for
+   * `failureWindowMs` with at least `minFailures` failures in a row.
+   */
+  health?: {
+    succeeded: boolean;
+    disable?: EndpointDisabledReason;
+    /** Undefined: never disable for failing. */
+    failureWindowMs?: number;
+    minFailures: number;
+    /** Recorded as the reason shown with the disabled endpoint. */
+    message: string;
+  };
+  /** Log rows older than this many milliseconds are dropped (and deliveries, messages expire). */
+  retentionMs: number;
+  /** Most log rows kept per endpoint. */
+  maxAttemptsPerEndpoint: number;
+  now: number;
+}
+
+/** What `recordAttempt` reports. */
+export interface RecordAttemptResult {
+  /** Set when this attempt disabled the endpoint. */
+  disabled?: { reason: EndpointDisabledReason; message: string; failingSince?: number };
+}
+
+/** Paging and filtering of a list. */
+export interface ListQuery {
+  /** Only items at or after this time (ms). */
+  since?: number;
+  /** Only items strictly before this time (ms): the next page's cursor. */
+  before?: number;
+  /** Most items (newest first). */
+  limit: number;
+}
+
+/** Runs one job; the queue acts on its outcome. */
+export type DeliveryJobHandler = (job: DeliveryJob) => Promise<DeliveryJobOutcome>;
+
+/** Options of `startWorker`. */
+export interface DeliveryWorkerOptions {
+  /** Most jobs this process runs at once. */
+  concurrency: number;
+  /** The clock `retry` times are on. */
+  clock: WebhookClock;
+}
+
+/**
+ * Everything the dispatcher keeps: endpoints, messages, deliveries, the attempt log, the delivery
+ * queue, per-endpoint limits and bus cursors. Every backend passes the conformance suite in
+ * `@calltrack/webhooks/testing`. Tenants are isolated by construction: every read is by tenant.
+ */
+export interface WebhookStore {
+  /** Saves a new endpoint unless the tenant already has `maxPerTenant` (then `EndpointQuotaExceededError`). */
+  createEndpoint(endpoint: StoredEndpoint, maxPerTenant: number): Promise<void>;
+  getEndpoint(tenantId: string, endpointId: string): Promise<StoredEndpoint | undefined>;
+  /** The tenant's endpoints, oldest first. */
+  listEndpoints(tenantId: string): Promise<StoredEndpoint[]>;
+  /** Writes an endpoint's settings; false when it does not exist. */
+  saveEndpointSettings(settings: EndpointSettings): Promise<boolean>;
+  /** Enables (clearing the disabled state and the failure clock) or disables; false when missing. */
+  setEndpointEnabled(
+    tenantId: string,
+    endpointId: string,
+    enabled: boolean,
+    now: number,
+  ): Promise<boolean>;
+  /** Deletes an endpoint; false when it did not exist. */
+  deleteEndpoint(tenantId: string, endpointId: string): Promise<boolean>;
+  /** Every tenant that has at least one endpoint. */
+  listTenants(): Promise<string[]>;
+
+  /**
+   * Saves the message (first write wins) and a pending delivery to each endpoint that has none.
+   * Returns the endpoints whose delivery is still pending (new, or left pending by a crash), which
+   * the caller enqueues; those already finished are not returned.
+   */
+  createDeliveries(
+    message: WebhookMessage,
+    endpointIds: readonly string[],
+    retentionMs: number,
+  ): Promise<string[]>;
+  getMessage(tenantId: string, messageId: string): Promise<WebhookMessage | undefined>;
+  getDelivery(
+    tenantId: string,
+    endpointId: string,
+    messageId: string,
+  ): Promise<WebhookDelivery | undefined>;
+  /** Writes the log row, the delivery and the endpoint's health in one atomic step. */
+  recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult>;
+  /** The endpoint's log, newest first. */
+  listAttempts(tenantId: string, endpointId: string, query: ListQuery): Promise<WebhookAttempt[]>;
+  /** Exhausted deliveries (the dead-letter list), most recently failed first; by `updatedAt`. */
+  listFailedDeliveries(
+    tenantId: string,
+    query: ListQuery & { endpointId?: string },
+  ): Promise<WebhookDelivery[]>;
+
+  /** Adds jobs to the durable queue, due now; a job whose id is queued already is skipped. */
+  enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
+  /** Starts running queued jobs in this process. */
+  startWorker(handler: DeliveryJobHandler, options: DeliveryWorkerOptions): void;
+  /** Stops taking jobs and waits for the running ones. */
+  stopWorker(): Promise<void>;
+  /**
+   * Takes one of an endpoint's `limit` concurrency slots for `holder` (a job id) for at most
+   * `leaseMs` of real time (a crashed worker's slot frees itself). 0 when taken, else about how
+   * many milliseconds until one may free up.
+   */
+  acquireSlot(endpointId: string, holder: string, limit: number, leaseMs: number): Promise<number>;
+  releaseSlot(endpointId: string, holder: string): Promise<void>;
+  /**
+   * Takes one send from an endpoint's rate limit (`perSecond`, GCRA with a burst of one second's
+   * worth). 0 when allowed now, else the milliseconds (on `now`'s clock) until it would be.
+   */
+  takeRateToken(endpointId: string, perSecond: number, now: number): Promise<number>;
+
+  /** Saves the last bus cursor handled per tenant. */
+  saveCursors(cursors: Readonly<Record<string, string>>): Promise<void>;
+  loadCursors(): Promise<Record<string, string>>;
+
+  /** Stops the worker and releases what the store opened (never a client it was given). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './start-redis-server';
+
+/** A redis-server this test owns that keeps its data (AOF, fsync always) across a crash. */
+export interface PersistentRedisServer {
+  port: number;
+  url: string;
+  /** Kills it at once (SIGKILL), as a crash would; what was written survives. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, reloading what it had. */
+  restart(): Promise<void>;
+  /** Stops it for good and deletes its data. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server` on a free port with an append-only file synced on every write, in a
+ * throwaway directory: after `kill()` and `restart()` it comes back with its data, as a Redis
+ * configured for durability does after a crash.
+ */
+export async function startPersistentRedisServer(): Promise<PersistentRedisServer> {
+  const port = await freePort();
+  const directory = mkdtempSync(join(tmpdir(), 'calltrack-redis-'));
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const process = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        directory,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--daemonize',
+        'no',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = process;
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          process.stdout?.off('data', onData);
+          resolve();
+        }
+      };
+      process.stdout?.on('data', onData);
+      process.once('error', reject);
+      process.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
+    });
+  };
+
+  const kill = async (): Promise<void> => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+
+  await launch();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    restart: launch,
+    async stop() {
+      await kill();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
