@@ -202,7 +202,7 @@ describe.skipIf(!redis)('createCallTracker on Redis (property): published snapsh
         expectValidSnapshots(published);
         expect(published).toEqual(twoStep.accepted);
       }),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
     await bus.close();
   }, 120_000);
