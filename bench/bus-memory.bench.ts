@@ -4,8 +4,8 @@
 // by sealCallEvent: the bus skips the schema).
 import { EventEmitter, on } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createMemoryBus, sealCallEvent } from '@calltrack/bus';
-import type { CallEvent } from '@calltrack/core';
+import { createMemoryBus } from '@calltrack/bus';
+import { type CallEvent, sealCallEvent } from '@calltrack/core';
 import { benchEvent } from './lib/bench-event';
 import { perSecond, printTable, ratio } from './lib/report';
 

@@ -6,7 +6,7 @@
 // Redis cannot skew them; they are skipped when redis-server is not installed.
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
-import type { CallEvent, CallStatus, EventSink } from '@calltrack/core';
+import { type CallEvent, type CallStatus, type EventSink, sealCallEvent } from '@calltrack/core';
 import { startRedisServer } from '@calltrack/test-utils';
 import { createCallTracker, createMemoryCallStore } from '@calltrack/tracker';
 import { createRedisCallStore } from '@calltrack/tracker/redis';
@@ -140,6 +140,15 @@ const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}×`;
 }
 
 // ---- Redis ---------------------------------------------------------------------------------
+// Paths, alternated round by round (medians reported; the machine is shared and noisy):
+// - bare: `bus.publish` of the Redis bus, the physical baseline of a tracked event;
+// - two-step: the tracker applies, then publishes, then confirms (what any bus that is not a
+//   Redis bus of the same Redis gets; forced here by handing the tracker a plain sink over the
+//   same Redis bus);
+// - one-step: the tracker on a Redis bus of the same Redis: apply and publish in one script.
+// With plain events (validated on the way in) and with events sealed beforehand, as the provider
+// handlers hand them over. CPU per event is this process's (`process.cpuUsage`) and the Redis
+// server's (`INFO cpu`): steadier than rates on a loaded machine.
 let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
 try {
   server = await startRedisServer();
@@ -150,6 +159,7 @@ if (server) {
   const redis = new Redis(server.url);
   try {
     const calls = 2000;
+    const rounds = 3;
     const buses: EventBus[] = [];
     const memoryBus = () => {
       const bus = createMemoryBus();
@@ -161,6 +171,47 @@ if (server) {
       buses.push(bus);
       return bus;
     };
+    /** The Redis bus as a plain sink: the tracker cannot tell what it is, so it goes two-step. */
+    const hidden = (bus: EventBus): EventSink => ({ publish: (event) => bus.publish(event) });
+    const redisCpu = async (): Promise<number> => {
+      const info = await redis.info('cpu');
+      const seconds = (name: string) =>
+        Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+      return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+    };
+    interface Measured {
+      rate: number;
+      cpu: number;
+      inRedis: number;
+    }
+    const measure = async (
+      sink: EventSink,
+      events: readonly CallEvent[],
+      concurrency: number,
+    ): Promise<Measured> => {
+      gc();
+      const redisBefore = await redisCpu();
+      const cpuBefore = process.cpuUsage();
+      const rate = await throughput(sink, events, concurrency);
+      const cpu = process.cpuUsage(cpuBefore);
+      const inRedis = (await redisCpu()) - redisBefore;
+      return {
+        rate,
+        cpu: (cpu.user + cpu.system) / events.length,
+        inRedis: inRedis / events.length,
+      };
+    };
+    const median = (values: number[]) =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const summary = (runs: Measured[]): Measured => ({
+      rate: median(runs.map((run) => run.rate)),
+      cpu: median(runs.map((run) => run.cpu)),
+      inRedis: median(runs.map((run) => run.inRedis)),
+    });
+    const cpuText = (measured: Measured) =>
+      `${measured.cpu.toFixed(1)} µs + Redis ${measured.inRedis.toFixed(1)} µs`;
+
+    // Warm-up: every path once, so scripts are loaded and the JIT has seen them.
     await throughput(
       createCallTracker({
         bus: memoryBus(),
@@ -170,55 +221,105 @@ if (server) {
       lifecycles(300, 'w'),
     );
     await throughput(redisBus('warm-bus'), lifecycles(300, 'w'));
+    await throughput(
+      createCallTracker({
+        bus: redisBus('warm-one-bus'),
+        store: createRedisCallStore({ redis, prefix: 'warm-one' }),
+        logger: silent,
+      }),
+      lifecycles(300, 'w1'),
+    );
 
     for (const concurrency of [1, 32]) {
-      const events = lifecycles(calls, `r${concurrency}`);
-      const bare = await throughput(memoryBus(), events, concurrency);
-      const tracked = await throughput(
-        createCallTracker({
-          bus: memoryBus(),
-          store: createRedisCallStore({ redis, prefix: `s${concurrency}` }),
-          logger: silent,
-        }),
-        events,
-        concurrency,
-      );
-      row(
-        `redis store + memory bus, ${concurrency} in flight`,
-        `${events.length} events`,
-        rate(bare),
-        rate(tracked),
-        ratio(tracked, bare),
-      );
-      const bareRedis = await throughput(redisBus(`b${concurrency}`), events, concurrency);
-      const trackedRedis = await throughput(
-        createCallTracker({
-          bus: redisBus(`tb${concurrency}`),
-          store: createRedisCallStore({ redis, prefix: `ts${concurrency}` }),
-          logger: silent,
-        }),
-        events,
-        concurrency,
-      );
-      row(
-        `redis store + redis bus, ${concurrency} in flight`,
-        `${events.length} events`,
-        rate(bareRedis),
-        rate(trackedRedis),
-        ratio(trackedRedis, bareRedis),
-      );
+      {
+        const events = lifecycles(calls, `r${concurrency}`);
+        const bare = await throughput(memoryBus(), events, concurrency);
+        const tracked = await throughput(
+          createCallTracker({
+            bus: memoryBus(),
+            store: createRedisCallStore({ redis, prefix: `s${concurrency}` }),
+            logger: silent,
+          }),
+          events,
+          concurrency,
+        );
+        row(
+          `redis store + memory bus, ${concurrency} in flight`,
+          `${events.length} events`,
+          rate(bare),
+          rate(tracked),
+          ratio(tracked, bare),
+        );
+      }
+      for (const sealed of [false, true]) {
+        const runs: Record<'bare' | 'two' | 'one', Measured[]> = { bare: [], two: [], one: [] };
+        for (let round = 0; round < rounds; round += 1) {
+          const id = `${concurrency}${sealed ? 's' : 'p'}${round}`;
+          const plain = lifecycles(calls, id);
+          const events = sealed ? plain.map((event) => sealCallEvent(event)) : plain;
+          runs.bare.push(await measure(redisBus(`b${id}`), events, concurrency));
+          runs.two.push(
+            await measure(
+              createCallTracker({
+                bus: hidden(redisBus(`tb${id}`)),
+                store: createRedisCallStore({ redis, prefix: `ts${id}` }),
+                logger: silent,
+              }),
+              events,
+              concurrency,
+            ),
+          );
+          runs.one.push(
+            await measure(
+              createCallTracker({
+                bus: redisBus(`ob${id}`),
+                store: createRedisCallStore({ redis, prefix: `os${id}` }),
+                logger: silent,
+              }),
+              events,
+              concurrency,
+            ),
+          );
+        }
+        const [bare, two, one] = [summary(runs.bare), summary(runs.two), summary(runs.one)];
+        const kind = sealed ? 'sealed events' : 'plain events';
+        const size = `${calls * 4} events, ${kind}`;
+        row(
+          `redis bus.publish (bare), ${concurrency} in flight`,
+          size,
+          rate(bare.rate),
+          cpuText(bare),
+          '1.00×',
+        );
+        row(
+          `redis store + redis bus, two-step, ${concurrency} in flight`,
+          size,
+          rate(bare.rate),
+          `${rate(two.rate)}; ${cpuText(two)}`,
+          `${ratio(two.rate, bare.rate)} (CPU ${ratio(bare.cpu + bare.inRedis, two.cpu + two.inRedis)})`,
+        );
+        row(
+          `redis store + redis bus, one step, ${concurrency} in flight`,
+          size,
+          rate(bare.rate),
+          `${rate(one.rate)}; ${cpuText(one)}`,
+          `${ratio(one.rate, bare.rate)} (CPU ${ratio(bare.cpu + bare.inRedis, one.cpu + one.inRedis)})`,
+        );
+      }
     }
     await Promise.all(buses.map((bus) => bus.close()));
 
-    // Commands per ingested event, with the Redis bus: those the clients sent (round trips;
-    // the confirmation is one, sent without waiting), and those Redis ran, scripts included
-    // (this server is the bench's own: resetting its statistics disturbs nobody).
-    {
-      const events = lifecycles(calls, 'c');
-      const bus = createRedisBus({ redis, prefix: 'cb' });
+    // Commands per ingested event, with the Redis bus, on each path: those the client sent
+    // (round trips; the two-step confirmation is one, sent without waiting), and those Redis
+    // ran, scripts included (this server is the bench's own: resetting its statistics disturbs
+    // nobody).
+    for (const path of ['two-step', 'one step'] as const) {
+      const slug = path === 'two-step' ? 'c2' : 'c1';
+      const events = lifecycles(calls, slug);
+      const bus = createRedisBus({ redis, prefix: `cb-${slug}` });
       const tracker = createCallTracker({
-        bus,
-        store: createRedisCallStore({ redis, prefix: 'cs' }),
+        bus: path === 'two-step' ? hidden(bus) : bus,
+        store: createRedisCallStore({ redis, prefix: `cs-${slug}` }),
         logger: silent,
       });
       await redis.config('RESETSTAT');
@@ -238,14 +339,14 @@ if (server) {
       const perEvent = (count: number) => (count / events.length).toFixed(2);
       const clientTotal = [...sent.values()].reduce((sum, count) => sum + count, 0);
       row(
-        'redis store + redis bus: client commands per event',
+        `redis store + redis bus, ${path}: client commands per event`,
         `${events.length} events`,
         [...sent].map(([name, count]) => `${name} ${perEvent(count)}`).join(', '),
         '',
         perEvent(clientTotal),
       );
       row(
-        'redis store + redis bus: commands Redis ran per event',
+        `redis store + redis bus, ${path}: commands Redis ran per event`,
         'scripts included',
         '',
         '',

@@ -3,8 +3,8 @@
 // or through the Redis bus with events sealed beforehand (validated once, ahead of time, as a
 // producer that validates anyway would hand them over). Prints its CPU time per event at the end.
 import { createInterface } from 'node:readline';
-import { sealCallEvent } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
+import { sealCallEvent } from '@calltrack/core';
 import { Redis } from 'ioredis';
 import { benchEvent } from './bench-event';
 

@@ -1,5 +1,6 @@
+import { callEventSchema, sealCallEvent } from '@calltrack/core';
 import { makeCallEvent } from '@calltrack/test-utils';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { take } from './__tests__/collect';
 import { describeEventBus } from './__tests__/describe-event-bus';
 import { createMemoryBus } from './create-memory-bus';
@@ -34,6 +35,24 @@ describe('createMemoryBus', () => {
     expect(await take(tooOld, 1)).toEqual([
       { type: 'reset', recovered: false, reason: 'history-gap' },
     ]);
+  });
+
+  it('publishes a sealed event as it is, without validating it again; a plain one is validated', async () => {
+    const bus = createMemoryBus();
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    const sealed = sealCallEvent(makeCallEvent());
+    const validations = vi.spyOn(callEventSchema, 'safeParse');
+    try {
+      await bus.publish(sealed);
+      expect(validations).not.toHaveBeenCalled();
+      await bus.publish(makeCallEvent());
+      expect(validations).toHaveBeenCalledTimes(1);
+    } finally {
+      validations.mockRestore();
+    }
+    const [message] = await take(subscription, 1);
+    expect(message?.type === 'event' && message.event).toBe(sealed);
+    await bus.close();
   });
 
   it('rejects limits that cannot work', () => {

@@ -1,4 +1,4 @@
-import { type CallEvent, parseCallEvent } from '@calltrack/core';
+import { type CallEvent, isSealedCallEvent, parseCallEvent } from '@calltrack/core';
 import { createBusEpoch, formatBusCursor, parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
 import { checkSubscribeOptions } from './check-subscribe-options';
@@ -12,7 +12,6 @@ import type {
 } from './event-bus';
 import { matchesSubscription } from './matches-subscription';
 import { resolveBusOptions } from './resolve-bus-options';
-import { isSealedCallEvent } from './seal-call-event';
 
 /** Options of {@link createMemoryBus}. */
 export interface MemoryBusOptions extends BusOptions {

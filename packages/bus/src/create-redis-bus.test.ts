@@ -183,10 +183,15 @@ describe.skipIf(!redis)('createRedisBus', () => {
         },
       },
     });
-    const error = await publishEvents(bus, [event]).catch((caught: unknown) => caught);
+    // Published as it is, the event is validated (one read) and then written (a second read).
+    const error = await bus.publish(event).catch((caught: unknown) => caught);
     expect(InvalidEventError.isInstance(error)).toBe(true);
     expect((error as InvalidEventError).status).toBe(400);
     expect(await client.exists(redisBusKeys(`${prefix}:getter`, 'tenant-a').meta)).toBe(0);
+    // Through a provider's publishEvents it is sealed first: the getter is read once, into a copy.
+    reads = 0;
+    await expect(publishEvents(bus, [event])).resolves.toEqual({ published: 1, duplicates: 0 });
+    expect(reads).toBe(1);
     await bus.close();
   });
 

@@ -1,13 +1,16 @@
 import { InvalidArgumentError } from '@calltrack/core';
+import { type RedisBusIngest, redisBusIngestKey } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import { checkSubscribeOptions } from './check-subscribe-options';
 import { createRedisChannelHub } from './create-redis-channel-hub';
-import { createRedisPublisher } from './create-redis-publisher';
+import { createRedisPublisher, redisPublishSettings } from './create-redis-publisher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
 import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscription-queue';
 import { detectRedisPubSubMode } from './detect-redis-pubsub-mode';
 import type { BusOptions, BusSubscribeOptions, BusSubscription, EventBus } from './event-bus';
-import { checkRedisBusPrefix } from './redis-bus-keys';
+import { checkRedisBusPrefix, redisBusKeys } from './redis-bus-keys';
+import { redisPublishFunctions } from './redis-bus-scripts';
+import { registerRedisBusTenant } from './register-redis-bus-tenant';
 import { resolveBusOptions } from './resolve-bus-options';
 import { subscribeRedisAllTenants } from './subscribe-redis-all-tenants';
 import { subscribeRedisTenant } from './subscribe-redis-tenant';
@@ -137,7 +140,29 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     hub.close();
   };
 
-  return { publish, subscribe, close };
+  // What a tracker on a Redis store of the same deployment needs to publish inside its own apply
+  // script (decision 0030): an internal contract under a symbol key, not in the EventBus type.
+  let functions: Promise<string> | undefined;
+  const ingest: RedisBusIngest = {
+    redis,
+    metaKey: (tenantId) => redisBusKeys(prefix, tenantId).meta,
+    publishFunctions: () => {
+      functions ??= mode().then((kind) =>
+        redisPublishFunctions(redisPublishSettings({ maxEvents, maxAgeMs, metaTtlMs }, kind)),
+      );
+      functions.catch(() => {
+        functions = undefined;
+      });
+      return functions;
+    },
+    registerTenant: (tenantId) =>
+      registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) =>
+        report(error instanceof Error ? error : new Error(String(error))),
+      ),
+  };
+  const bus: EventBus = { publish, subscribe, close };
+  Object.defineProperty(bus, redisBusIngestKey, { value: ingest });
+  return bus;
 }
 
 function positive(name: string, value: number): number {

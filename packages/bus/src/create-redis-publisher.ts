@@ -1,14 +1,20 @@
-import { BusUnavailableError, type CallEvent, parseCallEvent } from '@calltrack/core';
+import {
+  BusUnavailableError,
+  type CallEvent,
+  isSealedCallEvent,
+  parseCallEvent,
+} from '@calltrack/core';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import { formatBusCursor } from './bus-cursor';
+import { callEventJson } from './call-event-json';
 import { createDeadlineQueue } from './create-deadline-queue';
 import { createKeyBatcher } from './create-key-batcher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
 import type { BusPublishResult } from './event-bus';
 import type { RedisBusClient } from './redis-bus-client';
-import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
-import { redisPublishScript } from './redis-bus-scripts';
-import { callEventJson, isSealedCallEvent } from './seal-call-event';
+import { redisBusKeys } from './redis-bus-keys';
+import { type RedisPublishSettings, redisPublishScript } from './redis-bus-scripts';
+import { registerRedisBusTenant } from './register-redis-bus-tenant';
 
 /** Options of {@link createRedisPublisher}. */
 export interface RedisPublisherOptions {
@@ -26,12 +32,29 @@ export interface RedisPublisherOptions {
 
 const unavailableStatuses = new Set(['reconnecting', 'close', 'end']);
 
+/** The settings written into the publish script (and functions) of a bus. */
+export function redisPublishSettings(
+  options: Pick<RedisPublisherOptions, 'maxEvents' | 'maxAgeMs' | 'metaTtlMs'>,
+  mode: RedisPubSubMode,
+): RedisPublishSettings {
+  return {
+    maxEvents: options.maxEvents,
+    maxAgeMs: options.maxAgeMs,
+    metaTtlMs: options.metaTtlMs,
+    command: mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH',
+    register: mode === 'sharded',
+  };
+}
+
 interface Pending {
   event: CallEvent;
   json: string;
   /** Its deadline passed: the caller was told it may or may not be published, so it is not. */
   abandoned: boolean;
 }
+
+/** What an event whose deadline passed before it was sent gets (nobody reads it). */
+const abandonedResult: BusPublishResult = { cursor: '', duplicate: false };
 
 /** Publishes one JSON argument list of at most this size per script call (events can be MiBs). */
 const maxBatchBytes = 1024 * 1024;
@@ -45,57 +68,51 @@ export function createRedisPublisher(
   options: RedisPublisherOptions,
 ): (event: CallEvent) => Promise<BusPublishResult> {
   const { redis, prefix, publishTimeoutMs } = options;
-  const registry = redisBusTenantRegistry(prefix);
   let script: RedisScript | undefined;
   const deadlines = createDeadlineQueue(publishTimeoutMs);
 
   const unavailable = (message: string, cause?: unknown): BusUnavailableError =>
     new BusUnavailableError({ message, cause });
 
-  /** Makes the tenant known to all-tenants subscribers; repeated until it succeeded once. */
-  const register = async (tenantId: string, meta: string): Promise<void> => {
-    await redis.sadd(registry.key, tenantId);
-    await redis.spublish(registry.channel, tenantId);
-    await redis.hset(meta, 'reg', 1);
-  };
-
   const scriptFor = (mode: RedisPubSubMode): RedisScript =>
-    defineRedisScript(
-      redisPublishScript({
-        maxEvents: options.maxEvents,
-        maxAgeMs: options.maxAgeMs,
-        metaTtlMs: options.metaTtlMs,
-        command: mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH',
-        register: mode === 'sharded',
-      }),
-    );
+    defineRedisScript(redisPublishScript(redisPublishSettings(options, mode)));
 
   /** Publishes a batch of one tenant's events with one script call. */
   const publishBatch = async (meta: string, batch: Pending[]): Promise<BusPublishResult[]> => {
     script ??= scriptFor(await options.mode());
-    const live = batch.filter((pending) => !pending.abandoned);
-    if (live.length === 0) return [];
+    // Those whose deadline passed while they waited are not sent; which were is kept by index.
+    const sent: boolean[] = new Array(batch.length);
     const args: string[] = [];
-    for (const { json, event } of live) args.push(json, event.id);
-    const [epoch, registering, ...seqs] = (await runRedisScript(redis, script, [meta], args)) as [
-      string,
-      number,
-      ...number[],
-    ];
-    if (registering === 1) {
+    let tenantId: string | undefined;
+    for (let index = 0; index < batch.length; index += 1) {
+      const pending = batch[index] as Pending;
+      sent[index] = !pending.abandoned;
+      if (pending.abandoned) continue;
+      args.push(pending.json, pending.event.id);
+      tenantId ??= pending.event.tenantId;
+    }
+    // An abandoned one's promise is already rejected: what it gets here goes nowhere.
+    if (tenantId === undefined) return batch.map(() => abandonedResult);
+    const reply = (await runRedisScript(redis, script, [meta], args)) as (string | number)[];
+    const epoch = reply[0] as string;
+    if (reply[1] === 1) {
       // The events are published; a failed registration is tried again on the next publish.
-      await register((live[0] as Pending).event.tenantId, meta).catch((error: unknown) =>
+      await registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) =>
         options.report(error instanceof Error ? error : new Error(String(error))),
       );
     }
-    const results = new Map(
-      live.map((pending, index) => {
-        const seq = seqs[index] as number;
-        return [pending, { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 }];
-      }),
-    );
-    // An abandoned one's promise is already rejected: what it gets here goes nowhere.
-    return batch.map((pending) => results.get(pending) ?? { cursor: '', duplicate: false });
+    const results: BusPublishResult[] = new Array(batch.length);
+    let next = 2;
+    for (let index = 0; index < batch.length; index += 1) {
+      if (!sent[index]) {
+        results[index] = abandonedResult;
+        continue;
+      }
+      const seq = reply[next] as number;
+      next += 1;
+      results[index] = { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 };
+    }
+    return results;
   };
   // Events of one tenant published while its previous script call runs go together in the next
   // one: no added latency at rest, and the per-call cost shared under load.

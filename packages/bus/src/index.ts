@@ -1,3 +1,8 @@
+/**
+ * Moved to `@calltrack/core`, so providers and the tracker share it: import it from there.
+ * @deprecated Import `sealCallEvent` from `@calltrack/core`.
+ */
+export { sealCallEvent } from '@calltrack/core';
 export type { BusDeliveryFailure } from './bus-delivery-error';
 export { BusDeliveryError } from './bus-delivery-error';
 export type { MemoryBusOptions } from './create-memory-bus';
@@ -13,4 +18,3 @@ export type {
   BusSubscription,
   EventBus,
 } from './event-bus';
-export { sealCallEvent } from './seal-call-event';

@@ -3,7 +3,7 @@ import {
   type CallEventData,
   type CallStatus,
   checkWebhookTenant,
-  parseCallEvent,
+  sealCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
 import { callerDeskStatusKey, mapCallerDeskCallStatus } from './map-callerdesk-call-status';
@@ -68,7 +68,7 @@ export function buildCallerDeskEvents(
     data: CallEventData,
     status?: CallStatus,
   ) =>
-    parseCallEvent({
+    sealCallEvent({
       ...common,
       id: `${provider}:${callId}:${id}`,
       type,

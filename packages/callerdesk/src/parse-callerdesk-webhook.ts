@@ -28,7 +28,8 @@ export interface ParseCallerDeskWebhookOptions {
 
 /**
  * Turns one CallerDesk webhook (GET query, POST form or JSON) into normalized `CallEvent`s, each
- * validated with core's `parseCallEvent`. Ids depend only on the payload, so a retried webhook
+ * sealed with core's `sealCallEvent` (validated once and frozen: the tracker and the bus take it
+ * without validating it again; copy one to change it). Ids depend only on the payload, so a retried webhook
  * yields the same ids:
  *
  * - a **live call** payload gives `call.initiated` (`queued`, id `callerdesk:<CallSid>:initiated`,

@@ -33,8 +33,8 @@ interface Frame {
  * Checks that `value` can be written as JSON within `limits`, without recursion: a value nested
  * 100,000 levels deep (or a cycle, which is nested infinitely deep) is reported, never a stack
  * overflow. The walk stops at the first violation, so its cost is bounded by the limits, not by
- * the value. `toJSON` is honoured as `JSON.stringify` honours it; functions, symbols and
- * `undefined` count as omitted.
+ * the value. `toJSON` is honoured as `JSON.stringify` honours it, boxed primitives are unwrapped;
+ * functions, symbols and `undefined` count as omitted.
  */
 export function checkJsonLimits(
   value: unknown,
@@ -55,6 +55,10 @@ export function checkJsonLimits(
       } catch {
         return violation(frame, 'unserializable', 'has a toJSON() that throws');
       }
+    }
+    // JSON writes a boxed primitive (`new String('a')`) as the primitive.
+    if (current instanceof Number || current instanceof String || current instanceof Boolean) {
+      current = current.valueOf();
     }
     switch (typeof current) {
       case 'string':

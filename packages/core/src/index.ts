@@ -68,6 +68,7 @@ export { publishEvents } from './publish-events';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
 export { resolveWebhookTenant } from './resolve-webhook-tenant';
+export { isSealedCallEvent, sealCallEvent, withCallSnapshot } from './seal-call-event';
 export { singleCredential } from './single-credential';
 export type { SecretLookupResult, Secrets } from './some-secret';
 export { someSecret } from './some-secret';

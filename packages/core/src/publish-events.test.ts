@@ -4,8 +4,8 @@ import { BusUnavailableError } from './errors/bus-unavailable-error';
 import { CallTrackError } from './errors/calltrack-error';
 import { InvalidEventError } from './errors/invalid-event-error';
 import type { EventSink } from './event-sink';
-import { parseCallEvent } from './parse-call-event';
 import { publishEvents } from './publish-events';
+import { isSealedCallEvent, sealCallEvent } from './seal-call-event';
 
 const event = (id: string): CallEvent => ({
   id,
@@ -50,21 +50,47 @@ describe('publishEvents', () => {
     expect(target.seen).toEqual(['a']);
   });
 
-  it('keeps a 4xx CallTrackError from the sink, so the provider stops retrying an event the bus refuses', async () => {
+  it('hands the sink sealed events: validated once here, or already sealed by the parser', async () => {
+    const target = sink(() => false);
+    const received: CallEvent[] = [];
+    const already = sealCallEvent(event('b'));
+    await publishEvents(
+      {
+        publish: async (published) => {
+          received.push(published);
+          return target.publish(published);
+        },
+      },
+      [event('a'), already],
+    );
+    expect(received.every(isSealedCallEvent)).toBe(true);
+    expect(received[1]).toBe(already);
+  });
+
+  it('refuses an invalid event with a 400 before publishing any event of the webhook', async () => {
     const deep: Record<string, unknown> = {};
     let cursor = deep;
     for (let level = 0; level < 20_000; level += 1) cursor = cursor.a = {};
-    const refusing: EventSink = {
-      publish: async (published) => ({ duplicate: !!parseCallEvent(published) }),
-    };
-    const error = await publishEvents(refusing, [
-      { ...event('a'), data: { metadata: deep } },
+    const target = sink(() => false);
+    const error = await publishEvents(target, [
+      event('a'),
+      { ...event('b'), data: { metadata: deep } },
     ]).catch((caught: unknown) => caught);
     expect(InvalidEventError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({
       status: 400,
       field: 'data.metadata.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a',
     });
+    expect(target.seen).toEqual([]);
+  });
+
+  it('keeps a 4xx CallTrackError from the sink, so the provider stops retrying an event the sink refuses', async () => {
+    const refused = new InvalidEventError({ issues: [{ field: 'callId', message: 'unknown' }] });
+    const error = await publishEvents(
+      sink(() => refused),
+      [event('a')],
+    ).catch((caught: unknown) => caught);
+    expect(error).toBe(refused);
   });
 
   it('turns any other failure into a 500 publish_failed, so the provider retries', async () => {

@@ -1,6 +1,7 @@
 import type { CallEvent } from './call-event-schema';
 import { CallTrackError } from './errors/calltrack-error';
 import type { EventSink } from './event-sink';
+import { sealCallEvent } from './seal-call-event';
 
 /** What {@link publishEvents} did. */
 export interface PublishEventsResult {
@@ -11,7 +12,10 @@ export interface PublishEventsResult {
 }
 
 /**
- * Publishes a webhook's events into a sink in order, for provider handlers. A `CallTrackError`
+ * Publishes a webhook's events into a sink in order, for provider handlers. Every event is sealed
+ * first (`sealCallEvent`: validated and frozen, unless the provider's parser sealed it already),
+ * so the tracker and the bus take it without validating it again, and an invalid event is a 400
+ * before any event of the webhook is published. A `CallTrackError`
  * from the sink is kept: a 4xx one (an event the bus refuses, such as `InvalidEventError`) is
  * answered 4xx so the provider stops retrying what can never succeed; a 5xx one (such as
  * `BusUnavailableError`) is answered 5xx so it retries. Any other failure becomes 500
@@ -22,7 +26,8 @@ export async function publishEvents(
   events: readonly CallEvent[],
 ): Promise<PublishEventsResult> {
   let duplicates = 0;
-  for (const event of events) {
+  const sealed = events.map(sealCallEvent);
+  for (const event of sealed) {
     try {
       const result = await sink.publish(event);
       if (result?.duplicate === true) duplicates += 1;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError } from './errors/invalid-argument-error';
 import { toReceivedAt } from './to-received-at';
 
@@ -15,6 +15,18 @@ describe('toReceivedAt', () => {
     const received = Date.parse(toReceivedAt(undefined));
     expect(received).toBeGreaterThanOrEqual(before);
     expect(received).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('follows the clock: the same text within a millisecond, the next one after', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-21T10:00:00.000Z') });
+    try {
+      expect(toReceivedAt(undefined)).toBe('2026-11-21T10:00:00.000Z');
+      expect(toReceivedAt(undefined)).toBe('2026-11-21T10:00:00.000Z');
+      vi.advanceTimersByTime(1);
+      expect(toReceivedAt(undefined)).toBe('2026-11-21T10:00:00.001Z');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it.each([['yesterday'], [Number.NaN], [-1], [Date.UTC(10000, 0, 1)]])(

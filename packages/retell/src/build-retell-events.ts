@@ -6,7 +6,7 @@ import {
   checkWebhookTenant,
   InvalidPayloadError,
   isTerminalStatus,
-  parseCallEvent,
+  sealCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
 import { mapRetellCallStatus } from './map-retell-call-status';
@@ -44,7 +44,7 @@ export function buildRetellEvents(
     data: CallEventData,
     status?: CallStatus,
   ) =>
-    parseCallEvent({
+    sealCallEvent({
       ...common,
       id: `${provider}:${callId}:${id}`,
       type,

@@ -19,8 +19,9 @@ export interface ParseRetellWebhookOptions {
 }
 
 /**
- * Turns one Retell webhook into normalized `CallEvent`s, each validated with core's
- * `parseCallEvent`. Ids depend only on the payload, so a retried webhook yields the same ids:
+ * Turns one Retell webhook into normalized `CallEvent`s, each sealed with core's
+ * `sealCallEvent` (validated once and frozen: the tracker and the bus take it without validating
+ * it again; copy one to change it). Ids depend only on the payload, so a retried webhook yields the same ids:
  *
  * - `call_started` → `call.initiated` (`queued`) and `call.answered` (`in-progress`), ids
  *   `retell:<call_id>:initiated` / `:answered`. Retell sends `call_started` only for calls that

@@ -38,34 +38,48 @@ local function keepAnalyticsBucket(key, granularity, start, at, retentionMs)
   redis.call('PEXPIRE', key, math.max(1, start + granularity.sizeMs + retentionMs[granularity.name] - at))
 end
 
--- The tenant's active-call count changed to level (by delta, 1 or -1).
+-- The tenant's active-call count changed to level (by delta, 1 or -1). One read and one write
+-- per bucket; the expiry is set when the bucket gets its first level (the same absolute time for
+-- every write to it, so later writes need not repeat it).
 local function recordLevel(base, level, delta, at, retentionMs)
   for _, granularity in ipairs(analyticsGranularities) do
     local start = analyticsBucketStart(granularity.sizeMs, at)
     local key = analyticsBucketKey(base, granularity, start)
-    redis.call('HSETNX', key, 'open', level - delta)
-    redis.call('HSET', key, 'level', level)
-    local peak = tonumber(redis.call('HGET', key, 'peak'))
-    if peak == nil or level > peak then redis.call('HSET', key, 'peak', level) end
-    if delta > 0 then redis.call('HINCRBY', key, 'started', 1) end
-    keepAnalyticsBucket(key, granularity, start, at, retentionMs)
+    local bucket = redis.call('HMGET', key, 'open', 'peak', 'started')
+    local writes = { 'level', level }
+    if not bucket[1] then
+      writes[#writes + 1] = 'open'
+      writes[#writes + 1] = level - delta
+    end
+    local peak = tonumber(bucket[2])
+    if peak == nil or level > peak then
+      writes[#writes + 1] = 'peak'
+      writes[#writes + 1] = level
+    end
+    if delta > 0 then
+      writes[#writes + 1] = 'started'
+      writes[#writes + 1] = (tonumber(bucket[3]) or 0) + 1
+    end
+    redis.call('HSET', key, unpack(writes))
+    if not bucket[1] then keepAnalyticsBucket(key, granularity, start, at, retentionMs) end
   end
 end
 
 -- A call ended: counted where the end was decided; its agent's talk time is spread over the
--- buckets the call spanned (no further back than the retention).
+-- buckets the call spanned (no further back than the retention). Counters stay HINCRBYs (exact
+-- 64-bit sums); a bucket's expiry is set by the first write of each kind to it.
 local function recordEnd(base, ended, at, retentionMs)
   for _, granularity in ipairs(analyticsGranularities) do
     local sizeMs = granularity.sizeMs
     local start = analyticsBucketStart(sizeMs, at)
     local key = analyticsBucketKey(base, granularity, start)
-    redis.call('HINCRBY', key, 'ended', 1)
+    local endedCount = redis.call('HINCRBY', key, 'ended', 1)
     redis.call('HINCRBY', key, ${toLuaLiteral(endedStatusPrefix)} .. ended.status, 1)
     if ended.answered then
       redis.call('HINCRBY', key, 'answered', 1)
       redis.call('HINCRBY', key, 'durationMs', ended.durationMs)
     end
-    keepAnalyticsBucket(key, granularity, start, at, retentionMs)
+    if endedCount == 1 then keepAnalyticsBucket(key, granularity, start, at, retentionMs) end
     if granularity.tracksAgentTime and ended.agentId ~= nil and ended.durationMs > 0 then
       local from = math.max(at - ended.durationMs, at - retentionMs[granularity.name])
       local talkStart = analyticsBucketStart(sizeMs, from)
@@ -74,10 +88,13 @@ local function recordEnd(base, ended, at, retentionMs)
         if overlap > 0 then
           local talkKey = analyticsBucketKey(base, granularity, talkStart)
           local agentsKey = talkKey .. ${toLuaLiteral(agentsSuffix)}
-          redis.call('HINCRBY', talkKey, 'agentTalkMs', overlap)
+          local talkMs = redis.call('HINCRBY', talkKey, 'agentTalkMs', overlap)
           redis.call('SADD', agentsKey, ended.agentId)
-          keepAnalyticsBucket(talkKey, granularity, talkStart, at, retentionMs)
-          keepAnalyticsBucket(agentsKey, granularity, talkStart, at, retentionMs)
+          if talkMs == overlap then
+            -- The first talk time in the bucket: its hash may be new, its agents set is.
+            keepAnalyticsBucket(talkKey, granularity, talkStart, at, retentionMs)
+            keepAnalyticsBucket(agentsKey, granularity, talkStart, at, retentionMs)
+          end
         end
         talkStart = talkStart + sizeMs
       end

@@ -11,40 +11,70 @@ import { toLuaLiteral } from './to-lua-literal';
  *
  * Returns `applied`: `outcome`, `wasActive`, `isActive`, `previousBranchId` (the branch before
  * the transition), `learnedBranchId` (a branch this transition gave the call), `startedAt`,
- * `startedChanged` (it moved earlier), `answeredAt`, `status`. The store's indexes are kept by
- * the `call-indexes` fragment from it.
+ * `startedChanged` (it moved earlier), `answeredAt`, `status`, `identity` (the call's identity
+ * fields after it) and `durationJson` (the `durationMs` detail, when this transition wrote it). The store's indexes are kept by the `call-indexes` fragment from it.
+ *
+ * Redis commands are few on purpose (each costs about as much as the command itself): the
+ * call's state, identity and the event's mark in one `HMGET`, the details' positions in another,
+ * every write in one `HSET`, and the expiry only when it changes.
  */
 export const applyCallTransitionLua = defineLuaFragment(
   'apply-call-transition',
   `
 local callIdentityFills = ${toLuaLiteral(callIdentityFills)}
+-- Read in one HMGET: the state, the identity fields, then the event's mark (index below).
+local callStateFields = { 'status', 'updatedAt', 'createdAt', 'startedAt', 'answeredAt', 'version',
+  unpack(callIdentityFills) }
+local callMarkIndex = #callStateFields + 1
 
-local function mergeDetails(callKey, transition, details)
-  if #details == 0 then return end
+-- Appends field / value pairs to one HSET's arguments.
+local function addWrite(writes, field, value)
+  writes[#writes + 1] = field
+  writes[#writes + 1] = value
+end
+
+-- Each detail the event carries, unless a later event already wrote it (positions read in one
+-- HMGET). Returns the durationMs detail's JSON when this event wrote it.
+local function mergeDetails(callKey, transition, details, writes)
+  if #details == 0 then return nil end
   local position = encodeCallPosition(transition.sequence, transition.occurredAt, transition.eventId)
   local decoded = decodeCallPosition(position)
-  for _, detail in ipairs(details) do
-    local stored = present(redis.call('HGET', callKey, positionField(detail.name)))
-    if stored == nil or compareCallPositions(decoded, decodeCallPosition(stored)) >= 0 then
-      redis.call('HSET', callKey, detailField(detail.name), detail.json, positionField(detail.name), position)
+  local fields = {}
+  for index, detail in ipairs(details) do fields[index] = positionField(detail.name) end
+  local stored = redis.call('HMGET', callKey, unpack(fields))
+  local durationJson = nil
+  for index, detail in ipairs(details) do
+    local storedPosition = present(stored[index])
+    if storedPosition == nil or compareCallPositions(decoded, decodeCallPosition(storedPosition)) >= 0 then
+      addWrite(writes, detailField(detail.name), detail.json)
+      addWrite(writes, positionField(detail.name), position)
+      if detail.name == 'durationMs' then durationJson = detail.json end
     end
   end
+  return durationJson
 end
 
 local function applyCallTransition(callKey, transition, details)
   local at = transition.atMs
   local leaseDeadline = at + transition.settings.publishLeaseMs
-  local current = redis.call('HMGET', callKey, 'status', 'updatedAt', 'createdAt', 'branchId',
-    'startedAt', 'answeredAt')
+  -- Redis only: when the script's seam publishes the event in this very step, there is nothing to
+  -- lease or confirm, so an applied event is marked done at once (decision 0030).
+  local appliedMark = transition.publishedInScript and eventMarkDone or leaseDeadline
+  local markField = eventMarkField(transition.eventId)
+  callStateFields[callMarkIndex] = markField
+  local current = redis.call('HMGET', callKey, unpack(callStateFields))
   local status = present(current[1])
   local exists = present(current[3]) ~= nil
+  local identity = {}
+  for index, name in ipairs(callIdentityFills) do identity[name] = present(current[6 + index]) end
   local applied = {
     wasActive = isActiveStatus(status),
-    previousBranchId = present(current[4]),
-    startedAt = present(current[5]),
+    previousBranchId = identity.branchId,
+    startedAt = present(current[4]),
     startedChanged = false,
-    answeredAt = present(current[6]),
+    answeredAt = present(current[5]),
     status = status,
+    identity = identity,
   }
   applied.isActive = applied.wasActive
 
@@ -58,23 +88,27 @@ local function applyCallTransition(callKey, transition, details)
   end
 
   -- 2. A known event id: a duplicate, unless its publish lease ran out unconfirmed.
-  local markField = eventMarkField(transition.eventId)
-  local mark = present(redis.call('HGET', callKey, markField))
+  local mark = present(current[callMarkIndex])
   if exists and mark ~= nil then
     local deadline = tonumber(mark)
     if deadline == nil or deadline > at then
       applied.outcome = 'duplicate'
     else
-      redis.call('HSET', callKey, markField, leaseDeadline)
+      redis.call('HSET', callKey, markField, appliedMark)
       applied.outcome = 'unpublished'
     end
     return applied
   end
 
+  -- Everything the transition writes to the call goes in one HSET at the end.
+  local writes = {}
+  local version = tonumber(present(current[6])) or 0
   if not exists then
-    redis.call('HSET', callKey, 'tenantId', transition.tenantId, 'callId', transition.callId,
-      'provider', transition.identity.provider, 'createdAt', transition.at,
-      'updatedAt', transition.at, 'version', 0)
+    addWrite(writes, 'tenantId', transition.tenantId)
+    addWrite(writes, 'callId', transition.callId)
+    addWrite(writes, 'provider', transition.identity.provider)
+    addWrite(writes, 'createdAt', transition.at)
+    version = 0
   end
 
   -- 3. Status and end events fill in the timeline whatever their fate.
@@ -83,12 +117,12 @@ local function applyCallTransition(callKey, transition, details)
     if applied.startedAt == nil or occurredAt < tonumber(applied.startedAt) then
       applied.startedAt = transition.occurredAt
       applied.startedChanged = true
-      redis.call('HSET', callKey, 'startedAt', applied.startedAt)
+      addWrite(writes, 'startedAt', applied.startedAt)
     end
     if transition.status == 'in-progress'
       and (applied.answeredAt == nil or occurredAt < tonumber(applied.answeredAt)) then
       applied.answeredAt = transition.occurredAt
-      redis.call('HSET', callKey, 'answeredAt', applied.answeredAt)
+      addWrite(writes, 'answeredAt', applied.answeredAt)
     end
   end
 
@@ -105,7 +139,8 @@ local function applyCallTransition(callKey, transition, details)
     end
   end
   if outcome == 'ignored' then
-    redis.call('HSET', callKey, markField, eventMarkIgnored)
+    addWrite(writes, markField, eventMarkIgnored)
+    redis.call('HSET', callKey, unpack(writes))
     applied.outcome = outcome
     return applied
   end
@@ -113,28 +148,34 @@ local function applyCallTransition(callKey, transition, details)
   -- 5. Identity, details, status, bookkeeping, the publish lease and the expiry.
   for _, name in ipairs(callIdentityFills) do
     local value = transition.identity[name]
-    if value ~= nil and redis.call('HSETNX', callKey, name, value) == 1 and name == 'branchId' then
-      applied.learnedBranchId = value
+    if value ~= nil and identity[name] == nil then
+      identity[name] = value
+      addWrite(writes, name, value)
+      if name == 'branchId' then applied.learnedBranchId = value end
     end
   end
-  mergeDetails(callKey, transition, details)
+  applied.durationJson = mergeDetails(callKey, transition, details, writes)
   if outcome ~= 'enriched' then
     status = transition.status
-    redis.call('HSET', callKey, 'status', status)
+    addWrite(writes, 'status', status)
   end
   if outcome == 'ended' then
-    redis.call('HSET', callKey, 'endedAt', transition.occurredAt, 'endEventId', transition.eventId)
-    if transition.endEvent ~= '' then redis.call('HSET', callKey, 'endEvent', transition.endEvent) end
+    addWrite(writes, 'endedAt', transition.occurredAt)
+    addWrite(writes, 'endEventId', transition.eventId)
+    if transition.endEvent ~= '' then addWrite(writes, 'endEvent', transition.endEvent) end
   end
-  redis.call('HSET', callKey, 'updatedAt', transition.at, markField, leaseDeadline)
-  redis.call('HINCRBY', callKey, 'version', 1)
+  addWrite(writes, 'updatedAt', transition.at)
+  addWrite(writes, markField, appliedMark)
+  addWrite(writes, 'version', version + 1)
+  redis.call('HSET', callKey, unpack(writes))
   applied.outcome = outcome
   applied.status = status
   applied.isActive = isActiveStatus(status)
-  if applied.isActive then
-    redis.call('PERSIST', callKey)
-  else
+  if not applied.isActive then
     redis.call('PEXPIRE', callKey, transition.settings.endedCallRetentionMs)
+  elseif not applied.wasActive then
+    -- An active call never carries an expiry: only one that just became active may have one.
+    redis.call('PERSIST', callKey)
   end
   return applied
 end

@@ -11,7 +11,8 @@ import { toLuaLiteral } from './to-lua-literal';
  * - `branches`: hash of active calls per branch (a call is counted under the branch it had when
  *   it became active, or the one it learned while active);
  * - `touched`: sorted set of active calls by their last change (the reaper's);
- * - `outbox`: sorted set of unconfirmed `call.ended` by lease deadline;
+ * - `outbox`: sorted set of unconfirmed `call.ended` by lease deadline (empty when every end is
+ *   published inside the apply script, `publishedInScript`);
  * - `ended`, `ended:branch:<branch>`: sorted sets of ended calls by when the end was decided,
  *   trimmed and expiring with `endedCallRetentionMs`;
  * - the analytics buckets (`analytics-buckets` fragment).
@@ -39,8 +40,9 @@ local function indexEndedCall(key, callId, at, retentionMs)
 end
 
 -- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0.
-local function effectiveDurationMs(callKey, endedAt, answeredAt)
-  local durationJson = present(redis.call('HGET', callKey, ${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}))
+local function effectiveDurationMs(callKey, applied, endedAt, answeredAt)
+  local durationJson = applied.durationJson
+    or present(redis.call('HGET', callKey, ${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}))
   if durationJson ~= nil then return tonumber(durationJson) or 0 end
   if answeredAt == nil then return 0 end
   return math.max(0, endedAt - tonumber(answeredAt))
@@ -53,9 +55,15 @@ local function updateCallIndexes(base, callKey, transition, applied)
   local settings = transition.settings
   local leaseDeadline = at + settings.publishLeaseMs
   if outcome == 'unpublished' then
-    -- Leased again: an unconfirmed end goes back in the outbox with the new deadline.
     if redis.call('HGET', callKey, 'endEventId') == transition.eventId then
-      redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+      if transition.publishedInScript then
+        -- Published in this step: the end leaves the outbox for good.
+        redis.call('HDEL', callKey, 'endEvent')
+        redis.call('ZREM', base .. 'outbox', callId)
+      else
+        -- Leased again: an unconfirmed end goes back in the outbox with the new deadline.
+        redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+      end
     end
     return nil, false
   end
@@ -101,17 +109,17 @@ local function updateCallIndexes(base, callKey, transition, applied)
   end
 
   if outcome == 'ended' then
-    redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
+    if not transition.publishedInScript then redis.call('ZADD', base .. 'outbox', leaseDeadline, callId) end
     local retentionMs = settings.endedCallRetentionMs
     indexEndedCall(base .. 'ended', callId, at, retentionMs)
-    local endedBranchId = present(redis.call('HGET', callKey, 'branchId'))
+    local endedBranchId = applied.identity.branchId
     if endedBranchId ~= nil then indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, retentionMs) end
-    local durationMs = effectiveDurationMs(callKey, transition.occurredAtMs, applied.answeredAt)
+    local durationMs = effectiveDurationMs(callKey, applied, transition.occurredAtMs, applied.answeredAt)
     recordEnd(base, {
       status = applied.status,
       durationMs = durationMs,
       answered = applied.answeredAt ~= nil or durationMs > 0,
-      agentId = present(redis.call('HGET', callKey, 'agentId')),
+      agentId = applied.identity.agentId,
     }, at, settings.analyticsRetentionMs)
   end
   return activeCount, activated

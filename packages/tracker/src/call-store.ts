@@ -103,7 +103,9 @@ export interface AnalyticsBucketData {
  * end once) is made atomically by `apply`, so many processes can share one store. Memory
  * (`createMemoryCallStore`) and Redis (`createRedisCallStore`) pass the same conformance suite.
  *
- * A store never publishes anything: the tracker does, then confirms with `markPublished`.
+ * A store never publishes anything through this interface: the tracker does, then confirms with
+ * `markPublished`. (The Redis store can also publish inside its own script when the bus is a Redis
+ * bus on the same Redis; the tracker finds that out itself, see decision 0030.)
  */
 export interface CallStore {
   /** Applies one event to its call, atomically. */

@@ -1,7 +1,9 @@
+import { createRedisBus } from '@calltrack/bus/redis';
 import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readBus } from './__tests__/bus-reader';
 import { callLifecycle, t0 } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import type { CallStore } from './call-store';
@@ -92,13 +94,13 @@ describe('createCallTracker (property)', () => {
 const redis = await connectTestRedis();
 const prefix = uniquePrefix('tracker-prop');
 
-describe.skipIf(!redis)('createCallTracker on Redis (property)', () => {
-  afterAll(async () => {
-    if (!redis) return;
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-  });
+afterAll(async () => {
+  if (!redis) return;
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
 
+describe.skipIf(!redis)('createCallTracker on Redis (property)', () => {
   it('reaches the same final state as the memory store, for any order and duplication', async () => {
     const store = createRedisCallStore({ redis: redis!, prefix });
     let run_ = 0;
@@ -114,4 +116,40 @@ describe.skipIf(!redis)('createCallTracker on Redis (property)', () => {
       { numRuns: 40 },
     );
   });
+});
+
+describe.skipIf(!redis)('createCallTracker on Redis with a Redis bus, one step (property)', () => {
+  it('reaches the same final state, and the bus carries exactly one call.ended, for any order and duplication', async () => {
+    const store = createRedisCallStore({ redis: redis!, prefix: `${prefix}:one-step:store` });
+    const bus = createRedisBus({ redis: redis!, prefix: `${prefix}:one-step:bus` });
+    let run_ = 0;
+    await fc.assert(
+      fc.asyncProperty(scenarioArbitrary, async ({ inOrder, shuffled }) => {
+        run_ += 1;
+        const tenantId = `tenant-${run_}`;
+        const expected = await run(createMemoryCallStore(), inOrder, 'tenant-a');
+        const reader = readBus(bus, tenantId);
+        await reader.ready;
+        let clock = t0;
+        const tracker = createCallTracker({ bus, store, now: () => (clock += 10), logger: {} });
+        for (const event of shuffled) await tracker.ingest({ ...event, tenantId });
+        const published = await reader.drain();
+        await reader.close();
+        expect(finalState(await tracker.getCall(tenantId, 'CA-prop'))).toEqual({
+          ...expected.call,
+          tenantId,
+        });
+        expect(published.filter((event) => event.type === 'call.ended')).toHaveLength(1);
+        // Each event id at most once on the bus, snapshots in version order.
+        const ids = published.map((event) => event.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        const versions = published.map((event) => event.data.call?.version ?? -1);
+        expect(versions).toEqual([...versions].sort((a, b) => a - b));
+        expect(new Set(versions).size).toBe(versions.length);
+        expect(await tracker.countActiveCalls(tenantId)).toEqual({ total: 0, byBranch: {} });
+      }),
+      { numRuns: 40 },
+    );
+    await bus.close();
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
-// What the ingest path costs in Redis commands: a client that records every command it sends
-// (and how many replies had come back by then) is given to the Redis store; the bus is a memory
-// bus, so every command counted is the store's.
+// What the two-step ingest path costs in Redis commands (the path of any bus that is not a Redis
+// bus of the same Redis; with one, see create-call-tracker.redis-bus.test.ts): a client that
+// records every command it sends (and how many replies had come back by then) is given to the
+// Redis store; the bus is a memory bus, so every command counted is the store's.
 
 import { tenantIdSchema } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';

@@ -1,6 +1,7 @@
 // Every snapshot the tracker publishes must be one core's `callSnapshotSchema` accepts (the bus
 // validates `data.call` at publish, after the store applied the event): checked for arbitrary
 // events, valid or not, on both stores, through a memory bus that validates what it is given.
+import { createRedisBus } from '@calltrack/bus/redis';
 import {
   type CallEvent,
   callEventSchema,
@@ -11,6 +12,7 @@ import {
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readBus } from './__tests__/bus-reader';
 import { t0 } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import { callSnapshotBudget } from './call-snapshot-budget';
@@ -110,8 +112,12 @@ function toInput({ time, offsetMinutes, ...raw }: RawEvent, tenantId: string): u
 }
 
 /** Ingests every event, then runs maintenance far ahead (the reaper's ends are published too). */
-async function run(store: CallStore, raws: readonly RawEvent[], tenantId: string) {
-  const recording = createRecordingBus();
+async function run(
+  store: CallStore,
+  raws: readonly RawEvent[],
+  tenantId: string,
+  recording = createRecordingBus(),
+) {
   const errors: unknown[] = [];
   let clock = t0;
   const tracker = createCallTracker({
@@ -176,6 +182,30 @@ describe.skipIf(!redis)('createCallTracker on Redis (property): published snapsh
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
+
+  it('are what the two-step path publishes, when the Redis bus publishes inside the apply script', async () => {
+    const twoStepStore = createRedisCallStore({ redis: redis!, prefix: `${prefix}:two` });
+    const oneStepStore = createRedisCallStore({ redis: redis!, prefix: `${prefix}:one:store` });
+    const bus = createRedisBus({ redis: redis!, prefix: `${prefix}:one:bus` });
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(rawEventArbitrary, { maxLength: 30 }), async (raws) => {
+        runs += 1;
+        const tenantId = `tenant-${runs}`;
+        const twoStep = await run(twoStepStore, raws, tenantId);
+        const reader = readBus(bus, tenantId);
+        await reader.ready;
+        // The Redis bus itself, not a recording wrapper (which would hide what it is).
+        await run(oneStepStore, raws, tenantId, { ...createRecordingBus(), bus });
+        const published = await reader.drain();
+        await reader.close();
+        expectValidSnapshots(published);
+        expect(published).toEqual(twoStep.accepted);
+      }),
+      { numRuns: 100 },
+    );
+    await bus.close();
+  }, 120_000);
 
   it('are valid CallSnapshots for any events', async () => {
     const store = createRedisCallStore({ redis: redis!, prefix });

@@ -2,7 +2,8 @@ import {
   type CallEvent,
   type CallSnapshot,
   InvalidArgumentError,
-  parseCallEvent,
+  sealCallEvent,
+  withCallSnapshot,
 } from '@calltrack/core';
 import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
@@ -20,6 +21,7 @@ import type {
 import type { CallTransition } from './call-transition';
 import { createCallAlerts } from './create-call-alerts';
 import { createMemoryCallStore } from './create-memory-call-store';
+import { createRedisIngest } from './create-redis-ingest';
 import { createStaleCallEvent } from './create-stale-call-event';
 import { resolveTrackerSettings } from './resolve-tracker-settings';
 import { toCallTransition } from './to-call-transition';
@@ -75,17 +77,18 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   });
 
   const confirmations = new Set<Promise<void>>();
+  // Redis store and Redis bus on one deployment: apply and publish in one script (decision 0030).
+  const applyAndPublish = createRedisIngest(store, bus);
 
   /**
-   * Publishes an event with the call's snapshot, then confirms it to the store. The event must
-   * be the tracker's own (its parse of the input, an event it made, a copy of one a store
-   * handed out): the snapshot goes into its `data.call` in place, so publishing copies nothing.
+   * Publishes an event with the call's snapshot, then confirms it to the store. The published
+   * event is sealed (`withCallSnapshot`): the event was validated when it was sealed, the
+   * snapshot is validated here, and the bus validates neither again.
    */
   const publishWithCall = async (event: CallEvent, call: CallSnapshot): Promise<void> => {
     const key = { tenantId: event.tenantId, callId: call.callId, eventId: event.id };
-    event.data.call = call;
     try {
-      await bus.publish(event);
+      await bus.publish(withCallSnapshot(event, call));
     } catch (error) {
       logger.error('Publishing to the bus failed; a retry of the event publishes it again.', {
         eventId: event.id,
@@ -129,7 +132,9 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     event: CallEvent,
     transition: CallTransition,
   ): Promise<IngestResult> => {
-    const result = await store.apply(transition);
+    // The event is published by the apply script itself when it can be, else after it.
+    const published = await applyAndPublish?.(transition, event);
+    const result = published ?? (await store.apply(transition));
     const { outcome, call } = result;
     if (logger.logsDebug) {
       logger.debug('Event applied.', {
@@ -144,7 +149,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       return { ...base, duplicate: true, published: false };
     }
     if (outcome === 'ignored' || !call) return { ...base, duplicate: false, published: false };
-    await publishWithCall(event, call);
+    if (published === undefined) await publishWithCall(event, call);
     if (outcome === 'unpublished') return { ...base, duplicate: true, published: true };
     if (result.activated && result.activeCount !== undefined) {
       const activeCount = result.activeCount;
@@ -155,7 +160,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   };
 
   const ingest = async (input: CallEvent): Promise<IngestResult> => {
-    const event = parseCallEvent(input);
+    // Validated once here (a provider's events come sealed, and are not validated again).
+    const event = sealCallEvent(input);
     if (!event.type.startsWith('call.')) {
       const { duplicate } = await bus.publish(event);
       return { outcome: 'forwarded', duplicate, published: !duplicate };
@@ -260,11 +266,9 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     const reaped: CallSnapshot[] = [];
     const stale = await store.findStaleCalls(tenantId, at - staleAfterMs, 500);
     for (const call of stale) {
-      const event = createStaleCallEvent(call, {
-        at,
-        status: staleCallStatus,
-        staleAfterMs,
-      });
+      const event = sealCallEvent(
+        createStaleCallEvent(call, { at, status: staleCallStatus, staleAfterMs }),
+      );
       const transition = {
         ...toCallTransition(event, at, settings),
         expectUpdatedAt: Date.parse(call.updatedAt),
@@ -301,8 +305,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
           500,
         );
         for (const { event, call } of unpublished) {
-          // A copy: the store's event may be its own object.
-          await publishWithCall({ ...event, data: { ...event.data } }, call);
+          await publishWithCall(event, call);
           report.republished += 1;
         }
         report.reaped += (await reapTenant(tenantId, at)).length;

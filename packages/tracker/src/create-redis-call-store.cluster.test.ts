@@ -1,3 +1,5 @@
+import { createRedisBus } from '@calltrack/bus/redis';
+import { defineRedisScript, redisBusIngestOf } from '@calltrack/redis-script';
 import {
   connectTestRedis,
   type RedisClusterProcess,
@@ -5,9 +7,12 @@ import {
 } from '@calltrack/test-utils';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBus } from './__tests__/bus-reader';
 import { describeCallStore } from './__tests__/describe-call-store';
 import { callLifecycle, transitionOf } from './__tests__/make-call-event';
+import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
+import { composeRedisIngestScript } from './redis-ingest-script';
 
 // The Redis call store on a three-master Redis Cluster this file starts itself (redis-server
 // ≥ 7 is installed on the machine and in CI). The probe decides skip-or-fail like every Redis
@@ -55,4 +60,68 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     expect(new Set(owners)).toEqual(new Set([0, 1, 2]));
     expect((await store.listTenants()).sort()).toEqual(['tenant-0', 'tenant-1', 'tenant-2']);
   });
+
+  it('applies and publishes each event in one script on the node of its tenant, with a bus on sharded pub/sub', async () => {
+    const bus = createRedisBus({ redis: client, prefix: 'one-step-bus' });
+    const tenants = ['tenant-2', 'tenant-0', 'tenant-1'];
+    const readers = tenants.map((tenantId) => readBus(bus, tenantId));
+    const everyone = bus.subscribe({ allTenants: true });
+    await Promise.all([...readers.map((reader) => reader.ready), everyone.ready]);
+    const tracker = createCallTracker({
+      bus,
+      store: createRedisCallStore({ redis: client, prefix: 'one-step' }),
+      logger: {},
+    });
+    // Loaded on every master first, so a first-use NOSCRIPT retry does not count.
+    const ingestScript = defineRedisScript(
+      composeRedisIngestScript(await redisBusIngestOf(bus)!.publishFunctions()),
+    );
+    for (const node of client.nodes('master')) await node.script('LOAD', ingestScript.source);
+    const sent: string[] = [];
+    for (const node of client.nodes('master')) {
+      const sendCommand = node.sendCommand.bind(node);
+      node.sendCommand = ((command, stream) => {
+        sent.push(
+          command.name === 'evalsha' && command.args[0] === ingestScript.sha
+            ? 'ingest'
+            : command.name,
+        );
+        return sendCommand(command, stream);
+      }) as typeof node.sendCommand;
+    }
+    for (const tenantId of tenants) {
+      for (const event of callLifecycle({ tenantId, callId: `CA-one-${tenantId}` }).slice(0, 4)) {
+        expect(await tracker.ingest(event)).toMatchObject({ published: true });
+      }
+    }
+    // One script per event; besides: the reaper's registration (once per tenant), the bus's
+    // registration of each new tenant for all-tenants subscribers (sharded pub/sub), and that
+    // subscriber's reads of the new tenants' streams.
+    expect(sent.filter((name) => name === 'ingest')).toHaveLength(12);
+    expect(sent.filter((name) => name === 'sadd')).toHaveLength(6);
+    expect(sent.filter((name) => name === 'spublish')).toHaveLength(3);
+    for (const [index, reader] of readers.entries()) {
+      const published = await reader.drain();
+      expect(
+        published.map((event) => [event.tenantId, event.type, event.data.call?.version]),
+      ).toEqual(
+        ['call.initiated', 'call.ringing', 'call.answered', 'call.ended'].map((type, step) => [
+          tenants[index],
+          type,
+          step + 1,
+        ]),
+      );
+    }
+    // The all-tenants view follows the tenants the ingest script registered.
+    const seen = new Set<string>();
+    while (seen.size < 12) {
+      const { value } = await everyone.next();
+      if (value?.type === 'event' && value.event.type !== 'test.marker') {
+        seen.add(`${value.event.tenantId}:${value.event.id}`);
+      }
+    }
+    await everyone.return?.();
+    await Promise.all(readers.map((reader) => reader.close()));
+    await bus.close();
+  }, 60_000);
 });

@@ -127,6 +127,11 @@ describe.skipIf(!redis)('tracker on one Redis, two processes', () => {
     // Every event was published by one process only (ids repeat across the two tenants).
     const ids = published.map((line) => `${line.tenantId}/${line.id}`);
     expect(new Set(ids).size).toBe(ids.length);
+    // Published inside the apply script (a Redis bus on the same Redis): nothing was left to
+    // confirm or to publish from the outbox.
+    for (const tenantId of ['tenant-p', 'tenant-q']) {
+      expect(await redis!.zcard(`${storePrefix}:{${tenantId}}:outbox`)).toBe(0);
+    }
     // Both processes really raced: each of them won some of the ends.
     const winners = new Set(
       published.filter((line) => line.type === 'call.ended').map((line) => line.worker),

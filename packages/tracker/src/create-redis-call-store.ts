@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { CallSnapshot } from '@calltrack/core';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
+import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
 import {
@@ -31,10 +32,16 @@ import {
 } from './redis-apply-transition-script';
 import { redisCallSnapshotFields } from './redis-call-hash';
 import {
+  type RedisCallStoreIngest,
+  type RedisIngestPublished,
+  redisCallStoreIngestKey,
+} from './redis-call-store-ingest';
+import {
   claimUnpublishedEndsScript,
   markPublishedScript,
   markPublishFailedScript,
 } from './redis-call-store-scripts';
+import { composeRedisIngestScript } from './redis-ingest-script';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
 
@@ -79,7 +86,9 @@ const maxKnownTenants = 10_000;
  * expire `endedCallRetentionMs` after their last change.
  *
  * Applying a transition is one round trip: the script, plus, at most once a minute per tenant and
- * process, an `SADD` to the tenants set written alongside it.
+ * process, an `SADD` to the tenants set written alongside it. With a Redis bus on the same
+ * deployment the tracker publishes in that same script (decision 0030): one round trip per
+ * ingested event, publish included, and no confirmation.
  */
 export function createRedisCallStore(options: RedisCallStoreOptions): CallStore {
   if (options == null || typeof options !== 'object' || options.redis == null) {
@@ -136,16 +145,21 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
-  const apply = async (transition: CallTransition): Promise<CallApplyResult> => {
+  /** Runs an apply script (plain, or with the bus's publish in its seam) and reads the reply. */
+  const runApply = async (
+    transition: CallTransition,
+    script: RedisScript,
+    seamArgs: readonly string[],
+  ): Promise<{ result: CallApplyResult; seam: unknown }> => {
     const base = baseOf(transition.tenantId);
     // Written before the script, without waiting: both go out in one round trip.
     const registration = registerTenant(transition.tenantId, transition.at);
     const reply = decodeApplyTransitionReply(
       await runRedisScript(
         redis,
-        applyTransitionScript,
+        script,
         [`${base}call:${transition.callId}`],
-        encodeApplyTransitionArgs(base, transition),
+        encodeApplyTransitionArgs(base, transition, seamArgs, seamArgs.length > 0),
       ),
     );
     await registration;
@@ -154,7 +168,43 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
-    return result;
+    return { result, seam: reply.seam };
+  };
+
+  const apply = async (transition: CallTransition): Promise<CallApplyResult> =>
+    (await runApply(transition, applyTransitionScript, [])).result;
+
+  // One ingest script per set of bus settings (in practice one per process).
+  const ingestScripts = new Map<string, RedisScript>();
+  const ingest: RedisCallStoreIngest = {
+    redis,
+    probeKey: () => `${prefix}:probe:${randomUUID()}`,
+    applyAndPublish: async (transition, publish) => {
+      let script = ingestScripts.get(publish.functions);
+      if (script === undefined) {
+        script = defineRedisScript(composeRedisIngestScript(publish.functions));
+        ingestScripts.set(publish.functions, script);
+      }
+      const { result, seam } = await runApply(transition, script, [
+        publish.metaKey,
+        publish.eventHead,
+      ]);
+      if (seam === undefined) return result;
+      const [epoch, seq, duplicate, register, callJson] = seam as [
+        string,
+        number,
+        number,
+        number,
+        string,
+      ];
+      const published: RedisIngestPublished = {
+        cursor: { epoch, seq },
+        duplicate: duplicate === 1,
+        register: register === 1,
+      };
+      // The snapshot as published (redis-call-snapshot-json: equal to the one decodeCall reads).
+      return { ...result, call: JSON.parse(callJson) as CallSnapshot, published };
+    },
   };
 
   const mark = async (script: RedisScript, key: CallEventKey): Promise<void> => {
@@ -313,7 +363,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return reply === 'OK';
   };
 
-  return {
+  const store: CallStore = {
     apply,
     markPublished: (key) => mark(markPublishedScript, key),
     markPublishFailed: (key) => mark(markPublishFailedScript, key),
@@ -330,6 +380,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     readAnalytics,
     claimAlert,
   };
+  Object.defineProperty(store, redisCallStoreIngestKey, { value: ingest });
+  return store;
 }
 
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));

@@ -39,6 +39,7 @@ import {
   markPublishedScript,
   markPublishFailedScript,
 } from './redis-call-store-scripts';
+import { composeRedisIngestScript } from './redis-ingest-script';
 
 const source = applyTransitionScript.source;
 const occurrences = (text: string, part: string): number => text.split(part).length - 1;
@@ -82,6 +83,25 @@ describe('the apply script, as composed', () => {
     expect(rest).not.toMatch(/rank\w*\s*(?:[<>]=?|[=~]=)\s*-?\d/i);
     expect(rest).not.toMatch(/(?:[<>]=?|[=~]=)\s*[23]\b/);
     expect(rest).toMatch(/currentRank == terminalStatusRank/);
+  });
+
+  it('composes the ingest script: the bus publish and the snapshot JSON before the seam, each name once', () => {
+    const busFunctions = `
+local function calltrack_open(meta) return { epoch = 'e' } end
+local function calltrack_publish(t, json, id) return 1, 0, 0 end
+local function calltrack_close(t) end`;
+    const script = composeRedisIngestScript(busFunctions);
+    expect(listLuaFragments(script)).toEqual([
+      ...applyTransitionFragments.map((fragment) => fragment.name),
+      'redis-call-snapshot-json',
+      'redis-bus-publish',
+      'after-call-transition',
+      'apply-transition-body',
+    ]);
+    const names = topLevelNames(script);
+    expect(new Set(names).size).toBe(names.length);
+    // Lua allows 200 locals in a chunk: the composed script stays well under it.
+    expect(names.length).toBeLessThan(150);
   });
 
   it('takes a fragment in the seam only under the seam name', () => {

@@ -16,12 +16,14 @@ export const noActiveCount = -1;
 
 /**
  * The seam where a fragment may act on an applied transition inside the same script, after the
- * call and its indexes were written and before the reply: where publishing the event to the bus
- * can be composed in, so that one script (one round trip) applies and publishes (decision
- * 0017). It defines `afterCallTransition(base, callKey, transition, applied, snapshot, argv)`:
- * `snapshot` is the call as the reply carries it (`HMGET` of `redisCallSnapshotFields`), `argv`
- * the script's arguments after the ones the apply step reads (`ARGV[argvOffset..]`, see
- * {@link encodeApplyTransitionArgs}). It may not change the reply.
+ * call and its indexes were written and before the reply: where the bus's publish is composed in,
+ * so that one script (one round trip) applies and publishes (decisions 0017, 0030). It defines
+ * `afterCallTransition(base, callKey, transition, applied, snapshot, argv)`: `snapshot` is the
+ * call as the reply carries it (`HMGET` of `redisCallSnapshotFields`), `argv` the script's
+ * arguments after the ones the apply step reads (`ARGV[argvOffset..]`, see
+ * {@link encodeApplyTransitionArgs}). What it returns is the reply's last element (the default
+ * returns nothing); when it returns `true` as a second value, its reply carries the snapshot and
+ * the reply's snapshot is left empty.
  */
 export const noAfterCallTransitionLua = defineLuaFragment(
   'after-call-transition',
@@ -38,7 +40,9 @@ local function afterCallTransition(base, callKey, transition, applied, snapshot,
  * JSON value pairs; anything after belongs to the seam. Keys built from ARGV[1] share the
  * tenant's hash tag, so they live in KEYS[1]'s slot on Redis Cluster.
  *
- * Replies `{ outcome, activeCount or noActiveCount, activated (1 or 0), snapshot }`.
+ * Replies `{ outcome, activeCount or noActiveCount, activated (1 or 0), snapshot, seam reply }`
+ * (the seam's reply absent when it returned nothing; the snapshot empty when the seam's reply
+ * carries it).
  */
 const applyTransitionBodyLua = defineLuaFragment(
   'apply-transition-body',
@@ -61,8 +65,9 @@ for index = argvOffset, #ARGV do argv[#argv + 1] = ARGV[index] end
 local applied = applyCallTransition(callKey, transition, details)
 local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
 local snapshot = readSnapshot(callKey)
-afterCallTransition(base, callKey, transition, applied, snapshot, argv)
-return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot }
+local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+if seamCarriesSnapshot then snapshot = {} end
+return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot, seamReply }
 `,
 );
 
@@ -84,18 +89,20 @@ export const applyTransitionFragments: readonly LuaFragment[] = [
 ];
 
 /**
- * Composes the apply script with a fragment in the seam (default: none). The fragment must be
- * named `after-call-transition` and define `afterCallTransition` (see
- * {@link noAfterCallTransitionLua}).
+ * Composes the apply script with a fragment in the seam (default: none), after the fragments it
+ * uses (`seamUses`, composed after the apply step's own). The fragment must be named
+ * `after-call-transition` and define `afterCallTransition` (see {@link noAfterCallTransitionLua}).
  */
 export function composeApplyTransitionScript(
   afterCallTransition: LuaFragment = noAfterCallTransitionLua,
+  seamUses: readonly LuaFragment[] = [],
 ): string {
   if (afterCallTransition.name !== noAfterCallTransitionLua.name) {
     throw new Error('The seam fragment is named "after-call-transition".');
   }
   return composeLuaScript([
     ...applyTransitionFragments,
+    ...seamUses,
     afterCallTransition,
     applyTransitionBodyLua,
   ]);
@@ -123,16 +130,23 @@ export interface RedisTransitionArg {
   expectUpdatedAt?: string;
   identity: Record<string, string>;
   settings: CallTransition['settings'];
+  /**
+   * The seam publishes the event in the same script (decision 0030): an applied event is marked
+   * done at once, and a `call.ended` is neither kept nor put in the outbox.
+   */
+  publishedInScript?: true;
 }
 
 /**
  * The arguments of the apply script for `transition` (layout on the script's body above),
- * followed by `seamArgs` for the seam fragment.
+ * followed by `seamArgs` for the seam fragment. `publishedInScript`: the seam publishes the event
+ * (see {@link RedisTransitionArg}); the `call.ended` is then not sent to be kept.
  */
 export function encodeApplyTransitionArgs(
   base: string,
   transition: CallTransition,
   seamArgs: readonly string[] = [],
+  publishedInScript = false,
 ): string[] {
   const { settings } = transition;
   const arg: RedisTransitionArg = {
@@ -154,6 +168,7 @@ export function encodeApplyTransitionArgs(
       },
     },
   };
+  if (publishedInScript) arg.publishedInScript = true;
   if (transition.status !== undefined) arg.status = transition.status;
   if (transition.sequence !== undefined) arg.sequence = String(transition.sequence);
   if (transition.expectUpdatedAt !== undefined) {
@@ -170,7 +185,7 @@ export function encodeApplyTransitionArgs(
   return [
     base,
     JSON.stringify(arg),
-    transition.event ? JSON.stringify(transition.event) : '',
+    transition.event && !publishedInScript ? JSON.stringify(transition.event) : '',
     String(details.length / 2),
     ...details,
     ...seamArgs,
@@ -183,20 +198,24 @@ export interface ApplyTransitionReply {
   activeCount?: number;
   activated: boolean;
   snapshot: (string | null)[];
+  /** What the seam returned, if anything. */
+  seam?: unknown;
 }
 
 /** Reads the apply script's reply. */
 export function decodeApplyTransitionReply(reply: unknown): ApplyTransitionReply {
-  const [outcome, activeCount, activated, snapshot] = reply as [
+  const [outcome, activeCount, activated, snapshot, seam] = reply as [
     CallApplyOutcome,
     number,
     number,
     (string | null)[],
+    unknown,
   ];
   return {
     outcome,
     ...(activeCount === noActiveCount ? {} : { activeCount }),
     activated: activated === 1,
     snapshot,
+    ...(seam === undefined ? {} : { seam }),
   };
 }

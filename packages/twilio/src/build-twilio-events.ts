@@ -2,6 +2,7 @@ import {
   type CallEvent,
   type CallEventData,
   checkWebhookTenant,
+  sealCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
 import type { z } from 'zod';
@@ -73,9 +74,8 @@ function statusEvents(
     `${callback.CallSid}:${providerStatus}`,
     mapping.type,
     data,
+    { status: mapping.status, sequence: nonNegativeInteger(callback.SequenceNumber) },
   );
-  statusEvent.status = mapping.status;
-  assign(statusEvent, 'sequence', nonNegativeInteger(callback.SequenceNumber));
   const events = [statusEvent];
 
   if (answeredBy !== undefined) {
@@ -135,11 +135,11 @@ function amdEvent(
 }
 
 /**
- * An event with the fields every event of one webhook shares. Every field is valid by
+ * An event with the fields every event of one webhook shares, sealed (`sealCallEvent`: validated
+ * once and frozen, so the tracker and the bus take it as it is). Every field is valid by
  * construction (checked tenant, SIDs of at most 64 safe characters, ISO dates from
- * `toISOString`, non-negative integers, non-empty strings of at most 256 characters), so it is
- * not re-validated here: the sink (the bus) validates anyway, and the tests run every produced
- * event, property-generated ones included, through core's `parseCallEvent`.
+ * `toISOString`, non-negative integers, non-empty strings of at most 256 characters); the tests
+ * run property-generated webhooks through it.
  */
 function newEvent(
   callback: Readonly<Record<string, unknown>> & { CallSid: string },
@@ -147,6 +147,7 @@ function newEvent(
   idSuffix: string,
   type: CallEvent['type'],
   data: CallEventData,
+  progress: Pick<CallEvent, 'status' | 'sequence'> = {},
 ): CallEvent {
   const event: CallEvent = {
     id: `${provider}:${idSuffix}`,
@@ -164,8 +165,10 @@ function newEvent(
   assign(event, 'direction', mapTwilioDirection(text(callback.Direction)));
   assign(event, 'from', normalizeTwilioPhoneNumber(text(callback.From) ?? text(callback.Caller)));
   assign(event, 'to', normalizeTwilioPhoneNumber(text(callback.To) ?? text(callback.Called)));
+  assign(event, 'status', progress.status);
+  assign(event, 'sequence', progress.sequence);
   assign(event, 'raw', base.raw);
-  return event;
+  return sealCallEvent(event);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

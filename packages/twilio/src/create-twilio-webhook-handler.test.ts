@@ -1,4 +1,10 @@
-import { BusUnavailableError, type CallEvent } from '@calltrack/core';
+import { createMemoryBus } from '@calltrack/bus';
+import {
+  BusUnavailableError,
+  type CallEvent,
+  callEventSchema,
+  isSealedCallEvent,
+} from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
   type CollectingSink,
@@ -10,7 +16,7 @@ import {
 import fc from 'fast-check';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import twilio from 'twilio';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadTwilioFixture } from './__tests__/load-twilio-fixture';
 import { computeTwilioBodySha256 } from './compute-twilio-body-sha256';
 import { computeTwilioSignature } from './compute-twilio-signature';
@@ -124,6 +130,25 @@ describe('createTwilioWebhookHandler: success', () => {
       'call.machine_detection',
     ]);
     expect(sink.events[0]!.data.durationMs).toBe(49_000);
+  });
+
+  it('validates each event once, from its parser to the bus: the sink gets sealed events', async () => {
+    const bus = createMemoryBus();
+    const subscription = bus.subscribe({ tenantId: 'acme' });
+    const { base } = await setup({ sink: bus });
+    const validations = vi.spyOn(callEventSchema, 'safeParse');
+    try {
+      const response = await post(`${base}/webhooks/twilio`, { body: completed() });
+      expect(await response.json()).toEqual({ ok: true, published: 2, duplicates: 0 });
+      expect(validations).toHaveBeenCalledTimes(2);
+    } finally {
+      validations.mockRestore();
+    }
+    const received = [await subscription.next(), await subscription.next()];
+    expect(
+      received.map(({ value }) => value?.type === 'event' && isSealedCallEvent(value.event)),
+    ).toEqual([true, true]);
+    await bus.close();
   });
 
   it('answers 200 to a duplicate (Twilio retried) and publishes nothing new', async () => {

@@ -51,4 +51,15 @@ describe('parseTwilioTimestamp: calendar checks', () => {
       expect(parseTwilioTimestamp(value)).toBe(new Date(Date.parse(value)).toISOString());
     }
   });
+
+  it('answers a repeated text as it did the first time, and a new one anew', () => {
+    const text = 'Sun, 25 Mar 2018 09:53:19 +0000';
+    expect(parseTwilioTimestamp(text)).toBe('2018-03-25T09:53:19.000Z');
+    expect(parseTwilioTimestamp(text)).toBe('2018-03-25T09:53:19.000Z');
+    expect(parseTwilioTimestamp('31 Feb 2024 10:00:00 +0000')).toBeUndefined();
+    expect(parseTwilioTimestamp('31 Feb 2024 10:00:00 +0000')).toBeUndefined();
+    expect(parseTwilioTimestamp('Sun, 25 Mar 2018 09:53:20 +0000')).toBe(
+      '2018-03-25T09:53:20.000Z',
+    );
+  });
 });

@@ -12,6 +12,21 @@ const looksIso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d
  */
 export function parseTwilioTimestamp(value: string | null | undefined): string | undefined {
   if (typeof value !== 'string') return undefined;
+  // Twilio's timestamps have one-second resolution: under load, callbacks in a row carry the
+  // same text, and the answer depends on nothing else.
+  if (value === lastTimestamp.text) return lastTimestamp.iso;
+  const iso = parseTimestamp(value);
+  lastTimestamp.text = value;
+  lastTimestamp.iso = iso;
+  return iso;
+}
+
+const lastTimestamp: { text: string | undefined; iso: string | undefined } = {
+  text: undefined,
+  iso: undefined,
+};
+
+function parseTimestamp(value: string): string | undefined {
   const trimmed = value.trim();
   const match = rfc2822.exec(trimmed);
   let milliseconds: number;

@@ -26,8 +26,9 @@ export interface ParseTwilioWebhookOptions {
 }
 
 /**
- * Turns one Twilio voice webhook into normalized `CallEvent`s (each one valid for core's
- * `parseCallEvent`):
+ * Turns one Twilio voice webhook into normalized `CallEvent`s, each sealed with core's
+ * `sealCallEvent` (validated once and frozen: the tracker and the bus take it without validating
+ * it again; copy one to change it):
  *
  * - a status callback gives `call.initiated` (`queued`/`initiated`), `call.ringing`,
  *   `call.answered` (`in-progress`) or `call.ended` (`completed | busy | no-answer | failed |

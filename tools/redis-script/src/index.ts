@@ -1,2 +1,4 @@
+export type { RedisBusIngest } from './redis-bus-ingest';
+export { redisBusIngestKey, redisBusIngestOf } from './redis-bus-ingest';
 export type { RedisScript } from './run-redis-script';
 export { defineRedisScript, runRedisScript } from './run-redis-script';

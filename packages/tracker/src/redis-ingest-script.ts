@@ -1,0 +1,63 @@
+import type { CallEvent } from '@calltrack/core';
+import { defineLuaFragment } from './lua-fragment';
+import { composeApplyTransitionScript } from './redis-apply-transition-script';
+import { redisCallSnapshotJsonLua } from './redis-call-snapshot-json-lua';
+
+/**
+ * The seam fragment of the ingest script: publishes an applied event to the Redis bus in the
+ * apply script's own step (decision 0030). `argv[1]` is the tenant's bus meta key (hash tag
+ * `{tenant}`, so the tenant's slot on Redis Cluster), `argv[2]` the event's JSON up to where
+ * `data.call` goes ({@link redisEventJsonHead}); the snapshot's JSON is written here
+ * (`redis-call-snapshot-json`) from the call as the apply step left it. The bus's functions do
+ * the rest as in its own publish script: de-duplication by event id, the next sequence number,
+ * the bounded stream, the live message.
+ *
+ * Returns nothing for an event that is not published (a duplicate, an ignored or skipped
+ * event), else `{ epoch, seq, duplicate (0|1), register (0|1), snapshot JSON }`, and the reply's
+ * own snapshot is left out: the store reads the call from the JSON.
+ */
+export const publishAppliedEventLua = defineLuaFragment(
+  'after-call-transition',
+  `
+local publishedOutcomes = { changed = true, ended = true, enriched = true, unpublished = true }
+
+local function afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+  if not publishedOutcomes[applied.outcome] then return nil end
+  local callJson = callSnapshotJson(snapshot)
+  local stream = calltrack_open(argv[1])
+  local seq, duplicate, register = calltrack_publish(stream, argv[2] .. '"call":' .. callJson .. '}}',
+    transition.eventId)
+  calltrack_close(stream)
+  return { stream.epoch, seq, duplicate, register, callJson }, true
+end
+`,
+);
+
+/**
+ * The ingest script: the store's apply script with the bus's publish (`busFunctions`, from the
+ * bus, with its settings written in) composed into its seam. One script, one round trip: the
+ * call's state, its indexes and the bus's stream change together or not at all.
+ */
+export function composeRedisIngestScript(busFunctions: string): string {
+  return composeApplyTransitionScript(publishAppliedEventLua, [
+    redisCallSnapshotJsonLua,
+    defineLuaFragment('redis-bus-publish', busFunctions),
+  ]);
+}
+
+/**
+ * The JSON of `event` up to where its snapshot goes: every field but `data`, then `data` open
+ * with its fields (without a `call` it carried) and a comma when it has any. The script appends
+ * `"call":<snapshot>}}`. The event must be valid (sealed): its JSON is written as it is.
+ */
+export function redisEventJsonHead(event: CallEvent): string {
+  const { data, ...fields } = event;
+  let carried: object = data;
+  if (data.call !== undefined) {
+    const { call: _replaced, ...others } = data;
+    carried = others;
+  }
+  const fieldsJson = JSON.stringify(fields);
+  const dataJson = JSON.stringify(carried);
+  return `${fieldsJson.slice(0, -1)},"data":${dataJson === '{}' ? '{' : `${dataJson.slice(0, -1)},`}`;
+}
