@@ -1,7 +1,8 @@
 // Packs every public package and installs the tarballs into a fresh app outside the repo, then
 // checks there that `import` and `require` of every entry work and that TypeScript resolves their
 // types (module node16, both from ESM and CommonJS files), that core and the React hooks bundle
-// for the browser, and that each transport installs and typechecks without the tracker.
+// for the browser, that each transport installs and typechecks without the tracker, and that the
+// root entries of presence, webhooks and the dialer load without their backends' optional peers.
 // Run after `npm run build`.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,9 @@ try {
   const tarballs = packPublicPackages();
   installApp(app, [
     ...tarballs.values(),
-    // What an app using these packages has anyway: its Redis client, Node's and React's types.
+    // What an app using every entry has: the optional peers those entries import (BullMQ for
+    // webhooks/redis, pg for dialer/postgres…), its Redis client, Node's and React's types.
+    ...optionalPeers(packages).filter((peer) => !peer.startsWith('ioredis@')),
     'ioredis@5',
     '@types/node@20',
     '@types/react@19',
@@ -110,7 +113,7 @@ export const used = [callEventSchema, maskPhoneNumber, createCallTrackClient, ss
   });
   console.log('browser bundle ok: @calltrack/core and @calltrack/react without Node built-ins');
 
-  checkWithoutTracker(tarballs);
+  checkMinimalInstalls(tarballs);
   console.log(`tarballs ok: ${packages.map(({ manifest }) => manifest.name).join(', ')}`);
 } catch (error) {
   console.error(`check-tarballs: ${error instanceof Error ? error.message : String(error)}`);
@@ -121,16 +124,22 @@ export const used = [callEventSchema, maskPhoneNumber, createCallTrackClient, ss
 
 /**
  * The tracker is an optional peer of the transports (and no dependency of the React hooks): an
- * app that streams the bus without it must install and typecheck. For each package, a fresh app
+ * app that streams the bus without it must install and typecheck. Likewise the root entries of
+ * presence, webhooks and the dialer need none of the optional peers (ioredis, BullMQ, pg) their
+ * backend entries import. For each package, a fresh app
  * gets its tarball, the tarballs of its `@calltrack` dependencies, its required peers from the
  * registry and nothing else; a consumer importing it from ESM and CommonJS is typechecked with
  * `skipLibCheck: false` (so every `.d.ts` it reaches is checked) and imported at runtime.
  */
-function checkWithoutTracker(tarballs) {
+function checkMinimalInstalls(tarballs) {
   const consumers = {
     '@calltrack/sse': { peers: [] },
     '@calltrack/socket.io': { peers: ['socket.io@4'] },
     '@calltrack/trpc': { peers: ['@trpc/server@11'] },
+    // The root entries of the packages whose backends need optional peers load without them.
+    '@calltrack/presence': { peers: [] },
+    '@calltrack/webhooks': { peers: [] },
+    '@calltrack/dialer': { peers: [] },
     '@calltrack/react': {
       peers: ['react@19', '@types/react@19'],
       // The store and a transport, as a browser app uses them.
@@ -179,25 +188,34 @@ export const names: string[] = Object.keys(pkg);
     );
     const types = typecheck(directory);
     if (!types.ok) {
-      failures.push(
-        `${name}: its types do not check without @calltrack/tracker:\n${indent(types.output)}`,
-      );
+      failures.push(`${name}: its types do not check installed alone:\n${indent(types.output)}`);
       continue;
     }
     try {
       run(process.execPath, ['--input-type=module', '-e', `await import('${name}')`], directory);
       run(process.execPath, ['-e', `require('${name}')`], directory);
     } catch {
-      failures.push(`${name}: import or require fails without @calltrack/tracker`);
+      failures.push(`${name}: import or require fails installed alone`);
       continue;
     }
-    console.log(
-      `without the tracker ok: ${name} installs, typechecks (skipLibCheck: false) and loads`,
-    );
+    console.log(`alone ok: ${name} installs, typechecks (skipLibCheck: false) and loads`);
   }
   if (failures.length > 0) {
-    throw new Error(`packages that need @calltrack/tracker:\n${failures.join('\n')}`);
+    throw new Error(`packages that need more than they declare:\n${failures.join('\n')}`);
   }
+}
+
+/** `name@range` of every optional peer of the packages (one range per name). */
+function optionalPeers(packages) {
+  const found = new Map();
+  for (const { manifest } of packages) {
+    for (const [name, meta] of Object.entries(manifest.peerDependenciesMeta ?? {})) {
+      if (meta.optional && !name.startsWith('@calltrack/') && !found.has(name)) {
+        found.set(name, `${name}@${manifest.peerDependencies[name]}`);
+      }
+    }
+  }
+  return [...found.values()];
 }
 
 /** `name` and its `@calltrack` dependencies, transitively (peers excluded). */

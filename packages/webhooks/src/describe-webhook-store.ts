@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import assert from 'node:assert/strict';
 import { createTestClock } from './create-test-clock';
 import type {
   DeliveryJob,
@@ -8,6 +8,17 @@ import type {
 } from './webhook-delivery';
 import type { StoredEndpoint } from './webhook-endpoint';
 import type { RecordAttemptInput, WebhookStore } from './webhook-store';
+
+/**
+ * The test functions the suite registers its tests with: vitest's, jest's, mocha's or
+ * `node:test`'s `describe`, `it` and `afterEach` all fit. The suite asserts with `node:assert`,
+ * so it needs no test library of its own.
+ */
+export interface WebhookStoreTestApi {
+  describe(name: string, body: () => void): unknown;
+  it(name: string, body: () => Promise<void>): unknown;
+  afterEach(body: () => Promise<void>): unknown;
+}
 
 /** Options of {@link describeWebhookStore}. */
 export interface WebhookStoreSuiteOptions {
@@ -24,9 +35,21 @@ const day = 86_400_000;
 
 /**
  * The conformance suite every {@link WebhookStore} passes (the memory and Redis stores run it as
- * it is). Call it from a vitest file with a factory for your store.
+ * it is). Call it from a test file with your runner's functions and a factory for your store.
+ *
+ * @example
+ * import { afterEach, describe, it } from 'vitest';
+ * import { describeWebhookStore } from '@calltrack/webhooks/testing';
+ * describeWebhookStore({ describe, it, afterEach }, {
+ *   name: 'my store',
+ *   createStore: async () => ({ store: createMyStore(), dispose: async () => {} }),
+ * });
  */
-export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
+export function describeWebhookStore(
+  test: WebhookStoreTestApi,
+  options: WebhookStoreSuiteOptions,
+): void {
+  const { describe, it, afterEach } = test;
   describe(`WebhookStore conformance: ${options.name}`, () => {
     const disposers: (() => Promise<void>)[] = [];
     afterEach(async () => {
@@ -122,13 +145,16 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
       await store.createEndpoint(first, 10);
       await store.createEndpoint(second, 10);
       await store.createEndpoint(endpoint('globex'), 10);
-      expect(await store.getEndpoint('acme', first.id)).toEqual(first);
-      expect(await store.getEndpoint('globex', first.id)).toBeUndefined();
-      expect((await store.listEndpoints('acme')).map((e) => e.id)).toEqual([first.id, second.id]);
-      expect((await store.listTenants()).sort()).toEqual(['acme', 'globex']);
+      assert.deepEqual(await store.getEndpoint('acme', first.id), first);
+      assert.equal(await store.getEndpoint('globex', first.id), undefined);
+      assert.deepEqual(
+        (await store.listEndpoints('acme')).map((e) => e.id),
+        [first.id, second.id],
+      );
+      assert.deepEqual((await store.listTenants()).sort(), ['acme', 'globex']);
 
       const { tenantId, id, url, headers, rateLimitPerSecond, secrets } = first;
-      expect(
+      assert.equal(
         await store.saveEndpointSettings({
           tenantId,
           id,
@@ -141,8 +167,9 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
           secrets: [{ secret: 'whsec_new' }, { secret: secrets[0]!.secret, expiresAt: now + day }],
           updatedAt: now + 100,
         }),
-      ).toBe(true);
-      expect(await store.getEndpoint('acme', first.id)).toMatchObject({
+        true,
+      );
+      assertIncludes(await store.getEndpoint('acme', first.id), {
         url,
         description: 'CRM',
         events: ['call.*'],
@@ -151,21 +178,21 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
         createdAt: first.createdAt,
         secrets: [{ secret: 'whsec_new' }, { secret: secrets[0]!.secret, expiresAt: now + day }],
       });
-      expect(await store.saveEndpointSettings({ ...first, tenantId: 'globex' })).toBe(false);
+      assert.equal(await store.saveEndpointSettings({ ...first, tenantId: 'globex' }), false);
 
-      expect(await store.setEndpointEnabled('acme', first.id, false, now + 200)).toBe(true);
-      expect(await store.getEndpoint('acme', first.id)).toMatchObject({
+      assert.equal(await store.setEndpointEnabled('acme', first.id, false, now + 200), true);
+      assertIncludes(await store.getEndpoint('acme', first.id), {
         enabled: false,
         disabledReason: 'manual',
         disabledAt: now + 200,
       });
-      expect(await store.setEndpointEnabled('globex', first.id, true, now)).toBe(false);
+      assert.equal(await store.setEndpointEnabled('globex', first.id, true, now), false);
 
-      expect(await store.deleteEndpoint('globex', first.id)).toBe(false);
-      expect(await store.deleteEndpoint('acme', first.id)).toBe(true);
-      expect(await store.deleteEndpoint('acme', second.id)).toBe(true);
-      expect(await store.listEndpoints('acme')).toEqual([]);
-      expect(await store.listTenants()).toEqual(['globex']);
+      assert.equal(await store.deleteEndpoint('globex', first.id), false);
+      assert.equal(await store.deleteEndpoint('acme', first.id), true);
+      assert.equal(await store.deleteEndpoint('acme', second.id), true);
+      assert.deepEqual(await store.listEndpoints('acme'), []);
+      assert.deepEqual(await store.listTenants(), ['globex']);
     });
 
     it('never lets concurrent creations exceed the quota', async () => {
@@ -174,14 +201,14 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, () => store.createEndpoint(endpoint('acme'), 3)),
       );
-      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
       for (const result of results.filter((r) => r.status === 'rejected')) {
-        expect((result as PromiseRejectedResult).reason).toMatchObject({
+        assertIncludes((result as PromiseRejectedResult).reason, {
           code: 'endpoint_quota_exceeded',
           status: 409,
         });
       }
-      expect(await store.listEndpoints('acme')).toHaveLength(3);
+      assert.equal((await store.listEndpoints('acme')).length, 3);
     });
 
     it('creates each delivery once and hands back only those still pending', async () => {
@@ -192,28 +219,30 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
       await store.createEndpoint(a, 10);
       await store.createEndpoint(b, 10);
       const msg = message('acme');
-      expect((await store.createDeliveries(msg, [a.id, b.id], day)).sort()).toEqual(
+      assert.deepEqual(
+        (await store.createDeliveries(msg, [a.id, b.id], day)).sort(),
         [a.id, b.id].sort(),
       );
       // Another process fans the same event out: the first write wins, pending ones come back.
-      expect(
+      assert.deepEqual(
         (await store.createDeliveries({ ...msg, body: 'other' }, [a.id, b.id], day)).sort(),
-      ).toEqual([a.id, b.id].sort());
-      expect((await store.getMessage('acme', msg.id))?.body).toBe(msg.body);
-      expect(await store.getMessage('globex', msg.id)).toBeUndefined();
+        [a.id, b.id].sort(),
+      );
+      assert.equal((await store.getMessage('acme', msg.id))?.body, msg.body);
+      assert.equal(await store.getMessage('globex', msg.id), undefined);
       await record(store, attempt(a, msg.id, 'succeeded', now));
-      expect(await store.createDeliveries(msg, [a.id, b.id], day)).toEqual([b.id]);
-      expect(await store.getDelivery('acme', a.id, msg.id)).toMatchObject({
+      assert.deepEqual(await store.createDeliveries(msg, [a.id, b.id], day), [b.id]);
+      assertIncludes(await store.getDelivery('acme', a.id, msg.id), {
         status: 'succeeded',
         attempts: 1,
         lastStatusCode: 200,
       });
-      expect(await store.getDelivery('acme', b.id, msg.id)).toMatchObject({
+      assertIncludes(await store.getDelivery('acme', b.id, msg.id), {
         status: 'pending',
         attempts: 0,
         eventType: 'call.ended',
       });
-      expect(await store.getDelivery('globex', b.id, msg.id)).toBeUndefined();
+      assert.equal(await store.getDelivery('globex', b.id, msg.id), undefined);
     });
 
     it('keeps a log per endpoint, newest first, paged by time and trimmed by count', async () => {
@@ -233,18 +262,24 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
         );
       }
       const log = await store.listAttempts('acme', target.id, { limit: 10 });
-      expect(log.map((row) => row.startedAt)).toEqual([4, 3, 2, 1].map((n) => now + n * 1000));
-      expect(log[0]).toMatchObject({
+      assert.deepEqual(
+        log.map((row) => row.startedAt),
+        [4, 3, 2, 1].map((n) => now + n * 1000),
+      );
+      assertIncludes(log[0], {
         status: 'failed',
         statusCode: 500,
         error: 'HTTP 500',
         messageId: msg.id,
       });
       const page = await store.listAttempts('acme', target.id, { limit: 2, before: now + 3000 });
-      expect(page.map((row) => row.startedAt)).toEqual([now + 2000, now + 1000]);
+      assert.deepEqual(
+        page.map((row) => row.startedAt),
+        [now + 2000, now + 1000],
+      );
       const since = await store.listAttempts('acme', target.id, { limit: 10, since: now + 3000 });
-      expect(since).toHaveLength(2);
-      expect(await store.listAttempts('globex', target.id, { limit: 10 })).toEqual([]);
+      assert.equal(since.length, 2);
+      assert.deepEqual(await store.listAttempts('globex', target.id, { limit: 10 }), []);
     });
 
     it('lists exhausted deliveries as dead letters until a later success', async () => {
@@ -262,31 +297,41 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
       await record(store, attempt(b, first.id, 'failed', now + 2));
       await record(store, attempt(a, second.id, 'failed', now + 3));
       const all = await store.listFailedDeliveries('acme', { limit: 10 });
-      expect(all.map((d) => [d.endpointId, d.messageId])).toEqual([
-        [a.id, second.id],
-        [b.id, first.id],
-        [a.id, first.id],
-      ]);
-      expect(all[0]).toMatchObject({ status: 'failed', lastError: 'HTTP 500', updatedAt: now + 3 });
-      const ofA = await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id });
-      expect(ofA.map((d) => d.messageId)).toEqual([second.id, first.id]);
-      expect(
-        await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id, since: now + 2 }),
-      ).toHaveLength(1);
-      expect(await store.listFailedDeliveries('acme', { limit: 1, before: now + 3 })).toMatchObject(
-        [{ endpointId: b.id }],
+      assert.deepEqual(
+        all.map((d) => [d.endpointId, d.messageId]),
+        [
+          [a.id, second.id],
+          [b.id, first.id],
+          [a.id, first.id],
+        ],
       );
-      expect(await store.listFailedDeliveries('globex', { limit: 10 })).toEqual([]);
+      assertIncludes(all[0], { status: 'failed', lastError: 'HTTP 500', updatedAt: now + 3 });
+      const ofA = await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id });
+      assert.deepEqual(
+        ofA.map((d) => d.messageId),
+        [second.id, first.id],
+      );
+      assert.equal(
+        (await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id, since: now + 2 }))
+          .length,
+        1,
+      );
+      assertIncludes(await store.listFailedDeliveries('acme', { limit: 1, before: now + 3 }), [
+        { endpointId: b.id },
+      ]);
+      assert.deepEqual(await store.listFailedDeliveries('globex', { limit: 10 }), []);
       await record(store, attempt(a, first.id, 'succeeded', now + 4));
-      expect(
+      assert.deepEqual(
         (await store.listFailedDeliveries('acme', { limit: 10, endpointId: a.id })).map(
           (d) => d.messageId,
         ),
-      ).toEqual([second.id]);
+        [second.id],
+      );
       await store.deleteEndpoint('acme', a.id);
-      expect(
+      assert.deepEqual(
         (await store.listFailedDeliveries('acme', { limit: 10 })).map((d) => d.endpointId),
-      ).toEqual([b.id]);
+        [b.id],
+      );
     });
 
     it('runs the failure clock and disables an endpoint exactly once', async () => {
@@ -301,9 +346,9 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
         record(store, attempt(target, msg.id, 'failed', at), {
           health: { succeeded: false, ...health },
         });
-      expect(await fail(now)).toEqual({});
-      expect(await fail(now + 20_000)).toEqual({}); // long enough, but only 2 failures
-      expect(await store.getEndpoint('acme', target.id)).toMatchObject({
+      assert.deepEqual(await fail(now), {});
+      assert.deepEqual(await fail(now + 20_000), {}); // long enough, but only 2 failures
+      assertIncludes(await store.getEndpoint('acme', target.id), {
         enabled: true,
         failingSince: now,
         consecutiveFailures: 2,
@@ -312,23 +357,23 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
         health: { succeeded: true, ...health },
       });
       const healed = await store.getEndpoint('acme', target.id);
-      expect(healed?.failingSince).toBeUndefined();
-      expect(healed?.consecutiveFailures).toBe(0);
+      assert.equal(healed?.failingSince, undefined);
+      assert.equal(healed?.consecutiveFailures, 0);
       await fail(now + 30_000);
       await fail(now + 35_000);
-      expect(await fail(now + 39_999)).toEqual({});
+      assert.deepEqual(await fail(now + 39_999), {});
       const results = await Promise.all([
         fail(now + 40_000),
         fail(now + 40_001),
         fail(now + 40_002),
       ]);
       const flips = results.filter((result) => result.disabled);
-      expect(flips).toEqual([
+      assert.deepEqual(flips, [
         {
           disabled: { reason: 'failing', message: 'failing for long', failingSince: now + 30_000 },
         },
       ]);
-      expect(await store.getEndpoint('acme', target.id)).toMatchObject({
+      assertIncludes(await store.getEndpoint('acme', target.id), {
         enabled: false,
         disabledReason: 'failing',
         disabledMessage: 'failing for long',
@@ -336,14 +381,14 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
       // Re-enabling clears the state and the clock.
       await store.setEndpointEnabled('acme', target.id, true, now + 50_000);
       const enabled = await store.getEndpoint('acme', target.id);
-      expect(enabled).toMatchObject({ enabled: true, consecutiveFailures: 0 });
-      expect(enabled?.disabledAt).toBeUndefined();
-      expect(enabled?.failingSince).toBeUndefined();
+      assertIncludes(enabled, { enabled: true, consecutiveFailures: 0 });
+      assert.equal(enabled?.disabledAt, undefined);
+      assert.equal(enabled?.failingSince, undefined);
       // A 410 disables at once.
       const gone = await record(store, attempt(target, msg.id, 'failed', now + 60_000), {
         health: { succeeded: false, disable: 'gone', minFailures: 5, message: 'gone' },
       });
-      expect(gone.disabled?.reason).toBe('gone');
+      assert.equal(gone.disabled?.reason, 'gone');
     });
 
     it('runs queued jobs once per id, at the clock time they ask for, within the concurrency', async () => {
@@ -380,55 +425,77 @@ export function describeWebhookStore(options: WebhookStoreSuiteOptions): void {
       const until = async (check: () => boolean) => {
         for (let tries = 0; tries < 500 && !check(); tries += 1)
           await new Promise((r) => setTimeout(r, 10));
-        expect(check()).toBe(true);
+        assert.equal(check(), true);
       };
       const count = (id: string) => runs.filter((run) => run === id).length;
       await until(
         () => count('defer') === 2 && count('a') === 1 && count('b') === 1 && count('c') === 1,
       );
-      expect(count('retry')).toBe(1);
-      expect(peak).toBeLessThanOrEqual(2);
+      assert.equal(count('retry'), 1);
+      assert.ok(peak <= 2);
       clock.advance(60_000);
       await until(() => count('retry') === 2);
       await store.stopWorker();
-      expect(runs).toHaveLength(7);
+      assert.equal(runs.length, 7);
     });
 
     it('holds per-endpoint concurrency slots and rate limits', async () => {
       const store = await open();
       if (!store) return;
-      expect(await store.acquireSlot('ep_x', 'job1', 2, 60_000)).toBe(0);
-      expect(await store.acquireSlot('ep_x', 'job2', 2, 60_000)).toBe(0);
-      expect(await store.acquireSlot('ep_x', 'job1', 2, 60_000)).toBe(0);
-      expect(await store.acquireSlot('ep_x', 'job3', 2, 60_000)).toBeGreaterThan(0);
-      expect(await store.acquireSlot('ep_y', 'job3', 2, 60_000)).toBe(0);
+      assert.equal(await store.acquireSlot('ep_x', 'job1', 2, 60_000), 0);
+      assert.equal(await store.acquireSlot('ep_x', 'job2', 2, 60_000), 0);
+      assert.equal(await store.acquireSlot('ep_x', 'job1', 2, 60_000), 0);
+      assert.ok((await store.acquireSlot('ep_x', 'job3', 2, 60_000)) > 0);
+      assert.equal(await store.acquireSlot('ep_y', 'job3', 2, 60_000), 0);
       await store.releaseSlot('ep_x', 'job1');
-      expect(await store.acquireSlot('ep_x', 'job3', 2, 60_000)).toBe(0);
+      assert.equal(await store.acquireSlot('ep_x', 'job3', 2, 60_000), 0);
       // A holder that never releases (a crashed worker) loses its slot when the lease ends.
-      expect(await store.acquireSlot('ep_z', 'dead', 1, 1)).toBe(0);
+      assert.equal(await store.acquireSlot('ep_z', 'dead', 1, 1), 0);
       let waited = 0;
       while ((await store.acquireSlot('ep_z', 'alive', 1, 60_000)) > 0 && waited < 100) {
         waited += 1;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      expect(waited).toBeLessThan(100);
+      assert.ok(waited < 100);
 
-      expect(await store.takeRateToken('ep_r', 2, now)).toBe(0);
-      expect(await store.takeRateToken('ep_r', 2, now)).toBe(0);
-      expect(await store.takeRateToken('ep_r', 2, now)).toBe(500);
-      expect(await store.takeRateToken('ep_r', 2, now + 500)).toBe(0);
-      expect(await store.takeRateToken('ep_r', 2, now + 500)).toBe(500);
-      expect(await store.takeRateToken('ep_slow', 0.5, now)).toBe(0);
-      expect(await store.takeRateToken('ep_slow', 0.5, now + 1000)).toBe(1000);
+      assert.equal(await store.takeRateToken('ep_r', 2, now), 0);
+      assert.equal(await store.takeRateToken('ep_r', 2, now), 0);
+      assert.equal(await store.takeRateToken('ep_r', 2, now), 500);
+      assert.equal(await store.takeRateToken('ep_r', 2, now + 500), 0);
+      assert.equal(await store.takeRateToken('ep_r', 2, now + 500), 500);
+      assert.equal(await store.takeRateToken('ep_slow', 0.5, now), 0);
+      assert.equal(await store.takeRateToken('ep_slow', 0.5, now + 1000), 1000);
     });
 
     it('saves bus cursors per tenant', async () => {
       const store = await open();
       if (!store) return;
-      expect(await store.loadCursors()).toEqual({});
+      assert.deepEqual(await store.loadCursors(), {});
       await store.saveCursors({ acme: 'e1:5', globex: 'e2:9' });
       await store.saveCursors({ acme: 'e1:7' });
-      expect(await store.loadCursors()).toEqual({ acme: 'e1:7', globex: 'e2:9' });
+      assert.deepEqual(await store.loadCursors(), { acme: 'e1:7', globex: 'e2:9' });
     });
   });
+}
+
+/**
+ * Asserts that `actual` has every property of `expected` with a deeply equal value, recursing into
+ * objects (arrays must match element by element, with the same length); other properties of
+ * `actual` are ignored.
+ */
+function assertIncludes(actual: unknown, expected: unknown, path = 'value'): void {
+  if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(actual), `${path} is not an array`);
+    assert.equal(actual.length, expected.length, `${path} has ${actual.length} items`);
+    for (const [index, item] of expected.entries()) {
+      assertIncludes(actual[index], item, `${path}[${index}]`);
+    }
+  } else if (typeof expected === 'object' && expected !== null) {
+    assert.ok(typeof actual === 'object' && actual !== null, `${path} is not an object`);
+    for (const [key, value] of Object.entries(expected)) {
+      assertIncludes((actual as Record<string, unknown>)[key], value, `${path}.${key}`);
+    }
+  } else {
+    assert.equal(actual, expected, `${path} differs`);
+  }
 }
