@@ -507,18 +507,25 @@ export function createDialer(options: DialerOptions): Dialer {
     ) {
       return 'unchanged';
     }
-    for (let tries = 0; tries < 3; tries += 1) {
+    for (let tries = 0; tries < 4; tries += 1) {
+      // The call's webhooks may outrun the provider's answer to the dial (linked by reference):
+      // a `claimed` attempt is recorded `placed` first, then `ended`.
+      const state = ended && attempt.state !== 'claimed' ? 'ended' : 'placed';
       const result = await store.updateAttempt({
         tenantId: attempt.tenantId,
         leadId: attempt.leadId,
         attemptId: attempt.attemptId,
         fence: attempt.fence,
-        state: ended ? 'ended' : 'placed',
+        state,
         now: clock.now(),
         provider: event.provider,
         ...(event.callId === undefined ? {} : { callId: event.callId }),
-        ...(ended ? { outcome: event.status } : {}),
+        ...(state === 'ended' ? { outcome: event.status } : {}),
       });
+      if (result.applied && ended && state === 'placed') {
+        attempt = result.attempt;
+        continue;
+      }
       if (result.applied) {
         if (ended) notifySlot(attempt.tenantId, attempt.userId);
         logger.info(ended ? 'Call ended.' : 'Call linked.', {

@@ -1,0 +1,137 @@
+import type { CallStatus } from '@calltrack/core';
+import type { SimulatedOutcome } from '@calltrack/simulator';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  agentNumber,
+  type DialerApp,
+  demoTenant,
+  startDialerApp,
+} from './__tests__/start-dialer-app';
+import type { LeadInput } from './lead';
+
+const apps: DialerApp[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+const providers = ['twilio', 'retell', 'callerdesk'] as const;
+const outcomes: SimulatedOutcome[] = ['completed', 'busy', 'no-answer', 'failed'];
+/** The tracker's terminal status for each simulated outcome. */
+const statusOf: Record<SimulatedOutcome, CallStatus> = {
+  completed: 'completed',
+  busy: 'busy',
+  'no-answer': 'no-answer',
+  failed: 'failed',
+  voicemail: 'completed',
+};
+
+/** Lead `index`: its provider by turn, its outcome by turn; CallerDesk leads are in India. */
+function leadAt(index: number): LeadInput & { outcome: SimulatedOutcome } {
+  const provider = providers[index % providers.length]!;
+  const serial = String(index).padStart(4, '0');
+  const india = provider === 'callerdesk';
+  return {
+    tenantId: demoTenant,
+    leadId: `${provider}-${serial}`,
+    userId: 'user-1',
+    phoneNumber: india ? `+9198450${serial.padStart(5, '0')}` : `+1415555${serial}`,
+    timeZone: india ? 'Asia/Kolkata' : 'America/New_York',
+    outcome: outcomes[Math.floor(index / providers.length) % outcomes.length]!,
+  };
+}
+
+describe('the dialer through the providers’ CallControl adapters (simulated provider APIs)', () => {
+  it('places one call per lead; the webhooks, through the tracker, complete each lead with its outcome', async () => {
+    const leads = Array.from({ length: 12 }, (_, index) => leadAt(index));
+    const outcomeTo = new Map(leads.map((lead) => [lead.phoneNumber, lead.outcome]));
+    const app = await startDialerApp({
+      leads,
+      providerApi: { outcome: (request) => outcomeTo.get(request.to ?? '') },
+      dialer: { maxConcurrentCallsPerUser: 4 },
+    });
+    apps.push(app);
+
+    const result = await app.dialer.trigger({ tenantId: demoTenant, userId: 'user-1' });
+    expect(result.outcome).toBe('started');
+    if (result.outcome !== 'started') return;
+    const [summary] = await result.finished;
+    expect(summary).toMatchObject({ placed: 12, skipped: 0, refused: 0, unknown: 0 });
+
+    const ids = leads.map((lead) => lead.leadId);
+    const done = await app.waitForLeads(demoTenant, ids, (found) =>
+      found.every((lead) => lead.callStatus === 'completed'),
+    );
+    // One call per lead at the provider, with the attempt as its reference.
+    expect(app.providerApi.calls).toHaveLength(12);
+    for (const lead of done) {
+      const input = leads.find((candidate) => candidate.leadId === lead.leadId)!;
+      expect(app.providerApi.countCalls({ to: lead.phoneNumber })).toBe(1);
+      expect(app.providerApi.countCalls({ reference: lead.attemptId })).toBe(1);
+      expect(lead.provider).toBe(input.leadId.split('-')[0]);
+      expect(lead.callId).toEqual(expect.any(String));
+      expect(lead.callOutcome).toBe(statusOf[input.outcome]);
+      // The lead says what the tracker says about its call.
+      const call = await app.tracker.getCall(demoTenant, lead.callId!);
+      expect(call).toMatchObject({ status: lead.callOutcome, to: lead.phoneNumber });
+    }
+    // CallerDesk rang the agent first, and the customer second.
+    const callerDesk = app.providerApi.calls.filter((call) => call.provider === 'callerdesk');
+    expect(callerDesk).toHaveLength(4);
+    for (const call of callerDesk) expect(call.agentNumber).toBe(agentNumber.slice(-10));
+  });
+
+  it('links a call whose webhooks outrun the provider’s answer (delayed answers)', async () => {
+    const leads = [leadAt(0), leadAt(1), leadAt(2)];
+    const app = await startDialerApp({
+      leads,
+      // Each call is placed at once and answered 300 ms later: its webhooks (at the simulator's
+      // full speed) reach the tracker, and the dialer, before the adapter returns.
+      providerApi: { outcome: 'busy', fault: () => ({ type: 'delay', ms: 300 }) },
+      dialer: { maxConcurrentCallsPerUser: 3 },
+    });
+    apps.push(app);
+    const result = await app.dialer.trigger({ tenantId: demoTenant, userId: 'user-1' });
+    if (result.outcome !== 'started') throw new Error('no run');
+    await result.finished;
+    const done = await app.waitForLeads(
+      demoTenant,
+      leads.map((lead) => lead.leadId),
+      (found) => found.every((lead) => lead.callStatus === 'completed'),
+    );
+    expect(done.map((lead) => lead.callOutcome)).toEqual(['busy', 'busy', 'busy']);
+    expect(app.providerApi.calls).toHaveLength(3);
+  });
+
+  it('releases a lead the provider refused and places nothing; a second run places nothing again', async () => {
+    const leads = [leadAt(0), leadAt(3)];
+    const app = await startDialerApp({
+      leads,
+      providerApi: {
+        outcome: 'completed',
+        fault: (request) =>
+          request.to === leads[1]!.phoneNumber ? { type: 'refuse', status: 400 } : undefined,
+      },
+    });
+    apps.push(app);
+    const first = await app.dialer.trigger({ tenantId: demoTenant, userId: 'user-1' });
+    if (first.outcome !== 'started') throw new Error('no run');
+    expect((await first.finished)[0]).toMatchObject({ placed: 1, refused: 1 });
+    const [called, refused] = await app.waitForLeads(
+      demoTenant,
+      leads.map((lead) => lead.leadId),
+      ([one]) => one?.callStatus === 'completed',
+    );
+    expect(called).toMatchObject({ callStatus: 'completed', callOutcome: 'completed' });
+    expect(refused).toMatchObject({ callStatus: 'pending', hasBeenCalled: false });
+    expect(app.providerApi.countCalls()).toBe(1);
+
+    // Again, with the gap passed: the completed lead is not called again.
+    await app.clock.advance(180_000);
+    app.providerApi.setFault(undefined);
+    const second = await app.dialer.trigger({ tenantId: demoTenant, userId: 'user-1' });
+    if (second.outcome !== 'started') throw new Error('no run');
+    expect((await second.finished)[0]).toMatchObject({ placed: 1 });
+    expect(app.providerApi.countCalls({ to: leads[0]!.phoneNumber })).toBe(1);
+    expect(app.providerApi.countCalls({ to: leads[1]!.phoneNumber })).toBe(1);
+  });
+});
