@@ -54,6 +54,7 @@ export type {
   LeadStore,
   ListAttemptsQuery,
   ListExpiredAttemptsQuery,
+  ListLeadsQuery,
   ListPendingLeadsQuery,
 } from './lead-store';
 export type { SkipReason } from './skip-reason';
