@@ -26,6 +26,10 @@ for index = 3, #ARGV, 4 do
     redis.call('ZADD', base .. 'pending:' .. ARGV[index + 1], 0, leadId)
     redis.call('ZADD', base .. 'leads:' .. ARGV[index + 1], 0, leadId)
     added = added + 1
+  else
+    -- Leads added before the index existed join it when their list is loaded again.
+    local owner = redis.call('HGET', key, 'userId')
+    if owner then redis.call('ZADD', base .. 'leads:' .. owner, 0, leadId) end
   end
 end
 return added
