@@ -1,13 +1,33 @@
+import type { EventBus } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
 import type { CallStatus } from '@calltrack/core';
 import type { SimulatedOutcome } from '@calltrack/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  connectTestPostgres,
+  connectTestRedis,
+  deleteKeys,
+  dropTables,
+  uniquePrefix,
+  uniqueTableName,
+} from '@calltrack/test-utils';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   agentNumber,
   type DialerApp,
   demoTenant,
   startDialerApp,
 } from './__tests__/start-dialer-app';
+import { createPostgresLeadStore } from './create-postgres-lead-store';
 import type { LeadInput } from './lead';
+import type { LeadStore } from './lead-store';
+import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
+
+const redis = await connectTestRedis();
+const pool = await connectTestPostgres({ max: 4 });
+afterAll(async () => {
+  redis?.disconnect();
+  await pool?.end();
+});
 
 const apps: DialerApp[] = [];
 afterEach(async () => {
@@ -40,45 +60,53 @@ function leadAt(index: number): LeadInput & { outcome: SimulatedOutcome } {
   };
 }
 
+/** Where the leads live and what carries the events: in memory, or PostgreSQL and Redis. */
+const backends: {
+  name: string;
+  available: boolean;
+  create: () => Promise<{ store?: LeadStore; bus?: EventBus; dispose: () => Promise<void> }>;
+}[] = [
+  { name: 'in memory', available: true, create: async () => ({ dispose: async () => {} }) },
+  {
+    name: 'on PostgreSQL and a Redis bus',
+    available: redis !== undefined && pool !== undefined,
+    create: async () => {
+      const table = uniqueTableName('dialer_e2e');
+      const attemptsTable = `${table}_attempts`;
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const prefix = uniquePrefix('dialer-e2e');
+      const bus = createRedisBus({ redis: redis!, prefix });
+      return {
+        store: createPostgresLeadStore({ pool: pool!, table, attemptsTable }),
+        bus,
+        dispose: async () => {
+          await dropTables(pool!, [table, attemptsTable]);
+          await deleteKeys(redis!, prefix);
+        },
+      };
+    },
+  },
+];
+
 describe('the dialer through the providers’ CallControl adapters (simulated provider APIs)', () => {
-  it('places one call per lead; the webhooks, through the tracker, complete each lead with its outcome', async () => {
-    const leads = Array.from({ length: 12 }, (_, index) => leadAt(index));
-    const outcomeTo = new Map(leads.map((lead) => [lead.phoneNumber, lead.outcome]));
-    const app = await startDialerApp({
-      leads,
-      providerApi: { outcome: (request) => outcomeTo.get(request.to ?? '') },
-      dialer: { maxConcurrentCallsPerUser: 4 },
-    });
-    apps.push(app);
-
-    const result = await app.dialer.trigger({ tenantId: demoTenant, userId: 'user-1' });
-    expect(result.outcome).toBe('started');
-    if (result.outcome !== 'started') return;
-    const [summary] = await result.finished;
-    expect(summary).toMatchObject({ placed: 12, skipped: 0, refused: 0, unknown: 0 });
-
-    const ids = leads.map((lead) => lead.leadId);
-    const done = await app.waitForLeads(demoTenant, ids, (found) =>
-      found.every((lead) => lead.callStatus === 'completed'),
+  for (const backend of backends) {
+    it.skipIf(!backend.available)(
+      `places one call per lead; the webhooks, through the tracker, complete each lead with its outcome (${backend.name})`,
+      async () => {
+        const { store, bus, dispose } = await backend.create();
+        const leads = Array.from({ length: 12 }, (_, index) => leadAt(index));
+        const outcomeTo = new Map(leads.map((lead) => [lead.phoneNumber, lead.outcome]));
+        const app = await startDialerApp({
+          leads,
+          providerApi: { outcome: (request) => outcomeTo.get(request.to ?? '') },
+          dialer: { maxConcurrentCallsPerUser: 4, ...(store === undefined ? {} : { store }) },
+          ...(bus === undefined ? {} : { bus }),
+        });
+        apps.push({ ...app, close: () => app.close().then(dispose) });
+        await runOverProviders(app, leads);
+      },
     );
-    // One call per lead at the provider, with the attempt as its reference.
-    expect(app.providerApi.calls).toHaveLength(12);
-    for (const lead of done) {
-      const input = leads.find((candidate) => candidate.leadId === lead.leadId)!;
-      expect(app.providerApi.countCalls({ to: lead.phoneNumber })).toBe(1);
-      expect(app.providerApi.countCalls({ reference: lead.attemptId })).toBe(1);
-      expect(lead.provider).toBe(input.leadId.split('-')[0]);
-      expect(lead.callId).toEqual(expect.any(String));
-      expect(lead.callOutcome).toBe(statusOf[input.outcome]);
-      // The lead says what the tracker says about its call.
-      const call = await app.tracker.getCall(demoTenant, lead.callId!);
-      expect(call).toMatchObject({ status: lead.callOutcome, to: lead.phoneNumber });
-    }
-    // CallerDesk rang the agent first, and the customer second.
-    const callerDesk = app.providerApi.calls.filter((call) => call.provider === 'callerdesk');
-    expect(callerDesk).toHaveLength(4);
-    for (const call of callerDesk) expect(call.agentNumber).toBe(agentNumber.slice(-10));
-  });
+  }
 
   it('links a call whose webhooks outrun the provider’s answer (delayed answers)', async () => {
     const leads = [leadAt(0), leadAt(1), leadAt(2)];
@@ -135,3 +163,37 @@ describe('the dialer through the providers’ CallControl adapters (simulated pr
     expect(app.providerApi.countCalls({ to: leads[1]!.phoneNumber })).toBe(1);
   });
 });
+
+/** One run over `leads`: one call each, and each lead completed as the tracker says. */
+async function runOverProviders(
+  app: DialerApp,
+  leads: (LeadInput & { outcome: SimulatedOutcome })[],
+): Promise<void> {
+  const result = await app.dialer.trigger({ tenantId: demoTenant, userId: 'user-1' });
+  expect(result.outcome).toBe('started');
+  if (result.outcome !== 'started') return;
+  const [summary] = await result.finished;
+  expect(summary).toMatchObject({ placed: 12, skipped: 0, refused: 0, unknown: 0 });
+
+  const ids = leads.map((lead) => lead.leadId);
+  const done = await app.waitForLeads(demoTenant, ids, (found) =>
+    found.every((lead) => lead.callStatus === 'completed'),
+  );
+  // One call per lead at the provider, with the attempt as its reference.
+  expect(app.providerApi.calls).toHaveLength(12);
+  for (const lead of done) {
+    const input = leads.find((candidate) => candidate.leadId === lead.leadId)!;
+    expect(app.providerApi.countCalls({ to: lead.phoneNumber })).toBe(1);
+    expect(app.providerApi.countCalls({ reference: lead.attemptId })).toBe(1);
+    expect(lead.provider).toBe(input.leadId.split('-')[0]);
+    expect(lead.callId).toEqual(expect.any(String));
+    expect(lead.callOutcome).toBe(statusOf[input.outcome]);
+    // The lead says what the tracker says about its call.
+    const call = await app.tracker.getCall(demoTenant, lead.callId!);
+    expect(call).toMatchObject({ status: lead.callOutcome, to: lead.phoneNumber });
+  }
+  // CallerDesk rang the agent first, and the customer second.
+  const callerDesk = app.providerApi.calls.filter((call) => call.provider === 'callerdesk');
+  expect(callerDesk).toHaveLength(4);
+  for (const call of callerDesk) expect(call.agentNumber).toBe(agentNumber.slice(-10));
+}

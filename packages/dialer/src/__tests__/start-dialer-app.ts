@@ -70,9 +70,11 @@ export async function startDialerApp(
     leads?: readonly LeadInput[];
     providerApi?: Omit<ProviderApiOptions, 'simulator'>;
     dialer?: Partial<DialerOptions>;
+    /** The bus the tracker publishes on and the dialer follows. Default: in memory. */
+    bus?: EventBus;
   } = {},
 ): Promise<DialerApp> {
-  const bus = createMemoryBus();
+  const bus = options.bus ?? createMemoryBus();
   const events: CallEvent[] = [];
   const publish = bus.publish.bind(bus);
   bus.publish = async (event) => {
