@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { attachCallTrack } from '@calltrack/socket.io';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,14 +20,29 @@ interface Received {
   payload: any;
 }
 
-async function startSocketApp(leads: LeadInput[]) {
+async function startSocketApp(leads: LeadInput[], options: { withCallTrack?: boolean } = {}) {
   const app: DialerApp = await startDialerApp({ leads, providerApi: { outcome: 'completed' } });
   closers.push(() => app.close());
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'] });
+  const authentications = { callTrack: 0, dialer: 0 };
+  if (options.withCallTrack) {
+    const callTrack = attachCallTrack(io, {
+      bus: app.bus,
+      authenticate: (handshake) => {
+        authentications.callTrack += 1;
+        return verifyTestJwt(handshake.auth.token);
+      },
+      onError: () => {},
+    });
+    closers.push(() => callTrack.close());
+  }
   const handle: DialerSocketHandle = attachDialer(io, {
     dialer: app.dialer,
-    authenticate: (handshake) => verifyTestJwt(handshake.auth.token),
+    authenticate: (handshake) => {
+      authentications.dialer += 1;
+      return verifyTestJwt(handshake.auth.token);
+    },
     onError: () => {},
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -55,7 +71,7 @@ async function startSocketApp(leads: LeadInput[]) {
     });
     return { socket, received };
   };
-  return { app, url, client, sockets };
+  return { app, url, client, sockets, authentications };
 }
 
 /** Waits (on the event loop, not a timer budget of the code under test) until `check` holds. */
@@ -214,5 +230,26 @@ describe('attachDialer: leads:fetched over Socket.IO, lifecycle events in the us
     });
     expect(app.providerApi.countCalls()).toBe(0);
     expect(user.received).toEqual([]);
+  });
+
+  it('beside attachCallTrack on the same server: one authentication per connection, one user room', async () => {
+    const { app, client, authentications } = await startSocketApp([lead('twilio-d1', 'user-1')], {
+      withCallTrack: true,
+    });
+    const mine = await client({ tenantId: demoTenant, userId: 'user-1' });
+    expect(authentications).toEqual({ callTrack: 1, dialer: 0 });
+    const ack = await mine.socket.emitWithAck('leads:fetched');
+    expect(ack).toMatchObject({ ok: true, outcome: 'started' });
+    await until(
+      () => mine.received.some((entry) => entry.name === 'call:completed'),
+      'the call completed',
+    );
+    const lifecycle = mine.received
+      .filter((entry) => entry.name.startsWith('call:'))
+      .map((entry) => entry.name);
+    expect(lifecycle[0]).toBe('call:started');
+    expect(lifecycle.filter((name) => name === 'call:started')).toHaveLength(1);
+    expect(lifecycle.filter((name) => name === 'call:completed')).toHaveLength(1);
+    expect(app.providerApi.countCalls()).toBe(1);
   });
 });
