@@ -26,6 +26,7 @@ import type {
 import { systemClock } from './dialer-clock';
 import type { DialerLease } from './dialer-locks';
 import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';
+import type { DialerRun } from './dialer-run';
 import { followUserUpdates } from './follow-user-updates';
 import { isDefiniteRefusal } from './is-definite-refusal';
 import { keepLease } from './keep-lease';
@@ -83,6 +84,9 @@ export function createDialer(options: DialerOptions): Dialer {
   const stopping = new AbortController();
   const background = new Set<Promise<unknown>>();
   const slotWaiters = new Map<string, Set<() => void>>();
+  // Runs started here, oldest first, for getRun: counts are read live while a run goes on.
+  const runs = new Map<string, { run: DialerRun; counts: Counts }>();
+  const maxRuns = 1_000;
   let started = false;
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -267,6 +271,17 @@ export function createDialer(options: DialerOptions): Dialer {
     signal: AbortSignal,
   ): Promise<RunSummary> => {
     const counts: Counts = { placed: 0, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 };
+    const run: DialerRun = {
+      tenantId,
+      userId,
+      runId,
+      cause,
+      state: 'running',
+      startedAt: new Date(clock.now()).toISOString(),
+      ...counts,
+    };
+    runs.set(runId, { run, counts });
+    if (runs.size > maxRuns) runs.delete(runs.keys().next().value as string);
     let nextRetryAt: number | undefined;
     let stoppedBy: RunSummary['stoppedBy'];
     const dials = new Set<Promise<void>>();
@@ -409,6 +424,10 @@ export function createDialer(options: DialerOptions): Dialer {
       ...(stoppedBy === undefined ? {} : { stoppedBy }),
       ...(nextRetryAt === undefined ? {} : { nextRetryAt: new Date(nextRetryAt).toISOString() }),
     };
+    Object.assign(run, summary, {
+      state: 'finished',
+      finishedAt: new Date(clock.now()).toISOString(),
+    });
     const { tenantId: _tenant, userId: _user, ...data } = summary;
     await publish(
       createDialerEvent('dialer.run_finished', {
@@ -507,18 +526,25 @@ export function createDialer(options: DialerOptions): Dialer {
     ) {
       return 'unchanged';
     }
-    for (let tries = 0; tries < 3; tries += 1) {
+    for (let tries = 0; tries < 4; tries += 1) {
+      // The call's webhooks may outrun the provider's answer to the dial (linked by reference):
+      // a `claimed` attempt is recorded `placed` first, then `ended`.
+      const state = ended && attempt.state !== 'claimed' ? 'ended' : 'placed';
       const result = await store.updateAttempt({
         tenantId: attempt.tenantId,
         leadId: attempt.leadId,
         attemptId: attempt.attemptId,
         fence: attempt.fence,
-        state: ended ? 'ended' : 'placed',
+        state,
         now: clock.now(),
         provider: event.provider,
         ...(event.callId === undefined ? {} : { callId: event.callId }),
-        ...(ended ? { outcome: event.status } : {}),
+        ...(state === 'ended' ? { outcome: event.status } : {}),
       });
+      if (result.applied && ended && state === 'placed') {
+        attempt = result.attempt;
+        continue;
+      }
       if (result.applied) {
         if (ended) notifySlot(attempt.tenantId, attempt.userId);
         logger.info(ended ? 'Call ended.' : 'Call linked.', {
@@ -633,6 +659,11 @@ export function createDialer(options: DialerOptions): Dialer {
     },
     handleCallEvent,
     reconcile,
+    getRun(tenantId, runId) {
+      const entry = runs.get(runId);
+      if (entry === undefined || entry.run.tenantId !== tenantId) return undefined;
+      return entry.run.state === 'running' ? { ...entry.run, ...entry.counts } : { ...entry.run };
+    },
     async releaseAttempt(tenantId, attemptId, reason = 'review:released') {
       const attempt = await store.getAttempt(tenantId, attemptId);
       if (!attempt) throw new NotFoundError({ message: `No attempt ${attemptId}.` });

@@ -75,6 +75,17 @@ export function createMemoryLeadStore(): LeadStore {
       return found.slice(0, limit).map(copy);
     },
 
+    async listLeads({ tenantId, userId, afterLeadId, limit }) {
+      const found: Lead[] = [];
+      for (const lead of leads.values()) {
+        if (lead.tenantId !== tenantId || lead.userId !== userId) continue;
+        if (afterLeadId !== undefined && !(lead.leadId > afterLeadId)) continue;
+        found.push(lead);
+      }
+      found.sort((a, b) => (a.leadId < b.leadId ? -1 : a.leadId > b.leadId ? 1 : 0));
+      return found.slice(0, limit).map(copy);
+    },
+
     async claimLeads(request) {
       const results: ClaimResult[] = [];
       for (const leadId of new Set(request.leadIds)) {

@@ -175,6 +175,17 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
       return rows.map(decodeLead);
     },
 
+    async listLeads({ tenantId, userId, afterLeadId, limit }) {
+      const { rows } = await pool.query(
+        `SELECT ${leadSelect('L')} FROM ${table} L
+         WHERE L.${c.tenantId} = $1 AND L.${c.userId} = $2
+           AND ($3::text IS NULL OR L.${c.leadId} > $5)
+         ORDER BY L.${c.leadId} LIMIT $4`,
+        [tenantId, userId, afterLeadId ?? null, limit, afterLeadId ?? null],
+      );
+      return rows.map(decodeLead);
+    },
+
     async claimLeads(request) {
       const leadIds = [...new Set(request.leadIds)];
       if (leadIds.length === 0) return [];

@@ -144,6 +144,28 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       return leads;
     },
 
+    async listLeads({ tenantId, userId, afterLeadId, limit }) {
+      const base = baseOf(tenantId);
+      const leadIds = await redis.zrangebylex(
+        `${base}leads:${userId}`,
+        afterLeadId === undefined ? '-' : `(${afterLeadId}`,
+        '+',
+        'LIMIT',
+        0,
+        limit,
+      );
+      if (leadIds.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
+      const leads: Lead[] = [];
+      for (const [error, record] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        const lead = decodeLead(record as Record<string, string>);
+        if (lead !== undefined) leads.push(lead);
+      }
+      return leads;
+    },
+
     async claimLeads(request) {
       const base = baseOf(request.tenantId);
       const leadIds = [...new Set(request.leadIds)];

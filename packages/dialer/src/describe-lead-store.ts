@@ -169,6 +169,51 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
         );
       });
 
+      it("lists a user's leads in every status, in pages, and nobody else's", async () => {
+        const setup = await setUp(5);
+        const { store, tenantId, ids } = setup;
+        await store.addLeads([
+          lead(tenantId, 'lead-other-user', { userId: 'user-2' }),
+          lead(`${tenantId}-b`, 'lead-0000'),
+        ]);
+        await claimOne(store, tenantId, 'lead-0001');
+        await store.recordSkip({ tenantId, leadId: 'lead-0002', reason: 'do_not_call', now: t0 });
+        const seen: { leadId: string; callStatus: string; skipReason: string | undefined }[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.listLeads({
+            tenantId,
+            userId: 'user-1',
+            limit: 2,
+            ...(after === undefined ? {} : { afterLeadId: after }),
+          });
+          if (page.length === 0) break;
+          assert.ok(page.length <= 2);
+          for (const found of page) assertPartial(found, { tenantId, userId: 'user-1' });
+          seen.push(
+            ...page.map(({ leadId, callStatus, skipReason }) => ({
+              leadId,
+              callStatus,
+              skipReason,
+            })),
+          );
+          after = page.at(-1)!.leadId;
+        }
+        assertEqual(
+          seen,
+          ids.map((leadId) => ({
+            leadId,
+            callStatus: leadId === 'lead-0001' ? 'dialing' : 'pending',
+            skipReason: leadId === 'lead-0002' ? 'do_not_call' : undefined,
+          })),
+        );
+        assertEqual(
+          (await store.listLeads({ tenantId, userId: 'user-2', limit: 10 })).map((l) => l.leadId),
+          ['lead-other-user'],
+        );
+        assertEqual(await store.listLeads({ tenantId, userId: 'nobody', limit: 10 }), []);
+      });
+
       it('records why a pending lead was skipped, and ignores a skip of a lead in a call', async () => {
         const setup = await setUp(2);
         const { store, tenantId } = setup;

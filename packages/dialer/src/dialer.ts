@@ -6,6 +6,7 @@ import type { DialerClock } from './dialer-clock';
 import type { DialerRunFinishedData } from './dialer-event-data';
 import type { DialerLocks } from './dialer-locks';
 import type { DialerLogger } from './dialer-logger';
+import type { DialerRun } from './dialer-run';
 import type { DoNotCallList } from './do-not-call-list';
 import type { Lead } from './lead';
 import type { LeadAttempt } from './lead-attempt';
@@ -139,6 +140,11 @@ export interface DialerUserUpdate {
     | 'run_finished'
     | 'call_status'
     | 'call_completed';
+  /**
+   * The event behind the update. A `call_placed` usually carries `dialer.call_placed`; when the
+   * call's first webhook arrived before it, that `call.*` event instead (the late
+   * `dialer.call_placed` is then not yielded): a call is always announced before its statuses.
+   */
   event: CallEvent;
   leadId?: string;
   attemptId?: string;
@@ -164,6 +170,12 @@ export interface Dialer {
    * `store.listAttempts({ state: 'orphaned' })` and release with {@link Dialer.releaseAttempt}.
    */
   reconcile(): Promise<ReconcileReport>;
+  /**
+   * A run this process started (the last 1,000 are kept, in memory): its counts so far, final
+   * once it finished; undefined for a run unknown here (another process's, or of another
+   * tenant). Other processes follow runs through the `dialer.*` events on the bus.
+   */
+  getRun(tenantId: string, runId: string): DialerRun | undefined;
   /** Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending again. */
   releaseAttempt(
     tenantId: string,

@@ -58,6 +58,16 @@ export async function* followUserUpdates(options: {
     return found;
   };
 
+  // Per attempt, the lifecycle in order: placed, statuses, completed. A call's webhooks may
+  // outrun the dialer's own `dialer.call_placed` (published once the provider answered): the
+  // first call event then announces the call, and the late `dialer.call_placed` is dropped.
+  const announced = new Set<string>();
+  const completed = new Set<string>();
+  const mark = (set: Set<string>, attemptId: string): void => {
+    if (set.size > 10_000) set.delete(set.values().next().value as string);
+    set.add(attemptId);
+  };
+
   const subscription = bus.subscribe({
     tenantId,
     types: ['dialer.*', 'call.*'],
@@ -78,6 +88,10 @@ export async function* followUserUpdates(options: {
             if (event.callId !== undefined) remember(`${event.provider}/${event.callId}`, attempt);
           }
         }
+        if (dialerType === 'call_placed' && data.attemptId !== undefined) {
+          if (announced.has(data.attemptId)) continue;
+          mark(announced, data.attemptId);
+        }
         yield {
           type: dialerType,
           event,
@@ -89,6 +103,17 @@ export async function* followUserUpdates(options: {
       if (!event.type.startsWith('call.')) continue;
       const attempt = await attemptOf(event);
       if (attempt === null || attempt.userId !== userId) continue;
+      if (completed.has(attempt.attemptId)) continue;
+      if (!announced.has(attempt.attemptId)) {
+        mark(announced, attempt.attemptId);
+        yield {
+          type: 'call_placed',
+          event,
+          leadId: attempt.leadId,
+          attemptId: attempt.attemptId,
+        };
+      }
+      if (event.type === 'call.ended') mark(completed, attempt.attemptId);
       yield {
         type: event.type === 'call.ended' ? 'call_completed' : 'call_status',
         event,

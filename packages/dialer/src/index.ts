@@ -10,6 +10,8 @@ export { createCallingWindow } from './calling-window';
 export type { GateDecision, LeadGates } from './check-lead-gates';
 export { checkLeadGates } from './check-lead-gates';
 export { createDialer } from './create-dialer';
+export type { CreateDialerHandlerOptions } from './create-dialer-handler';
+export { createDialerHandler } from './create-dialer-handler';
 export { createMemoryCallPacer } from './create-memory-call-pacer';
 export { createMemoryDialerLocks } from './create-memory-dialer-locks';
 export { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
@@ -35,12 +37,14 @@ export type {
 } from './dialer-event-data';
 export type { DialerLease, DialerLocks } from './dialer-locks';
 export type { DialerLogger } from './dialer-logger';
+export type { DialerRun } from './dialer-run';
 export type { DoNotCallList } from './do-not-call-list';
 export { InvalidLeadError } from './errors/invalid-lead-error';
 export type { Lead, LeadCallStatus, LeadInput } from './lead';
 export { leadCallStatuses } from './lead';
 export type { AttemptState, LeadAttempt } from './lead-attempt';
 export { attemptTransitions, canMoveAttempt, leadStatusOfAttempt } from './lead-attempt';
+export type { LeadJson } from './lead-json';
 export type {
   AddLeadsResult,
   AttemptUpdate,
@@ -54,6 +58,7 @@ export type {
   LeadStore,
   ListAttemptsQuery,
   ListExpiredAttemptsQuery,
+  ListLeadsQuery,
   ListPendingLeadsQuery,
 } from './lead-store';
 export type { SkipReason } from './skip-reason';

@@ -20,6 +20,16 @@ export interface ListPendingLeadsQuery {
   limit: number;
 }
 
+/** Which leads {@link LeadStore.listLeads} returns. */
+export interface ListLeadsQuery {
+  tenantId: string;
+  userId: string;
+  /** Only leads whose id sorts after this one (the store's order): for paging. */
+  afterLeadId?: string;
+  /** At most this many. */
+  limit: number;
+}
+
 /** What {@link LeadStore.claimLeads} claims. */
 export interface ClaimLeadsRequest {
   tenantId: string;
@@ -140,6 +150,11 @@ export interface LeadStore {
    * order of lead ids.
    */
   listPendingLeads(query: ListPendingLeadsQuery): Promise<Lead[]>;
+  /**
+   * A user's leads in every status (for a leads page: pending, dialling, completed, skipped with
+   * their reasons), in the same order as `listPendingLeads`.
+   */
+  listLeads(query: ListLeadsQuery): Promise<Lead[]>;
   /**
    * Claims leads, each in one atomic conditional write: only a pending lead not called yet (and
    * within the attempt cap and gap) is claimed; it becomes `dialing`, `hasBeenCalled` turns

@@ -2,7 +2,7 @@
 // (`<prefix>:{<tenant>}:`), so each script touches one hash slot (Redis Cluster).
 //
 // Per tenant: `lead:<leadId>` (hash), `pending:<userId>` (sorted set of pending lead ids, by
-// lead id), `attempt:<attemptId>` (hash), `call:<provider>:<callId>` (the attempt that placed
+// lead id), `leads:<userId>` (sorted set of all the user's lead ids, by lead id), `attempt:<attemptId>` (hash), `call:<provider>:<callId>` (the attempt that placed
 // the call), `leases` (claimed / unknown attempts by lease end), `state:<state>` (attempts past
 // `claimed`, by claim time), `live:<userId>` (claimed / placed / unknown attempts by claim time).
 
@@ -24,7 +24,12 @@ for index = 3, #ARGV, 4 do
       'attemptCount', '0', 'fence', '0')
     if ARGV[index + 3] ~= '' then redis.call('HSET', key, 'timeZone', ARGV[index + 3]) end
     redis.call('ZADD', base .. 'pending:' .. ARGV[index + 1], 0, leadId)
+    redis.call('ZADD', base .. 'leads:' .. ARGV[index + 1], 0, leadId)
     added = added + 1
+  else
+    -- Leads added before the index existed join it when their list is loaded again.
+    local owner = redis.call('HGET', key, 'userId')
+    if owner then redis.call('ZADD', base .. 'leads:' .. owner, 0, leadId) end
   end
 end
 return added

@@ -33,6 +33,7 @@ export function buildTwilioEvents(
     tenant: checkWebhookTenant(options.tenant),
     receivedAt: toReceivedAt(options.receivedAt),
     raw: options.includeRaw === true ? { ...payload.params } : undefined,
+    reference: checkedReference(options.reference),
   };
   switch (payload.kind) {
     case 'recording':
@@ -48,6 +49,7 @@ interface BaseFields {
   tenant: TwilioTenant;
   receivedAt: string;
   raw: Record<string, string> | undefined;
+  reference: string | undefined;
 }
 
 function statusEvents(
@@ -157,7 +159,7 @@ function newEvent(
     callId: callback.CallSid,
     occurredAt: parseTwilioTimestamp(text(callback.Timestamp)) ?? base.receivedAt,
     receivedAt: base.receivedAt,
-    data,
+    data: base.reference === undefined ? data : { ...data, reference: base.reference },
   };
   assign(event, 'branchId', base.tenant.branchId);
   assign(event, 'agentId', base.tenant.agentId);
@@ -169,6 +171,11 @@ function newEvent(
   assign(event, 'sequence', progress.sequence);
   assign(event, 'raw', base.raw);
   return sealCallEvent(event);
+}
+
+/** A reference fit for `data.reference`: 1-128 characters, no whitespace or control characters. */
+function checkedReference(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[^\s\p{Cc}]{1,128}$/u.test(value) ? value : undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -176,6 +176,21 @@ describe('createTwilioWebhookHandler: success', () => {
     ]);
   });
 
+  it('sets data.reference from the signed URL’s reference (what the CallControl adapter adds)', async () => {
+    const { base, sink } = await setup();
+    const withReference = `${base}/webhooks/twilio?tenant=acme&reference=attempt-7`;
+    const body = loadTwilioFixture('twilio-amd-status-callback');
+    expect((await post(withReference, { body })).status).toBe(200);
+    expect(sink.events[0]?.data).toMatchObject({ reference: 'attempt-7' });
+    // A reference that is not one (whitespace) is left off; the webhook still counts.
+    const bad = `${base}/webhooks/twilio?tenant=acme&reference=${encodeURIComponent('a b')}`;
+    expect(
+      (await post(bad, { body: loadTwilioFixture('twilio-recording-status-callback-completed') }))
+        .status,
+    ).toBe(200);
+    expect(sink.events[1]?.data).not.toHaveProperty('reference');
+  });
+
   it('attaches raw when includeRaw is set', async () => {
     const { base, sink } = await setup({ includeRaw: true });
     await post(`${base}/webhooks/twilio`, { body: ringing() });

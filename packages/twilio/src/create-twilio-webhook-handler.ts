@@ -254,7 +254,13 @@ export function createTwilioWebhookHandler(
         'No tenant is configured for this Twilio webhook.',
       );
       await endpoint.limitTenant(tenant.tenantId);
-      const events = buildTwilioEvents(payload, { tenant, includeRaw });
+      // The reference `createTwilioCallControl` put in the callback URL: signed with the rest.
+      const reference = url.searchParams.get('reference') ?? undefined;
+      const events = buildTwilioEvents(payload, {
+        tenant,
+        includeRaw,
+        ...(reference === undefined ? {} : { reference }),
+      });
       return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
     },
   );

@@ -23,6 +23,13 @@ export interface ParseTwilioWebhookOptions {
    * `CallStatus`, means `amd`; anything else is a `status` callback.
    */
   kind?: TwilioWebhookKind;
+  /**
+   * The caller's reference for the call (a dialer attempt, a click-to-call request id), set as
+   * `data.reference` on every event: what `createTwilioCallControl` puts in the status callback
+   * URL's `reference` query parameter. 1-128 characters without whitespace or control
+   * characters; anything else is left off.
+   */
+  reference?: string;
 }
 
 /**

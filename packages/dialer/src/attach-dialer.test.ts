@@ -1,0 +1,255 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { attachCallTrack } from '@calltrack/socket.io';
+import { Server } from 'socket.io';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
+import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
+import { attachDialer, type DialerSocketHandle } from './attach-dialer';
+import type { LeadInput } from './lead';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+interface Received {
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read whatever was emitted.
+  payload: any;
+}
+
+async function startSocketApp(leads: LeadInput[], options: { withCallTrack?: boolean } = {}) {
+  const app: DialerApp = await startDialerApp({ leads, providerApi: { outcome: 'completed' } });
+  closers.push(() => app.close());
+  const http = createServer();
+  const io = new Server(http, { transports: ['websocket'] });
+  const authentications = { callTrack: 0, dialer: 0 };
+  if (options.withCallTrack) {
+    const callTrack = attachCallTrack(io, {
+      bus: app.bus,
+      authenticate: (handshake) => {
+        authentications.callTrack += 1;
+        return verifyTestJwt(handshake.auth.token);
+      },
+      onError: () => {},
+    });
+    closers.push(() => callTrack.close());
+  }
+  const handle: DialerSocketHandle = attachDialer(io, {
+    dialer: app.dialer,
+    authenticate: (handshake) => {
+      authentications.dialer += 1;
+      return verifyTestJwt(handshake.auth.token);
+    },
+    onError: () => {},
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const sockets: Socket[] = [];
+  closers.push(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await handle.close();
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+  });
+
+  /** A connected client with a JWT for `claims`, recording everything it receives. */
+  const client = async (claims: { tenantId: string; userId?: string }) => {
+    const socket = connect(url, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      auth: { token: await signTestJwt(claims) },
+    });
+    sockets.push(socket);
+    const received: Received[] = [];
+    socket.onAny((name: string, payload: unknown) => received.push({ name, payload }));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', reject);
+    });
+    return { socket, received };
+  };
+  return { app, url, client, sockets, authentications };
+}
+
+/** Waits (on the event loop, not a timer budget of the code under test) until `check` holds. */
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const lead = (leadId: string, userId: string, extra: Partial<LeadInput> = {}): LeadInput => ({
+  tenantId: demoTenant,
+  leadId,
+  userId,
+  phoneNumber: `+1415555${String(Math.abs(hash(leadId)) % 10_000).padStart(4, '0')}`,
+  timeZone: 'America/New_York',
+  ...extra,
+});
+const hash = (text: string): number =>
+  [...text].reduce((value, char) => (value * 31 + char.charCodeAt(0)) | 0, 7);
+
+describe('attachDialer: leads:fetched over Socket.IO, lifecycle events in the user’s room', () => {
+  it('a JWT-authenticated socket triggers a run and receives its own leads’ lifecycle, in order; others receive none', async () => {
+    const leads = [
+      lead('twilio-a1', 'user-1'),
+      lead('retell-a2', 'user-1'),
+      lead('callerdesk-a3', 'user-1', {
+        phoneNumber: '+919845000003',
+        timeZone: 'Asia/Kolkata',
+      }),
+      lead('twilio-a4', 'user-1', { phoneNumber: 'call me maybe' }),
+      lead('twilio-a5', 'user-1', { timeZone: undefined }),
+      lead('twilio-b1', 'user-2'),
+    ];
+    const { app, client } = await startSocketApp(leads);
+    const mine = await client({ tenantId: demoTenant, userId: 'user-1' });
+    const mineAgain = await client({ tenantId: demoTenant, userId: 'user-1' });
+    const colleague = await client({ tenantId: demoTenant, userId: 'user-2' });
+    // Same user id in another tenant: another person.
+    const stranger = await client({ tenantId: 'other', userId: 'user-1' });
+
+    const ack = await mine.socket.emitWithAck('leads:fetched', { leads: 'ignored' });
+    expect(ack).toEqual({ ok: true, outcome: 'started', runId: expect.any(String) });
+    const completedOf = (received: Received[]) =>
+      received.filter((entry) => entry.name === 'call:completed');
+    await until(
+      () =>
+        completedOf(mine.received).length === 3 &&
+        mine.received.some((entry) => entry.name === 'dialer:run_finished'),
+      'three calls completed and the run finished',
+    );
+
+    const names = mine.received.map((entry) => entry.name);
+    expect(names[0]).toBe('dialer:run_started');
+    expect(mine.received[0]!.payload).toEqual({ runId: ack.runId, cause: 'trigger' });
+    // The malformed lead and the one without a zone: skipped with their reasons, never called.
+    const skipped = mine.received.filter((entry) => entry.name === 'dialer:lead_skipped');
+    expect(skipped.map((entry) => [entry.payload.leadId, entry.payload.reason])).toEqual([
+      ['twilio-a4', 'invalid_phone'],
+      ['twilio-a5', 'missing_time_zone'],
+    ]);
+    expect(app.providerApi.countCalls({ to: 'call me maybe' })).toBe(0);
+    expect(app.providerApi.countCalls({ to: leads[4]!.phoneNumber })).toBe(0);
+    expect(app.providerApi.countCalls()).toBe(3);
+
+    // Per lead: started, then statuses, then completed, once each.
+    for (const leadId of ['twilio-a1', 'retell-a2', 'callerdesk-a3']) {
+      const lifecycle = mine.received.filter((entry) => entry.payload?.leadId === leadId);
+      const kinds = lifecycle.map((entry) => entry.name);
+      expect(kinds[0], leadId).toBe('call:started');
+      expect(kinds.at(-1), leadId).toBe('call:completed');
+      expect(
+        kinds.filter((kind) => kind === 'call:started'),
+        leadId,
+      ).toHaveLength(1);
+      expect(
+        kinds.filter((kind) => kind === 'call:completed'),
+        leadId,
+      ).toHaveLength(1);
+      expect(
+        kinds.slice(1, -1).every((kind) => kind === 'call:status_updated'),
+        leadId,
+      ).toBe(true);
+      expect(lifecycle.at(-1)!.payload).toMatchObject({
+        leadId,
+        status: 'completed',
+        type: 'call.ended',
+        callId: expect.any(String),
+      });
+      const stored = await app.store.getLead(demoTenant, leadId);
+      expect(stored).toMatchObject({ callStatus: 'completed', callOutcome: 'completed' });
+    }
+    // Calls go one at a time (one line per user), in lead id order: each completes first.
+    const order = mine.received
+      .filter((entry) => entry.name === 'call:started' || entry.name === 'call:completed')
+      .map((entry) => `${entry.name}:${entry.payload.leadId}`);
+    expect(order).toEqual(
+      ['callerdesk-a3', 'retell-a2', 'twilio-a1'].flatMap((leadId) => [
+        `call:started:${leadId}`,
+        `call:completed:${leadId}`,
+      ]),
+    );
+    // Another socket of the same user got the same stream.
+    expect(mineAgain.received.map((entry) => entry.name)).toEqual(names);
+    // Nobody else got anything.
+    expect(colleague.received).toEqual([]);
+    expect(stranger.received).toEqual([]);
+    // The colleague's lead was not called.
+    expect(app.providerApi.countCalls({ to: leads[5]!.phoneNumber })).toBe(0);
+
+    // The colleague's run: theirs only.
+    const before = mine.received.length;
+    const theirs = await colleague.socket.emitWithAck('leads:fetched');
+    expect(theirs).toMatchObject({ ok: true, outcome: 'started' });
+    await until(() => completedOf(colleague.received).length === 1, 'the colleague’s call');
+    expect(colleague.received.map((entry) => entry.payload?.leadId).filter(Boolean)).toEqual(
+      expect.arrayContaining(['twilio-b1']),
+    );
+    expect(mine.received.length).toBe(before);
+    expect(stranger.received).toEqual([]);
+  });
+
+  it('refuses bad credentials and bad input with a clear error, and calls nobody', async () => {
+    const { app, url, client, sockets } = await startSocketApp([lead('twilio-c1', 'user-1')]);
+    // No token, a forged one: the connection is refused.
+    for (const auth of [
+      {},
+      { token: 'not-a-jwt' },
+      { token: `${await signTestJwt({ tenantId: demoTenant, userId: 'user-1' })}x` },
+    ]) {
+      const socket = connect(url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        auth,
+      });
+      sockets.push(socket);
+      const error = await new Promise<Error & { data?: unknown }>((resolve) =>
+        socket.once('connect_error', resolve),
+      );
+      expect(error.message).toBe('Unauthorized');
+      expect(error.data).toEqual({ code: 'unauthorized' });
+    }
+    // A token without a user: connected, but the dialer is per user.
+    const noUser = await client({ tenantId: demoTenant });
+    expect(await noUser.socket.emitWithAck('leads:fetched')).toEqual({
+      ok: false,
+      error: { code: 'forbidden', message: expect.stringMatching(/per user/) },
+    });
+    // A payload that is not an object.
+    const user = await client({ tenantId: demoTenant, userId: 'user-1' });
+    expect(await user.socket.emitWithAck('leads:fetched', 'go')).toEqual({
+      ok: false,
+      error: { code: 'invalid_payload', message: expect.stringMatching(/object or nothing/) },
+    });
+    expect(app.providerApi.countCalls()).toBe(0);
+    expect(user.received).toEqual([]);
+  });
+
+  it('beside attachCallTrack on the same server: one authentication per connection, one user room', async () => {
+    const { app, client, authentications } = await startSocketApp([lead('twilio-d1', 'user-1')], {
+      withCallTrack: true,
+    });
+    const mine = await client({ tenantId: demoTenant, userId: 'user-1' });
+    expect(authentications).toEqual({ callTrack: 1, dialer: 0 });
+    const ack = await mine.socket.emitWithAck('leads:fetched');
+    expect(ack).toMatchObject({ ok: true, outcome: 'started' });
+    await until(
+      () => mine.received.some((entry) => entry.name === 'call:completed'),
+      'the call completed',
+    );
+    const lifecycle = mine.received
+      .filter((entry) => entry.name.startsWith('call:'))
+      .map((entry) => entry.name);
+    expect(lifecycle[0]).toBe('call:started');
+    expect(lifecycle.filter((name) => name === 'call:started')).toHaveLength(1);
+    expect(lifecycle.filter((name) => name === 'call:completed')).toHaveLength(1);
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+});

@@ -1,0 +1,250 @@
+import { createServer } from 'node:http';
+import { toNodeHandler } from '@calltrack/core/node';
+import { serveForTest } from '@calltrack/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
+import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
+import { createDialerHandler } from './create-dialer-handler';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+async function startApi() {
+  const app: DialerApp = await startDialerApp({ providerApi: { outcome: 'busy' } });
+  closers.push(() => app.close());
+  const errors: unknown[] = [];
+  const handler = createDialerHandler({
+    dialer: app.dialer,
+    store: app.store,
+    basePath: '/api',
+    authenticate: (request) =>
+      verifyTestJwt(request.headers.get('authorization')?.replace(/^Bearer /, '')),
+    onError: (error) => errors.push(error),
+  });
+  const served = await serveForTest(createServer(toNodeHandler(handler)));
+  closers.push(() => served.close());
+  const tokens = {
+    user1: await signTestJwt({ tenantId: demoTenant, userId: 'user-1' }),
+    user2: await signTestJwt({ tenantId: demoTenant, userId: 'user-2' }),
+    otherTenant: await signTestJwt({ tenantId: 'other', userId: 'user-1' }),
+    noUser: await signTestJwt({ tenantId: demoTenant }),
+  };
+  const api = async (
+    path: string,
+    init: { method?: string; body?: unknown; token?: string | null; type?: string } = {},
+  ) => {
+    const token = init.token === undefined ? tokens.user1 : init.token;
+    const response = await fetch(`${served.url}/api${path}`, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        ...(init.body === undefined ? {} : { 'content-type': init.type ?? 'application/json' }),
+      },
+      ...(init.body === undefined
+        ? {}
+        : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      // biome-ignore lint/suspicious/noExplicitAny: the tests read whatever JSON came back.
+      body: (text === '' ? undefined : JSON.parse(text)) as any,
+    };
+  };
+  return { app, api, tokens, errors };
+}
+
+describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', () => {
+  it('adds the user’s leads, triggers a run, reads the run and lists the leads with their status', async () => {
+    const { app, api, errors } = await startApi();
+    const added = await api('/dialer/leads', {
+      method: 'POST',
+      body: {
+        leads: [
+          { leadId: 'twilio-1', phoneNumber: '+14155550123', timeZone: 'America/New_York' },
+          { leadId: 'retell-2', phoneNumber: '+14155550124', timeZone: 'America/Chicago' },
+          { leadId: 'twilio-3', phoneNumber: '+14155550125' },
+        ],
+      },
+    });
+    expect(added).toMatchObject({ status: 201, body: { added: 3, existing: 0 } });
+    // Loading the list again adds nothing and resets nothing.
+    expect(
+      (
+        await api('/dialer/leads', {
+          method: 'POST',
+          body: { leads: [{ leadId: 'twilio-1', phoneNumber: '+14155550999' }] },
+        })
+      ).body,
+    ).toEqual({ added: 0, existing: 1 });
+
+    const triggered = await api('/dialer/runs', { method: 'POST' });
+    expect(triggered).toMatchObject({
+      status: 202,
+      body: { outcome: 'started', runId: expect.any(String) },
+    });
+    const { runId } = triggered.body;
+    await app.waitForLeads(demoTenant, ['retell-2', 'twilio-1'], (leads) =>
+      leads.every((lead) => lead.callStatus === 'completed'),
+    );
+    const run = await api(`/dialer/runs/${runId}`);
+    expect(run).toMatchObject({
+      status: 200,
+      body: {
+        run: {
+          runId,
+          tenantId: demoTenant,
+          userId: 'user-1',
+          cause: 'trigger',
+          state: 'finished',
+          placed: 2,
+          skipped: 1,
+          refused: 0,
+          unknown: 0,
+        },
+      },
+    });
+    expect(run.headers.get('cache-control')).toBe('no-store');
+
+    const first = await api('/dialer/leads?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.leads.map((lead: { leadId: string }) => lead.leadId)).toEqual([
+      'retell-2',
+      'twilio-1',
+    ]);
+    expect(first.body.leads[1]).toMatchObject({
+      leadId: 'twilio-1',
+      userId: 'user-1',
+      phoneNumber: '+14155550123',
+      callStatus: 'completed',
+      callOutcome: 'busy',
+      hasBeenCalled: true,
+      provider: 'twilio',
+      lastAttemptAt: '2026-03-02T15:00:00.000Z',
+    });
+    expect(first.body.leads[1]).not.toHaveProperty('fence');
+    const second = await api(`/dialer/leads?limit=2&after=${first.body.nextAfter}`);
+    expect(second.body).toEqual({
+      leads: [
+        expect.objectContaining({
+          leadId: 'twilio-3',
+          callStatus: 'pending',
+          hasBeenCalled: false,
+          skipReason: 'missing_time_zone',
+          skippedAt: '2026-03-02T15:00:00.000Z',
+        }),
+      ],
+      nextAfter: null,
+    });
+    expect((await api('/dialer/leads/twilio-1')).body.lead).toMatchObject({ callOutcome: 'busy' });
+    expect(app.providerApi.countCalls()).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  it('answers a second trigger during a run with a follow-up, not a parallel run', async () => {
+    const { app, api } = await startApi();
+    await app.store.addLeads([
+      {
+        tenantId: demoTenant,
+        leadId: 'twilio-1',
+        userId: 'user-1',
+        phoneNumber: '+14155550123',
+        timeZone: 'America/New_York',
+      },
+    ]);
+    const [one, two] = await Promise.all([
+      api('/dialer/runs', { method: 'POST' }),
+      api('/dialer/runs', { method: 'POST' }),
+    ]);
+    expect([one.body.outcome, two.body.outcome].sort()).toEqual(['follow_up_scheduled', 'started']);
+    await app.waitForLeads(demoTenant, ['twilio-1'], ([lead]) => lead?.callStatus === 'completed');
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('keeps tenants and users apart: another’s lead or run is 404; no user is 403; no token 401', async () => {
+    const { app, api, tokens } = await startApi();
+    await api('/dialer/leads', {
+      method: 'POST',
+      body: { leads: [{ leadId: 'twilio-1', phoneNumber: '+14155550123' }] },
+    });
+    const { body } = await api('/dialer/runs', { method: 'POST' });
+    for (const token of [tokens.user2, tokens.otherTenant]) {
+      expect(await api('/dialer/leads/twilio-1', { token })).toMatchObject({
+        status: 404,
+        body: { error: { code: 'not_found' } },
+      });
+      expect(await api(`/dialer/runs/${body.runId}`, { token })).toMatchObject({ status: 404 });
+      expect((await api('/dialer/leads', { token })).body).toEqual({ leads: [], nextAfter: null });
+    }
+    // The other tenant's user adds a lead with the same id: its own, in its own tenant.
+    expect(
+      await api('/dialer/leads', {
+        method: 'POST',
+        token: tokens.otherTenant,
+        body: { leads: [{ leadId: 'twilio-1', phoneNumber: '+14155550999' }] },
+      }),
+    ).toMatchObject({ status: 201, body: { added: 1 } });
+    expect(await app.store.getLead(demoTenant, 'twilio-1')).toMatchObject({
+      phoneNumber: '+14155550123',
+    });
+    expect(await api('/dialer/runs', { method: 'POST', token: tokens.noUser })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'forbidden' } },
+    });
+    expect(await api('/dialer/leads', { token: null })).toMatchObject({ status: 401 });
+    expect(await api('/dialer/leads', { token: 'forged.jwt.token' })).toMatchObject({
+      status: 401,
+    });
+    expect(await api('/dialer/leads?tenantId=other')).toMatchObject({
+      status: 400,
+      body: { error: { message: '"tenantId" comes from your credentials, not the query.' } },
+    });
+    expect(await api('/dialer/leads/missing')).toMatchObject({ status: 404 });
+    expect(await api('/dialer/runs/missing')).toMatchObject({ status: 404 });
+  });
+
+  it('refuses bad input with a 4xx naming the problem, and adds or calls nothing', async () => {
+    const { app, api } = await startApi();
+    const cases: [unknown, number, string | RegExp][] = [
+      [{ leads: [{ phoneNumber: '+14155550123' }] }, 400, /Lead 0: leadId/],
+      [
+        { leads: [{ leadId: 'a', phoneNumber: '+14155550123' }, { leadId: 'b' }] },
+        400,
+        /Lead 1: phoneNumber/,
+      ],
+      [
+        { leads: [{ leadId: 'a', phoneNumber: '+14155550123', userId: 'user-2' }] },
+        400,
+        'Lead 0: userId is not a lead field.',
+      ],
+      [{ leads: [{ leadId: 'a', phoneNumber: '+1', tenantId: 'x' }] }, 400, /tenantId is not/],
+      [{ leads: ['+14155550123'] }, 400, 'Lead 0: lead must be an object.'],
+      [{ leads: 'all' }, 400, 'The body must be { "leads": [...] }.'],
+      [[1], 400, 'The body must be { "leads": [...] }.'],
+      ['{"leads": [', 400, 'The body is not valid JSON.'],
+    ];
+    for (const [body, status, message] of cases) {
+      const answer = await api('/dialer/leads', { method: 'POST', body });
+      expect(answer.status, JSON.stringify(body)).toBe(status);
+      expect(answer.body.error.message, JSON.stringify(body)).toMatch(message);
+    }
+    expect(
+      await api('/dialer/leads', { method: 'POST', body: 'leads=1', type: 'text/plain' }),
+    ).toMatchObject({ status: 415 });
+    expect(await api('/dialer/leads?limit=0')).toMatchObject({ status: 400 });
+    expect(await api('/dialer/leads?limit=abc')).toMatchObject({ status: 400 });
+    expect(await api('/dialer/leads?page=2')).toMatchObject({ status: 400 });
+    const wrongMethod = await api('/dialer/runs');
+    expect(wrongMethod).toMatchObject({ status: 405 });
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(await api('/dialer/other')).toMatchObject({ status: 404 });
+    expect((await api('/dialer/leads')).body).toEqual({ leads: [], nextAfter: null });
+    // A run over nothing calls nobody.
+    const run = await api('/dialer/runs', { method: 'POST' });
+    expect(run.status).toBe(202);
+    expect(app.providerApi.countCalls()).toBe(0);
+  });
+});

@@ -1,0 +1,270 @@
+import {
+  type Authenticate,
+  CallTrackError,
+  checkJsonLimits,
+  type FetchHandler,
+  InvalidArgumentError,
+  InvalidPayloadError,
+  jsonResponse,
+  NotFoundError,
+  type Principal,
+  principalSchema,
+  readRequestText,
+  toErrorResponse,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from '@calltrack/core';
+import type { Dialer } from './dialer';
+import { InvalidLeadError } from './errors/invalid-lead-error';
+import type { LeadInput } from './lead';
+import { toLeadJson } from './lead-json';
+import type { LeadStore } from './lead-store';
+
+/** Options of {@link createDialerHandler}. */
+export interface CreateDialerHandlerOptions {
+  dialer: Dialer;
+  /** The dialer's lead store: the leads listed and added. */
+  store: LeadStore;
+  /**
+   * Resolves the caller from the request's headers (never its body): a `Principal` with the
+   * `tenantId` and the `userId` whose leads these are, or null for missing / bad credentials
+   * (401). A principal without a `userId` is answered 403: leads and runs are per user.
+   */
+  authenticate: Authenticate<Request>;
+  /** Where the routes are mounted, e.g. `/api`. Default: the root. */
+  basePath?: string;
+  /** Most leads one `POST /dialer/leads` adds. Default 10,000. */
+  maxLeadsPerRequest?: number;
+  /** Unexpected (500) errors. Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+type Route =
+  | { name: 'leads' }
+  | { name: 'lead'; id: string }
+  | { name: 'runs' }
+  | { name: 'run'; id: string };
+
+const methods: Record<Route['name'], string> = {
+  leads: 'GET, POST',
+  lead: 'GET',
+  runs: 'POST',
+  run: 'GET',
+};
+
+const leadFields = new Set(['leadId', 'phoneNumber', 'timeZone']);
+
+/**
+ * The dialer's HTTP API as a fetch handler (`toNodeHandler` for Express; a Next.js route handler
+ * as is), for apps on SSE or tRPC: the Socket.IO integration's `leads:fetched` as a route, and
+ * what a leads page reads. The tenant and the user always come from `authenticate`; a lead or a
+ * run of another tenant or user is answered 404, exactly like one that does not exist.
+ *
+ * - `POST /dialer/leads` `{ leads: [{ leadId, phoneNumber, timeZone? }] }` → 201 `{ added,
+ *   existing }` (the signed-in user's leads; a lead already there is left as it is)
+ * - `GET /dialer/leads?after=&limit=` → `{ leads, nextAfter }` (every status, by lead id)
+ * - `GET /dialer/leads/:leadId` → `{ lead }`
+ * - `POST /dialer/runs` → 202 `{ outcome: 'started', runId }` or `{ outcome:
+ *   'follow_up_scheduled' }` (a run was active: one more runs after it)
+ * - `GET /dialer/runs/:runId` → `{ run }` (a run this process started: see `Dialer.getRun`)
+ *
+ * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the lead and field),
+ * 401, 403, 404, 405 (with `Allow`), 413, 415.
+ */
+export function createDialerHandler(options: CreateDialerHandlerOptions): FetchHandler {
+  if (
+    options == null ||
+    options.dialer == null ||
+    options.store == null ||
+    typeof options.authenticate !== 'function'
+  ) {
+    throw new InvalidArgumentError({
+      message: 'createDialerHandler needs { dialer, store, authenticate }.',
+    });
+  }
+  const { dialer, store } = options;
+  const basePath = normalizeBasePath(options.basePath);
+  const maxLeads = options.maxLeadsPerRequest ?? 10_000;
+  const maxBodyBytes = Math.max(64 * 1024, maxLeads * 512);
+  const onError =
+    options.onError ?? ((error: unknown) => console.error('[calltrack/dialer]', error));
+
+  const readLeads = async (
+    request: Request,
+    principal: Required<Pick<Principal, 'tenantId' | 'userId'>>,
+  ): Promise<LeadInput[]> => {
+    const type = request.headers.get('content-type');
+    if (type === null || !/^application\/json\s*(;|$)/i.test(type)) {
+      throw new UnsupportedMediaTypeError({ message: 'Send the body as application/json.' });
+    }
+    const text = await readRequestText(request, { maxBytes: maxBodyBytes });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new InvalidPayloadError({ message: 'The body is not valid JSON.', cause: error });
+    }
+    const violation = checkJsonLimits(body, { maxDepth: 4, maxLength: maxBodyBytes });
+    if (violation) throw new InvalidPayloadError({ message: `The body ${violation.message}.` });
+    const leads = (body as { leads?: unknown } | null)?.leads;
+    if (body === null || typeof body !== 'object' || !Array.isArray(leads)) {
+      throw new InvalidPayloadError({ message: 'The body must be { "leads": [...] }.' });
+    }
+    if (leads.length > maxLeads) {
+      throw new InvalidPayloadError({ message: `At most ${maxLeads} leads per request.` });
+    }
+    return leads.map((lead: unknown, index) => {
+      if (lead === null || typeof lead !== 'object' || Array.isArray(lead)) {
+        throw new InvalidLeadError({ index, field: 'lead', message: 'must be an object' });
+      }
+      for (const field of Object.keys(lead)) {
+        if (!leadFields.has(field)) {
+          // The tenant and the user come from the credentials, never from the body.
+          throw new InvalidLeadError({ index, field, message: 'is not a lead field' });
+        }
+      }
+      return { ...(lead as Omit<LeadInput, 'tenantId' | 'userId'>), ...principal };
+    });
+  };
+
+  const handle = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const route = matchRoute(url.pathname, basePath);
+    if (!route) throw new NotFoundError({ message: 'No such route.' });
+    const allowed = methods[route.name];
+    if (!allowed.split(', ').includes(request.method)) {
+      return jsonResponse(
+        { error: { code: 'method_not_allowed', message: `Use ${allowed}.` } },
+        { status: 405, headers: { allow: allowed } },
+      );
+    }
+    const principal = await options.authenticate(request);
+    if (principal == null) {
+      throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
+    }
+    if (!principalSchema.safeParse(principal).success) {
+      throw new Error('authenticate() returned an invalid principal.');
+    }
+    const { tenantId, userId } = principal;
+    if (userId === undefined) {
+      throw new CallTrackError({
+        message: 'The dialer works per user: these credentials name no user.',
+        code: 'forbidden',
+        status: 403,
+      });
+    }
+    const query = readQuery(url.searchParams, route.name === 'leads' ? ['after', 'limit'] : []);
+
+    switch (route.name) {
+      case 'leads': {
+        if (request.method === 'POST') {
+          const added = await store.addLeads(await readLeads(request, { tenantId, userId }));
+          return json(added, 201);
+        }
+        const limit = query.limit === undefined ? 100 : parseLimit(query.limit);
+        const leads = await store.listLeads({
+          tenantId,
+          userId,
+          limit,
+          ...(query.after === undefined ? {} : { afterLeadId: query.after }),
+        });
+        return json({
+          leads: leads.map(toLeadJson),
+          nextAfter: leads.length < limit ? null : leads.at(-1)!.leadId,
+        });
+      }
+      case 'lead': {
+        const lead = await store.getLead(tenantId, route.id);
+        if (lead === undefined || lead.userId !== userId) {
+          throw new NotFoundError({ message: `No lead ${route.id}.` });
+        }
+        return json({ lead: toLeadJson(lead) });
+      }
+      case 'runs': {
+        const result = await dialer.trigger({ tenantId, userId });
+        return json(
+          result.outcome === 'started'
+            ? { outcome: result.outcome, runId: result.runId }
+            : { outcome: result.outcome },
+          202,
+        );
+      }
+      case 'run': {
+        const run = dialer.getRun(tenantId, route.id);
+        if (run === undefined || run.userId !== userId) {
+          throw new NotFoundError({ message: `No run ${route.id} here.` });
+        }
+        return json({ run });
+      }
+    }
+  };
+
+  return async (request) => {
+    try {
+      return await handle(request);
+    } catch (error) {
+      if (!CallTrackError.isInstance(error)) onError(error);
+      return toErrorResponse(error);
+    }
+  };
+}
+
+function json(body: unknown, status = 200): Response {
+  return jsonResponse(body, { status, headers: { 'cache-control': 'no-store' } });
+}
+
+function normalizeBasePath(basePath: string | undefined): string {
+  if (basePath === undefined || basePath === '' || basePath === '/') return '';
+  if (typeof basePath !== 'string' || !basePath.startsWith('/')) {
+    throw new InvalidArgumentError({ message: 'basePath must start with "/", e.g. "/api".' });
+  }
+  return basePath.replace(/\/+$/, '');
+}
+
+function matchRoute(pathname: string, basePath: string): Route | undefined {
+  if (!pathname.startsWith(`${basePath}/`)) return undefined;
+  const parts = pathname
+    .slice(basePath.length + 1)
+    .replace(/\/$/, '')
+    .split('/');
+  if (parts[0] !== 'dialer' || parts.length < 2 || parts.length > 3) return undefined;
+  const collection = parts[1];
+  if (collection !== 'leads' && collection !== 'runs') return undefined;
+  if (parts.length === 2) return { name: collection };
+  let id: string;
+  try {
+    id = decodeURIComponent(parts[2]!);
+  } catch {
+    return undefined;
+  }
+  if (id === '' || id.length > 256) return undefined;
+  return { name: collection === 'leads' ? 'lead' : 'run', id };
+}
+
+/** The query's known parameters; an unknown one (a `tenantId`…) is refused, not ignored. */
+function readQuery(params: URLSearchParams, known: readonly string[]): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (!known.includes(name)) {
+      throw new InvalidArgumentError({
+        message:
+          name === 'tenantId' || name === 'userId'
+            ? `"${name}" comes from your credentials, not the query.`
+            : `Unknown query parameter "${name}".`,
+      });
+    }
+    if (value.length > 256) {
+      throw new InvalidArgumentError({ message: `"${name}" is longer than 256 characters.` });
+    }
+    query[name] = value;
+  }
+  return query;
+}
+
+function parseLimit(value: string): number {
+  const limit = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(limit >= 1 && limit <= 500)) {
+    throw new InvalidArgumentError({ message: '"limit" must be an integer from 1 to 500.' });
+  }
+  return limit;
+}
