@@ -23,7 +23,9 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-describe.skipIf(!redis)('Redis bus across processes', () => {
+// Every test spawns Node processes (tsx alone takes seconds to boot on a loaded machine):
+// vitest's 5 s default is far too short for that.
+describe.skipIf(!redis)('Redis bus across processes', { timeout: 60_000 }, () => {
   it('delivers every event a publisher in another process publishes, in order, with its cursors', async () => {
     const bus = createRedisBus({ redis: redis as Redis, prefix });
     const subscription = bus.subscribe({ tenantId: 'tenant-p' });

@@ -1,14 +1,43 @@
 import { type CallEvent, InvalidEventError, publishEvents } from '@calltrack/core';
-import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
-import type { Redis } from 'ioredis';
+import {
+  connectTestRedis,
+  deleteKeys,
+  makeCallEvent,
+  testRedisUrl,
+  uniquePrefix,
+} from '@calltrack/test-utils';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
 import { describeEventBus } from './__tests__/describe-event-bus';
 import { BusDeliveryError } from './bus-delivery-error';
 import { createRedisBus } from './create-redis-bus';
+import type { BusSubscription } from './event-bus';
 import { redisBusKeys } from './redis-bus-keys';
 
 const redis = await connectTestRedis();
+
+/** A client that hands every connection it duplicates to `onDuplicate`, once it connects. */
+class BurstRedis extends Redis {
+  readonly connected: Promise<void>;
+  readonly #onDuplicate: (connection: Redis) => void;
+  #connected: () => void = () => {};
+
+  constructor(url: string, onDuplicate: (connection: Redis) => void) {
+    super(url);
+    this.#onDuplicate = onDuplicate;
+    this.connected = new Promise((resolve) => {
+      this.#connected = resolve;
+    });
+  }
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    const connection = super.duplicate(override);
+    this.#onDuplicate(connection);
+    connection.once('connect', () => this.#connected());
+    return connection;
+  }
+}
 const prefix = uniquePrefix('bus');
 
 afterAll(async () => {
@@ -36,6 +65,54 @@ describe.skipIf(!redis)('createRedisBus', () => {
       ...options,
     });
   });
+
+  it.each(['classic', 'sharded'] as const)(
+    'a cold bus (%s): every subscription of a burst of 200 is live once ready',
+    async (pubsub) => {
+      // The bus opens its subscriber connection on the first subscription; the rest of the
+      // burst arrives while that connection does its handshake (as requests of a burst do on a
+      // server). A SUBSCRIBE sent before its ready check made the check fail, and the
+      // connection then dropped subscriptions it had already confirmed: ready, but deaf.
+      const own = `${prefix}:burst-${pubsub}`;
+      const tenants = Array.from({ length: 200 }, (_, index) => `burst-${index}`);
+      const errors: Error[] = [];
+      let failed: (error: Error) => void = () => {};
+      const failure = new Promise<never>((_, reject) => {
+        failed = reject;
+      });
+      const subscriptions: BusSubscription[] = [];
+      const burstClient = new BurstRedis(testRedisUrl, (connection) => {
+        connection.once('connect', () => {
+          for (const tenantId of tenants.slice(1)) subscriptions.push(bus.subscribe({ tenantId }));
+        });
+      });
+      const bus = createRedisBus({
+        redis: burstClient,
+        prefix: own,
+        pubsub,
+        onError: (error) => {
+          errors.push(error);
+          failed(error);
+        },
+      });
+      subscriptions.push(bus.subscribe({ tenantId: tenants[0] as string }));
+      await Promise.race([burstClient.connected, failure]);
+      expect(subscriptions).toHaveLength(200);
+      await Promise.race([Promise.all(subscriptions.map(({ ready }) => ready)), failure]);
+      const events = tenants.map((tenantId) => makeCallEvent({ tenantId }));
+      await Promise.all(events.map((event) => bus.publish(event)));
+      // A deaf subscription never gets its event; the connection's failure says why at once.
+      const received = await Promise.race([
+        Promise.all(subscriptions.map((subscription) => take(subscription, 1))),
+        failure,
+      ]);
+      expect(received.map(eventIds)).toEqual(events.map((event) => [event.id]));
+      expect(errors).toEqual([]);
+      await bus.close();
+      burstClient.disconnect();
+    },
+    20_000,
+  );
 
   it('keeps every key of a tenant under its {tenant} hash tag', async () => {
     const own = `${prefix}:tags`;

@@ -47,6 +47,8 @@ interface NodeLink {
   connection: Redis;
   channels: Set<string>;
   patterns: Set<string>;
+  /** (Un)subscribe commands held until the connection is ready, in the order they were asked. */
+  held: (() => void)[];
 }
 
 interface ChannelEntry {
@@ -104,17 +106,37 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
         retryStrategy: (times: number) => Math.min(times * 50, 1000),
       });
     } else {
-      // Retry forever and resubscribe by itself: the subscriptions outlive any outage.
+      // Connect now (commands wait for it to be ready, so none would connect a lazy one), retry
+      // forever and resubscribe by itself: the subscriptions outlive any outage.
       connection = (client as Redis).duplicate({
+        lazyConnect: false,
         autoResubscribe: true,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
       });
     }
-    const link: NodeLink = { key, connection, channels: new Set(), patterns: new Set() };
+    const link: NodeLink = {
+      key,
+      connection,
+      channels: new Set(),
+      patterns: new Set(),
+      held: [],
+    };
     links.set(key, link);
     watch(link);
     return link;
+  };
+
+  /**
+   * Sends a (un)subscribe command once the connection is ready. During its handshake (status
+   * `connect`) ioredis writes such commands at once, before its ready check: the connection is
+   * then in subscriber mode, the check's INFO is refused, and ioredis drops the connection,
+   * losing subscriptions it had already confirmed (ready, but deaf). Before that, the command
+   * would wait in the offline queue anyway.
+   */
+  const whenReady = (link: NodeLink, send: () => void): void => {
+    if (link.connection.status === 'ready' && link.held.length === 0) send();
+    else link.held.push(send);
   };
 
   const deliver = (
@@ -153,6 +175,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       if (cluster && links.get(link.key) === link) queueRefresh();
     });
     connection.on('ready', () => {
+      if (connection.status === 'ready') for (const send of link.held.splice(0)) send();
       if (!readyBefore) {
         readyBefore = true;
         return;
@@ -219,8 +242,15 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     link.channels.add(channel);
     entry.attempt += 1;
     const attempt = entry.attempt;
-    const subscribing =
-      mode === 'sharded' ? link.connection.ssubscribe(channel) : link.connection.subscribe(channel);
+    const subscribing = new Promise<unknown>((resolve, reject) =>
+      whenReady(link, () => {
+        const sent =
+          mode === 'sharded'
+            ? link.connection.ssubscribe(channel)
+            : link.connection.subscribe(channel);
+        sent.then(resolve, reject);
+      }),
+    );
     subscribing.then(
       () => {
         if (channels.get(channel) !== entry || entry.attempt !== attempt) return;
@@ -255,7 +285,10 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     const fresh = [...patterns.keys()].filter((pattern) => !link.patterns.has(pattern));
     if (fresh.length === 0) return;
     for (const pattern of fresh) link.patterns.add(pattern);
-    link.connection.psubscribe(...fresh).then(
+    const subscribing = new Promise<unknown>((resolve, reject) =>
+      whenReady(link, () => link.connection.psubscribe(...fresh).then(resolve, reject)),
+    );
+    subscribing.then(
       () => {
         let moved = false;
         for (const pattern of fresh) {
@@ -295,8 +328,13 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       const previous = entry.link;
       if (previous) {
         previous.channels.delete(channel);
-        if (mode === 'sharded') previous.connection.sunsubscribe(channel).catch(() => {});
-        else previous.connection.unsubscribe(channel).catch(() => {});
+        whenReady(previous, () => {
+          const leaving =
+            mode === 'sharded'
+              ? previous.connection.sunsubscribe(channel)
+              : previous.connection.unsubscribe(channel);
+          leaving.catch(() => {});
+        });
       }
       entry.link = undefined;
       place(channel, entry);
@@ -340,12 +378,14 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       const link = entry.link;
       if (!link) return;
       link.channels.delete(channel);
-      const leaving =
-        mode === 'sharded'
-          ? link.connection.sunsubscribe(channel)
-          : link.connection.unsubscribe(channel);
-      leaving.catch((error: unknown) => {
-        if (!closed) report(error);
+      whenReady(link, () => {
+        const leaving =
+          mode === 'sharded'
+            ? link.connection.sunsubscribe(channel)
+            : link.connection.unsubscribe(channel);
+        leaving.catch((error: unknown) => {
+          if (!closed) report(error);
+        });
       });
     },
     subscribePattern(pattern) {
@@ -363,9 +403,11 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       patterns.delete(pattern);
       for (const link of links.values()) {
         if (link.patterns.delete(pattern)) {
-          link.connection.punsubscribe(pattern).catch((error: unknown) => {
-            if (!closed) report(error);
-          });
+          whenReady(link, () =>
+            link.connection.punsubscribe(pattern).catch((error: unknown) => {
+              if (!closed) report(error);
+            }),
+          );
         }
       }
     },

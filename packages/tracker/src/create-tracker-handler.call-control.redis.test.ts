@@ -2,10 +2,10 @@ import { fileURLToPath } from 'node:url';
 import {
   connectTestRedis,
   deleteKeys,
+  killAndWait,
   spawnTypeScript,
   testRedisUrl,
   uniquePrefix,
-  waitForExit,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -89,8 +89,7 @@ describe.skipIf(!redis)('POST /calls with request ids on Redis', () => {
     // The provider has the call; the child waits for the provider's (late) answer.
     while (app.providerApi.countCalls() === 0)
       await new Promise((resolve) => setTimeout(resolve, 10));
-    child.kill('SIGKILL');
-    await waitForExit(child);
+    await killAndWait(child);
     expect(await lost).toBeInstanceOf(Error);
 
     let now = Date.now();

@@ -25,6 +25,17 @@ const rid = () => {
   return `req-${process.pid}-${counter}`;
 };
 
+/** A logger that keeps what it is told, with its level. */
+const logLevels = () => {
+  const entries: { level: string; message: string; context?: Record<string, unknown> }[] = [];
+  const at =
+    (level: string) =>
+    (message: string, context?: Record<string, unknown>): void => {
+      entries.push({ level, message, ...(context === undefined ? {} : { context }) });
+    };
+  return { entries, logger: { debug: at('debug'), warn: at('warn'), error: at('error') } };
+};
+
 const isEvent = (callId: string, type: string) => (event: CallEvent) =>
   event.callId === callId && event.type === type;
 
@@ -187,18 +198,27 @@ describe('POST /calls', () => {
     expect(placed.status).toBe(202);
   });
 
-  it('answers 501 for a known provider without adapter', async () => {
+  it('answers 501 for a known provider without adapter, logged at debug, not as an error', async () => {
     const app = await startCallControlApp();
     apps.push(app);
-    const url = await app.addApi({ callControl: { twilio: app.adapters.twilio } });
-    const answer = await app.api('/api/calls', {
-      base: url,
-      body: { provider: 'retell', to: customer, requestId: rid() },
+    const logged = logLevels();
+    const url = await app.addApi({
+      callControl: { twilio: app.adapters.twilio },
+      logger: logged.logger,
     });
+    const body = { provider: 'retell', to: customer, requestId: rid() };
+    const answer = await app.api('/api/calls', { base: url, body });
     expect(answer).toMatchObject({
       status: 501,
       body: { error: { code: 'unsupported_operation' } },
     });
+    expect(logged.entries).toEqual([
+      {
+        level: 'debug',
+        message: 'Refused an operation nothing configured can do.',
+        context: { path: '/api/calls', message: 'No call control is configured for retell.' },
+      },
+    ]);
   });
 
   it('frees the id when the adapter refuses before calling the provider', async () => {
@@ -373,9 +393,11 @@ describe('POST /calls/:callId/terminate', () => {
   });
 
   it('answers 404 for an unknown call, 501 for CallerDesk, and maps the provider’s failures', async () => {
+    const logged = logLevels();
     const app = await start({
       speed: 20,
       providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+      handler: { logger: logged.logger },
     });
     expect(await app.api('/api/calls/CA-nope/terminate')).toMatchObject({
       status: 404,
@@ -395,6 +417,8 @@ describe('POST /calls/:callId/terminate', () => {
       status: 501,
       body: { error: { code: 'unsupported_operation' } },
     });
+    // Expected (CallerDesk has no API for it): not an error in the log.
+    expect(logged.entries.map(({ level }) => level)).toEqual(['debug']);
 
     const placed = await app.api('/api/calls', {
       body: { provider: 'twilio', to: customer, requestId: rid() },

@@ -1,6 +1,5 @@
 import {
   type Authenticate,
-  CallTrackError,
   type FetchHandler,
   InvalidArgumentError,
   jsonResponse,
@@ -10,9 +9,11 @@ import {
   tenantIdSchema,
   toErrorResponse,
   UnauthorizedError,
+  UnsupportedOperationError,
 } from '@calltrack/core';
 import type { CallTracker } from './call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
+import { isExpectedRefusal } from './expected-refusal';
 import type { IdempotencyStore } from './idempotency-store';
 import {
   matchTrackerRoute,
@@ -265,10 +266,16 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     try {
       return await handle(request);
     } catch (error) {
-      if (!CallTrackError.isInstance(error) || error.status >= 500) {
+      if (!isExpectedRefusal(error)) {
         logger.error('The tracker read API failed.', {
           path: new URL(request.url).pathname,
           error,
+        });
+      } else if (UnsupportedOperationError.isInstance(error)) {
+        // The client is told (501); an operator may want to know what was asked for.
+        logger.debug('Refused an operation nothing configured can do.', {
+          path: new URL(request.url).pathname,
+          message: error.message,
         });
       }
       const response = toErrorResponse(error);

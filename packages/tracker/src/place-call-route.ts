@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CallTrackError,
   InvalidArgumentError,
   jsonResponse,
   type Principal,
@@ -9,6 +8,7 @@ import {
   toErrorResponse,
   UnsupportedOperationError,
 } from '@calltrack/core';
+import { isExpectedRefusal } from './expected-refusal';
 import type { IdempotencyStore, IdempotentAnswer } from './idempotency-store';
 import { type PlaceCallBody, readPlaceCallBody } from './place-call-body';
 import { providerErrorAnswer } from './provider-error-answer';
@@ -40,7 +40,8 @@ export interface PlaceCallSettings {
  *
  * - claimed: the adapter places the call; `202 { call: { provider, callId, reference } }`, or the
  *   provider's failure (see `providerErrorAnswer`), is recorded and answered. A failure the
- *   adapter raises before calling the provider (a 4xx `CallTrackError`) frees the id instead.
+ *   adapter raises before calling the provider (a 4xx `CallTrackError`, or a 501) frees the id
+ *   instead.
  * - completed: the recorded answer again (header `Idempotent-Replayed: true`); 422
  *   `request_id_reused` when the id came with another call.
  * - pending: waits (up to `waitMs`) for the first request, then answers like above; 409
@@ -143,7 +144,7 @@ async function placeOnce(
   } catch (error) {
     if (ProviderApiError.isInstance(error)) {
       result = providerErrorAnswer(error);
-    } else if (CallTrackError.isInstance(error) && error.status < 500) {
+    } else if (isExpectedRefusal(error)) {
       // Refused before anything reached the provider (bad input for this provider): nothing
       // was placed, so the request id is free for a corrected request.
       await settings.store.release(tenantId, body.requestId, token).catch((failure: unknown) => {

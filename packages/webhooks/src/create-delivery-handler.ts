@@ -165,12 +165,17 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     const { attempt, result, succeeded } = sent;
     const now = clock.now();
     const gone = result.kind === 'response' && result.statusCode === 410;
+    // A resend of a delivery still being retried takes the place of its next retry: after a
+    // failure the schedule goes on from the resend (never earlier than the retry it replaces,
+    // whose queued wake-up follows the delivery's due time), so the endpoint is not sent the
+    // message again moments after a resend; after a success nothing more is sent.
+    const supersedesRetry = job.trigger === 'resend' && delivery?.status === 'pending';
     let status: WebhookDelivery['status'];
     let nextAttemptAt: number | undefined;
     if (succeeded) {
       status = 'succeeded';
-    } else if (job.trigger !== 'event') {
-      // A manual attempt that fails is not rescheduled; the delivery keeps its place.
+    } else if (job.trigger !== 'event' && !supersedesRetry) {
+      // Any other manual attempt that fails is not rescheduled; the delivery keeps its place.
       status = delivery?.status === 'pending' ? 'pending' : 'failed';
       nextAttemptAt = delivery?.status === 'pending' ? delivery.nextAttemptAt : undefined;
     } else if (gone) {
@@ -190,8 +195,10 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       });
       status = delay === undefined ? 'failed' : 'pending';
       nextAttemptAt = delay === undefined ? undefined : attempt.startedAt + delay;
+      if (supersedesRetry && nextAttemptAt !== undefined && delivery?.nextAttemptAt !== undefined)
+        nextAttemptAt = Math.max(nextAttemptAt, delivery.nextAttemptAt);
     }
-    if (nextAttemptAt !== undefined && job.trigger === 'event')
+    if (nextAttemptAt !== undefined && (job.trigger === 'event' || supersedesRetry))
       attempt.nextAttemptAt = nextAttemptAt;
 
     const disable: EndpointDisabledReason | undefined = gone ? 'gone' : undefined;

@@ -4,13 +4,13 @@ import { createRedisBus } from '@calltrack/bus/redis';
 import {
   connectTestRedis,
   deleteKeys,
+  killAndWait,
   makeCallEvent,
   spawnTypeScript,
   startWebhookReceiver,
   testRedisUrl,
   uniquePrefix,
   type WebhookReceiver,
-  waitForExit,
 } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  await Promise.all([...children].map((child) => killAndWait(child)));
   await receiver?.close();
   if (redis) {
     for (const prefix of [storePrefix, `{${storePrefix}}`, busPrefix])
@@ -131,8 +131,7 @@ describe('kill -9 of a worker with deliveries in flight and retries scheduled', 
     const inFlight = receiver.received('/slow').length;
     expect(inFlight).toBe(4);
 
-    first.child.kill('SIGKILL');
-    await waitForExit(first.child);
+    await killAndWait(first.child);
     receiver.setDefault('/fail', { status: 200 });
     receiver.setDefault('/slow', { status: 200 });
     // Published while no worker runs: picked up from the saved bus cursor.
@@ -170,8 +169,7 @@ describe('kill -9 of a worker with deliveries in flight and retries scheduled', 
       `kill -9: ${expected} events x 3 endpoints, none lost; repeated: /ok 0, /slow ${duplicates('/slow')} (the ${inFlight} in flight)`,
     );
 
-    second.child.kill('SIGKILL');
-    await waitForExit(second.child);
+    await killAndWait(second.child);
     await admin.close();
     await publisher.close();
   }, 120_000);

@@ -137,7 +137,11 @@ export interface WebhookDispatcher {
     tenantId: string,
     query?: { endpointId?: string; since?: number; before?: number; limit?: number },
   ): Promise<FailedDeliveriesPage>;
-  /** Sends one message to the endpoint again (queued; one attempt, not rescheduled if it fails). */
+  /**
+   * Sends one message to the endpoint again (queued; one attempt). A delivery still being retried
+   * counts it as its next retry: if it fails, the schedule goes on from it (the retry that was
+   * due is not sent as well); a delivery that had finished is not rescheduled.
+   */
   resend(tenantId: string, endpointId: string, messageId: string): Promise<void>;
   /**
    * Queues every failed delivery of the endpoint that failed in `[since, until)` (at most 14 days

@@ -31,7 +31,7 @@ export type { HeadersOnlyAnswer } from './send-headers-only';
 export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
-export { spawnTypeScript, waitForExit } from './spawn-typescript';
+export { spawnTypeScript } from './spawn-typescript';
 export type { PersistentRedisServer } from './start-persistent-redis-server';
 export { startPersistentRedisServer } from './start-persistent-redis-server';
 export type { RedisClusterNode, RedisClusterProcess } from './start-redis-cluster';
@@ -44,3 +44,4 @@ export type {
   WebhookReceiver,
 } from './start-webhook-receiver';
 export { startWebhookReceiver } from './start-webhook-receiver';
+export { hasExited, killAndWait, waitForExit } from './wait-for-exit';

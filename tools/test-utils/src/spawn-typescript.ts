@@ -25,9 +25,3 @@ export function spawnTypeScript(
   });
   return child;
 }
-
-/** Resolves with the exit code once the child ends. */
-export function waitForExit(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}

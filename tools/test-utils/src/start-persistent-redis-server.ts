@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './start-redis-server';
+import { killAndWait } from './wait-for-exit';
 
 /** A redis-server this test owns that keeps its data (AOF, fsync always) across a crash. */
 export interface PersistentRedisServer {
@@ -66,10 +67,7 @@ export async function startPersistentRedisServer(): Promise<PersistentRedisServe
   const kill = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
+    if (running) await killAndWait(running);
   };
 
   await launch();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './start-redis-server';
+import { hasExited, killAndWait } from './wait-for-exit';
 
 /** One node of a test cluster. */
 export interface RedisClusterNode {
@@ -75,7 +76,7 @@ export async function startRedisCluster(
   }
   const children: (ChildProcess | undefined)[] = [];
   const killAll = (): void => {
-    for (const child of children) if (child && child.exitCode === null) child.kill('SIGKILL');
+    for (const child of children) if (child && !hasExited(child)) child.kill('SIGKILL');
   };
   process.once('exit', killAll);
 
@@ -212,10 +213,7 @@ export async function startRedisCluster(
     const killNode = async (index: number): Promise<void> => {
       const child = children[index];
       children[index] = undefined;
-      if (!child || child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
+      if (child) await killAndWait(child);
     };
 
     const stop = async (): Promise<void> => {

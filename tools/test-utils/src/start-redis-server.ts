@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { killAndWait } from './wait-for-exit';
 
 /** A redis-server this test owns, on a free port, keeping nothing on disk. */
 export interface RedisServerProcess {
@@ -67,10 +68,7 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
   const kill = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
+    if (running) await killAndWait(running);
   };
 
   await launch();

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendHeadersOnly } from '@calltrack/test-utils';
 import express from 'express';
@@ -229,6 +229,91 @@ describe('toNodeHandler', () => {
     expect(new TextDecoder().decode(value)).toBe('first\n');
     controller.abort();
     await abortSeen;
+  });
+
+  it('reads a streamed body only while the socket has room, and delivers all of it in order', async () => {
+    const chunkSize = 64 * 1024;
+    const chunks = 160; // 10 MB: more than the socket buffers hold while the client waits
+    let outgoing: ServerResponse | undefined;
+    let pulled = 0;
+    let pulledWhileFull = 0;
+    let full!: () => void;
+    const becameFull = new Promise<void>((resolve) => {
+      full = resolve;
+    });
+    const listener = toNodeHandler(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>(
+            {
+              pull(controller) {
+                if (outgoing?.writableNeedDrain) pulledWhileFull += 1;
+                controller.enqueue(new Uint8Array(chunkSize).fill(pulled % 251));
+                pulled += 1;
+                if (pulled === chunks) controller.close();
+              },
+            },
+            { highWaterMark: 0 },
+          ),
+        ),
+    );
+    const base = await listen(
+      createServer((request, response) => {
+        outgoing = response;
+        // Instrumented, to let the client start reading only once the socket is full.
+        const write = response.write.bind(response) as (chunk: Uint8Array) => boolean;
+        response.write = ((chunk: Uint8Array) => {
+          const ok = write(chunk);
+          if (!ok) full();
+          return ok;
+        }) as typeof response.write;
+        void listener(request, response);
+      }),
+    );
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      get(`${base}/big`, (response) => {
+        response.pause();
+        const parts: Buffer[] = [];
+        response.on('data', (part: Buffer) => parts.push(part));
+        response.on('end', () => resolve(Buffer.concat(parts)));
+        response.on('error', reject);
+        void becameFull.then(() => response.resume());
+      }).on('error', reject);
+    });
+    // The socket filled up long before the end, and nothing was read from the body meanwhile.
+    expect(pulledWhileFull).toBe(0);
+    expect(received.length).toBe(chunkSize * chunks);
+    for (let index = 0; index < chunks; index += 1) {
+      expect(received[index * chunkSize]).toBe(index % 251);
+    }
+  });
+
+  it('cancels a streamed body when the client goes away', async () => {
+    let cancelled!: (reason: unknown) => void;
+    const cancel = new Promise((resolve) => {
+      cancelled = resolve;
+    });
+    const base = await listen(
+      createServer(
+        toNodeHandler(
+          () =>
+            new Response(
+              new ReadableStream<Uint8Array>({
+                start(controller) {
+                  controller.enqueue(new TextEncoder().encode('first\n'));
+                },
+                cancel: (reason) => cancelled(reason),
+              }),
+            ),
+        ),
+      ),
+    );
+    const controller = new AbortController();
+    const response = await fetch(`${base}/stream`, { signal: controller.signal });
+    const { value } = await response.body!.getReader().read();
+    expect(new TextDecoder().decode(value)).toBe('first\n');
+    controller.abort();
+    await cancel;
   });
 
   it('aborts the signal of a request whose client left before the handler asked for it', async () => {

@@ -312,6 +312,67 @@ export function describeDispatcher(
       });
     });
 
+    it('lets a resend of a delivery still being retried take the place of its next retry', async () => {
+      const h = await setup({ retrySchedule: [60_000, 600_000, 600_000] });
+      if (!h) return;
+      const { id } = await h.endpoint('/flaky', { events: ['call.ended'] });
+      await h.endpoint('/marker', { events: ['call.initiated'] });
+      h.receiver.setDefault('/flaky', { status: 500 });
+      const start = h.clock.now();
+      await h.publish();
+      await h.receiver.waitFor(1, { path: '/flaky' });
+      expect((await attemptsOf(h, id, 1))[0]).toMatchObject({ nextAttemptAt: start + 60_000 });
+      const messageId = h.receiver.received('/flaky')[0]!.headers['webhook-id']!;
+      const markers = () => h.receiver.received('/marker').length;
+      /** Lets the queue run what is due: a delivery to another endpoint arrives after it. */
+      const settle = async () => {
+        const count = markers();
+        await h.publish({ type: 'call.initiated', status: 'queued' });
+        await h.receiver.waitFor(count + 1, { path: '/marker' });
+      };
+
+      // Resent before the retry is due, and failing: the schedule goes on from the resend.
+      h.clock.advance(30_000);
+      await h.dispatcher.resend('acme', id, messageId);
+      const [resent] = await attemptsOf(h, id, 2);
+      expect(resent).toMatchObject({
+        trigger: 'resend',
+        attempt: 2,
+        status: 'failed',
+        nextAttemptAt: start + 30_000 + 600_000,
+      });
+      // The retry that was due at 60 s is not sent on top of the resend.
+      h.clock.advance(30_000);
+      await settle();
+      expect(h.receiver.received('/flaky')).toHaveLength(2);
+      h.clock.advance(600_000 - 30_000 - 1);
+      await settle();
+      expect(h.receiver.received('/flaky')).toHaveLength(2);
+      h.clock.advance(1);
+      await h.receiver.waitFor(3, { path: '/flaky' });
+      expect((await attemptsOf(h, id, 3))[0]).toMatchObject({
+        trigger: 'event',
+        attempt: 3,
+        nextAttemptAt: start + 630_000 + 600_000,
+      });
+
+      // Resent and succeeding: the retry still scheduled sends nothing.
+      h.receiver.setDefault('/flaky', { status: 200 });
+      await h.dispatcher.resend('acme', id, messageId);
+      expect((await attemptsOf(h, id, 4))[0]).toMatchObject({
+        trigger: 'resend',
+        status: 'succeeded',
+      });
+      h.clock.advance(600_000);
+      await settle();
+      expect(h.receiver.received('/flaky')).toHaveLength(4);
+      expect(await h.store.getDelivery('acme', id, messageId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 4,
+      });
+      expect(markers()).toBe(3);
+    });
+
     it('disables an endpoint that answers 410, once, and says so on the bus', async () => {
       const h = await setup();
       if (!h) return;
