@@ -367,7 +367,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
         return;
       }
       const item = backlog[this.backlogHead] as Uint8Array | PendingFrame;
-      const bytes = item instanceof Uint8Array ? item : item.bytes;
+      // `ArrayBuffer.isView`, not `instanceof`: a frame may come from another realm (a test DOM).
+      const bytes = ArrayBuffer.isView(item) ? item : item.bytes;
       if (bytes === undefined) return;
       this.backlogHead += 1;
       this.write(bytes);
