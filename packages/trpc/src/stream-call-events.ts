@@ -138,6 +138,10 @@ async function* readCallEvents(
             ? { type: 'reset', reason: 'event-skipped' }
             : { type: 'event', event },
         );
+        // A reset reloads presence too (the skipped event may have been a `presence.*`).
+        if (event === undefined && members !== undefined) {
+          yield tracked(cursor, await membersOf(members, principal));
+        }
       } else if (message.type === 'reset') {
         yield tracked(cursor, { type: 'reset', reason: message.reason });
         if (members !== undefined) yield tracked(cursor, await membersOf(members, principal));
