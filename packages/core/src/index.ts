@@ -24,6 +24,7 @@ export { checkJsonLimits } from './check-json-limits';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+export type { ConnectionPresence, PresenceRegistration } from './connection-presence';
 export type {
   WebhookEndpointContext,
   WebhookEndpointOptions,
@@ -61,6 +62,8 @@ export { maskPhoneNumber } from './mask-phone-number';
 export { parseCallEvent } from './parse-call-event';
 export { parseFormBody } from './parse-form-body';
 export { parseFormPairs } from './parse-form-pairs';
+export type { PresenceStatus } from './presence-status';
+export { presenceStatuses } from './presence-status';
 export type { Authenticate, Principal } from './principal';
 export { principalSchema } from './principal';
 export type { PublishEventsResult } from './publish-events';
@@ -76,6 +79,9 @@ export { tenantIdSchema } from './tenant-id-schema';
 export { timingSafeEqual } from './timing-safe-equal';
 export { toErrorResponse } from './to-error-response';
 export { toReceivedAt } from './to-received-at';
+export type { UserAddressedEvent } from './user-addressed-event';
+export { isEventForPrincipal, isUserAddressedEvent, userAudience } from './user-addressed-event';
+export type { PresenceMember, UserPresence } from './user-presence';
 export type { WebhookRateLimit, WebhookRateLimiter } from './webhook-rate-limit';
 export type { WebhookTenant, WebhookTenantResolver } from './webhook-tenant';
 export { checkWebhookTenant } from './webhook-tenant';

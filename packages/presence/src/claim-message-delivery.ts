@@ -1,4 +1,4 @@
-import type { PresenceStatus } from './presence-status';
+import type { PresenceStatus } from '@calltrack/core';
 import type { PresenceStoreSettings } from './presence-store';
 import type { PresenceUserState } from './presence-tenant-state';
 import type { MessageDelivery } from './queued-message';

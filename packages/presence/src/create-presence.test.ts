@@ -1,11 +1,16 @@
 import { createMemoryBus } from '@calltrack/bus';
-import { type CallEvent, InvalidArgumentError, InvalidEventError } from '@calltrack/core';
+import {
+  type CallEvent,
+  type ConnectionPresence,
+  InvalidArgumentError,
+  InvalidEventError,
+  isUserAddressedEvent,
+} from '@calltrack/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { createPresence } from './create-presence';
 import type { PresenceOptions } from './presence';
 import type { PresenceEventData } from './to-presence-event';
-import { isUserAddressedEvent } from './user-addressed-event';
 
 const t0 = Date.parse('2026-11-21T10:00:00.000Z');
 
@@ -189,3 +194,14 @@ const presenceSettings = {
   queueMaxAgeMs: 86_400_000,
   deliveryBatchSize: 100,
 };
+
+describe('Presence as the transports see it', () => {
+  it('is a ConnectionPresence (what the SSE, Socket.IO and tRPC options take)', async () => {
+    const bus = createMemoryBus();
+    const presence: ConnectionPresence = createPresence({ bus, autoHeartbeat: false });
+    const connection = await presence.connect({ tenantId: 'acme', userId: 'u1' });
+    expect((await presence.listMembers('acme')).map((member) => member.userId)).toEqual(['u1']);
+    await connection.disconnect();
+    await bus.close();
+  });
+});

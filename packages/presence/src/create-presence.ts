@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { UserPresence } from '@calltrack/core';
 import {
   CallTrackError,
   InvalidArgumentError,
@@ -40,7 +41,6 @@ import { toMessageEvent } from './to-message-event';
 import { toPresenceEvent } from './to-presence-event';
 import { toUserPresence, unknownUserPresence } from './to-user-presence';
 import { TooManyConnectionsError } from './too-many-connections-error';
-import type { UserPresence } from './user-presence';
 
 /** Users settled per store sweep call; a sweep loops while the store reports more. */
 const sweepBatch = 500;

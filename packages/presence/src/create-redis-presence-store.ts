@@ -1,8 +1,8 @@
+import type { PresenceStatus } from '@calltrack/core';
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { PresenceRecord, StoredConnection } from './presence-record';
-import type { PresenceStatus } from './presence-status';
 import type {
   HeartbeatOutcome,
   PresenceApplyResult,

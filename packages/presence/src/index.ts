@@ -1,3 +1,10 @@
+export type {
+  PresenceMember,
+  PresenceStatus,
+  UserAddressedEvent,
+  UserPresence,
+} from '@calltrack/core';
+export { isUserAddressedEvent, presenceStatuses, userAudience } from '@calltrack/core';
 export { createMemoryPresenceStore } from './create-memory-presence-store';
 export { createPresence } from './create-presence';
 export type {
@@ -14,8 +21,6 @@ export type {
 } from './presence';
 export type { PresenceLogger } from './presence-logger';
 export type { PresenceRecord, StoredConnection } from './presence-record';
-export type { PresenceStatus } from './presence-status';
-export { presenceStatuses } from './presence-status';
 export type {
   HeartbeatOutcome,
   PresenceApplyResult,
@@ -30,6 +35,3 @@ export type { MessageDelivery, QueuedMessage } from './queued-message';
 export type { UserMessageData } from './to-message-event';
 export type { PresenceEventData } from './to-presence-event';
 export { TooManyConnectionsError } from './too-many-connections-error';
-export type { UserAddressedEvent } from './user-addressed-event';
-export { isUserAddressedEvent, userAudience } from './user-addressed-event';
-export type { PresenceMember, UserPresence } from './user-presence';

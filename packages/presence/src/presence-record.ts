@@ -1,4 +1,4 @@
-import type { PresenceStatus } from './presence-status';
+import type { PresenceStatus } from '@calltrack/core';
 
 /** One connection as a store keeps it; times are milliseconds since the epoch. */
 export interface StoredConnection {

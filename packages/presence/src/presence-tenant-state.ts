@@ -1,5 +1,5 @@
+import type { PresenceStatus } from '@calltrack/core';
 import type { PresenceRecord, StoredConnection } from './presence-record';
-import type { PresenceStatus } from './presence-status';
 import type { PresenceTransition } from './presence-transition';
 import type { QueuedMessage } from './queued-message';
 

@@ -1,5 +1,5 @@
+import type { PresenceStatus } from '@calltrack/core';
 import type { PresenceRecord } from './presence-record';
-import type { PresenceStatus } from './presence-status';
 
 /** The `presence.*` event types presence emits. */
 export type PresenceEventType =

@@ -1,8 +1,12 @@
-import type { ActiveCallsReader, EventSink, Principal } from '@calltrack/core';
+import type {
+  ActiveCallsReader,
+  EventSink,
+  PresenceStatus,
+  Principal,
+  UserPresence,
+} from '@calltrack/core';
 import type { PresenceLogger } from './presence-logger';
-import type { PresenceStatus } from './presence-status';
 import type { PresenceStore } from './presence-store';
-import type { UserPresence } from './user-presence';
 
 /** Options of {@link createPresence}. Times are in milliseconds. */
 export interface PresenceOptions {

@@ -1,5 +1,5 @@
+import type { PresenceStatus } from '@calltrack/core';
 import { presenceEventId } from './presence-event-id';
-import type { PresenceStatus } from './presence-status';
 import type { PresenceStoreSettings } from './presence-store';
 import {
   type PresenceTenantState,

@@ -1,7 +1,7 @@
 import type { CallEvent } from '@calltrack/core';
+import { userAudience } from '@calltrack/core';
 import { messageEventId } from './presence-event-id';
 import type { QueuedMessage } from './queued-message';
-import { userAudience } from './user-addressed-event';
 
 /** The `data` of a `user.message` event. */
 export interface UserMessageData {

@@ -1,8 +1,6 @@
-import type { CallEvent } from '@calltrack/core';
-import type { PresenceStatus } from './presence-status';
+import type { CallEvent, PresenceStatus, UserPresence } from '@calltrack/core';
 import type { PresenceTransition } from './presence-transition';
 import { toUserPresence } from './to-user-presence';
-import type { UserPresence } from './user-presence';
 
 /** The `data` of every `presence.*` event. */
 export interface PresenceEventData {

@@ -1,5 +1,5 @@
+import type { UserPresence } from '@calltrack/core';
 import type { PresenceRecord } from './presence-record';
-import type { UserPresence } from './user-presence';
 
 /**
  * A store's record as the {@link UserPresence} users see, as of `at`: connections that expired

@@ -1,4 +1,4 @@
-import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 
 /**
  * The connection, as `useConnectionState` returns it. The same object until the connection
@@ -9,6 +9,24 @@ export interface CallTrackConnectionState {
   isConnected: boolean;
   /** True while the transport is retrying after a drop. */
   reconnecting: boolean;
+}
+
+/**
+ * The tenant's presence, as the transport reports it (a server with the `presence` option): a
+ * members snapshot, then the `presence.*` events. The same object until presence changes.
+ */
+export interface CallTrackPresenceState {
+  /** Connected users (online and away), by user id. The same array until it changes. */
+  members: readonly UserPresence[];
+  /**
+   * Every user presence reported, by user id, including those who went offline since (status
+   * `offline`). A user's object keeps its identity until their presence changes.
+   */
+  users: ReadonlyMap<string, UserPresence>;
+  /** Users online and away; the same object until a count changes. */
+  count: { online: number; away: number };
+  /** True once a members snapshot has arrived (false again after a reset, until the next). */
+  isLoaded: boolean;
 }
 
 /**
@@ -36,4 +54,8 @@ export interface CallTrackState {
    * `maxAlerts`, minus the dismissed ones. The same array until it changes.
    */
   alerts: readonly CallEvent[];
+  /** Presence of the tenant's users; empty and not loaded with a server without presence. */
+  presence: CallTrackPresenceState;
+  /** The signed-in user, as the client was told (`createCallTrackClient({ userId })`). */
+  userId: string | undefined;
 }

@@ -1,4 +1,4 @@
-import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 
 /** What a transport reports to the client store. */
 export interface CallTrackTransportSink {
@@ -8,6 +8,11 @@ export interface CallTrackTransportSink {
   onClose(reconnecting: boolean): void;
   /** A full list of the active calls (replaces what the store holds). */
   onSnapshot(calls: readonly CallSnapshot[]): void;
+  /**
+   * The tenant's presence members (optional for transports: servers with `presence` send
+   * them); the `presence.*` events that follow are applied on top.
+   */
+  onPresenceSnapshot?(members: readonly UserPresence[]): void;
   /** One live call event, with its bus cursor when the transport carries it. */
   onEvent(event: CallEvent, cursor?: string): void;
   /** Events were missed and cannot be replayed: the store reloads the snapshot. */

@@ -2,7 +2,7 @@ import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
 import { CallTrackRefreshError } from './call-track-refresh-error';
-import type { CallTrackState } from './call-track-state';
+import type { CallTrackPresenceState, CallTrackState } from './call-track-state';
 import type {
   CallTrackConnection,
   CallTrackTransport,
@@ -13,6 +13,7 @@ import {
   type CallTrackApiOptions,
   createCallTrackApi,
 } from './create-call-track-api';
+import { createPresenceReconciler, presenceOfEvent } from './presence-reconciler';
 
 /** Options of {@link createCallTrackClient}. */
 export interface CallTrackClientOptions {
@@ -27,6 +28,11 @@ export interface CallTrackClientOptions {
   maxAlerts?: number;
   /** Errors thrown by event listeners. Default `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * The signed-in user's id (the `userId` of the principal your server authenticates): what
+   * `usePresence()` without an argument shows.
+   */
+  userId?: string;
 }
 
 /** Options of {@link CallTrackClient.refresh}. */
@@ -107,6 +113,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const listeners = new Set<() => void>();
   const eventListeners = new Set<{ listener: CallEventListener; filter?: CallEventFilter }>();
   const activeCalls = createActiveCallsReconciler();
+  const presence = createPresenceReconciler();
   const watched = new Map<string, { count: number; call: CallSnapshot | undefined }>();
   const pendingRefreshes = new Set<PendingRefresh>();
   /** Settles every pending `refresh()` (resolved when `error` is undefined). */
@@ -130,6 +137,28 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     lastEvent: undefined,
     lastCursor: undefined,
     alerts: [],
+    presence: { members: [], users: new Map(), count: { online: 0, away: 0 }, isLoaded: false },
+    userId: options.userId,
+  };
+
+  /** The presence part of the state after a change: unchanged parts keep their identity. */
+  const nextPresence = (): CallTrackPresenceState => {
+    const current = state.presence;
+    const members = presence.members();
+    const sameMembers =
+      members.length === current.members.length &&
+      members.every((member, index) => member === current.members[index]);
+    const online = members.filter((member) => member.status === 'online').length;
+    const away = members.length - online;
+    return {
+      members: sameMembers ? current.members : members,
+      users: presence.users(),
+      count:
+        current.count.online === online && current.count.away === away
+          ? current.count
+          : { online, away },
+      isLoaded: presence.isLoaded,
+    };
   };
 
   const emit = (): void => {
@@ -207,8 +236,14 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       emit();
       settleRefreshes();
     },
+    onPresenceSnapshot(members) {
+      presence.applySnapshot(members);
+      state = { ...state, presence: nextPresence() };
+      emit();
+    },
     onEvent(event, cursor) {
       const { call, changed } = activeCalls.applyEvent(event);
+      const presenceChanged = presenceOfEvent(event) !== undefined && presence.applyEvent(event);
       const watchedChanged = call !== undefined && remember(call);
       const newAlert = event.type.startsWith('alert.') && !seenAlerts.has(event.id);
       if (newAlert) rememberAlert(event.id);
@@ -219,6 +254,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         ...(changed ? { activeCalls: activeCalls.list() } : {}),
         ...(watchedChanged ? { watchedCalls: publishWatched() } : {}),
         ...(newAlert ? { alerts: [event, ...state.alerts].slice(0, maxAlerts) } : {}),
+        ...(presenceChanged ? { presence: nextPresence() } : {}),
       };
       emit();
       for (const entry of [...eventListeners]) {
@@ -232,6 +268,12 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     },
     onReset() {
       activeCalls.beginReload();
+      // Presence diffs wait for the members the server sends again (with presence on).
+      if (presence.isLoaded) {
+        presence.beginReload();
+        state = { ...state, presence: { ...state.presence, isLoaded: false } };
+        emit();
+      }
       connection?.reload('reset');
     },
   };

@@ -12,7 +12,11 @@ export type { CallTrackProviderProps } from './call-track-provider';
 export { CallTrackContext, CallTrackProvider } from './call-track-provider';
 export type { CallTrackRefreshFailure } from './call-track-refresh-error';
 export { CallTrackRefreshError } from './call-track-refresh-error';
-export type { CallTrackConnectionState, CallTrackState } from './call-track-state';
+export type {
+  CallTrackConnectionState,
+  CallTrackPresenceState,
+  CallTrackState,
+} from './call-track-state';
 export type {
   CallTrackConnection,
   CallTrackTransport,
@@ -61,3 +65,7 @@ export { useCallEvents } from './use-call-events';
 export { useCallTrackClient } from './use-call-track-client';
 export { useCallTrackState } from './use-call-track-state';
 export { useConnectionState } from './use-connection-state';
+export { useMemberCount } from './use-member-count';
+export { useOnlineMembers } from './use-online-members';
+export type { UsePresenceResult } from './use-presence';
+export { usePresence } from './use-presence';

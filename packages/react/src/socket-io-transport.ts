@@ -1,4 +1,4 @@
-import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 import type { CallTrackTransport } from './call-track-transport';
 
 type AuthData = Record<string, unknown>;
@@ -63,6 +63,10 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         if (payload.cursor) lastCursor = payload.cursor;
         sink.onSnapshot(payload.calls);
       };
+      const onMembers = (payload: { members: UserPresence[]; cursor?: string }): void => {
+        if (payload.cursor) lastCursor = payload.cursor;
+        sink.onPresenceSnapshot?.(payload.members);
+      };
       const onUpdate = (payload: { cursor: string; event: CallEvent }): void => {
         lastCursor = payload.cursor;
         sink.onEvent(payload.event, payload.cursor);
@@ -74,6 +78,7 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
       socket.on('connect', onConnect);
       socket.on('disconnect', onDisconnect);
       socket.on('active_calls', onActiveCalls);
+      socket.on('presence_members', onMembers);
       socket.on('call_update', onUpdate);
       socket.on('reset', onReset);
       if (socket.connected) onConnect();
@@ -83,6 +88,7 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
           socket.off('connect', onConnect);
           socket.off('disconnect', onDisconnect);
           socket.off('active_calls', onActiveCalls);
+          socket.off('presence_members', onMembers);
           socket.off('call_update', onUpdate);
           socket.off('reset', onReset);
           socket.auth = originalAuth;

@@ -1,4 +1,4 @@
-import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 import type { CallTrackTransport } from './call-track-transport';
 
 /** The part of the browser's `EventSource` the SSE transport uses. */
@@ -53,6 +53,11 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
           if (!live()) return;
           const { calls } = JSON.parse(String(event.data)) as { calls: CallSnapshot[] };
           sink.onSnapshot(calls);
+        });
+        current.addEventListener('presence', (event) => {
+          if (!live()) return;
+          const { members } = JSON.parse(String(event.data)) as { members: UserPresence[] };
+          sink.onPresenceSnapshot?.(members);
         });
         current.addEventListener('call', (event) => {
           if (!live()) return;

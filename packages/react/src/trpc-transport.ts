@@ -1,10 +1,11 @@
-import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 import type { CallTrackTransport } from './call-track-transport';
 
 /** A message of `@calltrack/trpc`'s `onCallEvent` subscription (the `data` of a tracked item). */
 export type TrpcCallStreamMessage =
   | { type: 'ready' }
   | { type: 'event'; event: CallEvent }
+  | { type: 'presence'; members: UserPresence[] }
   | { type: 'reset'; reason: string };
 
 /** The callbacks the transport hands to your `subscribe` function (tRPC's own option names). */
@@ -33,7 +34,8 @@ export interface TrpcTransportOptions {
 
 /**
  * A transport over `@calltrack/trpc`'s procedures, without depending on your router's types:
- * loads the active calls on `ready` and `reset`, applies `event`s live. tRPC's
+ * loads the active calls on `ready` and `reset`, applies `event`s live, and the presence members
+ * a router with `presence` sends. tRPC's
  * `httpSubscriptionLink` resumes with the last id by itself.
  */
 export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport {
@@ -62,7 +64,8 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
           onData: ({ id, data }) => {
             if (data.type === 'ready') load();
             else if (data.type === 'reset') sink.onReset(data.reason);
-            else sink.onEvent(data.event, id);
+            else if (data.type === 'presence') sink.onPresenceSnapshot?.(data.members);
+            else if (data.type === 'event') sink.onEvent(data.event, id);
           },
           onError: (error) => {
             sink.onClose(false);

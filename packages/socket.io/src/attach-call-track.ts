@@ -1,5 +1,12 @@
 import type { EventBus } from '@calltrack/bus';
-import { type ActiveCallsReader, InvalidArgumentError, type Principal } from '@calltrack/core';
+import {
+  type ActiveCallsReader,
+  CallTrackError,
+  type ConnectionPresence,
+  InvalidArgumentError,
+  type PresenceRegistration,
+  type Principal,
+} from '@calltrack/core';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { CallTrackAck } from './call-track-protocol';
 import { tenantRoom, userRoom } from './call-track-rooms';
@@ -10,6 +17,7 @@ import {
   subscribeToCallsSchema,
 } from './client-payload-schemas';
 import { type AuthenticateSocket, createAuthMiddleware } from './create-auth-middleware';
+import type { CallChannel } from './create-call-channel';
 import { createChannelRegistry } from './create-channel-registry';
 import { createTypeMatcher } from './create-type-matcher';
 import { type DeliveryContext, SocketDelivery } from './socket-delivery';
@@ -24,6 +32,17 @@ export interface AttachCallTrackOptions {
    * `ActiveCallsReader`. Without it neither is sent.
    */
   tracker?: ActiveCallsReader;
+  /**
+   * Presence (`createPresence()` from `@calltrack/presence`, or any `ConnectionPresence`): each
+   * connection whose principal has a `userId` is registered once its bus subscription is
+   * attached (its socket id is the connection id), heartbeats on every Engine.IO pong (every
+   * `pingInterval`, 25 s by default; create presence with `autoHeartbeat: false` and
+   * `heartbeatIntervalMs` of at least `pingInterval`), and disconnects with the socket. A
+   * refusal (too many connections) is sent as `presence_error`; the connection streams on. A
+   * `subscribe_to_calls` without `after` whose types take `presence.*` gets
+   * `presence_members` before the diffs.
+   */
+  presence?: ConnectionPresence;
   /** Verifies each handshake; see {@link AuthenticateSocket}. */
   authenticate: AuthenticateSocket;
   /** The namespace to serve. Default `/`. */
@@ -114,6 +133,16 @@ export function attachCallTrack(
     throw new InvalidArgumentError({ message: 'attachCallTrack needs a bus' });
   }
   const { bus, tracker } = options;
+  const presence = options.presence ?? undefined;
+  if (
+    presence !== undefined &&
+    (typeof presence.connect !== 'function' || typeof presence.listMembers !== 'function')
+  ) {
+    throw new InvalidArgumentError({
+      message:
+        'attachCallTrack: presence must have connect() and listMembers() (createPresence()).',
+    });
+  }
   const maxCallSubscriptions = positiveInteger(
     options.maxCallSubscriptions,
     100,
@@ -131,6 +160,7 @@ export function attachCallTrack(
   const context: DeliveryContext = {
     bus,
     tracker,
+    presence,
     maxPendingEvents,
     maxCallSubscriptions,
     onError,
@@ -140,6 +170,8 @@ export function attachCallTrack(
   const resumeRequests = new WeakMap<Socket, HandshakeResume>();
   // One entry per connection; the listeners below are shared and find it through `this`.
   const deliveries = new Map<Socket, SocketDelivery>();
+  // Presence registrations, by the Engine.IO connection whose pongs heartbeat them.
+  const registrations = new Map<Socket['conn'], Map<Socket, PresenceRegistration>>();
   let closed = false;
 
   const handlers: Record<string, Handler> = {
@@ -228,10 +260,62 @@ export function attachCallTrack(
     }
   };
 
+  /** Shared by every connection: Engine.IO calls it with `this` set to its socket, on each pong. */
+  function onHeartbeat(this: Socket['conn']): void {
+    for (const registration of registrations.get(this)?.values() ?? []) {
+      registration.heartbeat().catch(onError);
+    }
+  }
+
+  const register = async (socket: Socket, principal: Principal, channel: CallChannel) => {
+    await channel.ready;
+    let registration: PresenceRegistration;
+    try {
+      registration = await (presence as ConnectionPresence).connect(principal, {
+        connectionId: socket.id,
+      });
+    } catch (error) {
+      const known = CallTrackError.isInstance(error);
+      if (!known || error.status >= 500) onError(error);
+      socket.emit('presence_error', {
+        code: known ? error.code : 'internal_error',
+        message: known ? error.message : 'Presence could not register the connection',
+      });
+      return;
+    }
+    if (!deliveries.has(socket)) {
+      // The socket left while it was being registered.
+      registration.disconnect().catch(onError);
+      return;
+    }
+    const engine = socket.conn;
+    let sockets = registrations.get(engine);
+    if (sockets === undefined) {
+      sockets = new Map();
+      registrations.set(engine, sockets);
+      engine.on('heartbeat', onHeartbeat);
+    }
+    sockets.set(socket, registration);
+  };
+
+  const unregister = (socket: Socket): void => {
+    const engine = socket.conn;
+    const sockets = registrations.get(engine);
+    const registration = sockets?.get(socket);
+    if (sockets === undefined || registration === undefined) return;
+    sockets.delete(socket);
+    if (sockets.size === 0) {
+      registrations.delete(engine);
+      engine.off('heartbeat', onHeartbeat);
+    }
+    registration.disconnect().catch(onError);
+  };
+
   const detach = (socket: Socket, leaving: boolean): void => {
     const delivery = deliveries.get(socket);
     if (!delivery) return;
     deliveries.delete(socket);
+    unregister(socket);
     for (const [event, listener] of listeners) socket.off(event, listener);
     socket.off('disconnect', onDisconnect);
     delivery.close();
@@ -264,6 +348,9 @@ export function attachCallTrack(
     for (const [event, listener] of listeners) socket.on(event, listener);
     socket.on('disconnect', onDisconnect);
     if (resume) restore(delivery, resume).catch(onError);
+    if (presence !== undefined && principal.userId !== undefined) {
+      delivery.registered = register(socket, principal, channel).catch(onError);
+    }
   };
 
   const authMiddleware = createAuthMiddleware({

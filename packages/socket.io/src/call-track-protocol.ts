@@ -1,5 +1,5 @@
 import type { BusResetMessage } from '@calltrack/bus';
-import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 
 /** One delivered bus event: `call_update` and the lifecycle events carry it. */
 export interface CallTrackDelivery {
@@ -23,6 +23,25 @@ export interface ActiveCallsPayload {
    * view has no position (cursors are per tenant): it reloads after a reconnect.
    */
   cursor?: string;
+}
+
+/**
+ * Payload of `presence_members` (with the `presence` option): the tenant's connected users when
+ * the stream started, sent with `active_calls` by a `subscribe_to_calls` without `after` whose
+ * types take `presence.*`. The `presence.*` events that follow (as `call_update`) are the diffs:
+ * per user, keep the snapshot with the higher `presence.version`.
+ */
+export interface PresenceMembersPayload {
+  members: UserPresence[];
+  /** The stream position the members were read at, as `active_calls.cursor`. */
+  cursor?: string;
+}
+
+/** Payload of `presence_error`: presence refused this connection (it streams on, unregistered). */
+export interface PresenceErrorPayload {
+  /** `too_many_connections` (the user has `maxConnectionsPerUser` already), or another code. */
+  code: string;
+  message: string;
 }
 
 /** Payload of `call_data`: one call, answered to `subscribe_to_call`. */
@@ -114,6 +133,10 @@ export interface CallTrackServerEvents {
   'call:completed': (delivery: CallTrackDelivery) => void;
   /** The snapshot that starts a `subscribe_to_calls` without `after`. */
   active_calls: (payload: ActiveCallsPayload) => void;
+  /** The tenant's presence members, before their `presence.*` diffs (with `presence`). */
+  presence_members: (payload: PresenceMembersPayload) => void;
+  /** Presence did not register this connection (with `presence`). */
+  presence_error: (payload: PresenceErrorPayload) => void;
   /** The call asked for with `subscribe_to_call`. */
   call_data: (payload: CallDataPayload) => void;
   /** Events were lost: reload with `subscribe_to_calls()`. */

@@ -1,4 +1,5 @@
 import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
+import { isUserAddressedEvent } from '@calltrack/core';
 import type { Namespace, Socket } from 'socket.io';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type { CallTrackDelivery, CallTrackResetReason } from './call-track-protocol';
@@ -8,6 +9,7 @@ import {
   callRoom,
   callsRoom,
   tenantRoom,
+  userRoom,
 } from './call-track-rooms';
 import { channelRestartDelay } from './channel-restart-delay';
 import { createStartPosition } from './channel-start-position';
@@ -142,9 +144,32 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
     }
     if (event.callId !== undefined) rooms.push(roomOfCall(event.tenantId, event.callId));
     const delivery: CallTrackDelivery = { cursor, event };
-    const target = namespace.local.to(rooms);
+    const recipients = isUserAddressedEvent(event)
+      ? addressees(event.tenantId, event.userId, rooms)
+      : rooms;
+    // No room at all would broadcast to the whole namespace.
+    if (recipients.length === 0) return;
+    const target = namespace.local.to(recipients);
     target.emit('call_update', delivery);
     if (lifecycle !== undefined) target.emit(lifecycle, delivery);
+  };
+
+  /**
+   * The connections of one user (its `user:` room, joined on connect by every connection whose
+   * principal has that user id in that tenant) that are in one of `rooms`: Socket.IO unites
+   * rooms and cannot intersect them, so the local adapter's membership is read. Their own rooms
+   * (a socket id is one) are the target; an empty list reaches nobody.
+   */
+  const addressees = (eventTenantId: string, userId: string, rooms: string[]): string[] => {
+    const { adapter } = namespace;
+    const sockets = adapter.rooms.get(userRoom(eventTenantId, userId));
+    if (sockets === undefined) return [];
+    const target: string[] = [];
+    for (const socketId of sockets) {
+      const joined = adapter.sids.get(socketId);
+      if (joined !== undefined && rooms.some((room) => joined.has(room))) target.push(socketId);
+    }
+    return target;
   };
 
   const dispatch = (message: BusEventMessage): void => {

@@ -13,6 +13,8 @@ export type {
   CallTrackHandshakeAuth,
   CallTrackResetReason,
   CallTrackServerEvents,
+  PresenceErrorPayload,
+  PresenceMembersPayload,
   ResetPayload,
   SubscribeToCallsPayload,
 } from './call-track-protocol';

@@ -1,5 +1,11 @@
 import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
-import type { ActiveCallsReader, Principal } from '@calltrack/core';
+import {
+  type ActiveCallsReader,
+  type ConnectionPresence,
+  isEventForPrincipal,
+  type Principal,
+  type UserPresence,
+} from '@calltrack/core';
 import type { Socket } from 'socket.io';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type {
@@ -7,6 +13,7 @@ import type {
   CallTrackAck,
   CallTrackDelivery,
   CallTrackResetReason,
+  PresenceMembersPayload,
 } from './call-track-protocol';
 import { isStartPosition } from './channel-start-position';
 import type { CallChannel, ChannelListener } from './create-call-channel';
@@ -18,6 +25,8 @@ import { UndeliverableEventError } from './undeliverable-event-error';
 export interface DeliveryContext {
   bus: EventBus;
   tracker: ActiveCallsReader | undefined;
+  /** Where `presence_members` come from, when presence is on. */
+  presence: ConnectionPresence | undefined;
   /** Most events held for a connection that is catching up before it is told to reload. */
   maxPendingEvents: number;
   /** Most call subscriptions per connection. */
@@ -72,6 +81,11 @@ export class SocketDelivery implements ChannelListener {
   private buffer: Buffering | undefined;
   private generation = 0;
   private closed = false;
+  /**
+   * Settles once presence has registered this connection (or refused it): a members snapshot
+   * waits for it, so it holds the connection's own user.
+   */
+  registered: Promise<void> | undefined;
 
   constructor(
     private readonly context: DeliveryContext,
@@ -96,11 +110,17 @@ export class SocketDelivery implements ChannelListener {
       await this.resume(after, stream);
       return;
     }
-    const { tracker } = this.context;
+    const { tracker, presence } = this.context;
     const { tenantId } = this.channel;
     await this.channel.ready;
     if (generation !== this.generation || this.closed) return;
-    if (!tracker) {
+    // A tenant's stream that takes `presence.*` starts with the members (all-tenants views do
+    // not: presence is per tenant).
+    const members =
+      presence !== undefined && tenantId !== undefined && stream?.matches('presence.online')
+        ? presence
+        : undefined;
+    if (!tracker && !members) {
       this.leave();
       this.stream = stream;
       this.joinRooms();
@@ -108,16 +128,27 @@ export class SocketDelivery implements ChannelListener {
     }
     const buffering = this.startBuffering('snapshot');
     this.stream = stream;
+    if (members !== undefined && this.registered !== undefined) {
+      await this.registered;
+      if (this.buffer !== buffering) return;
+    }
     const position = this.channel.position;
     try {
-      const calls =
-        tenantId === undefined
-          ? await tracker.listActiveCallsAcrossTenants()
-          : await tracker.listActiveCalls(tenantId);
+      const [calls, users] = await Promise.all([
+        tracker === undefined
+          ? undefined
+          : tenantId === undefined
+            ? tracker.listActiveCallsAcrossTenants()
+            : tracker.listActiveCalls(tenantId),
+        members?.listMembers(tenantId as string),
+      ]);
       if (this.buffer !== buffering) return;
-      const snapshot: ActiveCallsPayload =
-        position === undefined ? { calls } : { calls, cursor: position };
-      this.socket.emit('active_calls', snapshot);
+      const at = position === undefined ? {} : { cursor: position };
+      if (calls !== undefined) {
+        const snapshot: ActiveCallsPayload = { calls, ...at };
+        this.socket.emit('active_calls', snapshot);
+      }
+      if (users !== undefined) this.sendMembers(users, position);
     } catch (error) {
       if (this.buffer === buffering) {
         // No snapshot, no stream; the call subscriptions still get what they missed.
@@ -129,6 +160,12 @@ export class SocketDelivery implements ChannelListener {
     }
     for (const message of buffering.pending) this.send(message);
     this.goLive(buffering);
+  }
+
+  private sendMembers(members: UserPresence[], position: string | undefined): void {
+    const payload: PresenceMembersPayload =
+      position === undefined ? { members } : { members, cursor: position };
+    this.socket.emit('presence_members', payload);
   }
 
   /** Stops the call stream (call subscriptions stay). */
@@ -376,6 +413,8 @@ export class SocketDelivery implements ChannelListener {
 
   private wants(message: BusEventMessage): boolean {
     const { event } = message;
+    // Another user's user-addressed event (a `user.message`): never this connection's.
+    if (!isEventForPrincipal(event, this.principal)) return false;
     if (this.stream?.matches(event.type)) return true;
     return (
       this.calls !== undefined &&

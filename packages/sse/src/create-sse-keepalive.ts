@@ -4,6 +4,8 @@ export interface SseKeepAliveTarget {
   wrote: boolean;
   /** Writes a keepalive comment. */
   ping(): void;
+  /** Called on every tick, written or not: the stream's presence heartbeat. */
+  beat?(): void;
 }
 
 /** One timer for every stream of a handler. */
@@ -24,6 +26,7 @@ export function createSseKeepAlive(intervalMs: number): SseKeepAlive {
 
   const tick = (): void => {
     for (const target of targets) {
+      target.beat?.();
       if (target.wrote) target.wrote = false;
       else target.ping();
     }

@@ -9,6 +9,7 @@ import type { SseErrorInfo, SseHandlerOptions, SseStreamInfo } from './sse-handl
 export interface SseSettings {
   bus: SseHandlerOptions['bus'];
   tracker: SseHandlerOptions['tracker'];
+  presence: SseHandlerOptions['presence'];
   authenticate: SseHandlerOptions['authenticate'];
   keepAlive: SseKeepAlive | undefined;
   retryMs: number;
@@ -50,6 +51,15 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
       message: `${name}: tracker must have listActiveCalls() and listActiveCallsAcrossTenants().`,
     });
   }
+  const { presence } = options;
+  if (
+    presence != null &&
+    (typeof presence.connect !== 'function' || typeof presence.listMembers !== 'function')
+  ) {
+    throw new InvalidArgumentError({
+      message: `${name}: presence must have connect() and listMembers() (createPresence()).`,
+    });
+  }
   const keepAliveMs = integer(options.keepAliveMs, 15_000, 0, 2 ** 31 - 1, 'keepAliveMs', name);
   const onError =
     options.onError ??
@@ -76,6 +86,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
   return {
     bus: options.bus,
     tracker: tracker ?? undefined,
+    presence: presence ?? undefined,
     authenticate: options.authenticate,
     keepAlive: keepAliveMs > 0 ? createSseKeepAlive(keepAliveMs) : undefined,
     retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),

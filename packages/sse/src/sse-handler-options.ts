@@ -1,5 +1,10 @@
 import type { EventBus } from '@calltrack/bus';
-import type { ActiveCallsReader, Authenticate, Principal } from '@calltrack/core';
+import type {
+  ActiveCallsReader,
+  Authenticate,
+  ConnectionPresence,
+  Principal,
+} from '@calltrack/core';
 import type { SseQuery } from './sse-query';
 
 /**
@@ -71,6 +76,17 @@ export interface SseHandlerOptions {
    * `snapshot` event holding the active calls, so the client needs no separate request.
    */
   tracker?: SseSnapshotSource;
+  /**
+   * Presence (`createPresence()` from `@calltrack/presence`, or any `ConnectionPresence`): each
+   * stream whose principal has a `userId` is registered once it is attached to the bus (a
+   * refusal, such as too many connections, answers the request with its status), heartbeats on
+   * every keepalive tick (`keepAliveMs`; create presence with `autoHeartbeat: false` and a
+   * `heartbeatIntervalMs` of at least `keepAliveMs`), and disconnects when the stream ends. A
+   * fresh tenant stream that takes `presence.*` events starts with an `event: presence` holding
+   * the tenant's members (again after a `reset`); the `presence.*` events that follow are the
+   * diffs.
+   */
+  presence?: ConnectionPresence;
   /**
    * Resolves the caller from the request: core's `Principal` (the stream's tenant comes from it and
    * nowhere else; `allTenants: true` streams every tenant's events), or null for missing or bad

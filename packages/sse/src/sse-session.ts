@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { BusEventMessage, BusResetMessage, BusSubscription } from '@calltrack/bus';
-import type { CallEvent } from '@calltrack/core';
+import { type CallEvent, isEventForPrincipal, type PresenceRegistration } from '@calltrack/core';
 import { createSseEventFilter } from './create-sse-event-filter';
 import type { SseKeepAliveTarget } from './create-sse-keepalive';
 import { encodeCallEventFrame } from './encode-call-event-frame';
+import { encodePresenceFrame } from './encode-presence-frame';
 import { encodeSnapshotFrame } from './encode-snapshot-frame';
 import { encodeSseBytes } from './encode-sse-bytes';
 import { encodeSseFrame } from './encode-sse-frame';
@@ -82,7 +84,13 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   private replay: BusSubscription | undefined;
   /** The snapshot a fresh stream starts with, loaded once the stream starts. */
   private firstSnapshot: PendingFrame | undefined;
+  /** The presence members a fresh stream starts with, loaded once the stream starts. */
+  private firstMembers: PendingFrame | undefined;
+  /** The stream's registration with presence (a stream of a principal with a `userId`). */
+  private presenceConnection: PresenceRegistration | undefined;
   private readonly filter: ((event: CallEvent) => boolean) | undefined;
+  /** The stream gets a members snapshot: presence is on, it is a tenant's, it takes `presence.*`. */
+  private readonly wantsMembers: boolean;
   private readonly channel: SseChannel;
 
   /**
@@ -98,6 +106,12 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   ) {
     this.filter = createSseEventFilter(info.query);
     this.channel = settings.channels.hold(info.principal);
+    const { principal } = info;
+    this.wantsMembers =
+      settings.presence !== undefined &&
+      principal.allTenants !== true &&
+      (this.filter === undefined ||
+        this.filter({ type: 'presence.online', tenantId: principal.tenantId } as CallEvent));
   }
 
   /** True once the stream has ended (or the client left before it started). */
@@ -107,9 +121,20 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
 
   /**
    * Attaches the stream to the bus: once this resolves, every event published from now on
-   * reaches the stream, so the client can be answered. Throws when the bus refuses.
+   * reaches the stream, so the client can be answered. Then, with presence and a principal with
+   * a `userId`, registers the connection. Throws when the bus or presence refuses.
    */
   async attach(): Promise<void> {
+    await this.attachToBus();
+    const { presence } = this.settings;
+    const { principal } = this.info;
+    if (this.closed || presence === undefined || principal.userId === undefined) return;
+    const connection = await presence.connect(principal, { connectionId: randomUUID() });
+    if (this.closed) this.leavePresence(connection);
+    else this.presenceConnection = connection;
+  }
+
+  private async attachToBus(): Promise<void> {
     const { settings, info, channel } = this;
     const { principal, query } = info;
     const replaying = query.lastEventId !== undefined && principal.allTenants !== true;
@@ -146,6 +171,10 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       this.firstSnapshot = { bytes: undefined };
       this.backlog.push(this.firstSnapshot);
     }
+    if (this.wantsMembers && query.lastEventId === undefined) {
+      this.firstMembers = { bytes: undefined };
+      this.backlog.push(this.firstMembers);
+    }
   }
 
   /** Starts writing to `sink`: the `retry:` first, then the snapshot and events. */
@@ -171,6 +200,10 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       void this.loadSnapshot(this.firstSnapshot);
       this.firstSnapshot = undefined;
     }
+    if (this.firstMembers) {
+      void this.loadMembers(this.firstMembers);
+      this.firstMembers = undefined;
+    }
     this.flush();
     if (this.replay) void this.runReplay(this.replay);
   }
@@ -184,6 +217,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     if (this.live) this.channel.members.delete(this);
     this.channel.release();
     if (this.replay) void this.replay.close();
+    if (this.presenceConnection) this.leavePresence(this.presenceConnection);
+    this.presenceConnection = undefined;
     this.backlog = [];
     this.backlogHead = 0;
     this.wake();
@@ -202,10 +237,21 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.write(pingFrame);
   }
 
+  /** A keepalive tick: the stream's presence heartbeat. */
+  beat(): void {
+    const connection = this.presenceConnection;
+    if (connection === undefined) return;
+    connection.heartbeat().catch((error: unknown) => {
+      this.settings.report(error, { stream: this.info });
+    });
+  }
+
   // ---- fed by the channel (synchronously) or by the replay loop -------------------------
 
   deliverEvent(message: BusEventMessage, frame: Uint8Array | undefined, error: unknown): void {
     if (this.closed) return;
+    // Another user's user-addressed event (a `user.message`): never this stream's.
+    if (!isEventForPrincipal(message.event, this.info.principal)) return;
     if (this.filter !== undefined) {
       let wanted: boolean;
       try {
@@ -248,6 +294,35 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       this.backlog.push(pending);
       void this.loadSnapshot(pending);
     }
+    if (this.wantsMembers && !this.closed) {
+      const pending: PendingFrame = { bytes: undefined };
+      this.backlog.push(pending);
+      void this.loadMembers(pending);
+    }
+  }
+
+  private leavePresence(connection: PresenceRegistration): void {
+    connection.disconnect().catch((error: unknown) => {
+      this.settings.report(error, { stream: this.info });
+    });
+  }
+
+  private async loadMembers(pending: PendingFrame): Promise<void> {
+    const { settings, info } = this;
+    const presence = settings.presence as NonNullable<SseSettings['presence']>;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodePresenceFrame(await presence.listMembers(info.principal.tenantId));
+    } catch (error) {
+      if (!this.closed) {
+        settings.report(error, { stream: info });
+        this.close('error');
+      }
+      return;
+    }
+    if (this.closed) return;
+    pending.bytes = bytes;
+    this.flush();
   }
 
   /** Queues a frame behind those waiting, or writes it at once when nothing waits. */
@@ -292,7 +367,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
         return;
       }
       const item = backlog[this.backlogHead] as Uint8Array | PendingFrame;
-      const bytes = item instanceof Uint8Array ? item : item.bytes;
+      // `ArrayBuffer.isView`, not `instanceof`: a frame may come from another realm (a test DOM).
+      const bytes = ArrayBuffer.isView(item) ? item : item.bytes;
       if (bytes === undefined) return;
       this.backlogHead += 1;
       this.write(bytes);

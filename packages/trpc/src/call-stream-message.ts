@@ -1,5 +1,5 @@
 import type { BusResetMessage } from '@calltrack/bus';
-import type { CallEvent } from '@calltrack/core';
+import type { CallEvent, UserPresence } from '@calltrack/core';
 
 /**
  * The tracked id of a `ready` message (and of a `reset` before any event): a position that is
@@ -43,10 +43,22 @@ export interface CallStreamResetMessage {
 }
 
 /**
+ * The tenant's presence members (with `presence`): after `ready`, and after every `reset`, when
+ * the subscription takes `presence.*` events. The `presence.*` events that follow are the
+ * diffs: per user, keep the snapshot with the higher `version`. Its tracked id is the position
+ * it was read at (as `ready`'s and `reset`'s).
+ */
+export interface CallStreamPresenceMessage {
+  type: 'presence';
+  members: UserPresence[];
+}
+
+/**
  * What the `onCallEvent` subscription yields, each wrapped in `tracked(id, message)`: the client
  * gets `{ id, data: CallStreamMessage }` and switches on `data.type`.
  */
 export type CallStreamMessage =
   | CallStreamReadyMessage
   | CallStreamEventMessage
+  | CallStreamPresenceMessage
   | CallStreamResetMessage;

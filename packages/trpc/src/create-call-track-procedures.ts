@@ -1,10 +1,16 @@
 import type { EventBus } from '@calltrack/bus';
-import type { ActiveCallsReader, CallSnapshot, Principal } from '@calltrack/core';
+import type {
+  ActiveCallsReader,
+  CallSnapshot,
+  ConnectionPresence,
+  Principal,
+} from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import type { TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
 import { activeCallsInputSchema } from './active-calls-input';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { onCallEventInputSchema } from './on-call-event-input';
+import { createPresenceHeartbeats, type PresenceHeartbeats } from './presence-heartbeats';
 import { type GetPrincipal, resolvePrincipal } from './resolve-principal';
 import { streamCallEvents } from './stream-call-events';
 import { toTRPCError } from './to-trpc-error';
@@ -54,6 +60,20 @@ export interface CallTrackProceduresOptions<
   /** The tracker behind the `activeCalls` query; without one, there is no such query. */
   tracker?: TTracker;
   /**
+   * Presence (`createPresence()` from `@calltrack/presence`, or any `ConnectionPresence`): each
+   * `onCallEvent` subscriber whose principal has a `userId` is registered once its subscription
+   * is attached, heartbeats every `presenceHeartbeatMs`, and disconnects when the subscription
+   * ends (a refusal, such as too many connections, fails the call with its code:
+   * `TOO_MANY_REQUESTS`). A subscription that takes `presence.*` gets `{ type: 'presence',
+   * members }` after `ready` and after each `reset`.
+   */
+  presence?: ConnectionPresence;
+  /**
+   * How often subscribers' presence registrations heartbeat (one shared timer). Default 25,000
+   * (presence's default interval); 0 leaves it to presence's own timer (`autoHeartbeat`).
+   */
+  presenceHeartbeatMs?: number;
+  /**
    * Who is calling, from the request's context (a session, a verified token…): core's
    * `Principal`. Its `tenantId` is whose events and calls the caller gets; `allTenants: true`
    * gives every tenant's (super-admin views). Return null or undefined when nobody is signed
@@ -76,6 +96,8 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   tracker: ActiveCallsSource | undefined,
   getPrincipal: GetPrincipal<CallTrackProcedureContext<TContext, TContextOverrides>>,
   onError: (error: unknown, info: CallStreamErrorInfo) => void,
+  presence: ConnectionPresence | undefined,
+  heartbeats: PresenceHeartbeats | undefined,
 ) {
   const principalOf = (ctx: unknown): Promise<Principal> =>
     resolvePrincipal(getPrincipal, ctx as CallTrackProcedureContext<TContext, TContextOverrides>);
@@ -92,6 +114,8 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
         lastEventId: input?.lastEventId,
         signal,
         onError,
+        ...(presence === undefined ? {} : { presence }),
+        ...(heartbeats === undefined ? {} : { heartbeats }),
       });
     });
 
@@ -185,6 +209,7 @@ export function createCallTrackProcedures<
     });
   }
   const { procedure, bus, tracker, getPrincipal, onError } = options;
+  const presence = options.presence ?? undefined;
   if (procedure == null || typeof procedure.input !== 'function') {
     throw new InvalidArgumentError({
       message: 'createCallTrackProcedures needs procedure: t.procedure or a procedure of yours.',
@@ -213,17 +238,39 @@ export function createCallTrackProcedures<
       message: 'createCallTrackProcedures: onError must be a function.',
     });
   }
+  if (
+    presence !== undefined &&
+    (typeof presence.connect !== 'function' || typeof presence.listMembers !== 'function')
+  ) {
+    throw new InvalidArgumentError({
+      message:
+        'createCallTrackProcedures: presence must have connect() and listMembers() (createPresence()).',
+    });
+  }
+  const heartbeatMs = options.presenceHeartbeatMs ?? 25_000;
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 0 || heartbeatMs > 2 ** 31 - 1) {
+    throw new InvalidArgumentError({
+      message: 'createCallTrackProcedures: presenceHeartbeatMs must be an integer ≥ 0.',
+    });
+  }
+  const report = reportOncePerError(
+    onError ??
+      ((error: unknown) => {
+        console.error('calltrack trpc:', error);
+      }),
+  );
+  const heartbeats =
+    presence !== undefined && heartbeatMs > 0
+      ? createPresenceHeartbeats(heartbeatMs, (error) => report(error, {}))
+      : undefined;
   const { onCallEvent, activeCalls } = buildProcedures(
     procedure,
     bus,
     tracker,
     getPrincipal,
-    reportOncePerError(
-      onError ??
-        ((error: unknown) => {
-          console.error('calltrack trpc:', error);
-        }),
-    ),
+    report,
+    presence,
+    heartbeats,
   );
   return (tracker ? { onCallEvent, activeCalls } : { onCallEvent }) as CallTrackProcedures<
     TContext,

@@ -81,7 +81,9 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     type Yielded = Output extends AsyncIterable<infer Value> ? Value : never;
     // The client sees the JSON-serialized form of { id, data: CallStreamMessage }.
     expectTypeOf<Yielded['id']>().toEqualTypeOf<string>();
-    expectTypeOf<Yielded['data']['type']>().toEqualTypeOf<'ready' | 'event' | 'reset'>();
+    expectTypeOf<Yielded['data']['type']>().toEqualTypeOf<
+      'ready' | 'event' | 'presence' | 'reset'
+    >();
     expectTypeOf<Yielded['data']>().toExtend<CallStreamMessage>();
     expectTypeOf<Extract<Yielded['data'], { type: 'reset' }>['reason']>().toEqualTypeOf<
       CallStreamResetMessage['reason']

@@ -1,5 +1,5 @@
 import type { EventBus } from '@calltrack/bus';
-import { InvalidArgumentError } from '@calltrack/core';
+import { type ConnectionPresence, InvalidArgumentError } from '@calltrack/core';
 import type { AnyTRPCRootTypes, TRPCRouterBuilder } from '@trpc/server';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import {
@@ -32,6 +32,10 @@ export interface CallTrackRouterOptions<
   getPrincipal: GetPrincipal<TRoot['ctx']>;
   /** Events a subscription had to skip; see `CallTrackProceduresOptions.onError`. */
   onError?: (error: unknown, info: CallStreamErrorInfo) => void;
+  /** Presence for the subscribers; see `CallTrackProceduresOptions.presence`. */
+  presence?: ConnectionPresence;
+  /** See `CallTrackProceduresOptions.presenceHeartbeatMs`. */
+  presenceHeartbeatMs?: number;
 }
 
 /**
@@ -56,7 +60,7 @@ export function createCallTrackRouter<
       message: 'createCallTrackRouter needs { t, bus, getPrincipal }.',
     });
   }
-  const { t, bus, tracker, getPrincipal, onError } = options;
+  const { t, bus, tracker, getPrincipal, onError, presence, presenceHeartbeatMs } = options;
   const procedures: CallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker> =
     createCallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker>({
       procedure: t.procedure,
@@ -64,6 +68,8 @@ export function createCallTrackRouter<
       tracker,
       getPrincipal,
       ...(onError === undefined ? {} : { onError }),
+      ...(presence === undefined ? {} : { presence }),
+      ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),
     });
   return t.router(procedures);
 }

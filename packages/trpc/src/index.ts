@@ -4,6 +4,7 @@ export type { CallStreamErrorInfo, CallStreamSkippedEvent } from './call-stream-
 export type {
   CallStreamEventMessage,
   CallStreamMessage,
+  CallStreamPresenceMessage,
   CallStreamReadyMessage,
   CallStreamResetMessage,
 } from './call-stream-message';

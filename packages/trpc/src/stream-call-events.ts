@@ -1,9 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
-import type { Principal } from '@calltrack/core';
+import {
+  type ConnectionPresence,
+  isEventForPrincipal,
+  type PresenceRegistration,
+  type Principal,
+} from '@calltrack/core';
 import { TRPCError, type TrackedEnvelope, tracked } from '@trpc/server';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { type CallStreamMessage, callStreamStartId } from './call-stream-message';
 import { describeSkippedEvent } from './describe-skipped-event';
+import type { PresenceHeartbeats } from './presence-heartbeats';
 import { toTRPCError } from './to-trpc-error';
 import { toWireEvent } from './to-wire-event';
 
@@ -19,6 +26,14 @@ export interface StreamCallEventsOptions {
   types?: readonly string[];
   /** The cursor to resume after (the client's last tracked id). */
   lastEventId?: string;
+  /**
+   * Presence: a subscriber with a `userId` is registered once the subscription is attached and
+   * disconnected when it ends; a subscription that takes `presence.*` gets the tenant's members
+   * (`{ type: 'presence' }`) after `ready` and after each `reset`.
+   */
+  presence?: ConnectionPresence;
+  /** Where the registration heartbeats; without it, presence's own timer must (`autoHeartbeat`). */
+  heartbeats?: PresenceHeartbeats;
   /** The request's signal: aborting it ends the bus subscription and the generator. */
   signal?: AbortSignal;
   /**
@@ -63,30 +78,58 @@ export async function streamCallEvents(
   } catch (error) {
     throw toTRPCError(error);
   }
+  let registration: PresenceRegistration | undefined;
   try {
     await subscription.ready;
+    if (options.presence !== undefined && principal.userId !== undefined) {
+      registration = await options.presence.connect(principal, { connectionId: randomUUID() });
+    }
   } catch (error) {
     await subscription.close();
     throw toTRPCError(error);
   }
-  return readCallEvents(subscription, options, reload);
+  return readCallEvents(subscription, options, reload, registration);
+}
+
+/** True when the subscription gets presence members: presence, a tenant, `presence.*` taken. */
+function wantsMembers(options: StreamCallEventsOptions): boolean {
+  const { presence, principal, callId, types } = options;
+  if (presence === undefined || principal.allTenants === true || callId !== undefined) {
+    return false;
+  }
+  return (
+    types === undefined ||
+    types.some(
+      (type) =>
+        type === 'presence.online' ||
+        (type.endsWith('.*') && 'presence.online'.startsWith(type.slice(0, -1))),
+    )
+  );
 }
 
 async function* readCallEvents(
   subscription: BusSubscription,
   options: StreamCallEventsOptions,
   reload: boolean,
+  registration: PresenceRegistration | undefined,
 ): AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown> {
-  const { lastEventId, signal } = options;
+  const { lastEventId, signal, principal } = options;
+  const members = wantsMembers(options) ? options.presence : undefined;
   let cursor = lastEventId ?? callStreamStartId;
+  if (registration !== undefined) options.heartbeats?.add(registration);
   try {
     if (reload) {
       yield tracked(cursor, { type: 'reset', reason: 'reconnected' });
     } else if (lastEventId === undefined) {
       yield tracked(callStreamStartId, { type: 'ready' });
     }
+    if (members !== undefined && (reload || lastEventId === undefined)) {
+      yield tracked(cursor, await membersOf(members, principal));
+    }
     for await (const message of subscription) {
       if (message.type === 'event') {
+        // Another user's user-addressed event (a `user.message`): never this subscriber's.
+        if (!isEventForPrincipal(message.event, principal)) continue;
         cursor = message.cursor;
         const event = wireEventOf(message, options);
         yield tracked(
@@ -95,8 +138,13 @@ async function* readCallEvents(
             ? { type: 'reset', reason: 'event-skipped' }
             : { type: 'event', event },
         );
+        // A reset reloads presence too (the skipped event may have been a `presence.*`).
+        if (event === undefined && members !== undefined) {
+          yield tracked(cursor, await membersOf(members, principal));
+        }
       } else if (message.type === 'reset') {
         yield tracked(cursor, { type: 'reset', reason: message.reason });
+        if (members !== undefined) yield tracked(cursor, await membersOf(members, principal));
       } else {
         throw new TRPCError({
           code: 'SERVICE_UNAVAILABLE',
@@ -113,7 +161,31 @@ async function* readCallEvents(
       });
     }
   } finally {
+    if (registration !== undefined) {
+      options.heartbeats?.delete(registration);
+      registration.disconnect().catch((error: unknown) => report(options, error));
+    }
     await subscription.close();
+  }
+}
+
+/** Hands a failure that ends nothing to `onError`; a failing hook is ignored. */
+function report(options: StreamCallEventsOptions, error: unknown): void {
+  try {
+    options.onError?.(error, { principal: options.principal });
+  } catch {
+    // A failing error hook must not end the subscription.
+  }
+}
+
+async function membersOf(
+  presence: ConnectionPresence,
+  principal: Principal,
+): Promise<CallStreamMessage> {
+  try {
+    return { type: 'presence', members: await presence.listMembers(principal.tenantId) };
+  } catch (error) {
+    throw toTRPCError(error);
   }
 }
 

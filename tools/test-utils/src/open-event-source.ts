@@ -2,7 +2,7 @@ import { EventSource } from 'eventsource';
 
 /** An event the test client received from a calltrack SSE stream. */
 export interface ReceivedEvent {
-  type: 'call' | 'snapshot' | 'reset';
+  type: 'call' | 'snapshot' | 'presence' | 'reset';
   /** The client's last event id after this event. */
   lastEventId: string;
   // biome-ignore lint/suspicious/noExplicitAny: test payloads are inspected freely
@@ -10,7 +10,7 @@ export interface ReceivedEvent {
 }
 
 /**
- * Opens a calltrack SSE stream (`call`, `snapshot`, `reset` events) with the real `eventsource`
+ * Opens a calltrack SSE stream (`call`, `snapshot`, `presence`, `reset` events) with the real `eventsource`
  * client, authenticating with a bearer token through its `fetch` when given one, and records
  * every event it receives.
  */
@@ -28,7 +28,7 @@ export function openEventSource(url: string, token?: string) {
   const notify = (): void => {
     for (const check of [...checks]) check();
   };
-  for (const type of ['call', 'snapshot', 'reset'] as const) {
+  for (const type of ['call', 'snapshot', 'presence', 'reset'] as const) {
     source.addEventListener(type, (event) => {
       received.push({ type, lastEventId: event.lastEventId, data: JSON.parse(event.data) });
       notify();

@@ -1,4 +1,4 @@
-import type { PresenceStatus } from '../presence-status';
+import type { PresenceStatus } from '@calltrack/core';
 
 /**
  * The timings the property tests run with (ms): multiples of 200, like most clock steps, so

@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '@calltrack/bus';
 import { type Principal, UnauthorizedError } from '@calltrack/core';
-import { Server } from 'socket.io';
+import { Server, type ServerOptions } from 'socket.io';
 import {
   io as connect,
   type ManagerOptions,
@@ -46,9 +46,10 @@ export interface TestSocketServer {
 export async function startSocketServer(
   bus: EventBus,
   options: Partial<AttachCallTrackOptions> = {},
+  serverOptions: Partial<ServerOptions> = {},
 ): Promise<TestSocketServer> {
   const http = createServer();
-  const io = new Server(http, { transports: ['websocket'] });
+  const io = new Server(http, { transports: ['websocket'], ...serverOptions });
   const calltrack = attachCallTrack(io, {
     bus,
     authenticate: (handshake) => verifyTestToken(handshake.auth.token),

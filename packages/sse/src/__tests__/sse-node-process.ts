@@ -1,13 +1,22 @@
 // One SSE node in its own process, for the kill -9 tests: createSseNodeHandler on a Redis bus.
-// argv: <redis url> <prefix>. Prints `listening <url>`; `exit` on stdin ends it cleanly.
+// argv: <redis url> <prefix> [<presence store prefix> <presence timings JSON>]: with the last two,
+// the handler has presence on a Redis store (heartbeats on its keepalive, sweeper running).
+// Prints `listening <url>`; `exit` on stdin ends it cleanly.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { createRedisBus } from '@calltrack/bus/redis';
+import { createPresence, type Presence } from '@calltrack/presence';
+import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import { Redis } from 'ioredis';
 import { createSseNodeHandler } from '../create-sse-node-handler';
 
-const [redisUrl, prefix] = process.argv.slice(2) as [string, string];
+const [redisUrl, prefix, presencePrefix, timingsJson] = process.argv.slice(2) as [
+  string,
+  string,
+  string?,
+  string?,
+];
 
 /** `Authorization: Bearer <tenant>:<user>`, as in the in-process tests. */
 const bearer = (request: Request) => {
@@ -16,7 +25,28 @@ const bearer = (request: Request) => {
 };
 const redis = new Redis(redisUrl);
 const bus = createRedisBus({ redis, prefix });
-const server = createServer(createSseNodeHandler({ bus, authenticate: bearer, retryMs: 10 }));
+let presence: Presence | undefined;
+let keepAliveMs: number | undefined;
+if (presencePrefix !== undefined && timingsJson !== undefined) {
+  const timings = JSON.parse(timingsJson) as { heartbeatIntervalMs: number };
+  keepAliveMs = timings.heartbeatIntervalMs;
+  presence = createPresence({
+    bus,
+    store: createRedisPresenceStore({ redis, prefix: presencePrefix }),
+    ...timings,
+    autoHeartbeat: false,
+  });
+  presence.start();
+}
+const server = createServer(
+  createSseNodeHandler({
+    bus,
+    authenticate: bearer,
+    retryMs: 10,
+    ...(presence ? { presence } : {}),
+    ...(keepAliveMs === undefined ? {} : { keepAliveMs }),
+  }),
+);
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
@@ -25,6 +55,7 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 server.closeAllConnections();
 server.close();
+await presence?.stop();
 await bus.close();
 redis.disconnect();
 process.exit(0);

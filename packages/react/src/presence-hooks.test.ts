@@ -1,0 +1,122 @@
+// @vitest-environment jsdom
+import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
+import { createElement, type ReactNode } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createPresenceDeps,
+  type PresenceTestDeps,
+  startSsePresenceServer,
+} from './__tests__/start-presence-servers';
+import { callEvent } from './__tests__/start-sse-server';
+import { CallTrackProvider } from './call-track-provider';
+import { createCallTrackClient } from './create-call-track-client';
+import { useMemberCount } from './use-member-count';
+import { useOnlineMembers } from './use-online-members';
+import { usePresence } from './use-presence';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  cleanup();
+  for (const step of cleanups.splice(0).reverse()) await step();
+});
+
+async function setup() {
+  const deps: PresenceTestDeps = createPresenceDeps();
+  const server = await startSsePresenceServer(deps);
+  cleanups.push(async () => {
+    await server.close();
+    await deps.presence.stop();
+    await deps.bus.close();
+  });
+  const client = createCallTrackClient({
+    transport: server.transportFor('tenant-a:boss').transport,
+    userId: 'boss',
+  });
+  const wrapper = ({ children }: { children?: ReactNode }) =>
+    createElement(CallTrackProvider, { client }, children);
+  /** Another user's connection (a second client, outside React). */
+  const connectAgent = (userId: string) => {
+    const agent = createCallTrackClient({
+      transport: server.transportFor(`tenant-a:${userId}`).transport,
+    });
+    const disconnect = agent.connect();
+    cleanups.push(disconnect);
+    return disconnect;
+  };
+  return { deps, wrapper, connectAgent };
+}
+
+describe('presence hooks against a real @calltrack/sse server with presence', () => {
+  it('useOnlineMembers and useMemberCount follow agents coming, changing state and leaving', async () => {
+    const { deps, wrapper, connectAgent } = await setup();
+    let countRenders = 0;
+    const { result } = renderHook(
+      () => {
+        const count = useMemberCount();
+        countRenders += 1;
+        return {
+          members: useOnlineMembers(),
+          available: useOnlineMembers(
+            (members) => members.filter((m) => m.state === 'available').map((m) => m.userId),
+            (a, b) => a.join() === b.join(),
+          ),
+          count,
+        };
+      },
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.members.map((m) => m.userId)).toEqual(['boss']));
+    const leave = connectAgent('u1');
+    await waitFor(() => expect(result.current.count).toEqual({ online: 2, away: 0 }));
+    expect(result.current.available).toEqual(['boss', 'u1']);
+
+    const rendersBefore = countRenders;
+    const countBefore = result.current.count;
+    await act(async () => {
+      await deps.presence.setState('tenant-a', 'u1', 'break');
+    });
+    await waitFor(() => expect(result.current.available).toEqual(['boss']));
+    // A state change keeps the counts object: its readers need not re-render for it.
+    expect(result.current.count).toBe(countBefore);
+    expect(countRenders).toBeGreaterThan(rendersBefore);
+
+    leave();
+    for (;;) {
+      const user = await deps.presence.getPresence('tenant-a', 'u1');
+      if (user.connections.every((connection) => connection.leaving)) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    deps.advance(5001);
+    await act(async () => {
+      await deps.presence.sweep();
+    });
+    await waitFor(() => expect(result.current.members.map((m) => m.userId)).toEqual(['boss']));
+    expect(result.current.count).toEqual({ online: 1, away: 0 });
+  });
+
+  it('usePresence: the signed-in user by default, another by id, with the calls they are on', async () => {
+    const { deps, wrapper, connectAgent } = await setup();
+    const { result } = renderHook(() => ({ me: usePresence(), agent: usePresence('u7') }), {
+      wrapper,
+    });
+    await waitFor(() => expect(result.current.me.status).toBe('online'));
+    expect(result.current.me).toMatchObject({ state: 'available', onCall: false, isLoaded: true });
+    expect(result.current.agent).toMatchObject({ status: 'offline', presence: undefined });
+
+    connectAgent('u7');
+    await waitFor(() => expect(result.current.agent.status).toBe('online'));
+    await act(async () => {
+      await deps.tracker.ingest(callEvent('CA-7', { agentId: 'u7' }));
+    });
+    await waitFor(() => expect(result.current.agent.onCall).toBe(true));
+    expect(result.current.agent.calls).toEqual(['CA-7']);
+    expect(result.current.me.onCall).toBe(false);
+    const me = result.current.me.presence;
+    await act(async () => {
+      await deps.presence.setState('tenant-a', 'u7', 'wrap-up');
+    });
+    await waitFor(() => expect(result.current.agent.state).toBe('wrap-up'));
+    // Another user's change leaves this user's snapshot object as it was.
+    expect(result.current.me.presence).toBe(me);
+  });
+});

@@ -1,0 +1,79 @@
+import type { CallEvent, UserPresence } from '@calltrack/core';
+import { describe, expect, it } from 'vitest';
+import { createPresenceReconciler } from './presence-reconciler';
+
+function user(userId: string, version: number, status: UserPresence['status'] = 'online') {
+  return {
+    tenantId: 'acme',
+    userId,
+    status,
+    state: 'available',
+    version,
+    connections: [],
+  } satisfies UserPresence;
+}
+
+function diff(presence: UserPresence): CallEvent {
+  return {
+    id: `presence:${presence.userId}:1:${presence.version}`,
+    type: presence.status === 'offline' ? 'presence.offline' : 'presence.online',
+    tenantId: 'acme',
+    userId: presence.userId,
+    provider: 'calltrack',
+    occurredAt: '2026-11-21T10:00:00.000Z',
+    receivedAt: '2026-11-21T10:00:00.000Z',
+    data: { presence, previousStatus: 'offline' } as unknown as CallEvent['data'],
+  };
+}
+
+const ids = (members: UserPresence[]) =>
+  members.map((member) => `${member.userId}@${member.version}`);
+
+describe('createPresenceReconciler', () => {
+  it('holds diffs until the snapshot, then keeps the higher version per user', () => {
+    const reconciler = createPresenceReconciler();
+    expect(reconciler.applyEvent(diff(user('b', 3)))).toBe(false);
+    expect(reconciler.applyEvent(diff(user('a', 1)))).toBe(false);
+    expect(reconciler.members()).toEqual([]);
+    reconciler.applySnapshot([user('a', 2), user('b', 2)]);
+    // a@1 is older than the snapshot's a@2; b@3 is newer than b@2.
+    expect(ids(reconciler.members())).toEqual(['a@2', 'b@3']);
+    expect(reconciler.isLoaded).toBe(true);
+  });
+
+  it('removes users who went offline and does not let an older event bring them back', () => {
+    const reconciler = createPresenceReconciler();
+    reconciler.applySnapshot([user('a', 1)]);
+    expect(reconciler.applyEvent(diff(user('a', 2, 'offline')))).toBe(true);
+    expect(reconciler.members()).toEqual([]);
+    expect(reconciler.get('a')?.status).toBe('offline');
+    expect(reconciler.applyEvent(diff(user('a', 1)))).toBe(false);
+    expect(reconciler.members()).toEqual([]);
+    // A snapshot read later without them keeps the tombstone.
+    reconciler.applySnapshot([user('b', 1)]);
+    expect(reconciler.applyEvent(diff(user('a', 1)))).toBe(false);
+    expect(ids(reconciler.members())).toEqual(['b@1']);
+  });
+
+  it('keeps the object of an unchanged user across snapshots, and ignores other events', () => {
+    const reconciler = createPresenceReconciler();
+    reconciler.applySnapshot([user('a', 1)]);
+    const held = reconciler.get('a');
+    reconciler.applySnapshot([user('a', 1)]);
+    expect(reconciler.get('a')).toBe(held);
+    const call = { ...diff(user('a', 5)), type: 'call.ringing' };
+    expect(reconciler.applyEvent(call)).toBe(false);
+    const malformed = { ...diff(user('a', 5)), data: { presence: { userId: 'a' } } };
+    expect(reconciler.applyEvent(malformed as CallEvent)).toBe(false);
+  });
+
+  it('holds diffs again after a reset, and at most maxBuffered of them', () => {
+    const reconciler = createPresenceReconciler({ maxBuffered: 2 });
+    reconciler.applySnapshot([]);
+    reconciler.beginReload();
+    expect(reconciler.isLoaded).toBe(false);
+    for (const name of ['a', 'b', 'c']) reconciler.applyEvent(diff(user(name, 1)));
+    reconciler.applySnapshot([]);
+    expect(ids(reconciler.members())).toEqual(['b@1', 'c@1']);
+  });
+});

@@ -1,0 +1,14 @@
+'use client';
+
+import type { CallTrackState } from './call-track-state';
+import { useCallTrackState } from './use-call-track-state';
+
+const selectCount = (state: CallTrackState) => state.presence.count;
+
+/**
+ * How many of the tenant's users are online and away (`{ online, away }`). Re-renders only when
+ * a count changes, not when members change state or connections.
+ */
+export function useMemberCount(): { online: number; away: number } {
+  return useCallTrackState(selectCount);
+}

@@ -1,0 +1,227 @@
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import type { CallEvent, ConnectionPresence } from '@calltrack/core';
+import { createPresence, type Presence } from '@calltrack/presence';
+import type { Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventLog, type EventLog } from './__tests__/event-log';
+import { makeEvent } from './__tests__/make-event';
+import {
+  connected,
+  disconnectAndWait,
+  startSocketServer,
+  type TestSocketServer,
+} from './__tests__/start-socket-server';
+import type {
+  CallTrackAck,
+  CallTrackDelivery,
+  PresenceErrorPayload,
+  PresenceMembersPayload,
+} from './call-track-protocol';
+
+const servers: TestSocketServer[] = [];
+const buses: EventBus[] = [];
+const presences: Presence[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  await Promise.all(presences.splice(0).map((presence) => presence.stop()));
+  await Promise.all(buses.splice(0).map((bus) => bus.close()));
+});
+
+const t0 = Date.parse('2026-11-21T10:00:00.000Z');
+
+function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTrackAck> {
+  return socket.timeout(5000).emitWithAck(event, ...args);
+}
+
+/** A user-addressed event, as presence's `send` publishes it. */
+function messageFor(tenantId: string, userId: string): CallEvent {
+  const { callId: _callId, ...event } = makeEvent(tenantId, { type: 'user.message' });
+  return { ...event, userId, provider: 'calltrack', data: { audience: 'user', text: 'hi' } };
+}
+
+const idsOf = (log: EventLog) =>
+  log.named('call_update').map((entry) => (entry.payload as CallTrackDelivery).event.id);
+const presenceOf = (log: EventLog) =>
+  log
+    .named('call_update')
+    .map((entry) => (entry.payload as CallTrackDelivery).event)
+    .filter((event) => event.type.startsWith('presence.'))
+    .map((event) => `${event.type} ${event.tenantId}/${event.userId}`);
+
+async function until(log: EventLog, check: () => boolean): Promise<void> {
+  while (!check()) await log.waitFor('call_update', log.named('call_update').length + 1);
+}
+
+async function open(server: TestSocketServer, token: string, payload?: unknown) {
+  const socket = server.client({ token });
+  const log = createEventLog(socket);
+  await connected(socket);
+  expect(await ack(socket, 'subscribe_to_calls', payload)).toEqual({ ok: true });
+  return { socket, log };
+}
+
+describe('attachCallTrack: user-addressed events', () => {
+  it('reach only the connections of that user in that tenant, live and on resume', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const server = await startSocketServer(bus);
+    servers.push(server);
+    const a = await open(server, 'token:a:u1');
+    const aFiltered = await open(server, 'token:a:u1', { types: ['user.*', 'call.*'] });
+    const b = await open(server, 'token:a:u2');
+    const bFiltered = await open(server, 'token:a:u2', { types: ['user.*', 'call.*'] });
+    const other = await open(server, 'token:b:u1');
+    const admin = await open(server, 'admin:a:boss');
+
+    const first = makeEvent('a');
+    const before = await bus.publish(first);
+    const message = messageFor('a', 'u1');
+    const foreign = messageFor('b', 'u2');
+    await bus.publish(message);
+    await bus.publish(foreign);
+    const markerA = makeEvent('a', { type: 'call.ringing' });
+    const markerB = makeEvent('b', { type: 'call.ringing' });
+    await bus.publish(markerA);
+    await bus.publish(markerB);
+    for (const client of [a, aFiltered, b, bFiltered]) {
+      await until(client.log, () => idsOf(client.log).includes(markerA.id));
+    }
+    await until(other.log, () => idsOf(other.log).includes(markerB.id));
+    await until(admin.log, () => idsOf(admin.log).includes(markerB.id));
+    expect(idsOf(a.log)).toContain(message.id);
+    expect(idsOf(aFiltered.log)).toEqual([first.id, message.id, markerA.id]);
+    for (const client of [b, bFiltered, other, admin]) {
+      expect(idsOf(client.log)).not.toContain(message.id);
+      expect(idsOf(client.log)).not.toContain(foreign.id);
+    }
+
+    // Resume after `before`: the replay keeps the rule.
+    for (const [token, expected] of [
+      ['token:a:u1', [message.id, markerA.id]],
+      ['token:a:u2', [markerA.id]],
+    ] as const) {
+      const socket = server.client({ token, lastCursor: before.cursor });
+      const log = createEventLog(socket);
+      await connected(socket);
+      await until(log, () => idsOf(log).includes(markerA.id));
+      expect(idsOf(log)).toEqual(expected);
+    }
+  });
+});
+
+describe('attachCallTrack({ presence })', () => {
+  async function setup(presenceOptions: Partial<Parameters<typeof createPresence>[0]> = {}) {
+    let now = t0;
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const presence = createPresence({
+      bus,
+      autoHeartbeat: false,
+      leaveDelayMs: 5000,
+      now: () => now,
+      ...presenceOptions,
+    });
+    presences.push(presence);
+    return { bus, presence, advance: (ms: number) => (now += ms) };
+  }
+
+  it('registers connections: members first, then online and offline, per tenant', async () => {
+    const { bus, presence, advance } = await setup();
+    const server = await startSocketServer(bus, { presence });
+    servers.push(server);
+    const watcher = await open(server, 'token:a:boss');
+    const [members] = await watcher.log.waitFor('presence_members');
+    expect(
+      (members!.payload as PresenceMembersPayload).members.map((member) => member.userId),
+    ).toEqual(['boss']);
+    const other = await open(server, 'token:b:x');
+    const [otherMembers] = await other.log.waitFor('presence_members');
+    expect(
+      (otherMembers!.payload as PresenceMembersPayload).members.map((member) => member.tenantId),
+    ).toEqual(['b']);
+
+    const agent = server.client({ token: 'token:a:u1' });
+    await connected(agent);
+    await until(watcher.log, () => presenceOf(watcher.log).includes('presence.online a/u1'));
+    expect((await presence.getPresence('a', 'u1')).connections.map((c) => c.connectionId)).toEqual([
+      agent.id,
+    ]);
+
+    await disconnectAndWait(server.io, agent);
+    advance(5001);
+    await presence.sweep();
+    await until(watcher.log, () => presenceOf(watcher.log).includes('presence.offline a/u1'));
+
+    const marker = makeEvent('b', { type: 'call.ringing' });
+    await bus.publish(marker);
+    await until(other.log, () => idsOf(other.log).includes(marker.id));
+    // A client's own online is in its members snapshot (registered first); others' transitions
+    // come once each, and never from another tenant.
+    expect(presenceOf(other.log)).toEqual([]);
+    expect(presenceOf(watcher.log)).toEqual(['presence.online a/u1', 'presence.offline a/u1']);
+  });
+
+  it('sends no members to a stream that does not take presence.* events', async () => {
+    const { bus, presence } = await setup();
+    const server = await startSocketServer(bus, { presence });
+    servers.push(server);
+    const calls = await open(server, 'token:a:u1', { types: ['call.*'] });
+    const marker = makeEvent('a', { type: 'call.ringing' });
+    await bus.publish(marker);
+    await until(calls.log, () => idsOf(calls.log).includes(marker.id));
+    expect(calls.log.named('presence_members')).toEqual([]);
+  });
+
+  it('heartbeats on Engine.IO pongs, and reports a refused registration as presence_error', async () => {
+    const { bus, presence } = await setup({ maxConnectionsPerUser: 1 });
+    let heartbeats = 0;
+    const beat = new Set<() => void>();
+    const counting: ConnectionPresence = {
+      listMembers: (tenantId) => presence.listMembers(tenantId),
+      async connect(principal, options) {
+        const connection = await presence.connect(principal, options);
+        return {
+          heartbeat: async () => {
+            heartbeats += 1;
+            for (const check of [...beat]) check();
+            await connection.heartbeat();
+          },
+          disconnect: () => connection.disconnect(),
+        };
+      },
+    };
+    const server = await startSocketServer(
+      bus,
+      { presence: counting },
+      { pingInterval: 20, pingTimeout: 5000 },
+    );
+    servers.push(server);
+    const first = server.client({ token: 'token:a:u1' });
+    await connected(first);
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (heartbeats < 2) return;
+        beat.delete(check);
+        resolve();
+      };
+      beat.add(check);
+    });
+    const second = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(second);
+    await connected(second);
+    const [refusal] = await log.waitFor('presence_error');
+    expect(refusal!.payload as PresenceErrorPayload).toMatchObject({
+      code: 'too_many_connections',
+    });
+    expect(second.connected).toBe(true);
+  });
+
+  it('refuses a presence option without connect and listMembers', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    await expect(startSocketServer(bus, { presence: {} as ConnectionPresence })).rejects.toThrow(
+      /presence must have connect\(\) and listMembers\(\)/,
+    );
+  });
+});

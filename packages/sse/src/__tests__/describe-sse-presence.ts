@@ -1,0 +1,220 @@
+import type { ConnectionPresence } from '@calltrack/core';
+import { createPresence } from '@calltrack/presence';
+import {
+  callEvents,
+  makeCallEvent,
+  openEventSource,
+  type ReceivedEvent,
+  stopTestServers,
+} from '@calltrack/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type MakeSseListener, openRaw, startSse } from './describe-sse-handler';
+
+const t0 = Date.parse('2026-11-21T10:00:00.000Z');
+
+/** A user-addressed event for `userId` of `tenantId`, as presence's `send` publishes it. */
+function messageFor(tenantId: string, userId: string, text: string) {
+  return makeCallEvent({
+    type: 'user.message',
+    tenantId,
+    userId,
+    provider: 'calltrack',
+    callId: undefined,
+    status: undefined,
+    data: { audience: 'user', message: { text } },
+  });
+}
+
+const ids = (events: readonly ReceivedEvent[]) =>
+  callEvents(events).map((event) => event.data.id as string);
+const presenceOf = (events: readonly ReceivedEvent[]) =>
+  callEvents(events)
+    .filter((event) => String(event.data.type).startsWith('presence.'))
+    .map((event) => `${event.data.type} ${event.data.userId}`);
+
+/**
+ * User-addressed delivery and presence over an SSE listener, with the real `eventsource`
+ * client and a real presence engine on the listener's bus.
+ */
+export function describeSsePresence(name: string, makeListener: MakeSseListener): void {
+  describe(`${name}: user-addressed events and presence`, () => {
+    afterEach(stopTestServers);
+
+    it('gives a user-addressed event to that user only, live and on resume', async () => {
+      const sse = await startSse(makeListener);
+      const a = openEventSource(sse.url, 'tenant-a:u1');
+      const b = openEventSource(sse.url, 'tenant-a:u2');
+      const other = openEventSource(sse.url, 'tenant-b:u1');
+      const admin = openEventSource(sse.url, '*:admin');
+      await sse.untilOpened(4);
+
+      const before = await sse.bus.publish(makeCallEvent());
+      const message = messageFor('tenant-a', 'u1', 'call Jones back');
+      const otherTenant = messageFor('tenant-b', 'u2', 'not for anyone here');
+      await sse.bus.publish(message);
+      await sse.bus.publish(otherTenant);
+      const markerA = makeCallEvent();
+      const markerB = makeCallEvent({ tenantId: 'tenant-b' });
+      await sse.bus.publish(markerA);
+      await sse.bus.publish(markerB);
+      const has = (id: string) => (events: ReceivedEvent[]) => ids(events).includes(id);
+      await Promise.all([
+        a.until(has(markerA.id)),
+        b.until(has(markerA.id)),
+        other.until(has(markerB.id)),
+        admin.until(has(markerB.id)),
+      ]);
+      expect(ids(a.received)).toContain(message.id);
+      for (const client of [b, other, admin]) {
+        expect(ids(client.received)).not.toContain(message.id);
+        expect(ids(client.received)).not.toContain(otherTenant.id);
+      }
+
+      // Resume from before the message: the replay follows the same rule.
+      const resumedA = await openRaw(sse.url, 'tenant-a:u1', { 'last-event-id': before.cursor });
+      const resumedB = await openRaw(sse.url, 'tenant-a:u2', { 'last-event-id': before.cursor });
+      const [first] = await resumedA.reader.events(1);
+      expect(JSON.parse(first!.data!).id).toBe(message.id);
+      const [firstB] = await resumedB.reader.events(1);
+      expect(JSON.parse(firstB!.data!).id).toBe(markerA.id);
+      await Promise.all([resumedA.close(), resumedB.close()]);
+      for (const client of [a, b, other, admin]) client.close();
+    });
+
+    it('never gives user-addressed events to a stream without a userId', async () => {
+      const sse = await startSse(makeListener, {
+        authenticate: (request) =>
+          request.headers.get('authorization') === 'Bearer service'
+            ? { tenantId: 'tenant-a' }
+            : null,
+      });
+      const service = openEventSource(sse.url, 'service');
+      await sse.untilOpened(1);
+      const message = messageFor('tenant-a', 'u1', 'private');
+      const marker = makeCallEvent();
+      await sse.bus.publish(message);
+      await sse.bus.publish(marker);
+      await service.until((events) => ids(events).includes(marker.id));
+      expect(ids(service.received)).toEqual([marker.id]);
+      service.close();
+    });
+
+    it('registers each stream with presence: snapshot first, then online and offline of others, per tenant', async () => {
+      let now = t0;
+      const sse = await startSse(makeListener, { keepAliveMs: 0 });
+      const presence = createPresence({
+        bus: sse.bus,
+        autoHeartbeat: false,
+        leaveDelayMs: 5000,
+        now: () => now,
+      });
+      const withPresence = await startSse(makeListener, {
+        realBus: sse.bus,
+        presence,
+        keepAliveMs: 0,
+      });
+      const watcher = openEventSource(withPresence.url, 'tenant-a:boss');
+      await watcher.until((events) => events.some((event) => event.type === 'presence'));
+      const [snapshot] = watcher.received.filter((event) => event.type === 'presence');
+      expect(snapshot!.data.members.map((member: { userId: string }) => member.userId)).toEqual([
+        'boss',
+      ]);
+      const otherTenant = openEventSource(withPresence.url, 'tenant-b:u1');
+      await otherTenant.until((events) => events.some((event) => event.type === 'presence'));
+
+      const agent = openEventSource(withPresence.url, 'tenant-a:u1');
+      await watcher.until((events) => presenceOf(events).includes('presence.online u1'));
+      expect((await presence.getPresence('tenant-a', 'u1')).status).toBe('online');
+      // u1's own stream starts with the members, itself included.
+      await agent.until((events) => events.some((event) => event.type === 'presence'));
+      const agentSnapshot = agent.received.find((event) => event.type === 'presence');
+      expect(
+        agentSnapshot!.data.members.map((member: { userId: string }) => member.userId).sort(),
+      ).toEqual(['boss', 'u1']);
+
+      agent.close();
+      await withPresence.untilClosed(1);
+      now += 5001;
+      await presence.sweep();
+      await watcher.until((events) => presenceOf(events).includes('presence.offline u1'));
+      // The watcher's own online comes after the snapshot that already holds it (same version).
+      expect(presenceOf(watcher.received)).toEqual([
+        'presence.online boss',
+        'presence.online u1',
+        'presence.offline u1',
+      ]);
+
+      // Tenant B saw none of tenant A's presence, and its snapshot had only its own.
+      const marker = makeCallEvent({ tenantId: 'tenant-b' });
+      await sse.bus.publish(marker);
+      await otherTenant.until((events) => ids(events).includes(marker.id));
+      expect(presenceOf(otherTenant.received).filter((entry) => !entry.endsWith(' u1'))).toEqual(
+        [],
+      );
+      expect(
+        callEvents(otherTenant.received).every((event) => event.data.tenantId === 'tenant-b'),
+      ).toBe(true);
+      const [bSnapshot] = otherTenant.received.filter((event) => event.type === 'presence');
+      expect(
+        bSnapshot!.data.members.map((member: { tenantId: string }) => member.tenantId),
+      ).toEqual(['tenant-b']);
+      watcher.close();
+      otherTenant.close();
+      await presence.stop();
+    });
+
+    it('heartbeats on its keepalive and answers 429 when presence refuses a connection', async () => {
+      const sse = await startSse(makeListener, { keepAliveMs: 0 });
+      const presence = createPresence({
+        bus: sse.bus,
+        autoHeartbeat: false,
+        maxConnectionsPerUser: 1,
+      });
+      let heartbeats = 0;
+      const notify = new Set<() => void>();
+      const counting: ConnectionPresence = {
+        listMembers: (tenantId) => presence.listMembers(tenantId),
+        async connect(principal, options) {
+          const connection = await presence.connect(principal, options);
+          return {
+            heartbeat: async () => {
+              heartbeats += 1;
+              for (const check of notify) check();
+              await connection.heartbeat();
+            },
+            disconnect: () => connection.disconnect(),
+          };
+        },
+      };
+      const withPresence = await startSse(makeListener, {
+        realBus: sse.bus,
+        presence: counting,
+        keepAliveMs: 5,
+      });
+      const first = await openRaw(withPresence.url, 'tenant-a:u1');
+      expect(first.response.status).toBe(200);
+      await new Promise<void>((resolve) => {
+        const check = () => {
+          if (heartbeats >= 2) {
+            notify.delete(check);
+            resolve();
+          }
+        };
+        notify.add(check);
+      });
+      const second = await fetch(withPresence.url, {
+        headers: { authorization: 'Bearer tenant-a:u1' },
+      });
+      expect(second.status).toBe(429);
+      expect(await second.json()).toMatchObject({ error: { code: expect.any(String) } });
+      await first.close();
+      await presence.stop();
+    });
+
+    it('refuses a presence option without connect and listMembers', async () => {
+      await expect(startSse(makeListener, { presence: {} as ConnectionPresence })).rejects.toThrow(
+        /presence must have connect\(\) and listMembers\(\)/,
+      );
+    });
+  });
+}

@@ -1,0 +1,150 @@
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BusSubscription } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
+import type { CallEvent } from '@calltrack/core';
+import { createPresence, type Presence } from '@calltrack/presence';
+import { createRedisPresenceStore } from '@calltrack/presence/redis';
+import {
+  connectTestRedis,
+  deleteKeys,
+  openEventSource,
+  spawnTypeScript,
+  testRedisUrl,
+  uniquePrefix,
+  waitForExit,
+} from '@calltrack/test-utils';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+const redis = await connectTestRedis();
+const busPrefix = uniquePrefix('sse-presence-bus');
+const storePrefix = uniquePrefix('sse-presence-store');
+const nodeScript = fileURLToPath(new URL('./__tests__/sse-node-process.ts', import.meta.url));
+
+/**
+ * Real-clock timings (as presence's own process tests): the SSE keepalive heartbeats every
+ * 200 ms, a connection is gone 1 s after its last heartbeat. Away is left out (`awayAfterMs` =
+ * the TTL): a stalled child on two shared cores would flap, and this test is about crashes.
+ */
+const timings = {
+  heartbeatIntervalMs: 200,
+  awayAfterMs: 1000,
+  connectionTtlMs: 1000,
+  leaveDelayMs: 100,
+  sweepIntervalMs: 200,
+  publishLeaseMs: 500,
+};
+/** Slack for two shared cores: process scheduling, a GC pause. */
+const tolerance = 600;
+
+const children: ChildProcess[] = [];
+
+async function startNode(): Promise<{ url: string; child: ChildProcess }> {
+  let onListening!: (url: string) => void;
+  const listening = new Promise<string>((resolve) => {
+    onListening = resolve;
+  });
+  const child = spawnTypeScript(nodeScript, {
+    args: [testRedisUrl, busPrefix, storePrefix, JSON.stringify(timings)],
+    onLine: (line) => {
+      const [kind, url] = line.split(' ');
+      if (kind === 'listening') onListening(url as string);
+    },
+  });
+  children.push(child);
+  return { url: `${await listening}/events`, child };
+}
+
+async function kill9(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = waitForExit(child);
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Every presence event of a bus subscription, with when it arrived. */
+function collect(subscription: BusSubscription) {
+  const received: { event: CallEvent; at: number }[] = [];
+  const waiters = new Set<() => void>();
+  void (async () => {
+    for await (const message of subscription) {
+      if (message.type !== 'event') continue;
+      received.push({ event: message.event, at: Date.now() });
+      for (const waiter of [...waiters]) waiter();
+    }
+  })();
+  const waitFor = (check: (event: CallEvent) => boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const waiter = () => {
+        if (!received.some((entry) => check(entry.event))) return;
+        waiters.delete(waiter);
+        resolve();
+      };
+      waiters.add(waiter);
+      waiter();
+    });
+  return { received, waitFor };
+}
+
+afterEach(async () => {
+  await Promise.all(children.splice(0).map(kill9));
+});
+
+describe.skipIf(!redis)('SSE with presence across processes', () => {
+  const bus = redis ? createRedisBus({ redis, prefix: busPrefix }) : undefined;
+  const engines: Presence[] = [];
+  afterAll(async () => {
+    if (!redis) return;
+    await Promise.all(engines.map((engine) => engine.stop()));
+    await bus?.close();
+    await deleteKeys(redis, busPrefix);
+    await deleteKeys(redis, storePrefix);
+    redis.disconnect();
+  });
+
+  it('a user on SSE nodes A and B: kill -9 A keeps them online, kill -9 B → one presence.offline, seen from C', async () => {
+    const tenantId = 'tenant-sse-kill';
+    // Server C: this process, with its own presence engine (sweeper running) on the same Redis.
+    const c = createPresence({
+      bus: bus!,
+      store: createRedisPresenceStore({ redis: redis!, prefix: storePrefix }),
+      ...timings,
+      logger: {},
+    });
+    c.start();
+    engines.push(c);
+    const events = collect(bus!.subscribe({ tenantId, types: ['presence.*'] }));
+    const [a, b] = await Promise.all([startNode(), startNode()]);
+    const onA = openEventSource(a.url, `${tenantId}:agent-7`);
+    const onB = openEventSource(b.url, `${tenantId}:agent-7`);
+    // Both streams start with the members (registered before the stream answers).
+    await onA.until((received) => received.some((event) => event.type === 'presence'));
+    await onB.until((received) => received.some((event) => event.type === 'presence'));
+    await events.waitFor((event) => event.type === 'presence.online');
+    expect((await c.getPresence(tenantId, 'agent-7')).connections).toHaveLength(2);
+
+    await kill9(a.child);
+    onA.close();
+    const deadline = Date.now() + 15_000;
+    while ((await c.getPresence(tenantId, 'agent-7')).connections.length !== 1) {
+      if (Date.now() > deadline) throw new Error("A's connection never expired");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await c.getPresence(tenantId, 'agent-7')).status).toBe('online');
+
+    await kill9(b.child);
+    onB.close();
+    const killedAt = Date.now();
+    await events.waitFor((event) => event.type === 'presence.offline');
+    const offline = events.received.find((entry) => entry.event.type === 'presence.offline')!;
+    expect(offline.at - killedAt).toBeLessThanOrEqual(
+      timings.connectionTtlMs + timings.sweepIntervalMs + tolerance,
+    );
+    await c.sweep();
+    expect(events.received.map((entry) => entry.event.type)).toEqual([
+      'presence.online',
+      'presence.offline',
+    ]);
+    console.info(`presence.offline seen from C ${offline.at - killedAt} ms after kill -9 of B`);
+  }, 30_000);
+});

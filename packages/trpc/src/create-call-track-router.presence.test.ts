@@ -1,0 +1,239 @@
+import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import type { CallEvent, ConnectionPresence, Principal } from '@calltrack/core';
+import { createPresence, type Presence } from '@calltrack/presence';
+import { makeCallEvent } from '@calltrack/test-utils';
+import { TRPCClientError } from '@trpc/client';
+import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Collector, collectSubscription } from './__tests__/collect-subscription';
+import {
+  createTestClient,
+  startTestServer,
+  type TestContext,
+  t,
+} from './__tests__/start-test-server';
+import type { CallStreamMessage } from './call-stream-message';
+import { createCallTrackRouter } from './create-call-track-router';
+
+type Received = { id: string; data: CallStreamMessage };
+
+const t0 = Date.parse('2026-11-21T10:00:00.000Z');
+
+/** `Bearer <tenant>:<user>`; `*:<user>` is a super-admin of tenant-a; `<tenant>:` has no user. */
+function context({ req }: CreateHTTPContextOptions): TestContext {
+  const match = /^Bearer ([^:\s]+):(\S*)$/.exec(req.headers.authorization ?? '');
+  if (!match) return {};
+  const [, tenant, user] = match as unknown as [string, string, string];
+  const principal: Principal =
+    tenant === '*'
+      ? { tenantId: 'tenant-a', userId: user, allTenants: true }
+      : { tenantId: tenant, ...(user === '' ? {} : { userId: user }) };
+  return { principal };
+}
+
+const makeRouter = (bus: EventBus, presence?: ConnectionPresence, presenceHeartbeatMs?: number) =>
+  t.router({
+    calltrack: createCallTrackRouter({
+      t,
+      bus,
+      getPrincipal: (ctx) => ctx.principal,
+      onError: () => {},
+      ...(presence ? { presence } : {}),
+      ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),
+    }),
+  });
+type AppRouter = ReturnType<typeof makeRouter>;
+
+function messageFor(tenantId: string, userId: string): CallEvent {
+  return makeCallEvent({
+    type: 'user.message',
+    tenantId,
+    userId,
+    provider: 'calltrack',
+    callId: undefined,
+    status: undefined,
+    data: { audience: 'user', text: 'hi' },
+  });
+}
+
+const eventIds = (collector: Collector<Received>): string[] =>
+  collector.data.flatMap((m) => (m.data.type === 'event' ? [m.data.event.id] : []));
+const presenceOf = (collector: Collector<Received>): string[] =>
+  collector.data.flatMap((m) =>
+    m.data.type === 'event' && m.data.event.type.startsWith('presence.')
+      ? [`${m.data.event.type} ${m.data.event.tenantId}/${m.data.event.userId}`]
+      : [],
+  );
+
+describe('createCallTrackRouter: user-addressed events and presence', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function setup(
+    options: { presence?: (bus: EventBus) => ConnectionPresence; heartbeatMs?: number } = {},
+  ) {
+    const bus = createMemoryBus();
+    const presence = options.presence?.(bus);
+    const server = await startTestServer(makeRouter(bus, presence, options.heartbeatMs), {
+      createContext: context,
+    });
+    cleanups.push(
+      () => bus.close(),
+      () => server.close(),
+    );
+    const subscribe = (
+      token: string,
+      input: Parameters<
+        ReturnType<typeof createTestClient<AppRouter>>['calltrack']['onCallEvent']['subscribe']
+      >[0] = undefined,
+    ) => {
+      const collector = collectSubscription<Received>();
+      const subscription = createTestClient<AppRouter>(
+        server.url,
+        token,
+      ).calltrack.onCallEvent.subscribe(input, collector.callbacks);
+      cleanups.push(() => subscription.unsubscribe());
+      return { collector, subscription };
+    };
+    return { bus, server, subscribe };
+  }
+
+  it('gives a user-addressed event to that user only, live and on resume', async () => {
+    const { bus, subscribe } = await setup();
+    const clients = ['tenant-a:u1', 'tenant-a:u2', 'tenant-b:u1', '*:admin', 'tenant-a:'].map(
+      (token) => subscribe(token).collector,
+    );
+    await Promise.all(
+      clients.map((c) => c.until(() => c.data.some((m) => m.data.type === 'ready'))),
+    );
+    const [a, b, other, admin, service] = clients as [
+      Collector<Received>,
+      Collector<Received>,
+      Collector<Received>,
+      Collector<Received>,
+      Collector<Received>,
+    ];
+    const before = await bus.publish(makeCallEvent());
+    const message = messageFor('tenant-a', 'u1');
+    const foreign = messageFor('tenant-b', 'u2');
+    await bus.publish(message);
+    await bus.publish(foreign);
+    const markerA = makeCallEvent();
+    const markerB = makeCallEvent({ tenantId: 'tenant-b' });
+    await bus.publish(markerA);
+    await bus.publish(markerB);
+    for (const c of [a, b, service]) await c.until(() => eventIds(c).includes(markerA.id));
+    for (const c of [other, admin]) await c.until(() => eventIds(c).includes(markerB.id));
+    expect(eventIds(a)).toContain(message.id);
+    for (const c of [b, other, admin, service]) {
+      expect(eventIds(c)).not.toContain(message.id);
+      expect(eventIds(c)).not.toContain(foreign.id);
+    }
+
+    const resumedA = subscribe('tenant-a:u1', { lastEventId: before.cursor }).collector;
+    const resumedB = subscribe('tenant-a:u2', { lastEventId: before.cursor }).collector;
+    await resumedA.until(() => eventIds(resumedA).includes(markerA.id));
+    await resumedB.until(() => eventIds(resumedB).includes(markerA.id));
+    expect(eventIds(resumedA)).toEqual([message.id, markerA.id]);
+    expect(eventIds(resumedB)).toEqual([markerA.id]);
+  });
+
+  it('registers subscribers: members after ready, then online and offline, per tenant', async () => {
+    let now = t0;
+    let presence!: Presence;
+    const { subscribe } = await setup({
+      presence: (bus) => {
+        presence = createPresence({
+          bus,
+          autoHeartbeat: false,
+          leaveDelayMs: 5000,
+          now: () => now,
+        });
+        return presence;
+      },
+    });
+    cleanups.push(() => presence.stop());
+    const { collector: watcher } = subscribe('tenant-a:boss');
+    await watcher.until(() => watcher.data.some((m) => m.data.type === 'presence'));
+    expect(watcher.data.map((m) => m.data.type).slice(0, 2)).toEqual(['ready', 'presence']);
+    const members = watcher.data.find((m) => m.data.type === 'presence')!.data;
+    expect(members.type === 'presence' && members.members.map((m) => m.userId)).toEqual(['boss']);
+    const { collector: other } = subscribe('tenant-b:x');
+    await other.until(() => other.data.some((m) => m.data.type === 'presence'));
+
+    const agent = subscribe('tenant-a:u1');
+    await watcher.until(() => presenceOf(watcher).includes('presence.online tenant-a/u1'));
+    agent.subscription.unsubscribe();
+    // The server sees the request end, disconnects; the leave delay runs out.
+    await new Promise<void>((resolve) => {
+      const check = async () => {
+        const user = await presence.getPresence('tenant-a', 'u1');
+        if (user.connections.every((connection) => connection.leaving)) resolve();
+        else setImmediate(check);
+      };
+      void check();
+    });
+    now += 5001;
+    await presence.sweep();
+    await watcher.until(() => presenceOf(watcher).includes('presence.offline tenant-a/u1'));
+    // The watcher's own online follows the members that already hold it (same version).
+    expect(presenceOf(watcher)).toEqual([
+      'presence.online tenant-a/boss',
+      'presence.online tenant-a/u1',
+      'presence.offline tenant-a/u1',
+    ]);
+    await presence.setState('tenant-b', 'x', 'break');
+    await other.until(() => presenceOf(other).includes('presence.updated tenant-b/x'));
+    expect(presenceOf(other).every((entry) => entry.includes(' tenant-b/'))).toBe(true);
+  });
+
+  it('heartbeats on its own timer and fails with TOO_MANY_REQUESTS when presence refuses', async () => {
+    let heartbeats = 0;
+    const beat = new Set<() => void>();
+    let presence!: Presence;
+    const { subscribe } = await setup({
+      heartbeatMs: 5,
+      presence: (bus) => {
+        presence = createPresence({ bus, autoHeartbeat: false, maxConnectionsPerUser: 1 });
+        return {
+          listMembers: (tenantId) => presence.listMembers(tenantId),
+          async connect(principal, options) {
+            const connection = await presence.connect(principal, options);
+            return {
+              heartbeat: async () => {
+                heartbeats += 1;
+                for (const check of [...beat]) check();
+                await connection.heartbeat();
+              },
+              disconnect: () => connection.disconnect(),
+            };
+          },
+        };
+      },
+    });
+    cleanups.push(() => presence.stop());
+    const first = subscribe('tenant-a:u1').collector;
+    await first.until(() => first.data.length > 0);
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (heartbeats < 2) return;
+        beat.delete(check);
+        resolve();
+      };
+      beat.add(check);
+    });
+    const second = subscribe('tenant-a:u1').collector;
+    await second.until(() => second.errors.length > 0);
+    const [error] = second.errors;
+    expect(error).toBeInstanceOf(TRPCClientError);
+    expect((error as TRPCClientError<AppRouter>).data?.code).toBe('TOO_MANY_REQUESTS');
+  });
+
+  it('refuses a presence option without connect and listMembers', () => {
+    expect(() => makeRouter(createMemoryBus(), {} as ConnectionPresence)).toThrow(
+      /presence must have connect\(\) and listMembers\(\)/,
+    );
+  });
+});
