@@ -4,6 +4,8 @@ import type { CallEvent } from '@calltrack/core';
 import {
   connectTestRedis,
   deleteKeys,
+  hasExited,
+  killAndWait,
   spawnTypeScript,
   testRedisUrl,
   uniquePrefix,
@@ -77,7 +79,7 @@ afterEach(async () => {
   for (const socket of clients.splice(0)) socket.disconnect();
   await Promise.all(
     nodes.splice(0).map((node) => {
-      if (node.child.exitCode !== null || node.child.signalCode !== null) return undefined;
+      if (hasExited(node.child)) return undefined;
       node.child.stdin?.write('exit\n');
       return waitForExit(node.child);
     }),
@@ -86,10 +88,7 @@ afterEach(async () => {
 
 /** Kills a node with SIGKILL (no cleanup of any kind) and resolves once it is gone. */
 function killNode(node: SocketNode): Promise<void> {
-  return new Promise((resolve) => {
-    node.child.once('exit', () => resolve());
-    node.child.kill('SIGKILL');
-  });
+  return killAndWait(node.child);
 }
 
 afterAll(async () => {

@@ -72,17 +72,11 @@ async function startProxy(
   return proxy;
 }
 
-/** Resolves once the child has ended, also when it already has (`waitForExit` would wait on). */
-function ended(child: ChildProcess): Promise<unknown> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return waitForExit(child);
-}
-
 afterEach(async () => {
   await Promise.all(
     children.splice(0).map((child) => {
       if (child.exitCode === null && child.signalCode === null) child.stdin?.write('exit\n');
-      return ended(child);
+      return waitForExit(child);
     }),
   );
 });
@@ -132,7 +126,7 @@ describe.skipIf(!redis)('createSseNodeHandler across processes', () => {
     expect(client.received.every((event) => event.type === 'call')).toBe(true);
     expect(new Set(received).size).toBe(received.length);
     expect(received).toEqual(published);
-    await ended(one.child);
+    await waitForExit(one.child);
     expect(one.child.signalCode).toBe('SIGKILL');
     client.close();
     for (const other of others) other.close();

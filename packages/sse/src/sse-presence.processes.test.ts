@@ -8,11 +8,11 @@ import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import {
   connectTestRedis,
   deleteKeys,
+  killAndWait,
   openEventSource,
   spawnTypeScript,
   testRedisUrl,
   uniquePrefix,
-  waitForExit,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
@@ -55,13 +55,6 @@ async function startNode(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `${await listening}/events`, child };
 }
 
-async function kill9(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = waitForExit(child);
-  child.kill('SIGKILL');
-  await exited;
-}
-
 /** Every presence event of a bus subscription, with when it arrived. */
 function collect(subscription: BusSubscription) {
   const received: { event: CallEvent; at: number }[] = [];
@@ -87,7 +80,7 @@ function collect(subscription: BusSubscription) {
 }
 
 afterEach(async () => {
-  await Promise.all(children.splice(0).map(kill9));
+  await Promise.all(children.splice(0).map((child) => killAndWait(child)));
 });
 
 describe.skipIf(!redis)('SSE with presence across processes', () => {
@@ -123,7 +116,7 @@ describe.skipIf(!redis)('SSE with presence across processes', () => {
     await events.waitFor((event) => event.type === 'presence.online');
     expect((await c.getPresence(tenantId, 'agent-7')).connections).toHaveLength(2);
 
-    await kill9(a.child);
+    await killAndWait(a.child);
     onA.close();
     const deadline = Date.now() + 15_000;
     while ((await c.getPresence(tenantId, 'agent-7')).connections.length !== 1) {
@@ -132,7 +125,7 @@ describe.skipIf(!redis)('SSE with presence across processes', () => {
     }
     expect((await c.getPresence(tenantId, 'agent-7')).status).toBe('online');
 
-    await kill9(b.child);
+    await killAndWait(b.child);
     onB.close();
     const killedAt = Date.now();
     await events.waitFor((event) => event.type === 'presence.offline');

@@ -70,12 +70,6 @@ async function startProxy(
   return proxy;
 }
 
-/** Resolves once the child has ended, also when it already has. */
-function ended(child: ChildProcess): Promise<unknown> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return waitForExit(child);
-}
-
 const eventIds = (collector: Collector<Received>): string[] =>
   collector.data.flatMap((m) => (m.data.type === 'event' ? [m.data.event.id] : []));
 
@@ -83,7 +77,7 @@ afterEach(async () => {
   await Promise.all(
     children.splice(0).map((child) => {
       if (child.exitCode === null && child.signalCode === null) child.stdin?.write('exit\n');
-      return ended(child);
+      return waitForExit(child);
     }),
   );
 });
@@ -138,7 +132,7 @@ describe.skipIf(!redis)('@calltrack/trpc across processes', () => {
       ...published.map(() => 'event'),
     ]);
     expect(collector.errors).toEqual([]);
-    await ended(one.child);
+    await waitForExit(one.child);
     expect(one.child.signalCode).toBe('SIGKILL');
     for (const stop of unsubscribe) stop();
     proxy.server.close();

@@ -1,7 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BusMessage, BusSubscription } from '@calltrack/bus';
-import { spawnTypeScript, testRedisUrl, waitForExit } from '@calltrack/test-utils';
+import {
+  hasExited,
+  killAndWait,
+  spawnTypeScript,
+  testRedisUrl,
+  waitForExit,
+} from '@calltrack/test-utils';
 
 const workerFile = fileURLToPath(new URL('./presence-worker-process.ts', import.meta.url));
 
@@ -35,9 +41,6 @@ export async function startPresenceWorker(
     },
   });
   await ready;
-  // A child killed by a signal has a null exitCode (and test-utils' waitForExit would wait for an
-  // 'exit' that already happened): check the signal too.
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
   return {
     child,
     command(line) {
@@ -46,14 +49,11 @@ export async function startPresenceWorker(
         child.stdin?.write(`${line}\n`);
       });
     },
-    async kill() {
-      if (exited()) return;
-      const exit = waitForExit(child);
-      child.kill('SIGKILL');
-      await exit;
+    kill() {
+      return killAndWait(child);
     },
     async end() {
-      if (exited()) return;
+      if (hasExited(child)) return;
       const exit = waitForExit(child);
       child.stdin?.end();
       await exit;
