@@ -1,34 +1,43 @@
-// The calltrack demo dashboard: plain browser JavaScript, no build step.
+// The calltrack operations console: plain browser JavaScript modules, no build step.
 //
 // State is the tenant's active calls, keyed by call id. It starts from a snapshot (the first
 // `snapshot` SSE event, or Socket.IO's `active_calls`) and every live event carries the call as
 // the tracker sees it after that event (`event.data.call`, with a `version` that only grows), so
-// applying an event means "keep the higher version; drop the call when it ended".
+// applying an event means "keep the higher version; drop the call when it ended". The buttons
+// (hang-up, click-to-call) only send requests: the screen changes with the webhooks that follow.
 //
 // Query parameters: `transport=socket.io` (default SSE), `popupMs` (how long the call-completed
 // popup stays, default 10 s), `toastMs` (default 4 s).
+import { createAlertsPanel } from './alerts-panel.js';
+import { loadAnalytics, scheduleAnalytics } from './analytics-charts.js';
+import { createCallDrawer } from './call-drawer.js';
+import {
+  answeredByMachine,
+  branchLabel,
+  contactNumber,
+  displayStatus,
+  endedDuration,
+  formatDuration,
+  formatTime,
+  positiveNumber,
+  providerLabel,
+  requestJson,
+  setPill,
+  startTime,
+} from './format.js';
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'socket.io' ? 'socket.io' : 'sse';
 const popupMs = positiveNumber(params.get('popupMs'), 10_000);
 const toastMs = positiveNumber(params.get('toastMs'), 4_000);
-const maxToasts = 4;
+const maxToasts = 3;
+/** Ended-call popups kept; only the newest is expanded, the others collapse to one line. */
 const maxPopups = 4;
 const maxRecent = 8;
+/** Providers whose API can end a call (CallerDesk's cannot: the tracker answers 501). */
+const canEndCalls = new Set(['twilio', 'retell']);
 
-const statusLabels = {
-  queued: 'Dialing',
-  ringing: 'Ringing',
-  'in-progress': 'Live',
-  completed: 'Completed',
-  busy: 'Busy',
-  'no-answer': 'No answer',
-  failed: 'Failed',
-  canceled: 'Canceled',
-};
-const providerLabels = { twilio: 'Twilio', retell: 'Retell AI', callerdesk: 'CallerDesk' };
-
-/** callId → the call (TrackedCall) */
+/** callId → the call (CallSnapshot) */
 const calls = new Map();
 /** callId → the version at which it ended, so an older snapshot cannot bring it back. */
 const ended = new Map();
@@ -38,71 +47,25 @@ const announced = new Set();
 const popups = new Map();
 /** callId → recent-list item */
 const recentItems = new Map();
+/** callIds whose hang-up was sent, until the call ends. */
+const hangingUp = new Set();
 let branches = [];
+let lines = [];
+let callControl = false;
+/** The branch the table is filtered to, or undefined for all. */
+let branchFilter;
 
 const $ = (testId, root = document) => root.querySelector(`[data-testid="${testId}"]`);
 const rowsBody = document.getElementById('call-rows');
 const rowTemplate = document.getElementById('call-row-template');
 const popupTemplate = document.getElementById('popup-template');
-
-function positiveNumber(value, fallback) {
-  const number = Number(value);
-  return value !== null && Number.isFinite(number) && number > 0 ? number : fallback;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Formatting
-
-/** Same rule as `maskPhoneNumber` in @calltrack/core: keep the first 2 and last 3 digits. */
-function maskPhoneNumber(value) {
-  if (!value) return '';
-  const digitCount = value.replace(/\D/g, '').length;
-  const keepHead = digitCount >= 7 ? 2 : 0;
-  const keepTail = digitCount >= 7 ? 3 : Math.min(2, Math.max(0, digitCount - 1));
-  let seen = 0;
-  let masked = '';
-  for (const character of value) {
-    if (character >= '0' && character <= '9') {
-      masked += seen < keepHead || seen >= digitCount - keepTail ? character : '•';
-      seen += 1;
-    } else {
-      masked += /[a-z]/i.test(character) ? '•' : character;
-    }
-  }
-  return masked;
-}
-
-/** The customer's number: the caller on inbound calls, the callee on outbound ones. */
-function contactNumber(call) {
-  const number = call.direction === 'inbound' ? call.from : (call.to ?? call.from);
-  return number ? maskPhoneNumber(number) : 'Web call';
-}
-
-function formatDuration(ms) {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const seconds = String(total % 60).padStart(2, '0');
-  return hours > 0
-    ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}`
-    : `${minutes}:${seconds}`;
-}
-
-const titleCase = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : '—');
-const branchLabel = (branchId) => (branchId ? titleCase(branchId) : '—');
-const providerLabel = (provider) => providerLabels[provider] ?? titleCase(provider);
-const statusLabel = (status) => statusLabels[status] ?? titleCase(status);
+const recordingPath = (callId) => `/api/calls/${encodeURIComponent(callId)}/recording`;
 
 /** How long the call has been in its current phase: talking, or ringing / dialing. */
 function runningDuration(call, now) {
   const since = call.status === 'in-progress' ? call.answeredAt : call.startedAt;
   const start = Date.parse(since ?? call.createdAt);
   return Number.isNaN(start) ? 0 : now - start;
-}
-
-function setPill(element, status) {
-  element.textContent = statusLabel(status);
-  element.className = `pill status-${status ?? 'unknown'}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +86,7 @@ function applyCall(call, hasEnded) {
   if (current && current.version >= call.version) return;
   if (hasEnded || call.active === false) {
     calls.delete(call.callId);
+    hangingUp.delete(call.callId);
     ended.set(call.callId, call.version);
     if (ended.size > 2_000) ended.delete(ended.keys().next().value);
     return;
@@ -144,24 +108,33 @@ function applySnapshot(snapshot) {
 }
 
 function applyEvent(event) {
+  if (event.type.startsWith('alert.')) {
+    alertsPanel.add(event);
+    return;
+  }
   const call = eventCall(event);
   if (call) applyCall(call, event.type === 'call.ended');
   else if (event.type === 'call.ended' && event.callId) calls.delete(event.callId);
   render();
+  if (event.callId) drawer.onEvent(event.callId);
 
   if (announced.has(event.id)) return;
   announced.add(event.id);
   if (announced.size > 2_000) announced.delete(announced.values().next().value);
 
   const details = call ?? { callId: event.callId, provider: event.provider, ...event };
-  if (event.type === 'call.answered') showToast(details);
+  if (event.type === 'call.answered' && !answeredByMachine(details)) showToast(details);
   if (event.type === 'call.ended') {
     showPopup(details);
     addRecent(details);
+    scheduleAnalytics();
   }
-  if (event.type === 'call.recording') {
-    const url = event.data?.recordingUrl ?? call?.recordingUrl;
-    if (url) showRecording(event.callId, url);
+  if (event.type === 'call.recording' || (call?.recordingUrl && event.type !== 'call.ended')) {
+    if (call?.recordingUrl || event.data?.recordingUrl) showRecording(event.callId);
+  }
+  if (call && (recentItems.has(call.callId) || popups.has(call.callId)) && !call.active) {
+    // A late AMD result or analysis changes how an ended call reads (voicemail, not completed).
+    refreshEnded(call);
   }
 }
 
@@ -169,27 +142,27 @@ function applyEvent(event) {
 // Rendering
 
 function newestFirst(a, b) {
-  const left = a.startedAt ?? a.createdAt ?? '';
-  const right = b.startedAt ?? b.createdAt ?? '';
-  return left < right ? 1 : left > right ? -1 : 0;
+  return startTime(b) - startTime(a) || (a.callId < b.callId ? -1 : 1);
 }
 
 function render() {
-  const sorted = [...calls.values()].sort(newestFirst);
+  const all = [...calls.values()].sort(newestFirst);
+  const shown = branchFilter ? all.filter((call) => call.branchId === branchFilter) : all;
   const now = Date.now();
-  const keep = new Set(sorted.map((call) => call.callId));
+  const keep = new Set(shown.map((call) => call.callId));
   for (const row of [...rowsBody.children]) {
     if (!keep.has(row.dataset.callId)) row.remove();
   }
   let previous = null;
-  for (const call of sorted) {
+  for (const call of shown) {
     let row = rowsBody.querySelector(`tr[data-call-id="${CSS.escape(call.callId)}"]`);
-    if (!row) {
-      row = rowTemplate.content.firstElementChild.cloneNode(true);
-      row.dataset.callId = call.callId;
-      row.classList.add('is-new');
+    if (!row) row = createRow(call);
+    if (
+      row.dataset.version !== String(call.version) ||
+      row.dataset.hangingUp !== String(hangingUp.has(call.callId))
+    ) {
+      updateRow(row, call);
     }
-    if (row.dataset.version !== String(call.version)) updateRow(row, call);
     updateDuration(row, call, now);
     const expectedPosition = previous ? previous.nextElementSibling : rowsBody.firstElementChild;
     if (expectedPosition !== row) {
@@ -198,14 +171,35 @@ function render() {
     }
     previous = row;
   }
-  $('empty-state').hidden = sorted.length > 0;
-  renderCounts(sorted);
+  $('empty-state').hidden = shown.length > 0;
+  $('empty-state').textContent = branchFilter
+    ? `No active calls on ${branchLabel(branchFilter)} right now.`
+    : 'No active calls right now. They show up here the moment a provider webhook arrives.';
+  renderCounts(all);
+  renderCounterDropdown(all);
+}
+
+function createRow(call) {
+  const row = rowTemplate.content.firstElementChild.cloneNode(true);
+  row.dataset.callId = call.callId;
+  row.classList.add('is-new');
+  row.addEventListener('click', (event) => {
+    if (event.target.closest('button')) return;
+    openCall(row.dataset.callId);
+  });
+  row.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && event.target === row) openCall(row.dataset.callId);
+  });
+  $('hangup', row).addEventListener('click', () => hangUp(row.dataset.callId));
+  return row;
 }
 
 function updateRow(row, call) {
   row.dataset.version = String(call.version);
   row.dataset.status = call.status ?? '';
-  setPill($('call-status', row), call.status);
+  const status = displayStatus(call);
+  row.dataset.display = status ?? '';
+  setPill($('call-status', row), status);
   $('call-contact', row).textContent = contactNumber(call);
   $('call-direction', row).textContent =
     call.direction === 'inbound' ? '↘ inbound' : call.direction === 'outbound' ? '↗ outbound' : '';
@@ -213,8 +207,24 @@ function updateRow(row, call) {
   const provider = $('call-provider', row);
   provider.textContent = providerLabel(call.provider);
   provider.dataset.provider = call.provider;
+  $('call-started', row).textContent = formatTime(call.startedAt ?? call.createdAt);
   $('call-duration-kind', row).textContent =
-    call.status === 'in-progress' ? 'talking' : call.status === 'ringing' ? 'ringing' : 'dialing';
+    status === 'machine'
+      ? 'machine'
+      : call.status === 'in-progress'
+        ? 'talking'
+        : call.status === 'ringing'
+          ? 'ringing'
+          : 'dialing';
+  const button = $('hangup', row);
+  const pending = hangingUp.has(call.callId);
+  row.dataset.hangingUp = String(pending);
+  button.hidden = !callControl;
+  button.disabled = pending || !canEndCalls.has(call.provider);
+  button.textContent = pending ? 'Ending…' : 'Hang up';
+  button.title = canEndCalls.has(call.provider)
+    ? 'End this call through the provider'
+    : `${providerLabel(call.provider)}'s API cannot end calls`;
 }
 
 function updateDuration(row, call, now) {
@@ -223,35 +233,93 @@ function updateDuration(row, call, now) {
   if (element.textContent !== text) element.textContent = text;
 }
 
-function renderCounts(sorted) {
+function renderCounts(all) {
   const byStatus = { queued: 0, ringing: 0, 'in-progress': 0 };
   const byBranch = new Map(branches.map((branch) => [branch, 0]));
-  for (const call of sorted) {
+  for (const call of all) {
     if (call.status in byStatus) byStatus[call.status] += 1;
     if (call.branchId) byBranch.set(call.branchId, (byBranch.get(call.branchId) ?? 0) + 1);
   }
-  setText($('count-total'), String(sorted.length));
+  setText($('count-total'), String(all.length));
   setText($('count-queued'), String(byStatus.queued));
   setText($('count-ringing'), String(byStatus.ringing));
   setText($('count-live'), String(byStatus['in-progress']));
+  setText($('global-count'), String(all.length));
+  $('global-counter').classList.toggle('is-busy', all.length > 0);
 
   const grid = $('branch-counts');
   for (const [branch, count] of byBranch) {
     let card = grid.querySelector(`[data-branch="${CSS.escape(branch)}"]`);
     if (!card) {
-      card = document.createElement('div');
+      card = document.createElement('button');
+      card.type = 'button';
       card.className = 'branch';
       card.dataset.testid = 'branch-count';
       card.dataset.branch = branch;
-      card.innerHTML = '<span class="branch-name"></span><span class="branch-value"></span>';
+      card.innerHTML =
+        '<span class="branch-pulse" aria-hidden="true"></span><span class="branch-name"></span><span class="branch-value"></span>';
       card.querySelector('.branch-name').textContent = branchLabel(branch);
+      card.addEventListener('click', () =>
+        setBranchFilter(branchFilter === branch ? undefined : branch),
+      );
       grid.append(card);
     }
     card.classList.toggle('is-busy', count > 0);
     card.dataset.count = String(count);
+    card.setAttribute('aria-pressed', String(branchFilter === branch));
+    card.setAttribute('aria-label', `${branchLabel(branch)}: ${count} active; filter the calls`);
     setText(card.querySelector('.branch-value'), String(count));
   }
 }
+
+function setBranchFilter(branch) {
+  branchFilter = branch;
+  const chip = $('branch-filter');
+  chip.hidden = !branch;
+  chip.textContent = branch ? `${branchLabel(branch)} ×` : '';
+  render();
+}
+$('branch-filter').addEventListener('click', () => setBranchFilter(undefined));
+
+function renderCounterDropdown(all) {
+  const list = $('counter-calls');
+  if ($('counter-dropdown').hidden) return;
+  list.replaceChildren();
+  for (const call of all.slice(0, 30)) {
+    const item = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'dropdown-item';
+    button.dataset.testid = 'counter-call';
+    button.dataset.callId = call.callId;
+    const pill = document.createElement('span');
+    setPill(pill, displayStatus(call));
+    const text = document.createElement('span');
+    text.textContent = `${contactNumber(call)} · ${branchLabel(call.branchId)}`;
+    button.append(pill, text);
+    button.addEventListener('click', () => {
+      toggleDropdown(false);
+      openCall(call.callId);
+    });
+    item.append(button);
+    list.append(item);
+  }
+  $('counter-empty').hidden = all.length > 0;
+}
+
+function toggleDropdown(open) {
+  const dropdown = $('counter-dropdown');
+  dropdown.hidden = !open;
+  $('global-counter').setAttribute('aria-expanded', String(open));
+  if (open) renderCounterDropdown([...calls.values()].sort(newestFirst));
+}
+$('global-counter').addEventListener('click', (event) => {
+  event.stopPropagation();
+  toggleDropdown($('counter-dropdown').hidden);
+});
+document.addEventListener('click', (event) => {
+  if (!event.target.closest('.global-counter')) toggleDropdown(false);
+});
 
 function setText(element, text) {
   if (element.textContent !== text) element.textContent = text;
@@ -267,7 +335,109 @@ function tick() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Toasts and popups
+// Call control: requests only; the webhooks that follow change the screen.
+
+function openCall(callId) {
+  void drawer.open(callId, calls.get(callId));
+}
+
+/** `#call=<id>` opens that call's details: a link to a call can be shared. */
+function openCallFromHash() {
+  const match = /^#call=(.+)$/.exec(location.hash);
+  if (match) openCall(decodeURIComponent(match[1]));
+}
+window.addEventListener('hashchange', openCallFromHash);
+
+async function hangUp(callId) {
+  if (!callId || hangingUp.has(callId)) return;
+  hangingUp.add(callId);
+  render();
+  try {
+    await requestJson(`/api/calls/${encodeURIComponent(callId)}/terminate`, { method: 'POST' });
+  } catch (error) {
+    hangingUp.delete(callId);
+    render();
+    showNotice(`Could not hang up: ${error.message}`, 'error');
+  }
+}
+
+function setUpDialForm() {
+  const panel = $('click-to-call');
+  panel.hidden = !callControl;
+  if (!callControl) return;
+  const select = $('dial-line');
+  for (const line of lines) {
+    const option = document.createElement('option');
+    option.value = `${line.provider} ${line.number}`;
+    option.textContent = `${providerLabel(line.provider)} · ${branchLabel(line.branchId)} (${maskPhoneTail(line.number)})`;
+    select.append(option);
+  }
+  const agentField = $('dial-agent-field');
+  const syncAgent = () => {
+    agentField.hidden = !select.value.startsWith('callerdesk ');
+  };
+  select.addEventListener('change', syncAgent);
+  syncAgent();
+  const form = $('dial-form');
+  const message = $('dial-message');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const to = String(data.get('to') ?? '').trim();
+    const [provider, from] = String(data.get('line')).split(' ');
+    const agentNumber = String(data.get('agentNumber') ?? '').trim();
+    message.className = 'form-message';
+    if (!/^\+[1-9]\d{6,14}$/.test(to)) {
+      message.textContent = 'Enter the number in international form, e.g. +14155550123.';
+      message.classList.add('is-error');
+      return;
+    }
+    if (provider === 'callerdesk' && !/^\+[1-9]\d{6,14}$/.test(agentNumber)) {
+      message.textContent = "CallerDesk rings an agent first: enter the agent's number.";
+      message.classList.add('is-error');
+      return;
+    }
+    const button = $('dial-submit');
+    button.disabled = true;
+    button.textContent = 'Calling…';
+    message.textContent = '';
+    try {
+      const { call } = await requestJson('/api/calls', {
+        method: 'POST',
+        body: JSON.stringify({
+          provider,
+          to,
+          from,
+          ...(provider === 'callerdesk' ? { agentNumber } : {}),
+          requestId:
+            crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`,
+        }),
+      });
+      form.dataset.lastCallId = call.callId ?? '';
+      message.textContent = `Placed through ${providerLabel(call.provider)}: it appears above as it rings.`;
+      message.classList.add('is-ok');
+      form.reset();
+      syncAgent();
+    } catch (error) {
+      message.textContent = `Not placed: ${error.message}`;
+      message.classList.add('is-error');
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Call';
+    }
+  });
+}
+
+/** A business line, shown with its last 4 digits only. */
+const maskPhoneTail = (number) => `…${number.slice(-4)}`;
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: in their own panel of the side column, so they never cover the calls or the
+// counts; on a phone a one-line bar at the bottom (the page leaves room for it).
+
+function updateNotificationsEmpty() {
+  $('notifications-empty').hidden = $('toasts').children.length + $('popups').children.length > 0;
+}
 
 function showToast(call) {
   const container = $('toasts');
@@ -283,12 +453,47 @@ function showToast(call) {
     branchLabel(call.branchId),
     providerLabel(call.provider),
   ].join(' · ');
-  container.append(toast);
-  while (container.children.length > maxToasts) container.firstElementChild.remove();
+  container.prepend(toast);
+  while (container.children.length > maxToasts) container.lastElementChild.remove();
+  updateNotificationsEmpty();
   setTimeout(() => {
     toast.classList.add('is-leaving');
-    setTimeout(() => toast.remove(), 250);
+    setTimeout(() => {
+      toast.remove();
+      updateNotificationsEmpty();
+    }, 250);
   }, toastMs);
+}
+
+/** A message that is not about one call (a failed hang-up). */
+function showNotice(text, kind) {
+  const container = $('toasts');
+  const notice = document.createElement('div');
+  notice.className = `toast toast-${kind}`;
+  notice.dataset.testid = 'notice';
+  notice.textContent = text;
+  container.prepend(notice);
+  updateNotificationsEmpty();
+  setTimeout(
+    () => {
+      notice.remove();
+      updateNotificationsEmpty();
+    },
+    Math.max(toastMs, 6_000),
+  );
+}
+
+function fillPopup(popup, call) {
+  const status = displayStatus(call);
+  popup.dataset.status = call.status ?? '';
+  popup.dataset.display = status ?? '';
+  setPill($('popup-status', popup), status);
+  $('popup-duration', popup).textContent = endedDuration(call);
+  $('popup-contact', popup).textContent = contactNumber(call);
+  $('popup-branch', popup).textContent =
+    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)}`;
+  $('popup-summary', popup).textContent = `${contactNumber(call)} · ${endedDuration(call)}`;
+  if (call.recordingUrl) setRecording(popup, call.callId);
 }
 
 function showPopup(call) {
@@ -296,57 +501,85 @@ function showPopup(call) {
   const container = $('popups');
   const popup = popupTemplate.content.firstElementChild.cloneNode(true);
   popup.dataset.callId = call.callId;
-  popup.dataset.status = call.status ?? '';
-  setPill($('popup-status', popup), call.status);
-  $('popup-duration', popup).textContent =
-    call.durationMs === undefined
-      ? '—'
-      : call.durationMs === 0 && !call.answeredAt
-        ? 'not answered'
-        : formatDuration(call.durationMs);
-  $('popup-contact', popup).textContent = contactNumber(call);
-  $('popup-branch', popup).textContent =
-    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)}`;
-  if (call.recordingUrl) setRecording(popup, call.recordingUrl);
+  fillPopup(popup, call);
   popup.querySelector('.popup-countdown span').style.animationDuration = `${popupMs}ms`;
 
   const close = () => {
     clearTimeout(timer);
     if (popups.get(call.callId) === popup) popups.delete(call.callId);
     popup.remove();
+    collapsePopups();
   };
   const timer = setTimeout(close, popupMs);
   $('popup-close', popup).addEventListener('click', close);
+  popup.addEventListener('click', (event) => {
+    if (popup.classList.contains('is-collapsed') && !event.target.closest('button')) {
+      openCall(call.callId);
+    }
+  });
   popups.set(call.callId, popup);
-  container.append(popup);
+  container.prepend(popup);
   while (container.children.length > maxPopups) {
-    const oldest = container.firstElementChild;
+    const oldest = container.lastElementChild;
     popups.delete(oldest.dataset.callId);
     oldest.remove();
   }
+  collapsePopups();
 }
 
-function setRecording(root, url) {
+/** At volume, only the newest ended call is shown in full; the others shrink to one line. */
+function collapsePopups() {
+  [...$('popups').children].forEach((popup, index) => {
+    popup.classList.toggle('is-collapsed', index > 0);
+  });
+  updateNotificationsEmpty();
+}
+
+function setRecording(root, callId) {
   const slot = root.querySelector('.recording-slot');
   if (!slot) return;
   let link = slot.querySelector('a');
   if (!link) {
     link = document.createElement('a');
     link.dataset.testid = slot.dataset.linkTestid;
-    link.target = '_blank';
-    link.rel = 'noopener noreferrer';
     link.textContent = slot.dataset.recordingLabel;
+    // Opens the drawer with its player; the href (the app's own route) works without scripts.
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      openCall(callId);
+    });
     slot.append(link);
   }
-  link.href = url;
+  link.href = recordingPath(callId);
 }
 
 /** A recording usually arrives a moment after the call ended. */
-function showRecording(callId, url) {
+function showRecording(callId) {
   const popup = popups.get(callId);
-  if (popup) setRecording(popup, url);
+  if (popup) setRecording(popup, callId);
   const item = recentItems.get(callId);
-  if (item) setRecording(item, url);
+  if (item) setRecording(item, callId);
+}
+
+function refreshEnded(call) {
+  const popup = popups.get(call.callId);
+  if (popup) fillPopup(popup, call);
+  const item = recentItems.get(call.callId);
+  if (item) fillRecent(item, call);
+}
+
+function fillRecent(item, call) {
+  setPill(item.querySelector('.pill'), displayStatus(call));
+  item.dataset.display = displayStatus(call) ?? '';
+  item.querySelector('.recent-contact').textContent = contactNumber(call);
+  item.querySelector('.recent-meta').textContent =
+    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)} · ${formatTime(call.endedAt ?? new Date().toISOString())}`;
+  item.querySelector('.recent-duration').textContent = answeredByMachine(call)
+    ? 'voicemail'
+    : call.durationMs
+      ? formatDuration(call.durationMs)
+      : '—';
+  if (call.recordingUrl) setRecording(item, call.callId);
 }
 
 function addRecent(call) {
@@ -361,14 +594,10 @@ function addRecent(call) {
     '<div class="recent-main"><div class="recent-contact"></div><div class="muted recent-meta"></div></div>' +
     '<div class="recent-side"><span class="recent-duration"></span>' +
     '<span class="recording-slot" data-link-testid="recent-recording" data-recording-label="▶ recording"></span></div>';
-  setPill(item.querySelector('.pill'), call.status);
-  item.querySelector('.recent-contact').textContent = contactNumber(call);
-  item.querySelector('.recent-meta').textContent =
-    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)} · ${new Date(call.endedAt ?? Date.now()).toLocaleTimeString()}`;
-  item.querySelector('.recent-duration').textContent = call.durationMs
-    ? formatDuration(call.durationMs)
-    : '—';
-  if (call.recordingUrl) setRecording(item, call.recordingUrl);
+  fillRecent(item, call);
+  item.addEventListener('click', (event) => {
+    if (!event.target.closest('a')) openCall(call.callId);
+  });
   recentItems.set(call.callId, item);
   list.prepend(item);
   while (list.children.length > maxRecent) {
@@ -378,6 +607,12 @@ function addRecent(call) {
   }
   $('recent-empty').hidden = true;
 }
+
+const drawer = createCallDrawer({
+  onHangUp: (callId) => hangUp(callId),
+  canHangUp: () => callControl,
+});
+const alertsPanel = createAlertsPanel({ onOpenCall: openCall });
 
 // ---------------------------------------------------------------------------------------------
 // Connection
@@ -398,7 +633,7 @@ function setConnection(state) {
 
 /** Server-Sent Events: the browser reconnects by itself and resumes with Last-Event-ID. */
 function connectSse() {
-  const source = new EventSource('/api/events?types=call.*');
+  const source = new EventSource('/api/events?types=call.*,alert.*');
   source.addEventListener('open', () => setConnection('connected'));
   source.addEventListener('error', () =>
     setConnection(source.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting'),
@@ -419,7 +654,7 @@ async function connectSocketIo() {
     auth: (send) => send(lastCursor ? { lastCursor } : {}),
   });
   const subscribe = () =>
-    socket.emit('subscribe_to_calls', { types: ['call.*'] }, (ack) => {
+    socket.emit('subscribe_to_calls', { types: ['call.*', 'alert.*'] }, (ack) => {
       if (!ack?.ok) console.error('subscribe_to_calls failed', ack?.error);
     });
   socket.on('connect', () => {
@@ -469,6 +704,8 @@ setConnection('connecting');
 try {
   const config = await fetch('/demo.json').then((response) => response.json());
   branches = config.branches ?? [];
+  lines = config.lines ?? [];
+  callControl = config.callControl === true;
   $('tenant-name').textContent = config.tenantId ?? 'demo';
 } catch {
   // The counters still show the branches of the calls that arrive.
@@ -483,8 +720,11 @@ try {
 } catch {
   // The list fills from live events.
 }
+setUpDialForm();
 render();
+openCallFromHash();
 setInterval(tick, 1_000);
+void loadAnalytics();
 
 if (transport === 'socket.io') {
   connectSocketIo().catch((error) => {
