@@ -1,4 +1,5 @@
-import { launchTestBrowser, saveScreenshot } from '@calltrack/test-utils';
+import { join } from 'node:path';
+import { launchTestBrowser, saveScreenshot, screenshotDirectory } from '@calltrack/test-utils';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
@@ -15,7 +16,10 @@ const customer = '+14155550123';
 
 /** Opens a page of the app; page errors fail the test. */
 async function openPage(url: string, width = 1400) {
-  const context = await (browser as Browser).newContext({ viewport: { width, height: 900 } });
+  const context = await (browser as Browser).newContext({
+    viewport: { width, height: 900 },
+    reducedMotion: 'reduce',
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   const errors: string[] = [];
@@ -192,4 +196,124 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
     expect(errors).toEqual([]);
     await close();
   }, 90_000);
+
+  it('shows a machine-answered call as voicemail, plays its recording through the app, and fits a phone', async () => {
+    const demo = await startConsoleApp({
+      providers: {
+        simulator: { speed: 10, seed: 9, rate: 2, maxActiveCalls: 6 },
+        providerApi: { outcome: 'voicemail' },
+      },
+    });
+    const { page, errors, close } = await openPage(`${demo.url}/?popupMs=60000`);
+    await connected(page);
+    const placed = await page.evaluate(() =>
+      fetch('/api/calls', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ provider: 'twilio', to: '+14155550177', requestId: 'vm-1' }),
+      }).then((response) => response.json()),
+    );
+    const callId = placed.call.callId as string;
+    const recent = page.locator(`[data-testid="recent-call"][data-call-id="${callId}"]`);
+    await recent.waitFor();
+    // Twilio's answering-machine detection said machine: not "Completed" with a talk time.
+    await page
+      .locator(`[data-testid="recent-call"][data-call-id="${callId}"][data-display="machine"]`)
+      .waitFor();
+    expect(await recent.locator('.pill').textContent()).toBe('Voicemail');
+    expect(await recent.locator('.recent-duration').textContent()).toBe('voicemail');
+    const popup = page.locator(`[data-testid="completed-popup"][data-call-id="${callId}"]`);
+    expect(await popup.getByTestId('popup-status').textContent()).toBe('Voicemail');
+
+    // The drawer: answered by a machine, and the recording plays from the app's own route.
+    await page.evaluate((id) => {
+      location.hash = `call=${id}`;
+    }, callId);
+    const drawer = page.locator(
+      `[data-testid="call-drawer"][data-call-id="${callId}"][data-loaded]`,
+    );
+    await drawer.waitFor();
+    expect(await drawer.getByTestId('drawer-facts').textContent()).toContain('machine');
+    await drawer.getByTestId('drawer-recording-section').waitFor();
+    const source = await drawer.getByTestId('drawer-recording').getAttribute('src');
+    expect(source).toBe(`/api/calls/${callId}/recording`);
+    const played = await page.evaluate(async (src) => {
+      const audio = document.querySelector<HTMLAudioElement>('[data-testid="drawer-recording"]')!;
+      await new Promise((resolve, reject) => {
+        audio.addEventListener('loadedmetadata', resolve, { once: true });
+        audio.addEventListener('error', () => reject(new Error('audio error')), { once: true });
+        audio.preload = 'metadata';
+        audio.load();
+      });
+      const response = await fetch(src);
+      return { type: response.headers.get('content-type'), duration: audio.duration };
+    }, source!);
+    expect(played.type).toBe('audio/wav');
+    expect(played.duration).toBeGreaterThan(0);
+    const timeline = await drawer
+      .locator('[data-testid="timeline-item"]')
+      .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.type));
+    expect(timeline).toEqual(expect.arrayContaining(['call.machine_detection', 'call.recording']));
+    await saveScreenshot(page, 'console-call-drawer-voicemail');
+    await close();
+
+    // A phone: nothing scrolls sideways, the notifications sit in a bar below the calls.
+    demo.providers.simulator.start();
+    const phone = await openPage(`${demo.url}/?popupMs=60000`, 390);
+    await connected(phone.page);
+    await phone.page.getByTestId('call-row').nth(2).waitFor();
+    await phone.page.getByTestId('completed-popup').first().waitFor({ timeout: 30_000 });
+    expect(
+      await phone.page.evaluate(() => document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(390);
+    await saveScreenshot(phone.page, 'console-phone');
+    // What a phone shows at once (a full-page shot draws the fixed bar mid-page).
+    await phone.page.screenshot({ path: join(screenshotDirectory, 'console-phone-viewport.png') });
+    await phone.page.getByTestId('call-row').first().click();
+    await phone.page.locator('[data-testid="call-drawer"][data-loaded]').waitFor();
+    await phone.page.screenshot({ path: join(screenshotDirectory, 'console-phone-drawer.png') });
+    await demo.providers.simulator.stop({ abort: true });
+    expect([...errors, ...phone.errors]).toEqual([]);
+    await phone.close();
+  }, 60_000);
+
+  it('shows the webhooks page: the endpoint, its attempts with status, and resend', async () => {
+    const demo = await startConsoleApp({
+      webhooks: { failEvery: 3 },
+      providers: { simulator: { speed: 40, seed: 4, rate: 4, maxActiveCalls: 6 } },
+    });
+    demo.providers.simulator.start();
+    const { page, errors, close } = await openPage(`${demo.url}/webhooks.html?refreshMs=500`);
+    const endpoint = page.getByTestId('endpoint').first();
+    await endpoint.waitFor();
+    expect(await endpoint.textContent()).toContain('/demo-receiver');
+    // Deliveries succeed, and every third is answered 503 (and retried).
+    await page.locator('[data-testid="attempt"][data-status="failed"]').first().waitFor();
+    await page.locator('[data-testid="attempt"][data-status="succeeded"]').first().waitFor();
+    expect(
+      await page
+        .locator('[data-testid="attempt"][data-status="failed"] [data-testid="attempt-status"]')
+        .first()
+        .textContent(),
+    ).toBe('503');
+    await demo.providers.simulator.stop({ abort: true });
+
+    // Resend a delivered message: one more attempt, triggered by the resend.
+    const row = page.locator('[data-testid="attempt"][data-status="succeeded"]').first();
+    const messageId = (await row.getAttribute('data-message-id'))!;
+    await row.getByTestId('resend').click();
+    await page.locator('[data-testid="attempts-message"].is-ok').waitFor();
+    await page
+      .locator(`[data-testid="attempt"][data-message-id="${messageId}"]`, { hasText: 'resend' })
+      .first()
+      .waitFor();
+    await saveScreenshot(page, 'webhooks-page');
+    await page.setViewportSize({ width: 390, height: 900 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    await saveScreenshot(page, 'webhooks-page-phone');
+    expect(errors).toEqual([]);
+    await close();
+  });
 });
