@@ -74,7 +74,8 @@ function upsertChart(name, config) {
   );
 }
 
-const minutes = (ms) => (ms === null ? 0 : Math.round((ms / 60_000) * 10) / 10);
+/** Minutes, or null for a bucket without answered calls: a gap in the line, not a zero. */
+const minutes = (ms) => (ms === null ? null : Math.round((ms / 60_000) * 10) / 10);
 const durationAxis = {
   y: {
     beginAtZero: true,
@@ -148,6 +149,7 @@ function render(hourly, daily) {
           borderColor: colors.duration,
           backgroundColor: colors.duration,
           tension: 0.3,
+          spanGaps: false,
         },
       ],
     },

@@ -710,6 +710,13 @@ try {
 } catch {
   // The counters still show the branches of the calls that arrive.
 }
+// The alerts raised before this page opened (newest first; the panel prepends, so oldest first).
+try {
+  const { alerts } = await fetch('/api/alerts/recent').then((response) => response.json());
+  for (const alert of alerts.slice().reverse()) alertsPanel.add(alert);
+} catch {
+  // The panel fills from live alerts.
+}
 // The recently ended calls, from the tracker, so a reload shows them again (oldest first: each
 // one is prepended). Loaded before the live stream starts, so a live end always lands on top.
 try {

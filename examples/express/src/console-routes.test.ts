@@ -67,6 +67,19 @@ describe('the console routes', () => {
     expect((await fetch(`${demo.url}/api/calls/${'x'.repeat(300)}/timeline`)).status).toBe(400);
   });
 
+  it('keeps the alerts raised before a console opened', async () => {
+    const demo = await startDemoApp({ alerts: { maxConcurrentCalls: 0 } });
+    await demo.timelines.ready;
+    await endedTwilioCall(demo.url, `CA${'9'.repeat(32)}`, false);
+    const { body } = await json(fetch(`${demo.url}/api/alerts/recent`));
+    expect(body.alerts).toEqual([
+      expect.objectContaining({
+        type: 'alert.concurrency_exceeded',
+        data: expect.objectContaining({ value: 1, threshold: 0 }),
+      }),
+    ]);
+  });
+
   it('plays a recording through the app, and refuses what has none', async () => {
     const fetched: string[] = [];
     const demo = await startDemoApp({

@@ -15,6 +15,11 @@ export interface TimelineEntry {
 export interface CallTimelineRecorder {
   /** The call's events in the order they happened; empty for a call it has not seen. */
   get(callId: string): TimelineEntry[];
+  /**
+   * The tenant's most recent `alert.*` events, newest first: alerts are events, not stored
+   * anywhere, so a console opened after one fired would otherwise not show it.
+   */
+  recentAlerts(): CallEvent[];
   /** Resolves once the recorder is subscribed (events published after it are kept). */
   readonly ready: Promise<void>;
   close(): Promise<void>;
@@ -28,10 +33,13 @@ export interface CallTimelineRecorderOptions {
   maxCalls?: number;
   /** Events kept per call. Default 200. */
   maxEventsPerCall?: number;
+  /** Alerts kept. Default 20. */
+  maxAlerts?: number;
 }
 
 /**
- * Follows the tenant's `call.*` events on the bus and keeps each call's timeline in memory.
+ * Follows the tenant's `call.*` and `alert.*` events on the bus and keeps each call's timeline
+ * and the last alerts in memory.
  *
  * The bus keeps history for resume, not a per-call log, and the tracker keeps a call's state, not
  * its events; a real app writes these events to its database (or to a warehouse through
@@ -43,10 +51,20 @@ export function createCallTimelineRecorder(
 ): CallTimelineRecorder {
   const maxCalls = options.maxCalls ?? 500;
   const maxEventsPerCall = options.maxEventsPerCall ?? 200;
+  const maxAlerts = options.maxAlerts ?? 20;
   const timelines = new Map<string, TimelineEntry[]>();
-  const subscription = options.bus.subscribe({ tenantId: options.tenantId, types: ['call.*'] });
+  const alerts: CallEvent[] = [];
+  const subscription = options.bus.subscribe({
+    tenantId: options.tenantId,
+    types: ['call.*', 'alert.*'],
+  });
 
   const record = (event: CallEvent) => {
+    if (event.type.startsWith('alert.')) {
+      alerts.unshift(event);
+      if (alerts.length > maxAlerts) alerts.pop();
+      return;
+    }
     if (event.callId === undefined) return;
     let timeline = timelines.get(event.callId);
     if (timeline === undefined) {
@@ -83,6 +101,7 @@ export function createCallTimelineRecorder(
 
   return {
     get: (callId) => [...(timelines.get(callId) ?? [])],
+    recentAlerts: () => [...alerts],
     ready: subscription.ready,
     async close() {
       await subscription.close();

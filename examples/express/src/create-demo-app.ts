@@ -211,6 +211,9 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     }
     response.json({ callId, events: timelines.get(callId) });
   });
+  app.get('/api/alerts/recent', (_request, response) => {
+    response.json({ alerts: timelines.recentAlerts() });
+  });
   app.get(
     '/api/calls/:callId/recording',
     createRecordingHandler({
