@@ -80,16 +80,23 @@ function Dashboard({ trpc, popupMs, toastMs }: CampaignPageProps & { trpc: AppTr
           <ActiveCallsPanel />
         </div>
         <div>
+          {/* In the flow of the page, above the figures: they never cover a lead or a call. */}
+          <div className="notifications">
+            <div className="toasts" aria-live="polite">
+              {[...ownCalls].map(([callId, name]) => (
+                <OwnCallToast key={callId} callId={callId} name={name} />
+              ))}
+              <LiveCallToasts durationMs={toastMs} exclude={ownCalls} />
+            </div>
+            <CompletionPopups
+              durationMs={popupMs}
+              loadSummary={loadSummary}
+              onCompleted={onCompleted}
+            />
+          </div>
           <CampaignOverview data={campaign} />
         </div>
       </div>
-      <div className="toasts" aria-live="polite">
-        {[...ownCalls].map(([callId, name]) => (
-          <OwnCallToast key={callId} callId={callId} name={name} />
-        ))}
-        <LiveCallToasts durationMs={toastMs} exclude={ownCalls} />
-      </div>
-      <CompletionPopups durationMs={popupMs} loadSummary={loadSummary} onCompleted={onCompleted} />
     </main>
   );
 }
