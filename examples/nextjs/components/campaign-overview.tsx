@@ -76,7 +76,12 @@ function RecentCall({ call }: { call: CallSummary }) {
           : formatDuration(call.durationMs)}
       </span>
       {call.recordingUrl ? (
-        <a href={call.recordingUrl} target="_blank" rel="noreferrer">
+        // Played through the app: the provider's URL needs the account's credentials.
+        <a
+          href={`/api/calls/${encodeURIComponent(call.callId)}/recording`}
+          target="_blank"
+          rel="noreferrer"
+        >
           Recording
         </a>
       ) : null}

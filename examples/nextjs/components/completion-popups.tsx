@@ -121,7 +121,13 @@ function CompletionPopup({
         <dt>Recording</dt>
         <dd>
           {recordingUrl ? (
-            <a href={recordingUrl} target="_blank" rel="noreferrer" data-testid="popup-recording">
+            // Played through the app: the provider's URL needs the account's credentials.
+            <a
+              href={`/api/calls/${encodeURIComponent(callId)}/recording`}
+              target="_blank"
+              rel="noreferrer"
+              data-testid="popup-recording"
+            >
               Listen
             </a>
           ) : (

@@ -192,9 +192,14 @@ describe.skipIf(!browserAvailable)('the campaign page in Chromium', () => {
     // Twilio's recording callback comes after the end; the open popup picks it up.
     await send('recording');
     await popup.getByTestId('popup-recording').waitFor();
-    expect(await popup.getByTestId('popup-recording').getAttribute('href')).toMatch(
-      /^https:\/\/api\.twilio\.com\/.+\/Recordings\/RE/,
-    );
+    // Played through the app, never from the provider's URL (it needs the account's credentials).
+    const recordingHref = await popup.getByTestId('popup-recording').getAttribute('href');
+    expect(recordingHref).toBe(`/api/calls/${script.callId}/recording`);
+    const recording = await fetch(`${app.url}${recordingHref}`);
+    expect(recording.headers.get('content-type')).toBe('audio/wav');
+    expect(new TextDecoder().decode((await recording.arrayBuffer()).slice(0, 4))).toBe('RIFF');
+    expect(await page.content()).not.toContain('api.twilio.com');
+    expect((await fetch(`${app.url}/api/calls/CA-unknown/recording`)).status).toBe(404);
 
     // The campaign figures and the recent calls were loaded again through tRPC.
     await page.waitForFunction(
