@@ -54,10 +54,15 @@ export function createCallTimelineRecorder(
   const maxAlerts = options.maxAlerts ?? 20;
   const timelines = new Map<string, TimelineEntry[]>();
   const alerts: CallEvent[] = [];
-  const subscription = options.bus.subscribe({
-    tenantId: options.tenantId,
-    types: ['call.*', 'alert.*'],
-  });
+  const stop = new AbortController();
+  const subscribe = (after: string | undefined) =>
+    options.bus.subscribe({
+      tenantId: options.tenantId,
+      types: ['call.*', 'alert.*'],
+      signal: stop.signal,
+      ...(after === undefined ? {} : { after }),
+    });
+  const first = subscribe(undefined);
 
   const record = (event: CallEvent) => {
     if (event.type.startsWith('alert.')) {
@@ -91,9 +96,24 @@ export function createCallTimelineRecorder(
     if (timeline.length > maxEventsPerCall) timeline.shift();
   };
 
+  // Nothing stays dead: a subscriber that fell behind (a busy process) is told `lagged` and
+  // dropped by the bus; it picks up again from its last cursor, from history.
   const running = (async () => {
-    for await (const message of subscription) {
-      if (message.type === 'event') record(message.event);
+    let subscription = first;
+    let cursor: string | undefined;
+    while (!stop.signal.aborted) {
+      let lagged = false;
+      for await (const message of subscription) {
+        if (message.type === 'event') {
+          cursor = message.cursor;
+          record(message.event);
+        } else if (message.type === 'lagged') {
+          lagged = true;
+          cursor = message.cursor ?? cursor;
+        }
+      }
+      if (!lagged || stop.signal.aborted) return;
+      subscription = subscribe(cursor);
     }
   })().catch(() => {
     // The bus closed: the app is shutting down.
@@ -102,9 +122,9 @@ export function createCallTimelineRecorder(
   return {
     get: (callId) => [...(timelines.get(callId) ?? [])],
     recentAlerts: () => [...alerts],
-    ready: subscription.ready,
+    ready: first.ready,
     async close() {
-      await subscription.close();
+      stop.abort();
       await running;
     },
   };
