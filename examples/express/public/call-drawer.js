@@ -178,7 +178,7 @@ export function createCallDrawer(options) {
     }
   }
 
-  async function load(callId) {
+  async function load(callId, attempt = 0) {
     const seq = ++loadSeq;
     const id = encodeURIComponent(callId);
     const [callAnswer, timeline] = await Promise.all([
@@ -187,8 +187,18 @@ export function createCallDrawer(options) {
     ]);
     if (seq !== loadSeq || openCallId !== callId) return;
     if (callAnswer?.call) renderCall(callAnswer.call);
-    renderTimeline(timeline.events ?? []);
+    const events = timeline.events ?? [];
+    renderTimeline(events);
     drawer.dataset.loaded = 'true';
+    // The timeline is written by a bus subscriber, a moment after the tracker's state: when it
+    // lags behind the call (no events yet, or no end for an ended call), look again shortly.
+    const behind =
+      events.length === 0 ||
+      (callAnswer?.call?.active === false && !events.some((event) => event.type === 'call.ended'));
+    if (behind && attempt < 5) {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(() => openCallId === callId && load(callId, attempt + 1), 1_000);
+    }
   }
 
   return {

@@ -161,19 +161,23 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
     expect(rendered!.height).toBeGreaterThan(100);
 
     // The drawer of an ended Retell call: timeline, transcript, analysis.
-    const retell = await page.waitForFunction(
-      async () => {
-        const answer = await fetch('/api/calls/recent?limit=100').then((r) => r.json());
-        const call = answer.calls.find(
-          (c: { provider: string; durationMs?: number; analysis?: unknown }) =>
-            c.provider === 'retell' && (c.durationMs ?? 0) > 0 && c.analysis,
-        );
-        return call?.callId;
-      },
-      undefined,
-      { timeout: 45_000, polling: 500 },
-    );
-    const retellId = (await retell.jsonValue()) as string;
+    let retellId: string | undefined;
+    await expect
+      .poll(
+        async () => {
+          const { calls } = (await (
+            await fetch(`${demo.url}/api/calls/recent?limit=100`)
+          ).json()) as {
+            calls: { callId: string; provider: string; durationMs?: number; analysis?: unknown }[];
+          };
+          retellId = calls.find(
+            (call) => call.provider === 'retell' && (call.durationMs ?? 0) > 0 && call.analysis,
+          )?.callId;
+          return retellId;
+        },
+        { timeout: 45_000, interval: 500 },
+      )
+      .toBeDefined();
     // Any call's details open from the URL (#call=<id>), as from a row, the counter or an alert.
     await page.evaluate((id) => {
       location.hash = `call=${id}`;
