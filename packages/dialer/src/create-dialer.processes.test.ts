@@ -5,6 +5,7 @@ import {
   connectTestRedis,
   dropTables,
   spawnTypeScript,
+  startPersistentRedisServer,
   startRedisServer,
   testPostgresUrl,
   uniquePrefix,
@@ -14,7 +15,6 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crashKind, crashLeads, crashNumber, crashTenant } from './__tests__/crash-scenario';
 import { type ProviderServer, startProviderServer } from './__tests__/provider-server';
-import { startDurableRedis } from './__tests__/start-durable-redis';
 import { createDialer } from './create-dialer';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createRedisLeadStore } from './create-redis-lead-store';
@@ -242,7 +242,7 @@ describe.skipIf(!pool || !probeRedis)('four dialer processes, kill -9 at random'
   }, 400_000);
 
   it(`Redis leads on a Redis with appendfsync always (crashed with kill -9, restarted with its data): ${redisLeadCount} leads, none called twice, none lost`, async () => {
-    const redis = await startDurableRedis();
+    const redis = await startPersistentRedisServer();
     const client = new Redis(redis.url, { maxRetriesPerRequest: 3 });
     client.on('error', () => {});
     const prefix = uniquePrefix('dialer-crash');
@@ -253,7 +253,10 @@ describe.skipIf(!pool || !probeRedis)('four dialer processes, kill -9 at random'
         redisUrl: redis.url,
         storeRedisUrl: redis.url,
         prefix,
-        crashRedis: () => redis.crashAndRestart(),
+        crashRedis: async () => {
+          await redis.kill();
+          await redis.restart();
+        },
         countUnfinished: async () => {
           const pipeline = client.pipeline();
           for (const lead of crashLeads(redisLeadCount)) {

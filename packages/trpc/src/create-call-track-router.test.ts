@@ -1,12 +1,11 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { makeCallEvent } from '@calltrack/test-utils';
+import { makeCallEvent, poisonBus } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { type Collector, collectSubscription } from './__tests__/collect-subscription';
 import { observeSubscriptions } from './__tests__/observe-subscriptions';
-import { poisonBus } from './__tests__/poison-bus';
 import {
   createContext,
   createTestClient,

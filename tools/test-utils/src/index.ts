@@ -27,6 +27,8 @@ export { closeServers, listen } from './listen';
 export { makeCallEvent } from './make-call-event';
 export type { ReceivedEvent } from './open-event-source';
 export { callEvents, openEventSource } from './open-event-source';
+export type { Poison } from './poison-bus';
+export { poisonBus } from './poison-bus';
 export type { HeadersOnlyAnswer } from './send-headers-only';
 export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';

@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnRedisServer } from './spawn-redis-server';
 import { freePort } from './start-redis-server';
 import { killAndWait } from './wait-for-exit';
 
@@ -28,40 +29,16 @@ export async function startPersistentRedisServer(): Promise<PersistentRedisServe
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const process = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        directory,
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--daemonize',
-        'no',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = process;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          process.stdout?.off('data', onData);
-          resolve();
-        }
-      };
-      process.stdout?.on('data', onData);
-      process.once('error', reject);
-      process.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
-    });
+    child = await spawnRedisServer(port, [
+      '--dir',
+      directory,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ]);
   };
 
   const kill = async (): Promise<void> => {

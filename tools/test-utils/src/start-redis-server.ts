@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { spawnRedisServer } from './spawn-redis-server';
 import { killAndWait } from './wait-for-exit';
 
 /** A redis-server this test owns, on a free port, keeping nothing on disk. */
@@ -33,36 +34,7 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const process = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = process;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          process.stdout?.off('data', onData);
-          resolve();
-        }
-      };
-      process.stdout?.on('data', onData);
-      process.once('error', reject);
-      process.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
-    });
+    child = await spawnRedisServer(port, ['--save', '', '--appendonly', 'no']);
   };
 
   const kill = async (): Promise<void> => {

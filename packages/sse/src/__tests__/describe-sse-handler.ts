@@ -12,6 +12,7 @@ import {
   callEvents,
   makeCallEvent,
   openEventSource,
+  poisonBus,
   serveForTest,
   stopTestServers,
 } from '@calltrack/test-utils';
@@ -23,7 +24,6 @@ import type {
   SseHandlerOptions,
   SseStreamInfo,
 } from '../sse-handler-options';
-import { poisonBus } from './poison-bus';
 import { deferred, SseReader } from './read-sse';
 
 /** Turns handler options into a `node:http` listener (fetch handler + bridge, or Node handler). */
