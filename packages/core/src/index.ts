@@ -1,4 +1,10 @@
 export type { ActiveCallsReader } from './active-calls-reader';
+export type {
+  AnalyticsGranularity,
+  CallAnalytics,
+  CallAnalyticsBucket,
+  CallAnalyticsFigures,
+} from './call-analytics';
 export type { CallControl, PlaceCallRequest, PlacedCall } from './call-control';
 export type { CallDirection } from './call-direction';
 export { callDirectionSchema, callDirections } from './call-direction';

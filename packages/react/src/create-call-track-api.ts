@@ -1,4 +1,4 @@
-import type { CallAnalytics, CallAnalyticsGranularity } from './call-analytics';
+import type { AnalyticsGranularity, CallAnalytics } from '@calltrack/core';
 import { CallTrackApiError } from './call-track-api-error';
 
 /** Where the tracker's HTTP API is and how to reach it (`createCallTrackClient({ api })`). */
@@ -49,7 +49,7 @@ export interface AnalyticsRange {
   /** End (exclusive). Default: now. */
   to?: Date | number | string;
   /** Bucket size. Default `hour`. */
-  granularity?: CallAnalyticsGranularity;
+  granularity?: AnalyticsGranularity;
 }
 
 /** The tracker HTTP API's call-control and analytics routes, from the browser. */

@@ -1,10 +1,4 @@
 export type { ActiveCall } from './active-call';
-export type {
-  CallAnalytics,
-  CallAnalyticsBucket,
-  CallAnalyticsFigures,
-  CallAnalyticsGranularity,
-} from './call-analytics';
 export type { CallEventFilter } from './call-event-filter';
 export { matchesCallEventFilter } from './call-event-filter';
 export { CallTrackApiError } from './call-track-api-error';

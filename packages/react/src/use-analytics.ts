@@ -1,7 +1,7 @@
 'use client';
 
+import type { CallAnalytics } from '@calltrack/core';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { CallAnalytics } from './call-analytics';
 import type { AnalyticsRange } from './create-call-track-api';
 import { useCallEvents } from './use-call-events';
 import { useCallTrackApi } from './use-call-track-api';

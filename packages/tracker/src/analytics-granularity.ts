@@ -1,5 +1,6 @@
-/** The bucket sizes analytics are kept in. Buckets are aligned to UTC. */
-export type AnalyticsGranularity = 'minute' | 'hour' | 'day';
+import type { AnalyticsGranularity } from '@calltrack/core';
+
+export type { AnalyticsGranularity };
 
 /** Every granularity, smallest first. */
 export const analyticsGranularities: readonly AnalyticsGranularity[] = ['minute', 'hour', 'day'];

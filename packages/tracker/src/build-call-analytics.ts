@@ -1,6 +1,10 @@
-import type { CallStatus } from '@calltrack/core';
+import type {
+  CallAnalytics,
+  CallAnalyticsBucket,
+  CallAnalyticsFigures,
+  CallStatus,
+} from '@calltrack/core';
 import { type AnalyticsGranularity, analyticsBucketMs } from './analytics-granularity';
-import type { CallAnalytics, CallAnalyticsBucket, CallAnalyticsFigures } from './call-analytics';
 import type { AnalyticsBucketData } from './call-store';
 
 /** What {@link buildCallAnalytics} works from. */

@@ -1,5 +1,6 @@
 import type {
   ActiveCallsReader,
+  CallAnalytics,
   CallEvent,
   CallSnapshot,
   EventSink,
@@ -8,7 +9,6 @@ import type {
 import type { ActiveCallCount } from './active-call-count';
 import type { AnalyticsGranularity } from './analytics-granularity';
 import type { CallAlertOptions } from './call-alert-options';
-import type { CallAnalytics } from './call-analytics';
 import type { CallApplyOutcome, CallStore } from './call-store';
 import type { TrackerLogger } from './tracker-logger';
 

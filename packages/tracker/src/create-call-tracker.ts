@@ -1,3 +1,4 @@
+import type { CallAnalytics } from '@calltrack/core';
 import {
   type CallEvent,
   type CallSnapshot,
@@ -7,7 +8,6 @@ import {
 } from '@calltrack/core';
 import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
-import type { CallAnalytics } from './call-analytics';
 import type { CallStore } from './call-store';
 import type {
   CallTracker,

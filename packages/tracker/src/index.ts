@@ -1,3 +1,8 @@
+export type {
+  CallAnalytics,
+  CallAnalyticsBucket,
+  CallAnalyticsFigures,
+} from '@calltrack/core';
 export type { ActiveCallCount } from './active-call-count';
 export type { AnalyticsGranularity } from './analytics-granularity';
 export { analyticsGranularities } from './analytics-granularity';
@@ -7,11 +12,6 @@ export type {
   TrackerAlertType,
 } from './call-alert-options';
 export { trackerAlertTypes } from './call-alert-options';
-export type {
-  CallAnalytics,
-  CallAnalyticsBucket,
-  CallAnalyticsFigures,
-} from './call-analytics';
 export type { CallDetailName, CallDetails } from './call-details';
 export { callDetailNames } from './call-details';
 export type {

@@ -1,5 +1,7 @@
-import type { CallStatus } from '@calltrack/core';
-import type { AnalyticsGranularity } from './analytics-granularity';
+import type { CallStatus } from './call-status';
+
+/** The bucket sizes analytics are kept in. Buckets are aligned to UTC. */
+export type AnalyticsGranularity = 'minute' | 'hour' | 'day';
 
 /** Figures over a span of time (one bucket, or the whole query). */
 export interface CallAnalyticsFigures {
@@ -38,7 +40,10 @@ export interface CallAnalyticsBucket extends CallAnalyticsFigures {
   activeAgents: number;
 }
 
-/** What `getAnalytics` returns. */
+/**
+ * A tenant's call analytics over a range: what the tracker's `getAnalytics` returns and its
+ * `GET /calls/analytics` answers (as JSON), so clients read it without the tracker.
+ */
 export interface CallAnalytics {
   tenantId: string;
   granularity: AnalyticsGranularity;
