@@ -1,108 +1,61 @@
-// The calltrack demo dashboard: plain browser JavaScript, no build step.
+// The calltrack operations console: plain browser JavaScript modules, no build step.
 //
 // State is the tenant's active calls, keyed by call id. It starts from a snapshot (the first
 // `snapshot` SSE event, or Socket.IO's `active_calls`) and every live event carries the call as
 // the tracker sees it after that event (`event.data.call`, with a `version` that only grows), so
-// applying an event means "keep the higher version; drop the call when it ended".
+// applying an event means "keep the higher version; drop the call when it ended". The buttons
+// (hang-up, click-to-call) only send requests: the screen changes with the webhooks that follow.
 //
 // Query parameters: `transport=socket.io` (default SSE), `popupMs` (how long the call-completed
 // popup stays, default 10 s), `toastMs` (default 4 s).
+import { createAlertsPanel } from './alerts-panel.js';
+import { loadAnalytics, scheduleAnalytics } from './analytics-charts.js';
+import { createCallDrawer } from './call-drawer.js';
+import {
+  answeredByMachine,
+  branchLabel,
+  contactNumber,
+  displayStatus,
+  formatDuration,
+  formatTime,
+  positiveNumber,
+  providerLabel,
+  requestJson,
+  setPill,
+  startTime,
+} from './format.js';
+import { createNotifications } from './notifications.js';
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'socket.io' ? 'socket.io' : 'sse';
 const popupMs = positiveNumber(params.get('popupMs'), 10_000);
 const toastMs = positiveNumber(params.get('toastMs'), 4_000);
-const maxToasts = 4;
-const maxPopups = 4;
-const maxRecent = 8;
+/** Providers whose API can end a call (CallerDesk's cannot: the tracker answers 501). */
+const canEndCalls = new Set(['twilio', 'retell']);
 
-const statusLabels = {
-  queued: 'Dialing',
-  ringing: 'Ringing',
-  'in-progress': 'Live',
-  completed: 'Completed',
-  busy: 'Busy',
-  'no-answer': 'No answer',
-  failed: 'Failed',
-  canceled: 'Canceled',
-};
-const providerLabels = { twilio: 'Twilio', retell: 'Retell AI', callerdesk: 'CallerDesk' };
-
-/** callId → the call (TrackedCall) */
+/** callId → the call (CallSnapshot) */
 const calls = new Map();
 /** callId → the version at which it ended, so an older snapshot cannot bring it back. */
 const ended = new Map();
 /** Event ids already shown as a toast or popup (a reload may deliver an event again). */
 const announced = new Set();
-/** callId → open popup element */
-const popups = new Map();
-/** callId → recent-list item */
-const recentItems = new Map();
+/** callIds whose hang-up was sent, until the call ends. */
+const hangingUp = new Set();
 let branches = [];
+let lines = [];
+let callControl = false;
+/** The branch the table is filtered to, or undefined for all. */
+let branchFilter;
 
 const $ = (testId, root = document) => root.querySelector(`[data-testid="${testId}"]`);
 const rowsBody = document.getElementById('call-rows');
 const rowTemplate = document.getElementById('call-row-template');
-const popupTemplate = document.getElementById('popup-template');
-
-function positiveNumber(value, fallback) {
-  const number = Number(value);
-  return value !== null && Number.isFinite(number) && number > 0 ? number : fallback;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Formatting
-
-/** Same rule as `maskPhoneNumber` in @calltrack/core: keep the first 2 and last 3 digits. */
-function maskPhoneNumber(value) {
-  if (!value) return '';
-  const digitCount = value.replace(/\D/g, '').length;
-  const keepHead = digitCount >= 7 ? 2 : 0;
-  const keepTail = digitCount >= 7 ? 3 : Math.min(2, Math.max(0, digitCount - 1));
-  let seen = 0;
-  let masked = '';
-  for (const character of value) {
-    if (character >= '0' && character <= '9') {
-      masked += seen < keepHead || seen >= digitCount - keepTail ? character : '•';
-      seen += 1;
-    } else {
-      masked += /[a-z]/i.test(character) ? '•' : character;
-    }
-  }
-  return masked;
-}
-
-/** The customer's number: the caller on inbound calls, the callee on outbound ones. */
-function contactNumber(call) {
-  const number = call.direction === 'inbound' ? call.from : (call.to ?? call.from);
-  return number ? maskPhoneNumber(number) : 'Web call';
-}
-
-function formatDuration(ms) {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const seconds = String(total % 60).padStart(2, '0');
-  return hours > 0
-    ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}`
-    : `${minutes}:${seconds}`;
-}
-
-const titleCase = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : '—');
-const branchLabel = (branchId) => (branchId ? titleCase(branchId) : '—');
-const providerLabel = (provider) => providerLabels[provider] ?? titleCase(provider);
-const statusLabel = (status) => statusLabels[status] ?? titleCase(status);
 
 /** How long the call has been in its current phase: talking, or ringing / dialing. */
 function runningDuration(call, now) {
   const since = call.status === 'in-progress' ? call.answeredAt : call.startedAt;
   const start = Date.parse(since ?? call.createdAt);
   return Number.isNaN(start) ? 0 : now - start;
-}
-
-function setPill(element, status) {
-  element.textContent = statusLabel(status);
-  element.className = `pill status-${status ?? 'unknown'}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +76,7 @@ function applyCall(call, hasEnded) {
   if (current && current.version >= call.version) return;
   if (hasEnded || call.active === false) {
     calls.delete(call.callId);
+    hangingUp.delete(call.callId);
     ended.set(call.callId, call.version);
     if (ended.size > 2_000) ended.delete(ended.keys().next().value);
     return;
@@ -144,24 +98,33 @@ function applySnapshot(snapshot) {
 }
 
 function applyEvent(event) {
+  if (event.type.startsWith('alert.')) {
+    alertsPanel.add(event);
+    return;
+  }
   const call = eventCall(event);
   if (call) applyCall(call, event.type === 'call.ended');
   else if (event.type === 'call.ended' && event.callId) calls.delete(event.callId);
   render();
+  if (event.callId) drawer.onEvent(event.callId);
 
   if (announced.has(event.id)) return;
   announced.add(event.id);
   if (announced.size > 2_000) announced.delete(announced.values().next().value);
 
   const details = call ?? { callId: event.callId, provider: event.provider, ...event };
-  if (event.type === 'call.answered') showToast(details);
+  if (event.type === 'call.answered' && !answeredByMachine(details)) showToast(details);
   if (event.type === 'call.ended') {
     showPopup(details);
     addRecent(details);
+    scheduleAnalytics();
   }
-  if (event.type === 'call.recording') {
-    const url = event.data?.recordingUrl ?? call?.recordingUrl;
-    if (url) showRecording(event.callId, url);
+  if (event.type === 'call.recording' || (call?.recordingUrl && event.type !== 'call.ended')) {
+    if (call?.recordingUrl || event.data?.recordingUrl) showRecording(event.callId);
+  }
+  if (call && notifications.isShown(call.callId) && !call.active) {
+    // A late AMD result or analysis changes how an ended call reads (voicemail, not completed).
+    refreshEnded(call);
   }
 }
 
@@ -169,27 +132,27 @@ function applyEvent(event) {
 // Rendering
 
 function newestFirst(a, b) {
-  const left = a.startedAt ?? a.createdAt ?? '';
-  const right = b.startedAt ?? b.createdAt ?? '';
-  return left < right ? 1 : left > right ? -1 : 0;
+  return startTime(b) - startTime(a) || (a.callId < b.callId ? -1 : 1);
 }
 
 function render() {
-  const sorted = [...calls.values()].sort(newestFirst);
+  const all = [...calls.values()].sort(newestFirst);
+  const shown = branchFilter ? all.filter((call) => call.branchId === branchFilter) : all;
   const now = Date.now();
-  const keep = new Set(sorted.map((call) => call.callId));
+  const keep = new Set(shown.map((call) => call.callId));
   for (const row of [...rowsBody.children]) {
     if (!keep.has(row.dataset.callId)) row.remove();
   }
   let previous = null;
-  for (const call of sorted) {
+  for (const call of shown) {
     let row = rowsBody.querySelector(`tr[data-call-id="${CSS.escape(call.callId)}"]`);
-    if (!row) {
-      row = rowTemplate.content.firstElementChild.cloneNode(true);
-      row.dataset.callId = call.callId;
-      row.classList.add('is-new');
+    if (!row) row = createRow(call);
+    if (
+      row.dataset.version !== String(call.version) ||
+      row.dataset.hangingUp !== String(hangingUp.has(call.callId))
+    ) {
+      updateRow(row, call);
     }
-    if (row.dataset.version !== String(call.version)) updateRow(row, call);
     updateDuration(row, call, now);
     const expectedPosition = previous ? previous.nextElementSibling : rowsBody.firstElementChild;
     if (expectedPosition !== row) {
@@ -198,14 +161,35 @@ function render() {
     }
     previous = row;
   }
-  $('empty-state').hidden = sorted.length > 0;
-  renderCounts(sorted);
+  $('empty-state').hidden = shown.length > 0;
+  $('empty-state').textContent = branchFilter
+    ? `No active calls on ${branchLabel(branchFilter)} right now.`
+    : 'No active calls right now. They show up here the moment a provider webhook arrives.';
+  renderCounts(all);
+  renderCounterDropdown(all);
+}
+
+function createRow(call) {
+  const row = rowTemplate.content.firstElementChild.cloneNode(true);
+  row.dataset.callId = call.callId;
+  row.classList.add('is-new');
+  row.addEventListener('click', (event) => {
+    if (event.target.closest('button')) return;
+    openCall(row.dataset.callId);
+  });
+  row.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && event.target === row) openCall(row.dataset.callId);
+  });
+  $('hangup', row).addEventListener('click', () => hangUp(row.dataset.callId));
+  return row;
 }
 
 function updateRow(row, call) {
   row.dataset.version = String(call.version);
   row.dataset.status = call.status ?? '';
-  setPill($('call-status', row), call.status);
+  const status = displayStatus(call);
+  row.dataset.display = status ?? '';
+  setPill($('call-status', row), status);
   $('call-contact', row).textContent = contactNumber(call);
   $('call-direction', row).textContent =
     call.direction === 'inbound' ? '↘ inbound' : call.direction === 'outbound' ? '↗ outbound' : '';
@@ -213,8 +197,24 @@ function updateRow(row, call) {
   const provider = $('call-provider', row);
   provider.textContent = providerLabel(call.provider);
   provider.dataset.provider = call.provider;
+  $('call-started', row).textContent = formatTime(call.startedAt ?? call.createdAt);
   $('call-duration-kind', row).textContent =
-    call.status === 'in-progress' ? 'talking' : call.status === 'ringing' ? 'ringing' : 'dialing';
+    status === 'machine'
+      ? 'machine'
+      : call.status === 'in-progress'
+        ? 'talking'
+        : call.status === 'ringing'
+          ? 'ringing'
+          : 'dialing';
+  const button = $('hangup', row);
+  const pending = hangingUp.has(call.callId);
+  row.dataset.hangingUp = String(pending);
+  button.hidden = !callControl;
+  button.disabled = pending || !canEndCalls.has(call.provider);
+  button.textContent = pending ? 'Ending…' : 'Hang up';
+  button.title = canEndCalls.has(call.provider)
+    ? 'End this call through the provider'
+    : `${providerLabel(call.provider)}'s API cannot end calls`;
 }
 
 function updateDuration(row, call, now) {
@@ -223,35 +223,93 @@ function updateDuration(row, call, now) {
   if (element.textContent !== text) element.textContent = text;
 }
 
-function renderCounts(sorted) {
+function renderCounts(all) {
   const byStatus = { queued: 0, ringing: 0, 'in-progress': 0 };
   const byBranch = new Map(branches.map((branch) => [branch, 0]));
-  for (const call of sorted) {
+  for (const call of all) {
     if (call.status in byStatus) byStatus[call.status] += 1;
     if (call.branchId) byBranch.set(call.branchId, (byBranch.get(call.branchId) ?? 0) + 1);
   }
-  setText($('count-total'), String(sorted.length));
+  setText($('count-total'), String(all.length));
   setText($('count-queued'), String(byStatus.queued));
   setText($('count-ringing'), String(byStatus.ringing));
   setText($('count-live'), String(byStatus['in-progress']));
+  setText($('global-count'), String(all.length));
+  $('global-counter').classList.toggle('is-busy', all.length > 0);
 
   const grid = $('branch-counts');
   for (const [branch, count] of byBranch) {
     let card = grid.querySelector(`[data-branch="${CSS.escape(branch)}"]`);
     if (!card) {
-      card = document.createElement('div');
+      card = document.createElement('button');
+      card.type = 'button';
       card.className = 'branch';
       card.dataset.testid = 'branch-count';
       card.dataset.branch = branch;
-      card.innerHTML = '<span class="branch-name"></span><span class="branch-value"></span>';
+      card.innerHTML =
+        '<span class="branch-pulse" aria-hidden="true"></span><span class="branch-name"></span><span class="branch-value"></span>';
       card.querySelector('.branch-name').textContent = branchLabel(branch);
+      card.addEventListener('click', () =>
+        setBranchFilter(branchFilter === branch ? undefined : branch),
+      );
       grid.append(card);
     }
     card.classList.toggle('is-busy', count > 0);
     card.dataset.count = String(count);
+    card.setAttribute('aria-pressed', String(branchFilter === branch));
+    card.setAttribute('aria-label', `${branchLabel(branch)}: ${count} active; filter the calls`);
     setText(card.querySelector('.branch-value'), String(count));
   }
 }
+
+function setBranchFilter(branch) {
+  branchFilter = branch;
+  const chip = $('branch-filter');
+  chip.hidden = !branch;
+  chip.textContent = branch ? `${branchLabel(branch)} ×` : '';
+  render();
+}
+$('branch-filter').addEventListener('click', () => setBranchFilter(undefined));
+
+function renderCounterDropdown(all) {
+  const list = $('counter-calls');
+  if ($('counter-dropdown').hidden) return;
+  list.replaceChildren();
+  for (const call of all.slice(0, 30)) {
+    const item = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'dropdown-item';
+    button.dataset.testid = 'counter-call';
+    button.dataset.callId = call.callId;
+    const pill = document.createElement('span');
+    setPill(pill, displayStatus(call));
+    const text = document.createElement('span');
+    text.textContent = `${contactNumber(call)} · ${branchLabel(call.branchId)}`;
+    button.append(pill, text);
+    button.addEventListener('click', () => {
+      toggleDropdown(false);
+      openCall(call.callId);
+    });
+    item.append(button);
+    list.append(item);
+  }
+  $('counter-empty').hidden = all.length > 0;
+}
+
+function toggleDropdown(open) {
+  const dropdown = $('counter-dropdown');
+  dropdown.hidden = !open;
+  $('global-counter').setAttribute('aria-expanded', String(open));
+  if (open) renderCounterDropdown([...calls.values()].sort(newestFirst));
+}
+$('global-counter').addEventListener('click', (event) => {
+  event.stopPropagation();
+  toggleDropdown($('counter-dropdown').hidden);
+});
+document.addEventListener('click', (event) => {
+  if (!event.target.closest('.global-counter')) toggleDropdown(false);
+});
 
 function setText(element, text) {
   if (element.textContent !== text) element.textContent = text;
@@ -267,117 +325,109 @@ function tick() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Toasts and popups
+// Call control: requests only; the webhooks that follow change the screen.
 
-function showToast(call) {
-  const container = $('toasts');
-  const toast = document.createElement('div');
-  toast.className = 'toast';
-  toast.dataset.testid = 'toast';
-  toast.dataset.callId = call.callId;
-  toast.innerHTML =
-    '<span class="toast-dot" aria-hidden="true"></span>' +
-    '<div><div class="toast-title">Call live</div><div class="toast-body"></div></div>';
-  toast.querySelector('.toast-body').textContent = [
-    contactNumber(call),
-    branchLabel(call.branchId),
-    providerLabel(call.provider),
-  ].join(' · ');
-  container.append(toast);
-  while (container.children.length > maxToasts) container.firstElementChild.remove();
-  setTimeout(() => {
-    toast.classList.add('is-leaving');
-    setTimeout(() => toast.remove(), 250);
-  }, toastMs);
+function openCall(callId) {
+  void drawer.open(callId, calls.get(callId));
 }
 
-function showPopup(call) {
-  popups.get(call.callId)?.remove();
-  const container = $('popups');
-  const popup = popupTemplate.content.firstElementChild.cloneNode(true);
-  popup.dataset.callId = call.callId;
-  popup.dataset.status = call.status ?? '';
-  setPill($('popup-status', popup), call.status);
-  $('popup-duration', popup).textContent =
-    call.durationMs === undefined
-      ? '—'
-      : call.durationMs === 0 && !call.answeredAt
-        ? 'not answered'
-        : formatDuration(call.durationMs);
-  $('popup-contact', popup).textContent = contactNumber(call);
-  $('popup-branch', popup).textContent =
-    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)}`;
-  if (call.recordingUrl) setRecording(popup, call.recordingUrl);
-  popup.querySelector('.popup-countdown span').style.animationDuration = `${popupMs}ms`;
+/** `#call=<id>` opens that call's details: a link to a call can be shared. */
+function openCallFromHash() {
+  const match = /^#call=(.+)$/.exec(location.hash);
+  if (match) openCall(decodeURIComponent(match[1]));
+}
+window.addEventListener('hashchange', openCallFromHash);
 
-  const close = () => {
-    clearTimeout(timer);
-    if (popups.get(call.callId) === popup) popups.delete(call.callId);
-    popup.remove();
+async function hangUp(callId) {
+  if (!callId || hangingUp.has(callId)) return;
+  hangingUp.add(callId);
+  render();
+  try {
+    await requestJson(`/api/calls/${encodeURIComponent(callId)}/terminate`, { method: 'POST' });
+  } catch (error) {
+    hangingUp.delete(callId);
+    render();
+    showNotice(`Could not hang up: ${error.message}`, 'error');
+  }
+}
+
+function setUpDialForm() {
+  const panel = $('click-to-call');
+  panel.hidden = !callControl;
+  if (!callControl) return;
+  const select = $('dial-line');
+  for (const line of lines) {
+    const option = document.createElement('option');
+    option.value = `${line.provider} ${line.number}`;
+    option.textContent = `${providerLabel(line.provider)} · ${branchLabel(line.branchId)} (${maskPhoneTail(line.number)})`;
+    select.append(option);
+  }
+  const agentField = $('dial-agent-field');
+  const syncAgent = () => {
+    agentField.hidden = !select.value.startsWith('callerdesk ');
   };
-  const timer = setTimeout(close, popupMs);
-  $('popup-close', popup).addEventListener('click', close);
-  popups.set(call.callId, popup);
-  container.append(popup);
-  while (container.children.length > maxPopups) {
-    const oldest = container.firstElementChild;
-    popups.delete(oldest.dataset.callId);
-    oldest.remove();
-  }
+  select.addEventListener('change', syncAgent);
+  syncAgent();
+  const form = $('dial-form');
+  const message = $('dial-message');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const to = String(data.get('to') ?? '').trim();
+    const [provider, from] = String(data.get('line')).split(' ');
+    const agentNumber = String(data.get('agentNumber') ?? '').trim();
+    message.className = 'form-message';
+    if (!/^\+[1-9]\d{6,14}$/.test(to)) {
+      message.textContent = 'Enter the number in international form, e.g. +14155550123.';
+      message.classList.add('is-error');
+      return;
+    }
+    if (provider === 'callerdesk' && !/^\+[1-9]\d{6,14}$/.test(agentNumber)) {
+      message.textContent = "CallerDesk rings an agent first: enter the agent's number.";
+      message.classList.add('is-error');
+      return;
+    }
+    const button = $('dial-submit');
+    button.disabled = true;
+    button.textContent = 'Calling…';
+    message.textContent = '';
+    try {
+      const { call } = await requestJson('/api/calls', {
+        method: 'POST',
+        body: JSON.stringify({
+          provider,
+          to,
+          from,
+          ...(provider === 'callerdesk' ? { agentNumber } : {}),
+          requestId:
+            crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`,
+        }),
+      });
+      form.dataset.lastCallId = call.callId ?? '';
+      message.textContent = `Placed through ${providerLabel(call.provider)}: it appears above as it rings.`;
+      message.classList.add('is-ok');
+      form.reset();
+      syncAgent();
+    } catch (error) {
+      message.textContent = `Not placed: ${error.message}`;
+      message.classList.add('is-error');
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Call';
+    }
+  });
 }
 
-function setRecording(root, url) {
-  const slot = root.querySelector('.recording-slot');
-  if (!slot) return;
-  let link = slot.querySelector('a');
-  if (!link) {
-    link = document.createElement('a');
-    link.dataset.testid = slot.dataset.linkTestid;
-    link.target = '_blank';
-    link.rel = 'noopener noreferrer';
-    link.textContent = slot.dataset.recordingLabel;
-    slot.append(link);
-  }
-  link.href = url;
-}
+/** A business line, shown with its last 4 digits only. */
+const maskPhoneTail = (number) => `…${number.slice(-4)}`;
 
-/** A recording usually arrives a moment after the call ended. */
-function showRecording(callId, url) {
-  const popup = popups.get(callId);
-  if (popup) setRecording(popup, url);
-  const item = recentItems.get(callId);
-  if (item) setRecording(item, url);
-}
-
-function addRecent(call) {
-  const list = $('recent-calls');
-  recentItems.get(call.callId)?.remove();
-  const item = document.createElement('li');
-  item.className = 'recent-item';
-  item.dataset.testid = 'recent-call';
-  item.dataset.callId = call.callId;
-  item.innerHTML =
-    '<span class="pill"></span>' +
-    '<div class="recent-main"><div class="recent-contact"></div><div class="muted recent-meta"></div></div>' +
-    '<div class="recent-side"><span class="recent-duration"></span>' +
-    '<span class="recording-slot" data-link-testid="recent-recording" data-recording-label="▶ recording"></span></div>';
-  setPill(item.querySelector('.pill'), call.status);
-  item.querySelector('.recent-contact').textContent = contactNumber(call);
-  item.querySelector('.recent-meta').textContent =
-    `${branchLabel(call.branchId)} · ${providerLabel(call.provider)} · ${new Date(call.endedAt ?? Date.now()).toLocaleTimeString()}`;
-  item.querySelector('.recent-duration').textContent = call.durationMs
-    ? formatDuration(call.durationMs)
-    : '—';
-  if (call.recordingUrl) setRecording(item, call.recordingUrl);
-  recentItems.set(call.callId, item);
-  list.prepend(item);
-  while (list.children.length > maxRecent) {
-    const oldest = list.lastElementChild;
-    recentItems.delete(oldest.dataset.callId);
-    oldest.remove();
-  }
-  $('recent-empty').hidden = true;
-}
+const drawer = createCallDrawer({
+  onHangUp: (callId) => hangUp(callId),
+  canHangUp: () => callControl,
+});
+const alertsPanel = createAlertsPanel({ onOpenCall: openCall });
+const notifications = createNotifications({ popupMs, toastMs, onOpenCall: openCall });
+const { showToast, showNotice, showPopup, addRecent, showRecording, refreshEnded } = notifications;
 
 // ---------------------------------------------------------------------------------------------
 // Connection
@@ -398,7 +448,7 @@ function setConnection(state) {
 
 /** Server-Sent Events: the browser reconnects by itself and resumes with Last-Event-ID. */
 function connectSse() {
-  const source = new EventSource('/api/events?types=call.*');
+  const source = new EventSource('/api/events?types=call.*,alert.*');
   source.addEventListener('open', () => setConnection('connected'));
   source.addEventListener('error', () =>
     setConnection(source.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting'),
@@ -419,7 +469,7 @@ async function connectSocketIo() {
     auth: (send) => send(lastCursor ? { lastCursor } : {}),
   });
   const subscribe = () =>
-    socket.emit('subscribe_to_calls', { types: ['call.*'] }, (ack) => {
+    socket.emit('subscribe_to_calls', { types: ['call.*', 'alert.*'] }, (ack) => {
       if (!ack?.ok) console.error('subscribe_to_calls failed', ack?.error);
     });
   socket.on('connect', () => {
@@ -469,22 +519,34 @@ setConnection('connecting');
 try {
   const config = await fetch('/demo.json').then((response) => response.json());
   branches = config.branches ?? [];
+  lines = config.lines ?? [];
+  callControl = config.callControl === true;
   $('tenant-name').textContent = config.tenantId ?? 'demo';
 } catch {
   // The counters still show the branches of the calls that arrive.
 }
+// The alerts raised before this page opened (newest first; the panel prepends, so oldest first).
+try {
+  const { alerts } = await fetch('/api/alerts/recent').then((response) => response.json());
+  for (const alert of alerts.slice().reverse()) alertsPanel.add(alert);
+} catch {
+  // The panel fills from live alerts.
+}
 // The recently ended calls, from the tracker, so a reload shows them again (oldest first: each
 // one is prepended). Loaded before the live stream starts, so a live end always lands on top.
 try {
-  const { calls } = await fetch(`/api/calls/recent?limit=${maxRecent}`).then((response) =>
-    response.json(),
+  const { calls } = await fetch(`/api/calls/recent?limit=${notifications.maxRecent}`).then(
+    (response) => response.json(),
   );
   for (const call of calls.slice().reverse()) addRecent(call);
 } catch {
   // The list fills from live events.
 }
+setUpDialForm();
 render();
+openCallFromHash();
 setInterval(tick, 1_000);
+void loadAnalytics();
 
 if (transport === 'socket.io') {
   connectSocketIo().catch((error) => {

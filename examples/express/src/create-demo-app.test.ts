@@ -247,7 +247,15 @@ describe('the Express example over HTTP', () => {
     expect((await json(fetch(`${demo.url}/demo.json`))).body).toEqual({
       tenantId: 'demo',
       branches: ['north', 'south', 'bengaluru'],
+      lines: demoLines.map(({ provider, number, branchId }) => ({ provider, number, branchId })),
+      // No call control given: the console hides its buttons, and the routes are not there.
+      callControl: false,
+      webhooks: true,
     });
+    expect((await fetch(`${demo.url}/api/calls`, { method: 'POST', body: '{}' })).status).toBe(404);
+    const chart = await fetch(`${demo.url}/vendor/chart.js/chart.umd.min.js`);
+    expect(chart.status).toBe(200);
+    expect(await chart.text()).toContain('Chart.js v4');
     const client = await fetch(`${demo.url}/socket.io/socket.io.js`);
     expect(client.status).toBe(200);
     await client.arrayBuffer();

@@ -1,5 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
@@ -9,14 +11,29 @@ import { createRetellWebhookHandler } from '@calltrack/retell';
 import { demoLines } from '@calltrack/simulator';
 import { attachCallTrack, type CallTrackSocketHandle } from '@calltrack/socket.io';
 import { createSseNodeHandler } from '@calltrack/sse';
-import { type CallTracker, createCallTracker, createTrackerHandler } from '@calltrack/tracker';
+import {
+  type CallAlertOptions,
+  type CallTracker,
+  createCallTracker,
+  createTrackerHandler,
+  type TrackerCallControl,
+} from '@calltrack/tracker';
 import { createRedisCallStore } from '@calltrack/tracker/redis';
 import { createTwilioWebhookHandler } from '@calltrack/twilio';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { Server as SocketIoServer } from 'socket.io';
 import { authenticateDemoUser } from './authenticate-demo-user';
+import {
+  type CallTimelineRecorder,
+  createCallTimelineRecorder,
+} from './create-call-timeline-recorder';
+import { createDemoWebhooks, type DemoWebhooks } from './create-demo-webhooks';
+import { createRecordingHandler } from './create-recording-handler';
+import { demoAlertRules } from './demo-alert-rules';
+import type { FetchRecording } from './fetch-provider-recording';
 import { resolveDemoTenant, resolveKnownCallTenant } from './resolve-demo-tenant';
+import { synthesizeDemoRecording } from './synthesize-demo-recording';
 
 /** The provider secrets the webhook handlers check signatures and tokens with. */
 export interface DemoCredentials {
@@ -45,6 +62,22 @@ export interface DemoAppOptions {
   publicUrl?: string;
   /** Where problems are reported. Default `console`. */
   logger?: Pick<Console, 'warn' | 'error'>;
+  /**
+   * Click-to-call and hang-up (`POST /api/calls`, `POST /api/calls/:id/terminate`): the
+   * providers' `CallControl` adapters, or a function returning them (main.ts fills them in once
+   * the simulated provider API listens). Without it the console hides its call controls.
+   */
+  callControl?: TrackerCallControl;
+  /** Alert thresholds. Default {@link demoAlertRules} (the simulator trips them); `false`: none. */
+  alerts?: CallAlertOptions | false;
+  /**
+   * Fetches a call's recording for `/api/calls/:id/recording`. Default: a synthesized stand-in
+   * (the simulated calls' recording URLs hold no audio); `createProviderRecordingFetcher` for real
+   * provider accounts.
+   */
+  fetchRecording?: FetchRecording;
+  /** Outbound webhooks (see `createDemoWebhooks`): default on; `false` leaves them out. */
+  webhooks?: { failEvery?: number; retrySchedule?: readonly number[] } | false;
 }
 
 /** The running pieces, for main.ts and the tests. */
@@ -54,6 +87,10 @@ export interface DemoApp {
   io: SocketIoServer;
   bus: EventBus;
   tracker: CallTracker;
+  /** The console's outbound webhooks (undefined with `webhooks: false`). */
+  webhooks: DemoWebhooks | undefined;
+  /** The call timelines the detail drawer shows. */
+  timelines: CallTimelineRecorder;
   /** Listens on `port` (0: any free port) and resolves with the base URL. */
   listen(port: number, host?: string): Promise<string>;
   /** Stops taking requests, ends the streams and sockets, stops the tracker, closes the bus. */
@@ -61,6 +98,8 @@ export interface DemoApp {
 }
 
 const publicDirectory = fileURLToPath(new URL('../public', import.meta.url));
+// chart.js exports no package.json; its CommonJS entry sits in dist/ beside the UMD bundle.
+const chartJsDirectory = dirname(createRequire(import.meta.url).resolve('chart.js'));
 
 /**
  * The calltrack Express example: provider webhooks → tracker → bus → SSE and Socket.IO, the
@@ -82,11 +121,20 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     : createMemoryBus();
   const tracker = createCallTracker({
     bus,
+    ...(options.alerts === false ? {} : { alerts: options.alerts ?? demoAlertRules }),
+    // Long-call alerts and the reaper run in the maintenance pass: often enough for a live floor.
+    maintenanceIntervalMs: 15_000,
     ...(options.redis
       ? { store: createRedisCallStore({ redis: options.redis, prefix: `${prefix}:tracker` }) }
       : {}),
   });
   tracker.start(); // stale-call reaper and the call.ended outbox, on an unref()ed timer
+  const tenantId = authenticateDemoUser().tenantId;
+  const timelines = createCallTimelineRecorder({ bus, tenantId });
+  const webhooks =
+    options.webhooks === false
+      ? undefined
+      : createDemoWebhooks({ bus, logger, ...options.webhooks });
 
   const onWebhookError = (provider: string) => (error: unknown) =>
     logger.warn(`${provider} webhook: ${error instanceof Error ? error.message : String(error)}`);
@@ -134,19 +182,66 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     }),
   );
 
-  // What the dashboard needs to know about the demo tenant (its branches, for the counters).
+  // What the dashboard needs to know about the demo tenant: its branches (for the tiles), its
+  // lines (for the click-to-call form) and whether calls can be placed and ended.
   const branches = [
     ...new Set(demoLines.flatMap((line) => (line.branchId ? [line.branchId] : []))),
   ];
+  const lines = demoLines
+    .filter((line) => line.tenantId === tenantId)
+    .map(({ provider, number, branchId }) => ({ provider, number, branchId }));
   app.get('/demo.json', (_request, response) => {
-    response.json({ tenantId: authenticateDemoUser().tenantId, branches });
+    response.json({
+      tenantId,
+      branches,
+      lines,
+      callControl: options.callControl !== undefined,
+      webhooks: webhooks !== undefined,
+    });
   });
+
+  // The console's own routes under /api, before the tracker's API (which answers 404 for them).
+  app.get('/api/calls/:callId/timeline', (request, response) => {
+    const callId = String(request.params.callId);
+    if (callId.length > 256) {
+      response
+        .status(400)
+        .json({ error: { code: 'invalid_argument', message: 'Call id too long.' } });
+      return;
+    }
+    response.json({ callId, events: timelines.get(callId) });
+  });
+  app.get('/api/alerts/recent', (_request, response) => {
+    response.json({ alerts: timelines.recentAlerts() });
+  });
+  app.get(
+    '/api/calls/:callId/recording',
+    createRecordingHandler({
+      tracker,
+      tenantOf: () => authenticateDemoUser().tenantId,
+      fetchRecording:
+        options.fetchRecording ??
+        (async (_url, call) =>
+          new Response(synthesizeDemoRecording(call.recordingDurationMs ?? 15_000), {
+            headers: { 'content-type': 'audio/wav' },
+          })),
+      logger,
+    }),
+  );
+  if (webhooks) app.use(webhooks.router);
+  // Chart.js, served from node_modules: the console fetches nothing from the internet.
+  app.use('/vendor/chart.js', express.static(chartJsDirectory, { index: false }));
 
   // The tracker's read API: /api/calls/active, /api/calls/active/count, /api/calls/active/:id…
   app.use(
     '/api',
     toNodeHandler(
-      createTrackerHandler({ tracker, basePath: '/api', authenticate: authenticateDemoUser }),
+      createTrackerHandler({
+        tracker,
+        basePath: '/api',
+        authenticate: authenticateDemoUser,
+        ...(options.callControl === undefined ? {} : { callControl: options.callControl }),
+      }),
     ),
   );
 
@@ -166,6 +261,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     await socketHandle.close();
+    await webhooks?.close();
+    await timelines.close();
     await tracker.stop();
     // Closing the bus ends every SSE stream and Socket.IO delivery; browsers reconnect (to
     // another instance, with Redis) and resume from their last cursor.
@@ -188,6 +285,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     io,
     bus,
     tracker,
+    webhooks,
+    timelines,
     async listen(port, host) {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -197,6 +296,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
         });
       });
       const address = server.address() as AddressInfo;
+      // The dispatcher delivers to the app's own receiver, over loopback.
+      await webhooks?.start(`http://127.0.0.1:${address.port}`);
       const shownHost =
         host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
       return `http://${shownHost}:${address.port}`;

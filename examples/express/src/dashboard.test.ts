@@ -169,12 +169,14 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
       expect(await page.getByTestId('count-total').textContent()).toBe('0');
       expect(await page.getByTestId('empty-state').isVisible()).toBe(true);
 
-      // The recording arrives after the end; the open popup links it.
+      // The recording arrives after the end; the open popup links it, through the app (the
+      // provider's URL needs the account's credentials and never reaches the browser).
       const recordingUrl = `https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE${callSid.slice(2)}`;
       await call.recording(recordingUrl);
       const link = completed.getByTestId('popup-recording');
       await link.waitFor();
-      expect(await link.getAttribute('href')).toBe(recordingUrl);
+      expect(await link.getAttribute('href')).toBe(`/api/calls/${callSid}/recording`);
+      expect(await page.content()).not.toContain('api.twilio.com');
       await saveScreenshot(page, `express-${transport}-completed-popup`);
 
       // popupMs=1500: it closes itself.

@@ -1,10 +1,12 @@
 // Runs the Express example: `tsx src/main.ts` (add `--simulate` to feed it simulated calls).
 // Environment: PORT, HOST, REDIS_URL, CALLTRACK_REDIS_PREFIX, TWILIO_AUTH_TOKEN, RETELL_API_KEY,
 // CALLERDESK_TOKEN, PUBLIC_URL, SIMULATE=1, SIMULATOR_RATE, SIMULATOR_MAX_ACTIVE_CALLS (see README.md).
-import { createSimulator } from '@calltrack/simulator';
+import type { CallControl } from '@calltrack/core';
 import { Redis } from 'ioredis';
 import { createDemoApp } from './create-demo-app';
+import { createProviderRecordingFetcher } from './fetch-provider-recording';
 import { readDemoConfig } from './read-demo-config';
+import { type DemoProviders, startDemoProviders } from './start-demo-providers';
 
 const config = readDemoConfig();
 
@@ -20,8 +22,21 @@ if (config.redisUrl) {
   }
 }
 
+// Click-to-call and hang-up go to the simulated providers' APIs, which start once the app listens.
+let callControl: Readonly<Record<string, CallControl>> | undefined;
 const demo = createDemoApp({
   credentials: config.credentials,
+  ...(config.simulate ? { callControl: (_principal, provider) => callControl?.[provider] } : {}),
+  ...(config.twilioAccountSid
+    ? {
+        fetchRecording: createProviderRecordingFetcher({
+          twilio: {
+            accountSid: config.twilioAccountSid,
+            authToken: config.credentials.twilioAuthToken,
+          },
+        }),
+      }
+    : {}),
   ...(redis ? { redis, ownsRedis: true } : {}),
   redisPrefix: config.redisPrefix,
   ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
@@ -49,15 +64,17 @@ console.log(`\ncalltrack Express example: ${url}\n`);
 console.log(
   `  backends   ${redis ? `Redis ${config.redisUrl} (prefix ${config.redisPrefix})` : 'in memory'}`,
 );
-console.log(`  dashboard  ${url}/  (Socket.IO: ${url}/?transport=socket.io)`);
-console.log(`  webhooks   POST ${url}/webhooks/twilio | /webhooks/retell | /webhooks/callerdesk`);
+console.log(`  console    ${url}/  (Socket.IO: ${url}/?transport=socket.io)`);
+console.log(`  webhooks   ${url}/webhooks.html (outbound: endpoints, attempts, resend)`);
+console.log(`  providers  POST ${url}/webhooks/twilio | /webhooks/retell | /webhooks/callerdesk`);
 console.log(`  read API   GET  ${url}/api/calls/active, ${url}/api/calls/active/count`);
 console.log(`  events     GET  ${url}/api/events (SSE)`);
 
-const simulator = config.simulate
-  ? createSimulator({
-      // Loopback: the simulator signs the URL it posts to, and the app checks that same URL.
-      target: `http://127.0.0.1:${port}`,
+let providers: DemoProviders | undefined;
+if (config.simulate) {
+  // Loopback: the simulator signs the URL it posts to, and the app checks that same URL.
+  providers = await startDemoProviders(`http://127.0.0.1:${port}`, {
+    simulator: {
       rate: config.simulatorRate,
       // Calls last minutes, as real ones do; the cap keeps the dashboard readable.
       maxActiveCalls: config.simulatorMaxActiveCalls,
@@ -68,9 +85,10 @@ const simulator = config.simulate
           `simulator: ${delivery.provider} ${delivery.kind} answered ${delivery.status}: ${delivery.error ?? ''}`,
         );
       },
-    })
-  : undefined;
-if (simulator) {
+    },
+  });
+  callControl = providers.callControl;
+  const { simulator } = providers;
   simulator.start();
   console.log(
     `\nSimulating ${config.simulatorRate} calls per second (at most ${config.simulatorMaxActiveCalls} at once) over Twilio, Retell and CallerDesk.`,
@@ -96,7 +114,7 @@ const shutdown = async (signal: string) => {
   stopping = true;
   console.log(`\n${signal}: shutting down…`);
   try {
-    await simulator?.stop({ abort: true });
+    await providers?.close();
     await demo.close();
     process.exit(0);
   } catch (error) {

@@ -10,6 +10,8 @@ export interface DemoConfig {
   redisPrefix: string;
   credentials: DemoCredentials;
   publicUrl: string | undefined;
+  /** Twilio account, to fetch real recordings with (the console plays them through the app). */
+  twilioAccountSid: string | undefined;
   /** Feed the app with simulated calls (`--simulate`). */
   simulate: boolean;
   /** Simulated calls started per second. */
@@ -47,6 +49,7 @@ export function readDemoConfig(
       callerDeskToken: nonEmpty(env.CALLERDESK_TOKEN) ?? demoCredentials.callerDeskToken,
     },
     publicUrl: nonEmpty(env.PUBLIC_URL),
+    twilioAccountSid: nonEmpty(env.TWILIO_ACCOUNT_SID),
     simulate: argv.includes('--simulate') || env.SIMULATE === '1',
     simulatorRate: readNumber(env.SIMULATOR_RATE, 'SIMULATOR_RATE', 0.5),
     simulatorMaxActiveCalls: readNumber(

@@ -1,15 +1,11 @@
 'use client';
 
+import { maskPhoneNumber } from '@calltrack/core';
 import type { ActiveCall } from '@calltrack/react';
 import { useActiveCalls } from '@calltrack/react';
 import { formatDuration } from './format-duration';
+import { branchLabel, providerLabel, statusLabel } from './labels';
 import { useNow } from './use-now';
-
-const statusLabels: Record<string, string> = {
-  queued: 'Dialing',
-  ringing: 'Ringing',
-  'in-progress': 'Talking',
-};
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -48,11 +44,16 @@ export function ActiveCallsPanel() {
               data-call-id={call.callId}
               data-status={call.status}
             >
-              <span className="call-status">{statusLabels[call.status ?? ''] ?? call.status}</span>
-              <span>
-                {text(call.direction) ?? 'call'} · {text(call.branchId) ?? 'no branch'}
+              <span className="call-status">{statusLabel(call.status)}</span>
+              <span data-testid="call-contact">
+                {/* The customer: the callee of an outbound call, the caller of an inbound one. */}
+                {maskPhoneNumber(call.direction === 'outbound' ? call.to : call.from) || 'Web call'}
               </span>
-              <span className="call-provider">{text(call.provider)}</span>
+              <span className="muted">
+                {call.direction === 'outbound' ? 'Outbound' : 'Inbound'} ·{' '}
+                {branchLabel(call.branchId)}
+              </span>
+              <span className="call-provider">{providerLabel(call.provider)}</span>
               <span className="call-duration" data-testid="call-duration">
                 {since === undefined ? '–' : formatDuration(Math.max(0, now - since))}
               </span>

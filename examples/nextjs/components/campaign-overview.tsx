@@ -2,6 +2,7 @@
 
 import type { CallSummary } from '../server/call-summary';
 import { formatDuration } from './format-duration';
+import { providerLabel, statusLabel } from './labels';
 import type { CampaignData } from './use-campaign-data';
 
 /** The campaign's figures (last 24 hours) and the calls that ended last. */
@@ -20,6 +21,10 @@ export function CampaignOverview({ data }: { data: CampaignData }) {
           <Stat label="Ended" testId="stat-ended" value={stats?.endedCalls} />
           <Stat label="Answered" testId="stat-answered" value={stats?.answeredCalls} />
           <Stat label="Completed" testId="stat-completed" value={stats?.completedCalls} />
+          <Stat label="Voicemail" testId="stat-voicemail" value={stats?.voicemailCalls} />
+          <Stat label="Busy" testId="stat-busy" value={stats?.busyCalls} />
+          <Stat label="No answer" testId="stat-no-answer" value={stats?.noAnswerCalls} />
+          <Stat label="Canceled" testId="stat-canceled" value={stats?.canceledCalls} />
           <Stat label="Failed" testId="stat-failed" value={stats?.failedCalls} />
           <Stat
             label="Avg talk time"
@@ -55,17 +60,28 @@ function Stat({ label, testId, value }: { label: string; testId: string; value: 
 function RecentCall({ call }: { call: CallSummary }) {
   return (
     <li
-      className={`call call-${call.status ?? 'unknown'}`}
+      className={`call recent-call call-${call.outcome ?? 'unknown'}`}
       data-testid="recent-call"
       data-call-id={call.callId}
       data-status={call.status}
+      data-outcome={call.outcome}
     >
-      <span className="call-status">{call.status}</span>
+      <span className="call-status">{statusLabel(call.outcome)}</span>
       <span className="call-contact">{call.contact}</span>
-      <span className="call-provider">{call.provider}</span>
-      <span className="call-duration">{formatDuration(call.durationMs)}</span>
+      <span className="call-provider">{providerLabel(call.provider)}</span>
+      <span className="call-duration">
+        {/* Nobody talked to a machine, or on a call nobody answered: no talk time. */}
+        {call.outcome === 'voicemail' || (call.outcome !== 'completed' && !call.durationMs)
+          ? '–'
+          : formatDuration(call.durationMs)}
+      </span>
       {call.recordingUrl ? (
-        <a href={call.recordingUrl} target="_blank" rel="noreferrer">
+        // Played through the app: the provider's URL needs the account's credentials.
+        <a
+          href={`/api/calls/${encodeURIComponent(call.callId)}/recording`}
+          target="_blank"
+          rel="noreferrer"
+        >
           Recording
         </a>
       ) : null}

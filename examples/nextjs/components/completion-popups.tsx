@@ -5,6 +5,7 @@ import { useCall, useCallCompleted } from '@calltrack/react';
 import { useEffect, useState } from 'react';
 import type { CallSummary } from '../server/call-summary';
 import { formatDuration } from './format-duration';
+import { statusLabel } from './labels';
 import { useTimedList } from './use-timed-list';
 
 interface Popup {
@@ -37,10 +38,12 @@ export function CompletionPopups({ durationMs, loadSummary, onCompleted }: Compl
   });
   return (
     <div className="popups">
-      {popups.items.map((popup) => (
+      {popups.items.map((popup, index) => (
         <CompletionPopup
           key={popup.key}
           popup={popup}
+          // At volume only the newest is shown in full; the older ones shrink to one line.
+          collapsed={index < popups.items.length - 1}
           loadSummary={loadSummary}
           onClose={() => popups.remove(popup.key)}
         />
@@ -51,10 +54,12 @@ export function CompletionPopups({ durationMs, loadSummary, onCompleted }: Compl
 
 function CompletionPopup({
   popup,
+  collapsed,
   loadSummary,
   onClose,
 }: {
   popup: Popup;
+  collapsed: boolean;
   loadSummary: CompletionPopupsProps['loadSummary'];
   onClose: () => void;
 }) {
@@ -77,9 +82,17 @@ function CompletionPopup({
     (typeof live?.recordingUrl === 'string' ? live.recordingUrl : undefined) ??
     summary?.recordingUrl;
   const durationMs = typeof popup.call?.durationMs === 'number' ? popup.call.durationMs : undefined;
+  const outcome = summary?.outcome ?? popup.status;
+  const talkTime = durationMs ?? summary?.durationMs;
+  const duration =
+    outcome === 'voicemail'
+      ? 'voicemail'
+      : outcome !== 'completed' && !talkTime
+        ? 'not answered'
+        : formatDuration(talkTime);
   return (
     <div
-      className={`popup popup-${popup.status ?? 'unknown'}`}
+      className={`popup popup-${outcome ?? 'unknown'}${collapsed ? ' popup-collapsed' : ''}`}
       role="dialog"
       aria-label="Call ended"
       data-testid="completion-popup"
@@ -87,15 +100,20 @@ function CompletionPopup({
     >
       <header>
         <strong>Call ended</strong>
+        <span className="popup-summary muted">
+          {statusLabel(outcome)} · {summary?.contact ?? '…'}
+        </span>
         <button type="button" onClick={onClose} aria-label="Close" data-testid="popup-close">
           ×
         </button>
       </header>
       <dl>
         <dt>Status</dt>
-        <dd data-testid="popup-status">{popup.status ?? 'unknown'}</dd>
+        <dd data-testid="popup-status" data-status={popup.status}>
+          {statusLabel(outcome)}
+        </dd>
         <dt>Duration</dt>
-        <dd data-testid="popup-duration">{formatDuration(durationMs ?? summary?.durationMs)}</dd>
+        <dd data-testid="popup-duration">{duration}</dd>
         <dt>Contact</dt>
         <dd data-testid="popup-contact">
           {summary === undefined ? '…' : (summary?.contact ?? '–')}
@@ -103,7 +121,13 @@ function CompletionPopup({
         <dt>Recording</dt>
         <dd>
           {recordingUrl ? (
-            <a href={recordingUrl} target="_blank" rel="noreferrer" data-testid="popup-recording">
+            // Played through the app: the provider's URL needs the account's credentials.
+            <a
+              href={`/api/calls/${encodeURIComponent(callId)}/recording`}
+              target="_blank"
+              rel="noreferrer"
+              data-testid="popup-recording"
+            >
               Listen
             </a>
           ) : (

@@ -1,6 +1,7 @@
 'use client';
 
 import { useCallEvents } from '@calltrack/react';
+import { branchLabel, providerLabel } from './labels';
 import { useTimedList } from './use-timed-list';
 
 interface Toast {
@@ -9,15 +10,24 @@ interface Toast {
   branchId: string | undefined;
 }
 
-/** A toast for every call that goes live (answered), gone after `durationMs`. */
-export function LiveCallToasts({ durationMs }: { durationMs: number }) {
-  const toasts = useTimedList<Toast>(durationMs, 4);
+/**
+ * A toast for every other call that goes live (answered), gone after `durationMs`; the agent's
+ * own calls (`exclude`) have their own toast for as long as they are live.
+ */
+export function LiveCallToasts({
+  durationMs,
+  exclude,
+}: {
+  durationMs: number;
+  exclude: ReadonlyMap<string, unknown>;
+}) {
+  const toasts = useTimedList<Toast>(durationMs, 3);
   useCallEvents({ types: ['call.answered'] }, (event) => {
-    if (!event.callId) return;
+    if (!event.callId || exclude.has(event.callId)) return;
     toasts.show({ key: event.callId, provider: event.provider, branchId: event.branchId });
   });
   return (
-    <div className="toasts" aria-live="polite">
+    <>
       {toasts.items.map((toast) => (
         <div
           key={toast.key}
@@ -26,10 +36,10 @@ export function LiveCallToasts({ durationMs }: { durationMs: number }) {
           data-testid="call-live-toast"
           data-call-id={toast.key}
         >
-          <strong>Call live</strong> · {toast.provider}
-          {toast.branchId ? ` · ${toast.branchId}` : ''}
+          <strong>Call live</strong> · {providerLabel(toast.provider)} ·{' '}
+          {branchLabel(toast.branchId)}
         </div>
       ))}
-    </div>
+    </>
   );
 }

@@ -2,20 +2,22 @@
 
 import { useEffect, useRef, useState } from 'react';
 import type { CallSummary } from '../server/call-summary';
-import type { CampaignStats } from '../server/campaign-router';
+import type { CampaignStats, LeadRow } from '../server/campaign-router';
 import type { AppTrpcClient } from './trpc-client';
 
 /** The campaign figures and recent calls, and how many times they have been loaded. */
 export interface CampaignData {
   stats: CampaignStats | undefined;
   recentCalls: CallSummary[];
+  /** The leads with their last call. */
+  leads: LeadRow[];
   /** Completed loads; grows by one per refresh (the browser tests wait on it). */
   loads: number;
   error: string | undefined;
 }
 
 /**
- * Loads the campaign stats and recent calls through tRPC (one batched request), and again every
+ * Loads the campaign stats, recent calls and leads through tRPC (one batched request), and again every
  * time `version` changes (after a call ended). Changes while a load runs are folded into one
  * more load, so a burst of ended calls costs two requests, not one per call.
  */
@@ -23,6 +25,7 @@ export function useCampaignData(trpc: AppTrpcClient, version: number): CampaignD
   const [data, setData] = useState<CampaignData>({
     stats: undefined,
     recentCalls: [],
+    leads: [],
     loads: 0,
     error: undefined,
   });
@@ -53,14 +56,16 @@ export function useCampaignData(trpc: AppTrpcClient, version: number): CampaignD
       do {
         state.again = false;
         try {
-          const [stats, recentCalls] = await Promise.all([
+          const [stats, recentCalls, leads] = await Promise.all([
             trpc.campaign.stats.query(),
             trpc.campaign.recentCalls.query({ limit: 8 }),
+            trpc.campaign.leads.query(),
           ]);
           if (state.mounted) {
             setData((current) => ({
               stats,
               recentCalls,
+              leads,
               loads: current.loads + 1,
               error: undefined,
             }));

@@ -13,6 +13,11 @@ export interface CallSummary {
   direction?: string;
   /** The customer's number, masked (`+91******210`). */
   contact: string;
+  /**
+   * How it went, for people: the status, except `voicemail` for a call a machine answered
+   * (the tracker's status says `completed`, with a talk time nobody talked).
+   */
+  outcome?: string;
   /** Talk time in milliseconds, once the call has ended. */
   durationMs?: number;
   endedAt?: string;
@@ -32,8 +37,20 @@ export type CallSummarySource = Partial<
     | 'durationMs'
     | 'endedAt'
     | 'recordingUrl'
+    | 'answeredBy'
+    | 'disconnectionReason'
   >
 >;
+
+/** True when a machine took the call (Twilio's AMD, Retell reaching voicemail). */
+export function answeredByMachine(call: CallSummarySource): boolean {
+  const answeredBy = call.answeredBy ?? '';
+  return (
+    answeredBy.startsWith('machine') ||
+    answeredBy === 'fax' ||
+    call.disconnectionReason === 'voicemail_reached'
+  );
+}
 
 /**
  * Summarizes a tracker call (`TrackedCall`, as the campaign router reads it or as an event
@@ -45,6 +62,7 @@ export function toCallSummary(call: CallSummarySource): CallSummary {
     callId: call.callId ?? '',
     provider: call.provider,
     status: call.status,
+    outcome: call.status === 'completed' && answeredByMachine(call) ? 'voicemail' : call.status,
     direction: call.direction,
     contact: maskPhoneNumber(customer) || 'unknown',
     durationMs: call.durationMs,

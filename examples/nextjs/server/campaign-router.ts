@@ -1,7 +1,24 @@
+import { maskPhoneNumber } from '@calltrack/core';
 import type { CallTracker } from '@calltrack/tracker';
 import { TRPCError } from '@trpc/server';
 import { type CallSummary, toCallSummary } from './call-summary';
+import { demoLeads } from './demo-leads';
 import { t } from './trpc';
+
+/** A lead as the page lists it: who, the masked number, and how the last call to them went. */
+export interface LeadRow {
+  id: string;
+  name: string;
+  company: string;
+  /** Masked, for the screen. */
+  contact: string;
+  /** E.164, sent back with "Call Now" (the agent dials it; the page never shows it). */
+  phone: string;
+  provider: 'twilio' | 'retell';
+  line: string;
+  /** The most recent call to the lead in the last 24 h (active or ended), if any. */
+  lastCall: CallSummary | null;
+}
 
 /** The campaign page's figures: active calls now, and calls of the last 24 hours. */
 export interface CampaignStats {
@@ -10,6 +27,13 @@ export interface CampaignStats {
   endedCalls: number;
   answeredCalls: number;
   completedCalls: number;
+  /** Answered by a machine (AMD, or Retell reaching voicemail): ended, but nobody talked. */
+  voicemailCalls: number;
+  busyCalls: number;
+  noAnswerCalls: number;
+  /** Ended by the caller or the agent before anyone answered. */
+  canceledCalls: number;
+  /** Failed calls only: not busy, not unanswered. */
   failedCalls: number;
   averageDurationMs: number | null;
   /** When the figures were read (ISO 8601). */
@@ -44,17 +68,26 @@ export function createCampaignRouter({ tracker }: { tracker: CallTracker }) {
   return t.router({
     stats: tenantProcedure.query(async ({ ctx }): Promise<CampaignStats> => {
       const now = Date.now();
-      const [count, analytics] = await Promise.all([
+      const [count, analytics, recent] = await Promise.all([
         tracker.countActiveCalls(ctx.tenantId),
         tracker.getAnalytics(ctx.tenantId, { from: now - dayMs, to: now, granularity: 'hour' }),
+        tracker.listRecentCalls(ctx.tenantId, { limit: 1_000 }),
       ]);
       const { totals } = analytics;
+      // The tracker counts a machine-answered call as completed; the page counts it apart.
+      const voicemailCalls = recent.filter(
+        (call) => call.status === 'completed' && toCallSummary(call).outcome === 'voicemail',
+      ).length;
       return {
         activeCalls: count.total,
         startedCalls: totals.startedCalls,
         endedCalls: totals.endedCalls,
         answeredCalls: totals.answeredCalls,
-        completedCalls: totals.endedByStatus.completed ?? 0,
+        completedCalls: Math.max(0, (totals.endedByStatus.completed ?? 0) - voicemailCalls),
+        voicemailCalls,
+        busyCalls: totals.endedByStatus.busy ?? 0,
+        noAnswerCalls: totals.endedByStatus['no-answer'] ?? 0,
+        canceledCalls: totals.endedByStatus.canceled ?? 0,
         failedCalls: totals.endedByStatus.failed ?? 0,
         averageDurationMs: totals.averageDurationMs,
         at: new Date(now).toISOString(),
@@ -69,6 +102,25 @@ export function createCampaignRouter({ tracker }: { tracker: CallTracker }) {
         const calls = await tracker.listRecentCalls(ctx.tenantId, { limit: input.limit });
         return calls.map(toCallSummary);
       }),
+
+    /** The campaign's leads, each with its last call. */
+    leads: tenantProcedure.query(async ({ ctx }): Promise<LeadRow[]> => {
+      const [active, recent] = await Promise.all([
+        tracker.listActiveCalls(ctx.tenantId, { limit: 1_000 }),
+        tracker.listRecentCalls(ctx.tenantId, { limit: 1_000 }),
+      ]);
+      return demoLeads.map((lead) => {
+        // Newest first in both lists; an active call is the most recent of all.
+        const last =
+          active.find((call) => call.to === lead.phone) ??
+          recent.find((call) => call.to === lead.phone);
+        return {
+          ...lead,
+          contact: maskPhoneNumber(lead.phone),
+          lastCall: last ? toCallSummary(last) : null,
+        };
+      });
+    }),
 
     /** One call of the tenant (active or recently ended), for the completion popup. */
     callSummary: tenantProcedure

@@ -12,8 +12,16 @@ export interface AppContext {
  * `const session = await auth(); return { tenantId: session?.user.workspaceId };`; the
  * calltrack procedures take the tenant from this context only, never from the input.
  */
-export async function createContext(_request: Request): Promise<AppContext> {
-  return { tenantId: 'demo' };
+export async function createContext(request: Request): Promise<AppContext> {
+  return { tenantId: demoTenantOf(request) };
+}
+
+/**
+ * The tenant of a request: always `demo` here. The one place a real app reads its session, for
+ * tRPC and for the call-control routes alike.
+ */
+export function demoTenantOf(_request: Request): string | undefined {
+  return 'demo';
 }
 
 export const t = initTRPC.context<AppContext>().create({

@@ -1,8 +1,14 @@
 import { existsSync } from 'node:fs';
-import { createSimulator, type SimulatorProvider } from '@calltrack/simulator';
+import {
+  createProviderApi,
+  createSimulator,
+  type ProviderApi,
+  type SimulatorProvider,
+} from '@calltrack/simulator';
 import {
   browserRequired,
   chromiumPath,
+  freePort,
   launchTestBrowser,
   saveScreenshot,
 } from '@calltrack/test-utils';
@@ -22,15 +28,33 @@ const browserAvailable = existsSync(chromiumPath) || browserRequired;
 
 let app: NextApp;
 let browser: Browser | undefined;
+let providerApi: ProviderApi;
+const busyLead = '+14155550122';
 
 beforeAll(async () => {
-  app = await startNextApp();
+  // The simulated providers' APIs, for "Call Now": placed calls ring, connect (or are busy) and
+  // report to the app with signed webhooks, as the real providers would.
+  const port = await freePort();
+  const simulator = createSimulator({
+    target: `http://127.0.0.1:${port}`,
+    paths: webhookPaths,
+    speed: 10,
+    seed: 17,
+  });
+  providerApi = createProviderApi({
+    simulator,
+    outcome: (request) => (request.to === busyLead ? 'busy' : 'completed'),
+    talkDurationMs: 3_600_000,
+  });
+  const providerApiUrl = await providerApi.listen();
+  app = await startNextApp({ PROVIDER_API_URL: providerApiUrl }, port);
   if (browserAvailable) browser = await launchTestBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
   await app?.stop();
+  await providerApi?.close();
 });
 
 async function expectStatus(response: Promise<Response>, status: number): Promise<void> {
@@ -151,7 +175,7 @@ describe.skipIf(!browserAvailable)('the campaign page in Chromium', () => {
     await activeCall(page, script.callId).waitFor({ state: 'detached' });
     const popup = page.locator(`[data-testid="completion-popup"][data-call-id="${script.callId}"]`);
     await popup.waitFor();
-    expect(await popup.getByTestId('popup-status').textContent()).toBe('completed');
+    expect(await popup.getByTestId('popup-status').textContent()).toBe('Completed');
     expect(await popup.getByTestId('popup-duration').textContent()).toBe('1:05');
     await page.waitForFunction(
       (callId) =>
@@ -168,9 +192,14 @@ describe.skipIf(!browserAvailable)('the campaign page in Chromium', () => {
     // Twilio's recording callback comes after the end; the open popup picks it up.
     await send('recording');
     await popup.getByTestId('popup-recording').waitFor();
-    expect(await popup.getByTestId('popup-recording').getAttribute('href')).toMatch(
-      /^https:\/\/api\.twilio\.com\/.+\/Recordings\/RE/,
-    );
+    // Played through the app, never from the provider's URL (it needs the account's credentials).
+    const recordingHref = await popup.getByTestId('popup-recording').getAttribute('href');
+    expect(recordingHref).toBe(`/api/calls/${script.callId}/recording`);
+    const recording = await fetch(`${app.url}${recordingHref}`);
+    expect(recording.headers.get('content-type')).toBe('audio/wav');
+    expect(new TextDecoder().decode((await recording.arrayBuffer()).slice(0, 4))).toBe('RIFF');
+    expect(await page.content()).not.toContain('api.twilio.com');
+    expect((await fetch(`${app.url}/api/calls/CA-unknown/recording`)).status).toBe(404);
 
     // The campaign figures and the recent calls were loaded again through tRPC.
     await page.waitForFunction(
@@ -285,6 +314,94 @@ describe.skipIf(!browserAvailable)('the campaign page in Chromium', () => {
       .waitFor();
     await page.locator(`[data-testid="recent-call"][data-call-id="${script.callId}"]`).waitFor();
     await saveScreenshot(page, 'nextjs-after-reload');
+    await page.close();
+  });
+});
+
+describe.skipIf(!browserAvailable)('calling leads from the campaign page', () => {
+  const lead = (page: Page, id: string) =>
+    page.locator(`[data-testid="lead"][data-lead-id="${id}"]`);
+
+  it('Call Now: the call rings and connects with a toast while live; hang-up ends it with a popup and a refresh', async () => {
+    const page = await browser!.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${app.url}/?popupMs=20000`);
+    await page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
+    await lead(page, 'lead-1').waitFor();
+    // Readable and masked: a name, a company, the number with its middle hidden.
+    expect(await lead(page, 'lead-1').textContent()).toContain('Avery Chen');
+    expect(await lead(page, 'lead-1').getByTestId('lead-contact').textContent()).toMatch(
+      /^\+14\D+121$/,
+    );
+    expect(await page.content()).not.toContain('4155550121');
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { ownStatuses: string[] }).ownStatuses = seen;
+      new MutationObserver(() => {
+        const status = document
+          .querySelector<HTMLElement>('[data-testid="own-call-toast"]')
+          ?.getAttribute('data-status');
+        if (status && seen.at(-1) !== status) seen.push(status);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    const loadsBefore = Number(
+      await page.locator('[data-testid="campaign-stats"]').getAttribute('data-loads'),
+    );
+
+    await lead(page, 'lead-1').getByTestId('call-now').click();
+    const toast = page.getByTestId('own-call-toast');
+    await toast.waitFor();
+    expect(await toast.textContent()).toContain('Avery Chen');
+    const callId = (await toast.getAttribute('data-call-id'))!;
+    await page.locator(`[data-testid="own-call-toast"][data-status="in-progress"]`).waitFor();
+    const statuses = await page.evaluate(
+      () => (window as unknown as { ownStatuses: string[] }).ownStatuses,
+    );
+    expect(statuses).toContain('ringing');
+    const row = page.locator(`[data-testid="active-call"][data-call-id="${callId}"]`);
+    expect(await row.getByTestId('call-contact').textContent()).toMatch(/^\+14\D+121$/);
+    expect(await row.textContent()).toContain('Twilio');
+    expect(await lead(page, 'lead-1').getByTestId('call-now').isDisabled()).toBe(true);
+    await saveScreenshot(page, 'nextjs-call-now-live');
+
+    await toast.getByTestId('hang-up').click();
+    await toast.waitFor({ state: 'detached' });
+    const popup = page.locator(`[data-testid="completion-popup"][data-call-id="${callId}"]`);
+    await popup.waitFor();
+    expect(await popup.getByTestId('popup-status').textContent()).toBe('Completed');
+    await page.waitForFunction(
+      (before) =>
+        Number(
+          document.querySelector('[data-testid="campaign-stats"]')?.getAttribute('data-loads'),
+        ) > before,
+      loadsBefore,
+    );
+    await expect
+      .poll(() => lead(page, 'lead-1').getByTestId('lead-last-call').textContent())
+      .toMatch(/^Last call: Completed/);
+    expect(providerApi.countCalls({ to: '+14155550121' })).toBe(1);
+
+    // A busy lead counts as busy, not as failed.
+    const failedBefore = Number(await page.getByTestId('stat-failed').textContent());
+    await lead(page, 'lead-2').getByTestId('call-now').click();
+    await expect
+      .poll(() => lead(page, 'lead-2').getByTestId('lead-last-call').textContent(), {
+        timeout: 15_000,
+      })
+      .toBe('Last call: Busy');
+    await expect
+      .poll(async () => Number(await page.getByTestId('stat-busy').textContent()))
+      .toBe(1);
+    expect(Number(await page.getByTestId('stat-failed').textContent())).toBe(failedBefore);
+    await saveScreenshot(page, 'nextjs-call-now-ended');
+    await page.setViewportSize({ width: 390, height: 860 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    await saveScreenshot(page, 'nextjs-phone');
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -49,11 +49,14 @@ export async function buildIfMissing(): Promise<void> {
 }
 
 /**
- * Starts `next start` on a free loopback port, in memory (no `REDIS_URL`) unless `env` says
+ * Starts `next start` on `port` (default: a free loopback port), in memory (no `REDIS_URL`) unless `env` says
  * otherwise, and resolves once it accepts requests.
  */
-export async function startNextApp(env: Record<string, string> = {}): Promise<NextApp> {
-  const port = await freePort();
+export async function startNextApp(
+  env: Record<string, string> = {},
+  port?: number,
+): Promise<NextApp> {
+  port ??= await freePort();
   let output = '';
   let onOutput = (): void => {};
   const child = runNext(

@@ -1,7 +1,9 @@
+import type { CallControl } from '@calltrack/core';
 import { demoCredentials } from '@calltrack/simulator';
 import { createDemoApp, type DemoApp, type DemoAppOptions } from '../create-demo-app';
+import { type DemoProviders, startDemoProviders } from '../start-demo-providers';
 
-const running = new Set<DemoApp>();
+const running = new Set<{ close(): Promise<void> }>();
 
 /** Starts the example app on a free loopback port, with the simulator's credentials. */
 export async function startDemoApp(
@@ -17,9 +19,31 @@ export async function startDemoApp(
   return Object.assign(demo, { url });
 }
 
-/** Closes every app {@link startDemoApp} started; for `afterEach`. */
+/**
+ * Starts the app as `npm start` runs it: with the simulated providers (their webhooks, and their
+ * APIs behind click-to-call and hang-up). The simulator is not started: call
+ * `providers.simulator.start()` for inbound traffic.
+ */
+export async function startConsoleApp(
+  options: Partial<DemoAppOptions> & {
+    providers?: Parameters<typeof startDemoProviders>[1];
+  } = {},
+): Promise<DemoApp & { url: string; providers: DemoProviders }> {
+  let adapters: Readonly<Record<string, CallControl>> | undefined;
+  const { providers: providerOptions, ...appOptions } = options;
+  const demo = await startDemoApp({
+    callControl: (_principal, provider) => adapters?.[provider],
+    ...appOptions,
+  });
+  const providers = await startDemoProviders(demo.url, providerOptions);
+  running.add(providers);
+  adapters = providers.callControl;
+  return Object.assign(demo, { providers });
+}
+
+/** Closes every app (and simulated provider) the helpers started; for `afterEach`. */
 export async function stopDemoApps(): Promise<void> {
-  const apps = [...running];
+  const apps = [...running].reverse();
   running.clear();
-  await Promise.all(apps.map((demo) => demo.close()));
+  for (const app of apps) await app.close();
 }

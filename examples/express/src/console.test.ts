@@ -1,0 +1,323 @@
+import { join } from 'node:path';
+import { launchTestBrowser, saveScreenshot, screenshotDirectory } from '@calltrack/test-utils';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
+
+// Headless Debian Chromium against the console as `npm start` runs it: the real app, the
+// simulator's webhooks and its provider APIs behind click-to-call and hang-up.
+const browser = await launchTestBrowser();
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+const customer = '+14155550123';
+
+/** Opens a page of the app; page errors fail the test. */
+async function openPage(url: string, width = 1400) {
+  const context = await (browser as Browser).newContext({
+    viewport: { width, height: 900 },
+    reducedMotion: 'reduce',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(url);
+  return { page, errors, close: () => context.close() };
+}
+
+const connected = (page: Page) =>
+  page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
+
+/** Records every status each call row shows, so a test can tell it rang before it connected. */
+const watchRowStatuses = (page: Page) =>
+  page.evaluate(() => {
+    const seen: Record<string, string[]> = {};
+    (window as unknown as { seenStatuses: typeof seen }).seenStatuses = seen;
+    const record = () => {
+      for (const row of document.querySelectorAll<HTMLElement>('tr[data-call-id]')) {
+        seen[row.dataset.callId!] ??= [];
+        const list = seen[row.dataset.callId!]!;
+        const status = row.dataset.status ?? '';
+        if (list.at(-1) !== status) list.push(status);
+      }
+    };
+    new MutationObserver(record).observe(document.getElementById('call-rows')!, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-status'],
+    });
+  });
+
+describe.skipIf(!browser)('the operations console in Chromium', () => {
+  afterEach(stopDemoApps);
+
+  it('places a call with click-to-call (it appears, rings, connects) and hangs it up', async () => {
+    const demo = await startConsoleApp({
+      providers: {
+        simulator: { speed: 4, seed: 5 },
+        providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+      },
+    });
+    const { page, errors, close } = await openPage(`${demo.url}/?popupMs=60000`);
+    await connected(page);
+    await watchRowStatuses(page);
+
+    await page.getByTestId('click-to-call').waitFor();
+    await page.getByTestId('dial-to').fill('not a number');
+    await page.getByTestId('dial-submit').click();
+    expect(await page.getByTestId('dial-message').textContent()).toContain('international form');
+
+    await page.getByTestId('dial-to').fill(customer);
+    await page.getByTestId('dial-line').selectOption({ label: 'Twilio · North (…0100)' });
+    await page.getByTestId('dial-submit').click();
+    await page.locator('[data-testid="dial-message"].is-ok').waitFor();
+    const callId = (await page.getByTestId('dial-form').getAttribute('data-last-call-id'))!;
+    expect(callId).toMatch(/^CA/);
+
+    const row = page.locator(`tr[data-call-id="${callId}"]`);
+    await page.locator(`tr[data-call-id="${callId}"][data-status="in-progress"]`).waitFor();
+    const statuses = await page.evaluate(
+      (id) => (window as unknown as { seenStatuses: Record<string, string[]> }).seenStatuses[id],
+      callId,
+    );
+    expect(statuses).toContain('ringing');
+    expect(statuses?.at(-1)).toBe('in-progress');
+    expect(await row.getByTestId('call-contact').textContent()).toBe('+14••••••123');
+    expect(await page.getByTestId('global-count').textContent()).not.toBe('0');
+    await saveScreenshot(page, 'console-click-to-call-live');
+
+    // The global counter's dropdown lists it.
+    await page.getByTestId('global-counter').click();
+    await page.locator(`[data-testid="counter-call"][data-call-id="${callId}"]`).waitFor();
+    await saveScreenshot(page, 'console-counter-dropdown');
+    await page.getByTestId('global-counter').click();
+
+    // Hang up: the button only asks; the row leaves when the provider's webhook says so.
+    await row.getByTestId('hangup').click();
+    await row.waitFor({ state: 'detached' });
+    const recent = page.locator(`[data-testid="recent-call"][data-call-id="${callId}"]`);
+    await recent.waitFor();
+    expect(await recent.locator('.pill').textContent()).toBe('Completed');
+    expect(await demo.tracker.getCall('demo', callId)).toMatchObject({
+      status: 'completed',
+      active: false,
+    });
+    expect(demo.providers.providerApi.countCalls({ to: customer })).toBe(1);
+    await saveScreenshot(page, 'console-hung-up');
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('shows alerts the simulator causes, charts with data, and the call drawer', async () => {
+    const demo = await startConsoleApp({
+      providers: {
+        simulator: { speed: 30, seed: 11, rate: 6, maxActiveCalls: 12 },
+      },
+    });
+    const { page, errors, close } = await openPage(`${demo.url}/?popupMs=60000`);
+    await connected(page);
+    demo.providers.simulator.start();
+
+    // More than 6 calls at once trips the concurrency alert of the demo's rules.
+    await page.locator('[data-testid="alert"][data-type="alert.concurrency_exceeded"]').waitFor();
+    // The busiest branch tile pulses; a click filters the table to it.
+    const busy = page.locator('[data-testid="branch-count"].is-busy').first();
+    const branch = (await busy.getAttribute('data-branch'))!;
+    await busy.click();
+    await page.getByTestId('branch-filter').waitFor();
+    const branches = await page
+      .locator('tr[data-testid="call-row"] [data-testid="call-branch"]')
+      .allTextContents();
+    expect(branches.length).toBeGreaterThan(0);
+    expect(new Set(branches)).toEqual(new Set([branch.charAt(0).toUpperCase() + branch.slice(1)]));
+    await busy.click();
+
+    // Calls end; the analytics reload and every chart draws something.
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('[data-kpi="ended"]')?.textContent) >= 8 &&
+        [...document.querySelectorAll<HTMLCanvasElement>('canvas[data-chart]')].every(
+          (canvas) => Number(canvas.dataset.points) > 0,
+        ),
+      undefined,
+      { timeout: 45_000 },
+    );
+    // The active calls are newest first by start time.
+    const starts = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('tr[data-call-id]')].map(
+        (row) => row.querySelector('[data-testid="call-started"]')?.textContent ?? '',
+      ),
+    );
+    expect(starts).toEqual([...starts].sort().reverse());
+    await saveScreenshot(page, 'console-alerts-and-charts');
+    const rendered = await page.locator('canvas[data-chart="calls-per-hour"]').boundingBox();
+    expect(rendered!.height).toBeGreaterThan(100);
+
+    // The drawer of an ended Retell call: timeline, transcript, analysis.
+    let retellId: string | undefined;
+    await expect
+      .poll(
+        async () => {
+          const { calls } = (await (
+            await fetch(`${demo.url}/api/calls/recent?limit=100`)
+          ).json()) as {
+            calls: { callId: string; provider: string; durationMs?: number; analysis?: unknown }[];
+          };
+          retellId = calls.find(
+            (call) => call.provider === 'retell' && (call.durationMs ?? 0) > 0 && call.analysis,
+          )?.callId;
+          return retellId;
+        },
+        { timeout: 45_000, interval: 500 },
+      )
+      .toBeDefined();
+    // Any call's details open from the URL (#call=<id>), as from a row, the counter or an alert.
+    await page.evaluate((id) => {
+      location.hash = `call=${id}`;
+    }, retellId);
+    const drawer = page.locator(
+      `[data-testid="call-drawer"][data-call-id="${retellId}"][data-loaded]`,
+    );
+    await drawer.waitFor();
+    await drawer.getByTestId('drawer-transcript-section').waitFor();
+    expect(await drawer.getByTestId('drawer-transcript').textContent()).toMatch(/Agent: /);
+    expect(await drawer.getByTestId('drawer-analysis-section').isVisible()).toBe(true);
+    const types = await drawer
+      .locator('[data-testid="timeline-item"]')
+      .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.type));
+    expect(types).toEqual(expect.arrayContaining(['call.answered', 'call.ended', 'call.analyzed']));
+    await saveScreenshot(page, 'console-call-drawer-retell');
+    await drawer.getByTestId('drawer-close').click();
+    await page.locator('[data-testid="call-drawer"].is-open').waitFor({ state: 'detached' });
+    await demo.providers.simulator.stop({ abort: true });
+    expect(errors).toEqual([]);
+    await close();
+  }, 90_000);
+
+  it('shows a machine-answered call as voicemail, plays its recording through the app, and fits a phone', async () => {
+    const demo = await startConsoleApp({
+      providers: {
+        simulator: { speed: 10, seed: 9, rate: 2, maxActiveCalls: 6 },
+        providerApi: { outcome: 'voicemail' },
+      },
+    });
+    const { page, errors, close } = await openPage(`${demo.url}/?popupMs=60000`);
+    await connected(page);
+    const placed = await page.evaluate(() =>
+      fetch('/api/calls', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ provider: 'twilio', to: '+14155550177', requestId: 'vm-1' }),
+      }).then((response) => response.json()),
+    );
+    const callId = placed.call.callId as string;
+    const recent = page.locator(`[data-testid="recent-call"][data-call-id="${callId}"]`);
+    await recent.waitFor();
+    // Twilio's answering-machine detection said machine: not "Completed" with a talk time.
+    await page
+      .locator(`[data-testid="recent-call"][data-call-id="${callId}"][data-display="machine"]`)
+      .waitFor();
+    expect(await recent.locator('.pill').textContent()).toBe('Voicemail');
+    expect(await recent.locator('.recent-duration').textContent()).toBe('voicemail');
+    const popup = page.locator(`[data-testid="completed-popup"][data-call-id="${callId}"]`);
+    expect(await popup.getByTestId('popup-status').textContent()).toBe('Voicemail');
+
+    // The drawer: answered by a machine, and the recording plays from the app's own route.
+    await page.evaluate((id) => {
+      location.hash = `call=${id}`;
+    }, callId);
+    const drawer = page.locator(
+      `[data-testid="call-drawer"][data-call-id="${callId}"][data-loaded]`,
+    );
+    await drawer.waitFor();
+    expect(await drawer.getByTestId('drawer-facts').textContent()).toContain('machine');
+    await drawer.getByTestId('drawer-recording-section').waitFor();
+    const source = await drawer.getByTestId('drawer-recording').getAttribute('src');
+    expect(source).toBe(`/api/calls/${callId}/recording`);
+    const played = await page.evaluate(async (src) => {
+      const audio = document.querySelector<HTMLAudioElement>('[data-testid="drawer-recording"]')!;
+      await new Promise((resolve, reject) => {
+        audio.addEventListener('loadedmetadata', resolve, { once: true });
+        audio.addEventListener('error', () => reject(new Error('audio error')), { once: true });
+        audio.preload = 'metadata';
+        audio.load();
+      });
+      const response = await fetch(src);
+      return { type: response.headers.get('content-type'), duration: audio.duration };
+    }, source!);
+    expect(played.type).toBe('audio/wav');
+    expect(played.duration).toBeGreaterThan(0);
+    const timeline = await drawer
+      .locator('[data-testid="timeline-item"]')
+      .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.type));
+    expect(timeline).toEqual(expect.arrayContaining(['call.machine_detection', 'call.recording']));
+    await saveScreenshot(page, 'console-call-drawer-voicemail');
+    await close();
+
+    // A phone: nothing scrolls sideways, the notifications sit in a bar below the calls.
+    demo.providers.simulator.start();
+    const phone = await openPage(`${demo.url}/?popupMs=60000`, 390);
+    await connected(phone.page);
+    await phone.page.getByTestId('call-row').nth(2).waitFor();
+    await phone.page.getByTestId('completed-popup').first().waitFor({ timeout: 30_000 });
+    expect(
+      await phone.page.evaluate(() => document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(390);
+    await saveScreenshot(phone.page, 'console-phone');
+    // What a phone shows at once (a full-page shot draws the fixed bar mid-page).
+    await phone.page.screenshot({ path: join(screenshotDirectory, 'console-phone-viewport.png') });
+    await phone.page.getByTestId('call-row').first().click();
+    await phone.page.locator('[data-testid="call-drawer"][data-loaded]').waitFor();
+    await phone.page.screenshot({ path: join(screenshotDirectory, 'console-phone-drawer.png') });
+    await demo.providers.simulator.stop({ abort: true });
+    expect([...errors, ...phone.errors]).toEqual([]);
+    await phone.close();
+  }, 60_000);
+
+  it('shows the webhooks page: the endpoint, its attempts with status, and resend', async () => {
+    const demo = await startConsoleApp({
+      webhooks: { failEvery: 3 },
+      providers: { simulator: { speed: 40, seed: 4, rate: 4, maxActiveCalls: 6 } },
+    });
+    demo.providers.simulator.start();
+    const { page, errors, close } = await openPage(`${demo.url}/webhooks.html?refreshMs=500`);
+    const endpoint = page.getByTestId('endpoint').first();
+    await endpoint.waitFor();
+    expect(await endpoint.textContent()).toContain('/demo-receiver');
+    // Deliveries succeed, and every third is answered 503 (and retried).
+    await page.locator('[data-testid="attempt"][data-status="failed"]').first().waitFor();
+    await page.locator('[data-testid="attempt"][data-status="succeeded"]').first().waitFor();
+    expect(
+      await page
+        .locator('[data-testid="attempt"][data-status="failed"] [data-testid="attempt-status"]')
+        .first()
+        .textContent(),
+    ).toBe('503');
+    await demo.providers.simulator.stop({ abort: true });
+
+    // Resend a delivered message: one more attempt, triggered by the resend.
+    const row = page.locator('[data-testid="attempt"][data-status="succeeded"]').first();
+    const messageId = (await row.getAttribute('data-message-id'))!;
+    await row.getByTestId('resend').click();
+    await page.locator('[data-testid="attempts-message"].is-ok').waitFor();
+    await page
+      .locator(`[data-testid="attempt"][data-message-id="${messageId}"]`, { hasText: 'resend' })
+      .first()
+      .waitFor();
+    await saveScreenshot(page, 'webhooks-page');
+    await page.setViewportSize({ width: 390, height: 900 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    await saveScreenshot(page, 'webhooks-page-phone');
+    expect(errors).toEqual([]);
+    await close();
+  });
+});

@@ -1,0 +1,33 @@
+import { getCallControlHandler } from '../../../../server/call-control-handler';
+import { serveRecording } from '../../../../server/recording-handler';
+import { demoTenantOf } from '../../../../server/trpc';
+
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+/**
+ * The tracker's API under `/api/calls`: `POST /api/calls` places a call (what "Call Now" sends,
+ * through `useCallControl`), `POST /api/calls/:id/terminate` ends one, and the `GET` read routes.
+ * Bad input is a 400, another tenant's call a 404, a provider's refusal a 422 or 502.
+ * `GET /api/calls/:id/recording` plays a call's recording through the app.
+ */
+async function handle(request: Request): Promise<Response> {
+  const recording = /^\/api\/calls\/([^/]+)\/recording$/.exec(new URL(request.url).pathname);
+  if (recording && request.method === 'GET') {
+    const tenantId = demoTenantOf(request);
+    if (!tenantId) return Response.json({ error: { code: 'unauthorized' } }, { status: 401 });
+    let callId: string;
+    try {
+      callId = decodeURIComponent(recording[1]!);
+    } catch {
+      return Response.json({ error: { code: 'invalid_argument' } }, { status: 400 });
+    }
+    return serveRecording(tenantId, callId);
+  }
+  // Twilio's status callbacks come back to the origin the page was served from.
+  const host = request.headers.get('host');
+  const url = new URL(request.url);
+  return getCallControlHandler(`${url.protocol}//${host ?? url.host}`)(request);
+}
+
+export { handle as GET, handle as POST };

@@ -1,0 +1,54 @@
+import { getCallTrackServer } from './calltrack-server';
+import { synthesizeDemoRecording } from './synthesize-demo-recording';
+
+const audioTypes = /^audio\/[a-z0-9.+-]+$/i;
+const json = (status: number, code: string, message: string) =>
+  Response.json({ error: { code, message } }, { status });
+
+/**
+ * `GET /api/calls/:callId/recording`: the call's recording, through the app. The provider's URL
+ * (Twilio's needs the account's Basic auth) stays on the server; the call is looked up in the
+ * browser's own tenant (another tenant's is a 404, like an unknown one); only audio is passed on.
+ * With the demo accounts the simulated calls' URLs hold nothing, so a stand-in is synthesized;
+ * with `TWILIO_ACCOUNT_SID` set, Twilio's recordings are fetched (https only).
+ */
+export async function serveRecording(tenantId: string, callId: string): Promise<Response> {
+  if (callId === '' || callId.length > 256) {
+    return json(400, 'invalid_argument', 'The call id is missing or too long.');
+  }
+  const call = await getCallTrackServer().tracker.getCall(tenantId, callId);
+  if (call === undefined) return json(404, 'not_found', 'No such call.');
+  if (call.recordingUrl === undefined) {
+    return json(404, 'not_found', 'This call has no recording (yet).');
+  }
+  const accountSid = process.env.TWILIO_ACCOUNT_SID;
+  if (!accountSid) {
+    return new Response(synthesizeDemoRecording(call.recordingDurationMs ?? 15_000), {
+      headers: { 'content-type': 'audio/wav', 'cache-control': 'private, max-age=300' },
+    });
+  }
+  const url = new URL(call.recordingUrl);
+  if (url.protocol !== 'https:') return json(502, 'recording_unavailable', 'Not an https URL.');
+  const headers = new Headers();
+  if (url.hostname === 'api.twilio.com') {
+    const token = process.env.TWILIO_AUTH_TOKEN ?? '';
+    headers.set(
+      'authorization',
+      `Basic ${Buffer.from(`${accountSid}:${token}`).toString('base64')}`,
+    );
+    if (!/\.(mp3|wav)$/.test(url.pathname)) url.pathname += '.mp3';
+  }
+  try {
+    const upstream = await fetch(url, { headers, signal: AbortSignal.timeout(15_000) });
+    const type = (upstream.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    if (!upstream.ok || !audioTypes.test(type) || upstream.body === null) {
+      await upstream.body?.cancel();
+      return json(502, 'recording_unavailable', 'The provider did not hand over the recording.');
+    }
+    return new Response(upstream.body, {
+      headers: { 'content-type': type, 'cache-control': 'private, max-age=300' },
+    });
+  } catch {
+    return json(502, 'recording_unavailable', 'The provider did not hand over the recording.');
+  }
+}
