@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
+import type { CallControl } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { demoLines } from '@calltrack/simulator';
@@ -28,6 +29,7 @@ import {
   type CallTimelineRecorder,
   createCallTimelineRecorder,
 } from './create-call-timeline-recorder';
+import { createDemoDialer, type DemoDialer } from './create-demo-dialer';
 import { createDemoWebhooks, type DemoWebhooks } from './create-demo-webhooks';
 import { createRecordingHandler } from './create-recording-handler';
 import { demoAlertRules } from './demo-alert-rules';
@@ -78,6 +80,11 @@ export interface DemoAppOptions {
   fetchRecording?: FetchRecording;
   /** Outbound webhooks (see `createDemoWebhooks`): default on; `false` leaves them out. */
   webhooks?: { failEvery?: number; retrySchedule?: readonly number[] } | false;
+  /**
+   * The leads page's auto-dialer (`createDemoDialer`): the Twilio `CallControl` it dials with,
+   * read at each dial. Without it the leads page says it needs the simulated providers.
+   */
+  dialerCallControl?: () => CallControl | undefined;
 }
 
 /** The running pieces, for main.ts and the tests. */
@@ -89,6 +96,8 @@ export interface DemoApp {
   tracker: CallTracker;
   /** The console's outbound webhooks (undefined with `webhooks: false`). */
   webhooks: DemoWebhooks | undefined;
+  /** The leads page's dialer (undefined without `dialerCallControl`). */
+  dialer: DemoDialer | undefined;
   /** The call timelines the detail drawer shows. */
   timelines: CallTimelineRecorder;
   /** Listens on `port` (0: any free port) and resolves with the base URL. */
@@ -135,6 +144,10 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     options.webhooks === false
       ? undefined
       : createDemoWebhooks({ bus, logger, ...options.webhooks });
+  const dialer =
+    options.dialerCallControl === undefined
+      ? undefined
+      : createDemoDialer({ bus, control: options.dialerCallControl, logger });
 
   const onWebhookError = (provider: string) => (error: unknown) =>
     logger.warn(`${provider} webhook: ${error instanceof Error ? error.message : String(error)}`);
@@ -197,6 +210,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       lines,
       callControl: options.callControl !== undefined,
       webhooks: webhooks !== undefined,
+      dialer: dialer !== undefined,
     });
   });
 
@@ -229,6 +243,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     }),
   );
   if (webhooks) app.use(webhooks.router);
+  if (dialer) app.use(dialer.router); // the leads page: /api/dialer/*, /demo-leads.json
   // Chart.js, served from node_modules: the console fetches nothing from the internet.
   app.use('/vendor/chart.js', express.static(chartJsDirectory, { index: false }));
 
@@ -257,10 +272,12 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     authenticate: authenticateDemoUser,
     onError: (error) => logger.error('calltrack socket.io:', error),
   });
+  dialer?.attach(io);
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     await socketHandle.close();
+    await dialer?.close();
     await webhooks?.close();
     await timelines.close();
     await tracker.stop();
@@ -286,6 +303,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     bus,
     tracker,
     webhooks,
+    dialer,
     timelines,
     async listen(port, host) {
       await new Promise<void>((resolve, reject) => {

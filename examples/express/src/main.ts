@@ -4,6 +4,7 @@
 import type { CallControl } from '@calltrack/core';
 import { Redis } from 'ioredis';
 import { createDemoApp } from './create-demo-app';
+import { demoLeadCalls } from './demo-leads';
 import { createProviderRecordingFetcher } from './fetch-provider-recording';
 import { readDemoConfig } from './read-demo-config';
 import { type DemoProviders, startDemoProviders } from './start-demo-providers';
@@ -26,7 +27,12 @@ if (config.redisUrl) {
 let callControl: Readonly<Record<string, CallControl>> | undefined;
 const demo = createDemoApp({
   credentials: config.credentials,
-  ...(config.simulate ? { callControl: (_principal, provider) => callControl?.[provider] } : {}),
+  ...(config.simulate
+    ? {
+        callControl: (_principal, provider) => callControl?.[provider],
+        dialerCallControl: () => callControl?.twilio, // the leads page dials through Twilio
+      }
+    : {}),
   ...(config.twilioAccountSid
     ? {
         fetchRecording: createProviderRecordingFetcher({
@@ -66,6 +72,7 @@ console.log(
 );
 console.log(`  console    ${url}/  (Socket.IO: ${url}/?transport=socket.io)`);
 console.log(`  webhooks   ${url}/webhooks.html (outbound: endpoints, attempts, resend)`);
+if (config.simulate) console.log(`  leads      ${url}/leads.html (the auto-dialer)`);
 console.log(`  providers  POST ${url}/webhooks/twilio | /webhooks/retell | /webhooks/callerdesk`);
 console.log(`  read API   GET  ${url}/api/calls/active, ${url}/api/calls/active/count`);
 console.log(`  events     GET  ${url}/api/events (SSE)`);
@@ -74,6 +81,7 @@ let providers: DemoProviders | undefined;
 if (config.simulate) {
   // Loopback: the simulator signs the URL it posts to, and the app checks that same URL.
   providers = await startDemoProviders(`http://127.0.0.1:${port}`, {
+    providerApi: demoLeadCalls,
     simulator: {
       rate: config.simulatorRate,
       // Calls last minutes, as real ones do; the cap keeps the dashboard readable.
