@@ -2,7 +2,14 @@
 // The list comes from the dialer's HTTP route (GET /api/dialer/leads); the live stages from the
 // dialer's Socket.IO namespace (/dialer): call:started, call:status_updated, call:completed and
 // dialer:lead_skipped / run_started / run_finished, for this user's leads only.
-import { formatTime, maskPhoneNumber, requestJson, statusLabel } from './format.js';
+import { maskPhoneNumber, requestJson, statusLabel } from './format.js';
+
+const clock = (date, timeZone) =>
+  date.toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(timeZone ? { timeZone } : {}),
+  });
 
 const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
 
@@ -71,11 +78,7 @@ function stageOf(lead) {
 function zoneCell(timeZone) {
   if (!timeZone) return '—';
   try {
-    const local = new Date().toLocaleTimeString('en-GB', {
-      timeZone,
-      hour: '2-digit',
-      minute: '2-digit',
-    });
+    const local = clock(new Date(), timeZone);
     return `${timeZone.replaceAll('_', ' ')} · ${local}`;
   } catch {
     return timeZone;
@@ -86,12 +89,13 @@ function details(lead, stage) {
   if (stage === 'skipped') return reasonLabels[lead.skipReason] ?? lead.skipReason;
   if (stage === 'completed') {
     const outcome = lead.callOutcome ?? live.get(lead.leadId)?.outcome;
-    const when = lead.lastAttemptAt ? ` · called at ${formatTime(lead.lastAttemptAt)}` : '';
-    return `${outcome ? statusLabel(outcome) : 'Done'}${when}`;
+    const when = lead.lastAttemptAt ? ` · called at ${clock(new Date(lead.lastAttemptAt))}` : '';
+    const label = outcome === 'completed' ? 'Answered' : outcome ? statusLabel(outcome) : 'Done';
+    return `${label}${when}`;
   }
   if (stage === 'orphaned') return 'The call may have been placed: review before calling again';
   if (stage === 'unknown') return 'Waiting for the provider to confirm the call';
-  if (lead.lastAttemptAt) return `Called at ${formatTime(lead.lastAttemptAt)}`;
+  if (lead.lastAttemptAt) return `Called at ${clock(new Date(lead.lastAttemptAt))}`;
   return '';
 }
 
@@ -215,14 +219,18 @@ const liveStageOf = (status) =>
   status === 'ringing' ? 'ringing' : status === 'in-progress' ? 'in-progress' : 'dialing';
 
 let socket;
-/** The seed's trigger: `leads:fetched` starts a run, or schedules one follow-up run. */
-function triggerRun() {
+/**
+ * The seed's trigger: `leads:fetched` starts a run, or schedules one follow-up run. `before`:
+ * what to say first (what loading the list did).
+ */
+function triggerRun(before = '') {
   return new Promise((resolve) => {
     socket.timeout(10_000).emit('leads:fetched', {}, (error, answer) => {
-      if (error) setMessage('The server did not answer.', 'error');
-      else if (!answer.ok) setMessage(answer.error.message, 'error');
-      else if (answer.outcome === 'started') setMessage('Run started.');
-      else setMessage('A run is already going: one follow-up run is scheduled after it.');
+      const say = (text, kind) => setMessage(`${before}${text}`, kind);
+      if (error) say('The server did not answer.', 'error');
+      else if (!answer.ok) say(answer.error.message, 'error');
+      else if (answer.outcome === 'started') say('Run started.');
+      else say('A run is already going: one follow-up run is scheduled after it.');
       resolve(answer);
     });
   });
@@ -255,15 +263,14 @@ function connect() {
     $('run-state').dataset.state = 'running';
   });
   socket.on('dialer:run_finished', (run) => {
-    const parts = [`${run.placed} calls placed`, `${run.skipped} leads skipped`];
+    const parts = [
+      run.placed ? `${run.placed} calls placed` : 'no new calls',
+      `${run.skipped} leads skipped`,
+    ];
     if (run.notClaimed) parts.push(`${run.notClaimed} already being called`);
     let text = `Last run: ${parts.join(', ')}.`;
     if (run.nextRetryAt) {
-      const at = new Date(run.nextRetryAt).toLocaleTimeString([], {
-        hour: '2-digit',
-        minute: '2-digit',
-      });
-      text += ` A skipped lead's calling hours open at ${at}.`;
+      text += ` A skipped lead's calling hours open at ${clock(new Date(run.nextRetryAt))}.`;
     }
     $('run-state').textContent = text;
     $('run-state').dataset.state = 'finished';
@@ -277,8 +284,8 @@ async function loadDemoLeads() {
     method: 'POST',
     body: JSON.stringify({ leads: demoLeads }),
   });
-  setMessage(`${added} leads added${existing ? `, ${existing} already in the list` : ''}.`);
   await loadLeads();
+  return `${added} leads added${existing ? `, ${existing} already in the list` : ''}. `;
 }
 
 async function main() {
@@ -294,8 +301,7 @@ async function main() {
   connect();
   $('load-demo-leads').addEventListener('click', async () => {
     try {
-      await loadDemoLeads();
-      await triggerRun();
+      await triggerRun(await loadDemoLeads());
     } catch (error) {
       setMessage(error.message, 'error');
     }
