@@ -251,7 +251,9 @@ describe('the Express example over HTTP', () => {
       // No call control given: the console hides its buttons, and the routes are not there.
       callControl: false,
       webhooks: true,
+      dialer: false, // nor the leads page's dialer
     });
+    expect((await fetch(`${demo.url}/api/dialer/leads`)).status).toBe(404);
     expect((await fetch(`${demo.url}/api/calls`, { method: 'POST', body: '{}' })).status).toBe(404);
     const chart = await fetch(`${demo.url}/vendor/chart.js/chart.umd.min.js`);
     expect(chart.status).toBe(200);

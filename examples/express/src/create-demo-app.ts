@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
+import type { CallControl } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
+import { createPresence, type Presence } from '@calltrack/presence';
+import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { demoLines } from '@calltrack/simulator';
 import { attachCallTrack, type CallTrackSocketHandle } from '@calltrack/socket.io';
@@ -24,12 +27,16 @@ import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { Server as SocketIoServer } from 'socket.io';
 import { authenticateDemoUser } from './authenticate-demo-user';
+import { type CallRouter, createCallRouter } from './create-call-router';
 import {
   type CallTimelineRecorder,
   createCallTimelineRecorder,
 } from './create-call-timeline-recorder';
+import { createDemoDialer, type DemoDialer } from './create-demo-dialer';
 import { createDemoWebhooks, type DemoWebhooks } from './create-demo-webhooks';
+import { createPresenceRoutes } from './create-presence-routes';
 import { createRecordingHandler } from './create-recording-handler';
+import { createVoiceRoutingHandler } from './create-voice-routing-handler';
 import { demoAlertRules } from './demo-alert-rules';
 import type { FetchRecording } from './fetch-provider-recording';
 import { resolveDemoTenant, resolveKnownCallTenant } from './resolve-demo-tenant';
@@ -78,6 +85,11 @@ export interface DemoAppOptions {
   fetchRecording?: FetchRecording;
   /** Outbound webhooks (see `createDemoWebhooks`): default on; `false` leaves them out. */
   webhooks?: { failEvery?: number; retrySchedule?: readonly number[] } | false;
+  /**
+   * The leads page's auto-dialer (`createDemoDialer`): the Twilio `CallControl` it dials with,
+   * read at each dial. Without it the leads page says it needs the simulated providers.
+   */
+  dialerCallControl?: () => CallControl | undefined;
 }
 
 /** The running pieces, for main.ts and the tests. */
@@ -89,6 +101,12 @@ export interface DemoApp {
   tracker: CallTracker;
   /** The console's outbound webhooks (undefined with `webhooks: false`). */
   webhooks: DemoWebhooks | undefined;
+  /** Agents' presence: the console's own user (over SSE and Socket.IO) and the simulated agents. */
+  presence: Presence;
+  /** Incoming-call routing to available agents (`POST /webhooks/twilio/voice`). */
+  callRouter: CallRouter;
+  /** The leads page's dialer (undefined without `dialerCallControl`). */
+  dialer: DemoDialer | undefined;
   /** The call timelines the detail drawer shows. */
   timelines: CallTimelineRecorder;
   /** Listens on `port` (0: any free port) and resolves with the base URL. */
@@ -130,11 +148,29 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   });
   tracker.start(); // stale-call reaper and the call.ended outbox, on an unref()ed timer
   const tenantId = authenticateDemoUser().tenantId;
+  // Presence heartbeats on the transports' keepalives (SSE every 15 s, Socket.IO pings every
+  // 25 s), so no timer of its own; `calls` makes an agent on a call busy.
+  const presence = createPresence({
+    bus,
+    autoHeartbeat: false,
+    heartbeatIntervalMs: 25_000,
+    calls: tracker,
+    ...(options.redis
+      ? { store: createRedisPresenceStore({ redis: options.redis, prefix: `${prefix}:presence` }) }
+      : {}),
+    logger: { warn: (message) => logger.warn(`presence: ${message}`), error: logger.error },
+  });
+  presence.start(); // the sweeper
+  const callRouter = createCallRouter({ presence });
   const timelines = createCallTimelineRecorder({ bus, tenantId });
   const webhooks =
     options.webhooks === false
       ? undefined
       : createDemoWebhooks({ bus, logger, ...options.webhooks });
+  const dialer =
+    options.dialerCallControl === undefined
+      ? undefined
+      : createDemoDialer({ bus, control: options.dialerCallControl, logger });
 
   const onWebhookError = (provider: string) => (error: unknown) =>
     logger.warn(`${provider} webhook: ${error instanceof Error ? error.message : String(error)}`);
@@ -143,8 +179,18 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     authToken: credentials.twilioAuthToken,
     sink: tracker,
     // Status callbacks carry both numbers; recording and AMD callbacks carry only the CallSid.
-    resolveTenant: ({ to, from, callSid }) =>
-      resolveDemoTenant(to, from) ?? resolveKnownCallTenant(tracker, callSid),
+    resolveTenant: async ({ to, from, callSid, direction }) => {
+      const tenant =
+        resolveDemoTenant(to, from) ?? (await resolveKnownCallTenant(tracker, callSid));
+      if (tenant === null || callSid === undefined) return tenant;
+      // An inbound call the voice webhook routed carries its agent. The simulator plays Twilio
+      // without fetching the voice URL, so its inbound calls are routed at their first webhook.
+      if (direction === 'inbound' && !callRouter.hasRouted(callSid)) {
+        await callRouter.route(tenant.tenantId, callSid).catch(() => undefined);
+      }
+      const agentId = callRouter.agentOf(callSid);
+      return agentId === undefined ? tenant : { ...tenant, agentId };
+    },
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     onError: onWebhookError('twilio'),
   });
@@ -167,6 +213,18 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
 
   // Webhooks first, before any body parser: the signatures cover the raw body. If your app
   // needs express.json() for its own routes, mount it below these three.
+  // The number's voice URL: TwiML that rings an available agent, or voicemail.
+  app.post(
+    '/webhooks/twilio/voice',
+    toNodeHandler(
+      createVoiceRoutingHandler({
+        router: callRouter,
+        authToken: credentials.twilioAuthToken,
+        ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+        onError: (error) => logger.error('voice routing:', error),
+      }),
+    ),
+  );
   app.post('/webhooks/twilio', toNodeHandler(twilioWebhook));
   app.post('/webhooks/retell', toNodeHandler(retellWebhook));
   app.all('/webhooks/callerdesk', toNodeHandler(callerDeskWebhook)); // CallerDesk GETs or POSTs
@@ -177,6 +235,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     createSseNodeHandler({
       bus,
       tracker,
+      presence,
       authenticate: authenticateDemoUser,
       onError: (error) => logger.error('calltrack sse:', error),
     }),
@@ -197,6 +256,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       lines,
       callControl: options.callControl !== undefined,
       webhooks: webhooks !== undefined,
+      dialer: dialer !== undefined,
     });
   });
 
@@ -229,6 +289,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     }),
   );
   if (webhooks) app.use(webhooks.router);
+  if (dialer) app.use(dialer.router); // the leads page: /api/dialer/*, /demo-leads.json
+  app.use(createPresenceRoutes({ presence, logger })); // /api/presence/agents, /api/presence/state
   // Chart.js, served from node_modules: the console fetches nothing from the internet.
   app.use('/vendor/chart.js', express.static(chartJsDirectory, { index: false }));
 
@@ -254,15 +316,19 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   const socketHandle: CallTrackSocketHandle = attachCallTrack(io, {
     bus,
     tracker,
+    presence,
     authenticate: authenticateDemoUser,
     onError: (error) => logger.error('calltrack socket.io:', error),
   });
+  dialer?.attach(io);
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     await socketHandle.close();
+    await dialer?.close();
     await webhooks?.close();
     await timelines.close();
+    await presence.stop();
     await tracker.stop();
     // Closing the bus ends every SSE stream and Socket.IO delivery; browsers reconnect (to
     // another instance, with Redis) and resume from their last cursor.
@@ -286,6 +352,9 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     bus,
     tracker,
     webhooks,
+    presence,
+    callRouter,
+    dialer,
     timelines,
     async listen(port, host) {
       await new Promise<void>((resolve, reject) => {

@@ -4,8 +4,10 @@
 import type { CallControl } from '@calltrack/core';
 import { Redis } from 'ioredis';
 import { createDemoApp } from './create-demo-app';
+import { demoLeadCalls } from './demo-leads';
 import { createProviderRecordingFetcher } from './fetch-provider-recording';
 import { readDemoConfig } from './read-demo-config';
+import { type DemoAgentSimulation, simulateDemoAgents } from './simulate-demo-agents';
 import { type DemoProviders, startDemoProviders } from './start-demo-providers';
 
 const config = readDemoConfig();
@@ -26,7 +28,12 @@ if (config.redisUrl) {
 let callControl: Readonly<Record<string, CallControl>> | undefined;
 const demo = createDemoApp({
   credentials: config.credentials,
-  ...(config.simulate ? { callControl: (_principal, provider) => callControl?.[provider] } : {}),
+  ...(config.simulate
+    ? {
+        callControl: (_principal, provider) => callControl?.[provider],
+        dialerCallControl: () => callControl?.twilio, // the leads page dials through Twilio
+      }
+    : {}),
   ...(config.twilioAccountSid
     ? {
         fetchRecording: createProviderRecordingFetcher({
@@ -66,14 +73,18 @@ console.log(
 );
 console.log(`  console    ${url}/  (Socket.IO: ${url}/?transport=socket.io)`);
 console.log(`  webhooks   ${url}/webhooks.html (outbound: endpoints, attempts, resend)`);
+if (config.simulate) console.log(`  leads      ${url}/leads.html (the auto-dialer)`);
 console.log(`  providers  POST ${url}/webhooks/twilio | /webhooks/retell | /webhooks/callerdesk`);
+console.log(`  routing    POST ${url}/webhooks/twilio/voice (an available agent, or voicemail)`);
 console.log(`  read API   GET  ${url}/api/calls/active, ${url}/api/calls/active/count`);
 console.log(`  events     GET  ${url}/api/events (SSE)`);
 
 let providers: DemoProviders | undefined;
+let agents: DemoAgentSimulation | undefined;
 if (config.simulate) {
   // Loopback: the simulator signs the URL it posts to, and the app checks that same URL.
   providers = await startDemoProviders(`http://127.0.0.1:${port}`, {
+    providerApi: demoLeadCalls,
     simulator: {
       rate: config.simulatorRate,
       // Calls last minutes, as real ones do; the cap keeps the dashboard readable.
@@ -90,6 +101,9 @@ if (config.simulate) {
   callControl = providers.callControl;
   const { simulator } = providers;
   simulator.start();
+  // Agents come and go on the console's presence panel, and take the inbound Twilio calls.
+  agents = simulateDemoAgents({ presence: demo.presence, tenantId: 'demo' });
+  await agents.start();
   console.log(
     `\nSimulating ${config.simulatorRate} calls per second (at most ${config.simulatorMaxActiveCalls} at once) over Twilio, Retell and CallerDesk.`,
   );
@@ -114,6 +128,7 @@ const shutdown = async (signal: string) => {
   stopping = true;
   console.log(`\n${signal}: shutting down…`);
   try {
+    await agents?.stop();
     await providers?.close();
     await demo.close();
     process.exit(0);

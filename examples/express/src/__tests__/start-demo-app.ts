@@ -33,6 +33,7 @@ export async function startConsoleApp(
   const { providers: providerOptions, ...appOptions } = options;
   const demo = await startDemoApp({
     callControl: (_principal, provider) => adapters?.[provider],
+    dialerCallControl: () => adapters?.twilio,
     ...appOptions,
   });
   const providers = await startDemoProviders(demo.url, providerOptions);

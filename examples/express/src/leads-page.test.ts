@@ -1,0 +1,160 @@
+import { launchTestBrowser, saveScreenshot } from '@calltrack/test-utils';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
+import { createDemoLeadList, demoLeadCalls } from './demo-leads';
+
+// Headless Chromium on the leads page, against the app as `npm start` runs it: the dialer places
+// its calls through the simulator's provider API, whose signed webhooks move each lead along.
+const browser = await launchTestBrowser();
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openPage(url: string, width = 1400) {
+  const context = await (browser as Browser).newContext({
+    viewport: { width, height: 900 },
+    reducedMotion: 'reduce',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(url);
+  return { page, errors, close: () => context.close() };
+}
+
+/** Records every stage each lead row shows, so a test can tell a lead rang before it completed. */
+const watchStages = (page: Page) =>
+  page.evaluate(() => {
+    const seen: Record<string, string[]> = {};
+    (window as unknown as { seenStages: typeof seen }).seenStages = seen;
+    const record = () => {
+      for (const row of document.querySelectorAll<HTMLElement>('tr[data-lead-id]')) {
+        seen[row.dataset.leadId!] ??= [];
+        const list = seen[row.dataset.leadId!]!;
+        const stage = row.dataset.stage ?? '';
+        if (list.at(-1) !== stage) list.push(stage);
+      }
+    };
+    record();
+    new MutationObserver(record).observe(document.querySelector('[data-testid="lead-rows"]')!, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-stage'],
+    });
+  });
+
+const stageOf = (page: Page, leadId: string) =>
+  page.locator(`tr[data-lead-id="${leadId}"]`).getAttribute('data-stage');
+
+describe.skipIf(!browser)('the leads page in Chromium', () => {
+  afterEach(stopDemoApps);
+
+  it('loads a list, calls each callable lead once through a reload, and shows why the others were skipped', async () => {
+    const demo = await startConsoleApp({
+      providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
+    });
+    const { expected } = createDemoLeadList(new Date());
+    const callable = Object.keys(expected).filter((id) => expected[id] === 'call');
+    const skipped = Object.keys(expected).filter((id) => expected[id] !== 'call');
+
+    const first = await openPage(`${demo.url}/leads.html`);
+    await first.page.locator('body[data-ready="true"]').waitFor();
+    expect(await first.page.getByTestId('leads-empty').isVisible()).toBe(true);
+    await watchStages(first.page);
+    await first.page.getByTestId('load-demo-leads').click();
+    await first.page.locator('tr[data-lead-id]').nth(7).waitFor();
+
+    // Mid-run (a call is ringing), the page is reloaded: it reads the list again and triggers
+    // again, which only schedules a follow-up run.
+    await first.page.locator('tr[data-stage="ringing"]').first().waitFor();
+    const seenBeforeReload = await first.page.evaluate(
+      () => (window as unknown as { seenStages: Record<string, string[]> }).seenStages,
+    );
+    await saveScreenshot(first.page, 'leads-running');
+    await first.page.reload();
+    await first.page.locator('body[data-ready="true"]').waitFor();
+    await watchStages(first.page);
+    expect(await first.page.getByTestId('leads-message').textContent()).toMatch(
+      /follow-up run|Run started/,
+    );
+
+    for (const leadId of callable) {
+      await first.page.locator(`tr[data-lead-id="${leadId}"][data-stage="completed"]`).waitFor({
+        timeout: 60_000,
+      });
+    }
+    const seenAfterReload = await first.page.evaluate(
+      () => (window as unknown as { seenStages: Record<string, string[]> }).seenStages,
+    );
+    // Every callable lead was seen on its way: before the reload it went pending → dialling →
+    // ringing, or (called after the reload) on the reloaded page.
+    const ringing = callable.filter((id) =>
+      [...(seenBeforeReload[id] ?? []), ...(seenAfterReload[id] ?? [])].includes('ringing'),
+    );
+    expect(ringing.length).toBeGreaterThan(0);
+    expect(seenBeforeReload[ringing[0]!]).toEqual(
+      expect.arrayContaining(['pending', 'dialing', 'ringing']),
+    );
+
+    for (const leadId of skipped) {
+      expect(await stageOf(first.page, leadId)).toBe('skipped');
+      const reason = await first.page
+        .locator(`tr[data-lead-id="${leadId}"] [data-testid="lead-details"]`)
+        .getAttribute('data-reason');
+      expect(reason).toBe(expected[leadId]);
+    }
+    await expect
+      .poll(() => first.page.locator('[data-count="completed"]').textContent())
+      .toBe(String(callable.length));
+    expect(await first.page.locator('[data-count="skipped"]').textContent()).toBe('3');
+
+    // The simulated provider API counts the calls it was asked to place: once per callable
+    // lead, never for a skipped one.
+    const { leads } = createDemoLeadList(new Date());
+    for (const lead of leads) {
+      expect(demo.providers.providerApi.countCalls({ to: lead.phoneNumber })).toBe(
+        expected[lead.leadId] === 'call' ? 1 : 0,
+      );
+    }
+
+    // Loading the list again adds nothing and calls nobody again.
+    await first.page.getByTestId('load-demo-leads').click();
+    await expect
+      .poll(() => first.page.getByTestId('leads-message').textContent())
+      .toMatch(/^0 leads added, 8 already in the list\. (Run started|A run is already going)/);
+    await first.page.locator('[data-testid="run-state"][data-state="finished"]').waitFor();
+    expect(demo.providers.providerApi.countCalls()).toBe(callable.length);
+
+    await saveScreenshot(first.page, 'leads-desktop');
+    expect(first.errors).toEqual([]);
+    await first.close();
+
+    const phone = await openPage(`${demo.url}/leads.html`, 390);
+    await phone.page.locator('body[data-ready="true"]').waitFor();
+    await phone.page.locator('tr[data-lead-id]').nth(7).waitFor();
+    const overflow = await phone.page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await saveScreenshot(phone.page, 'leads-phone');
+    expect(phone.errors).toEqual([]);
+    await phone.close();
+  }, 120_000);
+
+  it('says the dialer needs the simulated providers when the app has none', async () => {
+    const { startDemoApp } = await import('./__tests__/start-demo-app');
+    const demo = await startDemoApp();
+    const { page, errors, close } = await openPage(`${demo.url}/leads.html`);
+    await page.getByTestId('dialer-unavailable').waitFor();
+    expect(await page.getByTestId('load-demo-leads').isDisabled()).toBe(true);
+    expect(errors).toEqual([]);
+    await close();
+  });
+});
