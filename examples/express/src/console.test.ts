@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { launchTestBrowser, saveScreenshot, screenshotDirectory } from '@calltrack/test-utils';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openPage as openAppPage } from './__tests__/open-page';
 import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
 
 // Headless Debian Chromium against the console as `npm start` runs it: the real app, the
@@ -15,21 +16,7 @@ afterAll(async () => {
 const customer = '+14155550123';
 
 /** Opens a page of the app; page errors fail the test. */
-async function openPage(url: string, width = 1400) {
-  const context = await (browser as Browser).newContext({
-    viewport: { width, height: 900 },
-    reducedMotion: 'reduce',
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(url);
-  return { page, errors, close: () => context.close() };
-}
+const openPage = (url: string, width = 1400) => openAppPage(browser as Browser, url, { width });
 
 const connected = (page: Page) =>
   page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();

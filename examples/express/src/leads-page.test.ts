@@ -1,6 +1,7 @@
 import { launchTestBrowser, saveScreenshot } from '@calltrack/test-utils';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openPage as openAppPage } from './__tests__/open-page';
 import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
 import { createDemoLeadList, demoLeadCalls } from './demo-leads';
 
@@ -12,21 +13,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function openPage(url: string, width = 1400) {
-  const context = await (browser as Browser).newContext({
-    viewport: { width, height: 900 },
-    reducedMotion: 'reduce',
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(url);
-  return { page, errors, close: () => context.close() };
-}
+/** Opens a page of the app; page errors fail the test. */
+const openPage = (url: string, width = 1400) =>
+  openAppPage(browser as Browser, url, { width, timeoutMs: 30_000 });
 
 /** Records every stage each lead row shows, so a test can tell a lead rang before it completed. */
 const watchStages = (page: Page) =>

@@ -21,7 +21,12 @@ describe('src/main.ts', () => {
     try {
       const url = await printed;
       const stream = openEventStream(url);
-      await stream.until((messages) => messages.some((message) => message.type === 'call'));
+      // A call's event, not a simulated agent's presence (those stream too).
+      await stream.until((messages) =>
+        messages.some(
+          (message) => message.type === 'call' && String(message.data.type).startsWith('call.'),
+        ),
+      );
       const count = await (await fetch(`${url}/api/calls/active/count`)).json();
       expect(count.total).toBeGreaterThan(0);
       stream.close();

@@ -1,6 +1,7 @@
 import { launchTestBrowser, saveScreenshot } from '@calltrack/test-utils';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openPage as openAppPage } from './__tests__/open-page';
 import { postTwilio, twilioStatus } from './__tests__/signed-webhooks';
 import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
 import { simulateDemoAgents } from './simulate-demo-agents';
@@ -13,21 +14,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function openPage(url: string, width = 1400) {
-  const context = await (browser as Browser).newContext({
-    viewport: { width, height: 900 },
-    reducedMotion: 'reduce',
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(url);
-  return { page, errors, close: () => context.close() };
-}
+/** Opens a page of the app; page errors fail the test. */
+const openPage = (url: string, width = 1400) => openAppPage(browser as Browser, url, { width });
 
 const agentRow = (userId: string, attributes = '') =>
   `[data-slot="presence"] li[data-user-id="${userId}"]${attributes}`;
