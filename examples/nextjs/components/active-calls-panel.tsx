@@ -1,7 +1,7 @@
 'use client';
 
+import type { CallSnapshot } from '@calltrack/core';
 import { maskPhoneNumber } from '@calltrack/core';
-import type { ActiveCall } from '@calltrack/react';
 import { useActiveCalls } from '@calltrack/react';
 import { formatDuration } from './format-duration';
 import { branchLabel, providerLabel, statusLabel } from './labels';
@@ -11,7 +11,7 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function runningSince(call: ActiveCall): number | undefined {
+function runningSince(call: CallSnapshot): number | undefined {
   // Talk time once answered, otherwise time since the call started.
   const since = text(call.answeredAt) ?? text(call.startedAt) ?? text(call.createdAt);
   const ms = since ? Date.parse(since) : Number.NaN;

@@ -1,6 +1,6 @@
 'use client';
 
-import type { ActiveCall } from '@calltrack/react';
+import type { CallSnapshot } from '@calltrack/core';
 import { useCall, useCallCompleted } from '@calltrack/react';
 import { useEffect, useState } from 'react';
 import type { CallSummary } from '../server/call-summary';
@@ -11,7 +11,7 @@ import { useTimedList } from './use-timed-list';
 interface Popup {
   key: string;
   /** The call as the `call.ended` event carried it. */
-  call: ActiveCall | undefined;
+  call: CallSnapshot | undefined;
   status: string | undefined;
 }
 

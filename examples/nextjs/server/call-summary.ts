@@ -1,10 +1,9 @@
+import type { CallSnapshot } from '@calltrack/core';
 import { maskPhoneNumber } from '@calltrack/core';
-import type { TrackedCall } from '@calltrack/tracker';
 
 /**
  * What the campaign page shows of an ended call: the customer's number masked, nothing else
- * personal. Made on the server (`@calltrack/core` is a Node package: its `maskPhoneNumber` is not
- * imported into browser code).
+ * personal. Made on the server, so the unmasked number never reaches the browser.
  */
 export interface CallSummary {
   callId: string;
@@ -27,7 +26,7 @@ export interface CallSummary {
 /** The fields of a call (or of a call event) a summary is made from. */
 export type CallSummarySource = Partial<
   Pick<
-    TrackedCall,
+    CallSnapshot,
     | 'callId'
     | 'provider'
     | 'status'
@@ -53,7 +52,7 @@ export function answeredByMachine(call: CallSummarySource): boolean {
 }
 
 /**
- * Summarizes a tracker call (`TrackedCall`, as the campaign router reads it or as an event
+ * Summarizes a tracker call (`CallSnapshot`, as the campaign router reads it or as an event
  * carries it in `event.data.call`). The customer is `to` on outbound calls, `from` otherwise.
  */
 export function toCallSummary(call: CallSummarySource): CallSummary {
