@@ -1,10 +1,10 @@
+import { CallTrackError, InvalidArgumentError, type Principal } from '@calltrack/core';
 import {
-  CallTrackError,
-  InvalidArgumentError,
-  type Principal,
-  principalSchema,
-} from '@calltrack/core';
-import { type AuthenticateSocket, userRoom } from '@calltrack/socket.io';
+  type AuthenticateSocket,
+  authenticateHandshake,
+  refuseConnection,
+  userRoom,
+} from '@calltrack/socket.io';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Dialer, DialerUserUpdate } from './dialer';
 import type {
@@ -165,40 +165,20 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
     follower.stop.abort();
   };
 
-  const refuse = (message: string, code: string): Error => {
-    const error = new Error(message) as Error & { data?: unknown };
-    error.data = { code };
-    return error;
-  };
-
   const middleware = (socket: Socket, next: (error?: Error) => void): void => {
     if (closed || (socket.data as { calltrack?: Principal }).calltrack !== undefined) {
       next();
       return;
     }
     const run = async (): Promise<Error | undefined> => {
-      let principal: Principal | null | undefined;
-      try {
-        principal = await authenticate(socket.handshake, socket);
-      } catch (error) {
-        if (CallTrackError.isInstance(error) && error.status === 401) {
-          return refuse(error.message, 'unauthorized');
-        }
-        onError(error);
-        return refuse('Authentication failed', 'internal_error');
-      }
-      if (principal == null) return refuse('Unauthorized', 'unauthorized');
-      const parsed = principalSchema.safeParse(principal);
-      if (!parsed.success) {
-        onError(new Error('authenticate returned an invalid principal.'));
-        return refuse('Authentication failed', 'internal_error');
-      }
-      (socket.data as { calltrack?: Principal }).calltrack = parsed.data as Principal;
+      const authenticated = await authenticateHandshake(socket, authenticate, onError);
+      if ('refusal' in authenticated) return authenticated.refusal;
+      (socket.data as { calltrack?: Principal }).calltrack = authenticated.principal;
       return undefined;
     };
     run().then(next, (error: unknown) => {
       onError(error);
-      next(refuse('Authentication failed', 'internal_error'));
+      next(refuseConnection('Authentication failed', 'internal_error'));
     });
   };
 

@@ -8,6 +8,7 @@ import {
   type Principal,
 } from '@calltrack/core';
 import type { Namespace, Server, Socket } from 'socket.io';
+import type { AuthenticateSocket } from './authenticate-handshake';
 import type { CallTrackAck } from './call-track-protocol';
 import { tenantRoom, userRoom } from './call-track-rooms';
 import {
@@ -16,7 +17,7 @@ import {
   type HandshakeResume,
   subscribeToCallsSchema,
 } from './client-payload-schemas';
-import { type AuthenticateSocket, createAuthMiddleware } from './create-auth-middleware';
+import { createAuthMiddleware } from './create-auth-middleware';
 import type { CallChannel } from './create-call-channel';
 import { createChannelRegistry } from './create-channel-registry';
 import { createTypeMatcher } from './create-type-matcher';

@@ -1,5 +1,7 @@
 export type { AnyServer, AttachCallTrackOptions, CallTrackSocketHandle } from './attach-call-track';
 export { attachCallTrack } from './attach-call-track';
+export type { AuthenticateSocket, ConnectErrorData } from './authenticate-handshake';
+export { authenticateHandshake, refuseConnection } from './authenticate-handshake';
 export { BusSubscriptionLostError } from './bus-subscription-lost-error';
 export type {
   ActiveCallsPayload,
@@ -19,6 +21,5 @@ export type {
   SubscribeToCallsPayload,
 } from './call-track-protocol';
 export { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';
-export type { AuthenticateSocket, ConnectErrorData } from './create-auth-middleware';
 export { lifecycleEventName } from './lifecycle-event-name';
 export { UndeliverableEventError } from './undeliverable-event-error';
