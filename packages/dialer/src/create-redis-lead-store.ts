@@ -78,6 +78,33 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     return `${prefix}:{${tenantId}}:`;
   };
 
+  /** A page of the leads a per-user index (sorted by lead id) lists after `afterLeadId`. */
+  const readLeadPage = async (
+    base: string,
+    index: string,
+    afterLeadId: string | undefined,
+    limit: number,
+  ): Promise<Lead[]> => {
+    const leadIds = await redis.zrangebylex(
+      `${base}${index}`,
+      afterLeadId === undefined ? '-' : `(${afterLeadId}`,
+      '+',
+      'LIMIT',
+      0,
+      limit,
+    );
+    if (leadIds.length === 0) return [];
+    const pipeline = redis.pipeline();
+    for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
+    const leads: Lead[] = [];
+    for (const [error, record] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      const lead = decodeLead(record as Record<string, string>);
+      if (lead !== undefined) leads.push(lead);
+    }
+    return leads;
+  };
+
   const readAttempts = async (tenantId: string, attemptIds: string[]): Promise<LeadAttempt[]> => {
     if (attemptIds.length === 0) return [];
     const base = baseOf(tenantId);
@@ -123,47 +150,12 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     },
 
     async listPendingLeads({ tenantId, userId, afterLeadId, limit }) {
-      const base = baseOf(tenantId);
-      const leadIds = await redis.zrangebylex(
-        `${base}pending:${userId}`,
-        afterLeadId === undefined ? '-' : `(${afterLeadId}`,
-        '+',
-        'LIMIT',
-        0,
-        limit,
-      );
-      if (leadIds.length === 0) return [];
-      const pipeline = redis.pipeline();
-      for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
-      const leads: Lead[] = [];
-      for (const [error, record] of (await pipeline.exec()) ?? []) {
-        if (error) throw error;
-        const lead = decodeLead(record as Record<string, string>);
-        if (lead?.callStatus === 'pending' && !lead.hasBeenCalled) leads.push(lead);
-      }
-      return leads;
+      const leads = await readLeadPage(baseOf(tenantId), `pending:${userId}`, afterLeadId, limit);
+      return leads.filter((lead) => lead.callStatus === 'pending' && !lead.hasBeenCalled);
     },
 
     async listLeads({ tenantId, userId, afterLeadId, limit }) {
-      const base = baseOf(tenantId);
-      const leadIds = await redis.zrangebylex(
-        `${base}leads:${userId}`,
-        afterLeadId === undefined ? '-' : `(${afterLeadId}`,
-        '+',
-        'LIMIT',
-        0,
-        limit,
-      );
-      if (leadIds.length === 0) return [];
-      const pipeline = redis.pipeline();
-      for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
-      const leads: Lead[] = [];
-      for (const [error, record] of (await pipeline.exec()) ?? []) {
-        if (error) throw error;
-        const lead = decodeLead(record as Record<string, string>);
-        if (lead !== undefined) leads.push(lead);
-      }
-      return leads;
+      return readLeadPage(baseOf(tenantId), `leads:${userId}`, afterLeadId, limit);
     },
 
     async claimLeads(request) {
