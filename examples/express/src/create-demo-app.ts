@@ -11,7 +11,7 @@ import { toNodeHandler } from '@calltrack/core/node';
 import { createPresence, type Presence } from '@calltrack/presence';
 import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import { createRetellWebhookHandler } from '@calltrack/retell';
-import { demoLines } from '@calltrack/simulator';
+import { demoLines, synthesizeRecording } from '@calltrack/simulator';
 import { attachCallTrack, type CallTrackSocketHandle } from '@calltrack/socket.io';
 import { createSseNodeHandler } from '@calltrack/sse';
 import {
@@ -40,7 +40,6 @@ import { createVoiceRoutingHandler } from './create-voice-routing-handler';
 import { demoAlertRules } from './demo-alert-rules';
 import type { FetchRecording } from './fetch-provider-recording';
 import { resolveDemoTenant, resolveKnownCallTenant } from './resolve-demo-tenant';
-import { synthesizeDemoRecording } from './synthesize-demo-recording';
 
 /** The provider secrets the webhook handlers check signatures and tokens with. */
 export interface DemoCredentials {
@@ -282,7 +281,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       fetchRecording:
         options.fetchRecording ??
         (async (_url, call) =>
-          new Response(synthesizeDemoRecording(call.recordingDurationMs ?? 15_000), {
+          new Response(synthesizeRecording(call.recordingDurationMs ?? 15_000), {
             headers: { 'content-type': 'audio/wav' },
           })),
       logger,

@@ -1,5 +1,5 @@
+import { synthesizeRecording } from '@calltrack/simulator';
 import { getCallTrackServer } from './calltrack-server';
-import { synthesizeDemoRecording } from './synthesize-demo-recording';
 
 const audioTypes = /^audio\/[a-z0-9.+-]+$/i;
 const json = (status: number, code: string, message: string) =>
@@ -23,7 +23,7 @@ export async function serveRecording(tenantId: string, callId: string): Promise<
   }
   const accountSid = process.env.TWILIO_ACCOUNT_SID;
   if (!accountSid) {
-    return new Response(synthesizeDemoRecording(call.recordingDurationMs ?? 15_000), {
+    return new Response(synthesizeRecording(call.recordingDurationMs ?? 15_000), {
       headers: { 'content-type': 'audio/wav', 'cache-control': 'private, max-age=300' },
     });
   }

@@ -29,3 +29,4 @@ export type { RunCallOptions, SimulatorOptions, StopOptions } from './simulator-
 export type { SimulatorProvider } from './simulator-provider';
 export { simulatorProviders } from './simulator-provider';
 export type { SimulatorStats } from './simulator-stats';
+export { synthesizeRecording } from './synthesize-recording';

@@ -3,13 +3,10 @@ const sampleRate = 8_000;
 /**
  * A stand-in for a simulated call's recording: a WAV (8 kHz, 16-bit mono) of soft alternating
  * tones, one "turn" per 1.5 s, as long as the call's recording (at most `maxMs`). The simulator's
- * recording URLs name providers' hosts that hold no such file; this lets the console's player
- * work end to end on `npm start` without an account.
+ * recording URLs name providers' hosts that hold no such file; an app serves this instead so its
+ * player works end to end without a provider account.
  */
-export function synthesizeDemoRecording(
-  durationMs: number,
-  maxMs = 20_000,
-): Uint8Array<ArrayBuffer> {
+export function synthesizeRecording(durationMs: number, maxMs = 20_000): Uint8Array<ArrayBuffer> {
   const seconds = Math.max(1, Math.min(durationMs, maxMs) / 1000);
   const samples = Math.round(seconds * sampleRate);
   const buffer = new ArrayBuffer(44 + samples * 2);
