@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BusSubscription } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
-import type { CallEvent } from '@calltrack/core';
 import { createPresence, type Presence } from '@calltrack/presence';
 import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import {
+  collectBusEvents,
   connectTestRedis,
   deleteKeys,
   killAndWait,
@@ -55,30 +54,6 @@ async function startNode(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `${await listening}/events`, child };
 }
 
-/** Every presence event of a bus subscription, with when it arrived. */
-function collect(subscription: BusSubscription) {
-  const received: { event: CallEvent; at: number }[] = [];
-  const waiters = new Set<() => void>();
-  void (async () => {
-    for await (const message of subscription) {
-      if (message.type !== 'event') continue;
-      received.push({ event: message.event, at: Date.now() });
-      for (const waiter of [...waiters]) waiter();
-    }
-  })();
-  const waitFor = (check: (event: CallEvent) => boolean): Promise<void> =>
-    new Promise((resolve) => {
-      const waiter = () => {
-        if (!received.some((entry) => check(entry.event))) return;
-        waiters.delete(waiter);
-        resolve();
-      };
-      waiters.add(waiter);
-      waiter();
-    });
-  return { received, waitFor };
-}
-
 afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => killAndWait(child)));
 });
@@ -106,7 +81,7 @@ describe.skipIf(!redis)('SSE with presence across processes', () => {
     });
     c.start();
     engines.push(c);
-    const events = collect(bus!.subscribe({ tenantId, types: ['presence.*'] }));
+    const events = collectBusEvents(bus!.subscribe({ tenantId, types: ['presence.*'] }));
     const [a, b] = await Promise.all([startNode(), startNode()]);
     const onA = openEventSource(a.url, `${tenantId}:agent-7`);
     const onB = openEventSource(b.url, `${tenantId}:agent-7`);

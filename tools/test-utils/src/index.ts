@@ -1,3 +1,5 @@
+export type { CollectedEvent } from './collect-bus-events';
+export { collectBusEvents } from './collect-bus-events';
 export {
   connectTestPostgres,
   dropTables,
