@@ -64,8 +64,15 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
       .map(([field, name]) => `${alias}.${name} AS "l_${field}"`)
       .join(', ');
 
+  // A write by primary key to a lead that must still be pending. `coalesce(…) = false` says
+  // `has_been_called = false` in words the planner cannot match to the pending index's
+  // predicate: matched, that partial index competes with the primary key, and when its
+  // statistics are stale (leads loaded after the last ANALYZE, a new table) it looks nearly
+  // empty and wins, and every claim scans the tenant's pending leads instead of one row.
+  const pending = (alias: string): string =>
+    `${alias}.${c.callStatus} = 'pending' AND coalesce(${alias}.${c.hasBeenCalled}, true) = false`;
   const claimable = (alias: string): string => `
-    ${alias}.${c.callStatus} = 'pending' AND ${alias}.${c.hasBeenCalled} = false
+    ${pending(alias)}
     AND ($5::integer IS NULL OR ${alias}.${c.attemptCount} < $5::integer)
     AND ($6::timestamptz IS NULL OR ${alias}.${c.lastAttemptAt} IS NULL OR ${alias}.${c.lastAttemptAt} <= $6::timestamptz)`;
   const markClaimed = `
@@ -288,9 +295,8 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
 
     async recordSkip({ tenantId, leadId, reason, now }) {
       await pool.query(
-        `UPDATE ${table} SET ${c.skipReason} = $3, ${c.skippedAt} = $4
-         WHERE ${c.tenantId} = $1 AND ${c.leadId} = $2
-           AND ${c.callStatus} = 'pending' AND ${c.hasBeenCalled} = false`,
+        `UPDATE ${table} L SET ${c.skipReason} = $3, ${c.skippedAt} = $4
+         WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2 AND ${pending('L')}`,
         [tenantId, leadId, reason, new Date(now)],
       );
     },
