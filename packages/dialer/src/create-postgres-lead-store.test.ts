@@ -7,6 +7,7 @@ import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
+import type { PostgresPool } from './postgres-pool';
 
 const pool = await connectTestPostgres({ max: 10 });
 
@@ -134,6 +135,60 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       expect(claim).toMatchObject({ claimed: true, lead: { leadId: '10', fence: 1 } });
       const row = await pool!.query(`SELECT status, called FROM ${table} WHERE lead_no = 10`);
       expect(row.rows[0]).toEqual({ status: 'dialing', called: true });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('claims and skips a lead by its primary key even when the statistics say no lead is pending', async () => {
+    const table = uniqueTableName('stale');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      // Analyzed while every lead was called; then a new list is loaded, as a dialer's day goes.
+      await pool!.query(
+        `INSERT INTO ${table} (tenant_id, id, user_id, call_status, has_been_called)
+         SELECT 'acme', 'old-' || n, 'u' || (n % 10), 'completed', true FROM generate_series(1, 5000) n`,
+      );
+      await pool!.query(`ANALYZE ${table}`);
+      const sent: { text: string; values?: unknown[] }[] = [];
+      const recording: PostgresPool = {
+        query: (query, values) => {
+          sent.push(typeof query === 'string' ? { text: query, values } : query);
+          return pool!.query(query, values);
+        },
+        connect: () => pool!.connect(),
+      };
+      const store = createPostgresLeadStore({ pool: recording, table, attemptsTable });
+      await store.addLeads(
+        Array.from({ length: 2000 }, (_, n) => ({
+          tenantId: 'acme',
+          leadId: `new-${n}`,
+          userId: `u${n % 10}`,
+          phoneNumber: '+14155550100',
+          timeZone: 'UTC',
+        })),
+      );
+      sent.length = 0;
+      const request = { tenantId: 'acme', now: 1_000, leaseMs: 1_000, claimedBy: 'test' };
+      const [one] = await store.claimLeads({ ...request, leadIds: ['new-1'] });
+      const many = await store.claimLeads({ ...request, leadIds: ['new-2', 'new-3'] });
+      expect([one, ...many].map((claim) => claim?.claimed)).toEqual([true, true, true]);
+      await store.recordSkip({ tenantId: 'acme', leadId: 'new-4', reason: 'do_not_call', now: 1 });
+      const plans = await Promise.all(
+        sent
+          .filter((query) => query.text.includes(`UPDATE "${table}"`))
+          .map(async (query) => {
+            const { rows } = await pool!.query(`EXPLAIN (FORMAT JSON) ${query.text}`, query.values);
+            return JSON.stringify(rows[0]);
+          }),
+      );
+      expect(plans).toHaveLength(3);
+      for (const plan of plans) {
+        // The pending index scanned for one row reads every pending lead of the tenant.
+        expect(plan).toContain(`"Index Name":"${table}_pkey"`);
+        expect(plan).not.toContain('dialer_pending');
+      }
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }

@@ -11,7 +11,7 @@ import {
   type PostgresLeadTableOptions,
   resolvePostgresLeadTable,
 } from './postgres-lead-table';
-import type { PostgresPool } from './postgres-pool';
+import type { PostgresPool, PostgresQuery } from './postgres-pool';
 
 /** Options of {@link createPostgresLeadStore}. */
 export interface PostgresLeadStoreOptions extends PostgresLeadTableOptions {
@@ -26,17 +26,12 @@ type Row = Record<string, unknown>;
 
 /**
  * A named statement: PostgreSQL parses and plans it once per connection, not on every claim.
- * The name is the text's hash, so two stores over different tables never share one.
+ * The name is the text's hash (computed once, here), so two stores over different tables never
+ * share one.
  */
-function statement(
-  text: string,
-  values: unknown[],
-): { name: string; text: string; values: unknown[] } {
-  return {
-    name: `calltrack-dialer-${createHash('sha1').update(text).digest('hex').slice(0, 20)}`,
-    text,
-    values,
-  };
+function namedStatement(text: string): (values: unknown[]) => PostgresQuery {
+  const name = `calltrack-dialer-${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+  return (values) => ({ name, text, values });
 }
 
 const attemptColumns =
@@ -64,8 +59,15 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
       .map(([field, name]) => `${alias}.${name} AS "l_${field}"`)
       .join(', ');
 
+  // A write by primary key to a lead that must still be pending. `coalesce(…) = false` says
+  // `has_been_called = false` in words the planner cannot match to the pending index's
+  // predicate: matched, that partial index competes with the primary key, and when its
+  // statistics are stale (leads loaded after the last ANALYZE, a new table) it looks nearly
+  // empty and wins, and every claim scans the tenant's pending leads instead of one row.
+  const pending = (alias: string): string =>
+    `${alias}.${c.callStatus} = 'pending' AND coalesce(${alias}.${c.hasBeenCalled}, true) = false`;
   const claimable = (alias: string): string => `
-    ${alias}.${c.callStatus} = 'pending' AND ${alias}.${c.hasBeenCalled} = false
+    ${pending(alias)}
     AND ($5::integer IS NULL OR ${alias}.${c.attemptCount} < $5::integer)
     AND ($6::timestamptz IS NULL OR ${alias}.${c.lastAttemptAt} IS NULL OR ${alias}.${c.lastAttemptAt} <= $6::timestamptz)`;
   const markClaimed = `
@@ -74,14 +76,19 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
     ${c.attemptId} = gen_random_uuid()::text, ${c.fence} = L.${c.fence} + 1,
     ${c.provider} = NULL, ${c.callId} = NULL, ${c.callOutcome} = NULL,
     ${c.skipReason} = NULL, ${c.skippedAt} = NULL`;
+  // The rest of the claimed lead and its attempt the caller knows: it asked for them.
+  const claimedReturning = `
+    L.${c.tenantId}::text AS tenant, L.${c.leadId}::text AS lead, L.${c.userId} AS owner,
+    L.${c.phoneNumber} AS phone, L.${c.timeZone} AS zone, L.${c.attemptCount} AS attempts,
+    L.${c.attemptId} AS attempt, L.${c.fence} AS fence`;
+  // A data-modifying WITH runs to completion whether or not the SELECT reads it.
   const recordAttempts = `
 recorded AS (
   INSERT INTO ${attempts} (attempt_id, tenant_id, lead_id, user_id, fence, state, claimed_at, lease_until, updated_at, claimed_by)
-  SELECT "l_attemptId", "l_tenantId", "l_leadId"::text, "l_userId", "l_fence", 'claimed', $3, $4, $3, $7
+  SELECT attempt, tenant, lead, owner, fence, 'claimed', $3, $4, $3, $7
   FROM claimed
-  RETURNING ${attemptColumns}
 )
-SELECT claimed.*, recorded.* FROM claimed JOIN recorded ON recorded.attempt_id = claimed."l_attemptId"`;
+SELECT tenant, lead, owner, phone, zone, attempts, attempt, fence FROM claimed`;
 
   // One lead: a conditional UPDATE by primary key. A concurrent claimer of the same row waits
   // for the first to commit, then re-checks the condition and finds the lead taken.
@@ -89,7 +96,7 @@ SELECT claimed.*, recorded.* FROM claimed JOIN recorded ON recorded.attempt_id =
 WITH claimed AS (
   UPDATE ${table} L SET ${markClaimed}
   WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2 AND ${claimable('L')}
-  RETURNING ${leadSelect('L')}
+  RETURNING ${claimedReturning}
 ), ${recordAttempts}`;
 
   // A batch: rows another transaction is claiming are skipped (SKIP LOCKED), not waited for.
@@ -103,7 +110,7 @@ WITH locked AS (
   UPDATE ${table} L SET ${markClaimed}
   FROM locked
   WHERE L.${c.tenantId} = locked.tenant AND L.${c.leadId} = locked.lead
-  RETURNING ${leadSelect('L')}
+  RETURNING ${claimedReturning}
 ), ${recordAttempts}`;
 
   const whyNotSql = `
@@ -128,6 +135,11 @@ WITH lead AS (
 UPDATE ${attempts} SET state = $10, fence = $5, updated_at = $11, lease_until = $12,
   provider = $6, call_id = $7, outcome = $8, reason = $13
 WHERE tenant_id = $1 AND attempt_id = $9`;
+
+  const claimOne = namedStatement(claimOneSql);
+  const claimMany = namedStatement(claimManySql);
+  const lockForUpdate = namedStatement(lockForUpdateSql);
+  const writeUpdate = namedStatement(writeUpdateSql);
 
   return {
     async addLeads(inputs) {
@@ -191,7 +203,7 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
       if (leadIds.length === 0) return [];
       const single = leadIds.length === 1;
       const { rows } = await pool.query(
-        statement(single ? claimOneSql : claimManySql, [
+        (single ? claimOne : claimMany)([
           request.tenantId,
           single ? leadIds[0] : leadIds,
           new Date(request.now),
@@ -205,12 +217,48 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
       );
       const claimed = new Map<string, ClaimResult>();
       for (const row of rows) {
-        const lead = decodeLead(row);
-        claimed.set(lead.leadId, {
-          leadId: lead.leadId,
+        const leadId = String(row.lead);
+        const attemptId = String(row.attempt);
+        const fence = Number(row.fence);
+        const tenantId = String(row.tenant);
+        const userId = String(row.owner);
+        claimed.set(leadId, {
+          leadId,
           claimed: true,
-          lead,
-          attempt: decodeAttempt(row),
+          lead: {
+            tenantId,
+            leadId,
+            userId,
+            phoneNumber: text(row.phone) ?? '',
+            timeZone: text(row.zone),
+            callStatus: 'dialing',
+            hasBeenCalled: true,
+            attemptCount: Number(row.attempts),
+            lastAttemptAt: request.now,
+            attemptId,
+            fence,
+            provider: undefined,
+            callId: undefined,
+            callOutcome: undefined,
+            skipReason: undefined,
+            skippedAt: undefined,
+          },
+          attempt: {
+            tenantId,
+            leadId,
+            userId,
+            attemptId,
+            fence,
+            state: 'claimed',
+            claimedAt: request.now,
+            leaseUntil: request.now + request.leaseMs,
+            updatedAt: request.now,
+            provider: undefined,
+            callId: undefined,
+            outcome: undefined,
+            reason: undefined,
+            claimedBy: request.claimedBy,
+          },
         });
       }
       const missing = leadIds.filter((leadId) => !claimed.has(leadId));
@@ -248,7 +296,7 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
       try {
         await client.query('BEGIN');
         const { rows } = await client.query(
-          statement(lockForUpdateSql, [update.tenantId, update.leadId, update.attemptId]),
+          lockForUpdate([update.tenantId, update.leadId, update.attemptId]),
         );
         const row = rows[0];
         const result = applyAttemptUpdate(
@@ -259,7 +307,7 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
         if (result.applied) {
           const { lead, attempt } = result;
           await client.query(
-            statement(writeUpdateSql, [
+            writeUpdate([
               update.tenantId,
               update.leadId,
               lead.callStatus,
@@ -288,9 +336,8 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
 
     async recordSkip({ tenantId, leadId, reason, now }) {
       await pool.query(
-        `UPDATE ${table} SET ${c.skipReason} = $3, ${c.skippedAt} = $4
-         WHERE ${c.tenantId} = $1 AND ${c.leadId} = $2
-           AND ${c.callStatus} = 'pending' AND ${c.hasBeenCalled} = false`,
+        `UPDATE ${table} L SET ${c.skipReason} = $3, ${c.skippedAt} = $4
+         WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2 AND ${pending('L')}`,
         [tenantId, leadId, reason, new Date(now)],
       );
     },

@@ -125,7 +125,9 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       const parsed = parseLeadInputs(inputs);
       const byTenant = new Map<string, typeof parsed>();
       for (const input of parsed) {
-        byTenant.set(input.tenantId, [...(byTenant.get(input.tenantId) ?? []), input]);
+        const leads = byTenant.get(input.tenantId);
+        if (leads) leads.push(input);
+        else byTenant.set(input.tenantId, [input]);
       }
       let added = 0;
       for (const [tenantId, leads] of byTenant) {

@@ -52,9 +52,10 @@ for index = 8, #ARGV, 2 do
   local leadId = ARGV[index]
   local attemptId = ARGV[index + 1]
   local leadKey = base .. 'lead:' .. leadId
+  -- Each field read costs: only the ones the claim needs, and skipReason, which tells (with
+  -- attemptCount) whether an earlier attempt or skip left fields to clear.
   local lead = redis.call('HMGET', leadKey, 'callStatus', 'hasBeenCalled', 'attemptCount',
-    'lastAttemptAt', 'fence', 'userId', 'phoneNumber', 'timeZone', 'provider', 'callId',
-    'callOutcome', 'skipReason', 'skippedAt')
+    'lastAttemptAt', 'fence', 'userId', 'phoneNumber', 'timeZone', 'skipReason')
   local reason = nil
   if not lead[1] then
     reason = 'not_found'
@@ -73,8 +74,9 @@ for index = 8, #ARGV, 2 do
     redis.call('HSET', leadKey, 'callStatus', 'dialing', 'hasBeenCalled', '1',
       'attemptCount', int(tonumber(lead[3]) + 1), 'lastAttemptAt', ARGV[3],
       'attemptId', attemptId, 'fence', fence)
-    -- Clear what an earlier attempt or skip left (a fresh lead has none of it).
-    if lead[9] or lead[10] or lead[11] or lead[12] or lead[13] then
+    -- Clear what an earlier attempt (provider, callId, callOutcome) or skip (skipReason with
+    -- skippedAt) left; a fresh lead has none of it.
+    if lead[3] ~= '0' or lead[9] then
       redis.call('HDEL', leadKey, 'provider', 'callId', 'callOutcome', 'skipReason', 'skippedAt')
     end
     redis.call('ZREM', base .. 'pending:' .. userId, leadId)
