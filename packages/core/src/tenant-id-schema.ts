@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** What a tenant id may be made of (see {@link tenantIdSchema}). */
+export const tenantIdPattern = /^[^\s{}\p{Cc}]+$/u;
+
 /**
  * A tenant (workspace / company) id. Up to 128 characters, no whitespace, control characters or
  * braces: tenant ids become part of Redis keys inside a `{tenant}` hash tag.
@@ -8,4 +11,4 @@ export const tenantIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[^\s{}\p{Cc}]+$/u, 'must not contain whitespace, control characters, "{" or "}"');
+  .regex(tenantIdPattern, 'must not contain whitespace, control characters, "{" or "}"');
