@@ -133,7 +133,8 @@ function toParamRecord(params: unknown): Params {
     });
   }
   const record: Params = {};
-  for (const [name, value] of Object.entries(params)) {
+  for (const name of Object.keys(params)) {
+    const value: unknown = (params as Record<string, unknown>)[name];
     if (typeof value === 'string') record[name] = value;
     else if (Array.isArray(value)) {
       const first = value.find((item: unknown) => typeof item === 'string');

@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import type { IncomingWebhook } from '../incoming-webhook';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingWebhook, IncomingWebhookAnswer } from '../incoming-webhook';
 import { decodeRequestText, readRequestText } from '../read-request-text';
 import type { IncomingBody } from './incoming-body';
 import { type ClientDisconnect, NodeRequest } from './node-request';
@@ -69,4 +69,23 @@ export class NodeIncomingWebhook implements IncomingWebhook {
     );
     return this.#request;
   }
+}
+
+/**
+ * Writes an {@link IncomingWebhookAnswer} with one `writeHead` and one `end`: Node sends status,
+ * headers and body in a single write. `closeConnection` when the body was left unread.
+ * @internal
+ */
+export function sendIncomingWebhookAnswer(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  { status, headers, text }: IncomingWebhookAnswer,
+  closeConnection: boolean,
+): void {
+  const hasBody = incoming.method !== 'HEAD' && status !== 204 && status !== 304;
+  const head: OutgoingHttpHeaders = { ...headers };
+  if (hasBody) head['content-length'] = Buffer.byteLength(text);
+  if (closeConnection) head.connection = 'close';
+  outgoing.writeHead(status, head);
+  outgoing.end(hasBody ? text : undefined);
 }

@@ -5,7 +5,7 @@ import type { FetchHandler } from '../fetch-handler';
 import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incoming-webhook';
 import { toErrorResponse } from '../to-error-response';
 import { IncomingBody } from './incoming-body';
-import { NodeIncomingWebhook } from './node-incoming-webhook';
+import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
 import { type ClientDisconnect, NodeRequest } from './node-request';
 import { nodeClientAddress, nodeRequestHref } from './node-request-url';
 
@@ -114,7 +114,7 @@ export function toNodeHandler(
     // wants.
     const unread = body !== undefined && !incoming.complete;
     if (!(response instanceof Response)) {
-      sendBufferedResponse(incoming, outgoing, response, unread);
+      sendIncomingWebhookAnswer(incoming, outgoing, response, unread);
       return;
     }
     const buffered = takeBufferedResponse(response);
