@@ -804,21 +804,31 @@ describe('createTwilioWebhookHandler: one shape with the other providers', () =>
 });
 
 describe('createTwilioWebhookHandler: the fetch handler and the Node fast path answer alike', () => {
-  const cases: [string, (url: string) => PostOptions][] = [
-    ['a status callback', () => ({ body: completed() })],
-    ['no signature', () => ({ body: completed(), signature: null })],
-    ['a wrong signature', () => ({ body: completed(), token: 'another-token-0123456789abcdef' })],
-    ['a wrong content type', () => ({ body: completed(), contentType: 'text/plain' })],
-    ['two different signatures', () => ({ body: completed(), signature: 'YQ==, Yg==' })],
-    ['a payload missing CallStatus', () => ({ body: `CallSid=${callSid}&To=%2B14155550100` })],
+  const cases: [string, number, (url: string) => PostOptions][] = [
+    ['a status callback', 200, () => ({ body: completed() })],
+    ['no signature', 401, () => ({ body: completed(), signature: null })],
+    [
+      'a wrong signature',
+      403,
+      () => ({ body: completed(), token: 'another-token-0123456789abcdef' }),
+    ],
+    ['a wrong content type', 415, () => ({ body: completed(), contentType: 'text/plain' })],
+    ['two different signatures', 400, () => ({ body: completed(), signature: 'YQ==, Yg==' })],
+    ['a payload missing CallStatus', 400, () => ({ body: `CallSid=${callSid}&To=%2B14155550100` })],
     [
       'an unknown tenant',
+      422,
       () => ({ body: completed().replaceAll('%2B14155550100', '%2B19995550100') }),
     ],
-    ['a body over the limit', () => ({ body: `${completed()}&Pad=${'x'.repeat(70_000)}` })],
-    ['a GET', () => ({ body: '', method: 'GET' })],
+    ['a body over the limit', 413, () => ({ body: `${completed()}&Pad=${'x'.repeat(70_000)}` })],
+    ['a GET', 405, () => ({ body: '', method: 'GET' })],
+    [
+      'repeated parameters and one named __proto__, all signed',
+      200,
+      () => ({ body: `${completed()}&Digits=2&Digits=1&__proto__=x&constructor=y` }),
+    ],
   ];
-  it.each(cases)('%s', async (_case, options) => {
+  it.each(cases)('%s: %i', async (_case, status, options) => {
     const fast = await setup({}, 'fast');
     const viaFetch = await setup({}, 'fetch');
     const answers = [];
@@ -836,6 +846,7 @@ describe('createTwilioWebhookHandler: the fetch handler and the Node fast path a
         body: await response.json(),
       });
     }
+    expect(answers[0]!.status).toBe(status);
     expect(answers[0]).toEqual(answers[1]);
     expect(fast.sink.events).toEqual(
       viaFetch.sink.events.map((event) => ({

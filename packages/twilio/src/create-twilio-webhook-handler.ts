@@ -221,14 +221,10 @@ export function createTwilioWebhookHandler(
               },
             })
           : authToken;
+      const signed = isJson ? { body } : { params: formParams!.all };
       const url = urls.find((candidate) =>
         someSecret(authTokens, (secret) =>
-          verifyTwilioSignature({
-            authToken: secret,
-            url: candidate.href,
-            signature,
-            ...(isJson ? { body } : { params: formParams!.all }),
-          }),
+          verifyTwilioSignature({ authToken: secret, url: candidate.href, signature, ...signed }),
         ),
       );
       if (url === undefined) {
@@ -346,15 +342,22 @@ interface FormFields {
 }
 
 function readFormFields(body: string): FormFields {
+  const pairs = parseFormPairs(body);
+  const first: Record<string, string> = {};
+  let repeated = false;
+  for (const [name, value] of pairs) {
+    // `__proto__` would not become a field of `first`: take the slow path, which signs it.
+    if (name === '__proto__' || Object.hasOwn(first, name)) repeated = true;
+    else first[name] = value;
+  }
+  // Each name once (the usual webhook): the first values are all the values.
+  if (!repeated) return { all: first, first };
   // A null prototype: a field named `__proto__` or `constructor` is just a field to sign.
   const all: Record<string, string | string[]> = Object.create(null);
-  const first: Record<string, string> = {};
-  for (const [name, value] of parseFormPairs(body)) {
+  for (const [name, value] of pairs) {
     const seen = all[name];
-    if (seen === undefined) {
-      all[name] = value;
-      first[name] = value;
-    } else if (Array.isArray(seen)) seen.push(value);
+    if (seen === undefined) all[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
     else all[name] = [seen, value];
   }
   return { all, first };
