@@ -59,7 +59,10 @@ function bodyWasConsumed(request: FrameworkRequest): boolean {
  * senders with the Node server's `requestTimeout` and `headersTimeout` (see the security guide).
  *
  * Response bodies stream, and the request's `signal` aborts when the client goes away. Responses
- * made with core's `jsonResponse` are written in one piece.
+ * made with core's `jsonResponse` are written in one piece. The calltrack provider webhook
+ * handlers (`createTwilioWebhookHandler` …) run straight on Node's request here, with the same
+ * checks and answers as their fetch handler, building a `Request` only if an app callback reads
+ * it (see `createIncomingWebhookEndpoint`).
  *
  * Signatures are computed over the raw body, so mount webhook handlers before `express.json()` /
  * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is.
