@@ -1,9 +1,16 @@
+import { BufferedResponse } from './buffered-response';
 import { AddressNotAllowedError } from './errors/address-not-allowed-error';
 import { MethodNotAllowedError } from './errors/method-not-allowed-error';
 import { RateLimitedError } from './errors/rate-limited-error';
 import type { FetchHandlerContext } from './fetch-handler';
+import {
+  type IncomingWebhook,
+  type IncomingWebhookAnswer,
+  incomingWebhookOf,
+  withIncomingWebhookHandler,
+} from './incoming-webhook';
 import { type AllowClientAddress, isAllowedClientAddress } from './is-allowed-client-address';
-import { toErrorResponse } from './to-error-response';
+import { toErrorAnswer, toErrorResponse } from './to-error-response';
 import type { WebhookRateLimit, WebhookRateLimiter } from './webhook-rate-limit';
 
 /**
@@ -52,22 +59,68 @@ export function createWebhookEndpoint(
   options: WebhookEndpointOptions,
   handle: (request: Request, endpoint: WebhookEndpointContext) => Promise<Response>,
 ): WebhookHandler {
+  const run = endpointRunner(options);
+  return (request, context) =>
+    run(
+      incomingWebhookOf(request, context),
+      (endpoint) => handle(request, endpoint),
+      toErrorResponse,
+    );
+}
+
+/**
+ * {@link createWebhookEndpoint} for a provider `handle` written against an `IncomingWebhook`,
+ * which answers 200 with the JSON of what it returns. The result is a fetch handler like any
+ * other; behind `toNodeHandler` the very same code runs straight on Node's request, without
+ * building a `Request` or a `Response` (one is built only when an app callback asks for the
+ * request).
+ * @internal
+ */
+export function createIncomingWebhookEndpoint(
+  options: WebhookEndpointOptions,
+  handle: (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) => Promise<unknown>,
+): WebhookHandler {
+  const run = endpointRunner(options);
+  const answer = (incoming: IncomingWebhook): Promise<IncomingWebhookAnswer> =>
+    run(incoming, async (endpoint) => jsonAnswer(await handle(incoming, endpoint)), toErrorAnswer);
+  const fetchHandler: WebhookHandler = async (request, context) => {
+    const { text, status, headers } = await answer(incomingWebhookOf(request, context));
+    return new BufferedResponse(text, status, headers);
+  };
+  return withIncomingWebhookHandler(fetchHandler, answer);
+}
+
+function jsonAnswer(data: unknown): IncomingWebhookAnswer {
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    text: JSON.stringify(data),
+  };
+}
+
+type EndpointRunner = <Answer>(
+  incoming: IncomingWebhook,
+  handle: (endpoint: WebhookEndpointContext) => Promise<Answer>,
+  errorAnswer: (error: unknown) => Answer,
+) => Promise<Answer>;
+
+function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
   const { provider, methods, allowIp, rateLimit, onError } = options;
   const perClientAddress = rateLimit?.perClientAddress;
   const perTenant = rateLimit?.perTenant;
   const methodList = methods.join(' or ');
-  return async (request, context) => {
+  return async (incoming, handle, errorAnswer) => {
     try {
-      if (!methods.includes(request.method)) {
+      if (!methods.includes(incoming.method)) {
         throw new MethodNotAllowedError({
           message: `${provider} webhooks are ${methodList} requests.`,
           allow: methods,
         });
       }
-      const clientAddress = context?.clientAddress;
+      const clientAddress = incoming.clientAddress;
       if (
         allowIp !== undefined &&
-        !(await isAllowedClientAddress(allowIp, clientAddress, request))
+        !(await isAllowedClientAddress(allowIp, clientAddress, () => incoming.request))
       ) {
         throw new AddressNotAllowedError({
           message: `The client address is not allowed to send ${provider} webhooks.`,
@@ -77,27 +130,27 @@ export function createWebhookEndpoint(
         await consume(
           perClientAddress,
           `address:${clientAddress}`,
-          request,
+          incoming,
           onError,
           () => 'Too many webhook requests from this client address.',
         );
       }
-      return await handle(request, {
+      return await handle({
         clientAddress,
         limitTenant: async (tenantId) => {
           if (perTenant === undefined) return;
           await consume(
             perTenant,
             `tenant:${tenantId}`,
-            request,
+            incoming,
             onError,
             () => 'Too many webhook requests for this tenant.',
           );
         },
       });
     } catch (error) {
-      report(onError, error, request);
-      return toErrorResponse(error);
+      report(onError, error, incoming);
+      return errorAnswer(error);
     }
   };
 }
@@ -105,7 +158,7 @@ export function createWebhookEndpoint(
 async function consume(
   limiter: WebhookRateLimiter,
   key: string,
-  request: Request,
+  incoming: IncomingWebhook,
   onError: WebhookErrorHandler | undefined,
   message: () => string,
 ): Promise<void> {
@@ -115,7 +168,7 @@ async function consume(
     const msBeforeNext = budgetSpent(rejection);
     if (msBeforeNext === undefined) {
       // The limiter's store failed: let the webhook through rather than lose it.
-      report(onError, rejection, request);
+      report(onError, rejection, incoming);
       return;
     }
     throw new RateLimitedError({ message: message(), retryAfterSeconds: msBeforeNext / 1000 });
@@ -133,10 +186,14 @@ function budgetSpent(rejection: unknown): number | undefined {
     : undefined;
 }
 
-function report(onError: WebhookErrorHandler | undefined, error: unknown, request: Request): void {
+function report(
+  onError: WebhookErrorHandler | undefined,
+  error: unknown,
+  incoming: IncomingWebhook,
+): void {
   if (onError === undefined) return;
   try {
-    onError(error, request);
+    onError(error, incoming.request);
   } catch {
     // A failing logger must not turn a clean answer into a crash.
   }

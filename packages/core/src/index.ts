@@ -37,7 +37,7 @@ export type {
   WebhookErrorHandler,
   WebhookHandler,
 } from './create-webhook-endpoint';
-export { createWebhookEndpoint } from './create-webhook-endpoint';
+export { createIncomingWebhookEndpoint, createWebhookEndpoint } from './create-webhook-endpoint';
 export { AddressNotAllowedError } from './errors/address-not-allowed-error';
 export { AmbiguousCredentialsError } from './errors/ambiguous-credentials-error';
 export { BusUnavailableError } from './errors/bus-unavailable-error';
@@ -61,6 +61,7 @@ export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error
 export { UnsupportedOperationError } from './errors/unsupported-operation-error';
 export type { EventSink, EventSinkResult } from './event-sink';
 export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
+export type { IncomingWebhook } from './incoming-webhook';
 export type { AllowClientAddress } from './is-allowed-client-address';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';

@@ -10,14 +10,18 @@ export type AllowClientAddress =
 /**
  * True when `allowIp` is unset or admits `clientAddress`. IPv4-mapped IPv6 addresses
  * (`::ffff:100.20.5.228`) match their IPv4 form. A function is awaited and only `true` admits.
+ * `request` may be given as a function that builds it, called only when `allowIp` is a function.
  */
 export async function isAllowedClientAddress(
   allowIp: AllowClientAddress | undefined,
   clientAddress: string | undefined,
-  request: Request,
+  request: Request | (() => Request),
 ): Promise<boolean> {
   if (allowIp === undefined) return true;
-  if (typeof allowIp === 'function') return (await allowIp(clientAddress, request)) === true;
+  if (typeof allowIp === 'function') {
+    const built = typeof request === 'function' ? request() : request;
+    return (await allowIp(clientAddress, built)) === true;
+  }
   if (clientAddress === undefined) return false;
   const address = normalizeAddress(clientAddress);
   return allowIp.some((entry) => normalizeAddress(entry) === address);

@@ -23,7 +23,7 @@ export async function readRequestText(
   }
   // The Node bridge reads its bodies straight from the socket into one buffer: no web stream.
   const read = readBodyOf(request, maxBytes);
-  if (read !== undefined) return decodeUtf8(await read);
+  if (read !== undefined) return decodeRequestText(await read);
   if (request.body === null) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -44,13 +44,18 @@ export async function readRequestText(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return decodeUtf8(bytes);
+  return decodeRequestText(bytes);
 }
 
 // ignoreBOM keeps a leading byte-order mark: signatures cover the body byte for byte.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function decodeUtf8(bytes: Uint8Array): string {
+/**
+ * A request body's bytes as UTF-8 text; bytes that are not UTF-8 throw {@link InvalidPayloadError}
+ * (400). A leading byte-order mark is kept.
+ * @internal
+ */
+export function decodeRequestText(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch (error) {

@@ -1,7 +1,7 @@
+import { BufferedResponse, type BufferedResponseParts } from './buffered-response';
 import { CallTrackError } from './errors/calltrack-error';
 import { MethodNotAllowedError } from './errors/method-not-allowed-error';
 import { RateLimitedError } from './errors/rate-limited-error';
-import { jsonResponse } from './json-response';
 
 /**
  * Turns an error into the JSON `Response` a handler answers with:
@@ -10,19 +10,25 @@ import { jsonResponse } from './json-response';
  * a generic 500 that reveals nothing for anything else.
  */
 export function toErrorResponse(error: unknown): Response {
+  const { status, headers, text } = toErrorAnswer(error);
+  return new BufferedResponse(text, status, headers);
+}
+
+/**
+ * {@link toErrorResponse} as status, headers and body text, for the Node bridge to write without
+ * a `Response`.
+ * @internal
+ */
+export function toErrorAnswer(error: unknown): BufferedResponseParts {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (CallTrackError.isInstance(error)) {
-    const headers: Record<string, string> = {};
     if (MethodNotAllowedError.isInstance(error)) headers.allow = error.allow.join(', ');
     if (RateLimitedError.isInstance(error)) {
       headers['retry-after'] = String(error.retryAfterSeconds);
     }
-    return jsonResponse(
-      { error: { code: error.code, message: error.message } },
-      { status: error.status, headers },
-    );
+    const body = { error: { code: error.code, message: error.message } };
+    return { status: error.status, headers, text: JSON.stringify(body) };
   }
-  return jsonResponse(
-    { error: { code: 'internal_error', message: 'Internal server error.' } },
-    { status: 500 },
-  );
+  const body = { error: { code: 'internal_error', message: 'Internal server error.' } };
+  return { status: 500, headers, text: JSON.stringify(body) };
 }

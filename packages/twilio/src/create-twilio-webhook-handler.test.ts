@@ -38,7 +38,15 @@ interface Setup {
   tenantCalls: Parameters<CreateTwilioWebhookHandlerOptions['resolveTenant']>[0][];
 }
 
-async function setup(options: Partial<CreateTwilioWebhookHandlerOptions> = {}): Promise<Setup> {
+/**
+ * Behind `toNodeHandler`: `fast` mounts the handler itself (the bridge runs it straight on Node's
+ * request), `fetch` hides it behind a plain fetch function (the bridge builds a `Request`, as for
+ * Next.js and every other runtime).
+ */
+async function setup(
+  options: Partial<CreateTwilioWebhookHandlerOptions> = {},
+  mount: 'fast' | 'fetch' = 'fast',
+): Promise<Setup> {
   const sink = createCollectingSink();
   const errors: unknown[] = [];
   const tenantCalls: Setup['tenantCalls'] = [];
@@ -54,7 +62,9 @@ async function setup(options: Partial<CreateTwilioWebhookHandlerOptions> = {}): 
     onError: (error) => errors.push(error),
     ...options,
   });
-  const base = await listen(toNodeHandler(handler));
+  const base = await listen(
+    toNodeHandler(mount === 'fast' ? handler : (request, context) => handler(request, context)),
+  );
   return { base, sink, errors, tenantCalls };
 }
 
@@ -787,5 +797,93 @@ describe('createTwilioWebhookHandler: one shape with the other providers', () =>
       'rate_limited',
     );
     expect(sink.events).toHaveLength(1);
+  });
+});
+
+describe('createTwilioWebhookHandler: the fetch handler and the Node fast path answer alike', () => {
+  const cases: [string, number, (url: string) => PostOptions][] = [
+    ['a status callback', 200, () => ({ body: completed() })],
+    ['no signature', 401, () => ({ body: completed(), signature: null })],
+    [
+      'a wrong signature',
+      403,
+      () => ({ body: completed(), token: 'another-token-0123456789abcdef' }),
+    ],
+    ['a wrong content type', 415, () => ({ body: completed(), contentType: 'text/plain' })],
+    ['two different signatures', 400, () => ({ body: completed(), signature: 'YQ==, Yg==' })],
+    ['a payload missing CallStatus', 400, () => ({ body: `CallSid=${callSid}&To=%2B14155550100` })],
+    [
+      'an unknown tenant',
+      422,
+      () => ({ body: completed().replaceAll('%2B14155550100', '%2B19995550100') }),
+    ],
+    ['a body over the limit', 413, () => ({ body: `${completed()}&Pad=${'x'.repeat(70_000)}` })],
+    ['a GET', 405, () => ({ body: '', method: 'GET' })],
+    [
+      'repeated parameters and one named __proto__, all signed',
+      200,
+      () => ({ body: `${completed()}&Digits=2&Digits=1&__proto__=x&constructor=y` }),
+    ],
+  ];
+  it.each(cases)('%s: %i', async (_case, status, options) => {
+    const fast = await setup({}, 'fast');
+    const viaFetch = await setup({}, 'fetch');
+    const answers = [];
+    for (const { base } of [fast, viaFetch]) {
+      const url = `${base}/webhooks/twilio`;
+      const { method, ...rest } = options(url);
+      const response =
+        method === 'GET'
+          ? await fetch(url)
+          : await post(url, { ...rest, ...(method ? { method } : {}) });
+      answers.push({
+        status: response.status,
+        type: response.headers.get('content-type'),
+        allow: response.headers.get('allow'),
+        body: await response.json(),
+      });
+    }
+    expect(answers[0]!.status).toBe(status);
+    expect(answers[0]).toEqual(answers[1]);
+    expect(fast.sink.events).toEqual(
+      viaFetch.sink.events.map((event) => ({
+        ...event,
+        receivedAt: expect.any(String),
+      })),
+    );
+    expect(fast.errors.map(String)).toEqual(viaFetch.errors.map(String));
+  });
+
+  it('hands the app callbacks a Request whose body was read, on both paths', async () => {
+    for (const mount of ['fast', 'fetch'] as const) {
+      const seen: { bodyUsed: boolean; url: string; signature: string | null }[] = [];
+      const { base } = await setup(
+        {
+          authToken: ({ request }) => {
+            seen.push({
+              bodyUsed: request.bodyUsed,
+              url: request.url,
+              signature: request.headers.get('x-twilio-signature'),
+            });
+            return authToken;
+          },
+          resolveTenant: ({ request }) => {
+            seen.push({
+              bodyUsed: request.bodyUsed,
+              url: request.url,
+              signature: request.headers.get('x-twilio-signature'),
+            });
+            return { tenantId: 'acme' };
+          },
+        },
+        mount,
+      );
+      const url = `${base}/webhooks/twilio?tenant=acme`;
+      expect((await post(url, { body: completed() })).status).toBe(200);
+      expect(seen).toEqual([
+        { bodyUsed: true, url, signature: expect.any(String) },
+        { bodyUsed: true, url, signature: expect.any(String) },
+      ]);
+    }
   });
 });

@@ -2,16 +2,15 @@ import {
   type AllowClientAddress,
   type CallDirection,
   checkWebhookHandlerOptions,
-  createWebhookEndpoint,
+  createIncomingWebhookEndpoint,
   type EventSink,
+  type IncomingWebhook,
   InvalidArgumentError,
   InvalidPayloadError,
   InvalidSignatureError,
-  jsonResponse,
   MissingSignatureError,
   parseFormPairs,
   publishEvents,
-  readRequestText,
   resolveWebhookTenant,
   type SecretLookupResult,
   singleCredential,
@@ -162,7 +161,7 @@ export function createTwilioWebhookHandler(
   const includeRaw = options.includeRaw === true;
   const maxBytes = options.maxBodyBytes ?? 64 * 1024;
 
-  return createWebhookEndpoint(
+  return createIncomingWebhookEndpoint(
     {
       provider: 'Twilio',
       methods: ['POST'],
@@ -170,16 +169,16 @@ export function createTwilioWebhookHandler(
       rateLimit: options.rateLimit,
       onError: options.onError,
     },
-    async (request, endpoint) => {
+    async (incoming, endpoint) => {
       const signature = singleCredential(
-        (request.headers.get('x-twilio-signature') ?? '').split(','),
+        (incoming.header('x-twilio-signature') ?? '').split(','),
         'the X-Twilio-Signature header',
       );
       if (signature === undefined) {
         throw new MissingSignatureError({ message: 'The X-Twilio-Signature header is missing.' });
       }
-      const urls = signedUrls(request);
-      const contentType = request.headers.get('content-type') ?? '';
+      const urls = signedUrls(incoming);
+      const contentType = incoming.header('content-type') ?? '';
       const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
       const isJson = mediaType === jsonType || mediaType.endsWith('+json');
       // Most callbacks have no query at all: only parse one that mentions the parameter.
@@ -196,7 +195,7 @@ export function createTwilioWebhookHandler(
             : `Twilio webhooks must be ${formType} (or JSON with bodySHA256).`,
         });
       }
-      const body = await readRequestText(request, { maxBytes });
+      const body = await incoming.readText(maxBytes);
 
       let formParams: FormFields | undefined;
       let jsonParams: Record<string, string> | undefined;
@@ -214,16 +213,18 @@ export function createTwilioWebhookHandler(
 
       const authTokens =
         typeof authToken === 'function'
-          ? await authToken({ accountSid: claimedAccountSid, url: urls[0]!, request })
+          ? await authToken({
+              accountSid: claimedAccountSid,
+              url: urls[0]!,
+              get request() {
+                return incoming.request;
+              },
+            })
           : authToken;
+      const signed = isJson ? { body } : { params: formParams!.all };
       const url = urls.find((candidate) =>
         someSecret(authTokens, (secret) =>
-          verifyTwilioSignature({
-            authToken: secret,
-            url: candidate.href,
-            signature,
-            ...(isJson ? { body } : { params: formParams!.all }),
-          }),
+          verifyTwilioSignature({ authToken: secret, url: candidate.href, signature, ...signed }),
         ),
       );
       if (url === undefined) {
@@ -249,19 +250,23 @@ export function createTwilioWebhookHandler(
           from: normalizeTwilioPhoneNumber(params.From ?? params.Caller),
           to: normalizeTwilioPhoneNumber(params.To ?? params.Called),
           url,
-          request,
+          // Built only if the app reads it: most resolvers look at the number or the URL.
+          get request() {
+            return incoming.request;
+          },
         },
         'No tenant is configured for this Twilio webhook.',
       );
       await endpoint.limitTenant(tenant.tenantId);
       // The reference `createTwilioCallControl` put in the callback URL: signed with the rest.
-      const reference = url.searchParams.get('reference') ?? undefined;
+      const reference =
+        url.search === '' ? undefined : (url.searchParams.get('reference') ?? undefined);
       const events = buildTwilioEvents(payload, {
         tenant,
         includeRaw,
         ...(reference === undefined ? {} : { reference }),
       });
-      return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
+      return { ok: true, ...(await publishEvents(sink, events)) };
     },
   );
 }
@@ -270,12 +275,16 @@ export function createTwilioWebhookHandler(
  * The URLs a request may have been signed for, most likely first: see `publicUrl`. Checks the
  * option once, when the handler is created.
  */
-function signedUrlsFor(options: CreateTwilioWebhookHandlerOptions): (request: Request) => URL[] {
+function signedUrlsFor(
+  options: CreateTwilioWebhookHandlerOptions,
+): (incoming: IncomingWebhook) => URL[] {
   const { publicUrl } = options;
   const fail = (message: string): never => {
     throw new InvalidArgumentError({ message: `createTwilioWebhookHandler: ${message}` });
   };
-  if (typeof publicUrl === 'function') return (request) => [new URL(publicUrl(request))];
+  if (typeof publicUrl === 'function') {
+    return (incoming) => [new URL(publicUrl(incoming.request))];
+  }
   if (typeof publicUrl === 'string') {
     let configured: URL | undefined;
     try {
@@ -287,8 +296,8 @@ function signedUrlsFor(options: CreateTwilioWebhookHandlerOptions): (request: Re
       return fail('publicUrl must be an absolute http(s) URL, or a function.');
     }
     const configuredPath = configured.pathname.replace(/\/+$/, '');
-    return (request) => {
-      const received = new URL(request.url);
+    return (incoming) => {
+      const received = new URL(incoming.url);
       // Full: the console URL itself; Twilio signed the query it sent, when it sent one.
       const full = new URL(configured.href);
       full.hash = '';
@@ -310,18 +319,18 @@ function signedUrlsFor(options: CreateTwilioWebhookHandlerOptions): (request: Re
   ) {
     fail('trustForwardedHeaders must be a boolean.');
   }
-  if (options.trustForwardedHeaders !== true) return (request) => [new URL(request.url)];
-  return (request) => {
-    const received = new URL(request.url);
-    const proto = firstHeaderValue(request.headers.get('x-forwarded-proto'));
-    const host = firstHeaderValue(request.headers.get('x-forwarded-host'));
+  if (options.trustForwardedHeaders !== true) return (incoming) => [new URL(incoming.url)];
+  return (incoming) => {
+    const received = new URL(incoming.url);
+    const proto = firstHeaderValue(incoming.header('x-forwarded-proto'));
+    const host = firstHeaderValue(incoming.header('x-forwarded-host'));
     if (proto !== undefined && /^https?$/i.test(proto)) received.protocol = `${proto}:`;
     if (host !== undefined) received.host = host;
     return [received];
   };
 }
 
-function firstHeaderValue(value: string | null): string | undefined {
+function firstHeaderValue(value: string | undefined): string | undefined {
   const first = value?.split(',')[0]?.trim();
   return first === undefined || first === '' ? undefined : first;
 }
@@ -333,15 +342,22 @@ interface FormFields {
 }
 
 function readFormFields(body: string): FormFields {
+  const pairs = parseFormPairs(body);
+  const first: Record<string, string> = {};
+  let repeated = false;
+  for (const [name, value] of pairs) {
+    // `__proto__` would not become a field of `first`: take the slow path, which signs it.
+    if (name === '__proto__' || Object.hasOwn(first, name)) repeated = true;
+    else first[name] = value;
+  }
+  // Each name once (the usual webhook): the first values are all the values.
+  if (!repeated) return { all: first, first };
   // A null prototype: a field named `__proto__` or `constructor` is just a field to sign.
   const all: Record<string, string | string[]> = Object.create(null);
-  const first: Record<string, string> = {};
-  for (const [name, value] of parseFormPairs(body)) {
+  for (const [name, value] of pairs) {
     const seen = all[name];
-    if (seen === undefined) {
-      all[name] = value;
-      first[name] = value;
-    } else if (Array.isArray(seen)) seen.push(value);
+    if (seen === undefined) all[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
     else all[name] = [seen, value];
   }
   return { all, first };

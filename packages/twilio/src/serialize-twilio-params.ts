@@ -9,18 +9,21 @@ import type { TwilioParams } from './twilio-params';
  */
 export function serializeTwilioParams(params: TwilioParams | undefined): string {
   if (params == null) return '';
-  const pairs: [string, string][] = [];
-  if (params instanceof URLSearchParams) {
-    for (const pair of params) pairs.push(pair);
-  } else {
-    for (const name of Object.keys(params)) {
-      const value: unknown = params[name];
-      if (typeof value === 'string') pairs.push([name, value]);
-      else if (Array.isArray(value)) {
-        for (const item of value) if (typeof item === 'string') pairs.push([name, item]);
-      }
+  if (params instanceof URLSearchParams) return serializePairs([...params]);
+  // A record has each name once: sort the names alone (the default sort compares code units).
+  const names = Object.keys(params).sort();
+  let data = '';
+  for (const name of names) {
+    const value: unknown = params[name];
+    if (typeof value === 'string') data += name + value;
+    else if (Array.isArray(value)) {
+      for (const item of distinctSorted(value)) data += name + item;
     }
   }
+  return data;
+}
+
+function serializePairs(pairs: [string, string][]): string {
   // Code-unit order, like Array.prototype.sort on strings (localeCompare would differ).
   pairs.sort((left, right) => (left[0] < right[0] ? -1 : left[0] > right[0] ? 1 : 0));
   let data = '';
@@ -31,11 +34,18 @@ export function serializeTwilioParams(params: TwilioParams | undefined): string 
     if (end - start === 1) {
       data += name + pairs[start]![1];
     } else {
-      const values = new Set<string>();
-      for (let index = start; index < end; index += 1) values.add(pairs[index]![1]);
-      for (const value of [...values].sort()) data += name + value;
+      const values: string[] = [];
+      for (let index = start; index < end; index += 1) values.push(pairs[index]![1]);
+      for (const value of distinctSorted(values)) data += name + value;
     }
     start = end;
   }
   return data;
+}
+
+/** The distinct strings among `values`, sorted by code unit. */
+function distinctSorted(values: readonly unknown[]): string[] {
+  const distinct = new Set<string>();
+  for (const value of values) if (typeof value === 'string') distinct.add(value);
+  return [...distinct].sort();
 }

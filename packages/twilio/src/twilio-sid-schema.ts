@@ -7,4 +7,9 @@ import { z } from 'zod';
  */
 export const twilioSidSchema = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Twilio SID (1-64 letters, digits, "_" or "-")');
+  .regex(twilioSidPattern(), 'must be a Twilio SID (1-64 letters, digits, "_" or "-")');
+
+/** The pattern {@link twilioSidSchema} checks, for code that checks a SID without zod. @internal */
+export function twilioSidPattern(): RegExp {
+  return /^[A-Za-z0-9_-]{1,64}$/;
+}

@@ -33,18 +33,23 @@ export class NodeRequest extends Request {
   #stream: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #controller: AbortController | undefined;
 
-  /** `body` is undefined for requests without one (GET, HEAD). */
+  /**
+   * `body` is undefined for requests without one (GET, HEAD); `bodyUsed` says it was already read
+   * (by the bridge's webhook fast path, before an app callback asked for the request).
+   */
   constructor(
     url: string,
     init: { method: string; headers: NodeRequestHeaders | Headers },
     body: IncomingBody | undefined,
     disconnect: ClientDisconnect,
+    bodyUsed = false,
   ) {
     super(url, { method: init.method });
     if (init.headers instanceof Headers) this.#headers = init.headers;
     this.#rawHeaders = init.headers instanceof Headers ? {} : init.headers;
     this.#body = body;
     this.#disconnect = disconnect;
+    this.#used = bodyUsed;
   }
 
   override get headers(): Headers {

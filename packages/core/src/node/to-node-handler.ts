@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendResponse } from '@remix-run/node-fetch-server';
 import { type BufferedResponseParts, takeBufferedResponse } from '../buffered-response';
 import type { FetchHandler } from '../fetch-handler';
+import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incoming-webhook';
 import { toErrorResponse } from '../to-error-response';
 import { IncomingBody } from './incoming-body';
+import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
 import { type ClientDisconnect, NodeRequest } from './node-request';
 import { nodeClientAddress, nodeRequestHref } from './node-request-url';
 
@@ -57,7 +59,10 @@ function bodyWasConsumed(request: FrameworkRequest): boolean {
  * senders with the Node server's `requestTimeout` and `headersTimeout` (see the security guide).
  *
  * Response bodies stream, and the request's `signal` aborts when the client goes away. Responses
- * made with core's `jsonResponse` are written in one piece.
+ * made with core's `jsonResponse` are written in one piece. The calltrack provider webhook
+ * handlers (`createTwilioWebhookHandler` …) run straight on Node's request here, with the same
+ * checks and answers as their fetch handler, building a `Request` only if an app callback reads
+ * it (see `createIncomingWebhookEndpoint`).
  *
  * Signatures are computed over the raw body, so mount webhook handlers before `express.json()` /
  * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is.
@@ -71,10 +76,12 @@ export function toNodeHandler(
     protocol: options.protocol,
     trustProxy: options.trustProxy ?? false,
   };
+  // A provider webhook handler (createTwilioWebhookHandler …) runs straight on Node's request.
+  const incomingWebhookHandler = incomingWebhookHandlerOf(handler);
   return async (incoming, outgoing, next) => {
     const frameworkRequest = incoming as FrameworkRequest;
     let body: IncomingBody | undefined;
-    let response: Response;
+    let response: Response | IncomingWebhookAnswer;
     try {
       const method = incoming.method ?? 'GET';
       if (bodyWasConsumed(frameworkRequest)) {
@@ -82,15 +89,22 @@ export function toNodeHandler(
       } else if (method !== 'GET' && method !== 'HEAD') {
         body = IncomingBody.fromIncoming(incoming);
       }
-      const request = new NodeRequest(
-        nodeRequestHref(incoming, urlOptions),
-        { method, headers: incoming.headers },
-        body,
-        clientDisconnect(outgoing),
-      );
-      response = await handler(request, {
-        clientAddress: nodeClientAddress(incoming, urlOptions),
-      });
+      if (incomingWebhookHandler !== undefined) {
+        const disconnect = clientDisconnect(outgoing);
+        response = await incomingWebhookHandler(
+          new NodeIncomingWebhook(incoming, urlOptions, body, disconnect),
+        );
+      } else {
+        const request = new NodeRequest(
+          nodeRequestHref(incoming, urlOptions),
+          { method, headers: incoming.headers },
+          body,
+          clientDisconnect(outgoing),
+        );
+        response = await handler(request, {
+          clientAddress: nodeClientAddress(incoming, urlOptions),
+        });
+      }
     } catch (error) {
       if (next) {
         next(error);
@@ -102,6 +116,10 @@ export function toNodeHandler(
     // limit): close the connection after the answer instead of reading, say, a megabyte nobody
     // wants.
     const unread = body !== undefined && !incoming.complete;
+    if (!(response instanceof Response)) {
+      sendIncomingWebhookAnswer(incoming, outgoing, response, unread);
+      return;
+    }
     const buffered = takeBufferedResponse(response);
     if (buffered) {
       sendBufferedResponse(incoming, outgoing, buffered, unread);
