@@ -421,4 +421,89 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     await recent.return?.();
     await bus.close();
   });
+
+  it('takes the events of a tenant that arrive while its script runs in one script, in order', async () => {
+    const client = duplicate();
+    const names = prefixes();
+    const bus = createRedisBus({ redis: client, prefix: names.bus });
+    const ingestSha = await loadIngestScript(client, bus);
+    const readers = [readBus(bus, 'tenant-a'), readBus(bus, 'tenant-b')];
+    await Promise.all(readers.map((reader) => reader.ready));
+    const { tracker: oneStep } = tracker({
+      bus,
+      store: createRedisCallStore({ redis: client, prefix: names.store }),
+    });
+    const sent = recordCommands(client, { ingest: ingestSha });
+    const lifecycles = ['tenant-a', 'tenant-b'].map((tenantId) =>
+      [1, 2, 3].map((call) => callLifecycle({ tenantId, callId: `CA-batch-${call}` })),
+    );
+    // Each tenant's calls step by step, every step of every call ingested at once.
+    const results = [];
+    for (let step = 0; step < 4; step += 1) {
+      results.push(
+        ...(await Promise.all(
+          lifecycles.flatMap((calls) => calls.map((events) => oneStep.ingest(events[step]!))),
+        )),
+      );
+    }
+    expect(results.every((result) => result.published && !result.duplicate)).toBe(true);
+    // The first event of each tenant goes alone; the two after it, together.
+    const ingests = sent.filter((command) => command.name === 'ingest');
+    expect(ingests.length).toBe(4 * 2 * 2);
+    for (const [index, tenantId] of ['tenant-a', 'tenant-b'].entries()) {
+      const published = await readers[index]!.drain();
+      const expected = [0, 1, 2, 3].flatMap((step) =>
+        lifecycles[index]!.map((events) => events[step]!.id),
+      );
+      expect(published.map((event) => event.id)).toEqual(expected);
+      expect(published.every((event) => event.tenantId === tenantId)).toBe(true);
+      // Each call's snapshot moved one version per event, whatever the batches were.
+      for (const event of published) {
+        expect(event.data.call?.version).toBe(Number(event.sequence) + 1);
+      }
+    }
+    expect(await oneStep.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+    await Promise.all(readers.map((reader) => reader.close()));
+    await bus.close();
+  });
+
+  it('fails only the event whose step fails in a batch, and publishes the others', async () => {
+    const client = duplicate();
+    const names = prefixes();
+    const bus = createRedisBus({ redis: client, prefix: names.bus });
+    const reader = readBus(bus, 'tenant-a');
+    await reader.ready;
+    const { tracker: oneStep } = tracker({
+      bus,
+      store: createRedisCallStore({ redis: client, prefix: names.store }),
+    });
+    // A call key that is not a hash: the script's first command on it fails (WRONGTYPE).
+    await client.set(`${names.store}:{tenant-a}:call:CA-broken`, 'not a hash');
+    const [first] = callLifecycle({ callId: 'CA-first' });
+    const [broken] = callLifecycle({ callId: 'CA-broken' });
+    const [after] = callLifecycle({ callId: 'CA-after' });
+    const [later] = callLifecycle({ callId: 'CA-later' });
+    // The first goes alone; the three that arrive meanwhile go in one script.
+    const outcomes = await Promise.allSettled(
+      [first, broken, after, later].map((event) => oneStep.ingest(event!)),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect((await reader.drain()).map((event) => event.callId)).toEqual([
+      'CA-first',
+      'CA-after',
+      'CA-later',
+    ]);
+    // The bus's stream is intact: the next events are published after them.
+    const [next] = callLifecycle({ callId: 'CA-next' });
+    expect(await oneStep.ingest(next!)).toMatchObject({ published: true });
+    expect((await reader.drain()).map((event) => event.callId)).toEqual(['CA-next']);
+    await reader.close();
+    await bus.close();
+  });
 });
