@@ -4,6 +4,7 @@ import { type BufferedResponseParts, takeBufferedResponse } from '../buffered-re
 import type { FetchHandler } from '../fetch-handler';
 import { toErrorResponse } from '../to-error-response';
 import { IncomingBody } from './incoming-body';
+import { sendToNodeBodyWriter, takeNodeBodyWriter } from './node-body-writer';
 import { type ClientDisconnect, NodeRequest } from './node-request';
 import { nodeClientAddress, nodeRequestHref } from './node-request-url';
 
@@ -57,7 +58,8 @@ function bodyWasConsumed(request: FrameworkRequest): boolean {
  * senders with the Node server's `requestTimeout` and `headersTimeout` (see the security guide).
  *
  * Response bodies stream, and the request's `signal` aborts when the client goes away. Responses
- * made with core's `jsonResponse` are written in one piece.
+ * made with core's `jsonResponse` are written in one piece, and a response that offers its own
+ * Node writer (the SSE fetch handler's) writes straight to the `ServerResponse`.
  *
  * Signatures are computed over the raw body, so mount webhook handlers before `express.json()` /
  * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is.
@@ -105,6 +107,12 @@ export function toNodeHandler(
     const buffered = takeBufferedResponse(response);
     if (buffered) {
       sendBufferedResponse(incoming, outgoing, buffered, unread);
+      return;
+    }
+    const writeBody =
+      incoming.method === 'HEAD' || outgoing.headersSent ? undefined : takeNodeBodyWriter(response);
+    if (writeBody) {
+      sendToNodeBodyWriter(outgoing, response, writeBody, unread);
       return;
     }
     if (unread && !outgoing.headersSent) outgoing.setHeader('connection', 'close');
