@@ -49,9 +49,6 @@ export function sendToNodeBodyWriter(
   closeConnection: boolean,
 ): void {
   const http1 = outgoing.req.httpVersionMajor === 1;
-  outgoing.statusCode = response.status;
-  // HTTP/2 has no status message (and warns when given one).
-  if (http1 && response.statusText) outgoing.statusMessage = response.statusText;
   // Iterated, not `Object.fromEntries`: several `Set-Cookie` headers stay several.
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of response.headers) {
@@ -61,7 +58,12 @@ export function sendToNodeBodyWriter(
     else if (Array.isArray(previous)) previous.push(value);
     else headers[name] = [previous, value];
   }
-  for (const name of Object.keys(headers)) outgoing.setHeader(name, headers[name]!);
-  if (closeConnection && http1) outgoing.setHeader('connection', 'close');
+  if (closeConnection && http1) headers.connection = 'close';
+  // One `writeHead` with every header, not `setHeader` each: the response then keeps only the
+  // header text, not a header table, for as long as the stream lives.
+  if (http1 && response.statusText)
+    outgoing.writeHead(response.status, response.statusText, headers);
+  // HTTP/2 has no status message (and warns when given one).
+  else outgoing.writeHead(response.status, headers);
   writeBody(outgoing);
 }
