@@ -9,6 +9,11 @@
 // A delivery counts when the client has received the frame: clients are raw TCP sockets speaking
 // HTTP/1.1 in a child process (this file, run with `clients`), which reports when every socket
 // has seen the round's event id. Throughput = clients / (last receipt − publish).
+//
+// Each server runs in a fresh process of its own (this file, run with `server <index>`): in one
+// shared process, whichever server ran first left node:http's write path optimized (and the heap
+// shaped) for itself, and a later one paid 25–40% more CPU in Node's own write path for the very
+// same writes (CPU profiles of raw-first and calltrack-first runs).
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,9 +23,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const now = (): number => performance.timeOrigin + performance.now();
+/** The servers compared (listed in `runServer`), the raw loop first. */
+const targetCount = 4;
 
 if (process.argv[2] === 'clients') {
   await runClients();
+} else if (process.argv[2] === 'server') {
+  await runServer(Number(process.argv[3]));
 } else {
   await runBench();
 }
@@ -107,13 +116,95 @@ async function runClients(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parent: the server under test.
+/** What one server's process reports (a line `result <JSON>`). */
+interface Round {
+  deliveriesPerSecond: number;
+  /** Deliveries per second of this process's own CPU time: moves less with the machine's load. */
+  deliveriesPerCpuSecond: number;
+  p50: number;
+  p99: number;
+}
+interface ServerResult {
+  name: string;
+  small: Round;
+  large: Round;
+  heapPerClient: number;
+  clients: { small: number; large: number };
+  rounds: { small: number; large: number };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: runs each server in its own process, one after another, then prints the tables.
 async function runBench(): Promise<void> {
+  const { printTable, ratio } = await import('./lib/report');
+  const started = performance.now();
+  const results: ServerResult[] = [];
+  for (let index = 0; index < targetCount; index += 1) {
+    const server = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), 'server', String(index)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let result: ServerResult | undefined;
+    for await (const line of createInterface({ input: server.stdout! })) {
+      if (line.startsWith('result ')) result = JSON.parse(line.slice('result '.length));
+      else console.log(line);
+    }
+    if (result === undefined) throw new Error(`server ${index} reported no result`);
+    results.push(result);
+  }
+
+  const baseline = results[0]!;
+  const { small, large } = baseline.clients;
+  const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
+  printTable(
+    `SSE fan-out of one event (delivery = the client received the frame; median of ${baseline.rounds.small}/${baseline.rounds.large} rounds)`,
+    results.map((result) => ({
+      server: result.name,
+      [`${small} clients: deliveries/s`]: Math.round(result.small.deliveriesPerSecond),
+      [`${small}: vs raw`]: ratio(
+        result.small.deliveriesPerSecond,
+        baseline.small.deliveriesPerSecond,
+      ),
+      [`${large} clients: deliveries/s`]: Math.round(result.large.deliveriesPerSecond),
+      [`${large}: vs raw`]: ratio(
+        result.large.deliveriesPerSecond,
+        baseline.large.deliveriesPerSecond,
+      ),
+      [`${large}: per CPU-s`]: Math.round(result.large.deliveriesPerCpuSecond),
+      [`${large}: CPU vs raw`]: ratio(
+        result.large.deliveriesPerCpuSecond,
+        baseline.large.deliveriesPerCpuSecond,
+      ),
+    })),
+  );
+  printTable(
+    `Publish → receive latency at ${small} clients (ms, all clients of a round)`,
+    results.map((result) => ({
+      server: result.name,
+      p50: Math.round(result.small.p50 * 100) / 100,
+      p99: Math.round(result.small.p99 * 100) / 100,
+      [`p99 at ${large}`]: Math.round(result.large.p99 * 100) / 100,
+    })),
+  );
+  printTable(
+    'Heap per idle connection (KB, forced gc; the raw row is a bare held node:http response)',
+    results.map((result) => ({
+      server: result.name,
+      [`KB/conn (${small}→${large})`]: kb(result.heapPerClient),
+      'vs raw': ratio(result.heapPerClient, baseline.heapPerClient),
+    })),
+  );
+  console.log(`\ntotal ${Math.round((performance.now() - started) / 1000)} s`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One server under test (`targetIndex` in the list below), with its own client process.
+async function runServer(targetIndex: number): Promise<void> {
   const { createMemoryBus } = await import('@calltrack/bus');
   const { toNodeHandler } = await import('@calltrack/core/node');
   const { createSseHandler, createSseNodeHandler, encodeSseFrame } = await import('@calltrack/sse');
   const { benchEvent } = await import('./lib/bench-event');
-  const { printTable, ratio } = await import('./lib/report');
 
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('Run with --expose-gc.');
@@ -149,8 +240,9 @@ async function runBench(): Promise<void> {
       child.stdin!.write(`${command}\n`);
     });
 
-  let loopback = 1;
-  let runId = 0;
+  // One source address and run id per server, as when they shared a process.
+  const loopback = targetIndex + 2;
+  const runId = targetIndex + 1;
 
   interface Target {
     name: string;
@@ -266,14 +358,6 @@ async function runBench(): Promise<void> {
   const markerOf = (index: number, prefix: string): string =>
     benchEvent(index, 'bench-tenant', `${prefix}${runId}`).id;
 
-  interface Round {
-    deliveriesPerSecond: number;
-    /** Deliveries per second of this process's own CPU time: moves less with the machine's load. */
-    deliveriesPerCpuSecond: number;
-    p50: number;
-    p99: number;
-  }
-
   const round = async (
     target: Awaited<ReturnType<Target['start']>>,
     index: number,
@@ -301,11 +385,7 @@ async function runBench(): Promise<void> {
     return sorted[Math.floor(sorted.length / 2)]!;
   };
 
-  const results: Record<string, { small: Round; large: Round; heapPerClient: number }> = {};
-
-  const measure = async (target: Target) => {
-    runId += 1;
-    loopback += 1;
+  const measure = async (target: Target): Promise<ServerResult> => {
     const prefix = target === raw || target === bridgeFloor ? 'raw' : 'sse';
     const local = `127.0.0.${loopback}`;
     const server = await target.start();
@@ -333,10 +413,13 @@ async function runBench(): Promise<void> {
       p50: median(list.map((entry) => entry.p50)),
       p99: median(list.map((entry) => entry.p99)),
     });
-    results[target.name] = {
+    return {
+      name: target.name,
       small: pick(smallRounds),
       large: pick(largeRounds),
       heapPerClient: (heapLarge - heapSmall) / (large - small),
+      clients: { small, large },
+      rounds,
     };
   };
 
@@ -346,50 +429,10 @@ async function runBench(): Promise<void> {
     sse('createSseHandler + toNodeHandler', 'fetch'),
     bridgeFloor,
   ];
-  const started = performance.now();
-  for (const target of targets) await measure(target);
+  const target = targets[targetIndex];
+  if (target === undefined || targets.length !== targetCount) throw new Error('no such server');
+  const result = await measure(target);
   child.stdin!.end();
-
-  const baseline = results[raw.name]!;
-  const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
-  printTable(
-    `SSE fan-out of one event (delivery = the client received the frame; median of ${rounds.small}/${rounds.large} rounds)`,
-    Object.entries(results).map(([name, result]) => ({
-      server: name,
-      [`${small} clients: deliveries/s`]: Math.round(result.small.deliveriesPerSecond),
-      [`${small}: vs raw`]: ratio(
-        result.small.deliveriesPerSecond,
-        baseline.small.deliveriesPerSecond,
-      ),
-      [`${large} clients: deliveries/s`]: Math.round(result.large.deliveriesPerSecond),
-      [`${large}: vs raw`]: ratio(
-        result.large.deliveriesPerSecond,
-        baseline.large.deliveriesPerSecond,
-      ),
-      [`${large}: per CPU-s`]: Math.round(result.large.deliveriesPerCpuSecond),
-      [`${large}: CPU vs raw`]: ratio(
-        result.large.deliveriesPerCpuSecond,
-        baseline.large.deliveriesPerCpuSecond,
-      ),
-    })),
-  );
-  printTable(
-    `Publish → receive latency at ${small} clients (ms, all clients of a round)`,
-    Object.entries(results).map(([name, result]) => ({
-      server: name,
-      p50: Math.round(result.small.p50 * 100) / 100,
-      p99: Math.round(result.small.p99 * 100) / 100,
-      [`p99 at ${large}`]: Math.round(result.large.p99 * 100) / 100,
-    })),
-  );
-  printTable(
-    'Heap per idle connection (KB, forced gc; the raw row is a bare held node:http response)',
-    Object.entries(results).map(([name, result]) => ({
-      server: name,
-      [`KB/conn (${small}→${large})`]: kb(result.heapPerClient),
-      'vs raw': ratio(result.heapPerClient, baseline.heapPerClient),
-    })),
-  );
-  console.log(`\ntotal ${Math.round((performance.now() - started) / 1000)} s`);
+  console.log(`result ${JSON.stringify(result)}`);
   process.exit(0);
 }
