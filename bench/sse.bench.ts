@@ -13,7 +13,9 @@
 // Each server runs in a fresh process of its own (this file, run with `server <index>`): in one
 // shared process, whichever server ran first left node:http's write path optimized (and the heap
 // shaped) for itself, and a later one paid 25–40% more CPU in Node's own write path for the very
-// same writes (CPU profiles of raw-first and calltrack-first runs).
+// same writes (CPU profiles of raw-first and calltrack-first runs). The servers hold their
+// clients at the same time and take turns round by round (the first of each turn rotating), so
+// every ratio compares rounds taken seconds apart under the same machine load, not minutes apart.
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -116,7 +118,7 @@ async function runClients(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-/** What one server's process reports (a line `result <JSON>`). */
+/** One round of one server, as its process reports it. */
 interface Round {
   deliveriesPerSecond: number;
   /** Deliveries per second of this process's own CPU time: moves less with the machine's load. */
@@ -124,41 +126,78 @@ interface Round {
   p50: number;
   p99: number;
 }
-interface ServerResult {
-  name: string;
-  small: Round;
-  large: Round;
-  heapPerClient: number;
-  clients: { small: number; large: number };
-  rounds: { small: number; large: number };
-}
 
 // ---------------------------------------------------------------------------------------------
-// Parent: runs each server in its own process, one after another, then prints the tables.
+// Parent: starts the servers, each in its own process, and runs their rounds in turns.
 async function runBench(): Promise<void> {
   const { printTable, ratio } = await import('./lib/report');
   const started = performance.now();
-  const results: ServerResult[] = [];
-  for (let index = 0; index < targetCount; index += 1) {
-    const server = spawn(
+
+  const limit = Number(execSync('ulimit -n', { shell: '/bin/bash' }).toString().trim());
+  let large = 10_000;
+  if (limit < large + 200) {
+    large = Math.max(1000, Math.floor((limit - 200) / 1000) * 1000);
+    console.log(`note: ulimit -n is ${limit}; the large case uses ${large} connections`);
+  }
+  const small = 1000;
+  const rounds = { small: 9, large: 9 };
+
+  const servers = Array.from({ length: targetCount }, (_, index) => {
+    const process_ = spawn(
       process.execPath,
       [...process.execArgv, fileURLToPath(import.meta.url), 'server', String(index)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    let result: ServerResult | undefined;
-    for await (const line of createInterface({ input: server.stdout! })) {
-      if (line.startsWith('result ')) result = JSON.parse(line.slice('result '.length));
-      else console.log(line);
+    const waiting: ((line: string) => void)[] = [];
+    createInterface({ input: process_.stdout! }).on('line', (line) => waiting.shift()?.(line));
+    const ask = (command: string): Promise<string> =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        process_.stdin!.write(`${command}\n`);
+      });
+    return { ask, heapSmall: 0, heapLarge: 0, small: [] as Round[], large: [] as Round[] };
+  });
+  const names = await Promise.all(servers.map((server) => server.ask('name')));
+
+  /** One round on every server, one after another, starting with a different one each time. */
+  const turn = async (count: number, clients: number, keep?: 'small' | 'large') => {
+    for (let offset = 0; offset < servers.length; offset += 1) {
+      const server = servers[(count + offset) % servers.length]!;
+      const round = JSON.parse(await server.ask(`round ${clients}`)) as Round;
+      if (keep) server[keep].push(round);
     }
-    if (result === undefined) throw new Error(`server ${index} reported no result`);
-    results.push(result);
+  };
+  for (const server of servers) server.heapSmall = Number(await server.ask(`open ${small}`));
+  for (let count = 0; count < 2; count += 1) await turn(count, small);
+  for (let count = 0; count < rounds.small; count += 1) await turn(count, small, 'small');
+  for (const server of servers) {
+    server.heapLarge = Number(await server.ask(`open ${large - small}`));
   }
+  await turn(0, large);
+  for (let count = 0; count < rounds.large; count += 1) await turn(count, large, 'large');
+  await Promise.all(servers.map((server) => server.ask('stop')));
+
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  const pick = (list: Round[]): Round => ({
+    deliveriesPerSecond: median(list.map((entry) => entry.deliveriesPerSecond)),
+    deliveriesPerCpuSecond: median(list.map((entry) => entry.deliveriesPerCpuSecond)),
+    p50: median(list.map((entry) => entry.p50)),
+    p99: median(list.map((entry) => entry.p99)),
+  });
+  const results = servers.map((server, index) => ({
+    name: names[index]!,
+    small: pick(server.small),
+    large: pick(server.large),
+    heapPerClient: (server.heapLarge - server.heapSmall) / (large - small),
+  }));
 
   const baseline = results[0]!;
-  const { small, large } = baseline.clients;
   const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
   printTable(
-    `SSE fan-out of one event (delivery = the client received the frame; median of ${baseline.rounds.small}/${baseline.rounds.large} rounds)`,
+    `SSE fan-out of one event (delivery = the client received the frame; median of ${rounds.small}/${rounds.large} rounds)`,
     results.map((result) => ({
       server: result.name,
       [`${small} clients: deliveries/s`]: Math.round(result.small.deliveriesPerSecond),
@@ -199,7 +238,9 @@ async function runBench(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One server under test (`targetIndex` in the list below), with its own client process.
+// One server under test (`targetIndex` in the list below), with its own client process. Commands
+// on stdin, one answer line each: `name`; `open <count>` (more clients, then the heap after a
+// forced gc); `round <clients>` (one event fanned out: a Round as JSON); `stop`.
 async function runServer(targetIndex: number): Promise<void> {
   const { createMemoryBus } = await import('@calltrack/bus');
   const { toNodeHandler } = await import('@calltrack/core/node');
@@ -213,15 +254,6 @@ async function runServer(targetIndex: number): Promise<void> {
     gc();
     return process.memoryUsage().heapUsed;
   };
-
-  const limit = Number(execSync('ulimit -n', { shell: '/bin/bash' }).toString().trim());
-  let large = 10_000;
-  if (limit < large + 200) {
-    large = Math.max(1000, Math.floor((limit - 200) / 1000) * 1000);
-    console.log(`note: ulimit -n is ${limit}; the large case uses ${large} connections`);
-  }
-  const small = 1000;
-  const rounds = { small: 9, large: 9 };
 
   // The child that holds the client sockets.
   const child: ChildProcess = spawn(
@@ -380,49 +412,6 @@ async function runServer(targetIndex: number): Promise<void> {
     };
   };
 
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
-  };
-
-  const measure = async (target: Target): Promise<ServerResult> => {
-    const prefix = target === raw || target === bridgeFloor ? 'raw' : 'sse';
-    const local = `127.0.0.${loopback}`;
-    const server = await target.start();
-    const path = '/events';
-    await ask(`open ${server.port} ${path} ${small} ${local}`);
-    const heapSmall = heap();
-    let index = 0;
-    const smallRounds: Round[] = [];
-    for (let warm = 0; warm < 2; warm += 1) await round(server, index++, prefix, small);
-    for (let count = 0; count < rounds.small; count += 1) {
-      smallRounds.push(await round(server, index++, prefix, small));
-    }
-    await ask(`open ${server.port} ${path} ${large - small} ${local}`);
-    const heapLarge = heap();
-    const largeRounds: Round[] = [];
-    await round(server, index++, prefix, large);
-    for (let count = 0; count < rounds.large; count += 1) {
-      largeRounds.push(await round(server, index++, prefix, large));
-    }
-    await ask('close');
-    await server.stop();
-    const pick = (list: Round[]): Round => ({
-      deliveriesPerSecond: median(list.map((entry) => entry.deliveriesPerSecond)),
-      deliveriesPerCpuSecond: median(list.map((entry) => entry.deliveriesPerCpuSecond)),
-      p50: median(list.map((entry) => entry.p50)),
-      p99: median(list.map((entry) => entry.p99)),
-    });
-    return {
-      name: target.name,
-      small: pick(smallRounds),
-      large: pick(largeRounds),
-      heapPerClient: (heapLarge - heapSmall) / (large - small),
-      clients: { small, large },
-      rounds,
-    };
-  };
-
   const targets = [
     raw,
     sse('createSseNodeHandler', 'node'),
@@ -431,8 +420,28 @@ async function runServer(targetIndex: number): Promise<void> {
   ];
   const target = targets[targetIndex];
   if (target === undefined || targets.length !== targetCount) throw new Error('no such server');
-  const result = await measure(target);
-  child.stdin!.end();
-  console.log(`result ${JSON.stringify(result)}`);
+  const prefix = target === raw || target === bridgeFloor ? 'raw' : 'sse';
+  const server = await target.start();
+  let index = 0;
+  const answer = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [command, argument] = line.split(' ');
+    if (command === 'name') {
+      answer(target.name);
+    } else if (command === 'open') {
+      await ask(`open ${server.port} /events ${argument} 127.0.0.${loopback}`);
+      answer(String(heap()));
+    } else if (command === 'round') {
+      answer(JSON.stringify(await round(server, index++, prefix, Number(argument))));
+    } else if (command === 'stop') {
+      await ask('close');
+      child.stdin!.end();
+      await server.stop();
+      answer('stopped');
+      break;
+    }
+  }
   process.exit(0);
 }
