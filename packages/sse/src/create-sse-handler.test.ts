@@ -138,7 +138,7 @@ describe('createSseHandler', () => {
       );
     const takeWriter = (response: Response): unknown =>
       (response as unknown as Record<symbol, () => unknown>)[
-        Symbol.for('calltrack.nodeBodyWriter')
+        Symbol.for('calltrack.node-body-writer.v1')
       ]!();
 
     // Events published before the first read wait for it, in order.
@@ -149,6 +149,15 @@ describe('createSseHandler', () => {
     expect((await reader.events(1))[0]).toMatchObject({ id: first.cursor });
     expect(takeWriter(read)).toBeUndefined();
     await reader.cancel();
+
+    // A clone shares the body: the original is then streamed, not taken.
+    const original = await open();
+    const copy = original.clone();
+    expect(takeWriter(original)).toBeUndefined();
+    const copyReader = new SseReader(copy.body!);
+    expect(await copyReader.next()).toEqual({ retry: 0, comments: [] });
+    // Both branches of a tee must be cancelled before either cancel resolves.
+    await Promise.all([copyReader.cancel(), original.body?.cancel()]);
 
     // Taken once, by one bridge.
     const taken = await open();
