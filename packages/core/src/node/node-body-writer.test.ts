@@ -20,7 +20,7 @@ afterEach(async () => {
   );
 });
 
-const nodeBodyWriterKey: unique symbol = Symbol.for('calltrack.nodeBodyWriter');
+const nodeBodyWriterKey: unique symbol = Symbol.for('calltrack.node-body-writer.v1');
 
 /** A response like the SSE fetch handler's: a web body, and a Node writer offered once. */
 class WriterResponse extends Response {

@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
  * response stays a complete `Response` everywhere else: Next.js, Deno or a `fetch` consumer read
  * its `body` stream as usual.
  */
-const nodeBodyWriterKey = Symbol.for('calltrack.nodeBodyWriter');
+const nodeBodyWriterKey = Symbol.for('calltrack.node-body-writer.v1');
 
 /** Headers HTTP/2 forbids (they belong to an HTTP/1.1 connection). */
 const connectionHeaders = new Set([
