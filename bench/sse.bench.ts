@@ -9,6 +9,13 @@
 // A delivery counts when the client has received the frame: clients are raw TCP sockets speaking
 // HTTP/1.1 in a child process (this file, run with `clients`), which reports when every socket
 // has seen the round's event id. Throughput = clients / (last receipt − publish).
+//
+// Each server runs in a fresh process of its own (this file, run with `server <index>`): in one
+// shared process, whichever server ran first left node:http's write path optimized (and the heap
+// shaped) for itself, and a later one paid 25–40% more CPU in Node's own write path for the very
+// same writes (CPU profiles of raw-first and calltrack-first runs). The servers hold their
+// clients at the same time and take turns round by round (the first of each turn rotating), so
+// every ratio compares rounds taken seconds apart under the same machine load, not minutes apart.
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,9 +25,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const now = (): number => performance.timeOrigin + performance.now();
+/** The servers compared (listed in `runServer`), the raw loop first. */
+const targetCount = 4;
 
 if (process.argv[2] === 'clients') {
   await runClients();
+} else if (process.argv[2] === 'server') {
+  await runServer(Number(process.argv[3]));
 } else {
   await runBench();
 }
@@ -107,21 +118,20 @@ async function runClients(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parent: the server under test.
-async function runBench(): Promise<void> {
-  const { createMemoryBus } = await import('@calltrack/bus');
-  const { toNodeHandler } = await import('@calltrack/core/node');
-  const { createSseHandler, createSseNodeHandler, encodeSseFrame } = await import('@calltrack/sse');
-  const { benchEvent } = await import('./lib/bench-event');
-  const { printTable, ratio } = await import('./lib/report');
+/** One round of one server, as its process reports it. */
+interface Round {
+  deliveriesPerSecond: number;
+  /** Deliveries per second of this process's own CPU time: moves less with the machine's load. */
+  deliveriesPerCpuSecond: number;
+  p50: number;
+  p99: number;
+}
 
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('Run with --expose-gc.');
-  const heap = (): number => {
-    gc();
-    gc();
-    return process.memoryUsage().heapUsed;
-  };
+// ---------------------------------------------------------------------------------------------
+// Parent: starts the servers, each in its own process, and runs their rounds in turns.
+async function runBench(): Promise<void> {
+  const { printTable, ratio } = await import('./lib/report');
+  const started = performance.now();
 
   const limit = Number(execSync('ulimit -n', { shell: '/bin/bash' }).toString().trim());
   let large = 10_000;
@@ -131,6 +141,119 @@ async function runBench(): Promise<void> {
   }
   const small = 1000;
   const rounds = { small: 9, large: 9 };
+
+  const servers = Array.from({ length: targetCount }, (_, index) => {
+    const process_ = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), 'server', String(index)],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const waiting: ((line: string) => void)[] = [];
+    createInterface({ input: process_.stdout! }).on('line', (line) => waiting.shift()?.(line));
+    const ask = (command: string): Promise<string> =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        process_.stdin!.write(`${command}\n`);
+      });
+    return { ask, heapSmall: 0, heapLarge: 0, small: [] as Round[], large: [] as Round[] };
+  });
+  const names = await Promise.all(servers.map((server) => server.ask('name')));
+
+  /** One round on every server, one after another, starting with a different one each time. */
+  const turn = async (count: number, clients: number, keep?: 'small' | 'large') => {
+    for (let offset = 0; offset < servers.length; offset += 1) {
+      const server = servers[(count + offset) % servers.length]!;
+      const round = JSON.parse(await server.ask(`round ${clients}`)) as Round;
+      if (keep) server[keep].push(round);
+    }
+  };
+  for (const server of servers) server.heapSmall = Number(await server.ask(`open ${small}`));
+  for (let count = 0; count < 2; count += 1) await turn(count, small);
+  for (let count = 0; count < rounds.small; count += 1) await turn(count, small, 'small');
+  for (const server of servers) {
+    server.heapLarge = Number(await server.ask(`open ${large - small}`));
+  }
+  await turn(0, large);
+  for (let count = 0; count < rounds.large; count += 1) await turn(count, large, 'large');
+  await Promise.all(servers.map((server) => server.ask('stop')));
+
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  const pick = (list: Round[]): Round => ({
+    deliveriesPerSecond: median(list.map((entry) => entry.deliveriesPerSecond)),
+    deliveriesPerCpuSecond: median(list.map((entry) => entry.deliveriesPerCpuSecond)),
+    p50: median(list.map((entry) => entry.p50)),
+    p99: median(list.map((entry) => entry.p99)),
+  });
+  const results = servers.map((server, index) => ({
+    name: names[index]!,
+    small: pick(server.small),
+    large: pick(server.large),
+    heapPerClient: (server.heapLarge - server.heapSmall) / (large - small),
+  }));
+
+  const baseline = results[0]!;
+  const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
+  printTable(
+    `SSE fan-out of one event (delivery = the client received the frame; median of ${rounds.small}/${rounds.large} rounds)`,
+    results.map((result) => ({
+      server: result.name,
+      [`${small} clients: deliveries/s`]: Math.round(result.small.deliveriesPerSecond),
+      [`${small}: vs raw`]: ratio(
+        result.small.deliveriesPerSecond,
+        baseline.small.deliveriesPerSecond,
+      ),
+      [`${large} clients: deliveries/s`]: Math.round(result.large.deliveriesPerSecond),
+      [`${large}: vs raw`]: ratio(
+        result.large.deliveriesPerSecond,
+        baseline.large.deliveriesPerSecond,
+      ),
+      [`${large}: per CPU-s`]: Math.round(result.large.deliveriesPerCpuSecond),
+      [`${large}: CPU vs raw`]: ratio(
+        result.large.deliveriesPerCpuSecond,
+        baseline.large.deliveriesPerCpuSecond,
+      ),
+    })),
+  );
+  printTable(
+    `Publish → receive latency at ${small} clients (ms, all clients of a round)`,
+    results.map((result) => ({
+      server: result.name,
+      p50: Math.round(result.small.p50 * 100) / 100,
+      p99: Math.round(result.small.p99 * 100) / 100,
+      [`p99 at ${large}`]: Math.round(result.large.p99 * 100) / 100,
+    })),
+  );
+  printTable(
+    'Heap per idle connection (KB, forced gc; the raw row is a bare held node:http response)',
+    results.map((result) => ({
+      server: result.name,
+      [`KB/conn (${small}→${large})`]: kb(result.heapPerClient),
+      'vs raw': ratio(result.heapPerClient, baseline.heapPerClient),
+    })),
+  );
+  console.log(`\ntotal ${Math.round((performance.now() - started) / 1000)} s`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One server under test (`targetIndex` in the list below), with its own client process. Commands
+// on stdin, one answer line each: `name`; `open <count>` (more clients, then the heap after a
+// forced gc); `round <clients>` (one event fanned out: a Round as JSON); `stop`.
+async function runServer(targetIndex: number): Promise<void> {
+  const { createMemoryBus } = await import('@calltrack/bus');
+  const { toNodeHandler } = await import('@calltrack/core/node');
+  const { createSseHandler, createSseNodeHandler, encodeSseFrame } = await import('@calltrack/sse');
+  const { benchEvent } = await import('./lib/bench-event');
+
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('Run with --expose-gc.');
+  const heap = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
 
   // The child that holds the client sockets.
   const child: ChildProcess = spawn(
@@ -149,8 +272,9 @@ async function runBench(): Promise<void> {
       child.stdin!.write(`${command}\n`);
     });
 
-  let loopback = 1;
-  let runId = 0;
+  // One source address and run id per server, as when they shared a process.
+  const loopback = targetIndex + 2;
+  const runId = targetIndex + 1;
 
   interface Target {
     name: string;
@@ -266,14 +390,6 @@ async function runBench(): Promise<void> {
   const markerOf = (index: number, prefix: string): string =>
     benchEvent(index, 'bench-tenant', `${prefix}${runId}`).id;
 
-  interface Round {
-    deliveriesPerSecond: number;
-    /** Deliveries per second of this process's own CPU time: moves less with the machine's load. */
-    deliveriesPerCpuSecond: number;
-    p50: number;
-    p99: number;
-  }
-
   const round = async (
     target: Awaited<ReturnType<Target['start']>>,
     index: number,
@@ -296,100 +412,36 @@ async function runBench(): Promise<void> {
     };
   };
 
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
-  };
-
-  const results: Record<string, { small: Round; large: Round; heapPerClient: number }> = {};
-
-  const measure = async (target: Target) => {
-    runId += 1;
-    loopback += 1;
-    const prefix = target === raw || target === bridgeFloor ? 'raw' : 'sse';
-    const local = `127.0.0.${loopback}`;
-    const server = await target.start();
-    const path = '/events';
-    await ask(`open ${server.port} ${path} ${small} ${local}`);
-    const heapSmall = heap();
-    let index = 0;
-    const smallRounds: Round[] = [];
-    for (let warm = 0; warm < 2; warm += 1) await round(server, index++, prefix, small);
-    for (let count = 0; count < rounds.small; count += 1) {
-      smallRounds.push(await round(server, index++, prefix, small));
-    }
-    await ask(`open ${server.port} ${path} ${large - small} ${local}`);
-    const heapLarge = heap();
-    const largeRounds: Round[] = [];
-    await round(server, index++, prefix, large);
-    for (let count = 0; count < rounds.large; count += 1) {
-      largeRounds.push(await round(server, index++, prefix, large));
-    }
-    await ask('close');
-    await server.stop();
-    const pick = (list: Round[]): Round => ({
-      deliveriesPerSecond: median(list.map((entry) => entry.deliveriesPerSecond)),
-      deliveriesPerCpuSecond: median(list.map((entry) => entry.deliveriesPerCpuSecond)),
-      p50: median(list.map((entry) => entry.p50)),
-      p99: median(list.map((entry) => entry.p99)),
-    });
-    results[target.name] = {
-      small: pick(smallRounds),
-      large: pick(largeRounds),
-      heapPerClient: (heapLarge - heapSmall) / (large - small),
-    };
-  };
-
   const targets = [
     raw,
     sse('createSseNodeHandler', 'node'),
     sse('createSseHandler + toNodeHandler', 'fetch'),
     bridgeFloor,
   ];
-  const started = performance.now();
-  for (const target of targets) await measure(target);
-  child.stdin!.end();
-
-  const baseline = results[raw.name]!;
-  const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
-  printTable(
-    `SSE fan-out of one event (delivery = the client received the frame; median of ${rounds.small}/${rounds.large} rounds)`,
-    Object.entries(results).map(([name, result]) => ({
-      server: name,
-      [`${small} clients: deliveries/s`]: Math.round(result.small.deliveriesPerSecond),
-      [`${small}: vs raw`]: ratio(
-        result.small.deliveriesPerSecond,
-        baseline.small.deliveriesPerSecond,
-      ),
-      [`${large} clients: deliveries/s`]: Math.round(result.large.deliveriesPerSecond),
-      [`${large}: vs raw`]: ratio(
-        result.large.deliveriesPerSecond,
-        baseline.large.deliveriesPerSecond,
-      ),
-      [`${large}: per CPU-s`]: Math.round(result.large.deliveriesPerCpuSecond),
-      [`${large}: CPU vs raw`]: ratio(
-        result.large.deliveriesPerCpuSecond,
-        baseline.large.deliveriesPerCpuSecond,
-      ),
-    })),
-  );
-  printTable(
-    `Publish → receive latency at ${small} clients (ms, all clients of a round)`,
-    Object.entries(results).map(([name, result]) => ({
-      server: name,
-      p50: Math.round(result.small.p50 * 100) / 100,
-      p99: Math.round(result.small.p99 * 100) / 100,
-      [`p99 at ${large}`]: Math.round(result.large.p99 * 100) / 100,
-    })),
-  );
-  printTable(
-    'Heap per idle connection (KB, forced gc; the raw row is a bare held node:http response)',
-    Object.entries(results).map(([name, result]) => ({
-      server: name,
-      [`KB/conn (${small}→${large})`]: kb(result.heapPerClient),
-      'vs raw': ratio(result.heapPerClient, baseline.heapPerClient),
-    })),
-  );
-  console.log(`\ntotal ${Math.round((performance.now() - started) / 1000)} s`);
+  const target = targets[targetIndex];
+  if (target === undefined || targets.length !== targetCount) throw new Error('no such server');
+  const prefix = target === raw || target === bridgeFloor ? 'raw' : 'sse';
+  const server = await target.start();
+  let index = 0;
+  const answer = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [command, argument] = line.split(' ');
+    if (command === 'name') {
+      answer(target.name);
+    } else if (command === 'open') {
+      await ask(`open ${server.port} /events ${argument} 127.0.0.${loopback}`);
+      answer(String(heap()));
+    } else if (command === 'round') {
+      answer(JSON.stringify(await round(server, index++, prefix, Number(argument))));
+    } else if (command === 'stop') {
+      await ask('close');
+      child.stdin!.end();
+      await server.stop();
+      answer('stopped');
+      break;
+    }
+  }
   process.exit(0);
 }

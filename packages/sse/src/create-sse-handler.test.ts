@@ -2,7 +2,7 @@ import { type BusSubscription, createMemoryBus } from '@calltrack/bus';
 import { toNodeHandler } from '@calltrack/core/node';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
-import { bearer, describeSseHandler } from './__tests__/describe-sse-handler';
+import { bearer, describeSseHandler, openRaw, startSse } from './__tests__/describe-sse-handler';
 import { SseReader } from './__tests__/read-sse';
 import { createSseHandler } from './create-sse-handler';
 
@@ -101,6 +101,69 @@ describe('createSseHandler', () => {
     }
     // Jittered: a restarted server is not hit by every client at the same moment.
     expect(retries.size).toBeGreaterThan(1);
+  });
+
+  it('behind toNodeHandler writes frames straight to the Node response: its web body is never read', async () => {
+    const responses: Response[] = [];
+    const sse = await startSse((options) => {
+      const handler = createSseHandler(options);
+      return toNodeHandler(async (request) => {
+        const response = await handler(request);
+        responses.push(response);
+        return response;
+      });
+    });
+    const client = await openRaw(sse.url, 'tenant-a:u1');
+    expect(client.response.headers.get('content-type')).toBe('text/event-stream');
+    expect((await client.reader.next())?.retry).toBeGreaterThan(0);
+    const { cursor } = await sse.bus.publish(makeCallEvent());
+    expect((await client.reader.events(1))[0]).toMatchObject({ id: cursor, event: 'call' });
+    // The bridge took the session: no reader ever locked the web body, which ended empty.
+    const body = responses[0]?.body as ReadableStream<Uint8Array>;
+    expect(body.locked).toBe(false);
+    expect(await body.getReader().read()).toEqual({ done: true, value: undefined });
+    await client.close();
+    await sse.untilClosed(1);
+    expect(sse.closed[0]).toMatchObject({ reason: 'client-closed', delivered: 1 });
+  });
+
+  it('starts on the first read of its body; once read, it is not handed to the Node bridge', async () => {
+    const bus = createMemoryBus();
+    const handler = createSseHandler({ bus, authenticate: bearer, retryMs: 0 });
+    const open = () =>
+      handler(
+        new Request('http://localhost/events', {
+          headers: { authorization: 'Bearer tenant-a:u1' },
+        }),
+      );
+    const takeWriter = (response: Response): unknown =>
+      (response as unknown as Record<symbol, () => unknown>)[
+        Symbol.for('calltrack.node-body-writer.v1')
+      ]!();
+
+    // Events published before the first read wait for it, in order.
+    const read = await open();
+    const first = await bus.publish(makeCallEvent());
+    const reader = new SseReader(read.body!);
+    expect(await reader.next()).toEqual({ retry: 0, comments: [] });
+    expect((await reader.events(1))[0]).toMatchObject({ id: first.cursor });
+    expect(takeWriter(read)).toBeUndefined();
+    await reader.cancel();
+
+    // A clone shares the body: the original is then streamed, not taken.
+    const original = await open();
+    const copy = original.clone();
+    expect(takeWriter(original)).toBeUndefined();
+    const copyReader = new SseReader(copy.body!);
+    expect(await copyReader.next()).toEqual({ retry: 0, comments: [] });
+    // Both branches of a tee must be cancelled before either cancel resolves.
+    await Promise.all([copyReader.cancel(), original.body?.cancel()]);
+
+    // Taken once, by one bridge.
+    const taken = await open();
+    expect(typeof takeWriter(taken)).toBe('function');
+    expect(takeWriter(taken)).toBeUndefined();
+    await bus.close();
   });
 
   it('refuses options it cannot work with', () => {

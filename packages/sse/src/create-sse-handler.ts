@@ -1,22 +1,21 @@
 import { authorizeSseRequest } from './authorize-sse-request';
 import { resolveSseSettings } from './resolve-sse-settings';
 import type { SseHandlerOptions } from './sse-handler-options';
-import { sseResponseHeaders } from './sse-response-headers';
+import { SseResponse } from './sse-response';
 import { SseSession } from './sse-session';
 import {
   methodNotAllowedResponse,
   streamEndedResponse,
   toSseErrorResponse,
 } from './to-sse-error-response';
-import { WebSseSink } from './web-sse-sink';
 
 /**
  * Creates the realtime endpoint: a fetch handler (`(request) => Promise<Response>`) that answers a
  * `GET` with one Server-Sent Events stream of the caller's tenant (every tenant's, for a
  * principal with `allTenants`). Use it as a Next.js route handler as is (`export const GET =
  * handler`), or in Express / `node:http` through `toNodeHandler(handler)` from
- * `@calltrack/core/node` (or use `createSseNodeHandler`, which writes to the Node response
- * directly and is cheaper per connection).
+ * `@calltrack/core/node`, which then writes the stream straight to the Node response, as
+ * `createSseNodeHandler` does.
  *
  * The response comes once the stream is attached to the bus, so every event published after the
  * client is told it is connected reaches it. The stream carries, in order:
@@ -58,9 +57,6 @@ export function createSseHandler(
       return toSseErrorResponse(settings, error);
     }
     if (session.isClosed) return streamEndedResponse(settings.retryMs);
-    return new Response(new ReadableStream(new WebSseSink(session), { highWaterMark: 8 }), {
-      status: 200,
-      headers: sseResponseHeaders,
-    });
+    return new SseResponse(session);
   };
 }

@@ -18,9 +18,9 @@ const http2Forbidden = new Set(['connection']);
 /**
  * The same endpoint as `createSseHandler`, as a `node:http` listener or Express middleware
  * (`app.get('/events', createSseNodeHandler(options))`): same options, same wire protocol, same
- * tests, but frames go straight to the `ServerResponse` instead of through a web
- * `ReadableStream`, which makes each connection lighter and each delivery cheaper. The `Request`
- * given to `authenticate` is built from the Node request (URL from `Host`, headers, no body).
+ * tests, and frames go straight to the `ServerResponse` (as they do for `createSseHandler` behind
+ * `toNodeHandler`). The `Request` given to `authenticate` is built from the Node request (URL
+ * from `Host`, headers, no body).
  *
  * The 200 goes out only once the stream is attached to the bus. A client disconnect (`close` on
  * the response) ends the stream at once; frames for a client that reads slowly wait for the

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { SseSink } from './sse-session';
+import type { SseSession, SseSink } from './sse-session';
 
 /** Writes frames to a `ServerResponse`, following its backpressure. */
 export class NodeSseSink implements SseSink {
@@ -29,4 +29,17 @@ export class NodeSseSink implements SseSink {
     if (response.writableNeedDrain) response.destroy();
     else response.end();
   }
+}
+
+/**
+ * Starts an attached session on a `ServerResponse` whose status and headers are set: the
+ * response's end (the client left) closes the session.
+ */
+export function startNodeSseSink(session: SseSession, response: ServerResponse): void {
+  if (response.destroyed) {
+    session.close();
+    return;
+  }
+  response.once('close', () => session.close());
+  session.start(new NodeSseSink(response));
 }

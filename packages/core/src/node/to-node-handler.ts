@@ -5,6 +5,7 @@ import type { FetchHandler } from '../fetch-handler';
 import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incoming-webhook';
 import { toErrorResponse } from '../to-error-response';
 import { IncomingBody } from './incoming-body';
+import { sendToNodeBodyWriter, takeNodeBodyWriter } from './node-body-writer';
 import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
 import { type ClientDisconnect, NodeRequest } from './node-request';
 import { nodeClientAddress, nodeRequestHref } from './node-request-url';
@@ -59,10 +60,11 @@ function bodyWasConsumed(request: FrameworkRequest): boolean {
  * senders with the Node server's `requestTimeout` and `headersTimeout` (see the security guide).
  *
  * Response bodies stream, and the request's `signal` aborts when the client goes away. Responses
- * made with core's `jsonResponse` are written in one piece. The calltrack provider webhook
- * handlers (`createTwilioWebhookHandler` …) run straight on Node's request here, with the same
- * checks and answers as their fetch handler, building a `Request` only if an app callback reads
- * it (see `createIncomingWebhookEndpoint`).
+ * made with core's `jsonResponse` are written in one piece, and a response that offers its own
+ * Node writer (the SSE fetch handler's) writes straight to the `ServerResponse`. The calltrack
+ * provider webhook handlers (`createTwilioWebhookHandler` …) run straight on Node's request
+ * here, with the same checks and answers as their fetch handler, building a `Request` only if an
+ * app callback reads it (see `createIncomingWebhookEndpoint`).
  *
  * Signatures are computed over the raw body, so mount webhook handlers before `express.json()` /
  * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is.
@@ -123,6 +125,12 @@ export function toNodeHandler(
     const buffered = takeBufferedResponse(response);
     if (buffered) {
       sendBufferedResponse(incoming, outgoing, buffered, unread);
+      return;
+    }
+    const writeBody =
+      incoming.method === 'HEAD' || outgoing.headersSent ? undefined : takeNodeBodyWriter(response);
+    if (writeBody) {
+      sendToNodeBodyWriter(outgoing, response, writeBody, unread);
       return;
     }
     if (unread && !outgoing.headersSent) outgoing.setHeader('connection', 'close');
