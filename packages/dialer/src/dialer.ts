@@ -171,9 +171,15 @@ export interface Dialer {
    */
   reconcile(): Promise<ReconcileReport>;
   /**
-   * A run this process started (the last 1,000 are kept, in memory): its counts so far, final
-   * once it finished; undefined for a run unknown here (another process's, or of another
-   * tenant). Other processes follow runs through the `dialer.*` events on the bus.
+   * A run of the tenant, started in this process or, once `start()` follows the bus, in any
+   * process on the same bus: its counts so far, final once it finished; undefined for a run
+   * unknown here or of another tenant. The last 1,000 runs are kept, in memory.
+   *
+   * Another process's run is known from its `dialer.*` events: from `dialer.run_started` (or,
+   * if this process began following later, from `dialer.run_finished`); while it runs, `placed`
+   * and `skipped` count the events seen so far, and `refused`, `unknown` and `notClaimed` stay 0
+   * until `dialer.run_finished` brings the final counts. A process that has not `start()`ed
+   * (or whose bus has no `subscribe`) knows only its own runs.
    */
   getRun(tenantId: string, runId: string): DialerRun | undefined;
   /** Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending again. */
@@ -188,7 +194,10 @@ export interface Dialer {
     userId: string;
     signal?: AbortSignal;
   }): AsyncIterable<DialerUserUpdate>;
-  /** Follows call events from the bus and runs the reconciler periodically. */
+  /**
+   * Follows call events from the bus (and the `dialer.*` events, for {@link Dialer.getRun}) and
+   * runs the reconciler periodically.
+   */
   start(): void;
   /** Stops following, stops runs from claiming more leads, and waits for them to finish. */
   stop(): Promise<void>;
