@@ -150,6 +150,15 @@ export interface DialerUserUpdate {
   attemptId?: string;
 }
 
+/** One user's updates, from {@link Dialer.followUser}: iterate it with `for await`. */
+export interface DialerUserFollow extends AsyncIterable<DialerUserUpdate> {
+  /**
+   * Resolves once the bus subscription is live: an event published after that is delivered.
+   * Wait for it before triggering a run whose first event must not be missed.
+   */
+  readonly ready: Promise<void>;
+}
+
 /** The auto-dialer. */
 export interface Dialer {
   /**
@@ -188,12 +197,11 @@ export interface Dialer {
     attemptId: string,
     reason?: string,
   ): Promise<AttemptUpdateResult>;
-  /** A user's updates, live, across processes (from the bus; needs `bus.subscribe`). */
-  followUser(options: {
-    tenantId: string;
-    userId: string;
-    signal?: AbortSignal;
-  }): AsyncIterable<DialerUserUpdate>;
+  /**
+   * A user's updates, live, across processes (from the bus; needs `bus.subscribe`). Subscribes
+   * at once; `ready` resolves when the subscription is live.
+   */
+  followUser(options: { tenantId: string; userId: string; signal?: AbortSignal }): DialerUserFollow;
   /**
    * Follows call events from the bus (and the `dialer.*` events, for {@link Dialer.getRun}) and
    * runs the reconciler periodically.
