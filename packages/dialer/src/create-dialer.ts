@@ -495,6 +495,8 @@ export function createDialer(options: DialerOptions): Dialer {
       ...counts,
       ...(stoppedBy === undefined ? {} : { stoppedBy }),
       ...(nextRetryAt === undefined ? {} : { nextRetryAt: new Date(nextRetryAt).toISOString() }),
+      cause,
+      startedAt,
     };
     Object.assign(run, summary, {
       state: 'finished',
@@ -507,7 +509,7 @@ export function createDialer(options: DialerOptions): Dialer {
         tenantId,
         userId,
         at: clock.now(),
-        data: { ...data, cause, startedAt },
+        data,
       }),
     );
     return summary;

@@ -53,7 +53,7 @@ export interface DialerRunFinishedData {
   nextRetryAt?: string;
   /**
    * As on `dialer.run_started`, so that a process which missed the start still knows the run.
-   * Absent from events published by earlier versions of the dialer.
+   * Always set by this version; absent from events published by earlier versions.
    */
   cause?: 'trigger' | 'follow_up';
   /** When the run started (ISO 8601, by the dialer's clock); absent like `cause`. */
