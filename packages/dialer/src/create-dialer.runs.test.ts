@@ -1,3 +1,4 @@
+import { createMemoryBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { type CallControl, ProviderApiError } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
@@ -7,6 +8,7 @@ import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
 import { createDialer } from './create-dialer';
 import { createDialerEvent } from './create-dialer-event';
 import { createDialerHandler } from './create-dialer-handler';
+import { createMemoryLeadStore } from './create-memory-lead-store';
 import { createRedisDialerLocks } from './create-redis-dialer-locks';
 import { createRedisLeadStore } from './create-redis-lead-store';
 import { createTestClock } from './create-test-clock';
@@ -233,5 +235,52 @@ describe.skipIf(!redis)('runs readable from every process (Redis bus)', () => {
     }
     // C has not start()ed: it knows only the runs it started itself.
     expect((await call(c.handler, 'GET', `/dialer/runs/${runId}`, user)).status).toBe(404);
+  });
+});
+
+describe('runs folded from the bus', () => {
+  it('keeps the last 1,000 runs, of every process, and never takes a run for another tenant’s', async () => {
+    const bus = createMemoryBus();
+    const dialer = createDialer({
+      store: createMemoryLeadStore(),
+      bus,
+      accounts: [
+        {
+          id: 'test',
+          control: {
+            provider: 'test',
+            placeCall: async () => {
+              throw new Error('no leads, no calls');
+            },
+            terminateCall: async () => {},
+          },
+        },
+      ],
+      clock: createTestClock(),
+      logger: {},
+    });
+    dialer.start();
+    closers.push(async () => {
+      await dialer.stop();
+      await bus.close();
+    });
+    const started = (runId: string, at = Date.now()) =>
+      createDialerEvent('dialer.run_started', {
+        id: `dialer:${runId}:started`,
+        tenantId,
+        userId,
+        at,
+        data: { runId, cause: 'trigger' },
+      });
+    await bus.publish(started('run-0'));
+    await until(() => dialer.getRun(tenantId, 'run-0'), 'the first run');
+    expect(dialer.getRun('other', 'run-0')).toBeUndefined();
+    for (let index = 1; index <= 1_000; index += 1) {
+      await bus.publish(started(`run-${index}`));
+      if (index % 100 === 0) await until(() => dialer.getRun(tenantId, `run-${index}`), 'a run');
+    }
+    expect(dialer.getRun(tenantId, 'run-0')).toBeUndefined();
+    expect(dialer.getRun(tenantId, 'run-1')).toMatchObject({ state: 'running', placed: 0 });
+    expect(dialer.getRun(tenantId, 'run-1000')).toMatchObject({ state: 'running' });
   });
 });
