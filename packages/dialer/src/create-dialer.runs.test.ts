@@ -264,17 +264,21 @@ describe('runs folded from the bus', () => {
       await dialer.stop();
       await bus.close();
     });
-    const started = (runId: string, at = Date.now()) =>
+    const started = (runId: string, tenant = tenantId) =>
       createDialerEvent('dialer.run_started', {
         id: `dialer:${runId}:started`,
-        tenantId,
+        tenantId: tenant,
         userId,
-        at,
+        at: Date.now(),
         data: { runId, cause: 'trigger' },
       });
     await bus.publish(started('run-0'));
     await until(() => dialer.getRun(tenantId, 'run-0'), 'the first run');
     expect(dialer.getRun('other', 'run-0')).toBeUndefined();
+    // Tenant ids may hold a colon: `acme:x`'s run `y` is not `acme`'s run `x:y`.
+    await bus.publish(started('y', `${tenantId}:x`));
+    await until(() => dialer.getRun(`${tenantId}:x`, 'y'), 'the run of acme:x');
+    expect(dialer.getRun(tenantId, 'x:y')).toBeUndefined();
     for (let index = 1; index <= 1_000; index += 1) {
       await bus.publish(started(`run-${index}`));
       if (index % 100 === 0) await until(() => dialer.getRun(tenantId, `run-${index}`), 'a run');

@@ -102,7 +102,9 @@ export function createDialer(options: DialerOptions): Dialer {
   };
   const userKey = (tenantId: string, userId: string): string => `${tenantId}:${userId}`;
   const runKey = (tenantId: string, userId: string): string => `run:${tenantId}:${userId}`;
-  const runEntryKey = (tenantId: string, runId: string): string => `${tenantId}:${runId}`;
+  // JSON, not `tenant:run`: an id with a colon cannot reach another tenant's run.
+  const runEntryKey = (tenantId: string, runId: string): string =>
+    JSON.stringify([tenantId, runId]);
 
   const rememberRun = (run: DialerRun, counts: Counts, local: boolean): void => {
     runs.set(runEntryKey(run.tenantId, run.runId), { run, counts, local });
