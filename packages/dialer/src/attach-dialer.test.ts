@@ -1,13 +1,19 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BusSubscription, EventBus } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
 import { attachCallTrack } from '@calltrack/socket.io';
+import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
 import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
 import { attachDialer, type DialerSocketHandle } from './attach-dialer';
 import type { LeadInput } from './lead';
+
+const redis = await connectTestRedis();
+afterAll(() => redis?.disconnect());
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -20,8 +26,26 @@ interface Received {
   payload: any;
 }
 
-async function startSocketApp(leads: LeadInput[], options: { withCallTrack?: boolean } = {}) {
-  const app: DialerApp = await startDialerApp({ leads, providerApi: { outcome: 'completed' } });
+async function startSocketApp(
+  leads: LeadInput[],
+  options: { withCallTrack?: boolean; redisBus?: boolean } = {},
+) {
+  let bus: ReturnType<typeof createRedisBus> | undefined;
+  if (options.redisBus) {
+    const prefix = uniquePrefix('dialer-socket');
+    const connection = redis!.duplicate();
+    bus = createRedisBus({ redis: connection, prefix });
+    slowToAttach(bus, 200);
+    closers.push(async () => {
+      await deleteKeys(redis!, prefix);
+      connection.disconnect();
+    });
+  }
+  const app: DialerApp = await startDialerApp({
+    leads,
+    providerApi: { outcome: 'completed' },
+    ...(bus === undefined ? {} : { bus }),
+  });
   closers.push(() => app.close());
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'] });
@@ -72,6 +96,28 @@ async function startSocketApp(leads: LeadInput[], options: { withCallTrack?: boo
     return { socket, received };
   };
   return { app, url, client, sockets, authentications };
+}
+
+/**
+ * A Redis slow to take a SUBSCRIBE (under load, or far away): each subscription attaches only
+ * after `delayMs`; until then, what is published is not delivered to it.
+ */
+function slowToAttach(bus: EventBus, delayMs: number): void {
+  const subscribe = bus.subscribe.bind(bus);
+  bus.subscribe = (options) => {
+    const attached = new Promise<BusSubscription>((resolve) =>
+      setTimeout(() => resolve(subscribe(options)), delayMs),
+    );
+    const subscription: BusSubscription = {
+      ready: attached.then((inner) => inner.ready),
+      next: () => attached.then((inner) => inner.next()),
+      return: () =>
+        attached.then((inner) => inner.return?.() ?? { done: true as const, value: undefined }),
+      close: () => attached.then((inner) => inner.close()),
+      [Symbol.asyncIterator]: () => subscription,
+    };
+    return subscription;
+  };
 }
 
 /** Waits (on the event loop, not a timer budget of the code under test) until `check` holds. */
@@ -252,4 +298,44 @@ describe('attachDialer: leads:fetched over Socket.IO, lifecycle events in the us
     expect(lifecycle.filter((name) => name === 'call:completed')).toHaveLength(1);
     expect(app.providerApi.countCalls()).toBe(1);
   });
+
+  it.skipIf(!redis)(
+    'on a Redis bus slow to attach a subscription, leads:fetched sent right after connecting still gets the run’s first event',
+    async () => {
+      const users = Array.from({ length: 8 }, (_, index) => `user-r${index}`);
+      const { url, sockets: opened } = await startSocketApp(
+        users.map((userId) => lead(`twilio-${userId}`, userId, { timeZone: undefined })),
+        { redisBus: true },
+      );
+      // Each socket sends leads:fetched as it connects (the client buffers it until then); its
+      // lead is skipped (no zone), so the run is short.
+      const sockets = await Promise.all(
+        users.map(async (userId) => {
+          const socket = connect(url, {
+            transports: ['websocket'],
+            forceNew: true,
+            reconnection: false,
+            auth: { token: await signTestJwt({ tenantId: demoTenant, userId }) },
+          });
+          opened.push(socket);
+          const received: Received[] = [];
+          socket.onAny((name: string, payload: unknown) => received.push({ name, payload }));
+          return { socket, received, ack: socket.emitWithAck('leads:fetched') };
+        }),
+      );
+      const acks = await Promise.all(sockets.map(({ ack }) => ack));
+      for (const [index, { received }] of sockets.entries()) {
+        await until(
+          () => received.some((entry) => entry.name === 'dialer:run_finished'),
+          `the run of ${users[index]}`,
+        );
+        expect(received.map((entry) => entry.name)).toEqual([
+          'dialer:run_started',
+          'dialer:lead_skipped',
+          'dialer:run_finished',
+        ]);
+        expect(received[0]!.payload).toEqual({ runId: acks[index].runId, cause: 'trigger' });
+      }
+    },
+  );
 });

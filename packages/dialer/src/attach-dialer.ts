@@ -42,6 +42,8 @@ type AnyServer = Server<any, any, any, any>;
 interface Follower {
   sockets: number;
   stop: AbortController;
+  /** Resolves once the user's bus subscription is live (or its first attempt failed). */
+  live: Promise<void>;
   done: Promise<void>;
 }
 
@@ -122,14 +124,18 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
   const follow = async (
     principal: Required<Pick<Principal, 'tenantId' | 'userId'>>,
     signal: AbortSignal,
+    onLive: () => void,
   ) => {
     const room = userRoom(principal.tenantId, principal.userId);
     while (!signal.aborted) {
       try {
-        for await (const update of dialer.followUser({ ...principal, signal })) {
+        const updates = dialer.followUser({ ...principal, signal });
+        updates.ready.then(onLive, onLive);
+        for await (const update of updates) {
           emitUpdate(room, update);
         }
       } catch (error) {
+        onLive();
         if (!signal.aborted) onError(error);
       }
       if (signal.aborted) return;
@@ -151,8 +157,13 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
       return key;
     }
     const stop = new AbortController();
-    // The follow subscribes to the bus at once, before any `leads:fetched` of this socket.
-    followers.set(key, { sockets: 1, stop, done: follow(principal, stop.signal) });
+    // The follow subscribes to the bus at once; `leads:fetched` waits until it is live (on a
+    // Redis bus that takes a round trip), so the run's first event is not missed.
+    let onLive: () => void = () => {};
+    const live = new Promise<void>((resolve) => {
+      onLive = resolve;
+    });
+    followers.set(key, { sockets: 1, stop, live, done: follow(principal, stop.signal, onLive) });
     return key;
   };
 
@@ -222,23 +233,26 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
         });
         return;
       }
-      dialer.trigger({ tenantId, userId }).then(
-        (result) =>
-          reply(
-            result.outcome === 'started'
-              ? { ok: true, outcome: 'started', runId: result.runId }
-              : { ok: true, outcome: 'follow_up_scheduled' },
-          ),
-        (error: unknown) => {
-          if (!CallTrackError.isInstance(error)) onError(error);
-          reply({
-            ok: false,
-            error: CallTrackError.isInstance(error)
-              ? { code: error.code, message: error.message }
-              : { code: 'internal_error', message: 'Internal server error.' },
-          });
-        },
-      );
+      const live = followers.get(key!)?.live ?? Promise.resolve();
+      live
+        .then(() => dialer.trigger({ tenantId, userId }))
+        .then(
+          (result) =>
+            reply(
+              result.outcome === 'started'
+                ? { ok: true, outcome: 'started', runId: result.runId }
+                : { ok: true, outcome: 'follow_up_scheduled' },
+            ),
+          (error: unknown) => {
+            if (!CallTrackError.isInstance(error)) onError(error);
+            reply({
+              ok: false,
+              error: CallTrackError.isInstance(error)
+                ? { code: error.code, message: error.message }
+                : { code: 'internal_error', message: 'Internal server error.' },
+            });
+          },
+        );
     });
   };
 

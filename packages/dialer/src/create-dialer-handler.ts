@@ -66,7 +66,8 @@ const leadFields = new Set(['leadId', 'phoneNumber', 'timeZone']);
  * - `GET /dialer/leads/:leadId` → `{ lead }`
  * - `POST /dialer/runs` → 202 `{ outcome: 'started', runId }` or `{ outcome:
  *   'follow_up_scheduled' }` (a run was active: one more runs after it)
- * - `GET /dialer/runs/:runId` → `{ run }` (a run this process started: see `Dialer.getRun`)
+ * - `GET /dialer/runs/:runId` → `{ run }` (a run started by any process on the bus once the
+ *   dialer is `start()`ed, else only by this one: see `Dialer.getRun`)
  *
  * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the lead and field),
  * 401, 403, 404, 405 (with `Allow`), 413, 415.

@@ -315,9 +315,9 @@ describe('createDialer', () => {
     const runs = events.filter((event) => event.type.startsWith('dialer.run_'));
     expect(runs.map((event) => [event.type, event.data.cause ?? ''])).toEqual([
       ['dialer.run_started', 'trigger'],
-      ['dialer.run_finished', ''],
+      ['dialer.run_finished', 'trigger'],
       ['dialer.run_started', 'follow_up'],
-      ['dialer.run_finished', ''],
+      ['dialer.run_finished', 'follow_up'],
     ]);
     // Another user's run is independent.
     expect((await dialer.trigger({ tenantId, userId: 'user-2' })).outcome).toBe('started');

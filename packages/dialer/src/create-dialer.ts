@@ -24,6 +24,7 @@ import type {
   TriggerResult,
 } from './dialer';
 import { systemClock } from './dialer-clock';
+import type { DialerRunFinishedData } from './dialer-event-data';
 import type { DialerLease } from './dialer-locks';
 import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';
 import type { DialerRun } from './dialer-run';
@@ -84,8 +85,10 @@ export function createDialer(options: DialerOptions): Dialer {
   const stopping = new AbortController();
   const background = new Set<Promise<unknown>>();
   const slotWaiters = new Map<string, Set<() => void>>();
-  // Runs started here, oldest first, for getRun: counts are read live while a run goes on.
-  const runs = new Map<string, { run: DialerRun; counts: Counts }>();
+  // Runs for getRun, by tenant and run id, oldest first: the runs started here (`local`, counts
+  // read live), and, once start() follows the bus, the other processes' runs, folded from their
+  // dialer.* events.
+  const runs = new Map<string, { run: DialerRun; counts: Counts; local: boolean }>();
   const maxRuns = 1_000;
   let started = false;
 
@@ -99,6 +102,77 @@ export function createDialer(options: DialerOptions): Dialer {
   };
   const userKey = (tenantId: string, userId: string): string => `${tenantId}:${userId}`;
   const runKey = (tenantId: string, userId: string): string => `run:${tenantId}:${userId}`;
+  // JSON, not `tenant:run`: an id with a colon cannot reach another tenant's run.
+  const runEntryKey = (tenantId: string, runId: string): string =>
+    JSON.stringify([tenantId, runId]);
+
+  const rememberRun = (run: DialerRun, counts: Counts, local: boolean): void => {
+    runs.set(runEntryKey(run.tenantId, run.runId), { run, counts, local });
+    if (runs.size > maxRuns) runs.delete(runs.keys().next().value as string);
+  };
+
+  /**
+   * Folds another process's `dialer.*` event into its run: `run_started` (or a `run_finished`
+   * whose start was missed) makes the run known, skips and placed calls count while it runs,
+   * `run_finished` brings the final counts. Runs started here are counted where they run.
+   */
+  const foldRunEvent = (event: CallEvent): void => {
+    const data = event.data as Partial<DialerRunFinishedData> & { cause?: unknown };
+    if (typeof data?.runId !== 'string' || event.userId === undefined) return;
+    const entry = runs.get(runEntryKey(event.tenantId, data.runId));
+    if (entry?.local || entry?.run.state === 'finished') return;
+    switch (event.type) {
+      case 'dialer.run_started':
+        if (entry !== undefined || (data.cause !== 'trigger' && data.cause !== 'follow_up')) return;
+        rememberRun(
+          {
+            tenantId: event.tenantId,
+            userId: event.userId,
+            runId: data.runId,
+            cause: data.cause,
+            state: 'running',
+            startedAt: event.occurredAt,
+            ...noCounts(),
+          },
+          noCounts(),
+          false,
+        );
+        return;
+      case 'dialer.lead_skipped':
+        if (entry !== undefined) entry.counts.skipped += 1;
+        return;
+      case 'dialer.call_placed':
+        if (entry !== undefined) entry.counts.placed += 1;
+        return;
+      case 'dialer.run_finished': {
+        const cause = entry?.run.cause ?? data.cause;
+        const startedAt = entry?.run.startedAt ?? data.startedAt;
+        if ((cause !== 'trigger' && cause !== 'follow_up') || typeof startedAt !== 'string') return;
+        const counts: Counts = {
+          placed: Number(data.placed) || 0,
+          skipped: Number(data.skipped) || 0,
+          refused: Number(data.refused) || 0,
+          unknown: Number(data.unknown) || 0,
+          notClaimed: Number(data.notClaimed) || 0,
+        };
+        const run: DialerRun = {
+          tenantId: event.tenantId,
+          userId: event.userId,
+          runId: data.runId,
+          cause,
+          state: 'finished',
+          startedAt,
+          finishedAt: event.occurredAt,
+          ...counts,
+          ...(data.stoppedBy === undefined ? {} : { stoppedBy: data.stoppedBy }),
+          ...(data.nextRetryAt === undefined ? {} : { nextRetryAt: data.nextRetryAt }),
+        };
+        if (entry === undefined) rememberRun(run, counts, false);
+        else Object.assign(entry.run, run);
+        return;
+      }
+    }
+  };
 
   const notifySlot = (tenantId: string, userId: string): void => {
     for (const wake of slotWaiters.get(userKey(tenantId, userId)) ?? []) wake();
@@ -270,18 +344,18 @@ export function createDialer(options: DialerOptions): Dialer {
     cause: 'trigger' | 'follow_up',
     signal: AbortSignal,
   ): Promise<RunSummary> => {
-    const counts: Counts = { placed: 0, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 };
+    const counts = noCounts();
+    const startedAt = new Date(clock.now()).toISOString();
     const run: DialerRun = {
       tenantId,
       userId,
       runId,
       cause,
       state: 'running',
-      startedAt: new Date(clock.now()).toISOString(),
+      startedAt,
       ...counts,
     };
-    runs.set(runId, { run, counts });
-    if (runs.size > maxRuns) runs.delete(runs.keys().next().value as string);
+    rememberRun(run, counts, true);
     let nextRetryAt: number | undefined;
     let stoppedBy: RunSummary['stoppedBy'];
     const dials = new Set<Promise<void>>();
@@ -423,6 +497,8 @@ export function createDialer(options: DialerOptions): Dialer {
       ...counts,
       ...(stoppedBy === undefined ? {} : { stoppedBy }),
       ...(nextRetryAt === undefined ? {} : { nextRetryAt: new Date(nextRetryAt).toISOString() }),
+      cause,
+      startedAt,
     };
     Object.assign(run, summary, {
       state: 'finished',
@@ -616,11 +692,15 @@ export function createDialer(options: DialerOptions): Dialer {
       try {
         const subscription = subscribe.call(bus, {
           allTenants: true,
-          types: ['call.*'],
+          types: ['call.*', ...runEventTypes],
           signal: stopping.signal,
         });
         for await (const message of subscription) {
           if (message.type !== 'event') continue;
+          if (message.event.type.startsWith('dialer.')) {
+            foldRunEvent(message.event);
+            continue;
+          }
           await handleCallEvent(message.event).catch((error) =>
             logger.error('Applying a call event failed.', { eventId: message.event.id, error }),
           );
@@ -660,8 +740,8 @@ export function createDialer(options: DialerOptions): Dialer {
     handleCallEvent,
     reconcile,
     getRun(tenantId, runId) {
-      const entry = runs.get(runId);
-      if (entry === undefined || entry.run.tenantId !== tenantId) return undefined;
+      const entry = runs.get(runEntryKey(tenantId, runId));
+      if (entry === undefined) return undefined;
       return entry.run.state === 'running' ? { ...entry.run, ...entry.counts } : { ...entry.run };
     },
     async releaseAttempt(tenantId, attemptId, reason = 'review:released') {
@@ -694,6 +774,16 @@ export function createDialer(options: DialerOptions): Dialer {
     },
   };
 }
+
+/** The events a run publishes, which `start()` folds into other processes' runs for getRun. */
+const runEventTypes = [
+  'dialer.run_started',
+  'dialer.lead_skipped',
+  'dialer.call_placed',
+  'dialer.run_finished',
+] as const;
+
+const noCounts = (): Counts => ({ placed: 0, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 });
 
 function checkOptions(options: DialerOptions): void {
   if (options == null || typeof options !== 'object') {

@@ -51,4 +51,11 @@ export interface DialerRunFinishedData {
   stoppedBy?: 'lease_lost' | 'stopped' | 'error';
   /** The earliest `retryAt` of the skipped leads (ISO 8601): when a new run may call some. */
   nextRetryAt?: string;
+  /**
+   * As on `dialer.run_started`, so that a process which missed the start still knows the run.
+   * Always set by this version; absent from events published by earlier versions.
+   */
+  cause?: 'trigger' | 'follow_up';
+  /** When the run started (ISO 8601, by the dialer's clock); absent like `cause`. */
+  startedAt?: string;
 }

@@ -150,6 +150,15 @@ export interface DialerUserUpdate {
   attemptId?: string;
 }
 
+/** One user's updates, from {@link Dialer.followUser}: iterate it with `for await`. */
+export interface DialerUserFollow extends AsyncIterable<DialerUserUpdate> {
+  /**
+   * Resolves once the bus subscription is live: an event published after that is delivered.
+   * Wait for it before triggering a run whose first event must not be missed.
+   */
+  readonly ready: Promise<void>;
+}
+
 /** The auto-dialer. */
 export interface Dialer {
   /**
@@ -171,9 +180,15 @@ export interface Dialer {
    */
   reconcile(): Promise<ReconcileReport>;
   /**
-   * A run this process started (the last 1,000 are kept, in memory): its counts so far, final
-   * once it finished; undefined for a run unknown here (another process's, or of another
-   * tenant). Other processes follow runs through the `dialer.*` events on the bus.
+   * A run of the tenant, started in this process or, once `start()` follows the bus, in any
+   * process on the same bus: its counts so far, final once it finished; undefined for a run
+   * unknown here or of another tenant. The last 1,000 runs are kept, in memory.
+   *
+   * Another process's run is known from its `dialer.*` events: from `dialer.run_started` (or,
+   * if this process began following later, from `dialer.run_finished`); while it runs, `placed`
+   * and `skipped` count the events seen so far, and `refused`, `unknown` and `notClaimed` stay 0
+   * until `dialer.run_finished` brings the final counts. A process that has not `start()`ed
+   * (or whose bus has no `subscribe`) knows only its own runs.
    */
   getRun(tenantId: string, runId: string): DialerRun | undefined;
   /** Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending again. */
@@ -182,13 +197,15 @@ export interface Dialer {
     attemptId: string,
     reason?: string,
   ): Promise<AttemptUpdateResult>;
-  /** A user's updates, live, across processes (from the bus; needs `bus.subscribe`). */
-  followUser(options: {
-    tenantId: string;
-    userId: string;
-    signal?: AbortSignal;
-  }): AsyncIterable<DialerUserUpdate>;
-  /** Follows call events from the bus and runs the reconciler periodically. */
+  /**
+   * A user's updates, live, across processes (from the bus; needs `bus.subscribe`). Subscribes
+   * at once; `ready` resolves when the subscription is live.
+   */
+  followUser(options: { tenantId: string; userId: string; signal?: AbortSignal }): DialerUserFollow;
+  /**
+   * Follows call events from the bus (and the `dialer.*` events, for {@link Dialer.getRun}) and
+   * runs the reconciler periodically.
+   */
   start(): void;
   /** Stops following, stops runs from claiming more leads, and waits for them to finish. */
   stop(): Promise<void>;

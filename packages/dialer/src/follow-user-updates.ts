@@ -1,5 +1,6 @@
+import type { BusSubscription } from '@calltrack/bus';
 import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
-import type { DialerBus, DialerUserUpdate } from './dialer';
+import type { DialerBus, DialerUserFollow, DialerUserUpdate } from './dialer';
 import type { LeadAttempt } from './lead-attempt';
 import type { LeadStore } from './lead-store';
 
@@ -10,27 +11,47 @@ const dialerTypes: Record<string, DialerUserUpdate['type']> = {
   'dialer.run_finished': 'run_finished',
 };
 
-/**
- * One user's dialer updates from the bus: the dialer's own events addressed to the user, and the
- * tracker's `call.*` events of calls the dialer placed for the user (linked by call id, else by
- * reference, through the store once per call). Works on any process: everything comes from the
- * bus and the store.
- */
-export async function* followUserUpdates(options: {
+interface FollowUserOptions {
   bus: DialerBus;
   store: LeadStore;
   referenceOf: (event: CallEvent) => string | undefined;
   tenantId: string;
   userId: string;
   signal?: AbortSignal;
-}): AsyncGenerator<DialerUserUpdate> {
-  const { bus, store, tenantId, userId } = options;
+}
+
+/**
+ * One user's dialer updates from the bus: the dialer's own events addressed to the user, and the
+ * tracker's `call.*` events of calls the dialer placed for the user (linked by call id, else by
+ * reference, through the store once per call). Works on any process: everything comes from the
+ * bus and the store. Subscribes at once (not on the first `next()`), so `ready` says when events
+ * published from then on are sure to be seen.
+ */
+export function followUserUpdates(options: FollowUserOptions): DialerUserFollow {
+  const { bus, tenantId, userId } = options;
   if (!bus.subscribe) {
     throw new InvalidArgumentError({ message: 'followUser needs a bus with subscribe().' });
   }
   if (typeof userId !== 'string' || userId === '') {
     throw new InvalidArgumentError({ message: 'followUser needs a userId.' });
   }
+  const subscription = bus.subscribe({
+    tenantId,
+    types: ['dialer.*', 'call.*'],
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  const updates = userUpdates(options, subscription);
+  return {
+    ready: subscription.ready,
+    [Symbol.asyncIterator]: () => updates,
+  };
+}
+
+async function* userUpdates(
+  options: FollowUserOptions,
+  subscription: BusSubscription,
+): AsyncGenerator<DialerUserUpdate> {
+  const { store, tenantId, userId } = options;
   // Calls known to be (or not to be) this user's: by `provider/callId` and by reference.
   const known = new Map<string, LeadAttempt | null>();
   const remember = (key: string, attempt: LeadAttempt | null): void => {
@@ -68,11 +89,6 @@ export async function* followUserUpdates(options: {
     set.add(attemptId);
   };
 
-  const subscription = bus.subscribe({
-    tenantId,
-    types: ['dialer.*', 'call.*'],
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
   try {
     for await (const message of subscription) {
       if (message.type !== 'event') continue;

@@ -22,6 +22,7 @@ export type {
   DialerAccount,
   DialerBus,
   DialerOptions,
+  DialerUserFollow,
   DialerUserUpdate,
   ReconcileReport,
   RunSummary,
