@@ -31,6 +31,12 @@ export type { ReceivedEvent } from './open-event-source';
 export { callEvents, openEventSource } from './open-event-source';
 export type { Poison } from './poison-bus';
 export { poisonBus } from './poison-bus';
+export type { PresenceKillOptions } from './presence-across-processes';
+export {
+  expectOneOfflineAfterKills,
+  presenceKillTimings,
+  startChildPresence,
+} from './presence-across-processes';
 export type { HeadersOnlyAnswer } from './send-headers-only';
 export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';

@@ -7,8 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { createRedisBus } from '@calltrack/bus/redis';
-import { createPresence, type Presence } from '@calltrack/presence';
-import { createRedisPresenceStore } from '@calltrack/presence/redis';
+import { startChildPresence } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { attachCallTrack } from '../attach-call-track';
@@ -22,19 +21,9 @@ const [url, prefix, presencePrefix, timingsJson] = process.argv.slice(2) as [
 ];
 const redis = new Redis(url);
 const bus = createRedisBus({ redis, prefix });
-let presence: Presence | undefined;
-let pingInterval: number | undefined;
-if (presencePrefix !== undefined && timingsJson !== undefined) {
-  const timings = JSON.parse(timingsJson) as { heartbeatIntervalMs: number };
-  pingInterval = timings.heartbeatIntervalMs;
-  presence = createPresence({
-    bus,
-    store: createRedisPresenceStore({ redis, prefix: presencePrefix }),
-    ...timings,
-    autoHeartbeat: false,
-  });
-  presence.start();
-}
+const childPresence = startChildPresence(bus, redis, presencePrefix, timingsJson);
+const presence = childPresence?.presence;
+const pingInterval = childPresence?.heartbeatIntervalMs;
 const http = createServer();
 const io = new Server(http, {
   transports: ['websocket'],

@@ -6,8 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { createRedisBus } from '@calltrack/bus/redis';
-import { createPresence, type Presence } from '@calltrack/presence';
-import { createRedisPresenceStore } from '@calltrack/presence/redis';
+import { startChildPresence } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { createSseNodeHandler } from '../create-sse-node-handler';
 
@@ -25,19 +24,9 @@ const bearer = (request: Request) => {
 };
 const redis = new Redis(redisUrl);
 const bus = createRedisBus({ redis, prefix });
-let presence: Presence | undefined;
-let keepAliveMs: number | undefined;
-if (presencePrefix !== undefined && timingsJson !== undefined) {
-  const timings = JSON.parse(timingsJson) as { heartbeatIntervalMs: number };
-  keepAliveMs = timings.heartbeatIntervalMs;
-  presence = createPresence({
-    bus,
-    store: createRedisPresenceStore({ redis, prefix: presencePrefix }),
-    ...timings,
-    autoHeartbeat: false,
-  });
-  presence.start();
-}
+const childPresence = startChildPresence(bus, redis, presencePrefix, timingsJson);
+const presence = childPresence?.presence;
+const keepAliveMs = childPresence?.heartbeatIntervalMs;
 const server = createServer(
   createSseNodeHandler({
     bus,

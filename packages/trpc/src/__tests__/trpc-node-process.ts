@@ -7,8 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { createRedisBus } from '@calltrack/bus/redis';
-import { createPresence, type Presence } from '@calltrack/presence';
-import { createRedisPresenceStore } from '@calltrack/presence/redis';
+import { startChildPresence } from '@calltrack/test-utils';
 import { initTRPC } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { Redis } from 'ioredis';
@@ -23,19 +22,9 @@ const [redisUrl, prefix, presencePrefix, timingsJson] = process.argv.slice(2) as
 ];
 const redis = new Redis(redisUrl);
 const bus = createRedisBus({ redis, prefix });
-let presence: Presence | undefined;
-let presenceHeartbeatMs: number | undefined;
-if (presencePrefix !== undefined && timingsJson !== undefined) {
-  const timings = JSON.parse(timingsJson) as { heartbeatIntervalMs: number };
-  presenceHeartbeatMs = timings.heartbeatIntervalMs;
-  presence = createPresence({
-    bus,
-    store: createRedisPresenceStore({ redis, prefix: presencePrefix }),
-    ...timings,
-    autoHeartbeat: false,
-  });
-  presence.start();
-}
+const childPresence = startChildPresence(bus, redis, presencePrefix, timingsJson);
+const presence = childPresence?.presence;
+const presenceHeartbeatMs = childPresence?.heartbeatIntervalMs;
 const t = initTRPC.context<{ tenantId?: string; userId?: string }>().create();
 const router = t.router({
   calltrack: createCallTrackRouter({
