@@ -14,6 +14,7 @@ export {
   testRedisUrl,
   uniquePrefix,
 } from './connect-test-redis';
+export { countEventValidations } from './count-event-validations';
 export type { CollectingSink } from './create-collecting-sink';
 export { createCollectingSink } from './create-collecting-sink';
 export type { Fixture } from './create-fixture-loader';
