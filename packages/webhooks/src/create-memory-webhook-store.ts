@@ -7,6 +7,7 @@ import type {
 } from './webhook-delivery';
 import type { StoredEndpoint } from './webhook-endpoint';
 import type {
+  AttemptStart,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,
@@ -76,6 +77,26 @@ export function createMemoryWebhookStore(): WebhookStore {
     for (const [id, message] of messages) {
       if (message.createdAt < cutoff) messages.delete(id);
     }
+  };
+
+  /** `acquireSlot` on a slot key (tenant and endpoint). */
+  const takeSlot = (slotKey: string, holder: string, limit: number, leaseMs: number): number => {
+    const now = Date.now();
+    let held = slots.get(slotKey);
+    if (!held) {
+      held = new Map();
+      slots.set(slotKey, held);
+    }
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [other, expiresAt] of held) {
+      if (expiresAt <= now) held.delete(other);
+      else earliest = Math.min(earliest, expiresAt);
+    }
+    if (held.has(holder) || held.size < limit) {
+      held.set(holder, now + leaseMs);
+      return 0;
+    }
+    return Math.max(1, Math.min(earliest - now, 1000));
   };
 
   // ---- the queue --------------------------------------------------------------------------
@@ -233,8 +254,34 @@ export function createMemoryWebhookStore(): WebhookStore {
       return found && { ...found };
     },
 
+    async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
+      const delivery = deliveries.get(key(job.tenantId, job.endpointId, job.messageId));
+      const endpoint = endpoints.get(job.tenantId)?.get(job.endpointId);
+      const message = messages.get(key(job.tenantId, job.messageId));
+      const start: AttemptStart = {
+        delivery: delivery && { ...delivery },
+        endpoint: endpoint && copyEndpoint(endpoint),
+        message: message && { ...message },
+      };
+      const due =
+        job.trigger !== 'event' ||
+        (delivery?.status === 'pending' &&
+          (delivery.nextAttemptAt === undefined || delivery.nextAttemptAt <= now));
+      if (endpoint?.enabled && message && due) {
+        start.slotWait = takeSlot(
+          key(job.tenantId, job.endpointId),
+          job.id,
+          endpoint.maxConcurrency,
+          leaseMs,
+        );
+      }
+      return start;
+    },
+
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
       const { attempt } = input;
+      if (input.releaseSlot !== undefined)
+        slots.get(key(attempt.tenantId, attempt.endpointId))?.delete(input.releaseSlot);
       const logKey = key(attempt.tenantId, attempt.endpointId);
       const log = attempts.get(logKey) ?? [];
       log.push({ ...attempt });
@@ -341,27 +388,12 @@ export function createMemoryWebhookStore(): WebhookStore {
       }
     },
 
-    async acquireSlot(endpointId, holder, limit, leaseMs) {
-      const now = Date.now();
-      let held = slots.get(endpointId);
-      if (!held) {
-        held = new Map();
-        slots.set(endpointId, held);
-      }
-      let earliest = Number.POSITIVE_INFINITY;
-      for (const [other, expiresAt] of held) {
-        if (expiresAt <= now) held.delete(other);
-        else earliest = Math.min(earliest, expiresAt);
-      }
-      if (held.has(holder) || held.size < limit) {
-        held.set(holder, now + leaseMs);
-        return 0;
-      }
-      return Math.max(1, Math.min(earliest - now, 1000));
+    async acquireSlot(tenantId, endpointId, holder, limit, leaseMs) {
+      return takeSlot(key(tenantId, endpointId), holder, limit, leaseMs);
     },
 
-    async releaseSlot(endpointId, holder) {
-      slots.get(endpointId)?.delete(holder);
+    async releaseSlot(tenantId, endpointId, holder) {
+      slots.get(key(tenantId, endpointId))?.delete(holder);
     },
 
     async takeRateToken(endpointId, perSecond, now) {

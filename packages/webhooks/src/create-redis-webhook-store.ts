@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
 import {
   acquireSlotScript,
+  beginAttemptScript,
   createDeliveriesScript,
   createEndpointScript,
   deleteEndpointScript,
@@ -23,6 +24,7 @@ import type {
 } from './webhook-delivery';
 import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
 import type {
+  AttemptStart,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,
@@ -65,6 +67,7 @@ const scripts = {
   listAttempts: defineRedisScript(listAttemptsScript),
   listFailed: defineRedisScript(listFailedScript),
   acquireSlot: defineRedisScript(acquireSlotScript),
+  beginAttempt: defineRedisScript(beginAttemptScript),
   takeRateToken: defineRedisScript(takeRateTokenScript),
 };
 
@@ -87,8 +90,8 @@ const settingsFields = [
  *
  * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
  * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>`, `failed` and
- * `failed:<endpoint>` (sorted sets). Global: `<prefix>:tenants`, `<prefix>:cursors`,
- * `<prefix>:slots:<endpoint>`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
+ * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases).
+ * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
  * after the dispatcher's retention.
  */
 export function createRedisWebhookStore(options: RedisWebhookStoreOptions): WebhookStore {
@@ -112,6 +115,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   const endpointKey = (tenantId: string, id: string): string => `${base(tenantId)}ep:${id}`;
   const deliveryKey = (tenantId: string, endpointId: string, messageId: string): string =>
     `${base(tenantId)}dlv:${endpointId}:${messageId}`;
+  const slotsKey = (tenantId: string, endpointId: string): string =>
+    `${base(tenantId)}slots:${endpointId}`;
+  /** A flat HGETALL reply as a record. */
+  const hashOf = (flat: readonly string[]): Record<string, string> => {
+    const hash: Record<string, string> = {};
+    for (let index = 0; index + 1 < flat.length; index += 2) hash[flat[index]!] = flat[index + 1]!;
+    return hash;
+  };
   const run = (script: keyof typeof scripts, keys: string[], args: (string | number)[]) =>
     runRedisScript(redis, scripts[script], keys, args);
 
@@ -355,6 +366,26 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       );
     },
 
+    async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
+      const { tenantId, endpointId, messageId } = job;
+      const [delivery, endpoint, message, slot] = (await run(
+        'beginAttempt',
+        [
+          deliveryKey(tenantId, endpointId, messageId),
+          endpointKey(tenantId, endpointId),
+          `${base(tenantId)}msg:${messageId}`,
+          slotsKey(tenantId, endpointId),
+        ],
+        [job.trigger, now, job.id, leaseMs],
+      )) as [string[], string[], string | null, number];
+      return {
+        delivery: toDelivery(tenantId, endpointId, messageId, hashOf(delivery)),
+        endpoint: toEndpoint(tenantId, endpointId, hashOf(endpoint)),
+        message: message === null ? undefined : (JSON.parse(message) as WebhookMessage),
+        ...(slot >= 0 ? { slotWait: slot } : {}),
+      };
+    },
+
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
       const { attempt } = input;
       const tenant = base(attempt.tenantId);
@@ -367,10 +398,12 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${tenant}logdata:${attempt.endpointId}`,
           `${tenant}failed:${attempt.endpointId}`,
           `${tenant}failed`,
+          slotsKey(attempt.tenantId, attempt.endpointId),
         ],
         [
           JSON.stringify({
             now: input.now,
+            ...(input.releaseSlot === undefined ? {} : { releaseSlot: input.releaseSlot }),
             retentionMs: input.retentionMs,
             maxRows: input.maxAttemptsPerEndpoint,
             attemptId: attempt.id,
@@ -419,10 +452,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       )) as [string, string, string[]][];
       const deliveries: WebhookDelivery[] = [];
       for (const [endpointId, messageId, flat] of rows) {
-        const hash: Record<string, string> = {};
-        for (let index = 0; index + 1 < flat.length; index += 2)
-          hash[flat[index]!] = flat[index + 1]!;
-        const delivery = toDelivery(tenantId, endpointId, messageId, hash);
+        const delivery = toDelivery(tenantId, endpointId, messageId, hashOf(flat));
         if (delivery?.status === 'failed') deliveries.push(delivery);
       }
       return deliveries;
@@ -479,14 +509,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     stopWorker,
 
-    async acquireSlot(endpointId, holder, limit, leaseMs) {
+    async acquireSlot(tenantId, endpointId, holder, limit, leaseMs) {
       return Number(
-        await run('acquireSlot', [`${prefix}:slots:${endpointId}`], [holder, limit, leaseMs]),
+        await run('acquireSlot', [slotsKey(tenantId, endpointId)], [holder, limit, leaseMs]),
       );
     },
 
-    async releaseSlot(endpointId, holder) {
-      await redis.zrem(`${prefix}:slots:${endpointId}`, holder);
+    async releaseSlot(tenantId, endpointId, holder) {
+      await redis.zrem(slotsKey(tenantId, endpointId), holder);
     },
 
     async takeRateToken(endpointId, perSecond, now) {
