@@ -42,14 +42,17 @@ export function createMemoryWebhookStore(): WebhookStore {
   const endpoints = new Map<string, Map<string, StoredEndpoint>>();
   const messages = new Map<string, WebhookMessage>();
   const deliveries = new Map<string, WebhookDelivery>();
-  const attempts = new Map<string, WebhookAttempt[]>();
+  // Oldest first; rows before `head` are trimmed (dropped in bulk now and then, not one by one).
+  const attempts = new Map<string, { rows: WebhookAttempt[]; head: number }>();
   const slots = new Map<string, Map<string, number>>();
   const rates = new Map<string, number>();
   let cursors: Record<string, string> = {};
   let writesSinceSweep = 0;
 
   const jobs = new Map<string, QueuedJob>();
-  const ready: string[] = [];
+  // A FIFO: ids from `readyHead` on are ready (taken by index, compacted now and then).
+  let ready: string[] = [];
+  let readyHead = 0;
   let handler: DeliveryJobHandler | undefined;
   let workerOptions: DeliveryWorkerOptions | undefined;
   let active = 0;
@@ -135,8 +138,16 @@ export function createMemoryWebhookStore(): WebhookStore {
 
   const pump = (): void => {
     if (!handler || !workerOptions) return;
-    while (active < workerOptions.concurrency && ready.length > 0) {
-      const id = ready.shift()!;
+    while (active < workerOptions.concurrency && readyHead < ready.length) {
+      const id = ready[readyHead]!;
+      readyHead += 1;
+      if (readyHead === ready.length) {
+        ready = [];
+        readyHead = 0;
+      } else if (readyHead >= 1024 && readyHead * 2 >= ready.length) {
+        ready = ready.slice(readyHead);
+        readyHead = 0;
+      }
       const entry = jobs.get(id);
       if (entry?.state !== 'ready') continue;
       entry.state = 'running';
@@ -283,18 +294,25 @@ export function createMemoryWebhookStore(): WebhookStore {
       if (input.releaseSlot !== undefined)
         slots.get(key(attempt.tenantId, attempt.endpointId))?.delete(input.releaseSlot);
       const logKey = key(attempt.tenantId, attempt.endpointId);
-      const log = attempts.get(logKey) ?? [];
-      log.push({ ...attempt });
-      const cutoff = input.now - input.retentionMs;
-      let drop = 0;
-      while (
-        drop < log.length &&
-        (log[drop]!.startedAt < cutoff || log.length - drop > input.maxAttemptsPerEndpoint)
-      ) {
-        drop += 1;
+      let log = attempts.get(logKey);
+      if (!log) {
+        log = { rows: [], head: 0 };
+        attempts.set(logKey, log);
       }
-      if (drop > 0) log.splice(0, drop);
-      attempts.set(logKey, log);
+      const { rows } = log;
+      rows.push({ ...attempt });
+      const cutoff = input.now - input.retentionMs;
+      while (
+        log.head < rows.length &&
+        (rows[log.head]!.startedAt < cutoff ||
+          rows.length - log.head > input.maxAttemptsPerEndpoint)
+      ) {
+        log.head += 1;
+      }
+      if (log.head >= 1024 && log.head * 2 >= rows.length) {
+        rows.splice(0, log.head);
+        log.head = 0;
+      }
 
       if (input.delivery) {
         const deliveryKey = key(attempt.tenantId, attempt.endpointId, attempt.messageId);
@@ -338,10 +356,15 @@ export function createMemoryWebhookStore(): WebhookStore {
     },
 
     async listAttempts(tenantId, endpointId, query: ListQuery) {
-      const log = attempts.get(key(tenantId, endpointId)) ?? [];
+      const log = attempts.get(key(tenantId, endpointId));
       const result: WebhookAttempt[] = [];
-      for (let index = log.length - 1; index >= 0 && result.length < query.limit; index -= 1) {
-        const attempt = log[index]!;
+      if (!log) return result;
+      for (
+        let index = log.rows.length - 1;
+        index >= log.head && result.length < query.limit;
+        index -= 1
+      ) {
+        const attempt = log.rows[index]!;
         if (query.before !== undefined && attempt.startedAt >= query.before) continue;
         if (query.since !== undefined && attempt.startedAt < query.since) break;
         result.push({ ...attempt });
