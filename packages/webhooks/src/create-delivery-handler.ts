@@ -1,5 +1,6 @@
 import type { CallEvent, EventSink } from '@calltrack/core';
 import { createAttemptId } from './create-attempt-id';
+import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
 import { parseRetryAfter } from './parse-retry-after';
 import { computeRetryDelay } from './retry-schedule';
@@ -24,6 +25,12 @@ export interface DeliveryHandlerContext {
   maxAttemptsPerEndpoint: number;
   /** How long a concurrency slot is held at most (real time): the request timeout and a margin. */
   slotLeaseMs: number;
+  /**
+   * The process's cap on requests in flight. A job holds a permit from its first read to the end
+   * of its request; the writes after it do not, so the queue may run more jobs than this and
+   * their bookkeeping overlaps the next requests.
+   */
+  sendPermits: Permits;
   /** An endpoint was disabled by an attempt (drop cached copies). */
   onEndpointDisabled: (endpoint: StoredEndpoint) => void;
   onError: (error: Error) => void;
@@ -109,6 +116,23 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
   };
 
   return async (job) => {
+    const permit = context.sendPermits.acquire();
+    if (permit !== true) await permit;
+    let holding = true;
+    const releasePermit = (): void => {
+      if (!holding) return;
+      holding = false;
+      context.sendPermits.release();
+    };
+    try {
+      return await runJob(job, releasePermit);
+    } finally {
+      releasePermit();
+    }
+  };
+
+  /** One job, holding a send permit; `releasePermit` once the request is done. */
+  async function runJob(job: DeliveryJob, releasePermit: () => void): Promise<DeliveryJobOutcome> {
     // One round trip: the reads, and the slot when the job can send now.
     const startedAt = clock.now();
     const start = await store.beginAttempt(job, { now: startedAt, leaseMs: context.slotLeaseMs });
@@ -170,6 +194,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       job.trigger,
       attemptNumber,
     );
+    releasePermit();
     const { attempt, result, succeeded } = sent;
     const now = clock.now();
     const gone = result.kind === 'response' && result.statusCode === 410;
@@ -243,5 +268,5 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       return { type: 'retry', at: nextAttemptAt };
     }
     return { type: 'done' };
-  };
+  }
 }
