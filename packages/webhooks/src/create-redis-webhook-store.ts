@@ -34,6 +34,9 @@ import type {
   WebhookStore,
 } from './webhook-store';
 
+/** A queued job's data: tenant, endpoint and message ids. */
+type QueuedJobData = [tenantId: string, endpointId: string, messageId: string];
+
 /** Options of {@link createRedisWebhookStore}. */
 export interface RedisWebhookStoreOptions {
   /**
@@ -117,6 +120,28 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     `${base(tenantId)}dlv:${endpointId}:${messageId}`;
   const slotsKey = (tenantId: string, endpointId: string): string =>
     `${base(tenantId)}slots:${endpointId}`;
+  // Stored compactly (bytes per scheduled retry): a message is a JSON header line, then the body
+  // as it is (not escaped inside JSON); a log row leaves out what its key already says; a job's
+  // data is [tenant, endpoint, message] (its name is the trigger, its id the job id).
+  const encodeMessage = (message: WebhookMessage): string =>
+    `${JSON.stringify([message.eventId, message.eventType, message.createdAt])}\n${message.body}`;
+  const decodeMessage = (tenantId: string, id: string, text: string): WebhookMessage => {
+    const newline = text.indexOf('\n');
+    const [eventId, eventType, createdAt] = JSON.parse(text.slice(0, newline)) as [
+      string,
+      string,
+      number,
+    ];
+    return { id, tenantId, eventId, eventType, body: text.slice(newline + 1), createdAt };
+  };
+  const encodeAttempt = ({
+    id: _id,
+    tenantId: _tenant,
+    endpointId: _endpoint,
+    ...row
+  }: WebhookAttempt) => JSON.stringify(row);
+  const decodeAttempt = (tenantId: string, endpointId: string, id: string, row: string) =>
+    ({ id, tenantId, endpointId, ...JSON.parse(row) }) as WebhookAttempt;
   /** A flat HGETALL reply as a record. */
   const hashOf = (flat: readonly string[]): Record<string, string> => {
     const hash: Record<string, string> = {};
@@ -128,13 +153,13 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
   // BullMQ gets connections of its own: it registers scripts and needs retries off.
   let queueConnection: Redis | undefined;
-  let queue: Queue<DeliveryJob> | undefined;
+  let queue: Queue<QueuedJobData> | undefined;
   const queueName = 'deliveries';
   const queuePrefix = `{${prefix}}`;
-  const getQueue = (): Queue<DeliveryJob> => {
+  const getQueue = (): Queue<QueuedJobData> => {
     if (!queue) {
       queueConnection = redis.duplicate({ maxRetriesPerRequest: null });
-      queue = new Queue<DeliveryJob>(queueName, {
+      queue = new Queue<QueuedJobData>(queueName, {
         connection: queueConnection,
         prefix: queuePrefix,
         defaultJobOptions: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } },
@@ -143,7 +168,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     }
     return queue;
   };
-  let worker: Worker<DeliveryJob> | undefined;
+  let worker: Worker<QueuedJobData> | undefined;
   let workerConnection: Redis | undefined;
   let stopAdvance: (() => void) | undefined;
 
@@ -347,14 +372,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${base(message.tenantId)}msg:${message.id}`,
           ...endpointIds.map((endpointId) => deliveryKey(message.tenantId, endpointId, message.id)),
         ],
-        [JSON.stringify(message), retentionMs, message.eventType, message.createdAt],
+        [encodeMessage(message), retentionMs, message.eventType, message.createdAt],
       )) as number[];
       return pending.map((position) => endpointIds[position - 1]!);
     },
 
     async getMessage(tenantId, messageId) {
       const text = await redis.get(`${base(tenantId)}msg:${messageId}`);
-      return text === null ? undefined : (JSON.parse(text) as WebhookMessage);
+      return text === null ? undefined : decodeMessage(tenantId, messageId, text);
     },
 
     async getDelivery(tenantId, endpointId, messageId) {
@@ -381,7 +406,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       return {
         delivery: toDelivery(tenantId, endpointId, messageId, hashOf(delivery)),
         endpoint: toEndpoint(tenantId, endpointId, hashOf(endpoint)),
-        message: message === null ? undefined : (JSON.parse(message) as WebhookMessage),
+        message: message === null ? undefined : decodeMessage(tenantId, messageId, message),
         ...(slot >= 0 ? { slotWait: slot } : {}),
       };
     },
@@ -414,7 +439,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
             ...(input.delivery ? { delivery: input.delivery } : {}),
             ...(input.health ? { health: input.health } : {}),
           }),
-          JSON.stringify(attempt),
+          encodeAttempt(attempt),
         ],
       )) as [string, string];
       if (!reason) return {};
@@ -429,14 +454,17 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     async listAttempts(tenantId, endpointId, query) {
       const tenant = base(tenantId);
-      const rows = (await run(
+      const [ids, rows] = (await run(
         'listAttempts',
         [`${tenant}log:${endpointId}`, `${tenant}logdata:${endpointId}`],
         [...range(query), query.limit],
-      )) as (string | null)[];
-      return rows
-        .filter((row): row is string => row !== null)
-        .map((row) => JSON.parse(row) as WebhookAttempt);
+      )) as [string[], (string | null)[]];
+      const attempts: WebhookAttempt[] = [];
+      ids.forEach((id, index) => {
+        const row = rows[index];
+        if (row != null) attempts.push(decodeAttempt(tenantId, endpointId, id, row));
+      });
+      return attempts;
     },
 
     async listFailedDeliveries(tenantId, query) {
@@ -461,7 +489,11 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     async enqueue(jobs) {
       if (jobs.length === 0) return;
       await getQueue().addBulk(
-        jobs.map((job) => ({ name: job.trigger, data: { ...job }, opts: { jobId: job.id } })),
+        jobs.map((job) => ({
+          name: job.trigger,
+          data: [job.tenantId, job.endpointId, job.messageId],
+          opts: { jobId: job.id },
+        })),
       );
     },
 
@@ -469,12 +501,19 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       if (worker) return;
       const { clock } = workerOptions;
       workerConnection = redis.duplicate({ maxRetriesPerRequest: null });
-      worker = new Worker<DeliveryJob>(
+      worker = new Worker<QueuedJobData>(
         queueName,
         async (job, token) => {
           let wait: number;
           try {
-            const outcome = await handler(job.data);
+            const [tenantId, endpointId, messageId] = job.data;
+            const outcome = await handler({
+              id: job.id!,
+              tenantId,
+              endpointId,
+              messageId,
+              trigger: job.name as DeliveryJob['trigger'],
+            });
             if (outcome.type === 'done') return;
             // BullMQ's delay is only the wake-up (on real time); the handler checks the due time
             // on the dispatcher's clock when the job runs.

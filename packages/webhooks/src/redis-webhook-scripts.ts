@@ -148,11 +148,14 @@ redis.call('HSET', KEYS[1], 'enabled', '0', 'disabledReason', reason, 'disabledA
 return { reason, tostring(since) }
 `;
 
-/** KEYS: log zset, log data hash. ARGV: max score ('+inf' or '(<before>'), min score, limit. Rows, newest first. */
+/**
+ * KEYS: log zset, log data hash. ARGV: max score ('+inf' or '(<before>'), min score, limit.
+ * Returns { ids, rows }, newest first.
+ */
 export const listAttemptsScript = `
 local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-if #ids == 0 then return {} end
-return redis.call('HMGET', KEYS[2], unpack(ids))
+if #ids == 0 then return { {}, {} } end
+return { ids, redis.call('HMGET', KEYS[2], unpack(ids)) }
 `;
 
 /**
