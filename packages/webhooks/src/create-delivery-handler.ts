@@ -1,5 +1,6 @@
 import type { CallEvent, EventSink } from '@calltrack/core';
 import { createAttemptId } from './create-attempt-id';
+import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
 import { parseRetryAfter } from './parse-retry-after';
 import { computeRetryDelay } from './retry-schedule';
@@ -24,6 +25,12 @@ export interface DeliveryHandlerContext {
   maxAttemptsPerEndpoint: number;
   /** How long a concurrency slot is held at most (real time): the request timeout and a margin. */
   slotLeaseMs: number;
+  /**
+   * The process's cap on requests in flight. A job holds a permit from its first read to the end
+   * of its request; the writes after it do not, so the queue may run more jobs than this and
+   * their bookkeeping overlaps the next requests.
+   */
+  sendPermits: Permits;
   /** An endpoint was disabled by an attempt (drop cached copies). */
   onEndpointDisabled: (endpoint: StoredEndpoint) => void;
   onError: (error: Error) => void;
@@ -109,44 +116,71 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
   };
 
   return async (job) => {
-    // One round trip: the three reads go out together.
-    const [delivery, endpoint, message] = await Promise.all([
-      store.getDelivery(job.tenantId, job.endpointId, job.messageId),
-      store.getEndpoint(job.tenantId, job.endpointId),
-      store.getMessage(job.tenantId, job.messageId),
-    ]);
-    if (job.trigger === 'event') {
-      if (delivery?.status !== 'pending') return { type: 'done' };
-      // The queue's timer is only a wake-up: the delivery's own due time decides.
-      if (delivery.nextAttemptAt !== undefined && delivery.nextAttemptAt > clock.now()) {
-        return { type: 'retry', at: delivery.nextAttemptAt };
-      }
+    const permit = context.sendPermits.acquire();
+    if (permit !== true) await permit;
+    let holding = true;
+    const releasePermit = (): void => {
+      if (!holding) return;
+      holding = false;
+      context.sendPermits.release();
+    };
+    try {
+      return await runJob(job, releasePermit);
+    } finally {
+      releasePermit();
     }
-    if (!endpoint || !message) return { type: 'done' };
+  };
+
+  /** One job, holding a send permit; `releasePermit` once the request is done. */
+  async function runJob(job: DeliveryJob, releasePermit: () => void): Promise<DeliveryJobOutcome> {
+    // One round trip: the reads, and the slot when the job can send now.
+    const startedAt = clock.now();
+    const start = await store.beginAttempt(job, { now: startedAt, leaseMs: context.slotLeaseMs });
+    const { delivery, endpoint, message } = start;
+    const outcome = ((): DeliveryJobOutcome | undefined => {
+      if (job.trigger === 'event') {
+        if (delivery?.status !== 'pending') return { type: 'done' };
+        // The queue's timer is only a wake-up: the delivery's own due time decides.
+        if (delivery.nextAttemptAt !== undefined && delivery.nextAttemptAt > startedAt) {
+          return { type: 'retry', at: delivery.nextAttemptAt };
+        }
+      }
+      if (!endpoint || !message) return { type: 'done' };
+      return undefined;
+    })();
+    if (outcome || !endpoint || !message) {
+      // Not sent: a slot the store took all the same (it should not have) goes back.
+      if (start.slotWait === 0) await store.releaseSlot(job.tenantId, job.endpointId, job.id);
+      return outcome ?? { type: 'done' };
+    }
     if (!endpoint.enabled) {
+      if (start.slotWait === 0) await store.releaseSlot(job.tenantId, job.endpointId, job.id);
       if (job.trigger === 'event' && delivery) {
         return giveUp(job, endpoint, delivery, 'Not sent: the endpoint is disabled.');
       }
       return { type: 'done' };
     }
 
-    const slotWait = await store.acquireSlot(
-      endpoint.id,
-      job.id,
-      endpoint.maxConcurrency,
-      context.slotLeaseMs,
-    );
+    const slotWait =
+      start.slotWait ??
+      (await store.acquireSlot(
+        job.tenantId,
+        endpoint.id,
+        job.id,
+        endpoint.maxConcurrency,
+        context.slotLeaseMs,
+      ));
     if (slotWait > 0) return { type: 'defer', ms: slotWait + Math.floor(Math.random() * 50) };
     if (endpoint.rateLimitPerSecond !== null) {
       let rateWait: number;
       try {
         rateWait = await store.takeRateToken(endpoint.id, endpoint.rateLimitPerSecond, clock.now());
       } catch (error) {
-        await store.releaseSlot(endpoint.id, job.id);
+        await store.releaseSlot(job.tenantId, endpoint.id, job.id);
         throw error;
       }
       if (rateWait > 0) {
-        await store.releaseSlot(endpoint.id, job.id);
+        await store.releaseSlot(job.tenantId, endpoint.id, job.id);
         return { type: 'defer', ms: rateWait };
       }
     }
@@ -160,8 +194,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       job.trigger,
       attemptNumber,
     );
-    // The slot is released in the same round trip as the write below.
-    const released = store.releaseSlot(endpoint.id, job.id);
+    releasePermit();
     const { attempt, result, succeeded } = sent;
     const now = clock.now();
     const gone = result.kind === 'response' && result.statusCode === 410;
@@ -202,8 +235,10 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       attempt.nextAttemptAt = nextAttemptAt;
 
     const disable: EndpointDisabledReason | undefined = gone ? 'gone' : undefined;
-    const recording = store.recordAttempt({
+    // The slot is released in the same step as the record.
+    const recorded = await store.recordAttempt({
       attempt,
+      releaseSlot: job.id,
       delivery: {
         status,
         attempts: attempt.attempt,
@@ -225,7 +260,6 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       maxAttemptsPerEndpoint: context.maxAttemptsPerEndpoint,
       now,
     });
-    const [recorded] = await Promise.all([recording, released]);
     if (recorded.disabled) {
       context.onEndpointDisabled(endpoint);
       await announceDisabled(endpoint, recorded.disabled);
@@ -234,5 +268,5 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       return { type: 'retry', at: nextAttemptAt };
     }
     return { type: 'done' };
-  };
+  }
 }

@@ -7,6 +7,7 @@ import type {
 } from './webhook-delivery';
 import type { StoredEndpoint } from './webhook-endpoint';
 import type {
+  AttemptStart,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,
@@ -41,14 +42,17 @@ export function createMemoryWebhookStore(): WebhookStore {
   const endpoints = new Map<string, Map<string, StoredEndpoint>>();
   const messages = new Map<string, WebhookMessage>();
   const deliveries = new Map<string, WebhookDelivery>();
-  const attempts = new Map<string, WebhookAttempt[]>();
+  // Oldest first; rows before `head` are trimmed (dropped in bulk now and then, not one by one).
+  const attempts = new Map<string, { rows: WebhookAttempt[]; head: number }>();
   const slots = new Map<string, Map<string, number>>();
   const rates = new Map<string, number>();
   let cursors: Record<string, string> = {};
   let writesSinceSweep = 0;
 
   const jobs = new Map<string, QueuedJob>();
-  const ready: string[] = [];
+  // A FIFO: ids from `readyHead` on are ready (taken by index, compacted now and then).
+  let ready: string[] = [];
+  let readyHead = 0;
   let handler: DeliveryJobHandler | undefined;
   let workerOptions: DeliveryWorkerOptions | undefined;
   let active = 0;
@@ -76,6 +80,26 @@ export function createMemoryWebhookStore(): WebhookStore {
     for (const [id, message] of messages) {
       if (message.createdAt < cutoff) messages.delete(id);
     }
+  };
+
+  /** `acquireSlot` on a slot key (tenant and endpoint). */
+  const takeSlot = (slotKey: string, holder: string, limit: number, leaseMs: number): number => {
+    const now = Date.now();
+    let held = slots.get(slotKey);
+    if (!held) {
+      held = new Map();
+      slots.set(slotKey, held);
+    }
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [other, expiresAt] of held) {
+      if (expiresAt <= now) held.delete(other);
+      else earliest = Math.min(earliest, expiresAt);
+    }
+    if (held.has(holder) || held.size < limit) {
+      held.set(holder, now + leaseMs);
+      return 0;
+    }
+    return Math.max(1, Math.min(earliest - now, 1000));
   };
 
   // ---- the queue --------------------------------------------------------------------------
@@ -114,8 +138,16 @@ export function createMemoryWebhookStore(): WebhookStore {
 
   const pump = (): void => {
     if (!handler || !workerOptions) return;
-    while (active < workerOptions.concurrency && ready.length > 0) {
-      const id = ready.shift()!;
+    while (active < workerOptions.concurrency && readyHead < ready.length) {
+      const id = ready[readyHead]!;
+      readyHead += 1;
+      if (readyHead === ready.length) {
+        ready = [];
+        readyHead = 0;
+      } else if (readyHead >= 1024 && readyHead * 2 >= ready.length) {
+        ready = ready.slice(readyHead);
+        readyHead = 0;
+      }
       const entry = jobs.get(id);
       if (entry?.state !== 'ready') continue;
       entry.state = 'running';
@@ -233,21 +265,54 @@ export function createMemoryWebhookStore(): WebhookStore {
       return found && { ...found };
     },
 
+    async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
+      const delivery = deliveries.get(key(job.tenantId, job.endpointId, job.messageId));
+      const endpoint = endpoints.get(job.tenantId)?.get(job.endpointId);
+      const message = messages.get(key(job.tenantId, job.messageId));
+      const start: AttemptStart = {
+        delivery: delivery && { ...delivery },
+        endpoint: endpoint && copyEndpoint(endpoint),
+        message: message && { ...message },
+      };
+      const due =
+        job.trigger !== 'event' ||
+        (delivery?.status === 'pending' &&
+          (delivery.nextAttemptAt === undefined || delivery.nextAttemptAt <= now));
+      if (endpoint?.enabled && message && due) {
+        start.slotWait = takeSlot(
+          key(job.tenantId, job.endpointId),
+          job.id,
+          endpoint.maxConcurrency,
+          leaseMs,
+        );
+      }
+      return start;
+    },
+
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
       const { attempt } = input;
+      if (input.releaseSlot !== undefined)
+        slots.get(key(attempt.tenantId, attempt.endpointId))?.delete(input.releaseSlot);
       const logKey = key(attempt.tenantId, attempt.endpointId);
-      const log = attempts.get(logKey) ?? [];
-      log.push({ ...attempt });
-      const cutoff = input.now - input.retentionMs;
-      let drop = 0;
-      while (
-        drop < log.length &&
-        (log[drop]!.startedAt < cutoff || log.length - drop > input.maxAttemptsPerEndpoint)
-      ) {
-        drop += 1;
+      let log = attempts.get(logKey);
+      if (!log) {
+        log = { rows: [], head: 0 };
+        attempts.set(logKey, log);
       }
-      if (drop > 0) log.splice(0, drop);
-      attempts.set(logKey, log);
+      const { rows } = log;
+      rows.push({ ...attempt });
+      const cutoff = input.now - input.retentionMs;
+      while (
+        log.head < rows.length &&
+        (rows[log.head]!.startedAt < cutoff ||
+          rows.length - log.head > input.maxAttemptsPerEndpoint)
+      ) {
+        log.head += 1;
+      }
+      if (log.head >= 1024 && log.head * 2 >= rows.length) {
+        rows.splice(0, log.head);
+        log.head = 0;
+      }
 
       if (input.delivery) {
         const deliveryKey = key(attempt.tenantId, attempt.endpointId, attempt.messageId);
@@ -291,10 +356,15 @@ export function createMemoryWebhookStore(): WebhookStore {
     },
 
     async listAttempts(tenantId, endpointId, query: ListQuery) {
-      const log = attempts.get(key(tenantId, endpointId)) ?? [];
+      const log = attempts.get(key(tenantId, endpointId));
       const result: WebhookAttempt[] = [];
-      for (let index = log.length - 1; index >= 0 && result.length < query.limit; index -= 1) {
-        const attempt = log[index]!;
+      if (!log) return result;
+      for (
+        let index = log.rows.length - 1;
+        index >= log.head && result.length < query.limit;
+        index -= 1
+      ) {
+        const attempt = log.rows[index]!;
         if (query.before !== undefined && attempt.startedAt >= query.before) continue;
         if (query.since !== undefined && attempt.startedAt < query.since) break;
         result.push({ ...attempt });
@@ -341,27 +411,12 @@ export function createMemoryWebhookStore(): WebhookStore {
       }
     },
 
-    async acquireSlot(endpointId, holder, limit, leaseMs) {
-      const now = Date.now();
-      let held = slots.get(endpointId);
-      if (!held) {
-        held = new Map();
-        slots.set(endpointId, held);
-      }
-      let earliest = Number.POSITIVE_INFINITY;
-      for (const [other, expiresAt] of held) {
-        if (expiresAt <= now) held.delete(other);
-        else earliest = Math.min(earliest, expiresAt);
-      }
-      if (held.has(holder) || held.size < limit) {
-        held.set(holder, now + leaseMs);
-        return 0;
-      }
-      return Math.max(1, Math.min(earliest - now, 1000));
+    async acquireSlot(tenantId, endpointId, holder, limit, leaseMs) {
+      return takeSlot(key(tenantId, endpointId), holder, limit, leaseMs);
     },
 
-    async releaseSlot(endpointId, holder) {
-      slots.get(endpointId)?.delete(holder);
+    async releaseSlot(tenantId, endpointId, holder) {
+      slots.get(key(tenantId, endpointId))?.delete(holder);
     },
 
     async takeRateToken(endpointId, perSecond, now) {

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
 import {
   acquireSlotScript,
+  beginAttemptScript,
   createDeliveriesScript,
   createEndpointScript,
   deleteEndpointScript,
@@ -23,6 +24,7 @@ import type {
 } from './webhook-delivery';
 import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
 import type {
+  AttemptStart,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,
@@ -31,6 +33,9 @@ import type {
   RecordAttemptResult,
   WebhookStore,
 } from './webhook-store';
+
+/** A queued job's data: tenant, endpoint and message ids. */
+type QueuedJobData = [tenantId: string, endpointId: string, messageId: string];
 
 /** Options of {@link createRedisWebhookStore}. */
 export interface RedisWebhookStoreOptions {
@@ -65,6 +70,7 @@ const scripts = {
   listAttempts: defineRedisScript(listAttemptsScript),
   listFailed: defineRedisScript(listFailedScript),
   acquireSlot: defineRedisScript(acquireSlotScript),
+  beginAttempt: defineRedisScript(beginAttemptScript),
   takeRateToken: defineRedisScript(takeRateTokenScript),
 };
 
@@ -87,8 +93,8 @@ const settingsFields = [
  *
  * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
  * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>`, `failed` and
- * `failed:<endpoint>` (sorted sets). Global: `<prefix>:tenants`, `<prefix>:cursors`,
- * `<prefix>:slots:<endpoint>`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
+ * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases).
+ * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
  * after the dispatcher's retention.
  */
 export function createRedisWebhookStore(options: RedisWebhookStoreOptions): WebhookStore {
@@ -112,18 +118,48 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   const endpointKey = (tenantId: string, id: string): string => `${base(tenantId)}ep:${id}`;
   const deliveryKey = (tenantId: string, endpointId: string, messageId: string): string =>
     `${base(tenantId)}dlv:${endpointId}:${messageId}`;
+  const slotsKey = (tenantId: string, endpointId: string): string =>
+    `${base(tenantId)}slots:${endpointId}`;
+  // Stored compactly (bytes per scheduled retry): a message is a JSON header line, then the body
+  // as it is (not escaped inside JSON); a log row leaves out what its key already says; a job's
+  // data is [tenant, endpoint, message] (its name is the trigger, its id the job id).
+  const encodeMessage = (message: WebhookMessage): string =>
+    `${JSON.stringify([message.eventId, message.eventType, message.createdAt])}\n${message.body}`;
+  const decodeMessage = (tenantId: string, id: string, text: string): WebhookMessage => {
+    const newline = text.indexOf('\n');
+    const [eventId, eventType, createdAt] = JSON.parse(text.slice(0, newline)) as [
+      string,
+      string,
+      number,
+    ];
+    return { id, tenantId, eventId, eventType, body: text.slice(newline + 1), createdAt };
+  };
+  const encodeAttempt = ({
+    id: _id,
+    tenantId: _tenant,
+    endpointId: _endpoint,
+    ...row
+  }: WebhookAttempt) => JSON.stringify(row);
+  const decodeAttempt = (tenantId: string, endpointId: string, id: string, row: string) =>
+    ({ id, tenantId, endpointId, ...JSON.parse(row) }) as WebhookAttempt;
+  /** A flat HGETALL reply as a record. */
+  const hashOf = (flat: readonly string[]): Record<string, string> => {
+    const hash: Record<string, string> = {};
+    for (let index = 0; index + 1 < flat.length; index += 2) hash[flat[index]!] = flat[index + 1]!;
+    return hash;
+  };
   const run = (script: keyof typeof scripts, keys: string[], args: (string | number)[]) =>
     runRedisScript(redis, scripts[script], keys, args);
 
   // BullMQ gets connections of its own: it registers scripts and needs retries off.
   let queueConnection: Redis | undefined;
-  let queue: Queue<DeliveryJob> | undefined;
+  let queue: Queue<QueuedJobData> | undefined;
   const queueName = 'deliveries';
   const queuePrefix = `{${prefix}}`;
-  const getQueue = (): Queue<DeliveryJob> => {
+  const getQueue = (): Queue<QueuedJobData> => {
     if (!queue) {
       queueConnection = redis.duplicate({ maxRetriesPerRequest: null });
-      queue = new Queue<DeliveryJob>(queueName, {
+      queue = new Queue<QueuedJobData>(queueName, {
         connection: queueConnection,
         prefix: queuePrefix,
         defaultJobOptions: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } },
@@ -132,7 +168,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     }
     return queue;
   };
-  let worker: Worker<DeliveryJob> | undefined;
+  let worker: Worker<QueuedJobData> | undefined;
   let workerConnection: Redis | undefined;
   let stopAdvance: (() => void) | undefined;
 
@@ -336,14 +372,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${base(message.tenantId)}msg:${message.id}`,
           ...endpointIds.map((endpointId) => deliveryKey(message.tenantId, endpointId, message.id)),
         ],
-        [JSON.stringify(message), retentionMs, message.eventType, message.createdAt],
+        [encodeMessage(message), retentionMs, message.eventType, message.createdAt],
       )) as number[];
       return pending.map((position) => endpointIds[position - 1]!);
     },
 
     async getMessage(tenantId, messageId) {
       const text = await redis.get(`${base(tenantId)}msg:${messageId}`);
-      return text === null ? undefined : (JSON.parse(text) as WebhookMessage);
+      return text === null ? undefined : decodeMessage(tenantId, messageId, text);
     },
 
     async getDelivery(tenantId, endpointId, messageId) {
@@ -353,6 +389,26 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         messageId,
         await redis.hgetall(deliveryKey(tenantId, endpointId, messageId)),
       );
+    },
+
+    async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
+      const { tenantId, endpointId, messageId } = job;
+      const [delivery, endpoint, message, slot] = (await run(
+        'beginAttempt',
+        [
+          deliveryKey(tenantId, endpointId, messageId),
+          endpointKey(tenantId, endpointId),
+          `${base(tenantId)}msg:${messageId}`,
+          slotsKey(tenantId, endpointId),
+        ],
+        [job.trigger, now, job.id, leaseMs],
+      )) as [string[], string[], string | null, number];
+      return {
+        delivery: toDelivery(tenantId, endpointId, messageId, hashOf(delivery)),
+        endpoint: toEndpoint(tenantId, endpointId, hashOf(endpoint)),
+        message: message === null ? undefined : decodeMessage(tenantId, messageId, message),
+        ...(slot >= 0 ? { slotWait: slot } : {}),
+      };
     },
 
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
@@ -367,10 +423,12 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${tenant}logdata:${attempt.endpointId}`,
           `${tenant}failed:${attempt.endpointId}`,
           `${tenant}failed`,
+          slotsKey(attempt.tenantId, attempt.endpointId),
         ],
         [
           JSON.stringify({
             now: input.now,
+            ...(input.releaseSlot === undefined ? {} : { releaseSlot: input.releaseSlot }),
             retentionMs: input.retentionMs,
             maxRows: input.maxAttemptsPerEndpoint,
             attemptId: attempt.id,
@@ -381,7 +439,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
             ...(input.delivery ? { delivery: input.delivery } : {}),
             ...(input.health ? { health: input.health } : {}),
           }),
-          JSON.stringify(attempt),
+          encodeAttempt(attempt),
         ],
       )) as [string, string];
       if (!reason) return {};
@@ -396,14 +454,17 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     async listAttempts(tenantId, endpointId, query) {
       const tenant = base(tenantId);
-      const rows = (await run(
+      const [ids, rows] = (await run(
         'listAttempts',
         [`${tenant}log:${endpointId}`, `${tenant}logdata:${endpointId}`],
         [...range(query), query.limit],
-      )) as (string | null)[];
-      return rows
-        .filter((row): row is string => row !== null)
-        .map((row) => JSON.parse(row) as WebhookAttempt);
+      )) as [string[], (string | null)[]];
+      const attempts: WebhookAttempt[] = [];
+      ids.forEach((id, index) => {
+        const row = rows[index];
+        if (row != null) attempts.push(decodeAttempt(tenantId, endpointId, id, row));
+      });
+      return attempts;
     },
 
     async listFailedDeliveries(tenantId, query) {
@@ -419,10 +480,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       )) as [string, string, string[]][];
       const deliveries: WebhookDelivery[] = [];
       for (const [endpointId, messageId, flat] of rows) {
-        const hash: Record<string, string> = {};
-        for (let index = 0; index + 1 < flat.length; index += 2)
-          hash[flat[index]!] = flat[index + 1]!;
-        const delivery = toDelivery(tenantId, endpointId, messageId, hash);
+        const delivery = toDelivery(tenantId, endpointId, messageId, hashOf(flat));
         if (delivery?.status === 'failed') deliveries.push(delivery);
       }
       return deliveries;
@@ -431,7 +489,11 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     async enqueue(jobs) {
       if (jobs.length === 0) return;
       await getQueue().addBulk(
-        jobs.map((job) => ({ name: job.trigger, data: { ...job }, opts: { jobId: job.id } })),
+        jobs.map((job) => ({
+          name: job.trigger,
+          data: [job.tenantId, job.endpointId, job.messageId],
+          opts: { jobId: job.id },
+        })),
       );
     },
 
@@ -439,12 +501,19 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       if (worker) return;
       const { clock } = workerOptions;
       workerConnection = redis.duplicate({ maxRetriesPerRequest: null });
-      worker = new Worker<DeliveryJob>(
+      worker = new Worker<QueuedJobData>(
         queueName,
         async (job, token) => {
           let wait: number;
           try {
-            const outcome = await handler(job.data);
+            const [tenantId, endpointId, messageId] = job.data;
+            const outcome = await handler({
+              id: job.id!,
+              tenantId,
+              endpointId,
+              messageId,
+              trigger: job.name as DeliveryJob['trigger'],
+            });
             if (outcome.type === 'done') return;
             // BullMQ's delay is only the wake-up (on real time); the handler checks the due time
             // on the dispatcher's clock when the job runs.
@@ -479,14 +548,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     stopWorker,
 
-    async acquireSlot(endpointId, holder, limit, leaseMs) {
+    async acquireSlot(tenantId, endpointId, holder, limit, leaseMs) {
       return Number(
-        await run('acquireSlot', [`${prefix}:slots:${endpointId}`], [holder, limit, leaseMs]),
+        await run('acquireSlot', [slotsKey(tenantId, endpointId)], [holder, limit, leaseMs]),
       );
     },
 
-    async releaseSlot(endpointId, holder) {
-      await redis.zrem(`${prefix}:slots:${endpointId}`, holder);
+    async releaseSlot(tenantId, endpointId, holder) {
+      await redis.zrem(slotsKey(tenantId, endpointId), holder);
     },
 
     async takeRateToken(endpointId, perSecond, now) {

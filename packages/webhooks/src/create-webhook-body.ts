@@ -24,7 +24,8 @@ export function createWebhookBody(event: CallEvent, maxBytes: number): string {
   const { raw: _raw, ...rest } = event;
   const payload: WebhookPayload = { type: event.type, timestamp: event.occurredAt, data: rest };
   let body = JSON.stringify(payload);
-  if (Buffer.byteLength(body) <= maxBytes) return body;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most bodies need no byte count.
+  if (body.length * 3 <= maxBytes || Buffer.byteLength(body) <= maxBytes) return body;
   const data: Record<string, unknown> = { ...rest.data };
   const bySize = Object.keys(data)
     .map((key) => ({ key, size: Buffer.byteLength(JSON.stringify(data[key]) ?? '') }))

@@ -10,6 +10,7 @@ import {
 import { computeEndpointStats } from './compute-endpoint-stats';
 import { createAddressGuard } from './create-address-guard';
 import { createDeliveryHandler } from './create-delivery-handler';
+import { createPermits } from './create-permits';
 import { createWebhookBody } from './create-webhook-body';
 import { createWebhookSender } from './create-webhook-sender';
 import { InvalidEndpointError } from './errors/invalid-endpoint-error';
@@ -122,6 +123,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     retentionMs,
     maxAttemptsPerEndpoint,
     slotLeaseMs: timeoutMs + 5_000,
+    sendPermits: createPermits(concurrency),
     onEndpointDisabled: (endpoint) => endpointCache.delete(endpoint.tenantId),
     onError,
   });
@@ -193,7 +195,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     if (closed) throw new InvalidArgumentError({ message: 'This dispatcher was closed.' });
     if ((startOptions.deliver ?? true) && !delivering) {
       delivering = true;
-      store.startWorker(handler, { concurrency, clock });
+      // Twice as many jobs as requests: a job's writes after its request (the log row, the
+      // queue's own) overlap the next requests; `concurrency` still caps the requests.
+      store.startWorker(handler, { concurrency: concurrency * 2, clock });
     }
     if ((startOptions.subscribe ?? true) && !follower) {
       follower = followBus({

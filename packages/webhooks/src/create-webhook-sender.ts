@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Agent, buildConnector, request } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { createAddressGuard } from './create-address-guard';
 import { blockedError, createGuardedLookup, type ResolveHost } from './create-guarded-lookup';
 import { AddressBlockedError } from './errors/address-blocked-error';
@@ -83,67 +83,124 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
     keepAliveTimeout: 4_000,
   });
 
-  const send = async ({ url, headers, body }: WebhookRequest): Promise<WebhookSendResult> => {
-    const started = performance.now();
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    try {
-      const response = await request(url, {
-        method: 'POST',
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
-        },
-        body,
-        dispatcher: agent,
-        signal: controller.signal,
-      });
-      const chunks: Uint8Array[] = [];
+  // Targets parsed once per URL (endpoints are few; the cache is bounded all the same).
+  const targets = new Map<string, { origin: string; path: string }>();
+  const targetOf = (url: string): { origin: string; path: string } => {
+    let target = targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      if (targets.size >= 1000) targets.delete(targets.keys().next().value!);
+      targets.set(url, target);
+    }
+    return target;
+  };
+
+  // `agent.dispatch` with a handler of our own rather than `request()`: no response stream, no
+  // AbortSignal per request (the timer aborts through the handler's controller). A delivery is
+  // one small POST whose answer we mostly discard, so this is most of the client's cost.
+  const send = ({ url, headers, body }: WebhookRequest): Promise<WebhookSendResult> =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      let settled = false;
+      let timedOut = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      let statusCode = 0;
+      let retryAfter: string | undefined;
+      let chunks: Uint8Array[] | undefined;
       let kept = 0;
-      if (response.statusCode === 204 || response.headers['content-length'] === '0') {
-        await response.body.dump();
-      } else {
-        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      const finish = (result: WebhookSendResult): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const respond = (): void =>
+        finish({
+          kind: 'response',
+          statusCode,
+          retryAfter,
+          body: chunks === undefined ? '' : utf8.decode(Buffer.concat(chunks)),
+          durationMs: Math.round(performance.now() - started),
+        });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        finish({
+          kind: 'error',
+          reason: 'timeout',
+          message: `No complete answer within ${timeoutMs} ms.`,
+          durationMs: Math.round(performance.now() - started),
+        });
+        controller?.abort(new Error('timeout'));
+      }, timeoutMs);
+      let target: { origin: string; path: string };
+      try {
+        target = targetOf(url);
+      } catch (error) {
+        finish({
+          kind: 'error',
+          reason: 'network',
+          message: describe(error),
+          durationMs: Math.round(performance.now() - started),
+        });
+        return;
+      }
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(requestController) {
+          controller = requestController;
+          // Timed out while connecting: drop the request now that it can be dropped.
+          if (timedOut) requestController.abort(new Error('timeout'));
+        },
+        onResponseStart(_controller, code, responseHeaders) {
+          if (code < 200) return; // 1xx: the answer is still to come
+          statusCode = code;
+          const value = responseHeaders['retry-after'];
+          retryAfter = Array.isArray(value) ? value[0] : value;
+        },
+        onResponseData(responseController, chunk) {
+          if (settled) return;
           const room = maxBody - kept;
           if (room > 0) {
             const part = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+            chunks ??= [];
             chunks.push(part);
             kept += part.byteLength;
           }
           if (kept >= maxBody) {
             // The rest is not kept: drop the connection instead of reading it.
-            response.body.destroy();
-            break;
+            respond();
+            responseController.abort(new Error('response body not kept'));
           }
-        }
-      }
-      const retryAfter = response.headers['retry-after'];
-      return {
-        kind: 'response',
-        statusCode: response.statusCode,
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        body: chunks.length === 0 ? '' : utf8.decode(Buffer.concat(chunks)),
-        durationMs: Math.round(performance.now() - started),
+        },
+        onResponseEnd() {
+          respond();
+        },
+        onResponseError(_controller, error) {
+          if (settled) return;
+          const durationMs = Math.round(performance.now() - started);
+          const blocked = findBlocked(error);
+          finish(
+            blocked
+              ? { kind: 'error', reason: 'blocked', message: blocked.message, durationMs }
+              : { kind: 'error', reason: 'network', message: describe(error), durationMs },
+          );
+        },
       };
-    } catch (error) {
-      const durationMs = Math.round(performance.now() - started);
-      const blocked = findBlocked(error);
-      if (blocked)
-        return { kind: 'error', reason: 'blocked', message: blocked.message, durationMs };
-      if (controller.signal.aborted) {
-        return {
-          kind: 'error',
-          reason: 'timeout',
-          message: `No complete answer within ${timeoutMs} ms.`,
-          durationMs,
-        };
-      }
-      return { kind: 'error', reason: 'network', message: describe(error), durationMs };
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+      agent.dispatch(
+        {
+          origin: target.origin,
+          path: target.path,
+          method: 'POST',
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
+          },
+          body,
+        },
+        handler,
+      );
+    });
 
   return { send, close: () => agent.close() };
 }

@@ -439,20 +439,97 @@ export function describeWebhookStore(
       assert.equal(runs.length, 7);
     });
 
+    it('begins an attempt in one step: reads, and the slot only when the job can send now', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme', { maxConcurrency: 1 });
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], 14 * day);
+      const job = (id: string, trigger: DeliveryJob['trigger'] = 'event'): DeliveryJob => ({
+        id,
+        tenantId: 'acme',
+        endpointId: target.id,
+        messageId: msg.id,
+        trigger,
+      });
+      const lease = { now, leaseMs: 60_000 };
+      const first = await store.beginAttempt(job('job1'), lease);
+      assertIncludes(first.delivery, { status: 'pending', attempts: 0 });
+      assertIncludes(first.endpoint, { id: target.id, maxConcurrency: 1, enabled: true });
+      assert.equal(first.message?.body, msg.body);
+      assert.equal(first.slotWait, 0);
+      // The endpoint's one slot is held: another job waits, the holder may ask again.
+      assert.ok(((await store.beginAttempt(job('job2', 'resend'), lease)).slotWait ?? 0) > 0);
+      assert.equal((await store.beginAttempt(job('job1'), lease)).slotWait, 0);
+      // Recording the attempt frees the slot in the same step.
+      await store.recordAttempt({
+        attempt: attempt(target, msg.id, 'failed', now),
+        releaseSlot: 'job1',
+        delivery: {
+          status: 'pending',
+          attempts: 1,
+          nextAttemptAt: now + 5_000,
+          lastStatusCode: 500,
+          updatedAt: now,
+        },
+        retentionMs: 14 * day,
+        maxAttemptsPerEndpoint: 100,
+        now,
+      });
+      // Not due yet: no slot is asked for an event job; a manual one still gets it.
+      const early = await store.beginAttempt(job('job3'), lease);
+      assertIncludes(early.delivery, {
+        status: 'pending',
+        attempts: 1,
+        nextAttemptAt: now + 5_000,
+      });
+      assert.equal(early.slotWait, undefined);
+      assert.equal((await store.beginAttempt(job('job3', 'resend'), lease)).slotWait, 0);
+      await store.releaseSlot('acme', target.id, 'job3');
+      assert.equal(
+        (await store.beginAttempt(job('job4'), { ...lease, now: now + 5_000 })).slotWait,
+        0,
+      );
+      await store.releaseSlot('acme', target.id, 'job4');
+      // Disabled endpoint, finished delivery, unknown message or endpoint: read, no slot.
+      await store.setEndpointEnabled('acme', target.id, false, now);
+      const disabled = await store.beginAttempt(job('job5', 'resend'), lease);
+      assertIncludes(disabled.endpoint, { enabled: false });
+      assert.equal(disabled.slotWait, undefined);
+      await store.setEndpointEnabled('acme', target.id, true, now);
+      await record(store, attempt(target, msg.id, 'succeeded', now + 6_000));
+      const done = await store.beginAttempt(job('job6'), { ...lease, now: now + 7_000 });
+      assertIncludes(done.delivery, { status: 'succeeded' });
+      assert.equal(done.slotWait, undefined);
+      const missing = await store.beginAttempt(
+        { ...job('job7', 'resend'), messageId: 'msg_missing' },
+        lease,
+      );
+      assert.equal(missing.message, undefined);
+      assert.equal(missing.delivery, undefined);
+      assert.equal(missing.slotWait, undefined);
+      const elsewhere = await store.beginAttempt({ ...job('job8'), tenantId: 'globex' }, lease);
+      assert.equal(elsewhere.endpoint, undefined);
+      assert.equal(elsewhere.message, undefined);
+      assert.equal(elsewhere.slotWait, undefined);
+    });
+
     it('holds per-endpoint concurrency slots and rate limits', async () => {
       const store = await open();
       if (!store) return;
-      assert.equal(await store.acquireSlot('ep_x', 'job1', 2, 60_000), 0);
-      assert.equal(await store.acquireSlot('ep_x', 'job2', 2, 60_000), 0);
-      assert.equal(await store.acquireSlot('ep_x', 'job1', 2, 60_000), 0);
-      assert.ok((await store.acquireSlot('ep_x', 'job3', 2, 60_000)) > 0);
-      assert.equal(await store.acquireSlot('ep_y', 'job3', 2, 60_000), 0);
-      await store.releaseSlot('ep_x', 'job1');
-      assert.equal(await store.acquireSlot('ep_x', 'job3', 2, 60_000), 0);
+      assert.equal(await store.acquireSlot('acme', 'ep_x', 'job1', 2, 60_000), 0);
+      assert.equal(await store.acquireSlot('acme', 'ep_x', 'job2', 2, 60_000), 0);
+      assert.equal(await store.acquireSlot('acme', 'ep_x', 'job1', 2, 60_000), 0);
+      assert.ok((await store.acquireSlot('acme', 'ep_x', 'job3', 2, 60_000)) > 0);
+      assert.equal(await store.acquireSlot('acme', 'ep_y', 'job3', 2, 60_000), 0);
+      assert.equal(await store.acquireSlot('globex', 'ep_x', 'job3', 2, 60_000), 0);
+      await store.releaseSlot('acme', 'ep_x', 'job1');
+      assert.equal(await store.acquireSlot('acme', 'ep_x', 'job3', 2, 60_000), 0);
       // A holder that never releases (a crashed worker) loses its slot when the lease ends.
-      assert.equal(await store.acquireSlot('ep_z', 'dead', 1, 1), 0);
+      assert.equal(await store.acquireSlot('acme', 'ep_z', 'dead', 1, 1), 0);
       let waited = 0;
-      while ((await store.acquireSlot('ep_z', 'alive', 1, 60_000)) > 0 && waited < 100) {
+      while ((await store.acquireSlot('acme', 'ep_z', 'alive', 1, 60_000)) > 0 && waited < 100) {
         waited += 1;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }

@@ -75,11 +75,14 @@ return pending
 /**
  * One attempt, atomically: the log row (trimmed by age and count), the delivery (and the
  * dead-letter indexes), the endpoint's health (failure clock, auto-disable, once).
+ * With `releaseSlot`, the holder's concurrency slot is freed first.
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
- * failed zset. ARGV: see the store. Returns { disabled reason or '', failingSince or '' }.
+ * failed zset, the endpoint's slots zset. ARGV: see the store. Returns { disabled reason or '',
+ * failingSince or '' }.
  */
 export const recordAttemptScript = `
 local a = cjson.decode(ARGV[1])
+if a.releaseSlot then redis.call('ZREM', KEYS[7], a.releaseSlot) end
 local now = tonumber(a.now)
 local retention = tonumber(a.retentionMs)
 local cutoff = now - retention
@@ -145,16 +148,19 @@ redis.call('HSET', KEYS[1], 'enabled', '0', 'disabledReason', reason, 'disabledA
 return { reason, tostring(since) }
 `;
 
-/** KEYS: log zset, log data hash. ARGV: max score ('+inf' or '(<before>'), min score, limit. Rows, newest first. */
+/**
+ * KEYS: log zset, log data hash. ARGV: max score ('+inf' or '(<before>'), min score, limit.
+ * Returns { ids, rows }, newest first.
+ */
 export const listAttemptsScript = `
 local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-if #ids == 0 then return {} end
-return redis.call('HMGET', KEYS[2], unpack(ids))
+if #ids == 0 then return { {}, {} } end
+return { ids, redis.call('HMGET', KEYS[2], unpack(ids)) }
 `;
 
 /**
  * KEYS: a failed zset (endpoint or tenant). ARGV: max score, min score, limit, key base
- * (\`<prefix>:{tenant}:\`), endpoint id or '' (tenant zset). Returns endpoint id, message id and
+ * (`<prefix>:{tenant}:`), endpoint id or '' (tenant zset). Returns endpoint id, message id and
  * the delivery hash (flattened) per entry.
  */
 export const listFailedScript = `
@@ -173,22 +179,63 @@ end
 return result
 `;
 
-/** KEYS: the endpoint's slots zset. ARGV: holder, limit, lease ms. 0 = taken, else ms to wait. Real time (Redis TIME). */
-export const acquireSlotScript = `
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local lease = tonumber(ARGV[3])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], lease)
-  return 0
+/**
+ * Takes one of an endpoint's concurrency slots (a zset of holders scored by lease expiry, on
+ * real time: Redis TIME). Shared by the slot and begin scripts: call it with the slots key, the
+ * holder, the limit and the lease; 0 = taken, else ms to wait.
+ */
+const takeSlotLua = `
+local function takeSlot(key, holder, limit, lease)
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZSCORE', key, holder) or redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now + lease, holder)
+    redis.call('PEXPIRE', key, lease)
+    return 0
+  end
+  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  local wait = tonumber(first[2]) - now
+  if wait > 1000 then wait = 1000 end
+  if wait < 1 then wait = 1 end
+  return wait
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local wait = tonumber(first[2]) - now
-if wait > 1000 then wait = 1000 end
-if wait < 1 then wait = 1 end
-return wait
+`;
+
+/** KEYS: the endpoint's slots zset. ARGV: holder, limit, lease ms. 0 = taken, else ms to wait. */
+export const acquireSlotScript = `${takeSlotLua}
+return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+`;
+
+/**
+ * A worker's preparation for an attempt, in one step: the delivery, the endpoint and the message,
+ * and the job's concurrency slot when it can send now (endpoint enabled, message present, and for
+ * an `event` job the delivery pending and due at `now`).
+ * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset. ARGV: trigger, now
+ * (the dispatcher's clock), holder, lease ms. Returns { delivery hash (flat), endpoint hash
+ * (flat), message or false, slot wait or -1 when no slot was asked for }.
+ */
+export const beginAttemptScript = `${takeSlotLua}
+local delivery = redis.call('HGETALL', KEYS[1])
+local endpoint = redis.call('HGETALL', KEYS[2])
+local message = redis.call('GET', KEYS[3])
+local fields = {}
+for index = 1, #endpoint, 2 do fields[endpoint[index]] = endpoint[index + 1] end
+local due = ARGV[1] ~= 'event'
+if not due then
+  local status, nextAt
+  for index = 1, #delivery, 2 do
+    if delivery[index] == 'status' then status = delivery[index + 1]
+    elseif delivery[index] == 'nextAttemptAt' then nextAt = tonumber(delivery[index + 1]) end
+  end
+  due = status == 'pending' and (not nextAt or nextAt <= tonumber(ARGV[2]))
+end
+local slot = -1
+if due and message and fields.enabled == '1' and fields.settings then
+  local limit = tonumber(cjson.decode(fields.settings).maxConcurrency)
+  slot = takeSlot(KEYS[4], ARGV[3], limit, tonumber(ARGV[4]))
+end
+return { delivery, endpoint, message, slot }
 `;
 
 /** KEYS: the endpoint's rate key. ARGV: now, interval ms, burst ms. 0 = allowed, else ms to wait. GCRA. */

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { InvalidArgumentError } from '@calltrack/core';
 import { decodeWebhookSecret } from './webhook-secret';
 
@@ -12,6 +12,21 @@ export interface SignWebhookInput {
   body: string;
   /** The `whsec_` secrets to sign with: the current one first, then any still in their grace period. */
   secrets: readonly string[];
+}
+
+// Keys decoded once per secret: every attempt of an endpoint signs with the same few secrets.
+const keys = new Map<string, KeyObject>();
+
+function keyOf(secret: string): KeyObject | undefined {
+  let key = keys.get(secret);
+  if (!key) {
+    const bytes = decodeWebhookSecret(secret);
+    if (!bytes) return undefined;
+    key = createSecretKey(bytes);
+    if (keys.size >= 1000) keys.delete(keys.keys().next().value!);
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /**
@@ -28,7 +43,7 @@ export function signWebhook({ id, timestamp, body, secrets }: SignWebhookInput):
   const content = `${id}.${timestamp}.${body}`;
   const signatures: string[] = [];
   for (const secret of secrets) {
-    const key = decodeWebhookSecret(secret);
+    const key = keyOf(secret);
     if (!key) throw new InvalidArgumentError({ message: 'signWebhook: a secret is not base64.' });
     signatures.push(`v1,${createHmac('sha256', key).update(content).digest('base64')}`);
   }

@@ -22,7 +22,11 @@ export interface WebhookDispatcherOptions {
   retryJitter?: number;
   /** Request timeout. Default 15,000 ms. */
   timeoutMs?: number;
-  /** Most deliveries this process sends at once (all endpoints). Default 50. */
+  /**
+   * Most deliveries this process sends at once (all endpoints). Default 50. The worker runs up to
+   * twice as many jobs, so the writes after a request overlap the next requests; requests in
+   * flight never exceed this.
+   */
   concurrency?: number;
   /** An endpoint's `maxConcurrency` when it sets none. Default 10. */
   defaultEndpointConcurrency?: number;

@@ -47,6 +47,8 @@ export interface RecordAttemptInput {
     /** Recorded as the reason shown with the disabled endpoint. */
     message: string;
   };
+  /** The holder (job id) whose concurrency slot on the attempt's endpoint is freed in the same step. */
+  releaseSlot?: string;
   /** Log rows older than this many milliseconds are dropped (and deliveries, messages expire). */
   retentionMs: number;
   /** Most log rows kept per endpoint. */
@@ -58,6 +60,20 @@ export interface RecordAttemptInput {
 export interface RecordAttemptResult {
   /** Set when this attempt disabled the endpoint. */
   disabled?: { reason: EndpointDisabledReason; message: string; failingSince?: number };
+}
+
+/** What `beginAttempt` found for a job, and whether it took the endpoint's concurrency slot. */
+export interface AttemptStart {
+  delivery: WebhookDelivery | undefined;
+  endpoint: StoredEndpoint | undefined;
+  message: WebhookMessage | undefined;
+  /**
+   * The job's concurrency slot on its endpoint: 0 when taken, else about how many milliseconds
+   * until one may free up. Absent when the job cannot send now, so no slot was asked for: the
+   * endpoint or message is missing, the endpoint is disabled, or (for an `event` job) the
+   * delivery is not pending or not yet due at `now`.
+   */
+  slotWait?: number;
 }
 
 /** Paging and filtering of a list. */
@@ -122,6 +138,12 @@ export interface WebhookStore {
     endpointId: string,
     messageId: string,
   ): Promise<WebhookDelivery | undefined>;
+  /**
+   * Reads the delivery, the endpoint and the message of a job and, when the job can send now,
+   * takes a concurrency slot for it (`acquireSlot` with the endpoint's `maxConcurrency`), in one
+   * step: a worker's whole preparation for an attempt is one round trip.
+   */
+  beginAttempt(job: DeliveryJob, options: { now: number; leaseMs: number }): Promise<AttemptStart>;
   /** Writes the log row, the delivery and the endpoint's health in one atomic step. */
   recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult>;
   /** The endpoint's log, newest first. */
@@ -143,8 +165,14 @@ export interface WebhookStore {
    * `leaseMs` of real time (a crashed worker's slot frees itself). 0 when taken, else about how
    * many milliseconds until one may free up.
    */
-  acquireSlot(endpointId: string, holder: string, limit: number, leaseMs: number): Promise<number>;
-  releaseSlot(endpointId: string, holder: string): Promise<void>;
+  acquireSlot(
+    tenantId: string,
+    endpointId: string,
+    holder: string,
+    limit: number,
+    leaseMs: number,
+  ): Promise<number>;
+  releaseSlot(tenantId: string, endpointId: string, holder: string): Promise<void>;
   /**
    * Takes one send from an endpoint's rate limit (`perSecond`, GCRA with a burst of one second's
    * worth). 0 when allowed now, else the milliseconds (on `now`'s clock) until it would be.

@@ -451,6 +451,17 @@ export function describeDispatcher(
       expect(h.receiver.received('/slow')).toHaveLength(2);
     });
 
+    it('never has more requests in flight than its concurrency, however many jobs it runs', async () => {
+      const h = await setup({ concurrency: 2, timeoutMs: 1_000 });
+      if (!h) return;
+      await h.endpoint('/hanging', { maxConcurrency: 10 });
+      h.receiver.setDefault('/hanging', 'hang');
+      for (let index = 0; index < 6; index += 1) await h.publish();
+      await h.receiver.waitFor(2, { path: '/hanging' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(h.receiver.received('/hanging')).toHaveLength(2);
+    });
+
     it('holds a per-endpoint rate limit on the clock', async () => {
       const h = await setup();
       if (!h) return;

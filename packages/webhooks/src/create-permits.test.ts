@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { createPermits } from './create-permits';
+
+describe('createPermits', () => {
+  it('lets `limit` holders in at once and hands a released permit to the longest waiter', async () => {
+    const permits = createPermits(2);
+    expect(permits.acquire()).toBe(true);
+    expect(permits.acquire()).toBe(true);
+    const order: string[] = [];
+    const first = permits.acquire();
+    const second = permits.acquire();
+    expect(first).toBeInstanceOf(Promise);
+    void (first as Promise<void>).then(() => order.push('first'));
+    void (second as Promise<void>).then(() => order.push('second'));
+    permits.release();
+    await Promise.resolve();
+    expect(order).toEqual(['first']);
+    permits.release();
+    await Promise.resolve();
+    expect(order).toEqual(['first', 'second']);
+    permits.release();
+    permits.release();
+    expect(permits.acquire()).toBe(true);
+    expect(permits.acquire()).toBe(true);
+    expect(permits.acquire()).toBeInstanceOf(Promise);
+  });
+});
