@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallSnapshot } from '@calltrack/core';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import {
-  createKeyBatcher,
-  defineRedisScript,
-  type RedisScript,
-  runRedisScript,
-} from '@calltrack/redis-script';
+import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
 import {
@@ -31,7 +26,6 @@ import {
   redisAnalyticsBucketLayout,
 } from './redis-analytics-bucket';
 import {
-  type ApplyTransitionReply,
   applyTransitionScript,
   decodeApplyTransitionReply,
   encodeApplyTransitionArgs,
@@ -47,7 +41,7 @@ import {
   markPublishedScript,
   markPublishFailedScript,
 } from './redis-call-store-scripts';
-import { composeRedisIngestScript, ingestFailedOutcome } from './redis-ingest-script';
+import { composeRedisIngestScript } from './redis-ingest-script';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
 
@@ -73,25 +67,6 @@ type RedisValue = string | null;
  * outbox find the tenant again within this time of its next event.
  */
 const tenantRegistrationMs = 60_000;
-
-/** One ingest script call takes events of at most this many bytes of arguments (or a bigger one alone). */
-const maxIngestBatchBytes = 1024 * 1024;
-
-/** An event waiting for its tenant's next ingest script call. */
-interface PendingIngest {
-  transition: CallTransition;
-  /** The tenant's key base. */
-  base: string;
-  /** The event's arguments of the ingest script (`redis-ingest-script.ts`). */
-  args: string[];
-  /** Their length, for the batch's limit. */
-  weight: number;
-  script: RedisScript;
-  metaKey: string;
-}
-
-/** What the ingest script did with one event, or why it failed (that event alone). */
-type IngestReply = (CallApplyResult & { published?: RedisIngestPublished }) | { error: Error };
 
 /** Tenant ids whose key base a store remembers before it starts over (memory stays bounded). */
 const maxKnownTenants = 10_000;
@@ -170,19 +145,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
-  /** The store's answer from an apply script's reply, and what its seam returned. */
-  const toApplyResult = (
-    reply: ApplyTransitionReply,
-  ): { result: CallApplyResult; seam: unknown } => {
-    const { outcome, activeCount } = reply;
-    const call = decodeCall(reply.snapshot);
-    const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
-    if (activeCount !== undefined) result.activeCount = activeCount;
-    if (reply.activated) result.activated = true;
-    return { result, seam: reply.seam };
-  };
-
-  /** Runs an apply script (plain, or with a fragment in its seam) and reads the reply. */
+  /** Runs an apply script (plain, or with the bus's publish in its seam) and reads the reply. */
   const runApply = async (
     transition: CallTransition,
     script: RedisScript,
@@ -200,7 +163,12 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       ),
     );
     await registration;
-    return toApplyResult(reply);
+    const { outcome, activeCount } = reply;
+    const call = decodeCall(reply.snapshot);
+    const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
+    if (activeCount !== undefined) result.activeCount = activeCount;
+    if (reply.activated) result.activated = true;
+    return { result, seam: reply.seam };
   };
 
   const apply = async (transition: CallTransition): Promise<CallApplyResult> =>
@@ -208,51 +176,6 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 
   // One ingest script per set of bus settings (in practice one per process).
   const ingestScripts = new Map<string, RedisScript>();
-  /** Reads one event's reply of the ingest script. */
-  const readIngestReply = (reply: unknown): IngestReply => {
-    if ((reply as unknown[])[0] === ingestFailedOutcome) {
-      return { error: new Error(String((reply as unknown[])[1])) };
-    }
-    const { result, seam } = toApplyResult(decodeApplyTransitionReply(reply));
-    if (seam === undefined) return result;
-    const [epoch, seq, duplicate, register, callJson] = seam as [
-      string,
-      number,
-      number,
-      number,
-      string,
-    ];
-    const published: RedisIngestPublished = {
-      cursor: { epoch, seq },
-      duplicate: duplicate === 1,
-      register: register === 1,
-    };
-    // The snapshot as published (redis-call-snapshot-json: equal to the one decodeCall reads).
-    return { ...result, call: JSON.parse(callJson) as CallSnapshot, published };
-  };
-  // A tenant's events that arrive while its previous ingest script runs go together in the next
-  // one (decision 0038): no added latency at rest, and under load the script's fixed cost (the
-  // call, its definitions, the bus stream's open and close, the live message) and the round trip
-  // are shared. One script per tenant at a time also keeps the order the events arrived in.
-  const ingestBatches = createKeyBatcher<PendingIngest, IngestReply>(
-    async (_key, batch) => {
-      const first = batch[0] as PendingIngest;
-      const keys: string[] = [];
-      const args: string[] = [first.metaKey];
-      const registrations: Promise<void>[] = [];
-      for (const { transition, base, args: eventArgs } of batch) {
-        keys.push(`${base}call:${transition.callId}`);
-        args.push(String(eventArgs.length), ...eventArgs);
-        // Written before the script, without waiting: both go out in one round trip.
-        const registration = registerTenant(transition.tenantId, transition.at);
-        if (registration !== undefined) registrations.push(registration);
-      }
-      const replies = (await runRedisScript(redis, first.script, keys, args)) as unknown[];
-      await Promise.all(registrations);
-      return replies.map(readIngestReply);
-    },
-    { maxItems: 64, maxWeight: maxIngestBatchBytes, weight: (pending) => pending.weight },
-  );
   const ingest: RedisCallStoreIngest = {
     redis,
     probeKey: () => `${prefix}:probe:${randomUUID()}`,
@@ -262,20 +185,25 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         script = defineRedisScript(composeRedisIngestScript(publish.functions));
         ingestScripts.set(publish.functions, script);
       }
-      const base = baseOf(transition.tenantId);
-      const args = encodeApplyTransitionArgs(base, transition, [publish.eventHead], true);
-      let weight = 0;
-      for (const arg of args) weight += arg.length;
-      const reply = await ingestBatches.add(`${script.sha}:${publish.metaKey}`, {
-        transition,
-        base,
-        args,
-        weight,
-        script,
-        metaKey: publish.metaKey,
-      });
-      if ('error' in reply) throw reply.error;
-      return reply;
+      const { result, seam } = await runApply(transition, script, [
+        publish.metaKey,
+        publish.eventHead,
+      ]);
+      if (seam === undefined) return result;
+      const [epoch, seq, duplicate, register, callJson] = seam as [
+        string,
+        number,
+        number,
+        number,
+        string,
+      ];
+      const published: RedisIngestPublished = {
+        cursor: { epoch, seq },
+        duplicate: duplicate === 1,
+        register: register === 1,
+      };
+      // The snapshot as published (redis-call-snapshot-json: equal to the one decodeCall reads).
+      return { ...result, call: JSON.parse(callJson) as CallSnapshot, published };
     },
   };
 

@@ -31,7 +31,6 @@ import {
   decodeApplyTransitionReply,
   encodeApplyTransitionArgs,
   noAfterCallTransitionLua,
-  redisTransitionArgFields,
 } from './redis-apply-transition-script';
 import { redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
 import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
@@ -51,7 +50,6 @@ const topLevelNames = (script: string): string[] =>
 describe('the apply script, as composed', () => {
   it('is its fragments, each exactly once, in dependency order, with the seam before the body', () => {
     expect(listLuaFragments(source)).toEqual([
-      'transition-args',
       'redis-call-hash',
       'redis-call-snapshot',
       'call-status-rank',
@@ -87,7 +85,7 @@ describe('the apply script, as composed', () => {
     expect(rest).toMatch(/currentRank == terminalStatusRank/);
   });
 
-  it('composes the ingest script: the apply step, the snapshot JSON and the bus publish before its batch body, each name once', () => {
+  it('composes the ingest script: the bus publish and the snapshot JSON before the seam, each name once', () => {
     const busFunctions = `
 local function calltrack_open(meta) return { epoch = 'e' } end
 local function calltrack_publish(t, json, id) return 1, 0, 0 end
@@ -97,7 +95,8 @@ local function calltrack_close(t) end`;
       ...applyTransitionFragments.map((fragment) => fragment.name),
       'redis-call-snapshot-json',
       'redis-bus-publish',
-      'ingest-batch-body',
+      'after-call-transition',
+      'apply-transition-body',
     ]);
     const names = topLevelNames(script);
     expect(new Set(names).size).toBe(names.length);
@@ -116,33 +115,28 @@ local function calltrack_close(t) end`;
     ).toThrowError(/after-call-transition/);
   });
 
-  it('passes the transition one field an argument (times as text, absent as empty), details as JSON, then a count and the seam arguments', () => {
+  it('passes times as text, settings as numbers and details as JSON, then a count and the seam arguments', () => {
     const [queued] = callLifecycle({ callId: 'CA-args', branchId: 'north' });
-    const transition = transitionOf(
-      { ...queued!, data: { durationMs: 5, cost: { amount: 0.1, currency: 'USD' } } },
-      7,
+    const args = encodeApplyTransitionArgs(
+      'p:{tenant-a}:',
+      transitionOf(
+        { ...queued!, data: { durationMs: 5, cost: { amount: 0.1, currency: 'USD' } } },
+        7,
+      ),
+      ['seam-1'],
     );
-    const args = encodeApplyTransitionArgs('p:{tenant-a}:', transition, ['seam-1']);
     expect(args[0]).toBe('p:{tenant-a}:');
-    const fields = Object.fromEntries(
-      redisTransitionArgFields.map((name, index) => [name, args[1 + index]]),
-    );
-    expect(fields).toMatchObject({
+    const transition = JSON.parse(args[1]!);
+    expect(transition).toMatchObject({
       eventId: queued!.id,
       kind: 'status',
       status: 'queued',
-      occurredAt: String(transition.occurredAt),
       sequence: '0',
-      at: String(transition.at),
-      expectUpdatedAt: '',
-      publishedInScript: '',
-      publishLeaseMs: '30000',
-      minuteRetentionMs: '86400000',
-      provider: 'twilio',
-      branchId: 'north',
-      agentId: '',
+      identity: { provider: 'twilio', branchId: 'north' },
+      settings: { publishLeaseMs: 30_000, analyticsRetentionMs: { minute: 86_400_000 } },
     });
-    expect(args.slice(1 + redisTransitionArgFields.length)).toEqual([
+    expect(typeof transition.at).toBe('string');
+    expect(args.slice(2)).toEqual([
       '',
       '2',
       'durationMs',

@@ -6,7 +6,7 @@ import { callIndexesLua } from './call-indexes-lua';
 import { callPositionLua } from './call-position-lua';
 import { callStatusRankLua } from './call-status-rank-lua';
 import type { CallApplyOutcome } from './call-store';
-import { type CallTransition, callIdentityFills } from './call-transition';
+import type { CallTransition } from './call-transition';
 import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
 import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
 import { toLuaLiteral } from './to-lua-literal';
@@ -16,9 +16,8 @@ export const noActiveCount = -1;
 
 /**
  * The seam where a fragment may act on an applied transition inside the same script, after the
- * call and its indexes were written and before the reply (decision 0017). (The ingest script,
- * which applies and publishes a batch of events, has a body of its own: `redis-ingest-script.ts`,
- * decisions 0030 and 0038.) It defines
+ * call and its indexes were written and before the reply: where the bus's publish is composed in,
+ * so that one script (one round trip) applies and publishes (decisions 0017, 0030). It defines
  * `afterCallTransition(base, callKey, transition, applied, snapshot, argv)`: `snapshot` is the
  * call as the reply carries it (`HMGET` of `redisCallSnapshotFields`), `argv` the script's
  * arguments after the ones the apply step reads (`ARGV[argvOffset..]`, see
@@ -34,86 +33,10 @@ local function afterCallTransition(base, callKey, transition, applied, snapshot,
 );
 
 /**
- * The transition as the script reads it: one argument per field, in this order, '' for an absent
- * one (no JSON to write in Node and decode with cjson in Redis, for a few µs an event).
- * Times and the sequence are decimal text: the script writes them back to Redis and into
- * positions as they came (Lua would write a large number with an exponent); settings are whole
- * ms. `publishedInScript` ('1' or ''): the script publishes the event in the same step (the ingest
- * script, decision 0030), so an applied event is marked done at once, and a `call.ended` is neither kept
- * nor put in the outbox. The identity fields follow `provider` in `callIdentityFills`' order.
- */
-export const redisTransitionArgFields = [
-  'tenantId',
-  'callId',
-  'eventId',
-  'kind',
-  'status',
-  'occurredAt',
-  'sequence',
-  'at',
-  'expectUpdatedAt',
-  'publishedInScript',
-  'publishLeaseMs',
-  'endedCallRetentionMs',
-  'minuteRetentionMs',
-  'hourRetentionMs',
-  'dayRetentionMs',
-  'provider',
-  ...callIdentityFills,
-] as const;
-
-/**
- * `decodeTransitionArgs(first)`: the transition from the arguments at `ARGV[first..]` (see
- * {@link redisTransitionArgFields}), as the rest of the script reads it: absent fields nil, times
- * as text plus `atMs` and `occurredAtMs` as numbers, `identity` and `settings` as tables,
- * `publishedInScript` true or nil.
- */
-const transitionArgsLua = defineLuaFragment(
-  'transition-args',
-  `
-local function optionalArg(value)
-  if value == '' then return nil end
-  return value
-end
-
-local function decodeTransitionArgs(first)
-  local identity = {
-    provider = ARGV[first + ${redisTransitionArgFields.indexOf('provider')}],
-${callIdentityFills
-  .map(
-    (name) => `    ${name} = optionalArg(ARGV[first + ${redisTransitionArgFields.indexOf(name)}]),`,
-  )
-  .join('\n')}
-  }
-  local transition = {
-${redisTransitionArgFields
-  .slice(0, redisTransitionArgFields.indexOf('publishedInScript'))
-  .map((name, index) => `    ${name} = optionalArg(ARGV[first + ${index}]),`)
-  .join('\n')}
-    publishedInScript = ARGV[first + ${redisTransitionArgFields.indexOf('publishedInScript')}] == '1' or nil,
-    identity = identity,
-    settings = {
-      publishLeaseMs = tonumber(ARGV[first + ${redisTransitionArgFields.indexOf('publishLeaseMs')}]),
-      endedCallRetentionMs = tonumber(ARGV[first + ${redisTransitionArgFields.indexOf('endedCallRetentionMs')}]),
-      analyticsRetentionMs = {
-        minute = tonumber(ARGV[first + ${redisTransitionArgFields.indexOf('minuteRetentionMs')}]),
-        hour = tonumber(ARGV[first + ${redisTransitionArgFields.indexOf('hourRetentionMs')}]),
-        day = tonumber(ARGV[first + ${redisTransitionArgFields.indexOf('dayRetentionMs')}]),
-      },
-    },
-  }
-  transition.atMs = tonumber(transition.at)
-  transition.occurredAtMs = tonumber(transition.occurredAt)
-  return transition
-end
-`,
-);
-
-/**
  * The body: reads the arguments, applies the transition to the call, keeps the indexes, runs the
  * seam, replies. KEYS[1] the call hash; ARGV[1] the tenant's key base (`<prefix>:{<tenant>}:`);
- * then the transition, one argument per field ({@link redisTransitionArgFields}); then the
- * `call.ended` JSON to keep for the outbox, or ''; the number n of details; n detail name and
+ * ARGV[2] the transition as JSON ({@link RedisTransitionArg}); ARGV[3] the `call.ended` JSON to
+ * keep for the outbox, or ''; ARGV[4] the number n of details; ARGV[5 .. 4 + 2n] detail name and
  * JSON value pairs; anything after belongs to the seam. Keys built from ARGV[1] share the
  * tenant's hash tag, so they live in KEYS[1]'s slot on Redis Cluster.
  *
@@ -127,12 +50,13 @@ const applyTransitionBodyLua = defineLuaFragment(
 local noActiveCount = ${toLuaLiteral(noActiveCount)}
 local base = ARGV[1]
 local callKey = KEYS[1]
-local transition = decodeTransitionArgs(2)
-local detailsAt = 2 + ${redisTransitionArgFields.length}
-transition.endEvent = ARGV[detailsAt]
+local transition = cjson.decode(ARGV[2])
+transition.atMs = tonumber(transition.at)
+transition.occurredAtMs = tonumber(transition.occurredAt)
+transition.endEvent = ARGV[3]
 local details = {}
-local argvOffset = detailsAt + 2 + 2 * tonumber(ARGV[detailsAt + 1])
-for index = detailsAt + 2, argvOffset - 1, 2 do
+local argvOffset = 5 + 2 * tonumber(ARGV[4])
+for index = 5, argvOffset - 1, 2 do
   details[#details + 1] = { name = ARGV[index], json = ARGV[index + 1] }
 end
 local argv = {}
@@ -149,13 +73,12 @@ return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, sn
 
 /**
  * The fragments of the apply script in order: each may use those before it. Mirrors:
- * `transition-args` ↔ {@link encodeApplyTransitionArgs}, `redis-call-hash` and `redis-call-snapshot` ↔ `StoredCall` and `toCallSnapshot`,
+ * `redis-call-hash` and `redis-call-snapshot` ↔ `StoredCall` and `toCallSnapshot`,
  * `call-status-rank` ↔ `call-status-rank.ts`, `call-position` ↔ `call-position.ts`,
  * `analytics-buckets` ↔ `create-memory-analytics.ts`, `apply-call-transition` ↔
  * `apply-call-transition.ts`, `call-indexes` ↔ the bookkeeping in `create-memory-call-store.ts`.
  */
 export const applyTransitionFragments: readonly LuaFragment[] = [
-  transitionArgsLua,
   redisCallHashLua,
   redisCallSnapshotLua,
   callStatusRankLua,
@@ -189,10 +112,35 @@ export function composeApplyTransitionScript(
 export const applyTransitionScript: RedisScript = defineRedisScript(composeApplyTransitionScript());
 
 /**
+ * The transition as the script reads it (ARGV[2]): `CallTransition` without the event and the
+ * details (they have arguments of their own), absent fields left out. Times and the sequence are
+ * decimal text: the script writes them back to Redis and into positions as they came (Lua would
+ * write a large number with an exponent); the body adds `atMs` and `occurredAtMs` as numbers.
+ * Settings are plain numbers.
+ */
+export interface RedisTransitionArg {
+  tenantId: string;
+  callId: string;
+  eventId: string;
+  kind: CallTransition['kind'];
+  status?: string;
+  occurredAt: string;
+  sequence?: string;
+  at: string;
+  expectUpdatedAt?: string;
+  identity: Record<string, string>;
+  settings: CallTransition['settings'];
+  /**
+   * The seam publishes the event in the same script (decision 0030): an applied event is marked
+   * done at once, and a `call.ended` is neither kept nor put in the outbox.
+   */
+  publishedInScript?: true;
+}
+
+/**
  * The arguments of the apply script for `transition` (layout on the script's body above),
- * followed by `seamArgs` (the seam's, or the ingest script's). `publishedInScript`: the script
- * publishes the event
- * (see {@link redisTransitionArgFields}); the `call.ended` is then not sent to be kept.
+ * followed by `seamArgs` for the seam fragment. `publishedInScript`: the seam publishes the event
+ * (see {@link RedisTransitionArg}); the `call.ended` is then not sent to be kept.
  */
 export function encodeApplyTransitionArgs(
   base: string,
@@ -200,45 +148,48 @@ export function encodeApplyTransitionArgs(
   seamArgs: readonly string[] = [],
   publishedInScript = false,
 ): string[] {
-  const { settings, identity } = transition;
-  // Whole ms: Redis takes only integers for expiries.
-  const args = [
-    base,
-    transition.tenantId,
-    transition.callId,
-    transition.eventId,
-    transition.kind,
-    transition.status ?? '',
-    String(transition.occurredAt),
-    transition.sequence === undefined ? '' : String(transition.sequence),
-    String(transition.at),
-    transition.expectUpdatedAt === undefined ? '' : String(transition.expectUpdatedAt),
-    publishedInScript ? '1' : '',
-    String(Math.ceil(settings.publishLeaseMs)),
-    String(Math.ceil(settings.endedCallRetentionMs)),
-    String(Math.ceil(settings.analyticsRetentionMs.minute)),
-    String(Math.ceil(settings.analyticsRetentionMs.hour)),
-    String(Math.ceil(settings.analyticsRetentionMs.day)),
-    identity.provider,
-  ];
-  for (const name of callIdentityFills) {
-    const value = identity[name];
-    args.push(typeof value === 'string' ? value : '');
+  const { settings } = transition;
+  const arg: RedisTransitionArg = {
+    tenantId: transition.tenantId,
+    callId: transition.callId,
+    eventId: transition.eventId,
+    kind: transition.kind,
+    occurredAt: String(transition.occurredAt),
+    at: String(transition.at),
+    identity: {},
+    // Whole ms: Redis takes only integers for expiries.
+    settings: {
+      publishLeaseMs: Math.ceil(settings.publishLeaseMs),
+      endedCallRetentionMs: Math.ceil(settings.endedCallRetentionMs),
+      analyticsRetentionMs: {
+        minute: Math.ceil(settings.analyticsRetentionMs.minute),
+        hour: Math.ceil(settings.analyticsRetentionMs.hour),
+        day: Math.ceil(settings.analyticsRetentionMs.day),
+      },
+    },
+  };
+  if (publishedInScript) arg.publishedInScript = true;
+  if (transition.status !== undefined) arg.status = transition.status;
+  if (transition.sequence !== undefined) arg.sequence = String(transition.sequence);
+  if (transition.expectUpdatedAt !== undefined) {
+    arg.expectUpdatedAt = String(transition.expectUpdatedAt);
   }
-  args.push(transition.event && !publishedInScript ? JSON.stringify(transition.event) : '');
-  const countAt = args.length;
-  args.push('0');
-  let count = 0;
+  for (const [name, value] of Object.entries(transition.identity)) {
+    if (typeof value === 'string') arg.identity[name] = value;
+  }
+  const details: string[] = [];
   for (const name of callDetailNames) {
     const value = (transition.details as Record<string, unknown>)[name];
-    if (value !== undefined) {
-      args.push(name, JSON.stringify(value));
-      count += 1;
-    }
+    if (value !== undefined) details.push(name, JSON.stringify(value));
   }
-  args[countAt] = String(count);
-  for (const arg of seamArgs) args.push(arg);
-  return args;
+  return [
+    base,
+    JSON.stringify(arg),
+    transition.event && !publishedInScript ? JSON.stringify(transition.event) : '',
+    String(details.length / 2),
+    ...details,
+    ...seamArgs,
+  ];
 }
 
 /** The apply script's reply, decoded up to the snapshot (decoded by the store). */

@@ -48,48 +48,34 @@ local snapshotField = ${toLuaLiteral({
   })}
 
 -- Date.prototype.toISOString of a time in ms (days to a civil date: H. Hinnant's algorithm), in
--- plain arithmetic: Lua's % floors, so it holds for times before 1970 too. The date part is
--- worked out once per day in a script run (the times of one call are mostly of one day), and
--- each text once per time: string.format costs about as much as a Redis command.
-local isoDates = {}
-local isoTexts = {}
+-- plain arithmetic: Lua's % floors, so it holds for times before 1970 too.
 local function isoTime(msText)
-  local text = isoTexts[msText]
-  if text ~= nil then return text end
   local ms = tonumber(msText)
   local millis = ms % 1000
   local seconds = (ms - millis) / 1000
   local daySeconds = seconds % 86400
-  local days = (seconds - daySeconds) / 86400
-  local date = isoDates[days]
-  if date == nil then
-    local shifted = days + 719468
-    local dayOfEra = shifted % 146097
-    local era = (shifted - dayOfEra) / 146097
-    local a = dayOfEra - dayOfEra % 1460
-    local yearOfEra = dayOfEra - a / 1460 + (dayOfEra - dayOfEra % 36524) / 36524
-      - (dayOfEra - dayOfEra % 146096) / 146096
-    yearOfEra = (yearOfEra - yearOfEra % 365) / 365
-    local dayOfYear = dayOfEra - 365 * yearOfEra - (yearOfEra - yearOfEra % 4) / 4
-      + (yearOfEra - yearOfEra % 100) / 100
-    local monthIndex = 5 * dayOfYear + 2
-    monthIndex = (monthIndex - monthIndex % 153) / 153
-    local dayTimes = 153 * monthIndex + 2
-    local day = dayOfYear - (dayTimes - dayTimes % 5) / 5 + 1
-    local month = monthIndex < 10 and monthIndex + 3 or monthIndex - 9
-    local year = yearOfEra + era * 400
-    if month <= 2 then year = year + 1 end
-    local yearFormat = '%04d'
-    if year > 9999 then yearFormat = '+%06d' elseif year < 0 then yearFormat = '-%06d' year = -year end
-    date = string.format(yearFormat .. '-%02d-%02dT', year, month, day)
-    isoDates[days] = date
-  end
+  local shifted = (seconds - daySeconds) / 86400 + 719468
+  local dayOfEra = shifted % 146097
+  local era = (shifted - dayOfEra) / 146097
+  local a = dayOfEra - dayOfEra % 1460
+  local yearOfEra = dayOfEra - a / 1460 + (dayOfEra - dayOfEra % 36524) / 36524
+    - (dayOfEra - dayOfEra % 146096) / 146096
+  yearOfEra = (yearOfEra - yearOfEra % 365) / 365
+  local dayOfYear = dayOfEra - 365 * yearOfEra - (yearOfEra - yearOfEra % 4) / 4
+    + (yearOfEra - yearOfEra % 100) / 100
+  local monthIndex = 5 * dayOfYear + 2
+  monthIndex = (monthIndex - monthIndex % 153) / 153
+  local dayTimes = 153 * monthIndex + 2
+  local day = dayOfYear - (dayTimes - dayTimes % 5) / 5 + 1
+  local month = monthIndex < 10 and monthIndex + 3 or monthIndex - 9
+  local year = yearOfEra + era * 400
+  if month <= 2 then year = year + 1 end
   local minuteSeconds = daySeconds % 3600
   local second = minuteSeconds % 60
-  text = date .. string.format('%02d:%02d:%02d.%03dZ', (daySeconds - minuteSeconds) / 3600,
-    (minuteSeconds - second) / 60, second, millis)
-  isoTexts[msText] = text
-  return text
+  local yearFormat = '%04d'
+  if year > 9999 then yearFormat = '+%06d' elseif year < 0 then yearFormat = '-%06d' year = -year end
+  return string.format(yearFormat .. '-%02d-%02dT%02d:%02d:%02d.%03dZ', year, month, day,
+    (daySeconds - minuteSeconds) / 3600, (minuteSeconds - second) / 60, second, millis)
 end
 
 -- Every string field goes through one cjson.encode (escaping done in C), numbers, booleans and
