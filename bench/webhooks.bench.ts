@@ -325,6 +325,7 @@ async function main(): Promise<void> {
     }
     await retryDispatcher.close();
     const used = await redisKeysMemory(redis, [`${retry.prefix}*`, `{${retry.prefix}}*`]);
+    await retry.store.close(); // its queue's connections would keep the process alive
     // The peer: a bare BullMQ delayed job carrying the same signed body.
     const peerPrefix = `bench-bull-${process.pid}`;
     const queue = new Queue('peer', { connection: redis.duplicate(), prefix: `{${peerPrefix}}` });
@@ -369,4 +370,10 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--receive')) serve();
-else await main();
+else {
+  await main();
+  // Everything is closed by now; name whatever still holds the process open, then end it.
+  const left = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap');
+  if (left.length > 0) console.warn(`still open after the benchmark: ${left.join(', ')}`);
+  process.exit(0);
+}
