@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { applyAttemptUpdate } from './apply-attempt-update';
 import type { Lead } from './lead';
-import type { LeadAttempt } from './lead-attempt';
+import { claimedAttempt, type LeadAttempt } from './lead-attempt';
 import type { ClaimResult, LeadStore } from './lead-store';
 import { parseLeadInputs } from './parse-lead-inputs';
 
@@ -119,22 +119,12 @@ export function createMemoryLeadStore(): LeadStore {
             skipReason: undefined,
             skippedAt: undefined,
           };
-          const attempt: LeadAttempt = {
-            tenantId: lead.tenantId,
+          const attempt = claimedAttempt(request, {
             leadId,
             userId: lead.userId,
             attemptId,
             fence,
-            state: 'claimed',
-            claimedAt: request.now,
-            leaseUntil: request.now + request.leaseMs,
-            updatedAt: request.now,
-            provider: undefined,
-            callId: undefined,
-            outcome: undefined,
-            reason: undefined,
-            claimedBy: request.claimedBy,
-          };
+          });
           leads.set(leadKey(request.tenantId, leadId), claimed);
           saveAttempt(attempt);
           results.push({ leadId, claimed: true, lead: copy(claimed), attempt: copy(attempt) });

@@ -3,7 +3,7 @@ import type { CallStatus } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import { applyAttemptUpdate } from './apply-attempt-update';
 import type { Lead, LeadCallStatus } from './lead';
-import type { AttemptState, LeadAttempt } from './lead-attempt';
+import { type AttemptState, claimedAttempt, type LeadAttempt } from './lead-attempt';
 import type { ClaimRefusal, ClaimResult, LeadStore } from './lead-store';
 import { parseLeadInputs } from './parse-lead-inputs';
 import {
@@ -243,22 +243,7 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
             skipReason: undefined,
             skippedAt: undefined,
           },
-          attempt: {
-            tenantId,
-            leadId,
-            userId,
-            attemptId,
-            fence,
-            state: 'claimed',
-            claimedAt: request.now,
-            leaseUntil: request.now + request.leaseMs,
-            updatedAt: request.now,
-            provider: undefined,
-            callId: undefined,
-            outcome: undefined,
-            reason: undefined,
-            claimedBy: request.claimedBy,
-          },
+          attempt: claimedAttempt(request, { leadId, userId, attemptId, fence }),
         });
       }
       const missing = leadIds.filter((leadId) => !claimed.has(leadId));

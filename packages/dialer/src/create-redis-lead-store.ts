@@ -3,7 +3,7 @@ import { type CallStatus, InvalidArgumentError, tenantIdSchema } from '@calltrac
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { Lead, LeadCallStatus } from './lead';
-import type { AttemptState, LeadAttempt } from './lead-attempt';
+import { type AttemptState, claimedAttempt, type LeadAttempt } from './lead-attempt';
 
 const attemptStates: readonly AttemptState[] = [
   'claimed',
@@ -209,22 +209,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
           skipReason: undefined,
           skippedAt: undefined,
         };
-        const attempt: LeadAttempt = {
-          tenantId: request.tenantId,
-          leadId,
-          userId: userId!,
-          attemptId,
-          fence,
-          state: 'claimed',
-          claimedAt: request.now,
-          leaseUntil: request.now + request.leaseMs,
-          updatedAt: request.now,
-          provider: undefined,
-          callId: undefined,
-          outcome: undefined,
-          reason: undefined,
-          claimedBy: request.claimedBy,
-        };
+        const attempt = claimedAttempt(request, { leadId, userId: userId!, attemptId, fence });
         return { leadId, claimed: true, lead, attempt };
       });
     },

@@ -1,5 +1,6 @@
 import type { CallStatus } from '@calltrack/core';
 import type { LeadCallStatus } from './lead';
+import type { ClaimLeadsRequest } from './lead-store';
 
 /**
  * Where an attempt stands:
@@ -38,6 +39,26 @@ export interface LeadAttempt {
   reason: string | undefined;
   /** Who claimed it: the dialer instance's id. */
   claimedBy: string | undefined;
+}
+
+/** The attempt a claim makes, as every store answers it: `claimed`, leased for `leaseMs` from `now`. */
+export function claimedAttempt(
+  request: Pick<ClaimLeadsRequest, 'tenantId' | 'now' | 'leaseMs' | 'claimedBy'>,
+  claim: { leadId: string; userId: string; attemptId: string; fence: number },
+): LeadAttempt {
+  return {
+    tenantId: request.tenantId,
+    ...claim,
+    state: 'claimed',
+    claimedAt: request.now,
+    leaseUntil: request.now + request.leaseMs,
+    updatedAt: request.now,
+    provider: undefined,
+    callId: undefined,
+    outcome: undefined,
+    reason: undefined,
+    claimedBy: request.claimedBy,
+  };
 }
 
 /** The states an attempt may move to from each state. */
