@@ -45,6 +45,7 @@ export type {
 export { webhookMessageId } from './webhook-message-id';
 export { generateWebhookSecret } from './webhook-secret';
 export type {
+  AttemptStart,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,
