@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { applyAttemptUpdate } from './apply-attempt-update';
 import type { Lead } from './lead';
-import { claimedAttempt, type LeadAttempt } from './lead-attempt';
+import { claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
 import type { ClaimResult, LeadStore } from './lead-store';
 import { parseLeadInputs } from './parse-lead-inputs';
 
@@ -105,20 +105,11 @@ export function createMemoryLeadStore(): LeadStore {
         } else {
           const attemptId = randomUUID();
           const fence = lead.fence + 1;
-          const claimed: Lead = {
-            ...lead,
-            callStatus: 'dialing',
-            hasBeenCalled: true,
-            attemptCount: lead.attemptCount + 1,
-            lastAttemptAt: request.now,
+          const claimed = claimedLead(request, lead, {
             attemptId,
             fence,
-            provider: undefined,
-            callId: undefined,
-            callOutcome: undefined,
-            skipReason: undefined,
-            skippedAt: undefined,
-          };
+            attemptCount: lead.attemptCount + 1,
+          });
           const attempt = claimedAttempt(request, {
             leadId,
             userId: lead.userId,

@@ -3,7 +3,7 @@ import type { CallStatus } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import { applyAttemptUpdate } from './apply-attempt-update';
 import type { Lead, LeadCallStatus } from './lead';
-import { type AttemptState, claimedAttempt, type LeadAttempt } from './lead-attempt';
+import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
 import type { ClaimRefusal, ClaimResult, LeadStore } from './lead-store';
 import { parseLeadInputs } from './parse-lead-inputs';
 import {
@@ -225,24 +225,17 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
         claimed.set(leadId, {
           leadId,
           claimed: true,
-          lead: {
-            tenantId,
-            leadId,
-            userId,
-            phoneNumber: text(row.phone) ?? '',
-            timeZone: text(row.zone),
-            callStatus: 'dialing',
-            hasBeenCalled: true,
-            attemptCount: Number(row.attempts),
-            lastAttemptAt: request.now,
-            attemptId,
-            fence,
-            provider: undefined,
-            callId: undefined,
-            callOutcome: undefined,
-            skipReason: undefined,
-            skippedAt: undefined,
-          },
+          lead: claimedLead(
+            request,
+            {
+              tenantId,
+              leadId,
+              userId,
+              phoneNumber: text(row.phone) ?? '',
+              timeZone: text(row.zone),
+            },
+            { attemptId, fence, attemptCount: Number(row.attempts) },
+          ),
           attempt: claimedAttempt(request, { leadId, userId, attemptId, fence }),
         });
       }

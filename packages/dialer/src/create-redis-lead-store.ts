@@ -3,7 +3,7 @@ import { type CallStatus, InvalidArgumentError, tenantIdSchema } from '@calltrac
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { Lead, LeadCallStatus } from './lead';
-import { type AttemptState, claimedAttempt, type LeadAttempt } from './lead-attempt';
+import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
 
 const attemptStates: readonly AttemptState[] = [
   'claimed',
@@ -191,24 +191,17 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         const [, , fenceText, attemptCountText, userId, phoneNumber, timeZone] = reply as string[];
         const attemptId = attemptIds.get(leadId)!;
         const fence = Number(fenceText);
-        const lead: Lead = {
-          tenantId: request.tenantId,
-          leadId,
-          userId: userId!,
-          phoneNumber: phoneNumber ?? '',
-          timeZone: timeZone || undefined,
-          callStatus: 'dialing',
-          hasBeenCalled: true,
-          attemptCount: Number(attemptCountText),
-          lastAttemptAt: request.now,
-          attemptId,
-          fence,
-          provider: undefined,
-          callId: undefined,
-          callOutcome: undefined,
-          skipReason: undefined,
-          skippedAt: undefined,
-        };
+        const lead = claimedLead(
+          request,
+          {
+            tenantId: request.tenantId,
+            leadId,
+            userId: userId!,
+            phoneNumber: phoneNumber ?? '',
+            timeZone: timeZone || undefined,
+          },
+          { attemptId, fence, attemptCount: Number(attemptCountText) },
+        );
         const attempt = claimedAttempt(request, { leadId, userId: userId!, attemptId, fence });
         return { leadId, claimed: true, lead, attempt };
       });

@@ -1,5 +1,5 @@
 import type { CallStatus } from '@calltrack/core';
-import type { LeadCallStatus } from './lead';
+import type { Lead, LeadCallStatus } from './lead';
 import type { ClaimLeadsRequest } from './lead-store';
 
 /**
@@ -39,6 +39,31 @@ export interface LeadAttempt {
   reason: string | undefined;
   /** Who claimed it: the dialer instance's id. */
   claimedBy: string | undefined;
+}
+
+/**
+ * The lead as a claim leaves it, as every store answers it: dialling, called, the claim's attempt
+ * and fence, and nothing left of an earlier attempt or skip. `lead` gives who and where.
+ */
+export function claimedLead(
+  request: Pick<ClaimLeadsRequest, 'now'>,
+  lead: Pick<Lead, 'tenantId' | 'leadId' | 'userId' | 'phoneNumber' | 'timeZone'>,
+  claim: { attemptId: string; fence: number; attemptCount: number },
+): Lead {
+  return {
+    ...lead,
+    callStatus: 'dialing',
+    hasBeenCalled: true,
+    attemptCount: claim.attemptCount,
+    lastAttemptAt: request.now,
+    attemptId: claim.attemptId,
+    fence: claim.fence,
+    provider: undefined,
+    callId: undefined,
+    callOutcome: undefined,
+    skipReason: undefined,
+    skippedAt: undefined,
+  };
 }
 
 /** The attempt a claim makes, as every store answers it: `claimed`, leased for `leaseMs` from `now`. */

@@ -1,24 +1,9 @@
-import { createServer, request as httpRequest, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type ServerResponse } from 'node:http';
+import { closeServers, listen } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toNodeHandler } from './to-node-handler';
 
-const servers: Server[] = [];
-
-async function listen(server: Server): Promise<string> {
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map((server) => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(resolve));
-    }),
-  );
-});
+afterEach(closeServers);
 
 const nodeBodyWriterKey: unique symbol = Symbol.for('calltrack.node-body-writer.v1');
 
@@ -44,21 +29,19 @@ describe('toNodeHandler: a response that offers its own Node writer', () => {
   it('sends status and headers, then lets the writer own the response; the web body is never read', async () => {
     let response: WriterResponse | undefined;
     const base = await listen(
-      createServer(
-        toNodeHandler(() => {
-          const headers = new Headers({ 'content-type': 'text/plain', 'x-one': '1' });
-          headers.append('set-cookie', 'a=1');
-          headers.append('set-cookie', 'b=2');
-          response = new WriterResponse(
-            (outgoing) => {
-              outgoing.write('first ');
-              setImmediate(() => outgoing.end('second'));
-            },
-            { status: 201, headers },
-          );
-          return response;
-        }),
-      ),
+      toNodeHandler(() => {
+        const headers = new Headers({ 'content-type': 'text/plain', 'x-one': '1' });
+        headers.append('set-cookie', 'a=1');
+        headers.append('set-cookie', 'b=2');
+        response = new WriterResponse(
+          (outgoing) => {
+            outgoing.write('first ');
+            setImmediate(() => outgoing.end('second'));
+          },
+          { status: 201, headers },
+        );
+        return response;
+      }),
     );
     const answer = await fetch(`${base}/stream`);
     expect(answer.status).toBe(201);
@@ -72,13 +55,11 @@ describe('toNodeHandler: a response that offers its own Node writer', () => {
   it('streams the web body when no writer is given (the body was read elsewhere), and for HEAD', async () => {
     const responses: WriterResponse[] = [];
     const base = await listen(
-      createServer(
-        toNodeHandler(() => {
-          const response = new WriterResponse(undefined, { status: 200 });
-          responses.push(response);
-          return response;
-        }),
-      ),
+      toNodeHandler(() => {
+        const response = new WriterResponse(undefined, { status: 200 });
+        responses.push(response);
+        return response;
+      }),
     );
     const reading = await fetch(`${base}/stream`);
     const { value } = await reading.body!.getReader().read();

@@ -1,6 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { sendHeadersOnly } from '@calltrack/test-utils';
+import { closeServers, listen, sendHeadersOnly } from '@calltrack/test-utils';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIncomingWebhookEndpoint } from '../create-webhook-endpoint';
@@ -9,22 +7,7 @@ import type { IncomingWebhook } from '../incoming-webhook';
 import { NodeIncomingWebhook } from './node-incoming-webhook';
 import { toNodeHandler } from './to-node-handler';
 
-const servers: Server[] = [];
-
-async function listen(server: Server): Promise<string> {
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map((server) => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(resolve));
-    }),
-  );
-});
+afterEach(closeServers);
 
 /** An endpoint that refuses without `x-signature`, then echoes what it read. */
 function signedEcho(onIncoming: (incoming: IncomingWebhook) => void = () => {}) {
@@ -55,7 +38,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
   it('runs the handler straight on the Node request, with the same answers as its fetch handler', async () => {
     const seen: IncomingWebhook[] = [];
     const { handler } = signedEcho((incoming) => seen.push(incoming));
-    const base = await listen(createServer(toNodeHandler(handler)));
+    const base = await listen(toNodeHandler(handler));
     const init = {
       method: 'POST',
       headers: { 'content-type': 'text/plain', 'x-signature': 'yes' },
@@ -86,7 +69,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
 
   it('answers a header-only refusal at once, closes the unread body, and reports a Request', async () => {
     const { handler, errors } = signedEcho();
-    const base = await listen(createServer(toNodeHandler(handler)));
+    const base = await listen(toNodeHandler(handler));
     const answer = await sendHeadersOnly(`${base}/hook`, { declaredBytes: 1024 * 1024 });
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toEqual({
@@ -104,7 +87,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
 
   it('refuses a declared length over the limit before reading, and a streamed one at the limit', async () => {
     const { handler } = signedEcho();
-    const base = await listen(createServer(toNodeHandler(handler)));
+    const base = await listen(toNodeHandler(handler));
     const declared = await sendHeadersOnly(`${base}/hook`, {
       headers: { 'x-signature': 'yes' },
       declaredBytes: 4096,
@@ -128,7 +111,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
 
   it('answers 400 for a body that is not UTF-8', async () => {
     const { handler } = signedEcho();
-    const base = await listen(createServer(toNodeHandler(handler)));
+    const base = await listen(toNodeHandler(handler));
     const response = await fetch(`${base}/hook`, {
       method: 'POST',
       headers: { 'x-signature': 'yes' },
@@ -148,7 +131,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
         return { text, method: incoming.request.method, bodyUsed: incoming.request.bodyUsed };
       },
     );
-    const afterBase = await listen(createServer(toNodeHandler(after)));
+    const afterBase = await listen(toNodeHandler(after));
     const response = await fetch(`${afterBase}/hook`, {
       method: 'POST',
       headers: { 'x-custom': 'one' },
@@ -165,7 +148,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
         return { text: await incoming.readText(1024), bodyUsed: request.bodyUsed };
       },
     );
-    const beforeBase = await listen(createServer(toNodeHandler(before)));
+    const beforeBase = await listen(toNodeHandler(before));
     const read = await fetch(`${beforeBase}/hook`, { method: 'POST', body: 'hello' });
     expect(await read.json()).toEqual({ text: 'hello', bodyUsed: true });
   });
@@ -183,7 +166,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
       },
       async (incoming) => ({ body: await incoming.readText(1024) }),
     );
-    const base = await listen(createServer(toNodeHandler(handler)));
+    const base = await listen(toNodeHandler(handler));
     const refused = await fetch(`${base}/hook`, { method: 'POST', body: 'x' });
     expect(refused.status).toBe(403);
     const allowed = await fetch(`${base}/hook`, {
@@ -200,7 +183,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
     const { handler } = signedEcho();
     const app = express();
     app.post('/hook', express.raw({ type: '*/*' }), toNodeHandler(handler));
-    const base = await listen(createServer(app));
+    const base = await listen(app);
     const response = await fetch(`${base}/hook`, {
       method: 'POST',
       headers: { 'x-signature': 'yes', 'content-type': 'text/plain' },
@@ -212,7 +195,7 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
       { provider: 'Test', methods: ['HEAD'] },
       async () => ({ ok: true }),
     );
-    const headBase = await listen(createServer(toNodeHandler(head)));
+    const headBase = await listen(toNodeHandler(head));
     const answer = await fetch(`${headBase}/hook`, { method: 'HEAD' });
     expect(answer.status).toBe(200);
     expect(await answer.text()).toBe('');
