@@ -8,7 +8,7 @@ import {
   killAndWait,
   openEventSource,
   presenceKillTimings,
-  spawnTypeScript,
+  spawnListeningChild,
   testRedisUrl,
   uniquePrefix,
 } from '@calltrack/test-utils';
@@ -22,17 +22,12 @@ const children: ChildProcess[] = [];
 
 /** An SSE node with presence (its keepalive heartbeats every 200 ms). */
 async function startNode(): Promise<{ url: string; child: ChildProcess }> {
-  let onListening!: (url: string) => void;
-  const listening = new Promise<string>((resolve) => {
-    onListening = resolve;
-  });
-  const child = spawnTypeScript(nodeScript, {
-    args: [testRedisUrl, busPrefix, storePrefix, JSON.stringify(presenceKillTimings)],
-    onLine: (line) => {
-      const [kind, url] = line.split(' ');
-      if (kind === 'listening') onListening(url as string);
-    },
-  });
+  const { child, listening } = spawnListeningChild(nodeScript, [
+    testRedisUrl,
+    busPrefix,
+    storePrefix,
+    JSON.stringify(presenceKillTimings),
+  ]);
   children.push(child);
   return { url: `${await listening}/events`, child };
 }

@@ -8,7 +8,7 @@ import {
   expectOneOfflineAfterKills,
   killAndWait,
   presenceKillTimings,
-  spawnTypeScript,
+  spawnListeningChild,
   testRedisUrl,
   uniquePrefix,
 } from '@calltrack/test-utils';
@@ -33,17 +33,12 @@ type AppRouter = ReturnType<typeof routerType>;
 
 /** A tRPC node with presence (the router heartbeats every 200 ms). */
 async function startNode(): Promise<{ url: string; child: ChildProcess }> {
-  let onListening!: (url: string) => void;
-  const listening = new Promise<string>((resolve) => {
-    onListening = resolve;
-  });
-  const child = spawnTypeScript(nodeScript, {
-    args: [testRedisUrl, busPrefix, storePrefix, JSON.stringify(presenceKillTimings)],
-    onLine: (line) => {
-      const [kind, url] = line.split(' ');
-      if (kind === 'listening') onListening(url as string);
-    },
-  });
+  const { child, listening } = spawnListeningChild(nodeScript, [
+    testRedisUrl,
+    busPrefix,
+    storePrefix,
+    JSON.stringify(presenceKillTimings),
+  ]);
   children.push(child);
   return { url: await listening, child };
 }

@@ -42,7 +42,7 @@ export type { HeadersOnlyAnswer } from './send-headers-only';
 export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
-export { spawnTypeScript } from './spawn-typescript';
+export { spawnListeningChild, spawnTypeScript } from './spawn-typescript';
 export type { PersistentRedisServer } from './start-persistent-redis-server';
 export { startPersistentRedisServer } from './start-persistent-redis-server';
 export type { RedisClusterNode, RedisClusterProcess } from './start-redis-cluster';

@@ -25,3 +25,25 @@ export function spawnTypeScript(
   });
   return child;
 }
+
+/**
+ * {@link spawnTypeScript} for a server child that prints `listening <url>` once it accepts
+ * connections: the child at once (to clean up even if it never listens), and that URL.
+ */
+export function spawnListeningChild(
+  file: string,
+  args: string[],
+): { child: ChildProcess; listening: Promise<string> } {
+  let onListening!: (url: string) => void;
+  const listening = new Promise<string>((resolve) => {
+    onListening = resolve;
+  });
+  const child = spawnTypeScript(file, {
+    args,
+    onLine: (line) => {
+      const [kind, url] = line.split(' ');
+      if (kind === 'listening') onListening(url as string);
+    },
+  });
+  return { child, listening };
+}
