@@ -72,8 +72,9 @@ export class NodeIncomingWebhook implements IncomingWebhook {
 }
 
 /**
- * Writes an {@link IncomingWebhookAnswer} with one `writeHead` and one `end`: Node sends status,
- * headers and body in a single write. `closeConnection` when the body was left unread.
+ * Writes an {@link IncomingWebhookAnswer} (or a `BufferedResponse`'s parts: the same shape) with
+ * one `writeHead` and one `end`: Node sends status, headers and body in a single write; headers
+ * a framework set before are kept. `closeConnection` when the body was left unread.
  * @internal
  */
 export function sendIncomingWebhookAnswer(

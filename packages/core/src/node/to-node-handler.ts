@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendResponse } from '@remix-run/node-fetch-server';
-import { type BufferedResponseParts, takeBufferedResponse } from '../buffered-response';
+import { takeBufferedResponse } from '../buffered-response';
 import type { FetchHandler } from '../fetch-handler';
 import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incoming-webhook';
 import { toErrorResponse } from '../to-error-response';
@@ -124,7 +124,7 @@ export function toNodeHandler(
     }
     const buffered = takeBufferedResponse(response);
     if (buffered) {
-      sendBufferedResponse(incoming, outgoing, buffered, unread);
+      sendIncomingWebhookAnswer(incoming, outgoing, buffered, unread);
       return;
     }
     const writeBody =
@@ -170,19 +170,4 @@ function clientDisconnect(outgoing: ServerResponse): ClientDisconnect {
       });
     },
   };
-}
-
-/** Writes status, headers and body with one `end()`: Node sends them in a single write. */
-function sendBufferedResponse(
-  incoming: IncomingMessage,
-  outgoing: ServerResponse,
-  { status, headers, text }: BufferedResponseParts,
-  closeConnection: boolean,
-): void {
-  const hasBody = incoming.method !== 'HEAD' && status !== 204 && status !== 304;
-  outgoing.statusCode = status;
-  for (const name of Object.keys(headers)) outgoing.setHeader(name, headers[name]!);
-  if (hasBody) outgoing.setHeader('content-length', Buffer.byteLength(text));
-  if (closeConnection) outgoing.setHeader('connection', 'close');
-  outgoing.end(hasBody ? text : undefined);
 }
