@@ -1,7 +1,8 @@
 // Outbound webhooks: deliveries per second from one process to a local receiver (a bare
 // node:http server in a child process answering 204), for the memory and the Redis store,
 // against a bare undici request loop at the same concurrency, measured in the same run
-// (targets: memory >= 0.6 of bare, Redis >= 0.3); fan-out of one event to 100 endpoints; and
+// (targets: memory >= 0.6 of bare, Redis >= 0.3), with BullMQ alone (a no-op worker on the same
+// jobs) as the Redis store's floor; fan-out of one event to 100 endpoints; and
 // Redis memory per scheduled retry, against a bare BullMQ delayed job carrying the same body.
 //
 //   node --import tsx --conditions=@calltrack/source --expose-gc bench/webhooks.bench.ts
@@ -19,7 +20,7 @@ import {
   type WebhookStore,
 } from '@calltrack/webhooks';
 import { createRedisWebhookStore } from '@calltrack/webhooks/redis';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { benchEvent } from './lib/bench-event';
@@ -100,33 +101,39 @@ async function expectRequests(
 
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
+const bareBody = createWebhookBody(benchEvent(0), 20_000);
+
+/** One undici POST of the signed body. */
+async function postSigned(agent: Agent, url: string, index: number): Promise<void> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const response = await request(url, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': `msg_${index}`,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook({
+        id: `msg_${index}`,
+        timestamp,
+        body: bareBody,
+        secrets: [secret],
+      }),
+    },
+    body: bareBody,
+  });
+  await response.body.dump();
+}
+
 /** The physical baseline: undici POSTs of a signed body, CONCURRENCY at a time. */
 async function bareLoop(base: string, count: number, paths = ['/bare']): Promise<number> {
   const agent = new Agent({ keepAliveTimeout: 10_000 });
-  const body = createWebhookBody(benchEvent(0), 20_000);
   let next = 0;
   const started = performance.now();
   const worker = async () => {
     while (next < count) {
       const index = next++;
-      const timestamp = Math.floor(Date.now() / 1000);
-      const response = await request(`${base}${paths[index % paths.length]}`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': `msg_${index}`,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook({
-            id: `msg_${index}`,
-            timestamp,
-            body,
-            secrets: [secret],
-          }),
-        },
-        body,
-      });
-      await response.body.dump();
+      await postSigned(agent, `${base}${paths[index % paths.length]}`, index);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -170,6 +177,73 @@ async function dispatcherRun(
   const elapsed = performance.now() - started;
   await dispatcher.close();
   await bus.close();
+  return elapsed;
+}
+
+/**
+ * BullMQ alone, for reference: the same number of jobs as the Redis dispatcher queues (ids-only
+ * data, the same id shape, added in bulk as fan-out does), run by a worker with the dispatcher's
+ * job concurrency that does nothing, or only the bare loop's signed POST (`base` given). The
+ * queue's own add / move to active / move to finished per job, without our scripts: floors for
+ * the Redis store.
+ */
+async function bullAloneRun(
+  redis: Redis,
+  prefix: string,
+  count: number,
+  base?: string,
+): Promise<number> {
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  const connection = { connection: redis.duplicate({ maxRetriesPerRequest: null }) };
+  const queue = new Queue('deliveries', {
+    ...connection,
+    prefix: `{${prefix}}`,
+    defaultJobOptions: { removeOnComplete: true },
+  });
+  let done = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const workerConnection = redis.duplicate({ maxRetriesPerRequest: null });
+  let sent = 0;
+  const worker = new Worker(
+    'deliveries',
+    async () => {
+      if (base) await postSigned(agent, `${base}/bull`, sent++);
+    },
+    {
+      connection: workerConnection,
+      prefix: `{${prefix}}`,
+      concurrency: CONCURRENCY * 2,
+    },
+  );
+  worker.on('completed', () => {
+    done += 1;
+    if (done === count) finish();
+  });
+  await worker.waitUntilReady();
+  const endpointId = 'ep_AAAAAAAAAAAAAAAAAAAAAAAA';
+  const started = performance.now();
+  for (let offset = 0; offset < count; offset += 256) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(256, count - offset) }, (_, index) => {
+        const messageId = `msg_${String(offset + index).padStart(27, '0')}`;
+        return {
+          name: 'event',
+          data: ['bench-tenant', endpointId, messageId],
+          opts: { jobId: `${endpointId}_${messageId}` },
+        };
+      }),
+    );
+  }
+  await finished;
+  const elapsed = performance.now() - started;
+  await worker.close();
+  workerConnection.disconnect();
+  await queue.close();
+  connection.connection.disconnect();
+  await agent.close();
   return elapsed;
 }
 
@@ -223,6 +297,8 @@ async function main(): Promise<void> {
     let bareMs = Number.POSITIVE_INFINITY;
     let memoryMs = Number.POSITIVE_INFINITY;
     let redisMs = Number.POSITIVE_INFINITY;
+    let bullMs = Number.POSITIVE_INFINITY;
+    let bullPostMs = Number.POSITIVE_INFINITY;
     for (let round = 0; round < 3; round += 1) {
       const bareDone = await expectRequests(receiver.child, COUNT);
       bareMs = Math.min(bareMs, await bareLoop(receiver.base, COUNT));
@@ -234,6 +310,15 @@ async function main(): Promise<void> {
       const redisRun = redisStore();
       redisMs = Math.min(redisMs, await dispatcherRun(receiver, redisRun.store, 1, COUNT));
       await redisRun.store.close();
+      const bullPrefix = `bench-bull-alone-${process.pid}-${round}`;
+      prefixes.push(`${bullPrefix}-noop`, `${bullPrefix}-post`);
+      bullMs = Math.min(bullMs, await bullAloneRun(redis, `${bullPrefix}-noop`, COUNT));
+      const bullPosts = await expectRequests(receiver.child, COUNT);
+      bullPostMs = Math.min(
+        bullPostMs,
+        await bullAloneRun(redis, `${bullPrefix}-post`, COUNT, receiver.base),
+      );
+      await bullPosts.reached;
     }
     const bare = perSecond(COUNT, bareMs);
     printTable(
@@ -251,6 +336,16 @@ async function main(): Promise<void> {
           'deliveries/s': perSecond(COUNT, redisMs),
           'ratio to bare': ratio(bareMs, redisMs),
           target: '>= 0.3',
+        },
+        {
+          path: 'for reference: BullMQ alone, same jobs, no-op worker',
+          'deliveries/s': perSecond(COUNT, bullMs),
+          'ratio to bare': ratio(bareMs, bullMs),
+        },
+        {
+          path: 'for reference: BullMQ alone, same jobs, worker sends the bare POST',
+          'deliveries/s': perSecond(COUNT, bullPostMs),
+          'ratio to bare': ratio(bareMs, bullPostMs),
         },
       ],
     );
@@ -329,7 +424,7 @@ async function main(): Promise<void> {
     // The peer: a bare BullMQ delayed job carrying the same signed body.
     const peerPrefix = `bench-bull-${process.pid}`;
     const queue = new Queue('peer', { connection: redis.duplicate(), prefix: `{${peerPrefix}}` });
-    const body = createWebhookBody(benchEvent(0), 20_000);
+    const body = bareBody;
     for (let offset = 0; offset < RETRIES; offset += 500) {
       await queue.addBulk(
         Array.from({ length: 500 }, (_, index) => ({

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
+import { defineRedisScript } from '@calltrack/redis-script';
 import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { createRedisScriptBatcher } from './create-redis-script-batcher';
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
 import {
   acquireSlotScript,
@@ -142,14 +143,45 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   }: WebhookAttempt) => JSON.stringify(row);
   const decodeAttempt = (tenantId: string, endpointId: string, id: string, row: string) =>
     ({ id, tenantId, endpointId, ...JSON.parse(row) }) as WebhookAttempt;
+  /** The record script's positional arguments ('' = absent). */
+  const recordAttemptArgs = (input: RecordAttemptInput): (string | number)[] => {
+    const { attempt, delivery, health } = input;
+    return [
+      input.now,
+      input.releaseSlot ?? '',
+      input.retentionMs,
+      input.maxAttemptsPerEndpoint,
+      attempt.id,
+      attempt.startedAt,
+      attempt.endpointId,
+      attempt.messageId,
+      attempt.eventType,
+      encodeAttempt(attempt),
+      delivery?.status ?? '',
+      delivery?.attempts ?? '',
+      delivery?.updatedAt ?? '',
+      delivery?.lastStatusCode ?? '',
+      delivery?.nextAttemptAt ?? '',
+      delivery?.lastError ?? '',
+      delivery?.lastError === undefined ? '0' : '1',
+      health === undefined ? '' : health.succeeded ? 's' : 'f',
+      health?.disable ?? '',
+      health?.failureWindowMs ?? '',
+      health?.minFailures ?? '',
+      health?.message ?? '',
+    ];
+  };
   /** A flat HGETALL reply as a record. */
   const hashOf = (flat: readonly string[]): Record<string, string> => {
     const hash: Record<string, string> = {};
     for (let index = 0; index + 1 < flat.length; index += 2) hash[flat[index]!] = flat[index + 1]!;
     return hash;
   };
+  // The scripts of one event-loop turn (many workers' begins and records, a batch's deliveries)
+  // travel in one pipeline.
+  const runBatched = createRedisScriptBatcher(redis);
   const run = (script: keyof typeof scripts, keys: string[], args: (string | number)[]) =>
-    runRedisScript(redis, scripts[script], keys, args);
+    runBatched(scripts[script], keys, args);
 
   // BullMQ gets connections of its own: it registers scripts and needs retries off.
   let queueConnection: Redis | undefined;
@@ -425,22 +457,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${tenant}failed`,
           slotsKey(attempt.tenantId, attempt.endpointId),
         ],
-        [
-          JSON.stringify({
-            now: input.now,
-            ...(input.releaseSlot === undefined ? {} : { releaseSlot: input.releaseSlot }),
-            retentionMs: input.retentionMs,
-            maxRows: input.maxAttemptsPerEndpoint,
-            attemptId: attempt.id,
-            startedAt: attempt.startedAt,
-            endpointId: attempt.endpointId,
-            messageId: attempt.messageId,
-            eventType: attempt.eventType,
-            ...(input.delivery ? { delivery: input.delivery } : {}),
-            ...(input.health ? { health: input.health } : {}),
-          }),
-          encodeAttempt(attempt),
-        ],
+        recordAttemptArgs(input),
       )) as [string, string];
       if (!reason) return {};
       return {

@@ -334,6 +334,46 @@ export function describeWebhookStore(
       );
     });
 
+    it('records a delivery given up without a request (no status code, no health)', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const sent = message('acme');
+      await store.createDeliveries(sent, [target.id], day);
+      const row: WebhookAttempt = {
+        ...attempt(target, sent.id, 'failed', now + 1),
+        attempt: 0,
+        statusCode: 0,
+        error: 'Not sent: the endpoint is disabled.',
+      };
+      await store.recordAttempt({
+        attempt: row,
+        delivery: {
+          status: 'failed',
+          attempts: 0,
+          lastError: 'Not sent: the endpoint is disabled.',
+          updatedAt: now + 1,
+        },
+        retentionMs: 14 * day,
+        maxAttemptsPerEndpoint: 100,
+        now: now + 1,
+      });
+      assertIncludes(await store.getDelivery('acme', target.id, sent.id), {
+        status: 'failed',
+        attempts: 0,
+        lastError: 'Not sent: the endpoint is disabled.',
+        updatedAt: now + 1,
+      });
+      assertIncludes(await store.listFailedDeliveries('acme', { limit: 10 }), [
+        { endpointId: target.id, messageId: sent.id },
+      ]);
+      assertIncludes(await store.listAttempts('acme', target.id, { limit: 10 }), [
+        { id: row.id, error: 'Not sent: the endpoint is disabled.' },
+      ]);
+      assertIncludes(await store.getEndpoint('acme', target.id), { consecutiveFailures: 0 });
+    });
+
     it('runs the failure clock and disables an endpoint exactly once', async () => {
       const store = await open();
       if (!store) return;

@@ -75,21 +75,28 @@ return pending
 /**
  * One attempt, atomically: the log row (trimmed by age and count), the delivery (and the
  * dead-letter indexes), the endpoint's health (failure clock, auto-disable, once).
- * With `releaseSlot`, the holder's concurrency slot is freed first.
+ * With a holder in ARGV[2], its concurrency slot is freed first.
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
- * failed zset, the endpoint's slots zset. ARGV: see the store. Returns { disabled reason or '',
+ * failed zset, the endpoint's slots zset. ARGV (positional, '' = absent; no JSON to decode):
+ * now, slot holder, retention ms, most rows, attempt id, started at, endpoint id, message id,
+ * event type, log row; delivery status, attempts, updated at, last status code, next attempt at,
+ * last error or '' with its presence ('1' / '0'); health ('s' succeeded, 'f' failed, '' none),
+ * disable reason, failure window ms, min failures, message. Returns { disabled reason or '',
  * failingSince or '' }.
+ *
+ * Cheap when nothing changes: the dead-letter indexes are touched only when the delivery fails
+ * or had failed (a delivery that was never failed is in neither), and a success on an endpoint
+ * with no failures counted writes nothing to it (a count of 0 means no failure clock runs).
  */
 export const recordAttemptScript = `
-local a = cjson.decode(ARGV[1])
-if a.releaseSlot then redis.call('ZREM', KEYS[7], a.releaseSlot) end
-local now = tonumber(a.now)
-local retention = tonumber(a.retentionMs)
+local now = tonumber(ARGV[1])
+if ARGV[2] ~= '' then redis.call('ZREM', KEYS[7], ARGV[2]) end
+local retention = tonumber(ARGV[3])
 local cutoff = now - retention
-redis.call('ZADD', KEYS[3], a.startedAt, a.attemptId)
-redis.call('HSET', KEYS[4], a.attemptId, ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[5], ARGV[10])
 local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff, 'LIMIT', 0, 200)
-local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(a.maxRows)
+local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[4])
 if excess > 0 then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
 end
@@ -100,51 +107,60 @@ end
 redis.call('PEXPIRE', KEYS[3], retention)
 redis.call('PEXPIRE', KEYS[4], retention)
 
-if a.delivery then
-  local d = a.delivery
-  redis.call('HSET', KEYS[2], 'status', d.status, 'attempts', d.attempts, 'updatedAt', d.updatedAt,
-    'eventType', a.eventType, 'lastStatusCode', d.lastStatusCode)
-  if redis.call('HEXISTS', KEYS[2], 'createdAt') == 0 then redis.call('HSET', KEYS[2], 'createdAt', now) end
-  if d.nextAttemptAt then redis.call('HSET', KEYS[2], 'nextAttemptAt', d.nextAttemptAt)
+local status = ARGV[11]
+if status ~= '' then
+  local previous = redis.call('HGET', KEYS[2], 'status')
+  redis.call('HSET', KEYS[2], 'status', status, 'attempts', ARGV[12], 'updatedAt', ARGV[13],
+    'eventType', ARGV[9])
+  if ARGV[14] ~= '' then redis.call('HSET', KEYS[2], 'lastStatusCode', ARGV[14]) end
+  if not previous then redis.call('HSET', KEYS[2], 'createdAt', now) end
+  if ARGV[15] ~= '' then redis.call('HSET', KEYS[2], 'nextAttemptAt', ARGV[15])
   else redis.call('HDEL', KEYS[2], 'nextAttemptAt') end
-  if d.lastError then redis.call('HSET', KEYS[2], 'lastError', d.lastError)
+  if ARGV[17] == '1' then redis.call('HSET', KEYS[2], 'lastError', ARGV[16])
   else redis.call('HDEL', KEYS[2], 'lastError') end
   redis.call('PEXPIRE', KEYS[2], retention)
-  local member = a.endpointId .. ':' .. a.messageId
-  if d.status == 'failed' then
-    redis.call('ZADD', KEYS[5], d.updatedAt, a.messageId)
-    redis.call('ZADD', KEYS[6], d.updatedAt, member)
-  else
-    redis.call('ZREM', KEYS[5], a.messageId)
-    redis.call('ZREM', KEYS[6], member)
+  if status == 'failed' or previous ~= 'pending' and previous ~= 'succeeded' then
+    local member = ARGV[7] .. ':' .. ARGV[8]
+    if status == 'failed' then
+      redis.call('ZADD', KEYS[5], ARGV[13], ARGV[8])
+      redis.call('ZADD', KEYS[6], ARGV[13], member)
+    else
+      redis.call('ZREM', KEYS[5], ARGV[8])
+      redis.call('ZREM', KEYS[6], member)
+    end
+    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. cutoff)
+    redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. cutoff)
+    redis.call('PEXPIRE', KEYS[5], retention)
+    redis.call('PEXPIRE', KEYS[6], retention)
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. cutoff)
-  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. cutoff)
-  redis.call('PEXPIRE', KEYS[5], retention)
-  redis.call('PEXPIRE', KEYS[6], retention)
 end
 
-local h = a.health
-if not h or redis.call('EXISTS', KEYS[1]) == 0 then return { '', '' } end
-if h.succeeded then
-  redis.call('HDEL', KEYS[1], 'failingSince')
-  redis.call('HSET', KEYS[1], 'failures', '0')
+local h = ARGV[18]
+if h == '' then return { '', '' } end
+if h == 's' then
+  local failures = redis.call('HGET', KEYS[1], 'failures')
+  if failures and failures ~= '0' then
+    redis.call('HDEL', KEYS[1], 'failingSince')
+    redis.call('HSET', KEYS[1], 'failures', '0')
+  end
   return { '', '' }
 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { '', '' } end
 local since = tonumber(redis.call('HGET', KEYS[1], 'failingSince'))
 if not since then
   since = now
   redis.call('HSET', KEYS[1], 'failingSince', now)
 end
 local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-local reason = h.disable
-if not reason and h.failureWindowMs and now - since >= tonumber(h.failureWindowMs)
-  and failures >= tonumber(h.minFailures) then
+local reason = ARGV[19]
+if reason == '' then reason = false end
+if not reason and ARGV[20] ~= '' and now - since >= tonumber(ARGV[20])
+  and failures >= tonumber(ARGV[21]) then
   reason = 'failing'
 end
 if not reason or redis.call('HGET', KEYS[1], 'enabled') ~= '1' then return { '', '' } end
 redis.call('HSET', KEYS[1], 'enabled', '0', 'disabledReason', reason, 'disabledAt', now,
-  'disabledMessage', h.message, 'stateUpdatedAt', now)
+  'disabledMessage', ARGV[22], 'stateUpdatedAt', now)
 return { reason, tostring(since) }
 `;
 
