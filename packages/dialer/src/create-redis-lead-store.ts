@@ -112,9 +112,9 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     for (const attemptId of attemptIds) pipeline.hgetall(`${base}attempt:${attemptId}`);
     const replies = (await pipeline.exec()) ?? [];
     const found: LeadAttempt[] = [];
-    for (const [error, record] of replies) {
+    for (const [index, [error, record]] of replies.entries()) {
       if (error) throw error;
-      const attempt = decodeAttempt(record as Record<string, string>);
+      const attempt = decodeAttempt(record as Record<string, string>, tenantId, attemptIds[index]!);
       if (attempt) found.push(attempt);
     }
     return found;
@@ -166,9 +166,8 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       if (leadIds.length === 0) return [];
       const args: (string | number)[] = [
         base,
-        request.tenantId,
         request.now,
-        request.leaseMs,
+        request.now + request.leaseMs,
         request.claimedBy,
         request.maxAttempts ?? '',
         request.minAttemptGapMs ?? '',
@@ -179,32 +178,35 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         attemptIds.set(leadId, attemptId);
         args.push(leadId, attemptId);
       }
-      const replies = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as (
-        | string
-        | null
-      )[][];
-      return replies.map((reply): ClaimResult => {
-        const leadId = reply[0] as string;
-        if (reply[1] !== 'claimed') {
-          return { leadId, claimed: false, reason: reply[1] as ClaimRefusal };
+      const reply = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as string[];
+      const results: ClaimResult[] = [];
+      for (let index = 0; index < reply.length; ) {
+        const leadId = reply[index]!;
+        const outcome = reply[index + 1]!;
+        if (outcome !== 'claimed') {
+          results.push({ leadId, claimed: false, reason: outcome as ClaimRefusal });
+          index += 2;
+          continue;
         }
-        const [, , fenceText, attemptCountText, userId, phoneNumber, timeZone] = reply as string[];
         const attemptId = attemptIds.get(leadId)!;
-        const fence = Number(fenceText);
+        const fence = Number(reply[index + 2]);
+        const userId = reply[index + 4]!;
         const lead = claimedLead(
           request,
           {
             tenantId: request.tenantId,
             leadId,
-            userId: userId!,
-            phoneNumber: phoneNumber ?? '',
-            timeZone: timeZone || undefined,
+            userId,
+            phoneNumber: reply[index + 5]!,
+            timeZone: reply[index + 6] || undefined,
           },
-          { attemptId, fence, attemptCount: Number(attemptCountText) },
+          { attemptId, fence, attemptCount: Number(reply[index + 3]) },
         );
-        const attempt = claimedAttempt(request, { leadId, userId: userId!, attemptId, fence });
-        return { leadId, claimed: true, lead, attempt };
-      });
+        const attempt = claimedAttempt(request, { leadId, userId, attemptId, fence });
+        results.push({ leadId, claimed: true, lead, attempt });
+        index += 7;
+      }
+      return results;
     },
 
     async updateAttempt(update) {
@@ -229,7 +231,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         ],
       )) as [string, string[], string[]];
       const lead = decodeLead(pairs(leadFields));
-      const attempt = decodeAttempt(pairs(attemptFields));
+      const attempt = decodeAttempt(pairs(attemptFields), update.tenantId, update.attemptId);
       if (outcome === 'applied') return { applied: true, lead: lead!, attempt: attempt! };
       const refused: AttemptUpdateResult = {
         applied: false,
@@ -251,7 +253,11 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     },
 
     async getAttempt(tenantId, attemptId) {
-      return decodeAttempt(await redis.hgetall(`${baseOf(tenantId)}attempt:${attemptId}`));
+      return decodeAttempt(
+        await redis.hgetall(`${baseOf(tenantId)}attempt:${attemptId}`),
+        tenantId,
+        attemptId,
+      );
     },
 
     async findAttemptByCall(tenantId, provider, callId) {
@@ -359,18 +365,27 @@ function decodeLead(record: Record<string, string>): Lead | undefined {
   };
 }
 
-function decodeAttempt(record: Record<string, string>): LeadAttempt | undefined {
-  if (record.attemptId === undefined) return undefined;
+/**
+ * An attempt from its hash. A claim writes neither the tenant nor the id (its key says them) nor
+ * `updatedAt` (it is `claimedAt` until a fenced write sets it); attempts written before that
+ * carry all three, the same values.
+ */
+function decodeAttempt(
+  record: Record<string, string>,
+  tenantId: string,
+  attemptId: string,
+): LeadAttempt | undefined {
+  if (record.state === undefined) return undefined;
   return {
-    tenantId: record.tenantId!,
+    tenantId,
     leadId: record.leadId!,
     userId: record.userId!,
-    attemptId: record.attemptId,
+    attemptId,
     fence: Number(record.fence),
     state: record.state as AttemptState,
     claimedAt: Number(record.claimedAt),
     leaseUntil: optionalNumber(record.leaseUntil),
-    updatedAt: Number(record.updatedAt),
+    updatedAt: Number(record.updatedAt ?? record.claimedAt),
     provider: record.provider,
     callId: record.callId,
     outcome: record.outcome as CallStatus | undefined,
