@@ -112,9 +112,9 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     for (const attemptId of attemptIds) pipeline.hgetall(`${base}attempt:${attemptId}`);
     const replies = (await pipeline.exec()) ?? [];
     const found: LeadAttempt[] = [];
-    for (const [index, [error, record]] of replies.entries()) {
+    for (const [error, record] of replies) {
       if (error) throw error;
-      const attempt = decodeAttempt(record as Record<string, string>, tenantId, attemptIds[index]!);
+      const attempt = decodeAttempt(record as Record<string, string>);
       if (attempt) found.push(attempt);
     }
     return found;
@@ -166,6 +166,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       if (leadIds.length === 0) return [];
       const args: (string | number)[] = [
         base,
+        request.tenantId,
         request.now,
         request.now + request.leaseMs,
         request.claimedBy,
@@ -231,7 +232,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         ],
       )) as [string, string[], string[]];
       const lead = decodeLead(pairs(leadFields));
-      const attempt = decodeAttempt(pairs(attemptFields), update.tenantId, update.attemptId);
+      const attempt = decodeAttempt(pairs(attemptFields));
       if (outcome === 'applied') return { applied: true, lead: lead!, attempt: attempt! };
       const refused: AttemptUpdateResult = {
         applied: false,
@@ -253,11 +254,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     },
 
     async getAttempt(tenantId, attemptId) {
-      return decodeAttempt(
-        await redis.hgetall(`${baseOf(tenantId)}attempt:${attemptId}`),
-        tenantId,
-        attemptId,
-      );
+      return decodeAttempt(await redis.hgetall(`${baseOf(tenantId)}attempt:${attemptId}`));
     },
 
     async findAttemptByCall(tenantId, provider, callId) {
@@ -365,27 +362,18 @@ function decodeLead(record: Record<string, string>): Lead | undefined {
   };
 }
 
-/**
- * An attempt from its hash. A claim writes neither the tenant nor the id (its key says them) nor
- * `updatedAt` (it is `claimedAt` until a fenced write sets it); attempts written before that
- * carry all three, the same values.
- */
-function decodeAttempt(
-  record: Record<string, string>,
-  tenantId: string,
-  attemptId: string,
-): LeadAttempt | undefined {
-  if (record.state === undefined) return undefined;
+function decodeAttempt(record: Record<string, string>): LeadAttempt | undefined {
+  if (record.attemptId === undefined) return undefined;
   return {
-    tenantId,
+    tenantId: record.tenantId!,
     leadId: record.leadId!,
     userId: record.userId!,
-    attemptId,
+    attemptId: record.attemptId,
     fence: Number(record.fence),
     state: record.state as AttemptState,
     claimedAt: Number(record.claimedAt),
     leaseUntil: optionalNumber(record.leaseUntil),
-    updatedAt: Number(record.updatedAt ?? record.claimedAt),
+    updatedAt: Number(record.updatedAt),
     provider: record.provider,
     callId: record.callId,
     outcome: record.outcome as CallStatus | undefined,

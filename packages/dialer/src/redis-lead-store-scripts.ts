@@ -36,24 +36,24 @@ return added
 `;
 
 /**
- * ARGV: base, now, leaseUntil, claimedBy, maxAttempts ('' = none), minGapMs ('' = none), then per
- * lead: leadId, attemptId. Returns one flat array: per lead `leadId, reason` or `leadId, 'claimed',
+ * ARGV: base, tenantId, now, leaseUntil, claimedBy, maxAttempts ('' = none), minGapMs ('' = none),
+ * then per lead: leadId, attemptId. Returns one flat array: per lead `leadId, reason` or `leadId, 'claimed',
  * fence, attemptCount, userId, phoneNumber, timeZone ('' = none)`.
  *
- * Five writes (the lead, the pending index, the attempt, the lease and live indexes): each
- * `redis.call` costs about 2 µs of server time, the script's own arithmetic little. The attempt
- * is written with only what the claim knows and the key does not say: its tenant and id are in
- * its key, and `updatedAt` is `claimedAt` until the first fenced write sets it.
+ * Five writes (the lead, the pending index, the attempt, the lease and live indexes) and one
+ * read; they are most of the server's time (decision 0042). The lease end comes computed and the
+ * answer is flat, so the script formats no number it can pass on and builds no table per lead.
  */
 export const claimLeadsScript = `${shared}
-local now = ARGV[2]
+local tenantId = ARGV[2]
+local now = ARGV[3]
 local nowNumber = tonumber(now)
-local leaseUntil = ARGV[3]
-local claimedBy = ARGV[4]
-local maxAttempts = tonumber(ARGV[5])
-local minGap = tonumber(ARGV[6])
+local leaseUntil = ARGV[4]
+local claimedBy = ARGV[5]
+local maxAttempts = tonumber(ARGV[6])
+local minGap = tonumber(ARGV[7])
 local results = {}
-for index = 7, #ARGV, 2 do
+for index = 8, #ARGV, 2 do
   local leadId = ARGV[index]
   local attemptId = ARGV[index + 1]
   local leadKey = base .. 'lead:' .. leadId
@@ -86,9 +86,11 @@ for index = 7, #ARGV, 2 do
       redis.call('HDEL', leadKey, 'provider', 'callId', 'callOutcome', 'skipReason', 'skippedAt')
     end
     redis.call('ZREM', base .. 'pending:' .. userId, leadId)
-    redis.call('HSET', base .. 'attempt:' .. attemptId, 'leadId', leadId, 'userId', userId,
-      'fence', fence, 'state', 'claimed', 'claimedAt', now, 'leaseUntil', leaseUntil,
-      'claimedBy', claimedBy)
+    -- Every field, tenant and id included although the key says them: a process of an earlier
+    -- version (a rolling upgrade) reads the attempt by them. Three fewer cost 4 % less server time.
+    redis.call('HSET', base .. 'attempt:' .. attemptId, 'tenantId', tenantId, 'leadId', leadId,
+      'userId', userId, 'attemptId', attemptId, 'fence', fence, 'state', 'claimed',
+      'claimedAt', now, 'leaseUntil', leaseUntil, 'updatedAt', now, 'claimedBy', claimedBy)
     -- A claimed attempt is indexed by its lease only (the reconciler's set; listing claimed
     -- attempts reads it): state sets start once it leaves 'claimed'. Keeps the claim short.
     redis.call('ZADD', base .. 'leases', leaseUntil, attemptId)
