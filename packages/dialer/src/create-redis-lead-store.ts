@@ -168,7 +168,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         base,
         request.tenantId,
         request.now,
-        request.leaseMs,
+        request.now + request.leaseMs,
         request.claimedBy,
         request.maxAttempts ?? '',
         request.minAttemptGapMs ?? '',
@@ -179,32 +179,35 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         attemptIds.set(leadId, attemptId);
         args.push(leadId, attemptId);
       }
-      const replies = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as (
-        | string
-        | null
-      )[][];
-      return replies.map((reply): ClaimResult => {
-        const leadId = reply[0] as string;
-        if (reply[1] !== 'claimed') {
-          return { leadId, claimed: false, reason: reply[1] as ClaimRefusal };
+      const reply = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as string[];
+      const results: ClaimResult[] = [];
+      for (let index = 0; index < reply.length; ) {
+        const leadId = reply[index]!;
+        const outcome = reply[index + 1]!;
+        if (outcome !== 'claimed') {
+          results.push({ leadId, claimed: false, reason: outcome as ClaimRefusal });
+          index += 2;
+          continue;
         }
-        const [, , fenceText, attemptCountText, userId, phoneNumber, timeZone] = reply as string[];
         const attemptId = attemptIds.get(leadId)!;
-        const fence = Number(fenceText);
+        const fence = Number(reply[index + 2]);
+        const userId = reply[index + 4]!;
         const lead = claimedLead(
           request,
           {
             tenantId: request.tenantId,
             leadId,
-            userId: userId!,
-            phoneNumber: phoneNumber ?? '',
-            timeZone: timeZone || undefined,
+            userId,
+            phoneNumber: reply[index + 5]!,
+            timeZone: reply[index + 6] || undefined,
           },
-          { attemptId, fence, attemptCount: Number(attemptCountText) },
+          { attemptId, fence, attemptCount: Number(reply[index + 3]) },
         );
-        const attempt = claimedAttempt(request, { leadId, userId: userId!, attemptId, fence });
-        return { leadId, claimed: true, lead, attempt };
-      });
+        const attempt = claimedAttempt(request, { leadId, userId, attemptId, fence });
+        results.push({ leadId, claimed: true, lead, attempt });
+        index += 7;
+      }
+      return results;
     },
 
     async updateAttempt(update) {

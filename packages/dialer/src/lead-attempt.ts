@@ -44,6 +44,10 @@ export interface LeadAttempt {
 /**
  * The lead as a claim leaves it, as every store answers it: dialling, called, the claim's attempt
  * and fence, and nothing left of an earlier attempt or skip. `lead` gives who and where.
+ *
+ * Both builders list every field rather than spread their inputs: on Node 20 a spread followed
+ * by more fields cost about 10 µs a claim (a third of the Redis claim's client time), a literal
+ * 0.1 µs (decision 0042).
  */
 export function claimedLead(
   request: Pick<ClaimLeadsRequest, 'now'>,
@@ -51,7 +55,11 @@ export function claimedLead(
   claim: { attemptId: string; fence: number; attemptCount: number },
 ): Lead {
   return {
-    ...lead,
+    tenantId: lead.tenantId,
+    leadId: lead.leadId,
+    userId: lead.userId,
+    phoneNumber: lead.phoneNumber,
+    timeZone: lead.timeZone,
     callStatus: 'dialing',
     hasBeenCalled: true,
     attemptCount: claim.attemptCount,
@@ -73,7 +81,10 @@ export function claimedAttempt(
 ): LeadAttempt {
   return {
     tenantId: request.tenantId,
-    ...claim,
+    leadId: claim.leadId,
+    userId: claim.userId,
+    attemptId: claim.attemptId,
+    fence: claim.fence,
     state: 'claimed',
     claimedAt: request.now,
     leaseUntil: request.now + request.leaseMs,

@@ -36,14 +36,19 @@ return added
 `;
 
 /**
- * ARGV: base, tenantId, now, leaseMs, claimedBy, maxAttempts ('' = none), minGapMs ('' = none),
- * then per lead: leadId, attemptId. Returns per lead { leadId, reason } or
- * { leadId, 'claimed', fence, attemptCount, userId, phoneNumber, timeZone | false }.
+ * ARGV: base, tenantId, now, leaseUntil, claimedBy, maxAttempts ('' = none), minGapMs ('' = none),
+ * then per lead: leadId, attemptId. Returns one flat array: per lead `leadId, reason` or `leadId, 'claimed',
+ * fence, attemptCount, userId, phoneNumber, timeZone ('' = none)`.
+ *
+ * Five writes (the lead, the pending index, the attempt, the lease and live indexes) and one
+ * read; they are most of the server's time (decision 0042). The lease end comes computed and the
+ * answer is flat, so the script formats no number it can pass on and builds no table per lead.
  */
 export const claimLeadsScript = `${shared}
 local tenantId = ARGV[2]
-local now = tonumber(ARGV[3])
-local leaseUntil = now + tonumber(ARGV[4])
+local now = ARGV[3]
+local nowNumber = tonumber(now)
+local leaseUntil = ARGV[4]
 local claimedBy = ARGV[5]
 local maxAttempts = tonumber(ARGV[6])
 local minGap = tonumber(ARGV[7])
@@ -63,34 +68,40 @@ for index = 8, #ARGV, 2 do
     reason = 'not_pending'
   elseif maxAttempts and tonumber(lead[3]) >= maxAttempts then
     reason = 'attempt_cap'
-  elseif minGap and lead[4] and now - tonumber(lead[4]) < minGap then
+  elseif minGap and lead[4] and nowNumber - tonumber(lead[4]) < minGap then
     reason = 'too_soon'
   end
+  results[#results + 1] = leadId
   if reason then
-    table.insert(results, { leadId, reason })
+    results[#results + 1] = reason
   else
     local fence = int(tonumber(lead[5]) + 1)
+    local attemptCount = int(tonumber(lead[3]) + 1)
     local userId = lead[6]
     redis.call('HSET', leadKey, 'callStatus', 'dialing', 'hasBeenCalled', '1',
-      'attemptCount', int(tonumber(lead[3]) + 1), 'lastAttemptAt', ARGV[3],
-      'attemptId', attemptId, 'fence', fence)
+      'attemptCount', attemptCount, 'lastAttemptAt', now, 'attemptId', attemptId, 'fence', fence)
     -- Clear what an earlier attempt (provider, callId, callOutcome) or skip (skipReason with
     -- skippedAt) left; a fresh lead has none of it.
     if lead[3] ~= '0' or lead[9] then
       redis.call('HDEL', leadKey, 'provider', 'callId', 'callOutcome', 'skipReason', 'skippedAt')
     end
     redis.call('ZREM', base .. 'pending:' .. userId, leadId)
-    local attemptKey = base .. 'attempt:' .. attemptId
-    redis.call('HSET', attemptKey, 'tenantId', tenantId, 'leadId', leadId, 'userId', userId,
-      'attemptId', attemptId, 'fence', fence, 'state', 'claimed', 'claimedAt', ARGV[3],
-      'leaseUntil', int(leaseUntil), 'updatedAt', ARGV[3], 'claimedBy', claimedBy)
+    -- Every field, tenant and id included although the key says them: a process of an earlier
+    -- version (a rolling upgrade) reads the attempt by them. Three fewer cost 4 % less server time.
+    redis.call('HSET', base .. 'attempt:' .. attemptId, 'tenantId', tenantId, 'leadId', leadId,
+      'userId', userId, 'attemptId', attemptId, 'fence', fence, 'state', 'claimed',
+      'claimedAt', now, 'leaseUntil', leaseUntil, 'updatedAt', now, 'claimedBy', claimedBy)
     -- A claimed attempt is indexed by its lease only (the reconciler's set; listing claimed
     -- attempts reads it): state sets start once it leaves 'claimed'. Keeps the claim short.
     redis.call('ZADD', base .. 'leases', leaseUntil, attemptId)
     redis.call('ZADD', base .. 'live:' .. userId, now, attemptId)
     -- The caller knows the rest of the lead and the attempt: only what it cannot know comes back.
-    table.insert(results, { leadId, 'claimed', fence, int(tonumber(lead[3]) + 1), userId,
-      lead[7] or '', lead[8] or false })
+    results[#results + 1] = 'claimed'
+    results[#results + 1] = fence
+    results[#results + 1] = attemptCount
+    results[#results + 1] = userId
+    results[#results + 1] = lead[7] or ''
+    results[#results + 1] = lead[8] or ''
   end
 end
 return results
