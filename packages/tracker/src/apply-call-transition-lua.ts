@@ -22,9 +22,17 @@ export const applyCallTransitionLua = defineLuaFragment(
   'apply-call-transition',
   `
 local callIdentityFills = ${toLuaLiteral(callIdentityFills)}
--- Read in one HMGET: the state, the identity fields, then the event's mark (index below).
-local callStateFields = { 'status', 'updatedAt', 'createdAt', 'startedAt', 'answeredAt', 'version',
-  unpack(callIdentityFills) }
+-- Read in one HMGET: the state, the identity fields, then the event's mark (index below). A
+-- literal: a Redis Functions library may call nothing while it loads (not even unpack).
+local callStateFields = ${toLuaLiteral([
+    'status',
+    'updatedAt',
+    'createdAt',
+    'startedAt',
+    'answeredAt',
+    'version',
+    ...callIdentityFills,
+  ])}
 local callMarkIndex = #callStateFields + 1
 
 -- Appends field / value pairs to one HSET's arguments.

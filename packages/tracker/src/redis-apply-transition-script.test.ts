@@ -59,6 +59,7 @@ describe('the apply script, as composed', () => {
       'call-indexes',
       'after-call-transition',
       'apply-transition-body',
+      'apply-transition-run',
     ]);
     for (const fragment of [...applyTransitionFragments, noAfterCallTransitionLua]) {
       expect(occurrences(source, fragment.source), fragment.name).toBe(1);
@@ -97,6 +98,7 @@ local function calltrack_close(t) end`;
       'redis-bus-publish',
       'after-call-transition',
       'apply-transition-body',
+      'apply-transition-run',
     ]);
     const names = topLevelNames(script);
     expect(new Set(names).size).toBe(names.length);
