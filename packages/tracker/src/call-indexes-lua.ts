@@ -39,10 +39,10 @@ local function indexEndedCall(key, callId, at, retentionMs)
   redis.call('PEXPIRE', key, retentionMs)
 end
 
--- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0.
-local function effectiveDurationMs(callKey, applied, endedAt, answeredAt)
-  local durationJson = applied.durationJson
-    or present(redis.call('HGET', callKey, ${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}))
+-- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0. The
+-- figure is the call's as written (the apply step's snapshot holds this transition's writes).
+local function effectiveDurationMs(applied, endedAt, answeredAt)
+  local durationJson = present(applied.snapshot[callField[${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}]])
   if durationJson ~= nil then return tonumber(durationJson) or 0 end
   if answeredAt == nil then return 0 end
   return math.max(0, endedAt - tonumber(answeredAt))
@@ -114,7 +114,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
     indexEndedCall(base .. 'ended', callId, at, retentionMs)
     local endedBranchId = applied.identity.branchId
     if endedBranchId ~= nil then indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, retentionMs) end
-    local durationMs = effectiveDurationMs(callKey, applied, transition.occurredAtMs, applied.answeredAt)
+    local durationMs = effectiveDurationMs(applied, transition.occurredAtMs, applied.answeredAt)
     recordEnd(base, {
       status = applied.status,
       durationMs = durationMs,

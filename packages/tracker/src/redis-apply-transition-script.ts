@@ -8,7 +8,7 @@ import { callStatusRankLua } from './call-status-rank-lua';
 import type { CallApplyOutcome } from './call-store';
 import type { CallTransition } from './call-transition';
 import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
-import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
+import { redisCallHashLua } from './redis-call-hash-lua';
 import { toLuaLiteral } from './to-lua-literal';
 
 /** In the reply, the active count when the transition did not change it. */
@@ -19,7 +19,8 @@ export const noActiveCount = -1;
  * call and its indexes were written and before the reply: where the bus's publish is composed in,
  * so that one script (one round trip) applies and publishes (decisions 0017, 0030). It defines
  * `afterCallTransition(base, callKey, transition, applied, snapshot, argv)`: `snapshot` is the
- * call as the reply carries it (`HMGET` of `redisCallSnapshotFields`), `argv` the script's
+ * call as the reply carries it (its `redisCallSnapshotFields` after the transition, as `HMGET`
+ * reads them), `argv` the script's
  * arguments after the ones the apply step reads (`args[argvOffset..]`, see
  * {@link encodeApplyTransitionArgs}). What it returns is the reply's last element (the default
  * returns nothing); when it returns `true` as a second value, its reply carries the snapshot and
@@ -68,7 +69,7 @@ local function applyTransitionCall(keys, args)
 
   local applied = applyCallTransition(callKey, transition, details)
   local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
-  local snapshot = readSnapshot(callKey)
+  local snapshot = applied.snapshot
   local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied, snapshot, argv)
   if seamCarriesSnapshot then snapshot = {} end
   return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot, seamReply }
@@ -103,7 +104,6 @@ export function registerApplyTransitionLua(name: string): LuaFragment {
  */
 export const applyTransitionFragments: readonly LuaFragment[] = [
   redisCallHashLua,
-  redisCallSnapshotLua,
   callStatusRankLua,
   callPositionLua,
   analyticsBucketsLua,
