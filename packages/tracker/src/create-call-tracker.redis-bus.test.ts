@@ -4,7 +4,13 @@
 import { createRedisBus, type RedisBusOptions } from '@calltrack/bus/redis';
 import type { CallEvent } from '@calltrack/core';
 import { redisBusIngestOf } from '@calltrack/redis-script';
-import { connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from '@calltrack/test-utils';
+import {
+  connectTestRedis,
+  deleteKeys,
+  startRedisServer,
+  testRedisUrl,
+  uniquePrefix,
+} from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
@@ -163,6 +169,51 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     }
     await reader.close();
     await bus.close();
+  });
+
+  it('ingests in one step where Functions are refused, with the same code as a script (on a server of its own)', async () => {
+    const server = await startRedisServer();
+    const admin = new Redis(server.url);
+    try {
+      await admin.call('ACL', 'SETUSER', 'nofcall', 'on', '>secret', '~*', '&*', '+@all', '-fcall');
+      const client = new Redis(server.url, { username: 'nofcall', password: 'secret' });
+      clients.push(client);
+      const bus = createRedisBus({ redis: client, prefix: 'bus' });
+      const reader = readBus(bus, 'tenant-a');
+      await reader.ready;
+      const { tracker: oneStep, clock } = tracker({
+        bus,
+        store: createRedisCallStore({ redis: client, prefix: 'store' }),
+      });
+      const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());
+      const sent = recordCommands(client, { ingest: ingest.name, script: ingest.script.sha });
+      const events = callLifecycle({ callId: 'CA-no-fcall' }).slice(0, 4);
+      const results = [];
+      for (const [index, event] of events.entries()) {
+        clock.now = t0 + index * 1000;
+        results.push(await oneStep.ingest(event));
+      }
+      expect(results.map((result) => result.outcome)).toEqual([
+        'changed',
+        'changed',
+        'changed',
+        'ended',
+      ]);
+      // One refused FCALL, then the script for good (its first run loads it: NOSCRIPT, EVAL).
+      const steps = sent.map((command) => command.name).filter((name) => name !== 'sadd');
+      expect(steps[0]).toBe('ingest');
+      expect(steps.filter((name) => name === 'ingest')).toHaveLength(1);
+      expect(steps.filter((name) => name === 'script')).toHaveLength(4);
+      const published = await reader.drain();
+      expect(published.map((event) => event.id)).toEqual(events.map((event) => event.id));
+      expect(published.map((event) => event.data.call?.version)).toEqual([1, 2, 3, 4]);
+      expect(await admin.call('FUNCTION', 'LIST')).toEqual([]);
+      await reader.close();
+      await bus.close();
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
   });
 
   it('publishes what the two-step path publishes, snapshots included', async () => {
