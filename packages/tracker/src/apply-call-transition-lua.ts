@@ -1,5 +1,6 @@
 import { callIdentityFills } from './call-transition';
 import { defineLuaFragment } from './lua-fragment';
+import { redisCallSnapshotFields } from './redis-call-hash';
 import { toLuaLiteral } from './to-lua-literal';
 
 /**
@@ -12,20 +13,25 @@ import { toLuaLiteral } from './to-lua-literal';
  * Returns `applied`: `outcome`, `wasActive`, `isActive`, `previousBranchId` (the branch before
  * the transition), `learnedBranchId` (a branch this transition gave the call), `startedAt`,
  * `startedChanged` (it moved earlier), `answeredAt`, `status`, `identity` (the call's identity
- * fields after it) and `durationJson` (the `durationMs` detail, when this transition wrote it). The store's indexes are kept by the `call-indexes` fragment from it.
+ * fields after it) and `snapshot` (the call's `redisCallSnapshotFields` after it, in that order,
+ * as an `HMGET` would read them). The store's indexes are kept by the `call-indexes` fragment
+ * from it.
  *
  * Redis commands are few on purpose (each costs about as much as the command itself): the
- * call's state, identity and the event's mark in one `HMGET`, the details' positions in another,
- * every write in one `HSET`, and the expiry only when it changes.
+ * call's snapshot fields and the event's mark in one `HMGET`, the details' positions in another,
+ * every write in one `HSET` (and into the snapshot, so the call is not read again), and the
+ * expiry only when it changes.
  */
 export const applyCallTransitionLua = defineLuaFragment(
   'apply-call-transition',
   `
 local callIdentityFills = ${toLuaLiteral(callIdentityFills)}
--- Read in one HMGET: the state, the identity fields, then the event's mark (index below).
-local callStateFields = { 'status', 'updatedAt', 'createdAt', 'startedAt', 'answeredAt', 'version',
-  unpack(callIdentityFills) }
-local callMarkIndex = #callStateFields + 1
+-- Read in one HMGET: the call's snapshot fields (its state, identity and details), then the
+-- event's mark (index below). Literals: a Redis Functions library may call nothing while it loads.
+local callStateFields = ${toLuaLiteral([...redisCallSnapshotFields, ''])}
+local callMarkIndex = #callStateFields
+-- A snapshot field's index in callStateFields (and in the snapshot the apply step returns).
+local callField = ${toLuaLiteral(Object.fromEntries(redisCallSnapshotFields.map((name, index) => [name, index + 1])))}
 
 -- Appends field / value pairs to one HSET's arguments.
 local function addWrite(writes, field, value)
@@ -33,8 +39,17 @@ local function addWrite(writes, field, value)
   writes[#writes + 1] = value
 end
 
+-- Writes the call in one HSET, and what it wrote of the snapshot's fields into snapshot.
+local function writeCall(callKey, writes, snapshot)
+  redis.call('HSET', callKey, unpack(writes))
+  for index = 1, #writes, 2 do
+    local position = callField[writes[index]]
+    if position ~= nil then snapshot[position] = writes[index + 1] end
+  end
+end
+
 -- Each detail the event carries, unless a later event already wrote it (positions read in one
--- HMGET). Returns the durationMs detail's JSON when this event wrote it.
+-- HMGET).
 local function mergeDetails(callKey, transition, details, writes)
   if #details == 0 then return nil end
   local position = encodeCallPosition(transition.sequence, transition.occurredAt, transition.eventId)
@@ -42,16 +57,13 @@ local function mergeDetails(callKey, transition, details, writes)
   local fields = {}
   for index, detail in ipairs(details) do fields[index] = positionField(detail.name) end
   local stored = redis.call('HMGET', callKey, unpack(fields))
-  local durationJson = nil
   for index, detail in ipairs(details) do
     local storedPosition = present(stored[index])
     if storedPosition == nil or compareCallPositions(decoded, decodeCallPosition(storedPosition)) >= 0 then
       addWrite(writes, detailField(detail.name), detail.json)
       addWrite(writes, positionField(detail.name), position)
-      if detail.name == 'durationMs' then durationJson = detail.json end
     end
   end
-  return durationJson
 end
 
 local function applyCallTransition(callKey, transition, details)
@@ -63,32 +75,36 @@ local function applyCallTransition(callKey, transition, details)
   local markField = eventMarkField(transition.eventId)
   callStateFields[callMarkIndex] = markField
   local current = redis.call('HMGET', callKey, unpack(callStateFields))
-  local status = present(current[1])
-  local exists = present(current[3]) ~= nil
+  local mark = present(current[callMarkIndex])
+  -- From here on current is the call's snapshot: the writes below are copied into it, so the
+  -- script does not read the call again after writing it.
+  current[callMarkIndex] = nil
+  local status = present(current[callField.status])
+  local exists = present(current[callField.createdAt]) ~= nil
   local identity = {}
-  for index, name in ipairs(callIdentityFills) do identity[name] = present(current[6 + index]) end
+  for _, name in ipairs(callIdentityFills) do identity[name] = present(current[callField[name]]) end
   local applied = {
     wasActive = isActiveStatus(status),
     previousBranchId = identity.branchId,
-    startedAt = present(current[4]),
+    startedAt = present(current[callField.startedAt]),
     startedChanged = false,
-    answeredAt = present(current[5]),
+    answeredAt = present(current[callField.answeredAt]),
     status = status,
     identity = identity,
+    snapshot = current,
   }
   applied.isActive = applied.wasActive
 
   -- 1. A guarded transition (the reaper's) applies only to an active call unchanged since.
   if transition.expectUpdatedAt ~= nil then
     if not exists or not applied.wasActive
-      or tonumber(present(current[2])) ~= tonumber(transition.expectUpdatedAt) then
+      or tonumber(present(current[callField.updatedAt])) ~= tonumber(transition.expectUpdatedAt) then
       applied.outcome = 'skipped'
       return applied
     end
   end
 
   -- 2. A known event id: a duplicate, unless its publish lease ran out unconfirmed.
-  local mark = present(current[callMarkIndex])
   if exists and mark ~= nil then
     local deadline = tonumber(mark)
     if deadline == nil or deadline > at then
@@ -102,7 +118,7 @@ local function applyCallTransition(callKey, transition, details)
 
   -- Everything the transition writes to the call goes in one HSET at the end.
   local writes = {}
-  local version = tonumber(present(current[6])) or 0
+  local version = tonumber(present(current[callField.version])) or 0
   if not exists then
     addWrite(writes, 'tenantId', transition.tenantId)
     addWrite(writes, 'callId', transition.callId)
@@ -140,7 +156,7 @@ local function applyCallTransition(callKey, transition, details)
   end
   if outcome == 'ignored' then
     addWrite(writes, markField, eventMarkIgnored)
-    redis.call('HSET', callKey, unpack(writes))
+    writeCall(callKey, writes, current)
     applied.outcome = outcome
     return applied
   end
@@ -154,7 +170,7 @@ local function applyCallTransition(callKey, transition, details)
       if name == 'branchId' then applied.learnedBranchId = value end
     end
   end
-  applied.durationJson = mergeDetails(callKey, transition, details, writes)
+  mergeDetails(callKey, transition, details, writes)
   if outcome ~= 'enriched' then
     status = transition.status
     addWrite(writes, 'status', status)
@@ -166,8 +182,8 @@ local function applyCallTransition(callKey, transition, details)
   end
   addWrite(writes, 'updatedAt', transition.at)
   addWrite(writes, markField, appliedMark)
-  addWrite(writes, 'version', version + 1)
-  redis.call('HSET', callKey, unpack(writes))
+  addWrite(writes, 'version', tostring(version + 1))
+  writeCall(callKey, writes, current)
   applied.outcome = outcome
   applied.status = status
   applied.isActive = isActiveStatus(status)

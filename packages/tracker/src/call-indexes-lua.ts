@@ -28,21 +28,22 @@ local function activeBranchKey(base, branchId)
 end
 
 local function changeBranchCount(base, branchId, delta)
-  if redis.call('HINCRBY', base .. 'branches', branchId, delta) <= 0 then
+  if redis.call('HINCRBY', base .. 'branches', branchId, delta > 0 and '1' or '-1') <= 0 then
     redis.call('HDEL', base .. 'branches', branchId)
   end
 end
 
-local function indexEndedCall(key, callId, at, retentionMs)
-  redis.call('ZADD', key, at, callId)
+-- Times go to Redis as the text they came as (a Lua number is written with '%.17g': slower).
+local function indexEndedCall(key, callId, at, atText, retentionMs)
+  redis.call('ZADD', key, atText, callId)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', at - retentionMs))
   redis.call('PEXPIRE', key, retentionMs)
 end
 
--- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0.
-local function effectiveDurationMs(callKey, applied, endedAt, answeredAt)
-  local durationJson = applied.durationJson
-    or present(redis.call('HGET', callKey, ${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}))
+-- effective-duration-ms.ts: the provider's figure, else from the answer to the end, else 0. The
+-- figure is the call's as written (the apply step's snapshot holds this transition's writes).
+local function effectiveDurationMs(applied, endedAt, answeredAt)
+  local durationJson = present(applied.snapshot[callField[${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}]])
   if durationJson ~= nil then return tonumber(durationJson) or 0 end
   if answeredAt == nil then return 0 end
   return math.max(0, endedAt - tonumber(answeredAt))
@@ -81,7 +82,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
   local activeCount = nil
   local activated = false
   if applied.isActive then
-    redis.call('ZADD', base .. 'touched', at, callId)
+    redis.call('ZADD', base .. 'touched', transition.at, callId)
     if not applied.wasActive then
       redis.call('ZADD', activeKey, applied.startedAt, callId)
       local branchId = previousBranchId or applied.learnedBranchId
@@ -111,10 +112,12 @@ local function updateCallIndexes(base, callKey, transition, applied)
   if outcome == 'ended' then
     if not transition.publishedInScript then redis.call('ZADD', base .. 'outbox', leaseDeadline, callId) end
     local retentionMs = settings.endedCallRetentionMs
-    indexEndedCall(base .. 'ended', callId, at, retentionMs)
+    indexEndedCall(base .. 'ended', callId, at, transition.at, retentionMs)
     local endedBranchId = applied.identity.branchId
-    if endedBranchId ~= nil then indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, retentionMs) end
-    local durationMs = effectiveDurationMs(callKey, applied, transition.occurredAtMs, applied.answeredAt)
+    if endedBranchId ~= nil then
+      indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, transition.at, retentionMs)
+    end
+    local durationMs = effectiveDurationMs(applied, transition.occurredAtMs, applied.answeredAt)
     recordEnd(base, {
       status = applied.status,
       durationMs = durationMs,

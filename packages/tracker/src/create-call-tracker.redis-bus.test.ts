@@ -3,8 +3,14 @@
 // confirm) that any other bus gets: the same events reach subscribers, with the same snapshots.
 import { createRedisBus, type RedisBusOptions } from '@calltrack/bus/redis';
 import type { CallEvent } from '@calltrack/core';
-import { defineRedisScript, redisBusIngestOf } from '@calltrack/redis-script';
-import { connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from '@calltrack/test-utils';
+import { redisBusIngestOf } from '@calltrack/redis-script';
+import {
+  connectTestRedis,
+  deleteKeys,
+  startRedisServer,
+  testRedisUrl,
+  uniquePrefix,
+} from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
@@ -14,7 +20,7 @@ import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
 import { applyTransitionScript } from './redis-apply-transition-script';
 import { markPublishedScript } from './redis-call-store-scripts';
-import { composeRedisIngestScript } from './redis-ingest-script';
+import { defineRedisIngestFunction } from './redis-ingest-script';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('tracker-one-step');
@@ -27,7 +33,7 @@ interface SentCommand {
   repliesBefore: number;
 }
 
-/** Records what `client` sends, naming the scripts it knows. */
+/** Records what `client` sends, naming the scripts (by SHA-1) and functions (by name) it knows. */
 function recordCommands(client: Redis, scripts: Record<string, string>): SentCommand[] {
   const sent: SentCommand[] = [];
   let replies = 0;
@@ -35,7 +41,9 @@ function recordCommands(client: Redis, scripts: Record<string, string>): SentCom
   const sendCommand = client.sendCommand.bind(client);
   client.sendCommand = ((command, stream) => {
     const name =
-      command.name === 'evalsha' ? (names.get(String(command.args[0])) ?? 'evalsha') : command.name;
+      command.name === 'evalsha' || command.name === 'fcall'
+        ? (names.get(String(command.args[0])) ?? command.name)
+        : command.name;
     sent.push({ name, repliesBefore: replies });
     const settled = () => {
       replies += 1;
@@ -58,14 +66,17 @@ const prefixes = () => {
   return { store: `${filePrefix}:s${counter}`, bus: `${filePrefix}:b${counter}` };
 };
 
-/** The ingest script of a bus, loaded, so a first-use NOSCRIPT retry does not count. */
-async function loadIngestScript(client: Redis, bus: object): Promise<string> {
+/**
+ * The ingest function of a bus, loaded (with the store's other scripts), so a first-use load
+ * does not count; returns its name.
+ */
+async function loadIngestFunction(client: Redis, bus: object): Promise<string> {
   const functions = await redisBusIngestOf(bus)!.publishFunctions();
-  const script = defineRedisScript(composeRedisIngestScript(functions));
-  await client.script('LOAD', script.source);
+  const ingest = defineRedisIngestFunction(functions);
+  await client.call('FUNCTION', 'LOAD', 'REPLACE', ingest.library);
   await client.script('LOAD', applyTransitionScript.source);
   await client.script('LOAD', markPublishedScript.source);
-  return script.sha;
+  return ingest.name;
 }
 
 function tracker(options: Partial<CallTrackerOptions> & Pick<CallTrackerOptions, 'bus'>) {
@@ -104,7 +115,7 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     const client = duplicate();
     const names = prefixes();
     const bus = createRedisBus({ redis: client, prefix: names.bus });
-    const ingestSha = await loadIngestScript(client, bus);
+    const ingestName = await loadIngestFunction(client, bus);
     const reader = readBus(bus, 'tenant-a');
     await reader.ready;
     const { tracker: oneStep, clock } = tracker({
@@ -112,7 +123,7 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
       store: createRedisCallStore({ redis: client, prefix: names.store }),
     });
     const sent = recordCommands(client, {
-      ingest: ingestSha,
+      ingest: ingestName,
       apply: applyTransitionScript.sha,
       confirm: markPublishedScript.sha,
     });
@@ -158,6 +169,51 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     }
     await reader.close();
     await bus.close();
+  });
+
+  it('ingests in one step where Functions are refused, with the same code as a script (on a server of its own)', async () => {
+    const server = await startRedisServer();
+    const admin = new Redis(server.url);
+    try {
+      await admin.call('ACL', 'SETUSER', 'nofcall', 'on', '>secret', '~*', '&*', '+@all', '-fcall');
+      const client = new Redis(server.url, { username: 'nofcall', password: 'secret' });
+      clients.push(client);
+      const bus = createRedisBus({ redis: client, prefix: 'bus' });
+      const reader = readBus(bus, 'tenant-a');
+      await reader.ready;
+      const { tracker: oneStep, clock } = tracker({
+        bus,
+        store: createRedisCallStore({ redis: client, prefix: 'store' }),
+      });
+      const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());
+      const sent = recordCommands(client, { ingest: ingest.name, script: ingest.script.sha });
+      const events = callLifecycle({ callId: 'CA-no-fcall' }).slice(0, 4);
+      const results = [];
+      for (const [index, event] of events.entries()) {
+        clock.now = t0 + index * 1000;
+        results.push(await oneStep.ingest(event));
+      }
+      expect(results.map((result) => result.outcome)).toEqual([
+        'changed',
+        'changed',
+        'changed',
+        'ended',
+      ]);
+      // One refused FCALL, then the script for good (its first run loads it: NOSCRIPT, EVAL).
+      const steps = sent.map((command) => command.name).filter((name) => name !== 'sadd');
+      expect(steps[0]).toBe('ingest');
+      expect(steps.filter((name) => name === 'ingest')).toHaveLength(1);
+      expect(steps.filter((name) => name === 'script')).toHaveLength(4);
+      const published = await reader.drain();
+      expect(published.map((event) => event.id)).toEqual(events.map((event) => event.id));
+      expect(published.map((event) => event.data.call?.version)).toEqual([1, 2, 3, 4]);
+      expect(await admin.call('FUNCTION', 'LIST')).toEqual([]);
+      await reader.close();
+      await bus.close();
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
   });
 
   it('publishes what the two-step path publishes, snapshots included', async () => {
@@ -211,10 +267,10 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     const names = prefixes();
     const sameBus = createRedisBus({ redis: duplicate(), prefix: names.bus });
     const otherBus = createRedisBus({ redis: duplicate({ db: 1 }), prefix: names.bus });
-    const ingestSha = await loadIngestScript(storeClient, sameBus);
+    const ingestName = await loadIngestFunction(storeClient, sameBus);
     const store = createRedisCallStore({ redis: storeClient, prefix: names.store });
     const sent = recordCommands(storeClient, {
-      ingest: ingestSha,
+      ingest: ingestName,
       apply: applyTransitionScript.sha,
       confirm: markPublishedScript.sha,
     });
@@ -320,17 +376,17 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     });
     const [queued, , , ended] = callLifecycle({ callId: 'CA-lost' });
     await oneStep.ingest(queued!);
-    // The script runs, then the connection drops before its reply is read.
-    const evalsha = client.evalsha.bind(client);
+    // The ingest function runs, then the connection drops before its reply is read.
+    const fcall = client.fcall.bind(client);
     let loseNext = true;
-    client.evalsha = (async (...args: Parameters<Redis['evalsha']>) => {
-      const reply = await evalsha(...args);
+    client.fcall = (async (...args: Parameters<Redis['fcall']>) => {
+      const reply = await fcall(...args);
       if (loseNext) {
         loseNext = false;
         throw new Error('Connection is closed.');
       }
       return reply;
-    }) as Redis['evalsha'];
+    }) as Redis['fcall'];
     await expect(oneStep.ingest(ended!)).rejects.toThrowError(/closed/);
     expect(await oneStep.ingest(ended!)).toMatchObject({ outcome: 'duplicate', published: false });
     const published = await reader.drain();

@@ -1,5 +1,5 @@
 import { createRedisBus } from '@calltrack/bus/redis';
-import { defineRedisScript, redisBusIngestOf } from '@calltrack/redis-script';
+import { redisBusIngestOf } from '@calltrack/redis-script';
 import {
   connectTestRedis,
   type RedisClusterProcess,
@@ -12,7 +12,7 @@ import { describeCallStore } from './__tests__/describe-call-store';
 import { callLifecycle, transitionOf } from './__tests__/make-call-event';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
-import { composeRedisIngestScript } from './redis-ingest-script';
+import { defineRedisIngestFunction } from './redis-ingest-script';
 
 // The Redis call store on a three-master Redis Cluster this file starts itself (redis-server
 // ≥ 7 is installed on the machine and in CI). The probe decides skip-or-fail like every Redis
@@ -72,19 +72,17 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
       store: createRedisCallStore({ redis: client, prefix: 'one-step' }),
       logger: {},
     });
-    // Loaded on every master first, so a first-use NOSCRIPT retry does not count.
-    const ingestScript = defineRedisScript(
-      composeRedisIngestScript(await redisBusIngestOf(bus)!.publishFunctions()),
-    );
-    for (const node of client.nodes('master')) await node.script('LOAD', ingestScript.source);
+    // Loaded on every master first, so a first-use load does not count.
+    const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());
+    for (const node of client.nodes('master')) {
+      await node.call('FUNCTION', 'LOAD', 'REPLACE', ingest.library);
+    }
     const sent: string[] = [];
     for (const node of client.nodes('master')) {
       const sendCommand = node.sendCommand.bind(node);
       node.sendCommand = ((command, stream) => {
         sent.push(
-          command.name === 'evalsha' && command.args[0] === ingestScript.sha
-            ? 'ingest'
-            : command.name,
+          command.name === 'fcall' && command.args[0] === ingest.name ? 'ingest' : command.name,
         );
         return sendCommand(command, stream);
       }) as typeof node.sendCommand;
@@ -94,7 +92,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
         expect(await tracker.ingest(event)).toMatchObject({ published: true });
       }
     }
-    // One script per event; besides: the reaper's registration (once per tenant), the bus's
+    // One function call per event; besides: the reaper's registration (once per tenant), the bus's
     // registration of each new tenant for all-tenants subscribers (sharded pub/sub), and that
     // subscriber's reads of the new tenants' streams.
     expect(sent.filter((name) => name === 'ingest')).toHaveLength(12);
@@ -121,6 +119,30 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
       }
     }
     await everyone.return?.();
+    await Promise.all(readers.map((reader) => reader.close()));
+    await bus.close();
+  }, 60_000);
+
+  it('loads its ingest function on every master when a node does not know it', async () => {
+    const bus = createRedisBus({ redis: client, prefix: 'load-bus' });
+    const tracker = createCallTracker({
+      bus,
+      store: createRedisCallStore({ redis: client, prefix: 'load' }),
+      logger: {},
+    });
+    const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());
+    const masters = client.nodes('master');
+    for (const node of masters) await node.call('FUNCTION', 'FLUSH');
+    const readers = ['tenant-0', 'tenant-1', 'tenant-2'].map((tenantId) => readBus(bus, tenantId));
+    await Promise.all(readers.map((reader) => reader.ready));
+    for (const [index, tenantId] of ['tenant-0', 'tenant-1', 'tenant-2'].entries()) {
+      const [queued] = callLifecycle({ tenantId, callId: `CA-load-${index}` });
+      expect(await tracker.ingest(queued!)).toMatchObject({ outcome: 'changed', published: true });
+    }
+    for (const node of masters) {
+      expect(await node.call('FUNCTION', 'LIST', 'LIBRARYNAME', ingest.name)).toHaveLength(1);
+    }
+    for (const reader of readers) expect(await reader.drain()).toHaveLength(1);
     await Promise.all(readers.map((reader) => reader.close()));
     await bus.close();
   }, 60_000);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallSnapshot } from '@calltrack/core';
 import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
+import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
 import {
@@ -41,7 +41,8 @@ import {
   markPublishedScript,
   markPublishFailedScript,
 } from './redis-call-store-scripts';
-import { composeRedisIngestScript } from './redis-ingest-script';
+import { type RedisFunction, runRedisFunction } from './redis-function';
+import { defineRedisIngestFunction } from './redis-ingest-script';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
 
@@ -145,22 +146,24 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
-  /** Runs an apply script (plain, or with the bus's publish in its seam) and reads the reply. */
+  /**
+   * Runs the apply step (the plain script, or the ingest function with the bus's publish in its
+   * seam) and reads the reply.
+   */
   const runApply = async (
     transition: CallTransition,
-    script: RedisScript,
+    step: { script: RedisScript } | { fn: RedisFunction },
     seamArgs: readonly string[],
   ): Promise<{ result: CallApplyResult; seam: unknown }> => {
     const base = baseOf(transition.tenantId);
     // Written before the script, without waiting: both go out in one round trip.
     const registration = registerTenant(transition.tenantId, transition.at);
+    const keys = [`${base}call:${transition.callId}`];
+    const args = encodeApplyTransitionArgs(base, transition, seamArgs, seamArgs.length > 0);
     const reply = decodeApplyTransitionReply(
-      await runRedisScript(
-        redis,
-        script,
-        [`${base}call:${transition.callId}`],
-        encodeApplyTransitionArgs(base, transition, seamArgs, seamArgs.length > 0),
-      ),
+      'fn' in step
+        ? await runRedisFunction(redis, step.fn, keys, args)
+        : await runRedisScript(redis, step.script, keys, args),
     );
     await registration;
     const { outcome, activeCount } = reply;
@@ -172,20 +175,20 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   };
 
   const apply = async (transition: CallTransition): Promise<CallApplyResult> =>
-    (await runApply(transition, applyTransitionScript, [])).result;
+    (await runApply(transition, { script: applyTransitionScript }, [])).result;
 
-  // One ingest script per set of bus settings (in practice one per process).
-  const ingestScripts = new Map<string, RedisScript>();
+  // One ingest function per set of bus settings (in practice one per process).
+  const ingestFunctions = new Map<string, RedisFunction>();
   const ingest: RedisCallStoreIngest = {
     redis,
     probeKey: () => `${prefix}:probe:${randomUUID()}`,
     applyAndPublish: async (transition, publish) => {
-      let script = ingestScripts.get(publish.functions);
-      if (script === undefined) {
-        script = defineRedisScript(composeRedisIngestScript(publish.functions));
-        ingestScripts.set(publish.functions, script);
+      let fn = ingestFunctions.get(publish.functions);
+      if (fn === undefined) {
+        fn = defineRedisIngestFunction(publish.functions);
+        ingestFunctions.set(publish.functions, fn);
       }
-      const { result, seam } = await runApply(transition, script, [
+      const { result, seam } = await runApply(transition, { fn }, [
         publish.metaKey,
         publish.eventHead,
       ]);

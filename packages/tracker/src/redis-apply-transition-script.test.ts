@@ -51,7 +51,6 @@ describe('the apply script, as composed', () => {
   it('is its fragments, each exactly once, in dependency order, with the seam before the body', () => {
     expect(listLuaFragments(source)).toEqual([
       'redis-call-hash',
-      'redis-call-snapshot',
       'call-status-rank',
       'call-position',
       'analytics-buckets',
@@ -59,6 +58,7 @@ describe('the apply script, as composed', () => {
       'call-indexes',
       'after-call-transition',
       'apply-transition-body',
+      'apply-transition-run',
     ]);
     for (const fragment of [...applyTransitionFragments, noAfterCallTransitionLua]) {
       expect(occurrences(source, fragment.source), fragment.name).toBe(1);
@@ -97,6 +97,7 @@ local function calltrack_close(t) end`;
       'redis-bus-publish',
       'after-call-transition',
       'apply-transition-body',
+      'apply-transition-run',
     ]);
     const names = topLevelNames(script);
     expect(new Set(names).size).toBe(names.length);
@@ -185,10 +186,16 @@ describe.skipIf(!redis)(
         eventMarkIgnored = eventMarkIgnored, terminalStatusRank = terminalStatusRank,
         noStatusRank = noStatusRank, callStatusRanks = callStatusRanks,
         analyticsGranularities = analyticsGranularities, callIdentityFills = callIdentityFills,
+        callStateFields = callStateFields, callField = callField,
         fields = { detailField('cost'), positionField('cost'), eventMarkField('x:1') } })`,
       );
       expect(constants).toEqual({
         snapshotFields: redisCallSnapshotFields,
+        // The apply step reads the snapshot's fields and the event's mark (its name set per call).
+        callStateFields: [...redisCallSnapshotFields, ''],
+        callField: Object.fromEntries(
+          redisCallSnapshotFields.map((name, index) => [name, index + 1]),
+        ),
         eventMarkDone: redisEventMarks.done,
         eventMarkIgnored: redisEventMarks.ignored,
         terminalStatusRank,

@@ -8,7 +8,7 @@ import { callStatusRankLua } from './call-status-rank-lua';
 import type { CallApplyOutcome } from './call-store';
 import type { CallTransition } from './call-transition';
 import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
-import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
+import { redisCallHashLua } from './redis-call-hash-lua';
 import { toLuaLiteral } from './to-lua-literal';
 
 /** In the reply, the active count when the transition did not change it. */
@@ -19,8 +19,9 @@ export const noActiveCount = -1;
  * call and its indexes were written and before the reply: where the bus's publish is composed in,
  * so that one script (one round trip) applies and publishes (decisions 0017, 0030). It defines
  * `afterCallTransition(base, callKey, transition, applied, snapshot, argv)`: `snapshot` is the
- * call as the reply carries it (`HMGET` of `redisCallSnapshotFields`), `argv` the script's
- * arguments after the ones the apply step reads (`ARGV[argvOffset..]`, see
+ * call as the reply carries it (its `redisCallSnapshotFields` after the transition, as `HMGET`
+ * reads them), `argv` the script's
+ * arguments after the ones the apply step reads (`args[argvOffset..]`, see
  * {@link encodeApplyTransitionArgs}). What it returns is the reply's last element (the default
  * returns nothing); when it returns `true` as a second value, its reply carries the snapshot and
  * the reply's snapshot is left empty.
@@ -33,12 +34,14 @@ local function afterCallTransition(base, callKey, transition, applied, snapshot,
 );
 
 /**
- * The body: reads the arguments, applies the transition to the call, keeps the indexes, runs the
- * seam, replies. KEYS[1] the call hash; ARGV[1] the tenant's key base (`<prefix>:{<tenant>}:`);
- * ARGV[2] the transition as JSON ({@link RedisTransitionArg}); ARGV[3] the `call.ended` JSON to
- * keep for the outbox, or ''; ARGV[4] the number n of details; ARGV[5 .. 4 + 2n] detail name and
- * JSON value pairs; anything after belongs to the seam. Keys built from ARGV[1] share the
- * tenant's hash tag, so they live in KEYS[1]'s slot on Redis Cluster.
+ * The body: `applyTransitionCall(keys, args)` reads the arguments, applies the transition to the
+ * call, keeps the indexes, runs the seam, replies. keys[1] the call hash; args[1] the tenant's key
+ * base (`<prefix>:{<tenant>}:`); args[2] the transition as JSON ({@link RedisTransitionArg});
+ * args[3] the `call.ended` JSON to keep for the outbox, or ''; args[4] the number n of details;
+ * args[5 .. 4 + 2n] detail name and JSON value pairs; anything after belongs to the seam. Keys
+ * built from args[1] share the tenant's hash tag, so they live in keys[1]'s slot on Redis Cluster.
+ * A function, so that the same fragments make a script (which ends in `return
+ * applyTransitionCall(KEYS, ARGV)`) and a Redis Functions library (which registers it).
  *
  * Replies `{ outcome, activeCount or noActiveCount, activated (1 or 0), snapshot, seam reply }`
  * (the seam's reply absent when it returned nothing; the snapshot empty when the seam's reply
@@ -48,28 +51,49 @@ const applyTransitionBodyLua = defineLuaFragment(
   'apply-transition-body',
   `
 local noActiveCount = ${toLuaLiteral(noActiveCount)}
-local base = ARGV[1]
-local callKey = KEYS[1]
-local transition = cjson.decode(ARGV[2])
-transition.atMs = tonumber(transition.at)
-transition.occurredAtMs = tonumber(transition.occurredAt)
-transition.endEvent = ARGV[3]
-local details = {}
-local argvOffset = 5 + 2 * tonumber(ARGV[4])
-for index = 5, argvOffset - 1, 2 do
-  details[#details + 1] = { name = ARGV[index], json = ARGV[index + 1] }
-end
-local argv = {}
-for index = argvOffset, #ARGV do argv[#argv + 1] = ARGV[index] end
 
-local applied = applyCallTransition(callKey, transition, details)
-local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
-local snapshot = readSnapshot(callKey)
-local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied, snapshot, argv)
-if seamCarriesSnapshot then snapshot = {} end
-return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot, seamReply }
+local function applyTransitionCall(keys, args)
+  local base = args[1]
+  local callKey = keys[1]
+  local transition = cjson.decode(args[2])
+  transition.atMs = tonumber(transition.at)
+  transition.occurredAtMs = tonumber(transition.occurredAt)
+  transition.endEvent = args[3]
+  local details = {}
+  local argvOffset = 5 + 2 * tonumber(args[4])
+  for index = 5, argvOffset - 1, 2 do
+    details[#details + 1] = { name = args[index], json = args[index + 1] }
+  end
+  local argv = {}
+  for index = argvOffset, #args do argv[#argv + 1] = args[index] end
+
+  local applied = applyCallTransition(callKey, transition, details)
+  local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
+  local snapshot = applied.snapshot
+  local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+  if seamCarriesSnapshot then snapshot = {} end
+  return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot, seamReply }
+end
 `,
 );
+
+/** The script's last line: runs the body on the script's own keys and arguments. */
+const applyTransitionScriptRunLua = defineLuaFragment(
+  'apply-transition-run',
+  'return applyTransitionCall(KEYS, ARGV)',
+);
+
+/**
+ * The last line of a Redis Functions library of the apply step: registers the body as `name`
+ * (`FCALL name 1 <call key> <arguments>`: the script's keys and arguments).
+ */
+export function registerApplyTransitionLua(name: string): LuaFragment {
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`Not a Redis function name: ${name}`);
+  return defineLuaFragment(
+    'apply-transition-register',
+    `redis.register_function('${name}', function(keys, args) return applyTransitionCall(keys, args) end)`,
+  );
+}
 
 /**
  * The fragments of the apply script in order: each may use those before it. Mirrors:
@@ -80,7 +104,6 @@ return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, sn
  */
 export const applyTransitionFragments: readonly LuaFragment[] = [
   redisCallHashLua,
-  redisCallSnapshotLua,
   callStatusRankLua,
   callPositionLua,
   analyticsBucketsLua,
@@ -92,10 +115,14 @@ export const applyTransitionFragments: readonly LuaFragment[] = [
  * Composes the apply script with a fragment in the seam (default: none), after the fragments it
  * uses (`seamUses`, composed after the apply step's own). The fragment must be named
  * `after-call-transition` and define `afterCallTransition` (see {@link noAfterCallTransitionLua}).
+ * `run` is the last fragment: by default the script's `return applyTransitionCall(KEYS, ARGV)`;
+ * a Redis Functions library registers `applyTransitionCall` instead
+ * ({@link registerApplyTransitionLua}).
  */
 export function composeApplyTransitionScript(
   afterCallTransition: LuaFragment = noAfterCallTransitionLua,
   seamUses: readonly LuaFragment[] = [],
+  run: LuaFragment = applyTransitionScriptRunLua,
 ): string {
   if (afterCallTransition.name !== noAfterCallTransitionLua.name) {
     throw new Error('The seam fragment is named "after-call-transition".');
@@ -105,6 +132,7 @@ export function composeApplyTransitionScript(
     ...seamUses,
     afterCallTransition,
     applyTransitionBodyLua,
+    run,
   ]);
 }
 
@@ -112,7 +140,7 @@ export function composeApplyTransitionScript(
 export const applyTransitionScript: RedisScript = defineRedisScript(composeApplyTransitionScript());
 
 /**
- * The transition as the script reads it (ARGV[2]): `CallTransition` without the event and the
+ * The transition as the script reads it (args[2]): `CallTransition` without the event and the
  * details (they have arguments of their own), absent fields left out. Times and the sequence are
  * decimal text: the script writes them back to Redis and into positions as they came (Lua would
  * write a large number with an exponent); the body adds `atMs` and `occurredAtMs` as numbers.

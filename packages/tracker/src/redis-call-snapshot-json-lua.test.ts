@@ -83,6 +83,19 @@ describe.skipIf(!redis)('the snapshot JSON the ingest script writes', () => {
     );
   });
 
+  it('writes the times of a day it already wrote from the day it kept, also past the days it keeps', async () => {
+    // Each day twice (the second time from the kept day, at another time of day), over more days
+    // than the script keeps (1,000), and the first days again after it started over.
+    const day = 86_400_000;
+    const times: number[] = [];
+    for (let index = 0; index < 1_200; index += 1) {
+      times.push(t0 + index * day + index, t0 + index * day + day - 1 - index);
+    }
+    times.push(t0 + 12_345, t0 + day + 999);
+    const lua = (await redis!.eval(isoTimeScript, 0, ...times.map(String))) as string[];
+    expect(lua).toEqual(times.map((ms) => new Date(ms).toISOString()));
+  });
+
   it('equals the snapshot the store reads back, for any identity, details and times', async () => {
     const store = createRedisCallStore({ redis: redis!, prefix });
     let run = 0;

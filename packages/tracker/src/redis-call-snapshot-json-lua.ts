@@ -49,7 +49,7 @@ local snapshotField = ${toLuaLiteral({
 
 -- Date.prototype.toISOString of a time in ms (days to a civil date: H. Hinnant's algorithm), in
 -- plain arithmetic: Lua's % floors, so it holds for times before 1970 too.
-local function isoTime(msText)
+local function computeIsoTime(msText)
   local ms = tonumber(msText)
   local millis = ms % 1000
   local seconds = (ms - millis) / 1000
@@ -76,6 +76,42 @@ local function isoTime(msText)
   if year > 9999 then yearFormat = '+%06d' elseif year < 0 then yearFormat = '-%06d' year = -year end
   return string.format(yearFormat .. '-%02d-%02dT%02d:%02d:%02d.%03dZ', year, month, day,
     (daySeconds - minuteSeconds) / 3600, (minuteSeconds - second) / 60, second, millis)
+end
+
+-- isoTime below, the day part worked out once per day and kept (the whole text of the times of a
+-- day differs only after the 'T'): the calendar arithmetic and string.format cost Redis about
+-- 15,000 instructions a time, the lookups about 5,500. In a Redis Functions library the days
+-- stay known between calls; at most isoDaysKept of them, then they are worked out again.
+local isoDaysKept = 1000
+local isoDays = {}
+local isoDayCount = 0
+local twoDigits = ${toLuaLiteral(Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0')))}
+local oneDigit = ${toLuaLiteral(Array.from({ length: 10 }, (_, n) => String(n)))}
+
+local function isoTime(msText)
+  local ms = tonumber(msText)
+  local millis = ms % 1000
+  local seconds = (ms - millis) / 1000
+  local daySeconds = seconds % 86400
+  local dayNumber = (seconds - daySeconds) / 86400
+  local day = isoDays[dayNumber]
+  if day == nil then
+    -- 'YYYY-MM-DDT' (or a six-digit year with its sign): all but the time of day.
+    day = string.sub(computeIsoTime(msText), 1, -14)
+    if isoDayCount >= isoDaysKept then
+      isoDays = {}
+      isoDayCount = 0
+    end
+    isoDays[dayNumber] = day
+    isoDayCount = isoDayCount + 1
+  end
+  local minuteSeconds = daySeconds % 3600
+  local second = minuteSeconds % 60
+  local belowHundred = millis % 100
+  -- Lua tables count from 1: the digit tables are read one past the value.
+  return day .. twoDigits[(daySeconds - minuteSeconds) / 3600 + 1] .. ':'
+    .. twoDigits[(minuteSeconds - second) / 60 + 1] .. ':' .. twoDigits[second + 1] .. '.'
+    .. oneDigit[(millis - belowHundred) / 100 + 1] .. twoDigits[belowHundred + 1] .. 'Z'
 end
 
 -- Every string field goes through one cjson.encode (escaping done in C), numbers, booleans and

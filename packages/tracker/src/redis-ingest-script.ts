@@ -1,7 +1,12 @@
 import type { CallEvent } from '@calltrack/core';
-import { defineLuaFragment } from './lua-fragment';
-import { composeApplyTransitionScript } from './redis-apply-transition-script';
+import { defineRedisScript } from '@calltrack/redis-script';
+import { defineLuaFragment, type LuaFragment } from './lua-fragment';
+import {
+  composeApplyTransitionScript,
+  registerApplyTransitionLua,
+} from './redis-apply-transition-script';
 import { redisCallSnapshotJsonLua } from './redis-call-snapshot-json-lua';
+import type { RedisFunction } from './redis-function';
 
 /**
  * The seam fragment of the ingest script: publishes an applied event to the Redis bus in the
@@ -38,11 +43,25 @@ end
  * bus, with its settings written in) composed into its seam. One script, one round trip: the
  * call's state, its indexes and the bus's stream change together or not at all.
  */
-export function composeRedisIngestScript(busFunctions: string): string {
-  return composeApplyTransitionScript(publishAppliedEventLua, [
-    redisCallSnapshotJsonLua,
-    defineLuaFragment('redis-bus-publish', busFunctions),
-  ]);
+export function composeRedisIngestScript(busFunctions: string, run?: LuaFragment): string {
+  return composeApplyTransitionScript(
+    publishAppliedEventLua,
+    [redisCallSnapshotJsonLua, defineLuaFragment('redis-bus-publish', busFunctions)],
+    run,
+  );
+}
+
+/**
+ * The ingest step as a Redis function (decision 0040): the ingest script's code as a library,
+ * loaded once per server, so a call runs the step without building its fragments again; the
+ * script itself for servers without Functions. Named after the script's SHA-1, so each set of bus
+ * settings (and each version of the code) has a library of its own.
+ */
+export function defineRedisIngestFunction(busFunctions: string): RedisFunction {
+  const script = defineRedisScript(composeRedisIngestScript(busFunctions));
+  const name = `calltrack_ingest_${script.sha}`;
+  const library = `#!lua name=${name}\n${composeRedisIngestScript(busFunctions, registerApplyTransitionLua(name))}`;
+  return { name, library, script };
 }
 
 /**
