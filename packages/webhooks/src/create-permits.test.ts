@@ -24,4 +24,13 @@ describe('createPermits', () => {
     expect(permits.acquire()).toBe(true);
     expect(permits.acquire()).toBeInstanceOf(Promise);
   });
+
+  it('tryAcquire takes a free permit only, without joining the waiters', () => {
+    const permits = createPermits(1);
+    expect(permits.tryAcquire()).toBe(true);
+    expect(permits.tryAcquire()).toBe(false);
+    permits.release();
+    expect(permits.acquire()).toBe(true);
+    expect(permits.tryAcquire()).toBe(false);
+  });
 });

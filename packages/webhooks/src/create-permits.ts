@@ -2,6 +2,8 @@
 export interface Permits {
   /** Takes a permit: `true` at once when one is free, else a promise that resolves with one. */
   acquire(): true | Promise<void>;
+  /** Takes a permit only if one is free right now (never waits, never queues). */
+  tryAcquire(): boolean;
   /** Gives a permit back (to the longest waiter, if any). */
   release(): void;
 }
@@ -20,6 +22,11 @@ export function createPermits(limit: number): Permits {
       return new Promise<void>((resolve) => {
         waiting.push(resolve);
       });
+    },
+    tryAcquire() {
+      if (free === 0) return false;
+      free -= 1;
+      return true;
     },
     release() {
       if (head < waiting.length) {

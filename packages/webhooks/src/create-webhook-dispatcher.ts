@@ -30,6 +30,7 @@ import type {
 import { type StoredEndpoint, toWebhookEndpoint } from './webhook-endpoint';
 import { webhookMessageId } from './webhook-message-id';
 import { generateWebhookSecret } from './webhook-secret';
+import type { CreatedDeliveries } from './webhook-store';
 
 declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 
@@ -112,6 +113,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
   const endpointCache = new Map<string, { at: number; endpoints: Promise<StoredEndpoint[]> }>();
+  const sendPermits = createPermits(concurrency);
+  // A slot, and a direct first attempt's lease, outlast the request by this margin.
+  const slotLeaseMs = timeoutMs + 5_000;
   const handler = createDeliveryHandler({
     store,
     sender,
@@ -122,8 +126,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     autoDisable,
     retentionMs,
     maxAttemptsPerEndpoint,
-    slotLeaseMs: timeoutMs + 5_000,
-    sendPermits: createPermits(concurrency),
+    slotLeaseMs,
+    sendPermits,
     onEndpointDisabled: (endpoint) => endpointCache.delete(endpoint.tenantId),
     onError,
   });
@@ -143,7 +147,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   /**
    * Fans a batch of events out: their deliveries are created together and queued in one call.
-   * Resolves with the tenants that have endpoints.
+   * In a delivering process, a delivery the batch creates while a send permit is free right now
+   * is leased to this process and sent at once, without a queued job (the queue is for retries,
+   * and for first attempts that find no free permit). Resolves with the tenants that have
+   * endpoints.
    */
   const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
     const withEndpoints = new Set<string>();
@@ -164,17 +171,57 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
           body: createWebhookBody(event, maxPayloadBytes),
           createdAt: clock.now(),
         };
-        const pending = await store.createDeliveries(
-          message,
-          matching.map((endpoint) => endpoint.id),
-          retentionMs,
+        // Permits are taken before the deliveries exist, so a lease is only ever taken with one.
+        let permits = 0;
+        while (directSends && permits < matching.length && sendPermits.tryAcquire()) permits += 1;
+        let created: CreatedDeliveries;
+        try {
+          created = await store.createDeliveries(
+            message,
+            matching.map((endpoint) => endpoint.id),
+            retentionMs,
+            permits > 0 ? { count: permits, ms: slotLeaseMs } : undefined,
+          );
+        } catch (error) {
+          for (; permits > 0; permits -= 1) sendPermits.release();
+          throw error;
+        }
+        for (; permits > created.leased.length; permits -= 1) sendPermits.release();
+        for (const endpointId of created.leased)
+          sendDirect(eventJob(event.tenantId, endpointId, message.id));
+        return created.pending.map((endpointId) =>
+          eventJob(event.tenantId, endpointId, message.id),
         );
-        return pending.map((endpointId) => eventJob(event.tenantId, endpointId, message.id));
       }),
     );
     const all = jobs.flat();
     if (all.length > 0) await store.enqueue(all);
     return withEndpoints;
+  };
+
+  /** Direct first attempts running, so `close` waits for them. */
+  const directAttempts = new Set<Promise<void>>();
+
+  /**
+   * A leased delivery's first attempt, holding a permit already taken. Anything but a finished
+   * delivery goes to the queue (which ends the lease); if even that fails, the lease runs out and
+   * a delivering process queues it.
+   */
+  const sendDirect = (job: DeliveryJob): void => {
+    const attempt = handler
+      .runHoldingPermit(job)
+      .then(
+        async (outcome) => {
+          if (outcome.type !== 'done') await store.enqueue([job]);
+        },
+        async (error: unknown) => {
+          onError(error instanceof Error ? error : new Error(String(error)));
+          await store.enqueue([job]);
+        },
+      )
+      .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))))
+      .finally(() => directAttempts.delete(attempt));
+    directAttempts.add(attempt);
   };
 
   const eventJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
@@ -189,6 +236,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   let follower: BusFollower | undefined;
   let delivering = false;
+  /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
+  let directSends = false;
   let closed = false;
 
   const start: WebhookDispatcher['start'] = async (startOptions = {}) => {
@@ -197,7 +246,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       delivering = true;
       // Twice as many jobs as requests: a job's writes after its request (the log row, the
       // queue's own) overlap the next requests; `concurrency` still caps the requests.
-      store.startWorker(handler, { concurrency: concurrency * 2, clock });
+      store.startWorker(handler.run, { concurrency: concurrency * 2, clock });
+      directSends = true;
     }
     if ((startOptions.subscribe ?? true) && !follower) {
       follower = followBus({
@@ -214,7 +264,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    directSends = false;
     await follower?.stop();
+    while (directAttempts.size > 0) await Promise.all(directAttempts);
     if (delivering) await store.stopWorker();
     await sender.close();
   };
@@ -442,7 +494,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     const delivery = await store.getDelivery(tenantId, endpointId, messageId);
     if (!delivery) {
       // The endpoint never had it: deliver it like any event, retries included.
-      const pending = await store.createDeliveries(message, [endpointId], retentionMs);
+      const { pending } = await store.createDeliveries(message, [endpointId], retentionMs);
       await store.enqueue(pending.map((id) => eventJob(tenantId, id, message.id)));
       return;
     }
