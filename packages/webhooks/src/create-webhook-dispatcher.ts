@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   type CallEvent,
   CallTrackError,
@@ -30,7 +31,6 @@ import type {
 import { type StoredEndpoint, toWebhookEndpoint } from './webhook-endpoint';
 import { webhookMessageId } from './webhook-message-id';
 import { generateWebhookSecret } from './webhook-secret';
-import type { CreatedDeliveries } from './webhook-store';
 
 declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 
@@ -116,6 +116,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const sendPermits = createPermits(concurrency);
   // A slot, and a direct first attempt's lease, outlast the request by this margin.
   const slotLeaseMs = timeoutMs + 5_000;
+  // How long a fan-out batch waits for send permits to send its new deliveries itself: long
+  // enough for a burst to go out directly at the pace requests finish, short enough that a
+  // saturated process (slow endpoints) still queues a batch about this often.
+  const directWaitMs = 100;
   const handler = createDeliveryHandler({
     store,
     sender,
@@ -147,13 +151,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   /**
    * Fans a batch of events out: their deliveries are created together and queued in one call.
-   * In a delivering process, a delivery the batch creates while a send permit is free right now
-   * is leased to this process and sent at once, without a queued job (the queue is for retries,
-   * and for first attempts that find no free permit). Resolves with the tenants that have
-   * endpoints.
+   * In a delivering process, the deliveries the batch creates are leased to it, and each is sent
+   * at once, without a queued job, if a send permit frees up within `directWaitMs` of the batch's
+   * start; the others are queued (the queue is for retries, and for first attempts that found no
+   * permit). The wait is bounded, so a saturated process still fans out a batch at least that
+   * often, and what waits is leased, so nothing is lost if the process dies meanwhile. Resolves
+   * with the tenants that have endpoints.
    */
   const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
     const withEndpoints = new Set<string>();
+    const deadline = performance.now() + directWaitMs;
     const jobs = await Promise.all(
       events.map(async (event): Promise<DeliveryJob[]> => {
         const endpoints = await endpointsOf(event.tenantId);
@@ -171,27 +178,27 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
           body: createWebhookBody(event, maxPayloadBytes),
           createdAt: clock.now(),
         };
-        // Permits are taken before the deliveries exist, so a lease is only ever taken with one.
-        let permits = 0;
-        while (directSends && permits < matching.length && sendPermits.tryAcquire()) permits += 1;
-        let created: CreatedDeliveries;
-        try {
-          created = await store.createDeliveries(
-            message,
-            matching.map((endpoint) => endpoint.id),
-            retentionMs,
-            permits > 0 ? { count: permits, ms: slotLeaseMs } : undefined,
-          );
-        } catch (error) {
-          for (; permits > 0; permits -= 1) sendPermits.release();
-          throw error;
-        }
-        for (; permits > created.leased.length; permits -= 1) sendPermits.release();
-        for (const endpointId of created.leased)
-          sendDirect(eventJob(event.tenantId, endpointId, message.id));
-        return created.pending.map((endpointId) =>
+        const created = await store.createDeliveries(
+          message,
+          matching.map((endpoint) => endpoint.id),
+          retentionMs,
+          directSends ? { count: matching.length, ms: slotLeaseMs } : undefined,
+        );
+        const queued = created.pending.map((endpointId) =>
           eventJob(event.tenantId, endpointId, message.id),
         );
+        for (const endpointId of created.leased) {
+          const job = eventJob(event.tenantId, endpointId, message.id);
+          const left = deadline - performance.now();
+          const taking = left > 0 ? sendPermits.acquireWithin(left) : sendPermits.tryAcquire();
+          const permit = taking === true || taking === false ? taking : await taking;
+          if (permit && directSends) sendDirect(job);
+          else {
+            if (permit) sendPermits.release();
+            queued.push(job);
+          }
+        }
+        return queued;
       }),
     );
     const all = jobs.flat();
