@@ -106,11 +106,14 @@ const settingsFields = [
  * A {@link WebhookStore} on Redis, shared by every dispatcher process: endpoints, messages,
  * deliveries and the log in tenant-tagged keys, each change one Lua script; the delivery queue is
  * BullMQ (delayed jobs for retries, locks and stalled-job recovery for crashed workers), so
- * scheduled retries and in-flight deliveries survive restarts and `kill -9` (at least once).
+ * scheduled retries and in-flight deliveries survive restarts and `kill -9` (at least once). A
+ * first attempt sent directly by its creator holds a lease instead of a job; a lease that runs
+ * out (the creator died) is turned into the job by any delivering process.
  *
  * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
  * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>`, `failed` and
- * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases).
+ * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases),
+ * `leases` (sorted set: deliveries whose first attempt a process sends directly, by lease end).
  * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
  * after the dispatcher's retention.
  */
