@@ -2,7 +2,8 @@
 // node:http server in a child process answering 204), for the memory and the Redis store,
 // against a bare undici request loop at the same concurrency, measured in the same run
 // (targets: memory >= 0.6 of bare, Redis >= 0.3), with BullMQ alone (a no-op worker on the same
-// jobs) as the Redis store's floor; fan-out of one event to 100 endpoints; and
+// jobs) as the floor of a store where every delivery is a job (since decision 0044 a first attempt
+// that finds a send permit is not); fan-out of one event to 100 endpoints; and
 // Redis memory per scheduled retry, against a bare BullMQ delayed job carrying the same body.
 //
 //   node --import tsx --conditions=@calltrack/source --expose-gc bench/webhooks.bench.ts

@@ -38,13 +38,24 @@ export interface DeliveryHandlerContext {
 
 const throttlingStatuses = new Set([429, 502, 503, 504]);
 
+/** The two ways into one attempt. */
+export interface DeliveryHandler {
+  /** Runs a queued job: takes a send permit first (waiting for one). */
+  run: DeliveryJobHandler;
+  /**
+   * Runs a job whose caller has already taken a send permit (a direct first attempt); the permit
+   * is released here, as `run` releases its own.
+   */
+  runHoldingPermit: DeliveryJobHandler;
+}
+
 /**
  * Runs one queued delivery job: checks it is still due and wanted, takes a concurrency slot and a
  * rate-limit token (or defers, without sending, so a slow or limited endpoint never holds a
  * worker), signs and sends, then records the attempt, the delivery's next step and the
  * endpoint's health in one store write, and announces a disabled endpoint on the bus.
  */
-export function createDeliveryHandler(context: DeliveryHandlerContext): DeliveryJobHandler {
+export function createDeliveryHandler(context: DeliveryHandlerContext): DeliveryHandler {
   const { store, clock } = context;
 
   const announceDisabled = async (
@@ -115,9 +126,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     return { type: 'done' };
   };
 
-  return async (job) => {
-    const permit = context.sendPermits.acquire();
-    if (permit !== true) await permit;
+  const runHoldingPermit: DeliveryJobHandler = async (job) => {
     let holding = true;
     const releasePermit = (): void => {
       if (!holding) return;
@@ -129,6 +138,15 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     } finally {
       releasePermit();
     }
+  };
+
+  return {
+    run: async (job) => {
+      const permit = context.sendPermits.acquire();
+      if (permit !== true) await permit;
+      return runHoldingPermit(job);
+    },
+    runHoldingPermit,
   };
 
   /** One job, holding a send permit; `releasePermit` once the request is done. */

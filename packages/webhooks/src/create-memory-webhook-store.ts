@@ -8,6 +8,7 @@ import type {
 import type { StoredEndpoint } from './webhook-endpoint';
 import type {
   AttemptStart,
+  CreatedDeliveries,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,
@@ -45,6 +46,8 @@ export function createMemoryWebhookStore(): WebhookStore {
   // Oldest first; rows before `head` are trimmed (dropped in bulk now and then, not one by one).
   const attempts = new Map<string, { rows: WebhookAttempt[]; head: number }>();
   const slots = new Map<string, Map<string, number>>();
+  // Deliveries whose first attempt the creator sends itself (keys as in `deliveries`).
+  const leased = new Set<string>();
   const rates = new Map<string, number>();
   let cursors: Record<string, string> = {};
   let writesSinceSweep = 0;
@@ -223,6 +226,9 @@ export function createMemoryWebhookStore(): WebhookStore {
       for (const deliveryKey of deliveries.keys()) {
         if (deliveryKey.startsWith(prefix)) deliveries.delete(deliveryKey);
       }
+      for (const deliveryKey of leased) {
+        if (deliveryKey.startsWith(prefix)) leased.delete(deliveryKey);
+      }
       return deleted;
     },
 
@@ -230,10 +236,10 @@ export function createMemoryWebhookStore(): WebhookStore {
       return [...endpoints.keys()];
     },
 
-    async createDeliveries(message, endpointIds, retentionMs) {
+    async createDeliveries(message, endpointIds, retentionMs, lease) {
       const messageKey = key(message.tenantId, message.id);
       if (!messages.has(messageKey)) messages.set(messageKey, { ...message });
-      const pending: string[] = [];
+      const created: CreatedDeliveries = { pending: [], leased: [] };
       for (const endpointId of endpointIds) {
         const deliveryKey = key(message.tenantId, endpointId, message.id);
         const existing = deliveries.get(deliveryKey);
@@ -248,11 +254,18 @@ export function createMemoryWebhookStore(): WebhookStore {
             createdAt: message.createdAt,
             updatedAt: message.createdAt,
           });
+          if (lease && created.leased.length < lease.count) {
+            // No expiry needed: nothing here outlives the process that holds the lease.
+            leased.add(deliveryKey);
+            created.leased.push(endpointId);
+            continue;
+          }
         }
-        if (!existing || existing.status === 'pending') pending.push(endpointId);
+        if (!existing || (existing.status === 'pending' && !leased.has(deliveryKey)))
+          created.pending.push(endpointId);
       }
       sweep(message.createdAt, retentionMs);
-      return pending;
+      return created;
     },
 
     async getMessage(tenantId, messageId) {
@@ -327,6 +340,7 @@ export function createMemoryWebhookStore(): WebhookStore {
           updatedAt: input.now,
         };
         const next: WebhookDelivery = { ...current, ...input.delivery };
+        if (next.status !== 'pending') leased.delete(deliveryKey);
         if (input.delivery.nextAttemptAt === undefined) delete next.nextAttemptAt;
         deliveries.set(deliveryKey, next);
       }
@@ -388,6 +402,8 @@ export function createMemoryWebhookStore(): WebhookStore {
 
     async enqueue(newJobs) {
       for (const job of newJobs) {
+        if (job.trigger === 'event')
+          leased.delete(key(job.tenantId, job.endpointId, job.messageId));
         if (jobs.has(job.id)) continue;
         jobs.set(job.id, { job: { ...job }, state: 'ready' });
         ready.push(job.id);

@@ -28,15 +28,33 @@ beforeAll(async () => {
   redis = await connectTestRedis();
 });
 
+const directStorePrefix = uniquePrefix('webhooks-direct-crash');
+const directBusPrefix = uniquePrefix('webhooks-direct-crash-bus');
+const directEnv = { STORE_PREFIX: directStorePrefix, BUS_PREFIX: directBusPrefix };
+
 afterAll(async () => {
   await Promise.all([...children].map((child) => killAndWait(child)));
   await receiver?.close();
   if (redis) {
-    for (const prefix of [storePrefix, `{${storePrefix}}`, busPrefix])
+    for (const prefix of [storePrefix, directStorePrefix]) {
       await deleteKeys(redis, prefix);
+      await deleteKeys(redis, `{${prefix}}`);
+    }
+    for (const prefix of [busPrefix, directBusPrefix]) await deleteKeys(redis, prefix);
     redis.disconnect();
   }
 });
+
+/** Job ids BullMQ was ever given in the queue under `prefix` (its event stream's `added`). */
+async function addedJobs(client: Redis, prefix: string): Promise<string[]> {
+  const entries = await client.xrange(`{${prefix}}:deliveries:events`, '-', '+');
+  const ids: string[] = [];
+  for (const [, fields] of entries) {
+    if (fields[fields.indexOf('event') + 1] === 'added')
+      ids.push(fields[fields.indexOf('jobId') + 1]!);
+  }
+  return ids;
+}
 
 interface Worker {
   child: ChildProcess;
@@ -44,7 +62,10 @@ interface Worker {
   waitFor(text: string): Promise<void>;
 }
 
-async function startWorker(clockStart: number): Promise<Worker> {
+async function startWorker(
+  clockStart: number,
+  env: { STORE_PREFIX?: string; BUS_PREFIX?: string; TIMEOUT_MS?: string } = {},
+): Promise<Worker> {
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   const child = spawnTypeScript(workerFile, {
@@ -53,6 +74,7 @@ async function startWorker(clockStart: number): Promise<Worker> {
       STORE_PREFIX: storePrefix,
       BUS_PREFIX: busPrefix,
       CLOCK_START: String(clockStart),
+      ...env,
     },
     onLine: (line) => {
       lines.push(line);
@@ -173,4 +195,115 @@ describe('kill -9 of a worker with deliveries in flight and retries scheduled', 
     await admin.close();
     await publisher.close();
   }, 120_000);
+});
+
+describe('direct first attempts across processes', () => {
+  it('two processes following the bus never both send a first attempt', async () => {
+    if (!redis) return;
+    const local = await startWebhookReceiver();
+    const env = {
+      STORE_PREFIX: `${directStorePrefix}-two`,
+      BUS_PREFIX: `${directBusPrefix}-two`,
+    };
+    const admin = createWebhookDispatcher({
+      bus: createRedisBus({ redis, prefix: env.BUS_PREFIX }),
+      store: createRedisWebhookStore({ redis, prefix: env.STORE_PREFIX }),
+      allowHttp: true,
+      allowedCidrs: ['127.0.0.0/8'],
+    });
+    // A cap above both processes' permits: at the default (10) a direct attempt over the cap is
+    // deferred to the queue, which this test does not need (the kill -9 test covers that mix).
+    const ok = await admin.createEndpoint('acme', { url: `${local.url}/ok`, maxConcurrency: 50 });
+    const clockStart = Math.floor(Date.now() / 1000) * 1000;
+    const [one, two] = await Promise.all([
+      startWorker(clockStart, env),
+      startWorker(clockStart, env),
+    ]);
+    const publisher = createRedisBus({ redis, prefix: env.BUS_PREFIX });
+    const count = 60;
+    for (let index = 0; index < count; index += 1) {
+      await publisher.publish(
+        makeCallEvent({
+          tenantId: 'acme',
+          type: 'call.ended',
+          status: 'completed',
+          callId: `CA-two-${index}`,
+        }),
+      );
+    }
+    await local.waitFor(count, { path: '/ok', timeoutMs: 20_000 });
+    // Both processes have handled every event once the log holds them all; then nothing more.
+    for (let tries = 0; tries < 400; tries += 1) {
+      const log = await admin.listAttempts('acme', ok.endpoint.id, { limit: 1000 });
+      if (log.attempts.length >= count) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const counts = byId(local.received('/ok'));
+    expect(counts.size).toBe(count);
+    expect([...counts.values()].every((sent) => sent === 1)).toBe(true);
+    const queued = (await addedJobs(redis, env.STORE_PREFIX)).length;
+    expect(queued).toBeLessThan(count); // most went directly
+    console.log(
+      `two processes: ${count} events, each sent once; ${count - queued} sent directly, ${queued} through BullMQ`,
+    );
+    await Promise.all([killAndWait(one.child), killAndWait(two.child)]);
+    await admin.close();
+    await publisher.close();
+    await local.close();
+    for (const prefix of [env.STORE_PREFIX, `{${env.STORE_PREFIX}}`, env.BUS_PREFIX])
+      await deleteKeys(redis, prefix);
+  }, 60_000);
+
+  it('a process killed between creating a delivery and recording its direct attempt: another sends it after the lease', async () => {
+    if (!redis) return;
+    const local = await startWebhookReceiver();
+    const admin = createWebhookDispatcher({
+      bus: createRedisBus({ redis, prefix: directBusPrefix }),
+      store: createRedisWebhookStore({ redis, prefix: directStorePrefix }),
+      allowHttp: true,
+      allowedCidrs: ['127.0.0.0/8'],
+    });
+    const hanging = await admin.createEndpoint('acme', { url: `${local.url}/hang` });
+    local.setDefault('/hang', 'hang');
+    const clockStart = Math.floor(Date.now() / 1000) * 1000;
+    // The lease is the request timeout plus 5 s: 8 s here.
+    const first = await startWorker(clockStart, { ...directEnv, TIMEOUT_MS: '3000' });
+    const publisher = createRedisBus({ redis, prefix: directBusPrefix });
+    await publisher.publish(
+      makeCallEvent({
+        tenantId: 'acme',
+        type: 'call.ended',
+        status: 'completed',
+        callId: 'CA-direct-crash',
+      }),
+    );
+    await local.waitFor(1, { path: '/hang', timeoutMs: 20_000 });
+    await killAndWait(first.child); // in flight: created and leased, not recorded
+    expect(await addedJobs(redis, directStorePrefix)).toEqual([]);
+    expect(await redis.zcard(`${directStorePrefix}:{acme}:leases`)).toBe(1);
+    local.setDefault('/hang', { status: 200 });
+
+    const killedAt = Date.now();
+    const second = await startWorker(clockStart, { ...directEnv, TIMEOUT_MS: '3000' });
+    await local.waitFor(2, { path: '/hang', timeoutMs: 30_000 });
+    const tookMs = Date.now() - killedAt;
+    const ids = byId(local.received('/hang'));
+    expect(ids.size).toBe(1); // the same message, sent again: at least once
+    expect(await addedJobs(redis, directStorePrefix)).toEqual([
+      `${hanging.endpoint.id}_${[...ids.keys()][0]}`,
+    ]);
+    for (let tries = 0; tries < 200; tries += 1) {
+      const log = await admin.listAttempts('acme', hanging.endpoint.id);
+      if (log.attempts.length === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const log = await admin.listAttempts('acme', hanging.endpoint.id);
+    expect(log.attempts.map((row) => row.status)).toEqual(['succeeded']);
+    console.log(`direct attempt lost to kill -9: sent again by another process after ${tookMs} ms`);
+    await killAndWait(second.child);
+    await admin.close();
+    await publisher.close();
+    await local.close();
+  }, 60_000);
 });

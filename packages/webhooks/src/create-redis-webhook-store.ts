@@ -15,6 +15,7 @@ import {
   recordAttemptScript,
   saveSettingsScript,
   setEnabledScript,
+  takeExpiredLeasesScript,
   takeRateTokenScript,
 } from './redis-webhook-scripts';
 import type {
@@ -26,6 +27,7 @@ import type {
 import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
 import type {
   AttemptStart,
+  CreatedDeliveries,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,
@@ -55,9 +57,19 @@ export interface RedisWebhookStoreOptions {
    * How long a worker's lock on a running delivery lasts before another worker may take the job
    * over (renewed every half of it while the worker lives). After a crash (`kill -9`) the job runs
    * again within about this much plus `stalledIntervalMs`. Default 30,000 ms.
+   *
+   * A first attempt sent directly by the process that created the delivery (no job yet) is held
+   * by a lease instead, of the dispatcher's `timeoutMs` plus 5 s (as an endpoint's concurrency
+   * slot), not renewed: the attempt (a free send permit, one store step, the request, one store
+   * step) must end within it, or another process may send the delivery again. After a crash the
+   * delivery is queued within about that lease plus `stalledIntervalMs`. A lease being queued is
+   * held for `lockDurationMs` meanwhile.
    */
   lockDurationMs?: number;
-  /** How often workers look for jobs whose worker died. Default 30,000 ms. */
+  /**
+   * How often workers look for jobs whose worker died, and for leased first attempts whose
+   * process died (one script per tenant with endpoints, pipelined). Default 30,000 ms.
+   */
   stalledIntervalMs?: number;
 }
 
@@ -73,7 +85,11 @@ const scripts = {
   acquireSlot: defineRedisScript(acquireSlotScript),
   beginAttempt: defineRedisScript(beginAttemptScript),
   takeRateToken: defineRedisScript(takeRateTokenScript),
+  takeExpiredLeases: defineRedisScript(takeExpiredLeasesScript),
 };
+
+/** Most expired leases taken per tenant and sweep, and tenants swept per pipeline. */
+const sweepBatch = 500;
 
 const settingsFields = [
   'url',
@@ -90,11 +106,14 @@ const settingsFields = [
  * A {@link WebhookStore} on Redis, shared by every dispatcher process: endpoints, messages,
  * deliveries and the log in tenant-tagged keys, each change one Lua script; the delivery queue is
  * BullMQ (delayed jobs for retries, locks and stalled-job recovery for crashed workers), so
- * scheduled retries and in-flight deliveries survive restarts and `kill -9` (at least once).
+ * scheduled retries and in-flight deliveries survive restarts and `kill -9` (at least once). A
+ * first attempt sent directly by its creator holds a lease instead of a job; a lease that runs
+ * out (the creator died) is turned into the job by any delivering process.
  *
  * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
  * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>`, `failed` and
- * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases).
+ * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases),
+ * `leases` (sorted set: deliveries whose first attempt a process sends directly, by lease end).
  * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
  * after the dispatcher's retention.
  */
@@ -121,6 +140,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     `${base(tenantId)}dlv:${endpointId}:${messageId}`;
   const slotsKey = (tenantId: string, endpointId: string): string =>
     `${base(tenantId)}slots:${endpointId}`;
+  const leasesKey = (tenantId: string): string => `${base(tenantId)}leases`;
   // Stored compactly (bytes per scheduled retry): a message is a JSON header line, then the body
   // as it is (not escaped inside JSON); a log row leaves out what its key already says; a job's
   // data is [tenant, endpoint, message] (its name is the trigger, its id the job id).
@@ -282,7 +302,76 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     query.since === undefined ? '-inf' : String(query.since),
   ];
 
+  const enqueue = async (jobs: readonly DeliveryJob[]): Promise<void> => {
+    if (jobs.length === 0) return;
+    await getQueue().addBulk(
+      jobs.map((job) => ({
+        name: job.trigger,
+        data: [job.tenantId, job.endpointId, job.messageId],
+        opts: { jobId: job.id },
+      })),
+    );
+    // Queued: the job holds the delivery now, so a lease on it ends (a no-op when none).
+    const leased = new Map<string, string[]>();
+    for (const job of jobs) {
+      if (job.trigger !== 'event') continue;
+      const members = leased.get(job.tenantId) ?? [];
+      members.push(`${job.endpointId}:${job.messageId}`);
+      leased.set(job.tenantId, members);
+    }
+    if (leased.size === 0) return;
+    const pipeline = redis.pipeline();
+    for (const [tenantId, members] of leased) pipeline.zrem(leasesKey(tenantId), ...members);
+    await pipeline.exec();
+  };
+
+  /**
+   * Queues the deliveries whose lease ran out (their process died between creating and recording
+   * them): each tenant's expired leases are taken and extended in one script, then queued with
+   * their usual job ids (a job that exists already is skipped), which ends the leases.
+   */
+  const sweepLeases = async (): Promise<void> => {
+    let cursor = '0';
+    do {
+      const [next, tenants] = await redis.sscan(tenantsKey, cursor, 'COUNT', sweepBatch);
+      cursor = next;
+      const taken = await Promise.all(
+        tenants.map(
+          async (tenantId) =>
+            [
+              tenantId,
+              (await run(
+                'takeExpiredLeases',
+                [leasesKey(tenantId)],
+                [lockDuration, sweepBatch],
+              )) as string[],
+            ] as const,
+        ),
+      );
+      const jobs: DeliveryJob[] = [];
+      for (const [tenantId, members] of taken) {
+        for (const member of members) {
+          const colon = member.indexOf(':');
+          const endpointId = member.slice(0, colon);
+          const messageId = member.slice(colon + 1);
+          jobs.push({
+            id: `${endpointId}_${messageId}`,
+            tenantId,
+            endpointId,
+            messageId,
+            trigger: 'event',
+          });
+        }
+      }
+      await enqueue(jobs);
+    } while (cursor !== '0' && worker);
+  };
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping = false;
+
   const stopWorker = async (): Promise<void> => {
+    if (sweepTimer) clearInterval(sweepTimer);
+    sweepTimer = undefined;
     stopAdvance?.();
     stopAdvance = undefined;
     const running = worker;
@@ -396,17 +485,32 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       return await redis.smembers(tenantsKey);
     },
 
-    async createDeliveries(message, endpointIds, retentionMs) {
-      if (endpointIds.length === 0) return [];
-      const pending = (await run(
+    async createDeliveries(message, endpointIds, retentionMs, lease): Promise<CreatedDeliveries> {
+      const created: CreatedDeliveries = { pending: [], leased: [] };
+      if (endpointIds.length === 0) return created;
+      const positions = (await run(
         'createDeliveries',
         [
           `${base(message.tenantId)}msg:${message.id}`,
+          leasesKey(message.tenantId),
           ...endpointIds.map((endpointId) => deliveryKey(message.tenantId, endpointId, message.id)),
         ],
-        [encodeMessage(message), retentionMs, message.eventType, message.createdAt],
+        [
+          encodeMessage(message),
+          retentionMs,
+          message.eventType,
+          message.createdAt,
+          lease?.count ?? 0,
+          lease?.ms ?? 0,
+          message.id,
+          ...endpointIds,
+        ],
       )) as number[];
-      return pending.map((position) => endpointIds[position - 1]!);
+      for (const position of positions) {
+        if (position > 0) created.pending.push(endpointIds[position - 1]!);
+        else created.leased.push(endpointIds[-position - 1]!);
+      }
+      return created;
     },
 
     async getMessage(tenantId, messageId) {
@@ -456,6 +560,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${tenant}failed:${attempt.endpointId}`,
           `${tenant}failed`,
           slotsKey(attempt.tenantId, attempt.endpointId),
+          leasesKey(attempt.tenantId),
         ],
         recordAttemptArgs(input),
       )) as [string, string];
@@ -503,16 +608,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       return deliveries;
     },
 
-    async enqueue(jobs) {
-      if (jobs.length === 0) return;
-      await getQueue().addBulk(
-        jobs.map((job) => ({
-          name: job.trigger,
-          data: [job.tenantId, job.endpointId, job.messageId],
-          opts: { jobId: job.id },
-        })),
-      );
-    },
+    enqueue,
 
     startWorker(handler: DeliveryJobHandler, workerOptions: DeliveryWorkerOptions) {
       if (worker) return;
@@ -556,6 +652,17 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       worker.on('failed', (job) => {
         job?.retry('failed').catch(() => {});
       });
+      sweepTimer = setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        // A failed sweep (Redis down) is tried again at the next interval; nothing is lost.
+        sweepLeases()
+          .catch(() => {})
+          .finally(() => {
+            sweeping = false;
+          });
+      }, stalledInterval);
+      sweepTimer.unref();
       stopAdvance = clock.onAdvance?.(() => {
         void getQueue()
           .promoteJobs()

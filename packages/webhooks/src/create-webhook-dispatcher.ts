@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   type CallEvent,
   CallTrackError,
@@ -112,6 +113,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
   const endpointCache = new Map<string, { at: number; endpoints: Promise<StoredEndpoint[]> }>();
+  const sendPermits = createPermits(concurrency);
+  // A slot, and a direct first attempt's lease, outlast the request by this margin.
+  const slotLeaseMs = timeoutMs + 5_000;
+  // How long a fan-out batch waits for send permits to send its new deliveries itself: long
+  // enough for a burst to go out directly at the pace requests finish, short enough that a
+  // saturated process (slow endpoints) still queues a batch about this often.
+  const directWaitMs = 100;
   const handler = createDeliveryHandler({
     store,
     sender,
@@ -122,8 +130,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     autoDisable,
     retentionMs,
     maxAttemptsPerEndpoint,
-    slotLeaseMs: timeoutMs + 5_000,
-    sendPermits: createPermits(concurrency),
+    slotLeaseMs,
+    sendPermits,
     onEndpointDisabled: (endpoint) => endpointCache.delete(endpoint.tenantId),
     onError,
   });
@@ -143,10 +151,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   /**
    * Fans a batch of events out: their deliveries are created together and queued in one call.
-   * Resolves with the tenants that have endpoints.
+   * In a delivering process, the deliveries the batch creates are leased to it, and each is sent
+   * at once, without a queued job, if a send permit frees up within `directWaitMs` of the batch's
+   * start; the others are queued (the queue is for retries, and for first attempts that found no
+   * permit). The wait is bounded, so a saturated process still fans out a batch at least that
+   * often, and what waits is leased, so nothing is lost if the process dies meanwhile. Resolves
+   * with the tenants that have endpoints.
    */
   const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
     const withEndpoints = new Set<string>();
+    const deadline = performance.now() + directWaitMs;
     const jobs = await Promise.all(
       events.map(async (event): Promise<DeliveryJob[]> => {
         const endpoints = await endpointsOf(event.tenantId);
@@ -164,17 +178,57 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
           body: createWebhookBody(event, maxPayloadBytes),
           createdAt: clock.now(),
         };
-        const pending = await store.createDeliveries(
+        const created = await store.createDeliveries(
           message,
           matching.map((endpoint) => endpoint.id),
           retentionMs,
+          directSends ? { count: matching.length, ms: slotLeaseMs } : undefined,
         );
-        return pending.map((endpointId) => eventJob(event.tenantId, endpointId, message.id));
+        const queued = created.pending.map((endpointId) =>
+          eventJob(event.tenantId, endpointId, message.id),
+        );
+        for (const endpointId of created.leased) {
+          const job = eventJob(event.tenantId, endpointId, message.id);
+          const left = deadline - performance.now();
+          const taking = left > 0 ? sendPermits.acquireWithin(left) : sendPermits.tryAcquire();
+          const permit = taking === true || taking === false ? taking : await taking;
+          if (permit && directSends) sendDirect(job);
+          else {
+            if (permit) sendPermits.release();
+            queued.push(job);
+          }
+        }
+        return queued;
       }),
     );
     const all = jobs.flat();
     if (all.length > 0) await store.enqueue(all);
     return withEndpoints;
+  };
+
+  /** Direct first attempts running, so `close` waits for them. */
+  const directAttempts = new Set<Promise<void>>();
+
+  /**
+   * A leased delivery's first attempt, holding a permit already taken. Anything but a finished
+   * delivery goes to the queue (which ends the lease); if even that fails, the lease runs out and
+   * a delivering process queues it.
+   */
+  const sendDirect = (job: DeliveryJob): void => {
+    const attempt = handler
+      .runHoldingPermit(job)
+      .then(
+        async (outcome) => {
+          if (outcome.type !== 'done') await store.enqueue([job]);
+        },
+        async (error: unknown) => {
+          onError(error instanceof Error ? error : new Error(String(error)));
+          await store.enqueue([job]);
+        },
+      )
+      .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))))
+      .finally(() => directAttempts.delete(attempt));
+    directAttempts.add(attempt);
   };
 
   const eventJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
@@ -189,6 +243,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   let follower: BusFollower | undefined;
   let delivering = false;
+  /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
+  let directSends = false;
   let closed = false;
 
   const start: WebhookDispatcher['start'] = async (startOptions = {}) => {
@@ -197,7 +253,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       delivering = true;
       // Twice as many jobs as requests: a job's writes after its request (the log row, the
       // queue's own) overlap the next requests; `concurrency` still caps the requests.
-      store.startWorker(handler, { concurrency: concurrency * 2, clock });
+      store.startWorker(handler.run, { concurrency: concurrency * 2, clock });
+      directSends = true;
     }
     if ((startOptions.subscribe ?? true) && !follower) {
       follower = followBus({
@@ -214,7 +271,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    directSends = false;
     await follower?.stop();
+    while (directAttempts.size > 0) await Promise.all(directAttempts);
     if (delivering) await store.stopWorker();
     await sender.close();
   };
@@ -442,7 +501,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     const delivery = await store.getDelivery(tenantId, endpointId, messageId);
     if (!delivery) {
       // The endpoint never had it: deliver it like any event, retries included.
-      const pending = await store.createDeliveries(message, [endpointId], retentionMs);
+      const { pending } = await store.createDeliveries(message, [endpointId], retentionMs);
       await store.enqueue(pending.map((id) => eventJob(tenantId, id, message.id)));
       return;
     }

@@ -219,19 +219,18 @@ export function describeWebhookStore(
       await store.createEndpoint(a, 10);
       await store.createEndpoint(b, 10);
       const msg = message('acme');
-      assert.deepEqual(
-        (await store.createDeliveries(msg, [a.id, b.id], day)).sort(),
-        [a.id, b.id].sort(),
-      );
+      const pending = async (body = msg.body) => {
+        const created = await store.createDeliveries({ ...msg, body }, [a.id, b.id], day);
+        assert.deepEqual(created.leased, []);
+        return created.pending.sort();
+      };
+      assert.deepEqual(await pending(), [a.id, b.id].sort());
       // Another process fans the same event out: the first write wins, pending ones come back.
-      assert.deepEqual(
-        (await store.createDeliveries({ ...msg, body: 'other' }, [a.id, b.id], day)).sort(),
-        [a.id, b.id].sort(),
-      );
+      assert.deepEqual(await pending('other'), [a.id, b.id].sort());
       assert.equal((await store.getMessage('acme', msg.id))?.body, msg.body);
       assert.equal(await store.getMessage('globex', msg.id), undefined);
       await record(store, attempt(a, msg.id, 'succeeded', now));
-      assert.deepEqual(await store.createDeliveries(msg, [a.id, b.id], day), [b.id]);
+      assert.deepEqual(await pending(), [b.id]);
       assertIncludes(await store.getDelivery('acme', a.id, msg.id), {
         status: 'succeeded',
         attempts: 1,
@@ -243,6 +242,45 @@ export function describeWebhookStore(
         eventType: 'call.ended',
       });
       assert.equal(await store.getDelivery('globex', b.id, msg.id), undefined);
+    });
+
+    it('leases new deliveries for a direct first attempt, until finished or queued', async () => {
+      const store = await open();
+      if (!store) return;
+      const [a, b, c] = [endpoint('acme'), endpoint('acme'), endpoint('acme')];
+      for (const target of [a, b, c]) await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      const ids = [a.id, b.id, c.id];
+      const lease = { count: 2, ms: 60_000 };
+      const first = await store.createDeliveries(msg, ids, day, lease);
+      assert.deepEqual(first.leased.sort(), [a.id, b.id].sort());
+      assert.deepEqual(first.pending, [c.id]);
+      // Another process fans the same event out: it creates nothing, so it leases nothing, and a
+      // leased delivery is left to its holder (queueing it would send it twice).
+      const again = async () => {
+        const created = await store.createDeliveries(msg, ids, day, lease);
+        assert.deepEqual(created.leased, []);
+        return created.pending.sort();
+      };
+      assert.deepEqual(await again(), [c.id]);
+      // The direct attempt succeeded: finished, in neither list.
+      await record(store, attempt(a, msg.id, 'succeeded', now));
+      // The direct attempt failed and will be retried: still leased until its job is queued.
+      await record(store, attempt(b, msg.id, 'failed', now), {
+        delivery: { status: 'pending', attempts: 1, nextAttemptAt: now + 60_000, updatedAt: now },
+      });
+      assert.deepEqual(await again(), [c.id]);
+      await store.enqueue([
+        {
+          id: `${b.id}_${msg.id}`,
+          tenantId: 'acme',
+          endpointId: b.id,
+          messageId: msg.id,
+          trigger: 'event',
+        },
+      ]);
+      assert.deepEqual(await again(), [b.id, c.id].sort());
+      assertIncludes(await store.getDelivery('acme', a.id, msg.id), { status: 'succeeded' });
     });
 
     it('keeps a log per endpoint, newest first, paged by time and trimmed by count', async () => {

@@ -46,6 +46,7 @@ export { webhookMessageId } from './webhook-message-id';
 export { generateWebhookSecret } from './webhook-secret';
 export type {
   AttemptStart,
+  CreatedDeliveries,
   DeliveryJobHandler,
   DeliveryWorkerOptions,
   EndpointSettings,

@@ -51,33 +51,66 @@ return removed
 `;
 
 /**
- * KEYS: message key, then one delivery hash per endpoint. ARGV: message JSON, retention ms,
- * event type, created at. Returns the (1-based) positions of deliveries still pending.
+ * KEYS: message key, the tenant's leases zset, then one delivery hash per endpoint. ARGV: message
+ * JSON, retention ms, event type, created at, how many new deliveries to lease, lease ms, message
+ * id, then the endpoint id of each delivery. Returns the (1-based) positions of deliveries still
+ * pending and not leased (positive: the caller queues them) and of those this call created and
+ * leased (negative: the caller sends them). A lease is a member `<endpoint>:<message>` scored by
+ * its end on real time (Redis TIME); a pending delivery under a lease is left to its holder.
  */
 export const createDeliveriesScript = `
 local retention = tonumber(ARGV[2])
+local toLease = tonumber(ARGV[5])
+local leaseEnd
+if toLease > 0 then
+  local time = redis.call('TIME')
+  leaseEnd = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[6])
+end
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', retention)
-local pending = {}
-for index = 2, #KEYS do
+local result = {}
+for index = 3, #KEYS do
   local status = redis.call('HGET', KEYS[index], 'status')
+  local position = index - 2
   if not status then
     redis.call('HSET', KEYS[index], 'status', 'pending', 'attempts', '0', 'eventType', ARGV[3],
       'createdAt', ARGV[4], 'updatedAt', ARGV[4])
     redis.call('PEXPIRE', KEYS[index], retention)
-    pending[#pending + 1] = index - 1
-  elseif status == 'pending' then
-    pending[#pending + 1] = index - 1
+    if toLease > 0 then
+      toLease = toLease - 1
+      redis.call('ZADD', KEYS[2], leaseEnd, ARGV[7 + position] .. ':' .. ARGV[7])
+      result[#result + 1] = -position
+    else
+      result[#result + 1] = position
+    end
+  elseif status == 'pending'
+    and not redis.call('ZSCORE', KEYS[2], ARGV[7 + position] .. ':' .. ARGV[7]) then
+    result[#result + 1] = position
   end
 end
-return pending
+if leaseEnd then redis.call('PEXPIRE', KEYS[2], retention) end
+return result
+`;
+
+/**
+ * Takes the leases that ran out (a bounded batch) and extends each by ARGV[1] ms, so a crash
+ * before their jobs are queued loses none. KEYS: the tenant's leases zset. ARGV: lease ms, most
+ * taken. Returns the members (`<endpoint>:<message>`).
+ */
+export const takeExpiredLeasesScript = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(expired) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), member) end
+return expired
 `;
 
 /**
  * One attempt, atomically: the log row (trimmed by age and count), the delivery (and the
  * dead-letter indexes), the endpoint's health (failure clock, auto-disable, once).
- * With a holder in ARGV[2], its concurrency slot is freed first.
+ * With a holder in ARGV[2], its concurrency slot is freed first; a delivery that ends
+ * (succeeded, failed) loses its lease.
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
- * failed zset, the endpoint's slots zset. ARGV (positional, '' = absent; no JSON to decode):
+ * failed zset, the endpoint's slots zset, the tenant's leases zset. ARGV (positional, '' = absent; no JSON to decode):
  * now, slot holder, retention ms, most rows, attempt id, started at, endpoint id, message id,
  * event type, log row; delivery status, attempts, updated at, last status code, next attempt at,
  * last error or '' with its presence ('1' / '0'); health ('s' succeeded, 'f' failed, '' none),
@@ -119,6 +152,7 @@ if status ~= '' then
   if ARGV[17] == '1' then redis.call('HSET', KEYS[2], 'lastError', ARGV[16])
   else redis.call('HDEL', KEYS[2], 'lastError') end
   redis.call('PEXPIRE', KEYS[2], retention)
+  if status ~= 'pending' then redis.call('ZREM', KEYS[8], ARGV[7] .. ':' .. ARGV[8]) end
   if status == 'failed' or previous ~= 'pending' and previous ~= 'succeeded' then
     local member = ARGV[7] .. ':' .. ARGV[8]
     if status == 'failed' then

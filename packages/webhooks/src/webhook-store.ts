@@ -76,6 +76,14 @@ export interface AttemptStart {
   slotWait?: number;
 }
 
+/** What `createDeliveries` reports, by endpoint id. */
+export interface CreatedDeliveries {
+  /** Pending deliveries the caller enqueues (not leased). */
+  pending: string[];
+  /** Deliveries this call created and leased to the caller for a direct first attempt. */
+  leased: string[];
+}
+
 /** Paging and filtering of a list. */
 export interface ListQuery {
   /** Only items at or after this time (ms). */
@@ -124,14 +132,23 @@ export interface WebhookStore {
 
   /**
    * Saves the message (first write wins) and a pending delivery to each endpoint that has none.
-   * Returns the endpoints whose delivery is still pending (new, or left pending by a crash), which
-   * the caller enqueues; those already finished are not returned.
+   *
+   * With `lease`, up to `lease.count` of the deliveries this call *created* are leased to the
+   * caller for a first attempt it sends itself, without the queue: each lease lasts `lease.ms` of
+   * real time (the request timeout and a margin), and `recordAttempt` ends it when the attempt
+   * finishes the delivery, `enqueue` when the delivery's job is queued. A store that survives a
+   * crash must turn a lease that ran out into a queued job (the same id) in a process that
+   * delivers; a store that does not lease returns `leased: []` and everything is queued.
+   *
+   * `pending` lists the other deliveries still pending (new, or left pending by a crash), which
+   * the caller enqueues; finished deliveries and those under a lease are in neither list.
    */
   createDeliveries(
     message: WebhookMessage,
     endpointIds: readonly string[],
     retentionMs: number,
-  ): Promise<string[]>;
+    lease?: { count: number; ms: number },
+  ): Promise<CreatedDeliveries>;
   getMessage(tenantId: string, messageId: string): Promise<WebhookMessage | undefined>;
   getDelivery(
     tenantId: string,
@@ -144,7 +161,10 @@ export interface WebhookStore {
    * step: a worker's whole preparation for an attempt is one round trip.
    */
   beginAttempt(job: DeliveryJob, options: { now: number; leaseMs: number }): Promise<AttemptStart>;
-  /** Writes the log row, the delivery and the endpoint's health in one atomic step. */
+  /**
+   * Writes the log row, the delivery and the endpoint's health in one atomic step. When the
+   * delivery is finished (`succeeded` or `failed`), its lease, if any, ends in the same step.
+   */
   recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult>;
   /** The endpoint's log, newest first. */
   listAttempts(tenantId: string, endpointId: string, query: ListQuery): Promise<WebhookAttempt[]>;
@@ -154,9 +174,15 @@ export interface WebhookStore {
     query: ListQuery & { endpointId?: string },
   ): Promise<WebhookDelivery[]>;
 
-  /** Adds jobs to the durable queue, due now; a job whose id is queued already is skipped. */
+  /**
+   * Adds jobs to the durable queue, due now; a job whose id is queued already is skipped. The
+   * lease of an `event` job's delivery (see `createDeliveries`) ends once its job is queued.
+   */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
-  /** Starts running queued jobs in this process. */
+  /**
+   * Starts running queued jobs in this process (and, in a store that leases, turning leases that
+   * ran out into queued jobs).
+   */
   startWorker(handler: DeliveryJobHandler, options: DeliveryWorkerOptions): void;
   /** Stops taking jobs and waits for the running ones. */
   stopWorker(): Promise<void>;

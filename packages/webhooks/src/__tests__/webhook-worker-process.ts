@@ -24,7 +24,7 @@ const dispatcher = createWebhookDispatcher({
   allowedCidrs: ['127.0.0.0/8'],
   retrySchedule: [60_000, 60_000],
   retryJitter: 0,
-  timeoutMs: 3000,
+  timeoutMs: Number(process.env.TIMEOUT_MS ?? 3000),
   concurrency: 20,
   cursorFlushIntervalMs: 50,
   onError: (error) => console.error('[worker]', error.message),
