@@ -242,19 +242,7 @@ export function createTwilioWebhookHandler(
       const payload = parseTwilioWebhookPayload(params);
       const tenant = await resolveWebhookTenant(
         resolveTenant,
-        {
-          params,
-          accountSid: params.AccountSid,
-          callSid: params.CallSid,
-          direction: mapTwilioDirection(params.Direction),
-          from: normalizeTwilioPhoneNumber(params.From ?? params.Caller),
-          to: normalizeTwilioPhoneNumber(params.To ?? params.Called),
-          url,
-          // Built only if the app reads it: most resolvers look at the number or the URL.
-          get request() {
-            return incoming.request;
-          },
-        },
+        new TenantContext(params, url, incoming),
         'No tenant is configured for this Twilio webhook.',
       );
       await endpoint.limitTenant(tenant.tenantId);
@@ -269,6 +257,37 @@ export function createTwilioWebhookHandler(
       return { ok: true, ...(await publishEvents(sink, events)) };
     },
   );
+}
+
+/**
+ * What `resolveTenant` gets. The request is built only if the app reads it (most resolvers look at
+ * the number or the URL). A class rather than an object literal with a getter: a literal's getter
+ * is defined at run time on every webhook.
+ */
+class TenantContext implements TwilioTenantContext {
+  readonly params: Readonly<Record<string, string>>;
+  readonly accountSid: string | undefined;
+  readonly callSid: string | undefined;
+  readonly direction: CallDirection | undefined;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+  readonly url: URL;
+  readonly #incoming: IncomingWebhook;
+
+  constructor(params: Record<string, string>, url: URL, incoming: IncomingWebhook) {
+    this.params = params;
+    this.accountSid = params.AccountSid;
+    this.callSid = params.CallSid;
+    this.direction = mapTwilioDirection(params.Direction);
+    this.from = normalizeTwilioPhoneNumber(params.From ?? params.Caller);
+    this.to = normalizeTwilioPhoneNumber(params.To ?? params.Called);
+    this.url = url;
+    this.#incoming = incoming;
+  }
+
+  get request(): Request {
+    return this.#incoming.request;
+  }
 }
 
 /**

@@ -82,8 +82,15 @@ function verify(options: VerifyTwilioSignatureOptions): boolean {
     paramData = '';
   }
 
+  // The URL as received, the one Twilio signed nearly always, before making the other spellings.
+  if (timingSafeEqual(signTwilioData(authToken, url + paramData), signature)) return true;
   let valid = false;
+  let asReceived = true;
   for (const candidate of twilioUrlVariants(url)) {
+    if (asReceived) {
+      asReceived = false; // checked above
+      continue;
+    }
     // Keep comparing in constant time per candidate; stop at the first match.
     if (timingSafeEqual(signTwilioData(authToken, candidate + paramData), signature)) {
       valid = true;

@@ -200,4 +200,45 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
     expect(answer.status).toBe(200);
     expect(await answer.text()).toBe('');
   });
+
+  it('writes each answer to the socket in one write: status line, headers and body', async () => {
+    const { handler } = signedEcho();
+    const nodeHandler = toNodeHandler(handler);
+    const writes: (string | Uint8Array)[] = [];
+    const counted = new WeakSet<object>();
+    const base = await listen((request, response) => {
+      const socket = request.socket;
+      if (!counted.has(socket)) {
+        counted.add(socket);
+        const write = socket.write;
+        socket.write = function (
+          this: typeof socket,
+          chunk: string | Uint8Array,
+          ...rest: never[]
+        ) {
+          writes.push(chunk);
+          return write.call(this, chunk, ...rest);
+        } as typeof socket.write;
+      }
+      void nodeHandler(request, response);
+    });
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-signature': 'yes' },
+      body: 'a=1',
+    };
+    const answered = await fetch(`${base}/hook`, init);
+    const body = await answered.text();
+    const refused = await fetch(`${base}/hook`, {
+      ...init,
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(refused.status).toBe(401);
+    const refusal = await refused.text();
+    expect(writes).toHaveLength(2);
+    expect(String(writes[0])).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(String(writes[0]).endsWith(`\r\n\r\n${body}`)).toBe(true);
+    expect(String(writes[1])).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+    expect(String(writes[1]).endsWith(`\r\n\r\n${refusal}`)).toBe(true);
+  });
 });

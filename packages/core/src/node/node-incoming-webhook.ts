@@ -72,9 +72,9 @@ export class NodeIncomingWebhook implements IncomingWebhook {
 }
 
 /**
- * Writes an {@link IncomingWebhookAnswer} (or a `BufferedResponse`'s parts: the same shape) with
- * one `writeHead` and one `end`: Node sends status, headers and body in a single write; headers
- * a framework set before are kept. `closeConnection` when the body was left unread.
+ * Writes an {@link IncomingWebhookAnswer} (or a `BufferedResponse`'s parts: the same shape) in one
+ * write to the socket: status line, headers and body. Headers a framework set before are kept.
+ * `closeConnection` when the body was left unread.
  * @internal
  */
 export function sendIncomingWebhookAnswer(
@@ -88,5 +88,17 @@ export function sendIncomingWebhookAnswer(
   if (hasBody) head['content-length'] = Buffer.byteLength(text);
   if (closeConnection) head.connection = 'close';
   outgoing.writeHead(status, head);
-  outgoing.end(hasBody ? text : undefined);
+  if (!hasBody) {
+    // The head alone: `end()` sends it in one write.
+    outgoing.end();
+    return;
+  }
+  // `end(text)` corks the socket, writes head and body as one chunk and then an empty chunk, so
+  // the socket sends two chunks with `writev` (which allocates a buffer to join them). `write`
+  // corks too (until the next tick); uncorking at once sends head and body in one write, and
+  // `end()` finds nothing left to send.
+  const corked = (outgoing.socket?.writableCorked ?? 0) > 0;
+  outgoing.write(text);
+  if (!corked) outgoing.uncork();
+  outgoing.end();
 }

@@ -6,8 +6,9 @@ import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incomin
 import { toErrorResponse } from '../to-error-response';
 import { IncomingBody } from './incoming-body';
 import { sendToNodeBodyWriter, takeNodeBodyWriter } from './node-body-writer';
+import { NodeClientDisconnect } from './node-client-disconnect';
 import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
-import { type ClientDisconnect, NodeRequest } from './node-request';
+import { NodeRequest } from './node-request';
 import { nodeClientAddress, nodeRequestHref } from './node-request-url';
 
 /** Options of {@link toNodeHandler}. */
@@ -92,7 +93,7 @@ export function toNodeHandler(
         body = IncomingBody.fromIncoming(incoming);
       }
       if (incomingWebhookHandler !== undefined) {
-        const disconnect = clientDisconnect(outgoing);
+        const disconnect = new NodeClientDisconnect(outgoing);
         response = await incomingWebhookHandler(
           new NodeIncomingWebhook(incoming, urlOptions, body, disconnect),
         );
@@ -101,7 +102,7 @@ export function toNodeHandler(
           nodeRequestHref(incoming, urlOptions),
           { method, headers: incoming.headers },
           body,
-          clientDisconnect(outgoing),
+          new NodeClientDisconnect(outgoing),
         );
         response = await handler(request, {
           clientAddress: nodeClientAddress(incoming, urlOptions),
@@ -153,21 +154,4 @@ function parsedBody(incoming: FrameworkRequest): Uint8Array {
       'express.urlencoded()), so the raw bytes a signature covers are gone. Mount calltrack ' +
       "handlers before those parsers, or use express.raw({ type: '*/*' }) on their routes.",
   );
-}
-
-/**
- * Tells when the client went away before the response was complete. Listens only once someone
- * asks (the request's `signal`): most webhook handlers never do.
- */
-function clientDisconnect(outgoing: ServerResponse): ClientDisconnect {
-  return {
-    get disconnected() {
-      return outgoing.destroyed && !outgoing.writableFinished;
-    },
-    onDisconnect(run) {
-      outgoing.once('close', () => {
-        if (!outgoing.writableFinished) run();
-      });
-    },
-  };
 }
