@@ -108,7 +108,13 @@ describe.skipIf(!redis)('the snapshot JSON the ingest script writes', () => {
             from: text,
             to: text,
             answeredBy: text,
-            analysis: fc.dictionary(text, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+            // No top-level `__proto__` key: the event schema drops one at ingest (zod's record
+            // does), so no stored analysis has it, and the snapshot schema would drop it here.
+            analysis: fc.dictionary(
+              text.filter((key) => key !== '__proto__'),
+              fc.jsonValue({ maxDepth: 3 }),
+              { maxKeys: 4 },
+            ),
             cost: fc.record({
               amount: fc.double({ noNaN: true, noDefaultInfinity: true }),
               currency: fc.constantFrom('USD', 'EUR'),
