@@ -24,7 +24,9 @@ interface QueuedJob {
   cancel?: () => void;
 }
 
-const key = (...parts: string[]): string => parts.join('\n');
+// Template strings, not `parts.join`: these run several times per delivery.
+const key = (a: string, b: string): string => `${a}\n${b}`;
+const key3 = (a: string, b: string, c: string): string => `${a}\n${b}\n${c}`;
 
 /** A copy callers may change without touching the stored endpoint (cheaper than structuredClone). */
 const copyEndpoint = (endpoint: StoredEndpoint): StoredEndpoint => ({
@@ -222,7 +224,7 @@ export function createMemoryWebhookStore(): WebhookStore {
       const deleted = map?.delete(endpointId) ?? false;
       if (map && map.size === 0) endpoints.delete(tenantId);
       attempts.delete(key(tenantId, endpointId));
-      const prefix = key(tenantId, endpointId, '');
+      const prefix = key3(tenantId, endpointId, '');
       for (const deliveryKey of deliveries.keys()) {
         if (deliveryKey.startsWith(prefix)) deliveries.delete(deliveryKey);
       }
@@ -241,7 +243,7 @@ export function createMemoryWebhookStore(): WebhookStore {
       if (!messages.has(messageKey)) messages.set(messageKey, { ...message });
       const created: CreatedDeliveries = { pending: [], leased: [] };
       for (const endpointId of endpointIds) {
-        const deliveryKey = key(message.tenantId, endpointId, message.id);
+        const deliveryKey = key3(message.tenantId, endpointId, message.id);
         const existing = deliveries.get(deliveryKey);
         if (!existing) {
           deliveries.set(deliveryKey, {
@@ -274,12 +276,12 @@ export function createMemoryWebhookStore(): WebhookStore {
     },
 
     async getDelivery(tenantId, endpointId, messageId) {
-      const found = deliveries.get(key(tenantId, endpointId, messageId));
+      const found = deliveries.get(key3(tenantId, endpointId, messageId));
       return found && { ...found };
     },
 
     async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
-      const delivery = deliveries.get(key(job.tenantId, job.endpointId, job.messageId));
+      const delivery = deliveries.get(key3(job.tenantId, job.endpointId, job.messageId));
       const endpoint = endpoints.get(job.tenantId)?.get(job.endpointId);
       const message = messages.get(key(job.tenantId, job.messageId));
       const start: AttemptStart = {
@@ -328,7 +330,7 @@ export function createMemoryWebhookStore(): WebhookStore {
       }
 
       if (input.delivery) {
-        const deliveryKey = key(attempt.tenantId, attempt.endpointId, attempt.messageId);
+        const deliveryKey = key3(attempt.tenantId, attempt.endpointId, attempt.messageId);
         const current = deliveries.get(deliveryKey) ?? {
           tenantId: attempt.tenantId,
           endpointId: attempt.endpointId,
@@ -339,9 +341,26 @@ export function createMemoryWebhookStore(): WebhookStore {
           createdAt: input.now,
           updatedAt: input.now,
         };
-        const next: WebhookDelivery = { ...current, ...input.delivery };
+        const change = input.delivery;
+        // Built field by field: a spread of the change and a `delete` of an absent due time would
+        // leave every stored delivery in V8's slow dictionary mode.
+        const next: WebhookDelivery = {
+          tenantId: current.tenantId,
+          endpointId: current.endpointId,
+          messageId: current.messageId,
+          eventType: current.eventType,
+          status: change.status,
+          attempts: change.attempts,
+          createdAt: current.createdAt,
+          updatedAt: change.updatedAt,
+        };
+        if (change.nextAttemptAt !== undefined) next.nextAttemptAt = change.nextAttemptAt;
+        const lastError = 'lastError' in change ? change.lastError : current.lastError;
+        if (lastError !== undefined) next.lastError = lastError;
+        const lastStatusCode =
+          'lastStatusCode' in change ? change.lastStatusCode : current.lastStatusCode;
+        if (lastStatusCode !== undefined) next.lastStatusCode = lastStatusCode;
         if (next.status !== 'pending') leased.delete(deliveryKey);
-        if (input.delivery.nextAttemptAt === undefined) delete next.nextAttemptAt;
         deliveries.set(deliveryKey, next);
       }
 
@@ -403,7 +422,7 @@ export function createMemoryWebhookStore(): WebhookStore {
     async enqueue(newJobs) {
       for (const job of newJobs) {
         if (job.trigger === 'event')
-          leased.delete(key(job.tenantId, job.endpointId, job.messageId));
+          leased.delete(key3(job.tenantId, job.endpointId, job.messageId));
         if (jobs.has(job.id)) continue;
         jobs.set(job.id, { job: { ...job }, state: 'ready' });
         ready.push(job.id);
