@@ -270,9 +270,12 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
         ...(disable ? { disable } : {}),
         ...(context.autoDisable ? { failureWindowMs: context.autoDisable.afterMs } : {}),
         minFailures: context.autoDisable?.minFailures ?? 1,
-        message: gone
-          ? 'The endpoint answered 410 Gone.'
-          : `Every attempt has failed for the auto-disable window; the last: ${attempt.error ?? 'failed'}`,
+        // Only a failure can disable: a success carries no message (no string built per delivery).
+        message: succeeded
+          ? ''
+          : gone
+            ? 'The endpoint answered 410 Gone.'
+            : `Every attempt has failed for the auto-disable window; the last: ${attempt.error ?? 'failed'}`,
       },
       retentionMs: context.retentionMs,
       maxAttemptsPerEndpoint: context.maxAttemptsPerEndpoint,

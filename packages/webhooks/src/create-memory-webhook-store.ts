@@ -331,37 +331,55 @@ export function createMemoryWebhookStore(): WebhookStore {
 
       if (input.delivery) {
         const deliveryKey = key3(attempt.tenantId, attempt.endpointId, attempt.messageId);
-        const current = deliveries.get(deliveryKey) ?? {
-          tenantId: attempt.tenantId,
-          endpointId: attempt.endpointId,
-          messageId: attempt.messageId,
-          eventType: attempt.eventType,
-          status: 'pending' as const,
-          attempts: 0,
-          createdAt: input.now,
-          updatedAt: input.now,
-        };
         const change = input.delivery;
-        // Built field by field: a spread of the change and a `delete` of an absent due time would
-        // leave every stored delivery in V8's slow dictionary mode.
-        const next: WebhookDelivery = {
-          tenantId: current.tenantId,
-          endpointId: current.endpointId,
-          messageId: current.messageId,
-          eventType: current.eventType,
-          status: change.status,
-          attempts: change.attempts,
-          createdAt: current.createdAt,
-          updatedAt: change.updatedAt,
-        };
-        if (change.nextAttemptAt !== undefined) next.nextAttemptAt = change.nextAttemptAt;
-        const lastError = 'lastError' in change ? change.lastError : current.lastError;
-        if (lastError !== undefined) next.lastError = lastError;
-        const lastStatusCode =
-          'lastStatusCode' in change ? change.lastStatusCode : current.lastStatusCode;
-        if (lastStatusCode !== undefined) next.lastStatusCode = lastStatusCode;
-        if (next.status !== 'pending') leased.delete(deliveryKey);
-        deliveries.set(deliveryKey, next);
+        const current = deliveries.get(deliveryKey);
+        const clears = (field: 'nextAttemptAt' | 'lastError' | 'lastStatusCode'): boolean =>
+          current?.[field] !== undefined &&
+          change[field] === undefined &&
+          (field === 'nextAttemptAt' || field in change);
+        if (
+          current &&
+          !clears('nextAttemptAt') &&
+          !clears('lastError') &&
+          !clears('lastStatusCode')
+        ) {
+          // Updated in place (a stored delivery is never handed out) when no field goes away:
+          // no second object per attempt, and no `delete`, which would put it in V8's slow
+          // dictionary mode.
+          current.status = change.status;
+          current.attempts = change.attempts;
+          current.updatedAt = change.updatedAt;
+          if (change.nextAttemptAt !== undefined) current.nextAttemptAt = change.nextAttemptAt;
+          if (change.lastError !== undefined) current.lastError = change.lastError;
+          if (change.lastStatusCode !== undefined) current.lastStatusCode = change.lastStatusCode;
+        } else {
+          // Rebuilt field by field, leaving out what the change clears.
+          const base = current ?? {
+            tenantId: attempt.tenantId,
+            endpointId: attempt.endpointId,
+            messageId: attempt.messageId,
+            eventType: attempt.eventType,
+            createdAt: input.now,
+          };
+          const next: WebhookDelivery = {
+            tenantId: base.tenantId,
+            endpointId: base.endpointId,
+            messageId: base.messageId,
+            eventType: base.eventType,
+            status: change.status,
+            attempts: change.attempts,
+            createdAt: base.createdAt,
+            updatedAt: change.updatedAt,
+          };
+          if (change.nextAttemptAt !== undefined) next.nextAttemptAt = change.nextAttemptAt;
+          const lastError = 'lastError' in change ? change.lastError : current?.lastError;
+          if (lastError !== undefined) next.lastError = lastError;
+          const lastStatusCode =
+            'lastStatusCode' in change ? change.lastStatusCode : current?.lastStatusCode;
+          if (lastStatusCode !== undefined) next.lastStatusCode = lastStatusCode;
+          deliveries.set(deliveryKey, next);
+        }
+        if (change.status !== 'pending') leased.delete(deliveryKey);
       }
 
       const endpoint = endpoints.get(attempt.tenantId)?.get(attempt.endpointId);

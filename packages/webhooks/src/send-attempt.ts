@@ -14,9 +14,11 @@ export interface SentAttempt {
 
 /** The secrets that sign now: the current one and rotated-out ones still in their grace period. */
 export function signingSecrets(endpoint: StoredEndpoint, now: number): string[] {
-  return endpoint.secrets
-    .filter((secret) => secret.expiresAt === undefined || secret.expiresAt > now)
-    .map((secret) => secret.secret);
+  const secrets: string[] = [];
+  for (const secret of endpoint.secrets) {
+    if (secret.expiresAt === undefined || secret.expiresAt > now) secrets.push(secret.secret);
+  }
+  return secrets;
 }
 
 /**
