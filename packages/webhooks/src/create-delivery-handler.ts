@@ -8,7 +8,12 @@ import { sendAttempt } from './send-attempt';
 import type { WebhookClock } from './webhook-clock';
 import type { DeliveryJob, DeliveryJobOutcome, WebhookDelivery } from './webhook-delivery';
 import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
-import type { DeliveryJobHandler, RecordAttemptResult, WebhookStore } from './webhook-store';
+import type {
+  DeliveryJobHandler,
+  RecordAttemptInput,
+  RecordAttemptResult,
+  WebhookStore,
+} from './webhook-store';
 
 /** What the delivery handler needs from the dispatcher. */
 export interface DeliveryHandlerContext {
@@ -253,26 +258,32 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       attempt.nextAttemptAt = nextAttemptAt;
 
     const disable: EndpointDisabledReason | undefined = gone ? 'gone' : undefined;
+    // Built without spreads of optional parts (each a throwaway object on every delivery).
+    const deliveryChange: RecordAttemptInput['delivery'] & {} = {
+      status,
+      attempts: attempt.attempt,
+      nextAttemptAt,
+      lastStatusCode: attempt.statusCode,
+      updatedAt: now,
+    };
+    // Absent, not undefined: a success keeps the delivery's last error.
+    if (attempt.error !== undefined) deliveryChange.lastError = attempt.error;
     // The slot is released in the same step as the record.
     const recorded = await store.recordAttempt({
       attempt,
       releaseSlot: job.id,
-      delivery: {
-        status,
-        attempts: attempt.attempt,
-        nextAttemptAt,
-        ...(attempt.error === undefined ? {} : { lastError: attempt.error }),
-        lastStatusCode: attempt.statusCode,
-        updatedAt: now,
-      },
+      delivery: deliveryChange,
       health: {
         succeeded,
-        ...(disable ? { disable } : {}),
-        ...(context.autoDisable ? { failureWindowMs: context.autoDisable.afterMs } : {}),
+        disable,
+        failureWindowMs: context.autoDisable?.afterMs,
         minFailures: context.autoDisable?.minFailures ?? 1,
-        message: gone
-          ? 'The endpoint answered 410 Gone.'
-          : `Every attempt has failed for the auto-disable window; the last: ${attempt.error ?? 'failed'}`,
+        // Only a failure can disable: a success carries no message (no string built per delivery).
+        message: succeeded
+          ? ''
+          : gone
+            ? 'The endpoint answered 410 Gone.'
+            : `Every attempt has failed for the auto-disable window; the last: ${attempt.error ?? 'failed'}`,
       },
       retentionMs: context.retentionMs,
       maxAttemptsPerEndpoint: context.maxAttemptsPerEndpoint,

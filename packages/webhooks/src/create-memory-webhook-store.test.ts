@@ -1,4 +1,4 @@
-import { afterEach, describe, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryWebhookStore } from './create-memory-webhook-store';
 import { describeWebhookStore } from './describe-webhook-store';
 
@@ -12,3 +12,107 @@ describeWebhookStore(
     },
   },
 );
+
+describe('memory store deliveries', () => {
+  const now = Date.UTC(2026, 0, 1);
+  const record = (
+    store: ReturnType<typeof createMemoryWebhookStore>,
+    delivery: Parameters<
+      ReturnType<typeof createMemoryWebhookStore>['recordAttempt']
+    >[0]['delivery'],
+  ) =>
+    store.recordAttempt({
+      attempt: {
+        id: `att_${Math.random()}`,
+        tenantId: 'acme',
+        endpointId: 'ep_a',
+        messageId: 'msg_a',
+        eventType: 'call.ended',
+        url: 'https://example.com/hook',
+        attempt: delivery?.attempts ?? 1,
+        trigger: 'event',
+        status: delivery?.status === 'succeeded' ? 'succeeded' : 'failed',
+        statusCode: delivery?.lastStatusCode ?? 0,
+        durationMs: 1,
+        responseBody: '',
+        startedAt: now,
+      },
+      delivery,
+      retentionMs: 86_400_000,
+      maxAttemptsPerEndpoint: 100,
+      now,
+    });
+
+  // The store updates a delivery in place when no field goes away, and rebuilds it when one does:
+  // both must read back the same as a merge of the change into the delivery.
+  it('merges each record into the delivery, clearing the due time, keeping the last error', async () => {
+    const store = createMemoryWebhookStore();
+    await store.createDeliveries(
+      {
+        id: 'msg_a',
+        tenantId: 'acme',
+        eventId: 'e1',
+        eventType: 'call.ended',
+        body: '{}',
+        createdAt: now,
+      },
+      ['ep_a'],
+      86_400_000,
+    );
+    await record(store, {
+      status: 'pending',
+      attempts: 1,
+      nextAttemptAt: now + 5_000,
+      lastError: 'HTTP 500',
+      lastStatusCode: 500,
+      updatedAt: now + 1,
+    });
+    const failed = await store.getDelivery('acme', 'ep_a', 'msg_a');
+    expect(failed).toStrictEqual({
+      tenantId: 'acme',
+      endpointId: 'ep_a',
+      messageId: 'msg_a',
+      eventType: 'call.ended',
+      status: 'pending',
+      attempts: 1,
+      createdAt: now,
+      updatedAt: now + 1,
+      nextAttemptAt: now + 5_000,
+      lastError: 'HTTP 500',
+      lastStatusCode: 500,
+    });
+    // A read is a copy: changing it changes nothing stored.
+    failed!.status = 'failed';
+    await record(store, {
+      status: 'succeeded',
+      attempts: 2,
+      lastStatusCode: 204,
+      updatedAt: now + 2,
+    });
+    expect(await store.getDelivery('acme', 'ep_a', 'msg_a')).toStrictEqual({
+      tenantId: 'acme',
+      endpointId: 'ep_a',
+      messageId: 'msg_a',
+      eventType: 'call.ended',
+      status: 'succeeded',
+      attempts: 2,
+      createdAt: now,
+      updatedAt: now + 2,
+      lastError: 'HTTP 500',
+      lastStatusCode: 204,
+    });
+    await record(store, {
+      status: 'succeeded',
+      attempts: 3,
+      lastStatusCode: 200,
+      updatedAt: now + 3,
+    });
+    expect(await store.getDelivery('acme', 'ep_a', 'msg_a')).toMatchObject({
+      attempts: 3,
+      lastStatusCode: 200,
+      updatedAt: now + 3,
+      lastError: 'HTTP 500',
+    });
+    await store.close();
+  });
+});

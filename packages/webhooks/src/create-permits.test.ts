@@ -46,4 +46,34 @@ describe('createPermits', () => {
     permits.release();
     expect(permits.tryAcquire()).toBe(true);
   });
+
+  it('acquireBefore: waiters of one deadline share a timer; served ones stay served', async () => {
+    const permits = createPermits(1);
+    expect(permits.acquireBefore(performance.now() + 60_000)).toBe(true);
+    expect(permits.acquireBefore(performance.now() - 1)).toBe(false);
+    const deadline = performance.now() + 30;
+    const first = permits.acquireBefore(deadline);
+    const second = permits.acquireBefore(deadline);
+    const third = permits.acquireBefore(deadline);
+    permits.release(); // to the first in line
+    expect(await first).toBe(true);
+    expect(await second).toBe(false);
+    expect(await third).toBe(false);
+    permits.release(); // passes both by: the permit is free again
+    expect(permits.tryAcquire()).toBe(true);
+    expect(permits.tryAcquire()).toBe(false);
+  });
+
+  it('acquireBefore: a deadline whose waiters were all served leaves no timer running', async () => {
+    const timers = () =>
+      process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const permits = createPermits(1);
+    expect(permits.tryAcquire()).toBe(true);
+    const before = timers();
+    const served = permits.acquireBefore(performance.now() + 60_000);
+    expect(timers()).toBe(before + 1);
+    permits.release();
+    expect(await served).toBe(true);
+    expect(timers()).toBe(before);
+  });
 });

@@ -8,7 +8,12 @@ export interface Permits {
    * Takes a permit if one frees up within `ms`: `true` at once when one is free, else a promise
    * of whether one was taken (`false` after `ms`, having given up its place in line).
    */
-  acquireWithin(ms: number): true | Promise<boolean>;
+  acquireWithin(ms: number): boolean | Promise<boolean>;
+  /**
+   * As `acquireWithin`, until a `performance.now()` time: `false` at once when it has passed.
+   * Waiters with the same deadline share one timer (a fan-out batch waits with one deadline).
+   */
+  acquireBefore(deadline: number): boolean | Promise<boolean>;
   /** Gives a permit back (to the longest waiter, if any). */
   release(): void;
 }
@@ -19,11 +24,24 @@ interface Waiter {
   gone?: boolean;
 }
 
+/** Waiters sharing a deadline, and their one timer. */
+interface DeadlineGroup {
+  timer: NodeJS.Timeout;
+  /** Resolves with `false` those not served yet. */
+  expire: (() => void)[];
+  /** How many are still waiting; the timer is cleared when none is. */
+  waiting: number;
+}
+
 /** Creates {@link Permits}: the dispatcher's cap on requests in flight. */
 export function createPermits(limit: number): Permits {
   let free = limit;
   let waiting: Waiter[] = [];
   let head = 0;
+  // One timer per deadline, not per waiter: a burst queues hundreds of waiters on one deadline,
+  // and a timer of its own each (of a different fractional duration, so each in a list of its
+  // own in Node's timer queue) cost more than the rest of the wait.
+  const groups = new Map<number, DeadlineGroup>();
   return {
     acquire() {
       if (free > 0) {
@@ -39,25 +57,8 @@ export function createPermits(limit: number): Permits {
       free -= 1;
       return true;
     },
-    acquireWithin(ms) {
-      if (free > 0) {
-        free -= 1;
-        return true;
-      }
-      return new Promise<boolean>((resolve) => {
-        const waiter: Waiter = {
-          grant: () => {
-            clearTimeout(timer);
-            resolve(true);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiter.gone = true;
-          resolve(false);
-        }, ms);
-        waiting.push(waiter);
-      });
-    },
+    acquireWithin: (ms) => acquireBefore(performance.now() + ms),
+    acquireBefore,
     release() {
       while (head < waiting.length) {
         const next = waiting[head]!;
@@ -73,4 +74,48 @@ export function createPermits(limit: number): Permits {
       free += 1;
     },
   };
+
+  function acquireBefore(deadline: number): boolean | Promise<boolean> {
+    if (free > 0) {
+      free -= 1;
+      return true;
+    }
+    const ms = deadline - performance.now();
+    if (ms <= 0) return false;
+    let group = groups.get(deadline);
+    if (!group) {
+      const created: DeadlineGroup = {
+        expire: [],
+        waiting: 0,
+        timer: setTimeout(() => {
+          groups.delete(deadline);
+          for (const expire of created.expire) expire();
+        }, ms),
+      };
+      group = created;
+      groups.set(deadline, group);
+    }
+    const shared = group;
+    return new Promise<boolean>((resolve) => {
+      let served = false;
+      const waiter: Waiter = {
+        grant: () => {
+          served = true;
+          resolve(true);
+          shared.waiting -= 1;
+          if (shared.waiting === 0) {
+            clearTimeout(shared.timer);
+            groups.delete(deadline);
+          }
+        },
+      };
+      shared.waiting += 1;
+      shared.expire.push(() => {
+        if (served) return;
+        waiter.gone = true;
+        resolve(false);
+      });
+      waiting.push(waiter);
+    });
+  }
 }

@@ -189,8 +189,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         );
         for (const endpointId of created.leased) {
           const job = eventJob(event.tenantId, endpointId, message.id);
-          const left = deadline - performance.now();
-          const taking = left > 0 ? sendPermits.acquireWithin(left) : sendPermits.tryAcquire();
+          const taking =
+            deadline > performance.now()
+              ? sendPermits.acquireBefore(deadline)
+              : sendPermits.tryAcquire();
           const permit = taking === true || taking === false ? taking : await taking;
           if (permit && directSends) sendDirect(job);
           else {

@@ -14,9 +14,11 @@ export interface SentAttempt {
 
 /** The secrets that sign now: the current one and rotated-out ones still in their grace period. */
 export function signingSecrets(endpoint: StoredEndpoint, now: number): string[] {
-  return endpoint.secrets
-    .filter((secret) => secret.expiresAt === undefined || secret.expiresAt > now)
-    .map((secret) => secret.secret);
+  const secrets: string[] = [];
+  for (const secret of endpoint.secrets) {
+    if (secret.expiresAt === undefined || secret.expiresAt > now) secrets.push(secret.secret);
+  }
+  return secrets;
 }
 
 /**
@@ -58,24 +60,21 @@ export async function sendAttempt(
       : result.statusCode >= 300 && result.statusCode < 400
         ? `HTTP ${result.statusCode}: redirects are not followed; only 2xx counts as delivered.`
         : `HTTP ${result.statusCode}`;
-  return {
-    result,
-    succeeded,
-    attempt: {
-      id: createAttemptId(),
-      tenantId: endpoint.tenantId,
-      endpointId: endpoint.id,
-      messageId: message.id,
-      eventType: message.eventType,
-      url: endpoint.url,
-      attempt: attemptNumber,
-      trigger,
-      status: succeeded ? 'succeeded' : 'failed',
-      statusCode: result.kind === 'response' ? result.statusCode : 0,
-      durationMs: result.durationMs,
-      responseBody: result.kind === 'response' ? result.body : '',
-      ...(error === undefined ? {} : { error }),
-      startedAt,
-    },
+  const attempt: WebhookAttempt = {
+    id: createAttemptId(),
+    tenantId: endpoint.tenantId,
+    endpointId: endpoint.id,
+    messageId: message.id,
+    eventType: message.eventType,
+    url: endpoint.url,
+    attempt: attemptNumber,
+    trigger,
+    status: succeeded ? 'succeeded' : 'failed',
+    statusCode: result.kind === 'response' ? result.statusCode : 0,
+    durationMs: result.durationMs,
+    responseBody: result.kind === 'response' ? result.body : '',
+    startedAt,
   };
+  if (error !== undefined) attempt.error = error;
+  return { result, succeeded, attempt };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The `webhook-id` of an event's deliveries: `msg_` and 27 characters derived from the tenant and
@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
  * names the same event the same way; receivers dedupe on it.
  */
 export function webhookMessageId(tenantId: string, eventId: string): string {
-  const digest = createHash('sha256').update(`${tenantId}\n${eventId}`).digest('base64url');
+  // One-shot `hash`: no Hash object per event.
+  const digest = hash('sha256', `${tenantId}\n${eventId}`, 'base64url');
   return `msg_${digest.slice(0, 27)}`;
 }
