@@ -5,13 +5,10 @@ export interface Permits {
   /** Takes a permit only if one is free right now (never waits, never queues). */
   tryAcquire(): boolean;
   /**
-   * Takes a permit if one frees up within `ms`: `true` at once when one is free, else a promise
-   * of whether one was taken (`false` after `ms`, having given up its place in line).
-   */
-  acquireWithin(ms: number): boolean | Promise<boolean>;
-  /**
-   * As `acquireWithin`, until a `performance.now()` time: `false` at once when it has passed.
-   * Waiters with the same deadline share one timer (a fan-out batch waits with one deadline).
+   * Takes a permit if one frees up before `deadline` (a `performance.now()` time): `true` at once
+   * when one is free, `false` at once when the deadline has passed, else a promise of whether one
+   * was taken (`false` at the deadline, having given up its place in line). Waiters with the same
+   * deadline share one timer (a fan-out batch waits with one deadline).
    */
   acquireBefore(deadline: number): boolean | Promise<boolean>;
   /** Gives a permit back (to the longest waiter, if any). */
@@ -57,7 +54,6 @@ export function createPermits(limit: number): Permits {
       free -= 1;
       return true;
     },
-    acquireWithin: (ms) => acquireBefore(performance.now() + ms),
     acquireBefore,
     release() {
       while (head < waiting.length) {

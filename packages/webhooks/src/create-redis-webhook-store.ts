@@ -4,6 +4,7 @@ import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedisScriptBatcher } from './create-redis-script-batcher';
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
+import { eventDeliveryJob } from './event-delivery-job';
 import {
   acquireSlotScript,
   beginAttemptScript,
@@ -354,13 +355,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           const colon = member.indexOf(':');
           const endpointId = member.slice(0, colon);
           const messageId = member.slice(colon + 1);
-          jobs.push({
-            id: `${endpointId}_${messageId}`,
-            tenantId,
-            endpointId,
-            messageId,
-            trigger: 'event',
-          });
+          jobs.push(eventDeliveryJob(tenantId, endpointId, messageId));
         }
       }
       await enqueue(jobs);

@@ -15,6 +15,7 @@ import { createPermits } from './create-permits';
 import { createWebhookBody } from './create-webhook-body';
 import { createWebhookSender } from './create-webhook-sender';
 import { InvalidEndpointError } from './errors/invalid-endpoint-error';
+import { eventDeliveryJob } from './event-delivery-job';
 import { matchesEventFilter } from './event-filter';
 import { type BusFollower, followBus } from './follow-bus';
 import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
@@ -185,14 +186,12 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
           directSends ? { count: matching.length, ms: slotLeaseMs } : undefined,
         );
         const queued = created.pending.map((endpointId) =>
-          eventJob(event.tenantId, endpointId, message.id),
+          eventDeliveryJob(event.tenantId, endpointId, message.id),
         );
         for (const endpointId of created.leased) {
-          const job = eventJob(event.tenantId, endpointId, message.id);
-          const taking =
-            deadline > performance.now()
-              ? sendPermits.acquireBefore(deadline)
-              : sendPermits.tryAcquire();
+          const job = eventDeliveryJob(event.tenantId, endpointId, message.id);
+          // Past the deadline this takes only a permit that is free now.
+          const taking = sendPermits.acquireBefore(deadline);
           const permit = taking === true || taking === false ? taking : await taking;
           if (permit && directSends) sendDirect(job);
           else {
@@ -232,14 +231,6 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       .finally(() => directAttempts.delete(attempt));
     directAttempts.add(attempt);
   };
-
-  const eventJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
-    id: `${endpointId}_${messageId}`,
-    tenantId,
-    endpointId,
-    messageId,
-    trigger: 'event',
-  });
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
@@ -504,7 +495,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     if (!delivery) {
       // The endpoint never had it: deliver it like any event, retries included.
       const { pending } = await store.createDeliveries(message, [endpointId], retentionMs);
-      await store.enqueue(pending.map((id) => eventJob(tenantId, id, message.id)));
+      await store.enqueue(pending.map((id) => eventDeliveryJob(tenantId, id, message.id)));
       return;
     }
     await store.enqueue([manualJob(tenantId, endpointId, messageId, 'resend')]);
