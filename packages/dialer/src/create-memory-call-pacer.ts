@@ -1,10 +1,22 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { CallPacer } from './call-pacer';
-import { createRateLimiterPacer } from './create-rate-limiter-pacer';
+import { createSlotPacer } from './create-slot-pacer';
+import { type DialerClock, systemClock } from './dialer-clock';
 
-/** Paces calls within this process (rate-limiter-flexible's `RateLimiterMemory`). */
-export function createMemoryCallPacer(): CallPacer {
-  return createRateLimiterPacer(
-    ({ points, duration, keyPrefix }) => new RateLimiterMemory({ points, duration, keyPrefix }),
-  );
+/** Options of {@link createMemoryCallPacer}. */
+export interface MemoryCallPacerOptions {
+  /** Where the pacer reads the time and waits. Default: the real clock. */
+  clock?: DialerClock;
+}
+
+/** Paces calls within this process: one slot per call, `1 / callsPerSecond` s apart per account. */
+export function createMemoryCallPacer(options: MemoryCallPacerOptions = {}): CallPacer {
+  const clock = options.clock ?? systemClock;
+  // The time each account's next slot starts; one entry per account.
+  const nextSlot = new Map<string, number>();
+  return createSlotPacer(async (account, spacingMs) => {
+    const now = clock.now();
+    const slot = Math.max(nextSlot.get(account) ?? now, now);
+    nextSlot.set(account, slot + spacingMs);
+    return slot - now;
+  }, clock);
 }
