@@ -1,16 +1,16 @@
 import type { CallPacer } from './call-pacer';
-import { createSlotPacer } from './create-slot-pacer';
-import { type DialerClock, systemClock } from './dialer-clock';
+import { createSlotPacer, pacingClock } from './create-slot-pacer';
+import type { DialerClock } from './dialer-clock';
 
 /** Options of {@link createMemoryCallPacer}. */
 export interface MemoryCallPacerOptions {
-  /** Where the pacer reads the time and waits. Default: the real clock. */
+  /** Where the pacer reads the time and waits. Default: the real clock (its waits keep the process alive). */
   clock?: DialerClock;
 }
 
 /** Paces calls within this process: one slot per call, `1 / callsPerSecond` s apart per account. */
 export function createMemoryCallPacer(options: MemoryCallPacerOptions = {}): CallPacer {
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? pacingClock;
   // The time each account's next slot starts; one entry per account.
   const nextSlot = new Map<string, number>();
   return createSlotPacer(async (account, spacingMs) => {

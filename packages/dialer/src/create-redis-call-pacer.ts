@@ -2,8 +2,8 @@ import { InvalidArgumentError } from '@calltrack/core';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { CallPacer } from './call-pacer';
-import { createSlotPacer } from './create-slot-pacer';
-import { type DialerClock, systemClock } from './dialer-clock';
+import { createSlotPacer, pacingClock } from './create-slot-pacer';
+import type { DialerClock } from './dialer-clock';
 
 /** Options of {@link createRedisCallPacer}. */
 export interface RedisCallPacerOptions {
@@ -12,8 +12,9 @@ export interface RedisCallPacerOptions {
   /** Prefix of the slot keys (one string per account). Default `calltrack:dialer:pace`. */
   prefix?: string;
   /**
-   * Where the pacer waits for its slot. Default: the real clock. Slots are reckoned in the Redis
-   * server's time, so processes whose clocks differ still space their calls on one timeline.
+   * Where the pacer waits for its slot. Default: the real clock (its waits keep the process
+   * alive). Slots are reckoned in the Redis server's time, so processes whose clocks differ
+   * still space their calls on one timeline.
    */
   clock?: DialerClock;
 }
@@ -50,5 +51,5 @@ export function createRedisCallPacer(options: RedisCallPacerOptions): CallPacer 
       [Math.round(spacingMs * 1000)],
     );
     return Number(waitMicros) / 1000;
-  }, options.clock ?? systemClock);
+  }, options.clock ?? pacingClock);
 }

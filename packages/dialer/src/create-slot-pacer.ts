@@ -18,20 +18,29 @@ export function createSlotPacer(reserve: ReserveCallSlot, clock: DialerClock): C
   return {
     async acquire(account, callsPerSecond, signal) {
       const spacingMs = callSpacingMs(callsPerSecond);
-      const tolerance = Math.max(spacingMs, minLatenessMs);
-      for (let reservation = 1; ; reservation += 1) {
-        signal?.throwIfAborted();
-        const waitMs = await reserve(account, spacingMs);
-        const due = clock.now() + waitMs;
-        if (waitMs > 0) await clock.sleep(waitMs, signal);
-        signal?.throwIfAborted();
-        // A waiter woken later than its slot by more than a slot (a stalled process) would call
-        // beside the callers of later slots: it takes a new slot, once.
-        if (clock.now() - due <= tolerance || reservation === 2) return;
-      }
+      signal?.throwIfAborted();
+      const waitMs = await reserve(account, spacingMs);
+      if (waitMs > 0) await clock.sleep(waitMs, signal);
+      signal?.throwIfAborted();
     },
   };
 }
 
-/** Lateness that is only a timer's: below it, a waiter keeps its slot whatever the rate. */
-const minLatenessMs = 25;
+/**
+ * The real clock for pacers. Unlike the dialer's `systemClock`, its waits keep the process
+ * alive: a call is about to be placed.
+ */
+export const pacingClock: DialerClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+      function done(): void {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+    }),
+};
