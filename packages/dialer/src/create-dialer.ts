@@ -8,12 +8,12 @@ import {
   principalSchema,
 } from '@calltrack/core';
 import { callEventReference } from './call-event-reference';
-import { callSpacingMs } from './call-spacing';
 import { createCallingWindow } from './calling-window';
 import { checkLeadGates, type LeadGates } from './check-lead-gates';
 import { createDialerEvent } from './create-dialer-event';
 import { createMemoryCallPacer } from './create-memory-call-pacer';
 import { createMemoryDialerLocks } from './create-memory-dialer-locks';
+import { pacingWindow } from './create-rate-limiter-pacer';
 import type {
   CallEventOutcome,
   Dialer,
@@ -807,7 +807,7 @@ function checkOptions(options: DialerOptions): void {
     if (typeof account?.id !== 'string' || account.id === '' || ids.has(account.id)) {
       throw new InvalidArgumentError({ message: 'Every account needs its own non-empty id.' });
     }
-    callSpacingMs(account.callsPerSecond ?? 1);
+    pacingWindow(account.callsPerSecond ?? 1);
     if (typeof account.control?.placeCall !== 'function') {
       throw new InvalidArgumentError({
         message: `Account ${account.id} needs a control: a CallControl adapter.`,

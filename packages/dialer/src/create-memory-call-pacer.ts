@@ -1,6 +1,8 @@
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { CallPacer } from './call-pacer';
-import { createSlotPacer, pacingClock } from './create-slot-pacer';
+import { createRateLimiterPacer } from './create-rate-limiter-pacer';
 import type { DialerClock } from './dialer-clock';
+import { pacingClock } from './pacing-clock';
 
 /** Options of {@link createMemoryCallPacer}. */
 export interface MemoryCallPacerOptions {
@@ -8,15 +10,13 @@ export interface MemoryCallPacerOptions {
   clock?: DialerClock;
 }
 
-/** Paces calls within this process: one slot per call, `1 / callsPerSecond` s apart per account. */
+/**
+ * Paces calls within this process (rate-limiter-flexible's `RateLimiterMemory`):
+ * `callsPerSecond` per account, counted in windows of about a tenth of a second.
+ */
 export function createMemoryCallPacer(options: MemoryCallPacerOptions = {}): CallPacer {
-  const clock = options.clock ?? pacingClock;
-  // The time each account's next slot starts; one entry per account.
-  const nextSlot = new Map<string, number>();
-  return createSlotPacer(async (account, spacingMs) => {
-    const now = clock.now();
-    const slot = Math.max(nextSlot.get(account) ?? now, now);
-    nextSlot.set(account, slot + spacingMs);
-    return slot - now;
-  }, clock);
+  return createRateLimiterPacer(
+    ({ points, duration, keyPrefix }) => new RateLimiterMemory({ points, duration, keyPrefix }),
+    options.clock ?? pacingClock,
+  );
 }

@@ -1,39 +1,32 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { CallPacer } from './call-pacer';
-import { createSlotPacer, pacingClock } from './create-slot-pacer';
+import { createRateLimiterPacer } from './create-rate-limiter-pacer';
 import type { DialerClock } from './dialer-clock';
+import { pacingClock } from './pacing-clock';
 
 /** Options of {@link createRedisCallPacer}. */
 export interface RedisCallPacerOptions {
-  /** Your ioredis client. The pacer only runs one Lua script on it; nothing is registered. */
+  /**
+   * Your ioredis client. rate-limiter-flexible registers one Lua command on it
+   * (`rlflxIncr`); nothing else is changed.
+   */
   redis: Redis | Cluster;
-  /** Prefix of the slot keys (one string per account). Default `calltrack:dialer:pace`. */
+  /** Prefix of the counters' keys. Default `calltrack:dialer:pace`. */
   prefix?: string;
   /**
-   * Where the pacer waits for its slot. Default: the real clock (its waits keep the process
-   * alive). Slots are reckoned in the Redis server's time, so processes whose clocks differ
-   * still space their calls on one timeline.
+   * Where the pacer reads the time and waits. Default: the real clock (its waits keep the
+   * process alive). Windows are numbered on it, so processes on several hosts need their clocks
+   * in step (NTP): a skew of a few ms may let one window's `points` more through.
    */
   clock?: DialerClock;
 }
 
-// KEYS: the account's slot key. ARGV: spacing in microseconds. Returns the wait in microseconds.
-// The key holds when the next slot starts (µs, server time) and expires once that has passed.
-const reserveSlotScript = defineRedisScript(`
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or 0), now)
-local next = slot + tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%d', next), 'PX', math.ceil((next - now) / 1000) + 1000)
-return slot - now
-`);
-
 /**
- * Paces calls per provider account across every process on one Redis: each call reserves the
- * account's next slot (`1 / callsPerSecond` s after the previous one) in one script, then waits
- * for it. When Redis does not answer, `acquire` rejects: no call is placed unpaced.
+ * Paces calls per provider account across every process on one Redis, with
+ * rate-limiter-flexible's `RateLimiterRedis` (an atomic counter per window, windows of about a
+ * tenth of a second). When Redis does not answer, `acquire` rejects: no call is placed unpaced.
  */
 export function createRedisCallPacer(options: RedisCallPacerOptions): CallPacer {
   if (options == null || options.redis == null) {
@@ -41,15 +34,16 @@ export function createRedisCallPacer(options: RedisCallPacerOptions): CallPacer 
       message: 'createRedisCallPacer needs { redis }: your ioredis client.',
     });
   }
-  const { redis } = options;
   const prefix = options.prefix ?? 'calltrack:dialer:pace';
-  return createSlotPacer(async (account, spacingMs) => {
-    const waitMicros = await runRedisScript(
-      redis,
-      reserveSlotScript,
-      [`${prefix}:slot:${account}`],
-      [Math.round(spacingMs * 1000)],
-    );
-    return Number(waitMicros) / 1000;
-  }, options.clock ?? pacingClock);
+  return createRateLimiterPacer(
+    ({ points, duration, keyPrefix }) =>
+      new RateLimiterRedis({
+        storeClient: options.redis,
+        points,
+        duration,
+        keyPrefix: `${prefix}:${keyPrefix}`,
+        rejectIfRedisNotReady: true,
+      }),
+    options.clock ?? pacingClock,
+  );
 }
