@@ -162,7 +162,8 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
 
     async claimLeads(request) {
       const base = baseOf(request.tenantId);
-      const leadIds = [...new Set(request.leadIds)];
+      const leadIds =
+        request.leadIds.length === 1 ? request.leadIds : [...new Set(request.leadIds)];
       if (leadIds.length === 0) return [];
       const args: (string | number)[] = [
         base,
@@ -173,39 +174,40 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         request.maxAttempts ?? '',
         request.minAttemptGapMs ?? '',
       ];
-      const attemptIds = new Map<string, string>();
+      const attemptIds: string[] = [];
       for (const leadId of leadIds) {
         const attemptId = randomUUID();
-        attemptIds.set(leadId, attemptId);
+        attemptIds.push(attemptId);
         args.push(leadId, attemptId);
       }
       const reply = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as string[];
+      // One answer per lead, in the order sent: a reason, or 'claimed' and five values.
       const results: ClaimResult[] = [];
-      for (let index = 0; index < reply.length; ) {
-        const leadId = reply[index]!;
-        const outcome = reply[index + 1]!;
+      let at = 0;
+      for (const [position, leadId] of leadIds.entries()) {
+        const outcome = reply[at]!;
         if (outcome !== 'claimed') {
           results.push({ leadId, claimed: false, reason: outcome as ClaimRefusal });
-          index += 2;
+          at += 1;
           continue;
         }
-        const attemptId = attemptIds.get(leadId)!;
-        const fence = Number(reply[index + 2]);
-        const userId = reply[index + 4]!;
+        const attemptId = attemptIds[position]!;
+        const fence = Number(reply[at + 1]);
+        const userId = reply[at + 3]!;
         const lead = claimedLead(
           request,
           {
             tenantId: request.tenantId,
             leadId,
             userId,
-            phoneNumber: reply[index + 5]!,
-            timeZone: reply[index + 6] || undefined,
+            phoneNumber: reply[at + 4]!,
+            timeZone: reply[at + 5] || undefined,
           },
-          { attemptId, fence, attemptCount: Number(reply[index + 3]) },
+          { attemptId, fence, attemptCount: Number(reply[at + 2]) },
         );
         const attempt = claimedAttempt(request, { leadId, userId, attemptId, fence });
         results.push({ leadId, claimed: true, lead, attempt });
-        index += 7;
+        at += 6;
       }
       return results;
     },

@@ -1,7 +1,8 @@
 /**
  * Where the dialer reads the time and waits: calling windows, attempt gaps, leases, the
  * reconciler and the waits between polls all use it, so tests move time instead of sleeping.
- * Pacing (calls per second) is real time: it is the provider's real rate.
+ * Pacing (calls per second) is the provider's real rate: the built-in pacers take a clock of
+ * their own (`createMemoryCallPacer({ clock })`), the real one unless a test gives another.
  */
 export interface DialerClock {
   /** Milliseconds since the epoch. */

@@ -12,6 +12,7 @@ export { checkLeadGates } from './check-lead-gates';
 export { createDialer } from './create-dialer';
 export type { CreateDialerHandlerOptions } from './create-dialer-handler';
 export { createDialerHandler } from './create-dialer-handler';
+export type { MemoryCallPacerOptions } from './create-memory-call-pacer';
 export { createMemoryCallPacer } from './create-memory-call-pacer';
 export { createMemoryDialerLocks } from './create-memory-dialer-locks';
 export { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
