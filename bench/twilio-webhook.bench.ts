@@ -131,7 +131,11 @@ function startServer(target: Target): void {
 }
 
 /** Sends a child a message and waits for its answer of the given type. */
-function ask<T>(child: ChildProcess, answer: string, message: { type: string }): Promise<T> {
+function ask<T>(
+  child: ChildProcess,
+  answer: string,
+  message: { type: string; [field: string]: unknown },
+): Promise<T> {
   return new Promise((resolve) => {
     const onMessage = (reply: { type?: string }) => {
       if (reply.type !== answer) return;
