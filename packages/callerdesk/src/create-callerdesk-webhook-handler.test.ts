@@ -23,7 +23,15 @@ const report = 'callerdesk-call-report-incoming-answered.json';
 
 afterEach(closeServers);
 
-async function setup(options: Partial<CreateCallerDeskWebhookHandlerOptions> = {}) {
+/**
+ * Behind `toNodeHandler`: `fast` mounts the handler itself (the bridge runs it straight on Node's
+ * request), `fetch` hides it behind a plain fetch function (the bridge builds a `Request`, as for
+ * Next.js and every other runtime).
+ */
+async function setup(
+  options: Partial<CreateCallerDeskWebhookHandlerOptions> = {},
+  mount: 'fast' | 'fetch' = 'fast',
+) {
   const sink = createCollectingSink();
   const resolveTenant = vi.fn(
     async (_context: CallerDeskTenantContext) =>
@@ -36,7 +44,9 @@ async function setup(options: Partial<CreateCallerDeskWebhookHandlerOptions> = {
     now: () => now,
     ...options,
   });
-  const base = await listen(toNodeHandler(handler));
+  const base = await listen(
+    toNodeHandler(mount === 'fast' ? handler : (request, context) => handler(request, context)),
+  );
   return { sink, resolveTenant, base, url: `${base}/webhooks/callerdesk` };
 }
 
@@ -535,5 +545,159 @@ describe('createCallerDeskWebhookHandler', () => {
     const live = fields('callerdesk-live-call-incoming-ringing.json');
     await expectError(await fetch(`${withToken(url)}&${live}`), 429, 'rate_limited');
     expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+  });
+});
+
+describe('createCallerDeskWebhookHandler: the fetch handler and the Node fast path answer alike', () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const json = { 'content-type': 'application/json' };
+  const multipart = () => {
+    const body = new FormData();
+    for (const [key, value] of fields('callerdesk-live-call-incoming-ringing.json'))
+      body.set(key, value);
+    return body;
+  };
+  type Case = [
+    string,
+    number,
+    Partial<CreateCallerDeskWebhookHandlerOptions>,
+    (url: string) => [string, RequestInit],
+  ];
+  const cases: Case[] = [
+    ['a GET with the fields in the query', 200, {}, (url) => [`${withToken(url)}&${fields()}`, {}]],
+    [
+      'a POST form',
+      200,
+      {},
+      (url) => [withToken(url), { method: 'POST', headers: form, body: `${fields()}` }],
+    ],
+    [
+      'a POST JSON body',
+      200,
+      {},
+      (url) => [withToken(url), { method: 'POST', headers: json, body: loadFixture(report).text }],
+    ],
+    [
+      'a POST multipart body',
+      200,
+      {},
+      (url) => [withToken(url), { method: 'POST', body: multipart() }],
+    ],
+    [
+      'the token in a header named in capitals',
+      200,
+      { tokenLocation: 'header', tokenName: 'X-Hook-Token' },
+      (url) => [`${url}?${fields()}`, { headers: { 'x-hook-token': token } }],
+    ],
+    [
+      'the token read by a function from the Request',
+      200,
+      {
+        tokenLocation: (request) => request.headers.get('authorization')?.replace(/^Bearer /, ''),
+      },
+      (url) => [
+        url,
+        {
+          method: 'POST',
+          headers: { ...form, authorization: `Bearer ${token}` },
+          body: `${fields()}`,
+        },
+      ],
+    ],
+    ['no token', 401, {}, (url) => [`${url}?${fields()}`, {}]],
+    [
+      'a wrong token',
+      403,
+      {},
+      (url) => [`${withToken(url, 'wrong-token-0000000')}&${fields()}`, {}],
+    ],
+    [
+      'two different tokens',
+      400,
+      {},
+      (url) => [`${withToken(url)}&token=wrong-token-0000000&${fields()}`, {}],
+    ],
+    [
+      'a wrong content type',
+      415,
+      {},
+      (url) => [
+        withToken(url),
+        { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' },
+      ],
+    ],
+    [
+      'a body over the limit',
+      413,
+      {},
+      (url) => [
+        withToken(url),
+        { method: 'POST', headers: form, body: `${fields()}&pad=${'x'.repeat(70_000)}` },
+      ],
+    ],
+    [
+      'a body that is not JSON',
+      400,
+      {},
+      (url) => [withToken(url), { method: 'POST', headers: json, body: '{"CallSid":' }],
+    ],
+    ['a PUT', 405, {}, (url) => [withToken(url), { method: 'PUT', headers: form, body: '' }]],
+    [
+      'an unknown tenant',
+      422,
+      { resolveTenant: () => null },
+      (url) => [`${withToken(url)}&${fields()}`, {}],
+    ],
+  ];
+  it.each(cases)('%s: %i', async (_case, status, options, request) => {
+    const answers = [];
+    const published = [];
+    const reported = [];
+    for (const mount of ['fast', 'fetch'] as const) {
+      const errors: unknown[] = [];
+      const { sink, url } = await setup(
+        { ...options, onError: (error) => errors.push(error) },
+        mount,
+      );
+      const response = await fetch(...request(url));
+      answers.push({
+        status: response.status,
+        type: response.headers.get('content-type'),
+        allow: response.headers.get('allow'),
+        body: await response.json(),
+      });
+      published.push(sink.events);
+      reported.push(errors.map(String));
+    }
+    expect(answers[0]!.status).toBe(status);
+    expect(answers[0]).toEqual(answers[1]);
+    expect(published[0]).toEqual(published[1]);
+    expect(reported[0]).toEqual(reported[1]);
+  });
+
+  it('hands the app callbacks a Request whose body was read, on both paths', async () => {
+    for (const mount of ['fast', 'fetch'] as const) {
+      const seen: { bodyUsed: boolean; url: string }[] = [];
+      const { url } = await setup(
+        {
+          token: ({ request }) => {
+            seen.push({ bodyUsed: request.bodyUsed, url: request.url });
+            return token;
+          },
+          resolveTenant: ({ request }) => {
+            seen.push({ bodyUsed: request.bodyUsed, url: request.url });
+            return { tenantId: 'acme-in' };
+          },
+        },
+        mount,
+      );
+      const target = withToken(url);
+      const response = await fetch(target, { method: 'POST', headers: form, body: `${fields()}` });
+      expect(response.status).toBe(200);
+      expect(seen).toEqual([
+        { bodyUsed: true, url: target },
+        { bodyUsed: true, url: target },
+      ]);
+    }
   });
 });

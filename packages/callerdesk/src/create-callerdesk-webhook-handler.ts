@@ -2,11 +2,11 @@ import {
   type AllowClientAddress,
   type CallDirection,
   checkWebhookHandlerOptions,
-  createWebhookEndpoint,
+  createIncomingWebhookEndpoint,
   type EventSink,
+  type IncomingWebhook,
   InvalidArgumentError,
   InvalidSignatureError,
-  jsonResponse,
   MissingSignatureError,
   publishEvents,
   resolveWebhookTenant,
@@ -62,7 +62,7 @@ export interface CallerDeskTenantContext {
   url: URL;
   /** The validated payload. */
   payload: CallerDeskWebhookPayload;
-  /** The incoming request (headers). */
+  /** The incoming request (headers); its body is already consumed. Built when first read. */
   request: Request;
 }
 
@@ -153,7 +153,9 @@ const minimumTokenLength = 16;
  *
  * Mount it in Next.js as `export const GET = handler; export const POST = handler`, or in
  * Express / `node:http` with `app.all(path, toNodeHandler(handler))` (`@calltrack/core/node`)
- * before any body parser.
+ * before any body parser. Behind `toNodeHandler` it runs straight on Node's request, with the
+ * same checks and answers, and builds a `Request` only if a callback (`tokenLocation`, a token
+ * lookup, `resolveTenant`) reads it.
  */
 export function createCallerDeskWebhookHandler(
   options: CreateCallerDeskWebhookHandlerOptions,
@@ -174,7 +176,7 @@ export function createCallerDeskWebhookHandler(
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const now = options.now ?? Date.now;
 
-  return createWebhookEndpoint(
+  return createIncomingWebhookEndpoint(
     {
       provider: 'CallerDesk',
       methods: ['GET', 'POST'],
@@ -182,9 +184,12 @@ export function createCallerDeskWebhookHandler(
       rateLimit: options.rateLimit,
       onError: options.onError,
     },
-    async (request, endpoint) => {
-      const bodyType = request.method === 'POST' ? callerDeskBodyType(request) : 'unknown';
-      const provided = readToken(request, location, tokenName);
+    async (incoming, endpoint) => {
+      const bodyType =
+        incoming.method === 'POST'
+          ? callerDeskBodyType(incoming.header('content-type'))
+          : 'unknown';
+      const provided = readToken(incoming, location, tokenName);
       if (provided === undefined) {
         throw new MissingSignatureError({ message: 'The CallerDesk webhook token is missing.' });
       }
@@ -195,24 +200,25 @@ export function createCallerDeskWebhookHandler(
       };
       if (typeof token !== 'function') verify(token);
 
-      const fields = await readCallerDeskFields(request, {
+      const fields = await readCallerDeskFields(incoming, {
         bodyType,
         maxBytes,
         omit: location === 'query' ? tokenName : undefined,
       });
       const receivedAt = now();
       const payload = parseCallerDeskWebhookPayload(fields, kind === undefined ? {} : { kind });
-      const tenantContext = toTenantContext(payload, request);
       const tenant = await resolveWebhookTenant(
         resolveTenant,
-        tenantContext,
+        new TenantContext(payload, incoming),
         'No tenant is configured for this CallerDesk call (virtual number or account).',
       );
-      if (typeof token === 'function') verify(await token({ ...tenantContext, tenant }));
+      if (typeof token === 'function') {
+        verify(await token(new TokenContext(payload, incoming, tenant)));
+      }
       await endpoint.limitTenant(tenant.tenantId);
 
       const events = buildCallerDeskEvents(payload, { tenant, receivedAt, includeRaw });
-      return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
+      return { ok: true, ...(await publishEvents(sink, events)) };
     },
   );
 }
@@ -222,19 +228,19 @@ export function createCallerDeskWebhookHandler(
  * `?token=a&token=b`, or a header repeated, which arrives joined with ", ") is ambiguous: 400.
  */
 function readToken(
-  request: Request,
+  incoming: IncomingWebhook,
   location: CallerDeskTokenLocation,
   name: string,
 ): string | undefined {
   const what = `the CallerDesk webhook token`;
   if (typeof location === 'function') {
-    const value = location(request);
+    const value = location(incoming.request);
     return typeof value === 'string' ? singleCredential([value], what) : undefined;
   }
   if (location === 'header') {
-    return singleCredential(request.headers.get(name)?.split(',') ?? [], what);
+    return singleCredential(incoming.header(name.toLowerCase())?.split(',') ?? [], what);
   }
-  const url = new URL(request.url);
+  const url = new URL(incoming.url);
   if (location === 'query') return singleCredential(url.searchParams.getAll(name), what);
   const segment = url.pathname
     .split('/')
@@ -248,22 +254,54 @@ function readToken(
   }
 }
 
-function toTenantContext(
-  payload: CallerDeskWebhookPayload,
-  request: Request,
-): CallerDeskTenantContext {
-  const { fields } = payload;
-  return {
-    kind: payload.kind,
-    callId: payload.callId,
-    direction: mapCallerDeskDirection(fields.Direction),
-    number: normalizeCallerDeskPhoneNumber(fields.DestinationNumber),
-    callerNumber: normalizeCallerDeskPhoneNumber(fields.SourceNumber),
-    agentNumber: normalizeCallerDeskPhoneNumber(fields.DialWhomNumber),
-    accountId: fields.account_id,
-    campaignId: fields.campid,
-    url: new URL(request.url),
-    payload,
-    request,
-  };
+/**
+ * What `resolveTenant` gets. The `Request` is built only if the app reads `request` (behind
+ * `toNodeHandler` the handler runs on Node's request and builds none otherwise). A class rather
+ * than an object literal with a getter: a literal's getter is defined at run time on every webhook.
+ */
+class TenantContext implements CallerDeskTenantContext {
+  readonly kind: CallerDeskWebhookKind;
+  readonly callId: string;
+  readonly direction: CallDirection | undefined;
+  readonly number: string | undefined;
+  readonly callerNumber: string | undefined;
+  readonly agentNumber: string | undefined;
+  readonly accountId: string | undefined;
+  readonly campaignId: string | undefined;
+  readonly url: URL;
+  readonly payload: CallerDeskWebhookPayload;
+  readonly #incoming: IncomingWebhook;
+
+  constructor(payload: CallerDeskWebhookPayload, incoming: IncomingWebhook) {
+    const { fields } = payload;
+    this.kind = payload.kind;
+    this.callId = payload.callId;
+    this.direction = mapCallerDeskDirection(fields.Direction);
+    this.number = normalizeCallerDeskPhoneNumber(fields.DestinationNumber);
+    this.callerNumber = normalizeCallerDeskPhoneNumber(fields.SourceNumber);
+    this.agentNumber = normalizeCallerDeskPhoneNumber(fields.DialWhomNumber);
+    this.accountId = fields.account_id;
+    this.campaignId = fields.campid;
+    this.url = new URL(incoming.url);
+    this.payload = payload;
+    this.#incoming = incoming;
+  }
+
+  get request(): Request {
+    return this.#incoming.request;
+  }
+}
+
+/** What a per-tenant `token` lookup gets: the tenant context and the resolved tenant. */
+class TokenContext extends TenantContext implements CallerDeskTokenContext {
+  readonly tenant: CallerDeskTenant;
+
+  constructor(
+    payload: CallerDeskWebhookPayload,
+    incoming: IncomingWebhook,
+    tenant: CallerDeskTenant,
+  ) {
+    super(payload, incoming);
+    this.tenant = tenant;
+  }
 }

@@ -1,7 +1,7 @@
 import {
+  type IncomingWebhook,
   InvalidPayloadError,
   parseFormBody,
-  readRequestText,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
 
@@ -14,9 +14,8 @@ export type CallerDeskBodyType = 'json' | 'form' | 'multipart' | 'unknown';
  * (415) for anything else.
  * @internal
  */
-export function callerDeskBodyType(request: Request): CallerDeskBodyType {
-  const contentType = request.headers.get('content-type');
-  if (contentType === null || contentType.trim() === '') return 'unknown';
+export function callerDeskBodyType(contentType: string | undefined): CallerDeskBodyType {
+  if (contentType === undefined || contentType.trim() === '') return 'unknown';
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)) {
     return 'json';
@@ -38,18 +37,18 @@ export function callerDeskBodyType(request: Request): CallerDeskBodyType {
  * @internal
  */
 export async function readCallerDeskFields(
-  request: Request,
+  incoming: IncomingWebhook,
   options: { bodyType: CallerDeskBodyType; maxBytes: number; omit?: string | undefined },
 ): Promise<Record<string, unknown>> {
-  const url = new URL(request.url);
+  const url = new URL(incoming.url);
   const query: Record<string, unknown> = parseFormBody(url.search.slice(1));
   if (options.omit !== undefined) delete query[options.omit];
-  if (request.method === 'GET') return query;
-  const text = await readRequestText(request, { maxBytes: options.maxBytes });
+  if (incoming.method === 'GET') return query;
+  const text = await incoming.readText(options.maxBytes);
   if (text.trim() === '') return query;
   let type = options.bodyType;
   if (type === 'unknown') type = text.trimStart().startsWith('{') ? 'json' : 'form';
-  const body = await parseBody(text, type, request.headers.get('content-type') ?? '');
+  const body = await parseBody(text, type, incoming.header('content-type') ?? '');
   const fields: Record<string, unknown> = { ...query };
   for (const [name, value] of Object.entries(body)) {
     Object.defineProperty(fields, name, {

@@ -25,7 +25,15 @@ const now = 1714608600000; // 2024-05-02T00:10:00Z
 
 afterEach(closeServers);
 
-async function setup(options: Partial<CreateRetellWebhookHandlerOptions> = {}) {
+/**
+ * Behind `toNodeHandler`: `fast` mounts the handler itself (the bridge runs it straight on Node's
+ * request), `fetch` hides it behind a plain fetch function (the bridge builds a `Request`, as for
+ * Next.js and every other runtime).
+ */
+async function setup(
+  options: Partial<CreateRetellWebhookHandlerOptions> = {},
+  mount: 'fast' | 'fetch' = 'fast',
+) {
   const sink = createCollectingSink();
   const resolveTenant = vi.fn(
     async (_context: RetellTenantContext) => ({ tenantId: 'acme' }) as { tenantId: string } | null,
@@ -37,7 +45,9 @@ async function setup(options: Partial<CreateRetellWebhookHandlerOptions> = {}) {
     now: () => now,
     ...options,
   });
-  const base = await listen(toNodeHandler(handler));
+  const base = await listen(
+    toNodeHandler(mount === 'fast' ? handler : (request, context) => handler(request, context)),
+  );
   return { sink, resolveTenant, url: `${base}/webhooks/retell` };
 }
 
@@ -556,5 +566,81 @@ describe('createRetellWebhookHandler', () => {
     const limited = await send(url, { body: loadFixture('retell-call-ended.json').text });
     await expectError(limited, 429, 'rate_limited');
     expect(sink.events.map((event) => event.type)).toEqual(['call.initiated', 'call.answered']);
+  });
+});
+
+describe('createRetellWebhookHandler: the fetch handler and the Node fast path answer alike', () => {
+  const started = () => loadFixture('retell-call-started.json').text;
+  const cases: [string, number, SendOptions][] = [
+    ['a call webhook', 200, {}],
+    ['an event it does not map', 200, { body: loadFixture('retell-chat-started.json').text }],
+    ['no signature', 401, { signature: null }],
+    ['a wrong key', 403, { key: 'another-key' }],
+    ['an expired signature', 403, { timestamp: now - 60 * 60 * 1000 }],
+    ['a wrong content type', 415, { contentType: 'text/plain' }],
+    ['a body that is not JSON', 400, { body: '{"event":' }],
+    ['an unknown tenant', 422, { body: started().replaceAll('+14157774444', '+19995550100') }],
+    ['a body over the limit', 413, { body: `${started()}${' '.repeat(3 * 1024 * 1024)}` }],
+    ['a GET', 405, { method: 'GET' }],
+  ];
+  it.each(cases)('%s: %i', async (_case, status, options) => {
+    const answers = [];
+    const published = [];
+    const reported = [];
+    for (const mount of ['fast', 'fetch'] as const) {
+      const errors: unknown[] = [];
+      const { sink, url } = await setup(
+        {
+          resolveTenant: ({ number }) => (number === '+14157774444' ? { tenantId: 'acme' } : null),
+          onError: (error) => errors.push(error),
+        },
+        mount,
+      );
+      const response = await send(url, options);
+      answers.push({
+        status: response.status,
+        type: response.headers.get('content-type'),
+        allow: response.headers.get('allow'),
+        body: await response.json(),
+      });
+      published.push(sink.events);
+      reported.push(errors.map(String));
+    }
+    expect(answers[0]!.status).toBe(status);
+    expect(answers[0]).toEqual(answers[1]);
+    expect(published[0]).toEqual(published[1]);
+    expect(reported[0]).toEqual(reported[1]);
+  });
+
+  it('hands the app callbacks a Request whose body was read, on both paths', async () => {
+    for (const mount of ['fast', 'fetch'] as const) {
+      const seen: { bodyUsed: boolean; url: string; signature: string | null }[] = [];
+      const { url } = await setup(
+        {
+          apiKey: ({ request }) => {
+            seen.push({
+              bodyUsed: request.bodyUsed,
+              url: request.url,
+              signature: request.headers.get('x-retell-signature'),
+            });
+            return apiKey;
+          },
+          resolveTenant: ({ request }) => {
+            seen.push({
+              bodyUsed: request.bodyUsed,
+              url: request.url,
+              signature: request.headers.get('x-retell-signature'),
+            });
+            return { tenantId: 'acme' };
+          },
+        },
+        mount,
+      );
+      expect((await send(url)).status).toBe(200);
+      expect(seen).toEqual([
+        { bodyUsed: true, url, signature: expect.any(String) },
+        { bodyUsed: true, url, signature: expect.any(String) },
+      ]);
+    }
   });
 });

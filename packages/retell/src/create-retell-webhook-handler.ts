@@ -2,13 +2,12 @@ import {
   type AllowClientAddress,
   type CallDirection,
   checkWebhookHandlerOptions,
-  createWebhookEndpoint,
+  createIncomingWebhookEndpoint,
   type EventSink,
+  type IncomingWebhook,
   InvalidSignatureError,
-  jsonResponse,
   MissingSignatureError,
   publishEvents,
-  readRequestText,
   resolveWebhookTenant,
   type SecretLookupResult,
   type Secrets,
@@ -50,7 +49,7 @@ export interface RetellTenantContext {
   metadata: unknown;
   /** The validated payload. */
   payload: RetellWebhookPayload;
-  /** The incoming request (headers, URL). */
+  /** The incoming request (headers, URL); its body is already consumed. Built when first read. */
   request: Request;
 }
 
@@ -135,7 +134,9 @@ const defaultMaxBodyBytes = 2 * 1024 * 1024;
  * `InvalidArgumentError` when it is created.
  *
  * Mount it in Next.js as `export const POST = handler`, or in Express / `node:http` with
- * `toNodeHandler(handler)` from `@calltrack/core/node`, before any body parser.
+ * `toNodeHandler(handler)` from `@calltrack/core/node`, before any body parser. Behind
+ * `toNodeHandler` it runs straight on Node's request, with the same checks and answers, and
+ * builds a `Request` only if a callback reads `context.request`.
  */
 export function createRetellWebhookHandler(
   options: CreateRetellWebhookHandlerOptions,
@@ -145,7 +146,7 @@ export function createRetellWebhookHandler(
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const now = options.now ?? Date.now;
 
-  return createWebhookEndpoint(
+  return createIncomingWebhookEndpoint(
     {
       provider: 'Retell',
       methods: ['POST'],
@@ -153,20 +154,20 @@ export function createRetellWebhookHandler(
       rateLimit: options.rateLimit,
       onError: options.onError,
     },
-    async (request, endpoint) => {
-      if (!isJsonContentType(request.headers.get('content-type'))) {
+    async (incoming, endpoint) => {
+      if (!isJsonContentType(incoming.header('content-type'))) {
         throw new UnsupportedMediaTypeError({
           message: 'Retell webhooks must be sent as application/json.',
         });
       }
       const signature = singleCredential(
-        signaturesIn(request.headers.get('x-retell-signature')),
+        signaturesIn(incoming.header('x-retell-signature')),
         'the x-retell-signature header',
       );
       if (signature === undefined) {
         throw new MissingSignatureError({ message: 'The x-retell-signature header is missing.' });
       }
-      const body = await readRequestText(request, { maxBytes });
+      const body = await incoming.readText(maxBytes);
       const receivedAt = now();
       const verify = (keys: Secrets | null | undefined) => {
         const valid = someSecret(keys, (key) =>
@@ -188,16 +189,16 @@ export function createRetellWebhookHandler(
 
       const payload = parseRetellWebhookPayload(body);
       if (payload.call === undefined) {
-        return jsonResponse({ ok: true, published: 0, duplicates: 0, ignored: payload.event });
+        return { ok: true, published: 0, duplicates: 0, ignored: payload.event };
       }
-      const tenantContext = toTenantContext(payload, payload.call, request);
+      const tenantContext = new TenantContext(payload, payload.call, incoming);
       const tenant = await resolveWebhookTenant(
         resolveTenant,
         tenantContext,
         'No tenant is configured for this Retell call (number or agent).',
       );
       if (typeof apiKey === 'function') {
-        const keys = await apiKey({ ...tenantContext, tenant });
+        const keys = await apiKey(new ApiKeyContext(payload, payload.call, incoming, tenant));
         if (keys == null || keys === '' || (Array.isArray(keys) && keys.length === 0)) {
           throw new InvalidSignatureError({
             message: 'No Retell API key is configured for this tenant.',
@@ -208,7 +209,7 @@ export function createRetellWebhookHandler(
       await endpoint.limitTenant(tenant.tenantId);
 
       const events = buildRetellEvents(payload, { tenant, receivedAt, includeRaw });
-      return jsonResponse({ ok: true, ...(await publishEvents(sink, events)) });
+      return { ok: true, ...(await publishEvents(sink, events)) };
     },
   );
 }
@@ -218,8 +219,8 @@ export function createRetellWebhookHandler(
  * (`v=<ms>,d=<hex>`), and a repeated header arrives joined with ", ", so `v=`/`d=` pairs are
  * regrouped: two different pairs are an ambiguous request, not a signature to pick from.
  */
-function signaturesIn(header: string | null): string[] {
-  if (header === null) return [];
+function signaturesIn(header: string | undefined): string[] {
+  if (header === undefined) return [];
   const parts = header
     .split(',')
     .map((part) => part.trim())
@@ -238,30 +239,62 @@ function signaturesIn(header: string | null): string[] {
   return signatures;
 }
 
-function toTenantContext(
-  payload: RetellWebhookPayload,
-  call: RetellCall,
-  request: Request,
-): RetellTenantContext {
-  const direction = mapRetellDirection(call.direction);
-  const fromNumber = normalizeRetellPhoneNumber(call.from_number);
-  const toNumber = normalizeRetellPhoneNumber(call.to_number);
-  return {
-    event: payload.event,
-    callId: call.call_id,
-    agentId: call.agent_id ?? undefined,
-    direction,
-    fromNumber,
-    toNumber,
-    number: direction === 'inbound' ? toNumber : direction === 'outbound' ? fromNumber : undefined,
-    metadata: call.metadata,
-    payload,
-    request,
-  };
+/**
+ * What `resolveTenant` gets. The `Request` is built only if the app reads `request` (behind
+ * `toNodeHandler` the handler runs on Node's request and builds none otherwise). A class rather
+ * than an object literal with a getter: a literal's getter is defined at run time on every webhook.
+ */
+class TenantContext implements RetellTenantContext {
+  readonly event: string;
+  readonly callId: string;
+  readonly agentId: string | undefined;
+  readonly direction: CallDirection | undefined;
+  readonly fromNumber: string | undefined;
+  readonly toNumber: string | undefined;
+  readonly number: string | undefined;
+  readonly metadata: unknown;
+  readonly payload: RetellWebhookPayload;
+  readonly #incoming: IncomingWebhook;
+
+  constructor(payload: RetellWebhookPayload, call: RetellCall, incoming: IncomingWebhook) {
+    const direction = mapRetellDirection(call.direction);
+    const fromNumber = normalizeRetellPhoneNumber(call.from_number);
+    const toNumber = normalizeRetellPhoneNumber(call.to_number);
+    this.event = payload.event;
+    this.callId = call.call_id;
+    this.agentId = call.agent_id ?? undefined;
+    this.direction = direction;
+    this.fromNumber = fromNumber;
+    this.toNumber = toNumber;
+    this.number =
+      direction === 'inbound' ? toNumber : direction === 'outbound' ? fromNumber : undefined;
+    this.metadata = call.metadata;
+    this.payload = payload;
+    this.#incoming = incoming;
+  }
+
+  get request(): Request {
+    return this.#incoming.request;
+  }
 }
 
-function isJsonContentType(contentType: string | null): boolean {
-  if (contentType === null) return false;
+/** What a per-tenant `apiKey` lookup gets: the tenant context and the resolved tenant. */
+class ApiKeyContext extends TenantContext implements RetellApiKeyContext {
+  readonly tenant: RetellTenant;
+
+  constructor(
+    payload: RetellWebhookPayload,
+    call: RetellCall,
+    incoming: IncomingWebhook,
+    tenant: RetellTenant,
+  ) {
+    super(payload, call, incoming);
+    this.tenant = tenant;
+  }
+}
+
+function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
 }
