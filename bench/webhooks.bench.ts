@@ -241,9 +241,9 @@ async function bullAloneRun(
   await finished;
   const elapsed = performance.now() - started;
   await worker.close();
-  workerConnection.disconnect();
+  await workerConnection.quit();
   await queue.close();
-  connection.connection.disconnect();
+  await connection.connection.quit();
   await agent.close();
   return elapsed;
 }
@@ -424,7 +424,9 @@ async function main(): Promise<void> {
     await retry.store.close(); // its queue's connections would keep the process alive
     // The peer: a bare BullMQ delayed job carrying the same signed body.
     const peerPrefix = `bench-bull-${process.pid}`;
-    const queue = new Queue('peer', { connection: redis.duplicate(), prefix: `{${peerPrefix}}` });
+    // BullMQ does not close a connection it is given: the bench closes it after the queue.
+    const peerConnection = redis.duplicate();
+    const queue = new Queue('peer', { connection: peerConnection, prefix: `{${peerPrefix}}` });
     const body = bareBody;
     for (let offset = 0; offset < RETRIES; offset += 500) {
       await queue.addBulk(
@@ -437,6 +439,7 @@ async function main(): Promise<void> {
     }
     const peer = await redisKeysMemory(redis, [`{${peerPrefix}}*`]);
     await queue.close();
+    await peerConnection.quit();
     await deletePattern(redis, `{${peerPrefix}}*`);
     printTable(
       `Redis memory per scheduled retry (${RETRIES} deliveries waiting, MEMORY USAGE of every key)`,
@@ -460,16 +463,30 @@ async function main(): Promise<void> {
       await deletePattern(redis, `${prefix}*`);
       await deletePattern(redis, `{${prefix}}*`);
     }
-    redis.disconnect();
+    await redis.quit();
+    // Killed and waited for until its channel is closed too ('close', not 'exit'), or its pipes
+    // and process handle stay open.
+    const exited = new Promise((resolve) => receiver.child.once('close', resolve));
     receiver.child.kill();
+    await exited;
+    // The child's handles finish closing in the event loop's next turn.
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }
 
 if (process.argv.includes('--receive')) serve();
 else {
+  // What is open before the benchmark is not its: stdout and stderr (a TTY, or pipes when piped),
+  // opened on first use, so written to first.
+  process.stdout.write('');
+  process.stderr.write('');
+  const before = process.getActiveResourcesInfo();
   await main();
-  // Everything is closed by now; name whatever still holds the process open, then end it.
-  const left = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap');
+  // Everything is closed by now, so the process ends by itself; name whatever would hold it open.
+  const left = process.getActiveResourcesInfo();
+  for (const kind of before) {
+    const index = left.indexOf(kind);
+    if (index !== -1) left.splice(index, 1);
+  }
   if (left.length > 0) console.warn(`still open after the benchmark: ${left.join(', ')}`);
-  process.exit(0);
 }
