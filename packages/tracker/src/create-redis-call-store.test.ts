@@ -45,6 +45,31 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     expect(await redis!.pttl(`${prefix}:{tenant-a}:call:CA-live`)).toBe(-1);
   });
 
+  it('gives every analytics key it writes an expiry: levels, ends, talk time in earlier buckets', async () => {
+    const prefix = `${filePrefix}:analytics-ttl`;
+    const store = createRedisCallStore({ redis: redis!, prefix });
+    const hour = 3_600_000;
+    const talked = callLifecycle({ callId: 'CA-talk', agentId: 'agent-1', talkMs: 30 * 60_000 });
+    await store.apply(transitionOf(talked[0]!, 0));
+    await store.apply(transitionOf(talked[2]!, 300_000));
+    // Ends 10 minutes into the next hour: its talk time goes to the end's bucket (written with
+    // the level and the end) and to the hour before (written on its own).
+    await store.apply(transitionOf(talked[3]!, hour + 10 * 60_000));
+    // The end of a call never seen active: an end without a level change.
+    const endOnly = callLifecycle({ callId: 'CA-end-only', startMs: 3 * hour });
+    await store.apply(transitionOf(endOnly[3]!, 3 * hour));
+    const keys = await redis!.keys(`${prefix}:{tenant-a}:an:*`);
+    // Agents: the two hours and the day.
+    expect(keys.filter((key) => key.endsWith(':agents'))).toHaveLength(3);
+    expect(keys.length).toBeGreaterThanOrEqual(10);
+    const longest = testSettings.analyticsRetentionMs.day + 86_400_000;
+    for (const key of keys) {
+      const ttl = await redis!.pttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(ttl, key).toBeLessThanOrEqual(longest);
+    }
+  });
+
   it('puts every key of a tenant under its hash tag and answers counts without scanning', async () => {
     const prefix = `${filePrefix}:layout`;
     const store = createRedisCallStore({ redis: redis!, prefix });
