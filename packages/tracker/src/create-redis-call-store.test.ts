@@ -4,10 +4,13 @@ import {
   startRedisServer,
   uniquePrefix,
 } from '@calltrack/test-utils';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeCallStore } from './__tests__/describe-call-store';
-import { callLifecycle, testSettings, transitionOf } from './__tests__/make-call-event';
+import { callLifecycle, t0, testSettings, transitionOf } from './__tests__/make-call-event';
+import { analyticsGranularities } from './analytics-granularity';
+import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
 
 const redis = await connectTestRedis();
@@ -69,6 +72,47 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
       expect(ttl, key).toBeLessThanOrEqual(longest);
     }
   });
+
+  it('writes the same analytics buckets as the memory store, for any calls and ends', async () => {
+    const hour = 3_600_000;
+    const callArbitrary = fc.record({
+      startMs: fc.integer({ min: 0, max: 3 * hour }),
+      talkMs: fc.integer({ min: 0, max: 2 * hour }),
+      agentId: fc.option(fc.constantFrom('agent-1', 'agent-2'), { nil: undefined }),
+      endStatus: fc.constantFrom('completed' as const, 'no-answer' as const, 'busy' as const),
+      // Which of initiated, ringing, answered, ended arrive (an end alone: never active).
+      steps: fc.subarray([0, 1, 2, 3], { minLength: 1 }),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(callArbitrary, { minLength: 1, maxLength: 6 }), async (calls) => {
+        run += 1;
+        const prefix = `${filePrefix}:analytics-prop:${run}`;
+        const redisStore = createRedisCallStore({ redis: redis!, prefix });
+        const memoryStore = createMemoryCallStore();
+        const applied = calls.flatMap(({ steps, ...options }, index) => {
+          const events = callLifecycle({ ...options, callId: `CA-${index}` });
+          return steps.map((step) => events[step]!);
+        });
+        // In the order they happened, each ingested when it happened.
+        applied.sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));
+        for (const event of applied) {
+          const transition = transitionOf(event, Date.parse(event.occurredAt) - t0);
+          expect((await redisStore.apply(transition)).outcome).toBe(
+            (await memoryStore.apply(transition)).outcome,
+          );
+        }
+        for (const granularity of analyticsGranularities) {
+          const range = [t0 - 86_400_000, t0 + 2 * 86_400_000] as const;
+          expect(await redisStore.readAnalytics('tenant-a', granularity, ...range)).toEqual(
+            await memoryStore.readAnalytics('tenant-a', granularity, ...range),
+          );
+        }
+        await deleteKeys(redis!, prefix);
+      }),
+      { numRuns: 30 },
+    );
+  }, 60_000);
 
   it('puts every key of a tenant under its hash tag and answers counts without scanning', async () => {
     const prefix = `${filePrefix}:layout`;
