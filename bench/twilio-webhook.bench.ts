@@ -19,9 +19,8 @@
 //
 // What the ratios mean: server CPU per request is measured inside each server process
 // (`process.cpuUsage`), so it does not depend on how the cores are shared. Requests per second
-// are those of a server and its load generators sharing the machine's cores (with the other
-// helpers' work): calltrack's is bound by its own CPU per request, bare's by the CPU of server and
-// generators together. The "generator CPU %" column shows how busy the load side was.
+// are those of a server and its load generators sharing the machine's cores: calltrack's is bound
+// by its own CPU per request, bare's by the CPU of server and generators together. The "generator CPU %" column shows how busy the load side was.
 //
 //   node --import tsx --conditions=@calltrack/source bench/twilio-webhook.bench.ts
 import { type ChildProcess, fork } from 'node:child_process';

@@ -185,11 +185,13 @@ export function createCallerDeskWebhookHandler(
       onError: options.onError,
     },
     async (incoming, endpoint) => {
+      // Parsed once: the token (query or path), the query's fields and the tenant context read it.
+      const url = new URL(incoming.url);
       const bodyType =
         incoming.method === 'POST'
           ? callerDeskBodyType(incoming.header('content-type'))
           : 'unknown';
-      const provided = readToken(incoming, location, tokenName);
+      const provided = readToken(incoming, url, location, tokenName);
       if (provided === undefined) {
         throw new MissingSignatureError({ message: 'The CallerDesk webhook token is missing.' });
       }
@@ -201,6 +203,7 @@ export function createCallerDeskWebhookHandler(
       if (typeof token !== 'function') verify(token);
 
       const fields = await readCallerDeskFields(incoming, {
+        url,
         bodyType,
         maxBytes,
         omit: location === 'query' ? tokenName : undefined,
@@ -209,11 +212,11 @@ export function createCallerDeskWebhookHandler(
       const payload = parseCallerDeskWebhookPayload(fields, kind === undefined ? {} : { kind });
       const tenant = await resolveWebhookTenant(
         resolveTenant,
-        new TenantContext(payload, incoming),
+        new TenantContext(payload, incoming, url),
         'No tenant is configured for this CallerDesk call (virtual number or account).',
       );
       if (typeof token === 'function') {
-        verify(await token(new TokenContext(payload, incoming, tenant)));
+        verify(await token(new TokenContext(payload, incoming, url, tenant)));
       }
       await endpoint.limitTenant(tenant.tenantId);
 
@@ -229,6 +232,7 @@ export function createCallerDeskWebhookHandler(
  */
 function readToken(
   incoming: IncomingWebhook,
+  url: URL,
   location: CallerDeskTokenLocation,
   name: string,
 ): string | undefined {
@@ -240,7 +244,6 @@ function readToken(
   if (location === 'header') {
     return singleCredential(incoming.header(name.toLowerCase())?.split(',') ?? [], what);
   }
-  const url = new URL(incoming.url);
   if (location === 'query') return singleCredential(url.searchParams.getAll(name), what);
   const segment = url.pathname
     .split('/')
@@ -272,7 +275,7 @@ class TenantContext implements CallerDeskTenantContext {
   readonly payload: CallerDeskWebhookPayload;
   readonly #incoming: IncomingWebhook;
 
-  constructor(payload: CallerDeskWebhookPayload, incoming: IncomingWebhook) {
+  constructor(payload: CallerDeskWebhookPayload, incoming: IncomingWebhook, url: URL) {
     const { fields } = payload;
     this.kind = payload.kind;
     this.callId = payload.callId;
@@ -282,7 +285,7 @@ class TenantContext implements CallerDeskTenantContext {
     this.agentNumber = normalizeCallerDeskPhoneNumber(fields.DialWhomNumber);
     this.accountId = fields.account_id;
     this.campaignId = fields.campid;
-    this.url = new URL(incoming.url);
+    this.url = url;
     this.payload = payload;
     this.#incoming = incoming;
   }
@@ -299,9 +302,10 @@ class TokenContext extends TenantContext implements CallerDeskTokenContext {
   constructor(
     payload: CallerDeskWebhookPayload,
     incoming: IncomingWebhook,
+    url: URL,
     tenant: CallerDeskTenant,
   ) {
-    super(payload, incoming);
+    super(payload, incoming, url);
     this.tenant = tenant;
   }
 }

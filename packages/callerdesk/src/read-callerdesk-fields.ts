@@ -30,7 +30,8 @@ export function callerDeskBodyType(contentType: string | undefined): CallerDeskB
 
 /**
  * Reads the fields of a CallerDesk webhook: the query string of a GET; for a POST, the query
- * string overlaid with the body's fields (CallerDesk posts either). `omit` names a query
+ * string overlaid with the body's fields (CallerDesk posts either); `url` is the request's,
+ * parsed once by the handler. `omit` names a query
  * parameter to drop (the secret token), so it never reaches the payload or `raw`. Throws
  * `PayloadTooLargeError` (413) above `maxBytes` and `InvalidPayloadError` (400) for a body that
  * does not parse.
@@ -38,10 +39,14 @@ export function callerDeskBodyType(contentType: string | undefined): CallerDeskB
  */
 export async function readCallerDeskFields(
   incoming: IncomingWebhook,
-  options: { bodyType: CallerDeskBodyType; maxBytes: number; omit?: string | undefined },
+  options: {
+    url: URL;
+    bodyType: CallerDeskBodyType;
+    maxBytes: number;
+    omit?: string | undefined;
+  },
 ): Promise<Record<string, unknown>> {
-  const url = new URL(incoming.url);
-  const query: Record<string, unknown> = parseFormBody(url.search.slice(1));
+  const query: Record<string, unknown> = parseFormBody(options.url.search.slice(1));
   if (options.omit !== undefined) delete query[options.omit];
   if (incoming.method === 'GET') return query;
   const text = await incoming.readText(options.maxBytes);
