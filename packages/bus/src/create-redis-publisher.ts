@@ -4,11 +4,15 @@ import {
   isSealedCallEvent,
   parseCallEvent,
 } from '@calltrack/core';
-import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
+import {
+  createKeyBatcher,
+  defineRedisScript,
+  type RedisScript,
+  runRedisScript,
+} from '@calltrack/redis-script';
 import { formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
 import { createDeadlineQueue } from './create-deadline-queue';
-import { createKeyBatcher } from './create-key-batcher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
 import type { BusPublishResult } from './event-bus';
 import type { RedisBusClient } from './redis-bus-client';
