@@ -4,6 +4,6 @@ import { defineConfig } from 'vitest/config';
 // `@calltrack/source` export condition, so tests never need a build first.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*', 'tools/test-utils', 'tools/redis-script'],
+    projects: ['packages/*', 'examples/*', 'tools/test-utils'],
   },
 });

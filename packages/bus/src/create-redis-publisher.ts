@@ -4,15 +4,11 @@ import {
   isSealedCallEvent,
   parseCallEvent,
 } from '@calltrack/core';
-import {
-  createKeyBatcher,
-  defineRedisScript,
-  type RedisScript,
-  runRedisScript,
-} from '@calltrack/redis-script';
+import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import { formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
 import { createDeadlineQueue } from './create-deadline-queue';
+import { createKeyBatcher } from './create-key-batcher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
 import type { BusPublishResult } from './event-bus';
 import type { RedisBusClient } from './redis-bus-client';

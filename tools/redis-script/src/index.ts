@@ -1,5 +1,3 @@
-export type { KeyBatcher, KeyBatchLimits } from './create-key-batcher';
-export { createKeyBatcher } from './create-key-batcher';
 export type { RedisBusIngest } from './redis-bus-ingest';
 export { redisBusIngestKey, redisBusIngestOf } from './redis-bus-ingest';
 export type { RedisScript } from './run-redis-script';
