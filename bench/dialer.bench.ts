@@ -1,7 +1,9 @@
 // Dialer benchmark, in one run:
 // 1. Claims per second on Redis against a bare `SET NX` (the physical floor of one atomic write)
 //    and against the seed's way (a per-lead `SET NX` lock, mark, unlock), at the same concurrency
-//    (one at a time, then 8 in flight).
+//    (one at a time, then 8 in flight), with the CPU each costs per claim in this process and in
+//    the Redis server: on a machine whose cores the bench and Redis share, the sum bounds the
+//    rate once both are busy.
 // 2. Claims per second on PostgreSQL against a bare `UPDATE … RETURNING` at the same concurrency.
 // 3. A paced run: 10,000 leads (BENCH_COUNT) at 50 calls per second, shared by four
 //    processes through Redis; the rate the provider saw against the rate asked for, and the most
@@ -59,6 +61,16 @@ async function rate(
   return perSecond(count, performance.now() - started);
 }
 
+/** A Redis path's best rate over the rounds, and its median CPU per operation on each side. */
+interface RedisPath {
+  rates: number[];
+  nodeMicros: number[];
+  redisMicros: number[];
+}
+
+const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 async function claimAll(store: LeadStore, run: string, count: number): Promise<number> {
   const ids = leads(count, run).map((lead) => lead.leadId);
   return rate(count, async (index) => {
@@ -75,6 +87,40 @@ async function claimAll(store: LeadStore, run: string, count: number): Promise<n
 
 const redisServer = await startRedisServer();
 const redis = new Redis(redisServer.url);
+
+/** The server's CPU time so far, in µs (the bench's own redis-server: nobody else's work). */
+async function redisCpuMicros(): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+}
+
+/** {@link rate}, adding its rate and its CPU per operation (this process, Redis) to `path`. */
+async function measureRedis(
+  path: RedisPath,
+  count: number,
+  operation: (index: number) => Promise<unknown>,
+): Promise<void> {
+  const redisBefore = await redisCpuMicros();
+  const nodeBefore = process.cpuUsage();
+  path.rates.push(await rate(count, operation));
+  const node = process.cpuUsage(nodeBefore);
+  path.redisMicros.push(((await redisCpuMicros()) - redisBefore) / count);
+  path.nodeMicros.push((node.user + node.system) / count);
+}
+
+const redisRow = (what: string, path: RedisPath, baseline: RedisPath) => {
+  const cpu = (of: RedisPath) => median(of.nodeMicros) + median(of.redisMicros);
+  return {
+    what,
+    perSecond: Math.max(...path.rates),
+    ratio: ratio(Math.max(...path.rates), Math.max(...baseline.rates)),
+    'node µs': Math.round(median(path.nodeMicros) * 10) / 10,
+    'redis µs': Math.round(median(path.redisMicros) * 10) / 10,
+    'CPU ratio': ratio(cpu(baseline), cpu(path)),
+  };
+};
+
 try {
   for (const level of [1, 8]) {
     concurrency = level;
@@ -82,45 +128,50 @@ try {
     // Best of three interleaved rounds: the machine is shared, and one slow second would decide a
     // single measurement.
     const store = createRedisLeadStore({ redis, prefix: 'bench:store' });
-    let bareSetNx = 0;
-    let seedWay = 0;
-    let claims = 0;
+    if (concurrency === 1) {
+      // Warm-up: every path once, so the script is loaded and the JIT has seen each.
+      await store.addLeads(leads(claimCount, 'warm'));
+      await claimAll(store, 'warm', claimCount);
+      await rate(claimCount, (index) => redis.set(`bench:warm:${index}`, '1', 'PX', 60_000, 'NX'));
+    }
+    const bare: RedisPath = { rates: [], nodeMicros: [], redisMicros: [] };
+    const seed: RedisPath = { rates: [], nodeMicros: [], redisMicros: [] };
+    const claims: RedisPath = { rates: [], nodeMicros: [], redisMicros: [] };
     for (let round = 0; round < 3; round += 1) {
       await store.addLeads(leads(claimCount, `${concurrency}-redis${round}`));
-      bareSetNx = Math.max(
-        bareSetNx,
-        await rate(claimCount, (index) =>
-          redis.set(`bench:bare:${concurrency}:${round}:${index}`, '1', 'PX', 60_000, 'NX'),
-        ),
+      await measureRedis(bare, claimCount, (index) =>
+        redis.set(`bench:bare:${concurrency}:${round}:${index}`, '1', 'PX', 60_000, 'NX'),
       );
-      seedWay = Math.max(
-        seedWay,
-        await rate(claimCount, async (index) => {
-          const lock = `bench:seed:lock:${concurrency}:${round}:${index}`;
-          if ((await redis.set(lock, 'token', 'PX', 30_000, 'NX')) !== 'OK') return;
-          await redis.hset(
-            `bench:seed:lead:${concurrency}:${round}:${index}`,
-            'has_been_called',
-            'true',
-          );
-          await redis.del(lock);
-        }),
-      );
-      claims = Math.max(claims, await claimAll(store, `${concurrency}-redis${round}`, claimCount));
+      await measureRedis(seed, claimCount, async (index) => {
+        const lock = `bench:seed:lock:${concurrency}:${round}:${index}`;
+        if ((await redis.set(lock, 'token', 'PX', 30_000, 'NX')) !== 'OK') return;
+        await redis.hset(
+          `bench:seed:lead:${concurrency}:${round}:${index}`,
+          'has_been_called',
+          'true',
+        );
+        await redis.del(lock);
+      });
+      const ids = leads(claimCount, `${concurrency}-redis${round}`).map((lead) => lead.leadId);
+      await measureRedis(claims, claimCount, async (index) => {
+        const [result] = await store.claimLeads({
+          tenantId: 'bench',
+          leadIds: [ids[index]!],
+          now: Date.now(),
+          leaseMs: 60_000,
+          claimedBy: 'bench',
+        });
+        if (!result?.claimed) throw new Error(`not claimed: ${ids[index]}`);
+      });
     }
-    printTable(`Claims per second on Redis (${claimCount} leads, ${concurrency} in flight)`, [
-      { what: 'bare SET NX PX (baseline)', perSecond: bareSetNx, ratio: 1 },
-      {
-        what: "seed's lock + mark + unlock (peer)",
-        perSecond: seedWay,
-        ratio: ratio(seedWay, bareSetNx),
-      },
-      {
-        what: 'dialer claim (Lua: mark + attempt + fence)',
-        perSecond: claims,
-        ratio: ratio(claims, bareSetNx),
-      },
-    ]);
+    printTable(
+      `Claims per second on Redis (${claimCount} leads, ${concurrency} in flight; best of 3 rounds, CPU per claim their median)`,
+      [
+        redisRow('bare SET NX PX (baseline)', bare, bare),
+        redisRow("seed's lock + mark + unlock (peer)", seed, bare),
+        redisRow('dialer claim (Lua: mark + attempt + fence)', claims, bare),
+      ],
+    );
 
     // 2. PostgreSQL.
     const pool = await connectTestPostgres({ max: concurrency });
