@@ -162,7 +162,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
     const withEndpoints = new Set<string>();
     const deadline = performance.now() + directWaitMs;
-    const jobs = await Promise.all(
+    // Settled, not all: an event that fails must not keep the batch's others from their queue.
+    // Their deliveries are leased to this process (in memory, for as long as it runs), and the
+    // batch's retry, which the failure brings, creates none of them again.
+    const settled = await Promise.allSettled(
       events.map(async (event): Promise<DeliveryJob[]> => {
         const endpoints = await endpointsOf(event.tenantId);
         if (endpoints.length === 0) return [];
@@ -202,8 +205,14 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         return queued;
       }),
     );
-    const all = jobs.flat();
+    const all: DeliveryJob[] = [];
+    let failure: { reason: unknown } | undefined;
+    for (const result of settled) {
+      if (result.status === 'fulfilled') all.push(...result.value);
+      else failure ??= result;
+    }
     if (all.length > 0) await store.enqueue(all);
+    if (failure) throw failure.reason;
     return withEndpoints;
   };
 

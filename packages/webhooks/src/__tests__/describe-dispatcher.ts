@@ -63,6 +63,8 @@ export function describeDispatcher(
 
     const setup = async (
       overrides: Partial<WebhookDispatcherOptions> = {},
+      /** Wraps the store the dispatcher gets (to make one of its calls fail). */
+      wrapStore: (store: WebhookStore) => WebhookStore = (store) => store,
     ): Promise<Harness | undefined> => {
       const fixture = await makeStore();
       if (!fixture) return undefined;
@@ -77,7 +79,7 @@ export function describeDispatcher(
         return realPublish(event);
       };
       const dispatcher = createWebhookDispatcher({
-        store: fixture.store,
+        store: wrapStore(fixture.store),
         bus,
         clock,
         allowHttp: true,
@@ -172,6 +174,37 @@ export function describeDispatcher(
       ]);
       expect(h.receiver.received('/off')).toHaveLength(0);
       expect(h.receiver.received('/other')).toHaveLength(0);
+    });
+
+    it('queues the deliveries of a fan-out batch whose other event failed, and the failed one on retry', async () => {
+      // One send permit, held by a slow request: the batch's first attempts find none and are
+      // queued at the end of the fan-out, the step a failing event of the batch used to skip.
+      let failures = 0;
+      const h = await setup({ concurrency: 1, timeoutMs: 5_000 }, (store) => ({
+        ...store,
+        createDeliveries: async (message, endpointIds, retentionMs, lease) => {
+          if (message.eventId === 'evt-fails-once' && failures === 0) {
+            failures += 1;
+            throw new Error('createDeliveries failed');
+          }
+          return store.createDeliveries(message, endpointIds, retentionMs, lease);
+        },
+      }));
+      if (!h) return;
+      await h.endpoint('/slow', { events: ['call.ringing'] });
+      await h.endpoint('/ended', { events: ['call.ended'] });
+      h.receiver.respond('/slow', { status: 204, delayMs: 500 });
+      await h.publish({ type: 'call.ringing', status: 'ringing' });
+      await h.receiver.waitFor(1, { path: '/slow' });
+      // Published together, so the dispatcher takes them as one batch.
+      await Promise.all([h.publish({ id: 'evt-delivered' }), h.publish({ id: 'evt-fails-once' })]);
+      const received = await h.receiver.waitFor(2, { path: '/ended', timeoutMs: 5_000 });
+      expect(failures).toBe(1);
+      expect(h.errors.map((error) => error.message)).toContain('createDeliveries failed');
+      const eventIds = received.map((request) => JSON.parse(request.body).data.id as string);
+      expect(eventIds.sort()).toEqual(['evt-delivered', 'evt-fails-once']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(h.receiver.received('/ended')).toHaveLength(2);
     });
 
     it('retries on the schedule with the same webhook-id and a new timestamp, then succeeds', async () => {
