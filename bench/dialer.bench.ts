@@ -71,9 +71,10 @@ interface RedisPath {
 const median = (values: readonly number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function claimAll(store: LeadStore, run: string, count: number): Promise<number> {
+/** An operation claiming the `index`th lead of `run`, one lead per claim (as a run does). */
+function claimOne(store: LeadStore, run: string, count: number) {
   const ids = leads(count, run).map((lead) => lead.leadId);
-  return rate(count, async (index) => {
+  return async (index: number): Promise<void> => {
     const [result] = await store.claimLeads({
       tenantId: 'bench',
       leadIds: [ids[index]!],
@@ -82,8 +83,11 @@ async function claimAll(store: LeadStore, run: string, count: number): Promise<n
       claimedBy: 'bench',
     });
     if (!result?.claimed) throw new Error(`not claimed: ${ids[index]}`);
-  });
+  };
 }
+
+const claimAll = (store: LeadStore, run: string, count: number): Promise<number> =>
+  rate(count, claimOne(store, run, count));
 
 const redisServer = await startRedisServer();
 const redis = new Redis(redisServer.url);
@@ -152,17 +156,11 @@ try {
         );
         await redis.del(lock);
       });
-      const ids = leads(claimCount, `${concurrency}-redis${round}`).map((lead) => lead.leadId);
-      await measureRedis(claims, claimCount, async (index) => {
-        const [result] = await store.claimLeads({
-          tenantId: 'bench',
-          leadIds: [ids[index]!],
-          now: Date.now(),
-          leaseMs: 60_000,
-          claimedBy: 'bench',
-        });
-        if (!result?.claimed) throw new Error(`not claimed: ${ids[index]}`);
-      });
+      await measureRedis(
+        claims,
+        claimCount,
+        claimOne(store, `${concurrency}-redis${round}`, claimCount),
+      );
     }
     printTable(
       `Claims per second on Redis (${claimCount} leads, ${concurrency} in flight; best of 3 rounds, CPU per claim their median)`,
