@@ -5,6 +5,7 @@
 // jobs) as the floor of a store where every delivery is a job (since decision 0044 a first attempt
 // that finds a send permit is not); fan-out of one event to 100 endpoints; and
 // Redis memory per scheduled retry, against a bare BullMQ delayed job carrying the same body.
+// Redis figures use a redis-server of their own (or the one REDIS_URL names).
 //
 //   node --import tsx --conditions=@calltrack/source --expose-gc bench/webhooks.bench.ts
 import { type ChildProcess, fork } from 'node:child_process';
@@ -13,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createMemoryBus } from '@calltrack/bus';
+import { startRedisServer } from '@calltrack/test-utils';
 import {
   createMemoryWebhookStore,
   createWebhookBody,
@@ -27,7 +29,6 @@ import { Agent, request } from 'undici';
 import { benchEvent } from './lib/bench-event';
 import { perSecond, printTable, ratio } from './lib/report';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const COUNT = Number(process.env.BENCH_COUNT ?? 4000);
 const CONCURRENCY = 50;
 const FAN_OUT = 100;
@@ -279,7 +280,12 @@ async function deletePattern(redis: Redis, pattern: string): Promise<void> {
 
 async function main(): Promise<void> {
   const receiver = await startReceiver();
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  // A redis-server of its own (unless REDIS_URL names one): other work on a shared Redis would
+  // skew the Redis rows.
+  const server = process.env.REDIS_URL ? undefined : await startRedisServer();
+  const redis = new Redis(process.env.REDIS_URL ?? (server?.url as string), {
+    maxRetriesPerRequest: null,
+  });
   const prefixes: string[] = [];
   const redisStore = () => {
     const prefix = `bench-webhooks-${process.pid}-${prefixes.length}`;
@@ -464,6 +470,7 @@ async function main(): Promise<void> {
       await deletePattern(redis, `{${prefix}}*`);
     }
     await redis.quit();
+    await server?.stop();
     // Killed and waited for until its channel is closed too ('close', not 'exit'), or its pipes
     // and process handle stay open.
     const exited = new Promise((resolve) => receiver.child.once('close', resolve));
