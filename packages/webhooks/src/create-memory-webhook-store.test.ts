@@ -116,3 +116,57 @@ describe('memory store deliveries', () => {
     await store.close();
   });
 });
+
+describe('memory store retention', () => {
+  it('drops messages and finished deliveries older than the retention, keeping pending ones', async () => {
+    const store = createMemoryWebhookStore();
+    const day = 86_400_000;
+    const now = Date.UTC(2026, 0, 10);
+    const message = (id: string, createdAt: number) => ({
+      id,
+      tenantId: 'acme',
+      eventId: id,
+      eventType: 'call.ended',
+      body: '{}',
+      createdAt,
+    });
+    for (const id of ['msg_old_sent', 'msg_old_pending', 'msg_old_failed'])
+      await store.createDeliveries(message(id, now - 3 * day), ['ep_a'], day);
+    for (const [id, status] of [
+      ['msg_old_sent', 'succeeded'],
+      ['msg_old_failed', 'failed'],
+    ] as const) {
+      await store.recordAttempt({
+        attempt: {
+          id: `att_${id}`,
+          tenantId: 'acme',
+          endpointId: 'ep_a',
+          messageId: id,
+          eventType: 'call.ended',
+          url: 'https://example.com/hook',
+          attempt: 1,
+          trigger: 'event',
+          status: status === 'succeeded' ? 'succeeded' : 'failed',
+          statusCode: status === 'succeeded' ? 204 : 500,
+          durationMs: 1,
+          responseBody: '',
+          startedAt: now - 3 * day,
+        },
+        delivery: { status, attempts: 1, updatedAt: now - 3 * day },
+        retentionMs: day,
+        maxAttemptsPerEndpoint: 100,
+        now: now - 3 * day,
+      });
+    }
+    // A sweep runs once per 1,000 writes.
+    for (let index = 0; index < 1_000; index += 1)
+      await store.createDeliveries(message(`msg_new_${index}`, now), ['ep_a'], day);
+
+    expect(await store.getDelivery('acme', 'ep_a', 'msg_old_sent')).toBeUndefined();
+    expect(await store.getDelivery('acme', 'ep_a', 'msg_old_failed')).toBeUndefined();
+    expect(await store.getMessage('acme', 'msg_old_sent')).toBeUndefined();
+    expect((await store.getDelivery('acme', 'ep_a', 'msg_old_pending'))?.status).toBe('pending');
+    expect((await store.getDelivery('acme', 'ep_a', 'msg_new_0'))?.status).toBe('pending');
+    expect((await store.getMessage('acme', 'msg_new_999'))?.createdAt).toBe(now);
+  });
+});

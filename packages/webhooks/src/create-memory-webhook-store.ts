@@ -79,11 +79,16 @@ export function createMemoryWebhookStore(): WebhookStore {
     if (writesSinceSweep < 1000) return;
     writesSinceSweep = 0;
     const cutoff = now - retentionMs;
+    // Both maps hold entries in the order they were created, and nothing created at or after
+    // the cutoff can be due: each walk ends there, so a sweep costs about what it drops, not
+    // everything the retention keeps (millions in a long-running process).
     for (const [id, delivery] of deliveries) {
+      if (delivery.createdAt >= cutoff) break;
       if (delivery.status !== 'pending' && delivery.updatedAt < cutoff) deliveries.delete(id);
     }
     for (const [id, message] of messages) {
-      if (message.createdAt < cutoff) messages.delete(id);
+      if (message.createdAt >= cutoff) break;
+      messages.delete(id);
     }
   };
 
