@@ -68,6 +68,8 @@ interface RedisPath {
   redisMicros: number[];
 }
 
+const redisPath = (): RedisPath => ({ rates: [], nodeMicros: [], redisMicros: [] });
+
 const median = (values: readonly number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -138,9 +140,7 @@ try {
       await claimAll(store, 'warm', claimCount);
       await rate(claimCount, (index) => redis.set(`bench:warm:${index}`, '1', 'PX', 60_000, 'NX'));
     }
-    const bare: RedisPath = { rates: [], nodeMicros: [], redisMicros: [] };
-    const seed: RedisPath = { rates: [], nodeMicros: [], redisMicros: [] };
-    const claims: RedisPath = { rates: [], nodeMicros: [], redisMicros: [] };
+    const [bare, seed, claims] = [redisPath(), redisPath(), redisPath()];
     for (let round = 0; round < 3; round += 1) {
       await store.addLeads(leads(claimCount, `${concurrency}-redis${round}`));
       await measureRedis(bare, claimCount, (index) =>

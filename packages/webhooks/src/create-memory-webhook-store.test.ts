@@ -13,35 +13,36 @@ describeWebhookStore(
   },
 );
 
+/** Records one attempt of `messageId` to `ep_a` at `at`, changing its delivery as given. */
+const record = (
+  store: ReturnType<typeof createMemoryWebhookStore>,
+  delivery: Parameters<ReturnType<typeof createMemoryWebhookStore>['recordAttempt']>[0]['delivery'],
+  { messageId = 'msg_a', at }: { messageId?: string; at: number },
+) =>
+  store.recordAttempt({
+    attempt: {
+      id: `att_${Math.random()}`,
+      tenantId: 'acme',
+      endpointId: 'ep_a',
+      messageId,
+      eventType: 'call.ended',
+      url: 'https://example.com/hook',
+      attempt: delivery?.attempts ?? 1,
+      trigger: 'event',
+      status: delivery?.status === 'succeeded' ? 'succeeded' : 'failed',
+      statusCode: delivery?.lastStatusCode ?? 0,
+      durationMs: 1,
+      responseBody: '',
+      startedAt: at,
+    },
+    delivery,
+    retentionMs: 86_400_000,
+    maxAttemptsPerEndpoint: 100,
+    now: at,
+  });
+
 describe('memory store deliveries', () => {
   const now = Date.UTC(2026, 0, 1);
-  const record = (
-    store: ReturnType<typeof createMemoryWebhookStore>,
-    delivery: Parameters<
-      ReturnType<typeof createMemoryWebhookStore>['recordAttempt']
-    >[0]['delivery'],
-  ) =>
-    store.recordAttempt({
-      attempt: {
-        id: `att_${Math.random()}`,
-        tenantId: 'acme',
-        endpointId: 'ep_a',
-        messageId: 'msg_a',
-        eventType: 'call.ended',
-        url: 'https://example.com/hook',
-        attempt: delivery?.attempts ?? 1,
-        trigger: 'event',
-        status: delivery?.status === 'succeeded' ? 'succeeded' : 'failed',
-        statusCode: delivery?.lastStatusCode ?? 0,
-        durationMs: 1,
-        responseBody: '',
-        startedAt: now,
-      },
-      delivery,
-      retentionMs: 86_400_000,
-      maxAttemptsPerEndpoint: 100,
-      now,
-    });
 
   // The store updates a delivery in place when no field goes away, and rebuilds it when one does:
   // both must read back the same as a merge of the change into the delivery.
@@ -59,14 +60,18 @@ describe('memory store deliveries', () => {
       ['ep_a'],
       86_400_000,
     );
-    await record(store, {
-      status: 'pending',
-      attempts: 1,
-      nextAttemptAt: now + 5_000,
-      lastError: 'HTTP 500',
-      lastStatusCode: 500,
-      updatedAt: now + 1,
-    });
+    await record(
+      store,
+      {
+        status: 'pending',
+        attempts: 1,
+        nextAttemptAt: now + 5_000,
+        lastError: 'HTTP 500',
+        lastStatusCode: 500,
+        updatedAt: now + 1,
+      },
+      { at: now },
+    );
     const failed = await store.getDelivery('acme', 'ep_a', 'msg_a');
     expect(failed).toStrictEqual({
       tenantId: 'acme',
@@ -83,12 +88,16 @@ describe('memory store deliveries', () => {
     });
     // A read is a copy: changing it changes nothing stored.
     failed!.status = 'failed';
-    await record(store, {
-      status: 'succeeded',
-      attempts: 2,
-      lastStatusCode: 204,
-      updatedAt: now + 2,
-    });
+    await record(
+      store,
+      {
+        status: 'succeeded',
+        attempts: 2,
+        lastStatusCode: 204,
+        updatedAt: now + 2,
+      },
+      { at: now },
+    );
     expect(await store.getDelivery('acme', 'ep_a', 'msg_a')).toStrictEqual({
       tenantId: 'acme',
       endpointId: 'ep_a',
@@ -101,12 +110,16 @@ describe('memory store deliveries', () => {
       lastError: 'HTTP 500',
       lastStatusCode: 204,
     });
-    await record(store, {
-      status: 'succeeded',
-      attempts: 3,
-      lastStatusCode: 200,
-      updatedAt: now + 3,
-    });
+    await record(
+      store,
+      {
+        status: 'succeeded',
+        attempts: 3,
+        lastStatusCode: 200,
+        updatedAt: now + 3,
+      },
+      { at: now },
+    );
     expect(await store.getDelivery('acme', 'ep_a', 'msg_a')).toMatchObject({
       attempts: 3,
       lastStatusCode: 200,
@@ -136,27 +149,11 @@ describe('memory store retention', () => {
       ['msg_old_sent', 'succeeded'],
       ['msg_old_failed', 'failed'],
     ] as const) {
-      await store.recordAttempt({
-        attempt: {
-          id: `att_${id}`,
-          tenantId: 'acme',
-          endpointId: 'ep_a',
-          messageId: id,
-          eventType: 'call.ended',
-          url: 'https://example.com/hook',
-          attempt: 1,
-          trigger: 'event',
-          status: status === 'succeeded' ? 'succeeded' : 'failed',
-          statusCode: status === 'succeeded' ? 204 : 500,
-          durationMs: 1,
-          responseBody: '',
-          startedAt: now - 3 * day,
-        },
-        delivery: { status, attempts: 1, updatedAt: now - 3 * day },
-        retentionMs: day,
-        maxAttemptsPerEndpoint: 100,
-        now: now - 3 * day,
-      });
+      await record(
+        store,
+        { status, attempts: 1, updatedAt: now - 3 * day },
+        { messageId: id, at: now - 3 * day },
+      );
     }
     // A sweep runs once per 1,000 writes.
     for (let index = 0; index < 1_000; index += 1)

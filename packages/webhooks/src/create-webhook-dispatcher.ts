@@ -205,14 +205,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         return queued;
       }),
     );
-    const all: DeliveryJob[] = [];
-    let failure: { reason: unknown } | undefined;
-    for (const result of settled) {
-      if (result.status === 'fulfilled') all.push(...result.value);
-      else failure ??= result;
-    }
+    const all = settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
     if (all.length > 0) await store.enqueue(all);
-    if (failure) throw failure.reason;
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     return withEndpoints;
   };
 
