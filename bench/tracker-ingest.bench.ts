@@ -1,6 +1,7 @@
 // Tracker ingest benchmark: throughput of `tracker.ingest` against a bare `bus.publish` of the
-// same events (same run, same machine), on the memory store and on the Redis store, and the
-// memory one active call costs in each store. Run through bench/run.ts, or alone:
+// same events (same run, same machine), on the memory store and on the Redis store, the floor
+// under the Redis store's one step (its own commands replayed without its Lua, decision 0052),
+// and the memory one active call costs in each store. Run through bench/run.ts, or alone:
 //   node --import tsx --conditions=@calltrack/source --expose-gc bench/tracker-ingest.bench.ts
 // Redis figures use a redis-server of their own (started here), so other work on the shared
 // Redis cannot skew them; they are skipped when redis-server is not installed.
@@ -11,6 +12,11 @@ import { startRedisServer } from '@calltrack/test-utils';
 import { createCallTracker, createMemoryCallStore } from '@calltrack/tracker';
 import { createRedisCallStore } from '@calltrack/tracker/redis';
 import { Redis } from 'ioredis';
+import {
+  loadReplayFunction,
+  recordFunctionCommands,
+  replayArguments,
+} from './lib/replay-script-commands';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('Run with --expose-gc (bench/run.ts does).');
@@ -230,6 +236,8 @@ if (server) {
       lifecycles(300, 'w1'),
     );
 
+    /** The sealed rows at 32 in flight, for the floor below. */
+    let sealedAt32: { bare: Measured; one: Measured } | undefined;
     for (const concurrency of [1, 32]) {
       {
         const events = lifecycles(calls, `r${concurrency}`);
@@ -282,6 +290,7 @@ if (server) {
           );
         }
         const [bare, two, one] = [summary(runs.bare), summary(runs.two), summary(runs.one)];
+        if (concurrency === 32 && sealed) sealedAt32 = { bare, one };
         const kind = sealed ? 'sealed events' : 'plain events';
         const size = `${calls * 4} events, ${kind}`;
         row(
@@ -353,6 +362,61 @@ if (server) {
         perEvent(ran),
       );
       await bus.close();
+    }
+
+    // The floor under the one step: the commands it ran inside Redis (recorded with MONITOR),
+    // replayed one call per event by a function with no logic, 32 in flight. What the step costs
+    // above it is its Lua: reading the arguments, the state machine, the snapshot's JSON.
+    if (sealedAt32) {
+      const events = lifecycles(calls, 'fl').map((event) => sealCallEvent(event));
+      const bus = createRedisBus({ redis, prefix: 'fb' });
+      const tracker = createCallTracker({
+        bus,
+        store: createRedisCallStore({ redis, prefix: 'fs' }),
+        logger: silent,
+      });
+      const recorded = await recordFunctionCommands(redis, async () => {
+        await throughput(tracker, events, 32);
+      });
+      await bus.close();
+      const replay = await loadReplayFunction(redis);
+      const payloads = recorded.map(replayArguments);
+      const runs: Measured[] = [];
+      for (let round = 0; round < rounds; round += 1) {
+        // The replay writes the keys the recorded run wrote, stream ids included.
+        await redis.flushall();
+        gc();
+        const redisBefore = await redisCpu();
+        const cpuBefore = process.cpuUsage();
+        let next = 0;
+        const started = process.hrtime.bigint();
+        await Promise.all(
+          Array.from({ length: 32 }, async () => {
+            while (next < payloads.length) {
+              const payload = payloads[next]!;
+              next += 1;
+              await replay(payload);
+            }
+          }),
+        );
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const cpu = process.cpuUsage(cpuBefore);
+        runs.push({
+          rate: payloads.length / seconds,
+          cpu: (cpu.user + cpu.system) / payloads.length,
+          inRedis: ((await redisCpu()) - redisBefore) / payloads.length,
+        });
+      }
+      const floor = summary(runs);
+      const commands = recorded.reduce((sum, call) => sum + call.length, 0) / recorded.length;
+      const { bare, one } = sealedAt32;
+      row(
+        "one step's Redis commands replayed without its Lua, 32 in flight",
+        `${payloads.length} calls, ${commands.toFixed(1)} commands each`,
+        rate(bare.rate),
+        `${rate(floor.rate)}; Redis ${floor.inRedis.toFixed(1)} µs (the step: ${one.inRedis.toFixed(1)} µs)`,
+        ratio(floor.rate, bare.rate),
+      );
     }
 
     // Memory per active call in Redis: used_memory delta, and MEMORY USAGE of the call hashes.
