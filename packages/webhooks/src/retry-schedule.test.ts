@@ -44,6 +44,16 @@ describe('computeRetryDelay', () => {
     ).toBe(300_000);
   });
 
+  it('keeps a throttled wait at 60 s or more whatever the jitter', () => {
+    const at = (random: () => number) =>
+      computeRetryDelay({ schedule: [5_000], attempt: 1, throttled: true, random });
+    expect(at(() => 0)).toBe(overloadPenaltyMs);
+    expect(at(() => 0.999)).toBeGreaterThan(overloadPenaltyMs);
+    expect(
+      computeRetryDelay({ schedule: [300_000], attempt: 1, throttled: true, random: () => 0 }),
+    ).toBe(240_000);
+  });
+
   it('honours Retry-After within 1x to 2x the delay, and jitter never undercuts it', () => {
     const at = (retryAfterMs: number, random = noJitter) =>
       computeRetryDelay({ schedule: [300_000], attempt: 1, throttled: true, retryAfterMs, random });

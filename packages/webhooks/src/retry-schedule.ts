@@ -35,7 +35,8 @@ export interface RetryDelayInput {
  * How long to wait before the next attempt, or undefined when the schedule is exhausted. As Svix
  * does: the scheduled delay, raised to at least 60 s when throttled; a `Retry-After` is honoured
  * but clamped to between 1× and 2× that delay (a receiver cannot push a retry out by days, nor
- * pull it in); then jitter, never going below an honoured `Retry-After`.
+ * pull it in); then jitter, never going below an honoured `Retry-After`, nor below 60 s when
+ * throttled.
  */
 export function computeRetryDelay(input: RetryDelayInput): number | undefined {
   const scheduled = input.schedule[input.attempt - 1];
@@ -49,5 +50,5 @@ export function computeRetryDelay(input: RetryDelayInput): number | undefined {
   const jitter = input.jitter ?? 0.2;
   const random = input.random ?? Math.random;
   const jittered = Math.round(delay * (1 + (random() * 2 - 1) * jitter));
-  return honoured === undefined ? jittered : Math.max(jittered, honoured);
+  return Math.max(jittered, honoured ?? (input.throttled ? overloadPenaltyMs : 0));
 }
