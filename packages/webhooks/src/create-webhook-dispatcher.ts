@@ -19,7 +19,7 @@ import { eventDeliveryJob } from './event-delivery-job';
 import { matchesEventFilter } from './event-filter';
 import { type BusFollower, followBus } from './follow-bus';
 import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
-import { defaultRetrySchedule } from './retry-schedule';
+import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
 import { systemClock } from './webhook-clock';
 import type { DeliveryJob, WebhookAttempt, WebhookMessage } from './webhook-delivery';
@@ -98,6 +98,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   if (!retrySchedule.every((delay) => Number.isFinite(delay) && delay >= 0)) {
     throw new InvalidArgumentError({ message: 'retrySchedule must list delays in milliseconds.' });
   }
+  // A slot, and a direct first attempt's lease, outlast the request by this margin.
+  const slotLeaseMs = timeoutMs + 5_000;
+  // A message and its deliveries expire with the retention: a retry due after that would find
+  // nothing to send, so the retention must outlast the longest a delivery can stay pending.
+  const pendingAtMostMs = longestPendingMs(retrySchedule, retryJitter, slotLeaseMs);
+  if (retentionMs < pendingAtMostMs) {
+    throw new InvalidArgumentError({
+      message: `retentionMs (${retentionMs}) must outlast the retry schedule: a delivery can stay pending up to ${pendingAtMostMs} ms.`,
+    });
+  }
   const guard = createAddressGuard(options.allowedCidrs);
   const policy: EndpointInputPolicy = {
     allowHttp: options.allowHttp ?? false,
@@ -115,8 +125,6 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   });
   const endpointCache = new Map<string, { at: number; endpoints: Promise<StoredEndpoint[]> }>();
   const sendPermits = createPermits(concurrency);
-  // A slot, and a direct first attempt's lease, outlast the request by this margin.
-  const slotLeaseMs = timeoutMs + 5_000;
   // How long a fan-out batch waits for send permits to send its new deliveries itself: long
   // enough for a burst to go out directly at the pace requests finish, short enough that a
   // saturated process (slow endpoints) still queues a batch about this often.
@@ -607,4 +615,17 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     recover,
     sendTest,
   };
+}
+
+/**
+ * The longest a delivery can stay pending: every retry's delay at its most (a throttled one
+ * raised to 60 s, a `Retry-After` honoured up to twice the delay, then jitter up), plus each
+ * attempt's lease (its timeout and a margin).
+ */
+function longestPendingMs(schedule: readonly number[], jitter: number, attemptMs: number): number {
+  const delays = schedule.reduce(
+    (sum, delay) => sum + 2 * Math.max(delay, overloadPenaltyMs) * (1 + jitter),
+    0,
+  );
+  return Math.ceil(delays + (schedule.length + 1) * attemptMs);
 }
