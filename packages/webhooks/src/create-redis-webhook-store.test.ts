@@ -1,9 +1,10 @@
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeDispatcher } from './__tests__/describe-dispatcher';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { describeWebhookStore } from './describe-webhook-store';
+import type { StoredEndpoint } from './webhook-endpoint';
 
 let redis: Redis | undefined;
 
@@ -50,3 +51,59 @@ describeWebhookStore(
     },
   },
 );
+
+describe('the Redis store, tenants set', () => {
+  const endpointOf = (id: string): StoredEndpoint => ({
+    id,
+    tenantId: 'acme',
+    url: 'https://hooks.example.com/x',
+    description: '',
+    events: ['*'],
+    headers: {},
+    rateLimitPerSecond: null,
+    maxConcurrency: 10,
+    secrets: [{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+    createdAt: 1,
+    updatedAt: 1,
+    enabled: true,
+    consecutiveFailures: 0,
+  });
+
+  // The lease sweep visits only the tenants in the set: one missing there never has the leases
+  // of its dead processes' direct first attempts queued.
+  it('keeps a tenant whose last endpoint is deleted while another process creates one', async () => {
+    const client = redis!;
+    const prefix = uniquePrefix('webhook-tenants');
+    const deleting = client.duplicate();
+    const creator = createRedisWebhookStore({ redis: client, prefix });
+    const deleter = createRedisWebhookStore({ redis: deleting, prefix });
+    try {
+      await deleter.createEndpoint(endpointOf('ep_old'), 10);
+      // The other process creates its endpoint after this one saw no endpoint left and before
+      // it takes the tenant out of the set.
+      const srem = deleting.srem.bind(deleting) as (...args: unknown[]) => Promise<number>;
+      let raced = false;
+      Object.assign(deleting, {
+        srem: async (...args: unknown[]) => {
+          if (!raced) {
+            raced = true;
+            await creator.createEndpoint(endpointOf('ep_new'), 10);
+          }
+          return srem(...args);
+        },
+      });
+      await deleter.deleteEndpoint('acme', 'ep_old');
+      expect(raced).toBe(true);
+      expect((await creator.listEndpoints('acme')).map((endpoint) => endpoint.id)).toEqual([
+        'ep_new',
+      ]);
+      expect(await creator.listTenants()).toEqual(['acme']);
+    } finally {
+      await deleter.close();
+      await creator.close();
+      deleting.disconnect();
+      await deleteKeys(client, prefix);
+      await deleteKeys(client, `{${prefix}}`);
+    }
+  });
+});

@@ -377,7 +377,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   };
 
   return {
+    // The tenants set is a key of its own (its slot is not the tenant's), so it changes outside
+    // the scripts. The lease sweep visits only the tenants in it, so a tenant with an endpoint
+    // must never be missing: it is added before the endpoint (a process that dies after the
+    // script still left it) and again after (a concurrent delete of the tenant's last endpoint
+    // may have removed it in between), and a delete that removes it looks again and puts it back
+    // when an endpoint appeared meanwhile.
     async createEndpoint(endpoint, maxPerTenant) {
+      await redis.sadd(tenantsKey, endpoint.tenantId);
       const created = await run(
         'createEndpoint',
         [`${base(endpoint.tenantId)}endpoints`, endpointKey(endpoint.tenantId, endpoint.id)],
@@ -472,7 +479,10 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         ],
         [endpointId],
       );
-      if ((await redis.zcard(`${tenant}endpoints`)) === 0) await redis.srem(tenantsKey, tenantId);
+      if ((await redis.zcard(`${tenant}endpoints`)) === 0) {
+        await redis.srem(tenantsKey, tenantId);
+        if ((await redis.zcard(`${tenant}endpoints`)) > 0) await redis.sadd(tenantsKey, tenantId);
+      }
       return deleted === 1;
     },
 
