@@ -124,6 +124,38 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect((await other.listTenants()).sort()).toEqual(['tenant-a', 'tenant-b']);
   });
 
+  it('lists a tenant before the step that creates its first user: a failed listing stores nothing', async () => {
+    const prefix = `${filePrefix}:tenants-first`;
+    let failListing = true;
+    // The connection drops on the listing (or the process dies right after it).
+    const flaky = new Proxy(redis!, {
+      get(target, property, receiver) {
+        if (property === 'sadd' && failListing) {
+          return async () => {
+            failListing = false;
+            throw new Error('Connection is closed.');
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Redis;
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store: createRedisPresenceStore({ redis: flaky, prefix }),
+      now: () => t0,
+      autoHeartbeat: false,
+      logger: {},
+    });
+    await expect(presence.connect({ tenantId: 'tenant-x', userId: 'u1' })).rejects.toThrow(
+      /closed/,
+    );
+    // Nothing stored: no user no sweep would ever visit.
+    expect(await redis!.exists(`${prefix}:{tenant-x}:u:u1`)).toBe(0);
+    await presence.connect({ tenantId: 'tenant-x', userId: 'u1' });
+    expect(await redis!.smembers(`${prefix}:tenants`)).toEqual(['tenant-x']);
+  });
+
   it('refuses a bad prefix, a missing client and a malformed tenant', async () => {
     expect(() => createRedisPresenceStore({ redis: redis!, prefix: 'a{b}' })).toThrow(
       InvalidArgumentError,

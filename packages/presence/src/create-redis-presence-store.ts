@@ -139,6 +139,14 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       case 'settle':
         break;
     }
+    // List the tenant for the sweeper before the step may create its first user: a separate
+    // command (the tenants set lives outside the tenant's hash slot), so a step that lands when
+    // the listing did not (a dropped connection, a killed process) would leave a user no sweep
+    // visits. Once per tenant and store instance.
+    if (!registered.has(operation.tenantId)) {
+      await redis.sadd(tenantsKey, operation.tenantId);
+      registered.add(operation.tenantId);
+    }
     const reply = (await runRedisScript(
       redis,
       applyScript,
@@ -168,15 +176,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       result.queued = queued === 1;
     }
     if (dropped) result.dropped = dropped;
-    if (created === 1) {
-      result.created = true;
-      // First sight of a user: list the tenant for the sweeper (a separate command: the tenants
-      // set lives outside the tenant's hash slot), once per tenant and store instance.
-      if (!registered.has(operation.tenantId)) {
-        await redis.sadd(tenantsKey, operation.tenantId);
-        registered.add(operation.tenantId);
-      }
-    }
+    if (created === 1) result.created = true;
     return result;
   };
 
