@@ -19,8 +19,22 @@ describe('checkJsonLimits', () => {
     );
   });
 
-  it('never counts fewer characters than JSON.stringify writes (strings without escapes)', () => {
-    const unit = fc.constantFrom('a', 'Z', '0', ' ', '-');
+  it('never counts fewer characters than JSON.stringify writes, escapes included', () => {
+    // Escaped characters (a control character is six characters of JSON), pairs and lone
+    // surrogates, keys as well as values.
+    const unit = fc.constantFrom(
+      'a',
+      ' ',
+      '"',
+      '\\',
+      '\n',
+      '\u0001',
+      '\u001f',
+      'é',
+      '😀',
+      '\uD800',
+      '\uDC00',
+    );
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6, stringUnit: unit }), (value) => {
         const text = JSON.stringify(value);
@@ -29,6 +43,24 @@ describe('checkJsonLimits', () => {
         );
       }),
     );
+  });
+
+  it('counts a string as JSON writes it: quotes, short escapes, \\u00XX and lone surrogates', () => {
+    for (const text of [
+      'plain',
+      'a"b\\c',
+      'line\nbreak\ttab',
+      '\u0001\u001f',
+      '😀',
+      '\uD800x',
+      'x\uDC00',
+    ]) {
+      const length = JSON.stringify(text).length;
+      expect(checkJsonLimits(text, { maxDepth: 1, maxLength: length }), text).toBeUndefined();
+      expect(checkJsonLimits(text, { maxDepth: 1, maxLength: length - 1 }), text).toMatchObject({
+        reason: 'length',
+      });
+    }
   });
 
   it('reports a value nested 100,000 levels deep without overflowing the stack, with its path', () => {

@@ -62,7 +62,7 @@ export function checkJsonLimits(
     }
     switch (typeof current) {
       case 'string':
-        length += current.length + 2;
+        length += jsonStringLength(current);
         break;
       case 'number':
         length += Number.isFinite(current) ? String(current).length : 4;
@@ -96,7 +96,7 @@ export function checkJsonLimits(
           const keys = Object.keys(current as object);
           for (let index = keys.length - 1; index >= 0; index -= 1) {
             const key = keys[index]!;
-            length += key.length + 4;
+            length += jsonStringLength(key) + 2;
             stack.push({
               value: (current as Record<string, unknown>)[key],
               depth,
@@ -112,6 +112,36 @@ export function checkJsonLimits(
     }
   }
   return undefined;
+}
+
+/** What JSON.stringify escapes: quotes, backslashes, control characters and lone surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
+const escaped = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The length of `text` as a JSON string: its quotes and its escapes (`\n` is 2, `\u0001` 6). */
+export function jsonStringLength(text: string): number {
+  if (!escaped.test(text)) return text.length + 2;
+  let length = 2;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === 0x22 || code === 0x5c) {
+      length += 2;
+    } else if (code < 0x20) {
+      // \b \t \n \f \r have short forms; the other control characters are \u00XX.
+      length += code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 2 : 6;
+    } else if (code >= 0xd800 && code <= 0xdfff) {
+      const paired =
+        code <= 0xdbff &&
+        index + 1 < text.length &&
+        (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00;
+      // A pair is written as it is; a lone surrogate as \uDXXX.
+      if (paired) index += 1;
+      length += paired ? 2 : 6;
+    } else {
+      length += 1;
+    }
+  }
+  return length;
 }
 
 function violation(

@@ -1,4 +1,4 @@
-import type { JsonLimits, JsonLimitViolation } from './check-json-limits';
+import { type JsonLimits, type JsonLimitViolation, jsonStringLength } from './check-json-limits';
 
 /** What {@link copyJsonValue} made of a value. */
 export type JsonValueCopy =
@@ -105,7 +105,7 @@ function copy(
   }
   switch (typeof value) {
     case 'string':
-      count(state, value.length + 2);
+      count(state, jsonStringLength(value));
       return value;
     case 'number':
       if (!Number.isFinite(value)) {
@@ -149,7 +149,7 @@ function copy(
       const source = value as Record<string, unknown>;
       const object: Record<string, unknown> = {};
       for (const key of Object.keys(source)) {
-        count(state, key.length + 4);
+        count(state, jsonStringLength(key) + 2);
         state.parent = place;
         state.key = key;
         const item = copy(source[key], level, place, state, key);
