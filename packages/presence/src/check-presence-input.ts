@@ -5,8 +5,9 @@ import {
   tenantIdSchema,
 } from '@calltrack/core';
 
-const printable = /^[^\p{Cc}]+$/u;
-const compact = /^[^\s\p{Cc}]+$/u;
+// No lone surrogates (\p{Cs}): they have no UTF-8 form, so two different ids would share a key.
+const printable = /^[^\p{Cc}\p{Cs}]+$/u;
+const compact = /^[^\s\p{Cc}\p{Cs}]+$/u;
 const messageIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 /** How deep connection data and messages may nest (they travel inside `data.presence`). */
 const maxDepth = 16;
@@ -20,7 +21,7 @@ export function checkTenantId(tenantId: unknown): asserts tenantId is string {
   }
 }
 
-/** Refuses an empty, oversized (over 256) or control-character user id. */
+/** Refuses an empty, oversized (over 256), control-character or lone-surrogate user id. */
 export function checkUserId(userId: unknown): asserts userId is string {
   if (typeof userId !== 'string' || userId.length > 256 || !printable.test(userId)) {
     throw new InvalidArgumentError({
@@ -67,12 +68,12 @@ export function checkMessageId(messageId: unknown): asserts messageId is string 
  */
 export function toBoundedJson(value: unknown, maxLength: number, what: string): string | undefined {
   if (value === undefined) return undefined;
-  const violation = checkJsonLimits(value, { maxDepth, maxLength });
-  if (violation?.reason === 'length') {
-    throw new PayloadTooLargeError({
+  const tooLarge = () =>
+    new PayloadTooLargeError({
       message: `${what} is longer than ${maxLength} characters as JSON.`,
     });
-  }
+  const violation = checkJsonLimits(value, { maxDepth, maxLength });
+  if (violation?.reason === 'length') throw tooLarge();
   if (violation) {
     const where = violation.path.length > 0 ? ` (at ${violation.path.join('.')})` : '';
     throw new InvalidArgumentError({ message: `${what} ${violation.message}${where}.` });
@@ -81,6 +82,9 @@ export function toBoundedJson(value: unknown, maxLength: number, what: string): 
   if (json === undefined) {
     throw new InvalidArgumentError({ message: `${what} is not a JSON value.` });
   }
+  // The walk above counts a string's characters, not its escapes (a control character is six
+  // characters of JSON): the text itself is what must fit.
+  if (json.length > maxLength) throw tooLarge();
   return json;
 }
 

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   InvalidEventError,
   isUserAddressedEvent,
+  PayloadTooLargeError,
 } from '@calltrack/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
@@ -136,6 +137,57 @@ describe('createPresence', () => {
     const updated = accepted.at(-1)!;
     expect(updated.type).toBe('presence.updated');
     expect((updated.data as unknown as PresenceEventData).presence.connections).toHaveLength(16);
+  });
+
+  it('lists available users past the first `limit` online ones when those are busy', async () => {
+    const presence = createPresence({ bus: recordingBus().bus, autoHeartbeat: false, logger: {} });
+    for (const userId of ['ann', 'bob', 'zoe']) {
+      await presence.connect({ tenantId: 'tenant-a', userId });
+    }
+    await presence.setState('tenant-a', 'ann', 'break');
+    await presence.setState('tenant-a', 'bob', 'break');
+    const available = (options?: { limit?: number }) =>
+      presence.listAvailable('tenant-a', options).then((users) => users.map((u) => u.userId));
+    // The limit is on what is returned, not on the online users looked at.
+    expect(await available({ limit: 1 })).toEqual(['zoe']);
+    expect(await available()).toEqual(['zoe']);
+    await expect(available({ limit: 0 })).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('measures data and messages by their JSON text, escapes included', async () => {
+    const presence = createPresence({
+      bus: recordingBus().bus,
+      autoHeartbeat: false,
+      logger: {},
+      maxDataLength: 200,
+      queue: { maxMessageLength: 100 },
+    });
+    // 150 control characters are 900 characters of JSON; 90 quotes are 182.
+    await expect(
+      presence.connect({
+        tenantId: 'tenant-a',
+        userId: 'u1',
+        data: { note: '\u0001'.repeat(150) },
+      }),
+    ).rejects.toThrow(PayloadTooLargeError);
+    await expect(presence.send('tenant-a', 'u1', '"'.repeat(90))).rejects.toThrow(
+      PayloadTooLargeError,
+    );
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1', data: { note: 'é'.repeat(150) } });
+  });
+
+  it('refuses ids with lone surrogates, which Redis would store under another id', async () => {
+    const presence = createPresence({ bus: recordingBus().bus, autoHeartbeat: false, logger: {} });
+    for (const ids of [
+      { tenantId: 'acme\uD800', userId: 'u1' },
+      { tenantId: 'acme', userId: 'u\uDBFF' },
+      { tenantId: 'acme', userId: 'u1', connectionId: 'c\uDC00' },
+    ]) {
+      await expect(presence.connect(ids), JSON.stringify(ids)).rejects.toThrow(
+        InvalidArgumentError,
+      );
+    }
+    await presence.connect({ tenantId: 'acme😀', userId: 'u😀' });
   });
 
   it('refuses options it cannot work with', () => {

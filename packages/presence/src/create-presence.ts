@@ -66,6 +66,19 @@ type OperationInput = PresenceOperation extends infer Operation
  * const connection = await presence.connect(principal, { connectionId: socket.id });
  * socket.on('close', () => connection.disconnect());
  */
+/** `limit` of the member lists: default and maximum. */
+const listLimit = { fallback: 1000, max: 10_000 };
+
+function checkListLimit(limit: number | undefined): number {
+  const checked = limit ?? listLimit.fallback;
+  if (!Number.isInteger(checked) || checked < 1 || checked > listLimit.max) {
+    throw new InvalidArgumentError({
+      message: `limit must be an integer from 1 to ${listLimit.max}.`,
+    });
+  }
+  return checked;
+}
+
 export function createPresence(options: PresenceOptions): Presence {
   if (
     options == null ||
@@ -436,10 +449,7 @@ export function createPresence(options: PresenceOptions): Presence {
           'status must be "online" or "away" (or a list of them): offline users are not listed.',
       });
     }
-    const limit = listOptions.limit ?? 1000;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new InvalidArgumentError({ message: 'limit must be an integer from 1 to 10000.' });
-    }
+    const limit = checkListLimit(listOptions.limit);
     await sweepTenant(tenantId, 'background');
     const [records, byUser] = await Promise.all([
       store.listMembers(tenantId, statuses, limit),
@@ -513,11 +523,11 @@ export function createPresence(options: PresenceOptions): Presence {
       return isAvailableNow(withCalls(presence, await readCalls(tenantId)));
     },
     async listAvailable(tenantId, availableOptions = {}) {
-      const members = await listMembers(tenantId, {
-        status: 'online',
-        ...(availableOptions?.limit === undefined ? {} : { limit: availableOptions.limit }),
-      });
-      return members.filter(isAvailableNow);
+      const limit = checkListLimit(availableOptions?.limit);
+      // Availability is decided after the read: every online user the store lists is read, so
+      // that agents past the first `limit` ids are found when those before them are busy.
+      const members = await listMembers(tenantId, { status: 'online', limit: listLimit.max });
+      return members.filter(isAvailableNow).slice(0, limit);
     },
     async send(tenantId, userId, message, sendOptions: SendOptions = {}): Promise<SendResult> {
       await checkUser(tenantId, userId);
