@@ -214,9 +214,10 @@ describe('createDialer', () => {
     );
     server.faults.set(number(1), 'fail-after'); // placed, then 500
     server.faults.set(number(2), 'hang'); // placed, answer never comes
+    server.faults.set(number(3), 'cut-body'); // placed, 201, then the body is cut
     await runToEnd(dialer);
     server.releaseHeld();
-    for (const leadId of ['lead-001', 'lead-002']) {
+    for (const leadId of ['lead-001', 'lead-002', 'lead-003']) {
       expect(await store.getLead(tenantId, leadId)).toMatchObject({ callStatus: 'unknown' });
     }
     await runToEnd(dialer);
@@ -224,6 +225,7 @@ describe('createDialer', () => {
     await runToEnd(dialer);
     expect(server.callsTo(number(1))).toBe(1);
     expect(server.callsTo(number(2))).toBe(1);
+    expect(server.callsTo(number(3))).toBe(1);
     // A webhook that echoes the reference (CallerDesk's campid) settles lead-002.
     const attempt2 = (await store.getLead(tenantId, 'lead-002'))!.attemptId!;
     expect(
@@ -240,12 +242,15 @@ describe('createDialer', () => {
       callOutcome: 'no-answer',
       callId: 'CD-77',
     });
-    // The reconciler asks the provider about lead-001: the call exists, so it is placed.
-    expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 1 });
-    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
-      callStatus: 'placed',
-      callId: server.calls.find((call) => call.to === number(1))!.sid,
-    });
+    // The reconciler asks the provider about lead-001 and lead-003: the calls exist, so they are
+    // placed.
+    expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 2 });
+    for (const index of [1, 3]) {
+      expect(await store.getLead(tenantId, lead(index).leadId)).toMatchObject({
+        callStatus: 'placed',
+        callId: server.calls.find((call) => call.to === number(index))!.sid,
+      });
+    }
   });
 
   it('orphans a claim whose process died before the dial, for review; never redials it; a reviewer can release it', async () => {

@@ -1,11 +1,12 @@
 // A loopback stand-in for Twilio's create-call API (POST /2010-04-01/Accounts/{sid}/Calls.json),
 // counting calls per number and per reference, with faults to inject per number:
 // `refuse` (400, Twilio error 21211, nothing placed), `fail-after` (the call is placed, then 500),
-// `hang` (the call is placed and the answer never comes: a timeout).
+// `hang` (the call is placed and the answer never comes: a timeout), `cut-body` (the call is
+// placed and answered 201, but the connection drops while the body streams).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type ProviderFault = 'refuse' | 'fail-after' | 'hang';
+export type ProviderFault = 'refuse' | 'fail-after' | 'hang' | 'cut-body';
 
 export interface PlacedTestCall {
   sid: string;
@@ -96,6 +97,12 @@ export async function startProviderServer(
       }
       if (fault === 'hang') {
         held.add(response);
+        return;
+      }
+      if (fault === 'cut-body') {
+        response.writeHead(201, { 'content-type': 'application/json', 'content-length': '400' });
+        response.write(`{"sid":"${call.sid}",`);
+        setTimeout(() => response.destroy(), 20);
         return;
       }
       answer(response, 201, {
