@@ -190,6 +190,37 @@ describe('createPresence', () => {
     await presence.connect({ tenantId: 'acme😀', userId: 'u😀' });
   });
 
+  it('numbers a user made again after being forgotten above the forgotten record, as boards keep the highest', async () => {
+    const clock = { time: t0 };
+    const { bus, accepted } = recordingBus();
+    const presence = createPresence({
+      bus,
+      now: () => clock.time,
+      autoHeartbeat: false,
+      logger: {},
+      offlineRetentionMs: 60_000,
+      queue: { maxAgeMs: 60_000 },
+    });
+    const first = await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await presence.setState('tenant-a', 'u1', 'break');
+    await first.disconnect({ immediate: true });
+    clock.time += 61_000; // past the retention: the record is forgotten
+    await presence.sweep();
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    const versions = accepted.map((event) => [
+      event.type,
+      (event.data as unknown as PresenceEventData).presence.version,
+    ]);
+    expect(versions.map(([type]) => type)).toEqual([
+      'presence.online',
+      'presence.updated',
+      'presence.offline',
+      'presence.online',
+    ]);
+    const [, , offline, online] = versions.map(([, version]) => version as number);
+    expect(online).toBeGreaterThan(offline!);
+  });
+
   it('refuses options it cannot work with', () => {
     const bus = recordingBus().bus;
     const attempts: unknown[] = [

@@ -1,5 +1,5 @@
 import { createMemoryBus } from '@calltrack/bus';
-import { InvalidArgumentError } from '@calltrack/core';
+import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
 import {
   connectTestRedis,
   deleteKeys,
@@ -154,6 +154,39 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(await redis!.exists(`${prefix}:{tenant-x}:u:u1`)).toBe(0);
     await presence.connect({ tenantId: 'tenant-x', userId: 'u1' });
     expect(await redis!.smembers(`${prefix}:tenants`)).toEqual(['tenant-x']);
+  });
+
+  it('numbers a user made again after its record expired above the expired record', async () => {
+    const prefix = `${filePrefix}:forgotten`;
+    const clock = { time: t0 };
+    const accepted: CallEvent[] = [];
+    const presence = createPresence({
+      bus: {
+        publish: async (event) => {
+          accepted.push(event);
+          return { duplicate: false };
+        },
+      },
+      store: createRedisPresenceStore({ redis: redis!, prefix }),
+      now: () => clock.time,
+      autoHeartbeat: false,
+      logger: {},
+    });
+    const first = await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await first.disconnect({ immediate: true });
+    // What the record's expiry (offlineRetentionMs, on Redis's clock) does, a day later.
+    await redis!.del(`${prefix}:{tenant-a}:u:u1`);
+    clock.time += 86_400_000;
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    const versions = accepted.map(
+      (event) => (event.data as unknown as { presence: { version: number } }).presence.version,
+    );
+    expect(accepted.map((event) => event.type)).toEqual([
+      'presence.online',
+      'presence.offline',
+      'presence.online',
+    ]);
+    expect(versions[2]).toBeGreaterThan(versions[1]!);
   });
 
   it('refuses a bad prefix, a missing client and a malformed tenant', async () => {

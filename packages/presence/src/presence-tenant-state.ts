@@ -34,12 +34,16 @@ export interface PresenceTenantState {
   outbox: Map<string, { deadline: number; transition: PresenceTransition }>;
 }
 
-/** A new user record: offline, version 0, created at `at`. */
+/**
+ * A new user record: offline, created at `at`. Its version starts at `at`, not 0: a user's record
+ * is forgotten after `offlineRetentionMs`, and the events of a record made again must still
+ * number above the forgotten one's, which clients kept (they keep the highest version).
+ */
 export function createPresenceUserState(userId: string, at: number): PresenceUserState {
   return {
     userId,
     status: 'offline',
-    version: 0,
+    version: at,
     epoch: at,
     connections: new Map(),
     queue: [],

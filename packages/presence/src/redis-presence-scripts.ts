@@ -81,9 +81,10 @@ local function loadUser(id, key)
   return user
 end
 
+-- A new record's version starts at its epoch (see createPresenceUserState).
 local function newUser(id, key)
-  redis.call('HSET', key, 's', 'offline', 'v', '0', 'e', fmt(at))
-  return { id = id, key = key, fields = { s = 'offline', v = '0', e = fmt(at) },
+  redis.call('HSET', key, 's', 'offline', 'v', fmt(at), 'e', fmt(at))
+  return { id = id, key = key, fields = { s = 'offline', v = fmt(at), e = fmt(at) },
     connections = {}, data = {} }
 end
 

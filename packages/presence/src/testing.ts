@@ -206,7 +206,8 @@ export function describePresenceStore(
             status: 'online',
             state: 'available',
             since: new Date(t0).toISOString(),
-            version: 1,
+            // A record's versions start at the time it was made (t0), so its first event is t0 + 1.
+            version: t0 + 1,
             connections: [
               {
                 connectionId: 'c1',
@@ -221,7 +222,7 @@ export function describePresenceStore(
         });
         const presence = await b.getPresence('tenant-a', 'u1');
         assert.equal(presence.status, 'online');
-        assert.equal(presence.version, 1);
+        assert.equal(presence.version, t0 + 1);
         assert.deepEqual(
           presence.connections.map((member) => member.connectionId),
           ['c1', 'c2', 'c3'],
@@ -315,7 +316,7 @@ export function describePresenceStore(
         ]);
         assert.deepEqual(
           events.map((event) => dataOf(event).presence.version),
-          [1, 2, 3, 4],
+          [t0 + 1, t0 + 2, t0 + 3, t0 + 4],
         );
         assert.equal(new Set(events.map((event) => event.id)).size, 4);
       });
@@ -532,7 +533,7 @@ export function describePresenceStore(
         assert.deepEqual(dataOf(events[2]).presence.connections[0]?.data, { page: 'calls' });
         assert.deepEqual(
           events.map((event) => dataOf(event).presence.version),
-          [1, 2, 3],
+          [t0 + 1, t0 + 2, t0 + 3],
         );
       });
 
@@ -667,7 +668,7 @@ export function describePresenceStore(
         assert.equal(connected.created, true);
         const online = connected.transition;
         assert.equal(online?.type, 'presence.online');
-        assert.equal(online?.eventId, `presence:u1:${at}:1`);
+        assert.equal(online?.eventId, `presence:u1:${at}:${at + 1}`);
         const lease = settings.publishLeaseMs;
         const early = await world.store.sweep('tenant-a', at + lease - 1, settings, 10);
         assert.deepEqual(early.transitions, []);

@@ -151,7 +151,8 @@ export class PresenceModel {
   private userOf(userId: string): ModelUser {
     let user = this.users.get(userId);
     if (!user) {
-      user = { status: 'offline', version: 0, state: undefined };
+      // A record's version starts at the time it was made (createPresenceUserState).
+      user = { status: 'offline', version: this.time, state: undefined };
       this.users.set(userId, user);
     }
     return user;
