@@ -200,9 +200,10 @@ export function createMemoryWebhookStore(): WebhookStore {
       return [...(endpoints.get(tenantId)?.values() ?? [])].map(copyEndpoint);
     },
 
-    async saveEndpointSettings(settings: EndpointSettings) {
+    async saveEndpointSettings(settings: EndpointSettings, expected?: EndpointSettings) {
       const found = endpoints.get(settings.tenantId)?.get(settings.id);
       if (!found) return false;
+      if (expected && comparableSettings(found) !== comparableSettings(expected)) return false;
       Object.assign(found, {
         ...settings,
         events: [...settings.events],
@@ -510,4 +511,17 @@ export function createMemoryWebhookStore(): WebhookStore {
       realTimers.clear();
     },
   };
+}
+
+/** An endpoint's settings as one text, `updatedAt` aside (headers in name order). */
+function comparableSettings(settings: EndpointSettings): string {
+  return JSON.stringify([
+    settings.url,
+    settings.description,
+    settings.events,
+    Object.entries(settings.headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    settings.rateLimitPerSecond,
+    settings.maxConcurrency,
+    settings.secrets.map(({ secret, expiresAt }) => [secret, expiresAt ?? null]),
+  ]);
 }

@@ -442,15 +442,19 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       return endpoints;
     },
 
-    async saveEndpointSettings(settings) {
-      const current = await redis.hget(endpointKey(settings.tenantId, settings.id), 'settings');
+    async saveEndpointSettings(settings, expected) {
+      const key = endpointKey(settings.tenantId, settings.id);
+      const current = await redis.hget(key, 'settings');
       if (current === null) return false;
       const { createdAt } = JSON.parse(current) as { createdAt: number };
       return (
         (await run(
           'saveSettings',
-          [endpointKey(settings.tenantId, settings.id)],
-          [settingsJson({ ...settings, createdAt })],
+          [key],
+          [
+            settingsJson({ ...settings, createdAt }),
+            expected ? settingsJson({ ...expected, createdAt }) : '',
+          ],
         )) === 1
       );
     },

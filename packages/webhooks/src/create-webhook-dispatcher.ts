@@ -38,6 +38,8 @@ declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 const day = 24 * 3_600_000;
 const maxGracePeriodMs = 7 * day;
 const maxOldSecrets = 10;
+/** Most times a settings change is read and written again when others kept changing them. */
+const maxSettingsWrites = 10;
 const maxRecoverWindowMs = 14 * day;
 
 /**
@@ -347,16 +349,42 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     return { endpoint: toWebhookEndpoint(endpoint), secret };
   };
 
+  /**
+   * Changes an endpoint's settings: reads them, applies `change`, and writes the result only if
+   * nobody changed them meanwhile, else reads again. An update and a rotation racing on two
+   * processes would otherwise each write over the other: a rotation's new secret, already handed
+   * out, could be undone by an update that read before it.
+   */
+  const changeSettings = async (
+    tenantId: string,
+    endpointId: string,
+    change: (current: StoredEndpoint, now: number) => StoredEndpoint,
+  ): Promise<{ current: StoredEndpoint; next: StoredEndpoint }> => {
+    for (let attempt = 1; ; attempt += 1) {
+      const current = await load(tenantId, endpointId);
+      const next = change(current, clock.now());
+      if (await store.saveEndpointSettings(settingsOf(next), settingsOf(current))) {
+        return { current, next };
+      }
+      if (attempt === maxSettingsWrites) {
+        throw new CallTrackError({
+          message: 'The webhook endpoint kept changing while it was being saved; try again.',
+          code: 'conflict',
+          status: 409,
+        });
+      }
+    }
+  };
+
   const updateEndpoint: WebhookDispatcher['updateEndpoint'] = async (
     tenantId,
     endpointId,
     input,
   ) => {
-    const current = await load(tenantId, endpointId);
+    checkTenant(tenantId);
     const parsed = parseEndpointInput(input, 'update', policy);
-    const now = clock.now();
-    const next: StoredEndpoint = {
-      ...current,
+    const { current, next } = await changeSettings(tenantId, endpointId, (endpoint, now) => ({
+      ...endpoint,
       ...(parsed.url === undefined ? {} : { url: parsed.url }),
       ...(parsed.description === undefined ? {} : { description: parsed.description }),
       ...(parsed.events === undefined ? {} : { events: parsed.events }),
@@ -366,12 +394,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         : { rateLimitPerSecond: parsed.rateLimitPerSecond }),
       ...(parsed.maxConcurrency === undefined ? {} : { maxConcurrency: parsed.maxConcurrency }),
       updatedAt: now,
-    };
-    if (!(await store.saveEndpointSettings(settingsOf(next)))) {
-      throw new NotFoundError({ message: 'No such webhook endpoint.' });
-    }
+    }));
     if (parsed.enabled !== undefined && parsed.enabled !== current.enabled) {
-      await store.setEndpointEnabled(tenantId, endpointId, parsed.enabled, now);
+      await store.setEndpointEnabled(tenantId, endpointId, parsed.enabled, next.updatedAt);
     }
     endpointCache.delete(tenantId);
     return toWebhookEndpoint((await store.getEndpoint(tenantId, endpointId)) ?? next);
@@ -382,26 +407,25 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     endpointId,
     rotation = {},
   ) => {
-    const current = await load(tenantId, endpointId);
+    checkTenant(tenantId);
     const grace = rotation.gracePeriodMs ?? secretGracePeriodMs;
     if (!Number.isInteger(grace) || grace < 0 || grace > maxGracePeriodMs) {
       throw new InvalidEndpointError({
         message: 'gracePeriodSeconds: must be a whole number from 0 to 604,800 (7 days).',
       });
     }
-    const now = clock.now();
+    // Made once: the secret handed out is the one saved, whatever the retries.
     const secret = generateWebhookSecret();
-    const old = current.secrets
-      .map((entry) => ({
-        secret: entry.secret,
-        expiresAt: Math.min(entry.expiresAt ?? now + grace, now + grace),
-      }))
-      .filter((entry) => entry.expiresAt > now)
-      .slice(0, maxOldSecrets);
-    const next: StoredEndpoint = { ...current, secrets: [{ secret }, ...old], updatedAt: now };
-    if (!(await store.saveEndpointSettings(settingsOf(next)))) {
-      throw new NotFoundError({ message: 'No such webhook endpoint.' });
-    }
+    const { next } = await changeSettings(tenantId, endpointId, (endpoint, now) => {
+      const old = endpoint.secrets
+        .map((entry) => ({
+          secret: entry.secret,
+          expiresAt: Math.min(entry.expiresAt ?? now + grace, now + grace),
+        }))
+        .filter((entry) => entry.expiresAt > now)
+        .slice(0, maxOldSecrets);
+      return { ...endpoint, secrets: [{ secret }, ...old], updatedAt: now };
+    });
     return { endpoint: toWebhookEndpoint(next), secret };
   };
 

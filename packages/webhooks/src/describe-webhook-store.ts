@@ -195,6 +195,58 @@ export function describeWebhookStore(
       assert.deepEqual(await store.listTenants(), ['globex']);
     });
 
+    it('writes settings only over the ones the writer read, when it says which', async () => {
+      const store = await open();
+      if (!store) return;
+      const stored = endpoint('acme');
+      await store.createEndpoint(stored, 10);
+      const read = (await store.getEndpoint('acme', stored.id))!;
+      const { tenantId, id, url, events, headers, rateLimitPerSecond, maxConcurrency } = read;
+      const settingsOf = (endpoint: StoredEndpoint) => ({
+        tenantId,
+        id,
+        url,
+        description: endpoint.description,
+        events,
+        headers,
+        rateLimitPerSecond,
+        maxConcurrency,
+        secrets: endpoint.secrets,
+        updatedAt: endpoint.updatedAt,
+      });
+      // Another writer rotates the secret first.
+      const rotated = { ...read, secrets: [{ secret: 'whsec_rotated' }], updatedAt: now + 10 };
+      assert.equal(await store.saveEndpointSettings(settingsOf(rotated), settingsOf(read)), true);
+      // This one read before the rotation: refused, and nothing changes.
+      const described = { ...read, description: 'CRM', updatedAt: now + 20 };
+      assert.equal(
+        await store.saveEndpointSettings(settingsOf(described), settingsOf(read)),
+        false,
+      );
+      assertIncludes(await store.getEndpoint('acme', stored.id), {
+        description: '',
+        secrets: [{ secret: 'whsec_rotated' }],
+      });
+      // Read again, it goes through (a state change in between does not count).
+      await store.setEndpointEnabled('acme', stored.id, false, now + 30);
+      const again = (await store.getEndpoint('acme', stored.id))!;
+      const retried = { ...again, description: 'CRM', updatedAt: now + 40 };
+      assert.equal(await store.saveEndpointSettings(settingsOf(retried), settingsOf(again)), true);
+      assertIncludes(await store.getEndpoint('acme', stored.id), {
+        description: 'CRM',
+        secrets: [{ secret: 'whsec_rotated' }],
+      });
+      // Without what was read, it writes as before.
+      assert.equal(await store.saveEndpointSettings(settingsOf(described)), true);
+      assert.equal(
+        await store.saveEndpointSettings(
+          { ...settingsOf(described), id: 'ep_missing' },
+          settingsOf(described),
+        ),
+        false,
+      );
+    });
+
     it('never lets concurrent creations exceed the quota', async () => {
       const store = await open();
       if (!store) return;

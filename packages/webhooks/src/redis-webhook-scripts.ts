@@ -14,9 +14,29 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 `;
 
-/** KEYS: endpoint hash. ARGV: settings JSON. 1 = saved, 0 = no such endpoint. */
+/**
+ * KEYS: endpoint hash. ARGV: settings JSON, the settings JSON the writer read ('' = write over
+ * whatever is there). 1 = saved, 0 = no such endpoint, 2 = the settings changed since they were
+ * read (compared as JSON values, without updatedAt and createdAt).
+ */
 export const saveSettingsScript = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local function sameJson(a, b)
+  if type(a) ~= 'table' or type(b) ~= 'table' then return a == b end
+  for key, value in pairs(a) do
+    if not sameJson(value, b[key]) then return false end
+  end
+  for key in pairs(b) do
+    if a[key] == nil then return false end
+  end
+  return true
+end
+local current = redis.call('HGET', KEYS[1], 'settings')
+if not current then return 0 end
+if ARGV[2] ~= '' then
+  local stored, expected = cjson.decode(current), cjson.decode(ARGV[2])
+  stored.updatedAt, stored.createdAt, expected.updatedAt, expected.createdAt = nil, nil, nil, nil
+  if not sameJson(stored, expected) then return 2 end
+end
 redis.call('HSET', KEYS[1], 'settings', ARGV[1])
 return 1
 `;

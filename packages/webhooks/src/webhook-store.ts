@@ -116,8 +116,13 @@ export interface WebhookStore {
   getEndpoint(tenantId: string, endpointId: string): Promise<StoredEndpoint | undefined>;
   /** The tenant's endpoints, oldest first. */
   listEndpoints(tenantId: string): Promise<StoredEndpoint[]>;
-  /** Writes an endpoint's settings; false when it does not exist. */
-  saveEndpointSettings(settings: EndpointSettings): Promise<boolean>;
+  /**
+   * Writes an endpoint's settings; false when it does not exist. Given `expected` (the settings
+   * as the writer read them), only when they are still those (`updatedAt` aside), else false:
+   * the writer reads again and retries, so concurrent changes (a rotation, an update) are not
+   * written over.
+   */
+  saveEndpointSettings(settings: EndpointSettings, expected?: EndpointSettings): Promise<boolean>;
   /** Enables (clearing the disabled state and the failure clock) or disables; false when missing. */
   setEndpointEnabled(
     tenantId: string,

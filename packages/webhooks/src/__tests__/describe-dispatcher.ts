@@ -539,6 +539,23 @@ export function describeDispatcher(
       );
     });
 
+    it('never lets an update undo a rotation that raced it, nor the rotation the update', async () => {
+      const h = await setup();
+      if (!h) return;
+      const { id } = await h.endpoint('/racing');
+      for (let round = 0; round < 5; round += 1) {
+        const description = `CRM ${round}`;
+        const [rotated] = await Promise.all([
+          h.dispatcher.rotateSecret('acme', id, { gracePeriodMs: 0 }),
+          h.dispatcher.updateEndpoint('acme', id, { description }),
+        ]);
+        const stored = await h.store.getEndpoint('acme', id);
+        // The secret just handed out signs what follows, and the update's change is there too.
+        expect(stored!.secrets[0]!.secret).toBe(rotated.secret);
+        expect(stored!.description).toBe(description);
+      }
+    });
+
     it('sends a test message, logs it, and leaves it out of the stats', async () => {
       const h = await setup();
       if (!h) return;
