@@ -1,4 +1,5 @@
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
+import { deliveryListKey } from './page-cursor';
 import type {
   DeliveryJob,
   WebhookAttempt,
@@ -28,6 +29,16 @@ interface QueuedJob {
 const key = (a: string, b: string): string => `${a}\n${b}`;
 const key3 = (a: string, b: string, c: string): string => `${a}\n${b}\n${c}`;
 
+/** Whether `a` lists before `b` (newest first: later time, then higher key; see `ListQuery`). */
+const listsBefore = (aTime: number, aKey: string, bTime: number, bKey: string): boolean =>
+  aTime > bTime || (aTime === bTime && aKey > bKey);
+
+/** Whether an item at `time` with `itemKey` comes after the query's cursor (`before`, `beforeKey`). */
+const afterCursor = (query: ListQuery, time: number, itemKey: string): boolean =>
+  query.before === undefined ||
+  time < query.before ||
+  (time === query.before && query.beforeKey !== undefined && itemKey < query.beforeKey);
+
 /** A copy callers may change without touching the stored endpoint (cheaper than structuredClone). */
 const copyEndpoint = (endpoint: StoredEndpoint): StoredEndpoint => ({
   ...endpoint,
@@ -45,7 +56,8 @@ export function createMemoryWebhookStore(): WebhookStore {
   const endpoints = new Map<string, Map<string, StoredEndpoint>>();
   const messages = new Map<string, WebhookMessage>();
   const deliveries = new Map<string, WebhookDelivery>();
-  // Oldest first; rows before `head` are trimmed (dropped in bulk now and then, not one by one).
+  // Oldest first, by `startedAt` then id (the order they list in, reversed); rows before `head`
+  // are trimmed (dropped in bulk now and then, not one by one).
   const attempts = new Map<string, { rows: WebhookAttempt[]; head: number }>();
   const slots = new Map<string, Map<string, number>>();
   // Deliveries whose first attempt the creator sends itself (keys as in `deliveries`).
@@ -328,7 +340,17 @@ export function createMemoryWebhookStore(): WebhookStore {
         attempts.set(logKey, log);
       }
       const { rows } = log;
-      rows.push({ ...attempt });
+      // A row is logged when its attempt ends, so one that started earlier than the last may
+      // come after it: it goes in its place (a few rows back at most, as attempts overlap).
+      let at = rows.length;
+      while (
+        at > log.head &&
+        listsBefore(rows[at - 1]!.startedAt, rows[at - 1]!.id, attempt.startedAt, attempt.id)
+      ) {
+        at -= 1;
+      }
+      if (at === rows.length) rows.push({ ...attempt });
+      else rows.splice(at, 0, { ...attempt });
       const cutoff = input.now - input.retentionMs;
       while (
         log.head < rows.length &&
@@ -423,13 +445,17 @@ export function createMemoryWebhookStore(): WebhookStore {
       const log = attempts.get(key(tenantId, endpointId));
       const result: WebhookAttempt[] = [];
       if (!log) return result;
-      for (
-        let index = log.rows.length - 1;
-        index >= log.head && result.length < query.limit;
-        index -= 1
-      ) {
-        const attempt = log.rows[index]!;
-        if (query.before !== undefined && attempt.startedAt >= query.before) continue;
+      const { rows } = log;
+      // The newest row after the cursor: a bisection, as rows are in list order (reversed).
+      let low = log.head;
+      let high = rows.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (afterCursor(query, rows[middle]!.startedAt, rows[middle]!.id)) low = middle + 1;
+        else high = middle;
+      }
+      for (let index = low - 1; index >= log.head && result.length < query.limit; index -= 1) {
+        const attempt = rows[index]!;
         if (query.since !== undefined && attempt.startedAt < query.since) break;
         result.push({ ...attempt });
       }
@@ -444,9 +470,11 @@ export function createMemoryWebhookStore(): WebhookStore {
             delivery.status === 'failed' &&
             (query.endpointId === undefined || delivery.endpointId === query.endpointId) &&
             (query.since === undefined || delivery.updatedAt >= query.since) &&
-            (query.before === undefined || delivery.updatedAt < query.before),
+            afterCursor(query, delivery.updatedAt, deliveryListKey(delivery)),
         )
-        .sort((a, b) => b.updatedAt - a.updatedAt);
+        .sort((a, b) =>
+          listsBefore(a.updatedAt, deliveryListKey(a), b.updatedAt, deliveryListKey(b)) ? -1 : 1,
+        );
       return failed.slice(0, query.limit).map((delivery) => ({ ...delivery }));
     },
 

@@ -298,8 +298,10 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     };
   };
 
-  const range = (query: ListQuery): [string, string] => [
-    query.before === undefined ? '+inf' : `(${query.before}`,
+  /** The cursor and bounds of a list script (see `pageLua`). */
+  const range = (query: ListQuery): [string, string, string] => [
+    query.before === undefined ? '' : String(query.before),
+    query.before === undefined ? '' : (query.beforeKey ?? ''),
     query.since === undefined ? '-inf' : String(query.since),
   ];
 

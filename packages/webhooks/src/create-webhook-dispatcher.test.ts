@@ -3,7 +3,9 @@ import { InvalidArgumentError } from '@calltrack/core';
 import { describe, expect, it } from 'vitest';
 import { describeDispatcher } from './__tests__/describe-dispatcher';
 import { createMemoryWebhookStore } from './create-memory-webhook-store';
+import { createTestClock } from './create-test-clock';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
+import type { DeliveryJob } from './webhook-delivery';
 
 describeDispatcher('the memory store', async () => {
   const store = createMemoryWebhookStore();
@@ -29,5 +31,111 @@ describe('createWebhookDispatcher options', () => {
     ).not.toThrow();
     // The defaults (14 days against about 27.6 hours of retries) hold.
     expect(() => createWebhookDispatcher({ store, bus })).not.toThrow();
+  });
+});
+
+describe('createWebhookDispatcher paging', () => {
+  /** 600 deliveries of one endpoint given up in one millisecond, each with its log row. */
+  const giveUpAtOnce = async () => {
+    const clock = createTestClock(Date.UTC(2026, 2, 1));
+    const store = createMemoryWebhookStore();
+    const queued: DeliveryJob[] = [];
+    const enqueue = store.enqueue.bind(store);
+    store.enqueue = async (jobs) => {
+      queued.push(...jobs);
+      await enqueue(jobs);
+    };
+    const dispatcher = createWebhookDispatcher({
+      store,
+      bus: createMemoryBus(),
+      clock,
+      allowHttp: true,
+      allowedCidrs: ['127.0.0.0/8'],
+    });
+    const { endpoint } = await dispatcher.createEndpoint('acme', { url: 'http://127.0.0.1:9/' });
+    const at = clock.now();
+    for (let index = 0; index < 600; index += 1) {
+      const messageId = `msg_burst${index}`;
+      const message = { id: messageId, tenantId: 'acme', eventId: `e${index}` };
+      await store.createDeliveries(
+        { ...message, eventType: 'call.ended', body: '{}', createdAt: at },
+        [endpoint.id],
+        86_400_000,
+      );
+      await store.recordAttempt({
+        attempt: {
+          id: `att_burst${String(index).padStart(4, '0')}`,
+          tenantId: 'acme',
+          endpointId: endpoint.id,
+          messageId,
+          eventType: 'call.ended',
+          url: endpoint.url,
+          attempt: 0,
+          trigger: 'event',
+          status: 'failed',
+          statusCode: 0,
+          durationMs: 0,
+          responseBody: '',
+          error: 'Not sent: the endpoint is disabled.',
+          startedAt: at,
+        },
+        delivery: { status: 'failed', attempts: 0, updatedAt: at },
+        retentionMs: 86_400_000,
+        maxAttemptsPerEndpoint: 10_000,
+        now: at,
+      });
+    }
+    return { dispatcher, endpointId: endpoint.id, at, queued, close: () => dispatcher.close() };
+  };
+
+  it('recovers all 600 of 600 failed deliveries sharing one updatedAt, each once', async () => {
+    const { dispatcher, endpointId, at, queued, close } = await giveUpAtOnce();
+    try {
+      expect(await dispatcher.recover('acme', endpointId, { since: at - 1000 })).toEqual({
+        queued: 600,
+      });
+      expect(new Set(queued.map((job) => job.messageId)).size).toBe(600);
+      expect(queued.every((job) => job.trigger === 'recover')).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it('pages the dead letters and the log by nextCursor through one millisecond, each row once', async () => {
+    const { dispatcher, endpointId, close } = await giveUpAtOnce();
+    try {
+      const seen = { deliveries: new Set<string>(), attempts: new Set<string>() };
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await dispatcher.listFailedDeliveries('acme', {
+          endpointId,
+          limit: 250,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        for (const delivery of page.deliveries) seen.deliveries.add(delivery.messageId);
+        if (page.nextCursor === null) break;
+        cursor = page.nextCursor;
+      }
+      cursor = undefined;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await dispatcher.listAttempts('acme', endpointId, {
+          status: 'failed',
+          limit: 250,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        for (const attempt of page.attempts) seen.attempts.add(attempt.id);
+        if (page.nextCursor === null) break;
+        cursor = page.nextCursor;
+      }
+      expect([seen.deliveries.size, seen.attempts.size]).toEqual([600, 600]);
+      await expect(
+        dispatcher.listAttempts('acme', endpointId, { cursor: 'not a cursor' }),
+      ).rejects.toMatchObject({ status: 400 });
+      await expect(
+        dispatcher.listFailedDeliveries('acme', { cursor: cursor!, before: Date.now() }),
+      ).rejects.toMatchObject({ status: 400 });
+    } finally {
+      await close();
+    }
   });
 });

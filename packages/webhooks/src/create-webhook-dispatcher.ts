@@ -18,6 +18,7 @@ import { InvalidEndpointError } from './errors/invalid-endpoint-error';
 import { eventDeliveryJob } from './event-delivery-job';
 import { matchesEventFilter } from './event-filter';
 import { type BusFollower, followBus } from './follow-bus';
+import { decodePageCursor, deliveryListKey, encodePageCursor } from './page-cursor';
 import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
 import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
@@ -32,6 +33,7 @@ import type {
 import { type StoredEndpoint, toWebhookEndpoint } from './webhook-endpoint';
 import { webhookMessageId } from './webhook-message-id';
 import { generateWebhookSecret } from './webhook-secret';
+import type { ListQuery } from './webhook-store';
 
 declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 
@@ -439,6 +441,20 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     return limit;
   };
 
+  /** The store cursor of a `before` (time only) or `cursor` (time and key) query. */
+  const cursorOf = (query: {
+    before?: number;
+    cursor?: string;
+  }): Pick<ListQuery, 'before' | 'beforeKey'> => {
+    if (query.cursor === undefined) {
+      return query.before === undefined ? {} : { before: query.before };
+    }
+    if (query.before !== undefined) {
+      throw new InvalidArgumentError({ message: 'Give "cursor" or "before", not both.' });
+    }
+    return decodePageCursor(query.cursor);
+  };
+
   const listAttempts: WebhookDispatcher['listAttempts'] = async (
     tenantId,
     endpointId,
@@ -447,12 +463,12 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     await load(tenantId, endpointId);
     const limit = limitOf(query.limit, 1000, 50);
     const attempts: WebhookAttempt[] = [];
-    let before = query.before;
+    let cursor = cursorOf(query);
     // A status filter may skip rows: read pages until the page is full or the log ends.
     for (let pages = 0; pages < 20 && attempts.length < limit; pages += 1) {
       const page = await store.listAttempts(tenantId, endpointId, {
         limit,
-        ...(before === undefined ? {} : { before }),
+        ...cursor,
         ...(query.since === undefined ? {} : { since: query.since }),
       });
       for (const attempt of page) {
@@ -460,13 +476,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         if (attempts.length === limit) break;
       }
       if (page.length < limit) {
-        return { attempts, nextBefore: null };
+        return { attempts, nextBefore: null, nextCursor: null };
       }
-      before = page[page.length - 1]!.startedAt;
+      const last = page[page.length - 1]!;
+      cursor = { before: last.startedAt, beforeKey: last.id };
     }
+    const last = attempts.length === limit ? attempts[attempts.length - 1]! : undefined;
     return {
       attempts,
-      nextBefore: attempts.length === limit ? attempts[attempts.length - 1]!.startedAt : null,
+      nextBefore: last ? last.startedAt : null,
+      nextCursor: last ? encodePageCursor(last.startedAt, last.id) : null,
     };
   };
 
@@ -501,11 +520,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       limit,
       ...(query.endpointId === undefined ? {} : { endpointId: query.endpointId }),
       ...(query.since === undefined ? {} : { since: query.since }),
-      ...(query.before === undefined ? {} : { before: query.before }),
+      ...cursorOf(query),
     });
+    const last = deliveries.length === limit ? deliveries[deliveries.length - 1]! : undefined;
     const page: FailedDeliveriesPage = {
       deliveries,
-      nextBefore: deliveries.length === limit ? deliveries[deliveries.length - 1]!.updatedAt : null,
+      nextBefore: last ? last.updatedAt : null,
+      nextCursor: last ? encodePageCursor(last.updatedAt, deliveryListKey(last)) : null,
     };
     return page;
   };
@@ -565,15 +586,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     if (!Number.isFinite(until) || until <= since) {
       throw new InvalidArgumentError({ message: '"until" must be later than "since".' });
     }
-    let before = until;
+    let cursor: ListQuery = { before: until, limit: 500 };
     let queued = 0;
     for (;;) {
-      const page = await store.listFailedDeliveries(tenantId, {
-        endpointId,
-        since,
-        before,
-        limit: 500,
-      });
+      const page = await store.listFailedDeliveries(tenantId, { ...cursor, endpointId, since });
       if (page.length > 0) {
         await store.enqueue(
           page.map((delivery) => manualJob(tenantId, endpointId, delivery.messageId, 'recover')),
@@ -581,7 +597,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       }
       queued += page.length;
       if (page.length < 500) return { queued };
-      before = page[page.length - 1]!.updatedAt;
+      // The next page goes on from the last delivery's time and key: more than a page may have
+      // failed in one millisecond (an endpoint disabled gives up its backlog at once).
+      const last = page[page.length - 1]!;
+      cursor = { before: last.updatedAt, beforeKey: deliveryListKey(last), limit: 500 };
     }
   };
 

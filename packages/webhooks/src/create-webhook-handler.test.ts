@@ -151,9 +151,19 @@ describe('createWebhookHandler', () => {
     }
     expect(logs!.body.attempts.map((a) => a.status)).toEqual(['failed', 'succeeded']);
     expect((await call('GET', `/webhooks/${id}/logs?status=failed`)).body.attempts).toHaveLength(1);
+    const newest = await call('GET', `/webhooks/${id}/logs?limit=1`);
+    expect(newest.body).toMatchObject({ attempts: [{ status: 'failed' }] });
+    const cursor = encodeURIComponent(newest.body.nextCursor);
+    expect((await call('GET', `/webhooks/${id}/logs?limit=1&cursor=${cursor}`)).body).toMatchObject(
+      {
+        attempts: [{ status: 'succeeded' }],
+      },
+    );
+    expect((await call('GET', `/webhooks/${id}/logs?cursor=x.y`)).status).toBe(400);
     const stats = await call('GET', `/webhooks/${id}/stats?windowMs=3600000`);
     expect(stats.body.stats).toMatchObject({ attempts: 1, failed: 1, successRate: 0 });
     const failed = await call('GET', `/webhooks/failed?endpointId=${id}`);
+    expect(failed.body).toMatchObject({ nextCursor: null, nextBefore: null });
     expect(failed.body.deliveries).toHaveLength(1);
     const messageId = failed.body.deliveries[0].messageId as string;
 

@@ -60,11 +60,13 @@ const bodyLimits = { maxDepth: 8, maxLength: 64 * 1024 };
  *
  * - `POST /webhooks` → 201 `{ endpoint, secret }` (the secret is shown here and on rotation only)
  * - `GET /webhooks` → `{ endpoints }`
- * - `GET /webhooks/failed?endpointId=&since=&before=&limit=` → `{ deliveries, nextBefore }`
+ * - `GET /webhooks/failed?endpointId=&since=&before=&cursor=&limit=` → `{ deliveries, nextCursor,
+ *   nextBefore }` (the next page: `cursor=<nextCursor>`)
  * - `GET /webhooks/:id` → `{ endpoint }`; `PUT /webhooks/:id` (the fields to change) → `{ endpoint }`;
  *   `DELETE /webhooks/:id` → 204
  * - `POST /webhooks/:id/test` → `{ attempt }`
- * - `GET /webhooks/:id/logs?limit=&before=&since=&status=` → `{ attempts, nextBefore }`
+ * - `GET /webhooks/:id/logs?limit=&before=&cursor=&since=&status=` → `{ attempts, nextCursor,
+ *   nextBefore }`
  * - `GET /webhooks/:id/stats?windowMs=` → `{ stats }`
  * - `POST /webhooks/:id/rotate-secret` `{ gracePeriodSeconds? }` → `{ endpoint, secret }`
  * - `POST /webhooks/:id/resend` `{ messageId }` → 202 `{ queued: 1 }`
@@ -153,9 +155,14 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
           ...(query.endpointId === undefined ? {} : { endpointId: query.endpointId }),
           ...(query.since === undefined ? {} : { since: parseTime(query.since, 'since') }),
           ...(query.before === undefined ? {} : { before: parseTime(query.before, 'before') }),
+          ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
           ...(query.limit === undefined ? {} : { limit: parseInteger(query.limit, 'limit') }),
         });
-        return json({ deliveries: page.deliveries.map(deliveryJson), nextBefore: page.nextBefore });
+        return json({
+          deliveries: page.deliveries.map(deliveryJson),
+          nextCursor: page.nextCursor,
+          nextBefore: page.nextBefore,
+        });
       }
       case 'endpoint': {
         if (request.method === 'GET') {
@@ -184,10 +191,15 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
         const page = await dispatcher.listAttempts(tenantId, route.id, {
           ...(query.limit === undefined ? {} : { limit: parseInteger(query.limit, 'limit') }),
           ...(query.before === undefined ? {} : { before: parseTime(query.before, 'before') }),
+          ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
           ...(query.since === undefined ? {} : { since: parseTime(query.since, 'since') }),
           ...(status === undefined ? {} : { status }),
         });
-        return json({ attempts: page.attempts.map(attemptJson), nextBefore: page.nextBefore });
+        return json({
+          attempts: page.attempts.map(attemptJson),
+          nextCursor: page.nextCursor,
+          nextBefore: page.nextBefore,
+        });
       }
       case 'stats': {
         const stats = await dispatcher.getStats(
@@ -258,10 +270,10 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
 
 const queryParams: Record<Route['name'], readonly string[]> = {
   collection: [],
-  failed: ['endpointId', 'since', 'before', 'limit'],
+  failed: ['endpointId', 'since', 'before', 'cursor', 'limit'],
   endpoint: [],
   test: [],
-  logs: ['limit', 'before', 'since', 'status'],
+  logs: ['limit', 'before', 'cursor', 'since', 'status'],
   stats: ['windowMs'],
   'rotate-secret': [],
   resend: [],

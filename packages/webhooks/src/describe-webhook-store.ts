@@ -424,6 +424,99 @@ export function describeWebhookStore(
       );
     });
 
+    it('pages through more items than a page at one time, each exactly once, newest first', async () => {
+      const store = await open();
+      if (!store) return;
+      const a = endpoint('acme');
+      const b = endpoint('acme');
+      await store.createEndpoint(a, 10);
+      await store.createEndpoint(b, 10);
+      // 600 deliveries given up in one millisecond (a disabled endpoint gives up its backlog at
+      // once), and a few in the milliseconds either side; each gives up with one log row.
+      const at = now + 5000;
+      const rows: WebhookAttempt[] = [];
+      for (let index = 0; index < 306; index += 1) {
+        const msg = message('acme');
+        await store.createDeliveries(msg, [a.id, b.id], day);
+        const time = index < 3 ? at + 1 : index < 303 ? at : at - 1;
+        for (const target of [a, b]) rows.push(attempt(target, msg.id, 'failed', time));
+      }
+      // Logged newest first: a row logged after a later one (its attempt took longer) still
+      // lists in its place.
+      const logged = [...rows].reverse();
+      for (let start = 0; start < logged.length; start += 50) {
+        await Promise.all(
+          logged
+            .slice(start, start + 50)
+            .map((row) => record(store, row, { maxAttemptsPerEndpoint: 1000 })),
+        );
+      }
+
+      type Position = [time: number, key: string];
+      const newestFirst = (positions: Position[]): Position[] =>
+        [...positions].sort((x, y) => (x[0] !== y[0] ? y[0] - x[0] : x[1] < y[1] ? 1 : -1));
+      const deliveryOf = (row: WebhookAttempt): Position => [
+        row.startedAt,
+        `${row.endpointId}:${row.messageId}`,
+      ];
+      const pageSize = 7;
+      /** Every page from `first` on, each from the last item of the one before. */
+      const pageAll = async (
+        list: (cursor: { before?: number; beforeKey?: string }) => Promise<Position[]>,
+        first: { before?: number; beforeKey?: string } = {},
+      ): Promise<Position[]> => {
+        const seen: Position[] = [];
+        let cursor = first;
+        for (let pages = 0; pages < 200; pages += 1) {
+          const page = await list(cursor);
+          seen.push(...page);
+          if (page.length < pageSize) return seen;
+          const [before, beforeKey] = page[page.length - 1]!;
+          cursor = { before, beforeKey };
+        }
+        assert.fail('the pages never end');
+      };
+      const failed = (query: { endpointId?: string; since?: number }) => (cursor: object) =>
+        store
+          .listFailedDeliveries('acme', { ...query, ...cursor, limit: pageSize })
+          .then((page) =>
+            page.map((d): Position => [d.updatedAt, `${d.endpointId}:${d.messageId}`]),
+          );
+
+      assert.deepEqual(await pageAll(failed({})), newestFirst(rows.map(deliveryOf)));
+      const ofA = newestFirst(rows.filter((row) => row.endpointId === a.id).map(deliveryOf));
+      assert.deepEqual(await pageAll(failed({ endpointId: a.id })), ofA);
+      assert.deepEqual(
+        await pageAll(failed({ since: at })),
+        newestFirst(rows.filter((row) => row.startedAt >= at).map(deliveryOf)),
+      );
+      assert.deepEqual(
+        await pageAll((cursor) =>
+          store
+            .listAttempts('acme', b.id, { ...cursor, limit: pageSize })
+            .then((page) => page.map((row): Position => [row.startedAt, row.id])),
+        ),
+        newestFirst(
+          rows.filter((row) => row.endpointId === b.id).map((row) => [row.startedAt, row.id]),
+        ),
+      );
+
+      // The item a page ended on leaves the list (delivered after all): the next page still
+      // starts right after where it was.
+      const firstPage = await failed({ endpointId: a.id })({ before: at + 1 });
+      const [endedAt, endedOn] = firstPage[pageSize - 1]!;
+      const gone = rows.find((row) => deliveryOf(row)[1] === endedOn)!;
+      await record(store, attempt(a, gone.messageId, 'succeeded', at + 2));
+      const rest = await pageAll(failed({ endpointId: a.id }), {
+        before: endedAt,
+        beforeKey: endedOn,
+      });
+      assert.deepEqual(
+        [...firstPage, ...rest],
+        ofA.filter(([time]) => time < at + 1),
+      );
+    });
+
     it('records a delivery given up without a request (no status code, no health)', async () => {
       const store = await open();
       if (!store) return;

@@ -219,32 +219,70 @@ return { reason, tostring(since) }
 `;
 
 /**
- * KEYS: log zset, log data hash. ARGV: max score ('+inf' or '(<before>'), min score, limit.
- * Returns { ids, rows }, newest first.
+ * A page of a zset, newest first: by score, members of one score by member, both descending. The
+ * cursor is a score (`before`, '' = none) and a key (`beforeKey`, '' = none): the page starts
+ * below the score, or at it below the key, where a member's key is `prefix .. member`. None
+ * below `min` (a score or '-inf'); at most `limit`.
+ *
+ * The members at `before` are a run of ranks, sorted by member: a bisection finds how many sort
+ * at or above the key (compared byte by byte, as Redis sorts members: Lua's `<` follows the
+ * server's locale), and the page skips them. The cursor's own member need not exist any more.
  */
-export const listAttemptsScript = `
-local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+const pageLua = `
+local function lowerBytes(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function page(key, before, beforeKey, min, limit, prefix)
+  if before == '' then
+    return redis.call('ZREVRANGEBYSCORE', key, '+inf', min, 'LIMIT', 0, limit)
+  end
+  if beforeKey == '' then
+    return redis.call('ZREVRANGEBYSCORE', key, '(' .. before, min, 'LIMIT', 0, limit)
+  end
+  local above = redis.call('ZCOUNT', key, '(' .. before, '+inf')
+  local low, high = 0, redis.call('ZCOUNT', key, before, before)
+  while low < high do
+    local middle = math.floor((low + high) / 2)
+    local member = redis.call('ZREVRANGE', key, above + middle, above + middle)[1]
+    if lowerBytes(prefix .. member, beforeKey) then high = middle else low = middle + 1 end
+  end
+  return redis.call('ZREVRANGEBYSCORE', key, before, min, 'LIMIT', low, limit)
+end
+`;
+
+/**
+ * KEYS: log zset, log data hash. ARGV: before ('' = none), before key (an attempt id, '' =
+ * none), min score, limit. Returns { ids, rows }, newest first (see `page`).
+ */
+export const listAttemptsScript = `${pageLua}
+local ids = page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), '')
 if #ids == 0 then return { {}, {} } end
 return { ids, redis.call('HMGET', KEYS[2], unpack(ids)) }
 `;
 
 /**
- * KEYS: a failed zset (endpoint or tenant). ARGV: max score, min score, limit, key base
- * (`<prefix>:{tenant}:`), endpoint id or '' (tenant zset). Returns endpoint id, message id and
- * the delivery hash (flattened) per entry.
+ * KEYS: a failed zset (endpoint or tenant). ARGV: before, before key (`endpointId:messageId`),
+ * min score, limit (as `page`), key base (`<prefix>:{tenant}:`), endpoint id or '' (tenant
+ * zset). Returns endpoint id, message id and the delivery hash (flattened) per entry.
  */
-export const listFailedScript = `
-local members = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+export const listFailedScript = `${pageLua}
+local prefix = ''
+if ARGV[6] ~= '' then prefix = ARGV[6] .. ':' end
+local members = page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), prefix)
 local result = {}
 for _, member in ipairs(members) do
-  local endpointId, messageId = ARGV[5], member
+  local endpointId, messageId = ARGV[6], member
   if endpointId == '' then
     local colon = string.find(member, ':', 1, true)
     endpointId = string.sub(member, 1, colon - 1)
     messageId = string.sub(member, colon + 1)
   end
   result[#result + 1] = { endpointId, messageId,
-    redis.call('HGETALL', ARGV[4] .. 'dlv:' .. endpointId .. ':' .. messageId) }
+    redis.call('HGETALL', ARGV[5] .. 'dlv:' .. endpointId .. ':' .. messageId) }
 end
 return result
 `;

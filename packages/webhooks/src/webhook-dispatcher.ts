@@ -76,13 +76,26 @@ export interface WebhookDispatcherStartOptions {
 /** A page of the delivery log. */
 export interface AttemptsPage {
   attempts: WebhookAttempt[];
-  /** Pass as `before` for the next page; null at the end. */
+  /** Pass as `cursor` for the next page; null at the end. Opaque. */
+  nextCursor: string | null;
+  /**
+   * The last row's time; null at the end.
+   * @deprecated Passed as `before`, it skips the rest of the rows that share its millisecond:
+   * page with `nextCursor`.
+   */
   nextBefore: number | null;
 }
 
 /** A page of the dead-letter list. */
 export interface FailedDeliveriesPage {
   deliveries: WebhookDelivery[];
+  /** Pass as `cursor` for the next page; null at the end. Opaque. */
+  nextCursor: string | null;
+  /**
+   * The last delivery's `updatedAt`; null at the end.
+   * @deprecated Passed as `before`, it skips the rest of the deliveries that share its
+   * millisecond: page with `nextCursor`.
+   */
   nextBefore: number | null;
 }
 
@@ -124,11 +137,20 @@ export interface WebhookDispatcher {
     options?: { gracePeriodMs?: number },
   ): Promise<{ endpoint: WebhookEndpoint; secret: string }>;
 
-  /** The endpoint's delivery log, newest first. */
+  /**
+   * The endpoint's delivery log, newest first. `cursor` (a page's `nextCursor`) goes on where
+   * that page ended; `before` starts before a time (not with `cursor`).
+   */
   listAttempts(
     tenantId: string,
     endpointId: string,
-    query?: { limit?: number; before?: number; since?: number; status?: 'succeeded' | 'failed' },
+    query?: {
+      limit?: number;
+      cursor?: string;
+      before?: number;
+      since?: number;
+      status?: 'succeeded' | 'failed';
+    },
   ): Promise<AttemptsPage>;
   /** Success rate, latency percentiles and the last error over a window (default 24 h). */
   getStats(
@@ -136,10 +158,20 @@ export interface WebhookDispatcher {
     endpointId: string,
     options?: { windowMs?: number },
   ): Promise<EndpointStats>;
-  /** The dead-letter list: deliveries whose retries are exhausted, most recent first. */
+  /**
+   * The dead-letter list: deliveries whose retries are exhausted, most recent first. `cursor` (a
+   * page's `nextCursor`) goes on where that page ended; `before` starts before a time (not with
+   * `cursor`).
+   */
   listFailedDeliveries(
     tenantId: string,
-    query?: { endpointId?: string; since?: number; before?: number; limit?: number },
+    query?: {
+      endpointId?: string;
+      since?: number;
+      cursor?: string;
+      before?: number;
+      limit?: number;
+    },
   ): Promise<FailedDeliveriesPage>;
   /**
    * Sends one message to the endpoint again (queued; one attempt). A delivery still being retried

@@ -84,12 +84,23 @@ export interface CreatedDeliveries {
   leased: string[];
 }
 
-/** Paging and filtering of a list. */
+/**
+ * Paging and filtering of a list, newest first: by time, and items of the same time by key,
+ * highest first (compared as `<` compares strings; the ids are ASCII, so this is also the byte
+ * order Redis sorts members in). An attempt's key is its `id`; a delivery's is
+ * `endpointId:messageId`.
+ */
 export interface ListQuery {
   /** Only items at or after this time (ms). */
   since?: number;
-  /** Only items strictly before this time (ms): the next page's cursor. */
+  /** Only items strictly before this time (ms), or at it and before `beforeKey`. */
   before?: number;
+  /**
+   * With `before`: the items at exactly `before` whose key is lower are listed too. The next
+   * page passes the last item's time and key, so items sharing a millisecond (more than a page
+   * of them) are never skipped nor listed twice.
+   */
+  beforeKey?: string;
   /** Most items (newest first). */
   limit: number;
 }

@@ -318,6 +318,7 @@ export function describeDispatcher(
       });
       expect(await h.dispatcher.listFailedDeliveries('other')).toEqual({
         deliveries: [],
+        nextCursor: null,
         nextBefore: null,
       });
 
