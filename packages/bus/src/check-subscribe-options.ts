@@ -25,3 +25,12 @@ export function checkSubscribeOptions(options: BusSubscribeOptions): void {
     });
   }
 }
+
+/** Rejects a malformed tenant id given to `method` (`position()`). */
+export function checkBusTenantId(tenantId: unknown, method: string): asserts tenantId is string {
+  if (!tenantIdSchema.safeParse(tenantId).success) {
+    throw new InvalidArgumentError({
+      message: `${method}: invalid tenantId ${JSON.stringify(tenantId)}.`,
+    });
+  }
+}

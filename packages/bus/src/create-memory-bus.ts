@@ -1,7 +1,7 @@
 import { type CallEvent, isSealedCallEvent, parseCallEvent } from '@calltrack/core';
 import { createBusEpoch, formatBusCursor, parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
-import { checkSubscribeOptions } from './check-subscribe-options';
+import { checkBusTenantId, checkSubscribeOptions } from './check-subscribe-options';
 import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscription-queue';
 import type {
   BusOptions,
@@ -206,6 +206,11 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     return subscriber.queue.subscription;
   };
 
+  const position = async (tenantId: string): Promise<string> => {
+    checkBusTenantId(tenantId, 'position()');
+    return formatBusCursor(epoch, streamOf(tenantId).seq);
+  };
+
   const close = async (): Promise<void> => {
     closed = true;
     for (const stream of streams.values()) {
@@ -214,5 +219,5 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     for (const subscriber of allTenantSubscribers) subscriber.queue.end();
   };
 
-  return { publish, subscribe, close };
+  return { publish, subscribe, position, close };
 }

@@ -29,7 +29,7 @@ return { stream.epoch, seq, duplicate, register }
 describe.skipIf(!redis)('the Redis bus, lent to a script on the same Redis', () => {
   it('is lent under a symbol, outside the EventBus type and its enumerable properties', () => {
     const bus = createRedisBus({ redis: redis!, prefix: `${prefix}:lent` });
-    expect(Object.keys(bus).sort()).toEqual(['close', 'publish', 'subscribe']);
+    expect(Object.keys(bus).sort()).toEqual(['close', 'position', 'publish', 'subscribe']);
     expect(redisBusIngestOf(bus)).toBe((bus as never)[redisBusIngestKey]);
     expect(redisBusIngestOf(bus)?.redis).toBe(redis);
     expect(redisBusIngestOf(createMemoryBus())).toBeUndefined();

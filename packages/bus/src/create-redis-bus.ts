@@ -1,7 +1,14 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { type RedisBusIngest, redisBusIngestKey } from '@calltrack/redis-script';
+import {
+  defineRedisScript,
+  type RedisBusIngest,
+  type RedisScript,
+  redisBusIngestKey,
+  runRedisScript,
+} from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
-import { checkSubscribeOptions } from './check-subscribe-options';
+import { formatBusCursor } from './bus-cursor';
+import { checkBusTenantId, checkSubscribeOptions } from './check-subscribe-options';
 import { createRedisChannelHub } from './create-redis-channel-hub';
 import { createRedisPublisher, redisPublishSettings } from './create-redis-publisher';
 import type { RedisPubSubMode } from './create-redis-pubsub';
@@ -9,7 +16,7 @@ import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscr
 import { detectRedisPubSubMode } from './detect-redis-pubsub-mode';
 import type { BusOptions, BusSubscribeOptions, BusSubscription, EventBus } from './event-bus';
 import { checkRedisBusPrefix, redisBusKeys } from './redis-bus-keys';
-import { redisPublishFunctions } from './redis-bus-scripts';
+import { redisPositionScript, redisPublishFunctions } from './redis-bus-scripts';
 import { registerRedisBusTenant } from './register-redis-bus-tenant';
 import { resolveBusOptions } from './resolve-bus-options';
 import { subscribeRedisAllTenants } from './subscribe-redis-all-tenants';
@@ -132,6 +139,21 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
       : subscribeRedisTenant(context, subscribeOptions.tenantId, subscribeOptions);
   };
 
+  let positionScript: RedisScript | undefined;
+  const position = async (tenantId: string): Promise<string> => {
+    checkBusTenantId(tenantId, 'position()');
+    positionScript ??= defineRedisScript(
+      redisPositionScript(redisPublishSettings({ maxEvents, maxAgeMs, metaTtlMs }, await mode())),
+    );
+    const [epoch, top] = (await runRedisScript(
+      redis,
+      positionScript,
+      [redisBusKeys(prefix, tenantId).meta],
+      [],
+    )) as [string, number];
+    return formatBusCursor(epoch, top);
+  };
+
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
@@ -160,7 +182,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
         report(error instanceof Error ? error : new Error(String(error))),
       ),
   };
-  const bus: EventBus = { publish, subscribe, close };
+  const bus: EventBus = { publish, subscribe, position, close };
   Object.defineProperty(bus, redisBusIngestKey, { value: ingest });
   return bus;
 }

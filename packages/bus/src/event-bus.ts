@@ -89,6 +89,14 @@ export interface EventBus extends EventSink {
   publish(event: CallEvent): Promise<BusPublishResult>;
   /** Subscribes to one tenant's events (or, explicitly, to all tenants'). */
   subscribe(options: BusSubscribeOptions): BusSubscription;
+  /**
+   * Where the tenant's stream is now: the cursor of its newest event, or of the start of its
+   * stream when it has none yet (the stream is made then). Subscribing `after` it later delivers
+   * everything published from now on, or a `reset` when that has left history meanwhile. For a
+   * reader that must not miss what comes before it first reads (the webhook dispatcher, for a
+   * tenant's first endpoint). Optional: buses of your own may leave it out.
+   */
+  position?(tenantId: string): Promise<string>;
   /** Ends every subscription and releases what the bus opened. */
   close(): Promise<void>;
 }

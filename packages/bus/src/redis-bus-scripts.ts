@@ -30,6 +30,11 @@ export interface RedisPublishSettings {
   register: boolean;
 }
 
+/** How long a tenant's meta key outlives its last publish: at least twice the history's age. */
+function metaTtlMsOf(settings: RedisPublishSettings): number {
+  return Math.max(settings.metaTtlMs, 2 * settings.maxAgeMs);
+}
+
 /**
  * Lua functions publishing events of one tenant, atomically each: de-duplicate by event id,
  * assign the next sequence number of the tenant's stream, append to the bounded history and
@@ -59,7 +64,8 @@ export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const maxEvents = int('maxEvents', settings.maxEvents);
   const maxAge = int('maxAgeMs', settings.maxAgeMs);
   const ttl = 2 * maxAge;
-  const metaTtl = Math.max(int('metaTtlMs', settings.metaTtlMs), ttl);
+  int('metaTtlMs', settings.metaTtlMs);
+  const metaTtl = metaTtlMsOf(settings);
   return `
 local function calltrack_open(meta)
   local base = string.sub(meta, 1, -5)
@@ -190,6 +196,20 @@ for index = 1, #ARGV, 2 do
 end
 calltrack_close(tenant)
 return results
+`;
+}
+
+/**
+ * Where a tenant's stream is: KEYS meta. Opens the stream as a publish does (a new epoch when
+ * there is none) and writes nothing else. Returns { epoch, top seq }. A stream made here gets
+ * the meta key's TTL, which the first publish then keeps.
+ */
+export function redisPositionScript(settings: RedisPublishSettings): string {
+  return `${redisPublishFunctions(settings)}
+local tenant = calltrack_open(KEYS[1])
+calltrack_close(tenant)
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ${metaTtlMsOf(settings)}) end
+return { tenant.epoch, tenant.top }
 `;
 }
 

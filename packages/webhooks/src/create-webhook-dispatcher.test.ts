@@ -1,5 +1,6 @@
 import { createMemoryBus } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
+import { makeCallEvent, startWebhookReceiver } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { describeDispatcher } from './__tests__/describe-dispatcher';
 import { createMemoryWebhookStore } from './create-memory-webhook-store';
@@ -136,6 +137,44 @@ describe('createWebhookDispatcher paging', () => {
       ).rejects.toMatchObject({ status: 400 });
     } finally {
       await close();
+    }
+  });
+});
+
+describe('createWebhookDispatcher across restarts', () => {
+  // A tenant's first endpoint, then a deploy before its first event: the event published while no
+  // dispatcher ran is still in the bus history, and the next dispatcher delivers it.
+  it('delivers what a tenant got while no dispatcher ran, before its first event was ever handled', async () => {
+    const bus = createMemoryBus();
+    const store = createMemoryWebhookStore();
+    const receiver = await startWebhookReceiver();
+    const errors: Error[] = [];
+    const dispatcher = () =>
+      createWebhookDispatcher({
+        store,
+        bus,
+        allowHttp: true,
+        allowedCidrs: ['127.0.0.0/8'],
+        onError: (error) => errors.push(error),
+      });
+    try {
+      const first = dispatcher();
+      await first.start();
+      await first.createEndpoint('acme', { url: `${receiver.url}/hook` });
+      await first.close(); // a deploy
+      const missed = makeCallEvent({ tenantId: 'acme', type: 'call.ended', status: 'completed' });
+      await bus.publish(missed);
+      const second = dispatcher();
+      await second.start();
+      const [received] = await receiver.waitFor(1, { path: '/hook' });
+      expect(received!.headers['webhook-id']).toBeDefined();
+      expect(JSON.parse(received!.body).data.id).toBe(missed.id);
+      await second.close();
+      expect(errors).toEqual([]);
+    } finally {
+      await receiver.close();
+      await bus.close();
+      await store.close();
     }
   });
 });

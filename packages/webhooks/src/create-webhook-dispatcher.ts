@@ -346,9 +346,24 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
           }
         : {}),
     };
+    // Taken before the endpoint exists, so nothing published once it does can fall before it.
+    const start = await startingCursor(tenantId);
     await store.createEndpoint(endpoint, maxEndpointsPerTenant);
+    if (start !== undefined) await store.saveCursors({ [tenantId]: start });
     endpointCache.delete(tenantId);
     return { endpoint: toWebhookEndpoint(endpoint), secret };
+  };
+
+  /**
+   * Where a tenant's events start for delivery, when it has no saved cursor yet (its first
+   * endpoint): the bus's position now. The follower saves a tenant's cursor only once it handled
+   * one of its events, so without this, events published while no dispatcher ran, before the
+   * tenant's first live event, were never caught up. Undefined for a bus without `position`.
+   */
+  const startingCursor = async (tenantId: string): Promise<string | undefined> => {
+    if (bus.position === undefined) return undefined;
+    if (tenantId in (await store.loadCursors())) return undefined;
+    return bus.position(tenantId);
   };
 
   /**

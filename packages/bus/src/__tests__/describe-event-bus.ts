@@ -311,6 +311,28 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         expect(eventIds(await take(subscription, 2))).toEqual([wanted.id, marker.id]);
       });
 
+      it('gives a position to resume from, for a tenant with no events yet too', async () => {
+        const b = await bus();
+        const tenantId = 'tenant-fresh';
+        const empty = await b.position!(tenantId);
+        const first = [makeCallEvent({ tenantId }), makeCallEvent({ tenantId })];
+        for (const event of first) await b.publish(event);
+        const later = await b.position!(tenantId);
+        const last = makeCallEvent({ tenantId });
+        const { cursor } = await b.publish(last);
+        // The position is the newest event's cursor.
+        expect(await b.position!(tenantId)).toBe(cursor);
+        const fromEmpty = b.subscribe({ tenantId, after: empty });
+        await fromEmpty.ready;
+        expect(eventIds(await take(fromEmpty, 3))).toEqual(
+          [...first, last].map((event) => event.id),
+        );
+        const fromLater = b.subscribe({ tenantId, after: later });
+        await fromLater.ready;
+        expect(eventIds(await take(fromLater, 1))).toEqual([last.id]);
+        await expect(b.position!('a tenant')).rejects.toThrow(InvalidArgumentError);
+      });
+
       it('resumes from the newest cursor with nothing to replay and no reset', async () => {
         const b = await bus();
         const { cursor } = await b.publish(makeCallEvent());
