@@ -1,15 +1,22 @@
 import { createMemoryBus } from '@calltrack/bus';
-import { type CallEvent, InvalidArgumentError, NotFoundError } from '@calltrack/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type CallControl,
+  type CallEvent,
+  InvalidArgumentError,
+  NotFoundError,
+} from '@calltrack/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestCallControl } from './__tests__/create-test-call-control';
 import { type ProviderServer, startProviderServer } from './__tests__/provider-server';
 import { createDialer } from './create-dialer';
+import { createMemoryCallPacer } from './create-memory-call-pacer';
 import { createMemoryDialerLocks } from './create-memory-dialer-locks';
 import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
 import { createMemoryLeadStore } from './create-memory-lead-store';
 import { createTestClock, type TestClock } from './create-test-clock';
 import type { DialerOptions } from './dialer';
 import type { DialerLocks } from './dialer-locks';
+import type { DoNotCallList } from './do-not-call-list';
 import type { LeadInput } from './lead';
 import type { LeadStore } from './lead-store';
 
@@ -35,10 +42,13 @@ const lead = (index: number, extra: Partial<LeadInput> = {}): LeadInput => ({
   ...extra,
 });
 
-async function setUp(overrides: Partial<DialerOptions> = {}, leads: LeadInput[] = []) {
+async function setUp(
+  overrides: Partial<DialerOptions> & { clock?: TestClock } = {},
+  leads: LeadInput[] = [],
+) {
   const server = await startProviderServer();
   servers.push(server);
-  const clock: TestClock = createTestClock(start);
+  const clock: TestClock = overrides.clock ?? createTestClock(start);
   const store: LeadStore = overrides.store ?? createMemoryLeadStore();
   await store.addLeads(leads);
   const bus = createMemoryBus();
@@ -349,6 +359,60 @@ describe('createDialer', () => {
       callOutcome: 'completed',
     });
     expect(await store.getLead(tenantId, 'lead-002')).toMatchObject({ callStatus: 'placed' });
+  });
+
+  it('runs the gates again after the pacing wait: a number listed or a window closed meanwhile is skipped, not dialled', async () => {
+    // One call per 10 s: lead-002 waits for the next pacing window while lead-001's call is live.
+    const dialAfterPacingWait = async (
+      at: number,
+      whileWaiting: (list: DoNotCallList) => Promise<void>,
+    ) => {
+      const clock = createTestClock(at);
+      const doNotCall = createMemoryDoNotCallList();
+      const dialled: string[] = [];
+      const control: CallControl = {
+        provider: 'test',
+        async placeCall(request) {
+          dialled.push(request.to);
+          return {
+            provider: 'test',
+            callId: `call-${dialled.length}`,
+            reference: request.reference,
+          };
+        },
+        async terminateCall() {},
+      };
+      const { events, dialer } = await setUp(
+        {
+          clock,
+          pacer: createMemoryCallPacer({ clock }),
+          accounts: [{ id: 'paced', control, callsPerSecond: 0.1 }],
+          maxConcurrentCallsPerUser: 2,
+          doNotCall,
+        },
+        [lead(1), lead(2)],
+      );
+      const result = await dialer.trigger(principal);
+      // Two sleepers: the run lease's renewal and lead-002's wait for the next pacing window.
+      await vi.waitFor(() => expect(clock.sleepers).toBe(2));
+      await whileWaiting(doNotCall);
+      await clock.advance(10_000);
+      if (result.outcome === 'started') await result.finished;
+      const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+      return { dialled, skipped: skipped.map((event) => [event.data.leadId, event.data.reason]) };
+    };
+
+    const listed = await dialAfterPacingWait(start, (list) => list.add(tenantId, [number(2)]));
+    expect(listed).toEqual({ dialled: [number(1)], skipped: [['lead-002', 'do_not_call']] });
+    // 20:59:55 in New York: lead-001 is dialled at once, lead-002's slot comes at 21:00:00.
+    const closing = await dialAfterPacingWait(
+      Date.parse('2026-03-03T01:59:55.000Z'),
+      async () => {},
+    );
+    expect(closing).toEqual({
+      dialled: [number(1)],
+      skipped: [['lead-002', 'outside_calling_window']],
+    });
   });
 
   it("follows one user's updates: the dialer's events and the calls it placed, nobody else's", async () => {

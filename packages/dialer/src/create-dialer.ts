@@ -424,9 +424,16 @@ export function createDialer(options: DialerOptions): Dialer {
             }
           }
           if (signal.aborted) break pages;
-          // 3. The account's rate, shared by every process.
+          // 3. The account's rate, shared by every process. Its wait can last a whole window or
+          // more, so the gates again: a lead that fails now is skipped and the slot is wasted.
           const account = selectAccount(lead);
           await pacer.acquire(account.id, account.callsPerSecond ?? 1, signal);
+          if (signal.aborted) break pages;
+          decision = await checkLeadGates(lead, clock.now(), gates);
+          if (!decision.pass) {
+            await skip(lead, decision.reason, decision.retryAt);
+            continue;
+          }
           // 4. The lead's lease, then the claim: the one write that decides.
           const leadLease = await locks.acquire(`lead:${tenantId}:${lead.leadId}`, leadLeaseMs);
           if (!leadLease) {
