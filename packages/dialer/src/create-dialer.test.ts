@@ -338,6 +338,36 @@ describe('createDialer', () => {
     expect((await dialer.trigger({ tenantId, userId: 'user-2' })).outcome).toBe('started');
   });
 
+  it('keeps a follow-up asked for during a run that lasts longer than two minutes', async () => {
+    const { server, store, clock, dialer } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
+      lead(1),
+      lead(2),
+    ]);
+    const first = await dialer.trigger(principal);
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // lead-002 waits for lead-001's call to end: the run lasts as long as the call.
+    expect((await dialer.trigger(principal)).outcome).toBe('follow_up_scheduled');
+    await store.addLeads([lead(3)]);
+    for (let second = 0; second < 180; second += 1) await clock.advance(1_000);
+    // The calls end one after the other; the follow-up dials lead-003 after lead-002's.
+    for (const leadId of ['lead-001', 'lead-002']) {
+      let placed = await store.getLead(tenantId, leadId);
+      while (placed?.callId === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        placed = await store.getLead(tenantId, leadId);
+      }
+      const ended = callEvent('call.ended', placed.callId, { status: 'completed' });
+      expect(await dialer.handleCallEvent(ended)).toBe('updated');
+    }
+    if (first.outcome !== 'started') return;
+    const summaries = await first.finished;
+    expect(summaries.map((summary) => [summary.cause, summary.placed])).toEqual([
+      ['trigger', 2],
+      ['follow_up', 1],
+    ]);
+    expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2), number(3)]);
+  });
+
   it('keeps calls in flight per user under the cap: the next lead waits for the call to end', async () => {
     const { server, bus, dialer, store } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
       lead(1),

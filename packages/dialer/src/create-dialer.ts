@@ -71,6 +71,11 @@ export function createDialer(options: DialerOptions): Dialer {
   const reconcileIntervalMs = options.reconcileIntervalMs ?? 30_000;
   const pageSize = options.pageSize ?? 100;
   const slotPollMs = 1_000;
+  // A follow-up request waits for the end of the run, which lasts as long as its calls (hours
+  // with one call at a time), and nothing renews it: a day outlives the run it waits for. A
+  // request left behind (its run's process died) costs the user's next run one more pass over
+  // the pending leads, gated and claimed like any: the TTL only cleans up.
+  const followUpTtlMs = 86_400_000;
   const gates: LeadGates = {
     window: createCallingWindow(options.callingWindow),
     maxAttempts,
@@ -579,7 +584,7 @@ export function createDialer(options: DialerOptions): Dialer {
     const key = runKey(tenantId, userId);
     let lease = await locks.acquire(key, runLeaseMs);
     if (!lease) {
-      await locks.requestFollowUp(key, Math.max(runLeaseMs * 4, 120_000));
+      await locks.requestFollowUp(key, followUpTtlMs);
       // The holder may have finished in between: then run now, with our own request taken back.
       lease = await locks.acquire(key, runLeaseMs);
       if (!lease) return { outcome: 'follow_up_scheduled' };
