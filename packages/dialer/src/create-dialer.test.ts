@@ -368,6 +368,48 @@ describe('createDialer', () => {
     expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2), number(3)]);
   });
 
+  it('keeps tenants apart in its locks: ids with colons share neither a run nor a lead lease', async () => {
+    let releaseDials: () => void = () => {};
+    const dialsHeld = new Promise<void>((resolve) => {
+      releaseDials = resolve;
+    });
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      async placeCall(request) {
+        dialled.push(request.to);
+        await dialsHeld;
+        return { provider: 'test', callId: `call-${request.to}`, reference: request.reference };
+      },
+      async terminateCall() {},
+    };
+    stoppers.push(async () => releaseDials());
+    // Joined with colons, both users' run lock would be `run:org:1:u` and both leads' lease
+    // `lead:org:1:x`.
+    const { dialer } = await setUp({ accounts: [{ id: 'test', control, callsPerSecond: 1000 }] }, [
+      lead(1, { tenantId: 'org:1', userId: 'u', leadId: 'x' }),
+      lead(2, { tenantId: 'org', userId: '1:u', leadId: '1:x' }),
+    ]);
+    const results = [
+      await dialer.trigger({ tenantId: 'org:1', userId: 'u' }),
+      await dialer.trigger({ tenantId: 'org', userId: '1:u' }),
+    ];
+    expect(results.map((result) => result.outcome)).toEqual(['started', 'started']);
+    // Both runs reach their lead's lease while the first dial is held.
+    while (dialled.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    releaseDials();
+    const summaries = [];
+    for (const result of results) {
+      if (result.outcome === 'started') summaries.push(...(await result.finished));
+    }
+    expect(summaries.map((summary) => [summary.tenantId, summary.placed])).toEqual([
+      ['org:1', 1],
+      ['org', 1],
+    ]);
+    expect(dialled.sort()).toEqual([number(1), number(2)]);
+  });
+
   it('keeps calls in flight per user under the cap: the next lead waits for the call to end', async () => {
     const { server, bus, dialer, store } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
       lead(1),

@@ -105,9 +105,12 @@ export function createDialer(options: DialerOptions): Dialer {
     );
     return promise;
   };
-  const userKey = (tenantId: string, userId: string): string => `${tenantId}:${userId}`;
-  const runKey = (tenantId: string, userId: string): string => `run:${tenantId}:${userId}`;
-  // JSON, not `tenant:run`: an id with a colon cannot reach another tenant's run.
+  // JSON, not joined with colons: an id with a colon cannot reach another tenant's run or lock.
+  const userKey = (tenantId: string, userId: string): string => JSON.stringify([tenantId, userId]);
+  const runKey = (tenantId: string, userId: string): string =>
+    JSON.stringify(['run', tenantId, userId]);
+  const leadKey = (tenantId: string, leadId: string): string =>
+    JSON.stringify(['lead', tenantId, leadId]);
   const runEntryKey = (tenantId: string, runId: string): string =>
     JSON.stringify([tenantId, runId]);
 
@@ -440,7 +443,7 @@ export function createDialer(options: DialerOptions): Dialer {
             continue;
           }
           // 4. The lead's lease, then the claim: the one write that decides.
-          const leadLease = await locks.acquire(`lead:${tenantId}:${lead.leadId}`, leadLeaseMs);
+          const leadLease = await locks.acquire(leadKey(tenantId, lead.leadId), leadLeaseMs);
           if (!leadLease) {
             counts.notClaimed += 1;
             continue;
