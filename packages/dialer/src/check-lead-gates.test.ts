@@ -54,6 +54,18 @@ describe('checkLeadGates', () => {
         gates({ defaultTimeZone: 'America/Chicago' }),
       ),
     ).toEqual({ pass: true });
+    // An empty zone (a PostgreSQL row with `tz = ''`) is no zone: the default applies.
+    expect(
+      await checkLeadGates(
+        lead({ timeZone: '' }),
+        now,
+        gates({ defaultTimeZone: 'America/Chicago' }),
+      ),
+    ).toEqual({ pass: true });
+    expect(await checkLeadGates(lead({ timeZone: '' }), now, gates())).toEqual({
+      pass: false,
+      reason: 'missing_time_zone',
+    });
     expect(await checkLeadGates(lead({ timeZone: 'EST5EDT/Nowhere' }), now, gates())).toEqual({
       pass: false,
       reason: 'invalid_time_zone',

@@ -36,7 +36,8 @@ export async function checkLeadGates(
   if (typeof lead.phoneNumber !== 'string' || !e164.test(lead.phoneNumber)) {
     return { pass: false, reason: 'invalid_phone' };
   }
-  const timeZone = lead.timeZone ?? gates.defaultTimeZone;
+  // An empty zone (a row with `tz = ''`) is no zone: the default applies.
+  const timeZone = lead.timeZone || gates.defaultTimeZone;
   if (timeZone === undefined || timeZone === '')
     return { pass: false, reason: 'missing_time_zone' };
   if (!isValidTimeZone(timeZone)) return { pass: false, reason: 'invalid_time_zone' };

@@ -221,6 +221,27 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
         'Lead 0: userId is not a lead field.',
       ],
       [{ leads: [{ leadId: 'a', phoneNumber: '+1', tenantId: 'x' }] }, 400, /tenantId is not/],
+      // PostgreSQL cannot store a NUL, UTF-8 has no lone surrogate.
+      [
+        {
+          leads: [
+            { leadId: 'a', phoneNumber: '+14155550123' },
+            { leadId: 'b\u0000', phoneNumber: '+14155550124' },
+          ],
+        },
+        400,
+        /^Lead 1: leadId must not contain/,
+      ],
+      [
+        { leads: [{ leadId: 'a', phoneNumber: '+14155550123\u0000' }] },
+        400,
+        /^Lead 0: phoneNumber must not contain/,
+      ],
+      [
+        { leads: [{ leadId: 'a', phoneNumber: '+14155550123', timeZone: 'UTC\ud800' }] },
+        400,
+        /^Lead 0: timeZone must not contain/,
+      ],
       [{ leads: ['+14155550123'] }, 400, 'Lead 0: lead must be an object.'],
       [{ leads: 'all' }, 400, 'The body must be { "leads": [...] }.'],
       [[1], 400, 'The body must be { "leads": [...] }.'],

@@ -1,15 +1,22 @@
 import { createMemoryBus } from '@calltrack/bus';
-import { type CallEvent, InvalidArgumentError, NotFoundError } from '@calltrack/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type CallControl,
+  type CallEvent,
+  InvalidArgumentError,
+  NotFoundError,
+} from '@calltrack/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestCallControl } from './__tests__/create-test-call-control';
 import { type ProviderServer, startProviderServer } from './__tests__/provider-server';
 import { createDialer } from './create-dialer';
+import { createMemoryCallPacer } from './create-memory-call-pacer';
 import { createMemoryDialerLocks } from './create-memory-dialer-locks';
 import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
 import { createMemoryLeadStore } from './create-memory-lead-store';
 import { createTestClock, type TestClock } from './create-test-clock';
 import type { DialerOptions } from './dialer';
 import type { DialerLocks } from './dialer-locks';
+import type { DoNotCallList } from './do-not-call-list';
 import type { LeadInput } from './lead';
 import type { LeadStore } from './lead-store';
 
@@ -35,10 +42,13 @@ const lead = (index: number, extra: Partial<LeadInput> = {}): LeadInput => ({
   ...extra,
 });
 
-async function setUp(overrides: Partial<DialerOptions> = {}, leads: LeadInput[] = []) {
+async function setUp(
+  overrides: Partial<DialerOptions> & { clock?: TestClock } = {},
+  leads: LeadInput[] = [],
+) {
   const server = await startProviderServer();
   servers.push(server);
-  const clock: TestClock = createTestClock(start);
+  const clock: TestClock = overrides.clock ?? createTestClock(start);
   const store: LeadStore = overrides.store ?? createMemoryLeadStore();
   await store.addLeads(leads);
   const bus = createMemoryBus();
@@ -328,6 +338,78 @@ describe('createDialer', () => {
     expect((await dialer.trigger({ tenantId, userId: 'user-2' })).outcome).toBe('started');
   });
 
+  it('keeps a follow-up asked for during a run that lasts longer than two minutes', async () => {
+    const { server, store, clock, dialer } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
+      lead(1),
+      lead(2),
+    ]);
+    const first = await dialer.trigger(principal);
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // lead-002 waits for lead-001's call to end: the run lasts as long as the call.
+    expect((await dialer.trigger(principal)).outcome).toBe('follow_up_scheduled');
+    await store.addLeads([lead(3)]);
+    for (let second = 0; second < 180; second += 1) await clock.advance(1_000);
+    // The calls end one after the other; the follow-up dials lead-003 after lead-002's.
+    for (const leadId of ['lead-001', 'lead-002']) {
+      let placed = await store.getLead(tenantId, leadId);
+      while (placed?.callId === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        placed = await store.getLead(tenantId, leadId);
+      }
+      const ended = callEvent('call.ended', placed.callId, { status: 'completed' });
+      expect(await dialer.handleCallEvent(ended)).toBe('updated');
+    }
+    if (first.outcome !== 'started') return;
+    const summaries = await first.finished;
+    expect(summaries.map((summary) => [summary.cause, summary.placed])).toEqual([
+      ['trigger', 2],
+      ['follow_up', 1],
+    ]);
+    expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2), number(3)]);
+  });
+
+  it('keeps tenants apart in its locks: ids with colons share neither a run nor a lead lease', async () => {
+    let releaseDials: () => void = () => {};
+    const dialsHeld = new Promise<void>((resolve) => {
+      releaseDials = resolve;
+    });
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      async placeCall(request) {
+        dialled.push(request.to);
+        await dialsHeld;
+        return { provider: 'test', callId: `call-${request.to}`, reference: request.reference };
+      },
+      async terminateCall() {},
+    };
+    stoppers.push(async () => releaseDials());
+    // Joined with colons, both users' run lock would be `run:org:1:u` and both leads' lease
+    // `lead:org:1:x`.
+    const { dialer } = await setUp({ accounts: [{ id: 'test', control, callsPerSecond: 1000 }] }, [
+      lead(1, { tenantId: 'org:1', userId: 'u', leadId: 'x' }),
+      lead(2, { tenantId: 'org', userId: '1:u', leadId: '1:x' }),
+    ]);
+    const results = [
+      await dialer.trigger({ tenantId: 'org:1', userId: 'u' }),
+      await dialer.trigger({ tenantId: 'org', userId: '1:u' }),
+    ];
+    expect(results.map((result) => result.outcome)).toEqual(['started', 'started']);
+    // Both runs reach their lead's lease while the first dial is held.
+    while (dialled.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    releaseDials();
+    const summaries = [];
+    for (const result of results) {
+      if (result.outcome === 'started') summaries.push(...(await result.finished));
+    }
+    expect(summaries.map((summary) => [summary.tenantId, summary.placed])).toEqual([
+      ['org:1', 1],
+      ['org', 1],
+    ]);
+    expect(dialled.sort()).toEqual([number(1), number(2)]);
+  });
+
   it('keeps calls in flight per user under the cap: the next lead waits for the call to end', async () => {
     const { server, bus, dialer, store } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
       lead(1),
@@ -349,6 +431,60 @@ describe('createDialer', () => {
       callOutcome: 'completed',
     });
     expect(await store.getLead(tenantId, 'lead-002')).toMatchObject({ callStatus: 'placed' });
+  });
+
+  it('runs the gates again after the pacing wait: a number listed or a window closed meanwhile is skipped, not dialled', async () => {
+    // One call per 10 s: lead-002 waits for the next pacing window while lead-001's call is live.
+    const dialAfterPacingWait = async (
+      at: number,
+      whileWaiting: (list: DoNotCallList) => Promise<void>,
+    ) => {
+      const clock = createTestClock(at);
+      const doNotCall = createMemoryDoNotCallList();
+      const dialled: string[] = [];
+      const control: CallControl = {
+        provider: 'test',
+        async placeCall(request) {
+          dialled.push(request.to);
+          return {
+            provider: 'test',
+            callId: `call-${dialled.length}`,
+            reference: request.reference,
+          };
+        },
+        async terminateCall() {},
+      };
+      const { events, dialer } = await setUp(
+        {
+          clock,
+          pacer: createMemoryCallPacer({ clock }),
+          accounts: [{ id: 'paced', control, callsPerSecond: 0.1 }],
+          maxConcurrentCallsPerUser: 2,
+          doNotCall,
+        },
+        [lead(1), lead(2)],
+      );
+      const result = await dialer.trigger(principal);
+      // Two sleepers: the run lease's renewal and lead-002's wait for the next pacing window.
+      await vi.waitFor(() => expect(clock.sleepers).toBe(2));
+      await whileWaiting(doNotCall);
+      await clock.advance(10_000);
+      if (result.outcome === 'started') await result.finished;
+      const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+      return { dialled, skipped: skipped.map((event) => [event.data.leadId, event.data.reason]) };
+    };
+
+    const listed = await dialAfterPacingWait(start, (list) => list.add(tenantId, [number(2)]));
+    expect(listed).toEqual({ dialled: [number(1)], skipped: [['lead-002', 'do_not_call']] });
+    // 20:59:55 in New York: lead-001 is dialled at once, lead-002's slot comes at 21:00:00.
+    const closing = await dialAfterPacingWait(
+      Date.parse('2026-03-03T01:59:55.000Z'),
+      async () => {},
+    );
+    expect(closing).toEqual({
+      dialled: [number(1)],
+      skipped: [['lead-002', 'outside_calling_window']],
+    });
   });
 
   it("follows one user's updates: the dialer's events and the calls it placed, nobody else's", async () => {

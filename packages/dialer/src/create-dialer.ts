@@ -71,6 +71,11 @@ export function createDialer(options: DialerOptions): Dialer {
   const reconcileIntervalMs = options.reconcileIntervalMs ?? 30_000;
   const pageSize = options.pageSize ?? 100;
   const slotPollMs = 1_000;
+  // A follow-up request waits for the end of the run, which lasts as long as its calls (hours
+  // with one call at a time), and nothing renews it: a day outlives the run it waits for. A
+  // request left behind (its run's process died) costs the user's next run one more pass over
+  // the pending leads, gated and claimed like any: the TTL only cleans up.
+  const followUpTtlMs = 86_400_000;
   const gates: LeadGates = {
     window: createCallingWindow(options.callingWindow),
     maxAttempts,
@@ -100,9 +105,12 @@ export function createDialer(options: DialerOptions): Dialer {
     );
     return promise;
   };
-  const userKey = (tenantId: string, userId: string): string => `${tenantId}:${userId}`;
-  const runKey = (tenantId: string, userId: string): string => `run:${tenantId}:${userId}`;
-  // JSON, not `tenant:run`: an id with a colon cannot reach another tenant's run.
+  // JSON, not joined with colons: an id with a colon cannot reach another tenant's run or lock.
+  const userKey = (tenantId: string, userId: string): string => JSON.stringify([tenantId, userId]);
+  const runKey = (tenantId: string, userId: string): string =>
+    JSON.stringify(['run', tenantId, userId]);
+  const leadKey = (tenantId: string, leadId: string): string =>
+    JSON.stringify(['lead', tenantId, leadId]);
   const runEntryKey = (tenantId: string, runId: string): string =>
     JSON.stringify([tenantId, runId]);
 
@@ -424,11 +432,18 @@ export function createDialer(options: DialerOptions): Dialer {
             }
           }
           if (signal.aborted) break pages;
-          // 3. The account's rate, shared by every process.
+          // 3. The account's rate, shared by every process. Its wait can last a whole window or
+          // more, so the gates again: a lead that fails now is skipped and the slot is wasted.
           const account = selectAccount(lead);
           await pacer.acquire(account.id, account.callsPerSecond ?? 1, signal);
+          if (signal.aborted) break pages;
+          decision = await checkLeadGates(lead, clock.now(), gates);
+          if (!decision.pass) {
+            await skip(lead, decision.reason, decision.retryAt);
+            continue;
+          }
           // 4. The lead's lease, then the claim: the one write that decides.
-          const leadLease = await locks.acquire(`lead:${tenantId}:${lead.leadId}`, leadLeaseMs);
+          const leadLease = await locks.acquire(leadKey(tenantId, lead.leadId), leadLeaseMs);
           if (!leadLease) {
             counts.notClaimed += 1;
             continue;
@@ -572,7 +587,7 @@ export function createDialer(options: DialerOptions): Dialer {
     const key = runKey(tenantId, userId);
     let lease = await locks.acquire(key, runLeaseMs);
     if (!lease) {
-      await locks.requestFollowUp(key, Math.max(runLeaseMs * 4, 120_000));
+      await locks.requestFollowUp(key, followUpTtlMs);
       // The holder may have finished in between: then run now, with our own request taken back.
       lease = await locks.acquire(key, runLeaseMs);
       if (!lease) return { outcome: 'follow_up_scheduled' };

@@ -194,6 +194,44 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
     }
   });
 
+  it('adds leads all or nothing: a bad lead or a failing later batch adds none', async () => {
+    const table = uniqueTableName('batches');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      // The app's own rule, which the dialer does not know of: the second batch breaks it.
+      await pool!.query(
+        `ALTER TABLE ${table} ADD CONSTRAINT ${table}_no_999 CHECK (phone_number NOT LIKE '+1999%')`,
+      );
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      const leads = Array.from({ length: 1001 }, (_, n) => ({
+        tenantId: 'acme',
+        leadId: `lead-${n}`,
+        userId: 'u1',
+        phoneNumber: '+14155550100',
+      }));
+      // A NUL, which PostgreSQL cannot store: refused as a bad lead before anything is written.
+      const withNul = leads.map((lead, n) =>
+        n === 1000 ? { ...lead, leadId: 'lead\u0000' } : lead,
+      );
+      await expect(store.addLeads(withNul)).rejects.toMatchObject({
+        code: 'invalid_lead',
+        status: 400,
+        index: 1000,
+        field: 'leadId',
+      });
+      const refused = leads.map((lead, n) =>
+        n === 1000 ? { ...lead, phoneNumber: '+19995550100' } : lead,
+      );
+      await expect(store.addLeads(refused)).rejects.toThrow(/_no_999/);
+      const { rows } = await pool!.query(`SELECT count(*)::int AS count FROM ${table}`);
+      expect(rows[0]).toEqual({ count: 0 });
+      expect(await store.addLeads(leads)).toEqual({ added: 1001, existing: 0 });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
   it('refuses names that are not plain identifiers', () => {
     expect(() =>
       createPostgresLeadStore({ pool: pool!, table: 'leads; DROP TABLE users' }),

@@ -146,22 +146,33 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
       const parsed = parseLeadInputs(inputs);
       if (parsed.length === 0) return { added: 0, existing: 0 };
       let added = 0;
-      for (let start = 0; start < parsed.length; start += 1000) {
-        const batch = parsed.slice(start, start + 1000);
-        const result = await pool.query(
-          `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
-           SELECT tenant, lead, owner, phone, zone, 'pending', false
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
-           ON CONFLICT DO NOTHING`,
-          [
-            batch.map((lead) => lead.tenantId),
-            batch.map((lead) => lead.leadId),
-            batch.map((lead) => lead.userId),
-            batch.map((lead) => lead.phoneNumber),
-            batch.map((lead) => lead.timeZone ?? null),
-          ],
-        );
-        added += result.rowCount ?? 0;
+      // One transaction over the batches: a batch your table refuses adds nothing at all.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (let start = 0; start < parsed.length; start += 1000) {
+          const batch = parsed.slice(start, start + 1000);
+          const result = await client.query(
+            `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
+             SELECT tenant, lead, owner, phone, zone, 'pending', false
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
+             ON CONFLICT DO NOTHING`,
+            [
+              batch.map((lead) => lead.tenantId),
+              batch.map((lead) => lead.leadId),
+              batch.map((lead) => lead.userId),
+              batch.map((lead) => lead.phoneNumber),
+              batch.map((lead) => lead.timeZone ?? null),
+            ],
+          );
+          added += result.rowCount ?? 0;
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
       }
       return { added, existing: parsed.length - added };
     },

@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import type { LeadInput } from './lead';
 
-const id = z.string().min(1).max(256);
+// What a store can keep as it was given: PostgreSQL's text has no NUL, and UTF-8 no lone
+// surrogate (Redis would keep U+FFFD instead, so two ids would become one).
+const storable = z.string().refine((text) => !text.includes('\u0000') && !/\p{Cs}/u.test(text), {
+  message: 'must not contain a NUL character or a lone surrogate',
+});
+const id = storable.min(1).max(256);
 
 // Structure only: whether the number can be dialled and the zone exists is decided by the gates
 // at dial time, so a lead with a bad number is kept and skipped with a reason, not lost.
@@ -11,8 +16,8 @@ const leadInputSchema = z.object({
   tenantId: tenantIdSchema,
   leadId: id,
   userId: id,
-  phoneNumber: z.string().max(64),
-  timeZone: z.string().min(1).max(64).optional(),
+  phoneNumber: storable.max(64),
+  timeZone: storable.min(1).max(64).optional(),
 });
 
 /**
