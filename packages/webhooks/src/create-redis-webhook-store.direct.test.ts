@@ -9,6 +9,7 @@ import {
 } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { storedEndpoint } from './__tests__/stored-endpoint';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { createTestClock } from './create-test-clock';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
@@ -111,24 +112,7 @@ describe('direct first attempts on the Redis store', () => {
       await deleteKeys(client, `{${prefix}}`);
     });
     const now = Date.now();
-    await store.createEndpoint(
-      {
-        id: 'ep_lease',
-        tenantId: 'acme',
-        url: 'https://hooks.example.com/lease',
-        description: '',
-        events: ['*'],
-        headers: {},
-        rateLimitPerSecond: null,
-        maxConcurrency: 10,
-        secrets: [{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
-        createdAt: now,
-        updatedAt: now,
-        enabled: true,
-        consecutiveFailures: 0,
-      },
-      10,
-    );
+    await store.createEndpoint(storedEndpoint('ep_lease', now), 10);
     const message = {
       id: 'msg_lease',
       tenantId: 'acme',

@@ -2,9 +2,9 @@ import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-util
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeDispatcher } from './__tests__/describe-dispatcher';
+import { storedEndpoint } from './__tests__/stored-endpoint';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { describeWebhookStore } from './describe-webhook-store';
-import type { StoredEndpoint } from './webhook-endpoint';
 
 let redis: Redis | undefined;
 
@@ -53,21 +53,7 @@ describeWebhookStore(
 );
 
 describe('the Redis store, tenants set', () => {
-  const endpointOf = (id: string): StoredEndpoint => ({
-    id,
-    tenantId: 'acme',
-    url: 'https://hooks.example.com/x',
-    description: '',
-    events: ['*'],
-    headers: {},
-    rateLimitPerSecond: null,
-    maxConcurrency: 10,
-    secrets: [{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
-    createdAt: 1,
-    updatedAt: 1,
-    enabled: true,
-    consecutiveFailures: 0,
-  });
+  const endpointOf = (id: string) => storedEndpoint(id, 1);
 
   // The lease sweep visits only the tenants in the set: one missing there never has the leases
   // of its dead processes' direct first attempts queued.
