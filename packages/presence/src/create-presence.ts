@@ -54,18 +54,6 @@ type OperationInput = PresenceOperation extends infer Operation
     : never
   : never;
 
-/**
- * Creates the presence engine. See `Presence` for what it does and `PresenceOptions` for what
- * it takes. With the default memory store it serves one process; give every process the same
- * `createRedisPresenceStore` (and a Redis bus) to share presence, and call `start()` on each.
- *
- * @example
- * const presence = createPresence({ bus, store: createRedisPresenceStore({ redis }), calls: tracker });
- * presence.start(); // heartbeats and the sweeper
- * // in your transport, once the client's subscription is attached:
- * const connection = await presence.connect(principal, { connectionId: socket.id });
- * socket.on('close', () => connection.disconnect());
- */
 /** `limit` of the member lists: default and maximum. */
 const listLimit = { fallback: 1000, max: 10_000 };
 
@@ -79,6 +67,18 @@ function checkListLimit(limit: number | undefined): number {
   return checked;
 }
 
+/**
+ * Creates the presence engine. See `Presence` for what it does and `PresenceOptions` for what
+ * it takes. With the default memory store it serves one process; give every process the same
+ * `createRedisPresenceStore` (and a Redis bus) to share presence, and call `start()` on each.
+ *
+ * @example
+ * const presence = createPresence({ bus, store: createRedisPresenceStore({ redis }), calls: tracker });
+ * presence.start(); // heartbeats and the sweeper
+ * // in your transport, once the client's subscription is attached:
+ * const connection = await presence.connect(principal, { connectionId: socket.id });
+ * socket.on('close', () => connection.disconnect());
+ */
 export function createPresence(options: PresenceOptions): Presence {
   if (
     options == null ||
