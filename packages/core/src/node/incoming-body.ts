@@ -13,12 +13,14 @@ const empty = new Uint8Array(0);
  */
 export class IncomingBody {
   readonly #incoming: IncomingMessage | undefined;
+  /** A body a framework read already (`express.raw()`): checked against each read's limit. */
+  readonly #preloaded: Uint8Array | undefined;
   #bytes: Promise<Uint8Array> | undefined;
   #streamed = false;
 
   private constructor(incoming: IncomingMessage | undefined, bytes: Uint8Array | undefined) {
     this.#incoming = incoming;
-    if (bytes !== undefined) this.#bytes = Promise.resolve(bytes);
+    this.#preloaded = bytes;
   }
 
   /** The unread body of `incoming`. */
@@ -37,6 +39,11 @@ export class IncomingBody {
    * limit rejects before reading anything.
    */
   read(maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
+    if (this.#preloaded !== undefined) {
+      return this.#preloaded.byteLength > maxBytes
+        ? Promise.reject(tooLarge(maxBytes))
+        : Promise.resolve(this.#preloaded);
+    }
     if (this.#bytes === undefined) {
       if (this.#streamed) {
         return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
@@ -48,7 +55,11 @@ export class IncomingBody {
 
   /** The body as a byte stream that reads the socket only as fast as it is consumed. */
   stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    if (this.#bytes !== undefined || this.#incoming === undefined) {
+    if (
+      this.#bytes !== undefined ||
+      this.#preloaded !== undefined ||
+      this.#incoming === undefined
+    ) {
       const bytes = this.read();
       return new ReadableStream<Uint8Array>({
         async start(controller) {

@@ -76,9 +76,13 @@ function forwardedHost(incoming: IncomingMessage): string | undefined {
   );
 }
 
-/** A host never holds these; a value that does would change the path or user of the URL. */
+/**
+ * A host never holds these; a value that does would change the path or user of the URL. One that
+ * does not form a URL at all (`a:b`) is no host either.
+ */
 function validHost(value: string | undefined): string | undefined {
-  return value === undefined || value === '' || /[\s/?#@\\]/.test(value) ? undefined : value;
+  if (value === undefined || value === '' || /[\s/?#@\\]/.test(value)) return undefined;
+  return URL.canParse(`http://${value}/`) ? value : undefined;
 }
 
 /**

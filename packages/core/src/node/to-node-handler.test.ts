@@ -176,6 +176,31 @@ describe('toNodeHandler', () => {
     });
   });
 
+  it('builds the URL from localhost when the Host header does not form one, instead of failing', async () => {
+    const base = new URL(await listen(createServer(toNodeHandler(echo))));
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = get(
+        {
+          host: base.hostname,
+          port: base.port,
+          path: '/hook?x=1',
+          headers: { host: 'a:b' },
+          setHost: false,
+        },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk) => {
+            body += chunk;
+          });
+          response.on('end', () => resolve({ status: response.statusCode!, body }));
+        },
+      );
+      request.on('error', reject);
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).url).toBe('http://localhost/hook?x=1');
+  });
+
   it('does not trust X-Forwarded-* unless asked, and builds URLs from host/protocol options', async () => {
     const plain = await listen(createServer(toNodeHandler(echo)));
     const headers = {
@@ -398,6 +423,47 @@ describe('toNodeHandler', () => {
         expect(streamed.headers.get('connection')).toBe('close');
       }
       expect(sent).toBeLessThan(64 * 1024 * 1024);
+    });
+
+    it('closes the connection of a refused GET that declares a body, instead of reading it', async () => {
+      const getOnly: FetchHandler = async (request) =>
+        request.method === 'GET'
+          ? new Response(null, { status: 405, headers: { allow: 'POST' } })
+          : signed(request);
+      const base = await listen(createServer(toNodeHandler(getOnly)));
+      const answer = await sendHeadersOnly(`${base}/hook`, {
+        method: 'GET',
+        declaredBytes: 1024 * 1024,
+      });
+      expect(answer.status).toBe(405);
+      expect(answer.headers.connection).toBe('close');
+      expect(answer.closed).toBe(true);
+    });
+
+    it("holds a body express.raw() already read to the handler's limit, declared or chunked", async () => {
+      const app = express();
+      app.post('/hook', express.raw({ type: '*/*', limit: '10mb' }), toNodeHandler(signed));
+      const base = await listen(createServer(app));
+      const big = 'x'.repeat(8000);
+      const declared = await fetch(`${base}/hook`, {
+        method: 'POST',
+        headers: { 'x-signature': 'present', 'content-type': 'text/plain' },
+        body: big,
+      });
+      expect(declared.status).toBe(413);
+      const chunked = await fetch(`${base}/hook`, {
+        method: 'POST',
+        headers: { 'x-signature': 'present', 'content-type': 'text/plain' },
+        body: new Blob([big]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).toBe(413);
+      const small = await fetch(`${base}/hook`, {
+        method: 'POST',
+        headers: { 'x-signature': 'present', 'content-type': 'text/plain' },
+        body: 'hello',
+      });
+      expect(await small.json()).toEqual({ body: 'hello' });
     });
 
     it('keeps the connection of a request it answered after reading the body', async () => {

@@ -117,8 +117,8 @@ export function toNodeHandler(
     }
     // The handler answered before the body arrived in full (a refusal, or a read stopped at its
     // limit): close the connection after the answer instead of reading, say, a megabyte nobody
-    // wants.
-    const unread = body !== undefined && !incoming.complete;
+    // wants. Whatever the method: a GET may declare a body too.
+    const unread = !incoming.complete;
     if (!(response instanceof Response)) {
       sendIncomingWebhookAnswer(incoming, outgoing, response, unread);
       return;
