@@ -190,6 +190,13 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
       body: 'raw body',
     });
     expect((await response.json()).body).toBe('raw body');
+    // What express.raw() read is held to the handler's own limit all the same.
+    const over = await fetch(`${base}/hook`, {
+      method: 'POST',
+      headers: { 'x-signature': 'yes', 'content-type': 'text/plain' },
+      body: 'x'.repeat(64 * 1024),
+    });
+    expect(over.status).toBe(413);
 
     const head = createIncomingWebhookEndpoint(
       { provider: 'Test', methods: ['HEAD'] },
