@@ -231,6 +231,44 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
     expect((error as TRPCClientError<AppRouter>).data?.code).toBe('TOO_MANY_REQUESTS');
   });
 
+  it('releases the presence of a client that leaves while presence is registering it', async () => {
+    let letConnect!: () => void;
+    const connecting = new Promise<void>((resolve) => {
+      letConnect = resolve;
+    });
+    let markStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
+    let markGone!: () => void;
+    const gone = new Promise<void>((resolve) => {
+      markGone = resolve;
+    });
+    const presence: ConnectionPresence = {
+      async connect() {
+        markStarted();
+        await connecting; // a slow presence store
+        return { heartbeat: async () => {}, disconnect: async () => markGone() };
+      },
+      listMembers: async () => [],
+    };
+    const { server } = await setup({ presence: () => presence });
+    const controller = new AbortController();
+    const request = fetch(`${server.url}/calltrack.onCallEvent?input=${encodeURIComponent('{}')}`, {
+      headers: { authorization: 'Bearer tenant-a:u1', accept: 'text/event-stream' },
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await started;
+    controller.abort(); // the tab closed while the subscription was being set up
+    await request;
+    // The server saw the client go before presence answered.
+    const { socket } = server.subscriptionRequests.at(-1)!;
+    if (!socket.destroyed) await new Promise((resolve) => socket.once('close', resolve));
+    letConnect();
+    // Resolves only once the registration is released: the test times out otherwise.
+    await gone;
+  });
+
   it('refuses a presence option without connect and listMembers', () => {
     expect(() => makeRouter(createMemoryBus(), {} as ConnectionPresence)).toThrow(
       /presence must have connect\(\) and listMembers\(\)/,

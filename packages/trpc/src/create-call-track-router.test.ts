@@ -211,6 +211,18 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     expect(collector.data[0]?.data).toEqual({ type: 'reset', reason: 'stream-reset' });
   });
 
+  it('refuses a lastEventId with control characters as BAD_REQUEST, never as an internal error', async () => {
+    const { server } = await setup();
+    const input = encodeURIComponent(JSON.stringify({ lastEventId: 'x:1\n\nevent: forged' }));
+    const response = await fetch(`${server.url}/calltrack.onCallEvent?input=${input}`, {
+      headers: { authorization: 'Bearer token-a', accept: 'text/event-stream' },
+    });
+    const body = await response.text();
+    expect(body).toContain('"code":"BAD_REQUEST"');
+    expect(body).not.toContain('INTERNAL_SERVER_ERROR');
+    expect(body).not.toMatch(/^event: forged$/m);
+  });
+
   it('a lagging subscriber is cut off and the link reconnects and catches up from history', async () => {
     const { bus, nth, subscribe } = await setup({
       bus: createMemoryBus({ maxBufferedMessages: 5 }),

@@ -14,7 +14,13 @@ export const onCallEventInputSchema = z
      * Resume after this cursor (a previous message's tracked `id`). `httpSubscriptionLink` sets
      * it by itself when it reconnects; pass it yourself to resume a stream after a page reload.
      */
-    lastEventId: z.string().min(1).max(512).optional(),
+    lastEventId: z
+      .string()
+      .min(1)
+      .max(512)
+      // A cursor never holds one, and an SSE id cannot (a line break would end it).
+      .regex(/^\P{Cc}+$/u, 'must not contain control characters')
+      .optional(),
   })
   .optional();
 

@@ -88,7 +88,36 @@ export async function streamCallEvents(
     await subscription.close();
     throw toTRPCError(error);
   }
-  return readCallEvents(subscription, options, reload, registration);
+  const leave = registration === undefined ? undefined : leavePresence(registration, options);
+  if (signal?.aborted) {
+    // Gone while presence registered it: tRPC will not run the stream, nor its `finally`.
+    leave?.();
+    await subscription.close();
+    throw new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'The client went away.' });
+  }
+  return readCallEvents(subscription, options, reload, leave);
+}
+
+/**
+ * Heartbeats `registration` and answers how to release it, once: when the stream ends, or when
+ * the request is aborted first (a stream tRPC never starts never runs its `finally`).
+ */
+function leavePresence(
+  registration: PresenceRegistration,
+  options: StreamCallEventsOptions,
+): () => void {
+  const { signal, heartbeats } = options;
+  heartbeats?.add(registration);
+  let left = false;
+  const leave = (): void => {
+    if (left) return;
+    left = true;
+    signal?.removeEventListener('abort', leave);
+    heartbeats?.delete(registration);
+    registration.disconnect().catch((error: unknown) => report(options, error));
+  };
+  signal?.addEventListener('abort', leave, { once: true });
+  return leave;
 }
 
 /** True when the subscription gets presence members: presence, a tenant, `presence.*` taken. */
@@ -111,12 +140,11 @@ async function* readCallEvents(
   subscription: BusSubscription,
   options: StreamCallEventsOptions,
   reload: boolean,
-  registration: PresenceRegistration | undefined,
+  leave: (() => void) | undefined,
 ): AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown> {
   const { lastEventId, signal, principal } = options;
   const members = wantsMembers(options) ? options.presence : undefined;
   let cursor = lastEventId ?? callStreamStartId;
-  if (registration !== undefined) options.heartbeats?.add(registration);
   try {
     if (reload) {
       yield tracked(cursor, { type: 'reset', reason: 'reconnected' });
@@ -161,10 +189,7 @@ async function* readCallEvents(
       });
     }
   } finally {
-    if (registration !== undefined) {
-      options.heartbeats?.delete(registration);
-      registration.disconnect().catch((error: unknown) => report(options, error));
-    }
+    leave?.();
     await subscription.close();
   }
 }
