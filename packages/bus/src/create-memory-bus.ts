@@ -27,6 +27,11 @@ interface HistoryEntry {
 }
 
 interface TenantStream {
+  /**
+   * Names this stream, as the Redis bus names each tenant's: a cursor of another tenant's stream
+   * (a user who switched workspace) is no position in this one.
+   */
+  epoch: string;
   seq: number;
   /** History, oldest first, from `head` on (a deque without O(n) shifts). */
   entries: HistoryEntry[];
@@ -49,8 +54,9 @@ interface Subscriber {
 export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const { maxEvents, maxAgeMs, maxBufferedMessages } = resolveBusOptions(options);
   const now = options.now ?? Date.now;
-  const epoch = createBusEpoch();
   const streams = new Map<string, TenantStream>();
+  // Every stream's epoch: this bus's (a restarted bus has another), then the stream's number.
+  const busEpoch = createBusEpoch();
   const allTenantSubscribers = new Set<Subscriber>();
   const report = (error: Error): void => options.onError?.(error);
   let closed = false;
@@ -58,7 +64,14 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const streamOf = (tenantId: string): TenantStream => {
     let stream = streams.get(tenantId);
     if (!stream) {
-      stream = { seq: 0, entries: [], head: 0, ids: new Map(), subscribers: new Set() };
+      stream = {
+        epoch: `${busEpoch}${streams.size.toString(36)}`,
+        seq: 0,
+        entries: [],
+        head: 0,
+        ids: new Map(),
+        subscribers: new Set(),
+      };
       streams.set(tenantId, stream);
     }
     return stream;
@@ -145,7 +158,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     stream.seq += 1;
     const entry: HistoryEntry = {
       seq: stream.seq,
-      cursor: formatBusCursor(epoch, stream.seq),
+      cursor: formatBusCursor(stream.epoch, stream.seq),
       event,
       publishedAt: at,
     };
@@ -162,7 +175,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   /** Queues the events after `after` from history, or a reset when they are not all there. */
   const replay = (stream: TenantStream, after: string, subscriber: Subscriber): void => {
     const position = parseBusCursor(after);
-    if (!position || position.epoch !== epoch || position.seq > stream.seq) {
+    if (!position || position.epoch !== stream.epoch || position.seq > stream.seq) {
       subscriber.queue.push({ type: 'reset', recovered: false, reason: 'stream-reset' });
       return;
     }
@@ -208,7 +221,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
 
   const position = async (tenantId: string): Promise<string> => {
     checkBusTenantId(tenantId, 'position()');
-    return formatBusCursor(epoch, streamOf(tenantId).seq);
+    const stream = streamOf(tenantId);
+    return formatBusCursor(stream.epoch, stream.seq);
   };
 
   const close = async (): Promise<void> => {

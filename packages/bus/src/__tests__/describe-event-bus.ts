@@ -374,6 +374,32 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         );
       });
 
+      it('signals stream-reset for a cursor of another tenant (a user who switched workspace)', async () => {
+        const b = await bus();
+        let cursorOfA = '';
+        for (let index = 0; index < 5; index += 1) {
+          cursorOfA = (await b.publish(makeCallEvent({ tenantId: 'tenant-a' }))).cursor;
+        }
+        const events = Array.from({ length: 8 }, () => makeCallEvent({ tenantId: 'tenant-b' }));
+        for (const event of events) await b.publish(event);
+        const subscription = b.subscribe({ tenantId: 'tenant-b', after: cursorOfA });
+        await subscription.ready;
+        const live = makeCallEvent({ tenantId: 'tenant-b' });
+        await b.publish(live);
+        const [reset] = await take(subscription, 1);
+        expect(reset).toEqual({ type: 'reset', recovered: false, reason: 'stream-reset' });
+        // Then, as after any stream-reset, the stream from its first event (the Redis bus, which
+        // cannot tell a foreign cursor from a restarted Redis) or from now on: tenant-b's either way.
+        const ids = new Set([...events, live].map((event) => event.id));
+        const after: string[] = [];
+        while (after.at(-1) !== live.id) {
+          const [message] = await take(subscription, 1);
+          expect(message).toMatchObject({ type: 'event' });
+          after.push((message as { event: { id: string } }).event.id);
+        }
+        expect(after.every((id) => ids.has(id))).toBe(true);
+      });
+
       it('signals stream-reset for a cursor that is not one, or belongs to another stream', async () => {
         const b = await bus();
         await b.publish(makeCallEvent());
