@@ -254,6 +254,26 @@ describe('an all-tenants principal', () => {
     expect(errors).toMatchObject([{ code: 'bus_subscription_lost', tenantId: undefined }]);
   });
 
+  it('tells a connection with only call subscriptions to reload when the subscription is lost', async () => {
+    const { bus, tracker, server } = await setup();
+    await tracker.ingest(makeEvent('b', { type: 'call.initiated', callId: 'CA-1' }));
+    const admin = await client(server, { token: 'admin:ops:root' });
+    expect(await ack(admin.socket, 'subscribe_to_call', { callId: 'CA-1', tenantId: 'b' })).toEqual(
+      { ok: true },
+    );
+    // The same call followed through tenant b's own channel, which loses nothing.
+    const tenant = await client(server, { token: 'token:b:u1' });
+    expect(await ack(tenant.socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({
+      ok: true,
+    });
+    expect(bus.endSubscriptions({ allTenants: true })).toBe(1);
+    expect((await admin.log.waitFor('reset'))[0]?.payload).toEqual({ reason: 'reconnected' });
+    await tracker.ingest(makeEvent('b', { id: 'after', callId: 'CA-1' }));
+    expect(ids(await admin.log.waitFor('call_update'))).toEqual(['after']);
+    expect(ids(await tenant.log.waitFor('call_update'))).toEqual(['after']);
+    expect(tenant.log.named('reset')).toEqual([]);
+  });
+
   it('skips a poisoned event of any tenant and keeps delivering', async () => {
     const { bus, server, errors } = await setup();
     const admin = await client(server, { token: 'admin:ops:root' });

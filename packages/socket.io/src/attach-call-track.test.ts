@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countingBus } from './__tests__/counting-bus';
 import { createTestTracker, type TestTracker } from './__tests__/create-test-tracker';
-import { createEventLog } from './__tests__/event-log';
+import { createEventLog, type EventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
 import {
@@ -56,6 +56,13 @@ const ids = (log: { payload: unknown }[]) =>
   log.map((entry) => (entry.payload as CallTrackDelivery).event.id);
 const cursors = (log: { payload: unknown }[]) =>
   log.map((entry) => (entry.payload as CallTrackDelivery).cursor);
+
+/** Resolves once the client received the event `id` as a `call_update`. */
+async function received(log: EventLog, id: string): Promise<void> {
+  while (!ids(log.named('call_update')).includes(id)) {
+    await log.waitFor('call_update', log.named('call_update').length + 1);
+  }
+}
 
 describe('attachCallTrack: authentication', () => {
   it('refuses a handshake without or with a bad token, with data.code unauthorized', async () => {
@@ -318,6 +325,53 @@ describe('attachCallTrack: reset', () => {
     const live = makeEvent('a', { id: 'after-reset' });
     await bus.publish(live);
     expect(ids(await log.waitFor('call_update'))).toEqual([live.id]);
+  });
+
+  it('sends reset to a connection with only call subscriptions when the channel loses events', async () => {
+    const bus = createMemoryBus({ history: { maxEvents: 3 }, maxBufferedMessages: 3 });
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    const server = await startSocketServer(bus, { tracker: tracker.reader });
+    servers.push(server);
+    await tracker.ingest(makeEvent('b', { type: 'call.initiated', callId: 'CA-1' }));
+    const stream = server.client({ token: 'token:a:u1' });
+    const streamLog = createEventLog(stream);
+    const call = server.client({ token: 'token:a:u2' });
+    const callLog = createEventLog(call);
+    // The same call id in another tenant, whose channel loses nothing.
+    const other = server.client({ token: 'token:b:u1' });
+    const otherLog = createEventLog(other);
+    await Promise.all([connected(stream), connected(call), connected(other)]);
+    expect(await ack(stream, 'subscribe_to_calls')).toEqual({ ok: true });
+    expect(await ack(other, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    // One event emitted first, so the channel has a cursor to resume after.
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    expect(await ack(call, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    await streamLog.waitFor('call_update');
+
+    // Faster than the channel reads: it lags, and history has trimmed what it missed.
+    const burst = Array.from({ length: 10 }, (_, index) =>
+      makeEvent('a', { type: index === 9 ? 'call.ended' : 'call.transcript', callId: 'CA-1' }),
+    );
+    await Promise.all(burst.map((event) => bus.publish(event)));
+    expect((await streamLog.waitFor('reset'))[0]?.payload).toEqual({ reason: 'history-gap' });
+    // Probe: a later event reaches both, so whatever the burst brought has arrived.
+    const probe = makeEvent('a', { callId: 'CA-1' });
+    await bus.publish(probe);
+    await Promise.all([received(streamLog, probe.id), received(callLog, probe.id)]);
+    const delivered = ids(callLog.named('call_update'));
+    const missed = burst.filter((event) => !delivered.includes(event.id));
+    expect(missed.length).toBeGreaterThan(0);
+    expect(callLog.named('reset').map((entry) => entry.payload)).toEqual([
+      { reason: 'history-gap' },
+    ]);
+    const otherProbe = makeEvent('b', { callId: 'CA-1' });
+    await bus.publish(otherProbe);
+    await received(otherLog, otherProbe.id);
+    expect(otherLog.named('reset')).toEqual([]);
+    // Reloaded: subscribing again answers with the call as it is now.
+    expect(await ack(call, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    expect(callLog.named('call_data')).toHaveLength(2);
   });
 
   it('sends reset (lagged) to a connection whose catch-up outgrows maxPendingEvents', async () => {

@@ -68,6 +68,10 @@ export interface CallChannel {
   isUndeliverable(message: BusEventMessage): boolean;
   /** The room of one call's subscribers served by this channel. */
   callRoom(tenantId: string, callId: string): string;
+  /** Puts a connection in the room of a call it subscribed to (a {@link callRoom}). */
+  joinCall(socket: Socket, room: string): void;
+  /** Takes a connection out of the room of a call. */
+  leaveCall(socket: Socket, room: string): void;
   /** Puts a connection in the stream room for its type filter. */
   joinStream(socket: Socket, matcher: TypeMatcher): void;
   /** Takes a connection out of the stream room for its type filter. */
@@ -116,6 +120,8 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   const streamRoom = allTenants ? allTenantsCallsRoom() : callsRoom(tenantId);
   const roomOfCall = allTenants ? allTenantsCallRoom : callRoom;
   const filters = new Map<string, FilterRoom>();
+  // The call rooms with connections in them, and how many: a reset must reach them too.
+  const calls = new Map<string, number>();
   const listeners = new Set<ChannelListener>();
   const undeliverable = new WeakSet<BusEventMessage>();
   let lastEmitted: string | undefined;
@@ -205,7 +211,12 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
 
   const reset = (reason: CallTrackResetReason): void => {
     forgetPosition();
-    const rooms = [streamRoom, ...[...filters.values()].map((filter) => filter.room)];
+    // Every room whose members may have missed events: the stream's and the calls'.
+    const rooms = [
+      streamRoom,
+      ...[...filters.values()].map((filter) => filter.room),
+      ...calls.keys(),
+    ];
     namespace.local.to(rooms).emit('reset', { reason });
     for (const listener of [...listeners]) {
       try {
@@ -306,6 +317,17 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
     },
     callRoom(eventTenantId, callId) {
       return roomOfCall(eventTenantId, callId);
+    },
+    joinCall(socket, room) {
+      calls.set(room, (calls.get(room) ?? 0) + 1);
+      socket.join(room);
+    },
+    leaveCall(socket, room) {
+      const sockets = calls.get(room);
+      if (sockets === undefined) return;
+      socket.leave(room);
+      if (sockets <= 1) calls.delete(room);
+      else calls.set(room, sockets - 1);
     },
     joinStream(socket, matcher) {
       if (matcher.key === '') {

@@ -225,7 +225,7 @@ export class SocketDelivery implements ChannelListener {
     if (this.calls.has(room)) return true;
     if (this.calls.size >= this.context.maxCallSubscriptions) return false;
     this.calls.add(room);
-    if (!this.buffer) this.socket.join(room);
+    if (!this.buffer) this.channel.joinCall(this.socket, room);
     return true;
   }
 
@@ -233,7 +233,7 @@ export class SocketDelivery implements ChannelListener {
   removeCall(tenantId: string, callId: string): void {
     const room = this.channel.callRoom(tenantId, callId);
     if (!this.calls?.delete(room)) return;
-    if (!this.buffer) this.socket.leave(room);
+    if (!this.buffer) this.channel.leaveCall(this.socket, room);
   }
 
   /** Leaves every room calltrack's subscriptions put the connection in and ends any replay. */
@@ -443,7 +443,7 @@ export class SocketDelivery implements ChannelListener {
   private joinRooms(): void {
     if (this.closed) return;
     if (this.stream) this.channel.joinStream(this.socket, this.stream);
-    for (const room of this.calls ?? []) this.socket.join(room);
+    for (const room of this.calls ?? []) this.channel.joinCall(this.socket, room);
   }
 
   /** Leaves the live rooms, or abandons the buffering in progress. */
@@ -456,7 +456,7 @@ export class SocketDelivery implements ChannelListener {
       return;
     }
     if (this.stream) this.channel.leaveStream(this.socket, this.stream);
-    for (const room of this.calls ?? []) this.socket.leave(room);
+    for (const room of this.calls ?? []) this.channel.leaveCall(this.socket, room);
   }
 
   private stop(buffering: Buffering): void {
