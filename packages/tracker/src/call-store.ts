@@ -151,4 +151,6 @@ export interface CallStore {
    * every process, until it expires.
    */
   claimAlert(tenantId: string, key: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Frees the alert slot `key` (its alert could not be published), so the next claim wins. */
+  releaseAlert(tenantId: string, key: string): Promise<void>;
 }

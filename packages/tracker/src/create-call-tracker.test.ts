@@ -11,13 +11,20 @@ import {
   sealCallEvent,
   withCallSnapshot,
 } from '@calltrack/core';
-import { countEventValidations } from '@calltrack/test-utils';
-import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import {
+  connectTestRedis,
+  countEventValidations,
+  deleteKeys,
+  uniquePrefix,
+} from '@calltrack/test-utils';
+import { afterAll, afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
+import type { CallStore } from './call-store';
 import type { CallTracker, CallTrackerOptions } from './call-tracker';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
+import { createRedisCallStore } from './create-redis-call-store';
 
 // Core as it is, with its functions spied on, to count validations.
 vi.mock(import('@calltrack/core'), { spy: true });
@@ -25,6 +32,24 @@ const validations = countEventValidations({ parseCallEvent, sealCallEvent, withC
 
 const minute = 60_000;
 const hour = 60 * minute;
+
+const redis = await connectTestRedis();
+const redisPrefix = uniquePrefix('tracker');
+let redisStores = 0;
+
+/** The stores the tests of store-dependent behaviour run on (Redis when one answers). */
+const storeBackends: [name: string, makeStore: () => CallStore][] = [
+  ['memory', () => createMemoryCallStore()],
+];
+if (redis) {
+  storeBackends.push([
+    'redis',
+    () => {
+      redisStores += 1;
+      return createRedisCallStore({ redis, prefix: `${redisPrefix}:${redisStores}` });
+    },
+  ]);
+}
 
 /** A tracker on a recording memory bus with a clock the test moves. */
 function setup(options: Partial<CallTrackerOptions> = {}) {
@@ -49,6 +74,11 @@ async function ingestAll(
 describe('createCallTracker', () => {
   afterEach(() => {
     vi.useRealTimers();
+  });
+  afterAll(async () => {
+    if (!redis) return;
+    await deleteKeys(redis, redisPrefix);
+    redis.disconnect();
   });
 
   describe('ingest', () => {
@@ -666,6 +696,44 @@ describe('createCallTracker', () => {
       const all = lines.join('\n');
       expect(all).not.toContain('4155550123');
       expect(all).not.toContain('2071838750');
+    });
+  });
+
+  describe.each(storeBackends)('alerts on the %s store', (_backend, makeStore) => {
+    it('publishes a long-call alert whose first publish failed at a later maintenance, once', async () => {
+      const { tracker, recording, clock } = setup({
+        store: makeStore(),
+        alerts: { longCallMs: 30 * minute },
+        staleAfterMs: 10 * hour,
+      });
+      await tracker.ingest(callLifecycle({ callId: 'CA-retry-long' })[0]!);
+      clock.now = t0 + 31 * minute;
+      recording.failWhen = (event) => event.type === 'alert.long_call';
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 0 });
+      recording.failWhen = () => false;
+      clock.now = t0 + 32 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 1 });
+      clock.now = t0 + 33 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 0 });
+      expect(recording.acceptedOf('alert.long_call', 'CA-retry-long')).toHaveLength(1);
+    });
+
+    it('reports a concurrency breach whose alert failed to publish at the next breaching call', async () => {
+      const { tracker, recording } = setup({
+        store: makeStore(),
+        alerts: { maxConcurrentCalls: 2, cooldownMs: 10 * minute },
+      });
+      for (const index of [1, 2])
+        await tracker.ingest(callLifecycle({ callId: `CA-over${index}` })[0]!);
+      recording.failWhen = (event) => event.type === 'alert.concurrency_exceeded';
+      expect(await tracker.ingest(callLifecycle({ callId: 'CA-over3' })[0]!)).toMatchObject({
+        published: true,
+      });
+      recording.failWhen = () => false;
+      await tracker.ingest(callLifecycle({ callId: 'CA-over4' })[0]!);
+      const alerts = recording.acceptedOf('alert.concurrency_exceeded');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.data).toMatchObject({ value: 4, threshold: 2 });
     });
   });
 });

@@ -282,6 +282,10 @@ export function createMemoryCallStore(): CallStore {
     return true;
   };
 
+  const releaseAlert = async (tenantId: string, key: string): Promise<void> => {
+    tenants.get(tenantId)?.alerts.delete(key);
+  };
+
   return {
     apply,
     markPublished,
@@ -296,5 +300,6 @@ export function createMemoryCallStore(): CallStore {
     readAnalytics: async (tenantId, granularity, from, to) =>
       tenants.get(tenantId)?.analytics.read(granularity, from, to) ?? [],
     claimAlert,
+    releaseAlert,
   };
 }

@@ -366,6 +366,10 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return reply === 'OK';
   };
 
+  const releaseAlert = async (tenantId: string, key: string): Promise<void> => {
+    await redis.del(`${baseOf(tenantId)}alert:${key}`);
+  };
+
   const store: CallStore = {
     apply,
     markPublished: (key) => mark(markPublishedScript, key),
@@ -382,6 +386,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     claimUnpublishedEnds,
     readAnalytics,
     claimAlert,
+    releaseAlert,
   };
   Object.defineProperty(store, redisCallStoreIngestKey, { value: ingest });
   return store;
