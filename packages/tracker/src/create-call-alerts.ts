@@ -190,13 +190,18 @@ export function createCallAlerts(options: {
         startedBefore: at - longCallMs,
         limit: 500,
       });
+      const slotMs = Math.max(options.endedCallRetentionMs, longCallMs);
       let fired = 0;
       for (const call of calls) {
+        const slot = `long_call:${call.callId}`;
+        // Events can keep a call active for longer than any fixed slot: the slot of a call
+        // still active is held on at every check, so the call is alerted once.
+        if (await store.extendAlert(tenantId, slot, slotMs, at)) continue;
         const activeMs = at - Date.parse(call.startedAt ?? call.createdAt);
         const published = await fire(
           tenantId,
-          `long_call:${call.callId}`,
-          Math.max(options.endedCallRetentionMs, longCallMs),
+          slot,
+          slotMs,
           () =>
             createAlertEvent({
               tenantId,

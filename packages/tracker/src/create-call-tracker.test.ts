@@ -18,6 +18,7 @@ import {
   uniquePrefix,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { elapseRedisExpiry } from './__tests__/elapse-redis-expiry';
 import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import type { CallStore } from './call-store';
@@ -37,16 +38,29 @@ const redis = await connectTestRedis();
 const redisPrefix = uniquePrefix('tracker');
 let redisStores = 0;
 
+/**
+ * A store for one test, and a way to let `ms` pass on the store's own clock: the memory store
+ * expires by the clock it is given, Redis by its own.
+ */
+interface TestStore {
+  store: CallStore;
+  elapse: (ms: number) => Promise<void>;
+}
+
 /** The stores the tests of store-dependent behaviour run on (Redis when one answers). */
-const storeBackends: [name: string, makeStore: () => CallStore][] = [
-  ['memory', () => createMemoryCallStore()],
+const storeBackends: [name: string, makeStore: () => TestStore][] = [
+  ['memory', () => ({ store: createMemoryCallStore(), elapse: async () => {} })],
 ];
 if (redis) {
   storeBackends.push([
     'redis',
     () => {
       redisStores += 1;
-      return createRedisCallStore({ redis, prefix: `${redisPrefix}:${redisStores}` });
+      const prefix = `${redisPrefix}:${redisStores}`;
+      return {
+        store: createRedisCallStore({ redis, prefix }),
+        elapse: (ms) => elapseRedisExpiry(redis, prefix, ms),
+      };
     },
   ]);
 }
@@ -702,7 +716,7 @@ describe('createCallTracker', () => {
   describe.each(storeBackends)('alerts on the %s store', (_backend, makeStore) => {
     it('publishes a long-call alert whose first publish failed at a later maintenance, once', async () => {
       const { tracker, recording, clock } = setup({
-        store: makeStore(),
+        store: makeStore().store,
         alerts: { longCallMs: 30 * minute },
         staleAfterMs: 10 * hour,
       });
@@ -720,7 +734,7 @@ describe('createCallTracker', () => {
 
     it('reports a concurrency breach whose alert failed to publish at the next breaching call', async () => {
       const { tracker, recording } = setup({
-        store: makeStore(),
+        store: makeStore().store,
         alerts: { maxConcurrentCalls: 2, cooldownMs: 10 * minute },
       });
       for (const index of [1, 2])
@@ -734,6 +748,40 @@ describe('createCallTracker', () => {
       const alerts = recording.acceptedOf('alert.concurrency_exceeded');
       expect(alerts).toHaveLength(1);
       expect(alerts[0]?.data).toMatchObject({ value: 4, threshold: 2 });
+    });
+
+    it('alerts a long call once however long it stays active, past every retention', async () => {
+      const { store, elapse } = makeStore();
+      // History too short to remember the alert: only the store keeps it from repeating.
+      const recording = createRecordingBus(createMemoryBus({ history: { maxEvents: 5 } }));
+      const clock = { now: t0 };
+      const tracker = createCallTracker({
+        bus: recording.bus,
+        store,
+        now: () => clock.now,
+        logger: {},
+        endedCallRetentionMs: 10 * minute,
+        alerts: { longCallMs: 30 * minute },
+      });
+      const [queued] = callLifecycle({ callId: 'CA-marathon' });
+      await tracker.ingest(queued!);
+      for (let part = 1; part <= 12; part += 1) {
+        clock.now += 10 * minute;
+        await elapse(10 * minute);
+        await tracker.ingest({
+          id: `twilio:CA-marathon:transcript:${part}`,
+          type: 'call.transcript',
+          tenantId: 'tenant-a',
+          provider: 'twilio',
+          callId: 'CA-marathon',
+          occurredAt: isoAt(part * 10 * minute),
+          receivedAt: isoAt(part * 10 * minute),
+          data: { transcript: `Part ${part} of a long conversation.` },
+        });
+        await tracker.runMaintenance();
+      }
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 1 });
+      expect(recording.acceptedOf('alert.long_call', 'CA-marathon')).toHaveLength(1);
     });
   });
 });
