@@ -713,6 +713,23 @@ describe('createCallTracker', () => {
     });
   });
 
+  describe.each(storeBackends)('stale reaper on the %s store', (_backend, makeStore) => {
+    it('reaps calls on a clock with fractions of a millisecond', async () => {
+      const { tracker, clock } = setup({ store: makeStore().store });
+      clock.now = t0 + 0.25;
+      await tracker.ingest(callLifecycle({ callId: 'CA-fraction' })[0]!);
+      clock.now += 2 * hour + 0.5;
+      const reaped = await tracker.reapStaleCalls();
+      expect(reaped.map((call) => call.callId)).toEqual(['CA-fraction']);
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+      await tracker.ingest(callLifecycle({ callId: 'CA-fraction2', startMs: 2 * hour })[0]!);
+      expect(await tracker.runMaintenance(clock.now + 2 * hour + 0.5)).toMatchObject({
+        reaped: 1,
+      });
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+    });
+  });
+
   describe.each(storeBackends)('alerts on the %s store', (_backend, makeStore) => {
     it('publishes a long-call alert whose first publish failed at a later maintenance, once', async () => {
       const { tracker, recording, clock } = setup({
