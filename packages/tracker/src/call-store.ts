@@ -151,4 +151,11 @@ export interface CallStore {
    * every process, until it expires.
    */
   claimAlert(tenantId: string, key: string, ttlMs: number, now: number): Promise<boolean>;
+  /**
+   * Holds the alert slot `key` until `ttlMs` after `now` when it is held: true then, false (and
+   * nothing held) when nobody holds it.
+   */
+  extendAlert(tenantId: string, key: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Frees the alert slot `key` (its alert could not be published), so the next claim wins. */
+  releaseAlert(tenantId: string, key: string): Promise<void>;
 }

@@ -21,7 +21,10 @@ export interface CallTrackerOptions {
   bus: EventSink;
   /** Where call state lives. Default: `createMemoryCallStore()` (one process). */
   store?: CallStore;
-  /** The clock, ms since the epoch. Default `Date.now`. Inject one in tests. */
+  /**
+   * The clock, ms since the epoch (fractions are dropped). Default `Date.now`. Inject one in
+   * tests.
+   */
   now?: () => number;
   /** An active call with no change for this long is closed by the reaper. Default 1 hour. */
   staleAfterMs?: number;

@@ -20,7 +20,8 @@ export interface CallAlerts {
  * Creates the alert rules. Each alert is claimed in the store first (`claimAlert`: one winner
  * across processes per cooldown, or per call for `long_call`), and its id is deterministic per
  * cooldown window (`<rule>:<subject>:<window>`), so even two processes racing past the claim
- * (a store without shared state) publish the same id, which the bus drops.
+ * (a store without shared state) publish the same id, which the bus drops. A claim whose publish
+ * fails is released, so the next check of the condition fires it.
  */
 export function createCallAlerts(options: {
   rules: CallAlertOptions;
@@ -51,7 +52,20 @@ export function createCallAlerts(options: {
     try {
       await publish(event);
     } catch (error) {
-      logger.error('Publishing an alert failed.', { tenantId, alert: event.type, error });
+      logger.error('Publishing an alert failed; the next check fires it again.', {
+        tenantId,
+        alert: event.type,
+        error,
+      });
+      // Freed, or the condition would go unreported until the slot expires. Publishing the
+      // deterministic id again is safe: the bus drops a copy.
+      await store.releaseAlert(tenantId, slot).catch((releaseError: unknown) => {
+        logger.error('Freeing the alert slot failed too; it fires again once it expires.', {
+          tenantId,
+          alert: event.type,
+          error: releaseError,
+        });
+      });
       return false;
     }
     logger.debug('Alert published.', { tenantId, alert: event.type, id: event.id });
@@ -176,13 +190,18 @@ export function createCallAlerts(options: {
         startedBefore: at - longCallMs,
         limit: 500,
       });
+      const slotMs = Math.max(options.endedCallRetentionMs, longCallMs);
       let fired = 0;
       for (const call of calls) {
+        const slot = `long_call:${call.callId}`;
+        // Events can keep a call active for longer than any fixed slot: the slot of a call
+        // still active is held on at every check, so the call is alerted once.
+        if (await store.extendAlert(tenantId, slot, slotMs, at)) continue;
         const activeMs = at - Date.parse(call.startedAt ?? call.createdAt);
         const published = await fire(
           tenantId,
-          `long_call:${call.callId}`,
-          Math.max(options.endedCallRetentionMs, longCallMs),
+          slot,
+          slotMs,
           () =>
             createAlertEvent({
               tenantId,

@@ -11,13 +11,21 @@ import {
   sealCallEvent,
   withCallSnapshot,
 } from '@calltrack/core';
-import { countEventValidations } from '@calltrack/test-utils';
-import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import {
+  connectTestRedis,
+  countEventValidations,
+  deleteKeys,
+  uniquePrefix,
+} from '@calltrack/test-utils';
+import { afterAll, afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { elapseRedisExpiry } from './__tests__/elapse-redis-expiry';
 import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
+import type { CallStore } from './call-store';
 import type { CallTracker, CallTrackerOptions } from './call-tracker';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
+import { createRedisCallStore } from './create-redis-call-store';
 
 // Core as it is, with its functions spied on, to count validations.
 vi.mock(import('@calltrack/core'), { spy: true });
@@ -25,6 +33,37 @@ const validations = countEventValidations({ parseCallEvent, sealCallEvent, withC
 
 const minute = 60_000;
 const hour = 60 * minute;
+
+const redis = await connectTestRedis();
+const redisPrefix = uniquePrefix('tracker');
+let redisStores = 0;
+
+/**
+ * A store for one test, and a way to let `ms` pass on the store's own clock: the memory store
+ * expires by the clock it is given, Redis by its own.
+ */
+interface TestStore {
+  store: CallStore;
+  elapse: (ms: number) => Promise<void>;
+}
+
+/** The stores the tests of store-dependent behaviour run on (Redis when one answers). */
+const storeBackends: [name: string, makeStore: () => TestStore][] = [
+  ['memory', () => ({ store: createMemoryCallStore(), elapse: async () => {} })],
+];
+if (redis) {
+  storeBackends.push([
+    'redis',
+    () => {
+      redisStores += 1;
+      const prefix = `${redisPrefix}:${redisStores}`;
+      return {
+        store: createRedisCallStore({ redis, prefix }),
+        elapse: (ms) => elapseRedisExpiry(redis, prefix, ms),
+      };
+    },
+  ]);
+}
 
 /** A tracker on a recording memory bus with a clock the test moves. */
 function setup(options: Partial<CallTrackerOptions> = {}) {
@@ -49,6 +88,11 @@ async function ingestAll(
 describe('createCallTracker', () => {
   afterEach(() => {
     vi.useRealTimers();
+  });
+  afterAll(async () => {
+    if (!redis) return;
+    await deleteKeys(redis, redisPrefix);
+    redis.disconnect();
   });
 
   describe('ingest', () => {
@@ -666,6 +710,95 @@ describe('createCallTracker', () => {
       const all = lines.join('\n');
       expect(all).not.toContain('4155550123');
       expect(all).not.toContain('2071838750');
+    });
+  });
+
+  describe.each(storeBackends)('stale reaper on the %s store', (_backend, makeStore) => {
+    it('reaps calls on a clock with fractions of a millisecond', async () => {
+      const { tracker, clock } = setup({ store: makeStore().store });
+      clock.now = t0 + 0.25;
+      await tracker.ingest(callLifecycle({ callId: 'CA-fraction' })[0]!);
+      clock.now += 2 * hour + 0.5;
+      const reaped = await tracker.reapStaleCalls();
+      expect(reaped.map((call) => call.callId)).toEqual(['CA-fraction']);
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+      await tracker.ingest(callLifecycle({ callId: 'CA-fraction2', startMs: 2 * hour })[0]!);
+      expect(await tracker.runMaintenance(clock.now + 2 * hour + 0.5)).toMatchObject({
+        reaped: 1,
+      });
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+    });
+  });
+
+  describe.each(storeBackends)('alerts on the %s store', (_backend, makeStore) => {
+    it('publishes a long-call alert whose first publish failed at a later maintenance, once', async () => {
+      const { tracker, recording, clock } = setup({
+        store: makeStore().store,
+        alerts: { longCallMs: 30 * minute },
+        staleAfterMs: 10 * hour,
+      });
+      await tracker.ingest(callLifecycle({ callId: 'CA-retry-long' })[0]!);
+      clock.now = t0 + 31 * minute;
+      recording.failWhen = (event) => event.type === 'alert.long_call';
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 0 });
+      recording.failWhen = () => false;
+      clock.now = t0 + 32 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 1 });
+      clock.now = t0 + 33 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 0 });
+      expect(recording.acceptedOf('alert.long_call', 'CA-retry-long')).toHaveLength(1);
+    });
+
+    it('reports a concurrency breach whose alert failed to publish at the next breaching call', async () => {
+      const { tracker, recording } = setup({
+        store: makeStore().store,
+        alerts: { maxConcurrentCalls: 2, cooldownMs: 10 * minute },
+      });
+      for (const index of [1, 2])
+        await tracker.ingest(callLifecycle({ callId: `CA-over${index}` })[0]!);
+      recording.failWhen = (event) => event.type === 'alert.concurrency_exceeded';
+      expect(await tracker.ingest(callLifecycle({ callId: 'CA-over3' })[0]!)).toMatchObject({
+        published: true,
+      });
+      recording.failWhen = () => false;
+      await tracker.ingest(callLifecycle({ callId: 'CA-over4' })[0]!);
+      const alerts = recording.acceptedOf('alert.concurrency_exceeded');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.data).toMatchObject({ value: 4, threshold: 2 });
+    });
+
+    it('alerts a long call once however long it stays active, past every retention', async () => {
+      const { store, elapse } = makeStore();
+      // History too short to remember the alert: only the store keeps it from repeating.
+      const recording = createRecordingBus(createMemoryBus({ history: { maxEvents: 5 } }));
+      const clock = { now: t0 };
+      const tracker = createCallTracker({
+        bus: recording.bus,
+        store,
+        now: () => clock.now,
+        logger: {},
+        endedCallRetentionMs: 10 * minute,
+        alerts: { longCallMs: 30 * minute },
+      });
+      const [queued] = callLifecycle({ callId: 'CA-marathon' });
+      await tracker.ingest(queued!);
+      for (let part = 1; part <= 12; part += 1) {
+        clock.now += 10 * minute;
+        await elapse(10 * minute);
+        await tracker.ingest({
+          id: `twilio:CA-marathon:transcript:${part}`,
+          type: 'call.transcript',
+          tenantId: 'tenant-a',
+          provider: 'twilio',
+          callId: 'CA-marathon',
+          occurredAt: isoAt(part * 10 * minute),
+          receivedAt: isoAt(part * 10 * minute),
+          data: { transcript: `Part ${part} of a long conversation.` },
+        });
+        await tracker.runMaintenance();
+      }
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 1 });
+      expect(recording.acceptedOf('alert.long_call', 'CA-marathon')).toHaveLength(1);
     });
   });
 });

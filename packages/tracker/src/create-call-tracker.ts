@@ -58,7 +58,10 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   }
   const { bus } = options;
   const store: CallStore = options.store ?? createMemoryCallStore();
-  const now = options.now ?? Date.now;
+  const clock = options.now ?? Date.now;
+  // Whole ms, as the store keeps and compares times: the reaper's compare-and-set reads
+  // `updatedAt` back in whole ms, so a clock with fractions (`performance.now()`) never matched.
+  const now = (): number => Math.floor(clock());
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
   const {
     staleAfterMs,
@@ -287,14 +290,16 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     return reaped;
   };
 
-  const reapStaleCalls = async (at: number = now()): Promise<CallSnapshot[]> => {
+  const reapStaleCalls = async (requestedAt: number = now()): Promise<CallSnapshot[]> => {
+    const at = Math.floor(requestedAt);
     const reaped: CallSnapshot[] = [];
     for (const tenantId of await store.listTenants())
       reaped.push(...(await reapTenant(tenantId, at)));
     return reaped;
   };
 
-  const runMaintenance = async (at: number = now()): Promise<MaintenanceReport> => {
+  const runMaintenance = async (requestedAt: number = now()): Promise<MaintenanceReport> => {
+    const at = Math.floor(requestedAt);
     const report: MaintenanceReport = { reaped: 0, republished: 0, alerts: 0 };
     for (const tenantId of await store.listTenants()) {
       try {

@@ -282,6 +282,23 @@ export function createMemoryCallStore(): CallStore {
     return true;
   };
 
+  const extendAlert = async (
+    tenantId: string,
+    key: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<boolean> => {
+    const alerts = tenants.get(tenantId)?.alerts;
+    const until = alerts?.get(key);
+    if (!alerts || until === undefined || until <= now) return false;
+    alerts.set(key, now + ttlMs);
+    return true;
+  };
+
+  const releaseAlert = async (tenantId: string, key: string): Promise<void> => {
+    tenants.get(tenantId)?.alerts.delete(key);
+  };
+
   return {
     apply,
     markPublished,
@@ -296,5 +313,7 @@ export function createMemoryCallStore(): CallStore {
     readAnalytics: async (tenantId, granularity, from, to) =>
       tenants.get(tenantId)?.analytics.read(granularity, from, to) ?? [],
     claimAlert,
+    extendAlert,
+    releaseAlert,
   };
 }

@@ -366,6 +366,26 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return reply === 'OK';
   };
 
+  const extendAlert = async (
+    tenantId: string,
+    key: string,
+    ttlMs: number,
+    _now: number,
+  ): Promise<boolean> => {
+    const reply = await redis.set(
+      `${baseOf(tenantId)}alert:${key}`,
+      '1',
+      'PX',
+      Math.max(1, Math.ceil(ttlMs)),
+      'XX',
+    );
+    return reply === 'OK';
+  };
+
+  const releaseAlert = async (tenantId: string, key: string): Promise<void> => {
+    await redis.del(`${baseOf(tenantId)}alert:${key}`);
+  };
+
   const store: CallStore = {
     apply,
     markPublished: (key) => mark(markPublishedScript, key),
@@ -382,6 +402,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     claimUnpublishedEnds,
     readAnalytics,
     claimAlert,
+    extendAlert,
+    releaseAlert,
   };
   Object.defineProperty(store, redisCallStoreIngestKey, { value: ingest });
   return store;

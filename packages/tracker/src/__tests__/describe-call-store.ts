@@ -564,6 +564,31 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         expect(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0)).toBe(true);
         expect(await store.claimAlert('tenant-a', 'other', 60_000, t0)).toBe(true);
       });
+
+      it('extends a slot only while it is held', async () => {
+        const store = await fresh();
+        expect(await store.extendAlert('tenant-a', 'long', 60_000, t0)).toBe(false);
+        expect(await store.claimAlert('tenant-a', 'long', 60_000, t0)).toBe(true);
+        expect(await store.extendAlert('tenant-b', 'long', 60_000, t0)).toBe(false);
+        expect(await store.extendAlert('tenant-a', 'long', 3_600_000, t0 + 1)).toBe(true);
+        expect(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000)).toBe(false);
+        await store.releaseAlert('tenant-a', 'long');
+        expect(await store.extendAlert('tenant-a', 'long', 60_000, t0 + 120_000)).toBe(false);
+        expect(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000)).toBe(true);
+        expect(await store.claimAlert('tenant-b', 'long', 60_000, t0)).toBe(true);
+      });
+
+      it('frees a released slot for the next claim, and only that slot', async () => {
+        const store = await fresh();
+        expect(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0)).toBe(true);
+        expect(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0)).toBe(true);
+        await store.releaseAlert('tenant-a', 'concurrency');
+        await store.releaseAlert('tenant-a', 'never-claimed');
+        await store.releaseAlert('tenant-c', 'concurrency');
+        expect(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0 + 1)).toBe(true);
+        expect(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0 + 2)).toBe(false);
+        expect(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0 + 1)).toBe(false);
+      });
     });
   });
 }
