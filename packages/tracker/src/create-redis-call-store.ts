@@ -350,37 +350,26 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return buckets;
   };
 
-  const claimAlert = async (
+  /** Sets an alert slot for `ttlMs`: `NX` only if free (claim), `XX` only if held (extend). */
+  const setAlert = async (
     tenantId: string,
     key: string,
     ttlMs: number,
-    _now: number,
+    condition: 'NX' | 'XX',
   ): Promise<boolean> => {
     const reply = await redis.set(
       `${baseOf(tenantId)}alert:${key}`,
       '1',
       'PX',
       Math.max(1, Math.ceil(ttlMs)),
-      'NX',
+      condition as 'NX', // ioredis types NX and XX in separate overloads
     );
     return reply === 'OK';
   };
-
-  const extendAlert = async (
-    tenantId: string,
-    key: string,
-    ttlMs: number,
-    _now: number,
-  ): Promise<boolean> => {
-    const reply = await redis.set(
-      `${baseOf(tenantId)}alert:${key}`,
-      '1',
-      'PX',
-      Math.max(1, Math.ceil(ttlMs)),
-      'XX',
-    );
-    return reply === 'OK';
-  };
+  const claimAlert = (tenantId: string, key: string, ttlMs: number, _now: number) =>
+    setAlert(tenantId, key, ttlMs, 'NX');
+  const extendAlert = (tenantId: string, key: string, ttlMs: number, _now: number) =>
+    setAlert(tenantId, key, ttlMs, 'XX');
 
   const releaseAlert = async (tenantId: string, key: string): Promise<void> => {
     await redis.del(`${baseOf(tenantId)}alert:${key}`);
