@@ -102,6 +102,57 @@ describe('createWebhookDispatcher paging', () => {
     }
   });
 
+  it('answers a short page with a cursor, not the end, when a status filter matches little', async () => {
+    const clock = createTestClock(Date.UTC(2026, 2, 1));
+    const store = createMemoryWebhookStore();
+    const dispatcher = createWebhookDispatcher({ store, bus: createMemoryBus(), clock });
+    const { endpoint } = await dispatcher.createEndpoint('acme', {
+      url: 'https://crm.example.com/hook',
+    });
+    const at = clock.now();
+    // One success, then 250 failures after it: more than the twenty pages one call reads.
+    for (let index = 0; index <= 250; index += 1) {
+      await store.recordAttempt({
+        attempt: {
+          id: `att_${String(index).padStart(4, '0')}`,
+          tenantId: 'acme',
+          endpointId: endpoint.id,
+          messageId: `msg_${index}`,
+          eventType: 'call.ended',
+          url: endpoint.url,
+          attempt: 1,
+          trigger: 'event',
+          status: index === 0 ? 'succeeded' : 'failed',
+          statusCode: index === 0 ? 200 : 500,
+          durationMs: 1,
+          responseBody: '',
+          ...(index === 0 ? {} : { error: 'HTTP 500' }),
+          startedAt: at + index,
+        },
+        retentionMs: 86_400_000,
+        maxAttemptsPerEndpoint: 10_000,
+        now: at + index,
+      });
+    }
+    try {
+      const found: string[] = [];
+      let cursor: string | undefined;
+      for (let calls = 0; calls < 5; calls += 1) {
+        const page = await dispatcher.listAttempts('acme', endpoint.id, {
+          status: 'succeeded',
+          limit: 10,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        found.push(...page.attempts.map((attempt) => attempt.id));
+        if (page.nextCursor === null) break;
+        cursor = page.nextCursor;
+      }
+      expect(found).toEqual(['att_0000']);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
   it('pages the dead letters and the log by nextCursor through one millisecond, each row once', async () => {
     const { dispatcher, endpointId, close } = await giveUpAtOnce();
     try {

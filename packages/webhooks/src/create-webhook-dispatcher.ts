@@ -18,7 +18,12 @@ import { InvalidEndpointError } from './errors/invalid-endpoint-error';
 import { eventDeliveryJob } from './event-delivery-job';
 import { matchesEventFilter } from './event-filter';
 import { type BusFollower, followBus } from './follow-bus';
-import { decodePageCursor, deliveryListKey, encodePageCursor } from './page-cursor';
+import {
+  decodePageCursor,
+  deliveryListKey,
+  encodePageCursor,
+  type PageCursor,
+} from './page-cursor';
 import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
 import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
@@ -496,12 +501,18 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       const last = page[page.length - 1]!;
       cursor = { before: last.startedAt, beforeKey: last.id };
     }
-    const last = attempts.length === limit ? attempts[attempts.length - 1]! : undefined;
-    return {
-      attempts,
-      nextBefore: last ? last.startedAt : null,
-      nextCursor: last ? encodePageCursor(last.startedAt, last.id) : null,
-    };
+    if (attempts.length === limit) {
+      const last = attempts[limit - 1]!;
+      return {
+        attempts,
+        nextBefore: last.startedAt,
+        nextCursor: encodePageCursor(last.startedAt, last.id),
+      };
+    }
+    // Twenty pages read without filling this one (a status filter that matches little): a short
+    // page, and the next goes on from where the reading stopped, not an end of the log.
+    const { before, beforeKey } = cursor as PageCursor;
+    return { attempts, nextBefore: before, nextCursor: encodePageCursor(before, beforeKey) };
   };
 
   const getStats: WebhookDispatcher['getStats'] = async (
