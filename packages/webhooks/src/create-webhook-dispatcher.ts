@@ -45,6 +45,13 @@ declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 const day = 24 * 3_600_000;
 const maxGracePeriodMs = 7 * day;
 const maxOldSecrets = 10;
+/** A list page's way on, from the last row it read (its time and key). */
+const nextPageAfter = (before: number, beforeKey: string) => ({
+  nextBefore: before,
+  nextCursor: encodePageCursor(before, beforeKey),
+});
+/** The way on of a list's last page. */
+const noNextPage = { nextBefore: null, nextCursor: null } as const;
 /** Most times a settings change is read and written again when others kept changing them. */
 const maxSettingsWrites = 10;
 const maxRecoverWindowMs = 14 * day;
@@ -495,24 +502,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         if (query.status === undefined || attempt.status === query.status) attempts.push(attempt);
         if (attempts.length === limit) break;
       }
-      if (page.length < limit) {
-        return { attempts, nextBefore: null, nextCursor: null };
-      }
+      if (page.length < limit) return { attempts, ...noNextPage };
       const last = page[page.length - 1]!;
       cursor = { before: last.startedAt, beforeKey: last.id };
     }
-    if (attempts.length === limit) {
-      const last = attempts[limit - 1]!;
-      return {
-        attempts,
-        nextBefore: last.startedAt,
-        nextCursor: encodePageCursor(last.startedAt, last.id),
-      };
-    }
+    const last = attempts[limit - 1];
+    if (last !== undefined) return { attempts, ...nextPageAfter(last.startedAt, last.id) };
     // Twenty pages read without filling this one (a status filter that matches little): a short
     // page, and the next goes on from where the reading stopped, not an end of the log.
     const { before, beforeKey } = cursor as PageCursor;
-    return { attempts, nextBefore: before, nextCursor: encodePageCursor(before, beforeKey) };
+    return { attempts, ...nextPageAfter(before, beforeKey) };
   };
 
   const getStats: WebhookDispatcher['getStats'] = async (
@@ -548,11 +547,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       ...(query.since === undefined ? {} : { since: query.since }),
       ...cursorOf(query),
     });
-    const last = deliveries.length === limit ? deliveries[deliveries.length - 1]! : undefined;
+    const last = deliveries[limit - 1];
     const page: FailedDeliveriesPage = {
       deliveries,
-      nextBefore: last ? last.updatedAt : null,
-      nextCursor: last ? encodePageCursor(last.updatedAt, deliveryListKey(last)) : null,
+      ...(last === undefined ? noNextPage : nextPageAfter(last.updatedAt, deliveryListKey(last))),
     };
     return page;
   };
