@@ -5,7 +5,10 @@ export type AnalyticsGranularity = 'minute' | 'hour' | 'day';
 
 /** Figures over a span of time (one bucket, or the whole query). */
 export interface CallAnalyticsFigures {
-  /** Calls that became active. */
+  /**
+   * Calls that became active, and calls first seen ended (a provider that sends only the final
+   * status): those are counted in the bucket of their end.
+   */
   startedCalls: number;
   /** Calls that ended. */
   endedCalls: number;

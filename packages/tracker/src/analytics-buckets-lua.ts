@@ -13,7 +13,8 @@ const { keyInfix, endedStatusPrefix, agentsSuffix } = redisAnalyticsBucketLayout
  * `create-memory-analytics.ts` in Lua: `recordLevel` and `recordEnd` write the same buckets by
  * the same rules (layout in `redis-analytics-bucket.ts`), and give every bucket they write the
  * expiry of its retention. `retentionMs` is the transition's `analyticsRetentionMs` (numbers);
- * `ended` is `{ status, durationMs, answered, agentId }`.
+ * `ended` is `{ status, durationMs, answered, agentId, neverActive }` (`neverActive`: the call was
+ * first seen ended, so its end counts it as started too).
  */
 export const analyticsBucketsLua = defineLuaFragment(
   'analytics-buckets',
@@ -78,6 +79,7 @@ local function recordEnd(base, ended, at, retentionMs)
     local start = analyticsBucketStart(sizeMs, at)
     local key = analyticsBucketKey(base, granularity, start)
     local endedCount = redis.call('HINCRBY', key, 'ended', '1')
+    if ended.neverActive then redis.call('HINCRBY', key, 'started', '1') end
     redis.call('HINCRBY', key, ${toLuaLiteral(endedStatusPrefix)} .. ended.status, '1')
     if ended.answered then
       redis.call('HINCRBY', key, 'answered', '1')

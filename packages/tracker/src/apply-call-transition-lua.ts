@@ -174,6 +174,9 @@ local function applyCallTransition(callKey, transition, details)
   if outcome ~= 'enriched' then
     status = transition.status
     addWrite(writes, 'status', status)
+    if not applied.wasActive and isActiveStatus(status) then
+      addWrite(writes, 'activationEventId', transition.eventId)
+    end
   end
   if outcome == 'ended' then
     addWrite(writes, 'endedAt', transition.occurredAt)

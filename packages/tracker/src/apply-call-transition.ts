@@ -126,6 +126,7 @@ export function applyCallTransition(
   call.version += 1;
   call.events.set(transition.eventId, at + settings.publishLeaseMs);
   const isActive = isActiveStatus(call.status);
+  if (isActive && !wasActive) call.activationEventId = transition.eventId;
   if (isActive) delete call.expiresAt;
   else call.expiresAt = at + settings.endedCallRetentionMs;
   return {

@@ -56,7 +56,8 @@ local function updateCallIndexes(base, callKey, transition, applied)
   local settings = transition.settings
   local leaseDeadline = at + settings.publishLeaseMs
   if outcome == 'unpublished' then
-    if redis.call('HGET', callKey, 'endEventId') == transition.eventId then
+    local eventIds = redis.call('HMGET', callKey, 'endEventId', 'activationEventId')
+    if eventIds[1] == transition.eventId then
       if transition.publishedInScript then
         -- Published in this step: the end leaves the outbox for good.
         redis.call('HDEL', callKey, 'endEvent')
@@ -65,6 +66,10 @@ local function updateCallIndexes(base, callKey, transition, applied)
         -- Leased again: an unconfirmed end goes back in the outbox with the new deadline.
         redis.call('ZADD', base .. 'outbox', leaseDeadline, callId)
       end
+    end
+    -- The activation's alert checks run when its publish goes through, while the call is active.
+    if eventIds[2] == transition.eventId and applied.isActive then
+      return redis.call('ZCARD', base .. 'active'), true
     end
     return nil, false
   end
@@ -123,6 +128,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
       durationMs = durationMs,
       answered = applied.answeredAt ~= nil or durationMs > 0,
       agentId = applied.identity.agentId,
+      neverActive = not applied.wasActive,
     }, at, settings.analyticsRetentionMs)
   end
   return activeCount, activated

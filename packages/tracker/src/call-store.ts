@@ -34,7 +34,11 @@ export interface CallApplyResult {
    * when the call became active (`activated`) or stopped being active.
    */
   activeCount?: number;
-  /** True when this transition made the call active. */
+  /**
+   * True when this transition made the call active. For `unpublished`, true when the event handed
+   * out again is the one that made the call active and the call still is, with `activeCount` the
+   * tenant's count now: its alert checks run when its publish goes through.
+   */
   activated?: boolean;
 }
 
@@ -76,7 +80,7 @@ export interface ListEndedCallsQuery {
 export interface AnalyticsBucketData {
   /** Bucket start, ms since the epoch (UTC-aligned). */
   start: number;
-  /** Calls that became active. */
+  /** Calls that became active, and calls first seen ended (counted where their end is). */
   started: number;
   /** Calls that ended. */
   ended: number;

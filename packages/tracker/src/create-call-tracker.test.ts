@@ -749,6 +749,54 @@ describe('createCallTracker', () => {
       expect(recording.acceptedOf('alert.long_call', 'CA-retry-long')).toHaveLength(1);
     });
 
+    it('runs the alert checks of an activation and of an end when their retry publishes them', async () => {
+      const { tracker, recording } = setup({
+        store: makeStore().store,
+        alerts: {
+          maxConcurrentCalls: 0,
+          failedCallRate: { threshold: 0.5, windowMs: 10 * minute, minCalls: 1 },
+        },
+      });
+      const [queued, , , ended] = callLifecycle({ callId: 'CA-late-checks', endStatus: 'failed' });
+      recording.failWhen = (event) => event.type.startsWith('call.');
+      await expect(tracker.ingest(queued!)).rejects.toThrowError(/bus is down/);
+      recording.failWhen = () => false;
+      expect(await tracker.ingest(queued!)).toMatchObject({ outcome: 'unpublished' });
+      expect(recording.acceptedOf('alert.concurrency_exceeded')).toHaveLength(1);
+      expect(recording.acceptedOf('alert.concurrency_exceeded')[0]?.data).toMatchObject({
+        value: 1,
+      });
+
+      recording.failWhen = (event) => event.type === 'call.ended';
+      await expect(tracker.ingest(ended!)).rejects.toThrowError(/bus is down/);
+      recording.failWhen = () => false;
+      expect(await tracker.ingest(ended!)).toMatchObject({ outcome: 'unpublished' });
+      expect(recording.acceptedOf('alert.failed_call_rate')).toHaveLength(1);
+      // A later copy is a duplicate: no check runs twice.
+      await tracker.ingest(queued!);
+      await tracker.ingest(ended!);
+      expect(recording.acceptedOf('alert.concurrency_exceeded')).toHaveLength(1);
+      expect(recording.acceptedOf('alert.failed_call_rate')).toHaveLength(1);
+    });
+
+    it('runs the checks of an end whose publish failed when the outbox publishes it', async () => {
+      const { tracker, recording, clock } = setup({
+        store: makeStore().store,
+        alerts: { failedCallRate: { threshold: 0.5, windowMs: 10 * minute, minCalls: 1 } },
+      });
+      const [queued, , , ended] = callLifecycle({
+        callId: 'CA-outbox-checks',
+        endStatus: 'failed',
+      });
+      await tracker.ingest(queued!);
+      recording.failWhen = (event) => event.type === 'call.ended';
+      await expect(tracker.ingest(ended!)).rejects.toThrowError(/bus is down/);
+      recording.failWhen = () => false;
+      clock.now += minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ republished: 1, alerts: 1 });
+      expect(recording.acceptedOf('alert.failed_call_rate')).toHaveLength(1);
+    });
+
     it('reports a concurrency breach whose alert failed to publish at the next breaching call', async () => {
       const { tracker, recording } = setup({
         store: makeStore().store,

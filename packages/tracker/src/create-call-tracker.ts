@@ -153,13 +153,17 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     }
     if (outcome === 'ignored' || !call) return { ...base, duplicate: false, published: false };
     if (published === undefined) await publishWithCall(event, call);
-    if (outcome === 'unpublished') return { ...base, duplicate: true, published: true };
+    // A change handed out again (`unpublished`) had its publish fail, so its checks never ran:
+    // they run now (the store says whether it was the activation; an end leased again ended it).
+    const handedOutAgain = outcome === 'unpublished';
     if (result.activated && result.activeCount !== undefined) {
       const activeCount = result.activeCount;
       await runAlerts(() => alerts.afterActivated(call, activeCount, transition.at));
     }
-    if (outcome === 'ended') await runAlerts(() => alerts.afterEnded(call, transition.at));
-    return { ...base, duplicate: false, published: true };
+    if (outcome === 'ended' || (handedOutAgain && transition.kind === 'end')) {
+      await runAlerts(() => alerts.afterEnded(call, transition.at));
+    }
+    return { ...base, duplicate: handedOutAgain, published: true };
   };
 
   const ingest = async (input: CallEvent): Promise<IngestResult> => {
@@ -312,6 +316,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
         for (const { event, call } of unpublished) {
           await publishWithCall(event, call);
           report.republished += 1;
+          // Its publish failed before, so its end's checks never ran.
+          report.alerts += await runAlerts(() => alerts.afterEnded(call, at));
         }
         report.reaped += (await reapTenant(tenantId, at)).length;
         report.alerts += await alerts.checkLongCalls(tenantId, at);

@@ -18,9 +18,15 @@ interface MemoryBucket extends Omit<AnalyticsBucketData, 'agents'> {
 export interface MemoryAnalytics {
   /** The tenant's active-call count changed to `level` (by `delta`, +1 or -1). */
   recordLevel(level: number, delta: 1 | -1, at: number, settings: CallTransitionSettings): void;
-  /** A call ended. */
+  /** A call ended; `neverActive`: it was first seen ended, so its end counts it as started too. */
   recordEnd(
-    end: { status: CallStatus; durationMs: number; answered: boolean; agentId?: string },
+    end: {
+      status: CallStatus;
+      durationMs: number;
+      answered: boolean;
+      agentId?: string;
+      neverActive: boolean;
+    },
     at: number,
     settings: CallTransitionSettings,
   ): void;
@@ -78,6 +84,7 @@ export function createMemoryAnalytics(): MemoryAnalytics {
       for (const granularity of analyticsGranularities) {
         const bucket = bucketAt(granularity, analyticsBucketStart(granularity, at), at, settings);
         bucket.ended += 1;
+        if (end.neverActive) bucket.started += 1;
         bucket.byStatus[end.status] = (bucket.byStatus[end.status] ?? 0) + 1;
         if (end.answered) {
           bucket.answered += 1;

@@ -113,6 +113,14 @@ export function createMemoryCallStore(): CallStore {
     if (outcome === 'unpublished' && call.endEventId === transition.eventId) {
       tenant.outbox.set(call.callId, at + settings.publishLeaseMs);
     }
+    if (
+      outcome === 'unpublished' &&
+      call.activationEventId === transition.eventId &&
+      tenant.active.has(call.callId)
+    ) {
+      result.activated = true;
+      result.activeCount = tenant.active.size;
+    }
     if (outcome === 'duplicate' || outcome === 'unpublished' || outcome === 'skipped') {
       return result;
     }
@@ -145,6 +153,7 @@ export function createMemoryCallStore(): CallStore {
           status: call.status!,
           durationMs,
           answered: call.answeredAt !== undefined || durationMs > 0,
+          neverActive: !applied.wasActive,
           ...(call.agentId === undefined ? {} : { agentId: call.agentId }),
         },
         at,

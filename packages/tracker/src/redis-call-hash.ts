@@ -14,6 +14,8 @@ import { callDetailNames } from './call-details';
  * - `e:<eventId>`: the event's mark, see {@link redisEventMarks}.
  * - `endEventId`: the id of the `call.ended` that ended the call; `endEvent`: that event as
  *   JSON, kept until its publish is confirmed (the outbox republishes from it).
+ * - `activationEventId`: the id of the event that made the call active (a retry of it runs the
+ *   activation's alert checks).
  */
 export const redisCallHashPrefixes = {
   detail: 'd:',

@@ -30,6 +30,8 @@ export interface StoredCall {
   updatedAt: number;
   version: number;
   events: Map<string, StoredEventMark>;
+  /** The id of the event that made the call active (its alert checks run when it is published). */
+  activationEventId?: string;
   endEventId?: string;
   /** The `call.ended` until its publish is confirmed. */
   endEvent?: CallEvent;

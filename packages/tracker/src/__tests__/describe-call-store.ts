@@ -300,6 +300,35 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         expect((await store.apply(transitionOf(ended!, 30))).outcome).toBe('duplicate');
       });
 
+      it('says a change handed out again made the call active, while the call still is', async () => {
+        const store = await fresh();
+        const [queued, ringing, , ended] = callLifecycle({ callId: 'CA-reactivate' });
+        const [other] = callLifecycle({ callId: 'CA-other' });
+        expect(await store.apply(transitionOf(queued!, 0))).toMatchObject({
+          activated: true,
+          activeCount: 1,
+        });
+        await store.apply(transitionOf(ringing!, 5));
+        await store.apply(transitionOf(other!, 10));
+        // The alert checks of an activation run when its publish goes through: on the retry.
+        const again = await store.apply(transitionOf(queued!, lease + 1));
+        expect(again).toMatchObject({ outcome: 'unpublished', activated: true, activeCount: 2 });
+        // A change that did not activate the call is handed out without the claim.
+        const ringingAgain = await store.apply(transitionOf(ringing!, lease + 6));
+        expect(ringingAgain.outcome).toBe('unpublished');
+        expect(ringingAgain.activated).toBeFalsy();
+        await store.apply(transitionOf(ended!, lease + 20));
+        // Once the call ended, its activation is history: nothing to check any more.
+        await store.markPublishFailed({
+          tenantId: 'tenant-a',
+          callId: 'CA-reactivate',
+          eventId: queued!.id,
+        });
+        const afterEnd = await store.apply(transitionOf(queued!, lease + 30));
+        expect(afterEnd.outcome).toBe('unpublished');
+        expect(afterEnd.activated).toBeFalsy();
+      });
+
       it('keeps an unconfirmed call.ended in an outbox that one caller at a time can claim', async () => {
         const store = await fresh();
         const [queued, , , ended] = callLifecycle({ callId: 'CA-outbox' });
@@ -551,6 +580,32 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         ]);
         expect(minutes[0]?.agents).toBe(0);
         expect(await store.readAnalytics('tenant-b', 'hour', t0, t0 + hour)).toEqual([]);
+      });
+      it('counts a call first seen ended as started, in the buckets of its end', async () => {
+        const store = await fresh();
+        const [, , , ended] = callLifecycle({ callId: 'CA-end-only', endStatus: 'no-answer' });
+        const [queued, , , otherEnd] = callLifecycle({ callId: 'CA-whole' });
+        await store.apply(transitionOf(queued!, 0));
+        await store.apply(transitionOf(otherEnd!, 90_000));
+        await store.apply(transitionOf({ ...ended!, data: {} }, 150_000));
+        const minutes = await store.readAnalytics('tenant-a', 'minute', t0, t0 + 3 * 60_000);
+        expect(
+          minutes.map((bucket) => [bucket.start - t0, bucket.started, bucket.ended, bucket.level]),
+        ).toEqual([
+          [0, 1, 0, 1],
+          [60_000, 0, 1, 0],
+          // Never active: counted as started and ended, and the level it never changed stays.
+          [120_000, 1, 1, undefined],
+        ]);
+        for (const granularity of ['hour', 'day'] as const) {
+          const [bucket] = await store.readAnalytics(
+            'tenant-a',
+            granularity,
+            t0 - 86_400_000,
+            t0 + 86_400_000,
+          );
+          expect(bucket).toMatchObject({ started: 2, ended: 2, peak: 1, level: 0 });
+        }
       });
     });
 
