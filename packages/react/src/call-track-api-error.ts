@@ -5,7 +5,7 @@ const marker = `calltrack.error.${name}`;
 const symbol = Symbol.for(marker);
 
 /**
- * The tracker's HTTP API refused or failed a request (`placeCall`, `terminateCall`,
+ * The tracker's HTTP API refused or failed a request (`placeCall`, `terminateCall`, `getCall`,
  * `getAnalytics`), or gave no answer. `status` and `code` are the API's (`invalid_argument`,
  * `provider_refused`, `request_in_progress`…); `status` is 0 and `code` `network_error` when no
  * answer came back.

@@ -8,6 +8,7 @@ import {
   endedEvent,
   type SseTestServer,
   startSseServer,
+  testApiOptions,
   testSseTransport,
 } from './__tests__/start-sse-server';
 import { CallTrackProvider } from './call-track-provider';
@@ -141,6 +142,47 @@ describe('React hooks against a real @calltrack/sse server', () => {
     view.unmount();
     expect(watched(client)).toEqual([]);
   });
+
+  it('useCall never shows a call as live when its call.ended fell in a reset gap', async () => {
+    server = await startSseServer({ maxEvents: 5 });
+    const target = server;
+    const withApi = createCallTrackClient({
+      transport: testSseTransport(target),
+      api: testApiOptions(target),
+    });
+    const withoutApi = createCallTrackClient({ transport: testSseTransport(target) });
+    const view = render(
+      createElement(
+        Fragment,
+        null,
+        createElement(CallTrackProvider, { client: withApi }, createElement(Probe, { id: 'CA-1' })),
+        createElement(
+          CallTrackProvider,
+          { client: withoutApi },
+          createElement(Probe, { id: 'CA-1', testId: 'CA-1 without api' }),
+        ),
+      ),
+    );
+    await ingest(target, callEvent('CA-1'));
+    await waitFor(() => {
+      expect(view.getByTestId('CA-1').textContent).toBe('ringing');
+      expect(view.getByTestId('CA-1 without api').textContent).toBe('ringing');
+    });
+
+    // Away while CA-1 ends and more happens than the history keeps: both resume with a reset.
+    await act(async () => {
+      target.dropConnections();
+      await target.tracker.ingest(endedEvent('CA-1'));
+      for (let index = 0; index < 10; index += 1) {
+        await target.tracker.ingest(callEvent(`CA-n${index}`));
+      }
+    });
+    // Read again through the tracker's API: the outcome; without one: no longer known.
+    await waitFor(() => {
+      expect(view.getByTestId('CA-1').textContent).toBe('completed');
+      expect(view.getByTestId('CA-1 without api').textContent).toBe('none');
+    });
+  });
 });
 
 describe('re-renders (counted, against a real @calltrack/sse server)', () => {
@@ -260,9 +302,9 @@ function LastEvent({ counter }: { counter: RenderCounter }) {
 }
 
 /** Shows one call's status through `useCall`. */
-function Probe({ id }: { id: string }) {
+function Probe({ id, testId = id }: { id: string; testId?: string }) {
   const call = useCall(id);
-  return createElement('output', { 'data-testid': id }, call ? String(call.status) : 'none');
+  return createElement('output', { 'data-testid': testId }, call ? String(call.status) : 'none');
 }
 
 function watched(client: CallTrackClient): string[] {

@@ -40,7 +40,9 @@ export interface CallTrackState {
   activeCalls: readonly CallSnapshot[];
   /**
    * Calls a component watches (`watchCall` / `useCall`), by call id: kept after they end, while
-   * they are watched. Undefined until the call is known.
+   * they are watched. Undefined until the call is known, and again when it is no longer known: it
+   * was active, events were missed (a reset), the reloaded active calls no longer list it, and it
+   * could not be read again (no `api`, or the tracker does not know it).
    */
   watchedCalls: ReadonlyMap<string, CallSnapshot | undefined>;
   /** True once a snapshot of the active calls has arrived. */

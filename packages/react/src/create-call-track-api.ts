@@ -1,4 +1,4 @@
-import type { AnalyticsGranularity, CallAnalytics } from '@calltrack/core';
+import type { AnalyticsGranularity, CallAnalytics, CallSnapshot } from '@calltrack/core';
 import { CallTrackApiError } from './call-track-api-error';
 
 /** Where the tracker's HTTP API is and how to reach it (`createCallTrackClient({ api })`). */
@@ -52,7 +52,7 @@ export interface AnalyticsRange {
   granularity?: AnalyticsGranularity;
 }
 
-/** The tracker HTTP API's call-control and analytics routes, from the browser. */
+/** The tracker HTTP API's call-control, call and analytics routes, from the browser. */
 export interface CallTrackApi {
   /** `POST {baseUrl}/calls`. Rejects with a {@link CallTrackApiError}. */
   placeCall(input: PlaceCallInput, options?: { signal?: AbortSignal }): Promise<PlacedCallResult>;
@@ -64,6 +64,13 @@ export interface CallTrackApi {
     callId: string,
     options?: { signal?: AbortSignal },
   ): Promise<{ callId: string; status: string }>;
+  /**
+   * `GET {baseUrl}/calls/active/:callId`: the call as the tracker knows it, ended or not (an ended
+   * call stays readable for the tracker's retention, 24 hours by default); undefined when the
+   * tracker does not know it (404 `not_found`). Rejects with a {@link CallTrackApiError} on
+   * other failures.
+   */
+  getCall(callId: string, options?: { signal?: AbortSignal }): Promise<CallSnapshot | undefined>;
   /** `GET {baseUrl}/calls/analytics`. Rejects with a {@link CallTrackApiError}. */
   getAnalytics(range?: AnalyticsRange, options?: { signal?: AbortSignal }): Promise<CallAnalytics>;
 }
@@ -161,6 +168,21 @@ export function createCallTrackApi(options: CallTrackApiOptions): CallTrackApi {
         undefined,
         callOptions?.signal,
       );
+    },
+    async getCall(callId, callOptions) {
+      try {
+        const answer = await send<{ call: CallSnapshot }>(
+          'GET',
+          `/calls/active/${encodeURIComponent(callId)}`,
+          undefined,
+          callOptions?.signal,
+        );
+        return answer.call;
+      } catch (error) {
+        // The tracker's own answer for a call it does not know (not a 404 page of another server).
+        if (CallTrackApiError.isInstance(error) && error.code === 'not_found') return undefined;
+        throw error;
+      }
     },
     getAnalytics(range = {}, callOptions) {
       const query = new URLSearchParams();

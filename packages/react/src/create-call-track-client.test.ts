@@ -5,11 +5,13 @@ import {
   endedEvent,
   type SseTestServer,
   startSseServer,
+  testApiOptions,
   testSseTransport,
 } from './__tests__/start-sse-server';
 import { ids, until } from './__tests__/wait-for-state';
 import { CallTrackRefreshError } from './call-track-refresh-error';
-import { createCallTrackClient } from './create-call-track-client';
+import type { CallTrackApi } from './create-call-track-api';
+import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -193,5 +195,131 @@ describe('refresh() settles instead of hanging', () => {
     cleanups.push(() => server.close());
     const client = createCallTrackClient({ transport: testSseTransport(server) });
     await expect(client.refresh()).resolves.toBeUndefined();
+  });
+});
+
+describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
+  /**
+   * A client (with the tracker's API when `api`) watching CA-1 and CA-2 while they ring; then,
+   * while it is away, CA-1 ends and more events follow than the bus history keeps, so its resume
+   * gets `reset` and a new snapshot that no longer lists CA-1. With `forgetEnded`, the tracker's
+   * clock passes its ended-call retention before those events, so it forgets CA-1 meanwhile.
+   */
+  async function endedInTheGap(options: { api?: boolean; forgetEnded?: boolean } = {}) {
+    let now = Date.UTC(2026, 10, 21, 12, 0, 0);
+    const server = await startSseServer(
+      { maxEvents: 5 },
+      { tracker: { now: () => now, endedCallRetentionMs: 60_000 } },
+    );
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({
+      transport: testSseTransport(server),
+      ...(options.api ? { api: testApiOptions(server) } : {}),
+    });
+    cleanups.push(client.connect());
+    cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
+    await until(client, (state) => state.hasSnapshot);
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2')]);
+    await until(client, (state) => state.watchedCalls.get('CA-2') !== undefined);
+
+    server.dropConnections();
+    await until(client, (state) => !state.connection.isConnected);
+    await server.tracker.ingest(endedEvent('CA-1'));
+    if (options.forgetEnded) now += 120_000;
+    await ingestAll(
+      server,
+      Array.from({ length: 10 }, (_, index) => callEvent(`CA-n${index}`)),
+    );
+    await until(client, (state) => state.activeCalls.length === 11);
+    return { server, client };
+  }
+
+  const watchedStatus = (client: CallTrackClient, callId: string) =>
+    client.getSnapshot().watchedCalls.get(callId)?.status;
+
+  it('is read again through the API and shows how it ended', async () => {
+    const { client } = await endedInTheGap({ api: true });
+    const state = await until(
+      client,
+      (current) => current.watchedCalls.get('CA-1')?.active === false,
+    );
+    expect(state.watchedCalls.get('CA-1')).toMatchObject({ status: 'completed', active: false });
+    // The call the snapshot still lists is not read again and stays as it was.
+    expect(watchedStatus(client, 'CA-2')).toBe('ringing');
+  });
+
+  it('without an API, is no longer known (undefined) instead of staying active', async () => {
+    const { client } = await endedInTheGap();
+    const state = client.getSnapshot();
+    expect(state.watchedCalls.has('CA-1')).toBe(true);
+    expect(state.watchedCalls.get('CA-1')).toBeUndefined();
+    expect(watchedStatus(client, 'CA-2')).toBe('ringing');
+  });
+
+  it('is no longer known when the tracker forgot it too; its next event brings it back', async () => {
+    const { server, client } = await endedInTheGap({ api: true, forgetEnded: true });
+    await until(client, (state) => state.watchedCalls.get('CA-1') === undefined);
+    expect(await client.api?.getCall('CA-1')).toBeUndefined();
+    await server.tracker.ingest(callEvent('CA-1'));
+    const back = await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);
+    expect(back.watchedCalls.get('CA-1')).toMatchObject({ callId: 'CA-1', status: 'ringing' });
+  });
+
+  it('a watched call a truncated snapshot leaves out is read again and stays active', async () => {
+    const server = await startSseServer(undefined, { snapshotLimit: 1 });
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({
+      transport: testSseTransport(server),
+      api: testApiOptions(server),
+    });
+    const api = client.api as CallTrackApi;
+    const answers: Promise<unknown>[] = [];
+    const getCall = api.getCall;
+    api.getCall = (callId, options) => {
+      const answer = getCall(callId, options);
+      answers.push(answer);
+      return answer;
+    };
+    cleanups.push(client.connect());
+    await until(client, (state) => state.hasSnapshot);
+    cleanups.push(client.watchCall('CA-1'));
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2')]);
+    await until(client, (state) => state.activeCalls.length === 2);
+    await client.refresh(); // the new snapshot lists only the newest call, CA-2
+    expect(ids(client.getSnapshot())).toEqual(['CA-2']);
+    expect(answers).toHaveLength(1);
+    expect(await answers[0]).toMatchObject({ callId: 'CA-1', active: true });
+    // The client applies the answer on the same turn (no I/O between): let it run, then look.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(watchedStatus(client, 'CA-1')).toBe('ringing');
+  });
+
+  it('getCall reads one call through the API: ended ones too, undefined for an unknown one', async () => {
+    const server = await startSseServer();
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({
+      transport: testSseTransport(server),
+      api: testApiOptions(server),
+    });
+    await ingestAll(server, [callEvent('CA 1/x'), endedEvent('CA 1/x')]);
+    expect(await client.api?.getCall('CA 1/x')).toMatchObject({
+      callId: 'CA 1/x',
+      status: 'completed',
+      active: false,
+    });
+    expect(await client.api?.getCall('CA-nope')).toBeUndefined();
+    const otherTenant = createCallTrackClient({
+      transport: testSseTransport(server, 'tenant-b'),
+      api: testApiOptions(server, 'tenant-b'),
+    });
+    expect(await otherTenant.api?.getCall('CA 1/x')).toBeUndefined();
+    const unauthenticated = createCallTrackClient({
+      transport: testSseTransport(server),
+      api: { baseUrl: `${server.url}/api` },
+    });
+    await expect(unauthenticated.api?.getCall('CA 1/x')).rejects.toMatchObject({
+      name: 'CallTrack_ApiError',
+      status: 401,
+    });
   });
 });

@@ -20,13 +20,17 @@ export interface CallTrackClientOptions {
   /** Where events come from: `sseTransport`, `socketIoTransport` or `trpcTransport`. */
   transport: CallTrackTransport;
   /**
-   * The tracker's HTTP API (`createTrackerHandler`), for `useCallControl` and `useAnalytics`:
-   * its base (`{ baseUrl: '/api' }`), and optionally `fetch`, `headers` and `credentials`.
+   * The tracker's HTTP API (`createTrackerHandler`), for `useCallControl` and `useAnalytics`, and
+   * to re-read a watched call that may have ended unseen (see `watchCall`): its base
+   * (`{ baseUrl: '/api' }`), and optionally `fetch`, `headers` and `credentials`.
    */
   api?: CallTrackApiOptions;
   /** How many alerts `state.alerts` keeps (newest first). Default 50. */
   maxAlerts?: number;
-  /** Errors thrown by event listeners. Default `console.error`. */
+  /**
+   * Errors thrown by event listeners, and failed re-reads of watched calls. Default
+   * `console.error`.
+   */
   onError?: (error: unknown) => void;
   /**
    * The signed-in user's id (the `userId` of the principal your server authenticates): what
@@ -47,6 +51,14 @@ interface PendingRefresh {
   resolve(): void;
   reject(error: CallTrackRefreshError): void;
   timer: ReturnType<typeof setTimeout>;
+}
+
+/** One watched call: how many watch it, its newest snapshot, and its re-reads so far. */
+interface WatchedCall {
+  count: number;
+  call: CallSnapshot | undefined;
+  /** Bumped by every re-read, so only the latest one's answer applies. */
+  reads: number;
 }
 
 /** A call event listener; `cursor` is the event's bus cursor when the transport carries it. */
@@ -81,6 +93,12 @@ export interface CallTrackClient {
   /**
    * Keeps `callId`'s latest state in `state.watchedCalls`, even after the call ends, until the
    * returned function is called (reference counted).
+   *
+   * A watched call held as active that a new snapshot of the active calls no longer lists (and
+   * no live event touched meanwhile) may have ended while events were missed (a reset). It is
+   * then read again through `api` (`GET /calls/active/:callId`) when the client has one; without
+   * `api`, or when the tracker does not know it or the read fails, its state becomes undefined
+   * (no longer known) instead of staying active. Its next event brings it back.
    */
   watchCall(callId: string): () => void;
   /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
@@ -114,7 +132,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const eventListeners = new Set<{ listener: CallEventListener; filter?: CallEventFilter }>();
   const activeCalls = createActiveCallsReconciler();
   const presence = createPresenceReconciler();
-  const watched = new Map<string, { count: number; call: CallSnapshot | undefined }>();
+  const watched = new Map<string, WatchedCall>();
   const pendingRefreshes = new Set<PendingRefresh>();
   /** Settles every pending `refresh()` (resolved when `error` is undefined). */
   const settleRefreshes = (error?: CallTrackRefreshError): void => {
@@ -188,6 +206,49 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     return true;
   };
 
+  /** Reads a watched call again; its answer applies unless a later read or event superseded it. */
+  const reread = async (callId: string, entry: WatchedCall, read: CallTrackApi): Promise<void> => {
+    entry.reads += 1;
+    const ticket = entry.reads;
+    const held = entry.call;
+    let call: CallSnapshot | undefined;
+    try {
+      call = await read.getCall(callId);
+    } catch (error) {
+      onError(error);
+    }
+    if (watched.get(callId) !== entry || entry.reads !== ticket) return;
+    if (call !== undefined) {
+      if (!remember(call)) return;
+    } else {
+      // Unknown to the tracker, or unreadable: no longer known, unless an event came meanwhile.
+      if (entry.call !== held) return;
+      entry.call = undefined;
+    }
+    state = { ...state, watchedCalls: publishWatched() };
+    emit();
+  };
+
+  /**
+   * After a snapshot: a watched call held as active that the active calls no longer hold (the
+   * snapshot does not list it, and no live event touched it since the reload began) may have
+   * ended unseen, its `call.ended` lost in a reset's gap. Re-read it through the API when there
+   * is one, else forget its state: it must not stay active forever. True when a state changed.
+   */
+  const confirmWatched = (): boolean => {
+    let changed = false;
+    for (const [callId, entry] of watched) {
+      if (entry.call?.active !== true || activeCalls.get(callId) !== undefined) continue;
+      if (api !== undefined) {
+        void reread(callId, entry, api);
+        continue;
+      }
+      entry.call = undefined;
+      changed = true;
+    }
+    return changed;
+  };
+
   /** Remembers an alert id, forgetting the oldest past a bound (ids of long-gone alerts). */
   const rememberAlert = (id: string): void => {
     seenAlerts.add(id);
@@ -226,6 +287,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       let watchedChanged = false;
       for (const call of snapshot) watchedChanged = remember(call) || watchedChanged;
       activeCalls.applySnapshot(snapshot);
+      watchedChanged = confirmWatched() || watchedChanged;
       const list = activeCalls.list();
       state = {
         ...state,
@@ -350,7 +412,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       return done;
     },
     watchCall(callId) {
-      const entry = watched.get(callId) ?? { count: 0, call: activeCalls.get(callId) };
+      const entry = watched.get(callId) ?? { count: 0, call: activeCalls.get(callId), reads: 0 };
       entry.count += 1;
       watched.set(callId, entry);
       state = { ...state, watchedCalls: publishWatched() };

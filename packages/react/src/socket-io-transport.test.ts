@@ -16,8 +16,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup() {
-  const bus = createMemoryBus();
+async function setup(history?: { maxEvents: number }) {
+  const bus = createMemoryBus(history ? { history } : {});
   const tracker = createCallTracker({ bus });
   const httpServer = createServer();
   const server = new Server(httpServer);
@@ -43,7 +43,14 @@ async function setup() {
   cleanups.push(() => socket.close());
   const client = createCallTrackClient({ transport: socketIoTransport({ socket }) });
   cleanups.push(client.connect());
-  return { server, bus, tracker, client };
+  return { server, bus, tracker, client, socket };
+}
+
+/** Closes every connection's transport (not a server-side disconnect), so the client reconnects. */
+async function dropConnections(server: Server): Promise<void> {
+  for (const socket of await server.fetchSockets()) {
+    (server.sockets.sockets.get(socket.id)?.conn as { close(): void } | undefined)?.close();
+  }
 }
 
 describe('socketIoTransport against a real attachCallTrack server', () => {
@@ -66,15 +73,36 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     const received: string[] = [];
     cleanups.push(client.onEvent((event) => received.push(event.callId ?? '')));
 
-    for (const socket of await server.fetchSockets()) {
-      // Close the transport (not a server-side disconnect), so the client reconnects.
-      (server.sockets.sockets.get(socket.id)?.conn as { close(): void } | undefined)?.close();
-    }
+    await dropConnections(server);
     await until(client, (state) => !state.connection.isConnected);
     const missed = Array.from({ length: 50 }, (_, index) => callEvent(`CA-m${index}`));
     for (const event of missed) await tracker.ingest(event);
     await until(client, (state) => state.activeCalls.length === 51);
     expect(received).toEqual(missed.map((event) => event.callId));
+  });
+
+  it('forgets a watched call that ended while a reconnect’s cursor left history (reset), instead of keeping it active', async () => {
+    const { server, tracker, client, socket } = await setup({ maxEvents: 5 });
+    const resets: string[] = [];
+    socket.on('reset', ({ reason }: { reason: string }) => resets.push(reason));
+    cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await tracker.ingest(callEvent('CA-1'));
+    await tracker.ingest(callEvent('CA-2'));
+    await until(client, (state) => state.watchedCalls.get('CA-2') !== undefined);
+
+    await dropConnections(server);
+    await until(client, (state) => !state.connection.isConnected);
+    // While the client is away: CA-1 ends and 10 calls start, more than the history keeps.
+    await tracker.ingest(endedEvent('CA-1'));
+    for (let index = 0; index < 10; index += 1) await tracker.ingest(callEvent(`CA-n${index}`));
+
+    // It reconnects with auth.lastCursor, gets `reset` and subscribes again for a new snapshot.
+    const state = await until(client, (current) => current.activeCalls.length === 11);
+    expect(state.watchedCalls.has('CA-1')).toBe(true);
+    expect(state.watchedCalls.get('CA-1')).toBeUndefined();
+    expect(state.watchedCalls.get('CA-2')).toMatchObject({ status: 'ringing', active: true });
+    expect(resets).toEqual(['history-gap']);
   });
 
   it('keeps the tenant’s alert.* events in state.alerts, newest first', async () => {

@@ -158,6 +158,30 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
     expect(state.connection.isConnected).toBe(true);
   }, 20_000); // the EventSource waits 3 s before it reconnects
 
+  it('forgets a watched call that ended while its cursor left history (reset), instead of keeping it active', async () => {
+    const server = await startServer({ maxEvents: 5 });
+    const { transport, resets } = recording(testTrpcTransport(server));
+    const client = connectClient(transport);
+    cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
+    await until(client, (state) => state.hasSnapshot);
+    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(callEvent('CA-2'));
+    await until(client, (state) => state.watchedCalls.get('CA-2') !== undefined);
+
+    server.dropConnections();
+    await until(client, (state) => state.connection.reconnecting);
+    await server.tracker.ingest(endedEvent('CA-1'));
+    for (let index = 0; index < 10; index += 1) {
+      await server.tracker.ingest(callEvent(`CA-n${index}`));
+    }
+
+    const state = await until(client, (current) => current.activeCalls.length === 11);
+    expect(resets).toEqual(['history-gap']);
+    expect(state.watchedCalls.has('CA-1')).toBe(true);
+    expect(state.watchedCalls.get('CA-1')).toBeUndefined();
+    expect(state.watchedCalls.get('CA-2')).toMatchObject({ status: 'ringing', active: true });
+  }, 20_000); // the EventSource waits 3 s before it reconnects
+
   it('refresh() loads the active calls again and resolves once they are applied', async () => {
     const server = await startServer();
     const { transport, snapshots } = recording(testTrpcTransport(server));

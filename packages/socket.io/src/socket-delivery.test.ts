@@ -15,6 +15,7 @@ import {
 } from './__tests__/start-socket-server';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type { ActiveCallsPayload, CallTrackAck, CallTrackDelivery } from './call-track-protocol';
+import { callRoom, callsRoom } from './call-track-rooms';
 import { UndeliverableEventError } from './undeliverable-event-error';
 
 const servers: TestSocketServer[] = [];
@@ -315,6 +316,72 @@ describe('call subscriptions across a reconnect', () => {
     await tracker.ingest(makeEvent('a', { id: 'one', type: 'call.ringing', callId: 'CA-1' }));
     expect(ids(await log.waitFor('call_update'))).toEqual(['one']);
     expect(log.named('call_data')).toHaveLength(1);
+  });
+
+  it('keeps no call subscription for a socket that disconnected while its restore read a call', async () => {
+    const bus = faultyBus(createMemoryBus());
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-2' }));
+    // The restore's read of CA-1 stays open until the test lets it answer.
+    let answerFirst!: () => void;
+    const firstAnswered = new Promise<void>((resolve) => {
+      answerFirst = resolve;
+    });
+    let firstAsked!: () => void;
+    const firstReadStarted = new Promise<void>((resolve) => {
+      firstAsked = resolve;
+    });
+    const reads: string[] = [];
+    const held: ActiveCallsReader = {
+      listActiveCalls: (tenantId, options) => tracker.reader.listActiveCalls(tenantId, options),
+      listActiveCallsAcrossTenants: (options) =>
+        tracker.reader.listActiveCallsAcrossTenants(options),
+      async getCall(tenantId, callId) {
+        reads.push(callId);
+        if (callId === 'CA-1') {
+          firstAsked();
+          await firstAnswered;
+        }
+        return tracker.reader.getCall(tenantId, callId);
+      },
+    };
+    const server = await startSocketServer(bus, { tracker: held });
+    servers.push(server);
+    // Another connection of the tenant keeps its channel (and what it counts) alive.
+    const observer = server.client({ token: 'token:a:u2' });
+    const observerLog = createEventLog(observer);
+    await connected(observer);
+    expect(await ack(observer, 'subscribe_to_calls')).toEqual({ ok: true });
+
+    const socket = server.client({
+      token: 'token:a:u1',
+      calls: [{ callId: 'CA-1' }, { callId: 'CA-2' }],
+    });
+    await connected(socket);
+    const socketId = socket.id as string;
+    await firstReadStarted;
+    await disconnectAndWait(server.io, socket);
+    answerFirst();
+    // The rest of the restore runs on promise callbacks alone: one turn of the event loop ends it.
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Nothing is read for, or joined by, a connection that is gone.
+    expect(reads).toEqual(['CA-1']);
+    const { adapter } = server.io.of('/');
+    expect(adapter.sids.has(socketId)).toBe(false);
+    expect(adapter.rooms.get(callRoom('a', 'CA-2'))).toBeUndefined();
+    // Nor does the channel count it: its reset goes to the rooms of live subscriptions only.
+    const resetRooms: string[][] = [];
+    const broadcast = adapter.broadcast.bind(adapter);
+    adapter.broadcast = (packet, options) => {
+      if (packet.data?.[0] === 'reset') resetRooms.push([...options.rooms]);
+      broadcast(packet, options);
+    };
+    expect(bus.endSubscriptions({ tenantId: 'a' })).toBe(1);
+    expect((await observerLog.waitFor('reset'))[0]?.payload).toEqual({ reason: 'reconnected' });
+    expect(resetRooms).toEqual([[callsRoom('a')]]);
   });
 
   it('refuses more calls in the handshake than maxCallSubscriptions', async () => {

@@ -104,6 +104,8 @@ export class SocketDelivery implements ChannelListener {
     after: string | undefined,
     stream: TypeMatcher | undefined,
   ): Promise<void> {
+    // A closed connection has left its rooms and its channel for good.
+    if (this.closed) return;
     this.generation += 1;
     const generation = this.generation;
     if (after !== undefined) {
@@ -193,6 +195,9 @@ export class SocketDelivery implements ChannelListener {
    */
   async subscribeToCall(tenantId: string, callId: string): Promise<CallTrackAck> {
     const { tracker, maxCallSubscriptions } = this.context;
+    // The connection closed while an earlier step awaited (a restore reading the calls before
+    // this one): nothing to read or join, and nobody to answer.
+    if (this.closed) return { ok: true };
     if (!this.addCall(tenantId, callId)) {
       return {
         ok: false,
@@ -214,12 +219,18 @@ export class SocketDelivery implements ChannelListener {
       this.removeCall(tenantId, callId);
       return { ok: false, error: { code: 'not_found', message: `Call ${callId} not found` } };
     }
+    if (this.closed) return { ok: true };
     this.socket.emit('call_data', { call });
     return { ok: true };
   }
 
-  /** Adds a call subscription; false when the connection already has the most allowed. */
+  /**
+   * Adds a call subscription; false when the connection already has the most allowed. A closed
+   * connection adds nothing.
+   */
   addCall(tenantId: string, callId: string): boolean {
+    // A closed connection left its rooms for good: joining one now would be counted forever.
+    if (this.closed) return true;
     const room = this.channel.callRoom(tenantId, callId);
     this.calls ??= new Set();
     if (this.calls.has(room)) return true;

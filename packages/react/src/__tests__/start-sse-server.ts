@@ -1,13 +1,23 @@
 import { createServer } from 'node:http';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
+import { toNodeHandler } from '@calltrack/core/node';
 import { createSseNodeHandler } from '@calltrack/sse';
 import { serveForTest } from '@calltrack/test-utils';
-import { type CallTracker, createCallTracker } from '@calltrack/tracker';
+import {
+  type CallTracker,
+  type CallTrackerOptions,
+  createCallTracker,
+  createTrackerHandler,
+} from '@calltrack/tracker';
 import { EventSource } from 'eventsource';
+import type { CallTrackApiOptions } from '../create-call-track-api';
 import { sseTransport } from '../sse-transport';
 
-/** A real `@calltrack/sse` server (memory bus + tracker) on 127.0.0.1. */
+/**
+ * A real `@calltrack/sse` server (memory bus + tracker) on 127.0.0.1: the stream at `/events`,
+ * the tracker's HTTP API at `/api` (bearer token = tenant id).
+ */
 export interface SseTestServer {
   url: string;
   bus: EventBus;
@@ -20,24 +30,46 @@ export interface SseTestServer {
 /**
  * Starts the server; `history` limits the bus history (to force a `reset` on resume). With
  * `snapshots: false` the handler gets no tracker, so it never sends a `snapshot` (the tracker
- * still exists, to ingest events).
+ * still exists, to ingest events); `snapshotLimit` bounds the calls a snapshot lists; `tracker`
+ * adds options of the tracker (a clock, a retention).
  */
 export async function startSseServer(
   history?: { maxEvents: number },
-  options: { snapshots?: boolean } = {},
+  options: {
+    snapshots?: boolean;
+    snapshotLimit?: number;
+    tracker?: Pick<CallTrackerOptions, 'now' | 'endedCallRetentionMs'>;
+  } = {},
 ): Promise<SseTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
-  const tracker = createCallTracker({ bus });
+  const tracker = createCallTracker({ bus, ...options.tracker });
   const handler = createSseNodeHandler({
     bus,
     ...(options.snapshots === false ? {} : { tracker }),
     retryMs: 10,
+    ...(options.snapshotLimit === undefined ? {} : { snapshotLimit: options.snapshotLimit }),
     authenticate: (request) => {
       const token = new URL(request.url).searchParams.get('token');
       return token ? { tenantId: token } : null;
     },
   });
-  const served = await serveForTest(createServer(handler));
+  const api = toNodeHandler(
+    createTrackerHandler({
+      tracker,
+      basePath: '/api',
+      logger: {},
+      authenticate: (request) => {
+        const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
+        return token ? { tenantId: token } : null;
+      },
+    }),
+  );
+  const served = await serveForTest(
+    createServer((request, response) => {
+      if ((request.url ?? '/').startsWith('/api/')) void api(request, response);
+      else void handler(request, response);
+    }),
+  );
   return {
     url: served.url,
     bus,
@@ -53,6 +85,11 @@ export async function startSseServer(
 /** An SSE transport for tenant `tenantId` with the `eventsource` package's client. */
 export function testSseTransport(server: SseTestServer, tenantId = 'tenant-a') {
   return sseTransport({ url: `${server.url}/events?token=${tenantId}`, EventSource });
+}
+
+/** The client's `api` option for tenant `tenantId`: the server's tracker API. */
+export function testApiOptions(server: SseTestServer, tenantId = 'tenant-a'): CallTrackApiOptions {
+  return { baseUrl: `${server.url}/api`, headers: { authorization: `Bearer ${tenantId}` } };
 }
 
 let counter = 0;
