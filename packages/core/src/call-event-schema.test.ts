@@ -93,6 +93,19 @@ describe('callEventSchema', () => {
     );
   });
 
+  it('refuses lone surrogates in the ids that become Redis keys, whichever path validates', () => {
+    // No UTF-8 form: Redis would store both as U+FFFD, so a second event would be a "duplicate".
+    for (const field of ['id', 'callId', 'branchId', 'agentId', 'userId'] as const) {
+      for (const lone of ['\uD800', 'x\uDC00', '\uDC00\uD800']) {
+        const event = { ...valid, [field]: `CA-${lone}` };
+        expect(callEventSchema.safeParse(event).success, `${field} ${JSON.stringify(lone)}`).toBe(false);
+        expect(() => parseCallEvent(event)).toThrowError(/lone surrogate/);
+      }
+      // A pair is a character like any other.
+      expect(parseCallEvent({ ...valid, [field]: 'CA-\u{1F4DE}' })[field]).toBe('CA-\u{1F4DE}');
+    }
+  });
+
   it('never throws anything but InvalidEventError on arbitrary input', () => {
     fc.assert(
       fc.property(fc.anything(), (value) => {

@@ -4,9 +4,15 @@ import { callEventTypePattern } from './call-event-type';
 import { callSnapshotSchema } from './call-snapshot';
 import { callStatusSchema, isTerminalStatus } from './call-status';
 import { checkJsonLimits, type JsonLimits } from './check-json-limits';
+import { hasLoneSurrogate } from './has-lone-surrogate';
 import { tenantIdSchema } from './tenant-id-schema';
 
 const shortString = z.string().min(1).max(256);
+/** An id that becomes part of a Redis key or member (the bus's, the tracker's, presence's). */
+const keyString = shortString.refine(
+  (value) => !hasLoneSurrogate(value),
+  'must not contain a lone surrogate (half of a UTF-16 pair)',
+);
 const isoDateTime = z.iso.datetime({ offset: true });
 
 /**
@@ -55,17 +61,17 @@ export const callEventLimits: { readonly data: JsonLimits; readonly raw: JsonLim
 export const callEventSchema = z
   .object({
     /** Deterministic from the provider payload, so a retried webhook yields the same id. */
-    id: shortString,
+    id: keyString,
     /** Dot-separated type, e.g. `call.answered`; see `callEventTypes`. */
     type: z.string().max(64).regex(callEventTypePattern, 'must look like "noun.action"'),
     tenantId: tenantIdSchema,
-    branchId: shortString.optional(),
-    agentId: shortString.optional(),
-    userId: shortString.optional(),
+    branchId: keyString.optional(),
+    agentId: keyString.optional(),
+    userId: keyString.optional(),
     /** Which provider the event came from, e.g. `twilio`, `retell`, `callerdesk`, `calltrack`. */
     provider: z.string().min(1).max(64),
     /** The provider's call id. Required for `call.*` events. */
-    callId: shortString.optional(),
+    callId: keyString.optional(),
     direction: callDirectionSchema.optional(),
     /** Caller, E.164 where derivable (`+14155550100`); otherwise as the provider sent it. */
     from: shortString.optional(),

@@ -5,6 +5,7 @@ import { callEventLimits } from './call-event-schema';
 import { callEventTypePattern } from './call-event-type';
 import { callStatuses, isTerminalStatus } from './call-status';
 import { checkJsonLimits } from './check-json-limits';
+import { hasLoneSurrogate } from './has-lone-surrogate';
 import { tenantIdPattern } from './tenant-id-schema';
 
 // The common case of `callEventSchema.safeParse`, written out: zod spends ≈ 2.5 µs on the
@@ -32,6 +33,8 @@ const isShortString = (value: unknown, max: number): value is string =>
 const isOptional = (value: unknown, check: (value: unknown) => boolean): boolean =>
   value === undefined || check(value);
 const isShort = (value: unknown) => isShortString(value, 256);
+/** The schema's `keyString`: a short string without lone surrogates. */
+const isKey = (value: unknown) => isShortString(value, 256) && !hasLoneSurrogate(value);
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 const isString = (value: unknown) => typeof value === 'string';
 
@@ -54,17 +57,17 @@ export function fastParseCallEvent(value: unknown): CallEvent | undefined {
   const input = value as Record<string, unknown>;
   const { type, tenantId, data, status } = input;
   if (
-    !isShort(input.id) ||
+    !isKey(input.id) ||
     typeof type !== 'string' ||
     type.length > 64 ||
     !callEventTypePattern.test(type) ||
     !isShortString(tenantId, 128) ||
     !tenantIdPattern.test(tenantId) ||
-    !isOptional(input.branchId, isShort) ||
-    !isOptional(input.agentId, isShort) ||
-    !isOptional(input.userId, isShort) ||
+    !isOptional(input.branchId, isKey) ||
+    !isOptional(input.agentId, isKey) ||
+    !isOptional(input.userId, isKey) ||
     !isShortString(input.provider, 64) ||
-    !isOptional(input.callId, isShort) ||
+    !isOptional(input.callId, isKey) ||
     !isOptional(input.direction, (direction) => directions.has(direction as string)) ||
     !isOptional(input.from, isShort) ||
     !isOptional(input.to, isShort) ||
