@@ -98,7 +98,9 @@ describe('callEventSchema', () => {
     for (const field of ['id', 'callId', 'branchId', 'agentId', 'userId'] as const) {
       for (const lone of ['\uD800', 'x\uDC00', '\uDC00\uD800']) {
         const event = { ...valid, [field]: `CA-${lone}` };
-        expect(callEventSchema.safeParse(event).success, `${field} ${JSON.stringify(lone)}`).toBe(false);
+        expect(callEventSchema.safeParse(event).success, `${field} ${JSON.stringify(lone)}`).toBe(
+          false,
+        );
         expect(() => parseCallEvent(event)).toThrowError(/lone surrogate/);
       }
       // A pair is a character like any other.
