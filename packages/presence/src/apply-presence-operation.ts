@@ -1,4 +1,8 @@
-import { claimMessageDelivery, dropExpiredMessages } from './claim-message-delivery';
+import {
+  claimMessageDelivery,
+  dropExpiredMessages,
+  isUserReachable,
+} from './claim-message-delivery';
 import type { StoredConnection } from './presence-record';
 import type {
   HeartbeatOutcome,
@@ -138,7 +142,7 @@ export function applyPresenceOperation(
   }
 
   const target = user!;
-  const { status, transition } = settlePresenceUser(tenant, target, at, settings, {
+  const { transition } = settlePresenceUser(tenant, target, at, settings, {
     explicitChange,
     write: operation.kind !== 'settle',
   });
@@ -160,10 +164,10 @@ export function applyPresenceOperation(
       dropped += 1;
     }
     result.sequence = target.lastSequence;
-    result.queued = status === 'offline';
+    result.queued = !isUserReachable(target);
   }
   if (mayClaim) {
-    const claim = claimMessageDelivery(target, status, at, settings);
+    const claim = claimMessageDelivery(target, at, settings);
     dropped += claim.dropped;
     if (claim.delivery) result.delivery = claim.delivery;
   }

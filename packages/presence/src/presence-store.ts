@@ -41,7 +41,8 @@ export interface PresenceOperationBase {
 /**
  * One change to one user, applied atomically: the store settles the user (drops expired
  * connections, recomputes the status), decides at most one transition, and claims the user's
- * queued messages for delivery when they are connected and nobody else delivers them.
+ * queued messages for delivery when they are reachable (a connection not leaving) and nobody else
+ * delivers them.
  *
  * - `connect`: adds (or re-registers) a connection; `data` is its JSON.
  * - `heartbeat`: refreshes a connection; an expired one that was not removed yet is revived.
@@ -50,7 +51,7 @@ export interface PresenceOperationBase {
  * - `disconnect`: starts the leave delay (or removes at once with `immediate`).
  * - `state`: sets the user's app state (`presence.updated` when it changed); creates the user.
  * - `settle`: nothing but the settling (reads use it with `read`).
- * - `send`: queues a message (creating the user), then claims delivery if they are connected.
+ * - `send`: queues a message (creating the user), then claims delivery if they are reachable.
  * - `ack`: the holder of claim `token` delivered every message up to `lastSequence`.
  */
 export type PresenceOperation = PresenceOperationBase &
@@ -83,7 +84,10 @@ export interface PresenceApplyResult {
   record?: PresenceRecord;
   /** For `send`: the message's position in the queue. */
   sequence?: number;
-  /** For `send`: true when the user is offline and the message waits for them. */
+  /**
+   * For `send`: true when the message waits for the user: offline, or every connection in its
+   * leave delay (nothing is there to receive it).
+   */
   queued?: boolean;
   /** Messages dropped from the user's queue by this operation (full queue, or too old). */
   dropped?: number;

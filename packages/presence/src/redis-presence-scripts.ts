@@ -196,10 +196,19 @@ local function dropExpired(user, queueKey)
   return dropped
 end
 
--- Claims the oldest messages for delivery when the user is connected and no claim runs.
+-- Whether a message published now reaches the user: a connection that is not leaving (one in
+-- its leave delay counts for the status, but nothing is there to receive). After settle.
+local function reachable(user)
+  for _, c in pairs(user.connections) do
+    if not c.leaving then return true end
+  end
+  return false
+end
+
+-- Claims the oldest messages for delivery when the user is reachable and no claim runs.
 -- Returns the claim ({ token, messages }) or nil, and how many messages were too old.
-local function claim(user, status)
-  if status == 'offline' then
+local function claim(user)
+  if not reachable(user) then
     releaseDelivery(user)
     return nil, 0
   end
@@ -366,7 +375,7 @@ else
   return redis.error_reply('unknown presence operation ' .. tostring(kind))
 end
 
-local status, transition = settle(user, explicit, kind ~= 'settle')
+local _, transition = settle(user, explicit, kind ~= 'settle')
 local sequence = ''
 local queued = 0
 local dropped = 0
@@ -384,12 +393,12 @@ if kind == 'send' then
   redis.call('PEXPIRE', queueKey, queueAge)
   redis.call('HSET', userKey, 'qh', '1')
   user.fields.qh = '1'
-  if status == 'offline' then queued = 1 end
+  if not reachable(user) then queued = 1 end
 end
 local delivery = nil
 if mayClaim then
   local claimDropped
-  delivery, claimDropped = claim(user, status)
+  delivery, claimDropped = claim(user)
   dropped = dropped + claimDropped
 end
 local record = {}
@@ -453,9 +462,9 @@ for i = 1, math.min(#order, limit) do
     redis.call('ZREM', base .. 'due', id)
     redis.call('ZREM', base .. 'drains', id)
   else
-    local status, transition = settle(user, false, false)
+    local _, transition = settle(user, false, false)
     if transition then transitions[#transitions + 1] = transition end
-    local delivery, claimDropped = claim(user, status)
+    local delivery, claimDropped = claim(user)
     dropped = dropped + claimDropped
     if delivery then deliveries[#deliveries + 1] = { id, delivery[1], delivery[2] } end
   end

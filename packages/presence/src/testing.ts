@@ -909,6 +909,48 @@ export function describePresenceStore(
         );
       });
 
+      it('keeps a message sent while every connection is in its leave delay until the user is back', async () => {
+        const world = await harness();
+        const [a, sender] = [world.engine(), world.engine()];
+        const page = await a.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'p1' });
+        await page.disconnect(); // a page reload: the user still counts as online for the delay
+        const during = await sender.send('tenant-a', 'u1', 'during the reload');
+        assert.equal(during.queued, true, 'no connection is there to receive it');
+        await sender.sweep();
+        assert.equal(world.messages('u1').length, 0);
+        // The reloaded page connects within the delay: it gets the message.
+        const reloaded = await a.connect({
+          tenantId: 'tenant-a',
+          userId: 'u1',
+          connectionId: 'p2',
+        });
+        await eventually(() => world.messages('u1').length >= 1, 'the message is delivered');
+        assert.deepEqual(
+          world.messages('u1').map((event) => messageOf(event).message),
+          ['during the reload'],
+        );
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online']);
+
+        // Gone for good: the message waits past the delay, for the next connection.
+        await reloaded.disconnect();
+        world.advance(conformanceTimings.leaveDelayMs - 1);
+        assert.equal((await sender.send('tenant-a', 'u1', 'after leaving')).queued, true);
+        world.advance(1);
+        await sender.sweep();
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online', 'presence.offline']);
+        assert.equal(world.messages('u1').length, 1);
+        const back = await a.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'p3' });
+        await eventually(() => world.messages('u1').length >= 2, 'the second message is delivered');
+        assert.equal(messageOf(world.messages('u1')[1]!).message, 'after leaving');
+
+        // One connection leaving and another connected: published at once.
+        const other = await a.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'p4' });
+        await back.disconnect();
+        assert.equal((await sender.send('tenant-a', 'u1', 'live')).queued, false);
+        assert.equal(world.messages('u1').length, 3);
+        await other.disconnect({ immediate: true });
+      });
+
       it('delivers once per message id', async () => {
         const world = await harness();
         const engine = world.engine();
