@@ -17,6 +17,7 @@ import type { MessageDelivery, QueuedMessage } from './queued-message';
 import {
   applyOperationScript,
   heartbeatBatchScript,
+  listMembersScript,
   sweepTenantScript,
 } from './redis-presence-scripts';
 
@@ -37,6 +38,7 @@ export interface RedisPresenceStoreOptions {
 const applyScript = defineRedisScript(applyOperationScript);
 const sweepScript = defineRedisScript(sweepTenantScript);
 const heartbeatScript = defineRedisScript(heartbeatBatchScript);
+const listScript = defineRedisScript(listMembersScript);
 const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow'];
 
 /**
@@ -223,22 +225,17 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     limit: number,
   ): Promise<PresenceRecord[]> => {
     const base = baseOf(tenantId);
-    const userIds = new Set<string>();
-    for (const status of new Set(statuses)) {
-      for (const userId of await redis.smembers(`${base}${status}`)) userIds.add(userId);
-    }
-    const chosen = [...userIds].sort(compareIds).slice(0, limit);
-    if (chosen.length === 0) return [];
-    const pipeline = redis.pipeline();
-    for (const userId of chosen) pipeline.hgetall(`${base}u:${userId}`);
-    const replies = (await pipeline.exec()) ?? [];
-    const records: PresenceRecord[] = [];
-    replies.forEach(([error, hash], index) => {
-      if (error) throw error;
-      const flat = Object.entries(hash as Record<string, string>).flat();
-      if (flat.length > 0) records.push(decodeUserHash(tenantId, chosen[index]!, flat));
-    });
-    return records;
+    // One script: the status sets and the users' hashes as of one instant.
+    const members = (await runRedisScript(
+      redis,
+      listScript,
+      [`${base}online`],
+      [base, limit, ...new Set(statuses)],
+    )) as [string, string[]][];
+    return members
+      .sort(([a], [b]) => compareIds(a, b))
+      .filter(([, flat]) => flat.length > 0)
+      .map(([userId, flat]) => decodeUserHash(tenantId, userId, flat));
   };
 
   const countMembers = async (tenantId: string): Promise<{ online: number; away: number }> => {

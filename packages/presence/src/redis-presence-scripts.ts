@@ -504,3 +504,33 @@ for i = 1, #KEYS do
 end
 return outcomes
 `;
+
+/**
+ * The users whose decided status is one of the given ones, with their hashes, read in one step:
+ * the status sets and the hashes agree (a user who changes status during a two-step read could
+ * be listed with a status not asked for, or missed). KEYS[1] one of the tenant's status sets
+ * (it routes the script to the tenant's slot); ARGV[1] base, ARGV[2] limit, ARGV[3..] statuses.
+ * Returns { user id, HGETALL }[]. Only when there are more users than `limit` are the ids
+ * sorted here, to keep the lowest: Lua compares strings with the server's collation (byte order
+ * under the C locale, redis-server's usual one); the caller sorts what it gets as JavaScript does.
+ */
+export const listMembersScript = `
+local base = ARGV[1]
+local limit = tonumber(ARGV[2])
+local ids = {}
+local seen = {}
+for i = 3, #ARGV do
+  for _, id in ipairs(redis.call('SMEMBERS', base .. ARGV[i])) do
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+  end
+end
+if #ids > limit then table.sort(ids) end
+local members = {}
+for i = 1, math.min(#ids, limit) do
+  members[i] = { ids[i], redis.call('HGETALL', base .. 'u:' .. ids[i]) }
+end
+return members
+`;
