@@ -5,6 +5,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { PresenceRecord, StoredConnection } from './presence-record';
 import type {
   HeartbeatOutcome,
+  HeartbeatReport,
   PresenceApplyResult,
   PresenceOperation,
   PresenceStore,
@@ -115,7 +116,12 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     ];
     switch (operation.kind) {
       case 'connect':
-        args.push(operation.connectionId, operation.data ?? '', operation.away ? '1' : '0');
+        args.push(
+          operation.connectionId,
+          operation.data ?? '',
+          operation.away ? '1' : '0',
+          operation.state ?? '',
+        );
         break;
       case 'heartbeat':
         args.push(operation.connectionId);
@@ -251,16 +257,21 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     beats: readonly { userId: string; connectionId: string }[],
     at: number,
     settings: PresenceStoreSettings,
-  ): Promise<HeartbeatOutcome[]> => {
+  ): Promise<(HeartbeatOutcome | HeartbeatReport)[]> => {
     if (beats.length === 0) return [];
     const base = baseOf(tenantId);
-    const codes = (await runRedisScript(
+    const [codes, states] = (await runRedisScript(
       redis,
       heartbeatScript,
       beats.map((beat) => `${base}u:${beat.userId}`),
       [at, pack(settings), ...beats.map((beat) => beat.connectionId)],
-    )) as number[];
-    return codes.map((code) => heartbeatOutcomes[code] ?? 'slow');
+    )) as [number[], (string | null)[]];
+    return codes.map((code, index) => {
+      const outcome = heartbeatOutcomes[code] ?? 'slow';
+      if (outcome !== 'ok') return outcome;
+      const state = states[index];
+      return typeof state === 'string' ? { outcome, state } : { outcome };
+    });
   };
 
   return {

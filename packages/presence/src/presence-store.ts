@@ -44,7 +44,9 @@ export interface PresenceOperationBase {
  * queued messages for delivery when they are reachable (a connection not leaving) and nobody else
  * delivers them.
  *
- * - `connect`: adds (or re-registers) a connection; `data` is its JSON.
+ * - `connect`: adds (or re-registers) a connection; `data` is its JSON. `state` is the user's
+ *   state as the connection last knew it: a record without a state takes it (the store lost the
+ *   record, e.g. Redis restarted empty, and a live connection registers again).
  * - `heartbeat`: refreshes a connection; an expired one that was not removed yet is revived.
  * - `update`: replaces a live connection's data (`presence.updated` when it changed).
  * - `away`: sets or clears a live connection's app-set away flag.
@@ -56,7 +58,7 @@ export interface PresenceOperationBase {
  */
 export type PresenceOperation = PresenceOperationBase &
   (
-    | { kind: 'connect'; connectionId: string; data?: string; away?: boolean }
+    | { kind: 'connect'; connectionId: string; data?: string; away?: boolean; state?: string }
     | { kind: 'heartbeat'; connectionId: string }
     | { kind: 'update'; connectionId: string; data?: string }
     | { kind: 'away'; connectionId: string; away: boolean }
@@ -151,14 +153,24 @@ export interface PresenceStore {
    * change), `missing` when it is unknown or leaving (nothing changed), `slow` when it needs a
    * full `apply({ kind: 'heartbeat' })` (nothing changed yet). Without it, the engine applies
    * heartbeats one by one.
+   *
+   * An `ok` may come as a {@link HeartbeatReport} with the user's state: the connection keeps
+   * it, to give it back if the store loses the record. A bare outcome says nothing about the
+   * state, and the connection forgets what it knew (it could be stale).
    */
   heartbeat?(
     tenantId: string,
     beats: readonly { userId: string; connectionId: string }[],
     at: number,
     settings: PresenceStoreSettings,
-  ): Promise<HeartbeatOutcome[]>;
+  ): Promise<(HeartbeatOutcome | HeartbeatReport)[]>;
 }
 
 /** What {@link PresenceStore.heartbeat} reports for one connection. */
 export type HeartbeatOutcome = 'ok' | 'missing' | 'slow';
+
+/** A heartbeat's outcome with the user's app state (`state` absent: none was set). */
+export interface HeartbeatReport {
+  outcome: HeartbeatOutcome;
+  state?: string;
+}

@@ -238,12 +238,13 @@ end
 /**
  * The hot path, before anything else runs (no function of the prelude is even defined): a
  * heartbeat of an active connection (not away, not leaving, not expired) of an online user
- * cannot change the user's status, so it only rewrites that connection's timing. It leaves the
+ * cannot change the user's status, so it only rewrites that connection's timing (a heartbeat that
+ * asks for the record takes the full path). It leaves the
  * \`due\` score alone: the score may then be earlier than the true deadline, never later, and a
  * sweep that finds nothing due just records the right one.
  */
 const heartbeatFastPath = `
-if ARGV[1] == 'heartbeat' then
+if ARGV[1] == 'heartbeat' and ARGV[6] ~= '1' then
   local values = redis.call('HMGET', KEYS[1], 'c:' .. ARGV[7], 's')
   if not values[1] then return { 'missing' } end
   local expiresAt, connectedAt, flags =
@@ -263,7 +264,7 @@ end
 /**
  * One operation on one user. KEYS[1] the user's hash; ARGV[5] the user id, ARGV[6] the read
  * flag ('1' returns the user's hash after the operation). Kind arguments from ARGV[7]: connect
- * (connection id, data or '', away '1'/'0'), heartbeat (connection id), update (connection id,
+ * (connection id, data or '', away '1'/'0', state to restore or ''), heartbeat (connection id), update (connection id,
  * data or ''), away (connection id, '1'/'0'), disconnect (connection id, immediate '1'/'0'),
  * state (state), settle, send (message id, body), ack (token, last sequence).
  * Returns { outcome, transition JSON or '', delivery token or '', delivery messages,
@@ -321,6 +322,12 @@ if kind == 'connect' then
     user.connections[id] = c
     saveConnection(user, c)
     setData(user, id, data)
+  end
+  -- A state is never unset, so a record without one that a connection knew one for lost it.
+  if ARGV[10] ~= nil and ARGV[10] ~= '' and user.fields.st == nil then
+    user.fields.st = ARGV[10]
+    redis.call('HSET', userKey, 'st', ARGV[10])
+    explicit = true
   end
 elseif kind == 'heartbeat' then
   local c = user and user.connections[ARGV[7]]
@@ -475,8 +482,9 @@ return { transitions, deliveries, dropped, more }
 /**
  * Many heartbeats of one tenant, fast path only (see the apply script's): KEYS the users'
  * hashes, ARGV[1] at, ARGV[2] the packed settings, ARGV[3..] the connection ids, one per key.
- * Returns one code per connection: 0 refreshed, 1 missing (unknown or leaving), 2 needs the
- * full rules (nothing changed).
+ * Returns { codes, states }: one code per connection (0 refreshed, 1 missing: unknown or
+ * leaving, 2 needs the full rules: nothing changed), and for a refreshed one the user's state
+ * (nil when none is set), which the connection keeps to give back if the record is lost.
  */
 export const heartbeatBatchScript = `
 local at = tonumber(ARGV[1])
@@ -484,10 +492,12 @@ local ttl, awayAfter = string.match(ARGV[2], '^(%d+),(%d+),')
 local timing = ARGV[1] .. '|' .. string.format('%d', at + tonumber(ttl)) .. '|' ..
   string.format('%d', at + tonumber(awayAfter)) .. '|'
 local outcomes = {}
+local states = {}
 for i = 1, #KEYS do
   local field = 'c:' .. ARGV[i + 2]
-  local values = redis.call('HMGET', KEYS[i], field, 's')
+  local values = redis.call('HMGET', KEYS[i], field, 's', 'st')
   local outcome = 1
+  states[i] = false
   if values[1] then
     local expiresAt, connectedAt, flags =
       string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
@@ -495,6 +505,7 @@ for i = 1, #KEYS do
       if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
         redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
         outcome = 0
+        states[i] = values[3]
       else
         outcome = 2
       end
@@ -502,7 +513,7 @@ for i = 1, #KEYS do
   end
   outcomes[i] = outcome
 end
-return outcomes
+return { outcomes, states }
 `;
 
 /**
