@@ -191,8 +191,10 @@ export interface WebhookStore {
   ): Promise<WebhookDelivery[]>;
 
   /**
-   * Adds jobs to the durable queue, due now; a job whose id is queued already is skipped. The
-   * lease of an `event` job's delivery (see `createDeliveries`) ends once its job is queued.
+   * Adds jobs to the durable queue, due now; a job whose id is queued or running already is
+   * skipped, and once a job is done its id may be queued again (`recover` relies on both: one id
+   * per delivery's recovery). The lease of an `event` job's delivery (see `createDeliveries`)
+   * ends once its job is queued.
    */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
   /**
