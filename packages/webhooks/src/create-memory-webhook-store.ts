@@ -532,6 +532,10 @@ export function createMemoryWebhookStore(): WebhookStore {
       return { ...cursors };
     },
 
+    async loadCursor(tenantId) {
+      return Object.hasOwn(cursors, tenantId) ? cursors[tenantId] : undefined;
+    },
+
     async close() {
       handler = undefined;
       for (const entry of jobs.values()) entry.cancel?.();

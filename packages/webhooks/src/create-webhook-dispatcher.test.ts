@@ -280,6 +280,48 @@ describe('createWebhookDispatcher paging', () => {
   });
 });
 
+describe('createWebhookDispatcher cursors', () => {
+  it('reads only the tenant’s own cursor to create an endpoint, or every cursor from a store without loadCursor', async () => {
+    for (const oneRead of [true, false]) {
+      const store = createMemoryWebhookStore();
+      const reads: string[] = [];
+      const loadCursors = store.loadCursors.bind(store);
+      store.loadCursors = async () => {
+        reads.push('every tenant');
+        return loadCursors();
+      };
+      const loadCursor = store.loadCursor?.bind(store);
+      if (oneRead) {
+        store.loadCursor = async (tenantId) => {
+          reads.push(tenantId);
+          return loadCursor!(tenantId);
+        };
+      } else {
+        delete store.loadCursor; // a store written before loadCursor existed
+      }
+      await store.saveCursors({ globex: 'c0-1', initech: 'c0-2' });
+      const bus = createMemoryBus();
+      const dispatcher = createWebhookDispatcher({ store, bus });
+      try {
+        await dispatcher.createEndpoint('acme', { url: 'https://crm.example.com/1' });
+        const start = (await loadCursors()).acme;
+        expect(start).toBe(await bus.position!('acme')); // where acme's events start
+        await bus.publish(makeCallEvent({ tenantId: 'acme' }));
+        // A second endpoint: acme has a cursor, which stays.
+        await dispatcher.createEndpoint('acme', { url: 'https://crm.example.com/2' });
+        expect((await loadCursors()).acme).toBe(start);
+        expect([oneRead, reads]).toEqual([
+          oneRead,
+          oneRead ? ['acme', 'acme'] : ['every tenant', 'every tenant'],
+        ]);
+      } finally {
+        await dispatcher.close();
+        await bus.close();
+      }
+    }
+  });
+});
+
 describe('createWebhookDispatcher across restarts', () => {
   // A tenant's first endpoint, then a deploy before its first event: the event published while no
   // dispatcher ran is still in the bus history, and the next dispatcher delivers it.

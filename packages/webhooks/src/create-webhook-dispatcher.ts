@@ -375,7 +375,11 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
    */
   const startingCursor = async (tenantId: string): Promise<string | undefined> => {
     if (bus.position === undefined) return undefined;
-    if (tenantId in (await store.loadCursors())) return undefined;
+    // One tenant's cursor where the store can read just that (a store of your own may not).
+    const hasCursor = store.loadCursor
+      ? (await store.loadCursor(tenantId)) !== undefined
+      : Object.hasOwn(await store.loadCursors(), tenantId);
+    if (hasCursor) return undefined;
     return bus.position(tenantId);
   };
 

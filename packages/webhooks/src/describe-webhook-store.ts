@@ -819,6 +819,11 @@ export function describeWebhookStore(
       await store.saveCursors({ acme: 'e1:5', globex: 'e2:9' });
       await store.saveCursors({ acme: 'e1:7' });
       assert.deepEqual(await store.loadCursors(), { acme: 'e1:7', globex: 'e2:9' });
+      // Optional: one tenant's cursor, without reading the others'.
+      if (store.loadCursor) {
+        assert.equal(await store.loadCursor('acme'), 'e1:7');
+        assert.equal(await store.loadCursor('initech'), undefined);
+      }
     });
   });
 }

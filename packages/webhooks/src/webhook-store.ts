@@ -225,7 +225,13 @@ export interface WebhookStore {
 
   /** Saves the last bus cursor handled per tenant. */
   saveCursors(cursors: Readonly<Record<string, string>>): Promise<void>;
+  /** Every tenant's saved cursor (read when the dispatcher starts following the bus). */
   loadCursors(): Promise<Record<string, string>>;
+  /**
+   * Optional: one tenant's saved cursor, undefined when it has none (creating an endpoint asks
+   * whether its tenant has one). Without it, the dispatcher reads every cursor with `loadCursors`.
+   */
+  loadCursor?(tenantId: string): Promise<string | undefined>;
 
   /** Stops the worker and releases what the store opened (never a client it was given). */
   close(): Promise<void>;
