@@ -1,4 +1,8 @@
-import { claimMessageDelivery, dropExpiredMessages } from './claim-message-delivery';
+import {
+  claimMessageDelivery,
+  dropExpiredMessages,
+  isUserReachable,
+} from './claim-message-delivery';
 import type { StoredConnection } from './presence-record';
 import type {
   HeartbeatOutcome,
@@ -60,30 +64,39 @@ export function applyPresenceOperation(
         existing.away = operation.away ?? false;
         setData(existing, operation.data);
         refresh(existing);
-        break;
+      } else {
+        let connected = 0;
+        for (const connection of user?.connections.values() ?? []) {
+          if (live(connection)) connected += 1;
+        }
+        if (connected >= settings.maxConnectionsPerUser) return { outcome: 'limit' };
+        const connection: StoredConnection = {
+          connectionId: operation.connectionId,
+          connectedAt: at,
+          lastSeenAt: at,
+          expiresAt: at + settings.connectionTtlMs,
+          idleAt: at + settings.awayAfterMs,
+          away: operation.away ?? false,
+          leaving: false,
+        };
+        setData(connection, operation.data);
+        ensureUser().connections.set(operation.connectionId, connection);
       }
-      let connected = 0;
-      for (const connection of user?.connections.values() ?? []) {
-        if (live(connection)) connected += 1;
+      // A state is never unset, so a record without one that a connection knew one for lost it.
+      if (operation.state !== undefined && user!.state === undefined) {
+        user!.state = operation.state;
+        explicitChange = true;
       }
-      if (connected >= settings.maxConnectionsPerUser) return { outcome: 'limit' };
-      const connection: StoredConnection = {
-        connectionId: operation.connectionId,
-        connectedAt: at,
-        lastSeenAt: at,
-        expiresAt: at + settings.connectionTtlMs,
-        idleAt: at + settings.awayAfterMs,
-        away: operation.away ?? false,
-        leaving: false,
-      };
-      setData(connection, operation.data);
-      ensureUser().connections.set(operation.connectionId, connection);
       break;
     }
     case 'heartbeat': {
       const fast = applyHeartbeatFastPath(user, operation.connectionId, at, settings);
       if (fast === 'missing') return missing;
-      if (fast === 'ok') return { outcome: 'ok' };
+      if (fast === 'ok') {
+        return operation.read
+          ? { outcome: 'ok', record: toPresenceRecord(tenant.tenantId, user!) }
+          : { outcome: 'ok' };
+      }
       const connection = user!.connections.get(operation.connectionId)!;
       // Expired but not removed yet (a paused process): the connection comes back.
       if (connection.expiresAt <= at) connection.connectedAt = at;
@@ -138,7 +151,7 @@ export function applyPresenceOperation(
   }
 
   const target = user!;
-  const { status, transition } = settlePresenceUser(tenant, target, at, settings, {
+  const { transition } = settlePresenceUser(tenant, target, at, settings, {
     explicitChange,
     write: operation.kind !== 'settle',
   });
@@ -160,10 +173,10 @@ export function applyPresenceOperation(
       dropped += 1;
     }
     result.sequence = target.lastSequence;
-    result.queued = status === 'offline';
+    result.queued = !isUserReachable(target);
   }
   if (mayClaim) {
-    const claim = claimMessageDelivery(target, status, at, settings);
+    const claim = claimMessageDelivery(target, at, settings);
     dropped += claim.dropped;
     if (claim.delivery) result.delivery = claim.delivery;
   }

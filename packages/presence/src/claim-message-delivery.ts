@@ -1,4 +1,3 @@
-import type { PresenceStatus } from '@calltrack/core';
 import type { PresenceStoreSettings } from './presence-store';
 import type { PresenceUserState } from './presence-tenant-state';
 import type { MessageDelivery } from './queued-message';
@@ -21,18 +20,28 @@ export function dropExpiredMessages(
 }
 
 /**
- * The reference rule for delivery claims: a connected user (`online` or `away`) with queued
- * messages and no running claim gets a new claim, leased for `publishLeaseMs`, holding the
- * oldest `deliveryBatchSize` messages. An offline user's claim is released: messages wait
- * until they come back.
+ * Whether a message published now reaches the user: they have a connection that is not leaving.
+ * A user whose every connection is in its leave delay still counts as online (a page reload
+ * emits nothing), but nothing of theirs is there to receive a message. Call it after settling
+ * (expired connections removed).
+ */
+export function isUserReachable(user: PresenceUserState): boolean {
+  for (const connection of user.connections.values()) if (!connection.leaving) return true;
+  return false;
+}
+
+/**
+ * The reference rule for delivery claims: a reachable user (a connection not leaving, online or
+ * away; see {@link isUserReachable}) with queued messages and no running claim gets a new claim,
+ * leased for `publishLeaseMs`, holding the oldest `deliveryBatchSize` messages. An unreachable
+ * user's claim is released: messages wait until they connect again.
  */
 export function claimMessageDelivery(
   user: PresenceUserState,
-  status: PresenceStatus,
   at: number,
   settings: PresenceStoreSettings,
 ): { delivery?: MessageDelivery; dropped: number } {
-  if (status === 'offline') {
+  if (!isUserReachable(user)) {
     user.deliveryLease = undefined;
     return { dropped: 0 };
   }

@@ -1,5 +1,10 @@
 import type { PresenceConnectionHandle } from './presence-connection-handle';
-import type { HeartbeatOutcome, PresenceStore, PresenceStoreSettings } from './presence-store';
+import type {
+  HeartbeatOutcome,
+  HeartbeatReport,
+  PresenceStore,
+  PresenceStoreSettings,
+} from './presence-store';
 
 /** Most heartbeats sent to the store in one call. */
 const batchSize = 256;
@@ -20,7 +25,8 @@ interface PendingBeat {
  * Heartbeats made in the same tick (a bucket of the wheel, many sockets' keepalives) go to the
  * store together: one `store.heartbeat` call (one script on Redis) per tenant and batch. A
  * connection the batch cannot refresh goes on to `onSlow` (the full rules) or `onMissing`
- * (register it again), so a batched heartbeat ends exactly as a single one would.
+ * (register it again), so a batched heartbeat ends exactly as a single one would. A refreshed
+ * connection keeps the user's state the store reported with it (see `HeartbeatReport`).
  */
 export function createHeartbeatBatcher(options: {
   heartbeat: NonNullable<PresenceStore['heartbeat']>;
@@ -33,7 +39,7 @@ export function createHeartbeatBatcher(options: {
   let queued = false;
 
   const send = async (tenantId: string, beats: PendingBeat[]): Promise<void> => {
-    let outcomes: HeartbeatOutcome[];
+    let outcomes: (HeartbeatOutcome | HeartbeatReport)[];
     try {
       outcomes = await options.heartbeat(
         tenantId,
@@ -46,7 +52,12 @@ export function createHeartbeatBatcher(options: {
       return;
     }
     beats.forEach((beat, index) => {
-      const outcome = outcomes[index];
+      const reported = outcomes[index];
+      const outcome = typeof reported === 'object' ? reported.outcome : reported;
+      if (outcome === 'ok') {
+        // A bare `ok` says nothing of the state: what the handle knew may be stale, so it is dropped.
+        beat.handle.state = typeof reported === 'object' ? reported.state : undefined;
+      }
       if (outcome === 'ok' || beat.handle.closed) {
         beat.resolve();
         return;

@@ -49,9 +49,13 @@ export function createMemoryPresenceStore(): PresenceStore {
     listTenants: async () => [...tenants.keys()],
     heartbeat: async (tenantId, beats, at, settings) => {
       const tenant = tenants.get(tenantId);
-      return beats.map(({ userId, connectionId }) =>
-        applyHeartbeatFastPath(tenant?.users.get(userId), connectionId, at, settings),
-      );
+      return beats.map(({ userId, connectionId }) => {
+        const user = tenant?.users.get(userId);
+        const outcome = applyHeartbeatFastPath(user, connectionId, at, settings);
+        if (outcome !== 'ok') return outcome;
+        // The state travels with the beat: the connection gives it back if the record is lost.
+        return user?.state === undefined ? { outcome } : { outcome, state: user.state };
+      });
     },
   };
 }

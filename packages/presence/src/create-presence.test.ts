@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { createPresence } from './create-presence';
 import type { PresenceOptions } from './presence';
+import type { PresenceStore } from './presence-store';
 import type { PresenceEventData } from './to-presence-event';
 
 const t0 = Date.parse('2026-11-21T10:00:00.000Z');
@@ -219,6 +220,69 @@ describe('createPresence', () => {
     ]);
     const [, , offline, online] = versions.map(([, version]) => version as number);
     expect(online).toBeGreaterThan(offline!);
+  });
+
+  it('gives a lost record back the state its connection last heard of, never a stale one', async () => {
+    /** A store that can lose everything (a Redis restarted empty), in three flavours. */
+    const losable = (flavour: 'batch' | 'one-by-one' | 'bare-outcomes') => {
+      let inner = createMemoryPresenceStore();
+      const store: PresenceStore = {
+        apply: (operation) => inner.apply(operation),
+        sweep: (...args) => inner.sweep(...args),
+        confirm: (...args) => inner.confirm(...args),
+        listMembers: (...args) => inner.listMembers(...args),
+        countMembers: (...args) => inner.countMembers(...args),
+        listTenants: () => inner.listTenants(),
+      };
+      if (flavour === 'batch') store.heartbeat = (...args) => inner.heartbeat!(...args);
+      if (flavour === 'bare-outcomes') {
+        store.heartbeat = async (...args) =>
+          (await inner.heartbeat!(...args)).map((beat) =>
+            typeof beat === 'string' ? beat : beat.outcome,
+          );
+      }
+      return {
+        store,
+        lose: () => {
+          inner = createMemoryPresenceStore();
+        },
+      };
+    };
+    for (const flavour of ['batch', 'one-by-one', 'bare-outcomes'] as const) {
+      const clock = { time: t0 };
+      const { store, lose } = losable(flavour);
+      const { bus, accepted } = recordingBus();
+      const engine = () =>
+        createPresence({ bus, store, now: () => clock.time, autoHeartbeat: false, logger: {} });
+      const [a, b] = [engine(), engine()];
+      const connection = await a.connect({ tenantId: 'tenant-a', userId: 'u1' });
+      await b.setState('tenant-a', 'u1', 'break');
+      await connection.heartbeat();
+      lose();
+      clock.time += 25_000;
+      await connection.heartbeat();
+      const presence = await b.getPresence('tenant-a', 'u1');
+      expect([flavour, presence.status]).toEqual([flavour, 'online']);
+      // A store whose heartbeats do not report the state gives the connection nothing to keep.
+      expect([flavour, presence.state]).toEqual([
+        flavour,
+        flavour === 'bare-outcomes' ? 'available' : 'break',
+      ]);
+      const online = accepted.filter((event) => event.type === 'presence.online').at(-1);
+      expect((online!.data as unknown as PresenceEventData).presence.state).toBe(presence.state);
+
+      // Changed elsewhere after that: the next heartbeat learns it, and a second loss keeps it.
+      await b.setState('tenant-a', 'u1', 'lunch');
+      clock.time += 25_000;
+      await connection.heartbeat();
+      lose();
+      clock.time += 25_000;
+      await connection.heartbeat();
+      expect([flavour, (await b.getPresence('tenant-a', 'u1')).state]).toEqual([
+        flavour,
+        flavour === 'bare-outcomes' ? 'available' : 'lunch',
+      ]);
+    }
   });
 
   it('refuses options it cannot work with', () => {

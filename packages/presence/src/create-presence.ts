@@ -233,12 +233,14 @@ export function createPresence(options: PresenceOptions): Presence {
   let warnedNotStarted = false;
   let started = false;
 
+  /** Registers a connection; `state` restores the user's state to a record that lost it. */
   const register = async (
     tenantId: string,
     userId: string,
     connectionId: string,
     data: string | undefined,
     away: boolean,
+    state: string | undefined,
   ): Promise<PresenceApplyResult> => {
     const result = await run({
       kind: 'connect',
@@ -247,6 +249,7 @@ export function createPresence(options: PresenceOptions): Presence {
       connectionId,
       ...(data === undefined ? {} : { data }),
       ...(away ? { away } : {}),
+      ...(state === undefined ? {} : { state }),
     });
     if (result.outcome === 'limit') {
       throw new TooManyConnectionsError({
@@ -256,10 +259,20 @@ export function createPresence(options: PresenceOptions): Presence {
     return result;
   };
 
-  /** The connection is gone from the store (expired and swept): register it again. */
+  /**
+   * The connection is gone from the store (expired and swept, or the store lost its data):
+   * register it again, with the state it last knew for a record that was lost with it.
+   */
   const reRegister = async (handle: PresenceConnectionHandle): Promise<void> => {
     try {
-      await register(handle.tenantId, handle.userId, handle.connectionId, handle.data, handle.away);
+      await register(
+        handle.tenantId,
+        handle.userId,
+        handle.connectionId,
+        handle.data,
+        handle.away,
+        handle.state,
+      );
     } catch (error) {
       if (!TooManyConnectionsError.isInstance(error)) throw error;
       logger.error('A connection that expired could not come back: too many connections.', {
@@ -276,8 +289,12 @@ export function createPresence(options: PresenceOptions): Presence {
   const applyHeartbeat = async (handle: PresenceConnectionHandle): Promise<void> => {
     if (handle.closed) return;
     const { tenantId, userId, connectionId } = handle;
-    const result = await run({ kind: 'heartbeat', tenantId, userId, connectionId });
-    if (result.outcome === 'missing' && !handle.closed) await reRegister(handle);
+    const result = await run({ kind: 'heartbeat', tenantId, userId, connectionId, read: true });
+    if (result.outcome === 'missing') {
+      if (!handle.closed) await reRegister(handle);
+      return;
+    }
+    handle.state = result.record?.state;
   };
 
   const batcher = store.heartbeat
@@ -363,7 +380,8 @@ export function createPresence(options: PresenceOptions): Presence {
         'connect() before start(): connections are not heartbeated and expired ones are not swept until start() runs.',
       );
     }
-    await register(tenantId, userId, connectionId, data, false);
+    // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
+    await register(tenantId, userId, connectionId, data, false, undefined);
     const handle = new PresenceConnectionHandle(handleEngine, tenantId, userId, connectionId, data);
     wheel.add(handle);
     return handle;

@@ -189,6 +189,56 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(versions[2]).toBeGreaterThan(versions[1]!);
   });
 
+  it('lists members as of one instant, whatever changes while it reads', async () => {
+    const prefix = `${filePrefix}:list-atomic`;
+    const clock = { time: t0 };
+    const presence = presenceOn(prefix, clock);
+    const u1 = await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u2' });
+    const u3 = await presence.connect({ tenantId: 'tenant-a', userId: 'u3' });
+    await u3.setAway(true);
+    // Another process changes two users right after the store's first reply comes back: u1
+    // leaves, u3 comes back from away.
+    let change: (() => Promise<void>) | undefined = async () => {
+      await u1.disconnect({ immediate: true });
+      await u3.setAway(false);
+    };
+    const racing = new Proxy(redis!, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (!['smembers', 'evalsha', 'eval'].includes(String(property))) return value.bind(target);
+        return async (...args: unknown[]) => {
+          const reply = await value.apply(target, args);
+          const pending = change;
+          change = undefined;
+          await pending?.();
+          return reply;
+        };
+      },
+    }) as Redis;
+    const store = createRedisPresenceStore({ redis: racing, prefix });
+    const listed = (await store.listMembers('tenant-a', ['online', 'away'], 100)).map((record) => [
+      record.userId,
+      record.status,
+    ]);
+    expect(change).toBeUndefined(); // the change did land while the store was reading
+    const before = [
+      ['u1', 'online'],
+      ['u2', 'online'],
+      ['u3', 'away'],
+    ];
+    const after = [
+      ['u2', 'online'],
+      ['u3', 'online'],
+    ];
+    expect([before, after]).toContainEqual(listed);
+    // And as of now:
+    expect(
+      (await presence.listMembers('tenant-a')).map((member) => [member.userId, member.status]),
+    ).toEqual(after);
+  });
+
   it('refuses a bad prefix, a missing client and a malformed tenant', async () => {
     expect(() => createRedisPresenceStore({ redis: redis!, prefix: 'a{b}' })).toThrow(
       InvalidArgumentError,

@@ -5,6 +5,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { PresenceRecord, StoredConnection } from './presence-record';
 import type {
   HeartbeatOutcome,
+  HeartbeatReport,
   PresenceApplyResult,
   PresenceOperation,
   PresenceStore,
@@ -17,6 +18,7 @@ import type { MessageDelivery, QueuedMessage } from './queued-message';
 import {
   applyOperationScript,
   heartbeatBatchScript,
+  listMembersScript,
   sweepTenantScript,
 } from './redis-presence-scripts';
 
@@ -37,6 +39,7 @@ export interface RedisPresenceStoreOptions {
 const applyScript = defineRedisScript(applyOperationScript);
 const sweepScript = defineRedisScript(sweepTenantScript);
 const heartbeatScript = defineRedisScript(heartbeatBatchScript);
+const listScript = defineRedisScript(listMembersScript);
 const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow'];
 
 /**
@@ -113,7 +116,12 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     ];
     switch (operation.kind) {
       case 'connect':
-        args.push(operation.connectionId, operation.data ?? '', operation.away ? '1' : '0');
+        args.push(
+          operation.connectionId,
+          operation.data ?? '',
+          operation.away ? '1' : '0',
+          operation.state ?? '',
+        );
         break;
       case 'heartbeat':
         args.push(operation.connectionId);
@@ -223,22 +231,17 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     limit: number,
   ): Promise<PresenceRecord[]> => {
     const base = baseOf(tenantId);
-    const userIds = new Set<string>();
-    for (const status of new Set(statuses)) {
-      for (const userId of await redis.smembers(`${base}${status}`)) userIds.add(userId);
-    }
-    const chosen = [...userIds].sort(compareIds).slice(0, limit);
-    if (chosen.length === 0) return [];
-    const pipeline = redis.pipeline();
-    for (const userId of chosen) pipeline.hgetall(`${base}u:${userId}`);
-    const replies = (await pipeline.exec()) ?? [];
-    const records: PresenceRecord[] = [];
-    replies.forEach(([error, hash], index) => {
-      if (error) throw error;
-      const flat = Object.entries(hash as Record<string, string>).flat();
-      if (flat.length > 0) records.push(decodeUserHash(tenantId, chosen[index]!, flat));
-    });
-    return records;
+    // One script: the status sets and the users' hashes as of one instant.
+    const members = (await runRedisScript(
+      redis,
+      listScript,
+      [`${base}online`],
+      [base, limit, ...new Set(statuses)],
+    )) as [string, string[]][];
+    return members
+      .sort(([a], [b]) => compareIds(a, b))
+      .filter(([, flat]) => flat.length > 0)
+      .map(([userId, flat]) => decodeUserHash(tenantId, userId, flat));
   };
 
   const countMembers = async (tenantId: string): Promise<{ online: number; away: number }> => {
@@ -254,16 +257,21 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     beats: readonly { userId: string; connectionId: string }[],
     at: number,
     settings: PresenceStoreSettings,
-  ): Promise<HeartbeatOutcome[]> => {
+  ): Promise<(HeartbeatOutcome | HeartbeatReport)[]> => {
     if (beats.length === 0) return [];
     const base = baseOf(tenantId);
-    const codes = (await runRedisScript(
+    const [codes, states] = (await runRedisScript(
       redis,
       heartbeatScript,
       beats.map((beat) => `${base}u:${beat.userId}`),
       [at, pack(settings), ...beats.map((beat) => beat.connectionId)],
-    )) as number[];
-    return codes.map((code) => heartbeatOutcomes[code] ?? 'slow');
+    )) as [number[], (string | null)[]];
+    return codes.map((code, index) => {
+      const outcome = heartbeatOutcomes[code] ?? 'slow';
+      if (outcome !== 'ok') return outcome;
+      const state = states[index];
+      return typeof state === 'string' ? { outcome, state } : { outcome };
+    });
   };
 
   return {

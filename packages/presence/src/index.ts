@@ -23,6 +23,7 @@ export type { PresenceLogger } from './presence-logger';
 export type { PresenceRecord, StoredConnection } from './presence-record';
 export type {
   HeartbeatOutcome,
+  HeartbeatReport,
   PresenceApplyResult,
   PresenceOperation,
   PresenceOperationBase,

@@ -18,6 +18,12 @@ export class PresenceConnectionHandle implements PresenceConnection, WheelItem {
   closed = false;
   /** Set away by the app: re-sent if the connection has to be registered again. */
   away = false;
+  /**
+   * The user's state as the store last reported it with this connection's heartbeats: re-sent
+   * if the connection has to be registered again, so a record the store lost (Redis restarted
+   * empty) comes back with it. Undefined: none set, or not known yet.
+   */
+  state: string | undefined = undefined;
 
   constructor(
     private readonly engine: PresenceHandleEngine,

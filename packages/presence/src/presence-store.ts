@@ -41,21 +41,24 @@ export interface PresenceOperationBase {
 /**
  * One change to one user, applied atomically: the store settles the user (drops expired
  * connections, recomputes the status), decides at most one transition, and claims the user's
- * queued messages for delivery when they are connected and nobody else delivers them.
+ * queued messages for delivery when they are reachable (a connection not leaving) and nobody else
+ * delivers them.
  *
- * - `connect`: adds (or re-registers) a connection; `data` is its JSON.
+ * - `connect`: adds (or re-registers) a connection; `data` is its JSON. `state` is the user's
+ *   state as the connection last knew it: a record without a state takes it (the store lost the
+ *   record, e.g. Redis restarted empty, and a live connection registers again).
  * - `heartbeat`: refreshes a connection; an expired one that was not removed yet is revived.
  * - `update`: replaces a live connection's data (`presence.updated` when it changed).
  * - `away`: sets or clears a live connection's app-set away flag.
  * - `disconnect`: starts the leave delay (or removes at once with `immediate`).
  * - `state`: sets the user's app state (`presence.updated` when it changed); creates the user.
  * - `settle`: nothing but the settling (reads use it with `read`).
- * - `send`: queues a message (creating the user), then claims delivery if they are connected.
+ * - `send`: queues a message (creating the user), then claims delivery if they are reachable.
  * - `ack`: the holder of claim `token` delivered every message up to `lastSequence`.
  */
 export type PresenceOperation = PresenceOperationBase &
   (
-    | { kind: 'connect'; connectionId: string; data?: string; away?: boolean }
+    | { kind: 'connect'; connectionId: string; data?: string; away?: boolean; state?: string }
     | { kind: 'heartbeat'; connectionId: string }
     | { kind: 'update'; connectionId: string; data?: string }
     | { kind: 'away'; connectionId: string; away: boolean }
@@ -83,7 +86,10 @@ export interface PresenceApplyResult {
   record?: PresenceRecord;
   /** For `send`: the message's position in the queue. */
   sequence?: number;
-  /** For `send`: true when the user is offline and the message waits for them. */
+  /**
+   * For `send`: true when the message waits for the user: offline, or every connection in its
+   * leave delay (nothing is there to receive it).
+   */
   queued?: boolean;
   /** Messages dropped from the user's queue by this operation (full queue, or too old). */
   dropped?: number;
@@ -147,14 +153,24 @@ export interface PresenceStore {
    * change), `missing` when it is unknown or leaving (nothing changed), `slow` when it needs a
    * full `apply({ kind: 'heartbeat' })` (nothing changed yet). Without it, the engine applies
    * heartbeats one by one.
+   *
+   * An `ok` may come as a {@link HeartbeatReport} with the user's state: the connection keeps
+   * it, to give it back if the store loses the record. A bare outcome says nothing about the
+   * state, and the connection forgets what it knew (it could be stale).
    */
   heartbeat?(
     tenantId: string,
     beats: readonly { userId: string; connectionId: string }[],
     at: number,
     settings: PresenceStoreSettings,
-  ): Promise<HeartbeatOutcome[]>;
+  ): Promise<(HeartbeatOutcome | HeartbeatReport)[]>;
 }
 
 /** What {@link PresenceStore.heartbeat} reports for one connection. */
 export type HeartbeatOutcome = 'ok' | 'missing' | 'slow';
+
+/** A heartbeat's outcome with the user's app state (`state` absent: none was set). */
+export interface HeartbeatReport {
+  outcome: HeartbeatOutcome;
+  state?: string;
+}

@@ -129,8 +129,9 @@ export interface SendResult {
   /** Its position in the user's message sequence (`data.sequence` of the event). */
   sequence: number;
   /**
-   * True when the user is offline: the message waits in their queue and is published when they
-   * come back. False when it was published (or is being published by another process).
+   * True when no connection of the user is there to receive it (they are offline, or every
+   * connection is in its leave delay): the message waits in their queue and is published when
+   * they connect again. False when it was published (or is being published by another process).
    */
   queued: boolean;
   /** Older messages dropped from the user's full queue to make room (also logged as a warning). */
@@ -201,7 +202,8 @@ export interface Presence {
   listAvailable(tenantId: string, options?: { limit?: number }): Promise<UserPresence[]>;
   /**
    * Sends a message to one user: published at once as a user-addressed `user.message` event
-   * when they are connected, else queued and published, in order, when they come back.
+   * when they are connected (a connection not in its leave delay), else queued and published,
+   * in order, when they connect again.
    */
   send(
     tenantId: string,

@@ -196,10 +196,19 @@ local function dropExpired(user, queueKey)
   return dropped
 end
 
--- Claims the oldest messages for delivery when the user is connected and no claim runs.
+-- Whether a message published now reaches the user: a connection that is not leaving (one in
+-- its leave delay counts for the status, but nothing is there to receive). After settle.
+local function reachable(user)
+  for _, c in pairs(user.connections) do
+    if not c.leaving then return true end
+  end
+  return false
+end
+
+-- Claims the oldest messages for delivery when the user is reachable and no claim runs.
 -- Returns the claim ({ token, messages }) or nil, and how many messages were too old.
-local function claim(user, status)
-  if status == 'offline' then
+local function claim(user)
+  if not reachable(user) then
     releaseDelivery(user)
     return nil, 0
   end
@@ -229,12 +238,13 @@ end
 /**
  * The hot path, before anything else runs (no function of the prelude is even defined): a
  * heartbeat of an active connection (not away, not leaving, not expired) of an online user
- * cannot change the user's status, so it only rewrites that connection's timing. It leaves the
+ * cannot change the user's status, so it only rewrites that connection's timing (a heartbeat that
+ * asks for the record takes the full path). It leaves the
  * \`due\` score alone: the score may then be earlier than the true deadline, never later, and a
  * sweep that finds nothing due just records the right one.
  */
 const heartbeatFastPath = `
-if ARGV[1] == 'heartbeat' then
+if ARGV[1] == 'heartbeat' and ARGV[6] ~= '1' then
   local values = redis.call('HMGET', KEYS[1], 'c:' .. ARGV[7], 's')
   if not values[1] then return { 'missing' } end
   local expiresAt, connectedAt, flags =
@@ -254,7 +264,7 @@ end
 /**
  * One operation on one user. KEYS[1] the user's hash; ARGV[5] the user id, ARGV[6] the read
  * flag ('1' returns the user's hash after the operation). Kind arguments from ARGV[7]: connect
- * (connection id, data or '', away '1'/'0'), heartbeat (connection id), update (connection id,
+ * (connection id, data or '', away '1'/'0', state to restore or ''), heartbeat (connection id), update (connection id,
  * data or ''), away (connection id, '1'/'0'), disconnect (connection id, immediate '1'/'0'),
  * state (state), settle, send (message id, body), ack (token, last sequence).
  * Returns { outcome, transition JSON or '', delivery token or '', delivery messages,
@@ -313,6 +323,12 @@ if kind == 'connect' then
     saveConnection(user, c)
     setData(user, id, data)
   end
+  -- A state is never unset, so a record without one that a connection knew one for lost it.
+  if ARGV[10] ~= nil and ARGV[10] ~= '' and user.fields.st == nil then
+    user.fields.st = ARGV[10]
+    redis.call('HSET', userKey, 'st', ARGV[10])
+    explicit = true
+  end
 elseif kind == 'heartbeat' then
   local c = user and user.connections[ARGV[7]]
   if c == nil or c.leaving then return { 'missing' } end
@@ -366,7 +382,7 @@ else
   return redis.error_reply('unknown presence operation ' .. tostring(kind))
 end
 
-local status, transition = settle(user, explicit, kind ~= 'settle')
+local _, transition = settle(user, explicit, kind ~= 'settle')
 local sequence = ''
 local queued = 0
 local dropped = 0
@@ -384,12 +400,12 @@ if kind == 'send' then
   redis.call('PEXPIRE', queueKey, queueAge)
   redis.call('HSET', userKey, 'qh', '1')
   user.fields.qh = '1'
-  if status == 'offline' then queued = 1 end
+  if not reachable(user) then queued = 1 end
 end
 local delivery = nil
 if mayClaim then
   local claimDropped
-  delivery, claimDropped = claim(user, status)
+  delivery, claimDropped = claim(user)
   dropped = dropped + claimDropped
 end
 local record = {}
@@ -453,9 +469,9 @@ for i = 1, math.min(#order, limit) do
     redis.call('ZREM', base .. 'due', id)
     redis.call('ZREM', base .. 'drains', id)
   else
-    local status, transition = settle(user, false, false)
+    local _, transition = settle(user, false, false)
     if transition then transitions[#transitions + 1] = transition end
-    local delivery, claimDropped = claim(user, status)
+    local delivery, claimDropped = claim(user)
     dropped = dropped + claimDropped
     if delivery then deliveries[#deliveries + 1] = { id, delivery[1], delivery[2] } end
   end
@@ -466,8 +482,9 @@ return { transitions, deliveries, dropped, more }
 /**
  * Many heartbeats of one tenant, fast path only (see the apply script's): KEYS the users'
  * hashes, ARGV[1] at, ARGV[2] the packed settings, ARGV[3..] the connection ids, one per key.
- * Returns one code per connection: 0 refreshed, 1 missing (unknown or leaving), 2 needs the
- * full rules (nothing changed).
+ * Returns { codes, states }: one code per connection (0 refreshed, 1 missing: unknown or
+ * leaving, 2 needs the full rules: nothing changed), and for a refreshed one the user's state
+ * (nil when none is set), which the connection keeps to give back if the record is lost.
  */
 export const heartbeatBatchScript = `
 local at = tonumber(ARGV[1])
@@ -475,10 +492,12 @@ local ttl, awayAfter = string.match(ARGV[2], '^(%d+),(%d+),')
 local timing = ARGV[1] .. '|' .. string.format('%d', at + tonumber(ttl)) .. '|' ..
   string.format('%d', at + tonumber(awayAfter)) .. '|'
 local outcomes = {}
+local states = {}
 for i = 1, #KEYS do
   local field = 'c:' .. ARGV[i + 2]
-  local values = redis.call('HMGET', KEYS[i], field, 's')
+  local values = redis.call('HMGET', KEYS[i], field, 's', 'st')
   local outcome = 1
+  states[i] = false
   if values[1] then
     local expiresAt, connectedAt, flags =
       string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
@@ -486,6 +505,7 @@ for i = 1, #KEYS do
       if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
         redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
         outcome = 0
+        states[i] = values[3]
       else
         outcome = 2
       end
@@ -493,5 +513,35 @@ for i = 1, #KEYS do
   end
   outcomes[i] = outcome
 end
-return outcomes
+return { outcomes, states }
+`;
+
+/**
+ * The users whose decided status is one of the given ones, with their hashes, read in one step:
+ * the status sets and the hashes agree (a user who changes status during a two-step read could
+ * be listed with a status not asked for, or missed). KEYS[1] one of the tenant's status sets
+ * (it routes the script to the tenant's slot); ARGV[1] base, ARGV[2] limit, ARGV[3..] statuses.
+ * Returns { user id, HGETALL }[]. Only when there are more users than `limit` are the ids
+ * sorted here, to keep the lowest: Lua compares strings with the server's collation (byte order
+ * under the C locale, redis-server's usual one); the caller sorts what it gets as JavaScript does.
+ */
+export const listMembersScript = `
+local base = ARGV[1]
+local limit = tonumber(ARGV[2])
+local ids = {}
+local seen = {}
+for i = 3, #ARGV do
+  for _, id in ipairs(redis.call('SMEMBERS', base .. ARGV[i])) do
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+  end
+end
+if #ids > limit then table.sort(ids) end
+local members = {}
+for i = 1, math.min(#ids, limit) do
+  members[i] = { ids[i], redis.call('HGETALL', base .. 'u:' .. ids[i]) }
+end
+return members
 `;

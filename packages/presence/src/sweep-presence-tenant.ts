@@ -45,12 +45,12 @@ export function sweepPresenceTenant(
   }
 
   for (const { user } of due.slice(0, limit)) {
-    const { status, transition } = settlePresenceUser(tenant, user, at, settings, {
+    const { transition } = settlePresenceUser(tenant, user, at, settings, {
       explicitChange: false,
       write: false,
     });
     if (transition) result.transitions.push(transition);
-    const claim = claimMessageDelivery(user, status, at, settings);
+    const claim = claimMessageDelivery(user, at, settings);
     result.dropped += claim.dropped;
     if (claim.delivery) result.deliveries.push({ userId: user.userId, delivery: claim.delivery });
   }

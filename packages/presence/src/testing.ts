@@ -558,6 +558,81 @@ export function describePresenceStore(
         assert.equal(dataOf(online).presence.state, 'wrap-up');
       });
 
+      it('gives a record without a state the one a connection registering again knew', async () => {
+        const world = await harness();
+        const settings = conformanceSettings();
+        const at = world.now();
+        const op = { tenantId: 'tenant-a', settings, read: true } as const;
+        // The store lost the user (a restart without persistence); their connection comes back.
+        const restored = await world.store.apply({
+          ...op,
+          kind: 'connect',
+          userId: 'u1',
+          connectionId: 'c1',
+          state: 'break',
+          at,
+        });
+        assert.equal(restored.record?.state, 'break');
+        assert.equal(restored.transition?.type, 'presence.online');
+        assert.equal(restored.transition?.record.state, 'break');
+        // A record made meanwhile without a state (a message sent to the user) takes it too.
+        await world.store.apply({
+          ...op,
+          kind: 'send',
+          userId: 'u2',
+          messageId: 'm1',
+          body: '1',
+          at,
+        });
+        const fromSend = await world.store.apply({
+          ...op,
+          kind: 'connect',
+          userId: 'u2',
+          connectionId: 'c2',
+          state: 'lunch',
+          at,
+        });
+        assert.equal(fromSend.record?.state, 'lunch');
+        // A record that has a state keeps it: the connection's may be older.
+        await world.store.apply({ ...op, kind: 'state', userId: 'u3', state: 'wrap-up', at });
+        const kept = await world.store.apply({
+          ...op,
+          kind: 'connect',
+          userId: 'u3',
+          connectionId: 'c3',
+          state: 'break',
+          at,
+        });
+        assert.equal(kept.record?.state, 'wrap-up');
+        assert.equal(kept.transition?.type, 'presence.online');
+        // Where connections learn the state: a heartbeat read, and a batch that reports it.
+        const beat = await world.store.apply({
+          ...op,
+          kind: 'heartbeat',
+          userId: 'u1',
+          connectionId: 'c1',
+          at: at + 1,
+        });
+        assert.equal(beat.outcome, 'ok');
+        assert.equal(beat.record?.state, 'break');
+        if (world.store.heartbeat) {
+          const reports = await world.store.heartbeat(
+            'tenant-a',
+            [
+              { userId: 'u3', connectionId: 'c3' },
+              { userId: 'u1', connectionId: 'gone' },
+            ],
+            at + 2,
+            settings,
+          );
+          const [first, second] = reports;
+          // A bare outcome is allowed (the connection then forgets the state); a report is right.
+          assert.equal(typeof first === 'object' ? first.outcome : first, 'ok');
+          if (typeof first === 'object') assert.equal(first.state, 'wrap-up');
+          assert.equal(typeof second === 'object' ? second.outcome : second, 'missing');
+        }
+      });
+
       it('lists members by status and user id, counts users (not connections), per tenant', async () => {
         const world = await harness();
         const engine = world.engine();
@@ -907,6 +982,48 @@ export function describePresenceStore(
           world.messages('u1').map((event) => messageOf(event).message),
           [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         );
+      });
+
+      it('keeps a message sent while every connection is in its leave delay until the user is back', async () => {
+        const world = await harness();
+        const [a, sender] = [world.engine(), world.engine()];
+        const page = await a.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'p1' });
+        await page.disconnect(); // a page reload: the user still counts as online for the delay
+        const during = await sender.send('tenant-a', 'u1', 'during the reload');
+        assert.equal(during.queued, true, 'no connection is there to receive it');
+        await sender.sweep();
+        assert.equal(world.messages('u1').length, 0);
+        // The reloaded page connects within the delay: it gets the message.
+        const reloaded = await a.connect({
+          tenantId: 'tenant-a',
+          userId: 'u1',
+          connectionId: 'p2',
+        });
+        await eventually(() => world.messages('u1').length >= 1, 'the message is delivered');
+        assert.deepEqual(
+          world.messages('u1').map((event) => messageOf(event).message),
+          ['during the reload'],
+        );
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online']);
+
+        // Gone for good: the message waits past the delay, for the next connection.
+        await reloaded.disconnect();
+        world.advance(conformanceTimings.leaveDelayMs - 1);
+        assert.equal((await sender.send('tenant-a', 'u1', 'after leaving')).queued, true);
+        world.advance(1);
+        await sender.sweep();
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online', 'presence.offline']);
+        assert.equal(world.messages('u1').length, 1);
+        const back = await a.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'p3' });
+        await eventually(() => world.messages('u1').length >= 2, 'the second message is delivered');
+        assert.equal(messageOf(world.messages('u1')[1]!).message, 'after leaving');
+
+        // One connection leaving and another connected: published at once.
+        const other = await a.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'p4' });
+        await back.disconnect();
+        assert.equal((await sender.send('tenant-a', 'u1', 'live')).queued, false);
+        assert.equal(world.messages('u1').length, 3);
+        await other.disconnect({ immediate: true });
       });
 
       it('delivers once per message id', async () => {

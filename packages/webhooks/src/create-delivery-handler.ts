@@ -168,6 +168,9 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
           return { type: 'retry', at: delivery.nextAttemptAt };
         }
       }
+      // A recovery is of a dead letter: one delivered meanwhile (a resend, an earlier
+      // recovery) is not sent again.
+      if (job.trigger === 'recover' && delivery?.status !== 'failed') return { type: 'done' };
       if (!endpoint || !message) return { type: 'done' };
       return undefined;
     })();

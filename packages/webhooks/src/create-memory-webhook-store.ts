@@ -463,19 +463,25 @@ export function createMemoryWebhookStore(): WebhookStore {
     },
 
     async listFailedDeliveries(tenantId, query) {
-      const failed = [...deliveries.values()]
-        .filter(
-          (delivery) =>
-            delivery.tenantId === tenantId &&
-            delivery.status === 'failed' &&
-            (query.endpointId === undefined || delivery.endpointId === query.endpointId) &&
-            (query.since === undefined || delivery.updatedAt >= query.since) &&
-            afterCursor(query, delivery.updatedAt, deliveryListKey(delivery)),
-        )
-        .sort((a, b) =>
-          listsBefore(a.updatedAt, deliveryListKey(a), b.updatedAt, deliveryListKey(b)) ? -1 : 1,
-        );
-      return failed.slice(0, query.limit).map((delivery) => ({ ...delivery }));
+      // Each delivery's list key is built once (the cursor check needs it too), not twice per
+      // comparison of the sort.
+      const failed: { delivery: WebhookDelivery; listKey: string }[] = [];
+      for (const delivery of deliveries.values()) {
+        if (
+          delivery.tenantId !== tenantId ||
+          delivery.status !== 'failed' ||
+          (query.endpointId !== undefined && delivery.endpointId !== query.endpointId) ||
+          (query.since !== undefined && delivery.updatedAt < query.since)
+        ) {
+          continue;
+        }
+        const listKey = deliveryListKey(delivery);
+        if (afterCursor(query, delivery.updatedAt, listKey)) failed.push({ delivery, listKey });
+      }
+      failed.sort((a, b) =>
+        listsBefore(a.delivery.updatedAt, a.listKey, b.delivery.updatedAt, b.listKey) ? -1 : 1,
+      );
+      return failed.slice(0, query.limit).map(({ delivery }) => ({ ...delivery }));
     },
 
     async enqueue(newJobs) {
@@ -530,6 +536,10 @@ export function createMemoryWebhookStore(): WebhookStore {
 
     async loadCursors() {
       return { ...cursors };
+    },
+
+    async loadCursor(tenantId) {
+      return Object.hasOwn(cursors, tenantId) ? cursors[tenantId] : undefined;
     },
 
     async close() {

@@ -712,6 +712,10 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       return await redis.hgetall(cursorsKey);
     },
 
+    async loadCursor(tenantId) {
+      return (await redis.hget(cursorsKey, tenantId)) ?? undefined;
+    },
+
     async close() {
       await stopWorker();
       const closing = queue;

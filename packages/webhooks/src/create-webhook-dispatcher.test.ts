@@ -36,8 +36,8 @@ describe('createWebhookDispatcher options', () => {
 });
 
 describe('createWebhookDispatcher paging', () => {
-  /** 600 deliveries of one endpoint given up in one millisecond, each with its log row. */
-  const giveUpAtOnce = async () => {
+  /** `count` deliveries of one endpoint given up in one millisecond, each with its log row. */
+  const giveUpAtOnce = async (count = 600) => {
     const clock = createTestClock(Date.UTC(2026, 2, 1));
     const store = createMemoryWebhookStore();
     const queued: DeliveryJob[] = [];
@@ -55,7 +55,7 @@ describe('createWebhookDispatcher paging', () => {
     });
     const { endpoint } = await dispatcher.createEndpoint('acme', { url: 'http://127.0.0.1:9/' });
     const at = clock.now();
-    for (let index = 0; index < 600; index += 1) {
+    for (let index = 0; index < count; index += 1) {
       const messageId = `msg_burst${index}`;
       const message = { id: messageId, tenantId: 'acme', eventId: `e${index}` };
       await store.createDeliveries(
@@ -86,7 +86,15 @@ describe('createWebhookDispatcher paging', () => {
         now: at,
       });
     }
-    return { dispatcher, endpointId: endpoint.id, at, queued, close: () => dispatcher.close() };
+    return {
+      dispatcher,
+      store,
+      clock,
+      endpointId: endpoint.id,
+      at,
+      queued,
+      close: () => dispatcher.close(),
+    };
   };
 
   it('recovers all 600 of 600 failed deliveries sharing one updatedAt, each once', async () => {
@@ -97,6 +105,86 @@ describe('createWebhookDispatcher paging', () => {
       });
       expect(new Set(queued.map((job) => job.messageId)).size).toBe(600);
       expect(queued.every((job) => job.trigger === 'recover')).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it('recovers again after a call that failed halfway without queuing what that call queued', async () => {
+    const { dispatcher, store, clock, endpointId, at, close } = await giveUpAtOnce();
+    try {
+      const enqueue = store.enqueue.bind(store);
+      let calls = 0;
+      store.enqueue = async (jobs) => {
+        calls += 1;
+        if (calls === 2) throw new Error('Connection is closed.'); // the second page
+        await enqueue(jobs);
+      };
+      await expect(dispatcher.recover('acme', endpointId, { since: at - 1000 })).rejects.toThrow(
+        /closed/,
+      );
+      expect(await dispatcher.recover('acme', endpointId, { since: at - 1000 })).toEqual({
+        queued: 600,
+      });
+      // What the queue holds now, run: each delivery once.
+      const ran: string[] = [];
+      store.startWorker(
+        async (job) => {
+          ran.push(job.messageId);
+          return { type: 'done' };
+        },
+        { concurrency: 2000, clock },
+      );
+      for (let tries = 0; tries < 100 && ran.length < 600; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(ran).toHaveLength(600);
+      expect(new Set(ran).size).toBe(600);
+    } finally {
+      await close();
+    }
+  });
+
+  it('does not send a queued recovery of a delivery that was delivered meanwhile', async () => {
+    const { dispatcher, store, endpointId, at, close } = await giveUpAtOnce(3);
+    try {
+      expect(await dispatcher.recover('acme', endpointId, { since: at - 1000 })).toEqual({
+        queued: 3,
+      });
+      // Before the queue runs it, a resend delivers msg_burst1.
+      await store.recordAttempt({
+        attempt: {
+          id: 'att_resent',
+          tenantId: 'acme',
+          endpointId,
+          messageId: 'msg_burst1',
+          eventType: 'call.ended',
+          url: 'http://127.0.0.1:9/',
+          attempt: 1,
+          trigger: 'resend',
+          status: 'succeeded',
+          statusCode: 200,
+          durationMs: 1,
+          responseBody: '',
+          startedAt: at + 1,
+        },
+        delivery: { status: 'succeeded', attempts: 1, lastStatusCode: 200, updatedAt: at + 1 },
+        retentionMs: 86_400_000,
+        maxAttemptsPerEndpoint: 10_000,
+        now: at + 1,
+      });
+      await dispatcher.start();
+      let recovered: string[] = [];
+      for (let tries = 0; tries < 200 && recovered.length < 2; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const { attempts } = await dispatcher.listAttempts('acme', endpointId, { limit: 100 });
+        recovered = attempts.filter((row) => row.trigger === 'recover').map((row) => row.messageId);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const { attempts } = await dispatcher.listAttempts('acme', endpointId, { limit: 100 });
+      recovered = attempts.filter((row) => row.trigger === 'recover').map((row) => row.messageId);
+      expect(recovered.sort()).toEqual(['msg_burst0', 'msg_burst2']);
     } finally {
       await close();
     }
@@ -188,6 +276,48 @@ describe('createWebhookDispatcher paging', () => {
       ).rejects.toMatchObject({ status: 400 });
     } finally {
       await close();
+    }
+  });
+});
+
+describe('createWebhookDispatcher cursors', () => {
+  it('reads only the tenant’s own cursor to create an endpoint, or every cursor from a store without loadCursor', async () => {
+    for (const oneRead of [true, false]) {
+      const store = createMemoryWebhookStore();
+      const reads: string[] = [];
+      const loadCursors = store.loadCursors.bind(store);
+      store.loadCursors = async () => {
+        reads.push('every tenant');
+        return loadCursors();
+      };
+      const loadCursor = store.loadCursor?.bind(store);
+      if (oneRead) {
+        store.loadCursor = async (tenantId) => {
+          reads.push(tenantId);
+          return loadCursor!(tenantId);
+        };
+      } else {
+        delete store.loadCursor; // a store written before loadCursor existed
+      }
+      await store.saveCursors({ globex: 'c0-1', initech: 'c0-2' });
+      const bus = createMemoryBus();
+      const dispatcher = createWebhookDispatcher({ store, bus });
+      try {
+        await dispatcher.createEndpoint('acme', { url: 'https://crm.example.com/1' });
+        const start = (await loadCursors()).acme;
+        expect(start).toBe(await bus.position!('acme')); // where acme's events start
+        await bus.publish(makeCallEvent({ tenantId: 'acme' }));
+        // A second endpoint: acme has a cursor, which stays.
+        await dispatcher.createEndpoint('acme', { url: 'https://crm.example.com/2' });
+        expect((await loadCursors()).acme).toBe(start);
+        expect([oneRead, reads]).toEqual([
+          oneRead,
+          oneRead ? ['acme', 'acme'] : ['every tenant', 'every tenant'],
+        ]);
+      } finally {
+        await dispatcher.close();
+        await bus.close();
+      }
     }
   });
 });

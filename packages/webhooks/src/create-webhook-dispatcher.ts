@@ -25,6 +25,7 @@ import {
   type PageCursor,
 } from './page-cursor';
 import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
+import { recoveryDeliveryJob } from './recovery-delivery-job';
 import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
 import { systemClock } from './webhook-clock';
@@ -374,7 +375,11 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
    */
   const startingCursor = async (tenantId: string): Promise<string | undefined> => {
     if (bus.position === undefined) return undefined;
-    if (tenantId in (await store.loadCursors())) return undefined;
+    // One tenant's cursor where the store can read just that (a store of your own may not).
+    const hasCursor = store.loadCursor
+      ? (await store.loadCursor(tenantId)) !== undefined
+      : Object.hasOwn(await store.loadCursors(), tenantId);
+    if (hasCursor) return undefined;
     return bus.position(tenantId);
   };
 
@@ -580,20 +585,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       await store.enqueue(pending.map((id) => eventDeliveryJob(tenantId, id, message.id)));
       return;
     }
-    await store.enqueue([manualJob(tenantId, endpointId, messageId, 'resend')]);
+    await store.enqueue([resendJob(tenantId, endpointId, messageId)]);
   };
 
-  const manualJob = (
-    tenantId: string,
-    endpointId: string,
-    messageId: string,
-    trigger: 'resend' | 'recover',
-  ): DeliveryJob => ({
-    id: `${endpointId}_${messageId}_${trigger}_${randomBytes(6).toString('base64url')}`,
+  /** A resend's job: a fresh id each time (every resend asked for is one more send). */
+  const resendJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
+    id: `${endpointId}_${messageId}_resend_${randomBytes(6).toString('base64url')}`,
     tenantId,
     endpointId,
     messageId,
-    trigger,
+    trigger: 'resend',
   });
 
   const recover: WebhookDispatcher['recover'] = async (tenantId, endpointId, window) => {
@@ -615,8 +616,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     for (;;) {
       const page = await store.listFailedDeliveries(tenantId, { ...cursor, endpointId, since });
       if (page.length > 0) {
+        // One job id per delivery: what an earlier call queued is not queued twice.
         await store.enqueue(
-          page.map((delivery) => manualJob(tenantId, endpointId, delivery.messageId, 'recover')),
+          page.map((delivery) => recoveryDeliveryJob(tenantId, endpointId, delivery.messageId)),
         );
       }
       queued += page.length;

@@ -662,6 +662,51 @@ export function describeWebhookStore(
       assert.equal(runs.length, 7);
     });
 
+    it('skips a job whose id is queued or running, and takes the id again once it is done', async () => {
+      const store = await open();
+      if (!store) return;
+      const clock = createTestClock(now);
+      const runs: string[] = [];
+      let finish: (() => void) | undefined;
+      store.startWorker(
+        async (job) => {
+          runs.push(job.trigger);
+          await new Promise<void>((resolve) => {
+            finish = resolve;
+          });
+          finish = undefined;
+          return { type: 'done' };
+        },
+        { concurrency: 4, clock },
+      );
+      const job = (trigger: DeliveryJob['trigger']): DeliveryJob => ({
+        id: 'ep_1_msg_1_recover', // what recover queues for one delivery, every time
+        tenantId: 'acme',
+        endpointId: 'ep_1',
+        messageId: 'msg_1',
+        trigger,
+      });
+      const until = async (check: () => boolean) => {
+        for (let tries = 0; tries < 500 && !check(); tries += 1)
+          await new Promise((r) => setTimeout(r, 10));
+        assert.equal(check(), true);
+      };
+      await store.enqueue([job('recover')]);
+      await until(() => finish !== undefined);
+      await store.enqueue([job('recover')]); // running: skipped
+      finish!();
+      await until(() => finish === undefined);
+      // Done: the id is free, and the job runs again.
+      for (let tries = 0; tries < 50 && runs.length < 2; tries += 1) {
+        await store.enqueue([job('resend')]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await until(() => finish !== undefined);
+      finish!();
+      await store.stopWorker();
+      assert.deepEqual(runs, ['recover', 'resend']);
+    });
+
     it('begins an attempt in one step: reads, and the slot only when the job can send now', async () => {
       const store = await open();
       if (!store) return;
@@ -774,6 +819,11 @@ export function describeWebhookStore(
       await store.saveCursors({ acme: 'e1:5', globex: 'e2:9' });
       await store.saveCursors({ acme: 'e1:7' });
       assert.deepEqual(await store.loadCursors(), { acme: 'e1:7', globex: 'e2:9' });
+      // Optional: one tenant's cursor, without reading the others'.
+      if (store.loadCursor) {
+        assert.equal(await store.loadCursor('acme'), 'e1:7');
+        assert.equal(await store.loadCursor('initech'), undefined);
+      }
     });
   });
 }

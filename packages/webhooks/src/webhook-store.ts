@@ -191,8 +191,10 @@ export interface WebhookStore {
   ): Promise<WebhookDelivery[]>;
 
   /**
-   * Adds jobs to the durable queue, due now; a job whose id is queued already is skipped. The
-   * lease of an `event` job's delivery (see `createDeliveries`) ends once its job is queued.
+   * Adds jobs to the durable queue, due now; a job whose id is queued or running already is
+   * skipped, and once a job is done its id may be queued again (`recover` relies on both: one id
+   * per delivery's recovery). The lease of an `event` job's delivery (see `createDeliveries`)
+   * ends once its job is queued.
    */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
   /**
@@ -223,7 +225,13 @@ export interface WebhookStore {
 
   /** Saves the last bus cursor handled per tenant. */
   saveCursors(cursors: Readonly<Record<string, string>>): Promise<void>;
+  /** Every tenant's saved cursor (read when the dispatcher starts following the bus). */
   loadCursors(): Promise<Record<string, string>>;
+  /**
+   * Optional: one tenant's saved cursor, undefined when it has none (creating an endpoint asks
+   * whether its tenant has one). Without it, the dispatcher reads every cursor with `loadCursors`.
+   */
+  loadCursor?(tenantId: string): Promise<string | undefined>;
 
   /** Stops the worker and releases what the store opened (never a client it was given). */
   close(): Promise<void>;

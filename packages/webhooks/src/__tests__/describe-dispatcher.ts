@@ -346,6 +346,32 @@ export function describeDispatcher(
       });
     });
 
+    it('recovers each failed delivery once when recover is called again while it is under way', async () => {
+      const h = await setup({ retrySchedule: [1_000] });
+      if (!h) return;
+      const { id } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      await h.publish();
+      await h.publish();
+      await attemptsOf(h, id, 2);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 4);
+      // The endpoint is back but slow: the first recovery is queued or in flight when the
+      // operator (or a retried API call) recovers again.
+      h.receiver.setDefault('/down', { status: 200, delayMs: 200 });
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 2 });
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 2 });
+      await attemptsOf(h, id, 6);
+      // Whatever else was queued would have been sent by now, the requests being concurrent.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const sent = h.receiver.received('/down');
+      expect(sent).toHaveLength(6);
+      expect(new Set(sent.slice(4).map((request) => request.headers['webhook-id'])).size).toBe(2);
+      // Delivered now: a later recover finds nothing to send.
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
+    });
+
     it('lets a resend of a delivery still being retried take the place of its next retry', async () => {
       const h = await setup({ retrySchedule: [60_000, 600_000, 600_000] });
       if (!h) return;
