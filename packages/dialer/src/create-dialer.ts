@@ -72,9 +72,10 @@ export function createDialer(options: DialerOptions): Dialer {
   const pageSize = options.pageSize ?? 100;
   const slotPollMs = 1_000;
   // A follow-up request waits for the end of the run, which lasts as long as its calls (hours
-  // with one call at a time), and nothing renews it: a day outlives the run it waits for. A
-  // request left behind (its run's process died) costs the user's next run one more pass over
-  // the pending leads, gated and claimed like any: the TTL only cleans up.
+  // with one call at a time, days with a call held): the run's holder renews it with its lease,
+  // to a day each time, so it lives as long as the run. A request left behind (its run's process
+  // died) costs the user's next run one more pass over the pending leads, gated and claimed like
+  // any: the TTL only cleans up.
   const followUpTtlMs = 86_400_000;
   const gates: LeadGates = {
     window: createCallingWindow(options.callingWindow),
@@ -549,7 +550,18 @@ export function createDialer(options: DialerOptions): Dialer {
     firstCause: 'trigger' | 'follow_up',
   ): Promise<RunSummary[]> => {
     const key = runKey(tenantId, userId);
-    const kept = keepLease(lease, runLeaseMs, clock);
+    const kept = keepLease(lease, runLeaseMs, clock, () =>
+      locks.renewFollowUp(key, followUpTtlMs).catch((error) => {
+        logger.warn(
+          'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
+          {
+            tenantId,
+            userId,
+            error,
+          },
+        );
+      }),
+    );
     const signal = AbortSignal.any([kept.signal, stopping.signal]);
     const summaries: RunSummary[] = [];
     try {
