@@ -140,6 +140,106 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
     }
   });
 
+  // The app's table keys its leads by a bigint or a uuid (and may key tenants and users so too):
+  // adding leads to it, listing, claiming, recording the call and reading the lead work in the
+  // columns' own types.
+  const nonTextIds = [
+    {
+      type: 'bigint ids',
+      columns: 'id bigint, tenant_id text, user_id text',
+      ids: ['7', '42', '1000000000001'],
+      tenantId: 'acme',
+      userId: 'u1',
+    },
+    {
+      type: 'uuid ids',
+      columns: 'id uuid, tenant_id text, user_id text',
+      ids: [
+        '0b6a4d1e-6f0e-4c55-9f1e-1f2a3b4c5d01',
+        '5d8e9f10-1a2b-4c3d-8e4f-5a6b7c8d9e02',
+        'f0e1d2c3-b4a5-4968-8776-655443322103',
+      ],
+      tenantId: 'acme',
+      userId: 'u1',
+    },
+    {
+      type: 'bigint ids, uuid tenants and bigint users',
+      columns: 'id bigint, tenant_id uuid, user_id bigint',
+      ids: ['7', '42', '1000000000001'],
+      tenantId: '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d',
+      userId: '31',
+    },
+  ];
+  for (const { type, columns, ids, tenantId, userId } of nonTextIds) {
+    it(`adds, claims and records leads in your own table with ${type}`, async () => {
+      const table = uniqueTableName('typed');
+      const attemptsTable = `${table}_attempts`;
+      try {
+        await pool!.query(
+          `CREATE TABLE ${table} (${columns}, phone_number text, time_zone text,
+           call_status text NOT NULL DEFAULT 'pending', has_been_called boolean NOT NULL DEFAULT false,
+           PRIMARY KEY (tenant_id, id))`,
+        );
+        await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+        const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+        const leads = ids.map((leadId, index) => ({
+          tenantId,
+          leadId,
+          userId,
+          phoneNumber: `+1415555010${index}`,
+          timeZone: 'UTC',
+        }));
+        // An id the column cannot hold is a bad lead (400, naming it), and nothing is added.
+        await expect(
+          store.addLeads([...leads, { ...leads[0]!, leadId: 'lead-x' }]),
+        ).rejects.toMatchObject({ code: 'invalid_lead', status: 400, index: 3, field: 'leadId' });
+        expect(await store.addLeads(leads)).toEqual({ added: 3, existing: 0 });
+        expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3 });
+        const pending = await store.listPendingLeads({ tenantId, userId, limit: 10 });
+        expect(pending.map((lead) => lead.leadId).sort()).toEqual([...ids].sort());
+        const dialled: string[] = [];
+        const dialer = createDialer({
+          store,
+          bus: { publish: async () => ({ duplicate: false }) },
+          accounts: [
+            {
+              id: 'test',
+              control: {
+                provider: 'test',
+                placeCall: async (request) => {
+                  dialled.push(request.to);
+                  return { provider: 'test', callId: `call-${dialled.length}`, reference: '' };
+                },
+                terminateCall: async () => {},
+              },
+              callsPerSecond: 1000,
+            },
+          ],
+          maxConcurrentCallsPerUser: Number.POSITIVE_INFINITY,
+          clock: createTestClock(Date.parse('2026-03-02T12:00:00Z')),
+          logger: {},
+        });
+        const run = await dialer.trigger({ tenantId, userId });
+        const [summary] = run.outcome === 'started' ? await run.finished : [];
+        expect(summary).toMatchObject({ placed: 3, unknown: 0, notClaimed: 0 });
+        expect(dialled.sort()).toEqual(leads.map((lead) => lead.phoneNumber).sort());
+        for (const leadId of ids) {
+          expect(await store.getLead(tenantId, leadId)).toMatchObject({
+            tenantId,
+            leadId,
+            userId,
+            callStatus: 'placed',
+            hasBeenCalled: true,
+          });
+        }
+        const attempts = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(attempts.map((attempt) => attempt.state)).toEqual(['placed', 'placed', 'placed']);
+      } finally {
+        await dropTables(pool!, [table, attemptsTable]);
+      }
+    });
+  }
+
   it('claims and skips a lead by its primary key even when the statistics say no lead is pending', async () => {
     const table = uniqueTableName('stale');
     const attemptsTable = `${table}_attempts`;
