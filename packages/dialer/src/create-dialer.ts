@@ -707,6 +707,33 @@ export function createDialer(options: DialerOptions): Dialer {
         report.orphaned += 1;
         notifySlot(attempt.tenantId, attempt.userId);
         logger.warn('Attempt orphaned for review; the lead is not redialled.', key);
+        continue;
+      }
+      // Its lead was deleted, or is on another attempt now (your app reset the row): no fenced
+      // write can move it, and left as it is it would come back first in every read, 500 of
+      // them starving the reconciler. Orphaned on its own, for review.
+      const gone = orphaned?.applied === false && orphaned.lead === undefined;
+      const movedOn =
+        orphaned?.applied === false &&
+        orphaned.lead !== undefined &&
+        orphaned.lead.attemptId !== attempt.attemptId;
+      if (!gone && !movedOn) continue;
+      const detached = await store
+        .orphanDetachedAttempt({
+          tenantId: attempt.tenantId,
+          leadId: attempt.leadId,
+          attemptId: attempt.attemptId,
+          now: clock.now(),
+          reason: gone ? 'lead_gone' : 'lead_moved_on',
+        })
+        .catch((error) => {
+          logger.error('Orphaning an attempt cut off from its lead failed.', { ...key, error });
+          return undefined;
+        });
+      if (detached !== undefined) {
+        report.orphaned += 1;
+        notifySlot(attempt.tenantId, attempt.userId);
+        logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
       }
     }
     return report;

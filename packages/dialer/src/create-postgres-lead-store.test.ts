@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@calltrack/core';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { createDialer } from './create-dialer';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
+import type { LeadStore } from './lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 import type { PostgresPool } from './postgres-pool';
 
@@ -15,6 +17,8 @@ afterAll(async () => {
   await pool?.end();
 });
 
+const tables = new WeakMap<LeadStore, string>();
+
 describeLeadStore(
   { describe: describe.skipIf(!pool), it, afterEach },
   {
@@ -23,10 +27,15 @@ describeLeadStore(
       const table = uniqueTableName('leads');
       const attemptsTable = `${table}_attempts`;
       await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
-      return {
-        store: createPostgresLeadStore({ pool: pool!, table, attemptsTable }),
-        dispose: () => dropTables(pool!, [table, attemptsTable]),
-      };
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      tables.set(store, table);
+      return { store, dispose: () => dropTables(pool!, [table, attemptsTable]) };
+    },
+    removeLead: async (store, tenantId, leadId) => {
+      await pool!.query(`DELETE FROM ${tables.get(store)} WHERE tenant_id = $1 AND id = $2`, [
+        tenantId,
+        leadId,
+      ]);
     },
   },
 );
@@ -327,6 +336,79 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       const { rows } = await pool!.query(`SELECT count(*)::int AS count FROM ${table}`);
       expect(rows[0]).toEqual({ count: 0 });
       expect(await store.addLeads(leads)).toEqual({ added: 1001, existing: 0 });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('lets the reconciler get past 500 expired attempts whose leads were deleted', async () => {
+    const table = uniqueTableName('removed');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await checkReconcilerPastRemovedLeads(store, 'acme', async (leadIds) => {
+        await pool!.query(`DELETE FROM ${table} WHERE tenant_id = 'acme' AND id = ANY($1)`, [
+          leadIds,
+        ]);
+      });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('orphans an expired attempt whose lead your app reset, and leaves the lead as the app left it', async () => {
+    const table = uniqueTableName('reset');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await store.addLeads([
+        { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550100' },
+      ]);
+      const t0 = Date.parse('2026-03-02T15:00:00.000Z');
+      const [claim] = await store.claimLeads({
+        tenantId: 'acme',
+        leadIds: ['lead-1'],
+        now: t0,
+        leaseMs: 60_000,
+        claimedBy: 'crashed',
+      });
+      if (!claim?.claimed) throw new Error('not claimed');
+      // The app puts the lead back in the queue by hand, as a fresh lead.
+      await pool!.query(
+        `UPDATE ${table} SET call_status = 'pending', has_been_called = false, dialer_attempt_id = NULL
+         WHERE tenant_id = 'acme' AND id = 'lead-1'`,
+      );
+      const dialer = createDialer({
+        store,
+        bus: { publish: async () => ({ duplicate: false }) },
+        accounts: [
+          {
+            id: 'test',
+            control: {
+              provider: 'test',
+              placeCall: async () => {
+                throw new Error('the reconciler never dials');
+              },
+              terminateCall: async () => {},
+            },
+          },
+        ],
+        clock: createTestClock(t0 + 120_000),
+        logger: {},
+      });
+      expect(await dialer.reconcile()).toEqual({ orphaned: 1, settled: 0 });
+      expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+      expect(await store.getAttempt('acme', claim.attempt.attemptId)).toMatchObject({
+        state: 'orphaned',
+        reason: 'lead_moved_on',
+      });
+      expect(await store.getLead('acme', 'lead-1')).toMatchObject({
+        callStatus: 'pending',
+        hasBeenCalled: false,
+        attemptId: undefined,
+      });
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }

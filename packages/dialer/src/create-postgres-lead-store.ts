@@ -402,6 +402,20 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
       return rows.map(decodeAttempt);
     },
 
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+      // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
+      const { rows } = await pool.query(
+        `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5
+         WHERE A.tenant_id = $1 AND A.attempt_id = $2 AND A.lead_id = $3 AND A.state IN ('claimed', 'unknown')
+           AND NOT EXISTS (SELECT 1 FROM ${table} L
+             WHERE L.${c.tenantId} = $6 AND L.${c.leadId} = $7 AND L.${c.attemptId} = A.attempt_id)
+         RETURNING ${attemptColumns}`,
+        // $6 and $7 are $1 and $3 in your columns' own types.
+        [tenantId, attemptId, leadId, new Date(now), reason, tenantId, leadId],
+      );
+      return rows[0] ? decodeAttempt(rows[0]) : undefined;
+    },
+
     async listAttempts({ tenantId, state, userId, limit }) {
       const { rows } = await pool.query(
         `SELECT ${attemptColumns} FROM ${attempts}
