@@ -13,7 +13,6 @@ import { checkLeadGates, type LeadGates } from './check-lead-gates';
 import { createDialerEvent } from './create-dialer-event';
 import { createMemoryCallPacer } from './create-memory-call-pacer';
 import { createMemoryDialerLocks } from './create-memory-dialer-locks';
-import { pacingWindow } from './create-rate-limiter-pacer';
 import type {
   CallEventOutcome,
   Dialer,
@@ -34,6 +33,7 @@ import { keepLease } from './keep-lease';
 import type { Lead } from './lead';
 import type { LeadAttempt } from './lead-attempt';
 import type { AttemptUpdate, AttemptUpdateResult, ClaimResult } from './lead-store';
+import { pacingSchedule } from './pacing-schedule';
 
 type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
 
@@ -861,7 +861,7 @@ function checkOptions(options: DialerOptions): void {
     if (typeof account?.id !== 'string' || account.id === '' || ids.has(account.id)) {
       throw new InvalidArgumentError({ message: 'Every account needs its own non-empty id.' });
     }
-    pacingWindow(account.callsPerSecond ?? 1);
+    pacingSchedule(account.callsPerSecond ?? 1);
     if (typeof account.control?.placeCall !== 'function') {
       throw new InvalidArgumentError({
         message: `Account ${account.id} needs a control: a CallControl adapter.`,
