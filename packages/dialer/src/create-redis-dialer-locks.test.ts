@@ -1,8 +1,12 @@
 import { createMemoryBus } from '@calltrack/bus';
 import type { CallControl, CallEvent } from '@calltrack/core';
-import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import {
+  connectTestRedis,
+  deleteKeys,
+  elapseRedisExpiry,
+  uniquePrefix,
+} from '@calltrack/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { elapseRedisExpiry } from './__tests__/elapse-redis-expiry';
 import { createDialer } from './create-dialer';
 import { createMemoryLeadStore } from './create-memory-lead-store';
 import { createRedisCallPacer } from './create-redis-call-pacer';
