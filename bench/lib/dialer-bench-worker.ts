@@ -1,8 +1,9 @@
 // A dialer process of the paced-run benchmark: leads on the Redis store, run lock and pacing on
 // the same Redis, calls placed with a POST to the parent's counting server. Triggers every
-// user's run until no lead is pending, then prints "done".
+// user's run until no lead is pending, then prints "starts <json>" (when the pacer let each
+// call start, by the clock it paces on) and "done".
 import type { CallControl } from '@calltrack/core';
-import { createDialer } from '@calltrack/dialer';
+import { type CallPacer, createDialer } from '@calltrack/dialer';
 import {
   createRedisCallPacer,
   createRedisDialerLocks,
@@ -24,12 +25,22 @@ const control: CallControl = {
   async terminateCall() {},
 };
 const store = createRedisLeadStore({ redis, prefix: `${prefix}:store` });
+// The pacer's bound is about when it lets calls start, on its clock (Date.now()): what the
+// provider sees later also carries the claim, the HTTP request and this host's scheduling.
+const redisPacer = createRedisCallPacer({ redis, prefix: `${prefix}:pace` });
+const starts: number[] = [];
+const pacer: CallPacer = {
+  async acquire(account, rate, signal) {
+    await redisPacer.acquire(account, rate, signal);
+    starts.push(Date.now());
+  },
+};
 const dialer = createDialer({
   store,
   bus: { publish: async () => ({ duplicate: false }) },
   accounts: [{ id: 'bench-account', control, callsPerSecond }],
   locks: createRedisDialerLocks({ redis, prefix: `${prefix}:lock` }),
-  pacer: createRedisCallPacer({ redis, prefix: `${prefix}:pace` }),
+  pacer,
   callingWindow: { hours: { start: '00:00', end: '24:00' } },
   maxConcurrentCallsPerUser: Number.POSITIVE_INFINITY,
   logger: {},
@@ -47,5 +58,5 @@ for (;;) {
   if (pending === 0) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
-process.stdout.write('done\n');
+process.stdout.write(`starts ${JSON.stringify(starts)}\ndone\n`);
 redis.disconnect();

@@ -368,6 +368,43 @@ describe('createDialer', () => {
     expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2), number(3)]);
   });
 
+  it('keeps a follow-up asked for during a run that lasts longer than a day: the request is renewed with the run lease', async () => {
+    let releaseDial: () => void = () => {};
+    const dialHeld = new Promise<void>((resolve) => {
+      releaseDial = resolve;
+    });
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      async placeCall(request) {
+        dialled.push(request.to);
+        await dialHeld;
+        return { provider: 'test', callId: `call-${request.to}`, reference: request.reference };
+      },
+      async terminateCall() {},
+    };
+    stoppers.push(async () => releaseDial());
+    const { clock, store, dialer } = await setUp(
+      { accounts: [{ id: 'test', control, callsPerSecond: 1000 }], runLeaseMs: 3_600_000 },
+      [lead(1)],
+    );
+    const first = await dialer.trigger(principal);
+    while (dialled.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await dialer.trigger(principal)).outcome).toBe('follow_up_scheduled');
+    await store.addLeads([lead(2)]);
+    // The run waits 25 hours for its dial; its lease is renewed every 20 minutes meanwhile.
+    for (let minutes = 0; minutes < 25 * 60; minutes += 10) await clock.advance(600_000);
+    releaseDial();
+    if (first.outcome !== 'started') throw new Error('no run started');
+    const summaries = await first.finished;
+    // The run kept its lease throughout: the follow-up ran because it was still asked for.
+    expect(summaries.map((summary) => [summary.cause, summary.placed, summary.stoppedBy])).toEqual([
+      ['trigger', 1, undefined],
+      ['follow_up', 1, undefined],
+    ]);
+    expect(dialled).toEqual([number(1), number(2)]);
+  });
+
   it('keeps tenants apart in its locks: ids with colons share neither a run nor a lead lease', async () => {
     let releaseDials: () => void = () => {};
     const dialsHeld = new Promise<void>((resolve) => {

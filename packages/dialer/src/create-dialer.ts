@@ -13,7 +13,6 @@ import { checkLeadGates, type LeadGates } from './check-lead-gates';
 import { createDialerEvent } from './create-dialer-event';
 import { createMemoryCallPacer } from './create-memory-call-pacer';
 import { createMemoryDialerLocks } from './create-memory-dialer-locks';
-import { pacingWindow } from './create-rate-limiter-pacer';
 import type {
   CallEventOutcome,
   Dialer,
@@ -34,6 +33,7 @@ import { keepLease } from './keep-lease';
 import type { Lead } from './lead';
 import type { LeadAttempt } from './lead-attempt';
 import type { AttemptUpdate, AttemptUpdateResult, ClaimResult } from './lead-store';
+import { pacingSchedule } from './pacing-schedule';
 
 type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
 
@@ -72,9 +72,10 @@ export function createDialer(options: DialerOptions): Dialer {
   const pageSize = options.pageSize ?? 100;
   const slotPollMs = 1_000;
   // A follow-up request waits for the end of the run, which lasts as long as its calls (hours
-  // with one call at a time), and nothing renews it: a day outlives the run it waits for. A
-  // request left behind (its run's process died) costs the user's next run one more pass over
-  // the pending leads, gated and claimed like any: the TTL only cleans up.
+  // with one call at a time, days with a call held): the run's holder renews it with its lease,
+  // to a day each time, so it lives as long as the run. A request left behind (its run's process
+  // died) costs the user's next run one more pass over the pending leads, gated and claimed like
+  // any: the TTL only cleans up.
   const followUpTtlMs = 86_400_000;
   const gates: LeadGates = {
     window: createCallingWindow(options.callingWindow),
@@ -549,7 +550,18 @@ export function createDialer(options: DialerOptions): Dialer {
     firstCause: 'trigger' | 'follow_up',
   ): Promise<RunSummary[]> => {
     const key = runKey(tenantId, userId);
-    const kept = keepLease(lease, runLeaseMs, clock);
+    const kept = keepLease(lease, runLeaseMs, clock, () =>
+      locks.renewFollowUp(key, followUpTtlMs).catch((error) => {
+        logger.warn(
+          'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
+          {
+            tenantId,
+            userId,
+            error,
+          },
+        );
+      }),
+    );
     const signal = AbortSignal.any([kept.signal, stopping.signal]);
     const summaries: RunSummary[] = [];
     try {
@@ -695,6 +707,33 @@ export function createDialer(options: DialerOptions): Dialer {
         report.orphaned += 1;
         notifySlot(attempt.tenantId, attempt.userId);
         logger.warn('Attempt orphaned for review; the lead is not redialled.', key);
+        continue;
+      }
+      // Its lead was deleted, or is on another attempt now (your app reset the row): no fenced
+      // write can move it, and left as it is it would come back first in every read, 500 of
+      // them starving the reconciler. Orphaned on its own, for review.
+      const gone = orphaned?.applied === false && orphaned.lead === undefined;
+      const movedOn =
+        orphaned?.applied === false &&
+        orphaned.lead !== undefined &&
+        orphaned.lead.attemptId !== attempt.attemptId;
+      if (!gone && !movedOn) continue;
+      const detached = await store
+        .orphanDetachedAttempt({
+          tenantId: attempt.tenantId,
+          leadId: attempt.leadId,
+          attemptId: attempt.attemptId,
+          now: clock.now(),
+          reason: gone ? 'lead_gone' : 'lead_moved_on',
+        })
+        .catch((error) => {
+          logger.error('Orphaning an attempt cut off from its lead failed.', { ...key, error });
+          return undefined;
+        });
+      if (detached !== undefined) {
+        report.orphaned += 1;
+        notifySlot(attempt.tenantId, attempt.userId);
+        logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
       }
     }
     return report;
@@ -822,7 +861,7 @@ function checkOptions(options: DialerOptions): void {
     if (typeof account?.id !== 'string' || account.id === '' || ids.has(account.id)) {
       throw new InvalidArgumentError({ message: 'Every account needs its own non-empty id.' });
     }
-    pacingWindow(account.callsPerSecond ?? 1);
+    pacingSchedule(account.callsPerSecond ?? 1);
     if (typeof account.control?.placeCall !== 'function') {
       throw new InvalidArgumentError({
         message: `Account ${account.id} needs a control: a CallControl adapter.`,

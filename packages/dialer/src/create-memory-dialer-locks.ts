@@ -36,6 +36,10 @@ export function createMemoryDialerLocks(options: { clock?: DialerClock } = {}): 
     async requestFollowUp(key, ttlMs) {
       followUps.set(key, clock.now() + ttlMs);
     },
+    async renewFollowUp(key, ttlMs) {
+      const until = followUps.get(key);
+      if (until !== undefined && until > clock.now()) followUps.set(key, clock.now() + ttlMs);
+    },
     async takeFollowUp(key) {
       const until = followUps.get(key);
       followUps.delete(key);

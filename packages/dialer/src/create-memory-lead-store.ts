@@ -168,6 +168,22 @@ export function createMemoryLeadStore(): LeadStore {
         .map(copy);
     },
 
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+      const attempt = attempts.get(attemptKey(tenantId, attemptId));
+      if (attempt === undefined || attempt.leadId !== leadId) return undefined;
+      if (attempt.state !== 'claimed' && attempt.state !== 'unknown') return undefined;
+      if (leads.get(leadKey(tenantId, leadId))?.attemptId === attemptId) return undefined;
+      const orphaned: LeadAttempt = {
+        ...attempt,
+        state: 'orphaned',
+        updatedAt: now,
+        leaseUntil: undefined,
+        reason,
+      };
+      saveAttempt(orphaned);
+      return copy(orphaned);
+    },
+
     async listAttempts({ tenantId, state, userId, limit }) {
       return [...attempts.values()]
         .filter(

@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@calltrack/core';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { createDialer } from './create-dialer';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
+import type { LeadStore } from './lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 import type { PostgresPool } from './postgres-pool';
 
@@ -15,6 +17,8 @@ afterAll(async () => {
   await pool?.end();
 });
 
+const tables = new WeakMap<LeadStore, string>();
+
 describeLeadStore(
   { describe: describe.skipIf(!pool), it, afterEach },
   {
@@ -23,10 +27,15 @@ describeLeadStore(
       const table = uniqueTableName('leads');
       const attemptsTable = `${table}_attempts`;
       await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
-      return {
-        store: createPostgresLeadStore({ pool: pool!, table, attemptsTable }),
-        dispose: () => dropTables(pool!, [table, attemptsTable]),
-      };
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      tables.set(store, table);
+      return { store, dispose: () => dropTables(pool!, [table, attemptsTable]) };
+    },
+    removeLead: async (store, tenantId, leadId) => {
+      await pool!.query(`DELETE FROM ${tables.get(store)} WHERE tenant_id = $1 AND id = $2`, [
+        tenantId,
+        leadId,
+      ]);
     },
   },
 );
@@ -140,6 +149,106 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
     }
   });
 
+  // The app's table keys its leads by a bigint or a uuid (and may key tenants and users so too):
+  // adding leads to it, listing, claiming, recording the call and reading the lead work in the
+  // columns' own types.
+  const nonTextIds = [
+    {
+      type: 'bigint ids',
+      columns: 'id bigint, tenant_id text, user_id text',
+      ids: ['7', '42', '1000000000001'],
+      tenantId: 'acme',
+      userId: 'u1',
+    },
+    {
+      type: 'uuid ids',
+      columns: 'id uuid, tenant_id text, user_id text',
+      ids: [
+        '0b6a4d1e-6f0e-4c55-9f1e-1f2a3b4c5d01',
+        '5d8e9f10-1a2b-4c3d-8e4f-5a6b7c8d9e02',
+        'f0e1d2c3-b4a5-4968-8776-655443322103',
+      ],
+      tenantId: 'acme',
+      userId: 'u1',
+    },
+    {
+      type: 'bigint ids, uuid tenants and bigint users',
+      columns: 'id bigint, tenant_id uuid, user_id bigint',
+      ids: ['7', '42', '1000000000001'],
+      tenantId: '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d',
+      userId: '31',
+    },
+  ];
+  for (const { type, columns, ids, tenantId, userId } of nonTextIds) {
+    it(`adds, claims and records leads in your own table with ${type}`, async () => {
+      const table = uniqueTableName('typed');
+      const attemptsTable = `${table}_attempts`;
+      try {
+        await pool!.query(
+          `CREATE TABLE ${table} (${columns}, phone_number text, time_zone text,
+           call_status text NOT NULL DEFAULT 'pending', has_been_called boolean NOT NULL DEFAULT false,
+           PRIMARY KEY (tenant_id, id))`,
+        );
+        await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+        const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+        const leads = ids.map((leadId, index) => ({
+          tenantId,
+          leadId,
+          userId,
+          phoneNumber: `+1415555010${index}`,
+          timeZone: 'UTC',
+        }));
+        // An id the column cannot hold is a bad lead (400, naming it), and nothing is added.
+        await expect(
+          store.addLeads([...leads, { ...leads[0]!, leadId: 'lead-x' }]),
+        ).rejects.toMatchObject({ code: 'invalid_lead', status: 400, index: 3, field: 'leadId' });
+        expect(await store.addLeads(leads)).toEqual({ added: 3, existing: 0 });
+        expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3 });
+        const pending = await store.listPendingLeads({ tenantId, userId, limit: 10 });
+        expect(pending.map((lead) => lead.leadId).sort()).toEqual([...ids].sort());
+        const dialled: string[] = [];
+        const dialer = createDialer({
+          store,
+          bus: { publish: async () => ({ duplicate: false }) },
+          accounts: [
+            {
+              id: 'test',
+              control: {
+                provider: 'test',
+                placeCall: async (request) => {
+                  dialled.push(request.to);
+                  return { provider: 'test', callId: `call-${dialled.length}`, reference: '' };
+                },
+                terminateCall: async () => {},
+              },
+              callsPerSecond: 1000,
+            },
+          ],
+          maxConcurrentCallsPerUser: Number.POSITIVE_INFINITY,
+          clock: createTestClock(Date.parse('2026-03-02T12:00:00Z')),
+          logger: {},
+        });
+        const run = await dialer.trigger({ tenantId, userId });
+        const [summary] = run.outcome === 'started' ? await run.finished : [];
+        expect(summary).toMatchObject({ placed: 3, unknown: 0, notClaimed: 0 });
+        expect(dialled.sort()).toEqual(leads.map((lead) => lead.phoneNumber).sort());
+        for (const leadId of ids) {
+          expect(await store.getLead(tenantId, leadId)).toMatchObject({
+            tenantId,
+            leadId,
+            userId,
+            callStatus: 'placed',
+            hasBeenCalled: true,
+          });
+        }
+        const attempts = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(attempts.map((attempt) => attempt.state)).toEqual(['placed', 'placed', 'placed']);
+      } finally {
+        await dropTables(pool!, [table, attemptsTable]);
+      }
+    });
+  }
+
   it('claims and skips a lead by its primary key even when the statistics say no lead is pending', async () => {
     const table = uniqueTableName('stale');
     const attemptsTable = `${table}_attempts`;
@@ -227,6 +336,79 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       const { rows } = await pool!.query(`SELECT count(*)::int AS count FROM ${table}`);
       expect(rows[0]).toEqual({ count: 0 });
       expect(await store.addLeads(leads)).toEqual({ added: 1001, existing: 0 });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('lets the reconciler get past 500 expired attempts whose leads were deleted', async () => {
+    const table = uniqueTableName('removed');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await checkReconcilerPastRemovedLeads(store, 'acme', async (leadIds) => {
+        await pool!.query(`DELETE FROM ${table} WHERE tenant_id = 'acme' AND id = ANY($1)`, [
+          leadIds,
+        ]);
+      });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('orphans an expired attempt whose lead your app reset, and leaves the lead as the app left it', async () => {
+    const table = uniqueTableName('reset');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await store.addLeads([
+        { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550100' },
+      ]);
+      const t0 = Date.parse('2026-03-02T15:00:00.000Z');
+      const [claim] = await store.claimLeads({
+        tenantId: 'acme',
+        leadIds: ['lead-1'],
+        now: t0,
+        leaseMs: 60_000,
+        claimedBy: 'crashed',
+      });
+      if (!claim?.claimed) throw new Error('not claimed');
+      // The app puts the lead back in the queue by hand, as a fresh lead.
+      await pool!.query(
+        `UPDATE ${table} SET call_status = 'pending', has_been_called = false, dialer_attempt_id = NULL
+         WHERE tenant_id = 'acme' AND id = 'lead-1'`,
+      );
+      const dialer = createDialer({
+        store,
+        bus: { publish: async () => ({ duplicate: false }) },
+        accounts: [
+          {
+            id: 'test',
+            control: {
+              provider: 'test',
+              placeCall: async () => {
+                throw new Error('the reconciler never dials');
+              },
+              terminateCall: async () => {},
+            },
+          },
+        ],
+        clock: createTestClock(t0 + 120_000),
+        logger: {},
+      });
+      expect(await dialer.reconcile()).toEqual({ orphaned: 1, settled: 0 });
+      expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+      expect(await store.getAttempt('acme', claim.attempt.attemptId)).toMatchObject({
+        state: 'orphaned',
+        reason: 'lead_moved_on',
+      });
+      expect(await store.getLead('acme', 'lead-1')).toMatchObject({
+        callStatus: 'pending',
+        hasBeenCalled: false,
+        attemptId: undefined,
+      });
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { CallStatus } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import { applyAttemptUpdate } from './apply-attempt-update';
+import { InvalidLeadError } from './errors/invalid-lead-error';
+import { fitsPostgresType } from './fits-postgres-type';
 import type { Lead, LeadCallStatus } from './lead';
 import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
 import type { ClaimRefusal, ClaimResult, LeadStore } from './lead-store';
@@ -12,6 +14,7 @@ import {
   resolvePostgresLeadTable,
 } from './postgres-lead-table';
 import type { PostgresPool, PostgresQuery } from './postgres-pool';
+import { readPostgresColumnTypes } from './read-postgres-column-types';
 
 /** Options of {@link createPostgresLeadStore}. */
 export interface PostgresLeadStoreOptions extends PostgresLeadTableOptions {
@@ -53,7 +56,7 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
     });
   }
   const { pool } = options;
-  const { table, attempts, column: c } = resolvePostgresLeadTable(options);
+  const { table, attempts, column: c, columnName } = resolvePostgresLeadTable(options);
   const leadSelect = (alias: string): string =>
     (Object.entries(c) as [LeadColumn, string][])
       .map(([field, name]) => `${alias}.${name} AS "l_${field}"`)
@@ -121,7 +124,7 @@ FROM ${table} WHERE ${c.tenantId} = $1 AND ${c.leadId} = ANY($2)`;
   const lockForUpdateSql = `
 SELECT ${leadSelect('L')}, A.*
 FROM ${table} L
-LEFT JOIN ${attempts} A ON A.tenant_id = L.${c.tenantId} AND A.attempt_id = $3
+LEFT JOIN ${attempts} A ON A.tenant_id = L.${c.tenantId}::text AND A.attempt_id = $3
 WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2
 FOR UPDATE OF L`;
 
@@ -134,7 +137,35 @@ WITH lead AS (
 )
 UPDATE ${attempts} SET state = $10, fence = $5, updated_at = $11, lease_until = $12,
   provider = $6, call_id = $7, outcome = $8, reason = $13
-WHERE tenant_id = $1 AND attempt_id = $9`;
+WHERE tenant_id = $14 AND attempt_id = $9`;
+
+  // Added leads arrive as text arrays and are cast to your columns' own types (a bigint or uuid
+  // id, a varchar number…): INSERT … SELECT has no implicit cast from text to those. The types
+  // are read from the catalog once, on the first add (again after a failed read).
+  const addedColumns = ['tenantId', 'leadId', 'userId', 'phoneNumber', 'timeZone'] as const;
+  let leadInsert: Promise<{ sql: string; types: string[] }> | undefined;
+  const prepareLeadInsert = (): Promise<{ sql: string; types: string[] }> => {
+    leadInsert ??= readPostgresColumnTypes(
+      pool,
+      table,
+      addedColumns.map((field) => columnName[field]),
+    ).then(
+      (found) => {
+        const types = addedColumns.map((field) => found.get(columnName[field]) ?? 'text');
+        const [tenant, lead, owner, phone, zone] = types;
+        const sql = `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
+          SELECT tenant::${tenant}, lead::${lead}, owner::${owner}, phone::${phone}, zone::${zone}, 'pending', false
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
+          ON CONFLICT DO NOTHING`;
+        return { sql, types };
+      },
+      (error: unknown) => {
+        leadInsert = undefined;
+        throw error;
+      },
+    );
+    return leadInsert;
+  };
 
   const claimOne = namedStatement(claimOneSql);
   const claimMany = namedStatement(claimManySql);
@@ -146,25 +177,35 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
       const parsed = parseLeadInputs(inputs);
       if (parsed.length === 0) return { added: 0, existing: 0 };
       let added = 0;
+      const { sql: insertSql, types } = await prepareLeadInsert();
+      // A value your column cannot hold (an id that is no integer, no uuid) is a bad lead: 400,
+      // naming it, before anything is written.
+      for (const [index, lead] of parsed.entries()) {
+        for (const [position, field] of addedColumns.entries()) {
+          const value = lead[field];
+          const type = types[position]!;
+          if (value !== undefined && !fitsPostgresType(value, type)) {
+            throw new InvalidLeadError({
+              index,
+              field,
+              message: `does not fit your column (${type})`,
+            });
+          }
+        }
+      }
       // One transaction over the batches: a batch your table refuses adds nothing at all.
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         for (let start = 0; start < parsed.length; start += 1000) {
           const batch = parsed.slice(start, start + 1000);
-          const result = await client.query(
-            `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
-             SELECT tenant, lead, owner, phone, zone, 'pending', false
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
-             ON CONFLICT DO NOTHING`,
-            [
-              batch.map((lead) => lead.tenantId),
-              batch.map((lead) => lead.leadId),
-              batch.map((lead) => lead.userId),
-              batch.map((lead) => lead.phoneNumber),
-              batch.map((lead) => lead.timeZone ?? null),
-            ],
-          );
+          const result = await client.query(insertSql, [
+            batch.map((lead) => lead.tenantId),
+            batch.map((lead) => lead.leadId),
+            batch.map((lead) => lead.userId),
+            batch.map((lead) => lead.phoneNumber),
+            batch.map((lead) => lead.timeZone ?? null),
+          ]);
           added += result.rowCount ?? 0;
         }
         await client.query('COMMIT');
@@ -310,6 +351,8 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
               new Date(attempt.updatedAt),
               attempt.leaseUntil === undefined ? null : new Date(attempt.leaseUntil),
               attempt.reason ?? null,
+              // $1 again, as text: $1 itself is typed by your tenant column.
+              update.tenantId,
             ]),
           );
         }
@@ -357,6 +400,20 @@ WHERE tenant_id = $1 AND attempt_id = $9`;
         [new Date(now), limit],
       );
       return rows.map(decodeAttempt);
+    },
+
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+      // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
+      const { rows } = await pool.query(
+        `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5
+         WHERE A.tenant_id = $1 AND A.attempt_id = $2 AND A.lead_id = $3 AND A.state IN ('claimed', 'unknown')
+           AND NOT EXISTS (SELECT 1 FROM ${table} L
+             WHERE L.${c.tenantId} = $6 AND L.${c.leadId} = $7 AND L.${c.attemptId} = A.attempt_id)
+         RETURNING ${attemptColumns}`,
+        // $6 and $7 are $1 and $3 in your columns' own types.
+        [tenantId, attemptId, leadId, new Date(now), reason, tenantId, leadId],
+      );
+      return rows[0] ? decodeAttempt(rows[0]) : undefined;
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {

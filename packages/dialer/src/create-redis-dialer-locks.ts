@@ -64,6 +64,10 @@ export function createRedisDialerLocks(options: RedisDialerLocksOptions): Dialer
     async requestFollowUp(key, ttlMs) {
       await redis.set(followUpKey(key), '1', 'PX', Math.ceil(ttlMs));
     },
+    async renewFollowUp(key, ttlMs) {
+      // PEXPIRE leaves a key that is not there alone: a taken request stays taken.
+      await redis.pexpire(followUpKey(key), Math.ceil(ttlMs));
+    },
     async takeFollowUp(key) {
       return (await redis.del(followUpKey(key))) === 1;
     },

@@ -1,11 +1,14 @@
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
-import { afterAll, afterEach, describe, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { createRedisLeadStore } from './create-redis-lead-store';
 import { describeLeadStore } from './describe-lead-store';
+import type { LeadStore } from './lead-store';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('dialer-store');
 let counter = 0;
+const prefixes = new WeakMap<LeadStore, string>();
 
 afterAll(async () => {
   if (!redis) return;
@@ -20,10 +23,41 @@ describeLeadStore(
     createStore: async () => {
       counter += 1;
       const prefix = `${filePrefix}:${counter}`;
-      return {
-        store: createRedisLeadStore({ redis: redis!, prefix }),
-        dispose: () => deleteKeys(redis!, prefix),
-      };
+      const store = createRedisLeadStore({ redis: redis!, prefix });
+      prefixes.set(store, prefix);
+      return { store, dispose: () => deleteKeys(redis!, prefix) };
+    },
+    removeLead: async (store, tenantId, leadId) => {
+      await redis!.del(`${prefixes.get(store)}:{${tenantId}}:lead:${leadId}`);
     },
   },
 );
+
+describe.skipIf(!redis)('createRedisLeadStore', () => {
+  it('lets the reconciler get past 500 expired attempts whose leads were deleted', async () => {
+    const prefix = `${filePrefix}:removed`;
+    const store = createRedisLeadStore({ redis: redis!, prefix });
+    await checkReconcilerPastRemovedLeads(store, 'acme', async (leadIds) => {
+      await redis!.del(...leadIds.map((leadId) => `${prefix}:{acme}:lead:${leadId}`));
+    });
+  });
+
+  it('gets past expired lease entries whose attempt was deleted', async () => {
+    const prefix = `${filePrefix}:ghosts`;
+    const store = createRedisLeadStore({ redis: redis!, prefix });
+    const t0 = Date.parse('2026-03-02T15:00:00.000Z');
+    await store.addLeads(
+      ['a', 'b'].map((leadId) => ({ tenantId: 'acme', leadId, userId: 'u1', phoneNumber: '+1' })),
+    );
+    const request = { tenantId: 'acme', leaseMs: 1_000, claimedBy: 'test' };
+    const [a] = await store.claimLeads({ ...request, leadIds: ['a'], now: t0 });
+    const [b] = await store.claimLeads({ ...request, leadIds: ['b'], now: t0 + 1 });
+    if (!a?.claimed || !b?.claimed) throw new Error('not claimed');
+    await redis!.del(`${prefix}:{acme}:attempt:${a.attempt.attemptId}`);
+    const read = async () =>
+      (await store.listExpiredAttempts({ now: t0 + 10_000, limit: 1 })).map(
+        (attempt) => attempt.leadId,
+      );
+    expect([await read(), await read()]).toEqual([[], ['b']]);
+  });
+});

@@ -25,6 +25,7 @@ import { parseLeadInputs } from './parse-lead-inputs';
 import {
   addLeadsScript,
   claimLeadsScript,
+  orphanDetachedAttemptScript,
   recordSkipScript,
   updateAttemptScript,
 } from './redis-lead-store-scripts';
@@ -49,6 +50,7 @@ const addScript = defineRedisScript(addLeadsScript);
 const claimScript = defineRedisScript(claimLeadsScript);
 const updateScript = defineRedisScript(updateAttemptScript);
 const skipScript = defineRedisScript(recordSkipScript);
+const orphanDetachedScript = defineRedisScript(orphanDetachedAttemptScript);
 const addBatch = 500;
 
 /**
@@ -285,9 +287,27 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       due.sort((a, b) => a.leaseUntil - b.leaseUntil);
       const found: LeadAttempt[] = [];
       for (const entry of due.slice(0, limit)) {
-        found.push(...(await readAttempts(entry.tenantId, [entry.attemptId])));
+        const [attempt] = await readAttempts(entry.tenantId, [entry.attemptId]);
+        if (attempt?.state === 'claimed' || attempt?.state === 'unknown') {
+          found.push(attempt);
+        } else {
+          // An entry whose attempt was deleted (or has moved on, which the scripts never leave
+          // in the set) would come back first in every read: the set is repaired instead.
+          await redis.zrem(`${baseOf(entry.tenantId)}leases`, entry.attemptId);
+        }
       }
       return found;
+    },
+
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+      const base = baseOf(tenantId);
+      const fields = (await runRedisScript(
+        redis,
+        orphanDetachedScript,
+        [`${base}attempt:${attemptId}`],
+        [base, attemptId, leadId, now, reason],
+      )) as string[];
+      return decodeAttempt(pairs(fields));
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {

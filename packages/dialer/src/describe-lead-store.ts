@@ -20,6 +20,11 @@ export interface LeadStoreSuiteOptions {
   name: string;
   /** A fresh, empty store for one test, and how to dispose of it after the test. */
   createStore: () => Promise<{ store: LeadStore; dispose: () => Promise<void> }>;
+  /**
+   * Deletes a lead of `store` behind its back, as your app may (a row of your own table). Given,
+   * the suite checks that the attempts of a deleted lead can be orphaned.
+   */
+  removeLead?: (store: LeadStore, tenantId: string, leadId: string) => Promise<void>;
 }
 
 const t0 = Date.parse('2026-03-02T15:00:00.000Z');
@@ -638,6 +643,99 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
           [a.attemptId],
         );
       });
+
+      it('orphans an attempt cut off from its lead, never one its lead is still on', async () => {
+        const setup = await setUp(2);
+        const { store, tenantId } = setup;
+        const [claimed] = await claimOne(store, tenantId, 'lead-0000');
+        const [released] = await claimOne(store, tenantId, 'lead-0001');
+        if (!claimed?.claimed || !released?.claimed) throw new Error('not claimed');
+        await store.updateAttempt({
+          tenantId,
+          leadId: 'lead-0001',
+          attemptId: released.attempt.attemptId,
+          fence: released.attempt.fence,
+          state: 'released',
+          now: t0 + 100,
+        });
+        const detach = (leadId: string, attemptId: string) =>
+          store.orphanDetachedAttempt({
+            tenantId,
+            leadId,
+            attemptId,
+            now: t0 + lease + 1000,
+            reason: 'lead_gone',
+          });
+        // Still its lead's attempt, another lead's, unknown, or no longer claimed: unchanged.
+        assert.equal(await detach('lead-0000', claimed.attempt.attemptId), undefined);
+        assert.equal(await detach('lead-0001', claimed.attempt.attemptId), undefined);
+        assert.equal(await detach('lead-0000', 'no-such-attempt'), undefined);
+        assert.equal(await detach('lead-0001', released.attempt.attemptId), undefined);
+        assertPartial(await store.getAttempt(tenantId, claimed.attempt.attemptId), {
+          state: 'claimed',
+        });
+        assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+          callStatus: 'dialing',
+          attemptId: claimed.attempt.attemptId,
+          fence: claimed.attempt.fence,
+        });
+      });
+
+      const { removeLead } = options;
+      if (removeLead !== undefined) {
+        it('orphans the attempts of a lead deleted behind its back, for review, once', async () => {
+          const setup = await setUp(2);
+          const { store, tenantId } = setup;
+          const attempts: LeadAttempt[] = [];
+          for (const leadId of ['lead-0000', 'lead-0001']) {
+            const [result] = await claimOne(store, tenantId, leadId);
+            if (!result?.claimed) throw new Error('not claimed');
+            attempts.push(result.attempt);
+          }
+          const [first, second] = attempts as [LeadAttempt, LeadAttempt];
+          await store.updateAttempt({
+            tenantId,
+            leadId: second.leadId,
+            attemptId: second.attemptId,
+            fence: second.fence,
+            state: 'unknown',
+            now: t0 + 100,
+            leaseMs: 100,
+          });
+          for (const attempt of attempts) await removeLead(store, tenantId, attempt.leadId);
+          const now = t0 + lease + 1000;
+          const detach = (attempt: LeadAttempt) =>
+            store.orphanDetachedAttempt({
+              tenantId,
+              leadId: attempt.leadId,
+              attemptId: attempt.attemptId,
+              now,
+              reason: 'lead_gone',
+            });
+          for (const attempt of [first, second]) {
+            assertPartial(await detach(attempt), {
+              attemptId: attempt.attemptId,
+              leadId: attempt.leadId,
+              state: 'orphaned',
+              reason: 'lead_gone',
+              updatedAt: now,
+              fence: attempt.fence,
+            });
+            assert.equal(
+              (await store.getAttempt(tenantId, attempt.attemptId))?.leaseUntil,
+              undefined,
+            );
+            assert.equal(await detach(attempt), undefined);
+          }
+          assertEqual(await store.listExpiredAttempts({ now, limit: 10 }), []);
+          assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 0);
+          const orphans = await store.listAttempts({ tenantId, state: 'orphaned', limit: 10 });
+          assertEqual(
+            orphans.map((attempt) => attempt.attemptId).sort(),
+            [first.attemptId, second.attemptId].sort(),
+          );
+        });
+      }
 
       it("lists a tenant's attempts newest first, and counts a user's calls in flight", async () => {
         const setup = await setUp(4);

@@ -22,6 +22,12 @@ export interface DialerLocks {
   acquire(key: string, ttlMs: number): Promise<DialerLease | undefined>;
   /** Asks the holder of `key` for one more run when it finishes (kept for `ttlMs`). */
   requestFollowUp(key: string, ttlMs: number): Promise<void>;
+  /**
+   * Keeps a pending follow-up request of `key` for `ttlMs` more from now; does nothing when
+   * there is none (it never creates one). The holder calls it with each renewal of its lease,
+   * so a request lives as long as the run it waits for, however long that is.
+   */
+  renewFollowUp(key: string, ttlMs: number): Promise<void>;
   /** Takes a pending follow-up request: true once per request. */
   takeFollowUp(key: string): Promise<boolean>;
 }

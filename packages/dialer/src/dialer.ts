@@ -177,6 +177,8 @@ export interface Dialer {
    * Orphans attempts whose lease ran out while `claimed` or `unknown` (after `lookupCall`, if
    * set, could not settle an `unknown` one). Orphans are never redialled; list them with
    * `store.listAttempts({ state: 'orphaned' })` and release with {@link Dialer.releaseAttempt}.
+   * An attempt whose lead was deleted, or is on another attempt, is orphaned on its own (reason
+   * `lead_gone` / `lead_moved_on`). Each call reads at most 500 expired attempts, oldest first.
    */
   reconcile(): Promise<ReconcileReport>;
   /**

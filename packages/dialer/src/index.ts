@@ -56,6 +56,7 @@ export type {
   ClaimRefusal,
   ClaimResult,
   CountLiveAttemptsQuery,
+  DetachedAttempt,
   LeadSkip,
   LeadStore,
   ListAttemptsQuery,

@@ -10,11 +10,17 @@ export interface KeptLease {
 }
 
 /**
- * Renews `lease` every third of `ttlMs` by `clock`. The first renewal that fails or answers
- * "not yours any more" aborts `signal` and stops: a holder that cannot prove it still holds the
- * lease stops claiming; whatever it already claimed is fenced by the store.
+ * Renews `lease` every third of `ttlMs` by `clock`, then runs `afterRenewal` (what must live as
+ * long as the lease; it handles its own errors). The first renewal that fails or answers "not
+ * yours any more" aborts `signal` and stops: a holder that cannot prove it still holds the lease
+ * stops claiming; whatever it already claimed is fenced by the store.
  */
-export function keepLease(lease: DialerLease, ttlMs: number, clock: DialerClock): KeptLease {
+export function keepLease(
+  lease: DialerLease,
+  ttlMs: number,
+  clock: DialerClock,
+  afterRenewal?: () => Promise<void>,
+): KeptLease {
   const lost = new AbortController();
   const stopped = new AbortController();
   void (async () => {
@@ -31,6 +37,7 @@ export function keepLease(lease: DialerLease, ttlMs: number, clock: DialerClock)
         lost.abort(new Error(`The lease on ${lease.key} was lost.`));
         return;
       }
+      await afterRenewal?.();
     }
   })();
   return { signal: lost.signal, stop: () => stopped.abort() };

@@ -107,6 +107,18 @@ export interface ListExpiredAttemptsQuery {
   limit: number;
 }
 
+/** An expired attempt the reconciler found cut off from its lead, for {@link LeadStore.orphanDetachedAttempt}. */
+export interface DetachedAttempt {
+  tenantId: string;
+  /** The attempt's lead (gone, or on another attempt now). */
+  leadId: string;
+  attemptId: string;
+  /** Now, by the dialer's clock. */
+  now: number;
+  /** Recorded on the attempt: `lead_gone`, `lead_moved_on`. */
+  reason: string;
+}
+
 /** Which attempts {@link LeadStore.listAttempts} returns. */
 export interface ListAttemptsQuery {
   tenantId: string;
@@ -176,6 +188,15 @@ export interface LeadStore {
   ): Promise<LeadAttempt | undefined>;
   /** Attempts of every tenant whose lease ran out while `claimed` or `unknown`, oldest first. */
   listExpiredAttempts(query: ListExpiredAttemptsQuery): Promise<LeadAttempt[]>;
+  /**
+   * Orphans an attempt cut off from its lead: one still `claimed` or `unknown` whose lead is gone
+   * (deleted from your table) or is on another attempt now, so no fenced write can ever move it.
+   * Only the attempt changes (`orphaned`, the reason, no lease): it leaves `listExpiredAttempts`
+   * and `countLiveAttempts`, and is listed for review. Answers the attempt as orphaned, or
+   * undefined when it changed nothing: the attempt is unknown, is not `claimed` or `unknown`,
+   * is not of `leadId`, or is still its lead's current attempt (`updateAttempt` takes that over).
+   */
+  orphanDetachedAttempt(attempt: DetachedAttempt): Promise<LeadAttempt | undefined>;
   /** A tenant's attempts, newest first (optionally one state, one user). */
   listAttempts(query: ListAttemptsQuery): Promise<LeadAttempt[]>;
   /** How many of a user's attempts are `claimed`, `placed` or `unknown` (calls in flight). */

@@ -55,6 +55,8 @@ export interface PostgresLeadTable {
   attempts: string;
   /** Quoted column of each field. */
   column: Readonly<Record<LeadColumn, string>>;
+  /** Plain (unquoted) column of each field, as the catalog names it. */
+  columnName: Readonly<Record<LeadColumn, string>>;
   /** Plain (unquoted) name of the table, for index names. */
   tableName: string;
   attemptsName: string;
@@ -79,13 +81,15 @@ export function resolvePostgresLeadTable(
   const table = options.table ?? 'leads';
   const attempts = options.attemptsTable ?? 'calltrack_dialer_attempts';
   const column = {} as Record<LeadColumn, string>;
-  for (const [field, name] of Object.entries({ ...defaultLeadColumns, ...options.columns })) {
+  const columnName = { ...defaultLeadColumns, ...options.columns };
+  for (const [field, name] of Object.entries(columnName)) {
     column[field as LeadColumn] = quote(name, `columns.${field}`, false);
   }
   return {
     table: quote(table, 'table', true),
     attempts: quote(attempts, 'attemptsTable', true),
     column,
+    columnName,
     tableName: table.replace('.', '_'),
     attemptsName: attempts.replace('.', '_'),
   };

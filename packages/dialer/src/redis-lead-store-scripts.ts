@@ -177,6 +177,27 @@ if target == 'released' then redis.call('ZADD', base .. 'pending:' .. userId, 0,
 return { 'applied', flat(leadKey), flat(attemptKey) }
 `;
 
+/**
+ * ARGV: base, attemptId, leadId, now, reason. Orphans a `claimed` or `unknown` attempt of
+ * `leadId` whose lead is gone or on another attempt; returns its fields, or {} if it changed
+ * nothing.
+ */
+export const orphanDetachedAttemptScript = `${shared}
+local attemptId, leadId = ARGV[2], ARGV[3]
+local attemptKey = base .. 'attempt:' .. attemptId
+local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt')
+local state = attempt[1]
+if (state ~= 'claimed' and state ~= 'unknown') or attempt[2] ~= leadId then return {} end
+if redis.call('HGET', base .. 'lead:' .. leadId, 'attemptId') == attemptId then return {} end
+redis.call('HSET', attemptKey, 'state', 'orphaned', 'updatedAt', ARGV[4], 'reason', ARGV[5])
+redis.call('HDEL', attemptKey, 'leaseUntil')
+redis.call('ZREM', base .. 'leases', attemptId)
+if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
+redis.call('ZADD', base .. 'state:orphaned', attempt[4], attemptId)
+redis.call('ZREM', base .. 'live:' .. attempt[3], attemptId)
+return flat(attemptKey)
+`;
+
 /** ARGV: base, leadId, reason, now. */
 export const recordSkipScript = `${shared}
 local key = base .. 'lead:' .. ARGV[2]

@@ -15,10 +15,10 @@ import {
   connectTestRedis,
   countEventValidations,
   deleteKeys,
+  elapseRedisExpiry,
   uniquePrefix,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { elapseRedisExpiry } from './__tests__/elapse-redis-expiry';
 import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import type { CallStore } from './call-store';

@@ -19,6 +19,7 @@ export type { CollectingSink } from './create-collecting-sink';
 export { createCollectingSink } from './create-collecting-sink';
 export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
+export { elapseRedisExpiry } from './elapse-redis-expiry';
 export {
   browserRequired,
   chromiumPath,
