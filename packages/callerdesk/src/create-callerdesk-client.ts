@@ -127,6 +127,8 @@ export function createCallerDeskClient(options: CreateCallerDeskClientOptions): 
           message: `CallerDesk click-to-call failed with ${reason}${message ? `: ${message}` : '.'}`,
           provider,
           providerStatus: response.status,
+          // An error in a 200 answer is CallerDesk's refusal; a 200 that is not JSON is ambiguous.
+          ...(response.ok && failed ? { refused: true } : {}),
           ...(typeof body?.code === 'string' || typeof body?.code === 'number'
             ? { providerCode: body.code }
             : {}),

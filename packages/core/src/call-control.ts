@@ -39,9 +39,10 @@ export interface PlacedCall {
  * use, implemented by each provider package over its client.
  *
  * Failures are `ProviderApiError`s. One that is not `isRetryable` (a 4xx other than 408, 409 or
- * 429) is a definite refusal: the provider placed nothing. Any other failure (a timeout, a lost
- * connection, a 5xx) is ambiguous: the call may have been placed, so reconcile through the
- * webhooks before dialling again.
+ * 429, or an answer that says it refused) is a definite refusal: the provider placed nothing. Any
+ * other failure (a timeout, a lost connection, a 5xx, a 2xx whose answer could not be read) is
+ * ambiguous: the call may have been placed, so reconcile through the webhooks before dialling
+ * again.
  */
 export interface CallControl {
   /** The provider this adapter speaks to, e.g. `twilio`. */

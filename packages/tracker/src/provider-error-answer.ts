@@ -11,7 +11,7 @@ import type { IdempotentAnswer } from './idempotency-store';
  * | another refusal (4xx, CallerDesk's error) | 422    | `provider_refused`              |
  * | 429                                       | 503    | `provider_rate_limited`         |
  * | nothing (network failure, timeout)        | 504    | `provider_no_answer`            |
- * | 408, 409, 5xx                             | 502    | `provider_unavailable`          |
+ * | 408, 409, 5xx, a 2xx it could not read    | 502    | `provider_unavailable`          |
  *
  * `retryable: false` is a definite refusal: the provider did nothing. `retryable: true` is
  * ambiguous: the provider may have acted (placed the call), so look at the calls (the webhooks)

@@ -15,7 +15,7 @@ export interface TwilioApiErrorOptions extends Omit<ProviderApiErrorOptions, 'pr
  * (so `ProviderApiError.isInstance` is true) with `provider: 'twilio'`, Twilio's numeric error
  * `providerCode` (e.g. `21211` invalid To number, `20404` not found), the HTTP `providerStatus`
  * (undefined when no answer came back), `moreInfo` and `isRetryable` (network failures, 408,
- * 409, 429 and 5xx).
+ * 409, 429, 5xx, and a 2xx that could not be read: all but a definite refusal).
  */
 export class TwilioApiError extends ProviderApiError {
   private readonly [symbol] = true;

@@ -47,6 +47,22 @@ describe('CallTrackError family', () => {
     expect(make(404).status).toBe(502);
   });
 
+  it('ProviderApiError treats an answer below 400 as ambiguous, unless the answer said it refused', () => {
+    // A 2xx whose body could not be read or was not the resource: the provider acted.
+    for (const providerStatus of [200, 201, 204, 302]) {
+      const error = new ProviderApiError({ message: 'x', provider: 'twilio', providerStatus });
+      expect(error.isRetryable, String(providerStatus)).toBe(true);
+    }
+    // CallerDesk answers its refusals with HTTP 200 and {"type":"error"}.
+    const refusal = new ProviderApiError({
+      message: 'x',
+      provider: 'callerdesk',
+      providerStatus: 200,
+      refused: true,
+    });
+    expect(refusal.isRetryable).toBe(false);
+  });
+
   it('UnsupportedOperationError is a 501 with a stable code', () => {
     const error = new UnsupportedOperationError({ message: 'CallerDesk cannot end calls.' });
     expect(error).toMatchObject({ code: 'unsupported_operation', status: 501 });

@@ -15,12 +15,20 @@ export interface ProviderApiErrorOptions {
   providerCode?: string | number;
   /** The provider's response body, as text, for diagnosis. */
   responseBody?: string;
+  /**
+   * The answer says the provider refused, whatever its status: an error in a 2xx body, as
+   * CallerDesk sends. Makes the error a definite refusal (`isRetryable` false).
+   */
+  refused?: boolean;
   cause?: unknown;
 }
 
 /**
  * A provider's REST API (placing or ending a call) refused or failed a request.
- * `isRetryable` is true for network failures, 408, 409, 429 and 5xx answers.
+ * `isRetryable` is false only for a definite refusal, where the provider did nothing: a 4xx other
+ * than 408, 409 and 429, or an answer that says it refused (`refused`). Everything else is
+ * ambiguous: network failures, 408, 409, 429, 5xx, and an answer below 400 that could not be read
+ * or was not what was asked for (the provider may well have acted).
  */
 export class ProviderApiError extends CallTrackError {
   private readonly [symbol] = true;
@@ -43,8 +51,15 @@ export class ProviderApiError extends CallTrackError {
     this.providerCode = options.providerCode;
     this.responseBody = options.responseBody;
     const status = options.providerStatus;
-    this.isRetryable =
-      status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+    const definiteRefusal =
+      options.refused === true ||
+      (status !== undefined &&
+        status >= 400 &&
+        status < 500 &&
+        status !== 408 &&
+        status !== 409 &&
+        status !== 429);
+    this.isRetryable = !definiteRefusal;
   }
 
   static override isInstance(error: unknown): error is ProviderApiError {
