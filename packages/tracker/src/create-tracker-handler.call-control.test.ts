@@ -368,6 +368,35 @@ describe('POST /calls/:callId/terminate', () => {
     expect(app.providerApi.calls[0]).toMatchObject({ terminated: true, status: 'completed' });
   });
 
+  it('refuses what an HTML form sends (415), as POST /calls does: no cross-site hang-up', async () => {
+    const app = await start({
+      speed: 20,
+      providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+    });
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'twilio', to: customer, requestId: rid() },
+    });
+    const { callId } = placed.body.call;
+    await app.waitForEvent(isEvent(callId, 'call.answered'));
+    const path = `/api/calls/${encodeURIComponent(callId)}/terminate`;
+    for (const [contentType, body] of [
+      ['application/x-www-form-urlencoded', 'x=1'],
+      ['multipart/form-data; boundary=b', '--b--'],
+      ['text/plain', 'x'],
+    ] as const) {
+      expect(await app.api(path, { body, headers: { 'content-type': contentType } })).toMatchObject(
+        {
+          status: 415,
+        },
+      );
+    }
+    expect(app.providerApi.calls[0]!.terminated).toBe(false);
+    // No body, or JSON, as the React client and scripts send it.
+    expect(
+      await app.api(path, { body: '{}', headers: { 'content-type': 'application/json' } }),
+    ).toMatchObject({ status: 202 });
+  });
+
   it('lets a super-admin end any tenant’s call, or the one of the tenant it names', async () => {
     const app = await start({
       speed: 20,

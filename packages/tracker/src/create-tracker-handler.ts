@@ -12,6 +12,7 @@ import {
   UnsupportedOperationError,
 } from '@calltrack/core';
 import type { CallTracker } from './call-tracker';
+import { checkTerminateMediaType } from './check-terminate-media-type';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { isExpectedRefusal } from './expected-refusal';
 import type { IdempotencyStore } from './idempotency-store';
@@ -207,6 +208,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
       case 'place':
         return placeCallRoute(request, principal, placeSettings!);
       case 'terminate':
+        checkTerminateMediaType(request);
         return terminateCallRoute(
           route.callId,
           principal,
