@@ -299,6 +299,39 @@ describe('createRetellWebhookHandler', () => {
     expect(sink.events).toHaveLength(2);
   });
 
+  // What the READMEs promise for a sink that fails part-way: events are published one at a time,
+  // so the ones before the failure are out; Retell's retry publishes the rest, and the first
+  // becomes a duplicate the bus drops.
+  it('keeps what was published before a sink failure, and the retry publishes the rest once', async () => {
+    const bus = createMemoryBus();
+    const accepted: { type: string; duplicate: boolean }[] = [];
+    let failOnAnswered = true;
+    const sink = {
+      publish: async (event: CallEvent) => {
+        if (event.type === 'call.answered' && failOnAnswered) {
+          failOnAnswered = false;
+          throw new BusUnavailableError({ message: 'Redis went away' });
+        }
+        const result = await bus.publish(event);
+        accepted.push({ type: event.type, duplicate: result.duplicate });
+        return result;
+      },
+    };
+    const { url } = await setup({ sink });
+    await expectError(await send(url), 503, 'bus_unavailable');
+    expect(accepted).toEqual([{ type: 'call.initiated', duplicate: false }]);
+
+    const retry = await send(url);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ ok: true, published: 1, duplicates: 1 });
+    expect(accepted).toEqual([
+      { type: 'call.initiated', duplicate: false },
+      { type: 'call.initiated', duplicate: true },
+      { type: 'call.answered', duplicate: false },
+    ]);
+    await bus.close();
+  });
+
   it('answers 500 when resolveTenant throws or returns an invalid tenant', async () => {
     const { sink, url, resolveTenant } = await setup();
     resolveTenant.mockRejectedValueOnce(new Error('lookup failed'));

@@ -4,7 +4,8 @@ const prefix = 'calltrack:start:';
 
 /**
  * A position that names the start of one tenant channel's stream in this process, for a snapshot
- * taken before the channel emitted any event (the bus has no "current position" query). A client
+ * taken before the channel emitted any event. `EventBus.position` could name a bus cursor
+ * instead, but it is optional (a custom bus may lack it) and not used here yet. A client
  * that resumes with it on the same channel gets every event the channel emitted since; anywhere
  * else it gets `reset`. Never a bus cursor, so the bus never mistakes one for the other.
  */
