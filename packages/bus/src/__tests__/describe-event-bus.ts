@@ -225,6 +225,26 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         await expect(subscription.next()).resolves.toMatchObject({ done: true });
       });
 
+      it('settles next() calls in flight together in call order, and every one left on close()', async () => {
+        const b = await bus();
+        const subscription = b.subscribe({ tenantId: 'tenant-a' });
+        await subscription.ready;
+        // The AsyncIterator protocol allows calls before the previous one settled.
+        const first = subscription.next();
+        const second = subscription.next();
+        const third = subscription.next();
+        const events = [makeCallEvent(), makeCallEvent()];
+        for (const event of events) await b.publish(event);
+        const [a, c] = await Promise.all([first, second]);
+        expect([a, c].map((result) => result.value)).toEqual(
+          events.map((event) => expect.objectContaining({ type: 'event', event })),
+        );
+        const fourth = subscription.next();
+        await subscription.close();
+        await expect(third).resolves.toEqual({ done: true, value: undefined });
+        await expect(fourth).resolves.toEqual({ done: true, value: undefined });
+      });
+
       it('ends when its AbortSignal aborts, including one aborted before subscribing', async () => {
         const b = await bus();
         const controller = new AbortController();
