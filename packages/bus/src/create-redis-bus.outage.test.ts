@@ -1,4 +1,6 @@
-import { BusUnavailableError } from '@calltrack/core';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { BusUnavailableError, sealCallEvent } from '@calltrack/core';
 import {
   connectTestRedis,
   makeCallEvent,
@@ -10,6 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
 import { createRedisBus } from './create-redis-bus';
 import type { BusMessage } from './event-bus';
+
+/** The garbage collector, to see what a test let go of. */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /**
  * Resolves on the next `name` event. Unlike `events.once`, an `error` event does not reject it:
@@ -157,6 +163,41 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     const marker = makeCallEvent();
     await bus.publish(marker);
     expect(eventIds(await take(subscription, 3))).toEqual([event.id, queued.id, marker.id]);
+    await bus.close();
+  });
+
+  it('lets go of every publish it gave up on while it waited behind a call Redis does not answer', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const bus = createRedisBus({ redis, prefix: 'stall', publishTimeoutMs: 100 });
+    await bus.publish(makeCallEvent());
+    const admin = client(server.url);
+    await admin.client('PAUSE', 60_000, 'WRITE');
+    // Only the outcome is kept: an error's stack trace keeps the functions it went through (and
+    // what they hold) until it is read.
+    const unavailable = (outcome: unknown): boolean => BusUnavailableError.isInstance(outcome);
+    // Sent, and held by the connection until Redis answers: this one stays in memory.
+    const stuck = bus.publish(makeCallEvent()).then(unavailable, unavailable);
+    // These wait behind it for their turn; each gets BusUnavailableError at its deadline.
+    const given: WeakRef<object>[] = [];
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => {
+        // Sealed: the bus keeps this very object while the publish waits.
+        const event = sealCallEvent(makeCallEvent({ data: { blob: 'x'.repeat(10_000) } }));
+        given.push(new WeakRef(event));
+        return bus.publish(event).then(unavailable, unavailable);
+      }),
+    );
+    expect(outcomes).toEqual(Array(20).fill(true));
+    expect(await stuck).toBe(true);
+    expect(redis.status).toBe('ready');
+    // A WeakRef keeps its target until the task that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    // They will never be sent ("an event whose deadline passed while waiting is not sent"), so
+    // nothing may keep them, or a Redis that hangs grows the process by every publish.
+    expect(given.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    await admin.client('UNPAUSE');
     await bus.close();
   });
 

@@ -49,7 +49,10 @@ export function redisPublishSettings(
 interface Pending {
   event: CallEvent;
   json: string;
-  /** Its deadline passed: the caller was told it may or may not be published, so it is not. */
+  /**
+   * Its deadline passed once a batch had it: the caller was told it may or may not be published,
+   * so it is not sent when it was not yet. (One still waiting for a batch is withdrawn instead.)
+   */
   abandoned: boolean;
 }
 
@@ -142,8 +145,7 @@ export function createRedisPublisher(
     const meta = redisBusKeys(prefix, event.tenantId).meta;
     const pending: Pending = { event, json, abandoned: false };
     return deadlines.within(batcher.add(meta, pending), (error) => {
-      if (error === undefined) pending.abandoned = true;
-      return unavailable(
+      const failure = unavailable(
         `The Redis bus could not publish event ${event.id}: ${
           error === undefined
             ? `no answer within ${publishTimeoutMs} ms`
@@ -153,6 +155,12 @@ export function createRedisPublisher(
         }. It may or may not have been published; publishing it again is safe.`,
         error,
       );
+      // Out of time: one still waiting behind a call Redis has not answered (it may hang for
+      // good) leaves the queue now, with its event and JSON; one a batch has is not sent.
+      if (error === undefined && !batcher.withdraw(meta, pending, failure)) {
+        pending.abandoned = true;
+      }
+      return failure;
     });
   };
 }
