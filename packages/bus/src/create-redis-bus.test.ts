@@ -318,6 +318,22 @@ describe.skipIf(!redis)('createRedisBus', () => {
     await bus.close();
   });
 
+  it("answers a cursor of another tenant like one of a lost stream: stream-reset, then the tenant's stream from its first event", async () => {
+    // Redis cannot tell a cursor of another epoch from one that a restart emptied (README, Reset).
+    const bus = createRedisBus({ redis: client, prefix: `${prefix}:foreign` });
+    const { cursor: cursorOfA } = await bus.publish(makeCallEvent({ tenantId: 'tenant-a' }));
+    const earlier = Array.from({ length: 3 }, () => makeCallEvent({ tenantId: 'tenant-b' }));
+    for (const event of earlier) await bus.publish(event);
+    const subscription = bus.subscribe({ tenantId: 'tenant-b', after: cursorOfA });
+    await subscription.ready;
+    const live = makeCallEvent({ tenantId: 'tenant-b' });
+    await bus.publish(live);
+    const [reset, ...rest] = await take(subscription, 5);
+    expect(reset).toEqual({ type: 'reset', recovered: false, reason: 'stream-reset' });
+    expect(eventIds(rest)).toEqual([...earlier, live].map((event) => event.id));
+    await bus.close();
+  });
+
   it('pages through a replay longer than one history read', async () => {
     const bus = createRedisBus({ redis: client, prefix: `${prefix}:pages`, replayBatchSize: 7 });
     const first = await bus.publish(makeCallEvent());
