@@ -10,6 +10,8 @@ import {
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
+import { startSnapshotRedisServer } from './__tests__/start-snapshot-redis-server';
+import { formatBusCursor, parseBusCursor } from './bus-cursor';
 import { createRedisBus } from './create-redis-bus';
 import type { BusMessage } from './event-bus';
 
@@ -134,6 +136,65 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     expect(lostWithTheKill).toBeLessThanOrEqual(failures + 1);
     await publisher.close();
     await subscriberBus.close();
+  });
+
+  it('resets a client whose cursor a Redis restored from an older snapshot gave to another event, and only such a client', async () => {
+    server = await startSnapshotRedisServer();
+    const redis = client(server.url);
+    const bus = createRedisBus({ redis, prefix: 'rdb' });
+    const published = Array.from({ length: 10 }, () => makeCallEvent());
+    const cursors: string[] = [];
+    for (const event of published.slice(0, 5)) cursors.push((await bus.publish(event)).cursor);
+    await redis.save(); // what `save <seconds> <changes>` writes now and then
+    for (const event of published.slice(5)) cursors.push((await bus.publish(event)).cursor);
+    // Where a reader that saw everything would save its position (the webhook dispatcher does).
+    const position = await bus.position!('tenant-a');
+    expect(position).toBe(cursors[9]);
+
+    // Redis crashes and comes back from its snapshot: the stream is back at seq 5, same epoch.
+    const closed = nextEvent(redis, 'close');
+    await server.kill();
+    await closed;
+    const ready = nextEvent(redis, 'ready');
+    await server.restart();
+    await ready;
+    const fresh = Array.from({ length: 8 }, () => makeCallEvent());
+    const freshCursors: string[] = [];
+    for (const event of fresh) freshCursors.push((await bus.publish(event)).cursor);
+    // Seqs 6 to 10 again: positions the clients below already had, now holding other events.
+    const seen = parseBusCursor(cursors[9] as string);
+    expect(parseBusCursor(freshCursors[4] as string)).toMatchObject({
+      epoch: seen?.epoch,
+      seq: 10,
+    });
+
+    // A client that saw up to seq 10 before the crash, one that resumes from the saved position,
+    // one with a cursor of the earlier form (no verifier: it cannot tell, as before), and one
+    // that saw up to seq 3, which the snapshot kept: only it lost nothing.
+    const lost = bus.subscribe({ tenantId: 'tenant-a', after: cursors[9] });
+    const saved = bus.subscribe({ tenantId: 'tenant-a', after: position });
+    const earlierForm = bus.subscribe({
+      tenantId: 'tenant-a',
+      after: formatBusCursor(seen?.epoch as string, 10),
+    });
+    const kept = bus.subscribe({ tenantId: 'tenant-a', after: cursors[2] });
+    await Promise.all([lost.ready, saved.ready, earlierForm.ready, kept.ready]);
+    const live = makeCallEvent();
+    await bus.publish(live);
+    const reset = { type: 'reset', recovered: false, reason: 'stream-reset' };
+    for (const subscription of [lost, saved]) {
+      expect(await take(subscription, 2)).toEqual([
+        reset,
+        expect.objectContaining({ type: 'event', event: live }),
+      ]);
+    }
+    expect(eventIds(await take(earlierForm, 4))).toEqual(
+      [...fresh.slice(5), live].map((e) => e.id),
+    );
+    expect(eventIds(await take(kept, 11))).toEqual(
+      [...published.slice(3, 5), ...fresh, live].map((event) => event.id),
+    );
+    await bus.close();
   });
 
   it('rejects a publish Redis does not answer in time with BusUnavailableError; publishing it again is safe', async () => {

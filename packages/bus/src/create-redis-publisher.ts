@@ -5,7 +5,7 @@ import {
   parseCallEvent,
 } from '@calltrack/core';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
-import { formatBusCursor } from './bus-cursor';
+import { busCursorVerifier, formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
 import { createDeadlineQueue } from './create-deadline-queue';
 import { createKeyBatcher } from './create-key-batcher';
@@ -104,8 +104,10 @@ export function createRedisPublisher(
         options.report(error instanceof Error ? error : new Error(String(error))),
       );
     }
+    // Every entry this call wrote has the same publish time; a duplicate's comes with it.
+    const verifier = busCursorVerifier(reply[2] as number);
     const results: BusPublishResult[] = new Array(batch.length);
-    let next = 2;
+    let next = 3;
     for (let index = 0; index < batch.length; index += 1) {
       if (!sent[index]) {
         results[index] = abandonedResult;
@@ -113,7 +115,16 @@ export function createRedisPublisher(
       }
       const seq = reply[next] as number;
       next += 1;
-      results[index] = { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 };
+      if (seq > 0) {
+        results[index] = { cursor: formatBusCursor(epoch, seq, verifier), duplicate: false };
+        continue;
+      }
+      const firstAt = reply[next] as number;
+      next += 1;
+      results[index] = {
+        cursor: formatBusCursor(epoch, -seq, busCursorVerifier(firstAt)),
+        duplicate: true,
+      };
     }
     return results;
   };

@@ -291,9 +291,14 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const subscription = b.subscribe({ tenantId: 'tenant-a', after: cursors[3] });
         await subscription.ready;
         const live = makeCallEvent();
-        await b.publish(live);
+        const liveCursor = (await b.publish(live)).cursor;
         const received = await take(subscription, 7);
         expect(eventIds(received)).toEqual([...events.slice(4).map((event) => event.id), live.id]);
+        // An event has one cursor, however it arrives: publish, history or live.
+        expect(received.map((message) => message.type === 'event' && message.cursor)).toEqual([
+          ...cursors.slice(4),
+          liveCursor,
+        ]);
       });
 
       it('has no gap and no duplicate at the seam while events keep arriving', async () => {
