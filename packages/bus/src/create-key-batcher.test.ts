@@ -77,6 +77,25 @@ describe('createKeyBatcher', () => {
     await expect(fourth).resolves.toBe('a:4');
   });
 
+  it('withdraws an item still waiting: no run gets it, its promise rejects; one in a run stays', async () => {
+    const { calls, run } = controlledRun();
+    const batcher = createKeyBatcher(run, { maxItems: 10, maxWeight: 100, weight: () => 1 });
+    const first = batcher.add('a', 1);
+    const second = batcher.add('a', 2);
+    const third = batcher.add('a', 3);
+    const reason = new Error('gave up');
+    expect(batcher.withdraw('a', 2, reason)).toBe(true);
+    await expect(second).rejects.toBe(reason);
+    expect(batcher.withdraw('a', 1, reason)).toBe(false); // the run in flight has it
+    expect(batcher.withdraw('a', 2, reason)).toBe(false);
+    expect(batcher.withdraw('b', 3, reason)).toBe(false);
+    calls[0]?.release();
+    await settle();
+    expect(calls.map((call) => call.items)).toEqual([[1], [3]]);
+    calls[1]?.release();
+    await expect(Promise.all([first, third])).resolves.toEqual(['a:1', 'a:3']);
+  });
+
   it('turns a run that throws synchronously into rejections', async () => {
     const batcher = createKeyBatcher<number, number>(
       () => {

@@ -2,6 +2,13 @@
 export interface KeyBatcher<Item, Result> {
   /** Resolves with the item's result, in the order items of one key were added. */
   add(key: string, item: Item): Promise<Result>;
+  /**
+   * Takes an item that still waits for its key's next run out of the queue, and rejects its
+   * promise with `reason`: a caller that gave up on it (a deadline) lets go of it at once,
+   * instead of when the run in flight ends, which may be never. False when the item is not
+   * waiting (a run has it, or it is done).
+   */
+  withdraw(key: string, item: Item, reason: unknown): boolean;
 }
 
 interface Waiting<Item, Result> {
@@ -88,6 +95,15 @@ export function createKeyBatcher<Item, Result>(
         queue.waiting.push({ item, resolve, reject });
         if (!queue.running) next(key, queue);
       });
+    },
+    withdraw(key, item, reason) {
+      const waiting = queues.get(key)?.waiting;
+      // Deadlines expire in the order items came, so the item is at the front or near it.
+      const index = waiting?.findIndex((entry) => entry.item === item) ?? -1;
+      if (waiting === undefined || index < 0) return false;
+      const [withdrawn] = waiting.splice(index, 1);
+      withdrawn?.reject(reason);
+      return true;
     },
   };
 }

@@ -24,6 +24,21 @@ describe('createMemoryBus', () => {
     ]);
   });
 
+  it('answers a cursor of another tenant with stream-reset, then the events from now on', async () => {
+    const bus = createMemoryBus();
+    const { cursor: cursorOfA } = await bus.publish(makeCallEvent({ tenantId: 'tenant-a' }));
+    for (let index = 0; index < 3; index += 1) {
+      await bus.publish(makeCallEvent({ tenantId: 'tenant-b' }));
+    }
+    const subscription = bus.subscribe({ tenantId: 'tenant-b', after: cursorOfA });
+    const live = makeCallEvent({ tenantId: 'tenant-b' });
+    await bus.publish(live);
+    expect(await take(subscription, 2)).toEqual([
+      { type: 'reset', recovered: false, reason: 'stream-reset' },
+      expect.objectContaining({ type: 'event', event: live }),
+    ]);
+  });
+
   it('keeps memory bounded: history never holds more than maxEvents per tenant', async () => {
     const bus = createMemoryBus({ history: { maxEvents: 50 } });
     const cursors: string[] = [];

@@ -5,6 +5,7 @@ import { redisBusIngestKey, redisBusIngestOf } from '@calltrack/redis-script';
 import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { take } from './__tests__/collect';
+import { parseBusCursor } from './bus-cursor';
 import { createMemoryBus } from './create-memory-bus';
 import { createRedisBus } from './create-redis-bus';
 import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
@@ -57,13 +58,22 @@ describe.skipIf(!redis)('the Redis bus, lent to a script on the same Redis', () 
     )) as [string, number, number, number];
     expect([seq, duplicate, register]).toEqual([1, 0, 0]);
     // The same id through bus.publish is a duplicate of it; a new one comes next.
-    expect(await bus.publish(first)).toEqual({ cursor: `${epoch}:1`, duplicate: true });
+    const again = await bus.publish(first);
+    expect(again.duplicate).toBe(true);
+    expect(parseBusCursor(again.cursor)).toMatchObject({ epoch, seq: 1 });
     const second = makeCallEvent();
-    expect(await bus.publish(second)).toEqual({ cursor: `${epoch}:2`, duplicate: false });
+    const next = await bus.publish(second);
+    expect(next.duplicate).toBe(false);
+    expect(parseBusCursor(next.cursor)).toMatchObject({ epoch, seq: 2 });
     const messages = await take(subscription, 2);
+    // Live, each carries the cursor bus.publish gave it (verifier included).
     expect(messages.map((message) => message.type === 'event' && message.event.id)).toEqual([
       first.id,
       second.id,
+    ]);
+    expect(messages.map((message) => message.type === 'event' && message.cursor)).toEqual([
+      again.cursor,
+      next.cursor,
     ]);
     await bus.close();
   });

@@ -1,4 +1,6 @@
-import { BusUnavailableError } from '@calltrack/core';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { BusUnavailableError, sealCallEvent } from '@calltrack/core';
 import {
   connectTestRedis,
   makeCallEvent,
@@ -8,8 +10,14 @@ import {
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
+import { startSnapshotRedisServer } from './__tests__/start-snapshot-redis-server';
+import { formatBusCursor, parseBusCursor } from './bus-cursor';
 import { createRedisBus } from './create-redis-bus';
 import type { BusMessage } from './event-bus';
+
+/** The garbage collector, to see what a test let go of. */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /**
  * Resolves on the next `name` event. Unlike `events.once`, an `error` event does not reject it:
@@ -130,6 +138,65 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await subscriberBus.close();
   });
 
+  it('resets a client whose cursor a Redis restored from an older snapshot gave to another event, and only such a client', async () => {
+    server = await startSnapshotRedisServer();
+    const redis = client(server.url);
+    const bus = createRedisBus({ redis, prefix: 'rdb' });
+    const published = Array.from({ length: 10 }, () => makeCallEvent());
+    const cursors: string[] = [];
+    for (const event of published.slice(0, 5)) cursors.push((await bus.publish(event)).cursor);
+    await redis.save(); // what `save <seconds> <changes>` writes now and then
+    for (const event of published.slice(5)) cursors.push((await bus.publish(event)).cursor);
+    // Where a reader that saw everything would save its position (the webhook dispatcher does).
+    const position = await bus.position!('tenant-a');
+    expect(position).toBe(cursors[9]);
+
+    // Redis crashes and comes back from its snapshot: the stream is back at seq 5, same epoch.
+    const closed = nextEvent(redis, 'close');
+    await server.kill();
+    await closed;
+    const ready = nextEvent(redis, 'ready');
+    await server.restart();
+    await ready;
+    const fresh = Array.from({ length: 8 }, () => makeCallEvent());
+    const freshCursors: string[] = [];
+    for (const event of fresh) freshCursors.push((await bus.publish(event)).cursor);
+    // Seqs 6 to 10 again: positions the clients below already had, now holding other events.
+    const seen = parseBusCursor(cursors[9] as string);
+    expect(parseBusCursor(freshCursors[4] as string)).toMatchObject({
+      epoch: seen?.epoch,
+      seq: 10,
+    });
+
+    // A client that saw up to seq 10 before the crash, one that resumes from the saved position,
+    // one with a cursor of the earlier form (no verifier: it cannot tell, as before), and one
+    // that saw up to seq 3, which the snapshot kept: only it lost nothing.
+    const lost = bus.subscribe({ tenantId: 'tenant-a', after: cursors[9] });
+    const saved = bus.subscribe({ tenantId: 'tenant-a', after: position });
+    const earlierForm = bus.subscribe({
+      tenantId: 'tenant-a',
+      after: formatBusCursor(seen?.epoch as string, 10),
+    });
+    const kept = bus.subscribe({ tenantId: 'tenant-a', after: cursors[2] });
+    await Promise.all([lost.ready, saved.ready, earlierForm.ready, kept.ready]);
+    const live = makeCallEvent();
+    await bus.publish(live);
+    const reset = { type: 'reset', recovered: false, reason: 'stream-reset' };
+    for (const subscription of [lost, saved]) {
+      expect(await take(subscription, 2)).toEqual([
+        reset,
+        expect.objectContaining({ type: 'event', event: live }),
+      ]);
+    }
+    expect(eventIds(await take(earlierForm, 4))).toEqual(
+      [...fresh.slice(5), live].map((e) => e.id),
+    );
+    expect(eventIds(await take(kept, 11))).toEqual(
+      [...published.slice(3, 5), ...fresh, live].map((event) => event.id),
+    );
+    await bus.close();
+  });
+
   it('rejects a publish Redis does not answer in time with BusUnavailableError; publishing it again is safe', async () => {
     server = await startRedisServer();
     const redis = client(server.url);
@@ -157,6 +224,41 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     const marker = makeCallEvent();
     await bus.publish(marker);
     expect(eventIds(await take(subscription, 3))).toEqual([event.id, queued.id, marker.id]);
+    await bus.close();
+  });
+
+  it('lets go of every publish it gave up on while it waited behind a call Redis does not answer', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const bus = createRedisBus({ redis, prefix: 'stall', publishTimeoutMs: 100 });
+    await bus.publish(makeCallEvent());
+    const admin = client(server.url);
+    await admin.client('PAUSE', 60_000, 'WRITE');
+    // Only the outcome is kept: an error's stack trace keeps the functions it went through (and
+    // what they hold) until it is read.
+    const unavailable = (outcome: unknown): boolean => BusUnavailableError.isInstance(outcome);
+    // Sent, and held by the connection until Redis answers: this one stays in memory.
+    const stuck = bus.publish(makeCallEvent()).then(unavailable, unavailable);
+    // These wait behind it for their turn; each gets BusUnavailableError at its deadline.
+    const given: WeakRef<object>[] = [];
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => {
+        // Sealed: the bus keeps this very object while the publish waits.
+        const event = sealCallEvent(makeCallEvent({ data: { blob: 'x'.repeat(10_000) } }));
+        given.push(new WeakRef(event));
+        return bus.publish(event).then(unavailable, unavailable);
+      }),
+    );
+    expect(outcomes).toEqual(Array(20).fill(true));
+    expect(await stuck).toBe(true);
+    expect(redis.status).toBe('ready');
+    // A WeakRef keeps its target until the task that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    // They will never be sent ("an event whose deadline passed while waiting is not sent"), so
+    // nothing may keep them, or a Redis that hangs grows the process by every publish.
+    expect(given.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    await admin.client('UNPAUSE');
     await bus.close();
   });
 

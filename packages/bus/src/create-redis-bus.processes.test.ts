@@ -11,6 +11,7 @@ import {
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
+import { parseBusCursor } from './bus-cursor';
 import { createRedisBus } from './create-redis-bus';
 
 const redis = await connectTestRedis();
@@ -91,7 +92,7 @@ describe.skipIf(!redis)('Redis bus across processes', { timeout: 60_000 }, () =>
     );
     expect(
       received.map((message) =>
-        message.type === 'event' ? Number(message.cursor.split(':')[1]) : 0,
+        message.type === 'event' ? parseBusCursor(message.cursor)?.seq : 0,
       ),
     ).toEqual(Array.from({ length: 2000 }, (_, index) => index + 1));
     // What the killed process got into Redis before dying came back as duplicates, counted.

@@ -10,6 +10,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
 import { describeEventBus } from './__tests__/describe-event-bus';
+import { parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
 import { createRedisBus } from './create-redis-bus';
 import type { BusSubscription } from './event-bus';
@@ -284,7 +285,7 @@ describe.skipIf(!redis)('createRedisBus', () => {
     const fresh = makeCallEvent();
     const { cursor, duplicate } = await bus.publish(fresh);
     expect(duplicate).toBe(false);
-    expect(cursor).toMatch(/:1$/);
+    expect(parseBusCursor(cursor)?.seq).toBe(1);
     expect(cursor.startsWith('oldepoch:')).toBe(false);
     const resumed = bus.subscribe({ tenantId: 'tenant-a', after: 'oldepoch:2' });
     const [reset, replayed] = await take(resumed, 2);
@@ -312,9 +313,100 @@ describe.skipIf(!redis)('createRedisBus', () => {
     expect(results[100]?.duplicate).toBe(true);
     const seqs = results
       .filter((result) => !result.duplicate)
-      .map((result) => Number(result.cursor.split(':')[1]));
+      .map((result) => parseBusCursor(result.cursor)?.seq);
     expect(seqs).toEqual(Array.from({ length: 150 }, (_, index) => index + 1));
     expect(eventIds(await take(subscription, 150))).toEqual(events.map((event) => event.id));
+    await bus.close();
+  });
+
+  it("answers a cursor of another tenant like one of a lost stream: stream-reset, then the tenant's stream from its first event", async () => {
+    // Redis cannot tell a cursor of another epoch from one that a restart emptied (README, Reset).
+    const bus = createRedisBus({ redis: client, prefix: `${prefix}:foreign` });
+    const { cursor: cursorOfA } = await bus.publish(makeCallEvent({ tenantId: 'tenant-a' }));
+    const earlier = Array.from({ length: 3 }, () => makeCallEvent({ tenantId: 'tenant-b' }));
+    for (const event of earlier) await bus.publish(event);
+    const subscription = bus.subscribe({ tenantId: 'tenant-b', after: cursorOfA });
+    await subscription.ready;
+    const live = makeCallEvent({ tenantId: 'tenant-b' });
+    await bus.publish(live);
+    const [reset, ...rest] = await take(subscription, 5);
+    expect(reset).toEqual({ type: 'reset', recovered: false, reason: 'stream-reset' });
+    expect(eventIds(rest)).toEqual([...earlier, live].map((event) => event.id));
+    await bus.close();
+  });
+
+  it('keeps the entry just before the window when it trims, so a cursor at it still resumes', async () => {
+    const bus = createRedisBus({
+      redis: client,
+      prefix: `${prefix}:trim`,
+      history: { maxEvents: 5 },
+    });
+    const events = Array.from({ length: 64 }, () => makeCallEvent());
+    const cursors: string[] = [];
+    // Trimmed at seq 32 and 64: the window is 60 to 64, and a cursor at 59 names its entry.
+    for (const event of events) cursors.push((await bus.publish(event)).cursor);
+    const atEdge = bus.subscribe({ tenantId: 'tenant-a', after: cursors[58] });
+    expect(eventIds(await take(atEdge, 5))).toEqual(events.slice(59).map((event) => event.id));
+    const beyond = bus.subscribe({ tenantId: 'tenant-a', after: cursors[57] });
+    expect(await take(beyond, 1)).toEqual([
+      { type: 'reset', recovered: false, reason: 'history-gap' },
+    ]);
+    await bus.close();
+  });
+
+  it('keeps the newest entry that left the window by age too, so a cursor at it still resumes', async () => {
+    const bus = createRedisBus({
+      redis: client,
+      prefix: `${prefix}:trim-age`,
+      history: { maxAgeMs: 100 },
+    });
+    const cursors: string[] = [];
+    for (let index = 0; index < 31; index += 1) {
+      cursors.push((await bus.publish(makeCallEvent())).cursor);
+    }
+    // Redis' clock cannot be injected: let the 31 events age out of the window for real.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const next = makeCallEvent();
+    await bus.publish(next); // seq 32: trimmed by age
+    const atEdge = bus.subscribe({ tenantId: 'tenant-a', after: cursors[30] });
+    expect(await take(atEdge, 1)).toEqual([expect.objectContaining({ event: next })]);
+    const beyond = bus.subscribe({ tenantId: 'tenant-a', after: cursors[29] });
+    expect(await take(beyond, 1)).toEqual([
+      { type: 'reset', recovered: false, reason: 'history-gap' },
+    ]);
+    await bus.close();
+  });
+
+  it('resumes from a cursor of the earlier form (no verifier) as before', async () => {
+    const bus = createRedisBus({ redis: client, prefix: `${prefix}:earlier-form` });
+    const events = Array.from({ length: 4 }, () => makeCallEvent());
+    const cursors: string[] = [];
+    for (const event of events) cursors.push((await bus.publish(event)).cursor);
+    const { epoch, seq } = parseBusCursor(cursors[1] as string)!;
+    const subscription = bus.subscribe({ tenantId: 'tenant-a', after: `${epoch}:${seq}` });
+    expect(eventIds(await take(subscription, 2))).toEqual(events.slice(2).map((e) => e.id));
+    await bus.close();
+  });
+
+  it('checks a cursor at the top against the meta key once the stream itself has expired', async () => {
+    const own = `${prefix}:expired`;
+    const bus = createRedisBus({ redis: client, prefix: own });
+    const { cursor } = await bus.publish(makeCallEvent());
+    // An idle tenant: its stream expires long before its meta key (metaTtlMs).
+    await client.del(redisBusKeys(own, 'tenant-a').stream);
+    const other = cursor.replace(/\.[0-9a-z]+$/, '.1');
+    const resumed = bus.subscribe({ tenantId: 'tenant-a', after: cursor });
+    const forged = bus.subscribe({ tenantId: 'tenant-a', after: other });
+    await Promise.all([resumed.ready, forged.ready]);
+    const live = makeCallEvent();
+    await bus.publish(live);
+    expect(await take(resumed, 1)).toEqual([
+      expect.objectContaining({ type: 'event', event: live }),
+    ]);
+    expect(await take(forged, 2)).toEqual([
+      { type: 'reset', recovered: false, reason: 'stream-reset' },
+      expect.objectContaining({ type: 'event', event: live }),
+    ]);
     await bus.close();
   });
 

@@ -7,7 +7,7 @@ import {
   runRedisScript,
 } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
-import { formatBusCursor } from './bus-cursor';
+import { busCursorVerifier, formatBusCursor } from './bus-cursor';
 import { checkBusTenantId, checkSubscribeOptions } from './check-subscribe-options';
 import { createRedisChannelHub } from './create-redis-channel-hub';
 import { createRedisPublisher, redisPublishSettings } from './create-redis-publisher';
@@ -145,13 +145,14 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     positionScript ??= defineRedisScript(
       redisPositionScript(redisPublishSettings({ maxEvents, maxAgeMs, metaTtlMs }, await mode())),
     );
-    const [epoch, top] = (await runRedisScript(
+    const [epoch, top, topAt] = (await runRedisScript(
       redis,
       positionScript,
       [redisBusKeys(prefix, tenantId).meta],
       [],
-    )) as [string, number];
-    return formatBusCursor(epoch, top);
+    )) as [string, number, string];
+    // The newest event's cursor, verifier included; a stream with none has no entry to name.
+    return formatBusCursor(epoch, top, topAt ? busCursorVerifier(Number(topAt)) : undefined);
   };
 
   const close = async (): Promise<void> => {

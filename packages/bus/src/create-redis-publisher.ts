@@ -5,7 +5,7 @@ import {
   parseCallEvent,
 } from '@calltrack/core';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
-import { formatBusCursor } from './bus-cursor';
+import { busCursorVerifier, formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
 import { createDeadlineQueue } from './create-deadline-queue';
 import { createKeyBatcher } from './create-key-batcher';
@@ -49,7 +49,10 @@ export function redisPublishSettings(
 interface Pending {
   event: CallEvent;
   json: string;
-  /** Its deadline passed: the caller was told it may or may not be published, so it is not. */
+  /**
+   * Its deadline passed once a batch had it: the caller was told it may or may not be published,
+   * so it is not sent when it was not yet. (One still waiting for a batch is withdrawn instead.)
+   */
   abandoned: boolean;
 }
 
@@ -101,8 +104,10 @@ export function createRedisPublisher(
         options.report(error instanceof Error ? error : new Error(String(error))),
       );
     }
+    // Every entry this call wrote has the same publish time; a duplicate's comes with it.
+    const verifier = busCursorVerifier(reply[2] as number);
     const results: BusPublishResult[] = new Array(batch.length);
-    let next = 2;
+    let next = 3;
     for (let index = 0; index < batch.length; index += 1) {
       if (!sent[index]) {
         results[index] = abandonedResult;
@@ -110,7 +115,16 @@ export function createRedisPublisher(
       }
       const seq = reply[next] as number;
       next += 1;
-      results[index] = { cursor: formatBusCursor(epoch, Math.abs(seq)), duplicate: seq < 0 };
+      if (seq > 0) {
+        results[index] = { cursor: formatBusCursor(epoch, seq, verifier), duplicate: false };
+        continue;
+      }
+      const firstAt = reply[next] as number;
+      next += 1;
+      results[index] = {
+        cursor: formatBusCursor(epoch, -seq, busCursorVerifier(firstAt)),
+        duplicate: true,
+      };
     }
     return results;
   };
@@ -142,8 +156,7 @@ export function createRedisPublisher(
     const meta = redisBusKeys(prefix, event.tenantId).meta;
     const pending: Pending = { event, json, abandoned: false };
     return deadlines.within(batcher.add(meta, pending), (error) => {
-      if (error === undefined) pending.abandoned = true;
-      return unavailable(
+      const failure = unavailable(
         `The Redis bus could not publish event ${event.id}: ${
           error === undefined
             ? `no answer within ${publishTimeoutMs} ms`
@@ -153,6 +166,12 @@ export function createRedisPublisher(
         }. It may or may not have been published; publishing it again is safe.`,
         error,
       );
+      // Out of time: one still waiting behind a call Redis has not answered (it may hang for
+      // good) leaves the queue now, with its event and JSON; one a batch has is not sent.
+      if (error === undefined && !batcher.withdraw(meta, pending, failure)) {
+        pending.abandoned = true;
+      }
+      return failure;
     });
   };
 }

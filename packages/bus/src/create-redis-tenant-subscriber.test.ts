@@ -194,6 +194,46 @@ describe('createRedisTenantSubscriber', () => {
     expect(delivered().slice(3)).toEqual(['reset:stream-reset', next.event?.id]);
   });
 
+  it('resets a cursor whose position the stream gave to another event (a restore from an older snapshot), then goes on from the top', async () => {
+    const history = createFakeTenantHistory({});
+    const seen = Array.from({ length: 5 }, () => history.publish());
+    // Restored to seq 2, then three other events took seqs 3 to 5, the client's last included.
+    history.rewind(3);
+    for (let index = 0; index < 3; index += 1) history.publish();
+    const { subscriber, delivered } = setup({ history });
+    subscriber.start({ from: 'cursor', cursor: seen[4]!.cursor });
+    await settle();
+    const live = history.publish();
+    subscriber.receive(live);
+    expect(delivered()).toEqual(['reset:stream-reset', live.event?.id]);
+  });
+
+  it('resumes a cursor of the earlier form (no verifier) without checking its entry, as before', async () => {
+    const history = createFakeTenantHistory({});
+    const events = Array.from({ length: 4 }, () => history.publish());
+    const { subscriber, delivered } = setup({ history });
+    subscriber.start({ from: 'cursor', cursor: `e1:${events[1]!.seq}` });
+    await settle();
+    expect(delivered()).toEqual(events.slice(2).map((message) => message.event?.id));
+  });
+
+  it('notices a stream rewritten at the top it started from, when it catches up', async () => {
+    const { history, subscriber, delivered } = setup();
+    history.publish();
+    history.publish();
+    subscriber.start({ from: 'now' });
+    await settle();
+    // Two writes lost, then two other events at the same seqs, all while its connection was down.
+    history.rewind(2);
+    history.publish();
+    history.publish();
+    subscriber.catchUp();
+    await settle();
+    const live = history.publish();
+    subscriber.receive(live);
+    expect(delivered()).toEqual(['reset:stream-reset', live.event?.id]);
+  });
+
   it('signals history-gap for a cursor whose events have left history, then goes on live', async () => {
     const history = createFakeTenantHistory({});
     const old = history.publish();

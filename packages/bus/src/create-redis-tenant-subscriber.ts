@@ -56,15 +56,16 @@ const defaultRetry = (retry: () => void): void => {
 /**
  * The sequence / gap / epoch state machine of one subscription to one tenant's Redis stream.
  *
- * Live messages carry `<epoch>:<seq>` and sequence numbers are dense, so the subscriber knows
- * exactly what it is missing. The next message in sequence is delivered at once; anything else
- * (a jump, another epoch, a message it cannot read) starts a catch-up from history, which is
- * the source of truth; live messages arriving meanwhile wait and are applied after it. Resets
- * are all or nothing and emitted once per incident:
+ * Live messages carry `<epoch>:<seq>.<verifier>` and sequence numbers are dense, so the
+ * subscriber knows exactly what it is missing. The next message in sequence is delivered at
+ * once; anything else (a jump, another epoch, a message it cannot read) starts a catch-up from
+ * history, which is the source of truth; live messages arriving meanwhile wait and are applied
+ * after it. Resets are all or nothing and emitted once per incident:
  * - the stream is another epoch (Redis lost its data): `stream-reset`, then the new stream is
  *   replayed from its start when history still holds all of it;
- * - the stream went back or was rewritten in the same epoch (a failover lost the last writes):
- *   `stream-reset`, then on from the top;
+ * - the stream went back or was rewritten in the same epoch (a failover lost the last writes, a
+ *   restore from an older snapshot; a cursor's verifier names its entry, so this holds for a
+ *   subscription from a cursor too): `stream-reset`, then on from the top;
  * - the events after the position have left history: `history-gap`, then on from the top.
  *
  * Every event is handled in isolation: one that cannot be read or filtered is skipped and
@@ -84,8 +85,12 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   #epoch: string | null = null;
   /** Sequence number of the last event handled (delivered, filtered out or skipped). */
   #lastSeq = 0;
-  /** Id of the event at `#lastSeq`, when it was read, to notice a rewritten stream. */
-  #lastId: string | undefined;
+  /**
+   * The cursor verifier of the entry at `#lastSeq`, when known: history checks it is still
+   * that entry, so a stream that went back and was written again (a restore from an older
+   * snapshot, a failover) is noticed, also for a subscription that starts from a cursor.
+   */
+  #lastVerifier: string | undefined;
   /** A history read is in flight (or the start is pending): live messages wait in `#pending`. */
   #syncing = true;
   #pending: RedisStreamMessage[] = [];
@@ -113,6 +118,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
     if (position) {
       this.#epoch = position.epoch;
       this.#lastSeq = position.seq;
+      this.#lastVerifier = position.verifier;
       this.#startSync('catch-up');
     } else {
       this.#reset('stream-reset');
@@ -135,7 +141,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       // Following from the start of whatever stream comes: this one.
       this.#epoch = message.epoch;
       this.#lastSeq = 0;
-      this.#lastId = undefined;
+      this.#lastVerifier = undefined;
     } else if (message.epoch !== this.#epoch) {
       // Another stream: history says whether it is real (and replays it). The message itself is
       // not kept: it was published before the read, so history has it if it is real.
@@ -145,11 +151,11 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
     if (message.seq <= this.#lastSeq) {
       if (
         message.seq === this.#lastSeq &&
-        this.#lastId !== undefined &&
-        message.event !== undefined &&
-        message.event.id !== this.#lastId
+        this.#lastVerifier !== undefined &&
+        message.verifier !== undefined &&
+        message.verifier !== this.#lastVerifier
       ) {
-        // Another event at the position we are at: the stream was rewritten. History decides.
+        // Another entry at the position we are at: the stream was rewritten. History decides.
         this.#startSync('catch-up');
       }
       return;
@@ -221,7 +227,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
     const page = await this.#options.readHistory(null, undefined);
     this.#epoch = page.epoch;
     this.#lastSeq = page.top;
-    this.#lastId = undefined;
+    this.#lastVerifier = page.topVerifier;
     return page;
   }
 
@@ -234,7 +240,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       const known = this.#epoch;
       const page = await readHistory(
         this.#lastSeq,
-        known === null || this.#lastSeq === 0 ? undefined : this.#lastId,
+        known === null || this.#lastSeq === 0 ? undefined : this.#lastVerifier,
       );
       firstPage ??= page;
       if (!sink.open) return firstPage;
@@ -243,7 +249,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         if (known !== null && this.#lastSeq > 0 && !announced) this.#reset('stream-reset');
         this.#epoch = null;
         this.#lastSeq = 0;
-        this.#lastId = undefined;
+        this.#lastVerifier = undefined;
         return firstPage;
       }
       if (known !== null && page.epoch !== known) {
@@ -253,22 +259,23 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         announced = true;
         this.#epoch = page.epoch;
         this.#lastSeq = 0;
-        this.#lastId = undefined;
+        this.#lastVerifier = undefined;
         continue;
       }
       this.#epoch = page.epoch;
       if (page.status === 'diverged' || this.#lastSeq > page.top) {
-        // Same epoch, other history (a failover lost the last writes): positions past the
-        // common part mean other events now, so go on from the top.
+        // Same epoch, other history (a failover lost the last writes, a restore from an older
+        // snapshot): positions past the common part mean other events now, so go on from the
+        // top.
         if (!announced) this.#reset('stream-reset');
         this.#lastSeq = page.top;
-        this.#lastId = undefined;
+        this.#lastVerifier = page.topVerifier;
         return firstPage;
       }
       if (page.status === 'gap') {
         if (!announced) this.#reset('history-gap');
         this.#lastSeq = page.top;
-        this.#lastId = undefined;
+        this.#lastVerifier = page.topVerifier;
         return firstPage;
       }
       for (const entry of page.entries) this.#handle(entry, true);
@@ -279,8 +286,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   /** Handles the next event in sequence: skip, filter, deliver; the position always advances. */
   #handle(message: RedisStreamMessage, fromHistory: boolean): void {
     this.#lastSeq = message.seq;
+    this.#lastVerifier = message.verifier;
     const { event } = message;
-    this.#lastId = event?.id;
     if (event === undefined) {
       this.#skip(message, message.error ?? new Error('unreadable'));
       return;

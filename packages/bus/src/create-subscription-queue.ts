@@ -32,6 +32,8 @@ export interface SubscriptionQueue {
   end(): void;
 }
 
+type Waiter = (result: IteratorResult<BusMessage, undefined>) => void;
+
 const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const resolved = Promise.resolve();
 
@@ -46,7 +48,11 @@ const resolved = Promise.resolve();
 class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
   #buffer: BusMessage[] = [];
   #head = 0;
-  #waiter: ((result: IteratorResult<BusMessage, undefined>) => void) | undefined;
+  /**
+   * Readers waiting on an empty buffer, oldest first: the iterator protocol lets a caller ask
+   * again before the previous `next()` settled, and each call gets its own message.
+   */
+  #waiters: Waiter[] | undefined;
   #accepting = true;
   #finished = false;
   #lastCursor: string | undefined;
@@ -113,7 +119,7 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
     this.markReady();
     this.#onEnd();
     // A reader waiting on an empty buffer gets nothing more: tell it the end has come.
-    if (this.#waiter) this.#finish();
+    if (this.#waiters) this.#finish();
   }
 
   // ---- consumer side (BusSubscription) ----------------------------------------------------
@@ -144,7 +150,8 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
       return Promise.resolve(done);
     }
     return new Promise((resolve) => {
-      this.#waiter = resolve;
+      this.#waiters ??= [];
+      this.#waiters.push(resolve);
     });
   }
 
@@ -163,9 +170,11 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
   }
 
   #enqueue(message: BusMessage): void {
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = undefined;
+    const waiters = this.#waiters;
+    if (waiters) {
+      // Waiters exist only while the buffer is empty: the oldest one takes the message.
+      const waiter = waiters.shift() as Waiter;
+      if (waiters.length === 0) this.#waiters = undefined;
       waiter({ done: false, value: message });
     } else {
       this.#buffer.push(message);
@@ -176,9 +185,9 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
     this.#finished = true;
     this.#buffer = [];
     this.#head = 0;
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.(done);
+    const waiters = this.#waiters;
+    this.#waiters = undefined;
+    if (waiters) for (const waiter of waiters) waiter(done);
   }
 }
 

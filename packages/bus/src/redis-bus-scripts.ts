@@ -12,9 +12,30 @@
 // Stream entry ids are `<seq>-<publish time in ms>`: entries are looked up by sequence number,
 // and the time needed for the age limit comes with the id, without reading the entry's fields.
 // Entry fields: e = event JSON, i = event id.
+//
+// A cursor carries the publish time of its entry (base 36) after the seq, `<epoch>:<seq>.<time>`:
+// a Redis restored from an older snapshot, or a failover that lost the last writes, keeps the
+// epoch and gives the lost sequence numbers to new events, and the time tells them apart.
 
 /** History is trimmed every this many publishes of a tenant. */
 const TRIM_EVERY = 32;
+
+/**
+ * Lua: a non-negative integer (a time in ms) in base 36, as JavaScript's `toString(36)` writes
+ * it: a cursor's verifier. Plain arithmetic, exact below 2^53 (no `%x`, whose width is the
+ * platform's long).
+ */
+const base36Lua = `
+local function calltrack_base36(n)
+  local text = ''
+  repeat
+    local digit = n % 36
+    text = string.sub('0123456789abcdefghijklmnopqrstuvwxyz', digit + 1, digit + 1) .. text
+    n = (n - digit) / 36
+  until n == 0
+  return text
+end
+`;
 
 /** Stored under the empty field of each id generation (no event id is empty); see below. */
 const hashTableMarker = 'calltrack: a value longer than 64 bytes keeps this hash a hash table';
@@ -44,16 +65,18 @@ function metaTtlMsOf(settings: RedisPublishSettings): number {
  * - `calltrack_open(meta)` reads the tenant's state once (meta key; the other keys and the
  *   channel are named after it);
  * - `calltrack_publish(tenant, json, id)` publishes one event and returns its seq (for a
- *   duplicate the first copy's), duplicate (0|1), register (0|1);
+ *   duplicate the first copy's), duplicate (0|1), register (0|1), and the publish time (ms) of
+ *   the entry at that seq (the cursor's verifier);
  * - `calltrack_close(tenant)` writes the state back, once for any number of events.
  *
  * Opening and closing once per batch keeps the per-event path to three Redis calls (HGET,
  * HSETNX, XADD); live subscribers get the whole batch in one message when it closes. The settings are written into the source, so each call passes only the
  * events (every argument costs on both sides of the connection).
  *
- * Meta hash fields: epoch, seq (the top), gen (ids per id generation, fixed when the epoch
- * starts), exp (when the stream and the current id generation expire at the earliest, in ms),
- * reg (1 once the tenant is registered).
+ * Meta hash fields: epoch, seq (the top), at (the top's publish time, in ms: its cursor's verifier
+ * outlives the stream), gen (ids per id generation, fixed when the epoch starts), exp (when the
+ * stream and the current id generation expire at the earliest, in ms), reg (1 once the tenant is
+ * registered).
  */
 export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const int = (name: string, value: number): number => {
@@ -66,7 +89,7 @@ export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const ttl = 2 * maxAge;
   int('metaTtlMs', settings.metaTtlMs);
   const metaTtl = metaTtlMsOf(settings);
-  return `
+  return `${base36Lua}
 local function calltrack_open(meta)
   local base = string.sub(meta, 1, -5)
   local clock = redis.call('TIME')
@@ -89,16 +112,21 @@ local function calltrack_open(meta)
   end
   t.generations = t.ids .. ':' .. t.epoch .. ':'
   t.time = '-' .. t.now
+  -- Every entry of this call gets this publish time: it ends each live cursor as its verifier.
+  t.verifier = '.' .. calltrack_base36(t.now)
   return t
 end
 
 -- Is the event with this seq still in history (the newest maxEvents, younger than maxAge)?
+-- Returns its publish time when it is, else nil.
 local function calltrack_in_window(t, seq)
-  if seq <= t.top - ${maxEvents} then return false end
+  if seq <= t.top - ${maxEvents} then return nil end
   local entry = redis.call('XRANGE', t.stream, seq, seq)[1]
-  if not entry then return false end
+  if not entry then return nil end
   local dash = string.find(entry[1], '-', 1, true)
-  return tonumber(string.sub(entry[1], dash + 1)) >= t.now - ${maxAge}
+  local at = tonumber(string.sub(entry[1], dash + 1))
+  if at >= t.now - ${maxAge} then return at end
+  return nil
 end
 
 local function calltrack_publish(t, json, id)
@@ -111,10 +139,14 @@ local function calltrack_publish(t, json, id)
   end
   local current = t.current
   local earlier = redis.call('HGET', t.previous, id)
-  if earlier and calltrack_in_window(t, tonumber(earlier)) then return tonumber(earlier), 1, 0 end
+  if earlier then
+    local at = calltrack_in_window(t, tonumber(earlier))
+    if at then return tonumber(earlier), 1, 0, at end
+  end
   if redis.call('HSETNX', current, id, seq) == 0 then
     local existing = tonumber(redis.call('HGET', current, id))
-    if calltrack_in_window(t, existing) then return existing, 1, 0 end
+    local at = calltrack_in_window(t, existing)
+    if at then return existing, 1, 0, at end
     redis.call('HSET', current, id, seq)
   end
 
@@ -139,17 +171,20 @@ local function calltrack_publish(t, json, id)
   end
 
   if seq % ${TRIM_EVERY} == 0 then
-    -- Drop what left the window: by count, and by age from the oldest entry on.
-    local keep_from = seq - ${maxEvents} + 1
+    -- Drop what left the window, by count and by age from the oldest entry on, but the newest
+    -- entry that left it: a reader resuming right after it checks that it is the entry its
+    -- cursor names.
+    local keep_from = seq - ${maxEvents}
     local cutoff = t.now - ${maxAge}
-    local oldest = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 1)[1]
+    -- The second oldest: the oldest may be the one kept, and only a second one is to drop.
+    local oldest = redis.call('XRANGE', t.stream, '-', '+', 'COUNT', 2)[2]
     if oldest then
       local dash = string.find(oldest[1], '-', 1, true)
       if tonumber(string.sub(oldest[1], dash + 1)) < cutoff then
         for _, entry in ipairs(redis.call('XRANGE', t.stream, '-', '+', 'COUNT', ${TRIM_EVERY})) do
           dash = string.find(entry[1], '-', 1, true)
           if tonumber(string.sub(entry[1], dash + 1)) >= cutoff then break end
-          keep_from = math.max(keep_from, tonumber(string.sub(entry[1], 1, dash - 1)) + 1)
+          keep_from = math.max(keep_from, tonumber(string.sub(entry[1], 1, dash - 1)))
         end
       end
     end
@@ -159,20 +194,25 @@ local function calltrack_publish(t, json, id)
   -- Live subscribers get the batch in one message at the end (lines: cursor, JSON, cursor, …;
   -- JSON text never holds a raw line break).
   local messages = t.messages
-  messages[#messages + 1] = t.epoch .. ':' .. seq
+  messages[#messages + 1] = t.epoch .. ':' .. seq .. t.verifier
   messages[#messages + 1] = json
-  if ${settings.register ? 'true' : 'false'} and not t.registered then return seq, 0, 1 end
-  return seq, 0, 0
+  if ${settings.register ? 'true' : 'false'} and not t.registered then return seq, 0, 1, t.now end
+  return seq, 0, 0, t.now
 end
 
 local function calltrack_close(t)
   if #t.messages > 0 then
     redis.call('${settings.command}', t.base .. 'events', table.concat(t.messages, '\\n'))
   end
+  -- The top changed only by publishing in this call, so its publish time is now.
   if t.refreshed then
-    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires)
+    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now)
   elseif t.top ~= t.written then
-    redis.call('HSET', t.meta, 'seq', t.top)
+    if t.top > 0 then
+      redis.call('HSET', t.meta, 'seq', t.top, 'at', t.now)
+    else
+      redis.call('HSET', t.meta, 'seq', t.top)
+    end
   end
 end
 `;
@@ -181,18 +221,23 @@ end
 /**
  * The publish script, for a batch of events of one tenant: KEYS meta; ARGV event JSON, event id,
  * event JSON, event id, … Publishes them in order, each on its own (a duplicate in the batch is
- * a duplicate). Returns { epoch, register (0|1), then per event its seq, negative for a
- * duplicate (the first copy's seq) }: numbers cost Redis less to return than strings.
+ * a duplicate). Returns { epoch, register (0|1), publish time (ms) of this call's entries, then
+ * per event its seq, or for a duplicate minus the first copy's seq followed by that entry's
+ * publish time }: numbers cost Redis less to return than strings.
  */
 export function redisPublishScript(settings: RedisPublishSettings): string {
   return `${redisPublishFunctions(settings)}
 local tenant = calltrack_open(KEYS[1])
-local results = { tenant.epoch, 0 }
+local results = { tenant.epoch, 0, tenant.now }
 for index = 1, #ARGV, 2 do
-  local seq, duplicate, register = calltrack_publish(tenant, ARGV[index], ARGV[index + 1])
-  if duplicate == 1 then seq = -seq end
+  local seq, duplicate, register, at = calltrack_publish(tenant, ARGV[index], ARGV[index + 1])
   if register == 1 then results[2] = 1 end
-  results[#results + 1] = seq
+  if duplicate == 1 then
+    results[#results + 1] = -seq
+    results[#results + 1] = at
+  else
+    results[#results + 1] = seq
+  end
 end
 calltrack_close(tenant)
 return results
@@ -201,15 +246,25 @@ return results
 
 /**
  * Where a tenant's stream is: KEYS meta. Opens the stream as a publish does (a new epoch when
- * there is none) and writes nothing else. Returns { epoch, top seq }. A stream made here gets
- * the meta key's TTL, which the first publish then keeps.
+ * there is none) and writes nothing else. Returns { epoch, top seq, the top's publish time in ms
+ * ('' for none or unknown) }. A stream made here gets the meta key's TTL, which the first publish
+ * then keeps.
  */
 export function redisPositionScript(settings: RedisPublishSettings): string {
   return `${redisPublishFunctions(settings)}
 local tenant = calltrack_open(KEYS[1])
 calltrack_close(tenant)
 if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ${metaTtlMsOf(settings)}) end
-return { tenant.epoch, tenant.top }
+local at = ''
+if tenant.top > 0 then
+  -- Meta keeps it since this version; before, only the entry's id did.
+  at = redis.call('HGET', KEYS[1], 'at')
+  if not at then
+    local entry = redis.call('XRANGE', tenant.stream, tenant.top, tenant.top)[1]
+    at = entry and string.sub(entry[1], string.find(entry[1], '-', 1, true) + 1) or ''
+  end
+end
+return { tenant.epoch, tenant.top, at }
 `;
 }
 
@@ -217,42 +272,52 @@ return { tenant.epoch, tenant.top }
  * Reads history after a sequence number, all or nothing (read-only).
  *
  * KEYS: meta, stream. ARGV: after seq ('' = only report the position), limit, maxAgeMs,
- * maxEvents, the id of the event the reader saw at `after` ('' = unknown).
- * Returns { epoch ('' when the tenant has no stream), top seq, status, seq1, json1, seq2, ... }
- * with status `ok` (entries follow, possibly none), `gap` (some wanted entry has left history) or
- * `diverged` (the entry at `after` is another event than the reader saw: the stream was
- * rewritten, e.g. by a failover that lost the last writes).
+ * maxEvents, the verifier of the entry the reader had at `after` ('' = unknown: not checked).
+ * Returns { epoch ('' when the tenant has no stream), top seq, status, the top's publish time in
+ * ms ('' when unknown), id1, json1, id2, ... } (entry ids: `<seq>-<publish time>`) with status
+ * `ok` (entries follow, possibly none), `gap` (some wanted entry, or the one at `after` that the
+ * verifier names, has left history) or `diverged` (the entry at `after` is another than the
+ * reader had: the stream went back and was written again, e.g. after a restore from an older
+ * snapshot or a failover that lost the last writes).
  */
-export const readScript = `
+export const readScript = `${base36Lua}
 local meta, stream = KEYS[1], KEYS[2]
-local state = redis.call('HMGET', meta, 'epoch', 'seq')
+local state = redis.call('HMGET', meta, 'epoch', 'seq', 'at')
 local epoch = state[1]
-if not epoch then return { '', 0, 'ok' } end
+if not epoch then return { '', 0, 'ok', '' } end
 local top = tonumber(state[2] or '0')
-if ARGV[1] == '' then return { epoch, top, 'ok' } end
+local top_at = state[3] or ''
+if ARGV[1] == '' then return { epoch, top, 'ok', top_at } end
 local after = tonumber(ARGV[1])
 if ARGV[5] ~= '' and after >= 1 and after <= top then
+  -- Is the entry at this position the one the reader had? Its publish time says.
+  local at
   local seen = redis.call('XRANGE', stream, after, after)[1]
-  if seen and seen[2][4] ~= ARGV[5] then return { epoch, top, 'diverged' } end
+  if seen then
+    at = tonumber(string.sub(seen[1], string.find(seen[1], '-', 1, true) + 1))
+  elseif after == top and top_at ~= '' then
+    at = tonumber(top_at)
+  end
+  if not at then return { epoch, top, 'gap', top_at } end
+  if calltrack_base36(at) ~= ARGV[5] then return { epoch, top, 'diverged', top_at } end
 end
-if after >= top then return { epoch, top, 'ok' } end
-if after + 1 <= top - tonumber(ARGV[4]) then return { epoch, top, 'gap' } end
+if after >= top then return { epoch, top, 'ok', top_at } end
+if after + 1 <= top - tonumber(ARGV[4]) then return { epoch, top, 'gap', top_at } end
 
 local clock = redis.call('TIME')
 local cutoff = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - tonumber(ARGV[3])
 local entries = redis.call('XRANGE', stream, after + 1, '+', 'COUNT', tonumber(ARGV[2]))
 local first = entries[1]
-if not first then return { epoch, top, 'gap' } end
+if not first then return { epoch, top, 'gap', top_at } end
 local dash = string.find(first[1], '-', 1, true)
 if tonumber(string.sub(first[1], 1, dash - 1)) ~= after + 1
   or tonumber(string.sub(first[1], dash + 1)) < cutoff then
-  return { epoch, top, 'gap' }
+  return { epoch, top, 'gap', top_at }
 end
 -- Later entries are younger than the first, so all of them are in the window too.
-local result = { epoch, top, 'ok' }
+local result = { epoch, top, 'ok', top_at }
 for _, entry in ipairs(entries) do
-  dash = string.find(entry[1], '-', 1, true)
-  result[#result + 1] = string.sub(entry[1], 1, dash - 1)
+  result[#result + 1] = entry[1]
   result[#result + 1] = entry[2][2]
 end
 return result

@@ -20,6 +20,27 @@ describe('parseRedisLiveMessage', () => {
     expect(batch.messages[1]?.event?.data.transcript).toBe('a\nb');
   });
 
+  it("reads each cursor's verifier, and cursors without one (an earlier version's)", () => {
+    const [first, second] = [makeCallEvent(), makeCallEvent()];
+    const batch = parseRedisLiveMessage(
+      `ep:8.mxb92y4l\n${JSON.stringify(first)}\nep:9\n${JSON.stringify(second)}`,
+      'tenant-a',
+    );
+    expect(batch).toEqual({
+      messages: [
+        { epoch: 'ep', seq: 8, verifier: 'mxb92y4l', cursor: 'ep:8.mxb92y4l', event: first },
+        { epoch: 'ep', seq: 9, cursor: 'ep:9', event: second },
+      ],
+      unreadable: false,
+    });
+    for (const cursor of ['ep:8.', 'ep:8.MX', 'ep:8.a.b', 'ep:8.123456789abc', 'ep:.ab']) {
+      expect(parseRedisLiveMessage(`${cursor}\n${JSON.stringify(first)}`, 'tenant-a')).toEqual({
+        messages: [],
+        unreadable: true,
+      });
+    }
+  });
+
   it('keeps the position of an event it cannot read, and stops at what is not a cursor', () => {
     const good = makeCallEvent();
     const parsed = parseRedisLiveMessage(

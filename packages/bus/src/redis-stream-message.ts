@@ -4,6 +4,8 @@ import type { CallEvent } from '@calltrack/core';
 export interface RedisStreamMessage {
   epoch: string;
   seq: number;
+  /** The cursor's verifier (the entry's publish time, base 36); undefined when it has none. */
+  verifier?: string | undefined;
   cursor: string;
   /** The event, or undefined when the message could not be read (`error` says why). */
   event: CallEvent | undefined;
@@ -47,9 +49,10 @@ export interface RedisLiveMessages {
 }
 
 /**
- * Parses a live message: lines `<epoch>:<seq>` and `<event JSON>`, repeated (one publish script
- * call publishes its batch as one message; JSON text never holds a raw line break). It stops at
- * the first line that is not a cursor.
+ * Parses a live message: lines `<epoch>:<seq>.<verifier>` (`<epoch>:<seq>` from an earlier
+ * version) and `<event JSON>`, repeated (one publish script call publishes its batch as one
+ * message; JSON text never holds a raw line break). It stops at the first line that is not a
+ * cursor.
  */
 export function parseRedisLiveMessage(
   raw: string,
@@ -62,8 +65,12 @@ export function parseRedisLiveMessage(
     if (newline <= start || newline - start > 80) return { messages, unreadable: true };
     const colon = raw.lastIndexOf(':', newline);
     if (colon <= start) return { messages, unreadable: true };
-    const seq = parseSeq(raw, colon + 1, newline);
+    let dot = colon + 1; // where the seq ends: at the verifier's dot, or the line's end
+    while (dot < newline && raw.charCodeAt(dot) !== 46) dot += 1;
+    const seq = parseSeq(raw, colon + 1, dot);
     if (seq === undefined) return { messages, unreadable: true };
+    const verifier = dot < newline ? parseVerifier(raw, dot + 1, newline) : undefined;
+    if (dot < newline && verifier === undefined) return { messages, unreadable: true };
     let end = raw.indexOf('\n', newline + 1);
     if (end < 0) end = raw.length;
     const cursor = raw.slice(start, newline);
@@ -71,12 +78,22 @@ export function parseRedisLiveMessage(
     const event = readStreamEvent(raw.slice(newline + 1, end), tenantId);
     messages.push(
       event instanceof Error
-        ? { epoch, seq, cursor, event: undefined, error: event }
-        : { epoch, seq, cursor, event },
+        ? { epoch, seq, verifier, cursor, event: undefined, error: event }
+        : { epoch, seq, verifier, cursor, event },
     );
     start = end + 1;
   }
   return { messages, unreadable: false };
+}
+
+/** Reads a verifier in `text[start, end)`: 1 to 11 base-36 digits (lower case). */
+function parseVerifier(text: string, start: number, end: number): string | undefined {
+  if (end <= start || end - start > 11) return undefined;
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 122))) return undefined;
+  }
+  return text.slice(start, end);
 }
 
 /** Reads decimal digits in `text[start, end)` (1 to 15 of them), without a regex or a copy. */

@@ -225,6 +225,26 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         await expect(subscription.next()).resolves.toMatchObject({ done: true });
       });
 
+      it('settles next() calls in flight together in call order, and every one left on close()', async () => {
+        const b = await bus();
+        const subscription = b.subscribe({ tenantId: 'tenant-a' });
+        await subscription.ready;
+        // The AsyncIterator protocol allows calls before the previous one settled.
+        const first = subscription.next();
+        const second = subscription.next();
+        const third = subscription.next();
+        const events = [makeCallEvent(), makeCallEvent()];
+        for (const event of events) await b.publish(event);
+        const [a, c] = await Promise.all([first, second]);
+        expect([a, c].map((result) => result.value)).toEqual(
+          events.map((event) => expect.objectContaining({ type: 'event', event })),
+        );
+        const fourth = subscription.next();
+        await subscription.close();
+        await expect(third).resolves.toEqual({ done: true, value: undefined });
+        await expect(fourth).resolves.toEqual({ done: true, value: undefined });
+      });
+
       it('ends when its AbortSignal aborts, including one aborted before subscribing', async () => {
         const b = await bus();
         const controller = new AbortController();
@@ -271,9 +291,14 @@ export function describeEventBus(backend: string, makeBus: EventBusFactory): voi
         const subscription = b.subscribe({ tenantId: 'tenant-a', after: cursors[3] });
         await subscription.ready;
         const live = makeCallEvent();
-        await b.publish(live);
+        const liveCursor = (await b.publish(live)).cursor;
         const received = await take(subscription, 7);
         expect(eventIds(received)).toEqual([...events.slice(4).map((event) => event.id), live.id]);
+        // An event has one cursor, however it arrives: publish, history or live.
+        expect(received.map((message) => message.type === 'event' && message.cursor)).toEqual([
+          ...cursors.slice(4),
+          liveCursor,
+        ]);
       });
 
       it('has no gap and no duplicate at the seam while events keep arriving', async () => {

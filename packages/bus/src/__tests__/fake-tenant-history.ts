@@ -17,7 +17,7 @@ export interface FakeTenantHistory {
   lose(nextEpoch: string): void;
   /** Forgets the newest `count` events (a failover that lost the last writes). */
   rewind(count: number): void;
-  /** Drops everything older than the newest `keep` events from the window. */
+  /** Drops everything older than the newest `keep` events from the window (keeps one, as Redis). */
   forgetAllBut(keep: number): void;
   /** Replaces the stored event at `seq` by unreadable JSON. */
   corrupt(seq: number): void;
@@ -42,33 +42,47 @@ export function createFakeTenantHistory(options: {
   let pendingEpoch: string | undefined;
   let top = 0;
   let oldest = 1;
-  const entries = new Map<number, { event: CallEvent | undefined }>();
+  /** Each write gets a verifier of its own, as each Redis entry has its own publish time. */
+  let writes = 0;
+  const entries = new Map<number, { event: CallEvent | undefined; verifier: string }>();
   let reads = 0;
   let held: { resolve: () => void; reject: (error: Error) => void }[] | undefined;
 
   const message = (seq: number): RedisStreamMessage => {
-    const cursor = formatBusCursor(epoch as string, seq);
-    const stored = entries.get(seq)?.event;
+    const entry = entries.get(seq);
+    const verifier = entry?.verifier;
+    const cursor = formatBusCursor(epoch as string, seq, verifier);
+    const stored = entry?.event;
     return stored
-      ? { epoch: epoch as string, seq, cursor, event: stored }
-      : { epoch: epoch as string, seq, cursor, event: undefined, error: new Error('not JSON') };
+      ? { epoch: epoch as string, seq, verifier, cursor, event: stored }
+      : {
+          epoch: epoch as string,
+          seq,
+          verifier,
+          cursor,
+          event: undefined,
+          error: new Error('not JSON'),
+        };
   };
 
-  const page = (after: number | null, afterId: string | undefined): RedisHistoryPage => {
-    if (epoch === null) return { epoch: null, top: 0, status: 'ok', entries: [] };
-    if (after === null) return { epoch, top, status: 'ok', entries: [] };
-    if (afterId !== undefined && after >= 1 && after <= top) {
-      const seen = entries.get(after);
-      if (seen && seen.event?.id !== afterId)
-        return { epoch, top, status: 'diverged', entries: [] };
+  const page = (after: number | null, afterVerifier: string | undefined): RedisHistoryPage => {
+    if (epoch === null) {
+      return { epoch: null, top: 0, topVerifier: undefined, status: 'ok', entries: [] };
     }
-    if (after >= top) return { epoch, top, status: 'ok', entries: [] };
-    if (after + 1 < oldest) return { epoch, top, status: 'gap', entries: [] };
+    const at = { epoch, top, topVerifier: entries.get(top)?.verifier, entries: [] };
+    if (after === null) return { ...at, status: 'ok' };
+    if (afterVerifier !== undefined && after >= 1 && after <= top) {
+      const seen = entries.get(after);
+      if (!seen) return { ...at, status: 'gap' };
+      if (seen.verifier !== afterVerifier) return { ...at, status: 'diverged' };
+    }
+    if (after >= top) return { ...at, status: 'ok' };
+    if (after + 1 < oldest) return { ...at, status: 'gap' };
     const found: RedisStreamMessage[] = [];
     for (let seq = after + 1; seq <= top && found.length < batchSize; seq += 1) {
       found.push(message(seq));
     }
-    return { epoch, top, status: 'ok', entries: found };
+    return { ...at, status: 'ok', entries: found };
   };
 
   const settle = async (outcome: (waiter: NonNullable<typeof held>[number]) => void) => {
@@ -97,7 +111,8 @@ export function createFakeTenantHistory(options: {
         entries.clear();
       }
       top += 1;
-      entries.set(top, { event });
+      writes += 1;
+      entries.set(top, { event, verifier: writes.toString(36) });
       return message(top);
     },
     lose(nextEpoch) {
@@ -111,23 +126,25 @@ export function createFakeTenantHistory(options: {
     },
     forgetAllBut(keep) {
       oldest = Math.max(oldest, top - keep + 1);
-      for (const seq of [...entries.keys()]) if (seq < oldest) entries.delete(seq);
+      // Like Redis, it keeps the newest entry that left the window, to check cursors at it.
+      for (const seq of [...entries.keys()]) if (seq < oldest - 1) entries.delete(seq);
     },
     corrupt(seq) {
-      entries.set(seq, { event: undefined });
+      const entry = entries.get(seq);
+      if (entry) entry.event = undefined;
     },
     hold() {
       held ??= [];
     },
     release: () => settle((waiter) => waiter.resolve()),
     fail: (error) => settle((waiter) => waiter.reject(error)),
-    read: async (after, afterId) => {
+    read: async (after, afterVerifier) => {
       reads += 1;
       if (held) {
         const waiting = held;
         await new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
       }
-      return page(after, afterId);
+      return page(after, afterVerifier);
     },
   };
 }
