@@ -5,12 +5,12 @@ import {
   connectTestRedis,
   makeCallEvent,
   type RedisServerProcess,
+  startPersistentRedisServer,
   startRedisServer,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventIds, take } from './__tests__/collect';
-import { startSnapshotRedisServer } from './__tests__/start-snapshot-redis-server';
 import { formatBusCursor, parseBusCursor } from './bus-cursor';
 import { createRedisBus } from './create-redis-bus';
 import type { BusMessage } from './event-bus';
@@ -139,7 +139,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
   });
 
   it('resets a client whose cursor a Redis restored from an older snapshot gave to another event, and only such a client', async () => {
-    server = await startSnapshotRedisServer();
+    server = await startPersistentRedisServer({ keeps: 'last-save' });
     const redis = client(server.url);
     const bus = createRedisBus({ redis, prefix: 'rdb' });
     const published = Array.from({ length: 10 }, () => makeCallEvent());

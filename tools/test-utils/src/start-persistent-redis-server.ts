@@ -6,11 +6,11 @@ import { spawnRedisServer } from './spawn-redis-server';
 import { freePort } from './start-redis-server';
 import { killAndWait } from './wait-for-exit';
 
-/** A redis-server this test owns that keeps its data (AOF, fsync always) across a crash. */
+/** A redis-server this test owns that keeps its data across a crash (see `keeps`). */
 export interface PersistentRedisServer {
   port: number;
   url: string;
-  /** Kills it at once (SIGKILL), as a crash would; what was written survives. */
+  /** Kills it at once (SIGKILL), as a crash would; what it keeps survives. */
   kill(): Promise<void>;
   /** Starts it again on the same port, reloading what it had. */
   restart(): Promise<void>;
@@ -19,26 +19,26 @@ export interface PersistentRedisServer {
 }
 
 /**
- * Starts `redis-server` on a free port with an append-only file synced on every write, in a
- * throwaway directory: after `kill()` and `restart()` it comes back with its data, as a Redis
- * configured for durability does after a crash.
+ * Starts `redis-server` on a free port in a throwaway directory. By default (`keeps:
+ * 'every-write'`) with an append-only file synced on every write: after `kill()` and `restart()`
+ * it comes back with its data, as a Redis configured for durability does after a crash. With
+ * `keeps: 'last-save'`, only RDB snapshots taken when told (`SAVE`): it comes back with the data
+ * of its last snapshot, as a Redis restored from an older snapshot (or a failover that lost the
+ * last writes) does.
  */
-export async function startPersistentRedisServer(): Promise<PersistentRedisServer> {
+export async function startPersistentRedisServer(
+  options: { keeps?: 'every-write' | 'last-save' } = {},
+): Promise<PersistentRedisServer> {
   const port = await freePort();
   const directory = mkdtempSync(join(tmpdir(), 'calltrack-redis-'));
   let child: ChildProcess | undefined;
+  const persistence =
+    options.keeps === 'last-save'
+      ? ['--appendonly', 'no']
+      : ['--appendonly', 'yes', '--appendfsync', 'always'];
 
   const launch = async (): Promise<void> => {
-    child = await spawnRedisServer(port, [
-      '--dir',
-      directory,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-    ]);
+    child = await spawnRedisServer(port, ['--dir', directory, '--save', '', ...persistence]);
   };
 
   const kill = async (): Promise<void> => {
