@@ -202,6 +202,28 @@ describe('createCallerDeskClient', () => {
     expect(ProviderApiError.isInstance(error)).toBe(true);
   });
 
+  it('gives up after timeoutMs with a retryable ProviderApiError without a status', async () => {
+    const { baseUrl, requests } = await fakeCallerDesk(() => {
+      // Never answers.
+    });
+    const client = createCallerDeskClient({
+      authCode,
+      baseUrl,
+      deskphone: '08047112233',
+      timeoutMs: 50,
+    });
+    for (const signal of [undefined, new AbortController().signal]) {
+      const error = await client
+        .clickToCall({ agentNumber: '9812345678', customerNumber: '9876543210', signal })
+        .catch((caught: unknown) => caught);
+      expect(ProviderApiError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ providerStatus: undefined, isRetryable: true });
+      expect((error as Error).message).toContain('no answer within 50 ms');
+    }
+    expect(requests).toHaveLength(2);
+    expect(() => createCallerDeskClient({ authCode, timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
+  });
+
   it('refuses missing arguments', async () => {
     expect(() => createCallerDeskClient({ authCode: ' ' })).toThrow(
       expect.objectContaining({ code: 'invalid_argument' }),

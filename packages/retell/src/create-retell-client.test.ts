@@ -215,6 +215,25 @@ describe('createRetellClient', () => {
     expect(error).toMatchObject({ isRetryable: true });
   });
 
+  it('gives up after timeoutMs with a retryable ProviderApiError without a status', async () => {
+    const { baseUrl, requests } = await fakeRetell(() => {
+      // Never answers.
+    });
+    const client = createRetellClient({ apiKey: 'key_test', baseUrl, timeoutMs: 50 });
+    for (const attempt of [
+      () => client.placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' }),
+      // A caller's own signal does not lift the timeout.
+      () => client.endCall('c1', { signal: new AbortController().signal }),
+    ]) {
+      const error = await attempt().catch((caught: unknown) => caught);
+      expect(ProviderApiError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ providerStatus: undefined, isRetryable: true });
+      expect((error as Error).message).toContain('no answer within 50 ms');
+    }
+    expect(requests).toHaveLength(2);
+    expect(() => createRetellClient({ apiKey: 'key_test', timeoutMs: 0 })).toThrow(/timeoutMs/);
+  });
+
   it('can be aborted', async () => {
     const { baseUrl } = await fakeRetell(() => {
       // Never answers.

@@ -1,5 +1,7 @@
+import { createCallerDeskCallControl, createCallerDeskClient } from '@calltrack/callerdesk';
 import { type CallControl, type CallEvent, ProviderApiError } from '@calltrack/core';
-import type { ProviderApiFault } from '@calltrack/simulator';
+import { createRetellCallControl, createRetellClient } from '@calltrack/retell';
+import { demoCredentials, type ProviderApiFault } from '@calltrack/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
@@ -287,6 +289,48 @@ describe('POST /calls', () => {
       body: { error: { code: 'provider_no_answer', retryable: true } },
     });
     expect(app.providerApi.countCalls()).toBe(2);
+  });
+
+  it('answers 504 when Retell or CallerDesk do not answer within the client’s timeoutMs', async () => {
+    const app = await start({
+      providerApi: { outcome: 'busy', fault: () => ({ type: 'delay', ms: 1_500 }) },
+    });
+    const baseUrl = app.providerApi.url!;
+    const url = await app.addApi({
+      callControl: {
+        retell: createRetellCallControl({
+          client: createRetellClient({
+            apiKey: demoCredentials.retellApiKey,
+            baseUrl,
+            timeoutMs: 100,
+          }),
+          fromNumber: '+14155550110',
+        }),
+        callerdesk: createCallerDeskCallControl({
+          client: createCallerDeskClient({
+            authCode: demoCredentials.callerDeskAuthCode,
+            baseUrl,
+            timeoutMs: 100,
+          }),
+          deskphone: '08041234567',
+        }),
+      },
+    });
+    for (const body of [
+      { provider: 'retell', to: customer },
+      { provider: 'callerdesk', to: '+919812345678', agentNumber: '+919900112233' },
+    ]) {
+      const started = performance.now();
+      const answer = await app.api('/api/calls', {
+        base: url,
+        body: { ...body, requestId: rid() },
+      });
+      expect(answer).toMatchObject({
+        status: 504,
+        body: { error: { code: 'provider_no_answer', provider: body.provider, retryable: true } },
+      });
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
   });
 
   it('answers 502 when the provider rejects the app’s own credentials', async () => {
