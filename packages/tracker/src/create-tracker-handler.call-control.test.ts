@@ -1,9 +1,12 @@
+import { createMemoryBus } from '@calltrack/bus';
 import { createCallerDeskCallControl, createCallerDeskClient } from '@calltrack/callerdesk';
 import { type CallControl, type CallEvent, ProviderApiError } from '@calltrack/core';
 import { createRetellCallControl, createRetellClient } from '@calltrack/retell';
 import { demoCredentials, type ProviderApiFault } from '@calltrack/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isoAt, makeCallEvent, t0 } from './__tests__/make-call-event';
 import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
+import { createCallTracker } from './create-call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { createTrackerHandler } from './create-tracker-handler';
 import type { IdempotencyStore } from './idempotency-store';
@@ -435,6 +438,42 @@ describe('POST /calls/:callId/terminate', () => {
     // A tenant may not name a tenant.
     expect(await app.api(`${path}?tenantId=demo`)).toMatchObject({ status: 400 });
   });
+
+  it('lets a super-admin end another tenant’s active call behind more than 10,000 newer ones', async () => {
+    let clock = t0;
+    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => clock, logger: {} });
+    await tracker.ingest(
+      makeCallEvent({ tenantId: 'old', callId: 'CA-oldest', occurredAt: isoAt(0) }),
+    );
+    for (let index = 1; index <= 10_000; index += 1) {
+      clock = t0 + index;
+      await tracker.ingest(
+        makeCallEvent({ tenantId: 'busy', callId: `CA-busy-${index}`, occurredAt: isoAt(index) }),
+      );
+    }
+    const ended: string[] = [];
+    const control: CallControl = {
+      provider: 'twilio',
+      placeCall: () => Promise.reject(new Error('not used')),
+      terminateCall: async (callId) => {
+        ended.push(callId);
+      },
+    };
+    const handler = createTrackerHandler({
+      tracker,
+      authenticate: () => ({ tenantId: 'ops', allTenants: true }),
+      callControl: { twilio: control },
+      logger: {},
+    });
+    const terminate = (callId: string) =>
+      handler(new Request(`http://localhost/calls/${callId}/terminate`, { method: 'POST' }));
+    const response = await terminate('CA-oldest');
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ callId: 'CA-oldest', status: 'terminating' });
+    expect((await terminate('CA-busy-10000')).status).toBe(202);
+    expect(ended).toEqual(['CA-oldest', 'CA-busy-10000']);
+    expect((await terminate('CA-nope')).status).toBe(404);
+  }, 60_000);
 
   it('answers 404 for an unknown call, 501 for CallerDesk, and maps the provider’s failures', async () => {
     const logged = logLevels();
