@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ProviderApiError } from '@calltrack/core';
+import { InvalidArgumentError, ProviderApiError, readRetryAfterSeconds } from '@calltrack/core';
 
 /** Options of {@link createCallerDeskClient}. */
 export interface CreateCallerDeskClientOptions {
@@ -146,6 +146,7 @@ export function createCallerDeskClient(options: CreateCallerDeskClientOptions): 
           ...(typeof body?.code === 'string' || typeof body?.code === 'number'
             ? { providerCode: body.code }
             : {}),
+          retryAfterSeconds: readRetryAfterSeconds(response),
           responseBody: text.slice(0, 4096),
         });
       }

@@ -176,6 +176,29 @@ describe('createRetellClient', () => {
     });
   });
 
+  it('carries the Retry-After of a 429 or 503 (seconds or an HTTP date) as retryAfterSeconds', async () => {
+    let answer = { status: 429, retryAfter: '7' };
+    const { baseUrl } = await fakeRetell((_request, response) => {
+      response.writeHead(answer.status, {
+        'content-type': 'application/json',
+        'retry-after': answer.retryAfter,
+      });
+      response.end(JSON.stringify({ message: 'Too many requests' }));
+    });
+    const client = createRetellClient({ apiKey: 'key_test', baseUrl });
+    const fail = () =>
+      client
+        .placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' })
+        .catch((caught: unknown) => caught);
+    expect(await fail()).toMatchObject({ providerStatus: 429, retryAfterSeconds: 7 });
+    answer = { status: 503, retryAfter: new Date(Date.now() + 60_000).toUTCString() };
+    const unavailable = (await fail()) as ProviderApiError;
+    expect(unavailable.retryAfterSeconds).toBeGreaterThanOrEqual(58);
+    expect(unavailable.retryAfterSeconds).toBeLessThanOrEqual(60);
+    answer = { status: 500, retryAfter: '7' };
+    expect(await fail()).toMatchObject({ providerStatus: 500, retryAfterSeconds: undefined });
+  });
+
   it('reports a body that is not JSON', async () => {
     const { baseUrl } = await fakeRetell((_request, response) => {
       response.writeHead(502, { 'content-type': 'text/html' });

@@ -3,6 +3,7 @@ import {
   type CallStatus,
   InvalidArgumentError,
   ProviderApiError,
+  readRetryAfterSeconds,
 } from '@calltrack/core';
 import { z } from 'zod';
 import { mapRetellCallStatus } from './map-retell-call-status';
@@ -148,6 +149,7 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
         provider,
         providerStatus: response.status,
         ...(details.code === undefined ? {} : { providerCode: details.code }),
+        retryAfterSeconds: readRetryAfterSeconds(response),
         responseBody: text.slice(0, 4096),
       });
     }

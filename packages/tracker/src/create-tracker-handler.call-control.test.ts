@@ -3,6 +3,7 @@ import { createCallerDeskCallControl, createCallerDeskClient } from '@calltrack/
 import { type CallControl, type CallEvent, ProviderApiError } from '@calltrack/core';
 import { createRetellCallControl, createRetellClient } from '@calltrack/retell';
 import { demoCredentials, type ProviderApiFault } from '@calltrack/simulator';
+import { createTwilioCallControl, createTwilioClient } from '@calltrack/twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isoAt, makeCallEvent, t0 } from './__tests__/make-call-event';
 import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
@@ -334,6 +335,80 @@ describe('POST /calls', () => {
       });
       expect(performance.now() - started).toBeLessThan(1_000);
     }
+  });
+
+  it('passes a provider’s 429 Retry-After on, and lets the same requestId try again', async () => {
+    const app = await start({ providerApi: { outcome: 'busy' } });
+    let limited = 1;
+    const rateLimitedOnce: typeof fetch = (input, init) =>
+      limited-- > 0
+        ? Promise.resolve(
+            new Response(
+              JSON.stringify({ code: 20429, message: 'Too Many Requests', status: 429 }),
+              {
+                status: 429,
+                headers: { 'content-type': 'application/json', 'retry-after': '7' },
+              },
+            ),
+          )
+        : fetch(input, init);
+    const twilio = createTwilioCallControl({
+      client: createTwilioClient({
+        accountSid: demoCredentials.twilioAccountSid,
+        authToken: demoCredentials.twilioAuthToken,
+        baseUrl: app.providerApi.url!,
+        fetch: rateLimitedOnce,
+      }),
+      from: '+14155550100',
+      statusCallbackUrl: `${app.url}/webhooks/twilio`,
+      answer: { url: 'https://app.example.com/twiml' },
+    });
+    const url = await app.addApi({ callControl: { twilio } });
+    const body = { provider: 'twilio', to: customer, requestId: rid() };
+    const refused = await app.api('/api/calls', { base: url, body });
+    expect(refused).toMatchObject({
+      status: 503,
+      body: { error: { code: 'provider_rate_limited', retryable: true, providerStatus: 429 } },
+    });
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(app.providerApi.countCalls()).toBe(0);
+    // Nothing was placed: the request id is free, and the repeat places the call.
+    const placed = await app.api('/api/calls', { base: url, body });
+    expect(placed).toMatchObject({ status: 202, body: { call: { reference: body.requestId } } });
+    expect(placed.headers.get('idempotent-replayed')).toBeNull();
+    expect(await app.api('/api/calls', { base: url, body })).toMatchObject({
+      status: 202,
+      body: placed.body,
+    });
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('answers a 429 on ending a call with the provider’s Retry-After too', async () => {
+    const app = await start();
+    await app.tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-limited' }));
+    const url = await app.addApi({
+      callControl: {
+        twilio: {
+          provider: 'twilio',
+          placeCall: () => Promise.reject(new Error('not used')),
+          terminateCall: () =>
+            Promise.reject(
+              new ProviderApiError({
+                message: 'Too Many Requests',
+                provider: 'twilio',
+                providerStatus: 429,
+                retryAfterSeconds: 3,
+              }),
+            ),
+        },
+      },
+    });
+    const answer = await app.api('/api/calls/CA-limited/terminate', { base: url });
+    expect(answer).toMatchObject({
+      status: 503,
+      body: { error: { code: 'provider_rate_limited' } },
+    });
+    expect(answer.headers.get('retry-after')).toBe('3');
   });
 
   it('answers 502 when the provider rejects the app’s own credentials', async () => {

@@ -53,8 +53,8 @@ export async function terminateCallRoute(
     await control.terminateCall(callId);
   } catch (error) {
     if (!ProviderApiError.isInstance(error)) throw error;
-    const { status, body } = providerErrorAnswer(error);
-    return json(status, body);
+    const { status, body, headers } = providerErrorAnswer(error);
+    return json(status, body, headers);
   }
   return json(202, { callId, status: 'terminating' });
 }
@@ -87,6 +87,6 @@ function isEnded(call: CallSnapshot): boolean {
   return call.status !== undefined && isTerminalStatus(call.status);
 }
 
-function json(status: number, body: unknown): Response {
-  return jsonResponse(body, { status, headers: { 'cache-control': 'no-store' } });
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return jsonResponse(body, { status, headers: { 'cache-control': 'no-store', ...headers } });
 }
