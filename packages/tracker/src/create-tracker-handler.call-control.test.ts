@@ -411,6 +411,28 @@ describe('POST /calls', () => {
     expect(answer.headers.get('retry-after')).toBe('3');
   });
 
+  it('refuses a CallerDesk call from another tenant’s virtual number: it would be tracked as theirs', async () => {
+    const app = await start({ providerApi: { outcome: 'completed' } });
+    const call = { provider: 'callerdesk', to: '+919812345678', agentNumber: '+919900112233' };
+    // Tenant "other" names demo's virtual number, or leaves the adapter's (demo's) to be used.
+    for (const from of ['+918041234567', undefined]) {
+      const refused = await app.api('/api/calls', {
+        token: 'other-agent',
+        body: { ...call, ...(from === undefined ? {} : { from }), requestId: rid() },
+      });
+      expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_argument' } } });
+      expect(refused.body.error.message).toMatch(/virtual numbers/);
+    }
+    expect(app.providerApi.calls).toHaveLength(0);
+    // Demo places from its own number, and its call is tracked as its own.
+    const placed = await app.api('/api/calls', {
+      body: { ...call, from: '+918041234567', requestId: rid() },
+    });
+    expect(placed.status).toBe(202);
+    const callId = app.providerApi.calls[0]!.callId;
+    expect((await app.waitForEvent(isEvent(callId, 'call.ended'))).tenantId).toBe('demo');
+  });
+
   it('answers 502 when the provider rejects the app’s own credentials', async () => {
     const app = await start();
     const rejecting: CallControl = {
