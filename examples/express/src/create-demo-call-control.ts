@@ -1,7 +1,7 @@
 import { createCallerDeskCallControl, createCallerDeskClient } from '@calltrack/callerdesk';
 import type { CallControl } from '@calltrack/core';
 import { createRetellCallControl, createRetellClient } from '@calltrack/retell';
-import { demoCredentials, demoLines } from '@calltrack/simulator';
+import { demoCredentials, demoLines, findDemoLine } from '@calltrack/simulator';
 import { createTwilioCallControl, createTwilioClient } from '@calltrack/twilio';
 
 /** Options of {@link createDemoCallControl}. */
@@ -47,6 +47,9 @@ export function createDemoCallControl(
       client: createCallerDeskClient({ authCode: demoCredentials.callerDeskAuthCode, baseUrl }),
       // CallerDesk's deskphone is the national form of the demo line (+91 80 4123 4567).
       deskphone: '08041234567',
+      // Its webhooks find their tenant by the virtual number: calls go out only from the placing
+      // tenant's numbers, by the same lookup.
+      tenantOfNumber: (number) => findDemoLine(number)?.tenantId,
     }),
   };
 }

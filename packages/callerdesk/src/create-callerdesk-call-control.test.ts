@@ -57,7 +57,11 @@ describe('createCallerDeskCallControl', () => {
 
   it('uses the request’s from as the deskphone, and CallerDesk’s campid without a reference', async () => {
     const { client, queries } = await callerDeskApi();
-    const control = createCallerDeskCallControl({ client, deskphone: '08041234599' });
+    const control = createCallerDeskCallControl({
+      client,
+      deskphone: '08041234599',
+      tenantOfNumber: () => 'acme',
+    });
     const placed = await control.placeCall({
       tenantId: 'acme',
       to: '+919812345678',
@@ -67,6 +71,55 @@ describe('createCallerDeskCallControl', () => {
     expect(placed).toEqual({ provider: 'callerdesk', callId: undefined, reference: '48213' });
     expect(queries[0]!.get('deskphone')).toBe('+918041234567');
     expect(queries[0]!.has('campid')).toBe(false);
+  });
+
+  it('places only from a virtual number of the request’s tenant (tenantOfNumber), refusing before anything is sent', async () => {
+    const { client, queries } = await callerDeskApi();
+    const owners: Record<string, string> = { '+918041234567': 'acme', '+918041234599': 'globex' };
+    const asked: string[] = [];
+    const control = createCallerDeskCallControl({
+      client,
+      deskphone: '08041234599', // globex's
+      tenantOfNumber: async (number) => {
+        asked.push(number);
+        return owners[number];
+      },
+    });
+    const call = { tenantId: 'acme', to: '+919812345678', agentNumber: '+919900112233' };
+    expect(await control.placeCall({ ...call, from: '+918041234567' })).toMatchObject({
+      provider: 'callerdesk',
+    });
+    for (const [from, problem] of [
+      ['+918041234599', /"from".*not one of this tenant’s CallerDesk virtual numbers/],
+      ['+918000000000', /"from".*not one of this tenant’s CallerDesk virtual numbers/],
+      [undefined, /deskphone.*not one of this tenant’s CallerDesk virtual numbers/],
+    ] as const) {
+      const error = await control
+        .placeCall({ ...call, ...(from === undefined ? {} : { from }) })
+        .catch((caught: unknown) => caught);
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ status: 400, message: expect.stringMatching(problem) });
+    }
+    // The lookup sees E.164, like the webhook handler's `number`, also for the national deskphone.
+    expect(asked).toEqual(['+918041234567', '+918041234599', '+918000000000', '+918041234599']);
+    expect(queries).toHaveLength(1);
+    expect(queries[0]!.get('deskphone')).toBe('+918041234567');
+  });
+
+  it('without tenantOfNumber, places only from its own deskphone: another "from" is refused', async () => {
+    const { client, queries } = await callerDeskApi();
+    const control = createCallerDeskCallControl({ client, deskphone: '08041234567' });
+    const call = { tenantId: 'acme', to: '+919812345678', agentNumber: '+919900112233' };
+    await control.placeCall({ ...call, from: '+91 80 4123 4567' }); // the same number
+    const error = await control
+      .placeCall({ ...call, from: '+918041234599' })
+      .catch((caught: unknown) => caught);
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/"from".*tenantOfNumber/),
+    });
+    expect(queries).toHaveLength(1);
   });
 
   it('needs the agent’s number, and refuses before anything reaches CallerDesk', async () => {

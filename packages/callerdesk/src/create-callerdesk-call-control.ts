@@ -6,6 +6,7 @@ import {
   UnsupportedOperationError,
 } from '@calltrack/core';
 import type { CallerDeskClient } from './create-callerdesk-client';
+import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
 
 /** Options of {@link createCallerDeskCallControl}. */
 export interface CreateCallerDeskCallControlOptions {
@@ -16,6 +17,18 @@ export interface CreateCallerDeskCallControlOptions {
    * without either, the client's own `deskphone` is used.
    */
   deskphone?: string;
+  /**
+   * Whose virtual number this is: the tenant id, or null/undefined for none. CallerDesk's
+   * webhooks find their tenant by the virtual number, so give the lookup your webhook handler's
+   * `resolveTenant` uses on `number` (it gets the number in E.164, as `number` is). With it, a
+   * call goes out only from a number of the request's tenant (the request's `from`, or
+   * `deskphone`): another tenant's is refused before anything is sent (`InvalidArgumentError`,
+   * 400), since its call would be tracked as that tenant's. Without it, calls go out only from
+   * the adapter's own number: a request's `from` other than `deskphone` is refused.
+   */
+  tenantOfNumber?: (
+    number: string,
+  ) => string | null | undefined | Promise<string | null | undefined>;
   /** The DID shown to both parties (`callerid`). */
   callerId?: string;
   /** Maximum call length (`CallLimit`), as CallerDesk's API defines it. */
@@ -27,7 +40,9 @@ export interface CreateCallerDeskCallControlOptions {
  * the dialer place CallerDesk calls with.
  *
  * `placeCall` is a click-to-call: CallerDesk rings the agent first (`agentNumber`, required) and
- * then the customer (`to`), from the virtual number (`from`, or the adapter's `deskphone`). The
+ * then the customer (`to`), from the virtual number (`from`, or the adapter's `deskphone`), which
+ * must be the request's tenant's (see `tenantOfNumber`): CallerDesk's webhooks find their tenant
+ * by that number. The
  * request's `reference` travels as `campid`, which CallerDesk echoes in the call's webhooks
  * (`data.campaignId` on the events), because CallerDesk may answer without a call id: then
  * `callId` is undefined and the call links to the reference. `terminateCall` rejects with an
@@ -48,7 +63,39 @@ export function createCallerDeskCallControl(
       message: 'createCallerDeskCallControl needs { client } from createCallerDeskClient.',
     });
   }
-  const { client } = options;
+  const { client, tenantOfNumber } = options;
+  if (tenantOfNumber !== undefined && typeof tenantOfNumber !== 'function') {
+    throw new InvalidArgumentError({
+      message: 'createCallerDeskCallControl: tenantOfNumber must be a function.',
+    });
+  }
+
+  /** The virtual number a request may go out from: one of its tenant's. */
+  const checkDeskphone = async (request: PlaceCallRequest): Promise<string | undefined> => {
+    const deskphone = request.from ?? options.deskphone;
+    const field = request.from === undefined ? 'the adapter’s deskphone' : '"from"';
+    if (tenantOfNumber === undefined) {
+      if (request.from !== undefined && !sameNumber(request.from, options.deskphone)) {
+        throw new InvalidArgumentError({
+          message:
+            'placeCall: "from" must be the adapter’s deskphone: give createCallerDeskCallControl a tenantOfNumber to let a request name one of its tenant’s virtual numbers.',
+        });
+      }
+      return deskphone;
+    }
+    const number = normalizeCallerDeskPhoneNumber(deskphone);
+    if (number === undefined) {
+      throw new InvalidArgumentError({
+        message: 'placeCall: name the virtual number ("from", or the adapter’s deskphone).',
+      });
+    }
+    if ((await tenantOfNumber(number)) !== request.tenantId) {
+      throw new InvalidArgumentError({
+        message: `placeCall: ${field} is not one of this tenant’s CallerDesk virtual numbers: its call would be tracked as another tenant’s.`,
+      });
+    }
+    return deskphone;
+  };
 
   return {
     provider: 'callerdesk',
@@ -61,7 +108,7 @@ export function createCallerDeskCallControl(
           message: 'placeCall: CallerDesk rings the agent first: "agentNumber" is required.',
         });
       }
-      const deskphone = request.from ?? options.deskphone;
+      const deskphone = await checkDeskphone(request);
       const result = await client.clickToCall({
         agentNumber: request.agentNumber,
         customerNumber: request.to,
@@ -85,4 +132,10 @@ export function createCallerDeskCallControl(
       );
     },
   };
+}
+
+/** The same phone number, however it is written (`08041234567`, `+91 80 4123 4567`). */
+function sameNumber(a: string, b: string | undefined): boolean {
+  const first = normalizeCallerDeskPhoneNumber(a);
+  return first !== undefined && first === normalizeCallerDeskPhoneNumber(b);
 }

@@ -168,6 +168,29 @@ describe('createCallerDeskClient', () => {
     expect((error as Error).message).toContain(`HTTP ${status}: failure ${status}`);
   });
 
+  it('carries the Retry-After of a 429 or 503 (seconds or an HTTP date) as retryAfterSeconds', async () => {
+    let answer = { status: 429, retryAfter: '7' };
+    const { baseUrl } = await fakeCallerDesk((_url, response) => {
+      response.writeHead(answer.status, {
+        'content-type': 'application/json',
+        'retry-after': answer.retryAfter,
+      });
+      response.end(JSON.stringify({ type: 'error', message: 'Too many requests' }));
+    });
+    const client = createCallerDeskClient({ authCode, baseUrl, deskphone: '08047112233' });
+    const fail = () =>
+      client
+        .clickToCall({ agentNumber: '9812345678', customerNumber: '9876543210' })
+        .catch((caught: unknown) => caught);
+    expect(await fail()).toMatchObject({ providerStatus: 429, retryAfterSeconds: 7 });
+    answer = { status: 503, retryAfter: new Date(Date.now() + 60_000).toUTCString() };
+    const unavailable = (await fail()) as ProviderApiError;
+    expect(unavailable.retryAfterSeconds).toBeGreaterThanOrEqual(58);
+    expect(unavailable.retryAfterSeconds).toBeLessThanOrEqual(60);
+    answer = { status: 500, retryAfter: '7' };
+    expect(await fail()).toMatchObject({ providerStatus: 500, retryAfterSeconds: undefined });
+  });
+
   it('refuses an answer that is not a JSON object', async () => {
     const { baseUrl } = await fakeCallerDesk((_url, response) => {
       response.writeHead(200, { 'content-type': 'text/html' });
@@ -200,6 +223,28 @@ describe('createCallerDeskClient', () => {
       .clickToCall({ agentNumber: '9812345678', customerNumber: '9876543210' })
       .catch((caught: unknown) => caught);
     expect(ProviderApiError.isInstance(error)).toBe(true);
+  });
+
+  it('gives up after timeoutMs with a retryable ProviderApiError without a status', async () => {
+    const { baseUrl, requests } = await fakeCallerDesk(() => {
+      // Never answers.
+    });
+    const client = createCallerDeskClient({
+      authCode,
+      baseUrl,
+      deskphone: '08047112233',
+      timeoutMs: 50,
+    });
+    for (const signal of [undefined, new AbortController().signal]) {
+      const error = await client
+        .clickToCall({ agentNumber: '9812345678', customerNumber: '9876543210', signal })
+        .catch((caught: unknown) => caught);
+      expect(ProviderApiError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ providerStatus: undefined, isRetryable: true });
+      expect((error as Error).message).toContain('no answer within 50 ms');
+    }
+    expect(requests).toHaveLength(2);
+    expect(() => createCallerDeskClient({ authCode, timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
   });
 
   it('refuses missing arguments', async () => {

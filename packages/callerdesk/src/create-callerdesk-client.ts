@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ProviderApiError } from '@calltrack/core';
+import { InvalidArgumentError, ProviderApiError, readRetryAfterSeconds } from '@calltrack/core';
 
 /** Options of {@link createCallerDeskClient}. */
 export interface CreateCallerDeskClientOptions {
@@ -8,6 +8,11 @@ export interface CreateCallerDeskClientOptions {
   baseUrl?: string;
   /** The default virtual number (DID / deskphone) calls go out from. */
   deskphone?: string;
+  /**
+   * Abort a request after this many milliseconds (a retryable `ProviderApiError` without a
+   * status, like a network failure). Default 30000.
+   */
+  timeoutMs?: number;
   /** The fetch implementation; defaults to the global `fetch`. */
   fetch?: typeof fetch;
 }
@@ -75,6 +80,12 @@ export function createCallerDeskClient(options: CreateCallerDeskClientOptions): 
   }
   const authCode = options.authCode.trim();
   const baseUrl = (options.baseUrl ?? 'https://app.callerdesk.io').replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new InvalidArgumentError({
+      message: 'createCallerDeskClient: timeoutMs must be a positive number of milliseconds.',
+    });
+  }
   const fetchImplementation = options.fetch ?? globalThis.fetch;
 
   return {
@@ -98,16 +109,19 @@ export function createCallerDeskClient(options: CreateCallerDeskClientOptions): 
       if (call.callerId !== undefined) query.set('callerid', call.callerId);
       if (call.callLimit !== undefined) query.set('CallLimit', String(call.callLimit));
 
+      const timeout = AbortSignal.timeout(timeoutMs);
       let response: Response;
       try {
         response = await fetchImplementation(`${baseUrl}/api/click_to_call_v2?${query}`, {
           method: 'GET',
           headers: { accept: 'application/json' },
-          ...(call.signal === undefined ? {} : { signal: call.signal }),
+          signal: call.signal === undefined ? timeout : AbortSignal.any([call.signal, timeout]),
         });
       } catch (error) {
         throw new ProviderApiError({
-          message: 'CallerDesk click-to-call failed: the request did not get an answer.',
+          message: timeout.aborted
+            ? `CallerDesk click-to-call failed: no answer within ${timeoutMs} ms.`
+            : 'CallerDesk click-to-call failed: the request did not get an answer.',
           provider,
           cause: error,
         });
@@ -132,6 +146,7 @@ export function createCallerDeskClient(options: CreateCallerDeskClientOptions): 
           ...(typeof body?.code === 'string' || typeof body?.code === 'number'
             ? { providerCode: body.code }
             : {}),
+          retryAfterSeconds: readRetryAfterSeconds(response),
           responseBody: text.slice(0, 4096),
         });
       }

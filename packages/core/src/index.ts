@@ -77,6 +77,7 @@ export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
+export { readRetryAfterSeconds } from './read-retry-after-seconds';
 export { resolveWebhookTenant } from './resolve-webhook-tenant';
 export { isSealedCallEvent, sealCallEvent, withCallSnapshot } from './seal-call-event';
 export { singleCredential } from './single-credential';

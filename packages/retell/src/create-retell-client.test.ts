@@ -176,6 +176,29 @@ describe('createRetellClient', () => {
     });
   });
 
+  it('carries the Retry-After of a 429 or 503 (seconds or an HTTP date) as retryAfterSeconds', async () => {
+    let answer = { status: 429, retryAfter: '7' };
+    const { baseUrl } = await fakeRetell((_request, response) => {
+      response.writeHead(answer.status, {
+        'content-type': 'application/json',
+        'retry-after': answer.retryAfter,
+      });
+      response.end(JSON.stringify({ message: 'Too many requests' }));
+    });
+    const client = createRetellClient({ apiKey: 'key_test', baseUrl });
+    const fail = () =>
+      client
+        .placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' })
+        .catch((caught: unknown) => caught);
+    expect(await fail()).toMatchObject({ providerStatus: 429, retryAfterSeconds: 7 });
+    answer = { status: 503, retryAfter: new Date(Date.now() + 60_000).toUTCString() };
+    const unavailable = (await fail()) as ProviderApiError;
+    expect(unavailable.retryAfterSeconds).toBeGreaterThanOrEqual(58);
+    expect(unavailable.retryAfterSeconds).toBeLessThanOrEqual(60);
+    answer = { status: 500, retryAfter: '7' };
+    expect(await fail()).toMatchObject({ providerStatus: 500, retryAfterSeconds: undefined });
+  });
+
   it('reports a body that is not JSON', async () => {
     const { baseUrl } = await fakeRetell((_request, response) => {
       response.writeHead(502, { 'content-type': 'text/html' });
@@ -213,6 +236,25 @@ describe('createRetellClient', () => {
     const error = await client.endCall('c1').catch((caught: unknown) => caught);
     expect(ProviderApiError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ isRetryable: true });
+  });
+
+  it('gives up after timeoutMs with a retryable ProviderApiError without a status', async () => {
+    const { baseUrl, requests } = await fakeRetell(() => {
+      // Never answers.
+    });
+    const client = createRetellClient({ apiKey: 'key_test', baseUrl, timeoutMs: 50 });
+    for (const attempt of [
+      () => client.placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' }),
+      // A caller's own signal does not lift the timeout.
+      () => client.endCall('c1', { signal: new AbortController().signal }),
+    ]) {
+      const error = await attempt().catch((caught: unknown) => caught);
+      expect(ProviderApiError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ providerStatus: undefined, isRetryable: true });
+      expect((error as Error).message).toContain('no answer within 50 ms');
+    }
+    expect(requests).toHaveLength(2);
+    expect(() => createRetellClient({ apiKey: 'key_test', timeoutMs: 0 })).toThrow(/timeoutMs/);
   });
 
   it('can be aborted', async () => {

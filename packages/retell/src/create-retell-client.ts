@@ -3,6 +3,7 @@ import {
   type CallStatus,
   InvalidArgumentError,
   ProviderApiError,
+  readRetryAfterSeconds,
 } from '@calltrack/core';
 import { z } from 'zod';
 import { mapRetellCallStatus } from './map-retell-call-status';
@@ -15,6 +16,11 @@ export interface CreateRetellClientOptions {
   apiKey: string;
   /** API origin; default `https://api.retellai.com`. Point it at a local server in tests. */
   baseUrl?: string;
+  /**
+   * Abort a request after this many milliseconds (a retryable `ProviderApiError` without a
+   * status, like a network failure). Default 30000.
+   */
+  timeoutMs?: number;
   /** The fetch implementation; defaults to the global `fetch`. */
   fetch?: typeof fetch;
 }
@@ -99,6 +105,12 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
     throw new InvalidArgumentError({ message: 'createRetellClient: apiKey is required.' });
   }
   const baseUrl = (options.baseUrl ?? 'https://api.retellai.com').replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new InvalidArgumentError({
+      message: 'createRetellClient: timeoutMs must be a positive number of milliseconds.',
+    });
+  }
   const fetchImplementation = options.fetch ?? globalThis.fetch;
   const headers = {
     authorization: `Bearer ${options.apiKey}`,
@@ -111,17 +123,20 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
     action: string,
     signal: AbortSignal | undefined,
   ): Promise<{ status: number; text: string }> {
+    const timeout = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
       response = await fetchImplementation(`${baseUrl}${path}`, {
         method: 'POST',
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(signal === undefined ? {} : { signal }),
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       });
     } catch (error) {
       throw new ProviderApiError({
-        message: `Retell ${action} failed: the request did not get an answer.`,
+        message: timeout.aborted
+          ? `Retell ${action} failed: no answer within ${timeoutMs} ms.`
+          : `Retell ${action} failed: the request did not get an answer.`,
         provider,
         cause: error,
       });
@@ -134,6 +149,7 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
         provider,
         providerStatus: response.status,
         ...(details.code === undefined ? {} : { providerCode: details.code }),
+        retryAfterSeconds: readRetryAfterSeconds(response),
         responseBody: text.slice(0, 4096),
       });
     }

@@ -1,7 +1,13 @@
+import { createMemoryBus } from '@calltrack/bus';
+import { createCallerDeskCallControl, createCallerDeskClient } from '@calltrack/callerdesk';
 import { type CallControl, type CallEvent, ProviderApiError } from '@calltrack/core';
-import type { ProviderApiFault } from '@calltrack/simulator';
+import { createRetellCallControl, createRetellClient } from '@calltrack/retell';
+import { demoCredentials, type ProviderApiFault } from '@calltrack/simulator';
+import { createTwilioCallControl, createTwilioClient } from '@calltrack/twilio';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isoAt, makeCallEvent, t0 } from './__tests__/make-call-event';
 import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
+import { createCallTracker } from './create-call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { createTrackerHandler } from './create-tracker-handler';
 import type { IdempotencyStore } from './idempotency-store';
@@ -289,6 +295,144 @@ describe('POST /calls', () => {
     expect(app.providerApi.countCalls()).toBe(2);
   });
 
+  it('answers 504 when Retell or CallerDesk do not answer within the client’s timeoutMs', async () => {
+    const app = await start({
+      providerApi: { outcome: 'busy', fault: () => ({ type: 'delay', ms: 1_500 }) },
+    });
+    const baseUrl = app.providerApi.url!;
+    const url = await app.addApi({
+      callControl: {
+        retell: createRetellCallControl({
+          client: createRetellClient({
+            apiKey: demoCredentials.retellApiKey,
+            baseUrl,
+            timeoutMs: 100,
+          }),
+          fromNumber: '+14155550110',
+        }),
+        callerdesk: createCallerDeskCallControl({
+          client: createCallerDeskClient({
+            authCode: demoCredentials.callerDeskAuthCode,
+            baseUrl,
+            timeoutMs: 100,
+          }),
+          deskphone: '08041234567',
+        }),
+      },
+    });
+    for (const body of [
+      { provider: 'retell', to: customer },
+      { provider: 'callerdesk', to: '+919812345678', agentNumber: '+919900112233' },
+    ]) {
+      const started = performance.now();
+      const answer = await app.api('/api/calls', {
+        base: url,
+        body: { ...body, requestId: rid() },
+      });
+      expect(answer).toMatchObject({
+        status: 504,
+        body: { error: { code: 'provider_no_answer', provider: body.provider, retryable: true } },
+      });
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+  });
+
+  it('passes a provider’s 429 Retry-After on, and lets the same requestId try again', async () => {
+    const app = await start({ providerApi: { outcome: 'busy' } });
+    let limited = 1;
+    const rateLimitedOnce: typeof fetch = (input, init) =>
+      limited-- > 0
+        ? Promise.resolve(
+            new Response(
+              JSON.stringify({ code: 20429, message: 'Too Many Requests', status: 429 }),
+              {
+                status: 429,
+                headers: { 'content-type': 'application/json', 'retry-after': '7' },
+              },
+            ),
+          )
+        : fetch(input, init);
+    const twilio = createTwilioCallControl({
+      client: createTwilioClient({
+        accountSid: demoCredentials.twilioAccountSid,
+        authToken: demoCredentials.twilioAuthToken,
+        baseUrl: app.providerApi.url!,
+        fetch: rateLimitedOnce,
+      }),
+      from: '+14155550100',
+      statusCallbackUrl: `${app.url}/webhooks/twilio`,
+      answer: { url: 'https://app.example.com/twiml' },
+    });
+    const url = await app.addApi({ callControl: { twilio } });
+    const body = { provider: 'twilio', to: customer, requestId: rid() };
+    const refused = await app.api('/api/calls', { base: url, body });
+    expect(refused).toMatchObject({
+      status: 503,
+      body: { error: { code: 'provider_rate_limited', retryable: true, providerStatus: 429 } },
+    });
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(app.providerApi.countCalls()).toBe(0);
+    // Nothing was placed: the request id is free, and the repeat places the call.
+    const placed = await app.api('/api/calls', { base: url, body });
+    expect(placed).toMatchObject({ status: 202, body: { call: { reference: body.requestId } } });
+    expect(placed.headers.get('idempotent-replayed')).toBeNull();
+    expect(await app.api('/api/calls', { base: url, body })).toMatchObject({
+      status: 202,
+      body: placed.body,
+    });
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('answers a 429 on ending a call with the provider’s Retry-After too', async () => {
+    const app = await start();
+    await app.tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-limited' }));
+    const url = await app.addApi({
+      callControl: {
+        twilio: {
+          provider: 'twilio',
+          placeCall: () => Promise.reject(new Error('not used')),
+          terminateCall: () =>
+            Promise.reject(
+              new ProviderApiError({
+                message: 'Too Many Requests',
+                provider: 'twilio',
+                providerStatus: 429,
+                retryAfterSeconds: 3,
+              }),
+            ),
+        },
+      },
+    });
+    const answer = await app.api('/api/calls/CA-limited/terminate', { base: url });
+    expect(answer).toMatchObject({
+      status: 503,
+      body: { error: { code: 'provider_rate_limited' } },
+    });
+    expect(answer.headers.get('retry-after')).toBe('3');
+  });
+
+  it('refuses a CallerDesk call from another tenant’s virtual number: it would be tracked as theirs', async () => {
+    const app = await start({ providerApi: { outcome: 'completed' } });
+    const call = { provider: 'callerdesk', to: '+919812345678', agentNumber: '+919900112233' };
+    // Tenant "other" names demo's virtual number, or leaves the adapter's (demo's) to be used.
+    for (const from of ['+918041234567', undefined]) {
+      const refused = await app.api('/api/calls', {
+        token: 'other-agent',
+        body: { ...call, ...(from === undefined ? {} : { from }), requestId: rid() },
+      });
+      expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_argument' } } });
+      expect(refused.body.error.message).toMatch(/virtual numbers/);
+    }
+    expect(app.providerApi.calls).toHaveLength(0);
+    // Demo places from its own number, and its call is tracked as its own.
+    const placed = await app.api('/api/calls', {
+      body: { ...call, from: '+918041234567', requestId: rid() },
+    });
+    expect(placed.status).toBe(202);
+    const callId = app.providerApi.calls[0]!.callId;
+    expect((await app.waitForEvent(isEvent(callId, 'call.ended'))).tenantId).toBe('demo');
+  });
+
   it('answers 502 when the provider rejects the app’s own credentials', async () => {
     const app = await start();
     const rejecting: CallControl = {
@@ -420,6 +564,42 @@ describe('POST /calls/:callId/terminate', () => {
     // A tenant may not name a tenant.
     expect(await app.api(`${path}?tenantId=demo`)).toMatchObject({ status: 400 });
   });
+
+  it('lets a super-admin end another tenant’s active call behind more than 10,000 newer ones', async () => {
+    let clock = t0;
+    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => clock, logger: {} });
+    await tracker.ingest(
+      makeCallEvent({ tenantId: 'old', callId: 'CA-oldest', occurredAt: isoAt(0) }),
+    );
+    for (let index = 1; index <= 10_000; index += 1) {
+      clock = t0 + index;
+      await tracker.ingest(
+        makeCallEvent({ tenantId: 'busy', callId: `CA-busy-${index}`, occurredAt: isoAt(index) }),
+      );
+    }
+    const ended: string[] = [];
+    const control: CallControl = {
+      provider: 'twilio',
+      placeCall: () => Promise.reject(new Error('not used')),
+      terminateCall: async (callId) => {
+        ended.push(callId);
+      },
+    };
+    const handler = createTrackerHandler({
+      tracker,
+      authenticate: () => ({ tenantId: 'ops', allTenants: true }),
+      callControl: { twilio: control },
+      logger: {},
+    });
+    const terminate = (callId: string) =>
+      handler(new Request(`http://localhost/calls/${callId}/terminate`, { method: 'POST' }));
+    const response = await terminate('CA-oldest');
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ callId: 'CA-oldest', status: 'terminating' });
+    expect((await terminate('CA-busy-10000')).status).toBe(202);
+    expect(ended).toEqual(['CA-oldest', 'CA-busy-10000']);
+    expect((await terminate('CA-nope')).status).toBe(404);
+  }, 60_000);
 
   it('answers 404 for an unknown call, 501 for CallerDesk, and maps the provider’s failures', async () => {
     const logged = logLevels();

@@ -19,6 +19,9 @@ import type { MaskedTrackerLogger } from './tracker-logger';
 /** The providers calltrack has packages for: a missing adapter for one of them is a 501. */
 const knownProviders = new Set(['twilio', 'retell', 'callerdesk']);
 
+/** An answer of `POST /calls`: what is recorded, plus headers that are not (a `Retry-After`). */
+type PlaceAnswer = IdempotentAnswer & { headers?: Record<string, string> };
+
 /** What `POST /calls` runs with. @internal */
 export interface PlaceCallSettings {
   callControl: TrackerCallControl;
@@ -40,8 +43,8 @@ export interface PlaceCallSettings {
  *
  * - claimed: the adapter places the call; `202 { call: { provider, callId, reference } }`, or the
  *   provider's failure (see `providerErrorAnswer`), is recorded and answered. A failure the
- *   adapter raises before calling the provider (a 4xx `CallTrackError`, or a 501) frees the id
- *   instead.
+ *   adapter raises before calling the provider (a 4xx `CallTrackError`, or a 501), and a
+ *   provider's 429 (503 with its `Retry-After`), free the id instead: nothing was placed.
  * - completed: the recorded answer again (header `Idempotent-Replayed: true`); 422
  *   `request_id_reused` when the id came with another call.
  * - pending: waits (up to `waitMs`) for the first request, then answers like above; 409
@@ -121,7 +124,11 @@ async function placeOnce(
   tenantId: string,
   token: string,
   settings: PlaceCallSettings,
-): Promise<IdempotentAnswer> {
+): Promise<PlaceAnswer> {
+  const free = () =>
+    settings.store.release(tenantId, body.requestId, token).catch((failure: unknown) => {
+      settings.logger.error('A request id could not be freed.', { error: failure });
+    });
   let result: IdempotentAnswer;
   try {
     const placed = await control.placeCall({
@@ -143,13 +150,18 @@ async function placeOnce(
     };
   } catch (error) {
     if (ProviderApiError.isInstance(error)) {
-      result = providerErrorAnswer(error);
+      const { status, body: answerBody, headers, rateLimited } = providerErrorAnswer(error);
+      if (rateLimited) {
+        // A 429 placed nothing: the id is freed, so the same request may try again once the
+        // provider's Retry-After has passed (recording it would replay the 503 for a day).
+        await free();
+        return { status, body: answerBody, headers };
+      }
+      result = { status, body: answerBody };
     } else if (isExpectedRefusal(error)) {
       // Refused before anything reached the provider (bad input for this provider): nothing
       // was placed, so the request id is free for a corrected request.
-      await settings.store.release(tenantId, body.requestId, token).catch((failure: unknown) => {
-        settings.logger.error('A request id could not be freed.', { error: failure });
-      });
+      await free();
       throw error;
     } else {
       settings.logger.error('A call-control adapter failed while placing a call.', {
@@ -200,11 +212,12 @@ function reusedRequestId(): RequestIdReusedError {
   });
 }
 
-function answer({ status, body }: IdempotentAnswer, replayed: boolean): Response {
+function answer({ status, body, headers }: PlaceAnswer, replayed: boolean): Response {
   return jsonResponse(body, {
     status,
     headers: {
       'cache-control': 'no-store',
+      ...headers,
       ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
     },
   });

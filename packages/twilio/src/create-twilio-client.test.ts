@@ -53,7 +53,9 @@ function twilioError(status: number, code: number, message: string) {
  * Calls.json (create) and Calls/{Sid}.json (update), errors as { code, message, more_info, status }.
  */
 async function fakeTwilio(
-  answer?: (recorded: Recorded) => { status: number; body: unknown } | 'destroy' | undefined,
+  answer?: (
+    recorded: Recorded,
+  ) => { status: number; body: unknown; headers?: Record<string, string> } | 'destroy' | undefined,
 ) {
   const requests: Recorded[] = [];
   const baseUrl = await listen((request: IncomingMessage, response: ServerResponse) => {
@@ -73,11 +75,11 @@ async function fakeTwilio(
         request.socket.destroy();
         return;
       }
-      const send = (status: number, body: unknown) => {
-        response.writeHead(status, { 'content-type': 'application/json' });
+      const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        response.writeHead(status, { 'content-type': 'application/json', ...headers });
         response.end(typeof body === 'string' ? body : JSON.stringify(body));
       };
-      if (custom !== undefined) return send(custom.status, custom.body);
+      if (custom !== undefined) return send(custom.status, custom.body, custom.headers);
       const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
       if (recorded.authorization !== expected) {
         return send(401, twilioError(401, 20003, 'Authenticate'));
@@ -247,6 +249,25 @@ describe('createTwilioClient', () => {
     status = 429;
     const limited = await client.endCall(callSid).catch((caught: unknown) => caught);
     expect(limited).toMatchObject({ providerStatus: 429, providerCode: 20429, isRetryable: true });
+  });
+
+  it('carries the Retry-After of a 429 or 503 (seconds or an HTTP date) as retryAfterSeconds', async () => {
+    let answer = { status: 429, retryAfter: '7' };
+    const { baseUrl } = await fakeTwilio(() => ({
+      status: answer.status,
+      body: twilioError(answer.status, 20429, 'Too Many Requests'),
+      headers: { 'retry-after': answer.retryAfter },
+    }));
+    const client = createTwilioClient({ accountSid, authToken, baseUrl });
+    const fail = () => client.endCall(callSid).catch((caught: unknown) => caught);
+    expect(await fail()).toMatchObject({ providerStatus: 429, retryAfterSeconds: 7 });
+    answer = { status: 503, retryAfter: new Date(Date.now() + 60_000).toUTCString() };
+    const unavailable = (await fail()) as TwilioApiError;
+    expect(unavailable.retryAfterSeconds).toBeGreaterThanOrEqual(58);
+    expect(unavailable.retryAfterSeconds).toBeLessThanOrEqual(60);
+    // Only a rate limit or an unavailable service says when to come back.
+    answer = { status: 500, retryAfter: '7' };
+    expect(await fail()).toMatchObject({ providerStatus: 500, retryAfterSeconds: undefined });
   });
 
   it('reports a 2xx that is not a Call resource', async () => {

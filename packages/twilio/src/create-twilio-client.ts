@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@calltrack/core';
+import { InvalidArgumentError, readRetryAfterSeconds } from '@calltrack/core';
 import { parseTwilioCallResource, type TwilioCall } from './parse-twilio-call-resource';
 import { TwilioApiError } from './twilio-api-error';
 
@@ -160,7 +160,7 @@ export function createTwilioClient(options: CreateTwilioClientOptions): TwilioCl
       });
     }
     const json = parseJson(text);
-    if (!response.ok) throw apiError(response.status, json, text);
+    if (!response.ok) throw apiError(response, json, text);
     const call = parseTwilioCallResource(json);
     if (call === undefined) {
       throw new TwilioApiError({
@@ -256,7 +256,8 @@ function placeCallForm(options: PlaceTwilioCallOptions): URLSearchParams {
   return form;
 }
 
-function apiError(status: number, json: unknown, text: string): TwilioApiError {
+function apiError(response: Response, json: unknown, text: string): TwilioApiError {
+  const { status } = response;
   const body = json != null && typeof json === 'object' ? (json as Record<string, unknown>) : {};
   const code =
     typeof body.code === 'number' || typeof body.code === 'string' ? body.code : undefined;
@@ -270,6 +271,7 @@ function apiError(status: number, json: unknown, text: string): TwilioApiError {
       (moreInfo === undefined ? '' : ` See ${moreInfo}`),
     providerStatus: status,
     providerCode: code,
+    retryAfterSeconds: readRetryAfterSeconds(response),
     moreInfo,
     responseBody: text.slice(0, 2000),
   });

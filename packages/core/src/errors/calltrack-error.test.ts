@@ -63,6 +63,19 @@ describe('CallTrackError family', () => {
     expect(refusal.isRetryable).toBe(false);
   });
 
+  it('ProviderApiError carries the provider’s Retry-After, in seconds', () => {
+    const limited = new ProviderApiError({
+      message: 'x',
+      provider: 'twilio',
+      providerStatus: 429,
+      retryAfterSeconds: 7,
+    });
+    expect(limited.retryAfterSeconds).toBe(7);
+    expect(new ProviderApiError({ message: 'x', provider: 'twilio' }).retryAfterSeconds).toBe(
+      undefined,
+    );
+  });
+
   it('UnsupportedOperationError is a 501 with a stable code', () => {
     const error = new UnsupportedOperationError({ message: 'CallerDesk cannot end calls.' });
     expect(error).toMatchObject({ code: 'unsupported_operation', status: 501 });

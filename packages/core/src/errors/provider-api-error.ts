@@ -20,6 +20,8 @@ export interface ProviderApiErrorOptions {
    * CallerDesk sends. Makes the error a definite refusal (`isRetryable` false).
    */
   refused?: boolean;
+  /** When the provider said to come back (its 429's or 503's `Retry-After`), in seconds. */
+  retryAfterSeconds?: number;
   cause?: unknown;
 }
 
@@ -36,6 +38,8 @@ export class ProviderApiError extends CallTrackError {
   readonly providerStatus: number | undefined;
   readonly providerCode: string | number | undefined;
   readonly responseBody: string | undefined;
+  /** The provider's `Retry-After`, in seconds, when it sent one. */
+  readonly retryAfterSeconds: number | undefined;
   readonly isRetryable: boolean;
 
   constructor(options: ProviderApiErrorOptions) {
@@ -50,6 +54,7 @@ export class ProviderApiError extends CallTrackError {
     this.providerStatus = options.providerStatus;
     this.providerCode = options.providerCode;
     this.responseBody = options.responseBody;
+    this.retryAfterSeconds = options.retryAfterSeconds;
     const status = options.providerStatus;
     const definiteRefusal =
       options.refused === true ||

@@ -174,6 +174,8 @@ export async function startCallControlApp(
     callerdesk: createCallerDeskCallControl({
       client: createCallerDeskClient({ authCode: demoCredentials.callerDeskAuthCode, baseUrl }),
       deskphone: '08041234567',
+      // The lookup CallerDesk's webhooks resolve their tenant with.
+      tenantOfNumber: (number) => findDemoLine(number)?.tenantId,
     }),
   };
   const authenticate = (request: Request) => {

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { readRetryAfterSeconds } from './read-retry-after-seconds';
+
+const now = Date.parse('2026-11-21T10:00:00.000Z');
+const answer = (retryAfter: string | undefined, status = 429) =>
+  new Response(null, {
+    status,
+    headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+  });
+
+describe('readRetryAfterSeconds', () => {
+  it('reads delay-seconds, rounded up', () => {
+    expect(readRetryAfterSeconds(answer('7'), now)).toBe(7);
+    expect(readRetryAfterSeconds(answer(' 0 '), now)).toBe(0);
+    expect(readRetryAfterSeconds(answer('1.2', 503), now)).toBe(2);
+  });
+
+  it('reads an HTTP date as the seconds from now, never negative', () => {
+    expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 10:00:30 GMT'), now)).toBe(30);
+    expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 10:00:00 GMT'), now + 500)).toBe(0);
+    expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 09:00:00 GMT'), now)).toBe(0);
+  });
+
+  it('gives undefined for nothing, something unreadable, or another status', () => {
+    for (const value of [undefined, '', '  ', '-5', 'soon', '1e3', 'Sat, 99 Nov 2026']) {
+      expect(readRetryAfterSeconds(answer(value), now)).toBeUndefined();
+    }
+    for (const status of [200, 500, 502, 400]) {
+      expect(readRetryAfterSeconds(answer('7', status), now)).toBeUndefined();
+    }
+  });
+});
