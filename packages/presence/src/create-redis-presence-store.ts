@@ -260,17 +260,15 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
   ): Promise<(HeartbeatOutcome | HeartbeatReport)[]> => {
     if (beats.length === 0) return [];
     const base = baseOf(tenantId);
-    const [codes, states] = (await runRedisScript(
+    const replies = (await runRedisScript(
       redis,
       heartbeatScript,
       beats.map((beat) => `${base}u:${beat.userId}`),
       [at, pack(settings), ...beats.map((beat) => beat.connectionId)],
-    )) as [number[], (string | null)[]];
-    return codes.map((code, index) => {
-      const outcome = heartbeatOutcomes[code] ?? 'slow';
-      if (outcome !== 'ok') return outcome;
-      const state = states[index];
-      return typeof state === 'string' ? { outcome, state } : { outcome };
+    )) as (string | number)[];
+    return replies.map((reply) => {
+      if (typeof reply === 'number') return heartbeatOutcomes[reply] ?? 'slow';
+      return reply === '' ? { outcome: 'ok' } : { outcome: 'ok', state: reply };
     });
   };
 

@@ -482,38 +482,36 @@ return { transitions, deliveries, dropped, more }
 /**
  * Many heartbeats of one tenant, fast path only (see the apply script's): KEYS the users'
  * hashes, ARGV[1] at, ARGV[2] the packed settings, ARGV[3..] the connection ids, one per key.
- * Returns { codes, states }: one code per connection (0 refreshed, 1 missing: unknown or
- * leaving, 2 needs the full rules: nothing changed), and for a refreshed one the user's state
- * (nil when none is set), which the connection keeps to give back if the record is lost.
+ * Returns one reply per connection: for a refreshed one the user's state ('' when none is set),
+ * which the connection keeps to give back if the record is lost; else 1 missing (unknown or
+ * leaving) or 2 needs the full rules (nothing changed). One flat array: a second one of states
+ * cost about a quarter of the batch's rate at 256 in flight.
  */
 export const heartbeatBatchScript = `
 local at = tonumber(ARGV[1])
 local ttl, awayAfter = string.match(ARGV[2], '^(%d+),(%d+),')
 local timing = ARGV[1] .. '|' .. string.format('%d', at + tonumber(ttl)) .. '|' ..
   string.format('%d', at + tonumber(awayAfter)) .. '|'
-local outcomes = {}
-local states = {}
+local replies = {}
 for i = 1, #KEYS do
   local field = 'c:' .. ARGV[i + 2]
   local values = redis.call('HMGET', KEYS[i], field, 's', 'st')
-  local outcome = 1
-  states[i] = false
+  local reply = 1
   if values[1] then
     local expiresAt, connectedAt, flags =
       string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
     if not string.find(flags, 'l', 1, true) then
       if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
         redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
-        outcome = 0
-        states[i] = values[3]
+        reply = values[3] or ''
       else
-        outcome = 2
+        reply = 2
       end
     end
   end
-  outcomes[i] = outcome
+  replies[i] = reply
 end
-return { outcomes, states }
+return replies
 `;
 
 /**
