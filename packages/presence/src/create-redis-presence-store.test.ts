@@ -189,7 +189,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(versions[2]).toBeGreaterThan(versions[1]!);
   });
 
-  it('lists members as of one instant, whatever changes while it reads', async () => {
+  it('never lists a member with a status not asked for, whatever changes while it reads', async () => {
     const prefix = `${filePrefix}:list-atomic`;
     const clock = { time: t0 };
     const presence = presenceOn(prefix, clock);

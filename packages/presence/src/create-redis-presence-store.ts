@@ -231,17 +231,26 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     limit: number,
   ): Promise<PresenceRecord[]> => {
     const base = baseOf(tenantId);
-    // One script: the status sets and the users' hashes as of one instant.
+    const wanted = [...new Set(statuses)];
+    // The lowest ids in the memory store's order, then their hashes in one script that keeps
+    // only users whose status is still one asked for: Redis reads `limit` hashes, whatever the
+    // tenant's size, and nobody is listed with a status not asked for.
+    const pipeline = redis.pipeline();
+    for (const status of wanted) pipeline.smembers(`${base}${status}`);
+    const ids = new Set<string>();
+    for (const [error, members] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      for (const userId of members as string[]) ids.add(userId);
+    }
+    const chosen = [...ids].sort(compareIds).slice(0, limit);
+    if (chosen.length === 0) return [];
     const members = (await runRedisScript(
       redis,
       listScript,
       [`${base}online`],
-      [base, limit, ...new Set(statuses)],
+      [base, wanted.length, ...wanted, ...chosen],
     )) as [string, string[]][];
-    return members
-      .sort(([a], [b]) => compareIds(a, b))
-      .filter(([, flat]) => flat.length > 0)
-      .map(([userId, flat]) => decodeUserHash(tenantId, userId, flat));
+    return members.map(([userId, flat]) => decodeUserHash(tenantId, userId, flat));
   };
 
   const countMembers = async (tenantId: string): Promise<{ online: number; away: number }> => {

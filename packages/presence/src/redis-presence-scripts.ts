@@ -515,31 +515,26 @@ return replies
 `;
 
 /**
- * The users whose decided status is one of the given ones, with their hashes, read in one step:
- * the status sets and the hashes agree (a user who changes status during a two-step read could
- * be listed with a status not asked for, or missed). KEYS[1] one of the tenant's status sets
- * (it routes the script to the tenant's slot); ARGV[1] base, ARGV[2] limit, ARGV[3..] statuses.
- * Returns { user id, HGETALL }[]. Only when there are more users than `limit` are the ids
- * sorted here, to keep the lowest: Lua compares strings with the server's collation (byte order
- * under the C locale, redis-server's usual one); the caller sorts what it gets as JavaScript does.
+ * The chosen users' hashes, each kept only when its status is one asked for as of this step (a
+ * user may have changed status since the ids were chosen from the status sets). KEYS[1] one of
+ * the tenant's status sets (it routes the script to the tenant's slot); ARGV[1] base, ARGV[2] the
+ * number n of statuses, ARGV[3 .. 2 + n] the statuses, then the user ids. Returns
+ * { user id, HGETALL }[]. Reads only the hashes it is given: its cost is `limit`, not the tenant.
  */
 export const listMembersScript = `
 local base = ARGV[1]
-local limit = tonumber(ARGV[2])
-local ids = {}
-local seen = {}
-for i = 3, #ARGV do
-  for _, id in ipairs(redis.call('SMEMBERS', base .. ARGV[i])) do
-    if not seen[id] then
-      seen[id] = true
-      ids[#ids + 1] = id
+local statusCount = tonumber(ARGV[2])
+local wanted = {}
+for i = 3, 2 + statusCount do wanted[ARGV[i]] = true end
+local members = {}
+for i = 3 + statusCount, #ARGV do
+  local hash = redis.call('HGETALL', base .. 'u:' .. ARGV[i])
+  for j = 1, #hash, 2 do
+    if hash[j] == 's' then
+      if wanted[hash[j + 1]] then members[#members + 1] = { ARGV[i], hash } end
+      break
     end
   end
-end
-if #ids > limit then table.sort(ids) end
-local members = {}
-for i = 1, math.min(#ids, limit) do
-  members[i] = { ids[i], redis.call('HGETALL', base .. 'u:' .. ids[i]) }
 end
 return members
 `;

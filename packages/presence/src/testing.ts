@@ -667,6 +667,22 @@ export function describePresenceStore(
         assert.equal(world.transitions('u9', 'tenant-b').length, 2);
       });
 
+      it('keeps the lowest ids under a limit, in the order it lists them whatever their characters', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        // JavaScript's order and UTF-8's byte order disagree on these two (U+FF61, U+1F600).
+        const ids = ['agent-\u{1F600}', 'agent-\uFF61', 'agent-a'];
+        for (const userId of ids) await engine.connect({ tenantId: 'tenant-a', userId });
+        const all = (await engine.listMembers('tenant-a')).map((member) => member.userId);
+        assert.deepEqual(all, [...ids].sort());
+        for (const limit of [1, 2]) {
+          assert.deepEqual(
+            (await engine.listMembers('tenant-a', { limit })).map((member) => member.userId),
+            all.slice(0, limit),
+          );
+        }
+      });
+
       it('says who can take a call: online, in an available state, not on a call', async () => {
         const world = await harness();
         const activeCalls = [{ callId: 'CA1', agentId: 'busy-agent' }];
