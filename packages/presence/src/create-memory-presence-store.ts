@@ -1,4 +1,5 @@
 import { applyHeartbeatFastPath, applyPresenceOperation } from './apply-presence-operation';
+import { operationCreatesUser } from './operation-creates-user';
 import type { PresenceStore } from './presence-store';
 import { type PresenceTenantState, toPresenceRecord } from './presence-tenant-state';
 import { sweepPresenceTenant } from './sweep-presence-tenant';
@@ -11,19 +12,29 @@ import { sweepPresenceTenant } from './sweep-presence-tenant';
  */
 export function createMemoryPresenceStore(): PresenceStore {
   const tenants = new Map<string, PresenceTenantState>();
-  const tenantOf = (tenantId: string): PresenceTenantState => {
+  const emptyTenant = (tenantId: string): PresenceTenantState => ({
+    tenantId,
+    users: new Map(),
+    outbox: new Map(),
+  });
+  /** The tenant's state; kept only for an operation that may create a user (see the Redis store). */
+  const tenantOf = (tenantId: string, keep: boolean): PresenceTenantState => {
     let tenant = tenants.get(tenantId);
     if (!tenant) {
-      tenant = { tenantId, users: new Map(), outbox: new Map() };
-      tenants.set(tenantId, tenant);
+      tenant = emptyTenant(tenantId);
+      if (keep) tenants.set(tenantId, tenant);
     }
     return tenant;
   };
 
   return {
-    apply: async (operation) => applyPresenceOperation(tenantOf(operation.tenantId), operation),
+    apply: async (operation) =>
+      applyPresenceOperation(
+        tenantOf(operation.tenantId, operationCreatesUser(operation)),
+        operation,
+      ),
     sweep: async (tenantId, at, settings, limit) =>
-      sweepPresenceTenant(tenantOf(tenantId), at, settings, limit),
+      sweepPresenceTenant(tenantOf(tenantId, false), at, settings, limit),
     confirm: async (tenantId, eventIds) => {
       const tenant = tenants.get(tenantId);
       for (const eventId of eventIds) tenant?.outbox.delete(eventId);

@@ -2,6 +2,7 @@ import type { PresenceStatus } from '@calltrack/core';
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
+import { operationCreatesUser } from './operation-creates-user';
 import type { PresenceRecord, StoredConnection } from './presence-record';
 import type {
   HeartbeatOutcome,
@@ -150,8 +151,8 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     // List the tenant for the sweeper before the step may create its first user: a separate
     // command (the tenants set lives outside the tenant's hash slot), so a step that lands when
     // the listing did not (a dropped connection, a killed process) would leave a user no sweep
-    // visits. Once per tenant and store instance.
-    if (!registered.has(operation.tenantId)) {
+    // visits. Once per tenant and store instance, and only for a step that may create a user.
+    if (operationCreatesUser(operation) && !registered.has(operation.tenantId)) {
       await redis.sadd(tenantsKey, operation.tenantId);
       registered.add(operation.tenantId);
     }
