@@ -82,10 +82,11 @@ export function applyPresenceOperation(
         setData(connection, operation.data);
         ensureUser().connections.set(operation.connectionId, connection);
       }
-      // A state is never unset, so a record without one that a connection knew one for lost it.
-      if (operation.state !== undefined && user!.state === undefined) {
+      if (restoresState(user!, operation.state, operation.stateAt)) {
+        explicitChange ||= user!.state !== operation.state;
         user!.state = operation.state;
-        explicitChange = true;
+        if (operation.stateAt === undefined) delete user!.stateAt;
+        else user!.stateAt = operation.stateAt;
       }
       break;
     }
@@ -131,6 +132,7 @@ export function applyPresenceOperation(
       const target = ensureUser();
       explicitChange = target.state !== operation.state;
       target.state = operation.state;
+      target.stateAt = at;
       break;
     }
     case 'settle':
@@ -204,6 +206,22 @@ export function applyHeartbeatFastPath(
   connection.expiresAt = at + settings.connectionTtlMs;
   connection.idleAt = at + settings.awayAfterMs;
   return 'ok';
+}
+
+/**
+ * Whether a connection registering again brings back a state the record should take: a state is
+ * never unset, so a record without one lost it; and a record whose state was set before the one
+ * brought back was rebuilt by a connection that knew an older one. A state without a time (from a
+ * store that reports none) only fills a record without a state.
+ */
+function restoresState(
+  user: PresenceUserState,
+  state: string | undefined,
+  stateAt: number | undefined,
+): state is string {
+  if (state === undefined) return false;
+  if (user.state === undefined) return true;
+  return stateAt !== undefined && (user.stateAt === undefined || user.stateAt < stateAt);
 }
 
 function setData(connection: StoredConnection, data: string | undefined): void {

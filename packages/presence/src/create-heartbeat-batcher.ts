@@ -57,6 +57,7 @@ export function createHeartbeatBatcher(options: {
       if (outcome === 'ok') {
         // A bare `ok` says nothing of the state: what the handle knew may be stale, so it is dropped.
         beat.handle.state = typeof reported === 'object' ? reported.state : undefined;
+        beat.handle.stateAt = typeof reported === 'object' ? reported.stateAt : undefined;
       }
       if (outcome === 'ok' || beat.handle.closed) {
         beat.resolve();

@@ -65,7 +65,10 @@ export function createMemoryPresenceStore(): PresenceStore {
         const outcome = applyHeartbeatFastPath(user, connectionId, at, settings);
         if (outcome !== 'ok') return outcome;
         // The state travels with the beat: the connection gives it back if the record is lost.
-        return user?.state === undefined ? { outcome } : { outcome, state: user.state };
+        if (user?.state === undefined) return { outcome };
+        return user.stateAt === undefined
+          ? { outcome, state: user.state }
+          : { outcome, state: user.state, stateAt: user.stateAt };
       });
     },
   };

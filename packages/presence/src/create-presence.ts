@@ -233,7 +233,10 @@ export function createPresence(options: PresenceOptions): Presence {
   let warnedNotStarted = false;
   let started = false;
 
-  /** Registers a connection; `state` restores the user's state to a record that lost it. */
+  /**
+   * Registers a connection; `state` (set at `stateAt`) restores the user's state to a record that
+   * lost it.
+   */
   const register = async (
     tenantId: string,
     userId: string,
@@ -241,6 +244,7 @@ export function createPresence(options: PresenceOptions): Presence {
     data: string | undefined,
     away: boolean,
     state: string | undefined,
+    stateAt: number | undefined,
   ): Promise<PresenceApplyResult> => {
     const result = await run({
       kind: 'connect',
@@ -250,6 +254,7 @@ export function createPresence(options: PresenceOptions): Presence {
       ...(data === undefined ? {} : { data }),
       ...(away ? { away } : {}),
       ...(state === undefined ? {} : { state }),
+      ...(state === undefined || stateAt === undefined ? {} : { stateAt }),
     });
     if (result.outcome === 'limit') {
       throw new TooManyConnectionsError({
@@ -261,7 +266,8 @@ export function createPresence(options: PresenceOptions): Presence {
 
   /**
    * The connection is gone from the store (expired and swept, or the store lost its data):
-   * register it again, with the state it last knew for a record that was lost with it.
+   * register it again, with the state it last knew (and when it was set) for a record that was
+   * lost with it.
    */
   const reRegister = async (handle: PresenceConnectionHandle): Promise<void> => {
     try {
@@ -272,6 +278,7 @@ export function createPresence(options: PresenceOptions): Presence {
         handle.data,
         handle.away,
         handle.state,
+        handle.stateAt,
       );
     } catch (error) {
       if (!TooManyConnectionsError.isInstance(error)) throw error;
@@ -295,6 +302,7 @@ export function createPresence(options: PresenceOptions): Presence {
       return;
     }
     handle.state = result.record?.state;
+    handle.stateAt = result.record?.stateAt;
   };
 
   const batcher = store.heartbeat
@@ -381,7 +389,7 @@ export function createPresence(options: PresenceOptions): Presence {
       );
     }
     // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
-    await register(tenantId, userId, connectionId, data, false, undefined);
+    await register(tenantId, userId, connectionId, data, false, undefined, undefined);
     const handle = new PresenceConnectionHandle(handleEngine, tenantId, userId, connectionId, data);
     wheel.add(handle);
     return handle;

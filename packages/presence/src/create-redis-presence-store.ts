@@ -122,6 +122,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
           operation.data ?? '',
           operation.away ? '1' : '0',
           operation.state ?? '',
+          operation.stateAt ?? '',
         );
         break;
       case 'heartbeat':
@@ -278,7 +279,12 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     )) as (string | number)[];
     return replies.map((reply) => {
       if (typeof reply === 'number') return heartbeatOutcomes[reply] ?? 'slow';
-      return reply === '' ? { outcome: 'ok' } : { outcome: 'ok', state: reply };
+      if (reply === '') return { outcome: 'ok' };
+      const bar = reply.indexOf('|');
+      const state = reply.slice(bar + 1);
+      return bar === 0
+        ? { outcome: 'ok', state }
+        : { outcome: 'ok', state, stateAt: Number(reply.slice(0, bar)) };
     });
   };
 
@@ -326,6 +332,7 @@ interface ScriptTransition {
     userId: string;
     status: PresenceStatus;
     state?: string;
+    stateAt?: number;
     since?: number;
     version: number;
     epoch: number;
@@ -349,6 +356,7 @@ function decodeTransition(tenantId: string, json: string): PresenceTransition {
       userId: record.userId,
       status: record.status,
       ...(record.state === undefined ? {} : { state: record.state }),
+      ...(record.stateAt === undefined ? {} : { stateAt: record.stateAt }),
       ...(record.since === undefined ? {} : { since: record.since }),
       version: record.version,
       epoch: record.epoch,
@@ -419,12 +427,14 @@ function decodeUserHash(tenantId: string, userId: string, flat: readonly string[
     if (connection) connection.data = json;
   }
   const state = fields.get('st');
+  const stateAt = fields.get('sa');
   const since = fields.get('sn');
   return {
     tenantId,
     userId,
     status: (fields.get('s') ?? 'offline') as PresenceStatus,
     ...(state === undefined ? {} : { state }),
+    ...(stateAt === undefined ? {} : { stateAt: Number(stateAt) }),
     ...(since === undefined ? {} : { since: Number(since) }),
     version: Number(fields.get('v') ?? 0),
     epoch: Number(fields.get('e') ?? 0),

@@ -24,6 +24,11 @@ export class PresenceConnectionHandle implements PresenceConnection, WheelItem {
    * empty) comes back with it. Undefined: none set, or not known yet.
    */
   state: string | undefined = undefined;
+  /**
+   * When `state` was set, as the store reported it: the store prefers the newest state the
+   * user's connections bring back, whichever registers first. Undefined: not reported.
+   */
+  stateAt: number | undefined = undefined;
 
   constructor(
     private readonly engine: PresenceHandleEngine,

@@ -27,6 +27,11 @@ export interface PresenceRecord {
   status: PresenceStatus;
   /** The app-set state, if one was set. */
   state?: string;
+  /**
+   * When `state` was set (the `state` operation's `at`, or the `stateAt` a `connect` restored).
+   * Absent for a record whose state came without a time.
+   */
+  stateAt?: number;
   /** When `status` last changed. */
   since?: number;
   /** How many `presence.*` transitions were decided for this incarnation of the user. */

@@ -45,20 +45,30 @@ export interface PresenceOperationBase {
  * delivers them.
  *
  * - `connect`: adds (or re-registers) a connection; `data` is its JSON. `state` is the user's
- *   state as the connection last knew it: a record without a state takes it (the store lost the
- *   record, e.g. Redis restarted empty, and a live connection registers again).
+ *   state as the connection last knew it and `stateAt` when it was set (the store lost the
+ *   record, e.g. Redis restarted empty, and a live connection registers again): the record takes
+ *   it when it has no state, or one set before `stateAt` (another connection of the user, back
+ *   first, knew an older one). A `state` without `stateAt` only fills a record without a state.
  * - `heartbeat`: refreshes a connection; an expired one that was not removed yet is revived.
  * - `update`: replaces a live connection's data (`presence.updated` when it changed).
  * - `away`: sets or clears a live connection's app-set away flag.
  * - `disconnect`: starts the leave delay (or removes at once with `immediate`).
- * - `state`: sets the user's app state (`presence.updated` when it changed); creates the user.
+ * - `state`: sets the user's app state (`presence.updated` when it changed) and records `at` as
+ *   its `stateAt`; creates the user.
  * - `settle`: nothing but the settling (reads use it with `read`).
  * - `send`: queues a message (creating the user), then claims delivery if they are reachable.
  * - `ack`: the holder of claim `token` delivered every message up to `lastSequence`.
  */
 export type PresenceOperation = PresenceOperationBase &
   (
-    | { kind: 'connect'; connectionId: string; data?: string; away?: boolean; state?: string }
+    | {
+        kind: 'connect';
+        connectionId: string;
+        data?: string;
+        away?: boolean;
+        state?: string;
+        stateAt?: number;
+      }
     | { kind: 'heartbeat'; connectionId: string }
     | { kind: 'update'; connectionId: string; data?: string }
     | { kind: 'away'; connectionId: string; away: boolean }
@@ -154,8 +164,8 @@ export interface PresenceStore {
    * full `apply({ kind: 'heartbeat' })` (nothing changed yet). Without it, the engine applies
    * heartbeats one by one.
    *
-   * An `ok` may come as a {@link HeartbeatReport} with the user's state: the connection keeps
-   * it, to give it back if the store loses the record. A bare outcome says nothing about the
+   * An `ok` may come as a {@link HeartbeatReport} with the user's state and its time: the
+   * connection keeps both, to give them back if the store loses the record. A bare outcome says nothing about the
    * state, and the connection forgets what it knew (it could be stale).
    */
   heartbeat?(
@@ -169,8 +179,12 @@ export interface PresenceStore {
 /** What {@link PresenceStore.heartbeat} reports for one connection. */
 export type HeartbeatOutcome = 'ok' | 'missing' | 'slow';
 
-/** A heartbeat's outcome with the user's app state (`state` absent: none was set). */
+/**
+ * A heartbeat's outcome with the user's app state (`state` absent: none was set) and when it was
+ * set (`stateAt`, the record's).
+ */
 export interface HeartbeatReport {
   outcome: HeartbeatOutcome;
   state?: string;
+  stateAt?: number;
 }

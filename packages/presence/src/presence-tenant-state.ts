@@ -8,6 +8,8 @@ export interface PresenceUserState {
   userId: string;
   status: PresenceStatus;
   state?: string;
+  /** When `state` was set (see {@link PresenceRecord.stateAt}). */
+  stateAt?: number;
   since?: number;
   version: number;
   epoch: number;
@@ -65,6 +67,7 @@ export function toPresenceRecord(tenantId: string, user: PresenceUserState): Pre
     userId: user.userId,
     status: user.status,
     ...(user.state === undefined ? {} : { state: user.state }),
+    ...(user.stateAt === undefined ? {} : { stateAt: user.stateAt }),
     ...(user.since === undefined ? {} : { since: user.since }),
     version: user.version,
     epoch: user.epoch,

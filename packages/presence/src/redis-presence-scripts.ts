@@ -2,9 +2,9 @@
  * The presence rules in Lua: the same steps as `applyPresenceOperation`, `settlePresenceUser`,
  * `claimMessageDelivery` and `sweepPresenceTenant`, on this layout (base `<prefix>:{tenant}:`):
  *
- * - `u:<user>` hash: `s` status, `st` state, `v` version, `e` epoch, `sn` since, `q` last
- *   message sequence, `qd` messages dropped, `qh` "the queue may hold messages", `dl` delivery
- *   lease (the claim's token); per connection `c:<id>` (timing:
+ * - `u:<user>` hash: `s` status, `st` state, `sa` when the state was set, `v` version, `e`
+ *   epoch, `sn` since, `q` last message sequence, `qd` messages dropped, `qh` "the queue may
+ *   hold messages", `dl` delivery lease (the claim's token); per connection `c:<id>` (timing:
  *   `lastSeen|expiresAt|idleAt|connectedAt|flags`, flags `a` away, `l` leaving) and `d:<id>`
  *   (data JSON).
  * - `due` sorted set: user → the time their status may next change (never later than the true
@@ -120,6 +120,7 @@ local function recordOf(user)
       leaving = c.leaving, data = user.data[id] }
   end
   return { userId = user.id, status = user.fields.s, state = user.fields.st,
+    stateAt = tonumber(user.fields.sa),
     since = tonumber(user.fields.sn), version = tonumber(user.fields.v),
     epoch = tonumber(user.fields.e), connections = connections }
 end
@@ -264,9 +265,10 @@ end
 /**
  * One operation on one user. KEYS[1] the user's hash; ARGV[5] the user id, ARGV[6] the read
  * flag ('1' returns the user's hash after the operation). Kind arguments from ARGV[7]: connect
- * (connection id, data or '', away '1'/'0', state to restore or ''), heartbeat (connection id), update (connection id,
- * data or ''), away (connection id, '1'/'0'), disconnect (connection id, immediate '1'/'0'),
- * state (state), settle, send (message id, body), ack (token, last sequence).
+ * (connection id, data or '', away '1'/'0', state to restore or '', when it was set or ''),
+ * heartbeat (connection id), update (connection id, data or ''), away (connection id,
+ * '1'/'0'), disconnect (connection id, immediate '1'/'0'), state (state), settle, send
+ * (message id, body), ack (token, last sequence).
  * Returns { outcome, transition JSON or '', delivery token or '', delivery messages,
  * HGETALL of the user after the operation (with read) or {}, sequence or '', queued 0/1,
  * dropped, created 0/1 }.
@@ -323,11 +325,22 @@ if kind == 'connect' then
     saveConnection(user, c)
     setData(user, id, data)
   end
-  -- A state is never unset, so a record without one that a connection knew one for lost it.
-  if ARGV[10] ~= nil and ARGV[10] ~= '' and user.fields.st == nil then
-    user.fields.st = ARGV[10]
-    redis.call('HSET', userKey, 'st', ARGV[10])
-    explicit = true
+  -- A state is never unset, so a record without one lost it; a record whose state was set
+  -- before the one brought back was rebuilt by a connection that knew an older one. A state
+  -- without a time only fills a record without one (see restoresState).
+  local state, stateAt = optional(ARGV[10] or ''), tonumber(ARGV[11] or '')
+  if state ~= nil and (user.fields.st == nil or (stateAt ~= nil and
+      (user.fields.sa == nil or tonumber(user.fields.sa) < stateAt))) then
+    explicit = explicit or user.fields.st ~= state
+    user.fields.st = state
+    redis.call('HSET', userKey, 'st', state)
+    if stateAt == nil then
+      user.fields.sa = nil
+      redis.call('HDEL', userKey, 'sa')
+    else
+      user.fields.sa = fmt(stateAt)
+      redis.call('HSET', userKey, 'sa', user.fields.sa)
+    end
   end
 elseif kind == 'heartbeat' then
   local c = user and user.connections[ARGV[7]]
@@ -363,7 +376,8 @@ elseif kind == 'state' then
   ensureUser()
   explicit = user.fields.st ~= ARGV[7]
   user.fields.st = ARGV[7]
-  redis.call('HSET', userKey, 'st', ARGV[7])
+  user.fields.sa = fmt(at)
+  redis.call('HSET', userKey, 'st', ARGV[7], 'sa', user.fields.sa)
 elseif kind == 'settle' then
   if user == nil then return { 'ok' } end
 elseif kind == 'send' then
@@ -482,8 +496,9 @@ return { transitions, deliveries, dropped, more }
 /**
  * Many heartbeats of one tenant, fast path only (see the apply script's): KEYS the users'
  * hashes, ARGV[1] at, ARGV[2] the packed settings, ARGV[3..] the connection ids, one per key.
- * Returns one reply per connection: for a refreshed one the user's state ('' when none is set),
- * which the connection keeps to give back if the record is lost; else 1 missing (unknown or
+ * Returns one reply per connection: for a refreshed one the user's state as `<set at>|<state>`
+ * (`|<state>` when it came without a time, '' when none is set), which the connection keeps to
+ * give back if the record is lost; else 1 missing (unknown or
  * leaving) or 2 needs the full rules (nothing changed). One flat array: a second one of states
  * cost about a quarter of the batch's rate at 256 in flight.
  */
@@ -495,7 +510,7 @@ local timing = ARGV[1] .. '|' .. string.format('%d', at + tonumber(ttl)) .. '|' 
 local replies = {}
 for i = 1, #KEYS do
   local field = 'c:' .. ARGV[i + 2]
-  local values = redis.call('HMGET', KEYS[i], field, 's', 'st')
+  local values = redis.call('HMGET', KEYS[i], field, 's', 'st', 'sa')
   local reply = 1
   if values[1] then
     local expiresAt, connectedAt, flags =
@@ -503,7 +518,7 @@ for i = 1, #KEYS do
     if not string.find(flags, 'l', 1, true) then
       if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
         redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
-        reply = values[3] or ''
+        reply = values[3] and ((values[4] or '') .. '|' .. values[3]) or ''
       else
         reply = 2
       end

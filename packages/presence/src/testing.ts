@@ -633,6 +633,99 @@ export function describePresenceStore(
         }
       });
 
+      it('gives a lost record the newest state its connections knew, whatever order they come back in', async () => {
+        const world = await harness();
+        const settings = conformanceSettings();
+        const at = world.now();
+        const op = { tenantId: 'tenant-a', userId: 'u1', settings, read: true } as const;
+        // The state records when it was set; the connections learn that time with it.
+        await world.store.apply({ ...op, kind: 'state', state: 'available', at });
+        const heard = await world.store.apply({
+          ...op,
+          kind: 'connect',
+          connectionId: 'desk',
+          at: at + 1,
+        });
+        assert.equal(heard.record?.state, 'available');
+        assert.equal(heard.record?.stateAt, at);
+        await world.store.apply({ ...op, kind: 'state', state: 'break', at: at + 2 });
+        const beat = await world.store.apply({
+          ...op,
+          kind: 'heartbeat',
+          connectionId: 'desk',
+          at: at + 3,
+        });
+        assert.equal(beat.record?.stateAt, at + 2);
+        if (world.store.heartbeat) {
+          const [report] = await world.store.heartbeat(
+            'tenant-a',
+            [{ userId: 'u1', connectionId: 'desk' }],
+            at + 4,
+            settings,
+          );
+          // A bare outcome is allowed (the connection then forgets the state); a report is right.
+          if (typeof report === 'object') {
+            assert.deepEqual(report, { outcome: 'ok', state: 'break', stateAt: at + 2 });
+          }
+        }
+
+        // The store lost u2: the connection that heard the older state registers first.
+        const first = await world.store.apply({
+          ...op,
+          kind: 'connect',
+          userId: 'u2',
+          connectionId: 'desk',
+          state: 'available',
+          stateAt: at,
+          at: at + 10,
+        });
+        assert.equal(first.record?.state, 'available');
+        const second = await world.store.apply({
+          ...op,
+          kind: 'connect',
+          userId: 'u2',
+          connectionId: 'phone',
+          state: 'break',
+          stateAt: at + 2,
+          at: at + 11,
+        });
+        assert.equal(second.record?.state, 'break');
+        assert.equal(second.record?.stateAt, at + 2);
+        assert.equal(second.transition?.type, 'presence.updated');
+        // Older than the record's, or without a time: kept out.
+        for (const stale of [{ stateAt: at + 1 }, {}]) {
+          const kept = await world.store.apply({
+            ...op,
+            kind: 'connect',
+            userId: 'u2',
+            connectionId: 'tablet',
+            state: 'lunch',
+            ...stale,
+            at: at + 12,
+          });
+          assert.equal(kept.record?.state, 'break');
+        }
+        // A state set after the loss is newer than any a connection brings back.
+        await world.store.apply({
+          ...op,
+          kind: 'state',
+          userId: 'u3',
+          state: 'wrap-up',
+          at: at + 20,
+        });
+        const late = await world.store.apply({
+          ...op,
+          kind: 'connect',
+          userId: 'u3',
+          connectionId: 'desk',
+          state: 'break',
+          stateAt: at + 2,
+          at: at + 21,
+        });
+        assert.equal(late.record?.state, 'wrap-up');
+        assert.equal(late.record?.stateAt, at + 20);
+      });
+
       it('lists members by status and user id, counts users (not connections), per tenant', async () => {
         const world = await harness();
         const engine = world.engine();
