@@ -4,6 +4,8 @@ import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/tes
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { createDialer } from './create-dialer';
+import { createDialerHandler } from './create-dialer-handler';
+import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
@@ -421,5 +423,290 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
     expect(() => postgresLeadStoreMigration({ columns: { callStatus: 'status"--' } })).toThrow(
       /columns.callStatus must be a plain SQL identifier/,
     );
+  });
+});
+
+// Your own table with typed or length-limited columns: a value is stored as given or refused (400),
+// never cut or respelled; an id the column cannot hold is found nowhere (404), not a 500.
+describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) columns', () => {
+  const tenantId = 'acme';
+  const userId = 'u1';
+  const now = Date.parse('2026-03-02T12:00:00Z');
+
+  function dialerOver(store: LeadStore, options: Partial<Parameters<typeof createDialer>[0]> = {}) {
+    const dialled: { to: string; tenantId: string }[] = [];
+    const dialer = createDialer({
+      store,
+      bus: { publish: async () => ({ duplicate: false }) },
+      accounts: [
+        {
+          id: 'test',
+          callsPerSecond: 1000,
+          control: {
+            provider: 'test',
+            placeCall: async (request) => {
+              dialled.push({ to: request.to, tenantId: request.tenantId });
+              return { provider: 'test', callId: `call-${dialled.length}`, reference: '' };
+            },
+            terminateCall: async () => {},
+          },
+        },
+      ],
+      clock: createTestClock(now),
+      logger: {},
+      ...options,
+    });
+    return { dialer, dialled };
+  }
+
+  async function withTable(
+    columns: string | undefined,
+    body: (context: {
+      store: LeadStore;
+      table: string;
+      api: (path: string, init?: RequestInit) => Promise<{ status: number; body: unknown }>;
+      errors: unknown[];
+    }) => Promise<void>,
+  ): Promise<void> {
+    const table = uniqueTableName('typed');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      if (columns !== undefined) await pool!.query(`CREATE TABLE ${table} (${columns})`);
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      const errors: unknown[] = [];
+      const handler = createDialerHandler({
+        dialer: dialerOver(store).dialer,
+        store,
+        authenticate: () => ({ tenantId, userId }),
+        onError: (error) => errors.push(error),
+      });
+      const api = async (path: string, init?: RequestInit) => {
+        const response = await handler(new Request(`http://localhost${path}`, init));
+        const text = await response.text();
+        return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+      };
+      await body({ store, table, api, errors });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  }
+  const leadColumns = (ids: string) =>
+    `${ids}, phone_number text, time_zone text, call_status text NOT NULL DEFAULT 'pending',
+     has_been_called boolean NOT NULL DEFAULT false, PRIMARY KEY (tenant_id, id)`;
+
+  it('refuses a lead id longer than a varchar(n) column (400, nothing added) instead of cutting two ids into one', async () => {
+    await withTable(leadColumns('id varchar(8), tenant_id text, user_id text'), async (context) => {
+      await expect(
+        context.store.addLeads([
+          { tenantId, userId, leadId: 'lead-001', phoneNumber: '+14155550100' },
+          { tenantId, userId, leadId: 'lead-0001-anna', phoneNumber: '+14155550100' },
+          { tenantId, userId, leadId: 'lead-0001-bert', phoneNumber: '+14155550101' },
+        ]),
+      ).rejects.toMatchObject({ code: 'invalid_lead', status: 400, index: 1, field: 'leadId' });
+      const answer = await context.api('/dialer/leads', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          leads: [{ leadId: 'lead-123456789', phoneNumber: '+14155550100' }],
+        }),
+      });
+      expect({ status: answer.status, errors: context.errors }).toEqual({
+        status: 400,
+        errors: [],
+      });
+      const { rows } = await pool!.query(`SELECT id FROM ${context.table}`);
+      expect(rows).toEqual([]);
+      // Eight characters (not UTF-16 units) fit.
+      expect(
+        await context.store.addLeads([
+          { tenantId, userId, leadId: 'lead-😀-1', phoneNumber: '+14155550100' },
+        ]),
+      ).toEqual({ added: 1, existing: 0 });
+    });
+  });
+
+  it('refuses a phone number longer than a varchar(12) column instead of storing and dialling a cut number', async () => {
+    await withTable(
+      leadColumns('id text, tenant_id text, user_id text').replace(
+        'phone_number text',
+        'phone_number varchar(12)',
+      ),
+      async ({ store }) => {
+        await expect(
+          store.addLeads([
+            { tenantId, userId, leadId: 'uk-1', phoneNumber: '+442079460958', timeZone: 'UTC' },
+          ]),
+        ).rejects.toMatchObject({ code: 'invalid_lead', index: 0, field: 'phoneNumber' });
+        expect(await store.getLead(tenantId, 'uk-1')).toBeUndefined();
+        const { dialer, dialled } = dialerOver(store);
+        const run = await dialer.trigger({ tenantId, userId });
+        if (run.outcome === 'started') await run.finished;
+        expect(dialled).toEqual([]);
+      },
+    );
+  });
+
+  it('reads a domain as the type under it: an id longer than a domain over varchar(4) is refused, not cut', async () => {
+    const domain = uniqueTableName('short');
+    try {
+      await pool!.query(`CREATE DOMAIN ${domain} AS varchar(4)`);
+      await withTable(
+        leadColumns(`id ${domain}, tenant_id text, user_id text`),
+        async (context) => {
+          await expect(
+            context.store.addLeads([
+              { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100' },
+              { tenantId, userId, leadId: 'abcdef', phoneNumber: '+14155550100' },
+            ]),
+          ).rejects.toMatchObject({ code: 'invalid_lead', status: 400, index: 1, field: 'leadId' });
+          const { rows } = await pool!.query(`SELECT id FROM ${context.table}`);
+          expect(rows).toEqual([]);
+        },
+      );
+    } finally {
+      await pool!.query(`DROP DOMAIN IF EXISTS ${domain}`);
+    }
+  });
+
+  it('answers a value PostgreSQL refuses for a type the store leaves to it (an oid id) as a bad lead, and its lookup as none', async () => {
+    await withTable(leadColumns('id oid, tenant_id text, user_id text'), async (context) => {
+      await expect(
+        context.store.addLeads([
+          { tenantId, userId, leadId: '1', phoneNumber: '+14155550100' },
+          { tenantId, userId, leadId: '4294967296', phoneNumber: '+14155550100' },
+        ]),
+      ).rejects.toMatchObject({
+        code: 'invalid_lead',
+        status: 400,
+        index: 0,
+        message: expect.stringContaining('(or lead 1) holds a value your table refuses'),
+      });
+      const { rows } = await pool!.query(`SELECT id FROM ${context.table}`);
+      expect(rows).toEqual([]);
+      expect((await context.api('/dialer/leads/abc')).status).toBe(404);
+      expect(context.errors).toEqual([]);
+    });
+  });
+
+  it('answers a lookup by an id a bigint column cannot hold with 404 (a bad ?after= with 400), not a 500', async () => {
+    await withTable(leadColumns('id bigint, tenant_id text, user_id text'), async (context) => {
+      await context.store.addLeads([
+        { tenantId, userId, leadId: '7', phoneNumber: '+14155550100' },
+      ]);
+      expect((await context.api('/dialer/leads/7')).status).toBe(200);
+      const answers = {
+        word: (await context.api('/dialer/leads/abc')).status,
+        tooBig: (await context.api('/dialer/leads/99999999999999999999')).status,
+        afterWord: (await context.api('/dialer/leads?after=abc')).status,
+        afterTooBig: (await context.api('/dialer/leads?after=9223372036854775808')).status,
+      };
+      expect({ answers, errors: context.errors }).toEqual({
+        answers: { word: 404, tooBig: 404, afterWord: 400, afterTooBig: 400 },
+        errors: [],
+      });
+      await expect(
+        context.store.listPendingLeads({ tenantId, userId, afterLeadId: 'abc', limit: 10 }),
+      ).rejects.toThrow(InvalidArgumentError);
+    });
+  });
+
+  it('answers a lookup by a non-uuid on a uuid column with 404 (a bad ?after= with 400), not a 500', async () => {
+    await withTable(leadColumns('id uuid, tenant_id text, user_id text'), async (context) => {
+      const answers = {
+        word: (await context.api('/dialer/leads/not-a-uuid')).status,
+        afterWord: (await context.api('/dialer/leads?after=zzz')).status,
+      };
+      expect({ answers, errors: context.errors }).toEqual({
+        answers: { word: 404, afterWord: 400 },
+        errors: [],
+      });
+    });
+  });
+
+  it('answers a lookup by an id with a NUL on the shipped text table with 404 (in ?after= with 400), not a 500', async () => {
+    await withTable(undefined, async (context) => {
+      const answers = {
+        nulId: (await context.api('/dialer/leads/a%00b')).status,
+        nulAfter: (await context.api('/dialer/leads?after=a%00b')).status,
+      };
+      expect({ answers, errors: context.errors }).toEqual({
+        answers: { nulId: 404, nulAfter: 400 },
+        errors: [],
+      });
+      expect(await context.store.getLead(tenantId, '\ud800')).toBeUndefined();
+    });
+  });
+
+  it('keeps one spelling per typed id: refuses 007 or an uppercase uuid as a new lead, and finds nothing by them', async () => {
+    const uuid = '0b6a4d1e-6f0e-4c55-9f1e-1f2a3b4c5d01';
+    await withTable(leadColumns('id bigint, tenant_id text, user_id text'), async ({ store }) => {
+      for (const leadId of ['007', '+7', ' 7', '-0']) {
+        await expect(
+          store.addLeads([{ tenantId, userId, leadId, phoneNumber: '+14155550100' }]),
+        ).rejects.toMatchObject({
+          code: 'invalid_lead',
+          field: 'leadId',
+          message: expect.stringContaining('as PostgreSQL prints it'),
+        });
+      }
+      await store.addLeads([{ tenantId, userId, leadId: '7', phoneNumber: '+14155550100' }]);
+      expect(await store.getLead(tenantId, '007')).toBeUndefined();
+      const [other] = await store.claimLeads({
+        tenantId,
+        leadIds: ['007'],
+        now,
+        leaseMs: 60_000,
+        claimedBy: 'test',
+      });
+      expect(other).toEqual({ leadId: '007', claimed: false, reason: 'not_found' });
+      expect(await store.getLead(tenantId, '7')).toMatchObject({ callStatus: 'pending' });
+    });
+    await withTable(leadColumns('id uuid, tenant_id text, user_id text'), async ({ store }) => {
+      await expect(
+        store.addLeads([
+          { tenantId, userId, leadId: uuid.toUpperCase(), phoneNumber: '+14155550100' },
+        ]),
+      ).rejects.toMatchObject({ code: 'invalid_lead', field: 'leadId' });
+      await store.addLeads([{ tenantId, userId, leadId: uuid, phoneNumber: '+14155550100' }]);
+      const claims = await store.claimLeads({
+        tenantId,
+        leadIds: [uuid.toUpperCase(), `{${uuid}}`],
+        now,
+        leaseMs: 60_000,
+        claimedBy: 'test',
+      });
+      expect(claims.map((claim) => !claim.claimed && claim.reason)).toEqual([
+        'not_found',
+        'not_found',
+      ]);
+      expect(await store.getLead(tenantId, uuid)).toMatchObject({ callStatus: 'pending' });
+    });
+  });
+
+  it('keeps one spelling of a uuid tenant: an uppercase tenant adds nothing and dials nothing, so the per-user cap and the do-not-call list hold', async () => {
+    const tenant = '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
+    const upper = tenant.toUpperCase(); // as an app's auth might spell it
+    await withTable(leadColumns('id text, tenant_id uuid, user_id text'), async ({ store }) => {
+      await expect(
+        store.addLeads([
+          { tenantId: upper, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+        ]),
+      ).rejects.toMatchObject({ code: 'invalid_lead', index: 0, field: 'tenantId' });
+      await store.addLeads([
+        { tenantId: tenant, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+        { tenantId: tenant, userId, leadId: 'b', phoneNumber: '+14155550101', timeZone: 'UTC' },
+      ]);
+      // The tenant's do-not-call list and live calls are kept under its one spelling; a run under
+      // another finds no leads, so it can bypass neither.
+      const doNotCall = createMemoryDoNotCallList();
+      await doNotCall.add(upper, ['+14155550100', '+14155550101']);
+      const { dialer, dialled } = dialerOver(store, { doNotCall, maxConcurrentCallsPerUser: 1 });
+      const run = await dialer.trigger({ tenantId: upper, userId });
+      const [summary] = run.outcome === 'started' ? await run.finished : [];
+      expect({ dialled, placed: summary?.placed ?? 0 }).toEqual({ dialled: [], placed: 0 });
+      expect(await store.listPendingLeads({ tenantId: upper, userId, limit: 10 })).toEqual([]);
+      expect(await store.countLiveAttempts({ tenantId: upper, userId, since: 0 })).toBe(0);
+    });
   });
 });

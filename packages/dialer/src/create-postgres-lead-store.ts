@@ -3,7 +3,7 @@ import type { CallStatus } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import { applyAttemptUpdate } from './apply-attempt-update';
 import { InvalidLeadError } from './errors/invalid-lead-error';
-import { fitsPostgresType } from './fits-postgres-type';
+import { fitsPostgresType, postgresSpelling } from './fits-postgres-type';
 import type { Lead, LeadCallStatus } from './lead';
 import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
 import type { ClaimRefusal, ClaimResult, LeadStore } from './lead-store';
@@ -141,30 +141,52 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
 
   // Added leads arrive as text arrays and are cast to your columns' own types (a bigint or uuid
   // id, a varchar number…): INSERT … SELECT has no implicit cast from text to those. The types
-  // are read from the catalog once, on the first add (again after a failed read).
+  // are read from the catalog once, on the first add or lookup (again after a failed read).
   const addedColumns = ['tenantId', 'leadId', 'userId', 'phoneNumber', 'timeZone'] as const;
-  let leadInsert: Promise<{ sql: string; types: string[] }> | undefined;
-  const prepareLeadInsert = (): Promise<{ sql: string; types: string[] }> => {
-    leadInsert ??= readPostgresColumnTypes(
+  type AddedColumn = (typeof addedColumns)[number];
+  let columnTypes: Promise<{ insertSql: string; types: Record<AddedColumn, string> }> | undefined;
+  const readColumnTypes = () => {
+    columnTypes ??= readPostgresColumnTypes(
       pool,
       table,
       addedColumns.map((field) => columnName[field]),
     ).then(
       (found) => {
-        const types = addedColumns.map((field) => found.get(columnName[field]) ?? 'text');
-        const [tenant, lead, owner, phone, zone] = types;
-        const sql = `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
+        const of = (field: AddedColumn) =>
+          found.get(columnName[field]) ?? { type: 'text', castType: 'text' };
+        const [tenant, lead, owner, phone, zone] = addedColumns.map((field) => of(field).castType);
+        // Cast without the modifier: the INSERT's own assignment to a varchar(n) refuses a longer
+        // value (22001), where a cast to varchar(n) would cut it.
+        const insertSql = `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
           SELECT tenant::${tenant}, lead::${lead}, owner::${owner}, phone::${phone}, zone::${zone}, 'pending', false
           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
           ON CONFLICT DO NOTHING`;
-        return { sql, types };
+        const types = Object.fromEntries(
+          addedColumns.map((field) => [field, of(field).type]),
+        ) as Record<AddedColumn, string>;
+        return { insertSql, types };
       },
       (error: unknown) => {
-        leadInsert = undefined;
+        columnTypes = undefined;
         throw error;
       },
     );
-    return leadInsert;
+    return columnTypes;
+  };
+  // Whether a lookup's values are ones your columns hold, spelled as PostgreSQL prints them: any
+  // other finds no lead (and sent as it is, PostgreSQL would answer an error, not "none").
+  const fits = async (values: Partial<Record<AddedColumn, string>>): Promise<boolean> => {
+    const { types } = await readColumnTypes();
+    return (Object.entries(values) as [AddedColumn, string | undefined][]).every(
+      ([field, value]) => value === undefined || fitsPostgresType(value, types[field]),
+    );
+  };
+  const checkAfter = async (afterLeadId: string | undefined): Promise<void> => {
+    if (afterLeadId !== undefined && !(await fits({ leadId: afterLeadId }))) {
+      throw new InvalidArgumentError({
+        message: `"after" is no lead id your table holds (${(await readColumnTypes()).types.leadId}).`,
+      });
+    }
   };
 
   const claimOne = namedStatement(claimOneSql);
@@ -177,27 +199,33 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
       const parsed = parseLeadInputs(inputs);
       if (parsed.length === 0) return { added: 0, existing: 0 };
       let added = 0;
-      const { sql: insertSql, types } = await prepareLeadInsert();
-      // A value your column cannot hold (an id that is no integer, no uuid) is a bad lead: 400,
+      const { insertSql, types } = await readColumnTypes();
+      // A value your column cannot hold (an id that is no integer, no uuid, longer than its
+      // varchar) or holds in another spelling (`007`, a uuid in capitals) is a bad lead: 400,
       // naming it, before anything is written.
       for (const [index, lead] of parsed.entries()) {
-        for (const [position, field] of addedColumns.entries()) {
+        for (const field of addedColumns) {
           const value = lead[field];
-          const type = types[position]!;
+          const type = types[field];
           if (value !== undefined && !fitsPostgresType(value, type)) {
+            const spelling = postgresSpelling(type);
             throw new InvalidLeadError({
               index,
               field,
-              message: `does not fit your column (${type})`,
+              message:
+                spelling === undefined
+                  ? `does not fit your column (${type})`
+                  : `must be a ${type} as PostgreSQL prints it (${spelling})`,
             });
           }
         }
       }
       // One transaction over the batches: a batch your table refuses adds nothing at all.
       const client = await pool.connect();
+      let start = 0;
       try {
         await client.query('BEGIN');
-        for (let start = 0; start < parsed.length; start += 1000) {
+        for (; start < parsed.length; start += 1000) {
           const batch = parsed.slice(start, start + 1000);
           const result = await client.query(insertSql, [
             batch.map((lead) => lead.tenantId),
@@ -211,6 +239,16 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
+        // A value your column refuses that the check above let through (a domain's length…).
+        if (isRefusedValue(error)) {
+          // PostgreSQL names no row: the refused batch's first lead, and its range.
+          const last = Math.min(start + 1000, parsed.length) - 1;
+          throw new InvalidLeadError({
+            index: start,
+            field: 'lead',
+            message: `${last > start + 1 ? `(or one of leads ${start + 1}–${last}) ` : last > start ? `(or lead ${last}) ` : ''}holds a value your table refuses (${(error as Error).message})`,
+          });
+        }
         throw error;
       } finally {
         client.release();
@@ -219,14 +257,23 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async getLead(tenantId, leadId) {
-      const { rows } = await pool.query(
-        `SELECT ${leadSelect('L')} FROM ${table} L WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2`,
-        [tenantId, leadId],
-      );
+      if (!(await fits({ tenantId, leadId }))) return undefined;
+      const { rows } = await pool
+        .query(
+          `SELECT ${leadSelect('L')} FROM ${table} L WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2`,
+          [tenantId, leadId],
+        )
+        // A type the check above leaves to PostgreSQL (an oid id…) that cannot hold the id.
+        .catch((error: unknown) => {
+          if (isRefusedValue(error)) return { rows: [] };
+          throw error;
+        });
       return rows[0] ? decodeLead(rows[0]) : undefined;
     },
 
     async listPendingLeads({ tenantId, userId, afterLeadId, limit }) {
+      await checkAfter(afterLeadId);
+      if (!(await fits({ tenantId, userId }))) return [];
       const { rows } = await pool.query(
         `SELECT ${leadSelect('L')} FROM ${table} L
          WHERE L.${c.tenantId} = $1 AND L.${c.userId} = $2
@@ -240,6 +287,8 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async listLeads({ tenantId, userId, afterLeadId, limit }) {
+      await checkAfter(afterLeadId);
+      if (!(await fits({ tenantId, userId }))) return [];
       const { rows } = await pool.query(
         `SELECT ${leadSelect('L')} FROM ${table} L
          WHERE L.${c.tenantId} = $1 AND L.${c.userId} = $2
@@ -251,8 +300,20 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async claimLeads(request) {
-      const leadIds = [...new Set(request.leadIds)];
-      if (leadIds.length === 0) return [];
+      const asked = [...new Set(request.leadIds)];
+      if (asked.length === 0) return [];
+      // Another spelling of a lead (`007` for 7) is no lead here: claimed under it, its results
+      // and attempts would be filed under a string no lead has.
+      const { types } = await readColumnTypes();
+      const leadIds = fitsPostgresType(request.tenantId, types.tenantId)
+        ? asked.filter((leadId) => fitsPostgresType(leadId, types.leadId))
+        : [];
+      const notFound = (leadId: string): ClaimResult => ({
+        leadId,
+        claimed: false,
+        reason: 'not_found',
+      });
+      if (leadIds.length === 0) return asked.map(notFound);
       const single = leadIds.length === 1;
       const { rows } = await pool.query(
         (single ? claimOne : claimMany)([
@@ -311,17 +372,19 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
           );
         }
       }
-      return leadIds.map(
-        (leadId) =>
-          claimed.get(leadId) ?? {
-            leadId,
-            claimed: false,
-            reason: reasons.get(leadId) ?? 'not_found',
-          },
-      );
+      return asked.map((leadId) => {
+        const reason = reasons.get(leadId);
+        return (
+          claimed.get(leadId) ??
+          (reason === undefined ? notFound(leadId) : { leadId, claimed: false, reason })
+        );
+      });
     },
 
     async updateAttempt(update) {
+      if (!(await fits({ tenantId: update.tenantId, leadId: update.leadId }))) {
+        return applyAttemptUpdate(undefined, undefined, update);
+      }
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
@@ -367,6 +430,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async recordSkip({ tenantId, leadId, reason, now }) {
+      if (!(await fits({ tenantId, leadId }))) return;
       await pool.query(
         `UPDATE ${table} L SET ${c.skipReason} = $3, ${c.skippedAt} = $4
          WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2 AND ${pending('L')}`,
@@ -404,6 +468,8 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
 
     async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
       // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
+      // A lead id your table cannot hold names no lead that points at the attempt (NULL: none).
+      const lead = (await fits({ tenantId, leadId })) ? [tenantId, leadId] : [null, null];
       const { rows } = await pool.query(
         `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5
          WHERE A.tenant_id = $1 AND A.attempt_id = $2 AND A.lead_id = $3 AND A.state IN ('claimed', 'unknown')
@@ -411,7 +477,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
              WHERE L.${c.tenantId} = $6 AND L.${c.leadId} = $7 AND L.${c.attemptId} = A.attempt_id)
          RETURNING ${attemptColumns}`,
         // $6 and $7 are $1 and $3 in your columns' own types.
-        [tenantId, attemptId, leadId, new Date(now), reason, tenantId, leadId],
+        [tenantId, attemptId, leadId, new Date(now), reason, ...lead],
       );
       return rows[0] ? decodeAttempt(rows[0]) : undefined;
     },
@@ -437,6 +503,13 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
   };
 }
+
+// What PostgreSQL answers for a value its column cannot hold: too long, out of range, unreadable.
+const refusedValueCodes = new Set(['22001', '22003', '22007', '22008', '22P02']);
+const isRefusedValue = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  refusedValueCodes.has(String((error as { code?: unknown }).code));
 
 const text = (value: unknown): string | undefined =>
   value === null || value === undefined ? undefined : String(value);

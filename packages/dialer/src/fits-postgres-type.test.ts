@@ -1,4 +1,4 @@
-import { connectTestPostgres } from '@calltrack/test-utils';
+import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fitsPostgresType } from './fits-postgres-type';
 
@@ -9,48 +9,102 @@ afterAll(async () => {
 });
 
 describe.skipIf(!pool)('fitsPostgresType', () => {
-  it('answers as PostgreSQL reads text into smallint, integer, bigint and uuid', async () => {
+  it('accepts exactly what PostgreSQL stores in a column of the type and prints back unchanged', async () => {
     const values = [
       '42',
       ' 42 ',
       '+42',
       '-42',
+      '042',
+      '0',
+      '-0',
+      '00',
       '\t7\n',
       '\u00a042',
       '32767',
       '32768',
+      '-32768',
       '-2147483648',
       '2147483648',
       '9223372036854775807',
       '9223372036854775808',
       '-9223372036854775808',
+      '-9223372036854775809',
       '4_2',
       '0x1F',
       '1e3',
       '42.0',
+      '42.00',
+      '42.5',
+      '-0.5',
+      '0.50',
+      '-0.00',
+      '123.45',
+      '1234.5',
+      '.5',
+      '5.',
+      'NaN',
+      'Infinity',
+      '-Infinity',
       '',
       'lead-1',
+      'lead-😀',
+      'a\u0000',
+      '\ud800',
       'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
       'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
       '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}',
       'a0eebc999c0b4ef8bb6d6bb9bd380a11',
       'a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11',
       ' a0eebc999c0b4ef8bb6d6bb9bd380a11',
-      '{a0eebc999c0b4ef8bb6d6bb9bd380a11',
-      'a0eebc99--9c0b4ef8bb6d6bb9bd380a11',
       'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1',
       'g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
     ];
-    for (const type of ['smallint', 'integer', 'bigint', 'uuid']) {
-      for (const value of values) {
-        const read = await pool!.query(`SELECT $1::text::${type}`, [value]).then(
-          () => true,
-          () => false,
-        );
-        expect([type, value, fitsPostgresType(value, type)]).toEqual([type, value, read]);
+    const types: [type: string, castType: string][] = [
+      ['smallint', 'smallint'],
+      ['integer', 'integer'],
+      ['bigint', 'bigint'],
+      ['uuid', 'uuid'],
+      ['numeric', 'numeric'],
+      ['numeric(5,2)', 'numeric'],
+      ['numeric(4)', 'numeric'],
+      ['character varying(4)', 'character varying'],
+      ['character varying', 'character varying'],
+      ['text', 'text'],
+    ];
+    const fits = uniqueTableName('fits');
+    await pool!.query(`CREATE TABLE ${fits} (v text)`);
+    try {
+      for (const [type, castType] of types) {
+        await pool!.query(`ALTER TABLE ${fits} ALTER COLUMN v TYPE ${type} USING NULL`);
+        for (const value of values) {
+          await pool!.query(`DELETE FROM ${fits}`);
+          // As addLeads writes it: cast without the modifier, assigned to the column.
+          const stored = await pool!
+            .query(`INSERT INTO ${fits} (v) SELECT $1::text::${castType}`, [value])
+            .then(
+              () => true,
+              () => false,
+            );
+          const printed = stored
+            ? (await pool!.query(`SELECT v::text FROM ${fits}`)).rows[0]?.v
+            : null;
+          // Unconstrained numeric prints 0.50 as given, but 0.5 is the same value: one spelling.
+          const oneSpelling = type !== 'numeric' || !/\.[0-9]*0$/.test(value);
+          const expected = stored && printed === value && oneSpelling;
+          expect([type, value, fitsPostgresType(value, type)]).toEqual([type, value, expected]);
+        }
       }
+    } finally {
+      await dropTables(pool!, [fits]);
     }
-    // Types it does not know are left to PostgreSQL.
-    expect(fitsPostgresType('anything', 'character varying(8)')).toBe(true);
+  });
+
+  it('checks the length of a character(n) value in characters, and leaves other types to PostgreSQL', () => {
+    expect(fitsPostgresType('abcd', 'character(4)')).toBe(true);
+    expect(fitsPostgresType('abcde', 'character(4)')).toBe(false);
+    expect(fitsPostgresType('ab😀d', 'character varying(4)')).toBe(true);
+    expect(fitsPostgresType('anything', 'citext')).toBe(true);
+    expect(fitsPostgresType('any\u0000thing', 'citext')).toBe(false);
   });
 });
