@@ -9,10 +9,10 @@ import {
   tenantIdSchema,
   toErrorResponse,
   UnauthorizedError,
+  UnsupportedMediaTypeError,
   UnsupportedOperationError,
 } from '@calltrack/core';
 import type { CallTracker } from './call-tracker';
-import { checkTerminateMediaType } from './check-terminate-media-type';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { isExpectedRefusal } from './expected-refusal';
 import type { IdempotencyStore } from './idempotency-store';
@@ -29,6 +29,7 @@ import {
   parseTimeParam,
   readTrackerQuery,
 } from './read-tracker-query';
+import { requestMediaType } from './request-media-type';
 import { terminateCallRoute } from './terminate-call-route';
 import { checkTrackerCallControl, type TrackerCallControl } from './tracker-call-control';
 import { createMaskedLogger, defaultTrackerLogger, type TrackerLogger } from './tracker-logger';
@@ -207,8 +208,15 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     switch (route.name) {
       case 'place':
         return placeCallRoute(request, principal, placeSettings!);
-      case 'terminate':
-        checkTerminateMediaType(request);
+      case 'terminate': {
+        // It takes no body: any content type but JSON is 415, as on POST /calls, so a cross-site
+        // HTML form (urlencoded, multipart, text/plain, with the session cookie) cannot end a call.
+        const mediaType = requestMediaType(request);
+        if (mediaType !== undefined && mediaType !== 'application/json') {
+          throw new UnsupportedMediaTypeError({
+            message: 'POST /calls/:callId/terminate takes no body, or application/json.',
+          });
+        }
         return terminateCallRoute(
           route.callId,
           principal,
@@ -219,6 +227,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
             callControl: placeSettings!.callControl,
           },
         );
+      }
       case 'list': {
         if (acrossTenants) {
           if (query.branchId !== undefined) {

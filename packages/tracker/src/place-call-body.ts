@@ -4,6 +4,7 @@ import {
   readRequestText,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
+import { requestMediaType } from './request-media-type';
 
 /** The largest `POST /calls` body read, in bytes. */
 const maxBodyBytes = 8 * 1024;
@@ -30,8 +31,7 @@ export interface PlaceCallBody {
  * field that is unknown, missing or invalid. @internal
  */
 export async function readPlaceCallBody(request: Request): Promise<PlaceCallBody> {
-  const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/json') {
+  if (requestMediaType(request) !== 'application/json') {
     throw new UnsupportedMediaTypeError({ message: 'POST /calls takes application/json.' });
   }
   const text = await readRequestText(request, { maxBytes: maxBodyBytes });
