@@ -1,9 +1,9 @@
 import { callEventSchema, sealCallEvent } from '@calltrack/core';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it, vi } from 'vitest';
-import { take } from './__tests__/collect';
-import { describeEventBus } from './__tests__/describe-event-bus';
+import { take } from './collect-bus-messages';
 import { createMemoryBus } from './create-memory-bus';
+import { describeEventBus } from './describe-event-bus';
 
 describeEventBus('memory', async (options) => createMemoryBus(options));
 

@@ -7,9 +7,9 @@ import {
 } from '@calltrack/test-utils';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventIds, take } from './__tests__/collect';
-import { describeEventBus } from './__tests__/describe-event-bus';
+import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
+import { describeEventBus } from './describe-event-bus';
 import { detectRedisPubSubMode } from './detect-redis-pubsub-mode';
 import type { BusMessage } from './event-bus';
 import { redisBusKeys } from './redis-bus-keys';

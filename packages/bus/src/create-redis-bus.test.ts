@@ -8,11 +8,11 @@ import {
 } from '@calltrack/test-utils';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventIds, take } from './__tests__/collect';
-import { describeEventBus } from './__tests__/describe-event-bus';
 import { parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
+import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
+import { describeEventBus } from './describe-event-bus';
 import type { BusSubscription } from './event-bus';
 import { redisBusKeys } from './redis-bus-keys';
 

@@ -1,9 +1,9 @@
 import { InvalidArgumentError, InvalidEventError } from '@calltrack/core';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusDeliveryError } from '../bus-delivery-error';
-import type { BusOptions, BusSubscription, EventBus } from '../event-bus';
-import { eventIds, take } from './collect';
+import { BusDeliveryError } from './bus-delivery-error';
+import { eventIds, take } from './collect-bus-messages';
+import type { BusOptions, BusSubscription, EventBus } from './event-bus';
 
 /** Makes a bus for one test; every bus made is closed after the test. */
 export type EventBusFactory = (options?: BusOptions) => Promise<EventBus>;
