@@ -46,6 +46,8 @@ const appDependencies = [
   '@types/react-dom',
   'ioredis',
   '@types/node',
+  // The test file that runs the bus conformance suite on a bus of one's own.
+  'vitest',
 ].map((name) => {
   const { version } = JSON.parse(
     readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'),

@@ -1,11 +1,13 @@
 import { callEventSchema, sealCallEvent } from '@calltrack/core';
 import { makeCallEvent } from '@calltrack/test-utils';
-import { describe, expect, it, vi } from 'vitest';
-import { take } from './__tests__/collect';
-import { describeEventBus } from './__tests__/describe-event-bus';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { take } from './collect-bus-messages';
 import { createMemoryBus } from './create-memory-bus';
+import { describeEventBus } from './testing';
 
-describeEventBus('memory', async (options) => createMemoryBus(options));
+describeEventBus({ describe, it, afterEach }, 'memory', async (options) =>
+  createMemoryBus(options),
+);
 
 describe('createMemoryBus', () => {
   it('ages events out by its clock', async () => {

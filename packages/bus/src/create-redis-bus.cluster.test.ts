@@ -6,14 +6,14 @@ import {
   startRedisCluster,
 } from '@calltrack/test-utils';
 import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventIds, take } from './__tests__/collect';
-import { describeEventBus } from './__tests__/describe-event-bus';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
 import { detectRedisPubSubMode } from './detect-redis-pubsub-mode';
 import type { BusMessage } from './event-bus';
 import { redisBusKeys } from './redis-bus-keys';
 import { redisClusterSlot } from './redis-cluster-slot';
+import { describeEventBus } from './testing';
 
 // These tests start their own three-master Redis Cluster (redis-server ≥ 7 is installed on the
 // machine and in CI). The probe decides skip-or-fail like every Redis suite.
@@ -46,19 +46,27 @@ describe.skipIf(!available)('Redis bus on a Redis Cluster', () => {
   });
 
   let counter = 0;
-  describeEventBus('redis cluster, sharded pub/sub', async (options) => {
-    counter += 1;
-    return createRedisBus({ redis: connect(), prefix: `sharded-${counter}`, ...options });
-  });
-  describeEventBus('redis cluster, classic pub/sub', async (options) => {
-    counter += 1;
-    return createRedisBus({
-      redis: connect(),
-      prefix: `classic-${counter}`,
-      pubsub: 'classic',
-      ...options,
-    });
-  });
+  describeEventBus(
+    { describe, it, afterEach },
+    'redis cluster, sharded pub/sub',
+    async (options) => {
+      counter += 1;
+      return createRedisBus({ redis: connect(), prefix: `sharded-${counter}`, ...options });
+    },
+  );
+  describeEventBus(
+    { describe, it, afterEach },
+    'redis cluster, classic pub/sub',
+    async (options) => {
+      counter += 1;
+      return createRedisBus({
+        redis: connect(),
+        prefix: `classic-${counter}`,
+        pubsub: 'classic',
+        ...options,
+      });
+    },
+  );
 
   it('picks sharded pub/sub on a cluster of Redis 7 masters', async () => {
     await expect(detectRedisPubSubMode(connect())).resolves.toBe('sharded');

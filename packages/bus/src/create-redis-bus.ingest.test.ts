@@ -4,8 +4,8 @@
 import { redisBusIngestKey, redisBusIngestOf } from '@calltrack/redis-script';
 import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { take } from './__tests__/collect';
 import { parseBusCursor } from './bus-cursor';
+import { take } from './collect-bus-messages';
 import { createMemoryBus } from './create-memory-bus';
 import { createRedisBus } from './create-redis-bus';
 import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';

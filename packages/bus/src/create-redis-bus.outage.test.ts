@@ -10,8 +10,8 @@ import {
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventIds, take } from './__tests__/collect';
 import { formatBusCursor, parseBusCursor } from './bus-cursor';
+import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
 import type { BusMessage } from './event-bus';
 

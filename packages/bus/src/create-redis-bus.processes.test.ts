@@ -10,8 +10,8 @@ import {
 } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventIds, take } from './__tests__/collect';
 import { parseBusCursor } from './bus-cursor';
+import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
 
 const redis = await connectTestRedis();

@@ -7,14 +7,14 @@ import {
   uniquePrefix,
 } from '@calltrack/test-utils';
 import { Redis, type RedisOptions } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { eventIds, take } from './__tests__/collect';
-import { describeEventBus } from './__tests__/describe-event-bus';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
+import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
 import type { BusSubscription } from './event-bus';
 import { redisBusKeys } from './redis-bus-keys';
+import { describeEventBus } from './testing';
 
 const redis = await connectTestRedis();
 
@@ -51,13 +51,13 @@ describe.skipIf(!redis)('createRedisBus', () => {
   const client = redis as Redis;
   let counter = 0;
   // Each bus gets its own prefix, so tests never see each other's history.
-  describeEventBus('redis', async (options) => {
+  describeEventBus({ describe, it, afterEach }, 'redis', async (options) => {
     counter += 1;
     return createRedisBus({ redis: client, prefix: `${prefix}:${counter}`, ...options });
   });
   // Sharded pub/sub works on a single Redis 7 too (SSUBSCRIBE without a cluster): the same
   // contract, with all-tenants subscriptions following the tenant registry.
-  describeEventBus('redis, sharded pub/sub', async (options) => {
+  describeEventBus({ describe, it, afterEach }, 'redis, sharded pub/sub', async (options) => {
     counter += 1;
     return createRedisBus({
       redis: client,

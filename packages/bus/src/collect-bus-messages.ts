@@ -1,4 +1,4 @@
-import type { BusMessage, BusSubscription } from '../event-bus';
+import type { BusMessage, BusSubscription } from './event-bus';
 
 /** Reads `count` messages from a subscription (awaiting each; no timers involved). */
 export async function take(subscription: BusSubscription, count: number): Promise<BusMessage[]> {

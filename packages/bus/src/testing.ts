@@ -1,0 +1,6 @@
+export type {
+  EventBusFactory,
+  EventBusSuiteOptions,
+  EventBusTestApi,
+} from './describe-event-bus';
+export { describeEventBus } from './describe-event-bus';
