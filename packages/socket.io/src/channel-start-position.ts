@@ -4,10 +4,10 @@ const prefix = 'calltrack:start:';
 
 /**
  * A position that names the start of one tenant channel's stream in this process, for a snapshot
- * taken before the channel emitted any event. `EventBus.position` could name a bus cursor
- * instead, but it is optional (a custom bus may lack it) and not used here yet. A client
- * that resumes with it on the same channel gets every event the channel emitted since; anywhere
- * else it gets `reset`. Never a bus cursor, so the bus never mistakes one for the other.
+ * taken when the channel has no bus cursor: the bus has no `position()` (a bus of your own), or
+ * the channel lost continuity (a `reset`) and has emitted nothing since. A client that resumes
+ * with it on the same channel gets every event the channel emitted since; anywhere else it gets
+ * `reset`. Never a bus cursor, so the bus never mistakes one for the other.
  */
 export function createStartPosition(): string {
   return `${prefix}${randomUUID()}`;

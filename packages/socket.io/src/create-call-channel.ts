@@ -32,7 +32,7 @@ export interface ChannelListener {
  * every node has its own subscription), then tells the connections still catching up.
  *
  * It never stays dead: an event it cannot send is skipped and reported, and a subscription that
- * ends or fails is restarted after the last cursor emitted (or, when there is none, the rooms get
+ * ends or fails is restarted after its cursor (or, when there is none, the rooms get
  * `reset` and reload).
  */
 export interface CallChannel {
@@ -46,22 +46,25 @@ export interface CallChannel {
   /** Resolves once the subscription is attached to the bus (at once when it is now). */
   readonly ready: Promise<void>;
   /**
-   * The cursor of the last event emitted to the rooms since the channel last lost continuity
-   * (always undefined for the all-tenants channel).
+   * The bus cursor the rooms have every event up to, since the channel last lost continuity:
+   * the last event emitted, or before the first one the bus's `position()` the subscription
+   * started after (undefined without it). The channel emits every later event of the tenant.
+   * Always undefined for the all-tenants channel.
    */
-  readonly lastEmitted: string | undefined;
+  readonly cursor: string | undefined;
   /**
-   * Where a snapshot taken now stands, for `active_calls.cursor`: the last cursor emitted, or the
-   * channel's start position before its first event. Undefined for the all-tenants channel,
+   * Where a snapshot taken now stands, for `active_calls.cursor`: {@link cursor}, or the
+   * channel's made-up start position when there is none. Undefined for the all-tenants channel,
    * which has no position (cursors are per tenant).
    */
   readonly position: string | undefined;
   /** Connections catching up; see {@link ChannelListener}. */
   readonly listeners: Set<ChannelListener>;
   /**
-   * For this channel's current start position: the first event emitted after it (undefined while
-   * there is none). Undefined for any other position: a start position of a channel that is
-   * gone, or that lost continuity since.
+   * For where this channel's stream started (its made-up start position, or the bus's position
+   * its subscription started after): the first event emitted since (undefined while there is
+   * none). Undefined for any other position: a start of a channel that is gone, or that lost
+   * continuity since.
    */
   eventsAfterStart(position: string): { first: BusEventMessage | undefined } | undefined;
   /** True for an event the channel could not send: connections skip it too. */
@@ -124,9 +127,11 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   const calls = new Map<string, number>();
   const listeners = new Set<ChannelListener>();
   const undeliverable = new WeakSet<BusEventMessage>();
-  let lastEmitted: string | undefined;
+  let cursor: string | undefined;
   let firstEmitted: BusEventMessage | undefined;
   let startPosition = allTenants ? undefined : createStartPosition();
+  // The bus's position the subscription started after, while continuity lasts.
+  let busStart: string | undefined;
   let subscription: BusSubscription | undefined;
   let cancelRestart: (() => void) | undefined;
   let attached = false;
@@ -181,8 +186,8 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   const dispatch = (message: BusEventMessage): void => {
     // Positions are per tenant: the all-tenants channel has none to keep.
     if (!allTenants) {
-      if (lastEmitted === undefined) firstEmitted = message;
-      lastEmitted = message.cursor;
+      firstEmitted ??= message;
+      cursor = message.cursor;
     }
     try {
       emitToRooms(message);
@@ -204,8 +209,9 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
 
   /** Continuity is lost: the positions handed out so far can no longer be resumed here. */
   const forgetPosition = (): void => {
-    lastEmitted = undefined;
+    cursor = undefined;
     firstEmitted = undefined;
+    busStart = undefined;
     if (!allTenants) startPosition = createStartPosition();
   };
 
@@ -227,11 +233,16 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
     }
   };
 
-  const subscribe = (): BusSubscription => {
+  const subscribe = async (): Promise<BusSubscription> => {
     if (allTenants) return bus.subscribe({ allTenants: true });
-    return bus.subscribe(
-      lastEmitted === undefined ? { tenantId } : { tenantId, after: lastEmitted },
-    );
+    if (cursor === undefined && bus.position !== undefined) {
+      // Read before subscribing, and subscribed after: the channel then emits exactly the
+      // events after it (those published in between from history), so a snapshot taken before
+      // the first event names a real cursor, which resumes on any process.
+      cursor = await bus.position(tenantId);
+      busStart = cursor;
+    }
+    return bus.subscribe(cursor === undefined ? { tenantId } : { tenantId, after: cursor });
   };
 
   const waitBeforeRestart = (delayMs: number): Promise<void> =>
@@ -251,8 +262,10 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
       let failure: unknown;
       let current: BusSubscription | undefined;
       try {
-        current = subscribe();
+        current = await subscribe();
         subscription = current;
+        // Closed while the position was read: `close()` could not end this subscription.
+        if (closed) break;
         await current.ready;
         if (closed) break;
         markAttached();
@@ -274,11 +287,11 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
       }
       if (closed) break;
       // Too slow for a moment: continue from history, exactly where the rooms left off.
-      if (lagged && lastEmitted !== undefined) continue;
+      if (lagged && cursor !== undefined) continue;
       attempt = delivered ? 1 : attempt + 1;
       if (!lagged) onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure }));
       // Without a cursor to resume after, events may fall in the gap: the rooms reload.
-      if (lastEmitted === undefined) reset(lagged ? 'lagged' : 'reconnected');
+      if (cursor === undefined) reset(lagged ? 'lagged' : 'reconnected');
       const delayMs = restartDelay(attempt);
       if (delayMs > 0) await waitBeforeRestart(delayMs);
       cancelRestart = undefined;
@@ -301,15 +314,15 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
       }
       return attaching.promise;
     },
-    get lastEmitted() {
-      return lastEmitted;
+    get cursor() {
+      return cursor;
     },
     get position() {
-      return allTenants ? undefined : (lastEmitted ?? startPosition);
+      return allTenants ? undefined : (cursor ?? startPosition);
     },
     listeners,
     eventsAfterStart(position) {
-      if (startPosition === undefined || position !== startPosition) return undefined;
+      if (position !== startPosition && position !== busStart) return undefined;
       return { first: firstEmitted };
     },
     isUndeliverable(message) {

@@ -151,7 +151,7 @@ describe('a connection catching up: one bad event never stops it', () => {
   });
 });
 
-describe('active_calls.cursor before the process emitted any event of the tenant', () => {
+describe('active_calls.cursor before the process emitted any event, on a bus without position()', () => {
   async function snapshotPosition() {
     const bus = faultyBus(createMemoryBus());
     buses.push(bus);

@@ -66,7 +66,8 @@ const maxReplayAttempts = 3;
  * The seam between a replay and the live rooms is exact, using nothing but cursor equality:
  * - the replay delivers cursor `c` and `c` is in `pending` (the channel emitted it while the
  *   connection was away): deliver what follows `c` in `pending`, join the rooms;
- * - the replay delivers `c` and `c` is the last cursor the channel emitted: join the rooms;
+ * - the replay delivers `c` and `c` is the channel's cursor (the last it emitted, or where it
+ *   started): join the rooms;
  * - the channel emits `c` that the replay already delivered: the replay is ahead; stop it and
  *   join the rooms right after the channel emits the replay's last cursor.
  *
@@ -310,19 +311,21 @@ export class SocketDelivery implements ChannelListener {
       return;
     }
     let from = after;
+    const since = this.channel.eventsAfterStart(after);
+    const first = since?.first;
+    if (since !== undefined && first === undefined) {
+      // Nothing was emitted since the channel started there: the connection is up to date.
+      this.goLive(buffering);
+      return;
+    }
     if (isStartPosition(after)) {
-      const since = this.channel.eventsAfterStart(after);
-      if (!since) {
+      // Made up by a channel: only that channel, while it lasts, knows what followed it.
+      if (first === undefined) {
         this.reset(buffering, 'stream-reset');
         return;
       }
-      if (since.first === undefined) {
-        // Nothing was emitted since that snapshot: the connection is up to date.
-        this.goLive(buffering);
-        return;
-      }
-      if (this.replayed(buffering, since.first)) return;
-      from = since.first.cursor;
+      if (this.replayed(buffering, first)) return;
+      from = first.cursor;
     }
     buffering.after = from;
     const subscription = this.startReplay(buffering, from);
@@ -359,7 +362,7 @@ export class SocketDelivery implements ChannelListener {
       this.goLive(buffering);
       return true;
     }
-    if (message.cursor === this.channel.lastEmitted) {
+    if (message.cursor === this.channel.cursor) {
       this.goLive(buffering);
       return true;
     }

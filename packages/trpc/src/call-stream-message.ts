@@ -2,16 +2,21 @@ import type { BusResetMessage } from '@calltrack/bus';
 import type { CallEvent, UserPresence } from '@calltrack/core';
 
 /**
- * The tracked id of a `ready` message (and of a `reset` before any event): a position that is
- * no cursor. A client that reconnects with it is told to reload (`reset`, reason `reconnected`),
- * because it may have missed events while it was away.
+ * The tracked id of a `ready` message (and of a `reset` before any event) when the bus has no
+ * `position()` (a bus of your own may leave it out), and of an all-tenants subscriber's `ready`:
+ * a position that is no cursor. A client that reconnects with it is told to reload (`reset`,
+ * reason `reconnected`), because it may have missed events while it was away. With the built-in
+ * buses a tenant's `ready` carries a real cursor instead.
  */
 export const callStreamStartId = 'calltrack:start';
 
 /**
  * The first message of a subscription that starts without `lastEventId`: live delivery is
  * attached, so load your state now (e.g. the `activeCalls` query); every later change arrives
- * as an event. Its tracked id is {@link callStreamStartId}.
+ * as an event. Its tracked id is the tenant's bus cursor the stream starts after (the bus's
+ * `position()`), so a client that drops before its first event resumes with exactly the events
+ * it missed; {@link callStreamStartId} when the bus has no `position()` or the subscriber sees
+ * all tenants.
  */
 export interface CallStreamReadyMessage {
   type: 'ready';
@@ -25,12 +30,14 @@ export interface CallStreamEventMessage {
 
 /**
  * Events were missed and cannot be replayed (the client resumed from a cursor that left history,
- * belongs to a stream that no longer exists, or it reconnected before it had received any event
+ * belongs to a stream that no longer exists, or it reconnected with {@link callStreamStartId}
  * or as an all-tenants principal), or one event could not be sent (`event-skipped`). Reload your
  * state, then carry on with the live events that follow. Its tracked id is the last position the
  * client held (for `event-skipped`, the skipped event's cursor, so a resume starts after it), so
  * a reconnect before the next event is told to reload again: until a newer event arrives,
- * nothing proves the client is up to date.
+ * nothing proves the client is up to date. The exception is a tenant's `reconnected` after
+ * {@link callStreamStartId} on a bus with `position()`: its id is the position the new stream
+ * starts after, from which a later resume replays.
  */
 export interface CallStreamResetMessage {
   type: 'reset';

@@ -55,8 +55,11 @@ export interface CallTrackProceduresOptions<
 > {
   /** The procedure to build on: `t.procedure` or an authenticated base procedure of yours. */
   procedure: CallTrackBaseProcedure<TContext, TMeta, TContextOverrides>;
-  /** The bus to read events from (memory or Redis). Never closed by these procedures. */
-  bus: Pick<EventBus, 'subscribe'>;
+  /**
+   * The bus to read events from (memory or Redis). Never closed by these procedures. With
+   * `position` (both built-in buses have it), `ready` carries a real cursor.
+   */
+  bus: Pick<EventBus, 'subscribe' | 'position'>;
   /** The tracker behind the `activeCalls` query; without one, there is no such query. */
   tracker?: TTracker;
   /**
@@ -92,7 +95,7 @@ export interface CallTrackProceduresOptions<
 
 function buildProcedures<TContext, TMeta, TContextOverrides>(
   procedure: CallTrackBaseProcedure<TContext, TMeta, TContextOverrides>,
-  bus: Pick<EventBus, 'subscribe'>,
+  bus: Pick<EventBus, 'subscribe' | 'position'>,
   tracker: ActiveCallsSource | undefined,
   getPrincipal: GetPrincipal<CallTrackProcedureContext<TContext, TContextOverrides>>,
   onError: (error: unknown, info: CallStreamErrorInfo) => void,

@@ -52,12 +52,13 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
   });
   let counter = 0;
 
-  const startNodes = async () => {
+  const startNodes = async (options: { withPosition?: boolean } = {}) => {
     counter += 1;
     const nodes: Array<ReturnType<typeof observeSubscriptions> & { server: TestServer }> = [];
     for (let i = 0; i < 2; i += 1) {
       const observed = observeSubscriptions(
         createRedisBus({ redis: redis as Redis, prefix: `${prefix}:${counter}` }),
+        options,
       );
       const server = await startTestServer(makeAppRouter(observed.bus));
       cleanups.push(
@@ -105,7 +106,8 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
     expect(missedOfA).toHaveLength(50);
 
     await collector.until(() => eventIds(collector).length === 3 + 50);
-    // B had no cursor when it dropped: it is told to reload, then gets live events.
+    // B had no cursor when it dropped (without position(), `ready`'s id is made up): it is
+    // told to reload, then gets live events.
     await other.until(() => other.data.length === 2);
     const live = makeCallEvent();
     const liveOfB = makeCallEvent({ tenantId: 'tenant-b' });
@@ -120,6 +122,52 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
       { type: 'reset', reason: 'reconnected' },
       { type: 'event', event: liveOfB },
     ]);
+  });
+
+  it('with position(), a client that drops before its first event replays on either node', async () => {
+    const { nodes, subscribe } = await startNodes({ withPosition: true });
+    const [one, two] = nodes;
+    const earlier = await two.bus.publish(makeCallEvent());
+    // Two clients on node one receive `ready` and nothing else before they go.
+    const staying = subscribe(one, 'token-a');
+    const leaving = collectSubscription<Received>();
+    const left = createTestClient<AppRouter>(
+      one.server.url,
+      'token-a',
+    ).calltrack.onCallEvent.subscribe(undefined, leaving.callbacks);
+    cleanups.push(() => left.unsubscribe());
+    await staying.until(() => staying.data.length === 1);
+    await leaving.until(() => leaving.data.length === 1);
+    for (const collector of [staying, leaving]) {
+      expect(collector.data[0]).toEqual({ id: earlier.cursor, data: { type: 'ready' } });
+    }
+    const readyId = earlier.cursor;
+    // One leaves (to come back on node two with its id); the other's connection drops.
+    left.unsubscribe();
+    one.server.server.closeAllConnections();
+    await Promise.all(one.subscriptions.map((subscription) => subscription.closed));
+    const missed = Array.from({ length: 7 }, (_, i) =>
+      makeCallEvent({ tenantId: i === 3 ? 'tenant-b' : 'tenant-a' }),
+    );
+    for (const event of missed) await one.bus.publish(event);
+    const missedOfA = missed.filter((event) => event.tenantId === 'tenant-a');
+
+    const moved = subscribe(two, 'token-a', { lastEventId: readyId });
+    await moved.until(() => eventIds(moved).length === missedOfA.length);
+    await staying.until(() => eventIds(staying).length === missedOfA.length);
+    expect(two.subscriptions[0]?.options.after).toBe(readyId);
+    const live = makeCallEvent();
+    await one.bus.publish(live);
+    for (const collector of [moved, staying]) {
+      await collector.until(() => eventIds(collector).length === missedOfA.length + 1);
+      expect(eventIds(collector)).toEqual([...missedOfA, live].map((event) => event.id));
+      expect(collector.data.some((m) => m.data.type === 'reset')).toBe(false);
+      const ids = collector.data.map((m) => m.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    // Resuming reads no position: only the two fresh subscriptions on node one did.
+    expect(one.positionReads).toEqual(['tenant-a', 'tenant-a']);
+    expect(two.positionReads).toEqual([]);
   });
 
   it('a cursor from one node resumes on the other', async () => {

@@ -173,7 +173,8 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     const ids = collector.data.map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);
 
-    // The quiet client had no cursor to resume from: it is told to reload, not left unaware.
+    // The quiet client had no cursor to resume from (the observed bus has no position(), so
+    // `ready`'s id is made up): it is told to reload, not left unaware.
     await quiet.until(() => quiet.data.length === 2);
     expect(quiet.data[1]).toEqual({
       id: callStreamStartId,

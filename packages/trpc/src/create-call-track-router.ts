@@ -20,8 +20,11 @@ export interface CallTrackRouterOptions<
     procedure: CallTrackBaseProcedure<TRoot['ctx'], TRoot['meta'], object>;
     router: TRPCRouterBuilder<TRoot>;
   };
-  /** The bus to read events from (memory or Redis). Never closed by the router. */
-  bus: Pick<EventBus, 'subscribe'>;
+  /**
+   * The bus to read events from (memory or Redis). Never closed by the router. With `position`
+   * (both built-in buses have it), `ready` carries a real cursor.
+   */
+  bus: Pick<EventBus, 'subscribe' | 'position'>;
   /** The tracker behind the `activeCalls` query; without one, there is no such query. */
   tracker?: TTracker;
   /**

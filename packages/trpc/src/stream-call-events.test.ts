@@ -33,11 +33,19 @@ describe('streamCallEvents', () => {
     await Promise.all(buses.splice(0).map((b) => b.close()));
   });
 
+  /** The same bus without `position()`, as a bus of your own may be. */
+  const withoutPosition = (b: EventBus): EventBus => ({
+    publish: (event) => b.publish(event),
+    subscribe: (options) => b.subscribe(options),
+    close: () => b.close(),
+  });
+
   it('yields tracked(cursor, { type: "event", event }) in order', async () => {
     const b = bus();
+    const start = await b.position?.(tenantA.tenantId);
     const stream = await streamCallEvents({ bus: b, principal: tenantA });
     const ready = (await stream.next()).value;
-    expect(ready?.slice(0, 2)).toEqual([callStreamStartId, { type: 'ready' }]);
+    expect(ready?.slice(0, 2)).toEqual([start, { type: 'ready' }]);
     const pending = stream.next();
     const event = makeCallEvent();
     const { cursor } = await b.publish(event);
@@ -65,8 +73,67 @@ describe('streamCallEvents', () => {
     await garbage.return();
   });
 
-  it('coming back with the ready id (no cursor held) gets a reset, then live events', async () => {
+  it('starts after the position it hands out: ready carries it, an event in between follows', async () => {
     const b = bus();
+    const before = await b.publish(makeCallEvent());
+    const between = makeCallEvent();
+    const observed = observeSubscriptions(b, { withPosition: true });
+    // Published once the position is read and before the subscription attaches.
+    const racing: EventBus = {
+      ...observed.bus,
+      async position(tenantId) {
+        const position = await observed.bus.position?.(tenantId);
+        await b.publish(between);
+        return position as string;
+      },
+    };
+    const stream = await streamCallEvents({ bus: racing, principal: tenantA });
+    expect((await observed.nth(1)).options.after).toBe(before.cursor);
+    expect((await stream.next()).value?.slice(0, 2)).toEqual([before.cursor, { type: 'ready' }]);
+    const next = (await stream.next()).value;
+    expect(next?.[1]).toEqual({ type: 'event', event: between });
+    expect(next?.[0]).not.toBe(before.cursor);
+    await stream.return();
+  });
+
+  it('without position() (a bus of your own), ready carries callStreamStartId', async () => {
+    const b = bus();
+    await b.publish(makeCallEvent());
+    const observed = observeSubscriptions(withoutPosition(b));
+    const stream = await streamCallEvents({ bus: observed.bus, principal: tenantA });
+    expect((await observed.nth(1)).options.after).toBeUndefined();
+    expect((await stream.next()).value?.slice(0, 2)).toEqual([
+      callStreamStartId,
+      { type: 'ready' },
+    ]);
+    await stream.return();
+  });
+
+  it('coming back with callStreamStartId reloads; with position(), from a real cursor', async () => {
+    const b = bus();
+    await b.publish(makeCallEvent()); // published while the client was away: unknowable
+    const start = await b.position?.(tenantA.tenantId);
+    const observed = observeSubscriptions(b, { withPosition: true });
+    const stream = await streamCallEvents({
+      bus: observed.bus,
+      principal: tenantA,
+      lastEventId: callStreamStartId,
+    });
+    expect((await observed.nth(1)).options.after).toBe(start);
+    // The reset's id is that position: a client dropping before the next event replays.
+    expect((await stream.next()).value?.slice(0, 2)).toEqual([
+      start,
+      { type: 'reset', reason: 'reconnected' },
+    ]);
+    const pending = stream.next();
+    const live = makeCallEvent();
+    const { cursor } = await b.publish(live);
+    expect((await pending).value?.slice(0, 2)).toEqual([cursor, { type: 'event', event: live }]);
+    await stream.return();
+  });
+
+  it('coming back with the ready id (no cursor held) gets a reset, then live events', async () => {
+    const b = withoutPosition(bus());
     await b.publish(makeCallEvent()); // published while the client was away: unknowable
     const stream = await streamCallEvents({
       bus: b,

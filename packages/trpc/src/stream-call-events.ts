@@ -16,7 +16,13 @@ import { toWireEvent } from './to-wire-event';
 
 /** Options of {@link streamCallEvents}. */
 export interface StreamCallEventsOptions {
-  bus: Pick<EventBus, 'subscribe'>;
+  /**
+   * Where events come from. With `position` (both built-in buses have it), a fresh
+   * subscription starts from the tenant's position and `ready` carries it as its id, so a
+   * client that drops before its first event resumes with a replay; without, `ready` carries
+   * {@link callStreamStartId} and such a client reloads.
+   */
+  bus: Pick<EventBus, 'subscribe' | 'position'>;
   /**
    * Who subscribes, from the request's context (never from the input): the events of
    * `principal.tenantId`, or of every tenant when `principal.allTenants` is true.
@@ -47,9 +53,11 @@ export interface StreamCallEventsOptions {
  * Subscribes to the bus for one subscriber and resolves once live delivery is attached, so the
  * client is told it is connected (tRPC's `connected` event, `onStarted`) only when every event
  * published from then on reaches it. The result yields `tracked(cursor, message)` for each
- * event. A fresh subscription (no `lastEventId`) starts with a tracked `ready`; a tracked `reset`
- * says the client must reload (also when it comes back with the `ready` id, having had no cursor
- * to resume from, and whenever an all-tenants subscriber comes back: cursors are per tenant).
+ * event. A fresh subscription (no `lastEventId`) starts with a tracked `ready`: with the bus's
+ * `position`, its id is the tenant's cursor the subscription starts after, so a client that
+ * comes back with it gets exactly what it missed. A tracked `reset` says the client must reload
+ * (also when it comes back with {@link callStreamStartId}, the `ready` id of a bus without
+ * `position`, and whenever an all-tenants subscriber comes back: cursors are per tenant).
  *
  * An event that cannot be serialized is skipped and reported to `onError`; the subscriber gets a
  * `reset` (`event-skipped`) whose id is the event's cursor, so it reloads and a resume starts
@@ -63,16 +71,26 @@ export async function streamCallEvents(
 ): Promise<AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown>> {
   const { bus, principal, callId, types, lastEventId, signal } = options;
   const allTenants = principal.allTenants === true;
-  // Back with the id of `ready` (no cursor held), or as an all-tenants subscriber (no cursor
-  // across tenants): whatever happened meanwhile is unknown.
+  // Back with the made-up id of `ready` (no cursor held), or as an all-tenants subscriber (no
+  // cursor across tenants): whatever happened meanwhile is unknown.
   const reload = lastEventId !== undefined && (allTenants || lastEventId === callStreamStartId);
   let subscription: BusSubscription;
+  let start: string | undefined;
   try {
+    // No cursor to resume after: start after the tenant's position, read *before* subscribing,
+    // so the subscription delivers exactly the events after it (those published in between
+    // from history) and `ready` can carry it. Read after attaching instead, events between the
+    // two would come after a `ready` whose id is already past them: a client dropping in
+    // between would skip them on resume.
+    if ((lastEventId === undefined || reload) && !allTenants && bus.position !== undefined) {
+      start = await bus.position(principal.tenantId);
+    }
+    const after = start ?? (reload ? undefined : lastEventId);
     subscription = bus.subscribe({
       ...(allTenants ? { allTenants: true } : { tenantId: principal.tenantId }),
       ...(callId === undefined ? {} : { callId }),
       ...(types === undefined ? {} : { types }),
-      ...(lastEventId === undefined || reload ? {} : { after: lastEventId }),
+      ...(after === undefined ? {} : { after }),
       ...(signal === undefined ? {} : { signal }),
     });
   } catch (error) {
@@ -95,7 +113,9 @@ export async function streamCallEvents(
     await subscription.close();
     throw new TRPCError({ code: 'CLIENT_CLOSED_REQUEST', message: 'The client went away.' });
   }
-  return readCallEvents(subscription, options, reload, leave);
+  // The position the client holds from its first message on: the bus's, or the made-up one.
+  const held = start ?? lastEventId ?? callStreamStartId;
+  return readCallEvents(subscription, options, reload, held, leave);
 }
 
 /**
@@ -140,16 +160,17 @@ async function* readCallEvents(
   subscription: BusSubscription,
   options: StreamCallEventsOptions,
   reload: boolean,
+  held: string,
   leave: (() => void) | undefined,
 ): AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown> {
   const { lastEventId, signal, principal } = options;
   const members = wantsMembers(options) ? options.presence : undefined;
-  let cursor = lastEventId ?? callStreamStartId;
+  let cursor = held;
   try {
     if (reload) {
       yield tracked(cursor, { type: 'reset', reason: 'reconnected' });
     } else if (lastEventId === undefined) {
-      yield tracked(callStreamStartId, { type: 'ready' });
+      yield tracked(cursor, { type: 'ready' });
     }
     if (members !== undefined && (reload || lastEventId === undefined)) {
       yield tracked(cursor, await membersOf(members, principal));

@@ -6,12 +6,20 @@ export interface CountingBus extends EventBus {
   open(tenantId?: string): number;
 }
 
-/** Wraps a bus so tests can see how many subscriptions calltrack holds. */
-export function countingBus(bus: EventBus): CountingBus {
+/**
+ * Wraps a bus so tests can see how many subscriptions calltrack holds. `position()` is left out
+ * (as a bus of your own may leave it out: channels then start from their made-up position)
+ * unless `withPosition` is set.
+ */
+export function countingBus(bus: EventBus, settings: { withPosition?: boolean } = {}): CountingBus {
   const open = new Map<BusSubscription, string | undefined>();
+  const { position } = bus;
   return {
     publish: (event) => bus.publish(event),
     close: () => bus.close(),
+    ...(settings.withPosition && position !== undefined
+      ? { position: (tenantId: string) => position.call(bus, tenantId) }
+      : {}),
     open(tenantId) {
       if (tenantId === undefined) return open.size;
       return [...open.values()].filter((tenant) => tenant === tenantId).length;

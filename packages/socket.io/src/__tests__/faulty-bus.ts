@@ -64,7 +64,11 @@ const matches = (tracked: Tracked, target: FaultTarget): boolean =>
     : tracked.options.tenantId === target.tenantId &&
       (tracked.options.after !== undefined) === (target.replay === true);
 
-/** Wraps a real bus; see {@link FaultyBus}. */
+/**
+ * Wraps a real bus; see {@link FaultyBus}. It has no `position()`: channels subscribe without
+ * `after` (which is how live subscriptions are told from replays here) and start from their
+ * made-up position, as on a bus of your own.
+ */
 export function faultyBus(bus: EventBus): FaultyBus {
   const poisons = new Map<string, PoisonKind>();
   const live = new Set<Tracked>();

@@ -14,7 +14,7 @@ export interface GatedBus extends EventBus {
 /**
  * Wraps a bus so a test can make the shared per-tenant subscription slower than a replay, or
  * the other way round: the condition a busy process or a second Redis connection produces,
- * made deterministic.
+ * made deterministic. It has no `position()`, so channels subscribe without `after` (`live`).
  */
 export function gatedBus(bus: EventBus): GatedBus {
   const gates = new Map<GateKind, { promise: Promise<void>; open: () => void }>();

@@ -11,19 +11,36 @@ export interface ObservedSubscription {
 
 /**
  * Wraps a real bus and records each subscription made through it, and when the subscriber
- * closes it. Everything else goes to the real bus unchanged.
+ * closes it. Everything else goes to the real bus unchanged, except `position()`: it is left out
+ * (as a bus of your own may leave it out, so `ready` carries `callStreamStartId`) unless
+ * `withPosition` is set.
  */
-export function observeSubscriptions(bus: EventBus): {
+export function observeSubscriptions(
+  bus: EventBus,
+  settings: { withPosition?: boolean } = {},
+): {
   bus: EventBus;
   subscriptions: ObservedSubscription[];
+  /** The tenants whose `position()` was read, one entry per read (with `withPosition`). */
+  positionReads: string[];
   /** Resolves with the next subscription made (or the nth, counting from 1). */
   nth(n: number): Promise<ObservedSubscription>;
 } {
   const subscriptions: ObservedSubscription[] = [];
   const waiters: Array<{ n: number; resolve: (s: ObservedSubscription) => void }> = [];
+  const { position } = bus;
+  const positionReads: string[] = [];
   const observed: EventBus = {
     publish: (event) => bus.publish(event),
     close: () => bus.close(),
+    ...(settings.withPosition && position !== undefined
+      ? {
+          position: (tenantId: string) => {
+            positionReads.push(tenantId);
+            return position.call(bus, tenantId);
+          },
+        }
+      : {}),
     subscribe(options) {
       const subscription = bus.subscribe(options);
       let markClosed!: () => void;
@@ -58,6 +75,7 @@ export function observeSubscriptions(bus: EventBus): {
   return {
     bus: observed,
     subscriptions,
+    positionReads,
     nth(n) {
       const existing = subscriptions[n - 1];
       if (existing) return Promise.resolve(existing);
