@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeCallStore } from './__tests__/describe-call-store';
-import { callLifecycle, t0, testSettings, transitionOf } from './__tests__/make-call-event';
 import { createMemoryCallStore } from './create-memory-call-store';
+import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
 
 describeCallStore('memory', async () => ({ store: createMemoryCallStore() }));
 

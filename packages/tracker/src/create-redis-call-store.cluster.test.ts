@@ -9,9 +9,9 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
 import { describeCallStore } from './__tests__/describe-call-store';
-import { callLifecycle, transitionOf } from './__tests__/make-call-event';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, transitionOf } from './make-call-event';
 import { defineRedisIngestFunction } from './redis-ingest-script';
 
 // The Redis call store on a three-master Redis Cluster this file starts itself (redis-server

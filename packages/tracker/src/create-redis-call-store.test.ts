@@ -8,10 +8,10 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeCallStore } from './__tests__/describe-call-store';
-import { callLifecycle, t0, testSettings, transitionOf } from './__tests__/make-call-event';
 import { analyticsGranularities } from './analytics-granularity';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('tracker-store');

@@ -8,7 +8,7 @@ import {
   t0,
   testSettings,
   transitionOf,
-} from './make-call-event';
+} from '../make-call-event';
 
 /** Makes an empty store for one test; `cleanup` runs after it. */
 export type CallStoreFactory = () => Promise<{ store: CallStore; cleanup?: () => Promise<void> }>;
