@@ -46,6 +46,8 @@ const appDependencies = [
   '@types/react-dom',
   'ioredis',
   '@types/node',
+  // A test runner: the snippets that run the /testing conformance suites on a store use vitest.
+  'vitest',
 ].map((name) => {
   const { version } = JSON.parse(
     readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'),
