@@ -46,7 +46,7 @@ const appDependencies = [
   '@types/react-dom',
   'ioredis',
   '@types/node',
-  // The test file that runs the bus conformance suite on a bus of one's own.
+  // A test runner: the snippets that run the /testing conformance suites on a backend use vitest.
   'vitest',
 ].map((name) => {
   const { version } = JSON.parse(

@@ -7,10 +7,10 @@ import {
   InvalidEventError,
 } from '@calltrack/core';
 import { describe, expect, it } from 'vitest';
-import { makeCallEvent } from './__tests__/make-call-event';
 import { callDetailNames } from './call-details';
 import { callSnapshotBudget, checkTrackableEvent, keepsCallDetail } from './call-snapshot-budget';
 import { createCallTracker } from './create-call-tracker';
+import { makeCallEvent } from './make-call-event';
 
 /** An object nested `depth` levels (`{}` is 1). */
 const nested = (depth: number): Record<string, unknown> => {

@@ -4,12 +4,12 @@ import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-util
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
-import { callLifecycle, t0 } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import type { CallStore } from './call-store';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, t0 } from './make-call-event';
 
 /** A lifecycle, a subset of it that always keeps the end, and how often each event repeats. */
 const scenarioArbitrary = fc

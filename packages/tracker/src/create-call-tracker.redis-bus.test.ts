@@ -14,10 +14,10 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
-import { callLifecycle, t0 } from './__tests__/make-call-event';
 import type { CallTrackerOptions } from './call-tracker';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, t0 } from './make-call-event';
 import { applyTransitionScript } from './redis-apply-transition-script';
 import { markPublishedScript } from './redis-call-store-scripts';
 import { defineRedisIngestFunction } from './redis-ingest-script';

@@ -7,10 +7,10 @@ import { tenantIdSchema } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { callLifecycle, t0 } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, t0 } from './make-call-event';
 import { applyTransitionScript } from './redis-apply-transition-script';
 import { markPublishedScript } from './redis-call-store-scripts';
 

@@ -13,13 +13,13 @@ import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-util
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
-import { t0 } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import { callSnapshotBudget } from './call-snapshot-budget';
 import type { CallStore } from './call-store';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
+import { t0 } from './make-call-event';
 
 const hour = 3_600_000;
 const day = 24 * hour;

@@ -19,13 +19,13 @@ import {
   uniquePrefix,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
 import { createRecordingBus } from './__tests__/recording-bus';
 import type { CallStore } from './call-store';
 import type { CallTracker, CallTrackerOptions } from './call-tracker';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, isoAt, makeCallEvent, t0, testSettings } from './make-call-event';
 
 // Core as it is, with its functions spied on, to count validations.
 vi.mock(import('@calltrack/core'), { spy: true });

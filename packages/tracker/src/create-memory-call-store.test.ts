@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { describeCallStore } from './__tests__/describe-call-store';
-import { callLifecycle, t0, testSettings, transitionOf } from './__tests__/make-call-event';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryCallStore } from './create-memory-call-store';
+import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
+import { describeCallStore } from './testing';
 
-describeCallStore('memory', async () => ({ store: createMemoryCallStore() }));
+describeCallStore({ describe, it, afterEach }, 'memory', async () => ({
+  store: createMemoryCallStore(),
+}));
 
 describe('createMemoryCallStore', () => {
   it('forgets an ended call once its retention has passed', async () => {

@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { describeIdempotencyStore } from './__tests__/describe-idempotency-store';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
+import { describeIdempotencyStore } from './testing';
 
-describeIdempotencyStore('memory', async () => ({ store: createMemoryIdempotencyStore() }));
+describeIdempotencyStore({ describe, it, afterEach }, 'memory', async () => ({
+  store: createMemoryIdempotencyStore(),
+}));
 
 describe('createMemoryIdempotencyStore', () => {
   it('forgets a key once its TTL passed, by the callers’ clock', async () => {

@@ -6,13 +6,13 @@ import {
   startRedisCluster,
 } from '@calltrack/test-utils';
 import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
-import { describeCallStore } from './__tests__/describe-call-store';
-import { callLifecycle, transitionOf } from './__tests__/make-call-event';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, transitionOf } from './make-call-event';
 import { defineRedisIngestFunction } from './redis-ingest-script';
+import { describeCallStore } from './testing';
 
 // The Redis call store on a three-master Redis Cluster this file starts itself (redis-server
 // ≥ 7 is installed on the machine and in CI). The probe decides skip-or-fail like every Redis
@@ -36,7 +36,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
 
   let counter = 0;
   // Each store gets its own prefix on the cluster, which is thrown away with it.
-  describeCallStore('redis cluster', async () => {
+  describeCallStore({ describe, it, afterEach }, 'redis cluster', async () => {
     counter += 1;
     return { store: createRedisCallStore({ redis: client, prefix: `store-${counter}` }) };
   });

@@ -6,12 +6,12 @@ import {
 } from '@calltrack/test-utils';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { describeCallStore } from './__tests__/describe-call-store';
-import { callLifecycle, t0, testSettings, transitionOf } from './__tests__/make-call-event';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { analyticsGranularities } from './analytics-granularity';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
+import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
+import { describeCallStore } from './testing';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('tracker-store');
@@ -24,7 +24,7 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
   });
 
   let counter = 0;
-  describeCallStore('redis', async () => {
+  describeCallStore({ describe, it, afterEach }, 'redis', async () => {
     counter += 1;
     const prefix = `${filePrefix}:${counter}`;
     return {

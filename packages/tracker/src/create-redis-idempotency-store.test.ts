@@ -1,7 +1,7 @@
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
-import { afterAll, describe, expect, it } from 'vitest';
-import { describeIdempotencyStore } from './__tests__/describe-idempotency-store';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRedisIdempotencyStore } from './create-redis-idempotency-store';
+import { describeIdempotencyStore } from './testing';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('tracker-idempotency');
@@ -14,7 +14,7 @@ describe.skipIf(!redis)('createRedisIdempotencyStore', () => {
   });
 
   let counter = 0;
-  describeIdempotencyStore('redis', async () => {
+  describeIdempotencyStore({ describe, it, afterEach }, 'redis', async () => {
     counter += 1;
     const prefix = `${filePrefix}:${counter}`;
     return {

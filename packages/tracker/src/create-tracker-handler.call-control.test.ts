@@ -5,12 +5,12 @@ import { createRetellCallControl, createRetellClient } from '@calltrack/retell';
 import { demoCredentials, type ProviderApiFault } from '@calltrack/simulator';
 import { createTwilioCallControl, createTwilioClient } from '@calltrack/twilio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isoAt, makeCallEvent, t0 } from './__tests__/make-call-event';
 import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { createTrackerHandler } from './create-tracker-handler';
 import type { IdempotencyStore } from './idempotency-store';
+import { isoAt, makeCallEvent, t0 } from './make-call-event';
 
 const customer = '+14155550123';
 const apps: CallControlApp[] = [];

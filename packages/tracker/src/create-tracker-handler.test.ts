@@ -4,9 +4,9 @@ import { createMemoryBus } from '@calltrack/bus';
 import type { Principal } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callLifecycle, t0 } from './__tests__/make-call-event';
 import { createCallTracker } from './create-call-tracker';
 import { createTrackerHandler } from './create-tracker-handler';
+import { callLifecycle, t0 } from './make-call-event';
 
 const tokens: Record<string, string> = { 'token-a': 'tenant-a', 'token-b': 'tenant-b' };
 /** Principals beyond a plain tenant's, by token. */

@@ -2,7 +2,6 @@ import { callStatuses } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { callLifecycle, transitionOf } from './__tests__/make-call-event';
 import { analyticsBucketsLua } from './analytics-buckets-lua';
 import {
   analyticsBucketMs,
@@ -24,6 +23,7 @@ import {
 import { callStatusRankLua } from './call-status-rank-lua';
 import { callIdentityFills } from './call-transition';
 import { composeLuaScript, defineLuaFragment, listLuaFragments } from './lua-fragment';
+import { callLifecycle, transitionOf } from './make-call-event';
 import {
   applyTransitionFragments,
   applyTransitionScript,

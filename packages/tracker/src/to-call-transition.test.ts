@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeCallEvent, t0, testSettings } from './__tests__/make-call-event';
+import { makeCallEvent, t0, testSettings } from './make-call-event';
 import { toCallTransition } from './to-call-transition';
 
 const classify = (overrides: Parameters<typeof makeCallEvent>[0]) => {

@@ -1,5 +1,5 @@
 import type { CallEvent, CallStatus } from '@calltrack/core';
-import { callLifecycle } from './make-call-event';
+import { callLifecycle } from '../make-call-event';
 
 /** One call of the cross-process scenario and what it must end as. */
 export interface ScenarioCall {

@@ -1,6 +1,10 @@
 import type { CallEvent, CallStatus } from '@calltrack/core';
-import type { CallTransition, CallTransitionSettings } from '../call-transition';
-import { toCallTransition } from '../to-call-transition';
+import type { CallTransition, CallTransitionSettings } from './call-transition';
+import { toCallTransition } from './to-call-transition';
+
+// The calls the store conformance suites (`@calltrack/tracker/testing`) and the package's own tests
+// are made of. It lives beside the code, not in __tests__, because the published suite needs it;
+// none of it is exported from an entry.
 
 /** 2026-11-21T10:00:00.000Z: the tests' epoch. */
 export const t0 = Date.parse('2026-11-21T10:00:00.000Z');
@@ -34,7 +38,10 @@ export const testSettings: CallTransitionSettings = {
   analyticsRetentionMs: { minute: 86_400_000, hour: 30 * 86_400_000, day: 30 * 86_400_000 },
 };
 
-/** The transition of an event ingested `atMs` after {@link t0}. */
+/**
+ * The transition of an event ingested `atMs` after {@link t0}: made by `toCallTransition`, the
+ * very function the tracker makes a store's transitions with, so a store is tested on what it gets.
+ */
 export function transitionOf(
   event: CallEvent,
   atMs: number,

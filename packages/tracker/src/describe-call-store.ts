@@ -1,6 +1,6 @@
+import assert from 'node:assert/strict';
 import type { CallEvent } from '@calltrack/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { CallStore } from '../call-store';
+import type { CallStore } from './call-store';
 import {
   callLifecycle,
   isoAt,
@@ -9,17 +9,41 @@ import {
   testSettings,
   transitionOf,
 } from './make-call-event';
+import { assertEqual, assertFields } from './suite-assertions';
+import type { TrackerTestApi } from './tracker-test-api';
 
-/** Makes an empty store for one test; `cleanup` runs after it. */
+/**
+ * A fresh, empty store for one test, and what to run after it (drop its keys, schema or
+ * tables). The tests use the tenants `tenant-a`, `tenant-b`, `tenant-c` and `tenant-unknown`,
+ * and expect to find only their own calls there.
+ */
 export type CallStoreFactory = () => Promise<{ store: CallStore; cleanup?: () => Promise<void> }>;
 
 const lease = testSettings.publishLeaseMs;
 
 /**
- * The contract every call store must honour. Memory and Redis run these very tests; the state
- * machine's rules are documented on `applyCallTransition`.
+ * The contract every {@link CallStore} must honour: the state machine (forward only, one end per
+ * call, enrichment, details merged by timeline position), duplicates and the publish lease, the
+ * `call.ended` outbox, queries and counts, the reaper's guarded transitions, analytics buckets and
+ * alert slots. The memory and Redis stores (also on a Redis Cluster) run these very tests; run them
+ * on your own store (PostgreSQL, DynamoDB…) with any test runner.
+ *
+ * The suite's clock starts at 2026-11-21T10:00:00.000Z and reaches a store only as the
+ * transitions' `at` and the `now` arguments: decide with those, not with the wall clock. The
+ * transitions are the ones the tracker makes (30 s publish lease, one day of retention).
+ *
+ * @example
+ * import { afterEach, describe, it } from 'vitest';
+ * import { describeCallStore } from '@calltrack/tracker/testing';
+ * describeCallStore({ describe, it, afterEach }, 'my store', async () => ({ store: createMyStore() }));
  */
-export function describeCallStore(backend: string, makeStore: CallStoreFactory): void {
+export function describeCallStore(
+  test: TrackerTestApi,
+  backend: string,
+  makeStore: CallStoreFactory,
+): void {
+  const { describe, it, afterEach } = test;
+
   describe(`CallStore conformance: ${backend}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     const fresh = async (): Promise<CallStore> => {
@@ -36,8 +60,8 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const store = await fresh();
         const [queued] = callLifecycle({ callId: 'CA-new', branchId: 'north', agentId: 'agent-1' });
         const result = await store.apply(transitionOf(queued!, 100));
-        expect(result).toMatchObject({ outcome: 'changed', activated: true, activeCount: 1 });
-        expect(result.call).toEqual({
+        assertFields(result, { outcome: 'changed', activated: true, activeCount: 1 });
+        assertEqual(result.call, {
           tenantId: 'tenant-a',
           callId: 'CA-new',
           provider: 'twilio',
@@ -53,34 +77,34 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           updatedAt: isoAt(100),
           version: 1,
         });
-        expect(await store.getCall('tenant-a', 'CA-new')).toEqual(result.call);
+        assertEqual(await store.getCall('tenant-a', 'CA-new'), result.call);
       });
 
       it('moves forward only, and a late status after the end is recorded but changes nothing', async () => {
         const store = await fresh();
         const [queued, ringing, answered, ended] = callLifecycle({ callId: 'CA-fwd' });
-        expect((await store.apply(transitionOf(queued!, 10))).outcome).toBe('changed');
-        expect((await store.apply(transitionOf(answered!, 20))).outcome).toBe('changed');
+        assert.equal((await store.apply(transitionOf(queued!, 10))).outcome, 'changed');
+        assert.equal((await store.apply(transitionOf(answered!, 20))).outcome, 'changed');
         const lateRinging = await store.apply(transitionOf(ringing!, 30));
-        expect(lateRinging.outcome).toBe('ignored');
-        expect(lateRinging.call).toMatchObject({ status: 'in-progress', version: 2 });
+        assert.equal(lateRinging.outcome, 'ignored');
+        assertFields(lateRinging.call, { status: 'in-progress', version: 2 });
         const end = await store.apply(transitionOf(ended!, 40));
-        expect(end).toMatchObject({ outcome: 'ended', activeCount: 0 });
-        expect(end.call).toMatchObject({ status: 'completed', active: false, durationMs: 60_000 });
+        assertFields(end, { outcome: 'ended', activeCount: 0 });
+        assertFields(end.call, { status: 'completed', active: false, durationMs: 60_000 });
         const afterEnd = makeCallEvent({
           callId: 'CA-fwd',
           status: 'ringing',
           occurredAt: isoAt(90_000),
         });
         const ignored = await store.apply(transitionOf(afterEnd, 50));
-        expect(ignored.outcome).toBe('ignored');
-        expect(ignored.call).toMatchObject({
+        assert.equal(ignored.outcome, 'ignored');
+        assertFields(ignored.call, {
           status: 'completed',
           version: 3,
           updatedAt: isoAt(40),
         });
         // Recorded: the same event again is a duplicate, not another verdict.
-        expect((await store.apply(transitionOf(afterEnd, 60))).outcome).toBe('duplicate');
+        assert.equal((await store.apply(transitionOf(afterEnd, 60))).outcome, 'duplicate');
       });
 
       it('ends a call exactly once, whoever tries to end it', async () => {
@@ -88,7 +112,7 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const [queued, , , ended] = callLifecycle({ callId: 'CA-once', endStatus: 'busy' });
         await store.apply(transitionOf(queued!, 10));
         const first = await store.apply(transitionOf(ended!, 20));
-        expect(first.outcome).toBe('ended');
+        assert.equal(first.outcome, 'ended');
         const otherSource = makeCallEvent({
           id: 'retell:CA-once:ended',
           type: 'call.ended',
@@ -98,8 +122,8 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           data: { durationMs: 1 },
         });
         const second = await store.apply(transitionOf(otherSource, 30));
-        expect(second.outcome).toBe('ignored');
-        expect(second.call).toMatchObject({ status: 'busy', durationMs: 60_000 });
+        assert.equal(second.outcome, 'ignored');
+        assertFields(second.call, { status: 'busy', durationMs: 60_000 });
       });
 
       it('decides one winner when the same end races in from many callers', async () => {
@@ -119,8 +143,8 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
             store.apply(transitionOf(event, 20 + index)),
           ),
         );
-        expect(results.filter((result) => result.outcome === 'ended')).toHaveLength(1);
-        expect((await store.countActiveCalls('tenant-a')).total).toBe(0);
+        assert.equal(results.filter((result) => result.outcome === 'ended').length, 1);
+        assert.equal((await store.countActiveCalls('tenant-a')).total, 0);
       });
 
       it('enriches an ended call with analysis and recording, without moving its status', async () => {
@@ -131,10 +155,10 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         for (const [index, event] of [queued, answered, ended].entries()) {
           await store.apply(transitionOf(event!, index));
         }
-        expect((await store.apply(transitionOf(recording!, 10))).outcome).toBe('enriched');
+        assert.equal((await store.apply(transitionOf(recording!, 10))).outcome, 'enriched');
         const result = await store.apply(transitionOf(analyzed!, 11));
-        expect(result.outcome).toBe('enriched');
-        expect(result.call).toMatchObject({
+        assert.equal(result.outcome, 'enriched');
+        assertFields(result.call, {
           status: 'completed',
           active: false,
           recordingUrl: 'https://api.example.com/CA-enrich.mp3',
@@ -148,11 +172,11 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const store = await fresh();
         const [, , , , , analyzed] = callLifecycle({ callId: 'CA-orphan' });
         const result = await store.apply(transitionOf(analyzed!, 10));
-        expect(result.outcome).toBe('enriched');
-        expect(result.call?.status).toBeUndefined();
-        expect(result.call?.active).toBe(false);
-        expect(result.activated).toBeUndefined();
-        expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
+        assert.equal(result.outcome, 'enriched');
+        assert.equal(result.call?.status, undefined);
+        assert.equal(result.call?.active, false);
+        assert.equal(result.activated, undefined);
+        assertEqual(await store.countActiveCalls('tenant-a'), { total: 0, byBranch: {} });
       });
 
       it('derives the timeline from every status event, whatever order they came in', async () => {
@@ -165,7 +189,7 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         for (const [index, event] of [noDuration, answered, ringing, queued].entries()) {
           await store.apply(transitionOf(event!, index));
         }
-        expect(await store.getCall('tenant-a', 'CA-time')).toMatchObject({
+        assertFields(await store.getCall('tenant-a', 'CA-time'), {
           status: 'completed',
           startedAt: isoAt(0),
           answeredAt: isoAt(5000),
@@ -219,7 +243,8 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
             disconnectionReason: call?.disconnectionReason,
           });
         }
-        expect(finals).toEqual(
+        assertEqual(
+          finals,
           orders.map(() => ({ answeredBy: 'human', disconnectionReason: 'first' })),
         );
       });
@@ -257,7 +282,7 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
             3,
           ),
         );
-        expect(await store.getCall('tenant-a', 'CA-id')).toMatchObject({
+        assertFields(await store.getCall('tenant-a', 'CA-id'), {
           provider: 'twilio',
           agentId: 'agent-9',
           from: '+14155550111',
@@ -271,9 +296,9 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const store = await fresh();
         const [queued] = callLifecycle({ callId: 'CA-dup' });
         await store.apply(transitionOf(queued!, 0));
-        expect((await store.apply(transitionOf(queued!, 10))).outcome).toBe('duplicate');
+        assert.equal((await store.apply(transitionOf(queued!, 10))).outcome, 'duplicate');
         await store.markPublished({ tenantId: 'tenant-a', callId: 'CA-dup', eventId: queued!.id });
-        expect((await store.apply(transitionOf(queued!, lease + 10))).outcome).toBe('duplicate');
+        assert.equal((await store.apply(transitionOf(queued!, lease + 10))).outcome, 'duplicate');
       });
 
       it('hands an unconfirmed change out again once its lease ran out, to one caller', async () => {
@@ -281,9 +306,9 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const [queued] = callLifecycle({ callId: 'CA-lease' });
         await store.apply(transitionOf(queued!, 0));
         const again = await store.apply(transitionOf(queued!, lease + 1));
-        expect(again.outcome).toBe('unpublished');
-        expect(again.call).toMatchObject({ status: 'queued', version: 1 });
-        expect((await store.apply(transitionOf(queued!, lease + 2))).outcome).toBe('duplicate');
+        assert.equal(again.outcome, 'unpublished');
+        assertFields(again.call, { status: 'queued', version: 1 });
+        assert.equal((await store.apply(transitionOf(queued!, lease + 2))).outcome, 'duplicate');
       });
 
       it('hands a change out again at once after a failed publish', async () => {
@@ -296,15 +321,15 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           callId: 'CA-failed-publish',
           eventId: ended!.id,
         });
-        expect((await store.apply(transitionOf(ended!, 20))).outcome).toBe('unpublished');
-        expect((await store.apply(transitionOf(ended!, 30))).outcome).toBe('duplicate');
+        assert.equal((await store.apply(transitionOf(ended!, 20))).outcome, 'unpublished');
+        assert.equal((await store.apply(transitionOf(ended!, 30))).outcome, 'duplicate');
       });
 
       it('says a change handed out again made the call active, while the call still is', async () => {
         const store = await fresh();
         const [queued, ringing, , ended] = callLifecycle({ callId: 'CA-reactivate' });
         const [other] = callLifecycle({ callId: 'CA-other' });
-        expect(await store.apply(transitionOf(queued!, 0))).toMatchObject({
+        assertFields(await store.apply(transitionOf(queued!, 0)), {
           activated: true,
           activeCount: 1,
         });
@@ -312,11 +337,11 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         await store.apply(transitionOf(other!, 10));
         // The alert checks of an activation run when its publish goes through: on the retry.
         const again = await store.apply(transitionOf(queued!, lease + 1));
-        expect(again).toMatchObject({ outcome: 'unpublished', activated: true, activeCount: 2 });
+        assertFields(again, { outcome: 'unpublished', activated: true, activeCount: 2 });
         // A change that did not activate the call is handed out without the claim.
         const ringingAgain = await store.apply(transitionOf(ringing!, lease + 6));
-        expect(ringingAgain.outcome).toBe('unpublished');
-        expect(ringingAgain.activated).toBeFalsy();
+        assert.equal(ringingAgain.outcome, 'unpublished');
+        assert.ok(!ringingAgain.activated, 'not activated');
         await store.apply(transitionOf(ended!, lease + 20));
         // Once the call ended, its activation is history: nothing to check any more.
         await store.markPublishFailed({
@@ -325,8 +350,8 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           eventId: queued!.id,
         });
         const afterEnd = await store.apply(transitionOf(queued!, lease + 30));
-        expect(afterEnd.outcome).toBe('unpublished');
-        expect(afterEnd.activated).toBeFalsy();
+        assert.equal(afterEnd.outcome, 'unpublished');
+        assert.ok(!afterEnd.activated, 'not activated');
       });
 
       it('keeps an unconfirmed call.ended in an outbox that one caller at a time can claim', async () => {
@@ -334,28 +359,24 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const [queued, , , ended] = callLifecycle({ callId: 'CA-outbox' });
         await store.apply(transitionOf(queued!, 0));
         await store.apply(transitionOf(ended!, 10));
-        expect(await store.claimUnpublishedEnds('tenant-a', t0 + 20, lease, 10)).toEqual([]);
+        assertEqual(await store.claimUnpublishedEnds('tenant-a', t0 + 20, lease, 10), []);
         const claimed = await store.claimUnpublishedEnds('tenant-a', t0 + lease + 10, lease, 10);
-        expect(claimed).toHaveLength(1);
-        expect(claimed[0]?.event).toMatchObject({
+        assert.equal(claimed.length, 1);
+        assertFields(claimed[0]?.event, {
           id: ended!.id,
           type: 'call.ended',
           status: 'completed',
         });
-        expect(claimed[0]?.call).toMatchObject({ callId: 'CA-outbox', status: 'completed' });
-        expect(await store.claimUnpublishedEnds('tenant-a', t0 + lease + 11, lease, 10)).toEqual(
-          [],
-        );
+        assertFields(claimed[0]?.call, { callId: 'CA-outbox', status: 'completed' });
+        assertEqual(await store.claimUnpublishedEnds('tenant-a', t0 + lease + 11, lease, 10), []);
         // The claim leased the event: a provider retry now is a duplicate.
-        expect((await store.apply(transitionOf(ended!, lease + 12))).outcome).toBe('duplicate');
+        assert.equal((await store.apply(transitionOf(ended!, lease + 12))).outcome, 'duplicate');
         await store.markPublished({
           tenantId: 'tenant-a',
           callId: 'CA-outbox',
           eventId: ended!.id,
         });
-        expect(await store.claimUnpublishedEnds('tenant-a', t0 + 10 * lease, lease, 10)).toEqual(
-          [],
-        );
+        assertEqual(await store.claimUnpublishedEnds('tenant-a', t0 + 10 * lease, lease, 10), []);
       });
 
       it('does not resurrect anything when confirming an unknown event', async () => {
@@ -366,7 +387,7 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           callId: 'CA-ghost',
           eventId: 'nope',
         });
-        expect(await store.getCall('tenant-a', 'CA-ghost')).toBeUndefined();
+        assert.equal(await store.getCall('tenant-a', 'CA-ghost'), undefined);
       });
     });
 
@@ -385,26 +406,28 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           transitionOf(callLifecycle({ callId: 'CA-other', tenantId: 'tenant-b' })[0]!, 0),
         );
         const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
-        expect(ids(await store.listActiveCalls('tenant-a', { limit: 100 }))).toEqual([
+        assertEqual(ids(await store.listActiveCalls('tenant-a', { limit: 100 })), [
           'CA-l4',
           'CA-l2',
           'CA-l3',
           'CA-l1',
         ]);
-        expect(
+        assertEqual(
           ids(await store.listActiveCalls('tenant-a', { branchId: 'north', limit: 100 })),
-        ).toEqual(['CA-l3', 'CA-l1']);
-        expect(ids(await store.listActiveCalls('tenant-a', { limit: 2 }))).toEqual([
-          'CA-l4',
-          'CA-l2',
-        ]);
-        expect(
+          ['CA-l3', 'CA-l1'],
+        );
+        assertEqual(ids(await store.listActiveCalls('tenant-a', { limit: 2 })), ['CA-l4', 'CA-l2']);
+        assertEqual(
           ids(await store.listActiveCalls('tenant-a', { startedBefore: t0 + 3000, limit: 100 })),
-        ).toEqual(['CA-l3', 'CA-l1']);
-        expect(ids(await store.listActiveCalls('tenant-b', { limit: 100 }))).toEqual(['CA-other']);
-        expect(await store.getCall('tenant-b', 'CA-l1')).toBeUndefined();
-        expect(await store.getCall('tenant-a', 'CA-other')).toBeUndefined();
-        expect(await store.listTenants()).toEqual(expect.arrayContaining(['tenant-a', 'tenant-b']));
+          ['CA-l3', 'CA-l1'],
+        );
+        assertEqual(ids(await store.listActiveCalls('tenant-b', { limit: 100 })), ['CA-other']);
+        assert.equal(await store.getCall('tenant-b', 'CA-l1'), undefined);
+        assert.equal(await store.getCall('tenant-a', 'CA-other'), undefined);
+        const tenants = await store.listTenants();
+        for (const tenantId of ['tenant-a', 'tenant-b']) {
+          assert.ok(tenants.includes(tenantId), `listTenants() has ${tenantId}`);
+        }
       });
 
       it("lists ended calls, the latest end first, by branch, with a limit, and only the tenant's own", async () => {
@@ -428,17 +451,18 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
 
         const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
         const recent = await store.listEndedCalls('tenant-a', { limit: 100 });
-        expect(ids(recent)).toEqual(['CA-e2', 'CA-e3', 'CA-e1']);
-        expect(recent.every((call) => !call.active && call.endedAt !== undefined)).toBe(true);
-        expect(
+        assertEqual(ids(recent), ['CA-e2', 'CA-e3', 'CA-e1']);
+        assert.equal(
+          recent.every((call) => !call.active && call.endedAt !== undefined),
+          true,
+        );
+        assertEqual(
           ids(await store.listEndedCalls('tenant-a', { branchId: 'north', limit: 100 })),
-        ).toEqual(['CA-e3', 'CA-e1']);
-        expect(ids(await store.listEndedCalls('tenant-a', { limit: 2 }))).toEqual([
-          'CA-e2',
-          'CA-e3',
-        ]);
-        expect(ids(await store.listEndedCalls('tenant-b', { limit: 100 }))).toEqual(['CA-other']);
-        expect(await store.listEndedCalls('tenant-c', { limit: 100 })).toEqual([]);
+          ['CA-e3', 'CA-e1'],
+        );
+        assertEqual(ids(await store.listEndedCalls('tenant-a', { limit: 2 })), ['CA-e2', 'CA-e3']);
+        assertEqual(ids(await store.listEndedCalls('tenant-b', { limit: 100 })), ['CA-other']);
+        assertEqual(await store.listEndedCalls('tenant-c', { limit: 100 }), []);
       });
 
       it('counts active calls in total and per branch, through every transition', async () => {
@@ -448,28 +472,29 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const none = callLifecycle({ callId: 'CA-c3' });
         for (const events of [north, south, none]) await store.apply(transitionOf(events[0]!, 0));
         await store.apply(transitionOf(north[1]!, 1));
-        expect(await store.countActiveCalls('tenant-a')).toEqual({
+        assertEqual(await store.countActiveCalls('tenant-a'), {
           total: 3,
           byBranch: { north: 1, south: 1 },
         });
         await store.apply(transitionOf(north[3]!, 2));
-        expect(await store.countActiveCalls('tenant-a')).toEqual({
+        assertEqual(await store.countActiveCalls('tenant-a'), {
           total: 2,
           byBranch: { south: 1 },
         });
         // A branch learned from a later event of an active call is counted from then on.
         await store.apply(transitionOf({ ...none[2]!, branchId: 'south' }, 3));
-        expect(await store.countActiveCalls('tenant-a')).toEqual({
+        assertEqual(await store.countActiveCalls('tenant-a'), {
           total: 2,
           byBranch: { south: 2 },
         });
-        expect(
+        assert.equal(
           (await store.listActiveCalls('tenant-a', { branchId: 'south', limit: 10 })).length,
-        ).toBe(2);
+          2,
+        );
         await store.apply(transitionOf(none[3]!, 4));
         await store.apply(transitionOf(south[3]!, 5));
-        expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
-        expect(await store.countActiveCalls('tenant-unknown')).toEqual({ total: 0, byBranch: {} });
+        assertEqual(await store.countActiveCalls('tenant-a'), { total: 0, byBranch: {} });
+        assertEqual(await store.countActiveCalls('tenant-unknown'), { total: 0, byBranch: {} });
       });
 
       it('finds stale calls by their last change, oldest first', async () => {
@@ -479,8 +504,11 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         await store.apply(transitionOf(callLifecycle({ callId: 'CA-s3' })[0]!, 5000));
         await store.apply(transitionOf(callLifecycle({ callId: 'CA-s1' })[1]!, 2000));
         const stale = await store.findStaleCalls('tenant-a', t0 + 3000, 10);
-        expect(stale.map((call) => call.callId)).toEqual(['CA-s2', 'CA-s1']);
-        expect(await store.findStaleCalls('tenant-a', t0 + 3000, 1)).toHaveLength(1);
+        assertEqual(
+          stale.map((call) => call.callId),
+          ['CA-s2', 'CA-s1'],
+        );
+        assert.equal((await store.findStaleCalls('tenant-a', t0 + 3000, 1)).length, 1);
       });
     });
 
@@ -499,18 +527,18 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         });
         await store.apply(transitionOf(ringing!, 500));
         const skipped = await store.apply(transitionOf(reap, 600, { expectUpdatedAt: t0 }));
-        expect(skipped.outcome).toBe('skipped');
-        expect(skipped.call?.status).toBe('ringing');
+        assert.equal(skipped.outcome, 'skipped');
+        assert.equal(skipped.call?.status, 'ringing');
         const applied = await store.apply(transitionOf(reap, 700, { expectUpdatedAt: t0 + 500 }));
-        expect(applied.outcome).toBe('ended');
-        expect(applied.call).toMatchObject({ status: 'failed', reason: 'stale' });
+        assert.equal(applied.outcome, 'ended');
+        assertFields(applied.call, { status: 'failed', reason: 'stale' });
         const again = await store.apply(transitionOf(reap, 800, { expectUpdatedAt: t0 + 500 }));
-        expect(again.outcome).toBe('skipped');
+        assert.equal(again.outcome, 'skipped');
         const unknown = await store.apply(
           transitionOf({ ...reap, callId: 'CA-none' }, 900, { expectUpdatedAt: t0 }),
         );
-        expect(unknown).toEqual({ outcome: 'skipped' });
-        expect(await store.getCall('tenant-a', 'CA-none')).toBeUndefined();
+        assertEqual(unknown, { outcome: 'skipped' });
+        assert.equal(await store.getCall('tenant-a', 'CA-none'), undefined);
       });
     });
 
@@ -533,7 +561,7 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         await store.apply(transitionOf(a[3]!, hour + 10 * 60_000));
 
         const hours = await store.readAnalytics('tenant-a', 'hour', t0, t0 + 2 * hour);
-        expect(hours).toEqual([
+        assertEqual(hours, [
           {
             start: t0,
             started: 3,
@@ -563,8 +591,8 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           },
         ]);
         const days = await store.readAnalytics('tenant-a', 'day', t0 - 10 * hour, t0 + 14 * hour);
-        expect(days).toHaveLength(1);
-        expect(days[0]).toMatchObject({
+        assert.equal(days.length, 1);
+        assertFields(days[0], {
           start: t0 - 10 * hour,
           started: 3,
           ended: 3,
@@ -573,13 +601,16 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
           agents: 2,
         });
         const minutes = await store.readAnalytics('tenant-a', 'minute', t0, t0 + 3 * 60_000);
-        expect(minutes.map((bucket) => [bucket.start - t0, bucket.started, bucket.ended])).toEqual([
-          [0, 1, 0],
-          [60_000, 1, 0],
-          [120_000, 1, 1],
-        ]);
-        expect(minutes[0]?.agents).toBe(0);
-        expect(await store.readAnalytics('tenant-b', 'hour', t0, t0 + hour)).toEqual([]);
+        assertEqual(
+          minutes.map((bucket) => [bucket.start - t0, bucket.started, bucket.ended]),
+          [
+            [0, 1, 0],
+            [60_000, 1, 0],
+            [120_000, 1, 1],
+          ],
+        );
+        assert.equal(minutes[0]?.agents, 0);
+        assertEqual(await store.readAnalytics('tenant-b', 'hour', t0, t0 + hour), []);
       });
       it('counts a call first seen ended as started, in the buckets of its end', async () => {
         const store = await fresh();
@@ -589,14 +620,15 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         await store.apply(transitionOf(otherEnd!, 90_000));
         await store.apply(transitionOf({ ...ended!, data: {} }, 150_000));
         const minutes = await store.readAnalytics('tenant-a', 'minute', t0, t0 + 3 * 60_000);
-        expect(
+        assertEqual(
           minutes.map((bucket) => [bucket.start - t0, bucket.started, bucket.ended, bucket.level]),
-        ).toEqual([
-          [0, 1, 0, 1],
-          [60_000, 0, 1, 0],
-          // Never active: counted as started and ended, and the level it never changed stays.
-          [120_000, 1, 1, undefined],
-        ]);
+          [
+            [0, 1, 0, 1],
+            [60_000, 0, 1, 0],
+            // Never active: counted as started and ended, and the level it never changed stays.
+            [120_000, 1, 1, undefined],
+          ],
+        );
         for (const granularity of ['hour', 'day'] as const) {
           const [bucket] = await store.readAnalytics(
             'tenant-a',
@@ -604,7 +636,7 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
             t0 - 86_400_000,
             t0 + 86_400_000,
           );
-          expect(bucket).toMatchObject({ started: 2, ended: 2, peak: 1, level: 0 });
+          assertFields(bucket, { started: 2, ended: 2, peak: 1, level: 0 });
         }
       });
     });
@@ -615,34 +647,34 @@ export function describeCallStore(backend: string, makeStore: CallStoreFactory):
         const claims = await Promise.all(
           Array.from({ length: 4 }, () => store.claimAlert('tenant-a', 'concurrency', 60_000, t0)),
         );
-        expect(claims.filter(Boolean)).toHaveLength(1);
-        expect(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0)).toBe(true);
-        expect(await store.claimAlert('tenant-a', 'other', 60_000, t0)).toBe(true);
+        assert.equal(claims.filter(Boolean).length, 1);
+        assert.equal(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0), true);
+        assert.equal(await store.claimAlert('tenant-a', 'other', 60_000, t0), true);
       });
 
       it('extends a slot only while it is held', async () => {
         const store = await fresh();
-        expect(await store.extendAlert('tenant-a', 'long', 60_000, t0)).toBe(false);
-        expect(await store.claimAlert('tenant-a', 'long', 60_000, t0)).toBe(true);
-        expect(await store.extendAlert('tenant-b', 'long', 60_000, t0)).toBe(false);
-        expect(await store.extendAlert('tenant-a', 'long', 3_600_000, t0 + 1)).toBe(true);
-        expect(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000)).toBe(false);
+        assert.equal(await store.extendAlert('tenant-a', 'long', 60_000, t0), false);
+        assert.equal(await store.claimAlert('tenant-a', 'long', 60_000, t0), true);
+        assert.equal(await store.extendAlert('tenant-b', 'long', 60_000, t0), false);
+        assert.equal(await store.extendAlert('tenant-a', 'long', 3_600_000, t0 + 1), true);
+        assert.equal(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000), false);
         await store.releaseAlert('tenant-a', 'long');
-        expect(await store.extendAlert('tenant-a', 'long', 60_000, t0 + 120_000)).toBe(false);
-        expect(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000)).toBe(true);
-        expect(await store.claimAlert('tenant-b', 'long', 60_000, t0)).toBe(true);
+        assert.equal(await store.extendAlert('tenant-a', 'long', 60_000, t0 + 120_000), false);
+        assert.equal(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000), true);
+        assert.equal(await store.claimAlert('tenant-b', 'long', 60_000, t0), true);
       });
 
       it('frees a released slot for the next claim, and only that slot', async () => {
         const store = await fresh();
-        expect(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0)).toBe(true);
-        expect(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0)).toBe(true);
+        assert.equal(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0), true);
+        assert.equal(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0), true);
         await store.releaseAlert('tenant-a', 'concurrency');
         await store.releaseAlert('tenant-a', 'never-claimed');
         await store.releaseAlert('tenant-c', 'concurrency');
-        expect(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0 + 1)).toBe(true);
-        expect(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0 + 2)).toBe(false);
-        expect(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0 + 1)).toBe(false);
+        assert.equal(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0 + 1), true);
+        assert.equal(await store.claimAlert('tenant-a', 'concurrency', 60_000, t0 + 2), false);
+        assert.equal(await store.claimAlert('tenant-b', 'concurrency', 60_000, t0 + 1), false);
       });
     });
   });

@@ -1,7 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { IdempotencyStore } from '../idempotency-store';
+import assert from 'node:assert/strict';
+import type { IdempotencyStore } from './idempotency-store';
+import { assertEqual } from './suite-assertions';
+import type { TrackerTestApi } from './tracker-test-api';
 
-/** Makes an empty store for one test; `cleanup` runs after it. */
+/**
+ * A fresh, empty store for one test, and what to run after it. The tests use the tenants
+ * `tenant-a` and `tenant-b`.
+ */
 export type IdempotencyStoreFactory = () => Promise<{
   store: IdempotencyStore;
   cleanup?: () => Promise<void>;
@@ -14,8 +19,24 @@ const answer = {
   body: { call: { provider: 'twilio', callId: 'CA1', reference: 'r' } },
 };
 
-/** The contract every idempotency store honours; memory and Redis run these very tests. */
-export function describeIdempotencyStore(backend: string, makeStore: IdempotencyStoreFactory) {
+/**
+ * The contract every {@link IdempotencyStore} must honour: one winner among concurrent claims of
+ * a key, pending then completed answers, keys apart per tenant, tokens that stop holding a key once
+ * released, answers kept as given. The memory and Redis stores run these very tests; run them on
+ * your own store with any test runner.
+ *
+ * @example
+ * import { afterEach, describe, it } from 'vitest';
+ * import { describeIdempotencyStore } from '@calltrack/tracker/testing';
+ * describeIdempotencyStore({ describe, it, afterEach }, 'my store', async () => ({ store: createMyStore() }));
+ */
+export function describeIdempotencyStore(
+  test: TrackerTestApi,
+  backend: string,
+  makeStore: IdempotencyStoreFactory,
+): void {
+  const { describe, it, afterEach } = test;
+
   describe(`IdempotencyStore conformance: ${backend}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     const fresh = async () => {
@@ -34,22 +55,24 @@ export function describeIdempotencyStore(backend: string, makeStore: Idempotency
         now: t0,
         ttlMs: day,
       });
-      expect(first.state).toBe('claimed');
-      expect(
+      assert.equal(first.state, 'claimed');
+      assertEqual(
         await store.claim('tenant-a', 'req-1', { fingerprint: 'f1', now: t0 + 5, ttlMs: day }),
-      ).toEqual({ state: 'pending', fingerprint: 'f1', startedAt: t0 });
+        { state: 'pending', fingerprint: 'f1', startedAt: t0 },
+      );
       const token = first.state === 'claimed' ? first.token : '';
-      expect(await store.complete('tenant-a', 'req-1', token, answer, day)).toBe(true);
-      expect(
+      assert.equal(await store.complete('tenant-a', 'req-1', token, answer, day), true);
+      assertEqual(
         await store.claim('tenant-a', 'req-1', { fingerprint: 'f2', now: t0 + 10, ttlMs: day }),
-      ).toEqual({ state: 'completed', fingerprint: 'f1', answer });
+        { state: 'completed', fingerprint: 'f1', answer },
+      );
     });
 
     it('keeps keys apart per tenant', async () => {
       const store = await fresh();
       const a = await store.claim('tenant-a', 'req-1', { fingerprint: 'f', now: t0, ttlMs: day });
       const b = await store.claim('tenant-b', 'req-1', { fingerprint: 'f', now: t0, ttlMs: day });
-      expect([a.state, b.state]).toEqual(['claimed', 'claimed']);
+      assertEqual([a.state, b.state], ['claimed', 'claimed']);
     });
 
     it('exactly one of many concurrent claims wins', async () => {
@@ -59,8 +82,8 @@ export function describeIdempotencyStore(backend: string, makeStore: Idempotency
           store.claim('tenant-a', 'req-race', { fingerprint: 'f', now: t0, ttlMs: day }),
         ),
       );
-      expect(claims.filter((claim) => claim.state === 'claimed')).toHaveLength(1);
-      expect(claims.filter((claim) => claim.state === 'pending')).toHaveLength(24);
+      assert.equal(claims.filter((claim) => claim.state === 'claimed').length, 1);
+      assert.equal(claims.filter((claim) => claim.state === 'pending').length, 24);
     });
 
     it('a release frees the key; a stale token can neither complete nor release', async () => {
@@ -71,25 +94,27 @@ export function describeIdempotencyStore(backend: string, makeStore: Idempotency
         ttlMs: day,
       });
       const token = first.state === 'claimed' ? first.token : '';
-      expect(await store.complete('tenant-a', 'req-2', 'not-the-token', answer, day)).toBe(false);
+      assert.equal(await store.complete('tenant-a', 'req-2', 'not-the-token', answer, day), false);
       await store.release('tenant-a', 'req-2', 'not-the-token');
-      expect(
+      assert.equal(
         (await store.claim('tenant-a', 'req-2', { fingerprint: 'f', now: t0, ttlMs: day })).state,
-      ).toBe('pending');
+        'pending',
+      );
       await store.release('tenant-a', 'req-2', token);
       const second = await store.claim('tenant-a', 'req-2', {
         fingerprint: 'f',
         now: t0 + 1,
         ttlMs: day,
       });
-      expect(second.state).toBe('claimed');
+      assert.equal(second.state, 'claimed');
       // The first holder comes back late: its token no longer holds the key.
-      expect(await store.complete('tenant-a', 'req-2', token, answer, day)).toBe(false);
+      assert.equal(await store.complete('tenant-a', 'req-2', token, answer, day), false);
       await store.release('tenant-a', 'req-2', token);
-      expect(
+      assert.equal(
         (await store.claim('tenant-a', 'req-2', { fingerprint: 'f', now: t0 + 2, ttlMs: day }))
           .state,
-      ).toBe('pending');
+        'pending',
+      );
     });
 
     it('keeps answers of any JSON shape as given', async () => {
@@ -110,9 +135,10 @@ export function describeIdempotencyStore(backend: string, makeStore: Idempotency
         odd,
         day,
       );
-      expect(
+      assertEqual(
         await store.claim('tenant-a', 'req-3', { fingerprint: 'g', now: t0, ttlMs: day }),
-      ).toEqual({ state: 'completed', fingerprint: 'f', answer: odd });
+        { state: 'completed', fingerprint: 'f', answer: odd },
+      );
     });
   });
 }
