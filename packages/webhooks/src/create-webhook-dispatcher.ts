@@ -6,25 +6,25 @@ import {
   callEventTypes,
   InvalidArgumentError,
   NotFoundError,
-  tenantIdSchema,
 } from '@calltrack/core';
 import { computeEndpointStats } from './compute-endpoint-stats';
 import { createAddressGuard } from './create-address-guard';
 import { createDeliveryHandler } from './create-delivery-handler';
+import { createEndpointManager } from './create-endpoint-manager';
 import { createPermits } from './create-permits';
 import { createWebhookBody } from './create-webhook-body';
 import { createWebhookSender } from './create-webhook-sender';
-import { InvalidEndpointError } from './errors/invalid-endpoint-error';
 import { eventDeliveryJob } from './event-delivery-job';
 import { matchesEventFilter } from './event-filter';
 import { type BusFollower, followBus } from './follow-bus';
+import { checkTenantId, loadEndpoint } from './load-endpoint';
 import {
   decodePageCursor,
   deliveryListKey,
   encodePageCursor,
   type PageCursor,
 } from './page-cursor';
-import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
+import type { EndpointInputPolicy } from './parse-endpoint-input';
 import { recoveryDeliveryJob } from './recovery-delivery-job';
 import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
@@ -36,16 +36,13 @@ import type {
   WebhookDispatcher,
   WebhookDispatcherOptions,
 } from './webhook-dispatcher';
-import { type StoredEndpoint, toWebhookEndpoint } from './webhook-endpoint';
+import type { StoredEndpoint } from './webhook-endpoint';
 import { webhookMessageId } from './webhook-message-id';
-import { generateWebhookSecret } from './webhook-secret';
 import type { ListQuery } from './webhook-store';
 
 declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 
 const day = 24 * 3_600_000;
-const maxGracePeriodMs = 7 * day;
-const maxOldSecrets = 10;
 /** A list page's way on, from the last row it read (its time and key). */
 const nextPageAfter = (before: number, beforeKey: string) => ({
   nextBefore: before,
@@ -53,8 +50,6 @@ const nextPageAfter = (before: number, beforeKey: string) => ({
 });
 /** The way on of a list's last page. */
 const noNextPage = { nextBefore: null, nextCursor: null } as const;
-/** Most times a settings change is read and written again when others kept changing them. */
-const maxSettingsWrites = 10;
 const maxRecoverWindowMs = 14 * day;
 
 /**
@@ -303,165 +298,17 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   // ---- endpoints ----------------------------------------------------------------------------
 
-  const checkTenant = (tenantId: string): void => {
-    if (!tenantIdSchema.safeParse(tenantId).success) {
-      throw new InvalidArgumentError({ message: 'Invalid tenant id.' });
-    }
-  };
-
-  const load = async (tenantId: string, endpointId: string): Promise<StoredEndpoint> => {
-    checkTenant(tenantId);
-    const endpoint =
-      typeof endpointId === 'string' && /^ep_[A-Za-z0-9_-]{1,64}$/.test(endpointId)
-        ? await store.getEndpoint(tenantId, endpointId)
-        : undefined;
-    if (!endpoint) throw new NotFoundError({ message: 'No such webhook endpoint.' });
-    return endpoint;
-  };
-
-  const settingsOf = (endpoint: StoredEndpoint) => ({
-    tenantId: endpoint.tenantId,
-    id: endpoint.id,
-    url: endpoint.url,
-    description: endpoint.description,
-    events: endpoint.events,
-    headers: endpoint.headers,
-    rateLimitPerSecond: endpoint.rateLimitPerSecond,
-    maxConcurrency: endpoint.maxConcurrency,
-    secrets: endpoint.secrets,
-    updatedAt: endpoint.updatedAt,
+  const endpoints = createEndpointManager({
+    store,
+    bus,
+    clock,
+    policy,
+    forgetEndpoints: (tenantId) => endpointCache.delete(tenantId),
+    maxEndpointsPerTenant,
+    defaultEndpointConcurrency,
+    secretGracePeriodMs,
   });
-
-  const createEndpoint: WebhookDispatcher['createEndpoint'] = async (tenantId, input) => {
-    checkTenant(tenantId);
-    const parsed = parseEndpointInput(input, 'create', policy);
-    const now = clock.now();
-    const secret = generateWebhookSecret();
-    const endpoint: StoredEndpoint = {
-      id: `ep_${randomBytes(18).toString('base64url')}`,
-      tenantId,
-      url: parsed.url!,
-      description: parsed.description ?? '',
-      events: parsed.events ?? ['*'],
-      headers: parsed.headers ?? {},
-      rateLimitPerSecond: parsed.rateLimitPerSecond ?? null,
-      maxConcurrency: parsed.maxConcurrency ?? defaultEndpointConcurrency,
-      secrets: [{ secret }],
-      createdAt: now,
-      updatedAt: now,
-      enabled: parsed.enabled ?? true,
-      consecutiveFailures: 0,
-      ...(parsed.enabled === false
-        ? {
-            disabledAt: now,
-            disabledReason: 'manual' as const,
-            disabledMessage: 'Created disabled.',
-          }
-        : {}),
-    };
-    // Taken before the endpoint exists, so nothing published once it does can fall before it.
-    const start = await startingCursor(tenantId);
-    await store.createEndpoint(endpoint, maxEndpointsPerTenant);
-    if (start !== undefined) await store.saveCursors({ [tenantId]: start });
-    endpointCache.delete(tenantId);
-    return { endpoint: toWebhookEndpoint(endpoint), secret };
-  };
-
-  /**
-   * Where a tenant's events start for delivery, when it has no saved cursor yet (its first
-   * endpoint): the bus's position now. The follower saves a tenant's cursor only once it handled
-   * one of its events, so without this, events published while no dispatcher ran, before the
-   * tenant's first live event, were never caught up. Undefined for a bus without `position`.
-   */
-  const startingCursor = async (tenantId: string): Promise<string | undefined> => {
-    if (bus.position === undefined) return undefined;
-    // One tenant's cursor where the store can read just that (a store of your own may not).
-    const hasCursor = store.loadCursor
-      ? (await store.loadCursor(tenantId)) !== undefined
-      : Object.hasOwn(await store.loadCursors(), tenantId);
-    if (hasCursor) return undefined;
-    return bus.position(tenantId);
-  };
-
-  /**
-   * Changes an endpoint's settings: reads them, applies `change`, and writes the result only if
-   * nobody changed them meanwhile, else reads again. An update and a rotation racing on two
-   * processes would otherwise each write over the other: a rotation's new secret, already handed
-   * out, could be undone by an update that read before it.
-   */
-  const changeSettings = async (
-    tenantId: string,
-    endpointId: string,
-    change: (current: StoredEndpoint, now: number) => StoredEndpoint,
-  ): Promise<{ current: StoredEndpoint; next: StoredEndpoint }> => {
-    for (let attempt = 1; ; attempt += 1) {
-      const current = await load(tenantId, endpointId);
-      const next = change(current, clock.now());
-      if (await store.saveEndpointSettings(settingsOf(next), settingsOf(current))) {
-        return { current, next };
-      }
-      if (attempt === maxSettingsWrites) {
-        throw new CallTrackError({
-          message: 'The webhook endpoint kept changing while it was being saved; try again.',
-          code: 'conflict',
-          status: 409,
-        });
-      }
-    }
-  };
-
-  const updateEndpoint: WebhookDispatcher['updateEndpoint'] = async (
-    tenantId,
-    endpointId,
-    input,
-  ) => {
-    checkTenant(tenantId);
-    const parsed = parseEndpointInput(input, 'update', policy);
-    const { current, next } = await changeSettings(tenantId, endpointId, (endpoint, now) => ({
-      ...endpoint,
-      ...(parsed.url === undefined ? {} : { url: parsed.url }),
-      ...(parsed.description === undefined ? {} : { description: parsed.description }),
-      ...(parsed.events === undefined ? {} : { events: parsed.events }),
-      ...(parsed.headers === undefined ? {} : { headers: parsed.headers }),
-      ...(parsed.rateLimitPerSecond === undefined
-        ? {}
-        : { rateLimitPerSecond: parsed.rateLimitPerSecond }),
-      ...(parsed.maxConcurrency === undefined ? {} : { maxConcurrency: parsed.maxConcurrency }),
-      updatedAt: now,
-    }));
-    if (parsed.enabled !== undefined && parsed.enabled !== current.enabled) {
-      await store.setEndpointEnabled(tenantId, endpointId, parsed.enabled, next.updatedAt);
-    }
-    endpointCache.delete(tenantId);
-    return toWebhookEndpoint((await store.getEndpoint(tenantId, endpointId)) ?? next);
-  };
-
-  const rotateSecret: WebhookDispatcher['rotateSecret'] = async (
-    tenantId,
-    endpointId,
-    rotation = {},
-  ) => {
-    checkTenant(tenantId);
-    const grace = rotation.gracePeriodMs ?? secretGracePeriodMs;
-    if (!Number.isInteger(grace) || grace < 0 || grace > maxGracePeriodMs) {
-      throw new InvalidEndpointError({
-        message: 'gracePeriodSeconds: must be a whole number from 0 to 604,800 (7 days).',
-      });
-    }
-    // Made once: the secret handed out is the one saved, whatever the retries.
-    const secret = generateWebhookSecret();
-    const { next } = await changeSettings(tenantId, endpointId, (endpoint, now) => {
-      const old = endpoint.secrets
-        .map((entry) => ({
-          secret: entry.secret,
-          expiresAt: Math.min(entry.expiresAt ?? now + grace, now + grace),
-        }))
-        .filter((entry) => entry.expiresAt > now)
-        .slice(0, maxOldSecrets);
-      return { ...endpoint, secrets: [{ secret }, ...old], updatedAt: now };
-    });
-    return { endpoint: toWebhookEndpoint(next), secret };
-  };
+  const load = (tenantId: string, endpointId: string) => loadEndpoint(store, tenantId, endpointId);
 
   // ---- logs, stats, recovery ----------------------------------------------------------------
 
@@ -543,7 +390,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     tenantId,
     query = {},
   ) => {
-    checkTenant(tenantId);
+    checkTenantId(tenantId);
     if (query.endpointId !== undefined) await load(tenantId, query.endpointId);
     const limit = limitOf(query.limit, 1000, 50);
     const deliveries = await store.listFailedDeliveries(tenantId, {
@@ -662,20 +509,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     dispatch: async (event) => {
       await fanOut([event]);
     },
-    createEndpoint,
-    listEndpoints: async (tenantId) => {
-      checkTenant(tenantId);
-      return (await store.listEndpoints(tenantId)).map(toWebhookEndpoint);
-    },
-    getEndpoint: async (tenantId, endpointId) =>
-      toWebhookEndpoint(await load(tenantId, endpointId)),
-    updateEndpoint,
-    deleteEndpoint: async (tenantId, endpointId) => {
-      await load(tenantId, endpointId);
-      await store.deleteEndpoint(tenantId, endpointId);
-      endpointCache.delete(tenantId);
-    },
-    rotateSecret,
+    ...endpoints,
     listAttempts: async (tenantId, endpointId, query): Promise<AttemptsPage> =>
       listAttempts(tenantId, endpointId, query),
     getStats,
