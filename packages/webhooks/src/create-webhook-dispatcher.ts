@@ -1,22 +1,17 @@
-import { performance } from 'node:perf_hooks';
-import { type CallEvent, callEventTypes, InvalidArgumentError } from '@calltrack/core';
+import { callEventTypes, InvalidArgumentError } from '@calltrack/core';
 import { createAddressGuard } from './create-address-guard';
 import { createDeliveryHandler } from './create-delivery-handler';
 import { createDeliveryLogs } from './create-delivery-logs';
+import { createEndpointCache } from './create-endpoint-cache';
 import { createEndpointManager } from './create-endpoint-manager';
+import { createFanOut } from './create-fan-out';
 import { createPermits } from './create-permits';
-import { createWebhookBody } from './create-webhook-body';
 import { createWebhookSender } from './create-webhook-sender';
-import { eventDeliveryJob } from './event-delivery-job';
-import { matchesEventFilter } from './event-filter';
 import { type BusFollower, followBus } from './follow-bus';
 import type { EndpointInputPolicy } from './parse-endpoint-input';
 import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 import { systemClock } from './webhook-clock';
-import type { DeliveryJob, WebhookMessage } from './webhook-delivery';
 import type { WebhookDispatcher, WebhookDispatcherOptions } from './webhook-dispatcher';
-import type { StoredEndpoint } from './webhook-endpoint';
-import { webhookMessageId } from './webhook-message-id';
 
 declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 
@@ -105,12 +100,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     userAgent: options.userAgent ?? `calltrack-webhooks/${version}`,
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
-  const endpointCache = new Map<string, { at: number; endpoints: Promise<StoredEndpoint[]> }>();
+  const endpointCache = createEndpointCache(store, endpointCacheMs);
   const sendPermits = createPermits(concurrency);
-  // How long a fan-out batch waits for send permits to send its new deliveries itself: long
-  // enough for a burst to go out directly at the pace requests finish, short enough that a
-  // saturated process (slow endpoints) still queues a batch about this often.
-  const directWaitMs = 100;
   const handler = createDeliveryHandler({
     store,
     sender,
@@ -123,116 +114,48 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     maxAttemptsPerEndpoint,
     slotLeaseMs,
     sendPermits,
-    onEndpointDisabled: (endpoint) => endpointCache.delete(endpoint.tenantId),
+    onEndpointDisabled: (endpoint) => endpointCache.forget(endpoint.tenantId),
     onError,
   });
 
-  // ---- fan-out ------------------------------------------------------------------------------
+  /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
+  let directSends = false;
+  const fanOut = createFanOut({
+    store,
+    clock,
+    endpointCache,
+    handler,
+    sendPermits,
+    directSends: () => directSends,
+    maxPayloadBytes,
+    retentionMs,
+    slotLeaseMs,
+    onError,
+  });
 
-  const endpointsOf = (tenantId: string): Promise<StoredEndpoint[]> => {
-    const now = Date.now();
-    const cached = endpointCache.get(tenantId);
-    if (cached && now - cached.at < endpointCacheMs) return cached.endpoints;
-    const loading = store.listEndpoints(tenantId);
-    endpointCache.set(tenantId, { at: now, endpoints: loading });
-    loading.catch(() => endpointCache.delete(tenantId));
-    if (endpointCache.size > 10_000) endpointCache.delete(endpointCache.keys().next().value!);
-    return loading;
-  };
+  const endpoints = createEndpointManager({
+    store,
+    bus,
+    clock,
+    policy,
+    forgetEndpoints: (tenantId) => endpointCache.forget(tenantId),
+    maxEndpointsPerTenant,
+    defaultEndpointConcurrency,
+    secretGracePeriodMs,
+  });
 
-  /**
-   * Fans a batch of events out: their deliveries are created together and queued in one call.
-   * In a delivering process, the deliveries the batch creates are leased to it, and each is sent
-   * at once, without a queued job, if a send permit frees up within `directWaitMs` of the batch's
-   * start; the others are queued (the queue is for retries, and for first attempts that found no
-   * permit). The wait is bounded, so a saturated process still fans out a batch at least that
-   * often, and what waits is leased, so nothing is lost if the process dies meanwhile. Resolves
-   * with the tenants that have endpoints.
-   */
-  const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
-    const withEndpoints = new Set<string>();
-    const deadline = performance.now() + directWaitMs;
-    // Settled, not all: an event that fails must not keep the batch's others from their queue.
-    // Their deliveries are leased to this process (in memory, for as long as it runs), and the
-    // batch's retry, which the failure brings, creates none of them again.
-    const settled = await Promise.allSettled(
-      events.map(async (event): Promise<DeliveryJob[]> => {
-        const endpoints = await endpointsOf(event.tenantId);
-        if (endpoints.length === 0) return [];
-        withEndpoints.add(event.tenantId);
-        const matching = endpoints.filter(
-          (endpoint) => endpoint.enabled && matchesEventFilter(endpoint.events, event.type),
-        );
-        if (matching.length === 0) return [];
-        const message: WebhookMessage = {
-          id: webhookMessageId(event.tenantId, event.id),
-          tenantId: event.tenantId,
-          eventId: event.id,
-          eventType: event.type,
-          body: createWebhookBody(event, maxPayloadBytes),
-          createdAt: clock.now(),
-        };
-        const created = await store.createDeliveries(
-          message,
-          matching.map((endpoint) => endpoint.id),
-          retentionMs,
-          directSends ? { count: matching.length, ms: slotLeaseMs } : undefined,
-        );
-        const queued = created.pending.map((endpointId) =>
-          eventDeliveryJob(event.tenantId, endpointId, message.id),
-        );
-        for (const endpointId of created.leased) {
-          const job = eventDeliveryJob(event.tenantId, endpointId, message.id);
-          // Past the deadline this takes only a permit that is free now.
-          const taking = sendPermits.acquireBefore(deadline);
-          const permit = taking === true || taking === false ? taking : await taking;
-          if (permit && directSends) sendDirect(job);
-          else {
-            if (permit) sendPermits.release();
-            queued.push(job);
-          }
-        }
-        return queued;
-      }),
-    );
-    const all = settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
-    if (all.length > 0) await store.enqueue(all);
-    const failed = settled.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
-    return withEndpoints;
-  };
-
-  /** Direct first attempts running, so `close` waits for them. */
-  const directAttempts = new Set<Promise<void>>();
-
-  /**
-   * A leased delivery's first attempt, holding a permit already taken. Anything but a finished
-   * delivery goes to the queue (which ends the lease); if even that fails, the lease runs out and
-   * a delivering process queues it.
-   */
-  const sendDirect = (job: DeliveryJob): void => {
-    const attempt = handler
-      .runHoldingPermit(job)
-      .then(
-        async (outcome) => {
-          if (outcome.type !== 'done') await store.enqueue([job]);
-        },
-        async (error: unknown) => {
-          onError(error instanceof Error ? error : new Error(String(error)));
-          await store.enqueue([job]);
-        },
-      )
-      .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))))
-      .finally(() => directAttempts.delete(attempt));
-    directAttempts.add(attempt);
-  };
+  const deliveryLogs = createDeliveryLogs({
+    store,
+    sender,
+    clock,
+    retentionMs,
+    maxAttemptsPerEndpoint,
+  });
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
   let follower: BusFollower | undefined;
   let delivering = false;
-  /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
-  let directSends = false;
   let closed = false;
 
   const start: WebhookDispatcher['start'] = async (startOptions = {}) => {
@@ -248,7 +171,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       follower = followBus({
         bus,
         store,
-        handle: fanOut,
+        handle: fanOut.run,
         flushIntervalMs: options.cursorFlushIntervalMs ?? 1000,
         onError,
       });
@@ -261,39 +184,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     closed = true;
     directSends = false;
     await follower?.stop();
-    while (directAttempts.size > 0) await Promise.all(directAttempts);
+    await fanOut.whenDirectAttemptsDone();
     if (delivering) await store.stopWorker();
     await sender.close();
   };
-
-  // ---- endpoints ----------------------------------------------------------------------------
-
-  const endpoints = createEndpointManager({
-    store,
-    bus,
-    clock,
-    policy,
-    forgetEndpoints: (tenantId) => endpointCache.delete(tenantId),
-    maxEndpointsPerTenant,
-    defaultEndpointConcurrency,
-    secretGracePeriodMs,
-  });
-
-  // ---- logs, stats, recovery ----------------------------------------------------------------
-
-  const deliveryLogs = createDeliveryLogs({
-    store,
-    sender,
-    clock,
-    retentionMs,
-    maxAttemptsPerEndpoint,
-  });
 
   return {
     start,
     close,
     dispatch: async (event) => {
-      await fanOut([event]);
+      await fanOut.run([event]);
     },
     ...endpoints,
     ...deliveryLogs,
