@@ -1,4 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { createRedisNodeLinks, type RedisNodeLink } from './create-redis-node-links';
 import { isRedisCluster, type RedisBusClient } from './redis-bus-client';
 import { redisClusterSlot } from './redis-cluster-slot';
 
@@ -41,18 +42,8 @@ export interface RedisPubSub {
   close(): void;
 }
 
-/** One connection of ours to one Redis node, and what is subscribed on it. */
-interface NodeLink {
-  key: string;
-  connection: Redis;
-  channels: Set<string>;
-  patterns: Set<string>;
-  /** (Un)subscribe commands held until the connection is ready, in the order they were asked. */
-  held: (() => void)[];
-}
-
 interface ChannelEntry {
-  link: NodeLink | undefined;
+  link: RedisNodeLink | undefined;
   /** Increases with every SUBSCRIBE sent, so a late answer to an old one is ignored. */
   attempt: number;
   attachedOnce: boolean;
@@ -72,7 +63,6 @@ const single = 'single';
 export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   const { client, mode } = options;
   const cluster: Cluster | undefined = isRedisCluster(client) ? client : undefined;
-  const links = new Map<string, NodeLink>();
   const channels = new Map<string, ChannelEntry>();
   const patterns = new Map<string, Omit<ChannelEntry, 'link' | 'attempt'>>();
   let classicKey: string | undefined;
@@ -84,134 +74,17 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     options.onError(error instanceof Error ? error : new Error(String(error)));
   };
 
-  // ---- connections ------------------------------------------------------------------------
-
-  const nodeKeyOf = (node: Redis): string => `${node.options.host}:${node.options.port}`;
-
-  const openLink = (key: string): NodeLink | undefined => {
-    const existing = links.get(key);
-    if (existing) return existing;
-    let connection: Redis;
-    if (cluster) {
-      const node = cluster.nodes('all').find((candidate) => nodeKeyOf(candidate) === key);
-      if (!node) return undefined;
-      // Node connections of a Cluster are lazy and do not retry: ours connect now and retry
-      // forever; the slot map decides when they are no longer needed.
-      connection = node.duplicate({
-        lazyConnect: false,
-        readOnly: false,
-        autoResubscribe: true,
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: null,
-        retryStrategy: (times: number) => Math.min(times * 50, 1000),
-      });
-    } else {
-      // Connect now (commands wait for it to be ready, so none would connect a lazy one), retry
-      // forever and resubscribe by itself: the subscriptions outlive any outage.
-      connection = (client as Redis).duplicate({
-        lazyConnect: false,
-        autoResubscribe: true,
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: null,
-      });
-    }
-    const link: NodeLink = {
-      key,
-      connection,
-      channels: new Set(),
-      patterns: new Set(),
-      held: [],
-    };
-    links.set(key, link);
-    watch(link);
-    return link;
-  };
-
-  /**
-   * Sends a (un)subscribe command once the connection is ready. During its handshake (status
-   * `connect`) ioredis writes such commands at once, before its ready check: the connection is
-   * then in subscriber mode, the check's INFO is refused, and ioredis drops the connection,
-   * losing subscriptions it had already confirmed (ready, but deaf). Before that, the command
-   * would wait in the offline queue anyway.
-   */
-  const whenReady = (link: NodeLink, send: () => void): void => {
-    if (link.connection.status === 'ready' && link.held.length === 0) send();
-    else link.held.push(send);
-  };
-
-  const deliver = (
-    handler: (channel: string, raw: string) => void,
-    channel: string,
-    raw: string,
-  ) => {
-    // A failure in a handler must never reach ioredis' reply parser.
-    try {
-      handler(channel, raw);
-    } catch (error) {
-      report(error);
-    }
-  };
-
-  const watch = (link: NodeLink): void => {
-    const { connection } = link;
-    let readyBefore = false;
-    connection.on('error', (error: Error) => {
-      report(error);
-      // ioredis reads a SUNSUBSCRIBE the server pushes (its slot moved away) as the answer to
-      // a command it never sent: this connection's state can no longer be trusted.
-      if (cluster && /Command queue state error/.test(error.message)) replaceLink(link);
-    });
-    connection.on('message', (channel: string, raw: string) =>
-      deliver(options.onMessage, channel, raw),
-    );
-    connection.on('smessage', (channel: string, raw: string) =>
-      deliver(options.onMessage, channel, raw),
-    );
-    connection.on('pmessage', (_pattern: string, channel: string, raw: string) =>
-      deliver(options.onPatternMessage, channel, raw),
-    );
-    connection.on('moved', () => queueRefresh());
-    connection.on('close', () => {
-      if (cluster && links.get(link.key) === link) queueRefresh();
-    });
-    connection.on('ready', () => {
-      if (connection.status === 'ready') for (const send of link.held.splice(0)) send();
-      if (!readyBefore) {
-        readyBefore = true;
-        return;
-      }
-      // ioredis resubscribes right after emitting 'ready'; a PING answered after those
-      // SUBSCRIBE replies means live delivery is back, so history reads now close the gap.
-      setImmediate(() => {
-        connection
-          .ping()
-          .then(() => {
-            if (closed || links.get(link.key) !== link) return;
-            options.onReattached([...link.channels], link.patterns.size > 0);
-          })
-          .catch(report);
-      });
-    });
-  };
-
-  const dropLink = (link: NodeLink): void => {
-    if (links.get(link.key) === link) links.delete(link.key);
-    if (classicKey === link.key) classicKey = undefined;
-    link.connection.disconnect();
-  };
-
-  /** Closes a connection whose state is unknown and places its channels again. */
-  const replaceLink = (link: NodeLink): void => {
-    if (links.get(link.key) !== link) return;
-    dropLink(link);
-    for (const [channel, entry] of channels) {
-      if (entry.link === link) {
-        entry.link = undefined;
-        place(channel, entry);
-      }
-    }
-    if (link.patterns.size > 0) placePatterns();
-  };
+  // The connections, one per node subscribed on; what they report lands in the routing below.
+  const links = createRedisNodeLinks({
+    client,
+    onMessage: options.onMessage,
+    onPatternMessage: options.onPatternMessage,
+    onResubscribed: (link) => options.onReattached([...link.channels], link.patterns.size > 0),
+    onStateUnknown: (link) => replaceLink(link),
+    onTopologyHint: () => queueRefresh(),
+    isClosed: () => closed,
+    report,
+  });
 
   // ---- routing ----------------------------------------------------------------------------
 
@@ -232,7 +105,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   const place = (channel: string, entry: ChannelEntry): void => {
     if (closed) return;
     const key = targetOf(channel);
-    const link = key === undefined ? undefined : openLink(key);
+    const link = key === undefined ? undefined : links.open(key);
     if (!link) {
       // No route yet (the slot map is being refreshed): the refresh places it.
       queueRefresh();
@@ -243,7 +116,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     entry.attempt += 1;
     const attempt = entry.attempt;
     const subscribing = new Promise<unknown>((resolve, reject) =>
-      whenReady(link, () => {
+      links.whenReady(link, () => {
         const sent =
           mode === 'sharded'
             ? link.connection.ssubscribe(channel)
@@ -277,7 +150,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   const placePatterns = (): void => {
     if (patterns.size === 0 || closed) return;
     const key = targetOf('');
-    const link = key === undefined ? undefined : openLink(key);
+    const link = key === undefined ? undefined : links.open(key);
     if (!link) {
       queueRefresh();
       return;
@@ -286,7 +159,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     if (fresh.length === 0) return;
     for (const pattern of fresh) link.patterns.add(pattern);
     const subscribing = new Promise<unknown>((resolve, reject) =>
-      whenReady(link, () => link.connection.psubscribe(...fresh).then(resolve, reject)),
+      links.whenReady(link, () => link.connection.psubscribe(...fresh).then(resolve, reject)),
     );
     subscribing.then(
       () => {
@@ -304,12 +177,30 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     );
   };
 
+  const dropLink = (link: RedisNodeLink): void => {
+    if (classicKey === link.key) classicKey = undefined;
+    links.drop(link);
+  };
+
+  /** Closes a connection whose state is unknown and places its channels again. */
+  const replaceLink = (link: RedisNodeLink): void => {
+    if (!links.isCurrent(link)) return;
+    dropLink(link);
+    for (const [channel, entry] of channels) {
+      if (entry.link === link) {
+        entry.link = undefined;
+        place(channel, entry);
+      }
+    }
+    if (link.patterns.size > 0) placePatterns();
+  };
+
   /** After a slot map refresh: moves every channel whose slot lives elsewhere now. */
   const reroute = (): void => {
     if (!cluster || closed) return;
     const current = masters();
     if (current.size === 0) return;
-    for (const link of [...links.values()]) {
+    for (const link of links.list()) {
       if (!current.has(link.key)) {
         // Not a master any more (failed over, removed): its channels go to their new owner.
         dropLink(link);
@@ -328,7 +219,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       const previous = entry.link;
       if (previous) {
         previous.channels.delete(channel);
-        whenReady(previous, () => {
+        links.whenReady(previous, () => {
           const leaving =
             mode === 'sharded'
               ? previous.connection.sunsubscribe(channel)
@@ -378,7 +269,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       const link = entry.link;
       if (!link) return;
       link.channels.delete(channel);
-      whenReady(link, () => {
+      links.whenReady(link, () => {
         const leaving =
           mode === 'sharded'
             ? link.connection.sunsubscribe(channel)
@@ -401,9 +292,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     unsubscribePattern(pattern) {
       for (const resolve of patterns.get(pattern)?.waiters.splice(0) ?? []) resolve();
       patterns.delete(pattern);
-      for (const link of links.values()) {
+      for (const link of links.list()) {
         if (link.patterns.delete(pattern)) {
-          whenReady(link, () =>
+          links.whenReady(link, () =>
             link.connection.punsubscribe(pattern).catch((error: unknown) => {
               if (!closed) report(error);
             }),
@@ -417,7 +308,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       for (const entry of channels.values())
         for (const resolve of entry.waiters.splice(0)) resolve();
       channels.clear();
-      for (const link of [...links.values()]) dropLink(link);
+      for (const link of links.list()) dropLink(link);
     },
   };
 }

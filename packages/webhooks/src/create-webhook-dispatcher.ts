@@ -1,61 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import {
-  type CallEvent,
-  CallTrackError,
-  callEventTypes,
-  InvalidArgumentError,
-  NotFoundError,
-  tenantIdSchema,
-} from '@calltrack/core';
-import { computeEndpointStats } from './compute-endpoint-stats';
+import { callEventTypes, InvalidArgumentError } from '@calltrack/core';
 import { createAddressGuard } from './create-address-guard';
 import { createDeliveryHandler } from './create-delivery-handler';
+import { createDeliveryLogs } from './create-delivery-logs';
+import { createEndpointCache } from './create-endpoint-cache';
+import { createEndpointManager } from './create-endpoint-manager';
+import { createFanOut } from './create-fan-out';
 import { createPermits } from './create-permits';
-import { createWebhookBody } from './create-webhook-body';
 import { createWebhookSender } from './create-webhook-sender';
-import { InvalidEndpointError } from './errors/invalid-endpoint-error';
-import { eventDeliveryJob } from './event-delivery-job';
-import { matchesEventFilter } from './event-filter';
 import { type BusFollower, followBus } from './follow-bus';
-import {
-  decodePageCursor,
-  deliveryListKey,
-  encodePageCursor,
-  type PageCursor,
-} from './page-cursor';
-import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
-import { recoveryDeliveryJob } from './recovery-delivery-job';
+import type { EndpointInputPolicy } from './parse-endpoint-input';
 import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
-import { sendAttempt } from './send-attempt';
 import { systemClock } from './webhook-clock';
-import type { DeliveryJob, WebhookAttempt, WebhookMessage } from './webhook-delivery';
-import type {
-  AttemptsPage,
-  FailedDeliveriesPage,
-  WebhookDispatcher,
-  WebhookDispatcherOptions,
-} from './webhook-dispatcher';
-import { type StoredEndpoint, toWebhookEndpoint } from './webhook-endpoint';
-import { webhookMessageId } from './webhook-message-id';
-import { generateWebhookSecret } from './webhook-secret';
-import type { ListQuery } from './webhook-store';
+import type { WebhookDispatcher, WebhookDispatcherOptions } from './webhook-dispatcher';
 
 declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 
 const day = 24 * 3_600_000;
-const maxGracePeriodMs = 7 * day;
-const maxOldSecrets = 10;
-/** A list page's way on, from the last row it read (its time and key). */
-const nextPageAfter = (before: number, beforeKey: string) => ({
-  nextBefore: before,
-  nextCursor: encodePageCursor(before, beforeKey),
-});
-/** The way on of a list's last page. */
-const noNextPage = { nextBefore: null, nextCursor: null } as const;
-/** Most times a settings change is read and written again when others kept changing them. */
-const maxSettingsWrites = 10;
-const maxRecoverWindowMs = 14 * day;
 
 /**
  * Creates the outbound webhook dispatcher. Call `start()` in the processes that deliver (any
@@ -140,12 +100,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     userAgent: options.userAgent ?? `calltrack-webhooks/${version}`,
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
-  const endpointCache = new Map<string, { at: number; endpoints: Promise<StoredEndpoint[]> }>();
+  const endpointCache = createEndpointCache(store, endpointCacheMs);
   const sendPermits = createPermits(concurrency);
-  // How long a fan-out batch waits for send permits to send its new deliveries itself: long
-  // enough for a burst to go out directly at the pace requests finish, short enough that a
-  // saturated process (slow endpoints) still queues a batch about this often.
-  const directWaitMs = 100;
   const handler = createDeliveryHandler({
     store,
     sender,
@@ -158,116 +114,48 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     maxAttemptsPerEndpoint,
     slotLeaseMs,
     sendPermits,
-    onEndpointDisabled: (endpoint) => endpointCache.delete(endpoint.tenantId),
+    onEndpointDisabled: (endpoint) => endpointCache.forget(endpoint.tenantId),
     onError,
   });
 
-  // ---- fan-out ------------------------------------------------------------------------------
+  /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
+  let directSends = false;
+  const fanOut = createFanOut({
+    store,
+    clock,
+    endpointCache,
+    handler,
+    sendPermits,
+    directSends: () => directSends,
+    maxPayloadBytes,
+    retentionMs,
+    slotLeaseMs,
+    onError,
+  });
 
-  const endpointsOf = (tenantId: string): Promise<StoredEndpoint[]> => {
-    const now = Date.now();
-    const cached = endpointCache.get(tenantId);
-    if (cached && now - cached.at < endpointCacheMs) return cached.endpoints;
-    const loading = store.listEndpoints(tenantId);
-    endpointCache.set(tenantId, { at: now, endpoints: loading });
-    loading.catch(() => endpointCache.delete(tenantId));
-    if (endpointCache.size > 10_000) endpointCache.delete(endpointCache.keys().next().value!);
-    return loading;
-  };
+  const endpoints = createEndpointManager({
+    store,
+    bus,
+    clock,
+    policy,
+    forgetEndpoints: (tenantId) => endpointCache.forget(tenantId),
+    maxEndpointsPerTenant,
+    defaultEndpointConcurrency,
+    secretGracePeriodMs,
+  });
 
-  /**
-   * Fans a batch of events out: their deliveries are created together and queued in one call.
-   * In a delivering process, the deliveries the batch creates are leased to it, and each is sent
-   * at once, without a queued job, if a send permit frees up within `directWaitMs` of the batch's
-   * start; the others are queued (the queue is for retries, and for first attempts that found no
-   * permit). The wait is bounded, so a saturated process still fans out a batch at least that
-   * often, and what waits is leased, so nothing is lost if the process dies meanwhile. Resolves
-   * with the tenants that have endpoints.
-   */
-  const fanOut = async (events: readonly CallEvent[]): Promise<Set<string>> => {
-    const withEndpoints = new Set<string>();
-    const deadline = performance.now() + directWaitMs;
-    // Settled, not all: an event that fails must not keep the batch's others from their queue.
-    // Their deliveries are leased to this process (in memory, for as long as it runs), and the
-    // batch's retry, which the failure brings, creates none of them again.
-    const settled = await Promise.allSettled(
-      events.map(async (event): Promise<DeliveryJob[]> => {
-        const endpoints = await endpointsOf(event.tenantId);
-        if (endpoints.length === 0) return [];
-        withEndpoints.add(event.tenantId);
-        const matching = endpoints.filter(
-          (endpoint) => endpoint.enabled && matchesEventFilter(endpoint.events, event.type),
-        );
-        if (matching.length === 0) return [];
-        const message: WebhookMessage = {
-          id: webhookMessageId(event.tenantId, event.id),
-          tenantId: event.tenantId,
-          eventId: event.id,
-          eventType: event.type,
-          body: createWebhookBody(event, maxPayloadBytes),
-          createdAt: clock.now(),
-        };
-        const created = await store.createDeliveries(
-          message,
-          matching.map((endpoint) => endpoint.id),
-          retentionMs,
-          directSends ? { count: matching.length, ms: slotLeaseMs } : undefined,
-        );
-        const queued = created.pending.map((endpointId) =>
-          eventDeliveryJob(event.tenantId, endpointId, message.id),
-        );
-        for (const endpointId of created.leased) {
-          const job = eventDeliveryJob(event.tenantId, endpointId, message.id);
-          // Past the deadline this takes only a permit that is free now.
-          const taking = sendPermits.acquireBefore(deadline);
-          const permit = taking === true || taking === false ? taking : await taking;
-          if (permit && directSends) sendDirect(job);
-          else {
-            if (permit) sendPermits.release();
-            queued.push(job);
-          }
-        }
-        return queued;
-      }),
-    );
-    const all = settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
-    if (all.length > 0) await store.enqueue(all);
-    const failed = settled.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
-    return withEndpoints;
-  };
-
-  /** Direct first attempts running, so `close` waits for them. */
-  const directAttempts = new Set<Promise<void>>();
-
-  /**
-   * A leased delivery's first attempt, holding a permit already taken. Anything but a finished
-   * delivery goes to the queue (which ends the lease); if even that fails, the lease runs out and
-   * a delivering process queues it.
-   */
-  const sendDirect = (job: DeliveryJob): void => {
-    const attempt = handler
-      .runHoldingPermit(job)
-      .then(
-        async (outcome) => {
-          if (outcome.type !== 'done') await store.enqueue([job]);
-        },
-        async (error: unknown) => {
-          onError(error instanceof Error ? error : new Error(String(error)));
-          await store.enqueue([job]);
-        },
-      )
-      .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))))
-      .finally(() => directAttempts.delete(attempt));
-    directAttempts.add(attempt);
-  };
+  const deliveryLogs = createDeliveryLogs({
+    store,
+    sender,
+    clock,
+    retentionMs,
+    maxAttemptsPerEndpoint,
+  });
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
   let follower: BusFollower | undefined;
   let delivering = false;
-  /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
-  let directSends = false;
   let closed = false;
 
   const start: WebhookDispatcher['start'] = async (startOptions = {}) => {
@@ -283,7 +171,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       follower = followBus({
         bus,
         store,
-        handle: fanOut,
+        handle: fanOut.run,
         flushIntervalMs: options.cursorFlushIntervalMs ?? 1000,
         onError,
       });
@@ -296,393 +184,19 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     closed = true;
     directSends = false;
     await follower?.stop();
-    while (directAttempts.size > 0) await Promise.all(directAttempts);
+    await fanOut.whenDirectAttemptsDone();
     if (delivering) await store.stopWorker();
     await sender.close();
-  };
-
-  // ---- endpoints ----------------------------------------------------------------------------
-
-  const checkTenant = (tenantId: string): void => {
-    if (!tenantIdSchema.safeParse(tenantId).success) {
-      throw new InvalidArgumentError({ message: 'Invalid tenant id.' });
-    }
-  };
-
-  const load = async (tenantId: string, endpointId: string): Promise<StoredEndpoint> => {
-    checkTenant(tenantId);
-    const endpoint =
-      typeof endpointId === 'string' && /^ep_[A-Za-z0-9_-]{1,64}$/.test(endpointId)
-        ? await store.getEndpoint(tenantId, endpointId)
-        : undefined;
-    if (!endpoint) throw new NotFoundError({ message: 'No such webhook endpoint.' });
-    return endpoint;
-  };
-
-  const settingsOf = (endpoint: StoredEndpoint) => ({
-    tenantId: endpoint.tenantId,
-    id: endpoint.id,
-    url: endpoint.url,
-    description: endpoint.description,
-    events: endpoint.events,
-    headers: endpoint.headers,
-    rateLimitPerSecond: endpoint.rateLimitPerSecond,
-    maxConcurrency: endpoint.maxConcurrency,
-    secrets: endpoint.secrets,
-    updatedAt: endpoint.updatedAt,
-  });
-
-  const createEndpoint: WebhookDispatcher['createEndpoint'] = async (tenantId, input) => {
-    checkTenant(tenantId);
-    const parsed = parseEndpointInput(input, 'create', policy);
-    const now = clock.now();
-    const secret = generateWebhookSecret();
-    const endpoint: StoredEndpoint = {
-      id: `ep_${randomBytes(18).toString('base64url')}`,
-      tenantId,
-      url: parsed.url!,
-      description: parsed.description ?? '',
-      events: parsed.events ?? ['*'],
-      headers: parsed.headers ?? {},
-      rateLimitPerSecond: parsed.rateLimitPerSecond ?? null,
-      maxConcurrency: parsed.maxConcurrency ?? defaultEndpointConcurrency,
-      secrets: [{ secret }],
-      createdAt: now,
-      updatedAt: now,
-      enabled: parsed.enabled ?? true,
-      consecutiveFailures: 0,
-      ...(parsed.enabled === false
-        ? {
-            disabledAt: now,
-            disabledReason: 'manual' as const,
-            disabledMessage: 'Created disabled.',
-          }
-        : {}),
-    };
-    // Taken before the endpoint exists, so nothing published once it does can fall before it.
-    const start = await startingCursor(tenantId);
-    await store.createEndpoint(endpoint, maxEndpointsPerTenant);
-    if (start !== undefined) await store.saveCursors({ [tenantId]: start });
-    endpointCache.delete(tenantId);
-    return { endpoint: toWebhookEndpoint(endpoint), secret };
-  };
-
-  /**
-   * Where a tenant's events start for delivery, when it has no saved cursor yet (its first
-   * endpoint): the bus's position now. The follower saves a tenant's cursor only once it handled
-   * one of its events, so without this, events published while no dispatcher ran, before the
-   * tenant's first live event, were never caught up. Undefined for a bus without `position`.
-   */
-  const startingCursor = async (tenantId: string): Promise<string | undefined> => {
-    if (bus.position === undefined) return undefined;
-    // One tenant's cursor where the store can read just that (a store of your own may not).
-    const hasCursor = store.loadCursor
-      ? (await store.loadCursor(tenantId)) !== undefined
-      : Object.hasOwn(await store.loadCursors(), tenantId);
-    if (hasCursor) return undefined;
-    return bus.position(tenantId);
-  };
-
-  /**
-   * Changes an endpoint's settings: reads them, applies `change`, and writes the result only if
-   * nobody changed them meanwhile, else reads again. An update and a rotation racing on two
-   * processes would otherwise each write over the other: a rotation's new secret, already handed
-   * out, could be undone by an update that read before it.
-   */
-  const changeSettings = async (
-    tenantId: string,
-    endpointId: string,
-    change: (current: StoredEndpoint, now: number) => StoredEndpoint,
-  ): Promise<{ current: StoredEndpoint; next: StoredEndpoint }> => {
-    for (let attempt = 1; ; attempt += 1) {
-      const current = await load(tenantId, endpointId);
-      const next = change(current, clock.now());
-      if (await store.saveEndpointSettings(settingsOf(next), settingsOf(current))) {
-        return { current, next };
-      }
-      if (attempt === maxSettingsWrites) {
-        throw new CallTrackError({
-          message: 'The webhook endpoint kept changing while it was being saved; try again.',
-          code: 'conflict',
-          status: 409,
-        });
-      }
-    }
-  };
-
-  const updateEndpoint: WebhookDispatcher['updateEndpoint'] = async (
-    tenantId,
-    endpointId,
-    input,
-  ) => {
-    checkTenant(tenantId);
-    const parsed = parseEndpointInput(input, 'update', policy);
-    const { current, next } = await changeSettings(tenantId, endpointId, (endpoint, now) => ({
-      ...endpoint,
-      ...(parsed.url === undefined ? {} : { url: parsed.url }),
-      ...(parsed.description === undefined ? {} : { description: parsed.description }),
-      ...(parsed.events === undefined ? {} : { events: parsed.events }),
-      ...(parsed.headers === undefined ? {} : { headers: parsed.headers }),
-      ...(parsed.rateLimitPerSecond === undefined
-        ? {}
-        : { rateLimitPerSecond: parsed.rateLimitPerSecond }),
-      ...(parsed.maxConcurrency === undefined ? {} : { maxConcurrency: parsed.maxConcurrency }),
-      updatedAt: now,
-    }));
-    if (parsed.enabled !== undefined && parsed.enabled !== current.enabled) {
-      await store.setEndpointEnabled(tenantId, endpointId, parsed.enabled, next.updatedAt);
-    }
-    endpointCache.delete(tenantId);
-    return toWebhookEndpoint((await store.getEndpoint(tenantId, endpointId)) ?? next);
-  };
-
-  const rotateSecret: WebhookDispatcher['rotateSecret'] = async (
-    tenantId,
-    endpointId,
-    rotation = {},
-  ) => {
-    checkTenant(tenantId);
-    const grace = rotation.gracePeriodMs ?? secretGracePeriodMs;
-    if (!Number.isInteger(grace) || grace < 0 || grace > maxGracePeriodMs) {
-      throw new InvalidEndpointError({
-        message: 'gracePeriodSeconds: must be a whole number from 0 to 604,800 (7 days).',
-      });
-    }
-    // Made once: the secret handed out is the one saved, whatever the retries.
-    const secret = generateWebhookSecret();
-    const { next } = await changeSettings(tenantId, endpointId, (endpoint, now) => {
-      const old = endpoint.secrets
-        .map((entry) => ({
-          secret: entry.secret,
-          expiresAt: Math.min(entry.expiresAt ?? now + grace, now + grace),
-        }))
-        .filter((entry) => entry.expiresAt > now)
-        .slice(0, maxOldSecrets);
-      return { ...endpoint, secrets: [{ secret }, ...old], updatedAt: now };
-    });
-    return { endpoint: toWebhookEndpoint(next), secret };
-  };
-
-  // ---- logs, stats, recovery ----------------------------------------------------------------
-
-  const limitOf = (limit: number | undefined, max: number, fallback: number): number => {
-    if (limit === undefined) return fallback;
-    if (!Number.isInteger(limit) || limit < 1 || limit > max) {
-      throw new InvalidArgumentError({ message: `"limit" must be an integer from 1 to ${max}.` });
-    }
-    return limit;
-  };
-
-  /** The store cursor of a `before` (time only) or `cursor` (time and key) query. */
-  const cursorOf = (query: {
-    before?: number;
-    cursor?: string;
-  }): Pick<ListQuery, 'before' | 'beforeKey'> => {
-    if (query.cursor === undefined) {
-      return query.before === undefined ? {} : { before: query.before };
-    }
-    if (query.before !== undefined) {
-      throw new InvalidArgumentError({ message: 'Give "cursor" or "before", not both.' });
-    }
-    return decodePageCursor(query.cursor);
-  };
-
-  const listAttempts: WebhookDispatcher['listAttempts'] = async (
-    tenantId,
-    endpointId,
-    query = {},
-  ) => {
-    await load(tenantId, endpointId);
-    const limit = limitOf(query.limit, 1000, 50);
-    const attempts: WebhookAttempt[] = [];
-    let cursor = cursorOf(query);
-    // A status filter may skip rows: read pages until the page is full or the log ends.
-    for (let pages = 0; pages < 20 && attempts.length < limit; pages += 1) {
-      const page = await store.listAttempts(tenantId, endpointId, {
-        limit,
-        ...cursor,
-        ...(query.since === undefined ? {} : { since: query.since }),
-      });
-      for (const attempt of page) {
-        if (query.status === undefined || attempt.status === query.status) attempts.push(attempt);
-        if (attempts.length === limit) break;
-      }
-      if (page.length < limit) return { attempts, ...noNextPage };
-      const last = page[page.length - 1]!;
-      cursor = { before: last.startedAt, beforeKey: last.id };
-    }
-    const last = attempts[limit - 1];
-    if (last !== undefined) return { attempts, ...nextPageAfter(last.startedAt, last.id) };
-    // Twenty pages read without filling this one (a status filter that matches little): a short
-    // page, and the next goes on from where the reading stopped, not an end of the log.
-    const { before, beforeKey } = cursor as PageCursor;
-    return { attempts, ...nextPageAfter(before, beforeKey) };
-  };
-
-  const getStats: WebhookDispatcher['getStats'] = async (
-    tenantId,
-    endpointId,
-    statsOptions = {},
-  ) => {
-    await load(tenantId, endpointId);
-    const windowMs = statsOptions.windowMs ?? day;
-    if (!Number.isInteger(windowMs) || windowMs < 1000 || windowMs > retentionMs) {
-      throw new InvalidArgumentError({
-        message: `The stats window must be from 1 second to the retention (${retentionMs} ms).`,
-      });
-    }
-    const now = clock.now();
-    const attempts = await store.listAttempts(tenantId, endpointId, {
-      since: now - windowMs,
-      limit: maxAttemptsPerEndpoint,
-    });
-    return computeEndpointStats(attempts, windowMs, now);
-  };
-
-  const listFailedDeliveries: WebhookDispatcher['listFailedDeliveries'] = async (
-    tenantId,
-    query = {},
-  ) => {
-    checkTenant(tenantId);
-    if (query.endpointId !== undefined) await load(tenantId, query.endpointId);
-    const limit = limitOf(query.limit, 1000, 50);
-    const deliveries = await store.listFailedDeliveries(tenantId, {
-      limit,
-      ...(query.endpointId === undefined ? {} : { endpointId: query.endpointId }),
-      ...(query.since === undefined ? {} : { since: query.since }),
-      ...cursorOf(query),
-    });
-    const last = deliveries[limit - 1];
-    const page: FailedDeliveriesPage = {
-      deliveries,
-      ...(last === undefined ? noNextPage : nextPageAfter(last.updatedAt, deliveryListKey(last))),
-    };
-    return page;
-  };
-
-  const requireEnabled = (endpoint: StoredEndpoint): void => {
-    if (!endpoint.enabled) {
-      throw new CallTrackError({
-        message: 'The endpoint is disabled: enable it first (PUT with { "enabled": true }).',
-        code: 'endpoint_disabled',
-        status: 409,
-      });
-    }
-  };
-
-  const resend: WebhookDispatcher['resend'] = async (tenantId, endpointId, messageId) => {
-    const endpoint = await load(tenantId, endpointId);
-    requireEnabled(endpoint);
-    const message =
-      typeof messageId === 'string' && /^msg_[A-Za-z0-9_-]{1,64}$/.test(messageId)
-        ? await store.getMessage(tenantId, messageId)
-        : undefined;
-    if (!message) throw new NotFoundError({ message: 'No such message (it may have expired).' });
-    const delivery = await store.getDelivery(tenantId, endpointId, messageId);
-    if (!delivery) {
-      // The endpoint never had it: deliver it like any event, retries included.
-      const { pending } = await store.createDeliveries(message, [endpointId], retentionMs);
-      await store.enqueue(pending.map((id) => eventDeliveryJob(tenantId, id, message.id)));
-      return;
-    }
-    await store.enqueue([resendJob(tenantId, endpointId, messageId)]);
-  };
-
-  /** A resend's job: a fresh id each time (every resend asked for is one more send). */
-  const resendJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
-    id: `${endpointId}_${messageId}_resend_${randomBytes(6).toString('base64url')}`,
-    tenantId,
-    endpointId,
-    messageId,
-    trigger: 'resend',
-  });
-
-  const recover: WebhookDispatcher['recover'] = async (tenantId, endpointId, window) => {
-    const endpoint = await load(tenantId, endpointId);
-    requireEnabled(endpoint);
-    const now = clock.now();
-    const since = window?.since;
-    const until = window?.until ?? now + 1;
-    if (typeof since !== 'number' || !Number.isFinite(since) || since < now - maxRecoverWindowMs) {
-      throw new InvalidArgumentError({
-        message: '"since" must be a time within the last 14 days.',
-      });
-    }
-    if (!Number.isFinite(until) || until <= since) {
-      throw new InvalidArgumentError({ message: '"until" must be later than "since".' });
-    }
-    let cursor: ListQuery = { before: until, limit: 500 };
-    let queued = 0;
-    for (;;) {
-      const page = await store.listFailedDeliveries(tenantId, { ...cursor, endpointId, since });
-      if (page.length > 0) {
-        // One job id per delivery: what an earlier call queued is not queued twice.
-        await store.enqueue(
-          page.map((delivery) => recoveryDeliveryJob(tenantId, endpointId, delivery.messageId)),
-        );
-      }
-      queued += page.length;
-      if (page.length < 500) return { queued };
-      // The next page goes on from the last delivery's time and key: more than a page may have
-      // failed in one millisecond (an endpoint disabled gives up its backlog at once).
-      const last = page[page.length - 1]!;
-      cursor = { before: last.updatedAt, beforeKey: deliveryListKey(last), limit: 500 };
-    }
-  };
-
-  const sendTest: WebhookDispatcher['sendTest'] = async (tenantId, endpointId) => {
-    const endpoint = await load(tenantId, endpointId);
-    const now = clock.now();
-    const at = new Date(now).toISOString();
-    const message: WebhookMessage = {
-      id: `msg_test_${randomBytes(15).toString('base64url')}`,
-      tenantId,
-      eventId: 'test',
-      eventType: 'webhook.test',
-      body: JSON.stringify({
-        type: 'webhook.test',
-        timestamp: at,
-        data: { endpointId: endpoint.id, message: 'A test delivery from calltrack.' },
-      }),
-      createdAt: now,
-    };
-    const { attempt } = await sendAttempt(sender, clock, endpoint, message, 'test', 1);
-    await store.recordAttempt({
-      attempt,
-      retentionMs,
-      maxAttemptsPerEndpoint,
-      now: clock.now(),
-    });
-    return attempt;
   };
 
   return {
     start,
     close,
     dispatch: async (event) => {
-      await fanOut([event]);
+      await fanOut.run([event]);
     },
-    createEndpoint,
-    listEndpoints: async (tenantId) => {
-      checkTenant(tenantId);
-      return (await store.listEndpoints(tenantId)).map(toWebhookEndpoint);
-    },
-    getEndpoint: async (tenantId, endpointId) =>
-      toWebhookEndpoint(await load(tenantId, endpointId)),
-    updateEndpoint,
-    deleteEndpoint: async (tenantId, endpointId) => {
-      await load(tenantId, endpointId);
-      await store.deleteEndpoint(tenantId, endpointId);
-      endpointCache.delete(tenantId);
-    },
-    rotateSecret,
-    listAttempts: async (tenantId, endpointId, query): Promise<AttemptsPage> =>
-      listAttempts(tenantId, endpointId, query),
-    getStats,
-    listFailedDeliveries,
-    resend,
-    recover,
-    sendTest,
+    ...endpoints,
+    ...deliveryLogs,
   };
 }
 

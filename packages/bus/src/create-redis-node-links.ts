@@ -1,0 +1,184 @@
+import type { Redis } from 'ioredis';
+import { isRedisCluster, type RedisBusClient } from './redis-bus-client';
+
+/** One connection of ours to one Redis node, and what is subscribed on it. */
+export interface RedisNodeLink {
+  key: string;
+  connection: Redis;
+  /** Kept by the router: the channels placed on this link. */
+  channels: Set<string>;
+  /** Kept by the router: the patterns subscribed on this link. */
+  patterns: Set<string>;
+  /** (Un)subscribe commands held until the connection is ready, in the order they were asked. */
+  held: (() => void)[];
+}
+
+/** Options of {@link createRedisNodeLinks}. */
+export interface RedisNodeLinksOptions {
+  /** The user's client; the links are `duplicate()`s of it (or of its nodes). */
+  client: RedisBusClient;
+  /** A message on a subscribed channel. */
+  onMessage: (channel: string, raw: string) => void;
+  /** A message on a channel matched by a pattern subscription. */
+  onPatternMessage: (channel: string, raw: string) => void;
+  /**
+   * A link came back after losing its connection, and ioredis has subscribed its channels and
+   * patterns again: messages published meanwhile were missed.
+   */
+  onResubscribed: (link: RedisNodeLink) => void;
+  /** Cluster only: the link's state is unknown (its command queue lost track); replace it. */
+  onStateUnknown: (link: RedisNodeLink) => void;
+  /** Cluster only: the slot map may have changed (a MOVED reply, a lost link). */
+  onTopologyHint: () => void;
+  /** Whether the pub/sub was closed (a late reconnect then reports nothing). */
+  isClosed: () => boolean;
+  /** Connection failures the links recover from by themselves, and handlers' failures. */
+  report: (error: unknown) => void;
+}
+
+/** The pub/sub's connections, one per Redis node it subscribes on, keyed `host:port`. */
+export interface RedisNodeLinks {
+  /**
+   * The link to the node of `key`, opened (and connecting) if there is none; undefined when a
+   * Cluster does not know that node. Without a Cluster every key gets the one duplicate.
+   */
+  open(key: string): RedisNodeLink | undefined;
+  /** Whether `link` is still the open link of its node (not dropped or replaced). */
+  isCurrent(link: RedisNodeLink): boolean;
+  /** Every open link. */
+  list(): RedisNodeLink[];
+  /**
+   * Sends a (un)subscribe command once the connection is ready. During its handshake (status
+   * `connect`) ioredis writes such commands at once, before its ready check: the connection is
+   * then in subscriber mode, the check's INFO is refused, and ioredis drops the connection,
+   * losing subscriptions it had already confirmed (ready, but deaf). Before that, the command
+   * would wait in the offline queue anyway.
+   */
+  whenReady(link: RedisNodeLink, send: () => void): void;
+  /** Forgets the link and closes its connection. */
+  drop(link: RedisNodeLink): void;
+}
+
+const nodeKeyOf = (node: Redis): string => `${node.options.host}:${node.options.port}`;
+
+/**
+ * Creates {@link RedisNodeLinks}: connections that retry forever and resubscribe by themselves,
+ * and say when they are back (`onResubscribed`) and when the Cluster's slot map may have changed.
+ */
+export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeLinks {
+  const { client, report } = options;
+  const cluster = isRedisCluster(client) ? client : undefined;
+  const links = new Map<string, RedisNodeLink>();
+
+  const isCurrent = (link: RedisNodeLink): boolean => links.get(link.key) === link;
+
+  const open = (key: string): RedisNodeLink | undefined => {
+    const existing = links.get(key);
+    if (existing) return existing;
+    let connection: Redis;
+    if (cluster) {
+      const node = cluster.nodes('all').find((candidate) => nodeKeyOf(candidate) === key);
+      if (!node) return undefined;
+      // Node connections of a Cluster are lazy and do not retry: ours connect now and retry
+      // forever; the slot map decides when they are no longer needed.
+      connection = node.duplicate({
+        lazyConnect: false,
+        readOnly: false,
+        autoResubscribe: true,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+        retryStrategy: (times: number) => Math.min(times * 50, 1000),
+      });
+    } else {
+      // Connect now (commands wait for it to be ready, so none would connect a lazy one), retry
+      // forever and resubscribe by itself: the subscriptions outlive any outage.
+      connection = (client as Redis).duplicate({
+        lazyConnect: false,
+        autoResubscribe: true,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      });
+    }
+    const link: RedisNodeLink = {
+      key,
+      connection,
+      channels: new Set(),
+      patterns: new Set(),
+      held: [],
+    };
+    links.set(key, link);
+    watch(link);
+    return link;
+  };
+
+  const whenReady = (link: RedisNodeLink, send: () => void): void => {
+    if (link.connection.status === 'ready' && link.held.length === 0) send();
+    else link.held.push(send);
+  };
+
+  const deliver = (
+    handler: (channel: string, raw: string) => void,
+    channel: string,
+    raw: string,
+  ) => {
+    // A failure in a handler must never reach ioredis' reply parser.
+    try {
+      handler(channel, raw);
+    } catch (error) {
+      report(error);
+    }
+  };
+
+  const watch = (link: RedisNodeLink): void => {
+    const { connection } = link;
+    let readyBefore = false;
+    connection.on('error', (error: Error) => {
+      report(error);
+      // ioredis reads a SUNSUBSCRIBE the server pushes (its slot moved away) as the answer to
+      // a command it never sent: this connection's state can no longer be trusted.
+      if (cluster && /Command queue state error/.test(error.message)) options.onStateUnknown(link);
+    });
+    connection.on('message', (channel: string, raw: string) =>
+      deliver(options.onMessage, channel, raw),
+    );
+    connection.on('smessage', (channel: string, raw: string) =>
+      deliver(options.onMessage, channel, raw),
+    );
+    connection.on('pmessage', (_pattern: string, channel: string, raw: string) =>
+      deliver(options.onPatternMessage, channel, raw),
+    );
+    connection.on('moved', () => options.onTopologyHint());
+    connection.on('close', () => {
+      if (cluster && isCurrent(link)) options.onTopologyHint();
+    });
+    connection.on('ready', () => {
+      if (connection.status === 'ready') for (const send of link.held.splice(0)) send();
+      if (!readyBefore) {
+        readyBefore = true;
+        return;
+      }
+      // ioredis resubscribes right after emitting 'ready'; a PING answered after those
+      // SUBSCRIBE replies means live delivery is back, so history reads now close the gap.
+      setImmediate(() => {
+        connection
+          .ping()
+          .then(() => {
+            if (options.isClosed() || !isCurrent(link)) return;
+            options.onResubscribed(link);
+          })
+          .catch(report);
+      });
+    });
+  };
+
+  return {
+    open,
+    isCurrent,
+    list: () => [...links.values()],
+    whenReady,
+    drop(link) {
+      if (isCurrent(link)) links.delete(link.key);
+      link.connection.disconnect();
+    },
+  };
+}

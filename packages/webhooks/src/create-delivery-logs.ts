@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { CallTrackError, InvalidArgumentError, NotFoundError } from '@calltrack/core';
+import { computeEndpointStats } from './compute-endpoint-stats';
+import type { WebhookSender } from './create-webhook-sender';
+import { eventDeliveryJob } from './event-delivery-job';
+import { checkTenantId, loadEndpoint } from './load-endpoint';
+import {
+  decodePageCursor,
+  deliveryListKey,
+  encodePageCursor,
+  type PageCursor,
+} from './page-cursor';
+import { recoveryDeliveryJob } from './recovery-delivery-job';
+import { sendAttempt } from './send-attempt';
+import type { WebhookClock } from './webhook-clock';
+import type { DeliveryJob, WebhookAttempt, WebhookMessage } from './webhook-delivery';
+import type { FailedDeliveriesPage, WebhookDispatcher } from './webhook-dispatcher';
+import type { StoredEndpoint } from './webhook-endpoint';
+import type { ListQuery, WebhookStore } from './webhook-store';
+
+/** What the log, stats and recovery methods need from the dispatcher. */
+export interface DeliveryLogsContext {
+  store: WebhookStore;
+  /** Sends test deliveries. */
+  sender: WebhookSender;
+  clock: WebhookClock;
+  /** How long messages, deliveries and log rows are kept (and the longest stats window). */
+  retentionMs: number;
+  /** Most log rows kept per endpoint (and read for stats). */
+  maxAttemptsPerEndpoint: number;
+}
+
+/** The dispatcher's log, stats and recovery methods. */
+export type DeliveryLogs = Pick<
+  WebhookDispatcher,
+  'listAttempts' | 'getStats' | 'listFailedDeliveries' | 'resend' | 'recover' | 'sendTest'
+>;
+
+const day = 24 * 3_600_000;
+const maxRecoverWindowMs = 14 * day;
+/** A list page's way on, from the last row it read (its time and key). */
+const nextPageAfter = (before: number, beforeKey: string) => ({
+  nextBefore: before,
+  nextCursor: encodePageCursor(before, beforeKey),
+});
+/** The way on of a list's last page. */
+const noNextPage = { nextBefore: null, nextCursor: null } as const;
+
+const limitOf = (limit: number | undefined, max: number, fallback: number): number => {
+  if (limit === undefined) return fallback;
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new InvalidArgumentError({ message: `"limit" must be an integer from 1 to ${max}.` });
+  }
+  return limit;
+};
+
+/** The store cursor of a `before` (time only) or `cursor` (time and key) query. */
+const cursorOf = (query: {
+  before?: number;
+  cursor?: string;
+}): Pick<ListQuery, 'before' | 'beforeKey'> => {
+  if (query.cursor === undefined) {
+    return query.before === undefined ? {} : { before: query.before };
+  }
+  if (query.before !== undefined) {
+    throw new InvalidArgumentError({ message: 'Give "cursor" or "before", not both.' });
+  }
+  return decodePageCursor(query.cursor);
+};
+
+const requireEnabled = (endpoint: StoredEndpoint): void => {
+  if (!endpoint.enabled) {
+    throw new CallTrackError({
+      message: 'The endpoint is disabled: enable it first (PUT with { "enabled": true }).',
+      code: 'endpoint_disabled',
+      status: 409,
+    });
+  }
+};
+
+/** A resend's job: a fresh id each time (every resend asked for is one more send). */
+const resendJob = (tenantId: string, endpointId: string, messageId: string): DeliveryJob => ({
+  id: `${endpointId}_${messageId}_resend_${randomBytes(6).toString('base64url')}`,
+  tenantId,
+  endpointId,
+  messageId,
+  trigger: 'resend',
+});
+
+/**
+ * Creates the methods over what deliveries left behind: an endpoint's delivery log and stats, the
+ * dead-letter list, resend and recover from it, and test sends (logged like any attempt).
+ */
+export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
+  const { store, sender, clock, retentionMs, maxAttemptsPerEndpoint } = context;
+  const load = (tenantId: string, endpointId: string) => loadEndpoint(store, tenantId, endpointId);
+
+  const listAttempts: DeliveryLogs['listAttempts'] = async (tenantId, endpointId, query = {}) => {
+    await load(tenantId, endpointId);
+    const limit = limitOf(query.limit, 1000, 50);
+    const attempts: WebhookAttempt[] = [];
+    let cursor = cursorOf(query);
+    // A status filter may skip rows: read pages until the page is full or the log ends.
+    for (let pages = 0; pages < 20 && attempts.length < limit; pages += 1) {
+      const page = await store.listAttempts(tenantId, endpointId, {
+        limit,
+        ...cursor,
+        ...(query.since === undefined ? {} : { since: query.since }),
+      });
+      for (const attempt of page) {
+        if (query.status === undefined || attempt.status === query.status) attempts.push(attempt);
+        if (attempts.length === limit) break;
+      }
+      if (page.length < limit) return { attempts, ...noNextPage };
+      const last = page[page.length - 1]!;
+      cursor = { before: last.startedAt, beforeKey: last.id };
+    }
+    const last = attempts[limit - 1];
+    if (last !== undefined) return { attempts, ...nextPageAfter(last.startedAt, last.id) };
+    // Twenty pages read without filling this one (a status filter that matches little): a short
+    // page, and the next goes on from where the reading stopped, not an end of the log.
+    const { before, beforeKey } = cursor as PageCursor;
+    return { attempts, ...nextPageAfter(before, beforeKey) };
+  };
+
+  const getStats: DeliveryLogs['getStats'] = async (tenantId, endpointId, statsOptions = {}) => {
+    await load(tenantId, endpointId);
+    const windowMs = statsOptions.windowMs ?? day;
+    if (!Number.isInteger(windowMs) || windowMs < 1000 || windowMs > retentionMs) {
+      throw new InvalidArgumentError({
+        message: `The stats window must be from 1 second to the retention (${retentionMs} ms).`,
+      });
+    }
+    const now = clock.now();
+    const attempts = await store.listAttempts(tenantId, endpointId, {
+      since: now - windowMs,
+      limit: maxAttemptsPerEndpoint,
+    });
+    return computeEndpointStats(attempts, windowMs, now);
+  };
+
+  const listFailedDeliveries: DeliveryLogs['listFailedDeliveries'] = async (
+    tenantId,
+    query = {},
+  ) => {
+    checkTenantId(tenantId);
+    if (query.endpointId !== undefined) await load(tenantId, query.endpointId);
+    const limit = limitOf(query.limit, 1000, 50);
+    const deliveries = await store.listFailedDeliveries(tenantId, {
+      limit,
+      ...(query.endpointId === undefined ? {} : { endpointId: query.endpointId }),
+      ...(query.since === undefined ? {} : { since: query.since }),
+      ...cursorOf(query),
+    });
+    const last = deliveries[limit - 1];
+    const page: FailedDeliveriesPage = {
+      deliveries,
+      ...(last === undefined ? noNextPage : nextPageAfter(last.updatedAt, deliveryListKey(last))),
+    };
+    return page;
+  };
+
+  const resend: DeliveryLogs['resend'] = async (tenantId, endpointId, messageId) => {
+    const endpoint = await load(tenantId, endpointId);
+    requireEnabled(endpoint);
+    const message =
+      typeof messageId === 'string' && /^msg_[A-Za-z0-9_-]{1,64}$/.test(messageId)
+        ? await store.getMessage(tenantId, messageId)
+        : undefined;
+    if (!message) throw new NotFoundError({ message: 'No such message (it may have expired).' });
+    const delivery = await store.getDelivery(tenantId, endpointId, messageId);
+    if (!delivery) {
+      // The endpoint never had it: deliver it like any event, retries included.
+      const { pending } = await store.createDeliveries(message, [endpointId], retentionMs);
+      await store.enqueue(pending.map((id) => eventDeliveryJob(tenantId, id, message.id)));
+      return;
+    }
+    await store.enqueue([resendJob(tenantId, endpointId, messageId)]);
+  };
+
+  const recover: DeliveryLogs['recover'] = async (tenantId, endpointId, window) => {
+    const endpoint = await load(tenantId, endpointId);
+    requireEnabled(endpoint);
+    const now = clock.now();
+    const since = window?.since;
+    const until = window?.until ?? now + 1;
+    if (typeof since !== 'number' || !Number.isFinite(since) || since < now - maxRecoverWindowMs) {
+      throw new InvalidArgumentError({
+        message: '"since" must be a time within the last 14 days.',
+      });
+    }
+    if (!Number.isFinite(until) || until <= since) {
+      throw new InvalidArgumentError({ message: '"until" must be later than "since".' });
+    }
+    let cursor: ListQuery = { before: until, limit: 500 };
+    let queued = 0;
+    for (;;) {
+      const page = await store.listFailedDeliveries(tenantId, { ...cursor, endpointId, since });
+      if (page.length > 0) {
+        // One job id per delivery: what an earlier call queued is not queued twice.
+        await store.enqueue(
+          page.map((delivery) => recoveryDeliveryJob(tenantId, endpointId, delivery.messageId)),
+        );
+      }
+      queued += page.length;
+      if (page.length < 500) return { queued };
+      // The next page goes on from the last delivery's time and key: more than a page may have
+      // failed in one millisecond (an endpoint disabled gives up its backlog at once).
+      const last = page[page.length - 1]!;
+      cursor = { before: last.updatedAt, beforeKey: deliveryListKey(last), limit: 500 };
+    }
+  };
+
+  const sendTest: DeliveryLogs['sendTest'] = async (tenantId, endpointId) => {
+    const endpoint = await load(tenantId, endpointId);
+    const now = clock.now();
+    const at = new Date(now).toISOString();
+    const message: WebhookMessage = {
+      id: `msg_test_${randomBytes(15).toString('base64url')}`,
+      tenantId,
+      eventId: 'test',
+      eventType: 'webhook.test',
+      body: JSON.stringify({
+        type: 'webhook.test',
+        timestamp: at,
+        data: { endpointId: endpoint.id, message: 'A test delivery from calltrack.' },
+      }),
+      createdAt: now,
+    };
+    const { attempt } = await sendAttempt(sender, clock, endpoint, message, 'test', 1);
+    await store.recordAttempt({
+      attempt,
+      retentionMs,
+      maxAttemptsPerEndpoint,
+      now: clock.now(),
+    });
+    return attempt;
+  };
+
+  return { listAttempts, getStats, listFailedDeliveries, resend, recover, sendTest };
+}
