@@ -69,6 +69,8 @@ export { maskPhoneNumber } from './mask-phone-number';
 export { parseCallEvent } from './parse-call-event';
 export { parseFormBody } from './parse-form-body';
 export { parseFormPairs } from './parse-form-pairs';
+export { parseRetryAfterMs } from './parse-retry-after-ms';
+export { acceptParsedJsonBody } from './parsed-json-body';
 export type { PresenceStatus } from './presence-status';
 export { presenceStatuses } from './presence-status';
 export type { Authenticate, Principal } from './principal';

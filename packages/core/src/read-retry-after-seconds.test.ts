@@ -19,6 +19,8 @@ describe('readRetryAfterSeconds', () => {
     expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 10:00:30 GMT'), now)).toBe(30);
     expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 10:00:00 GMT'), now + 500)).toBe(0);
     expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 09:00:00 GMT'), now)).toBe(0);
+    // Rounded up to whole seconds: never earlier than the date.
+    expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 10:00:30 GMT'), now + 400)).toBe(30);
   });
 
   it('gives undefined for nothing, something unreadable, or another status', () => {

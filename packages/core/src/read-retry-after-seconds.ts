@@ -1,3 +1,5 @@
+import { parseRetryAfterMs } from './parse-retry-after-ms';
+
 /**
  * When a provider's answer says to come back: the `Retry-After` header of a 429 (rate limited) or
  * 503 (unavailable) answer, as delay-seconds (rounded up) or an HTTP date (the whole seconds from
@@ -11,13 +13,6 @@ export function readRetryAfterSeconds(
   now: number = Date.now(),
 ): number | undefined {
   if (response.status !== 429 && response.status !== 503) return undefined;
-  const text = response.headers.get('retry-after')?.trim();
-  if (text === undefined || text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text));
-  // An HTTP date names its day and month ("Wed, 21 Oct 2026 07:28:00 GMT"); Date.parse alone
-  // would read "-5" as a year.
-  if (!/[a-z]{3}/i.test(text)) return undefined;
-  const date = Date.parse(text);
-  if (!Number.isFinite(date)) return undefined;
-  return Math.max(0, Math.ceil((date - now) / 1000));
+  const ms = parseRetryAfterMs(response.headers.get('retry-after'), now);
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
 }

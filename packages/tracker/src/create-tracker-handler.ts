@@ -1,5 +1,6 @@
 import {
   type Authenticate,
+  acceptParsedJsonBody,
   type FetchHandler,
   InvalidArgumentError,
   jsonResponse,
@@ -101,7 +102,9 @@ const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'coun
 
 /**
  * Creates the read API over a tracker, as a fetch handler (`toNodeHandler` for Express or
- * `node:http`; a Next.js route handler as is). Every route is `GET`:
+ * `node:http`; a Next.js route handler as is). It checks no signature, so in Express it may be
+ * mounted before or after `express.json()` (a body that parser read is serialized again; one
+ * `express.urlencoded()` read is 415 where a body is read). Every route is `GET`:
  *
  * - `GET {basePath}/calls/active?branchId=&limit=` → `{ calls: CallSnapshot[] }`, newest first;
  * - `GET {basePath}/calls/active/count` → `{ total, byBranch }`;
@@ -273,7 +276,9 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     }
   };
 
-  return async (request) => {
+  // A JSON API that checks no signature: behind express.json() the Node bridge hands it the
+  // parsed body serialized again, instead of refusing the request as it does for webhooks.
+  return acceptParsedJsonBody(async (request: Request): Promise<Response> => {
     try {
       return await handle(request);
     } catch (error) {
@@ -293,7 +298,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
       response.headers.set('cache-control', 'no-store');
       return response;
     }
-  };
+  });
 }
 
 /**

@@ -1,8 +1,7 @@
-import type { CallEvent, EventSink } from '@calltrack/core';
+import { type CallEvent, type EventSink, parseRetryAfterMs } from '@calltrack/core';
 import { createAttemptId } from './create-attempt-id';
 import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
-import { parseRetryAfter } from './parse-retry-after';
 import { computeRetryDelay } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
 import type { WebhookClock } from './webhook-clock';
@@ -243,8 +242,10 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       const throttled =
         (result.kind === 'response' && throttlingStatuses.has(result.statusCode)) ||
         (result.kind === 'error' && result.reason === 'timeout');
+      // Read on any failed answer, not only the 429 and 503 that core's readRetryAfterSeconds
+      // reads for providers: receivers send it with 502 and 504 too.
       const retryAfterMs =
-        result.kind === 'response' ? parseRetryAfter(result.retryAfter, now) : undefined;
+        result.kind === 'response' ? parseRetryAfterMs(result.retryAfter, now) : undefined;
       const delay = computeRetryDelay({
         schedule: context.retrySchedule,
         attempt: attempt.attempt,

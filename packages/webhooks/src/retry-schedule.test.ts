@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter } from './parse-retry-after';
 import { computeRetryDelay, defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 
 const noJitter = () => 0.5;
@@ -62,20 +61,5 @@ describe('computeRetryDelay', () => {
     expect(at(1_000)).toBe(300_000);
     expect(at(400_000, () => 0)).toBe(400_000);
     expect(at(400_000, () => 0.999)).toBeGreaterThan(400_000);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  const now = Date.parse('2026-01-01T00:00:00Z');
-  it('reads seconds, rounding up, and HTTP dates', () => {
-    expect(parseRetryAfter('120', now)).toBe(120_000);
-    expect(parseRetryAfter('1.2', now)).toBe(2_000);
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:02:00 GMT', now)).toBe(120_000);
-    expect(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0);
-  });
-  it('ignores what it cannot read', () => {
-    for (const value of [null, undefined, '', 'soon', '-5']) {
-      expect(parseRetryAfter(value, now)).toBeUndefined();
-    }
   });
 });

@@ -13,12 +13,19 @@ const empty = new Uint8Array(0);
  */
 export class IncomingBody {
   readonly #incoming: IncomingMessage | undefined;
-  /** A body a framework read already (`express.raw()`): checked against each read's limit. */
-  readonly #preloaded: Uint8Array | undefined;
+  /**
+   * A body a framework read already (`express.raw()`), checked against each read's limit; or
+   * what makes its bytes on the first read (a parsed JSON body, serialized only if a handler
+   * reads it; a load that throws refuses every read).
+   */
+  #preloaded: Uint8Array | (() => Uint8Array) | undefined;
   #bytes: Promise<Uint8Array> | undefined;
   #streamed = false;
 
-  private constructor(incoming: IncomingMessage | undefined, bytes: Uint8Array | undefined) {
+  private constructor(
+    incoming: IncomingMessage | undefined,
+    bytes: Uint8Array | (() => Uint8Array) | undefined,
+  ) {
     this.#incoming = incoming;
     this.#preloaded = bytes;
   }
@@ -28,8 +35,11 @@ export class IncomingBody {
     return new IncomingBody(incoming, undefined);
   }
 
-  /** A body already in memory (what `express.raw()` left). */
-  static fromBytes(bytes: Uint8Array): IncomingBody {
+  /**
+   * A body already in memory (what `express.raw()` left), or a function that makes its bytes when
+   * a handler first reads it and may throw to refuse the read.
+   */
+  static fromBytes(bytes: Uint8Array | (() => Uint8Array)): IncomingBody {
     return new IncomingBody(undefined, bytes);
   }
 
@@ -39,6 +49,13 @@ export class IncomingBody {
    * limit rejects before reading anything.
    */
   read(maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
+    if (typeof this.#preloaded === 'function') {
+      try {
+        this.#preloaded = this.#preloaded();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     if (this.#preloaded !== undefined) {
       return this.#preloaded.byteLength > maxBytes
         ? Promise.reject(tooLarge(maxBytes))

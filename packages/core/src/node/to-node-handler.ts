@@ -3,12 +3,14 @@ import { sendResponse } from '@remix-run/node-fetch-server';
 import { takeBufferedResponse } from '../buffered-response';
 import type { FetchHandler } from '../fetch-handler';
 import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incoming-webhook';
+import { acceptsParsedJsonBody } from '../parsed-json-body';
 import { toErrorResponse } from '../to-error-response';
+import { bodyWasConsumed, consumedBody, type FrameworkRequest } from './consumed-body';
 import { IncomingBody } from './incoming-body';
 import { sendToNodeBodyWriter, takeNodeBodyWriter } from './node-body-writer';
 import { NodeClientDisconnect } from './node-client-disconnect';
 import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
-import { NodeRequest } from './node-request';
+import { NodeRequest, type NodeRequestHeaders } from './node-request';
 import { nodeClientAddress, nodeRequestHref } from './node-request-url';
 
 /** Options of {@link toNodeHandler}. */
@@ -36,19 +38,6 @@ export type NodeHandler = (
   next?: (error?: unknown) => void,
 ) => Promise<void>;
 
-/** What Express (or another framework) may have attached to the request. */
-interface FrameworkRequest extends IncomingMessage {
-  originalUrl?: string;
-  body?: unknown;
-  /** Set by body-parser 1.x (Express 4) once it consumed the stream. */
-  _body?: boolean;
-}
-
-/** True when a body parser (Express 4 or 5) already read the request stream to its end. */
-function bodyWasConsumed(request: FrameworkRequest): boolean {
-  return request._body === true || request.readableEnded;
-}
-
 /**
  * Runs a fetch handler (`(Request) => Response`) as a `node:http` listener or Express
  * middleware: `app.post('/webhooks/twilio', toNodeHandler(handler))`.
@@ -68,7 +57,10 @@ function bodyWasConsumed(request: FrameworkRequest): boolean {
  * app callback reads it (see `createIncomingWebhookEndpoint`).
  *
  * Signatures are computed over the raw body, so mount webhook handlers before `express.json()` /
- * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is.
+ * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is;
+ * a body another parser already read is an error that says so (a 500). calltrack's own JSON APIs
+ * (the tracker's HTTP API) check no signature: behind `express.json()` they get the parsed body
+ * serialized again, and a body parsed from anything but JSON is refused with 415 when read.
  */
 export function toNodeHandler(
   handler: FetchHandler,
@@ -81,14 +73,17 @@ export function toNodeHandler(
   };
   // A provider webhook handler (createTwilioWebhookHandler …) runs straight on Node's request.
   const incomingWebhookHandler = incomingWebhookHandlerOf(handler);
+  // A JSON API that checks no signature (the tracker's) may take a body express.json() parsed.
+  const acceptsParsedJson = incomingWebhookHandler === undefined && acceptsParsedJsonBody(handler);
   return async (incoming, outgoing, next) => {
     const frameworkRequest = incoming as FrameworkRequest;
     let body: IncomingBody | undefined;
     let response: Response | IncomingWebhookAnswer;
     try {
       const method = incoming.method ?? 'GET';
+      let headers: NodeRequestHeaders = incoming.headers;
       if (bodyWasConsumed(frameworkRequest)) {
-        body = IncomingBody.fromBytes(parsedBody(frameworkRequest));
+        ({ body, headers } = consumedBody(frameworkRequest, acceptsParsedJson));
       } else if (method !== 'GET' && method !== 'HEAD') {
         body = IncomingBody.fromIncoming(incoming);
       }
@@ -100,7 +95,7 @@ export function toNodeHandler(
       } else {
         const request = new NodeRequest(
           nodeRequestHref(incoming, urlOptions),
-          { method, headers: incoming.headers },
+          { method, headers },
           body,
           new NodeClientDisconnect(outgoing),
         );
@@ -142,16 +137,4 @@ export function toNodeHandler(
       outgoing.destroy();
     }
   };
-}
-
-/** The bytes a body parser left: `express.raw()`'s Buffer or `express.text()`'s string. */
-function parsedBody(incoming: FrameworkRequest): Uint8Array {
-  const body = incoming.body;
-  if (typeof body === 'string') return new TextEncoder().encode(body);
-  if (body instanceof Uint8Array) return new Uint8Array(body);
-  throw new Error(
-    'calltrack: the request body was already parsed by another middleware (express.json() or ' +
-      'express.urlencoded()), so the raw bytes a signature covers are gone. Mount calltrack ' +
-      "handlers before those parsers, or use express.raw({ type: '*/*' }) on their routes.",
-  );
 }

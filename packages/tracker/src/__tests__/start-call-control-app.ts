@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   createCallerDeskCallControl,
   createCallerDeskClient,
@@ -25,6 +25,7 @@ import {
   createTwilioClient,
   createTwilioWebhookHandler,
 } from '@calltrack/twilio';
+import express from 'express';
 import type { CallTracker } from '../call-tracker';
 import { createCallTracker } from '../create-call-tracker';
 import { type CreateTrackerHandlerOptions, createTrackerHandler } from '../create-tracker-handler';
@@ -82,6 +83,12 @@ export async function startCallControlApp(
     providerApi?: Omit<ProviderApiOptions, 'simulator'>;
     speed?: number;
     handler?: Partial<CreateTrackerHandlerOptions>;
+    /**
+     * Serves the app with Express, these middlewares (`express.json()` …) mounted before every
+     * route, and an error handler answering `{ error: { message, type } }` with the error's
+     * `status` (else 500).
+     */
+    bodyParsers?: express.RequestHandler[];
   } = {},
 ): Promise<CallControlApp> {
   const bus = createCollectingSink();
@@ -136,16 +143,23 @@ export async function startCallControlApp(
     ],
   ]);
   let apiHandler: NodeHandler | undefined;
+  const route = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next?: (error?: unknown) => void,
+  ) => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    const handler = path.startsWith('/api/') ? apiHandler : routes.get(path);
+    if (handler === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    void handler(request, response, next);
+  };
   const served = await serveForTest(
-    createServer((request, response) => {
-      const path = (request.url ?? '/').split('?')[0]!;
-      const handler = path.startsWith('/api/') ? apiHandler : routes.get(path);
-      if (handler === undefined) {
-        response.writeHead(404).end();
-        return;
-      }
-      void handler(request, response);
-    }),
+    createServer(
+      options.bodyParsers === undefined ? route : expressApp(options.bodyParsers, route),
+    ),
   );
 
   const simulator = createSimulator({
@@ -255,4 +269,31 @@ export async function startCallControlApp(
       await served.close();
     },
   };
+}
+
+/** An Express app with `bodyParsers` before `route`, and errors answered as JSON. */
+function expressApp(
+  bodyParsers: express.RequestHandler[],
+  route: (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: (error?: unknown) => void,
+  ) => void,
+): express.Express {
+  const app = express();
+  app.use(...bodyParsers);
+  app.use((request, response, next) => route(request, response, next));
+  app.use(
+    (
+      error: Error & { status?: number; type?: string },
+      _request: express.Request,
+      response: express.Response,
+      _next: express.NextFunction,
+    ) => {
+      response
+        .status(error.status ?? 500)
+        .json({ error: { message: error.message, type: error.type } });
+    },
+  );
+  return app;
 }

@@ -277,6 +277,30 @@ export function describeDispatcher(
       expect((await attemptsOf(h, id, 3))[0]).toMatchObject({ status: 'succeeded', attempt: 3 });
     });
 
+    it('honours an HTTP-date Retry-After on a 502 to the millisecond', async () => {
+      const h = await setup({ retrySchedule: [5_000, 5_000] });
+      if (!h) return;
+      const { id } = await h.endpoint('/gateway');
+      // Mid-second, so a date rounded to whole seconds from now would land 400 ms late.
+      h.clock.advance(400);
+      const start = h.clock.now();
+      const retryAt = start - 400 + 100_000;
+      h.receiver.respond('/gateway', {
+        status: 502,
+        headers: { 'retry-after': new Date(retryAt).toUTCString() },
+      });
+      await h.publish();
+      await h.receiver.waitFor(1, { path: '/gateway' });
+      // 502: base raised to 60 s; the date, 99.6 s away, is within [60 s, 120 s].
+      expect((await attemptsOf(h, id, 1))[0]).toMatchObject({
+        statusCode: 502,
+        nextAttemptAt: retryAt,
+      });
+      h.clock.advance(retryAt - start);
+      await h.receiver.waitFor(2, { path: '/gateway' });
+      expect((await attemptsOf(h, id, 2))[0]).toMatchObject({ status: 'succeeded', attempt: 2 });
+    });
+
     it('counts a reset connection and a redirect as failures and retries them', async () => {
       const h = await setup({ retrySchedule: [1_000, 1_000] });
       if (!h) return;
