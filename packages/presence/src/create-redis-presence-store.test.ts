@@ -264,6 +264,56 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
     await server?.stop();
   });
 
+  it('heartbeats a connection set away of an away user on the fast path, like an active one', async () => {
+    server = await startRedisServer();
+    const client = new Redis(server.url);
+    const watcher = new Redis(server.url);
+    clients.push(client, watcher);
+    const clock = { time: t0 };
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store: createRedisPresenceStore({ redis: client }),
+      now: () => clock.time,
+      ...conformanceTimings,
+      autoHeartbeat: false,
+      logger: {},
+    });
+    const active = await presence.connect({ tenantId: 'tenant-a', userId: 'active' });
+    const away = await presence.connect({ tenantId: 'tenant-a', userId: 'away' });
+    await away.setAway(true);
+    await active.heartbeat(); // loads the heartbeat script (EVAL after NOSCRIPT)
+    // Every command, the script's own as `lua:<name>`.
+    const commands: string[] = [];
+    const monitor = await watcher.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      commands.push(`${source === 'lua' ? 'lua:' : ''}${String(args[0]).toLowerCase()}`);
+    });
+    const commandsOf = async (step: () => Promise<void>): Promise<string[]> => {
+      await client.ping('marker');
+      while (!commands.includes('ping')) await new Promise((resolve) => setTimeout(resolve, 5));
+      commands.length = 0;
+      await step();
+      await client.ping('marker');
+      while (!commands.includes('ping')) await new Promise((resolve) => setTimeout(resolve, 5));
+      return commands.splice(0).slice(0, -1);
+    };
+    clock.time += conformanceTimings.heartbeatIntervalMs;
+    const ofActive = await commandsOf(() => active.heartbeat());
+    const ofAway = await commandsOf(() => away.heartbeat());
+    expect(ofActive).toEqual(['evalsha', 'lua:hmget', 'lua:hset']);
+    expect(ofAway).toEqual(ofActive);
+    await monitor.disconnect();
+    // The same as the full rules: still away, refreshed, the state known.
+    const user = await presence.getPresence('tenant-a', 'away');
+    expect(user.status).toBe('away');
+    expect(user.connections[0]?.lastSeenAt).toBe(new Date(clock.time).toISOString());
+    expect(
+      await client.hget('calltrack:presence:{tenant-a}:u:away', `c:${away.connectionId}`),
+    ).toBe(
+      `${clock.time}|${clock.time + conformanceTimings.connectionTtlMs}|${clock.time + conformanceTimings.awayAfterMs}|${t0}|a`,
+    );
+  });
+
   it('makes one round trip (one EVALSHA) per heartbeat, one per batch of heartbeats, and never KEYS or SCAN', async () => {
     server = await startRedisServer();
     const client = new Redis(server.url);

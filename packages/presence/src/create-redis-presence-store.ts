@@ -45,7 +45,7 @@ const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow']
 
 /**
  * A presence store on Redis, for many processes sharing presence. Every operation is one Lua
- * script (a heartbeat of an online user's active connection touches one hash field), which
+ * script (a heartbeat that cannot change its user's status touches one hash field), which
  * settles the user, decides at most one transition into the outbox and claims queued messages,
  * so each transition is decided once however many processes race. Counts are `SCARD`s; nothing
  * runs `KEYS` or `SCAN`, and nothing relies on keyspace notifications: expiry is decided by the

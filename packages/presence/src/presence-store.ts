@@ -159,10 +159,10 @@ export interface PresenceStore {
   listTenants(): Promise<string[]>;
   /**
    * Optional: many heartbeats of one tenant in one step, fast path only. For each connection:
-   * `ok` when it was refreshed (an active connection of an online user: its status cannot
-   * change), `missing` when it is unknown or leaving (nothing changed), `slow` when it needs a
-   * full `apply({ kind: 'heartbeat' })` (nothing changed yet). Without it, the engine applies
-   * heartbeats one by one.
+   * `ok` when it was refreshed (its user's status cannot change: an active connection of an
+   * online user, or a connection set away of an away user), `missing` when it is unknown or
+   * leaving (nothing changed), `slow` when it needs a full `apply({ kind: 'heartbeat' })`
+   * (nothing changed yet). Without it, the engine applies heartbeats one by one.
    *
    * An `ok` may come as a {@link HeartbeatReport} with the user's state and its time: the
    * connection keeps both, to give them back if the store loses the record. A bare outcome says nothing about the

@@ -238,9 +238,9 @@ end
 
 /**
  * The hot path, before anything else runs (no function of the prelude is even defined): a
- * heartbeat of an active connection (not away, not leaving, not expired) of an online user
- * cannot change the user's status, so it only rewrites that connection's timing (a heartbeat that
- * asks for the record takes the full path). It leaves the
+ * heartbeat that cannot change the user's status (see `applyHeartbeatFastPath`: a connection not
+ * leaving or expired, active of an online user or set away of an away user) only rewrites that
+ * connection's timing (a heartbeat that asks for the record takes the full path). It leaves the
  * \`due\` score alone: the score may then be earlier than the true deadline, never later, and a
  * sweep that finds nothing due just records the right one.
  */
@@ -252,11 +252,12 @@ if ARGV[1] == 'heartbeat' and ARGV[6] ~= '1' then
     string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
   if string.find(flags, 'l', 1, true) then return { 'missing' } end
   local at = tonumber(ARGV[2])
-  if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
+  if ((flags == '' and values[2] == 'online') or (flags == 'a' and values[2] == 'away')) and
+      tonumber(expiresAt) > at then
     local ttl, awayAfter = string.match(ARGV[3], '^(%d+),(%d+),')
     redis.call('HSET', KEYS[1], 'c:' .. ARGV[7], ARGV[2] .. '|' ..
       string.format('%d', at + tonumber(ttl)) .. '|' ..
-      string.format('%d', at + tonumber(awayAfter)) .. '|' .. connectedAt .. '|')
+      string.format('%d', at + tonumber(awayAfter)) .. '|' .. connectedAt .. '|' .. flags)
     return { 'ok' }
   end
 end
@@ -516,8 +517,9 @@ for i = 1, #KEYS do
     local expiresAt, connectedAt, flags =
       string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
     if not string.find(flags, 'l', 1, true) then
-      if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
-        redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
+      if ((flags == '' and values[2] == 'online') or (flags == 'a' and values[2] == 'away')) and
+          tonumber(expiresAt) > at then
+        redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|' .. flags)
         reply = values[3] and ((values[4] or '') .. '|' .. values[3]) or ''
       else
         reply = 2

@@ -352,6 +352,126 @@ export function describePresenceStore(
         );
       });
 
+      it('keeps a connection set away alive and away with its heartbeats, idling on time once set back', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        const desk = await engine.connect({ tenantId: 'tenant-a', userId: 'u1' });
+        await desk.setAway(true);
+        // Longer than the TTL, heartbeating: still there, still away, nothing published.
+        for (let beat = 0; beat < 4; beat += 1) {
+          world.advance(conformanceTimings.heartbeatIntervalMs);
+          await desk.heartbeat();
+          await engine.sweep();
+        }
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online', 'presence.away']);
+        const away = await engine.getPresence('tenant-a', 'u1');
+        assert.equal(away.status, 'away');
+        assert.equal(away.connections[0]?.lastSeenAt, new Date(world.now()).toISOString());
+        const lastBeat = world.now();
+        // Set back: active until awayAfterMs after its last heartbeat, not after the connect.
+        world.advance(conformanceTimings.awayAfterMs - 1);
+        await desk.setAway(false);
+        await engine.sweep();
+        assert.deepEqual(typesOf(world.transitions('u1')), [
+          'presence.online',
+          'presence.away',
+          'presence.online',
+        ]);
+        world.advance(1);
+        await engine.sweep();
+        const events = world.transitions('u1');
+        assert.deepEqual(typesOf(events).slice(3), ['presence.away']);
+        assert.equal(
+          events[3]?.occurredAt,
+          new Date(lastBeat + conformanceTimings.awayAfterMs).toISOString(),
+        );
+      });
+
+      it('ends a heartbeat of a connection set away the same in a batch as alone', async () => {
+        const world = await harness();
+        const settings = conformanceSettings();
+        const at = world.now();
+        const op = { tenantId: 'tenant-a', settings } as const;
+        for (const userId of ['batched', 'alone']) {
+          await world.store.apply({ ...op, kind: 'connect', userId, connectionId: 'c1', at });
+          await world.store.apply({ ...op, kind: 'state', userId, state: 'break', at });
+          await world.store.apply({
+            ...op,
+            kind: 'away',
+            userId,
+            connectionId: 'c1',
+            away: true,
+            at,
+          });
+        }
+        const later = at + conformanceTimings.heartbeatIntervalMs;
+        if (world.store.heartbeat) {
+          const [report] = await world.store.heartbeat(
+            'tenant-a',
+            [{ userId: 'batched', connectionId: 'c1' }],
+            later,
+            settings,
+          );
+          const outcome = typeof report === 'object' ? report.outcome : report;
+          // `slow` is allowed (the engine then applies it alone); `ok` must have done the same.
+          if (outcome === 'slow') {
+            await world.store.apply({
+              ...op,
+              kind: 'heartbeat',
+              userId: 'batched',
+              connectionId: 'c1',
+              at: later,
+            });
+          } else {
+            assert.equal(outcome, 'ok');
+            if (typeof report === 'object') {
+              assert.deepEqual(report, { outcome: 'ok', state: 'break', stateAt: at });
+            }
+          }
+        } else {
+          await world.store.apply({
+            ...op,
+            kind: 'heartbeat',
+            userId: 'batched',
+            connectionId: 'c1',
+            at: later,
+          });
+        }
+        const alone = await world.store.apply({
+          ...op,
+          kind: 'heartbeat',
+          userId: 'alone',
+          connectionId: 'c1',
+          at: later,
+          read: true,
+        });
+        assert.equal(alone.outcome, 'ok');
+        assert.equal(alone.transition, undefined);
+        const readAt = later + conformanceTimings.awayAfterMs;
+        const read = async (userId: string) => {
+          const { record } = await world.store.apply({
+            ...op,
+            kind: 'settle',
+            userId,
+            at: readAt,
+            read: true,
+          });
+          return { ...record, userId: 'same' };
+        };
+        const batched = await read('batched');
+        assert.deepEqual(batched, await read('alone'));
+        assert.equal(batched.status, 'away');
+        assert.deepEqual(
+          batched.connections?.map((connection) => [
+            connection.away,
+            connection.lastSeenAt,
+            connection.expiresAt,
+            connection.idleAt,
+          ]),
+          [[true, later, later + settings.connectionTtlMs, later + settings.awayAfterMs]],
+        );
+      });
+
       it('decides at a heartbeat what the connections say then, without waiting for a sweep', async () => {
         const world = await harness();
         const engine = world.engine();
