@@ -155,7 +155,13 @@ export interface PresenceStore {
   ): Promise<PresenceRecord[]>;
   /** Users per decided status, in O(1). */
   countMembers(tenantId: string): Promise<{ online: number; away: number }>;
-  /** Tenants the store has seen (the sweeper walks them). */
+  /**
+   * The tenants the sweeper walks: at least every tenant with a connection, an unconfirmed
+   * transition or a delivery claim. A tenant is listed by an operation that may create a user
+   * (`connect`, `state`, `send`); a store drops it when a sweep of it finds nothing left to do,
+   * so the sweeper's work follows the tenants in use, not every tenant ever seen. Dropping it
+   * must never race with an operation that lists it: a tenant with a connection stays listed.
+   */
   listTenants(): Promise<string[]>;
   /**
    * Optional: many heartbeats of one tenant in one step, fast path only. For each connection:

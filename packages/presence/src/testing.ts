@@ -1090,6 +1090,73 @@ export function describePresenceStore(
       });
     });
 
+    describe('tenants the sweeper walks', () => {
+      it('drops a tenant once a sweep finds nothing left in it, and lists it again when it is used', async () => {
+        const world = await harness();
+        // A short retention: a store whose sweeps forget records keeps the tenant until then.
+        const settings = {
+          ...conformanceSettings(),
+          offlineRetentionMs: 5_000,
+          queueMaxAgeMs: 5_000,
+        };
+        let at = world.now();
+        const listed = async () => (await world.store.listTenants()).sort();
+        /** What the sweeper does: every listed tenant, until nothing more is due. */
+        const walk = async () => {
+          for (const tenantId of await world.store.listTenants()) {
+            while ((await world.store.sweep(tenantId, at, settings, 100)).more) {}
+          }
+        };
+        const connect = (tenantId: string, userId: string) =>
+          world.store.apply({
+            kind: 'connect',
+            tenantId,
+            userId,
+            connectionId: 'c1',
+            at,
+            settings,
+          });
+        const confirm = async (tenantId: string, result: { transition?: { eventId: string } }) => {
+          assert.ok(result.transition);
+          await world.store.confirm(tenantId, [result.transition.eventId]);
+        };
+        await confirm('tenant-a', await connect('tenant-a', 'u1'));
+        await confirm('tenant-b', await connect('tenant-b', 'u2'));
+        assert.deepEqual(await listed(), ['tenant-a', 'tenant-b']);
+        at += 1;
+        const offline = await world.store.apply({
+          kind: 'disconnect',
+          tenantId: 'tenant-a',
+          userId: 'u1',
+          connectionId: 'c1',
+          immediate: true,
+          at,
+          settings,
+        });
+        assert.equal(offline.transition?.type, 'presence.offline');
+        at += settings.offlineRetentionMs;
+        // tenant-b's user is still connected; tenant-a's offline is not published yet.
+        await world.store.apply({
+          kind: 'heartbeat',
+          tenantId: 'tenant-b',
+          userId: 'u2',
+          connectionId: 'c1',
+          at,
+          settings,
+        });
+        await walk();
+        assert.deepEqual(await listed(), ['tenant-a', 'tenant-b']);
+        await confirm('tenant-a', offline);
+        await walk();
+        await walk();
+        assert.deepEqual(await listed(), ['tenant-b']);
+        // Back in use: listed by whatever may create a user.
+        await confirm('tenant-a', await connect('tenant-a', 'u1'));
+        assert.deepEqual(await listed(), ['tenant-a', 'tenant-b']);
+        assert.equal((await world.store.countMembers('tenant-a')).online, 1);
+      });
+    });
+
     describe('offline queue', () => {
       it('queues for an offline user and delivers every message once, in order, when two devices connect at once', async () => {
         const world = await harness();
