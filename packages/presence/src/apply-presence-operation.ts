@@ -21,8 +21,8 @@ import { settlePresenceUser } from './settle-presence-user';
 /**
  * Applies one operation to one user of `tenant`: the reference the memory store runs and the
  * Redis script mirrors (see {@link PresenceOperation} for each kind). An operation that reports
- * `missing` or `limit` changes nothing. A heartbeat of an active connection of an online user
- * only refreshes the connection: it cannot change the user's status.
+ * `missing` or `limit` changes nothing. A heartbeat that cannot change the user's status (see
+ * {@link applyHeartbeatFastPath}) only refreshes the connection.
  */
 export function applyPresenceOperation(
   tenant: PresenceTenantState,
@@ -189,9 +189,12 @@ export function applyPresenceOperation(
 }
 
 /**
- * A heartbeat's fast path: an active connection (not away, not leaving, not expired) of an
- * online user cannot change the user's status, so it is only refreshed (`ok`). `missing`: the
- * connection is unknown or leaving. `slow`: nothing was changed; the full rules must run.
+ * A heartbeat's fast path: a connection that is not leaving or expired, and either active (not
+ * set away) of an online user, or set away by the app of an away user, cannot change the user's
+ * status, so it is only refreshed (`ok`). An away user has no active connection (only an
+ * operation makes one active, and every operation decides the status), and a connection set
+ * away stays inactive when refreshed. `missing`: the connection is unknown or leaving. `slow`:
+ * nothing was changed; the full rules must run.
  */
 export function applyHeartbeatFastPath(
   user: PresenceUserState | undefined,
@@ -201,7 +204,8 @@ export function applyHeartbeatFastPath(
 ): HeartbeatOutcome {
   const connection = user?.connections.get(connectionId);
   if (!user || !connection || connection.leaving) return 'missing';
-  if (user.status !== 'online' || connection.away || connection.expiresAt <= at) return 'slow';
+  const unchanged = connection.away ? user.status === 'away' : user.status === 'online';
+  if (!unchanged || connection.expiresAt <= at) return 'slow';
   connection.lastSeenAt = at;
   connection.expiresAt = at + settings.connectionTtlMs;
   connection.idleAt = at + settings.awayAfterMs;

@@ -9,6 +9,10 @@ import { sweepPresenceTenant } from './sweep-presence-tenant';
  * reference rules (`applyPresenceOperation`, `sweepPresenceTenant`) synchronously, so every
  * operation is atomic. Share one instance between `createPresence` instances to model several
  * processes in a test; use `createRedisPresenceStore` for real ones.
+ *
+ * A tenant is listed for the sweeper while it holds anything: its sweeps are what forget offline
+ * users' records (after the retention), so it is dropped by the sweep that forgets its last one
+ * with nothing left to publish.
  */
 export function createMemoryPresenceStore(): PresenceStore {
   const tenants = new Map<string, PresenceTenantState>();
@@ -33,8 +37,14 @@ export function createMemoryPresenceStore(): PresenceStore {
         tenantOf(operation.tenantId, operationCreatesUser(operation)),
         operation,
       ),
-    sweep: async (tenantId, at, settings, limit) =>
-      sweepPresenceTenant(tenantOf(tenantId, false), at, settings, limit),
+    sweep: async (tenantId, at, settings, limit) => {
+      const tenant = tenantOf(tenantId, false);
+      const result = sweepPresenceTenant(tenant, at, settings, limit);
+      // Nothing left for a sweep (every record forgotten, every transition confirmed): the
+      // tenant is no longer walked, until an operation that may create a user lists it again.
+      if (tenant.users.size === 0 && tenant.outbox.size === 0) tenants.delete(tenantId);
+      return result;
+    },
     confirm: async (tenantId, eventIds) => {
       const tenant = tenants.get(tenantId);
       for (const eventId of eventIds) tenant?.outbox.delete(eventId);

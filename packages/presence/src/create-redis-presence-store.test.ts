@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
-import type { PresenceOptions } from './presence';
+import type { PresenceConnection, PresenceOptions } from './presence';
 import { conformanceTimings, describePresenceStore } from './testing';
 
 const redis = await connectTestRedis();
@@ -70,11 +70,12 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     for (const key of keys.filter((key) => key !== `${prefix}:tenants`)) {
       expect(key).toMatch(
         new RegExp(
-          `^${prefix}:\\{tenant-a\\}:(u:agent-\\d|q:agent-3|due|online|away|outbox|outbox:t|drains)$`,
+          `^${prefix}:\\{tenant-a\\}:(u:agent-\\d|q:agent-3|due|online|away|outbox|outbox:t|drains|listing)$`,
         ),
       );
     }
-    expect(await redis!.smembers(`${prefix}:tenants`)).toEqual(['tenant-a']);
+    // The tenants hash: each tenant's listing number, and the last number given.
+    expect((await redis!.hkeys(`${prefix}:tenants`)).sort()).toEqual(['tenant-a', '{seq}']);
     expect(await redis!.smembers(`${prefix}:{tenant-a}:online`)).toEqual(['agent-2']);
     expect(await redis!.smembers(`${prefix}:{tenant-a}:away`)).toEqual(['agent-1']);
     expect(await redis!.hget(`${prefix}:{tenant-a}:u:agent-1`, 'st')).toBe('break');
@@ -101,6 +102,10 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(await redis!.pttl(`${prefix}:{tenant-a}:u:u1`)).toBe(-1);
   });
 
+  /** The tenants the sweeper walks, as Redis holds them. */
+  const listedIn = async (prefix: string): Promise<string[]> =>
+    (await redis!.hkeys(`${prefix}:tenants`)).filter((field) => field !== '{seq}').sort();
+
   it('lists each tenant once per instance, and lists it again when Redis lost the list', async () => {
     const prefix = `${filePrefix}:tenants`;
     const store = createRedisPresenceStore({ redis: redis!, prefix });
@@ -115,10 +120,10 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
     await presence.connect({ tenantId: 'tenant-a', userId: 'u2' });
     await presence.connect({ tenantId: 'tenant-b', userId: 'u1' });
-    expect((await redis!.smembers(`${prefix}:tenants`)).sort()).toEqual(['tenant-a', 'tenant-b']);
+    expect(await listedIn(prefix)).toEqual(['tenant-a', 'tenant-b']);
     await redis!.del(`${prefix}:tenants`);
     expect((await store.listTenants()).sort()).toEqual(['tenant-a', 'tenant-b']);
-    expect((await redis!.smembers(`${prefix}:tenants`)).sort()).toEqual(['tenant-a', 'tenant-b']);
+    expect(await listedIn(prefix)).toEqual(['tenant-a', 'tenant-b']);
     // Another process (another instance) sees them too.
     const other = createRedisPresenceStore({ redis: redis!, prefix });
     expect((await other.listTenants()).sort()).toEqual(['tenant-a', 'tenant-b']);
@@ -130,7 +135,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     // The connection drops on the listing (or the process dies right after it).
     const flaky = new Proxy(redis!, {
       get(target, property, receiver) {
-        if (property === 'sadd' && failListing) {
+        if (property === 'evalsha' && failListing) {
           return async () => {
             failListing = false;
             throw new Error('Connection is closed.');
@@ -153,7 +158,170 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     // Nothing stored: no user no sweep would ever visit.
     expect(await redis!.exists(`${prefix}:{tenant-x}:u:u1`)).toBe(0);
     await presence.connect({ tenantId: 'tenant-x', userId: 'u1' });
-    expect(await redis!.smembers(`${prefix}:tenants`)).toEqual(['tenant-x']);
+    expect(await listedIn(prefix)).toEqual(['tenant-x']);
+  });
+
+  /** Waits until every transition of the tenant was confirmed (confirmations run in the background). */
+  const confirmed = async (prefix: string, tenantId: string): Promise<void> => {
+    const deadline = Date.now() + 5_000;
+    while ((await redis!.exists(`${prefix}:{${tenantId}}:outbox`)) > 0) {
+      if (Date.now() > deadline) throw new Error(`${tenantId}'s outbox was not confirmed`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  };
+
+  it('unlists a tenant at the first sweep after everyone left, keeping its users’ records', async () => {
+    const prefix = `${filePrefix}:unlist`;
+    const clock = { time: t0 };
+    const [a, b] = [presenceOn(prefix, clock), presenceOn(prefix, clock)];
+    const connection = await a.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await a.connect({ tenantId: 'tenant-b', userId: 'u2' });
+    await a.setState('tenant-a', 'u1', 'break');
+    await connection.disconnect({ immediate: true });
+    await confirmed(prefix, 'tenant-a');
+    await b.sweep();
+    expect(await listedIn(prefix)).toEqual(['tenant-b']);
+    // Reads write nothing and list nothing; the record is kept for the retention.
+    expect(await b.getPresence('tenant-a', 'u1')).toMatchObject({
+      status: 'offline',
+      state: 'break',
+    });
+    expect(await b.countOnline('tenant-a')).toEqual({ online: 0, away: 0 });
+    expect(await listedIn(prefix)).toEqual(['tenant-b']);
+    // The process that listed it before lists it again when it is used.
+    await a.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    expect(await listedIn(prefix)).toEqual(['tenant-a', 'tenant-b']);
+    await a.sweep();
+    await b.sweep();
+    expect(await listedIn(prefix)).toEqual(['tenant-a', 'tenant-b']);
+  });
+
+  it('lists a tenant again when an operation listed before an unlisting lands after it', async () => {
+    const prefix = `${filePrefix}:unlist-race`;
+    const clock = { time: t0 };
+    // The operation of the user `late` waits at the gate while another process unlists.
+    let gate: { reached: () => void; opened: Promise<void> } | undefined;
+    const gated = new Proxy(redis!, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (property !== 'evalsha') return value.bind(target);
+        return async (...args: unknown[]) => {
+          const held = gate;
+          if (held && String(args[2]).endsWith(':u:late')) {
+            gate = undefined;
+            held.reached();
+            await held.opened;
+          }
+          return value.apply(target, args);
+        };
+      },
+    }) as Redis;
+    const sweeper = presenceOn(prefix, clock);
+    const race = async (tenantId: string, listed: 'before' | 'just before') => {
+      const creator = presenceOn(prefix, clock, {
+        store: createRedisPresenceStore({ redis: gated, prefix }),
+      });
+      // The tenant is listed and then empty; the creator process listed it long before the
+      // unlisting, or just before it (its first operation there).
+      const first = await (listed === 'before' ? creator : sweeper).connect({
+        tenantId,
+        userId: 'u1',
+      });
+      await first.disconnect({ immediate: true });
+      await confirmed(prefix, tenantId);
+      let open = () => {};
+      const reached = new Promise<void>((resolve) => {
+        gate = { reached: resolve, opened: new Promise<void>((release) => (open = release)) };
+      });
+      const late = creator.connect({ tenantId, userId: 'late' });
+      await reached;
+      await sweeper.sweep();
+      expect(await listedIn(prefix)).not.toContain(tenantId);
+      open();
+      await late;
+      expect(await listedIn(prefix)).toContain(tenantId);
+      await sweeper.sweep();
+      expect(await listedIn(prefix)).toContain(tenantId);
+      expect(await sweeper.countOnline(tenantId)).toEqual({ online: 1, away: 0 });
+    };
+    await race('tenant-a', 'before');
+    await race('tenant-b', 'just before');
+  });
+
+  it('never leaves a tenant in use unlisted, whatever connects, leaves and sweeps race', async () => {
+    const prefix = `${filePrefix}:unlist-storm`;
+    const clock = { time: t0 };
+    // Four processes, each with its own connection to Redis, so their commands interleave: two
+    // connect and leave, two sweep. (A process that sweeps also lists again the tenants it
+    // listed that Redis lost; kept apart, nothing but the unlisting protocol keeps them listed.)
+    const clients = [0, 1, 2, 3].map(() => redis!.duplicate());
+    const processes = clients.map((client) =>
+      presenceOn(prefix, clock, { store: createRedisPresenceStore({ redis: client, prefix }) }),
+    );
+    const creators = [0, 1];
+    const sweepers = [2, 3];
+    const tenants = ['tenant-a', 'tenant-b'];
+    const users = ['u1', 'u2'];
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return (seed >>> 16) % n; // the high bits: an LCG's low bits repeat with a short period
+    };
+    /** Starts a step after a few round trips of its process: steps land between others' steps. */
+    const later = async (index: number, step: () => Promise<unknown>): Promise<unknown> => {
+      for (let trip = random(5); trip > 0; trip -= 1) await clients[index]!.ping();
+      return step();
+    };
+    const open = new Map<string, PresenceConnection>();
+    let unlisted = 0;
+    try {
+      for (let round = 0; round < 200; round += 1) {
+        const work: Promise<unknown>[] = [];
+        for (const tenantId of tenants) {
+          for (const userId of users) {
+            if (random(2) === 0) continue;
+            const key = `${tenantId}/${userId}`;
+            const connection = open.get(key);
+            const index = creators[random(creators.length)]!;
+            if (connection) {
+              open.delete(key);
+              work.push(later(index, () => connection.disconnect({ immediate: true })));
+            } else {
+              work.push(
+                later(index, () => processes[index]!.connect({ tenantId, userId })).then((handle) =>
+                  open.set(key, handle as PresenceConnection),
+                ),
+              );
+            }
+          }
+        }
+        for (const index of sweepers) {
+          const engine = processes[index]!;
+          work.push(
+            later(index, () => engine.sweep()),
+            later(index, () => engine.sweep()),
+          );
+        }
+        await Promise.all(work);
+        const listed = await listedIn(prefix);
+        for (const tenantId of tenants) {
+          const inUse = (await redis!.exists(`${prefix}:{${tenantId}}:due`)) > 0;
+          if (inUse) expect(listed, `round ${round}`).toContain(tenantId);
+          if (!listed.includes(tenantId)) unlisted += 1;
+        }
+      }
+      expect(unlisted).toBeGreaterThan(20); // the race was run: tenants did get unlisted
+      // Everyone leaves: once every transition is published, no tenant is walked.
+      await Promise.all(
+        [...open.values()].map((connection) => connection.disconnect({ immediate: true })),
+      );
+      for (const tenantId of tenants) await confirmed(prefix, tenantId);
+      await processes[sweepers[0]!]!.sweep();
+      expect(await listedIn(prefix)).toEqual([]);
+    } finally {
+      for (const client of clients) client.disconnect();
+    }
   });
 
   it('numbers a user made again after its record expired above the expired record', async () => {
@@ -262,6 +430,56 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
   afterEach(async () => {
     for (const client of clients.splice(0)) client.disconnect();
     await server?.stop();
+  });
+
+  it('heartbeats a connection set away of an away user on the fast path, like an active one', async () => {
+    server = await startRedisServer();
+    const client = new Redis(server.url);
+    const watcher = new Redis(server.url);
+    clients.push(client, watcher);
+    const clock = { time: t0 };
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store: createRedisPresenceStore({ redis: client }),
+      now: () => clock.time,
+      ...conformanceTimings,
+      autoHeartbeat: false,
+      logger: {},
+    });
+    const active = await presence.connect({ tenantId: 'tenant-a', userId: 'active' });
+    const away = await presence.connect({ tenantId: 'tenant-a', userId: 'away' });
+    await away.setAway(true);
+    await active.heartbeat(); // loads the heartbeat script (EVAL after NOSCRIPT)
+    // Every command, the script's own as `lua:<name>`.
+    const commands: string[] = [];
+    const monitor = await watcher.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      commands.push(`${source === 'lua' ? 'lua:' : ''}${String(args[0]).toLowerCase()}`);
+    });
+    const commandsOf = async (step: () => Promise<void>): Promise<string[]> => {
+      await client.ping('marker');
+      while (!commands.includes('ping')) await new Promise((resolve) => setTimeout(resolve, 5));
+      commands.length = 0;
+      await step();
+      await client.ping('marker');
+      while (!commands.includes('ping')) await new Promise((resolve) => setTimeout(resolve, 5));
+      return commands.splice(0).slice(0, -1);
+    };
+    clock.time += conformanceTimings.heartbeatIntervalMs;
+    const ofActive = await commandsOf(() => active.heartbeat());
+    const ofAway = await commandsOf(() => away.heartbeat());
+    expect(ofActive).toEqual(['evalsha', 'lua:hmget', 'lua:hset']);
+    expect(ofAway).toEqual(ofActive);
+    await monitor.disconnect();
+    // The same as the full rules: still away, refreshed, the state known.
+    const user = await presence.getPresence('tenant-a', 'away');
+    expect(user.status).toBe('away');
+    expect(user.connections[0]?.lastSeenAt).toBe(new Date(clock.time).toISOString());
+    expect(
+      await client.hget('calltrack:presence:{tenant-a}:u:away', `c:${away.connectionId}`),
+    ).toBe(
+      `${clock.time}|${clock.time + conformanceTimings.connectionTtlMs}|${clock.time + conformanceTimings.awayAfterMs}|${t0}|a`,
+    );
   });
 
   it('makes one round trip (one EVALSHA) per heartbeat, one per batch of heartbeats, and never KEYS or SCAN', async () => {

@@ -18,9 +18,12 @@ import type { PresenceEventType, PresenceTransition } from './presence-transitio
 import type { MessageDelivery, QueuedMessage } from './queued-message';
 import {
   applyOperationScript,
+  closeListingScript,
   heartbeatBatchScript,
   listMembersScript,
+  listTenantScript,
   sweepTenantScript,
+  unlistTenantScript,
 } from './redis-presence-scripts';
 
 /** Options of {@link createRedisPresenceStore}. */
@@ -41,11 +44,26 @@ const applyScript = defineRedisScript(applyOperationScript);
 const sweepScript = defineRedisScript(sweepTenantScript);
 const heartbeatScript = defineRedisScript(heartbeatBatchScript);
 const listScript = defineRedisScript(listMembersScript);
+const listTenant = defineRedisScript(listTenantScript);
+const closeListing = defineRedisScript(closeListingScript);
+const unlistTenant = defineRedisScript(unlistTenantScript);
 const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow'];
+/**
+ * Times an operation lists its tenant again when an unlisting overtook it: each time needs a
+ * whole unlisting of the tenant between this instance's listing and its operation.
+ */
+const maxRelistings = 8;
+
+/** A tenant's listing number this instance holds (see `listTenantScript`). */
+interface TenantListing {
+  number: string;
+  /** An operation carrying it was accepted: the tenant's records know it. */
+  accepted: boolean;
+}
 
 /**
  * A presence store on Redis, for many processes sharing presence. Every operation is one Lua
- * script (a heartbeat of an online user's active connection touches one hash field), which
+ * script (a heartbeat that cannot change its user's status touches one hash field), which
  * settles the user, decides at most one transition into the outbox and claims queued messages,
  * so each transition is decided once however many processes race. Counts are `SCARD`s; nothing
  * runs `KEYS` or `SCAN`, and nothing relies on keyspace notifications: expiry is decided by the
@@ -54,8 +72,12 @@ const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow']
  * Layout, per tenant (`<prefix>:{<tenant>}:`): `u:<user>` (hash: the user and their
  * connections), `due` (sorted set of deadlines), `online` and `away` (sets), `outbox` and
  * `outbox:t` (unconfirmed transitions), `q:<user>` (list: the offline queue, expiring with its
- * newest message), `drains` (sorted set of delivery claims). Plus `<prefix>:tenants`, the set of
- * tenants the sweeper walks. An offline user's hash expires after the retention.
+ * newest message), `drains` (sorted set of delivery claims), `listing` (hash: the tenant's
+ * listing numbers). Plus `<prefix>:tenants`, the hash of tenants the sweeper walks (tenant →
+ * listing number). An offline user's hash expires after the retention. A sweep that finds
+ * nothing left in a tenant it walks (no connection, outbox or claim) unlists it; an operation
+ * that may create a user lists it again, never losing to a concurrent unlisting (see
+ * `listTenantScript`).
  */
 export function createRedisPresenceStore(options: RedisPresenceStoreOptions): PresenceStore {
   if (options == null || typeof options !== 'object' || options.redis == null) {
@@ -72,10 +94,13 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
   }
   const tenantsKey = `${prefix}:tenants`;
   /**
-   * Tenants this instance listed. `listTenants` (every sweep) lists them again if Redis lost the
-   * set (a restart without persistence), so skipping the `SADD` for them stays safe.
+   * The listing of each tenant this instance listed, carried by its operations that may create a
+   * user. `listTenants` (every sweep) lists again those Redis lost (a restart without
+   * persistence) that are still in use, so reusing a listing stays safe.
    */
-  const registered = new Set<string>();
+  const listings = new Map<string, TenantListing>();
+  /** Tenants the last `listTenants` returned: a sweep that finds one with nothing left unlists it. */
+  const walked = new Set<string>();
 
   const baseOf = (tenantId: string): string => {
     if (!tenantIdSchema.safeParse(tenantId).success) {
@@ -103,6 +128,42 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       packed.set(settings, text);
     }
     return text;
+  };
+
+  /** Lists a tenant with a number above `above`; operations carry it from now on. */
+  const list = async (tenantId: string, above: string): Promise<TenantListing> => {
+    const number = await runRedisScript(redis, listTenant, [tenantsKey], [tenantId, above]);
+    const listing: TenantListing = { number: String(number), accepted: false };
+    listings.set(tenantId, listing);
+    return listing;
+  };
+
+  /**
+   * Unlists a tenant a sweep found with nothing left: raises its watermark to its listing number
+   * (refusing operations listed before), then removes it unless it was listed again meanwhile.
+   */
+  const unlist = async (
+    tenantId: string,
+    base: string,
+    settings: PresenceStoreSettings,
+  ): Promise<void> => {
+    const number = await redis.hget(tenantsKey, tenantId);
+    if (number !== null) {
+      const retention = Math.max(settings.offlineRetentionMs, settings.queueMaxAgeMs);
+      const watermark = String(
+        await runRedisScript(redis, closeListing, [`${base}listing`], [base, number, retention]),
+      );
+      if (watermark === '') return; // in use again
+      const removed = await runRedisScript(
+        redis,
+        unlistTenant,
+        [tenantsKey],
+        [tenantId, watermark],
+      );
+      if (removed !== 1) return; // listed again meanwhile
+    }
+    walked.delete(tenantId);
+    listings.delete(tenantId);
   };
 
   const apply = async (operation: PresenceOperation): Promise<PresenceApplyResult> => {
@@ -150,19 +211,15 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
         break;
     }
     // List the tenant for the sweeper before the step may create its first user: a separate
-    // command (the tenants set lives outside the tenant's hash slot), so a step that lands when
+    // script (the tenants hash lives outside the tenant's hash slot), so a step that lands when
     // the listing did not (a dropped connection, a killed process) would leave a user no sweep
-    // visits. Once per tenant and store instance, and only for a step that may create a user.
-    if (operationCreatesUser(operation) && !registered.has(operation.tenantId)) {
-      await redis.sadd(tenantsKey, operation.tenantId);
-      registered.add(operation.tenantId);
+    // visits. Once per tenant and store instance while it stays listed, and only for a step
+    // that may create a user; the step is refused if the tenant was unlisted since.
+    let listing: TenantListing | undefined;
+    if (operationCreatesUser(operation)) {
+      listing = listings.get(operation.tenantId) ?? (await list(operation.tenantId, '0'));
     }
-    const reply = (await runRedisScript(
-      redis,
-      applyScript,
-      [`${base}u:${operation.userId}`],
-      args,
-    )) as [
+    type ApplyReply = [
       string,
       string?,
       string?,
@@ -173,6 +230,23 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       number?,
       number?,
     ];
+    let reply: ApplyReply;
+    for (let relistings = 0; ; relistings += 1) {
+      reply = (await runRedisScript(
+        redis,
+        applyScript,
+        [`${base}u:${operation.userId}`],
+        listing ? [...args, listing.number, listing.accepted ? '0' : '1'] : args,
+      )) as ApplyReply;
+      if (reply[0] !== 'relist') break;
+      if (relistings === maxRelistings) {
+        throw new Error(
+          `Tenant ${JSON.stringify(operation.tenantId)} was unlisted ${maxRelistings + 1} times while listing it; try again.`,
+        );
+      }
+      listing = await list(operation.tenantId, String(reply[1]));
+    }
+    if (listing) listing.accepted = true;
     const [outcome, transition, token, messages, record, sequence, queued, dropped, created] =
       reply;
     const result: PresenceApplyResult = { outcome: outcome as PresenceApplyResult['outcome'] };
@@ -202,8 +276,10 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       sweepScript,
       [`${base}due`],
       ['sweep', at, pack(settings), base, limit],
-    )) as [string[], [string, string, string[]][], number, number];
-    const [transitions, deliveries, dropped, more] = reply;
+    )) as [string[], [string, string, string[]][], number, number, number];
+    const [transitions, deliveries, dropped, more, idle] = reply;
+    // Only a tenant the sweeper walks: a read of a tenant nobody is in writes nothing.
+    if (idle === 1 && walked.has(tenantId)) await unlist(tenantId, base, settings);
     return {
       transitions: transitions.map((transition) => decodeTransition(tenantId, transition)),
       deliveries: deliveries.map(([userId, token, messages]) => ({
@@ -295,11 +371,22 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     listMembers,
     countMembers,
     listTenants: async () => {
-      const listed = await redis.smembers(tenantsKey);
+      const listed = (await redis.hkeys(tenantsKey)).filter((tenantId) => tenantId !== '{seq}');
       const known = new Set(listed);
-      const lost = [...registered].filter((tenantId) => !known.has(tenantId));
-      if (lost.length > 0) await redis.sadd(tenantsKey, ...lost);
-      return [...listed, ...lost];
+      // Listed by this instance and gone: unlisted by a sweep, or lost with Redis's data while
+      // still in use (its connections, outbox or claims are there): those are listed again.
+      for (const tenantId of [...listings.keys()].filter((tenantId) => !known.has(tenantId))) {
+        const base = baseOf(tenantId);
+        if ((await redis.exists(`${base}due`, `${base}outbox`, `${base}drains`)) > 0) {
+          await list(tenantId, '0');
+          listed.push(tenantId);
+        } else {
+          listings.delete(tenantId);
+        }
+      }
+      walked.clear();
+      for (const tenantId of listed) walked.add(tenantId);
+      return listed;
     },
     heartbeat,
   };

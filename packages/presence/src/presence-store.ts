@@ -155,14 +155,20 @@ export interface PresenceStore {
   ): Promise<PresenceRecord[]>;
   /** Users per decided status, in O(1). */
   countMembers(tenantId: string): Promise<{ online: number; away: number }>;
-  /** Tenants the store has seen (the sweeper walks them). */
+  /**
+   * The tenants the sweeper walks: at least every tenant with a connection, an unconfirmed
+   * transition or a delivery claim. A tenant is listed by an operation that may create a user
+   * (`connect`, `state`, `send`); a store drops it when a sweep of it finds nothing left to do,
+   * so the sweeper's work follows the tenants in use, not every tenant ever seen. Dropping it
+   * must never race with an operation that lists it: a tenant with a connection stays listed.
+   */
   listTenants(): Promise<string[]>;
   /**
    * Optional: many heartbeats of one tenant in one step, fast path only. For each connection:
-   * `ok` when it was refreshed (an active connection of an online user: its status cannot
-   * change), `missing` when it is unknown or leaving (nothing changed), `slow` when it needs a
-   * full `apply({ kind: 'heartbeat' })` (nothing changed yet). Without it, the engine applies
-   * heartbeats one by one.
+   * `ok` when it was refreshed (its user's status cannot change: an active connection of an
+   * online user, or a connection set away of an away user), `missing` when it is unknown or
+   * leaving (nothing changed), `slow` when it needs a full `apply({ kind: 'heartbeat' })`
+   * (nothing changed yet). Without it, the engine applies heartbeats one by one.
    *
    * An `ok` may come as a {@link HeartbeatReport} with the user's state and its time: the
    * connection keeps both, to give them back if the store loses the record. A bare outcome says nothing about the

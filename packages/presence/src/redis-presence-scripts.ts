@@ -13,7 +13,9 @@
  * - `outbox` sorted set (event id → lease deadline) and `outbox:t` hash (event id → transition
  *   JSON): transitions decided and not confirmed;
  * - `q:<user>` list: `seq|sentAt|messageId|body`, oldest first;
- * - `drains` sorted set: user → deadline of their delivery claim.
+ * - `drains` sorted set: user → deadline of their delivery claim;
+ * - `listing` hash: `n` the highest listing number an operation brought, `w` the watermark: an
+ *   operation whose listing number is not above it is refused (see {@link listTenantScript}).
  *
  * Every key of a call shares the tenant's hash tag, so each script runs in one slot. Times come
  * from the caller's clock (ARGV), never from the server.
@@ -238,9 +240,9 @@ end
 
 /**
  * The hot path, before anything else runs (no function of the prelude is even defined): a
- * heartbeat of an active connection (not away, not leaving, not expired) of an online user
- * cannot change the user's status, so it only rewrites that connection's timing (a heartbeat that
- * asks for the record takes the full path). It leaves the
+ * heartbeat that cannot change the user's status (see `applyHeartbeatFastPath`: a connection not
+ * leaving or expired, active of an online user or set away of an away user) only rewrites that
+ * connection's timing (a heartbeat that asks for the record takes the full path). It leaves the
  * \`due\` score alone: the score may then be earlier than the true deadline, never later, and a
  * sweep that finds nothing due just records the right one.
  */
@@ -252,11 +254,12 @@ if ARGV[1] == 'heartbeat' and ARGV[6] ~= '1' then
     string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
   if string.find(flags, 'l', 1, true) then return { 'missing' } end
   local at = tonumber(ARGV[2])
-  if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
+  if ((flags == '' and values[2] == 'online') or (flags == 'a' and values[2] == 'away')) and
+      tonumber(expiresAt) > at then
     local ttl, awayAfter = string.match(ARGV[3], '^(%d+),(%d+),')
     redis.call('HSET', KEYS[1], 'c:' .. ARGV[7], ARGV[2] .. '|' ..
       string.format('%d', at + tonumber(ttl)) .. '|' ..
-      string.format('%d', at + tonumber(awayAfter)) .. '|' .. connectedAt .. '|')
+      string.format('%d', at + tonumber(awayAfter)) .. '|' .. connectedAt .. '|' .. flags)
     return { 'ok' }
   end
 end
@@ -268,10 +271,12 @@ end
  * (connection id, data or '', away '1'/'0', state to restore or '', when it was set or ''),
  * heartbeat (connection id), update (connection id, data or ''), away (connection id,
  * '1'/'0'), disconnect (connection id, immediate '1'/'0'), state (state), settle, send
- * (message id, body), ack (token, last sequence).
+ * (message id, body), ack (token, last sequence). Connect, state and send end with the tenant's
+ * listing number the caller holds and '1' when no operation carrying it was accepted yet.
  * Returns { outcome, transition JSON or '', delivery token or '', delivery messages,
  * HGETALL of the user after the operation (with read) or {}, sequence or '', queued 0/1,
- * dropped, created 0/1 }.
+ * dropped, created 0/1 }, or { 'relist', watermark } (nothing done) when the caller must list
+ * the tenant again above the watermark and retry.
  */
 export const applyOperationScript = `${heartbeatFastPath}${prelude}
 local userId = ARGV[5]
@@ -279,6 +284,22 @@ local read = ARGV[6] == '1'
 local userKey = KEYS[1]
 
 readSettings()
+-- An operation that may create a user runs only under a listing the tenant's unlisting has not
+-- covered (see listTenantScript), and one held from before comes from this tenant's records: a
+-- listing unknown here (the records were lost) is renewed before anything is stored.
+if kind == 'connect' or kind == 'state' or kind == 'send' then
+  local number, fresh = tonumber(ARGV[#ARGV - 1]), ARGV[#ARGV] == '1'
+  local listingKey = base .. 'listing'
+  local listing = redis.call('HMGET', listingKey, 'n', 'w')
+  local landed, watermark = tonumber(listing[1]), tonumber(listing[2]) or 0
+  if number <= watermark or (not fresh and (landed == nil or number > landed)) then
+    return { 'relist', fmt(watermark) }
+  end
+  if landed == nil or number > landed then
+    redis.call('HSET', listingKey, 'n', fmt(number))
+    redis.call('PERSIST', listingKey)
+  end
+end
 local user = loadUser(userId, userKey)
 local created = 0
 local function ensureUser()
@@ -432,7 +453,8 @@ return { 'ok', transition or '', delivery and delivery[1] or '', delivery and de
  * One sweep of one tenant. KEYS[1] the tenant's `due` set; ARGV[5] the limit. Claims expired
  * outbox entries again, then settles the users whose deadline or delivery claim has passed,
  * earliest first. Returns { transitions JSON[], { user id, token, messages }[], dropped,
- * more 0/1 }.
+ * more 0/1, idle 0/1 }: idle when nothing is left for a sweep (no connection, nothing in the
+ * outbox, no delivery claim; offline users' records expire on their own).
  */
 export const sweepTenantScript = `${prelude}
 readSettings()
@@ -490,7 +512,9 @@ for i = 1, math.min(#order, limit) do
     if delivery then deliveries[#deliveries + 1] = { id, delivery[1], delivery[2] } end
   end
 end
-return { transitions, deliveries, dropped, more }
+local idle = 0
+if redis.call('EXISTS', base .. 'due', base .. 'outbox', base .. 'drains') == 0 then idle = 1 end
+return { transitions, deliveries, dropped, more, idle }
 `;
 
 /**
@@ -516,8 +540,9 @@ for i = 1, #KEYS do
     local expiresAt, connectedAt, flags =
       string.match(values[1], '^%d+|(%d+)|%d+|(%d+)|(%a*)$')
     if not string.find(flags, 'l', 1, true) then
-      if values[2] == 'online' and flags == '' and tonumber(expiresAt) > at then
-        redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|')
+      if ((flags == '' and values[2] == 'online') or (flags == 'a' and values[2] == 'away')) and
+          tonumber(expiresAt) > at then
+        redis.call('HSET', KEYS[i], field, timing .. connectedAt .. '|' .. flags)
         reply = values[3] and ((values[4] or '') .. '|' .. values[3]) or ''
       else
         reply = 2
@@ -552,4 +577,57 @@ for i = 3 + statusCount, #ARGV do
   end
 end
 return members
+`;
+
+/**
+ * Lists a tenant for the sweeper (KEYS[1] the tenants hash, `<prefix>:tenants`; ARGV[1] the
+ * tenant, ARGV[2] a number the listing must exceed). Returns the listing number: one above every
+ * number given before (field `{seq}`, which no tenant id can be) and above ARGV[2].
+ *
+ * A tenant's listing and its records live in different slots, so no one script can list or
+ * unlist a tenant and read its records. The numbers keep the two in step:
+ * - an operation that may create a user lists the tenant first (here), then runs carrying that
+ *   number; the tenant's `listing` hash refuses it when the number is not above the watermark;
+ * - unlisting reads the tenant's number here, raises the watermark to it in the tenant's slot
+ *   only while nothing is left for a sweep there ({@link closeListingScript}), then removes the
+ *   tenant only if its number did not change meanwhile ({@link unlistTenantScript}).
+ * So an operation listed before the unlisting took the number is refused and lists again; one
+ * listed after it changed the number, and the tenant stays listed.
+ */
+export const listTenantScript = `
+local number = math.max((tonumber(redis.call('HGET', KEYS[1], '{seq}')) or 0) + 1,
+  tonumber(ARGV[2]) + 1)
+local text = string.format('%d', number)
+redis.call('HSET', KEYS[1], '{seq}', text, ARGV[1], text)
+return text
+`;
+
+/**
+ * First step of unlisting a tenant (KEYS[1] its `listing` hash; ARGV[1] base, ARGV[2] the
+ * tenant's listing number, ARGV[3] how long to keep the hash): when nothing is left for a sweep,
+ * raises the watermark to that number (and any the tenant saw), so that an operation listed
+ * before it is refused from now on, and returns the watermark; '' when the tenant is in use.
+ * The hash expires with the records (an operation with a number it no longer knows lists again).
+ */
+export const closeListingScript = `
+local base = ARGV[1]
+if redis.call('EXISTS', base .. 'due', base .. 'outbox', base .. 'drains') > 0 then return '' end
+local listing = redis.call('HMGET', KEYS[1], 'n', 'w')
+local watermark = math.max(tonumber(listing[1]) or 0, tonumber(listing[2]) or 0, tonumber(ARGV[2]))
+local text = string.format('%d', watermark)
+redis.call('HSET', KEYS[1], 'w', text)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return text
+`;
+
+/**
+ * Last step of unlisting (KEYS[1] the tenants hash; ARGV[1] the tenant, ARGV[2] the watermark
+ * {@link closeListingScript} set): removes the tenant unless it was listed again with a higher
+ * number meanwhile. Returns 1 when it is not listed anymore.
+ */
+export const unlistTenantScript = `
+local number = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if number ~= nil and number > tonumber(ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
 `;

@@ -352,6 +352,126 @@ export function describePresenceStore(
         );
       });
 
+      it('keeps a connection set away alive and away with its heartbeats, idling on time once set back', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        const desk = await engine.connect({ tenantId: 'tenant-a', userId: 'u1' });
+        await desk.setAway(true);
+        // Longer than the TTL, heartbeating: still there, still away, nothing published.
+        for (let beat = 0; beat < 4; beat += 1) {
+          world.advance(conformanceTimings.heartbeatIntervalMs);
+          await desk.heartbeat();
+          await engine.sweep();
+        }
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online', 'presence.away']);
+        const away = await engine.getPresence('tenant-a', 'u1');
+        assert.equal(away.status, 'away');
+        assert.equal(away.connections[0]?.lastSeenAt, new Date(world.now()).toISOString());
+        const lastBeat = world.now();
+        // Set back: active until awayAfterMs after its last heartbeat, not after the connect.
+        world.advance(conformanceTimings.awayAfterMs - 1);
+        await desk.setAway(false);
+        await engine.sweep();
+        assert.deepEqual(typesOf(world.transitions('u1')), [
+          'presence.online',
+          'presence.away',
+          'presence.online',
+        ]);
+        world.advance(1);
+        await engine.sweep();
+        const events = world.transitions('u1');
+        assert.deepEqual(typesOf(events).slice(3), ['presence.away']);
+        assert.equal(
+          events[3]?.occurredAt,
+          new Date(lastBeat + conformanceTimings.awayAfterMs).toISOString(),
+        );
+      });
+
+      it('ends a heartbeat of a connection set away the same in a batch as alone', async () => {
+        const world = await harness();
+        const settings = conformanceSettings();
+        const at = world.now();
+        const op = { tenantId: 'tenant-a', settings } as const;
+        for (const userId of ['batched', 'alone']) {
+          await world.store.apply({ ...op, kind: 'connect', userId, connectionId: 'c1', at });
+          await world.store.apply({ ...op, kind: 'state', userId, state: 'break', at });
+          await world.store.apply({
+            ...op,
+            kind: 'away',
+            userId,
+            connectionId: 'c1',
+            away: true,
+            at,
+          });
+        }
+        const later = at + conformanceTimings.heartbeatIntervalMs;
+        if (world.store.heartbeat) {
+          const [report] = await world.store.heartbeat(
+            'tenant-a',
+            [{ userId: 'batched', connectionId: 'c1' }],
+            later,
+            settings,
+          );
+          const outcome = typeof report === 'object' ? report.outcome : report;
+          // `slow` is allowed (the engine then applies it alone); `ok` must have done the same.
+          if (outcome === 'slow') {
+            await world.store.apply({
+              ...op,
+              kind: 'heartbeat',
+              userId: 'batched',
+              connectionId: 'c1',
+              at: later,
+            });
+          } else {
+            assert.equal(outcome, 'ok');
+            if (typeof report === 'object') {
+              assert.deepEqual(report, { outcome: 'ok', state: 'break', stateAt: at });
+            }
+          }
+        } else {
+          await world.store.apply({
+            ...op,
+            kind: 'heartbeat',
+            userId: 'batched',
+            connectionId: 'c1',
+            at: later,
+          });
+        }
+        const alone = await world.store.apply({
+          ...op,
+          kind: 'heartbeat',
+          userId: 'alone',
+          connectionId: 'c1',
+          at: later,
+          read: true,
+        });
+        assert.equal(alone.outcome, 'ok');
+        assert.equal(alone.transition, undefined);
+        const readAt = later + conformanceTimings.awayAfterMs;
+        const read = async (userId: string) => {
+          const { record } = await world.store.apply({
+            ...op,
+            kind: 'settle',
+            userId,
+            at: readAt,
+            read: true,
+          });
+          return { ...record, userId: 'same' };
+        };
+        const batched = await read('batched');
+        assert.deepEqual(batched, await read('alone'));
+        assert.equal(batched.status, 'away');
+        assert.deepEqual(
+          batched.connections?.map((connection) => [
+            connection.away,
+            connection.lastSeenAt,
+            connection.expiresAt,
+            connection.idleAt,
+          ]),
+          [[true, later, later + settings.connectionTtlMs, later + settings.awayAfterMs]],
+        );
+      });
+
       it('decides at a heartbeat what the connections say then, without waiting for a sweep', async () => {
         const world = await harness();
         const engine = world.engine();
@@ -967,6 +1087,73 @@ export function describePresenceStore(
           engine.connect({ tenantId: 'tenant-a', allTenants: true }, {}),
           (error) => InvalidArgumentError.isInstance(error) && /userId/.test(String(error)),
         );
+      });
+    });
+
+    describe('tenants the sweeper walks', () => {
+      it('drops a tenant once a sweep finds nothing left in it, and lists it again when it is used', async () => {
+        const world = await harness();
+        // A short retention: a store whose sweeps forget records keeps the tenant until then.
+        const settings = {
+          ...conformanceSettings(),
+          offlineRetentionMs: 5_000,
+          queueMaxAgeMs: 5_000,
+        };
+        let at = world.now();
+        const listed = async () => (await world.store.listTenants()).sort();
+        /** What the sweeper does: every listed tenant, until nothing more is due. */
+        const walk = async () => {
+          for (const tenantId of await world.store.listTenants()) {
+            while ((await world.store.sweep(tenantId, at, settings, 100)).more) {}
+          }
+        };
+        const connect = (tenantId: string, userId: string) =>
+          world.store.apply({
+            kind: 'connect',
+            tenantId,
+            userId,
+            connectionId: 'c1',
+            at,
+            settings,
+          });
+        const confirm = async (tenantId: string, result: { transition?: { eventId: string } }) => {
+          assert.ok(result.transition);
+          await world.store.confirm(tenantId, [result.transition.eventId]);
+        };
+        await confirm('tenant-a', await connect('tenant-a', 'u1'));
+        await confirm('tenant-b', await connect('tenant-b', 'u2'));
+        assert.deepEqual(await listed(), ['tenant-a', 'tenant-b']);
+        at += 1;
+        const offline = await world.store.apply({
+          kind: 'disconnect',
+          tenantId: 'tenant-a',
+          userId: 'u1',
+          connectionId: 'c1',
+          immediate: true,
+          at,
+          settings,
+        });
+        assert.equal(offline.transition?.type, 'presence.offline');
+        at += settings.offlineRetentionMs;
+        // tenant-b's user is still connected; tenant-a's offline is not published yet.
+        await world.store.apply({
+          kind: 'heartbeat',
+          tenantId: 'tenant-b',
+          userId: 'u2',
+          connectionId: 'c1',
+          at,
+          settings,
+        });
+        await walk();
+        assert.deepEqual(await listed(), ['tenant-a', 'tenant-b']);
+        await confirm('tenant-a', offline);
+        await walk();
+        await walk();
+        assert.deepEqual(await listed(), ['tenant-b']);
+        // Back in use: listed by whatever may create a user.
+        await confirm('tenant-a', await connect('tenant-a', 'u1'));
+        assert.deepEqual(await listed(), ['tenant-a', 'tenant-b']);
+        assert.equal((await world.store.countMembers('tenant-a')).online, 1);
       });
     });
 
