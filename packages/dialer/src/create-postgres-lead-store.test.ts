@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError } from '@calltrack/core';
+import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
@@ -9,6 +9,7 @@ import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
+import type { Lead } from './lead';
 import type { LeadStore } from './lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 import type { PostgresPool } from './postgres-pool';
@@ -708,5 +709,117 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
       expect(await store.listPendingLeads({ tenantId: upper, userId, limit: 10 })).toEqual([]);
       expect(await store.countLiveAttempts({ tenantId: upper, userId, since: 0 })).toBe(0);
     });
+  });
+
+  it('reads character(n) ids as they were given, never blank-padded: leads, claims, attempts, the HTTP API and the events', async () => {
+    await withTable(
+      leadColumns('id character(8), tenant_id character(8), user_id character(8)').replace(
+        'phone_number text',
+        'phone_number character(16)',
+      ),
+      async (context) => {
+        const { store } = context;
+        await store.addLeads([
+          { tenantId, userId, leadId: 'ab', phoneNumber: '+14155550100', timeZone: 'UTC' },
+          { tenantId, userId, leadId: 'cd', phoneNumber: '+14155550101' }, // no zone: skipped
+        ]);
+        // PostgreSQL keeps them padded to the column's width.
+        const { rows } = await pool!.query(`SELECT id FROM ${context.table} ORDER BY id`);
+        expect(rows.map((row) => row.id)).toEqual(['ab      ', 'cd      ']);
+        const given = (leads: readonly Lead[]) =>
+          leads.map((lead) => [lead.tenantId, lead.leadId, lead.userId, lead.phoneNumber]);
+        const both = [
+          [tenantId, 'ab', userId, '+14155550100'],
+          [tenantId, 'cd', userId, '+14155550101'],
+        ];
+        expect(given(await store.listPendingLeads({ tenantId, userId, limit: 10 }))).toEqual(both);
+        expect(given(await store.listLeads({ tenantId, userId, limit: 10 }))).toEqual(both);
+        expect(await context.api('/dialer/leads')).toMatchObject({
+          status: 200,
+          body: {
+            leads: [
+              { leadId: 'ab', userId },
+              { leadId: 'cd', userId },
+            ],
+          },
+        });
+        expect(await context.api('/dialer/leads/ab')).toMatchObject({
+          status: 200,
+          body: { lead: { leadId: 'ab', userId, phoneNumber: '+14155550100' } },
+        });
+
+        // A run: the number dialled, and every id in the events it publishes, as given.
+        const events: CallEvent[] = [];
+        const { dialer, dialled } = dialerOver(store, {
+          bus: {
+            publish: async (event) => {
+              events.push(event);
+              return { duplicate: false };
+            },
+          },
+        });
+        const run = await dialer.trigger({ tenantId, userId });
+        const [summary] = run.outcome === 'started' ? await run.finished : [];
+        expect(summary).toMatchObject({ placed: 1, skipped: 1 });
+        expect(dialled).toEqual([{ to: '+14155550100', tenantId }]);
+        const published = events.map((event) => [
+          event.type,
+          event.tenantId,
+          event.userId,
+          (event.data as { leadId?: string }).leadId,
+        ]);
+        expect(published.sort()).toEqual([
+          ['dialer.call_placed', tenantId, userId, 'ab'],
+          ['dialer.lead_skipped', tenantId, userId, 'cd'],
+          ['dialer.run_finished', tenantId, userId, undefined],
+          ['dialer.run_started', tenantId, userId, undefined],
+        ]);
+        const [attempt] = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(attempt).toMatchObject({ tenantId, leadId: 'ab', userId, state: 'placed' });
+        expect(await store.findAttemptByCall(tenantId, 'test', 'call-1')).toMatchObject({
+          leadId: 'ab',
+          userId,
+        });
+        expect(await store.getLead(tenantId, 'ab')).toMatchObject({
+          tenantId,
+          leadId: 'ab',
+          userId,
+          callStatus: 'placed',
+          attemptId: attempt?.attemptId,
+        });
+
+        // A claim answers the ids as given too, and so do its refusals.
+        await store.addLeads([{ tenantId, userId, leadId: 'ef', phoneNumber: '+14155550102' }]);
+        const claims = await store.claimLeads({
+          tenantId,
+          leadIds: ['ef', 'ab'],
+          now,
+          leaseMs: 60_000,
+          claimedBy: 'test',
+        });
+        expect(claims).toMatchObject([
+          {
+            leadId: 'ef',
+            claimed: true,
+            lead: { tenantId, leadId: 'ef', userId, phoneNumber: '+14155550102' },
+            attempt: { leadId: 'ef', userId },
+          },
+          { leadId: 'ab', claimed: false, reason: 'not_pending' },
+        ]);
+
+        // `ab ` is `ab` to a character(n) column: another spelling, refused and found nowhere.
+        await expect(
+          store.addLeads([{ tenantId, userId, leadId: 'gh ', phoneNumber: '+14155550103' }]),
+        ).rejects.toMatchObject({
+          code: 'invalid_lead',
+          field: 'leadId',
+          message: expect.stringContaining('without trailing spaces'),
+        });
+        expect(await store.getLead(tenantId, 'ab ')).toBeUndefined();
+        expect((await context.api('/dialer/leads/ab%20')).status).toBe(404);
+        expect(await store.getLead(`${tenantId} `, 'ab')).toBeUndefined();
+        expect(context.errors).toEqual([]);
+      },
+    );
   });
 });

@@ -57,9 +57,15 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
   }
   const { pool } = options;
   const { table, attempts, column: c, columnName } = resolvePostgresLeadTable(options);
+  // The string fields are read as text: a character(n) column's value comes out blank-padded
+  // (`ab   `) as it is, and unpadded (`ab`, as it was given) as text, the spelling the claims and
+  // the attempts table keep. One id is one string on every path.
   const leadSelect = (alias: string): string =>
     (Object.entries(c) as [LeadColumn, string][])
-      .map(([field, name]) => `${alias}.${name} AS "l_${field}"`)
+      .map(
+        ([field, name]) =>
+          `${alias}.${name}${textFields.has(field) ? '::text' : ''} AS "l_${field}"`,
+      )
       .join(', ');
 
   // A write by primary key to a lead that must still be pending. `coalesce(…) = false` says
@@ -81,9 +87,9 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
     ${c.skipReason} = NULL, ${c.skippedAt} = NULL`;
   // The rest of the claimed lead and its attempt the caller knows: it asked for them.
   const claimedReturning = `
-    L.${c.tenantId}::text AS tenant, L.${c.leadId}::text AS lead, L.${c.userId} AS owner,
-    L.${c.phoneNumber} AS phone, L.${c.timeZone} AS zone, L.${c.attemptCount} AS attempts,
-    L.${c.attemptId} AS attempt, L.${c.fence} AS fence`;
+    L.${c.tenantId}::text AS tenant, L.${c.leadId}::text AS lead, L.${c.userId}::text AS owner,
+    L.${c.phoneNumber}::text AS phone, L.${c.timeZone}::text AS zone,
+    L.${c.attemptCount} AS attempts, L.${c.attemptId}::text AS attempt, L.${c.fence} AS fence`;
   // A data-modifying WITH runs to completion whether or not the SELECT reads it.
   const recordAttempts = `
 recorded AS (
@@ -503,6 +509,21 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
   };
 }
+
+/** The lead fields that are strings (whatever your column's type), read as text. */
+const textFields: ReadonlySet<LeadColumn> = new Set<LeadColumn>([
+  'tenantId',
+  'leadId',
+  'userId',
+  'phoneNumber',
+  'timeZone',
+  'callStatus',
+  'attemptId',
+  'provider',
+  'callId',
+  'callOutcome',
+  'skipReason',
+]);
 
 // What PostgreSQL answers for a value its column cannot hold: too long, out of range, unreadable.
 const refusedValueCodes = new Set(['22001', '22003', '22007', '22008', '22P02']);
