@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createMemoryBus } from '@calltrack/bus';
 import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -821,5 +822,89 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
         expect(context.errors).toEqual([]);
       },
     );
+  });
+
+  it('finds no attempt by a value with a NUL (a webhook’s call id, a reference), instead of a PostgreSQL error', async () => {
+    await withTable(undefined, async ({ store }) => {
+      await store.addLeads([
+        { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+      ]);
+      const bus = createMemoryBus();
+      const follow = new AbortController();
+      try {
+        const { dialer } = dialerOver(store, { bus });
+        const run = await dialer.trigger({ tenantId, userId });
+        if (run.outcome === 'started') await run.finished;
+        const [placed] = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(placed).toMatchObject({ state: 'placed', provider: 'test', callId: 'call-1' });
+        const event = (callId: string, data: Record<string, unknown> = {}): CallEvent => ({
+          id: `nul-test:${callId}:${Math.random()}`,
+          type: 'call.ringing',
+          tenantId,
+          provider: 'test',
+          callId,
+          status: 'ringing',
+          occurredAt: new Date(now).toISOString(),
+          receivedAt: new Date(now).toISOString(),
+          data,
+        });
+
+        // What the dialer does with every call event on the bus (its provider's webhooks).
+        expect(await dialer.handleCallEvent(event('call\u0000-1'))).toBe('unlinked');
+        expect(
+          await dialer.handleCallEvent(
+            event('call-9', { reference: `${placed?.attemptId}\u0000` }),
+          ),
+        ).toBe('unlinked');
+        // One user's updates (the Socket.IO integration's): such an event does not end them.
+        const updates = dialer.followUser({ tenantId, userId, signal: follow.signal });
+        await updates.ready;
+        await bus.publish(event('call\u0000-1'));
+        await bus.publish({ ...event('call-1'), type: 'call.answered', status: 'in-progress' });
+        const next = await updates[Symbol.asyncIterator]().next();
+        expect(next.value).toMatchObject({
+          type: 'call_placed',
+          leadId: 'a',
+          attemptId: placed?.attemptId,
+        });
+        await expect(dialer.releaseAttempt(tenantId, 'attempt\u0000')).rejects.toMatchObject({
+          code: 'not_found',
+          status: 404,
+        });
+
+        // The store's attempt lookups, each as for an id it does not have.
+        expect(await store.getAttempt(tenantId, 'attempt\u0000')).toBeUndefined();
+        expect(await store.getAttempt(`${tenantId}\u0000`, placed!.attemptId)).toBeUndefined();
+        expect(await store.findAttemptByCall(tenantId, 'test', 'call\u0000-1')).toBeUndefined();
+        expect(await store.findAttemptByCall(tenantId, 'te\u0000st', 'call-1')).toBeUndefined();
+        expect(await store.listAttempts({ tenantId, userId: 'u\u0000', limit: 10 })).toEqual([]);
+        expect(await store.countLiveAttempts({ tenantId, userId: 'u\u0000', since: 0 })).toBe(0);
+        expect(
+          await store.orphanDetachedAttempt({
+            tenantId,
+            leadId: 'a',
+            attemptId: 'attempt\u0000',
+            now,
+            reason: 'lead_gone',
+          }),
+        ).toBeUndefined();
+        expect(
+          await store.updateAttempt({
+            tenantId,
+            leadId: 'a',
+            attemptId: 'attempt\u0000',
+            fence: placed!.fence,
+            state: 'ended',
+            now,
+          }),
+        ).toMatchObject({ applied: false });
+        expect(await store.getAttempt(tenantId, placed!.attemptId)).toMatchObject({
+          state: 'placed',
+        });
+      } finally {
+        follow.abort();
+        await bus.close();
+      }
+    });
   });
 });

@@ -187,6 +187,10 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
       ([field, value]) => value === undefined || fitsPostgresType(value, types[field]),
     );
   };
+  // The attempts table is the dialer's own, all text: a value with a NUL or a lone surrogate is
+  // none of its values (sent as it is, PostgreSQL would answer 22021, an error, not "none").
+  const textValues = (...values: (string | undefined)[]): boolean =>
+    values.every((value) => value === undefined || fitsPostgresType(value, 'text'));
   const checkAfter = async (afterLeadId: string | undefined): Promise<void> => {
     if (afterLeadId !== undefined && !(await fits({ leadId: afterLeadId }))) {
       throw new InvalidArgumentError({
@@ -388,7 +392,10 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async updateAttempt(update) {
-      if (!(await fits({ tenantId: update.tenantId, leadId: update.leadId }))) {
+      if (
+        !textValues(update.attemptId) ||
+        !(await fits({ tenantId: update.tenantId, leadId: update.leadId }))
+      ) {
         return applyAttemptUpdate(undefined, undefined, update);
       }
       const client = await pool.connect();
@@ -445,6 +452,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async getAttempt(tenantId, attemptId) {
+      if (!textValues(tenantId, attemptId)) return undefined;
       const { rows } = await pool.query(
         `SELECT ${attemptColumns} FROM ${attempts} WHERE tenant_id = $1 AND attempt_id = $2`,
         [tenantId, attemptId],
@@ -453,6 +461,8 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async findAttemptByCall(tenantId, provider, callId) {
+      // A provider's call id is whatever its webhook said: one with a NUL links no attempt.
+      if (!textValues(tenantId, provider, callId)) return undefined;
       const { rows } = await pool.query(
         `SELECT ${attemptColumns} FROM ${attempts}
          WHERE tenant_id = $1 AND provider = $2 AND call_id = $3
@@ -474,6 +484,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
 
     async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
       // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
+      if (!textValues(tenantId, attemptId, leadId)) return undefined;
       // A lead id your table cannot hold names no lead that points at the attempt (NULL: none).
       const lead = (await fits({ tenantId, leadId })) ? [tenantId, leadId] : [null, null];
       const { rows } = await pool.query(
@@ -489,6 +500,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {
+      if (!textValues(tenantId, state, userId)) return [];
       const { rows } = await pool.query(
         `SELECT ${attemptColumns} FROM ${attempts}
          WHERE tenant_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR user_id = $3)
@@ -499,6 +511,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async countLiveAttempts({ tenantId, userId, since }) {
+      if (!textValues(tenantId, userId)) return 0;
       const { rows } = await pool.query(
         `SELECT count(*)::integer AS live FROM ${attempts}
          WHERE tenant_id = $1 AND user_id = $2 AND state IN ('claimed', 'placed', 'unknown')
