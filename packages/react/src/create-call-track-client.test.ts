@@ -1,7 +1,9 @@
 import { CallTrackError } from '@calltrack/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  allTenantsToken,
   callEvent,
+  connectionGate,
   endedEvent,
   type SseTestServer,
   startSseServer,
@@ -212,9 +214,11 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
       { tracker: { now: () => now, endedCallRetentionMs: 60_000 } },
     );
     cleanups.push(() => server.close());
+    const errors: unknown[] = [];
     const client = createCallTrackClient({
       transport: testSseTransport(server),
       ...(options.api ? { api: testApiOptions(server) } : {}),
+      onError: (error) => errors.push(error),
     });
     cleanups.push(client.connect());
     cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
@@ -231,7 +235,7 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
       Array.from({ length: 10 }, (_, index) => callEvent(`CA-n${index}`)),
     );
     await until(client, (state) => state.activeCalls.length === 11);
-    return { server, client };
+    return { server, client, errors };
   }
 
   const watchedStatus = (client: CallTrackClient, callId: string) =>
@@ -256,9 +260,56 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     expect(watchedStatus(client, 'CA-2')).toBe('ringing');
   });
 
+  it('is read again with its own tenant by an all-tenants client (a super-admin console)', async () => {
+    const server = await startSseServer();
+    cleanups.push(() => server.close());
+    const gate = connectionGate();
+    const errors: unknown[] = [];
+    const client = createCallTrackClient({
+      transport: testSseTransport(server, allTenantsToken, gate),
+      api: testApiOptions(server, allTenantsToken),
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(client.connect());
+    cleanups.push(client.watchCall('CB-1'), client.watchCall('CO-1'));
+    await until(client, (state) => state.hasSnapshot);
+    // Another tenant's call, and one of the super-admin's own tenant.
+    await ingestAll(server, [
+      callEvent('CB-1', { tenantId: 'tenant-b' }),
+      callEvent('CO-1', { tenantId: 'ops' }),
+    ]);
+    await until(client, (state) => state.watchedCalls.get('CO-1') !== undefined);
+
+    // Away while both end; an all-tenants stream comes back with a reset and a new snapshot.
+    gate.hold();
+    server.dropConnections();
+    await until(client, (state) => !state.connection.isConnected);
+    await ingestAll(server, [endedEvent('CB-1', 'tenant-b'), endedEvent('CO-1', 'ops')]);
+    gate.release();
+
+    const state = await until(
+      client,
+      (current) =>
+        current.watchedCalls.get('CB-1')?.active !== true &&
+        current.watchedCalls.get('CO-1')?.active !== true,
+    );
+    expect(state.watchedCalls.get('CB-1')).toMatchObject({
+      tenantId: 'tenant-b',
+      status: 'completed',
+      active: false,
+    });
+    expect(state.watchedCalls.get('CO-1')).toMatchObject({ tenantId: 'ops', status: 'completed' });
+    expect(errors).toEqual([]);
+    expect(await client.api?.getCall('CB-1', { tenantId: 'tenant-b' })).toMatchObject({
+      tenantId: 'tenant-b',
+    });
+  });
+
   it('is no longer known when the tracker forgot it too; its next event brings it back', async () => {
-    const { server, client } = await endedInTheGap({ api: true, forgetEnded: true });
+    const { server, client, errors } = await endedInTheGap({ api: true, forgetEnded: true });
     await until(client, (state) => state.watchedCalls.get('CA-1') === undefined);
+    // Not in its own tenant, and it may name no other (400): no longer known, and no error.
+    expect(errors).toEqual([]);
     expect(await client.api?.getCall('CA-1')).toBeUndefined();
     await server.tracker.ingest(callEvent('CA-1'));
     const back = await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);

@@ -1,6 +1,7 @@
 import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
+import { CallTrackApiError } from './call-track-api-error';
 import { CallTrackRefreshError } from './call-track-refresh-error';
 import type { CallTrackPresenceState, CallTrackState } from './call-track-state';
 import type {
@@ -96,9 +97,10 @@ export interface CallTrackClient {
    *
    * A watched call held as active that a new snapshot of the active calls no longer lists (and
    * no live event touched meanwhile) may have ended while events were missed (a reset). It is
-   * then read again through `api` (`GET /calls/active/:callId`) when the client has one; without
-   * `api`, or when the tracker does not know it or the read fails, its state becomes undefined
-   * (no longer known) instead of staying active. Its next event brings it back.
+   * then read again through `api` (`GET /calls/active/:callId`, naming the call's tenant when the
+   * principal reads every tenant) when the client has one; without `api`, or when the tracker
+   * does not know it or the read fails, its state becomes undefined (no longer known) instead of
+   * staying active. Its next event brings it back.
    */
   watchCall(callId: string): () => void;
   /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
@@ -206,6 +208,46 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     return true;
   };
 
+  /**
+   * Whether the API's principal may name a tenant (`?tenantId=`: one with `allTenants`), as the
+   * tracker's answers told; undefined until one did. The client is not told which it has.
+   */
+  let namesTenants: boolean | undefined;
+
+  /**
+   * Reads one call of `tenantId`. The tracker reads the principal's own tenant unless the request
+   * names another, which only an all-tenants principal (a super-admin console) may do. So first
+   * the own tenant, where a tenant's client finds all its calls; when the call is not there, its
+   * tenant by name: an all-tenants client gets the call, a tenant's a refusal (400), which says
+   * the call is not known, and that naming a tenant is no use on this client.
+   */
+  const readCall = async (
+    read: CallTrackApi,
+    callId: string,
+    tenantId: string | undefined,
+  ): Promise<CallSnapshot | undefined> => {
+    if (tenantId === undefined || namesTenants === false) return read.getCall(callId);
+    let ownRead = false;
+    if (namesTenants === undefined) {
+      const own = await read.getCall(callId);
+      if (own?.tenantId === tenantId) return own;
+      ownRead = true;
+    }
+    try {
+      const call = await read.getCall(callId, { tenantId });
+      namesTenants = true;
+      return call;
+    } catch (error) {
+      const refused =
+        CallTrackApiError.isInstance(error) &&
+        error.status === 400 &&
+        error.code === 'invalid_argument';
+      if (!refused) throw error;
+      namesTenants = false;
+      return ownRead ? undefined : read.getCall(callId);
+    }
+  };
+
   /** Reads a watched call again; its answer applies unless a later read or event superseded it. */
   const reread = async (callId: string, entry: WatchedCall, read: CallTrackApi): Promise<void> => {
     entry.reads += 1;
@@ -213,7 +255,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     const held = entry.call;
     let call: CallSnapshot | undefined;
     try {
-      call = await read.getCall(callId);
+      call = await readCall(read, callId, held?.tenantId);
     } catch (error) {
       onError(error);
     }
