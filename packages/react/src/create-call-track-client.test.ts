@@ -345,6 +345,33 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     expect(watchedStatus(client, 'CA-1')).toBe('ringing');
   });
 
+  it('without an API, a watched call a truncated snapshot leaves out keeps its state', async () => {
+    const server = await startSseServer(undefined, { snapshotLimit: 2 });
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({ transport: testSseTransport(server), snapshotLimit: 2 });
+    cleanups.push(client.connect());
+    await until(client, (state) => state.hasSnapshot);
+    cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2'), callEvent('CA-3')]);
+    await until(client, (state) => state.activeCalls.length === 3);
+    // The new snapshot holds the limit's 2 newest calls: CA-1 may be active still.
+    await client.refresh();
+    expect(ids(client.getSnapshot())).toEqual(['CA-2', 'CA-3']);
+    expect(client.getSnapshot().watchedCalls.get('CA-1')).toMatchObject({
+      callId: 'CA-1',
+      status: 'ringing',
+      active: true,
+    });
+    // Its next event updates it as usual. (A snapshot shorter than the limit is complete: a
+    // watched call it leaves out is no longer known, as the test above shows.)
+    await server.tracker.ingest(endedEvent('CA-1'));
+    const ended = await until(
+      client,
+      (state) => state.watchedCalls.get('CA-1')?.status === 'completed',
+    );
+    expect(ended.watchedCalls.get('CA-2')).toMatchObject({ status: 'ringing' });
+  });
+
   it('getCall reads one call through the API: ended ones too, undefined for an unknown one', async () => {
     const server = await startSseServer();
     cleanups.push(() => server.close());

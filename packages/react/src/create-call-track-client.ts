@@ -29,6 +29,14 @@ export interface CallTrackClientOptions {
   /** How many alerts `state.alerts` keeps (newest first). Default 50. */
   maxAlerts?: number;
   /**
+   * The most calls the server puts in one snapshot of the active calls: `snapshotLimit` of
+   * `@calltrack/sse`, the `limit` your tRPC `loadActiveCalls` asks for, or the tracker's own
+   * limit (Socket.IO). A snapshot this long may leave active calls out, so without `api` a
+   * watched call it does not list keeps its last state (see `watchCall`). Default 1,000, the
+   * servers' default.
+   */
+  snapshotLimit?: number;
+  /**
    * Errors thrown by event listeners, and failed re-reads of watched calls. Default
    * `console.error`.
    */
@@ -100,7 +108,9 @@ export interface CallTrackClient {
    * then read again through `api` (`GET /calls/active/:callId`, naming the call's tenant when the
    * principal reads every tenant) when the client has one; without `api`, or when the tracker
    * does not know it or the read fails, its state becomes undefined (no longer known) instead of
-   * staying active. Its next event brings it back.
+   * staying active. Its next event brings it back. Without `api`, a snapshot of `snapshotLimit`
+   * calls or more proves nothing (it may have been cut at the server's limit): the call keeps
+   * its last state.
    */
   watchCall(callId: string): () => void;
   /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
@@ -112,6 +122,7 @@ export interface CallTrackClient {
 }
 
 const defaultMaxAlerts = 50;
+const defaultSnapshotLimit = 1_000;
 
 /**
  * Creates the client store over a transport. Nothing connects until `connect()` (which
@@ -128,6 +139,10 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   const api = options.api === undefined ? undefined : createCallTrackApi(options.api);
   const maxAlerts = options.maxAlerts ?? defaultMaxAlerts;
+  const snapshotLimit = options.snapshotLimit ?? defaultSnapshotLimit;
+  if (!Number.isInteger(snapshotLimit) || snapshotLimit < 1) {
+    throw new TypeError('createCallTrackClient: snapshotLimit must be a positive integer.');
+  }
   /** Alert ids already received or dismissed: a repeat (a resume, a retry) is not a new alert. */
   const seenAlerts = new Set<string>();
   const listeners = new Set<() => void>();
@@ -275,9 +290,11 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
    * After a snapshot: a watched call held as active that the active calls no longer hold (the
    * snapshot does not list it, and no live event touched it since the reload began) may have
    * ended unseen, its `call.ended` lost in a reset's gap. Re-read it through the API when there
-   * is one, else forget its state: it must not stay active forever. True when a state changed.
+   * is one, else forget its state: it must not stay active forever. A snapshot that may have been
+   * cut at the server's limit (`complete` false) does not prove a call gone: without an API its
+   * state stays. True when a state changed.
    */
-  const confirmWatched = (): boolean => {
+  const confirmWatched = (complete: boolean): boolean => {
     let changed = false;
     for (const [callId, entry] of watched) {
       if (entry.call?.active !== true || activeCalls.get(callId) !== undefined) continue;
@@ -285,6 +302,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         void reread(callId, entry, api);
         continue;
       }
+      if (!complete) continue;
       entry.call = undefined;
       changed = true;
     }
@@ -329,7 +347,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       let watchedChanged = false;
       for (const call of snapshot) watchedChanged = remember(call) || watchedChanged;
       activeCalls.applySnapshot(snapshot);
-      watchedChanged = confirmWatched() || watchedChanged;
+      watchedChanged = confirmWatched(snapshot.length < snapshotLimit) || watchedChanged;
       const list = activeCalls.list();
       state = {
         ...state,
