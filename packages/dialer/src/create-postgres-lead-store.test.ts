@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError } from '@calltrack/core';
+import { createMemoryBus } from '@calltrack/bus';
+import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
@@ -9,6 +10,7 @@ import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
+import type { Lead } from './lead';
 import type { LeadStore } from './lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 import type { PostgresPool } from './postgres-pool';
@@ -707,6 +709,202 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
       expect({ dialled, placed: summary?.placed ?? 0 }).toEqual({ dialled: [], placed: 0 });
       expect(await store.listPendingLeads({ tenantId: upper, userId, limit: 10 })).toEqual([]);
       expect(await store.countLiveAttempts({ tenantId: upper, userId, since: 0 })).toBe(0);
+    });
+  });
+
+  it('reads character(n) ids as they were given, never blank-padded: leads, claims, attempts, the HTTP API and the events', async () => {
+    await withTable(
+      leadColumns('id character(8), tenant_id character(8), user_id character(8)').replace(
+        'phone_number text',
+        'phone_number character(16)',
+      ),
+      async (context) => {
+        const { store } = context;
+        await store.addLeads([
+          { tenantId, userId, leadId: 'ab', phoneNumber: '+14155550100', timeZone: 'UTC' },
+          { tenantId, userId, leadId: 'cd', phoneNumber: '+14155550101' }, // no zone: skipped
+        ]);
+        // PostgreSQL keeps them padded to the column's width.
+        const { rows } = await pool!.query(`SELECT id FROM ${context.table} ORDER BY id`);
+        expect(rows.map((row) => row.id)).toEqual(['ab      ', 'cd      ']);
+        const given = (leads: readonly Lead[]) =>
+          leads.map((lead) => [lead.tenantId, lead.leadId, lead.userId, lead.phoneNumber]);
+        const both = [
+          [tenantId, 'ab', userId, '+14155550100'],
+          [tenantId, 'cd', userId, '+14155550101'],
+        ];
+        expect(given(await store.listPendingLeads({ tenantId, userId, limit: 10 }))).toEqual(both);
+        expect(given(await store.listLeads({ tenantId, userId, limit: 10 }))).toEqual(both);
+        expect(await context.api('/dialer/leads')).toMatchObject({
+          status: 200,
+          body: {
+            leads: [
+              { leadId: 'ab', userId },
+              { leadId: 'cd', userId },
+            ],
+          },
+        });
+        expect(await context.api('/dialer/leads/ab')).toMatchObject({
+          status: 200,
+          body: { lead: { leadId: 'ab', userId, phoneNumber: '+14155550100' } },
+        });
+
+        // A run: the number dialled, and every id in the events it publishes, as given.
+        const events: CallEvent[] = [];
+        const { dialer, dialled } = dialerOver(store, {
+          bus: {
+            publish: async (event) => {
+              events.push(event);
+              return { duplicate: false };
+            },
+          },
+        });
+        const run = await dialer.trigger({ tenantId, userId });
+        const [summary] = run.outcome === 'started' ? await run.finished : [];
+        expect(summary).toMatchObject({ placed: 1, skipped: 1 });
+        expect(dialled).toEqual([{ to: '+14155550100', tenantId }]);
+        const published = events.map((event) => [
+          event.type,
+          event.tenantId,
+          event.userId,
+          (event.data as { leadId?: string }).leadId,
+        ]);
+        expect(published.sort()).toEqual([
+          ['dialer.call_placed', tenantId, userId, 'ab'],
+          ['dialer.lead_skipped', tenantId, userId, 'cd'],
+          ['dialer.run_finished', tenantId, userId, undefined],
+          ['dialer.run_started', tenantId, userId, undefined],
+        ]);
+        const [attempt] = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(attempt).toMatchObject({ tenantId, leadId: 'ab', userId, state: 'placed' });
+        expect(await store.findAttemptByCall(tenantId, 'test', 'call-1')).toMatchObject({
+          leadId: 'ab',
+          userId,
+        });
+        expect(await store.getLead(tenantId, 'ab')).toMatchObject({
+          tenantId,
+          leadId: 'ab',
+          userId,
+          callStatus: 'placed',
+          attemptId: attempt?.attemptId,
+        });
+
+        // A claim answers the ids as given too, and so do its refusals.
+        await store.addLeads([{ tenantId, userId, leadId: 'ef', phoneNumber: '+14155550102' }]);
+        const claims = await store.claimLeads({
+          tenantId,
+          leadIds: ['ef', 'ab'],
+          now,
+          leaseMs: 60_000,
+          claimedBy: 'test',
+        });
+        expect(claims).toMatchObject([
+          {
+            leadId: 'ef',
+            claimed: true,
+            lead: { tenantId, leadId: 'ef', userId, phoneNumber: '+14155550102' },
+            attempt: { leadId: 'ef', userId },
+          },
+          { leadId: 'ab', claimed: false, reason: 'not_pending' },
+        ]);
+
+        // `ab ` is `ab` to a character(n) column: another spelling, refused and found nowhere.
+        await expect(
+          store.addLeads([{ tenantId, userId, leadId: 'gh ', phoneNumber: '+14155550103' }]),
+        ).rejects.toMatchObject({
+          code: 'invalid_lead',
+          field: 'leadId',
+          message: expect.stringContaining('without trailing spaces'),
+        });
+        expect(await store.getLead(tenantId, 'ab ')).toBeUndefined();
+        expect((await context.api('/dialer/leads/ab%20')).status).toBe(404);
+        expect(await store.getLead(`${tenantId} `, 'ab')).toBeUndefined();
+        expect(context.errors).toEqual([]);
+      },
+    );
+  });
+
+  it('finds no attempt by a value with a NUL (a webhook’s call id, a reference), instead of a PostgreSQL error', async () => {
+    await withTable(undefined, async ({ store }) => {
+      await store.addLeads([
+        { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+      ]);
+      const bus = createMemoryBus();
+      const follow = new AbortController();
+      try {
+        const { dialer } = dialerOver(store, { bus });
+        const run = await dialer.trigger({ tenantId, userId });
+        if (run.outcome === 'started') await run.finished;
+        const [placed] = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(placed).toMatchObject({ state: 'placed', provider: 'test', callId: 'call-1' });
+        const event = (callId: string, data: Record<string, unknown> = {}): CallEvent => ({
+          id: `nul-test:${callId}:${Math.random()}`,
+          type: 'call.ringing',
+          tenantId,
+          provider: 'test',
+          callId,
+          status: 'ringing',
+          occurredAt: new Date(now).toISOString(),
+          receivedAt: new Date(now).toISOString(),
+          data,
+        });
+
+        // What the dialer does with every call event on the bus (its provider's webhooks).
+        expect(await dialer.handleCallEvent(event('call\u0000-1'))).toBe('unlinked');
+        expect(
+          await dialer.handleCallEvent(
+            event('call-9', { reference: `${placed?.attemptId}\u0000` }),
+          ),
+        ).toBe('unlinked');
+        // One user's updates (the Socket.IO integration's): such an event does not end them.
+        const updates = dialer.followUser({ tenantId, userId, signal: follow.signal });
+        await updates.ready;
+        await bus.publish(event('call\u0000-1'));
+        await bus.publish({ ...event('call-1'), type: 'call.answered', status: 'in-progress' });
+        const next = await updates[Symbol.asyncIterator]().next();
+        expect(next.value).toMatchObject({
+          type: 'call_placed',
+          leadId: 'a',
+          attemptId: placed?.attemptId,
+        });
+        await expect(dialer.releaseAttempt(tenantId, 'attempt\u0000')).rejects.toMatchObject({
+          code: 'not_found',
+          status: 404,
+        });
+
+        // The store's attempt lookups, each as for an id it does not have.
+        expect(await store.getAttempt(tenantId, 'attempt\u0000')).toBeUndefined();
+        expect(await store.getAttempt(`${tenantId}\u0000`, placed!.attemptId)).toBeUndefined();
+        expect(await store.findAttemptByCall(tenantId, 'test', 'call\u0000-1')).toBeUndefined();
+        expect(await store.findAttemptByCall(tenantId, 'te\u0000st', 'call-1')).toBeUndefined();
+        expect(await store.listAttempts({ tenantId, userId: 'u\u0000', limit: 10 })).toEqual([]);
+        expect(await store.countLiveAttempts({ tenantId, userId: 'u\u0000', since: 0 })).toBe(0);
+        expect(
+          await store.orphanDetachedAttempt({
+            tenantId,
+            leadId: 'a',
+            attemptId: 'attempt\u0000',
+            now,
+            reason: 'lead_gone',
+          }),
+        ).toBeUndefined();
+        expect(
+          await store.updateAttempt({
+            tenantId,
+            leadId: 'a',
+            attemptId: 'attempt\u0000',
+            fence: placed!.fence,
+            state: 'ended',
+            now,
+          }),
+        ).toMatchObject({ applied: false });
+        expect(await store.getAttempt(tenantId, placed!.attemptId)).toMatchObject({
+          state: 'placed',
+        });
+      } finally {
+        follow.abort();
+        await bus.close();
+      }
     });
   });
 });

@@ -57,9 +57,15 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
   }
   const { pool } = options;
   const { table, attempts, column: c, columnName } = resolvePostgresLeadTable(options);
+  // The string fields are read as text: a character(n) column's value comes out blank-padded
+  // (`ab   `) as it is, and unpadded (`ab`, as it was given) as text, the spelling the claims and
+  // the attempts table keep. One id is one string on every path.
   const leadSelect = (alias: string): string =>
     (Object.entries(c) as [LeadColumn, string][])
-      .map(([field, name]) => `${alias}.${name} AS "l_${field}"`)
+      .map(
+        ([field, name]) =>
+          `${alias}.${name}${textFields.has(field) ? '::text' : ''} AS "l_${field}"`,
+      )
       .join(', ');
 
   // A write by primary key to a lead that must still be pending. `coalesce(…) = false` says
@@ -81,9 +87,9 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
     ${c.skipReason} = NULL, ${c.skippedAt} = NULL`;
   // The rest of the claimed lead and its attempt the caller knows: it asked for them.
   const claimedReturning = `
-    L.${c.tenantId}::text AS tenant, L.${c.leadId}::text AS lead, L.${c.userId} AS owner,
-    L.${c.phoneNumber} AS phone, L.${c.timeZone} AS zone, L.${c.attemptCount} AS attempts,
-    L.${c.attemptId} AS attempt, L.${c.fence} AS fence`;
+    L.${c.tenantId}::text AS tenant, L.${c.leadId}::text AS lead, L.${c.userId}::text AS owner,
+    L.${c.phoneNumber}::text AS phone, L.${c.timeZone}::text AS zone,
+    L.${c.attemptCount} AS attempts, L.${c.attemptId}::text AS attempt, L.${c.fence} AS fence`;
   // A data-modifying WITH runs to completion whether or not the SELECT reads it.
   const recordAttempts = `
 recorded AS (
@@ -181,6 +187,10 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
       ([field, value]) => value === undefined || fitsPostgresType(value, types[field]),
     );
   };
+  // The attempts table is the dialer's own, all text: a value with a NUL or a lone surrogate is
+  // none of its values (sent as it is, PostgreSQL would answer 22021, an error, not "none").
+  const textValues = (...values: (string | undefined)[]): boolean =>
+    values.every((value) => value === undefined || fitsPostgresType(value, 'text'));
   const checkAfter = async (afterLeadId: string | undefined): Promise<void> => {
     if (afterLeadId !== undefined && !(await fits({ leadId: afterLeadId }))) {
       throw new InvalidArgumentError({
@@ -382,7 +392,10 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async updateAttempt(update) {
-      if (!(await fits({ tenantId: update.tenantId, leadId: update.leadId }))) {
+      if (
+        !textValues(update.attemptId) ||
+        !(await fits({ tenantId: update.tenantId, leadId: update.leadId }))
+      ) {
         return applyAttemptUpdate(undefined, undefined, update);
       }
       const client = await pool.connect();
@@ -439,6 +452,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async getAttempt(tenantId, attemptId) {
+      if (!textValues(tenantId, attemptId)) return undefined;
       const { rows } = await pool.query(
         `SELECT ${attemptColumns} FROM ${attempts} WHERE tenant_id = $1 AND attempt_id = $2`,
         [tenantId, attemptId],
@@ -447,6 +461,8 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async findAttemptByCall(tenantId, provider, callId) {
+      // A provider's call id is whatever its webhook said: one with a NUL links no attempt.
+      if (!textValues(tenantId, provider, callId)) return undefined;
       const { rows } = await pool.query(
         `SELECT ${attemptColumns} FROM ${attempts}
          WHERE tenant_id = $1 AND provider = $2 AND call_id = $3
@@ -468,6 +484,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
 
     async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
       // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
+      if (!textValues(tenantId, attemptId, leadId)) return undefined;
       // A lead id your table cannot hold names no lead that points at the attempt (NULL: none).
       const lead = (await fits({ tenantId, leadId })) ? [tenantId, leadId] : [null, null];
       const { rows } = await pool.query(
@@ -483,6 +500,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {
+      if (!textValues(tenantId, state, userId)) return [];
       const { rows } = await pool.query(
         `SELECT ${attemptColumns} FROM ${attempts}
          WHERE tenant_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR user_id = $3)
@@ -493,6 +511,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
 
     async countLiveAttempts({ tenantId, userId, since }) {
+      if (!textValues(tenantId, userId)) return 0;
       const { rows } = await pool.query(
         `SELECT count(*)::integer AS live FROM ${attempts}
          WHERE tenant_id = $1 AND user_id = $2 AND state IN ('claimed', 'placed', 'unknown')
@@ -503,6 +522,21 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     },
   };
 }
+
+/** The lead fields that are strings (whatever your column's type), read as text. */
+const textFields: ReadonlySet<LeadColumn> = new Set<LeadColumn>([
+  'tenantId',
+  'leadId',
+  'userId',
+  'phoneNumber',
+  'timeZone',
+  'callStatus',
+  'attemptId',
+  'provider',
+  'callId',
+  'callOutcome',
+  'skipReason',
+]);
 
 // What PostgreSQL answers for a value its column cannot hold: too long, out of range, unreadable.
 const refusedValueCodes = new Set(['22001', '22003', '22007', '22008', '22P02']);

@@ -8,6 +8,42 @@ afterAll(async () => {
   await pool?.end();
 });
 
+/**
+ * Stores each value in a column of each type as addLeads writes it (cast without the modifier,
+ * assigned to the column) and reads it back as text: `fitsPostgresType` must say yes exactly when
+ * PostgreSQL stores the value and prints it back unchanged.
+ */
+async function expectFitsAsPostgresStores(
+  types: readonly [type: string, castType: string][],
+  values: readonly string[],
+): Promise<void> {
+  const fits = uniqueTableName('fits');
+  await pool!.query(`CREATE TABLE ${fits} (v text)`);
+  try {
+    for (const [type, castType] of types) {
+      await pool!.query(`ALTER TABLE ${fits} ALTER COLUMN v TYPE ${type} USING NULL`);
+      for (const value of values) {
+        await pool!.query(`DELETE FROM ${fits}`);
+        const stored = await pool!
+          .query(`INSERT INTO ${fits} (v) SELECT $1::text::${castType}`, [value])
+          .then(
+            () => true,
+            () => false,
+          );
+        const printed = stored
+          ? (await pool!.query(`SELECT v::text FROM ${fits}`)).rows[0]?.v
+          : null;
+        // Unconstrained numeric prints 0.50 as given, but 0.5 is the same value: one spelling.
+        const oneSpelling = type !== 'numeric' || !/\.[0-9]*0$/.test(value);
+        const expected = stored && printed === value && oneSpelling;
+        expect([type, value, fitsPostgresType(value, type)]).toEqual([type, value, expected]);
+      }
+    }
+  } finally {
+    await dropTables(pool!, [fits]);
+  }
+}
+
 describe.skipIf(!pool)('fitsPostgresType', () => {
   it('accepts exactly what PostgreSQL stores in a column of the type and prints back unchanged', async () => {
     const values = [
@@ -72,32 +108,33 @@ describe.skipIf(!pool)('fitsPostgresType', () => {
       ['character varying', 'character varying'],
       ['text', 'text'],
     ];
-    const fits = uniqueTableName('fits');
-    await pool!.query(`CREATE TABLE ${fits} (v text)`);
-    try {
-      for (const [type, castType] of types) {
-        await pool!.query(`ALTER TABLE ${fits} ALTER COLUMN v TYPE ${type} USING NULL`);
-        for (const value of values) {
-          await pool!.query(`DELETE FROM ${fits}`);
-          // As addLeads writes it: cast without the modifier, assigned to the column.
-          const stored = await pool!
-            .query(`INSERT INTO ${fits} (v) SELECT $1::text::${castType}`, [value])
-            .then(
-              () => true,
-              () => false,
-            );
-          const printed = stored
-            ? (await pool!.query(`SELECT v::text FROM ${fits}`)).rows[0]?.v
-            : null;
-          // Unconstrained numeric prints 0.50 as given, but 0.5 is the same value: one spelling.
-          const oneSpelling = type !== 'numeric' || !/\.[0-9]*0$/.test(value);
-          const expected = stored && printed === value && oneSpelling;
-          expect([type, value, fitsPostgresType(value, type)]).toEqual([type, value, expected]);
-        }
-      }
-    } finally {
-      await dropTables(pool!, [fits]);
-    }
+    await expectFitsAsPostgresStores(types, values);
+  });
+
+  it('accepts a blank-padded (character) value only without trailing spaces: PostgreSQL prints `ab ` as `ab`', async () => {
+    await expectFitsAsPostgresStores(
+      [
+        ['character(4)', 'bpchar'],
+        ['bpchar', 'bpchar'],
+        ['character varying(4)', 'character varying'],
+        ['text', 'text'],
+      ],
+      [
+        'ab',
+        'ab ',
+        'ab   ',
+        ' ab',
+        ' 42 ',
+        'abcd',
+        'abcde',
+        'abcd ',
+        '',
+        ' ',
+        '\t7\n',
+        'a\u0000',
+        '\ud800',
+      ],
+    );
   });
 
   it('checks the length of a character(n) value in characters, and leaves other types to PostgreSQL', () => {

@@ -12,13 +12,17 @@ const uuidText = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 const numericText = /^-?(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 const numericType = /^numeric(?:\((\d+)(?:,(\d+))?\))?$/;
 const lengthType = /^(?:character varying|character)\((\d+)\)$/;
+/** Blank-padded types: trailing spaces mean nothing to them (`ab ` is `ab`), and read as text, go. */
+const blankPaddedType = /^(?:character\(\d+\)|bpchar)$/;
 
 /**
  * Whether `text` is a value of `type` (as `format_type` spells it, with its modifier) written as
  * PostgreSQL prints it: `smallint`, `integer`, `bigint` (`-?(0|[1-9]\d*)` in range), `uuid`
  * (lowercase 8-4-4-4-12), `numeric` (its scale's digits; unconstrained, no trailing zero), and
- * no longer than a `character varying(n)` or `character(n)` (PostgreSQL would cut it on a cast).
- * No value of any type holds a NUL or a lone surrogate; other types are left to PostgreSQL.
+ * no longer than a `character varying(n)` or `character(n)` (PostgreSQL would cut it on a cast),
+ * and no trailing space in a `character(n)` or `bpchar` (which reads `ab ` as `ab` and prints it
+ * so as text). No value of any type holds a NUL or a lone surrogate; other types are left to
+ * PostgreSQL.
  */
 export function fitsPostgresType(text: string, type: string): boolean {
   if (text.includes('\u0000') || /\p{Cs}/u.test(text)) return false;
@@ -29,6 +33,7 @@ export function fitsPostgresType(text: string, type: string): boolean {
     return value >= -limit && value < limit;
   }
   if (type === 'uuid') return uuidText.test(text);
+  if (blankPaddedType.test(type) && text.endsWith(' ')) return false;
   const length = lengthType.exec(type);
   if (length) return [...text].length <= Number(length[1]);
   const numeric = numericType.exec(type);
@@ -53,5 +58,6 @@ export function postgresSpelling(type: string): string | undefined {
   if (integerLimits[type] !== undefined) return 'digits, no leading zero or plus sign';
   if (type === 'uuid') return 'lowercase 8-4-4-4-12 hex digits';
   if (numericType.test(type)) return 'digits, no leading zero or plus sign, the scale’s decimals';
+  if (blankPaddedType.test(type)) return 'without trailing spaces';
   return undefined;
 }

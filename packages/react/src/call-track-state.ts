@@ -42,7 +42,8 @@ export interface CallTrackState {
    * Calls a component watches (`watchCall` / `useCall`), by call id: kept after they end, while
    * they are watched. Undefined until the call is known, and again when it is no longer known: it
    * was active, events were missed (a reset), the reloaded active calls no longer list it, and it
-   * could not be read again (no `api`, or the tracker does not know it).
+   * could not be read again (no `api`, or the tracker does not know it). Without `api`, a
+   * snapshot that may have been cut at its limit (`snapshotLimit`) leaves the call as it was.
    */
   watchedCalls: ReadonlyMap<string, CallSnapshot | undefined>;
   /** True once a snapshot of the active calls has arrived. */

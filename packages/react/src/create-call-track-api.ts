@@ -68,9 +68,14 @@ export interface CallTrackApi {
    * `GET {baseUrl}/calls/active/:callId`: the call as the tracker knows it, ended or not (an ended
    * call stays readable for the tracker's retention, 24 hours by default); undefined when the
    * tracker does not know it (404 `not_found`). Rejects with a {@link CallTrackApiError} on
-   * other failures.
+   * other failures. With `tenantId` it reads that tenant's call (`?tenantId=`), which only a
+   * principal with `allTenants` (a super-admin console) may ask: the tracker refuses it for
+   * others (400 `invalid_argument`).
    */
-  getCall(callId: string, options?: { signal?: AbortSignal }): Promise<CallSnapshot | undefined>;
+  getCall(
+    callId: string,
+    options?: { signal?: AbortSignal; tenantId?: string },
+  ): Promise<CallSnapshot | undefined>;
   /** `GET {baseUrl}/calls/analytics`. Rejects with a {@link CallTrackApiError}. */
   getAnalytics(range?: AnalyticsRange, options?: { signal?: AbortSignal }): Promise<CallAnalytics>;
 }
@@ -173,7 +178,11 @@ export function createCallTrackApi(options: CallTrackApiOptions): CallTrackApi {
       try {
         const answer = await send<{ call: CallSnapshot }>(
           'GET',
-          `/calls/active/${encodeURIComponent(callId)}`,
+          `/calls/active/${encodeURIComponent(callId)}${
+            callOptions?.tenantId === undefined
+              ? ''
+              : `?${new URLSearchParams({ tenantId: callOptions.tenantId })}`
+          }`,
           undefined,
           callOptions?.signal,
         );

@@ -1,7 +1,9 @@
 import { CallTrackError } from '@calltrack/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  allTenantsToken,
   callEvent,
+  connectionGate,
   endedEvent,
   type SseTestServer,
   startSseServer,
@@ -212,9 +214,11 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
       { tracker: { now: () => now, endedCallRetentionMs: 60_000 } },
     );
     cleanups.push(() => server.close());
+    const errors: unknown[] = [];
     const client = createCallTrackClient({
       transport: testSseTransport(server),
       ...(options.api ? { api: testApiOptions(server) } : {}),
+      onError: (error) => errors.push(error),
     });
     cleanups.push(client.connect());
     cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
@@ -231,7 +235,7 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
       Array.from({ length: 10 }, (_, index) => callEvent(`CA-n${index}`)),
     );
     await until(client, (state) => state.activeCalls.length === 11);
-    return { server, client };
+    return { server, client, errors };
   }
 
   const watchedStatus = (client: CallTrackClient, callId: string) =>
@@ -256,9 +260,56 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     expect(watchedStatus(client, 'CA-2')).toBe('ringing');
   });
 
+  it('is read again with its own tenant by an all-tenants client (a super-admin console)', async () => {
+    const server = await startSseServer();
+    cleanups.push(() => server.close());
+    const gate = connectionGate();
+    const errors: unknown[] = [];
+    const client = createCallTrackClient({
+      transport: testSseTransport(server, allTenantsToken, gate),
+      api: testApiOptions(server, allTenantsToken),
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(client.connect());
+    cleanups.push(client.watchCall('CB-1'), client.watchCall('CO-1'));
+    await until(client, (state) => state.hasSnapshot);
+    // Another tenant's call, and one of the super-admin's own tenant.
+    await ingestAll(server, [
+      callEvent('CB-1', { tenantId: 'tenant-b' }),
+      callEvent('CO-1', { tenantId: 'ops' }),
+    ]);
+    await until(client, (state) => state.watchedCalls.get('CO-1') !== undefined);
+
+    // Away while both end; an all-tenants stream comes back with a reset and a new snapshot.
+    gate.hold();
+    server.dropConnections();
+    await until(client, (state) => !state.connection.isConnected);
+    await ingestAll(server, [endedEvent('CB-1', 'tenant-b'), endedEvent('CO-1', 'ops')]);
+    gate.release();
+
+    const state = await until(
+      client,
+      (current) =>
+        current.watchedCalls.get('CB-1')?.active !== true &&
+        current.watchedCalls.get('CO-1')?.active !== true,
+    );
+    expect(state.watchedCalls.get('CB-1')).toMatchObject({
+      tenantId: 'tenant-b',
+      status: 'completed',
+      active: false,
+    });
+    expect(state.watchedCalls.get('CO-1')).toMatchObject({ tenantId: 'ops', status: 'completed' });
+    expect(errors).toEqual([]);
+    expect(await client.api?.getCall('CB-1', { tenantId: 'tenant-b' })).toMatchObject({
+      tenantId: 'tenant-b',
+    });
+  });
+
   it('is no longer known when the tracker forgot it too; its next event brings it back', async () => {
-    const { server, client } = await endedInTheGap({ api: true, forgetEnded: true });
+    const { server, client, errors } = await endedInTheGap({ api: true, forgetEnded: true });
     await until(client, (state) => state.watchedCalls.get('CA-1') === undefined);
+    // Not in its own tenant, and it may name no other (400): no longer known, and no error.
+    expect(errors).toEqual([]);
     expect(await client.api?.getCall('CA-1')).toBeUndefined();
     await server.tracker.ingest(callEvent('CA-1'));
     const back = await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);
@@ -292,6 +343,33 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     // The client applies the answer on the same turn (no I/O between): let it run, then look.
     await new Promise((resolve) => setImmediate(resolve));
     expect(watchedStatus(client, 'CA-1')).toBe('ringing');
+  });
+
+  it('without an API, a watched call a truncated snapshot leaves out keeps its state', async () => {
+    const server = await startSseServer(undefined, { snapshotLimit: 2 });
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({ transport: testSseTransport(server), snapshotLimit: 2 });
+    cleanups.push(client.connect());
+    await until(client, (state) => state.hasSnapshot);
+    cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2'), callEvent('CA-3')]);
+    await until(client, (state) => state.activeCalls.length === 3);
+    // The new snapshot holds the limit's 2 newest calls: CA-1 may be active still.
+    await client.refresh();
+    expect(ids(client.getSnapshot())).toEqual(['CA-2', 'CA-3']);
+    expect(client.getSnapshot().watchedCalls.get('CA-1')).toMatchObject({
+      callId: 'CA-1',
+      status: 'ringing',
+      active: true,
+    });
+    // Its next event updates it as usual. (A snapshot shorter than the limit is complete: a
+    // watched call it leaves out is no longer known, as the test above shows.)
+    await server.tracker.ingest(endedEvent('CA-1'));
+    const ended = await until(
+      client,
+      (state) => state.watchedCalls.get('CA-1')?.status === 'completed',
+    );
+    expect(ended.watchedCalls.get('CA-2')).toMatchObject({ status: 'ringing' });
   });
 
   it('getCall reads one call through the API: ended ones too, undefined for an unknown one', async () => {

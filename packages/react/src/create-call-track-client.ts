@@ -1,6 +1,7 @@
 import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
+import { CallTrackApiError } from './call-track-api-error';
 import { CallTrackRefreshError } from './call-track-refresh-error';
 import type { CallTrackPresenceState, CallTrackState } from './call-track-state';
 import type {
@@ -27,6 +28,14 @@ export interface CallTrackClientOptions {
   api?: CallTrackApiOptions;
   /** How many alerts `state.alerts` keeps (newest first). Default 50. */
   maxAlerts?: number;
+  /**
+   * The most calls the server puts in one snapshot of the active calls: `snapshotLimit` of
+   * `@calltrack/sse`, the `limit` your tRPC `loadActiveCalls` asks for, or the tracker's own
+   * limit (Socket.IO). A snapshot this long may leave active calls out, so without `api` a
+   * watched call it does not list keeps its last state (see `watchCall`). Default 1,000, the
+   * servers' default.
+   */
+  snapshotLimit?: number;
   /**
    * Errors thrown by event listeners, and failed re-reads of watched calls. Default
    * `console.error`.
@@ -96,9 +105,12 @@ export interface CallTrackClient {
    *
    * A watched call held as active that a new snapshot of the active calls no longer lists (and
    * no live event touched meanwhile) may have ended while events were missed (a reset). It is
-   * then read again through `api` (`GET /calls/active/:callId`) when the client has one; without
-   * `api`, or when the tracker does not know it or the read fails, its state becomes undefined
-   * (no longer known) instead of staying active. Its next event brings it back.
+   * then read again through `api` (`GET /calls/active/:callId`, naming the call's tenant when the
+   * principal reads every tenant) when the client has one; without `api`, or when the tracker
+   * does not know it or the read fails, its state becomes undefined (no longer known) instead of
+   * staying active. Its next event brings it back. Without `api`, a snapshot of `snapshotLimit`
+   * calls or more proves nothing (it may have been cut at the server's limit): the call keeps
+   * its last state.
    */
   watchCall(callId: string): () => void;
   /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
@@ -110,6 +122,7 @@ export interface CallTrackClient {
 }
 
 const defaultMaxAlerts = 50;
+const defaultSnapshotLimit = 1_000;
 
 /**
  * Creates the client store over a transport. Nothing connects until `connect()` (which
@@ -126,6 +139,10 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   const api = options.api === undefined ? undefined : createCallTrackApi(options.api);
   const maxAlerts = options.maxAlerts ?? defaultMaxAlerts;
+  const snapshotLimit = options.snapshotLimit ?? defaultSnapshotLimit;
+  if (!Number.isInteger(snapshotLimit) || snapshotLimit < 1) {
+    throw new TypeError('createCallTrackClient: snapshotLimit must be a positive integer.');
+  }
   /** Alert ids already received or dismissed: a repeat (a resume, a retry) is not a new alert. */
   const seenAlerts = new Set<string>();
   const listeners = new Set<() => void>();
@@ -206,6 +223,46 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     return true;
   };
 
+  /**
+   * Whether the API's principal may name a tenant (`?tenantId=`: one with `allTenants`), as the
+   * tracker's answers told; undefined until one did. The client is not told which it has.
+   */
+  let namesTenants: boolean | undefined;
+
+  /**
+   * Reads one call of `tenantId`. The tracker reads the principal's own tenant unless the request
+   * names another, which only an all-tenants principal (a super-admin console) may do. So first
+   * the own tenant, where a tenant's client finds all its calls; when the call is not there, its
+   * tenant by name: an all-tenants client gets the call, a tenant's a refusal (400), which says
+   * the call is not known, and that naming a tenant is no use on this client.
+   */
+  const readCall = async (
+    read: CallTrackApi,
+    callId: string,
+    tenantId: string | undefined,
+  ): Promise<CallSnapshot | undefined> => {
+    if (tenantId === undefined || namesTenants === false) return read.getCall(callId);
+    let ownRead = false;
+    if (namesTenants === undefined) {
+      const own = await read.getCall(callId);
+      if (own?.tenantId === tenantId) return own;
+      ownRead = true;
+    }
+    try {
+      const call = await read.getCall(callId, { tenantId });
+      namesTenants = true;
+      return call;
+    } catch (error) {
+      const refused =
+        CallTrackApiError.isInstance(error) &&
+        error.status === 400 &&
+        error.code === 'invalid_argument';
+      if (!refused) throw error;
+      namesTenants = false;
+      return ownRead ? undefined : read.getCall(callId);
+    }
+  };
+
   /** Reads a watched call again; its answer applies unless a later read or event superseded it. */
   const reread = async (callId: string, entry: WatchedCall, read: CallTrackApi): Promise<void> => {
     entry.reads += 1;
@@ -213,7 +270,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     const held = entry.call;
     let call: CallSnapshot | undefined;
     try {
-      call = await read.getCall(callId);
+      call = await readCall(read, callId, held?.tenantId);
     } catch (error) {
       onError(error);
     }
@@ -233,9 +290,11 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
    * After a snapshot: a watched call held as active that the active calls no longer hold (the
    * snapshot does not list it, and no live event touched it since the reload began) may have
    * ended unseen, its `call.ended` lost in a reset's gap. Re-read it through the API when there
-   * is one, else forget its state: it must not stay active forever. True when a state changed.
+   * is one, else forget its state: it must not stay active forever. A snapshot that may have been
+   * cut at the server's limit (`complete` false) does not prove a call gone: without an API its
+   * state stays. True when a state changed.
    */
-  const confirmWatched = (): boolean => {
+  const confirmWatched = (complete: boolean): boolean => {
     let changed = false;
     for (const [callId, entry] of watched) {
       if (entry.call?.active !== true || activeCalls.get(callId) !== undefined) continue;
@@ -243,6 +302,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         void reread(callId, entry, api);
         continue;
       }
+      if (!complete) continue;
       entry.call = undefined;
       changed = true;
     }
@@ -287,7 +347,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       let watchedChanged = false;
       for (const call of snapshot) watchedChanged = remember(call) || watchedChanged;
       activeCalls.applySnapshot(snapshot);
-      watchedChanged = confirmWatched() || watchedChanged;
+      watchedChanged = confirmWatched(snapshot.length < snapshotLimit) || watchedChanged;
       const list = activeCalls.list();
       state = {
         ...state,

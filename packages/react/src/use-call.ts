@@ -11,7 +11,8 @@ import { useCallTrackState } from './use-call-track-state';
  * the call while mounted, stops when unmounted. Undefined until the call is known, and again
  * when it is no longer known: after a reset (missed events) the reloaded active calls no longer
  * list it and it could not be read again through the client's `api` (never shown as active when
- * it may have ended). Re-renders only when this call changes, not on the events of other calls.
+ * it may have ended; a snapshot cut at its limit proves nothing, and leaves it as it was).
+ * Re-renders only when this call changes, not on the events of other calls.
  */
 export function useCall(callId: string): CallSnapshot | undefined {
   const client = useCallTrackClient();

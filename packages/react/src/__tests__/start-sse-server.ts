@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import type { CallEvent } from '@calltrack/core';
+import type { CallEvent, Principal } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import { createSseNodeHandler } from '@calltrack/sse';
 import { serveForTest } from '@calltrack/test-utils';
@@ -16,7 +16,7 @@ import { sseTransport } from '../sse-transport';
 
 /**
  * A real `@calltrack/sse` server (memory bus + tracker) on 127.0.0.1: the stream at `/events`,
- * the tracker's HTTP API at `/api` (bearer token = tenant id).
+ * the tracker's HTTP API at `/api` (bearer token = tenant id, or {@link allTenantsToken}).
  */
 export interface SseTestServer {
   url: string;
@@ -48,20 +48,15 @@ export async function startSseServer(
     ...(options.snapshots === false ? {} : { tracker }),
     retryMs: 10,
     ...(options.snapshotLimit === undefined ? {} : { snapshotLimit: options.snapshotLimit }),
-    authenticate: (request) => {
-      const token = new URL(request.url).searchParams.get('token');
-      return token ? { tenantId: token } : null;
-    },
+    authenticate: (request) => principalOfToken(new URL(request.url).searchParams.get('token')),
   });
   const api = toNodeHandler(
     createTrackerHandler({
       tracker,
       basePath: '/api',
       logger: {},
-      authenticate: (request) => {
-        const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
-        return token ? { tenantId: token } : null;
-      },
+      authenticate: (request) =>
+        principalOfToken(request.headers.get('authorization')?.replace(/^Bearer /, '')),
     }),
   );
   const served = await serveForTest(
@@ -82,12 +77,65 @@ export async function startSseServer(
   };
 }
 
-/** An SSE transport for tenant `tenantId` with the `eventsource` package's client. */
-export function testSseTransport(server: SseTestServer, tenantId = 'tenant-a') {
-  return sseTransport({ url: `${server.url}/events?token=${tenantId}`, EventSource });
+/** The token of a super-admin (`allTenants`, own tenant `ops`): it reads every tenant. */
+export const allTenantsToken = 'all-tenants';
+
+/** Who a token is: a tenant's principal (the token is its id), or the super-admin. */
+function principalOfToken(token: string | null | undefined): Principal | null {
+  if (!token) return null;
+  return token === allTenantsToken ? { tenantId: 'ops', allTenants: true } : { tenantId: token };
 }
 
-/** The client's `api` option for tenant `tenantId`: the server's tracker API. */
+/**
+ * An SSE transport for tenant `tenantId` (or {@link allTenantsToken}) with the `eventsource`
+ * package's client.
+ */
+export function testSseTransport(
+  server: SseTestServer,
+  tenantId = 'tenant-a',
+  gate?: ConnectionGate,
+) {
+  return sseTransport({
+    url: `${server.url}/events?token=${tenantId}`,
+    EventSource,
+    ...(gate ? { eventSourceInit: { fetch: gate.fetch } } : {}),
+  });
+}
+
+/** Holds a client's (re)connections: see {@link connectionGate}. */
+export interface ConnectionGate {
+  /** The `fetch` the client's `EventSource` uses. */
+  fetch: typeof fetch;
+  /** From now on, a new connection waits until `release()`. */
+  hold(): void;
+  release(): void;
+}
+
+/**
+ * A gate for a client's stream connections: while held, a reconnection waits, so what happens on
+ * the server meanwhile is missed for sure (not delivered live because the client came back fast).
+ */
+export function connectionGate(): ConnectionGate {
+  let held: Promise<void> | undefined;
+  let release = (): void => {};
+  return {
+    fetch: async (input, init) => {
+      await held;
+      return fetch(input, init);
+    },
+    hold() {
+      held = new Promise((resolve) => {
+        release = () => {
+          held = undefined;
+          resolve();
+        };
+      });
+    },
+    release: () => release(),
+  };
+}
+
+/** The client's `api` option for tenant `tenantId` (or {@link allTenantsToken}): the tracker API. */
 export function testApiOptions(server: SseTestServer, tenantId = 'tenant-a'): CallTrackApiOptions {
   return { baseUrl: `${server.url}/api`, headers: { authorization: `Bearer ${tenantId}` } };
 }
