@@ -3,6 +3,7 @@ import type { CallEvent, ConnectionPresence } from '@calltrack/core';
 import { createPresence, type Presence } from '@calltrack/presence';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTestTracker } from './__tests__/create-test-tracker';
 import { createEventLog, type EventLog } from './__tests__/event-log';
 import { makeEvent } from './__tests__/make-event';
 import {
@@ -12,6 +13,7 @@ import {
   type TestSocketServer,
 } from './__tests__/start-socket-server';
 import type {
+  ActiveCallsPayload,
   CallTrackAck,
   CallTrackDelivery,
   PresenceErrorPayload,
@@ -215,6 +217,78 @@ describe('attachCallTrack({ presence })', () => {
       code: 'too_many_connections',
     });
     expect(second.connected).toBe(true);
+  });
+
+  it('names the cursor its queue starts at, even when the registration it waits for is slow', async () => {
+    const { bus, presence } = await setup();
+    const tracker = createTestTracker(bus);
+    // u1's registration waits for the test: its snapshot waits for the registration.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let entered!: () => void;
+    const registering = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const gated: ConnectionPresence = {
+      listMembers: (tenantId) => presence.listMembers(tenantId),
+      async connect(principal, options) {
+        if (principal.userId === 'u1') {
+          entered();
+          await gate;
+        }
+        return presence.connect(principal, options);
+      },
+    };
+    const server = await startSocketServer(bus, { presence: gated, tracker: tracker.reader });
+    servers.push(server);
+    const watcher = await open(server, 'token:a:boss');
+
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    await registering;
+    const subscribed = ack(socket, 'subscribe_to_calls');
+    // A round trip after it: the snapshot has started its queue and waits for the registration.
+    expect(await ack(socket, 'unsubscribe_from_call', { callId: 'CA-none' })).toEqual({ ok: true });
+    const during = makeEvent('a', { id: 'during-registration', type: 'call.initiated' });
+    await tracker.ingest(during);
+    await until(watcher.log, () => idsOf(watcher.log).includes(during.id));
+    openGate();
+    expect(await subscribed).toEqual({ ok: true });
+    const marker = makeEvent('a', { id: 'marker', type: 'call.transcript' });
+    await bus.publish(marker);
+    await until(log, () => idsOf(log).includes(marker.id));
+
+    const calls = log.named('active_calls')[0]?.payload as ActiveCallsPayload;
+    const members = log.named('presence_members')[0]?.payload as PresenceMembersPayload;
+    const cursor = calls.cursor as string;
+    expect(members.cursor).toBe(cursor);
+    // Read after the registration: the members hold the connection's own user.
+    expect(members.members.map((member) => member.userId).sort()).toEqual(['boss', 'u1']);
+    const names = log.events.map((entry) => entry.name);
+    const afterSnapshot = log
+      .named('call_update')
+      .map((entry) => entry.payload as CallTrackDelivery);
+    expect(names.indexOf('call_update')).toBeGreaterThan(names.indexOf('presence_members'));
+    expect(afterSnapshot.map((delivery) => delivery.event.id)).toContain(during.id);
+
+    // What a reconnect with the snapshot's cursor gets is exactly what followed the snapshot:
+    // every event after the snapshot is after its cursor, none twice, none missing.
+    const again = server.client({ token: 'token:a:u2', lastCursor: cursor });
+    const againLog = createEventLog(again);
+    await connected(again);
+    await until(againLog, () => idsOf(againLog).includes(marker.id));
+    const upToMarker = (deliveries: CallTrackDelivery[]) =>
+      deliveries
+        .slice(0, deliveries.findIndex((delivery) => delivery.event.id === marker.id) + 1)
+        .map((delivery) => `${delivery.cursor} ${delivery.event.id}`);
+    const replayed = upToMarker(
+      againLog.named('call_update').map((entry) => entry.payload as CallTrackDelivery),
+    );
+    expect(upToMarker(afterSnapshot)).toEqual(replayed);
+    expect(againLog.named('reset')).toEqual([]);
   });
 
   it('refuses a presence option without connect and listMembers', async () => {

@@ -130,12 +130,14 @@ export class SocketDelivery implements ChannelListener {
       return;
     }
     const buffering = this.startBuffering('snapshot');
+    // Read in the same step that starts the queue: the queue holds exactly the events after it,
+    // including any that arrive while the registration below is awaited.
+    const position = this.channel.position;
     this.stream = stream;
     if (members !== undefined && this.registered !== undefined) {
       await this.registered;
       if (this.buffer !== buffering) return;
     }
-    const position = this.channel.position;
     try {
       const [calls, users] = await Promise.all([
         tracker === undefined
