@@ -13,6 +13,9 @@ describe('parseRetryAfterMs', () => {
     expect(parseRetryAfterMs(' \t7 ', now)).toBe(7_000);
     // A huge one is read as it is: whoever schedules with it caps it.
     expect(parseRetryAfterMs('86400000', now)).toBe(86_400_000_000);
+    // One too long for a double (Number() reads Infinity) is still a number to schedule with.
+    expect(parseRetryAfterMs('9'.repeat(400), now)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(parseRetryAfterMs(`${'9'.repeat(400)}.5`, now)).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('reads an HTTP date as the milliseconds until then, never negative', () => {

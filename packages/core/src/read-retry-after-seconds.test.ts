@@ -23,6 +23,15 @@ describe('readRetryAfterSeconds', () => {
     expect(readRetryAfterSeconds(answer('Sat, 21 Nov 2026 10:00:30 GMT'), now + 400)).toBe(30);
   });
 
+  it('caps a wait at a day, however long it is asked for: a whole number, never Infinity', () => {
+    expect(readRetryAfterSeconds(answer('86400'), now)).toBe(86_400);
+    expect(readRetryAfterSeconds(answer('86400.5'), now)).toBe(86_400);
+    expect(readRetryAfterSeconds(answer('86401', 503), now)).toBe(86_400);
+    // Too many digits for a double: Number() reads Infinity.
+    expect(readRetryAfterSeconds(answer('9'.repeat(400)), now)).toBe(86_400);
+    expect(readRetryAfterSeconds(answer('Sun, 21 Nov 2027 10:00:00 GMT'), now)).toBe(86_400);
+  });
+
   it('gives undefined for nothing, something unreadable, or another status', () => {
     for (const value of [undefined, '', '  ', '-5', 'soon', '1e3', 'Sat, 99 Nov 2026']) {
       expect(readRetryAfterSeconds(answer(value), now)).toBeUndefined();

@@ -1,5 +1,6 @@
 import {
   type Authenticate,
+  acceptParsedJsonBody,
   CallTrackError,
   checkJsonLimits,
   type FetchHandler,
@@ -71,6 +72,11 @@ const leadFields = new Set(['leadId', 'phoneNumber', 'timeZone']);
  *
  * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the lead and field),
  * 401, 403, 404, 405 (with `Allow`), 413, 415.
+ *
+ * It checks no signature, so in Express it may be mounted before or after `express.json()`: a
+ * body that parser read is serialized again (the API's own limit, 512 bytes a lead and at least
+ * 64 KiB, applies to it, after the parser's), and a form body `express.urlencoded()` read is 415
+ * where a body is read, as it is without the parser.
  */
 export function createDialerHandler(options: CreateDialerHandlerOptions): FetchHandler {
   if (
@@ -200,14 +206,16 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     }
   };
 
-  return async (request) => {
+  // A JSON API that checks no signature: behind express.json() the Node bridge hands it the
+  // parsed body serialized again, instead of refusing the request as it does for webhooks.
+  return acceptParsedJsonBody(async (request: Request): Promise<Response> => {
     try {
       return await handle(request);
     } catch (error) {
       if (!CallTrackError.isInstance(error)) onError(error);
       return toErrorResponse(error);
     }
-  };
+  });
 }
 
 function json(body: unknown, status = 200): Response {

@@ -383,6 +383,39 @@ describe('POST /calls', () => {
     expect(app.providerApi.countCalls()).toBe(1);
   });
 
+  it('passes on an absurd Retry-After as a day, never as "Infinity"', async () => {
+    const app = await start({ providerApi: { outcome: 'busy' } });
+    const rateLimited: typeof fetch = () =>
+      Promise.resolve(
+        new Response(JSON.stringify({ code: 20429, message: 'Too Many Requests', status: 429 }), {
+          status: 429,
+          // Too many digits for a double: read naively it is Infinity.
+          headers: { 'content-type': 'application/json', 'retry-after': '9'.repeat(400) },
+        }),
+      );
+    const twilio = createTwilioCallControl({
+      client: createTwilioClient({
+        accountSid: demoCredentials.twilioAccountSid,
+        authToken: demoCredentials.twilioAuthToken,
+        baseUrl: app.providerApi.url!,
+        fetch: rateLimited,
+      }),
+      from: '+14155550100',
+      statusCallbackUrl: `${app.url}/webhooks/twilio`,
+      answer: { url: 'https://app.example.com/twiml' },
+    });
+    const url = await app.addApi({ callControl: { twilio } });
+    const refused = await app.api('/api/calls', {
+      base: url,
+      body: { provider: 'twilio', to: customer, requestId: rid() },
+    });
+    expect(refused).toMatchObject({
+      status: 503,
+      body: { error: { code: 'provider_rate_limited' } },
+    });
+    expect(refused.headers.get('retry-after')).toBe('86400');
+  });
+
   it('answers a 429 on ending a call with the provider’s Retry-After too', async () => {
     const app = await start();
     await app.tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-limited' }));

@@ -1,5 +1,6 @@
 import {
   type Authenticate,
+  acceptParsedJsonBody,
   CallTrackError,
   checkJsonLimits,
   type FetchHandler,
@@ -75,6 +76,10 @@ const bodyLimits = { maxDepth: 8, maxLength: 64 * 1024 };
  * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the field), 401, 404,
  * 405 (with `Allow`), 409 (quota, disabled endpoint), 413, 415. What can be refused from the
  * method, the headers or the declared length is refused before the body is read.
+ *
+ * It checks no signature, so in Express it may be mounted before or after `express.json()`: a
+ * body that parser read is serialized again (`maxBodyBytes` applies to it), and a form body
+ * `express.urlencoded()` read is 415, as it is without the parser.
  */
 export function createWebhookHandler(options: CreateWebhookHandlerOptions): FetchHandler {
   if (options == null || options.dispatcher == null || typeof options.authenticate !== 'function') {
@@ -256,7 +261,9 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
     }
   };
 
-  return async (request) => {
+  // A JSON API that checks no signature: behind express.json() the Node bridge hands it the
+  // parsed body serialized again, instead of refusing the request as it does for webhooks.
+  return acceptParsedJsonBody(async (request: Request): Promise<Response> => {
     try {
       return await handle(request);
     } catch (error) {
@@ -265,7 +272,7 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
       response.headers.set('cache-control', 'no-store');
       return response;
     }
-  };
+  });
 }
 
 const queryParams: Record<Route['name'], readonly string[]> = {

@@ -57,8 +57,8 @@ export function consumedBody(request: FrameworkRequest, acceptsParsedJson: boole
       'calltrack: the request body was already read by another middleware (express.json() or ' +
         'express.urlencoded()), so the raw bytes a webhook signature covers are gone. Mount this ' +
         "handler before those parsers, or use express.raw({ type: '*/*' }) on its route. " +
-        "calltrack's own JSON APIs (the tracker's) work behind express.json(); provider " +
-        'webhook handlers do not.',
+        "calltrack's own JSON APIs (the tracker's, the webhooks management API, the dialer's) " +
+        'work behind express.json(); provider webhook handlers do not.',
     );
   }
   const contentType = request.headers['content-type'] ?? '';

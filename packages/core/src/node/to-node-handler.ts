@@ -59,8 +59,9 @@ export type NodeHandler = (
  * Signatures are computed over the raw body, so mount webhook handlers before `express.json()` /
  * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is;
  * a body another parser already read is an error that says so (a 500). calltrack's own JSON APIs
- * (the tracker's HTTP API) check no signature: behind `express.json()` they get the parsed body
- * serialized again, and a body parsed from anything but JSON is refused with 415 when read.
+ * (the tracker's HTTP API, the webhooks management API, the dialer's) check no signature: behind
+ * `express.json()` they get the parsed body serialized again, and a body parsed from anything but
+ * JSON is refused with 415 when read.
  */
 export function toNodeHandler(
   handler: FetchHandler,
