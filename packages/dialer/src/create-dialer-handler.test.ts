@@ -164,6 +164,30 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
     expect(app.providerApi.countCalls()).toBe(1);
   });
 
+  it('refuses a run started by a form (any content type but JSON) with 415, starting nothing', async () => {
+    // A cross-site HTML form can post urlencoded, multipart or text/plain with the user's
+    // cookies; none of them reaches the dialer.
+    const { app, api } = await startApi();
+    await api('/dialer/leads', {
+      method: 'POST',
+      body: {
+        leads: [{ leadId: 'twilio-1', phoneNumber: '+14155550123', timeZone: 'America/New_York' }],
+      },
+    });
+    for (const type of [
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/plain',
+    ]) {
+      const refused = await api('/dialer/runs', { method: 'POST', body: '', type });
+      expect([refused.status, refused.body?.error?.code]).toEqual([415, 'unsupported_media_type']);
+    }
+    const json = await api('/dialer/runs', { method: 'POST', body: {} });
+    expect(json).toMatchObject({ status: 202, body: { outcome: 'started' } });
+    await app.waitForLeads(demoTenant, ['twilio-1'], ([lead]) => lead?.callStatus === 'completed');
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
   it('keeps tenants and users apart: another’s lead or run is 404; no user is 403; no token 401', async () => {
     const { app, api, tokens } = await startApi();
     await api('/dialer/leads', {

@@ -53,6 +53,8 @@ const methods: Record<Route['name'], string> = {
   run: 'GET',
 };
 
+const isJson = (contentType: string): boolean => /^application\/json\s*(;|$)/i.test(contentType);
+
 const leadFields = new Set(['leadId', 'phoneNumber', 'timeZone']);
 
 /**
@@ -101,7 +103,7 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     principal: Required<Pick<Principal, 'tenantId' | 'userId'>>,
   ): Promise<LeadInput[]> => {
     const type = request.headers.get('content-type');
-    if (type === null || !/^application\/json\s*(;|$)/i.test(type)) {
+    if (type === null || !isJson(type)) {
       throw new UnsupportedMediaTypeError({ message: 'Send the body as application/json.' });
     }
     const text = await readRequestText(request, { maxBytes: maxBodyBytes });
@@ -188,6 +190,14 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
         return json({ lead: toLeadJson(lead) });
       }
       case 'runs': {
+        // It takes no body: any content type but JSON is 415, as for the leads, so a cross-site
+        // HTML form (urlencoded, multipart, text/plain, with the session cookie) cannot start a run.
+        const type = request.headers.get('content-type');
+        if (type !== null && !isJson(type)) {
+          throw new UnsupportedMediaTypeError({
+            message: 'POST /dialer/runs takes no body, or application/json.',
+          });
+        }
         const result = await dialer.trigger({ tenantId, userId });
         return json(
           result.outcome === 'started'

@@ -237,6 +237,26 @@ describe('createWebhookHandler', () => {
     ]);
   });
 
+  it('refuses an empty form post (a cross-site HTML form) on the routes that need no body, with 415', async () => {
+    const created = await call('POST', '/webhooks', { url: `${receiver.url}/form` });
+    expect(created.status).toBe(201);
+    const id = created.body.endpoint.id as string;
+    for (const route of [`/webhooks/${id}/rotate-secret`, `/webhooks/${id}/test`]) {
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+        const refused = await call('POST', route, undefined, {
+          raw: '',
+          headers: { 'content-type': type },
+        });
+        expect([route, type, refused.status]).toEqual([route, type, 415]);
+      }
+    }
+    // Nothing happened: no rotation (it would move updatedAt), no test attempt in the log.
+    expect((await call('GET', `/webhooks/${id}`)).body).toEqual({ endpoint: created.body.endpoint });
+    expect((await call('GET', `/webhooks/${id}/logs`)).body.attempts).toEqual([]);
+    // Without a content type (fetch with no body) the routes still work.
+    expect((await call('POST', `/webhooks/${id}/rotate-secret`)).status).toBe(200);
+  });
+
   it('refuses before reading the body: auth, method, type, size; and holds the quota', async () => {
     expect(
       (await call('POST', '/webhooks', { url: `${receiver.url}/x` }, { token: null })).status,

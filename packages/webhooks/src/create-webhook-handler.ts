@@ -137,11 +137,12 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
       throw new Error('authenticate() returned a principal without a valid tenantId.');
     }
     const { tenantId } = principal;
+    // Any content type but JSON is 415, an empty body too: a cross-site HTML form (urlencoded,
+    // multipart, text/plain, with the session cookie) cannot rotate a secret or send a test.
     const hasBody = request.method === 'POST' || request.method === 'PUT';
     if (hasBody) {
-      const declared = request.headers.get('content-length');
       const type = request.headers.get('content-type');
-      if (type !== null && !/^application\/json\s*(;|$)/i.test(type) && declared !== '0') {
+      if (type !== null && !/^application\/json\s*(;|$)/i.test(type)) {
         throw new UnsupportedMediaTypeError({ message: 'Send the body as application/json.' });
       }
     }
