@@ -197,6 +197,42 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await bus.close();
   });
 
+  it('resets a client resuming from a position taken before any event once Redis restarted empty', async () => {
+    // A transport hands out position() of a tenant with no events yet (tRPC's ready, a Socket.IO
+    // snapshot before any event): a client holding it missed whatever the lost stream had.
+    server = await startRedisServer();
+    const first = client(server.url);
+    const second = client(server.url);
+    const nodeA = createRedisBus({ redis: first, prefix: 'seq0', publishTimeoutMs: 1000 });
+    const nodeB = createRedisBus({ redis: second, prefix: 'seq0', publishTimeoutMs: 1000 });
+    const position = await nodeA.position('tenant-a');
+    expect(parseBusCursor(position)?.seq).toBe(0);
+    for (let index = 0; index < 3; index += 1) await nodeA.publish(makeCallEvent());
+
+    const closed = Promise.all([nextEvent(first, 'close'), nextEvent(second, 'close')]);
+    await server.kill();
+    await closed;
+    const ready = Promise.all([nextEvent(first, 'ready'), nextEvent(second, 'ready')]);
+    await server.restart();
+    await ready;
+
+    const back = nodeB.subscribe({ tenantId: 'tenant-a', after: position });
+    await back.ready;
+    const live = makeCallEvent();
+    await nodeB.publish(live);
+    const [reset, ...rest] = await take(back, 2);
+    expect(reset).toEqual({ type: 'reset', recovered: false, reason: 'stream-reset' });
+    expect(eventIds(rest)).toEqual([live.id]);
+
+    // A client at a position of the new stream is not reset: nothing it had is gone.
+    const fresh = await nodeA.position('tenant-b');
+    const later = makeCallEvent({ tenantId: 'tenant-b' });
+    await nodeA.publish(later);
+    const resumed = nodeB.subscribe({ tenantId: 'tenant-b', after: fresh });
+    expect(eventIds(await take(resumed, 1))).toEqual([later.id]);
+    await Promise.all([nodeA.close(), nodeB.close()]);
+  });
+
   it('rejects a publish Redis does not answer in time with BusUnavailableError; publishing it again is safe', async () => {
     server = await startRedisServer();
     const redis = client(server.url);

@@ -245,8 +245,10 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       firstPage ??= page;
       if (!sink.open) return firstPage;
       if (page.epoch === null) {
-        // No stream at all now: the one followed was lost and nothing was published since.
-        if (known !== null && this.#lastSeq > 0 && !announced) this.#reset('stream-reset');
+        // No stream at all now: the one followed was lost and nothing was published since. Even
+        // at seq 0 (a position taken before the tenant's first event) the lost stream may have
+        // had events after it, so the subscriber is told to reload.
+        if (known !== null && !announced) this.#reset('stream-reset');
         this.#epoch = null;
         this.#lastSeq = 0;
         this.#lastVerifier = undefined;
