@@ -32,7 +32,7 @@ export function CampaignPage(props: CampaignPageProps) {
     createCallTrackClient({
       transport: trpcTransport({
         subscribe: (input, handlers) => trpc.calltrack.onCallEvent.subscribe(input, handlers),
-        loadActiveCalls: () => trpc.calltrack.activeCalls.query({}),
+        loadActiveCalls: () => trpc.calltrack.activeCallsSnapshot.query({}),
       }),
       // The tracker's API (app/api/calls): click-to-call and hang-up for useCallControl.
       api: { baseUrl: '/api' },

@@ -43,7 +43,7 @@ export interface CallTrackState {
    * they are watched. Undefined until the call is known, and again when it is no longer known: it
    * was active, events were missed (a reset), the reloaded active calls no longer list it, and it
    * could not be read again (no `api`, or the tracker does not know it). Without `api`, a
-   * snapshot that may have been cut at its limit (`snapshotLimit`) leaves the call as it was.
+   * snapshot the server cut at its limit (`complete: false`) leaves the call as it was.
    */
   watchedCalls: ReadonlyMap<string, CallSnapshot | undefined>;
   /** True once a snapshot of the active calls has arrived. */

@@ -6,8 +6,14 @@ export interface CallTrackTransportSink {
   onOpen(): void;
   /** The connection dropped; `reconnecting` says whether the transport is retrying by itself. */
   onClose(reconnecting: boolean): void;
-  /** A full list of the active calls (replaces what the store holds). */
-  onSnapshot(calls: readonly CallSnapshot[]): void;
+  /**
+   * A full list of the active calls (replaces what the store holds). `complete` is what the
+   * server says of it: `true` when it lists every active call (one it does not list is not
+   * active), `false` when it was cut at the server's limit (one it does not list may be active).
+   * Leave it out when the server does not say (a server from before the marker): the store then
+   * takes a snapshot of 1,000 calls or more (the servers' default limit) as possibly cut.
+   */
+  onSnapshot(calls: readonly CallSnapshot[], complete?: boolean): void;
   /**
    * The tenant's presence members (optional for transports: servers with `presence` send
    * them); the `presence.*` events that follow are applied on top.

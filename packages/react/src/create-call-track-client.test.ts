@@ -1,4 +1,5 @@
 import { CallTrackError } from '@calltrack/core';
+import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   allTenantsToken,
@@ -14,6 +15,7 @@ import { ids, until } from './__tests__/wait-for-state';
 import { CallTrackRefreshError } from './call-track-refresh-error';
 import type { CallTrackApi } from './create-call-track-api';
 import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+import { sseTransport } from './sse-transport';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -346,9 +348,10 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
   });
 
   it('without an API, a watched call a truncated snapshot leaves out keeps its state', async () => {
+    // The server's limit is not the client's business: the snapshot says it was cut.
     const server = await startSseServer(undefined, { snapshotLimit: 2 });
     cleanups.push(() => server.close());
-    const client = createCallTrackClient({ transport: testSseTransport(server), snapshotLimit: 2 });
+    const client = createCallTrackClient({ transport: testSseTransport(server) });
     cleanups.push(client.connect());
     await until(client, (state) => state.hasSnapshot);
     cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
@@ -362,14 +365,39 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
       status: 'ringing',
       active: true,
     });
-    // Its next event updates it as usual. (A snapshot shorter than the limit is complete: a
-    // watched call it leaves out is no longer known, as the test above shows.)
+    // Its next event updates it as usual. (A complete snapshot proves it gone: a watched call it
+    // leaves out is no longer known, as the tests above show.)
     await server.tracker.ingest(endedEvent('CA-1'));
     const ended = await until(
       client,
       (state) => state.watchedCalls.get('CA-1')?.status === 'completed',
     );
     expect(ended.watchedCalls.get('CA-2')).toMatchObject({ status: 'ringing' });
+  });
+
+  it('without an API, a watched call keeps its state when a callId filter empties a cut snapshot', async () => {
+    // The server cuts at its limit first and filters by call id after: an empty snapshot that
+    // proves nothing about CA-1.
+    const server = await startSseServer(undefined, { snapshotLimit: 2 });
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({
+      transport: sseTransport({
+        url: `${server.url}/events?token=tenant-a&callId=CA-1`,
+        EventSource,
+      }),
+    });
+    cleanups.push(client.connect());
+    await until(client, (state) => state.hasSnapshot);
+    cleanups.push(client.watchCall('CA-1'));
+    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2'), callEvent('CA-3')]);
+    await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);
+    await client.refresh();
+    expect(ids(client.getSnapshot())).toEqual([]);
+    expect(client.getSnapshot().watchedCalls.get('CA-1')).toMatchObject({
+      callId: 'CA-1',
+      status: 'ringing',
+      active: true,
+    });
   });
 
   it('getCall reads one call through the API: ended ones too, undefined for an unknown one', async () => {

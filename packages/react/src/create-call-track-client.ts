@@ -29,14 +29,6 @@ export interface CallTrackClientOptions {
   /** How many alerts `state.alerts` keeps (newest first). Default 50. */
   maxAlerts?: number;
   /**
-   * The most calls the server puts in one snapshot of the active calls: `snapshotLimit` of
-   * `@calltrack/sse`, the `limit` your tRPC `loadActiveCalls` asks for, or the tracker's own
-   * limit (Socket.IO). A snapshot this long may leave active calls out, so without `api` a
-   * watched call it does not list keeps its last state (see `watchCall`). Default 1,000, the
-   * servers' default.
-   */
-  snapshotLimit?: number;
-  /**
    * Errors thrown by event listeners, and failed re-reads of watched calls. Default
    * `console.error`.
    */
@@ -108,9 +100,10 @@ export interface CallTrackClient {
    * then read again through `api` (`GET /calls/active/:callId`, naming the call's tenant when the
    * principal reads every tenant) when the client has one; without `api`, or when the tracker
    * does not know it or the read fails, its state becomes undefined (no longer known) instead of
-   * staying active. Its next event brings it back. Without `api`, a snapshot of `snapshotLimit`
-   * calls or more proves nothing (it may have been cut at the server's limit): the call keeps
-   * its last state.
+   * staying active. Its next event brings it back. Without `api`, a snapshot the server says was
+   * cut at its limit (`complete: false`) proves nothing: the call keeps its last state. (A
+   * snapshot that says nothing, from a server before that marker, counts as cut from 1,000 calls,
+   * the servers' default limit.)
    */
   watchCall(callId: string): () => void;
   /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
@@ -122,7 +115,11 @@ export interface CallTrackClient {
 }
 
 const defaultMaxAlerts = 50;
-const defaultSnapshotLimit = 1_000;
+/**
+ * The servers' default snapshot limit: a snapshot that does not say whether it is complete (from
+ * a server before `complete`) counts as possibly cut from this many calls.
+ */
+const assumedSnapshotLimit = 1_000;
 
 /**
  * Creates the client store over a transport. Nothing connects until `connect()` (which
@@ -139,10 +136,6 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   const api = options.api === undefined ? undefined : createCallTrackApi(options.api);
   const maxAlerts = options.maxAlerts ?? defaultMaxAlerts;
-  const snapshotLimit = options.snapshotLimit ?? defaultSnapshotLimit;
-  if (!Number.isInteger(snapshotLimit) || snapshotLimit < 1) {
-    throw new TypeError('createCallTrackClient: snapshotLimit must be a positive integer.');
-  }
   /** Alert ids already received or dismissed: a repeat (a resume, a retry) is not a new alert. */
   const seenAlerts = new Set<string>();
   const listeners = new Set<() => void>();
@@ -290,9 +283,9 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
    * After a snapshot: a watched call held as active that the active calls no longer hold (the
    * snapshot does not list it, and no live event touched it since the reload began) may have
    * ended unseen, its `call.ended` lost in a reset's gap. Re-read it through the API when there
-   * is one, else forget its state: it must not stay active forever. A snapshot that may have been
-   * cut at the server's limit (`complete` false) does not prove a call gone: without an API its
-   * state stays. True when a state changed.
+   * is one, else forget its state: it must not stay active forever. A snapshot cut at the
+   * server's limit (`complete` false) does not prove a call gone: without an API its state stays.
+   * True when a state changed.
    */
   const confirmWatched = (complete: boolean): boolean => {
     let changed = false;
@@ -343,11 +336,14 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         }),
       );
     },
-    onSnapshot(snapshot) {
+    onSnapshot(snapshot, complete) {
       let watchedChanged = false;
       for (const call of snapshot) watchedChanged = remember(call) || watchedChanged;
       activeCalls.applySnapshot(snapshot);
-      watchedChanged = confirmWatched(snapshot.length < snapshotLimit) || watchedChanged;
+      // A server that does not say: only a snapshot shorter than its default limit is surely whole.
+      const listsAll =
+        typeof complete === 'boolean' ? complete : snapshot.length < assumedSnapshotLimit;
+      watchedChanged = confirmWatched(listsAll) || watchedChanged;
       const list = activeCalls.list();
       state = {
         ...state,

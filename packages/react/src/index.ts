@@ -40,6 +40,7 @@ export type {
 } from './sse-transport';
 export { sseTransport } from './sse-transport';
 export type {
+  TrpcActiveCallsSnapshot,
   TrpcCallStreamMessage,
   TrpcSubscribeHandlers,
   TrpcTransportOptions,

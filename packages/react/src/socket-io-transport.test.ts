@@ -105,6 +105,48 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     expect(resets).toEqual(['history-gap']);
   });
 
+  it('forgets a watched call a complete snapshot of 1,000 calls leaves out: the server says it is complete', async () => {
+    const { server, tracker, client } = await setup({ maxEvents: 5 });
+    cleanups.push(client.watchCall('CA-1'));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await tracker.ingest(callEvent('CA-1'));
+    for (let index = 0; index < 999; index += 1) await tracker.ingest(callEvent(`CA-x${index}`));
+    await until(client, (state) => state.activeCalls.length === 1000);
+
+    await dropConnections(server);
+    await until(client, (state) => !state.connection.isConnected);
+    // While the client is away: CA-1 ends and CA-2 starts, so 1,000 calls are active again, as
+    // many as a snapshot holds; more events follow than the history keeps.
+    await tracker.ingest(endedEvent('CA-1'));
+    await tracker.ingest(callEvent('CA-2'));
+    for (let index = 0; index < 5; index += 1) {
+      await tracker.ingest(
+        callEvent(`CA-x${index}`, { type: 'call.answered', status: 'in-progress' }),
+      );
+    }
+
+    const state = await until(client, (current) =>
+      current.activeCalls.some((call) => call.callId === 'CA-2'),
+    );
+    expect(state.activeCalls).toHaveLength(1000);
+    expect(state.watchedCalls.has('CA-1')).toBe(true);
+    expect(state.watchedCalls.get('CA-1')).toBeUndefined();
+  });
+
+  it('keeps the state of a watched call that a snapshot cut at 1,000 calls leaves out', async () => {
+    const { tracker, client } = await setup();
+    cleanups.push(client.watchCall('CA-0'));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    // CA-0 is the oldest of 1,001 active calls: the one a snapshot leaves out.
+    for (let index = 0; index <= 1000; index += 1) await tracker.ingest(callEvent(`CA-${index}`));
+    await until(client, (state) => state.activeCalls.length === 1001);
+    await client.refresh();
+    const state = client.getSnapshot();
+    expect(state.activeCalls).toHaveLength(1000);
+    expect(state.activeCalls.some((call) => call.callId === 'CA-0')).toBe(false);
+    expect(state.watchedCalls.get('CA-0')).toMatchObject({ status: 'ringing', active: true });
+  });
+
   it('keeps the tenant’s alert.* events in state.alerts, newest first', async () => {
     const { bus, client } = await setup();
     await until(client, (state) => state.hasSnapshot && state.connection.isConnected);

@@ -59,9 +59,14 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         if (!lastCursor) subscribe();
       };
       const onDisconnect = (): void => sink.onClose(socket.active);
-      const onActiveCalls = (payload: { calls: CallSnapshot[]; cursor?: string }): void => {
+      const onActiveCalls = (payload: {
+        calls: CallSnapshot[];
+        complete?: unknown;
+        cursor?: string;
+      }): void => {
         if (payload.cursor) lastCursor = payload.cursor;
-        sink.onSnapshot(payload.calls);
+        const { complete } = payload;
+        sink.onSnapshot(payload.calls, typeof complete === 'boolean' ? complete : undefined);
       };
       const onMembers = (payload: { members: UserPresence[]; cursor?: string }): void => {
         if (payload.cursor) lastCursor = payload.cursor;

@@ -51,8 +51,11 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
         });
         current.addEventListener('snapshot', (event) => {
           if (!live()) return;
-          const { calls } = JSON.parse(String(event.data)) as { calls: CallSnapshot[] };
-          sink.onSnapshot(calls);
+          const { calls, complete } = JSON.parse(String(event.data)) as {
+            calls: CallSnapshot[];
+            complete?: unknown;
+          };
+          sink.onSnapshot(calls, typeof complete === 'boolean' ? complete : undefined);
         });
         current.addEventListener('presence', (event) => {
           if (!live()) return;

@@ -32,9 +32,9 @@ function recording(transport: CallTrackTransport) {
           resets.push(reason);
           sink.onReset(reason);
         },
-        onSnapshot(calls) {
+        onSnapshot(calls, complete) {
           snapshots.push(calls.map((call) => call.callId).sort());
-          sink.onSnapshot(calls);
+          sink.onSnapshot(calls, complete);
         },
       }),
   };
@@ -181,6 +181,37 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
     expect(state.watchedCalls.get('CA-1')).toBeUndefined();
     expect(state.watchedCalls.get('CA-2')).toMatchObject({ status: 'ringing', active: true });
   }, 20_000); // the EventSource waits 3 s before it reconnects
+
+  it('keeps the state of a watched call that a cut activeCallsSnapshot leaves out (complete false)', async () => {
+    const server = await startServer();
+    const client = connectClient(testTrpcTransport(server, 'tenant-a', { limit: 2 }));
+    cleanups.push(client.watchCall('CA-1'));
+    await until(client, (state) => state.hasSnapshot);
+    for (const callId of ['CA-1', 'CA-2', 'CA-3']) await server.tracker.ingest(callEvent(callId));
+    await until(client, (state) => state.activeCalls.length === 3);
+    await client.refresh({ timeoutMs: 5_000 });
+    expect(ids(client.getSnapshot())).toEqual(['CA-2', 'CA-3']);
+    expect(client.getSnapshot().watchedCalls.get('CA-1')).toMatchObject({
+      status: 'ringing',
+      active: true,
+    });
+  });
+
+  it('takes a bare list (activeCalls, no complete) as cut only from 1,000 calls, as before', async () => {
+    const server = await startServer();
+    const client = connectClient(
+      testTrpcTransport(server, 'tenant-a', { limit: 2, plainList: true }),
+    );
+    cleanups.push(client.watchCall('CA-1'));
+    await until(client, (state) => state.hasSnapshot);
+    for (const callId of ['CA-1', 'CA-2', 'CA-3']) await server.tracker.ingest(callEvent(callId));
+    await until(client, (state) => state.activeCalls.length === 3);
+    await client.refresh({ timeoutMs: 5_000 });
+    // Two calls say nothing of a cut: CA-1 counts as gone, no longer known.
+    expect(ids(client.getSnapshot())).toEqual(['CA-2', 'CA-3']);
+    expect(client.getSnapshot().watchedCalls.has('CA-1')).toBe(true);
+    expect(client.getSnapshot().watchedCalls.get('CA-1')).toBeUndefined();
+  });
 
   it('refresh() loads the active calls again and resolves once they are applied', async () => {
     const server = await startServer();

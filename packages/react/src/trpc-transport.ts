@@ -16,6 +16,15 @@ export interface TrpcSubscribeHandlers {
   onConnectionStateChange?: (state: { state: 'idle' | 'connecting' | 'pending' }) => void;
 }
 
+/**
+ * What `@calltrack/trpc`'s `activeCallsSnapshot` query answers: the active calls, and whether
+ * they are all of them (`complete` false: the limit left some out).
+ */
+export interface TrpcActiveCallsSnapshot {
+  calls: readonly CallSnapshot[];
+  complete?: boolean;
+}
+
 /** Options of {@link trpcTransport}: two functions you wire to your typed tRPC client. */
 export interface TrpcTransportOptions {
   /**
@@ -26,8 +35,14 @@ export interface TrpcTransportOptions {
     input: { lastEventId?: string },
     handlers: TrpcSubscribeHandlers,
   ) => { unsubscribe(): void };
-  /** Loads the active calls, e.g. `() => trpc.calltrack.activeCalls.query()`. */
-  loadActiveCalls: () => Promise<readonly CallSnapshot[]>;
+  /**
+   * Loads the active calls: `() => trpc.calltrack.activeCallsSnapshot.query()`, whose answer says
+   * whether it lists every active call (so a watched call it leaves out is known to be gone, or
+   * known to be possibly cut). A bare list (`activeCalls.query()`, or a server from before
+   * `activeCallsSnapshot`) works too: the client then takes a list of 1,000 calls or more as
+   * possibly cut.
+   */
+  loadActiveCalls: () => Promise<readonly CallSnapshot[] | TrpcActiveCallsSnapshot>;
   /** Failures of `loadActiveCalls` and the subscription. Default `console.error`. */
   onError?: (error: unknown) => void;
 }
@@ -48,8 +63,13 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
         loading += 1;
         const ticket = loading;
         options.loadActiveCalls().then(
-          (calls) => {
-            if (!closed && ticket === loading) sink.onSnapshot(calls);
+          (loaded) => {
+            if (closed || ticket !== loading) return;
+            if (isCallList(loaded)) sink.onSnapshot(loaded);
+            else {
+              const { complete } = loaded;
+              sink.onSnapshot(loaded.calls, typeof complete === 'boolean' ? complete : undefined);
+            }
           },
           (error: unknown) => {
             if (!closed && ticket === loading) sink.onReloadError?.(error);
@@ -86,4 +106,11 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
       };
     },
   };
+}
+
+/** A bare list of calls (`activeCalls`), not an `activeCallsSnapshot` answer. */
+function isCallList(
+  loaded: readonly CallSnapshot[] | TrpcActiveCallsSnapshot,
+): loaded is readonly CallSnapshot[] {
+  return Array.isArray(loaded);
 }

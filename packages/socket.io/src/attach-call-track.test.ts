@@ -172,7 +172,10 @@ describe('attachCallTrack: tenant isolation', () => {
     }
     expect(ids(updatesA.slice(0, 10))).toEqual(published.filter((id) => id.startsWith('iso-a')));
     expect(logA.named('active_calls')).toEqual([
-      { name: 'active_calls', payload: { calls: [], cursor: expect.any(String) } },
+      {
+        name: 'active_calls',
+        payload: { calls: [], complete: true, cursor: expect.any(String) },
+      },
     ]);
     expect(logA.named('call_data')).toEqual([]);
     expect(ids(await logB.waitFor('call_update', 10))).toEqual(
@@ -430,8 +433,50 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     await ack(later, 'subscribe_to_calls');
     expect(laterLog.named('active_calls')[0]?.payload).toEqual({
       calls: expect.any(Array),
+      complete: true,
       cursor: cursors(log.named('call_update')).at(-1),
     });
+  });
+
+  it('says whether active_calls lists every active call: complete false past 1,000 calls', async () => {
+    const { server, tracker } = await setup({ withTracker: true });
+    // Tenant a: one call more than a snapshot holds. b: exactly as many. c: one call.
+    for (const [tenantId, count] of [
+      ['a', 1001],
+      ['b', 1000],
+      ['c', 1],
+    ] as const) {
+      for (let index = 0; index < count; index += 1) {
+        await tracker.ingest(
+          makeEvent(tenantId, { type: 'call.ringing', callId: `CA-${tenantId}-${index}` }),
+        );
+      }
+    }
+    const snapshotOf = async (token: string) => {
+      const socket = server.client({ token });
+      const log = createEventLog(socket);
+      await connected(socket);
+      expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+      const payload = log.named('active_calls')[0]?.payload as {
+        calls: { callId: string }[];
+        complete: unknown;
+      };
+      return { calls: payload.calls.map((call) => call.callId), complete: payload.complete };
+    };
+    const a = await snapshotOf('token:a:u1');
+    expect(a.complete).toBe(false);
+    expect(a.calls).toHaveLength(1000);
+    // Newest first: the oldest call is the one left out.
+    expect(a.calls).not.toContain('CA-a-0');
+    const b = await snapshotOf('token:b:u1');
+    expect(b).toMatchObject({ complete: true });
+    expect(b.calls).toHaveLength(1000);
+    expect(await snapshotOf('token:c:u1')).toEqual({ calls: ['CA-c-0'], complete: true });
+    expect(await snapshotOf('token:d:u1')).toEqual({ calls: [], complete: true });
+    // Every tenant's 2,002 calls: cut at 1,000 too.
+    const admin = await snapshotOf('admin:ops:root');
+    expect(admin.complete).toBe(false);
+    expect(admin.calls).toHaveLength(1000);
   });
 
   it('filters the stream by types', async () => {

@@ -14,8 +14,17 @@ export interface CallTrackDelivery {
 
 /** Payload of `active_calls`: the active calls when the stream started. */
 export interface ActiveCallsPayload {
-  /** The active calls (every tenant's for an all-tenants principal), newest first. */
+  /**
+   * The active calls (every tenant's for an all-tenants principal), newest first: at most 1,000,
+   * the newest.
+   */
   calls: CallSnapshot[];
+  /**
+   * True when `calls` holds every active call of the view: a call it does not list is not active.
+   * False when the limit (1,000) left active calls out: a call it does not list may be active.
+   * Servers before this field was added leave it out.
+   */
+  complete: boolean;
   /**
    * The stream position the snapshot was taken at: every event after it follows as
    * `call_update`. The snapshot may already reflect some of them: keep the call with the higher

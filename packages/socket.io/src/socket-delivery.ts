@@ -19,6 +19,7 @@ import { isStartPosition } from './channel-start-position';
 import type { CallChannel, ChannelListener } from './create-call-channel';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
+import { readActiveCalls } from './read-active-calls';
 import { UndeliverableEventError } from './undeliverable-event-error';
 
 /** What every connection of one `attachCallTrack` shares. */
@@ -139,18 +140,14 @@ export class SocketDelivery implements ChannelListener {
       if (this.buffer !== buffering) return;
     }
     try {
-      const [calls, users] = await Promise.all([
-        tracker === undefined
-          ? undefined
-          : tenantId === undefined
-            ? tracker.listActiveCallsAcrossTenants()
-            : tracker.listActiveCalls(tenantId),
+      const [active, users] = await Promise.all([
+        tracker === undefined ? undefined : readActiveCalls(tracker, tenantId),
         members?.listMembers(tenantId as string),
       ]);
       if (this.buffer !== buffering) return;
       const at = position === undefined ? {} : { cursor: position };
-      if (calls !== undefined) {
-        const snapshot: ActiveCallsPayload = { calls, ...at };
+      if (active !== undefined) {
+        const snapshot: ActiveCallsPayload = { ...active, ...at };
         this.socket.emit('active_calls', snapshot);
       }
       if (users !== undefined) this.sendMembers(users, position);

@@ -20,8 +20,9 @@ import {
  * The response comes once the stream is attached to the bus, so every event published after the
  * client is told it is connected reaches it. The stream carries, in order:
  * - `retry: <ms>` (the reconnection delay, with jitter);
- * - with a `tracker` and no resume cursor: `event: snapshot`, `data: { "calls": CallSnapshot[] }`,
- *   the active calls (loaded after the stream is attached, so nothing is missed);
+ * - with a `tracker` and no resume cursor: `event: snapshot`, `data: { "calls": CallSnapshot[],
+ *   "complete": boolean }`, the active calls (loaded after the stream is attached, so nothing is
+ *   missed); `complete` is false when some were left out (`snapshotLimit`);
  * - `id: <cursor>`, `event: call`, `data: <CallEvent JSON>` for each event;
  * - `event: reset`, `data: { "reason" }` when events were missed (the resume cursor is too old
  *   or unknown, or an event could not be sent): reload state (with a tracker a fresh `snapshot`

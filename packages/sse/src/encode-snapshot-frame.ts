@@ -3,17 +3,19 @@ import { encodeSseBytes } from './encode-sse-bytes';
 import { encodeSseFrame } from './encode-sse-frame';
 
 /**
- * Encodes `event: snapshot`, `data: {"calls": CallSnapshot[]}`. A call that cannot be encoded
- * (a throwing getter, nesting too deep) is left out and handed to `onUnencodable`, rather than
- * failing the whole snapshot, and with it every attempt of the client to connect.
+ * Encodes `event: snapshot`, `data: {"calls": CallSnapshot[], "complete": boolean}`. A call that
+ * cannot be encoded (a throwing getter, nesting too deep) is left out and handed to
+ * `onUnencodable`, rather than failing the whole snapshot, and with it every attempt of the
+ * client to connect; the snapshot then lists not every active call, so `complete` is false.
  */
 export function encodeSnapshotFrame(
   calls: readonly CallSnapshot[],
+  complete: boolean,
   onUnencodable: (error: unknown) => void,
 ): Uint8Array {
   let data: string;
   try {
-    data = JSON.stringify({ calls });
+    data = JSON.stringify({ calls, complete });
   } catch {
     const parts: string[] = [];
     for (const call of calls) {
@@ -23,7 +25,8 @@ export function encodeSnapshotFrame(
         onUnencodable(error);
       }
     }
-    data = `{"calls":[${parts.join(',')}]}`;
+    const listsAll = complete && parts.length === calls.length;
+    data = `{"calls":[${parts.join(',')}],"complete":${listsAll}}`;
   }
   return encodeSseBytes(encodeSseFrame({ event: 'snapshot', data }));
 }

@@ -73,7 +73,8 @@ export interface SseHandlerOptions {
   bus: Pick<EventBus, 'subscribe'>;
   /**
    * The call tracker: when given, a fresh stream (and a stream after a `reset`) starts with a
-   * `snapshot` event holding the active calls, so the client needs no separate request.
+   * `snapshot` event holding the active calls (`{ calls, complete }`: `complete` is false when
+   * active calls were left out, see `snapshotLimit`), so the client needs no separate request.
    */
   tracker?: SseSnapshotSource;
   /**
@@ -105,7 +106,10 @@ export interface SseHandlerOptions {
    * restarted server is not hit by every client at once. Default 1,000 ms.
    */
   retryMs?: number;
-  /** Most active calls in a snapshot (the tracker's `limit`, 1–10,000). Default 1,000. */
+  /**
+   * Most active calls in a snapshot (the tracker's `limit`, 1–10,000), the newest. A snapshot
+   * this cut says so: `complete: false`. Default 1,000.
+   */
   snapshotLimit?: number;
   /** Most `callId` filters on one stream. Default 100. */
   maxCallIds?: number;

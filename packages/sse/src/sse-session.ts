@@ -8,6 +8,7 @@ import { encodePresenceFrame } from './encode-presence-frame';
 import { encodeSnapshotFrame } from './encode-snapshot-frame';
 import { encodeSseBytes } from './encode-sse-bytes';
 import { encodeSseFrame } from './encode-sse-frame';
+import { readSnapshotCalls } from './read-snapshot-calls';
 import type { SseSettings } from './resolve-sse-settings';
 import type { SseChannel, SseChannelMember } from './sse-channel';
 import type { SseCloseReason, SseStreamInfo } from './sse-handler-options';
@@ -402,21 +403,15 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     const tracker = settings.tracker as NonNullable<SseSettings['tracker']>;
     let bytes: Uint8Array;
     try {
-      let calls =
-        principal.allTenants === true
-          ? await tracker.listActiveCallsAcrossTenants({ limit: settings.snapshotLimit })
-          : await tracker.listActiveCalls(principal.tenantId, {
-              limit: settings.snapshotLimit,
-              ...(query.branchId === undefined ? {} : { branchId: query.branchId }),
-            });
-      if (principal.allTenants === true && query.branchId !== undefined) {
-        calls = calls.filter((call) => call.branchId === query.branchId);
-      }
-      if (query.callIds.length > 0) {
-        const wanted = new Set(query.callIds);
-        calls = calls.filter((call) => wanted.has(call.callId));
-      }
-      bytes = encodeSnapshotFrame(calls, (error) => settings.report(error, { stream: info }));
+      const { calls, complete } = await readSnapshotCalls(
+        tracker,
+        principal,
+        query,
+        settings.snapshotLimit,
+      );
+      bytes = encodeSnapshotFrame(calls, complete, (error) =>
+        settings.report(error, { stream: info }),
+      );
     } catch (error) {
       if (!this.closed) {
         settings.report(error, { stream: info });

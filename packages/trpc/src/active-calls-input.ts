@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Input of the `activeCalls` query. The tenant comes from the request's context, never from
+ * Input of the `activeCalls` and `activeCallsSnapshot` queries. The tenant comes from the request's context, never from
  * here; unknown keys (a forged `tenantId`) are dropped.
  */
 export const activeCallsInputSchema = z
@@ -13,5 +13,5 @@ export const activeCallsInputSchema = z
   })
   .optional();
 
-/** Input of the `activeCalls` query (what the client passes). */
+/** Input of the `activeCalls` and `activeCallsSnapshot` queries (what the client passes). */
 export type ActiveCallsInput = z.input<typeof activeCallsInputSchema>;

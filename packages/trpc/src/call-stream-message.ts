@@ -12,8 +12,8 @@ export const callStreamStartId = 'calltrack:start';
 
 /**
  * The first message of a subscription that starts without `lastEventId`: live delivery is
- * attached, so load your state now (e.g. the `activeCalls` query); every later change arrives
- * as an event. Its tracked id is the tenant's bus cursor the stream starts after (the bus's
+ * attached, so load your state now (e.g. the `activeCallsSnapshot` query); every later change
+ * arrives as an event. Its tracked id is the tenant's bus cursor the stream starts after (the bus's
  * `position()`), so a client that drops before its first event resumes with exactly the events
  * it missed; {@link callStreamStartId} when the bus has no `position()` or the subscriber sees
  * all tenants.

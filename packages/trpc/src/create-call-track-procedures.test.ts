@@ -53,7 +53,7 @@ describe('createCallTrackProcedures', () => {
     });
   });
 
-  it('has no activeCalls without a tracker', () => {
+  it('has no activeCalls or activeCallsSnapshot without a tracker', () => {
     const procedures = createCallTrackProcedures({
       procedure: t.procedure,
       bus: bus(),
@@ -61,6 +61,7 @@ describe('createCallTrackProcedures', () => {
     });
     expect(Object.keys(procedures)).toEqual(['onCallEvent']);
     expectTypeOf(procedures).not.toHaveProperty('activeCalls');
+    expectTypeOf(procedures).not.toHaveProperty('activeCallsSnapshot');
   });
 
   it('aborting the caller’s signal stops the generator and ends the bus subscription', async () => {

@@ -7,10 +7,11 @@ import type {
 } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import type { TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
-import { activeCallsInputSchema } from './active-calls-input';
+import { type ActiveCallsInput, activeCallsInputSchema } from './active-calls-input';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { onCallEventInputSchema } from './on-call-event-input';
 import { createPresenceHeartbeats, type PresenceHeartbeats } from './presence-heartbeats';
+import { type ActiveCallsSnapshot, readActiveCalls } from './read-active-calls';
 import { type GetPrincipal, resolvePrincipal } from './resolve-principal';
 import { streamCallEvents } from './stream-call-events';
 import { toTRPCError } from './to-trpc-error';
@@ -31,7 +32,7 @@ export type CallTrackBaseProcedure<TContext, TMeta, TContextOverrides> = TRPCPro
 >;
 
 /**
- * What the `activeCalls` query needs: two methods of core's `ActiveCallsReader` (a `CallTracker`
+ * What the `activeCalls` and `activeCallsSnapshot` queries need: two methods of core's `ActiveCallsReader` (a `CallTracker`
  * from `@calltrack/tracker` fits; `listActiveCallsAcrossTenants` serves all-tenants principals).
  */
 export type ActiveCallsSource = Pick<
@@ -60,7 +61,10 @@ export interface CallTrackProceduresOptions<
    * `position` (both built-in buses have it), `ready` carries a real cursor.
    */
   bus: Pick<EventBus, 'subscribe' | 'position'>;
-  /** The tracker behind the `activeCalls` query; without one, there is no such query. */
+  /**
+   * The tracker behind the `activeCalls` and `activeCallsSnapshot` queries; without one, there
+   * are no such queries.
+   */
   tracker?: TTracker;
   /**
    * Presence (`createPresence()` from `@calltrack/presence`, or any `ConnectionPresence`): each
@@ -122,27 +126,25 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
       });
     });
 
+  const readCalls = async (ctx: unknown, input: ActiveCallsInput): Promise<ActiveCallsSnapshot> => {
+    const principal = await principalOf(ctx);
+    if (!tracker) throw toTRPCError(new Error('activeCalls needs a tracker.'));
+    try {
+      return await readActiveCalls(tracker, principal, input);
+    } catch (error) {
+      throw toTRPCError(error);
+    }
+  };
+
   const activeCalls = procedure
     .input(activeCallsInputSchema)
-    .query(async ({ ctx, input }): Promise<CallSnapshot[]> => {
-      const principal = await principalOf(ctx);
-      if (!tracker) throw toTRPCError(new Error('activeCalls needs a tracker.'));
-      try {
-        if (principal.allTenants !== true) {
-          return await tracker.listActiveCalls(principal.tenantId, {
-            branchId: input?.branchId,
-            limit: input?.limit,
-          });
-        }
-        const calls = await tracker.listActiveCallsAcrossTenants({ limit: input?.limit });
-        const branchId = input?.branchId;
-        return branchId === undefined ? calls : calls.filter((call) => call.branchId === branchId);
-      } catch (error) {
-        throw toTRPCError(error);
-      }
-    });
+    .query(async ({ ctx, input }): Promise<CallSnapshot[]> => (await readCalls(ctx, input)).calls);
 
-  return { onCallEvent, activeCalls };
+  const activeCallsSnapshot = procedure
+    .input(activeCallsInputSchema)
+    .query(({ ctx, input }): Promise<ActiveCallsSnapshot> => readCalls(ctx, input));
+
+  return { onCallEvent, activeCalls, activeCallsSnapshot };
 }
 
 /**
@@ -162,14 +164,17 @@ function reportOncePerError(
   };
 }
 
-/** Every procedure calltrack builds (`onCallEvent`, and `activeCalls` when given a tracker). */
+/**
+ * Every procedure calltrack builds (`onCallEvent`, and `activeCalls` and `activeCallsSnapshot`
+ * when given a tracker).
+ */
 export type AllCallTrackProcedures<TContext, TMeta, TContextOverrides> = ReturnType<
   typeof buildProcedures<TContext, TMeta, TContextOverrides>
 >;
 
 /**
- * The procedures {@link createCallTrackProcedures} makes: `onCallEvent`, plus `activeCalls` when
- * a tracker was given.
+ * The procedures {@link createCallTrackProcedures} makes: `onCallEvent`, plus `activeCalls` and
+ * `activeCallsSnapshot` when a tracker was given.
  */
 export type CallTrackProcedures<
   TContext,
@@ -192,10 +197,14 @@ export type CallTrackProcedures<
  *   sends by itself on reconnect. A subscriber that falls behind gets `SERVICE_UNAVAILABLE`,
  *   which the link retries: it reconnects and resumes. The request's abort signal ends the bus
  *   subscription.
- * - `activeCalls` — query (only with `tracker`), input `{ branchId?, limit? }`: the tenant's
- *   active calls, newest first.
+ * - `activeCalls` — query (only with `tracker`), input `{ branchId?, limit? }` (`limit` 1–10,000,
+ *   default 1,000): the tenant's active calls, newest first, at most `limit`.
+ * - `activeCallsSnapshot` — query (only with `tracker`), the same input: `{ calls, complete }`
+ *   (`ActiveCallsSnapshot`), the calls of `activeCalls` and whether they are every active call
+ *   asked for (`complete` is false when the limit left some out). What a client that replaces
+ *   its state with the list should load: a call a complete list does not hold is not active.
  *
- * Both take the caller from `getPrincipal(ctx)` and fail with `UNAUTHORIZED` without one (a
+ * All take the caller from `getPrincipal(ctx)` and fail with `UNAUTHORIZED` without one (a
  * principal with `allTenants` gets every tenant's events and active calls).
  */
 export function createCallTrackProcedures<
@@ -266,7 +275,7 @@ export function createCallTrackProcedures<
     presence !== undefined && heartbeatMs > 0
       ? createPresenceHeartbeats(heartbeatMs, (error) => report(error, {}))
       : undefined;
-  const { onCallEvent, activeCalls } = buildProcedures(
+  const { onCallEvent, activeCalls, activeCallsSnapshot } = buildProcedures(
     procedure,
     bus,
     tracker,
@@ -275,10 +284,7 @@ export function createCallTrackProcedures<
     presence,
     heartbeats,
   );
-  return (tracker ? { onCallEvent, activeCalls } : { onCallEvent }) as CallTrackProcedures<
-    TContext,
-    TMeta,
-    TContextOverrides,
-    TTracker
-  >;
+  return (
+    tracker ? { onCallEvent, activeCalls, activeCallsSnapshot } : { onCallEvent }
+  ) as CallTrackProcedures<TContext, TMeta, TContextOverrides, TTracker>;
 }

@@ -96,6 +96,9 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     expectTypeOf<{ tenantId: 'tenant-b' }>().not.toExtend<Input>();
     type Active = Awaited<ReturnType<typeof client.calltrack.activeCalls.query>>;
     expectTypeOf<Active[number]['callId']>().toEqualTypeOf<string>();
+    type Snapshot = Awaited<ReturnType<typeof client.calltrack.activeCallsSnapshot.query>>;
+    expectTypeOf<Snapshot['calls'][number]['callId']>().toEqualTypeOf<string>();
+    expectTypeOf<Snapshot['complete']>().toEqualTypeOf<boolean>();
   });
 
   it('delivers only the authenticated tenant’s events, whatever the input says', async () => {
@@ -264,6 +267,40 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     expect(north.map((call) => call.callId)).toEqual(['A1']);
     expect(forgedTenant.map((call) => call.tenantId)).toEqual(['tenant-a', 'tenant-a']);
     await expect(client.calltrack.activeCalls.query({ limit: 0 })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST', httpStatus: 400 },
+    });
+  });
+
+  it('activeCallsSnapshot says whether it lists every active call: complete false when the limit cut it', async () => {
+    const { tracker, clientFor } = await setup();
+    // Newest first is by start, then by call id: A3, A2, A1.
+    for (const callId of ['A1', 'A2', 'A3']) {
+      await tracker.ingest(makeCallEvent({ callId, branchId: 'north' }));
+    }
+    await tracker.ingest(makeCallEvent({ tenantId: 'tenant-b', callId: 'B1', branchId: 'north' }));
+    const client = clientFor('token-a');
+    const read = async (input?: { branchId?: string; limit?: number }, token = 'token-a') => {
+      const { calls, complete } = await clientFor(token).calltrack.activeCallsSnapshot.query(input);
+      return { callIds: calls.map((call) => call.callId), complete };
+    };
+    expect(await read({ limit: 2 })).toEqual({ callIds: ['A3', 'A2'], complete: false });
+    expect(await read({ limit: 3 })).toEqual({ callIds: ['A3', 'A2', 'A1'], complete: true });
+    expect(await read()).toEqual({ callIds: ['A3', 'A2', 'A1'], complete: true });
+    // The largest limit: the tracker is never asked for more than it serves.
+    expect(await read({ limit: 10_000 })).toEqual({ callIds: ['A3', 'A2', 'A1'], complete: true });
+    // A tenant's branch is the tracker's own filter, before the limit.
+    expect(await read({ branchId: 'south', limit: 1 })).toEqual({ callIds: [], complete: true });
+    // An all-tenants branch filters after the limit: a cut list stays cut, however short.
+    const cut = await read({ branchId: 'north', limit: 3 }, 'token-admin');
+    expect(cut.complete).toBe(false);
+    expect(cut.callIds.length).toBeLessThanOrEqual(3);
+    const whole = await read({ branchId: 'north', limit: 4 }, 'token-admin');
+    expect(whole.complete).toBe(true);
+    expect([...whole.callIds].sort()).toEqual(['A1', 'A2', 'A3', 'B1']);
+    // `activeCalls` answers the same calls as before: the plain list.
+    const plain = await client.calltrack.activeCalls.query({ limit: 2 });
+    expect(plain.map((call) => call.callId)).toEqual(['A3', 'A2']);
+    await expect(client.calltrack.activeCallsSnapshot.query({ limit: 0 })).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST', httpStatus: 400 },
     });
   });

@@ -25,7 +25,10 @@ export interface CallTrackRouterOptions<
    * (both built-in buses have it), `ready` carries a real cursor.
    */
   bus: Pick<EventBus, 'subscribe' | 'position'>;
-  /** The tracker behind the `activeCalls` query; without one, there is no such query. */
+  /**
+   * The tracker behind the `activeCalls` and `activeCallsSnapshot` queries; without one, there
+   * are no such queries.
+   */
   tracker?: TTracker;
   /**
    * Who is calling, from your context: core's `Principal` (`allTenants: true` for super-admin
@@ -42,7 +45,8 @@ export interface CallTrackRouterOptions<
 }
 
 /**
- * A router with calltrack's procedures (`onCallEvent`, and `activeCalls` with a tracker; see
+ * A router with calltrack's procedures (`onCallEvent`, and `activeCalls` and
+ * `activeCallsSnapshot` with a tracker; see
  * `createCallTrackProcedures`), built with your own `t`. Merge it under a key:
  *
  * ```ts

@@ -95,21 +95,33 @@ export function createTrpcTestClient(url: string, tenantId: string): TRPCClient<
 
 /**
  * `trpcTransport` wired to the typed client exactly as the README shows. `lastEventId`, when
- * given, is sent with the first subscription (to make the server answer with a `reset`).
+ * given, is sent with the first subscription (to make the server answer with a `reset`); `limit`
+ * is the snapshot query's; `plainList` loads with `activeCalls` (a bare array, no `complete`)
+ * instead of `activeCallsSnapshot`, as apps wired before `complete` existed do.
  */
 export function testTrpcTransport(
   server: TrpcTestServer,
   tenantId = 'tenant-a',
-  options: { lastEventId?: string; onError?: (error: unknown) => void } = {},
+  options: {
+    lastEventId?: string;
+    onError?: (error: unknown) => void;
+    limit?: number;
+    plainList?: boolean;
+  } = {},
 ) {
   const trpc = createTrpcTestClient(server.url, tenantId);
+  const input = options.limit === undefined ? {} : { limit: options.limit };
   return trpcTransport({
-    subscribe: (input, handlers) =>
+    subscribe: (subscribeInput, handlers) =>
       trpc.calltrack.onCallEvent.subscribe(
-        options.lastEventId ? { ...input, lastEventId: options.lastEventId } : input,
+        options.lastEventId
+          ? { ...subscribeInput, lastEventId: options.lastEventId }
+          : subscribeInput,
         handlers,
       ),
-    loadActiveCalls: (): Promise<readonly CallSnapshot[]> => trpc.calltrack.activeCalls.query({}),
+    loadActiveCalls: options.plainList
+      ? (): Promise<readonly CallSnapshot[]> => trpc.calltrack.activeCalls.query(input)
+      : () => trpc.calltrack.activeCallsSnapshot.query(input),
     ...(options.onError ? { onError: options.onError } : {}),
   });
 }

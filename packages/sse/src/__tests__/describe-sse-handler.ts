@@ -436,6 +436,129 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       for (const source of [client, branch, oneCall]) source.close();
     });
 
+    it('says whether a snapshot lists every active call: complete false when cut at snapshotLimit, even when a filter after the cut leaves fewer', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, logger: {} });
+      const sse = await startSse(makeListener, { realBus: bus, tracker, snapshotLimit: 2 });
+      // Newest first is by start, then by call id: the limit keeps CA-3 and CA-2 of tenant-a.
+      for (const callId of ['CA-1', 'CA-2', 'CA-3']) {
+        await tracker.ingest(makeCallEvent({ callId, branchId: 'north' }));
+      }
+      for (const callId of ['CB-1', 'CB-2']) {
+        await tracker.ingest(makeCallEvent({ callId, tenantId: 'tenant-b', branchId: 'north' }));
+      }
+      await tracker.ingest(makeCallEvent({ callId: 'CC-1', tenantId: 'tenant-c' }));
+
+      const snapshotOf = async (query: string, token: string) => {
+        const source = openEventSource(`${sse.url}${query}`, token);
+        const [first] = await source.until((events) => events.length >= 1);
+        source.close();
+        expect(first?.type).toBe('snapshot');
+        const data = first?.data as { calls: { callId: string }[]; complete: unknown };
+        return { callIds: data.calls.map((call) => call.callId), complete: data.complete };
+      };
+      expect(await snapshotOf('', 'tenant-a:u1')).toEqual({
+        callIds: ['CA-3', 'CA-2'],
+        complete: false,
+      });
+      // `callId` filters after the limit: CA-1 fell to the cut, so the empty list is not all.
+      expect(await snapshotOf('?callId=CA-1', 'tenant-a:u2')).toEqual({
+        callIds: [],
+        complete: false,
+      });
+      expect(await snapshotOf('?callId=CA-3', 'tenant-a:u3')).toEqual({
+        callIds: ['CA-3'],
+        complete: false,
+      });
+      // A tenant's `branchId` is the tracker's own filter, before the limit: nothing is cut.
+      expect(await snapshotOf('?branchId=south', 'tenant-a:u4')).toEqual({
+        callIds: [],
+        complete: true,
+      });
+      // Exactly the limit's worth of calls, and fewer: every one of them is there.
+      expect(await snapshotOf('', 'tenant-b:u1')).toEqual({
+        callIds: ['CB-2', 'CB-1'],
+        complete: true,
+      });
+      expect(await snapshotOf('', 'tenant-c:u1')).toEqual({ callIds: ['CC-1'], complete: true });
+      expect(await snapshotOf('', 'tenant-d:u1')).toEqual({ callIds: [], complete: true });
+      // An all-tenants `branchId` filters after the limit too: 2 of 6 calls were read.
+      const acrossTenants = await snapshotOf('?branchId=north', '*:root');
+      expect(acrossTenants.complete).toBe(false);
+      expect(acrossTenants.callIds.length).toBeLessThanOrEqual(2);
+    });
+
+    it('never asks the tracker for more than 10,000 calls; a snapshot that fills 10,000 is not said complete', async () => {
+      const call = (callId: string) => ({
+        tenantId: 'tenant-a',
+        callId,
+        provider: 'twilio',
+        active: true,
+        status: 'ringing' as const,
+        createdAt: '2026-11-21T10:00:00.000Z',
+        updatedAt: '2026-11-21T10:00:00.000Z',
+        version: 1,
+      });
+      const held: Record<string, number> = { 'tenant-a': 10_000, 'tenant-b': 9_999 };
+      const asked: Array<number | undefined> = [];
+      const sse = await startSse(makeListener, {
+        snapshotLimit: 10_000,
+        tracker: {
+          // As the tracker's own: a limit of 1–10,000, refused otherwise.
+          listActiveCalls: async (tenantId, options) => {
+            asked.push(options?.limit);
+            const limit = options?.limit ?? 1000;
+            if (limit > 10_000) throw new RangeError('limit must be 1–10,000');
+            const count = Math.min(limit, held[tenantId] ?? 0);
+            return Array.from({ length: count }, (_, index) => call(`CA-${index}`));
+          },
+          listActiveCallsAcrossTenants: async () => [],
+        },
+      });
+      for (const [token, length, complete] of [
+        ['tenant-a:u1', 10_000, false],
+        ['tenant-b:u1', 9_999, true],
+      ] as const) {
+        const { reader, close } = await openRaw(sse.url, token);
+        const [snapshot] = await reader.events(1);
+        const data = JSON.parse(snapshot!.data!) as { calls: unknown[]; complete: boolean };
+        expect(data.calls).toHaveLength(length);
+        expect(data.complete).toBe(complete);
+        await close();
+      }
+      expect(asked).toEqual([10_000, 10_000]);
+      expect(sse.errors).toEqual([]);
+    });
+
+    it('sends no more than snapshotLimit calls, and says the snapshot is cut, when a tracker of its own lists more', async () => {
+      const call = (callId: string) => ({
+        tenantId: 'tenant-a',
+        callId,
+        provider: 'twilio',
+        active: true,
+        status: 'ringing' as const,
+        createdAt: '2026-11-21T10:00:00.000Z',
+        updatedAt: '2026-11-21T10:00:00.000Z',
+        version: 1,
+      });
+      const sse = await startSse(makeListener, {
+        snapshotLimit: 2,
+        tracker: {
+          listActiveCalls: async () => [call('CA-1'), call('CA-2'), call('CA-3'), call('CA-4')],
+          listActiveCallsAcrossTenants: async () => [],
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, 'tenant-a:u1');
+      const [snapshot] = await reader.events(1);
+      const data = JSON.parse(snapshot!.data!) as {
+        calls: { callId: string }[];
+        complete: boolean;
+      };
+      expect(data.calls.map((entry) => entry.callId)).toEqual(['CA-1', 'CA-2']);
+      expect(data.complete).toBe(false);
+      await close();
+    });
+
     it('filters by several call ids, by types and type, by prefix and by branch', async () => {
       const sse = await startSse(makeListener);
       const byCalls = await openRaw(
@@ -729,6 +852,8 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(
         JSON.parse(snapshot!.data!).calls.map((entry: { callId: string }) => entry.callId),
       ).toEqual(['CA-1', 'CA-2']);
+      // CA-bad is active and left out: the snapshot does not list every active call.
+      expect(JSON.parse(snapshot!.data!).complete).toBe(false);
       expect(sse.errors.map(String)).toEqual(['Error: poisoned call']);
       await close();
     });
