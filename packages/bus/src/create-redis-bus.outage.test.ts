@@ -205,7 +205,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     const second = client(server.url);
     const nodeA = createRedisBus({ redis: first, prefix: 'seq0', publishTimeoutMs: 1000 });
     const nodeB = createRedisBus({ redis: second, prefix: 'seq0', publishTimeoutMs: 1000 });
-    const position = await nodeA.position('tenant-a');
+    const position = await nodeA.position!('tenant-a');
     expect(parseBusCursor(position)?.seq).toBe(0);
     for (let index = 0; index < 3; index += 1) await nodeA.publish(makeCallEvent());
 
@@ -225,7 +225,7 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     expect(eventIds(rest)).toEqual([live.id]);
 
     // A client at a position of the new stream is not reset: nothing it had is gone.
-    const fresh = await nodeA.position('tenant-b');
+    const fresh = await nodeA.position!('tenant-b');
     const later = makeCallEvent({ tenantId: 'tenant-b' });
     await nodeA.publish(later);
     const resumed = nodeB.subscribe({ tenantId: 'tenant-b', after: fresh });
