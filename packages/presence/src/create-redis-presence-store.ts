@@ -54,13 +54,6 @@ const heartbeatOutcomes: readonly HeartbeatOutcome[] = ['ok', 'missing', 'slow']
  */
 const maxRelistings = 8;
 
-/** A tenant's listing number this instance holds (see `listTenantScript`). */
-interface TenantListing {
-  number: string;
-  /** An operation carrying it was accepted: the tenant's records know it. */
-  accepted: boolean;
-}
-
 /**
  * A presence store on Redis, for many processes sharing presence. Every operation is one Lua
  * script (a heartbeat that cannot change its user's status touches one hash field), which
@@ -94,11 +87,14 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
   }
   const tenantsKey = `${prefix}:tenants`;
   /**
-   * The listing of each tenant this instance listed, carried by its operations that may create a
-   * user. `listTenants` (every sweep) lists again those Redis lost (a restart without
-   * persistence) that are still in use, so reusing a listing stays safe.
+   * The listing number (see `listTenantScript`) each tenant's operations that may create a user
+   * carry: one an operation of this instance was accepted with, so the tenant's records know it
+   * (the apply script refuses it once they do not: they were lost, or it was unlisted). A number
+   * no operation was accepted with yet is never kept: the operation that listed it may have
+   * failed, and Redis may lose it or a sweep unlist it before another operation carries it.
+   * `listTenants` (every sweep) lists again tenants still in use that Redis lost.
    */
-  const listings = new Map<string, TenantListing>();
+  const listings = new Map<string, string>();
   /** Tenants the last `listTenants` returned: a sweep that finds one with nothing left unlists it. */
   const walked = new Set<string>();
 
@@ -130,13 +126,9 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     return text;
   };
 
-  /** Lists a tenant with a number above `above`; operations carry it from now on. */
-  const list = async (tenantId: string, above: string): Promise<TenantListing> => {
-    const number = await runRedisScript(redis, listTenant, [tenantsKey], [tenantId, above]);
-    const listing: TenantListing = { number: String(number), accepted: false };
-    listings.set(tenantId, listing);
-    return listing;
-  };
+  /** Lists a tenant with a number above `above`. Returns the number. */
+  const list = async (tenantId: string, above: string): Promise<string> =>
+    String(await runRedisScript(redis, listTenant, [tenantsKey], [tenantId, above]));
 
   /**
    * Unlists a tenant a sweep found with nothing left: raises its watermark to its listing number
@@ -214,10 +206,17 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     // script (the tenants hash lives outside the tenant's hash slot), so a step that lands when
     // the listing did not (a dropped connection, a killed process) would leave a user no sweep
     // visits. Once per tenant and store instance while it stays listed, and only for a step
-    // that may create a user; the step is refused if the tenant was unlisted since.
-    let listing: TenantListing | undefined;
+    // that may create a user; the step is refused if the tenant was unlisted since. Only the
+    // step right after its own listing runs it as fresh (the tenants hash held the number a
+    // moment ago, so the tenant's records need not know it yet).
+    let number: string | undefined;
+    let fresh = false;
     if (operationCreatesUser(operation)) {
-      listing = listings.get(operation.tenantId) ?? (await list(operation.tenantId, '0'));
+      number = listings.get(operation.tenantId);
+      if (number === undefined) {
+        number = await list(operation.tenantId, '0');
+        fresh = true;
+      }
     }
     type ApplyReply = [
       string,
@@ -236,7 +235,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
         redis,
         applyScript,
         [`${base}u:${operation.userId}`],
-        listing ? [...args, listing.number, listing.accepted ? '0' : '1'] : args,
+        number === undefined ? args : [...args, number, fresh ? '1' : '0'],
       )) as ApplyReply;
       if (reply[0] !== 'relist') break;
       if (relistings === maxRelistings) {
@@ -244,9 +243,20 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
           `Tenant ${JSON.stringify(operation.tenantId)} was unlisted ${maxRelistings + 1} times while listing it; try again.`,
         );
       }
-      listing = await list(operation.tenantId, String(reply[1]));
+      number = await list(operation.tenantId, String(reply[1]));
+      fresh = true;
     }
-    if (listing) listing.accepted = true;
+    if (number !== undefined) {
+      listings.set(operation.tenantId, number);
+      // Redis may have lost the listing between it and the step (a restart without
+      // persistence: the step then found no records to refuse it), and a process that never
+      // sweeps would not list the tenant again: check once, after the step, and list it again.
+      // Any number will do (unlisting raises the watermark to the highest number the tenant's
+      // records know, this one included), and operations keep carrying this one.
+      if (fresh && (await redis.hget(tenantsKey, operation.tenantId)) === null) {
+        await list(operation.tenantId, '0');
+      }
+    }
     const [outcome, transition, token, messages, record, sequence, queued, dropped, created] =
       reply;
     const result: PresenceApplyResult = { outcome: outcome as PresenceApplyResult['outcome'] };
@@ -375,6 +385,8 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       const known = new Set(listed);
       // Listed by this instance and gone: unlisted by a sweep, or lost with Redis's data while
       // still in use (its connections, outbox or claims are there): those are listed again.
+      // Operations keep carrying the number they were accepted with (no operation carries this
+      // one, which the tenant's records do not know).
       for (const tenantId of [...listings.keys()].filter((tenantId) => !known.has(tenantId))) {
         const base = baseOf(tenantId);
         if ((await redis.exists(`${base}due`, `${base}outbox`, `${base}drains`)) > 0) {

@@ -272,7 +272,8 @@ end
  * heartbeat (connection id), update (connection id, data or ''), away (connection id,
  * '1'/'0'), disconnect (connection id, immediate '1'/'0'), state (state), settle, send
  * (message id, body), ack (token, last sequence). Connect, state and send end with the tenant's
- * listing number the caller holds and '1' when no operation carrying it was accepted yet.
+ * listing number the caller holds and '1' when the caller listed it right before this call (the
+ * tenant's records need not know it yet), '0' when an earlier operation was accepted with it.
  * Returns { outcome, transition JSON or '', delivery token or '', delivery messages,
  * HGETALL of the user after the operation (with read) or {}, sequence or '', queued 0/1,
  * dropped, created 0/1 }, or { 'relist', watermark } (nothing done) when the caller must list
