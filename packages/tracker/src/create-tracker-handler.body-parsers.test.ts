@@ -102,6 +102,43 @@ describe('the tracker API behind express.json()', () => {
     expect(strict.providerApi.countCalls()).toBe(0);
   });
 
+  it('answers a body too deep for JSON.stringify with the 413 it gives without the parser', async () => {
+    // 20,000 levels: within the parser's 100 KB, past what JSON.stringify can recurse into;
+    // over POST /calls' 8 KiB.
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    for (const app of [await start({}), await start({ bodyParsers: [express.json()] })]) {
+      expect(await app.api('/api/calls', { body: deep })).toMatchObject({
+        status: 413,
+        body: { error: { code: 'payload_too_large' } },
+      });
+      expect(app.providerApi.countCalls()).toBe(0);
+    }
+  });
+
+  it('refuses a number JSON cannot carry (1e400) with the 400 it gives without the parser', async () => {
+    // 1e400 is read as Infinity, which JSON.stringify writes as null: an absent "from".
+    const body = (requestId: string) =>
+      `{"provider":"twilio","to":"${customer}","from":1e400,"requestId":"${requestId}"}`;
+    for (const app of [await start({}), await start({ bodyParsers: [express.json()] })]) {
+      expect((await app.api('/api/calls', { body: body(rid()) })).status).toBe(400);
+      expect(app.providerApi.countCalls()).toBe(0);
+    }
+  });
+
+  it('refuses a top-level JSON string behind express.json({ strict: false }), as without it', async () => {
+    const app = await start({ bodyParsers: [express.json({ strict: false })] });
+    const place = { provider: 'twilio', to: customer };
+    const wrapped = JSON.stringify(JSON.stringify({ ...place, requestId: rid() }));
+    expect(await app.api('/api/calls', { body: wrapped })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_payload', message: 'The body must be a JSON object.' } },
+    });
+    expect(app.providerApi.countCalls()).toBe(0);
+    expect((await app.api('/api/calls', { body: { ...place, requestId: rid() } })).status).toBe(
+      202,
+    );
+  });
+
   it('answers 415, not 500, for a form body express.urlencoded() read', async () => {
     const app = await start({
       speed: 20,

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { UnsupportedMediaTypeError } from '../errors/unsupported-media-type-error';
 import { IncomingBody } from './incoming-body';
 import type { NodeRequestHeaders } from './node-request';
+import { writeParsedJson } from './write-parsed-json';
 
 /** What Express (or another framework) may have attached to the request. @internal */
 export interface FrameworkRequest extends IncomingMessage {
@@ -35,22 +36,29 @@ export function bodyWasConsumed(request: FrameworkRequest): boolean {
  * The body a framework's body parser left on a request. The bytes of `express.raw()` (a Buffer)
  * and `express.text()` (a string) go to any handler as they are. A value parsed from JSON
  * (`express.json()`) goes only to a handler that `acceptsParsedJson` (a JSON API that checks no
- * signature): serialized again when the handler reads it, under the headers as sent but without
- * `Content-Length`/`Content-Encoding` (they described the bytes that are gone) and with a
- * charset that says UTF-8. For such a handler a body parsed from anything else
- * (`express.urlencoded()`, a multipart parser) cannot be rebuilt: reading it is refused with 415.
- * For every other handler, provider webhooks first of all, a parsed body is an error thrown at
- * once (a 500: the app is mounted in the wrong order), since the raw bytes a signature covers
- * are gone.
+ * signature): serialized again when the handler reads it (`writeParsedJson`: what JSON cannot
+ * carry again is a 4xx), under the headers as sent but without `Content-Length`/`Content-Encoding`
+ * (they described the bytes that are gone) and with a charset that says UTF-8. For such a handler
+ * a string under a JSON media type is the raw text only when its length says so (see
+ * {@link isTextAsSent}); otherwise it is a top-level JSON string (`express.json({ strict: false })`)
+ * and is written again as one. A body parsed from anything else (`express.urlencoded()`, a
+ * multipart parser) cannot be rebuilt: reading it is refused with 415. For every other handler,
+ * provider webhooks first of all, a parsed body is an error thrown at once (a 500: the app is
+ * mounted in the wrong order), since the raw bytes a signature covers are gone.
  * @internal
  */
 export function consumedBody(request: FrameworkRequest, acceptsParsedJson: boolean): ConsumedBody {
   const parsed = request.body;
-  if (typeof parsed === 'string') {
-    return { body: IncomingBody.fromBytes(encoder.encode(parsed)), headers: request.headers };
-  }
   if (parsed instanceof Uint8Array) {
     return { body: IncomingBody.fromBytes(new Uint8Array(parsed)), headers: request.headers };
+  }
+  const contentType = request.headers['content-type'] ?? '';
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  if (
+    typeof parsed === 'string' &&
+    !(acceptsParsedJson && isJsonMediaType(mediaType) && !isTextAsSent(request, parsed))
+  ) {
+    return { body: IncomingBody.fromBytes(encoder.encode(parsed)), headers: request.headers };
   }
   if (!acceptsParsedJson || parsed === undefined) {
     throw new Error(
@@ -61,8 +69,6 @@ export function consumedBody(request: FrameworkRequest, acceptsParsedJson: boole
         'work behind express.json(); provider webhook handlers do not.',
     );
   }
-  const contentType = request.headers['content-type'] ?? '';
-  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   if (!isJsonMediaType(mediaType)) {
     const refusal = new UnsupportedMediaTypeError({
       message: `This API reads application/json bodies, not ${mediaType.slice(0, 100) || 'a body without a content type'}.`,
@@ -75,9 +81,32 @@ export function consumedBody(request: FrameworkRequest, acceptsParsedJson: boole
     };
   }
   return {
-    body: IncomingBody.fromBytes(() => encoder.encode(JSON.stringify(parsed))),
+    body: IncomingBody.fromBytes((maxBytes) => writeParsedJson(parsed, maxBytes)),
     headers: jsonBodyHeaders(request.headers, contentType, mediaType),
   };
+}
+
+/**
+ * True when `text`, a string a parser left under a JSON media type, is the body as sent
+ * (`express.text({ type: 'application/json' })`) rather than the contents of a top-level JSON
+ * string (`express.json({ strict: false })` reads `"{\"a\":1}"` as `{"a":1}`): both are
+ * strings. The text as sent is exactly `Content-Length` bytes of UTF-8; a JSON string's contents
+ * are at least two bytes (its quotes) shorter, escapes only make them shorter still. Without a
+ * length, or with bytes that were compressed or in another charset, the two cannot be told apart:
+ * the string is then taken as a JSON string, so a handler sees the body a `strict: false` parser
+ * read and never an object the client did not send.
+ */
+function isTextAsSent(request: FrameworkRequest, text: string): boolean {
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
+  const charset = charsetOf(request.headers['content-type'] ?? '')?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return false;
+  const declared = request.headers['content-length'];
+  return declared !== undefined && Number(declared) === Buffer.byteLength(text, 'utf8');
+}
+
+function charsetOf(contentType: string): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
 }
 
 function isJsonMediaType(mediaType: string): boolean {
@@ -95,7 +124,7 @@ function jsonBodyHeaders(
     if (!sentBodyHeaders.has(name)) headers[name] = sent[name];
   }
   // body-parser decodes utf-16 and utf-32 too; the serialized body is UTF-8 whatever was sent.
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+  const charset = charsetOf(contentType);
   if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
     headers['content-type'] = `${mediaType}; charset=utf-8`;
   }

@@ -15,16 +15,16 @@ export class IncomingBody {
   readonly #incoming: IncomingMessage | undefined;
   /**
    * A body a framework read already (`express.raw()`), checked against each read's limit; or
-   * what makes its bytes on the first read (a parsed JSON body, serialized only if a handler
-   * reads it; a load that throws refuses every read).
+   * what makes its bytes, for a read's limit, on the first read that succeeds (a parsed JSON
+   * body, serialized only if a handler reads it; a load that throws refuses that read).
    */
-  #preloaded: Uint8Array | (() => Uint8Array) | undefined;
+  #preloaded: Uint8Array | ((maxBytes: number) => Uint8Array) | undefined;
   #bytes: Promise<Uint8Array> | undefined;
   #streamed = false;
 
   private constructor(
     incoming: IncomingMessage | undefined,
-    bytes: Uint8Array | (() => Uint8Array) | undefined,
+    bytes: Uint8Array | ((maxBytes: number) => Uint8Array) | undefined,
   ) {
     this.#incoming = incoming;
     this.#preloaded = bytes;
@@ -37,9 +37,9 @@ export class IncomingBody {
 
   /**
    * A body already in memory (what `express.raw()` left), or a function that makes its bytes when
-   * a handler first reads it and may throw to refuse the read.
+   * a handler first reads it, given the read's limit, and may throw to refuse the read.
    */
-  static fromBytes(bytes: Uint8Array | (() => Uint8Array)): IncomingBody {
+  static fromBytes(bytes: Uint8Array | ((maxBytes: number) => Uint8Array)): IncomingBody {
     return new IncomingBody(undefined, bytes);
   }
 
@@ -51,7 +51,7 @@ export class IncomingBody {
   read(maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
     if (typeof this.#preloaded === 'function') {
       try {
-        this.#preloaded = this.#preloaded();
+        this.#preloaded = this.#preloaded(maxBytes);
       } catch (error) {
         return Promise.reject(error);
       }

@@ -35,10 +35,19 @@ const jsonApi = acceptParsedJsonBody(async (request: Request) => {
   }
 });
 
-/** Express with `parsers` first, `handler` at /api, and errors as JSON with their status. */
+/** A JSON API that reads the body without a limit (`request.text()`); errors as JSON. */
+const unlimitedJsonApi = acceptParsedJsonBody(async (request: Request) => {
+  try {
+    return jsonResponse({ length: (await request.text()).length });
+  } catch (error) {
+    return toErrorResponse(error);
+  }
+});
+
+/** Express with `parsers` first (none: the handler reads the stream), `handler` at /api, and errors as JSON with their status. */
 function serve(parsers: express.RequestHandler[], handler: FetchHandler): Promise<string> {
   const app = express();
-  app.use(...parsers);
+  if (parsers.length > 0) app.use(...parsers);
   app.use('/api', toNodeHandler(handler));
   app.use(
     (
@@ -177,6 +186,123 @@ describe('toNodeHandler behind a body parser that already read the body', () => 
       'a=1',
     );
     expect(answered.status).toBe(202);
+  });
+
+  it('answers a parsed body too deep for JSON.stringify as it does without the parser, or 400', async () => {
+    // 20,000 levels: within express.json()'s 100 KB, past what JSON.stringify can recurse into.
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    // Over the handler's 1 KiB limit: the 413 it answers without the parser.
+    const plain = await serve([], jsonApi);
+    const parsed = await serve([express.json()], jsonApi);
+    for (const base of [plain, parsed]) {
+      const response = await post(`${base}/api/things`, 'application/json', deep);
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    }
+
+    // A handler that reads without a limit: too deep to pass on is a 400, caught or thrown.
+    const roomy = await serve([express.json({ limit: '1mb' })], unlimitedJsonApi);
+    const tooDeep = await post(`${roomy}/api/things`, 'application/json', deep);
+    expect(tooDeep.status).toBe(400);
+    expect(await tooDeep.json()).toMatchObject({ error: { code: 'invalid_payload' } });
+    const throwing = await serve(
+      [express.json({ limit: '1mb' })],
+      acceptParsedJsonBody(async (request: Request) => jsonResponse(await request.json())),
+    );
+    expect((await post(`${throwing}/api/things`, 'application/json', deep)).status).toBe(400);
+  });
+
+  it('answers a parsed BigInt or cycle with a 4xx, never a 500', async () => {
+    // What a parser may leave that JSON cannot hold: a BigInt (a reviver), a cycle.
+    const bigInts = await serve(
+      [
+        express.json({
+          reviver: (_key: string, value: unknown) =>
+            typeof value === 'number' && !Number.isSafeInteger(value) ? BigInt(1) << 64n : value,
+        }),
+      ],
+      jsonApi,
+    );
+    const bigInt = await post(
+      `${bigInts}/api/things`,
+      'application/json',
+      '{"n":18446744073709551616}',
+    );
+    expect(bigInt.status).toBe(400);
+    expect(await bigInt.json()).toMatchObject({
+      error: { code: 'invalid_payload', message: expect.stringMatching(/BigInt/) },
+    });
+    const cyclic = (request: express.Request, _: express.Response, next: express.NextFunction) => {
+      request.body.self = request.body;
+      next();
+    };
+    // Endless as JSON: over a read limit; without one, nested deeper than any body passed on.
+    const limited = await serve([express.json(), cyclic], jsonApi);
+    const overLimit = await post(`${limited}/api/things`, 'application/json', '{"a":1}');
+    expect(overLimit.status).toBe(413);
+    expect(await overLimit.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    const unlimited = await serve([express.json(), cyclic], unlimitedJsonApi);
+    const tooDeep = await post(`${unlimited}/api/things`, 'application/json', '{"a":1}');
+    expect(tooDeep.status).toBe(400);
+    expect(await tooDeep.json()).toEqual({
+      error: {
+        code: 'invalid_payload',
+        message: 'The JSON body is nested deeper than 1000 levels.',
+      },
+    });
+  });
+
+  it('refuses a parsed number JSON cannot carry (1e400 read as Infinity) instead of passing null', async () => {
+    const base = await serve([express.json()], jsonApi);
+    for (const body of ['{"from":1e400}', '[-1e400]']) {
+      const response = await post(`${base}/api/things`, 'application/json', body);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({
+        error: { code: 'invalid_payload', message: expect.stringMatching(/number/) },
+      });
+    }
+  });
+
+  it('hands on a top-level JSON string express.json({ strict: false }) parsed as the JSON string sent', async () => {
+    const base = await serve([express.json({ strict: false })], jsonApi);
+    const sent = JSON.stringify(JSON.stringify({ a: 1 }));
+    const response = await post(`${base}/api/things`, 'application/json', sent);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ text: sent });
+    const spaced = await post(`${base}/api/things`, 'application/json', ' "x" ');
+    expect(await spaced.json()).toMatchObject({ text: '"x"' });
+    // Other top-level values strict: false lets through are written as they were.
+    const number = await post(`${base}/api/things`, 'application/json', '12');
+    expect(await number.json()).toMatchObject({ text: '12' });
+  });
+
+  it('keeps the text express.text() read under a JSON media type when its length says it is the raw body', async () => {
+    const base = await serve([express.text({ type: 'application/json' })], jsonApi);
+    const sent = '{ "a": 1, "b": "é" }';
+    const response = await post(`${base}/api/things`, 'application/json', sent);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ text: sent });
+
+    // Without a Content-Length (chunked) the text cannot be told from a JSON string that
+    // express.json({ strict: false }) parsed: it is handed on as that JSON string, never as an
+    // object the client did not send.
+    const chunked = await fetch(`${base}/api/things`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(sent));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(await chunked.json()).toMatchObject({ text: JSON.stringify(sent) });
+
+    // Under any other media type express.text()'s string is the body, as before.
+    const plainText = await serve([express.text()], jsonApi);
+    const text = await post(`${plainText}/api/things`, 'text/plain', 'hello "there"');
+    expect(await text.json()).toMatchObject({ text: 'hello "there"', contentType: 'text/plain' });
   });
 
   it('still refuses handlers that need the raw bytes: a plain fetch handler, a provider webhook', async () => {

@@ -60,8 +60,9 @@ export type NodeHandler = (
  * `express.urlencoded()`, or give them `express.raw({ type: '*\/*' })`, whose Buffer is used as is;
  * a body another parser already read is an error that says so (a 500). calltrack's own JSON APIs
  * (the tracker's HTTP API, the webhooks management API, the dialer's) check no signature: behind
- * `express.json()` they get the parsed body serialized again, and a body parsed from anything but
- * JSON is refused with 415 when read.
+ * `express.json()` they get the parsed body serialized again (one JSON cannot carry again, too
+ * deep, out of range or over their limit, is a 4xx), and a body parsed from anything but JSON is
+ * refused with 415 when read.
  */
 export function toNodeHandler(
   handler: FetchHandler,
