@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { toNodeHandler } from '@calltrack/core/node';
-import { serveForTest } from '@calltrack/test-utils';
+import { expressBehindParsers, serveForTest } from '@calltrack/test-utils';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
@@ -32,20 +32,8 @@ async function startApi() {
   const token = await signTestJwt({ tenantId: demoTenant, userId: 'user-1' });
   /** Errors that reach Express are answered `{ error: { message, type } }` with their status. */
   const serve = async (parsers: express.RequestHandler[]) => {
-    const expressApp = express();
-    if (parsers.length > 0) expressApp.use(...parsers);
-    expressApp.use('/api', toNodeHandler(handler));
-    expressApp.use(
-      (
-        error: Error & { status?: number; type?: string },
-        _request: express.Request,
-        response: express.Response,
-        _next: express.NextFunction,
-      ) => {
-        response
-          .status(error.status ?? 500)
-          .json({ error: { message: error.message, type: error.type } });
-      },
+    const expressApp = expressBehindParsers(parsers, (app) =>
+      app.use('/api', toNodeHandler(handler)),
     );
     const served = await serveForTest(createServer(expressApp));
     closers.push(() => served.close());

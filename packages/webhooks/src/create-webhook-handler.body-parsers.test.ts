@@ -3,6 +3,7 @@ import type { FetchHandler } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
   closeServers,
+  expressBehindParsers,
   listen,
   startWebhookReceiver,
   type WebhookReceiver,
@@ -57,21 +58,7 @@ afterAll(async () => {
  * `{ error: { message, type } }` with the error's `status` (else 500). Returns a client for it.
  */
 async function serve(parsers: express.RequestHandler[]) {
-  const app = express();
-  if (parsers.length > 0) app.use(...parsers);
-  app.use('/api', toNodeHandler(handler));
-  app.use(
-    (
-      error: Error & { status?: number; type?: string },
-      _request: express.Request,
-      response: express.Response,
-      _next: express.NextFunction,
-    ) => {
-      response
-        .status(error.status ?? 500)
-        .json({ error: { message: error.message, type: error.type } });
-    },
-  );
+  const app = expressBehindParsers(parsers, (app) => app.use('/api', toNodeHandler(handler)));
   const base = await listen(app);
   return async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
     const response = await fetch(`${base}/api${path}`, {

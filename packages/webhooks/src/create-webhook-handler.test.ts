@@ -251,7 +251,9 @@ describe('createWebhookHandler', () => {
       }
     }
     // Nothing happened: no rotation (it would move updatedAt), no test attempt in the log.
-    expect((await call('GET', `/webhooks/${id}`)).body).toEqual({ endpoint: created.body.endpoint });
+    expect((await call('GET', `/webhooks/${id}`)).body).toEqual({
+      endpoint: created.body.endpoint,
+    });
     expect((await call('GET', `/webhooks/${id}/logs`)).body.attempts).toEqual([]);
     // Without a content type (fetch with no body) the routes still work.
     expect((await call('POST', `/webhooks/${id}/rotate-secret`)).status).toBe(200);

@@ -20,6 +20,7 @@ export { createCollectingSink } from './create-collecting-sink';
 export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
 export { elapseRedisExpiry } from './elapse-redis-expiry';
+export { expressBehindParsers } from './express-behind-parsers';
 export {
   browserRequired,
   chromiumPath,

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { closeServers, listen } from '@calltrack/test-utils';
+import { closeServers, expressBehindParsers, listen } from '@calltrack/test-utils';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIncomingWebhookEndpoint } from '../create-webhook-endpoint';
@@ -46,20 +46,7 @@ const unlimitedJsonApi = acceptParsedJsonBody(async (request: Request) => {
 
 /** Express with `parsers` first (none: the handler reads the stream), `handler` at /api, and errors as JSON with their status. */
 function serve(parsers: express.RequestHandler[], handler: FetchHandler): Promise<string> {
-  const app = express();
-  if (parsers.length > 0) app.use(...parsers);
-  app.use('/api', toNodeHandler(handler));
-  app.use(
-    (
-      error: Error & { status?: number; type?: string },
-      _request: express.Request,
-      response: express.Response,
-      _next: express.NextFunction,
-    ) => {
-      response.status(error.status ?? 500).json({ message: error.message, type: error.type });
-    },
-  );
-  return listen(app);
+  return listen(expressBehindParsers(parsers, (app) => app.use('/api', toNodeHandler(handler))));
 }
 
 const post = (url: string, contentType: string, body: BodyInit) =>
@@ -151,7 +138,7 @@ describe('toNodeHandler behind a body parser that already read the body', () => 
       JSON.stringify({ pad: 'x'.repeat(200 * 1024) }),
     );
     expect(overParserLimit.status).toBe(413);
-    expect(await overParserLimit.json()).toMatchObject({ type: 'entity.too.large' });
+    expect(await overParserLimit.json()).toMatchObject({ error: { type: 'entity.too.large' } });
   });
 
   it('refuses with 415 a body express.urlencoded() parsed, once a JSON API reads it', async () => {
@@ -316,7 +303,7 @@ describe('toNodeHandler behind a body parser that already read the body', () => 
       const base = await serve([express.json()], handler);
       const response = await post(`${base}/api/hook`, 'application/json', '{"a":1}');
       expect(response.status).toBe(500);
-      const { message } = await response.json();
+      const { message } = (await response.json()).error;
       expect(message).toMatch(/raw bytes a webhook signature covers are gone/);
       expect(message).toMatch(/express\.raw/);
     }

@@ -19,13 +19,13 @@ import {
   type ProviderApi,
   type ProviderApiOptions,
 } from '@calltrack/simulator';
-import { createCollectingSink, serveForTest } from '@calltrack/test-utils';
+import { createCollectingSink, expressBehindParsers, serveForTest } from '@calltrack/test-utils';
 import {
   createTwilioCallControl,
   createTwilioClient,
   createTwilioWebhookHandler,
 } from '@calltrack/twilio';
-import express from 'express';
+import type express from 'express';
 import type { CallTracker } from '../call-tracker';
 import { createCallTracker } from '../create-call-tracker';
 import { type CreateTrackerHandlerOptions, createTrackerHandler } from '../create-tracker-handler';
@@ -158,7 +158,11 @@ export async function startCallControlApp(
   };
   const served = await serveForTest(
     createServer(
-      options.bodyParsers === undefined ? route : expressApp(options.bodyParsers, route),
+      options.bodyParsers === undefined
+        ? route
+        : expressBehindParsers(options.bodyParsers, (app) =>
+            app.use((request, response, next) => route(request, response, next)),
+          ),
     ),
   );
 
@@ -269,31 +273,4 @@ export async function startCallControlApp(
       await served.close();
     },
   };
-}
-
-/** An Express app with `bodyParsers` before `route`, and errors answered as JSON. */
-function expressApp(
-  bodyParsers: express.RequestHandler[],
-  route: (
-    request: IncomingMessage,
-    response: ServerResponse,
-    next: (error?: unknown) => void,
-  ) => void,
-): express.Express {
-  const app = express();
-  app.use(...bodyParsers);
-  app.use((request, response, next) => route(request, response, next));
-  app.use(
-    (
-      error: Error & { status?: number; type?: string },
-      _request: express.Request,
-      response: express.Response,
-      _next: express.NextFunction,
-    ) => {
-      response
-        .status(error.status ?? 500)
-        .json({ error: { message: error.message, type: error.type } });
-    },
-  );
-  return app;
 }
