@@ -40,8 +40,14 @@ describe.skipIf(!probe)('Redis presence: a tenant in use stays listed for the sw
     await server?.stop();
   });
 
-  /** The two processes on a redis-server of the test's own; P's client goes through `wrap`. */
-  const start = async (wrap: (client: Redis) => Redis) => {
+  /**
+   * The two processes on a redis-server of the test's own; P's client goes through `wrap`, S's
+   * through `wrapS`.
+   */
+  const start = async (
+    wrap: (client: Redis) => Redis,
+    wrapS: (client: Redis) => Redis = (client) => client,
+  ) => {
     server = await startRedisServer();
     const [pClient, sClient] = [0, 1].map(() => {
       const client = new Redis(server!.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
@@ -66,7 +72,7 @@ describe.skipIf(!probe)('Redis presence: a tenant in use stays listed for the sw
         logger: {},
       });
     const p = processOn(wrap(pClient));
-    const s = processOn(sClient);
+    const s = processOn(wrapS(sClient));
     return {
       p,
       s,
@@ -130,6 +136,38 @@ describe.skipIf(!probe)('Redis presence: a tenant in use stays listed for the sw
         },
       }) as Redis;
     };
+  /**
+   * A client whose next script on the tenants hash, once armed, waits at a gate: `arm()`
+   * resolves when one reached it, `open()` lets it go.
+   */
+  const tenantsGate = () => {
+    let held: { reached: () => void; opened: Promise<void> } | undefined;
+    let open = () => {};
+    return {
+      wrap: (client: Redis): Redis =>
+        new Proxy(client, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver);
+            if (typeof value !== 'function') return value;
+            if (property !== 'evalsha' && property !== 'eval') return value.bind(target);
+            return async (...args: unknown[]) => {
+              const gate = held;
+              if (gate && String(args[2]).endsWith(':tenants')) {
+                held = undefined;
+                gate.reached();
+                await gate.opened;
+              }
+              return value.apply(target, args);
+            };
+          },
+        }) as Redis,
+      arm: () =>
+        new Promise<void>((reached) => {
+          held = { reached, opened: new Promise<void>((release) => (open = release)) };
+        }),
+      open: () => open(),
+    };
+  };
   const deaths = [
     { diesAfter: 0, when: 'later' },
     { diesAfter: 1, when: 'as its operation lands' },
@@ -187,6 +225,36 @@ describe.skipIf(!probe)('Redis presence: a tenant in use stays listed for the sw
       await elapseRedisExpiry(redis, prefix, day + 3_600_000);
       expect(await redis.exists(`${prefix}:{tenant-a}:listing`)).toBe(0);
       await connectLast(p, 'u1', diesAfter > 0);
+      expect(await listed()).toEqual(['tenant-a']);
+      expect(await offlineAfterPDies('u1')).toEqual(['presence.offline']);
+    },
+  );
+
+  it.each(deaths)(
+    'keeps a tenant listed when Redis restarts empty while a sweep unlists it and an operation lists it again (P dies $when)',
+    async ({ diesAfter }) => {
+      const gate = tenantsGate();
+      const { p, s, redis, listed, restartEmpty, offlineAfterPDies } = await start(
+        processClient({ diesAfter }),
+        gate.wrap,
+      );
+      // The tenant was in use (through S) and is empty now.
+      const first = await s.connect({ tenantId: 'tenant-a', userId: 'u0' });
+      await first.disconnect({ immediate: true });
+      await confirmed(redis, 'tenant-a');
+      // S's sweep unlists it: it raised the tenant's watermark to its listing number and waits
+      // before removing it (the only script S runs on the tenants hash: it lists nothing).
+      const reached = gate.arm();
+      const sweeping = s.sweep();
+      await reached;
+      // Redis comes back empty; P connects a user there (its listing is the tenants hash's first
+      // since the restart, and the tenant's records, watermark included, are gone).
+      await restartEmpty();
+      await connectLast(p, 'u1', diesAfter > 0);
+      expect(await listed()).toEqual(['tenant-a']);
+      // S's unlisting ends with the watermark it raised before the restart.
+      gate.open();
+      await sweeping;
       expect(await listed()).toEqual(['tenant-a']);
       expect(await offlineAfterPDies('u1')).toEqual(['presence.offline']);
     },

@@ -583,7 +583,8 @@ return members
 /**
  * Lists a tenant for the sweeper (KEYS[1] the tenants hash, `<prefix>:tenants`; ARGV[1] the
  * tenant, ARGV[2] a number the listing must exceed). Returns the listing number: one above every
- * number given before (field `{seq}`, which no tenant id can be) and above ARGV[2].
+ * number given before (field `{seq}`, which no tenant id can be) and above ARGV[2], and at least
+ * Redis's clock in microseconds (`TIME`).
  *
  * A tenant's listing and its records live in different slots, so no one script can list or
  * unlist a tenant and read its records. The numbers keep the two in step:
@@ -594,10 +595,23 @@ return members
  *   tenant only if its number did not change meanwhile ({@link unlistTenantScript}).
  * So an operation listed before the unlisting took the number is refused and lists again; one
  * listed after it changed the number, and the tenant stays listed.
+ *
+ * The clock keeps numbers rising when Redis loses `{seq}` (a restart without persistence): a
+ * counter started again from 1 would give a tenant listed after the restart a number not above
+ * the watermark a sweep raised before it, and that sweep, ending after the restart, would remove
+ * the tenant while in use (the watermark itself was lost, so nothing refused the operation).
+ * Numbers run ahead of the clock only by the listings given within one microsecond, so one given
+ * after a restart is above every one given before it, unless Redis's clock went back across the
+ * restart by more than the restart took: a sweep unlisting the tenant right then may then remove
+ * it while in use, as with a counter. Microseconds since 1970 stay under 2^53 (exact in Lua's
+ * numbers and through `%d`) until the year 2255. `redis.replicate_commands()` lets the script
+ * write after `TIME` on a Redis 6.2 set to replicate scripts verbatim (it does nothing since 7).
  */
 export const listTenantScript = `
+redis.replicate_commands()
+local time = redis.call('TIME')
 local number = math.max((tonumber(redis.call('HGET', KEYS[1], '{seq}')) or 0) + 1,
-  tonumber(ARGV[2]) + 1)
+  tonumber(ARGV[2]) + 1, tonumber(time[1]) * 1000000 + tonumber(time[2]))
 local text = string.format('%d', number)
 redis.call('HSET', KEYS[1], '{seq}', text, ARGV[1], text)
 return text
