@@ -77,6 +77,8 @@ export type { Authenticate, Principal } from './principal';
 export { principalSchema } from './principal';
 export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
+export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
+export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
 export { readRetryAfterSeconds } from './read-retry-after-seconds';

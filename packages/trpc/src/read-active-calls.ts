@@ -1,4 +1,9 @@
-import type { ActiveCallsReader, CallSnapshot, Principal } from '@calltrack/core';
+import {
+  type ActiveCallsReader,
+  type CallSnapshot,
+  type Principal,
+  readActiveCallsSnapshot,
+} from '@calltrack/core';
 import type { ActiveCallsInput } from './active-calls-input';
 
 /** What the `activeCallsSnapshot` query answers. */
@@ -16,33 +21,16 @@ export interface ActiveCallsSnapshot {
 
 /** `limit` when the input has none: the tracker's default. */
 const defaultLimit = 1000;
-/** The most calls a tracker lists at once (its `limit` is 1–10,000). */
-const trackerMaxLimit = 10_000;
 
-/**
- * Reads the caller's active calls for `activeCalls` and `activeCallsSnapshot`. One call more
- * than the limit is asked for, so a list the limit cut is told from one that merely fills it; at
- * the tracker's largest limit that cannot be told, and a full list counts as cut.
- */
-export async function readActiveCalls(
+/** Reads the caller's active calls for `activeCalls` and `activeCallsSnapshot`. */
+export function readActiveCalls(
   tracker: Pick<ActiveCallsReader, 'listActiveCalls' | 'listActiveCallsAcrossTenants'>,
   principal: Principal,
   input: ActiveCallsInput,
 ): Promise<ActiveCallsSnapshot> {
-  const limit = input?.limit ?? defaultLimit;
-  const asked = Math.min(limit + 1, trackerMaxLimit);
-  const branchId = input?.branchId;
-  let calls =
-    principal.allTenants === true
-      ? await tracker.listActiveCallsAcrossTenants({ limit: asked })
-      : await tracker.listActiveCalls(principal.tenantId, {
-          limit: asked,
-          ...(branchId === undefined ? {} : { branchId }),
-        });
-  const complete = calls.length < asked;
-  if (calls.length > limit) calls = calls.slice(0, limit);
-  if (principal.allTenants === true && branchId !== undefined) {
-    calls = calls.filter((call) => call.branchId === branchId);
-  }
-  return { calls, complete };
+  return readActiveCallsSnapshot(
+    tracker,
+    principal.allTenants === true ? undefined : principal.tenantId,
+    { limit: input?.limit ?? defaultLimit, branchId: input?.branchId },
+  );
 }
