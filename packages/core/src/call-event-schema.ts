@@ -4,14 +4,14 @@ import { callEventTypePattern } from './call-event-type';
 import { callSnapshotSchema } from './call-snapshot';
 import { callStatusSchema, isTerminalStatus } from './call-status';
 import { checkJsonLimits, type JsonLimits } from './check-json-limits';
-import { hasLoneSurrogate } from './has-lone-surrogate';
+import { isKeyText } from './is-key-text';
 import { tenantIdSchema } from './tenant-id-schema';
 
 const shortString = z.string().min(1).max(256);
 /** An id that becomes part of a Redis key or member (the bus's, the tracker's, presence's). */
 const keyString = shortString.refine(
-  (value) => !hasLoneSurrogate(value),
-  'must not contain a lone surrogate (half of a UTF-16 pair)',
+  isKeyText,
+  'must not contain a control character or a lone surrogate (half of a UTF-16 pair)',
 );
 const isoDateTime = z.iso.datetime({ offset: true });
 

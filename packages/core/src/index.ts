@@ -63,6 +63,7 @@ export type { EventSink, EventSinkResult } from './event-sink';
 export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
 export type { IncomingWebhook } from './incoming-webhook';
 export type { AllowClientAddress } from './is-allowed-client-address';
+export { isKeyText } from './is-key-text';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';
 export { maskPhoneNumber } from './mask-phone-number';

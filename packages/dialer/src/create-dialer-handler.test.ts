@@ -256,6 +256,12 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
         400,
         /^Lead 1: leadId must not contain/,
       ],
+      // A lead id becomes part of the dialer's event ids, which take no control character.
+      [
+        { leads: [{ leadId: 'a\nforged log line', phoneNumber: '+14155550123' }] },
+        400,
+        /^Lead 0: leadId must not contain a control character/,
+      ],
       [
         { leads: [{ leadId: 'a', phoneNumber: '+14155550123\u0000' }] },
         400,

@@ -859,7 +859,12 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
         // One user's updates (the Socket.IO integration's): such an event does not end them.
         const updates = dialer.followUser({ tenantId, userId, signal: follow.signal });
         await updates.ready;
-        await bus.publish(event('call\u0000-1'));
+        // A call id with a NUL never reaches the bus (event ids take no control character); a
+        // reference with one does.
+        await expect(bus.publish(event('call\u0000-1'))).rejects.toMatchObject({
+          code: 'invalid_event',
+        });
+        await bus.publish(event('call-9', { reference: `${placed?.attemptId}\u0000` }));
         await bus.publish({ ...event('call-1'), type: 'call.answered', status: 'in-progress' });
         const next = await updates[Symbol.asyncIterator]().next();
         expect(next.value).toMatchObject({

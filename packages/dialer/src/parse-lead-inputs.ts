@@ -1,4 +1,4 @@
-import { tenantIdSchema } from '@calltrack/core';
+import { isKeyText, tenantIdSchema } from '@calltrack/core';
 import { z } from 'zod';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import type { LeadInput } from './lead';
@@ -8,7 +8,13 @@ import type { LeadInput } from './lead';
 const storable = z.string().refine((text) => !text.includes('\u0000') && !/\p{Cs}/u.test(text), {
   message: 'must not contain a NUL character or a lone surrogate',
 });
-const id = storable.min(1).max(256);
+// Lead and user ids also become parts of event ids and the events' `userId`, which refuse every
+// control character as well.
+const id = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine(isKeyText, { message: 'must not contain a control character or a lone surrogate' });
 
 // Structure only: whether the number can be dialled and the zone exists is decided by the gates
 // at dial time, so a lead with a bad number is kept and skipped with a reason, not lost.
