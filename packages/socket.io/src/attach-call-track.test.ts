@@ -479,6 +479,34 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     expect(admin.calls).toHaveLength(1000);
   });
 
+  it('cuts active_calls at snapshotLimit, and refuses a limit the tracker cannot serve', async () => {
+    const { server, tracker } = await setup({ withTracker: true, snapshotLimit: 2 });
+    for (let index = 0; index < 3; index += 1) {
+      await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: `CA-a-${index}` }));
+    }
+    await tracker.ingest(makeEvent('b', { type: 'call.ringing', callId: 'CA-b-0' }));
+    await tracker.ingest(makeEvent('b', { type: 'call.ringing', callId: 'CA-b-1' }));
+    const snapshotOf = async (token: string) => {
+      const socket = server.client({ token });
+      const log = createEventLog(socket);
+      await connected(socket);
+      expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+      const payload = log.named('active_calls')[0]?.payload as {
+        calls: { callId: string }[];
+        complete: unknown;
+      };
+      return { calls: payload.calls.map((call) => call.callId), complete: payload.complete };
+    };
+    expect(await snapshotOf('token:a:u1')).toEqual({
+      calls: ['CA-a-2', 'CA-a-1'],
+      complete: false,
+    });
+    expect(await snapshotOf('token:b:u1')).toEqual({ calls: ['CA-b-1', 'CA-b-0'], complete: true });
+    for (const snapshotLimit of [0, 1.5, 10_001]) {
+      await expect(setup({ snapshotLimit })).rejects.toThrow(/snapshotLimit/);
+    }
+  });
+
   it('filters the stream by types', async () => {
     const { server, bus } = await setup();
     const socket = server.client({ token: 'token:a:u1' });

@@ -56,6 +56,11 @@ export interface AttachCallTrackOptions {
    */
   maxPendingEvents?: number;
   /**
+   * Most calls in an `active_calls` snapshot (1–10,000, the tracker's range), the newest first;
+   * `complete` says whether more were active. Default 1,000.
+   */
+  snapshotLimit?: number;
+  /**
    * Where unexpected failures go: a throwing `authenticate` or tracker, an event that could not
    * be sent and was skipped (`UndeliverableEventError`), a bus subscription that was lost and
    * restarted (`BusSubscriptionLostError`). Default `console.warn`.
@@ -150,6 +155,13 @@ export function attachCallTrack(
     'maxCallSubscriptions',
   );
   const maxPendingEvents = positiveInteger(options.maxPendingEvents, 10_000, 'maxPendingEvents');
+  const snapshotLimit = positiveInteger(options.snapshotLimit, 1000, 'snapshotLimit');
+  if (snapshotLimit > 10_000) {
+    throw new InvalidArgumentError({
+      message:
+        'attachCallTrack: snapshotLimit must be at most 10,000 (what a tracker lists at once)',
+    });
+  }
   const reportTo =
     options.onError ?? ((error: unknown) => console.warn('[calltrack/socket.io]', error));
   // A failing report must not take down the delivery that reports.
@@ -164,6 +176,7 @@ export function attachCallTrack(
     presence,
     maxPendingEvents,
     maxCallSubscriptions,
+    snapshotLimit,
     onError,
   };
   const namespace = io.of(options.namespace ?? '/') as Namespace;

@@ -32,6 +32,8 @@ export interface DeliveryContext {
   maxPendingEvents: number;
   /** Most call subscriptions per connection. */
   maxCallSubscriptions: number;
+  /** Most calls in an `active_calls` snapshot. */
+  snapshotLimit: number;
   /** Where skipped events and lost subscriptions are reported. Must not throw. */
   onError: (error: unknown) => void;
 }
@@ -141,7 +143,9 @@ export class SocketDelivery implements ChannelListener {
     }
     try {
       const [active, users] = await Promise.all([
-        tracker === undefined ? undefined : readActiveCalls(tracker, tenantId),
+        tracker === undefined
+          ? undefined
+          : readActiveCalls(tracker, tenantId, this.context.snapshotLimit),
         members?.listMembers(tenantId as string),
       ]);
       if (this.buffer !== buffering) return;
