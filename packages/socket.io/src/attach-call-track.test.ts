@@ -48,6 +48,19 @@ async function setup(
   return { server, bus, tracker: tracker as TestTracker };
 }
 
+/** The call ids and `complete` of the `active_calls` a new connection with `token` gets. */
+async function activeCallsOf(server: TestSocketServer, token: string) {
+  const socket = server.client({ token });
+  const log = createEventLog(socket);
+  await connected(socket);
+  expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+  const payload = log.named('active_calls')[0]?.payload as {
+    calls: { callId: string }[];
+    complete: unknown;
+  };
+  return { calls: payload.calls.map((call) => call.callId), complete: payload.complete };
+}
+
 function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTrackAck> {
   return socket.timeout(5000).emitWithAck(event, ...args);
 }
@@ -452,17 +465,7 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
         );
       }
     }
-    const snapshotOf = async (token: string) => {
-      const socket = server.client({ token });
-      const log = createEventLog(socket);
-      await connected(socket);
-      expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
-      const payload = log.named('active_calls')[0]?.payload as {
-        calls: { callId: string }[];
-        complete: unknown;
-      };
-      return { calls: payload.calls.map((call) => call.callId), complete: payload.complete };
-    };
+    const snapshotOf = (token: string) => activeCallsOf(server, token);
     const a = await snapshotOf('token:a:u1');
     expect(a.complete).toBe(false);
     expect(a.calls).toHaveLength(1000);
@@ -486,17 +489,7 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     }
     await tracker.ingest(makeEvent('b', { type: 'call.ringing', callId: 'CA-b-0' }));
     await tracker.ingest(makeEvent('b', { type: 'call.ringing', callId: 'CA-b-1' }));
-    const snapshotOf = async (token: string) => {
-      const socket = server.client({ token });
-      const log = createEventLog(socket);
-      await connected(socket);
-      expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
-      const payload = log.named('active_calls')[0]?.payload as {
-        calls: { callId: string }[];
-        complete: unknown;
-      };
-      return { calls: payload.calls.map((call) => call.callId), complete: payload.complete };
-    };
+    const snapshotOf = (token: string) => activeCallsOf(server, token);
     expect(await snapshotOf('token:a:u1')).toEqual({
       calls: ['CA-a-2', 'CA-a-1'],
       complete: false,

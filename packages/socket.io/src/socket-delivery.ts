@@ -4,6 +4,7 @@ import {
   type ConnectionPresence,
   isEventForPrincipal,
   type Principal,
+  readActiveCallsSnapshot,
   type UserPresence,
 } from '@calltrack/core';
 import type { Socket } from 'socket.io';
@@ -19,7 +20,6 @@ import { isStartPosition } from './channel-start-position';
 import type { CallChannel, ChannelListener } from './create-call-channel';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
-import { readActiveCalls } from './read-active-calls';
 import { UndeliverableEventError } from './undeliverable-event-error';
 
 /** What every connection of one `attachCallTrack` shares. */
@@ -145,7 +145,7 @@ export class SocketDelivery implements ChannelListener {
       const [active, users] = await Promise.all([
         tracker === undefined
           ? undefined
-          : readActiveCalls(tracker, tenantId, this.context.snapshotLimit),
+          : readActiveCallsSnapshot(tracker, tenantId, { limit: this.context.snapshotLimit }),
         members?.listMembers(tenantId as string),
       ]);
       if (this.buffer !== buffering) return;
