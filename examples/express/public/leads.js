@@ -15,7 +15,7 @@ const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
 
 const stageLabels = {
   pending: 'Pending',
-  dialing: 'Dialling',
+  dialing: 'Dialing',
   ringing: 'Ringing',
   'in-progress': 'In call',
   completed: 'Completed',

@@ -82,7 +82,7 @@ describe.skipIf(!browser)('the leads page in Chromium', () => {
     const seenAfterReload = await first.page.evaluate(
       () => (window as unknown as { seenStages: Record<string, string[]> }).seenStages,
     );
-    // Every callable lead was seen on its way: before the reload it went pending → dialling →
+    // Every callable lead was seen on its way: before the reload it went pending → dialing →
     // ringing, or (called after the reload) on the reloaded page.
     const ringing = callable.filter((id) =>
       [...(seenBeforeReload[id] ?? []), ...(seenAfterReload[id] ?? [])].includes('ringing'),
