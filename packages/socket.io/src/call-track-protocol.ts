@@ -15,14 +15,14 @@ export interface CallTrackDelivery {
 /** Payload of `active_calls`: the active calls when the stream started. */
 export interface ActiveCallsPayload {
   /**
-   * The active calls (every tenant's for an all-tenants principal), newest first: at most 1,000,
-   * the newest.
+   * The active calls (every tenant's for an all-tenants principal), newest first: at most
+   * `snapshotLimit` (1,000 by default), the newest.
    */
   calls: CallSnapshot[];
   /**
    * True when `calls` holds every active call of the view: a call it does not list is not active.
-   * False when the limit (1,000) left active calls out: a call it does not list may be active.
-   * Servers before this field was added leave it out.
+   * False when the limit (`snapshotLimit`) left active calls out: a call it does not list may be
+   * active. Servers before this field was added leave it out.
    */
   complete: boolean;
   /**

@@ -8,14 +8,18 @@ import type {
 import type { SseQuery } from './sse-query';
 
 /**
- * Where snapshots come from: a `CallTracker` from `@calltrack/tracker`, or anything with these
- * two methods of core's `ActiveCallsReader` (`listActiveCallsAcrossTenants` serves principals
- * with `allTenants`).
+ * Where snapshots come from: a `CallTracker` from `@calltrack/tracker`, or anything with
+ * `listActiveCalls` and `listActiveCallsAcrossTenants` of core's `ActiveCallsReader`
+ * (`listActiveCallsAcrossTenants` serves principals with `allTenants`). With its `getCall` too
+ * (a `CallTracker` has it), a tenant's stream that follows calls (`callId=`) reads those calls
+ * alone, so its snapshot lists every one of them that is active, however many calls the tenant
+ * has; without, it filters the newest `snapshotLimit` calls.
  */
 export type SseSnapshotSource = Pick<
   ActiveCallsReader,
   'listActiveCalls' | 'listActiveCallsAcrossTenants'
->;
+> &
+  Partial<Pick<ActiveCallsReader, 'getCall'>>;
 
 /** Why a stream ended, as `onClose` reports it. */
 export type SseCloseReason =
@@ -108,7 +112,9 @@ export interface SseHandlerOptions {
   retryMs?: number;
   /**
    * Most active calls in a snapshot (the tracker's `limit`, 1–10,000), the newest. A snapshot
-   * this cut says so: `complete: false`. Default 1,000.
+   * this cut says so: `complete: false`. A stream that follows calls (`callId=`) on a tracker
+   * with `getCall` reads just those calls, and is cut only when more of them are active than
+   * this. Default 1,000.
    */
   snapshotLimit?: number;
   /** Most `callId` filters on one stream. Default 100. */

@@ -10,6 +10,8 @@ import {
   testRedisUrl,
   uniquePrefix,
 } from '@calltrack/test-utils';
+import { createCallTracker } from '@calltrack/tracker';
+import { createRedisCallStore } from '@calltrack/tracker/redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openRaw, startSse } from './__tests__/describe-sse-handler';
@@ -152,6 +154,37 @@ describe.skipIf(!redis)('SSE over the Redis bus, two nodes', () => {
     },
     30_000,
   );
+
+  it('a stream that follows calls reads them from a Redis tracker: exact past snapshotLimit', async () => {
+    const client = redis as Redis;
+    const bus = createRedisBus({ redis: client, prefix: `${prefix}:followed:bus` });
+    const store = createRedisCallStore({ redis: client, prefix: `${prefix}:followed:store` });
+    const tracker = createCallTracker({ bus, store, logger: {} });
+    const sse = await startSse((options) => createSseNodeHandler(options), {
+      realBus: bus,
+      tracker,
+      snapshotLimit: 2,
+    });
+    // Four active calls: the tenant's newest two are CA-5 and CA-4, so a list leaves CA-1 out.
+    for (const callId of ['CA-1', 'CA-2', 'CA-3', 'CA-4', 'CA-5']) {
+      await tracker.ingest(makeCallEvent({ callId }));
+    }
+    await tracker.ingest(
+      makeCallEvent({ callId: 'CA-2', type: 'call.ended', status: 'completed' }),
+    );
+
+    const stream = await openRaw(`${sse.url}?callId=CA-1&callId=CA-2&callId=CA-9`, 'tenant-a:u1');
+    const [snapshot] = await stream.reader.events(1);
+    expect(snapshot?.event).toBe('snapshot');
+    const data = JSON.parse(snapshot!.data!) as { calls: { callId: string }[]; complete: boolean };
+    expect({ callIds: data.calls.map((call) => call.callId), complete: data.complete }).toEqual({
+      callIds: ['CA-1'],
+      complete: true,
+    });
+    expect(sse.errors).toEqual([]);
+    await stream.close();
+    await bus.close();
+  });
 
   it('gives an all-tenants principal the events of every tenant, from another node', async () => {
     const { one, two, close } = await twoNodes('all-tenants');

@@ -90,7 +90,9 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /** The stream's registration with presence (a stream of a principal with a `userId`). */
   private presenceConnection: PresenceRegistration | undefined;
   private readonly filter: ((event: CallEvent) => boolean) | undefined;
-  /** The stream gets a members snapshot: presence is on, it is a tenant's, it takes `presence.*`. */
+  /**
+   * The stream gets a members snapshot: presence is on, it is a tenant's, it takes `presence.*`.
+   */
   private readonly wantsMembers: boolean;
   private readonly channel: SseChannel;
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * Input of the `activeCalls` and `activeCallsSnapshot` queries. The tenant comes from the request's context, never from
- * here; unknown keys (a forged `tenantId`) are dropped.
+ * Input of the `activeCalls` and `activeCallsSnapshot` queries. The tenant comes from the
+ * request's context, never from here; unknown keys (a forged `tenantId`) are dropped.
  */
 export const activeCallsInputSchema = z
   .object({

@@ -18,7 +18,8 @@ import { toTRPCError } from './to-trpc-error';
 
 /**
  * A procedure builder with no input, output or resolver yet: `t.procedure`, or your own
- * authenticated base procedure (`t.procedure.use(isAuthed)`), whose context `getPrincipal` then sees.
+ * authenticated base procedure (`t.procedure.use(isAuthed)`), whose context `getPrincipal` then
+ * sees.
  */
 export type CallTrackBaseProcedure<TContext, TMeta, TContextOverrides> = TRPCProcedureBuilder<
   TContext,
@@ -32,8 +33,9 @@ export type CallTrackBaseProcedure<TContext, TMeta, TContextOverrides> = TRPCPro
 >;
 
 /**
- * What the `activeCalls` and `activeCallsSnapshot` queries need: two methods of core's `ActiveCallsReader` (a `CallTracker`
- * from `@calltrack/tracker` fits; `listActiveCallsAcrossTenants` serves all-tenants principals).
+ * What the `activeCalls` and `activeCallsSnapshot` queries need: two methods of core's
+ * `ActiveCallsReader` (a `CallTracker` from `@calltrack/tracker` fits;
+ * `listActiveCallsAcrossTenants` serves all-tenants principals).
  */
 export type ActiveCallsSource = Pick<
   ActiveCallsReader,

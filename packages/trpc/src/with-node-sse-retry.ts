@@ -23,8 +23,9 @@ export interface NodeSseResponse {
  * sends `retry:`. Other responses pass through untouched.
  *
  * ```ts
- * app.use('/trpc', withNodeSseRetry(createExpressMiddleware({ router: appRouter, createContext })));
- * // or: http.createServer(withNodeSseRetry(createHTTPHandler({ router: appRouter, createContext })))
+ * const options = { router: appRouter, createContext };
+ * app.use('/trpc', withNodeSseRetry(createExpressMiddleware(options)));
+ * // or: http.createServer(withNodeSseRetry(createHTTPHandler(options)))
  * ```
  *
  * It looks at the response's first write: when its `Content-Type` is `text/event-stream`, the

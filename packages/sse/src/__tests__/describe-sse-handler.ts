@@ -22,6 +22,7 @@ import type {
   SseCloseInfo,
   SseErrorInfo,
   SseHandlerOptions,
+  SseSnapshotSource,
   SseStreamInfo,
 } from '../sse-handler-options';
 import { deferred, SseReader } from './read-sse';
@@ -135,6 +136,16 @@ export async function openRaw(
       await reader?.cancel();
     },
   };
+}
+
+/** Opens a stream, reads its first frame (a snapshot) and closes it: its call ids, `complete`. */
+async function firstSnapshot(url: string, token: string) {
+  const source = openEventSource(url, token);
+  const [first] = await source.until((events) => events.length >= 1);
+  source.close();
+  expect(first?.type).toBe('snapshot');
+  const data = first?.data as { calls: { callId: string }[]; complete: unknown };
+  return { callIds: data.calls.map((call) => call.callId), complete: data.complete };
 }
 
 /**
@@ -439,7 +450,16 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
     it('says whether a snapshot lists every active call: complete false when cut at snapshotLimit, even when a filter after the cut leaves fewer', async () => {
       const bus = createMemoryBus();
       const tracker = createCallTracker({ bus, logger: {} });
-      const sse = await startSse(makeListener, { realBus: bus, tracker, snapshotLimit: 2 });
+      // A tracker of its own without getCall: every snapshot is read from the list.
+      const listsOnly: SseSnapshotSource = {
+        listActiveCalls: (tenantId, options) => tracker.listActiveCalls(tenantId, options),
+        listActiveCallsAcrossTenants: (options) => tracker.listActiveCallsAcrossTenants(options),
+      };
+      const sse = await startSse(makeListener, {
+        realBus: bus,
+        tracker: listsOnly,
+        snapshotLimit: 2,
+      });
       // Newest first is by start, then by call id: the limit keeps CA-3 and CA-2 of tenant-a.
       for (const callId of ['CA-1', 'CA-2', 'CA-3']) {
         await tracker.ingest(makeCallEvent({ callId, branchId: 'north' }));
@@ -449,19 +469,13 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       }
       await tracker.ingest(makeCallEvent({ callId: 'CC-1', tenantId: 'tenant-c' }));
 
-      const snapshotOf = async (query: string, token: string) => {
-        const source = openEventSource(`${sse.url}${query}`, token);
-        const [first] = await source.until((events) => events.length >= 1);
-        source.close();
-        expect(first?.type).toBe('snapshot');
-        const data = first?.data as { calls: { callId: string }[]; complete: unknown };
-        return { callIds: data.calls.map((call) => call.callId), complete: data.complete };
-      };
+      const snapshotOf = (query: string, token: string) => firstSnapshot(sse.url + query, token);
       expect(await snapshotOf('', 'tenant-a:u1')).toEqual({
         callIds: ['CA-3', 'CA-2'],
         complete: false,
       });
-      // `callId` filters after the limit: CA-1 fell to the cut, so the empty list is not all.
+      // Without getCall, `callId` filters after the limit: CA-1 fell to the cut, so the empty
+      // list is not all.
       expect(await snapshotOf('?callId=CA-1', 'tenant-a:u2')).toEqual({
         callIds: [],
         complete: false,
@@ -486,6 +500,91 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const acrossTenants = await snapshotOf('?branchId=north', '*:root');
       expect(acrossTenants.complete).toBe(false);
       expect(acrossTenants.callIds.length).toBeLessThanOrEqual(2);
+    });
+
+    it('a tenant stream that follows calls reads them with getCall: its snapshot lists exactly those that are active, complete, however many calls the tenant has', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, logger: {} });
+      const asked: string[] = [];
+      let lists = 0;
+      let reading = 0;
+      let mostAtOnce = 0;
+      const counted: SseSnapshotSource = {
+        listActiveCalls: (tenantId, options) => {
+          lists += 1;
+          return tracker.listActiveCalls(tenantId, options);
+        },
+        listActiveCallsAcrossTenants: (options) => {
+          lists += 1;
+          return tracker.listActiveCallsAcrossTenants(options);
+        },
+        async getCall(tenantId, callId) {
+          asked.push(callId);
+          reading += 1;
+          mostAtOnce = Math.max(mostAtOnce, reading);
+          try {
+            return await tracker.getCall(tenantId, callId);
+          } finally {
+            reading -= 1;
+          }
+        },
+      };
+      const sse = await startSse(makeListener, {
+        realBus: bus,
+        tracker: counted,
+        snapshotLimit: 2,
+        maxCallIds: 250,
+      });
+      // Newest first is by start, then by call id: the newest two are CA-4 and CA-3.
+      for (const callId of ['CA-1', 'CA-2', 'CA-3']) {
+        await tracker.ingest(makeCallEvent({ callId, branchId: 'north' }));
+      }
+      await tracker.ingest(makeCallEvent({ callId: 'CA-4', branchId: 'south' }));
+      await tracker.ingest(makeCallEvent({ callId: 'CA-ended' }));
+      await tracker.ingest(
+        makeCallEvent({ callId: 'CA-ended', type: 'call.ended', status: 'completed' }),
+      );
+      await tracker.ingest(makeCallEvent({ callId: 'CB-1', tenantId: 'tenant-b' }));
+      const snapshotOf = (query: string, token: string) => firstSnapshot(sse.url + query, token);
+
+      // CA-1 is past the limit of the tenant's list, and still there, and the snapshot is whole.
+      expect(await snapshotOf('?callId=CA-1', 'tenant-a:u1')).toEqual({
+        callIds: ['CA-1'],
+        complete: true,
+      });
+      // An ended call, an unknown one and another tenant's are not active calls of the stream.
+      const mixed = ['CA-1', 'CA-ended', 'CA-3', 'CA-unknown', 'CB-1'];
+      expect(
+        await snapshotOf(`?${mixed.map((id) => `callId=${id}`).join('&')}`, 'tenant-a:u2'),
+      ).toEqual({ callIds: ['CA-3', 'CA-1'], complete: true });
+      // The stream's branch too: CA-4 is south.
+      expect(await snapshotOf('?callId=CA-1&callId=CA-4&branchId=north', 'tenant-a:u3')).toEqual({
+        callIds: ['CA-1'],
+        complete: true,
+      });
+      // More followed calls active than snapshotLimit: the newest, and cut.
+      expect(
+        await snapshotOf('?callId=CA-1&callId=CA-2&callId=CA-3&callId=CA-4', 'tenant-a:u4'),
+      ).toEqual({ callIds: ['CA-4', 'CA-3'], complete: false });
+      expect(lists).toBe(0);
+
+      // 250 followed calls are read 100 at a time, each once.
+      asked.length = 0;
+      const many = Array.from({ length: 250 }, (_, index) => `CA-${index + 1}`);
+      expect(
+        await snapshotOf(`?${many.map((id) => `callId=${id}`).join('&')}`, 'tenant-a:u5'),
+      ).toEqual({ callIds: ['CA-4', 'CA-3'], complete: false });
+      expect(asked.sort()).toEqual([...many].sort());
+      expect(mostAtOnce).toBe(100);
+      expect(lists).toBe(0);
+
+      // An all-tenants stream's call ids may name any tenant's call: it filters the list.
+      expect(await snapshotOf('?callId=CA-1', '*:root')).toEqual({
+        callIds: [],
+        complete: false,
+      });
+      expect(lists).toBe(1);
+      expect(sse.errors).toEqual([]);
     });
 
     it('never asks the tracker for more than 10,000 calls; a snapshot that fills 10,000 is not said complete', async () => {
