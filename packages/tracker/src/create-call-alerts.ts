@@ -5,6 +5,7 @@ import type { CallAlertOptions } from './call-alert-options';
 import type { CallStore } from './call-store';
 import { createAlertEvent } from './create-alert-event';
 import type { TrackerLogger } from './tracker-logger';
+import { walkLongRunningCalls } from './walk-long-running-calls';
 
 /** The alert rules, bound to a store and a way to publish. */
 export interface CallAlerts {
@@ -206,37 +207,37 @@ export function createCallAlerts(options: {
     async checkLongCalls(tenantId, at) {
       const longCallMs = rules.longCallMs;
       if (longCallMs === undefined) return 0;
-      const calls = await store.listActiveCalls(tenantId, {
-        startedBefore: at - longCallMs,
-        limit: 500,
-      });
       let fired = 0;
-      for (const call of calls) {
-        const { callId } = call;
-        const activeMs = at - Date.parse(call.startedAt ?? call.createdAt);
-        // Taken on the call, not for a time: events can keep a call active for longer than any
-        // slot lives, and maintenance can stop for longer (decision 0059).
-        const published = await publishClaimed(
-          tenantId,
-          {
-            take: () => store.claimCallAlert(tenantId, callId, 'long_call'),
-            free: () => store.releaseCallAlert(tenantId, callId, 'long_call'),
-          },
-          () =>
-            createAlertEvent({
-              tenantId,
-              type: 'alert.long_call',
-              key: `long_call:${callId}`,
-              at,
-              message: `Call active for ${Math.floor(activeMs / 60_000)} minutes, longer than ${Math.round(longCallMs / 60_000)}.`,
-              value: activeMs,
-              threshold: longCallMs,
-              callId,
-              ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
-              data: { call },
-            }),
-        );
-        if (published) fired += 1;
+      // Every page: alerted calls stay listed while they are active, so a single page of the
+      // newest would hide the older ones for as long as those stay.
+      for await (const calls of walkLongRunningCalls(store, tenantId, at - longCallMs, 500)) {
+        for (const call of calls) {
+          const { callId } = call;
+          const activeMs = at - Date.parse(call.startedAt ?? call.createdAt);
+          // Taken on the call, not for a time: events can keep a call active for longer than
+          // any slot lives, and maintenance can stop for longer (decision 0059).
+          const published = await publishClaimed(
+            tenantId,
+            {
+              take: () => store.claimCallAlert(tenantId, callId, 'long_call'),
+              free: () => store.releaseCallAlert(tenantId, callId, 'long_call'),
+            },
+            () =>
+              createAlertEvent({
+                tenantId,
+                type: 'alert.long_call',
+                key: `long_call:${callId}`,
+                at,
+                message: `Call active for ${Math.floor(activeMs / 60_000)} minutes, longer than ${Math.round(longCallMs / 60_000)}.`,
+                value: activeMs,
+                threshold: longCallMs,
+                callId,
+                ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
+                data: { call },
+              }),
+          );
+          if (published) fired += 1;
+        }
       }
       return fired;
     },

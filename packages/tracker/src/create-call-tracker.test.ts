@@ -849,6 +849,26 @@ describe('createCallTracker', () => {
       expect(recording.acceptedOf('alert.long_call', 'CA-marathon')).toHaveLength(1);
     });
 
+    it('alerts every long call of a tenant, more than a page of them', async () => {
+      const { tracker, recording, clock } = setup({
+        store: makeStore().store,
+        alerts: { longCallMs: 30 * minute },
+      });
+      // Groups of 350 calls that started in the same second: pages of the store's list (500)
+      // end inside a group.
+      const count = 1100;
+      for (let index = 0; index < count; index += 1) {
+        const startMs = Math.floor(index / 350) * 1000;
+        await tracker.ingest(callLifecycle({ callId: `CA-many${index}`, startMs })[0]!);
+      }
+      clock.now = t0 + 31 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: count });
+      clock.now += minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 0 });
+      const alerted = recording.acceptedOf('alert.long_call').map((event) => event.callId);
+      expect(new Set(alerted).size).toBe(count);
+    });
+
     it('does not alert a long call again when maintenance stopped for longer than any retention', async () => {
       const { store, elapse } = makeStore();
       const clock = { now: t0 };
