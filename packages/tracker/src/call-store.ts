@@ -155,11 +155,14 @@ export interface CallStore {
    * every process, until it expires.
    */
   claimAlert(tenantId: string, key: string, ttlMs: number, now: number): Promise<boolean>;
-  /**
-   * Holds the alert slot `key` until `ttlMs` after `now` when it is held: true then, false (and
-   * nothing held) when nobody holds it.
-   */
-  extendAlert(tenantId: string, key: string, ttlMs: number, now: number): Promise<boolean>;
   /** Frees the alert slot `key` (its alert could not be published), so the next claim wins. */
   releaseAlert(tenantId: string, key: string): Promise<void>;
+  /**
+   * Takes the alert `rule` of the active call `callId`: true for exactly one caller, in every
+   * process, for as long as the store keeps the call (no time to live: a call can stay active
+   * for longer than any); false when it was taken, or the call is not active.
+   */
+  claimCallAlert(tenantId: string, callId: string, rule: string): Promise<boolean>;
+  /** Frees the call's alert `rule` (its alert could not be published), so the next claim wins. */
+  releaseCallAlert(tenantId: string, callId: string, rule: string): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { CallAlertOptions } from './call-alert-options';
 import type { CallStore } from './call-store';
 import { createAlertEvent } from './create-alert-event';
 import type { TrackerLogger } from './tracker-logger';
+import { walkLongRunningCalls } from './walk-long-running-calls';
 
 /** The alert rules, bound to a store and a way to publish. */
 export interface CallAlerts {
@@ -16,12 +17,19 @@ export interface CallAlerts {
   checkLongCalls(tenantId: string, at: number): Promise<number>;
 }
 
+/** How an alert is held against repeats: taken before its publish, freed when that fails. */
+interface AlertClaim {
+  take(): Promise<boolean>;
+  free(): Promise<void>;
+}
+
 /**
- * Creates the alert rules. Each alert is claimed in the store first (`claimAlert`: one winner
- * across processes per cooldown, or per call for `long_call`), and its id is deterministic per
- * cooldown window (`<rule>:<subject>:<window>`), so even two processes racing past the claim
- * (a store without shared state) publish the same id, which the bus drops. A claim whose publish
- * fails is released, so the next check of the condition fires it.
+ * Creates the alert rules. Each alert is claimed in the store first: a tenant's rule per
+ * cooldown (`claimAlert`, one winner across processes until the slot expires), a call's rule
+ * once for the call's life (`claimCallAlert`, for `long_call`). Its id is deterministic (per
+ * cooldown window, or per call), so even two processes racing past the claim (a store without
+ * shared state) publish the same id, which the bus drops. A claim whose publish fails is
+ * released, so the next check of the condition fires it.
  */
 export function createCallAlerts(options: {
   rules: CallAlertOptions;
@@ -29,7 +37,6 @@ export function createCallAlerts(options: {
   publish: (event: CallEvent) => Promise<unknown>;
   logger: Required<TrackerLogger>;
   minuteRetentionMs: number;
-  endedCallRetentionMs: number;
 }): CallAlerts {
   const { rules, store, publish, logger } = options;
   const cooldownMs = rules.cooldownMs ?? 15 * 60_000;
@@ -39,16 +46,13 @@ export function createCallAlerts(options: {
   checkRules(rules, cooldownMs, failedWindowMs, options.minuteRetentionMs);
 
   /** Claims, then publishes; true when this process published. */
-  const fire = async (
+  const publishClaimed = async (
     tenantId: string,
-    slot: string,
-    ttlMs: number,
-    build: (key: string) => CallEvent,
-    at: number,
+    claim: AlertClaim,
+    build: () => CallEvent,
   ): Promise<boolean> => {
-    if (!(await store.claimAlert(tenantId, slot, ttlMs, at))) return false;
-    const window = Math.floor(at / cooldownMs);
-    const event = build(`${slot}:${window}`);
+    if (!(await claim.take())) return false;
+    const event = build();
     try {
       await publish(event);
     } catch (error) {
@@ -57,10 +61,10 @@ export function createCallAlerts(options: {
         alert: event.type,
         error,
       });
-      // Freed, or the condition would go unreported until the slot expires. Publishing the
+      // Freed, or the condition would go unreported until the claim ends. Publishing the
       // deterministic id again is safe: the bus drops a copy.
-      await store.releaseAlert(tenantId, slot).catch((releaseError: unknown) => {
-        logger.error('Freeing the alert slot failed too; it fires again once it expires.', {
+      await claim.free().catch((releaseError: unknown) => {
+        logger.error('Freeing the alert claim failed too; it fires again once the claim ends.', {
           tenantId,
           alert: event.type,
           error: releaseError,
@@ -71,6 +75,23 @@ export function createCallAlerts(options: {
     logger.debug('Alert published.', { tenantId, alert: event.type, id: event.id });
     return true;
   };
+
+  /** A tenant's alert, once per cooldown: its id is `<slot>:<window>`. */
+  const fire = (
+    tenantId: string,
+    slot: string,
+    ttlMs: number,
+    build: (key: string) => CallEvent,
+    at: number,
+  ): Promise<boolean> =>
+    publishClaimed(
+      tenantId,
+      {
+        take: () => store.claimAlert(tenantId, slot, ttlMs, at),
+        free: () => store.releaseAlert(tenantId, slot),
+      },
+      () => build(`${slot}:${Math.floor(at / cooldownMs)}`),
+    );
 
   const limitOf = (tenantId: string): number | undefined =>
     typeof rules.maxConcurrentCalls === 'function'
@@ -186,38 +207,37 @@ export function createCallAlerts(options: {
     async checkLongCalls(tenantId, at) {
       const longCallMs = rules.longCallMs;
       if (longCallMs === undefined) return 0;
-      const calls = await store.listActiveCalls(tenantId, {
-        startedBefore: at - longCallMs,
-        limit: 500,
-      });
-      const slotMs = Math.max(options.endedCallRetentionMs, longCallMs);
       let fired = 0;
-      for (const call of calls) {
-        const slot = `long_call:${call.callId}`;
-        // Events can keep a call active for longer than any fixed slot: the slot of a call
-        // still active is held on at every check, so the call is alerted once.
-        if (await store.extendAlert(tenantId, slot, slotMs, at)) continue;
-        const activeMs = at - Date.parse(call.startedAt ?? call.createdAt);
-        const published = await fire(
-          tenantId,
-          slot,
-          slotMs,
-          () =>
-            createAlertEvent({
-              tenantId,
-              type: 'alert.long_call',
-              key: `long_call:${call.callId}`,
-              at,
-              message: `Call active for ${Math.floor(activeMs / 60_000)} minutes, longer than ${Math.round(longCallMs / 60_000)}.`,
-              value: activeMs,
-              threshold: longCallMs,
-              callId: call.callId,
-              ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
-              data: { call },
-            }),
-          at,
-        );
-        if (published) fired += 1;
+      // Every page: alerted calls stay listed while they are active, so a single page of the
+      // newest would hide the older ones for as long as those stay.
+      for await (const calls of walkLongRunningCalls(store, tenantId, at - longCallMs, 500)) {
+        for (const call of calls) {
+          const { callId } = call;
+          const activeMs = at - Date.parse(call.startedAt ?? call.createdAt);
+          // Taken on the call, not for a time: events can keep a call active for longer than
+          // any slot lives, and maintenance can stop for longer (decision 0059).
+          const published = await publishClaimed(
+            tenantId,
+            {
+              take: () => store.claimCallAlert(tenantId, callId, 'long_call'),
+              free: () => store.releaseCallAlert(tenantId, callId, 'long_call'),
+            },
+            () =>
+              createAlertEvent({
+                tenantId,
+                type: 'alert.long_call',
+                key: `long_call:${callId}`,
+                at,
+                message: `Call active for ${Math.floor(activeMs / 60_000)} minutes, longer than ${Math.round(longCallMs / 60_000)}.`,
+                value: activeMs,
+                threshold: longCallMs,
+                callId,
+                ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
+                data: { call },
+              }),
+          );
+          if (published) fired += 1;
+        }
       }
       return fired;
     },

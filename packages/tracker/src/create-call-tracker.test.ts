@@ -848,5 +848,60 @@ describe('createCallTracker', () => {
       expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 1 });
       expect(recording.acceptedOf('alert.long_call', 'CA-marathon')).toHaveLength(1);
     });
+
+    it('alerts every long call of a tenant, more than a page of them', async () => {
+      const { tracker, recording, clock } = setup({
+        store: makeStore().store,
+        alerts: { longCallMs: 30 * minute },
+      });
+      // Groups of 350 calls that started in the same second: pages of the store's list (500)
+      // end inside a group.
+      const count = 1100;
+      for (let index = 0; index < count; index += 1) {
+        const startMs = Math.floor(index / 350) * 1000;
+        await tracker.ingest(callLifecycle({ callId: `CA-many${index}`, startMs })[0]!);
+      }
+      clock.now = t0 + 31 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: count });
+      clock.now += minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 0 });
+      const alerted = recording.acceptedOf('alert.long_call').map((event) => event.callId);
+      expect(new Set(alerted).size).toBe(count);
+    });
+
+    it('does not alert a long call again when maintenance stopped for longer than any retention', async () => {
+      const { store, elapse } = makeStore();
+      const clock = { now: t0 };
+      // The bus's history (an hour) runs on the same clock: it cannot drop the repeat either.
+      const recording = createRecordingBus(createMemoryBus({ now: () => clock.now }));
+      const tracker = createCallTracker({
+        bus: recording.bus,
+        store,
+        now: () => clock.now,
+        logger: {},
+        alerts: { longCallMs: 30 * minute },
+      });
+      await tracker.ingest(callLifecycle({ callId: 'CA-paused' })[0]!);
+      clock.now = t0 + 31 * minute;
+      expect(await tracker.runMaintenance()).toMatchObject({ alerts: 1 });
+      // No maintenance for two days (every process down or stuck); events keep the call active.
+      for (let part = 1; part <= 48; part += 1) {
+        clock.now += hour;
+        await elapse(hour);
+        await tracker.ingest({
+          id: `twilio:CA-paused:transcript:${part}`,
+          type: 'call.transcript',
+          tenantId: 'tenant-a',
+          provider: 'twilio',
+          callId: 'CA-paused',
+          occurredAt: new Date(clock.now).toISOString(),
+          receivedAt: new Date(clock.now).toISOString(),
+          data: { transcript: `Hour ${part} of a long conversation.` },
+        });
+      }
+      expect(await tracker.runMaintenance()).toMatchObject({ reaped: 0, alerts: 0 });
+      expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 1 });
+      expect(recording.acceptedOf('alert.long_call', 'CA-paused')).toHaveLength(1);
+    });
   });
 });

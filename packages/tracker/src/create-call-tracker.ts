@@ -76,7 +76,6 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     publish: (event) => bus.publish(event),
     logger,
     minuteRetentionMs: settings.analyticsRetentionMs.minute,
-    endedCallRetentionMs: settings.endedCallRetentionMs,
   });
 
   const confirmations = new Set<Promise<void>>();

@@ -25,9 +25,5 @@ describe('createMemoryCallStore', () => {
     expect(await store.claimAlert('tenant-a', 'x', 1000, t0)).toBe(true);
     expect(await store.claimAlert('tenant-a', 'x', 1000, t0 + 999)).toBe(false);
     expect(await store.claimAlert('tenant-a', 'x', 1000, t0 + 1000)).toBe(true);
-    expect(await store.extendAlert('tenant-a', 'x', 1000, t0 + 1999)).toBe(true);
-    expect(await store.claimAlert('tenant-a', 'x', 1000, t0 + 2998)).toBe(false);
-    expect(await store.extendAlert('tenant-a', 'x', 1000, t0 + 2999)).toBe(false);
-    expect(await store.claimAlert('tenant-a', 'x', 1000, t0 + 2999)).toBe(true);
   });
 });

@@ -291,17 +291,16 @@ export function createMemoryCallStore(): CallStore {
     return true;
   };
 
-  const extendAlert = async (
-    tenantId: string,
-    key: string,
-    ttlMs: number,
-    now: number,
-  ): Promise<boolean> => {
-    const alerts = tenants.get(tenantId)?.alerts;
-    const until = alerts?.get(key);
-    if (!alerts || until === undefined || until <= now) return false;
-    alerts.set(key, now + ttlMs);
+  const claimCallAlert = async (tenantId: string, callId: string, rule: string) => {
+    const call = tenants.get(tenantId)?.active.get(callId);
+    if (!call || call.alerts?.has(rule)) return false;
+    call.alerts ??= new Set();
+    call.alerts.add(rule);
     return true;
+  };
+
+  const releaseCallAlert = async (tenantId: string, callId: string, rule: string) => {
+    tenants.get(tenantId)?.calls.get(callId)?.alerts?.delete(rule);
   };
 
   const releaseAlert = async (tenantId: string, key: string): Promise<void> => {
@@ -322,7 +321,8 @@ export function createMemoryCallStore(): CallStore {
     readAnalytics: async (tenantId, granularity, from, to) =>
       tenants.get(tenantId)?.analytics.read(granularity, from, to) ?? [],
     claimAlert,
-    extendAlert,
     releaseAlert,
+    claimCallAlert,
+    releaseCallAlert,
   };
 }

@@ -30,13 +30,14 @@ import {
   decodeApplyTransitionReply,
   encodeApplyTransitionArgs,
 } from './redis-apply-transition-script';
-import { redisCallSnapshotFields } from './redis-call-hash';
+import { redisCallHashPrefixes, redisCallSnapshotFields } from './redis-call-hash';
 import {
   type RedisCallStoreIngest,
   type RedisIngestPublished,
   redisCallStoreIngestKey,
 } from './redis-call-store-ingest';
 import {
+  claimCallAlertScript,
   claimUnpublishedEndsScript,
   markPublishedScript,
   markPublishFailedScript,
@@ -78,13 +79,13 @@ const maxKnownTenants = 10_000;
  * indexes, the per-branch counters and the analytics buckets in the same step, so counts are
  * O(1) reads (`ZCARD`, one small hash) and never drift.
  *
- * Layout, per tenant (`<prefix>:{<tenant>}:`): `call:<callId>` (hash: the call, its event marks
- * and detail positions), `active` and `active:branch:<branch>` (sorted sets by start time),
- * `branches` (hash of counts), `touched` (sorted set by last change, for the reaper), `outbox`
- * (sorted set of unconfirmed `call.ended`), `an:<granularity>:<start>` (analytics hashes, with a
- * TTL), `alert:<key>` (alert cooldowns); `ended` and `ended:branch:<branch>` (recently ended
- * calls). Plus `<prefix>:tenants`, the set of tenants the reaper and the outbox walk. Ended calls
- * expire `endedCallRetentionMs` after their last change.
+ * Layout, per tenant (`<prefix>:{<tenant>}:`): `call:<callId>` (hash: the call, its event marks,
+ * detail positions and alerts taken), `active` and `active:branch:<branch>` (sorted sets by start
+ * time), `branches` (hash of counts), `touched` (sorted set by last change, for the reaper),
+ * `outbox` (sorted set of unconfirmed `call.ended`), `an:<granularity>:<start>` (analytics
+ * hashes, with a TTL), `alert:<key>` (alert cooldowns); `ended` and `ended:branch:<branch>`
+ * (recently ended calls). Plus `<prefix>:tenants`, the set of tenants the reaper and the outbox
+ * walk. Ended calls expire `endedCallRetentionMs` after their last change.
  *
  * Applying a transition is one round trip: the script, plus, at most once a minute per tenant and
  * process, an `SADD` to the tenants set written alongside it. With a Redis bus on the same
@@ -350,29 +351,43 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return buckets;
   };
 
-  /** Sets an alert slot for `ttlMs`: `NX` only if free (claim), `XX` only if held (extend). */
-  const setAlert = async (
+  const claimAlert = async (
     tenantId: string,
     key: string,
     ttlMs: number,
-    condition: 'NX' | 'XX',
+    _now: number,
   ): Promise<boolean> => {
     const reply = await redis.set(
       `${baseOf(tenantId)}alert:${key}`,
       '1',
       'PX',
       Math.max(1, Math.ceil(ttlMs)),
-      condition as 'NX', // ioredis types NX and XX in separate overloads
+      'NX',
     );
     return reply === 'OK';
   };
-  const claimAlert = (tenantId: string, key: string, ttlMs: number, _now: number) =>
-    setAlert(tenantId, key, ttlMs, 'NX');
-  const extendAlert = (tenantId: string, key: string, ttlMs: number, _now: number) =>
-    setAlert(tenantId, key, ttlMs, 'XX');
 
   const releaseAlert = async (tenantId: string, key: string): Promise<void> => {
     await redis.del(`${baseOf(tenantId)}alert:${key}`);
+  };
+
+  const claimCallAlert = async (
+    tenantId: string,
+    callId: string,
+    rule: string,
+  ): Promise<boolean> => {
+    const base = baseOf(tenantId);
+    const reply = await runRedisScript(
+      redis,
+      claimCallAlertScript,
+      [`${base}call:${callId}`, `${base}active`],
+      [callId, `${redisCallHashPrefixes.alert}${rule}`],
+    );
+    return reply === 1;
+  };
+
+  const releaseCallAlert = async (tenantId: string, callId: string, rule: string) => {
+    await redis.hdel(callKey(tenantId, callId), `${redisCallHashPrefixes.alert}${rule}`);
   };
 
   const store: CallStore = {
@@ -391,8 +406,9 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     claimUnpublishedEnds,
     readAnalytics,
     claimAlert,
-    extendAlert,
     releaseAlert,
+    claimCallAlert,
+    releaseCallAlert,
   };
   Object.defineProperty(store, redisCallStoreIngestKey, { value: ingest });
   return store;

@@ -24,9 +24,9 @@ const lease = testSettings.publishLeaseMs;
 /**
  * The contract every {@link CallStore} must honour: the state machine (forward only, one end per
  * call, enrichment, details merged by timeline position), duplicates and the publish lease, the
- * `call.ended` outbox, queries and counts, the reaper's guarded transitions, analytics buckets and
- * alert slots. The memory and Redis stores (also on a Redis Cluster) run these very tests; run them
- * on your own store (PostgreSQL, DynamoDB…) with any test runner.
+ * `call.ended` outbox, queries and counts, the reaper's guarded transitions, analytics buckets,
+ * alert slots and a call's own alerts. The memory and Redis stores (also on a Redis Cluster) run
+ * these very tests; run them on your own store (PostgreSQL, DynamoDB…) with any test runner.
  *
  * The suite's clock starts at 2026-11-21T10:00:00.000Z and reaches a store only as the
  * transitions' `at` and the `now` arguments: decide with those, not with the wall clock. The
@@ -652,17 +652,45 @@ export function describeCallStore(
         assert.equal(await store.claimAlert('tenant-a', 'other', 60_000, t0), true);
       });
 
-      it('extends a slot only while it is held', async () => {
+      it("grants a call's alert to one caller for as long as the call stays active", async () => {
         const store = await fresh();
-        assert.equal(await store.extendAlert('tenant-a', 'long', 60_000, t0), false);
-        assert.equal(await store.claimAlert('tenant-a', 'long', 60_000, t0), true);
-        assert.equal(await store.extendAlert('tenant-b', 'long', 60_000, t0), false);
-        assert.equal(await store.extendAlert('tenant-a', 'long', 3_600_000, t0 + 1), true);
-        assert.equal(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000), false);
-        await store.releaseAlert('tenant-a', 'long');
-        assert.equal(await store.extendAlert('tenant-a', 'long', 60_000, t0 + 120_000), false);
-        assert.equal(await store.claimAlert('tenant-a', 'long', 60_000, t0 + 120_000), true);
-        assert.equal(await store.claimAlert('tenant-b', 'long', 60_000, t0), true);
+        const [queued, ringing, , ended] = callLifecycle({ callId: 'CA-alerted' });
+        assert.equal(await store.claimCallAlert('tenant-a', 'CA-alerted', 'long_call'), false);
+        await store.apply(transitionOf(queued!, 0));
+        const claims = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            store.claimCallAlert('tenant-a', 'CA-alerted', 'long_call'),
+          ),
+        );
+        assert.equal(claims.filter(Boolean).length, 1);
+        // Held by the call, not for a time: later changes of the call keep it.
+        await store.apply(transitionOf(ringing!, 2 * 86_400_000));
+        await store.apply(
+          transitionOf(
+            makeCallEvent({
+              callId: 'CA-alerted',
+              type: 'call.transcript',
+              status: undefined,
+              occurredAt: isoAt(3 * 86_400_000),
+              data: { transcript: 'still talking' },
+            }),
+            3 * 86_400_000,
+          ),
+        );
+        assert.equal(await store.claimCallAlert('tenant-a', 'CA-alerted', 'long_call'), false);
+        assert.equal(await store.claimCallAlert('tenant-a', 'CA-alerted', 'other'), true);
+        assert.equal(await store.claimCallAlert('tenant-b', 'CA-alerted', 'long_call'), false);
+        await store.releaseCallAlert('tenant-a', 'CA-alerted', 'long_call');
+        assert.equal(await store.claimCallAlert('tenant-a', 'CA-alerted', 'long_call'), true);
+        assert.equal(await store.claimCallAlert('tenant-a', 'CA-alerted', 'other'), false);
+
+        // Only active calls are alerted; freeing an unknown call's alert creates nothing.
+        await store.apply(transitionOf(ended!, 3 * 86_400_000 + 1));
+        assert.equal(await store.claimCallAlert('tenant-a', 'CA-alerted', 'third'), false);
+        await store.releaseCallAlert('tenant-a', 'CA-unknown', 'long_call');
+        await store.releaseCallAlert('tenant-c', 'CA-alerted', 'long_call');
+        assert.equal(await store.getCall('tenant-a', 'CA-unknown'), undefined);
+        assert.equal(await store.getCall('tenant-c', 'CA-alerted'), undefined);
       });
 
       it('frees a released slot for the next claim, and only that slot', async () => {

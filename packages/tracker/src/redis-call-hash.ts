@@ -16,11 +16,13 @@ import { callDetailNames } from './call-details';
  *   JSON, kept until its publish is confirmed (the outbox republishes from it).
  * - `activationEventId`: the id of the event that made the call active (a retry of it runs the
  *   activation's alert checks).
+ * - `a:<rule>`: the call's alert `rule` was taken (`claimCallAlert`); it lives as the call does.
  */
 export const redisCallHashPrefixes = {
   detail: 'd:',
   position: 'p:',
   eventMark: 'e:',
+  alert: 'a:',
 } as const;
 
 /**

@@ -84,3 +84,13 @@ return claimed
     ),
   ]),
 );
+
+/**
+ * Takes a call's alert rule once for the call's life: sets the field only when the call is
+ * active and the field is not set yet. KEYS[1] the call hash, KEYS[2] the tenant's active calls.
+ * ARGV[1] the call id, ARGV[2] the field. Replies 1 when it took it.
+ */
+export const claimCallAlertScript: RedisScript = defineRedisScript(`
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then return 0 end
+return redis.call('HSETNX', KEYS[1], ARGV[2], '1')
+`);

@@ -35,6 +35,8 @@ export interface StoredCall {
   endEventId?: string;
   /** The `call.ended` until its publish is confirmed. */
   endEvent?: CallEvent;
+  /** The alert rules taken for this call (`claimCallAlert`); they go when the call does. */
+  alerts?: Set<string>;
   /** When an inactive call may be forgotten. */
   expiresAt?: number;
 }
