@@ -634,6 +634,16 @@ describe('createDialer', () => {
     expect(
       await dialer.handleCallEvent(callEvent('call.ended', 'CA-nobody', { status: 'busy' })),
     ).toBe('unlinked');
+    // An event a bus would refuse is refused here too, with the bus's error.
+    await expect(
+      dialer.handleCallEvent(
+        callEvent('call.ended', 'CA-\u0000', { id: 'call.ended:CA-nul', status: 'busy' }),
+      ),
+    ).rejects.toMatchObject({ code: 'invalid_event', status: 400, field: 'callId' });
+    await expect(dialer.handleCallEvent({} as never)).rejects.toMatchObject({
+      code: 'invalid_event',
+      status: 400,
+    });
     await bus.close();
   });
 });

@@ -3,8 +3,12 @@ import {
   type CallEvent,
   CallTrackError,
   InvalidArgumentError,
+  InvalidEventError,
+  isKeyText,
+  isSealedCallEvent,
   isTerminalStatus,
   NotFoundError,
+  parseCallEvent,
   principalSchema,
 } from '@calltrack/core';
 import { callEventReference } from './call-event-reference';
@@ -610,8 +614,21 @@ export function createDialer(options: DialerOptions): Dialer {
     return { outcome: 'started', runId, finished };
   };
 
-  const handleCallEvent = async (event: CallEvent): Promise<CallEventOutcome> => {
+  /** Applies a valid call event (one from the bus, or checked by handleCallEvent). */
+  const applyCallEvent = async (event: CallEvent): Promise<CallEventOutcome> => {
     if (!event.type.startsWith('call.')) return 'unlinked';
+    // The provider is kept with the attempt and matched with the call id, as part of the call's
+    // key: it takes what the event's ids take. A bus takes any provider name, PostgreSQL no NUL.
+    if (!isKeyText(event.provider)) {
+      throw new InvalidEventError({
+        issues: [
+          {
+            field: 'provider',
+            message: 'must not contain a control character or a lone surrogate',
+          },
+        ],
+      });
+    }
     let attempt: LeadAttempt | undefined;
     if (event.callId !== undefined) {
       attempt = await store.findAttemptByCall(event.tenantId, event.provider, event.callId);
@@ -665,6 +682,11 @@ export function createDialer(options: DialerOptions): Dialer {
     }
     return 'unchanged';
   };
+
+  // Your event gets the checks a bus's publish makes (the bus's own events passed them): an id
+  // with a control character is refused here as there, before the store would be asked to keep it.
+  const handleCallEvent = async (input: CallEvent): Promise<CallEventOutcome> =>
+    await applyCallEvent(isSealedCallEvent(input) ? input : parseCallEvent(input));
 
   const reconcile = async (): Promise<ReconcileReport> => {
     const report: ReconcileReport = { orphaned: 0, settled: 0 };
@@ -755,7 +777,7 @@ export function createDialer(options: DialerOptions): Dialer {
             foldRunEvent(message.event);
             continue;
           }
-          await handleCallEvent(message.event).catch((error) =>
+          await applyCallEvent(message.event).catch((error) =>
             logger.error('Applying a call event failed.', { eventId: message.event.id, error }),
           );
         }

@@ -849,8 +849,11 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
           data,
         });
 
-        // What the dialer does with every call event on the bus (its provider's webhooks).
-        expect(await dialer.handleCallEvent(event('call\u0000-1'))).toBe('unlinked');
+        // What the dialer does with every call event on the bus (its provider's webhooks); a
+        // call id with a NUL is refused as the bus refuses it (below).
+        await expect(dialer.handleCallEvent(event('call\u0000-1'))).rejects.toMatchObject({
+          code: 'invalid_event',
+        });
         expect(
           await dialer.handleCallEvent(
             event('call-9', { reference: `${placed?.attemptId}\u0000` }),
@@ -908,6 +911,79 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
         });
       } finally {
         follow.abort();
+        await bus.close();
+      }
+    });
+  });
+
+  it('refuses a call event it cannot record (a control character in its call id or provider) with the bus’s error, not a PostgreSQL one, when its reference links an attempt', async () => {
+    await withTable(undefined, async ({ store }) => {
+      await store.addLeads([
+        { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+      ]);
+      const bus = createMemoryBus();
+      const logged: { message: string; error: unknown }[] = [];
+      const { dialer } = dialerOver(store, {
+        bus,
+        logger: { error: (message, fields) => logged.push({ message, error: fields?.error }) },
+      });
+      try {
+        const run = await dialer.trigger({ tenantId, userId });
+        if (run.outcome === 'started') await run.finished;
+        const [placed] = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(placed).toMatchObject({ state: 'placed', provider: 'test', callId: 'call-1' });
+        const ended = (fields: Partial<CallEvent>): CallEvent => ({
+          id: `refused-test:${Math.random()}`,
+          type: 'call.ended',
+          tenantId,
+          provider: 'test',
+          callId: 'call-1',
+          status: 'completed',
+          occurredAt: new Date(now).toISOString(),
+          receivedAt: new Date(now).toISOString(),
+          // The call id alone links nothing here: the reference (the attempt id) does.
+          data: { reference: placed!.attemptId },
+          ...fields,
+        });
+
+        // Called directly: refused as a bus's publish refuses it, naming the field.
+        for (const [fields, field] of [
+          [{ callId: 'call\u0000-1' }, 'callId'],
+          [{ callId: 'call-\n1' }, 'callId'],
+          [{ provider: 'te\u0000st' }, 'provider'],
+          [{ provider: 'test\r\n' }, 'provider'],
+        ] as const) {
+          await expect(dialer.handleCallEvent(ended(fields))).rejects.toMatchObject({
+            code: 'invalid_event',
+            status: 400,
+            field,
+          });
+        }
+        expect(await store.getAttempt(tenantId, placed!.attemptId)).toMatchObject({
+          state: 'placed',
+          provider: 'test',
+          callId: 'call-1',
+        });
+
+        // From the bus, which takes any provider name: the same refusal, logged, and the next
+        // event of the call still applies.
+        dialer.start();
+        await bus.publish(ended({ provider: 'te\u0000st' }));
+        await bus.publish(ended({}));
+        let attempt = await store.getAttempt(tenantId, placed!.attemptId);
+        for (let tries = 0; attempt?.state !== 'ended' && tries < 500; tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          attempt = await store.getAttempt(tenantId, placed!.attemptId);
+        }
+        expect(attempt).toMatchObject({ state: 'ended', provider: 'test', callId: 'call-1' });
+        expect(logged).toMatchObject([
+          {
+            message: 'Applying a call event failed.',
+            error: { code: 'invalid_event', field: 'provider' },
+          },
+        ]);
+      } finally {
+        await dialer.stop();
         await bus.close();
       }
     });
