@@ -33,6 +33,7 @@ import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';
 import type { DialerRun } from './dialer-run';
 import { followUserUpdates } from './follow-user-updates';
 import { isDefiniteRefusal } from './is-definite-refusal';
+import { isStorableText } from './is-storable-text';
 import { keepLease } from './keep-lease';
 import type { Lead } from './lead';
 import type { LeadAttempt } from './lead-attempt';
@@ -821,6 +822,11 @@ export function createDialer(options: DialerOptions): Dialer {
       return entry.run.state === 'running' ? { ...entry.run, ...entry.counts } : { ...entry.run };
     },
     async releaseAttempt(tenantId, attemptId, reason = 'review:released') {
+      if (typeof reason !== 'string' || !isStorableText(reason)) {
+        throw new InvalidArgumentError({
+          message: 'A reason with a NUL or a lone surrogate cannot be stored.',
+        });
+      }
       const attempt = await store.getAttempt(tenantId, attemptId);
       if (!attempt) throw new NotFoundError({ message: `No attempt ${attemptId}.` });
       const result = await store.updateAttempt({

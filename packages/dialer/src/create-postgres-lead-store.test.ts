@@ -988,4 +988,43 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
       }
     });
   });
+
+  it('refuses a review reason PostgreSQL cannot store (a NUL) with a 400, not a PostgreSQL error', async () => {
+    await withTable(undefined, async ({ store }) => {
+      await store.addLeads([
+        { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+      ]);
+      const { dialer } = dialerOver(store, {
+        accounts: [
+          {
+            id: 'test',
+            control: {
+              provider: 'test',
+              // An ambiguous failure: the attempt is unknown, for a person to review.
+              placeCall: async () => {
+                throw new Error('socket hang up');
+              },
+              terminateCall: async () => {},
+            },
+          },
+        ],
+      });
+      const run = await dialer.trigger({ tenantId, userId });
+      if (run.outcome === 'started') await run.finished;
+      const [unknown] = await store.listAttempts({ tenantId, userId, limit: 10 });
+      expect(unknown).toMatchObject({ state: 'unknown' });
+      for (const reason of ['no call\u0000', 'no call \ud800']) {
+        await expect(
+          dialer.releaseAttempt(tenantId, unknown!.attemptId, reason),
+        ).rejects.toMatchObject({ code: 'invalid_argument', status: 400 });
+      }
+      expect(await store.getAttempt(tenantId, unknown!.attemptId)).toMatchObject({
+        state: 'unknown',
+      });
+      // A line break is text PostgreSQL keeps: a person's note may have one.
+      expect(
+        await dialer.releaseAttempt(tenantId, unknown!.attemptId, 'review:\nno call was made'),
+      ).toMatchObject({ applied: true, attempt: { reason: 'review:\nno call was made' } });
+    });
+  });
 });

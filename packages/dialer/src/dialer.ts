@@ -195,7 +195,11 @@ export interface Dialer {
    * (or whose bus has no `subscribe`) knows only its own runs.
    */
   getRun(tenantId: string, runId: string): DialerRun | undefined;
-  /** Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending again. */
+  /**
+   * Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending
+   * again. `reason` is recorded on the attempt; one with a NUL character or a lone surrogate,
+   * which a store cannot keep, is an `InvalidArgumentError` (400).
+   */
   releaseAttempt(
     tenantId: string,
     attemptId: string,
