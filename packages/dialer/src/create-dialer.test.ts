@@ -405,6 +405,53 @@ describe('createDialer', () => {
     expect(dialled).toEqual([number(1), number(2)]);
   });
 
+  it('keeps renewing the run lease when renewing a follow-up request throws (your own DialerLocks), so no second run starts beside it', async () => {
+    let releaseDial: () => void = () => {};
+    const dialHeld = new Promise<void>((resolve) => {
+      releaseDial = resolve;
+    });
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      async placeCall(request) {
+        dialled.push(request.to);
+        await dialHeld;
+        return { provider: 'test', callId: `call-${request.to}`, reference: request.reference };
+      },
+      async terminateCall() {},
+    };
+    stoppers.push(async () => releaseDial());
+    const clock = createTestClock(start);
+    // Locks of your own whose renewFollowUp throws at once (or that were written before it).
+    const locks: DialerLocks = {
+      ...createMemoryDialerLocks({ clock }),
+      renewFollowUp: () => {
+        throw new Error('renewFollowUp is not implemented');
+      },
+    };
+    const { store, dialer, warnings } = await setUp(
+      { accounts: [{ id: 'test', control, callsPerSecond: 1000 }], clock, locks },
+      [lead(1)],
+    );
+    const first = await dialer.trigger(principal);
+    while (dialled.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Ten run leases (30 s each, renewed every 10 s) pass while the call is held.
+    for (let seconds = 0; seconds < 300; seconds += 5) await clock.advance(5_000);
+    await store.addLeads([lead(2)]);
+    expect((await dialer.trigger(principal)).outcome).toBe('follow_up_scheduled');
+    releaseDial();
+    if (first.outcome !== 'started') throw new Error('no run started');
+    const summaries = await first.finished;
+    expect(summaries.map((summary) => [summary.cause, summary.placed, summary.stoppedBy])).toEqual([
+      ['trigger', 1, undefined],
+      ['follow_up', 1, undefined],
+    ]);
+    expect(dialled).toEqual([number(1), number(2)]);
+    expect(warnings).toContain(
+      'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
+    );
+  });
+
   it('keeps tenants apart in its locks: ids with colons share neither a run nor a lead lease', async () => {
     let releaseDials: () => void = () => {};
     const dialsHeld = new Promise<void>((resolve) => {

@@ -555,18 +555,18 @@ export function createDialer(options: DialerOptions): Dialer {
     firstCause: 'trigger' | 'follow_up',
   ): Promise<RunSummary[]> => {
     const key = runKey(tenantId, userId);
-    const kept = keepLease(lease, runLeaseMs, clock, () =>
-      locks.renewFollowUp(key, followUpTtlMs).catch((error) => {
+    // Your locks' renewFollowUp may throw at once (or be missing, written before it existed):
+    // caught here, or it would end the lease's renewals, and a second run could start beside this.
+    const kept = keepLease(lease, runLeaseMs, clock, async () => {
+      try {
+        await locks.renewFollowUp(key, followUpTtlMs);
+      } catch (error) {
         logger.warn(
           'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
-          {
-            tenantId,
-            userId,
-            error,
-          },
+          { tenantId, userId, error },
         );
-      }),
-    );
+      }
+    });
     const signal = AbortSignal.any([kept.signal, stopping.signal]);
     const summaries: RunSummary[] = [];
     try {
