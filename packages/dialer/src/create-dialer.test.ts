@@ -290,6 +290,69 @@ describe('createDialer', () => {
     await expect(dialer.releaseAttempt(tenantId, 'nope')).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('orphans an unknown attempt whose lookupCall throws or never answers (given placeCallTimeoutMs), so one lookup cannot stop the reconciler', async () => {
+    const asked: string[] = [];
+    const signals: AbortSignal[] = [];
+    const { store, clock, dialer, warnings } = await setUp(
+      {
+        unknownSettleMs: 60_000,
+        placeCallTimeoutMs: 15_000,
+        lookupCall: (attempt, lookup?: { signal: AbortSignal }) => {
+          asked.push(attempt.leadId);
+          if (lookup !== undefined) signals.push(lookup.signal);
+          // Not an async function: it throws at once for one attempt, and for the other asks a
+          // provider API that never answers.
+          if (attempt.leadId === 'lead-001') throw new Error('no call id to look up');
+          return new Promise<undefined>(() => {});
+        },
+      },
+      [lead(1), lead(2), lead(3)],
+    );
+    // Dials that failed ambiguously in a process that is gone: unknown, for webhooks or lookups.
+    for (const leadId of ['lead-001', 'lead-002']) {
+      const [claim] = await store.claimLeads({
+        tenantId,
+        leadIds: [leadId],
+        now: start,
+        leaseMs: 60_000,
+        claimedBy: 'gone',
+      });
+      if (!claim?.claimed) throw new Error('not claimed');
+      await store.updateAttempt({
+        tenantId,
+        leadId,
+        attemptId: claim.attempt.attemptId,
+        fence: claim.attempt.fence,
+        state: 'unknown',
+        now: start,
+        leaseMs: 60_000,
+      });
+    }
+    // A claim left by a process that died before its dial, after them.
+    await store.claimLeads({
+      tenantId,
+      leadIds: ['lead-003'],
+      now: start + 1_000,
+      leaseMs: 60_000,
+      claimedBy: 'gone',
+    });
+    await clock.advance(61_000);
+    let report: Awaited<ReturnType<typeof dialer.reconcile>> | undefined;
+    const reconciled = dialer.reconcile().then((answer) => {
+      report = answer;
+    });
+    await vi.waitFor(() => expect(asked).toEqual(['lead-001', 'lead-002']));
+    await clock.advance(15_000);
+    await vi.waitFor(() => expect(report).toEqual({ orphaned: 3, settled: 0 }));
+    await reconciled;
+    for (const leadId of ['lead-001', 'lead-002', 'lead-003']) {
+      expect(await store.getLead(tenantId, leadId)).toMatchObject({ callStatus: 'orphaned' });
+    }
+    // The lookup that was given up on is told so, to stop its request.
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, true]);
+    expect(warnings).toContain('lookupCall failed; the attempt is orphaned for review.');
+  });
+
   it("refuses a stale holder's writes: a dial that answers after its attempt was taken over changes nothing", async () => {
     const { server, store, clock, dialer, warnings } = await setUp(
       { attemptLeaseMs: 10_000, placeCallTimeoutMs: 5_000 },

@@ -689,6 +689,35 @@ export function createDialer(options: DialerOptions): Dialer {
   const handleCallEvent = async (input: CallEvent): Promise<CallEventOutcome> =>
     await applyCallEvent(isSealedCallEvent(input) ? input : parseCallEvent(input));
 
+  /**
+   * Asks `lookupCall` about an unknown attempt for at most `placeCallTimeoutMs`, then aborts its
+   * signal. Rejects when it throws (at once, too) or does not answer in time: the reconciler
+   * reads the oldest expired attempts first, so a lookup it waited on for ever, or whose throw
+   * ended each pass, would stop it for good.
+   */
+  const lookUpCall = async (
+    lookupCall: NonNullable<DialerOptions['lookupCall']>,
+    attempt: LeadAttempt,
+  ): ReturnType<typeof lookupCall> => {
+    const lookup = new AbortController();
+    const answer = (async () => lookupCall(attempt, { signal: lookup.signal }))();
+    answer.catch(() => {}); // A failure after the wait ended is no one's to handle.
+    let timedOut = false;
+    try {
+      const found = await Promise.race([
+        answer,
+        clock.sleep(placeCallTimeoutMs, lookup.signal).then(() => {
+          timedOut = true;
+          return undefined;
+        }),
+      ]);
+      if (timedOut) throw new Error(`lookupCall did not answer within ${placeCallTimeoutMs} ms.`);
+      return found;
+    } finally {
+      lookup.abort();
+    }
+  };
+
   const reconcile = async (): Promise<ReconcileReport> => {
     const report: ReconcileReport = { orphaned: 0, settled: 0 };
     const expired = await store.listExpiredAttempts({ now: clock.now(), limit: 500 });
@@ -700,7 +729,7 @@ export function createDialer(options: DialerOptions): Dialer {
         fence: attempt.fence,
       };
       if (attempt.state === 'unknown' && options.lookupCall) {
-        const found = await options.lookupCall(attempt).catch((error) => {
+        const found = await lookUpCall(options.lookupCall, attempt).catch((error) => {
           logger.warn('lookupCall failed; the attempt is orphaned for review.', { ...key, error });
           return undefined;
         });

@@ -75,7 +75,10 @@ export interface DialerOptions {
   runLeaseMs?: number;
   /** The per-lead lease around claim and dial. Default 30 s. */
   leadLeaseMs?: number;
-  /** Abort a provider request after this long (an ambiguous failure). Default 15 s. */
+  /**
+   * Abort a provider request after this long (an ambiguous failure): a dial, and a `lookupCall`
+   * (then the attempt is orphaned for review). Default 15 s.
+   */
   placeCallTimeoutMs?: number;
   /** How often `start()` runs the reconciler. Default 30 s. */
   reconcileIntervalMs?: number;
@@ -84,10 +87,12 @@ export interface DialerOptions {
   /**
    * Settles an `unknown` attempt before it is orphaned, from the provider's call list or report:
    * `{ placed: true, callId }` if the call exists, `{ placed: false }` if it surely does not,
-   * undefined if it cannot tell.
+   * undefined if it cannot tell. It has `placeCallTimeoutMs` to answer; `signal` aborts then (pass
+   * it to your request). One that throws or does not answer in time cannot tell.
    */
   lookupCall?: (
     attempt: LeadAttempt,
+    lookup: { signal: AbortSignal },
   ) => Promise<{ placed: true; callId?: string } | { placed: false } | undefined>;
   /** Finds the attempt id a call event carries. Default `callEventReference`. */
   referenceOf?: (event: CallEvent) => string | undefined;
