@@ -176,6 +176,13 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       userId: 'u1',
     },
     {
+      type: 'integer ids and integer users',
+      columns: 'id integer, tenant_id text, user_id integer',
+      ids: ['7', '42', '2147483647'],
+      tenantId: 'acme',
+      userId: '31',
+    },
+    {
       type: 'bigint ids, uuid tenants and bigint users',
       columns: 'id bigint, tenant_id uuid, user_id bigint',
       ids: ['7', '42', '1000000000001'],
