@@ -290,6 +290,69 @@ describe('createDialer', () => {
     await expect(dialer.releaseAttempt(tenantId, 'nope')).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('orphans an unknown attempt whose lookupCall throws or never answers (given placeCallTimeoutMs), so one lookup cannot stop the reconciler', async () => {
+    const asked: string[] = [];
+    const signals: AbortSignal[] = [];
+    const { store, clock, dialer, warnings } = await setUp(
+      {
+        unknownSettleMs: 60_000,
+        placeCallTimeoutMs: 15_000,
+        lookupCall: (attempt, lookup?: { signal: AbortSignal }) => {
+          asked.push(attempt.leadId);
+          if (lookup !== undefined) signals.push(lookup.signal);
+          // Not an async function: it throws at once for one attempt, and for the other asks a
+          // provider API that never answers.
+          if (attempt.leadId === 'lead-001') throw new Error('no call id to look up');
+          return new Promise<undefined>(() => {});
+        },
+      },
+      [lead(1), lead(2), lead(3)],
+    );
+    // Dials that failed ambiguously in a process that is gone: unknown, for webhooks or lookups.
+    for (const leadId of ['lead-001', 'lead-002']) {
+      const [claim] = await store.claimLeads({
+        tenantId,
+        leadIds: [leadId],
+        now: start,
+        leaseMs: 60_000,
+        claimedBy: 'gone',
+      });
+      if (!claim?.claimed) throw new Error('not claimed');
+      await store.updateAttempt({
+        tenantId,
+        leadId,
+        attemptId: claim.attempt.attemptId,
+        fence: claim.attempt.fence,
+        state: 'unknown',
+        now: start,
+        leaseMs: 60_000,
+      });
+    }
+    // A claim left by a process that died before its dial, after them.
+    await store.claimLeads({
+      tenantId,
+      leadIds: ['lead-003'],
+      now: start + 1_000,
+      leaseMs: 60_000,
+      claimedBy: 'gone',
+    });
+    await clock.advance(61_000);
+    let report: Awaited<ReturnType<typeof dialer.reconcile>> | undefined;
+    const reconciled = dialer.reconcile().then((answer) => {
+      report = answer;
+    });
+    await vi.waitFor(() => expect(asked).toEqual(['lead-001', 'lead-002']));
+    await clock.advance(15_000);
+    await vi.waitFor(() => expect(report).toEqual({ orphaned: 3, settled: 0 }));
+    await reconciled;
+    for (const leadId of ['lead-001', 'lead-002', 'lead-003']) {
+      expect(await store.getLead(tenantId, leadId)).toMatchObject({ callStatus: 'orphaned' });
+    }
+    // The lookup that was given up on is told so, to stop its request.
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, true]);
+    expect(warnings).toContain('lookupCall failed; the attempt is orphaned for review.');
+  });
+
   it("refuses a stale holder's writes: a dial that answers after its attempt was taken over changes nothing", async () => {
     const { server, store, clock, dialer, warnings } = await setUp(
       { attemptLeaseMs: 10_000, placeCallTimeoutMs: 5_000 },
@@ -403,6 +466,53 @@ describe('createDialer', () => {
       ['follow_up', 1, undefined],
     ]);
     expect(dialled).toEqual([number(1), number(2)]);
+  });
+
+  it('keeps renewing the run lease when renewing a follow-up request throws (your own DialerLocks), so no second run starts beside it', async () => {
+    let releaseDial: () => void = () => {};
+    const dialHeld = new Promise<void>((resolve) => {
+      releaseDial = resolve;
+    });
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      async placeCall(request) {
+        dialled.push(request.to);
+        await dialHeld;
+        return { provider: 'test', callId: `call-${request.to}`, reference: request.reference };
+      },
+      async terminateCall() {},
+    };
+    stoppers.push(async () => releaseDial());
+    const clock = createTestClock(start);
+    // Locks of your own whose renewFollowUp throws at once (or that were written before it).
+    const locks: DialerLocks = {
+      ...createMemoryDialerLocks({ clock }),
+      renewFollowUp: () => {
+        throw new Error('renewFollowUp is not implemented');
+      },
+    };
+    const { store, dialer, warnings } = await setUp(
+      { accounts: [{ id: 'test', control, callsPerSecond: 1000 }], clock, locks },
+      [lead(1)],
+    );
+    const first = await dialer.trigger(principal);
+    while (dialled.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Ten run leases (30 s each, renewed every 10 s) pass while the call is held.
+    for (let seconds = 0; seconds < 300; seconds += 5) await clock.advance(5_000);
+    await store.addLeads([lead(2)]);
+    expect((await dialer.trigger(principal)).outcome).toBe('follow_up_scheduled');
+    releaseDial();
+    if (first.outcome !== 'started') throw new Error('no run started');
+    const summaries = await first.finished;
+    expect(summaries.map((summary) => [summary.cause, summary.placed, summary.stoppedBy])).toEqual([
+      ['trigger', 1, undefined],
+      ['follow_up', 1, undefined],
+    ]);
+    expect(dialled).toEqual([number(1), number(2)]);
+    expect(warnings).toContain(
+      'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
+    );
   });
 
   it('keeps tenants apart in its locks: ids with colons share neither a run nor a lead lease', async () => {
@@ -634,6 +744,16 @@ describe('createDialer', () => {
     expect(
       await dialer.handleCallEvent(callEvent('call.ended', 'CA-nobody', { status: 'busy' })),
     ).toBe('unlinked');
+    // An event a bus would refuse is refused here too, with the bus's error.
+    await expect(
+      dialer.handleCallEvent(
+        callEvent('call.ended', 'CA-\u0000', { id: 'call.ended:CA-nul', status: 'busy' }),
+      ),
+    ).rejects.toMatchObject({ code: 'invalid_event', status: 400, field: 'callId' });
+    await expect(dialer.handleCallEvent({} as never)).rejects.toMatchObject({
+      code: 'invalid_event',
+      status: 400,
+    });
     await bus.close();
   });
 });

@@ -3,8 +3,12 @@ import {
   type CallEvent,
   CallTrackError,
   InvalidArgumentError,
+  InvalidEventError,
+  isKeyText,
+  isSealedCallEvent,
   isTerminalStatus,
   NotFoundError,
+  parseCallEvent,
   principalSchema,
 } from '@calltrack/core';
 import { callEventReference } from './call-event-reference';
@@ -29,6 +33,7 @@ import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';
 import type { DialerRun } from './dialer-run';
 import { followUserUpdates } from './follow-user-updates';
 import { isDefiniteRefusal } from './is-definite-refusal';
+import { isStorableText } from './is-storable-text';
 import { keepLease } from './keep-lease';
 import type { Lead } from './lead';
 import type { LeadAttempt } from './lead-attempt';
@@ -550,18 +555,18 @@ export function createDialer(options: DialerOptions): Dialer {
     firstCause: 'trigger' | 'follow_up',
   ): Promise<RunSummary[]> => {
     const key = runKey(tenantId, userId);
-    const kept = keepLease(lease, runLeaseMs, clock, () =>
-      locks.renewFollowUp(key, followUpTtlMs).catch((error) => {
+    // Your locks' renewFollowUp may throw at once (or be missing, written before it existed):
+    // caught here, or it would end the lease's renewals, and a second run could start beside this.
+    const kept = keepLease(lease, runLeaseMs, clock, async () => {
+      try {
+        await locks.renewFollowUp(key, followUpTtlMs);
+      } catch (error) {
         logger.warn(
           'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
-          {
-            tenantId,
-            userId,
-            error,
-          },
+          { tenantId, userId, error },
         );
-      }),
-    );
+      }
+    });
     const signal = AbortSignal.any([kept.signal, stopping.signal]);
     const summaries: RunSummary[] = [];
     try {
@@ -610,8 +615,21 @@ export function createDialer(options: DialerOptions): Dialer {
     return { outcome: 'started', runId, finished };
   };
 
-  const handleCallEvent = async (event: CallEvent): Promise<CallEventOutcome> => {
+  /** Applies a valid call event (one from the bus, or checked by handleCallEvent). */
+  const applyCallEvent = async (event: CallEvent): Promise<CallEventOutcome> => {
     if (!event.type.startsWith('call.')) return 'unlinked';
+    // The provider is kept with the attempt and matched with the call id, as part of the call's
+    // key: it takes what the event's ids take. A bus takes any provider name, PostgreSQL no NUL.
+    if (!isKeyText(event.provider)) {
+      throw new InvalidEventError({
+        issues: [
+          {
+            field: 'provider',
+            message: 'must not contain a control character or a lone surrogate',
+          },
+        ],
+      });
+    }
     let attempt: LeadAttempt | undefined;
     if (event.callId !== undefined) {
       attempt = await store.findAttemptByCall(event.tenantId, event.provider, event.callId);
@@ -666,6 +684,40 @@ export function createDialer(options: DialerOptions): Dialer {
     return 'unchanged';
   };
 
+  // Your event gets the checks a bus's publish makes (the bus's own events passed them): an id
+  // with a control character is refused here as there, before the store would be asked to keep it.
+  const handleCallEvent = async (input: CallEvent): Promise<CallEventOutcome> =>
+    await applyCallEvent(isSealedCallEvent(input) ? input : parseCallEvent(input));
+
+  /**
+   * Asks `lookupCall` about an unknown attempt for at most `placeCallTimeoutMs`, then aborts its
+   * signal. Rejects when it throws (at once, too) or does not answer in time: the reconciler
+   * reads the oldest expired attempts first, so a lookup it waited on for ever, or whose throw
+   * ended each pass, would stop it for good.
+   */
+  const lookUpCall = async (
+    lookupCall: NonNullable<DialerOptions['lookupCall']>,
+    attempt: LeadAttempt,
+  ): ReturnType<typeof lookupCall> => {
+    const lookup = new AbortController();
+    const answer = (async () => lookupCall(attempt, { signal: lookup.signal }))();
+    answer.catch(() => {}); // A failure after the wait ended is no one's to handle.
+    let timedOut = false;
+    try {
+      const found = await Promise.race([
+        answer,
+        clock.sleep(placeCallTimeoutMs, lookup.signal).then(() => {
+          timedOut = true;
+          return undefined;
+        }),
+      ]);
+      if (timedOut) throw new Error(`lookupCall did not answer within ${placeCallTimeoutMs} ms.`);
+      return found;
+    } finally {
+      lookup.abort();
+    }
+  };
+
   const reconcile = async (): Promise<ReconcileReport> => {
     const report: ReconcileReport = { orphaned: 0, settled: 0 };
     const expired = await store.listExpiredAttempts({ now: clock.now(), limit: 500 });
@@ -677,7 +729,7 @@ export function createDialer(options: DialerOptions): Dialer {
         fence: attempt.fence,
       };
       if (attempt.state === 'unknown' && options.lookupCall) {
-        const found = await options.lookupCall(attempt).catch((error) => {
+        const found = await lookUpCall(options.lookupCall, attempt).catch((error) => {
           logger.warn('lookupCall failed; the attempt is orphaned for review.', { ...key, error });
           return undefined;
         });
@@ -755,7 +807,7 @@ export function createDialer(options: DialerOptions): Dialer {
             foldRunEvent(message.event);
             continue;
           }
-          await handleCallEvent(message.event).catch((error) =>
+          await applyCallEvent(message.event).catch((error) =>
             logger.error('Applying a call event failed.', { eventId: message.event.id, error }),
           );
         }
@@ -799,6 +851,11 @@ export function createDialer(options: DialerOptions): Dialer {
       return entry.run.state === 'running' ? { ...entry.run, ...entry.counts } : { ...entry.run };
     },
     async releaseAttempt(tenantId, attemptId, reason = 'review:released') {
+      if (typeof reason !== 'string' || !isStorableText(reason)) {
+        throw new InvalidArgumentError({
+          message: 'A reason with a NUL or a lone surrogate cannot be stored.',
+        });
+      }
       const attempt = await store.getAttempt(tenantId, attemptId);
       if (!attempt) throw new NotFoundError({ message: `No attempt ${attemptId}.` });
       const result = await store.updateAttempt({

@@ -176,6 +176,13 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       userId: 'u1',
     },
     {
+      type: 'integer ids and integer users',
+      columns: 'id integer, tenant_id text, user_id integer',
+      ids: ['7', '42', '2147483647'],
+      tenantId: 'acme',
+      userId: '31',
+    },
+    {
       type: 'bigint ids, uuid tenants and bigint users',
       columns: 'id bigint, tenant_id uuid, user_id bigint',
       ids: ['7', '42', '1000000000001'],
@@ -849,8 +856,11 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
           data,
         });
 
-        // What the dialer does with every call event on the bus (its provider's webhooks).
-        expect(await dialer.handleCallEvent(event('call\u0000-1'))).toBe('unlinked');
+        // What the dialer does with every call event on the bus (its provider's webhooks); a
+        // call id with a NUL is refused as the bus refuses it (below).
+        await expect(dialer.handleCallEvent(event('call\u0000-1'))).rejects.toMatchObject({
+          code: 'invalid_event',
+        });
         expect(
           await dialer.handleCallEvent(
             event('call-9', { reference: `${placed?.attemptId}\u0000` }),
@@ -910,6 +920,118 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
         follow.abort();
         await bus.close();
       }
+    });
+  });
+
+  it('refuses a call event it cannot record (a control character in its call id or provider) with the bus’s error, not a PostgreSQL one, when its reference links an attempt', async () => {
+    await withTable(undefined, async ({ store }) => {
+      await store.addLeads([
+        { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+      ]);
+      const bus = createMemoryBus();
+      const logged: { message: string; error: unknown }[] = [];
+      const { dialer } = dialerOver(store, {
+        bus,
+        logger: { error: (message, fields) => logged.push({ message, error: fields?.error }) },
+      });
+      try {
+        const run = await dialer.trigger({ tenantId, userId });
+        if (run.outcome === 'started') await run.finished;
+        const [placed] = await store.listAttempts({ tenantId, userId, limit: 10 });
+        expect(placed).toMatchObject({ state: 'placed', provider: 'test', callId: 'call-1' });
+        const ended = (fields: Partial<CallEvent>): CallEvent => ({
+          id: `refused-test:${Math.random()}`,
+          type: 'call.ended',
+          tenantId,
+          provider: 'test',
+          callId: 'call-1',
+          status: 'completed',
+          occurredAt: new Date(now).toISOString(),
+          receivedAt: new Date(now).toISOString(),
+          // The call id alone links nothing here: the reference (the attempt id) does.
+          data: { reference: placed!.attemptId },
+          ...fields,
+        });
+
+        // Called directly: refused as a bus's publish refuses it, naming the field.
+        for (const [fields, field] of [
+          [{ callId: 'call\u0000-1' }, 'callId'],
+          [{ callId: 'call-\n1' }, 'callId'],
+          [{ provider: 'te\u0000st' }, 'provider'],
+          [{ provider: 'test\r\n' }, 'provider'],
+        ] as const) {
+          await expect(dialer.handleCallEvent(ended(fields))).rejects.toMatchObject({
+            code: 'invalid_event',
+            status: 400,
+            field,
+          });
+        }
+        expect(await store.getAttempt(tenantId, placed!.attemptId)).toMatchObject({
+          state: 'placed',
+          provider: 'test',
+          callId: 'call-1',
+        });
+
+        // From the bus, which takes any provider name: the same refusal, logged, and the next
+        // event of the call still applies.
+        dialer.start();
+        await bus.publish(ended({ provider: 'te\u0000st' }));
+        await bus.publish(ended({}));
+        let attempt = await store.getAttempt(tenantId, placed!.attemptId);
+        for (let tries = 0; attempt?.state !== 'ended' && tries < 500; tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          attempt = await store.getAttempt(tenantId, placed!.attemptId);
+        }
+        expect(attempt).toMatchObject({ state: 'ended', provider: 'test', callId: 'call-1' });
+        expect(logged).toMatchObject([
+          {
+            message: 'Applying a call event failed.',
+            error: { code: 'invalid_event', field: 'provider' },
+          },
+        ]);
+      } finally {
+        await dialer.stop();
+        await bus.close();
+      }
+    });
+  });
+
+  it('refuses a review reason PostgreSQL cannot store (a NUL) with a 400, not a PostgreSQL error', async () => {
+    await withTable(undefined, async ({ store }) => {
+      await store.addLeads([
+        { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+      ]);
+      const { dialer } = dialerOver(store, {
+        accounts: [
+          {
+            id: 'test',
+            control: {
+              provider: 'test',
+              // An ambiguous failure: the attempt is unknown, for a person to review.
+              placeCall: async () => {
+                throw new Error('socket hang up');
+              },
+              terminateCall: async () => {},
+            },
+          },
+        ],
+      });
+      const run = await dialer.trigger({ tenantId, userId });
+      if (run.outcome === 'started') await run.finished;
+      const [unknown] = await store.listAttempts({ tenantId, userId, limit: 10 });
+      expect(unknown).toMatchObject({ state: 'unknown' });
+      for (const reason of ['no call\u0000', 'no call \ud800']) {
+        await expect(
+          dialer.releaseAttempt(tenantId, unknown!.attemptId, reason),
+        ).rejects.toMatchObject({ code: 'invalid_argument', status: 400 });
+      }
+      expect(await store.getAttempt(tenantId, unknown!.attemptId)).toMatchObject({
+        state: 'unknown',
+      });
+      // A line break is text PostgreSQL keeps: a person's note may have one.
+      expect(
+        await dialer.releaseAttempt(tenantId, unknown!.attemptId, 'review:\nno call was made'),
+      ).toMatchObject({ applied: true, attempt: { reason: 'review:\nno call was made' } });
     });
   });
 });

@@ -75,7 +75,10 @@ export interface DialerOptions {
   runLeaseMs?: number;
   /** The per-lead lease around claim and dial. Default 30 s. */
   leadLeaseMs?: number;
-  /** Abort a provider request after this long (an ambiguous failure). Default 15 s. */
+  /**
+   * Abort a provider request after this long (an ambiguous failure): a dial, and a `lookupCall`
+   * (then the attempt is orphaned for review). Default 15 s.
+   */
   placeCallTimeoutMs?: number;
   /** How often `start()` runs the reconciler. Default 30 s. */
   reconcileIntervalMs?: number;
@@ -84,10 +87,12 @@ export interface DialerOptions {
   /**
    * Settles an `unknown` attempt before it is orphaned, from the provider's call list or report:
    * `{ placed: true, callId }` if the call exists, `{ placed: false }` if it surely does not,
-   * undefined if it cannot tell.
+   * undefined if it cannot tell. It has `placeCallTimeoutMs` to answer; `signal` aborts then (pass
+   * it to your request). One that throws or does not answer in time cannot tell.
    */
   lookupCall?: (
     attempt: LeadAttempt,
+    lookup: { signal: AbortSignal },
   ) => Promise<{ placed: true; callId?: string } | { placed: false } | undefined>;
   /** Finds the attempt id a call event carries. Default `callEventReference`. */
   referenceOf?: (event: CallEvent) => string | undefined;
@@ -170,7 +175,9 @@ export interface Dialer {
   /**
    * Applies a tracker `call.*` event to the attempt that placed the call (by call id, else by
    * reference): `placed` on a status, `ended` with its outcome on `call.ended`. `start()` feeds
-   * it from the bus; call it yourself if you do not.
+   * it from the bus; call it yourself if you do not. Rejects with `InvalidEventError` (400) for
+   * an event a bus's `publish` refuses (an id with a control character…), and for a provider
+   * name with a control character, which the dialer would keep with the attempt.
    */
   handleCallEvent(event: CallEvent): Promise<CallEventOutcome>;
   /**
@@ -193,7 +200,11 @@ export interface Dialer {
    * (or whose bus has no `subscribe`) knows only its own runs.
    */
   getRun(tenantId: string, runId: string): DialerRun | undefined;
-  /** Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending again. */
+  /**
+   * Review: a person decided an orphaned (or unknown) attempt placed no call; the lead is pending
+   * again. `reason` is recorded on the attempt; one with a NUL character or a lone surrogate,
+   * which a store cannot keep, is an `InvalidArgumentError` (400).
+   */
   releaseAttempt(
     tenantId: string,
     attemptId: string,

@@ -1,3 +1,5 @@
+import { isStorableText } from './is-storable-text';
+
 // What PostgreSQL prints for the types ids are kept in besides text. Only that spelling is
 // accepted: PostgreSQL reads `007` and `7` (or a uuid in capitals, in braces) as one value and
 // prints it one way, while the dialer matches results, attempts, the do-not-call list and live
@@ -25,7 +27,7 @@ const blankPaddedType = /^(?:character\(\d+\)|bpchar)$/;
  * PostgreSQL.
  */
 export function fitsPostgresType(text: string, type: string): boolean {
-  if (text.includes('\u0000') || /\p{Cs}/u.test(text)) return false;
+  if (!isStorableText(text)) return false;
   const limit = integerLimits[type];
   if (limit !== undefined) {
     if (!integerText.test(text)) return false;

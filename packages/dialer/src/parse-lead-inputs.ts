@@ -1,11 +1,10 @@
 import { isKeyText, tenantIdSchema } from '@calltrack/core';
 import { z } from 'zod';
 import { InvalidLeadError } from './errors/invalid-lead-error';
+import { isStorableText } from './is-storable-text';
 import type { LeadInput } from './lead';
 
-// What a store can keep as it was given: PostgreSQL's text has no NUL, and UTF-8 no lone
-// surrogate (Redis would keep U+FFFD instead, so two ids would become one).
-const storable = z.string().refine((text) => !text.includes('\u0000') && !/\p{Cs}/u.test(text), {
+const storable = z.string().refine(isStorableText, {
   message: 'must not contain a NUL character or a lone surrogate',
 });
 // Lead and user ids also become parts of event ids and the events' `userId`, which refuse every
