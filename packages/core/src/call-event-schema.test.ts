@@ -110,8 +110,9 @@ describe('callEventSchema', () => {
 
   it('refuses control characters in the ids that become Redis keys and database text, whichever path validates', () => {
     // NUL: PostgreSQL refuses it in text (the dialer's attempts would fail on it); line breaks and
-    // the rest of C0/C1 forge log lines and mean nothing in a provider's id.
-    for (const field of ['id', 'callId', 'branchId', 'agentId', 'userId'] as const) {
+    // the rest of C0/C1 forge log lines and mean nothing in a provider's id. The provider's name
+    // is kept with the call id (the dialer's attempts key on both).
+    for (const field of ['id', 'callId', 'branchId', 'agentId', 'userId', 'provider'] as const) {
       for (const control of ['\u0000', 'x\n', '\r', '\u001b[2J', '\u007f', '\u0085']) {
         const event = { ...valid, [field]: `CA-${control}` };
         expect(

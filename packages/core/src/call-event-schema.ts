@@ -8,11 +8,10 @@ import { isKeyText } from './is-key-text';
 import { tenantIdSchema } from './tenant-id-schema';
 
 const shortString = z.string().min(1).max(256);
+const keyTextMessage =
+  'must not contain a control character or a lone surrogate (half of a UTF-16 pair)';
 /** An id that becomes part of a Redis key or member (the bus's, the tracker's, presence's). */
-const keyString = shortString.refine(
-  isKeyText,
-  'must not contain a control character or a lone surrogate (half of a UTF-16 pair)',
-);
+const keyString = shortString.refine(isKeyText, keyTextMessage);
 const isoDateTime = z.iso.datetime({ offset: true });
 
 /**
@@ -69,7 +68,7 @@ export const callEventSchema = z
     agentId: keyString.optional(),
     userId: keyString.optional(),
     /** Which provider the event came from, e.g. `twilio`, `retell`, `callerdesk`, `calltrack`. */
-    provider: z.string().min(1).max(64),
+    provider: z.string().min(1).max(64).refine(isKeyText, keyTextMessage),
     /** The provider's call id. Required for `call.*` events. */
     callId: keyString.optional(),
     direction: callDirectionSchema.optional(),

@@ -66,7 +66,7 @@ export function fastParseCallEvent(value: unknown): CallEvent | undefined {
     !isOptional(input.branchId, isKey) ||
     !isOptional(input.agentId, isKey) ||
     !isOptional(input.userId, isKey) ||
-    !isShortString(input.provider, 64) ||
+    !(isShortString(input.provider, 64) && isKeyText(input.provider)) ||
     !isOptional(input.callId, isKey) ||
     !isOptional(input.direction, (direction) => directions.has(direction as string)) ||
     !isOptional(input.from, isShort) ||

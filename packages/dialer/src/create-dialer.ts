@@ -3,8 +3,6 @@ import {
   type CallEvent,
   CallTrackError,
   InvalidArgumentError,
-  InvalidEventError,
-  isKeyText,
   isSealedCallEvent,
   isTerminalStatus,
   NotFoundError,
@@ -618,18 +616,6 @@ export function createDialer(options: DialerOptions): Dialer {
   /** Applies a valid call event (one from the bus, or checked by handleCallEvent). */
   const applyCallEvent = async (event: CallEvent): Promise<CallEventOutcome> => {
     if (!event.type.startsWith('call.')) return 'unlinked';
-    // The provider is kept with the attempt and matched with the call id, as part of the call's
-    // key: it takes what the event's ids take. A bus takes any provider name, PostgreSQL no NUL.
-    if (!isKeyText(event.provider)) {
-      throw new InvalidEventError({
-        issues: [
-          {
-            field: 'provider',
-            message: 'must not contain a control character or a lone surrogate',
-          },
-        ],
-      });
-    }
     let attempt: LeadAttempt | undefined;
     if (event.callId !== undefined) {
       attempt = await store.findAttemptByCall(event.tenantId, event.provider, event.callId);

@@ -176,8 +176,7 @@ export interface Dialer {
    * Applies a tracker `call.*` event to the attempt that placed the call (by call id, else by
    * reference): `placed` on a status, `ended` with its outcome on `call.ended`. `start()` feeds
    * it from the bus; call it yourself if you do not. Rejects with `InvalidEventError` (400) for
-   * an event a bus's `publish` refuses (an id with a control character…), and for a provider
-   * name with a control character, which the dialer would keep with the attempt.
+   * an event a bus's `publish` refuses (an id or provider with a control character…).
    */
   handleCallEvent(event: CallEvent): Promise<CallEventOutcome>;
   /**
