@@ -333,13 +333,25 @@ if kind == 'connect' then
     saveConnection(user, existing)
     setData(user, id, data)
   else
-    local connected = 0
+    -- Every connection not expired counts, leaving ones too; the ones leaving longest make room
+    -- (see makeRoom).
+    local current, leaving = 0, {}
     if user ~= nil then
       for _, c in pairs(user.connections) do
-        if live(c) then connected = connected + 1 end
+        if c.expiresAt > at then
+          current = current + 1
+          if c.leaving then leaving[#leaving + 1] = c end
+        end
       end
     end
-    if connected >= maxConnections then return { 'limit' } end
+    if current - #leaving >= maxConnections then return { 'limit' } end
+    if current >= maxConnections then
+      table.sort(leaving, function(a, b)
+        if a.expiresAt ~= b.expiresAt then return a.expiresAt < b.expiresAt end
+        return a.id < b.id
+      end)
+      for i = 1, current - maxConnections + 1 do removeConnection(user, leaving[i].id) end
+    end
     ensureUser()
     local c = { id = id, connectedAt = at, away = away, leaving = false }
     refresh(c)

@@ -1007,6 +1007,55 @@ export function describePresenceStore(
         );
       });
 
+      it('counts leaving connections against maxConnectionsPerUser, making room by dropping the one leaving longest', async () => {
+        const world = await harness();
+        const engine = world.engine({ maxConnectionsPerUser: 3 });
+        const connect = (connectionId: string) =>
+          engine.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId });
+        const idsOf = async () =>
+          (await engine.getPresence('tenant-a', 'u1')).connections.map((member) =>
+            member.leaving ? `${member.connectionId}:leaving` : member.connectionId,
+          );
+        await connect('open');
+        await (await connect('first')).disconnect();
+        world.advance(10);
+        await (await connect('second')).disconnect();
+        world.advance(10);
+        await connect('third');
+        assert.deepEqual(await idsOf(), ['open', 'second:leaving', 'third']);
+        world.advance(10);
+        await connect('fourth');
+        assert.deepEqual(await idsOf(), ['open', 'third', 'fourth']);
+        await assert.rejects(connect('fifth'), (error) =>
+          TooManyConnectionsError.isInstance(error),
+        );
+        assert.deepEqual(await idsOf(), ['open', 'third', 'fourth']);
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online']);
+      });
+
+      it('keeps a user who reconnects fast within maxConnectionsPerUser, so their events still reach the bus', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        await engine.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'open' });
+        // Every connection comes with the most data allowed; each leaves before the next.
+        const data = { blob: 'x'.repeat(4000) };
+        for (let index = 0; index < 300; index += 1) {
+          const connectionId = `c${index}`;
+          await (
+            await engine.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId, data })
+          ).disconnect();
+          world.advance(1);
+        }
+        const presence = await engine.getPresence('tenant-a', 'u1');
+        assert.equal(presence.connections.length, 16);
+        assert.equal(presence.connections[0]?.connectionId, 'open');
+        await engine.setState('tenant-a', 'u1', 'break');
+        const events = world.transitions('u1');
+        assert.deepEqual(typesOf(events), ['presence.online', 'presence.updated']);
+        assert.equal(dataOf(events[1]).presence.state, 'break');
+        assert.equal(dataOf(events[1]).presence.connections.length, 16);
+      });
+
       it('refuses bad input with a clear error and stores nothing', async () => {
         const world = await harness();
         const engine = world.engine({
