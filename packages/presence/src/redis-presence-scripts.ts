@@ -109,9 +109,17 @@ local function setData(user, id, data)
   user.data[id] = data
 end
 
+-- The user's part of an event id (see presence-event-id.ts): an id over 160 bytes keeps its first
+-- 120 (and the rest of a character cut there), '~' and its SHA-1: never an id kept as it is.
 local function userPart(id)
-  if #id > 160 then return redis.sha1hex(id) end
-  return id
+  if #id <= 160 then return id end
+  local kept = 120
+  while kept < #id do
+    local byte = string.byte(id, kept + 1)
+    if byte < 128 or byte >= 192 then break end
+    kept = kept + 1
+  end
+  return string.sub(id, 1, kept) .. '~' .. redis.sha1hex(id)
 end
 
 local function recordOf(user)

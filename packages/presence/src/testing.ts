@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createMemoryBus } from '@calltrack/bus';
 import {
   BusUnavailableError,
@@ -1369,6 +1370,30 @@ export function describePresenceStore(
         assert.equal((await sender.send('tenant-a', 'u1', 'live')).queued, false);
         assert.equal(world.messages('u1').length, 3);
         await other.disconnect({ immediate: true });
+      });
+
+      it('gives every user their own event ids, however long their ids (one the hash of another’s)', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        const long = 'agent-'.padEnd(200, 'x');
+        const users = [
+          long,
+          createHash('sha1').update(long).digest('hex'),
+          // Cut after 120 characters, a pair of surrogates (an emoji) would be split.
+          `a${'😀'.repeat(100)}`,
+          'é'.repeat(161),
+          'é'.repeat(80),
+        ];
+        for (const userId of users) {
+          await engine.connect({ tenantId: 'tenant-a', userId });
+          await engine.send('tenant-a', userId, 'hello', { messageId: 'm1' });
+        }
+        for (const userId of users) {
+          assert.deepEqual(typesOf(world.transitions(userId)), ['presence.online'], userId);
+          assert.equal(world.messages(userId).length, 1, userId);
+        }
+        const ids = world.bus.accepted.map((event) => event.id);
+        assert.equal(new Set(ids).size, 2 * users.length);
       });
 
       it('delivers once per message id', async () => {
