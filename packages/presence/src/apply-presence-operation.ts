@@ -65,11 +65,9 @@ export function applyPresenceOperation(
         setData(existing, operation.data);
         refresh(existing);
       } else {
-        let connected = 0;
-        for (const connection of user?.connections.values() ?? []) {
-          if (live(connection)) connected += 1;
+        if (user && !makeRoom(user, at, settings.maxConnectionsPerUser)) {
+          return { outcome: 'limit' };
         }
-        if (connected >= settings.maxConnectionsPerUser) return { outcome: 'limit' };
         const connection: StoredConnection = {
           connectionId: operation.connectionId,
           connectedAt: at,
@@ -226,6 +224,29 @@ function restoresState(
   if (state === undefined) return false;
   if (user.state === undefined) return true;
   return stateAt !== undefined && (user.stateAt === undefined || user.stateAt < stateAt);
+}
+
+/**
+ * Makes room for one more connection of `user` under `max`. Every connection not expired counts,
+ * leaving ones too: a user who reconnects fast would otherwise pile up connections in their leave
+ * delay, each with its data, and every event carries them all. The ones that have been leaving
+ * longest are dropped first (ties: by id). False, with nothing dropped, when `max` connections
+ * are not leaving.
+ */
+function makeRoom(user: PresenceUserState, at: number, max: number): boolean {
+  const current = [...user.connections.values()].filter((connection) => connection.expiresAt > at);
+  if (current.length < max) return true;
+  const leaving = current.filter((connection) => connection.leaving);
+  if (current.length - leaving.length >= max) return false;
+  leaving.sort(
+    (a, b) =>
+      a.expiresAt - b.expiresAt ||
+      (a.connectionId < b.connectionId ? -1 : a.connectionId > b.connectionId ? 1 : 0),
+  );
+  for (const connection of leaving.slice(0, current.length - max + 1)) {
+    user.connections.delete(connection.connectionId);
+  }
+  return true;
 }
 
 function setData(connection: StoredConnection, data: string | undefined): void {

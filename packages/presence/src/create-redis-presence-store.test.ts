@@ -12,7 +12,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
 import type { PresenceConnection, PresenceOptions } from './presence';
-import { conformanceTimings, describePresenceStore } from './testing';
+import { presenceEventId } from './presence-event-id';
+import { conformanceSettings, conformanceTimings, describePresenceStore } from './testing';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('presence-store');
@@ -79,6 +80,23 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(await redis!.smembers(`${prefix}:{tenant-a}:online`)).toEqual(['agent-2']);
     expect(await redis!.smembers(`${prefix}:{tenant-a}:away`)).toEqual(['agent-1']);
     expect(await redis!.hget(`${prefix}:{tenant-a}:u:agent-1`, 'st')).toBe('break');
+  });
+
+  it('builds the event ids the engine builds, a long user id shortened the same way', async () => {
+    const prefix = `${filePrefix}:ids`;
+    const store = createRedisPresenceStore({ redis: redis!, prefix });
+    const settings = conformanceSettings();
+    for (const userId of ['u1', 'agent-'.padEnd(161, 'x'), 'agent-'.padEnd(256, 'y')]) {
+      const { transition } = await store.apply({
+        kind: 'connect',
+        tenantId: 'tenant-a',
+        userId,
+        connectionId: 'c1',
+        at: t0,
+        settings,
+      });
+      expect(transition?.eventId).toBe(presenceEventId(userId, t0, t0 + 1));
+    }
   });
 
   it('lets an offline user’s record and queue expire, and keeps a connected user’s', async () => {

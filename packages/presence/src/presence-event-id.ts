@@ -1,11 +1,22 @@
 import { createHash } from 'node:crypto';
 
-/** User ids longer than this are hashed inside event ids (event ids are at most 256 chars). */
+/** User ids up to this long are kept as they are in event ids (event ids are at most 256 chars). */
 const longUserId = 160;
+/** How much of a longer user id its event ids keep, before its hash. */
+const keptOfLongUserId = 120;
 
-/** The user's part of an event id: the id itself, or its SHA-1 (hex) when it is long. */
+/**
+ * The user's part of an event id: the id itself, or for a longer one, its first 120 characters,
+ * `~` and its SHA-1 (hex). That form is longer than 160 characters, so it is never an id kept as
+ * it is (a bare hash was: a user id of 40 hex digits shared the event ids of a long one). The
+ * Redis scripts count UTF-8 bytes where this counts UTF-16 units: each store's ids stay apart.
+ */
 function userPart(userId: string): string {
-  return userId.length > longUserId ? createHash('sha1').update(userId).digest('hex') : userId;
+  if (userId.length <= longUserId) return userId;
+  // Never half of a surrogate pair: event ids refuse lone surrogates (user ids have none).
+  const last = userId.charCodeAt(keptOfLongUserId - 1);
+  const kept = last >= 0xd800 && last <= 0xdbff ? keptOfLongUserId + 1 : keptOfLongUserId;
+  return `${userId.slice(0, kept)}~${createHash('sha1').update(userId).digest('hex')}`;
 }
 
 /**

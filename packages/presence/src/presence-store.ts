@@ -17,7 +17,10 @@ export interface PresenceStoreSettings {
   publishLeaseMs: number;
   /** How long an offline user's record (state, version) is kept. */
   offlineRetentionMs: number;
-  /** Most connections per user (leaving ones not counted). */
+  /**
+   * Most connections per user, leaving ones included: a new one takes the place of the one
+   * leaving longest, and is refused when none is leaving.
+   */
   maxConnectionsPerUser: number;
   /** Most messages in a user's offline queue; the oldest are dropped first. */
   queueMaxMessages: number;
@@ -44,11 +47,13 @@ export interface PresenceOperationBase {
  * queued messages for delivery when they are reachable (a connection not leaving) and nobody else
  * delivers them.
  *
- * - `connect`: adds (or re-registers) a connection; `data` is its JSON. `state` is the user's
- *   state as the connection last knew it and `stateAt` when it was set (the store lost the
- *   record, e.g. Redis restarted empty, and a live connection registers again): the record takes
- *   it when it has no state, or one set before `stateAt` (another connection of the user, back
- *   first, knew an older one). A `state` without `stateAt` only fills a record without a state.
+ * - `connect`: adds (or re-registers) a connection; `data` is its JSON. At
+ *   `maxConnectionsPerUser` a new one drops the connection leaving longest (`limit` when none is
+ *   leaving). `state` is the user's state as the connection last knew it and `stateAt` when it
+ *   was set (the store lost the record, e.g. Redis restarted empty, and a live connection
+ *   registers again): the record takes it when it has no state, or one set before `stateAt`
+ *   (another connection of the user, back first, knew an older one). A `state` without `stateAt`
+ *   only fills a record without a state.
  * - `heartbeat`: refreshes a connection; an expired one that was not removed yet is revived.
  * - `update`: replaces a live connection's data (`presence.updated` when it changed).
  * - `away`: sets or clears a live connection's app-set away flag.
@@ -85,7 +90,8 @@ export interface PresenceApplyResult {
    * - `ok`: applied;
    * - `missing`: the connection is unknown, expired or leaving (heartbeat, update, away,
    *   disconnect); nothing about it changed;
-   * - `limit`: `connect` would exceed `maxConnectionsPerUser`; nothing was stored.
+   * - `limit`: `connect` would exceed `maxConnectionsPerUser` with connections that are not
+   *   leaving; nothing was stored.
    */
   outcome: 'ok' | 'missing' | 'limit';
   /** The transition this operation decided, if any: publish it, then `confirm` it. */

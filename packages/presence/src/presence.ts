@@ -46,7 +46,11 @@ export interface PresenceOptions {
   publishLeaseMs?: number;
   /** How long an offline user's state and version are kept. Default 24 hours. */
   offlineRetentionMs?: number;
-  /** Most connections per user; one more is refused with `TooManyConnectionsError`. Default 16. */
+  /**
+   * Most connections per user, those in their leave delay included: a new one takes the place of
+   * the one leaving longest, and is refused with `TooManyConnectionsError` when none is leaving.
+   * Default 16.
+   */
   maxConnectionsPerUser?: number;
   /** Longest connection `data`, as JSON characters. Default 4,096. */
   maxDataLength?: number;

@@ -109,9 +109,17 @@ local function setData(user, id, data)
   user.data[id] = data
 end
 
+-- The user's part of an event id (see presence-event-id.ts): an id over 160 bytes keeps its first
+-- 120 (and the rest of a character cut there), '~' and its SHA-1: never an id kept as it is.
 local function userPart(id)
-  if #id > 160 then return redis.sha1hex(id) end
-  return id
+  if #id <= 160 then return id end
+  local kept = 120
+  while kept < #id do
+    local byte = string.byte(id, kept + 1)
+    if byte < 128 or byte >= 192 then break end
+    kept = kept + 1
+  end
+  return string.sub(id, 1, kept) .. '~' .. redis.sha1hex(id)
 end
 
 local function recordOf(user)
@@ -333,13 +341,25 @@ if kind == 'connect' then
     saveConnection(user, existing)
     setData(user, id, data)
   else
-    local connected = 0
+    -- Every connection not expired counts, leaving ones too; the ones leaving longest make room
+    -- (see makeRoom).
+    local current, leaving = 0, {}
     if user ~= nil then
       for _, c in pairs(user.connections) do
-        if live(c) then connected = connected + 1 end
+        if c.expiresAt > at then
+          current = current + 1
+          if c.leaving then leaving[#leaving + 1] = c end
+        end
       end
     end
-    if connected >= maxConnections then return { 'limit' } end
+    if current - #leaving >= maxConnections then return { 'limit' } end
+    if current >= maxConnections then
+      table.sort(leaving, function(a, b)
+        if a.expiresAt ~= b.expiresAt then return a.expiresAt < b.expiresAt end
+        return a.id < b.id
+      end)
+      for i = 1, current - maxConnections + 1 do removeConnection(user, leaving[i].id) end
+    end
     ensureUser()
     local c = { id = id, connectedAt = at, away = away, leaving = false }
     refresh(c)

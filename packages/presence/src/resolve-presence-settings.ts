@@ -1,4 +1,9 @@
 import { InvalidArgumentError } from '@calltrack/core';
+import {
+  connectionLengthBound,
+  maxEventDataLength,
+  snapshotLengthBound,
+} from './fit-presence-record';
 import type { PresenceOptions } from './presence';
 import type { PresenceStoreSettings } from './presence-store';
 
@@ -61,14 +66,16 @@ export function resolvePresenceSettings(options: PresenceOptions): ResolvedPrese
   );
   const maxDataLength = positive(options.maxDataLength, 4096, 'maxDataLength');
   const maxMessageLength = positive(queue.maxMessageLength, 65_536, 'queue.maxMessageLength');
-  // Every event must fit the bus's 1 MiB limit on `data`: a snapshot carries every
-  // connection's data, a message event one message.
+  // Every event must fit the bus's 1 MiB limit on `data`: a snapshot carries every connection
+  // (leaving ones too), each with its data, a message event one message.
   if (
     maxConnectionsPerUser * maxDataLength > maxSnapshotData ||
-    maxMessageLength > maxSnapshotData
+    maxMessageLength > maxSnapshotData ||
+    snapshotLengthBound + maxConnectionsPerUser * (connectionLengthBound + maxDataLength) >
+      maxEventDataLength
   ) {
     throw new InvalidArgumentError({
-      message: `maxConnectionsPerUser × maxDataLength and queue.maxMessageLength must stay within ${maxSnapshotData} characters (events are at most 1 MiB).`,
+      message: `maxConnectionsPerUser × maxDataLength and queue.maxMessageLength must stay within ${maxSnapshotData} characters, and a snapshot of every connection within an event: ${snapshotLengthBound} + maxConnectionsPerUser × (maxDataLength + ${connectionLengthBound}) within ${maxEventDataLength} (events are at most 1 MiB).`,
     });
   }
   return {

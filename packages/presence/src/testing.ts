@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createMemoryBus } from '@calltrack/bus';
 import {
   BusUnavailableError,
@@ -1007,6 +1008,55 @@ export function describePresenceStore(
         );
       });
 
+      it('counts leaving connections against maxConnectionsPerUser, making room by dropping the one leaving longest', async () => {
+        const world = await harness();
+        const engine = world.engine({ maxConnectionsPerUser: 3 });
+        const connect = (connectionId: string) =>
+          engine.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId });
+        const idsOf = async () =>
+          (await engine.getPresence('tenant-a', 'u1')).connections.map((member) =>
+            member.leaving ? `${member.connectionId}:leaving` : member.connectionId,
+          );
+        await connect('open');
+        await (await connect('first')).disconnect();
+        world.advance(10);
+        await (await connect('second')).disconnect();
+        world.advance(10);
+        await connect('third');
+        assert.deepEqual(await idsOf(), ['open', 'second:leaving', 'third']);
+        world.advance(10);
+        await connect('fourth');
+        assert.deepEqual(await idsOf(), ['open', 'third', 'fourth']);
+        await assert.rejects(connect('fifth'), (error) =>
+          TooManyConnectionsError.isInstance(error),
+        );
+        assert.deepEqual(await idsOf(), ['open', 'third', 'fourth']);
+        assert.deepEqual(typesOf(world.transitions('u1')), ['presence.online']);
+      });
+
+      it('keeps a user who reconnects fast within maxConnectionsPerUser, so their events still reach the bus', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        await engine.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId: 'open' });
+        // Every connection comes with the most data allowed; each leaves before the next.
+        const data = { blob: 'x'.repeat(4000) };
+        for (let index = 0; index < 300; index += 1) {
+          const connectionId = `c${index}`;
+          await (
+            await engine.connect({ tenantId: 'tenant-a', userId: 'u1', connectionId, data })
+          ).disconnect();
+          world.advance(1);
+        }
+        const presence = await engine.getPresence('tenant-a', 'u1');
+        assert.equal(presence.connections.length, 16);
+        assert.equal(presence.connections[0]?.connectionId, 'open');
+        await engine.setState('tenant-a', 'u1', 'break');
+        const events = world.transitions('u1');
+        assert.deepEqual(typesOf(events), ['presence.online', 'presence.updated']);
+        assert.equal(dataOf(events[1]).presence.state, 'break');
+        assert.equal(dataOf(events[1]).presence.connections.length, 16);
+      });
+
       it('refuses bad input with a clear error and stores nothing', async () => {
         const world = await harness();
         const engine = world.engine({
@@ -1320,6 +1370,30 @@ export function describePresenceStore(
         assert.equal((await sender.send('tenant-a', 'u1', 'live')).queued, false);
         assert.equal(world.messages('u1').length, 3);
         await other.disconnect({ immediate: true });
+      });
+
+      it('gives every user their own event ids, however long their ids (one the hash of another’s)', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        const long = 'agent-'.padEnd(200, 'x');
+        const users = [
+          long,
+          createHash('sha1').update(long).digest('hex'),
+          // Cut after 120 characters, a pair of surrogates (an emoji) would be split.
+          `a${'😀'.repeat(100)}`,
+          'é'.repeat(161),
+          'é'.repeat(80),
+        ];
+        for (const userId of users) {
+          await engine.connect({ tenantId: 'tenant-a', userId });
+          await engine.send('tenant-a', userId, 'hello', { messageId: 'm1' });
+        }
+        for (const userId of users) {
+          assert.deepEqual(typesOf(world.transitions(userId)), ['presence.online'], userId);
+          assert.equal(world.messages(userId).length, 1, userId);
+        }
+        const ids = world.bus.accepted.map((event) => event.id);
+        assert.equal(new Set(ids).size, 2 * users.length);
       });
 
       it('delivers once per message id', async () => {
