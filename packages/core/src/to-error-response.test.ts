@@ -44,9 +44,26 @@ describe('toErrorResponse', () => {
 describe('Retry-After on a real server', () => {
   afterEach(() => stopTestServers());
 
-  // Whatever a custom adapter hands over, what goes out is whole seconds, at most a day: never
-  // "Infinity", "NaN", "-5" or "1e+21".
+  // Whatever a custom adapter or limiter hands over, what goes out is whole seconds, at most a
+  // day: never "Infinity", "NaN", "-5" or "1e+21".
   const waits = [Infinity, -Infinity, Number.NaN, -5, 1e21, 2.2, 86_400.5, 0];
+
+  it('answers a RateLimitedError with a Retry-After from 1 to 86400', async () => {
+    const handler: FetchHandler = async (request) => {
+      const wait = Number(new URL(request.url).searchParams.get('wait'));
+      return toErrorResponse(
+        new RateLimitedError({ message: 'Too many.', retryAfterSeconds: wait }),
+      );
+    };
+    const { url } = await serveForTest(createServer(toNodeHandler(handler)));
+    const headers: (string | null)[] = [];
+    for (const wait of waits) {
+      const response = await fetch(`${url}/?wait=${encodeURIComponent(wait)}`);
+      expect(response.status).toBe(429);
+      headers.push(response.headers.get('retry-after'));
+    }
+    expect(headers).toEqual(['86400', '1', '1', '1', '86400', '3', '86400', '1']);
+  });
 
   it('passes on a ProviderApiError’s wait from a custom adapter as whole seconds, at most a day', async () => {
     // A custom call-control adapter, and a route that passes its provider's wait on as the
