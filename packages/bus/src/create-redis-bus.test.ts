@@ -41,6 +41,14 @@ class BurstRedis extends Redis {
 }
 const prefix = uniquePrefix('bus');
 
+/** Resolves once Redis' own clock (TIME, in ms) is past `ms`: it ages entries, not ours. */
+async function untilRedisTimeIsAfter(client: Redis, ms: number): Promise<void> {
+  for (;;) {
+    const [seconds, micros] = await client.time();
+    if (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) > ms) return;
+  }
+}
+
 afterAll(async () => {
   if (!redis) return;
   await deleteKeys(redis, prefix);
@@ -355,25 +363,30 @@ describe.skipIf(!redis)('createRedisBus', () => {
   });
 
   it('keeps the newest entry that left the window by age too, so a cursor at it still resumes', async () => {
-    const bus = createRedisBus({
-      redis: client,
-      prefix: `${prefix}:trim-age`,
-      history: { maxAgeMs: 100 },
-    });
+    // Redis' clock cannot be injected, so the test moves the window instead of the clock: two
+    // buses on one stream, one with an hour of history that publishes and reads, and one whose
+    // window is 1 ms that publishes seq 32, where trimming runs. Only Redis' clock passing the
+    // 31st event's publish time by more than 1 ms is waited for; no read depends on how long the
+    // machine took, which a window of 100 ms read back in real time did under load.
+    const own = `${prefix}:trim-age`;
+    const bus = createRedisBus({ redis: client, prefix: own });
+    const trimmer = createRedisBus({ redis: client, prefix: own, history: { maxAgeMs: 1 } });
     const cursors: string[] = [];
     for (let index = 0; index < 31; index += 1) {
       cursors.push((await bus.publish(makeCallEvent())).cursor);
     }
-    // Redis' clock cannot be injected: let the 31 events age out of the window for real.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const publishedAt = Number.parseInt(parseBusCursor(cursors[30] as string)?.verifier ?? '', 36);
+    expect(Number.isSafeInteger(publishedAt)).toBe(true);
+    await untilRedisTimeIsAfter(client, publishedAt + 1);
     const next = makeCallEvent();
-    await bus.publish(next); // seq 32: trimmed by age
+    await trimmer.publish(next); // seq 32: all 31 before it left the 1 ms window
     const atEdge = bus.subscribe({ tenantId: 'tenant-a', after: cursors[30] });
     expect(await take(atEdge, 1)).toEqual([expect.objectContaining({ event: next })]);
     const beyond = bus.subscribe({ tenantId: 'tenant-a', after: cursors[29] });
     expect(await take(beyond, 1)).toEqual([
       { type: 'reset', recovered: false, reason: 'history-gap' },
     ]);
+    await trimmer.close();
     await bus.close();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readRetryAfterSeconds } from './read-retry-after-seconds';
+import { readRetryAfterSeconds, toRetryAfterSeconds } from './read-retry-after-seconds';
 
 const now = Date.parse('2026-11-21T10:00:00.000Z');
 const answer = (retryAfter: string | undefined, status = 429) =>
@@ -38,6 +38,24 @@ describe('readRetryAfterSeconds', () => {
     }
     for (const status of [200, 500, 502, 400]) {
       expect(readRetryAfterSeconds(answer('7', status), now)).toBeUndefined();
+    }
+  });
+});
+
+describe('toRetryAfterSeconds', () => {
+  it('keeps a wait by the same rule: rounded up, from 0 to a day; NaN and non-numbers are none', () => {
+    expect(toRetryAfterSeconds(7)).toBe(7);
+    expect(toRetryAfterSeconds(1.2)).toBe(2);
+    expect(toRetryAfterSeconds(0)).toBe(0);
+    expect(toRetryAfterSeconds(-5)).toBe(0);
+    expect(toRetryAfterSeconds(-0.5)).toBe(0);
+    expect(Object.is(toRetryAfterSeconds(-0.5), -0)).toBe(false);
+    expect(toRetryAfterSeconds(-Infinity)).toBe(0);
+    expect(toRetryAfterSeconds(86_401)).toBe(86_400);
+    expect(toRetryAfterSeconds(1e21)).toBe(86_400);
+    expect(toRetryAfterSeconds(Infinity)).toBe(86_400);
+    for (const value of [Number.NaN, undefined, null, '7', {}]) {
+      expect(toRetryAfterSeconds(value)).toBeUndefined();
     }
   });
 });

@@ -22,5 +22,18 @@ export function readRetryAfterSeconds(
 ): number | undefined {
   if (response.status !== 429 && response.status !== 503) return undefined;
   const ms = parseRetryAfterMs(response.headers.get('retry-after'), now);
-  return ms === undefined ? undefined : Math.min(Math.ceil(ms / 1000), maxRetryAfterSeconds);
+  return ms === undefined ? undefined : toRetryAfterSeconds(ms / 1000);
+}
+
+/**
+ * A wait in seconds as {@link readRetryAfterSeconds} reads one: rounded up, never negative, at
+ * most a day (86,400), so always a whole number fit to pass on as a `Retry-After` header (never
+ * `Infinity`, `-5` or `1e+21`). Undefined for anything that is not a number of seconds (`NaN`).
+ * Errors that carry a wait (`ProviderApiError`, `RateLimitedError`) keep theirs by this rule,
+ * whoever built them.
+ * @internal
+ */
+export function toRetryAfterSeconds(seconds: unknown): number | undefined {
+  if (typeof seconds !== 'number' || Number.isNaN(seconds)) return undefined;
+  return Math.min(Math.max(Math.ceil(seconds), 0), maxRetryAfterSeconds);
 }

@@ -1,3 +1,4 @@
+import { toRetryAfterSeconds } from '../read-retry-after-seconds';
 import { CallTrackError } from './calltrack-error';
 
 const name = 'CallTrack_ProviderApiError';
@@ -20,7 +21,10 @@ export interface ProviderApiErrorOptions {
    * CallerDesk sends. Makes the error a definite refusal (`isRetryable` false).
    */
   refused?: boolean;
-  /** When the provider said to come back (its 429's or 503's `Retry-After`), in seconds. */
+  /**
+   * When the provider said to come back (its 429's or 503's `Retry-After`), in seconds. Kept as
+   * `readRetryAfterSeconds` reads one: rounded up, from 0 to a day; `NaN` is no wait given.
+   */
   retryAfterSeconds?: number;
   cause?: unknown;
 }
@@ -38,7 +42,10 @@ export class ProviderApiError extends CallTrackError {
   readonly providerStatus: number | undefined;
   readonly providerCode: string | number | undefined;
   readonly responseBody: string | undefined;
-  /** The provider's `Retry-After`, in seconds, when it sent one. */
+  /**
+   * The provider's `Retry-After`, in seconds, when it sent one: a whole number from 0 to 86,400,
+   * fit to pass on as a header.
+   */
   readonly retryAfterSeconds: number | undefined;
   readonly isRetryable: boolean;
 
@@ -54,7 +61,9 @@ export class ProviderApiError extends CallTrackError {
     this.providerStatus = options.providerStatus;
     this.providerCode = options.providerCode;
     this.responseBody = options.responseBody;
-    this.retryAfterSeconds = options.retryAfterSeconds;
+    // A custom call-control adapter may hand over anything (Infinity, -5, 1e21): the tracker
+    // passes this on as its own Retry-After header.
+    this.retryAfterSeconds = toRetryAfterSeconds(options.retryAfterSeconds);
     const status = options.providerStatus;
     const definiteRefusal =
       options.refused === true ||

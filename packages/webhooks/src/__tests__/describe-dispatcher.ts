@@ -134,6 +134,14 @@ export function describeDispatcher(
       throw new Error(`fewer than ${count} attempts recorded`);
     };
 
+    /** Waits until `check` holds (a state the queue reaches on its own, in real time). */
+    const until = async (check: () => boolean) => {
+      for (let tries = 0; tries < 500 && !check(); tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(check()).toBe(true);
+    };
+
     it('delivers a signed { type, timestamp, data } body the official library verifies', async () => {
       const h = await setup();
       if (!h) return;
@@ -394,6 +402,70 @@ export function describeDispatcher(
       expect(new Set(sent.slice(4).map((request) => request.headers['webhook-id'])).size).toBe(2);
       // Delivered now: a later recover finds nothing to send.
       expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
+    });
+
+    it('sends each dead letter once when a recover that failed halfway is made again', async () => {
+      // The first call queues part of its page, then the store fails; its recoveries are held
+      // in flight (before they read their delivery) while the caller makes the call again.
+      let failHalfway = false;
+      let begun = 0;
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const h = await setup({ retrySchedule: [1_000] }, (store) => ({
+        ...store,
+        enqueue: async (jobs) => {
+          if (!failHalfway || !jobs.some((job) => job.trigger === 'recover')) {
+            return store.enqueue(jobs);
+          }
+          failHalfway = false;
+          await store.enqueue(jobs.slice(0, 2));
+          throw new Error('Connection is closed.');
+        },
+        beginAttempt: async (job, options) => {
+          if (job.trigger === 'recover') {
+            begun += 1;
+            await held;
+          }
+          return store.beginAttempt(job, options);
+        },
+      }));
+      if (!h) return;
+      const { id, secret } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      for (let index = 0; index < 4; index += 1) await h.publish();
+      await attemptsOf(h, id, 4);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 8);
+      const messageIds = new Set(
+        h.receiver.received('/down').map((request) => request.headers['webhook-id']),
+      );
+      expect(messageIds.size).toBe(4);
+      h.receiver.setDefault('/down', { status: 200 });
+
+      failHalfway = true;
+      await expect(h.dispatcher.recover('acme', id, { since: start })).rejects.toThrow(/closed/);
+      await until(() => begun === 2);
+      // All four are still dead letters: the repeat lists them all, and the queue skips the two
+      // the first call queued.
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 4 });
+      await until(() => begun >= 4);
+      release();
+      await h.receiver.waitFor(12, { path: '/down' });
+      await attemptsOf(h, id, 12);
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
+      expect(begun).toBe(4);
+      const recovered = h.receiver.received('/down').slice(8);
+      expect(new Set(recovered.map((request) => request.headers['webhook-id']))).toEqual(
+        messageIds,
+      );
+      for (const request of recovered) {
+        const sentAt = Number(request.headers['webhook-timestamp']) * 1000;
+        expect(() => officialVerify(secret, request, sentAt)).not.toThrow();
+      }
+      expect(h.receiver.received('/down')).toHaveLength(12);
     });
 
     it('lets a resend of a delivery still being retried take the place of its next retry', async () => {
