@@ -234,6 +234,38 @@ describe.skipIf(!redis)('createRedisBus', () => {
     await bus.close();
   });
 
+  it('reads history at once after a live message it cannot read at all (a later version’s format), so a tenant subscription misses nothing', async () => {
+    const own = `${prefix}:later-format`;
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis: client,
+      prefix: own,
+      onError: (error) => errors.push(error),
+    });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const first = makeCallEvent();
+    await bus.publish(first);
+    expect(eventIds(await take(subscription, 1))).toEqual([first.id]);
+    // A publisher of a later version: the same stream entry, a live message in a format this
+    // version cannot read (not even its cursor). Nothing else is published after it.
+    const keys = redisBusKeys(own, 'tenant-a');
+    const later = makeCallEvent();
+    const seq = await client.hincrby(keys.meta, 'seq', 1);
+    await client.xadd(
+      keys.stream,
+      `${seq}-${Date.now()}`,
+      'e',
+      JSON.stringify(later),
+      'i',
+      later.id,
+    );
+    await client.publish(keys.channel, `v2\n${JSON.stringify(later)}`);
+    expect(eventIds(await take(subscription, 1))).toEqual([later.id]);
+    expect(errors).toEqual([expect.objectContaining({ reason: 'unreadable' })]);
+    await bus.close();
+  });
+
   it('skips an unreadable event in history while resuming, reports it, and delivers the rest', async () => {
     const own = `${prefix}:bad-history`;
     const errors: Error[] = [];

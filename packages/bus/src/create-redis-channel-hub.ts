@@ -97,7 +97,8 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
 
   /** Parses a live message once; reports what it cannot read. */
   const parse = (channel: string, raw: string, tenantId: string | undefined) => {
-    const { messages, unreadable: broken } = parseRedisLiveMessage(raw, tenantId);
+    const parsed = parseRedisLiveMessage(raw, tenantId);
+    const { messages, unreadable: broken } = parsed;
     if (broken)
       unreadable(channel, messages.length === 0 ? 'no cursor' : 'no cursor after the events');
     for (const message of messages) {
@@ -110,7 +111,7 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
         );
       }
     }
-    return messages;
+    return parsed;
   };
 
   const onMessage = (channel: string, raw: string): void => {
@@ -120,15 +121,20 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
     }
     const state = channels.get(channel);
     if (!state) return;
-    for (const message of parse(channel, raw, state.tenantId)) {
+    const { messages, unreadable: broken } = parse(channel, raw, state.tenantId);
+    const each = (deliver: (subscriber: RedisTenantSubscriber) => void): void => {
       for (const subscriber of state.subscribers) {
         try {
-          subscriber.receive(message);
+          deliver(subscriber);
         } catch (error) {
           report(error instanceof Error ? error : new Error(String(error)));
         }
       }
-    }
+    };
+    for (const message of messages) each((subscriber) => subscriber.receive(message));
+    // What had no cursor may be events (a later version's format, say): history has them if so,
+    // and nothing else would send the subscribers there before the tenant's next message.
+    if (broken) each((subscriber) => subscriber.catchUp());
   };
 
   const onPatternMessage = (channel: string, raw: string): void => {
@@ -137,7 +143,7 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
       unreadable(channel, 'not a tenant channel');
       return;
     }
-    for (const message of parse(channel, raw, tenantId)) {
+    for (const message of parse(channel, raw, tenantId).messages) {
       for (const listener of allTenants) {
         try {
           listener.receive(message);
