@@ -96,7 +96,8 @@ export interface CallTrackClient {
    * returned function is called (reference counted).
    *
    * A watched call held as active that a new snapshot of the active calls no longer lists (and
-   * no live event touched meanwhile) may have ended while events were missed (a reset). It is
+   * no live event touched meanwhile) may have ended while events were missed (a reset, or while
+   * the connection was closed: the first snapshot of each connection is a reload). It is
    * then read again through `api` (`GET /calls/active/:callId`, naming the call's tenant when the
    * principal reads every tenant) when the client has one; without `api`, or when the tracker
    * does not know it or the read fails, its state becomes undefined (no longer known) instead of
@@ -156,6 +157,19 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   };
   let connection: CallTrackConnection | undefined;
   let connectCount = 0;
+  /**
+   * Whether the transport reported anything since the connection last closed. Events may have
+   * been missed while it was closed, so the first snapshot of each connection is a reload: a
+   * call held from before (it may have ended meanwhile) survives it only when a live event of
+   * this connection touched it. The reload begins with the first report (the open, normally),
+   * so events that come between the open and the snapshot count as touches.
+   */
+  let heardSinceClose = false;
+  const opened = (): void => {
+    if (heardSinceClose) return;
+    heardSinceClose = true;
+    activeCalls.beginReload();
+  };
 
   let state: CallTrackState = {
     connection: { isConnected: false, reconnecting: false },
@@ -313,9 +327,11 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
 
   const sink: CallTrackTransportSink = {
     onOpen() {
+      opened();
       setConnection(true, false);
     },
     onClose(reconnecting) {
+      heardSinceClose = false;
       setConnection(false, reconnecting);
       // A transport that retries may still deliver the snapshot; one that gave up will not.
       if (!reconnecting) {
@@ -337,6 +353,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       );
     },
     onSnapshot(snapshot, complete) {
+      opened();
       let watchedChanged = false;
       for (const call of snapshot) watchedChanged = remember(call) || watchedChanged;
       activeCalls.applySnapshot(snapshot);
@@ -360,6 +377,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       emit();
     },
     onEvent(event, cursor) {
+      opened();
       const { call, changed } = activeCalls.applyEvent(event);
       const presenceChanged = presenceOfEvent(event) !== undefined && presence.applyEvent(event);
       const watchedChanged = call !== undefined && remember(call);
@@ -434,6 +452,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         if (connectCount > 0 || !connection) return;
         const closing = connection;
         connection = undefined;
+        heardSinceClose = false;
         closing.close();
         setConnection(false, false);
         settleRefreshes(
