@@ -140,6 +140,7 @@ describe('React hooks against a real @calltrack/sse server', () => {
     expect(client.getSnapshot().activeCalls).toHaveLength(0);
 
     view.unmount();
+    await Promise.resolve(); // the state shows the end of a watch on the next microtask
     expect(watched(client)).toEqual([]);
   });
 
@@ -256,6 +257,46 @@ describe('re-renders (counted, against a real @calltrack/sse server)', () => {
     expect(counter.get('CA-2')).toBe(before['CA-2']);
     expect(counter.get('connection')).toBe(before.connection);
     expect(counter.get('last-event')).toBe((before['last-event'] ?? 0) + 1);
+  });
+
+  it('mounting or unmounting many useCall rows is one store change; an event re-renders its row', async () => {
+    const { server, client, wrapper } = await setup();
+    const callIds = Array.from({ length: 300 }, (_, index) => `CA-${index}`);
+    for (const callId of callIds) await server.tracker.ingest(callEvent(callId));
+    const counter = renderCounter();
+    const rows = (mounted: boolean) =>
+      createElement(
+        Fragment,
+        null,
+        createElement(LastEvent, { counter }),
+        ...(mounted ? callIds.map((id) => createElement(CallRow, { key: id, id, counter })) : []),
+      );
+    const view = render(rows(false), { wrapper });
+    await waitFor(() => expect(client.getSnapshot().activeCalls).toHaveLength(callIds.length));
+    let changes = 0;
+    const unsubscribe = client.subscribe(() => {
+      changes += 1;
+    });
+
+    await act(async () => view.rerender(rows(true)));
+    expect(changes).toBe(1);
+    expect(watched(client)).toHaveLength(callIds.length);
+    expect(callIds.map((id) => counter.get(id))).toEqual(callIds.map(() => 1));
+    expect(view.getByTestId('CA-7').textContent).toBe('ringing');
+
+    const answered = callEvent('CA-7', { type: 'call.answered', status: 'in-progress' });
+    await ingest(server, answered);
+    await waitFor(() => expect(view.getByTestId('last-event').textContent).toBe(answered.id));
+    expect(view.getByTestId('CA-7').textContent).toBe('in-progress');
+    expect(callIds.map((id) => counter.get(id))).toEqual(
+      callIds.map((id) => (id === 'CA-7' ? 2 : 1)),
+    );
+
+    changes = 0;
+    await act(async () => view.rerender(rows(false)));
+    expect(changes).toBe(1);
+    expect(watched(client)).toEqual([]);
+    unsubscribe();
   });
 });
 

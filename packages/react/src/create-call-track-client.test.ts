@@ -207,6 +207,34 @@ describe('refresh() settles instead of hanging', () => {
   });
 });
 
+describe('watchCall', () => {
+  it('publishes registrations made together as one state change, on the next microtask', async () => {
+    const { client } = await setup();
+    await until(client, (state) => state.hasSnapshot);
+    let changes = 0;
+    cleanups.push(
+      client.subscribe(() => {
+        changes += 1;
+      }),
+    );
+    const callIds = Array.from({ length: 1_000 }, (_, index) => `CA-${index}`);
+    const unwatches = callIds.map((callId) => client.watchCall(callId));
+    await Promise.resolve();
+    expect(changes).toBe(1);
+    expect([...client.getSnapshot().watchedCalls.keys()]).toEqual(callIds);
+
+    for (const unwatch of unwatches) unwatch();
+    await Promise.resolve();
+    expect(changes).toBe(2);
+    expect(client.getSnapshot().watchedCalls.size).toBe(0);
+
+    // Watched and unwatched again before it was published (React's strict mode): no change.
+    client.watchCall('CA-1')();
+    await Promise.resolve();
+    expect(changes).toBe(2);
+  });
+});
+
 describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
   /**
    * A client (with the tracker's API when `api`) watching CA-1 and CA-2 while they ring; then,

@@ -93,7 +93,9 @@ export interface CallTrackClient {
   refresh(options?: CallTrackRefreshOptions): Promise<void>;
   /**
    * Keeps `callId`'s latest state in `state.watchedCalls`, even after the call ends, until the
-   * returned function is called (reference counted).
+   * returned function is called (reference counted). The state shows a new watch, and the end
+   * of one, on the next microtask: watches made together (a list of `useCall` rows mounting)
+   * are one state change.
    *
    * A watched call held as active that a new snapshot of the active calls no longer lists (and
    * no live event touched meanwhile) may have ended while events were missed (a reset, or while
@@ -219,8 +221,28 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     state = { ...state, connection: { isConnected, reconnecting } };
     emit();
   };
-  const publishWatched = (): CallTrackState['watchedCalls'] =>
-    new Map([...watched].map(([callId, entry]) => [callId, entry.call]));
+  /** Whether `watched` has registrations (or their undoing) that the state does not show yet. */
+  let watchedUnpublished = false;
+  const publishWatched = (): CallTrackState['watchedCalls'] => {
+    watchedUnpublished = false;
+    return new Map([...watched].map(([callId, entry]) => [callId, entry.call]));
+  };
+  /**
+   * Shows (un)registrations in the state on the next microtask: a list mounting N `useCall` rows
+   * is one state change (one copy of the map, one round of selectors), not N.
+   */
+  const publishWatchedSoon = (): void => {
+    if (watchedUnpublished) return;
+    watchedUnpublished = true;
+    queueMicrotask(() => {
+      // An event or a snapshot may have published them meanwhile.
+      if (!watchedUnpublished) return;
+      const watchedCalls = publishWatched();
+      if (sameWatched(state.watchedCalls, watchedCalls)) return;
+      state = { ...state, watchedCalls };
+      emit();
+    });
+  };
 
   /** Keeps the newest snapshot of a watched call (ended or not); true when it changed. */
   const remember = (call: CallSnapshot): boolean => {
@@ -489,9 +511,10 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     watchCall(callId) {
       const entry = watched.get(callId) ?? { count: 0, call: activeCalls.get(callId), reads: 0 };
       entry.count += 1;
-      watched.set(callId, entry);
-      state = { ...state, watchedCalls: publishWatched() };
-      emit();
+      if (entry.count === 1) {
+        watched.set(callId, entry);
+        publishWatchedSoon();
+      }
       let done = false;
       return () => {
         if (done) return;
@@ -499,11 +522,22 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         entry.count -= 1;
         if (entry.count > 0) return;
         watched.delete(callId);
-        state = { ...state, watchedCalls: publishWatched() };
-        emit();
+        publishWatchedSoon();
       };
     },
   };
+}
+
+/** True when both maps hold the very same calls under the same ids. */
+function sameWatched(
+  a: CallTrackState['watchedCalls'],
+  b: CallTrackState['watchedCalls'],
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [callId, call] of b) {
+    if (a.get(callId) !== call || !a.has(callId)) return false;
+  }
+  return true;
 }
 
 /** True when both lists hold the very same call objects in the same order. */
