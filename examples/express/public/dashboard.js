@@ -334,7 +334,15 @@ function openCall(callId) {
 /** `#call=<id>` opens that call's details: a link to a call can be shared. */
 function openCallFromHash() {
   const match = /^#call=(.+)$/.exec(location.hash);
-  if (match) openCall(decodeURIComponent(match[1]));
+  if (!match) return;
+  let callId;
+  try {
+    callId = decodeURIComponent(match[1]);
+  } catch {
+    // Not percent-encoded UTF-8 (a mangled link): no call to open, and the page goes on loading.
+    return;
+  }
+  openCall(callId);
 }
 window.addEventListener('hashchange', openCallFromHash);
 

@@ -102,6 +102,20 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
     await close();
   });
 
+  it('ignores a malformed #call= link: the page still connects and stays free of errors', async () => {
+    const demo = await startConsoleApp();
+    // `%E0%A4%A` is not UTF-8 percent-encoding: decodeURIComponent throws a URIError.
+    const { page, errors, close } = await openPage(`${demo.url}/#call=%E0%A4%A`);
+    await connected(page);
+    await page.evaluate(() => {
+      location.hash = 'call=%ZZ';
+    });
+    await page.waitForFunction(() => location.hash === '#call=%ZZ');
+    expect(await page.locator('[data-testid="call-drawer"].is-open').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('shows alerts the simulator causes, charts with data, and the call drawer', async () => {
     const demo = await startConsoleApp({
       providers: {

@@ -144,4 +144,21 @@ describe('createActiveCallsReconciler', () => {
     reconciler.applySnapshot([snapshot('CA-1', 1), snapshot('CA-2', 1), snapshot('CA-3', 1)]);
     expect(ids(reconciler.list())).toEqual(['CA-1']);
   });
+
+  it('remembers the live touches of held calls only: ended calls leave nothing behind', () => {
+    const reconciler = createActiveCallsReconciler();
+    reconciler.applySnapshot([]);
+    // A long session without a reload: 3,000 calls start and end, one with a bare call.ended.
+    for (let index = 0; index < 3_000; index += 1) {
+      const callId = `CA-${index}`;
+      reconciler.applyEvent(event('call.initiated', callId, snapshot(callId, 1)));
+      if (index === 0) reconciler.applyEvent(event('call.ended', callId));
+      else reconciler.applyEvent(event('call.ended', callId, ended(callId, 2)));
+    }
+    reconciler.applyEvent(event('call.initiated', 'CA-live', snapshot('CA-live', 1)));
+    expect(reconciler.touchedCount()).toBe(1);
+    // Still correct: the live call, touched since the reload, survives a snapshot read before it.
+    reconciler.applySnapshot([]);
+    expect(ids(reconciler.list())).toEqual(['CA-live']);
+  });
 });

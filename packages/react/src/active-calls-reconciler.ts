@@ -19,8 +19,9 @@ export interface ActiveCallsReconciler {
    */
   applyEvent(event: CallEvent): { call: CallSnapshot | undefined; changed: boolean };
   /**
-   * Marks the start of a reload: calls that live events touch from now on survive the next
-   * snapshot even when it does not list them (it was read before those events).
+   * Marks the start of a reload (a refresh, a reset, a connection that opens): calls that live
+   * events touch from now on survive the next snapshot even when it does not list them (it was
+   * read before those events); calls touched before may have ended unseen, and do not.
    */
   beginReload(): void;
   /** Replaces the active calls with `snapshot`, merged with what is newer here. */
@@ -29,6 +30,8 @@ export interface ActiveCallsReconciler {
   get(callId: string): CallSnapshot | undefined;
   /** The active calls, newest first (by `startedAt`, else `createdAt`). */
   list(): CallSnapshot[];
+  /** How many calls live events touched since the reload began (at most the active ones). */
+  touchedCount(): number;
 }
 
 const defaultMaxTombstones = 1_000;
@@ -53,7 +56,10 @@ export function createActiveCallsReconciler(
   const calls = new Map<string, CallSnapshot>();
   /** Call id → version at which it ended. */
   const tombstones = new Map<string, number>();
-  /** Calls changed by live events since the last reload began. */
+  /**
+   * Active calls changed by live events since the last reload began. Only held calls count (a
+   * snapshot keeps what it misses of those alone), so the set never outgrows the active calls.
+   */
   let touchedSinceReload = new Set<string>();
 
   const isBuried = (call: CallSnapshot): boolean => {
@@ -89,11 +95,14 @@ export function createActiveCallsReconciler(
       const call = eventCall(event);
       const ended = event.type === 'call.ended';
       if (call) {
-        touchedSinceReload.add(call.callId);
-        return { call, changed: applyCall(call, ended) };
+        const changed = applyCall(call, ended);
+        if (calls.has(call.callId)) touchedSinceReload.add(call.callId);
+        else touchedSinceReload.delete(call.callId);
+        return { call, changed };
       }
       if (ended && event.callId !== undefined && calls.has(event.callId)) {
         calls.delete(event.callId);
+        touchedSinceReload.delete(event.callId);
         return { call: undefined, changed: true };
       }
       return { call: undefined, changed: false };
@@ -116,6 +125,7 @@ export function createActiveCallsReconciler(
     },
     get: (callId) => calls.get(callId),
     list: () => [...calls.values()].sort(newestFirst),
+    touchedCount: () => touchedSinceReload.size,
   };
 }
 

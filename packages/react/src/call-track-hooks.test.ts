@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import type { CallEvent } from '@calltrack/core';
 import { act, cleanup, render, renderHook, waitFor } from '@testing-library/react';
-import { createElement, Fragment, type ReactNode } from 'react';
+import { createElement, Fragment, memo, type ReactNode } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   callEvent,
@@ -140,6 +140,7 @@ describe('React hooks against a real @calltrack/sse server', () => {
     expect(client.getSnapshot().activeCalls).toHaveLength(0);
 
     view.unmount();
+    await Promise.resolve(); // the state shows the end of a watch on the next microtask
     expect(watched(client)).toEqual([]);
   });
 
@@ -257,6 +258,65 @@ describe('re-renders (counted, against a real @calltrack/sse server)', () => {
     expect(counter.get('connection')).toBe(before.connection);
     expect(counter.get('last-event')).toBe((before['last-event'] ?? 0) + 1);
   });
+
+  it('rows under a parent that reads lastEvent (the README’s Dashboard) re-render for their own call only', async () => {
+    const { server, wrapper } = await setup();
+    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(callEvent('CA-2'));
+    const counter = renderCounter();
+    const view = render(createElement(Dashboard, { counter }), { wrapper });
+    await waitFor(() => expect(view.getByTestId('CA-1').textContent).toBe('ringing'));
+    await waitFor(() => expect(view.getByTestId('CA-2').textContent).toBe('ringing'));
+    const before = counter.snapshot();
+
+    const answered = callEvent('CA-2', { type: 'call.answered', status: 'in-progress' });
+    await ingest(server, answered);
+    await waitFor(() => expect(view.getByTestId('last-event').textContent).toBe(answered.id));
+    expect(view.getByTestId('CA-2').textContent).toBe('in-progress');
+    expect(counter.get('dashboard')).toBeGreaterThan(before.dashboard ?? 0);
+    expect(counter.get('CA-1')).toBe(before['CA-1']);
+    expect(counter.get('CA-2')).toBe((before['CA-2'] ?? 0) + 1);
+  });
+
+  it('mounting or unmounting many useCall rows is one store change; an event re-renders its row', async () => {
+    const { server, client, wrapper } = await setup();
+    const callIds = Array.from({ length: 300 }, (_, index) => `CA-${index}`);
+    for (const callId of callIds) await server.tracker.ingest(callEvent(callId));
+    const counter = renderCounter();
+    const rows = (mounted: boolean) =>
+      createElement(
+        Fragment,
+        null,
+        createElement(LastEvent, { counter }),
+        ...(mounted ? callIds.map((id) => createElement(CallRow, { key: id, id, counter })) : []),
+      );
+    const view = render(rows(false), { wrapper });
+    await waitFor(() => expect(client.getSnapshot().activeCalls).toHaveLength(callIds.length));
+    let changes = 0;
+    const unsubscribe = client.subscribe(() => {
+      changes += 1;
+    });
+
+    await act(async () => view.rerender(rows(true)));
+    expect(changes).toBe(1);
+    expect(watched(client)).toHaveLength(callIds.length);
+    expect(callIds.map((id) => counter.get(id))).toEqual(callIds.map(() => 1));
+    expect(view.getByTestId('CA-7').textContent).toBe('ringing');
+
+    const answered = callEvent('CA-7', { type: 'call.answered', status: 'in-progress' });
+    await ingest(server, answered);
+    await waitFor(() => expect(view.getByTestId('last-event').textContent).toBe(answered.id));
+    expect(view.getByTestId('CA-7').textContent).toBe('in-progress');
+    expect(callIds.map((id) => counter.get(id))).toEqual(
+      callIds.map((id) => (id === 'CA-7' ? 2 : 1)),
+    );
+
+    changes = 0;
+    await act(async () => view.rerender(rows(false)));
+    expect(changes).toBe(1);
+    expect(watched(client)).toEqual([]);
+    unsubscribe();
+  });
 });
 
 /** Render counts per probe component. */
@@ -282,6 +342,26 @@ function CallRow({ id, counter }: { id: string; counter: RenderCounter }) {
   const call = useCall(id);
   return createElement('output', { 'data-testid': id }, call ? String(call.status) : 'none');
 }
+
+/**
+ * The README's Dashboard: it reads `lastEvent`, so it re-renders on every event, and its rows are
+ * memoised (as the README's are) so that they do not re-render with it.
+ */
+function Dashboard({ counter }: { counter: RenderCounter }) {
+  counter.hit('dashboard');
+  const { calls } = useActiveCalls();
+  const lastEvent = useCallTrackState((state) => state.lastEvent);
+  return createElement(
+    Fragment,
+    null,
+    createElement('output', { 'data-testid': 'last-event' }, lastEvent?.id ?? ''),
+    ...calls.map((call) =>
+      createElement(MemoCallRow, { key: call.callId, id: call.callId, counter }),
+    ),
+  );
+}
+
+const MemoCallRow = memo(CallRow);
 
 function ConnectionBadge({ counter }: { counter: RenderCounter }) {
   counter.hit('connection');

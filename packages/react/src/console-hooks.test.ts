@@ -190,6 +190,81 @@ describe('useAnalytics', () => {
     await act(() => result.current.refresh());
     expect(result.current.loading).toBe(false);
   });
+
+  it('drops the data of the previous client’s API when the provider’s client changes', async () => {
+    server = await startConsoleServer();
+    await server.tracker.ingest(demoCall('CA-1'));
+    await server.tracker.ingest(endedEvent('CA-1', 'demo'));
+    const demo = createCallTrackClient(consoleClientOptions(server));
+    // Another tenant's console whose API refuses it (no credentials): 401.
+    const refused = createCallTrackClient({
+      transport: consoleClientOptions(server, 'tenant-b').transport,
+      api: { baseUrl: `${server.url}/api` },
+    });
+    let clientOfProvider = demo;
+    const wrapper = ({ children }: { children?: ReactNode }) =>
+      createElement(CallTrackProvider, { client: clientOfProvider }, children);
+    const { result, rerender } = renderHook(() => useAnalytics({ granularity: 'hour' }), {
+      wrapper,
+    });
+    await waitFor(() => expect(result.current.data?.totals.endedCalls).toBe(1));
+
+    clientOfProvider = refused;
+    rerender();
+    expect(result.current).toMatchObject({ data: undefined, loading: true, error: undefined });
+    await waitFor(() => expect(result.current.loading).toBe(false));
+    expect(result.current.error).toMatchObject({ name: 'CallTrack_ApiError', status: 401 });
+    expect(result.current.data).toBeUndefined();
+  });
+
+  it('a reload still waiting for its debounce when the client changes asks the new client’s API', async () => {
+    server = await startConsoleServer();
+    const target = server;
+    const requests: string[] = [];
+    const counting =
+      (tenantId: string): typeof fetch =>
+      (input, init) => {
+        requests.push(tenantId);
+        return fetch(input, init);
+      };
+    const demoCounted = createCallTrackClient({
+      ...consoleClientOptions(server),
+      api: { ...consoleClientOptions(server).api, fetch: counting('demo') },
+    });
+    const other = createCallTrackClient({
+      ...consoleClientOptions(server, 'tenant-b'),
+      api: { ...consoleClientOptions(server, 'tenant-b').api, fetch: counting('tenant-b') },
+    });
+    let clientOfProvider = demoCounted;
+    const wrapper = ({ children }: { children?: ReactNode }) =>
+      createElement(CallTrackProvider, { client: clientOfProvider }, children);
+    const { result, rerender } = renderHook(
+      () => ({ analytics: useAnalytics({}, { debounceMs: 300 }), ...useConnectionState() }),
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.analytics.loading).toBe(false));
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    expect(requests).toEqual(['demo']);
+
+    // A call ends: a reload is due in 300 ms; the provider's client changes before that.
+    const ended = new Promise<void>((resolve) => {
+      const stop = demoCounted.onEvent(() => {
+        stop();
+        resolve();
+      });
+    });
+    await target.tracker.ingest(demoCall('CA-1'));
+    await target.tracker.ingest(endedEvent('CA-1', 'demo'));
+    await act(() => ended);
+    clientOfProvider = other;
+    rerender();
+    await waitFor(() => expect(requests).toEqual(['demo', 'tenant-b', 'tenant-b']));
+    expect(result.current.analytics).toMatchObject({
+      loading: false,
+      error: undefined,
+      data: { tenantId: 'tenant-b' },
+    });
+  });
 });
 
 describe('useAlerts', () => {

@@ -1,6 +1,8 @@
 import { CallTrackError } from '@calltrack/core';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveTrackerApi } from './__tests__/serve-tracker-api';
+import { startSocketIoServer } from './__tests__/start-socket-io-server';
 import {
   allTenantsToken,
   callEvent,
@@ -11,10 +13,13 @@ import {
   testApiOptions,
   testSseTransport,
 } from './__tests__/start-sse-server';
+import { startTrpcServer, testTrpcTransport } from './__tests__/start-trpc-server';
 import { ids, until } from './__tests__/wait-for-state';
 import { CallTrackRefreshError } from './call-track-refresh-error';
-import type { CallTrackApi } from './create-call-track-api';
+import type { CallTrackTransport } from './call-track-transport';
+import type { CallTrackApi, CallTrackApiOptions } from './create-call-track-api';
 import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
+import { socketIoTransport } from './socket-io-transport';
 import { sseTransport } from './sse-transport';
 
 const cleanups: Array<() => unknown> = [];
@@ -199,6 +204,34 @@ describe('refresh() settles instead of hanging', () => {
     cleanups.push(() => server.close());
     const client = createCallTrackClient({ transport: testSseTransport(server) });
     await expect(client.refresh()).resolves.toBeUndefined();
+  });
+});
+
+describe('watchCall', () => {
+  it('publishes registrations made together as one state change, on the next microtask', async () => {
+    const { client } = await setup();
+    await until(client, (state) => state.hasSnapshot);
+    let changes = 0;
+    cleanups.push(
+      client.subscribe(() => {
+        changes += 1;
+      }),
+    );
+    const callIds = Array.from({ length: 1_000 }, (_, index) => `CA-${index}`);
+    const unwatches = callIds.map((callId) => client.watchCall(callId));
+    await Promise.resolve();
+    expect(changes).toBe(1);
+    expect([...client.getSnapshot().watchedCalls.keys()]).toEqual(callIds);
+
+    for (const unwatch of unwatches) unwatch();
+    await Promise.resolve();
+    expect(changes).toBe(2);
+    expect(client.getSnapshot().watchedCalls.size).toBe(0);
+
+    // Watched and unwatched again before it was published (React's strict mode): no change.
+    client.watchCall('CA-1')();
+    await Promise.resolve();
+    expect(changes).toBe(2);
   });
 });
 
@@ -429,3 +462,160 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     });
   });
 });
+
+/** A real server of one transport, its tracker, and the tracker's HTTP API for `tenant-a`. */
+interface TransportUnderTest {
+  tracker: { ingest: SseTestServer['tracker']['ingest'] };
+  transport: CallTrackTransport;
+  api: CallTrackApiOptions;
+  /** Resolves once the server stopped sending to the client's closed connection. */
+  closed(): Promise<void>;
+}
+
+const transportsUnderTest: Array<[string, () => Promise<TransportUnderTest>]> = [
+  [
+    'SSE',
+    async () => {
+      const server = await startSseServer();
+      cleanups.push(() => server.close());
+      return {
+        tracker: server.tracker,
+        transport: testSseTransport(server),
+        api: testApiOptions(server),
+        closed: async () => {},
+      };
+    },
+  ],
+  [
+    'Socket.IO',
+    async () => {
+      const server = await startSocketIoServer();
+      cleanups.push(() => server.close());
+      const api = await serveTrackerApi(server.tracker);
+      cleanups.push(() => api.close());
+      return {
+        tracker: server.tracker,
+        transport: socketIoTransport({ socket: server.socket }),
+        api: api.apiOptions(),
+        // The socket stays open: once a later request is answered, the transport's
+        // `unsubscribe_from_calls` (sent first) has been handled.
+        closed: async () => {
+          await server.socket.emitWithAck('unsubscribe_from_calls');
+        },
+      };
+    },
+  ],
+  [
+    'tRPC',
+    async () => {
+      const server = await startTrpcServer();
+      cleanups.push(() => server.close());
+      const api = await serveTrackerApi(server.tracker);
+      cleanups.push(() => api.close());
+      return {
+        tracker: server.tracker,
+        transport: testTrpcTransport(server),
+        api: api.apiOptions(),
+        closed: async () => {},
+      };
+    },
+  ],
+];
+
+/**
+ * Counts the snapshots a transport reports, so a test can wait for the next one; `holdNext()`
+ * keeps the next one from the client until the test releases it (it resolves with `release`
+ * once the snapshot arrived, so it was read on the server before what the test does next).
+ */
+function gatedSnapshots(transport: CallTrackTransport) {
+  let count = 0;
+  let onNext: ((release: () => void) => void) | undefined;
+  const wrapped: CallTrackTransport = {
+    connect: (sink) =>
+      transport.connect({
+        ...sink,
+        onSnapshot(calls, complete) {
+          count += 1;
+          const apply = () => sink.onSnapshot(calls, complete);
+          const hold = onNext;
+          onNext = undefined;
+          if (hold) hold(apply);
+          else apply();
+        },
+      }),
+  };
+  return {
+    transport: wrapped,
+    snapshots: () => count,
+    holdNext: () =>
+      new Promise<() => void>((resolve) => {
+        onNext = resolve;
+      }),
+  };
+}
+
+describe.each(transportsUnderTest)(
+  'a call that ended while the client was disconnected (connect() again, %s)',
+  (_name, start) => {
+    /**
+     * The provider unmounted and mounted again with a module-scope client: connect, see CA-1
+     * ring, disconnect; CA-1 ends meanwhile; connect again and wait for the new snapshot.
+     */
+    async function ringThenAway(options: { api: boolean }) {
+      const under = await start();
+      const gate = gatedSnapshots(under.transport);
+      const client = createCallTrackClient({
+        transport: gate.transport,
+        ...(options.api ? { api: under.api } : {}),
+      });
+      cleanups.push(client.watchCall('CA-1'));
+      const disconnect = client.connect();
+      await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+      await under.tracker.ingest(callEvent('CA-1'));
+      await until(client, (state) => ids(state).includes('CA-1'));
+
+      disconnect();
+      await under.closed();
+      await under.tracker.ingest(endedEvent('CA-1'));
+      return { client, under, gate };
+    }
+
+    async function endedWhileAway(options: { api: boolean }) {
+      const { client, under, gate } = await ringThenAway(options);
+      await under.tracker.ingest(callEvent('CA-2'));
+      cleanups.push(client.connect());
+      await until(client, () => gate.snapshots() === 2);
+      return { client, under };
+    }
+
+    it('is no longer active, and a watched one is no longer known (no api)', async () => {
+      const { client } = await endedWhileAway({ api: false });
+      const state = client.getSnapshot();
+      expect(ids(state)).toEqual(['CA-2']);
+      expect(state.watchedCalls.has('CA-1')).toBe(true);
+      expect(state.watchedCalls.get('CA-1')).toBeUndefined();
+    });
+
+    it('is no longer active, and a watched one is read again and shows how it ended (api)', async () => {
+      const { client } = await endedWhileAway({ api: true });
+      expect(ids(client.getSnapshot())).toEqual(['CA-2']);
+      const state = await until(
+        client,
+        (current) => current.watchedCalls.get('CA-1')?.active === false,
+      );
+      expect(state.watchedCalls.get('CA-1')).toMatchObject({ status: 'completed' });
+    });
+
+    it('keeps a call that a live event brought in after the reconnect, before its snapshot', async () => {
+      const { client, under, gate } = await ringThenAway({ api: false });
+      const snapshotRead = gate.holdNext();
+      cleanups.push(client.connect());
+      const releaseSnapshot = await snapshotRead;
+      // CA-3 starts after the new connection's snapshot was read (it does not list it).
+      await under.tracker.ingest(callEvent('CA-3'));
+      await until(client, (state) => state.lastEvent?.callId === 'CA-3');
+      releaseSnapshot();
+      expect(ids(client.getSnapshot())).toEqual(['CA-3']);
+    });
+  },
+);

@@ -93,10 +93,13 @@ export interface CallTrackClient {
   refresh(options?: CallTrackRefreshOptions): Promise<void>;
   /**
    * Keeps `callId`'s latest state in `state.watchedCalls`, even after the call ends, until the
-   * returned function is called (reference counted).
+   * returned function is called (reference counted). The state shows a new watch, and the end
+   * of one, on the next microtask: watches made together (a list of `useCall` rows mounting)
+   * are one state change.
    *
    * A watched call held as active that a new snapshot of the active calls no longer lists (and
-   * no live event touched meanwhile) may have ended while events were missed (a reset). It is
+   * no live event touched meanwhile) may have ended while events were missed (a reset, or while
+   * the connection was closed: the first snapshot of each connection is a reload). It is
    * then read again through `api` (`GET /calls/active/:callId`, naming the call's tenant when the
    * principal reads every tenant) when the client has one; without `api`, or when the tracker
    * does not know it or the read fails, its state becomes undefined (no longer known) instead of
@@ -156,6 +159,19 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   };
   let connection: CallTrackConnection | undefined;
   let connectCount = 0;
+  /**
+   * Whether the transport reported anything since the connection last closed. Events may have
+   * been missed while it was closed, so the first snapshot of each connection is a reload: a
+   * call held from before (it may have ended meanwhile) survives it only when a live event of
+   * this connection touched it. The reload begins with the first report (the open, normally),
+   * so events that come between the open and the snapshot count as touches.
+   */
+  let heardSinceClose = false;
+  const opened = (): void => {
+    if (heardSinceClose) return;
+    heardSinceClose = true;
+    activeCalls.beginReload();
+  };
 
   let state: CallTrackState = {
     connection: { isConnected: false, reconnecting: false },
@@ -205,8 +221,28 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     state = { ...state, connection: { isConnected, reconnecting } };
     emit();
   };
-  const publishWatched = (): CallTrackState['watchedCalls'] =>
-    new Map([...watched].map(([callId, entry]) => [callId, entry.call]));
+  /** Whether `watched` has registrations (or their undoing) that the state does not show yet. */
+  let watchedUnpublished = false;
+  const publishWatched = (): CallTrackState['watchedCalls'] => {
+    watchedUnpublished = false;
+    return new Map([...watched].map(([callId, entry]) => [callId, entry.call]));
+  };
+  /**
+   * Shows (un)registrations in the state on the next microtask: a list mounting N `useCall` rows
+   * is one state change (one copy of the map, one round of selectors), not N.
+   */
+  const publishWatchedSoon = (): void => {
+    if (watchedUnpublished) return;
+    watchedUnpublished = true;
+    queueMicrotask(() => {
+      // An event or a snapshot may have published them meanwhile.
+      if (!watchedUnpublished) return;
+      const watchedCalls = publishWatched();
+      if (sameWatched(state.watchedCalls, watchedCalls)) return;
+      state = { ...state, watchedCalls };
+      emit();
+    });
+  };
 
   /** Keeps the newest snapshot of a watched call (ended or not); true when it changed. */
   const remember = (call: CallSnapshot): boolean => {
@@ -313,9 +349,11 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
 
   const sink: CallTrackTransportSink = {
     onOpen() {
+      opened();
       setConnection(true, false);
     },
     onClose(reconnecting) {
+      heardSinceClose = false;
       setConnection(false, reconnecting);
       // A transport that retries may still deliver the snapshot; one that gave up will not.
       if (!reconnecting) {
@@ -337,6 +375,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       );
     },
     onSnapshot(snapshot, complete) {
+      opened();
       let watchedChanged = false;
       for (const call of snapshot) watchedChanged = remember(call) || watchedChanged;
       activeCalls.applySnapshot(snapshot);
@@ -360,6 +399,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       emit();
     },
     onEvent(event, cursor) {
+      opened();
       const { call, changed } = activeCalls.applyEvent(event);
       const presenceChanged = presenceOfEvent(event) !== undefined && presence.applyEvent(event);
       const watchedChanged = call !== undefined && remember(call);
@@ -434,6 +474,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         if (connectCount > 0 || !connection) return;
         const closing = connection;
         connection = undefined;
+        heardSinceClose = false;
         closing.close();
         setConnection(false, false);
         settleRefreshes(
@@ -470,9 +511,10 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     watchCall(callId) {
       const entry = watched.get(callId) ?? { count: 0, call: activeCalls.get(callId), reads: 0 };
       entry.count += 1;
-      watched.set(callId, entry);
-      state = { ...state, watchedCalls: publishWatched() };
-      emit();
+      if (entry.count === 1) {
+        watched.set(callId, entry);
+        publishWatchedSoon();
+      }
       let done = false;
       return () => {
         if (done) return;
@@ -480,11 +522,22 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         entry.count -= 1;
         if (entry.count > 0) return;
         watched.delete(callId);
-        state = { ...state, watchedCalls: publishWatched() };
-        emit();
+        publishWatchedSoon();
       };
     },
   };
+}
+
+/** True when both maps hold the very same calls under the same ids. */
+function sameWatched(
+  a: CallTrackState['watchedCalls'],
+  b: CallTrackState['watchedCalls'],
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [callId, call] of b) {
+    if (a.get(callId) !== call || !a.has(callId)) return false;
+  }
+  return true;
 }
 
 /** True when both lists hold the very same call objects in the same order. */

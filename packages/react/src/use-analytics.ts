@@ -2,7 +2,7 @@
 
 import type { CallAnalytics } from '@calltrack/core';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { AnalyticsRange } from './create-call-track-api';
+import type { AnalyticsRange, CallTrackApi } from './create-call-track-api';
 import { useCallEvents } from './use-call-events';
 import { useCallTrackApi } from './use-call-track-api';
 
@@ -17,7 +17,10 @@ export interface UseAnalyticsOptions {
 
 /** What {@link useAnalytics} returns. */
 export interface UseAnalyticsResult {
-  /** The last analytics loaded; kept while a reload runs. */
+  /**
+   * The last analytics loaded; kept while a reload runs (of the same client: when the provider's
+   * client changes, another tenant's, it is undefined until that client's API answers).
+   */
   data: CallAnalytics | undefined;
   /** True while a load runs. */
   loading: boolean;
@@ -28,6 +31,16 @@ export interface UseAnalyticsResult {
 }
 
 const defaultDebounceMs = 1_000;
+
+/** What the hook holds, and the API it holds it from (another client's API: another tenant). */
+interface AnalyticsState extends Omit<UseAnalyticsResult, 'refresh'> {
+  api: CallTrackApi;
+}
+
+/** Nothing loaded yet from `api`. */
+function firstLoadOf(api: CallTrackApi): AnalyticsState {
+  return { api, data: undefined, loading: true, error: undefined };
+}
 
 /**
  * The tracker's analytics of the tenant (`GET /calls/analytics`, the client needs `api`) over
@@ -45,18 +58,22 @@ export function useAnalytics(
   const api = useCallTrackApi('useAnalytics');
   const debounceMs = options.debounceMs ?? defaultDebounceMs;
   const key = JSON.stringify([timeKey(range.from), timeKey(range.to), range.granularity ?? null]);
-  const [state, setState] = useState<Omit<UseAnalyticsResult, 'refresh'>>({
-    data: undefined,
-    loading: true,
-    error: undefined,
-  });
+  const [held, setState] = useState<AnalyticsState>(() => firstLoadOf(api));
+  // The provider's client changed (another tenant): nothing held so far is its data.
+  const state = held.api === api ? held : firstLoadOf(api);
   const current = useRef<AbortController | undefined>(undefined);
 
   const load = useCallback(async (): Promise<void> => {
     current.current?.abort();
     const controller = new AbortController();
     current.current = controller;
-    setState((previous) => (previous.loading ? previous : { ...previous, loading: true }));
+    /** What is held, as far as it came from this API. */
+    const ofThisApi = (previous: AnalyticsState): AnalyticsState =>
+      previous.api === api ? previous : firstLoadOf(api);
+    setState((previous) => {
+      const own = ofThisApi(previous);
+      return own.loading ? own : { ...own, loading: true };
+    });
     try {
       // The range, from its key: a new range is a new `load`.
       const [from, to, granularity] = JSON.parse(key) as [
@@ -72,11 +89,13 @@ export function useAnalytics(
         },
         { signal: controller.signal },
       );
-      if (current.current === controller) setState({ data, loading: false, error: undefined });
+      if (current.current === controller) {
+        setState({ api, data, loading: false, error: undefined });
+      }
     } catch (failure) {
       if (current.current !== controller || controller.signal.aborted) return;
       const error = failure instanceof Error ? failure : new Error(String(failure));
-      setState((previous) => ({ ...previous, loading: false, error }));
+      setState((previous) => ({ ...ofThisApi(previous), loading: false, error }));
     } finally {
       if (current.current === controller) current.current = undefined;
     }
@@ -92,12 +111,17 @@ export function useAnalytics(
 
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => () => clearTimeout(timer.current), []);
+  // A reload waiting for its debounce is of the current client and range: not a stale `load`.
+  const latestLoad = useRef(load);
+  useEffect(() => {
+    latestLoad.current = load;
+  });
   useCallEvents({ types: ['call.ended'] }, () => {
     clearTimeout(timer.current);
-    timer.current = setTimeout(() => void load(), debounceMs);
+    timer.current = setTimeout(() => void latestLoad.current(), debounceMs);
   });
 
-  return { ...state, refresh: load };
+  return { data: state.data, loading: state.loading, error: state.error, refresh: load };
 }
 
 function timeKey(value: AnalyticsRange['from']): string | number | null {

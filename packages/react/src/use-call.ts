@@ -19,8 +19,20 @@ export function useCall(callId: string): CallSnapshot | undefined {
   useEffect(() => client.watchCall(callId), [client, callId]);
   const selectCall = useCallback(
     (state: CallTrackState) =>
-      state.watchedCalls.get(callId) ?? state.activeCalls.find((call) => call.callId === callId),
+      state.watchedCalls.get(callId) ?? activeCallsById(state.activeCalls).get(callId),
     [callId],
   );
   return useCallTrackState(selectCall);
+}
+
+/** The active calls by id, built once per list: N rows looking up their call cost O(N), not N². */
+const indexes = new WeakMap<readonly CallSnapshot[], Map<string, CallSnapshot>>();
+
+function activeCallsById(calls: readonly CallSnapshot[]): Map<string, CallSnapshot> {
+  let index = indexes.get(calls);
+  if (index === undefined) {
+    index = new Map(calls.map((call) => [call.callId, call]));
+    indexes.set(calls, index);
+  }
+  return index;
 }
