@@ -2,6 +2,7 @@ import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
 import { CallTrackApiError } from './call-track-api-error';
+import type { CallTrackConnectionError } from './call-track-connection-error';
 import { CallTrackRefreshError } from './call-track-refresh-error';
 import type { CallTrackPresenceState, CallTrackState } from './call-track-state';
 import type {
@@ -199,10 +200,21 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     }
   };
   /** A new `connection` object only when it changes, so its readers do not re-render. */
-  const setConnection = (isConnected: boolean, reconnecting: boolean): void => {
+  const setConnection = (
+    isConnected: boolean,
+    reconnecting: boolean,
+    error?: CallTrackConnectionError,
+  ): void => {
     const current = state.connection;
-    if (current.isConnected === isConnected && current.reconnecting === reconnecting) return;
-    state = { ...state, connection: { isConnected, reconnecting } };
+    if (
+      current.isConnected === isConnected &&
+      current.reconnecting === reconnecting &&
+      current.error === error
+    ) {
+      return;
+    }
+    const connection = { isConnected, reconnecting };
+    state = { ...state, connection: error === undefined ? connection : { ...connection, error } };
     emit();
   };
   const publishWatched = (): CallTrackState['watchedCalls'] =>
@@ -315,8 +327,8 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     onOpen() {
       setConnection(true, false);
     },
-    onClose(reconnecting) {
-      setConnection(false, reconnecting);
+    onClose(reconnecting, error) {
+      setConnection(false, reconnecting, reconnecting ? undefined : error);
       // A transport that retries may still deliver the snapshot; one that gave up will not.
       if (!reconnecting) {
         settleRefreshes(
