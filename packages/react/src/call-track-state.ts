@@ -1,4 +1,5 @@
 import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
+import type { CallTrackConnectionError } from './call-track-connection-error';
 
 /**
  * The connection, as `useConnectionState` returns it. The same object until the connection
@@ -9,6 +10,12 @@ export interface CallTrackConnectionState {
   isConnected: boolean;
   /** True while the transport is retrying after a drop. */
   reconnecting: boolean;
+  /**
+   * Why the transport stopped for good, while it has (`isConnected` and `reconnecting` false):
+   * the server refused the connection (a 401 or 403, a refused Socket.IO handshake) or closed
+   * it. Undefined while connecting, open or reconnecting, and after the app disconnected.
+   */
+  error?: CallTrackConnectionError;
 }
 
 /**

@@ -1,11 +1,16 @@
 import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
+import type { CallTrackConnectionError } from './call-track-connection-error';
 
 /** What a transport reports to the client store. */
 export interface CallTrackTransportSink {
   /** The connection is open (first time or after a reconnect). */
   onOpen(): void;
-  /** The connection dropped; `reconnecting` says whether the transport is retrying by itself. */
-  onClose(reconnecting: boolean): void;
+  /**
+   * The connection dropped; `reconnecting` says whether the transport is retrying by itself.
+   * When it is not, `error` says why it stopped (a refusal such as a 401), for the UI
+   * (`state.connection.error`); leave it out when the app itself closed the connection.
+   */
+  onClose(reconnecting: boolean, error?: CallTrackConnectionError): void;
   /**
    * A full list of the active calls (replaces what the store holds). `complete` is what the
    * server says of it: `true` when it lists every active call (one it does not list is not

@@ -408,9 +408,9 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     expect(ended.watchedCalls.get('CA-2')).toMatchObject({ status: 'ringing' });
   });
 
-  it('without an API, a watched call keeps its state when a callId filter empties a cut snapshot', async () => {
-    // The server cuts at its limit first and filters by call id after: an empty snapshot that
-    // proves nothing about CA-1.
+  it('a stream that follows a call gets it in its snapshot however many calls the tenant has', async () => {
+    // The server reads the followed calls themselves (not the newest `snapshotLimit` filtered),
+    // so the snapshot is complete and holds CA-1 although two newer calls fill the limit.
     const server = await startSseServer(undefined, { snapshotLimit: 2 });
     cleanups.push(() => server.close());
     const client = createCallTrackClient({
@@ -425,7 +425,7 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2'), callEvent('CA-3')]);
     await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);
     await client.refresh();
-    expect(ids(client.getSnapshot())).toEqual([]);
+    expect(ids(client.getSnapshot())).toEqual(['CA-1']);
     expect(client.getSnapshot().watchedCalls.get('CA-1')).toMatchObject({
       callId: 'CA-1',
       status: 'ringing',

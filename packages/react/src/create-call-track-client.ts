@@ -2,6 +2,7 @@ import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
 import { CallTrackApiError } from './call-track-api-error';
+import type { CallTrackConnectionError } from './call-track-connection-error';
 import { CallTrackRefreshError } from './call-track-refresh-error';
 import type { CallTrackPresenceState, CallTrackState } from './call-track-state';
 import type {
@@ -215,10 +216,21 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     }
   };
   /** A new `connection` object only when it changes, so its readers do not re-render. */
-  const setConnection = (isConnected: boolean, reconnecting: boolean): void => {
+  const setConnection = (
+    isConnected: boolean,
+    reconnecting: boolean,
+    error?: CallTrackConnectionError,
+  ): void => {
     const current = state.connection;
-    if (current.isConnected === isConnected && current.reconnecting === reconnecting) return;
-    state = { ...state, connection: { isConnected, reconnecting } };
+    if (
+      current.isConnected === isConnected &&
+      current.reconnecting === reconnecting &&
+      current.error === error
+    ) {
+      return;
+    }
+    const connection = { isConnected, reconnecting };
+    state = { ...state, connection: error === undefined ? connection : { ...connection, error } };
     emit();
   };
   /** Whether `watched` has registrations (or their undoing) that the state does not show yet. */
@@ -352,9 +364,9 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       opened();
       setConnection(true, false);
     },
-    onClose(reconnecting) {
+    onClose(reconnecting, error) {
       heardSinceClose = false;
-      setConnection(false, reconnecting);
+      setConnection(false, reconnecting, reconnecting ? undefined : error);
       // A transport that retries may still deliver the snapshot; one that gave up will not.
       if (!reconnecting) {
         settleRefreshes(

@@ -2,6 +2,7 @@ export type { ActiveCall } from './active-call';
 export type { CallEventFilter } from './call-event-filter';
 export { matchesCallEventFilter } from './call-event-filter';
 export { CallTrackApiError } from './call-track-api-error';
+export { CallTrackConnectionError } from './call-track-connection-error';
 export type { CallTrackProviderProps } from './call-track-provider';
 export { CallTrackContext, CallTrackProvider } from './call-track-provider';
 export type { CallTrackRefreshFailure } from './call-track-refresh-error';
@@ -31,6 +32,7 @@ export type {
   CallTrackRefreshOptions,
 } from './create-call-track-client';
 export { createCallTrackClient } from './create-call-track-client';
+export type { RetryDelay } from './retry-delay';
 export type { AuthOption, SocketIoTransportOptions, SocketLike } from './socket-io-transport';
 export { socketIoTransport } from './socket-io-transport';
 export type {

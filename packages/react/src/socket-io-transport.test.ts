@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus } from '@calltrack/bus';
 import { attachCallTrack } from '@calltrack/socket.io';
-import { createCallTracker } from '@calltrack/tracker';
+import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,19 +16,30 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(history?: { maxEvents: number }) {
+/**
+ * A real `attachCallTrack` server (the token is the tenant id; a token in `revoked` is refused)
+ * and a client of tenant A on it. `beforeConnect` runs before the client connects; the
+ * transport's retries wait nothing and are recorded in `delays`.
+ */
+async function setup(
+  history?: { maxEvents: number },
+  options: { beforeConnect?: (tracker: CallTracker) => void } = {},
+) {
   const bus = createMemoryBus(history ? { history } : {});
   const tracker = createCallTracker({ bus });
   const httpServer = createServer();
   const server = new Server(httpServer);
+  const revoked = new Set<string>();
   attachCallTrack(server, {
     bus,
     tracker,
     authenticate: (handshake) => {
       const token = (handshake.auth as { token?: string }).token;
-      return token ? { tenantId: token } : null;
+      return token && !revoked.has(token) ? { tenantId: token } : null;
     },
+    onError: () => {},
   });
+  options.beforeConnect?.(tracker);
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   cleanups.push(async () => {
     await server.close();
@@ -41,9 +52,17 @@ async function setup(history?: { maxEvents: number }) {
     reconnectionDelayMax: 10,
   });
   cleanups.push(() => socket.close());
-  const client = createCallTrackClient({ transport: socketIoTransport({ socket }) });
+  const delays: number[] = [];
+  const transport = socketIoTransport({
+    socket,
+    retryDelay: (attempt) => {
+      delays.push(attempt);
+      return 0;
+    },
+  });
+  const client = createCallTrackClient({ transport });
   cleanups.push(client.connect());
-  return { server, bus, tracker, client, socket };
+  return { server, bus, tracker, client, socket, revoked, delays };
 }
 
 /** Closes every connection's transport (not a server-side disconnect), so the client reconnects. */
@@ -65,7 +84,7 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     expect(ids(state)).toEqual(['CA-2']);
   });
 
-  it('resumes with auth.lastCursor after a dropped connection: exactly the missed events', async () => {
+  it('resumes after the last cursor (subscribe_to_calls after) when the connection drops: exactly the missed events', async () => {
     const { server, tracker, client } = await setup();
     await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
     await tracker.ingest(callEvent('CA-0'));
@@ -97,7 +116,7 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     await tracker.ingest(endedEvent('CA-1'));
     for (let index = 0; index < 10; index += 1) await tracker.ingest(callEvent(`CA-n${index}`));
 
-    // It reconnects with auth.lastCursor, gets `reset` and subscribes again for a new snapshot.
+    // It resumes after its last cursor, gets `reset` and subscribes again for a new snapshot.
     const state = await until(client, (current) => current.activeCalls.length === 11);
     expect(state.watchedCalls.has('CA-1')).toBe(true);
     expect(state.watchedCalls.get('CA-1')).toBeUndefined();
@@ -155,5 +174,102 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     await bus.publish(alertEvent('alert-3', 'tenant-a'));
     const state = await until(client, (current) => current.alerts.length === 2);
     expect(state.alerts.map((alert) => alert.id)).toEqual(['alert-3', 'alert-1']);
+  });
+
+  it('shows the new tenant’s calls and events after the app replaces socket.auth and reconnects', async () => {
+    const { tracker, client, socket } = await setup();
+    await tracker.ingest(callEvent('CA-1'));
+    await tracker.ingest(callEvent('CB-1', { tenantId: 'tenant-b' }));
+    await until(client, (state) => state.hasSnapshot && ids(state).join() === 'CA-1');
+    await tracker.ingest(callEvent('CA-2'));
+    await until(client, (state) => state.activeCalls.length === 2);
+    const received: string[] = [];
+    cleanups.push(client.onEvent((event) => received.push(`${event.tenantId}:${event.callId}`)));
+
+    // The user switches workspace: new credentials, a new handshake.
+    socket.auth = { token: 'tenant-b' };
+    socket.disconnect().connect();
+    const switched = await until(
+      client,
+      (state) => state.connection.isConnected && ids(state).join() === 'CB-1',
+    );
+    expect(switched.activeCalls.map((call) => call.tenantId)).toEqual(['tenant-b']);
+
+    await tracker.ingest(callEvent('CA-3'));
+    await tracker.ingest(callEvent('CB-2', { tenantId: 'tenant-b' }));
+    const state = await until(client, (current) => current.activeCalls.length === 2);
+    expect(ids(state)).toEqual(['CB-1', 'CB-2']);
+    expect(received).toEqual(['tenant-b:CB-2']);
+  });
+
+  it('shows the new tenant’s calls and events after the app changes socket.auth.token and the connection drops', async () => {
+    const { server, tracker, client, socket } = await setup();
+    await tracker.ingest(callEvent('CB-1', { tenantId: 'tenant-b' }));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await tracker.ingest(callEvent('CA-1'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    const received: string[] = [];
+    cleanups.push(client.onEvent((event) => received.push(`${event.tenantId}:${event.callId}`)));
+
+    // Socket.IO's documented way to change credentials: the next handshake sends them.
+    (socket.auth as { token: string }).token = 'tenant-b';
+    await dropConnections(server);
+    await until(client, (state) => ids(state).join() === 'CB-1' && state.connection.isConnected);
+
+    await tracker.ingest(callEvent('CA-2'));
+    await tracker.ingest(callEvent('CB-2', { tenantId: 'tenant-b' }));
+    const state = await until(client, (current) => current.activeCalls.length === 2);
+    expect(ids(state)).toEqual(['CB-1', 'CB-2']);
+    expect(received).toEqual(['tenant-b:CB-2']);
+  });
+
+  it('subscribes again when the server could not load the snapshot (a failed ack)', async () => {
+    const { client, tracker, delays } = await setup(undefined, {
+      beforeConnect: (tracker) => {
+        // The first snapshot read fails on the server, which acks `{ ok: false }`.
+        const listActiveCalls = tracker.listActiveCalls;
+        tracker.listActiveCalls = async () => {
+          tracker.listActiveCalls = listActiveCalls;
+          throw new Error('store unavailable');
+        };
+      },
+    });
+    await tracker.ingest(callEvent('CA-1'));
+    const state = await until(
+      client,
+      (current) => current.hasSnapshot && current.connection.isConnected,
+    );
+    expect(ids(state)).toEqual(['CA-1']);
+    expect(state.connection).toEqual({ isConnected: true, reconnecting: false });
+    expect(delays).toEqual([1]);
+    await tracker.ingest(callEvent('CA-2'));
+    await until(client, (current) => current.activeCalls.length === 2);
+  });
+
+  it('gives up with an error when a reconnect is refused (revoked token); refresh() rejects at once', async () => {
+    const { server, client, revoked } = await setup();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    revoked.add('tenant-a');
+    await dropConnections(server);
+    await until(client, (current) => current.connection.reconnecting);
+    // Pending while the socket reconnects; a timeout far beyond the test's own.
+    const pending = client.refresh({ timeoutMs: 60_000 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(await pending).toMatchObject({ name: 'CallTrack_RefreshError', reason: 'closed' });
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({
+      name: 'CallTrack_ConnectionError',
+      code: 'unauthorized',
+      message: 'Unauthorized',
+    });
+    // Asked after it stopped: rejected at once too.
+    const failure = await client.refresh({ timeoutMs: 60_000 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({ name: 'CallTrack_RefreshError', reason: 'closed' });
   });
 });

@@ -1,7 +1,13 @@
-import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
+import {
+  type CallEvent,
+  type CallSnapshot,
+  CallTrackError,
+  type UserPresence,
+} from '@calltrack/core';
+import { CallTrackConnectionError } from './call-track-connection-error';
 import type { CallTrackTransport } from './call-track-transport';
+import { defaultRetryDelay, type RetryDelay } from './retry-delay';
 
-type AuthData = Record<string, unknown>;
 /** socket.io-client's `auth` option: an object, or a function that sends one. */
 // biome-ignore lint/suspicious/noExplicitAny: socket.io-client's own `auth` type
 export type AuthOption = { [key: string]: any } | ((send: (data: object) => void) => void);
@@ -11,7 +17,6 @@ export interface SocketLike {
   readonly connected: boolean;
   /** True while the socket reconnects by itself. */
   readonly active: boolean;
-  auth: AuthOption;
   // biome-ignore lint/suspicious/noExplicitAny: socket.io-client's typed-event signatures vary
   on(event: string, listener: (...args: any[]) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: socket.io-client's typed-event signatures vary
@@ -24,41 +29,124 @@ export interface SocketLike {
 export interface SocketIoTransportOptions {
   /**
    * A `socket.io-client` socket your app created (`io(url, { auth: { token } })`), connected to
-   * a server with `attachCallTrack`. The transport adds `lastCursor` to its `auth` so a
-   * reconnect resumes exactly where it stopped.
+   * a server with `attachCallTrack`. Its `auth` stays yours: change credentials the Socket.IO
+   * way (`socket.auth.token = …`, or a new `socket.auth`, then reconnect).
    */
   socket: SocketLike;
+  /**
+   * How long to wait before subscribing again when the server could not start the stream (its
+   * `subscribe_to_calls` acknowledgement says `ok: false`, e.g. the tracker failed to list the
+   * calls): by default 1 s doubling up to 30 s.
+   */
+  retryDelay?: RetryDelay;
 }
 
+/** The acknowledgement of `subscribe_to_calls`. */
+type SubscribeAck = { ok: true } | { ok: false; error?: { code?: string; message?: string } };
+
+/** The `Error` of a refused handshake: `data.code` is the server's reason (`unauthorized`…). */
+type ConnectError = Error & { data?: { code?: unknown } };
+
 /**
- * A transport over an `@calltrack/socket.io` server: `subscribe_to_calls` for the snapshot and
- * the stream, `auth.lastCursor` on reconnect for an exact resume, `subscribe_to_calls` again
- * after a `reset` or a `refresh()`.
+ * A transport over an `@calltrack/socket.io` server: `subscribe_to_calls` on every connect,
+ * with `after` (the last cursor received) once it has one, so a reconnect gets exactly the
+ * missed events; when that cursor is no position of the connection's stream (it left history,
+ * or the credentials changed to another tenant) the server answers `reset`, and the transport
+ * subscribes again for a fresh snapshot, as after a `refresh()`. A failed subscription is tried
+ * again after `retryDelay`; a refused handshake ends the connection with
+ * `state.connection.error`.
  */
 export function socketIoTransport(options: SocketIoTransportOptions): CallTrackTransport {
   const { socket } = options;
+  const retryDelay = options.retryDelay ?? defaultRetryDelay;
   return {
     connect(sink) {
+      let closed = false;
+      /** The last cursor received: where the stream resumes on the next connect. */
       let lastCursor: string | undefined;
-      const originalAuth = socket.auth;
-      const withCursor = (data: object): AuthData => {
-        const { lastCursor: _ignored, ...rest } = data as AuthData;
-        return lastCursor ? { ...rest, lastCursor } : rest;
+      /** Bumped by every `subscribe_to_calls`: only the latest one's answer counts. */
+      let requests = 0;
+      /** Subscriptions the server failed in a row. */
+      let failures = 0;
+      let retryTimer: ReturnType<typeof setTimeout> | undefined;
+      const cancelRetry = (): void => {
+        clearTimeout(retryTimer);
+        retryTimer = undefined;
       };
-      socket.auth =
-        typeof originalAuth === 'function'
-          ? (send) => originalAuth((data) => send(withCursor(data)))
-          : (send) => send(withCursor(originalAuth ?? {}));
+      /** Starts the stream: resumes after `lastCursor`, or loads a snapshot without one. */
       const subscribe = (): void => {
+        cancelRetry();
+        // Emitted while disconnected, it would go out after the reconnect beside onConnect's.
+        if (closed || !socket.connected) return;
+        requests += 1;
+        const request = requests;
+        const payload = lastCursor === undefined ? {} : { after: lastCursor };
+        socket.emit('subscribe_to_calls', payload, (answer: SubscribeAck | undefined) => {
+          if (closed || request !== requests) return;
+          if (answer?.ok === true) {
+            failures = 0;
+            // Open means live: the server has attached the stream.
+            sink.onOpen();
+            return;
+          }
+          // The server has no stream for this connection now (and sent no snapshot).
+          failures += 1;
+          const error = new CallTrackError({
+            message: `subscribe_to_calls failed: ${answer?.error?.message ?? 'no answer'}`,
+            code: answer?.error?.code ?? 'internal_error',
+            status: 503,
+          });
+          sink.onClose(true);
+          sink.onReloadError?.(error);
+          retryTimer = setTimeout(subscribe, retryDelay(failures, undefined));
+        });
+      };
+      /** Why the socket stopped reconnecting, while it has. */
+      let stopped: CallTrackConnectionError | undefined;
+      const stop = (error: CallTrackConnectionError | undefined): void => {
+        stopped = error;
+        sink.onClose(false, error);
+      };
+      /** A fresh snapshot: after a `reset`, or when the app asks. */
+      const reload = (): void => {
         lastCursor = undefined;
-        socket.emit('subscribe_to_calls', {}, () => {});
+        // A socket that stopped brings nothing: say so again (a pending refresh rejects).
+        if (!socket.connected && !socket.active) stop(stopped);
+        else subscribe();
       };
-      const onConnect = (): void => {
-        sink.onOpen();
-        // With a cursor in `auth`, the server resumed the stream already.
-        if (!lastCursor) subscribe();
+      const onConnect = (): void => subscribe();
+      const onDisconnect = (reason: string): void => {
+        cancelRetry();
+        if (socket.active) {
+          sink.onClose(true);
+          return;
+        }
+        // Closed by the server (the app's own `disconnect()` is no error to show).
+        const error =
+          reason === 'io server disconnect'
+            ? new CallTrackConnectionError({
+                message: 'The server closed the connection',
+                code: 'server_closed',
+                status: 0,
+              })
+            : undefined;
+        stop(error);
       };
-      const onDisconnect = (): void => sink.onClose(socket.active);
+      const onConnectError = (cause: ConnectError): void => {
+        // A network failure: the socket keeps trying. A refused handshake: it stopped.
+        if (socket.active) {
+          sink.onClose(true);
+          return;
+        }
+        const code = typeof cause?.data?.code === 'string' ? cause.data.code : 'connection_refused';
+        const error = new CallTrackConnectionError({
+          message: cause?.message || 'The server refused the connection',
+          code,
+          status: code === 'unauthorized' ? 401 : 0,
+          cause,
+        });
+        stop(error);
+      };
       const onActiveCalls = (payload: {
         calls: CallSnapshot[];
         complete?: unknown;
@@ -80,23 +168,23 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         lastCursor = undefined;
         sink.onReset(payload?.reason ?? 'reset');
       };
-      socket.on('connect', onConnect);
-      socket.on('disconnect', onDisconnect);
-      socket.on('active_calls', onActiveCalls);
-      socket.on('presence_members', onMembers);
-      socket.on('call_update', onUpdate);
-      socket.on('reset', onReset);
+      const listeners: Array<[string, Parameters<SocketLike['on']>[1]]> = [
+        ['connect', onConnect],
+        ['disconnect', onDisconnect],
+        ['connect_error', onConnectError],
+        ['active_calls', onActiveCalls],
+        ['presence_members', onMembers],
+        ['call_update', onUpdate],
+        ['reset', onReset],
+      ];
+      for (const [event, listener] of listeners) socket.on(event, listener);
       if (socket.connected) onConnect();
       return {
-        reload: subscribe,
+        reload,
         close() {
-          socket.off('connect', onConnect);
-          socket.off('disconnect', onDisconnect);
-          socket.off('active_calls', onActiveCalls);
-          socket.off('presence_members', onMembers);
-          socket.off('call_update', onUpdate);
-          socket.off('reset', onReset);
-          socket.auth = originalAuth;
+          closed = true;
+          cancelRetry();
+          for (const [event, listener] of listeners) socket.off(event, listener);
           if (socket.connected) socket.emit('unsubscribe_from_calls', () => {});
         },
       };

@@ -260,3 +260,106 @@ describe('createCallTrackClient with trpcTransport (real @calltrack/trpc server 
     expect(state.alerts.map((alert) => alert.id)).toEqual(['alert-3', 'alert-1']);
   });
 });
+
+describe('trpcTransport when the subscription or the snapshot fails', () => {
+  /** A server whose streams reconnect within 10 ms, and a client whose retries wait nothing. */
+  async function setupRetrying(tenantId = 'tenant-a') {
+    const server = await startTrpcServer(undefined, { retryMs: 10 });
+    cleanups.push(() => server.close());
+    const delays: Array<[attempt: number, retryAfterMs: number | undefined]> = [];
+    const errors: unknown[] = [];
+    const client = connectClient(
+      testTrpcTransport(server, tenantId, {
+        onError: (error) => errors.push(error),
+        retryDelay: (attempt, retryAfterMs) => {
+          delays.push([attempt, retryAfterMs]);
+          return 0;
+        },
+      }),
+    );
+    return { server, client, delays, errors };
+  }
+
+  it('subscribes again after a 503 during a reconnect, and resumes with exactly the missed events', async () => {
+    const { server, client, delays } = await setupRetrying();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await server.tracker.ingest(callEvent('CA-0'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    const received: string[] = [];
+    cleanups.push(client.onEvent((event) => received.push(event.callId ?? '')));
+
+    // The link's EventSource reconnects by itself and gets a 503: it closes for good.
+    server.refuseSubscriptions({ status: 503 });
+    server.dropConnections();
+    await until(client, (state) => !state.connection.isConnected);
+    const missed = Array.from({ length: 5 }, (_, index) => callEvent(`CA-m${index}`));
+    for (const event of missed) await server.tracker.ingest(event);
+
+    const state = await until(
+      client,
+      (current) => current.activeCalls.length === 6 && current.connection.isConnected,
+    );
+    expect(received).toEqual(missed.map((event) => event.callId));
+    expect(delays).toEqual([[1, undefined]]);
+    expect(state.connection).toEqual({ isConnected: true, reconnecting: false });
+    await server.tracker.ingest(callEvent('CA-later'));
+    await until(client, (current) => current.activeCalls.length === 7);
+  });
+
+  it('gives up with an error on UNAUTHORIZED, without retrying', async () => {
+    // No tenant in the context: the router's UNAUTHORIZED, inside a 200 stream.
+    const { server, client, delays } = await setupRetrying('');
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({
+      name: 'CallTrack_ConnectionError',
+      code: 'unauthorized',
+      status: 401,
+    });
+    expect(delays).toEqual([]);
+    expect(server.subscriptionRequests()).toBe(1);
+  });
+
+  it('gives up on a 401 answered to a reconnect; refresh() subscribes again and the stream lives', async () => {
+    const { server, client, delays } = await setupRetrying();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    server.refuseSubscriptions({ status: 401 });
+    server.dropConnections();
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({ code: 'unauthorized', status: 401 });
+    expect(delays).toEqual([]);
+    const requests = server.subscriptionRequests();
+
+    await client.refresh({ timeoutMs: 5_000 });
+    expect(server.subscriptionRequests()).toBe(requests + 1);
+    await until(client, (current) => current.connection.isConnected);
+    await server.tracker.ingest(callEvent('CA-1'));
+    await until(client, (current) => current.activeCalls.length === 1);
+  });
+
+  it('loads the snapshot again when loading it on `ready` failed', async () => {
+    const server = await startServer();
+    const listActiveCalls = server.tracker.listActiveCalls;
+    server.tracker.listActiveCalls = async () => {
+      server.tracker.listActiveCalls = listActiveCalls;
+      throw new Error('store unavailable');
+    };
+    await server.tracker.ingest(callEvent('CA-1'));
+    const delays: number[] = [];
+    const errors: unknown[] = [];
+    const client = connectClient(
+      testTrpcTransport(server, 'tenant-a', {
+        onError: (error) => errors.push(error),
+        retryDelay: (attempt) => {
+          delays.push(attempt);
+          return 0;
+        },
+      }),
+    );
+    const state = await until(client, (current) => current.hasSnapshot);
+    expect(ids(state)).toEqual(['CA-1']);
+    expect(delays).toEqual([1]);
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -1,5 +1,7 @@
 import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
+import { type CallTrackConnectionError, refusedConnection } from './call-track-connection-error';
 import type { CallTrackTransport } from './call-track-transport';
+import { defaultRetryDelay, type RetryDelay } from './retry-delay';
 
 /** A message of `@calltrack/trpc`'s `onCallEvent` subscription (the `data` of a tracked item). */
 export type TrpcCallStreamMessage =
@@ -13,6 +15,8 @@ export interface TrpcSubscribeHandlers {
   onStarted?: () => void;
   onData: (message: { id?: string; data: TrpcCallStreamMessage }) => void;
   onError?: (error: unknown) => void;
+  /** The subscription ended without an error (the server ended the stream). */
+  onComplete?: () => void;
   onConnectionStateChange?: (state: { state: 'idle' | 'connecting' | 'pending' }) => void;
 }
 
@@ -45,26 +49,54 @@ export interface TrpcTransportOptions {
   loadActiveCalls: () => Promise<readonly CallSnapshot[] | TrpcActiveCallsSnapshot>;
   /** Failures of `loadActiveCalls` and the subscription. Default `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * How long to wait before subscribing again after the subscription failed for good (an error
+   * status such as a proxy's 503 stops its `EventSource`), and before loading the active calls
+   * again after a load failed: by default 1 s doubling up to 30 s. An `UNAUTHORIZED` or
+   * `FORBIDDEN` (or a 401 or 403) is not retried.
+   */
+  retryDelay?: RetryDelay;
 }
 
 /**
  * A transport over `@calltrack/trpc`'s procedures, without depending on your router's types:
  * loads the active calls on `ready` and `reset`, applies `event`s live, and the presence members
- * a router with `presence` sends. tRPC's
- * `httpSubscriptionLink` resumes with the last id by itself.
+ * a router with `presence` sends. tRPC's `httpSubscriptionLink` resumes with the last id by
+ * itself; when the subscription fails for good, the transport subscribes again after
+ * `retryDelay` with that id, except after `UNAUTHORIZED` or `FORBIDDEN`, which end the connection
+ * with `state.connection.error`. A failed load is tried again after `retryDelay`. `refresh()`
+ * loads the active calls again, or starts a new subscription when the last one ended.
  */
 export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport {
   const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const retryDelay = options.retryDelay ?? defaultRetryDelay;
   return {
     connect(sink) {
       let closed = false;
       let loading = 0;
+      /** Loads failed in a row. */
+      let loadFailures = 0;
+      let loadTimer: ReturnType<typeof setTimeout> | undefined;
+      let subscription: { unsubscribe(): void } | undefined;
+      /** Bumped by every subscription: only the current one's callbacks count. */
+      let generation = 0;
+      /** True once the current subscription ended by itself (failed, or the server ended it). */
+      let ended = false;
+      /** Subscriptions ended in a row. */
+      let endings = 0;
+      let subscribeTimer: ReturnType<typeof setTimeout> | undefined;
+      /** The tracked id of the last message: where a new subscription resumes. */
+      let lastEventId: string | undefined;
+
       const load = (): void => {
+        clearTimeout(loadTimer);
         loading += 1;
         const ticket = loading;
+        const current = (): boolean => !closed && ticket === loading;
         options.loadActiveCalls().then(
           (loaded) => {
-            if (closed || ticket !== loading) return;
+            if (!current()) return;
+            loadFailures = 0;
             if (isCallList(loaded)) sink.onSnapshot(loaded);
             else {
               const { complete } = loaded;
@@ -72,40 +104,111 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
             }
           },
           (error: unknown) => {
-            if (!closed && ticket === loading) sink.onReloadError?.(error);
             onError(error);
+            if (!current()) return;
+            sink.onReloadError?.(error);
+            // Refused: the subscription is refused too, and says so.
+            if (refusalOf(error)) return;
+            loadFailures += 1;
+            loadTimer = setTimeout(
+              () => {
+                if (current()) load();
+              },
+              retryDelay(loadFailures, undefined),
+            );
           },
         );
       };
-      const subscription = options.subscribe(
-        {},
-        {
-          onStarted: () => sink.onOpen(),
+
+      const subscribe = (): void => {
+        clearTimeout(subscribeTimer);
+        const previous = subscription;
+        generation += 1;
+        const mine = generation;
+        ended = false;
+        previous?.unsubscribe();
+        const live = (): boolean => !closed && mine === generation && !ended;
+        /** The subscription ended by itself: subscribe again, unless it was refused. */
+        const end = (error: unknown): void => {
+          if (!live()) return;
+          ended = true;
+          const refusal = error === undefined ? undefined : refusalOf(error);
+          if (refusal) {
+            clearTimeout(loadTimer);
+            sink.onClose(false, refusal);
+            return;
+          }
+          endings += 1;
+          sink.onClose(true);
+          subscribeTimer = setTimeout(subscribe, retryDelay(endings, undefined));
+        };
+        subscription = options.subscribe(lastEventId === undefined ? {} : { lastEventId }, {
+          onStarted: () => {
+            if (!live()) return;
+            endings = 0;
+            sink.onOpen();
+          },
           onData: ({ id, data }) => {
+            if (!live()) return;
+            if (id) lastEventId = id;
             if (data.type === 'ready') load();
             else if (data.type === 'reset') sink.onReset(data.reason);
             else if (data.type === 'presence') sink.onPresenceSnapshot?.(data.members);
             else if (data.type === 'event') sink.onEvent(data.event, id);
           },
           onError: (error) => {
-            sink.onClose(false);
+            if (!live()) return;
             onError(error);
+            end(error);
           },
+          onComplete: () => end(undefined),
           onConnectionStateChange: ({ state }) => {
+            if (!live()) return;
             if (state === 'connecting') sink.onClose(true);
             else if (state === 'pending') sink.onOpen();
           },
-        },
-      );
+        });
+      };
+
+      subscribe();
       return {
-        reload: load,
+        reload() {
+          if (!ended) {
+            load();
+            return;
+          }
+          // A new subscription (no resume) starts with `ready`, which loads the calls.
+          lastEventId = undefined;
+          subscribe();
+        },
         close() {
           closed = true;
-          subscription.unsubscribe();
+          clearTimeout(loadTimer);
+          clearTimeout(subscribeTimer);
+          subscription?.unsubscribe();
         },
       };
     },
   };
+}
+
+/**
+ * The error of a refused subscription or query: tRPC's `UNAUTHORIZED` or `FORBIDDEN` (its
+ * `data.httpStatus`), or a stream request answered 401 or 403 (the `eventsource` package's
+ * error event, the `cause`, carries the status as `code`); else undefined.
+ */
+function refusalOf(error: unknown): CallTrackConnectionError | undefined {
+  const { data, cause } = (error ?? {}) as {
+    data?: { httpStatus?: unknown };
+    cause?: { code?: unknown };
+  };
+  const status =
+    typeof data?.httpStatus === 'number'
+      ? data.httpStatus
+      : typeof cause?.code === 'number'
+        ? cause.code
+        : undefined;
+  return refusedConnection(status, error);
 }
 
 /** A bare list of calls (`activeCalls`), not an `activeCallsSnapshot` answer. */

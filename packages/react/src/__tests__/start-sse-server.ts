@@ -12,7 +12,7 @@ import {
 } from '@calltrack/tracker';
 import { EventSource } from 'eventsource';
 import type { CallTrackApiOptions } from '../create-call-track-api';
-import { sseTransport } from '../sse-transport';
+import { type SseTransportOptions, sseTransport } from '../sse-transport';
 
 /**
  * A real `@calltrack/sse` server (memory bus + tracker) on 127.0.0.1: the stream at `/events`,
@@ -24,7 +24,20 @@ export interface SseTestServer {
   tracker: CallTracker;
   /** Destroys every open connection, as a network drop would. */
   dropConnections(): void;
+  /**
+   * Answers the next stream requests (one each, in order) as a proxy in front of the server
+   * would: with `status` and `headers` and an empty body, before the handler sees them.
+   */
+  refuseStreams(...answers: StreamRefusal[]): void;
+  /** How many stream requests (`/events`) arrived, refused or not. */
+  streamRequests(): number;
   close(): Promise<void>;
+}
+
+/** A proxy's answer to a stream request, such as `{ status: 503 }`. */
+export interface StreamRefusal {
+  status: number;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -59,9 +72,17 @@ export async function startSseServer(
         principalOfToken(request.headers.get('authorization')?.replace(/^Bearer /, '')),
     }),
   );
+  const refusals: StreamRefusal[] = [];
+  let streamRequests = 0;
   const served = await serveForTest(
     createServer((request, response) => {
-      if ((request.url ?? '/').startsWith('/api/')) void api(request, response);
+      if ((request.url ?? '/').startsWith('/api/')) {
+        void api(request, response);
+        return;
+      }
+      streamRequests += 1;
+      const refusal = refusals.shift();
+      if (refusal) response.writeHead(refusal.status, refusal.headers ?? {}).end();
       else void handler(request, response);
     }),
   );
@@ -70,6 +91,8 @@ export async function startSseServer(
     bus,
     tracker,
     dropConnections: served.dropConnections,
+    refuseStreams: (...answers) => refusals.push(...answers),
+    streamRequests: () => streamRequests,
     async close() {
       await served.close();
       await bus.close();
@@ -94,11 +117,13 @@ export function testSseTransport(
   server: SseTestServer,
   tenantId = 'tenant-a',
   gate?: ConnectionGate,
+  options: Pick<SseTransportOptions, 'retryDelay'> = {},
 ) {
   return sseTransport({
     url: `${server.url}/events?token=${tenantId}`,
     EventSource,
     ...(gate ? { eventSourceInit: { fetch: gate.fetch } } : {}),
+    ...options,
   });
 }
 

@@ -1,8 +1,9 @@
+import { createServer } from 'node:http';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallSnapshot } from '@calltrack/core';
 import { serveForTest } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
-import { createCallTrackRouter } from '@calltrack/trpc';
+import { createCallTrackRouter, withNodeSseRetry } from '@calltrack/trpc';
 import {
   createTRPCClient,
   httpBatchLink,
@@ -11,9 +12,10 @@ import {
   type TRPCClient,
 } from '@trpc/client';
 import { initTRPC } from '@trpc/server';
-import { type CreateHTTPContextOptions, createHTTPServer } from '@trpc/server/adapters/standalone';
+import { type CreateHTTPContextOptions, createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { EventSource } from 'eventsource';
-import { trpcTransport } from '../trpc-transport';
+import { type TrpcTransportOptions, trpcTransport } from '../trpc-transport';
+import type { StreamRefusal } from './start-sse-server';
 
 /** The test app's context: the tenant, from the bearer token (the token is the tenant id). */
 interface TestContext {
@@ -46,21 +48,53 @@ export interface TrpcTestServer {
   tracker: CallTracker;
   /** Destroys every open connection, as a network drop would. */
   dropConnections(): void;
+  /**
+   * Answers the next `onCallEvent` subscription requests (one each, in order) as a proxy in
+   * front of the server would: with `status` and `headers` and an empty body.
+   */
+  refuseSubscriptions(...answers: StreamRefusal[]): void;
+  /** How many `onCallEvent` subscription requests arrived, refused or not. */
+  subscriptionRequests(): number;
   close(): Promise<void>;
 }
 
-/** Starts the server; `history` limits the bus history (to force a `reset` on resume). */
-export async function startTrpcServer(history?: { maxEvents: number }): Promise<TrpcTestServer> {
+/**
+ * Starts the server; `history` limits the bus history (to force a `reset` on resume); with
+ * `retryMs`, subscription streams tell the client to reconnect within it (`withNodeSseRetry`)
+ * instead of the `EventSource` default of 3 s.
+ */
+export async function startTrpcServer(
+  history?: { maxEvents: number },
+  options: { retryMs?: number } = {},
+): Promise<TrpcTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
   const tracker = createCallTracker({ bus });
+  const trpcHandler = createHTTPHandler({ router: makeAppRouter(bus, tracker), createContext });
+  const handler =
+    options.retryMs === undefined
+      ? trpcHandler
+      : withNodeSseRetry(trpcHandler, { retryMs: options.retryMs });
+  const refusals: StreamRefusal[] = [];
+  let subscriptionRequests = 0;
   const served = await serveForTest(
-    createHTTPServer({ router: makeAppRouter(bus, tracker), createContext }),
+    createServer((request, response) => {
+      if (!(request.url ?? '').includes('onCallEvent')) {
+        handler(request, response);
+        return;
+      }
+      subscriptionRequests += 1;
+      const refusal = refusals.shift();
+      if (refusal) response.writeHead(refusal.status, refusal.headers ?? {}).end();
+      else handler(request, response);
+    }),
   );
   return {
     url: served.url,
     bus,
     tracker,
     dropConnections: served.dropConnections,
+    refuseSubscriptions: (...answers) => refusals.push(...answers),
+    subscriptionRequests: () => subscriptionRequests,
     async close() {
       await served.close();
       await bus.close();
@@ -107,7 +141,7 @@ export function testTrpcTransport(
     onError?: (error: unknown) => void;
     limit?: number;
     plainList?: boolean;
-  } = {},
+  } & Pick<TrpcTransportOptions, 'retryDelay'> = {},
 ) {
   const trpc = createTrpcTestClient(server.url, tenantId);
   const input = options.limit === undefined ? {} : { limit: options.limit };
@@ -123,5 +157,6 @@ export function testTrpcTransport(
       ? (): Promise<readonly CallSnapshot[]> => trpc.calltrack.activeCalls.query(input)
       : () => trpc.calltrack.activeCallsSnapshot.query(input),
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.retryDelay ? { retryDelay: options.retryDelay } : {}),
   });
 }
