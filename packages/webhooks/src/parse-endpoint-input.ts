@@ -9,7 +9,10 @@ export interface EndpointInput {
   url?: string;
   /** Up to 512 characters. */
   description?: string;
-  /** Event types: exact known types, prefix wildcards (`call.*`) or `*`. Default `["*"]`. */
+  /**
+   * Event types: exact known types, prefix wildcards (`call.*`) or `*`. Default `["*"]`. A
+   * user-addressed event (`user.message`) is sent only where its type is named exactly.
+   */
   events?: string[];
   /** Default true. Enabling a disabled endpoint clears its failure clock. */
   enabled?: boolean;
