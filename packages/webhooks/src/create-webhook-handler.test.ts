@@ -177,6 +177,23 @@ describe('createWebhookHandler', () => {
     expect(receiver.received('/logs').at(-1)!.headers['webhook-id']).toBe(messageId);
   });
 
+  it("answers a test send over the endpoint's rate limit with 429 and Retry-After", async () => {
+    const { body } = await call('POST', '/webhooks', {
+      url: `${receiver.url}/rate-limited-test`,
+      rateLimitPerSecond: 1,
+    });
+    const id = body.endpoint.id as string;
+    expect((await call('POST', `/webhooks/${id}/test`)).status).toBe(200);
+    const refused = await call('POST', `/webhooks/${id}/test`);
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '1']);
+    expect(refused.body.error).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringMatching(/rate limit \(1 per second\)/),
+    });
+    expect(receiver.received('/rate-limited-test')).toHaveLength(1);
+    expect((await call('DELETE', `/webhooks/${id}`)).status).toBe(204);
+  });
+
   it('keeps tenant B away from tenant A: not seen, not changed, not replayed', async () => {
     const { body } = await call('POST', '/webhooks', { url: `${receiver.url}/a-only` });
     const id = body.endpoint.id as string;

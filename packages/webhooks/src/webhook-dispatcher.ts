@@ -188,6 +188,11 @@ export interface WebhookDispatcher {
     endpointId: string,
     options: { since: number; until?: number },
   ): Promise<{ queued: number }>;
-  /** Sends a `webhook.test` message to the endpoint now and returns the logged attempt. */
+  /**
+   * Sends a `webhook.test` message to the endpoint now and returns the logged attempt. It keeps
+   * the limits deliveries keep (the process's `concurrency`, the endpoint's `maxConcurrency` and
+   * `rateLimitPerSecond`): at one, it throws `RateLimitedError` (429, `retryAfterSeconds`)
+   * instead of waiting.
+   */
   sendTest(tenantId: string, endpointId: string): Promise<WebhookAttempt>;
 }
