@@ -55,7 +55,12 @@ export interface WebhookDispatcherOptions {
   eventTypes?: readonly string[];
   /** How often bus cursors are saved. Default 1,000 ms. */
   cursorFlushIntervalMs?: number;
-  /** How long the endpoint list per tenant is cached for fan-out. Default 1,000 ms. */
+  /**
+   * How long the endpoint list per tenant is cached for fan-out. Default 1,000 ms. A change made
+   * through this dispatcher counts at once; one made in another process counts for the events
+   * this one fans out once its copy expires (at most this long after). `0` reads the list for
+   * every event.
+   */
   endpointCacheMs?: number;
   /** The `user-agent` of deliveries. Default `calltrack-webhooks/<version>`. */
   userAgent?: string;
