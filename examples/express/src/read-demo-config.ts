@@ -4,7 +4,8 @@ import type { DemoCredentials } from './create-demo-app';
 /** What main.ts reads from the environment and the command line. */
 export interface DemoConfig {
   port: number;
-  host: string | undefined;
+  /** Default 127.0.0.1: the demo has no login, so only this machine reaches it unless HOST says. */
+  host: string;
   /** Set: every backend runs on this Redis. Unset: in memory. */
   redisUrl: string | undefined;
   redisPrefix: string;
@@ -40,7 +41,7 @@ export function readDemoConfig(
   const nonEmpty = (value: string | undefined) => (value === '' ? undefined : value);
   return {
     port: readNumber(env.PORT, 'PORT', 3000),
-    host: nonEmpty(env.HOST),
+    host: nonEmpty(env.HOST) ?? '127.0.0.1',
     redisUrl: nonEmpty(env.REDIS_URL),
     redisPrefix: nonEmpty(env.CALLTRACK_REDIS_PREFIX) ?? 'calltrack',
     credentials: {

@@ -28,5 +28,12 @@ describe('checkEndpointUrl', () => {
   it('takes http and allowlisted ranges when configured', () => {
     const relaxed = { allowHttp: true, guard: createAddressGuard(['127.0.0.0/8']) };
     expect(checkEndpointUrl('http://127.0.0.1:8080/hook', relaxed)).toBeUndefined();
+    // The allowlist opens 127/8, not the deprecated IPv4-compatible spelling of it.
+    for (const url of ['http://[::127.0.0.1]/', 'http://[::7f00:1]/', 'https://[::a9fe:a9fe]/']) {
+      expect([url, checkEndpointUrl(url, relaxed)]).toEqual([
+        url,
+        expect.stringMatching(/^points to a ipv4Compatible address/),
+      ]);
+    }
   });
 });

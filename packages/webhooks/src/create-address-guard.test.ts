@@ -40,6 +40,20 @@ describe('createAddressGuard', () => {
     }
   });
 
+  it('refuses deprecated IPv4-compatible IPv6 (::/96) in every spelling, even when allowed as IPv4', () => {
+    // ::7f00:1 is how a URL spells [::127.0.0.1]; ipaddr.js reads the dotted form as mapped.
+    for (const address of ['::7f00:1', '::a9fe:a9fe', '::808:808', '::8.8.8.8', '[::7f00:1]']) {
+      expect([address, guard(address)]).toEqual([address, 'ipv4Compatible']);
+    }
+    const allowingLoopback = createAddressGuard(['127.0.0.0/8']);
+    expect(allowingLoopback('::7f00:1')).toBe('ipv4Compatible');
+    expect(allowingLoopback('::127.0.0.1')).toBe('ipv4Compatible');
+    // Only ::/96: the unspecified and loopback addresses keep their names, others are apart.
+    expect(guard('::1')).toBe('loopback');
+    expect(guard('::')).toBe('unspecified');
+    expect(guard('::1:7f00:1')).toBeUndefined();
+  });
+
   it('opens exactly the listed CIDR ranges, IPv4-mapped addresses included', () => {
     const allowing = createAddressGuard(['127.0.0.0/8', '10.1.0.0/16', '::1/128']);
     expect(allowing('127.0.0.1')).toBeUndefined();

@@ -1,5 +1,16 @@
+import { BlockList, isIP } from 'node:net';
 import { InvalidArgumentError } from '@calltrack/core';
 import ipaddr from 'ipaddr.js';
+
+// IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291): ipaddr.js calls ::7f00:1 unicast
+// and reads ::127.0.0.1 as the mapped ::ffff:127.0.0.1, so the range is checked on Node's
+// parse of the address as it will be connected to.
+const ipv4Compatible = new BlockList();
+ipv4Compatible.addSubnet('::', 96, 'ipv6');
+/** `::` and `::1`, in the same /96, keep their own names (unspecified, loopback). */
+const unspecifiedOrLoopback = new BlockList();
+unspecifiedOrLoopback.addAddress('::', 'ipv6');
+unspecifiedOrLoopback.addAddress('::1', 'ipv6');
 
 /**
  * Decides whether a delivery may connect to an IP address: undefined when it may, else the name of
@@ -12,7 +23,8 @@ export type AddressGuard = (address: string) => string | undefined;
  * Builds the SSRF guard: every address outside public unicast space is refused (private,
  * loopback, link-local and so the cloud metadata services, CGNAT, multicast, broadcast,
  * documentation, benchmarking, reserved, unique-local, NAT64, 6to4, Teredo…), IPv4-mapped IPv6
- * addresses are judged as the IPv4 address they carry, and `allowedCidrs` (e.g. `10.1.0.0/16`,
+ * addresses are judged as the IPv4 address they carry, deprecated IPv4-compatible ones (`::/96`,
+ * `::7f00:1`) are refused whatever the allowlist, and `allowedCidrs` (e.g. `10.1.0.0/16`,
  * `127.0.0.1/32`) opens exactly the ranges you list. The ranges come from ipaddr.js.
  */
 export function createAddressGuard(allowedCidrs: readonly string[] = []): AddressGuard {
@@ -27,11 +39,20 @@ export function createAddressGuard(allowedCidrs: readonly string[] = []): Addres
     }
   });
   return (address) => {
+    const bare = stripZone(address);
     let parsed: ipaddr.IPv4 | ipaddr.IPv6;
     try {
-      parsed = ipaddr.process(stripZone(address));
+      parsed = ipaddr.process(bare);
     } catch {
       return 'invalid';
+    }
+    // Refused before the allowlist, which names IPv4 ranges, not this spelling of them.
+    if (
+      isIP(bare) === 6 &&
+      ipv4Compatible.check(bare, 'ipv6') &&
+      !unspecifiedOrLoopback.check(bare, 'ipv6')
+    ) {
+      return 'ipv4Compatible';
     }
     for (const [network, bits] of allowed) {
       if (network.kind() === parsed.kind() && parsed.match(network, bits)) return undefined;

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { CallTrackError, InvalidArgumentError, NotFoundError } from '@calltrack/core';
+import {
+  CallTrackError,
+  InvalidArgumentError,
+  NotFoundError,
+  RateLimitedError,
+} from '@calltrack/core';
 import { computeEndpointStats } from './compute-endpoint-stats';
+import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
 import { eventDeliveryJob } from './event-delivery-job';
 import { checkTenantId, loadEndpoint } from './load-endpoint';
@@ -23,6 +29,10 @@ export interface DeliveryLogsContext {
   store: WebhookStore;
   /** Sends test deliveries. */
   sender: WebhookSender;
+  /** The process's cap on requests in flight; a test send takes one as a delivery does. */
+  sendPermits: Permits;
+  /** How long a concurrency slot is held at most (real time): the request timeout and a margin. */
+  slotLeaseMs: number;
   clock: WebhookClock;
   /** How long messages, deliveries and log rows are kept (and the longest stats window). */
   retentionMs: number;
@@ -76,6 +86,15 @@ const requireEnabled = (endpoint: StoredEndpoint): void => {
       status: 409,
     });
   }
+};
+
+/** A test send refused for a limit: 429, with when to try again. */
+const testRefused = (reason: string, waitMs: number): RateLimitedError => {
+  const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new RateLimitedError({
+    message: `${reason}: send the test again in ${retryAfterSeconds} s.`,
+    retryAfterSeconds,
+  });
 };
 
 /** A resend's job: a fresh id each time (every resend asked for is one more send). */
@@ -227,9 +246,51 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       }),
       createdAt: now,
     };
-    const { attempt } = await sendAttempt(sender, clock, endpoint, message, 'test', 1);
+    // Sent now or not at all, within the limits deliveries keep: the process's cap, then the
+    // endpoint's concurrency slot and rate limit. None free is a 429 saying when to try again.
+    if (!context.sendPermits.tryAcquire()) {
+      throw testRefused('This process has as many requests in flight as it may', 1000);
+    }
+    let attempt: WebhookAttempt;
+    const holder = `test_${message.id}`;
+    try {
+      const slotWait = await store.acquireSlot(
+        tenantId,
+        endpoint.id,
+        holder,
+        endpoint.maxConcurrency,
+        context.slotLeaseMs,
+      );
+      if (slotWait > 0) {
+        throw testRefused(
+          `The endpoint has its ${endpoint.maxConcurrency} concurrent deliveries in flight`,
+          slotWait,
+        );
+      }
+      if (endpoint.rateLimitPerSecond !== null) {
+        let rateWait: number;
+        try {
+          rateWait = await store.takeRateToken(endpoint.id, endpoint.rateLimitPerSecond, now);
+        } catch (error) {
+          await store.releaseSlot(tenantId, endpoint.id, holder);
+          throw error;
+        }
+        if (rateWait > 0) {
+          await store.releaseSlot(tenantId, endpoint.id, holder);
+          throw testRefused(
+            `The endpoint's rate limit (${endpoint.rateLimitPerSecond} per second) is spent`,
+            rateWait,
+          );
+        }
+      }
+      ({ attempt } = await sendAttempt(sender, clock, endpoint, message, 'test', 1));
+    } finally {
+      context.sendPermits.release();
+    }
+    // The slot is released in the same step as the record.
     await store.recordAttempt({
       attempt,
+      releaseSlot: holder,
       retentionMs,
       maxAttemptsPerEndpoint,
       now: clock.now(),

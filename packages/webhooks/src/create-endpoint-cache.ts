@@ -5,7 +5,10 @@ import type { WebhookStore } from './webhook-store';
 export interface EndpointCache {
   /** The tenant's endpoints: the copy read less than `cacheMs` ago, else a fresh read. */
   endpointsOf(tenantId: string): Promise<StoredEndpoint[]>;
-  /** Drops the tenant's copy: its endpoints changed (created, updated, deleted, disabled). */
+  /**
+   * Drops the tenant's copy: its endpoints changed (created, updated, deleted, disabled). In this
+   * process only: another process's copy lasts until it expires.
+   */
   forget(tenantId: string): void;
 }
 

@@ -5,7 +5,7 @@ import type { EndpointCache } from './create-endpoint-cache';
 import type { Permits } from './create-permits';
 import { createWebhookBody } from './create-webhook-body';
 import { eventDeliveryJob } from './event-delivery-job';
-import { matchesEventFilter } from './event-filter';
+import { endpointTakesEvent } from './event-filter';
 import type { WebhookClock } from './webhook-clock';
 import type { DeliveryJob, WebhookMessage } from './webhook-delivery';
 import { webhookMessageId } from './webhook-message-id';
@@ -76,7 +76,7 @@ export function createFanOut(context: FanOutContext): FanOut {
         if (endpoints.length === 0) return [];
         withEndpoints.add(event.tenantId);
         const matching = endpoints.filter(
-          (endpoint) => endpoint.enabled && matchesEventFilter(endpoint.events, event.type),
+          (endpoint) => endpoint.enabled && endpointTakesEvent(endpoint.events, event),
         );
         if (matching.length === 0) return [];
         const message: WebhookMessage = {

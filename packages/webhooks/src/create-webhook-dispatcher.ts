@@ -147,6 +147,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const deliveryLogs = createDeliveryLogs({
     store,
     sender,
+    sendPermits,
+    slotLeaseMs,
     clock,
     retentionMs,
     maxAttemptsPerEndpoint,

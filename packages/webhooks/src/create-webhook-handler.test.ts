@@ -177,6 +177,23 @@ describe('createWebhookHandler', () => {
     expect(receiver.received('/logs').at(-1)!.headers['webhook-id']).toBe(messageId);
   });
 
+  it("answers a test send over the endpoint's rate limit with 429 and Retry-After", async () => {
+    const { body } = await call('POST', '/webhooks', {
+      url: `${receiver.url}/rate-limited-test`,
+      rateLimitPerSecond: 1,
+    });
+    const id = body.endpoint.id as string;
+    expect((await call('POST', `/webhooks/${id}/test`)).status).toBe(200);
+    const refused = await call('POST', `/webhooks/${id}/test`);
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '1']);
+    expect(refused.body.error).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringMatching(/rate limit \(1 per second\)/),
+    });
+    expect(receiver.received('/rate-limited-test')).toHaveLength(1);
+    expect((await call('DELETE', `/webhooks/${id}`)).status).toBe(204);
+  });
+
   it('keeps tenant B away from tenant A: not seen, not changed, not replayed', async () => {
     const { body } = await call('POST', '/webhooks', { url: `${receiver.url}/a-only` });
     const id = body.endpoint.id as string;
@@ -216,6 +233,15 @@ describe('createWebhookHandler', () => {
       [{ url: `${receiver.url}/x`, description: 'd'.repeat(600) }, /description: .*512/],
       [{ url: `${receiver.url}/x`, headers: { 'x-big': 'v'.repeat(5000) } }, /1,024/],
       [{ url: `${receiver.url}/x`, tenantId: 'tenant-b' }, /Unknown field "tenantId"/],
+      // Header values undici cannot send: saved, every delivery would fail.
+      [
+        { url: `${receiver.url}/x`, headers: { 'x-team': 'Zürich €' } },
+        /^headers: the value of "x-team" may hold only visible ASCII characters/,
+      ],
+      [
+        { url: `${receiver.url}/x`, headers: { 'x-a': 'a\u0001b' } },
+        /^headers: the value of "x-a"/,
+      ],
       [[1, 2], /must be a JSON object/],
     ];
     for (const [payload, message] of cases) {
@@ -226,6 +252,14 @@ describe('createWebhookHandler', () => {
       ]);
       expect(response.body.error.code).toMatch(/^invalid_/);
     }
+    // A name no plain object can keep: refused, not dropped.
+    const proto = await call('POST', '/webhooks', undefined, {
+      raw: `{"url":"${receiver.url}/x","headers":{"__proto__":"x"}}`,
+    });
+    expect([proto.status, proto.body.error.message]).toEqual([
+      400,
+      'headers: "__proto__" is not a valid header name.',
+    ]);
     expect(
       (await call('POST', '/webhooks', undefined, { raw: '{"url":' })).body.error.message,
     ).toMatch(/not valid JSON/);
@@ -235,6 +269,24 @@ describe('createWebhookHandler', () => {
       400,
       expect.stringMatching(/nested deeper than 8/),
     ]);
+  });
+
+  it('sends every header value it accepts as it was saved', async () => {
+    // Tab, space and every visible ASCII character (a receiver trims the ends: they sit inside).
+    let visible = '';
+    for (let code = 0x21; code <= 0x7e; code += 1) visible += String.fromCharCode(code);
+    const value = `a\t b${visible}`;
+    const created = await call('POST', '/webhooks', {
+      url: `${receiver.url}/header-values`,
+      headers: { 'x-every-character': value, constructor: 'kept' },
+    });
+    expect(created.status).toBe(201);
+    const test = await call('POST', `/webhooks/${created.body.endpoint.id}/test`);
+    expect(test.body.attempt).toMatchObject({ status: 'succeeded' });
+    const [request] = receiver.received('/header-values');
+    expect(request!.headers['x-every-character']).toBe(value);
+    expect(request!.headers.constructor).toBe('kept');
+    expect((await call('DELETE', `/webhooks/${created.body.endpoint.id}`)).status).toBe(204);
   });
 
   it('refuses an empty form post (a cross-site HTML form) on the routes that need no body, with 415', async () => {

@@ -119,6 +119,21 @@ describe('the SSRF guard, at connect time', () => {
     }
   });
 
+  it('refuses IPv4-compatible IPv6 (::/96), as a literal or a resolved name, even with loopback allowed', async () => {
+    const guarded = sender({
+      resolveHost: fakeDns(() => ({ 'compat.example.test': '::127.0.0.1' })),
+    });
+    for (const host of ['[::127.0.0.1]', '[::a9fe:a9fe]', 'compat.example.test']) {
+      const result = await guarded.send({
+        url: `http://${host}:${port()}/x`,
+        headers: {},
+        body: '{}',
+      });
+      expect([host, result.kind === 'error' && result.reason]).toEqual([host, 'blocked']);
+      expect(result.kind === 'error' && result.message).toMatch(/ipv4Compatible address/);
+    }
+  });
+
   it('refuses a host name that resolves to a private address', async () => {
     const guarded = sender({
       allowedCidrs: [],

@@ -1,3 +1,5 @@
+import { type CallEvent, isUserAddressedEvent } from '@calltrack/core';
+
 /** Most entries an endpoint's event filter may have. */
 export const maxEventFilterEntries = 64;
 
@@ -39,4 +41,16 @@ export function matchesEventFilter(events: readonly string[], type: string): boo
     if (entry.endsWith('.*') && type.startsWith(entry.slice(0, -1))) return true;
   }
   return false;
+}
+
+/**
+ * Whether an endpoint whose filter is `events` takes `event`. A user-addressed event (core's
+ * `isUserAddressedEvent`: presence's `user.message`, meant for one user and nobody else) goes
+ * only to an endpoint that names its type exactly; `*` and prefix wildcards (`user.*`) never
+ * pick it up, so a catch-all endpoint does not receive every user's private messages.
+ */
+export function endpointTakesEvent(events: readonly string[], event: CallEvent): boolean {
+  return isUserAddressedEvent(event)
+    ? events.includes(event.type)
+    : matchesEventFilter(events, event.type);
 }

@@ -1,9 +1,11 @@
+import { getEventListeners } from 'node:events';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { makeCallEvent, startWebhookReceiver, type WebhookReceiver } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryWebhookStore } from './create-memory-webhook-store';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { EventsMissedError } from './errors/events-missed-error';
+import { followBus } from './follow-bus';
 import type { WebhookStore } from './webhook-store';
 
 let receiver: WebhookReceiver;
@@ -81,5 +83,42 @@ describe('following the bus across dispatcher restarts', () => {
     // The live events still flow.
     await publishMany(bus, 1);
     await receiver.waitFor(2);
+  });
+});
+
+describe('retrying a batch that failed', () => {
+  it('leaves no abort listener behind after each pause, however long the outage', async () => {
+    const bus = createMemoryBus();
+    const store = createMemoryWebhookStore();
+    toClose.push(bus, store);
+    let signal: AbortSignal | undefined;
+    const subscribe = bus.subscribe.bind(bus);
+    bus.subscribe = (options) => {
+      signal ??= options.signal;
+      return subscribe(options);
+    };
+    const listenersAtCall: number[] = [];
+    let handled!: () => void;
+    const done = new Promise<void>((resolve) => {
+      handled = resolve;
+    });
+    const follower = followBus({
+      bus,
+      store,
+      flushIntervalMs: 60_000,
+      onError: () => {},
+      handle: async () => {
+        listenersAtCall.push(getEventListeners(signal!, 'abort').length);
+        if (listenersAtCall.length < 4) throw new Error('store down');
+        handled();
+        return new Set<string>();
+      },
+    });
+    toClose.push({ close: () => follower.stop() });
+    await follower.ready;
+    await bus.publish(makeCallEvent({ tenantId: 'acme', type: 'call.ended', status: 'completed' }));
+    await done;
+    // Three failures and their pauses (250, 500, 1,000 ms): each pause's listener is gone.
+    expect(listenersAtCall).toEqual(Array(4).fill(listenersAtCall[0]));
   });
 });

@@ -60,13 +60,17 @@ export function followBus(options: FollowBusOptions): BusFollower {
     onError(error instanceof Error ? error : new Error(String(error)));
   };
 
+  /** Waits `ms`, or until stopped; either way its abort listener goes (a long outage pauses often). */
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      controller.signal.addEventListener('abort', () => {
+      const { signal } = controller;
+      const end = (): void => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', end);
         resolve();
-      });
+      };
+      const timer = setTimeout(end, ms);
+      signal.addEventListener('abort', end, { once: true });
     });
 
   /** Handles a batch of events, retrying until it is queued (or we stop): none is skipped. */

@@ -58,7 +58,15 @@ describe('parseEndpointInput', () => {
     expect(refuse({ url, headers: { 'webhook-id': 'x' } })).toMatch(/cannot be overridden/);
     expect(refuse({ url, headers: { Host: 'x' } })).toMatch(/cannot be overridden/);
     expect(refuse({ url, headers: { 'bad name': 'x' } })).toMatch(/not a valid header name/);
-    expect(refuse({ url, headers: { 'x-a': 'a\r\nb' } })).toMatch(/line break/);
+    expect(refuse({ url, headers: { 'x-a': 'a\r\nb' } })).toMatch(/only visible ASCII/);
+    for (const value of ['Zürich €', 'Zürich', 'a\u0001b', 'a\u007fb', 'a\0b', '\u{1f600}']) {
+      expect(refuse({ url, headers: { 'x-a': value } })).toBe(
+        'headers: the value of "x-a" may hold only visible ASCII characters, spaces and tabs.',
+      );
+    }
+    expect(refuse({ url, headers: JSON.parse('{"__proto__":"x"}') })).toBe(
+      'headers: "__proto__" is not a valid header name.',
+    );
     expect(refuse({ url, headers: { 'x-a': 'a'.repeat(2000) } })).toMatch(/1,024/);
     expect(refuse({ url, headers: { 'X-A': '1', 'x-a': '2' } })).toMatch(/given twice/);
     expect(refuse({ url, rateLimitPerSecond: 0 })).toMatch(/^rateLimitPerSecond: must be positive/);

@@ -9,11 +9,17 @@ export interface EndpointInput {
   url?: string;
   /** Up to 512 characters. */
   description?: string;
-  /** Event types: exact known types, prefix wildcards (`call.*`) or `*`. Default `["*"]`. */
+  /**
+   * Event types: exact known types, prefix wildcards (`call.*`) or `*`. Default `["*"]`. A
+   * user-addressed event (`user.message`) is sent only where its type is named exactly.
+   */
   events?: string[];
   /** Default true. Enabling a disabled endpoint clears its failure clock. */
   enabled?: boolean;
-  /** Static headers sent with every delivery (an `authorization` for your API…); up to 20. */
+  /**
+   * Static headers sent with every delivery (an `authorization` for your API…); up to 20, each
+   * value at most 1,024 visible ASCII characters, spaces and tabs.
+   */
   headers?: Record<string, string>;
   /** Most deliveries per second; null for none. */
   rateLimitPerSecond?: number | null;
@@ -28,6 +34,10 @@ export interface EndpointInputPolicy extends EndpointUrlPolicy {
 }
 
 const headerName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+// Visible ASCII, space and tab: a subset of what undici sends (it refuses control characters
+// and anything past U+00FF, and sends U+0080–U+00FF as single Latin-1 bytes, which receivers
+// read differently), so a value saved is a value every delivery can carry as it was given.
+const headerValue = /^[\t\x20-\x7e]*$/;
 const reservedHeaders = new Set([
   'host',
   'content-length',
@@ -98,12 +108,16 @@ export function parseEndpointInput(
     if (problem) fail('events', problem);
   }
   if (value.headers !== undefined) {
-    const names = Object.keys(value.headers);
+    // The names as given: the record parser drops `__proto__` (a plain object cannot keep it),
+    // which must be refused, not lost.
+    const names = Object.keys((input as { headers: object }).headers);
     if (names.length > 20) fail('headers', 'at most 20 headers');
     const seen = new Set<string>();
     for (const name of names) {
       const lower = name.toLowerCase();
-      if (!headerName.test(name)) fail('headers', `"${name}" is not a valid header name`);
+      if (!headerName.test(name) || name === '__proto__') {
+        fail('headers', `"${name}" is not a valid header name`);
+      }
       if (
         reservedHeaders.has(lower) ||
         lower.startsWith('webhook-') ||
@@ -113,8 +127,11 @@ export function parseEndpointInput(
       }
       if (seen.has(lower)) fail('headers', `"${name}" is given twice`);
       seen.add(lower);
-      if (/[\r\n\0]/.test(value.headers[name]!)) {
-        fail('headers', `the value of "${name}" contains a line break or NUL`);
+      if (!headerValue.test(value.headers[name]!)) {
+        fail(
+          'headers',
+          `the value of "${name}" may hold only visible ASCII characters, spaces and tabs`,
+        );
       }
     }
   }

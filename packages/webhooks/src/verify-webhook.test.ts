@@ -225,4 +225,35 @@ describe('verifyWebhook agrees with the standardwebhooks library', () => {
       test: 2432232314,
     });
   });
+
+  it('signs the raw bytes, and parses them as the official library does (BOM, invalid UTF-8)', () => {
+    const now = tv1.timestamp * 1000;
+    const bodies: [string, Uint8Array][] = [
+      [
+        'a byte order mark',
+        Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]),
+      ],
+      ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])],
+      ['a lone continuation byte', Buffer.from([0x5b, 0x22, 0x80, 0x78, 0x22, 0x5d])],
+    ];
+    const realNow = Date.now;
+    for (const [name, body] of bodies) {
+      const signature = new Webhook(tv1.secret).sign(tv1.id, new Date(now), body);
+      const signed = headers(tv1, signature);
+      Date.now = () => now;
+      let official: unknown;
+      try {
+        official = new Webhook(tv1.secret).verify(body, signed);
+      } finally {
+        Date.now = realNow;
+      }
+      const ours = verifyWebhook({ secret: tv1.secret, headers: signed, body, now });
+      expect([name, ours]).toEqual([name, official]);
+      // A body not as signed is refused by both.
+      const altered = new TextEncoder().encode(new TextDecoder().decode(body));
+      expect(() =>
+        verifyWebhook({ secret: tv1.secret, headers: signed, body: altered, now }),
+      ).toThrow(InvalidSignatureError);
+    }
+  });
 });

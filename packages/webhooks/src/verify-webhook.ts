@@ -16,7 +16,10 @@ export interface VerifyWebhookOptions {
   secret: string | readonly string[];
   /** The request headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`). */
   headers: WebhookHeaders;
-  /** The raw body, exactly as received (before any JSON parsing). */
+  /**
+   * The raw body, exactly as received (before any JSON parsing): the bytes are best, as the
+   * signature covers them as they are; a string is taken as its UTF-8 bytes.
+   */
   body: string | Uint8Array;
   /** How far `webhook-timestamp` may be from now, either way. Default 300 s (the spec's 5 minutes). */
   toleranceSeconds?: number;
@@ -24,6 +27,8 @@ export interface VerifyWebhookOptions {
   now?: number;
 }
 
+// As the official library decodes a byte body for JSON.parse: a leading BOM dropped, invalid
+// UTF-8 replaced. Only the parse reads it; the signature covers the bytes as they came.
 const utf8 = new TextDecoder();
 
 /**
@@ -58,13 +63,17 @@ export function verifyWebhook<T = unknown>(options: VerifyWebhookOptions): T {
   if (timestamp > nowSeconds + tolerance) {
     throw new InvalidSignatureError({ message: 'The webhook timestamp is too new.' });
   }
-  const body = typeof options.body === 'string' ? options.body : utf8.decode(options.body);
-  const content = `${id}.${timestampText}.${body}`;
+  const signedPrefix = `${id}.${timestampText}.`;
   const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret;
   const expected: string[] = [];
   for (const secret of secrets) {
     const key = decodeWebhookSecret(secret);
-    if (key) expected.push(createHmac('sha256', key).update(content).digest('base64'));
+    if (key) {
+      // The body's own bytes (a string as UTF-8): decoding first would drop a BOM and replace
+      // invalid UTF-8, and the HMAC would no longer be the sender's.
+      const hmac = createHmac('sha256', key).update(signedPrefix).update(options.body);
+      expected.push(hmac.digest('base64'));
+    }
   }
   if (expected.length === 0) {
     throw new InvalidSignatureError({ message: 'No usable secret to verify the webhook with.' });
@@ -81,7 +90,8 @@ export function verifyWebhook<T = unknown>(options: VerifyWebhookOptions): T {
   if (!matched) {
     throw new InvalidSignatureError({ message: 'No webhook signature matches.' });
   }
-  if (body === '') return undefined as T;
+  if (options.body.length === 0) return undefined as T;
+  const body = typeof options.body === 'string' ? options.body : utf8.decode(options.body);
   try {
     return JSON.parse(body) as T;
   } catch (error) {

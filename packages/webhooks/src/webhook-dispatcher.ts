@@ -55,7 +55,12 @@ export interface WebhookDispatcherOptions {
   eventTypes?: readonly string[];
   /** How often bus cursors are saved. Default 1,000 ms. */
   cursorFlushIntervalMs?: number;
-  /** How long the endpoint list per tenant is cached for fan-out. Default 1,000 ms. */
+  /**
+   * How long the endpoint list per tenant is cached for fan-out. Default 1,000 ms. A change made
+   * through this dispatcher counts at once; one made in another process counts for the events
+   * this one fans out once its copy expires (at most this long after). `0` reads the list for
+   * every event.
+   */
   endpointCacheMs?: number;
   /** The `user-agent` of deliveries. Default `calltrack-webhooks/<version>`. */
   userAgent?: string;
@@ -188,6 +193,11 @@ export interface WebhookDispatcher {
     endpointId: string,
     options: { since: number; until?: number },
   ): Promise<{ queued: number }>;
-  /** Sends a `webhook.test` message to the endpoint now and returns the logged attempt. */
+  /**
+   * Sends a `webhook.test` message to the endpoint now and returns the logged attempt. It keeps
+   * the limits deliveries keep (the process's `concurrency`, the endpoint's `maxConcurrency` and
+   * `rateLimitPerSecond`): at one, it throws `RateLimitedError` (429, `retryAfterSeconds`)
+   * instead of waiting.
+   */
   sendTest(tenantId: string, endpointId: string): Promise<WebhookAttempt>;
 }

@@ -14,7 +14,10 @@ export interface WebhookEndpoint {
   tenantId: string;
   url: string;
   description: string;
-  /** Event types sent: exact types, prefix wildcards (`call.*`) or `*` for all. */
+  /**
+   * Event types sent: exact types, prefix wildcards (`call.*`) or `*` for all (but user-addressed
+   * events, which go only where their type is named exactly).
+   */
   events: string[];
   enabled: boolean;
   /** Set while disabled: why, when, and the last error that led to it. */

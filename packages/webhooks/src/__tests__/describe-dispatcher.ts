@@ -705,6 +705,43 @@ export function describeDispatcher(
       expect(stats.latencyMs!.p95).toBeGreaterThanOrEqual(stats.latencyMs!.p50);
     });
 
+    it("holds test sends to the endpoint's rate and concurrency limits: 429 with Retry-After", async () => {
+      const h = await setup();
+      if (!h) return;
+      const { id } = await h.endpoint('/limited-tests', {
+        rateLimitPerSecond: 1,
+        maxConcurrency: 1,
+      });
+      h.receiver.setDefault('/limited-tests', { status: 204, delayMs: 100 });
+      const sends = await Promise.allSettled(
+        Array.from({ length: 10 }, () => h.dispatcher.sendTest('acme', id)),
+      );
+      expect(sends.filter((send) => send.status === 'fulfilled')).toHaveLength(1);
+      for (const send of sends) {
+        if (send.status === 'fulfilled') continue;
+        expect(send.reason).toMatchObject({ status: 429, code: 'rate_limited' });
+        expect(send.reason.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      }
+      expect(h.receiver.received('/limited-tests')).toHaveLength(1);
+      // Within the second the rate limit still holds; a second later a test goes out.
+      await expect(h.dispatcher.sendTest('acme', id)).rejects.toMatchObject({
+        status: 429,
+        retryAfterSeconds: 1,
+      });
+      h.clock.advance(1000);
+      expect(await h.dispatcher.sendTest('acme', id)).toMatchObject({ status: 'succeeded' });
+
+      // A delivery in flight holds the endpoint's only slot: a test send does not overtake it.
+      const { id: busy } = await h.endpoint('/busy-tests', { maxConcurrency: 1 });
+      h.receiver.respond('/busy-tests', { status: 204, delayMs: 300 });
+      await h.publish();
+      await h.receiver.waitFor(1, { path: '/busy-tests' });
+      await expect(h.dispatcher.sendTest('acme', busy)).rejects.toMatchObject({ status: 429 });
+      await attemptsOf(h, busy, 1);
+      expect(await h.dispatcher.sendTest('acme', busy)).toMatchObject({ status: 'succeeded' });
+      expect(h.receiver.received('/busy-tests')).toHaveLength(2);
+    });
+
     it('keeps tenants apart and holds the endpoint quota', async () => {
       const h = await setup({ maxEndpointsPerTenant: 2 });
       if (!h) return;
