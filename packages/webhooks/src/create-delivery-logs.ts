@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   RateLimitedError,
+  userAudience,
 } from '@calltrack/core';
 import { computeEndpointStats } from './compute-endpoint-stats';
 import type { Permits } from './create-permits';
@@ -189,6 +190,11 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
     if (!message) throw new NotFoundError({ message: 'No such message (it may have expired).' });
     const delivery = await store.getDelivery(tenantId, endpointId, messageId);
     if (!delivery) {
+      // A message for one user goes only where fan-out would have sent it (decision 0061): to
+      // anyone else it is not there, as another tenant's is not.
+      if (isForOneUser(message) && !endpoint.events.includes(message.eventType)) {
+        throw new NotFoundError({ message: 'No such message (it may have expired).' });
+      }
       // The endpoint never had it: deliver it like any event, retries included.
       const { pending } = await store.createDeliveries(message, [endpointId], retentionMs);
       await store.enqueue(pending.map((id) => eventDeliveryJob(tenantId, id, message.id)));
@@ -299,4 +305,22 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
   };
 
   return { listAttempts, getStats, listFailedDeliveries, resend, recover, sendTest };
+}
+
+/**
+ * Whether a stored message carries a user-addressed event (core's `isUserAddressedEvent`), read
+ * from its body. A body cut to size may have left `audience` out: it then names it in `omitted`.
+ */
+function isForOneUser(message: WebhookMessage): boolean {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(message.body);
+  } catch {
+    return true; // Unreadable: not sent where it might not belong.
+  }
+  const event = (payload as { data?: { data?: { audience?: unknown }; omitted?: unknown } }).data;
+  return (
+    event?.data?.audience === userAudience ||
+    (Array.isArray(event?.omitted) && event.omitted.includes('data.audience'))
+  );
 }

@@ -63,5 +63,15 @@ describe('fan-out of user-addressed events', () => {
       'presence.online',
     ]);
     expect(receiver.received('/user-wildcard')).toHaveLength(0);
+
+    // Nor can a resend hand it to an endpoint that does not name the type: the message is not
+    // found there, as it would not be for another tenant.
+    for (const endpointId of [all, userWildcard]) {
+      await expect(dispatcher.resend('acme', endpointId, messageId)).rejects.toMatchObject({
+        status: 404,
+      });
+      expect(await store.getDelivery('acme', endpointId, messageId)).toBeUndefined();
+    }
+    expect(receiver.received('/all')).toHaveLength(2);
   });
 });
