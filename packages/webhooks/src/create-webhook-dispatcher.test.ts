@@ -33,6 +33,22 @@ describe('createWebhookDispatcher options', () => {
     // The defaults (14 days against about 27.6 hours of retries) hold.
     expect(() => createWebhookDispatcher({ store, bus })).not.toThrow();
   });
+
+  it('refuses a cache time or a secret grace period that is not a whole number of milliseconds', () => {
+    const store = createMemoryWebhookStore();
+    for (const value of [-1, Number.NaN, 0.5, Number.POSITIVE_INFINITY]) {
+      expect(() => createWebhookDispatcher({ store, bus, endpointCacheMs: value })).toThrowError(
+        /endpointCacheMs must be a whole number of milliseconds, 0 or more/,
+      );
+      expect(() =>
+        createWebhookDispatcher({ store, bus, secretGracePeriodMs: value }),
+      ).toThrowError(/secretGracePeriodMs must be a whole number of milliseconds, 0 or more/);
+    }
+    // 0 is meaningful for both: no cache, and no grace period.
+    expect(() =>
+      createWebhookDispatcher({ store, bus, endpointCacheMs: 0, secretGracePeriodMs: 0 }),
+    ).not.toThrow();
+  });
 });
 
 describe('createWebhookDispatcher paging', () => {

@@ -72,6 +72,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       throw new InvalidArgumentError({ message: `${name} must be a positive integer.` });
     }
   }
+  for (const [name, value] of Object.entries({ endpointCacheMs, secretGracePeriodMs })) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new InvalidArgumentError({
+        message: `${name} must be a whole number of milliseconds, 0 or more.`,
+      });
+    }
+  }
   if (!retrySchedule.every((delay) => Number.isFinite(delay) && delay >= 0)) {
     throw new InvalidArgumentError({ message: 'retrySchedule must list delays in milliseconds.' });
   }
