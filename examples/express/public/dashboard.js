@@ -25,6 +25,7 @@ import {
   startTime,
 } from './format.js';
 import { createNotifications } from './notifications.js';
+import { openResumableEventSource } from './resumable-event-source.js';
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'socket.io' ? 'socket.io' : 'sse';
@@ -454,18 +455,21 @@ function setConnection(state) {
     `${connectionLabels[state]} · ${transport === 'sse' ? 'SSE' : 'Socket.IO'}`;
 }
 
-/** Server-Sent Events: the browser reconnects by itself and resumes with Last-Event-ID. */
+/**
+ * Server-Sent Events: the stream resumes after the last event, also when a (re)connect was
+ * refused (a new stream after a backoff, meanwhile "Reconnecting…").
+ */
 function connectSse() {
-  const source = new EventSource('/api/events?types=call.*,alert.*');
-  source.addEventListener('open', () => setConnection('connected'));
-  source.addEventListener('error', () =>
-    setConnection(source.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting'),
-  );
-  source.addEventListener('snapshot', (message) => applySnapshot(JSON.parse(message.data).calls));
-  source.addEventListener('call', (message) => applyEvent(JSON.parse(message.data)));
-  // Events were missed and cannot be replayed. The server follows a reset with a fresh snapshot
-  // on the same stream, which replaces the calls we hold.
-  source.addEventListener('reset', () => setConnection('connected'));
+  openResumableEventSource('/api/events?types=call.*,alert.*', {
+    onState: setConnection,
+    listeners: {
+      snapshot: (message) => applySnapshot(JSON.parse(message.data).calls),
+      call: (message) => applyEvent(JSON.parse(message.data)),
+      // Events were missed and cannot be replayed. The server follows a reset with a fresh
+      // snapshot on the same stream, which replaces the calls we hold.
+      reset: () => setConnection('connected'),
+    },
+  });
 }
 
 /** Socket.IO: the client keeps the last cursor and hands it back on reconnect to resume. */

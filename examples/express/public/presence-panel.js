@@ -7,6 +7,7 @@
 // with the list (`GET /api/presence/agents`), again every few seconds, since a call starting or
 // ending is not a presence event.
 import { requestJson } from './format.js';
+import { openResumableEventSource } from './resumable-event-source.js';
 
 const stateLabels = { available: 'Available', break: 'On break', 'wrap-up': 'Wrap-up' };
 const statusLabels = { online: 'Online', away: 'Away', offline: 'Offline' };
@@ -137,16 +138,20 @@ async function refresh() {
   render();
 }
 
+/** Follows the stream, reopened after a refusal too: it also keeps this page's user online. */
 function follow() {
-  const source = new EventSource('/api/events?types=presence.*');
-  source.addEventListener('presence', (message) => {
-    for (const member of JSON.parse(message.data).members) apply(member);
+  openResumableEventSource('/api/events?types=presence.*', {
+    listeners: {
+      presence: (message) => {
+        for (const member of JSON.parse(message.data).members) apply(member);
+      },
+      call: (message) => {
+        const event = JSON.parse(message.data);
+        if (event.type.startsWith('presence.') && event.data?.presence) apply(event.data.presence);
+      },
+      reset: () => void refresh().catch(() => {}),
+    },
   });
-  source.addEventListener('call', (message) => {
-    const event = JSON.parse(message.data);
-    if (event.type.startsWith('presence.') && event.data?.presence) apply(event.data.presence);
-  });
-  source.addEventListener('reset', () => void refresh().catch(() => {}));
 }
 
 if (slot) {

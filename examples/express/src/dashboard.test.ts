@@ -1,9 +1,10 @@
 import { createSimulator, demoLines } from '@calltrack/simulator';
-import { launchTestBrowser, saveScreenshot } from '@calltrack/test-utils';
+import { launchTestBrowser, saveScreenshot, stopTestServers } from '@calltrack/test-utils';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { postTwilio, twilioStatus } from './__tests__/signed-webhooks';
 import { startDemoApp, stopDemoApps } from './__tests__/start-demo-app';
+import { startEventsProxy } from './__tests__/start-events-proxy';
 
 // Headless Debian Chromium against the real app: real server, real SSE / Socket.IO, real clicks.
 const browser = await launchTestBrowser();
@@ -84,6 +85,7 @@ const nextCallSid = () => `CA${(Date.now() * 100 + callCounter++).toString(16).p
 
 describe.skipIf(!browser)('the dashboard in Chromium', () => {
   afterEach(stopDemoApps);
+  afterEach(stopTestServers);
 
   describe.each(['sse', 'socket.io'] as const)('over %s', (transport) => {
     it('shows simulated calls arriving, changing state and leaving the active list', async () => {
@@ -230,5 +232,77 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
       ).toEqual([]);
       await close();
     });
+  });
+
+  it('reopens its SSE stream after a 503, resumes after the last event, and says Reconnecting… meanwhile', async () => {
+    const demo = await startDemoApp();
+    const proxy = await startEventsProxy(demo.url);
+    const context = await (browser as Browser).newContext({
+      viewport: { width: 1280, height: 860 },
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    // The page's timers (its wait before reopening) run only when the test moves its clock.
+    await page.clock.install();
+    await page.goto(`${proxy.url}/?transport=sse`);
+    await connected(page);
+    const before = nextCallSid();
+    await twilioCall(demo.url, before).send('ringing');
+    await rowWithStatus(page, before, 'ringing').waitFor();
+    await page.clock.pauseAt(Date.now() + 1_000);
+    // Every state the indicator shows from now on.
+    await page.evaluate(() => {
+      const indicator = document.querySelector<HTMLElement>('[data-testid="connection-state"]')!;
+      const states: string[] = [];
+      (window as { connectionStates?: string[] }).connectionStates = states;
+      new MutationObserver(() => {
+        if (states.at(-1) !== indicator.dataset.state) states.push(indicator.dataset.state!);
+      }).observe(indicator, { attributes: true, attributeFilter: ['data-state'] });
+    });
+
+    // The network drops; the browser reconnects both of the page's streams (calls, presence) by
+    // itself and the proxy answers 503: each EventSource closes for good.
+    const opened = proxy.eventRequests.length;
+    proxy.refuseEvents(2);
+    proxy.dropEvents();
+    await expect.poll(() => proxy.refused(), { timeout: 10_000 }).toBe(2);
+    const missed = nextCallSid();
+    await twilioCall(demo.url, missed).send('ringing');
+    expect(await page.getByTestId('connection-state').textContent()).toContain('Reconnecting…');
+
+    // The page waits (1 s at most the first time), then opens new streams.
+    await expect
+      .poll(
+        async () => {
+          await page.clock.runFor(1_000);
+          return proxy.eventRequests.length;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(opened + 4);
+    await page.clock.resume();
+    await connected(page);
+    // Resumed after the last event: the call that started meanwhile is replayed.
+    const reopened = proxy.eventRequests.slice(opened + 2);
+    const callsStream = reopened.find((path) => path.includes('types=call.'));
+    expect(callsStream).toMatch(/[?&]lastEventId=[^&]+/);
+    await rowWithStatus(page, missed, 'ringing').waitFor();
+    await rowWithStatus(page, before, 'ringing').waitFor();
+    const after = nextCallSid();
+    await twilioCall(demo.url, after).send('ringing');
+    await rowWithStatus(page, after, 'ringing').waitFor();
+    expect(
+      await page.evaluate(() => (window as { connectionStates?: string[] }).connectionStates),
+    ).toEqual(['reconnecting', 'connected']);
+    // Chromium logs each cut stream (the drop) and each refused one, and nothing else.
+    expect(errors.filter((error) => !/ERR_INCOMPLETE_CHUNKED_ENCODING|of 503/.test(error))).toEqual(
+      [],
+    );
+    await context.close();
   });
 });

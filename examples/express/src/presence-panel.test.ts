@@ -1,9 +1,10 @@
-import { launchTestBrowser, saveScreenshot } from '@calltrack/test-utils';
+import { launchTestBrowser, saveScreenshot, stopTestServers } from '@calltrack/test-utils';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPage as openAppPage } from './__tests__/open-page';
 import { postTwilio, twilioStatus } from './__tests__/signed-webhooks';
 import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
+import { startEventsProxy } from './__tests__/start-events-proxy';
 import { simulateDemoAgents } from './simulate-demo-agents';
 
 // Headless Chromium on the console's Agents panel: the page's own user registers through the
@@ -22,6 +23,7 @@ const agentRow = (userId: string, attributes = '') =>
 
 describe.skipIf(!browser)('the Agents panel in Chromium', () => {
   afterEach(stopDemoApps);
+  afterEach(stopTestServers);
 
   it('shows agents coming online, their states, a call, and leaving; sets the own state', async () => {
     const demo = await startConsoleApp();
@@ -80,6 +82,55 @@ describe.skipIf(!browser)('the Agents panel in Chromium', () => {
     await saveScreenshot(phone.page, 'console-presence-phone');
     expect(phone.errors).toEqual([]);
     await phone.close();
+    await agents.stop();
+  });
+
+  it('reopens its stream after a 503 and follows the agents again, resuming after the last event', async () => {
+    const demo = await startConsoleApp();
+    const proxy = await startEventsProxy(demo.url);
+    const agents = simulateDemoAgents({
+      presence: demo.presence,
+      tenantId: 'demo',
+      random: () => 0.99,
+    });
+    const context = await (browser as Browser).newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    // The page's timers (its wait before reopening) run only when the test moves its clock.
+    await page.clock.install();
+    await page.goto(`${proxy.url}/?popupMs=60000`);
+    await page.locator('[data-slot="presence"][data-ready="true"]').waitFor();
+    await agents.connect('agent-asha');
+    await page.locator(agentRow('agent-asha', '[data-status="online"]')).waitFor();
+    await page.clock.pauseAt(Date.now() + 1_000);
+
+    // The network drops and the browser's reconnects are answered 503: the page's streams
+    // (calls, presence) close for good. Asha changes state meanwhile.
+    const opened = proxy.eventRequests.length;
+    proxy.refuseEvents(2);
+    proxy.dropEvents();
+    await expect.poll(() => proxy.refused(), { timeout: 10_000 }).toBe(2);
+    await agents.setState('agent-asha', 'wrap-up');
+    await expect
+      .poll(
+        async () => {
+          await page.clock.runFor(1_000);
+          return proxy.eventRequests.length;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(opened + 4);
+    await page.clock.resume();
+    const presenceStream = proxy.eventRequests
+      .slice(opened + 2)
+      .find((path) => path.includes('types=presence.'));
+    expect(presenceStream).toMatch(/[?&]lastEventId=[^&]+/);
+    // The missed change, replayed; then live again.
+    await page.locator(agentRow('agent-asha', '[data-state="wrap-up"]')).waitFor();
+    await agents.setState('agent-asha', 'available');
+    await page.locator(agentRow('agent-asha', '[data-state="available"]')).waitFor();
+    await page.locator(agentRow('demo-user', '[data-status="online"]')).waitFor();
+    await context.close();
     await agents.stop();
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertEvent, callEvent, endedEvent } from './__tests__/start-sse-server';
 import {
+  createTrpcTestClient,
   startTrpcServer,
   type TrpcTestServer,
   testTrpcTransport,
@@ -8,6 +9,7 @@ import {
 import { ids, until } from './__tests__/wait-for-state';
 import type { CallTrackTransport } from './call-track-transport';
 import { createCallTrackClient } from './create-call-track-client';
+import { type TrpcActiveCallsSnapshot, trpcTransport } from './trpc-transport';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -361,5 +363,63 @@ describe('trpcTransport when the subscription or the snapshot fails', () => {
     expect(ids(state)).toEqual(['CA-1']);
     expect(delays).toEqual([1]);
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('trpcTransport when the stream drops while the snapshot loads', () => {
+  it('drops the answer read before the drop, and loads again once tRPC has resumed', async () => {
+    const server = await startTrpcServer(undefined, { retryMs: 10 });
+    cleanups.push(() => server.close());
+    await server.tracker.ingest(callEvent('CA-0'));
+    // The first read (on `ready`) is answered only when the gate opens: read now, sent later.
+    let openGate = (): void => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let readDone = (): void => {};
+    const read = new Promise<void>((resolve) => {
+      readDone = resolve;
+    });
+    const listActiveCalls = server.tracker.listActiveCalls;
+    server.tracker.listActiveCalls = async (...args) => {
+      server.tracker.listActiveCalls = listActiveCalls;
+      const calls = await listActiveCalls(...args);
+      readDone();
+      await gate;
+      return calls;
+    };
+    const trpc = createTrpcTestClient(server.url, 'tenant-a');
+    const loads: Array<Promise<TrpcActiveCallsSnapshot>> = [];
+    const { transport, snapshots } = recording(
+      trpcTransport({
+        subscribe: (input, handlers) => trpc.calltrack.onCallEvent.subscribe(input, handlers),
+        loadActiveCalls: () => {
+          const load = trpc.calltrack.activeCallsSnapshot.query({});
+          loads.push(load);
+          return load;
+        },
+        retryDelay: () => 0,
+      }),
+    );
+    const client = connectClient(transport);
+    await read;
+    // Started after the read: the held answer does not list it.
+    await server.tracker.ingest(callEvent('CA-1'));
+    await until(client, (state) => state.activeCalls.some((call) => call.callId === 'CA-1'));
+
+    server.dropSubscriptions();
+    await until(client, (state) => state.connection.reconnecting);
+    // The link resumes by itself after the last id: no `ready`, nothing missed to replay.
+    await until(client, (state) => state.connection.isConnected);
+    openGate();
+    await loads[0];
+
+    // The held answer ([CA-0]) is not applied: it would take CA-1 away until its next event.
+    expect(ids(client.getSnapshot())).toContain('CA-1');
+    expect(loads).toHaveLength(2);
+    await loads[1];
+    expect(snapshots).toEqual([['CA-0', 'CA-1']]);
+    expect(ids(client.getSnapshot())).toEqual(['CA-0', 'CA-1']);
+    expect(client.getSnapshot().hasSnapshot).toBe(true);
   });
 });

@@ -62,10 +62,12 @@ export interface TrpcTransportOptions {
  * A transport over `@calltrack/trpc`'s procedures, without depending on your router's types:
  * loads the active calls on `ready` and `reset`, applies `event`s live, and the presence members
  * a router with `presence` sends. tRPC's `httpSubscriptionLink` resumes with the last id by
- * itself; when the subscription fails for good, the transport subscribes again after
- * `retryDelay` with that id, except after `UNAUTHORIZED` or `FORBIDDEN`, which end the connection
- * with `state.connection.error`. A failed load is tried again after `retryDelay`. `refresh()`
- * loads the active calls again, or starts a new subscription when the last one ended.
+ * itself; a load still under way when the subscription drops is ignored and made again once it
+ * is back (its answer was read before the drop). When the subscription fails for good, the
+ * transport subscribes again after `retryDelay` with that id, except after `UNAUTHORIZED` or
+ * `FORBIDDEN`, which end the connection with `state.connection.error`. A failed load is tried
+ * again after `retryDelay`. `refresh()` loads the active calls again, or starts a new
+ * subscription when the last one ended.
  */
 export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport {
   const onError = options.onError ?? ((error: unknown) => console.error(error));
@@ -73,7 +75,12 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
   return {
     connect(sink) {
       let closed = false;
+      /** Bumped by every load: only the latest one's answer counts. */
       let loading = 0;
+      /** A load is under way (or waits to be retried) and its answer is not applied yet. */
+      let awaitingSnapshot = false;
+      /** A load was dropped with its connection: load again when the next connection opens. */
+      let loadOnOpen = false;
       /** Loads failed in a row. */
       let loadFailures = 0;
       let loadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -93,9 +100,13 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
         loading += 1;
         const ticket = loading;
         const current = (): boolean => !closed && ticket === loading;
+        awaitingSnapshot = true;
+        // Read after the drop, this answer holds what the next connection will not replay.
+        loadOnOpen = false;
         options.loadActiveCalls().then(
           (loaded) => {
             if (!current()) return;
+            awaitingSnapshot = false;
             loadFailures = 0;
             if (isCallList(loaded)) sink.onSnapshot(loaded);
             else {
@@ -108,7 +119,10 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
             if (!current()) return;
             sink.onReloadError?.(error);
             // Refused: the subscription is refused too, and says so.
-            if (refusalOf(error)) return;
+            if (refusalOf(error)) {
+              awaitingSnapshot = false;
+              return;
+            }
             loadFailures += 1;
             loadTimer = setTimeout(
               () => {
@@ -118,6 +132,28 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
             );
           },
         );
+      };
+
+      /**
+       * The connection dropped: the answer of a load under way may have been read before events
+       * the new connection will not replay (tRPC resumes after the last id, and the client's
+       * reload begins with the new connection), so it could take away a call started meanwhile.
+       * Ignore it, and load again once the connection is back.
+       */
+      const dropLoad = (): void => {
+        if (!awaitingSnapshot) return;
+        awaitingSnapshot = false;
+        loading += 1;
+        clearTimeout(loadTimer);
+        loadOnOpen = true;
+      };
+
+      /** The connection opened: the client begins its reload, then a dropped load runs again. */
+      const opened = (): void => {
+        sink.onOpen();
+        if (!loadOnOpen) return;
+        loadOnOpen = false;
+        load();
       };
 
       const subscribe = (): void => {
@@ -132,9 +168,9 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
         const end = (error: unknown): void => {
           if (!live()) return;
           ended = true;
+          dropLoad();
           const refusal = error === undefined ? undefined : refusalOf(error);
           if (refusal) {
-            clearTimeout(loadTimer);
             sink.onClose(false, refusal);
             return;
           }
@@ -146,7 +182,7 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
           onStarted: () => {
             if (!live()) return;
             endings = 0;
-            sink.onOpen();
+            opened();
           },
           onData: ({ id, data }) => {
             if (!live()) return;
@@ -164,8 +200,10 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
           onComplete: () => end(undefined),
           onConnectionStateChange: ({ state }) => {
             if (!live()) return;
-            if (state === 'connecting') sink.onClose(true);
-            else if (state === 'pending') sink.onOpen();
+            if (state === 'connecting') {
+              dropLoad();
+              sink.onClose(true);
+            } else if (state === 'pending') opened();
           },
         });
       };
@@ -179,6 +217,7 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
           }
           // A new subscription (no resume) starts with `ready`, which loads the calls.
           lastEventId = undefined;
+          loadOnOpen = false;
           subscribe();
         },
         close() {

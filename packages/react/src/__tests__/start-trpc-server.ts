@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallSnapshot } from '@calltrack/core';
 import { serveForTest } from '@calltrack/test-utils';
@@ -48,6 +49,8 @@ export interface TrpcTestServer {
   tracker: CallTracker;
   /** Destroys every open connection, as a network drop would. */
   dropConnections(): void;
+  /** Destroys the connections of open `onCallEvent` subscriptions only (queries go on). */
+  dropSubscriptions(): void;
   /**
    * Answers the next `onCallEvent` subscription requests (one each, in order) as a proxy in
    * front of the server would: with `status` and `headers` and an empty body.
@@ -76,6 +79,7 @@ export async function startTrpcServer(
       : withNodeSseRetry(trpcHandler, { retryMs: options.retryMs });
   const refusals: StreamRefusal[] = [];
   let subscriptionRequests = 0;
+  const subscriptionSockets = new Set<Socket>();
   const served = await serveForTest(
     createServer((request, response) => {
       if (!(request.url ?? '').includes('onCallEvent')) {
@@ -83,6 +87,9 @@ export async function startTrpcServer(
         return;
       }
       subscriptionRequests += 1;
+      const { socket } = request;
+      subscriptionSockets.add(socket);
+      response.once('close', () => subscriptionSockets.delete(socket));
       const refusal = refusals.shift();
       if (refusal) response.writeHead(refusal.status, refusal.headers ?? {}).end();
       else handler(request, response);
@@ -93,6 +100,9 @@ export async function startTrpcServer(
     bus,
     tracker,
     dropConnections: served.dropConnections,
+    dropSubscriptions() {
+      for (const socket of subscriptionSockets) socket.destroy();
+    },
     refuseSubscriptions: (...answers) => refusals.push(...answers),
     subscriptionRequests: () => subscriptionRequests,
     async close() {
