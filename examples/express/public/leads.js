@@ -244,8 +244,13 @@ function connect() {
     connection.querySelector('.connection-label').textContent = `${label} · Socket.IO`;
   };
   socket.on('connect', () => setConnection('connected', 'Live'));
-  socket.on('disconnect', () => setConnection('reconnecting', 'Reconnecting…'));
-  socket.on('connect_error', () => setConnection('reconnecting', 'Reconnecting…'));
+  // Socket.IO stops retrying after a refusal or a disconnect by the server (`socket.active`).
+  const lost = () =>
+    socket.active
+      ? setConnection('reconnecting', 'Reconnecting…')
+      : setConnection('disconnected', 'Disconnected');
+  socket.on('disconnect', lost);
+  socket.on('connect_error', lost);
   socket.on('call:started', ({ leadId, attemptId }) => {
     advance(leadId, attemptId, 'dialing');
     reloadSoon();

@@ -45,6 +45,22 @@ const stageOf = (page: Page, leadId: string) =>
 describe.skipIf(!browser)('the leads page in Chromium', () => {
   afterEach(stopDemoApps);
 
+  it('says Disconnected, not Reconnecting…, once the server has disconnected its socket for good', async () => {
+    const demo = await startConsoleApp({
+      providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
+    });
+    const { page } = await openPage(`${demo.url}/leads.html`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    const label = page.getByTestId('connection-state').locator('.connection-label');
+    await expect.poll(() => label.textContent()).toBe('Live · Socket.IO');
+    // A disconnect by the server: Socket.IO does not reconnect by itself after it.
+    demo.io.of('/dialer').disconnectSockets();
+    await expect.poll(() => label.textContent()).toBe('Disconnected · Socket.IO');
+    expect(await page.getByTestId('connection-state').getAttribute('data-state')).toBe(
+      'disconnected',
+    );
+  });
+
   it('loads a list, calls each callable lead once through a reload, and shows why the others were skipped', async () => {
     const demo = await startConsoleApp({
       providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
