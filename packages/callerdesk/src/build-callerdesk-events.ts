@@ -3,6 +3,7 @@ import {
   type CallEventData,
   type CallStatus,
   checkWebhookTenant,
+  rawPayloadFields,
   sealCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
@@ -33,6 +34,9 @@ export function buildCallerDeskEvents(
   const virtualNumber = normalizeCallerDeskPhoneNumber(fields.DestinationNumber);
   const agentNumber = normalizeCallerDeskPhoneNumber(fields.DialWhomNumber);
   const [from, to] = direction === 'outbound' ? [virtualNumber, caller] : [caller, virtualNumber];
+  // A payload over core's raw limits is left out (`data.rawOmitted` says why), never the event.
+  const { raw, rawOmitted } =
+    options.includeRaw === true ? rawPayloadFields(payload.body) : { raw: undefined };
   const common: Record<string, unknown> = {
     tenantId: tenant.tenantId,
     ...defined({
@@ -42,7 +46,7 @@ export function buildCallerDeskEvents(
       direction,
       from: shortOrUndefined(from),
       to: shortOrUndefined(to),
-      raw: options.includeRaw === true ? payload.body : undefined,
+      raw,
     }),
     provider,
     callId,
@@ -59,6 +63,7 @@ export function buildCallerDeskEvents(
       keyPress: fields.key_press,
       errorCode: fields.error_code,
       startedAt,
+      rawOmitted,
     }),
   };
   const make = (

@@ -171,6 +171,25 @@ describe('createCallerDeskWebhookHandler', () => {
     expect(JSON.stringify(sink.events[0]?.raw)).not.toContain(token);
   });
 
+  it('publishes a payload over the raw limit, without raw', async () => {
+    const { sink, url } = await setup({ includeRaw: true, maxBodyBytes: 4 * 1024 * 1024 });
+    const body = fields();
+    // Extra fields, each within the 64 KiB a field may take, together past raw's 2 MiB.
+    for (let index = 0; index < 40; index += 1) body.set(`note${index}`, 'x'.repeat(60 * 1024));
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: body.toString(),
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+    for (const event of sink.events) {
+      expect(event).not.toHaveProperty('raw');
+      expect(event.data.rawOmitted).toBe('length');
+    }
+    expect(sink.events[0]).toMatchObject({ status: 'completed', data: { durationMs: 48000 } });
+  });
+
   it('reads the token from a header, the path or a function', async () => {
     const header = await setup({ tokenLocation: 'header' });
     const byHeader = await fetch(`${header.url}?${fields()}`, {

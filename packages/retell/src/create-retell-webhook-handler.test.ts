@@ -500,6 +500,46 @@ describe('createRetellWebhookHandler', () => {
       expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
     });
 
+    it('publishes a long call whose payload is over the raw limit, without raw', async () => {
+      // A call of well over an hour: word timings take the body past the 2 MiB raw may hold.
+      const bus = createMemoryBus();
+      const events: CallEvent[] = [];
+      const sink = {
+        publish: async (event: CallEvent) => {
+          const result = await bus.publish(event);
+          events.push(event);
+          return result;
+        },
+      };
+      const { url } = await setup({
+        sink,
+        includeRaw: true,
+        maxBodyBytes: 4 * 1024 * 1024,
+      });
+      const words = Array.from({ length: 4000 }, (_, index) => ({
+        word: `word${index}`,
+        start: index * 0.4,
+        end: index * 0.4 + 0.3,
+      }));
+      const turns = Array.from({ length: 13 }, (_, turn) => ({
+        role: turn % 2 === 0 ? 'agent' : 'user',
+        content: `Turn ${turn}.`,
+        words,
+      }));
+      const body = withCall({ transcript_object: turns, transcript: 'Agent: Hi.' });
+      expect(body.length).toBeGreaterThan(2.5 * 1024 * 1024);
+      const response = await send(url, { body });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ ok: true, published: 2, duplicates: 0 });
+      expect(events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+      for (const event of events) {
+        expect(event).not.toHaveProperty('raw');
+        expect(event.data.rawOmitted).toBe('length');
+      }
+      expect(events[0]?.data).toMatchObject({ transcript: 'Agent: Hi.', durationMs: 15791 });
+      await bus.close();
+    });
+
     it("answers 4xx, not 500, when core's event limits refuse an event at a real memory bus", async () => {
       const bus = createMemoryBus();
       let accepted = 0;
