@@ -383,11 +383,12 @@ describe('createCallerDeskWebhookHandler', () => {
     };
     const byNumber: Record<string, string> = { '+918047112233': 'acme', '+918047000000': 'globex' };
 
-    async function setupLookup() {
+    async function setupLookup(options: Partial<CreateCallerDeskWebhookHandlerOptions> = {}) {
       const lookup = vi.fn(
         async ({ tenant }: { tenant: { tenantId: string } }) => tokens[tenant.tenantId],
       );
       const result = await setup({
+        ...options,
         token: lookup,
         resolveTenant: async ({ number }) =>
           number !== undefined && byNumber[number] ? { tenantId: byNumber[number] } : null,
@@ -418,6 +419,39 @@ describe('createCallerDeskWebhookHandler', () => {
         'invalid_signature',
       );
       await expectError(await fetch(`${url}?${fields()}`), 401, 'missing_signature');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('answers an unknown number as it answers a wrong token', async () => {
+      // Unauthenticated callers must not learn which numbers belong to tenants.
+      const errors: unknown[] = [];
+      const { sink, url, lookup } = await setupLookup({ onError: (error) => errors.push(error) });
+      const wrong = withToken(url, 'cd_forged_0123456789');
+      const knownNumber = await fetch(`${wrong}&${fields()}`);
+      const unknown = fields();
+      unknown.set('DestinationNumber', '08099990000');
+      const unknownNumber = await fetch(`${wrong}&${unknown}`);
+      const answers = [];
+      for (const response of [knownNumber, unknownNumber]) {
+        answers.push({ status: response.status, body: await response.json() });
+      }
+      expect(answers[0]).toMatchObject({
+        status: 403,
+        body: { error: { code: 'invalid_signature' } },
+      });
+      expect(answers[1]).toEqual(answers[0]);
+      // Also with a token of some tenant: the number is unknown all the same.
+      await expectError(
+        await fetch(`${withToken(url, tokens.acme)}&${unknown}`),
+        403,
+        'invalid_signature',
+      );
+      expect(lookup).toHaveBeenCalledTimes(1);
+      // The app's logs get the real reason.
+      expect(errors[1]).toMatchObject({
+        code: 'invalid_signature',
+        cause: expect.objectContaining({ code: 'unknown_tenant', status: 422 }),
+      });
       expect(sink.events).toEqual([]);
     });
   });
