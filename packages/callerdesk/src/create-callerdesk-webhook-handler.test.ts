@@ -171,6 +171,29 @@ describe('createCallerDeskWebhookHandler', () => {
     expect(JSON.stringify(sink.events[0]?.raw)).not.toContain(token);
   });
 
+  it('keeps the token out of raw when a tokenLocation function reads it from the query', async () => {
+    const { sink, url } = await setup({
+      includeRaw: true,
+      tokenLocation: (request) => new URL(request.url).searchParams.get('key'),
+    });
+    expect((await fetch(`${url}?key=${token}&${fields()}`)).status).toBe(200);
+    // Posted, with the token in the form body too.
+    const body = fields('callerdesk-live-call-incoming-ringing.json');
+    body.set('key', token);
+    const posted = await fetch(`${url}?key=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: body.toString(),
+    });
+    expect(posted.status).toBe(200);
+    expect(sink.events).toHaveLength(4);
+    for (const event of sink.events) {
+      expect(event.raw).toMatchObject({ Status: expect.any(String) });
+      expect(event.raw).not.toHaveProperty('key');
+      expect(JSON.stringify(event.raw)).not.toContain(token);
+    }
+  });
+
   it('publishes a payload over the raw limit, without raw', async () => {
     const { sink, url } = await setup({ includeRaw: true, maxBodyBytes: 4 * 1024 * 1024 });
     const body = fields();

@@ -120,7 +120,10 @@ export interface CreateCallerDeskWebhookHandlerOptions {
   rateLimit?: WebhookRateLimit;
   /** Largest body accepted, in bytes (413 above it). Default 64 KiB. */
   maxBodyBytes?: number;
-  /** Attach the original fields (without a query token) to every event as `raw` (personal data). Default false. */
+  /**
+   * Attach the original fields to every event as `raw` (personal data). Default false. A field
+   * whose value is the token (a query or form field, whichever `tokenLocation`) is left out.
+   */
   includeRaw?: boolean;
   /** The clock, in milliseconds since the epoch; for tests. Defaults to `Date.now`. */
   now?: () => number;
@@ -220,6 +223,9 @@ export function createCallerDeskWebhookHandler(
         bodyType,
         maxBytes,
         omit: location === 'query' ? tokenName : undefined,
+        // However the token came (a `tokenLocation` function may read the query), a field that
+        // carries it stays out of the payload and `raw`.
+        omitValue: provided,
       });
       const receivedAt = now();
       const payload = parseCallerDeskWebhookPayload(fields, kind === undefined ? {} : { kind });

@@ -31,8 +31,9 @@ export function callerDeskBodyType(contentType: string | undefined): CallerDeskB
 /**
  * Reads the fields of a CallerDesk webhook: the query string of a GET; for a POST, the query
  * string overlaid with the body's fields (CallerDesk posts either); `url` is the request's,
- * parsed once by the handler. `omit` names a query
- * parameter to drop (the secret token), so it never reaches the payload or `raw`. Throws
+ * parsed once by the handler. `omit` names a query parameter to drop (the secret token), and
+ * every field whose value is `omitValue` (the token, wherever `tokenLocation` found it) is dropped
+ * too, so the token never reaches the payload or `raw`. Throws
  * `PayloadTooLargeError` (413) above `maxBytes` and `InvalidPayloadError` (400) for a body that
  * does not parse.
  * @internal
@@ -44,13 +45,14 @@ export async function readCallerDeskFields(
     bodyType: CallerDeskBodyType;
     maxBytes: number;
     omit?: string | undefined;
+    omitValue?: string | undefined;
   },
 ): Promise<Record<string, unknown>> {
   const query: Record<string, unknown> = parseFormBody(options.url.search.slice(1));
   if (options.omit !== undefined) delete query[options.omit];
-  if (incoming.method === 'GET') return query;
+  if (incoming.method === 'GET') return withoutValue(query, options.omitValue);
   const text = await incoming.readText(options.maxBytes);
-  if (text.trim() === '') return query;
+  if (text.trim() === '') return withoutValue(query, options.omitValue);
   let type = options.bodyType;
   if (type === 'unknown') type = text.trimStart().startsWith('{') ? 'json' : 'form';
   const body = await parseBody(text, type, incoming.header('content-type') ?? '');
@@ -63,6 +65,16 @@ export async function readCallerDeskFields(
       configurable: true,
     });
   }
+  return withoutValue(fields, options.omitValue);
+}
+
+/** `fields` without the top-level fields whose value is `value` (a string). */
+function withoutValue(
+  fields: Record<string, unknown>,
+  value: string | undefined,
+): Record<string, unknown> {
+  if (value === undefined) return fields;
+  for (const name of Object.keys(fields)) if (fields[name] === value) delete fields[name];
   return fields;
 }
 
