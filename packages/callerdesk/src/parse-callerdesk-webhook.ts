@@ -43,6 +43,10 @@ export interface ParseCallerDeskWebhookOptions {
  *   `callerdesk:<CallSid>:ended`; plus `call.recording` when there is a `CallRecordingUrl`, id
  *   `callerdesk:<CallSid>:recording`.
  *
+ * In ids, `:` and `%` in the call id are escaped (`%3A`, `%25`), so two calls never share an id;
+ * a part too long for core's 256 characters (a call id escaped past 128 characters, a status of
+ * more than 64 letters) becomes `%H` and a hash.
+ *
  * Numbers become E.164 (`+91…` for Indian numbers with a trunk `0` or as bare 10 digits). Times
  * are India time (+05:30) and become UTC ISO 8601. Direction `IVR` is inbound (`from` = the
  * caller `SourceNumber`, `to` = the virtual number `DestinationNumber`); `WEBOBD` (click-to-call)
