@@ -120,6 +120,22 @@ describe('createCallerDeskWebhookHandler', () => {
     });
   });
 
+  it('keeps the digits of a numeric CallSid in a JSON body', async () => {
+    const { sink, url } = await setup({ includeRaw: true });
+    const text = loadFixture(report).text.replace('"1714625130.960123"', '1672649960.960');
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: text,
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events[0]).toMatchObject({
+      id: 'callerdesk:1672649960.960:ended',
+      callId: '1672649960.960',
+      raw: { CallSid: '1672649960.960' },
+    });
+  });
+
   it('accepts a POST multipart body', async () => {
     const { sink, url } = await setup();
     const form = new FormData();

@@ -313,6 +313,23 @@ describe('parseCallerDeskWebhook', () => {
     expect(exact?.callId).toBe('exact');
   });
 
+  it('reads a numeric CallSid in JSON text as written, trailing zeros kept', () => {
+    const callIdOf = (text: string) => parseCallerDeskWebhook({ payload: text, tenant })[0]?.callId;
+    const report = '"Status":"ANSWER","EndTime":"2024-05-02 10:00:00"';
+    expect(callIdOf(`{"CallSid": 1672649960.960, ${report}}`)).toBe('1672649960.960');
+    expect(callIdOf(`{${report}, "call_sid" :1672649960.9600}`)).toBe('1672649960.9600');
+    expect(callIdOf(`{"Uniqueid":99.10,${report}}`)).toBe('99.10');
+    expect(callIdOf(`{"CallSid":1E3,${report}}`)).toBe('1E3');
+    // Look-alikes in a string and a nested object are not the field; a repeated field is the last.
+    const decoys =
+      '"note":"{\\"CallSid\\": 1.5, \\"x\\": [1]}","nested":{"CallSid":1672649960.96},' +
+      '"list":[{"CallSid":2.50}],"CallSid":7.0,';
+    expect(callIdOf(`{${decoys}"CallSid":1672649960.960,${report}}`)).toBe('1672649960.960');
+    expect(callIdOf(`{"Call\\u0053id":5.50,${report}}`)).toBe('5.50');
+    // A string CallSid is as it was.
+    expect(callIdOf(`{"CallSid":"1672649960.960",${report}}`)).toBe('1672649960.960');
+  });
+
   it('falls back on Uniqueid and callstatus', () => {
     const [event] = parseCallerDeskWebhook({
       payload: { Uniqueid: '99.1', callstatus: 'Missed', EndTime: '2024-05-02 10:00:00' },

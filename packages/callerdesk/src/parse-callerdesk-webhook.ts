@@ -1,12 +1,8 @@
-import {
-  type CallEvent,
-  InvalidArgumentError,
-  InvalidPayloadError,
-  parseFormBody,
-} from '@calltrack/core';
+import { type CallEvent, InvalidArgumentError, parseFormBody } from '@calltrack/core';
 import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
 import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
+import { parseCallerDeskJson } from './parse-callerdesk-json';
 import { parseCallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
 
 /** Options of {@link parseCallerDeskWebhook}. */
@@ -72,15 +68,6 @@ function toRecord(payload: unknown): unknown {
   if (payload instanceof URLSearchParams) return parseFormBody(payload.toString());
   if (typeof payload !== 'string') return payload;
   const text = payload.trim();
-  if (text.startsWith('{') || text.startsWith('[')) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new InvalidPayloadError({
-        message: 'Invalid CallerDesk webhook: the body is not valid JSON.',
-        cause: error,
-      });
-    }
-  }
+  if (text.startsWith('{') || text.startsWith('[')) return parseCallerDeskJson(text);
   return parseFormBody(text.startsWith('?') ? text.slice(1) : text);
 }

@@ -4,6 +4,7 @@ import {
   parseFormBody,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
+import { parseCallerDeskJson } from './parse-callerdesk-json';
 
 /** How a CallerDesk webhook body is encoded. */
 export type CallerDeskBodyType = 'json' | 'form' | 'multipart' | 'unknown';
@@ -84,15 +85,7 @@ async function parseBody(
   contentType: string,
 ): Promise<Record<string, unknown>> {
   if (type === 'json') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new InvalidPayloadError({
-        message: 'Invalid CallerDesk webhook: the body is not valid JSON.',
-        cause: error,
-      });
-    }
+    const value = parseCallerDeskJson(text);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new InvalidPayloadError({
         message: 'Invalid CallerDesk webhook: the JSON body must be an object of fields.',
