@@ -187,7 +187,7 @@ describe('createCallerDeskWebhookHandler', () => {
     expect(JSON.stringify(sink.events[0]?.raw)).not.toContain(token);
   });
 
-  it('keeps the token out of raw when a tokenLocation function reads it from the query', async () => {
+  it('keeps the token out of raw when a tokenLocation function reads the query', async () => {
     const { sink, url } = await setup({
       includeRaw: true,
       tokenLocation: (request) => new URL(request.url).searchParams.get('key'),

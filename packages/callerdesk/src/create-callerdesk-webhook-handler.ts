@@ -152,8 +152,8 @@ const minimumTokenLength = 16;
  * given twice with different values, 403 wrong when static) and a declared length over
  * `maxBodyBytes` (413). Then the body (413 past the limit), the payload (400, also for a field
  * nested deeper than 8 levels), the tenant (422 when `resolveTenant` returns null; with a token
- * lookup the 403 of a wrong token), a looked-up token (403), the tenant's budget (429), and the events (`parseCallerDeskWebhook`) are published
- * into `sink`.
+ * lookup the 403 of a wrong token), a looked-up token (403), the tenant's budget (429), and the
+ * events (`parseCallerDeskWebhook`) are published into `sink`.
  *
  * Answers `200 { ok, published, duplicates }` once every event is published, also when all of
  * them were duplicates. Nothing is published in any error case. When the sink fails the answer
