@@ -3,6 +3,7 @@ import {
   type CallEventData,
   type CallStatus,
   checkWebhookTenant,
+  rawPayloadFields,
   sealCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
@@ -33,6 +34,9 @@ export function buildCallerDeskEvents(
   const virtualNumber = normalizeCallerDeskPhoneNumber(fields.DestinationNumber);
   const agentNumber = normalizeCallerDeskPhoneNumber(fields.DialWhomNumber);
   const [from, to] = direction === 'outbound' ? [virtualNumber, caller] : [caller, virtualNumber];
+  // A payload over core's raw limits is left out (`data.rawOmitted` says why), never the event.
+  const { raw, rawOmitted } =
+    options.includeRaw === true ? rawPayloadFields(payload.body) : { raw: undefined };
   const common: Record<string, unknown> = {
     tenantId: tenant.tenantId,
     ...defined({
@@ -42,7 +46,7 @@ export function buildCallerDeskEvents(
       direction,
       from: shortOrUndefined(from),
       to: shortOrUndefined(to),
-      raw: options.includeRaw === true ? payload.body : undefined,
+      raw,
     }),
     provider,
     callId,
@@ -59,8 +63,10 @@ export function buildCallerDeskEvents(
       keyPress: fields.key_press,
       errorCode: fields.error_code,
       startedAt,
+      rawOmitted,
     }),
   };
+  const callIdPart = idPart(callId, 128);
   const make = (
     id: string,
     type: string,
@@ -70,7 +76,7 @@ export function buildCallerDeskEvents(
   ) =>
     sealCallEvent({
       ...common,
-      id: `${provider}:${callId}:${id}`,
+      id: `${provider}:${callIdPart}:${id}`,
       type,
       occurredAt,
       ...(status === undefined ? {} : { status }),
@@ -98,7 +104,7 @@ export function buildCallerDeskEvents(
     if (status === 'ringing') {
       return [initiated, make(`ringing${agent}`, 'call.ringing', now, {}, 'ringing')];
     }
-    const key = callerDeskStatusKey(payload.status) || 'unknown';
+    const key = idPart(callerDeskStatusKey(payload.status) || 'unknown', 64);
     return [initiated, make(`live:${key}${agent}`, 'call.status_changed', now, {}, status)];
   }
 
@@ -136,6 +142,33 @@ export function buildCallerDeskEvents(
     );
   }
   return events;
+}
+
+/**
+ * `text` as a part of an event id: `%` and `:` escaped (`%25`, `%3A`), so a `:` in an id always
+ * separates parts and two calls never share an id (call `A`'s live status `ended` and call
+ * `A:live`'s report were both `callerdesk:A:live:ended`). Ordinary call ids and statuses have
+ * neither character and keep the ids they always had. A part whose escaped form is longer than
+ * `maxLength` becomes `%H` and a hash, which no escaped form can be, so every id stays within
+ * core's 256 characters (128 for the call id, 64 for a status: 222 at most).
+ */
+function idPart(text: string, maxLength: number): string {
+  const escaped = text.replace(/[%:]/g, (character) => (character === '%' ? '%25' : '%3A'));
+  if (escaped.length <= maxLength) return escaped;
+  return `%H${fnv1a(text, 0x811c9dc5)}${fnv1a(text, 0x01000193)}`;
+}
+
+/**
+ * 32-bit FNV-1a over UTF-16 code units, as 8 hex characters. Plain JavaScript rather than
+ * `node:crypto`, which nothing else in this package needs.
+ */
+function fnv1a(text: string, seed: number): string {
+  let hash = seed >>> 0;
+  for (let index = 0; index < text.length; index += 1) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
 }
 
 /** Seconds (`65`, `65.5`) or a clock duration (`01:05`, `00:01:05`) in milliseconds. */

@@ -120,6 +120,22 @@ describe('createCallerDeskWebhookHandler', () => {
     });
   });
 
+  it('keeps the digits of a numeric CallSid in a JSON body', async () => {
+    const { sink, url } = await setup({ includeRaw: true });
+    const text = loadFixture(report).text.replace('"1714625130.960123"', '1672649960.960');
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: text,
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events[0]).toMatchObject({
+      id: 'callerdesk:1672649960.960:ended',
+      callId: '1672649960.960',
+      raw: { CallSid: '1672649960.960' },
+    });
+  });
+
   it('accepts a POST multipart body', async () => {
     const { sink, url } = await setup();
     const form = new FormData();
@@ -169,6 +185,48 @@ describe('createCallerDeskWebhookHandler', () => {
     await fetch(`${withToken(url)}&${fields()}`);
     expect(sink.events[0]?.raw).toMatchObject({ CallSid: '1714625130.960123', Status: 'ANSWER' });
     expect(JSON.stringify(sink.events[0]?.raw)).not.toContain(token);
+  });
+
+  it('keeps the token out of raw when a tokenLocation function reads the query', async () => {
+    const { sink, url } = await setup({
+      includeRaw: true,
+      tokenLocation: (request) => new URL(request.url).searchParams.get('key'),
+    });
+    expect((await fetch(`${url}?key=${token}&${fields()}`)).status).toBe(200);
+    // Posted, with the token in the form body too.
+    const body = fields('callerdesk-live-call-incoming-ringing.json');
+    body.set('key', token);
+    const posted = await fetch(`${url}?key=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: body.toString(),
+    });
+    expect(posted.status).toBe(200);
+    expect(sink.events).toHaveLength(4);
+    for (const event of sink.events) {
+      expect(event.raw).toMatchObject({ Status: expect.any(String) });
+      expect(event.raw).not.toHaveProperty('key');
+      expect(JSON.stringify(event.raw)).not.toContain(token);
+    }
+  });
+
+  it('publishes a payload over the raw limit, without raw', async () => {
+    const { sink, url } = await setup({ includeRaw: true, maxBodyBytes: 4 * 1024 * 1024 });
+    const body = fields();
+    // Extra fields, each within the 64 KiB a field may take, together past raw's 2 MiB.
+    for (let index = 0; index < 40; index += 1) body.set(`note${index}`, 'x'.repeat(60 * 1024));
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: body.toString(),
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+    for (const event of sink.events) {
+      expect(event).not.toHaveProperty('raw');
+      expect(event.data.rawOmitted).toBe('length');
+    }
+    expect(sink.events[0]).toMatchObject({ status: 'completed', data: { durationMs: 48000 } });
   });
 
   it('reads the token from a header, the path or a function', async () => {
@@ -364,11 +422,12 @@ describe('createCallerDeskWebhookHandler', () => {
     };
     const byNumber: Record<string, string> = { '+918047112233': 'acme', '+918047000000': 'globex' };
 
-    async function setupLookup() {
+    async function setupLookup(options: Partial<CreateCallerDeskWebhookHandlerOptions> = {}) {
       const lookup = vi.fn(
         async ({ tenant }: { tenant: { tenantId: string } }) => tokens[tenant.tenantId],
       );
       const result = await setup({
+        ...options,
         token: lookup,
         resolveTenant: async ({ number }) =>
           number !== undefined && byNumber[number] ? { tenantId: byNumber[number] } : null,
@@ -399,6 +458,39 @@ describe('createCallerDeskWebhookHandler', () => {
         'invalid_signature',
       );
       await expectError(await fetch(`${url}?${fields()}`), 401, 'missing_signature');
+      expect(sink.events).toEqual([]);
+    });
+
+    it('answers an unknown number as it answers a wrong token', async () => {
+      // Unauthenticated callers must not learn which numbers belong to tenants.
+      const errors: unknown[] = [];
+      const { sink, url, lookup } = await setupLookup({ onError: (error) => errors.push(error) });
+      const wrong = withToken(url, 'cd_forged_0123456789');
+      const knownNumber = await fetch(`${wrong}&${fields()}`);
+      const unknown = fields();
+      unknown.set('DestinationNumber', '08099990000');
+      const unknownNumber = await fetch(`${wrong}&${unknown}`);
+      const answers = [];
+      for (const response of [knownNumber, unknownNumber]) {
+        answers.push({ status: response.status, body: await response.json() });
+      }
+      expect(answers[0]).toMatchObject({
+        status: 403,
+        body: { error: { code: 'invalid_signature' } },
+      });
+      expect(answers[1]).toEqual(answers[0]);
+      // Also with a token of some tenant: the number is unknown all the same.
+      await expectError(
+        await fetch(`${withToken(url, tokens.acme)}&${unknown}`),
+        403,
+        'invalid_signature',
+      );
+      expect(lookup).toHaveBeenCalledTimes(1);
+      // The app's logs get the real reason.
+      expect(errors[1]).toMatchObject({
+        code: 'invalid_signature',
+        cause: expect.objectContaining({ code: 'unknown_tenant', status: 422 }),
+      });
       expect(sink.events).toEqual([]);
     });
   });

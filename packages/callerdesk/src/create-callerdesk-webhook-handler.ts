@@ -12,6 +12,7 @@ import {
   resolveWebhookTenant,
   type SecretLookupResult,
   singleCredential,
+  UnknownTenantError,
   type WebhookErrorHandler,
   type WebhookHandler,
   type WebhookRateLimit,
@@ -71,7 +72,10 @@ export interface CallerDeskTokenContext extends CallerDeskTenantContext {
   tenant: CallerDeskTenant;
 }
 
-/** Maps a webhook to its tenant; `null`/`undefined` answers 422. */
+/**
+ * Maps a webhook to its tenant; `null`/`undefined` answers 422, or with a `token` lookup the 403
+ * of a wrong token.
+ */
 export type CallerDeskTenantResolver = WebhookTenantResolver<CallerDeskTenantContext>;
 
 /** Finds a tenant's webhook token(s); `null`/`undefined` answers 403. */
@@ -85,7 +89,7 @@ export interface CreateCallerDeskWebhookHandlerOptions {
    * read and `resolveTenant` only sees authenticated requests. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unauthenticated data, so it must not have side
    * effects), then the lookup gets the resolved tenant and the token is compared before anything
-   * is published.
+   * is published; an unknown tenant, or one without a token, answers the 403 of a wrong token.
    */
   token: string | readonly string[] | CallerDeskTokenLookup;
   /** Where the events go: the bus, the tracker, or anything with `publish(event)`. */
@@ -93,7 +97,9 @@ export interface CreateCallerDeskWebhookHandlerOptions {
   /**
    * Maps the webhook to `{ tenantId, branchId?, agentId?, userId? }`, typically by
    * `context.number` (the called virtual number), `context.accountId` or a path segment of
-   * `context.url`. `null` answers 422.
+   * `context.url`. `null` answers 422; with a `token` lookup, the same 403 as a wrong token (the
+   * caller is not authenticated yet, and must not learn which numbers belong to tenants), with
+   * the 422 error as its `cause` for `onError`.
    */
   resolveTenant: CallerDeskTenantResolver;
   /** Where the token is; default `query`. */
@@ -114,7 +120,10 @@ export interface CreateCallerDeskWebhookHandlerOptions {
   rateLimit?: WebhookRateLimit;
   /** Largest body accepted, in bytes (413 above it). Default 64 KiB. */
   maxBodyBytes?: number;
-  /** Attach the original fields (without a query token) to every event as `raw` (personal data). Default false. */
+  /**
+   * Attach the original fields to every event as `raw` (personal data). Default false. A field
+   * whose value is the token (a query or form field, whichever `tokenLocation`) is left out.
+   */
   includeRaw?: boolean;
   /** The clock, in milliseconds since the epoch; for tests. Defaults to `Date.now`. */
   now?: () => number;
@@ -142,9 +151,9 @@ const minimumTokenLength = 16;
  * per-address budget (`rateLimit`, 429), content type (415), the secret token (401 missing, 400
  * given twice with different values, 403 wrong when static) and a declared length over
  * `maxBodyBytes` (413). Then the body (413 past the limit), the payload (400, also for a field
- * nested deeper than 8 levels), the tenant (422 when `resolveTenant` returns null), a looked-up
- * token (403), the tenant's budget (429), and the events (`parseCallerDeskWebhook`) are published
- * into `sink`.
+ * nested deeper than 8 levels), the tenant (422 when `resolveTenant` returns null; with a token
+ * lookup the 403 of a wrong token), a looked-up token (403), the tenant's budget (429), and the
+ * events (`parseCallerDeskWebhook`) are published into `sink`.
  *
  * Answers `200 { ok, published, duplicates }` once every event is published, also when all of
  * them were duplicates. Nothing is published in any error case. When the sink fails the answer
@@ -195,10 +204,17 @@ export function createCallerDeskWebhookHandler(
       if (provided === undefined) {
         throw new MissingSignatureError({ message: 'The CallerDesk webhook token is missing.' });
       }
+      // One answer for a wrong token, a tenant without one and (with a lookup) an unknown tenant,
+      // so unauthenticated callers cannot tell which numbers belong to tenants. `onError` gets
+      // the real reason as the `cause`.
+      const refuse = (cause?: unknown) =>
+        new InvalidSignatureError({
+          message: 'The CallerDesk webhook token is wrong.',
+          ...(cause === undefined ? {} : { cause }),
+        });
       const verify = (expected: string | readonly string[] | null | undefined) => {
-        if (expected == null || !verifyCallerDeskToken({ expected, provided })) {
-          throw new InvalidSignatureError({ message: 'The CallerDesk webhook token is wrong.' });
-        }
+        if (expected == null) throw refuse(new Error('No token is configured for this tenant.'));
+        if (!verifyCallerDeskToken({ expected, provided })) throw refuse();
       };
       if (typeof token !== 'function') verify(token);
 
@@ -207,6 +223,9 @@ export function createCallerDeskWebhookHandler(
         bodyType,
         maxBytes,
         omit: location === 'query' ? tokenName : undefined,
+        // However the token came (a `tokenLocation` function may read the query), a field that
+        // carries it stays out of the payload and `raw`.
+        omitValue: provided,
       });
       const receivedAt = now();
       const payload = parseCallerDeskWebhookPayload(fields, kind === undefined ? {} : { kind });
@@ -214,7 +233,11 @@ export function createCallerDeskWebhookHandler(
         resolveTenant,
         new TenantContext(payload, incoming, url),
         'No tenant is configured for this CallerDesk call (virtual number or account).',
-      );
+      ).catch((error: unknown) => {
+        throw typeof token === 'function' && UnknownTenantError.isInstance(error)
+          ? refuse(error)
+          : error;
+      });
       if (typeof token === 'function') {
         verify(await token(new TokenContext(payload, incoming, url, tenant)));
       }

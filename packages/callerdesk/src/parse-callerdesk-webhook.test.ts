@@ -1,3 +1,4 @@
+import { createMemoryBus } from '@calltrack/bus';
 import { CallTrackError, InvalidPayloadError, parseCallEvent } from '@calltrack/core';
 import { createFixtureLoader } from '@calltrack/test-utils';
 import fc from 'fast-check';
@@ -202,6 +203,51 @@ describe('parseCallerDeskWebhook', () => {
     expect(unknown).not.toHaveProperty('status');
   });
 
+  it('keeps the ids of two calls apart when a call id holds the separator', async () => {
+    const live = loadFixture('callerdesk-live-call-incoming-ringing.json').json;
+    const report = loadFixture('callerdesk-call-report-incoming-answered.json').json;
+    // Call `A`'s live status `ended`, and the report of call `A:live`.
+    const [, liveEnded] = parseCallerDeskWebhook({
+      payload: { ...live, CallSid: 'A', Status: 'ended', DialWhomNumber: '' },
+      tenant,
+      receivedAt,
+    });
+    const [reportEnded] = parseCallerDeskWebhook({
+      payload: { ...report, CallSid: 'A:live' },
+      tenant,
+      receivedAt,
+    });
+    expect(liveEnded?.id).toBe('callerdesk:A:live:ended');
+    expect(reportEnded).toMatchObject({ id: 'callerdesk:A%3Alive:ended', callId: 'A:live' });
+    const percent = parseCallerDeskWebhook({ payload: { ...report, CallSid: 'A%3Alive' }, tenant });
+    expect(percent[0]?.id).toBe('callerdesk:A%253Alive:ended');
+    const bus = createMemoryBus();
+    expect((await bus.publish(liveEnded!)).duplicate).toBe(false);
+    expect((await bus.publish(reportEnded!)).duplicate).toBe(false);
+    expect((await bus.publish(percent[0]!)).duplicate).toBe(false);
+    await bus.close();
+  });
+
+  it("keeps every id within core's 256 characters, however long the call id and status", () => {
+    const live = loadFixture('callerdesk-live-call-incoming-ringing.json').json;
+    const ids = new Set<string>();
+    for (const [callId, status] of [
+      [':'.repeat(128), 'x'.repeat(300)],
+      [`${':'.repeat(127)}%`, 'x'.repeat(300)],
+      [':'.repeat(128), 'y'.repeat(300)],
+      ['1714625130.960123', 'y'.repeat(300)],
+    ] as const) {
+      const [, event] = parseCallerDeskWebhook({
+        payload: { ...live, CallSid: callId, Status: status },
+        tenant,
+      });
+      expect(parseCallEvent(event).id.length).toBeLessThanOrEqual(256);
+      expect(event).toMatchObject({ callId, data: { providerStatus: status } });
+      ids.add(event!.id);
+    }
+    expect(ids.size).toBe(4);
+  });
+
   it('reads the same fields from a query string, a form body, URLSearchParams or JSON text', () => {
     for (const name of fixtures) {
       const expected = parse(name);
@@ -265,6 +311,23 @@ describe('parseCallerDeskWebhook', () => {
       kind: 'report',
     });
     expect(exact?.callId).toBe('exact');
+  });
+
+  it('reads a numeric CallSid in JSON text as written, trailing zeros kept', () => {
+    const callIdOf = (text: string) => parseCallerDeskWebhook({ payload: text, tenant })[0]?.callId;
+    const report = '"Status":"ANSWER","EndTime":"2024-05-02 10:00:00"';
+    expect(callIdOf(`{"CallSid": 1672649960.960, ${report}}`)).toBe('1672649960.960');
+    expect(callIdOf(`{${report}, "call_sid" :1672649960.9600}`)).toBe('1672649960.9600');
+    expect(callIdOf(`{"Uniqueid":99.10,${report}}`)).toBe('99.10');
+    expect(callIdOf(`{"CallSid":1E3,${report}}`)).toBe('1E3');
+    // Look-alikes in a string and a nested object are not the field; a repeated field is the last.
+    const decoys =
+      '"note":"{\\"CallSid\\": 1.5, \\"x\\": [1]}","nested":{"CallSid":1672649960.96},' +
+      '"list":[{"CallSid":2.50}],"CallSid":7.0,';
+    expect(callIdOf(`{${decoys}"CallSid":1672649960.960,${report}}`)).toBe('1672649960.960');
+    expect(callIdOf(`{"Call\\u0053id":5.50,${report}}`)).toBe('5.50');
+    // A string CallSid is as it was.
+    expect(callIdOf(`{"CallSid":"1672649960.960",${report}}`)).toBe('1672649960.960');
   });
 
   it('falls back on Uniqueid and callstatus', () => {

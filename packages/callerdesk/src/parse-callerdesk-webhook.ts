@@ -1,12 +1,8 @@
-import {
-  type CallEvent,
-  InvalidArgumentError,
-  InvalidPayloadError,
-  parseFormBody,
-} from '@calltrack/core';
+import { type CallEvent, InvalidArgumentError, parseFormBody } from '@calltrack/core';
 import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
 import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
+import { parseCallerDeskJson } from './parse-callerdesk-json';
 import { parseCallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
 
 /** Options of {@link parseCallerDeskWebhook}. */
@@ -43,6 +39,10 @@ export interface ParseCallerDeskWebhookOptions {
  *   `callerdesk:<CallSid>:ended`; plus `call.recording` when there is a `CallRecordingUrl`, id
  *   `callerdesk:<CallSid>:recording`.
  *
+ * In ids, `:` and `%` in the call id are escaped (`%3A`, `%25`), so two calls never share an id;
+ * a part too long for core's 256 characters (a call id escaped past 128 characters, a status of
+ * more than 64 letters) becomes `%H` and a hash.
+ *
  * Numbers become E.164 (`+91…` for Indian numbers with a trunk `0` or as bare 10 digits). Times
  * are India time (+05:30) and become UTC ISO 8601. Direction `IVR` is inbound (`from` = the
  * caller `SourceNumber`, `to` = the virtual number `DestinationNumber`); `WEBOBD` (click-to-call)
@@ -68,15 +68,6 @@ function toRecord(payload: unknown): unknown {
   if (payload instanceof URLSearchParams) return parseFormBody(payload.toString());
   if (typeof payload !== 'string') return payload;
   const text = payload.trim();
-  if (text.startsWith('{') || text.startsWith('[')) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new InvalidPayloadError({
-        message: 'Invalid CallerDesk webhook: the body is not valid JSON.',
-        cause: error,
-      });
-    }
-  }
+  if (text.startsWith('{') || text.startsWith('[')) return parseCallerDeskJson(text);
   return parseFormBody(text.startsWith('?') ? text.slice(1) : text);
 }

@@ -4,6 +4,7 @@ import {
   parseFormBody,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
+import { parseCallerDeskJson } from './parse-callerdesk-json';
 
 /** How a CallerDesk webhook body is encoded. */
 export type CallerDeskBodyType = 'json' | 'form' | 'multipart' | 'unknown';
@@ -31,8 +32,9 @@ export function callerDeskBodyType(contentType: string | undefined): CallerDeskB
 /**
  * Reads the fields of a CallerDesk webhook: the query string of a GET; for a POST, the query
  * string overlaid with the body's fields (CallerDesk posts either); `url` is the request's,
- * parsed once by the handler. `omit` names a query
- * parameter to drop (the secret token), so it never reaches the payload or `raw`. Throws
+ * parsed once by the handler. `omit` names a query parameter to drop (the secret token), and
+ * every field whose value is `omitValue` (the token, wherever `tokenLocation` found it) is dropped
+ * too, so the token never reaches the payload or `raw`. Throws
  * `PayloadTooLargeError` (413) above `maxBytes` and `InvalidPayloadError` (400) for a body that
  * does not parse.
  * @internal
@@ -44,13 +46,14 @@ export async function readCallerDeskFields(
     bodyType: CallerDeskBodyType;
     maxBytes: number;
     omit?: string | undefined;
+    omitValue?: string | undefined;
   },
 ): Promise<Record<string, unknown>> {
   const query: Record<string, unknown> = parseFormBody(options.url.search.slice(1));
   if (options.omit !== undefined) delete query[options.omit];
-  if (incoming.method === 'GET') return query;
+  if (incoming.method === 'GET') return withoutValue(query, options.omitValue);
   const text = await incoming.readText(options.maxBytes);
-  if (text.trim() === '') return query;
+  if (text.trim() === '') return withoutValue(query, options.omitValue);
   let type = options.bodyType;
   if (type === 'unknown') type = text.trimStart().startsWith('{') ? 'json' : 'form';
   const body = await parseBody(text, type, incoming.header('content-type') ?? '');
@@ -63,6 +66,16 @@ export async function readCallerDeskFields(
       configurable: true,
     });
   }
+  return withoutValue(fields, options.omitValue);
+}
+
+/** `fields` without the top-level fields whose value is `value` (a string). */
+function withoutValue(
+  fields: Record<string, unknown>,
+  value: string | undefined,
+): Record<string, unknown> {
+  if (value === undefined) return fields;
+  for (const name of Object.keys(fields)) if (fields[name] === value) delete fields[name];
   return fields;
 }
 
@@ -72,15 +85,7 @@ async function parseBody(
   contentType: string,
 ): Promise<Record<string, unknown>> {
   if (type === 'json') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new InvalidPayloadError({
-        message: 'Invalid CallerDesk webhook: the body is not valid JSON.',
-        cause: error,
-      });
-    }
+    const value = parseCallerDeskJson(text);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new InvalidPayloadError({
         message: 'Invalid CallerDesk webhook: the JSON body must be an object of fields.',

@@ -37,6 +37,12 @@ export const callEventDataSchema = z.looseObject({
   disconnectionReason: z.string().optional(),
   /** Why calltrack itself produced the event, e.g. `stale` for a reaped call. */
   reason: z.string().optional(),
+  /**
+   * Why `raw` is missing although the handler was asked to include it: the provider's payload
+   * was over `callEventLimits.raw`, `length` (longer than 2 MiB as JSON) or `depth` (nested
+   * deeper than 32 levels), or `unserializable` (JSON cannot hold it).
+   */
+  rawOmitted: z.string().optional(),
   /** The tracker's view of the call after this event; set on every event the tracker fans out. */
   call: callSnapshotSchema.optional(),
 });

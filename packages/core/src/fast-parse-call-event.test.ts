@@ -32,6 +32,7 @@ const dataKeys = [
   'cost',
   'disconnectionReason',
   'reason',
+  'rawOmitted',
   'call',
   'custom',
   '__proto__',

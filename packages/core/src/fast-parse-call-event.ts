@@ -47,6 +47,7 @@ const dataChecks: ReadonlyArray<readonly [string, (value: unknown) => boolean]> 
   ['transcript', isString],
   ['disconnectionReason', isString],
   ['reason', isString],
+  ['rawOmitted', isString],
 ];
 const objectDataKeys = ['analysis', 'cost', 'call'];
 const knownDataKeys = new Set([...dataChecks.map(([key]) => key), ...objectDataKeys]);

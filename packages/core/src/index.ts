@@ -78,6 +78,8 @@ export type { Authenticate, Principal } from './principal';
 export { principalSchema } from './principal';
 export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
+export type { RawOmittedReason, RawPayloadFields } from './raw-payload-fields';
+export { rawPayloadFields } from './raw-payload-fields';
 export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
 export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export type { ReadRequestTextOptions } from './read-request-text';

@@ -6,6 +6,7 @@ import {
   checkWebhookTenant,
   InvalidPayloadError,
   isTerminalStatus,
+  rawPayloadFields,
   sealCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
@@ -32,11 +33,16 @@ export function buildRetellEvents(
   const { call, event } = payload;
   if (call === undefined) return [];
   const common = commonFields(call, tenant, receivedAt);
-  if (options.includeRaw === true) common.raw = payload.body;
+  const base = baseData(call);
+  if (options.includeRaw === true) {
+    // A payload over core's raw limits (a call past an hour) is left out, never the event.
+    const { raw, rawOmitted } = rawPayloadFields(payload.body);
+    if (raw !== undefined) common.raw = raw;
+    else base.rawOmitted = rawOmitted;
+  }
   const callId = call.call_id;
   const startedAt = toIsoTime(call.start_timestamp, 'call.start_timestamp');
   const endedAt = toIsoTime(call.end_timestamp, 'call.end_timestamp');
-  const base = baseData(call);
   const make = (
     id: string,
     type: string,

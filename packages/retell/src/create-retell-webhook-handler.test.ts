@@ -354,11 +354,12 @@ describe('createRetellWebhookHandler', () => {
     const keys: Record<string, string> = { acme: apiKey, globex: 'key_globex_fedcba9876543210' };
     const byNumber: Record<string, string> = { '+14157774444': 'acme', '+14155550000': 'globex' };
 
-    async function setupLookup() {
+    async function setupLookup(options: Partial<CreateRetellWebhookHandlerOptions> = {}) {
       const lookup = vi.fn(
         async ({ tenant }: { tenant: { tenantId: string } }) => keys[tenant.tenantId],
       );
       const setupResult = await setup({
+        ...options,
         apiKey: lookup,
         resolveTenant: async ({ number }) =>
           number !== undefined && byNumber[number] ? { tenantId: byNumber[number] } : null,
@@ -381,15 +382,40 @@ describe('createRetellWebhookHandler', () => {
       expect(sink.events).toEqual([]);
     });
 
-    it('refuses a tenant without a key, and an unknown number', async () => {
-      const { sink, url, lookup } = await setupLookup();
+    it('answers a wrong key, a tenant without a key and an unknown number alike', async () => {
+      // Unverified callers must not learn which numbers belong to tenants.
+      const errors: unknown[] = [];
+      const { sink, url, lookup } = await setupLookup({ onError: (error) => errors.push(error) });
+      const wrongKey = await send(url, { key: 'key_forged_0123456789' });
       lookup.mockResolvedValueOnce(undefined);
-      await expectError(await send(url), 403, 'invalid_signature');
+      const withoutKey = await send(url);
       const body = loadFixture('retell-call-started.json').text.replaceAll(
         '+14157774444',
         '+19998887777',
       );
-      await expectError(await send(url, { body }), 422, 'unknown_tenant');
+      const unknownNumber = await send(url, { body, key: 'key_forged_0123456789' });
+      const answers = [];
+      for (const response of [wrongKey, withoutKey, unknownNumber]) {
+        answers.push({ status: response.status, body: await response.json() });
+      }
+      expect(answers[0]).toMatchObject({
+        status: 403,
+        body: { error: { code: 'invalid_signature' } },
+      });
+      expect(answers[1]).toEqual(answers[0]);
+      expect(answers[2]).toEqual(answers[0]);
+      expect(lookup).toHaveBeenCalledTimes(2);
+      // The app's logs get the real reason.
+      expect(errors[1]).toMatchObject({
+        code: 'invalid_signature',
+        cause: expect.objectContaining({
+          message: 'No Retell API key is configured for this tenant.',
+        }),
+      });
+      expect(errors[2]).toMatchObject({
+        code: 'invalid_signature',
+        cause: expect.objectContaining({ code: 'unknown_tenant', status: 422 }),
+      });
       expect(sink.events).toEqual([]);
     });
   });
@@ -498,6 +524,46 @@ describe('createRetellWebhookHandler', () => {
       const response = await send(url, { body });
       expect(response.status).toBe(200);
       expect(sink.events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+    });
+
+    it('publishes a long call whose payload is over the raw limit, without raw', async () => {
+      // A call of well over an hour: word timings take the body past the 2 MiB raw may hold.
+      const bus = createMemoryBus();
+      const events: CallEvent[] = [];
+      const sink = {
+        publish: async (event: CallEvent) => {
+          const result = await bus.publish(event);
+          events.push(event);
+          return result;
+        },
+      };
+      const { url } = await setup({
+        sink,
+        includeRaw: true,
+        maxBodyBytes: 4 * 1024 * 1024,
+      });
+      const words = Array.from({ length: 4000 }, (_, index) => ({
+        word: `word${index}`,
+        start: index * 0.4,
+        end: index * 0.4 + 0.3,
+      }));
+      const turns = Array.from({ length: 13 }, (_, turn) => ({
+        role: turn % 2 === 0 ? 'agent' : 'user',
+        content: `Turn ${turn}.`,
+        words,
+      }));
+      const body = withCall({ transcript_object: turns, transcript: 'Agent: Hi.' });
+      expect(body.length).toBeGreaterThan(2.5 * 1024 * 1024);
+      const response = await send(url, { body });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ ok: true, published: 2, duplicates: 0 });
+      expect(events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+      for (const event of events) {
+        expect(event).not.toHaveProperty('raw');
+        expect(event.data.rawOmitted).toBe('length');
+      }
+      expect(events[0]?.data).toMatchObject({ transcript: 'Agent: Hi.', durationMs: 15791 });
+      await bus.close();
     });
 
     it("answers 4xx, not 500, when core's event limits refuse an event at a real memory bus", async () => {

@@ -13,6 +13,7 @@ import {
   type Secrets,
   singleCredential,
   someSecret,
+  UnknownTenantError,
   UnsupportedMediaTypeError,
   type WebhookErrorHandler,
   type WebhookHandler,
@@ -58,7 +59,10 @@ export interface RetellApiKeyContext extends RetellTenantContext {
   tenant: RetellTenant;
 }
 
-/** Maps a webhook to its tenant; `null`/`undefined` answers 422. */
+/**
+ * Maps a webhook to its tenant; `null`/`undefined` answers 422, or with an `apiKey` lookup the
+ * 403 of a wrong signature.
+ */
 export type RetellTenantResolver = WebhookTenantResolver<RetellTenantContext>;
 
 /** Finds the Retell API key(s) of a tenant (several during a rotation); `null`/`undefined` answers 403. */
@@ -73,14 +77,16 @@ export interface CreateRetellWebhookHandlerOptions {
    * `resolveTenant` only ever sees verified payloads. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unverified data, so it must not have side effects),
    * then the lookup gets the resolved tenant and the signature is verified before anything is
-   * published.
+   * published; an unknown tenant, or one without a key, answers the 403 of a wrong signature.
    */
   apiKey: string | readonly string[] | RetellApiKeyLookup;
   /** Where the events go: the bus, the tracker, or anything with `publish(event)`. */
   sink: EventSink;
   /**
    * Maps the webhook to `{ tenantId, branchId?, agentId?, userId? }`, typically by
-   * `context.number` (your Retell number) or `context.agentId`. `null` answers 422.
+   * `context.number` (your Retell number) or `context.agentId`. `null` answers 422; with an
+   * `apiKey` lookup, the same 403 as a wrong signature (the caller is not verified yet, and must
+   * not learn which numbers belong to tenants), with the 422 error as its `cause` for `onError`.
    */
   resolveTenant: RetellTenantResolver;
   /**
@@ -122,8 +128,8 @@ const defaultMaxBodyBytes = 2 * 1024 * 1024;
  * with different values) and a declared length over `maxBodyBytes` (413). Then the body (413 past
  * the limit), the signature (403 wrong or expired), the payload (400: malformed, or a field nested
  * deeper than 16 levels such as a runaway `call.metadata`), the tenant (422 when `resolveTenant`
- * returns null), the tenant's budget (429), and the events (`parseRetellWebhook`) are published
- * into `sink`.
+ * returns null; with an `apiKey` lookup the 403 of a wrong signature), the tenant's budget (429),
+ * and the events (`parseRetellWebhook`) are published into `sink`.
  *
  * Answers `200 { ok, published, duplicates }` once every event is published, also when all of
  * them were duplicates (a retried webhook) and when the event is one calltrack does not map
@@ -169,6 +175,14 @@ export function createRetellWebhookHandler(
       }
       const body = await incoming.readText(maxBytes);
       const receivedAt = now();
+      // One answer for a wrong signature, a tenant without a key and (with a lookup) an unknown
+      // tenant, so unverified callers cannot tell which numbers belong to tenants. `onError`
+      // gets the real reason as the `cause`.
+      const refuse = (cause?: unknown) =>
+        new InvalidSignatureError({
+          message: 'The x-retell-signature header does not match the body, or has expired.',
+          ...(cause === undefined ? {} : { cause }),
+        });
       const verify = (keys: Secrets | null | undefined) => {
         const valid = someSecret(keys, (key) =>
           verifyRetellSignature({
@@ -179,11 +193,7 @@ export function createRetellWebhookHandler(
             ...(toleranceMs === undefined ? {} : { toleranceMs }),
           }),
         );
-        if (!valid) {
-          throw new InvalidSignatureError({
-            message: 'The x-retell-signature header does not match the body, or has expired.',
-          });
-        }
+        if (!valid) throw refuse();
       };
       if (typeof apiKey !== 'function') verify(apiKey);
 
@@ -196,13 +206,15 @@ export function createRetellWebhookHandler(
         resolveTenant,
         tenantContext,
         'No tenant is configured for this Retell call (number or agent).',
-      );
+      ).catch((error: unknown) => {
+        throw typeof apiKey === 'function' && UnknownTenantError.isInstance(error)
+          ? refuse(error)
+          : error;
+      });
       if (typeof apiKey === 'function') {
         const keys = await apiKey(new ApiKeyContext(payload, payload.call, incoming, tenant));
         if (keys == null || keys === '' || (Array.isArray(keys) && keys.length === 0)) {
-          throw new InvalidSignatureError({
-            message: 'No Retell API key is configured for this tenant.',
-          });
+          throw refuse(new Error('No Retell API key is configured for this tenant.'));
         }
         verify(keys);
       }
