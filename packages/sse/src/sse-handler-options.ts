@@ -123,6 +123,11 @@ export interface SseHandlerOptions {
    * Most frames held for one client whose socket is full. Past it the stream ends (reason
    * `lagged`; a Node handler drops the connection) and the client resumes from its last event
    * id. This and the socket's own buffer bound the memory a slow client can hold. Default 1,000.
+   *
+   * Events held behind a fresh stream's first snapshot (or members) while it loads are not lag:
+   * past the limit they are dropped, and the first frames are read again once that load is
+   * done. Keep it above the events a tenant publishes during one snapshot read, or a fresh
+   * stream waits (pings only) for a quieter moment.
    */
   maxBufferedEvents?: number;
   /**

@@ -36,6 +36,12 @@ interface PendingFrame {
   bytes: Uint8Array | undefined;
 }
 
+/** What a fresh stream starts with: the active calls and the presence members, as it takes them. */
+interface FirstFrames {
+  snapshot: PendingFrame | undefined;
+  members: PendingFrame | undefined;
+}
+
 const pingFrame = encodeSseBytes(encodeSseFrame({ comment: 'ping' }));
 const resetFrames = new Map<string, Uint8Array>();
 
@@ -64,9 +70,13 @@ function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
  *
  * Frames go to the sink in order. While the client is behind, or a snapshot is being loaded,
  * they wait in a backlog of at most `maxBufferedEvents`; past it the stream ends (`lagged`) and
- * the client resumes from its last id. An event the stream cannot carry (it cannot be encoded,
- * a filter throws on it) is skipped and reported, and the client gets a `reset` whose id is the
- * event's cursor: it reloads, and a later resume starts after that event.
+ * the client resumes from its last id. A fresh stream has no id yet: when the events held behind
+ * its first snapshot (or members) pass the limit while it loads, they are dropped, and once that
+ * load is done the first frames are read again, so that they hold what was dropped.
+ *
+ * An event the stream cannot carry (it cannot be encoded, a filter throws on it) is skipped and
+ * reported, and the client gets a `reset` whose id is the event's cursor: it reloads, and a later
+ * resume starts after that event.
  */
 export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /** Set by writes, cleared by the keepalive ticker. */
@@ -83,10 +93,13 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /** Wakes a replay loop waiting for the backlog to be written. */
   private flushed: (() => void) | undefined;
   private replay: BusSubscription | undefined;
-  /** The snapshot a fresh stream starts with, loaded once the stream starts. */
-  private firstSnapshot: PendingFrame | undefined;
-  /** The presence members a fresh stream starts with, loaded once the stream starts. */
-  private firstMembers: PendingFrame | undefined;
+  /** The frames a fresh stream starts with, loaded once the stream starts, until loaded. */
+  private firstFrames: FirstFrames | undefined;
+  /**
+   * Events came faster than the first frames loaded: the events are dropped until that load is
+   * done, then the first frames are read again.
+   */
+  private restarting = false;
   /** The stream's registration with presence (a stream of a principal with a `userId`). */
   private presenceConnection: PresenceRegistration | undefined;
   private readonly filter: ((event: CallEvent) => boolean) | undefined;
@@ -169,15 +182,25 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     if (principal.allTenants === true && query.lastEventId !== undefined) {
       this.backlog.push(resetFrame('reconnected'));
     }
-    if (settings.tracker && (query.lastEventId === undefined || principal.allTenants === true)) {
-      // The snapshot goes first; events that arrive while it loads wait behind it.
-      this.firstSnapshot = { bytes: undefined };
-      this.backlog.push(this.firstSnapshot);
-    }
-    if (this.wantsMembers && query.lastEventId === undefined) {
-      this.firstMembers = { bytes: undefined };
-      this.backlog.push(this.firstMembers);
-    }
+    this.firstFrames = this.queueFirstFrames();
+  }
+
+  /**
+   * Queues the snapshot and members of a fresh stream (an all-tenants stream is always fresh),
+   * to be loaded: events that arrive while they load wait behind them.
+   */
+  private queueFirstFrames(): FirstFrames | undefined {
+    const { principal, query } = this.info;
+    const fresh = query.lastEventId === undefined;
+    const queue = (): PendingFrame => {
+      const pending: PendingFrame = { bytes: undefined };
+      this.backlog.push(pending);
+      return pending;
+    };
+    const snapshot =
+      this.settings.tracker && (fresh || principal.allTenants === true) ? queue() : undefined;
+    const members = this.wantsMembers && fresh ? queue() : undefined;
+    return snapshot || members ? { snapshot, members } : undefined;
   }
 
   /** Starts writing to `sink`: the `retry:` first, then the snapshot and events. */
@@ -199,14 +222,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       settings.report(error, { stream: info });
     }
     if (this.closed) return;
-    if (this.firstSnapshot) {
-      void this.loadSnapshot(this.firstSnapshot);
-      this.firstSnapshot = undefined;
-    }
-    if (this.firstMembers) {
-      void this.loadMembers(this.firstMembers);
-      this.firstMembers = undefined;
-    }
+    if (this.firstFrames) this.loadFirstFrames(this.firstFrames);
     this.flush();
     if (this.replay) void this.runReplay(this.replay);
   }
@@ -291,6 +307,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   }
 
   private sendReset(reason: ResetReason, cursor?: string): void {
+    // The first frames are read again after what is being dropped: they stand for this reset.
+    if (this.restarting) return;
     this.send(resetFrame(reason, cursor));
     if (this.settings.tracker && !this.closed) {
       const pending: PendingFrame = { bytes: undefined };
@@ -330,6 +348,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
 
   /** Queues a frame behind those waiting, or writes it at once when nothing waits. */
   private send(bytes: Uint8Array): void {
+    if (this.restarting) return;
     const { sink } = this;
     if (sink !== undefined && this.backlogHead === this.backlog.length && sink.writable) {
       this.write(bytes);
@@ -337,10 +356,52 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     }
     this.backlog.push(bytes);
     if (this.backlog.length - this.backlogHead > this.settings.maxBufferedEvents) {
-      this.close('lagged');
+      this.overflow();
       return;
     }
     if (sink !== undefined && !sink.writable) this.waitForDrain();
+  }
+
+  /**
+   * The backlog is full. Frames held behind a first frame that is still loading are not the
+   * client's lag: they are dropped, with that first frame and all after it, and the first
+   * frames are read again once the current load is done (a read that starts after the dropped
+   * events holds them). The client has no id yet, so ending the stream would only bring it back
+   * to the same start. Anything else is lag: the stream ends and the client resumes.
+   */
+  private overflow(): void {
+    const { backlog, firstFrames } = this;
+    for (let index = this.backlogHead; firstFrames && index < backlog.length; index += 1) {
+      const item = backlog[index];
+      const loading = item === firstFrames.snapshot || item === firstFrames.members;
+      if (loading && (item as PendingFrame).bytes === undefined) {
+        backlog.length = index;
+        this.restarting = true;
+        return;
+      }
+    }
+    this.close('lagged');
+  }
+
+  /**
+   * Loads the first frames. Once every one is loaded, the stream goes on, or, when events were
+   * dropped meanwhile, queues and loads them again: one read of each at a time, however fast
+   * events come.
+   */
+  private loadFirstFrames(frames: FirstFrames): void {
+    void Promise.all([
+      frames.snapshot && this.loadSnapshot(frames.snapshot),
+      frames.members && this.loadMembers(frames.members),
+    ]).then(() => {
+      if (this.closed) return;
+      if (!this.restarting) {
+        this.firstFrames = undefined;
+        return;
+      }
+      this.restarting = false;
+      this.firstFrames = this.queueFirstFrames();
+      if (this.firstFrames) this.loadFirstFrames(this.firstFrames);
+    });
   }
 
   private write(bytes: Uint8Array): boolean {

@@ -795,6 +795,55 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await resumed.close();
     });
 
+    it('a burst while the first snapshot loads is not lag: the snapshot is read again, then live events', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, logger: {} });
+      const firstRead = deferred();
+      const gate = deferred();
+      let reads = 0;
+      const sse = await startSse(makeListener, {
+        realBus: bus,
+        maxBufferedEvents: 10,
+        tracker: {
+          listActiveCalls: async (tenantId, options) => {
+            reads += 1;
+            if (reads === 1) {
+              firstRead.resolve();
+              await gate.promise;
+            }
+            return tracker.listActiveCalls(tenantId, options);
+          },
+          listActiveCallsAcrossTenants: (options) => tracker.listActiveCallsAcrossTenants(options),
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, 'tenant-a:u1');
+      await firstRead.promise;
+      // Three times the backlog arrives while the first read waits; the client reads promptly.
+      const burst = Array.from({ length: 30 }, (_, index) => `CA-${index + 1}`);
+      for (const callId of burst) await tracker.ingest(makeCallEvent({ callId }));
+      gate.resolve();
+
+      const [snapshot] = await reader.events(1);
+      expect(snapshot?.event).toBe('snapshot');
+      // Read after the discarded events: it holds every one of them.
+      const { calls, complete } = JSON.parse(snapshot!.data!);
+      expect(calls.map((call: { callId: string }) => call.callId).sort()).toEqual(
+        [...burst].sort(),
+      );
+      expect(complete).toBe(true);
+      // One read in flight at a time: the first, then one more.
+      expect(reads).toBe(2);
+      const live = makeCallEvent({ callId: 'CA-live' });
+      await tracker.ingest(live);
+      const [frame] = await reader.events(1);
+      expect(frame).toMatchObject({ id: expect.any(String), event: 'call' });
+      expect(JSON.parse(frame!.data!).id).toBe(live.id);
+      expect(sse.closed).toEqual([]);
+      await close();
+      await sse.untilClosed(1);
+      expect(sse.closed[0]?.reason).toBe('client-closed');
+    });
+
     it('skips an event it cannot send, reports it once, and keeps delivering: no reconnect loop', async () => {
       const poisoned = poisonBus(createMemoryBus());
       let connects = 0;
