@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { bearer, describeSseHandler, openRaw, startSse } from './__tests__/describe-sse-handler';
 import { SseReader } from './__tests__/read-sse';
 import { createSseHandler } from './create-sse-handler';
+import type { SseCloseInfo } from './sse-handler-options';
 
 describeSseHandler('createSseHandler + toNodeHandler', (options) =>
   toNodeHandler(createSseHandler(options)),
@@ -78,6 +79,33 @@ describe('createSseHandler', () => {
     expect(await response.text()).toMatch(/^retry: \d+\n\n$/);
     await bus.publish(makeCallEvent());
     expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('counts as delivered the call events written to the stream, not those dropped with it', async () => {
+    const bus = createMemoryBus();
+    const closed: SseCloseInfo[] = [];
+    const handler = createSseHandler({
+      bus,
+      authenticate: bearer,
+      retryMs: 0,
+      keepAliveMs: 0,
+      maxBufferedEvents: 5,
+      onClose: (info) => closed.push(info),
+    });
+    const response = await handler(
+      new Request('http://localhost/events', { headers: { authorization: 'Bearer tenant-a:u1' } }),
+    );
+    const reader = new SseReader(response.body!);
+    expect(await reader.next()).toEqual({ retry: 0, comments: [] });
+    // The client stops reading: frames fill the body's queue, then the backlog, then it ends.
+    for (let published = 0; closed.length === 0 && published < 100; published += 1) {
+      await bus.publish(makeCallEvent());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(closed[0]?.reason).toBe('lagged');
+    const written = (await reader.toEnd()).filter((frame) => frame.event === 'call');
+    expect(written.length).toBeGreaterThan(0);
+    expect(closed[0]?.delivered).toBe(written.length);
   });
 
   it('tells clients to reconnect within a second by default (retry: between 500 and 1,000 ms)', async () => {

@@ -31,7 +31,10 @@ export interface SseSink {
 /** Why a stream tells its client to reload: the bus's reasons, or an event it had to skip. */
 type ResetReason = BusResetMessage['reason'] | 'event-skipped';
 
-/** A frame whose bytes are not known yet: a snapshot being loaded. */
+/**
+ * A frame that is not a call event's (a snapshot, members, a `reset`), whose bytes may not be
+ * known yet (a snapshot being loaded).
+ */
 interface PendingFrame {
   bytes: Uint8Array | undefined;
 }
@@ -81,12 +84,14 @@ function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
 export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /** Set by writes, cleared by the keepalive ticker. */
   wrote = true;
+  /** Call event frames written to the sink. */
   private delivered = 0;
   private closed = false;
   private opened = false;
   /** A member of the channel (rather than replaying on a subscription of its own). */
   private live = false;
   private sink: SseSink | undefined;
+  /** Frames waiting: a bare frame is a call event's, any other frame is wrapped. */
   private backlog: Array<Uint8Array | PendingFrame> = [];
   private backlogHead = 0;
   private waitingForDrain = false;
@@ -180,7 +185,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     channel.members.add(this);
     this.live = true;
     if (principal.allTenants === true && query.lastEventId !== undefined) {
-      this.backlog.push(resetFrame('reconnected'));
+      this.backlog.push({ bytes: resetFrame('reconnected') });
     }
     this.firstFrames = this.queueFirstFrames();
   }
@@ -285,7 +290,6 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       this.skip(error, message);
       return;
     }
-    this.delivered += 1;
     this.send(frame);
   }
 
@@ -309,7 +313,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   private sendReset(reason: ResetReason, cursor?: string): void {
     // The first frames are read again after what is being dropped: they stand for this reset.
     if (this.restarting) return;
-    this.send(resetFrame(reason, cursor));
+    this.send({ bytes: resetFrame(reason, cursor) });
     if (this.settings.tracker && !this.closed) {
       const pending: PendingFrame = { bytes: undefined };
       this.backlog.push(pending);
@@ -346,15 +350,18 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.flush();
   }
 
-  /** Queues a frame behind those waiting, or writes it at once when nothing waits. */
-  private send(bytes: Uint8Array): void {
+  /**
+   * Queues a frame (a call event's, or a wrapped `reset`) behind those waiting, or writes it at
+   * once when nothing waits.
+   */
+  private send(frame: Uint8Array | PendingFrame): void {
     if (this.restarting) return;
     const { sink } = this;
     if (sink !== undefined && this.backlogHead === this.backlog.length && sink.writable) {
-      this.write(bytes);
+      this.writeFrame(frame);
       return;
     }
-    this.backlog.push(bytes);
+    this.backlog.push(frame);
     if (this.backlog.length - this.backlogHead > this.settings.maxBufferedEvents) {
       this.overflow();
       return;
@@ -404,6 +411,17 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     });
   }
 
+  /** Writes a frame that is ready; a call event's counts as delivered once written. */
+  private writeFrame(frame: Uint8Array | PendingFrame): void {
+    // `ArrayBuffer.isView`, not `instanceof`: a frame may come from another realm (a test DOM).
+    if (ArrayBuffer.isView(frame)) {
+      this.delivered += 1;
+      this.write(frame);
+    } else {
+      this.write(frame.bytes as Uint8Array);
+    }
+  }
+
   private write(bytes: Uint8Array): boolean {
     this.wrote = true;
     const written = (this.sink as SseSink).write(bytes);
@@ -431,11 +449,9 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
         return;
       }
       const item = backlog[this.backlogHead] as Uint8Array | PendingFrame;
-      // `ArrayBuffer.isView`, not `instanceof`: a frame may come from another realm (a test DOM).
-      const bytes = ArrayBuffer.isView(item) ? item : item.bytes;
-      if (bytes === undefined) return;
+      if (!ArrayBuffer.isView(item) && item.bytes === undefined) return;
       this.backlogHead += 1;
-      this.write(bytes);
+      this.writeFrame(item);
     }
     if (backlog.length > 0) {
       this.backlog = [];
