@@ -1,5 +1,6 @@
 import { type BusSubscription, createMemoryBus } from '@calltrack/bus';
 import { toNodeHandler } from '@calltrack/core/node';
+import { createPresence } from '@calltrack/presence';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { bearer, describeSseHandler, openRaw, startSse } from './__tests__/describe-sse-handler';
@@ -79,6 +80,87 @@ describe('createSseHandler', () => {
     expect(await response.text()).toMatch(/^retry: \d+\n\n$/);
     await bus.publish(makeCallEvent());
     expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('an already-aborted request gets no stream: its user does not stay online, nothing stays subscribed', async () => {
+    const bus = createMemoryBus();
+    const presence = createPresence({ bus, autoHeartbeat: false, leaveDelayMs: 0 });
+    const left: Promise<void>[] = [];
+    const subscriptions: BusSubscription[] = [];
+    const handler = createSseHandler({
+      bus: {
+        subscribe(options) {
+          const subscription = bus.subscribe(options);
+          subscriptions.push(subscription);
+          return subscription;
+        },
+      },
+      presence: {
+        listMembers: (tenantId) => presence.listMembers(tenantId),
+        async connect(principal, options) {
+          const connection = await presence.connect(principal, options);
+          return {
+            heartbeat: () => connection.heartbeat(),
+            disconnect: () => {
+              const leaving = connection.disconnect();
+              left.push(leaving);
+              return leaving;
+            },
+          };
+        },
+      },
+      authenticate: bearer,
+      retryMs: 0,
+      keepAliveMs: 0,
+    });
+    const request = (user: string, signal: AbortSignal) =>
+      new Request('http://localhost/events', {
+        headers: { authorization: `Bearer tenant-a:${user}` },
+        signal,
+      });
+    const controller = new AbortController();
+    const open = await handler(request('u1', controller.signal));
+    const reader = new SseReader(open.body!);
+    expect(await reader.next()).toEqual({ retry: 0, comments: [] });
+
+    // Its client is gone before the answer; the runtime drops the response unread.
+    await handler(request('u2', AbortSignal.abort()));
+    expect(left).toHaveLength(1);
+    await Promise.all(left);
+    const members = await presence.listMembers('tenant-a');
+    expect(members.map((member) => member.userId)).toEqual(['u1']);
+
+    // The tenant's channel ends with its one real stream.
+    controller.abort();
+    await reader.cancel();
+    await bus.publish(makeCallEvent());
+    expect(subscriptions).toHaveLength(1);
+    expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
+    await presence.stop();
+  });
+
+  it('behind toNodeHandler, a stream of a tenant already streaming never asks for the bridge request’s signal (it would live as long as the stream)', async () => {
+    const asked: boolean[] = [];
+    const sse = await startSse((options) => {
+      const handler = createSseHandler(options);
+      return toNodeHandler((request) => {
+        let signalAsked = false;
+        const { get } = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(request), 'signal')!;
+        Object.defineProperty(request, 'signal', {
+          get() {
+            signalAsked = true;
+            return get!.call(this);
+          },
+        });
+        return handler(request).finally(() => asked.push(signalAsked));
+      });
+    });
+    const first = await openRaw(sse.url, 'tenant-a:u1');
+    const second = await openRaw(sse.url, 'tenant-a:u2');
+    await sse.untilOpened(2);
+    // The first waited for the tenant's channel to attach: it listened for its client leaving.
+    expect(asked).toEqual([true, false]);
+    await Promise.all([first.close(), second.close()]);
   });
 
   it('counts as delivered the call events written to the stream, not those dropped with it', async () => {

@@ -1,4 +1,5 @@
 import { authorizeSseRequest } from './authorize-sse-request';
+import { isRequestAborted } from './is-request-aborted';
 import { resolveSseSettings } from './resolve-sse-settings';
 import type { SseHandlerOptions } from './sse-handler-options';
 import { SseResponse } from './sse-response';
@@ -58,6 +59,12 @@ export function createSseHandler(
       return toSseErrorResponse(settings, error);
     }
     if (session.isClosed) return streamEndedResponse(settings.retryMs);
+    if (isRequestAborted(request)) {
+      // The client left before the answer: the runtime may drop the response unread, and then
+      // nothing would ever end the stream, its presence or its hold on the tenant's channel.
+      session.close();
+      return streamEndedResponse(settings.retryMs);
+    }
     return new SseResponse(session);
   };
 }
