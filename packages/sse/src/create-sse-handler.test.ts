@@ -163,6 +163,25 @@ describe('createSseHandler', () => {
     await Promise.all([first.close(), second.close()]);
   });
 
+  it('answers 400 to a repeated Last-Event-ID header (fetch joins it with ", ")', async () => {
+    const bus = createMemoryBus();
+    const handler = createSseHandler({ bus, authenticate: bearer, retryMs: 0 });
+    const { cursor } = await bus.publish(makeCallEvent());
+    const response = await handler(
+      new Request('http://localhost/events', {
+        headers: [
+          ['authorization', 'Bearer tenant-a:u1'],
+          ['last-event-id', cursor],
+          ['last-event-id', cursor],
+        ],
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      error: { code: 'invalid_argument', message: '"Last-Event-ID" was given twice.' },
+    });
+  });
+
   it('counts as delivered the call events written to the stream, not those dropped with it', async () => {
     const bus = createMemoryBus();
     const closed: SseCloseInfo[] = [];

@@ -45,7 +45,8 @@ export function createSseHandler(
     try {
       const info = await authorizeSseRequest(settings, {
         url: new URL(request.url),
-        lastEventId: request.headers.get('last-event-id'),
+        // `Headers` joins a repeated header with ", ", which no cursor of calltrack's buses holds.
+        lastEventId: request.headers.get('last-event-id')?.split(', '),
         request: () => request,
       });
       session = new SseSession(settings, info, () => request.signal);

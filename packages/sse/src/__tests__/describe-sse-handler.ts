@@ -1,4 +1,4 @@
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type RequestListener, request } from 'node:http';
 import { connect } from 'node:net';
 import {
   type BusSubscribeOptions,
@@ -217,6 +217,49 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await badHeader.body?.cancel();
       expect(sse.subscriptions).toHaveLength(0);
       expect(sse.errors).toEqual([]);
+    });
+
+    it('answers 400 to a repeated Last-Event-ID header, as to a repeated lastEventId', async () => {
+      const sse = await startSse(makeListener);
+      const { cursor } = await sse.bus.publish(makeCallEvent());
+      const { port } = new URL(sse.url);
+      for (const values of [
+        [cursor, cursor],
+        ['c1', 'c2'],
+      ]) {
+        const { status, body } = await new Promise<{ status?: number; body: string }>(
+          (resolve, reject) => {
+            // Two header lines: Node joins them into one value ("c1, c2").
+            const sent = request(
+              {
+                port,
+                host: '127.0.0.1',
+                path: '/events',
+                headers: { authorization: 'Bearer tenant-a:u1', 'last-event-id': values },
+              },
+              (response) => {
+                let text = '';
+                if (response.statusCode !== 400) {
+                  // A stream: it would never end.
+                  response.destroy();
+                  resolve({ status: response.statusCode, body: '{}' });
+                  return;
+                }
+                response.setEncoding('utf8');
+                response.on('data', (chunk: string) => {
+                  text += chunk;
+                });
+                response.on('end', () => resolve({ status: response.statusCode, body: text }));
+              },
+            );
+            sent.on('error', reject);
+            sent.end();
+          },
+        );
+        expect(status, values.join(', ')).toBe(400);
+        expect(JSON.parse(body)).toMatchObject({ error: { code: 'invalid_argument' } });
+      }
+      expect(sse.subscriptions).toHaveLength(0);
     });
 
     it('answers 500 without details when authenticate fails unexpectedly', async () => {
