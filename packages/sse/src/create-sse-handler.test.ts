@@ -305,5 +305,8 @@ describe('createSseHandler', () => {
       /keepAliveMs/,
     );
     expect(() => createSseHandler({ bus, authenticate: bearer, retryMs: 1.5 })).toThrow(/retryMs/);
+    expect(() => createSseHandler({ bus, authenticate: bearer, maxStreamMs: -1 })).toThrow(
+      /maxStreamMs/,
+    );
   });
 });

@@ -29,6 +29,8 @@ export type SseCloseReason =
   | 'lagged'
   /** The bus was closed (shutdown). */
   | 'bus-closed'
+  /** The stream reached its `maxStreamMs`; the client reconnects, authenticated again. */
+  | 'expired'
   /** Something failed (the snapshot, the bus); reported to `onError` too. */
   | 'error';
 
@@ -119,6 +121,15 @@ export interface SseHandlerOptions {
   snapshotLimit?: number;
   /** Most `callId` filters on one stream. Default 100. */
   maxCallIds?: number;
+  /**
+   * The longest a stream lives. Credentials are checked only when a stream opens, so a stream
+   * outlives a revoked session or an expired token; this bounds by how much. Each stream ends
+   * after a random time between half of it and all of it (streams opened together do not all
+   * come back together), with reason `expired`, and its client reconnects after `retry:`, goes
+   * through `authenticate` again and resumes from its last event id. One timer per stream.
+   * Default 0: a stream lives until its client leaves.
+   */
+  maxStreamMs?: number;
   /**
    * Most frames held for one client whose socket is full. Past it the stream ends (reason
    * `lagged`; a Node handler drops the connection) and the client resumes from its last event

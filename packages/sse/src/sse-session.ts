@@ -46,6 +46,11 @@ interface FirstFrames {
 }
 
 const pingFrame = encodeSseBytes(encodeSseFrame({ comment: 'ping' }));
+
+/** A random whole number of ms between half of `ms` and all of it: clients spread out. */
+function halfToAll(ms: number): number {
+  return ms - Math.floor(Math.random() * (Math.floor(ms / 2) + 1));
+}
 const resetFrames = new Map<string, Uint8Array>();
 
 /** `event: reset`; with the cursor of a skipped event as its id, so a resume starts after it. */
@@ -105,6 +110,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * done, then the first frames are read again.
    */
   private restarting = false;
+  /** Ends the stream at its `maxStreamMs`. */
+  private expiry: ReturnType<typeof setTimeout> | undefined;
   /** The stream's registration with presence (a stream of a principal with a `userId`). */
   private presenceConnection: PresenceRegistration | undefined;
   private readonly filter: ((event: CallEvent) => boolean) | undefined;
@@ -218,9 +225,13 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.sink = sink;
     this.opened = true;
     settings.keepAlive?.add(this);
-    const { retryMs } = settings;
-    const retry = retryMs - Math.floor(Math.random() * (Math.floor(retryMs / 2) + 1));
-    this.write(encodeSseBytes(encodeSseFrame({ retry })));
+    if (settings.maxStreamMs > 0) {
+      const expiry = setTimeout(() => this.close('expired'), halfToAll(settings.maxStreamMs));
+      // Node's timers can let the process exit; other runtimes' may be plain numbers.
+      (expiry as { unref?: () => void }).unref?.();
+      this.expiry = expiry;
+    }
+    this.write(encodeSseBytes(encodeSseFrame({ retry: halfToAll(settings.retryMs) })));
     try {
       settings.onOpen?.(info);
     } catch (error) {
@@ -238,6 +249,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.closed = true;
     const { settings, info } = this;
     settings.keepAlive?.delete(this);
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
     if (this.live) this.channel.members.delete(this);
     this.channel.release();
     if (this.replay) void this.replay.close();

@@ -17,7 +17,7 @@ import {
   stopTestServers,
 } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type {
   SseCloseInfo,
   SseErrorInfo,
@@ -738,6 +738,48 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(ping).toEqual({ comments: ['ping'] });
       await reader.nextWhere((frame) => frame.comments.includes('ping'));
       await close();
+    });
+
+    it('ends a stream within maxStreamMs; the client reconnects, authenticating again, and resumes', async () => {
+      let connects = 0;
+      const sse = await startSse(makeListener, {
+        maxStreamMs: 60_000,
+        authenticate: (request) => {
+          connects += 1;
+          return bearer(request);
+        },
+      });
+      // The streams' lifetimes (and the client's reconnect delay) run on the test's clock.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const client = openEventSource(sse.url, 'tenant-a:u1');
+        await sse.untilOpened(1);
+        const first = makeCallEvent();
+        await sse.bus.publish(first);
+        await client.until((events) => events.length === 1);
+        // Half of maxStreamMs at least: still open.
+        vi.advanceTimersByTime(29_999);
+        expect(sse.closed).toEqual([]);
+        vi.advanceTimersByTime(30_001);
+        await sse.untilClosed(1);
+        expect(sse.closed[0]).toMatchObject({ reason: 'expired', delivered: 1 });
+        while (sse.opened.length < 2) {
+          await vi.advanceTimersByTimeAsync(10);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        expect(connects).toBe(2);
+        const second = makeCallEvent();
+        await sse.bus.publish(second);
+        await client.until((events) => events.some((event) => event.data.id === second.id));
+        // Resumed after the first event: nothing twice, no reset.
+        expect(client.received.map((event) => [event.type, event.data.id])).toEqual([
+          ['call', first.id],
+          ['call', second.id],
+        ]);
+        client.close();
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('shares one bus subscription per tenant, and ends it when the last client leaves', async () => {
