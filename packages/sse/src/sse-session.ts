@@ -46,12 +46,12 @@ interface FirstFrames {
 }
 
 const pingFrame = encodeSseBytes(encodeSseFrame({ comment: 'ping' }));
+const resetFrames = new Map<string, Uint8Array>();
 
 /** A random whole number of ms between half of `ms` and all of it: clients spread out. */
 function halfToAll(ms: number): number {
   return ms - Math.floor(Math.random() * (Math.floor(ms / 2) + 1));
 }
-const resetFrames = new Map<string, Uint8Array>();
 
 /** `event: reset`; with the cursor of a skipped event as its id, so a resume starts after it. */
 function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
@@ -103,7 +103,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /** Wakes a replay loop waiting for the backlog to be written. */
   private flushed: (() => void) | undefined;
   private replay: BusSubscription | undefined;
-  /** The frames a fresh stream starts with, loaded once the stream starts, until loaded. */
+  /** A fresh stream's first frames while they wait to load or load; undefined once loaded. */
   private firstFrames: FirstFrames | undefined;
   /**
    * Events came faster than the first frames loaded: the events are dropped until that load is
