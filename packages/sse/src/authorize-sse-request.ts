@@ -6,8 +6,8 @@ import type { SseStreamInfo } from './sse-handler-options';
 /** What a handler knows of a request before it opens a stream. */
 export interface SseRequestParts {
   url: URL;
-  /** The `Last-Event-ID` header. */
-  lastEventId: string | null | undefined;
+  /** The `Last-Event-ID` header: its value, or its values as sent (see `parseSseQuery`). */
+  lastEventId: string | readonly string[] | null | undefined;
   /** The request for `authenticate` (the Node handler builds it only when asked). */
   request: () => Request;
 }

@@ -1,10 +1,12 @@
 import { type BusSubscription, createMemoryBus } from '@calltrack/bus';
 import { toNodeHandler } from '@calltrack/core/node';
+import { createPresence } from '@calltrack/presence';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { bearer, describeSseHandler, openRaw, startSse } from './__tests__/describe-sse-handler';
 import { SseReader } from './__tests__/read-sse';
 import { createSseHandler } from './create-sse-handler';
+import type { SseCloseInfo } from './sse-handler-options';
 
 describeSseHandler('createSseHandler + toNodeHandler', (options) =>
   toNodeHandler(createSseHandler(options)),
@@ -78,6 +80,133 @@ describe('createSseHandler', () => {
     expect(await response.text()).toMatch(/^retry: \d+\n\n$/);
     await bus.publish(makeCallEvent());
     expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('an already-aborted request gets no stream: its user does not stay online, nothing stays subscribed', async () => {
+    const bus = createMemoryBus();
+    const presence = createPresence({ bus, autoHeartbeat: false, leaveDelayMs: 0 });
+    const left: Promise<void>[] = [];
+    const subscriptions: BusSubscription[] = [];
+    const handler = createSseHandler({
+      bus: {
+        subscribe(options) {
+          const subscription = bus.subscribe(options);
+          subscriptions.push(subscription);
+          return subscription;
+        },
+      },
+      presence: {
+        listMembers: (tenantId) => presence.listMembers(tenantId),
+        async connect(principal, options) {
+          const connection = await presence.connect(principal, options);
+          return {
+            heartbeat: () => connection.heartbeat(),
+            disconnect: () => {
+              const leaving = connection.disconnect();
+              left.push(leaving);
+              return leaving;
+            },
+          };
+        },
+      },
+      authenticate: bearer,
+      retryMs: 0,
+      keepAliveMs: 0,
+    });
+    const request = (user: string, signal: AbortSignal) =>
+      new Request('http://localhost/events', {
+        headers: { authorization: `Bearer tenant-a:${user}` },
+        signal,
+      });
+    const controller = new AbortController();
+    const open = await handler(request('u1', controller.signal));
+    const reader = new SseReader(open.body!);
+    expect(await reader.next()).toEqual({ retry: 0, comments: [] });
+
+    // Its client is gone before the answer; the runtime drops the response unread.
+    await handler(request('u2', AbortSignal.abort()));
+    expect(left).toHaveLength(1);
+    await Promise.all(left);
+    const members = await presence.listMembers('tenant-a');
+    expect(members.map((member) => member.userId)).toEqual(['u1']);
+
+    // The tenant's channel ends with its one real stream.
+    controller.abort();
+    await reader.cancel();
+    await bus.publish(makeCallEvent());
+    expect(subscriptions).toHaveLength(1);
+    expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
+    await presence.stop();
+  });
+
+  it('behind toNodeHandler, a stream of a tenant already streaming never asks for the bridge request’s signal (it would live as long as the stream)', async () => {
+    const asked: boolean[] = [];
+    const sse = await startSse((options) => {
+      const handler = createSseHandler(options);
+      return toNodeHandler((request) => {
+        let signalAsked = false;
+        const { get } = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(request), 'signal')!;
+        Object.defineProperty(request, 'signal', {
+          get() {
+            signalAsked = true;
+            return get!.call(this);
+          },
+        });
+        return handler(request).finally(() => asked.push(signalAsked));
+      });
+    });
+    const first = await openRaw(sse.url, 'tenant-a:u1');
+    const second = await openRaw(sse.url, 'tenant-a:u2');
+    await sse.untilOpened(2);
+    // The first waited for the tenant's channel to attach: it listened for its client leaving.
+    expect(asked).toEqual([true, false]);
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it('answers 400 to a repeated Last-Event-ID header (fetch joins it with ", ")', async () => {
+    const bus = createMemoryBus();
+    const handler = createSseHandler({ bus, authenticate: bearer, retryMs: 0 });
+    const { cursor } = await bus.publish(makeCallEvent());
+    const response = await handler(
+      new Request('http://localhost/events', {
+        headers: [
+          ['authorization', 'Bearer tenant-a:u1'],
+          ['last-event-id', cursor],
+          ['last-event-id', cursor],
+        ],
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      error: { code: 'invalid_argument', message: '"Last-Event-ID" was given twice.' },
+    });
+  });
+
+  it('counts as delivered the call events written to the stream, not those dropped with it', async () => {
+    const bus = createMemoryBus();
+    const closed: SseCloseInfo[] = [];
+    const handler = createSseHandler({
+      bus,
+      authenticate: bearer,
+      retryMs: 0,
+      keepAliveMs: 0,
+      maxBufferedEvents: 5,
+      onClose: (info) => closed.push(info),
+    });
+    const response = await handler(
+      new Request('http://localhost/events', { headers: { authorization: 'Bearer tenant-a:u1' } }),
+    );
+    const reader = new SseReader(response.body!);
+    expect(await reader.next()).toEqual({ retry: 0, comments: [] });
+    // The client stops reading: frames fill the body's queue, then the backlog, then it ends.
+    for (let published = 0; closed.length === 0 && published < 100; published += 1) {
+      await bus.publish(makeCallEvent());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(closed[0]?.reason).toBe('lagged');
+    const written = (await reader.toEnd()).filter((frame) => frame.event === 'call');
+    expect(written.length).toBeGreaterThan(0);
+    expect(closed[0]?.delivered).toBe(written.length);
   });
 
   it('tells clients to reconnect within a second by default (retry: between 500 and 1,000 ms)', async () => {
@@ -176,5 +305,8 @@ describe('createSseHandler', () => {
       /keepAliveMs/,
     );
     expect(() => createSseHandler({ bus, authenticate: bearer, retryMs: 1.5 })).toThrow(/retryMs/);
+    expect(() => createSseHandler({ bus, authenticate: bearer, maxStreamMs: -1 })).toThrow(
+      /maxStreamMs/,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { authorizeSseRequest } from './authorize-sse-request';
+import { isRequestAborted } from './is-request-aborted';
 import { resolveSseSettings } from './resolve-sse-settings';
 import type { SseHandlerOptions } from './sse-handler-options';
 import { SseResponse } from './sse-response';
@@ -44,7 +45,8 @@ export function createSseHandler(
     try {
       const info = await authorizeSseRequest(settings, {
         url: new URL(request.url),
-        lastEventId: request.headers.get('last-event-id'),
+        // `Headers` joins a repeated header with ", ", which no cursor of calltrack's buses holds.
+        lastEventId: request.headers.get('last-event-id')?.split(', '),
         request: () => request,
       });
       session = new SseSession(settings, info, () => request.signal);
@@ -58,6 +60,12 @@ export function createSseHandler(
       return toSseErrorResponse(settings, error);
     }
     if (session.isClosed) return streamEndedResponse(settings.retryMs);
+    if (isRequestAborted(request)) {
+      // The client left before the answer: the runtime may drop the response unread, and then
+      // nothing would ever end the stream, its presence or its hold on the tenant's channel.
+      session.close();
+      return streamEndedResponse(settings.retryMs);
+    }
     return new SseResponse(session);
   };
 }

@@ -40,7 +40,7 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
     try {
       info = await authorizeSseRequest(settings, {
         url,
-        lastEventId: headerValue(incoming.headers['last-event-id']),
+        lastEventId: lastEventIdHeaders(incoming),
         request: () => toRequest(incoming, url),
       });
     } catch (error) {
@@ -90,8 +90,21 @@ async function openStream(
   session.start(new NodeSseSink(outgoing));
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/**
+ * The `Last-Event-ID` header's values as sent: Node joins a repeated one with ", ", which
+ * `rawHeaders` keeps apart.
+ */
+function lastEventIdHeaders(incoming: IncomingMessage): string[] | undefined {
+  if (incoming.headers['last-event-id'] === undefined) return undefined;
+  const values: string[] = [];
+  const raw = incoming.rawHeaders;
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index] as string;
+    if (name.length === 13 && name.toLowerCase() === 'last-event-id') {
+      values.push(raw[index + 1] as string);
+    }
+  }
+  return values;
 }
 
 /** A body-less web `Request` with the Node request's URL and headers, for `authenticate`. */

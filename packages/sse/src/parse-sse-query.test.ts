@@ -46,4 +46,13 @@ describe('parseSseQuery', () => {
   it('rejects a malformed Last-Event-ID header', () => {
     expect(() => parse('', 'x'.repeat(300))).toThrow(/longer/);
   });
+
+  it('rejects a repeated Last-Event-ID header, as a repeated lastEventId', () => {
+    const twice = (values: string[]) =>
+      parseSseQuery(new URLSearchParams(''), values, { maxCallIds: 3 });
+    expect(() => twice(['e:1', 'e:2'])).toThrow(/"Last-Event-ID" was given twice/);
+    expect(() => twice(['e:1', 'e:1'])).toThrow(/twice/);
+    expect(twice(['e:1'])).toMatchObject({ lastEventId: 'e:1' });
+    expect(twice([])).toEqual({ callIds: [], types: [] });
+  });
 });

@@ -26,14 +26,18 @@ const singleValued = ['branchId', 'lastEventId'] as const;
  *   `Last-Event-ID` header; the header wins when both are present (after a reconnect it is the
  *   newer one).
  *
+ * `lastEventIdHeader` is the header's value, or its values one by one where the server keeps
+ * them apart (Node's `rawHeaders`): more than one is refused, as a repeated `lastEventId` is.
+ *
  * Unknown parameters are ignored, so an app can carry its own (an access token, a cache buster)
  * for `authenticate`. Throws `InvalidArgumentError` (400) for an empty, overlong or malformed
- * value, a repeated `branchId` / `lastEventId`, too many filters, and for `tenantId` and
- * `allTenants`: whose events a stream carries comes from the credentials, never from the query.
+ * value, a repeated `branchId`, `lastEventId` or `Last-Event-ID`, too many filters, and for
+ * `tenantId` and `allTenants`: whose events a stream carries comes from the credentials, never
+ * from the query.
  */
 export function parseSseQuery(
   params: URLSearchParams,
-  lastEventIdHeader: string | null | undefined,
+  lastEventIdHeader: string | readonly string[] | null | undefined,
   options: ParseSseQueryOptions = {},
 ): SseQuery {
   const maxCallIds = options.maxCallIds ?? 100;
@@ -76,8 +80,15 @@ export function parseSseQuery(
   }
 
   let lastEventId = single.lastEventId;
-  if (lastEventIdHeader != null && lastEventIdHeader !== '') {
-    lastEventId = checkValue('Last-Event-ID', lastEventIdHeader);
+  let header = lastEventIdHeader;
+  if (Array.isArray(header)) {
+    if (header.length > 1) {
+      throw new InvalidArgumentError({ message: '"Last-Event-ID" was given twice.' });
+    }
+    header = header[0];
+  }
+  if (typeof header === 'string' && header !== '') {
+    lastEventId = checkValue('Last-Event-ID', header);
   }
   return {
     callIds: [...callIds],

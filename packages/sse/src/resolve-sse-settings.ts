@@ -16,6 +16,8 @@ export interface SseSettings {
   snapshotLimit: number;
   maxCallIds: number;
   maxBufferedEvents: number;
+  /** 0: no limit. */
+  maxStreamMs: number;
   onOpen: SseHandlerOptions['onOpen'];
   onClose: SseHandlerOptions['onClose'];
   /** The handler's shared bus subscriptions. */
@@ -100,6 +102,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
       'maxBufferedEvents',
       name,
     ),
+    maxStreamMs: integer(options.maxStreamMs, 0, 0, 2 ** 31 - 1, 'maxStreamMs', name),
     onOpen: options.onOpen,
     onClose: options.onClose,
     channels: new SseChannels(

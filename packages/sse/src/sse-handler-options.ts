@@ -29,6 +29,8 @@ export type SseCloseReason =
   | 'lagged'
   /** The bus was closed (shutdown). */
   | 'bus-closed'
+  /** The stream reached its `maxStreamMs`; the client reconnects, authenticated again. */
+  | 'expired'
   /** Something failed (the snapshot, the bus); reported to `onError` too. */
   | 'error';
 
@@ -120,9 +122,23 @@ export interface SseHandlerOptions {
   /** Most `callId` filters on one stream. Default 100. */
   maxCallIds?: number;
   /**
+   * The longest a stream lives. Credentials are checked only when a stream opens, so a stream
+   * outlives a revoked session or an expired token; this bounds by how much. Each stream ends
+   * after a random time between half of it and all of it (streams opened together do not all
+   * come back together), with reason `expired`, and its client reconnects after `retry:`, goes
+   * through `authenticate` again and resumes from its last event id. One timer per stream.
+   * Default 0: a stream lives until its client leaves.
+   */
+  maxStreamMs?: number;
+  /**
    * Most frames held for one client whose socket is full. Past it the stream ends (reason
    * `lagged`; a Node handler drops the connection) and the client resumes from its last event
    * id. This and the socket's own buffer bound the memory a slow client can hold. Default 1,000.
+   *
+   * Events held behind a fresh stream's first snapshot (or members) while it loads are not lag:
+   * past the limit they are dropped, and the first frames are read again once that load is
+   * done. Keep it above the events a tenant publishes during one snapshot read, or a fresh
+   * stream waits (pings only) for a quieter moment.
    */
   maxBufferedEvents?: number;
   /**

@@ -31,13 +31,27 @@ export interface SseSink {
 /** Why a stream tells its client to reload: the bus's reasons, or an event it had to skip. */
 type ResetReason = BusResetMessage['reason'] | 'event-skipped';
 
-/** A frame whose bytes are not known yet: a snapshot being loaded. */
+/**
+ * A frame that is not a call event's (a snapshot, members, a `reset`), whose bytes may not be
+ * known yet (a snapshot being loaded).
+ */
 interface PendingFrame {
   bytes: Uint8Array | undefined;
 }
 
+/** What a fresh stream starts with: the active calls and the presence members, as it takes them. */
+interface FirstFrames {
+  snapshot: PendingFrame | undefined;
+  members: PendingFrame | undefined;
+}
+
 const pingFrame = encodeSseBytes(encodeSseFrame({ comment: 'ping' }));
 const resetFrames = new Map<string, Uint8Array>();
+
+/** A random whole number of ms between half of `ms` and all of it: clients spread out. */
+function halfToAll(ms: number): number {
+  return ms - Math.floor(Math.random() * (Math.floor(ms / 2) + 1));
+}
 
 /** `event: reset`; with the cursor of a skipped event as its id, so a resume starts after it. */
 function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
@@ -64,29 +78,40 @@ function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
  *
  * Frames go to the sink in order. While the client is behind, or a snapshot is being loaded,
  * they wait in a backlog of at most `maxBufferedEvents`; past it the stream ends (`lagged`) and
- * the client resumes from its last id. An event the stream cannot carry (it cannot be encoded,
- * a filter throws on it) is skipped and reported, and the client gets a `reset` whose id is the
- * event's cursor: it reloads, and a later resume starts after that event.
+ * the client resumes from its last id. A fresh stream has no id yet: when the events held behind
+ * its first snapshot (or members) pass the limit while it loads, they are dropped, and once that
+ * load is done the first frames are read again, so that they hold what was dropped.
+ *
+ * An event the stream cannot carry (it cannot be encoded, a filter throws on it) is skipped and
+ * reported, and the client gets a `reset` whose id is the event's cursor: it reloads, and a later
+ * resume starts after that event.
  */
 export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /** Set by writes, cleared by the keepalive ticker. */
   wrote = true;
+  /** Call event frames written to the sink. */
   private delivered = 0;
   private closed = false;
   private opened = false;
   /** A member of the channel (rather than replaying on a subscription of its own). */
   private live = false;
   private sink: SseSink | undefined;
+  /** Frames waiting: a bare frame is a call event's, any other frame is wrapped. */
   private backlog: Array<Uint8Array | PendingFrame> = [];
   private backlogHead = 0;
   private waitingForDrain = false;
   /** Wakes a replay loop waiting for the backlog to be written. */
   private flushed: (() => void) | undefined;
   private replay: BusSubscription | undefined;
-  /** The snapshot a fresh stream starts with, loaded once the stream starts. */
-  private firstSnapshot: PendingFrame | undefined;
-  /** The presence members a fresh stream starts with, loaded once the stream starts. */
-  private firstMembers: PendingFrame | undefined;
+  /** A fresh stream's first frames while they wait to load or load; undefined once loaded. */
+  private firstFrames: FirstFrames | undefined;
+  /**
+   * Events came faster than the first frames loaded: the events are dropped until that load is
+   * done, then the first frames are read again.
+   */
+  private restarting = false;
+  /** Ends the stream at its `maxStreamMs`. */
+  private expiry: ReturnType<typeof setTimeout> | undefined;
   /** The stream's registration with presence (a stream of a principal with a `userId`). */
   private presenceConnection: PresenceRegistration | undefined;
   private readonly filter: ((event: CallEvent) => boolean) | undefined;
@@ -167,17 +192,27 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     channel.members.add(this);
     this.live = true;
     if (principal.allTenants === true && query.lastEventId !== undefined) {
-      this.backlog.push(resetFrame('reconnected'));
+      this.backlog.push({ bytes: resetFrame('reconnected') });
     }
-    if (settings.tracker && (query.lastEventId === undefined || principal.allTenants === true)) {
-      // The snapshot goes first; events that arrive while it loads wait behind it.
-      this.firstSnapshot = { bytes: undefined };
-      this.backlog.push(this.firstSnapshot);
-    }
-    if (this.wantsMembers && query.lastEventId === undefined) {
-      this.firstMembers = { bytes: undefined };
-      this.backlog.push(this.firstMembers);
-    }
+    this.firstFrames = this.queueFirstFrames();
+  }
+
+  /**
+   * Queues the snapshot and members of a fresh stream (an all-tenants stream is always fresh),
+   * to be loaded: events that arrive while they load wait behind them.
+   */
+  private queueFirstFrames(): FirstFrames | undefined {
+    const { principal, query } = this.info;
+    const fresh = query.lastEventId === undefined;
+    const queue = (): PendingFrame => {
+      const pending: PendingFrame = { bytes: undefined };
+      this.backlog.push(pending);
+      return pending;
+    };
+    const snapshot =
+      this.settings.tracker && (fresh || principal.allTenants === true) ? queue() : undefined;
+    const members = this.wantsMembers && fresh ? queue() : undefined;
+    return snapshot || members ? { snapshot, members } : undefined;
   }
 
   /** Starts writing to `sink`: the `retry:` first, then the snapshot and events. */
@@ -190,23 +225,20 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.sink = sink;
     this.opened = true;
     settings.keepAlive?.add(this);
-    const { retryMs } = settings;
-    const retry = retryMs - Math.floor(Math.random() * (Math.floor(retryMs / 2) + 1));
-    this.write(encodeSseBytes(encodeSseFrame({ retry })));
+    if (settings.maxStreamMs > 0) {
+      const expiry = setTimeout(() => this.close('expired'), halfToAll(settings.maxStreamMs));
+      // Node's timers can let the process exit; other runtimes' may be plain numbers.
+      (expiry as { unref?: () => void }).unref?.();
+      this.expiry = expiry;
+    }
+    this.write(encodeSseBytes(encodeSseFrame({ retry: halfToAll(settings.retryMs) })));
     try {
       settings.onOpen?.(info);
     } catch (error) {
       settings.report(error, { stream: info });
     }
     if (this.closed) return;
-    if (this.firstSnapshot) {
-      void this.loadSnapshot(this.firstSnapshot);
-      this.firstSnapshot = undefined;
-    }
-    if (this.firstMembers) {
-      void this.loadMembers(this.firstMembers);
-      this.firstMembers = undefined;
-    }
+    if (this.firstFrames) this.loadFirstFrames(this.firstFrames);
     this.flush();
     if (this.replay) void this.runReplay(this.replay);
   }
@@ -217,6 +249,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.closed = true;
     const { settings, info } = this;
     settings.keepAlive?.delete(this);
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
     if (this.live) this.channel.members.delete(this);
     this.channel.release();
     if (this.replay) void this.replay.close();
@@ -269,7 +302,6 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       this.skip(error, message);
       return;
     }
-    this.delivered += 1;
     this.send(frame);
   }
 
@@ -291,7 +323,9 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   }
 
   private sendReset(reason: ResetReason, cursor?: string): void {
-    this.send(resetFrame(reason, cursor));
+    // The first frames are read again after what is being dropped: they stand for this reset.
+    if (this.restarting) return;
+    this.send({ bytes: resetFrame(reason, cursor) });
     if (this.settings.tracker && !this.closed) {
       const pending: PendingFrame = { bytes: undefined };
       this.backlog.push(pending);
@@ -328,19 +362,76 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.flush();
   }
 
-  /** Queues a frame behind those waiting, or writes it at once when nothing waits. */
-  private send(bytes: Uint8Array): void {
+  /**
+   * Queues a frame (a call event's, or a wrapped `reset`) behind those waiting, or writes it at
+   * once when nothing waits.
+   */
+  private send(frame: Uint8Array | PendingFrame): void {
+    if (this.restarting) return;
     const { sink } = this;
     if (sink !== undefined && this.backlogHead === this.backlog.length && sink.writable) {
-      this.write(bytes);
+      this.writeFrame(frame);
       return;
     }
-    this.backlog.push(bytes);
+    this.backlog.push(frame);
     if (this.backlog.length - this.backlogHead > this.settings.maxBufferedEvents) {
-      this.close('lagged');
+      this.overflow();
       return;
     }
     if (sink !== undefined && !sink.writable) this.waitForDrain();
+  }
+
+  /**
+   * The backlog is full. Frames held behind a first frame that is still loading are not the
+   * client's lag: they are dropped, with that first frame and all after it, and the first
+   * frames are read again once the current load is done (a read that starts after the dropped
+   * events holds them). The client has no id yet, so ending the stream would only bring it back
+   * to the same start. Anything else is lag: the stream ends and the client resumes.
+   */
+  private overflow(): void {
+    const { backlog, firstFrames } = this;
+    for (let index = this.backlogHead; firstFrames && index < backlog.length; index += 1) {
+      const item = backlog[index];
+      const loading = item === firstFrames.snapshot || item === firstFrames.members;
+      if (loading && (item as PendingFrame).bytes === undefined) {
+        backlog.length = index;
+        this.restarting = true;
+        return;
+      }
+    }
+    this.close('lagged');
+  }
+
+  /**
+   * Loads the first frames. Once every one is loaded, the stream goes on, or, when events were
+   * dropped meanwhile, queues and loads them again: one read of each at a time, however fast
+   * events come.
+   */
+  private loadFirstFrames(frames: FirstFrames): void {
+    void Promise.all([
+      frames.snapshot && this.loadSnapshot(frames.snapshot),
+      frames.members && this.loadMembers(frames.members),
+    ]).then(() => {
+      if (this.closed) return;
+      if (!this.restarting) {
+        this.firstFrames = undefined;
+        return;
+      }
+      this.restarting = false;
+      this.firstFrames = this.queueFirstFrames();
+      if (this.firstFrames) this.loadFirstFrames(this.firstFrames);
+    });
+  }
+
+  /** Writes a frame that is ready; a call event's counts as delivered once written. */
+  private writeFrame(frame: Uint8Array | PendingFrame): void {
+    // `ArrayBuffer.isView`, not `instanceof`: a frame may come from another realm (a test DOM).
+    if (ArrayBuffer.isView(frame)) {
+      this.delivered += 1;
+      this.write(frame);
+    } else {
+      this.write(frame.bytes as Uint8Array);
+    }
   }
 
   private write(bytes: Uint8Array): boolean {
@@ -370,11 +461,9 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
         return;
       }
       const item = backlog[this.backlogHead] as Uint8Array | PendingFrame;
-      // `ArrayBuffer.isView`, not `instanceof`: a frame may come from another realm (a test DOM).
-      const bytes = ArrayBuffer.isView(item) ? item : item.bytes;
-      if (bytes === undefined) return;
+      if (!ArrayBuffer.isView(item) && item.bytes === undefined) return;
       this.backlogHead += 1;
-      this.write(bytes);
+      this.writeFrame(item);
     }
     if (backlog.length > 0) {
       this.backlog = [];

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type RequestListener, request } from 'node:http';
 import { connect } from 'node:net';
 import {
   type BusSubscribeOptions,
@@ -17,7 +17,7 @@ import {
   stopTestServers,
 } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type {
   SseCloseInfo,
   SseErrorInfo,
@@ -217,6 +217,49 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await badHeader.body?.cancel();
       expect(sse.subscriptions).toHaveLength(0);
       expect(sse.errors).toEqual([]);
+    });
+
+    it('answers 400 to a repeated Last-Event-ID header, as to a repeated lastEventId', async () => {
+      const sse = await startSse(makeListener);
+      const { cursor } = await sse.bus.publish(makeCallEvent());
+      const { port } = new URL(sse.url);
+      for (const values of [
+        [cursor, cursor],
+        ['c1', 'c2'],
+      ]) {
+        const { status, body } = await new Promise<{ status?: number; body: string }>(
+          (resolve, reject) => {
+            // Two header lines: Node joins them into one value ("c1, c2").
+            const sent = request(
+              {
+                port,
+                host: '127.0.0.1',
+                path: '/events',
+                headers: { authorization: 'Bearer tenant-a:u1', 'last-event-id': values },
+              },
+              (response) => {
+                let text = '';
+                if (response.statusCode !== 400) {
+                  // A stream: it would never end.
+                  response.destroy();
+                  resolve({ status: response.statusCode, body: '{}' });
+                  return;
+                }
+                response.setEncoding('utf8');
+                response.on('data', (chunk: string) => {
+                  text += chunk;
+                });
+                response.on('end', () => resolve({ status: response.statusCode, body: text }));
+              },
+            );
+            sent.on('error', reject);
+            sent.end();
+          },
+        );
+        expect(status, values.join(', ')).toBe(400);
+        expect(JSON.parse(body)).toMatchObject({ error: { code: 'invalid_argument' } });
+      }
+      expect(sse.subscriptions).toHaveLength(0);
     });
 
     it('answers 500 without details when authenticate fails unexpectedly', async () => {
@@ -697,6 +740,48 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await close();
     });
 
+    it('ends a stream within maxStreamMs; the client reconnects, authenticating again, and resumes', async () => {
+      let connects = 0;
+      const sse = await startSse(makeListener, {
+        maxStreamMs: 60_000,
+        authenticate: (request) => {
+          connects += 1;
+          return bearer(request);
+        },
+      });
+      // The streams' lifetimes (and the client's reconnect delay) run on the test's clock.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const client = openEventSource(sse.url, 'tenant-a:u1');
+        await sse.untilOpened(1);
+        const first = makeCallEvent();
+        await sse.bus.publish(first);
+        await client.until((events) => events.length === 1);
+        // Half of maxStreamMs at least: still open.
+        vi.advanceTimersByTime(29_999);
+        expect(sse.closed).toEqual([]);
+        vi.advanceTimersByTime(30_001);
+        await sse.untilClosed(1);
+        expect(sse.closed[0]).toMatchObject({ reason: 'expired', delivered: 1 });
+        while (sse.opened.length < 2) {
+          await vi.advanceTimersByTimeAsync(10);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        expect(connects).toBe(2);
+        const second = makeCallEvent();
+        await sse.bus.publish(second);
+        await client.until((events) => events.some((event) => event.data.id === second.id));
+        // Resumed after the first event: nothing twice, no reset.
+        expect(client.received.map((event) => [event.type, event.data.id])).toEqual([
+          ['call', first.id],
+          ['call', second.id],
+        ]);
+        client.close();
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
     it('shares one bus subscription per tenant, and ends it when the last client leaves', async () => {
       const sse = await startSse(makeListener);
       const raw = await openRaw(sse.url, 'tenant-a:u1');
@@ -793,6 +878,56 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const rest = await resumed.reader.events(published.length - received.length);
       expect(rest.map((frame) => frame.id)).toEqual(published.slice(received.length));
       await resumed.close();
+    });
+
+    it('a burst while the first snapshot loads is not lag: the snapshot is read again, then live events', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, logger: {} });
+      const firstRead = deferred();
+      const gate = deferred();
+      let reads = 0;
+      const sse = await startSse(makeListener, {
+        realBus: bus,
+        maxBufferedEvents: 10,
+        tracker: {
+          listActiveCalls: async (tenantId, options) => {
+            reads += 1;
+            if (reads === 1) {
+              firstRead.resolve();
+              await gate.promise;
+            }
+            return tracker.listActiveCalls(tenantId, options);
+          },
+          listActiveCallsAcrossTenants: (options) => tracker.listActiveCallsAcrossTenants(options),
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, 'tenant-a:u1');
+      await firstRead.promise;
+      // Three times the backlog arrives while the first read waits; the client reads promptly.
+      const burst = Array.from({ length: 30 }, (_, index) => `CA-${index + 1}`);
+      for (const callId of burst) await tracker.ingest(makeCallEvent({ callId }));
+      gate.resolve();
+
+      const [snapshot] = await reader.events(1);
+      expect(snapshot?.event).toBe('snapshot');
+      // Read after the discarded events: it holds every one of them.
+      const { calls, complete } = JSON.parse(snapshot!.data!);
+      expect(calls.map((call: { callId: string }) => call.callId).sort()).toEqual(
+        [...burst].sort(),
+      );
+      expect(complete).toBe(true);
+      // One read in flight at a time: the first, then one more.
+      expect(reads).toBe(2);
+      const live = makeCallEvent({ callId: 'CA-live' });
+      await tracker.ingest(live);
+      const [frame] = await reader.events(1);
+      expect(frame).toMatchObject({ id: expect.any(String), event: 'call' });
+      expect(JSON.parse(frame!.data!).id).toBe(live.id);
+      expect(sse.closed).toEqual([]);
+      await close();
+      await sse.untilClosed(1);
+      // The dropped events were never written: only the live one counts.
+      expect(sse.closed[0]).toMatchObject({ reason: 'client-closed', delivered: 1 });
     });
 
     it('skips an event it cannot send, reports it once, and keeps delivering: no reconnect loop', async () => {

@@ -7,8 +7,10 @@ import {
   type ReceivedEvent,
   stopTestServers,
 } from '@calltrack/test-utils';
+import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MakeSseListener, openRaw, startSse } from './describe-sse-handler';
+import { deferred } from './read-sse';
 
 const t0 = Date.parse('2026-11-21T10:00:00.000Z');
 
@@ -160,6 +162,58 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
       ).toEqual(['tenant-b']);
       watcher.close();
       otherTenant.close();
+      await presence.stop();
+    });
+
+    it('a burst while the first members load drops the events and reads snapshot and members again', async () => {
+      const sse = await startSse(makeListener, { keepAliveMs: 0 });
+      const tracker = createCallTracker({ bus: sse.bus, logger: {} });
+      const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
+      const firstList = deferred();
+      const gate = deferred();
+      let lists = 0;
+      const gated: ConnectionPresence = {
+        connect: (principal, options) => presence.connect(principal, options),
+        async listMembers(tenantId) {
+          lists += 1;
+          if (lists === 1) {
+            firstList.resolve();
+            await gate.promise;
+          }
+          return presence.listMembers(tenantId);
+        },
+      };
+      const withPresence = await startSse(makeListener, {
+        realBus: sse.bus,
+        tracker,
+        presence: gated,
+        keepAliveMs: 0,
+        maxBufferedEvents: 5,
+      });
+      const { reader, close } = await openRaw(withPresence.url, 'tenant-a:u1');
+      await firstList.promise;
+      // The snapshot went out; the members hold back the events that follow it.
+      const [early] = await reader.events(1);
+      expect(JSON.parse(early!.data!)).toEqual({ calls: [], complete: true });
+      for (const callId of ['CA-1', 'CA-2', 'CA-3', 'CA-4', 'CA-5', 'CA-6']) {
+        await tracker.ingest(makeCallEvent({ callId }));
+      }
+      gate.resolve();
+      // What the dropped events did is in a second snapshot, read after them.
+      const [snapshot, members] = await reader.events(2);
+      expect(snapshot?.event).toBe('snapshot');
+      expect(JSON.parse(snapshot!.data!).calls).toHaveLength(6);
+      expect(members?.event).toBe('presence');
+      expect(
+        JSON.parse(members!.data!).members.map((member: { userId: string }) => member.userId),
+      ).toEqual(['u1']);
+      expect(lists).toBe(2);
+      const live = makeCallEvent({ callId: 'CA-live' });
+      await tracker.ingest(live);
+      const [frame] = await reader.events(1);
+      expect(JSON.parse(frame!.data!).id).toBe(live.id);
+      expect(withPresence.closed).toEqual([]);
+      await close();
       await presence.stop();
     });
 
