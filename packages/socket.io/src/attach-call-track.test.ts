@@ -659,6 +659,11 @@ describe('attachCallTrack: options', () => {
     expect(() => attachCallTrack(io, { bus, authenticate, maxPendingEvents: 0 })).toThrow(
       expect.objectContaining({ code: 'invalid_argument' }),
     );
+    for (const maxBufferedPackets of [0, 2.5]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, maxBufferedPackets })).toThrow(
+        'maxBufferedPackets must be an integer ≥ 1',
+      );
+    }
   });
 });
 

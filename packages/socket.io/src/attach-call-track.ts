@@ -21,6 +21,7 @@ import { createAuthMiddleware } from './create-auth-middleware';
 import type { CallChannel } from './create-call-channel';
 import { createChannelRegistry } from './create-channel-registry';
 import { createTypeMatcher } from './create-type-matcher';
+import { SendBacklogLimit } from './send-backlog-limit';
 import { type DeliveryContext, SocketDelivery } from './socket-delivery';
 import { toAckError } from './to-ack-error';
 
@@ -55,6 +56,15 @@ export interface AttachCallTrackOptions {
    * `reset` with reason `lagged`. Default 10,000.
    */
   maxPendingEvents?: number;
+  /**
+   * Most packets waiting to be written to one connection (Engine.IO's write buffer) before it is
+   * closed: a client that stops reading would otherwise hold memory without end. The client
+   * reconnects and resumes from its last cursor. An event is one packet, two with its lifecycle
+   * event. Not counted: the packets queued in the turn of the event loop that crossed the limit
+   * (a burst reaches every connection before any transport writes), and those of a catch-up (a
+   * replay, or what queued while a snapshot loaded). Default 1,000.
+   */
+  maxBufferedPackets?: number;
   /**
    * Most calls in an `active_calls` snapshot (1–10,000, the tracker's range), the newest first;
    * `complete` says whether more were active. Default 1,000.
@@ -155,6 +165,11 @@ export function attachCallTrack(
     'maxCallSubscriptions',
   );
   const maxPendingEvents = positiveInteger(options.maxPendingEvents, 10_000, 'maxPendingEvents');
+  const maxBufferedPackets = positiveInteger(
+    options.maxBufferedPackets,
+    1000,
+    'maxBufferedPackets',
+  );
   const snapshotLimit = positiveInteger(options.snapshotLimit, 1000, 'snapshotLimit');
   if (snapshotLimit > 10_000) {
     throw new InvalidArgumentError({
@@ -175,6 +190,8 @@ export function attachCallTrack(
     tracker,
     presence,
     maxPendingEvents,
+    // A catch-up sends at most the replayed and the queued events, each up to two packets.
+    sendBacklog: new SendBacklogLimit(maxBufferedPackets, 4 * (maxPendingEvents + 1), onError),
     maxCallSubscriptions,
     snapshotLimit,
     onError,
@@ -330,6 +347,7 @@ export function attachCallTrack(
     if (!delivery) return;
     deliveries.delete(socket);
     unregister(socket);
+    context.sendBacklog.unwatch(socket.conn);
     for (const [event, listener] of listeners) socket.off(event, listener);
     socket.off('disconnect', onDisconnect);
     delivery.close();
@@ -359,6 +377,7 @@ export function attachCallTrack(
     if (principal.userId !== undefined) socket.join(userRoom(principal.tenantId, principal.userId));
     const delivery = new SocketDelivery(context, socket, channel, principal);
     deliveries.set(socket, delivery);
+    context.sendBacklog.watch(socket.conn);
     for (const [event, listener] of listeners) socket.on(event, listener);
     socket.on('disconnect', onDisconnect);
     if (resume) restore(delivery, resume).catch(onError);

@@ -20,6 +20,7 @@ import { isStartPosition } from './channel-start-position';
 import type { CallChannel, ChannelListener } from './create-call-channel';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
+import type { SendBacklogLimit } from './send-backlog-limit';
 import { UndeliverableEventError } from './undeliverable-event-error';
 
 /** What every connection of one `attachCallTrack` shares. */
@@ -30,6 +31,8 @@ export interface DeliveryContext {
   presence: ConnectionPresence | undefined;
   /** Most events held for a connection that is catching up before it is told to reload. */
   maxPendingEvents: number;
+  /** Bounds what waits to be written to each connection; catch-ups go through it. */
+  sendBacklog: SendBacklogLimit;
   /** Most call subscriptions per connection. */
   maxCallSubscriptions: number;
   /** Most calls in an `active_calls` snapshot. */
@@ -440,7 +443,10 @@ export class SocketDelivery implements ChannelListener {
     );
   }
 
-  /** Sends one event to this connection alone; one that cannot be sent is skipped and reported. */
+  /**
+   * Sends one event of a catch-up to this connection alone; one that cannot be sent is skipped
+   * and reported.
+   */
   private send(message: BusEventMessage): void {
     if (this.channel.isUndeliverable(message)) return;
     try {
@@ -448,8 +454,10 @@ export class SocketDelivery implements ChannelListener {
       const { event } = message;
       const lifecycle = lifecycleEventName(event);
       const delivery: CallTrackDelivery = { cursor: message.cursor, event };
-      this.socket.emit('call_update', delivery);
-      if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
+      this.context.sendBacklog.catchUp(this.socket.conn, () => {
+        this.socket.emit('call_update', delivery);
+        if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
+      });
     } catch (error) {
       this.context.onError(
         new UndeliverableEventError({ cursor: message.cursor, event: message.event, cause: error }),
