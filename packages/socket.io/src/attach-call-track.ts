@@ -21,6 +21,7 @@ import { createAuthMiddleware } from './create-auth-middleware';
 import type { CallChannel } from './create-call-channel';
 import { createChannelRegistry } from './create-channel-registry';
 import { createTypeMatcher } from './create-type-matcher';
+import { parseAllowedOrigins } from './refuse-foreign-origin';
 import { SendBacklogLimit } from './send-backlog-limit';
 import { type DeliveryContext, SocketDelivery } from './socket-delivery';
 import { toAckError } from './to-ack-error';
@@ -47,6 +48,15 @@ export interface AttachCallTrackOptions {
   presence?: ConnectionPresence;
   /** Verifies each handshake; see {@link AuthenticateSocket}. */
   authenticate: AuthenticateSocket;
+  /**
+   * The only origins (`https://app.example`) whose pages may connect: a handshake whose `Origin`
+   * header names another is refused (`connect_error` with `data.code: 'origin_not_allowed'`)
+   * before `authenticate` runs. Set it when `authenticate` reads a cookie: the browser sends the
+   * cookie with a WebSocket that any site opens, and Socket.IO's `cors` option only guards
+   * long-polling. A handshake without `Origin` (not from a browser) is let through. Default:
+   * every origin.
+   */
+  allowedOrigins?: readonly string[];
   /** The namespace to serve. Default `/`. */
   namespace?: string;
   /** Most call subscriptions (`subscribe_to_call`) per connection. Default 100. */
@@ -165,6 +175,7 @@ export function attachCallTrack(
     'maxCallSubscriptions',
   );
   const maxPendingEvents = positiveInteger(options.maxPendingEvents, 10_000, 'maxPendingEvents');
+  const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
   const maxBufferedPackets = positiveInteger(
     options.maxBufferedPackets,
     1000,
@@ -391,6 +402,7 @@ export function attachCallTrack(
     onError,
     maxCallSubscriptions,
     resumeRequests,
+    allowedOrigins,
   });
   namespace.use((socket, next) => {
     if (closed) next();
