@@ -62,8 +62,9 @@ export interface AttachCallTrackOptions {
   /** Most call subscriptions (`subscribe_to_call`) per connection. Default 100. */
   maxCallSubscriptions?: number;
   /**
-   * Most events held for one connection while it catches up (replay or snapshot) before it gets
-   * `reset` with reason `lagged`. Default 10,000.
+   * Most events held for one connection while it catches up. A replay past it gets `reset` with
+   * reason `lagged`; a snapshot past it drops what it held and is read again, later (its call
+   * subscriptions get their events first). Default 10,000.
    */
   maxPendingEvents?: number;
   /**
