@@ -138,6 +138,71 @@ describe('attachCallTrack: authentication', () => {
   });
 });
 
+describe('attachCallTrack: allowedOrigins (session cookies)', () => {
+  /** The app's session check: a cookie `session=<token>` the browser sends on its own. */
+  const sessionOf = (cookie: string | undefined) =>
+    verifyTestToken(/(?:^|;\s*)session=([^;]+)/.exec(cookie ?? '')?.[1]);
+  const cookie = 'theme=dark; session=token:a:u1';
+
+  it('refuses a WebSocket handshake from another origin, before authenticate, cookie or not', async () => {
+    let authenticated = 0;
+    const { server, bus } = await setup({
+      allowedOrigins: ['https://app.example'],
+      authenticate: (handshake) => {
+        authenticated += 1;
+        return sessionOf(handshake.headers.cookie);
+      },
+    });
+    // A page on another site opening a WebSocket to the app: the browser adds the cookie.
+    const foreign = await refused(
+      server.client({}, { extraHeaders: { origin: 'https://evil.example', cookie } }),
+    );
+    expect(foreign.message).toBe('Origin https://evil.example is not allowed');
+    expect(foreign.data).toEqual({ code: 'origin_not_allowed' });
+    // Sandboxed frames and file: pages send `null`.
+    const opaque = await refused(server.client({}, { extraHeaders: { origin: 'null', cookie } }));
+    expect(opaque.data).toEqual({ code: 'origin_not_allowed' });
+    expect(authenticated).toBe(0);
+
+    // The app's own pages get in, and so does a client that sends no Origin (not a browser).
+    const own = server.client({}, { extraHeaders: { origin: 'https://app.example', cookie } });
+    const log = createEventLog(own);
+    await connected(own);
+    await connected(server.client({}, { extraHeaders: { cookie } }));
+    expect(authenticated).toBe(2);
+    expect(await ack(own, 'subscribe_to_calls')).toEqual({ ok: true });
+    const event = makeEvent('a');
+    await bus.publish(event);
+    expect(ids(await log.waitFor('call_update'))).toEqual([event.id]);
+  });
+
+  it('takes origins as URLs and refuses what is not one', () => {
+    const io = new Server();
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const authenticate = () => null;
+    expect(() =>
+      attachCallTrack(io, { bus, authenticate, allowedOrigins: ['https://App.example:443/'] }),
+    ).not.toThrow();
+    for (const origin of ['app.example', '*', 'data:text/plain,x', '']) {
+      expect(() => attachCallTrack(io, { bus, authenticate, allowedOrigins: [origin] })).toThrow(
+        `attachCallTrack: allowedOrigins: "${origin}" is not an origin (https://app.example)`,
+      );
+    }
+    expect(() =>
+      attachCallTrack(io, { bus, authenticate, allowedOrigins: 'https://app.example' as never }),
+    ).toThrow('allowedOrigins must be an array');
+  });
+
+  it('normalizes the origins it is given: https://App.example:443/ lets https://app.example in', async () => {
+    const { server } = await setup({
+      allowedOrigins: ['https://App.example:443/'],
+      authenticate: (handshake) => sessionOf(handshake.headers.cookie),
+    });
+    await connected(server.client({}, { extraHeaders: { origin: 'https://app.example', cookie } }));
+  });
+});
+
 describe('attachCallTrack: tenant isolation', () => {
   it('never delivers another tenant’s events, whatever the client forges', async () => {
     const { server: guarded, tracker } = await setup({ withTracker: true });
@@ -659,6 +724,11 @@ describe('attachCallTrack: options', () => {
     expect(() => attachCallTrack(io, { bus, authenticate, maxPendingEvents: 0 })).toThrow(
       expect.objectContaining({ code: 'invalid_argument' }),
     );
+    for (const maxBufferedPackets of [0, 2.5]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, maxBufferedPackets })).toThrow(
+        'maxBufferedPackets must be an integer ≥ 1',
+      );
+    }
   });
 });
 

@@ -21,6 +21,8 @@ import { createAuthMiddleware } from './create-auth-middleware';
 import type { CallChannel } from './create-call-channel';
 import { createChannelRegistry } from './create-channel-registry';
 import { createTypeMatcher } from './create-type-matcher';
+import { parseAllowedOrigins } from './refuse-foreign-origin';
+import { SendBacklogLimit } from './send-backlog-limit';
 import { type DeliveryContext, SocketDelivery } from './socket-delivery';
 import { toAckError } from './to-ack-error';
 
@@ -46,15 +48,34 @@ export interface AttachCallTrackOptions {
   presence?: ConnectionPresence;
   /** Verifies each handshake; see {@link AuthenticateSocket}. */
   authenticate: AuthenticateSocket;
+  /**
+   * The only origins (`https://app.example`) whose pages may connect: a handshake whose `Origin`
+   * header names another is refused (`connect_error` with `data.code: 'origin_not_allowed'`)
+   * before `authenticate` runs. Set it when `authenticate` reads a cookie: the browser sends the
+   * cookie with a WebSocket that any site opens, and Socket.IO's `cors` option only guards
+   * long-polling. A handshake without `Origin` (not from a browser) is let through. Default:
+   * every origin.
+   */
+  allowedOrigins?: readonly string[];
   /** The namespace to serve. Default `/`. */
   namespace?: string;
   /** Most call subscriptions (`subscribe_to_call`) per connection. Default 100. */
   maxCallSubscriptions?: number;
   /**
-   * Most events held for one connection while it catches up (replay or snapshot) before it gets
-   * `reset` with reason `lagged`. Default 10,000.
+   * Most events held for one connection while it catches up. A replay past it gets `reset` with
+   * reason `lagged`; a snapshot past it drops what it held and is read again, later (its call
+   * subscriptions get their events first). Default 10,000.
    */
   maxPendingEvents?: number;
+  /**
+   * Most packets waiting to be written to one connection (Engine.IO's write buffer) before it is
+   * closed: a client that stops reading would otherwise hold memory without end. The client
+   * reconnects and resumes from its last cursor. An event is one packet, two with its lifecycle
+   * event. Not counted: the packets queued in the turn of the event loop that crossed the limit
+   * (a burst reaches every connection before any transport writes), and those of a catch-up (a
+   * replay, or what queued while a snapshot loaded). Default 1,000.
+   */
+  maxBufferedPackets?: number;
   /**
    * Most calls in an `active_calls` snapshot (1–10,000, the tracker's range), the newest first;
    * `complete` says whether more were active. Default 1,000.
@@ -155,6 +176,12 @@ export function attachCallTrack(
     'maxCallSubscriptions',
   );
   const maxPendingEvents = positiveInteger(options.maxPendingEvents, 10_000, 'maxPendingEvents');
+  const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
+  const maxBufferedPackets = positiveInteger(
+    options.maxBufferedPackets,
+    1000,
+    'maxBufferedPackets',
+  );
   const snapshotLimit = positiveInteger(options.snapshotLimit, 1000, 'snapshotLimit');
   if (snapshotLimit > 10_000) {
     throw new InvalidArgumentError({
@@ -175,6 +202,8 @@ export function attachCallTrack(
     tracker,
     presence,
     maxPendingEvents,
+    // A catch-up sends at most the replayed and the queued events, each up to two packets.
+    sendBacklog: new SendBacklogLimit(maxBufferedPackets, 4 * (maxPendingEvents + 1), onError),
     maxCallSubscriptions,
     snapshotLimit,
     onError,
@@ -330,6 +359,7 @@ export function attachCallTrack(
     if (!delivery) return;
     deliveries.delete(socket);
     unregister(socket);
+    context.sendBacklog.unwatch(socket.conn);
     for (const [event, listener] of listeners) socket.off(event, listener);
     socket.off('disconnect', onDisconnect);
     delivery.close();
@@ -359,6 +389,7 @@ export function attachCallTrack(
     if (principal.userId !== undefined) socket.join(userRoom(principal.tenantId, principal.userId));
     const delivery = new SocketDelivery(context, socket, channel, principal);
     deliveries.set(socket, delivery);
+    context.sendBacklog.watch(socket.conn);
     for (const [event, listener] of listeners) socket.on(event, listener);
     socket.on('disconnect', onDisconnect);
     if (resume) restore(delivery, resume).catch(onError);
@@ -372,6 +403,7 @@ export function attachCallTrack(
     onError,
     maxCallSubscriptions,
     resumeRequests,
+    allowedOrigins,
   });
   namespace.use((socket, next) => {
     if (closed) next();

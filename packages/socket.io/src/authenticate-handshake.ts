@@ -8,6 +8,11 @@ import { formatIssues } from './client-payload-schemas';
  * it is (a `Principal`), or null to refuse it. The tenant must come from the verified
  * credentials, never from something else the client sent; `allTenants: true` (every tenant's
  * events and calls) only for principals your app trusts with every tenant's data.
+ *
+ * A cookie is sent by the browser on its own, whichever site opened the connection, and
+ * Socket.IO's `cors` option does not apply to WebSockets: with cookies, also check
+ * `handshake.headers.origin` (`attachCallTrack`'s `allowedOrigins` does), or use a token the
+ * page must send itself (`handshake.auth.token`).
  */
 export type AuthenticateSocket = (
   handshake: Socket['handshake'],
@@ -17,10 +22,11 @@ export type AuthenticateSocket = (
 /** Data a refused connection's `connect_error` carries in `error.data`. */
 export interface ConnectErrorData {
   /**
-   * `unauthorized`, `invalid_payload` (a malformed `auth.lastCursor`, `auth.types`, `auth.stream`
-   * or `auth.calls`) or `internal_error`.
+   * `unauthorized`, `origin_not_allowed` (the `Origin` header is not in `allowedOrigins`),
+   * `invalid_payload` (a malformed `auth.lastCursor`, `auth.types`, `auth.stream` or
+   * `auth.calls`) or `internal_error`.
    */
-  code: 'unauthorized' | 'invalid_payload' | 'internal_error';
+  code: 'unauthorized' | 'origin_not_allowed' | 'invalid_payload' | 'internal_error';
 }
 
 /** The error a namespace middleware hands to `next` to refuse a connection. */

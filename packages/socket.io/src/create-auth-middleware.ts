@@ -10,6 +10,7 @@ import {
   type HandshakeResume,
   handshakeResumeSchema,
 } from './client-payload-schemas';
+import { refuseForeignOrigin } from './refuse-foreign-origin';
 
 /** Options of {@link createAuthMiddleware}. */
 export interface AuthMiddlewareOptions {
@@ -20,19 +21,27 @@ export interface AuthMiddlewareOptions {
   maxCallSubscriptions: number;
   /** Where the middleware leaves each accepted connection's resume request for `connection`. */
   resumeRequests: WeakMap<Socket, HandshakeResume>;
+  /** The only origins a handshake with an `Origin` header may come from; undefined: any. */
+  allowedOrigins?: ReadonlySet<string>;
 }
 
 /**
- * A namespace middleware that runs `authenticate` on each handshake and refuses the connection
- * with an `Error` whose `data.code` says why. On success the validated principal lands on
+ * A namespace middleware that checks each handshake's origin (with `allowedOrigins`), runs
+ * `authenticate` on it, and refuses the connection with an `Error` whose `data.code` says why. On success the validated principal lands on
  * `socket.data.calltrack`, and a resume request (`auth.lastCursor`…) in `resumeRequests`.
  */
 export function createAuthMiddleware(
   options: AuthMiddlewareOptions,
 ): (socket: Socket, next: (error?: ExtendedError) => void) => void {
-  const { authenticate, onError, resumeRequests } = options;
+  const { authenticate, onError, resumeRequests, allowedOrigins } = options;
   const resumeSchema = handshakeResumeSchema(options.maxCallSubscriptions);
   return (socket, next) => {
+    // Before the credentials are looked at: a foreign page's handshake carries the user's cookie.
+    const foreign = allowedOrigins && refuseForeignOrigin(socket, allowedOrigins);
+    if (foreign) {
+      next(foreign);
+      return;
+    }
     const run = async (): Promise<ExtendedError | undefined> => {
       const authenticated = await authenticateHandshake(socket, authenticate, onError);
       if ('refusal' in authenticated) return authenticated.refusal;

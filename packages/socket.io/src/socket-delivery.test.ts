@@ -1,9 +1,9 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import type { ActiveCallsReader } from '@calltrack/core';
+import type { ActiveCallsReader, CallEvent } from '@calltrack/core';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTracker } from './__tests__/create-test-tracker';
-import { createEventLog } from './__tests__/event-log';
+import { createEventLog, type EventLog } from './__tests__/event-log';
 import { faultyBus } from './__tests__/faulty-bus';
 import { makeEvent } from './__tests__/make-event';
 import {
@@ -44,6 +44,16 @@ function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTra
 
 const ids = (log: { payload: unknown }[]) =>
   log.map((entry) => (entry.payload as CallTrackDelivery).event.id);
+
+const cursors = (log: { payload: unknown }[]) =>
+  log.map((entry) => (entry.payload as CallTrackDelivery).cursor);
+
+/** Resolves once the client received the event `id` as a `call_update`. */
+async function received(log: EventLog, id: string): Promise<void> {
+  while (!ids(log.named('call_update')).includes(id)) {
+    await log.waitFor('call_update', log.named('call_update').length + 1);
+  }
+}
 
 const lastCursor = (log: { payload: unknown }[]) =>
   (log.at(-1)!.payload as CallTrackDelivery).cursor;
@@ -148,6 +158,144 @@ describe('a connection catching up: one bad event never stops it', () => {
     await ack(socket, 'subscribe_to_calls');
     await bus.publish(makeEvent('a', { id: 'after' }));
     expect(ids(await log.waitFor('call_update'))).toEqual(['after']);
+  });
+});
+
+describe('a busy tenant while a snapshot loads', () => {
+  /**
+   * A server with a colleague streaming the tenant, whose tracker then holds the next
+   * `listActiveCalls` until `release()`.
+   */
+  async function slowSnapshot() {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let loading!: () => void;
+    const loadStarted = new Promise<void>((resolve) => {
+      loading = resolve;
+    });
+    // Reads after the colleague's.
+    let reads: number | undefined;
+    const slowReader: ActiveCallsReader = {
+      ...tracker.reader,
+      async listActiveCalls(tenantId, options) {
+        if (reads !== undefined) reads += 1;
+        if (reads === 1) {
+          loading();
+          await gate;
+        }
+        return tracker.reader.listActiveCalls(tenantId, options);
+      },
+    };
+    const server = await startSocketServer(bus, { tracker: slowReader, maxPendingEvents: 50 });
+    servers.push(server);
+    // A colleague in the rooms: once it has an event, the loading connection has queued it.
+    const colleague = server.client({ token: 'token:a:u2' });
+    const colleagueLog = createEventLog(colleague);
+    await connected(colleague);
+    await ack(colleague, 'subscribe_to_calls');
+    reads = 0;
+    /**
+     * Ingests `count` new calls (and `extra` events after each); resolves once all were emitted,
+     * with every event emitted so far, in order.
+     */
+    const burst = async (count: number, extra?: (index: number) => CallEvent | undefined) => {
+      let last = '';
+      for (let index = 0; index < count; index += 1) {
+        const call = makeEvent('a', { type: 'call.initiated', callId: `CA-${index}` });
+        await tracker.ingest(call);
+        last = call.id;
+        const more = extra?.(index);
+        if (more !== undefined) {
+          await tracker.ingest(more);
+          last = more.id;
+        }
+      }
+      await received(colleagueLog, last);
+      return colleagueLog.named('call_update');
+    };
+    return { bus, tracker, server, release, loadStarted, burst, reads: () => reads };
+  }
+
+  it('reads it again when the queue overflows: active_calls, then the events after it, no reset', async () => {
+    const { bus, server, release, loadStarted, burst, reads } = await slowSnapshot();
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    const subscribed = ack(socket, 'subscribe_to_calls');
+    await loadStarted;
+    // 120 events while the tracker is read, more than maxPendingEvents (50) can queue.
+    const emitted = await burst(120);
+    expect(emitted).toHaveLength(120);
+    release();
+    expect(await subscribed).toEqual({ ok: true });
+    const live = makeEvent('a', { id: 'live' });
+    await bus.publish(live);
+    await Promise.race([log.waitFor('active_calls'), log.waitFor('reset')]);
+    expect(log.named('reset')).toEqual([]);
+    await received(log, live.id);
+
+    expect(log.events[0]?.name).toBe('active_calls');
+    const snapshot = log.named('active_calls')[0]?.payload as ActiveCallsPayload;
+    expect(log.named('active_calls')).toHaveLength(1);
+    expect(reads()).toBe(2);
+    // The snapshot moved past the queue it dropped; exactly the events after its cursor follow.
+    const at = cursors(emitted).indexOf(snapshot.cursor as string);
+    expect(at).toBeGreaterThanOrEqual(50);
+    const after = emitted.slice(at + 1);
+    expect(ids(log.named('call_update'))).toEqual([...ids(after), live.id]);
+    // Every call is in the snapshot or in an event after it.
+    const callIds = (entries: typeof emitted) =>
+      entries.map((entry) => (entry.payload as CallTrackDelivery).event.callId);
+    expect(new Set([...snapshot.calls.map((call) => call.callId), ...callIds(after)]).size).toBe(
+      120,
+    );
+  });
+
+  it('still gives its call subscriptions every event once, in order, when the queue overflows', async () => {
+    const { tracker, server, release, loadStarted, burst } = await slowSnapshot();
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-watched' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-watched' })).toEqual({ ok: true });
+    const subscribed = ack(socket, 'subscribe_to_calls', { types: ['call.initiated'] });
+    await loadStarted;
+    // A transcript line of the watched call after every other new call.
+    const watched: string[] = [];
+    const emitted = await burst(120, (index) => {
+      if (index % 2 === 1) return undefined;
+      const line = makeEvent('a', { callId: 'CA-watched' });
+      watched.push(line.id);
+      return line;
+    });
+    release();
+    expect(await subscribed).toEqual({ ok: true });
+    const last = makeEvent('a', { id: 'watched-live', callId: 'CA-watched' });
+    await tracker.ingest(last);
+    await received(log, last.id);
+
+    expect(log.named('reset')).toEqual([]);
+    const updates = log.named('call_update');
+    const watchedIds = updates
+      .map((entry) => (entry.payload as CallTrackDelivery).event)
+      .filter((event) => event.callId === 'CA-watched')
+      .map((event) => event.id);
+    expect(watchedIds).toEqual([...watched, last.id]);
+    // One order, the bus's: the cursors only go up, the snapshot's included.
+    const order = cursors(emitted);
+    const sequence = log.events
+      .filter((entry) => entry.name === 'call_update' || entry.name === 'active_calls')
+      .map((entry) => order.indexOf((entry.payload as { cursor: string }).cursor))
+      .filter((index) => index >= 0);
+    expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+    expect(log.named('active_calls')).toHaveLength(1);
+    // Some lines of the watched call came before the snapshot: they were not held back for it.
+    expect(log.events.findIndex((entry) => entry.name === 'active_calls')).toBeGreaterThan(0);
   });
 });
 

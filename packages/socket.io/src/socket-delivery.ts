@@ -20,6 +20,7 @@ import { isStartPosition } from './channel-start-position';
 import type { CallChannel, ChannelListener } from './create-call-channel';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
+import type { SendBacklogLimit } from './send-backlog-limit';
 import { UndeliverableEventError } from './undeliverable-event-error';
 
 /** What every connection of one `attachCallTrack` shares. */
@@ -28,8 +29,13 @@ export interface DeliveryContext {
   tracker: ActiveCallsReader | undefined;
   /** Where `presence_members` come from, when presence is on. */
   presence: ConnectionPresence | undefined;
-  /** Most events held for a connection that is catching up before it is told to reload. */
+  /**
+   * Most events held for a connection that is catching up: past it a replay is told to reload,
+   * a snapshot is read again.
+   */
   maxPendingEvents: number;
+  /** Bounds what waits to be written to each connection; catch-ups go through it. */
+  sendBacklog: SendBacklogLimit;
   /** Most call subscriptions per connection. */
   maxCallSubscriptions: number;
   /** Most calls in an `active_calls` snapshot. */
@@ -55,6 +61,10 @@ interface Buffering {
   last?: string;
   /** The replay is ahead of the channel: join the rooms once the channel emits this cursor. */
   joinAt?: string;
+  /** A snapshot's position: `pending` holds exactly the events after it. */
+  position?: string;
+  /** How often a snapshot's queue overflowed and the snapshot moved past it. */
+  moves: number;
 }
 
 /** Replays lost this many times in a row without delivering anything end in `reset`. */
@@ -135,20 +145,31 @@ export class SocketDelivery implements ChannelListener {
     const buffering = this.startBuffering('snapshot');
     // Read in the same step that starts the queue: the queue holds exactly the events after it,
     // including any that arrive while the registration below is awaited.
-    const position = this.channel.position;
+    buffering.position = this.channel.position;
     this.stream = stream;
     if (members !== undefined && this.registered !== undefined) {
       await this.registered;
       if (this.buffer !== buffering) return;
     }
-    try {
-      const [active, users] = await Promise.all([
+    const read = () =>
+      Promise.all([
         tracker === undefined
           ? undefined
           : readActiveCallsSnapshot(tracker, tenantId, { limit: this.context.snapshotLimit }),
         members?.listMembers(tenantId as string),
       ]);
-      if (this.buffer !== buffering) return;
+    try {
+      let snapshot: Awaited<ReturnType<typeof read>>;
+      let moves: number;
+      do {
+        moves = buffering.moves;
+        snapshot = await read();
+        if (this.buffer !== buffering) return;
+        // The snapshot moved while it was read (see `moveSnapshot`): this read may miss events up
+        // to the new position, one that starts now has them all.
+      } while (buffering.moves !== moves);
+      const [active, users] = snapshot;
+      const { position } = buffering;
       const at = position === undefined ? {} : { cursor: position };
       if (active !== undefined) {
         const snapshot: ActiveCallsPayload = { ...active, ...at };
@@ -284,7 +305,25 @@ export class SocketDelivery implements ChannelListener {
       buffering.pendingIndex.set(cursor, buffering.pending.length);
     }
     buffering.pending.push(message);
-    if (buffering.pending.length > this.context.maxPendingEvents) this.reset(buffering, 'lagged');
+    if (buffering.pending.length <= this.context.maxPendingEvents) return;
+    if (buffering.mode === 'snapshot') this.moveSnapshot(buffering);
+    else this.reset(buffering, 'lagged');
+  }
+
+  /**
+   * A loading snapshot's queue outgrew `maxPendingEvents`. A `reset` would only make the client
+   * ask for another snapshot, which a busy tenant overflows the same way. Instead the snapshot
+   * moves to the channel's position and is read again: a snapshot read after that position
+   * supersedes the queued events, which are dropped. The connection's call subscriptions get
+   * theirs now (no snapshot replaces them, and they come before the new position).
+   */
+  private moveSnapshot(buffering: Buffering): void {
+    const queued = buffering.pending;
+    buffering.pending = [];
+    buffering.position = this.channel.position;
+    buffering.moves += 1;
+    if (this.calls === undefined || this.calls.size === 0) return;
+    for (const message of queued) this.send(message, true);
   }
 
   /** @internal The channel lost events and told its rooms to reload. */
@@ -428,11 +467,12 @@ export class SocketDelivery implements ChannelListener {
     }
   }
 
-  private wants(message: BusEventMessage): boolean {
+  /** Whether the connection takes an event: by its stream (unless `callsOnly`) or its calls. */
+  private wants(message: BusEventMessage, callsOnly: boolean): boolean {
     const { event } = message;
     // Another user's user-addressed event (a `user.message`): never this connection's.
     if (!isEventForPrincipal(event, this.principal)) return false;
-    if (this.stream?.matches(event.type)) return true;
+    if (!callsOnly && this.stream?.matches(event.type)) return true;
     return (
       this.calls !== undefined &&
       event.callId !== undefined &&
@@ -440,16 +480,21 @@ export class SocketDelivery implements ChannelListener {
     );
   }
 
-  /** Sends one event to this connection alone; one that cannot be sent is skipped and reported. */
-  private send(message: BusEventMessage): void {
+  /**
+   * Sends one event of a catch-up to this connection alone (with `callsOnly`, only if one of its
+   * call subscriptions takes it); one that cannot be sent is skipped and reported.
+   */
+  private send(message: BusEventMessage, callsOnly = false): void {
     if (this.channel.isUndeliverable(message)) return;
     try {
-      if (!this.wants(message)) return;
+      if (!this.wants(message, callsOnly)) return;
       const { event } = message;
       const lifecycle = lifecycleEventName(event);
       const delivery: CallTrackDelivery = { cursor: message.cursor, event };
-      this.socket.emit('call_update', delivery);
-      if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
+      this.context.sendBacklog.catchUp(this.socket.conn, () => {
+        this.socket.emit('call_update', delivery);
+        if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
+      });
     } catch (error) {
       this.context.onError(
         new UndeliverableEventError({ cursor: message.cursor, event: message.event, cause: error }),
@@ -484,7 +529,13 @@ export class SocketDelivery implements ChannelListener {
   /** Leaves the live rooms (or abandons the current buffering) and starts buffering. */
   private startBuffering(mode: Buffering['mode']): Buffering {
     this.leave();
-    const buffering: Buffering = { mode, pending: [], pendingIndex: new Map(), seen: new Set() };
+    const buffering: Buffering = {
+      mode,
+      pending: [],
+      pendingIndex: new Map(),
+      seen: new Set(),
+      moves: 0,
+    };
     this.buffer = buffering;
     this.channel.listeners.add(this);
     return buffering;
