@@ -418,7 +418,10 @@ describe('POST /calls', () => {
 
   it('answers a 429 on ending a call with the provider’s Retry-After too', async () => {
     const app = await start();
-    await app.tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-limited' }));
+    const now = new Date().toISOString();
+    await app.tracker.ingest(
+      makeCallEvent({ tenantId: 'demo', callId: 'CA-limited', occurredAt: now, receivedAt: now }),
+    );
     const url = await app.addApi({
       callControl: {
         twilio: {
