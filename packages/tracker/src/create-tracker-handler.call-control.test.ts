@@ -383,6 +383,45 @@ describe('POST /calls', () => {
     expect(app.providerApi.countCalls()).toBe(1);
   });
 
+  it('lets the same requestId try again once the provider accepted the app’s credentials (401, 403)', async () => {
+    const app = await start({ providerApi: { outcome: 'busy' } });
+    for (const status of [401, 403]) {
+      // The operator's credentials are wrong, then fixed: the provider refuses once.
+      let rejected = 1;
+      const rejectingOnce: typeof fetch = (input, init) =>
+        rejected-- > 0
+          ? Promise.resolve(
+              Response.json({ code: 20003, message: 'Authenticate', status }, { status }),
+            )
+          : fetch(input, init);
+      const twilio = createTwilioCallControl({
+        client: createTwilioClient({
+          accountSid: demoCredentials.twilioAccountSid,
+          authToken: demoCredentials.twilioAuthToken,
+          baseUrl: app.providerApi.url!,
+          fetch: rejectingOnce,
+        }),
+        from: '+14155550100',
+        statusCallbackUrl: `${app.url}/webhooks/twilio`,
+        answer: { url: 'https://app.example.com/twiml' },
+      });
+      const url = await app.addApi({ callControl: { twilio } });
+      const body = { provider: 'twilio', to: customer, requestId: rid() };
+      const placedBefore = app.providerApi.countCalls();
+      const refused = await app.api('/api/calls', { base: url, body });
+      expect(refused).toMatchObject({
+        status: 502,
+        body: { error: { code: 'provider_credentials_rejected', providerStatus: status } },
+      });
+      expect(app.providerApi.countCalls()).toBe(placedBefore);
+      // Nothing was placed: the request id is free, and the repeat places the call.
+      const placed = await app.api('/api/calls', { base: url, body });
+      expect(placed).toMatchObject({ status: 202, body: { call: { reference: body.requestId } } });
+      expect(placed.headers.get('idempotent-replayed')).toBeNull();
+      expect(app.providerApi.countCalls()).toBe(placedBefore + 1);
+    }
+  });
+
   it('passes on an absurd Retry-After as a day, never as "Infinity"', async () => {
     const app = await start({ providerApi: { outcome: 'busy' } });
     const rateLimited: typeof fetch = () =>
