@@ -676,6 +676,45 @@ describe('POST /calls/:callId/terminate', () => {
     expect((await terminate('CA-nope')).status).toBe(404);
   }, 60_000);
 
+  it('answers 409 for a call known only from its details: it is not active, nothing to end', async () => {
+    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => t0, logger: {} });
+    // An analysis of a call that started before the tracker did: no status, not active.
+    const analyzed = { type: 'call.analyzed', status: undefined, data: { analysis: {} } };
+    await tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-details', ...analyzed }));
+    await tracker.ingest(makeCallEvent({ tenantId: 'other', callId: 'CA-theirs', ...analyzed }));
+    // The other tenant has an active call too, so a super-admin's search reads its calls.
+    await tracker.ingest(makeCallEvent({ tenantId: 'other', callId: 'CA-live' }));
+    expect(await tracker.getCall('demo', 'CA-details')).toMatchObject({ active: false });
+    const ended: string[] = [];
+    const control: CallControl = {
+      provider: 'twilio',
+      placeCall: () => Promise.reject(new Error('not used')),
+      terminateCall: async (callId) => {
+        ended.push(callId);
+      },
+    };
+    const handlerFor = (principal: { tenantId: string; allTenants?: boolean }) =>
+      createTrackerHandler({
+        tracker,
+        authenticate: () => principal,
+        callControl: { twilio: control },
+        logger: {},
+      });
+    const terminate = (callId: string, principal: { tenantId: string; allTenants?: boolean }) =>
+      handlerFor(principal)(
+        new Request(`http://localhost/calls/${callId}/terminate`, { method: 'POST' }),
+      );
+    const refused = await terminate('CA-details', { tenantId: 'demo' });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({
+      error: { code: 'call_not_active', message: expect.stringMatching(/not active/) },
+    });
+    // A super-admin's search of the other tenants looks for an active call only.
+    const search = await terminate('CA-theirs', { tenantId: 'ops', allTenants: true });
+    expect(search.status).toBe(404);
+    expect(ended).toEqual([]);
+  });
+
   it('answers 404 for an unknown call, 501 for CallerDesk, and maps the provider’s failures', async () => {
     const logged = logLevels();
     const app = await start({
