@@ -8,7 +8,7 @@ import {
   consoleClientOptions,
   startConsoleServer,
 } from './__tests__/start-console-server';
-import { callEvent, endedEvent } from './__tests__/start-sse-server';
+import { callEvent } from './__tests__/start-sse-server';
 import { CallTrackApiError } from './call-track-api-error';
 import { CallTrackProvider } from './call-track-provider';
 import { createCallTrackClient } from './create-call-track-client';
@@ -37,8 +37,18 @@ async function setup(options: Parameters<typeof startConsoleServer>[0] = {}) {
 }
 
 /** A call of tenant `demo` (the simulator lines' tenant). */
-const demoCall = (callId: string, overrides: Partial<CallEvent> = {}) =>
-  callEvent(callId, { tenantId: 'demo', ...overrides });
+/**
+ * A call of the demo tenant, happening now: the console server's tracker runs on the wall clock
+ * (as the simulator's calls do), and drops an event older than its retention of a call it does
+ * not know as a replay.
+ */
+const demoCall = (callId: string, overrides: Partial<CallEvent> = {}) => {
+  const now = new Date().toISOString();
+  return callEvent(callId, { tenantId: 'demo', occurredAt: now, receivedAt: now, ...overrides });
+};
+
+/** The end of a call of the demo tenant, happening now. */
+const demoEnded = (callId: string) => demoCall(callId, { type: 'call.ended', status: 'completed' });
 
 describe('useCallControl against the real tracker API and the simulated provider', () => {
   it('places a call (pending while in flight), sees it through the stream, and hangs it up', async () => {
@@ -149,7 +159,7 @@ describe('useAnalytics', () => {
   it('loads the tenant’s analytics and reloads (debounced) when calls end', async () => {
     const { server, wrapper } = await setup();
     await server.tracker.ingest(demoCall('CA-1'));
-    await server.tracker.ingest(endedEvent('CA-1', 'demo'));
+    await server.tracker.ingest(demoEnded('CA-1'));
     const { result } = renderHook(
       () => ({
         analytics: useAnalytics({ granularity: 'hour' }, { debounceMs: 20 }),
@@ -168,7 +178,7 @@ describe('useAnalytics', () => {
     await act(async () => {
       for (const id of ['CA-2', 'CA-3']) {
         await server.tracker.ingest(demoCall(id));
-        await server.tracker.ingest(endedEvent(id, 'demo'));
+        await server.tracker.ingest(demoEnded(id));
       }
     });
     await waitFor(() => expect(result.current.analytics.data?.totals.endedCalls).toBe(3));
@@ -194,7 +204,7 @@ describe('useAnalytics', () => {
   it('drops the data of the previous client’s API when the provider’s client changes', async () => {
     server = await startConsoleServer();
     await server.tracker.ingest(demoCall('CA-1'));
-    await server.tracker.ingest(endedEvent('CA-1', 'demo'));
+    await server.tracker.ingest(demoEnded('CA-1'));
     const demo = createCallTrackClient(consoleClientOptions(server));
     // Another tenant's console whose API refuses it (no credentials): 401.
     const refused = createCallTrackClient({
@@ -254,7 +264,7 @@ describe('useAnalytics', () => {
       });
     });
     await target.tracker.ingest(demoCall('CA-1'));
-    await target.tracker.ingest(endedEvent('CA-1', 'demo'));
+    await target.tracker.ingest(demoEnded('CA-1'));
     await act(() => ended);
     clientOfProvider = other;
     rerender();

@@ -1,4 +1,4 @@
-import { CallTrackError } from '@calltrack/core';
+import { type CallEvent, CallTrackError } from '@calltrack/core';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveTrackerApi } from './__tests__/serve-tracker-api';
@@ -248,6 +248,12 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
       { maxEvents: 5 },
       { tracker: { now: () => now, endedCallRetentionMs: 60_000 } },
     );
+    // Events as they happen on the tracker's clock: one older than the retention, of a call the
+    // tracker does not know, would be taken for a replay and dropped.
+    const happening = (callId: string, overrides: Partial<CallEvent> = {}): CallEvent => {
+      const at = new Date(now).toISOString();
+      return callEvent(callId, { occurredAt: at, receivedAt: at, ...overrides });
+    };
     cleanups.push(() => server.close());
     const errors: unknown[] = [];
     const client = createCallTrackClient({
@@ -258,19 +264,19 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     cleanups.push(client.connect());
     cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
     await until(client, (state) => state.hasSnapshot);
-    await ingestAll(server, [callEvent('CA-1'), callEvent('CA-2')]);
+    await ingestAll(server, [happening('CA-1'), happening('CA-2')]);
     await until(client, (state) => state.watchedCalls.get('CA-2') !== undefined);
 
     server.dropConnections();
     await until(client, (state) => !state.connection.isConnected);
-    await server.tracker.ingest(endedEvent('CA-1'));
+    await server.tracker.ingest(happening('CA-1', { type: 'call.ended', status: 'completed' }));
     if (options.forgetEnded) now += 120_000;
     await ingestAll(
       server,
-      Array.from({ length: 10 }, (_, index) => callEvent(`CA-n${index}`)),
+      Array.from({ length: 10 }, (_, index) => happening(`CA-n${index}`)),
     );
     await until(client, (state) => state.activeCalls.length === 11);
-    return { server, client, errors };
+    return { server, client, errors, happening };
   }
 
   const watchedStatus = (client: CallTrackClient, callId: string) =>
@@ -341,12 +347,15 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
   });
 
   it('is no longer known when the tracker forgot it too; its next event brings it back', async () => {
-    const { server, client, errors } = await endedInTheGap({ api: true, forgetEnded: true });
+    const { server, client, errors, happening } = await endedInTheGap({
+      api: true,
+      forgetEnded: true,
+    });
     await until(client, (state) => state.watchedCalls.get('CA-1') === undefined);
     // Not in its own tenant, and it may name no other (400): no longer known, and no error.
     expect(errors).toEqual([]);
     expect(await client.api?.getCall('CA-1')).toBeUndefined();
-    await server.tracker.ingest(callEvent('CA-1'));
+    await server.tracker.ingest(happening('CA-1'));
     const back = await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);
     expect(back.watchedCalls.get('CA-1')).toMatchObject({ callId: 'CA-1', status: 'ringing' });
   });

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus } from '@calltrack/bus';
 import { attachCallTrack } from '@calltrack/socket.io';
+import { testEventClock } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
@@ -26,7 +27,7 @@ async function setup(
   options: { beforeConnect?: (tracker: CallTracker) => void } = {},
 ) {
   const bus = createMemoryBus(history ? { history } : {});
-  const tracker = createCallTracker({ bus });
+  const tracker = createCallTracker({ bus, now: testEventClock() });
   const httpServer = createServer();
   const server = new Server(httpServer);
   const revoked = new Set<string>();

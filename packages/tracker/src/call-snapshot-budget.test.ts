@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { callDetailNames } from './call-details';
 import { callSnapshotBudget, checkTrackableEvent, keepsCallDetail } from './call-snapshot-budget';
 import { createCallTracker } from './create-call-tracker';
-import { makeCallEvent } from './make-call-event';
+import { makeCallEvent, t0 } from './make-call-event';
 
 /** An object nested `depth` levels (`{}` is 1). */
 const nested = (depth: number): Record<string, unknown> => {
@@ -116,6 +116,7 @@ describe('callSnapshotBudget', () => {
           return result;
         },
       },
+      now: () => t0,
       logger: {},
     });
     const room = callEventLimits.data.maxLength - callSnapshotBudget.snapshotLength;
@@ -154,7 +155,7 @@ describe('callSnapshotBudget', () => {
 
   it('publishes an analysis too deep for the call on its event, without keeping it', async () => {
     const bus = createMemoryBus();
-    const tracker = createCallTracker({ bus, logger: {} });
+    const tracker = createCallTracker({ bus, now: () => t0, logger: {} });
     const deep = { depth: nested(callEventLimits.data.maxDepth - 2) };
     const result = await tracker.ingest(
       makeCallEvent({

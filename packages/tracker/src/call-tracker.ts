@@ -41,7 +41,10 @@ export interface CallTrackerOptions {
    * maintenance run, for a `call.ended`) publishes it again. Default 30 seconds.
    */
   publishLeaseMs?: number;
-  /** How long an ended call stays readable with `getCall`. Default 24 hours. */
+  /**
+   * How long an ended call stays readable with `getCall`. Default 24 hours. Also the age past
+   * which an event for a call no longer kept is dropped as a possible replay (`expired`).
+   */
   endedCallRetentionMs?: number;
   analytics?: {
     /** Hour and day buckets are kept this many days. Default 30. */
@@ -62,10 +65,13 @@ export interface CallTrackerOptions {
 /** What `ingest` did with an event. */
 export interface IngestResult extends EventSinkResult {
   /**
-   * The store's verdict (see `CallApplyOutcome`), or `forwarded` for an event the tracker does
-   * not track (not `call.*`), which went to the bus unchanged.
+   * The store's verdict (see `CallApplyOutcome`), `forwarded` for an event the tracker does not
+   * track (not `call.*`), which went to the bus unchanged, or `expired` for an event that
+   * occurred longer than `endedCallRetentionMs` ago for a call the tracker no longer keeps: it
+   * cannot be told from a replay, so it is neither applied nor published (`duplicate: true`, so
+   * the provider's webhook is answered as handled), and it is reported to the logger's `warn`.
    */
-  outcome: CallApplyOutcome | 'forwarded';
+  outcome: CallApplyOutcome | 'forwarded' | 'expired';
   /** True when the event went to the bus in this call. */
   published: boolean;
   /** The call after the event. */

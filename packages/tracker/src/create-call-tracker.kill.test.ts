@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createRedisBus } from '@calltrack/bus/redis';
 import type { CallEvent } from '@calltrack/core';
 import {
+  clockFrom,
   connectTestRedis,
   deleteKeys,
   spawnTypeScript,
@@ -19,6 +20,7 @@ import { readBus } from './__tests__/bus-reader';
 import { buildScenario } from './__tests__/multi-process-scenario';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
+import { t0 } from './make-call-event';
 
 const redis = await connectTestRedis();
 const storePrefix = uniquePrefix('tracker-kill-store');
@@ -78,6 +80,7 @@ describe.skipIf(!redis)('tracker processes killed with SIGKILL mid-ingest (one s
     const recovery = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: redis!, prefix: storePrefix }),
+      now: clockFrom(t0),
       logger: {},
     });
     const everything: CallEvent[] = scenario.flatMap((call) => call.events);

@@ -138,6 +138,7 @@ describe('createCallTracker', () => {
             return { duplicate: false };
           },
         },
+        now: () => t0,
         logger: {},
       });
       const events = callLifecycle({ callId: 'CA-valid-once' });
@@ -168,7 +169,7 @@ describe('createCallTracker', () => {
 
     it('delivers through a real bus subscription', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, logger: {} });
+      const tracker = createCallTracker({ bus, now: () => t0, logger: {} });
       const subscription = bus.subscribe({ tenantId: 'tenant-a', types: ['call.ended'] });
       await subscription.ready;
       await ingestAll(tracker, callLifecycle({ callId: 'CA-sub' }));
@@ -712,6 +713,108 @@ describe('createCallTracker', () => {
       expect(all).not.toContain('2071838750');
     });
   });
+
+  describe.each(storeBackends)(
+    'events older than the retention on the %s store',
+    (_b, makeStore) => {
+      const day = 24 * hour;
+
+      /** The recording event of a call's lifecycle, given its `call.ended`. */
+      const recordingOf = (ended: CallEvent): CallEvent => ({
+        ...ended,
+        id: `${ended.id}:recording`,
+        type: 'call.recording',
+        status: undefined,
+        sequence: undefined,
+        data: { recordingUrl: 'https://api.example.com/RE1.mp3' },
+      });
+
+      /** A tracker whose store, bus history and clock all move with `clock.now`. */
+      function setupForgetting() {
+        const { store, elapse } = makeStore();
+        const clock = { now: t0 };
+        const recording = createRecordingBus(createMemoryBus({ now: () => clock.now }));
+        const warnings: [string, Record<string, unknown> | undefined][] = [];
+        const tracker = createCallTracker({
+          bus: recording.bus,
+          store,
+          now: () => clock.now,
+          logger: { warn: (message, context) => warnings.push([message, context]) },
+        });
+        const pass = async (ms: number) => {
+          clock.now += ms;
+          await elapse(ms);
+        };
+        return { tracker, recording, clock, warnings, pass };
+      }
+
+      it('does not revive or count again a forgotten call when its signed webhooks are replayed', async () => {
+        const { tracker, recording, clock, warnings, pass } = setupForgetting();
+        const [, ringing, , completed] = callLifecycle({ callId: 'CA-replayed' });
+        clock.now = Date.parse(ringing!.receivedAt);
+        await tracker.ingest(ringing!);
+        await pass(Date.parse(completed!.receivedAt) - clock.now);
+        await tracker.ingest(completed!);
+        // A day and a minute later the ended call is forgotten (endedCallRetentionMs; the
+        // memory store forgets it at its next change).
+        await pass(day + minute);
+        const range = { from: t0, to: clock.now + hour, granularity: 'hour' } as const;
+        const before = await tracker.getAnalytics('tenant-a', range);
+        expect(before.totals).toMatchObject({ startedCalls: 1, endedCalls: 1 });
+        const published = recording.accepted.length;
+        const kept = await tracker.getCall('tenant-a', 'CA-replayed');
+
+        // Replayed as they were signed: the tracker cannot tell them from replays, and drops them.
+        const expired = { outcome: 'expired', duplicate: true, published: false };
+        expect(await tracker.ingest(ringing!)).toEqual(expired);
+        expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+        expect(await tracker.ingest(completed!)).toEqual(expired);
+        expect(await tracker.getCall('tenant-a', 'CA-replayed')).toEqual(kept);
+        expect(recording.accepted).toHaveLength(published);
+        expect((await tracker.getAnalytics('tenant-a', range)).totals).toEqual(before.totals);
+        // A replayed webhook with no time of its own (Twilio's recording callback: received
+        // now) makes the call known again, as a call with no status; the old ones still do not
+        // revive it.
+        const now = new Date(clock.now).toISOString();
+        const recorded = { ...recordingOf(completed!), occurredAt: now, receivedAt: now };
+        expect(await tracker.ingest(recorded)).toMatchObject({ outcome: 'enriched' });
+        expect(await tracker.ingest(ringing!)).toEqual(expired);
+        expect(await tracker.ingest(completed!)).toEqual(expired);
+        expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+        expect((await tracker.getAnalytics('tenant-a', range)).totals).toEqual(before.totals);
+        const dropped = (event: CallEvent) => [
+          expect.stringContaining('replay'),
+          expect.objectContaining({ eventId: event.id, occurredAt: event.occurredAt }),
+        ];
+        expect(warnings).toEqual([
+          dropped(ringing!),
+          dropped(completed!),
+          dropped(ringing!),
+          dropped(completed!),
+        ]);
+      });
+
+      it('applies an old event of a call it still knows, and a recent one of a call it does not', async () => {
+        const { tracker, clock, warnings, pass } = setupForgetting();
+        // A call active for longer than the retention: its old events still count.
+        const [queued, ringing, answered, ended] = callLifecycle({ callId: 'CA-known' });
+        clock.now = t0;
+        await tracker.ingest(queued!);
+        await pass(day + hour);
+        await tracker.ingest({ ...answered!, occurredAt: isoAt(day), receivedAt: isoAt(day) });
+        expect(await tracker.ingest(ringing!)).toMatchObject({ outcome: 'ignored' });
+        expect(await tracker.ingest(ended!)).toMatchObject({ outcome: 'ended', published: true });
+        // A call never seen, whose event is within the retention (a late webhook): tracked.
+        const [late] = callLifecycle({ callId: 'CA-late', startMs: hour });
+        expect(await tracker.ingest(late!)).toMatchObject({ outcome: 'changed', published: true });
+        // Exactly at the edge of the retention, still tracked.
+        const edge = callLifecycle({ callId: 'CA-edge', startMs: clock.now - t0 - day })[0]!;
+        expect(await tracker.ingest(edge)).toMatchObject({ outcome: 'changed' });
+        expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 2 });
+        expect(warnings).toEqual([]);
+      });
+    },
+  );
 
   describe.each(storeBackends)('stale reaper on the %s store', (_backend, makeStore) => {
     it('reaps calls on a clock with fractions of a millisecond', async () => {

@@ -8,6 +8,7 @@ import {
 } from '@calltrack/core';
 import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
+import { isActiveStatus } from './call-status-rank';
 import type { CallStore } from './call-store';
 import type {
   CallTracker,
@@ -165,6 +166,26 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     return { ...base, duplicate: handedOutAgain, published: true };
   };
 
+  /**
+   * Whether an event is too old to tell from a replay: it occurred longer than the ended-call
+   * retention before the tracker first saw its call, so it cannot belong to the call the tracker
+   * keeps (a call it does not know is first seen now; an inactive one past its retention, which
+   * the memory store forgets lazily, counts as not known). A signed webhook carries no expiry of
+   * its own: a replay of a forgotten call's webhooks would revive the call and count it again,
+   * also after a replayed webhook without a time of its own made the call known again.
+   */
+  const isReplayOfForgottenCall = async (transition: CallTransition): Promise<boolean> => {
+    const { at, occurredAt, tenantId, callId } = transition;
+    const retentionMs = settings.endedCallRetentionMs;
+    if (occurredAt >= at - retentionMs) return false;
+    const known = await store.getCall(tenantId, callId);
+    if (known === undefined) return true;
+    if (!isActiveStatus(known.status) && Date.parse(known.updatedAt) + retentionMs <= at) {
+      return true;
+    }
+    return occurredAt < Date.parse(known.createdAt) - retentionMs;
+  };
+
   const ingest = async (input: CallEvent): Promise<IngestResult> => {
     // Validated once here (a provider's events come sealed, and are not validated again).
     const event = sealCallEvent(input);
@@ -172,7 +193,23 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       const { duplicate } = await bus.publish(event);
       return { outcome: 'forwarded', duplicate, published: !duplicate };
     }
-    return ingestTransition(event, toCallTransition(event, now(), settings));
+    const transition = toCallTransition(event, now(), settings);
+    if (await isReplayOfForgottenCall(transition)) {
+      logger.warn(
+        'Dropped an event older than endedCallRetentionMs for a call no longer kept: ' +
+          'it cannot be told from a replay.',
+        {
+          tenantId: event.tenantId,
+          eventId: event.id,
+          type: event.type,
+          callId: transition.callId,
+          occurredAt: event.occurredAt,
+        },
+      );
+      // Answered like a duplicate, so the provider does not retry it.
+      return { outcome: 'expired', duplicate: true, published: false };
+    }
+    return ingestTransition(event, transition);
   };
 
   const listActiveCalls = async (

@@ -1,6 +1,7 @@
 import { createRedisBus } from '@calltrack/bus/redis';
 import { redisBusIngestOf } from '@calltrack/redis-script';
 import {
+  clockFrom,
   connectTestRedis,
   type RedisClusterProcess,
   startRedisCluster,
@@ -10,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
-import { callLifecycle, transitionOf } from './make-call-event';
+import { callLifecycle, t0, transitionOf } from './make-call-event';
 import { defineRedisIngestFunction } from './redis-ingest-script';
 import { describeCallStore } from './testing';
 
@@ -70,6 +71,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     const tracker = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: client, prefix: 'one-step' }),
+      now: clockFrom(t0),
       logger: {},
     });
     // Loaded on every master first, so a first-use load does not count.
@@ -128,6 +130,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     const tracker = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: client, prefix: 'load' }),
+      now: clockFrom(t0),
       logger: {},
     });
     const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createRedisBus } from '@calltrack/bus/redis';
 import {
+  clockFrom,
   connectTestRedis,
   deleteKeys,
   spawnTypeScript,
@@ -12,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildScenario } from './__tests__/multi-process-scenario';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
+import { t0 } from './make-call-event';
 
 const redis = await connectTestRedis();
 const storePrefix = uniquePrefix('tracker-mp-store');
@@ -91,6 +93,8 @@ describe.skipIf(!redis)('tracker on one Redis, two processes', () => {
     const reader = createCallTracker({
       bus: { publish: async () => ({ duplicate: false }) },
       store: createRedisCallStore({ redis: redis!, prefix: storePrefix }),
+      // The children's clock: the scenario's calls happen around t0.
+      now: clockFrom(t0),
     });
     for (const call of scenario) {
       const key = `${call.tenantId}/${call.callId}`;
@@ -119,7 +123,7 @@ describe.skipIf(!redis)('tracker on one Redis, two processes', () => {
     expect(endsOnBus.size).toBe(scenario.length);
     for (const tenantId of ['tenant-p', 'tenant-q']) {
       expect(await reader.countActiveCalls(tenantId)).toEqual({ total: 0, byBranch: {} });
-      const analytics = await reader.getAnalytics(tenantId, { from: Date.now() - 3_600_000 });
+      const analytics = await reader.getAnalytics(tenantId, { from: t0 - 3_600_000 });
       // Each call ended once; a call whose end arrived before any other status was never active.
       expect(analytics.totals.endedCalls).toBe(callsPerTenant);
       expect(analytics.totals.startedCalls).toBeLessThanOrEqual(callsPerTenant);

@@ -383,6 +383,45 @@ describe('POST /calls', () => {
     expect(app.providerApi.countCalls()).toBe(1);
   });
 
+  it('lets the same requestId try again once the provider accepted the app’s credentials (401, 403)', async () => {
+    const app = await start({ providerApi: { outcome: 'busy' } });
+    for (const status of [401, 403]) {
+      // The operator's credentials are wrong, then fixed: the provider refuses once.
+      let rejected = 1;
+      const rejectingOnce: typeof fetch = (input, init) =>
+        rejected-- > 0
+          ? Promise.resolve(
+              Response.json({ code: 20003, message: 'Authenticate', status }, { status }),
+            )
+          : fetch(input, init);
+      const twilio = createTwilioCallControl({
+        client: createTwilioClient({
+          accountSid: demoCredentials.twilioAccountSid,
+          authToken: demoCredentials.twilioAuthToken,
+          baseUrl: app.providerApi.url!,
+          fetch: rejectingOnce,
+        }),
+        from: '+14155550100',
+        statusCallbackUrl: `${app.url}/webhooks/twilio`,
+        answer: { url: 'https://app.example.com/twiml' },
+      });
+      const url = await app.addApi({ callControl: { twilio } });
+      const body = { provider: 'twilio', to: customer, requestId: rid() };
+      const placedBefore = app.providerApi.countCalls();
+      const refused = await app.api('/api/calls', { base: url, body });
+      expect(refused).toMatchObject({
+        status: 502,
+        body: { error: { code: 'provider_credentials_rejected', providerStatus: status } },
+      });
+      expect(app.providerApi.countCalls()).toBe(placedBefore);
+      // Nothing was placed: the request id is free, and the repeat places the call.
+      const placed = await app.api('/api/calls', { base: url, body });
+      expect(placed).toMatchObject({ status: 202, body: { call: { reference: body.requestId } } });
+      expect(placed.headers.get('idempotent-replayed')).toBeNull();
+      expect(app.providerApi.countCalls()).toBe(placedBefore + 1);
+    }
+  });
+
   it('passes on an absurd Retry-After as a day, never as "Infinity"', async () => {
     const app = await start({ providerApi: { outcome: 'busy' } });
     const rateLimited: typeof fetch = () =>
@@ -418,7 +457,10 @@ describe('POST /calls', () => {
 
   it('answers a 429 on ending a call with the provider’s Retry-After too', async () => {
     const app = await start();
-    await app.tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-limited' }));
+    const now = new Date().toISOString();
+    await app.tracker.ingest(
+      makeCallEvent({ tenantId: 'demo', callId: 'CA-limited', occurredAt: now, receivedAt: now }),
+    );
     const url = await app.addApi({
       callControl: {
         twilio: {
@@ -633,6 +675,45 @@ describe('POST /calls/:callId/terminate', () => {
     expect(ended).toEqual(['CA-oldest', 'CA-busy-10000']);
     expect((await terminate('CA-nope')).status).toBe(404);
   }, 60_000);
+
+  it('answers 409 for a call known only from its details: it is not active, nothing to end', async () => {
+    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => t0, logger: {} });
+    // An analysis of a call that started before the tracker did: no status, not active.
+    const analyzed = { type: 'call.analyzed', status: undefined, data: { analysis: {} } };
+    await tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-details', ...analyzed }));
+    await tracker.ingest(makeCallEvent({ tenantId: 'other', callId: 'CA-theirs', ...analyzed }));
+    // The other tenant has an active call too, so a super-admin's search reads its calls.
+    await tracker.ingest(makeCallEvent({ tenantId: 'other', callId: 'CA-live' }));
+    expect(await tracker.getCall('demo', 'CA-details')).toMatchObject({ active: false });
+    const ended: string[] = [];
+    const control: CallControl = {
+      provider: 'twilio',
+      placeCall: () => Promise.reject(new Error('not used')),
+      terminateCall: async (callId) => {
+        ended.push(callId);
+      },
+    };
+    const handlerFor = (principal: { tenantId: string; allTenants?: boolean }) =>
+      createTrackerHandler({
+        tracker,
+        authenticate: () => principal,
+        callControl: { twilio: control },
+        logger: {},
+      });
+    const terminate = (callId: string, principal: { tenantId: string; allTenants?: boolean }) =>
+      handlerFor(principal)(
+        new Request(`http://localhost/calls/${callId}/terminate`, { method: 'POST' }),
+      );
+    const refused = await terminate('CA-details', { tenantId: 'demo' });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({
+      error: { code: 'call_not_active', message: expect.stringMatching(/not active/) },
+    });
+    // A super-admin's search of the other tenants looks for an active call only.
+    const search = await terminate('CA-theirs', { tenantId: 'ops', allTenants: true });
+    expect(search.status).toBe(404);
+    expect(ended).toEqual([]);
+  });
 
   it('answers 404 for an unknown call, 501 for CallerDesk, and maps the provider’s failures', async () => {
     const logged = logLevels();

@@ -278,6 +278,21 @@ describe('createTrackerHandler (over node:http)', () => {
     }
   });
 
+  it('reads a call whose id is "count" with the id percent-encoded: the plain path counts', async () => {
+    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => t0, logger: {} });
+    await tracker.ingest(callLifecycle({ callId: 'count' })[0]!);
+    const handler = createTrackerHandler({
+      tracker,
+      authenticate: () => ({ tenantId: 'tenant-a' }),
+    });
+    const read = async (path: string) =>
+      (await handler(new Request(`http://localhost${path}`))).json();
+    expect(await read('/calls/active/count')).toEqual({ total: 1, byBranch: {} });
+    for (const path of ['/calls/active/%63ount', '/calls/active/%63%6F%75%6E%74']) {
+      expect(await read(path), path).toMatchObject({ call: { callId: 'count', active: true } });
+    }
+  });
+
   it('rejects options it cannot work with', () => {
     const tracker = createCallTracker({ bus: createMemoryBus() });
     expect(() => createTrackerHandler({ tracker } as never)).toThrowError(/authenticate/);

@@ -43,8 +43,10 @@ export interface PlaceCallSettings {
  *
  * - claimed: the adapter places the call; `202 { call: { provider, callId, reference } }`, or the
  *   provider's failure (see `providerErrorAnswer`), is recorded and answered. A failure the
- *   adapter raises before calling the provider (a 4xx `CallTrackError`, or a 501), and a
- *   provider's 429 (503 with its `Retry-After`), free the id instead: nothing was placed.
+ *   adapter raises before calling the provider (a 4xx `CallTrackError`, or a 501), a
+ *   provider's 429 (503 with its `Retry-After`) and a provider's 401/403 (502
+ *   `provider_credentials_rejected`: the app's own credentials) free the id instead: nothing
+ *   was placed.
  * - completed: the recorded answer again (header `Idempotent-Replayed: true`); 422
  *   `request_id_reused` when the id came with another call.
  * - pending: waits (up to `waitMs`) for the first request, then answers like above; 409
@@ -150,10 +152,11 @@ async function placeOnce(
     };
   } catch (error) {
     if (ProviderApiError.isInstance(error)) {
-      const { status, body: answerBody, headers, rateLimited } = providerErrorAnswer(error);
-      if (rateLimited) {
-        // A 429 placed nothing: the id is freed, so the same request may try again once the
-        // provider's Retry-After has passed (recording it would replay the 503 for a day).
+      const { status, body: answerBody, headers, placedNothing } = providerErrorAnswer(error);
+      if (placedNothing) {
+        // A 429, or the app's own credentials rejected (401/403), placed nothing: the id is
+        // freed, so the same request may try again once the provider's Retry-After has passed or
+        // the operator fixed the credentials (recording it would replay the 5xx for a day).
         await free();
         return { status, body: answerBody, headers };
       }

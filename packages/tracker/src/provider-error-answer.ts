@@ -7,6 +7,11 @@ export interface ProviderErrorAnswer extends IdempotentAnswer {
   headers: Record<string, string>;
   /** The provider rate-limited the request (429): it did nothing, and may be asked again later. */
   rateLimited: boolean;
+  /**
+   * The provider did nothing for a reason outside the request: a 429, or a 401/403 (the app's own
+   * credentials, which the operator fixes). The same request may be made again later.
+   */
+  placedNothing: boolean;
 }
 
 /**
@@ -24,6 +29,8 @@ export interface ProviderErrorAnswer extends IdempotentAnswer {
  * `retryable: false` is a definite refusal: the provider did nothing. `retryable: true` is
  * ambiguous: the provider may have acted (placed the call), so look at the calls (the webhooks)
  * before trying again. A 429 is the exception: it placed nothing, and `rateLimited` says so.
+ * `placedNothing` holds for a 429 and for the app's rejected credentials (401/403): the request
+ * itself was not judged, so the same request may be asked again once the cause is gone.
  * @internal
  */
 export function providerErrorAnswer(error: ProviderApiError): ProviderErrorAnswer {
@@ -41,6 +48,7 @@ export function providerErrorAnswer(error: ProviderApiError): ProviderErrorAnswe
   return {
     status,
     rateLimited,
+    placedNothing: rateLimited || code === 'provider_credentials_rejected',
     headers:
       rateLimited && error.retryAfterSeconds !== undefined
         ? { 'retry-after': String(error.retryAfterSeconds) }

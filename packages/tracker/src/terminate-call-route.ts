@@ -20,7 +20,9 @@ const tenantLookupBatch = 32;
  * `?tenantId=`; without one a super-admin's active call of any tenant is looked up by id in every
  * tenant that has active calls).
  * Unknown, or another tenant's: 404. Already ended: `200 { callId, status }` with its terminal
- * status, without asking the provider. Otherwise the adapter of the call's provider ends it:
+ * status, without asking the provider. Known only from its details (an analysis or a recording of
+ * a call the tracker never saw a status of): 409 `call_not_active`, without asking the provider
+ * either, since no `call.ended` would follow. Otherwise the adapter of the call's provider ends it:
  * `202 { callId, status: 'terminating' }` (the webhook that follows ends it in the tracker and on
  * every screen); no adapter, or a provider that cannot end calls: 501; the provider's failure:
  * see `providerErrorAnswer`. @internal
@@ -39,6 +41,15 @@ export async function terminateCallRoute(
   if (call === undefined) throw new NotFoundError({ message: 'No such call.' });
   if (isEnded(call)) {
     return json(200, { callId, status: call.status });
+  }
+  if (!call.active) {
+    return json(409, {
+      error: {
+        code: 'call_not_active',
+        message:
+          'The call is not active: the tracker knows only details of it (no status), so there is nothing to end.',
+      },
+    });
   }
   const control = await resolveCallControl(settings.callControl, principal, call.provider, {
     tenantId: call.tenantId,
@@ -77,7 +88,7 @@ async function findCall(
         .slice(index, index + tenantLookupBatch)
         .map((other) => tracker.getCall(other, callId)),
     );
-    const active = found.find((call) => call !== undefined && !isEnded(call));
+    const active = found.find((call) => call?.active === true);
     if (active !== undefined) return active;
   }
   return undefined;

@@ -7,7 +7,7 @@ import { maskLogContext } from './mask-log-context';
 export interface TrackerLogger {
   /** Every ingested event's outcome, reaped calls, claimed alerts. */
   debug?(message: string, context?: Record<string, unknown>): void;
-  /** Stale calls closed by the reaper. */
+  /** Stale calls closed by the reaper; events dropped as possible replays (`expired`). */
   warn?(message: string, context?: Record<string, unknown>): void;
   /** Failures: a publish that failed, a background run that threw, an alert hook that threw. */
   error?(message: string, context?: Record<string, unknown>): void;

@@ -1,6 +1,6 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { InvalidArgumentError, type Principal, UnknownTenantError } from '@calltrack/core';
-import { makeCallEvent } from '@calltrack/test-utils';
+import { makeCallEvent, testEventClock } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { initTRPC, isTrackedEnvelope, TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
@@ -32,7 +32,7 @@ describe('createCallTrackProcedures', () => {
 
   it('builds on an authenticated base procedure; getPrincipal sees its context', async () => {
     const b = bus();
-    const tracker = createCallTracker({ bus: b });
+    const tracker = createCallTracker({ bus: b, now: testEventClock() });
     const procedures = createCallTrackProcedures({
       procedure: authed,
       bus: b,
@@ -111,7 +111,7 @@ describe('createCallTrackProcedures', () => {
       createCallTrackProcedures({
         procedure: t.procedure,
         bus: b,
-        tracker: createCallTracker({ bus: b }),
+        tracker: createCallTracker({ bus: b, now: testEventClock() }),
         getPrincipal: (ctx) => principals[ctx.session?.tenantId ?? 'none']?.(),
       }),
     );
@@ -133,7 +133,7 @@ describe('createCallTrackProcedures', () => {
 
   it('gives an all-tenants principal every tenant’s active calls; a tenant gets its own', async () => {
     const b = bus();
-    const tracker = createCallTracker({ bus: b });
+    const tracker = createCallTracker({ bus: b, now: testEventClock() });
     await tracker.ingest(makeCallEvent({ callId: 'A1', branchId: 'north' }));
     await tracker.ingest(makeCallEvent({ callId: 'B1', tenantId: 'tenant-b', branchId: 'north' }));
     await tracker.ingest(makeCallEvent({ callId: 'B2', tenantId: 'tenant-b', branchId: 'south' }));

@@ -4,6 +4,7 @@ import {
   connectTestRedis,
   deleteKeys,
   makeCallEvent,
+  testEventClock,
   testRedisUrl,
   uniquePrefix,
 } from '@calltrack/test-utils';
@@ -36,7 +37,7 @@ const makeAppRouter = (bus: EventBus) =>
     calltrack: createCallTrackRouter({
       t,
       bus,
-      tracker: createCallTracker({ bus }),
+      tracker: createCallTracker({ bus, now: testEventClock() }),
       getPrincipal: (ctx) => ctx.principal,
     }),
   });

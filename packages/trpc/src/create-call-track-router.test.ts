@@ -1,5 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { makeCallEvent, poisonBus } from '@calltrack/test-utils';
+import { makeCallEvent, poisonBus, testEventClock } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
@@ -33,7 +33,7 @@ const makeAppRouter = (bus: EventBus, tracker?: ReturnType<typeof createCallTrac
     calltrack: createCallTrackRouter({
       t,
       bus,
-      tracker: tracker ?? createCallTracker({ bus }),
+      tracker: tracker ?? createCallTracker({ bus, now: testEventClock() }),
       getPrincipal: (ctx) => ctx.principal,
       onError: (error, info) => reported.push({ error, info }),
     }),
@@ -52,7 +52,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
 
   const setup = async (options: { bus?: EventBus } = {}) => {
     const observed = observeSubscriptions(options.bus ?? createMemoryBus());
-    const tracker = createCallTracker({ bus: observed.bus });
+    const tracker = createCallTracker({ bus: observed.bus, now: testEventClock() });
     const server: TestServer = await startTestServer(makeAppRouter(observed.bus, tracker));
     cleanups.push(
       () => observed.bus.close(),

@@ -1,4 +1,5 @@
 import { createMemoryBus } from '@calltrack/bus';
+import { testEventClock } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ describe('withSseRetry', () => {
       calltrack: createCallTrackRouter({
         t,
         bus: observed.bus,
-        tracker: createCallTracker({ bus }),
+        tracker: createCallTracker({ bus, now: testEventClock() }),
         getPrincipal: () => ({ tenantId: 'tenant-a' }),
       }),
     });

@@ -283,6 +283,56 @@ describe('createTwilioWebhookHandler: accounts and URLs', () => {
     ]);
   });
 
+  it('looks the Auth Token up for the resolved tenant: another tenant’s account is refused', async () => {
+    // The documented setup for several accounts: the tenant from the signed callback URL, its
+    // Auth Token by tenant. Each tenant holds its own token, and may use it to forge a webhook.
+    const acmeAccount = 'AC0123456789abcdef0123456789abcdef';
+    const globexAccount = 'ACffffffffffffffffffffffffffffffff';
+    const tokensByTenant = new Map([
+      ['acme', 'token-acme'],
+      ['globex', 'token-globex'],
+    ]);
+    const lookups: [tenantId: string, accountSid: string | undefined][] = [];
+    const { base, sink } = await setup({
+      resolveTenant: ({ url }) => {
+        const tenantId = url.searchParams.get('tenant');
+        return tenantId !== null && tokensByTenant.has(tenantId) ? { tenantId } : null;
+      },
+      authToken: ({ tenant, accountSid }) => {
+        lookups.push([tenant.tenantId, accountSid]);
+        return tokensByTenant.get(tenant.tenantId);
+      },
+    });
+    const hook = `${base}/webhooks/twilio`;
+    const globexRinging = ringing()
+      .replace(acmeAccount, globexAccount)
+      .replace(callSid, 'CA0000000000000000000000000000000b');
+    // Globex signs with its own account and token, for acme's callback URL.
+    const forged = await post(`${hook}?tenant=acme`, {
+      body: globexRinging,
+      token: 'token-globex',
+    });
+    await expectError(forged, 403, 'invalid_signature');
+    expect(sink.events).toEqual([]);
+    // Each tenant's own callbacks pass.
+    const acme = await post(`${hook}?tenant=acme`, { body: ringing(), token: 'token-acme' });
+    expect(acme.status).toBe(200);
+    const globex = await post(`${hook}?tenant=globex`, {
+      body: globexRinging,
+      token: 'token-globex',
+    });
+    expect(globex.status).toBe(200);
+    expect(sink.events.map((event) => [event.tenantId, event.data.accountSid])).toEqual([
+      ['acme', acmeAccount],
+      ['globex', globexAccount],
+    ]);
+    expect(lookups).toEqual([
+      ['acme', globexAccount],
+      ['acme', acmeAccount],
+      ['globex', globexAccount],
+    ]);
+  });
+
   it('rebuilds the signed URL from a publicUrl base (app behind a proxy)', async () => {
     const { base, sink } = await setup({ publicUrl: 'https://hooks.example.com/' });
     const response = await post(`${base}/webhooks/twilio?x=1`, {
@@ -648,6 +698,45 @@ describe('createTwilioWebhookHandler: publicUrl, the full console URL or a base'
       'https://hooks.example.com/webhooks/twilio?tenant=acme',
     );
     expect(sink.events).toHaveLength(1);
+  });
+
+  it('with an authToken lookup, tries each reading of publicUrl with the tenant it names', async () => {
+    const consoleUrl = 'https://hooks.example.com/webhooks/twilio?tenant=acme';
+    const lookedUp: string[] = [];
+    const { base, sink, tenantCalls } = await setup({
+      publicUrl: consoleUrl,
+      authToken: ({ tenant, url }) => {
+        lookedUp.push(`${tenant.tenantId} ${url.href}`);
+        return authToken;
+      },
+    });
+    const body = ringing().replace('To=%2B14155550100', 'To=%2B14155550111');
+    // Read as a base first (the path does not fit the console URL's): no tenant in that URL.
+    const response = await post(`${base}/other`, { body, signature: sign(consoleUrl, body) });
+    expect(response.status).toBe(200);
+    expect(tenantCalls.map((context) => context.url.href)).toEqual([
+      'https://hooks.example.com/webhooks/twilio/other',
+      consoleUrl,
+    ]);
+    expect(lookedUp).toEqual([`acme ${consoleUrl}`]);
+    expect(sink.events).toHaveLength(1);
+    // A reading that names a tenant but does not verify is a 403; none naming one too, so an
+    // unverified caller cannot tell a known number from an unknown one.
+    const forged = await post(`${base}/other`, {
+      body,
+      signature: sign(`${consoleUrl}&x=1`, body),
+    });
+    await expectError(forged, 403, 'invalid_signature');
+    const noTenant = await setup({
+      publicUrl: 'https://hooks.example.com/webhooks/twilio',
+      authToken: () => authToken,
+    });
+    const unknown = await post(`${noTenant.base}/other`, {
+      body,
+      signature: sign(consoleUrl, body),
+    });
+    await expectError(unknown, 403, 'invalid_signature');
+    expect(noTenant.sink.events).toEqual([]);
   });
 
   it('refuses a publicUrl that is not an absolute http(s) URL when created', () => {

@@ -13,8 +13,10 @@ import {
   publishEvents,
   resolveWebhookTenant,
   type SecretLookupResult,
+  type Secrets,
   singleCredential,
   someSecret,
+  UnknownTenantError,
   UnsupportedMediaTypeError,
   type WebhookErrorHandler,
   type WebhookHandler,
@@ -24,36 +26,21 @@ import {
 import { buildTwilioEvents } from './build-twilio-events';
 import { mapTwilioDirection } from './map-twilio-direction';
 import { normalizeTwilioPhoneNumber } from './normalize-twilio-phone-number';
-import { parseTwilioWebhookPayload } from './parse-twilio-webhook-payload';
+import {
+  parseTwilioWebhookPayload,
+  type TwilioWebhookPayload,
+} from './parse-twilio-webhook-payload';
+import type { TwilioTenant } from './twilio-tenant';
 import { verifyTwilioSignature } from './verify-twilio-signature';
 
-/** What the Auth Token lookup learns about a request before its signature is checked. */
-export interface TwilioAuthTokenContext {
-  /**
-   * The `AccountSid` the request claims to come from (unverified: it is only trusted once the
-   * signature made with that account's token checks out). Undefined when the body has none.
-   */
-  accountSid: string | undefined;
-  /**
-   * The URL Twilio signed, as rebuilt from `publicUrl` (when `publicUrl` could be read both as a
-   * full URL and as a base, the more likely reading; the signature decides).
-   */
-  url: URL;
-  /** The incoming request; its body is already consumed. */
-  request: Request;
-}
-
 /**
- * Finds the Auth Token for a request, e.g. per Twilio subaccount:
- * `({ accountSid }) => tokensByAccount.get(accountSid)`. Several tokens are accepted during a
- * rotation. Returning nothing answers 403.
+ * What {@link CreateTwilioWebhookHandlerOptions.resolveTenant} gets: the verified webhook, or with
+ * an `authToken` lookup the webhook whose signature is checked next, with the tenant's token.
  */
-export type TwilioAuthTokenLookup = (context: TwilioAuthTokenContext) => SecretLookupResult;
-
-/** What {@link CreateTwilioWebhookHandlerOptions.resolveTenant} gets: the verified webhook. */
 export interface TwilioTenantContext {
   /** Every parameter of the (verified) webhook; first value of a repeated name. */
   params: Readonly<Record<string, string>>;
+  /** The `AccountSid` (a signed parameter). Undefined when the body has none. */
   accountSid: string | undefined;
   callSid: string | undefined;
   /** Normalized direction, when Twilio sent one (recording and AMD callbacks do not). */
@@ -70,20 +57,41 @@ export interface TwilioTenantContext {
   request: Request;
 }
 
+/**
+ * What an Auth Token lookup gets: the webhook as `resolveTenant` saw it (not yet verified), plus
+ * the tenant `resolveTenant` returned for it.
+ */
+export interface TwilioAuthTokenContext extends TwilioTenantContext {
+  /** The tenant the webhook names: return that tenant's token(s). */
+  tenant: TwilioTenant;
+}
+
+/**
+ * Finds the Auth Token(s) of the tenant a webhook names, e.g. one Twilio account or subaccount
+ * per tenant: `({ tenant }) => authTokensByTenant.get(tenant.tenantId)`. Several tokens are
+ * accepted (a rotation, or a tenant's several subaccounts). Returning nothing answers 403.
+ */
+export type TwilioAuthTokenLookup = (context: TwilioAuthTokenContext) => SecretLookupResult;
+
 /** Options of {@link createTwilioWebhookHandler}. */
 export interface CreateTwilioWebhookHandlerOptions {
   /**
    * The Auth Token the signatures are made with: a string for one account, several while you
    * rotate it (Twilio's primary and secondary token: a signature made with any of them passes), or
-   * a lookup (sync or async) that receives the request's claimed `AccountSid` for several
-   * accounts or subaccounts.
+   * a lookup (sync or async) for the tenant's token, when tenants have accounts or subaccounts of
+   * their own. With a string or a list, the signature is checked before `resolveTenant` runs.
+   * With a lookup, the payload is parsed and `resolveTenant` runs first (on unverified data, so it
+   * must not have side effects), then the lookup gets the resolved tenant, and the signature is
+   * checked with that tenant's token before anything is published: a tenant's own token signs
+   * nothing into another tenant.
    */
   authToken: string | readonly string[] | TwilioAuthTokenLookup;
   /** Where the events go (the bus, the tracker…). Publish must be idempotent by `event.id`. */
   sink: EventSink;
   /**
-   * Maps a verified webhook to its tenant. Return `null`/`undefined` for an unknown one (answered
-   * 422, nothing published). Called only after the signature checked out.
+   * Maps a webhook to its tenant. Return `null`/`undefined` for an unknown one (answered 422,
+   * nothing published). Called only after the signature checked out, unless `authToken` is a
+   * lookup (see there).
    */
   resolveTenant: WebhookTenantResolver<TwilioTenantContext>;
   /**
@@ -125,6 +133,15 @@ export interface CreateTwilioWebhookHandlerOptions {
   onError?: WebhookErrorHandler;
 }
 
+const unknownTenant = 'No tenant is configured for this Twilio webhook.';
+
+function invalidSignature(cause?: unknown): InvalidSignatureError {
+  return new InvalidSignatureError({
+    message: 'The X-Twilio-Signature does not match.',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 const formType = 'application/x-www-form-urlencoded';
 const jsonType = 'application/json';
 
@@ -142,9 +159,12 @@ export type TwilioWebhookHandler = WebhookHandler;
  * `X-Twilio-Signature`; 400 for two different signatures (or `bodySHA256` values); 415 unless
  * `application/x-www-form-urlencoded` (or `application/json` when the URL carries `bodySHA256`);
  * 413 for a declared length over `maxBodyBytes`. Then: 413 past the limit while reading; 403 when
- * the signature does not match the token of the claimed `AccountSid`; 400 for a payload missing a
- * required field or with a parameter over 16 KiB; 422 when `resolveTenant` knows no tenant; 429
- * once the tenant spent its budget. Then every event is published and the answer is **200
+ * the signature does not match the Auth Token; 400 for a payload missing a required field or with
+ * a parameter over 16 KiB; 422 when `resolveTenant` knows no tenant; 429 once the tenant spent its
+ * budget. With an `authToken` lookup, the payload (400) comes before the signature (403), which
+ * is checked with the token of the tenant `resolveTenant` named; a tenant it does not know is
+ * answered as a wrong signature (403, the 422 as the `cause`), so unverified callers cannot probe
+ * which numbers belong to tenants. Then every event is published and the answer is **200
  * `{ ok, published, duplicates }`** (also when the events were duplicates: Twilio retried). A
  * failing sink answers 5xx so Twilio retries. Nothing is published on any error, and errors never
  * escape the handler; invalid options throw `InvalidArgumentError` when it is created.
@@ -209,42 +229,74 @@ export function createTwilioWebhookHandler(
       } else {
         formParams = readFormFields(body);
       }
-      const claimedAccountSid = formParams?.first.AccountSid ?? jsonParams?.AccountSid ?? undefined;
-
-      const authTokens =
-        typeof authToken === 'function'
-          ? await authToken({
-              accountSid: claimedAccountSid,
-              url: urls[0]!,
-              get request() {
-                return incoming.request;
-              },
-            })
-          : authToken;
       const signed = isJson ? { body } : { params: formParams!.all };
-      const url = urls.find((candidate) =>
-        someSecret(authTokens, (secret) =>
+      const signedFor = (candidate: URL, tokens: Secrets | null | undefined): boolean =>
+        someSecret(tokens, (secret) =>
           verifyTwilioSignature({ authToken: secret, url: candidate.href, signature, ...signed }),
-        ),
-      );
-      if (url === undefined) {
-        throw new InvalidSignatureError({ message: 'The X-Twilio-Signature does not match.' });
-      }
+        );
+      const readParams = (): Record<string, string> => {
+        if (isJson && jsonParams === undefined) {
+          throw new InvalidPayloadError({
+            message: 'The request body is not a JSON object.',
+            cause: jsonError,
+          });
+        }
+        return jsonParams ?? formParams!.first;
+      };
 
-      if (isJson && jsonParams === undefined) {
-        throw new InvalidPayloadError({
-          message: 'The request body is not a JSON object.',
-          cause: jsonError,
-        });
+      let url: URL | undefined;
+      let params: Record<string, string>;
+      let payload: TwilioWebhookPayload;
+      let tenant: TwilioTenant | undefined;
+      if (typeof authToken !== 'function') {
+        url = urls.find((candidate) => signedFor(candidate, authToken));
+        if (url === undefined) throw invalidSignature();
+        params = readParams();
+        // Validated before asking for the tenant, so a malformed body is a 400, not a 422.
+        payload = parseTwilioWebhookPayload(params);
+        tenant = await resolveWebhookTenant(
+          resolveTenant,
+          new TenantContext(params, url, incoming),
+          unknownTenant,
+        );
+      } else {
+        // The token is the tenant's: the tenant is resolved first, from what the request says,
+        // and its token checked. Each URL the request may have been signed for is tried with
+        // the tenant it names, so `resolveTenant` always saw the URL that verified.
+        params = readParams();
+        payload = parseTwilioWebhookPayload(params);
+        let unknown: unknown;
+        let named = false;
+        for (const candidate of urls) {
+          let candidateTenant: TwilioTenant;
+          try {
+            candidateTenant = await resolveWebhookTenant(
+              resolveTenant,
+              new TenantContext(params, candidate, incoming),
+              unknownTenant,
+            );
+          } catch (error) {
+            // Another reading of the URL may name a tenant.
+            if (!UnknownTenantError.isInstance(error)) throw error;
+            unknown ??= error;
+            continue;
+          }
+          named = true;
+          const tokens = await authToken(
+            new AuthTokenContext(params, candidate, incoming, candidateTenant),
+          );
+          if (signedFor(candidate, tokens)) {
+            url = candidate;
+            tenant = candidateTenant;
+            break;
+          }
+        }
+        // No tenant named is answered as a wrong signature, so unverified callers cannot tell
+        // which numbers belong to tenants; `onError` gets the 422 as the `cause`.
+        if (url === undefined || tenant === undefined) {
+          throw named ? invalidSignature() : invalidSignature(unknown);
+        }
       }
-      const params: Record<string, string> = jsonParams ?? formParams!.first;
-      // Validate the payload before asking for the tenant, so a malformed body is a 400, not a 422.
-      const payload = parseTwilioWebhookPayload(params);
-      const tenant = await resolveWebhookTenant(
-        resolveTenant,
-        new TenantContext(params, url, incoming),
-        'No tenant is configured for this Twilio webhook.',
-      );
       await endpoint.limitTenant(tenant.tenantId);
       // The reference `createTwilioCallControl` put in the callback URL: signed with the rest.
       const reference =
@@ -287,6 +339,21 @@ class TenantContext implements TwilioTenantContext {
 
   get request(): Request {
     return this.#incoming.request;
+  }
+}
+
+/** What an `authToken` lookup gets: the tenant context and the resolved tenant. */
+class AuthTokenContext extends TenantContext implements TwilioAuthTokenContext {
+  readonly tenant: TwilioTenant;
+
+  constructor(
+    params: Record<string, string>,
+    url: URL,
+    incoming: IncomingWebhook,
+    tenant: TwilioTenant,
+  ) {
+    super(params, url, incoming);
+    this.tenant = tenant;
   }
 }
 

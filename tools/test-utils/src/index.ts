@@ -1,3 +1,4 @@
+export { clockFrom, testEventClock, testEventEpoch } from './clock-from';
 export type { CollectedEvent } from './collect-bus-events';
 export { collectBusEvents } from './collect-bus-events';
 export {

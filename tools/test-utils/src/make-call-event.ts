@@ -1,4 +1,5 @@
 import type { CallEvent } from '@calltrack/core';
+import { testEventEpoch } from './clock-from';
 
 let counter = 0;
 
@@ -12,8 +13,8 @@ export function makeCallEvent(overrides: Partial<CallEvent> = {}): CallEvent {
     provider: 'twilio',
     callId: `CA${counter}`,
     status: 'ringing',
-    occurredAt: '2026-11-21T10:00:00.000Z',
-    receivedAt: '2026-11-21T10:00:00.100Z',
+    occurredAt: new Date(testEventEpoch).toISOString(),
+    receivedAt: new Date(testEventEpoch + 100).toISOString(),
     data: {},
     ...overrides,
   };

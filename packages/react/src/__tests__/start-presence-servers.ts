@@ -5,7 +5,7 @@ import type { Principal } from '@calltrack/core';
 import { createPresence, type Presence } from '@calltrack/presence';
 import { attachCallTrack } from '@calltrack/socket.io';
 import { createSseNodeHandler } from '@calltrack/sse';
-import { serveForTest } from '@calltrack/test-utils';
+import { serveForTest, testEventClock } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { createCallTrackRouter } from '@calltrack/trpc';
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
@@ -39,7 +39,7 @@ export function createPresenceDeps(): PresenceTestDeps {
   const bus = createMemoryBus();
   return {
     bus,
-    tracker: createCallTracker({ bus }),
+    tracker: createCallTracker({ bus, now: testEventClock() }),
     presence: createPresence({
       bus,
       autoHeartbeat: false,

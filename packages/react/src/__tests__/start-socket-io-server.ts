@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { attachCallTrack } from '@calltrack/socket.io';
+import { testEventClock } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
@@ -20,7 +21,7 @@ export interface SocketIoTestServer {
 
 export async function startSocketIoServer(): Promise<SocketIoTestServer> {
   const bus = createMemoryBus();
-  const tracker = createCallTracker({ bus });
+  const tracker = createCallTracker({ bus, now: testEventClock() });
   const httpServer = createServer();
   const server = new Server(httpServer, { transports: ['websocket'] });
   attachCallTrack(server, {

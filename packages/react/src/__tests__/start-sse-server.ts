@@ -3,7 +3,7 @@ import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallEvent, Principal } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import { createSseNodeHandler } from '@calltrack/sse';
-import { serveForTest } from '@calltrack/test-utils';
+import { serveForTest, testEventClock } from '@calltrack/test-utils';
 import {
   type CallTracker,
   type CallTrackerOptions,
@@ -55,7 +55,7 @@ export async function startSseServer(
   } = {},
 ): Promise<SseTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
-  const tracker = createCallTracker({ bus, ...options.tracker });
+  const tracker = createCallTracker({ bus, now: testEventClock(), ...options.tracker });
   const handler = createSseNodeHandler({
     bus,
     ...(options.snapshots === false ? {} : { tracker }),

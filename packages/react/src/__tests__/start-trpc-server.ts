@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallSnapshot } from '@calltrack/core';
-import { serveForTest } from '@calltrack/test-utils';
+import { serveForTest, testEventClock } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { createCallTrackRouter, withNodeSseRetry } from '@calltrack/trpc';
 import {
@@ -71,7 +71,7 @@ export async function startTrpcServer(
   options: { retryMs?: number } = {},
 ): Promise<TrpcTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
-  const tracker = createCallTracker({ bus });
+  const tracker = createCallTracker({ bus, now: testEventClock() });
   const trpcHandler = createHTTPHandler({ router: makeAppRouter(bus, tracker), createContext });
   const handler =
     options.retryMs === undefined

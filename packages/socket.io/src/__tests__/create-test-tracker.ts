@@ -1,5 +1,6 @@
 import type { EventBus } from '@calltrack/bus';
 import type { ActiveCallsReader, CallEvent } from '@calltrack/core';
+import { testEventClock } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 
 /** A real tracker on a bus, and the `ActiveCallsReader` calltrack reads it through. */
@@ -10,8 +11,8 @@ export interface TestTracker {
   reader: ActiveCallsReader;
 }
 
-/** A memory-store `CallTracker` on `bus`, without logging. */
+/** A memory-store `CallTracker` on `bus`, without logging, on the test events' clock. */
 export function createTestTracker(bus: EventBus): TestTracker {
-  const tracker = createCallTracker({ bus, logger: {} });
+  const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
   return { ingest: (event) => tracker.ingest(event), reader: tracker };
 }

@@ -15,6 +15,7 @@ import {
   poisonBus,
   serveForTest,
   stopTestServers,
+  testEventClock,
 } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -412,7 +413,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('resets, then sends a fresh snapshot, when the missed events left history', async () => {
       const bus = createMemoryBus({ history: { maxEvents: 5 } });
-      const tracker = createCallTracker({ bus });
+      const tracker = createCallTracker({ bus, now: testEventClock() });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
       await tracker.ingest(makeCallEvent({ callId: 'CA-old' }));
       const first = await openRaw(sse.url, 'tenant-a:u1');
@@ -443,7 +444,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('sends the active calls first (snapshot), then live events, with a tracker', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus });
+      const tracker = createCallTracker({ bus, now: testEventClock() });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
       await tracker.ingest(makeCallEvent({ callId: 'CA-1', branchId: 'branch-1' }));
       await tracker.ingest(makeCallEvent({ callId: 'CA-2', branchId: 'branch-2' }));
@@ -492,7 +493,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('says whether a snapshot lists every active call: complete false when cut at snapshotLimit, even when a filter after the cut leaves fewer', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, logger: {} });
+      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
       // A tracker of its own without getCall: every snapshot is read from the list.
       const listsOnly: SseSnapshotSource = {
         listActiveCalls: (tenantId, options) => tracker.listActiveCalls(tenantId, options),
@@ -547,7 +548,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('a tenant stream that follows calls reads them with getCall: its snapshot lists exactly those that are active, complete, however many calls the tenant has', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, logger: {} });
+      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
       const asked: string[] = [];
       let lists = 0;
       let reading = 0;
@@ -1021,7 +1022,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('after a skipped event, a fresh snapshot follows the reset (with a tracker)', async () => {
       const poisoned = poisonBus(createMemoryBus());
-      const tracker = createCallTracker({ bus: poisoned.bus });
+      const tracker = createCallTracker({ bus: poisoned.bus, now: testEventClock() });
       const sse = await startSse(makeListener, { realBus: poisoned.bus, tracker });
       const client = openEventSource(sse.url, 'tenant-a:u1');
       await client.until((events) => events.length === 1);
@@ -1094,7 +1095,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('gives an all-tenants principal every tenant’s events and snapshot, and no one else', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus });
+      const tracker = createCallTracker({ bus, now: testEventClock() });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
       await tracker.ingest(makeCallEvent({ callId: 'A1' }));
       await tracker.ingest(makeCallEvent({ callId: 'B1', tenantId: 'tenant-b' }));

@@ -3,9 +3,11 @@
 // a few ingests in flight at once. Prints one JSON line per published event, then "done".
 import { createInterface } from 'node:readline';
 import { createRedisBus } from '@calltrack/bus/redis';
+import { clockFrom } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { createCallTracker } from '../create-call-tracker';
 import { createRedisCallStore } from '../create-redis-call-store';
+import { t0 } from '../make-call-event';
 import { buildScenario, deliveryOrder } from './multi-process-scenario';
 
 const [url, storePrefix, busPrefix, seed, callsPerTenant] = process.argv.slice(2) as [
@@ -20,6 +22,7 @@ const bus = createRedisBus({ redis, prefix: busPrefix });
 const tracker = createCallTracker({
   bus,
   store: createRedisCallStore({ redis, prefix: storePrefix }),
+  now: clockFrom(t0),
   logger: {
     error: (message, context) => process.stderr.write(`${message} ${JSON.stringify(context)}\n`),
   },

@@ -1,0 +1,27 @@
+import { createMemoryBus } from '@calltrack/bus';
+import { testEventClock } from '@calltrack/test-utils';
+import { createCallTracker } from '@calltrack/tracker';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serveTrackerApi } from './__tests__/serve-tracker-api';
+import { callEvent } from './__tests__/start-sse-server';
+import { createCallTrackApi } from './create-call-track-api';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('createCallTrackApi', () => {
+  it('reads a call whose id is "count", which the plain path would answer with the counts', async () => {
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      now: testEventClock(),
+      logger: {},
+    });
+    await tracker.ingest(callEvent('count'));
+    const server = await serveTrackerApi(tracker);
+    cleanups.push(() => server.close());
+    const api = createCallTrackApi(server.apiOptions());
+    expect(await api.getCall('count')).toMatchObject({ callId: 'count', status: 'ringing' });
+  });
+});
