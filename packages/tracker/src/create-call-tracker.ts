@@ -167,17 +167,17 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   };
 
   /**
-   * Whether an event is too old to tell from a replay: it occurred longer than the ended-call
-   * retention before the tracker first saw its call, so it cannot belong to the call the tracker
-   * keeps (a call it does not know is first seen now; an inactive one past its retention, which
-   * the memory store forgets lazily, counts as not known). A signed webhook carries no expiry of
-   * its own: a replay of a forgotten call's webhooks would revive the call and count it again,
-   * also after a replayed webhook without a time of its own made the call known again.
+   * Whether an event older than the ended-call retention (the caller checks that) is too old to
+   * tell from a replay: it occurred longer than the retention before the tracker first saw its
+   * call, so it cannot belong to the call the tracker keeps (a call it does not know is first
+   * seen now; an inactive one past its retention, which the memory store forgets lazily, counts
+   * as not known). A signed webhook carries no expiry of its own: a replay of a forgotten call's
+   * webhooks would revive the call and count it again, also after a replayed webhook without a
+   * time of its own made the call known again.
    */
   const isReplayOfForgottenCall = async (transition: CallTransition): Promise<boolean> => {
     const { at, occurredAt, tenantId, callId } = transition;
     const retentionMs = settings.endedCallRetentionMs;
-    if (occurredAt >= at - retentionMs) return false;
     const known = await store.getCall(tenantId, callId);
     if (known === undefined) return true;
     if (!isActiveStatus(known.status) && Date.parse(known.updatedAt) + retentionMs <= at) {
@@ -194,7 +194,11 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       return { outcome: 'forwarded', duplicate, published: !duplicate };
     }
     const transition = toCallTransition(event, now(), settings);
-    if (await isReplayOfForgottenCall(transition)) {
+    // Only an event older than the retention is read for: the others take no extra await.
+    if (
+      transition.occurredAt < transition.at - settings.endedCallRetentionMs &&
+      (await isReplayOfForgottenCall(transition))
+    ) {
       logger.warn(
         'Dropped an event older than endedCallRetentionMs for a call no longer kept: ' +
           'it cannot be told from a replay.',
