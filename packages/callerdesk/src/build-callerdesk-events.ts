@@ -3,6 +3,7 @@ import {
   type CallEventData,
   type CallStatus,
   checkWebhookTenant,
+  hashText,
   rawPayloadFields,
   sealCallEvent,
   toReceivedAt,
@@ -155,20 +156,7 @@ export function buildCallerDeskEvents(
 function idPart(text: string, maxLength: number): string {
   const escaped = text.replace(/[%:]/g, (character) => (character === '%' ? '%25' : '%3A'));
   if (escaped.length <= maxLength) return escaped;
-  return `%H${fnv1a(text, 0x811c9dc5)}${fnv1a(text, 0x01000193)}`;
-}
-
-/**
- * 32-bit FNV-1a over UTF-16 code units, as 8 hex characters. Plain JavaScript rather than
- * `node:crypto`, which nothing else in this package needs.
- */
-function fnv1a(text: string, seed: number): string {
-  let hash = seed >>> 0;
-  for (let index = 0; index < text.length; index += 1) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, '0');
+  return `%H${hashText(text)}`;
 }
 
 /** Seconds (`65`, `65.5`) or a clock duration (`01:05`, `00:01:05`) in milliseconds. */

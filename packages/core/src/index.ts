@@ -61,6 +61,7 @@ export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error
 export { UnsupportedOperationError } from './errors/unsupported-operation-error';
 export type { EventSink, EventSinkResult } from './event-sink';
 export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
+export { hashText } from './hash-text';
 export type { IncomingWebhook } from './incoming-webhook';
 export type { AllowClientAddress } from './is-allowed-client-address';
 export { isKeyText } from './is-key-text';

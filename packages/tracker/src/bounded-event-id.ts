@@ -1,3 +1,5 @@
+import { hashText } from '@calltrack/core';
+
 const maxLength = 256;
 
 /**
@@ -8,15 +10,5 @@ const maxLength = 256;
  */
 export function boundedEventId(id: string): string {
   if (id.length <= maxLength) return id;
-  return `${id.slice(0, 200)}~${fnv1a(id, 0x811c9dc5)}${fnv1a(id, 0x01000193)}`;
-}
-
-/** 32-bit FNV-1a over UTF-16 code units, as 8 hex characters. */
-function fnv1a(text: string, seed: number): string {
-  let hash = seed >>> 0;
-  for (let index = 0; index < text.length; index += 1) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, '0');
+  return `${id.slice(0, 200)}~${hashText(id)}`;
 }
