@@ -883,7 +883,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('a burst while the first snapshot loads is not lag: the snapshot is read again, then live events', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, logger: {} });
+      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
       const firstRead = deferred();
       const gate = deferred();
       let reads = 0;

@@ -6,6 +6,7 @@ import {
   openEventSource,
   type ReceivedEvent,
   stopTestServers,
+  testEventClock,
 } from '@calltrack/test-utils';
 import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -167,7 +168,7 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
 
     it('a burst while the first members load drops the events and reads snapshot and members again', async () => {
       const sse = await startSse(makeListener, { keepAliveMs: 0 });
-      const tracker = createCallTracker({ bus: sse.bus, logger: {} });
+      const tracker = createCallTracker({ bus: sse.bus, now: testEventClock(), logger: {} });
       const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
       const firstList = deferred();
       const gate = deferred();
