@@ -82,6 +82,37 @@ describe('createSseHandler', () => {
     expect(await subscriptions[0]?.next()).toEqual({ done: true, value: undefined });
   });
 
+  it('takes a request a framework built on Request.prototype (a lazy request): a stream, or none once aborted', async () => {
+    const bus = createMemoryBus();
+    const presence = createPresence({ bus, autoHeartbeat: false, leaveDelayMs: 0 });
+    const handler = createSseHandler({ bus, presence, authenticate: bearer, retryMs: 0 });
+    // As @hono/node-server builds its requests: Request.prototype's getters cannot read it.
+    const request = (user: string, signal: AbortSignal): Request => {
+      const real = new Request('http://localhost/events', {
+        headers: { authorization: `Bearer tenant-a:${user}` },
+      });
+      return Object.create(Request.prototype, {
+        method: { value: 'GET' },
+        url: { value: real.url },
+        headers: { value: real.headers },
+        signal: { value: signal },
+      });
+    };
+    const controller = new AbortController();
+    const open = await handler(request('u1', controller.signal));
+    expect(open.status).toBe(200);
+    const reader = new SseReader(open.body!);
+    expect(await reader.next()).toEqual({ retry: 0, comments: [] });
+    // Already aborted: no stream, and the user it would have connected is not left online.
+    const gone = await handler(request('u2', AbortSignal.abort()));
+    expect(await gone.text()).toMatch(/^retry: \d+\n\n$/);
+    await expect
+      .poll(async () => (await presence.listMembers('tenant-a')).map((member) => member.userId))
+      .toEqual(['u1']);
+    controller.abort();
+    await open.body?.cancel().catch(() => {});
+  });
+
   it('an already-aborted request gets no stream: its user does not stay online, nothing stays subscribed', async () => {
     const bus = createMemoryBus();
     const presence = createPresence({ bus, autoHeartbeat: false, leaveDelayMs: 0 });

@@ -60,12 +60,18 @@ export function createSseHandler(
       return toSseErrorResponse(settings, error);
     }
     if (session.isClosed) return streamEndedResponse(settings.retryMs);
-    if (isRequestAborted(request)) {
-      // The client left before the answer: the runtime may drop the response unread, and then
-      // nothing would ever end the stream, its presence or its hold on the tenant's channel.
+    try {
+      if (isRequestAborted(request)) {
+        // The client left before the answer: the runtime may drop the response unread, and
+        // then nothing would ever end the stream, its presence or its hold on the channel.
+        session.close();
+        return streamEndedResponse(settings.retryMs);
+      }
+      return new SseResponse(session);
+    } catch (error) {
+      // Attached: whatever fails from here must not leave the session (and its user) behind.
       session.close();
-      return streamEndedResponse(settings.retryMs);
+      return toSseErrorResponse(settings, error);
     }
-    return new SseResponse(session);
   };
 }
