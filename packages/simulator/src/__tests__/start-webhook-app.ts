@@ -51,6 +51,8 @@ export async function startWebhookApp(
      * only from `?tenant=` in the URL, as apps that give Twilio per-tenant callback URLs do.
      */
     twilioTenantFrom?: 'number' | 'query';
+    /** The tracker's clock (ms), for a simulator run on a fixed `now`. */
+    now?: () => number;
   } = {},
 ): Promise<WebhookApp> {
   const credentials = { ...demoCredentials, ...options.credentials };
@@ -80,7 +82,7 @@ export async function startWebhookApp(
       waiters.add(waiter);
     });
   };
-  const tracker = createCallTracker({ bus });
+  const tracker = createCallTracker({ bus, ...(options.now ? { now: options.now } : {}) });
   const tenantOf = (number: string | undefined) => {
     const line = findDemoLine(number, lines);
     if (line === undefined) return undefined;
