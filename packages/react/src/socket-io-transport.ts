@@ -6,7 +6,7 @@ import {
 } from '@calltrack/core';
 import { CallTrackConnectionError } from './call-track-connection-error';
 import type { CallTrackTransport } from './call-track-transport';
-import { defaultRetryDelay, type RetryDelay } from './retry-delay';
+import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay';
 
 /** socket.io-client's `auth` option: an object, or a function that sends one. */
 // biome-ignore lint/suspicious/noExplicitAny: socket.io-client's own `auth` type
@@ -98,7 +98,7 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
           });
           sink.onClose(true);
           sink.onReloadError?.(error);
-          retryTimer = setTimeout(subscribe, retryDelay(failures, undefined));
+          retryTimer = setTimeout(subscribe, retryDelayMs(retryDelay, failures, undefined));
         });
       };
       /** Why the socket stopped reconnecting, while it has. */

@@ -1,3 +1,4 @@
+import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   callEvent,
@@ -7,6 +8,8 @@ import {
 } from './__tests__/start-sse-server';
 import { until } from './__tests__/wait-for-state';
 import { createCallTrackClient } from './create-call-track-client';
+import type { RetryDelay } from './retry-delay';
+import { sseTransport } from './sse-transport';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -135,5 +138,43 @@ describe('sseTransport when the server (or a proxy) refuses a stream', () => {
     expect(client.getSnapshot().connection).toEqual({ isConnected: true, reconnecting: false });
     await server.tracker.ingest(callEvent('CA-1'));
     await until(client, (current) => current.activeCalls.length === 1);
+  });
+
+  it.each<[label: string, retryAfter: string | undefined, retryDelay: RetryDelay | undefined]>([
+    ['Retry-After: 0', '0', undefined],
+    ['a Retry-After date already past', 'Wed, 21 Oct 2015 07:28:00 GMT', undefined],
+    ['an own retryDelay answering NaN', undefined, () => Number.NaN],
+  ])('does not reopen at once after a refusal with %s, but after the backoff', async (...args) => {
+    const [, retryAfter, retryDelay] = args;
+    const server = await startSseServer();
+    cleanups.push(() => server.close());
+    server.refuseStreams(
+      ...Array.from({ length: 1_000 }, () => ({
+        status: 503,
+        ...(retryAfter === undefined ? {} : { headers: { 'retry-after': retryAfter } }),
+      })),
+    );
+    const requestedAt: number[] = [];
+    let secondRequest: () => void = () => {};
+    const secondRequested = new Promise<void>((resolve) => {
+      secondRequest = resolve;
+    });
+    const transport = sseTransport({
+      url: `${server.url}/events?token=tenant-a`,
+      EventSource,
+      eventSourceInit: {
+        fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+          requestedAt.push(performance.now());
+          if (requestedAt.length === 2) secondRequest();
+          return fetch(input, init);
+        },
+      },
+      ...(retryDelay ? { retryDelay } : {}),
+    });
+    const client = createCallTrackClient({ transport });
+    cleanups.push(client.connect());
+    await secondRequested;
+    // The first retry's backoff is between 0.5 s and 1 s (it reopened within 1 ms before).
+    expect(requestedAt[1]! - requestedAt[0]!).toBeGreaterThanOrEqual(450);
   });
 });

@@ -6,7 +6,7 @@ import {
 } from '@calltrack/core';
 import { refusedConnection } from './call-track-connection-error';
 import type { CallTrackTransport } from './call-track-transport';
-import { defaultRetryDelay, type RetryDelay } from './retry-delay';
+import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay';
 
 /** The part of the browser's `EventSource` the SSE transport uses. */
 export interface EventSourceLike {
@@ -33,8 +33,9 @@ export interface SseTransportOptions {
   eventSourceInit?: Record<string, unknown>;
   /**
    * How long to wait before opening a new stream when the server (or a proxy) answered one with
-   * an error status, which makes an `EventSource` stop for good: by default the server's
-   * `Retry-After` (at most a minute), else 1 s doubling up to 30 s. A 401 or 403 is not retried.
+   * an error status, which makes an `EventSource` stop for good: by default 1 s doubling up to
+   * 30 s, or the server's longer `Retry-After` (at most a minute), spread at random. A 401 or
+   * 403 is not retried.
    */
   retryDelay?: RetryDelay;
 }
@@ -111,7 +112,7 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
           refusals += 1;
           sink.onClose(true);
           const retryAfterMs = parseRetryAfterMs(answer?.retryAfter);
-          retryTimer = setTimeout(open, retryDelay(refusals, retryAfterMs));
+          retryTimer = setTimeout(open, retryDelayMs(retryDelay, refusals, retryAfterMs));
         });
         current.addEventListener('snapshot', (event) => {
           if (!live()) return;

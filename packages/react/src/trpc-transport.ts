@@ -1,7 +1,7 @@
 import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 import { type CallTrackConnectionError, refusedConnection } from './call-track-connection-error';
 import type { CallTrackTransport } from './call-track-transport';
-import { defaultRetryDelay, type RetryDelay } from './retry-delay';
+import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay';
 
 /** A message of `@calltrack/trpc`'s `onCallEvent` subscription (the `data` of a tracked item). */
 export type TrpcCallStreamMessage =
@@ -128,7 +128,7 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
               () => {
                 if (current()) load();
               },
-              retryDelay(loadFailures, undefined),
+              retryDelayMs(retryDelay, loadFailures, undefined),
             );
           },
         );
@@ -176,7 +176,7 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
           }
           endings += 1;
           sink.onClose(true);
-          subscribeTimer = setTimeout(subscribe, retryDelay(endings, undefined));
+          subscribeTimer = setTimeout(subscribe, retryDelayMs(retryDelay, endings, undefined));
         };
         subscription = options.subscribe(lastEventId === undefined ? {} : { lastEventId }, {
           onStarted: () => {
