@@ -2,6 +2,8 @@ import {
   type CallEvent,
   type CallEventData,
   checkWebhookTenant,
+  type RawOmittedReason,
+  rawPayloadFields,
   sealCallEvent,
   toReceivedAt,
 } from '@calltrack/core';
@@ -29,10 +31,14 @@ export function buildTwilioEvents(
   payload: TwilioWebhookPayload,
   options: Omit<ParseTwilioWebhookOptions, 'params' | 'kind'>,
 ): CallEvent[] {
+  // A payload over core's raw limits is left out (`data.rawOmitted`), never the event.
+  const { raw, rawOmitted } =
+    options.includeRaw === true ? rawPayloadFields({ ...payload.params }) : {};
   const base: BaseFields = {
     tenant: checkWebhookTenant(options.tenant),
     receivedAt: toReceivedAt(options.receivedAt),
-    raw: options.includeRaw === true ? { ...payload.params } : undefined,
+    raw: raw as Record<string, string> | undefined,
+    rawOmitted,
     reference: checkedReference(options.reference),
   };
   switch (payload.kind) {
@@ -49,6 +55,7 @@ interface BaseFields {
   tenant: TwilioTenant;
   receivedAt: string;
   raw: Record<string, string> | undefined;
+  rawOmitted: RawOmittedReason | undefined;
   reference: string | undefined;
 }
 
@@ -159,7 +166,14 @@ function newEvent(
     callId: callback.CallSid,
     occurredAt: parseTwilioTimestamp(text(callback.Timestamp)) ?? base.receivedAt,
     receivedAt: base.receivedAt,
-    data: base.reference === undefined ? data : { ...data, reference: base.reference },
+    data:
+      base.reference === undefined && base.rawOmitted === undefined
+        ? data
+        : {
+            ...data,
+            ...(base.reference === undefined ? {} : { reference: base.reference }),
+            ...(base.rawOmitted === undefined ? {} : { rawOmitted: base.rawOmitted }),
+          },
   };
   assign(event, 'branchId', base.tenant.branchId);
   assign(event, 'agentId', base.tenant.agentId);

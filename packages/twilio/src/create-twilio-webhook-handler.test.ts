@@ -210,6 +210,21 @@ describe('createTwilioWebhookHandler: success', () => {
     expect(sink.events[0]!.raw).toMatchObject({ CallSid: callSid, CallStatus: 'ringing' });
   });
 
+  it('publishes a callback whose parameters are over the raw limit, without raw', async () => {
+    // Only with maxBodyBytes raised past 2 MiB: raw is left out and says why, the events go.
+    const { base, sink } = await setup({ includeRaw: true, maxBodyBytes: 8 * 1024 * 1024 });
+    const padding = Array.from({ length: 160 }, (_, index) => `Pad${index}=${'x'.repeat(15_000)}`);
+    const response = await post(`${base}/webhooks/twilio`, {
+      body: `${completed()}&${padding.join('&')}`,
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events.length).toBeGreaterThan(0);
+    for (const event of sink.events) {
+      expect(event).not.toHaveProperty('raw');
+      expect(event.data.rawOmitted).toBe('length');
+    }
+  });
+
   it('accepts a charset parameter on the content type', async () => {
     const { base } = await setup();
     const response = await post(`${base}/t`, {
