@@ -90,8 +90,8 @@ export interface CreateTwilioWebhookHandlerOptions {
   sink: EventSink;
   /**
    * Maps a webhook to its tenant. Return `null`/`undefined` for an unknown one (answered 422,
-   * nothing published). Called only after the signature checked out, unless `authToken` is a
-   * lookup (see there).
+   * nothing published; 403, as a wrong signature, when `authToken` is a lookup). Called only
+   * after the signature checked out, unless `authToken` is a lookup (see there).
    */
   resolveTenant: WebhookTenantResolver<TwilioTenantContext>;
   /**
