@@ -3,6 +3,8 @@ import {
   type CallEvent,
   CallTrackError,
   InvalidArgumentError,
+  InvalidEventError,
+  isKeyText,
   isSealedCallEvent,
   isTerminalStatus,
   NotFoundError,
@@ -100,6 +102,11 @@ export function createDialer(options: DialerOptions): Dialer {
   const runs = new Map<string, { run: DialerRun; counts: Counts; local: boolean }>();
   const maxRuns = 1_000;
   let started = false;
+  // Resolved once start() follows the bus (its subscription is live), or when stopping.
+  let followingLive: () => void = () => {};
+  const following = new Promise<void>((resolve) => {
+    followingLive = resolve;
+  });
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     background.add(promise);
@@ -616,6 +623,19 @@ export function createDialer(options: DialerOptions): Dialer {
   /** Applies a valid call event (one from the bus, or checked by handleCallEvent). */
   const applyCallEvent = async (event: CallEvent): Promise<CallEventOutcome> => {
     if (!event.type.startsWith('call.')) return 'unlinked';
+    // The provider is kept with the attempt, as part of the call's key. A bus of this version
+    // refuses a provider with a control character, but the Redis bus does not check again what
+    // it reads, and a process of an earlier version may share it during a rolling deploy.
+    if (!isKeyText(event.provider)) {
+      throw new InvalidEventError({
+        issues: [
+          {
+            field: 'provider',
+            message: 'must not contain a control character or a lone surrogate',
+          },
+        ],
+      });
+    }
     let attempt: LeadAttempt | undefined;
     if (event.callId !== undefined) {
       attempt = await store.findAttemptByCall(event.tenantId, event.provider, event.callId);
@@ -779,7 +799,10 @@ export function createDialer(options: DialerOptions): Dialer {
 
   const followCallEvents = async (): Promise<void> => {
     const subscribe = bus.subscribe;
-    if (!subscribe) return;
+    if (!subscribe) {
+      followingLive();
+      return;
+    }
     while (!stopping.signal.aborted) {
       try {
         const subscription = subscribe.call(bus, {
@@ -787,6 +810,7 @@ export function createDialer(options: DialerOptions): Dialer {
           types: ['call.*', ...runEventTypes],
           signal: stopping.signal,
         });
+        subscription.ready.then(followingLive, () => {});
         for await (const message of subscription) {
           if (message.type !== 'event') continue;
           if (message.event.type.startsWith('dialer.')) {
@@ -860,13 +884,15 @@ export function createDialer(options: DialerOptions): Dialer {
       return followUserUpdates({ bus, store, referenceOf, ...followOptions });
     },
     start() {
-      if (started || stopping.signal.aborted) return;
+      if (started || stopping.signal.aborted) return following;
       started = true;
       track(followCallEvents());
       track(reconcileLoop());
+      return following;
     },
     async stop() {
       stopping.abort();
+      followingLive();
       while (background.size > 0) await Promise.allSettled([...background]);
     },
   };

@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { createMemoryBus } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
 import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
-import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
+import {
+  connectTestPostgres,
+  connectTestRedis,
+  deleteKeys,
+  dropTables,
+  uniquePrefix,
+  uniqueTableName,
+} from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { createDialer } from './create-dialer';
@@ -992,6 +1000,67 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
         await bus.close();
       }
     });
+  });
+
+  it('refuses a provider with a control character that a Redis bus hands over unchecked (a publisher of an earlier version), not with a PostgreSQL error', async () => {
+    const redis = await connectTestRedis();
+    if (!redis) throw new Error('This test needs Redis.');
+    const prefix = uniquePrefix('dialer-provider');
+    await withTable(undefined, async ({ store }) => {
+      await store.addLeads([
+        { tenantId, userId, leadId: 'a', phoneNumber: '+14155550100', timeZone: 'UTC' },
+      ]);
+      const bus = createRedisBus({ redis, prefix });
+      const logged: { message: string; error: unknown }[] = [];
+      const { dialer } = dialerOver(store, {
+        bus,
+        logger: { error: (message, fields) => logged.push({ message, error: fields?.error }) },
+      });
+      try {
+        const run = await dialer.trigger({ tenantId, userId });
+        if (run.outcome === 'started') await run.finished;
+        const [placed] = await store.listAttempts({ tenantId, userId, limit: 10 });
+        await dialer.start();
+        // The next event as a publisher that did not refuse the provider would write it: its
+        // stream entry, then its live message.
+        const position = await bus.position!(tenantId);
+        const epoch = position.slice(0, position.lastIndexOf(':'));
+        const forged = {
+          id: `forged:${Math.random()}`,
+          type: 'call.ended',
+          tenantId,
+          provider: 'te\u0000st',
+          callId: 'call-1',
+          status: 'completed',
+          occurredAt: new Date(now).toISOString(),
+          receivedAt: new Date(now).toISOString(),
+          data: { reference: placed!.attemptId },
+        };
+        const base = `${prefix}:{${tenantId}}`;
+        const seq = await redis.hincrby(`${base}:meta`, 'seq', 1);
+        const json = JSON.stringify(forged);
+        await redis.xadd(`${base}:stream`, `${seq}-${Date.now()}`, 'e', json, 'i', forged.id);
+        await redis.publish(`${base}:events`, `${epoch}:${seq}\n${json}`);
+        for (let tries = 0; logged.length === 0 && tries < 300; tries += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        expect(logged).toMatchObject([
+          {
+            message: 'Applying a call event failed.',
+            error: { code: 'invalid_event', field: 'provider' },
+          },
+        ]);
+        expect(await store.getAttempt(tenantId, placed!.attemptId)).toMatchObject({
+          state: 'placed',
+          provider: 'test',
+        });
+      } finally {
+        await dialer.stop();
+        await bus.close();
+      }
+    });
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
   });
 
   it('refuses a review reason PostgreSQL cannot store (a NUL) with a 400, not a PostgreSQL error', async () => {

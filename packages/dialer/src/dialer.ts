@@ -216,9 +216,10 @@ export interface Dialer {
   followUser(options: { tenantId: string; userId: string; signal?: AbortSignal }): DialerUserFollow;
   /**
    * Follows call events from the bus (and the `dialer.*` events, for {@link Dialer.getRun}) and
-   * runs the reconciler periodically.
+   * runs the reconciler periodically. Resolves once the bus subscription is live: a call event
+   * published after that is applied (also when the dialer stops first; never rejects).
    */
-  start(): void;
+  start(): Promise<void>;
   /** Stops following, stops runs from claiming more leads, and waits for them to finish. */
   stop(): Promise<void>;
 }
