@@ -68,6 +68,7 @@ export { isKeyText } from './is-key-text';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';
 export { maskPhoneNumber } from './mask-phone-number';
+export { newestCallFirst } from './newest-call-first';
 export { parseCallEvent } from './parse-call-event';
 export { parseFormBody } from './parse-form-body';
 export { parseFormPairs } from './parse-form-pairs';

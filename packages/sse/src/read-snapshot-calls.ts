@@ -2,6 +2,7 @@ import {
   type ActiveCallsReader,
   type ActiveCallsSnapshotRead,
   type CallSnapshot,
+  newestCallFirst,
   type Principal,
   readActiveCallsSnapshot,
 } from '@calltrack/core';
@@ -66,11 +67,6 @@ async function readFollowedCalls(
       calls.push(call);
     }
   }
-  // Newest first, as the tracker lists them.
-  calls.sort(
-    (a, b) =>
-      Date.parse(b.startedAt ?? b.createdAt) - Date.parse(a.startedAt ?? a.createdAt) ||
-      (a.callId < b.callId ? 1 : a.callId > b.callId ? -1 : 0),
-  );
+  calls.sort(newestCallFirst);
   return { calls: calls.slice(0, limit), complete: calls.length <= limit };
 }

@@ -3,6 +3,7 @@ import {
   type CallEvent,
   type CallSnapshot,
   InvalidArgumentError,
+  newestCallFirst,
   sealCallEvent,
   withCallSnapshot,
 } from '@calltrack/core';
@@ -264,11 +265,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     const limit = checkLimit(acrossOptions.limit, activeLimit);
     const lists = await readEveryTenant((tenantId) => store.listActiveCalls(tenantId, { limit }));
     const calls = lists.flatMap(([, list]) => list);
-    calls.sort(
-      (a, b) =>
-        Date.parse(b.startedAt ?? b.createdAt) - Date.parse(a.startedAt ?? a.createdAt) ||
-        (a.callId < b.callId ? 1 : a.callId > b.callId ? -1 : 0),
-    );
+    calls.sort(newestCallFirst);
     return calls.slice(0, limit);
   };
 
