@@ -99,7 +99,7 @@ describe('duplicates and out-of-order deliveries', () => {
     const simulator = createSimulator({
       target: app.url,
       speed: Number.POSITIVE_INFINITY,
-      seed: 7, // a call none of whose webhooks repeats another's event (some seeds send such)
+      seed: 7,
       duplicateRate: 1,
     });
     for (const provider of simulatorProviders) {
