@@ -13,7 +13,14 @@ export type RedisTenantSubscriberStart =
   /** After a cursor the client had: replay from history, or reset. */
   | { from: 'cursor'; cursor: string }
   /** From the first event of the tenant's current stream (a tenant seen for the first time). */
-  | { from: 'stream-start' };
+  | { from: 'stream-start' }
+  /**
+   * From a live message at `seq` of the stream `epoch`, the first this subscriber hears of the
+   * tenant (an all-tenants subscription with classic pub/sub). History is read from just before
+   * it, quietly: nothing was followed before, so a message history does not confirm (a stray
+   * write) is not a reset, it is skipped, and the subscriber goes on from the stream's top.
+   */
+  | { from: 'live'; epoch: string; seq: number };
 
 /** The part of a subscription queue a tenant subscriber writes to. */
 export type RedisTenantSubscriberSink = Pick<
@@ -96,6 +103,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   #pending: RedisStreamMessage[] = [];
   #resyncRequested = false;
   #started = false;
+  /** The first sync of a `live` start: it announces no reset (there was no position to lose). */
+  #quiet = false;
   readonly #options: RedisTenantSubscriberOptions;
 
   constructor(options: RedisTenantSubscriberOptions) {
@@ -111,6 +120,14 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       return;
     }
     if (start.from === 'stream-start') {
+      this.#startSync('catch-up');
+      return;
+    }
+    if (start.from === 'live') {
+      this.#epoch = start.epoch;
+      this.#lastSeq = Math.max(0, start.seq - 1);
+      this.#lastVerifier = undefined;
+      this.#quiet = true;
       this.#startSync('catch-up');
       return;
     }
@@ -200,6 +217,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       return;
     }
     this.#syncing = false;
+    this.#quiet = false;
     if (!sink.open) return;
     sink.markReady();
     const pending = this.#pending;
@@ -235,7 +253,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   async #catchUpFromHistory(): Promise<RedisHistoryPage> {
     const { readHistory, sink, batchSize } = this.#options;
     let firstPage: RedisHistoryPage | undefined;
-    let announced = false;
+    const quiet = this.#quiet;
+    let announced = quiet;
     for (;;) {
       const known = this.#epoch;
       const page = await readHistory(
@@ -252,6 +271,13 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         this.#epoch = null;
         this.#lastSeq = 0;
         this.#lastVerifier = undefined;
+        return firstPage;
+      }
+      if (quiet && known !== null && page.epoch !== known) {
+        // The live message that made us start was of no stream history knows: from the top.
+        this.#epoch = page.epoch;
+        this.#lastSeq = page.top;
+        this.#lastVerifier = page.topVerifier;
         return firstPage;
       }
       if (known !== null && page.epoch !== known) {
