@@ -16,9 +16,10 @@ export type RedisTenantSubscriberStart =
   | { from: 'stream-start' }
   /**
    * From a live message at `seq` of the stream `epoch`, the first this subscriber hears of the
-   * tenant (an all-tenants subscription with classic pub/sub). History is read from just before
-   * it, quietly: nothing was followed before, so a message history does not confirm (a stray
-   * write) is not a reset, it is skipped, and the subscriber goes on from the stream's top.
+   * tenant (an all-tenants subscription with classic pub/sub; receive its messages before the
+   * start). They are applied at once, then history is read after them, quietly: nothing was
+   * followed before, so a position history does not confirm (a stray write) is no reset, and
+   * the subscriber goes on from the stream's top.
    */
   | { from: 'live'; epoch: string; seq: number };
 
@@ -128,7 +129,12 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       this.#lastSeq = Math.max(0, start.seq - 1);
       this.#lastVerifier = undefined;
       this.#quiet = true;
-      this.#startSync('catch-up');
+      // Delivered at once; the read after them confirms the position (and reads what could not
+      // be read), so a stray first message cannot leave the subscriber past the real stream.
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const message of pending) this.#apply(message);
+      if (!this.#syncing) this.#startSync('catch-up');
       return;
     }
     const position = parseBusCursor(start.cursor);
