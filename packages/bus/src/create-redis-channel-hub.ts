@@ -4,7 +4,7 @@ import type { RedisTenantSubscriber } from './create-redis-tenant-subscriber';
 import { createRedisHistoryReader, type ReadRedisHistory } from './read-redis-history';
 import { isRedisCluster, type RedisBusClient, whenClusterReady } from './redis-bus-client';
 import { redisBusChannelPattern, redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
-import { parseRedisLiveMessage, type RedisStreamMessage } from './redis-stream-message';
+import { parseRedisLiveMessage, type RedisLiveMessages } from './redis-stream-message';
 
 /** Options of {@link createRedisChannelHub}. */
 export interface RedisChannelHubOptions {
@@ -21,8 +21,11 @@ export interface RedisChannelHubOptions {
 
 /** Receives every tenant's live messages (classic pub/sub, pattern subscription). */
 export interface AllTenantsListener {
-  /** A live message; `event` is undefined when it could not be read (already reported). */
-  receive(message: RedisStreamMessage): void;
+  /**
+   * A live message of a tenant, parsed: an `event` is undefined when it could not be read, and
+   * `unreadable` says something was not even a cursor (both already reported).
+   */
+  receive(tenantId: string, live: RedisLiveMessages): void;
   /** Live delivery was interrupted: messages were missed, with no per-tenant position. */
   reconnected(): void;
 }
@@ -143,13 +146,12 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
       unreadable(channel, 'not a tenant channel');
       return;
     }
-    for (const message of parse(channel, raw, tenantId).messages) {
-      for (const listener of allTenants) {
-        try {
-          listener.receive(message);
-        } catch (error) {
-          report(error instanceof Error ? error : new Error(String(error)));
-        }
+    const live = parse(channel, raw, tenantId);
+    for (const listener of allTenants) {
+      try {
+        listener.receive(tenantId, live);
+      } catch (error) {
+        report(error instanceof Error ? error : new Error(String(error)));
       }
     }
   };

@@ -277,6 +277,45 @@ describe('createRedisTenantSubscriber', () => {
     });
   });
 
+  it('starts from a first live message (all-tenants, classic): that event and every later one, each once', async () => {
+    const history = createFakeTenantHistory({});
+    history.publish(); // before the subscriber heard of the tenant: not delivered
+    const { subscriber, delivered, errors } = setup({ history, labelResets: true });
+    const first = history.publish();
+    const second = history.publish();
+    subscriber.receive({ ...first, event: undefined, error: new Error('a later format') });
+    subscriber.start({ from: 'live', epoch: first.epoch, seq: first.seq });
+    await settle();
+    subscriber.receive(second);
+    const third = history.publish();
+    subscriber.receive(third);
+    expect(delivered()).toEqual([first, second, third].map((message) => message.event?.id));
+    expect(errors).toEqual([]);
+  });
+
+  it('is not left past the real stream by a stray first live message: no reset, no replay, the next event delivered', async () => {
+    const history = createFakeTenantHistory({});
+    const early = [history.publish(), history.publish()];
+    const { subscriber, delivered, errors } = setup({ history, labelResets: true });
+    // A stray message far beyond the top (delivered, like any first message that reads well),
+    // and, on another subscriber, one of an epoch history does not know.
+    const stray = { ...early[1], seq: 999, cursor: 'e1:999', event: makeCallEvent() };
+    subscriber.receive(stray as (typeof early)[1]);
+    subscriber.start({ from: 'live', epoch: 'e1', seq: 999 });
+    const foreign = { ...early[1], epoch: 'other', seq: 1, cursor: 'other:1', event: undefined };
+    const other = setup({ history, labelResets: true });
+    other.subscriber.receive(foreign as (typeof early)[1]);
+    other.subscriber.start({ from: 'live', epoch: 'other', seq: 1 });
+    await settle();
+    const next = history.publish();
+    subscriber.receive(next);
+    other.subscriber.receive(next);
+    await settle();
+    expect(delivered()).toEqual([stray.event.id, next.event?.id]);
+    expect(other.delivered()).toEqual([next.event?.id]);
+    expect(errors).toEqual([]);
+  });
+
   it('reads a message it cannot read live from history, and skips one history cannot read either', async () => {
     const { history, subscriber, delivered, errors } = setup();
     subscriber.start({ from: 'now' });

@@ -13,7 +13,15 @@ export type RedisTenantSubscriberStart =
   /** After a cursor the client had: replay from history, or reset. */
   | { from: 'cursor'; cursor: string }
   /** From the first event of the tenant's current stream (a tenant seen for the first time). */
-  | { from: 'stream-start' };
+  | { from: 'stream-start' }
+  /**
+   * From a live message at `seq` of the stream `epoch`, the first this subscriber hears of the
+   * tenant (an all-tenants subscription with classic pub/sub; receive its messages before the
+   * start). They are applied at once, then history is read after them, quietly: nothing was
+   * followed before, so a position history does not confirm (a stray write) is no reset, and
+   * the subscriber goes on from the stream's top.
+   */
+  | { from: 'live'; epoch: string; seq: number };
 
 /** The part of a subscription queue a tenant subscriber writes to. */
 export type RedisTenantSubscriberSink = Pick<
@@ -96,6 +104,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   #pending: RedisStreamMessage[] = [];
   #resyncRequested = false;
   #started = false;
+  /** The first sync of a `live` start: it announces no reset (there was no position to lose). */
+  #quiet = false;
   readonly #options: RedisTenantSubscriberOptions;
 
   constructor(options: RedisTenantSubscriberOptions) {
@@ -112,6 +122,19 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
     }
     if (start.from === 'stream-start') {
       this.#startSync('catch-up');
+      return;
+    }
+    if (start.from === 'live') {
+      this.#epoch = start.epoch;
+      this.#lastSeq = Math.max(0, start.seq - 1);
+      this.#lastVerifier = undefined;
+      this.#quiet = true;
+      // Delivered at once; the read after them confirms the position (and reads what could not
+      // be read), so a stray first message cannot leave the subscriber past the real stream.
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const message of pending) this.#apply(message);
+      if (!this.#syncing) this.#startSync('catch-up');
       return;
     }
     const position = parseBusCursor(start.cursor);
@@ -200,6 +223,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       return;
     }
     this.#syncing = false;
+    this.#quiet = false;
     if (!sink.open) return;
     sink.markReady();
     const pending = this.#pending;
@@ -235,7 +259,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   async #catchUpFromHistory(): Promise<RedisHistoryPage> {
     const { readHistory, sink, batchSize } = this.#options;
     let firstPage: RedisHistoryPage | undefined;
-    let announced = false;
+    const quiet = this.#quiet;
+    let announced = quiet;
     for (;;) {
       const known = this.#epoch;
       const page = await readHistory(
@@ -252,6 +277,13 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         this.#epoch = null;
         this.#lastSeq = 0;
         this.#lastVerifier = undefined;
+        return firstPage;
+      }
+      if (quiet && known !== null && page.epoch !== known) {
+        // The live message that made us start was of no stream history knows: from the top.
+        this.#epoch = page.epoch;
+        this.#lastSeq = page.top;
+        this.#lastVerifier = page.topVerifier;
         return firstPage;
       }
       if (known !== null && page.epoch !== known) {

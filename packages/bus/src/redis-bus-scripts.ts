@@ -191,9 +191,12 @@ local function calltrack_publish(t, json, id)
     if keep_from > 1 then redis.call('XTRIM', t.stream, 'MINID', keep_from) end
   end
 
-  -- Live subscribers get the batch in one message at the end (lines: cursor, JSON, cursor, …;
-  -- JSON text never holds a raw line break).
+  -- Live subscribers get the batch in one message at the end: a header line (the format's
+  -- version, the epoch and the batch's first seq, which every later version keeps, so a reader
+  -- that cannot read the rest knows which history to read), then lines cursor, JSON, cursor, …
+  -- (JSON text never holds a raw line break).
   local messages = t.messages
+  if #messages == 0 then messages[1] = 'v1 ' .. t.epoch .. ' ' .. seq end
   messages[#messages + 1] = t.epoch .. ':' .. seq .. t.verifier
   messages[#messages + 1] = json
   if ${settings.register ? 'true' : 'false'} and not t.registered then return seq, 0, 1, t.now end

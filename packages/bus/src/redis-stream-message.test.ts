@@ -59,6 +59,38 @@ describe('parseRedisLiveMessage', () => {
     }
   });
 
+  it("reads the header line, and names a later version's batch by its first position instead of reading it", () => {
+    const [first, second] = [makeCallEvent(), makeCallEvent()];
+    const body = `ep:8.mxb92y4l\n${JSON.stringify(first)}\nep:9.mxb92y4l\n${JSON.stringify(second)}`;
+    expect(
+      parseRedisLiveMessage(`v1 ep 8\n${body}`, 'tenant-a').messages.map((message) => [
+        message.cursor,
+        message.event?.id,
+      ]),
+    ).toEqual([
+      ['ep:8.mxb92y4l', first.id],
+      ['ep:9.mxb92y4l', second.id],
+    ]);
+    // A later version: whatever follows its header (more fields, another body) is not read.
+    const later = parseRedisLiveMessage(`v2 ep 8 more fields\n\u0000binary`, 'tenant-a');
+    expect(later.unreadable).toBe(false);
+    expect(later.messages).toEqual([
+      { epoch: 'ep', seq: 8, cursor: 'ep:8', event: undefined, error: expect.any(Error) },
+    ]);
+    expect(later.messages[0]?.error?.message).toMatch(/later version.*v2/);
+    // A broken header, or a version 1 header with no event after it, is not read at all.
+    for (const header of ['v', 'v1', 'v1 ep', 'v1 ep x', 'vx ep 8', 'v1 e:p 8', 'v1  ep 8']) {
+      expect(parseRedisLiveMessage(`${header}\n${body}`, 'tenant-a')).toEqual({
+        messages: [],
+        unreadable: true,
+      });
+    }
+    expect(parseRedisLiveMessage('v1 ep 8', 'tenant-a')).toEqual({
+      messages: [],
+      unreadable: true,
+    });
+  });
+
   it("refuses what is not an event of the channel's tenant", () => {
     expect(readStreamEvent('[1]', 'tenant-a')).toBeInstanceOf(Error);
     expect(readStreamEvent('{"id":1,"type":"x","tenantId":"tenant-a"}', 'tenant-a')).toBeInstanceOf(

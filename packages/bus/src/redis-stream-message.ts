@@ -1,4 +1,5 @@
 import type { CallEvent } from '@calltrack/core';
+import { formatBusCursor } from './bus-cursor';
 
 /** One message of a tenant's stream on Redis, live (pub/sub) or from history. */
 export interface RedisStreamMessage {
@@ -48,18 +49,49 @@ export interface RedisLiveMessages {
   unreadable: boolean;
 }
 
+/** The live message format this version writes (the `v<version>` of its header line). */
+export const redisLiveMessageVersion = 1;
+
 /**
- * Parses a live message: lines `<epoch>:<seq>.<verifier>` (`<epoch>:<seq>` from an earlier
- * version) and `<event JSON>`, repeated (one publish script call publishes its batch as one
- * message; JSON text never holds a raw line break). It stops at the first line that is not a
- * cursor.
+ * Parses a live message. It starts with a header line `v<version> <epoch> <first seq>` (fields
+ * after these three are a later version's, and ignored). Version 1 goes on with lines
+ * `<epoch>:<seq>.<verifier>` and `<event JSON>`, repeated (one publish script call publishes
+ * its batch as one message; JSON text never holds a raw line break); parsing stops at the first
+ * line that is not a cursor. A message of a later version is one unreadable message at its
+ * first seq, which its subscribers then read from history. A message without a header (the
+ * format before headers: the pairs alone, `<epoch>:<seq>` in an earlier one) is read as pairs.
  */
 export function parseRedisLiveMessage(
   raw: string,
   tenantId: string | undefined,
 ): RedisLiveMessages {
+  if (raw.charCodeAt(0) !== 118 /* v */) return parsePairs(raw, 0, tenantId);
+  let end = raw.indexOf('\n');
+  if (end < 0) end = raw.length;
+  // The header's own fields are short; a longer line is not one (and is not scanned further).
+  const header = end > 200 ? [] : raw.slice(0, end).split(' ');
+  const version = header[0] === undefined ? undefined : parseSeq(header[0], 1, header[0].length);
+  const epoch = header[1];
+  const first = header[2] === undefined ? undefined : parseSeq(header[2], 0, header[2].length);
+  if (version === undefined || !epoch || epoch.includes(':') || first === undefined) {
+    return { messages: [], unreadable: true };
+  }
+  if (version !== redisLiveMessageVersion) {
+    const error = new Error(`a later version's format (v${version})`);
+    const cursor = formatBusCursor(epoch, first);
+    return {
+      messages: [{ epoch, seq: first, cursor, event: undefined, error }],
+      unreadable: false,
+    };
+  }
+  const parsed = parsePairs(raw, end + 1, tenantId);
+  return parsed.messages.length === 0 ? { messages: [], unreadable: true } : parsed;
+}
+
+/** Reads lines of cursor and event JSON from `start` on. */
+function parsePairs(raw: string, from: number, tenantId: string | undefined): RedisLiveMessages {
   const messages: RedisStreamMessage[] = [];
-  let start = 0;
+  let start = from;
   while (start < raw.length) {
     const newline = raw.indexOf('\n', start);
     if (newline <= start || newline - start > 80) return { messages, unreadable: true };

@@ -1,5 +1,4 @@
 import { tenantIdSchema } from '@calltrack/core';
-import { BusDeliveryError } from './bus-delivery-error';
 import type { AllTenantsListener, TenantRegistryListener } from './create-redis-channel-hub';
 import {
   createRedisTenantSubscriber,
@@ -15,8 +14,10 @@ import type { RedisSubscribeContext } from './subscribe-redis-tenant';
 
 /**
  * A subscription to every tenant. With classic pub/sub it is one pattern subscription: every
- * live message of every tenant, and a `reconnected` reset after an interruption (there is no
- * per-tenant position to catch up from).
+ * live message of every tenant. Each tenant is followed from its first live message on with the
+ * same per-tenant state machine as a tenant subscription, so a message it cannot read or a gap
+ * is filled from that tenant's history; after an interruption it gets a `reconnected` reset
+ * (tenants it had not heard from may have published) and follows each tenant afresh.
  *
  * Sharded pub/sub has no patterns, so there it follows each tenant's stream like a tenant
  * subscription does: the tenants come from a registry (a set, plus a channel announcing new
@@ -62,47 +63,65 @@ function followPattern(
   fail: (error: unknown) => void,
 ): () => void {
   const { hub, report } = context;
+  // The tenants heard from since the start (or the last interruption), each with its position,
+  // so a live message that cannot be read, or a gap, is read from that tenant's history.
+  let members = new Map<string, RedisTenantSubscriber>();
+
+  const join = (tenantId: string): RedisTenantSubscriber => {
+    const joined = members;
+    const current = (): boolean => queue.open && members === joined;
+    const subscriber = createRedisTenantSubscriber({
+      tenantId,
+      // A member dropped at an interruption may still be reading history: it writes nothing more.
+      sink: {
+        get open() {
+          return current();
+        },
+        push: (message, fromHistory) => current() && queue.push(message, fromHistory),
+        cutOff: () => queue.cutOff(),
+        markReady: () => {},
+      },
+      matches,
+      readHistory: hub.historyOf(tenantId),
+      batchSize: context.batchSize,
+      report,
+      labelResets: true,
+    });
+    members.set(tenantId, subscriber);
+    return subscriber;
+  };
+
   const listener: AllTenantsListener = {
-    receive(message) {
-      const { event } = message;
-      if (event === undefined) return;
-      let wanted: boolean;
-      try {
-        wanted = matches(event);
-      } catch (error) {
-        report(
-          new BusDeliveryError({
-            reason: 'filter',
-            message: `The subscription's filter failed on event ${event.id} (${message.cursor}); skipped.`,
-            tenantId: event.tenantId,
-            cursor: message.cursor,
-            cause: error,
-          }),
-        );
+    receive(tenantId, { messages, unreadable }) {
+      const known = members.get(tenantId);
+      const [first] = messages;
+      if (known) {
+        for (const message of messages) known.receive(message);
+        // What had no cursor may be events: the tenant's history has them if so.
+        if (unreadable) known.catchUp();
         return;
       }
-      if (!wanted) return;
-      try {
-        queue.push({ type: 'event', cursor: message.cursor, event });
-      } catch (error) {
-        report(
-          new BusDeliveryError({
-            reason: 'subscriber',
-            message: `Delivering event ${event.id} (${message.cursor}) failed; the subscription is ended.`,
-            tenantId: event.tenantId,
-            cursor: message.cursor,
-            cause: error,
-          }),
-        );
-        queue.cutOff();
-      }
+      // A tenant not heard from yet: its first message says where to follow it from (history is
+      // read from just before it, which also tells a stray write from a real event). One with
+      // no cursor at all gives no position to read from.
+      if (first === undefined || !tenantIdSchema.safeParse(tenantId).success) return;
+      const joined = join(tenantId);
+      // Received before the start, so the first history read knows they came before it.
+      for (const message of messages) joined.receive(message);
+      joined.start({ from: 'live', epoch: first.epoch, seq: first.seq });
     },
     reconnected() {
+      // Messages of any tenant may have been missed, also of tenants not heard from yet: say so,
+      // and follow each tenant again from its next message.
+      members = new Map();
       queue.push({ type: 'reset', recovered: false, reason: 'reconnected' });
     },
   };
   hub.attachAllTenants(listener).then(() => queue.markReady(), fail);
-  return () => hub.detachAllTenants(listener);
+  return () => {
+    members = new Map();
+    hub.detachAllTenants(listener);
+  };
 }
 
 function followRegistry(
