@@ -82,6 +82,13 @@ export function createDialer(options: DialerOptions): Dialer {
   // died) costs the user's next run one more pass over the pending leads, gated and claimed like
   // any: the TTL only cleans up.
   const followUpTtlMs = 86_400_000;
+  // Locks written before renewFollowUp existed: said once, not at every renewal of every run.
+  const renewsFollowUps = typeof locks.renewFollowUp === 'function';
+  if (!renewsFollowUps) {
+    logger.warn(
+      'Your DialerLocks has no renewFollowUp: a follow-up request asked for during a run is kept for a day from the request, not for the whole run.',
+    );
+  }
   const gates: LeadGates = {
     window: createCallingWindow(options.callingWindow),
     maxAttempts,
@@ -560,14 +567,20 @@ export function createDialer(options: DialerOptions): Dialer {
     firstCause: 'trigger' | 'follow_up',
   ): Promise<RunSummary[]> => {
     const key = runKey(tenantId, userId);
-    // Your locks' renewFollowUp may throw at once (or be missing, written before it existed):
-    // caught here, or it would end the lease's renewals, and a second run could start beside this.
+    // Your locks' renewFollowUp may throw at once: caught here, or it would end the lease's
+    // renewals, and a second run could start beside this. Logged once until a renewal works
+    // again: the lease is renewed every few seconds for as long as the run lasts.
+    let renewalFailing = false;
     const kept = keepLease(lease, runLeaseMs, clock, async () => {
+      if (!renewsFollowUps) return;
       try {
         await locks.renewFollowUp(key, followUpTtlMs);
+        renewalFailing = false;
       } catch (error) {
+        if (renewalFailing) return;
+        renewalFailing = true;
         logger.warn(
-          'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
+          'Renewing a follow-up request failed; it is kept for a day from the last renewal (logged once until a renewal works again).',
           { tenantId, userId, error },
         );
       }
