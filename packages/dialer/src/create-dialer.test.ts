@@ -353,6 +353,42 @@ describe('createDialer', () => {
     expect(warnings).toContain('lookupCall failed; the attempt is orphaned for review.');
   });
 
+  it('takes an answer of your own adapter that no store can keep (no answer, a provider with a NUL, a call id too long) as ambiguous, naming what', async () => {
+    const answers: unknown[] = [
+      undefined,
+      { provider: 'te\u0000st', callId: 'call-1', reference: undefined },
+      { provider: 'test', callId: 'c'.repeat(257), reference: undefined },
+      { provider: 'test', callId: '', reference: undefined },
+    ];
+    const control: CallControl = {
+      provider: 'test',
+      placeCall: async () => answers.shift() as Awaited<ReturnType<CallControl['placeCall']>>,
+      terminateCall: async () => {},
+    };
+    const { store, dialer, events } = await setUp(
+      { accounts: [{ id: 'test', control, callsPerSecond: 1000 }] },
+      [lead(1), lead(2), lead(3), lead(4)],
+    );
+    await runToEnd(dialer);
+    const reasons = [];
+    for (const index of [1, 2, 3, 4]) {
+      const stored = await store.getLead(tenantId, lead(index).leadId);
+      const attempt = await store.getAttempt(tenantId, stored!.attemptId!);
+      reasons.push([stored?.callStatus, attempt?.state, attempt?.reason, attempt?.callId]);
+    }
+    expect(reasons).toEqual([
+      ['unknown', 'unknown', 'ambiguous:invalid_answer', undefined],
+      ['unknown', 'unknown', 'ambiguous:invalid_provider', undefined],
+      ['unknown', 'unknown', 'ambiguous:invalid_call_id', undefined],
+      ['unknown', 'unknown', 'ambiguous:invalid_call_id', undefined],
+    ]);
+    expect(events.filter((event) => event.type === 'dialer.call_placed')).toEqual([]);
+    expect(events.find((event) => event.type === 'dialer.run_finished')?.data).toMatchObject({
+      placed: 0,
+      unknown: 4,
+    });
+  });
+
   it("refuses a stale holder's writes: a dial that answers after its attempt was taken over changes nothing", async () => {
     const { server, store, clock, dialer, warnings } = await setUp(
       { attemptLeaseMs: 10_000, placeCallTimeoutMs: 5_000 },
