@@ -353,6 +353,42 @@ describe('createDialer', () => {
     expect(warnings).toContain('lookupCall failed; the attempt is orphaned for review.');
   });
 
+  it('takes an answer of your own adapter that no store can keep (no answer, a provider with a NUL, a call id too long) as ambiguous, naming what', async () => {
+    const answers: unknown[] = [
+      undefined,
+      { provider: 'te\u0000st', callId: 'call-1', reference: undefined },
+      { provider: 'test', callId: 'c'.repeat(257), reference: undefined },
+      { provider: 'test', callId: '', reference: undefined },
+    ];
+    const control: CallControl = {
+      provider: 'test',
+      placeCall: async () => answers.shift() as Awaited<ReturnType<CallControl['placeCall']>>,
+      terminateCall: async () => {},
+    };
+    const { store, dialer, events } = await setUp(
+      { accounts: [{ id: 'test', control, callsPerSecond: 1000 }] },
+      [lead(1), lead(2), lead(3), lead(4)],
+    );
+    await runToEnd(dialer);
+    const reasons = [];
+    for (const index of [1, 2, 3, 4]) {
+      const stored = await store.getLead(tenantId, lead(index).leadId);
+      const attempt = await store.getAttempt(tenantId, stored!.attemptId!);
+      reasons.push([stored?.callStatus, attempt?.state, attempt?.reason, attempt?.callId]);
+    }
+    expect(reasons).toEqual([
+      ['unknown', 'unknown', 'ambiguous:invalid_answer', undefined],
+      ['unknown', 'unknown', 'ambiguous:invalid_provider', undefined],
+      ['unknown', 'unknown', 'ambiguous:invalid_call_id', undefined],
+      ['unknown', 'unknown', 'ambiguous:invalid_call_id', undefined],
+    ]);
+    expect(events.filter((event) => event.type === 'dialer.call_placed')).toEqual([]);
+    expect(events.find((event) => event.type === 'dialer.run_finished')?.data).toMatchObject({
+      placed: 0,
+      unknown: 4,
+    });
+  });
+
   it("refuses a stale holder's writes: a dial that answers after its attempt was taken over changes nothing", async () => {
     const { server, store, clock, dialer, warnings } = await setUp(
       { attemptLeaseMs: 10_000, placeCallTimeoutMs: 5_000 },
@@ -511,8 +547,89 @@ describe('createDialer', () => {
     ]);
     expect(dialled).toEqual([number(1), number(2)]);
     expect(warnings).toContain(
-      'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
+      'Renewing a follow-up request failed; it is kept for a day from the last renewal (logged once until a renewal works again).',
     );
+  });
+
+  it('warns once, not at every lease renewal, when your DialerLocks has no renewFollowUp or it keeps failing', async () => {
+    let releaseDials: () => void = () => {};
+    const dialsHeld = new Promise<void>((resolve) => {
+      releaseDials = resolve;
+    });
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      async placeCall(request) {
+        dialled.push(request.to);
+        await dialsHeld;
+        return { provider: 'test', callId: `call-${request.to}`, reference: request.reference };
+      },
+      async terminateCall() {},
+    };
+    stoppers.push(async () => releaseDials());
+    const clock = createTestClock(start);
+    const memoryLocks = createMemoryDialerLocks({ clock });
+    let failing = true;
+    // Locks whose renewFollowUp fails for a while (their Redis is away), works, then fails again;
+    // and the same locks as written before renewFollowUp existed.
+    const locks: DialerLocks = {
+      acquire: (key, ttlMs) => memoryLocks.acquire(key, ttlMs),
+      requestFollowUp: (key, ttlMs) => memoryLocks.requestFollowUp(key, ttlMs),
+      takeFollowUp: (key) => memoryLocks.takeFollowUp(key),
+      renewFollowUp: async (key, ttlMs) => {
+        if (failing) throw new Error('connection is closed');
+        await memoryLocks.renewFollowUp(key, ttlMs);
+      },
+    };
+    const withoutMethod = { ...locks } as Partial<DialerLocks>;
+    delete withoutMethod.renewFollowUp;
+    const warned: { message: string; context: Record<string, unknown> | undefined }[] = [];
+    const logger = {
+      warn: (message: string, context?: Record<string, unknown>) =>
+        warned.push({ message, context }),
+    };
+    const { dialer } = await setUp(
+      { accounts: [{ id: 'test', control, callsPerSecond: 1000 }], clock, locks, logger },
+      [lead(2, { userId: 'user-2' })],
+    );
+    // A second dialer on the locks without the method.
+    const { dialer: older } = await setUp(
+      {
+        accounts: [{ id: 'test', control, callsPerSecond: 1000 }],
+        clock,
+        locks: withoutMethod as DialerLocks,
+        logger,
+      },
+      [lead(3, { userId: 'user-3' })],
+    );
+    const runs = [
+      await dialer.trigger({ tenantId, userId: 'user-2' }),
+      await older.trigger({ tenantId, userId: 'user-3' }),
+    ];
+    while (dialled.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    // 30 renewals of each run lease (every 10 s) while the calls are held.
+    for (let seconds = 0; seconds < 300; seconds += 5) await clock.advance(5_000);
+    failing = false;
+    for (let seconds = 0; seconds < 30; seconds += 5) await clock.advance(5_000);
+    failing = true;
+    for (let seconds = 0; seconds < 300; seconds += 5) await clock.advance(5_000);
+    releaseDials();
+    for (const run of runs) if (run.outcome === 'started') await run.finished;
+    const messages = warned.map(({ message, context }) => [message, context?.userId]);
+    expect(messages).toEqual([
+      [
+        'Your DialerLocks has no renewFollowUp: a follow-up request asked for during a run is kept for a day from the request, not for the whole run.',
+        undefined,
+      ],
+      [
+        'Renewing a follow-up request failed; it is kept for a day from the last renewal (logged once until a renewal works again).',
+        'user-2',
+      ],
+      [
+        'Renewing a follow-up request failed; it is kept for a day from the last renewal (logged once until a renewal works again).',
+        'user-2',
+      ],
+    ]);
   });
 
   it('keeps tenants apart in its locks: ids with colons share neither a run nor a lead lease', async () => {

@@ -82,6 +82,13 @@ export function createDialer(options: DialerOptions): Dialer {
   // died) costs the user's next run one more pass over the pending leads, gated and claimed like
   // any: the TTL only cleans up.
   const followUpTtlMs = 86_400_000;
+  // Locks written before renewFollowUp existed: said once, not at every renewal of every run.
+  const renewsFollowUps = typeof locks.renewFollowUp === 'function';
+  if (!renewsFollowUps) {
+    logger.warn(
+      'Your DialerLocks has no renewFollowUp: a follow-up request asked for during a run is kept for a day from the request, not for the whole run.',
+    );
+  }
   const gates: LeadGates = {
     window: createCallingWindow(options.callingWindow),
     maxAttempts,
@@ -326,6 +333,26 @@ export function createDialer(options: DialerOptions): Dialer {
       }
       return;
     }
+    // An answer no event or store can carry (an adapter's bug, a provider's malformed reply): the
+    // call may well exist, so it is ambiguous, not a refusal — released, the lead would be dialled
+    // again while that call may ring. Recorded `placed`, PostgreSQL refuses the write (the attempt
+    // stayed `claimed` until orphaned) and Redis keeps a lone surrogate as U+FFFD.
+    const unusable = unusablePlacedCallField(placed);
+    if (unusable !== undefined) {
+      context.counts.unknown += 1;
+      logger.warn(
+        `The provider answered with ${answerParts[unusable]} no event or store can keep; the attempt is unknown, for webhooks or a lookup to settle.`,
+        { ...key, account: account.id },
+      );
+      await write({
+        ...key,
+        state: 'unknown',
+        now: clock.now(),
+        leaseMs: unknownSettleMs,
+        reason: `ambiguous:invalid_${unusable}`,
+      });
+      return;
+    }
     context.counts.placed += 1;
     await write({
       ...key,
@@ -560,14 +587,20 @@ export function createDialer(options: DialerOptions): Dialer {
     firstCause: 'trigger' | 'follow_up',
   ): Promise<RunSummary[]> => {
     const key = runKey(tenantId, userId);
-    // Your locks' renewFollowUp may throw at once (or be missing, written before it existed):
-    // caught here, or it would end the lease's renewals, and a second run could start beside this.
+    // Your locks' renewFollowUp may throw at once: caught here, or it would end the lease's
+    // renewals, and a second run could start beside this. Logged once until a renewal works
+    // again: the lease is renewed every few seconds for as long as the run lasts.
+    let renewalFailing = false;
     const kept = keepLease(lease, runLeaseMs, clock, async () => {
+      if (!renewsFollowUps) return;
       try {
         await locks.renewFollowUp(key, followUpTtlMs);
+        renewalFailing = false;
       } catch (error) {
+        if (renewalFailing) return;
+        renewalFailing = true;
         logger.warn(
-          'Renewing a follow-up request failed; it is kept for a day from the last renewal.',
+          'Renewing a follow-up request failed; it is kept for a day from the last renewal (logged once until a renewal works again).',
           { tenantId, userId, error },
         );
       }
@@ -735,10 +768,17 @@ export function createDialer(options: DialerOptions): Dialer {
         fence: attempt.fence,
       };
       if (attempt.state === 'unknown' && options.lookupCall) {
-        const found = await lookUpCall(options.lookupCall, attempt).catch((error) => {
+        let found = await lookUpCall(options.lookupCall, attempt).catch((error) => {
           logger.warn('lookupCall failed; the attempt is orphaned for review.', { ...key, error });
           return undefined;
         });
+        if (found?.placed && found.callId !== undefined && !isCallIdText(found.callId)) {
+          logger.warn(
+            'lookupCall answered a call id no event or store can keep; the attempt is orphaned for review.',
+            key,
+          );
+          found = undefined;
+        }
         if (found !== undefined) {
           const settled = await write({
             ...key,
@@ -905,6 +945,25 @@ const runEventTypes = [
   'dialer.call_placed',
   'dialer.run_finished',
 ] as const;
+
+/**
+ * A call id or provider as an event carries them (what the webhooks of the call will bring, and
+ * what every store keeps as it is): text of 1–256 (a provider, 1–64) characters, no control
+ * character or lone surrogate.
+ */
+const isCallIdText = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= 256 && isKeyText(value);
+
+const answerParts = { answer: 'an answer', provider: 'a provider name', call_id: 'a call id' };
+
+/** The part of a `placeCall` answer no event or store can keep, if any. */
+function unusablePlacedCallField(placed: unknown): 'answer' | 'provider' | 'call_id' | undefined {
+  if (placed === null || typeof placed !== 'object') return 'answer';
+  const { provider, callId } = placed as { provider?: unknown; callId?: unknown };
+  if (!isCallIdText(provider) || provider.length > 64) return 'provider';
+  if (callId !== undefined && !isCallIdText(callId)) return 'call_id';
+  return undefined;
+}
 
 const noCounts = (): Counts => ({ placed: 0, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 });
 

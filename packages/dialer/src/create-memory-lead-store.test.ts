@@ -1,4 +1,5 @@
 import { afterEach, describe, it } from 'vitest';
+import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createMemoryLeadStore } from './create-memory-lead-store';
 import { describeLeadStore } from './describe-lead-store';
 
@@ -9,3 +10,9 @@ describeLeadStore(
     createStore: async () => ({ store: createMemoryLeadStore(), dispose: async () => {} }),
   },
 );
+
+describe('createMemoryLeadStore under the dialer', () => {
+  it('takes a placeCall answer with a call id no store can keep as ambiguous: unknown, never dialled again, settled by webhooks or the reconciler', async () => {
+    await checkUnrecordableCallAnswers(createMemoryLeadStore(), 'acme');
+  });
+});

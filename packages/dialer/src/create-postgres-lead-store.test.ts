@@ -12,6 +12,7 @@ import {
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
+import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createDialer } from './create-dialer';
 import { createDialerHandler } from './create-dialer-handler';
 import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
@@ -371,6 +372,18 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
           leadIds,
         ]);
       });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('takes a placeCall answer with a call id no store can keep as ambiguous: unknown, never dialled again, settled by webhooks or the reconciler', async () => {
+    const table = uniqueTableName('unrecordable');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await checkUnrecordableCallAnswers(store, 'acme');
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }

@@ -1,6 +1,7 @@
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
+import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createRedisLeadStore } from './create-redis-lead-store';
 import { describeLeadStore } from './describe-lead-store';
 import type { LeadStore } from './lead-store';
@@ -40,6 +41,13 @@ describe.skipIf(!redis)('createRedisLeadStore', () => {
     await checkReconcilerPastRemovedLeads(store, 'acme', async (leadIds) => {
       await redis!.del(...leadIds.map((leadId) => `${prefix}:{acme}:lead:${leadId}`));
     });
+  });
+
+  it('takes a placeCall answer with a call id no store can keep as ambiguous: unknown, never dialled again, settled by webhooks or the reconciler', async () => {
+    await checkUnrecordableCallAnswers(
+      createRedisLeadStore({ redis: redis!, prefix: `${filePrefix}:unrecordable` }),
+      'acme',
+    );
   });
 
   it('gets past expired lease entries whose attempt was deleted', async () => {

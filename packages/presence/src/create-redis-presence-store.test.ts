@@ -7,8 +7,10 @@ import {
   startRedisServer,
   uniquePrefix,
 } from '@calltrack/test-utils';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
 import type { PresenceConnection, PresenceOptions } from './presence';
@@ -97,6 +99,54 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
       });
       expect(transition?.eventId).toBe(presenceEventId(userId, t0, t0 + 1));
     }
+  });
+
+  it('builds the event ids the memory store builds for non-ASCII user ids of 1–200 characters: lengths in UTF-16 units, as the engine counts', async () => {
+    const prefix = `${filePrefix}:utf16`;
+    const store = createRedisPresenceStore({ redis: redis!, prefix });
+    const settings = conformanceSettings();
+    let tenants = 0;
+    const eventIdsOf = async (userId: string) => {
+      tenants += 1;
+      const operation = {
+        kind: 'connect',
+        tenantId: `tenant-${tenants}`,
+        userId,
+        connectionId: 'c1',
+        at: t0,
+        settings,
+      } as const;
+      const memory = await createMemoryPresenceStore().apply(operation);
+      const onRedis = await store.apply(operation);
+      return [onRedis.transition?.eventId, memory.transition?.eventId];
+    };
+    // Characters of one, two, three and four UTF-8 bytes (the last two UTF-16 units).
+    const character = fc.constantFrom('a', 'é', 'ж', '中', '☃', '😀', '𝄞');
+    const nonAsciiId = fc
+      .array(character, { minLength: 1, maxLength: 200 })
+      .map((characters) => characters.join(''))
+      .filter((id) => id.length <= 256 && id !== 'a'.repeat(id.length));
+    // Where bytes and units disagree: 81 two-byte characters are 162 bytes, 81 units.
+    for (const userId of [
+      'é'.repeat(81),
+      'é'.repeat(160),
+      'é'.repeat(161),
+      '中'.repeat(160),
+      `${'a'.repeat(119)}😀${'a'.repeat(60)}`,
+      `${'é'.repeat(118)}😀😀${'é'.repeat(60)}`,
+    ]) {
+      const [onRedis, memory] = await eventIdsOf(userId);
+      expect(onRedis).toBe(memory);
+      expect(onRedis).toBe(presenceEventId(userId, t0, t0 + 1));
+    }
+    await fc.assert(
+      fc.asyncProperty(nonAsciiId, async (userId) => {
+        const [onRedis, memory] = await eventIdsOf(userId);
+        expect(onRedis).toBeDefined();
+        expect(onRedis).toBe(memory);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('lets an offline user’s record and queue expire, and keeps a connected user’s', async () => {

@@ -9,7 +9,8 @@ const keptOfLongUserId = 120;
  * The user's part of an event id: the id itself, or for a longer one, its first 120 characters,
  * `~` and its SHA-1 (hex). That form is longer than 160 characters, so it is never an id kept as
  * it is (a bare hash was: a user id of 40 hex digits shared the event ids of a long one). The
- * Redis scripts count UTF-8 bytes where this counts UTF-16 units: each store's ids stay apart.
+ * Redis scripts count the same UTF-16 units over the id's UTF-8 bytes, so every store gives one
+ * user the same ids.
  */
 function userPart(userId: string): string {
   if (userId.length <= longUserId) return userId;

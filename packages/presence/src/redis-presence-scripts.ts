@@ -109,16 +109,22 @@ local function setData(user, id, data)
   user.data[id] = data
 end
 
--- The user's part of an event id (see presence-event-id.ts): an id over 160 bytes keeps its first
--- 120 (and the rest of a character cut there), '~' and its SHA-1: never an id kept as it is.
+-- The user's part of an event id (see presence-event-id.ts): an id over 160 characters keeps its
+-- first 120 (121 when a character past U+FFFF straddles the cut), '~' and its SHA-1: never an id
+-- kept as it is. Characters are counted as the engine counts them, in UTF-16 units: one per
+-- character, two for one of four UTF-8 bytes; counted in bytes, a non-ASCII id of 81 to 160
+-- characters was shortened here and kept in the engine.
 local function userPart(id)
-  if #id <= 160 then return id end
-  local kept = 120
-  while kept < #id do
-    local byte = string.byte(id, kept + 1)
-    if byte < 128 or byte >= 192 then break end
-    kept = kept + 1
+  if #id <= 160 then return id end -- never more units than bytes
+  local units, kept = 0, nil
+  for i = 1, #id do
+    local byte = string.byte(id, i)
+    if byte < 128 or byte >= 192 then -- a character starts here
+      if kept == nil and units >= 120 then kept = i - 1 end
+      units = units + (byte >= 240 and 2 or 1)
+    end
   end
+  if units <= 160 then return id end
   return string.sub(id, 1, kept) .. '~' .. redis.sha1hex(id)
 end
 

@@ -223,6 +223,9 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     const { attempt, result, succeeded } = sent;
     const now = clock.now();
     const gone = result.kind === 'response' && result.statusCode === 410;
+    // Fails the same way until the endpoint is edited: retries would only fill the log. Its dead
+    // letters are recovered once it is.
+    const unsendable = result.kind === 'error' && result.reason === 'unsendable_header';
     // A resend of a delivery still being retried takes the place of its next retry: after a
     // failure the schedule goes on from the resend (never earlier than the retry it replaces,
     // whose queued wake-up follows the delivery's due time), so the endpoint is not sent the
@@ -236,7 +239,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       // Any other manual attempt that fails is not rescheduled; the delivery keeps its place.
       status = delivery?.status === 'pending' ? 'pending' : 'failed';
       nextAttemptAt = delivery?.status === 'pending' ? delivery.nextAttemptAt : undefined;
-    } else if (gone) {
+    } else if (gone || unsendable) {
       status = 'failed';
     } else {
       const throttled =

@@ -38,8 +38,12 @@ export type WebhookSendResult =
     }
   | {
       kind: 'error';
-      /** `timeout`, `blocked` (the SSRF guard refused the address), or `network` (refused, reset, DNS…). */
-      reason: 'timeout' | 'blocked' | 'network';
+      /**
+       * `timeout`, `blocked` (the SSRF guard refused the address), `network` (refused, reset,
+       * DNS…), or `unsendable_header` (not sent: an endpoint's header value no request can carry,
+       * saved by an earlier version; never retried).
+       */
+      reason: 'timeout' | 'blocked' | 'network' | 'unsendable_header';
       message: string;
       durationMs: number;
     };

@@ -21,6 +21,19 @@ export function signingSecrets(endpoint: StoredEndpoint, now: number): string[] 
   return secrets;
 }
 
+// What undici sends in a header value: tab, visible ASCII and U+0080–U+00FF (as Latin-1 bytes).
+// Endpoints saved before values were held to visible ASCII may have anything else.
+const sendableHeaderValue = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * The first of an endpoint's headers whose value no request can carry (a control character, one
+ * past U+00FF): undici refuses the whole request, so every attempt would fail the same way.
+ */
+function findUnsendableHeader(headers: Record<string, string>): string | undefined {
+  for (const name in headers) if (!sendableHeaderValue.test(headers[name]!)) return name;
+  return undefined;
+}
+
 /**
  * Signs and sends one attempt: the endpoint's custom headers, then the Standard Webhooks headers
  * (`webhook-id` = the message id, `webhook-timestamp` = now, `webhook-signature` with every
@@ -36,21 +49,30 @@ export async function sendAttempt(
 ): Promise<SentAttempt> {
   const startedAt = clock.now();
   const timestamp = Math.floor(startedAt / 1000);
-  const result = await sender.send({
-    url: endpoint.url,
-    headers: {
-      ...endpoint.headers,
-      'webhook-id': message.id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook({
-        id: message.id,
-        timestamp,
-        body: message.body,
-        secrets: signingSecrets(endpoint, startedAt),
-      }),
-    },
-    body: message.body,
-  });
+  const unsendable = findUnsendableHeader(endpoint.headers);
+  const result: WebhookSendResult =
+    unsendable !== undefined
+      ? {
+          kind: 'error',
+          reason: 'unsendable_header',
+          message: `Not sent: the value of the endpoint's header ${JSON.stringify(unsendable)} holds a character no HTTP request can carry (a control character, or one past U+00FF); edit the endpoint's headers, then recover its failed deliveries.`,
+          durationMs: 0,
+        }
+      : await sender.send({
+          url: endpoint.url,
+          headers: {
+            ...endpoint.headers,
+            'webhook-id': message.id,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': signWebhook({
+              id: message.id,
+              timestamp,
+              body: message.body,
+              secrets: signingSecrets(endpoint, startedAt),
+            }),
+          },
+          body: message.body,
+        });
   const succeeded =
     result.kind === 'response' && result.statusCode >= 200 && result.statusCode < 300;
   const error = succeeded

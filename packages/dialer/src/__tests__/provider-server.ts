@@ -2,11 +2,18 @@
 // counting calls per number and per reference, with faults to inject per number:
 // `refuse` (400, Twilio error 21211, nothing placed), `fail-after` (the call is placed, then 500),
 // `hang` (the call is placed and the answer never comes: a timeout), `cut-body` (the call is
-// placed and answered 201, but the connection drops while the body streams).
+// placed and answered 201, but the connection drops while the body streams), `nul-sid` and
+// `lone-surrogate-sid` (the call is placed and answered 201 with a sid no store can keep).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type ProviderFault = 'refuse' | 'fail-after' | 'hang' | 'cut-body';
+export type ProviderFault =
+  | 'refuse'
+  | 'fail-after'
+  | 'hang'
+  | 'cut-body'
+  | 'nul-sid'
+  | 'lone-surrogate-sid';
 
 export interface PlacedTestCall {
   sid: string;
@@ -80,8 +87,14 @@ export async function startProviderServer(
         ? (new URL(callback).searchParams.get('reference') ?? undefined)
         : undefined;
       sequence += 1;
+      const sid = `CA${String(process.pid)}x${String(sequence).padStart(8, '0')}`;
       const call: PlacedTestCall = {
-        sid: `CA${String(process.pid)}x${String(sequence).padStart(8, '0')}`,
+        sid:
+          fault === 'nul-sid'
+            ? `${sid}\u0000`
+            : fault === 'lone-surrogate-sid'
+              ? `${sid}\ud800`
+              : sid,
         to,
         reference,
       };

@@ -330,6 +330,54 @@ export function describeDispatcher(
       expect(h.receiver.received('/elsewhere')).toHaveLength(0);
     });
 
+    it('fails at once, naming the header, and does not retry an endpoint saved earlier with a header value no request can carry', async () => {
+      const h = await setup({ retrySchedule: [1_000, 1_000], endpointCacheMs: 0 });
+      if (!h) return;
+      const euro = await h.endpoint('/old-euro', { headers: { authorization: 'Bearer t' } });
+      const latin1 = await h.endpoint('/old-latin1');
+      // As an earlier version saved them, before values were held to visible ASCII: one undici
+      // cannot send (past U+00FF), one it sends as Latin-1 bytes, as it always did.
+      for (const [id, headers] of [
+        [euro.id, { authorization: 'Bearer t', 'x-team': 'Zürich €' }],
+        [latin1.id, { 'x-city': 'Zürich' }],
+      ] as const) {
+        const stored = (await h.store.getEndpoint('acme', id))!;
+        expect(await h.store.saveEndpointSettings({ ...stored, headers })).toBe(true);
+      }
+      await h.publish();
+      const [failed] = await attemptsOf(h, euro.id, 1);
+      const error =
+        'Not sent: the value of the endpoint\'s header "x-team" holds a character no HTTP request can carry (a control character, or one past U+00FF); edit the endpoint\'s headers, then recover its failed deliveries.';
+      expect(failed).toMatchObject({ status: 'failed', statusCode: 0, error });
+      expect(failed!.nextAttemptAt).toBeUndefined();
+      const dead = await h.dispatcher.listFailedDeliveries('acme', { endpointId: euro.id });
+      expect(dead.deliveries).toMatchObject([{ status: 'failed', attempts: 1, lastError: error }]);
+      await h.receiver.waitFor(1, { path: '/old-latin1' });
+      expect(
+        Buffer.from(h.receiver.received('/old-latin1')[0]!.headers['x-city']!, 'latin1'),
+      ).toEqual(Buffer.from('Zürich', 'latin1'));
+      // Nothing more is tried; a test send says the same.
+      h.clock.advance(1_000);
+      h.clock.advance(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await attemptsOf(h, euro.id, 1)).toHaveLength(1);
+      expect(await h.dispatcher.sendTest('acme', euro.id)).toMatchObject({
+        status: 'failed',
+        error,
+      });
+      expect(h.receiver.received('/old-euro')).toHaveLength(0);
+      expect(h.errors).toEqual([]);
+      // Edited, the endpoint's dead letters are recovered as any others.
+      await h.dispatcher.updateEndpoint('acme', euro.id, {
+        headers: { authorization: 'Bearer t', 'x-team': 'Z%C3%BCrich %E2%82%AC' },
+      });
+      expect(
+        await h.dispatcher.recover('acme', euro.id, { since: h.clock.now() - 10_000 }),
+      ).toEqual({ queued: 1 });
+      await h.receiver.waitFor(1, { path: '/old-euro' });
+      expect(h.receiver.received('/old-euro')[0]!.headers['x-team']).toBe('Z%C3%BCrich %E2%82%AC');
+    });
+
     it('puts exhausted deliveries on the dead-letter list; recover and resend deliver them', async () => {
       const h = await setup({ retrySchedule: [1_000] });
       if (!h) return;
