@@ -15,6 +15,19 @@ import {
   titleCase,
 } from './format.js';
 
+/**
+ * A call id as a segment of a tracker API path, as the tracker reads it back: same rule as
+ * `callIdPathSegment` in @calltrack/core (`count` and `active` are words of the routes; URLs
+ * resolve `.` and `..` away, so they go after a NUL the tracker drops).
+ */
+function callIdPathSegment(callId) {
+  if (callId === 'count' || callId === 'active') {
+    return `%${callId.charCodeAt(0).toString(16)}${callId.slice(1)}`;
+  }
+  if (callId === '.' || callId === '..') return `%00${callId}`;
+  return encodeURIComponent(callId);
+}
+
 const $ = (testId, root = document) => root.querySelector(`[data-testid="${testId}"]`);
 const eventLabels = {
   'call.initiated': 'Dialing',
@@ -180,10 +193,12 @@ export function createCallDrawer(options) {
 
   async function load(callId, attempt = 0) {
     const seq = ++loadSeq;
-    const id = encodeURIComponent(callId);
     const [callAnswer, timeline] = await Promise.all([
-      requestJson(`/api/calls/active/${id}`).catch(() => undefined),
-      requestJson(`/api/calls/${id}/timeline`).catch(() => ({ events: [] })),
+      // The tracker's route: `/api/calls/active/count` would be the counts.
+      requestJson(`/api/calls/active/${callIdPathSegment(callId)}`).catch(() => undefined),
+      requestJson(`/api/calls/${encodeURIComponent(callId)}/timeline`).catch(() => ({
+        events: [],
+      })),
     ]);
     if (seq !== loadSeq || openCallId !== callId) return;
     if (callAnswer?.call) renderCall(callAnswer.call);

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import { demoLines } from '@calltrack/simulator';
 import { launchTestBrowser, saveScreenshot, screenshotDirectory } from '@calltrack/test-utils';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPage as openAppPage } from './__tests__/open-page';
+import { postRetellCallStarted } from './__tests__/signed-webhooks';
 import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
 
 // Headless Debian Chromium against the console as `npm start` runs it: the real app, the
@@ -112,6 +114,31 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
     });
     await page.waitForFunction(() => location.hash === '#call=%ZZ');
     expect(await page.locator('[data-testid="call-drawer"].is-open').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('reads the drawer of a call named count from the tracker, not from its count route', async () => {
+    const demo = await startConsoleApp();
+    const line = demoLines.find((candidate) => candidate.provider === 'retell')!.number;
+    const { page, errors, close } = await openPage(`${demo.url}/`);
+    await connected(page);
+    const reads: string[] = [];
+    page.on('request', (request) => {
+      const { pathname } = new URL(request.url());
+      if (pathname.startsWith('/api/calls/active/')) reads.push(pathname);
+    });
+    expect((await postRetellCallStarted(demo.url, { callId: 'count', line })).ok).toBe(true);
+    await page.evaluate(() => {
+      location.hash = 'call=count';
+    });
+    await page.locator('[data-testid="call-drawer"][data-call-id="count"][data-loaded]').waitFor();
+    // Chromium sends the segment as written: the tracker decodes it to the call id.
+    expect(reads).toContain('/api/calls/active/%63ount');
+    const answer = await page.evaluate(() =>
+      fetch('/api/calls/active/%63ount').then((response) => response.json()),
+    );
+    expect(answer).toMatchObject({ call: { callId: 'count', provider: 'retell' } });
     expect(errors).toEqual([]);
     await close();
   });

@@ -187,6 +187,57 @@ describe('createCallerDeskWebhookHandler', () => {
     expect(JSON.stringify(sink.events[0]?.raw)).not.toContain(token);
   });
 
+  it('keeps the token out of raw where the payload echoes it: in a URL, a JSON string, nested objects and arrays, a field name', async () => {
+    const { sink, url } = await setup({ includeRaw: true });
+    const response = await fetch(withToken(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(loadFixture('callerdesk-call-report-token-echoed.json').json),
+    });
+    expect(response.status).toBe(200);
+    expect(sink.events.length).toBeGreaterThan(0);
+    for (const event of sink.events) {
+      expect(JSON.stringify(event)).not.toContain(token);
+      expect(event.raw).toMatchObject({
+        CallSid: '1714625130.960124',
+        webhook_url: 'https://app.example.com/webhooks/callerdesk?token=[redacted]',
+        custom_params: '{"token":"[redacted]","crm_lead":"L-881"}',
+        integration: {
+          name: 'crm',
+          auth: { scheme: 'query' },
+          headers: ['x-calltrack-token: [redacted]', 'accept: */*'],
+        },
+      });
+      expect((event.raw as { integration: { auth: object } }).integration.auth).not.toHaveProperty(
+        'token',
+      );
+    }
+  });
+
+  it('keeps a token out of raw also in its URL-encoded and JSON-escaped forms', async () => {
+    const odd = 'Zm9v+YmFy/YmF6 "q"==';
+    const { sink, url } = await setup({ token: odd, includeRaw: true });
+    const body = {
+      ...loadFixture(report).json,
+      webhook_url: `https://app.example.com/hook?token=${encodeURIComponent(odd)}`,
+      form_echo: new URLSearchParams({ token: odd }).toString(),
+      custom_params: JSON.stringify({ token: odd }),
+    };
+    const response = await fetch(withToken(url, odd), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(200);
+    for (const event of sink.events) {
+      expect(event.raw).toMatchObject({
+        webhook_url: 'https://app.example.com/hook?token=[redacted]',
+        form_echo: 'token=[redacted]',
+        custom_params: '{"token":"[redacted]"}',
+      });
+    }
+  });
+
   it('keeps the token out of raw when a tokenLocation function reads the query', async () => {
     const { sink, url } = await setup({
       includeRaw: true,

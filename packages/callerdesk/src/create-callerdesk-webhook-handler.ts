@@ -12,6 +12,7 @@ import {
   resolveWebhookTenant,
   type SecretLookupResult,
   singleCredential,
+  someSecret,
   UnknownTenantError,
   type WebhookErrorHandler,
   type WebhookHandler,
@@ -174,6 +175,8 @@ export function createCallerDeskWebhookHandler(
     minimumLength: minimumTokenLength,
   });
   const { token, sink, resolveTenant, includeRaw = false, kind } = options;
+  // A token nobody sends, compared in place of the one an unknown tenant does not have.
+  const decoyToken = `decoy-${globalThis.crypto.randomUUID()}`;
   const location = options.tokenLocation ?? 'query';
   if (location === 'header' && [token].flat().some((value) => String(value).includes(','))) {
     // A repeated header arrives joined with ", ": a token with a comma could not be told apart.
@@ -213,8 +216,16 @@ export function createCallerDeskWebhookHandler(
           ...(cause === undefined ? {} : { cause }),
         });
       const verify = (expected: string | readonly string[] | null | undefined) => {
-        if (expected == null) throw refuse(new Error('No token is configured for this tenant.'));
+        if (expected == null || !someSecret(expected, () => true)) {
+          throw refuseAfterDecoyCheck(new Error('No token is configured for this tenant.'));
+        }
         if (!verifyCallerDeskToken({ expected, provided })) throw refuse();
+      };
+      // Refused as a wrong token is, after the same comparison (its time grows with the length
+      // of the token sent): the answer's time does not tell which numbers belong to tenants.
+      const refuseAfterDecoyCheck = (cause: unknown) => {
+        verifyCallerDeskToken({ expected: decoyToken, provided });
+        return refuse(cause);
       };
       if (typeof token !== 'function') verify(token);
 
@@ -235,7 +246,7 @@ export function createCallerDeskWebhookHandler(
         'No tenant is configured for this CallerDesk call (virtual number or account).',
       ).catch((error: unknown) => {
         throw typeof token === 'function' && UnknownTenantError.isInstance(error)
-          ? refuse(error)
+          ? refuseAfterDecoyCheck(error)
           : error;
       });
       if (typeof token === 'function') {

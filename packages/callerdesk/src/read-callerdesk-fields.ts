@@ -33,8 +33,8 @@ export function callerDeskBodyType(contentType: string | undefined): CallerDeskB
  * Reads the fields of a CallerDesk webhook: the query string of a GET; for a POST, the query
  * string overlaid with the body's fields (CallerDesk posts either); `url` is the request's,
  * parsed once by the handler. `omit` names a query parameter to drop (the secret token), and
- * every field whose value is `omitValue` (the token, wherever `tokenLocation` found it) is dropped
- * too, so the token never reaches the payload or `raw`. Throws
+ * `omitValue` (the token, wherever `tokenLocation` found it) is taken out wherever the fields
+ * hold it (see `withoutToken`), so the token never reaches the payload or `raw`. Throws
  * `PayloadTooLargeError` (413) above `maxBytes` and `InvalidPayloadError` (400) for a body that
  * does not parse.
  * @internal
@@ -51,9 +51,9 @@ export async function readCallerDeskFields(
 ): Promise<Record<string, unknown>> {
   const query: Record<string, unknown> = parseFormBody(options.url.search.slice(1));
   if (options.omit !== undefined) delete query[options.omit];
-  if (incoming.method === 'GET') return withoutValue(query, options.omitValue);
+  if (incoming.method === 'GET') return withoutToken(query, options.omitValue);
   const text = await incoming.readText(options.maxBytes);
-  if (text.trim() === '') return withoutValue(query, options.omitValue);
+  if (text.trim() === '') return withoutToken(query, options.omitValue);
   let type = options.bodyType;
   if (type === 'unknown') type = text.trimStart().startsWith('{') ? 'json' : 'form';
   const body = await parseBody(text, type, incoming.header('content-type') ?? '');
@@ -66,17 +66,77 @@ export async function readCallerDeskFields(
       configurable: true,
     });
   }
-  return withoutValue(fields, options.omitValue);
+  return withoutToken(fields, options.omitValue);
 }
 
-/** `fields` without the top-level fields whose value is `value` (a string). */
-function withoutValue(
+/** What stands where the token was, in a string that held more than the token. */
+const redacted = '[redacted]';
+
+/**
+ * How deep the token is looked for. The payload's parser refuses a field nested deeper than 8
+ * levels (400), so nothing deeper is ever published; the walk stops there rather than recurse
+ * down a body nested 20,000 levels deep.
+ */
+const maxTokenSearchDepth = 10;
+
+/**
+ * `fields` without the token, wherever the payload echoes it (a JSON body may nest objects and
+ * arrays, and a string field may hold a URL, a header line or JSON text): a field at any depth
+ * whose value is the token, or whose name holds it, is dropped; an array element that is the
+ * token, and the token inside a longer string (as is, URL-encoded or JSON-escaped), become
+ * `[redacted]`. Changes `fields` in place.
+ */
+function withoutToken(
   fields: Record<string, unknown>,
-  value: string | undefined,
+  token: string | undefined,
 ): Record<string, unknown> {
-  if (value === undefined) return fields;
-  for (const name of Object.keys(fields)) if (fields[name] === value) delete fields[name];
-  return fields;
+  if (token === undefined || token === '') return fields;
+  const forms = [
+    ...new Set([
+      token,
+      encodeURIComponent(token),
+      new URLSearchParams([['', token]]).toString().slice(1),
+      JSON.stringify(token).slice(1, -1),
+    ]),
+  ];
+  const holdsToken = (text: string) => forms.some((form) => text.includes(form));
+  const clean = (value: unknown, depth: number): unknown => {
+    if (typeof value === 'string') {
+      if (!holdsToken(value)) return value;
+      let text = value;
+      for (const form of forms) text = text.split(form).join(redacted);
+      return text;
+    }
+    if (depth > maxTokenSearchDepth) return value;
+    if (Array.isArray(value)) {
+      for (let index = 0; index < value.length; index += 1) {
+        value[index] = value[index] === token ? redacted : clean(value[index], depth + 1);
+      }
+      return value;
+    }
+    if (value !== null && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      for (const name of Object.keys(record)) {
+        const field = record[name];
+        if (field === token || holdsToken(name)) {
+          delete record[name];
+          continue;
+        }
+        const cleaned = clean(field, depth + 1);
+        // Defined, not assigned: a field named `__proto__` stays a field.
+        if (cleaned !== field) {
+          Object.defineProperty(record, name, {
+            value: cleaned,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+      }
+    }
+    return value;
+  };
+  return clean(fields, 0) as Record<string, unknown>;
 }
 
 async function parseBody(

@@ -54,4 +54,30 @@ describe('rawPayloadFields', () => {
     expect(rawPayloadFields({ id: 1n })).toEqual({ rawOmitted: 'unserializable' });
     expect(eventWith(nested(20_000)).data).toEqual({ rawOmitted: 'depth' });
   });
+  it('copies a payload once for every event of its webhook, frozen, and never the caller’s object', () => {
+    const payload = { event: 'call_ended', call: { call_id: 'call_1', at: new Date(0) } };
+    const { raw } = rawPayloadFields(payload);
+    expect(raw).not.toBe(payload);
+    expect(raw).toEqual({
+      event: 'call_ended',
+      call: { call_id: 'call_1', at: '1970-01-01T00:00:00.000Z' },
+    });
+    expect(Object.isFrozen(raw)).toBe(true);
+    expect(Object.isFrozen((raw as { call: object }).call)).toBe(true);
+    const events = ['ended', 'analyzed'].map((id) =>
+      sealCallEvent({ ...event, id: `retell:call_1:${id}`, data: {}, raw }),
+    );
+    // The events share the one copy: sealing them did not copy it again.
+    for (const sealed of events) expect(sealed.raw).toBe(raw);
+    // Any other raw is copied when its event is sealed, as before.
+    const own = { note: 'mine' };
+    const sealed = sealCallEvent({ ...event, data: {}, raw: own });
+    expect(sealed.raw).not.toBe(own);
+    expect(sealed.raw).toEqual(own);
+    // A sealed event's raw is taken as it is by the events made from it.
+    expect(sealCallEvent({ ...sealed, id: 'other', data: {} }).raw).toBe(sealed.raw);
+    // An object that looks the same but was not sealed is copied.
+    const lookalike = Object.freeze({ ...(raw as object) });
+    expect(sealCallEvent({ ...event, data: {}, raw: lookalike }).raw).not.toBe(lookalike);
+  });
 });

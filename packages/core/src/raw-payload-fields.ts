@@ -1,5 +1,5 @@
-import { callEventLimits } from './call-event-schema';
-import { checkJsonLimits, type JsonLimitViolation } from './check-json-limits';
+import type { JsonLimitViolation } from './check-json-limits';
+import { sealRawPayload } from './seal-call-event';
 
 /** Why a provider's payload is not attached as `raw`: see {@link rawPayloadFields}. */
 export type RawOmittedReason = JsonLimitViolation['reason'];
@@ -20,8 +20,14 @@ export type RawPayloadFields =
  * never refused for it: refusing a signed webhook with a 4xx would lose the event for good
  * (providers do not retry a 4xx), e.g. a Retell `call_ended` of a call past an hour, whose word
  * timings pass 2 MiB. Providers put `rawOmitted` in every event's `data`.
+ *
+ * `raw` is a frozen copy of the payload as JSON carries it, made once: the events of one webhook
+ * that carry it are sealed without copying or checking it again (`sealCallEvent` copies any
+ * other `raw` per event).
  */
 export function rawPayloadFields(payload: unknown): RawPayloadFields {
-  const violation = checkJsonLimits(payload, callEventLimits.raw);
-  return violation === undefined ? { raw: payload } : { rawOmitted: violation.reason };
+  const sealed = sealRawPayload(payload);
+  return sealed.violation === undefined
+    ? { raw: sealed.value }
+    : { rawOmitted: sealed.violation.reason };
 }

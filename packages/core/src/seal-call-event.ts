@@ -1,7 +1,7 @@
 import { type CallEvent, callEventLimits } from './call-event-schema';
 import { type CallSnapshot, callSnapshotSchema } from './call-snapshot';
 import { checkJsonLimits } from './check-json-limits';
-import { copyJsonValue } from './copy-json-value';
+import { copyJsonValue, type JsonValueCopy } from './copy-json-value';
 import { InvalidEventError } from './errors/invalid-event-error';
 import { parseCallEvent } from './parse-call-event';
 
@@ -46,10 +46,55 @@ class SealMark extends ReturnTarget {
  */
 export function sealCallEvent(value: unknown): CallEvent {
   if (isSealedCallEvent(value)) return value;
-  const event = parseCallEvent(copyFreeFormParts(value));
+  const input = copyFreeFormParts(value);
+  let event: CallEvent;
+  const raw = typeof input === 'object' && input !== null ? (input as CallEvent).raw : undefined;
+  if (isSealedRaw(raw)) {
+    // Checked when it was sealed, and frozen since: the schema need not walk it again.
+    const { raw: _sealed, ...rest } = input as CallEvent;
+    event = parseCallEvent(rest);
+    event.raw = raw;
+  } else {
+    event = parseCallEvent(input);
+  }
   new SealMark(event);
   freezeParsed(event);
   return event;
+}
+
+/**
+ * A provider's payload as `raw` carries it: copied as {@link sealCallEvent} copies `raw`, frozen,
+ * and marked, so that sealing the events that carry it (every event of one webhook) neither
+ * copies nor walks it again; or why it cannot be `raw`, with the violation the schema reports.
+ * @internal For `rawPayloadFields`.
+ */
+export function sealRawPayload(value: unknown): JsonValueCopy {
+  if (isSealedRaw(value)) return { value };
+  const copied = copyJsonValue(value, callEventLimits.raw);
+  if (copied.violation || typeof copied.value !== 'object' || copied.value === null) return copied;
+  // The copy is frozen: its root is made again (its children are shared), marked, then frozen.
+  const root = Array.isArray(copied.value) ? [...copied.value] : cloneRecord(copied.value);
+  new SealMark(root);
+  return { value: Object.freeze(root) };
+}
+
+/** True for a `raw` {@link sealRawPayload} made: a frozen copy within `callEventLimits.raw`. */
+function isSealedRaw(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && SealMark.has(value);
+}
+
+/** A shallow copy of a record that keeps a `__proto__` key an own property. */
+function cloneRecord(value: object): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(record, key, {
+      value: (value as Record<string, unknown>)[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return record;
 }
 
 /** True for an event {@link sealCallEvent} (or {@link withCallSnapshot}) returned: valid, and unchangeable since. */
@@ -111,7 +156,8 @@ function copyFreeFormParts(value: unknown): unknown {
   }
   for (const field of ['data', 'raw'] as const) {
     if (event[field] === undefined) continue;
-    const copied = copyJsonValue(event[field], callEventLimits[field]);
+    const copied =
+      field === 'raw' ? sealRawPayload(event.raw) : copyJsonValue(event.data, callEventLimits.data);
     if (copied.violation)
       throw invalid([field, ...copied.violation.path], copied.violation.message);
     event[field] = copied.value;

@@ -24,4 +24,29 @@ describe('createCallTrackApi', () => {
     const api = createCallTrackApi(server.apiOptions());
     expect(await api.getCall('count')).toMatchObject({ callId: 'count', status: 'ringing' });
   });
+
+  it('reads and ends calls whose ids URLs would resolve away or take for a route', async () => {
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      now: testEventClock(),
+      logger: {},
+    });
+    const ids = ['.', '..', 'active', 'count', 'a/b'];
+    for (const callId of ids) {
+      await tracker.ingest(callEvent(callId, { type: 'call.ended', status: 'completed' }));
+    }
+    // The calls have ended: the tracker answers for them, the adapter is never asked.
+    const unused = { provider: 'twilio', placeCall: neverCalled, terminateCall: neverCalled };
+    const server = await serveTrackerApi(tracker, { callControl: { twilio: unused } });
+    cleanups.push(() => server.close());
+    const api = createCallTrackApi(server.apiOptions());
+    for (const callId of ids) {
+      expect(await api.getCall(callId), callId).toMatchObject({ callId, status: 'completed' });
+      expect(await api.terminateCall(callId), callId).toEqual({ callId, status: 'completed' });
+    }
+  });
 });
+
+async function neverCalled(): Promise<never> {
+  throw new Error('The call-control adapter was asked, for an ended call.');
+}

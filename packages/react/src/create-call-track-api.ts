@@ -1,4 +1,9 @@
-import type { AnalyticsGranularity, CallAnalytics, CallSnapshot } from '@calltrack/core';
+import {
+  type AnalyticsGranularity,
+  type CallAnalytics,
+  type CallSnapshot,
+  callIdPathSegment,
+} from '@calltrack/core';
 import { CallTrackApiError } from './call-track-api-error';
 
 /** Where the tracker's HTTP API is and how to reach it (`createCallTrackClient({ api })`). */
@@ -169,7 +174,7 @@ export function createCallTrackApi(options: CallTrackApiOptions): CallTrackApi {
     terminateCall(callId, callOptions) {
       return send(
         'POST',
-        `/calls/${encodeURIComponent(callId)}/terminate`,
+        `/calls/${callIdPathSegment(callId)}/terminate`,
         undefined,
         callOptions?.signal,
       );
@@ -178,7 +183,7 @@ export function createCallTrackApi(options: CallTrackApiOptions): CallTrackApi {
       try {
         const answer = await send<{ call: CallSnapshot }>(
           'GET',
-          `/calls/active/${callIdSegment(callId)}${
+          `/calls/active/${callIdPathSegment(callId)}${
             callOptions?.tenantId === undefined
               ? ''
               : `?${new URLSearchParams({ tenantId: callOptions.tenantId })}`
@@ -221,12 +226,4 @@ function createRequestId(): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/**
- * A call id as the last segment of `/calls/active/:callId`. `/calls/active/count` is the count
- * route, so a call whose id is `count` is asked for percent-encoded, as the tracker reads it.
- */
-function callIdSegment(callId: string): string {
-  return callId === 'count' ? '%63ount' : encodeURIComponent(callId);
 }

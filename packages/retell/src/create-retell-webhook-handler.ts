@@ -149,6 +149,8 @@ export function createRetellWebhookHandler(
 ): RetellWebhookHandler {
   checkWebhookHandlerOptions('createRetellWebhookHandler', options, { name: 'apiKey' });
   const { apiKey, sink, resolveTenant, includeRaw = false, toleranceMs } = options;
+  // A key nobody signs with, checked in place of the key an unknown tenant does not have.
+  const decoyApiKey = `decoy-${globalThis.crypto.randomUUID()}`;
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const now = options.now ?? Date.now;
 
@@ -183,8 +185,8 @@ export function createRetellWebhookHandler(
           message: 'The x-retell-signature header does not match the body, or has expired.',
           ...(cause === undefined ? {} : { cause }),
         });
-      const verify = (keys: Secrets | null | undefined) => {
-        const valid = someSecret(keys, (key) =>
+      const signedWith = (keys: Secrets | null | undefined) =>
+        someSecret(keys, (key) =>
           verifyRetellSignature({
             apiKey: key,
             body,
@@ -193,7 +195,14 @@ export function createRetellWebhookHandler(
             ...(toleranceMs === undefined ? {} : { toleranceMs }),
           }),
         );
-        if (!valid) throw refuse();
+      const verify = (keys: Secrets | null | undefined) => {
+        if (!signedWith(keys)) throw refuse();
+      };
+      // Refused as a wrong signature is, after the same HMAC over the body: the time of the
+      // answer does not tell an unknown number, or a tenant without a key, from a known one.
+      const refuseAfterDecoyCheck = (cause: unknown) => {
+        signedWith(decoyApiKey);
+        return refuse(cause);
       };
       if (typeof apiKey !== 'function') verify(apiKey);
 
@@ -208,13 +217,15 @@ export function createRetellWebhookHandler(
         'No tenant is configured for this Retell call (number or agent).',
       ).catch((error: unknown) => {
         throw typeof apiKey === 'function' && UnknownTenantError.isInstance(error)
-          ? refuse(error)
+          ? refuseAfterDecoyCheck(error)
           : error;
       });
       if (typeof apiKey === 'function') {
         const keys = await apiKey(new ApiKeyContext(payload, payload.call, incoming, tenant));
-        if (keys == null || keys === '' || (Array.isArray(keys) && keys.length === 0)) {
-          throw refuse(new Error('No Retell API key is configured for this tenant.'));
+        if (!someSecret(keys, () => true)) {
+          throw refuseAfterDecoyCheck(
+            new Error('No Retell API key is configured for this tenant.'),
+          );
         }
         verify(keys);
       }

@@ -186,10 +186,14 @@ local function applyCallTransition(callKey, transition, details)
   addWrite(writes, 'updatedAt', transition.at)
   addWrite(writes, markField, appliedMark)
   addWrite(writes, 'version', tostring(version + 1))
+  applied.isActive = isActiveStatus(status)
+  if not applied.isActive then
+    -- By the tracker's clock, for reads at a time of their own (the key's TTL runs on Redis's).
+    addWrite(writes, 'expiresAt', string.format('%d', at + transition.settings.endedCallRetentionMs))
+  end
   writeCall(callKey, writes, current)
   applied.outcome = outcome
   applied.status = status
-  applied.isActive = isActiveStatus(status)
   if not applied.isActive then
     redis.call('PEXPIRE', callKey, transition.settings.endedCallRetentionMs)
   elseif not applied.wasActive then

@@ -75,6 +75,8 @@ export interface ListEndedCallsQuery {
   /** Only calls of this branch (the branch the call had when it ended). */
   branchId?: string;
   limit: number;
+  /** The time of the read (ms, the tracker's clock): calls past their retention by then are left out. */
+  now: number;
 }
 
 export interface AnalyticsBucketData {
@@ -118,8 +120,12 @@ export interface CallStore {
   markPublished(key: CallEventKey): Promise<void>;
   /** Publishing the event failed: a retry of it may publish it at once. */
   markPublishFailed(key: CallEventKey): Promise<void>;
-  /** One call, active or recently ended; undefined when unknown (or another tenant's). */
-  getCall(tenantId: string, callId: string): Promise<CallSnapshot | undefined>;
+  /**
+   * One call, active or recently ended; undefined when unknown (or another tenant's), or when it
+   * is inactive and `endedCallRetentionMs` passed since its last change by `now` (ms, the
+   * tracker's clock): a store that forgets lazily must not hand out what it should have forgotten.
+   */
+  getCall(tenantId: string, callId: string, now: number): Promise<CallSnapshot | undefined>;
   /** Active calls, newest `startedAt` first (ties: call id descending). */
   listActiveCalls(tenantId: string, query: ListActiveCallsQuery): Promise<CallSnapshot[]>;
   /** Active calls counted, in O(1) per branch. */

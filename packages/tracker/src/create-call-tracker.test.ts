@@ -387,6 +387,17 @@ describe('createCallTracker', () => {
         /branchId/,
       );
     });
+
+    it('reads an ended call as gone once endedCallRetentionMs passed, with nothing else happening', async () => {
+      const { tracker, clock } = setup({ endedCallRetentionMs: 60_000 });
+      await ingestAll(tracker, callLifecycle({ callId: 'CA-done' }));
+      clock.now += 59_999;
+      expect(await tracker.getCall('tenant-a', 'CA-done')).toMatchObject({ status: 'completed' });
+      expect((await tracker.listRecentCalls('tenant-a')).length).toBe(1);
+      clock.now += 1;
+      expect(await tracker.getCall('tenant-a', 'CA-done')).toBeUndefined();
+      expect(await tracker.listRecentCalls('tenant-a')).toEqual([]);
+    });
   });
 
   describe('stale reaper', () => {

@@ -171,16 +171,17 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
    * Whether an event older than the ended-call retention (the caller checks that) is too old to
    * tell from a replay: it occurred longer than the retention before the tracker first saw its
    * call, so it cannot belong to the call the tracker keeps (a call it does not know is first
-   * seen now; an inactive one past its retention, which the memory store forgets lazily, counts
-   * as not known). A signed webhook carries no expiry of its own: a replay of a forgotten call's
-   * webhooks would revive the call and count it again, also after a replayed webhook without a
-   * time of its own made the call known again.
+   * seen now; an inactive one past its retention counts as not known). A signed webhook carries
+   * no expiry of its own: a replay of a forgotten call's webhooks would revive the call and
+   * count it again, also after a replayed webhook without a time of its own made the call known
+   * again.
    */
   const isReplayOfForgottenCall = async (transition: CallTransition): Promise<boolean> => {
     const { at, occurredAt, tenantId, callId } = transition;
     const retentionMs = settings.endedCallRetentionMs;
-    const known = await store.getCall(tenantId, callId);
+    const known = await store.getCall(tenantId, callId, at);
     if (known === undefined) return true;
+    // A store written before getCall was told the time may still hand out a forgotten call.
     if (!isActiveStatus(known.status) && Date.parse(known.updatedAt) + retentionMs <= at) {
       return true;
     }
@@ -241,6 +242,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     return store.listEndedCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
       limit,
+      now: now(),
     });
   };
 
@@ -387,7 +389,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
       if (typeof callId !== 'string' || callId === '') {
         throw new InvalidArgumentError({ message: 'callId must be a non-empty string.' });
       }
-      return store.getCall(tenantId, callId);
+      return store.getCall(tenantId, callId, now());
     },
     listActiveCalls,
     listRecentCalls,

@@ -15,9 +15,10 @@ describe('createMemoryCallStore', () => {
     await store.apply(transitionOf(ended!, 10));
     const retention = testSettings.endedCallRetentionMs;
     await store.apply(transitionOf(callLifecycle({ callId: 'CA-later' })[0]!, retention));
-    expect(await store.getCall('tenant-a', 'CA-forget')).toBeDefined();
+    expect(await store.getCall('tenant-a', 'CA-forget', t0 + retention)).toBeDefined();
     await store.apply(transitionOf(callLifecycle({ callId: 'CA-later2' })[0]!, retention + 11));
-    expect(await store.getCall('tenant-a', 'CA-forget')).toBeUndefined();
+    // Dropped by the change: also a read at an earlier time finds nothing.
+    expect(await store.getCall('tenant-a', 'CA-forget', t0 + retention)).toBeUndefined();
   });
 
   it('lets alert slots expire by the given clock', async () => {

@@ -34,8 +34,9 @@ interface TenantState {
 /**
  * A call store for one process: the default of `createCallTracker`. Transitions run
  * synchronously, so they are atomic within the process. Ended calls are forgotten
- * `endedCallRetentionMs` after their last change (checked whenever a transition is applied or
- * stale calls are looked for). Memory per active call is measured in `bench/tracker-ingest`.
+ * `endedCallRetentionMs` after their last change: dropped whenever a transition is applied or
+ * stale calls are looked for, and left out of reads at a later time before that. Memory per
+ * active call is measured in `bench/tracker-ingest`.
  */
 export function createMemoryCallStore(): CallStore {
   const tenants = new Map<string, TenantState>();
@@ -185,9 +186,17 @@ export function createMemoryCallStore(): CallStore {
     if (call.endEventId === eventId) tenant.outbox.set(callId, 0);
   };
 
-  const getCall = async (tenantId: string, callId: string): Promise<CallSnapshot | undefined> => {
+  /** Whether the store keeps `call` at `now`: pruning runs on changes, reads must not wait for it. */
+  const isKept = (call: StoredCall | undefined, now: number): call is StoredCall =>
+    call !== undefined && (call.expiresAt === undefined || call.expiresAt > now);
+
+  const getCall = async (
+    tenantId: string,
+    callId: string,
+    now: number,
+  ): Promise<CallSnapshot | undefined> => {
     const call = tenants.get(tenantId)?.calls.get(callId);
-    return call ? toCallSnapshot(call) : undefined;
+    return isKept(call, now) ? toCallSnapshot(call) : undefined;
   };
 
   const listActiveCalls = async (
@@ -231,7 +240,7 @@ export function createMemoryCallStore(): CallStore {
       const { callId, branchId } = tenant.ended[index]!;
       if (query.branchId !== undefined && branchId !== query.branchId) continue;
       const call = tenant.calls.get(callId);
-      if (!call) continue;
+      if (!isKept(call, query.now)) continue;
       calls.push(toCallSnapshot(call));
       if (calls.length >= query.limit) break;
     }

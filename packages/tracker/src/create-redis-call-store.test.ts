@@ -136,7 +136,7 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     expect(() => createRedisCallStore({} as never)).toThrowError(/ioredis client/);
     expect(() => createRedisCallStore({ redis: redis!, prefix: 'a{b}' })).toThrowError(/prefix/);
     const store = createRedisCallStore({ redis: redis!, prefix: `${filePrefix}:bad` });
-    await expect(store.getCall('bad tenant', 'x')).rejects.toThrowError(/tenantId/);
+    await expect(store.getCall('bad tenant', 'x', Date.now())).rejects.toThrowError(/tenantId/);
   });
 
   it('reloads its scripts after SCRIPT FLUSH (on a server of its own)', async () => {

@@ -221,16 +221,22 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
-  const readCalls = async (tenantId: string, callIds: string[]): Promise<CallSnapshot[]> => {
+  /** Reads calls (one pipeline); with `now`, leaves out the ones past their retention by then. */
+  const readCalls = async (
+    tenantId: string,
+    callIds: string[],
+    now?: number,
+  ): Promise<CallSnapshot[]> => {
     if (callIds.length === 0) return [];
     const pipeline = redis.pipeline();
-    for (const callId of callIds)
-      pipeline.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
+    for (const callId of callIds) {
+      pipeline.hmget(callKey(tenantId, callId), ...callReadFields);
+    }
     const replies = (await pipeline.exec()) ?? [];
     const calls: CallSnapshot[] = [];
     for (const [error, fields] of replies) {
       if (error) throw error;
-      const call = decodeCall(fields as RedisValue[]);
+      const call = decodeKeptCall(fields as RedisValue[], now);
       if (call) calls.push(call);
     }
     return calls;
@@ -264,7 +270,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const base = baseOf(tenantId);
     const key =
       query.branchId === undefined ? `${base}ended` : `${base}ended:branch:${query.branchId}`;
-    return readCalls(tenantId, await redis.zrevrange(key, 0, query.limit - 1));
+    return readCalls(tenantId, await redis.zrevrange(key, 0, query.limit - 1), query.now);
   };
 
   const countActiveCalls = async (tenantId: string): Promise<ActiveCallCount> => {
@@ -394,9 +400,9 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     apply,
     markPublished: (key) => mark(markPublishedScript, key),
     markPublishFailed: (key) => mark(markPublishFailedScript, key),
-    getCall: async (tenantId, callId) => {
-      const fields = await redis.hmget(callKey(tenantId, callId), ...redisCallSnapshotFields);
-      return decodeCall(fields);
+    getCall: async (tenantId, callId, now) => {
+      const fields = await redis.hmget(callKey(tenantId, callId), ...callReadFields);
+      return decodeKeptCall(fields, now);
     },
     listActiveCalls,
     countActiveCalls,
@@ -415,6 +421,23 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 }
 
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
+
+/** What a read asks for: the snapshot's fields, then `expiresAt`. */
+const callReadFields: readonly string[] = [...redisCallSnapshotFields, 'expiresAt'];
+
+/**
+ * A call read with {@link callReadFields}, unless it is inactive and past its `expiresAt` by
+ * `now` (Redis drops the key by its own clock; the tracker's may run ahead of it).
+ */
+function decodeKeptCall(
+  fields: readonly RedisValue[] | undefined,
+  now: number | undefined,
+): CallSnapshot | undefined {
+  const call = decodeCall(fields);
+  const expiresAt = fields?.[redisCallSnapshotFields.length];
+  if (call === undefined || now === undefined || call.active || expiresAt == null) return call;
+  return Number(expiresAt) > now ? call : undefined;
+}
 
 /** Builds a snapshot from `HMGET` of {@link redisCallSnapshotFields}; undefined for no call. */
 function decodeCall(fields: readonly RedisValue[] | undefined): CallSnapshot | undefined {

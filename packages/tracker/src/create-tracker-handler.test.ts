@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus } from '@calltrack/bus';
-import type { Principal } from '@calltrack/core';
+import { callIdPathSegment, type Principal } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
+import { createRetellCallControl, createRetellClient } from '@calltrack/retell';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallTracker } from './create-call-tracker';
 import { createTrackerHandler } from './create-tracker-handler';
@@ -290,6 +291,64 @@ describe('createTrackerHandler (over node:http)', () => {
     expect(await read('/calls/active/count')).toEqual({ total: 1, byBranch: {} });
     for (const path of ['/calls/active/%63ount', '/calls/active/%63%6F%75%6E%74']) {
       expect(await read(path), path).toMatchObject({ call: { callId: 'count', active: true } });
+    }
+  });
+
+  it('reads and ends a call of any id, over real HTTP, with the id written by callIdPathSegment', async () => {
+    const ids = [
+      '.',
+      '..',
+      'count',
+      'active',
+      'terminate',
+      'recent',
+      '%2E%2E',
+      '.%2E',
+      '../x',
+      'a/b',
+      '?x#y&z',
+      '\\..',
+      ' ☎ ä ',
+    ];
+    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => t0, logger: {} });
+    for (const callId of ids) {
+      const events = callLifecycle({ callId });
+      await tracker.ingest(events[0]!);
+      await tracker.ingest(events[3]!);
+    }
+    const handler = createTrackerHandler({
+      tracker,
+      basePath: '/api',
+      authenticate: () => ({ tenantId: 'tenant-a' }),
+      // Never asked: the calls have ended, so the route answers from the tracker.
+      callControl: {
+        twilio: createRetellCallControl({
+          client: createRetellClient({ apiKey: 'unused', baseUrl: 'http://127.0.0.1:9' }),
+        }),
+      },
+    });
+    const own = createServer(toNodeHandler(handler));
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(own.address() as AddressInfo).port}/api`;
+    try {
+      for (const callId of ids) {
+        const segment = callIdPathSegment(callId);
+        const read = await fetch(`${url}/calls/active/${segment}`);
+        expect(read.status, callId).toBe(200);
+        expect(await read.json(), callId).toMatchObject({ call: { callId, status: 'completed' } });
+        const ended = await fetch(`${url}/calls/${segment}/terminate`, { method: 'POST' });
+        expect(ended.status, callId).toBe(200);
+        expect(await ended.json(), callId).toEqual({ callId, status: 'completed' });
+      }
+      // The words of the routes keep their meaning.
+      expect(await (await fetch(`${url}/calls/active/count`)).json()).toEqual({
+        total: 0,
+        byBranch: {},
+      });
+      // A NUL alone names no call.
+      expect((await fetch(`${url}/calls/active/%00`)).status).toBe(400);
+    } finally {
+      await new Promise((resolve) => own.close(resolve));
     }
   });
 

@@ -21,6 +21,9 @@ export type CallStoreFactory = () => Promise<{ store: CallStore; cleanup?: () =>
 
 const lease = testSettings.publishLeaseMs;
 
+/** When the suite reads a store: after every transition of a test, within the retention. */
+const readAt = t0 + 3_600_000;
+
 /**
  * The contract every {@link CallStore} must honour: the state machine (forward only, one end per
  * call, enrichment, details merged by timeline position), duplicates and the publish lease, the
@@ -77,7 +80,7 @@ export function describeCallStore(
           updatedAt: isoAt(100),
           version: 1,
         });
-        assertEqual(await store.getCall('tenant-a', 'CA-new'), result.call);
+        assertEqual(await store.getCall('tenant-a', 'CA-new', readAt), result.call);
       });
 
       it('moves forward only, and a late status after the end is recorded but changes nothing', async () => {
@@ -189,7 +192,7 @@ export function describeCallStore(
         for (const [index, event] of [noDuration, answered, ringing, queued].entries()) {
           await store.apply(transitionOf(event!, index));
         }
-        assertFields(await store.getCall('tenant-a', 'CA-time'), {
+        assertFields(await store.getCall('tenant-a', 'CA-time', readAt), {
           status: 'completed',
           startedAt: isoAt(0),
           answeredAt: isoAt(5000),
@@ -237,7 +240,7 @@ export function describeCallStore(
           for (const [index, position] of order.entries()) {
             await store.apply(transitionOf(events[position]!, index));
           }
-          const call = await store.getCall('tenant-a', 'CA-merge');
+          const call = await store.getCall('tenant-a', 'CA-merge', readAt);
           finals.push({
             answeredBy: call?.answeredBy,
             disconnectionReason: call?.disconnectionReason,
@@ -282,7 +285,7 @@ export function describeCallStore(
             3,
           ),
         );
-        assertFields(await store.getCall('tenant-a', 'CA-id'), {
+        assertFields(await store.getCall('tenant-a', 'CA-id', readAt), {
           provider: 'twilio',
           agentId: 'agent-9',
           from: '+14155550111',
@@ -387,7 +390,7 @@ export function describeCallStore(
           callId: 'CA-ghost',
           eventId: 'nope',
         });
-        assert.equal(await store.getCall('tenant-a', 'CA-ghost'), undefined);
+        assert.equal(await store.getCall('tenant-a', 'CA-ghost', readAt), undefined);
       });
     });
 
@@ -422,8 +425,8 @@ export function describeCallStore(
           ['CA-l3', 'CA-l1'],
         );
         assertEqual(ids(await store.listActiveCalls('tenant-b', { limit: 100 })), ['CA-other']);
-        assert.equal(await store.getCall('tenant-b', 'CA-l1'), undefined);
-        assert.equal(await store.getCall('tenant-a', 'CA-other'), undefined);
+        assert.equal(await store.getCall('tenant-b', 'CA-l1', readAt), undefined);
+        assert.equal(await store.getCall('tenant-a', 'CA-other', readAt), undefined);
         const tenants = await store.listTenants();
         for (const tenantId of ['tenant-a', 'tenant-b']) {
           assert.ok(tenants.includes(tenantId), `listTenants() has ${tenantId}`);
@@ -450,19 +453,68 @@ export function describeCallStore(
         await store.apply(transitionOf(endOf(callLifecycle(ends[0]!)), 6000));
 
         const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
-        const recent = await store.listEndedCalls('tenant-a', { limit: 100 });
+        const recent = await store.listEndedCalls('tenant-a', { limit: 100, now: readAt });
         assertEqual(ids(recent), ['CA-e2', 'CA-e3', 'CA-e1']);
         assert.equal(
           recent.every((call) => !call.active && call.endedAt !== undefined),
           true,
         );
         assertEqual(
-          ids(await store.listEndedCalls('tenant-a', { branchId: 'north', limit: 100 })),
+          ids(
+            await store.listEndedCalls('tenant-a', { branchId: 'north', limit: 100, now: readAt }),
+          ),
           ['CA-e3', 'CA-e1'],
         );
-        assertEqual(ids(await store.listEndedCalls('tenant-a', { limit: 2 })), ['CA-e2', 'CA-e3']);
-        assertEqual(ids(await store.listEndedCalls('tenant-b', { limit: 100 })), ['CA-other']);
-        assertEqual(await store.listEndedCalls('tenant-c', { limit: 100 }), []);
+        assertEqual(ids(await store.listEndedCalls('tenant-a', { limit: 2, now: readAt })), [
+          'CA-e2',
+          'CA-e3',
+        ]);
+        assertEqual(ids(await store.listEndedCalls('tenant-b', { limit: 100, now: readAt })), [
+          'CA-other',
+        ]);
+        assertEqual(await store.listEndedCalls('tenant-c', { limit: 100, now: readAt }), []);
+      });
+
+      it('forgets an ended call endedCallRetentionMs after its last change, for reads at that time', async () => {
+        const store = await fresh();
+        const day = testSettings.endedCallRetentionMs;
+        const endOf = (events: CallEvent[]) => events.find((event) => event.type === 'call.ended')!;
+        const ended = callLifecycle({ callId: 'CA-gone' });
+        await store.apply(transitionOf(ended[0]!, 0));
+        await store.apply(transitionOf(endOf(ended), 1000));
+        // A call enriched after its end is kept for the retention after that change.
+        const enriched = callLifecycle({ callId: 'CA-kept' });
+        await store.apply(transitionOf(enriched[0]!, 0));
+        await store.apply(transitionOf(endOf(enriched), 2000));
+        const analyzed = enriched.find((event) => event.type === 'call.analyzed')!;
+        assert.equal((await store.apply(transitionOf(analyzed, 5000))).outcome, 'enriched');
+        const live = callLifecycle({ callId: 'CA-live' });
+        await store.apply(transitionOf(live[0]!, 0));
+
+        // Nothing else happens in the tenant: the reads alone are told the time.
+        assertFields(await store.getCall('tenant-a', 'CA-gone', t0 + 1000 + day - 1), {
+          status: 'completed',
+        });
+        const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+        assertEqual(
+          ids(await store.listEndedCalls('tenant-a', { limit: 10, now: t0 + 1000 + day - 1 })),
+          ['CA-kept', 'CA-gone'],
+        );
+        assert.equal(await store.getCall('tenant-a', 'CA-gone', t0 + 1000 + day), undefined);
+        assertEqual(
+          ids(await store.listEndedCalls('tenant-a', { limit: 10, now: t0 + 1000 + day })),
+          ['CA-kept'],
+        );
+        assertFields(await store.getCall('tenant-a', 'CA-kept', t0 + 5000 + day - 1), {
+          status: 'completed',
+        });
+        assert.equal(await store.getCall('tenant-a', 'CA-kept', t0 + 5000 + day), undefined);
+        assertEqual(
+          ids(await store.listEndedCalls('tenant-a', { limit: 10, now: t0 + 5000 + day })),
+          [],
+        );
+        // An active call never expires.
+        assertFields(await store.getCall('tenant-a', 'CA-live', t0 + 10 * day), { active: true });
       });
 
       it('counts active calls in total and per branch, through every transition', async () => {
@@ -538,7 +590,7 @@ export function describeCallStore(
           transitionOf({ ...reap, callId: 'CA-none' }, 900, { expectUpdatedAt: t0 }),
         );
         assertEqual(unknown, { outcome: 'skipped' });
-        assert.equal(await store.getCall('tenant-a', 'CA-none'), undefined);
+        assert.equal(await store.getCall('tenant-a', 'CA-none', readAt), undefined);
       });
     });
 
@@ -689,8 +741,8 @@ export function describeCallStore(
         assert.equal(await store.claimCallAlert('tenant-a', 'CA-alerted', 'third'), false);
         await store.releaseCallAlert('tenant-a', 'CA-unknown', 'long_call');
         await store.releaseCallAlert('tenant-c', 'CA-alerted', 'long_call');
-        assert.equal(await store.getCall('tenant-a', 'CA-unknown'), undefined);
-        assert.equal(await store.getCall('tenant-c', 'CA-alerted'), undefined);
+        assert.equal(await store.getCall('tenant-a', 'CA-unknown', readAt), undefined);
+        assert.equal(await store.getCall('tenant-c', 'CA-alerted', readAt), undefined);
       });
 
       it('frees a released slot for the next claim, and only that slot', async () => {

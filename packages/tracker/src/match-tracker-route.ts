@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@calltrack/core';
+import { decodeCallIdPathSegment, InvalidArgumentError } from '@calltrack/core';
 
 /**
  * The API's routes: the method each takes, and its query parameters (besides `tenantId`).
@@ -50,9 +50,10 @@ export function matchTrackerRoute(pathname: string, basePath: string): TrackerRo
   return undefined;
 }
 
+/** A call id as `callIdPathSegment` (core) writes it: percent-encoded, `.` and `..` after a NUL. */
 function decodeCallId(segment: string): string {
   try {
-    return decodeURIComponent(segment);
+    return decodeCallIdPathSegment(segment);
   } catch {
     throw new InvalidArgumentError({
       message: 'The call id in the path is not valid URL encoding.',

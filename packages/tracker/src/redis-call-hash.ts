@@ -17,6 +17,8 @@ import { callDetailNames } from './call-details';
  * - `activationEventId`: the id of the event that made the call active (a retry of it runs the
  *   activation's alert checks).
  * - `a:<rule>`: the call's alert `rule` was taken (`claimCallAlert`); it lives as the call does.
+ * - `expiresAt`: when an inactive call is forgotten (ms, tracker clock), written with its TTL:
+ *   reads at a later time leave it out before Redis's clock drops the key. Stale on an active call.
  */
 export const redisCallHashPrefixes = {
   detail: 'd:',

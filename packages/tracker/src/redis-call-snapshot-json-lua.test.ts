@@ -160,7 +160,7 @@ describe.skipIf(!redis)('the snapshot JSON the ingest script writes', () => {
             `${prefix}:{tenant-a}:call:${callId}`,
           )) as string;
           const written = JSON.parse(json);
-          expect(written).toEqual(await store.getCall('tenant-a', callId));
+          expect(written).toEqual(await store.getCall('tenant-a', callId, t0));
           expect(callSnapshotSchema.parse(written)).toEqual(written);
         },
       ),
@@ -181,6 +181,6 @@ describe.skipIf(!redis)('the snapshot JSON the ingest script writes', () => {
       `${prefix}:ended:{tenant-a}:call:CA-unanswered`,
     )) as string;
     expect(JSON.parse(json)).toMatchObject({ durationMs: 0, active: false, status: 'completed' });
-    expect(JSON.parse(json)).toEqual(await store.getCall('tenant-a', 'CA-unanswered'));
+    expect(JSON.parse(json)).toEqual(await store.getCall('tenant-a', 'CA-unanswered', t0));
   });
 });

@@ -178,6 +178,8 @@ export function createTwilioWebhookHandler(
   checkWebhookHandlerOptions('createTwilioWebhookHandler', options, { name: 'authToken' });
   const signedUrls = signedUrlsFor(options);
   const { authToken, sink, resolveTenant } = options;
+  // A token nobody signs with, checked in place of the one an unknown tenant does not have.
+  const decoyAuthToken = `decoy-${globalThis.crypto.randomUUID()}`;
   const includeRaw = options.includeRaw === true;
   const maxBytes = options.maxBodyBytes ?? 64 * 1024;
 
@@ -279,13 +281,18 @@ export function createTwilioWebhookHandler(
             // Another reading of the URL may name a tenant.
             if (!UnknownTenantError.isInstance(error)) throw error;
             unknown ??= error;
+            // The HMAC a known tenant's wrong signature costs: the time of the answer does not
+            // tell which numbers belong to tenants.
+            signedFor(candidate, decoyAuthToken);
             continue;
           }
           named = true;
           const tokens = await authToken(
             new AuthTokenContext(params, candidate, incoming, candidateTenant),
           );
-          if (signedFor(candidate, tokens)) {
+          // A tenant without a token is checked against the decoy too.
+          const usable = someSecret(tokens, () => true);
+          if (signedFor(candidate, usable ? tokens : decoyAuthToken) && usable) {
             url = candidate;
             tenant = candidateTenant;
             break;

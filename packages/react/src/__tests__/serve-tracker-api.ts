@@ -1,7 +1,11 @@
 import { createServer } from 'node:http';
 import { toNodeHandler } from '@calltrack/core/node';
 import { serveForTest } from '@calltrack/test-utils';
-import { type CallTracker, createTrackerHandler } from '@calltrack/tracker';
+import {
+  type CallTracker,
+  type CreateTrackerHandlerOptions,
+  createTrackerHandler,
+} from '@calltrack/tracker';
 import type { CallTrackApiOptions } from '../create-call-track-api';
 
 /** The tracker's HTTP API (`/api`, bearer token = tenant id) on 127.0.0.1, on its own server. */
@@ -11,7 +15,10 @@ export interface TrackerApiServer {
   close(): Promise<void>;
 }
 
-export async function serveTrackerApi(tracker: CallTracker): Promise<TrackerApiServer> {
+export async function serveTrackerApi(
+  tracker: CallTracker,
+  handlerOptions: Pick<CreateTrackerHandlerOptions, 'callControl'> = {},
+): Promise<TrackerApiServer> {
   const served = await serveForTest(
     createServer(
       toNodeHandler(
@@ -19,6 +26,7 @@ export async function serveTrackerApi(tracker: CallTracker): Promise<TrackerApiS
           tracker,
           basePath: '/api',
           logger: {},
+          ...handlerOptions,
           authenticate: (request) => {
             const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
             return token ? { tenantId: token } : null;
