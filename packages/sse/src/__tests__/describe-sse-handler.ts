@@ -931,6 +931,57 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(sse.closed[0]).toMatchObject({ reason: 'client-closed', delivered: 1 });
     });
 
+    it('a burst during every snapshot read ends the fresh stream after three reads: the last snapshot carries its position, the client resumes from it', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const published: string[] = [];
+      let reads = 0;
+      let bursting = true;
+      const sse = await startSse(makeListener, {
+        realBus: bus,
+        maxBufferedEvents: 10,
+        tracker: {
+          listActiveCalls: async (tenantId, options) => {
+            reads += 1;
+            // Read first, then three times the backlog arrives before the answer: every read
+            // overflows (the old session read again for as long as the tenant stayed busy).
+            const calls = await tracker.listActiveCalls(tenantId, options);
+            if (bursting && reads < 8) {
+              for (let index = 0; index < 30; index += 1) {
+                const callId = `CA-${reads}-${index}`;
+                published.push(callId);
+                const event = makeCallEvent({ callId });
+                await tracker.ingest(event);
+              }
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+            return calls;
+          },
+          listActiveCallsAcrossTenants: (options) => tracker.listActiveCallsAcrossTenants(options),
+        },
+      });
+      const { reader } = await openRaw(sse.url, 'tenant-a:u1');
+      const [snapshot] = await reader.events(1);
+      expect(snapshot?.event).toBe('snapshot');
+      expect(reads).toBe(3);
+      // The position the read started from: the client resumes after it, and loses nothing.
+      expect(snapshot?.id).toEqual(expect.any(String));
+      expect(await reader.toEnd()).toEqual([]);
+      await sse.untilClosed(1);
+      expect(sse.closed[0]).toMatchObject({ reason: 'lagged', delivered: 0 });
+      expect(String(sse.errors[0])).toMatch(/maxBufferedEvents/);
+      bursting = false;
+
+      const resumed = await openRaw(sse.url, 'tenant-a:u1', { 'last-event-id': snapshot!.id! });
+      const { calls } = JSON.parse(snapshot!.data!) as { calls: { callId: string }[] };
+      const known = new Set(calls.map((call) => call.callId));
+      const missing = published.filter((callId) => !known.has(callId));
+      const replayed = await resumed.reader.events(missing.length);
+      expect(replayed.map((frame) => JSON.parse(frame.data!).callId)).toEqual(missing);
+      expect(reads).toBe(3);
+      await resumed.close();
+    });
+
     it('skips an event it cannot send, reports it once, and keeps delivering: no reconnect loop', async () => {
       const poisoned = poisonBus(createMemoryBus());
       let connects = 0;
