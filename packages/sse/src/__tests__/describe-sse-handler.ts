@@ -7,7 +7,7 @@ import {
   type EventBus,
   type MemoryBusOptions,
 } from '@calltrack/bus';
-import type { Principal } from '@calltrack/core';
+import { CallTrackError, type Principal } from '@calltrack/core';
 import {
   callEvents,
   makeCallEvent,
@@ -181,6 +181,38 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await close();
     });
 
+    it('answers HEAD as it would refuse the stream (401, 400), else 200 with no stream: a browser learns why its EventSource was refused', async () => {
+      const sse = await startSse(makeListener, {
+        authenticate: (request) => {
+          if (request.headers.get('authorization') === 'Bearer banned:u1') {
+            throw new CallTrackError({ message: 'Banned.', code: 'forbidden', status: 403 });
+          }
+          return bearer(request);
+        },
+      });
+      const anonymous = await fetch(sse.url, { method: 'HEAD' });
+      expect(anonymous.status).toBe(401);
+      const banned = await fetch(sse.url, {
+        method: 'HEAD',
+        headers: { authorization: 'Bearer banned:u1' },
+      });
+      expect(banned.status).toBe(403);
+      const malformed = await fetch(`${sse.url}?tenantId=tenant-b`, {
+        method: 'HEAD',
+        headers: { authorization: 'Bearer tenant-a:u1' },
+      });
+      expect(malformed.status).toBe(400);
+      const allowed = await fetch(sse.url, {
+        method: 'HEAD',
+        headers: { authorization: 'Bearer tenant-a:u1' },
+      });
+      expect(allowed.status).toBe(200);
+      expect(allowed.headers.get('content-type')).toBe('text/event-stream');
+      // No stream was opened: no bus subscription, no onOpen.
+      expect(sse.opened).toEqual([]);
+      expect(sse.subscriptions).toEqual([]);
+    });
+
     it('answers 401 without credentials, 405 for another method, 400 for a malformed query', async () => {
       const sse = await startSse(makeListener);
       const anonymous = await fetch(sse.url);
@@ -192,7 +224,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
         headers: { authorization: 'Bearer tenant-a:u1' },
       });
       expect(post.status).toBe(405);
-      expect(post.headers.get('allow')).toBe('GET');
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
       expect(await post.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
 
       for (const query of [
