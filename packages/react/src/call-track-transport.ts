@@ -29,6 +29,12 @@ export interface CallTrackTransportSink {
   /** Events were missed and cannot be replayed: the store reloads the snapshot. */
   onReset(reason: string): void;
   /**
+   * The connection now speaks with other credentials (optional for transports to call): what the
+   * store holds may be another user's or tenant's, so it forgets it at once (calls, watched calls,
+   * presence, alerts, the last event) and waits for the next snapshot.
+   */
+  onCredentialsChange?(): void;
+  /**
    * Loading the snapshot failed (optional for transports to call): a pending `refresh()` then
    * rejects at once instead of waiting for its timeout.
    */

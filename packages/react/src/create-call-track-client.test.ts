@@ -16,7 +16,7 @@ import {
 import { startTrpcServer, testTrpcTransport } from './__tests__/start-trpc-server';
 import { ids, until } from './__tests__/wait-for-state';
 import { CallTrackRefreshError } from './call-track-refresh-error';
-import type { CallTrackTransport } from './call-track-transport';
+import type { CallTrackTransport, CallTrackTransportSink } from './call-track-transport';
 import type { CallTrackApi, CallTrackApiOptions } from './create-call-track-api';
 import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
 import { socketIoTransport } from './socket-io-transport';
@@ -204,6 +204,34 @@ describe('refresh() settles instead of hanging', () => {
     cleanups.push(() => server.close());
     const client = createCallTrackClient({ transport: testSseTransport(server) });
     await expect(client.refresh()).resolves.toBeUndefined();
+  });
+});
+
+describe('a closed connection', () => {
+  it('reports nothing to the store once closed, even from a custom transport that goes on', async () => {
+    const sinks: CallTrackTransportSink[] = [];
+    const transport: CallTrackTransport = {
+      connect(sink) {
+        sinks.push(sink);
+        return { reload: () => {}, close: () => {} };
+      },
+    };
+    const client = createCallTrackClient({ transport });
+    const received: string[] = [];
+    cleanups.push(client.onEvent((event) => received.push(event.callId ?? '')));
+    const disconnect = client.connect();
+    disconnect();
+    cleanups.push(client.connect());
+    const [old, current] = sinks;
+    old?.onOpen();
+    old?.onEvent(callEvent('CA-old'), '1-0');
+    old?.onSnapshot([], true);
+    current?.onEvent(callEvent('CA-new'), '2-0');
+    expect(received).toEqual(['CA-new']);
+    const state = client.getSnapshot();
+    expect(state).toMatchObject({ hasSnapshot: false, lastCursor: '2-0' });
+    expect(state.lastEvent?.callId).toBe('CA-new');
+    expect(state.connection.isConnected).toBe(false);
   });
 });
 

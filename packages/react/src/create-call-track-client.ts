@@ -144,8 +144,8 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const seenAlerts = new Set<string>();
   const listeners = new Set<() => void>();
   const eventListeners = new Set<{ listener: CallEventListener; filter?: CallEventFilter }>();
-  const activeCalls = createActiveCallsReconciler();
-  const presence = createPresenceReconciler();
+  let activeCalls = createActiveCallsReconciler();
+  let presence = createPresenceReconciler();
   const watched = new Map<string, WatchedCall>();
   const pendingRefreshes = new Set<PendingRefresh>();
   /** Settles every pending `refresh()` (resolved when `error` is undefined). */
@@ -436,6 +436,27 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         }
       }
     },
+    onCredentialsChange() {
+      activeCalls = createActiveCallsReconciler();
+      presence = createPresenceReconciler();
+      namesTenants = undefined;
+      // The reload that follows starts from nothing; pending re-reads are the old principal's.
+      for (const entry of watched.values()) {
+        entry.call = undefined;
+        entry.reads += 1;
+      }
+      state = {
+        ...state,
+        activeCalls: [],
+        watchedCalls: publishWatched(),
+        hasSnapshot: false,
+        lastEvent: undefined,
+        lastCursor: undefined,
+        alerts: [],
+        presence: nextPresence(),
+      };
+      emit();
+    },
     onReset() {
       activeCalls.beginReload();
       // Presence diffs wait for the members the server sends again (with presence on).
@@ -446,6 +467,43 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       }
       connection?.reload('reset');
     },
+  };
+
+  /** Bumped by every connection opened or closed: a closed connection's reports are dropped. */
+  let generation = 0;
+  /**
+   * The sink one connection reports to: once it is closed (the last `connect()` undone), nothing
+   * it still reports (a callback of its subscription, a message in flight) reaches the store,
+   * which may already follow a newer connection.
+   */
+  const sinkOfConnection = (own: number): CallTrackTransportSink => {
+    const current = (): boolean => own === generation;
+    return {
+      onOpen() {
+        if (current()) sink.onOpen();
+      },
+      onClose(reconnecting, error) {
+        if (current()) sink.onClose(reconnecting, error);
+      },
+      onSnapshot(calls, complete) {
+        if (current()) sink.onSnapshot(calls, complete);
+      },
+      onPresenceSnapshot(members) {
+        if (current()) sink.onPresenceSnapshot?.(members);
+      },
+      onEvent(event, cursor) {
+        if (current()) sink.onEvent(event, cursor);
+      },
+      onReset(reason) {
+        if (current()) sink.onReset(reason);
+      },
+      onCredentialsChange() {
+        if (current()) sink.onCredentialsChange?.();
+      },
+      onReloadError(error) {
+        if (current()) sink.onReloadError?.(error);
+      },
+    };
   };
 
   return {
@@ -477,7 +535,10 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     },
     connect() {
       connectCount += 1;
-      if (!connection) connection = transport.connect(sink);
+      if (!connection) {
+        generation += 1;
+        connection = transport.connect(sinkOfConnection(generation));
+      }
       let done = false;
       return () => {
         if (done) return;
@@ -486,6 +547,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         if (connectCount > 0 || !connection) return;
         const closing = connection;
         connection = undefined;
+        generation += 1;
         heardSinceClose = false;
         closing.close();
         setConnection(false, false);

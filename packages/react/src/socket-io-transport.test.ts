@@ -9,6 +9,7 @@ import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertEvent, callEvent, endedEvent } from './__tests__/start-sse-server';
 import { ids, until } from './__tests__/wait-for-state';
+import type { CallTrackState } from './call-track-state';
 import { createCallTrackClient } from './create-call-track-client';
 import { socketIoTransport } from './socket-io-transport';
 
@@ -62,8 +63,9 @@ async function setup(
     },
   });
   const client = createCallTrackClient({ transport });
-  cleanups.push(client.connect());
-  return { server, bus, tracker, client, socket, revoked, delays };
+  const disconnect = client.connect();
+  cleanups.push(disconnect);
+  return { server, bus, tracker, client, socket, revoked, delays, disconnect };
 }
 
 /** Closes every connection's transport (not a server-side disconnect), so the client reconnects. */
@@ -201,6 +203,59 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     const state = await until(client, (current) => current.activeCalls.length === 2);
     expect(ids(state)).toEqual(['CB-1', 'CB-2']);
     expect(received).toEqual(['tenant-b:CB-2']);
+  });
+
+  it('forgets the old tenant’s calls and alerts as soon as new credentials connect, before their snapshot', async () => {
+    const { bus, tracker, client, socket } = await setup();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await tracker.ingest(callEvent('CA-1'));
+    await bus.publish(alertEvent('alert-1'));
+    await until(client, (state) => ids(state).join() === 'CA-1' && state.alerts.length === 1);
+    // What the app shows once the new credentials' connection is up (the transport's own
+    // `connect` listener has run).
+    const shown: CallTrackState[] = [];
+    socket.on('connect', () => shown.push(client.getSnapshot()));
+    cleanups.push(
+      client.subscribe(() => {
+        if (shown.length > 0) shown.push(client.getSnapshot());
+      }),
+    );
+
+    socket.auth = { token: 'tenant-b' };
+    socket.disconnect().connect();
+    const switched = await until(
+      client,
+      (state) => state.hasSnapshot && state.connection.isConnected && ids(state).length === 0,
+    );
+    // Nothing of tenant-a shows once tenant-b's connection is up, before its snapshot arrives.
+    expect(shown[0]).toMatchObject({ activeCalls: [], alerts: [], hasSnapshot: false });
+    expect(shown.flatMap((state) => state.activeCalls)).toEqual([]);
+    expect(shown.flatMap((state) => state.alerts)).toEqual([]);
+    expect(switched.alerts).toEqual([]);
+    expect(switched.lastEvent).toBeUndefined();
+  });
+
+  it('ignores what the previous subscription sent after the client disconnects and connects again', async () => {
+    const { server, tracker, client, disconnect } = await setup();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    const [serverSocket] = await server.fetchSockets();
+    const emitted = new Promise<void>((resolve) => {
+      server.sockets.sockets.get(serverSocket!.id)?.onAnyOutgoing((event) => {
+        if (event === 'call_update') resolve();
+      });
+    });
+    await tracker.ingest(callEvent('CA-old'));
+    // Sent by the server, not yet read by the client: it arrives after the new connect().
+    await emitted;
+    disconnect();
+    const received: string[] = [];
+    cleanups.push(client.onEvent((event) => received.push(event.callId ?? '')));
+    cleanups.push(client.connect());
+    await until(client, (state) => state.connection.isConnected && ids(state).join() === 'CA-old');
+    await tracker.ingest(callEvent('CA-new'));
+    await until(client, (state) => state.activeCalls.length === 2);
+    // CA-old came with the new snapshot; its event belonged to the subscription that was closed.
+    expect(received).toEqual(['CA-new']);
   });
 
   it('shows the new tenant’s calls and events after the app changes socket.auth.token and the connection drops', async () => {

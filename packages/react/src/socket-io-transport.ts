@@ -17,6 +17,8 @@ export interface SocketLike {
   readonly connected: boolean;
   /** True while the socket reconnects by itself. */
   readonly active: boolean;
+  /** What the handshake sends: compared between connects to notice new credentials. */
+  readonly auth?: AuthOption;
   // biome-ignore lint/suspicious/noExplicitAny: socket.io-client's typed-event signatures vary
   on(event: string, listener: (...args: any[]) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: socket.io-client's typed-event signatures vary
@@ -48,13 +50,35 @@ type SubscribeAck = { ok: true } | { ok: false; error?: { code?: string; message
 type ConnectError = Error & { data?: { code?: unknown } };
 
 /**
+ * The credentials a handshake sent, as text; undefined when they cannot be told (a function
+ * `auth` answers only when called, with a callback, and may fetch a token each time).
+ */
+function credentialsOf(socket: SocketLike): string | undefined {
+  const { auth } = socket;
+  if (auth === undefined || typeof auth === 'function') return undefined;
+  try {
+    return JSON.stringify(auth);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Per socket, the `unsubscribe_from_calls` of a closed connection whose acknowledgement has not
+ * come back yet: what the socket receives until then was sent for the closed subscription.
+ */
+const closingSubscriptions = new WeakMap<SocketLike, { pending: boolean }>();
+
+/**
  * A transport over an `@calltrack/socket.io` server: `subscribe_to_calls` on every connect,
  * with `after` (the last cursor received) once it has one, so a reconnect gets exactly the
  * missed events; when that cursor is no position of the connection's stream (it left history,
  * or the credentials changed to another tenant) the server answers `reset`, and the transport
- * subscribes again for a fresh snapshot, as after a `refresh()`. A failed subscription is tried
- * again after `retryDelay`; a refused handshake ends the connection with
- * `state.connection.error`.
+ * subscribes again for a fresh snapshot, as after a `refresh()`. When a connect sends other
+ * credentials than the last one (an object `socket.auth` that changed), the store forgets what
+ * it holds at once and the stream starts afresh, so the old tenant's calls never show beside the
+ * new connection. A failed subscription is tried again after `retryDelay`; a refused handshake
+ * ends the connection with `state.connection.error`.
  */
 export function socketIoTransport(options: SocketIoTransportOptions): CallTrackTransport {
   const { socket } = options;
@@ -64,6 +88,24 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
       let closed = false;
       /** The last cursor received: where the stream resumes on the next connect. */
       let lastCursor: string | undefined;
+      /** What the last handshake that connected sent (see `credentialsOf`). */
+      let credentials = credentialsOf(socket);
+      /** A previous connection's unsubscribe in flight: until it is answered, ignore the stream. */
+      const closing = closingSubscriptions.get(socket);
+      const superseded = (): boolean => closing?.pending === true;
+      /**
+       * A handshake with other credentials (another user or tenant, maybe): what the store holds
+       * may be another principal's. It forgets it now, and the stream starts afresh.
+       */
+      const noteCredentials = (): void => {
+        const sent = credentialsOf(socket);
+        if (sent === undefined || sent === credentials) return;
+        const changed = credentials !== undefined;
+        credentials = sent;
+        if (!changed) return;
+        lastCursor = undefined;
+        sink.onCredentialsChange?.();
+      };
       /** Bumped by every `subscribe_to_calls`: only the latest one's answer counts. */
       let requests = 0;
       /** Subscriptions the server failed in a row. */
@@ -114,9 +156,14 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         if (!socket.connected && !socket.active) stop(stopped);
         else subscribe();
       };
-      const onConnect = (): void => subscribe();
+      const onConnect = (): void => {
+        noteCredentials();
+        subscribe();
+      };
       const onDisconnect = (reason: string): void => {
         cancelRetry();
+        // A new Engine.IO connection brings nothing of the closed subscription.
+        if (closing) closing.pending = false;
         if (socket.active) {
           sink.onClose(true);
           return;
@@ -138,6 +185,8 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
           sink.onClose(true);
           return;
         }
+        // New credentials refused: what the store holds is still the old ones'.
+        noteCredentials();
         const code = typeof cause?.data?.code === 'string' ? cause.data.code : 'connection_refused';
         const error = new CallTrackConnectionError({
           message: cause?.message || 'The server refused the connection',
@@ -152,19 +201,23 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         complete?: unknown;
         cursor?: string;
       }): void => {
+        if (superseded()) return;
         if (payload.cursor) lastCursor = payload.cursor;
         const { complete } = payload;
         sink.onSnapshot(payload.calls, typeof complete === 'boolean' ? complete : undefined);
       };
       const onMembers = (payload: { members: UserPresence[]; cursor?: string }): void => {
+        if (superseded()) return;
         if (payload.cursor) lastCursor = payload.cursor;
         sink.onPresenceSnapshot?.(payload.members);
       };
       const onUpdate = (payload: { cursor: string; event: CallEvent }): void => {
+        if (superseded()) return;
         lastCursor = payload.cursor;
         sink.onEvent(payload.event, payload.cursor);
       };
       const onReset = (payload: { reason?: string } | undefined): void => {
+        if (superseded()) return;
         lastCursor = undefined;
         sink.onReset(payload?.reason ?? 'reset');
       };
@@ -185,7 +238,14 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
           closed = true;
           cancelRetry();
           for (const [event, listener] of listeners) socket.off(event, listener);
-          if (socket.connected) socket.emit('unsubscribe_from_calls', () => {});
+          if (!socket.connected) return;
+          // What the server sent before it reads this was meant for this subscription: a
+          // connection opened on the socket meanwhile ignores it until the answer comes back.
+          const unsubscribing = { pending: true };
+          closingSubscriptions.set(socket, unsubscribing);
+          socket.emit('unsubscribe_from_calls', () => {
+            unsubscribing.pending = false;
+          });
         },
       };
     },

@@ -104,15 +104,27 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
           // An error status (or no event stream): the EventSource gave up.
           const status =
             answer?.status ?? (typeof event.code === 'number' ? event.code : undefined);
-          const refusal = refusedConnection(status, event);
-          if (refusal) {
-            sink.onClose(false, refusal);
+          const refused = (seen: StreamAnswer | undefined): void => {
+            const refusal = refusedConnection(seen?.status, event);
+            if (refusal) {
+              sink.onClose(false, refusal);
+              return;
+            }
+            refusals += 1;
+            sink.onClose(true);
+            const retryAfterMs = parseRetryAfterMs(seen?.retryAfter);
+            retryTimer = setTimeout(open, retryDelayMs(retryDelay, refusals, retryAfterMs));
+          };
+          if (status !== undefined) {
+            refused(answer ?? { status, retryAfter: null });
             return;
           }
-          refusals += 1;
+          // A browser's EventSource hides the status: ask the server with a HEAD, which
+          // @calltrack/sse answers as it refused the stream (a 401 must not be retried).
           sink.onClose(true);
-          const retryAfterMs = parseRetryAfterMs(answer?.retryAfter);
-          retryTimer = setTimeout(open, retryDelayMs(retryDelay, refusals, retryAfterMs));
+          void probeStream(url, options.eventSourceInit).then((probed) => {
+            if (live()) refused(probed);
+          });
         });
         current.addEventListener('snapshot', (event) => {
           if (!live()) return;
@@ -159,6 +171,30 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
       };
     },
   };
+}
+
+/**
+ * Asks the endpoint with a `HEAD` (same URL, the credentials the `EventSource` sends) what it
+ * answers a stream request: `@calltrack/sse` answers the status it refuses the stream with, or
+ * 200 without opening one. Undefined when there is no `fetch` or the request fails.
+ */
+async function probeStream(
+  url: string,
+  init: Record<string, unknown> | undefined,
+): Promise<StreamAnswer | undefined> {
+  const own = init?.fetch as typeof fetch | undefined;
+  if (own === undefined && typeof globalThis.fetch !== 'function') return undefined;
+  try {
+    const request: RequestInit = {
+      method: 'HEAD',
+      credentials: init?.withCredentials === true ? 'include' : 'same-origin',
+      cache: 'no-store',
+    };
+    const response = await (own ? own(url, request) : globalThis.fetch(url, request));
+    return { status: response.status, retryAfter: response.headers.get('retry-after') };
+  } catch {
+    return undefined;
+  }
 }
 
 /** `url` asking to resume after `id` (for a new `EventSource`, which sends no `Last-Event-ID`). */

@@ -4,16 +4,22 @@ import type { Socket } from 'socket.io';
 export type EngineConnection = Socket['conn'];
 
 /**
- * What the limit reads of an Engine.IO socket: its `writeBuffer`, the packets not yet handed to
- * the transport (private in Engine.IO's types; optional here, so a version without it only
- * turns the limit off).
+ * One connection's queue, counted from Engine.IO's documented events: `packetCreate` comes before
+ * each packet joins the queue, `flush` when the transport takes the whole queue. (Its
+ * `writeBuffer` holds the same packets, but is private in Engine.IO's types.)
  */
-interface EngineWriteBuffer {
-  readonly writeBuffer?: readonly unknown[];
+interface PacketQueue {
+  /** Packets queued and not taken yet. */
+  queued: number;
+  /** Of those, packets of a catch-up (not counted against the limit). */
+  catchUp: number;
+  /** Bumped each time the transport takes the queue. */
+  taken: number;
+  /** The turn of the event loop the queue was first seen over the limit in. */
+  overLimitSince: number | undefined;
+  /** Namespaces of the connection being watched (they share its queue). */
+  watchers: number;
 }
-
-const writeBufferOf = (connection: EngineConnection): readonly unknown[] | undefined =>
-  (connection as unknown as EngineWriteBuffer).writeBuffer;
 
 /**
  * Bounds the packets waiting for each connection. Engine.IO queues every packet of a client in
@@ -32,22 +38,17 @@ const writeBufferOf = (connection: EngineConnection): readonly unknown[] | undef
  * `maxCatchUpPackets` per queue, are not counted.
  */
 export class SendBacklogLimit {
-  /**
-   * Catch-up packets per queue. Engine.IO starts a new array each time the transport takes the
-   * queue, so a count is forgotten with the packets it excused.
-   */
-  private readonly catchUpPackets = new WeakMap<readonly unknown[], number>();
+  private readonly queues = new WeakMap<EngineConnection, PacketQueue>();
   /** One listener for every connection: Engine.IO calls it with `this` set to its socket. */
   private readonly check: (this: EngineConnection) => void;
+  private readonly taken: (this: EngineConnection) => void;
 
   constructor(
     maxBufferedPackets: number,
     maxCatchUpPackets: number,
     onError: (error: unknown) => void,
   ) {
-    const catchUpPackets = this.catchUpPackets;
-    // Queues seen over the limit, with the turn of the event loop they were seen in.
-    const overLimitSince = new WeakMap<readonly unknown[], number>();
+    const queues = this.queues;
     let turn = 0;
     let turnEnding = false;
     const endTurn = (): void => {
@@ -56,13 +57,16 @@ export class SendBacklogLimit {
     };
     // Runs before each packet is queued: one comparison unless the queue is already long.
     this.check = function (this: EngineConnection): void {
-      const queued = writeBufferOf(this);
-      if (queued === undefined || queued.length < maxBufferedPackets) return;
-      const excused = Math.min(catchUpPackets.get(queued) ?? 0, maxCatchUpPackets);
-      if (queued.length - excused < maxBufferedPackets) return;
-      const since = overLimitSince.get(queued);
+      const queue = queues.get(this);
+      if (queue === undefined) return;
+      const queued = queue.queued;
+      queue.queued += 1;
+      if (queued < maxBufferedPackets) return;
+      const excused = Math.min(queue.catchUp, maxCatchUpPackets);
+      if (queued - excused < maxBufferedPackets) return;
+      const since = queue.overLimitSince;
       if (since === undefined) {
-        overLimitSince.set(queued, turn);
+        queue.overLimitSince = turn;
         if (!turnEnding) {
           turnEnding = true;
           // Once this turn's I/O callbacks ran: a transport that can write has taken its queue.
@@ -78,27 +82,56 @@ export class SendBacklogLimit {
         onError(error);
       }
     };
+    this.taken = function (this: EngineConnection): void {
+      const queue = queues.get(this);
+      if (queue === undefined) return;
+      queue.queued = 0;
+      queue.catchUp = 0;
+      queue.taken += 1;
+      queue.overLimitSince = undefined;
+    };
   }
 
   /** Starts bounding a connection's queue. */
   watch(connection: EngineConnection): void {
+    const queue = this.queues.get(connection);
+    if (queue !== undefined) {
+      queue.watchers += 1;
+      return;
+    }
+    this.queues.set(connection, {
+      queued: 0,
+      catchUp: 0,
+      taken: 0,
+      overLimitSince: undefined,
+      watchers: 1,
+    });
     connection.on('packetCreate', this.check);
+    connection.on('flush', this.taken);
   }
 
   /** Stops bounding it. */
   unwatch(connection: EngineConnection): void {
+    const queue = this.queues.get(connection);
+    if (queue === undefined) return;
+    queue.watchers -= 1;
+    if (queue.watchers > 0) return;
+    this.queues.delete(connection);
     connection.off('packetCreate', this.check);
+    connection.off('flush', this.taken);
   }
 
   /** Runs `send`, which queues catch-up packets for `connection`: they are not counted. */
   catchUp(connection: EngineConnection, send: () => void): void {
-    const before = writeBufferOf(connection);
-    const length = before?.length ?? 0;
+    const queue = this.queues.get(connection);
+    if (queue === undefined) {
+      send();
+      return;
+    }
+    const { queued, taken } = queue;
     send();
-    const after = writeBufferOf(connection);
-    if (after === undefined) return;
-    // Another array: the transport took the queue meanwhile, with some of these packets.
-    const added = after === before ? after.length - length : after.length;
-    if (added > 0) this.catchUpPackets.set(after, (this.catchUpPackets.get(after) ?? 0) + added);
+    // The transport took the queue meanwhile, with some of these packets: count what is left.
+    const added = queue.taken === taken ? queue.queued - queued : queue.queued;
+    if (added > 0) queue.catchUp += added;
   }
 }

@@ -3,6 +3,7 @@ import { isRequestAborted } from './is-request-aborted';
 import { resolveSseSettings } from './resolve-sse-settings';
 import type { SseHandlerOptions } from './sse-handler-options';
 import { SseResponse } from './sse-response';
+import { sseResponseHeaders } from './sse-response-headers';
 import { SseSession } from './sse-session';
 import {
   methodNotAllowedResponse,
@@ -32,7 +33,9 @@ import {
  *
  * A reconnecting `EventSource` sends `Last-Event-ID`, and the stream resumes right after it.
  * Answers 401 without credentials, 400 for a malformed query, 405 for another method; errors are
- * JSON `{ error: { code, message } }`. See `parseSseQuery` for the filters.
+ * JSON `{ error: { code, message } }`. See `parseSseQuery` for the filters. A `HEAD` gets the
+ * status a `GET` would be refused with, or 200 without opening a stream: a browser's
+ * `EventSource` hides the status of a refusal, and the React transport asks this way.
  */
 export function createSseHandler(
   options: SseHandlerOptions,
@@ -40,7 +43,8 @@ export function createSseHandler(
   const settings = resolveSseSettings(options, 'createSseHandler');
 
   return async (request) => {
-    if (request.method !== 'GET') return methodNotAllowedResponse();
+    const head = request.method === 'HEAD';
+    if (request.method !== 'GET' && !head) return methodNotAllowedResponse();
     let session: SseSession;
     try {
       const info = await authorizeSseRequest(settings, {
@@ -49,6 +53,7 @@ export function createSseHandler(
         lastEventId: request.headers.get('last-event-id')?.split(', '),
         request: () => request,
       });
+      if (head) return new Response(null, { status: 200, headers: sseResponseHeaders });
       session = new SseSession(settings, info, () => request.signal);
     } catch (error) {
       return toSseErrorResponse(settings, error);

@@ -22,7 +22,8 @@ const http2Forbidden = new Set(['connection']);
  * `toNodeHandler`). The `Request` given to `authenticate` is built from the Node request (URL
  * from `Host`, headers, no body).
  *
- * The 200 goes out only once the stream is attached to the bus. A client disconnect (`close` on
+ * A `HEAD` gets the status a `GET` would be refused with, or 200 without a stream (see
+ * `createSseHandler`). The 200 goes out only once the stream is attached to the bus. A client disconnect (`close` on
  * the response) ends the stream at once; frames for a client that reads slowly wait for the
  * socket's `drain`, and a client more than `maxBufferedEvents` frames behind is dropped (it
  * resumes with `Last-Event-ID`).
@@ -31,7 +32,8 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
   const settings = resolveSseSettings(options, 'createSseNodeHandler');
 
   return async (incoming, outgoing) => {
-    if (incoming.method !== 'GET') {
+    const head = incoming.method === 'HEAD';
+    if (incoming.method !== 'GET' && !head) {
       await sendResponse(outgoing, methodNotAllowedResponse());
       return;
     }
@@ -48,6 +50,12 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
       return;
     }
     if (outgoing.destroyed) return;
+    if (head) {
+      // What a GET would be refused with was answered above; this one would open a stream.
+      outgoing.writeHead(200, streamHeaders(incoming));
+      outgoing.end();
+      return;
+    }
     await openStream(settings, info, incoming, outgoing);
   };
 }
@@ -79,15 +87,17 @@ async function openStream(
     if (!outgoing.destroyed) await sendResponse(outgoing, streamEndedResponse(settings.retryMs));
     return;
   }
-  outgoing.writeHead(
-    200,
-    incoming.httpVersionMajor >= 2
-      ? Object.fromEntries(
-          Object.entries(sseResponseHeaders).filter(([name]) => !http2Forbidden.has(name)),
-        )
-      : sseResponseHeaders,
-  );
+  outgoing.writeHead(200, streamHeaders(incoming));
   session.start(new NodeSseSink(outgoing));
+}
+
+/** The stream's headers, without those HTTP/2 forbids. */
+function streamHeaders(incoming: IncomingMessage): Readonly<Record<string, string>> {
+  return incoming.httpVersionMajor >= 2
+    ? Object.fromEntries(
+        Object.entries(sseResponseHeaders).filter(([name]) => !http2Forbidden.has(name)),
+      )
+    : sseResponseHeaders;
 }
 
 /**

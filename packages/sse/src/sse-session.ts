@@ -46,6 +46,13 @@ interface FirstFrames {
 }
 
 const pingFrame = encodeSseBytes(encodeSseFrame({ comment: 'ping' }));
+
+/**
+ * Reads of a fresh stream's first frames that may overflow before the stream gives up reading
+ * them again: the last read's frames go out with the position they were read from, and the
+ * stream ends, so that the client resumes from there.
+ */
+const maxFirstFrameReads = 3;
 const resetFrames = new Map<string, Uint8Array>();
 
 /** A random whole number of ms between half of `ms` and all of it: clients spread out. */
@@ -80,7 +87,10 @@ function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
  * they wait in a backlog of at most `maxBufferedEvents`; past it the stream ends (`lagged`) and
  * the client resumes from its last id. A fresh stream has no id yet: when the events held behind
  * its first snapshot (or members) pass the limit while it loads, they are dropped, and once that
- * load is done the first frames are read again, so that they hold what was dropped.
+ * load is done the first frames are read again, so that they hold what was dropped. When the third
+ * read overflows too (a tenant busier than the limit allows), its frames are sent with the cursor
+ * they were read from as their id, the stream ends (`lagged`, reported to `onError`), and the
+ * client resumes from that cursor: a replay, which the client's reading paces.
  *
  * An event the stream cannot carry (it cannot be encoded, a filter throws on it) is skipped and
  * reported, and the client gets a `reset` whose id is the event's cursor: it reloads, and a later
@@ -110,6 +120,15 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * done, then the first frames are read again.
    */
   private restarting = false;
+  /** Reads of the first frames so far: the first, and one after each overflow. */
+  private firstFrameReads = 0;
+  /** The channel's cursor when the current read of the first frames started. */
+  private firstFramesPosition: string | undefined;
+  /**
+   * The first frames overflowed on their last read: they are sent with their position, events are
+   * dropped, and the stream ends once the frames are written.
+   */
+  private endingAfterFirstFrames = false;
   /** Ends the stream at its `maxStreamMs`. */
   private expiry: ReturnType<typeof setTimeout> | undefined;
   /** The stream's registration with presence (a stream of a principal with a `userId`). */
@@ -323,8 +342,9 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   }
 
   private sendReset(reason: ResetReason, cursor?: string): void {
-    // The first frames are read again after what is being dropped: they stand for this reset.
-    if (this.restarting) return;
+    // The first frames are read again after what is being dropped (or the stream ends after
+    // them, and the client resumes): they stand for this reset.
+    if (this.restarting || this.endingAfterFirstFrames) return;
     this.send({ bytes: resetFrame(reason, cursor) });
     if (this.settings.tracker && !this.closed) {
       const pending: PendingFrame = { bytes: undefined };
@@ -349,7 +369,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     const presence = settings.presence as NonNullable<SseSettings['presence']>;
     let bytes: Uint8Array;
     try {
-      bytes = encodePresenceFrame(await presence.listMembers(info.principal.tenantId));
+      const members = await presence.listMembers(info.principal.tenantId);
+      bytes = encodePresenceFrame(members, this.resumeIdOf(pending));
     } catch (error) {
       if (!this.closed) {
         settings.report(error, { stream: info });
@@ -367,7 +388,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * once when nothing waits.
    */
   private send(frame: Uint8Array | PendingFrame): void {
-    if (this.restarting) return;
+    if (this.restarting || this.endingAfterFirstFrames) return;
     const { sink } = this;
     if (sink !== undefined && this.backlogHead === this.backlog.length && sink.writable) {
       this.writeFrame(frame);
@@ -386,20 +407,52 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * client's lag: they are dropped, with that first frame and all after it, and the first
    * frames are read again once the current load is done (a read that starts after the dropped
    * events holds them). The client has no id yet, so ending the stream would only bring it back
-   * to the same start. Anything else is lag: the stream ends and the client resumes.
+   * to the same start. After `maxFirstFrameReads` reads that all overflowed, the frames being
+   * read are kept and only the events are dropped: the frames go out with the position they were
+   * read from, then the stream ends, so that the client resumes from it (and reads no faster than
+   * it can). Anything else is lag: the stream ends and the client resumes.
    */
   private overflow(): void {
     const { backlog, firstFrames } = this;
     for (let index = this.backlogHead; firstFrames && index < backlog.length; index += 1) {
       const item = backlog[index];
-      const loading = item === firstFrames.snapshot || item === firstFrames.members;
-      if (loading && (item as PendingFrame).bytes === undefined) {
+      const isFirstFrame = (frame: unknown): boolean =>
+        frame === firstFrames.snapshot || frame === firstFrames.members;
+      if (isFirstFrame(item) && (item as PendingFrame).bytes === undefined) {
+        if (this.firstFrameReads < maxFirstFrameReads) {
+          backlog.length = index;
+          this.restarting = true;
+          return;
+        }
+        const kept = backlog.slice(index).filter(isFirstFrame);
         backlog.length = index;
-        this.restarting = true;
+        backlog.push(...kept);
+        this.endingAfterFirstFrames = true;
+        const { maxBufferedEvents } = this.settings;
+        this.settings.report(
+          new Error(
+            `More than ${maxBufferedEvents} events (maxBufferedEvents) arrived during each of ` +
+              `${maxFirstFrameReads} reads of a new stream's snapshot: the last one is sent with ` +
+              'the position it was read from and the stream ends (lagged), so that the client ' +
+              'resumes from there. Raise maxBufferedEvents to serve such a tenant without it.',
+          ),
+          { stream: this.info },
+        );
         return;
       }
     }
     this.close('lagged');
+  }
+
+  /**
+   * The id a first frame goes out with: the position it was read from, when the stream ends after
+   * it (the client resumes from there). A later frame without an id keeps it as the client's.
+   */
+  private resumeIdOf(pending: PendingFrame): string | undefined {
+    const { firstFrames } = this;
+    if (!this.endingAfterFirstFrames || firstFrames === undefined) return undefined;
+    if (pending !== firstFrames.snapshot && pending !== firstFrames.members) return undefined;
+    return this.firstFramesPosition;
   }
 
   /**
@@ -408,11 +461,21 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * events come.
    */
   private loadFirstFrames(frames: FirstFrames): void {
+    this.firstFrameReads += 1;
+    // Every event up to the channel's last one is in the tracker (it publishes what it applied),
+    // so the frames read from now on hold at least that much. Cursors are per tenant.
+    this.firstFramesPosition =
+      this.info.principal.allTenants === true ? undefined : this.channel.lastCursor;
     void Promise.all([
       frames.snapshot && this.loadSnapshot(frames.snapshot),
       frames.members && this.loadMembers(frames.members),
-    ]).then(() => {
+    ]).then(async () => {
       if (this.closed) return;
+      if (this.endingAfterFirstFrames) {
+        await this.whenFlushed();
+        this.close('lagged');
+        return;
+      }
       if (!this.restarting) {
         this.firstFrames = undefined;
         return;
@@ -500,8 +563,11 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
         query,
         settings.snapshotLimit,
       );
-      bytes = encodeSnapshotFrame(calls, complete, (error) =>
-        settings.report(error, { stream: info }),
+      bytes = encodeSnapshotFrame(
+        calls,
+        complete,
+        (error) => settings.report(error, { stream: info }),
+        this.resumeIdOf(pending),
       );
     } catch (error) {
       if (!this.closed) {

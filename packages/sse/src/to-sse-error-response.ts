@@ -11,11 +11,11 @@ export function toSseErrorResponse(settings: SseSettings, error: unknown): Respo
   return response;
 }
 
-/** 405 with `Allow: GET`: a stream is only ever opened with GET. */
+/** 405 with `Allow: GET, HEAD`: a stream is only ever opened with GET (HEAD asks whether it would be). */
 export function methodNotAllowedResponse(): Response {
   return jsonResponse(
-    { error: { code: 'method_not_allowed', message: 'Only GET is supported.' } },
-    { status: 405, headers: { allow: 'GET', 'cache-control': 'no-store' } },
+    { error: { code: 'method_not_allowed', message: 'Only GET and HEAD are supported.' } },
+    { status: 405, headers: { allow: 'GET, HEAD', 'cache-control': 'no-store' } },
   );
 }
 

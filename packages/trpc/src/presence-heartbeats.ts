@@ -6,6 +6,17 @@ export interface PresenceHeartbeats {
   delete(registration: PresenceRegistration): void;
 }
 
+/** The interval timers the heartbeats run on: the runtime's, or a test's. */
+export interface HeartbeatTimers {
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(timer: unknown): void;
+}
+
+const runtimeTimers: HeartbeatTimers = {
+  setInterval: (callback, ms) => setInterval(callback, ms),
+  clearInterval: (timer) => clearInterval(timer as ReturnType<typeof setInterval>),
+};
+
 /**
  * One `unref()`ed timer for every subscription's presence registration: tRPC's own SSE ping
  * has no server-side hook, so the procedures keep their own beat (none while nobody is
@@ -14,9 +25,10 @@ export interface PresenceHeartbeats {
 export function createPresenceHeartbeats(
   intervalMs: number,
   onError: (error: unknown) => void,
+  timers: HeartbeatTimers = runtimeTimers,
 ): PresenceHeartbeats {
   const registrations = new Set<PresenceRegistration>();
-  let timer: ReturnType<typeof setInterval> | undefined;
+  let timer: unknown;
   const tick = (): void => {
     for (const registration of registrations) registration.heartbeat().catch(onError);
   };
@@ -24,14 +36,15 @@ export function createPresenceHeartbeats(
     add(registration) {
       registrations.add(registration);
       if (timer === undefined) {
-        timer = setInterval(tick, intervalMs);
-        timer.unref();
+        timer = timers.setInterval(tick, intervalMs);
+        // Node's timers can let the process exit; Deno's, Bun's and browsers' may be numbers.
+        (timer as { unref?: () => void }).unref?.();
       }
     },
     delete(registration) {
       registrations.delete(registration);
       if (registrations.size === 0 && timer !== undefined) {
-        clearInterval(timer);
+        timers.clearInterval(timer);
         timer = undefined;
       }
     },

@@ -7,7 +7,7 @@ import {
   type EventBus,
   type MemoryBusOptions,
 } from '@calltrack/bus';
-import type { Principal } from '@calltrack/core';
+import { CallTrackError, type Principal } from '@calltrack/core';
 import {
   callEvents,
   makeCallEvent,
@@ -181,6 +181,38 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await close();
     });
 
+    it('answers HEAD as it would refuse the stream (401, 400), else 200 with no stream: a browser learns why its EventSource was refused', async () => {
+      const sse = await startSse(makeListener, {
+        authenticate: (request) => {
+          if (request.headers.get('authorization') === 'Bearer banned:u1') {
+            throw new CallTrackError({ message: 'Banned.', code: 'forbidden', status: 403 });
+          }
+          return bearer(request);
+        },
+      });
+      const anonymous = await fetch(sse.url, { method: 'HEAD' });
+      expect(anonymous.status).toBe(401);
+      const banned = await fetch(sse.url, {
+        method: 'HEAD',
+        headers: { authorization: 'Bearer banned:u1' },
+      });
+      expect(banned.status).toBe(403);
+      const malformed = await fetch(`${sse.url}?tenantId=tenant-b`, {
+        method: 'HEAD',
+        headers: { authorization: 'Bearer tenant-a:u1' },
+      });
+      expect(malformed.status).toBe(400);
+      const allowed = await fetch(sse.url, {
+        method: 'HEAD',
+        headers: { authorization: 'Bearer tenant-a:u1' },
+      });
+      expect(allowed.status).toBe(200);
+      expect(allowed.headers.get('content-type')).toBe('text/event-stream');
+      // No stream was opened: no bus subscription, no onOpen.
+      expect(sse.opened).toEqual([]);
+      expect(sse.subscriptions).toEqual([]);
+    });
+
     it('answers 401 without credentials, 405 for another method, 400 for a malformed query', async () => {
       const sse = await startSse(makeListener);
       const anonymous = await fetch(sse.url);
@@ -192,7 +224,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
         headers: { authorization: 'Bearer tenant-a:u1' },
       });
       expect(post.status).toBe(405);
-      expect(post.headers.get('allow')).toBe('GET');
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
       expect(await post.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
 
       for (const query of [
@@ -929,6 +961,57 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await sse.untilClosed(1);
       // The dropped events were never written: only the live one counts.
       expect(sse.closed[0]).toMatchObject({ reason: 'client-closed', delivered: 1 });
+    });
+
+    it('a burst during every snapshot read ends the fresh stream after three reads: the last snapshot carries its position, the client resumes from it', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const published: string[] = [];
+      let reads = 0;
+      let bursting = true;
+      const sse = await startSse(makeListener, {
+        realBus: bus,
+        maxBufferedEvents: 10,
+        tracker: {
+          listActiveCalls: async (tenantId, options) => {
+            reads += 1;
+            // Read first, then three times the backlog arrives before the answer: every read
+            // overflows (the old session read again for as long as the tenant stayed busy).
+            const calls = await tracker.listActiveCalls(tenantId, options);
+            if (bursting && reads < 8) {
+              for (let index = 0; index < 30; index += 1) {
+                const callId = `CA-${reads}-${index}`;
+                published.push(callId);
+                const event = makeCallEvent({ callId });
+                await tracker.ingest(event);
+              }
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+            return calls;
+          },
+          listActiveCallsAcrossTenants: (options) => tracker.listActiveCallsAcrossTenants(options),
+        },
+      });
+      const { reader } = await openRaw(sse.url, 'tenant-a:u1');
+      const [snapshot] = await reader.events(1);
+      expect(snapshot?.event).toBe('snapshot');
+      expect(reads).toBe(3);
+      // The position the read started from: the client resumes after it, and loses nothing.
+      expect(snapshot?.id).toEqual(expect.any(String));
+      expect(await reader.toEnd()).toEqual([]);
+      await sse.untilClosed(1);
+      expect(sse.closed[0]).toMatchObject({ reason: 'lagged', delivered: 0 });
+      expect(String(sse.errors[0])).toMatch(/maxBufferedEvents/);
+      bursting = false;
+
+      const resumed = await openRaw(sse.url, 'tenant-a:u1', { 'last-event-id': snapshot!.id! });
+      const { calls } = JSON.parse(snapshot!.data!) as { calls: { callId: string }[] };
+      const known = new Set(calls.map((call) => call.callId));
+      const missing = published.filter((callId) => !known.has(callId));
+      const replayed = await resumed.reader.events(missing.length);
+      expect(replayed.map((frame) => JSON.parse(frame.data!).callId)).toEqual(missing);
+      expect(reads).toBe(3);
+      await resumed.close();
     });
 
     it('skips an event it cannot send, reports it once, and keeps delivering: no reconnect loop', async () => {
