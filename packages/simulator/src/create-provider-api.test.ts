@@ -251,6 +251,62 @@ describe('createProviderApi: Twilio', () => {
     ).toMatchObject({ providerStatus: 404, providerCode: 20404 });
     expect(api.countCalls()).toBe(0);
   });
+
+  it('refuses callback URLs and StatusCallbackEvents Twilio would refuse, placing nothing', async () => {
+    const { api, baseUrl } = await setup();
+    const create = (fields: Record<string, string | string[]>) => {
+      const form = new URLSearchParams({ To: customer, From: '+14155550100' });
+      for (const [name, value] of Object.entries(fields)) {
+        for (const one of [value].flat()) form.append(name, one);
+      }
+      return fetch(
+        `${baseUrl}/2010-04-01/Accounts/${demoCredentials.twilioAccountSid}/Calls.json`,
+        {
+          method: 'POST',
+          headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+          body: form,
+        },
+      ).then(async (response) => ({ status: response.status, ...(await response.json()) }));
+    };
+    const url = 'https://app.example.com/twiml';
+    // A relative StatusCallback was accepted (201) and its first callback threw an unhandled
+    // TypeError (Invalid URL) that ended the process running the provider API.
+    expect(await create({ Url: url, StatusCallback: 'webhooks/twilio' })).toMatchObject({
+      status: 400,
+      code: 21609,
+    });
+    expect(
+      await create({ Url: url, StatusCallback: 'ftp://app.example.com/status' }),
+    ).toMatchObject({ status: 400, code: 21609 });
+    expect(await create({ Url: 'not a url' })).toMatchObject({ status: 400, code: 21205 });
+    expect(
+      await create({ Url: url, StatusCallback: `${url}/status`, StatusCallbackEvent: 'answerd' }),
+    ).toMatchObject({ status: 400, code: 21626 });
+    for (const [name, extra] of [
+      ['RecordingStatusCallback', { Record: 'true' }],
+      ['AsyncAmdStatusCallback', { MachineDetection: 'Enable', AsyncAmd: 'true' }],
+    ] as const) {
+      expect(await create({ Url: url, ...extra, [name]: '/relative' })).toMatchObject({
+        status: 400,
+        code: 21205,
+      });
+    }
+    expect(api.countCalls()).toBe(0);
+  });
+
+  it('answers 413 to a body over the limit, before placing anything', async () => {
+    const { api, baseUrl } = await setup();
+    const response = await fetch(
+      `${baseUrl}/2010-04-01/Accounts/${demoCredentials.twilioAccountSid}/Calls.json`,
+      {
+        method: 'POST',
+        headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: `To=${encodeURIComponent(customer)}&From=%2B14155550100&Url=https://a.example/&Pad=${'a'.repeat(2 * 1024 * 1024)}`,
+      },
+    );
+    expect(response.status).toBe(413);
+    expect(api.countCalls()).toBe(0);
+  });
 });
 
 describe('createProviderApi: Retell', () => {
@@ -310,6 +366,31 @@ describe('createProviderApi: Retell', () => {
       isRetryable: false,
     });
     expect(await attempt(retell, '0123')).toMatchObject({ providerStatus: 400 });
+    expect(api.countCalls()).toBe(0);
+  });
+
+  it('answers 413 to a body over the limit and 400 to JSON that is not an object', async () => {
+    const { api, baseUrl } = await setup();
+    const post = (body: string) =>
+      fetch(`${baseUrl}/v2/create-phone-call`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${demoCredentials.retellApiKey}`,
+          'content-type': 'application/json',
+        },
+        body,
+      });
+    const big = await post(
+      JSON.stringify({
+        from_number: '+14155550110',
+        to_number: customer,
+        metadata: { pad: 'a'.repeat(2 * 1024 * 1024) },
+      }),
+    );
+    expect(big.status).toBe(413);
+    for (const body of ['{bad', '[]', 'null', '"x"']) {
+      expect((await post(body)).status).toBe(400);
+    }
     expect(api.countCalls()).toBe(0);
   });
 });
