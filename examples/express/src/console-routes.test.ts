@@ -67,6 +67,19 @@ describe('the console routes', () => {
     expect((await fetch(`${demo.url}/api/calls/${'x'.repeat(300)}/timeline`)).status).toBe(400);
   });
 
+  it('answers a call id that is not valid URL encoding 400 in JSON, with no stack trace', async () => {
+    const demo = await startDemoApp();
+    // Express's own error page answered these: HTML with the server's stack trace and paths.
+    for (const path of ['/api/calls/%ZZ/timeline', '/api/calls/%E0%A4%A/recording']) {
+      const answer = await fetch(`${demo.url}${path}`);
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      const text = await answer.text();
+      expect(text).not.toMatch(/URIError|node_modules|at /);
+      expect(JSON.parse(text)).toMatchObject({ error: { code: 'invalid_argument' } });
+    }
+  });
+
   it('keeps the alerts raised before a console opened', async () => {
     const demo = await startDemoApp({ alerts: { maxConcurrentCalls: 0 } });
     await demo.timelines.ready;

@@ -23,7 +23,12 @@ import {
 } from '@calltrack/tracker';
 import { createRedisCallStore } from '@calltrack/tracker/redis';
 import { createTwilioWebhookHandler } from '@calltrack/twilio';
-import express, { type Express } from 'express';
+import express, {
+  type Express,
+  type Request as ExpressRequest,
+  type Response as ExpressResponse,
+  type NextFunction,
+} from 'express';
 import type { Redis } from 'ioredis';
 import { Server as SocketIoServer } from 'socket.io';
 import { authenticateDemoUser } from './authenticate-demo-user';
@@ -337,6 +342,38 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
 
   // The dashboard: plain HTML, CSS and JS, no build step.
   app.use(express.static(publicDirectory));
+
+  // What Express itself fails on (a path parameter that is not valid URL encoding, a body
+  // express.json() refuses) is answered in the API's JSON shape: its default page is HTML with
+  // the stack trace, outside production.
+  app.use(
+    (
+      error: unknown,
+      _request: ExpressRequest,
+      response: ExpressResponse,
+      next: NextFunction,
+    ): void => {
+      if (response.headersSent) {
+        next(error);
+        return;
+      }
+      const status = (error as { status?: unknown } | null)?.status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        response.status(status).json({
+          error: {
+            code: status === 413 ? 'payload_too_large' : 'invalid_argument',
+            message:
+              error instanceof URIError
+                ? 'The path is not valid URL encoding.'
+                : (error as Error).message,
+          },
+        });
+        return;
+      }
+      logger.error('express:', error);
+      response.status(500).json({ error: { code: 'internal', message: 'Internal error.' } });
+    },
+  );
 
   const server = createServer(app);
   // Socket.IO on the same server; it serves its browser client at /socket.io/socket.io.js.
