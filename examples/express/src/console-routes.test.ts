@@ -93,6 +93,33 @@ describe('the console routes', () => {
     ]);
   });
 
+  it('ends the answer, and only it, when the provider breaks off a recording midway', async () => {
+    let breakOff = true;
+    const demo = await startDemoApp({
+      fetchRecording: async () => {
+        const cut = breakOff;
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new Uint8Array([1, 2, 3]));
+            if (cut) setTimeout(() => controller.error(new Error('connection reset')), 20);
+            else controller.close();
+          },
+        });
+        return new Response(body, { headers: { 'content-type': 'audio/mpeg' } });
+      },
+    });
+    const recorded = `CA${'e'.repeat(32)}`;
+    await endedTwilioCall(demo.url, recorded, true);
+    // The stream's error had no listener (pipe() does not forward errors): an uncaught
+    // exception that ended the process.
+    const broken = await fetch(`${demo.url}/api/calls/${recorded}/recording`);
+    expect(broken.status).toBe(200);
+    await expect(broken.arrayBuffer()).rejects.toThrow();
+    breakOff = false;
+    const whole = await fetch(`${demo.url}/api/calls/${recorded}/recording`);
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
   it('plays a recording through the app, and refuses what has none', async () => {
     const fetched: string[] = [];
     const demo = await startDemoApp({
