@@ -221,10 +221,17 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   // through a tunnel under another host name.
   const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined;
   let loopbackOnly = false; // set by listen()
+  const serverToServerPaths = new Set([
+    '/webhooks/twilio',
+    '/webhooks/twilio/voice',
+    '/webhooks/retell',
+    '/webhooks/callerdesk',
+    '/demo-receiver',
+  ]);
   const refusalOf = (method: string, headers: IncomingHttpHeaders) =>
     checkBrowserRequest({ method, headers, publicOrigin, loopbackOnly });
   app.use((request, response, next) => {
-    if (request.path.startsWith('/webhooks/') || request.path === '/demo-receiver') {
+    if (serverToServerPaths.has(request.path)) {
       next();
       return;
     }
