@@ -167,6 +167,35 @@ describe('createProviderApi: Twilio', () => {
     expect(String(detection?.data.answeredBy)).toMatch(/^machine_end_/);
   });
 
+  it('answers machine_start to MachineDetection=Enable, as Twilio does, and refuses other modes', async () => {
+    const { app, api, twilio } = await setup({ outcome: 'voicemail' });
+    const callback = `${app.url}/webhooks/twilio?tenant=demo`;
+    const place = (machineDetection: string) =>
+      twilio.placeCall({
+        to: customer,
+        from: '+14155550100',
+        url: 'https://app.example.com/twiml',
+        statusCallback: callback,
+        machineDetection: machineDetection as 'Enable',
+        asyncAmd: true,
+        asyncAmdStatusCallback: callback,
+      });
+    // machine_end_* comes only with DetectMessageEnd: with Enable Twilio answers machine_start,
+    // and the simulator answered machine_end_beep, so a test of Enable passed here only.
+    const call = await place('Enable');
+    const done = await api.calls[0]!.done;
+    const detection = app.bus.events.find(
+      (event) => event.callId === call.sid && event.type === 'call.machine_detection',
+    );
+    expect(detection?.data.answeredBy).toBe('machine_start');
+    expect(done.answeredBy).toBe('machine_start');
+    expect(await place('Detect').catch((error: unknown) => error)).toMatchObject({
+      providerStatus: 400,
+      providerCode: 21234,
+    });
+    expect(api.countCalls()).toBe(1);
+  });
+
   it('hangs up a connected call: completed with the talk time so far', async () => {
     const { app, api, twilio } = await setup(
       { outcome: 'completed', talkDurationMs: 3_600_000 },

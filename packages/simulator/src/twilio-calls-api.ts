@@ -159,7 +159,17 @@ function createCall(form: URLSearchParams, context: ProviderApiContext): Promise
       twilioError(400, 21626, `StatusCallbackEvent ${unknownEvent} is not a valid event.`),
     );
   }
-  const machineDetection = form.has('MachineDetection');
+  const machineDetectionMode = form.get('MachineDetection');
+  if (
+    machineDetectionMode !== null &&
+    machineDetectionMode !== 'Enable' &&
+    machineDetectionMode !== 'DetectMessageEnd'
+  ) {
+    return Promise.resolve(
+      twilioError(400, 21234, `MachineDetection must be Enable or DetectMessageEnd.`),
+    );
+  }
+  const machineDetection = machineDetectionMode !== null;
   const asyncAmdCallback =
     machineDetection && form.get('AsyncAmd') === 'true'
       ? (form.get('AsyncAmdStatusCallback') ?? undefined)
@@ -181,7 +191,7 @@ function createCall(form: URLSearchParams, context: ProviderApiContext): Promise
           startedAt: input.startedAt,
           direction: 'outbound',
           customerNumber: to,
-          machineDetection,
+          machineDetection: machineDetectionMode ?? false,
           recording,
           ...(input.talkDurationMs === undefined ? {} : { talkDurationMs: input.talkDurationMs }),
         }),
