@@ -60,6 +60,11 @@ describe('requests from other sites', () => {
       expect(JSON.parse(foreign.body)).toMatchObject({ error: { code: 'origin_not_allowed' } });
     }
     expect(demo.providers.providerApi.countCalls()).toBe(0);
+    // Opening the SSE stream registers the user's presence: a stream, refused as writes are.
+    const stream = await send(`${demo.url}/api/events?types=presence.*`, {
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(stream.status).toBe(403);
     const own = await send(`${demo.url}/api/calls/CA-any/terminate`, {
       method: 'POST',
       headers: { origin: ownOrigin },

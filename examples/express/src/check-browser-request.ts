@@ -3,8 +3,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 /** Options of {@link checkBrowserRequest}. */
 export interface BrowserRequestCheck {
   /**
-   * The request's method; Socket.IO handshakes pass `'SOCKET'`, checked as writes are (a
-   * WebSocket is not held to CORS: any page can open one and read what it streams).
+   * The request's method; a live stream's opening (a Socket.IO handshake, the SSE stream) passes
+   * `'STREAM'`, checked as writes are: a WebSocket is not held to CORS (any page can open one
+   * and read what it streams), and opening either registers the user's presence.
    */
   method: string;
   headers: IncomingHttpHeaders;
@@ -23,7 +24,7 @@ const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Why a browser request must be refused, or undefined to let it through. The demo has no login:
  * reaching the app is the credential, and any page the operator opens can reach 127.0.0.1. So
- * a write (and a Socket.IO handshake: WebSockets are not held to CORS) from a page of another
+ * a write (or a stream's opening) from a page of another
  * origin is refused (`origin_not_allowed`), and so is any request naming a host the app does not
  * answer to (`host_not_allowed`). A request without `Origin` (curl, a provider, a same-origin
  * GET) passes the first check. A real app with cookie sessions needs the same (or SameSite

@@ -235,7 +235,10 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       next();
       return;
     }
-    const refusal = refusalOf(request.method, request.headers);
+    const refusal = refusalOf(
+      request.path === '/api/events' ? 'STREAM' : request.method,
+      request.headers,
+    );
     if (refusal === undefined) {
       next();
       return;
@@ -386,7 +389,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   // Socket.IO on the same server; it serves its browser client at /socket.io/socket.io.js.
   const io = new SocketIoServer(server, {
     allowRequest: (request, callback) =>
-      callback(null, refusalOf('SOCKET', request.headers) === undefined),
+      callback(null, refusalOf('STREAM', request.headers) === undefined),
   });
   const socketHandle: CallTrackSocketHandle = attachCallTrack(io, {
     bus,
