@@ -67,6 +67,19 @@ describe('the console routes', () => {
     expect((await fetch(`${demo.url}/api/calls/${'x'.repeat(300)}/timeline`)).status).toBe(400);
   });
 
+  it('answers a call id that is not valid URL encoding 400 in JSON, with no stack trace', async () => {
+    const demo = await startDemoApp();
+    // Express's own error page answered these: HTML with the server's stack trace and paths.
+    for (const path of ['/api/calls/%ZZ/timeline', '/api/calls/%E0%A4%A/recording']) {
+      const answer = await fetch(`${demo.url}${path}`);
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      const text = await answer.text();
+      expect(text).not.toMatch(/URIError|node_modules|at /);
+      expect(JSON.parse(text)).toMatchObject({ error: { code: 'invalid_argument' } });
+    }
+  });
+
   it('keeps the alerts raised before a console opened', async () => {
     const demo = await startDemoApp({ alerts: { maxConcurrentCalls: 0 } });
     await demo.timelines.ready;
@@ -78,6 +91,33 @@ describe('the console routes', () => {
         data: expect.objectContaining({ value: 1, threshold: 0 }),
       }),
     ]);
+  });
+
+  it('ends the answer, and only it, when the provider breaks off a recording midway', async () => {
+    let breakOff = true;
+    const demo = await startDemoApp({
+      fetchRecording: async () => {
+        const cut = breakOff;
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new Uint8Array([1, 2, 3]));
+            if (cut) setTimeout(() => controller.error(new Error('connection reset')), 20);
+            else controller.close();
+          },
+        });
+        return new Response(body, { headers: { 'content-type': 'audio/mpeg' } });
+      },
+    });
+    const recorded = `CA${'e'.repeat(32)}`;
+    await endedTwilioCall(demo.url, recorded, true);
+    // The stream's error had no listener (pipe() does not forward errors): an uncaught
+    // exception that ended the process.
+    const broken = await fetch(`${demo.url}/api/calls/${recorded}/recording`);
+    expect(broken.status).toBe(200);
+    await expect(broken.arrayBuffer()).rejects.toThrow();
+    breakOff = false;
+    const whole = await fetch(`${demo.url}/api/calls/${recorded}/recording`);
+    expect(new Uint8Array(await whole.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
   });
 
   it('plays a recording through the app, and refuses what has none', async () => {

@@ -1,6 +1,6 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
@@ -23,10 +23,16 @@ import {
 } from '@calltrack/tracker';
 import { createRedisCallStore } from '@calltrack/tracker/redis';
 import { createTwilioWebhookHandler } from '@calltrack/twilio';
-import express, { type Express } from 'express';
+import express, {
+  type Express,
+  type Request as ExpressRequest,
+  type Response as ExpressResponse,
+  type NextFunction,
+} from 'express';
 import type { Redis } from 'ioredis';
 import { Server as SocketIoServer } from 'socket.io';
 import { authenticateDemoUser } from './authenticate-demo-user';
+import { checkBrowserRequest } from './check-browser-request';
 import { type CallRouter, createCallRouter } from './create-call-router';
 import {
   type CallTimelineRecorder,
@@ -210,6 +216,44 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   const app = express();
   app.disable('x-powered-by');
 
+  // Browser requests only from the console's own pages (see checkBrowserRequest); the providers'
+  // webhooks and the demo receiver are server to server, checked by signature, and may come
+  // through a tunnel under another host name.
+  const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined;
+  let loopbackOnly = false; // set by listen()
+  const serverToServerPaths = new Set([
+    '/webhooks/twilio',
+    '/webhooks/twilio/voice',
+    '/webhooks/retell',
+    '/webhooks/callerdesk',
+    '/demo-receiver',
+  ]);
+  const refusalOf = (method: string, headers: IncomingHttpHeaders) =>
+    checkBrowserRequest({ method, headers, publicOrigin, loopbackOnly });
+  app.use((request, response, next) => {
+    if (serverToServerPaths.has(request.path)) {
+      next();
+      return;
+    }
+    const refusal = refusalOf(
+      request.path === '/api/events' ? 'STREAM' : request.method,
+      request.headers,
+    );
+    if (refusal === undefined) {
+      next();
+      return;
+    }
+    response.status(403).json({
+      error: {
+        code: refusal,
+        message:
+          refusal === 'host_not_allowed'
+            ? 'This app answers to localhost only (or PUBLIC_URL).'
+            : 'Requests from pages of another origin are refused.',
+      },
+    });
+  });
+
   // Webhooks first, before any body parser: the signatures cover the raw body. If your app
   // needs express.json() for its own routes, mount it below these three.
   // The number's voice URL: TwiML that rings an available agent, or voicemail.
@@ -309,9 +353,44 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   // The dashboard: plain HTML, CSS and JS, no build step.
   app.use(express.static(publicDirectory));
 
+  // What Express itself fails on (a path parameter that is not valid URL encoding, a body
+  // express.json() refuses) is answered in the API's JSON shape: its default page is HTML with
+  // the stack trace, outside production.
+  app.use(
+    (
+      error: unknown,
+      _request: ExpressRequest,
+      response: ExpressResponse,
+      next: NextFunction,
+    ): void => {
+      if (response.headersSent) {
+        next(error);
+        return;
+      }
+      const status = (error as { status?: unknown } | null)?.status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        response.status(status).json({
+          error: {
+            code: status === 413 ? 'payload_too_large' : 'invalid_argument',
+            message:
+              error instanceof URIError
+                ? 'The path is not valid URL encoding.'
+                : (error as Error).message,
+          },
+        });
+        return;
+      }
+      logger.error('express:', error);
+      response.status(500).json({ error: { code: 'internal', message: 'Internal error.' } });
+    },
+  );
+
   const server = createServer(app);
   // Socket.IO on the same server; it serves its browser client at /socket.io/socket.io.js.
-  const io = new SocketIoServer(server);
+  const io = new SocketIoServer(server, {
+    allowRequest: (request, callback) =>
+      callback(null, refusalOf('STREAM', request.headers) === undefined),
+  });
   const socketHandle: CallTrackSocketHandle = attachCallTrack(io, {
     bus,
     tracker,
@@ -356,6 +435,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     dialer,
     timelines,
     async listen(port, host) {
+      loopbackOnly = host !== undefined && isLoopbackAddress(host);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -375,4 +455,11 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       return closing;
     },
   };
+}
+
+/** True for an address only this machine reaches: `localhost`, 127.0.0.0/8, `::1`. */
+function isLoopbackAddress(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
 }

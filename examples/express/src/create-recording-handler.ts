@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import type { CallTracker } from '@calltrack/tracker';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
@@ -57,6 +58,16 @@ export function createRecordingHandler(options: RecordingHandlerOptions) {
     response.status(200).type(type).setHeader('cache-control', 'private, max-age=300');
     const length = upstream.headers.get('content-length');
     if (length !== null) response.setHeader('content-length', length);
-    Readable.fromWeb(upstream.body as unknown as NodeWebReadableStream).pipe(response);
+    // pipeline, not pipe: a provider breaking off midway ends this answer (pipe left it open and
+    // the stream's error uncaught, which ended the process), and a browser leaving (a seek)
+    // cancels the download.
+    await pipeline(
+      Readable.fromWeb(upstream.body as unknown as NodeWebReadableStream),
+      response,
+    ).catch((cause: unknown) => {
+      if (!response.writableFinished) {
+        options.logger?.warn(`recording of ${callId}: ${(cause as Error).message}`);
+      }
+    });
   };
 }

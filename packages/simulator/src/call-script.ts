@@ -93,8 +93,11 @@ export interface CallScriptInput {
   talkDurationMs: number | undefined;
   customerNumber: string | undefined;
   avoidNumbers: readonly string[];
-  /** Twilio: run answering-machine detection (default: on most outbound calls, always on voicemail). */
-  machineDetection?: boolean;
+  /**
+   * Twilio: run answering-machine detection (default: on most outbound calls, always on
+   * voicemail); `true` is `DetectMessageEnd`.
+   */
+  machineDetection?: boolean | 'Enable' | 'DetectMessageEnd';
   /** Twilio: record the call (default: most answered calls). */
   recording?: boolean;
 }

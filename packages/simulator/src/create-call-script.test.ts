@@ -212,6 +212,25 @@ describe('Twilio scripts', () => {
       }
     }
   });
+
+  it('answers a machine by the detection mode: machine_start with Enable, machine_end_* otherwise', () => {
+    for (let seed = 0; seed < 10; seed += 1) {
+      const options = { line: twilioLine, outcome: 'voicemail' as const, seed };
+      const enable = createCallScript({ ...options, machineDetection: 'Enable' });
+      expect(params(enable, 'amd').AnsweredBy).toBe('machine_start');
+      expect(enable.answeredBy).toBe('machine_start');
+      const messageEnd = createCallScript({ ...options, machineDetection: 'DetectMessageEnd' });
+      expect(params(messageEnd, 'amd').AnsweredBy).toMatch(/^machine_end_/);
+      expect(createCallScript({ ...options, machineDetection: true })).toEqual(messageEnd);
+      const human = createCallScript({
+        ...options,
+        outcome: 'completed',
+        machineDetection: 'Enable',
+        direction: 'outbound',
+      });
+      expect(params(human, 'amd').AnsweredBy).toBe('human');
+    }
+  });
 });
 
 describe('Retell scripts', () => {

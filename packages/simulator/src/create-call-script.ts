@@ -27,10 +27,12 @@ export interface CreateCallScriptOptions {
   /** Business numbers the customer's number must not collide with; default the line and {@link demoLines}. */
   avoidNumbers?: readonly string[];
   /**
-   * Twilio: whether answering-machine detection runs (its callback, `AnsweredBy`). Default: on
-   * voicemail calls and on most other outbound calls.
+   * Twilio: whether answering-machine detection runs (its callback, `AnsweredBy`), and in which
+   * mode: `true` is `DetectMessageEnd` (a machine is `machine_end_*`), `'Enable'` answers
+   * `machine_start`. Default: `DetectMessageEnd` on voicemail calls and on most other outbound
+   * calls.
    */
-  machineDetection?: boolean;
+  machineDetection?: boolean | 'Enable' | 'DetectMessageEnd';
   /** Twilio: whether the call is recorded (its recording callback). Default: most answered calls. */
   recording?: boolean;
 }

@@ -167,6 +167,35 @@ describe('createProviderApi: Twilio', () => {
     expect(String(detection?.data.answeredBy)).toMatch(/^machine_end_/);
   });
 
+  it('answers machine_start to MachineDetection=Enable, as Twilio does, and refuses other modes', async () => {
+    const { app, api, twilio } = await setup({ outcome: 'voicemail' });
+    const callback = `${app.url}/webhooks/twilio?tenant=demo`;
+    const place = (machineDetection: string) =>
+      twilio.placeCall({
+        to: customer,
+        from: '+14155550100',
+        url: 'https://app.example.com/twiml',
+        statusCallback: callback,
+        machineDetection: machineDetection as 'Enable',
+        asyncAmd: true,
+        asyncAmdStatusCallback: callback,
+      });
+    // machine_end_* comes only with DetectMessageEnd: with Enable Twilio answers machine_start,
+    // and the simulator answered machine_end_beep, so a test of Enable passed here only.
+    const call = await place('Enable');
+    const done = await api.calls[0]!.done;
+    const detection = app.bus.events.find(
+      (event) => event.callId === call.sid && event.type === 'call.machine_detection',
+    );
+    expect(detection?.data.answeredBy).toBe('machine_start');
+    expect(done.answeredBy).toBe('machine_start');
+    expect(await place('Detect').catch((error: unknown) => error)).toMatchObject({
+      providerStatus: 400,
+      providerCode: 21234,
+    });
+    expect(api.countCalls()).toBe(1);
+  });
+
   it('hangs up a connected call: completed with the talk time so far', async () => {
     const { app, api, twilio } = await setup(
       { outcome: 'completed', talkDurationMs: 3_600_000 },
@@ -251,6 +280,62 @@ describe('createProviderApi: Twilio', () => {
     ).toMatchObject({ providerStatus: 404, providerCode: 20404 });
     expect(api.countCalls()).toBe(0);
   });
+
+  it('refuses callback URLs and StatusCallbackEvents Twilio would refuse, placing nothing', async () => {
+    const { api, baseUrl } = await setup();
+    const create = (fields: Record<string, string | string[]>) => {
+      const form = new URLSearchParams({ To: customer, From: '+14155550100' });
+      for (const [name, value] of Object.entries(fields)) {
+        for (const one of [value].flat()) form.append(name, one);
+      }
+      return fetch(
+        `${baseUrl}/2010-04-01/Accounts/${demoCredentials.twilioAccountSid}/Calls.json`,
+        {
+          method: 'POST',
+          headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+          body: form,
+        },
+      ).then(async (response) => ({ status: response.status, ...(await response.json()) }));
+    };
+    const url = 'https://app.example.com/twiml';
+    // A relative StatusCallback was accepted (201) and its first callback threw an unhandled
+    // TypeError (Invalid URL) that ended the process running the provider API.
+    expect(await create({ Url: url, StatusCallback: 'webhooks/twilio' })).toMatchObject({
+      status: 400,
+      code: 21609,
+    });
+    expect(
+      await create({ Url: url, StatusCallback: 'ftp://app.example.com/status' }),
+    ).toMatchObject({ status: 400, code: 21609 });
+    expect(await create({ Url: 'not a url' })).toMatchObject({ status: 400, code: 21205 });
+    expect(
+      await create({ Url: url, StatusCallback: `${url}/status`, StatusCallbackEvent: 'answerd' }),
+    ).toMatchObject({ status: 400, code: 21626 });
+    for (const [name, extra] of [
+      ['RecordingStatusCallback', { Record: 'true' }],
+      ['AsyncAmdStatusCallback', { MachineDetection: 'Enable', AsyncAmd: 'true' }],
+    ] as const) {
+      expect(await create({ Url: url, ...extra, [name]: '/relative' })).toMatchObject({
+        status: 400,
+        code: 21205,
+      });
+    }
+    expect(api.countCalls()).toBe(0);
+  });
+
+  it('answers 413 to a body over the limit, before placing anything', async () => {
+    const { api, baseUrl } = await setup();
+    const response = await fetch(
+      `${baseUrl}/2010-04-01/Accounts/${demoCredentials.twilioAccountSid}/Calls.json`,
+      {
+        method: 'POST',
+        headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+        body: `To=${encodeURIComponent(customer)}&From=%2B14155550100&Url=https://a.example/&Pad=${'a'.repeat(2 * 1024 * 1024)}`,
+      },
+    );
+    expect(response.status).toBe(413);
+    expect(api.countCalls()).toBe(0);
+  });
 });
 
 describe('createProviderApi: Retell', () => {
@@ -310,6 +395,31 @@ describe('createProviderApi: Retell', () => {
       isRetryable: false,
     });
     expect(await attempt(retell, '0123')).toMatchObject({ providerStatus: 400 });
+    expect(api.countCalls()).toBe(0);
+  });
+
+  it('answers 413 to a body over the limit and 400 to JSON that is not an object', async () => {
+    const { api, baseUrl } = await setup();
+    const post = (body: string) =>
+      fetch(`${baseUrl}/v2/create-phone-call`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${demoCredentials.retellApiKey}`,
+          'content-type': 'application/json',
+        },
+        body,
+      });
+    const big = await post(
+      JSON.stringify({
+        from_number: '+14155550110',
+        to_number: customer,
+        metadata: { pad: 'a'.repeat(2 * 1024 * 1024) },
+      }),
+    );
+    expect(big.status).toBe(413);
+    for (const body of ['{bad', '[]', 'null', '"x"']) {
+      expect((await post(body)).status).toBe(400);
+    }
     expect(api.countCalls()).toBe(0);
   });
 });

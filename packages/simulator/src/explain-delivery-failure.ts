@@ -40,6 +40,10 @@ export function explainDeliveryFailure(delivery: SimulatorDelivery): string {
         : 'this callback (Twilio recording and AMD callbacks carry no numbers, only ?tenant= in the URL)';
     return `422 from ${where}: the app knows no tenant for ${line}. Its resolveTenant must know the simulator's lines (findDemoLine from @calltrack/simulator).${detail}`;
   }
+  if (status === 429) {
+    const retry = delivery.provider === 'retell' ? ' (Retell retries it, up to 3 times)' : '';
+    return `429 from ${where}: the app's rate limit refused it${retry}. Send fewer webhooks at once (--rate, --max-active, --speed) or raise the app's rateLimit.${detail}`;
+  }
   if (status >= 400 && status < 500) {
     return `${status} from ${where}: the app refused the ${delivery.provider} ${delivery.kind} webhook${detail}.`;
   }

@@ -1,4 +1,4 @@
-import { jsonResponse, timingSafeEqual } from '@calltrack/core';
+import { jsonResponse, readRequestText, timingSafeEqual } from '@calltrack/core';
 import { applyProviderApiFault } from './apply-provider-api-fault';
 import type { CallScript, ScriptedWebhook } from './call-script';
 import { createCallScript } from './create-call-script';
@@ -6,6 +6,8 @@ import { endRetellCallScript } from './end-retell-call-script';
 import type { ProviderApiCallRecord, ProviderApiContext } from './provider-api-context';
 
 const e164 = /^\+[1-9]\d{6,14}$/;
+/** The largest request body read, in bytes; past it the answer is 413. */
+const maxBodyBytes = 64 * 1024;
 
 /** True for the paths of Retell's call API the simulator plays. @internal */
 export function isRetellCallsPath(pathname: string): boolean {
@@ -57,9 +59,10 @@ interface CreatePhoneCallBody {
 }
 
 async function createPhoneCall(request: Request, context: ProviderApiContext): Promise<Response> {
+  const text = await readRequestText(request, { maxBytes: maxBodyBytes });
   let body: CreatePhoneCallBody;
   try {
-    body = JSON.parse(await request.text()) as CreatePhoneCallBody;
+    body = JSON.parse(text) as CreatePhoneCallBody;
     if (body === null || typeof body !== 'object') throw new Error('not an object');
   } catch {
     return retellError(400, 'Invalid request format, please check API reference.');

@@ -1,4 +1,5 @@
-import { stopTestServers } from '@calltrack/test-utils';
+import { createServer } from 'node:http';
+import { serveForTest, stopTestServers } from '@calltrack/test-utils';
 import { createTwilioClient } from '@calltrack/twilio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWebhookApp } from './__tests__/start-webhook-app';
@@ -159,6 +160,32 @@ describe('runCli against the real handlers', () => {
     expect(code).toBe(cliExitCodes.failed);
     expect(stderr[0]).toMatch(
       /^✖ 404 from \/webhooks\/retell: nothing answers at this path\. Check --path-prefix/,
+    );
+  });
+
+  it('explains a rate limit (429) as one, not as a wrong secret or path', async () => {
+    const limited = await serveForTest(
+      createServer((request, response) => {
+        request.resume();
+        response.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' });
+        response.end('{"error":{"code":"rate_limited","message":"Too many requests."}}');
+      }),
+    );
+    const { code, stderr } = await run([
+      '--target',
+      limited.url,
+      '--providers',
+      'twilio',
+      '--calls',
+      '1',
+      '--speed',
+      'max',
+    ]);
+    expect(code).toBe(cliExitCodes.failed);
+    // It said "the app refused the twilio … webhook", and the CLI called every 4xx a
+    // misconfiguration: an operator load-testing a rate-limited app was sent looking for one.
+    expect(stderr[0]).toMatch(
+      /^✖ 429 from \/webhooks\/twilio: the app's rate limit refused it.*--rate/,
     );
   });
 

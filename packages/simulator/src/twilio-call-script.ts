@@ -138,9 +138,18 @@ export function buildTwilioCallScript(input: CallScriptInput, random: Random): C
     status(answeredAt, 'in-progress');
     let detectionMs = 0;
     if (machineDetection) {
-      answeredBy = outcome === 'voicemail' ? random.pick(machineAnswers) : 'human';
+      // Enable stops listening once it knows; DetectMessageEnd waits for the greeting's end.
+      const waitsForBeep = machineDetection !== 'Enable';
+      answeredBy =
+        outcome !== 'voicemail'
+          ? 'human'
+          : waitsForBeep
+            ? random.pick(machineAnswers)
+            : 'machine_start';
       detectionMs = Math.round(
-        outcome === 'voicemail' ? random.between(4000, 15_000) : random.between(1200, 4000),
+        outcome === 'voicemail' && waitsForBeep
+          ? random.between(4000, 15_000)
+          : random.between(1200, 4000),
       );
       webhooks.push({
         provider: 'twilio',

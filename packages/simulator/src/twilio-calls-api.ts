@@ -1,4 +1,4 @@
-import { type CallStatus, jsonResponse, timingSafeEqual } from '@calltrack/core';
+import { type CallStatus, jsonResponse, readRequestText, timingSafeEqual } from '@calltrack/core';
 import { applyProviderApiFault } from './apply-provider-api-fault';
 import type { ScriptedWebhook } from './call-script';
 import { createCallScript } from './create-call-script';
@@ -22,6 +22,11 @@ const subscribedKinds: Readonly<Record<string, readonly string[]>> = {
     'status:canceled',
   ],
 };
+/**
+ * The largest request body read, in bytes: a create request is a handful of form fields (Twilio
+ * caps `Twiml` at 4,000 characters); past this the answer is 413, from `Content-Length` when given.
+ */
+const maxBodyBytes = 64 * 1024;
 /** Twilio's own error codes for plain HTTP failures. */
 const codeOfStatus: Readonly<Record<number, number>> = {
   401: 20003,
@@ -78,7 +83,17 @@ export async function handleTwilioCallsApi(
 }
 
 async function readForm(request: Request): Promise<URLSearchParams> {
-  return new URLSearchParams(await request.text());
+  return new URLSearchParams(await readRequestText(request, { maxBytes: maxBodyBytes }));
+}
+
+/** True for what Twilio takes as a webhook URL: absolute, `http:` or `https:`. */
+function isWebhookUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
 }
 
 function createCall(form: URLSearchParams, context: ProviderApiContext): Promise<Response> {
@@ -106,7 +121,24 @@ function createCall(form: URLSearchParams, context: ProviderApiContext): Promise
       twilioError(400, 21205, "A 'Url', 'Twiml' or 'ApplicationSid' parameter is required."),
     );
   }
+  // Twilio refuses a URL it could not call (each callback below is used as given, so one that
+  // is not absolute would otherwise fail at its first delivery) and an event it does not know.
+  const url = form.get('Url');
+  if (url !== null && !isWebhookUrl(url)) {
+    return Promise.resolve(twilioError(400, 21205, `Url is not a valid URL: ${url}`));
+  }
   const statusCallback = form.get('StatusCallback') ?? undefined;
+  if (statusCallback !== undefined && !isWebhookUrl(statusCallback)) {
+    return Promise.resolve(
+      twilioError(400, 21609, `StatusCallback is not a valid URL: ${statusCallback}`),
+    );
+  }
+  for (const name of ['AsyncAmdStatusCallback', 'RecordingStatusCallback']) {
+    const value = form.get(name);
+    if (value !== null && !isWebhookUrl(value)) {
+      return Promise.resolve(twilioError(400, 21205, `${name} is not a valid URL: ${value}`));
+    }
+  }
   const reference = referenceOf(statusCallback);
   const info = {
     provider: 'twilio' as const,
@@ -121,7 +153,23 @@ function createCall(form: URLSearchParams, context: ProviderApiContext): Promise
       : ['completed']
     ).flatMap((value) => value.split(/\s+/).filter((event) => event !== '')),
   );
-  const machineDetection = form.has('MachineDetection');
+  const unknownEvent = [...events].find((event) => subscribedKinds[event] === undefined);
+  if (unknownEvent !== undefined) {
+    return Promise.resolve(
+      twilioError(400, 21626, `StatusCallbackEvent ${unknownEvent} is not a valid event.`),
+    );
+  }
+  const machineDetectionMode = form.get('MachineDetection');
+  if (
+    machineDetectionMode !== null &&
+    machineDetectionMode !== 'Enable' &&
+    machineDetectionMode !== 'DetectMessageEnd'
+  ) {
+    return Promise.resolve(
+      twilioError(400, 21234, `MachineDetection must be Enable or DetectMessageEnd.`),
+    );
+  }
+  const machineDetection = machineDetectionMode !== null;
   const asyncAmdCallback =
     machineDetection && form.get('AsyncAmd') === 'true'
       ? (form.get('AsyncAmdStatusCallback') ?? undefined)
@@ -143,7 +191,7 @@ function createCall(form: URLSearchParams, context: ProviderApiContext): Promise
           startedAt: input.startedAt,
           direction: 'outbound',
           customerNumber: to,
-          machineDetection,
+          machineDetection: machineDetectionMode ?? false,
           recording,
           ...(input.talkDurationMs === undefined ? {} : { talkDurationMs: input.talkDurationMs }),
         }),

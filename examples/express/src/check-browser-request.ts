@@ -1,0 +1,65 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Options of {@link checkBrowserRequest}. */
+export interface BrowserRequestCheck {
+  /**
+   * The request's method; a live stream's opening (a Socket.IO handshake, the SSE stream) passes
+   * `'STREAM'`, checked as writes are: a WebSocket is not held to CORS (any page can open one
+   * and read what it streams), and opening either registers the user's presence.
+   */
+  method: string;
+  headers: IncomingHttpHeaders;
+  /** `PUBLIC_URL`'s origin, when the app has one: pages served from it are the app's own. */
+  publicOrigin: string | undefined;
+  /**
+   * True when the app listens on loopback only: then a `Host` that is not a loopback name (or
+   * `PUBLIC_URL`'s) is a page of another site whose name was pointed at 127.0.0.1 (DNS
+   * rebinding), reading the console as if it were its own.
+   */
+  loopbackOnly: boolean;
+}
+
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Why a browser request must be refused, or undefined to let it through. The demo has no login:
+ * reaching the app is the credential, and any page the operator opens can reach 127.0.0.1. So
+ * a write (or a stream's opening) from a page of another
+ * origin is refused (`origin_not_allowed`), and so is any request naming a host the app does not
+ * answer to (`host_not_allowed`). A request without `Origin` (curl, a provider, a same-origin
+ * GET) passes the first check. A real app with cookie sessions needs the same (or SameSite
+ * cookies and `attachCallTrack`'s `allowedOrigins`).
+ */
+export function checkBrowserRequest(
+  check: BrowserRequestCheck,
+): 'origin_not_allowed' | 'host_not_allowed' | undefined {
+  const host = check.headers.host?.toLowerCase();
+  const publicHost =
+    check.publicOrigin === undefined ? undefined : new URL(check.publicOrigin).host;
+  if (check.loopbackOnly && (host === undefined || !isLoopbackHost(host, publicHost))) {
+    return 'host_not_allowed';
+  }
+  const origin = check.headers.origin;
+  if (origin === undefined || readMethods.has(check.method.toUpperCase())) return undefined;
+  if (origin === check.publicOrigin) return undefined;
+  return origin === `http://${host}` || origin === `https://${host}`
+    ? undefined
+    : 'origin_not_allowed';
+}
+
+/** `localhost`, a `.localhost` name, 127.0.0.0/8 or `[::1]`, with any port; or the public host. */
+function isLoopbackHost(host: string, publicHost: string | undefined): boolean {
+  if (host === publicHost) return true;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    /^127(?:\.\d{1,3}){3}$/.test(hostname)
+  );
+}
