@@ -1,8 +1,3 @@
-/**
- * Moved to `@calltrack/core`, so providers and the tracker share it: import it from there.
- * @deprecated Import `sealCallEvent` from `@calltrack/core`.
- */
-export { sealCallEvent } from '@calltrack/core';
 export type { BusDeliveryFailure } from './bus-delivery-error';
 export { BusDeliveryError } from './bus-delivery-error';
 export type { MemoryBusOptions } from './create-memory-bus';

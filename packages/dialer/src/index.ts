@@ -30,7 +30,6 @@ export type {
   TriggerResult,
 } from './dialer';
 export type { DialerClock } from './dialer-clock';
-export { systemClock } from './dialer-clock';
 export type {
   DialerCallPlacedData,
   DialerLeadSkippedData,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
-import { conformanceSettings, describePresenceStore } from './testing';
+import { conformanceSettings, describePresenceStore } from './describe-presence-store';
 
 describePresenceStore({ describe, it, afterEach }, 'memory', async () => ({
   store: createMemoryPresenceStore(),

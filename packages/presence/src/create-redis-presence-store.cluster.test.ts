@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisClusterProcess, startRedisCluster } from './__tests__/start-redis-cluster';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
-import { describePresenceStore } from './testing';
+import { describePresenceStore } from './describe-presence-store';
 
 // Starts a cluster of its own (redis-server is installed wherever the test Redis runs); the
 // probe decides skip-or-fail like every Redis suite.

@@ -9,8 +9,8 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
+import { conformanceTimings } from './describe-presence-store';
 import type { Presence } from './presence';
-import { conformanceTimings } from './testing';
 
 const t0 = Date.parse('2026-11-21T10:00:00.000Z');
 const prefix = 'calltrack:presence';

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
-import { conformanceTimings } from './testing';
+import { conformanceTimings } from './describe-presence-store';
 
 /** Resolves on the client's next `ready` (an `error` event does not reject it). */
 function nextReady(client: Redis): Promise<void> {

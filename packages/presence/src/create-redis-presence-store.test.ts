@@ -13,9 +13,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
+import {
+  conformanceSettings,
+  conformanceTimings,
+  describePresenceStore,
+} from './describe-presence-store';
 import type { PresenceConnection, PresenceOptions } from './presence';
 import { presenceEventId } from './presence-event-id';
-import { conformanceSettings, conformanceTimings, describePresenceStore } from './testing';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('presence-store');

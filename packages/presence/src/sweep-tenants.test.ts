@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
+import { conformanceTimings } from './describe-presence-store';
 import type { PresenceStore } from './presence-store';
-import { conformanceTimings } from './testing';
 
 const redis = await connectTestRedis();
 const filePrefix = uniquePrefix('presence-sweep-tenants');

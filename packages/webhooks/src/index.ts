@@ -4,7 +4,6 @@ export { createAddressGuard } from './create-address-guard';
 export type { ResolveHost } from './create-guarded-lookup';
 export { createMemoryWebhookStore } from './create-memory-webhook-store';
 export type { WebhookPayload } from './create-webhook-body';
-export { createWebhookBody } from './create-webhook-body';
 export { createWebhookDispatcher } from './create-webhook-dispatcher';
 export type { CreateWebhookHandlerOptions } from './create-webhook-handler';
 export { createWebhookHandler } from './create-webhook-handler';
@@ -13,14 +12,12 @@ export { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-err
 export { EventsMissedError } from './errors/events-missed-error';
 export { InvalidEndpointError } from './errors/invalid-endpoint-error';
 export type { EndpointInput } from './parse-endpoint-input';
-export type { RetryDelayInput } from './retry-schedule';
-export { computeRetryDelay, defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
+export { defaultRetrySchedule } from './retry-schedule';
 export type { SignWebhookInput } from './sign-webhook';
 export { signWebhook } from './sign-webhook';
 export type { VerifyWebhookOptions, WebhookHeaders } from './verify-webhook';
 export { verifyWebhook } from './verify-webhook';
 export type { WebhookClock } from './webhook-clock';
-export { systemClock } from './webhook-clock';
 export type {
   AttemptTrigger,
   DeliveryJob,
