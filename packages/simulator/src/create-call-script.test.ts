@@ -215,7 +215,13 @@ describe('Twilio scripts', () => {
 
   it('answers a machine by the detection mode: machine_start with Enable, machine_end_* otherwise', () => {
     for (let seed = 0; seed < 10; seed += 1) {
-      const options = { line: twilioLine, outcome: 'voicemail' as const, seed };
+      // A fixed start: two scripts made a millisecond apart would differ in their times.
+      const options = {
+        line: twilioLine,
+        outcome: 'voicemail' as const,
+        seed,
+        startedAt: Date.parse('2026-03-02T15:00:00.000Z'),
+      };
       const enable = createCallScript({ ...options, machineDetection: 'Enable' });
       expect(params(enable, 'amd').AnsweredBy).toBe('machine_start');
       expect(enable.answeredBy).toBe('machine_start');
