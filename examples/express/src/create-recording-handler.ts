@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import type { CallTracker } from '@calltrack/tracker';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import { callIdParam } from './call-id-param';
 import type { FetchRecording } from './fetch-provider-recording';
 
 /** Options of {@link createRecordingHandler}. */
@@ -28,7 +29,7 @@ export function createRecordingHandler(options: RecordingHandlerOptions) {
       void response.status(status).json({ error: { code, message } });
     const tenantId = options.tenantOf(request);
     if (tenantId === null) return error(401, 'unauthorized', 'Sign in first.');
-    const callId = String(request.params.callId ?? '');
+    const callId = callIdParam(request);
     if (callId === '' || callId.length > 256) {
       return error(400, 'invalid_argument', 'The call id is missing or too long.');
     }

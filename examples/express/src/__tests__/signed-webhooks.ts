@@ -80,6 +80,39 @@ export function postRetellCallStarted(
   });
 }
 
+/** Posts a Retell `call_ended` webhook of a call on `line`, with its recording at `recordingUrl`. */
+export function postRetellCallEnded(
+  baseUrl: string,
+  options: { callId: string; line: string; recordingUrl: string },
+): Promise<Response> {
+  const now = Date.now();
+  const body = JSON.stringify({
+    event: 'call_ended',
+    call: {
+      call_type: 'phone_call',
+      from_number: '+12125550148',
+      to_number: options.line,
+      direction: 'inbound',
+      call_id: options.callId,
+      agent_id: 'agent_demo',
+      call_status: 'ended',
+      start_timestamp: now - 12_000,
+      end_timestamp: now,
+      duration_ms: 12_000,
+      disconnection_reason: 'user_hangup',
+      recording_url: options.recordingUrl,
+    },
+  });
+  return fetch(`${baseUrl}/webhooks/retell`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-retell-signature': signRetellWebhook({ apiKey: demoCredentials.retellApiKey, body }),
+    },
+    body,
+  });
+}
+
 /** Posts a CallerDesk live-call webhook (ringing) for a call on `line` (as CallerDesk writes it). */
 export function postCallerDeskRinging(
   baseUrl: string,
