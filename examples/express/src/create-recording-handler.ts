@@ -4,7 +4,7 @@ import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import type { CallTracker } from '@calltrack/tracker';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import { callIdParam } from './call-id-param';
-import type { FetchRecording } from './fetch-provider-recording';
+import { type FetchRecording, RecordingHostNotAllowedError } from './fetch-provider-recording';
 
 /** Options of {@link createRecordingHandler}. */
 export interface RecordingHandlerOptions {
@@ -48,6 +48,10 @@ export function createRecordingHandler(options: RecordingHandlerOptions) {
       });
     } catch (cause) {
       options.logger?.warn(`recording of ${callId}: ${(cause as Error).message}`);
+      // The webhook named a host the app does not fetch from: said plainly, not as a 502.
+      if (cause instanceof RecordingHostNotAllowedError) {
+        return error(403, 'recording_host_not_allowed', cause.message);
+      }
       return error(502, 'recording_unavailable', 'The provider did not hand over the recording.');
     }
     const type = upstream.headers.get('content-type') ?? '';

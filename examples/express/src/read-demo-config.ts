@@ -13,6 +13,8 @@ export interface DemoConfig {
   publicUrl: string | undefined;
   /** Twilio account, to fetch real recordings with (the console plays them through the app). */
   twilioAccountSid: string | undefined;
+  /** Hosts recordings may be fetched from besides the providers' own (`RECORDING_HOSTS`). */
+  recordingHosts: string[];
   /** Feed the app with simulated calls (`--simulate`). */
   simulate: boolean;
   /** Simulated calls started per second. */
@@ -28,6 +30,28 @@ function readNumber(value: string | undefined, name: string, fallback: number): 
     throw new Error(`${name} must be a non-negative number, not ${JSON.stringify(value)}`);
   }
   return number;
+}
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `RECORDING_HOSTS`: comma-separated `host` or `host:port`, as `URL.host` writes them. */
+function readHosts(value: string | undefined, name: string): string[] {
+  const hosts: string[] = [];
+  for (const entry of (value ?? '').split(',').map((part) => part.trim())) {
+    if (entry === '') continue;
+    const host = /[/@?#\\]/.test(entry) ? undefined : parseUrl(`https://${entry}`)?.host;
+    if (!host) {
+      throw new Error(`${name} takes host names (host or host:port), not ${JSON.stringify(entry)}`);
+    }
+    hosts.push(host);
+  }
+  return hosts;
 }
 
 /**
@@ -51,6 +75,7 @@ export function readDemoConfig(
     },
     publicUrl: nonEmpty(env.PUBLIC_URL),
     twilioAccountSid: nonEmpty(env.TWILIO_ACCOUNT_SID),
+    recordingHosts: readHosts(env.RECORDING_HOSTS, 'RECORDING_HOSTS'),
     simulate: argv.includes('--simulate') || env.SIMULATE === '1',
     simulatorRate: readNumber(env.SIMULATOR_RATE, 'SIMULATOR_RATE', 0.5),
     simulatorMaxActiveCalls: readNumber(

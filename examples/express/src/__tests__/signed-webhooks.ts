@@ -135,3 +135,32 @@ export function postCallerDeskRinging(
     }),
   });
 }
+
+/** Posts a CallerDesk call report of an answered call on `line`, its recording at `recordingUrl`. */
+export function postCallerDeskReport(
+  baseUrl: string,
+  options: { callId: string; line: string; recordingUrl: string },
+): Promise<Response> {
+  const url = new URL(`${baseUrl}/webhooks/callerdesk`);
+  url.searchParams.set('token', demoCredentials.callerDeskToken);
+  const ist = (ms: number) =>
+    new Date(ms + 5.5 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+  const now = Date.now();
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      SourceNumber: '9876543210',
+      DestinationNumber: options.line,
+      DialWhomNumber: '9812345678',
+      Status: 'ANSWER',
+      StartTime: ist(now - 20_000),
+      EndTime: ist(now),
+      CallDuration: '20',
+      TalkDuration: '12',
+      CallSid: options.callId,
+      Direction: 'IVR',
+      CallRecordingUrl: options.recordingUrl,
+    }),
+  });
+}
