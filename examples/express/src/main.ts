@@ -6,11 +6,18 @@ import { Redis } from 'ioredis';
 import { createDemoApp } from './create-demo-app';
 import { demoLeadCalls } from './demo-leads';
 import { createProviderRecordingFetcher } from './fetch-provider-recording';
-import { readDemoConfig } from './read-demo-config';
+import { type DemoConfig, readDemoConfig } from './read-demo-config';
 import { type DemoAgentSimulation, simulateDemoAgents } from './simulate-demo-agents';
 import { type DemoProviders, startDemoProviders } from './start-demo-providers';
 
-const config = readDemoConfig();
+let config: DemoConfig;
+try {
+  config = readDemoConfig();
+} catch (error) {
+  // A mistyped variable is a one-line message, not a stack trace.
+  console.error((error as Error).message);
+  process.exit(1);
+}
 
 let redis: Redis | undefined;
 if (config.redisUrl) {

@@ -32,6 +32,27 @@ function readNumber(value: string | undefined, name: string, fallback: number): 
   return number;
 }
 
+function readPort(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000;
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
+    throw new Error(`PORT must be a whole number from 0 to 65535, not ${JSON.stringify(value)}`);
+  }
+  return port;
+}
+
+/** The public origin Twilio signs for: an absolute http(s) URL (checked here, not at startup). */
+function readPublicUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const url = parseUrl(value);
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new Error(
+      `PUBLIC_URL must be an absolute http(s) URL such as https://abc.ngrok.app, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
 function parseUrl(value: string): URL | undefined {
   try {
     return new URL(value);
@@ -55,7 +76,8 @@ function readHosts(value: string | undefined, name: string): string[] {
 }
 
 /**
- * Reads the configuration. Secrets default to the simulator's demo credentials, which is what
+ * Reads the configuration; throws an `Error` whose message names the bad variable (main.ts
+ * prints it as one line). Secrets default to the simulator's demo credentials, which is what
  * the simulator signs with; set your real ones to receive real webhooks.
  */
 export function readDemoConfig(
@@ -64,7 +86,7 @@ export function readDemoConfig(
 ): DemoConfig {
   const nonEmpty = (value: string | undefined) => (value === '' ? undefined : value);
   return {
-    port: readNumber(env.PORT, 'PORT', 3000),
+    port: readPort(env.PORT),
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     redisUrl: nonEmpty(env.REDIS_URL),
     redisPrefix: nonEmpty(env.CALLTRACK_REDIS_PREFIX) ?? 'calltrack',
@@ -73,7 +95,7 @@ export function readDemoConfig(
       retellApiKey: nonEmpty(env.RETELL_API_KEY) ?? demoCredentials.retellApiKey,
       callerDeskToken: nonEmpty(env.CALLERDESK_TOKEN) ?? demoCredentials.callerDeskToken,
     },
-    publicUrl: nonEmpty(env.PUBLIC_URL),
+    publicUrl: readPublicUrl(env.PUBLIC_URL),
     twilioAccountSid: nonEmpty(env.TWILIO_ACCOUNT_SID),
     recordingHosts: readHosts(env.RECORDING_HOSTS, 'RECORDING_HOSTS'),
     simulate: argv.includes('--simulate') || env.SIMULATE === '1',
