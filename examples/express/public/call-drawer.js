@@ -2,6 +2,8 @@
 // recently ended call), its timeline (`/api/calls/:id/timeline`), Retell's transcript and
 // analysis, the answering-machine result, and the recording played through the app
 // (`/api/calls/:id/recording`: the provider's URL and credentials stay on the server).
+
+import { activeCallPath, callPath } from './call-paths.js';
 import {
   answeredByMachine,
   branchLabel,
@@ -14,19 +16,6 @@ import {
   setPill,
   titleCase,
 } from './format.js';
-
-/**
- * A call id as a segment of a tracker API path, as the tracker reads it back: same rule as
- * `callIdPathSegment` in @calltrack/core (`count` and `active` are words of the routes; URLs
- * resolve `.` and `..` away, so they go after a NUL the tracker drops).
- */
-function callIdPathSegment(callId) {
-  if (callId === 'count' || callId === 'active') {
-    return `%${callId.charCodeAt(0).toString(16)}${callId.slice(1)}`;
-  }
-  if (callId === '.' || callId === '..') return `%00${callId}`;
-  return encodeURIComponent(callId);
-}
 
 const $ = (testId, root = document) => root.querySelector(`[data-testid="${testId}"]`);
 const eventLabels = {
@@ -127,7 +116,7 @@ export function createCallDrawer(options) {
     const recording = $('drawer-recording-section');
     recording.hidden = !call.recordingUrl;
     const audio = $('drawer-recording');
-    const source = `/api/calls/${encodeURIComponent(call.callId)}/recording`;
+    const source = callPath(call.callId, 'recording');
     if (call.recordingUrl && audio.getAttribute('src') !== source) audio.src = source;
 
     const analysis = $('drawer-analysis');
@@ -194,9 +183,8 @@ export function createCallDrawer(options) {
   async function load(callId, attempt = 0) {
     const seq = ++loadSeq;
     const [callAnswer, timeline] = await Promise.all([
-      // The tracker's route: `/api/calls/active/count` would be the counts.
-      requestJson(`/api/calls/active/${callIdPathSegment(callId)}`).catch(() => undefined),
-      requestJson(`/api/calls/${encodeURIComponent(callId)}/timeline`).catch(() => ({
+      requestJson(activeCallPath(callId)).catch(() => undefined),
+      requestJson(callPath(callId, 'timeline')).catch(() => ({
         events: [],
       })),
     ]);

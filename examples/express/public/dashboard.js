@@ -11,6 +11,7 @@
 import { createAlertsPanel } from './alerts-panel.js';
 import { loadAnalytics, scheduleAnalytics } from './analytics-charts.js';
 import { createCallDrawer } from './call-drawer.js';
+import { callPath } from './call-paths.js';
 import {
   answeredByMachine,
   branchLabel,
@@ -352,7 +353,7 @@ async function hangUp(callId) {
   hangingUp.add(callId);
   render();
   try {
-    await requestJson(`/api/calls/${encodeURIComponent(callId)}/terminate`, { method: 'POST' });
+    await requestJson(callPath(callId, 'terminate'), { method: 'POST' });
   } catch (error) {
     hangingUp.delete(callId);
     render();

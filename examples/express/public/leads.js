@@ -2,6 +2,7 @@
 // The list comes from the dialer's HTTP route (GET /api/dialer/leads); the live stages from the
 // dialer's Socket.IO namespace (/dialer): call:started, call:status_updated, call:completed and
 // dialer:lead_skipped / run_started / run_finished, for this user's leads only.
+import { activeCallPath } from './call-paths.js';
 import { maskPhoneNumber, requestJson, statusLabel } from './format.js';
 
 const clock = (date, timeZone) =>
@@ -178,7 +179,7 @@ async function loadLeads() {
   // After a reload, a call in progress shows its status: ask the tracker.
   for (const lead of leads.values()) {
     if (lead.callStatus !== 'placed' || !lead.callId || live.has(lead.leadId)) continue;
-    requestJson(`/api/calls/active/${encodeURIComponent(lead.callId)}`)
+    requestJson(activeCallPath(lead.callId))
       .then(({ call }) => {
         const stage =
           call?.status === 'ringing'

@@ -2,6 +2,8 @@
 // newest in full, older ones collapsed to a line), the recently completed list, and notices.
 // They live in their own panel of the side column (on a phone a fixed-height strip above the
 // calls), so they never cover the calls or the counts.
+
+import { callPath } from './call-paths.js';
 import {
   answeredByMachine,
   branchLabel,
@@ -19,7 +21,6 @@ const maxToasts = 3;
 const maxPopups = 4;
 const maxRecent = 8;
 const $ = (testId, root = document) => root.querySelector(`[data-testid="${testId}"]`);
-const recordingPath = (callId) => `/api/calls/${encodeURIComponent(callId)}/recording`;
 
 /**
  * @param {{ popupMs: number, toastMs: number, onOpenCall: (callId: string) => void }} options
@@ -147,7 +148,7 @@ export function createNotifications({ popupMs, toastMs, onOpenCall }) {
       });
       slot.append(link);
     }
-    link.href = recordingPath(callId);
+    link.href = callPath(callId, 'recording');
   }
 
   /** A recording usually arrives a moment after the call ended. */

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import { type CallControl, callIdPathSegment } from '@calltrack/core';
 import { demoLines } from '@calltrack/simulator';
 import { launchTestBrowser, saveScreenshot, screenshotDirectory } from '@calltrack/test-utils';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPage as openAppPage } from './__tests__/open-page';
-import { postRetellCallStarted } from './__tests__/signed-webhooks';
-import { startConsoleApp, stopDemoApps } from './__tests__/start-demo-app';
+import { postRetellCallEnded, postRetellCallStarted } from './__tests__/signed-webhooks';
+import { startConsoleApp, startDemoApp, stopDemoApps } from './__tests__/start-demo-app';
 
 // Headless Debian Chromium against the console as `npm start` runs it: the real app, the
 // simulator's webhooks and its provider APIs behind click-to-call and hang-up.
@@ -139,6 +140,100 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
       fetch('/api/calls/active/%63ount').then((response) => response.json()),
     );
     expect(answer).toMatchObject({ call: { callId: 'count', provider: 'retell' } });
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('opens, hangs up and plays calls named .., ., active, count, timeline and recording', async () => {
+    // Plain encodeURIComponent lost these: `/api/calls/../timeline` is `/api/timeline` once a URL
+    // resolves it (404), `/api/calls/active/terminate` reads a call named terminate (405), and
+    // the console's own `/api/calls/:id/timeline` answered the tracker's read of a call named
+    // timeline (`/api/calls/active/timeline`) with the timeline of a call named active.
+    const terminated: string[] = [];
+    const retellControl: CallControl = {
+      provider: 'retell',
+      placeCall: () => Promise.reject(new Error('no calls placed in this test')),
+      terminateCall: async (callId) => {
+        terminated.push(callId);
+      },
+    };
+    const demo = await startDemoApp({
+      callControl: (_principal, provider) => (provider === 'retell' ? retellControl : undefined),
+    });
+    await demo.timelines.ready;
+    const line = demoLines.find((candidate) => candidate.provider === 'retell')!.number;
+    const { page, errors, close } = await openPage(`${demo.url}/?popupMs=60000`);
+    await connected(page);
+    const refused: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
+    });
+
+    const callIds = ['..', '.', 'active', 'count', 'timeline', 'recording'];
+    for (const callId of callIds) {
+      expect((await postRetellCallStarted(demo.url, { callId, line })).ok).toBe(true);
+      await page.evaluate((id) => {
+        location.hash = `call=${encodeURIComponent(id)}`;
+      }, callId);
+      const drawer = page.locator(
+        `[data-testid="call-drawer"].is-open[data-call-id="${callId}"][data-loaded]`,
+      );
+      await drawer.waitFor();
+      // Its timeline, from the console's own route.
+      await drawer.locator('[data-testid="timeline-item"]').first().waitFor();
+      expect(await drawer.getByTestId('drawer-facts').textContent()).toContain(callId);
+      // The path the drawer reads the call from answers that call.
+      // (A string: Vite would rewrite an import() written in this file.)
+      const read = await page.evaluate(
+        `import('/call-paths.js').then(({ activeCallPath }) =>
+          fetch(activeCallPath(${JSON.stringify(callId)})).then((answer) => answer.json()))`,
+      );
+      expect(read).toMatchObject({ call: { callId, provider: 'retell' } });
+
+      await drawer.getByTestId('drawer-hangup').click();
+      await expect.poll(() => terminated).toContain(callId);
+
+      // The call ends with a recording: the drawer's player and the popup's link both play it.
+      const ended = await postRetellCallEnded(demo.url, {
+        callId,
+        line,
+        recordingUrl: `https://dxc03zgurdly9.cloudfront.net/x/recording.wav`,
+      });
+      expect(ended.ok).toBe(true);
+      await drawer.getByTestId('drawer-recording-section').waitFor();
+      const popupLink = page.locator(
+        `[data-testid="completed-popup"][data-call-id="${callId}"] [data-testid="popup-recording"]`,
+      );
+      await popupLink.waitFor();
+      const sources = [
+        (await drawer.getByTestId('drawer-recording').getAttribute('src'))!,
+        (await popupLink.getAttribute('href'))!,
+      ];
+      for (const source of sources) {
+        const answer = await page.evaluate(
+          (url) =>
+            fetch(url).then((response) => [response.status, response.headers.get('content-type')]),
+          source,
+        );
+        expect(answer, source).toEqual([200, 'audio/wav']);
+      }
+      await drawer.getByTestId('drawer-close').click();
+    }
+    expect(terminated).toEqual(callIds);
+    expect(refused).toEqual([]);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it("writes call ids into paths by core's rule (public/call-paths.js is its one copy)", async () => {
+    const demo = await startDemoApp();
+    const { page, errors, close } = await openPage(`${demo.url}/`);
+    const ids = ['..', '.', '...', 'active', 'count', 'Count', 'a/b', '%00', 'é ?#', 'CA1'];
+    const written = await page.evaluate(
+      `import('/call-paths.js').then(({ callIdPathSegment }) =>
+        ${JSON.stringify(ids)}.map(callIdPathSegment))`,
+    );
+    expect(written).toEqual(ids.map(callIdPathSegment));
     expect(errors).toEqual([]);
     await close();
   });

@@ -32,6 +32,7 @@ import express, {
 import type { Redis } from 'ioredis';
 import { Server as SocketIoServer } from 'socket.io';
 import { authenticateDemoUser } from './authenticate-demo-user';
+import { callIdParam, passTrackerWords } from './call-id-param';
 import { checkBrowserRequest } from './check-browser-request';
 import { type CallRouter, createCallRouter } from './create-call-router';
 import {
@@ -304,8 +305,9 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   });
 
   // The console's own routes under /api, before the tracker's API (which answers 404 for them).
-  app.get('/api/calls/:callId/timeline', (request, response) => {
-    const callId = String(request.params.callId);
+  // Call ids in their paths are read as the tracker reads its own (see call-id-param.ts).
+  app.get('/api/calls/:callId/timeline', passTrackerWords, (request, response) => {
+    const callId = callIdParam(request);
     if (callId.length > 256) {
       response
         .status(400)
@@ -319,6 +321,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   });
   app.get(
     '/api/calls/:callId/recording',
+    passTrackerWords,
     createRecordingHandler({
       tracker,
       tenantOf: () => authenticateDemoUser().tenantId,

@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import type { CallTracker } from '@calltrack/tracker';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
-import type { FetchRecording } from './fetch-provider-recording';
+import { callIdParam } from './call-id-param';
+import { type FetchRecording, RecordingHostNotAllowedError } from './fetch-provider-recording';
 
 /** Options of {@link createRecordingHandler}. */
 export interface RecordingHandlerOptions {
@@ -28,7 +29,7 @@ export function createRecordingHandler(options: RecordingHandlerOptions) {
       void response.status(status).json({ error: { code, message } });
     const tenantId = options.tenantOf(request);
     if (tenantId === null) return error(401, 'unauthorized', 'Sign in first.');
-    const callId = String(request.params.callId ?? '');
+    const callId = callIdParam(request);
     if (callId === '' || callId.length > 256) {
       return error(400, 'invalid_argument', 'The call id is missing or too long.');
     }
@@ -47,6 +48,10 @@ export function createRecordingHandler(options: RecordingHandlerOptions) {
       });
     } catch (cause) {
       options.logger?.warn(`recording of ${callId}: ${(cause as Error).message}`);
+      // The webhook named a host the app does not fetch from: said plainly, not as a 502.
+      if (cause instanceof RecordingHostNotAllowedError) {
+        return error(403, 'recording_host_not_allowed', cause.message);
+      }
       return error(502, 'recording_unavailable', 'The provider did not hand over the recording.');
     }
     const type = upstream.headers.get('content-type') ?? '';

@@ -1,9 +1,53 @@
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { spawnTypeScript, waitForExit } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { openEventStream } from './__tests__/open-event-stream';
 
+const mainFile = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+/** Runs main.ts with `env` until it exits: its exit code and what it wrote to stderr. */
+function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@calltrack/source', mainFile],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, HOST: '127.0.0.1', REDIS_URL: '', PORT: '0', ...env },
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
 describe('src/main.ts', () => {
+  it('ends on a bad PORT or PUBLIC_URL with one line naming it, and exit code 1', {
+    timeout: 60_000,
+  }, async () => {
+    // These ended in a stack trace (an uncaught error at startup), or listened anyway.
+    const cases = [
+      [{ PORT: 'abc' }, /^PORT /],
+      [{ PORT: '70000' }, /^PORT /],
+      [{ PORT: '3000.5' }, /^PORT /],
+      [{ PUBLIC_URL: 'not a url' }, /^PUBLIC_URL /],
+      [{ PUBLIC_URL: 'ftp://tunnel.example.com' }, /^PUBLIC_URL /],
+      [{ RECORDING_HOSTS: 'https://files.example.com/x' }, /^RECORDING_HOSTS /],
+    ] as const;
+    const runs = await Promise.all(cases.map(([env]) => runMain(env)));
+    for (const [index, { code, stderr }] of runs.entries()) {
+      const [env, named] = cases[index]!;
+      expect({ env, code }).toEqual({ env, code: 1 });
+      const lines = stderr.trim().split('\n');
+      expect(lines, stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(named);
+    }
+  });
+
   it('serves the example fed by the simulator, and shuts down cleanly on SIGTERM', async () => {
     let printUrl: (url: string) => void = () => {};
     const printed = new Promise<string>((resolve) => {

@@ -1,16 +1,23 @@
 // Runs the Express example: `tsx src/main.ts` (add `--simulate` to feed it simulated calls).
 // Environment: PORT, HOST, REDIS_URL, CALLTRACK_REDIS_PREFIX, TWILIO_AUTH_TOKEN, RETELL_API_KEY,
-// CALLERDESK_TOKEN, PUBLIC_URL, SIMULATE=1, SIMULATOR_RATE, SIMULATOR_MAX_ACTIVE_CALLS (see README.md).
+// CALLERDESK_TOKEN, PUBLIC_URL, TWILIO_ACCOUNT_SID, RECORDING_HOSTS, SIMULATE=1, SIMULATOR_RATE, SIMULATOR_MAX_ACTIVE_CALLS (see README.md).
 import type { CallControl } from '@calltrack/core';
 import { Redis } from 'ioredis';
 import { createDemoApp } from './create-demo-app';
 import { demoLeadCalls } from './demo-leads';
 import { createProviderRecordingFetcher } from './fetch-provider-recording';
-import { readDemoConfig } from './read-demo-config';
+import { type DemoConfig, readDemoConfig } from './read-demo-config';
 import { type DemoAgentSimulation, simulateDemoAgents } from './simulate-demo-agents';
 import { type DemoProviders, startDemoProviders } from './start-demo-providers';
 
-const config = readDemoConfig();
+let config: DemoConfig;
+try {
+  config = readDemoConfig();
+} catch (error) {
+  // A mistyped variable is a one-line message, not a stack trace.
+  console.error((error as Error).message);
+  process.exit(1);
+}
 
 let redis: Redis | undefined;
 if (config.redisUrl) {
@@ -36,12 +43,15 @@ const demo = createDemoApp({
     : {}),
   ...(config.twilioAccountSid
     ? {
-        fetchRecording: createProviderRecordingFetcher({
-          twilio: {
-            accountSid: config.twilioAccountSid,
-            authToken: config.credentials.twilioAuthToken,
+        fetchRecording: createProviderRecordingFetcher(
+          {
+            twilio: {
+              accountSid: config.twilioAccountSid,
+              authToken: config.credentials.twilioAuthToken,
+            },
           },
-        }),
+          { hosts: config.recordingHosts },
+        ),
       }
     : {}),
   ...(redis ? { redis, ownsRedis: true } : {}),

@@ -80,6 +80,39 @@ export function postRetellCallStarted(
   });
 }
 
+/** Posts a Retell `call_ended` webhook of a call on `line`, with its recording at `recordingUrl`. */
+export function postRetellCallEnded(
+  baseUrl: string,
+  options: { callId: string; line: string; recordingUrl: string },
+): Promise<Response> {
+  const now = Date.now();
+  const body = JSON.stringify({
+    event: 'call_ended',
+    call: {
+      call_type: 'phone_call',
+      from_number: '+12125550148',
+      to_number: options.line,
+      direction: 'inbound',
+      call_id: options.callId,
+      agent_id: 'agent_demo',
+      call_status: 'ended',
+      start_timestamp: now - 12_000,
+      end_timestamp: now,
+      duration_ms: 12_000,
+      disconnection_reason: 'user_hangup',
+      recording_url: options.recordingUrl,
+    },
+  });
+  return fetch(`${baseUrl}/webhooks/retell`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-retell-signature': signRetellWebhook({ apiKey: demoCredentials.retellApiKey, body }),
+    },
+    body,
+  });
+}
+
 /** Posts a CallerDesk live-call webhook (ringing) for a call on `line` (as CallerDesk writes it). */
 export function postCallerDeskRinging(
   baseUrl: string,
@@ -99,6 +132,35 @@ export function postCallerDeskRinging(
       StartTime: new Date(Date.now() + 5.5 * 3600_000).toISOString().slice(0, 19).replace('T', ' '),
       CallSid: options.callId,
       Direction: 'IVR',
+    }),
+  });
+}
+
+/** Posts a CallerDesk call report of an answered call on `line`, its recording at `recordingUrl`. */
+export function postCallerDeskReport(
+  baseUrl: string,
+  options: { callId: string; line: string; recordingUrl: string },
+): Promise<Response> {
+  const url = new URL(`${baseUrl}/webhooks/callerdesk`);
+  url.searchParams.set('token', demoCredentials.callerDeskToken);
+  const ist = (ms: number) =>
+    new Date(ms + 5.5 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+  const now = Date.now();
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      SourceNumber: '9876543210',
+      DestinationNumber: options.line,
+      DialWhomNumber: '9812345678',
+      Status: 'ANSWER',
+      StartTime: ist(now - 20_000),
+      EndTime: ist(now),
+      CallDuration: '20',
+      TalkDuration: '12',
+      CallSid: options.callId,
+      Direction: 'IVR',
+      CallRecordingUrl: options.recordingUrl,
     }),
   });
 }
