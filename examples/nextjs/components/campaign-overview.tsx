@@ -1,5 +1,6 @@
 'use client';
 
+import { callIdPathSegment } from '@calltrack/core';
 import type { CallSummary } from '../server/call-summary';
 import { formatDuration } from './format-duration';
 import { providerLabel, statusLabel } from './labels';
@@ -78,7 +79,7 @@ function RecentCall({ call }: { call: CallSummary }) {
       {call.recordingUrl ? (
         // Played through the app: the provider's URL needs the account's credentials.
         <a
-          href={`/api/calls/${encodeURIComponent(call.callId)}/recording`}
+          href={`/api/calls/${callIdPathSegment(call.callId)}/recording`}
           target="_blank"
           rel="noreferrer"
         >

@@ -1,6 +1,6 @@
 'use client';
 
-import type { CallSnapshot } from '@calltrack/core';
+import { type CallSnapshot, callIdPathSegment } from '@calltrack/core';
 import { useCall, useCallCompleted } from '@calltrack/react';
 import { useEffect, useState } from 'react';
 import type { CallSummary } from '../server/call-summary';
@@ -123,7 +123,7 @@ function CompletionPopup({
           {recordingUrl ? (
             // Played through the app: the provider's URL needs the account's credentials.
             <a
-              href={`/api/calls/${encodeURIComponent(callId)}/recording`}
+              href={`/api/calls/${callIdPathSegment(callId)}/recording`}
               target="_blank"
               rel="noreferrer"
               data-testid="popup-recording"

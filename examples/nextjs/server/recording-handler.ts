@@ -1,5 +1,6 @@
 import { synthesizeRecording } from '@calltrack/simulator';
 import { getCallTrackServer } from './calltrack-server';
+import { isRecordingUrlAllowed, readRecordingHosts } from './recording-hosts';
 
 const audioTypes = /^audio\/[a-z0-9.+-]+$/i;
 const json = (status: number, code: string, message: string) =>
@@ -10,7 +11,8 @@ const json = (status: number, code: string, message: string) =>
  * (Twilio's needs the account's Basic auth) stays on the server; the call is looked up in the
  * browser's own tenant (another tenant's is a 404, like an unknown one); only audio is passed on.
  * With the demo accounts the simulated calls' URLs hold nothing, so a stand-in is synthesized;
- * with `TWILIO_ACCOUNT_SID` set, Twilio's recordings are fetched (https only).
+ * with `TWILIO_ACCOUNT_SID` set, recordings are fetched, only from their provider's hosts (https;
+ * `RECORDING_HOSTS` adds hosts); a URL elsewhere is refused 403 without a request.
  */
 export async function serveRecording(tenantId: string, callId: string): Promise<Response> {
   if (callId === '' || callId.length > 256) {
@@ -27,10 +29,22 @@ export async function serveRecording(tenantId: string, callId: string): Promise<
       headers: { 'content-type': 'audio/wav', 'cache-control': 'private, max-age=300' },
     });
   }
-  const url = new URL(call.recordingUrl);
-  if (url.protocol !== 'https:') return json(502, 'recording_unavailable', 'Not an https URL.');
+  let url: URL;
+  try {
+    url = new URL(call.recordingUrl);
+  } catch {
+    return json(502, 'recording_unavailable', 'The recording URL is not a URL.');
+  }
+  if (!isRecordingUrlAllowed(call.provider, url, readRecordingHosts(process.env.RECORDING_HOSTS))) {
+    return json(
+      403,
+      'recording_host_not_allowed',
+      `The recording is on ${url.protocol}//${url.host}, not one of the ${call.provider} recording hosts (https only), so the app does not fetch it. RECORDING_HOSTS adds hosts.`,
+    );
+  }
   const headers = new Headers();
-  if (url.hostname === 'api.twilio.com') {
+  // The account's credentials go to Twilio, for Twilio's calls only.
+  if (call.provider === 'twilio' && url.host === 'api.twilio.com') {
     const token = process.env.TWILIO_AUTH_TOKEN ?? '';
     headers.set(
       'authorization',

@@ -13,12 +13,17 @@ export const dynamic = 'force-dynamic';
  */
 async function handle(request: Request): Promise<Response> {
   const recording = /^\/api\/calls\/([^/]+)\/recording$/.exec(new URL(request.url).pathname);
-  if (recording && request.method === 'GET') {
+  // `/api/calls/active/recording` is the tracker's read of the call named `recording`; the call
+  // named `active` comes as `%61ctive` (core's callIdPathSegment).
+  if (recording && recording[1] !== 'active' && request.method === 'GET') {
     const tenantId = demoTenantOf(request);
     if (!tenantId) return Response.json({ error: { code: 'unauthorized' } }, { status: 401 });
     let callId: string;
     try {
-      callId = decodeURIComponent(recording[1]!);
+      // As the tracker's routes read ids (decision 0065): `.` and `..` come as `%00.` and `%00..`,
+      // since URLs resolve dot segments away; no call id holds a NUL.
+      const decoded = decodeURIComponent(recording[1]!);
+      callId = decoded.startsWith('\u0000') ? decoded.slice(1) : decoded;
     } catch {
       return Response.json({ error: { code: 'invalid_argument' } }, { status: 400 });
     }
