@@ -32,7 +32,27 @@ async function handle(request: Request): Promise<Response> {
   // Twilio's status callbacks come back to the origin the page was served from.
   const host = request.headers.get('host');
   const url = new URL(request.url);
+  // The demo has no login: a page of another origin could otherwise hang up calls with a
+  // bodyless POST (no preflight). Pages of the app's own origin (or PUBLIC_URL's) send theirs;
+  // requests without `Origin` (curl, scripts) pass.
+  const origin = request.headers.get('origin');
+  if (request.method !== 'GET' && origin !== null && !isOwnOrigin(origin, host)) {
+    return Response.json(
+      {
+        error: {
+          code: 'origin_not_allowed',
+          message: 'Requests that change calls come from the app’s own pages only.',
+        },
+      },
+      { status: 403 },
+    );
+  }
   return getCallControlHandler(`${url.protocol}//${host ?? url.host}`)(request);
+}
+
+function isOwnOrigin(origin: string, host: string | null): boolean {
+  if (origin === process.env.PUBLIC_URL?.replace(/\/+$/, '')) return true;
+  return host !== null && (origin === `http://${host}` || origin === `https://${host}`);
 }
 
 export { handle as GET, handle as POST };

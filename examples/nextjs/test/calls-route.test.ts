@@ -74,3 +74,24 @@ describe('recordings through the app', () => {
     expect(isRecordingUrlAllowed('retell', url('https://storage.example/a'), extra)).toBe(false);
   });
 });
+
+describe('the calls route', () => {
+  it('refuses a write from a page of another origin, and takes one from its own', async () => {
+    const { POST } = await import('../app/api/calls/[[...path]]/route');
+    const terminate = (origin?: string) =>
+      POST(
+        new Request('http://localhost:3000/api/calls/CA-none/terminate', {
+          method: 'POST',
+          headers: { host: 'localhost:3000', ...(origin === undefined ? {} : { origin }) },
+        }),
+      );
+    const foreign = await terminate('https://evil.example');
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe(
+      'origin_not_allowed',
+    );
+    // The app's own page, and a script without Origin, reach the tracker (an unknown call: 404).
+    expect((await terminate('http://localhost:3000')).status).toBe(404);
+    expect((await terminate()).status).toBe(404);
+  });
+});
