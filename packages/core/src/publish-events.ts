@@ -1,6 +1,7 @@
 import type { CallEvent } from './call-event-schema';
 import { CallTrackError } from './errors/calltrack-error';
 import type { EventSink } from './event-sink';
+import { toUnavailableError } from './redis-unavailable';
 import { sealCallEvent } from './seal-call-event';
 
 /** What {@link publishEvents} did. */
@@ -18,8 +19,9 @@ export interface PublishEventsResult {
  * before any event of the webhook is published. A `CallTrackError`
  * from the sink is kept: a 4xx one (an event the bus refuses, such as `InvalidEventError`) is
  * answered 4xx so the provider stops retrying what can never succeed; a 5xx one (such as
- * `BusUnavailableError`) is answered 5xx so it retries. Any other failure becomes 500
- * `publish_failed`; the events' deterministic ids make the retry safe.
+ * `BusUnavailableError`) is answered 5xx so it retries. An ioredis error saying Redis could not
+ * be reached (a store's command) becomes 503 `redis_unavailable`; any other failure 500
+ * `publish_failed`. The events' deterministic ids make the retry safe.
  */
 export async function publishEvents(
   sink: EventSink,
@@ -32,7 +34,8 @@ export async function publishEvents(
       const result = await sink.publish(event);
       if (result?.duplicate === true) duplicates += 1;
     } catch (error) {
-      if (CallTrackError.isInstance(error)) throw error;
+      const known = toUnavailableError(error);
+      if (CallTrackError.isInstance(known)) throw known;
       throw new CallTrackError({
         message: 'The event could not be published.',
         code: 'publish_failed',

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { serveForTest, stopTestServers } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallControl } from './call-control';
+import { BusUnavailableError } from './errors/bus-unavailable-error';
 import { MethodNotAllowedError } from './errors/method-not-allowed-error';
 import { ProviderApiError } from './errors/provider-api-error';
 import { RateLimitedError } from './errors/rate-limited-error';
@@ -23,6 +24,29 @@ describe('toErrorResponse', () => {
     const response = toErrorResponse(new Error('password=hunter2'));
     expect(response.status).toBe(500);
     expect(JSON.stringify(await response.json())).not.toContain('hunter2');
+  });
+
+  it('answers an ioredis connection failure with 503 redis_unavailable and Retry-After', async () => {
+    // The shapes ioredis rejects commands with (the real ones: the tracker's and SSE's outage tests).
+    const maxRetries = new Error('Reached the max retries per request limit (which is 20).');
+    maxRetries.name = 'MaxRetriesPerRequestError';
+    for (const failure of [
+      new Error('Connection is closed.'),
+      new Error('Command timed out'),
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+      maxRetries,
+    ]) {
+      const response = toErrorResponse(failure);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      const body = await response.json();
+      expect(body.error.code).toBe('redis_unavailable');
+      expect(body.error.message).toMatch(/^Redis cannot be reached/);
+    }
+    const bus = toErrorResponse(new BusUnavailableError({ message: 'Reconnecting.' }));
+    expect([bus.status, bus.headers.get('retry-after')]).toEqual([503, '5']);
+    // A command Redis answered with an error is not an outage.
+    expect(toErrorResponse(new Error('ERR unknown command')).status).toBe(500);
   });
 
   it('adds Allow to a 405 and Retry-After (whole seconds, at least 1) to a 429', async () => {

@@ -15,6 +15,7 @@ export interface SseSettings {
   retryMs: number;
   snapshotLimit: number;
   maxCallIds: number;
+  attachTimeoutMs: number;
   maxBufferedEvents: number;
   /** 0: no limit. */
   maxStreamMs: number;
@@ -94,6 +95,14 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),
     snapshotLimit: integer(options.snapshotLimit, 1000, 1, 10_000, 'snapshotLimit', name),
     maxCallIds: integer(options.maxCallIds, 100, 1, 10_000, 'maxCallIds', name),
+    attachTimeoutMs: integer(
+      options.attachTimeoutMs,
+      10_000,
+      1,
+      2 ** 31 - 1,
+      'attachTimeoutMs',
+      name,
+    ),
     maxBufferedEvents: integer(
       options.maxBufferedEvents,
       1000,

@@ -122,6 +122,14 @@ export interface SseHandlerOptions {
   /** Most `callId` filters on one stream. Default 100. */
   maxCallIds?: number;
   /**
+   * The longest a stream request waits to be attached to the bus (and registered with presence)
+   * before it is answered 503 `bus_unavailable` with `Retry-After`: while Redis is down a bus
+   * subscription cannot start, and without a bound the request would hang until it came back.
+   * The bus keeps trying in the background, so a later request streams once Redis is back.
+   * Default 10,000 ms.
+   */
+  attachTimeoutMs?: number;
+  /**
    * The longest a stream lives. Credentials are checked only when a stream opens, so a stream
    * outlives a revoked session or an expired token; this bounds by how much. Each stream ends
    * after a random time between half of it and all of it (streams opened together do not all

@@ -95,4 +95,53 @@ describe.skipIf(!installed)('SSE across a Redis restart (kill -9)', () => {
     }
     expect(opened).toBe(2);
   }, 30_000);
+
+  it('answers a stream opened while Redis is down 503 within attachTimeoutMs; a later one streams', async () => {
+    const redisServer = server as RedisServerProcess;
+    // The options the scaling guide recommends: commands fail at once while disconnected.
+    const client = new Redis(redisServer.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    client.on('error', () => {});
+    await new Promise((resolve) => client.once('ready', resolve));
+    const bus = createRedisBus({ redis: client, prefix: 'outage' });
+    cleanups.push(
+      () => client.disconnect(),
+      () => bus.close(),
+    );
+    const failures: unknown[] = [];
+    const attachTimeoutMs = 500;
+    const http = await serveForTest(
+      createServer(
+        createSseNodeHandler({
+          bus,
+          authenticate: bearer,
+          attachTimeoutMs,
+          onError: (error) => failures.push(error),
+        }),
+      ),
+    );
+    await redisServer.kill();
+    const started = performance.now();
+    const refused = await fetch(`${http.url}/events`, {
+      headers: { authorization: 'Bearer tenant-a:u1' },
+    });
+    expect(refused.status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(attachTimeoutMs + 1000);
+    expect(refused.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+    expect(await refused.json()).toEqual({
+      error: { code: 'bus_unavailable', message: expect.stringContaining('attach') },
+    });
+    expect(failures).toHaveLength(1);
+
+    await redisServer.restart();
+    await new Promise((resolve) => client.once('ready', resolve));
+    const later = openEventSource(`${http.url}/events`, 'tenant-a:u1');
+    cleanups.push(() => later.close());
+    await new Promise((resolve) => later.source.addEventListener('open', resolve, { once: true }));
+    const event = makeCallEvent();
+    await bus.publish(event);
+    await later.until((events) => events.some((received) => received.data?.id === event.id));
+  }, 30_000);
 });

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { BusEventMessage, BusResetMessage, BusSubscription } from '@calltrack/bus';
-import { type CallEvent, isEventForPrincipal, type PresenceRegistration } from '@calltrack/core';
+import {
+  BusUnavailableError,
+  type CallEvent,
+  isEventForPrincipal,
+  type PresenceRegistration,
+} from '@calltrack/core';
 import { createSseEventFilter } from './create-sse-event-filter';
 import type { SseKeepAliveTarget } from './create-sse-keepalive';
 import { encodeCallEventFrame } from './encode-call-event-frame';
@@ -169,9 +174,34 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   /**
    * Attaches the stream to the bus: once this resolves, every event published from now on
    * reaches the stream, so the client can be answered. Then, with presence and a principal with
-   * a `userId`, registers the connection. Throws when the bus or presence refuses.
+   * a `userId`, registers the connection. Throws when the bus or presence refuses, and
+   * `BusUnavailableError` (503) when that takes longer than `attachTimeoutMs` (Redis down).
    */
   async attach(): Promise<void> {
+    const { attachTimeoutMs } = this.settings;
+    const attached = this.attachAndRegister();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new BusUnavailableError({
+            message: `The stream could not be attached to the event bus within ${attachTimeoutMs} ms (is Redis reachable?). Try again later.`,
+          }),
+        );
+      }, attachTimeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    // Past the deadline the caller closes the session; what the attach still does then is undone
+    // by the session's own closed checks, and a late failure of it goes nowhere.
+    attached.catch(() => {});
+    try {
+      await Promise.race([attached, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async attachAndRegister(): Promise<void> {
     await this.attachToBus();
     const { presence } = this.settings;
     const { principal } = this.info;

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CallSnapshot } from '@calltrack/core';
-import { type CallEvent, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import {
+  type CallEvent,
+  InvalidArgumentError,
+  RedisUnavailableError,
+  tenantIdSchema,
+} from '@calltrack/core';
 import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
@@ -69,6 +74,12 @@ type RedisValue = string | null;
  * outbox find the tenant again within this time of its next event.
  */
 const tenantRegistrationMs = 60_000;
+
+/**
+ * Client states in which a command would wait in ioredis' offline queue for a connection that may
+ * be long in coming (with the default `maxRetriesPerRequest`, 20 reconnect attempts: 10 to 40 s).
+ */
+const unreachableStatuses = new Set(['reconnecting', 'close', 'end']);
 
 /** Tenant ids whose key base a store remembers before it starts over (memory stays bounded). */
 const maxKnownTenants = 10_000;
@@ -156,6 +167,14 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     step: { script: RedisScript } | { fn: RedisFunction },
     seamArgs: readonly string[],
   ): Promise<{ result: CallApplyResult; seam: unknown }> => {
+    // An event is refused at once while the connection is down, as the Redis bus refuses a
+    // publish: the provider's retry is answered once Redis is back, instead of the webhook
+    // waiting in the offline queue past the provider's own timeout.
+    if (unreachableStatuses.has(redis.status)) {
+      throw new RedisUnavailableError({
+        message: `Redis cannot be reached (the connection is ${redis.status}). The event was not applied; try again later.`,
+      });
+    }
     const base = baseOf(transition.tenantId);
     // Written before the script, without waiting: both go out in one round trip.
     const registration = registerTenant(transition.tenantId, transition.at);

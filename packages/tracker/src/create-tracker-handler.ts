@@ -1,8 +1,10 @@
 import {
   type Authenticate,
   acceptParsedJsonBody,
+  BusUnavailableError,
   type FetchHandler,
   InvalidArgumentError,
+  isRedisUnavailableError,
   jsonResponse,
   NotFoundError,
   type Principal,
@@ -282,7 +284,13 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     try {
       return await handle(request);
     } catch (error) {
-      if (!isExpectedRefusal(error)) {
+      if (BusUnavailableError.isInstance(error) || isRedisUnavailableError(error)) {
+        // Answered 503 with Retry-After; one line per request, no stack: the cause is known.
+        logger.error('The tracker read API could not reach Redis.', {
+          path: new URL(request.url).pathname,
+          message: (error as Error).message,
+        });
+      } else if (!isExpectedRefusal(error)) {
         logger.error('The tracker read API failed.', {
           path: new URL(request.url).pathname,
           error,

@@ -4,14 +4,17 @@ import {
   type PersistentRedisServer,
   redisRequired,
   startPersistentRedisServer,
+  startRedisServer,
   startWebhookReceiver,
   type WebhookReceiver,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { storedEndpoint } from './__tests__/stored-endpoint';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { createTestClock } from './create-test-clock';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
+import type { DeliveryJob } from './webhook-delivery';
 
 let server: PersistentRedisServer | undefined;
 let receiver: WebhookReceiver | undefined;
@@ -91,4 +94,64 @@ describe('Redis killed and restarted under the dispatcher', () => {
     await dispatcher.close();
     redis.disconnect();
   }, 90_000);
+});
+
+describe('a client with the outage options the scaling guide recommends', () => {
+  it('still runs queued deliveries: the worker’s blocking wait is not cut short by commandTimeout', async () => {
+    let own: Awaited<ReturnType<typeof startRedisServer>>;
+    try {
+      own = await startRedisServer();
+    } catch (error) {
+      if (redisRequired) throw error;
+      return;
+    }
+    // A commandTimeout shorter than BullMQ's blocking wait: on the worker's own connection every
+    // BZPOPMIN timed out client-side while Redis still held it, and every command queued behind
+    // it on that connection timed out too, so queued jobs never ran.
+    const redis = new Redis(own.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 50,
+    });
+    redis.on('error', () => {});
+    const store = createRedisWebhookStore({ redis, lockDurationMs: 1000, stalledIntervalMs: 100 });
+    try {
+      if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+      const now = Date.now();
+      await store.createEndpoint(storedEndpoint('ep_fast', now), 10);
+      const ran: DeliveryJob[] = [];
+      store.startWorker(
+        async (job) => {
+          ran.push(job);
+          return { type: 'done' };
+        },
+        { concurrency: 1, clock: createTestClock(now) },
+      );
+      // Idle long enough for the worker to block, then a delivery whose creator died: the
+      // sweeper queues it and only the worker can run it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await store.createDeliveries(
+        {
+          id: 'msg_fast',
+          tenantId: 'acme',
+          eventId: 'event-fast',
+          eventType: 'call.ended',
+          body: '{}',
+          createdAt: now,
+        },
+        ['ep_fast'],
+        86_400_000,
+        { count: 1, ms: 300 },
+      );
+      const deadline = Date.now() + 15_000;
+      while (ran.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(ran.map((job) => job.messageId)).toEqual(['msg_fast']);
+    } finally {
+      await store.close();
+      redis.disconnect();
+      await own.stop();
+    }
+  }, 30_000);
 });

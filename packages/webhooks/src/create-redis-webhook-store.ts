@@ -624,7 +624,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     startWorker(handler: DeliveryJobHandler, workerOptions: DeliveryWorkerOptions) {
       if (worker) return;
       const { clock } = workerOptions;
-      workerConnection = redis.duplicate({ maxRetriesPerRequest: null });
+      // BullMQ's worker waits on blocking commands (BZPOPMIN, seconds long) and wants its
+      // commands kept across a reconnect: the client's own fail-fast options (`commandTimeout`,
+      // no offline queue; the scaling guide's outage settings) would cut every wait short.
+      workerConnection = redis.duplicate({
+        maxRetriesPerRequest: null,
+        commandTimeout: undefined,
+        enableOfflineQueue: true,
+      });
       worker = new Worker<QueuedJobData>(
         queueName,
         async (job, token) => {

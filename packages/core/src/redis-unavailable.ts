@@ -1,0 +1,54 @@
+import { BusUnavailableError } from './errors/bus-unavailable-error';
+import { CallTrackError } from './errors/calltrack-error';
+import { RedisUnavailableError } from './errors/redis-unavailable-error';
+
+/**
+ * What a 503 for an unreachable backend asks the client to wait, in seconds (`Retry-After`): a
+ * Redis that restarts or fails over is usually back within a few seconds. Providers retry on
+ * their own schedule whatever it says; browsers (`@calltrack/react`) wait at least this long.
+ */
+export const unavailableRetryAfterSeconds = 5;
+
+/**
+ * The messages with which ioredis rejects a command it could not run because Redis could not be
+ * reached in time: the connection dropped with the command in flight, the command outlived
+ * `commandTimeout`, the offline queue is off (`enableOfflineQueue: false`) or was flushed after
+ * `maxRetriesPerRequest` reconnect attempts, a Cluster that cannot reach any node.
+ */
+const unavailableMessages = [
+  'Connection is closed.',
+  'Command timed out',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  "Cluster isn't ready and enableOfflineQueue options is false",
+  'None of startup nodes is available',
+  'Failed to refresh slots cache.',
+];
+const unavailableNames = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+
+/**
+ * Whether `error` says Redis could not be reached (an ioredis connection failure, by its name or
+ * message: calltrack does not import ioredis), as opposed to a command Redis answered with an
+ * error. Such a command was not run, or its outcome is unknown.
+ */
+export function isRedisUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (unavailableNames.has(error.name)) return true;
+  return unavailableMessages.some((message) => error.message.startsWith(message));
+}
+
+/**
+ * A Redis connection failure as the 503 `redis_unavailable` a handler answers with (naming the
+ * cause, not the stack); any other error as it is.
+ */
+export function toUnavailableError(error: unknown): unknown {
+  if (CallTrackError.isInstance(error) || !isRedisUnavailableError(error)) return error;
+  return new RedisUnavailableError({
+    message: `Redis cannot be reached (${(error as Error).message.split('\n')[0]}). Try again later.`,
+    cause: error,
+  });
+}
+
+/** Whether a calltrack error is a backend that could not be reached (answered with Retry-After). */
+export function isUnavailableAnswer(error: CallTrackError): boolean {
+  return BusUnavailableError.isInstance(error) || RedisUnavailableError.isInstance(error);
+}

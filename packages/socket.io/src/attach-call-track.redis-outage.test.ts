@@ -1,0 +1,57 @@
+// A connection made while the Redis bus's server is down: its own redis-server, killed with
+// SIGKILL and restarted on the same port (the shared test Redis is never stopped).
+import { spawnSync } from 'node:child_process';
+import { createRedisBus } from '@calltrack/bus/redis';
+import { type RedisServerProcess, startRedisServer } from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestTracker } from './__tests__/create-test-tracker';
+import { createEventLog } from './__tests__/event-log';
+import { connected, startSocketServer } from './__tests__/start-socket-server';
+
+const installed = spawnSync('redis-server', ['--version']).status === 0;
+if (!installed && process.env.CALLTRACK_REQUIRE_REDIS === '1') {
+  throw new Error('CALLTRACK_REQUIRE_REDIS=1 but redis-server is not installed');
+}
+let server: RedisServerProcess | undefined;
+
+describe.skipIf(!installed)('attachCallTrack while Redis is down (kill -9)', () => {
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('accepts the handshake at once, and answers subscribe_to_calls with a snapshot once Redis is back', async () => {
+    const redisServer = server as RedisServerProcess;
+    const redis = new Redis(redisServer.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    redis.on('error', () => {});
+    await new Promise((resolve) => redis.once('ready', resolve));
+    const bus = createRedisBus({ redis, prefix: 'outage' });
+    const { reader } = createTestTracker(bus);
+    const socketServer = await startSocketServer(bus, { tracker: reader });
+    try {
+      await redisServer.kill();
+      const client = socketServer.client({ token: 'token:t1:u1' });
+      const log = createEventLog(client);
+      const started = performance.now();
+      await connected(client);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      const answered = client.timeout(20_000).emitWithAck('subscribe_to_calls');
+      await redisServer.restart();
+      expect(await answered).toEqual({ ok: true });
+      expect(await log.waitFor('active_calls', 1)).toEqual([
+        expect.objectContaining({ payload: expect.objectContaining({ calls: [] }) }),
+      ]);
+      client.disconnect();
+    } finally {
+      await socketServer.close();
+      await bus.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+});
