@@ -1,6 +1,5 @@
 import {
   type Authenticate,
-  acceptParsedJsonBody,
   type FetchHandler,
   InvalidArgumentError,
   jsonResponse,
@@ -13,6 +12,7 @@ import {
   UnsupportedMediaTypeError,
   UnsupportedOperationError,
 } from '@calltrack/core';
+import { acceptParsedJsonBody } from '@calltrack/core/internal';
 import type { CallTracker } from './call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { isExpectedRefusal } from './expected-refusal';
