@@ -2,12 +2,10 @@ import {
   type CallEvent,
   type CallEventData,
   type CallStatus,
-  checkWebhookTenant,
-  hashText,
   rawPayloadFields,
   sealCallEvent,
-  toReceivedAt,
 } from '@calltrack/core';
+import { checkWebhookTenant, hashText, toReceivedAt } from '@calltrack/core/internal';
 import { callerDeskStatusKey, mapCallerDeskCallStatus } from './map-callerdesk-call-status';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
 import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';

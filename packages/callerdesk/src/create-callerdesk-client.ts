@@ -1,4 +1,5 @@
-import { InvalidArgumentError, ProviderApiError, readRetryAfterSeconds } from '@calltrack/core';
+import { InvalidArgumentError, ProviderApiError } from '@calltrack/core';
+import { readRetryAfterSeconds } from '@calltrack/core/internal';
 
 /** Options of {@link createCallerDeskClient}. */
 export interface CreateCallerDeskClientOptions {

@@ -1,10 +1,7 @@
 import {
   type AllowClientAddress,
   type CallDirection,
-  checkWebhookHandlerOptions,
-  createIncomingWebhookEndpoint,
   type EventSink,
-  type IncomingWebhook,
   InvalidArgumentError,
   InvalidSignatureError,
   MissingSignatureError,
@@ -12,13 +9,18 @@ import {
   resolveWebhookTenant,
   type SecretLookupResult,
   singleCredential,
-  someSecret,
   UnknownTenantError,
   type WebhookErrorHandler,
   type WebhookHandler,
   type WebhookRateLimit,
   type WebhookTenantResolver,
 } from '@calltrack/core';
+import {
+  checkWebhookHandlerOptions,
+  createIncomingWebhookEndpoint,
+  type IncomingWebhook,
+  someSecret,
+} from '@calltrack/core/internal';
 import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
 import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';

@@ -1,4 +1,5 @@
-import { checkPayloadJsonLimits, InvalidPayloadError, type JsonLimits } from '@calltrack/core';
+import { InvalidPayloadError, type JsonLimits } from '@calltrack/core';
+import { checkPayloadJsonLimits } from '@calltrack/core/internal';
 import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 import {
   type CallerDeskWebhookFields,

@@ -1,4 +1,5 @@
-import { type CallEvent, InvalidArgumentError, parseFormBody } from '@calltrack/core';
+import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
+import { parseFormBody } from '@calltrack/core/internal';
 import { buildCallerDeskEvents } from './build-callerdesk-events';
 import type { CallerDeskTenant } from './callerdesk-tenant';
 import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';

@@ -1,9 +1,5 @@
-import {
-  type IncomingWebhook,
-  InvalidPayloadError,
-  parseFormBody,
-  UnsupportedMediaTypeError,
-} from '@calltrack/core';
+import { InvalidPayloadError, UnsupportedMediaTypeError } from '@calltrack/core';
+import { type IncomingWebhook, parseFormBody } from '@calltrack/core/internal';
 import { parseCallerDeskJson } from './parse-callerdesk-json';
 
 /** How a CallerDesk webhook body is encoded. */

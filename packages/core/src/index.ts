@@ -28,9 +28,6 @@ export {
 } from './call-status';
 export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
 export { checkJsonLimits } from './check-json-limits';
-export { checkPayloadJsonLimits } from './check-payload-json-limits';
-export type { WebhookSecretOption } from './check-webhook-handler-options';
-export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
 export type { ConnectionPresence, PresenceRegistration } from './connection-presence';
 export type {
   WebhookEndpointContext,
@@ -38,7 +35,7 @@ export type {
   WebhookErrorHandler,
   WebhookHandler,
 } from './create-webhook-endpoint';
-export { createIncomingWebhookEndpoint, createWebhookEndpoint } from './create-webhook-endpoint';
+export { createWebhookEndpoint } from './create-webhook-endpoint';
 export { AddressNotAllowedError } from './errors/address-not-allowed-error';
 export { AmbiguousCredentialsError } from './errors/ambiguous-credentials-error';
 export { BusUnavailableError } from './errors/bus-unavailable-error';
@@ -63,19 +60,11 @@ export { UnsupportedMediaTypeError } from './errors/unsupported-media-type-error
 export { UnsupportedOperationError } from './errors/unsupported-operation-error';
 export type { EventSink, EventSinkResult } from './event-sink';
 export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
-export { hashText } from './hash-text';
-export type { IncomingWebhook } from './incoming-webhook';
 export type { AllowClientAddress } from './is-allowed-client-address';
-export { isKeyText } from './is-key-text';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';
 export { maskPhoneNumber } from './mask-phone-number';
-export { newestCallFirst } from './newest-call-first';
 export { parseCallEvent } from './parse-call-event';
-export { parseFormBody } from './parse-form-body';
-export { parseFormPairs } from './parse-form-pairs';
-export { parseRetryAfterMs } from './parse-retry-after-ms';
-export { acceptParsedJsonBody } from './parsed-json-body';
 export type { PresenceStatus } from './presence-status';
 export { presenceStatuses } from './presence-status';
 export type { Authenticate, Principal } from './principal';
@@ -84,24 +73,17 @@ export type { PublishEventsResult } from './publish-events';
 export { publishEvents } from './publish-events';
 export type { RawOmittedReason, RawPayloadFields } from './raw-payload-fields';
 export { rawPayloadFields } from './raw-payload-fields';
-export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
-export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export type { ReadRequestTextOptions } from './read-request-text';
 export { readRequestText } from './read-request-text';
-export { readRetryAfterSeconds } from './read-retry-after-seconds';
-export { isRedisUnavailableError } from './redis-unavailable';
 export { resolveWebhookTenant } from './resolve-webhook-tenant';
 export { isSealedCallEvent, sealCallEvent, withCallSnapshot } from './seal-call-event';
 export { singleCredential } from './single-credential';
 export type { SecretLookupResult, Secrets } from './some-secret';
-export { someSecret } from './some-secret';
 export { tenantIdSchema } from './tenant-id-schema';
 export { timingSafeEqual } from './timing-safe-equal';
 export { toErrorResponse } from './to-error-response';
-export { toReceivedAt } from './to-received-at';
 export type { UserAddressedEvent } from './user-addressed-event';
 export { isEventForPrincipal, isUserAddressedEvent, userAudience } from './user-addressed-event';
 export type { PresenceMember, UserPresence } from './user-presence';
 export type { WebhookRateLimit, WebhookRateLimiter } from './webhook-rate-limit';
 export type { WebhookTenant, WebhookTenantResolver } from './webhook-tenant';
-export { checkWebhookTenant } from './webhook-tenant';

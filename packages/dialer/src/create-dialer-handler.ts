@@ -1,6 +1,5 @@
 import {
   type Authenticate,
-  acceptParsedJsonBody,
   CallTrackError,
   checkJsonLimits,
   type FetchHandler,
@@ -15,6 +14,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
+import { acceptParsedJsonBody } from '@calltrack/core/internal';
 import type { Dialer } from './dialer';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import type { LeadInput } from './lead';

@@ -4,13 +4,13 @@ import {
   CallTrackError,
   InvalidArgumentError,
   InvalidEventError,
-  isKeyText,
   isSealedCallEvent,
   isTerminalStatus,
   NotFoundError,
   parseCallEvent,
   principalSchema,
 } from '@calltrack/core';
+import { isKeyText } from '@calltrack/core/internal';
 import { callEventReference } from './call-event-reference';
 import { createCallingWindow } from './calling-window';
 import { checkLeadGates, type LeadGates } from './check-lead-gates';

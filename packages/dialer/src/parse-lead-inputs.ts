@@ -1,4 +1,5 @@
-import { isKeyText, tenantIdSchema } from '@calltrack/core';
+import { tenantIdSchema } from '@calltrack/core';
+import { isKeyText } from '@calltrack/core/internal';
 import { z } from 'zod';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import { isStorableText } from './is-storable-text';

@@ -1,4 +1,4 @@
-import { parseRetryAfterMs } from '@calltrack/core';
+import { parseRetryAfterMs } from '@calltrack/core/internal';
 import { describe, expect, it } from 'vitest';
 import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay';
 

@@ -1,9 +1,5 @@
-import {
-  type CallEvent,
-  type CallSnapshot,
-  parseRetryAfterMs,
-  type UserPresence,
-} from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
+import { parseRetryAfterMs } from '@calltrack/core/internal';
 import { refusedConnection } from './call-track-connection-error';
 import type { CallTrackTransport } from './call-track-transport';
 import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay';

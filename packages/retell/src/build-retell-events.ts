@@ -3,13 +3,12 @@ import {
   type CallEvent,
   type CallEventData,
   type CallStatus,
-  checkWebhookTenant,
   InvalidPayloadError,
   isTerminalStatus,
   rawPayloadFields,
   sealCallEvent,
-  toReceivedAt,
 } from '@calltrack/core';
+import { checkWebhookTenant, toReceivedAt } from '@calltrack/core/internal';
 import { mapRetellCallStatus } from './map-retell-call-status';
 import { mapRetellDirection } from './map-retell-direction';
 import { normalizeRetellPhoneNumber } from './normalize-retell-phone-number';

@@ -3,8 +3,8 @@ import {
   type CallStatus,
   InvalidArgumentError,
   ProviderApiError,
-  readRetryAfterSeconds,
 } from '@calltrack/core';
+import { readRetryAfterSeconds } from '@calltrack/core/internal';
 import { z } from 'zod';
 import { mapRetellCallStatus } from './map-retell-call-status';
 import { mapRetellDirection } from './map-retell-direction';

@@ -1,10 +1,7 @@
 import {
   type AllowClientAddress,
   type CallDirection,
-  checkWebhookHandlerOptions,
-  createIncomingWebhookEndpoint,
   type EventSink,
-  type IncomingWebhook,
   InvalidSignatureError,
   MissingSignatureError,
   publishEvents,
@@ -12,7 +9,6 @@ import {
   type SecretLookupResult,
   type Secrets,
   singleCredential,
-  someSecret,
   UnknownTenantError,
   UnsupportedMediaTypeError,
   type WebhookErrorHandler,
@@ -20,6 +16,12 @@ import {
   type WebhookRateLimit,
   type WebhookTenantResolver,
 } from '@calltrack/core';
+import {
+  checkWebhookHandlerOptions,
+  createIncomingWebhookEndpoint,
+  type IncomingWebhook,
+  someSecret,
+} from '@calltrack/core/internal';
 import { buildRetellEvents } from './build-retell-events';
 import { mapRetellDirection } from './map-retell-direction';
 import { normalizeRetellPhoneNumber } from './normalize-retell-phone-number';

@@ -1,4 +1,5 @@
-import { checkPayloadJsonLimits, type JsonLimits } from '@calltrack/core';
+import type { JsonLimits } from '@calltrack/core';
+import { checkPayloadJsonLimits } from '@calltrack/core/internal';
 
 /**
  * How deep any field of a Retell webhook may be nested. Retell's own objects are at most about

@@ -4,9 +4,9 @@ import {
   type ConnectionPresence,
   isEventForPrincipal,
   type Principal,
-  readActiveCallsSnapshot,
   type UserPresence,
 } from '@calltrack/core';
+import { readActiveCallsSnapshot } from '@calltrack/core/internal';
 import type { Socket } from 'socket.io';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type {

@@ -1,11 +1,9 @@
+import type { ActiveCallsReader, CallSnapshot, Principal } from '@calltrack/core';
 import {
-  type ActiveCallsReader,
   type ActiveCallsSnapshotRead,
-  type CallSnapshot,
   newestCallFirst,
-  type Principal,
   readActiveCallsSnapshot,
-} from '@calltrack/core';
+} from '@calltrack/core/internal';
 import type { SseSnapshotSource } from './sse-handler-options';
 import type { SseQuery } from './sse-query';
 

@@ -1,4 +1,4 @@
-import { hashText } from '@calltrack/core';
+import { hashText } from '@calltrack/core/internal';
 
 const maxLength = 256;
 

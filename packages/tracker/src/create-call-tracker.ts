@@ -3,10 +3,10 @@ import {
   type CallEvent,
   type CallSnapshot,
   InvalidArgumentError,
-  newestCallFirst,
   sealCallEvent,
   withCallSnapshot,
 } from '@calltrack/core';
+import { newestCallFirst } from '@calltrack/core/internal';
 import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
 import { isActiveStatus } from './call-status-rank';

@@ -1,10 +1,8 @@
 import {
   type Authenticate,
-  acceptParsedJsonBody,
   BusUnavailableError,
   type FetchHandler,
   InvalidArgumentError,
-  isRedisUnavailableError,
   jsonResponse,
   NotFoundError,
   type Principal,
@@ -15,6 +13,7 @@ import {
   UnsupportedMediaTypeError,
   UnsupportedOperationError,
 } from '@calltrack/core';
+import { acceptParsedJsonBody, isRedisUnavailableError } from '@calltrack/core/internal';
 import type { CallTracker } from './call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { isExpectedRefusal } from './expected-refusal';

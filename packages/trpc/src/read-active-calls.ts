@@ -1,9 +1,5 @@
-import {
-  type ActiveCallsReader,
-  type CallSnapshot,
-  type Principal,
-  readActiveCallsSnapshot,
-} from '@calltrack/core';
+import type { ActiveCallsReader, CallSnapshot, Principal } from '@calltrack/core';
+import { readActiveCallsSnapshot } from '@calltrack/core/internal';
 import type { ActiveCallsInput } from './active-calls-input';
 
 /** What the `activeCallsSnapshot` query answers. */

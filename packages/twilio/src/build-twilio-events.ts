@@ -1,12 +1,11 @@
 import {
   type CallEvent,
   type CallEventData,
-  checkWebhookTenant,
   type RawOmittedReason,
   rawPayloadFields,
   sealCallEvent,
-  toReceivedAt,
 } from '@calltrack/core';
+import { checkWebhookTenant, toReceivedAt } from '@calltrack/core/internal';
 import type { z } from 'zod';
 import { mapTwilioCallStatus } from './map-twilio-call-status';
 import { mapTwilioDirection } from './map-twilio-direction';

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, readRetryAfterSeconds } from '@calltrack/core';
+import { InvalidArgumentError } from '@calltrack/core';
+import { readRetryAfterSeconds } from '@calltrack/core/internal';
 import { parseTwilioCallResource, type TwilioCall } from './parse-twilio-call-resource';
 import { TwilioApiError } from './twilio-api-error';
 

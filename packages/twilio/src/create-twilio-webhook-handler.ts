@@ -1,21 +1,16 @@
 import {
   type AllowClientAddress,
   type CallDirection,
-  checkWebhookHandlerOptions,
-  createIncomingWebhookEndpoint,
   type EventSink,
-  type IncomingWebhook,
   InvalidArgumentError,
   InvalidPayloadError,
   InvalidSignatureError,
   MissingSignatureError,
-  parseFormPairs,
   publishEvents,
   resolveWebhookTenant,
   type SecretLookupResult,
   type Secrets,
   singleCredential,
-  someSecret,
   UnknownTenantError,
   UnsupportedMediaTypeError,
   type WebhookErrorHandler,
@@ -23,6 +18,13 @@ import {
   type WebhookRateLimit,
   type WebhookTenantResolver,
 } from '@calltrack/core';
+import {
+  checkWebhookHandlerOptions,
+  createIncomingWebhookEndpoint,
+  type IncomingWebhook,
+  parseFormPairs,
+  someSecret,
+} from '@calltrack/core/internal';
 import { buildTwilioEvents } from './build-twilio-events';
 import { mapTwilioDirection } from './map-twilio-direction';
 import { normalizeTwilioPhoneNumber } from './normalize-twilio-phone-number';

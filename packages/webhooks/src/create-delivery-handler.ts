@@ -1,4 +1,5 @@
-import { type CallEvent, type EventSink, parseRetryAfterMs } from '@calltrack/core';
+import type { CallEvent, EventSink } from '@calltrack/core';
+import { parseRetryAfterMs } from '@calltrack/core/internal';
 import { createAttemptId } from './create-attempt-id';
 import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';

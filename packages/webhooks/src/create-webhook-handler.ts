@@ -1,6 +1,5 @@
 import {
   type Authenticate,
-  acceptParsedJsonBody,
   CallTrackError,
   checkJsonLimits,
   type FetchHandler,
@@ -14,6 +13,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
+import { acceptParsedJsonBody } from '@calltrack/core/internal';
 import type { WebhookAttempt, WebhookDelivery } from './webhook-delivery';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 

@@ -1,0 +1,26 @@
+/**
+ * `@calltrack/core/internal`: what the calltrack packages share with each other and no app calls.
+ * No semver: anything here may change or go in any release, together with the packages that
+ * import it (decision 0069). Apps and provider packages of your own use `@calltrack/core`.
+ * @packageDocumentation
+ */
+
+export { checkPayloadJsonLimits } from './check-payload-json-limits';
+export type { WebhookSecretOption } from './check-webhook-handler-options';
+export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
+export { hashText } from './hash-text';
+export type { IncomingWebhook } from './incoming-webhook';
+export { isKeyText } from './is-key-text';
+export { newestCallFirst } from './newest-call-first';
+export { parseFormBody } from './parse-form-body';
+export { parseFormPairs } from './parse-form-pairs';
+export { parseRetryAfterMs } from './parse-retry-after-ms';
+export { acceptParsedJsonBody } from './parsed-json-body';
+export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
+export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
+export { readRetryAfterSeconds } from './read-retry-after-seconds';
+export { isRedisUnavailableError } from './redis-unavailable';
+export { someSecret } from './some-secret';
+export { toReceivedAt } from './to-received-at';
+export { checkWebhookTenant } from './webhook-tenant';
