@@ -14,8 +14,8 @@ export interface SseSettings {
   keepAlive: SseKeepAlive | undefined;
   retryMs: number;
   snapshotLimit: number;
-  maxCallIds: number;
-  maxBufferedEvents: number;
+  maxFollowedCalls: number;
+  maxPendingEvents: number;
   /** 0: no limit. */
   maxStreamMs: number;
   onOpen: SseHandlerOptions['onOpen'];
@@ -93,13 +93,13 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     keepAlive: keepAliveMs > 0 ? createSseKeepAlive(keepAliveMs) : undefined,
     retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),
     snapshotLimit: integer(options.snapshotLimit, 1000, 1, 10_000, 'snapshotLimit', name),
-    maxCallIds: integer(options.maxCallIds, 100, 1, 10_000, 'maxCallIds', name),
-    maxBufferedEvents: integer(
-      options.maxBufferedEvents,
+    maxFollowedCalls: integer(options.maxFollowedCalls, 100, 1, 10_000, 'maxFollowedCalls', name),
+    maxPendingEvents: integer(
+      options.maxPendingEvents,
       1000,
       1,
       1_000_000,
-      'maxBufferedEvents',
+      'maxPendingEvents',
       name,
     ),
     maxStreamMs: integer(options.maxStreamMs, 0, 0, 2 ** 31 - 1, 'maxStreamMs', name),
