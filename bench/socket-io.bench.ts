@@ -23,11 +23,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
-import {
-  attachCallTrack,
-  type CallTrackSocketHandle,
-  lifecycleEventName,
-} from '@calltrack/socket.io';
+import { attachCallTrack, type CallTrackSocketHandle } from '@calltrack/socket.io';
+// The raw baseline sends the lifecycle events attachCallTrack would.
+import { lifecycleEventName } from '@calltrack/socket.io/internal';
 import { Server } from 'socket.io';
 import type * as WsModule from 'ws';
 import { benchEvent } from './lib/bench-event';

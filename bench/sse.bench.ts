@@ -244,7 +244,7 @@ async function runBench(): Promise<void> {
 async function runServer(targetIndex: number): Promise<void> {
   const { createMemoryBus } = await import('@calltrack/bus');
   const { toNodeHandler } = await import('@calltrack/core/node');
-  const { createSseHandler, createSseNodeHandler, encodeSseFrame } = await import('@calltrack/sse');
+  const { createSseHandler, createSseNodeHandler } = await import('@calltrack/sse');
   const { benchEvent } = await import('./lib/bench-event');
 
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -286,9 +286,8 @@ async function runServer(targetIndex: number): Promise<void> {
     const event = benchEvent(index, 'bench-tenant', `raw${runId}`);
     return {
       event,
-      bytes: Buffer.from(
-        encodeSseFrame({ id: `e:${index}`, event: 'call', data: JSON.stringify(event) }),
-      ),
+      // The frame calltrack writes for it (JSON holds no line break: one `data:` line).
+      bytes: Buffer.from(`id: e:${index}\nevent: call\ndata: ${JSON.stringify(event)}\n\n`),
     };
   };
 

@@ -155,7 +155,7 @@ function trpcServer(bus: EventBus): Server {
     calltrack: createCallTrackRouter({
       t,
       bus,
-      getPrincipal: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
+      authenticate: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
     }),
   });
   return createServer(

@@ -10,7 +10,7 @@ function createAppRouter(server: CallTrackServer) {
       t,
       bus: server.bus,
       tracker: server.tracker,
-      getPrincipal: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
+      authenticate: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
     }),
     campaign: createCampaignRouter(server),
   });

@@ -39,7 +39,7 @@ async function startServer() {
       t,
       bus,
       tracker,
-      getPrincipal: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
+      authenticate: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
     }),
   });
   const handler = withNodeSseRetry(createHTTPHandler({ router, createContext }), { retryMs: 10 });

@@ -1,10 +1,6 @@
 import { CallTrackError, InvalidArgumentError, type Principal } from '@calltrack/core';
-import {
-  type AuthenticateSocket,
-  authenticateHandshake,
-  refuseConnection,
-  userRoom,
-} from '@calltrack/socket.io';
+import { type AuthenticateSocket, userRoom } from '@calltrack/socket.io';
+import { authenticateHandshake, refuseConnection } from '@calltrack/socket.io/internal';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Dialer, DialerUserUpdate } from './dialer';
 import type {

@@ -3,7 +3,7 @@
 import { createContext, createElement, type ReactNode, useEffect } from 'react';
 import type { CallTrackClient } from './create-call-track-client';
 
-/** The client of the nearest `CallTrackProvider`. */
+/** The client of the nearest `CallTrackProvider`; read it with `useCallTrackClient`. */
 export const CallTrackContext = createContext<CallTrackClient | undefined>(undefined);
 
 /** Props of {@link CallTrackProvider}. */

@@ -1,10 +1,9 @@
 export type { ActiveCall } from './active-call';
 export type { CallEventFilter } from './call-event-filter';
-export { matchesCallEventFilter } from './call-event-filter';
 export { CallTrackApiError } from './call-track-api-error';
 export { CallTrackConnectionError } from './call-track-connection-error';
 export type { CallTrackProviderProps } from './call-track-provider';
-export { CallTrackContext, CallTrackProvider } from './call-track-provider';
+export { CallTrackProvider } from './call-track-provider';
 export type { CallTrackRefreshFailure } from './call-track-refresh-error';
 export { CallTrackRefreshError } from './call-track-refresh-error';
 export type {

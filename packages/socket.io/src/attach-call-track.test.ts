@@ -18,6 +18,7 @@ import {
 import { attachCallTrack } from './attach-call-track';
 import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
 import { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';
+import type { CallTrackSocketErrorInfo } from './call-track-socket-error-info';
 
 const servers: TestSocketServer[] = [];
 const buses: EventBus[] = [];
@@ -90,14 +91,18 @@ describe('attachCallTrack: authentication', () => {
   });
 
   it('refuses with internal_error when authenticate throws, without leaking the reason', async () => {
-    const errors: unknown[] = [];
-    const { server } = await setup({ onError: (error) => errors.push(error) });
+    const reports: [unknown, CallTrackSocketErrorInfo][] = [];
+    const { server } = await setup({ onError: (error, info) => reports.push([error, info]) });
     const error = await refused(server.client({ token: 'token:throws:u' }));
     expect(error).toMatchObject({
       message: 'Authentication failed',
       data: { code: 'internal_error' },
     });
-    expect(String(errors[0])).toContain('verifier is down');
+    expect(reports).toHaveLength(1);
+    const [[reported, info]] = reports as [[unknown, CallTrackSocketErrorInfo]];
+    expect(String(reported)).toContain('verifier is down');
+    // Refused before it had a principal: the socket id alone says which handshake it was.
+    expect(info).toEqual({ socketId: expect.any(String) });
   });
 
   it('refuses a principal with an invalid tenant id', async () => {
@@ -627,7 +632,7 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
   });
 
   it('bounds call subscriptions per connection', async () => {
-    const { server } = await setup({ maxCallSubscriptions: 2 });
+    const { server } = await setup({ maxFollowedCalls: 2 });
     const socket = server.client({ token: 'token:a:u1' });
     await connected(socket);
     expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
@@ -638,8 +643,8 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     });
   });
 
-  it('answers internal_error when the tracker fails, and reports it', async () => {
-    const errors: unknown[] = [];
+  it('answers internal_error when the tracker fails, and reports it with the connection', async () => {
+    const reports: [unknown, CallTrackSocketErrorInfo][] = [];
     const bus = createMemoryBus();
     buses.push(bus);
     const failing = {
@@ -655,7 +660,7 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     };
     const server = await startSocketServer(bus, {
       tracker: failing,
-      onError: (error) => errors.push(error),
+      onError: (error, info) => reports.push([error, info]),
     });
     servers.push(server);
     const socket = server.client({ token: 'token:a:u1' });
@@ -669,7 +674,11 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
         error: { code: 'internal_error', message: 'The request failed' },
       });
     }
-    expect(errors).toHaveLength(2);
+    const connection = { socketId: socket.id, principal: { tenantId: 'a', userId: 'u1' } };
+    expect(reports).toEqual([
+      [new Error('store down'), connection],
+      [new Error('store down'), connection],
+    ]);
   });
 });
 
@@ -716,9 +725,9 @@ describe('attachCallTrack: options', () => {
     const authenticate = () => null;
     expect(() => attachCallTrack(io, { bus } as never)).toThrow('needs an authenticate function');
     expect(() => attachCallTrack(io, { authenticate } as never)).toThrow('needs a bus');
-    for (const maxCallSubscriptions of [0, -1, 1.5]) {
-      expect(() => attachCallTrack(io, { bus, authenticate, maxCallSubscriptions })).toThrow(
-        'maxCallSubscriptions must be an integer ≥ 1',
+    for (const maxFollowedCalls of [0, -1, 1.5]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, maxFollowedCalls })).toThrow(
+        'maxFollowedCalls must be an integer ≥ 1',
       );
     }
     expect(() => attachCallTrack(io, { bus, authenticate, maxPendingEvents: 0 })).toThrow(

@@ -11,6 +11,7 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import type { AuthenticateSocket } from './authenticate-handshake';
 import type { CallTrackAck } from './call-track-protocol';
 import { tenantRoom, userRoom } from './call-track-rooms';
+import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-error-info';
 import {
   callSubscriptionSchema,
   formatIssues,
@@ -59,8 +60,11 @@ export interface AttachCallTrackOptions {
   allowedOrigins?: readonly string[];
   /** The namespace to serve. Default `/`. */
   namespace?: string;
-  /** Most call subscriptions (`subscribe_to_call`) per connection. Default 100. */
-  maxCallSubscriptions?: number;
+  /**
+   * Most calls one connection follows (`subscribe_to_call`, and `auth.calls` on reconnect).
+   * Default 100.
+   */
+  maxFollowedCalls?: number;
   /**
    * Most events held for one connection while it catches up. A replay past it gets `reset` with
    * reason `lagged`; a snapshot past it drops what it held and is read again, later (its call
@@ -83,10 +87,12 @@ export interface AttachCallTrackOptions {
   snapshotLimit?: number;
   /**
    * Where unexpected failures go: a throwing `authenticate` or tracker, an event that could not
-   * be sent and was skipped (`UndeliverableEventError`), a bus subscription that was lost and
-   * restarted (`BusSubscriptionLostError`). Default `console.warn`.
+   * be sent and was skipped (`UndeliverableEventError`, with `info.skipped`), a bus subscription
+   * that was lost and restarted (`BusSubscriptionLostError`). `info` names the connection
+   * (`socketId`, and `principal` once authenticated) when the failure belongs to one. Default
+   * `console.warn`.
    */
-  onError?: (error: unknown) => void;
+  onError?: (error: unknown, info: CallTrackSocketErrorInfo) => void;
 }
 
 /** What {@link attachCallTrack} returns. */
@@ -170,11 +176,7 @@ export function attachCallTrack(
         'attachCallTrack: presence must have connect() and listMembers() (createPresence()).',
     });
   }
-  const maxCallSubscriptions = positiveInteger(
-    options.maxCallSubscriptions,
-    100,
-    'maxCallSubscriptions',
-  );
+  const maxFollowedCalls = positiveInteger(options.maxFollowedCalls, 100, 'maxFollowedCalls');
   const maxPendingEvents = positiveInteger(options.maxPendingEvents, 10_000, 'maxPendingEvents');
   const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
   const maxBufferedPackets = positiveInteger(
@@ -192,9 +194,9 @@ export function attachCallTrack(
   const reportTo =
     options.onError ?? ((error: unknown) => console.warn('[calltrack/socket.io]', error));
   // A failing report must not take down the delivery that reports.
-  const onError = (error: unknown): void => {
+  const onError: ReportError = (error, info = {}) => {
     try {
-      reportTo(error);
+      reportTo(error, info);
     } catch {}
   };
   const context: DeliveryContext = {
@@ -204,7 +206,7 @@ export function attachCallTrack(
     maxPendingEvents,
     // A catch-up sends at most the replayed and the queued events, each up to two packets.
     sendBacklog: new SendBacklogLimit(maxBufferedPackets, 4 * (maxPendingEvents + 1), onError),
-    maxCallSubscriptions,
+    maxFollowedCalls,
     snapshotLimit,
     onError,
   };
@@ -215,6 +217,11 @@ export function attachCallTrack(
   const deliveries = new Map<Socket, SocketDelivery>();
   // Presence registrations, by the Engine.IO connection whose pongs heartbeat them.
   const registrations = new Map<Socket['conn'], Map<Socket, PresenceRegistration>>();
+  // For presence failures: a connection that is leaving has no delivery any more.
+  const connectionInfo = (socket: Socket): CallTrackSocketErrorInfo => {
+    const principal = (socket.data as { calltrack?: Principal }).calltrack;
+    return principal === undefined ? { socketId: socket.id } : { socketId: socket.id, principal };
+  };
   let closed = false;
 
   const handlers: Record<string, Handler> = {
@@ -269,7 +276,7 @@ export function attachCallTrack(
       const payload = typeof args[0] === 'function' ? undefined : args[0];
       handle(delivery, payload, ack).catch((error: unknown) => {
         const answer = toAckError(error);
-        if (answer.error.code === 'internal_error') onError(error);
+        if (answer.error.code === 'internal_error') onError(error, delivery.errorInfo);
         ack(answer);
       });
     };
@@ -299,14 +306,16 @@ export function attachCallTrack(
     if (exact) return;
     for (const { tenantId, callId } of calls) {
       // An unknown call (ended and forgotten since) is dropped, as `subscribe_to_call` would.
-      await delivery.subscribeToCall(tenantId, callId).catch(onError);
+      await delivery
+        .subscribeToCall(tenantId, callId)
+        .catch((error: unknown) => onError(error, delivery.errorInfo));
     }
   };
 
   /** Shared by every connection: Engine.IO calls it with `this` set to its socket, on each pong. */
   function onHeartbeat(this: Socket['conn']): void {
-    for (const registration of registrations.get(this)?.values() ?? []) {
-      registration.heartbeat().catch(onError);
+    for (const [socket, registration] of registrations.get(this) ?? []) {
+      registration.heartbeat().catch((error: unknown) => onError(error, connectionInfo(socket)));
     }
   }
 
@@ -319,7 +328,7 @@ export function attachCallTrack(
       });
     } catch (error) {
       const known = CallTrackError.isInstance(error);
-      if (!known || error.status >= 500) onError(error);
+      if (!known || error.status >= 500) onError(error, { socketId: socket.id, principal });
       socket.emit('presence_error', {
         code: known ? error.code : 'internal_error',
         message: known ? error.message : 'Presence could not register the connection',
@@ -328,7 +337,9 @@ export function attachCallTrack(
     }
     if (!deliveries.has(socket)) {
       // The socket left while it was being registered.
-      registration.disconnect().catch(onError);
+      registration
+        .disconnect()
+        .catch((error: unknown) => onError(error, { socketId: socket.id, principal }));
       return;
     }
     const engine = socket.conn;
@@ -351,7 +362,8 @@ export function attachCallTrack(
       registrations.delete(engine);
       engine.off('heartbeat', onHeartbeat);
     }
-    registration.disconnect().catch(onError);
+    const info = connectionInfo(socket);
+    registration.disconnect().catch((error: unknown) => onError(error, info));
   };
 
   const detach = (socket: Socket, leaving: boolean): void => {
@@ -392,16 +404,17 @@ export function attachCallTrack(
     context.sendBacklog.watch(socket.conn);
     for (const [event, listener] of listeners) socket.on(event, listener);
     socket.on('disconnect', onDisconnect);
-    if (resume) restore(delivery, resume).catch(onError);
+    const report = (error: unknown): void => onError(error, delivery.errorInfo);
+    if (resume) restore(delivery, resume).catch(report);
     if (presence !== undefined && principal.userId !== undefined) {
-      delivery.registered = register(socket, principal, channel).catch(onError);
+      delivery.registered = register(socket, principal, channel).catch(report);
     }
   };
 
   const authMiddleware = createAuthMiddleware({
     authenticate: options.authenticate,
     onError,
-    maxCallSubscriptions,
+    maxFollowedCalls,
     resumeRequests,
     allowedOrigins,
   });

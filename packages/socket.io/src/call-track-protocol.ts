@@ -121,7 +121,7 @@ export interface CallTrackHandshakeAuth {
   stream?: boolean;
   /**
    * The call subscriptions to restore (the payloads of your `subscribe_to_call`s), at most
-   * `maxCallSubscriptions`. With `lastCursor` their missed events are replayed; without, each
+   * `maxFollowedCalls`. With `lastCursor` their missed events are replayed; without, each
    * gets a fresh `call_data` (with a tracker), and an unknown call is dropped.
    */
   calls?: CallSubscriptionPayload[];

@@ -5,6 +5,7 @@ import {
   authenticateHandshake,
   refuseConnection,
 } from './authenticate-handshake';
+import type { ReportError } from './call-track-socket-error-info';
 import {
   formatIssues,
   type HandshakeResume,
@@ -16,9 +17,9 @@ import { refuseForeignOrigin } from './refuse-foreign-origin';
 export interface AuthMiddlewareOptions {
   authenticate: AuthenticateSocket;
   /** Must not throw. */
-  onError: (error: unknown) => void;
+  onError: ReportError;
   /** Most entries of `auth.calls`. */
-  maxCallSubscriptions: number;
+  maxFollowedCalls: number;
   /** Where the middleware leaves each accepted connection's resume request for `connection`. */
   resumeRequests: WeakMap<Socket, HandshakeResume>;
   /** The only origins a handshake with an `Origin` header may come from; undefined: any. */
@@ -34,7 +35,7 @@ export function createAuthMiddleware(
   options: AuthMiddlewareOptions,
 ): (socket: Socket, next: (error?: ExtendedError) => void) => void {
   const { authenticate, onError, resumeRequests, allowedOrigins } = options;
-  const resumeSchema = handshakeResumeSchema(options.maxCallSubscriptions);
+  const resumeSchema = handshakeResumeSchema(options.maxFollowedCalls);
   return (socket, next) => {
     // Before the credentials are looked at: a foreign page's handshake carries the user's cookie.
     const foreign = allowedOrigins && refuseForeignOrigin(socket, allowedOrigins);
@@ -43,7 +44,9 @@ export function createAuthMiddleware(
       return;
     }
     const run = async (): Promise<ExtendedError | undefined> => {
-      const authenticated = await authenticateHandshake(socket, authenticate, onError);
+      const authenticated = await authenticateHandshake(socket, authenticate, (error) =>
+        onError(error, { socketId: socket.id }),
+      );
       if ('refusal' in authenticated) return authenticated.refusal;
       const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
       const resume = resumeSchema.safeParse({
@@ -66,7 +69,7 @@ export function createAuthMiddleware(
       return undefined;
     };
     run().then(next, (error: unknown) => {
-      onError(error);
+      onError(error, { socketId: socket.id });
       next(refuseConnection('Authentication failed', 'internal_error'));
     });
   };

@@ -13,6 +13,7 @@ import {
 } from './__tests__/start-socket-server';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
+import type { CallTrackSocketErrorInfo } from './call-track-socket-error-info';
 import { type CallChannel, createCallChannel } from './create-call-channel';
 import { UndeliverableEventError } from './undeliverable-event-error';
 
@@ -30,9 +31,15 @@ async function setup(bus: EventBus = createMemoryBus()) {
   const faulty = faultyBus(bus);
   buses.push(faulty);
   const errors: unknown[] = [];
-  const server = await startSocketServer(faulty, { onError: (error) => errors.push(error) });
+  const infos: CallTrackSocketErrorInfo[] = [];
+  const server = await startSocketServer(faulty, {
+    onError: (error, info) => {
+      errors.push(error);
+      infos.push(info);
+    },
+  });
   servers.push(server);
-  return { bus: faulty, server, errors };
+  return { bus: faulty, server, errors, infos };
 }
 
 function ack(socket: Socket, event: string, ...args: unknown[]): Promise<CallTrackAck> {
@@ -58,7 +65,7 @@ describe('a tenant channel: one bad event never takes it down', () => {
   it.each<PoisonKind>(['toJSON', 'data-getter', 'type-getter'])(
     'skips an event poisoned with a throwing %s, reports it, and keeps delivering to existing and later connections',
     async (kind) => {
-      const { bus, server, errors } = await setup();
+      const { bus, server, errors, infos } = await setup();
       const early = await streaming(server, 'u1');
       // A connection that only follows the call: its room is in the same emit.
       const follower = server.client({ token: 'token:a:u2' });
@@ -101,6 +108,17 @@ describe('a tenant channel: one bad event never takes it down', () => {
         tenantId: 'a',
       });
       expect(String((error as Error).message)).toContain(`poisoned event poison: ${kind}`);
+      // Skipped for every connection of the tenant at once: no one connection's failure.
+      expect(infos).toEqual([
+        {
+          skipped: {
+            cursor: poison.cursor,
+            eventId: 'poison',
+            ...(kind === 'type-getter' ? {} : { type: 'call.ringing' }),
+            tenantId: 'a',
+          },
+        },
+      ]);
       // The channel never restarted: one live subscription for the tenant, from the start.
       expect(liveSubscriptions(bus, 'a')).toHaveLength(1);
       expect(bus.open('a')).toBe(1);

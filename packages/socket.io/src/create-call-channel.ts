@@ -11,11 +11,12 @@ import {
   tenantRoom,
   userRoom,
 } from './call-track-rooms';
+import type { ReportError } from './call-track-socket-error-info';
 import { channelRestartDelay } from './channel-restart-delay';
 import { createStartPosition } from './channel-start-position';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
-import { UndeliverableEventError } from './undeliverable-event-error';
+import { skippedEventOf, UndeliverableEventError } from './undeliverable-event-error';
 
 /** A connection that is not in the live rooms yet (it is replaying, or loading a snapshot). */
 export interface ChannelListener {
@@ -93,7 +94,7 @@ export interface CallChannelOptions {
   bus: EventBus;
   namespace: Namespace;
   /** Where skipped events and lost subscriptions are reported. Must not throw. */
-  onError: (error: unknown) => void;
+  onError: ReportError;
   /** How restarts wait. Default: an unref'd `setTimeout`. */
   schedule?: ScheduleRestart;
   /** How long to wait before the n-th restart in a row. Default {@link channelRestartDelay}. */
@@ -193,9 +194,12 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
       emitToRooms(message);
     } catch (error) {
       undeliverable.add(message);
-      onError(
-        new UndeliverableEventError({ cursor: message.cursor, event: message.event, cause: error }),
-      );
+      const skipped = new UndeliverableEventError({
+        cursor: message.cursor,
+        event: message.event,
+        cause: error,
+      });
+      onError(skipped, { skipped: skippedEventOf(skipped) });
     }
     if (listeners.size === 0) return;
     for (const listener of [...listeners]) {

@@ -1,5 +1,6 @@
 import type { EventBus } from '@calltrack/bus';
 import type { Namespace } from 'socket.io';
+import type { ReportError } from './call-track-socket-error-info';
 import { type CallChannel, createCallChannel } from './create-call-channel';
 
 /** The channels of one `attachCallTrack`: one per tenant with a connection, one all-tenants. */
@@ -25,7 +26,7 @@ export interface ChannelRegistryOptions {
   bus: EventBus;
   namespace: Namespace;
   /** Must not throw. */
-  onError: (error: unknown) => void;
+  onError: ReportError;
 }
 
 /**

@@ -1,7 +1,6 @@
 export type { AnyServer, AttachCallTrackOptions, CallTrackSocketHandle } from './attach-call-track';
 export { attachCallTrack } from './attach-call-track';
 export type { AuthenticateSocket, ConnectErrorData } from './authenticate-handshake';
-export { authenticateHandshake, refuseConnection } from './authenticate-handshake';
 export { BusSubscriptionLostError } from './bus-subscription-lost-error';
 export type {
   ActiveCallsPayload,
@@ -21,5 +20,8 @@ export type {
   SubscribeToCallsPayload,
 } from './call-track-protocol';
 export { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';
-export { lifecycleEventName } from './lifecycle-event-name';
+export type {
+  CallTrackSocketErrorInfo,
+  CallTrackSocketSkippedEvent,
+} from './call-track-socket-error-info';
 export { UndeliverableEventError } from './undeliverable-event-error';

@@ -532,10 +532,10 @@ describe('call subscriptions across a reconnect', () => {
     expect(resetRooms).toEqual([[callsRoom('a')]]);
   });
 
-  it('refuses more calls in the handshake than maxCallSubscriptions', async () => {
+  it('refuses more calls in the handshake than maxFollowedCalls', async () => {
     const bus = createMemoryBus();
     buses.push(bus);
-    const server = await startSocketServer(bus, { maxCallSubscriptions: 2 });
+    const server = await startSocketServer(bus, { maxFollowedCalls: 2 });
     servers.push(server);
     const error = await refused(
       server.client({

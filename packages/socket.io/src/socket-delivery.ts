@@ -16,12 +16,13 @@ import type {
   CallTrackResetReason,
   PresenceMembersPayload,
 } from './call-track-protocol';
+import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-error-info';
 import { isStartPosition } from './channel-start-position';
 import type { CallChannel, ChannelListener } from './create-call-channel';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
 import type { SendBacklogLimit } from './send-backlog-limit';
-import { UndeliverableEventError } from './undeliverable-event-error';
+import { skippedEventOf, UndeliverableEventError } from './undeliverable-event-error';
 
 /** What every connection of one `attachCallTrack` shares. */
 export interface DeliveryContext {
@@ -37,11 +38,11 @@ export interface DeliveryContext {
   /** Bounds what waits to be written to each connection; catch-ups go through it. */
   sendBacklog: SendBacklogLimit;
   /** Most call subscriptions per connection. */
-  maxCallSubscriptions: number;
+  maxFollowedCalls: number;
   /** Most calls in an `active_calls` snapshot. */
   snapshotLimit: number;
   /** Where skipped events and lost subscriptions are reported. Must not throw. */
-  onError: (error: unknown) => void;
+  onError: ReportError;
 }
 
 /** A connection not in the live rooms: a replay or a snapshot is on its way. */
@@ -107,6 +108,11 @@ export class SocketDelivery implements ChannelListener {
     readonly channel: CallChannel,
     readonly principal: Principal,
   ) {}
+
+  /** What `onError` is told about a failure of this connection. */
+  get errorInfo(): CallTrackSocketErrorInfo {
+    return { socketId: this.socket.id, principal: this.principal };
+  }
 
   /**
    * Starts (or restarts) the call stream (`stream`; undefined when only call subscriptions are
@@ -219,7 +225,7 @@ export class SocketDelivery implements ChannelListener {
    * call (read later) already includes it; `version` orders the two.
    */
   async subscribeToCall(tenantId: string, callId: string): Promise<CallTrackAck> {
-    const { tracker, maxCallSubscriptions } = this.context;
+    const { tracker, maxFollowedCalls } = this.context;
     // The connection closed while an earlier step awaited (a restore reading the calls before
     // this one): nothing to read or join, and nobody to answer.
     if (this.closed) return { ok: true };
@@ -228,7 +234,7 @@ export class SocketDelivery implements ChannelListener {
         ok: false,
         error: {
           code: 'too_many_subscriptions',
-          message: `At most ${maxCallSubscriptions} call subscriptions per connection`,
+          message: `At most ${maxFollowedCalls} call subscriptions per connection`,
         },
       };
     }
@@ -259,7 +265,7 @@ export class SocketDelivery implements ChannelListener {
     const room = this.channel.callRoom(tenantId, callId);
     this.calls ??= new Set();
     if (this.calls.has(room)) return true;
-    if (this.calls.size >= this.context.maxCallSubscriptions) return false;
+    if (this.calls.size >= this.context.maxFollowedCalls) return false;
     this.calls.add(room);
     if (!this.buffer) this.channel.joinCall(this.socket, room);
     return true;
@@ -381,7 +387,10 @@ export class SocketDelivery implements ChannelListener {
     try {
       subscription = this.context.bus.subscribe({ tenantId, after });
     } catch (error) {
-      this.context.onError(new BusSubscriptionLostError({ tenantId, attempt: 1, cause: error }));
+      this.context.onError(
+        new BusSubscriptionLostError({ tenantId, attempt: 1, cause: error }),
+        this.errorInfo,
+      );
       this.reset(buffering, 'stream-reset');
       return undefined;
     }
@@ -448,7 +457,10 @@ export class SocketDelivery implements ChannelListener {
       if (!lagged) {
         // The replay ended or failed under us: carry on from history, unless it keeps failing.
         attempt = delivered ? 1 : attempt + 1;
-        this.context.onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure }));
+        this.context.onError(
+          new BusSubscriptionLostError({ tenantId, attempt, cause: failure }),
+          this.errorInfo,
+        );
         if (attempt > maxReplayAttempts) {
           this.reset(buffering, 'stream-reset');
           return;
@@ -459,7 +471,10 @@ export class SocketDelivery implements ChannelListener {
       try {
         subscription = this.context.bus.subscribe({ tenantId, after });
       } catch (error) {
-        this.context.onError(new BusSubscriptionLostError({ tenantId, attempt, cause: error }));
+        this.context.onError(
+          new BusSubscriptionLostError({ tenantId, attempt, cause: error }),
+          this.errorInfo,
+        );
         this.reset(buffering, 'stream-reset');
         return;
       }
@@ -496,9 +511,12 @@ export class SocketDelivery implements ChannelListener {
         if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
       });
     } catch (error) {
-      this.context.onError(
-        new UndeliverableEventError({ cursor: message.cursor, event: message.event, cause: error }),
-      );
+      const skipped = new UndeliverableEventError({
+        cursor: message.cursor,
+        event: message.event,
+        cause: error,
+      });
+      this.context.onError(skipped, { ...this.errorInfo, skipped: skippedEventOf(skipped) });
     }
   }
 

@@ -1,4 +1,5 @@
 import { CallTrackError } from '@calltrack/core';
+import type { CallTrackSocketSkippedEvent } from './call-track-socket-error-info';
 
 const name = 'CallTrack_UndeliverableEventError';
 const marker = `calltrack.error.${name}`;
@@ -17,11 +18,14 @@ export class UndeliverableEventError extends CallTrackError {
   readonly tenantId: string | undefined;
   /** The skipped event's id, when it could be read. */
   readonly eventId: string | undefined;
+  /** The skipped event's type, when it could be read. */
+  readonly type: string | undefined;
 
   constructor(options: { cursor: string; event: unknown; cause: unknown }) {
     const { cursor, event, cause } = options;
     const tenantId = readString(event, 'tenantId');
     const eventId = readString(event, 'id');
+    const type = readString(event, 'type');
     super({
       message: `Event ${eventId ?? '(unreadable id)'} at cursor ${cursor} of tenant ${
         tenantId ?? '(unreadable)'
@@ -34,11 +38,23 @@ export class UndeliverableEventError extends CallTrackError {
     this.cursor = cursor;
     this.tenantId = tenantId;
     this.eventId = eventId;
+    this.type = type;
   }
 
   static override isInstance(error: unknown): error is UndeliverableEventError {
     return CallTrackError.hasMarker(error, marker);
   }
+}
+
+/** The skipped event, as `onError`'s `info.skipped` reports it. */
+export function skippedEventOf(error: UndeliverableEventError): CallTrackSocketSkippedEvent {
+  const { cursor, eventId, type, tenantId } = error;
+  return {
+    cursor,
+    ...(eventId === undefined ? {} : { eventId }),
+    ...(type === undefined ? {} : { type }),
+    ...(tenantId === undefined ? {} : { tenantId }),
+  };
 }
 
 // The event is the one that just failed: any of its fields may throw when read.

@@ -34,7 +34,7 @@ export async function authorizeSseRequest(
     );
   }
   const query = parseSseQuery(parts.url.searchParams, parts.lastEventId, {
-    maxCallIds: settings.maxCallIds,
+    maxFollowedCalls: settings.maxFollowedCalls,
   });
   return { principal, query };
 }

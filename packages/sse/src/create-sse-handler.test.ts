@@ -221,7 +221,7 @@ describe('createSseHandler', () => {
       authenticate: bearer,
       retryMs: 0,
       keepAliveMs: 0,
-      maxBufferedEvents: 5,
+      maxPendingEvents: 5,
       onClose: (info) => closed.push(info),
     });
     const response = await handler(

@@ -25,7 +25,7 @@ const http2Forbidden = new Set(['connection']);
  * A `HEAD` gets the status a `GET` would be refused with, or 200 without a stream (see
  * `createSseHandler`). The 200 goes out only once the stream is attached to the bus. A client disconnect (`close` on
  * the response) ends the stream at once; frames for a client that reads slowly wait for the
- * socket's `drain`, and a client more than `maxBufferedEvents` frames behind is dropped (it
+ * socket's `drain`, and a client more than `maxPendingEvents` frames behind is dropped (it
  * resumes with `Last-Event-ID`).
  */
 export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSseQuery } from './parse-sse-query';
 
 const parse = (query: string, header?: string) =>
-  parseSseQuery(new URLSearchParams(query), header, { maxCallIds: 3 });
+  parseSseQuery(new URLSearchParams(query), header, { maxFollowedCalls: 3 });
 
 describe('parseSseQuery', () => {
   it('reads repeated call ids, types and type, branch and cursor', () => {
@@ -49,7 +49,7 @@ describe('parseSseQuery', () => {
 
   it('rejects a repeated Last-Event-ID header, as a repeated lastEventId', () => {
     const twice = (values: string[]) =>
-      parseSseQuery(new URLSearchParams(''), values, { maxCallIds: 3 });
+      parseSseQuery(new URLSearchParams(''), values, { maxFollowedCalls: 3 });
     expect(() => twice(['e:1', 'e:2'])).toThrow(/"Last-Event-ID" was given twice/);
     expect(() => twice(['e:1', 'e:1'])).toThrow(/twice/);
     expect(twice(['e:1'])).toMatchObject({ lastEventId: 'e:1' });

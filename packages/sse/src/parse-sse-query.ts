@@ -4,7 +4,7 @@ import type { SseQuery } from './sse-query';
 /** Limits of {@link parseSseQuery}. */
 export interface ParseSseQueryOptions {
   /** Most `callId` values one stream may filter on. Default 100. */
-  maxCallIds?: number;
+  maxFollowedCalls?: number;
 }
 
 const maxTypes = 50;
@@ -40,7 +40,7 @@ export function parseSseQuery(
   lastEventIdHeader: string | readonly string[] | null | undefined,
   options: ParseSseQueryOptions = {},
 ): SseQuery {
-  const maxCallIds = options.maxCallIds ?? 100;
+  const maxFollowedCalls = options.maxFollowedCalls ?? 100;
   const callIds = new Set<string>();
   const types = new Set<string>();
   const single: Partial<Record<(typeof singleValued)[number], string>> = {};
@@ -53,9 +53,9 @@ export function parseSseQuery(
     }
     if (name === 'callId') {
       callIds.add(checkValue(name, value));
-      if (callIds.size > maxCallIds) {
+      if (callIds.size > maxFollowedCalls) {
         throw new InvalidArgumentError({
-          message: `At most ${maxCallIds} callId filters per stream.`,
+          message: `At most ${maxFollowedCalls} callId filters per stream.`,
         });
       }
     } else if (name === 'types' || name === 'type') {

@@ -14,9 +14,9 @@ export interface SseSettings {
   keepAlive: SseKeepAlive | undefined;
   retryMs: number;
   snapshotLimit: number;
-  maxCallIds: number;
+  maxFollowedCalls: number;
   attachTimeoutMs: number;
-  maxBufferedEvents: number;
+  maxPendingEvents: number;
   /** 0: no limit. */
   maxStreamMs: number;
   onOpen: SseHandlerOptions['onOpen'];
@@ -94,7 +94,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     keepAlive: keepAliveMs > 0 ? createSseKeepAlive(keepAliveMs) : undefined,
     retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),
     snapshotLimit: integer(options.snapshotLimit, 1000, 1, 10_000, 'snapshotLimit', name),
-    maxCallIds: integer(options.maxCallIds, 100, 1, 10_000, 'maxCallIds', name),
+    maxFollowedCalls: integer(options.maxFollowedCalls, 100, 1, 10_000, 'maxFollowedCalls', name),
     attachTimeoutMs: integer(
       options.attachTimeoutMs,
       10_000,
@@ -103,12 +103,12 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
       'attachTimeoutMs',
       name,
     ),
-    maxBufferedEvents: integer(
-      options.maxBufferedEvents,
+    maxPendingEvents: integer(
+      options.maxPendingEvents,
       1000,
       1,
       1_000_000,
-      'maxBufferedEvents',
+      'maxPendingEvents',
       name,
     ),
     maxStreamMs: integer(options.maxStreamMs, 0, 0, 2 ** 31 - 1, 'maxStreamMs', name),

@@ -119,8 +119,8 @@ export interface SseHandlerOptions {
    * this. Default 1,000.
    */
   snapshotLimit?: number;
-  /** Most `callId` filters on one stream. Default 100. */
-  maxCallIds?: number;
+  /** Most calls one stream follows (its `callId` filters). Default 100. */
+  maxFollowedCalls?: number;
   /**
    * The longest a stream request waits to be attached to the bus (and registered with presence)
    * before it is answered 503 `bus_unavailable` with `Retry-After`: while Redis is down a bus
@@ -148,7 +148,7 @@ export interface SseHandlerOptions {
    * done. Keep it above the events a tenant publishes during one snapshot read, or a fresh
    * stream waits (pings only) for a quieter moment.
    */
-  maxBufferedEvents?: number;
+  maxPendingEvents?: number;
   /**
    * Called when a stream starts: authenticated and attached to the bus (events published from
    * now on reach it), as its first bytes go out and before the snapshot is loaded. A hook that

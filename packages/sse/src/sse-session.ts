@@ -89,7 +89,7 @@ function resetFrame(reason: ResetReason, cursor?: string): Uint8Array {
  * (cursors are per tenant): they join at once and are told to reload.
  *
  * Frames go to the sink in order. While the client is behind, or a snapshot is being loaded,
- * they wait in a backlog of at most `maxBufferedEvents`; past it the stream ends (`lagged`) and
+ * they wait in a backlog of at most `maxPendingEvents`; past it the stream ends (`lagged`) and
  * the client resumes from its last id. A fresh stream has no id yet: when the events held behind
  * its first snapshot (or members) pass the limit while it loads, they are dropped, and once that
  * load is done the first frames are read again, so that they hold what was dropped. When the third
@@ -425,7 +425,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       return;
     }
     this.backlog.push(frame);
-    if (this.backlog.length - this.backlogHead > this.settings.maxBufferedEvents) {
+    if (this.backlog.length - this.backlogHead > this.settings.maxPendingEvents) {
       this.overflow();
       return;
     }
@@ -458,13 +458,13 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
         backlog.length = index;
         backlog.push(...kept);
         this.endingAfterFirstFrames = true;
-        const { maxBufferedEvents } = this.settings;
+        const { maxPendingEvents } = this.settings;
         this.settings.report(
           new Error(
-            `More than ${maxBufferedEvents} events (maxBufferedEvents) arrived during each of ` +
+            `More than ${maxPendingEvents} events (maxPendingEvents) arrived during each of ` +
               `${maxFirstFrameReads} reads of a new stream's snapshot: the last one is sent with ` +
               'the position it was read from and the stream ends (lagged), so that the client ' +
-              'resumes from there. Raise maxBufferedEvents to serve such a tenant without it.',
+              'resumes from there. Raise maxPendingEvents to serve such a tenant without it.',
           ),
           { stream: this.info },
         );

@@ -30,14 +30,14 @@ describe('createCallTrackProcedures', () => {
     await Promise.all(buses.splice(0).map((b) => b.close()));
   });
 
-  it('builds on an authenticated base procedure; getPrincipal sees its context', async () => {
+  it('builds on an authenticated base procedure; authenticate sees its context', async () => {
     const b = bus();
     const tracker = createCallTracker({ bus: b, now: testEventClock() });
     const procedures = createCallTrackProcedures({
       procedure: authed,
       bus: b,
       tracker,
-      getPrincipal: (ctx) => {
+      authenticate: (ctx) => {
         expectTypeOf(ctx.tenant).toEqualTypeOf<string>();
         return { tenantId: ctx.tenant };
       },
@@ -57,7 +57,7 @@ describe('createCallTrackProcedures', () => {
     const procedures = createCallTrackProcedures({
       procedure: t.procedure,
       bus: bus(),
-      getPrincipal: principalOf,
+      authenticate: principalOf,
     });
     expect(Object.keys(procedures)).toEqual(['onCallEvent']);
     expectTypeOf(procedures).not.toHaveProperty('activeCalls');
@@ -70,7 +70,7 @@ describe('createCallTrackProcedures', () => {
       createCallTrackProcedures({
         procedure: t.procedure,
         bus: observed.bus,
-        getPrincipal: principalOf,
+        authenticate: principalOf,
       }),
     );
     const controller = new AbortController();
@@ -98,7 +98,7 @@ describe('createCallTrackProcedures', () => {
     expect(await subscription.subscription.next()).toEqual({ done: true, value: undefined });
   });
 
-  it('UNAUTHORIZED without a principal (no stack trace); getPrincipal may throw calltrack errors', async () => {
+  it('UNAUTHORIZED without a principal (no stack trace); authenticate may throw calltrack errors', async () => {
     const b = bus();
     const principals: Record<string, () => Principal | undefined> = {
       none: () => undefined,
@@ -112,7 +112,7 @@ describe('createCallTrackProcedures', () => {
         procedure: t.procedure,
         bus: b,
         tracker: createCallTracker({ bus: b, now: testEventClock() }),
-        getPrincipal: (ctx) => principals[ctx.session?.tenantId ?? 'none']?.(),
+        authenticate: (ctx) => principals[ctx.session?.tenantId ?? 'none']?.(),
       }),
     );
     const caller = t.createCallerFactory(router);
@@ -142,7 +142,7 @@ describe('createCallTrackProcedures', () => {
         procedure: t.procedure,
         bus: b,
         tracker,
-        getPrincipal: (ctx) =>
+        authenticate: (ctx) =>
           ctx.session && {
             tenantId: ctx.session.tenantId,
             ...(ctx.session.role === 'admin' ? { allTenants: true } : {}),
@@ -161,23 +161,23 @@ describe('createCallTrackProcedures', () => {
 
   it('rejects bad options with InvalidArgumentError', () => {
     const b = bus();
-    const getPrincipal = () => ({ tenantId: 'tenant-a' });
+    const authenticate = () => ({ tenantId: 'tenant-a' });
     const make = (options: unknown) => () =>
       createCallTrackProcedures(options as Parameters<typeof createCallTrackProcedures>[0]);
     expect(make(undefined)).toThrow(InvalidArgumentError);
-    expect(make({ bus: b, getPrincipal })).toThrow(/procedure/);
-    expect(make({ procedure: t.procedure, getPrincipal })).toThrow(/bus/);
-    expect(make({ procedure: t.procedure, bus: b })).toThrow(/getPrincipal/);
-    expect(make({ procedure: t.procedure, bus: b, getPrincipal, onError: 1 })).toThrow(/onError/);
+    expect(make({ bus: b, authenticate })).toThrow(/procedure/);
+    expect(make({ procedure: t.procedure, authenticate })).toThrow(/bus/);
+    expect(make({ procedure: t.procedure, bus: b })).toThrow(/authenticate/);
+    expect(make({ procedure: t.procedure, bus: b, authenticate, onError: 1 })).toThrow(/onError/);
     expect(
       make({
         procedure: t.procedure,
         bus: b,
-        getPrincipal,
+        authenticate,
         tracker: { listActiveCalls: async () => [] },
       }),
     ).toThrow(/listActiveCallsAcrossTenants/);
-    expect(make({ procedure: t.procedure, bus: b, getPrincipal, tracker: {} })).toThrow(
+    expect(make({ procedure: t.procedure, bus: b, authenticate, tracker: {} })).toThrow(
       /listActiveCalls/,
     );
   });

@@ -1,6 +1,7 @@
 import type { EventBus } from '@calltrack/bus';
 import type {
   ActiveCallsReader,
+  Authenticate,
   CallSnapshot,
   ConnectionPresence,
   Principal,
@@ -12,13 +13,13 @@ import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { onCallEventInputSchema } from './on-call-event-input';
 import { createPresenceHeartbeats, type PresenceHeartbeats } from './presence-heartbeats';
 import { type ActiveCallsSnapshot, readActiveCalls } from './read-active-calls';
-import { type GetPrincipal, resolvePrincipal } from './resolve-principal';
+import { resolvePrincipal } from './resolve-principal';
 import { streamCallEvents } from './stream-call-events';
 import { toTRPCError } from './to-trpc-error';
 
 /**
  * A procedure builder with no input, output or resolver yet: `t.procedure`, or your own
- * authenticated base procedure (`t.procedure.use(isAuthed)`), whose context `getPrincipal` then
+ * authenticated base procedure (`t.procedure.use(isAuthed)`), whose context `authenticate` then
  * sees.
  */
 export type CallTrackBaseProcedure<TContext, TMeta, TContextOverrides> = TRPCProcedureBuilder<
@@ -89,7 +90,7 @@ export interface CallTrackProceduresOptions<
    * in: the call fails with `UNAUTHORIZED`. The tenant never comes from the input. Throw a
    * `CallTrackError` (or a `TRPCError`) to fail with its code.
    */
-  getPrincipal: GetPrincipal<CallTrackProcedureContext<TContext, TContextOverrides>>;
+  authenticate: Authenticate<CallTrackProcedureContext<TContext, TContextOverrides>>;
   /**
    * An event a subscription had to skip (it could not be serialized: `info.skipped`), reported
    * once per event however many subscribers skip it; they get a `reset` instead and later events
@@ -103,13 +104,13 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   procedure: CallTrackBaseProcedure<TContext, TMeta, TContextOverrides>,
   bus: Pick<EventBus, 'subscribe' | 'position'>,
   tracker: ActiveCallsSource | undefined,
-  getPrincipal: GetPrincipal<CallTrackProcedureContext<TContext, TContextOverrides>>,
+  authenticate: Authenticate<CallTrackProcedureContext<TContext, TContextOverrides>>,
   onError: (error: unknown, info: CallStreamErrorInfo) => void,
   presence: ConnectionPresence | undefined,
   heartbeats: PresenceHeartbeats | undefined,
 ) {
   const principalOf = (ctx: unknown): Promise<Principal> =>
-    resolvePrincipal(getPrincipal, ctx as CallTrackProcedureContext<TContext, TContextOverrides>);
+    resolvePrincipal(authenticate, ctx as CallTrackProcedureContext<TContext, TContextOverrides>);
 
   const onCallEvent = procedure
     .input(onCallEventInputSchema)
@@ -206,7 +207,7 @@ export type CallTrackProcedures<
  *   asked for (`complete` is false when the limit left some out). What a client that replaces
  *   its state with the list should load: a call a complete list does not hold is not active.
  *
- * All take the caller from `getPrincipal(ctx)` and fail with `UNAUTHORIZED` without one (a
+ * All take the caller from `authenticate(ctx)` and fail with `UNAUTHORIZED` without one (a
  * principal with `allTenants` gets every tenant's events and active calls).
  */
 export function createCallTrackProcedures<
@@ -219,10 +220,10 @@ export function createCallTrackProcedures<
 ): CallTrackProcedures<TContext, TMeta, TContextOverrides, TTracker> {
   if (options == null || typeof options !== 'object') {
     throw new InvalidArgumentError({
-      message: 'createCallTrackProcedures needs { procedure, bus, getPrincipal }.',
+      message: 'createCallTrackProcedures needs { procedure, bus, authenticate }.',
     });
   }
-  const { procedure, bus, tracker, getPrincipal, onError } = options;
+  const { procedure, bus, tracker, authenticate, onError } = options;
   const presence = options.presence ?? undefined;
   if (procedure == null || typeof procedure.input !== 'function') {
     throw new InvalidArgumentError({
@@ -232,9 +233,9 @@ export function createCallTrackProcedures<
   if (bus == null || typeof bus.subscribe !== 'function') {
     throw new InvalidArgumentError({ message: 'createCallTrackProcedures needs a bus.' });
   }
-  if (typeof getPrincipal !== 'function') {
+  if (typeof authenticate !== 'function') {
     throw new InvalidArgumentError({
-      message: 'createCallTrackProcedures needs getPrincipal(ctx): the caller comes from it.',
+      message: 'createCallTrackProcedures needs authenticate(ctx): the caller comes from it.',
     });
   }
   if (
@@ -281,7 +282,7 @@ export function createCallTrackProcedures<
     procedure,
     bus,
     tracker,
-    getPrincipal,
+    authenticate,
     report,
     presence,
     heartbeats,

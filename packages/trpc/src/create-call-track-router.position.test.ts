@@ -11,7 +11,7 @@ type Received = { id: string; data: CallStreamMessage };
 
 const makeAppRouter = (bus: EventBus) =>
   t.router({
-    calltrack: createCallTrackRouter({ t, bus, getPrincipal: (ctx) => ctx.principal }),
+    calltrack: createCallTrackRouter({ t, bus, authenticate: (ctx) => ctx.principal }),
   });
 type AppRouter = ReturnType<typeof makeAppRouter>;
 

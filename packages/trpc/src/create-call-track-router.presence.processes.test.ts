@@ -28,7 +28,7 @@ const unsubscribes: Array<() => void> = [];
 type Received = { id: string; data: CallStreamMessage };
 /** The children's router, for the client's types (the one in `trpc-node-process.ts`). */
 const routerType = (bus: EventBus) =>
-  t.router({ calltrack: createCallTrackRouter({ t, bus, getPrincipal: () => null }) });
+  t.router({ calltrack: createCallTrackRouter({ t, bus, authenticate: () => null }) });
 type AppRouter = ReturnType<typeof routerType>;
 
 /** A tRPC node with presence (the router heartbeats every 200 ms). */

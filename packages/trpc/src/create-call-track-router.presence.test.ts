@@ -36,7 +36,7 @@ const makeRouter = (bus: EventBus, presence?: ConnectionPresence, presenceHeartb
     calltrack: createCallTrackRouter({
       t,
       bus,
-      getPrincipal: (ctx) => ctx.principal,
+      authenticate: (ctx) => ctx.principal,
       onError: () => {},
       ...(presence ? { presence } : {}),
       ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),

@@ -26,7 +26,7 @@ const nodeScript = fileURLToPath(new URL('./__tests__/trpc-node-process.ts', imp
 type Received = { id: string; data: CallStreamMessage };
 /** The children's router, for the client's types (the one in `trpc-node-process.ts`). */
 const routerType = (bus: EventBus) =>
-  t.router({ calltrack: createCallTrackRouter({ t, bus, getPrincipal: () => null }) });
+  t.router({ calltrack: createCallTrackRouter({ t, bus, authenticate: () => null }) });
 type AppRouter = ReturnType<typeof routerType>;
 const children: ChildProcess[] = [];
 

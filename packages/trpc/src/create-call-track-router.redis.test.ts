@@ -38,7 +38,7 @@ const makeAppRouter = (bus: EventBus) =>
       t,
       bus,
       tracker: createCallTracker({ bus, now: testEventClock() }),
-      getPrincipal: (ctx) => ctx.principal,
+      authenticate: (ctx) => ctx.principal,
     }),
   });
 type AppRouter = ReturnType<typeof makeAppRouter>;

@@ -34,7 +34,7 @@ const makeAppRouter = (bus: EventBus, tracker?: ReturnType<typeof createCallTrac
       t,
       bus,
       tracker: tracker ?? createCallTracker({ bus, now: testEventClock() }),
-      getPrincipal: (ctx) => ctx.principal,
+      authenticate: (ctx) => ctx.principal,
       onError: (error, info) => reported.push({ error, info }),
     }),
   });

@@ -1,5 +1,5 @@
 import type { EventBus } from '@calltrack/bus';
-import { type ConnectionPresence, InvalidArgumentError } from '@calltrack/core';
+import { type Authenticate, type ConnectionPresence, InvalidArgumentError } from '@calltrack/core';
 import type { AnyTRPCRootTypes, TRPCRouterBuilder } from '@trpc/server';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import {
@@ -8,7 +8,6 @@ import {
   type CallTrackProcedures,
   createCallTrackProcedures,
 } from './create-call-track-procedures';
-import type { GetPrincipal } from './resolve-principal';
 
 /** Options of {@link createCallTrackRouter}. */
 export interface CallTrackRouterOptions<
@@ -35,7 +34,7 @@ export interface CallTrackRouterOptions<
    * views), or null / undefined when nobody is signed in (the call fails with `UNAUTHORIZED`).
    * The tenant never comes from the input.
    */
-  getPrincipal: GetPrincipal<TRoot['ctx']>;
+  authenticate: Authenticate<TRoot['ctx']>;
   /** Events a subscription had to skip; see `CallTrackProceduresOptions.onError`. */
   onError?: (error: unknown, info: CallStreamErrorInfo) => void;
   /** Presence for the subscribers; see `CallTrackProceduresOptions.presence`. */
@@ -51,7 +50,7 @@ export interface CallTrackRouterOptions<
  *
  * ```ts
  * const appRouter = t.router({
- *   calltrack: createCallTrackRouter({ t, bus, tracker, getPrincipal: (ctx) => ctx.session }),
+ *   calltrack: createCallTrackRouter({ t, bus, tracker, authenticate: (ctx) => ctx.session }),
  * });
  * ```
  *
@@ -64,16 +63,16 @@ export function createCallTrackRouter<
 >(options: CallTrackRouterOptions<TRoot, TTracker>) {
   if (options == null || typeof options !== 'object' || options.t == null) {
     throw new InvalidArgumentError({
-      message: 'createCallTrackRouter needs { t, bus, getPrincipal }.',
+      message: 'createCallTrackRouter needs { t, bus, authenticate }.',
     });
   }
-  const { t, bus, tracker, getPrincipal, onError, presence, presenceHeartbeatMs } = options;
+  const { t, bus, tracker, authenticate, onError, presence, presenceHeartbeatMs } = options;
   const procedures: CallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker> =
     createCallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker>({
       procedure: t.procedure,
       bus,
       tracker,
-      getPrincipal,
+      authenticate,
       ...(onError === undefined ? {} : { onError }),
       ...(presence === undefined ? {} : { presence }),
       ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),

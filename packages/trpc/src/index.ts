@@ -23,7 +23,6 @@ export { createCallTrackRouter } from './create-call-track-router';
 export type { OnCallEventInput } from './on-call-event-input';
 export { onCallEventInputSchema } from './on-call-event-input';
 export type { ActiveCallsSnapshot } from './read-active-calls';
-export type { GetPrincipal } from './resolve-principal';
 export type { SseRetryOptions } from './sse-retry-frame';
 export type { StreamCallEventsOptions } from './stream-call-events';
 export { streamCallEvents } from './stream-call-events';

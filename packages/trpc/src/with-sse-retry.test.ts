@@ -23,7 +23,7 @@ describe('withSseRetry', () => {
         t,
         bus: observed.bus,
         tracker: createCallTracker({ bus, now: testEventClock() }),
-        getPrincipal: () => ({ tenantId: 'tenant-a' }),
+        authenticate: () => ({ tenantId: 'tenant-a' }),
       }),
     });
     const handler = withSseRetry(

@@ -133,7 +133,7 @@ export async function startTrpcPresenceServer(
       bus: deps.bus,
       tracker: deps.tracker,
       presence: deps.presence,
-      getPrincipal: (ctx) => ctx.principal,
+      authenticate: (ctx) => ctx.principal,
     }),
   });
   const served = await serveForTest(

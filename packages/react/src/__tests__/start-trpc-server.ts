@@ -36,7 +36,7 @@ function makeAppRouter(bus: EventBus, tracker: CallTracker) {
       t,
       bus,
       tracker,
-      getPrincipal: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
+      authenticate: (ctx) => (ctx.tenantId ? { tenantId: ctx.tenantId } : null),
     }),
   });
 }

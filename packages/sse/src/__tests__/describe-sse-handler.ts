@@ -609,7 +609,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
         realBus: bus,
         tracker: counted,
         snapshotLimit: 2,
-        maxCallIds: 250,
+        maxFollowedCalls: 250,
       });
       // Newest first is by start, then by call id: the newest two are CA-4 and CA-3.
       for (const callId of ['CA-1', 'CA-2', 'CA-3']) {
@@ -869,7 +869,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
     });
 
     it('cuts off a client that stops reading (bounded memory), which then resumes exactly', async () => {
-      const sse = await startSse(makeListener, { maxBufferedEvents: 8 });
+      const sse = await startSse(makeListener, { maxPendingEvents: 8 });
       const { port } = new URL(sse.url);
       const socket = connect(Number(port), '127.0.0.1');
       socket.write(
@@ -921,7 +921,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       let reads = 0;
       const sse = await startSse(makeListener, {
         realBus: bus,
-        maxBufferedEvents: 10,
+        maxPendingEvents: 10,
         tracker: {
           listActiveCalls: async (tenantId, options) => {
             reads += 1;
@@ -971,7 +971,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       let bursting = true;
       const sse = await startSse(makeListener, {
         realBus: bus,
-        maxBufferedEvents: 10,
+        maxPendingEvents: 10,
         tracker: {
           listActiveCalls: async (tenantId, options) => {
             reads += 1;
@@ -1001,7 +1001,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       expect(await reader.toEnd()).toEqual([]);
       await sse.untilClosed(1);
       expect(sse.closed[0]).toMatchObject({ reason: 'lagged', delivered: 0 });
-      expect(String(sse.errors[0])).toMatch(/maxBufferedEvents/);
+      expect(String(sse.errors[0])).toMatch(/maxPendingEvents/);
       bursting = false;
 
       const resumed = await openRaw(sse.url, 'tenant-a:u1', { 'last-event-id': snapshot!.id! });

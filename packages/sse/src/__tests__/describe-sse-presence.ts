@@ -189,7 +189,7 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
         tracker,
         presence: gated,
         keepAliveMs: 0,
-        maxBufferedEvents: 5,
+        maxPendingEvents: 5,
       });
       const { reader, close } = await openRaw(withPresence.url, 'tenant-a:u1');
       await firstList.promise;

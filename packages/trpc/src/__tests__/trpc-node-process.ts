@@ -30,7 +30,7 @@ const router = t.router({
   calltrack: createCallTrackRouter({
     t,
     bus,
-    getPrincipal: ({ tenantId, userId }) =>
+    authenticate: ({ tenantId, userId }) =>
       tenantId === undefined ? null : userId === undefined ? { tenantId } : { tenantId, userId },
     ...(presence ? { presence, presenceHeartbeatMs } : {}),
   }),
