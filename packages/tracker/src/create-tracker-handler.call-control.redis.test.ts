@@ -67,6 +67,8 @@ describe.skipIf(!redis)('POST /calls with request ids on Redis', () => {
     expect(app.providerApi.countCalls()).toBe(1);
   });
 
+  // It spawns a tsx process, which alone takes seconds to boot on a loaded machine: vitest's 5 s
+  // default timed it out there.
   it('a process killed (kill -9) while placing leaves its request id pending, never placed twice', async () => {
     const app = await startCallControlApp({
       providerApi: { outcome: 'busy', fault: () => ({ type: 'delay', ms: 30_000 }) },
@@ -111,5 +113,5 @@ describe.skipIf(!redis)('POST /calls with request ids on Redis', () => {
     });
     // One call, ever: counted where the provider received it.
     expect(app.providerApi.countCalls({ to: customer })).toBe(1);
-  });
+  }, 30_000);
 });
