@@ -280,8 +280,10 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         return firstPage;
       }
       if (quiet && known !== null && page.epoch !== known) {
-        // The live message that made us start was of no stream history knows: from the top.
+        // The live message that made us start was of no stream history knows: from the top, or
+        // from the first real event heard meanwhile.
         this.#epoch = page.epoch;
+        if (this.#readFromPendingHeldBy(page)) continue;
         this.#lastSeq = page.top;
         this.#lastVerifier = page.topVerifier;
         return firstPage;
@@ -300,7 +302,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       if (page.status === 'diverged' || this.#lastSeq > page.top) {
         // Same epoch, other history (a failover lost the last writes, a restore from an older
         // snapshot): positions past the common part mean other events now, so go on from the
-        // top.
+        // top. Quiet (a stray first message), real events heard meanwhile are read first.
+        if (quiet && this.#readFromPendingHeldBy(page)) continue;
         if (!announced) this.#reset('stream-reset');
         this.#lastSeq = page.top;
         this.#lastVerifier = page.topVerifier;
@@ -315,6 +318,24 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       for (const entry of page.entries) this.#handle(entry, true);
       if (page.entries.length < batchSize || !sink.open) return firstPage;
     }
+  }
+
+  /**
+   * After a first live message history does not confirm: live messages waiting meanwhile that
+   * `page` holds (its stream, at most its top) are real, and would be dropped as behind a jump to
+   * the top. Moves the position to just before the first of them, so history delivers them, once.
+   */
+  #readFromPendingHeldBy(page: RedisHistoryPage): boolean {
+    let first: number | undefined;
+    for (const message of this.#pending) {
+      if (message.epoch === page.epoch && message.seq <= page.top) {
+        first = Math.min(first ?? message.seq, message.seq);
+      }
+    }
+    if (first === undefined) return false;
+    this.#lastSeq = first - 1;
+    this.#lastVerifier = undefined;
+    return true;
   }
 
   /** Handles the next event in sequence: skip, filter, deliver; the position always advances. */
