@@ -55,6 +55,11 @@ export interface RedisTenantSubscriber {
   receive(message: RedisStreamMessage): void;
   /** Live delivery was interrupted and is attached again: fetch what was missed. */
   catchUp(): void;
+  /**
+   * Started, with no history read in flight or waiting to be retried: its position is all it
+   * holds, so dropping it and starting again from a later message loses nothing.
+   */
+  readonly settled: boolean;
 }
 
 const defaultRetry = (retry: () => void): void => {
@@ -106,6 +111,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   #started = false;
   /** The first sync of a `live` start: it announces no reset (there was no position to lose). */
   #quiet = false;
+  /** A failed history read is to be tried again. */
+  #retrying = false;
   readonly #options: RedisTenantSubscriberOptions;
 
   constructor(options: RedisTenantSubscriberOptions) {
@@ -156,6 +163,10 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
 
   catchUp(): void {
     if (this.#started) this.#startSync('catch-up');
+  }
+
+  get settled(): boolean {
+    return this.#started && !this.#syncing && !this.#retrying && this.#pending.length === 0;
   }
 
   /** Applies a live message in order; anything but the next one starts a catch-up. */
@@ -219,7 +230,11 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       if (!sink.open) return;
       report(error instanceof Error ? error : new Error(String(error)));
       // Redis is unreachable for now: try again later (a reconnect also starts a catch-up).
-      (this.#options.scheduleRetry ?? defaultRetry)(() => this.#startSync(mode));
+      this.#retrying = true;
+      (this.#options.scheduleRetry ?? defaultRetry)(() => {
+        this.#retrying = false;
+        this.#startSync(mode);
+      });
       return;
     }
     this.#syncing = false;
