@@ -233,6 +233,31 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await Promise.all([nodeA.close(), nodeB.close()]);
   });
 
+  it("subscribes through a Redis that answers late although the client's commandTimeout is short", async () => {
+    server = await startRedisServer();
+    const redis = new Redis(server.url, { commandTimeout: 100, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    clients.push(redis);
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis,
+      prefix: 'fail-fast',
+      pubsub: 'classic',
+      onError: (error) => errors.push(error),
+    });
+    const admin = client(server.url);
+    // Every command waits 600 ms: SUBSCRIBE too, sent while Redis does not answer.
+    await admin.client('PAUSE', 600, 'ALL');
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const event = makeCallEvent();
+    await bus.publish(event);
+    expect(eventIds(await take(subscription, 1))).toEqual([event.id]);
+    await bus.close();
+    // The subscriber connection waited: no `Command timed out` for SUBSCRIBE or its ready check.
+    expect(errors).toEqual([]);
+  });
+
   it('rejects a publish Redis does not answer in time with BusUnavailableError; publishing it again is safe', async () => {
     server = await startRedisServer();
     const redis = client(server.url);

@@ -318,6 +318,34 @@ describe.skipIf(!redis)('createRedisBus', () => {
     expect(errors).toEqual([expect.objectContaining({ reason: 'unreadable' })]);
   });
 
+  it('an all-tenants subscription (classic) reads history from the position a header names when nothing after it can be read, for a tenant it had not heard of', async () => {
+    const own = `${prefix}:broken-body-all`;
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis: client,
+      prefix: own,
+      pubsub: 'classic',
+      onError: (error) => errors.push(error),
+    });
+    await bus.publish(makeCallEvent());
+    const everyone = bus.subscribe({ allTenants: true });
+    await everyone.ready;
+    const { epoch } = parseBusCursor(await bus.position!('tenant-a')) ?? { epoch: '' };
+    // A stream entry, and a live message with a good header but a body nothing can read.
+    const keys = redisBusKeys(own, 'tenant-a');
+    const lost = makeCallEvent();
+    const seq = await client.hincrby(keys.meta, 'seq', 1);
+    await client.xadd(keys.stream, `${seq}-${Date.now()}`, 'e', JSON.stringify(lost), 'i', lost.id);
+    await client.publish(keys.channel, `v1 ${epoch} ${seq}\nnot-a-cursor-line\n{"x":1}`);
+    expect(eventIds(await take(everyone, 1))).toEqual([lost.id]);
+    const next = makeCallEvent();
+    await bus.publish(next);
+    expect(eventIds(await take(everyone, 1))).toEqual([next.id]);
+    await bus.close();
+    expect(await take(everyone, 10)).toEqual([]);
+    expect(errors).toEqual([expect.objectContaining({ reason: 'unreadable' })]);
+  });
+
   it.each(['classic', 'sharded'] as const)(
     'mixes live formats on one Redis (%s): this version, the one before headers and a later one; every subscriber gets each event once',
     async (pubsub) => {

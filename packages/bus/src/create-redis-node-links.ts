@@ -87,6 +87,8 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
         autoResubscribe: true,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
+        // SUBSCRIBE waits out an outage too: a fail-fast timeout of the user's is not ours.
+        commandTimeout: undefined,
         retryStrategy: (times: number) => Math.min(times * 50, 1000),
       });
     } else {
@@ -97,6 +99,8 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
         autoResubscribe: true,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
+        // SUBSCRIBE waits out an outage too: a fail-fast timeout of the user's is not ours.
+        commandTimeout: undefined,
       });
     }
     const link: RedisNodeLink = {

@@ -316,6 +316,42 @@ describe('createRedisTenantSubscriber', () => {
     expect(errors).toEqual([]);
   });
 
+  it('delivers real events that arrive while a stray first message is checked, from history, once', async () => {
+    const history = createFakeTenantHistory({});
+    for (let seq = 1; seq <= 10; seq += 1) history.publish();
+    const { subscriber, delivered, errors } = setup({ history, labelResets: true });
+    const forged = { ...history.publish(), seq: 1000, cursor: 'e1:1000', event: makeCallEvent() };
+    history.rewind(1);
+    history.hold();
+    subscriber.receive(forged);
+    subscriber.start({ from: 'live', epoch: 'e1', seq: 1000 });
+    // Real events, published and heard while the read that checks the stray one is in flight.
+    const real = [history.publish(), history.publish()];
+    for (const message of real) subscriber.receive(message);
+    await history.release();
+    const next = history.publish();
+    subscriber.receive(next);
+    await settle();
+    expect(delivered()).toEqual([forged.event.id, ...[...real, next].map((m) => m.event?.id)]);
+    expect(errors).toEqual([]);
+  });
+
+  it('delivers real events heard while a first message of an unknown epoch is checked', async () => {
+    const history = createFakeTenantHistory({});
+    history.publish();
+    const { subscriber, delivered } = setup({ history, labelResets: true });
+    const foreign = { ...history.publish(), epoch: 'other', seq: 1, cursor: 'other:1' };
+    history.rewind(1);
+    history.hold();
+    subscriber.receive(foreign);
+    subscriber.start({ from: 'live', epoch: 'other', seq: 1 });
+    const real = [history.publish(), history.publish()];
+    for (const message of real) subscriber.receive(message);
+    await history.release();
+    await settle();
+    expect(delivered()).toEqual([foreign.event?.id, ...real.map((m) => m.event?.id)]);
+  });
+
   it('reads a message it cannot read live from history, and skips one history cannot read either', async () => {
     const { history, subscriber, delivered, errors } = setup();
     subscriber.start({ from: 'now' });

@@ -55,6 +55,11 @@ export interface RedisTenantSubscriber {
   receive(message: RedisStreamMessage): void;
   /** Live delivery was interrupted and is attached again: fetch what was missed. */
   catchUp(): void;
+  /**
+   * Started, with no history read in flight or waiting to be retried: its position is all it
+   * holds, so dropping it and starting again from a later message loses nothing.
+   */
+  readonly settled: boolean;
 }
 
 const defaultRetry = (retry: () => void): void => {
@@ -106,6 +111,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   #started = false;
   /** The first sync of a `live` start: it announces no reset (there was no position to lose). */
   #quiet = false;
+  /** A failed history read is to be tried again. */
+  #retrying = false;
   readonly #options: RedisTenantSubscriberOptions;
 
   constructor(options: RedisTenantSubscriberOptions) {
@@ -156,6 +163,10 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
 
   catchUp(): void {
     if (this.#started) this.#startSync('catch-up');
+  }
+
+  get settled(): boolean {
+    return this.#started && !this.#syncing && !this.#retrying && this.#pending.length === 0;
   }
 
   /** Applies a live message in order; anything but the next one starts a catch-up. */
@@ -219,7 +230,11 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       if (!sink.open) return;
       report(error instanceof Error ? error : new Error(String(error)));
       // Redis is unreachable for now: try again later (a reconnect also starts a catch-up).
-      (this.#options.scheduleRetry ?? defaultRetry)(() => this.#startSync(mode));
+      this.#retrying = true;
+      (this.#options.scheduleRetry ?? defaultRetry)(() => {
+        this.#retrying = false;
+        this.#startSync(mode);
+      });
       return;
     }
     this.#syncing = false;
@@ -280,8 +295,10 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         return firstPage;
       }
       if (quiet && known !== null && page.epoch !== known) {
-        // The live message that made us start was of no stream history knows: from the top.
+        // The live message that made us start was of no stream history knows: from the top, or
+        // from the first real event heard meanwhile.
         this.#epoch = page.epoch;
+        if (this.#readFromPendingHeldBy(page)) continue;
         this.#lastSeq = page.top;
         this.#lastVerifier = page.topVerifier;
         return firstPage;
@@ -300,7 +317,8 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       if (page.status === 'diverged' || this.#lastSeq > page.top) {
         // Same epoch, other history (a failover lost the last writes, a restore from an older
         // snapshot): positions past the common part mean other events now, so go on from the
-        // top.
+        // top. Quiet (a stray first message), real events heard meanwhile are read first.
+        if (quiet && this.#readFromPendingHeldBy(page)) continue;
         if (!announced) this.#reset('stream-reset');
         this.#lastSeq = page.top;
         this.#lastVerifier = page.topVerifier;
@@ -315,6 +333,24 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       for (const entry of page.entries) this.#handle(entry, true);
       if (page.entries.length < batchSize || !sink.open) return firstPage;
     }
+  }
+
+  /**
+   * After a first live message history does not confirm: live messages waiting meanwhile that
+   * `page` holds (its stream, at most its top) are real, and would be dropped as behind a jump to
+   * the top. Moves the position to just before the first of them, so history delivers them, once.
+   */
+  #readFromPendingHeldBy(page: RedisHistoryPage): boolean {
+    let first: number | undefined;
+    for (const message of this.#pending) {
+      if (message.epoch === page.epoch && message.seq <= page.top) {
+        first = Math.min(first ?? message.seq, message.seq);
+      }
+    }
+    if (first === undefined) return false;
+    this.#lastSeq = first - 1;
+    this.#lastVerifier = undefined;
+    return true;
   }
 
   /** Handles the next event in sequence: skip, filter, deliver; the position always advances. */

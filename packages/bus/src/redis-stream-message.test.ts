@@ -78,17 +78,30 @@ describe('parseRedisLiveMessage', () => {
       { epoch: 'ep', seq: 8, cursor: 'ep:8', event: undefined, error: expect.any(Error) },
     ]);
     expect(later.messages[0]?.error?.message).toMatch(/later version.*v2/);
-    // A broken header, or a version 1 header with no event after it, is not read at all.
+    // A broken header is not read at all.
     for (const header of ['v', 'v1', 'v1 ep', 'v1 ep x', 'vx ep 8', 'v1 e:p 8', 'v1  ep 8']) {
       expect(parseRedisLiveMessage(`${header}\n${body}`, 'tenant-a')).toEqual({
         messages: [],
         unreadable: true,
       });
     }
-    expect(parseRedisLiveMessage('v1 ep 8', 'tenant-a')).toEqual({
-      messages: [],
-      unreadable: true,
-    });
+  });
+
+  it('names the position a version 1 header gives when nothing after it can be read', () => {
+    for (const raw of ['v1 18c0a1b2c3d4e 42\nnot-a-cursor-line\n{"x":1}', 'v1 18c0a1b2c3d4e 42']) {
+      const parsed = parseRedisLiveMessage(raw, 'tenant-a');
+      expect(parsed.unreadable).toBe(false);
+      expect(parsed.messages).toEqual([
+        {
+          epoch: '18c0a1b2c3d4e',
+          seq: 42,
+          cursor: '18c0a1b2c3d4e:42',
+          event: undefined,
+          error: expect.any(Error),
+        },
+      ]);
+      expect(parsed.messages[0]?.error?.message).toMatch(/no cursor after the header/);
+    }
   });
 
   it("refuses what is not an event of the channel's tenant", () => {

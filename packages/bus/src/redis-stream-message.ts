@@ -57,8 +57,9 @@ export const redisLiveMessageVersion = 1;
  * after these three are a later version's, and ignored). Version 1 goes on with lines
  * `<epoch>:<seq>.<verifier>` and `<event JSON>`, repeated (one publish script call publishes
  * its batch as one message; JSON text never holds a raw line break); parsing stops at the first
- * line that is not a cursor. A message of a later version is one unreadable message at its
- * first seq, which its subscribers then read from history. A message without a header (the
+ * line that is not a cursor. A message of a later version, or a version 1 message with no
+ * readable pair after its header, is one unreadable message at its first seq, which its
+ * subscribers then read from history. A message without a header (the
  * format before headers: the pairs alone, `<epoch>:<seq>` in an earlier one) is read as pairs.
  */
 export function parseRedisLiveMessage(
@@ -77,15 +78,20 @@ export function parseRedisLiveMessage(
     return { messages: [], unreadable: true };
   }
   if (version !== redisLiveMessageVersion) {
-    const error = new Error(`a later version's format (v${version})`);
-    const cursor = formatBusCursor(epoch, first);
-    return {
-      messages: [{ epoch, seq: first, cursor, event: undefined, error }],
-      unreadable: false,
-    };
+    return unreadableAt(epoch, first, new Error(`a later version's format (v${version})`));
   }
   const parsed = parsePairs(raw, end + 1, tenantId);
-  return parsed.messages.length === 0 ? { messages: [], unreadable: true } : parsed;
+  // Nothing readable after a good header: the header still says where the batch starts, so it
+  // is read from history (also by an all-tenants subscription that had not heard of the tenant).
+  return parsed.messages.length === 0
+    ? unreadableAt(epoch, first, new Error('no cursor after the header'))
+    : parsed;
+}
+
+/** One message that could not be read, at the position a header names. */
+function unreadableAt(epoch: string, seq: number, error: Error): RedisLiveMessages {
+  const cursor = formatBusCursor(epoch, seq);
+  return { messages: [{ epoch, seq, cursor, event: undefined, error }], unreadable: false };
 }
 
 /** Reads lines of cursor and event JSON from `start` on. */

@@ -56,6 +56,20 @@ export function subscribeRedisAllTenants(
   return queue.subscription;
 }
 
+/**
+ * How long a tenant of a classic all-tenants subscription is followed after its last message.
+ * Then it is dropped (once it reads no history), so a long-running process holds state for the
+ * tenants active lately, not for every tenant ever heard from; its next message joins it again.
+ */
+const memberIdleMs = 5 * 60 * 1000;
+
+/** A tenant a classic all-tenants subscription follows. */
+interface PatternMember {
+  subscriber: RedisTenantSubscriber;
+  /** When its last live message came (the context's clock). */
+  heardAt: number;
+}
+
 function followPattern(
   context: RedisSubscribeContext,
   queue: SubscriptionQueue,
@@ -63,16 +77,34 @@ function followPattern(
   fail: (error: unknown) => void,
 ): () => void {
   const { hub, report } = context;
-  // The tenants heard from since the start (or the last interruption), each with its position,
-  // so a live message that cannot be read, or a gap, is read from that tenant's history.
-  let members = new Map<string, RedisTenantSubscriber>();
+  const now = context.now ?? Date.now;
+  // The tenants heard from lately (since the start or the last interruption), each with its
+  // position, so a live message that cannot be read, or a gap, is read from that tenant's history.
+  let members = new Map<string, PatternMember>();
+  let sweptAt = now();
 
-  const join = (tenantId: string): RedisTenantSubscriber => {
-    const joined = members;
-    const current = (): boolean => queue.open && members === joined;
+  /**
+   * Drops members idle for `memberIdleMs` that read no history, at most once per that time (on a
+   * message, so an idle subscription costs no timer). Lossless: classic pub/sub loses no message
+   * without a reconnect, so a dropped tenant's next message is the next after its position, and
+   * it starts from it like a tenant never heard from.
+   */
+  const sweep = (time: number): void => {
+    if (time - sweptAt < memberIdleMs) return;
+    sweptAt = time;
+    for (const [tenantId, member] of members) {
+      if (time - member.heardAt >= memberIdleMs && member.subscriber.settled) {
+        members.delete(tenantId);
+      }
+    }
+  };
+
+  const join = (tenantId: string, heardAt: number): RedisTenantSubscriber => {
+    // A member dropped (at an interruption, or idle) may still be reading history: it writes
+    // nothing more.
+    const current = (): boolean => queue.open && members.get(tenantId)?.subscriber === subscriber;
     const subscriber = createRedisTenantSubscriber({
       tenantId,
-      // A member dropped at an interruption may still be reading history: it writes nothing more.
       sink: {
         get open() {
           return current();
@@ -87,25 +119,28 @@ function followPattern(
       report,
       labelResets: true,
     });
-    members.set(tenantId, subscriber);
+    members.set(tenantId, { subscriber, heardAt });
     return subscriber;
   };
 
   const listener: AllTenantsListener = {
     receive(tenantId, { messages, unreadable }) {
+      const time = now();
+      sweep(time);
       const known = members.get(tenantId);
       const [first] = messages;
       if (known) {
-        for (const message of messages) known.receive(message);
+        known.heardAt = time;
+        for (const message of messages) known.subscriber.receive(message);
         // What had no cursor may be events: the tenant's history has them if so.
-        if (unreadable) known.catchUp();
+        if (unreadable) known.subscriber.catchUp();
         return;
       }
       // A tenant not heard from yet: its first message says where to follow it from (history is
       // read from just before it, which also tells a stray write from a real event). One with
       // no cursor at all gives no position to read from.
       if (first === undefined || !tenantIdSchema.safeParse(tenantId).success) return;
-      const joined = join(tenantId);
+      const joined = join(tenantId, time);
       // Received before the start, so the first history read knows they came before it.
       for (const message of messages) joined.receive(message);
       joined.start({ from: 'live', epoch: first.epoch, seq: first.seq });

@@ -15,6 +15,8 @@ export interface RedisSubscribeContext {
   report: (error: Error) => void;
   /** The open subscriptions, ended when the bus closes. */
   active: Set<SubscriptionQueue>;
+  /** Clock, for tests of idle members of all-tenants subscriptions. Default `Date.now`. */
+  now?: () => number;
 }
 
 /**
