@@ -21,7 +21,7 @@ export { acceptParsedJsonBody } from './parsed-json-body';
 export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
 export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export { readRetryAfterSeconds } from './read-retry-after-seconds';
-export { isRedisUnavailableError } from './redis-unavailable';
+export { isRedisUnavailableError, redisClientClosedError } from './redis-unavailable';
 export { someSecret } from './some-secret';
 export { toReceivedAt } from './to-received-at';
 export { checkWebhookTenant } from './webhook-tenant';
