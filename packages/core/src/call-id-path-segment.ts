@@ -32,7 +32,8 @@ export function callIdPathSegment(callId: string): string {
 /**
  * The call id a path segment names, the reverse of {@link callIdPathSegment}: percent-decoded,
  * less a leading NUL. Throws `URIError` for a segment that is not valid percent-encoding.
- * @internal Shared with `@calltrack/tracker`, whose routes read call ids from paths.
+ * Shared with `@calltrack/tracker` (from `@calltrack/core/internal`), whose routes read call ids
+ * from paths.
  */
 export function decodeCallIdPathSegment(segment: string): string {
   const decoded = decodeURIComponent(segment);

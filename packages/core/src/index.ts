@@ -16,7 +16,7 @@ export {
 } from './call-event-schema';
 export type { CallEventType, KnownCallEventType } from './call-event-type';
 export { callEventTypePattern, callEventTypes } from './call-event-type';
-export { callIdPathSegment, decodeCallIdPathSegment } from './call-id-path-segment';
+export { callIdPathSegment } from './call-id-path-segment';
 export type { CallSnapshot } from './call-snapshot';
 export { callSnapshotSchema } from './call-snapshot';
 export type { CallStatus } from './call-status';

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
@@ -20,7 +21,7 @@ export { acceptParsedJsonBody } from './parsed-json-body';
 export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
 export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export { readRetryAfterSeconds } from './read-retry-after-seconds';
-export { isRedisUnavailableError } from './redis-unavailable';
+export { isRedisUnavailableError, redisClientClosedError } from './redis-unavailable';
 export { someSecret } from './some-secret';
 export { toReceivedAt } from './to-received-at';
 export { checkWebhookTenant } from './webhook-tenant';

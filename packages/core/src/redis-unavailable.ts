@@ -13,7 +13,12 @@ export const unavailableRetryAfterSeconds = 5;
  * The messages with which ioredis rejects a command it could not run because Redis could not be
  * reached in time: the connection dropped with the command in flight, the command outlived
  * `commandTimeout`, the offline queue is off (`enableOfflineQueue: false`) or was flushed after
- * `maxRetriesPerRequest` reconnect attempts, a Cluster that cannot reach any node.
+ * `maxRetriesPerRequest` reconnect attempts, a Cluster that cannot reach any node or gave a command
+ * up after `maxRedirections` (slots moving, a failover, a node down: each passes).
+ *
+ * `Connection is closed.` is also what a client that will never reconnect (status `end`) answers;
+ * only the client's holder can tell the two apart (a Cluster answers it for a node that is down):
+ * see {@link redisClientClosedError}.
  */
 const unavailableMessages = [
   'Connection is closed.',
@@ -22,6 +27,7 @@ const unavailableMessages = [
   "Cluster isn't ready and enableOfflineQueue options is false",
   'None of startup nodes is available',
   'Failed to refresh slots cache.',
+  'Too many Cluster redirections',
 ];
 const unavailableNames = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
 
@@ -51,4 +57,20 @@ export function toUnavailableError(error: unknown): unknown {
 /** Whether a calltrack error is a backend that could not be reached (answered with Retry-After). */
 export function isUnavailableAnswer(error: CallTrackError): boolean {
   return BusUnavailableError.isInstance(error) || RedisUnavailableError.isInstance(error);
+}
+
+/**
+ * What a calltrack part holding an ioredis client throws when that client's status is `end`: the
+ * app called `quit()` / `disconnect()`, or its `retryStrategy` gave up. That is no outage a
+ * retry outlasts but a bug or a shutdown, so it is a 500 (logged as an error), not a 503 that
+ * providers would retry for ever.
+ */
+export function redisClientClosedError(cause?: unknown): CallTrackError {
+  return new CallTrackError({
+    message:
+      'The Redis client is closed and will not reconnect (the app called quit() or disconnect(), or its retryStrategy gave up).',
+    code: 'redis_client_closed',
+    status: 500,
+    cause,
+  });
 }

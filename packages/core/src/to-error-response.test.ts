@@ -34,6 +34,7 @@ describe('toErrorResponse', () => {
       new Error('Connection is closed.'),
       new Error('Command timed out'),
       new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+      new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'),
       maxRetries,
     ]) {
       const response = toErrorResponse(failure);

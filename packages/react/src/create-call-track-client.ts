@@ -304,6 +304,12 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     }
   };
 
+  /**
+   * Set by a change of credentials, which forgets every watched call's state: the next snapshot
+   * has them all read again, not only those held as active.
+   */
+  let rereadForgottenWatched = false;
+
   /** Reads a watched call again; its answer applies unless a later read or event superseded it. */
   const reread = async (callId: string, entry: WatchedCall, read: CallTrackApi): Promise<void> => {
     entry.reads += 1;
@@ -333,17 +339,22 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
    * ended unseen, its `call.ended` lost in a reset's gap. Re-read it through the API when there
    * is one, else forget its state: it must not stay active forever. A snapshot cut at the
    * server's limit (`complete` false) does not prove a call gone: without an API its state stays.
-   * True when a state changed.
+   * After a change of credentials, every watched call the snapshot does not list is read again
+   * (the state was forgotten, and no snapshot lists an ended call). True when a state changed.
    */
   const confirmWatched = (complete: boolean): boolean => {
+    const afterCredentialsChange = rereadForgottenWatched;
+    rereadForgottenWatched = false;
     let changed = false;
     for (const [callId, entry] of watched) {
-      if (entry.call?.active !== true || activeCalls.get(callId) !== undefined) continue;
+      if (activeCalls.get(callId) !== undefined) continue;
+      const forgotten = afterCredentialsChange && entry.call === undefined;
+      if (entry.call?.active !== true && !forgotten) continue;
       if (api !== undefined) {
         void reread(callId, entry, api);
         continue;
       }
-      if (!complete) continue;
+      if (!complete || forgotten) continue;
       entry.call = undefined;
       changed = true;
     }
@@ -441,10 +452,12 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       presence = createPresenceReconciler();
       namesTenants = undefined;
       // The reload that follows starts from nothing; pending re-reads are the old principal's.
+      // Its snapshot has every watched call read again, with the new principal's session.
       for (const entry of watched.values()) {
         entry.call = undefined;
         entry.reads += 1;
       }
+      rereadForgottenWatched = true;
       state = {
         ...state,
         activeCalls: [],

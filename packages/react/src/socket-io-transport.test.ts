@@ -7,9 +7,11 @@ import { type CallTracker, createCallTracker } from '@calltrack/tracker';
 import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveTrackerApi } from './__tests__/serve-tracker-api';
 import { alertEvent, callEvent, endedEvent } from './__tests__/start-sse-server';
 import { ids, until } from './__tests__/wait-for-state';
 import type { CallTrackState } from './call-track-state';
+import type { CallTrackApiOptions } from './create-call-track-api';
 import { createCallTrackClient } from './create-call-track-client';
 import { socketIoTransport } from './socket-io-transport';
 
@@ -25,7 +27,7 @@ afterEach(async () => {
  */
 async function setup(
   history?: { maxEvents: number },
-  options: { beforeConnect?: (tracker: CallTracker) => void } = {},
+  options: { beforeConnect?: (tracker: CallTracker) => void; withApi?: boolean } = {},
 ) {
   const bus = createMemoryBus(history ? { history } : {});
   const tracker = createCallTracker({ bus, now: testEventClock() });
@@ -37,7 +39,8 @@ async function setup(
     tracker,
     authenticate: (handshake) => {
       const token = (handshake.auth as { token?: string }).token;
-      return token && !revoked.has(token) ? { tenantId: token } : null;
+      // `tenant-a~2`: a rotated token of tenant-a.
+      return token && !revoked.has(token) ? { tenantId: token.replace(/~.*$/, '') } : null;
     },
     onError: () => {},
   });
@@ -62,7 +65,13 @@ async function setup(
       return 0;
     },
   });
-  const client = createCallTrackClient({ transport });
+  let api: CallTrackApiOptions | undefined;
+  if (options.withApi) {
+    const apiServer = await serveTrackerApi(tracker);
+    cleanups.push(() => apiServer.close());
+    api = apiServer.apiOptions();
+  }
+  const client = createCallTrackClient({ transport, ...(api ? { api } : {}) });
   const disconnect = client.connect();
   cleanups.push(disconnect);
   return { server, bus, tracker, client, socket, revoked, delays, disconnect };
@@ -277,6 +286,36 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     const state = await until(client, (current) => current.activeCalls.length === 2);
     expect(ids(state)).toEqual(['CB-1', 'CB-2']);
     expect(received).toEqual(['tenant-b:CB-2']);
+  });
+
+  it('reads every watched call again after the app rotates its token (socket.auth.token): an ended one does not turn unknown', async () => {
+    const { server, tracker, client, socket } = await setup(undefined, { withApi: true });
+    cleanups.push(client.watchCall('CA-1'), client.watchCall('CA-2'));
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await tracker.ingest(callEvent('CA-1'));
+    await tracker.ingest(endedEvent('CA-1'));
+    await tracker.ingest(callEvent('CA-2'));
+    await until(
+      client,
+      (state) =>
+        state.watchedCalls.get('CA-1')?.active === false &&
+        state.watchedCalls.get('CA-2')?.active === true,
+    );
+
+    // The README's token rotation: new credentials, same principal. The state starts afresh.
+    (socket.auth as { token: string }).token = 'tenant-a~2';
+    await dropConnections(server);
+    await until(client, (current) => !current.connection.isConnected);
+    const state = await until(
+      client,
+      (current) =>
+        current.hasSnapshot &&
+        current.connection.isConnected &&
+        current.watchedCalls.get('CA-1') !== undefined,
+    );
+    expect(state.watchedCalls.get('CA-1')).toMatchObject({ active: false, status: 'completed' });
+    expect(state.watchedCalls.get('CA-2')).toMatchObject({ active: true });
+    expect(ids(state)).toEqual(['CA-2']);
   });
 
   it('subscribes again when the server could not load the snapshot (a failed ack)', async () => {

@@ -440,7 +440,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * to the same start. After `maxFirstFrameReads` reads that all overflowed, the frames being
    * read are kept and only the events are dropped: the frames go out with the position they were
    * read from, then the stream ends, so that the client resumes from it (and reads no faster than
-   * it can). Anything else is lag: the stream ends and the client resumes.
+   * it can). An all-tenants stream has no such position: it reads again however often it takes,
+   * reported once. Anything else is lag: the stream ends and the client resumes.
    */
   private overflow(): void {
     const { backlog, firstFrames } = this;
@@ -449,16 +450,31 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       const isFirstFrame = (frame: unknown): boolean =>
         frame === firstFrames.snapshot || frame === firstFrames.members;
       if (isFirstFrame(item) && (item as PendingFrame).bytes === undefined) {
-        if (this.firstFrameReads < maxFirstFrameReads) {
+        const { maxPendingEvents } = this.settings;
+        // An all-tenants stream has no position to resume from (cursors are per tenant): ending
+        // it would only bring the client back to the same start, so it reads again for as long
+        // as it takes, said once.
+        const allTenants = this.info.principal.allTenants === true;
+        if (this.firstFrameReads < maxFirstFrameReads || allTenants) {
           backlog.length = index;
           this.restarting = true;
+          if (allTenants && this.firstFrameReads === maxFirstFrameReads) {
+            this.settings.report(
+              new Error(
+                `More than ${maxPendingEvents} events (maxPendingEvents) arrived during each of ` +
+                  `${maxFirstFrameReads} reads of a new stream's snapshot of all tenants: it is ` +
+                  'read again until a read is not overrun (no live events meanwhile). Raise ' +
+                  'maxPendingEvents to serve such a deployment without it.',
+              ),
+              { stream: this.info },
+            );
+          }
           return;
         }
         const kept = backlog.slice(index).filter(isFirstFrame);
         backlog.length = index;
         backlog.push(...kept);
         this.endingAfterFirstFrames = true;
-        const { maxPendingEvents } = this.settings;
         this.settings.report(
           new Error(
             `More than ${maxPendingEvents} events (maxPendingEvents) arrived during each of ` +

@@ -4,9 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createRedisBus } from '@calltrack/bus/redis';
+import { RedisUnavailableError } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
   collectBusEvents,
+  makeCallEvent,
   type RedisServerProcess,
   serveForTest,
   startRedisServer,
@@ -99,7 +101,7 @@ describe.skipIf(!installed)('a provider webhook while Redis is down (kill -9)', 
         body: new URLSearchParams(params),
       });
     };
-    return { bus, http, post, failures, logged };
+    return { bus, tracker, http, post, failures, logged };
   };
 
   const expectUnavailable = async (response: Response) => {
@@ -178,5 +180,67 @@ describe.skipIf(!installed)('a provider webhook while Redis is down (kill -9)', 
     await redisServer.restart();
     await new Promise((resolve) => redis.once('ready', resolve));
     expect((await post('in-progress', 2, `CA${'9'.repeat(32)}`)).status).toBe(200);
+  }, 30_000);
+
+  it('refuses an event while a client that was ready connects again (connecting)', async () => {
+    const redisServer = server as RedisServerProcess;
+    // Defaults: each reconnect attempt passes through `connecting`, which lasts up to
+    // `connectTimeout` (10 s) where packets are dropped; a command sent then would wait in the
+    // offline queue for the whole outage.
+    const redis = new Redis(redisServer.url);
+    const { tracker, post } = await startApp(redis);
+    // The first event also tells that the store and the bus share a Redis (decision 30).
+    expect((await post('ringing', 1, `CA${'5'.repeat(32)}`)).status).toBe(200);
+    await redisServer.kill();
+    const sent = await new Promise<{ outcome: Promise<unknown> }>((resolve) =>
+      redis.once('connecting', () => {
+        expect(redis.status).toBe('connecting');
+        resolve({
+          outcome: tracker.publish(makeCallEvent({ occurredAt: new Date().toISOString() })).then(
+            () => 'applied once Redis was back',
+            (error: unknown) => error,
+          ),
+        });
+      }),
+    );
+    await redisServer.restart();
+    const outcome = await sent.outcome;
+    expect(RedisUnavailableError.isInstance(outcome), String(outcome)).toBe(true);
+    expect((outcome as Error).message).toMatch(/the connection is connecting/);
+  }, 30_000);
+
+  it('answers 500 (logged as an error) once the client has ended and will not reconnect', async () => {
+    const redisServer = server as RedisServerProcess;
+    // retryStrategy giving up ends the client for good, as quit() or disconnect() does.
+    const redis = new Redis(redisServer.url, { retryStrategy: () => null });
+    const { http, post, failures, logged } = await startApp(redis);
+    const sid = `CA${'6'.repeat(32)}`;
+    expect((await post('ringing', 1, sid)).status).toBe(200);
+    await redisServer.kill();
+    if (redis.status !== 'end') await new Promise((resolve) => redis.once('end', resolve));
+    const closed = {
+      error: {
+        code: 'redis_client_closed',
+        message: expect.stringMatching(/^The Redis client is closed and will not reconnect/),
+      },
+    };
+    const refused = await post('in-progress', 2, sid);
+    expect(refused.status).toBe(500);
+    expect(refused.headers.get('retry-after')).toBeNull();
+    expect(await refused.json()).toEqual(closed);
+    expect(failures).toHaveLength(1);
+    const read = await fetch(`${http.url}/api/calls/active`);
+    expect(read.status).toBe(500);
+    expect(await read.json()).toEqual(closed);
+    expect(logged).toEqual([
+      [
+        'The tracker read API failed.',
+        {
+          path: '/api/calls/active',
+          error: expect.objectContaining({ code: 'redis_client_closed' }),
+        },
+      ],
+    ]);
+    await redisServer.restart();
   }, 30_000);
 });

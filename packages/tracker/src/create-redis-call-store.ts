@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { CallSnapshot } from '@calltrack/core';
 import {
   type CallEvent,
+  CallTrackError,
   InvalidArgumentError,
   RedisUnavailableError,
   tenantIdSchema,
 } from '@calltrack/core';
+import { redisClientClosedError } from '@calltrack/core/internal';
 import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
@@ -55,8 +57,8 @@ import { toCallSnapshot } from './to-call-snapshot';
 /** Options of {@link createRedisCallStore}. */
 export interface RedisCallStoreOptions {
   /**
-   * Your ioredis client (a `Redis` or a `Cluster`). The store only sends commands on it: it
-   * never connects, subscribes, registers commands or closes it.
+   * Your ioredis client (a `Redis` or a `Cluster`). The store only sends commands on it and
+   * listens for its first `ready`: it never connects, subscribes, registers commands or closes it.
    */
   redis: Redis | Cluster;
   /**
@@ -78,8 +80,12 @@ const tenantRegistrationMs = 60_000;
 /**
  * Client states in which a command would wait in ioredis' offline queue for a connection that may
  * be long in coming (with the default `maxRetriesPerRequest`, 20 reconnect attempts: 10 to 40 s).
+ * Once the client has been ready, every state but `ready` is one: during an outage it goes
+ * `reconnecting`, `connecting`, `connect` (TCP up, the ready check unanswered) and round again,
+ * and where packets are dropped each `connecting` lasts up to `connectTimeout` (10 s). Before
+ * that, its first connect (`wait` with `lazyConnect`, `connecting`, `connect`) is waited for.
  */
-const unreachableStatuses = new Set(['reconnecting', 'close', 'end']);
+const unreachableStatuses = new Set(['reconnecting', 'close']);
 
 /** Tenant ids whose key base a store remembers before it starts over (memory stays bounded). */
 const maxKnownTenants = 10_000;
@@ -117,6 +123,10 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     });
   }
   const tenantsKey = `${prefix}:tenants`;
+
+  // Whether the client has been ready: from then on a command is sent at once or refused.
+  let beenReady = redis.status === 'ready';
+  if (!beenReady) redis.once('ready', () => (beenReady = true));
 
   // The key base of each tenant id already checked: the tracker validated the event's tenant
   // before the store sees it, so an apply and its confirmation do not run it through zod again.
@@ -170,9 +180,11 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     // An event is refused at once while the connection is down, as the Redis bus refuses a
     // publish: the provider's retry is answered once Redis is back, instead of the webhook
     // waiting in the offline queue past the provider's own timeout.
-    if (unreachableStatuses.has(redis.status)) {
+    const { status } = redis;
+    if (status === 'end') throw redisClientClosedError();
+    if (status !== 'ready' && (beenReady || unreachableStatuses.has(status))) {
       throw new RedisUnavailableError({
-        message: `Redis cannot be reached (the connection is ${redis.status}). The event was not applied; try again later.`,
+        message: `Redis cannot be reached (the connection is ${status}). The event was not applied; try again later.`,
       });
     }
     const base = baseOf(transition.tenantId);
@@ -435,6 +447,21 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     claimCallAlert,
     releaseCallAlert,
   };
+  // A command on a client that has ended fails with ioredis' `Connection is closed.`, which reads
+  // as an outage (503): said as the bug it is instead.
+  // (`apply` checks the status first, and stays a plain call.)
+  for (const name of Object.keys(store) as Array<keyof CallStore>) {
+    if (name === 'apply') continue;
+    const method = store[name] as (...args: unknown[]) => Promise<unknown>;
+    Object.assign(store, {
+      [name]: (...args: unknown[]) =>
+        method(...args).catch((error: unknown) => {
+          throw redis.status === 'end' && !CallTrackError.isInstance(error)
+            ? redisClientClosedError(error)
+            : error;
+        }),
+    });
+  }
   Object.defineProperty(store, redisCallStoreIngestKey, { value: ingest });
   return store;
 }

@@ -1,4 +1,5 @@
-import { decodeCallIdPathSegment, InvalidArgumentError } from '@calltrack/core';
+import { InvalidArgumentError } from '@calltrack/core';
+import { decodeCallIdPathSegment } from '@calltrack/core/internal';
 
 /**
  * The API's routes: the method each takes, and its query parameters (besides `tenantId`).

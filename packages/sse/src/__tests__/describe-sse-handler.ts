@@ -1014,6 +1014,52 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await resumed.close();
     });
 
+    it('a burst during every snapshot read of an all-tenants stream reads it again (no cursor to end on), reported once', async () => {
+      const bus = createMemoryBus();
+      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const published: string[] = [];
+      let reads = 0;
+      const sse = await startSse(makeListener, {
+        realBus: bus,
+        maxPendingEvents: 10,
+        tracker: {
+          listActiveCalls: (tenantId, options) => tracker.listActiveCalls(tenantId, options),
+          listActiveCallsAcrossTenants: async (options) => {
+            reads += 1;
+            // Five reads overflow: more than the three after which a tenant's stream ends.
+            const calls = await tracker.listActiveCallsAcrossTenants(options);
+            if (reads <= 5) {
+              for (let index = 0; index < 30; index += 1) {
+                const callId = `CA-${reads}-${index}`;
+                published.push(callId);
+                await tracker.ingest(makeCallEvent({ callId, tenantId: `tenant-${index % 2}` }));
+              }
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+            return calls;
+          },
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, '*:root');
+      const [snapshot] = await reader.events(1);
+      expect(snapshot?.event).toBe('snapshot');
+      // Read again until a read was not overrun: it holds every event dropped before it.
+      expect(reads).toBe(6);
+      const { calls } = JSON.parse(snapshot!.data!) as { calls: { callId: string }[] };
+      expect(calls.map((call) => call.callId).sort()).toEqual([...published].sort());
+      const live = makeCallEvent({ callId: 'CA-live', tenantId: 'tenant-b' });
+      await tracker.ingest(live);
+      const [frame] = await reader.events(1);
+      expect(JSON.parse(frame!.data!).id).toBe(live.id);
+      expect(sse.closed).toEqual([]);
+      // Reported once, when the third read overflowed too.
+      expect(sse.errors).toHaveLength(1);
+      expect(String(sse.errors[0])).toMatch(/all tenants.*maxPendingEvents/s);
+      await close();
+      await sse.untilClosed(1);
+      expect(sse.closed[0]).toMatchObject({ reason: 'client-closed', delivered: 1 });
+    });
+
     it('skips an event it cannot send, reports it once, and keeps delivering: no reconnect loop', async () => {
       const poisoned = poisonBus(createMemoryBus());
       let connects = 0;
