@@ -4,22 +4,16 @@ import type { Socket } from 'socket.io';
 export type EngineConnection = Socket['conn'];
 
 /**
- * One connection's queue, counted from Engine.IO's documented events: `packetCreate` comes before
- * each packet joins the queue, `flush` when the transport takes the whole queue. (Its
- * `writeBuffer` holds the same packets, but is private in Engine.IO's types.)
+ * What the limit reads of an Engine.IO socket: its `writeBuffer`, the packets not yet handed to
+ * the transport (private in Engine.IO's types; optional here, so a version without it only
+ * turns the limit off).
  */
-interface PacketQueue {
-  /** Packets queued and not taken yet. */
-  queued: number;
-  /** Of those, packets of a catch-up (not counted against the limit). */
-  catchUp: number;
-  /** Bumped each time the transport takes the queue. */
-  taken: number;
-  /** The turn of the event loop the queue was first seen over the limit in. */
-  overLimitSince: number | undefined;
-  /** Namespaces of the connection being watched (they share its queue). */
-  watchers: number;
+interface EngineWriteBuffer {
+  readonly writeBuffer?: readonly unknown[];
 }
+
+const writeBufferOf = (connection: EngineConnection): readonly unknown[] | undefined =>
+  (connection as unknown as EngineWriteBuffer).writeBuffer;
 
 /**
  * Bounds the packets waiting for each connection. Engine.IO queues every packet of a client in
@@ -38,17 +32,23 @@ interface PacketQueue {
  * `maxCatchUpPackets` per queue, are not counted.
  */
 export class SendBacklogLimit {
-  private readonly queues = new WeakMap<EngineConnection, PacketQueue>();
+  /**
+   * Catch-up packets per queue. Engine.IO starts a new array each time the transport takes the
+   * queue, so a count is forgotten with the packets it excused.
+   */
+  private readonly catchUpPackets = new WeakMap<readonly unknown[], number>();
   /** One listener for every connection: Engine.IO calls it with `this` set to its socket. */
   private readonly check: (this: EngineConnection) => void;
-  private readonly taken: (this: EngineConnection) => void;
+  private reportedNoBuffer = false;
 
   constructor(
     maxBufferedPackets: number,
     maxCatchUpPackets: number,
-    onError: (error: unknown) => void,
+    private readonly onError: (error: unknown) => void,
   ) {
-    const queues = this.queues;
+    const catchUpPackets = this.catchUpPackets;
+    // Queues seen over the limit, with the turn of the event loop they were seen in.
+    const overLimitSince = new WeakMap<readonly unknown[], number>();
     let turn = 0;
     let turnEnding = false;
     const endTurn = (): void => {
@@ -57,16 +57,13 @@ export class SendBacklogLimit {
     };
     // Runs before each packet is queued: one comparison unless the queue is already long.
     this.check = function (this: EngineConnection): void {
-      const queue = queues.get(this);
-      if (queue === undefined) return;
-      const queued = queue.queued;
-      queue.queued += 1;
-      if (queued < maxBufferedPackets) return;
-      const excused = Math.min(queue.catchUp, maxCatchUpPackets);
-      if (queued - excused < maxBufferedPackets) return;
-      const since = queue.overLimitSince;
+      const queued = writeBufferOf(this);
+      if (queued === undefined || queued.length < maxBufferedPackets) return;
+      const excused = Math.min(catchUpPackets.get(queued) ?? 0, maxCatchUpPackets);
+      if (queued.length - excused < maxBufferedPackets) return;
+      const since = overLimitSince.get(queued);
       if (since === undefined) {
-        queue.overLimitSince = turn;
+        overLimitSince.set(queued, turn);
         if (!turnEnding) {
           turnEnding = true;
           // Once this turn's I/O callbacks ran: a transport that can write has taken its queue.
@@ -82,56 +79,36 @@ export class SendBacklogLimit {
         onError(error);
       }
     };
-    this.taken = function (this: EngineConnection): void {
-      const queue = queues.get(this);
-      if (queue === undefined) return;
-      queue.queued = 0;
-      queue.catchUp = 0;
-      queue.taken += 1;
-      queue.overLimitSince = undefined;
-    };
   }
 
   /** Starts bounding a connection's queue. */
   watch(connection: EngineConnection): void {
-    const queue = this.queues.get(connection);
-    if (queue !== undefined) {
-      queue.watchers += 1;
-      return;
+    if (!this.reportedNoBuffer && !Array.isArray(writeBufferOf(connection))) {
+      // An Engine.IO without `writeBuffer` turns the limit off: said once, not silently.
+      this.reportedNoBuffer = true;
+      this.onError(
+        new Error(
+          'maxBufferedPackets is off: this Engine.IO version keeps no writeBuffer to read the send backlog from.',
+        ),
+      );
     }
-    this.queues.set(connection, {
-      queued: 0,
-      catchUp: 0,
-      taken: 0,
-      overLimitSince: undefined,
-      watchers: 1,
-    });
     connection.on('packetCreate', this.check);
-    connection.on('flush', this.taken);
   }
 
   /** Stops bounding it. */
   unwatch(connection: EngineConnection): void {
-    const queue = this.queues.get(connection);
-    if (queue === undefined) return;
-    queue.watchers -= 1;
-    if (queue.watchers > 0) return;
-    this.queues.delete(connection);
     connection.off('packetCreate', this.check);
-    connection.off('flush', this.taken);
   }
 
   /** Runs `send`, which queues catch-up packets for `connection`: they are not counted. */
   catchUp(connection: EngineConnection, send: () => void): void {
-    const queue = this.queues.get(connection);
-    if (queue === undefined) {
-      send();
-      return;
-    }
-    const { queued, taken } = queue;
+    const before = writeBufferOf(connection);
+    const length = before?.length ?? 0;
     send();
-    // The transport took the queue meanwhile, with some of these packets: count what is left.
-    const added = queue.taken === taken ? queue.queued - queued : queue.queued;
-    if (added > 0) queue.catchUp += added;
+    const after = writeBufferOf(connection);
+    if (after === undefined) return;
+    // Another array: the transport took the queue meanwhile, with some of these packets.
+    const added = after === before ? after.length - length : after.length;
+    if (added > 0) this.catchUpPackets.set(after, (this.catchUpPackets.get(after) ?? 0) + added);
   }
 }
