@@ -4,7 +4,7 @@
 
 /**
  * A call id as one path segment: the rule of `callIdPathSegment` in @calltrack/core, which a
- * page without a build step cannot import (decision 0065). `count` and `active` are words of the
+ * page without a build step cannot import (decision 0064). `count` and `active` are words of the
  * routes, so their first letter is percent-encoded; URLs resolve `.` and `..` away even
  * percent-encoded, so they go after a NUL the routes drop.
  */

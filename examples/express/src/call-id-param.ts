@@ -16,7 +16,7 @@ export function passTrackerWords(
 
 /**
  * The call id of a `/api/calls/:callId/…` route, read as the tracker's routes read theirs
- * (decision 0065): percent-decoded (by Express), less one leading NUL. URLs resolve `.` and `..`
+ * (decision 0064): percent-decoded (by Express), less one leading NUL. URLs resolve `.` and `..`
  * away, so `callIdPathSegment` writes those calls `%00.` and `%00..`; no call id holds a NUL.
  */
 export function callIdParam(request: ExpressRequest): string {

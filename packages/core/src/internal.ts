@@ -1,7 +1,7 @@
 /**
  * `@calltrack/core/internal`: what the calltrack packages share with each other and no app calls.
  * No semver: anything here may change or go in any release, together with the packages that
- * import it (decision 0069). Apps and provider packages of your own use `@calltrack/core`.
+ * import it (decision 0066). Apps and provider packages of your own use `@calltrack/core`.
  * @packageDocumentation
  */
 

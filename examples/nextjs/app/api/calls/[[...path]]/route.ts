@@ -20,7 +20,7 @@ async function handle(request: Request): Promise<Response> {
     if (!tenantId) return Response.json({ error: { code: 'unauthorized' } }, { status: 401 });
     let callId: string;
     try {
-      // As the tracker's routes read ids (decision 0065): `.` and `..` come as `%00.` and `%00..`,
+      // As the tracker's routes read ids (decision 0064): `.` and `..` come as `%00.` and `%00..`,
       // since URLs resolve dot segments away; no call id holds a NUL.
       const decoded = decodeURIComponent(recording[1]!);
       callId = decoded.startsWith('\u0000') ? decoded.slice(1) : decoded;
