@@ -38,13 +38,16 @@ export interface SocketIoTransportOptions {
   /**
    * How long to wait before subscribing again when the server could not start the stream (its
    * `subscribe_to_calls` acknowledgement says `ok: false`, e.g. the tracker failed to list the
-   * calls): by default 1 s doubling up to 30 s.
+   * calls, or `unavailable` while the server's Redis is down, with the wait the server asks for
+   * as `retryAfterMs`): by default 1 s doubling up to 30 s, and at least what the server asks.
    */
   retryDelay?: RetryDelay;
 }
 
 /** The acknowledgement of `subscribe_to_calls`. */
-type SubscribeAck = { ok: true } | { ok: false; error?: { code?: string; message?: string } };
+type SubscribeAck =
+  | { ok: true }
+  | { ok: false; error?: { code?: string; message?: string; retryAfterMs?: unknown } };
 
 /** The `Error` of a refused handshake: `data.code` is the server's reason (`unauthorized`…). */
 type ConnectError = Error & { data?: { code?: unknown } };
@@ -140,7 +143,10 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
           });
           sink.onClose(true);
           sink.onReloadError?.(error);
-          retryTimer = setTimeout(subscribe, retryDelayMs(retryDelay, failures, undefined));
+          // `unavailable` (the server's Redis is down) says how long to wait, as a 503's Retry-After.
+          const asked = answer?.error?.retryAfterMs;
+          const retryAfterMs = typeof asked === 'number' && asked >= 0 ? asked : undefined;
+          retryTimer = setTimeout(subscribe, retryDelayMs(retryDelay, failures, retryAfterMs));
         });
       };
       /** Why the socket stopped reconnecting, while it has. */

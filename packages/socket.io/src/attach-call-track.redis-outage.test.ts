@@ -23,6 +23,52 @@ describe.skipIf(!installed)('attachCallTrack while Redis is down (kill -9)', () 
     await server?.stop();
   });
 
+  it('answers subscribe_to_calls `unavailable` within attachTimeoutMs while Redis is down, and a retry once it is back gets the snapshot', async () => {
+    const redisServer = server as RedisServerProcess;
+    const redis = new Redis(redisServer.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    redis.on('error', () => {});
+    await new Promise((resolve) => redis.once('ready', resolve));
+    const bus = createRedisBus({ redis, prefix: 'outage-bounded' });
+    const { reader } = createTestTracker(bus);
+    const socketServer = await startSocketServer(bus, { tracker: reader, attachTimeoutMs: 300 });
+    try {
+      await redisServer.kill();
+      const client = socketServer.client({ token: 'token:t1:u1' });
+      const log = createEventLog(client);
+      await connected(client);
+      for (const payload of [{}, { after: '0-0' }]) {
+        const started = performance.now();
+        const answer = await client.timeout(5_000).emitWithAck('subscribe_to_calls', payload);
+        expect(performance.now() - started).toBeLessThan(2_000);
+        expect(answer).toEqual({
+          ok: false,
+          error: { code: 'unavailable', message: expect.any(String), retryAfterMs: 5_000 },
+        });
+      }
+      await redisServer.restart();
+      // The connection stayed open: a retry (as the React transport makes) streams once the
+      // tenant channel is back.
+      let answer: unknown;
+      for (let attempt = 0; attempt < 100; attempt++) {
+        answer = await client.timeout(5_000).emitWithAck('subscribe_to_calls');
+        if ((answer as { ok?: boolean }).ok) break;
+      }
+      expect(answer).toEqual({ ok: true });
+      expect(client.connected).toBe(true);
+      expect(await log.waitFor('active_calls', 1)).toEqual([
+        expect.objectContaining({ payload: expect.objectContaining({ calls: [] }) }),
+      ]);
+      client.disconnect();
+    } finally {
+      await socketServer.close();
+      await bus.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+
   it('accepts the handshake at once, and answers subscribe_to_calls with a snapshot once Redis is back', async () => {
     const redisServer = server as RedisServerProcess;
     const redis = new Redis(redisServer.url, {

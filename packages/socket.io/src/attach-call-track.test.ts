@@ -1,4 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { RedisUnavailableError } from '@calltrack/core';
 import { Server } from 'socket.io';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -679,6 +680,32 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
       [new Error('store down'), connection],
       [new Error('store down'), connection],
     ]);
+  });
+  it('answers unavailable with retryAfterMs when the tracker cannot reach Redis, without reporting it', async () => {
+    const reports: unknown[] = [];
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const down = async (): Promise<never> => {
+      throw new RedisUnavailableError({ message: 'Redis is unavailable' });
+    };
+    const server = await startSocketServer(bus, {
+      tracker: { getCall: down, listActiveCalls: down, listActiveCallsAcrossTenants: down },
+      onError: (error) => reports.push(error),
+    });
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    await connected(socket);
+    for (const [event, payload] of [
+      ['subscribe_to_calls', undefined],
+      ['subscribe_to_call', { callId: 'CA-1' }],
+    ] as const) {
+      expect(await ack(socket, event, payload)).toEqual({
+        ok: false,
+        error: { code: 'unavailable', message: 'Redis is unavailable', retryAfterMs: 5_000 },
+      });
+    }
+    expect(reports).toEqual([]);
+    expect(socket.connected).toBe(true);
   });
 });
 

@@ -86,6 +86,15 @@ export interface AttachCallTrackOptions {
    */
   snapshotLimit?: number;
   /**
+   * The longest a `subscribe_to_calls` waits for its bus subscription before it is answered
+   * `unavailable` (with `retryAfterMs`): while Redis is down a bus subscription cannot start, and
+   * without a bound the acknowledgement would wait until Redis came back. The connection stays
+   * open and the bus keeps trying, so a later `subscribe_to_calls` streams once Redis is back
+   * (`@calltrack/react` asks again by itself). The same name and default as the SSE handler's.
+   * Default 10,000 ms.
+   */
+  attachTimeoutMs?: number;
+  /**
    * Where unexpected failures go: a throwing `authenticate` or tracker, an event that could not
    * be sent and was skipped (`UndeliverableEventError`, with `info.skipped`), a bus subscription
    * that was lost and restarted (`BusSubscriptionLostError`). `info` names the connection
@@ -185,6 +194,12 @@ export function attachCallTrack(
     'maxBufferedPackets',
   );
   const snapshotLimit = positiveInteger(options.snapshotLimit, 1000, 'snapshotLimit');
+  const attachTimeoutMs = positiveInteger(options.attachTimeoutMs, 10_000, 'attachTimeoutMs');
+  if (attachTimeoutMs > 2 ** 31 - 1) {
+    throw new InvalidArgumentError({
+      message: 'attachCallTrack: attachTimeoutMs must be at most 2147483647 (what a timer waits)',
+    });
+  }
   if (snapshotLimit > 10_000) {
     throw new InvalidArgumentError({
       message:
@@ -208,6 +223,7 @@ export function attachCallTrack(
     sendBacklog: new SendBacklogLimit(maxBufferedPackets, 4 * (maxPendingEvents + 1), onError),
     maxFollowedCalls,
     snapshotLimit,
+    attachTimeoutMs,
     onError,
   };
   const namespace = io.of(options.namespace ?? '/') as Namespace;

@@ -70,17 +70,30 @@ export interface ResetPayload {
   reason: CallTrackResetReason;
 }
 
-/** Codes an acknowledgement can carry in `error.code`. */
+/**
+ * Codes an acknowledgement can carry in `error.code`. `unavailable`: the server could not reach
+ * what it needs (the bus's Redis is down, or the tracker's); the connection stays open, try again
+ * after `error.retryAfterMs`.
+ */
 export type CallTrackAckErrorCode =
   | 'invalid_payload'
   | 'not_found'
   | 'too_many_subscriptions'
+  | 'unavailable'
   | 'internal_error';
 
 /** The acknowledgement every client→server event gets. */
 export type CallTrackAck =
   | { ok: true }
-  | { ok: false; error: { code: CallTrackAckErrorCode; message: string } };
+  | {
+      ok: false;
+      error: {
+        code: CallTrackAckErrorCode;
+        message: string;
+        /** With `unavailable`: how long to wait before asking again (5,000 ms). */
+        retryAfterMs?: number;
+      };
+    };
 
 /** Payload of `subscribe_to_calls`. */
 export interface SubscribeToCallsPayload {

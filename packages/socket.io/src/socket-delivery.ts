@@ -1,6 +1,7 @@
 import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
 import {
   type ActiveCallsReader,
+  BusUnavailableError,
   type ConnectionPresence,
   isEventForPrincipal,
   type Principal,
@@ -41,6 +42,8 @@ export interface DeliveryContext {
   maxFollowedCalls: number;
   /** Most calls in an `active_calls` snapshot. */
   snapshotLimit: number;
+  /** The longest `subscribeToCalls` waits for a bus subscription (Redis down: for ever). */
+  attachTimeoutMs: number;
   /** Where skipped events and lost subscriptions are reported. Must not throw. */
   onError: ReportError;
 }
@@ -118,7 +121,9 @@ export class SocketDelivery implements ChannelListener {
    * Starts (or restarts) the call stream (`stream`; undefined when only call subscriptions are
    * being resumed). With `after`, replays what followed that cursor and then joins the live
    * rooms at the exact seam; without, sends `active_calls` (with a tracker) and streams every
-   * later event. Resolves once the stream is set up.
+   * later event. Resolves once the stream is set up. Throws `BusUnavailableError` when the bus
+   * subscription it needs is not attached within `attachTimeoutMs` (Redis down); the call stream
+   * is then off (call subscriptions stay) and the channel keeps trying, so a later call streams.
    */
   async subscribeToCalls(
     after: string | undefined,
@@ -134,7 +139,12 @@ export class SocketDelivery implements ChannelListener {
     }
     const { tracker, presence } = this.context;
     const { tenantId } = this.channel;
-    await this.channel.ready;
+    try {
+      await this.attached(this.channel.ready);
+    } catch (error) {
+      if (generation === this.generation && !this.closed) this.unsubscribeFromCalls();
+      throw error;
+    }
     if (generation !== this.generation || this.closed) return;
     // A tenant's stream that takes `presence.*` starts with the members (all-tenants views do
     // not: presence is per tenant).
@@ -377,7 +387,41 @@ export class SocketDelivery implements ChannelListener {
     }
     buffering.after = from;
     const subscription = this.startReplay(buffering, from);
-    await subscription?.ready;
+    if (subscription === undefined) return;
+    try {
+      await this.attached(subscription.ready);
+    } catch (error) {
+      // Still waiting for the replay to start: give it up, keep the call subscriptions.
+      if (this.buffer === buffering && buffering.subscription === subscription) {
+        this.stream = undefined;
+        this.goLive(buffering);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Waits for a bus subscription to be attached, at most `attachTimeoutMs`: while Redis is down
+   * it would wait until Redis is back, and the client's acknowledgement with it.
+   */
+  private async attached(ready: Promise<void>): Promise<void> {
+    const { attachTimeoutMs } = this.context;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new BusUnavailableError({
+            message: `The stream could not be attached to the event bus within ${attachTimeoutMs} ms (is Redis reachable?). Try again later.`,
+          }),
+        );
+      }, attachTimeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    try {
+      await Promise.race([ready, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Opens a replay subscription after `after` and feeds the connection from it. */

@@ -8,12 +8,30 @@ const knownCodes = new Set<string>([
   'internal_error',
 ] satisfies CallTrackAckErrorCode[]);
 
+/** Codes of the errors that mean Redis (of the bus, or of the tracker) cannot be reached now. */
+const unavailableCodes = new Set<string>(['bus_unavailable', 'redis_unavailable']);
+
+/** What `unavailable` asks the client to wait: the HTTP answers' `Retry-After: 5`. */
+const unavailableRetryAfterMs = 5_000;
+
+/** The `unavailable` acknowledgement: the connection stays open, the client asks again later. */
+function unavailableAck(message: string): Extract<CallTrackAck, { ok: false }> {
+  return {
+    ok: false,
+    error: { code: 'unavailable', message, retryAfterMs: unavailableRetryAfterMs },
+  };
+}
+
 /**
  * The acknowledgement for a failed client→server event. A calltrack error with a known code is
- * answered as it is; anything else becomes `internal_error` with a generic message (details stay
- * on the server, through `onError`).
+ * answered as it is, Redis being unreachable (`BusUnavailableError`, `RedisUnavailableError`) as
+ * `unavailable`; anything else becomes `internal_error` with a generic message (details stay on
+ * the server, through `onError`).
  */
 export function toAckError(error: unknown): Extract<CallTrackAck, { ok: false }> {
+  if (CallTrackError.isInstance(error) && unavailableCodes.has(error.code)) {
+    return unavailableAck(error.message);
+  }
   if (CallTrackError.isInstance(error) && knownCodes.has(error.code)) {
     return {
       ok: false,
