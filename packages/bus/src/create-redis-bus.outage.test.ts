@@ -323,6 +323,50 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await bus.close();
   });
 
+  it('reports an outage of its subscriber connection once when it starts and once when it ends, not per attempt', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const errors: Error[] = [];
+    const bus = createRedisBus({ redis, prefix: 'noisy', onError: (error) => errors.push(error) });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const before = makeCallEvent();
+    await bus.publish(before);
+    expect(eventIds(await take(subscription, 1))).toEqual([before.id]);
+
+    const closed = nextEvent(redis, 'close');
+    await server.kill();
+    await closed;
+    // The subscriber connection (a duplicate: the same 50 ms retry) fails as often as this one.
+    let attempts = 0;
+    await new Promise<void>((resolve) => {
+      const counted = () => {
+        attempts += 1;
+        if (attempts < 20) return;
+        redis.off('error', counted);
+        resolve();
+      };
+      redis.on('error', counted);
+    });
+    const ready = nextEvent(redis, 'ready');
+    await server.restart();
+    await ready;
+    expect(await take(subscription, 1)).toEqual([
+      { type: 'reset', recovered: false, reason: 'stream-reset' },
+    ]);
+    const after = makeCallEvent();
+    await bus.publish(after);
+    expect(eventIds(await take(subscription, 1))).toEqual([after.id]);
+
+    expect(errors.map((error) => error.message)).toEqual([
+      expect.stringMatching(/ECONNREFUSED/),
+      expect.stringMatching(
+        /^The Redis bus.s subscriber connection to .* is back after [\d.]+ s and \d+ connection errors/,
+      ),
+    ]);
+    await bus.close();
+  });
+
   it('survives Redis being killed and restarted: publish rejects while down, subscribers reset and go on', async () => {
     server = await startRedisServer();
     const redis = client(server.url);
