@@ -323,6 +323,97 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await bus.close();
   });
 
+  it('refuses a publish at once while a client that was ready connects again (connecting)', async () => {
+    server = await startRedisServer();
+    const redisServer = server;
+    // ioredis defaults: each reconnect attempt passes through `connecting` (up to
+    // `connectTimeout` where packets are dropped) and `connect`; a publish sent then would wait in
+    // the offline queue for as long as `publishTimeoutMs`, or be published once Redis is back.
+    const redis = new Redis(redisServer.url);
+    redis.on('error', () => {});
+    clients.push(redis);
+    const bus = createRedisBus({ redis, prefix: 'connecting', publishTimeoutMs: 15_000 });
+    await bus.publish(makeCallEvent());
+    await redisServer.kill();
+    const sent = await new Promise<Promise<unknown>>((resolve) =>
+      redis.once('connecting', () => {
+        expect(redis.status).toBe('connecting');
+        resolve(
+          bus.publish(makeCallEvent()).then(
+            () => 'published once Redis was back',
+            (error: unknown) => error,
+          ),
+        );
+      }),
+    );
+    await redisServer.restart();
+    const outcome = await sent;
+    expect(BusUnavailableError.isInstance(outcome), String(outcome)).toBe(true);
+    expect((outcome as Error).message).toMatch(
+      /connection is connecting\. The event was not published/,
+    );
+    await bus.close();
+  }, 30_000);
+
+  it('answers a publish on a client that has ended with a 500 that says so, not a 503 to retry', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const bus = createRedisBus({ redis, prefix: 'ended' });
+    await bus.publish(makeCallEvent());
+    const ended = nextEvent(redis, 'end');
+    redis.disconnect();
+    await ended;
+    const error = await bus.publish(makeCallEvent()).catch((caught: unknown) => caught);
+    expect(BusUnavailableError.isInstance(error)).toBe(false);
+    expect(error).toMatchObject({ code: 'redis_client_closed', status: 500 });
+    expect((error as Error).message).toMatch(/^The Redis client is closed and will not reconnect/);
+    await bus.close();
+  });
+
+  it('reports an outage of its subscriber connection once when it starts and once when it ends, not per attempt', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const errors: Error[] = [];
+    const bus = createRedisBus({ redis, prefix: 'noisy', onError: (error) => errors.push(error) });
+    const subscription = bus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+    const before = makeCallEvent();
+    await bus.publish(before);
+    expect(eventIds(await take(subscription, 1))).toEqual([before.id]);
+
+    const closed = nextEvent(redis, 'close');
+    await server.kill();
+    await closed;
+    // The subscriber connection (a duplicate: the same 50 ms retry) fails as often as this one.
+    let attempts = 0;
+    await new Promise<void>((resolve) => {
+      const counted = () => {
+        attempts += 1;
+        if (attempts < 20) return;
+        redis.off('error', counted);
+        resolve();
+      };
+      redis.on('error', counted);
+    });
+    const ready = nextEvent(redis, 'ready');
+    await server.restart();
+    await ready;
+    expect(await take(subscription, 1)).toEqual([
+      { type: 'reset', recovered: false, reason: 'stream-reset' },
+    ]);
+    const after = makeCallEvent();
+    await bus.publish(after);
+    expect(eventIds(await take(subscription, 1))).toEqual([after.id]);
+
+    expect(errors.map((error) => error.message)).toEqual([
+      expect.stringMatching(/ECONNREFUSED/),
+      expect.stringMatching(
+        /^The Redis bus.s subscriber connection to .* is back after [\d.]+ s and \d+ connection errors/,
+      ),
+    ]);
+    await bus.close();
+  });
+
   it('survives Redis being killed and restarted: publish rejects while down, subscribers reset and go on', async () => {
     server = await startRedisServer();
     const redis = client(server.url);

@@ -1,9 +1,11 @@
 import {
   BusUnavailableError,
   type CallEvent,
+  CallTrackError,
   isSealedCallEvent,
   parseCallEvent,
 } from '@calltrack/core';
+import { redisClientClosedError } from '@calltrack/core/internal';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import { busCursorVerifier, formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
@@ -30,7 +32,14 @@ export interface RedisPublisherOptions {
   report: (error: Error) => void;
 }
 
-const unavailableStatuses = new Set(['reconnecting', 'close', 'end']);
+/**
+ * Client states in which a publish would wait in ioredis' offline queue for a connection that may
+ * be long in coming. Once the client has been ready, every state but `ready` is one (as in the
+ * Redis call store): during an outage it goes `reconnecting`, `connecting`, `connect` and round
+ * again, and where packets are dropped each `connecting` lasts up to `connectTimeout` (10 s).
+ * Before that, its first connect is waited for (within `publishTimeoutMs`).
+ */
+const unreachableStatuses = new Set(['reconnecting', 'close']);
 
 /** The settings written into the publish script (and functions) of a bus. */
 export function redisPublishSettings(
@@ -73,6 +82,9 @@ export function createRedisPublisher(
   const { redis, prefix, publishTimeoutMs } = options;
   let script: RedisScript | undefined;
   const deadlines = createDeadlineQueue(publishTimeoutMs);
+  // Whether the client has been ready: from then on a publish is sent at once or refused.
+  let beenReady = redis.status === 'ready';
+  if (!beenReady) redis.once('ready', () => (beenReady = true));
 
   const unavailable = (message: string, cause?: unknown): BusUnavailableError =>
     new BusUnavailableError({ message, cause });
@@ -146,16 +158,24 @@ export function createRedisPublisher(
     } catch (error) {
       return Promise.reject(error);
     }
-    if (unavailableStatuses.has(redis.status)) {
+    const { status } = redis;
+    // An ended client never reconnects (quit(), disconnect(), a retryStrategy that gave up): a
+    // bug or a shutdown, answered 500, not a 503 that providers would retry for ever.
+    if (status === 'end') return Promise.reject(redisClientClosedError());
+    if (status !== 'ready' && (beenReady || unreachableStatuses.has(status))) {
       return Promise.reject(
         unavailable(
-          `The Redis bus cannot publish: the Redis connection is ${redis.status}. The event was not published.`,
+          `The Redis bus cannot publish: the Redis connection is ${status}. The event was not published.`,
         ),
       );
     }
     const meta = redisBusKeys(prefix, event.tenantId).meta;
     const pending: Pending = { event, json, abandoned: false };
     return deadlines.within(batcher.add(meta, pending), (error) => {
+      // The client was ended while the event waited or was in flight.
+      if (error !== undefined && redis.status === 'end' && !CallTrackError.isInstance(error)) {
+        return redisClientClosedError(error);
+      }
       const failure = unavailable(
         `The Redis bus could not publish event ${event.id}: ${
           error === undefined

@@ -352,6 +352,62 @@ describe('createRedisTenantSubscriber', () => {
     expect(delivered()).toEqual([foreign.event?.id, ...real.map((m) => m.event?.id)]);
   });
 
+  it('delivers real events heard while a stray first message below the window of history is checked', async () => {
+    const history = createFakeTenantHistory({});
+    for (let seq = 1; seq <= 10; seq += 1) history.publish();
+    history.forgetAllBut(3);
+    const { subscriber, delivered, errors } = setup({ history, labelResets: true });
+    // A stray message at a position history no longer holds: the read after it is a gap.
+    const stray = {
+      ...history.publish(),
+      seq: 2,
+      cursor: 'e1:2',
+      verifier: 'x',
+      event: makeCallEvent(),
+    };
+    history.rewind(1);
+    history.hold();
+    subscriber.receive(stray);
+    subscriber.start({ from: 'live', epoch: 'e1', seq: 2 });
+    const real = [history.publish(), history.publish()];
+    for (const message of real) subscriber.receive(message);
+    await history.release();
+    const next = history.publish();
+    subscriber.receive(next);
+    await settle();
+    expect(delivered()).toEqual([stray.event.id, ...[...real, next].map((m) => m.event?.id)]);
+    expect(errors).toEqual([]);
+  });
+
+  it('does not loop when a message heard while a stray first one is checked has left history too', async () => {
+    const history = createFakeTenantHistory({});
+    for (let seq = 1; seq <= 10; seq += 1) history.publish();
+    history.forgetAllBut(3);
+    const { subscriber, delivered, errors } = setup({ history, labelResets: true });
+    const stray = {
+      ...history.publish(),
+      seq: 2,
+      cursor: 'e1:2',
+      verifier: 'x',
+      event: makeCallEvent(),
+    };
+    const late = { ...stray, seq: 5, cursor: 'e1:5', verifier: 'y', event: makeCallEvent() };
+    history.rewind(1);
+    history.hold();
+    subscriber.receive(stray);
+    subscriber.start({ from: 'live', epoch: 'e1', seq: 2 });
+    // Below the window as well: moving back to it gives a gap again.
+    subscriber.receive(late);
+    await history.release();
+    await settle();
+    expect(history.reads).toBeLessThanOrEqual(3);
+    const next = history.publish();
+    subscriber.receive(next);
+    await settle();
+    expect(delivered()).toEqual([stray.event.id, next.event?.id]);
+    expect(errors).toEqual([]);
+  });
+
   it('reads a message it cannot read live from history, and skips one history cannot read either', async () => {
     const { history, subscriber, delivered, errors } = setup();
     subscriber.start({ from: 'now' });

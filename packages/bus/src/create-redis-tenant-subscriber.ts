@@ -325,6 +325,10 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         return firstPage;
       }
       if (page.status === 'gap') {
+        // Quiet (a stray first message below the window), real events heard meanwhile are read
+        // first; only from a later position than this one, so one that has left history as
+        // well cannot bring the read back here.
+        if (quiet && this.#readFromPendingHeldBy(page, this.#lastSeq)) continue;
         if (!announced) this.#reset('history-gap');
         this.#lastSeq = page.top;
         this.#lastVerifier = page.topVerifier;
@@ -339,11 +343,12 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
    * After a first live message history does not confirm: live messages waiting meanwhile that
    * `page` holds (its stream, at most its top) are real, and would be dropped as behind a jump to
    * the top. Moves the position to just before the first of them, so history delivers them, once.
+   * With `above`, only to a position past it (each move goes forward, so reads end).
    */
-  #readFromPendingHeldBy(page: RedisHistoryPage): boolean {
+  #readFromPendingHeldBy(page: RedisHistoryPage, above = Number.NEGATIVE_INFINITY): boolean {
     let first: number | undefined;
     for (const message of this.#pending) {
-      if (message.epoch === page.epoch && message.seq <= page.top) {
+      if (message.epoch === page.epoch && message.seq <= page.top && message.seq - 1 > above) {
         first = Math.min(first ?? message.seq, message.seq);
       }
     }
