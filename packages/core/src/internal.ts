@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export { attachedWithin } from './attached-within';
 export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export type { WebhookSecretOption } from './check-webhook-handler-options';

@@ -1,13 +1,12 @@
 import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
 import {
   type ActiveCallsReader,
-  BusUnavailableError,
   type ConnectionPresence,
   isEventForPrincipal,
   type Principal,
   type UserPresence,
 } from '@calltrack/core';
-import { readActiveCallsSnapshot } from '@calltrack/core/internal';
+import { attachedWithin, readActiveCallsSnapshot } from '@calltrack/core/internal';
 import type { Socket } from 'socket.io';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type {
@@ -405,23 +404,7 @@ export class SocketDelivery implements ChannelListener {
    * it would wait until Redis is back, and the client's acknowledgement with it.
    */
   private async attached(ready: Promise<void>): Promise<void> {
-    const { attachTimeoutMs } = this.context;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new BusUnavailableError({
-            message: `The stream could not be attached to the event bus within ${attachTimeoutMs} ms (is Redis reachable?). Try again later.`,
-          }),
-        );
-      }, attachTimeoutMs);
-      (timer as { unref?: () => void }).unref?.();
-    });
-    try {
-      await Promise.race([ready, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await attachedWithin(ready, this.context.attachTimeoutMs);
   }
 
   /** Opens a replay subscription after `after` and feeds the connection from it. */

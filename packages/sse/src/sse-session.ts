@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BusEventMessage, BusResetMessage, BusSubscription } from '@calltrack/bus';
-import {
-  BusUnavailableError,
-  type CallEvent,
-  isEventForPrincipal,
-  type PresenceRegistration,
-} from '@calltrack/core';
+import { type CallEvent, isEventForPrincipal, type PresenceRegistration } from '@calltrack/core';
+import { attachedWithin } from '@calltrack/core/internal';
 import { createSseEventFilter } from './create-sse-event-filter';
 import type { SseKeepAliveTarget } from './create-sse-keepalive';
 import { encodeCallEventFrame } from './encode-call-event-frame';
@@ -178,27 +174,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * `BusUnavailableError` (503) when that takes longer than `attachTimeoutMs` (Redis down).
    */
   async attach(): Promise<void> {
-    const { attachTimeoutMs } = this.settings;
-    const attached = this.attachAndRegister();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new BusUnavailableError({
-            message: `The stream could not be attached to the event bus within ${attachTimeoutMs} ms (is Redis reachable?). Try again later.`,
-          }),
-        );
-      }, attachTimeoutMs);
-      (timer as { unref?: () => void }).unref?.();
-    });
-    // Past the deadline the caller closes the session; what the attach still does then is undone
-    // by the session's own closed checks, and a late failure of it goes nowhere.
-    attached.catch(() => {});
-    try {
-      await Promise.race([attached, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await attachedWithin(this.attachAndRegister(), this.settings.attachTimeoutMs);
   }
 
   private async attachAndRegister(): Promise<void> {
