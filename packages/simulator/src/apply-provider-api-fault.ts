@@ -11,7 +11,8 @@ export interface FaultAnswers {
 
 /**
  * Carries out a request under an injected fault: refuses it, fails it (after carrying it out
- * when `placed`), or answers it late; without a fault, just carries it out. @internal
+ * when `placed`), or answers it late (after `ms`, or once `until` settles); without a fault,
+ * just carries it out. @internal
  */
 export async function applyProviderApiFault(
   fault: ProviderApiFault | undefined,
@@ -28,6 +29,12 @@ export async function applyProviderApiFault(
     case 'delay': {
       const answer = await carryOut();
       await sleep(Math.max(0, fault.ms));
+      return answer;
+    }
+    case 'hold': {
+      const answer = await carryOut();
+      // Settled either way: a rejected `until` releases the answer too.
+      await Promise.resolve(fault.until).catch(() => {});
       return answer;
     }
   }

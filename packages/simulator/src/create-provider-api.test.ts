@@ -527,6 +527,27 @@ describe('createProviderApi: faults and counts', () => {
     await Promise.all(api.calls.map((call) => call.done));
     expect(api.countCalls()).toBe(2);
     expect(typesOf(app, api.calls[0]!.callId)).toEqual([]);
+    // Held: placed at once, answered only once the test lets go.
+    let release = (): void => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    api.setFault((request) =>
+      request.operation === 'place' ? { type: 'hold', until: released } : undefined,
+    );
+    let answered = false;
+    const held = place('+14155550136').then((answer) => {
+      answered = true;
+      return answer;
+    });
+    while (api.countCalls({ to: '+14155550136' }) === 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Time for an answer to come back, were it not held (this only waits to see nothing happen).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered).toBe(false);
+    release();
+    expect(await held).toMatchObject({ sid: expect.stringMatching(/^CA/) });
   });
 
   it('counts calls per number and per reference across providers', async () => {

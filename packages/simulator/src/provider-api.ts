@@ -33,12 +33,15 @@ export interface ProviderApiRequestInfo {
  * - `fail`: a server error (default 500) in the provider's format; with `placed: true` the call
  *   is placed (or ended) anyway, the ambiguous case a client must reconcile through webhooks;
  * - `delay`: the request is carried out at once and answered `ms` milliseconds later (a client
- *   that times out first cannot know the call was placed).
+ *   that times out first cannot know the call was placed);
+ * - `hold`: the request is carried out at once and answered once `until` settles: a test holds
+ *   the answer for exactly as long as it needs, whatever the machine's speed.
  */
 export type ProviderApiFault =
   | { type: 'refuse'; status?: number; message?: string }
   | { type: 'fail'; status?: number; message?: string; placed?: boolean }
-  | { type: 'delay'; ms: number };
+  | { type: 'delay'; ms: number }
+  | { type: 'hold'; until: PromiseLike<unknown> };
 
 /** Decides per request whether to inject a fault (`undefined`: none). */
 export type ProviderApiFaultRule = (

@@ -104,8 +104,14 @@ describe('POST /calls', () => {
   });
 
   it('answers a repeat while the first still runs with 409 and Retry-After', async () => {
+    // The provider's answer to the first request is held until the repeat has been answered
+    // (a fixed delay failed whenever the repeat took longer than it on a loaded machine).
+    let release = (): void => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const app = await start({
-      providerApi: { outcome: 'busy', fault: () => ({ type: 'delay', ms: 600 }) },
+      providerApi: { outcome: 'busy', fault: () => ({ type: 'hold', until: released }) },
       handler: { idempotency: { waitMs: 30 } },
     });
     const body = { provider: 'twilio', to: customer, requestId: rid() };
@@ -114,6 +120,7 @@ describe('POST /calls', () => {
     while (app.providerApi.countCalls() === 0)
       await new Promise((resolve) => setImmediate(resolve));
     const repeat = await app.api('/api/calls', { body });
+    release();
     expect(repeat).toMatchObject({ status: 409, body: { error: { code: 'request_in_progress' } } });
     expect(repeat.headers.get('retry-after')).toBe('1');
     expect((await first).status).toBe(202);
