@@ -5,7 +5,7 @@ import {
   isSealedCallEvent,
   parseCallEvent,
 } from '@calltrack/core';
-import { redisClientClosedError } from '@calltrack/core/internal';
+import { followRedisReachability, redisClientClosedError } from '@calltrack/core/internal';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import { busCursorVerifier, formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
@@ -31,15 +31,6 @@ export interface RedisPublisherOptions {
   /** Where a failed tenant registration is reported (it is tried again on the next publish). */
   report: (error: Error) => void;
 }
-
-/**
- * Client states in which a publish would wait in ioredis' offline queue for a connection that may
- * be long in coming. Once the client has been ready, every state but `ready` is one (as in the
- * Redis call store): during an outage it goes `reconnecting`, `connecting`, `connect` and round
- * again, and where packets are dropped each `connecting` lasts up to `connectTimeout` (10 s).
- * Before that, its first connect is waited for (within `publishTimeoutMs`).
- */
-const unreachableStatuses = new Set(['reconnecting', 'close']);
 
 /** The settings written into the publish script (and functions) of a bus. */
 export function redisPublishSettings(
@@ -82,9 +73,9 @@ export function createRedisPublisher(
   const { redis, prefix, publishTimeoutMs } = options;
   let script: RedisScript | undefined;
   const deadlines = createDeadlineQueue(publishTimeoutMs);
-  // Whether the client has been ready: from then on a publish is sent at once or refused.
-  let beenReady = redis.status === 'ready';
-  if (!beenReady) redis.once('ready', () => (beenReady = true));
+  // From the client's first ready on, a publish is sent at once or refused (its first connect
+  // is waited for, within publishTimeoutMs).
+  const unreachable = followRedisReachability(redis);
 
   const unavailable = (message: string, cause?: unknown): BusUnavailableError =>
     new BusUnavailableError({ message, cause });
@@ -158,11 +149,11 @@ export function createRedisPublisher(
     } catch (error) {
       return Promise.reject(error);
     }
-    const { status } = redis;
+    const status = unreachable();
     // An ended client never reconnects (quit(), disconnect(), a retryStrategy that gave up): a
     // bug or a shutdown, answered 500, not a 503 that providers would retry for ever.
     if (status === 'end') return Promise.reject(redisClientClosedError());
-    if (status !== 'ready' && (beenReady || unreachableStatuses.has(status))) {
+    if (status !== undefined) {
       return Promise.reject(
         unavailable(
           `The Redis bus cannot publish: the Redis connection is ${status}. The event was not published.`,

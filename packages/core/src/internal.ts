@@ -22,6 +22,8 @@ export { acceptParsedJsonBody } from './parsed-json-body';
 export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
 export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export { readRetryAfterSeconds } from './read-retry-after-seconds';
+export type { RedisClientStatus } from './redis-client-reachability';
+export { followRedisReachability } from './redis-client-reachability';
 export { isRedisUnavailableError, redisClientClosedError } from './redis-unavailable';
 export { someSecret } from './some-secret';
 export { toReceivedAt } from './to-received-at';

@@ -7,7 +7,7 @@ import {
   RedisUnavailableError,
   tenantIdSchema,
 } from '@calltrack/core';
-import { redisClientClosedError } from '@calltrack/core/internal';
+import { followRedisReachability, redisClientClosedError } from '@calltrack/core/internal';
 import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
@@ -77,16 +77,6 @@ type RedisValue = string | null;
  */
 const tenantRegistrationMs = 60_000;
 
-/**
- * Client states in which a command would wait in ioredis' offline queue for a connection that may
- * be long in coming (with the default `maxRetriesPerRequest`, 20 reconnect attempts: 10 to 40 s).
- * Once the client has been ready, every state but `ready` is one: during an outage it goes
- * `reconnecting`, `connecting`, `connect` (TCP up, the ready check unanswered) and round again,
- * and where packets are dropped each `connecting` lasts up to `connectTimeout` (10 s). Before
- * that, its first connect (`wait` with `lazyConnect`, `connecting`, `connect`) is waited for.
- */
-const unreachableStatuses = new Set(['reconnecting', 'close']);
-
 /** Tenant ids whose key base a store remembers before it starts over (memory stays bounded). */
 const maxKnownTenants = 10_000;
 
@@ -124,9 +114,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   }
   const tenantsKey = `${prefix}:tenants`;
 
-  // Whether the client has been ready: from then on a command is sent at once or refused.
-  let beenReady = redis.status === 'ready';
-  if (!beenReady) redis.once('ready', () => (beenReady = true));
+  // From the client's first ready on, a command is sent at once or refused.
+  const unreachable = followRedisReachability(redis);
 
   // The key base of each tenant id already checked: the tracker validated the event's tenant
   // before the store sees it, so an apply and its confirmation do not run it through zod again.
@@ -180,9 +169,9 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     // An event is refused at once while the connection is down, as the Redis bus refuses a
     // publish: the provider's retry is answered once Redis is back, instead of the webhook
     // waiting in the offline queue past the provider's own timeout.
-    const { status } = redis;
+    const status = unreachable();
     if (status === 'end') throw redisClientClosedError();
-    if (status !== 'ready' && (beenReady || unreachableStatuses.has(status))) {
+    if (status !== undefined) {
       throw new RedisUnavailableError({
         message: `Redis cannot be reached (the connection is ${status}). The event was not applied; try again later.`,
       });
