@@ -8,14 +8,16 @@ import {
 } from '@calltrack/tracker';
 import { createTwilioCallControl, createTwilioClient } from '@calltrack/twilio';
 import { getCallTrackServer } from './calltrack-server';
+import { callbackBase } from './public-url';
 import { demoTenantOf } from './trpc';
 
-// Request ids of `POST /api/calls` must outlive a handler (one per origin, below) and a hot
+// Request ids of `POST /api/calls` must outlive a handler (one per callback base, below) and a hot
 // reload: one store per process, on `globalThis` like the tracker. With REDIS_URL and several
 // processes, use `createRedisIdempotencyStore` from `@calltrack/tracker/redis` instead.
 const storeKey = Symbol.for('calltrack.example-nextjs.idempotency');
 type GlobalWithStore = typeof globalThis & { [storeKey]?: IdempotencyStore };
 
+// Keyed by callbackBase, which comes from the environment only: one entry in a running app.
 const handlers = new Map<string, FetchHandler>();
 
 /**
@@ -25,19 +27,25 @@ const handlers = new Map<string, FetchHandler>();
  * The providers' APIs are the simulator's (`calltrack-sim --provider-api 4010`) at
  * `PROVIDER_API_URL` (default `http://127.0.0.1:4010`) with the demo accounts; with real accounts,
  * leave the base URL out and pass your credentials. Twilio reports a placed call's progress to
- * the status callback URL: `PUBLIC_URL` or this request's own origin.
+ * the status callback URL: `PUBLIC_URL`, or this server on localhost (see callbackBase), never
+ * a request's `Host`.
  */
-export function getCallControlHandler(origin: string): FetchHandler {
-  const publicOrigin = process.env.PUBLIC_URL || origin;
-  let handler = handlers.get(publicOrigin);
+export function getCallControlHandler(): FetchHandler {
+  const base = callbackBase();
+  let handler = handlers.get(base);
   if (handler === undefined) {
-    handler = createHandler(publicOrigin);
-    handlers.set(publicOrigin, handler);
+    handler = createHandler(base);
+    handlers.set(base, handler);
   }
   return handler;
 }
 
-function createHandler(publicOrigin: string): FetchHandler {
+/** How many handlers exist: one per callback base, so one however many hosts ask (tests). */
+export function callControlHandlerCount(): number {
+  return handlers.size;
+}
+
+function createHandler(callbackBase: string): FetchHandler {
   const baseUrl = process.env.PROVIDER_API_URL || 'http://127.0.0.1:4010';
   const global = globalThis as GlobalWithStore;
   global[storeKey] ??= createMemoryIdempotencyStore();
@@ -50,7 +58,7 @@ function createHandler(publicOrigin: string): FetchHandler {
         timeoutMs: 10_000,
       }),
       from: '+14155550100',
-      statusCallbackUrl: `${publicOrigin}/api/webhooks/twilio`,
+      statusCallbackUrl: `${callbackBase}/api/webhooks/twilio`,
       answer: { twiml: '<Response><Say>Connecting you to an agent.</Say></Response>' },
       machineDetection: 'Enable',
     }),

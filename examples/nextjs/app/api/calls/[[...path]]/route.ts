@@ -1,4 +1,5 @@
 import { getCallControlHandler } from '../../../../server/call-control-handler';
+import { checkBrowserRequest } from '../../../../server/check-browser-request';
 import { serveRecording } from '../../../../server/recording-handler';
 import { demoTenantOf } from '../../../../server/trpc';
 
@@ -9,9 +10,12 @@ export const dynamic = 'force-dynamic';
  * The tracker's API under `/api/calls`: `POST /api/calls` places a call (what "Call Now" sends,
  * through `useCallControl`), `POST /api/calls/:id/terminate` ends one, and the `GET` read routes.
  * Bad input is a 400, another tenant's call a 404, a provider's refusal a 422 or 502.
- * `GET /api/calls/:id/recording` plays a call's recording through the app.
+ * `GET /api/calls/:id/recording` plays a call's recording through the app. Requests naming
+ * another host, and writes from pages of another origin, are refused 403 (checkBrowserRequest).
  */
 async function handle(request: Request): Promise<Response> {
+  const refusal = checkBrowserRequest(request);
+  if (refusal) return refusal;
   const recording = /^\/api\/calls\/([^/]+)\/recording$/.exec(new URL(request.url).pathname);
   // `/api/calls/active/recording` is the tracker's read of the call named `recording`; the call
   // named `active` comes as `%61ctive` (core's callIdPathSegment).
@@ -29,30 +33,7 @@ async function handle(request: Request): Promise<Response> {
     }
     return serveRecording(tenantId, callId);
   }
-  // Twilio's status callbacks come back to the origin the page was served from.
-  const host = request.headers.get('host');
-  const url = new URL(request.url);
-  // The demo has no login: a page of another origin could otherwise hang up calls with a
-  // bodyless POST (no preflight). Pages of the app's own origin (or PUBLIC_URL's) send theirs;
-  // requests without `Origin` (curl, scripts) pass.
-  const origin = request.headers.get('origin');
-  if (request.method !== 'GET' && origin !== null && !isOwnOrigin(origin, host)) {
-    return Response.json(
-      {
-        error: {
-          code: 'origin_not_allowed',
-          message: 'Requests that change calls come from the app’s own pages only.',
-        },
-      },
-      { status: 403 },
-    );
-  }
-  return getCallControlHandler(`${url.protocol}//${host ?? url.host}`)(request);
-}
-
-function isOwnOrigin(origin: string, host: string | null): boolean {
-  if (origin === process.env.PUBLIC_URL?.replace(/\/+$/, '')) return true;
-  return host !== null && (origin === `http://${host}` || origin === `https://${host}`);
+  return getCallControlHandler()(request);
 }
 
 export { handle as GET, handle as POST };

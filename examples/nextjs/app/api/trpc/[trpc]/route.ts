@@ -1,13 +1,19 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getAppRouter } from '../../../../server/app-router';
+import { checkBrowserRequest } from '../../../../server/check-browser-request';
 import { createContext } from '../../../../server/trpc';
 
 // Subscriptions are long-lived Server-Sent Events streams from the Node.js runtime.
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-/** Every tRPC call: queries (batched GET), and `calltrack.onCallEvent` as an SSE stream. */
-function handle(request: Request): Promise<Response> {
+/**
+ * Every tRPC call: queries (batched GET), and `calltrack.onCallEvent` as an SSE stream. A request
+ * naming another host (a site rebound to this machine) is refused 403 (checkBrowserRequest).
+ */
+async function handle(request: Request): Promise<Response> {
+  const refusal = checkBrowserRequest(request);
+  if (refusal) return refusal;
   return fetchRequestHandler({
     endpoint: '/api/trpc',
     req: request,
