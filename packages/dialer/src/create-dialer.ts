@@ -37,7 +37,14 @@ import { isStorableText } from './is-storable-text';
 import { keepLease } from './keep-lease';
 import type { Lead } from './lead';
 import type { LeadAttempt } from './lead-attempt';
-import type { AttemptUpdate, AttemptUpdateResult, ClaimResult } from './lead-store';
+import type {
+  AttemptUpdate,
+  AttemptUpdateResult,
+  ClaimResult,
+  ExpiredAttemptOutcome,
+  OrphanExpiredAttemptsRequest,
+} from './lead-store';
+import { orphanExpiredAttempt } from './orphan-expired-attempts';
 import { pacingSchedule } from './pacing-schedule';
 
 type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
@@ -757,17 +764,58 @@ export function createDialer(options: DialerOptions): Dialer {
     }
   };
 
+  /**
+   * Orphans expired attempts in one batch (a few round trips for all of them on PostgreSQL and
+   * Redis). A batch the store fails is orphaned one attempt at a time instead, so one attempt it
+   * cannot write does not hold up the rest, pass after pass.
+   */
+  const orphanBatch = async (
+    batch: OrphanExpiredAttemptsRequest,
+  ): Promise<(ExpiredAttemptOutcome | undefined)[]> => {
+    if (batch.attempts.length === 0) return [];
+    if (store.orphanExpiredAttempts) {
+      try {
+        const outcomes = await store.orphanExpiredAttempts(batch);
+        if (outcomes.length === batch.attempts.length) return outcomes;
+        throw new Error(
+          `The store answered ${outcomes.length} outcomes for ${batch.attempts.length} attempts.`,
+        );
+      } catch (error) {
+        logger.error('Orphaning a batch of expired attempts failed; orphaning them one by one.', {
+          attempts: batch.attempts.length,
+          error,
+        });
+      }
+    }
+    const outcomes: (ExpiredAttemptOutcome | undefined)[] = [];
+    for (const attempt of batch.attempts) {
+      outcomes.push(
+        await orphanExpiredAttempt(store, attempt, clock.now()).catch((error) => {
+          logger.error('Orphaning an expired attempt failed; the next pass tries again.', {
+            tenantId: attempt.tenantId,
+            leadId: attempt.leadId,
+            attemptId: attempt.attemptId,
+            error,
+          });
+          return undefined;
+        }),
+      );
+    }
+    return outcomes;
+  };
+
   const reconcile = async (): Promise<ReconcileReport> => {
     const report: ReconcileReport = { orphaned: 0, settled: 0 };
     const expired = await store.listExpiredAttempts({ now: clock.now(), limit: 500 });
+    const unsettled: LeadAttempt[] = [];
     for (const attempt of expired) {
-      const key = {
-        tenantId: attempt.tenantId,
-        leadId: attempt.leadId,
-        attemptId: attempt.attemptId,
-        fence: attempt.fence,
-      };
       if (attempt.state === 'unknown' && options.lookupCall) {
+        const key = {
+          tenantId: attempt.tenantId,
+          leadId: attempt.leadId,
+          attemptId: attempt.attemptId,
+          fence: attempt.fence,
+        };
         let found = await lookUpCall(options.lookupCall, attempt).catch((error) => {
           logger.warn('lookupCall failed; the attempt is orphaned for review.', { ...key, error });
           return undefined;
@@ -794,45 +842,37 @@ export function createDialer(options: DialerOptions): Dialer {
           }
         }
       }
-      const orphaned = await write({
-        ...key,
-        state: 'orphaned',
-        now: clock.now(),
-        takeOver: true,
+      unsettled.push(attempt);
+    }
+    // Taken over (the lead's fence rises), or, when its lead was deleted or is on another attempt
+    // now (your app reset the row), orphaned on its own: left as it is, it would come back first
+    // in every read, 500 of them starving the reconciler.
+    const outcomes = await orphanBatch({
+      now: clock.now(),
+      attempts: unsettled.map((attempt) => ({
+        tenantId: attempt.tenantId,
+        leadId: attempt.leadId,
+        attemptId: attempt.attemptId,
+        fence: attempt.fence,
         reason: attempt.state === 'claimed' ? 'lease_expired' : 'unsettled',
-      });
-      if (orphaned?.applied) {
-        report.orphaned += 1;
-        notifySlot(attempt.tenantId, attempt.userId);
-        logger.warn('Attempt orphaned for review; the lead is not redialled.', key);
-        continue;
-      }
-      // Its lead was deleted, or is on another attempt now (your app reset the row): no fenced
-      // write can move it, and left as it is it would come back first in every read, 500 of
-      // them starving the reconciler. Orphaned on its own, for review.
-      const gone = orphaned?.applied === false && orphaned.lead === undefined;
-      const movedOn =
-        orphaned?.applied === false &&
-        orphaned.lead !== undefined &&
-        orphaned.lead.attemptId !== attempt.attemptId;
-      if (!gone && !movedOn) continue;
-      const detached = await store
-        .orphanDetachedAttempt({
+      })),
+    });
+    for (const [index, attempt] of unsettled.entries()) {
+      const outcome = outcomes[index];
+      if (outcome === undefined || outcome === 'unchanged') continue;
+      report.orphaned += 1;
+      notifySlot(attempt.tenantId, attempt.userId);
+      logger.warn(
+        outcome === 'orphaned'
+          ? 'Attempt orphaned for review; the lead is not redialled.'
+          : 'Attempt orphaned for review: its lead is gone or on another attempt.',
+        {
           tenantId: attempt.tenantId,
           leadId: attempt.leadId,
           attemptId: attempt.attemptId,
-          now: clock.now(),
-          reason: gone ? 'lead_gone' : 'lead_moved_on',
-        })
-        .catch((error) => {
-          logger.error('Orphaning an attempt cut off from its lead failed.', { ...key, error });
-          return undefined;
-        });
-      if (detached !== undefined) {
-        report.orphaned += 1;
-        notifySlot(attempt.tenantId, attempt.userId);
-        logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
-      }
+          fence: attempt.fence,
+        },
+      );
     }
     return report;
   };

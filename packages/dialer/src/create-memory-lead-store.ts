@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { applyAttemptUpdate } from './apply-attempt-update';
 import type { Lead } from './lead';
 import { claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
-import type { ClaimResult, LeadStore } from './lead-store';
+import type {
+  AttemptUpdate,
+  AttemptUpdateResult,
+  ClaimResult,
+  DetachedAttempt,
+  LeadStore,
+} from './lead-store';
 import { parseLeadInputs } from './parse-lead-inputs';
 
 const liveStates = new Set(['claimed', 'placed', 'unknown']);
@@ -29,6 +35,41 @@ export function createMemoryLeadStore(): LeadStore {
         attempt.attemptId,
       );
     }
+  };
+
+  const updateAttempt = (update: AttemptUpdate): AttemptUpdateResult => {
+    const result = applyAttemptUpdate(
+      leads.get(leadKey(update.tenantId, update.leadId)),
+      attempts.get(attemptKey(update.tenantId, update.attemptId)),
+      update,
+    );
+    if (result.applied) {
+      leads.set(leadKey(update.tenantId, update.leadId), result.lead);
+      saveAttempt(result.attempt);
+    }
+    return result;
+  };
+
+  const orphanDetachedAttempt = ({
+    tenantId,
+    leadId,
+    attemptId,
+    now,
+    reason,
+  }: DetachedAttempt): LeadAttempt | undefined => {
+    const attempt = attempts.get(attemptKey(tenantId, attemptId));
+    if (attempt === undefined || attempt.leadId !== leadId) return undefined;
+    if (attempt.state !== 'claimed' && attempt.state !== 'unknown') return undefined;
+    if (leads.get(leadKey(tenantId, leadId))?.attemptId === attemptId) return undefined;
+    const orphaned: LeadAttempt = {
+      ...attempt,
+      state: 'orphaned',
+      updatedAt: now,
+      leaseUntil: undefined,
+      reason,
+    };
+    saveAttempt(orphaned);
+    return orphaned;
   };
 
   return {
@@ -125,16 +166,7 @@ export function createMemoryLeadStore(): LeadStore {
     },
 
     async updateAttempt(update) {
-      const result = applyAttemptUpdate(
-        leads.get(leadKey(update.tenantId, update.leadId)),
-        attempts.get(attemptKey(update.tenantId, update.attemptId)),
-        update,
-      );
-      if (result.applied) {
-        leads.set(leadKey(update.tenantId, update.leadId), result.lead);
-        saveAttempt(result.attempt);
-      }
-      return copy(result);
+      return copy(updateAttempt(update));
     },
 
     async recordSkip({ tenantId, leadId, reason, now }) {
@@ -168,20 +200,36 @@ export function createMemoryLeadStore(): LeadStore {
         .map(copy);
     },
 
-    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
-      const attempt = attempts.get(attemptKey(tenantId, attemptId));
-      if (attempt === undefined || attempt.leadId !== leadId) return undefined;
-      if (attempt.state !== 'claimed' && attempt.state !== 'unknown') return undefined;
-      if (leads.get(leadKey(tenantId, leadId))?.attemptId === attemptId) return undefined;
-      const orphaned: LeadAttempt = {
-        ...attempt,
-        state: 'orphaned',
-        updatedAt: now,
-        leaseUntil: undefined,
-        reason,
-      };
-      saveAttempt(orphaned);
-      return copy(orphaned);
+    async orphanDetachedAttempt(detached) {
+      const orphaned = orphanDetachedAttempt(detached);
+      return orphaned && copy(orphaned);
+    },
+
+    // One attempt after the other with nothing awaited between them: no other call sees half.
+    async orphanExpiredAttempts({ now, attempts: expired }) {
+      return expired.map(({ tenantId, leadId, attemptId, fence, reason }) => {
+        const result = updateAttempt({
+          tenantId,
+          leadId,
+          attemptId,
+          fence,
+          state: 'orphaned',
+          now,
+          takeOver: true,
+          reason,
+        });
+        if (result.applied) return 'orphaned';
+        if (result.lead?.attemptId === attemptId) return 'unchanged';
+        const cutOff = result.lead === undefined ? 'lead_gone' : 'lead_moved_on';
+        const orphaned = orphanDetachedAttempt({
+          tenantId,
+          leadId,
+          attemptId,
+          now,
+          reason: cutOff,
+        });
+        return orphaned === undefined ? 'unchanged' : cutOff;
+      });
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createMemoryBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
@@ -22,7 +23,7 @@ import { describeLeadStore } from './describe-lead-store';
 import type { Lead } from './lead';
 import type { LeadStore } from './lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
-import type { PostgresPool } from './postgres-pool';
+import type { PostgresPool, PostgresPoolClient, PostgresQuery } from './postgres-pool';
 
 const pool = await connectTestPostgres({ max: 10 });
 
@@ -458,6 +459,178 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
 
 // Your own table with typed or length-limited columns: a value is stored as given or refused (400),
 // never cut or respelled; an id the column cannot hold is found nowhere (404), not a 500.
+/** `pool`, counting the statements sent through it and through the clients it lends. */
+function countStatements(
+  through: PostgresPool,
+  onClientQuery?: (text: string, client: PostgresPoolClient) => Promise<void>,
+): { pool: PostgresPool; sent: () => number } {
+  let sent = 0;
+  const text = (query: PostgresQuery | string) => (typeof query === 'string' ? query : query.text);
+  return {
+    pool: {
+      query: (query, values) => {
+        sent += 1;
+        return through.query(query, values);
+      },
+      connect: async () => {
+        const client = await through.connect();
+        return {
+          query: async (query, values) => {
+            sent += 1;
+            await onClientQuery?.(text(query), client);
+            return await client.query(query, values);
+          },
+          release: () => client.release(),
+        };
+      },
+    },
+    sent: () => sent,
+  };
+}
+
+/** `count` leads of acme claimed at `t0` by a process that died: every attempt expired by `t0 + 120 s`. */
+async function leaveExpiredClaims(store: LeadStore, count: number, t0: number): Promise<string[]> {
+  const leadIds = Array.from(
+    { length: count },
+    (_, index) => `lead-${String(index).padStart(4, '0')}`,
+  );
+  await store.addLeads(
+    leadIds.map((leadId) => ({
+      tenantId: 'acme',
+      leadId,
+      userId: 'u1',
+      phoneNumber: '+14155550100',
+    })),
+  );
+  const claims = await store.claimLeads({
+    tenantId: 'acme',
+    leadIds,
+    now: t0,
+    leaseMs: 60_000,
+    claimedBy: 'crashed',
+  });
+  expect(claims.every((claim) => claim.claimed)).toBe(true);
+  return leadIds;
+}
+
+describe.skipIf(!pool)('createPostgresLeadStore under the reconciler', () => {
+  const t0 = Date.parse('2026-03-02T15:00:00.000Z');
+
+  it('orphans a pass of expired attempts in a few statements, however many attempts it holds', async () => {
+    const table = uniqueTableName('batch');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const counted = countStatements(pool!);
+      const store = createPostgresLeadStore({ pool: counted.pool, table, attemptsTable });
+      const leadIds = await leaveExpiredClaims(store, 120, t0);
+      // A quarter of them dialled ambiguously; ten leads deleted by the app.
+      for (const leadId of leadIds.slice(0, 30)) {
+        const lead = await store.getLead('acme', leadId);
+        await store.updateAttempt({
+          tenantId: 'acme',
+          leadId,
+          attemptId: lead!.attemptId!,
+          fence: lead!.fence,
+          state: 'unknown',
+          now: t0 + 1,
+          leaseMs: 1_000,
+        });
+      }
+      await pool!.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [leadIds.slice(-10)]);
+      const dialer = createDialer({
+        store,
+        bus: { publish: async () => ({ duplicate: false }) },
+        accounts: [
+          {
+            id: 'test',
+            control: {
+              provider: 'test',
+              placeCall: async () => {
+                throw new Error('the reconciler never dials');
+              },
+              terminateCall: async () => {},
+            },
+          },
+        ],
+        clock: createTestClock(t0 + 120_000),
+        logger: {},
+      });
+      const before = counted.sent();
+      expect(await dialer.reconcile()).toEqual({ orphaned: 120, settled: 0 });
+      // The read, then BEGIN, lock the leads, lock the attempts, orphan them all, COMMIT: one
+      // round trip per attempt was four (a fenced write's transaction), 500 of them 2.5–4.4 s.
+      expect(counted.sent() - before).toBeLessThanOrEqual(6);
+      const orphans = await store.listAttempts({ tenantId: 'acme', state: 'orphaned', limit: 200 });
+      const reasons: Record<string, number> = {};
+      for (const attempt of orphans) reasons[attempt.reason!] = (reasons[attempt.reason!] ?? 0) + 1;
+      expect(reasons).toEqual({ lease_expired: 80, unsettled: 30, lead_gone: 10 });
+      expect(await store.getLead('acme', 'lead-0000')).toMatchObject({
+        callStatus: 'orphaned',
+        fence: 2,
+      });
+      expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('leaves a batch whose process died before it committed as it was, and a repeat orphans each attempt once', async () => {
+    const table = uniqueTableName('batch_crash');
+    const attemptsTable = `${table}_attempts`;
+    const dying = await connectTestPostgres({ max: 1 });
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await leaveExpiredClaims(store, 50, t0);
+      const now = t0 + 120_000;
+      const attempts = (await store.listExpiredAttempts({ now, limit: 500 })).map(
+        ({ tenantId, leadId, attemptId, fence }) => ({
+          tenantId,
+          leadId,
+          attemptId,
+          fence,
+          reason: 'lease_expired',
+        }),
+      );
+      expect(attempts).toHaveLength(50);
+      // Its connection ends where COMMIT would have gone, every write of the batch sent.
+      const crashing = countStatements(dying!, async (text, client) => {
+        if (text !== 'COMMIT') return;
+        // The client reports its connection ended: expected here.
+        (client as unknown as EventEmitter).on('error', () => {});
+        await client.query('SELECT pg_terminate_backend(pg_backend_pid())');
+      });
+      const crashed = createPostgresLeadStore({ pool: crashing.pool, table, attemptsTable });
+      await expect(crashed.orphanExpiredAttempts!({ now, attempts })).rejects.toThrow();
+      expect(await store.listExpiredAttempts({ now, limit: 500 })).toHaveLength(50);
+      expect(await store.getLead('acme', 'lead-0000')).toMatchObject({
+        callStatus: 'dialing',
+        fence: 1,
+      });
+      expect(await store.orphanExpiredAttempts!({ now, attempts })).toEqual(
+        attempts.map(() => 'orphaned'),
+      );
+      expect(await store.orphanExpiredAttempts!({ now, attempts })).toEqual(
+        attempts.map(() => 'unchanged'),
+      );
+      for (const { leadId, attemptId } of attempts) {
+        expect(await store.getAttempt('acme', attemptId)).toMatchObject({
+          state: 'orphaned',
+          fence: 2,
+        });
+        expect(await store.getLead('acme', leadId)).toMatchObject({
+          callStatus: 'orphaned',
+          fence: 2,
+        });
+      }
+    } finally {
+      await dying?.end();
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+});
+
 describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) columns', () => {
   const tenantId = 'acme';
   const userId = 'u1';

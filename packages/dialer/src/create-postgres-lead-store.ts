@@ -6,7 +6,7 @@ import { InvalidLeadError } from './errors/invalid-lead-error';
 import { fitsPostgresType, postgresSpelling } from './fits-postgres-type';
 import type { Lead, LeadCallStatus } from './lead';
 import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
-import type { ClaimRefusal, ClaimResult, LeadStore } from './lead-store';
+import type { ClaimRefusal, ClaimResult, ExpiredAttemptOutcome, LeadStore } from './lead-store';
 import { parseLeadInputs } from './parse-lead-inputs';
 import {
   type LeadColumn,
@@ -145,12 +145,93 @@ UPDATE ${attempts} SET state = $10, fence = $5, updated_at = $11, lease_until = 
   provider = $6, call_id = $7, outcome = $8, reason = $13
 WHERE tenant_id = $14 AND attempt_id = $9`;
 
+  // Orphaning a batch of expired attempts (the reconciler's), in one short transaction: lock the
+  // batch's leads, then its attempts, each in key order (the order every fenced write takes them
+  // in, so two reconcilers wait for each other instead of deadlocking), then decide and write
+  // every attempt in one statement. It runs after the locks, so it reads what they hold as it is
+  // now: a statement that waited for a lock itself would read the attempts as they were before.
+  // The leads' keys arrive as text and are cast to your columns' types (NULL: a key your columns
+  // cannot hold, no lead). Each attempt is decided as `applyAttemptUpdate` and
+  // `orphanDetachedAttempt` decide it: taken over while its lead holds it at that fence;
+  // orphaned alone when its lead is gone or on another attempt; else left as it is.
+  type OrphanStatements = Record<
+    'lockLeads' | 'lockAttempts' | 'orphan',
+    (values: unknown[]) => PostgresQuery
+  >;
+  const orphanStatements = (tenantType: string, leadType: string): OrphanStatements => {
+    const leadKeys = `SELECT tenant::${tenantType}, lead::${leadType} FROM unnest($1::text[], $2::text[]) AS input(tenant, lead)`;
+    const lockLeads = `
+SELECT 1 FROM ${table} L
+WHERE (L.${c.tenantId}, L.${c.leadId}) IN (${leadKeys})
+ORDER BY L.${c.tenantId}, L.${c.leadId}
+FOR UPDATE OF L`;
+    const lockAttempts = `
+SELECT 1 FROM ${attempts} A
+WHERE (A.tenant_id, A.attempt_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+ORDER BY A.tenant_id, A.attempt_id
+FOR UPDATE OF A`;
+    const live = `('claimed', 'unknown')`;
+    const orphan = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
+    WITH ORDINALITY AS input(tenant, lead, attempt, fence, reason, lead_tenant, lead_key, position)
+), decided AS (
+  SELECT input.*, CASE
+    WHEN L.${c.leadId} IS NULL OR L.${c.attemptId}::text IS DISTINCT FROM input.attempt THEN
+      CASE WHEN A.state IN ${live} AND A.lead_id = input.lead
+        THEN CASE WHEN L.${c.leadId} IS NULL THEN 'lead_gone' ELSE 'lead_moved_on' END
+        ELSE 'unchanged' END
+    WHEN coalesce(L.${c.fence}, 0) <> input.fence THEN 'unchanged'
+    WHEN A.state IN ${live} THEN 'orphaned'
+    ELSE 'unchanged'
+  END AS outcome
+  FROM input
+  LEFT JOIN ${attempts} A ON A.tenant_id = input.tenant AND A.attempt_id = input.attempt
+  LEFT JOIN ${table} L
+    ON L.${c.tenantId} = input.lead_tenant::${tenantType} AND L.${c.leadId} = input.lead_key::${leadType}
+), taken AS (
+  UPDATE ${table} L SET ${c.callStatus} = 'orphaned', ${c.hasBeenCalled} = true,
+    ${c.fence} = decided.fence + 1, ${c.provider} = A.provider, ${c.callId} = A.call_id,
+    ${c.callOutcome} = A.outcome
+  FROM decided JOIN ${attempts} A ON A.tenant_id = decided.tenant AND A.attempt_id = decided.attempt
+  WHERE decided.outcome = 'orphaned'
+    AND L.${c.tenantId} = decided.lead_tenant::${tenantType} AND L.${c.leadId} = decided.lead_key::${leadType}
+  RETURNING decided.tenant, decided.attempt, decided.fence + 1 AS fence, decided.reason, decided.outcome
+), changes AS (
+  SELECT * FROM taken
+  UNION ALL
+  SELECT tenant, attempt, NULL::bigint, outcome, outcome FROM decided
+  WHERE outcome IN ('lead_gone', 'lead_moved_on')
+), orphaned AS (
+  UPDATE ${attempts} A SET state = 'orphaned', updated_at = $8, lease_until = NULL,
+    fence = coalesce(changes.fence, A.fence), reason = changes.reason
+  FROM changes
+  WHERE A.tenant_id = changes.tenant AND A.attempt_id = changes.attempt AND A.state IN ${live}
+  RETURNING A.tenant_id, A.attempt_id, changes.outcome
+)
+SELECT coalesce(orphaned.outcome, 'unchanged') AS outcome
+FROM decided LEFT JOIN orphaned
+  ON orphaned.tenant_id = decided.tenant AND orphaned.attempt_id = decided.attempt
+ORDER BY decided.position`;
+    return {
+      lockLeads: namedStatement(lockLeads),
+      lockAttempts: namedStatement(lockAttempts),
+      orphan: namedStatement(orphan),
+    };
+  };
+
   // Added leads arrive as text arrays and are cast to your columns' own types (a bigint or uuid
   // id, a varchar number…): INSERT … SELECT has no implicit cast from text to those. The types
   // are read from the catalog once, on the first add or lookup (again after a failed read).
   const addedColumns = ['tenantId', 'leadId', 'userId', 'phoneNumber', 'timeZone'] as const;
   type AddedColumn = (typeof addedColumns)[number];
-  let columnTypes: Promise<{ insertSql: string; types: Record<AddedColumn, string> }> | undefined;
+  let columnTypes:
+    | Promise<{
+        insertSql: string;
+        types: Record<AddedColumn, string>;
+        orphanStatements: OrphanStatements;
+      }>
+    | undefined;
   const readColumnTypes = () => {
     columnTypes ??= readPostgresColumnTypes(
       pool,
@@ -170,7 +251,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
         const types = Object.fromEntries(
           addedColumns.map((field) => [field, of(field).type]),
         ) as Record<AddedColumn, string>;
-        return { insertSql, types };
+        return { insertSql, types, orphanStatements: orphanStatements(tenant!, lead!) };
       },
       (error: unknown) => {
         columnTypes = undefined;
@@ -497,6 +578,68 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
         [tenantId, attemptId, leadId, new Date(now), reason, ...lead],
       );
       return rows[0] ? decodeAttempt(rows[0]) : undefined;
+    },
+
+    async orphanExpiredAttempts({ now, attempts: expired }) {
+      const outcomes: ExpiredAttemptOutcome[] = expired.map(() => 'unchanged');
+      // Once each (a repeat would be written twice in one statement); an attempt a text column
+      // cannot hold (a NUL) names no attempt here.
+      const sent = new Map<string, number>();
+      for (const [index, attempt] of expired.entries()) {
+        const key = `${attempt.tenantId}\u0000${attempt.attemptId}`;
+        if (sent.has(key) || !textValues(attempt.tenantId, attempt.leadId, attempt.attemptId)) {
+          continue;
+        }
+        sent.set(key, index);
+      }
+      if (sent.size === 0) return outcomes;
+      const { types, orphanStatements: statements } = await readColumnTypes();
+      const batch = [...sent.values()].map((index) => expired[index]!);
+      // A lead key your columns cannot hold names no lead (the attempt's lead is gone).
+      const leadKeys = batch.map((attempt) =>
+        fitsPostgresType(attempt.tenantId, types.tenantId) &&
+        fitsPostgresType(attempt.leadId, types.leadId)
+          ? attempt
+          : undefined,
+      );
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          statements.lockLeads([
+            leadKeys.flatMap((key) => (key ? [key.tenantId] : [])),
+            leadKeys.flatMap((key) => (key ? [key.leadId] : [])),
+          ]),
+        );
+        await client.query(
+          statements.lockAttempts([
+            batch.map((attempt) => attempt.tenantId),
+            batch.map((attempt) => attempt.attemptId),
+          ]),
+        );
+        const { rows } = await client.query(
+          statements.orphan([
+            batch.map((attempt) => attempt.tenantId),
+            batch.map((attempt) => attempt.leadId),
+            batch.map((attempt) => attempt.attemptId),
+            batch.map((attempt) => attempt.fence),
+            batch.map((attempt) => attempt.reason),
+            leadKeys.map((key) => key?.tenantId ?? null),
+            leadKeys.map((key) => key?.leadId ?? null),
+            new Date(now),
+          ]),
+        );
+        await client.query('COMMIT');
+        for (const [position, index] of [...sent.values()].entries()) {
+          outcomes[index] = rows[position]!.outcome as ExpiredAttemptOutcome;
+        }
+        return outcomes;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import type { LeadInput } from './lead';
 import type { LeadAttempt } from './lead-attempt';
-import type { LeadStore } from './lead-store';
+import type {
+  ExpiredAttempt,
+  ExpiredAttemptOutcome,
+  LeadStore,
+  OrphanExpiredAttemptsRequest,
+} from './lead-store';
+import { orphanExpiredAttempt, orphanExpiredAttempts } from './orphan-expired-attempts';
 
 /**
  * The test functions the suite registers its tests with: vitest's, jest's, mocha's or
@@ -736,6 +742,221 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
           );
         });
       }
+
+      /**
+       * Leaves, in `tenantId`, expired attempts in the cases the reconciler meets, and answers the
+       * batch it would orphan, as it read them: a (claimed) and b (unknown, its call known) are
+       * still as read; a webhook placed c and another reconciler took d over since; e's lead is
+       * gone (when the suite can remove one); f is claimed; then a again, and an attempt of f's
+       * lead that does not exist.
+       */
+      const leaveExpiredAttempts = async (store: LeadStore, tenantId: string) => {
+        const leadIds = ['a', 'b', 'c', 'd', 'e', 'f'];
+        await store.addLeads(leadIds.map((leadId) => lead(tenantId, leadId)));
+        const claims = await store.claimLeads({
+          tenantId,
+          leadIds,
+          now: t0,
+          leaseMs: lease,
+          claimedBy: 'crashed',
+        });
+        const keys = claims.map((claim) => {
+          if (!claim.claimed) throw new Error('not claimed');
+          const { leadId, attemptId, fence } = claim.attempt;
+          return { tenantId, leadId, attemptId, fence };
+        });
+        const [a, b, c, d, e, f] = keys as [
+          (typeof keys)[0],
+          (typeof keys)[0],
+          (typeof keys)[0],
+          (typeof keys)[0],
+          (typeof keys)[0],
+          (typeof keys)[0],
+        ];
+        await store.updateAttempt({
+          ...b,
+          state: 'unknown',
+          now: t0 + 100,
+          leaseMs: 100,
+          provider: 'twilio',
+          callId: `CA-${tenantId}`,
+          reason: 'ambiguous:timeout',
+        });
+        const now = t0 + lease + 1000;
+        const read = await store.listExpiredAttempts({ now, limit: 100 });
+        const expired = (key: (typeof keys)[0]): ExpiredAttempt => {
+          const attempt = read.find((found) => found.attemptId === key.attemptId);
+          if (attempt === undefined) throw new Error(`${key.leadId} is not listed as expired`);
+          const reason = attempt.state === 'claimed' ? 'lease_expired' : 'unsettled';
+          return { ...key, fence: attempt.fence, reason };
+        };
+        const request: OrphanExpiredAttemptsRequest = {
+          now: now + 2,
+          attempts: [
+            ...[a, b, c, d, e, f].map(expired),
+            expired(a),
+            { ...f, attemptId: 'no-such-attempt', reason: 'lease_expired' },
+          ],
+        };
+        await store.updateAttempt({
+          ...c,
+          state: 'placed',
+          now: now + 1,
+          provider: 'twilio',
+          callId: `CA-c-${tenantId}`,
+        });
+        await store.updateAttempt({
+          ...d,
+          state: 'orphaned',
+          now: now + 1,
+          takeOver: true,
+          reason: 'lease_expired',
+        });
+        if (options.removeLead) await options.removeLead(store, tenantId, 'e');
+        return { request, keys: { a, b, c, d, e, f } };
+      };
+
+      it('orphans a batch of expired attempts exactly as one at a time would', async () => {
+        const setup = await setUp(0);
+        const { store, tenantId } = setup;
+        const inBatch = await leaveExpiredAttempts(store, tenantId);
+        const alone = await leaveExpiredAttempts(store, `${tenantId}-alone`);
+        const outcomes = await orphanExpiredAttempts(store, inBatch.request);
+        const aloneOutcomes: ExpiredAttemptOutcome[] = [];
+        for (const attempt of alone.request.attempts) {
+          aloneOutcomes.push(await orphanExpiredAttempt(store, attempt, alone.request.now));
+        }
+        const eGone = options.removeLead === undefined ? 'orphaned' : 'lead_gone';
+        const expected = ['orphaned', 'orphaned', 'unchanged', 'unchanged', eGone, 'orphaned'];
+        assertEqual(outcomes, [...expected, 'unchanged', 'unchanged']);
+        assertEqual(aloneOutcomes, outcomes);
+        // Every lead and attempt as one at a time left its twin, ids and tenant aside.
+        const state = async (run: typeof inBatch, tenant: string) => {
+          const found: unknown[] = [];
+          for (const key of Object.values(run.keys)) {
+            const same = (value: unknown) =>
+              JSON.parse(
+                JSON.stringify(value ?? null)
+                  .replaceAll(key.attemptId, 'ATTEMPT')
+                  .replaceAll(tenant, 'TENANT'),
+              );
+            found.push(same(await store.getLead(tenant, key.leadId)));
+            found.push(same(await store.getAttempt(tenant, key.attemptId)));
+          }
+          return found;
+        };
+        assertEqual(await state(inBatch, tenantId), await state(alone, `${tenantId}-alone`));
+        const { a, b, c, d, e } = inBatch.keys;
+        const now = inBatch.request.now;
+        assertPartial(await store.getLead(tenantId, 'a'), {
+          callStatus: 'orphaned',
+          hasBeenCalled: true,
+          fence: 2,
+          attemptId: a.attemptId,
+        });
+        assertPartial(await store.getAttempt(tenantId, a.attemptId), {
+          state: 'orphaned',
+          fence: 2,
+          reason: 'lease_expired',
+          leaseUntil: undefined,
+          updatedAt: now,
+        });
+        assertPartial(await store.getLead(tenantId, 'b'), {
+          callStatus: 'orphaned',
+          fence: 2,
+          provider: 'twilio',
+          callId: `CA-${tenantId}`,
+        });
+        assertPartial(await store.getAttempt(tenantId, b.attemptId), {
+          state: 'orphaned',
+          reason: 'unsettled',
+          provider: 'twilio',
+        });
+        assertPartial(await store.getLead(tenantId, 'c'), { callStatus: 'placed', fence: 1 });
+        assertPartial(await store.getAttempt(tenantId, c.attemptId), { state: 'placed' });
+        assertPartial(await store.getAttempt(tenantId, d.attemptId), {
+          state: 'orphaned',
+          fence: 2,
+          updatedAt: now - 1,
+        });
+        if (options.removeLead) {
+          assertPartial(await store.getAttempt(tenantId, e.attemptId), {
+            state: 'orphaned',
+            reason: 'lead_gone',
+            fence: 1,
+            updatedAt: now,
+          });
+        }
+        assertEqual(await store.listExpiredAttempts({ now, limit: 100 }), []);
+        assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 1);
+      });
+
+      it('orphans each expired attempt exactly once when reconcilers race over the same batch', async () => {
+        const setup = await setUp(40);
+        const { store, tenantId, ids } = setup;
+        const claims = await store.claimLeads({
+          tenantId,
+          leadIds: ids,
+          now: t0,
+          leaseMs: lease,
+          claimedBy: 'crashed',
+        });
+        for (const [index, claim] of claims.entries()) {
+          if (!claim.claimed) throw new Error('not claimed');
+          if (index % 4 !== 1) continue;
+          const { leadId, attemptId, fence } = claim.attempt;
+          const key = { tenantId, leadId, attemptId, fence };
+          await store.updateAttempt({ ...key, state: 'unknown', now: t0 + 1, leaseMs: 100 });
+        }
+        const removed = new Set(options.removeLead ? ids.slice(-5) : []);
+        for (const leadId of removed) await options.removeLead!(store, tenantId, leadId);
+        const now = t0 + lease + 1000;
+        const read = await store.listExpiredAttempts({ now, limit: 100 });
+        assert.equal(read.length, ids.length);
+        const attempts = read.map(
+          ({ leadId, attemptId, fence, state }): ExpiredAttempt => ({
+            tenantId,
+            leadId,
+            attemptId,
+            fence,
+            reason: state === 'claimed' ? 'lease_expired' : 'unsettled',
+          }),
+        );
+        // Two reconcilers with the batch (one reads it the other way round) and one of an earlier
+        // version, one attempt at a time.
+        const [forward, backward, alone] = await Promise.all([
+          orphanExpiredAttempts(store, { now, attempts }),
+          orphanExpiredAttempts(store, { now, attempts: [...attempts].reverse() }),
+          (async () => {
+            const outcomes: ExpiredAttemptOutcome[] = [];
+            for (const attempt of attempts) {
+              outcomes.push(await orphanExpiredAttempt(store, attempt, now));
+            }
+            return outcomes;
+          })(),
+        ]);
+        for (const [index, attempt] of attempts.entries()) {
+          const outcomes = [forward[index], backward[attempts.length - 1 - index], alone[index]];
+          const gone = removed.has(attempt.leadId);
+          assertEqual(
+            outcomes.filter((outcome) => outcome !== 'unchanged'),
+            [gone ? 'lead_gone' : 'orphaned'],
+            `outcomes of ${attempt.leadId}`,
+          );
+          assertPartial(await store.getAttempt(tenantId, attempt.attemptId), {
+            state: 'orphaned',
+            fence: gone ? 1 : 2,
+            reason: gone ? 'lead_gone' : attempt.reason,
+          });
+          if (!gone) {
+            assertPartial(await store.getLead(tenantId, attempt.leadId), {
+              callStatus: 'orphaned',
+              fence: 2,
+            });
+          }
+        }
+        assertEqual(await store.listExpiredAttempts({ now, limit: 100 }), []);
+      });
 
       it("lists a tenant's attempts newest first, and counts a user's calls in flight", async () => {
         const setup = await setUp(4);

@@ -56,12 +56,15 @@ export type {
   ClaimResult,
   CountLiveAttemptsQuery,
   DetachedAttempt,
+  ExpiredAttempt,
+  ExpiredAttemptOutcome,
   LeadSkip,
   LeadStore,
   ListAttemptsQuery,
   ListExpiredAttemptsQuery,
   ListLeadsQuery,
   ListPendingLeadsQuery,
+  OrphanExpiredAttemptsRequest,
 } from './lead-store';
 export type { SkipReason } from './skip-reason';
 export { skipReasons } from './skip-reason';

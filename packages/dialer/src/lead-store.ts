@@ -119,6 +119,34 @@ export interface DetachedAttempt {
   reason: string;
 }
 
+/** One expired attempt for {@link LeadStore.orphanExpiredAttempts}, as `listExpiredAttempts` read it. */
+export interface ExpiredAttempt {
+  tenantId: string;
+  leadId: string;
+  attemptId: string;
+  /** The fence it was read with: the take-over applies only while the lead still holds it. */
+  fence: number;
+  /** Recorded on a taken-over attempt: `lease_expired` (it was `claimed`), `unsettled` (`unknown`). */
+  reason: string;
+}
+
+/** What {@link LeadStore.orphanExpiredAttempts} orphans. */
+export interface OrphanExpiredAttemptsRequest {
+  /** Now, by the dialer's clock. */
+  now: number;
+  attempts: readonly ExpiredAttempt[];
+}
+
+/**
+ * What {@link LeadStore.orphanExpiredAttempts} did to one attempt:
+ * - `orphaned`: taken over, as `updateAttempt` with `state: 'orphaned'` and `takeOver` does: the
+ *   attempt and its lead are `orphaned`, the fence rose, the attempt has the request's reason;
+ * - `lead_gone` / `lead_moved_on`: cut off from its lead (deleted, or on another attempt now): only
+ *   the attempt is orphaned, as `orphanDetachedAttempt` does, with that reason;
+ * - `unchanged`: it moved on since it was read (a webhook, another reconciler): nothing changed.
+ */
+export type ExpiredAttemptOutcome = 'orphaned' | 'lead_gone' | 'lead_moved_on' | 'unchanged';
+
 /** Which attempts {@link LeadStore.listAttempts} returns. */
 export interface ListAttemptsQuery {
   tenantId: string;
@@ -197,6 +225,16 @@ export interface LeadStore {
    * is not of `leadId`, or is still its lead's current attempt (`updateAttempt` takes that over).
    */
   orphanDetachedAttempt(attempt: DetachedAttempt): Promise<LeadAttempt | undefined>;
+  /**
+   * Optional: orphans a batch of expired attempts, each exactly as the reconciler would one at a
+   * time with `updateAttempt` (`orphaned`, `takeOver`, the attempt's reason) and, when the lead
+   * is gone or on another attempt, `orphanDetachedAttempt` (`lead_gone` / `lead_moved_on`).
+   * Answers one outcome per attempt, in the order given. Each attempt must come out as one of
+   * those, also when two reconcilers orphan the same batch at once (one of them wins each
+   * attempt) or a process dies midway (what it did holds, and a repeat finishes the rest). A
+   * store without it is orphaned one attempt at a time.
+   */
+  orphanExpiredAttempts?(request: OrphanExpiredAttemptsRequest): Promise<ExpiredAttemptOutcome[]>;
   /** A tenant's attempts, newest first (optionally one state, one user). */
   listAttempts(query: ListAttemptsQuery): Promise<LeadAttempt[]>;
   /** How many of a user's attempts are `claimed`, `placed` or `unknown` (calls in flight). */

@@ -111,12 +111,13 @@ return results
 `;
 
 /**
- * ARGV: base, leadId, attemptId, fence, state, now, leaseMs, provider, callId, outcome, reason,
- * takeOver ('1' or ''). Returns { outcome, lead fields, attempt fields }.
+ * The fenced write and the orphaning of a cut-off attempt as Lua functions, so that one write and
+ * a batch of the reconciler's run the same code. `updateAttempt` answers its outcome (`applied`,
+ * `not_found`, `no_attempt` when the lead is there but the attempt is not, `stale`,
+ * `invalid_transition`) and the lead's current attempt id (false when it has none);
+ * `orphanDetached` answers true when it orphaned the attempt.
  */
-export const updateAttemptScript = `${shared}
-local leadId, attemptId, fence, target = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local now = tonumber(ARGV[6])
+const attemptFunctions = `
 local allowed = {
   claimed = { placed = true, unknown = true, released = true, orphaned = true },
   placed = { placed = true, ended = true },
@@ -128,53 +129,82 @@ local allowed = {
 local leadStatus = { claimed = 'dialing', placed = 'placed', unknown = 'unknown',
   released = 'pending', ended = 'completed', orphaned = 'orphaned' }
 local live = { claimed = true, placed = true, unknown = true }
-local leadKey = base .. 'lead:' .. leadId
-local attemptKey = base .. 'attempt:' .. attemptId
-if redis.call('EXISTS', leadKey) == 0 then return { 'not_found', {}, {} } end
-local current = redis.call('HMGET', leadKey, 'attemptId', 'fence', 'userId')
-if current[1] ~= attemptId or current[2] ~= fence then
-  return { 'stale', flat(leadKey), flat(attemptKey) }
+
+local function updateAttempt(leadId, attemptId, fence, target, nowText, leaseMs, provider, callId,
+    outcome, reason, takeOver)
+  local leadKey = base .. 'lead:' .. leadId
+  local attemptKey = base .. 'attempt:' .. attemptId
+  if redis.call('EXISTS', leadKey) == 0 then return 'not_found', false end
+  local current = redis.call('HMGET', leadKey, 'attemptId', 'fence', 'userId')
+  if current[1] ~= attemptId or current[2] ~= fence then return 'stale', current[1] end
+  local attempt = redis.call('HMGET', attemptKey, 'state', 'claimedAt')
+  local state = attempt[1]
+  if not state then return 'no_attempt', current[1] end
+  if not allowed[state][target] then return 'invalid_transition', current[1] end
+  local userId = current[3]
+  local claimedAt = attempt[2]
+  if takeOver then fence = int(tonumber(fence) + 1) end
+  redis.call('HSET', attemptKey, 'state', target, 'fence', fence, 'updatedAt', nowText)
+  if target == 'unknown' then
+    local leaseUntil = tonumber(nowText) + tonumber(leaseMs)
+    redis.call('HSET', attemptKey, 'leaseUntil', int(leaseUntil))
+    redis.call('ZADD', base .. 'leases', leaseUntil, attemptId)
+  else
+    redis.call('HDEL', attemptKey, 'leaseUntil')
+    redis.call('ZREM', base .. 'leases', attemptId)
+  end
+  if provider ~= '' then redis.call('HSET', attemptKey, 'provider', provider) end
+  if callId ~= '' then redis.call('HSET', attemptKey, 'callId', callId) end
+  if outcome ~= '' then redis.call('HSET', attemptKey, 'outcome', outcome) end
+  if reason ~= '' then redis.call('HSET', attemptKey, 'reason', reason) end
+  if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
+  redis.call('ZADD', base .. 'state:' .. target, claimedAt, attemptId)
+  if live[target] then
+    redis.call('ZADD', base .. 'live:' .. userId, claimedAt, attemptId)
+  else
+    redis.call('ZREM', base .. 'live:' .. userId, attemptId)
+  end
+  local call = redis.call('HMGET', attemptKey, 'provider', 'callId', 'outcome')
+  if call[1] and call[2] then
+    redis.call('SET', base .. 'call:' .. call[1] .. ':' .. call[2], attemptId)
+  end
+  redis.call('HSET', leadKey, 'callStatus', leadStatus[target], 'fence', fence,
+    'hasBeenCalled', target == 'released' and '0' or '1')
+  for offset, name in ipairs({ 'provider', 'callId', 'callOutcome' }) do
+    if call[offset] then redis.call('HSET', leadKey, name, call[offset]) end
+  end
+  if target == 'released' then redis.call('ZADD', base .. 'pending:' .. userId, 0, leadId) end
+  return 'applied', attemptId
 end
-local attempt = redis.call('HMGET', attemptKey, 'state', 'claimedAt')
-local state = attempt[1]
-if not state then return { 'not_found', flat(leadKey), {} } end
-if not allowed[state][target] then
-  return { 'invalid_transition', flat(leadKey), flat(attemptKey) }
-end
-local userId = current[3]
-local claimedAt = attempt[2]
-if ARGV[12] == '1' then fence = int(tonumber(fence) + 1) end
-redis.call('HSET', attemptKey, 'state', target, 'fence', fence, 'updatedAt', ARGV[6])
-if target == 'unknown' then
-  local leaseUntil = now + tonumber(ARGV[7])
-  redis.call('HSET', attemptKey, 'leaseUntil', int(leaseUntil))
-  redis.call('ZADD', base .. 'leases', leaseUntil, attemptId)
-else
+
+local function orphanDetached(attemptId, leadId, nowText, reason)
+  local attemptKey = base .. 'attempt:' .. attemptId
+  local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt')
+  local state = attempt[1]
+  if (state ~= 'claimed' and state ~= 'unknown') or attempt[2] ~= leadId then return false end
+  if redis.call('HGET', base .. 'lead:' .. leadId, 'attemptId') == attemptId then return false end
+  redis.call('HSET', attemptKey, 'state', 'orphaned', 'updatedAt', nowText, 'reason', reason)
   redis.call('HDEL', attemptKey, 'leaseUntil')
   redis.call('ZREM', base .. 'leases', attemptId)
+  if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
+  redis.call('ZADD', base .. 'state:orphaned', attempt[4], attemptId)
+  redis.call('ZREM', base .. 'live:' .. attempt[3], attemptId)
+  return true
 end
-local names = { 'provider', 'callId', 'outcome', 'reason' }
-for offset, name in ipairs(names) do
-  if ARGV[7 + offset] ~= '' then redis.call('HSET', attemptKey, name, ARGV[7 + offset]) end
-end
-if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
-redis.call('ZADD', base .. 'state:' .. target, claimedAt, attemptId)
-if live[target] then
-  redis.call('ZADD', base .. 'live:' .. userId, claimedAt, attemptId)
-else
-  redis.call('ZREM', base .. 'live:' .. userId, attemptId)
-end
-local call = redis.call('HMGET', attemptKey, 'provider', 'callId', 'outcome')
-if call[1] and call[2] then
-  redis.call('SET', base .. 'call:' .. call[1] .. ':' .. call[2], attemptId)
-end
-redis.call('HSET', leadKey, 'callStatus', leadStatus[target], 'fence', fence,
-  'hasBeenCalled', target == 'released' and '0' or '1')
-for offset, name in ipairs({ 'provider', 'callId', 'callOutcome' }) do
-  if call[offset] then redis.call('HSET', leadKey, name, call[offset]) end
-end
-if target == 'released' then redis.call('ZADD', base .. 'pending:' .. userId, 0, leadId) end
-return { 'applied', flat(leadKey), flat(attemptKey) }
+`;
+
+/**
+ * ARGV: base, leadId, attemptId, fence, state, now, leaseMs, provider, callId, outcome, reason,
+ * takeOver ('1' or ''). Returns { outcome, lead fields, attempt fields }.
+ */
+export const updateAttemptScript = `${shared}${attemptFunctions}
+local leadId, attemptId = ARGV[2], ARGV[3]
+local outcome = updateAttempt(leadId, attemptId, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8],
+  ARGV[9], ARGV[10], ARGV[11], ARGV[12] == '1')
+local leadKey = base .. 'lead:' .. leadId
+if outcome == 'not_found' then return { 'not_found', {}, {} } end
+if outcome == 'no_attempt' then return { 'not_found', flat(leadKey), {} } end
+return { outcome, flat(leadKey), flat(base .. 'attempt:' .. attemptId) }
 `;
 
 /**
@@ -182,20 +212,34 @@ return { 'applied', flat(leadKey), flat(attemptKey) }
  * `leadId` whose lead is gone or on another attempt; returns its fields, or {} if it changed
  * nothing.
  */
-export const orphanDetachedAttemptScript = `${shared}
-local attemptId, leadId = ARGV[2], ARGV[3]
-local attemptKey = base .. 'attempt:' .. attemptId
-local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt')
-local state = attempt[1]
-if (state ~= 'claimed' and state ~= 'unknown') or attempt[2] ~= leadId then return {} end
-if redis.call('HGET', base .. 'lead:' .. leadId, 'attemptId') == attemptId then return {} end
-redis.call('HSET', attemptKey, 'state', 'orphaned', 'updatedAt', ARGV[4], 'reason', ARGV[5])
-redis.call('HDEL', attemptKey, 'leaseUntil')
-redis.call('ZREM', base .. 'leases', attemptId)
-if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
-redis.call('ZADD', base .. 'state:orphaned', attempt[4], attemptId)
-redis.call('ZREM', base .. 'live:' .. attempt[3], attemptId)
-return flat(attemptKey)
+export const orphanDetachedAttemptScript = `${shared}${attemptFunctions}
+if not orphanDetached(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return {} end
+return flat(base .. 'attempt:' .. ARGV[2])
+`;
+
+/**
+ * ARGV: base, now, then per attempt: leadId, attemptId, fence, reason. The reconciler's batch, as
+ * it would write each attempt alone: take it over (`orphaned`, the fence raised); if its lead
+ * is gone or on another attempt, orphan the attempt on its own. Returns one outcome per attempt:
+ * `orphaned`, `lead_gone`, `lead_moved_on` or `unchanged`.
+ */
+export const orphanExpiredAttemptsScript = `${shared}${attemptFunctions}
+local now = ARGV[2]
+local outcomes = {}
+for index = 3, #ARGV, 4 do
+  local leadId, attemptId = ARGV[index], ARGV[index + 1]
+  local result, current = updateAttempt(leadId, attemptId, ARGV[index + 2], 'orphaned', now, 0,
+    '', '', '', ARGV[index + 3], true)
+  local outcome = 'unchanged'
+  if result == 'applied' then
+    outcome = 'orphaned'
+  elseif result == 'not_found' or current ~= attemptId then
+    local cutOff = result == 'not_found' and 'lead_gone' or 'lead_moved_on'
+    if orphanDetached(attemptId, leadId, now, cutOff) then outcome = cutOff end
+  end
+  outcomes[#outcomes + 1] = outcome
+end
+return outcomes
 `;
 
 /** ARGV: base, leadId, reason, now. */
