@@ -7,7 +7,7 @@ import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
 import type { CallControl } from '@calltrack/core';
-import { followRedisReachability } from '@calltrack/core/internal';
+import { followRedisReachability, isOutageError } from '@calltrack/core/internal';
 import { toNodeHandler } from '@calltrack/core/node';
 import { createPresence, type Presence } from '@calltrack/presence';
 import { createRedisPresenceStore } from '@calltrack/presence/redis';
@@ -47,7 +47,6 @@ import { createRecordingHandler } from './create-recording-handler';
 import { createVoiceRoutingHandler } from './create-voice-routing-handler';
 import { demoAlertRules } from './demo-alert-rules';
 import type { FetchRecording } from './fetch-provider-recording';
-import { isRedisOutage } from './is-redis-outage';
 import { resolveDemoTenant, resolveKnownCallTenant } from './resolve-demo-tenant';
 
 /** The provider secrets the webhook handlers check signatures and tokens with. */
@@ -274,7 +273,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
         authToken: credentials.twilioAuthToken,
         ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
         onError: (error) =>
-          isRedisOutage(error)
+          isOutageError(error)
             ? logger.warn(`voice routing: ${(error as Error).message} The caller gets voicemail.`)
             : logger.error('voice routing:', error),
       }),

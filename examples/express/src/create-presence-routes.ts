@@ -1,9 +1,9 @@
 import { toErrorResponse } from '@calltrack/core';
+import { isOutageError } from '@calltrack/core/internal';
 import type { Presence, UserPresence } from '@calltrack/presence';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { authenticateDemoUser } from './authenticate-demo-user';
 import { agentStates, demoAgents } from './demo-agents';
-import { isRedisOutage } from './is-redis-outage';
 
 /** An agent as the console's presence panel shows it. */
 interface AgentJson {
@@ -104,7 +104,7 @@ export function createPresenceRoutes(options: {
         problem(response, status, code, (error as Error).message);
         return;
       }
-      if (isRedisOutage(error)) {
+      if (isOutageError(error)) {
         // An outage, not a bug: 503 with Retry-After, as every calltrack handler answers it
         // (decision 65), logged as one line.
         const answer = toErrorResponse(error);
