@@ -1,3 +1,4 @@
+import { RedisUnavailableError } from '@calltrack/core';
 import type { Presence } from '@calltrack/presence';
 
 /** Options of {@link createCallRouter}. */
@@ -10,6 +11,12 @@ export interface CallRouterOptions {
   holdMs?: number;
   /** Calls remembered (oldest forgotten first). Default 10,000. */
   maxCalls?: number;
+  /**
+   * Whether presence can be read now (on Redis: its client is ready). While it says no, `route`
+   * refuses at once with `RedisUnavailableError` instead of reading: on ioredis' defaults a read
+   * waits 10–40 s in the offline queue, longer than Twilio waits for TwiML. Default: always.
+   */
+  presenceReachable?: () => boolean;
   now?: () => number;
 }
 
@@ -18,7 +25,8 @@ export interface CallRouter {
   /**
    * Routes a call once: an available agent (online, state `available`, on no call; the one who
    * waited longest since their last routed call), or undefined for voicemail. Asking again for
-   * the same call gives the same answer.
+   * the same call gives the same answer. Rejects when presence cannot be read (at once with
+   * `RedisUnavailableError` while `presenceReachable` says no); the next call routes again.
    */
   route(tenantId: string, callSid: string): Promise<string | undefined>;
   /** The agent a call was routed to, if it was routed to one. */
@@ -56,6 +64,13 @@ export function createCallRouter(options: CallRouterOptions): CallRouter {
     route(tenantId, callSid) {
       const known = routed.get(callSid);
       if (known) return known;
+      if (options.presenceReachable?.() === false) {
+        return Promise.reject(
+          new RedisUnavailableError({
+            message: 'Redis cannot be reached (presence is not read while it reconnects).',
+          }),
+        );
+      }
       if (routed.size >= maxCalls) {
         const oldest = routed.keys().next().value as string;
         routed.delete(oldest);

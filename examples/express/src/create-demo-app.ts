@@ -7,6 +7,7 @@ import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
 import type { CallControl } from '@calltrack/core';
+import { followRedisReachability, isOutageError } from '@calltrack/core/internal';
 import { toNodeHandler } from '@calltrack/core/node';
 import { createPresence, type Presence } from '@calltrack/presence';
 import { createRedisPresenceStore } from '@calltrack/presence/redis';
@@ -167,7 +168,13 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     logger: { warn: (message) => logger.warn(`presence: ${message}`), error: logger.error },
   });
   presence.start(); // the sweeper
-  const callRouter = createCallRouter({ presence });
+  // On Redis, routing reads presence only while the client is ready: a webhook must not wait in
+  // ioredis' offline queue (10–40 s on its defaults) for an agent (decision 65).
+  const redisUnreachable = options.redis ? followRedisReachability(options.redis) : undefined;
+  const callRouter = createCallRouter({
+    presence,
+    ...(redisUnreachable ? { presenceReachable: () => redisUnreachable() === undefined } : {}),
+  });
   const timelines = createCallTimelineRecorder({ bus, tenantId });
   const webhooks =
     options.webhooks === false
@@ -265,7 +272,10 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
         router: callRouter,
         authToken: credentials.twilioAuthToken,
         ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-        onError: (error) => logger.error('voice routing:', error),
+        onError: (error) =>
+          isOutageError(error)
+            ? logger.warn(`voice routing: ${(error as Error).message} The caller gets voicemail.`)
+            : logger.error('voice routing:', error),
       }),
     ),
   );

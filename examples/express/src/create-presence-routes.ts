@@ -1,3 +1,5 @@
+import { toErrorResponse } from '@calltrack/core';
+import { isOutageError } from '@calltrack/core/internal';
 import type { Presence, UserPresence } from '@calltrack/presence';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { authenticateDemoUser } from './authenticate-demo-user';
@@ -15,6 +17,11 @@ interface AgentJson {
   you: boolean;
 }
 
+/** The API's error shape. */
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
 const problem = (response: Response, status: number, code: string, message: string) =>
   response.status(status).json({ error: { code, message } });
 
@@ -25,7 +32,7 @@ const problem = (response: Response, status: number, code: string, message: stri
  */
 export function createPresenceRoutes(options: {
   presence: Presence;
-  logger?: Pick<Console, 'error'>;
+  logger?: Pick<Console, 'warn' | 'error'>;
 }): Router {
   const { presence } = options;
   const logger = options.logger ?? console;
@@ -90,11 +97,20 @@ export function createPresenceRoutes(options: {
   // Malformed or oversized JSON, and anything unexpected, as the API's error shape.
   router.use(
     '/api/presence',
-    (error: unknown, _request: Request, response: Response, _next: NextFunction) => {
+    async (error: unknown, _request: Request, response: Response, _next: NextFunction) => {
       const status = (error as { status?: unknown }).status;
       if (status === 400 || status === 413 || status === 415) {
         const code = status === 413 ? 'payload_too_large' : 'invalid_argument';
         problem(response, status, code, (error as Error).message);
+        return;
+      }
+      if (isOutageError(error)) {
+        // An outage, not a bug: 503 with Retry-After, as every calltrack handler answers it
+        // (decision 65), logged as one line.
+        const answer = toErrorResponse(error);
+        const text = await answer.text();
+        logger.warn(`presence route: ${(JSON.parse(text) as ErrorBody).error.message}`);
+        response.status(answer.status).set(Object.fromEntries(answer.headers)).send(text);
         return;
       }
       logger.error('presence route:', error);

@@ -414,6 +414,56 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await bus.close();
   });
 
+  it('reports the history reads of a subscription started while Redis is down once, and once when they work again', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const errors: Error[] = [];
+    const bus = createRedisBus({ redis, prefix: 'reads', onError: (error) => errors.push(error) });
+    // The tenant's channel is attached before the outage, so the next subscription starts by
+    // reading history at once, on the app's client (one reconnect attempt per command).
+    const first = bus.subscribe({ tenantId: 'tenant-a' });
+    await first.ready;
+
+    const closed = nextEvent(redis, 'close');
+    await server.kill();
+    await closed;
+    const started = bus.subscribe({ tenantId: 'tenant-a' });
+    // Its read is retried every 250 ms; 40 reconnect attempts of the client (50 ms) are 2 s.
+    let attempts = 0;
+    await new Promise<void>((resolve) => {
+      const counted = () => {
+        attempts += 1;
+        if (attempts < 40) return;
+        redis.off('error', counted);
+        resolve();
+      };
+      redis.on('error', counted);
+    });
+    const duringOutage = errors.length;
+    const ready = nextEvent(redis, 'ready');
+    await server.restart();
+    await ready;
+    await started.ready;
+    const after = makeCallEvent();
+    await bus.publish(after);
+    expect(eventIds(await take(started, 1))).toEqual([after.id]);
+
+    const messages = errors.map((error) => error.message);
+    const back = messages.filter((message) => /history reads .*work again/.test(message));
+    const connection = messages.filter((message) =>
+      /ECONNREFUSED|subscriber connection .* is back/.test(message),
+    );
+    // The first failed read, as ioredis gave it; then nothing per retry; then one "back".
+    expect(duringOutage).toBe(2); // the subscriber connection's first error and the first read's
+    expect(messages.length - connection.length).toBe(2);
+    expect(back).toEqual([
+      expect.stringMatching(
+        /^The Redis bus's history reads work again after [\d.]+ s and ([3-9]|\d\d+) failed reads \(only the first was reported\)\.$/,
+      ),
+    ]);
+    await bus.close();
+  });
+
   it('survives Redis being killed and restarted: publish rejects while down, subscribers reset and go on', async () => {
     server = await startRedisServer();
     const redis = client(server.url);

@@ -15,6 +15,7 @@ import type { RedisPubSubMode } from './create-redis-pubsub';
 import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscription-queue';
 import { detectRedisPubSubMode } from './detect-redis-pubsub-mode';
 import type { BusOptions, BusSubscribeOptions, BusSubscription, EventBus } from './event-bus';
+import { createHistoryReadFailures } from './history-read-failures';
 import { checkRedisBusPrefix, redisBusKeys } from './redis-bus-keys';
 import { redisPositionScript, redisPublishFunctions } from './redis-bus-scripts';
 import { registerRedisBusTenant } from './register-redis-bus-tenant';
@@ -121,6 +122,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     maxBufferedMessages,
     batchSize,
     report,
+    readFailures: createHistoryReadFailures(report),
     redis,
     prefix,
     active: new Set<SubscriptionQueue>(),

@@ -3,6 +3,7 @@ import { parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
 import type { SubscriptionQueue } from './create-subscription-queue';
 import type { BusResetMessage } from './event-bus';
+import { createHistoryReadFailures, type HistoryReadFailures } from './history-read-failures';
 import type { ReadRedisHistory, RedisHistoryPage } from './read-redis-history';
 import type { RedisStreamMessage } from './redis-stream-message';
 
@@ -41,6 +42,11 @@ export interface RedisTenantSubscriberOptions {
   batchSize: number;
   /** Where skipped messages and failed reads are reported. */
   report: (error: Error) => void;
+  /**
+   * The bus's failed history reads, reported once per incident across its subscriptions.
+   * Default: this subscriber's own, on `report`.
+   */
+  readFailures?: HistoryReadFailures;
   /** Runs `retry` later, after a failed history read. Default: after 250 ms (unref'd timer). */
   scheduleRetry?: (retry: () => void) => void;
   /** Name the tenant on reset messages (a part of an all-tenants subscription). */
@@ -114,9 +120,11 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   /** A failed history read is to be tried again. */
   #retrying = false;
   readonly #options: RedisTenantSubscriberOptions;
+  readonly #readFailures: HistoryReadFailures;
 
   constructor(options: RedisTenantSubscriberOptions) {
     this.#options = options;
+    this.#readFailures = options.readFailures ?? createHistoryReadFailures(options.report);
   }
 
   start(start: RedisTenantSubscriberStart): void {
@@ -218,7 +226,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   }
 
   async #runSync(mode: 'position' | 'catch-up'): Promise<void> {
-    const { sink, report } = this.#options;
+    const { sink } = this.#options;
     // Messages already waiting were published before the read below: history holds them if
     // they are real, so one of them beyond the top it reports is not (a stray write).
     const arrivedBeforeRead = this.#pending.length;
@@ -227,16 +235,22 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       firstPage = mode === 'position' ? await this.#position() : await this.#catchUpFromHistory();
     } catch (error) {
       this.#syncing = false;
-      if (!sink.open) return;
-      report(error instanceof Error ? error : new Error(String(error)));
+      if (!sink.open) {
+        this.#readFailures.ended(this);
+        return;
+      }
+      // Reported once per incident, not per retry (see HistoryReadFailures).
+      this.#readFailures.failed(this, error instanceof Error ? error : new Error(String(error)));
       // Redis is unreachable for now: try again later (a reconnect also starts a catch-up).
       this.#retrying = true;
       (this.#options.scheduleRetry ?? defaultRetry)(() => {
         this.#retrying = false;
-        this.#startSync(mode);
+        if (!sink.open) this.#readFailures.ended(this);
+        else this.#startSync(mode);
       });
       return;
     }
+    this.#readFailures.succeeded(this);
     this.#syncing = false;
     this.#quiet = false;
     if (!sink.open) return;

@@ -5,6 +5,7 @@ import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
 import { createRedisChannelHub, type RedisChannelHub } from './create-redis-channel-hub';
 import type { SubscriptionQueue } from './create-subscription-queue';
+import { createHistoryReadFailures } from './history-read-failures';
 import { subscribeRedisAllTenants } from './subscribe-redis-all-tenants';
 
 const redis = await connectTestRedis();
@@ -50,6 +51,7 @@ describe.skipIf(!redis)('subscribeRedisAllTenants (classic)', () => {
         maxBufferedMessages: 100,
         batchSize: 500,
         report,
+        readFailures: createHistoryReadFailures(report),
         active,
         redis: client,
         prefix,

@@ -117,6 +117,7 @@ function followPattern(
       readHistory: hub.historyOf(tenantId),
       batchSize: context.batchSize,
       report,
+      readFailures: context.readFailures,
       labelResets: true,
     });
     members.set(tenantId, { subscriber, heardAt });
@@ -191,6 +192,7 @@ function followRegistry(
       readHistory: hub.historyOf(tenantId),
       batchSize: context.batchSize,
       report,
+      readFailures: context.readFailures,
       labelResets: true,
     });
     members.set(tenantId, subscriber);

@@ -5,6 +5,7 @@ import {
 } from './create-redis-tenant-subscriber';
 import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscription-queue';
 import type { BusSubscribeOptions, BusSubscription } from './event-bus';
+import type { HistoryReadFailures } from './history-read-failures';
 import { matchesSubscription } from './matches-subscription';
 
 /** What every Redis subscription needs from its bus. */
@@ -13,6 +14,8 @@ export interface RedisSubscribeContext {
   maxBufferedMessages: number;
   batchSize: number;
   report: (error: Error) => void;
+  /** Failed history reads of every subscription, reported once per incident. */
+  readFailures: HistoryReadFailures;
   /** The open subscriptions, ended when the bus closes. */
   active: Set<SubscriptionQueue>;
   /** Clock, for tests of idle members of all-tenants subscriptions. Default `Date.now`. */
@@ -48,6 +51,7 @@ export function subscribeRedisTenant(
     readHistory: hub.historyOf(tenantId),
     batchSize: context.batchSize,
     report,
+    readFailures: context.readFailures,
   });
   subscriber = created;
   const { after } = options;

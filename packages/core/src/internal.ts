@@ -24,7 +24,11 @@ export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export { readRetryAfterSeconds } from './read-retry-after-seconds';
 export type { RedisClientStatus } from './redis-client-reachability';
 export { followRedisReachability } from './redis-client-reachability';
-export { isRedisUnavailableError, redisClientClosedError } from './redis-unavailable';
+export {
+  isOutageError,
+  isRedisUnavailableError,
+  redisClientClosedError,
+} from './redis-unavailable';
 export { someSecret } from './some-secret';
 export { toReceivedAt } from './to-received-at';
 export { checkWebhookTenant } from './webhook-tenant';

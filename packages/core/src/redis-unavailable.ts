@@ -54,6 +54,21 @@ export function toUnavailableError(error: unknown): unknown {
   });
 }
 
+/**
+ * Whether `error` is an outage rather than a bug: an ioredis connection failure
+ * ({@link isRedisUnavailableError}), or calltrack's `RedisUnavailableError` /
+ * `BusUnavailableError`. Background work that keeps retrying reports an outage once, as one
+ * line, and keeps the stack for everything else.
+ * @internal
+ */
+export function isOutageError(error: unknown): boolean {
+  return (
+    isRedisUnavailableError(error) ||
+    RedisUnavailableError.isInstance(error) ||
+    BusUnavailableError.isInstance(error)
+  );
+}
+
 /** Whether a calltrack error is a backend that could not be reached (answered with Retry-After). */
 export function isUnavailableAnswer(error: CallTrackError): boolean {
   return BusUnavailableError.isInstance(error) || RedisUnavailableError.isInstance(error);

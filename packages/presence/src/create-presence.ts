@@ -37,6 +37,7 @@ import type { PresenceTransition } from './presence-transition';
 import type { MessageDelivery } from './queued-message';
 import { readActiveCallsByUser } from './read-active-calls-by-user';
 import { resolvePresenceSettings } from './resolve-presence-settings';
+import { createSweepOutageLog } from './sweep-outage-log';
 import { toMessageEvent } from './to-message-event';
 import { toPresenceEvent } from './to-presence-event';
 import { toUserPresence, unknownUserPresence } from './to-user-presence';
@@ -491,17 +492,25 @@ export function createPresence(options: PresenceOptions): Presence {
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   let sweeping: Promise<unknown> | undefined;
 
+  const sweepFailures = createSweepOutageLog(logger, now);
+
   const sweep = async (): Promise<PresenceSweepReport> => {
     const report: PresenceSweepReport = { transitions: 0, delivered: 0 };
+    let failed = false;
     for (const tenantId of await store.listTenants()) {
       try {
         const tenantReport = await sweepTenant(tenantId, 'await');
         report.transitions += tenantReport.transitions;
         report.delivered += tenantReport.delivered;
       } catch (error) {
-        logger.error('Sweeping a tenant failed; the next sweep tries again.', { tenantId, error });
+        failed = true;
+        sweepFailures.failed('Sweeping a tenant failed; the next sweep tries again.', {
+          tenantId,
+          error,
+        });
       }
     }
+    if (!failed) sweepFailures.worked();
     return report;
   };
 
@@ -581,7 +590,7 @@ export function createPresence(options: PresenceOptions): Presence {
         sweepTimer = setInterval(() => {
           if (sweeping) return;
           sweeping = sweep()
-            .catch((error: unknown) => logger.error('A sweep failed.', { error }))
+            .catch((error: unknown) => sweepFailures.failed('A sweep failed.', { error }))
             .finally(() => {
               sweeping = undefined;
             });

@@ -151,4 +151,73 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
       'break',
     );
   });
+
+  it('logs failing sweeps once per outage, and once when they work again', async () => {
+    server = await startRedisServer();
+    const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    clients.push(client);
+    const store = createRedisPresenceStore({ redis: client });
+    let sweeps = 0;
+    const logged: { level: string; message: string; context?: Record<string, unknown> }[] = [];
+    let now = Date.parse('2026-11-21T10:00:00.000Z');
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store: {
+        ...store,
+        listTenants: () => {
+          sweeps += 1;
+          return store.listTenants();
+        },
+      },
+      now: () => now,
+      ...conformanceTimings,
+      sweepIntervalMs: 20,
+      autoHeartbeat: false,
+      logger: {
+        warn: (message, context) => logged.push({ level: 'warn', message, context }),
+        error: (message, context) => logged.push({ level: 'error', message, context }),
+      },
+    });
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    presence.start();
+    const sweepsDone = async (count: number) => {
+      const until = sweeps + count;
+      while (sweeps < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    try {
+      await sweepsDone(2);
+      expect(logged).toEqual([]);
+
+      await server.kill();
+      now += 1_000;
+      await sweepsDone(10);
+      now += 1_000;
+      await sweepsDone(10);
+      expect(logged).toEqual([
+        {
+          level: 'error',
+          message:
+            'Sweeps fail: Redis cannot be reached; reported once, until a sweep works again.',
+          context: { error: expect.any(Error) },
+        },
+      ]);
+
+      const ready = nextReady(client);
+      await server.restart();
+      await ready;
+      await sweepsDone(3);
+      expect(logged.slice(1)).toEqual([
+        {
+          level: 'warn',
+          message: expect.stringMatching(
+            /^Sweeps work again after 1\.0 s and \d{2,} failures \(only the first was reported\)\.$/,
+          ),
+          context: undefined,
+        },
+      ]);
+    } finally {
+      await presence.stop();
+    }
+  });
 });

@@ -7,7 +7,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTracker } from './__tests__/create-test-tracker';
 import { createEventLog } from './__tests__/event-log';
+import { makeEvent } from './__tests__/make-event';
 import { connected, startSocketServer } from './__tests__/start-socket-server';
+import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 
 const installed = spawnSync('redis-server', ['--version']).status === 0;
 if (!installed && process.env.CALLTRACK_REQUIRE_REDIS === '1') {
@@ -92,6 +94,62 @@ describe.skipIf(!installed)('attachCallTrack while Redis is down (kill -9)', () 
       expect(await answered).toEqual({ ok: true });
       expect(await log.waitFor('active_calls', 1)).toEqual([
         expect.objectContaining({ payload: expect.objectContaining({ calls: [] }) }),
+      ]);
+      client.disconnect();
+    } finally {
+      await socketServer.close();
+      await bus.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+
+  it('answers a handshake resume that outlives attachTimeoutMs with `resume_error` (unavailable), and a retry once Redis is back resumes', async () => {
+    const redisServer = server as RedisServerProcess;
+    const redis = new Redis(redisServer.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    redis.on('error', () => {});
+    await new Promise((resolve) => redis.once('ready', resolve));
+    const bus = createRedisBus({ redis, prefix: 'outage-resume' });
+    const { reader } = createTestTracker(bus);
+    const errors: unknown[] = [];
+    const socketServer = await startSocketServer(bus, {
+      tracker: reader,
+      attachTimeoutMs: 300,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      const { cursor } = await bus.publish(makeEvent('t1', { id: 'seen' }));
+      await redisServer.kill();
+      const client = socketServer.client({ token: 'token:t1:u1', lastCursor: cursor });
+      const log = createEventLog(client);
+      await connected(client);
+      const started = performance.now();
+      const [refused] = await log.waitFor('resume_error', 1);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(refused?.payload).toEqual({
+        code: 'unavailable',
+        message: expect.any(String),
+        retryAfterMs: 5_000,
+      });
+      // Told to the client, not reported: the channel reports the outage itself.
+      expect(errors.filter((error) => !BusSubscriptionLostError.isInstance(error))).toEqual([]);
+      expect(client.connected).toBe(true);
+
+      const ready = new Promise((resolve) => redis.once('ready', resolve));
+      await redisServer.restart();
+      await ready;
+      // What a client does with it: resume after the same cursor (as the ack's retry would).
+      let answer: unknown;
+      for (let attempt = 0; attempt < 100; attempt++) {
+        answer = await client.timeout(5_000).emitWithAck('subscribe_to_calls', { after: cursor });
+        if ((answer as { ok?: boolean }).ok) break;
+      }
+      expect(answer).toEqual({ ok: true });
+      // The restarted Redis is empty: the resume says so, as it would have without the outage.
+      expect(await log.waitFor('reset', 1)).toEqual([
+        expect.objectContaining({ payload: { reason: 'stream-reset' } }),
       ]);
       client.disconnect();
     } finally {

@@ -421,7 +421,16 @@ export function attachCallTrack(
     for (const [event, listener] of listeners) socket.on(event, listener);
     socket.on('disconnect', onDisconnect);
     const report = (error: unknown): void => onError(error, delivery.errorInfo);
-    if (resume) restore(delivery, resume).catch(report);
+    if (resume) {
+      // A handshake resume has no acknowledgement: its failure is told as `resume_error`, the
+      // error `subscribe_to_calls` would be acknowledged with (`unavailable` while Redis is
+      // down past attachTimeoutMs), and reported only when it is unexpected, as there.
+      restore(delivery, resume).catch((error: unknown) => {
+        const { error: answer } = toAckError(error);
+        if (answer.code === 'internal_error') report(error);
+        socket.emit('resume_error', answer);
+      });
+    }
     if (presence !== undefined && principal.userId !== undefined) {
       delivery.registered = register(socket, principal, channel).catch(report);
     }

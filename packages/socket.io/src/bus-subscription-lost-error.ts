@@ -17,13 +17,26 @@ export class BusSubscriptionLostError extends CallTrackError {
   /** How many times in a row the subscription was lost without delivering anything. */
   readonly attempt: number;
 
-  constructor(options: { tenantId: string | undefined; attempt: number; cause?: unknown }) {
-    const { tenantId, attempt, cause } = options;
+  /**
+   * With `outage`, the cause is Redis (or the bus) being unreachable: the message says so and
+   * the stack is left out (one line to log; the channel reports it once per outage).
+   */
+  constructor(options: {
+    tenantId: string | undefined;
+    attempt: number;
+    cause?: unknown;
+    outage?: boolean;
+  }) {
+    const { tenantId, attempt, cause, outage } = options;
     const what = tenantId === undefined ? 'the all-tenants view' : `tenant ${tenantId}`;
     super({
-      message: `The bus subscription of ${what} ${
-        cause === undefined ? 'ended' : 'failed'
-      } (attempt ${attempt}); restarting it`,
+      message: outage
+        ? `The bus subscription of ${what} failed (attempt ${attempt}): Redis cannot be reached (${
+            (cause as Error).message.split('\n')[0]
+          }); restarting it until it is back, reported once`
+        : `The bus subscription of ${what} ${
+            cause === undefined ? 'ended' : 'failed'
+          } (attempt ${attempt}); restarting it`,
       code: 'bus_subscription_lost',
       status: 503,
       cause,
@@ -31,6 +44,7 @@ export class BusSubscriptionLostError extends CallTrackError {
     this.name = name;
     this.tenantId = tenantId;
     this.attempt = attempt;
+    if (outage) this.stack = `${name}: ${this.message}`;
   }
 
   static override isInstance(error: unknown): error is BusSubscriptionLostError {

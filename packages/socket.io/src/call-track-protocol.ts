@@ -95,6 +95,14 @@ export type CallTrackAck =
       };
     };
 
+/**
+ * Payload of `resume_error`: the resume sent in the handshake (`auth.lastCursor`) failed. It is
+ * the `error` a `subscribe_to_calls({ after })` acknowledgement would carry: with `unavailable`
+ * (Redis was down past `attachTimeoutMs`) the connection stays open without a call stream; ask
+ * again with `subscribe_to_calls({ after: lastCursor })` after `retryAfterMs`.
+ */
+export type ResumeErrorPayload = Extract<CallTrackAck, { ok: false }>['error'];
+
 /** Payload of `subscribe_to_calls`. */
 export interface SubscribeToCallsPayload {
   /** Resume: replay every event after this cursor, then stream live (no `active_calls`). */
@@ -163,6 +171,8 @@ export interface CallTrackServerEvents {
   call_data: (payload: CallDataPayload) => void;
   /** Events were lost: reload with `subscribe_to_calls()`. */
   reset: (payload: ResetPayload) => void;
+  /** The handshake's resume (`auth.lastCursor`) failed: it has no acknowledgement to answer. */
+  resume_error: (payload: ResumeErrorPayload) => void;
 }
 
 /** Events the client sends; each takes an acknowledgement callback. */

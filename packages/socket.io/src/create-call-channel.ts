@@ -1,5 +1,6 @@
 import type { BusEventMessage, BusSubscription, EventBus } from '@calltrack/bus';
 import { isUserAddressedEvent } from '@calltrack/core';
+import { isOutageError } from '@calltrack/core/internal';
 import type { Namespace, Socket } from 'socket.io';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type { CallTrackDelivery, CallTrackResetReason } from './call-track-protocol';
@@ -99,6 +100,8 @@ export interface CallChannelOptions {
   schedule?: ScheduleRestart;
   /** How long to wait before the n-th restart in a row. Default {@link channelRestartDelay}. */
   restartDelay?: (attempt: number) => number;
+  /** Clock of the outage report ("back after … s"). Default `Date.now`. */
+  now?: () => number;
 }
 
 interface FilterRoom {
@@ -138,8 +141,23 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   let attached = false;
   let attaching: { promise: Promise<void>; resolve: () => void } | undefined;
   let closed = false;
+  // Restarts that failed because Redis cannot be reached are one outage: the first is reported
+  // (one line, no stack), then one "back" once the subscription attaches again. Other failures
+  // (bugs) are reported at every restart, with their stack.
+  let outage: { since: number; failures: number } | undefined;
+  const now = options.now ?? Date.now;
 
   const markAttached = (): void => {
+    if (outage) {
+      const seconds = ((now() - outage.since) / 1000).toFixed(1);
+      const what = allTenants ? 'the all-tenants view' : `tenant ${tenantId}`;
+      onError(
+        new Error(
+          `The bus subscription of ${what} is back after ${seconds} s and ${outage.failures} failed restarts (only the first was reported).`,
+        ),
+      );
+      outage = undefined;
+    }
     attached = true;
     attaching?.resolve();
     attaching = undefined;
@@ -258,6 +276,16 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
       };
     });
 
+  const reportLost = (attempt: number, failure: unknown): void => {
+    if (failure === undefined || !isOutageError(failure)) {
+      onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure }));
+    } else if (outage) outage.failures += 1;
+    else {
+      outage = { since: now(), failures: 1 };
+      onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure, outage: true }));
+    }
+  };
+
   const run = async (): Promise<void> => {
     let attempt = 0;
     while (!closed) {
@@ -293,7 +321,7 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
       // Too slow for a moment: continue from history, exactly where the rooms left off.
       if (lagged && cursor !== undefined) continue;
       attempt = delivered ? 1 : attempt + 1;
-      if (!lagged) onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure }));
+      if (!lagged) reportLost(attempt, failure);
       // Without a cursor to resume after, events may fall in the gap: the rooms reload.
       if (cursor === undefined) reset(lagged ? 'lagged' : 'reconnected');
       const delayMs = restartDelay(attempt);

@@ -17,6 +17,7 @@ export type {
   PresenceErrorPayload,
   PresenceMembersPayload,
   ResetPayload,
+  ResumeErrorPayload,
   SubscribeToCallsPayload,
 } from './call-track-protocol';
 export { callRoom, callsRoom, tenantRoom, userRoom } from './call-track-rooms';

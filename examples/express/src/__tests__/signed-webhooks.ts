@@ -26,15 +26,17 @@ export function twilioStatus(options: {
 }
 
 /**
- * Posts a Twilio webhook to the app. `signature`: `'valid'` (signed with the demo Auth Token),
+ * Posts a Twilio webhook to the app (`path`: the status callback, or `/webhooks/twilio/voice`).
+ * `signature`: `'valid'` (signed with the demo Auth Token),
  * `'wrong'` (signed with another token) or `'none'`.
  */
 export function postTwilio(
   baseUrl: string,
   params: Record<string, string>,
   signature: 'valid' | 'wrong' | 'none' = 'valid',
+  path = '/webhooks/twilio',
 ): Promise<Response> {
-  const url = `${baseUrl}/webhooks/twilio`;
+  const url = `${baseUrl}${path}`;
   const authToken = signature === 'wrong' ? 'not-the-auth-token' : demoCredentials.twilioAuthToken;
   return fetch(url, {
     method: 'POST',
