@@ -496,6 +496,16 @@ export function createDialer(options: DialerOptions): Dialer {
               claimedBy: instanceId,
               maxAttempts,
               minAttemptGapMs,
+              // The row as the gates saw it: edited since (your CRM changed the number, the zone
+              // or the owner), it is not claimed, so no number is dialled that no gate checked.
+              checked: [
+                {
+                  leadId: lead.leadId,
+                  userId: lead.userId,
+                  phoneNumber: lead.phoneNumber,
+                  timeZone: lead.timeZone,
+                },
+              ],
             });
           } catch (error) {
             await releaseQuietly(leadLease);
@@ -506,8 +516,35 @@ export function createDialer(options: DialerOptions): Dialer {
             if (claim?.reason === 'attempt_cap' || claim?.reason === 'too_soon') {
               await skip(lead, claim.reason);
             } else {
+              if (claim?.reason === 'changed') {
+                logger.info('The lead changed after its gates; left for the next run.', {
+                  tenantId,
+                  userId,
+                  leadId: lead.leadId,
+                });
+              }
               counts.notClaimed += 1;
             }
+            continue;
+          }
+          // A store of your own that ignores `checked` (its conformance suite says so): what it
+          // claimed is not what the gates passed. Never dialled; released for the next run.
+          if (!isAsChecked(claim.lead, lead)) {
+            logger.error(
+              'The store claimed a lead whose number, zone or owner changed after its gates (it ignores ClaimLeadsRequest.checked); it is released, not dialled.',
+              { tenantId, userId, leadId: lead.leadId },
+            );
+            await write({
+              tenantId,
+              leadId: lead.leadId,
+              attemptId: claim.attempt.attemptId,
+              fence: claim.attempt.fence,
+              state: 'released',
+              now: clock.now(),
+              reason: 'changed',
+            });
+            await releaseQuietly(leadLease);
+            counts.notClaimed += 1;
             continue;
           }
           // 5. The dial, in the background: the next lead waits for a free line above.
@@ -964,6 +1001,12 @@ function unusablePlacedCallField(placed: unknown): 'answer' | 'provider' | 'call
   if (callId !== undefined && !isCallIdText(callId)) return 'call_id';
   return undefined;
 }
+
+/** Whether a claimed lead has the owner, number and zone its gates checked. */
+const isAsChecked = (claimed: Lead, checked: Lead): boolean =>
+  claimed.userId === checked.userId &&
+  claimed.phoneNumber === checked.phoneNumber &&
+  claimed.timeZone === checked.timeZone;
 
 const noCounts = (): Counts => ({ placed: 0, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 });
 

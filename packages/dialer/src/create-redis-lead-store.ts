@@ -177,10 +177,23 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         request.minAttemptGapMs ?? '',
       ];
       const attemptIds: string[] = [];
+      const checked =
+        request.checked && new Map(request.checked.map((lead) => [lead.leadId, lead]));
       for (const leadId of leadIds) {
         const attemptId = randomUUID();
         attemptIds.push(attemptId);
-        args.push(leadId, attemptId);
+        const asChecked = checked?.get(leadId);
+        if (asChecked === undefined) args.push(leadId, attemptId, '', '', '', '');
+        else {
+          args.push(
+            leadId,
+            attemptId,
+            '1',
+            asChecked.userId,
+            asChecked.phoneNumber,
+            asChecked.timeZone ?? '',
+          );
+        }
       }
       const reply = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as string[];
       // One answer per lead, in the order sent: a reason, or 'claimed' and five values.

@@ -381,6 +381,80 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
           fence: 2,
         });
       });
+
+      it('claims a lead only as its gates checked it: another owner, number or zone is `changed`, and left as it is', async () => {
+        const setup = await setUp(0);
+        const { store, tenantId } = setup;
+        await store.addLeads([
+          lead(tenantId, 'zoned'),
+          lead(tenantId, 'unzoned', { timeZone: undefined }),
+        ]);
+        const asAdded = {
+          leadId: 'zoned',
+          userId: 'user-1',
+          phoneNumber: '+14155550100',
+          timeZone: 'America/New_York',
+        };
+        const claim = (checked: typeof asAdded | Omit<typeof asAdded, 'timeZone'>) =>
+          store.claimLeads({
+            tenantId,
+            leadIds: [checked.leadId],
+            now: t0,
+            leaseMs: lease,
+            claimedBy: 'suite',
+            checked: [{ timeZone: undefined, ...checked }],
+          });
+        for (const edited of [
+          { userId: 'user-2' },
+          { phoneNumber: '+14155550199' },
+          { timeZone: 'Asia/Tokyo' },
+          { timeZone: undefined },
+        ]) {
+          assertEqual(await claim({ ...asAdded, ...edited }), [
+            { leadId: 'zoned', claimed: false, reason: 'changed' },
+          ]);
+        }
+        assertEqual(
+          await claim({
+            leadId: 'unzoned',
+            userId: 'user-1',
+            phoneNumber: '+14155550100',
+            timeZone: 'UTC',
+          } as typeof asAdded),
+          [{ leadId: 'unzoned', claimed: false, reason: 'changed' }],
+        );
+        for (const leadId of ['zoned', 'unzoned']) {
+          assertPartial(await store.getLead(tenantId, leadId), {
+            callStatus: 'pending',
+            hasBeenCalled: false,
+            attemptCount: 0,
+            fence: 0,
+          });
+        }
+        assertEqual(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 0);
+        // As checked, both are claimed; in a batch too, each against its own check.
+        const [zoned] = await claim(asAdded);
+        assertPartial(zoned, { leadId: 'zoned', claimed: true });
+        assertPartial(zoned?.claimed && zoned.lead, { phoneNumber: '+14155550100', fence: 1 });
+        const batch = await store.claimLeads({
+          tenantId,
+          leadIds: ['unzoned', 'zoned'],
+          now: t0,
+          leaseMs: lease,
+          claimedBy: 'suite',
+          checked: [
+            {
+              leadId: 'unzoned',
+              userId: 'user-1',
+              phoneNumber: '+14155550100',
+              timeZone: undefined,
+            },
+          ],
+        });
+        assertPartial(batch[0], { leadId: 'unzoned', claimed: true });
+        assertPartial(batch[0]?.claimed && batch[0].lead, { timeZone: undefined, fence: 1 });
+        assertEqual(batch[1], { leadId: 'zoned', claimed: false, reason: 'not_pending' });
+      });
     });
 
     describe('fenced writes', () => {

@@ -51,6 +51,7 @@ export type {
   AttemptUpdate,
   AttemptUpdateRefusal,
   AttemptUpdateResult,
+  CheckedLead,
   ClaimLeadsRequest,
   ClaimRefusal,
   ClaimResult,

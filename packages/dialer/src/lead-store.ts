@@ -45,10 +45,29 @@ export interface ClaimLeadsRequest {
   maxAttempts?: number;
   /** Refuse leads whose last attempt was less than this long ago (`too_soon`). */
   minAttemptGapMs?: number;
+  /**
+   * The leads as the gates checked them. A lead listed here is claimed only while its owner,
+   * number and zone are still these (`changed` otherwise): a row edited between the gates and
+   * the claim (your CRM's table) is not dialled with values no gate saw. Leads not listed are
+   * claimed whatever they hold.
+   */
+  checked?: readonly CheckedLead[];
 }
 
-/** Why a lead was not claimed. */
-export type ClaimRefusal = 'not_found' | 'not_pending' | 'attempt_cap' | 'too_soon' | 'busy';
+/** A lead's fields as the dialer's gates checked them, for {@link ClaimLeadsRequest.checked}. */
+export type CheckedLead = Pick<Lead, 'leadId' | 'userId' | 'phoneNumber' | 'timeZone'>;
+
+/**
+ * Why a lead was not claimed. `changed`: its owner, number or zone is no longer what the gates
+ * checked (see {@link ClaimLeadsRequest.checked}); it stays pending, as it is.
+ */
+export type ClaimRefusal =
+  | 'not_found'
+  | 'not_pending'
+  | 'attempt_cap'
+  | 'too_soon'
+  | 'busy'
+  | 'changed';
 
 /** What {@link LeadStore.claimLeads} answered, per lead asked for. */
 export type ClaimResult =
