@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type CallEvent,
+  type CallStatus,
   CallTrackError,
   InvalidArgumentError,
   InvalidEventError,
@@ -70,6 +71,10 @@ export function createDialer(options: DialerOptions): Dialer {
   const liveCallMaxMs = options.liveCallMaxMs ?? 3_600_000;
   const attemptLeaseMs = options.attemptLeaseMs ?? 60_000;
   const unknownSettleMs = options.unknownSettleMs ?? 900_000;
+  const lookupPlacedAfterMs = options.lookupPlacedAfterMs ?? 900_000;
+  // A placed call whose end was missed is looked up for a day from its claim (what the tracker
+  // keeps of an ended call by default); after that, it stays placed for review.
+  const placedLookupHorizonMs = 86_400_000;
   const runLeaseMs = options.runLeaseMs ?? 30_000;
   const leadLeaseMs = options.leadLeaseMs ?? 30_000;
   const placeCallTimeoutMs = options.placeCallTimeoutMs ?? 15_000;
@@ -817,11 +822,16 @@ export function createDialer(options: DialerOptions): Dialer {
           found = undefined;
         }
         if (found !== undefined) {
+          const ended = found.placed && isEndedStatus(found.status);
           const settled = await write({
             ...key,
             now: clock.now(),
             ...(found.placed
-              ? { state: 'placed', ...(found.callId === undefined ? {} : { callId: found.callId }) }
+              ? {
+                  state: ended ? 'ended' : 'placed',
+                  ...(found.callId === undefined ? {} : { callId: found.callId }),
+                  ...(ended ? { outcome: found.status } : {}),
+                }
               : { state: 'released', reason: 'lookup:not_placed' }),
           });
           if (settled?.applied) {
@@ -871,7 +881,63 @@ export function createDialer(options: DialerOptions): Dialer {
         logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
       }
     }
+    await settlePlacedAttempts(report);
     return report;
+  };
+
+  /**
+   * Asks `lookupCall` about `placed` attempts whose end has not come for `lookupPlacedAfterMs`:
+   * their `call.ended` may have been published while no dialer followed the bus, and the
+   * dialer's subscription (every tenant's events) has no cursor to resume from. An ended call is
+   * recorded `ended`; any other answer leaves the attempt placed, its `updatedAt` moved on (a
+   * `placed → placed` write), so it is asked again only after as long.
+   */
+  const settlePlacedAttempts = async (report: ReconcileReport): Promise<void> => {
+    const lookupCall = options.lookupCall;
+    if (lookupCall === undefined || typeof store.listPlacedAttempts !== 'function') return;
+    const now = clock.now();
+    const placed = await store.listPlacedAttempts({
+      updatedBefore: now - lookupPlacedAfterMs,
+      claimedAfter: now - placedLookupHorizonMs,
+      limit: 100,
+    });
+    for (const attempt of placed) {
+      const key = {
+        tenantId: attempt.tenantId,
+        leadId: attempt.leadId,
+        attemptId: attempt.attemptId,
+        fence: attempt.fence,
+      };
+      const found = await lookUpCall(lookupCall, attempt).catch((error) => {
+        logger.warn('lookupCall failed about a placed call; asked again later.', { ...key, error });
+        return undefined;
+      });
+      const ended = found?.placed === true && isEndedStatus(found.status);
+      const callId =
+        found?.placed === true && attempt.callId === undefined && isCallIdText(found.callId)
+          ? found.callId
+          : undefined;
+      const result = await store
+        .updateAttempt({
+          ...key,
+          state: ended ? 'ended' : 'placed',
+          now: clock.now(),
+          ...(callId === undefined ? {} : { callId }),
+          ...(ended ? { outcome: found.status } : {}),
+        })
+        .catch((error) => {
+          logger.error('Recording a looked-up call failed.', { ...key, error });
+          return undefined;
+        });
+      if (ended && result?.applied) {
+        report.settled += 1;
+        notifySlot(attempt.tenantId, attempt.userId);
+        logger.info('Call ended (looked up: its end was not seen on the bus).', {
+          ...key,
+          status: found.status,
+        });
+      }
+    }
   };
 
   const followCallEvents = async (): Promise<void> => {
@@ -990,6 +1056,10 @@ const runEventTypes = [
  */
 const isCallIdText = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 256 && isKeyText(value);
+
+/** A status `lookupCall` answered that ends the call. */
+const isEndedStatus = (status: unknown): status is CallStatus =>
+  typeof status === 'string' && isTerminalStatus(status as CallStatus);
 
 const answerParts = { answer: 'an answer', provider: 'a provider name', call_id: 'a call id' };
 

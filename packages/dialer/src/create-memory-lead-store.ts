@@ -193,6 +193,19 @@ export function createMemoryLeadStore(): LeadStore {
       return copy(orphaned);
     },
 
+    async listPlacedAttempts({ updatedBefore, claimedAfter, limit }) {
+      return [...attempts.values()]
+        .filter(
+          (attempt) =>
+            attempt.state === 'placed' &&
+            attempt.updatedAt <= updatedBefore &&
+            attempt.claimedAt > claimedAfter,
+        )
+        .sort((a, b) => a.updatedAt - b.updatedAt)
+        .slice(0, limit)
+        .map(copy);
+    },
+
     async listAttempts({ tenantId, state, userId, limit }) {
       return [...attempts.values()]
         .filter(

@@ -504,6 +504,16 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
       return rows.map(decodeAttempt);
     },
 
+    async listPlacedAttempts({ updatedBefore, claimedAfter, limit }) {
+      const { rows } = await pool.query(
+        `SELECT ${attemptColumns} FROM ${attempts}
+         WHERE state = 'placed' AND updated_at <= $1 AND claimed_at > $2
+         ORDER BY updated_at LIMIT $3`,
+        [new Date(updatedBefore), new Date(claimedAfter), limit],
+      );
+      return rows.map(decodeAttempt);
+    },
+
     async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
       // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
       if (!textValues(tenantId, attemptId, leadId)) return undefined;

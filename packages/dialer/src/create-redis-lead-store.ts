@@ -312,6 +312,23 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       return found;
     },
 
+    async listPlacedAttempts({ updatedBefore, claimedAfter, limit }) {
+      // `state:placed` is by claim time: the tenant's placed attempts of the horizon, few (an
+      // ended call leaves the set), filtered and ordered by their last change here.
+      const found: LeadAttempt[] = [];
+      for (const tenantId of await redis.smembers(tenantsKey)) {
+        const attemptIds = await redis.zrangebyscore(
+          `${baseOf(tenantId)}state:placed`,
+          `(${claimedAfter}`,
+          '+inf',
+        );
+        for (const attempt of await readAttempts(tenantId, attemptIds)) {
+          if (attempt.state === 'placed' && attempt.updatedAt <= updatedBefore) found.push(attempt);
+        }
+      }
+      return found.sort((a, b) => a.updatedAt - b.updatedAt).slice(0, limit);
+    },
+
     async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
       const base = baseOf(tenantId);
       const fields = (await runRedisScript(

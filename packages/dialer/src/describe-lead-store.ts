@@ -858,6 +858,84 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
         assert.equal((await store.listAttempts({ tenantId, limit: 1 }))[0]?.leadId, 'lead-u2');
       });
     });
+
+    describe('placed calls', () => {
+      it('lists placed attempts of every tenant by their last change, within the claim horizon (a store may leave it out)', async (): Promise<void> => {
+        const setup = await setUp(3);
+        const { store, tenantId } = setup;
+        if (typeof store.listPlacedAttempts !== 'function') return;
+        const otherTenant = `${tenantId}-other`;
+        await store.addLeads([lead(otherTenant, 'lead-0000')]);
+        const place = async (
+          tenant: string,
+          leadId: string,
+          claimedAt: number,
+          placedAt: number,
+        ) => {
+          const [claim] = await claimOne(store, tenant, leadId, claimedAt);
+          assert.ok(claim?.claimed);
+          const placed = await store.updateAttempt({
+            tenantId: tenant,
+            leadId,
+            attemptId: claim.attempt.attemptId,
+            fence: claim.attempt.fence,
+            state: 'placed',
+            now: placedAt,
+            provider: 'twilio',
+            callId: `CA-${tenant}-${leadId}`,
+          });
+          assert.equal(placed.applied, true);
+          return claim.attempt;
+        };
+        const old = await place(tenantId, 'lead-0000', t0, t0 + 3_000);
+        const other = await place(otherTenant, 'lead-0000', t0 + 1, t0 + 2_000);
+        const recent = await place(tenantId, 'lead-0001', t0 + 2, t0 + 60_000);
+        const ended = await place(tenantId, 'lead-0002', t0 + 3, t0 + 1_000);
+        await store.updateAttempt({
+          tenantId,
+          leadId: 'lead-0002',
+          attemptId: ended.attemptId,
+          fence: ended.fence,
+          state: 'ended',
+          now: t0 + 4_000,
+          outcome: 'completed',
+        });
+        const ids = (attempts: LeadAttempt[]) =>
+          attempts
+            .filter((attempt) => attempt.tenantId === tenantId || attempt.tenantId === otherTenant)
+            .map((attempt) => attempt.attemptId);
+        assertEqual(
+          ids(
+            await store.listPlacedAttempts({
+              updatedBefore: t0 + 10_000,
+              claimedAfter: t0 - 1,
+              limit: 100,
+            }),
+          ),
+          [other.attemptId, old.attemptId],
+        );
+        assertPartial(
+          (
+            await store.listPlacedAttempts({
+              updatedBefore: t0 + 10_000,
+              claimedAfter: t0 - 1,
+              limit: 100,
+            })
+          ).find((attempt) => attempt.attemptId === old.attemptId),
+          { state: 'placed', callId: `CA-${tenantId}-lead-0000`, updatedAt: t0 + 3_000 },
+        );
+        assertEqual(
+          ids(
+            await store.listPlacedAttempts({
+              updatedBefore: t0 + 60_000,
+              claimedAfter: t0,
+              limit: 100,
+            }),
+          ),
+          [other.attemptId, recent.attemptId],
+        );
+      });
+    });
   });
 }
 

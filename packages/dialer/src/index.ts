@@ -63,6 +63,7 @@ export type {
   ListExpiredAttemptsQuery,
   ListLeadsQuery,
   ListPendingLeadsQuery,
+  ListPlacedAttemptsQuery,
 } from './lead-store';
 export type { SkipReason } from './skip-reason';
 export { skipReasons } from './skip-reason';

@@ -138,6 +138,15 @@ export interface DetachedAttempt {
   reason: string;
 }
 
+/** Which attempts {@link LeadStore.listPlacedAttempts} returns. */
+export interface ListPlacedAttemptsQuery {
+  /** Only attempts no write changed after this time (ms since the epoch). */
+  updatedBefore: number;
+  /** Only attempts claimed after this time. */
+  claimedAfter: number;
+  limit: number;
+}
+
 /** Which attempts {@link LeadStore.listAttempts} returns. */
 export interface ListAttemptsQuery {
   tenantId: string;
@@ -216,6 +225,13 @@ export interface LeadStore {
    * is not of `leadId`, or is still its lead's current attempt (`updateAttempt` takes that over).
    */
   orphanDetachedAttempt(attempt: DetachedAttempt): Promise<LeadAttempt | undefined>;
+  /**
+   * Attempts of every tenant still `placed` (no end recorded), changed at or before
+   * `updatedBefore` and claimed after `claimedAfter`, least recently changed first: the
+   * reconciler asks `lookupCall` whether their calls ended while no dialer followed the bus.
+   * Optional: a store without it has such calls looked up by no one.
+   */
+  listPlacedAttempts?(query: ListPlacedAttemptsQuery): Promise<LeadAttempt[]>;
   /** A tenant's attempts, newest first (optionally one state, one user). */
   listAttempts(query: ListAttemptsQuery): Promise<LeadAttempt[]>;
   /** How many of a user's attempts are `claimed`, `placed` or `unknown` (calls in flight). */
