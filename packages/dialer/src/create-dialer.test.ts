@@ -133,6 +133,30 @@ describe('createDialer', () => {
     expect(server.calls).toHaveLength(3);
   });
 
+  it('publishes the skip of a lead whose id is as long as a lead id may be (256 characters)', async () => {
+    const long = (last: string) => `${'l'.repeat(255)}${last}`;
+    const leads = [
+      lead(1, { leadId: long('a'), phoneNumber: '555-0100' }),
+      lead(2, { leadId: long('b'), phoneNumber: '555-0100' }),
+    ];
+    const { events, dialer, warnings, bus } = await setUp({}, leads);
+    const published: CallEvent[] = [];
+    const subscription = bus.subscribe({ tenantId, types: ['dialer.lead_skipped'] });
+    await subscription.ready;
+    await runToEnd(dialer);
+    expect(warnings).toEqual([]);
+    for await (const message of subscription) {
+      if (message.type === 'event') published.push(message.event);
+      if (published.length === 2) break;
+    }
+    expect(published.map((event) => [event.data.leadId, event.data.reason])).toEqual([
+      [long('a'), 'invalid_phone'],
+      [long('b'), 'invalid_phone'],
+    ]);
+    const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+    expect(new Set(skipped.map((event) => event.id)).size).toBe(2);
+  });
+
   it('runs the gates before the claim: a gated lead is skipped with a reason, never claimed, never called', async () => {
     const doNotCall = createMemoryDoNotCallList();
     await doNotCall.add(tenantId, [number(2)]);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type CallEvent,
   type CallStatus,
@@ -433,7 +433,7 @@ export function createDialer(options: DialerOptions): Dialer {
       }
       await publish(
         createDialerEvent('dialer.lead_skipped', {
-          id: `dialer:${runId}:skipped:${lead.leadId}`,
+          id: skippedEventId(runId, lead.leadId),
           tenantId,
           userId,
           at: clock.now(),
@@ -1056,6 +1056,17 @@ const runEventTypes = [
  */
 const isCallIdText = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 256 && isKeyText(value);
+
+/**
+ * The id of a lead's `dialer.lead_skipped` in a run: `dialer:<runId>:skipped:<leadId>`, or, for
+ * a lead id too long for an event id (256 characters; lead ids may have 256 themselves), its
+ * SHA-256 under another name (`skipped-sha256:`), which no id of the first form can equal.
+ */
+function skippedEventId(runId: string, leadId: string): string {
+  const id = `dialer:${runId}:skipped:${leadId}`;
+  if (id.length <= 256) return id;
+  return `dialer:${runId}:skipped-sha256:${createHash('sha256').update(leadId).digest('hex')}`;
+}
 
 /** A status `lookupCall` answered that ends the call. */
 const isEndedStatus = (status: unknown): status is CallStatus =>
