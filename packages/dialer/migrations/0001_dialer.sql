@@ -54,3 +54,6 @@ CREATE INDEX IF NOT EXISTS "calltrack_dialer_attempts_tenant"
   ON "calltrack_dialer_attempts" (tenant_id, claimed_at DESC);
 CREATE INDEX IF NOT EXISTS "calltrack_dialer_attempts_live"
   ON "calltrack_dialer_attempts" (tenant_id, user_id, claimed_at) WHERE state IN ('claimed', 'placed', 'unknown');
+-- The reconciler: placed calls whose end no dialer saw.
+CREATE INDEX IF NOT EXISTS "calltrack_dialer_attempts_placed"
+  ON "calltrack_dialer_attempts" (updated_at) WHERE state = 'placed';

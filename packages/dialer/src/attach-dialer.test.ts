@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BusSubscription, EventBus } from '@calltrack/bus';
@@ -10,6 +11,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
 import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
 import { attachDialer, type DialerSocketHandle } from './attach-dialer';
+import { createDialer } from './create-dialer';
+import { createMemoryLeadStore } from './create-memory-lead-store';
 import type { LeadInput } from './lead';
 
 const redis = await connectTestRedis();
@@ -338,4 +341,57 @@ describe('attachDialer: leads:fetched over Socket.IO, lifecycle events in the us
       }
     },
   );
+});
+
+describe('attachDialer: a follow that keeps failing', () => {
+  it('restarts it after restartDelayMs without piling abort listeners on the connection’s signal', async () => {
+    // The bus is down: every follow of the user fails at once and is restarted every 5 ms.
+    const signals: AbortSignal[] = [];
+    const dialer = createDialer({
+      store: createMemoryLeadStore(),
+      bus: {
+        publish: async () => ({ duplicate: false }),
+        subscribe: (options) => {
+          if (options.signal) signals.push(options.signal);
+          throw new Error('the bus is down');
+        },
+      },
+      accounts: [
+        {
+          id: 'test',
+          control: {
+            provider: 'test',
+            placeCall: async () => ({ provider: 'test', callId: 'never', reference: '' }),
+            terminateCall: async () => {},
+          },
+        },
+      ],
+      logger: {},
+    });
+    const http = createServer();
+    const io = new Server(http, { transports: ['websocket'] });
+    const errors: unknown[] = [];
+    const handle = attachDialer(io, {
+      dialer,
+      authenticate: (handshake) => verifyTestJwt(handshake.auth.token),
+      onError: (error) => errors.push(error),
+      restartDelayMs: 5,
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const socket = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      auth: { token: await signTestJwt({ tenantId: demoTenant, userId: 'alice' }) },
+    });
+    closers.push(async () => {
+      socket.disconnect();
+      await handle.close();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    });
+    await until(() => errors.length >= 40, 'forty failed follows');
+    const [follow] = new Set(signals);
+    expect(follow).toBeDefined();
+    expect(getEventListeners(follow!, 'abort').length).toBeLessThanOrEqual(1);
+  });
 });

@@ -3,6 +3,7 @@ import { type AuthenticateSocket, userRoom } from '@calltrack/socket.io';
 import { authenticateHandshake, refuseConnection } from '@calltrack/socket.io/internal';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Dialer, DialerUserUpdate } from './dialer';
+import { systemClock } from './dialer-clock';
 import type {
   CallStartedPayload,
   CallStatusPayload,
@@ -135,13 +136,8 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
         if (!signal.aborted) onError(error);
       }
       if (signal.aborted) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, restartDelayMs);
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      // Takes its abort listener off again: a follow failing for hours restarts thousands of times.
+      await systemClock.sleep(restartDelayMs, signal);
     }
   };
 

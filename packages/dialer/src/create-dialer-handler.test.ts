@@ -4,14 +4,14 @@ import { serveForTest } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
 import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
-import { createDialerHandler } from './create-dialer-handler';
+import { type CreateDialerHandlerOptions, createDialerHandler } from './create-dialer-handler';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-async function startApi() {
+async function startApi(extra: Partial<CreateDialerHandlerOptions> = {}) {
   const app: DialerApp = await startDialerApp({ providerApi: { outcome: 'busy' } });
   closers.push(() => app.close());
   const errors: unknown[] = [];
@@ -22,6 +22,7 @@ async function startApi() {
     authenticate: (request) =>
       verifyTestJwt(request.headers.get('authorization')?.replace(/^Bearer /, '')),
     onError: (error) => errors.push(error),
+    ...extra,
   });
   const served = await serveForTest(createServer(toNodeHandler(handler)));
   closers.push(() => served.close());
@@ -33,13 +34,20 @@ async function startApi() {
   };
   const api = async (
     path: string,
-    init: { method?: string; body?: unknown; token?: string | null; type?: string } = {},
+    init: {
+      method?: string;
+      body?: unknown;
+      token?: string | null;
+      type?: string;
+      origin?: string;
+    } = {},
   ) => {
     const token = init.token === undefined ? tokens.user1 : init.token;
     const response = await fetch(`${served.url}/api${path}`, {
       method: init.method ?? 'GET',
       headers: {
         ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        ...(init.origin === undefined ? {} : { origin: init.origin }),
         ...(init.body === undefined ? {} : { 'content-type': init.type ?? 'application/json' }),
       },
       ...(init.body === undefined
@@ -186,6 +194,34 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
     expect(json).toMatchObject({ status: 202, body: { outcome: 'started' } });
     await app.waitForLeads(demoTenant, ['twilio-1'], ([lead]) => lead?.callStatus === 'completed');
     expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('refuses a write from a page of another origin with 403 when allowedOrigins is set (a bodyless cross-site POST needs no preflight)', async () => {
+    const { api, app } = await startApi({ allowedOrigins: ['https://App.example:443/'] });
+    const foreign = await api('/dialer/runs', { method: 'POST', origin: 'https://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error.code).toBe('origin_not_allowed');
+    const leads = await api('/dialer/leads', {
+      method: 'POST',
+      origin: 'https://evil.example',
+      body: { leads: [{ leadId: 'x', phoneNumber: '+14155550100' }] },
+    });
+    expect(leads.status).toBe(403);
+    expect(await app.store.getLead(demoTenant, 'x')).toBeUndefined();
+    // Reads, your own origin, and requests without Origin (not from a browser) go on.
+    expect((await api('/dialer/leads', { origin: 'https://evil.example' })).status).toBe(200);
+    expect(
+      (await api('/dialer/runs', { method: 'POST', origin: 'https://app.example' })).status,
+    ).toBe(202);
+    expect((await api('/dialer/runs', { method: 'POST' })).status).toBe(202);
+    expect(() =>
+      createDialerHandler({
+        dialer: app.dialer,
+        store: app.store,
+        authenticate: () => null,
+        allowedOrigins: ['app.example'],
+      }),
+    ).toThrow(/not an origin/);
   });
 
   it('keeps tenants and users apart: another’s lead or run is 404; no user is 403; no token 401', async () => {

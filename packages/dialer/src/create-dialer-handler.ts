@@ -34,6 +34,14 @@ export interface CreateDialerHandlerOptions {
   authenticate: Authenticate<Request>;
   /** Where the routes are mounted, e.g. `/api`. Default: the root. */
   basePath?: string;
+  /**
+   * The origins whose pages may write (`POST`), e.g. `['https://app.example']`: a write whose
+   * `Origin` header names another is answered 403 (`origin_not_allowed`) before `authenticate`
+   * runs. Set it when `authenticate` reads a cookie: a page of any site can send a bodyless
+   * `POST /dialer/runs` with it (a `no-cors` fetch needs no preflight). A request without
+   * `Origin` (not from a browser, or a same-origin GET) goes on. Default: every origin.
+   */
+  allowedOrigins?: readonly string[];
   /** Most leads one `POST /dialer/leads` adds. Default 10,000. */
   maxLeadsPerRequest?: number;
   /** Unexpected (500) errors. Default `console.error`. */
@@ -92,6 +100,7 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     });
   }
   const { dialer, store } = options;
+  const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
   const basePath = normalizeBasePath(options.basePath);
   const maxLeads = options.maxLeadsPerRequest ?? 10_000;
   const maxBodyBytes = Math.max(64 * 1024, maxLeads * 512);
@@ -147,6 +156,19 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
         { status: 405, headers: { allow: allowed } },
       );
     }
+    const origin = request.headers.get('origin');
+    if (
+      allowedOrigins !== undefined &&
+      request.method !== 'GET' &&
+      origin !== null &&
+      !allowedOrigins.has(origin)
+    ) {
+      throw new CallTrackError({
+        message: `Origin ${origin} may not write here.`,
+        code: 'origin_not_allowed',
+        status: 403,
+      });
+    }
     const principal = await options.authenticate(request);
     if (principal == null) {
       throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
@@ -191,7 +213,8 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
       }
       case 'runs': {
         // It takes no body: any content type but JSON is 415, as for the leads, so a cross-site
-        // HTML form (urlencoded, multipart, text/plain, with the session cookie) cannot start a run.
+        // HTML form (urlencoded, multipart, text/plain) cannot start a run. A bodyless cross-site
+        // fetch can: `allowedOrigins` refuses it above.
         const type = request.headers.get('content-type');
         if (type !== null && !isJson(type)) {
           throw new UnsupportedMediaTypeError({
@@ -286,4 +309,32 @@ function parseLimit(value: string): number {
     throw new InvalidArgumentError({ message: '"limit" must be an integer from 1 to 500.' });
   }
   return limit;
+}
+
+/**
+ * The origins of `allowedOrigins` as browsers send them (`https://App.example:443/` is
+ * `https://app.example`); throws `InvalidArgumentError` for an entry that is not an origin.
+ */
+function parseAllowedOrigins(origins: readonly string[] | undefined): Set<string> | undefined {
+  if (origins === undefined) return undefined;
+  if (!Array.isArray(origins)) {
+    throw new InvalidArgumentError({
+      message: 'createDialerHandler: allowedOrigins must be an array of origins.',
+    });
+  }
+  return new Set(
+    origins.map((origin) => {
+      let parsed: string | undefined;
+      try {
+        parsed = typeof origin === 'string' ? new URL(origin).origin : undefined;
+      } catch {}
+      // `null`: a URL without an origin of its own (`data:`, `file:`).
+      if (parsed === undefined || parsed === 'null') {
+        throw new InvalidArgumentError({
+          message: `createDialerHandler: allowedOrigins: "${origin}" is not an origin (https://app.example).`,
+        });
+      }
+      return parsed;
+    }),
+  );
 }

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '@calltrack/core';
+import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestCallControl } from './__tests__/create-test-call-control';
 import { type ProviderServer, startProviderServer } from './__tests__/provider-server';
@@ -130,6 +131,30 @@ describe('createDialer', () => {
     expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3 });
     await runToEnd(dialer);
     expect(server.calls).toHaveLength(3);
+  });
+
+  it('publishes the skip of a lead whose id is as long as a lead id may be (256 characters)', async () => {
+    const long = (last: string) => `${'l'.repeat(255)}${last}`;
+    const leads = [
+      lead(1, { leadId: long('a'), phoneNumber: '555-0100' }),
+      lead(2, { leadId: long('b'), phoneNumber: '555-0100' }),
+    ];
+    const { events, dialer, warnings, bus } = await setUp({}, leads);
+    const published: CallEvent[] = [];
+    const subscription = bus.subscribe({ tenantId, types: ['dialer.lead_skipped'] });
+    await subscription.ready;
+    await runToEnd(dialer);
+    expect(warnings).toEqual([]);
+    for await (const message of subscription) {
+      if (message.type === 'event') published.push(message.event);
+      if (published.length === 2) break;
+    }
+    expect(published.map((event) => [event.data.leadId, event.data.reason])).toEqual([
+      [long('a'), 'invalid_phone'],
+      [long('b'), 'invalid_phone'],
+    ]);
+    const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+    expect(new Set(skipped.map((event) => event.id)).size).toBe(2);
   });
 
   it('runs the gates before the claim: a gated lead is skipped with a reason, never claimed, never called', async () => {
@@ -695,6 +720,68 @@ describe('createDialer', () => {
       callOutcome: 'completed',
     });
     expect(await store.getLead(tenantId, 'lead-002')).toMatchObject({ callStatus: 'placed' });
+  });
+
+  it('settles a call whose end was published while no dialer followed the bus: the reconciler asks lookupCall (here the tracker)', async () => {
+    const clock = createTestClock(start);
+    const bus = createMemoryBus();
+    const store = createMemoryLeadStore();
+    await store.addLeads([lead(1), lead(2, { userId: 'user-2' })]);
+    const tracker = createCallTracker({ bus, now: () => clock.now() });
+    const control: CallControl = {
+      provider: 'twilio',
+      placeCall: async (request) => ({
+        provider: 'twilio',
+        callId: `CA-${request.to.slice(-1)}`,
+        reference: request.reference,
+      }),
+      terminateCall: async () => {},
+    };
+    const options: DialerOptions = {
+      store,
+      bus,
+      accounts: [{ id: 'twilio-main', control }],
+      clock,
+      logger: {},
+      reconcileIntervalMs: 86_400_000, // reconciled by the test only
+    };
+    // Dialer A places both calls, then stops (a deploy).
+    const a = createDialer(options);
+    await a.start();
+    for (const userId of ['user-1', 'user-2']) {
+      const run = await a.trigger({ tenantId, userId });
+      if (run.outcome === 'started') await run.finished;
+    }
+    await a.stop();
+    // Meanwhile the tracker publishes CA-1's end and CA-2's ringing: no dialer follows the bus.
+    await tracker.ingest(callEvent('call.ended', 'CA-1', { status: 'completed' }));
+    await tracker.ingest(callEvent('call.ringing', 'CA-2', { status: 'ringing' }));
+    const asked: string[] = [];
+    const b = createDialer({
+      ...options,
+      lookupCall: async (attempt) => {
+        asked.push(attempt.callId ?? '');
+        const call = attempt.callId && (await tracker.getCall(attempt.tenantId, attempt.callId));
+        return call ? { placed: true, ...(call.status ? { status: call.status } : {}) } : undefined;
+      },
+    });
+    stoppers.push(() => b.stop());
+    await b.start();
+    expect(await b.reconcile()).toEqual({ orphaned: 0, settled: 0 }); // not yet 15 min
+    await clock.advance(20 * 60_000);
+    expect(await b.reconcile()).toEqual({ orphaned: 0, settled: 1 });
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'completed',
+      callOutcome: 'completed',
+    });
+    expect(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 })).toBe(0);
+    // The ringing call stays placed, and is asked about again only 15 min later.
+    expect(await store.getLead(tenantId, 'lead-002')).toMatchObject({ callStatus: 'placed' });
+    expect(await b.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+    expect(asked.sort()).toEqual(['CA-1', 'CA-2']);
+    await clock.advance(15 * 60_000);
+    await b.reconcile();
+    expect(asked.sort()).toEqual(['CA-1', 'CA-2', 'CA-2']);
   });
 
   it('runs the gates again after the pacing wait: a number listed or a window closed meanwhile is skipped, not dialled', async () => {

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type CallEvent,
+  type CallStatus,
   CallTrackError,
   InvalidArgumentError,
   InvalidEventError,
@@ -77,6 +78,10 @@ export function createDialer(options: DialerOptions): Dialer {
   const liveCallMaxMs = options.liveCallMaxMs ?? 3_600_000;
   const attemptLeaseMs = options.attemptLeaseMs ?? 60_000;
   const unknownSettleMs = options.unknownSettleMs ?? 900_000;
+  const lookupPlacedAfterMs = options.lookupPlacedAfterMs ?? 900_000;
+  // A placed call whose end was missed is looked up for a day from its claim (what the tracker
+  // keeps of an ended call by default); after that, it stays placed for review.
+  const placedLookupHorizonMs = 86_400_000;
   const runLeaseMs = options.runLeaseMs ?? 30_000;
   const leadLeaseMs = options.leadLeaseMs ?? 30_000;
   const placeCallTimeoutMs = options.placeCallTimeoutMs ?? 15_000;
@@ -435,7 +440,7 @@ export function createDialer(options: DialerOptions): Dialer {
       }
       await publish(
         createDialerEvent('dialer.lead_skipped', {
-          id: `dialer:${runId}:skipped:${lead.leadId}`,
+          id: skippedEventId(runId, lead.leadId),
           tenantId,
           userId,
           at: clock.now(),
@@ -503,6 +508,16 @@ export function createDialer(options: DialerOptions): Dialer {
               claimedBy: instanceId,
               maxAttempts,
               minAttemptGapMs,
+              // The row as the gates saw it: edited since (your CRM changed the number, the zone
+              // or the owner), it is not claimed, so no number is dialled that no gate checked.
+              checked: [
+                {
+                  leadId: lead.leadId,
+                  userId: lead.userId,
+                  phoneNumber: lead.phoneNumber,
+                  timeZone: lead.timeZone,
+                },
+              ],
             });
           } catch (error) {
             await releaseQuietly(leadLease);
@@ -513,8 +528,35 @@ export function createDialer(options: DialerOptions): Dialer {
             if (claim?.reason === 'attempt_cap' || claim?.reason === 'too_soon') {
               await skip(lead, claim.reason);
             } else {
+              if (claim?.reason === 'changed') {
+                logger.info('The lead changed after its gates; left for the next run.', {
+                  tenantId,
+                  userId,
+                  leadId: lead.leadId,
+                });
+              }
               counts.notClaimed += 1;
             }
+            continue;
+          }
+          // A store of your own that ignores `checked` (its conformance suite says so): what it
+          // claimed is not what the gates passed. Never dialled; released for the next run.
+          if (!isAsChecked(claim.lead, lead)) {
+            logger.error(
+              'The store claimed a lead whose number, zone or owner changed after its gates (it ignores ClaimLeadsRequest.checked); it is released, not dialled.',
+              { tenantId, userId, leadId: lead.leadId },
+            );
+            await write({
+              tenantId,
+              leadId: lead.leadId,
+              attemptId: claim.attempt.attemptId,
+              fence: claim.attempt.fence,
+              state: 'released',
+              now: clock.now(),
+              reason: 'changed',
+            });
+            await releaseQuietly(leadLease);
+            counts.notClaimed += 1;
             continue;
           }
           // 5. The dial, in the background: the next lead waits for a free line above.
@@ -828,11 +870,16 @@ export function createDialer(options: DialerOptions): Dialer {
           found = undefined;
         }
         if (found !== undefined) {
+          const ended = found.placed && isEndedStatus(found.status);
           const settled = await write({
             ...key,
             now: clock.now(),
             ...(found.placed
-              ? { state: 'placed', ...(found.callId === undefined ? {} : { callId: found.callId }) }
+              ? {
+                  state: ended ? 'ended' : 'placed',
+                  ...(found.callId === undefined ? {} : { callId: found.callId }),
+                  ...(ended ? { outcome: found.status } : {}),
+                }
               : { state: 'released', reason: 'lookup:not_placed' }),
           });
           if (settled?.applied) {
@@ -874,7 +921,63 @@ export function createDialer(options: DialerOptions): Dialer {
         },
       );
     }
+    await settlePlacedAttempts(report);
     return report;
+  };
+
+  /**
+   * Asks `lookupCall` about `placed` attempts whose end has not come for `lookupPlacedAfterMs`:
+   * their `call.ended` may have been published while no dialer followed the bus, and the
+   * dialer's subscription (every tenant's events) has no cursor to resume from. An ended call is
+   * recorded `ended`; any other answer leaves the attempt placed, its `updatedAt` moved on (a
+   * `placed → placed` write), so it is asked again only after as long.
+   */
+  const settlePlacedAttempts = async (report: ReconcileReport): Promise<void> => {
+    const lookupCall = options.lookupCall;
+    if (lookupCall === undefined || typeof store.listPlacedAttempts !== 'function') return;
+    const now = clock.now();
+    const placed = await store.listPlacedAttempts({
+      updatedBefore: now - lookupPlacedAfterMs,
+      claimedAfter: now - placedLookupHorizonMs,
+      limit: 100,
+    });
+    for (const attempt of placed) {
+      const key = {
+        tenantId: attempt.tenantId,
+        leadId: attempt.leadId,
+        attemptId: attempt.attemptId,
+        fence: attempt.fence,
+      };
+      const found = await lookUpCall(lookupCall, attempt).catch((error) => {
+        logger.warn('lookupCall failed about a placed call; asked again later.', { ...key, error });
+        return undefined;
+      });
+      const ended = found?.placed === true && isEndedStatus(found.status);
+      const callId =
+        found?.placed === true && attempt.callId === undefined && isCallIdText(found.callId)
+          ? found.callId
+          : undefined;
+      const result = await store
+        .updateAttempt({
+          ...key,
+          state: ended ? 'ended' : 'placed',
+          now: clock.now(),
+          ...(callId === undefined ? {} : { callId }),
+          ...(ended ? { outcome: found.status } : {}),
+        })
+        .catch((error) => {
+          logger.error('Recording a looked-up call failed.', { ...key, error });
+          return undefined;
+        });
+      if (ended && result?.applied) {
+        report.settled += 1;
+        notifySlot(attempt.tenantId, attempt.userId);
+        logger.info('Call ended (looked up: its end was not seen on the bus).', {
+          ...key,
+          status: found.status,
+        });
+      }
+    }
   };
 
   const followCallEvents = async (): Promise<void> => {
@@ -994,6 +1097,21 @@ const runEventTypes = [
 const isCallIdText = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 256 && isKeyText(value);
 
+/**
+ * The id of a lead's `dialer.lead_skipped` in a run: `dialer:<runId>:skipped:<leadId>`, or, for
+ * a lead id too long for an event id (256 characters; lead ids may have 256 themselves), its
+ * SHA-256 under another name (`skipped-sha256:`), which no id of the first form can equal.
+ */
+function skippedEventId(runId: string, leadId: string): string {
+  const id = `dialer:${runId}:skipped:${leadId}`;
+  if (id.length <= 256) return id;
+  return `dialer:${runId}:skipped-sha256:${createHash('sha256').update(leadId).digest('hex')}`;
+}
+
+/** A status `lookupCall` answered that ends the call. */
+const isEndedStatus = (status: unknown): status is CallStatus =>
+  typeof status === 'string' && isTerminalStatus(status as CallStatus);
+
 const answerParts = { answer: 'an answer', provider: 'a provider name', call_id: 'a call id' };
 
 /** The part of a `placeCall` answer no event or store can keep, if any. */
@@ -1004,6 +1122,12 @@ function unusablePlacedCallField(placed: unknown): 'answer' | 'provider' | 'call
   if (callId !== undefined && !isCallIdText(callId)) return 'call_id';
   return undefined;
 }
+
+/** Whether a claimed lead has the owner, number and zone its gates checked. */
+const isAsChecked = (claimed: Lead, checked: Lead): boolean =>
+  claimed.userId === checked.userId &&
+  claimed.phoneNumber === checked.phoneNumber &&
+  claimed.timeZone === checked.timeZone;
 
 const noCounts = (): Counts => ({ placed: 0, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 });
 

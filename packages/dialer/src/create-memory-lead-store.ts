@@ -129,7 +129,9 @@ export function createMemoryLeadStore(): LeadStore {
 
     async claimLeads(request) {
       const results: ClaimResult[] = [];
+      const checked = new Map(request.checked?.map((lead) => [lead.leadId, lead]));
       for (const leadId of new Set(request.leadIds)) {
+        const asChecked = checked.get(leadId);
         const lead = leads.get(leadKey(request.tenantId, leadId));
         if (lead === undefined) {
           results.push({ leadId, claimed: false, reason: 'not_found' });
@@ -143,6 +145,13 @@ export function createMemoryLeadStore(): LeadStore {
           request.now - lead.lastAttemptAt < request.minAttemptGapMs
         ) {
           results.push({ leadId, claimed: false, reason: 'too_soon' });
+        } else if (
+          asChecked !== undefined &&
+          (asChecked.userId !== lead.userId ||
+            asChecked.phoneNumber !== lead.phoneNumber ||
+            asChecked.timeZone !== lead.timeZone)
+        ) {
+          results.push({ leadId, claimed: false, reason: 'changed' });
         } else {
           const attemptId = randomUUID();
           const fence = lead.fence + 1;
@@ -230,6 +239,19 @@ export function createMemoryLeadStore(): LeadStore {
         });
         return orphaned === undefined ? 'unchanged' : cutOff;
       });
+    },
+
+    async listPlacedAttempts({ updatedBefore, claimedAfter, limit }) {
+      return [...attempts.values()]
+        .filter(
+          (attempt) =>
+            attempt.state === 'placed' &&
+            attempt.updatedAt <= updatedBefore &&
+            attempt.claimedAt > claimedAfter,
+        )
+        .sort((a, b) => a.updatedAt - b.updatedAt)
+        .slice(0, limit)
+        .map(copy);
     },
 
     async listAttempts({ tenantId, state, userId, limit }) {

@@ -457,6 +457,92 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
   });
 });
 
+// Your CRM edits its rows while a run goes: the number dialled is one the gates passed, for the row
+// as it is when claimed.
+describe.skipIf(!pool)('a lead your app edits between its gates and its claim', () => {
+  const t0 = Date.parse('2026-03-02T15:00:00.000Z'); // 10:00 in New York, 00:00 in Tokyo
+
+  async function runWhileEditing(edit: string) {
+    const table = uniqueTableName('edited');
+    const attemptsTable = `${table}_attempts`;
+    await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+    try {
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await store.addLeads(
+        ['a', 'b'].map((leadId, index) => ({
+          tenantId: 'acme',
+          leadId,
+          userId: 'u1',
+          phoneNumber: `+1415555010${index}`,
+          timeZone: 'America/New_York',
+        })),
+      );
+      const doNotCall = createMemoryDoNotCallList();
+      await doNotCall.add('acme', ['+14155550199']);
+      const dialled: string[] = [];
+      let slots = 0;
+      const dialer = createDialer({
+        store,
+        bus: { publish: async () => ({ duplicate: false }) },
+        doNotCall,
+        accounts: [
+          {
+            id: 'test',
+            control: {
+              provider: 'test',
+              placeCall: async (request) => {
+                dialled.push(request.to);
+                return { provider: 'test', callId: `call-${dialled.length}`, reference: '' };
+              },
+              terminateCall: async () => {},
+            },
+          },
+        ],
+        // b's wait for its pacing slot: the app edits b's row meanwhile.
+        pacer: {
+          acquire: async () => {
+            slots += 1;
+            if (slots === 2) await pool!.query(`UPDATE ${table} SET ${edit} WHERE id = 'b'`);
+          },
+        },
+        maxConcurrentCallsPerUser: Number.POSITIVE_INFINITY,
+        clock: createTestClock(t0),
+        logger: {},
+      });
+      const run = await dialer.trigger({ tenantId: 'acme', userId: 'u1' });
+      const [summary] = run.outcome === 'started' ? await run.finished : [];
+      return {
+        dialled,
+        summary,
+        b: await store.getLead('acme', 'b'),
+        attempts: await store.listAttempts({ tenantId: 'acme', limit: 10 }),
+        dialer,
+      };
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  }
+
+  it('does not dial a number put on the lead after its gates passed (a do-not-call number)', async () => {
+    const { dialled, summary, b, attempts } = await runWhileEditing(
+      "phone_number = '+14155550199'",
+    );
+    expect(dialled).toEqual(['+14155550100']);
+    expect(summary).toMatchObject({ placed: 1, notClaimed: 1 });
+    expect(b).toMatchObject({ callStatus: 'pending', hasBeenCalled: false, attemptCount: 0 });
+    expect(attempts.map((attempt) => attempt.leadId)).toEqual(['a']);
+  });
+
+  it("does not dial a lead moved to another user and zone after its gates passed (u1's run, 00:00 in Tokyo)", async () => {
+    const { dialled, b, attempts } = await runWhileEditing(
+      "user_id = 'u2', time_zone = 'Asia/Tokyo'",
+    );
+    expect(dialled).toEqual(['+14155550100']);
+    expect(b).toMatchObject({ userId: 'u2', callStatus: 'pending', attemptCount: 0 });
+    expect(attempts.map((attempt) => [attempt.leadId, attempt.userId])).toEqual([['a', 'u1']]);
+  });
+});
+
 // Your own table with typed or length-limited columns: a value is stored as given or refused (400),
 // never cut or respelled; an id the column cannot hold is found nowhere (404), not a 500.
 /** `pool`, counting the statements sent through it and through the clients it lends. */

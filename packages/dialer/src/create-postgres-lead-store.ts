@@ -75,10 +75,17 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
   // empty and wins, and every claim scans the tenant's pending leads instead of one row.
   const pending = (alias: string): string =>
     `${alias}.${c.callStatus} = 'pending' AND coalesce(${alias}.${c.hasBeenCalled}, true) = false`;
+  // The owner, number and zone the gates checked ($8: { leadId: [userId, phone, zone] }), as the
+  // store reads them: a row your app edited since is not claimed (`changed`).
+  const checkedFields = (alias: string): string =>
+    `jsonb_build_array(${alias}.${c.userId}::text, coalesce(${alias}.${c.phoneNumber}::text, ''), ${alias}.${c.timeZone}::text)`;
+  const asChecked = (alias: string): string =>
+    `($8::jsonb IS NULL OR NOT $8::jsonb ? ${alias}.${c.leadId}::text OR $8::jsonb -> ${alias}.${c.leadId}::text = ${checkedFields(alias)})`;
   const claimable = (alias: string): string => `
     ${pending(alias)}
     AND ($5::integer IS NULL OR ${alias}.${c.attemptCount} < $5::integer)
-    AND ($6::timestamptz IS NULL OR ${alias}.${c.lastAttemptAt} IS NULL OR ${alias}.${c.lastAttemptAt} <= $6::timestamptz)`;
+    AND ($6::timestamptz IS NULL OR ${alias}.${c.lastAttemptAt} IS NULL OR ${alias}.${c.lastAttemptAt} <= $6::timestamptz)
+    AND ${asChecked(alias)}`;
   const markClaimed = `
     ${c.hasBeenCalled} = true, ${c.callStatus} = 'dialing',
     ${c.attemptCount} = L.${c.attemptCount} + 1, ${c.lastAttemptAt} = $3,
@@ -123,9 +130,10 @@ WITH locked AS (
 ), ${recordAttempts}`;
 
   const whyNotSql = `
-SELECT ${c.leadId}::text AS lead, ${c.callStatus} AS status, ${c.hasBeenCalled} AS called,
-  ${c.attemptCount} AS attempts, ${c.lastAttemptAt} AS last_attempt
-FROM ${table} WHERE ${c.tenantId} = $1 AND ${c.leadId} = ANY($2)`;
+SELECT L.${c.leadId}::text AS lead, L.${c.callStatus} AS status, L.${c.hasBeenCalled} AS called,
+  L.${c.attemptCount} AS attempts, L.${c.lastAttemptAt} AS last_attempt,
+  ${asChecked('L').replaceAll('$8', '$3')} AS as_checked
+FROM ${table} L WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = ANY($2)`;
 
   const lockForUpdateSql = `
 SELECT ${leadSelect('L')}, A.*
@@ -406,6 +414,17 @@ ORDER BY decided.position`;
       });
       if (leadIds.length === 0) return asked.map(notFound);
       const single = leadIds.length === 1;
+      const checked =
+        request.checked === undefined
+          ? null
+          : JSON.stringify(
+              Object.fromEntries(
+                request.checked.map((lead) => [
+                  lead.leadId,
+                  [lead.userId, lead.phoneNumber, lead.timeZone ?? null],
+                ]),
+              ),
+            );
       const { rows } = await pool.query(
         (single ? claimOne : claimMany)([
           request.tenantId,
@@ -417,6 +436,7 @@ ORDER BY decided.position`;
             ? null
             : new Date(request.now - request.minAttemptGapMs),
           request.claimedBy,
+          checked,
         ]),
       );
       const claimed = new Map<string, ClaimResult>();
@@ -446,7 +466,7 @@ ORDER BY decided.position`;
       const missing = leadIds.filter((leadId) => !claimed.has(leadId));
       const reasons = new Map<string, ClaimRefusal>();
       if (missing.length > 0) {
-        const why = await pool.query(whyNotSql, [request.tenantId, missing]);
+        const why = await pool.query(whyNotSql, [request.tenantId, missing, checked]);
         for (const row of why.rows) {
           const lastAttempt = row.last_attempt as Date | null;
           reasons.set(
@@ -459,7 +479,9 @@ ORDER BY decided.position`;
                     lastAttempt !== null &&
                     request.now - lastAttempt.getTime() < request.minAttemptGapMs
                   ? 'too_soon'
-                  : 'busy',
+                  : row.as_checked === false
+                    ? 'changed'
+                    : 'busy',
           );
         }
       }
@@ -559,6 +581,16 @@ ORDER BY decided.position`;
          WHERE state IN ('claimed', 'unknown') AND lease_until <= $1
          ORDER BY lease_until LIMIT $2`,
         [new Date(now), limit],
+      );
+      return rows.map(decodeAttempt);
+    },
+
+    async listPlacedAttempts({ updatedBefore, claimedAfter, limit }) {
+      const { rows } = await pool.query(
+        `SELECT ${attemptColumns} FROM ${attempts}
+         WHERE state = 'placed' AND updated_at <= $1 AND claimed_at > $2
+         ORDER BY updated_at LIMIT $3`,
+        [new Date(updatedBefore), new Date(claimedAfter), limit],
       );
       return rows.map(decodeAttempt);
     },

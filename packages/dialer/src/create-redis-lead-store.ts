@@ -180,10 +180,23 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         request.minAttemptGapMs ?? '',
       ];
       const attemptIds: string[] = [];
+      const checked =
+        request.checked && new Map(request.checked.map((lead) => [lead.leadId, lead]));
       for (const leadId of leadIds) {
         const attemptId = randomUUID();
         attemptIds.push(attemptId);
-        args.push(leadId, attemptId);
+        const asChecked = checked?.get(leadId);
+        if (asChecked === undefined) args.push(leadId, attemptId, '', '', '', '');
+        else {
+          args.push(
+            leadId,
+            attemptId,
+            '1',
+            asChecked.userId,
+            asChecked.phoneNumber,
+            asChecked.timeZone ?? '',
+          );
+        }
       }
       const reply = (await runRedisScript(redis, claimScript, [`${base}lead:`], args)) as string[];
       // One answer per lead, in the order sent: a reason, or 'claimed' and five values.
@@ -308,6 +321,23 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
         }
       }
       return found;
+    },
+
+    async listPlacedAttempts({ updatedBefore, claimedAfter, limit }) {
+      // `state:placed` is by claim time: the tenant's placed attempts of the horizon, few (an
+      // ended call leaves the set), filtered and ordered by their last change here.
+      const found: LeadAttempt[] = [];
+      for (const tenantId of await redis.smembers(tenantsKey)) {
+        const attemptIds = await redis.zrangebyscore(
+          `${baseOf(tenantId)}state:placed`,
+          `(${claimedAfter}`,
+          '+inf',
+        );
+        for (const attempt of await readAttempts(tenantId, attemptIds)) {
+          if (attempt.state === 'placed' && attempt.updatedAt <= updatedBefore) found.push(attempt);
+        }
+      }
+      return found.sort((a, b) => a.updatedAt - b.updatedAt).slice(0, limit);
     },
 
     async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {

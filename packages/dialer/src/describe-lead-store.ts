@@ -387,6 +387,80 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
           fence: 2,
         });
       });
+
+      it('claims a lead only as its gates checked it: another owner, number or zone is `changed`, and left as it is', async () => {
+        const setup = await setUp(0);
+        const { store, tenantId } = setup;
+        await store.addLeads([
+          lead(tenantId, 'zoned'),
+          lead(tenantId, 'unzoned', { timeZone: undefined }),
+        ]);
+        const asAdded = {
+          leadId: 'zoned',
+          userId: 'user-1',
+          phoneNumber: '+14155550100',
+          timeZone: 'America/New_York',
+        };
+        const claim = (checked: typeof asAdded | Omit<typeof asAdded, 'timeZone'>) =>
+          store.claimLeads({
+            tenantId,
+            leadIds: [checked.leadId],
+            now: t0,
+            leaseMs: lease,
+            claimedBy: 'suite',
+            checked: [{ timeZone: undefined, ...checked }],
+          });
+        for (const edited of [
+          { userId: 'user-2' },
+          { phoneNumber: '+14155550199' },
+          { timeZone: 'Asia/Tokyo' },
+          { timeZone: undefined },
+        ]) {
+          assertEqual(await claim({ ...asAdded, ...edited }), [
+            { leadId: 'zoned', claimed: false, reason: 'changed' },
+          ]);
+        }
+        assertEqual(
+          await claim({
+            leadId: 'unzoned',
+            userId: 'user-1',
+            phoneNumber: '+14155550100',
+            timeZone: 'UTC',
+          } as typeof asAdded),
+          [{ leadId: 'unzoned', claimed: false, reason: 'changed' }],
+        );
+        for (const leadId of ['zoned', 'unzoned']) {
+          assertPartial(await store.getLead(tenantId, leadId), {
+            callStatus: 'pending',
+            hasBeenCalled: false,
+            attemptCount: 0,
+            fence: 0,
+          });
+        }
+        assertEqual(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 0);
+        // As checked, both are claimed; in a batch too, each against its own check.
+        const [zoned] = await claim(asAdded);
+        assertPartial(zoned, { leadId: 'zoned', claimed: true });
+        assertPartial(zoned?.claimed && zoned.lead, { phoneNumber: '+14155550100', fence: 1 });
+        const batch = await store.claimLeads({
+          tenantId,
+          leadIds: ['unzoned', 'zoned'],
+          now: t0,
+          leaseMs: lease,
+          claimedBy: 'suite',
+          checked: [
+            {
+              leadId: 'unzoned',
+              userId: 'user-1',
+              phoneNumber: '+14155550100',
+              timeZone: undefined,
+            },
+          ],
+        });
+        assertPartial(batch[0], { leadId: 'unzoned', claimed: true });
+        assertPartial(batch[0]?.claimed && batch[0].lead, { timeZone: undefined, fence: 1 });
+        assertEqual(batch[1], { leadId: 'zoned', claimed: false, reason: 'not_pending' });
+      });
     });
 
     describe('fenced writes', () => {
@@ -1003,6 +1077,84 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
           ['lead-0000'],
         );
         assert.equal((await store.listAttempts({ tenantId, limit: 1 }))[0]?.leadId, 'lead-u2');
+      });
+    });
+
+    describe('placed calls', () => {
+      it('lists placed attempts of every tenant by their last change, within the claim horizon (a store may leave it out)', async (): Promise<void> => {
+        const setup = await setUp(3);
+        const { store, tenantId } = setup;
+        if (typeof store.listPlacedAttempts !== 'function') return;
+        const otherTenant = `${tenantId}-other`;
+        await store.addLeads([lead(otherTenant, 'lead-0000')]);
+        const place = async (
+          tenant: string,
+          leadId: string,
+          claimedAt: number,
+          placedAt: number,
+        ) => {
+          const [claim] = await claimOne(store, tenant, leadId, claimedAt);
+          assert.ok(claim?.claimed);
+          const placed = await store.updateAttempt({
+            tenantId: tenant,
+            leadId,
+            attemptId: claim.attempt.attemptId,
+            fence: claim.attempt.fence,
+            state: 'placed',
+            now: placedAt,
+            provider: 'twilio',
+            callId: `CA-${tenant}-${leadId}`,
+          });
+          assert.equal(placed.applied, true);
+          return claim.attempt;
+        };
+        const old = await place(tenantId, 'lead-0000', t0, t0 + 3_000);
+        const other = await place(otherTenant, 'lead-0000', t0 + 1, t0 + 2_000);
+        const recent = await place(tenantId, 'lead-0001', t0 + 2, t0 + 60_000);
+        const ended = await place(tenantId, 'lead-0002', t0 + 3, t0 + 1_000);
+        await store.updateAttempt({
+          tenantId,
+          leadId: 'lead-0002',
+          attemptId: ended.attemptId,
+          fence: ended.fence,
+          state: 'ended',
+          now: t0 + 4_000,
+          outcome: 'completed',
+        });
+        const ids = (attempts: LeadAttempt[]) =>
+          attempts
+            .filter((attempt) => attempt.tenantId === tenantId || attempt.tenantId === otherTenant)
+            .map((attempt) => attempt.attemptId);
+        assertEqual(
+          ids(
+            await store.listPlacedAttempts({
+              updatedBefore: t0 + 10_000,
+              claimedAfter: t0 - 1,
+              limit: 100,
+            }),
+          ),
+          [other.attemptId, old.attemptId],
+        );
+        assertPartial(
+          (
+            await store.listPlacedAttempts({
+              updatedBefore: t0 + 10_000,
+              claimedAfter: t0 - 1,
+              limit: 100,
+            })
+          ).find((attempt) => attempt.attemptId === old.attemptId),
+          { state: 'placed', callId: `CA-${tenantId}-lead-0000`, updatedAt: t0 + 3_000 },
+        );
+        assertEqual(
+          ids(
+            await store.listPlacedAttempts({
+              updatedBefore: t0 + 60_000,
+              claimedAfter: t0,
+              limit: 100,
+            }),
+          ),
+          [other.attemptId, recent.attemptId],
+        );
       });
     });
   });

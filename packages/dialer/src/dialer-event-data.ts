@@ -43,7 +43,10 @@ export interface DialerRunFinishedData {
   skipped: number;
   /** Calls the provider refused outright (the lead is pending again). */
   refused: number;
-  /** Calls whose outcome is unknown (a timeout, a 5xx): settled by webhooks, never redialled. */
+  /**
+   * Calls whose outcome is unknown (a timeout, a 5xx): settled by webhooks or `lookupCall`,
+   * redialled only when `lookupCall` answers that no call was made.
+   */
   unknown: number;
   /** Leads another worker held or had claimed first. */
   notClaimed: number;

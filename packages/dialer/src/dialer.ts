@@ -1,5 +1,5 @@
 import type { BusSubscribeOptions, BusSubscription } from '@calltrack/bus';
-import type { CallControl, CallEvent, EventSink, Principal } from '@calltrack/core';
+import type { CallControl, CallEvent, CallStatus, EventSink, Principal } from '@calltrack/core';
 import type { CallPacer } from './call-pacer';
 import type { CallingWindowOptions } from './calling-window';
 import type { DialerClock } from './dialer-clock';
@@ -71,6 +71,13 @@ export interface DialerOptions {
   attemptLeaseMs?: number;
   /** How long an `unknown` attempt waits for webhooks before it is orphaned. Default 15 min. */
   unknownSettleMs?: number;
+  /**
+   * How long a `placed` attempt goes without its end (or a look) before the reconciler asks
+   * `lookupCall` whether the call ended: its `call.ended` may have been published while no
+   * dialer followed the bus (all were stopped, or restarting). Asked again after as long each
+   * time, for a day from the claim. Default 15 min.
+   */
+  lookupPlacedAfterMs?: number;
   /** The run lease (renewed every third of it). Default 30 s. */
   runLeaseMs?: number;
   /** The per-lead lease around claim and dial. Default 30 s. */
@@ -85,15 +92,27 @@ export interface DialerOptions {
   /** Leads read per page. Default 100. */
   pageSize?: number;
   /**
-   * Settles an `unknown` attempt before it is orphaned, from the provider's call list or report:
-   * `{ placed: true, callId }` if the call exists, `{ placed: false }` if it surely does not,
-   * undefined if it cannot tell. It has `placeCallTimeoutMs` to answer; `signal` aborts then (pass
+   * Tells what became of an attempt's call, from the provider's call list or report, or from
+   * your tracker (`tracker.getCall`) — by the attempt's `callId`, or its `attemptId`, which the
+   * call carries as its reference:
+   * - `{ placed: true, callId?, status? }`: the call exists; with a terminal `status`
+   *   (`completed`, `busy`, `no-answer`…) it ended so, and the attempt is recorded `ended`;
+   * - `{ placed: false }`: **no call was made, for certain**. The attempt is released and the
+   *   lead is dialled again (after the gap, within the cap): answer it only when the provider is
+   *   sure, never for "not found yet";
+   * - undefined: it cannot tell.
+   *
+   * Asked about an `unknown` attempt before it is orphaned, and about a `placed` one whose end
+   * has not come for `lookupPlacedAfterMs` (its `call.ended` may have been published while no
+   * dialer followed the bus). It has `placeCallTimeoutMs` to answer; `signal` aborts then (pass
    * it to your request). One that throws or does not answer in time cannot tell.
    */
   lookupCall?: (
     attempt: LeadAttempt,
     lookup: { signal: AbortSignal },
-  ) => Promise<{ placed: true; callId?: string } | { placed: false } | undefined>;
+  ) => Promise<
+    { placed: true; callId?: string; status?: CallStatus } | { placed: false } | undefined
+  >;
   /** Finds the attempt id a call event carries. Default `callEventReference`. */
   referenceOf?: (event: CallEvent) => string | undefined;
   clock?: DialerClock;
@@ -125,7 +144,10 @@ export type TriggerResult =
 export interface ReconcileReport {
   /** Attempts orphaned for review. */
   orphaned: number;
-  /** `unknown` attempts settled by `lookupCall`. */
+  /**
+   * Attempts settled by `lookupCall`: `unknown` ones found placed, ended or never made, and
+   * `placed` ones found ended.
+   */
   settled: number;
 }
 

@@ -51,6 +51,7 @@ export type {
   AttemptUpdate,
   AttemptUpdateRefusal,
   AttemptUpdateResult,
+  CheckedLead,
   ClaimLeadsRequest,
   ClaimRefusal,
   ClaimResult,
@@ -64,6 +65,7 @@ export type {
   ListExpiredAttemptsQuery,
   ListLeadsQuery,
   ListPendingLeadsQuery,
+  ListPlacedAttemptsQuery,
   OrphanExpiredAttemptsRequest,
 } from './lead-store';
 export type { SkipReason } from './skip-reason';

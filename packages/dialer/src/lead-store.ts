@@ -45,10 +45,29 @@ export interface ClaimLeadsRequest {
   maxAttempts?: number;
   /** Refuse leads whose last attempt was less than this long ago (`too_soon`). */
   minAttemptGapMs?: number;
+  /**
+   * The leads as the gates checked them. A lead listed here is claimed only while its owner,
+   * number and zone are still these (`changed` otherwise): a row edited between the gates and
+   * the claim (your CRM's table) is not dialled with values no gate saw. Leads not listed are
+   * claimed whatever they hold.
+   */
+  checked?: readonly CheckedLead[];
 }
 
-/** Why a lead was not claimed. */
-export type ClaimRefusal = 'not_found' | 'not_pending' | 'attempt_cap' | 'too_soon' | 'busy';
+/** A lead's fields as the dialer's gates checked them, for {@link ClaimLeadsRequest.checked}. */
+export type CheckedLead = Pick<Lead, 'leadId' | 'userId' | 'phoneNumber' | 'timeZone'>;
+
+/**
+ * Why a lead was not claimed. `changed`: its owner, number or zone is no longer what the gates
+ * checked (see {@link ClaimLeadsRequest.checked}); it stays pending, as it is.
+ */
+export type ClaimRefusal =
+  | 'not_found'
+  | 'not_pending'
+  | 'attempt_cap'
+  | 'too_soon'
+  | 'busy'
+  | 'changed';
 
 /** What {@link LeadStore.claimLeads} answered, per lead asked for. */
 export type ClaimResult =
@@ -147,6 +166,15 @@ export interface OrphanExpiredAttemptsRequest {
  */
 export type ExpiredAttemptOutcome = 'orphaned' | 'lead_gone' | 'lead_moved_on' | 'unchanged';
 
+/** Which attempts {@link LeadStore.listPlacedAttempts} returns. */
+export interface ListPlacedAttemptsQuery {
+  /** Only attempts no write changed after this time (ms since the epoch). */
+  updatedBefore: number;
+  /** Only attempts claimed after this time. */
+  claimedAfter: number;
+  limit: number;
+}
+
 /** Which attempts {@link LeadStore.listAttempts} returns. */
 export interface ListAttemptsQuery {
   tenantId: string;
@@ -235,6 +263,13 @@ export interface LeadStore {
    * store without it is orphaned one attempt at a time.
    */
   orphanExpiredAttempts?(request: OrphanExpiredAttemptsRequest): Promise<ExpiredAttemptOutcome[]>;
+  /**
+   * Attempts of every tenant still `placed` (no end recorded), changed at or before
+   * `updatedBefore` and claimed after `claimedAfter`, least recently changed first: the
+   * reconciler asks `lookupCall` whether their calls ended while no dialer followed the bus.
+   * Optional: a store without it has such calls looked up by no one.
+   */
+  listPlacedAttempts?(query: ListPlacedAttemptsQuery): Promise<LeadAttempt[]>;
   /** A tenant's attempts, newest first (optionally one state, one user). */
   listAttempts(query: ListAttemptsQuery): Promise<LeadAttempt[]>;
   /** How many of a user's attempts are `claimed`, `placed` or `unknown` (calls in flight). */

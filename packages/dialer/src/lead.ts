@@ -6,7 +6,8 @@ import type { CallStatus } from '@calltrack/core';
  * - `dialing`: claimed by an attempt, the call is being placed;
  * - `placed`: the provider accepted the call; its webhooks follow;
  * - `unknown`: placing the call failed ambiguously (a timeout, a 5xx): it may have been placed.
- *   Settled by the provider's webhooks or a call lookup, never by dialling again;
+ *   Settled by the provider's webhooks or a call lookup; dialled again only when `lookupCall`
+ *   answers that no call was made (`{ placed: false }`);
  * - `completed`: the call ended (`callOutcome` says how);
  * - `orphaned`: an attempt was left unfinished (its process died after the claim, or an `unknown`
  *   was never settled). Kept for review, never redialled automatically.

@@ -66,5 +66,8 @@ CREATE INDEX IF NOT EXISTS ${index(attemptsName, 'tenant')}
   ON ${attempts} (tenant_id, claimed_at DESC);
 CREATE INDEX IF NOT EXISTS ${index(attemptsName, 'live')}
   ON ${attempts} (tenant_id, user_id, claimed_at) WHERE state IN ('claimed', 'placed', 'unknown');
+-- The reconciler: placed calls whose end no dialer saw.
+CREATE INDEX IF NOT EXISTS ${index(attemptsName, 'placed')}
+  ON ${attempts} (updated_at) WHERE state = 'placed';
 `;
 }

@@ -37,7 +37,8 @@ return added
 
 /**
  * ARGV: base, tenantId, now, leaseUntil, claimedBy, maxAttempts ('' = none), minGapMs ('' = none),
- * then per lead: leadId, attemptId. Returns one flat array, per lead in the order given: a reason,
+ * then per lead: leadId, attemptId, checked ('1', or '' = claim whatever the lead holds), then the
+ * userId, phoneNumber and timeZone ('' = none) the gates checked. Returns one flat array, per lead in the order given: a reason,
  * or `'claimed', fence, attemptCount, userId, phoneNumber, timeZone ('' = none)`.
  *
  * Five writes (the lead, the pending index, the attempt, the lease and live indexes) and one
@@ -54,7 +55,7 @@ local claimedBy = ARGV[5]
 local maxAttempts = tonumber(ARGV[6])
 local minGap = tonumber(ARGV[7])
 local results = {}
-for index = 8, #ARGV, 2 do
+for index = 8, #ARGV, 6 do
   local leadId = ARGV[index]
   local attemptId = ARGV[index + 1]
   local leadKey = base .. 'lead:' .. leadId
@@ -74,6 +75,11 @@ for index = 8, #ARGV, 2 do
     -- Only a lead attempted before has a lastAttemptAt (the claim writes both).
     local last = redis.call('HGET', leadKey, 'lastAttemptAt')
     if last and nowNumber - tonumber(last) < minGap then reason = 'too_soon' end
+  end
+  -- Edited since the gates checked it: not dialled with values no gate saw.
+  if not reason and ARGV[index + 2] == '1' and (lead[5] ~= ARGV[index + 3]
+      or lead[6] ~= ARGV[index + 4] or (lead[7] or '') ~= ARGV[index + 5]) then
+    reason = 'changed'
   end
   if reason then
     results[#results + 1] = reason
