@@ -18,6 +18,7 @@ import { createConfirmationBatcher } from './create-confirmation-batcher';
 import { createHeartbeatBatcher } from './create-heartbeat-batcher';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { createHeartbeatWheel } from './heartbeat-wheel';
+import { createOutageLog } from './outage-log';
 import type {
   ListMembersOptions,
   Presence,
@@ -37,7 +38,6 @@ import type { PresenceTransition } from './presence-transition';
 import type { MessageDelivery } from './queued-message';
 import { readActiveCallsByUser } from './read-active-calls-by-user';
 import { resolvePresenceSettings } from './resolve-presence-settings';
-import { createSweepOutageLog } from './sweep-outage-log';
 import { toMessageEvent } from './to-message-event';
 import { toPresenceEvent } from './to-presence-event';
 import { toUserPresence, unknownUserPresence } from './to-user-presence';
@@ -492,7 +492,8 @@ export function createPresence(options: PresenceOptions): Presence {
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   let sweeping: Promise<unknown> | undefined;
 
-  const sweepFailures = createSweepOutageLog(logger, now);
+  const sweepFailures = createOutageLog(logger, now, 'Sweeps');
+  const heartbeatFailures = createOutageLog(logger, now, 'Heartbeats');
 
   const sweep = async (): Promise<PresenceSweepReport> => {
     const report: PresenceSweepReport = { transitions: 0, delivered: 0 };
@@ -517,8 +518,8 @@ export function createPresence(options: PresenceOptions): Presence {
   const beat = (): void => {
     for (const handle of wheel.tick()) {
       track(
-        handleEngine.heartbeat(handle).catch((error: unknown) => {
-          logger.error('A heartbeat failed; the next one tries again.', {
+        handleEngine.heartbeat(handle).then(heartbeatFailures.worked, (error: unknown) => {
+          heartbeatFailures.failed('A heartbeat failed; the next one tries again.', {
             tenantId: handle.tenantId,
             userId: handle.userId,
             connectionId: handle.connectionId,

@@ -197,8 +197,7 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
       expect(logged).toEqual([
         {
           level: 'error',
-          message:
-            'Sweeps fail: Redis cannot be reached; reported once, until a sweep works again.',
+          message: 'Sweeps fail: Redis cannot be reached; reported once, until one works again.',
           context: { error: expect.any(Error) },
         },
       ]);
@@ -212,6 +211,83 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
           level: 'warn',
           message: expect.stringMatching(
             /^Sweeps work again after 1\.0 s and \d{2,} failures \(only the first was reported\)\.$/,
+          ),
+          context: undefined,
+        },
+      ]);
+    } finally {
+      await presence.stop();
+    }
+  });
+  it('logs failing background heartbeats once per outage, and once when they work again', async () => {
+    server = await startRedisServer();
+    const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    clients.push(client);
+    const store = createRedisPresenceStore({ redis: client });
+    let heartbeats = 0;
+    const logged: { level: string; message: string; context?: Record<string, unknown> }[] = [];
+    let now = Date.parse('2026-11-21T10:00:00.000Z');
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store: {
+        ...store,
+        // Counts what the timer sends, one call per connection or one per tenant's batch.
+        apply: (request) => {
+          if (request.kind === 'heartbeat') heartbeats += 1;
+          return store.apply(request);
+        },
+        heartbeat: store.heartbeat
+          ? (...args: Parameters<NonNullable<typeof store.heartbeat>>) => {
+              heartbeats += 1;
+              return store.heartbeat!(...args);
+            }
+          : undefined,
+      },
+      now: () => now,
+      ...conformanceTimings,
+      // The wheel's real timer: a tick every 10 ms, each connection's turn every 250 ms.
+      heartbeatIntervalMs: 250,
+      sweepIntervalMs: 60_000,
+      logger: {
+        warn: (message, context) => logged.push({ level: 'warn', message, context }),
+        error: (message, context) => logged.push({ level: 'error', message, context }),
+      },
+    });
+    presence.start();
+    await Promise.all(
+      ['u1', 'u2', 'u3'].map((userId) => presence.connect({ tenantId: 'tenant-a', userId })),
+    );
+    const heartbeatsDone = async (count: number) => {
+      const until = heartbeats + count;
+      while (heartbeats < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    try {
+      await heartbeatsDone(3);
+      expect(logged).toEqual([]);
+
+      await server.kill();
+      now += 1_000;
+      await heartbeatsDone(12);
+      expect(logged).toEqual([
+        {
+          level: 'error',
+          message:
+            'Heartbeats fail: Redis cannot be reached; reported once, until one works again.',
+          context: { error: expect.any(Error) },
+        },
+      ]);
+
+      now += 1_000;
+      const ready = nextReady(client);
+      await server.restart();
+      await ready;
+      await heartbeatsDone(6);
+      expect(logged.slice(1)).toEqual([
+        {
+          level: 'warn',
+          message: expect.stringMatching(
+            /^Heartbeats work again after 1\.0 s and \d{2,} failures \(only the first was reported\)\.$/,
           ),
           context: undefined,
         },
