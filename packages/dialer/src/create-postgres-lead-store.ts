@@ -47,7 +47,8 @@ const attemptColumns =
  * The claim is one statement: `SELECT … FOR UPDATE SKIP LOCKED` picks the asked-for leads that
  * are pending and not called (and within the attempt cap and gap), an `UPDATE … RETURNING` marks
  * them and raises their fence, and an `INSERT` records the attempts. A fenced write is a short
- * transaction that locks the lead row, checks the fence and the move, and updates both rows.
+ * transaction that locks the lead row, then the attempt's, checks the fence and the move on what
+ * the locks read, and updates both rows.
  */
 export function createPostgresLeadStore(options: PostgresLeadStoreOptions): LeadStore {
   if (options == null || typeof options !== 'object' || options.pool == null) {
@@ -135,12 +136,22 @@ SELECT L.${c.leadId}::text AS lead, L.${c.callStatus} AS status, L.${c.hasBeenCa
   ${asChecked('L').replaceAll('$8', '$3')} AS as_checked
 FROM ${table} L WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = ANY($2)`;
 
-  const lockForUpdateSql = `
-SELECT ${leadSelect('L')}, A.*
+  // A fenced write locks its lead, then its attempt (the order the reconciler's batch takes them
+  // in, so the two wait for each other instead of deadlocking), each in a statement of its own,
+  // and decides on what the locks return. A locked row comes back as its newest version even when
+  // the statement waited for it; any other row in the same statement would come back as it was
+  // when the statement began (READ COMMITTED): joined to the lead's lock, an attempt a `placed`
+  // had just moved on read `claimed`, and an `ended` right behind was refused.
+  const lockLeadSql = `
+SELECT ${leadSelect('L')}
 FROM ${table} L
-LEFT JOIN ${attempts} A ON A.tenant_id = L.${c.tenantId}::text AND A.attempt_id = $3
 WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2
 FOR UPDATE OF L`;
+
+  const lockAttemptSql = `
+SELECT ${attemptColumns} FROM ${attempts} A
+WHERE A.tenant_id = $1 AND A.attempt_id = $2
+FOR UPDATE OF A`;
 
   const writeUpdateSql = `
 WITH lead AS (
@@ -290,7 +301,8 @@ ORDER BY decided.position`;
 
   const claimOne = namedStatement(claimOneSql);
   const claimMany = namedStatement(claimManySql);
-  const lockForUpdate = namedStatement(lockForUpdateSql);
+  const lockLead = namedStatement(lockLeadSql);
+  const lockAttempt = namedStatement(lockAttemptSql);
   const writeUpdate = namedStatement(writeUpdateSql);
 
   return {
@@ -504,13 +516,14 @@ ORDER BY decided.position`;
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query(
-          lockForUpdate([update.tenantId, update.leadId, update.attemptId]),
-        );
-        const row = rows[0];
+        const leadRows = (await client.query(lockLead([update.tenantId, update.leadId]))).rows;
+        const attemptRows =
+          leadRows[0] === undefined
+            ? []
+            : (await client.query(lockAttempt([update.tenantId, update.attemptId]))).rows;
         const result = applyAttemptUpdate(
-          row ? decodeLead(row) : undefined,
-          row?.attempt_id ? decodeAttempt(row) : undefined,
+          leadRows[0] ? decodeLead(leadRows[0]) : undefined,
+          attemptRows[0] ? decodeAttempt(attemptRows[0]) : undefined,
           update,
         );
         if (result.applied) {
