@@ -223,8 +223,8 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
         await expect(
           store.addLeads([...leads, { ...leads[0]!, leadId: 'lead-x' }]),
         ).rejects.toMatchObject({ code: 'invalid_lead', status: 400, index: 3, field: 'leadId' });
-        expect(await store.addLeads(leads)).toEqual({ added: 3, existing: 0 });
-        expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3 });
+        expect(await store.addLeads(leads)).toEqual({ added: 3, existing: 0, conflicts: [] });
+        expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3, conflicts: [] });
         const pending = await store.listPendingLeads({ tenantId, userId, limit: 10 });
         expect(pending.map((lead) => lead.leadId).sort()).toEqual([...ids].sort());
         const dialled: string[] = [];
@@ -356,7 +356,7 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       await expect(store.addLeads(refused)).rejects.toThrow(/_no_999/);
       const { rows } = await pool!.query(`SELECT count(*)::int AS count FROM ${table}`);
       expect(rows[0]).toEqual({ count: 0 });
-      expect(await store.addLeads(leads)).toEqual({ added: 1001, existing: 0 });
+      expect(await store.addLeads(leads)).toEqual({ added: 1001, existing: 0, conflicts: [] });
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }
@@ -915,7 +915,7 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
         await context.store.addLeads([
           { tenantId, userId, leadId: 'lead-😀-1', phoneNumber: '+14155550100' },
         ]),
-      ).toEqual({ added: 1, existing: 0 });
+      ).toEqual({ added: 1, existing: 0, conflicts: [] });
     });
   });
 

@@ -247,6 +247,7 @@ ORDER BY decided.position`;
   let columnTypes:
     | Promise<{
         insertSql: string;
+        conflictsSql: string;
         types: Record<AddedColumn, string>;
         orphanStatements: OrphanStatements;
       }>
@@ -267,10 +268,22 @@ ORDER BY decided.position`;
           SELECT tenant::${tenant}, lead::${lead}, owner::${owner}, phone::${phone}, zone::${zone}, 'pending', false
           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
           ON CONFLICT DO NOTHING`;
+        // Which of the leads given are another user's: read after the inserts, in a statement of
+        // its own, so it sees a lead another transaction added while an insert waited for it.
+        const conflictsSql = `SELECT input.position - 1 AS position
+          FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS input(tenant, lead, owner, position)
+          JOIN ${table} L ON L.${c.tenantId} = input.tenant::${tenant} AND L.${c.leadId} = input.lead::${lead}
+          WHERE L.${c.userId} IS DISTINCT FROM input.owner::${owner}
+          ORDER BY input.position`;
         const types = Object.fromEntries(
           addedColumns.map((field) => [field, of(field).type]),
         ) as Record<AddedColumn, string>;
-        return { insertSql, types, orphanStatements: orphanStatements(tenant!, lead!) };
+        return {
+          insertSql,
+          conflictsSql,
+          types,
+          orphanStatements: orphanStatements(tenant!, lead!),
+        };
       },
       (error: unknown) => {
         columnTypes = undefined;
@@ -308,9 +321,11 @@ ORDER BY decided.position`;
   return {
     async addLeads(inputs) {
       const parsed = parseLeadInputs(inputs);
-      if (parsed.length === 0) return { added: 0, existing: 0 };
+      if (parsed.length === 0) return { added: 0, existing: 0, conflicts: [] };
       let added = 0;
-      const { insertSql, types } = await readColumnTypes();
+      const conflicts = new Map<string, { tenantId: string; leadId: string }>();
+      let conflicting = 0;
+      const { insertSql, conflictsSql, types } = await readColumnTypes();
       // A value your column cannot hold (an id that is no integer, no uuid, longer than its
       // varchar) or holds in another spelling (`007`, a uuid in capitals) is a bad lead: 400,
       // naming it, before anything is written.
@@ -347,6 +362,19 @@ ORDER BY decided.position`;
           ]);
           added += result.rowCount ?? 0;
         }
+        // Every lead new: none can be another user's.
+        if (added < parsed.length) {
+          const { rows } = await client.query(conflictsSql, [
+            parsed.map((lead) => lead.tenantId),
+            parsed.map((lead) => lead.leadId),
+            parsed.map((lead) => lead.userId),
+          ]);
+          conflicting = rows.length;
+          for (const row of rows) {
+            const { tenantId, leadId } = parsed[Number(row.position)]!;
+            conflicts.set(`${tenantId}\u0000${leadId}`, { tenantId, leadId });
+          }
+        }
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
@@ -364,7 +392,11 @@ ORDER BY decided.position`;
       } finally {
         client.release();
       }
-      return { added, existing: parsed.length - added };
+      return {
+        added,
+        existing: parsed.length - added - conflicting,
+        conflicts: [...conflicts.values()],
+      };
     },
 
     async getLead(tenantId, leadId) {
