@@ -14,7 +14,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody } from '@calltrack/core/internal';
+import { acceptParsedJsonBody, parseAllowedOrigins } from '@calltrack/core/internal';
 import type { Dialer } from './dialer';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import type { LeadInput } from './lead';
@@ -102,7 +102,7 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     });
   }
   const { dialer, store } = options;
-  const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
+  const allowedOrigins = parseAllowedOrigins('createDialerHandler', options.allowedOrigins);
   const basePath = normalizeBasePath(options.basePath);
   const maxLeads = options.maxLeadsPerRequest ?? 10_000;
   const maxBodyBytes = Math.max(64 * 1024, maxLeads * 512);
@@ -328,32 +328,4 @@ function parseLimit(value: string): number {
     throw new InvalidArgumentError({ message: '"limit" must be an integer from 1 to 500.' });
   }
   return limit;
-}
-
-/**
- * The origins of `allowedOrigins` as browsers send them (`https://App.example:443/` is
- * `https://app.example`); throws `InvalidArgumentError` for an entry that is not an origin.
- */
-function parseAllowedOrigins(origins: readonly string[] | undefined): Set<string> | undefined {
-  if (origins === undefined) return undefined;
-  if (!Array.isArray(origins)) {
-    throw new InvalidArgumentError({
-      message: 'createDialerHandler: allowedOrigins must be an array of origins.',
-    });
-  }
-  return new Set(
-    origins.map((origin) => {
-      let parsed: string | undefined;
-      try {
-        parsed = typeof origin === 'string' ? new URL(origin).origin : undefined;
-      } catch {}
-      // `null`: a URL without an origin of its own (`data:`, `file:`).
-      if (parsed === undefined || parsed === 'null') {
-        throw new InvalidArgumentError({
-          message: `createDialerHandler: allowedOrigins: "${origin}" is not an origin (https://app.example).`,
-        });
-      }
-      return parsed;
-    }),
-  );
 }
