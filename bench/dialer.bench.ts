@@ -85,18 +85,28 @@ const redisPath = (): RedisPath => ({ rates: [], nodeMicros: [], redisMicros: []
 const median = (values: readonly number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** An operation claiming the `index`th lead of `run`, one lead per claim (as a run does). */
+/**
+ * An operation claiming the `index`th lead of `run`, one lead per claim, with the lead as its
+ * gates checked it (as a run does).
+ */
 function claimOne(store: LeadStore, run: string, count: number) {
-  const ids = leads(count, run).map((lead) => lead.leadId);
+  const checked = leads(count, run).map(({ leadId, userId, phoneNumber, timeZone }) => ({
+    leadId,
+    userId,
+    phoneNumber,
+    timeZone,
+  }));
   return async (index: number): Promise<void> => {
+    const lead = checked[index]!;
     const [result] = await store.claimLeads({
       tenantId: 'bench',
-      leadIds: [ids[index]!],
+      leadIds: [lead.leadId],
       now: Date.now(),
       leaseMs: 60_000,
       claimedBy: 'bench',
+      checked: [lead],
     });
-    if (!result?.claimed) throw new Error(`not claimed: ${ids[index]}`);
+    if (!result?.claimed) throw new Error(`not claimed: ${lead.leadId}`);
   };
 }
 

@@ -15,6 +15,7 @@ export { hashText } from './hash-text';
 export type { IncomingWebhook } from './incoming-webhook';
 export { isKeyText } from './is-key-text';
 export { newestCallFirst } from './newest-call-first';
+export { parseAllowedOrigins } from './parse-allowed-origins';
 export { parseFormBody } from './parse-form-body';
 export { parseFormPairs } from './parse-form-pairs';
 export { parseRetryAfterMs } from './parse-retry-after-ms';

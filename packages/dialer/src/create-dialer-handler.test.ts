@@ -266,6 +266,47 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
     expect(await api('/dialer/runs/missing')).toMatchObject({ status: 404 });
   });
 
+  it("answers a lead id another user of the tenant has with 409 naming it, leaves it theirs, and adds the rest (it was 201 existing: 1, and the lead was never in the user's run)", async () => {
+    const { app, api, tokens } = await startApi();
+    // Bob (user-2) has crm-42; Alice (user-1) posts it with one new lead.
+    await api('/dialer/leads', {
+      method: 'POST',
+      token: tokens.user2,
+      body: { leads: [{ leadId: 'crm-42', phoneNumber: '+14155550123' }] },
+    });
+    const leads = [
+      { leadId: 'crm-42', phoneNumber: '+14155550999' },
+      { leadId: 'crm-43', phoneNumber: '+14155550124' },
+    ];
+    const conflict = {
+      status: 409,
+      body: {
+        error: {
+          code: 'lead_conflict',
+          message:
+            "Lead crm-42 is another user's in this tenant: left to them (any other lead was added).",
+        },
+        conflicts: ['crm-42'],
+        added: 1,
+        existing: 0,
+      },
+    };
+    expect(await api('/dialer/leads', { method: 'POST', body: { leads } })).toMatchObject(conflict);
+    // The same list again: the same answer, nothing more added.
+    expect(await api('/dialer/leads', { method: 'POST', body: { leads } })).toMatchObject({
+      ...conflict,
+      body: { ...conflict.body, added: 0, existing: 1 },
+    });
+    expect(await api('/dialer/leads/crm-42')).toMatchObject({ status: 404 });
+    expect(
+      (await api('/dialer/leads')).body.leads.map((lead: { leadId: string }) => lead.leadId),
+    ).toEqual(['crm-43']);
+    expect(await app.store.getLead(demoTenant, 'crm-42')).toMatchObject({
+      userId: 'user-2',
+      phoneNumber: '+14155550123',
+    });
+  });
+
   it('refuses bad input with a 4xx naming the problem, and adds or calls nothing', async () => {
     const { app, api } = await startApi();
     const cases: [unknown, number, string | RegExp][] = [

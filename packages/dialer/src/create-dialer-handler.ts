@@ -14,7 +14,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody } from '@calltrack/core/internal';
+import { acceptParsedJsonBody, parseAllowedOrigins } from '@calltrack/core/internal';
 import type { Dialer } from './dialer';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import type { LeadInput } from './lead';
@@ -72,7 +72,9 @@ const leadFields = new Set(['leadId', 'phoneNumber', 'timeZone']);
  * run of another tenant or user is answered 404, exactly like one that does not exist.
  *
  * - `POST /dialer/leads` `{ leads: [{ leadId, phoneNumber, timeZone? }] }` → 201 `{ added,
- *   existing }` (the signed-in user's leads; a lead already there is left as it is)
+ *   existing }` (the signed-in user's leads; a lead already there is left as it is). Lead ids are
+ *   unique per tenant: when some are another user's, 409 `{ error, conflicts: [leadId…], added,
+ *   existing }`; those stay the other user's, every other lead was added (or already there)
  * - `GET /dialer/leads?after=&limit=` → `{ leads, nextAfter }` (every status, by lead id)
  * - `GET /dialer/leads/:leadId` → `{ lead }`
  * - `POST /dialer/runs` → 202 `{ outcome: 'started', runId }` or `{ outcome:
@@ -81,7 +83,7 @@ const leadFields = new Set(['leadId', 'phoneNumber', 'timeZone']);
  *   dialer is `start()`ed, else only by this one: see `Dialer.getRun`)
  *
  * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the lead and field),
- * 401, 403, 404, 405 (with `Allow`), 413, 415.
+ * 401, 403, 404, 405 (with `Allow`), 409 (`lead_conflict`), 413, 415.
  *
  * It checks no signature, so in Express it may be mounted before or after `express.json()`: a
  * body that parser read is serialized again (the API's own limit, 512 bytes a lead and at least
@@ -100,7 +102,7 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     });
   }
   const { dialer, store } = options;
-  const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
+  const allowedOrigins = parseAllowedOrigins('createDialerHandler', options.allowedOrigins);
   const basePath = normalizeBasePath(options.basePath);
   const maxLeads = options.maxLeadsPerRequest ?? 10_000;
   const maxBodyBytes = Math.max(64 * 1024, maxLeads * 512);
@@ -189,8 +191,25 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     switch (route.name) {
       case 'leads': {
         if (request.method === 'POST') {
-          const added = await store.addLeads(await readLeads(request, { tenantId, userId }));
-          return json(added, 201);
+          const { added, existing, conflicts } = await store.addLeads(
+            await readLeads(request, { tenantId, userId }),
+          );
+          if (conflicts.length === 0) return json({ added, existing }, 201);
+          // A lead id is the tenant's: another user's lead stays theirs. The rest were added
+          // (adding is idempotent: the same list again answers the same ids, added 0).
+          const leadIds = conflicts.map((conflict) => conflict.leadId);
+          return json(
+            {
+              error: {
+                code: 'lead_conflict',
+                message: `${leadIds.length === 1 ? 'Lead' : `${leadIds.length} leads`} ${leadIds.slice(0, 5).join(', ')}${leadIds.length > 5 ? ', …' : ''} ${leadIds.length === 1 ? 'is' : 'are'} another user's in this tenant: left to them (any other lead was added).`,
+              },
+              conflicts: leadIds,
+              added,
+              existing,
+            },
+            409,
+          );
         }
         const limit = query.limit === undefined ? 100 : parseLimit(query.limit);
         const leads = await store.listLeads({
@@ -309,32 +328,4 @@ function parseLimit(value: string): number {
     throw new InvalidArgumentError({ message: '"limit" must be an integer from 1 to 500.' });
   }
   return limit;
-}
-
-/**
- * The origins of `allowedOrigins` as browsers send them (`https://App.example:443/` is
- * `https://app.example`); throws `InvalidArgumentError` for an entry that is not an origin.
- */
-function parseAllowedOrigins(origins: readonly string[] | undefined): Set<string> | undefined {
-  if (origins === undefined) return undefined;
-  if (!Array.isArray(origins)) {
-    throw new InvalidArgumentError({
-      message: 'createDialerHandler: allowedOrigins must be an array of origins.',
-    });
-  }
-  return new Set(
-    origins.map((origin) => {
-      let parsed: string | undefined;
-      try {
-        parsed = typeof origin === 'string' ? new URL(origin).origin : undefined;
-      } catch {}
-      // `null`: a URL without an origin of its own (`data:`, `file:`).
-      if (parsed === undefined || parsed === 'null') {
-        throw new InvalidArgumentError({
-          message: `createDialerHandler: allowedOrigins: "${origin}" is not an origin (https://app.example).`,
-        });
-      }
-      return parsed;
-    }),
-  );
 }

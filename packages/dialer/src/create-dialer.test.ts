@@ -128,7 +128,7 @@ describe('createDialer', () => {
       data: { leadId: 'lead-001', reference: server.calls[0]!.reference, account: 'twilio-main' },
     });
     // The page is reloaded: the same leads come again, and the seed triggers again.
-    expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3 });
+    expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3, conflicts: [] });
     await runToEnd(dialer);
     expect(server.calls).toHaveLength(3);
   });

@@ -76,9 +76,16 @@ export function createMemoryLeadStore(): LeadStore {
     async addLeads(inputs) {
       const parsed = parseLeadInputs(inputs);
       let added = 0;
+      let existing = 0;
+      const conflicts = new Map<string, { tenantId: string; leadId: string }>();
       for (const input of parsed) {
         const key = leadKey(input.tenantId, input.leadId);
-        if (leads.has(key)) continue;
+        const owner = leads.get(key)?.userId;
+        if (owner !== undefined) {
+          if (owner === input.userId) existing += 1;
+          else conflicts.set(key, { tenantId: input.tenantId, leadId: input.leadId });
+          continue;
+        }
         leads.set(key, {
           ...input,
           timeZone: input.timeZone,
@@ -96,7 +103,7 @@ export function createMemoryLeadStore(): LeadStore {
         });
         added += 1;
       }
-      return { added, existing: parsed.length - added };
+      return { added, existing, conflicts: [...conflicts.values()] };
     },
 
     async getLead(tenantId, leadId) {

@@ -11,7 +11,7 @@ import {
   uniquePrefix,
   uniqueTableName,
 } from '@calltrack/test-utils';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createDialer } from './create-dialer';
@@ -21,7 +21,7 @@ import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
 import { describeLeadStore } from './describe-lead-store';
 import type { Lead } from './lead';
-import type { LeadStore } from './lead-store';
+import type { AttemptUpdate, AttemptUpdateResult, LeadStore } from './lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 import type { PostgresPool, PostgresPoolClient, PostgresQuery } from './postgres-pool';
 
@@ -223,8 +223,8 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
         await expect(
           store.addLeads([...leads, { ...leads[0]!, leadId: 'lead-x' }]),
         ).rejects.toMatchObject({ code: 'invalid_lead', status: 400, index: 3, field: 'leadId' });
-        expect(await store.addLeads(leads)).toEqual({ added: 3, existing: 0 });
-        expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3 });
+        expect(await store.addLeads(leads)).toEqual({ added: 3, existing: 0, conflicts: [] });
+        expect(await store.addLeads(leads)).toEqual({ added: 0, existing: 3, conflicts: [] });
         const pending = await store.listPendingLeads({ tenantId, userId, limit: 10 });
         expect(pending.map((lead) => lead.leadId).sort()).toEqual([...ids].sort());
         const dialled: string[] = [];
@@ -356,7 +356,7 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       await expect(store.addLeads(refused)).rejects.toThrow(/_no_999/);
       const { rows } = await pool!.query(`SELECT count(*)::int AS count FROM ${table}`);
       expect(rows[0]).toEqual({ count: 0 });
-      expect(await store.addLeads(leads)).toEqual({ added: 1001, existing: 0 });
+      expect(await store.addLeads(leads)).toEqual({ added: 1001, existing: 0, conflicts: [] });
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }
@@ -717,6 +717,110 @@ describe.skipIf(!pool)('createPostgresLeadStore under the reconciler', () => {
   });
 });
 
+// A fenced write that waits for its lead's row lock decides on the attempt as the lock holder left
+// it. Deciding in the statement that waited, it read the lead's new version but the attempt as it
+// was before (READ COMMITTED): the lead `placed`, its attempt still `claimed`.
+describe.skipIf(!pool)('createPostgresLeadStore fenced writes behind a held lead lock', () => {
+  const t0 = Date.parse('2026-03-02T15:00:00.000Z');
+
+  /**
+   * Claims lead `a`, then runs `update` while a transaction of the test's own holds the lead's
+   * row lock; once the write waits for it, that transaction records the call as `placed` (as a
+   * `placed` webhook's fenced write does) and commits. Answers the write's result and the rows.
+   */
+  async function behindPlaced(
+    update: (claim: { attemptId: string; fence: number }) => AttemptUpdate,
+  ): Promise<{ result: AttemptUpdateResult; lead: Lead | undefined; attempt: unknown }> {
+    const table = uniqueTableName('locked');
+    const attemptsTable = `${table}_attempts`;
+    const holder = await pool!.connect();
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await store.addLeads([
+        { tenantId: 'acme', leadId: 'a', userId: 'u1', phoneNumber: '+14155550100' },
+      ]);
+      const [claim] = await store.claimLeads({
+        tenantId: 'acme',
+        leadIds: ['a'],
+        now: t0,
+        leaseMs: 60_000,
+        claimedBy: 'test',
+      });
+      if (!claim?.claimed) throw new Error('lead a was not claimed');
+      const { attemptId, fence } = claim.lead as { attemptId: string; fence: number };
+
+      const pid = Number((await holder.query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM ${table} WHERE tenant_id = 'acme' AND id = 'a' FOR UPDATE`);
+      const pending = store.updateAttempt(update({ attemptId, fence }));
+      await vi.waitFor(async () => {
+        const { rows } = await pool!.query(
+          'SELECT count(*)::integer AS waiting FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+          [pid],
+        );
+        expect(rows[0]!.waiting).toBe(1);
+      });
+      await holder.query(
+        `UPDATE ${attemptsTable} SET state = 'placed', provider = 'test', call_id = 'call-1',
+           lease_until = NULL, updated_at = $2 WHERE tenant_id = 'acme' AND attempt_id = $1`,
+        [attemptId, new Date(t0 + 1)],
+      );
+      await holder.query(
+        `UPDATE ${table} SET call_status = 'placed', dialer_provider = 'test', dialer_call_id = 'call-1'
+         WHERE tenant_id = 'acme' AND id = 'a'`,
+      );
+      await holder.query('COMMIT');
+      const result = await pending;
+      return {
+        result,
+        lead: await store.getLead('acme', 'a'),
+        attempt: await store.getAttempt('acme', attemptId),
+      };
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  }
+
+  it('lands an `ended` that waited behind a `placed`: it was refused as claimed → ended and the attempt stayed placed', async () => {
+    const { result, lead, attempt } = await behindPlaced(({ attemptId, fence }) => ({
+      tenantId: 'acme',
+      leadId: 'a',
+      attemptId,
+      fence,
+      state: 'ended',
+      outcome: 'completed',
+      now: t0 + 2,
+    }));
+    expect(result).toMatchObject({ applied: true });
+    expect(attempt).toMatchObject({ state: 'ended', callId: 'call-1', outcome: 'completed' });
+    expect(lead).toMatchObject({ callStatus: 'completed', callId: 'call-1', fence: 1 });
+  });
+
+  it('refuses a reconciler take-over that waited behind a `placed`: it orphaned the placed call and lost its call id', async () => {
+    const { result, lead, attempt } = await behindPlaced(({ attemptId, fence }) => ({
+      tenantId: 'acme',
+      leadId: 'a',
+      attemptId,
+      fence,
+      state: 'orphaned',
+      takeOver: true,
+      reason: 'lease_expired',
+      now: t0 + 120_000,
+    }));
+    expect(result).toMatchObject({ applied: false, reason: 'invalid_transition' });
+    expect(attempt).toMatchObject({
+      state: 'placed',
+      provider: 'test',
+      callId: 'call-1',
+      fence: 1,
+    });
+    expect(lead).toMatchObject({ callStatus: 'placed', callId: 'call-1', fence: 1 });
+  });
+});
+
 describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) columns', () => {
   const tenantId = 'acme';
   const userId = 'u1';
@@ -811,7 +915,7 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
         await context.store.addLeads([
           { tenantId, userId, leadId: 'lead-😀-1', phoneNumber: '+14155550100' },
         ]),
-      ).toEqual({ added: 1, existing: 0 });
+      ).toEqual({ added: 1, existing: 0, conflicts: [] });
     });
   });
 

@@ -47,7 +47,8 @@ const attemptColumns =
  * The claim is one statement: `SELECT … FOR UPDATE SKIP LOCKED` picks the asked-for leads that
  * are pending and not called (and within the attempt cap and gap), an `UPDATE … RETURNING` marks
  * them and raises their fence, and an `INSERT` records the attempts. A fenced write is a short
- * transaction that locks the lead row, checks the fence and the move, and updates both rows.
+ * transaction that locks the lead row, then the attempt's, checks the fence and the move on what
+ * the locks read, and updates both rows.
  */
 export function createPostgresLeadStore(options: PostgresLeadStoreOptions): LeadStore {
   if (options == null || typeof options !== 'object' || options.pool == null) {
@@ -135,12 +136,22 @@ SELECT L.${c.leadId}::text AS lead, L.${c.callStatus} AS status, L.${c.hasBeenCa
   ${asChecked('L').replaceAll('$8', '$3')} AS as_checked
 FROM ${table} L WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = ANY($2)`;
 
-  const lockForUpdateSql = `
-SELECT ${leadSelect('L')}, A.*
+  // A fenced write locks its lead, then its attempt (the order the reconciler's batch takes them
+  // in, so the two wait for each other instead of deadlocking), each in a statement of its own,
+  // and decides on what the locks return. A locked row comes back as its newest version even when
+  // the statement waited for it; any other row in the same statement would come back as it was
+  // when the statement began (READ COMMITTED): joined to the lead's lock, an attempt a `placed`
+  // had just moved on read `claimed`, and an `ended` right behind was refused.
+  const lockLeadSql = `
+SELECT ${leadSelect('L')}
 FROM ${table} L
-LEFT JOIN ${attempts} A ON A.tenant_id = L.${c.tenantId}::text AND A.attempt_id = $3
 WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2
 FOR UPDATE OF L`;
+
+  const lockAttemptSql = `
+SELECT ${attemptColumns} FROM ${attempts} A
+WHERE A.tenant_id = $1 AND A.attempt_id = $2
+FOR UPDATE OF A`;
 
   const writeUpdateSql = `
 WITH lead AS (
@@ -236,6 +247,7 @@ ORDER BY decided.position`;
   let columnTypes:
     | Promise<{
         insertSql: string;
+        conflictsSql: string;
         types: Record<AddedColumn, string>;
         orphanStatements: OrphanStatements;
       }>
@@ -256,10 +268,22 @@ ORDER BY decided.position`;
           SELECT tenant::${tenant}, lead::${lead}, owner::${owner}, phone::${phone}, zone::${zone}, 'pending', false
           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
           ON CONFLICT DO NOTHING`;
+        // Which of the leads given are another user's: read after the inserts, in a statement of
+        // its own, so it sees a lead another transaction added while an insert waited for it.
+        const conflictsSql = `SELECT input.position - 1 AS position
+          FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS input(tenant, lead, owner, position)
+          JOIN ${table} L ON L.${c.tenantId} = input.tenant::${tenant} AND L.${c.leadId} = input.lead::${lead}
+          WHERE L.${c.userId} IS DISTINCT FROM input.owner::${owner}
+          ORDER BY input.position`;
         const types = Object.fromEntries(
           addedColumns.map((field) => [field, of(field).type]),
         ) as Record<AddedColumn, string>;
-        return { insertSql, types, orphanStatements: orphanStatements(tenant!, lead!) };
+        return {
+          insertSql,
+          conflictsSql,
+          types,
+          orphanStatements: orphanStatements(tenant!, lead!),
+        };
       },
       (error: unknown) => {
         columnTypes = undefined;
@@ -290,15 +314,18 @@ ORDER BY decided.position`;
 
   const claimOne = namedStatement(claimOneSql);
   const claimMany = namedStatement(claimManySql);
-  const lockForUpdate = namedStatement(lockForUpdateSql);
+  const lockLead = namedStatement(lockLeadSql);
+  const lockAttempt = namedStatement(lockAttemptSql);
   const writeUpdate = namedStatement(writeUpdateSql);
 
   return {
     async addLeads(inputs) {
       const parsed = parseLeadInputs(inputs);
-      if (parsed.length === 0) return { added: 0, existing: 0 };
+      if (parsed.length === 0) return { added: 0, existing: 0, conflicts: [] };
       let added = 0;
-      const { insertSql, types } = await readColumnTypes();
+      const conflicts = new Map<string, { tenantId: string; leadId: string }>();
+      let conflicting = 0;
+      const { insertSql, conflictsSql, types } = await readColumnTypes();
       // A value your column cannot hold (an id that is no integer, no uuid, longer than its
       // varchar) or holds in another spelling (`007`, a uuid in capitals) is a bad lead: 400,
       // naming it, before anything is written.
@@ -335,6 +362,19 @@ ORDER BY decided.position`;
           ]);
           added += result.rowCount ?? 0;
         }
+        // Every lead new: none can be another user's.
+        if (added < parsed.length) {
+          const { rows } = await client.query(conflictsSql, [
+            parsed.map((lead) => lead.tenantId),
+            parsed.map((lead) => lead.leadId),
+            parsed.map((lead) => lead.userId),
+          ]);
+          conflicting = rows.length;
+          for (const row of rows) {
+            const { tenantId, leadId } = parsed[Number(row.position)]!;
+            conflicts.set(`${tenantId}\u0000${leadId}`, { tenantId, leadId });
+          }
+        }
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
@@ -352,7 +392,11 @@ ORDER BY decided.position`;
       } finally {
         client.release();
       }
-      return { added, existing: parsed.length - added };
+      return {
+        added,
+        existing: parsed.length - added - conflicting,
+        conflicts: [...conflicts.values()],
+      };
     },
 
     async getLead(tenantId, leadId) {
@@ -504,13 +548,14 @@ ORDER BY decided.position`;
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query(
-          lockForUpdate([update.tenantId, update.leadId, update.attemptId]),
-        );
-        const row = rows[0];
+        const leadRows = (await client.query(lockLead([update.tenantId, update.leadId]))).rows;
+        const attemptRows =
+          leadRows[0] === undefined
+            ? []
+            : (await client.query(lockAttempt([update.tenantId, update.attemptId]))).rows;
         const result = applyAttemptUpdate(
-          row ? decodeLead(row) : undefined,
-          row?.attempt_id ? decodeAttempt(row) : undefined,
+          leadRows[0] ? decodeLead(leadRows[0]) : undefined,
+          attemptRows[0] ? decodeAttempt(attemptRows[0]) : undefined,
           update,
         );
         if (result.applied) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type CallStatus, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
-import type { Lead, LeadCallStatus } from './lead';
+import type { Lead, LeadCallStatus, LeadInput } from './lead';
 import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
 
 const attemptStates: readonly AttemptState[] = [
@@ -128,28 +128,42 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
   return {
     async addLeads(inputs) {
       const parsed = parseLeadInputs(inputs);
-      const byTenant = new Map<string, typeof parsed>();
-      for (const input of parsed) {
+      // Each lead with its place in the input, so the conflicts come out in the order given.
+      const byTenant = new Map<string, [LeadInput, number][]>();
+      for (const [index, input] of parsed.entries()) {
         const leads = byTenant.get(input.tenantId);
-        if (leads) leads.push(input);
-        else byTenant.set(input.tenantId, [input]);
+        if (leads) leads.push([input, index]);
+        else byTenant.set(input.tenantId, [[input, index]]);
       }
       let added = 0;
+      let existing = 0;
+      const conflicting: number[] = [];
       for (const [tenantId, leads] of byTenant) {
         const base = baseOf(tenantId);
         await redis.sadd(tenantsKey, tenantId);
         for (let start = 0; start < leads.length; start += addBatch) {
+          const batch = leads.slice(start, start + addBatch);
           const args: string[] = [base, tenantId];
-          const seen = new Set<string>();
-          for (const lead of leads.slice(start, start + addBatch)) {
-            if (seen.has(lead.leadId)) continue;
-            seen.add(lead.leadId);
+          for (const [lead] of batch) {
             args.push(lead.leadId, lead.userId, lead.phoneNumber, lead.timeZone ?? '');
           }
-          added += Number(await runRedisScript(redis, addScript, [`${base}lead:`], args));
+          const [batchAdded, batchExisting, ...positions] = (await runRedisScript(
+            redis,
+            addScript,
+            [`${base}lead:`],
+            args,
+          )) as number[];
+          added += Number(batchAdded);
+          existing += Number(batchExisting);
+          for (const position of positions) conflicting.push(batch[Number(position)]![1]);
         }
       }
-      return { added, existing: parsed.length - added };
+      const conflicts = new Map<string, { tenantId: string; leadId: string }>();
+      for (const index of conflicting.sort((a, b) => a - b)) {
+        const { tenantId, leadId } = parsed[index]!;
+        conflicts.set(`${tenantId}\u0000${leadId}`, { tenantId, leadId });
+      }
+      return { added, existing, conflicts: [...conflicts.values()] };
     },
 
     async getLead(tenantId, leadId) {

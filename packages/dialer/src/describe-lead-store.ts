@@ -107,12 +107,59 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
           lead(tenantId, 'lead-0001'),
           lead(tenantId, 'lead-0002'),
         ]);
-        assertEqual(again, { added: 1, existing: 2 });
+        assertEqual(again, { added: 1, existing: 2, conflicts: [] });
         assertPartial(await store.getLead(tenantId, 'lead-0000'), {
           callStatus: 'dialing',
           hasBeenCalled: true,
           phoneNumber: '+14155550100',
           fence: 1,
+        });
+      });
+
+      it('names a lead id another user of the tenant has as a conflict, leaves it theirs, and adds the rest', async () => {
+        const { store, tenantId } = await setUp(0);
+        const otherTenant = `${tenantId}-b`;
+        await store.addLeads([lead(tenantId, 'crm-42', { userId: 'bob' })]);
+        const result = await store.addLeads([
+          lead(tenantId, 'crm-42', { userId: 'alice', phoneNumber: '+14155550999' }),
+          lead(tenantId, 'crm-43', { userId: 'alice' }),
+          lead(tenantId, 'crm-42', { userId: 'alice' }),
+          // Another tenant's crm-42 is another lead.
+          lead(otherTenant, 'crm-42', { userId: 'alice' }),
+          // Named twice for two users: the first adds it, the second is a conflict.
+          lead(tenantId, 'crm-44', { userId: 'alice' }),
+          lead(tenantId, 'crm-44', { userId: 'bob' }),
+        ]);
+        assertEqual(result, {
+          added: 3,
+          existing: 0,
+          conflicts: [
+            { tenantId, leadId: 'crm-42' },
+            { tenantId, leadId: 'crm-44' },
+          ],
+        });
+        assertPartial(await store.getLead(tenantId, 'crm-42'), {
+          userId: 'bob',
+          phoneNumber: '+14155550100',
+          callStatus: 'pending',
+        });
+        assertPartial(await store.getLead(tenantId, 'crm-44'), { userId: 'alice' });
+        assertPartial(await store.getLead(otherTenant, 'crm-42'), { userId: 'alice' });
+        const alices = await store.listLeads({ tenantId, userId: 'alice', limit: 10 });
+        assertEqual(
+          alices.map((found) => found.leadId),
+          ['crm-43', 'crm-44'],
+        );
+        const bobs = await store.listPendingLeads({ tenantId, userId: 'bob', limit: 10 });
+        assertEqual(
+          bobs.map((found) => found.leadId),
+          ['crm-42'],
+        );
+        // The owner's own reload is no conflict.
+        assertEqual(await store.addLeads([lead(tenantId, 'crm-42', { userId: 'bob' })]), {
+          added: 0,
+          existing: 1,
+          conflicts: [],
         });
       });
 

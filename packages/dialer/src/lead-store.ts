@@ -6,8 +6,17 @@ import type { AttemptState, LeadAttempt } from './lead-attempt';
 export interface AddLeadsResult {
   /** Leads that were new and are now pending. */
   added: number;
-  /** Leads the store already had: left exactly as they were (a reloaded list never resets one). */
+  /**
+   * Leads the store already had for the same user: left exactly as they were (a reloaded list
+   * never resets one).
+   */
   existing: number;
+  /**
+   * Leads the store already had for another user of the same tenant (a lead id is unique per
+   * tenant, not per user): left exactly as they were, still that user's, and named here once
+   * each, in the order given. Every other lead of the call was added or counted as existing.
+   */
+  conflicts: { tenantId: string; leadId: string }[];
 }
 
 /** Which pending leads {@link LeadStore.listPendingLeads} returns. */
@@ -207,8 +216,9 @@ export interface CountLiveAttemptsQuery {
 export interface LeadStore {
   /**
    * Adds leads as pending. A lead the store already has (same tenant and id) is left as it is,
-   * so loading a list again never makes a called lead callable. Rejects with `InvalidLeadError`
-   * (nothing added) when an input is not a lead.
+   * so loading a list again never makes a called lead callable: counted as `existing` when it is
+   * the same user's, named in `conflicts` when it is another user's. Rejects with
+   * `InvalidLeadError` (nothing added) when an input is not a lead.
    */
   addLeads(leads: readonly LeadInput[]): Promise<AddLeadsResult>;
   /** One lead, or undefined. */

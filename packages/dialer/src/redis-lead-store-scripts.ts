@@ -12,9 +12,12 @@ local function int(value) return string.format('%d', value) end
 local function flat(key) return redis.call('HGETALL', key) end
 `;
 
-/** ARGV: base, tenantId, then per lead: leadId, userId, phoneNumber, timeZone ('' = none). */
+/**
+ * ARGV: base, tenantId, then per lead: leadId, userId, phoneNumber, timeZone ('' = none). Returns
+ * { added, existing, then the position (0-based, in ARGV's leads) of each lead another user has }.
+ */
 export const addLeadsScript = `${shared}
-local added = 0
+local added, existing, conflicts = 0, 0, {}
 for index = 3, #ARGV, 4 do
   local leadId = ARGV[index]
   local key = base .. 'lead:' .. leadId
@@ -27,12 +30,18 @@ for index = 3, #ARGV, 4 do
     redis.call('ZADD', base .. 'leads:' .. ARGV[index + 1], 0, leadId)
     added = added + 1
   else
-    -- Leads added before the index existed join it when their list is loaded again.
     local owner = redis.call('HGET', key, 'userId')
+    -- A lead id is the tenant's: another user's lead stays theirs, and is named.
+    if owner and owner ~= ARGV[index + 1] then
+      conflicts[#conflicts + 1] = (index - 3) / 4
+    else
+      existing = existing + 1
+    end
+    -- Leads added before the index existed join it when their list is loaded again.
     if owner then redis.call('ZADD', base .. 'leads:' .. owner, 0, leadId) end
   end
 end
-return added
+return { added, existing, unpack(conflicts) }
 `;
 
 /**

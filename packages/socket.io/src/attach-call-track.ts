@@ -7,6 +7,7 @@ import {
   type PresenceRegistration,
   type Principal,
 } from '@calltrack/core';
+import { parseAllowedOrigins } from '@calltrack/core/internal';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { AuthenticateSocket } from './authenticate-handshake';
 import type { CallTrackAck } from './call-track-protocol';
@@ -22,7 +23,6 @@ import { createAuthMiddleware } from './create-auth-middleware';
 import type { CallChannel } from './create-call-channel';
 import { createChannelRegistry } from './create-channel-registry';
 import { createTypeMatcher } from './create-type-matcher';
-import { parseAllowedOrigins } from './refuse-foreign-origin';
 import { SendBacklogLimit } from './send-backlog-limit';
 import { type DeliveryContext, SocketDelivery } from './socket-delivery';
 import { toAckError } from './to-ack-error';
@@ -187,7 +187,7 @@ export function attachCallTrack(
   }
   const maxFollowedCalls = positiveInteger(options.maxFollowedCalls, 100, 'maxFollowedCalls');
   const maxPendingEvents = positiveInteger(options.maxPendingEvents, 10_000, 'maxPendingEvents');
-  const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
+  const allowedOrigins = parseAllowedOrigins('attachCallTrack', options.allowedOrigins);
   const maxBufferedPackets = positiveInteger(
     options.maxBufferedPackets,
     1000,
