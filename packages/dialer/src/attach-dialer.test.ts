@@ -31,7 +31,7 @@ interface Received {
 
 async function startSocketApp(
   leads: LeadInput[],
-  options: { withCallTrack?: boolean; redisBus?: boolean } = {},
+  options: { withCallTrack?: boolean; redisBus?: boolean; allowedOrigins?: string[] } = {},
 ) {
   let bus: ReturnType<typeof createRedisBus> | undefined;
   if (options.redisBus) {
@@ -70,6 +70,7 @@ async function startSocketApp(
       authentications.dialer += 1;
       return verifyTestJwt(handshake.auth.token);
     },
+    ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
     onError: () => {},
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -82,12 +83,13 @@ async function startSocketApp(
   });
 
   /** A connected client with a JWT for `claims`, recording everything it receives. */
-  const client = async (claims: { tenantId: string; userId?: string }) => {
+  const client = async (claims: { tenantId: string; userId?: string }, origin?: string) => {
     const socket = connect(url, {
       transports: ['websocket'],
       forceNew: true,
       reconnection: false,
       auth: { token: await signTestJwt(claims) },
+      ...(origin === undefined ? {} : { extraHeaders: { origin } }),
     });
     sockets.push(socket);
     const received: Received[] = [];
@@ -279,6 +281,46 @@ describe('attachDialer: leads:fetched over Socket.IO, lifecycle events in the us
     });
     expect(app.providerApi.countCalls()).toBe(0);
     expect(user.received).toEqual([]);
+  });
+
+  it('with allowedOrigins, refuses a page of another origin before authenticate runs, and dials nobody', async () => {
+    const { app, client, authentications } = await startSocketApp([lead('twilio-o1', 'user-1')], {
+      allowedOrigins: ['https://app.example'],
+    });
+    // The user's credentials, sent by a page of another site (a cookie is sent by any page).
+    const refused = await client(
+      { tenantId: demoTenant, userId: 'user-1' },
+      'https://evil.example',
+    ).then(
+      () => undefined,
+      (error: Error & { data?: unknown }) => error,
+    );
+    expect(refused?.message).toBe('Origin https://evil.example is not allowed');
+    expect(refused?.data).toEqual({ code: 'origin_not_allowed' });
+    expect(authentications.dialer).toBe(0);
+
+    const ownPage = await client({ tenantId: demoTenant, userId: 'user-1' }, 'https://app.example');
+    expect(authentications.dialer).toBe(1);
+    // A client that is not a browser sends no Origin (and holds no victim's cookie): let in.
+    await client({ tenantId: demoTenant, userId: 'user-2' });
+    const ack = await ownPage.socket.emitWithAck('leads:fetched');
+    expect(ack).toMatchObject({ ok: true, outcome: 'started' });
+    await until(() => app.providerApi.countCalls() === 1, 'the own page’s run to dial its lead');
+  });
+
+  it('refuses an allowedOrigins entry that is not an origin when attached', () => {
+    // On no HTTP server: nothing listens, nothing to close.
+    const io = new Server();
+    expect(() =>
+      attachDialer(io, {
+        // Checked when attached, before the dialer is used.
+        dialer: {} as never,
+        authenticate: () => null,
+        allowedOrigins: ['app.example'],
+      }),
+    ).toThrow(
+      'attachDialer: allowedOrigins: "app.example" is not an origin (https://app.example).',
+    );
   });
 
   it('beside attachCallTrack on the same server: one authentication per connection, one user room', async () => {

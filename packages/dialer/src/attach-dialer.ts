@@ -1,6 +1,11 @@
 import { CallTrackError, InvalidArgumentError, type Principal } from '@calltrack/core';
+import { parseAllowedOrigins } from '@calltrack/core/internal';
 import { type AuthenticateSocket, userRoom } from '@calltrack/socket.io';
-import { authenticateHandshake, refuseConnection } from '@calltrack/socket.io/internal';
+import {
+  authenticateHandshake,
+  refuseConnection,
+  refuseForeignOrigin,
+} from '@calltrack/socket.io/internal';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Dialer, DialerUserUpdate } from './dialer';
 import { systemClock } from './dialer-clock';
@@ -21,6 +26,15 @@ export interface AttachDialerOptions {
   authenticate: AuthenticateSocket;
   /** The namespace. Default `/`. */
   namespace?: string;
+  /**
+   * The only origins (`https://app.example`) whose pages may connect: a handshake whose `Origin`
+   * header names another is refused (`connect_error` with `data.code: 'origin_not_allowed'`)
+   * before `authenticate` runs. Set it when `authenticate` reads a cookie: a browser sends it
+   * with any page's WebSocket, and a connection can start the user's dialling runs. Default: any
+   * origin. A connection `attachCallTrack` already let in on this namespace was checked by its
+   * own `allowedOrigins`.
+   */
+  allowedOrigins?: readonly string[];
   /** Unexpected errors (a failing follow, a throwing `authenticate`). Default `console.error`. */
   onError?: (error: unknown) => void;
   /** Wait before following a user's updates again after the follow failed. Default 1,000 ms. */
@@ -72,6 +86,7 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
   const onError =
     options.onError ?? ((error: unknown) => console.error('[calltrack/dialer]', error));
   const restartDelayMs = options.restartDelayMs ?? 1_000;
+  const allowedOrigins = parseAllowedOrigins('attachDialer', options.allowedOrigins);
   const namespace = io.of(options.namespace ?? '/') as Namespace;
   const followers = new Map<string, Follower>();
   let closed = false;
@@ -171,6 +186,12 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
   const middleware = (socket: Socket, next: (error?: Error) => void): void => {
     if (closed || (socket.data as { calltrack?: Principal }).calltrack !== undefined) {
       next();
+      return;
+    }
+    // Before the credentials are looked at: a foreign page's handshake carries the user's cookie.
+    const foreign = allowedOrigins && refuseForeignOrigin(socket, allowedOrigins);
+    if (foreign) {
+      next(foreign);
       return;
     }
     const run = async (): Promise<Error | undefined> => {

@@ -37,7 +37,7 @@ export interface LeadInput {
   tenantId: string;
   /** The lead's id, unique within its tenant. */
   leadId: string;
-  /** The user whose run calls the lead (the seed's `user_{userId}`). */
+  /** The user whose run calls the lead (Socket.IO: its room is `userRoom(tenantId, userId)`). */
   userId: string;
   /** The number to call, E.164. A lead without a valid one is skipped with `invalid_phone`. */
   phoneNumber: string;
