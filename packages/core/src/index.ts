@@ -63,6 +63,7 @@ export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
 export type { AllowClientAddress } from './is-allowed-client-address';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';
+export type { Logger } from './logger';
 export { maskPhoneNumber } from './mask-phone-number';
 export { parseCallEvent } from './parse-call-event';
 export type { PresenceStatus } from './presence-status';

@@ -5,12 +5,12 @@ import type {
   CallSnapshot,
   EventSink,
   EventSinkResult,
+  Logger,
 } from '@calltrack/core';
 import type { ActiveCallCount } from './active-call-count';
 import type { AnalyticsGranularity } from './analytics-granularity';
 import type { CallAlertOptions } from './call-alert-options';
 import type { CallApplyOutcome, CallStore } from './call-store';
-import type { TrackerLogger } from './tracker-logger';
 
 /** Options of `createCallTracker`. */
 export interface CallTrackerOptions {
@@ -56,10 +56,13 @@ export interface CallTrackerOptions {
   };
   alerts?: CallAlertOptions;
   /**
-   * Where background failures and (at debug level) every outcome are reported. Phone numbers
-   * are masked before they reach it. Default: errors to `console.warn`, nothing else.
+   * Where the tracker reports what happens in the background: `debug` every ingested event's
+   * outcome, reaped calls and claimed alerts; `warn` stale calls closed by the reaper and events
+   * dropped as possible replays (`expired`); `error` a publish that failed, a background run that
+   * threw, an alert hook that threw. Phone numbers are masked before they reach it. Default:
+   * errors to `console.warn`, nothing else.
    */
-  logger?: TrackerLogger;
+  logger?: Logger;
 }
 
 /** What `ingest` did with an event. */

@@ -4,6 +4,7 @@ import {
   type FetchHandler,
   InvalidArgumentError,
   jsonResponse,
+  type Logger,
   NotFoundError,
   type Principal,
   principalSchema,
@@ -34,7 +35,7 @@ import {
 import { requestMediaType } from './request-media-type';
 import { terminateCallRoute } from './terminate-call-route';
 import { checkTrackerCallControl, type TrackerCallControl } from './tracker-call-control';
-import { createMaskedLogger, defaultTrackerLogger, type TrackerLogger } from './tracker-logger';
+import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
 
 /** Options of {@link createTrackerHandler}. */
 export interface CreateTrackerHandlerOptions {
@@ -60,7 +61,7 @@ export interface CreateTrackerHandlerOptions {
   /** Where the routes are mounted, e.g. `/api`. Default: the root. */
   basePath?: string;
   /** Where unexpected (500) errors are reported; phone numbers are masked. */
-  logger?: TrackerLogger;
+  logger?: Logger;
   /**
    * Turns on the call-control routes, `POST {basePath}/calls` and
    * `POST {basePath}/calls/:callId/terminate`: the `CallControl` adapters by provider
