@@ -26,5 +26,6 @@ export type { RedisClientStatus } from './redis-client-reachability';
 export { followRedisReachability } from './redis-client-reachability';
 export { isRedisUnavailableError, redisClientClosedError } from './redis-unavailable';
 export { someSecret } from './some-secret';
+export { toError } from './to-error';
 export { toReceivedAt } from './to-received-at';
 export { checkWebhookTenant } from './webhook-tenant';

@@ -1,4 +1,5 @@
 import { CallTrackError, InvalidArgumentError, type Principal } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { type AuthenticateSocket, userRoom } from '@calltrack/socket.io';
 import { authenticateHandshake, refuseConnection } from '@calltrack/socket.io/internal';
 import type { Namespace, Server, Socket } from 'socket.io';
@@ -20,8 +21,11 @@ export interface AttachDialerOptions {
   authenticate: AuthenticateSocket;
   /** The namespace. Default `/`. */
   namespace?: string;
-  /** Unexpected errors (a failing follow, a throwing `authenticate`). Default `console.error`. */
-  onError?: (error: unknown) => void;
+  /**
+   * Unexpected errors (a failing follow, a throwing `authenticate`); a thrown value that is not an
+   * `Error` arrives wrapped in one (its `cause`). Default `console.error`.
+   */
+  onError?: (error: Error) => void;
   /** Wait before following a user's updates again after the follow failed. Default 1,000 ms. */
   restartDelayMs?: number;
 }
@@ -68,8 +72,9 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
     throw new InvalidArgumentError({ message: 'attachDialer needs { dialer, authenticate }.' });
   }
   const { dialer, authenticate } = options;
-  const onError =
-    options.onError ?? ((error: unknown) => console.error('[calltrack/dialer]', error));
+  const reportTo =
+    options.onError ?? ((error: Error) => console.error('[calltrack/dialer]', error));
+  const onError = (error: unknown): void => reportTo(toError(error));
   const restartDelayMs = options.restartDelayMs ?? 1_000;
   const namespace = io.of(options.namespace ?? '/') as Namespace;
   const followers = new Map<string, Follower>();

@@ -161,7 +161,8 @@ export interface SseHandlerOptions {
    * Unexpected failures: `authenticate` throwing something that is not a `CallTrackError`, a
    * snapshot or bus failure mid-stream, a hook that threw, and an event a stream had to skip
    * (`info.skipped`: it could not be encoded or filtered; reported once per event, and every
-   * other event keeps flowing). Default `console.error`.
+   * other event keeps flowing). A thrown value that is not an `Error` arrives wrapped in one (its
+   * `cause`). Default `console.error`.
    */
-  onError?: (error: unknown, info: SseErrorInfo) => void;
+  onError?: (error: Error, info: SseErrorInfo) => void;
 }
