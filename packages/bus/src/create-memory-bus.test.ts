@@ -12,7 +12,7 @@ describeEventBus({ describe, it, afterEach }, 'memory', async (options) =>
 describe('createMemoryBus', () => {
   it('ages events out by its clock', async () => {
     let now = 1_000_000;
-    const bus = createMemoryBus({ history: { maxAgeMs: 1000 }, now: () => now });
+    const bus = createMemoryBus({ history: { maxAgeMs: 1000 }, clock: { now: () => now } });
     const { cursor } = await bus.publish(makeCallEvent());
     now += 1001;
     const subscription = bus.subscribe({ tenantId: 'tenant-a', after: cursor });

@@ -28,6 +28,7 @@ export {
 } from './call-status';
 export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
 export { checkJsonLimits } from './check-json-limits';
+export type { Clock } from './clock';
 export type { ConnectionPresence, PresenceRegistration } from './connection-presence';
 export type {
   WebhookEndpointContext,

@@ -50,7 +50,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: redis!, prefix }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       ...conformanceTimings,
       autoHeartbeat: false,
       logger: {},
@@ -185,7 +185,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store,
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       autoHeartbeat: false,
       logger: {},
     });
@@ -220,7 +220,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: flaky, prefix }),
-      now: () => t0,
+      clock: { now: () => t0 },
       autoHeartbeat: false,
       logger: {},
     });
@@ -408,7 +408,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
         },
       },
       store: createRedisPresenceStore({ redis: redis!, prefix }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       autoHeartbeat: false,
       logger: {},
     });
@@ -513,7 +513,7 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: client }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       ...conformanceTimings,
       autoHeartbeat: false,
       logger: {},
@@ -563,7 +563,7 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: client }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       ...conformanceTimings,
       autoHeartbeat: false,
       logger: {},

@@ -110,7 +110,7 @@ export function describePresenceStore(
       const { store, cleanup } = await makeStore();
       let time = t0;
       const now = (): number => time;
-      const inner = createMemoryBus({ now });
+      const inner = createMemoryBus({ clock: { now } });
       const engines: Presence[] = [];
       cleanups.push(async () => {
         // Engines are not stopped (that would disconnect their connections): nothing of theirs
@@ -149,7 +149,7 @@ export function describePresenceStore(
           const engine = createPresence({
             bus,
             store,
-            now,
+            clock: { now },
             ...conformanceTimings,
             autoHeartbeat: false,
             logger: { warn: (message) => warnings.push(message) },

@@ -1,5 +1,6 @@
 import type {
   ActiveCallsReader,
+  Clock,
   EventSink,
   Logger,
   PresenceStatus,
@@ -77,8 +78,8 @@ export interface PresenceOptions {
    * `UnknownTenantError` (422) and nothing is stored. Default: every well-formed tenant id.
    */
   isKnownTenant?: (tenantId: string) => boolean | Promise<boolean>;
-  /** The clock, for everything time-based. Default `Date.now`. */
-  now?: () => number;
+  /** Where presence reads the time, for everything time-based. Default `Date.now`. */
+  clock?: Clock;
   /**
    * Where presence reports what happens in the background: `debug` transitions published and
    * deliveries made; `warn` messages dropped from a full or too old offline queue (with counts);

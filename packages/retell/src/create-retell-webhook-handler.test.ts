@@ -42,7 +42,7 @@ async function setup(
     apiKey,
     sink,
     resolveTenant,
-    now: () => now,
+    clock: { now: () => now },
     ...options,
   });
   const base = await listen(

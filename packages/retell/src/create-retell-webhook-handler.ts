@@ -1,3 +1,4 @@
+import type { Clock } from '@calltrack/core';
 import {
   type AllowClientAddress,
   type CallDirection,
@@ -107,8 +108,8 @@ export interface CreateRetellWebhookHandlerOptions {
   rateLimit?: WebhookRateLimit;
   /** Largest accepted distance between the signing time and now, in ms. Default 300000 (5 minutes). */
   toleranceMs?: number;
-  /** The clock, in milliseconds since the epoch; for tests. Defaults to `Date.now`. */
-  now?: () => number;
+  /** Where the handler reads the time (`receivedAt` and the signature's age); for tests. Default `Date.now`. */
+  clock?: Clock;
   /**
    * Called with every error that ends a request (4xx and 5xx; a `CallTrackError` carries its
    * `status` and `code`), and with a rate limiter's failure, for logging. Errors it throws are
@@ -154,7 +155,8 @@ export function createRetellWebhookHandler(
   // A key nobody signs with, checked in place of the key an unknown tenant does not have.
   const decoyApiKey = `decoy-${globalThis.crypto.randomUUID()}`;
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
-  const now = options.now ?? Date.now;
+  const { clock } = options;
+  const now = clock === undefined ? Date.now : () => clock.now();
 
   return createIncomingWebhookEndpoint(
     {

@@ -3,6 +3,7 @@ import type {
   CallAnalytics,
   CallEvent,
   CallSnapshot,
+  Clock,
   EventSink,
   EventSinkResult,
   Logger,
@@ -22,10 +23,10 @@ export interface CallTrackerOptions {
   /** Where call state lives. Default: `createMemoryCallStore()` (one process). */
   store?: CallStore;
   /**
-   * The clock, ms since the epoch (fractions are dropped). Default `Date.now`. Inject one in
-   * tests.
+   * Where the tracker reads the time (fractions of a millisecond are dropped). Default
+   * `Date.now`. Inject one in tests.
    */
-  now?: () => number;
+  clock?: Clock;
   /** An active call with no change for this long is closed by the reaper. Default 1 hour. */
   staleAfterMs?: number;
   /**

@@ -71,7 +71,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     const tracker = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: client, prefix: 'one-step' }),
-      now: clockFrom(t0),
+      clock: clockFrom(t0),
       logger: {},
     });
     // Loaded on every master first, so a first-use load does not count.
@@ -130,7 +130,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     const tracker = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: client, prefix: 'load' }),
-      now: clockFrom(t0),
+      clock: clockFrom(t0),
       logger: {},
     });
     const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());

@@ -1,6 +1,7 @@
 import {
   type Authenticate,
   BusUnavailableError,
+  type Clock,
   type FetchHandler,
   InvalidArgumentError,
   jsonResponse,
@@ -92,8 +93,8 @@ export interface CreateTrackerHandlerOptions {
      */
     pendingTimeoutMs?: number;
   };
-  /** The clock, ms since the epoch, for request ids. Default `Date.now`. */
-  now?: () => number;
+  /** Where the handler reads the time, for request ids. Default `Date.now`. */
+  clock?: Clock;
 }
 
 /** The call-control routes, there only with `callControl`. */
@@ -158,7 +159,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
   }
   const basePath = normalizeBasePath(options.basePath);
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
-  const { tracker, callControl } = options;
+  const { tracker, callControl, clock } = options;
   checkTrackerCallControl(callControl);
   const placeSettings: PlaceCallSettings | undefined =
     callControl === undefined
@@ -173,7 +174,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
             120_000,
             'idempotency.pendingTimeoutMs',
           ),
-          now: options.now ?? Date.now,
+          now: clock === undefined ? Date.now : () => clock.now(),
           logger,
         };
 
