@@ -108,7 +108,7 @@ describe('presence events and the bus limit on data', () => {
     const options = {
       bus,
       store,
-      now: () => t0,
+      clock: { now: () => t0 },
       autoHeartbeat: false,
       logger: { error: (message: string) => errors.push(message) },
     };

@@ -41,9 +41,9 @@ export interface RetellTenantContext {
   agentId: string | undefined;
   direction: CallDirection | undefined;
   /** Caller number (E.164). */
-  fromNumber: string | undefined;
+  from: string | undefined;
   /** Callee number (E.164). */
-  toNumber: string | undefined;
+  to: string | undefined;
   /**
    * The tenant's own number: `to_number` for an inbound call, `from_number` for an outbound one
    * (your Retell number either way). `undefined` for web calls.
@@ -276,8 +276,8 @@ class TenantContext implements RetellTenantContext {
   readonly callId: string;
   readonly agentId: string | undefined;
   readonly direction: CallDirection | undefined;
-  readonly fromNumber: string | undefined;
-  readonly toNumber: string | undefined;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
   readonly number: string | undefined;
   readonly metadata: unknown;
   readonly payload: RetellWebhookPayload;
@@ -291,8 +291,8 @@ class TenantContext implements RetellTenantContext {
     this.callId = call.call_id;
     this.agentId = call.agent_id ?? undefined;
     this.direction = direction;
-    this.fromNumber = fromNumber;
-    this.toNumber = toNumber;
+    this.from = fromNumber;
+    this.to = toNumber;
     this.number =
       direction === 'inbound' ? toNumber : direction === 'outbound' ? fromNumber : undefined;
     this.metadata = call.metadata;

@@ -318,7 +318,7 @@ describe('POST /calls', () => {
             baseUrl,
             timeoutMs: 100,
           }),
-          fromNumber: '+14155550110',
+          from: '+14155550110',
         }),
         callerdesk: createCallerDeskCallControl({
           client: createCallerDeskClient({
@@ -326,7 +326,7 @@ describe('POST /calls', () => {
             baseUrl,
             timeoutMs: 100,
           }),
-          deskphone: '08041234567',
+          from: '08041234567',
         }),
       },
     });
