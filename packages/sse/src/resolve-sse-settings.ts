@@ -72,7 +72,10 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     });
   const report = (error: unknown, info: SseErrorInfo = {}): void => {
     try {
-      onError(toError(error), info);
+      onError(
+        toError(error),
+        info.stream === undefined ? info : { principal: info.stream.principal, ...info },
+      );
     } catch {
       // A failing error hook must not take a stream down with it.
     }

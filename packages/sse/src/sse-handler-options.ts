@@ -67,7 +67,12 @@ export interface SseSkippedEvent {
 
 /** What `onError` is told about a failure besides the error itself. */
 export interface SseErrorInfo {
-  /** The stream the failure belongs to, when it belongs to one. */
+  /**
+   * Who the stream the failure belongs to is for, when it belongs to one (what `authenticate`
+   * returned): `info.principal`, as in Socket.IO's and tRPC's `onError`.
+   */
+  principal?: Principal;
+  /** The stream the failure belongs to, when it belongs to one: its principal and query. */
   stream?: SseStreamInfo;
   /** The event that was skipped, when the failure was about one event (reported once per event). */
   skipped?: SseSkippedEvent;

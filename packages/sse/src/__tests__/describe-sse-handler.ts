@@ -1188,6 +1188,21 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       await close();
     });
 
+    it('names the principal of the stream a failure belongs to as info.principal, as Socket.IO and tRPC do', async () => {
+      const sse = await startSse(makeListener, {
+        onOpen: () => {
+          throw new Error('onOpen broke');
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, 'tenant-a:u1');
+      await sse.bus.publish(makeCallEvent());
+      await reader.events(1);
+      const [info] = sse.errorInfos;
+      expect(info?.principal).toMatchObject({ tenantId: 'tenant-a', userId: 'u1' });
+      expect(info?.stream?.principal).toBe(info?.principal);
+      await close();
+    });
+
     it('leaves a call it cannot encode out of the snapshot, and reports it', async () => {
       const call = (callId: string) => ({
         tenantId: 'tenant-a',
