@@ -5,8 +5,9 @@ import { take } from './collect-bus-messages';
 import { createMemoryBus } from './create-memory-bus';
 import { describeEventBus } from './testing';
 
-describeEventBus({ describe, it, afterEach }, 'memory', async (options) =>
-  createMemoryBus(options),
+describeEventBus(
+  { describe, it, afterEach },
+  { name: 'memory', createBus: async (options) => createMemoryBus(options) },
 );
 
 describe('createMemoryBus', () => {

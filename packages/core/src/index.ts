@@ -29,6 +29,7 @@ export {
 export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
 export { checkJsonLimits } from './check-json-limits';
 export type { Clock } from './clock';
+export type { ConformanceTestApi } from './conformance-test-api';
 export type { ConnectionPresence, PresenceRegistration } from './connection-presence';
 export type {
   WebhookEndpointContext,

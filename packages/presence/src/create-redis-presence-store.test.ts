@@ -33,14 +33,20 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
   });
 
   let counter = 0;
-  describePresenceStore({ describe, it, afterEach }, 'redis', async () => {
-    counter += 1;
-    const prefix = `${filePrefix}:${counter}`;
-    return {
-      store: createRedisPresenceStore({ redis: redis!, prefix }),
-      cleanup: () => deleteKeys(redis!, prefix),
-    };
-  });
+  describePresenceStore(
+    { describe, it, afterEach },
+    {
+      name: 'redis',
+      createStore: async () => {
+        counter += 1;
+        const prefix = `${filePrefix}:${counter}`;
+        return {
+          store: createRedisPresenceStore({ redis: redis!, prefix }),
+          cleanup: () => deleteKeys(redis!, prefix),
+        };
+      },
+    },
+  );
 
   const presenceOn = (
     prefix: string,

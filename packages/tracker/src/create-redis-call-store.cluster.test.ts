@@ -37,10 +37,16 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
 
   let counter = 0;
   // Each store gets its own prefix on the cluster, which is thrown away with it.
-  describeCallStore({ describe, it, afterEach }, 'redis cluster', async () => {
-    counter += 1;
-    return { store: createRedisCallStore({ redis: client, prefix: `store-${counter}` }) };
-  });
+  describeCallStore(
+    { describe, it, afterEach },
+    {
+      name: 'redis cluster',
+      createStore: async () => {
+        counter += 1;
+        return { store: createRedisCallStore({ redis: client, prefix: `store-${counter}` }) };
+      },
+    },
+  );
 
   it('keeps the tenants of one store on several nodes, each tenant in one slot', async () => {
     const store = createRedisCallStore({ redis: client, prefix: 'spread' });
