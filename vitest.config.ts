@@ -4,6 +4,16 @@ import { defineConfig } from 'vitest/config';
 // `@calltrack/source` export condition, so tests never need a build first.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*', 'tools/test-utils'],
+    projects: [
+      'packages/*',
+      'examples/*',
+      'tools/test-utils',
+      // What each package entry exports (scripts/public-exports.test.ts), from source.
+      {
+        resolve: { conditions: ['@calltrack/source'] },
+        ssr: { resolve: { conditions: ['@calltrack/source'] } },
+        test: { name: 'public-exports', include: ['scripts/*.test.ts'], environment: 'node' },
+      },
+    ],
   },
 });

@@ -210,8 +210,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   const retellWebhook = createRetellWebhookHandler({
     apiKey: credentials.retellApiKey,
     sink: tracker,
-    resolveTenant: ({ number, toNumber, fromNumber }) =>
-      resolveDemoTenant(number, toNumber, fromNumber),
+    resolveTenant: ({ number, to, from }) => resolveDemoTenant(number, to, from),
     onError: onWebhookError('retell'),
   });
   const callerDeskWebhook = createCallerDeskWebhookHandler({

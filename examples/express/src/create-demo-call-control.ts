@@ -41,12 +41,12 @@ export function createDemoCallControl(
     }),
     retell: createRetellCallControl({
       client: createRetellClient({ apiKey: demoCredentials.retellApiKey, baseUrl }),
-      fromNumber: lineOf('retell', 'north'),
+      from: lineOf('retell', 'north'),
     }),
     callerdesk: createCallerDeskCallControl({
       client: createCallerDeskClient({ authCode: demoCredentials.callerDeskAuthCode, baseUrl }),
-      // CallerDesk's deskphone is the national form of the demo line (+91 80 4123 4567).
-      deskphone: '08041234567',
+      // The deskphone: the national form of the demo line (+91 80 4123 4567).
+      from: '08041234567',
       // Its webhooks find their tenant by the virtual number: calls go out only from the placing
       // tenant's numbers, by the same lookup.
       tenantOfNumber: (number) => findDemoLine(number)?.tenantId,

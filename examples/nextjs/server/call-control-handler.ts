@@ -67,7 +67,7 @@ function createHandler(callbackBase: string): FetchHandler {
         apiKey: process.env.RETELL_API_KEY || demoCredentials.retellApiKey,
         baseUrl,
       }),
-      fromNumber: '+14155550110',
+      from: '+14155550110',
     }),
   };
   return createTrackerHandler({

@@ -5,14 +5,15 @@ import { take } from './collect-bus-messages';
 import { createMemoryBus } from './create-memory-bus';
 import { describeEventBus } from './testing';
 
-describeEventBus({ describe, it, afterEach }, 'memory', async (options) =>
-  createMemoryBus(options),
+describeEventBus(
+  { describe, it, afterEach },
+  { name: 'memory', createBus: async (options) => createMemoryBus(options) },
 );
 
 describe('createMemoryBus', () => {
   it('ages events out by its clock', async () => {
     let now = 1_000_000;
-    const bus = createMemoryBus({ history: { maxAgeMs: 1000 }, now: () => now });
+    const bus = createMemoryBus({ history: { maxAgeMs: 1000 }, clock: { now: () => now } });
     const { cursor } = await bus.publish(makeCallEvent());
     now += 1001;
     const subscription = bus.subscribe({ tenantId: 'tenant-a', after: cursor });

@@ -1,3 +1,4 @@
+import type { Clock } from '@calltrack/core';
 import { type CallEvent, isSealedCallEvent, parseCallEvent } from '@calltrack/core';
 import { createBusEpoch, formatBusCursor, parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
@@ -15,8 +16,8 @@ import { resolveBusOptions } from './resolve-bus-options';
 
 /** Options of {@link createMemoryBus}. */
 export interface MemoryBusOptions extends BusOptions {
-  /** Clock, for tests of the age limit. Default `Date.now`. */
-  now?: () => number;
+  /** Where the bus reads the time, for tests of the age limit. Default `Date.now`. */
+  clock?: Clock;
 }
 
 interface HistoryEntry {
@@ -53,7 +54,8 @@ interface Subscriber {
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const { maxEvents, maxAgeMs, maxBufferedMessages } = resolveBusOptions(options);
-  const now = options.now ?? Date.now;
+  const { clock } = options;
+  const now = clock === undefined ? Date.now : () => clock.now();
   const streams = new Map<string, TenantStream>();
   // Every stream's epoch: this bus's (a restarted bus has another), then the stream's number.
   const busEpoch = createBusEpoch();

@@ -48,23 +48,27 @@ describe.skipIf(!available)('Redis bus on a Redis Cluster', () => {
   let counter = 0;
   describeEventBus(
     { describe, it, afterEach },
-    'redis cluster, sharded pub/sub',
-    async (options) => {
-      counter += 1;
-      return createRedisBus({ redis: connect(), prefix: `sharded-${counter}`, ...options });
+    {
+      name: 'redis cluster, sharded pub/sub',
+      createBus: async (options) => {
+        counter += 1;
+        return createRedisBus({ redis: connect(), prefix: `sharded-${counter}`, ...options });
+      },
     },
   );
   describeEventBus(
     { describe, it, afterEach },
-    'redis cluster, classic pub/sub',
-    async (options) => {
-      counter += 1;
-      return createRedisBus({
-        redis: connect(),
-        prefix: `classic-${counter}`,
-        pubsub: 'classic',
-        ...options,
-      });
+    {
+      name: 'redis cluster, classic pub/sub',
+      createBus: async (options) => {
+        counter += 1;
+        return createRedisBus({
+          redis: connect(),
+          prefix: `classic-${counter}`,
+          pubsub: 'classic',
+          ...options,
+        });
+      },
     },
   );
 

@@ -62,21 +62,33 @@ describe.skipIf(!redis)('createRedisBus', () => {
   const client = redis as Redis;
   let counter = 0;
   // Each bus gets its own prefix, so tests never see each other's history.
-  describeEventBus({ describe, it, afterEach }, 'redis', async (options) => {
-    counter += 1;
-    return createRedisBus({ redis: client, prefix: `${prefix}:${counter}`, ...options });
-  });
+  describeEventBus(
+    { describe, it, afterEach },
+    {
+      name: 'redis',
+      createBus: async (options) => {
+        counter += 1;
+        return createRedisBus({ redis: client, prefix: `${prefix}:${counter}`, ...options });
+      },
+    },
+  );
   // Sharded pub/sub works on a single Redis 7 too (SSUBSCRIBE without a cluster): the same
   // contract, with all-tenants subscriptions following the tenant registry.
-  describeEventBus({ describe, it, afterEach }, 'redis, sharded pub/sub', async (options) => {
-    counter += 1;
-    return createRedisBus({
-      redis: client,
-      prefix: `${prefix}:${counter}`,
-      pubsub: 'sharded',
-      ...options,
-    });
-  });
+  describeEventBus(
+    { describe, it, afterEach },
+    {
+      name: 'redis, sharded pub/sub',
+      createBus: async (options) => {
+        counter += 1;
+        return createRedisBus({
+          redis: client,
+          prefix: `${prefix}:${counter}`,
+          pubsub: 'sharded',
+          ...options,
+        });
+      },
+    },
+  );
 
   it.each(['classic', 'sharded'] as const)(
     'a cold bus (%s): every subscription of a burst of 200 is live once ready',

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { type CallEvent, InvalidArgumentError, InvalidEventError } from '@calltrack/core';
+import {
+  type CallEvent,
+  type ConformanceTestApi,
+  InvalidArgumentError,
+  InvalidEventError,
+} from '@calltrack/core';
 import { BusDeliveryError } from './bus-delivery-error';
 import { eventIds, take } from './collect-bus-messages';
 import type {
@@ -11,26 +16,16 @@ import type {
 } from './event-bus';
 import { makeConformanceEvent } from './make-conformance-event';
 
-/**
- * The test functions the suite registers its tests with: vitest's, jest's, mocha's or
- * `node:test`'s `describe`, `it` and `afterEach` all fit. The suite asserts with `node:assert`,
- * so it needs no test library of its own.
- */
-export interface EventBusTestApi {
-  describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>): unknown;
-  afterEach(body: () => Promise<void>): unknown;
-}
-
-/**
- * Makes a fresh bus for one test, with the options the test gives (limits, `onError`): empty,
- * sharing no history with any other bus it made. The suite closes every bus it made after each
- * test.
- */
-export type EventBusFactory = (options?: BusOptions) => Promise<EventBus>;
-
 /** Options of {@link describeEventBus}. */
 export interface EventBusSuiteOptions {
+  /** Shown in the test names. */
+  name: string;
+  /**
+   * Makes a fresh bus for one test, with the options the test gives (limits, `onError`): empty,
+   * sharing no history with any other bus it made. The suite closes every bus it made after each
+   * test (`close()` is the bus's cleanup).
+   */
+  createBus: (options?: BusOptions) => Promise<EventBus>;
   /**
    * Makes every later hand-over of an event to this one subscription throw, for the test that a
    * failing subscriber ends alone, with `lagged`, while every other subscription goes on. By
@@ -70,21 +65,19 @@ const messageMatches =
  * @example
  * import { afterEach, describe, it } from 'vitest';
  * import { describeEventBus } from '@calltrack/bus/testing';
- * describeEventBus({ describe, it, afterEach }, 'my bus', async (options) => createMyBus(options));
+ * describeEventBus({ describe, it, afterEach }, {
+ *   name: 'my bus',
+ *   createBus: async (options) => createMyBus(options),
+ * });
  */
-export function describeEventBus(
-  test: EventBusTestApi,
-  backend: string,
-  makeBus: EventBusFactory,
-  options: EventBusSuiteOptions = {},
-): void {
+export function describeEventBus(test: ConformanceTestApi, options: EventBusSuiteOptions): void {
   const { describe, it, afterEach } = test;
   const breakSubscription = options.breakSubscription ?? breakPush;
 
-  describe(`EventBus conformance: ${backend}`, () => {
+  describe(`EventBus conformance: ${options.name}`, () => {
     const buses: EventBus[] = [];
     const bus = async (busOptions?: BusOptions): Promise<EventBus> => {
-      const made = await makeBus(busOptions);
+      const made = await options.createBus(busOptions);
       buses.push(made);
       return made;
     };

@@ -1,6 +1,3 @@
-export type {
-  EventBusFactory,
-  EventBusSuiteOptions,
-  EventBusTestApi,
-} from './describe-event-bus';
+export type { ConformanceTestApi } from '@calltrack/core';
+export type { EventBusSuiteOptions } from './describe-event-bus';
 export { describeEventBus } from './describe-event-bus';

@@ -59,7 +59,7 @@ describe('createCallerDeskCallControl', () => {
     const { client, queries } = await callerDeskApi();
     const control = createCallerDeskCallControl({
       client,
-      deskphone: '08041234599',
+      from: '08041234599',
       tenantOfNumber: () => 'acme',
     });
     const placed = await control.placeCall({
@@ -79,7 +79,7 @@ describe('createCallerDeskCallControl', () => {
     const asked: string[] = [];
     const control = createCallerDeskCallControl({
       client,
-      deskphone: '08041234599', // globex's
+      from: '08041234599', // globex's
       tenantOfNumber: async (number) => {
         asked.push(number);
         return owners[number];
@@ -92,7 +92,7 @@ describe('createCallerDeskCallControl', () => {
     for (const [from, problem] of [
       ['+918041234599', /"from".*not one of this tenant’s CallerDesk virtual numbers/],
       ['+918000000000', /"from".*not one of this tenant’s CallerDesk virtual numbers/],
-      [undefined, /deskphone.*not one of this tenant’s CallerDesk virtual numbers/],
+      [undefined, /adapter’s `from`.*not one of this tenant’s CallerDesk virtual numbers/],
     ] as const) {
       const error = await control
         .placeCall({ ...call, ...(from === undefined ? {} : { from }) })
@@ -108,7 +108,7 @@ describe('createCallerDeskCallControl', () => {
 
   it('without tenantOfNumber, places only from its own deskphone: another "from" is refused', async () => {
     const { client, queries } = await callerDeskApi();
-    const control = createCallerDeskCallControl({ client, deskphone: '08041234567' });
+    const control = createCallerDeskCallControl({ client, from: '08041234567' });
     const call = { tenantId: 'acme', to: '+919812345678', agentNumber: '+919900112233' };
     await control.placeCall({ ...call, from: '+91 80 4123 4567' }); // the same number
     const error = await control

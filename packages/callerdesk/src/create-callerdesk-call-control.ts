@@ -13,18 +13,19 @@ export interface CreateCallerDeskCallControlOptions {
   /** The client calls are placed with (`createCallerDeskClient`). */
   client: CallerDeskClient;
   /**
-   * The virtual number (DID / deskphone) calls go out from when a request names none in `from`;
-   * without either, the client's own `deskphone` is used.
+   * The virtual number (DID / deskphone) calls go out from when a request names none in its own
+   * `from`; without either, the client's own `deskphone` is used. The same option as the Twilio
+   * and Retell adapters' `from`.
    */
-  deskphone?: string;
+  from?: string;
   /**
    * Whose virtual number this is: the tenant id, or null/undefined for none. CallerDesk's
    * webhooks find their tenant by the virtual number, so give the lookup your webhook handler's
    * `resolveTenant` uses on `number` (it gets the number in E.164, as `number` is). With it, a
-   * call goes out only from a number of the request's tenant (the request's `from`, or
-   * `deskphone`): another tenant's is refused before anything is sent (`InvalidArgumentError`,
+   * call goes out only from a number of the request's tenant (the request's `from`, or the
+   * adapter's): another tenant's is refused before anything is sent (`InvalidArgumentError`,
    * 400), since its call would be tracked as that tenant's. Without it, calls go out only from
-   * the adapter's own number: a request's `from` other than `deskphone` is refused.
+   * the adapter's own number: a request's `from` other than the adapter's `from` is refused.
    */
   tenantOfNumber?: (
     number: string,
@@ -40,7 +41,7 @@ export interface CreateCallerDeskCallControlOptions {
  * the dialer place CallerDesk calls with.
  *
  * `placeCall` is a click-to-call: CallerDesk rings the agent first (`agentNumber`, required) and
- * then the customer (`to`), from the virtual number (`from`, or the adapter's `deskphone`), which
+ * then the customer (`to`), from the virtual number (the request's `from`, or the adapter's), which
  * must be the request's tenant's (see `tenantOfNumber`): CallerDesk's webhooks find their tenant
  * by that number. The
  * request's `reference` travels as `campid`, which CallerDesk echoes in the call's webhooks
@@ -72,13 +73,13 @@ export function createCallerDeskCallControl(
 
   /** The virtual number a request may go out from: one of its tenant's. */
   const checkDeskphone = async (request: PlaceCallRequest): Promise<string | undefined> => {
-    const deskphone = request.from ?? options.deskphone;
-    const field = request.from === undefined ? 'the adapter’s deskphone' : '"from"';
+    const deskphone = request.from ?? options.from;
+    const field = request.from === undefined ? 'the adapter’s `from`' : 'the request’s "from"';
     if (tenantOfNumber === undefined) {
-      if (request.from !== undefined && !sameNumber(request.from, options.deskphone)) {
+      if (request.from !== undefined && !sameNumber(request.from, options.from)) {
         throw new InvalidArgumentError({
           message:
-            'placeCall: "from" must be the adapter’s deskphone: give createCallerDeskCallControl a tenantOfNumber to let a request name one of its tenant’s virtual numbers.',
+            'placeCall: "from" must be the adapter’s `from`: give createCallerDeskCallControl a tenantOfNumber to let a request name one of its tenant’s virtual numbers.',
         });
       }
       return deskphone;
@@ -86,7 +87,7 @@ export function createCallerDeskCallControl(
     const number = normalizeCallerDeskPhoneNumber(deskphone);
     if (number === undefined) {
       throw new InvalidArgumentError({
-        message: 'placeCall: name the virtual number ("from", or the adapter’s deskphone).',
+        message: 'placeCall: name the virtual number ("from", on the request or the adapter).',
       });
     }
     if ((await tenantOfNumber(number)) !== request.tenantId) {

@@ -41,7 +41,7 @@ async function setup(
     token,
     sink,
     resolveTenant,
-    now: () => now,
+    clock: { now: () => now },
     ...options,
   });
   const base = await listen(

@@ -1,3 +1,4 @@
+import type { Clock } from '@calltrack/core';
 import {
   type AllowClientAddress,
   type CallDirection,
@@ -128,8 +129,8 @@ export interface CreateCallerDeskWebhookHandlerOptions {
    * whose value is the token (a query or form field, whichever `tokenLocation`) is left out.
    */
   includeRaw?: boolean;
-  /** The clock, in milliseconds since the epoch; for tests. Defaults to `Date.now`. */
-  now?: () => number;
+  /** Where the handler reads the time (`receivedAt`); for tests. Default `Date.now`. */
+  clock?: Clock;
   /**
    * Called with every error that ends a request (4xx and 5xx; a `CallTrackError` carries its
    * `status` and `code`), and with a rate limiter's failure, for logging. Errors it throws are
@@ -188,7 +189,8 @@ export function createCallerDeskWebhookHandler(
   }
   const tokenName = options.tokenName ?? (location === 'header' ? 'x-calltrack-token' : 'token');
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
-  const now = options.now ?? Date.now;
+  const { clock } = options;
+  const now = clock === undefined ? Date.now : () => clock.now();
 
   return createIncomingWebhookEndpoint(
     {

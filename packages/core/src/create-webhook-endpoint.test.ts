@@ -114,6 +114,18 @@ describe('createWebhookEndpoint', () => {
       expect(onError).toHaveBeenCalledTimes(2);
       expect(onError).toHaveBeenCalledWith(expect.any(Error), expect.any(Request));
     });
+
+    it('reports a limiter that rejects with something other than an Error as an Error', async () => {
+      const onError = vi.fn();
+      const failing = { consume: async () => Promise.reject('store down') };
+      const { handler } = endpoint({ rateLimit: { perClientAddress: failing }, onError });
+      expect((await handler(post(), { clientAddress: '192.0.2.1' })).status).toBe(200);
+      expect(onError).toHaveBeenCalledTimes(1);
+      const [error] = onError.mock.calls[0] as [Error, Request];
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toBe('store down');
+      expect(error.cause).toBe('store down');
+    });
   });
 
   describe.skipIf(!redis)('rate limits on the real Redis (RateLimiterRedis)', () => {

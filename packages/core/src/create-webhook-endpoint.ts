@@ -10,15 +10,17 @@ import {
   withIncomingWebhookHandler,
 } from './incoming-webhook';
 import { type AllowClientAddress, isAllowedClientAddress } from './is-allowed-client-address';
+import { toError } from './to-error';
 import { toErrorAnswer, toErrorResponse } from './to-error-response';
 import type { WebhookRateLimit, WebhookRateLimiter } from './webhook-rate-limit';
 
 /**
  * Reports the errors of a webhook handler, for the app's logs: every error that ends a request
  * (4xx and 5xx; a `CallTrackError` carries its `status` and `code`), and a rate limiter that
- * failed (the request then went on). Errors it throws are ignored.
+ * failed (the request then went on). A thrown value that is not an `Error` arrives wrapped in one
+ * (its `cause`). Errors it throws are ignored.
  */
-export type WebhookErrorHandler = (error: unknown, request: Request) => void;
+export type WebhookErrorHandler = (error: Error, request: Request) => void;
 
 /** Options of {@link createWebhookEndpoint}: what every provider handler takes alike. */
 export interface WebhookEndpointOptions {
@@ -193,7 +195,7 @@ function report(
 ): void {
   if (onError === undefined) return;
   try {
-    onError(error, incoming.request);
+    onError(toError(error), incoming.request);
   } catch {
     // A failing logger must not turn a clean answer into a crash.
   }

@@ -28,6 +28,8 @@ export {
 } from './call-status';
 export type { JsonLimits, JsonLimitViolation } from './check-json-limits';
 export { checkJsonLimits } from './check-json-limits';
+export type { Clock } from './clock';
+export type { ConformanceTestApi } from './conformance-test-api';
 export type { ConnectionPresence, PresenceRegistration } from './connection-presence';
 export type {
   WebhookEndpointContext,
@@ -63,6 +65,7 @@ export type { FetchHandler, FetchHandlerContext } from './fetch-handler';
 export type { AllowClientAddress } from './is-allowed-client-address';
 export type { JsonResponseInit } from './json-response';
 export { jsonResponse } from './json-response';
+export type { Logger } from './logger';
 export { maskPhoneNumber } from './mask-phone-number';
 export { parseCallEvent } from './parse-call-event';
 export type { PresenceStatus } from './presence-status';

@@ -31,5 +31,6 @@ export {
   redisClientClosedError,
 } from './redis-unavailable';
 export { someSecret } from './some-secret';
+export { toError } from './to-error';
 export { toReceivedAt } from './to-received-at';
 export { checkWebhookTenant } from './webhook-tenant';

@@ -1,5 +1,5 @@
 import { CallTrackError, InvalidArgumentError, type Principal } from '@calltrack/core';
-import { parseAllowedOrigins } from '@calltrack/core/internal';
+import { parseAllowedOrigins, toError } from '@calltrack/core/internal';
 import { type AuthenticateSocket, userRoom } from '@calltrack/socket.io';
 import {
   authenticateHandshake,
@@ -35,8 +35,11 @@ export interface AttachDialerOptions {
    * own `allowedOrigins`.
    */
   allowedOrigins?: readonly string[];
-  /** Unexpected errors (a failing follow, a throwing `authenticate`). Default `console.error`. */
-  onError?: (error: unknown) => void;
+  /**
+   * Unexpected errors (a failing follow, a throwing `authenticate`); a thrown value that is not an
+   * `Error` arrives wrapped in one (its `cause`). Default `console.error`.
+   */
+  onError?: (error: Error) => void;
   /** Wait before following a user's updates again after the follow failed. Default 1,000 ms. */
   restartDelayMs?: number;
 }
@@ -83,8 +86,9 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
     throw new InvalidArgumentError({ message: 'attachDialer needs { dialer, authenticate }.' });
   }
   const { dialer, authenticate } = options;
-  const onError =
-    options.onError ?? ((error: unknown) => console.error('[calltrack/dialer]', error));
+  const reportTo =
+    options.onError ?? ((error: Error) => console.error('[calltrack/dialer]', error));
+  const onError = (error: unknown): void => reportTo(toError(error));
   const restartDelayMs = options.restartDelayMs ?? 1_000;
   const allowedOrigins = parseAllowedOrigins('attachDialer', options.allowedOrigins);
   const namespace = io.of(options.namespace ?? '/') as Namespace;

@@ -14,7 +14,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody, parseAllowedOrigins } from '@calltrack/core/internal';
+import { acceptParsedJsonBody, parseAllowedOrigins, toError } from '@calltrack/core/internal';
 import type { Dialer } from './dialer';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import type { LeadInput } from './lead';
@@ -44,8 +44,11 @@ export interface CreateDialerHandlerOptions {
   allowedOrigins?: readonly string[];
   /** Most leads one `POST /dialer/leads` adds. Default 10,000. */
   maxLeadsPerRequest?: number;
-  /** Unexpected (500) errors. Default `console.error`. */
-  onError?: (error: unknown) => void;
+  /**
+   * Unexpected (500) errors; a thrown value that is not an `Error` arrives wrapped in one (its
+   * `cause`). Default `console.error`.
+   */
+  onError?: (error: Error) => void;
 }
 
 type Route =
@@ -106,8 +109,9 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
   const basePath = normalizeBasePath(options.basePath);
   const maxLeads = options.maxLeadsPerRequest ?? 10_000;
   const maxBodyBytes = Math.max(64 * 1024, maxLeads * 512);
-  const onError =
-    options.onError ?? ((error: unknown) => console.error('[calltrack/dialer]', error));
+  const reportTo =
+    options.onError ?? ((error: Error) => console.error('[calltrack/dialer]', error));
+  const onError = (error: unknown): void => reportTo(toError(error));
 
   const readLeads = async (
     request: Request,

@@ -727,7 +727,7 @@ describe('createDialer', () => {
     const bus = createMemoryBus();
     const store = createMemoryLeadStore();
     await store.addLeads([lead(1), lead(2, { userId: 'user-2' })]);
-    const tracker = createCallTracker({ bus, now: () => clock.now() });
+    const tracker = createCallTracker({ bus, clock });
     const control: CallControl = {
       provider: 'twilio',
       placeCall: async (request) => ({

@@ -7,7 +7,7 @@ describeLeadStore(
   { describe, it, afterEach },
   {
     name: 'memory',
-    createStore: async () => ({ store: createMemoryLeadStore(), dispose: async () => {} }),
+    createStore: async () => ({ store: createMemoryLeadStore() }),
   },
 );
 

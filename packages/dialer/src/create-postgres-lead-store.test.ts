@@ -43,7 +43,7 @@ describeLeadStore(
       await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
       const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
       tables.set(store, table);
-      return { store, dispose: () => dropTables(pool!, [table, attemptsTable]) };
+      return { store, cleanup: () => dropTables(pool!, [table, attemptsTable]) };
     },
     removeLead: async (store, tenantId, leadId) => {
       await pool!.query(`DELETE FROM ${tables.get(store)} WHERE tenant_id = $1 AND id = $2`, [

@@ -26,7 +26,7 @@ describeLeadStore(
       const prefix = `${filePrefix}:${counter}`;
       const store = createRedisLeadStore({ redis: redis!, prefix });
       prefixes.set(store, prefix);
-      return { store, dispose: () => deleteKeys(redis!, prefix) };
+      return { store, cleanup: () => deleteKeys(redis!, prefix) };
     },
     removeLead: async (store, tenantId, leadId) => {
       await redis!.del(`${prefixes.get(store)}:{${tenantId}}:lead:${leadId}`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ConformanceTestApi } from '@calltrack/core';
 import type { LeadInput } from './lead';
 import type { LeadAttempt } from './lead-attempt';
 import type {
@@ -9,23 +10,12 @@ import type {
 } from './lead-store';
 import { orphanExpiredAttempt, orphanExpiredAttempts } from './orphan-expired-attempts';
 
-/**
- * The test functions the suite registers its tests with: vitest's, jest's, mocha's or
- * `node:test`'s `describe`, `it` and `afterEach` all fit (vitest's `describe.skipIf(…)` too).
- * The suite asserts with `node:assert`, so it needs no test library of its own.
- */
-export interface LeadStoreTestApi {
-  describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>): unknown;
-  afterEach(body: () => Promise<void>): unknown;
-}
-
 /** Options of {@link describeLeadStore}. */
 export interface LeadStoreSuiteOptions {
   /** Shown in the test names. */
   name: string;
-  /** A fresh, empty store for one test, and how to dispose of it after the test. */
-  createStore: () => Promise<{ store: LeadStore; dispose: () => Promise<void> }>;
+  /** A fresh, empty store for one test, and what to run after it. */
+  createStore: () => Promise<{ store: LeadStore; cleanup?: () => Promise<void> }>;
   /**
    * Deletes a lead of `store` behind its back, as your app may (a row of your own table). Given,
    * the suite checks that the attempts of a deleted lead can be orphaned.
@@ -48,15 +38,15 @@ let tenantSequence = 0;
  * import { describeLeadStore } from '@calltrack/dialer/testing';
  * describeLeadStore({ describe, it, afterEach }, {
  *   name: 'prisma',
- *   createStore: async () => ({ store: createPrismaLeadStore(prisma), dispose: async () => {} }),
+ *   createStore: async () => ({ store: createPrismaLeadStore(prisma) }),
  * });
  */
-export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuiteOptions): void {
+export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSuiteOptions): void {
   const { describe, it, afterEach } = test;
   describe(`LeadStore conformance: ${options.name}`, () => {
-    const disposers: (() => Promise<void>)[] = [];
+    const cleanups: (() => Promise<void>)[] = [];
     afterEach(async () => {
-      for (const dispose of disposers.splice(0)) await dispose();
+      for (const cleanup of cleanups.splice(0)) await cleanup();
     });
 
     // Each test gets its own tenant too, so stores that share a table stay independent.
@@ -65,7 +55,7 @@ export function describeLeadStore(test: LeadStoreTestApi, options: LeadStoreSuit
       extra: Partial<LeadInput> = {},
     ): Promise<{ store: LeadStore; tenantId: string; ids: string[] }> => {
       const created = await options.createStore();
-      disposers.push(created.dispose);
+      if (created.cleanup) cleanups.push(created.cleanup);
       tenantSequence += 1;
       const tenantId = `suite-${process.pid}-${tenantSequence}`;
       const ids = Array.from(

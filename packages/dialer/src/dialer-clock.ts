@@ -1,12 +1,12 @@
+import type { Clock } from '@calltrack/core';
+
 /**
  * Where the dialer reads the time and waits: calling windows, attempt gaps, leases, the
  * reconciler and the waits between polls all use it, so tests move time instead of sleeping.
  * Pacing (calls per second) is the provider's real rate: the built-in pacers take a clock of
  * their own (`createMemoryCallPacer({ clock })`), the real one unless a test gives another.
  */
-export interface DialerClock {
-  /** Milliseconds since the epoch. */
-  now(): number;
+export interface DialerClock extends Clock {
   /** Resolves after `ms`, or at once when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

@@ -1,11 +1,17 @@
 import type { BusSubscribeOptions, BusSubscription } from '@calltrack/bus';
-import type { CallControl, CallEvent, CallStatus, EventSink, Principal } from '@calltrack/core';
+import type {
+  CallControl,
+  CallEvent,
+  CallStatus,
+  EventSink,
+  Logger,
+  Principal,
+} from '@calltrack/core';
 import type { CallPacer } from './call-pacer';
 import type { CallingWindowOptions } from './calling-window';
 import type { DialerClock } from './dialer-clock';
 import type { DialerRunFinishedData } from './dialer-event-data';
 import type { DialerLocks } from './dialer-locks';
-import type { DialerLogger } from './dialer-logger';
 import type { DialerRun } from './dialer-run';
 import type { DoNotCallList } from './do-not-call-list';
 import type { Lead } from './lead';
@@ -116,7 +122,13 @@ export interface DialerOptions {
   /** Finds the attempt id a call event carries. Default `callEventReference`. */
   referenceOf?: (event: CallEvent) => string | undefined;
   clock?: DialerClock;
-  logger?: DialerLogger;
+  /**
+   * Where the dialer reports what it does: `info` every skip (with its reason), placed call and
+   * settled attempt; `warn` refused and ambiguous dials, orphaned attempts, fenced-out writes and
+   * lost leases; `error` a store or bus that threw, a run that stopped on an error. Phone numbers
+   * (`phoneNumber`, `to`) are masked. Default: warnings and errors to `console.warn`.
+   */
+  logger?: Logger;
   /** This instance's id, recorded on its claims. Default random. */
   instanceId?: string;
 }

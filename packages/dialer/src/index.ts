@@ -37,7 +37,6 @@ export type {
   DialerRunStartedData,
 } from './dialer-event-data';
 export type { DialerLease, DialerLocks } from './dialer-locks';
-export type { DialerLogger } from './dialer-logger';
 export type { DialerRun } from './dialer-run';
 export type { DoNotCallList } from './do-not-call-list';
 export { InvalidLeadError } from './errors/invalid-lead-error';

@@ -2,9 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryPresenceStore } from './create-memory-presence-store';
 import { conformanceSettings, describePresenceStore } from './describe-presence-store';
 
-describePresenceStore({ describe, it, afterEach }, 'memory', async () => ({
-  store: createMemoryPresenceStore(),
-}));
+describePresenceStore(
+  { describe, it, afterEach },
+  {
+    name: 'memory',
+    createStore: async () => ({
+      store: createMemoryPresenceStore(),
+    }),
+  },
+);
 
 describe('createMemoryPresenceStore heartbeats', () => {
   it('refreshes a connection set away of an away user in the batch, and leaves one of an online user to the full rules', async () => {

@@ -23,7 +23,7 @@ function escapedConnectionId(index: number): string {
 }
 
 function recordingBus() {
-  const inner = createMemoryBus({ now: () => t0 });
+  const inner = createMemoryBus({ clock: { now: () => t0 } });
   const accepted: CallEvent[] = [];
   return {
     accepted,
@@ -53,7 +53,7 @@ describe('presence events and the bus limit on data', () => {
       const errors: string[] = [];
       const presence = createPresence({
         bus,
-        now: () => t0,
+        clock: { now: () => t0 },
         autoHeartbeat: false,
         maxConnectionsPerUser,
         maxDataLength,
@@ -108,7 +108,7 @@ describe('presence events and the bus limit on data', () => {
     const options = {
       bus,
       store,
-      now: () => t0,
+      clock: { now: () => t0 },
       autoHeartbeat: false,
       logger: { error: (message: string) => errors.push(message) },
     };

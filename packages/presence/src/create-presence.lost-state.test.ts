@@ -61,7 +61,7 @@ describe.each(backends)('the state after the store lost its data (%s)', (_name, 
       createPresence({
         bus: createMemoryBus(),
         store,
-        now: () => time,
+        clock: { now: () => time },
         ...conformanceTimings,
         autoHeartbeat: false,
         logger: {},

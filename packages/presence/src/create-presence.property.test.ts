@@ -106,7 +106,7 @@ async function run(
   const start = Date.parse('2026-11-21T10:00:00.000Z');
   const model = new PresenceModel(start);
   const now = () => model.time;
-  const bus = createMemoryBus({ now });
+  const bus = createMemoryBus({ clock: { now } });
   const accepted: CallEvent[] = [];
   const sink = {
     async publish(event: CallEvent) {
@@ -119,7 +119,7 @@ async function run(
     createPresence({
       bus: sink,
       store,
-      now,
+      clock: { now },
       ...modelTimings,
       autoHeartbeat: false,
       logger: {},

@@ -107,7 +107,7 @@ describe('createPresence', () => {
         },
       },
       store,
-      now: () => now,
+      clock: { now: () => now },
       autoHeartbeat: false,
       logger: { error: (message) => errors.push(message) },
     });
@@ -196,7 +196,7 @@ describe('createPresence', () => {
     const { bus, accepted } = recordingBus();
     const presence = createPresence({
       bus,
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       autoHeartbeat: false,
       logger: {},
       offlineRetentionMs: 60_000,
@@ -253,7 +253,13 @@ describe('createPresence', () => {
       const { store, lose } = losable(flavour);
       const { bus, accepted } = recordingBus();
       const engine = () =>
-        createPresence({ bus, store, now: () => clock.time, autoHeartbeat: false, logger: {} });
+        createPresence({
+          bus,
+          store,
+          clock: { now: () => clock.time },
+          autoHeartbeat: false,
+          logger: {},
+        });
       const [a, b] = [engine(), engine()];
       const connection = await a.connect({ tenantId: 'tenant-a', userId: 'u1' });
       await b.setState('tenant-a', 'u1', 'break');

@@ -94,9 +94,10 @@ export function createPresence(options: PresenceOptions): Presence {
   const settings = resolvePresenceSettings(options);
   const storeSettings = settings.store;
   const store: PresenceStore = options.store ?? createMemoryPresenceStore();
-  const clock = options.now ?? Date.now;
+  const clock = options.clock;
   // Whole milliseconds: stores (and the Redis scripts) keep integer times.
-  const now = (): number => Math.floor(clock());
+  const now =
+    clock === undefined ? (): number => Math.floor(Date.now()) : () => Math.floor(clock.now());
   const logger = createSafeLogger(options.logger ?? defaultPresenceLogger);
   const wheel = createHeartbeatWheel<PresenceConnectionHandle>({
     intervalMs: settings.heartbeatIntervalMs,

@@ -26,10 +26,18 @@ describe.skipIf(!probe)('createRedisPresenceStore on Redis Cluster', () => {
   });
 
   let counter = 0;
-  describePresenceStore({ describe, it, afterEach }, 'redis cluster', async () => {
-    counter += 1;
-    return { store: createRedisPresenceStore({ redis: client!, prefix: `cluster-${counter}` }) };
-  });
+  describePresenceStore(
+    { describe, it, afterEach },
+    {
+      name: 'redis cluster',
+      createStore: async () => {
+        counter += 1;
+        return {
+          store: createRedisPresenceStore({ redis: client!, prefix: `cluster-${counter}` }),
+        };
+      },
+    },
+  );
 
   it('works for tenants spread over every node, each operation in its tenant’s slot', async () => {
     const store = createRedisPresenceStore({ redis: client!, prefix: 'spread' });

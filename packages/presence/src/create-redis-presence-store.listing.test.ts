@@ -66,7 +66,7 @@ describe.skipIf(!probe)('Redis presence: a tenant in use stays listed for the sw
           },
         },
         store: createRedisPresenceStore({ redis: client }),
-        now: () => clock.time,
+        clock: { now: () => clock.time },
         ...conformanceTimings,
         autoHeartbeat: false,
         logger: {},

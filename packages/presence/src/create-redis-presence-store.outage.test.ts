@@ -42,7 +42,7 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
         },
       },
       store: createRedisPresenceStore({ redis: client }),
-      now: () => now,
+      clock: { now: () => now },
       ...conformanceTimings,
       autoHeartbeat: false,
       logger: {},
@@ -109,7 +109,7 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
           },
         },
         store,
-        now: () => now,
+        clock: { now: () => now },
         ...conformanceTimings,
         autoHeartbeat: false,
         logger: {},
@@ -170,7 +170,7 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
           return store.listTenants();
         },
       },
-      now: () => now,
+      clock: { now: () => now },
       ...conformanceTimings,
       sweepIntervalMs: 20,
       autoHeartbeat: false,
@@ -244,7 +244,7 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
             }
           : undefined,
       },
-      now: () => now,
+      clock: { now: () => now },
       ...conformanceTimings,
       // The wheel's real timer: a tick every 10 ms, each connection's turn every 250 ms.
       heartbeatIntervalMs: 250,

@@ -33,14 +33,20 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
   });
 
   let counter = 0;
-  describePresenceStore({ describe, it, afterEach }, 'redis', async () => {
-    counter += 1;
-    const prefix = `${filePrefix}:${counter}`;
-    return {
-      store: createRedisPresenceStore({ redis: redis!, prefix }),
-      cleanup: () => deleteKeys(redis!, prefix),
-    };
-  });
+  describePresenceStore(
+    { describe, it, afterEach },
+    {
+      name: 'redis',
+      createStore: async () => {
+        counter += 1;
+        const prefix = `${filePrefix}:${counter}`;
+        return {
+          store: createRedisPresenceStore({ redis: redis!, prefix }),
+          cleanup: () => deleteKeys(redis!, prefix),
+        };
+      },
+    },
+  );
 
   const presenceOn = (
     prefix: string,
@@ -50,7 +56,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: redis!, prefix }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       ...conformanceTimings,
       autoHeartbeat: false,
       logger: {},
@@ -185,7 +191,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store,
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       autoHeartbeat: false,
       logger: {},
     });
@@ -220,7 +226,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: flaky, prefix }),
-      now: () => t0,
+      clock: { now: () => t0 },
       autoHeartbeat: false,
       logger: {},
     });
@@ -408,7 +414,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
         },
       },
       store: createRedisPresenceStore({ redis: redis!, prefix }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       autoHeartbeat: false,
       logger: {},
     });
@@ -513,7 +519,7 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: client }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       ...conformanceTimings,
       autoHeartbeat: false,
       logger: {},
@@ -563,7 +569,7 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
     const presence = createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis: client }),
-      now: () => clock.time,
+      clock: { now: () => clock.time },
       ...conformanceTimings,
       autoHeartbeat: false,
       logger: {},

@@ -4,6 +4,7 @@ import { createMemoryBus } from '@calltrack/bus';
 import {
   BusUnavailableError,
   type CallEvent,
+  type ConformanceTestApi,
   type EventSink,
   InvalidArgumentError,
   PayloadTooLargeError,
@@ -16,21 +17,13 @@ import type { UserMessageData } from './to-message-event';
 import type { PresenceEventData } from './to-presence-event';
 import { TooManyConnectionsError } from './too-many-connections-error';
 
-/**
- * The test functions the suite registers its tests with: vitest's, jest's, mocha's or
- * `node:test`'s `describe`, `it` and `afterEach` all fit. The suite asserts with `node:assert`.
- */
-export interface PresenceTestApi {
-  describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>): unknown;
-  afterEach(body: () => Promise<void>): unknown;
+/** Options of {@link describePresenceStore}. */
+export interface PresenceStoreSuiteOptions {
+  /** Shown in the test names. */
+  name: string;
+  /** A fresh, empty store for one test, and what to run after it. */
+  createStore: () => Promise<{ store: PresenceStore; cleanup?: () => Promise<void> }>;
 }
-
-/** A fresh, empty store for one test, and what to run after it. */
-export type PresenceStoreFactory = () => Promise<{
-  store: PresenceStore;
-  cleanup?: () => Promise<void>;
-}>;
 
 /** The timings every test runs with (ms): a heartbeat each second. */
 export const conformanceTimings = {
@@ -91,26 +84,28 @@ interface Harness {
  * @example
  * import { afterEach, describe, it } from 'vitest';
  * import { describePresenceStore } from '@calltrack/presence/testing';
- * describePresenceStore({ describe, it, afterEach }, 'my store', async () => ({ store: createMyStore() }));
+ * describePresenceStore({ describe, it, afterEach }, {
+ *   name: 'my store',
+ *   createStore: async () => ({ store: createMyStore() }),
+ * });
  */
 export function describePresenceStore(
-  test: PresenceTestApi,
-  backend: string,
-  makeStore: PresenceStoreFactory,
+  test: ConformanceTestApi,
+  options: PresenceStoreSuiteOptions,
 ): void {
   const { describe, it, afterEach } = test;
 
-  describe(`PresenceStore conformance: ${backend}`, () => {
+  describe(`PresenceStore conformance: ${options.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     afterEach(async () => {
       await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
     });
 
     const harness = async (): Promise<Harness> => {
-      const { store, cleanup } = await makeStore();
+      const { store, cleanup } = await options.createStore();
       let time = t0;
       const now = (): number => time;
-      const inner = createMemoryBus({ now });
+      const inner = createMemoryBus({ clock: { now } });
       const engines: Presence[] = [];
       cleanups.push(async () => {
         // Engines are not stopped (that would disconnect their connections): nothing of theirs
@@ -149,7 +144,7 @@ export function describePresenceStore(
           const engine = createPresence({
             bus,
             store,
-            now,
+            clock: { now },
             ...conformanceTimings,
             autoHeartbeat: false,
             logger: { warn: (message) => warnings.push(message) },

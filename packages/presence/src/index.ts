@@ -19,7 +19,6 @@ export type {
   SendOptions,
   SendResult,
 } from './presence';
-export type { PresenceLogger } from './presence-logger';
 export type { PresenceRecord, StoredConnection } from './presence-record';
 export type {
   HeartbeatOutcome,

@@ -1,5 +1,5 @@
+import type { Logger } from '@calltrack/core';
 import { isOutageError } from '@calltrack/core/internal';
-import type { PresenceLogger } from './presence-logger';
 
 /** How a background job reports its failures; see {@link createOutageLog}. */
 export interface OutageLog {
@@ -18,7 +18,7 @@ export interface OutageLog {
  * (`Sweeps`, `Heartbeats`).
  */
 export function createOutageLog(
-  logger: Required<PresenceLogger>,
+  logger: Required<Pick<Logger, 'warn' | 'error'>>,
   now: () => number,
   job: string,
 ): OutageLog {

@@ -1,26 +1,18 @@
-/**
- * Where presence reports what happens in the background. Methods are optional; one that throws
- * is ignored. Contexts carry ids and counts, never connection data or message bodies.
- */
-export interface PresenceLogger {
-  /** Transitions published, deliveries made. */
-  debug?(message: string, context?: Record<string, unknown>): void;
-  /** Messages dropped from a full or too old offline queue (with counts). */
-  warn?(message: string, context?: Record<string, unknown>): void;
-  /** Failures: a publish or heartbeat that failed, a sweep that threw. */
-  error?(message: string, context?: Record<string, unknown>): void;
-}
+import type { Logger } from '@calltrack/core';
+
+/** The levels presence reports at. */
+type PresenceLevel = 'debug' | 'warn' | 'error';
 
 /** The default: warnings and errors to `console.warn`, nothing else. */
-export const defaultPresenceLogger: PresenceLogger = {
+export const defaultPresenceLogger: Logger = {
   warn: (message, context) => console.warn(`[calltrack/presence] ${message}`, context ?? ''),
   error: (message, context) => console.warn(`[calltrack/presence] ${message}`, context ?? ''),
 };
 
 /** Wraps a logger so that a throwing or partial logger cannot break presence. */
-export function createSafeLogger(logger: PresenceLogger): Required<PresenceLogger> {
+export function createSafeLogger(logger: Logger): Required<Pick<Logger, PresenceLevel>> {
   const wrap =
-    (level: keyof PresenceLogger) =>
+    (level: PresenceLevel) =>
     (message: string, context?: Record<string, unknown>): void => {
       const method = logger[level];
       if (!method) return;

@@ -1,11 +1,12 @@
 import type {
   ActiveCallsReader,
+  Clock,
   EventSink,
+  Logger,
   PresenceStatus,
   Principal,
   UserPresence,
 } from '@calltrack/core';
-import type { PresenceLogger } from './presence-logger';
 import type { PresenceStore } from './presence-store';
 
 /** Options of {@link createPresence}. Times are in milliseconds. */
@@ -77,10 +78,15 @@ export interface PresenceOptions {
    * `UnknownTenantError` (422) and nothing is stored. Default: every well-formed tenant id.
    */
   isKnownTenant?: (tenantId: string) => boolean | Promise<boolean>;
-  /** The clock, for everything time-based. Default `Date.now`. */
-  now?: () => number;
-  /** Where background failures and dropped messages are reported. */
-  logger?: PresenceLogger;
+  /** Where presence reads the time, for everything time-based. Default `Date.now`. */
+  clock?: Clock;
+  /**
+   * Where presence reports what happens in the background: `debug` transitions published and
+   * deliveries made; `warn` messages dropped from a full or too old offline queue (with counts);
+   * `error` a publish or heartbeat that failed, a sweep that threw. Default: warnings and errors
+   * to `console.warn`.
+   */
+  logger?: Logger;
 }
 
 /** What {@link Presence.connect} takes. */

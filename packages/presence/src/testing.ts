@@ -1,2 +1,3 @@
-export type { PresenceStoreFactory, PresenceTestApi } from './describe-presence-store';
+export type { ConformanceTestApi } from '@calltrack/core';
+export type { PresenceStoreSuiteOptions } from './describe-presence-store';
 export { describePresenceStore } from './describe-presence-store';

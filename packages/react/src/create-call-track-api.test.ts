@@ -15,7 +15,7 @@ describe('createCallTrackApi', () => {
   it('reads a call whose id is "count", which the plain path would answer with the counts', async () => {
     const tracker = createCallTracker({
       bus: createMemoryBus(),
-      now: testEventClock(),
+      clock: testEventClock(),
       logger: {},
     });
     await tracker.ingest(callEvent('count'));
@@ -28,7 +28,7 @@ describe('createCallTrackApi', () => {
   it('reads and ends calls whose ids URLs would resolve away or take for a route', async () => {
     const tracker = createCallTracker({
       bus: createMemoryBus(),
-      now: testEventClock(),
+      clock: testEventClock(),
       logger: {},
     });
     const ids = ['.', '..', 'active', 'count', 'a/b'];

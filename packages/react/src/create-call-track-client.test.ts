@@ -274,7 +274,7 @@ describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
     let now = Date.UTC(2026, 10, 21, 12, 0, 0);
     const server = await startSseServer(
       { maxEvents: 5 },
-      { tracker: { now: () => now, endedCallRetentionMs: 60_000 } },
+      { tracker: { clock: { now: () => now }, endedCallRetentionMs: 60_000 } },
     );
     // Events as they happen on the tracker's clock: one older than the retention, of a call the
     // tracker does not know, would be taken for a replay and dropped.

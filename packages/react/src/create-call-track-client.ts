@@ -1,4 +1,5 @@
 import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
 import { CallTrackApiError } from './call-track-api-error';
@@ -30,10 +31,10 @@ export interface CallTrackClientOptions {
   /** How many alerts `state.alerts` keeps (newest first). Default 50. */
   maxAlerts?: number;
   /**
-   * Errors thrown by event listeners, and failed re-reads of watched calls. Default
-   * `console.error`.
+   * Errors thrown by event listeners, and failed re-reads of watched calls; a thrown value that is
+   * not an `Error` arrives wrapped in one (its `cause`). Default `console.error`.
    */
-  onError?: (error: unknown) => void;
+  onError?: (error: Error) => void;
   /**
    * The signed-in user's id (the `userId` of the principal your server authenticates): what
    * `usePresence()` without an argument shows.
@@ -137,7 +138,8 @@ const assumedSnapshotLimit = 1_000;
  */
 export function createCallTrackClient(options: CallTrackClientOptions): CallTrackClient {
   const { transport } = options;
-  const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const reportTo = options.onError ?? ((error: Error) => console.error(error));
+  const onError = (error: unknown): void => reportTo(toError(error));
   const api = options.api === undefined ? undefined : createCallTrackApi(options.api);
   const maxAlerts = options.maxAlerts ?? defaultMaxAlerts;
   /** Alert ids already received or dismissed: a repeat (a resume, a retry) is not a new alert. */

@@ -37,7 +37,7 @@ describe.skipIf(!installed)('socketIoTransport while the server’s Redis is dow
     await new Promise((resolve) => redis.once('ready', resolve));
     const bus = createRedisBus({ redis, prefix: 'react-outage' });
     // The tracker keeps its calls in memory: only the bus's Redis goes down here.
-    const tracker = createCallTracker({ bus, now: testEventClock() });
+    const tracker = createCallTracker({ bus, clock: testEventClock() });
     const httpServer = createServer();
     const ioServer = new Server(httpServer);
     attachCallTrack(ioServer, {

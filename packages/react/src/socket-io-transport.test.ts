@@ -30,7 +30,7 @@ async function setup(
   options: { beforeConnect?: (tracker: CallTracker) => void; withApi?: boolean } = {},
 ) {
   const bus = createMemoryBus(history ? { history } : {});
-  const tracker = createCallTracker({ bus, now: testEventClock() });
+  const tracker = createCallTracker({ bus, clock: testEventClock() });
   const httpServer = createServer();
   const server = new Server(httpServer);
   const revoked = new Set<string>();

@@ -80,7 +80,7 @@ afterAll(async () => {
  */
 async function startServer() {
   const bus = createMemoryBus();
-  const tracker = createCallTracker({ bus, now: testEventClock() });
+  const tracker = createCallTracker({ bus, clock: testEventClock() });
   const handler = createSseNodeHandler({
     bus,
     tracker,

@@ -1,4 +1,5 @@
 import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { type CallTrackConnectionError, refusedConnection } from './call-track-connection-error';
 import type { CallTrackTransport } from './call-track-transport';
 import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay';
@@ -47,8 +48,11 @@ export interface TrpcTransportOptions {
    * possibly cut.
    */
   loadActiveCalls: () => Promise<readonly CallSnapshot[] | TrpcActiveCallsSnapshot>;
-  /** Failures of `loadActiveCalls` and the subscription. Default `console.error`. */
-  onError?: (error: unknown) => void;
+  /**
+   * Failures of `loadActiveCalls` and the subscription; a thrown value that is not an `Error`
+   * arrives wrapped in one (its `cause`). Default `console.error`.
+   */
+  onError?: (error: Error) => void;
   /**
    * How long to wait before subscribing again after the subscription failed for good (an error
    * status such as a proxy's 503 stops its `EventSource`), and before loading the active calls
@@ -70,7 +74,8 @@ export interface TrpcTransportOptions {
  * subscription when the last one ended.
  */
 export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport {
-  const onError = options.onError ?? ((error: unknown) => console.error(error));
+  const reportTo = options.onError ?? ((error: Error) => console.error(error));
+  const onError = (error: unknown): void => reportTo(toError(error));
   const retryDelay = options.retryDelay ?? defaultRetryDelay;
   return {
     connect(sink) {

@@ -54,7 +54,7 @@ describe('createRetellCallControl', () => {
     const { client, requests } = await retellApi();
     const control = createRetellCallControl({
       client,
-      fromNumber: '+14155550110',
+      from: '+14155550110',
       agentId: 'agent_sales',
       agentVersion: 3,
       metadata: (request) => ({ source: 'console', tenantId: 'spoofed', to: request.to }),
@@ -109,7 +109,7 @@ describe('createRetellCallControl', () => {
         ? { status: 400, body: { status: 'error', message: 'Invalid to_number' } }
         : { status: 500, body: { status: 'error', message: 'Internal error' } },
     );
-    const control = createRetellCallControl({ client, fromNumber: '+14155550110' });
+    const control = createRetellCallControl({ client, from: '+14155550110' });
     const refused = await control
       .placeCall({ tenantId: 'acme', to: '+1' })
       .catch((error: unknown) => error);

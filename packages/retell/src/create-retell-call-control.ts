@@ -11,7 +11,7 @@ export interface CreateRetellCallControlOptions {
   /** The client calls are placed with (`createRetellClient`). */
   client: RetellClient;
   /** Your Retell number calls go out from when a request names none, E.164. */
-  fromNumber?: string;
+  from?: string;
   /** The agent for every call, instead of the number's outbound agent (`override_agent_id`). */
   agentId?: string;
   /** The agent version for every call (`override_agent_version`). */
@@ -54,17 +54,17 @@ export function createRetellCallControl(options: CreateRetellCallControlOptions)
       if (request == null || typeof request.tenantId !== 'string' || request.tenantId === '') {
         throw new InvalidArgumentError({ message: 'placeCall: "tenantId" is required.' });
       }
-      const fromNumber = request.from ?? options.fromNumber;
-      if (fromNumber === undefined || fromNumber.trim() === '') {
+      const from = request.from ?? options.from;
+      if (from === undefined || from.trim() === '') {
         throw new InvalidArgumentError({
-          message: 'placeCall: no "from" number: give one, or set `fromNumber` on the adapter.',
+          message: 'placeCall: no "from" number: give one, or set `from` on the adapter.',
         });
       }
       const extra =
         typeof options.metadata === 'function' ? options.metadata(request) : options.metadata;
       const call = await client.placeCall({
-        fromNumber,
-        toNumber: request.to,
+        from,
+        to: request.to,
         ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
         ...(options.agentVersion === undefined ? {} : { agentVersion: options.agentVersion }),
         metadata: {

@@ -73,8 +73,8 @@ describe('createRetellClient', () => {
     const { baseUrl, requests } = await fakeRetell();
     const client = createRetellClient({ apiKey: 'key_test', baseUrl });
     const call = await client.placeCall({
-      fromNumber: '+14157774444',
-      toNumber: '+12137774445',
+      from: '+14157774444',
+      to: '+12137774445',
       agentId: 'agent_override',
       agentVersion: 4,
       metadata: { leadId: 'lead_1029' },
@@ -87,8 +87,8 @@ describe('createRetellClient', () => {
       status: 'queued',
       providerStatus: 'registered',
       direction: 'outbound',
-      fromNumber: '+14157774444',
-      toNumber: '+12137774445',
+      from: '+14157774444',
+      to: '+12137774445',
     });
     expect(call.response).toMatchObject({ call_type: 'phone_call', agent_version: 1 });
     expect(requests).toHaveLength(1);
@@ -112,7 +112,7 @@ describe('createRetellClient', () => {
   it('sends only the fields given', async () => {
     const { baseUrl, requests } = await fakeRetell();
     const client = createRetellClient({ apiKey: 'key_test', baseUrl: `${baseUrl}/` });
-    await client.placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' });
+    await client.placeCall({ from: '+14157774444', to: '+12137774445' });
     expect(JSON.parse(requests[0]!.body)).toEqual({
       from_number: '+14157774444',
       to_number: '+12137774445',
@@ -142,7 +142,7 @@ describe('createRetellClient', () => {
     const { baseUrl } = await fakeRetell();
     const client = createRetellClient({ apiKey: 'wrong', baseUrl });
     const error = await client
-      .placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' })
+      .placeCall({ from: '+14157774444', to: '+12137774445' })
       .catch((caught: unknown) => caught);
     expect(ProviderApiError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({
@@ -188,7 +188,7 @@ describe('createRetellClient', () => {
     const client = createRetellClient({ apiKey: 'key_test', baseUrl });
     const fail = () =>
       client
-        .placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' })
+        .placeCall({ from: '+14157774444', to: '+12137774445' })
         .catch((caught: unknown) => caught);
     expect(await fail()).toMatchObject({ providerStatus: 429, retryAfterSeconds: 7 });
     answer = { status: 503, retryAfter: new Date(Date.now() + 60_000).toUTCString() };
@@ -213,7 +213,7 @@ describe('createRetellClient', () => {
     const { baseUrl } = await fakeRetell((_request, response) => json(response, 201, { ok: true }));
     const client = createRetellClient({ apiKey: 'key_test', baseUrl });
     const error = await client
-      .placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' })
+      .placeCall({ from: '+14157774444', to: '+12137774445' })
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ providerStatus: 201, isRetryable: true }); // it may have placed the call
     expect((error as Error).message).toContain('without a call_id');
@@ -224,7 +224,7 @@ describe('createRetellClient', () => {
     await closeServers(); // Nothing listens on that port any more.
     const client = createRetellClient({ apiKey: 'key_test', baseUrl });
     const error = await client
-      .placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' })
+      .placeCall({ from: '+14157774444', to: '+12137774445' })
       .catch((caught: unknown) => caught);
     expect(ProviderApiError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ providerStatus: undefined, isRetryable: true });
@@ -244,7 +244,7 @@ describe('createRetellClient', () => {
     });
     const client = createRetellClient({ apiKey: 'key_test', baseUrl, timeoutMs: 50 });
     for (const attempt of [
-      () => client.placeCall({ fromNumber: '+14157774444', toNumber: '+12137774445' }),
+      () => client.placeCall({ from: '+14157774444', to: '+12137774445' }),
       // A caller's own signal does not lift the timeout.
       () => client.endCall('c1', { signal: new AbortController().signal }),
     ]) {
@@ -276,7 +276,7 @@ describe('createRetellClient', () => {
     );
     const client = createRetellClient({ apiKey: 'key_test', baseUrl: 'http://127.0.0.1:9' });
     for (const attempt of [
-      client.placeCall({ fromNumber: '', toNumber: '+12137774445' }),
+      client.placeCall({ from: '', to: '+12137774445' }),
       client.placeCall(undefined as never),
       client.endCall(''),
     ]) {

@@ -28,9 +28,9 @@ export interface CreateRetellClientOptions {
 /** What {@link RetellClient.placeCall} sends. */
 export interface RetellPlaceCallOptions {
   /** Your Retell number (bought from or imported into Retell), E.164. */
-  fromNumber: string;
+  from: string;
   /** The number to call, E.164. */
-  toNumber: string;
+  to: string;
   /** Use this agent for this call instead of the number's outbound agent (`override_agent_id`). */
   agentId?: string;
   /** Use this agent version for this call (`override_agent_version`). */
@@ -56,8 +56,8 @@ export interface RetellPlacedCall {
   /** Retell's own `call_status`, e.g. `registered`. */
   providerStatus: string | undefined;
   direction: CallDirection | undefined;
-  fromNumber: string | undefined;
-  toNumber: string | undefined;
+  from: string | undefined;
+  to: string | undefined;
   /** The whole response body. */
   response: Record<string, unknown>;
 }
@@ -158,14 +158,14 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
 
   return {
     async placeCall(call) {
-      if (call == null || !nonEmpty(call.fromNumber) || !nonEmpty(call.toNumber)) {
+      if (call == null || !nonEmpty(call.from) || !nonEmpty(call.to)) {
         throw new InvalidArgumentError({
-          message: 'placeCall: fromNumber and toNumber are required.',
+          message: 'placeCall: from and to are required.',
         });
       }
       const body = {
-        from_number: call.fromNumber,
-        to_number: call.toNumber,
+        from_number: call.from,
+        to_number: call.to,
         ...defined({
           override_agent_id: call.agentId,
           override_agent_version: call.agentVersion,
@@ -198,8 +198,8 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
         status: mapRetellCallStatus({ call_status: parsed.call_status ?? 'registered' }),
         providerStatus: parsed.call_status ?? undefined,
         direction: mapRetellDirection(parsed.direction),
-        fromNumber: normalizeRetellPhoneNumber(parsed.from_number),
-        toNumber: normalizeRetellPhoneNumber(parsed.to_number),
+        from: normalizeRetellPhoneNumber(parsed.from_number),
+        to: normalizeRetellPhoneNumber(parsed.to_number),
         response: parsed as Record<string, unknown>,
       };
     },

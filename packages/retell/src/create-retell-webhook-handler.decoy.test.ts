@@ -36,7 +36,7 @@ describe('createRetellWebhookHandler with an API key lookup: refusals cost the s
       resolveTenant: ({ agentId }) => (agentId === undefined ? null : { tenantId: agentId }),
       apiKey: ({ tenant }) => keys[tenant.tenantId] ?? null,
       sink: createCollectingSink(),
-      now: () => now,
+      clock: { now: () => now },
     });
     const url = `${await listen(toNodeHandler(handler))}/webhooks/retell`;
     const fixture = loadFixture('retell-call-started.json').json as {

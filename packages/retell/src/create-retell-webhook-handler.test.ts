@@ -42,7 +42,7 @@ async function setup(
     apiKey,
     sink,
     resolveTenant,
-    now: () => now,
+    clock: { now: () => now },
     ...options,
   });
   const base = await listen(
@@ -121,8 +121,8 @@ describe('createRetellWebhookHandler', () => {
       callId: 'Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6',
       agentId: 'oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD',
       direction: 'inbound',
-      fromNumber: '+12137774445',
-      toNumber: '+14157774444',
+      from: '+12137774445',
+      to: '+14157774444',
       number: '+14157774444',
     });
     expect(outbound).toMatchObject({

@@ -1,3 +1,4 @@
+import type { Clock } from '@calltrack/core';
 import {
   type AllowClientAddress,
   type CallDirection,
@@ -40,9 +41,9 @@ export interface RetellTenantContext {
   agentId: string | undefined;
   direction: CallDirection | undefined;
   /** Caller number (E.164). */
-  fromNumber: string | undefined;
+  from: string | undefined;
   /** Callee number (E.164). */
-  toNumber: string | undefined;
+  to: string | undefined;
   /**
    * The tenant's own number: `to_number` for an inbound call, `from_number` for an outbound one
    * (your Retell number either way). `undefined` for web calls.
@@ -107,8 +108,8 @@ export interface CreateRetellWebhookHandlerOptions {
   rateLimit?: WebhookRateLimit;
   /** Largest accepted distance between the signing time and now, in ms. Default 300000 (5 minutes). */
   toleranceMs?: number;
-  /** The clock, in milliseconds since the epoch; for tests. Defaults to `Date.now`. */
-  now?: () => number;
+  /** Where the handler reads the time (`receivedAt` and the signature's age); for tests. Default `Date.now`. */
+  clock?: Clock;
   /**
    * Called with every error that ends a request (4xx and 5xx; a `CallTrackError` carries its
    * `status` and `code`), and with a rate limiter's failure, for logging. Errors it throws are
@@ -154,7 +155,8 @@ export function createRetellWebhookHandler(
   // A key nobody signs with, checked in place of the key an unknown tenant does not have.
   const decoyApiKey = `decoy-${globalThis.crypto.randomUUID()}`;
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
-  const now = options.now ?? Date.now;
+  const { clock } = options;
+  const now = clock === undefined ? Date.now : () => clock.now();
 
   return createIncomingWebhookEndpoint(
     {
@@ -274,8 +276,8 @@ class TenantContext implements RetellTenantContext {
   readonly callId: string;
   readonly agentId: string | undefined;
   readonly direction: CallDirection | undefined;
-  readonly fromNumber: string | undefined;
-  readonly toNumber: string | undefined;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
   readonly number: string | undefined;
   readonly metadata: unknown;
   readonly payload: RetellWebhookPayload;
@@ -289,8 +291,8 @@ class TenantContext implements RetellTenantContext {
     this.callId = call.call_id;
     this.agentId = call.agent_id ?? undefined;
     this.direction = direction;
-    this.fromNumber = fromNumber;
-    this.toNumber = toNumber;
+    this.from = fromNumber;
+    this.to = toNumber;
     this.number =
       direction === 'inbound' ? toNumber : direction === 'outbound' ? fromNumber : undefined;
     this.metadata = call.metadata;

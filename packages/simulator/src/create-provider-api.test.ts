@@ -341,7 +341,7 @@ describe('createProviderApi: Twilio', () => {
 describe('createProviderApi: Retell', () => {
   it('creates a phone call whose webhooks carry the request’s metadata', async () => {
     const { app, api, retell } = await setup({ outcome: 'completed' });
-    const control = createRetellCallControl({ client: retell, fromNumber: '+14155550110' });
+    const control = createRetellCallControl({ client: retell, from: '+14155550110' });
     const placed = await control.placeCall({ tenantId: 'demo', to: customer, reference: 'req-3' });
     expect(placed).toMatchObject({ provider: 'retell', reference: 'req-3' });
     const callId = placed.callId!;
@@ -364,7 +364,7 @@ describe('createProviderApi: Retell', () => {
       { outcome: 'completed', talkDurationMs: 3_600_000 },
       { speed: 20 },
     );
-    const control = createRetellCallControl({ client: retell, fromNumber: '+14155550111' });
+    const control = createRetellCallControl({ client: retell, from: '+14155550111' });
     const connected = (await control.placeCall({ tenantId: 'demo', to: customer })).callId!;
     await app.waitForEvent(isEvent(connected, 'call.answered'));
     await control.terminateCall(connected);
@@ -388,7 +388,7 @@ describe('createProviderApi: Retell', () => {
     const { api, baseUrl, retell } = await setup();
     const wrongKey = createRetellClient({ apiKey: 'wrong', baseUrl });
     const attempt = (client = retell, toNumber = customer, fromNumber = '+14155550110') =>
-      client.placeCall({ fromNumber, toNumber }).catch((error: unknown) => error);
+      client.placeCall({ from: fromNumber, to: toNumber }).catch((error: unknown) => error);
     expect(await attempt(wrongKey)).toMatchObject({ providerStatus: 401 });
     expect(await attempt(retell, customer, '+14155550100')).toMatchObject({
       providerStatus: 422,
@@ -427,7 +427,7 @@ describe('createProviderApi: Retell', () => {
 describe('createProviderApi: CallerDesk', () => {
   it('places a click-to-call that rings the agent, with the reference as campid', async () => {
     const { app, api, callerDesk } = await setup({ outcome: 'completed' });
-    const control = createCallerDeskCallControl({ client: callerDesk, deskphone: '08041234567' });
+    const control = createCallerDeskCallControl({ client: callerDesk, from: '08041234567' });
     const placed = await control.placeCall({
       tenantId: 'demo',
       to: indianCustomer,
@@ -511,7 +511,7 @@ describe('createProviderApi: faults and counts', () => {
 
     expect(
       await retell
-        .placeCall({ fromNumber: '+14155550110', toNumber: '+14155550131' })
+        .placeCall({ from: '+14155550110', to: '+14155550131' })
         .catch((error: unknown) => error),
     ).toMatchObject({ provider: 'retell', providerStatus: 400, isRetryable: false });
     expect(
@@ -561,8 +561,8 @@ describe('createProviderApi: faults and counts', () => {
       });
     }
     await retell.placeCall({
-      fromNumber: '+14155550110',
-      toNumber: customer,
+      from: '+14155550110',
+      to: customer,
       metadata: { reference: 'lead-0' },
     });
     expect(api.countCalls({ to: customer })).toBe(4);

@@ -362,7 +362,7 @@ describe('determinism', () => {
       duplicateRate: 0.2,
       reorderRate: 0.3,
       seed,
-      now: fixedNow,
+      clock: { now: fixedNow },
     });
     simulator.start();
     await simulator.idle();
@@ -437,11 +437,11 @@ describe('calls as asked for', () => {
     const fixedNow = () => Date.UTC(2026, 0, 15, 10, 0, 0);
     // The tracker on the simulator's clock: on the wall clock its events are older than the
     // ended-call retention, and it drops them as replays of a forgotten call.
-    const app = await startWebhookApp({ now: clockFrom(fixedNow()) });
+    const app = await startWebhookApp({ clock: clockFrom(fixedNow()) });
     const simulator = createSimulator({
       target: app.url,
       speed: Number.POSITIVE_INFINITY,
-      now: fixedNow,
+      clock: { now: fixedNow },
       seed: 7, // a call none of whose webhooks repeats another's event (some seeds send such)
     });
     const first = await simulator.runCall();
@@ -452,7 +452,7 @@ describe('calls as asked for', () => {
     const again = createSimulator({
       target: app.url,
       speed: Number.POSITIVE_INFINITY,
-      now: fixedNow,
+      clock: { now: fixedNow },
     });
     const replay = await again.runCall({ seed: first.seed });
     expect(replay.webhooks).toEqual(first.webhooks);

@@ -54,6 +54,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     failOption(`target must be an http(s) URL, got "${options.target}".`);
   }
+  const { clock } = options;
   const base = target.href.replace(/\/+$/, '');
   const prefix = normalizePath(options.pathPrefix ?? '/webhooks');
   const urls = {} as Record<SimulatorProvider, string>;
@@ -138,7 +139,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
     reorderRate: checkShare(options.reorderRate ?? 0, 'reorderRate'),
     seed:
       options.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkSeed(options.seed),
-    now: options.now ?? Date.now,
+    now: clock === undefined ? Date.now : () => clock.now(),
     callerDeskMethod: method,
     timeoutMs,
     fetch: fetchFunction,

@@ -1,4 +1,4 @@
-import type { CallDirection } from '@calltrack/core';
+import type { CallDirection, Clock } from '@calltrack/core';
 import type { CallScript } from './call-script';
 import type { SimulatorCredentials } from './demo-credentials';
 import type { SimulatedCall } from './simulated-call';
@@ -57,11 +57,11 @@ export interface SimulatorOptions {
    */
   seed?: number;
   /**
-   * The simulated clock the payload times are derived from, ms since the epoch; default
-   * `Date.now`. Fix it (with `seed`) for byte-identical payloads. Retell signatures always use
-   * the real time, as Retell checks them against it.
+   * The simulated clock the payload times are derived from; default `Date.now`. Fix it (with
+   * `seed`) for byte-identical payloads. Retell signatures always use the real time, as Retell
+   * checks them against it.
    */
-  now?: () => number;
+  clock?: Clock;
   /** How CallerDesk delivers: `POST` with a JSON body (default) or `GET` with a query string. */
   callerDeskMethod?: 'GET' | 'POST';
   /** Give up on a delivery after this many milliseconds; default 15000 (Twilio's read timeout). */

@@ -121,7 +121,7 @@ describe('attachCallTrack({ presence })', () => {
       bus,
       autoHeartbeat: false,
       leaveDelayMs: 5000,
-      now: () => now,
+      clock: { now: () => now },
       ...presenceOptions,
     });
     presences.push(presence);

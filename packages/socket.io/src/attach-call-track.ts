@@ -7,7 +7,7 @@ import {
   type PresenceRegistration,
   type Principal,
 } from '@calltrack/core';
-import { parseAllowedOrigins } from '@calltrack/core/internal';
+import { parseAllowedOrigins, toError } from '@calltrack/core/internal';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { AuthenticateSocket } from './authenticate-handshake';
 import type { CallTrackAck } from './call-track-protocol';
@@ -99,9 +99,9 @@ export interface AttachCallTrackOptions {
    * be sent and was skipped (`UndeliverableEventError`, with `info.skipped`), a bus subscription
    * that was lost and restarted (`BusSubscriptionLostError`). `info` names the connection
    * (`socketId`, and `principal` once authenticated) when the failure belongs to one. Default
-   * `console.warn`.
+   * `console.warn`. A thrown value that is not an `Error` arrives wrapped in one (its `cause`).
    */
-  onError?: (error: unknown, info: CallTrackSocketErrorInfo) => void;
+  onError?: (error: Error, info: CallTrackSocketErrorInfo) => void;
 }
 
 /** What {@link attachCallTrack} returns. */
@@ -211,7 +211,7 @@ export function attachCallTrack(
   // A failing report must not take down the delivery that reports.
   const onError: ReportError = (error, info = {}) => {
     try {
-      reportTo(error, info);
+      reportTo(toError(error), info);
     } catch {}
   };
   const context: DeliveryContext = {

@@ -1,5 +1,6 @@
 import type { BusEventMessage } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { createSseKeepAlive, type SseKeepAlive } from './create-sse-keepalive';
 import { describeSkippedEvent } from './describe-skipped-event';
 import { SseChannels } from './sse-channels';
@@ -71,7 +72,10 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     });
   const report = (error: unknown, info: SseErrorInfo = {}): void => {
     try {
-      onError(error, info);
+      onError(
+        toError(error),
+        info.stream === undefined ? info : { principal: info.stream.principal, ...info },
+      );
     } catch {
       // A failing error hook must not take a stream down with it.
     }

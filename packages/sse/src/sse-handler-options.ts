@@ -67,7 +67,12 @@ export interface SseSkippedEvent {
 
 /** What `onError` is told about a failure besides the error itself. */
 export interface SseErrorInfo {
-  /** The stream the failure belongs to, when it belongs to one. */
+  /**
+   * Who the stream the failure belongs to is for, when it belongs to one (what `authenticate`
+   * returned): `info.principal`, as in Socket.IO's and tRPC's `onError`.
+   */
+  principal?: Principal;
+  /** The stream the failure belongs to, when it belongs to one: its principal and query. */
   stream?: SseStreamInfo;
   /** The event that was skipped, when the failure was about one event (reported once per event). */
   skipped?: SseSkippedEvent;
@@ -161,7 +166,8 @@ export interface SseHandlerOptions {
    * Unexpected failures: `authenticate` throwing something that is not a `CallTrackError`, a
    * snapshot or bus failure mid-stream, a hook that threw, and an event a stream had to skip
    * (`info.skipped`: it could not be encoded or filtered; reported once per event, and every
-   * other event keeps flowing). Default `console.error`.
+   * other event keeps flowing). A thrown value that is not an `Error` arrives wrapped in one (its
+   * `cause`). Default `console.error`.
    */
-  onError?: (error: unknown, info: SseErrorInfo) => void;
+  onError?: (error: Error, info: SseErrorInfo) => void;
 }

@@ -160,7 +160,7 @@ describe.skipIf(!redis)('SSE over the Redis bus, two nodes', () => {
     const client = redis as Redis;
     const bus = createRedisBus({ redis: client, prefix: `${prefix}:followed:bus` });
     const store = createRedisCallStore({ redis: client, prefix: `${prefix}:followed:store` });
-    const tracker = createCallTracker({ bus, store, now: testEventClock(), logger: {} });
+    const tracker = createCallTracker({ bus, store, clock: testEventClock(), logger: {} });
     const sse = await startSse((options) => createSseNodeHandler(options), {
       realBus: bus,
       tracker,

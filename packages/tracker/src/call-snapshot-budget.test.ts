@@ -116,7 +116,7 @@ describe('callSnapshotBudget', () => {
           return result;
         },
       },
-      now: () => t0,
+      clock: { now: () => t0 },
       logger: {},
     });
     const room = callEventLimits.data.maxLength - callSnapshotBudget.snapshotLength;
@@ -155,7 +155,7 @@ describe('callSnapshotBudget', () => {
 
   it('publishes an analysis too deep for the call on its event, without keeping it', async () => {
     const bus = createMemoryBus();
-    const tracker = createCallTracker({ bus, now: () => t0, logger: {} });
+    const tracker = createCallTracker({ bus, clock: { now: () => t0 }, logger: {} });
     const deep = { depth: nested(callEventLimits.data.maxDepth - 2) };
     const result = await tracker.ingest(
       makeCallEvent({

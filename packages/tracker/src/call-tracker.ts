@@ -3,14 +3,15 @@ import type {
   CallAnalytics,
   CallEvent,
   CallSnapshot,
+  Clock,
   EventSink,
   EventSinkResult,
+  Logger,
 } from '@calltrack/core';
 import type { ActiveCallCount } from './active-call-count';
 import type { AnalyticsGranularity } from './analytics-granularity';
 import type { CallAlertOptions } from './call-alert-options';
 import type { CallApplyOutcome, CallStore } from './call-store';
-import type { TrackerLogger } from './tracker-logger';
 
 /** Options of `createCallTracker`. */
 export interface CallTrackerOptions {
@@ -22,10 +23,10 @@ export interface CallTrackerOptions {
   /** Where call state lives. Default: `createMemoryCallStore()` (one process). */
   store?: CallStore;
   /**
-   * The clock, ms since the epoch (fractions are dropped). Default `Date.now`. Inject one in
-   * tests.
+   * Where the tracker reads the time (fractions of a millisecond are dropped). Default
+   * `Date.now`. Inject one in tests.
    */
-  now?: () => number;
+  clock?: Clock;
   /** An active call with no change for this long is closed by the reaper. Default 1 hour. */
   staleAfterMs?: number;
   /**
@@ -56,10 +57,13 @@ export interface CallTrackerOptions {
   };
   alerts?: CallAlertOptions;
   /**
-   * Where background failures and (at debug level) every outcome are reported. Phone numbers
-   * are masked before they reach it. Default: errors to `console.warn`, nothing else.
+   * Where the tracker reports what happens in the background: `debug` every ingested event's
+   * outcome, reaped calls and claimed alerts; `warn` stale calls closed by the reaper and events
+   * dropped as possible replays (`expired`); `error` a publish that failed, a background run that
+   * threw, an alert hook that threw. Phone numbers are masked before they reach it. Default:
+   * errors to `console.warn`, nothing else.
    */
-  logger?: TrackerLogger;
+  logger?: Logger;
 }
 
 /** What `ingest` did with an event. */

@@ -4,7 +4,7 @@ import { analyticsBucketMs, analyticsBucketStart } from './analytics-granularity
 import type { CallAlertOptions } from './call-alert-options';
 import type { CallStore } from './call-store';
 import { createAlertEvent } from './create-alert-event';
-import type { TrackerLogger } from './tracker-logger';
+import type { MaskedTrackerLogger } from './tracker-logger';
 import { walkLongRunningCalls } from './walk-long-running-calls';
 
 /** The alert rules, bound to a store and a way to publish. */
@@ -35,7 +35,7 @@ export function createCallAlerts(options: {
   rules: CallAlertOptions;
   store: CallStore;
   publish: (event: CallEvent) => Promise<unknown>;
-  logger: Required<TrackerLogger>;
+  logger: MaskedTrackerLogger;
   minuteRetentionMs: number;
 }): CallAlerts {
   const { rules, store, publish, logger } = options;

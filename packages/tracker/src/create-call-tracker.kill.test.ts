@@ -80,7 +80,7 @@ describe.skipIf(!redis)('tracker processes killed with SIGKILL mid-ingest (one s
     const recovery = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: redis!, prefix: storePrefix }),
-      now: clockFrom(t0),
+      clock: clockFrom(t0),
       logger: {},
     });
     const everything: CallEvent[] = scenario.flatMap((call) => call.events);

@@ -64,7 +64,7 @@ async function run(store: CallStore, events: readonly CallEvent[], tenantId: str
   const tracker = createCallTracker({
     bus: recording.bus,
     store,
-    now: () => (clock += 10),
+    clock: { now: () => (clock += 10) },
     logger: {},
   });
   for (const event of events) await tracker.ingest({ ...event, tenantId });
@@ -131,7 +131,12 @@ describe.skipIf(!redis)('createCallTracker on Redis with a Redis bus, one step (
         const reader = readBus(bus, tenantId);
         await reader.ready;
         let clock = t0;
-        const tracker = createCallTracker({ bus, store, now: () => (clock += 10), logger: {} });
+        const tracker = createCallTracker({
+          bus,
+          store,
+          clock: { now: () => (clock += 10) },
+          logger: {},
+        });
         for (const event of shuffled) await tracker.ingest({ ...event, tenantId });
         const published = await reader.drain();
         await reader.close();

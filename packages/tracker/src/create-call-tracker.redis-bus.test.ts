@@ -81,7 +81,7 @@ async function loadIngestFunction(client: Redis, bus: object): Promise<string> {
 
 function tracker(options: Partial<CallTrackerOptions> & Pick<CallTrackerOptions, 'bus'>) {
   const clock = { now: t0 };
-  const created = createCallTracker({ now: () => clock.now, logger: {}, ...options });
+  const created = createCallTracker({ clock: { now: () => clock.now }, logger: {}, ...options });
   return { tracker: created, clock };
 }
 

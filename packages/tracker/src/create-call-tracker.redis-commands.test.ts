@@ -72,7 +72,7 @@ describe.skipIf(!redis)('the ingest path on the Redis store', () => {
     const tracker = createCallTracker({
       bus: recording.bus,
       store: createRedisCallStore({ redis: client, prefix }),
-      now: () => clock.now,
+      clock: { now: () => clock.now },
       logger: {},
     });
     /** Ingests, waits for the background confirmation, returns what was sent. */

@@ -123,7 +123,7 @@ async function run(
   const tracker = createCallTracker({
     bus: recording.bus,
     store,
-    now: () => (clock += 1000),
+    clock: { now: () => (clock += 1000) },
     logger: { error: (message, context) => errors.push({ message, context }) },
   });
   for (const raw of raws) {

@@ -71,7 +71,7 @@ function setup(options: Partial<CallTrackerOptions> = {}) {
   const clock = { now: t0 };
   const tracker = createCallTracker({
     bus: recording.bus,
-    now: () => clock.now,
+    clock: { now: () => clock.now },
     logger: {},
     ...options,
   });
@@ -138,7 +138,7 @@ describe('createCallTracker', () => {
             return { duplicate: false };
           },
         },
-        now: () => t0,
+        clock: { now: () => t0 },
         logger: {},
       });
       const events = callLifecycle({ callId: 'CA-valid-once' });
@@ -169,7 +169,7 @@ describe('createCallTracker', () => {
 
     it('delivers through a real bus subscription', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: () => t0, logger: {} });
+      const tracker = createCallTracker({ bus, clock: { now: () => t0 }, logger: {} });
       const subscription = bus.subscribe({ tenantId: 'tenant-a', types: ['call.ended'] });
       await subscription.ready;
       await ingestAll(tracker, callLifecycle({ callId: 'CA-sub' }));
@@ -434,7 +434,7 @@ describe('createCallTracker', () => {
       const store = createMemoryCallStore();
       const recording = createRecordingBus();
       const trackers = Array.from({ length: 3 }, () =>
-        createCallTracker({ bus: recording.bus, store, now: () => t0, logger: {} }),
+        createCallTracker({ bus: recording.bus, store, clock: { now: () => t0 }, logger: {} }),
       );
       for (const index of [1, 2, 3, 4])
         await trackers[0]!.ingest(callLifecycle({ callId: `CA-r${index}` })[0]!);
@@ -744,12 +744,12 @@ describe('createCallTracker', () => {
       function setupForgetting() {
         const { store, elapse } = makeStore();
         const clock = { now: t0 };
-        const recording = createRecordingBus(createMemoryBus({ now: () => clock.now }));
+        const recording = createRecordingBus(createMemoryBus({ clock: { now: () => clock.now } }));
         const warnings: [string, Record<string, unknown> | undefined][] = [];
         const tracker = createCallTracker({
           bus: recording.bus,
           store,
-          now: () => clock.now,
+          clock: { now: () => clock.now },
           logger: { warn: (message, context) => warnings.push([message, context]) },
         });
         const pass = async (ms: number) => {
@@ -937,7 +937,7 @@ describe('createCallTracker', () => {
       const tracker = createCallTracker({
         bus: recording.bus,
         store,
-        now: () => clock.now,
+        clock: { now: () => clock.now },
         logger: {},
         endedCallRetentionMs: 10 * minute,
         alerts: { longCallMs: 30 * minute },
@@ -987,11 +987,11 @@ describe('createCallTracker', () => {
       const { store, elapse } = makeStore();
       const clock = { now: t0 };
       // The bus's history (an hour) runs on the same clock: it cannot drop the repeat either.
-      const recording = createRecordingBus(createMemoryBus({ now: () => clock.now }));
+      const recording = createRecordingBus(createMemoryBus({ clock: { now: () => clock.now } }));
       const tracker = createCallTracker({
         bus: recording.bus,
         store,
-        now: () => clock.now,
+        clock: { now: () => clock.now },
         logger: {},
         alerts: { longCallMs: 30 * minute },
       });

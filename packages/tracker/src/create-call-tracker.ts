@@ -60,7 +60,8 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   }
   const { bus } = options;
   const store: CallStore = options.store ?? createMemoryCallStore();
-  const clock = options.now ?? Date.now;
+  const { clock: given } = options;
+  const clock = given === undefined ? Date.now : () => given.now();
   // Whole ms, as the store keeps and compares times: the reaper's compare-and-set reads
   // `updatedAt` back in whole ms, so a clock with fractions (`performance.now()`) never matched.
   const now = (): number => Math.floor(clock());

@@ -3,9 +3,15 @@ import { createMemoryCallStore } from './create-memory-call-store';
 import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
 import { describeCallStore } from './testing';
 
-describeCallStore({ describe, it, afterEach }, 'memory', async () => ({
-  store: createMemoryCallStore(),
-}));
+describeCallStore(
+  { describe, it, afterEach },
+  {
+    name: 'memory',
+    createStore: async () => ({
+      store: createMemoryCallStore(),
+    }),
+  },
+);
 
 describe('createMemoryCallStore', () => {
   it('forgets an ended call once its retention has passed', async () => {

@@ -2,9 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { describeIdempotencyStore } from './testing';
 
-describeIdempotencyStore({ describe, it, afterEach }, 'memory', async () => ({
-  store: createMemoryIdempotencyStore(),
-}));
+describeIdempotencyStore(
+  { describe, it, afterEach },
+  {
+    name: 'memory',
+    createStore: async () => ({
+      store: createMemoryIdempotencyStore(),
+    }),
+  },
+);
 
 describe('createMemoryIdempotencyStore', () => {
   it('forgets a key once its TTL passed, by the callers’ clock', async () => {

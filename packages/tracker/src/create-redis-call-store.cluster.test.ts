@@ -37,10 +37,16 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
 
   let counter = 0;
   // Each store gets its own prefix on the cluster, which is thrown away with it.
-  describeCallStore({ describe, it, afterEach }, 'redis cluster', async () => {
-    counter += 1;
-    return { store: createRedisCallStore({ redis: client, prefix: `store-${counter}` }) };
-  });
+  describeCallStore(
+    { describe, it, afterEach },
+    {
+      name: 'redis cluster',
+      createStore: async () => {
+        counter += 1;
+        return { store: createRedisCallStore({ redis: client, prefix: `store-${counter}` }) };
+      },
+    },
+  );
 
   it('keeps the tenants of one store on several nodes, each tenant in one slot', async () => {
     const store = createRedisCallStore({ redis: client, prefix: 'spread' });
@@ -71,7 +77,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     const tracker = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: client, prefix: 'one-step' }),
-      now: clockFrom(t0),
+      clock: clockFrom(t0),
       logger: {},
     });
     // Loaded on every master first, so a first-use load does not count.
@@ -130,7 +136,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     const tracker = createCallTracker({
       bus,
       store: createRedisCallStore({ redis: client, prefix: 'load' }),
-      now: clockFrom(t0),
+      clock: clockFrom(t0),
       logger: {},
     });
     const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());

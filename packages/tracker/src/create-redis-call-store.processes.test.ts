@@ -94,7 +94,7 @@ describe.skipIf(!redis)('tracker on one Redis, two processes', () => {
       bus: { publish: async () => ({ duplicate: false }) },
       store: createRedisCallStore({ redis: redis!, prefix: storePrefix }),
       // The children's clock: the scenario's calls happen around t0.
-      now: clockFrom(t0),
+      clock: clockFrom(t0),
     });
     for (const call of scenario) {
       const key = `${call.tenantId}/${call.callId}`;

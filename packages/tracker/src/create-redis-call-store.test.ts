@@ -24,14 +24,20 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
   });
 
   let counter = 0;
-  describeCallStore({ describe, it, afterEach }, 'redis', async () => {
-    counter += 1;
-    const prefix = `${filePrefix}:${counter}`;
-    return {
-      store: createRedisCallStore({ redis: redis!, prefix }),
-      cleanup: () => deleteKeys(redis!, prefix),
-    };
-  });
+  describeCallStore(
+    { describe, it, afterEach },
+    {
+      name: 'redis',
+      createStore: async () => {
+        counter += 1;
+        const prefix = `${filePrefix}:${counter}`;
+        return {
+          store: createRedisCallStore({ redis: redis!, prefix }),
+          cleanup: () => deleteKeys(redis!, prefix),
+        };
+      },
+    },
+  );
 
   it('lets an ended call expire after its retention, and keeps active calls', async () => {
     const prefix = `${filePrefix}:ttl`;

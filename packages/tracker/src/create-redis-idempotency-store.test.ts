@@ -14,14 +14,20 @@ describe.skipIf(!redis)('createRedisIdempotencyStore', () => {
   });
 
   let counter = 0;
-  describeIdempotencyStore({ describe, it, afterEach }, 'redis', async () => {
-    counter += 1;
-    const prefix = `${filePrefix}:${counter}`;
-    return {
-      store: createRedisIdempotencyStore({ redis: redis!, prefix }),
-      cleanup: () => deleteKeys(redis!, prefix),
-    };
-  });
+  describeIdempotencyStore(
+    { describe, it, afterEach },
+    {
+      name: 'redis',
+      createStore: async () => {
+        counter += 1;
+        const prefix = `${filePrefix}:${counter}`;
+        return {
+          store: createRedisIdempotencyStore({ redis: redis!, prefix }),
+          cleanup: () => deleteKeys(redis!, prefix),
+        };
+      },
+    },
+  );
 
   it('keeps one key per request id under the tenant’s hash tag, expiring with its TTL', async () => {
     const prefix = `${filePrefix}:layout`;

@@ -96,7 +96,7 @@ describe.skipIf(!redis)('POST /calls with request ids on Redis', () => {
 
     let now = Date.now();
     const survivor = await handlerOn(app, prefix, {
-      now: () => now,
+      clock: { now: () => now },
       idempotency: {
         store: createRedisIdempotencyStore({ redis: redis!, prefix }),
         waitMs: 20,

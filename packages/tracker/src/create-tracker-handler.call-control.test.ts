@@ -138,7 +138,10 @@ describe('POST /calls', () => {
     let now = Date.UTC(2026, 10, 21, 10, 0, 0);
     const app = await start({
       providerApi: { outcome: 'busy' },
-      handler: { idempotency: { store, waitMs: 20, pendingTimeoutMs: 120_000 }, now: () => now },
+      handler: {
+        idempotency: { store, waitMs: 20, pendingTimeoutMs: 120_000 },
+        clock: { now: () => now },
+      },
     });
     const body = { provider: 'twilio', to: customer, requestId: rid() };
     expect((await app.api('/api/calls', { body })).status).toBe(202);
@@ -315,7 +318,7 @@ describe('POST /calls', () => {
             baseUrl,
             timeoutMs: 100,
           }),
-          fromNumber: '+14155550110',
+          from: '+14155550110',
         }),
         callerdesk: createCallerDeskCallControl({
           client: createCallerDeskClient({
@@ -323,7 +326,7 @@ describe('POST /calls', () => {
             baseUrl,
             timeoutMs: 100,
           }),
-          deskphone: '08041234567',
+          from: '08041234567',
         }),
       },
     });
@@ -649,7 +652,11 @@ describe('POST /calls/:callId/terminate', () => {
 
   it('lets a super-admin end another tenant’s active call behind more than 10,000 newer ones', async () => {
     let clock = t0;
-    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => clock, logger: {} });
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      clock: { now: () => clock },
+      logger: {},
+    });
     await tracker.ingest(
       makeCallEvent({ tenantId: 'old', callId: 'CA-oldest', occurredAt: isoAt(0) }),
     );
@@ -684,7 +691,11 @@ describe('POST /calls/:callId/terminate', () => {
   }, 60_000);
 
   it('answers 409 for a call known only from its details: it is not active, nothing to end', async () => {
-    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => t0, logger: {} });
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      clock: { now: () => t0 },
+      logger: {},
+    });
     // An analysis of a call that started before the tracker did: no status, not active.
     const analyzed = { type: 'call.analyzed', status: undefined, data: { analysis: {} } };
     await tracker.ingest(makeCallEvent({ tenantId: 'demo', callId: 'CA-details', ...analyzed }));

@@ -83,7 +83,7 @@ describe('an unreadable 2xx answer from a provider', () => {
         baseUrl: app.providerApi.url!,
         fetch: garbling('html'),
       }),
-      fromNumber: '+14155550110',
+      from: '+14155550110',
     });
     const url = await app.addApi({ callControl: { retell } });
     const answer = await app.api('/api/calls', {
@@ -103,7 +103,7 @@ describe('an unreadable 2xx answer from a provider', () => {
         baseUrl: app.providerApi.url!,
         fetch: garbling('html'),
       }),
-      deskphone: '08041234567',
+      from: '08041234567',
     });
     const url = await app.addApi({ callControl: { callerdesk } });
     const answer = await app.api('/api/calls', {

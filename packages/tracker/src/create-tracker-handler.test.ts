@@ -22,7 +22,11 @@ const errors: unknown[] = [];
 
 beforeAll(async () => {
   let clock = t0;
-  const tracker = createCallTracker({ bus: createMemoryBus(), now: () => clock, logger: {} });
+  const tracker = createCallTracker({
+    bus: createMemoryBus(),
+    clock: { now: () => clock },
+    logger: {},
+  });
   for (const [index, options] of [
     { callId: 'CA-h1', branchId: 'north' },
     { callId: 'CA-h2', branchId: 'south', startMs: 1000 },
@@ -280,7 +284,11 @@ describe('createTrackerHandler (over node:http)', () => {
   });
 
   it('reads a call whose id is "count" with the id percent-encoded: the plain path counts', async () => {
-    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => t0, logger: {} });
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      clock: { now: () => t0 },
+      logger: {},
+    });
     await tracker.ingest(callLifecycle({ callId: 'count' })[0]!);
     const handler = createTrackerHandler({
       tracker,
@@ -310,7 +318,11 @@ describe('createTrackerHandler (over node:http)', () => {
       '\\..',
       ' ☎ ä ',
     ];
-    const tracker = createCallTracker({ bus: createMemoryBus(), now: () => t0, logger: {} });
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      clock: { now: () => t0 },
+      logger: {},
+    });
     for (const callId of ids) {
       const events = callLifecycle({ callId });
       await tracker.ingest(events[0]!);

@@ -1,9 +1,11 @@
 import {
   type Authenticate,
   BusUnavailableError,
+  type Clock,
   type FetchHandler,
   InvalidArgumentError,
   jsonResponse,
+  type Logger,
   NotFoundError,
   type Principal,
   principalSchema,
@@ -34,7 +36,7 @@ import {
 import { requestMediaType } from './request-media-type';
 import { terminateCallRoute } from './terminate-call-route';
 import { checkTrackerCallControl, type TrackerCallControl } from './tracker-call-control';
-import { createMaskedLogger, defaultTrackerLogger, type TrackerLogger } from './tracker-logger';
+import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
 
 /** Options of {@link createTrackerHandler}. */
 export interface CreateTrackerHandlerOptions {
@@ -60,7 +62,7 @@ export interface CreateTrackerHandlerOptions {
   /** Where the routes are mounted, e.g. `/api`. Default: the root. */
   basePath?: string;
   /** Where unexpected (500) errors are reported; phone numbers are masked. */
-  logger?: TrackerLogger;
+  logger?: Logger;
   /**
    * Turns on the call-control routes, `POST {basePath}/calls` and
    * `POST {basePath}/calls/:callId/terminate`: the `CallControl` adapters by provider
@@ -91,8 +93,8 @@ export interface CreateTrackerHandlerOptions {
      */
     pendingTimeoutMs?: number;
   };
-  /** The clock, ms since the epoch, for request ids. Default `Date.now`. */
-  now?: () => number;
+  /** Where the handler reads the time, for request ids. Default `Date.now`. */
+  clock?: Clock;
 }
 
 /** The call-control routes, there only with `callControl`. */
@@ -157,7 +159,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
   }
   const basePath = normalizeBasePath(options.basePath);
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
-  const { tracker, callControl } = options;
+  const { tracker, callControl, clock } = options;
   checkTrackerCallControl(callControl);
   const placeSettings: PlaceCallSettings | undefined =
     callControl === undefined
@@ -172,7 +174,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
             120_000,
             'idempotency.pendingTimeoutMs',
           ),
-          now: options.now ?? Date.now,
+          now: clock === undefined ? Date.now : () => clock.now(),
           logger,
         };
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { CallEvent } from '@calltrack/core';
+import type { CallEvent, ConformanceTestApi } from '@calltrack/core';
 import type { CallStore } from './call-store';
 import {
   callLifecycle,
@@ -10,14 +10,18 @@ import {
   transitionOf,
 } from './make-call-event';
 import { assertEqual, assertFields } from './suite-assertions';
-import type { TrackerTestApi } from './tracker-test-api';
 
-/**
- * A fresh, empty store for one test, and what to run after it (drop its keys, schema or
- * tables). The tests use the tenants `tenant-a`, `tenant-b`, `tenant-c` and `tenant-unknown`,
- * and expect to find only their own calls there.
- */
-export type CallStoreFactory = () => Promise<{ store: CallStore; cleanup?: () => Promise<void> }>;
+/** Options of {@link describeCallStore}. */
+export interface CallStoreSuiteOptions {
+  /** Shown in the test names. */
+  name: string;
+  /**
+   * A fresh, empty store for one test, and what to run after it (drop its keys, schema or
+   * tables). The tests use the tenants `tenant-a`, `tenant-b`, `tenant-c` and `tenant-unknown`,
+   * and expect to find only their own calls there.
+   */
+  createStore: () => Promise<{ store: CallStore; cleanup?: () => Promise<void> }>;
+}
 
 const lease = testSettings.publishLeaseMs;
 
@@ -38,19 +42,18 @@ const readAt = t0 + 3_600_000;
  * @example
  * import { afterEach, describe, it } from 'vitest';
  * import { describeCallStore } from '@calltrack/tracker/testing';
- * describeCallStore({ describe, it, afterEach }, 'my store', async () => ({ store: createMyStore() }));
+ * describeCallStore({ describe, it, afterEach }, {
+ *   name: 'my store',
+ *   createStore: async () => ({ store: createMyStore() }),
+ * });
  */
-export function describeCallStore(
-  test: TrackerTestApi,
-  backend: string,
-  makeStore: CallStoreFactory,
-): void {
+export function describeCallStore(test: ConformanceTestApi, options: CallStoreSuiteOptions): void {
   const { describe, it, afterEach } = test;
 
-  describe(`CallStore conformance: ${backend}`, () => {
+  describe(`CallStore conformance: ${options.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     const fresh = async (): Promise<CallStore> => {
-      const { store, cleanup } = await makeStore();
+      const { store, cleanup } = await options.createStore();
       if (cleanup) cleanups.push(cleanup);
       return store;
     };

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
+import type { ConformanceTestApi } from '@calltrack/core';
 import type { IdempotencyStore } from './idempotency-store';
 import { assertEqual } from './suite-assertions';
-import type { TrackerTestApi } from './tracker-test-api';
 
-/**
- * A fresh, empty store for one test, and what to run after it. The tests use the tenants
- * `tenant-a` and `tenant-b`.
- */
-export type IdempotencyStoreFactory = () => Promise<{
-  store: IdempotencyStore;
-  cleanup?: () => Promise<void>;
-}>;
+/** Options of {@link describeIdempotencyStore}. */
+export interface IdempotencyStoreSuiteOptions {
+  /** Shown in the test names. */
+  name: string;
+  /**
+   * A fresh, empty store for one test, and what to run after it. The tests use the tenants
+   * `tenant-a` and `tenant-b`.
+   */
+  createStore: () => Promise<{ store: IdempotencyStore; cleanup?: () => Promise<void> }>;
+}
 
 const t0 = Date.UTC(2026, 10, 21, 10, 0, 0);
 const day = 86_400_000;
@@ -28,19 +30,21 @@ const answer = {
  * @example
  * import { afterEach, describe, it } from 'vitest';
  * import { describeIdempotencyStore } from '@calltrack/tracker/testing';
- * describeIdempotencyStore({ describe, it, afterEach }, 'my store', async () => ({ store: createMyStore() }));
+ * describeIdempotencyStore({ describe, it, afterEach }, {
+ *   name: 'my store',
+ *   createStore: async () => ({ store: createMyStore() }),
+ * });
  */
 export function describeIdempotencyStore(
-  test: TrackerTestApi,
-  backend: string,
-  makeStore: IdempotencyStoreFactory,
+  test: ConformanceTestApi,
+  options: IdempotencyStoreSuiteOptions,
 ): void {
   const { describe, it, afterEach } = test;
 
-  describe(`IdempotencyStore conformance: ${backend}`, () => {
+  describe(`IdempotencyStore conformance: ${options.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     const fresh = async () => {
-      const { store, cleanup } = await makeStore();
+      const { store, cleanup } = await options.createStore();
       if (cleanup) cleanups.push(cleanup);
       return store;
     };

@@ -43,4 +43,3 @@ export type { IdempotencyClaim, IdempotencyStore, IdempotentAnswer } from './ide
 export { RequestIdReusedError } from './request-id-reused-error';
 export type { TrackedCall } from './tracked-call';
 export type { CallControlContext, TrackerCallControl } from './tracker-call-control';
-export type { TrackerLogger } from './tracker-logger';

@@ -1,33 +1,24 @@
+import type { Logger } from '@calltrack/core';
 import { maskLogContext } from './mask-log-context';
 
-/**
- * Where the tracker reports what happens in the background. Every context passes through a
- * masking step first, so phone numbers never reach a log in clear. Methods are optional.
- */
-export interface TrackerLogger {
-  /** Every ingested event's outcome, reaped calls, claimed alerts. */
-  debug?(message: string, context?: Record<string, unknown>): void;
-  /** Stale calls closed by the reaper; events dropped as possible replays (`expired`). */
-  warn?(message: string, context?: Record<string, unknown>): void;
-  /** Failures: a publish that failed, a background run that threw, an alert hook that threw. */
-  error?(message: string, context?: Record<string, unknown>): void;
-}
+/** The levels the tracker reports at. */
+type TrackerLevel = 'debug' | 'warn' | 'error';
 
 /** The default: errors to `console.warn`, nothing else. */
-export const defaultTrackerLogger: TrackerLogger = {
+export const defaultTrackerLogger: Logger = {
   error: (message, context) => console.warn(`[calltrack/tracker] ${message}`, context ?? ''),
 };
 
 /** A logger wrapped by {@link createMaskedLogger}. */
-export interface MaskedTrackerLogger extends Required<TrackerLogger> {
+export interface MaskedTrackerLogger extends Required<Pick<Logger, TrackerLevel>> {
   /** Whether `debug` goes anywhere: skip building a context nobody reads. */
   logsDebug: boolean;
 }
 
 /** Wraps a logger so that contexts are masked and a throwing logger cannot break the tracker. */
-export function createMaskedLogger(logger: TrackerLogger): MaskedTrackerLogger {
+export function createMaskedLogger(logger: Logger): MaskedTrackerLogger {
   const wrap =
-    (level: keyof TrackerLogger) =>
+    (level: TrackerLevel) =>
     (message: string, context?: Record<string, unknown>): void => {
       const method = logger[level];
       if (!method) return;

@@ -32,7 +32,7 @@ describe('createCallTrackProcedures', () => {
 
   it('builds on an authenticated base procedure; authenticate sees its context', async () => {
     const b = bus();
-    const tracker = createCallTracker({ bus: b, now: testEventClock() });
+    const tracker = createCallTracker({ bus: b, clock: testEventClock() });
     const procedures = createCallTrackProcedures({
       procedure: authed,
       bus: b,
@@ -111,7 +111,7 @@ describe('createCallTrackProcedures', () => {
       createCallTrackProcedures({
         procedure: t.procedure,
         bus: b,
-        tracker: createCallTracker({ bus: b, now: testEventClock() }),
+        tracker: createCallTracker({ bus: b, clock: testEventClock() }),
         authenticate: (ctx) => principals[ctx.session?.tenantId ?? 'none']?.(),
       }),
     );
@@ -133,7 +133,7 @@ describe('createCallTrackProcedures', () => {
 
   it('gives an all-tenants principal every tenant’s active calls; a tenant gets its own', async () => {
     const b = bus();
-    const tracker = createCallTracker({ bus: b, now: testEventClock() });
+    const tracker = createCallTracker({ bus: b, clock: testEventClock() });
     await tracker.ingest(makeCallEvent({ callId: 'A1', branchId: 'north' }));
     await tracker.ingest(makeCallEvent({ callId: 'B1', tenantId: 'tenant-b', branchId: 'north' }));
     await tracker.ingest(makeCallEvent({ callId: 'B2', tenantId: 'tenant-b', branchId: 'south' }));

@@ -7,6 +7,7 @@ import type {
   Principal,
 } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import type { TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
 import { type ActiveCallsInput, activeCallsInputSchema } from './active-calls-input';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
@@ -94,10 +95,10 @@ export interface CallTrackProceduresOptions<
   /**
    * An event a subscription had to skip (it could not be serialized: `info.skipped`), reported
    * once per event however many subscribers skip it; they get a `reset` instead and later events
-   * keep flowing. Errors that end a call go to your tRPC adapter's `onError`, as usual. Default:
-   * `console.error`.
+   * keep flowing. Errors that end a call go to your tRPC adapter's `onError`, as usual. A thrown
+   * value that is not an `Error` arrives wrapped in one (its `cause`). Default: `console.error`.
    */
-  onError?: (error: unknown, info: CallStreamErrorInfo) => void;
+  onError?: (error: Error, info: CallStreamErrorInfo) => void;
 }
 
 function buildProcedures<TContext, TMeta, TContextOverrides>(
@@ -105,7 +106,7 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   bus: Pick<EventBus, 'subscribe' | 'position'>,
   tracker: ActiveCallsSource | undefined,
   authenticate: Authenticate<CallTrackProcedureContext<TContext, TContextOverrides>>,
-  onError: (error: unknown, info: CallStreamErrorInfo) => void,
+  onError: (error: Error, info: CallStreamErrorInfo) => void,
   presence: ConnectionPresence | undefined,
   heartbeats: PresenceHeartbeats | undefined,
 ) {
@@ -155,8 +156,8 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
  * error object for it to every subscriber (see `toWireEvent`).
  */
 function reportOncePerError(
-  onError: (error: unknown, info: CallStreamErrorInfo) => void,
-): (error: unknown, info: CallStreamErrorInfo) => void {
+  onError: (error: Error, info: CallStreamErrorInfo) => void,
+): (error: Error, info: CallStreamErrorInfo) => void {
   const reported = new WeakSet<object>();
   return (error, info) => {
     if (typeof error === 'object' && error !== null) {
@@ -276,7 +277,7 @@ export function createCallTrackProcedures<
   );
   const heartbeats =
     presence !== undefined && heartbeatMs > 0
-      ? createPresenceHeartbeats(heartbeatMs, (error) => report(error, {}))
+      ? createPresenceHeartbeats(heartbeatMs, (error) => report(toError(error), {}))
       : undefined;
   const { onCallEvent, activeCalls, activeCallsSnapshot } = buildProcedures(
     procedure,

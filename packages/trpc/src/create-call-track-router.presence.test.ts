@@ -149,7 +149,7 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
           bus,
           autoHeartbeat: false,
           leaveDelayMs: 5000,
-          now: () => now,
+          clock: { now: () => now },
         });
         return presence;
       },

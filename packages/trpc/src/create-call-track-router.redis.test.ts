@@ -37,7 +37,7 @@ const makeAppRouter = (bus: EventBus) =>
     calltrack: createCallTrackRouter({
       t,
       bus,
-      tracker: createCallTracker({ bus, now: testEventClock() }),
+      tracker: createCallTracker({ bus, clock: testEventClock() }),
       authenticate: (ctx) => ctx.principal,
     }),
   });

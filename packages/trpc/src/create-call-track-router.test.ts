@@ -33,7 +33,7 @@ const makeAppRouter = (bus: EventBus, tracker?: ReturnType<typeof createCallTrac
     calltrack: createCallTrackRouter({
       t,
       bus,
-      tracker: tracker ?? createCallTracker({ bus, now: testEventClock() }),
+      tracker: tracker ?? createCallTracker({ bus, clock: testEventClock() }),
       authenticate: (ctx) => ctx.principal,
       onError: (error, info) => reported.push({ error, info }),
     }),
@@ -52,7 +52,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
 
   const setup = async (options: { bus?: EventBus } = {}) => {
     const observed = observeSubscriptions(options.bus ?? createMemoryBus());
-    const tracker = createCallTracker({ bus: observed.bus, now: testEventClock() });
+    const tracker = createCallTracker({ bus: observed.bus, clock: testEventClock() });
     const server: TestServer = await startTestServer(makeAppRouter(observed.bus, tracker));
     cleanups.push(
       () => observed.bus.close(),

@@ -36,7 +36,7 @@ export interface CallTrackRouterOptions<
    */
   authenticate: Authenticate<TRoot['ctx']>;
   /** Events a subscription had to skip; see `CallTrackProceduresOptions.onError`. */
-  onError?: (error: unknown, info: CallStreamErrorInfo) => void;
+  onError?: (error: Error, info: CallStreamErrorInfo) => void;
   /** Presence for the subscribers; see `CallTrackProceduresOptions.presence`. */
   presence?: ConnectionPresence;
   /** See `CallTrackProceduresOptions.presenceHeartbeatMs`. */

@@ -6,6 +6,7 @@ import {
   type PresenceRegistration,
   type Principal,
 } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { TRPCError, type TrackedEnvelope, tracked } from '@trpc/server';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { type CallStreamMessage, callStreamStartId } from './call-stream-message';
@@ -46,7 +47,7 @@ export interface StreamCallEventsOptions {
    * An event that cannot be serialized is skipped and handed here (with `info.skipped`); the
    * subscriber gets a `reset` instead. Default: ignored.
    */
-  onError?: (error: unknown, info: CallStreamErrorInfo) => void;
+  onError?: (error: Error, info: CallStreamErrorInfo) => void;
 }
 
 /**
@@ -218,7 +219,7 @@ async function* readCallEvents(
 /** Hands a failure that ends nothing to `onError`; a failing hook is ignored. */
 function report(options: StreamCallEventsOptions, error: unknown): void {
   try {
-    options.onError?.(error, { principal: options.principal });
+    options.onError?.(toError(error), { principal: options.principal });
   } catch {
     // A failing error hook must not end the subscription.
   }
@@ -241,7 +242,7 @@ function wireEventOf(message: BusEventMessage, options: StreamCallEventsOptions)
     return toWireEvent(message.event);
   } catch (error) {
     try {
-      options.onError?.(error, {
+      options.onError?.(toError(error), {
         principal: options.principal,
         skipped: describeSkippedEvent(message),
       });

@@ -1,6 +1,7 @@
 import type { CallEvent } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 
-type Cached = { event: CallEvent; error?: undefined } | { event?: undefined; error: unknown };
+type Cached = { event: CallEvent; error?: undefined } | { event?: undefined; error: Error };
 
 const cache = new WeakMap<CallEvent, Cached>();
 
@@ -10,7 +11,7 @@ const cache = new WeakMap<CallEvent, Cached>();
  * for `JSON.stringify`) throws here, in calltrack's hands, instead of inside tRPC's response
  * stream, where it would end the subscription and make the client resume onto the same event
  * again. Done once per event, shared by every subscriber (a `WeakMap` keyed by the event), and
- * a failure is remembered too.
+ * a failure is remembered too (as one `Error`, so it is reported once).
  */
 export function toWireEvent(event: CallEvent): CallEvent {
   const cached = cache.get(event);
@@ -21,7 +22,8 @@ export function toWireEvent(event: CallEvent): CallEvent {
   let wire: CallEvent;
   try {
     wire = JSON.parse(JSON.stringify(event)) as CallEvent;
-  } catch (error) {
+  } catch (thrown) {
+    const error = toError(thrown);
     cache.set(event, { error });
     throw error;
   }

@@ -22,7 +22,7 @@ describe('withSseRetry', () => {
       calltrack: createCallTrackRouter({
         t,
         bus: observed.bus,
-        tracker: createCallTracker({ bus, now: testEventClock() }),
+        tracker: createCallTracker({ bus, clock: testEventClock() }),
         authenticate: () => ({ tenantId: 'tenant-a' }),
       }),
     });

@@ -112,6 +112,13 @@ async function expectError(response: Response, status: number, code: string): Pr
 }
 
 describe('createTwilioWebhookHandler: success', () => {
+  it('reads receivedAt from its clock, as the Retell and CallerDesk handlers do', async () => {
+    const at = Date.parse('2026-01-02T03:04:05.006Z');
+    const { base, sink } = await setup({ clock: { now: () => at } });
+    expect((await post(`${base}/webhooks/twilio`, { body: ringing() })).status).toBe(200);
+    expect(sink.events.map((event) => event.receivedAt)).toEqual(['2026-01-02T03:04:05.006Z']);
+  });
+
   it('verifies, parses and publishes a status callback, answering 200 with the counts', async () => {
     const { base, sink, tenantCalls } = await setup();
     const response = await post(`${base}/webhooks/twilio`, { body: ringing() });

@@ -1,6 +1,7 @@
 import {
   type AllowClientAddress,
   type CallDirection,
+  type Clock,
   type EventSink,
   InvalidArgumentError,
   InvalidPayloadError,
@@ -120,6 +121,11 @@ export interface CreateTwilioWebhookHandlerOptions {
   maxBodyBytes?: number;
   /** Attach the original parameters as `raw` on every event (personal data). Default false. */
   includeRaw?: boolean;
+  /**
+   * Where the handler reads the time (`receivedAt`, also `occurredAt` when Twilio sends no
+   * `Timestamp`); for tests. Default `Date.now`.
+   */
+  clock?: Clock;
   /** Accept only these client addresses, or decide per request (403 otherwise). */
   allowIp?: AllowClientAddress;
   /**
@@ -183,6 +189,7 @@ export function createTwilioWebhookHandler(
   // A token nobody signs with, checked in place of the one an unknown tenant does not have.
   const decoyAuthToken = `decoy-${globalThis.crypto.randomUUID()}`;
   const includeRaw = options.includeRaw === true;
+  const { clock } = options;
   const maxBytes = options.maxBodyBytes ?? 64 * 1024;
 
   return createIncomingWebhookEndpoint(
@@ -313,6 +320,7 @@ export function createTwilioWebhookHandler(
       const events = buildTwilioEvents(payload, {
         tenant,
         includeRaw,
+        ...(clock === undefined ? {} : { receivedAt: new Date(clock.now()) }),
         ...(reference === undefined ? {} : { reference }),
       });
       return { ok: true, ...(await publishEvents(sink, events)) };

@@ -8,7 +8,7 @@ describeWebhookStore(
     name: 'memory',
     createStore: async () => {
       const store = createMemoryWebhookStore();
-      return { store, dispose: () => store.close() };
+      return { store, cleanup: () => store.close() };
     },
   },
 );

@@ -42,7 +42,7 @@ describeWebhookStore(
       const store = createRedisWebhookStore({ redis: client, prefix });
       return {
         store,
-        dispose: async () => {
+        cleanup: async () => {
           await store.close();
           await deleteKeys(client, prefix);
           await deleteKeys(client, `{${prefix}}`);

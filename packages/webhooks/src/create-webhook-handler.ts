@@ -13,7 +13,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody } from '@calltrack/core/internal';
+import { acceptParsedJsonBody, toError } from '@calltrack/core/internal';
 import type { WebhookAttempt, WebhookDelivery } from './webhook-delivery';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 
@@ -30,8 +30,11 @@ export interface CreateWebhookHandlerOptions {
   basePath?: string;
   /** Largest request body. Default 64 KiB. */
   maxBodyBytes?: number;
-  /** Unexpected (500) errors. Default `console.error`. */
-  onError?: (error: unknown) => void;
+  /**
+   * Unexpected (500) errors; a thrown value that is not an `Error` arrives wrapped in one (its
+   * `cause`). Default `console.error`.
+   */
+  onError?: (error: Error) => void;
 }
 
 type Route =
@@ -90,8 +93,9 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
   const { dispatcher } = options;
   const basePath = normalizeBasePath(options.basePath);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-  const onError =
-    options.onError ?? ((error: unknown) => console.error('[calltrack/webhooks]', error));
+  const reportTo =
+    options.onError ?? ((error: Error) => console.error('[calltrack/webhooks]', error));
+  const onError = (error: unknown): void => reportTo(toError(error));
 
   const readJson = async (
     request: Request,

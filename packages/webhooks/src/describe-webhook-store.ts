@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ConformanceTestApi } from '@calltrack/core';
 import { createTestClock } from './create-test-clock';
 import type {
   DeliveryJob,
@@ -9,26 +10,15 @@ import type {
 import type { StoredEndpoint } from './webhook-endpoint';
 import type { RecordAttemptInput, WebhookStore } from './webhook-store';
 
-/**
- * The test functions the suite registers its tests with: vitest's, jest's, mocha's or
- * `node:test`'s `describe`, `it` and `afterEach` all fit. The suite asserts with `node:assert`,
- * so it needs no test library of its own.
- */
-export interface WebhookStoreTestApi {
-  describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>): unknown;
-  afterEach(body: () => Promise<void>): unknown;
-}
-
 /** Options of {@link describeWebhookStore}. */
 export interface WebhookStoreSuiteOptions {
   /** Shown in the test names. */
   name: string;
   /**
-   * A fresh, empty store for one test and how to dispose of it; undefined skips the suite (for
+   * A fresh, empty store for one test and what to run after it; undefined skips the suite (for
    * example when its server is not running).
    */
-  createStore: () => Promise<{ store: WebhookStore; dispose: () => Promise<void> } | undefined>;
+  createStore: () => Promise<{ store: WebhookStore; cleanup?: () => Promise<void> } | undefined>;
 }
 
 const day = 86_400_000;
@@ -42,24 +32,24 @@ const day = 86_400_000;
  * import { describeWebhookStore } from '@calltrack/webhooks/testing';
  * describeWebhookStore({ describe, it, afterEach }, {
  *   name: 'my store',
- *   createStore: async () => ({ store: createMyStore(), dispose: async () => {} }),
+ *   createStore: async () => ({ store: createMyStore(), cleanup: async () => {} }),
  * });
  */
 export function describeWebhookStore(
-  test: WebhookStoreTestApi,
+  test: ConformanceTestApi,
   options: WebhookStoreSuiteOptions,
 ): void {
   const { describe, it, afterEach } = test;
   describe(`WebhookStore conformance: ${options.name}`, () => {
-    const disposers: (() => Promise<void>)[] = [];
+    const cleanups: (() => Promise<void>)[] = [];
     afterEach(async () => {
-      for (const dispose of disposers.splice(0)) await dispose();
+      for (const cleanup of cleanups.splice(0)) await cleanup();
     });
 
     const open = async (): Promise<WebhookStore | undefined> => {
       const created = await options.createStore();
       if (!created) return undefined;
-      disposers.push(created.dispose);
+      if (created.cleanup) cleanups.push(created.cleanup);
       return created.store;
     };
 

@@ -1,11 +1,11 @@
+import type { Clock } from '@calltrack/core';
+
 /**
  * Where the dispatcher reads the time. Retry schedules, `nextAttemptAt`, rate limits, the
  * auto-disable window, stats windows and signature timestamps all use it, so tests can move time
  * forward instead of sleeping. Request timeouts and worker leases are real time.
  */
-export interface WebhookClock {
-  /** Milliseconds since the epoch. */
-  now(): number;
+export interface WebhookClock extends Clock {
   /** Calls `callback` once the clock reaches `at`; returns a function that cancels it. */
   setTimer(at: number, callback: () => void): () => void;
   /**

@@ -168,7 +168,7 @@ export async function startDialerApp(
         callsPerSecond: 100,
         control: createRetellCallControl({
           client: createRetellClient({ apiKey: demoCredentials.retellApiKey, baseUrl }),
-          fromNumber: '+14155550110',
+          from: '+14155550110',
         }),
       },
       {
@@ -176,7 +176,7 @@ export async function startDialerApp(
         callsPerSecond: 100,
         control: createCallerDeskCallControl({
           client: createCallerDeskClient({ authCode: demoCredentials.callerDeskAuthCode, baseUrl }),
-          deskphone: '08041234567',
+          from: '08041234567',
         }),
       },
     ],

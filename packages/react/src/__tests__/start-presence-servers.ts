@@ -39,12 +39,12 @@ export function createPresenceDeps(): PresenceTestDeps {
   const bus = createMemoryBus();
   return {
     bus,
-    tracker: createCallTracker({ bus, now: testEventClock() }),
+    tracker: createCallTracker({ bus, clock: testEventClock() }),
     presence: createPresence({
       bus,
       autoHeartbeat: false,
       leaveDelayMs: 5000,
-      now: () => now,
+      clock: { now: () => now },
     }),
     advance: (ms) => {
       now += ms;

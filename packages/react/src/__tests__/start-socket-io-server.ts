@@ -21,7 +21,7 @@ export interface SocketIoTestServer {
 
 export async function startSocketIoServer(): Promise<SocketIoTestServer> {
   const bus = createMemoryBus();
-  const tracker = createCallTracker({ bus, now: testEventClock() });
+  const tracker = createCallTracker({ bus, clock: testEventClock() });
   const httpServer = createServer();
   const server = new Server(httpServer, { transports: ['websocket'] });
   attachCallTrack(server, {

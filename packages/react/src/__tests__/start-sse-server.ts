@@ -51,11 +51,11 @@ export async function startSseServer(
   options: {
     snapshots?: boolean;
     snapshotLimit?: number;
-    tracker?: Pick<CallTrackerOptions, 'now' | 'endedCallRetentionMs'>;
+    tracker?: Pick<CallTrackerOptions, 'clock' | 'endedCallRetentionMs'>;
   } = {},
 ): Promise<SseTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
-  const tracker = createCallTracker({ bus, now: testEventClock(), ...options.tracker });
+  const tracker = createCallTracker({ bus, clock: testEventClock(), ...options.tracker });
   const handler = createSseNodeHandler({
     bus,
     ...(options.snapshots === false ? {} : { tracker }),

@@ -71,7 +71,7 @@ export async function startTrpcServer(
   options: { retryMs?: number } = {},
 ): Promise<TrpcTestServer> {
   const bus = createMemoryBus(history ? { history } : {});
-  const tracker = createCallTracker({ bus, now: testEventClock() });
+  const tracker = createCallTracker({ bus, clock: testEventClock() });
   const trpcHandler = createHTTPHandler({ router: makeAppRouter(bus, tracker), createContext });
   const handler =
     options.retryMs === undefined

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
-import type { CallEvent } from '@calltrack/core';
+import type { CallEvent, Clock } from '@calltrack/core';
 import { type NodeHandler, toNodeHandler } from '@calltrack/core/node';
 import { createRetellWebhookHandler } from '@calltrack/retell';
 import { type CollectingSink, createCollectingSink, serveForTest } from '@calltrack/test-utils';
@@ -51,8 +51,8 @@ export async function startWebhookApp(
      * only from `?tenant=` in the URL, as apps that give Twilio per-tenant callback URLs do.
      */
     twilioTenantFrom?: 'number' | 'query';
-    /** The tracker's clock (ms), for a simulator run on a fixed `now`. */
-    now?: () => number;
+    /** The tracker's clock, for a simulator run on a fixed `clock`. */
+    clock?: Clock;
   } = {},
 ): Promise<WebhookApp> {
   const credentials = { ...demoCredentials, ...options.credentials };
@@ -82,7 +82,7 @@ export async function startWebhookApp(
       waiters.add(waiter);
     });
   };
-  const tracker = createCallTracker({ bus, ...(options.now ? { now: options.now } : {}) });
+  const tracker = createCallTracker({ bus, ...(options.clock ? { clock: options.clock } : {}) });
   const tenantOf = (number: string | undefined) => {
     const line = findDemoLine(number, lines);
     if (line === undefined) return undefined;

@@ -13,6 +13,6 @@ export interface TestTracker {
 
 /** A memory-store `CallTracker` on `bus`, without logging, on the test events' clock. */
 export function createTestTracker(bus: EventBus): TestTracker {
-  const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+  const tracker = createCallTracker({ bus, clock: testEventClock(), logger: {} });
   return { ingest: (event) => tracker.ingest(event), reader: tracker };
 }

@@ -445,7 +445,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('resets, then sends a fresh snapshot, when the missed events left history', async () => {
       const bus = createMemoryBus({ history: { maxEvents: 5 } });
-      const tracker = createCallTracker({ bus, now: testEventClock() });
+      const tracker = createCallTracker({ bus, clock: testEventClock() });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
       await tracker.ingest(makeCallEvent({ callId: 'CA-old' }));
       const first = await openRaw(sse.url, 'tenant-a:u1');
@@ -476,7 +476,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('sends the active calls first (snapshot), then live events, with a tracker', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: testEventClock() });
+      const tracker = createCallTracker({ bus, clock: testEventClock() });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
       await tracker.ingest(makeCallEvent({ callId: 'CA-1', branchId: 'branch-1' }));
       await tracker.ingest(makeCallEvent({ callId: 'CA-2', branchId: 'branch-2' }));
@@ -525,7 +525,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('says whether a snapshot lists every active call: complete false when cut at snapshotLimit, even when a filter after the cut leaves fewer', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const tracker = createCallTracker({ bus, clock: testEventClock(), logger: {} });
       // A tracker of its own without getCall: every snapshot is read from the list.
       const listsOnly: SseSnapshotSource = {
         listActiveCalls: (tenantId, options) => tracker.listActiveCalls(tenantId, options),
@@ -580,7 +580,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('a tenant stream that follows calls reads them with getCall: its snapshot lists exactly those that are active, complete, however many calls the tenant has', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const tracker = createCallTracker({ bus, clock: testEventClock(), logger: {} });
       const asked: string[] = [];
       let lists = 0;
       let reading = 0;
@@ -915,7 +915,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('a burst while the first snapshot loads is not lag: the snapshot is read again, then live events', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const tracker = createCallTracker({ bus, clock: testEventClock(), logger: {} });
       const firstRead = deferred();
       const gate = deferred();
       let reads = 0;
@@ -965,7 +965,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('a burst during every snapshot read ends the fresh stream after three reads: the last snapshot carries its position, the client resumes from it', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const tracker = createCallTracker({ bus, clock: testEventClock(), logger: {} });
       const published: string[] = [];
       let reads = 0;
       let bursting = true;
@@ -1016,7 +1016,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('a burst during every snapshot read of an all-tenants stream reads it again (no cursor to end on), reported once', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: testEventClock(), logger: {} });
+      const tracker = createCallTracker({ bus, clock: testEventClock(), logger: {} });
       const published: string[] = [];
       let reads = 0;
       const sse = await startSse(makeListener, {
@@ -1151,7 +1151,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('after a skipped event, a fresh snapshot follows the reset (with a tracker)', async () => {
       const poisoned = poisonBus(createMemoryBus());
-      const tracker = createCallTracker({ bus: poisoned.bus, now: testEventClock() });
+      const tracker = createCallTracker({ bus: poisoned.bus, clock: testEventClock() });
       const sse = await startSse(makeListener, { realBus: poisoned.bus, tracker });
       const client = openEventSource(sse.url, 'tenant-a:u1');
       await client.until((events) => events.length === 1);
@@ -1185,6 +1185,21 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
       const [frame] = await reader.events(1);
       expect(JSON.parse(frame!.data!).id).toBe(event.id);
       expect(sse.errors.map(String)).toEqual(['Error: onOpen broke']);
+      await close();
+    });
+
+    it('names the principal of the stream a failure belongs to as info.principal, as Socket.IO and tRPC do', async () => {
+      const sse = await startSse(makeListener, {
+        onOpen: () => {
+          throw new Error('onOpen broke');
+        },
+      });
+      const { reader, close } = await openRaw(sse.url, 'tenant-a:u1');
+      await sse.bus.publish(makeCallEvent());
+      await reader.events(1);
+      const [info] = sse.errorInfos;
+      expect(info?.principal).toMatchObject({ tenantId: 'tenant-a', userId: 'u1' });
+      expect(info?.stream?.principal).toBe(info?.principal);
       await close();
     });
 
@@ -1224,7 +1239,7 @@ export function describeSseHandler(name: string, makeListener: MakeSseListener):
 
     it('gives an all-tenants principal every tenant’s events and snapshot, and no one else', async () => {
       const bus = createMemoryBus();
-      const tracker = createCallTracker({ bus, now: testEventClock() });
+      const tracker = createCallTracker({ bus, clock: testEventClock() });
       const sse = await startSse(makeListener, { realBus: bus, tracker });
       await tracker.ingest(makeCallEvent({ callId: 'A1' }));
       await tracker.ingest(makeCallEvent({ callId: 'B1', tenantId: 'tenant-b' }));

@@ -109,7 +109,7 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
         bus: sse.bus,
         autoHeartbeat: false,
         leaveDelayMs: 5000,
-        now: () => now,
+        clock: { now: () => now },
       });
       const withPresence = await startSse(makeListener, {
         realBus: sse.bus,
@@ -168,7 +168,7 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
 
     it('a burst while the first members load drops the events and reads snapshot and members again', async () => {
       const sse = await startSse(makeListener, { keepAliveMs: 0 });
-      const tracker = createCallTracker({ bus: sse.bus, now: testEventClock(), logger: {} });
+      const tracker = createCallTracker({ bus: sse.bus, clock: testEventClock(), logger: {} });
       const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
       const firstList = deferred();
       const gate = deferred();

@@ -187,11 +187,11 @@ export async function startCallControlApp(
     }),
     retell: createRetellCallControl({
       client: createRetellClient({ apiKey: demoCredentials.retellApiKey, baseUrl }),
-      fromNumber: '+14155550110',
+      from: '+14155550110',
     }),
     callerdesk: createCallerDeskCallControl({
       client: createCallerDeskClient({ authCode: demoCredentials.callerDeskAuthCode, baseUrl }),
-      deskphone: '08041234567',
+      from: '08041234567',
       // The lookup CallerDesk's webhooks resolve their tenant with.
       tenantOfNumber: (number) => findDemoLine(number)?.tenantId,
     }),

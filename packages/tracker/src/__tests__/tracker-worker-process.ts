@@ -22,7 +22,7 @@ const bus = createRedisBus({ redis, prefix: busPrefix });
 const tracker = createCallTracker({
   bus,
   store: createRedisCallStore({ redis, prefix: storePrefix }),
-  now: clockFrom(t0),
+  clock: clockFrom(t0),
   logger: {
     error: (message, context) => process.stderr.write(`${message} ${JSON.stringify(context)}\n`),
   },
