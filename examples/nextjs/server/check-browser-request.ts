@@ -50,8 +50,15 @@ function isAllowedHost(host: string, publicUrl: URL | undefined): boolean {
   } catch {
     return false;
   }
-  if (publicUrl !== undefined && named.host === publicUrl.host) return true;
-  const { hostname } = named;
+  // A name may end with the root's dot (`localhost.`, `app.example.`): the same host.
+  const hostname = named.hostname.replace(/\.$/, '');
+  if (
+    publicUrl !== undefined &&
+    hostname === publicUrl.hostname.replace(/\.$/, '') &&
+    named.port === publicUrl.port
+  ) {
+    return true;
+  }
   return (
     hostname === 'localhost' ||
     hostname.endsWith('.localhost') ||

@@ -99,13 +99,21 @@ describe('hosts the app answers to', () => {
     const { GET } = await calls();
     const active = (host: string) =>
       GET(new Request('http://localhost:3000/api/calls/active', { headers: { host } }));
-    for (const host of ['localhost:3000', '127.0.0.1:3000', '[::1]:3000', 'app.localhost:3000']) {
+    // A name may end with the root's dot (`localhost.`): the same host.
+    for (const host of [
+      'localhost:3000',
+      'localhost.:3000',
+      '127.0.0.1:3000',
+      '[::1]:3000',
+      'app.localhost:3000',
+    ]) {
       expect((await active(host)).status, host).toBe(200);
     }
     expect((await active('calls.example.com')).status).toBe(403);
     process.env.PUBLIC_URL = 'https://calls.example.com/';
     expect((await active('calls.example.com')).status).toBe(200);
     expect((await active('calls.example.com:443')).status).toBe(200);
+    expect((await active('calls.example.com.')).status).toBe(200);
     expect((await active('calls.example.com:3000')).status).toBe(403);
     // A LAN address listed for `next dev` (ALLOWED_DEV_ORIGINS) is one the operator opens.
     process.env.ALLOWED_DEV_ORIGINS = '192.168.1.20, phone.lan';
