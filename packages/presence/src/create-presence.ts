@@ -6,6 +6,7 @@ import {
   type Principal,
   UnknownTenantError,
 } from '@calltrack/core';
+import { isOutageError } from '@calltrack/core/internal';
 import {
   checkConnectionId,
   checkMessageId,
@@ -494,25 +495,32 @@ export function createPresence(options: PresenceOptions): Presence {
   let sweeping: Promise<unknown> | undefined;
 
   const sweepFailures = createOutageLog(logger, now, 'Sweeps');
-  const heartbeatFailures = createOutageLog(logger, now, 'Heartbeats');
+  const heartbeatFailures = createOutageLog(
+    logger,
+    now,
+    'Heartbeats',
+    settings.heartbeatIntervalMs,
+  );
 
   const sweep = async (): Promise<PresenceSweepReport> => {
     const report: PresenceSweepReport = { transitions: 0, delivered: 0 };
-    let failed = false;
+    // Whether a tenant could not be reached: a tenant failing for another reason (a bug, logged
+    // each time) must not keep an outage open once Redis answers again.
+    let unreachable = false;
     for (const tenantId of await store.listTenants()) {
       try {
         const tenantReport = await sweepTenant(tenantId, 'await');
         report.transitions += tenantReport.transitions;
         report.delivered += tenantReport.delivered;
       } catch (error) {
-        failed = true;
+        if (isOutageError(error)) unreachable = true;
         sweepFailures.failed('Sweeping a tenant failed; the next sweep tries again.', {
           tenantId,
           error,
         });
       }
     }
-    if (!failed) sweepFailures.worked();
+    if (!unreachable) sweepFailures.worked();
     return report;
   };
 

@@ -5,7 +5,7 @@ import { isOutageError } from '@calltrack/core/internal';
 export interface OutageLog {
   /** A run of the job, or a part of one, failed with `context.error`. */
   failed(message: string, context: { error: unknown } & Record<string, unknown>): void;
-  /** A run of the job worked. */
+  /** A run of the job worked; it ends the outage once none failed for `quietMs`. */
   worked(): void;
 }
 
@@ -16,13 +16,20 @@ export interface OutageLog {
  * and the first run that works again logs one `warn` with how long and how many. Any other
  * failure (a bug) is logged every time, as it is. `job` names the runs in the messages
  * (`Sweeps`, `Heartbeats`).
+ *
+ * `quietMs`: how long no run may have failed before one that works ends the outage. A sweep
+ * covers every tenant, so one that works is enough (0). A heartbeat covers one connection: on a
+ * Redis Cluster with one master down, other tenants' heartbeats keep working while that
+ * master's keep failing, so heartbeats say "back" only after a whole interval (every
+ * connection's turn) without a failure.
  */
 export function createOutageLog(
   logger: Required<Pick<Logger, 'warn' | 'error'>>,
   now: () => number,
   job: string,
+  quietMs = 0,
 ): OutageLog {
-  let outage: { since: number; failures: number } | undefined;
+  let outage: { since: number; failures: number; lastFailedAt: number } | undefined;
   return {
     failed(message, context) {
       if (!isOutageError(context.error)) {
@@ -31,15 +38,16 @@ export function createOutageLog(
       }
       if (outage) {
         outage.failures += 1;
+        outage.lastFailedAt = now();
         return;
       }
-      outage = { since: now(), failures: 1 };
+      outage = { since: now(), failures: 1, lastFailedAt: now() };
       logger.error(`${job} fail: Redis cannot be reached; reported once, until one works again.`, {
         error: context.error,
       });
     },
     worked() {
-      if (!outage) return;
+      if (!outage || now() - outage.lastFailedAt < quietMs) return;
       const seconds = ((now() - outage.since) / 1000).toFixed(1);
       logger.warn(
         `${job} work again after ${seconds} s and ${outage.failures} failures (only the first was reported).`,
