@@ -499,7 +499,9 @@ export function createPresence(options: PresenceOptions): Presence {
     logger,
     now,
     'Heartbeats',
-    settings.heartbeatIntervalMs,
+    // Two turns of every connection: one would let a late tick of a failing tenant's
+    // connection (the event loop lags) look like a quiet interval.
+    2 * settings.heartbeatIntervalMs,
   );
 
   const sweep = async (): Promise<PresenceSweepReport> => {

@@ -20,8 +20,8 @@ export interface OutageLog {
  * `quietMs`: how long no run may have failed before one that works ends the outage. A sweep
  * covers every tenant, so one that works is enough (0). A heartbeat covers one connection: on a
  * Redis Cluster with one master down, other tenants' heartbeats keep working while that
- * master's keep failing, so heartbeats say "back" only after a whole interval (every
- * connection's turn) without a failure.
+ * master's keep failing, so heartbeats say "back" only after two whole intervals (every
+ * connection's turn, twice) without a failure.
  */
 export function createOutageLog(
   logger: Required<Pick<Logger, 'warn' | 'error'>>,
