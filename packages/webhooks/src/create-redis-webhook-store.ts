@@ -184,7 +184,12 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       delivery?.lastStatusCode ?? '',
       delivery?.nextAttemptAt ?? '',
       delivery?.lastError ?? '',
-      delivery?.lastError === undefined ? '0' : '1',
+      // Set, cleared (present but undefined), or kept (absent: a success keeps the last error).
+      delivery === undefined || !('lastError' in delivery)
+        ? ''
+        : delivery.lastError === undefined
+          ? '0'
+          : '1',
       health === undefined ? '' : health.succeeded ? 's' : 'f',
       health?.disable ?? '',
       health?.failureWindowMs ?? '',

@@ -407,6 +407,12 @@ export function describeWebhookStore(
         ),
         [second.id],
       );
+      // A success without `lastError` keeps the one before: what the delivery got past.
+      assertIncludes(await store.getDelivery('acme', a.id, first.id), {
+        status: 'succeeded',
+        lastStatusCode: 200,
+        lastError: 'HTTP 500',
+      });
       await store.deleteEndpoint('acme', a.id);
       assert.deepEqual(
         (await store.listFailedDeliveries('acme', { limit: 10 })).map((d) => d.endpointId),

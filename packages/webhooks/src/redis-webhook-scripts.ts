@@ -170,7 +170,7 @@ if status ~= '' then
   if ARGV[15] ~= '' then redis.call('HSET', KEYS[2], 'nextAttemptAt', ARGV[15])
   else redis.call('HDEL', KEYS[2], 'nextAttemptAt') end
   if ARGV[17] == '1' then redis.call('HSET', KEYS[2], 'lastError', ARGV[16])
-  else redis.call('HDEL', KEYS[2], 'lastError') end
+  elseif ARGV[17] == '0' then redis.call('HDEL', KEYS[2], 'lastError') end
   redis.call('PEXPIRE', KEYS[2], retention)
   if status ~= 'pending' then redis.call('ZREM', KEYS[8], ARGV[7] .. ':' .. ARGV[8]) end
   if status == 'failed' or previous ~= 'pending' and previous ~= 'succeeded' then
