@@ -784,6 +784,71 @@ describe('createDialer', () => {
     expect(asked.sort()).toEqual(['CA-1', 'CA-2', 'CA-2']);
   });
 
+  it('asks lookupCall about every placed call in turn: ones it cannot tell about (in progress, no answer, a throw) wait behind the rest', async () => {
+    const clock = createTestClock(start);
+    const store = createMemoryLeadStore();
+    const leads = Array.from({ length: 150 }, (_, index) => lead(index));
+    await store.addLeads(leads);
+    for (const [index, { leadId }] of leads.entries()) {
+      const [claim] = await store.claimLeads({
+        tenantId,
+        leadIds: [leadId],
+        now: start,
+        leaseMs: 60_000,
+        claimedBy: 'stopped',
+      });
+      if (!claim?.claimed) throw new Error(`${leadId} not claimed`);
+      await store.updateAttempt({
+        tenantId,
+        leadId,
+        attemptId: claim.attempt.attemptId,
+        fence: claim.attempt.fence,
+        state: 'placed',
+        now: start,
+        provider: 'twilio',
+        callId: `CA-${index}`,
+      });
+    }
+    const asked: string[] = [];
+    const dialer = createDialer({
+      store,
+      bus: createMemoryBus(),
+      accounts: [
+        {
+          id: 'twilio-main',
+          control: createTestCallControl({
+            baseUrl: 'http://127.0.0.1:9',
+            accountSid: 'AC0',
+            authToken: 't',
+          }),
+        },
+      ],
+      clock,
+      logger: {},
+      lookupCall: async (attempt) => {
+        asked.push(attempt.callId ?? '');
+        const index = Number(attempt.callId?.slice(3));
+        if (index % 3 === 0) throw new Error('the provider is away');
+        return index % 3 === 1 ? { placed: true, status: 'in-progress' } : undefined;
+      },
+    });
+    await clock.advance(20 * 60_000);
+    expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+    expect(asked).toHaveLength(100);
+    await clock.advance(30_000);
+    await dialer.reconcile();
+    // The 50 not read yet come next; the 100 asked wait 15 min.
+    expect(new Set(asked).size).toBe(150);
+    await clock.advance(30_000);
+    await dialer.reconcile();
+    expect(asked).toHaveLength(150);
+    await clock.advance(15 * 60_000);
+    await dialer.reconcile();
+    await clock.advance(30_000);
+    await dialer.reconcile();
+    expect(asked.slice(150).sort()).toEqual(asked.slice(0, 150).sort());
+  });
+
   it('runs the gates again after the pacing wait: a number listed or a window closed meanwhile is skipped, not dialled', async () => {
     // One call per 10 s: lead-002 waits for the next pacing window while lead-001's call is live.
     const dialAfterPacingWait = async (

@@ -929,8 +929,10 @@ export function createDialer(options: DialerOptions): Dialer {
    * Asks `lookupCall` about `placed` attempts whose end has not come for `lookupPlacedAfterMs`:
    * their `call.ended` may have been published while no dialer followed the bus, and the
    * dialer's subscription (every tenant's events) has no cursor to resume from. An ended call is
-   * recorded `ended`; any other answer leaves the attempt placed, its `updatedAt` moved on (a
-   * `placed → placed` write), so it is asked again only after as long.
+   * recorded `ended`; any other answer (none, too) leaves the attempt placed, its `updatedAt`
+   * moved on (a `placed → placed` write), so it is asked again only after as long, behind every
+   * attempt that waited longer. One whose lead is gone or on another attempt is orphaned on its
+   * own (`lead_gone` / `lead_moved_on`), as the expired ones are.
    */
   const settlePlacedAttempts = async (report: ReconcileReport): Promise<void> => {
     const lookupCall = options.lookupCall;
@@ -977,6 +979,32 @@ export function createDialer(options: DialerOptions): Dialer {
           status: found.status,
         });
       }
+      if (result === undefined || result.applied || result.lead?.attemptId === attempt.attemptId) {
+        continue;
+      }
+      // Its lead was deleted, or is on another attempt now (your app reset the row): no write
+      // moves the attempt any more, so left placed, with its old `updatedAt`, it would be listed
+      // first and asked about on every pass for a day, 100 of them starving the rest.
+      const reason = result.lead === undefined ? 'lead_gone' : 'lead_moved_on';
+      const orphaned = await store
+        .orphanDetachedAttempt({
+          tenantId: attempt.tenantId,
+          leadId: attempt.leadId,
+          attemptId: attempt.attemptId,
+          now: clock.now(),
+          reason,
+        })
+        .catch((error) => {
+          logger.error('Orphaning a placed attempt cut off from its lead failed.', {
+            ...key,
+            error,
+          });
+          return undefined;
+        });
+      if (orphaned === undefined) continue;
+      report.orphaned += 1;
+      notifySlot(attempt.tenantId, attempt.userId);
+      logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
     }
   };
 

@@ -59,7 +59,7 @@ export function createMemoryLeadStore(): LeadStore {
   }: DetachedAttempt): LeadAttempt | undefined => {
     const attempt = attempts.get(attemptKey(tenantId, attemptId));
     if (attempt === undefined || attempt.leadId !== leadId) return undefined;
-    if (attempt.state !== 'claimed' && attempt.state !== 'unknown') return undefined;
+    if (!liveStates.has(attempt.state)) return undefined;
     if (leads.get(leadKey(tenantId, leadId))?.attemptId === attemptId) return undefined;
     const orphaned: LeadAttempt = {
       ...attempt,

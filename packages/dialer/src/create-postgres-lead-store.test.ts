@@ -12,6 +12,7 @@ import {
   uniqueTableName,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { checkLookupPastRemovedLeads } from './__tests__/look-up-past-removed-leads';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createDialer } from './create-dialer';
@@ -369,6 +370,22 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
       const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
       await checkReconcilerPastRemovedLeads(store, 'acme', async (leadIds) => {
+        await pool!.query(`DELETE FROM ${table} WHERE tenant_id = 'acme' AND id = ANY($1)`, [
+          leadIds,
+        ]);
+      });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('asks lookupCall about the placed calls of deleted leads once, not on every pass before the rest', async () => {
+    const table = uniqueTableName('removed_placed');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      await checkLookupPastRemovedLeads(store, 'acme', async (leadIds) => {
         await pool!.query(`DELETE FROM ${table} WHERE tenant_id = 'acme' AND id = ANY($1)`, [
           leadIds,
         ]);

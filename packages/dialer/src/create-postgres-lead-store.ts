@@ -190,6 +190,8 @@ WHERE (A.tenant_id, A.attempt_id) IN (SELECT * FROM unnest($1::text[], $2::text[
 ORDER BY A.tenant_id, A.attempt_id
 FOR UPDATE OF A`;
     const live = `('claimed', 'unknown')`;
+    // Cut off from its lead, a `placed` attempt is orphaned alone too, as `orphanDetachedAttempt` does.
+    const detachable = `('claimed', 'placed', 'unknown')`;
     const orphan = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
@@ -197,7 +199,7 @@ WITH input AS (
 ), decided AS (
   SELECT input.*, CASE
     WHEN L.${c.leadId} IS NULL OR L.${c.attemptId}::text IS DISTINCT FROM input.attempt THEN
-      CASE WHEN A.state IN ${live} AND A.lead_id = input.lead
+      CASE WHEN A.state IN ${detachable} AND A.lead_id = input.lead
         THEN CASE WHEN L.${c.leadId} IS NULL THEN 'lead_gone' ELSE 'lead_moved_on' END
         ELSE 'unchanged' END
     WHEN coalesce(L.${c.fence}, 0) <> input.fence THEN 'unchanged'
@@ -225,7 +227,7 @@ WITH input AS (
   UPDATE ${attempts} A SET state = 'orphaned', updated_at = $8, lease_until = NULL,
     fence = coalesce(changes.fence, A.fence), reason = changes.reason
   FROM changes
-  WHERE A.tenant_id = changes.tenant AND A.attempt_id = changes.attempt AND A.state IN ${live}
+  WHERE A.tenant_id = changes.tenant AND A.attempt_id = changes.attempt AND A.state IN ${detachable}
   RETURNING A.tenant_id, A.attempt_id, changes.outcome
 )
 SELECT coalesce(orphaned.outcome, 'unchanged') AS outcome
@@ -647,7 +649,7 @@ ORDER BY decided.position`;
       const lead = (await fits({ tenantId, leadId })) ? [tenantId, leadId] : [null, null];
       const { rows } = await pool.query(
         `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5
-         WHERE A.tenant_id = $1 AND A.attempt_id = $2 AND A.lead_id = $3 AND A.state IN ('claimed', 'unknown')
+         WHERE A.tenant_id = $1 AND A.attempt_id = $2 AND A.lead_id = $3 AND A.state IN ('claimed', 'placed', 'unknown')
            AND NOT EXISTS (SELECT 1 FROM ${table} L
              WHERE L.${c.tenantId} = $6 AND L.${c.leadId} = $7 AND L.${c.attemptId} = A.attempt_id)
          RETURNING ${attemptColumns}`,

@@ -1,5 +1,6 @@
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { checkLookupPastRemovedLeads } from './__tests__/look-up-past-removed-leads';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createRedisLeadStore } from './create-redis-lead-store';
@@ -39,6 +40,14 @@ describe.skipIf(!redis)('createRedisLeadStore', () => {
     const prefix = `${filePrefix}:removed`;
     const store = createRedisLeadStore({ redis: redis!, prefix });
     await checkReconcilerPastRemovedLeads(store, 'acme', async (leadIds) => {
+      await redis!.del(...leadIds.map((leadId) => `${prefix}:{acme}:lead:${leadId}`));
+    });
+  });
+
+  it('asks lookupCall about the placed calls of deleted leads once, not on every pass before the rest', async () => {
+    const prefix = `${filePrefix}:removed-placed`;
+    const store = createRedisLeadStore({ redis: redis!, prefix });
+    await checkLookupPastRemovedLeads(store, 'acme', async (leadIds) => {
       await redis!.del(...leadIds.map((leadId) => `${prefix}:{acme}:lead:${leadId}`));
     });
   });

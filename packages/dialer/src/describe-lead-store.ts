@@ -762,11 +762,22 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
       });
 
       it('orphans an attempt cut off from its lead, never one its lead is still on', async () => {
-        const setup = await setUp(2);
+        const setup = await setUp(3);
         const { store, tenantId } = setup;
         const [claimed] = await claimOne(store, tenantId, 'lead-0000');
         const [released] = await claimOne(store, tenantId, 'lead-0001');
-        if (!claimed?.claimed || !released?.claimed) throw new Error('not claimed');
+        const [placed] = await claimOne(store, tenantId, 'lead-0002');
+        if (!claimed?.claimed || !released?.claimed || !placed?.claimed) {
+          throw new Error('not claimed');
+        }
+        await store.updateAttempt({
+          tenantId,
+          leadId: 'lead-0002',
+          attemptId: placed.attempt.attemptId,
+          fence: placed.attempt.fence,
+          state: 'placed',
+          now: t0 + 100,
+        });
         await store.updateAttempt({
           tenantId,
           leadId: 'lead-0001',
@@ -788,8 +799,12 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
         assert.equal(await detach('lead-0001', claimed.attempt.attemptId), undefined);
         assert.equal(await detach('lead-0000', 'no-such-attempt'), undefined);
         assert.equal(await detach('lead-0001', released.attempt.attemptId), undefined);
+        assert.equal(await detach('lead-0002', placed.attempt.attemptId), undefined);
         assertPartial(await store.getAttempt(tenantId, claimed.attempt.attemptId), {
           state: 'claimed',
+        });
+        assertPartial(await store.getAttempt(tenantId, placed.attempt.attemptId), {
+          state: 'placed',
         });
         assertPartial(await store.getLead(tenantId, 'lead-0000'), {
           callStatus: 'dialing',
@@ -800,16 +815,16 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
 
       const { removeLead } = options;
       if (removeLead !== undefined) {
-        it('orphans the attempts of a lead deleted behind its back, for review, once', async () => {
-          const setup = await setUp(2);
+        it('orphans the attempts of a lead deleted behind its back (claimed, unknown, placed), for review, once', async () => {
+          const setup = await setUp(3);
           const { store, tenantId } = setup;
           const attempts: LeadAttempt[] = [];
-          for (const leadId of ['lead-0000', 'lead-0001']) {
+          for (const leadId of ['lead-0000', 'lead-0001', 'lead-0002']) {
             const [result] = await claimOne(store, tenantId, leadId);
             if (!result?.claimed) throw new Error('not claimed');
             attempts.push(result.attempt);
           }
-          const [first, second] = attempts as [LeadAttempt, LeadAttempt];
+          const [first, second, third] = attempts as [LeadAttempt, LeadAttempt, LeadAttempt];
           await store.updateAttempt({
             tenantId,
             leadId: second.leadId,
@@ -818,6 +833,16 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
             state: 'unknown',
             now: t0 + 100,
             leaseMs: 100,
+          });
+          await store.updateAttempt({
+            tenantId,
+            leadId: third.leadId,
+            attemptId: third.attemptId,
+            fence: third.fence,
+            state: 'placed',
+            now: t0 + 100,
+            provider: 'twilio',
+            callId: `CA-${tenantId}`,
           });
           for (const attempt of attempts) await removeLead(store, tenantId, attempt.leadId);
           const now = t0 + lease + 1000;
@@ -829,7 +854,7 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
               now,
               reason: 'lead_gone',
             });
-          for (const attempt of [first, second]) {
+          for (const attempt of attempts) {
             assertPartial(await detach(attempt), {
               attemptId: attempt.attemptId,
               leadId: attempt.leadId,
@@ -845,11 +870,17 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
             assert.equal(await detach(attempt), undefined);
           }
           assertEqual(await store.listExpiredAttempts({ now, limit: 10 }), []);
+          const placed = await store.listPlacedAttempts?.({
+            updatedBefore: now,
+            claimedAfter: 0,
+            limit: 100,
+          });
+          assert.equal(placed?.some((attempt) => attempt.tenantId === tenantId) ?? false, false);
           assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 0);
           const orphans = await store.listAttempts({ tenantId, state: 'orphaned', limit: 10 });
           assertEqual(
             orphans.map((attempt) => attempt.attemptId).sort(),
-            [first.attemptId, second.attemptId].sort(),
+            [first.attemptId, second.attemptId, third.attemptId].sort(),
           );
         });
       }
@@ -858,11 +889,12 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
        * Leaves, in `tenantId`, expired attempts in the cases the reconciler meets, and answers the
        * batch it would orphan, as it read them: a (claimed) and b (unknown, its call known) are
        * still as read; a webhook placed c and another reconciler took d over since; e's lead is
-       * gone (when the suite can remove one); f is claimed; then a again, and an attempt of f's
-       * lead that does not exist.
+       * gone (when the suite can remove one); f is claimed; a webhook placed g and its lead is
+       * gone since (when the suite can remove one); then a again, and an attempt of f's lead that
+       * does not exist.
        */
       const leaveExpiredAttempts = async (store: LeadStore, tenantId: string) => {
-        const leadIds = ['a', 'b', 'c', 'd', 'e', 'f'];
+        const leadIds = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
         await store.addLeads(leadIds.map((leadId) => lead(tenantId, leadId)));
         const claims = await store.claimLeads({
           tenantId,
@@ -876,7 +908,8 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           const { leadId, attemptId, fence } = claim.attempt;
           return { tenantId, leadId, attemptId, fence };
         });
-        const [a, b, c, d, e, f] = keys as [
+        const [a, b, c, d, e, f, g] = keys as [
+          (typeof keys)[0],
           (typeof keys)[0],
           (typeof keys)[0],
           (typeof keys)[0],
@@ -904,7 +937,7 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
         const request: OrphanExpiredAttemptsRequest = {
           now: now + 2,
           attempts: [
-            ...[a, b, c, d, e, f].map(expired),
+            ...[a, b, c, d, e, f, g].map(expired),
             expired(a),
             { ...f, attemptId: 'no-such-attempt', reason: 'lease_expired' },
           ],
@@ -923,8 +956,18 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           takeOver: true,
           reason: 'lease_expired',
         });
-        if (options.removeLead) await options.removeLead(store, tenantId, 'e');
-        return { request, keys: { a, b, c, d, e, f } };
+        await store.updateAttempt({
+          ...g,
+          state: 'placed',
+          now: now + 1,
+          provider: 'twilio',
+          callId: `CA-g-${tenantId}`,
+        });
+        if (options.removeLead) {
+          await options.removeLead(store, tenantId, 'e');
+          await options.removeLead(store, tenantId, 'g');
+        }
+        return { request, keys: { a, b, c, d, e, f, g } };
       };
 
       it('orphans a batch of expired attempts exactly as one at a time would', async () => {
@@ -938,7 +981,16 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           aloneOutcomes.push(await orphanExpiredAttempt(store, attempt, alone.request.now));
         }
         const eGone = options.removeLead === undefined ? 'orphaned' : 'lead_gone';
-        const expected = ['orphaned', 'orphaned', 'unchanged', 'unchanged', eGone, 'orphaned'];
+        const gGone = options.removeLead === undefined ? 'unchanged' : 'lead_gone';
+        const expected = [
+          'orphaned',
+          'orphaned',
+          'unchanged',
+          'unchanged',
+          eGone,
+          'orphaned',
+          gGone,
+        ];
         assertEqual(outcomes, [...expected, 'unchanged', 'unchanged']);
         assertEqual(aloneOutcomes, outcomes);
         // Every lead and attempt as one at a time left its twin, ids and tenant aside.
@@ -957,7 +1009,7 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           return found;
         };
         assertEqual(await state(inBatch, tenantId), await state(alone, `${tenantId}-alone`));
-        const { a, b, c, d, e } = inBatch.keys;
+        const { a, b, c, d, e, g } = inBatch.keys;
         const now = inBatch.request.now;
         assertPartial(await store.getLead(tenantId, 'a'), {
           callStatus: 'orphaned',
@@ -997,9 +1049,18 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
             fence: 1,
             updatedAt: now,
           });
+          assertPartial(await store.getAttempt(tenantId, g.attemptId), {
+            state: 'orphaned',
+            reason: 'lead_gone',
+            callId: `CA-g-${tenantId}`,
+          });
         }
         assertEqual(await store.listExpiredAttempts({ now, limit: 100 }), []);
-        assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 1);
+        // c's call, and g's while its lead is there.
+        assert.equal(
+          await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }),
+          options.removeLead === undefined ? 2 : 1,
+        );
       });
 
       it('orphans each expired attempt exactly once when reconcilers race over the same batch', async () => {

@@ -218,7 +218,8 @@ export interface Dialer {
    * set, could not settle an `unknown` one). Orphans are never redialled; list them with
    * `store.listAttempts({ state: 'orphaned' })` and release with {@link Dialer.releaseAttempt}.
    * An attempt whose lead was deleted, or is on another attempt, is orphaned on its own (reason
-   * `lead_gone` / `lead_moved_on`). Each call reads at most 500 expired attempts, oldest first.
+   * `lead_gone` / `lead_moved_on`); so is a `placed` one `lookupCall` was asked about. Each call
+   * reads at most 500 expired attempts, oldest first, and 100 placed ones.
    */
   reconcile(): Promise<ReconcileReport>;
   /**

@@ -10,7 +10,8 @@ import type { ClaimLeadsRequest } from './lead-store';
  * - `released`: the provider refused the call (a definite 4xx): nothing was placed and the lead is
  *   pending again;
  * - `ended`: the call ended (`outcome`);
- * - `orphaned`: the lease ran out with the attempt `claimed` or `unknown`: kept for review.
+ * - `orphaned`: the lease ran out with the attempt `claimed` or `unknown`, or its lead was deleted
+ *   or is on another attempt (reason `lead_gone` / `lead_moved_on`): kept for review.
  */
 export type AttemptState = 'claimed' | 'placed' | 'unknown' | 'released' | 'ended' | 'orphaned';
 

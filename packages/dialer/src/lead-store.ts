@@ -135,7 +135,7 @@ export interface ListExpiredAttemptsQuery {
   limit: number;
 }
 
-/** An expired attempt the reconciler found cut off from its lead, for {@link LeadStore.orphanDetachedAttempt}. */
+/** An expired or placed attempt the reconciler found cut off from its lead, for {@link LeadStore.orphanDetachedAttempt}. */
 export interface DetachedAttempt {
   tenantId: string;
   /** The attempt's lead (gone, or on another attempt now). */
@@ -255,12 +255,13 @@ export interface LeadStore {
   /** Attempts of every tenant whose lease ran out while `claimed` or `unknown`, oldest first. */
   listExpiredAttempts(query: ListExpiredAttemptsQuery): Promise<LeadAttempt[]>;
   /**
-   * Orphans an attempt cut off from its lead: one still `claimed` or `unknown` whose lead is gone
-   * (deleted from your table) or is on another attempt now, so no fenced write can ever move it.
-   * Only the attempt changes (`orphaned`, the reason, no lease): it leaves `listExpiredAttempts`
-   * and `countLiveAttempts`, and is listed for review. Answers the attempt as orphaned, or
-   * undefined when it changed nothing: the attempt is unknown, is not `claimed` or `unknown`,
-   * is not of `leadId`, or is still its lead's current attempt (`updateAttempt` takes that over).
+   * Orphans an attempt cut off from its lead: one still `claimed`, `placed` or `unknown` whose
+   * lead is gone (deleted from your table) or is on another attempt now, so no fenced write can
+   * ever move it. Only the attempt changes (`orphaned`, the reason, no lease): it leaves
+   * `listExpiredAttempts`, `listPlacedAttempts` and `countLiveAttempts`, and is listed for
+   * review. Answers the attempt as orphaned, or undefined when it changed nothing: the attempt is
+   * unknown, is not `claimed`, `placed` or `unknown`, is not of `leadId`, or is still its lead's
+   * current attempt (`updateAttempt` takes that over).
    */
   orphanDetachedAttempt(attempt: DetachedAttempt): Promise<LeadAttempt | undefined>;
   /**

@@ -196,7 +196,7 @@ local function orphanDetached(attemptId, leadId, nowText, reason)
   local attemptKey = base .. 'attempt:' .. attemptId
   local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt')
   local state = attempt[1]
-  if (state ~= 'claimed' and state ~= 'unknown') or attempt[2] ~= leadId then return false end
+  if not live[state] or attempt[2] ~= leadId then return false end
   if redis.call('HGET', base .. 'lead:' .. leadId, 'attemptId') == attemptId then return false end
   redis.call('HSET', attemptKey, 'state', 'orphaned', 'updatedAt', nowText, 'reason', reason)
   redis.call('HDEL', attemptKey, 'leaseUntil')
@@ -223,7 +223,7 @@ return { outcome, flat(leadKey), flat(base .. 'attempt:' .. attemptId) }
 `;
 
 /**
- * ARGV: base, attemptId, leadId, now, reason. Orphans a `claimed` or `unknown` attempt of
+ * ARGV: base, attemptId, leadId, now, reason. Orphans a `claimed`, `placed` or `unknown` attempt of
  * `leadId` whose lead is gone or on another attempt; returns its fields, or {} if it changed
  * nothing.
  */
