@@ -33,6 +33,20 @@ const probe = await connectTestRedis();
 probe?.disconnect();
 const available = probe !== undefined;
 
+/** Resolves after `count` refused reconnection attempts of `redis` (its `error` events). */
+function reconnectAttempts(redis: Redis, count: number): Promise<void> {
+  let attempts = 0;
+  return new Promise((resolve) => {
+    const counted = () => {
+      attempts += 1;
+      if (attempts < count) return;
+      redis.off('error', counted);
+      resolve();
+    };
+    redis.on('error', counted);
+  });
+}
+
 describe.skipIf(!available)('Redis bus through outages', () => {
   let server: RedisServerProcess | undefined;
   const clients: Redis[] = [];
@@ -463,6 +477,49 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     ]);
     await bus.close();
   });
+
+  it('reports the reads of subscriptions that each end while Redis is down once, and once when they work again', async () => {
+    server = await startRedisServer();
+    const redis = client(server.url);
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis,
+      prefix: 'reads-ended',
+      onError: (error) => errors.push(error),
+    });
+    const kept = bus.subscribe({ tenantId: 'tenant-a' });
+    await kept.ready;
+
+    const closed = nextEvent(redis, 'close');
+    await server.kill();
+    await closed;
+    // An SSE client answered 503 that retries: each subscription fails its reads, then ends.
+    for (let client = 0; client < 4; client += 1) {
+      const retried = bus.subscribe({ tenantId: 'tenant-a' });
+      await reconnectAttempts(redis, 14); // 0.7 s at the client's 50 ms: about 3 failed reads
+      await retried.close();
+      await reconnectAttempts(redis, 8); // it waits before retrying (SSE: Retry-After)
+    }
+    const ready = nextEvent(redis, 'ready');
+    await server.restart();
+    await ready;
+    // The kept subscription catches up on the reconnect (a read that works) before it delivers
+    // what is published after.
+    const after = makeCallEvent({ tenantId: 'tenant-a' });
+    await bus.publish(after);
+    expect(eventIds(await take(kept, 1))).toEqual([after.id]);
+
+    const reads = errors
+      .map((error) => error.message)
+      .filter((message) => !/ECONNREFUSED|subscriber connection .* is back/.test(message));
+    expect(reads).toEqual([
+      expect.not.stringMatching(/work again/),
+      expect.stringMatching(
+        /^The Redis bus's history reads work again after [\d.]+ s and \d+ failed reads \(only the first was reported\)\.$/,
+      ),
+    ]);
+    await bus.close();
+  }, 15_000);
 
   it('survives Redis being killed and restarted: publish rejects while down, subscribers reset and go on', async () => {
     server = await startRedisServer();

@@ -16,6 +16,7 @@ import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscr
 import { detectRedisPubSubMode } from './detect-redis-pubsub-mode';
 import type { BusOptions, BusSubscribeOptions, BusSubscription, EventBus } from './event-bus';
 import { createHistoryReadFailures } from './history-read-failures';
+import { isRedisCluster } from './redis-bus-client';
 import { checkRedisBusPrefix, redisBusKeys } from './redis-bus-keys';
 import { redisPositionScript, redisPublishFunctions } from './redis-bus-scripts';
 import { registerRedisBusTenant } from './register-redis-bus-tenant';
@@ -122,7 +123,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     maxBufferedMessages,
     batchSize,
     report,
-    readFailures: createHistoryReadFailures(report),
+    readFailures: createHistoryReadFailures(report, { cluster: isRedisCluster(redis) }),
     redis,
     prefix,
     active: new Set<SubscriptionQueue>(),

@@ -240,7 +240,11 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         return;
       }
       // Reported once per incident, not per retry (see HistoryReadFailures).
-      this.#readFailures.failed(this, error instanceof Error ? error : new Error(String(error)));
+      this.#readFailures.failed(
+        this,
+        this.#options.tenantId,
+        error instanceof Error ? error : new Error(String(error)),
+      );
       // Redis is unreachable for now: try again later (a reconnect also starts a catch-up).
       this.#retrying = true;
       (this.#options.scheduleRetry ?? defaultRetry)(() => {
@@ -250,7 +254,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       });
       return;
     }
-    this.#readFailures.succeeded(this);
+    this.#readFailures.succeeded(this, this.#options.tenantId);
     this.#syncing = false;
     this.#quiet = false;
     if (!sink.open) return;

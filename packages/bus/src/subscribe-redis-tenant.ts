@@ -39,7 +39,10 @@ export function subscribeRedisTenant(
     signal: options.signal,
     onEnd: () => {
       context.active.delete(queue);
-      if (subscriber) hub.detachTenant(tenantId, subscriber);
+      if (!subscriber) return;
+      hub.detachTenant(tenantId, subscriber);
+      // Now, not at its next retry: a read of another subscription may end the incident first.
+      context.readFailures.ended(subscriber);
     },
   });
   if (!queue.open) return queue.subscription;

@@ -15,6 +15,7 @@ import {
 import type { ReportError } from './call-track-socket-error-info';
 import { channelRestartDelay } from './channel-restart-delay';
 import { createStartPosition } from './channel-start-position';
+import { type ChannelOutage, createChannelOutage } from './create-channel-outage';
 import type { TypeMatcher } from './create-type-matcher';
 import { lifecycleEventName } from './lifecycle-event-name';
 import { skippedEventOf, UndeliverableEventError } from './undeliverable-event-error';
@@ -100,8 +101,11 @@ export interface CallChannelOptions {
   schedule?: ScheduleRestart;
   /** How long to wait before the n-th restart in a row. Default {@link channelRestartDelay}. */
   restartDelay?: (attempt: number) => number;
-  /** Clock of the outage report ("back after … s"). Default `Date.now`. */
-  now?: () => number;
+  /**
+   * Where restarts that fail because Redis cannot be reached go: one incident shared by every
+   * channel of an `attachCallTrack` (its registry's). Default: one of this channel's own.
+   */
+  outage?: ChannelOutage;
 }
 
 interface FilterRoom {
@@ -141,23 +145,15 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   let attached = false;
   let attaching: { promise: Promise<void>; resolve: () => void } | undefined;
   let closed = false;
-  // Restarts that failed because Redis cannot be reached are one outage: the first is reported
-  // (one line, no stack), then one "back" once the subscription attaches again. Other failures
-  // (bugs) are reported at every restart, with their stack.
-  let outage: { since: number; failures: number } | undefined;
-  const now = options.now ?? Date.now;
+  // Restarts that failed because Redis cannot be reached are one outage across the channels:
+  // the first is reported (one line, no stack), then one "back" once channels attach again.
+  // Other failures (bugs) are reported at every restart, with their stack.
+  const outage = options.outage ?? createChannelOutage(onError);
+  // This channel's handle in `outage`: the object returned below is not made yet.
+  const self = {};
 
   const markAttached = (): void => {
-    if (outage) {
-      const seconds = ((now() - outage.since) / 1000).toFixed(1);
-      const what = allTenants ? 'the all-tenants view' : `tenant ${tenantId}`;
-      onError(
-        new Error(
-          `The bus subscription of ${what} is back after ${seconds} s and ${outage.failures} failed restarts (only the first was reported).`,
-        ),
-      );
-      outage = undefined;
-    }
+    outage.attached(self);
     attached = true;
     attaching?.resolve();
     attaching = undefined;
@@ -279,10 +275,11 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   const reportLost = (attempt: number, failure: unknown): void => {
     if (failure === undefined || !isOutageError(failure)) {
       onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure }));
-    } else if (outage) outage.failures += 1;
-    else {
-      outage = { since: now(), failures: 1 };
-      onError(new BusSubscriptionLostError({ tenantId, attempt, cause: failure, outage: true }));
+    } else {
+      outage.failed(
+        self,
+        new BusSubscriptionLostError({ tenantId, attempt, cause: failure, outage: true }),
+      );
     }
   };
 
@@ -404,6 +401,7 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
     close() {
       if (closed) return;
       closed = true;
+      outage.closed(self);
       listeners.clear();
       cancelRestart?.();
       subscription?.close().catch(() => {});

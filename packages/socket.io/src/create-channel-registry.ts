@@ -1,7 +1,9 @@
 import type { EventBus } from '@calltrack/bus';
+import type { Clock } from '@calltrack/core';
 import type { Namespace } from 'socket.io';
 import type { ReportError } from './call-track-socket-error-info';
-import { type CallChannel, createCallChannel } from './create-call-channel';
+import { type CallChannel, createCallChannel, type ScheduleRestart } from './create-call-channel';
+import { createChannelOutage } from './create-channel-outage';
 
 /** The channels of one `attachCallTrack`: one per tenant with a connection, one all-tenants. */
 export interface ChannelRegistry {
@@ -27,6 +29,10 @@ export interface ChannelRegistryOptions {
   namespace: Namespace;
   /** Must not throw. */
   onError: ReportError;
+  /** How channel restarts wait (tests). Default: an unref'd `setTimeout`. */
+  schedule?: ScheduleRestart;
+  /** Clock of the outage report ("back after … s"). Default `Date.now`. */
+  clock?: Clock;
 }
 
 /**
@@ -35,6 +41,10 @@ export interface ChannelRegistryOptions {
  * whatever the number of connections.
  */
 export function createChannelRegistry(options: ChannelRegistryOptions): ChannelRegistry {
+  const { clock, ...channelOptions } = options;
+  // One outage for every channel, kept here: a channel goes with its last connection, and its
+  // tenant's next channel (or another tenant's) is the same outage.
+  const outage = createChannelOutage(options.onError, clock);
   const tenants = new Map<string, Holder>();
   let allTenants: Holder | undefined;
 
@@ -45,7 +55,10 @@ export function createChannelRegistry(options: ChannelRegistryOptions): ChannelR
     acquire(tenantId) {
       let holder = find(tenantId);
       if (!holder) {
-        holder = { channel: createCallChannel({ ...options, tenantId }), connections: 0 };
+        holder = {
+          channel: createCallChannel({ ...channelOptions, tenantId, outage }),
+          connections: 0,
+        };
         if (tenantId === undefined) allTenants = holder;
         else tenants.set(tenantId, holder);
       }
