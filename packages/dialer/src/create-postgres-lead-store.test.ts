@@ -12,6 +12,7 @@ import {
   uniqueTableName,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { createReconcilingDialer } from './__tests__/create-reconciling-dialer';
 import { checkLookupPastRemovedLeads } from './__tests__/look-up-past-removed-leads';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
@@ -430,24 +431,7 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
         `UPDATE ${table} SET call_status = 'pending', has_been_called = false, dialer_attempt_id = NULL
          WHERE tenant_id = 'acme' AND id = 'lead-1'`,
       );
-      const dialer = createDialer({
-        store,
-        bus: { publish: async () => ({ duplicate: false }) },
-        accounts: [
-          {
-            id: 'test',
-            control: {
-              provider: 'test',
-              placeCall: async () => {
-                throw new Error('the reconciler never dials');
-              },
-              terminateCall: async () => {},
-            },
-          },
-        ],
-        clock: createTestClock(t0 + 120_000),
-        logger: {},
-      });
+      const dialer = createReconcilingDialer(store, createTestClock(t0 + 120_000));
       expect(await dialer.reconcile()).toEqual({ orphaned: 1, settled: 0 });
       expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
       expect(await store.getAttempt('acme', claim.attempt.attemptId)).toMatchObject({
@@ -641,24 +625,7 @@ describe.skipIf(!pool)('createPostgresLeadStore under the reconciler', () => {
         });
       }
       await pool!.query(`DELETE FROM ${table} WHERE id = ANY($1)`, [leadIds.slice(-10)]);
-      const dialer = createDialer({
-        store,
-        bus: { publish: async () => ({ duplicate: false }) },
-        accounts: [
-          {
-            id: 'test',
-            control: {
-              provider: 'test',
-              placeCall: async () => {
-                throw new Error('the reconciler never dials');
-              },
-              terminateCall: async () => {},
-            },
-          },
-        ],
-        clock: createTestClock(t0 + 120_000),
-        logger: {},
-      });
+      const dialer = createReconcilingDialer(store, createTestClock(t0 + 120_000));
       const before = counted.sent();
       expect(await dialer.reconcile()).toEqual({ orphaned: 120, settled: 0 });
       // The read, then BEGIN, lock the leads, lock the attempts, orphan them all, COMMIT: one

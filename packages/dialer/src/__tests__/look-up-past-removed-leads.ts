@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
-import { createDialer } from '../create-dialer';
 import { createTestClock } from '../create-test-clock';
 import type { LeadStore } from '../lead-store';
+import { createReconcilingDialer } from './create-reconciling-dialer';
 
 /**
  * The reconciler asks `lookupCall` about placed calls 100 at a time, least recently changed
@@ -47,23 +47,8 @@ export async function checkLookupPastRemovedLeads(
 
   const clock = createTestClock(t0 + 20 * 60_000);
   const asked: string[] = [];
-  const dialer = createDialer({
-    store,
-    bus: { publish: async () => ({ duplicate: false }) },
-    accounts: [
-      {
-        id: 'test',
-        control: {
-          provider: 'twilio',
-          placeCall: async () => {
-            throw new Error('the reconciler never dials');
-          },
-          terminateCall: async () => {},
-        },
-      },
-    ],
-    clock,
-    logger: {},
+  const dialer = createReconcilingDialer(store, clock, {
+    provider: 'twilio',
     lookupCall: async (attempt) => {
       asked.push(attempt.callId ?? '');
       return { placed: true, status: 'completed' };

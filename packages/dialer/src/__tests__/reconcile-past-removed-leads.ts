@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
-import { createDialer } from '../create-dialer';
 import { createTestClock } from '../create-test-clock';
 import type { LeadStore } from '../lead-store';
+import { createReconcilingDialer } from './create-reconciling-dialer';
 
 /**
  * The reconciler reads expired attempts 500 at a time, oldest first. Here 500 of them belong to
@@ -37,24 +37,7 @@ export async function checkReconcilerPastRemovedLeads(
   expect(live?.claimed).toBe(true);
   await removeLeads(removed);
 
-  const dialer = createDialer({
-    store,
-    bus: { publish: async () => ({ duplicate: false }) },
-    accounts: [
-      {
-        id: 'test',
-        control: {
-          provider: 'test',
-          placeCall: async () => {
-            throw new Error('the reconciler never dials');
-          },
-          terminateCall: async () => {},
-        },
-      },
-    ],
-    clock: createTestClock(t0 + 120_000),
-    logger: {},
-  });
+  const dialer = createReconcilingDialer(store, createTestClock(t0 + 120_000));
   // One pass reads the 500 oldest: the removed leads' attempts. The next gets to the live one.
   const passes = [await dialer.reconcile(), await dialer.reconcile(), await dialer.reconcile()];
   expect(passes).toEqual([
