@@ -784,6 +784,71 @@ describe('createDialer', () => {
     expect(asked.sort()).toEqual(['CA-1', 'CA-2', 'CA-2']);
   });
 
+  it('asks lookupCall about up to 8 calls at once, so a provider that hangs does not hold a pass for one timeout per call', async () => {
+    const clock = createTestClock(start);
+    const store = createMemoryLeadStore();
+    const leads = Array.from({ length: 20 }, (_, index) => lead(index));
+    await store.addLeads(leads);
+    for (const [index, { leadId }] of leads.entries()) {
+      const [claim] = await store.claimLeads({
+        tenantId,
+        leadIds: [leadId],
+        now: start,
+        leaseMs: 60_000,
+        claimedBy: 'stopped',
+      });
+      if (!claim?.claimed) throw new Error(`${leadId} not claimed`);
+      await store.updateAttempt({
+        tenantId,
+        leadId,
+        attemptId: claim.attempt.attemptId,
+        fence: claim.attempt.fence,
+        state: index < 10 ? 'placed' : 'unknown',
+        now: start,
+        provider: 'twilio',
+        callId: `CA-${index}`,
+        ...(index < 10 ? {} : { leaseMs: 60_000 }),
+      });
+    }
+    // The provider answers only when the test lets it: lookups pile up as a hanging one's would.
+    let inFlight = 0;
+    let most = 0;
+    const waiting: (() => void)[] = [];
+    const dialer = createDialer({
+      store,
+      bus: createMemoryBus(),
+      accounts: [
+        {
+          id: 'twilio-main',
+          control: createTestCallControl({
+            baseUrl: 'http://127.0.0.1:9',
+            accountSid: 'AC0',
+            authToken: 't',
+          }),
+        },
+      ],
+      clock,
+      logger: {},
+      lookupCall: async () => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        inFlight -= 1;
+        return { placed: true, status: 'completed' };
+      },
+    });
+    await clock.advance(20 * 60_000);
+    const pass = dialer.reconcile();
+    // The ten unknown attempts first (expired leases), then the ten placed ones.
+    for (let answered = 0; answered < 20; answered += 1) {
+      while (waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      expect(inFlight).toBeLessThanOrEqual(8);
+      waiting.shift()!();
+    }
+    expect(await pass).toEqual({ orphaned: 0, settled: 20 });
+    expect(most).toBe(8);
+  });
+
   it('asks lookupCall about every placed call in turn: ones it cannot tell about (in progress, no answer, a throw) wait behind the rest', async () => {
     const clock = createTestClock(start);
     const store = createMemoryLeadStore();

@@ -33,6 +33,7 @@ import type { DialerLease } from './dialer-locks';
 import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';
 import type { DialerRun } from './dialer-run';
 import { followUserUpdates } from './follow-user-updates';
+import { forEachAtMost } from './for-each-at-most';
 import { isDefiniteRefusal } from './is-definite-refusal';
 import { isStorableText } from './is-storable-text';
 import { keepLease } from './keep-lease';
@@ -82,6 +83,9 @@ export function createDialer(options: DialerOptions): Dialer {
   // A placed call whose end was missed is looked up for a day from its claim (what the tracker
   // keeps of an ended call by default); after that, it stays placed for review.
   const placedLookupHorizonMs = 86_400_000;
+  // Provider lookups in flight at once in a pass: one at a time, a provider that hangs until
+  // `placeCallTimeoutMs` (15 s) made a pass of 100 lookups last 25 minutes.
+  const lookupConcurrency = 8;
   const runLeaseMs = options.runLeaseMs ?? 30_000;
   const leadLeaseMs = options.leadLeaseMs ?? 30_000;
   const placeCallTimeoutMs = options.placeCallTimeoutMs ?? 15_000;
@@ -850,8 +854,13 @@ export function createDialer(options: DialerOptions): Dialer {
     const report: ReconcileReport = { orphaned: 0, settled: 0 };
     const expired = await store.listExpiredAttempts({ now: clock.now(), limit: 500 });
     const unsettled: LeadAttempt[] = [];
+    const lookedUp: LeadAttempt[] = [];
     for (const attempt of expired) {
-      if (attempt.state === 'unknown' && options.lookupCall) {
+      if (attempt.state === 'unknown' && options.lookupCall) lookedUp.push(attempt);
+      else unsettled.push(attempt);
+    }
+    await forEachAtMost(lookedUp, lookupConcurrency, async (attempt) => {
+      if (options.lookupCall) {
         const key = {
           tenantId: attempt.tenantId,
           leadId: attempt.leadId,
@@ -885,12 +894,12 @@ export function createDialer(options: DialerOptions): Dialer {
           if (settled?.applied) {
             report.settled += 1;
             notifySlot(attempt.tenantId, attempt.userId);
-            continue;
+            return;
           }
         }
       }
       unsettled.push(attempt);
-    }
+    });
     // Taken over (the lead's fence rises), or, when its lead was deleted or is on another attempt
     // now (your app reset the row), orphaned on its own: left as it is, it would come back first
     // in every read, 500 of them starving the reconciler.
@@ -943,7 +952,7 @@ export function createDialer(options: DialerOptions): Dialer {
       claimedAfter: now - placedLookupHorizonMs,
       limit: 100,
     });
-    for (const attempt of placed) {
+    await forEachAtMost(placed, lookupConcurrency, async (attempt) => {
       const key = {
         tenantId: attempt.tenantId,
         leadId: attempt.leadId,
@@ -980,7 +989,7 @@ export function createDialer(options: DialerOptions): Dialer {
         });
       }
       if (result === undefined || result.applied || result.lead?.attemptId === attempt.attemptId) {
-        continue;
+        return;
       }
       // Its lead was deleted, or is on another attempt now (your app reset the row): no write
       // moves the attempt any more, so left placed, with its old `updatedAt`, it would be listed
@@ -1001,11 +1010,11 @@ export function createDialer(options: DialerOptions): Dialer {
           });
           return undefined;
         });
-      if (orphaned === undefined) continue;
+      if (orphaned === undefined) return;
       report.orphaned += 1;
       notifySlot(attempt.tenantId, attempt.userId);
       logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
-    }
+    });
   };
 
   const followCallEvents = async (): Promise<void> => {
