@@ -43,6 +43,39 @@ const lead = (index: number, extra: Partial<LeadInput> = {}): LeadInput => ({
   ...extra,
 });
 
+/**
+ * A memory store with `count` leads whose calls went out from a dialer that then stopped: the
+ * first `placedCount` `placed` (call ids `CA-<index>`), the rest `unknown`, leased 60 s.
+ */
+async function storeWithCallsOut(count: number, placedCount = count) {
+  const store = createMemoryLeadStore();
+  const leads = Array.from({ length: count }, (_, index) => lead(index));
+  await store.addLeads(leads);
+  for (const [index, { leadId }] of leads.entries()) {
+    const [claim] = await store.claimLeads({
+      tenantId,
+      leadIds: [leadId],
+      now: start,
+      leaseMs: 60_000,
+      claimedBy: 'stopped',
+    });
+    if (!claim?.claimed) throw new Error(`${leadId} not claimed`);
+    const placed = index < placedCount;
+    await store.updateAttempt({
+      tenantId,
+      leadId,
+      attemptId: claim.attempt.attemptId,
+      fence: claim.attempt.fence,
+      state: placed ? 'placed' : 'unknown',
+      now: start,
+      provider: 'twilio',
+      callId: `CA-${index}`,
+      ...(placed ? {} : { leaseMs: 60_000 }),
+    });
+  }
+  return store;
+}
+
 async function setUp(
   overrides: Partial<DialerOptions> & { clock?: TestClock } = {},
   leads: LeadInput[] = [],
@@ -786,30 +819,7 @@ describe('createDialer', () => {
 
   it('asks lookupCall about up to 8 calls at once, so a provider that hangs does not hold a pass for one timeout per call', async () => {
     const clock = createTestClock(start);
-    const store = createMemoryLeadStore();
-    const leads = Array.from({ length: 20 }, (_, index) => lead(index));
-    await store.addLeads(leads);
-    for (const [index, { leadId }] of leads.entries()) {
-      const [claim] = await store.claimLeads({
-        tenantId,
-        leadIds: [leadId],
-        now: start,
-        leaseMs: 60_000,
-        claimedBy: 'stopped',
-      });
-      if (!claim?.claimed) throw new Error(`${leadId} not claimed`);
-      await store.updateAttempt({
-        tenantId,
-        leadId,
-        attemptId: claim.attempt.attemptId,
-        fence: claim.attempt.fence,
-        state: index < 10 ? 'placed' : 'unknown',
-        now: start,
-        provider: 'twilio',
-        callId: `CA-${index}`,
-        ...(index < 10 ? {} : { leaseMs: 60_000 }),
-      });
-    }
+    const store = await storeWithCallsOut(20, 10);
     // The provider answers only when the test lets it: lookups pile up as a hanging one's would.
     let inFlight = 0;
     let most = 0;
@@ -851,29 +861,7 @@ describe('createDialer', () => {
 
   it('asks lookupCall about every placed call in turn: ones it cannot tell about (in progress, no answer, a throw) wait behind the rest', async () => {
     const clock = createTestClock(start);
-    const store = createMemoryLeadStore();
-    const leads = Array.from({ length: 150 }, (_, index) => lead(index));
-    await store.addLeads(leads);
-    for (const [index, { leadId }] of leads.entries()) {
-      const [claim] = await store.claimLeads({
-        tenantId,
-        leadIds: [leadId],
-        now: start,
-        leaseMs: 60_000,
-        claimedBy: 'stopped',
-      });
-      if (!claim?.claimed) throw new Error(`${leadId} not claimed`);
-      await store.updateAttempt({
-        tenantId,
-        leadId,
-        attemptId: claim.attempt.attemptId,
-        fence: claim.attempt.fence,
-        state: 'placed',
-        now: start,
-        provider: 'twilio',
-        callId: `CA-${index}`,
-      });
-    }
+    const store = await storeWithCallsOut(150);
     const asked: string[] = [];
     const dialer = createDialer({
       store,
