@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import {
   defineRedisScript,
   type RedisBusIngest,
@@ -183,7 +184,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     },
     registerTenant: (tenantId) =>
       registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) =>
-        report(error instanceof Error ? error : new Error(String(error))),
+        report(toError(error)),
       ),
   };
   const bus: EventBus = { publish, subscribe, position, close };

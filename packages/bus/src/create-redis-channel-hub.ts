@@ -1,3 +1,4 @@
+import { toError } from '@calltrack/core/internal';
 import { BusDeliveryError } from './bus-delivery-error';
 import { createRedisPubSub, type RedisPubSub, type RedisPubSubMode } from './create-redis-pubsub';
 import type { RedisTenantSubscriber } from './create-redis-tenant-subscriber';
@@ -130,7 +131,7 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
         try {
           deliver(subscriber);
         } catch (error) {
-          report(error instanceof Error ? error : new Error(String(error)));
+          report(toError(error));
         }
       }
     };
@@ -151,7 +152,7 @@ export function createRedisChannelHub(options: RedisChannelHubOptions): RedisCha
       try {
         listener.receive(tenantId, live);
       } catch (error) {
-        report(error instanceof Error ? error : new Error(String(error)));
+        report(toError(error));
       }
     }
   };

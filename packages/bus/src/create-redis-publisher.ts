@@ -5,7 +5,7 @@ import {
   isSealedCallEvent,
   parseCallEvent,
 } from '@calltrack/core';
-import { followRedisReachability, redisClientClosedError } from '@calltrack/core/internal';
+import { followRedisReachability, redisClientClosedError, toError } from '@calltrack/core/internal';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import { busCursorVerifier, formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
@@ -104,7 +104,7 @@ export function createRedisPublisher(
     if (reply[1] === 1) {
       // The events are published; a failed registration is tried again on the next publish.
       await registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) =>
-        options.report(error instanceof Error ? error : new Error(String(error))),
+        options.report(toError(error)),
       );
     }
     // Every entry this call wrote has the same publish time; a duplicate's comes with it.

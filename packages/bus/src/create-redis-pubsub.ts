@@ -1,3 +1,4 @@
+import { toError } from '@calltrack/core/internal';
 import type { Cluster } from 'ioredis';
 import { createRedisNodeLinks, type RedisNodeLink } from './create-redis-node-links';
 import { isRedisCluster, type RedisBusClient } from './redis-bus-client';
@@ -71,7 +72,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   let timer: NodeJS.Timeout | undefined;
 
   const report = (error: unknown): void => {
-    options.onError(error instanceof Error ? error : new Error(String(error)));
+    options.onError(toError(error));
   };
 
   // The connections, one per node subscribed on; what they report lands in the routing below.

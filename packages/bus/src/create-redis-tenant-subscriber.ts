@@ -1,4 +1,5 @@
 import type { CallEvent } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
 import type { SubscriptionQueue } from './create-subscription-queue';
@@ -240,11 +241,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
         return;
       }
       // Reported once per incident, not per retry (see HistoryReadFailures).
-      this.#readFailures.failed(
-        this,
-        this.#options.tenantId,
-        error instanceof Error ? error : new Error(String(error)),
-      );
+      this.#readFailures.failed(this, this.#options.tenantId, toError(error));
       // Redis is unreachable for now: try again later (a reconnect also starts a catch-up).
       this.#retrying = true;
       (this.#options.scheduleRetry ?? defaultRetry)(() => {
@@ -442,7 +439,7 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
     try {
       sink.push(message);
     } catch (error) {
-      this.#options.report(error instanceof Error ? error : new Error(String(error)));
+      this.#options.report(toError(error));
     }
   }
 }

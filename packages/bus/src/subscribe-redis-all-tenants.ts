@@ -1,4 +1,5 @@
 import { tenantIdSchema } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import type { AllTenantsListener, TenantRegistryListener } from './create-redis-channel-hub';
 import {
   createRedisTenantSubscriber,
@@ -43,7 +44,7 @@ export function subscribeRedisAllTenants(
   context.active.add(queue);
   const matches = matchesSubscription(options);
   const fail = (error: unknown): void => {
-    context.report(error instanceof Error ? error : new Error(String(error)));
+    context.report(toError(error));
     queue.cutOff();
   };
   context.hub.mode().then((mode) => {

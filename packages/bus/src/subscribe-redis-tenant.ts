@@ -1,3 +1,4 @@
+import { toError } from '@calltrack/core/internal';
 import type { RedisChannelHub } from './create-redis-channel-hub';
 import {
   createRedisTenantSubscriber,
@@ -61,7 +62,7 @@ export function subscribeRedisTenant(
   hub.attachTenant(tenantId, created).then(
     () => created.start(after === undefined ? { from: 'now' } : { from: 'cursor', cursor: after }),
     (error: unknown) => {
-      report(error instanceof Error ? error : new Error(String(error)));
+      report(toError(error));
       // Nothing can be delivered without a live channel: end with `lagged`, so the subscriber
       // comes back (from its cursor) instead of waiting forever.
       queue.cutOff();

@@ -1,6 +1,7 @@
 'use client';
 
 import type { CallAnalytics } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AnalyticsRange, CallTrackApi } from './create-call-track-api';
 import { useCallEvents } from './use-call-events';
@@ -94,7 +95,7 @@ export function useAnalytics(
       }
     } catch (failure) {
       if (current.current !== controller || controller.signal.aborted) return;
-      const error = failure instanceof Error ? failure : new Error(String(failure));
+      const error = toError(failure);
       setState((previous) => ({ ...ofThisApi(previous), loading: false, error }));
     } finally {
       if (current.current === controller) current.current = undefined;

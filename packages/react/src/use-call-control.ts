@@ -1,5 +1,6 @@
 'use client';
 
+import { toError } from '@calltrack/core/internal';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { PlaceCallInput, PlacedCallResult } from './create-call-track-api';
 import { useCallTrackApi } from './use-call-track-api';
@@ -105,8 +106,4 @@ export function useCallControl(): UseCallControlResult {
     [placingCount, terminating],
   );
   return { placeCall, terminateCall, pending, error, reset };
-}
-
-function toError(failure: unknown): Error {
-  return failure instanceof Error ? failure : new Error(String(failure));
 }

@@ -1,5 +1,5 @@
 import type { CallEvent, EventSink } from '@calltrack/core';
-import { parseRetryAfterMs } from '@calltrack/core/internal';
+import { parseRetryAfterMs, toError } from '@calltrack/core/internal';
 import { createAttemptId } from './create-attempt-id';
 import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
@@ -89,7 +89,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     try {
       await context.sink.publish(event);
     } catch (error) {
-      context.onError(error instanceof Error ? error : new Error(String(error)));
+      context.onError(toError(error));
     }
   };
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { CallEvent } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import type { DeliveryHandler } from './create-delivery-handler';
 import type { EndpointCache } from './create-endpoint-cache';
 import type { Permits } from './create-permits';
@@ -133,11 +134,11 @@ export function createFanOut(context: FanOutContext): FanOut {
           if (outcome.type !== 'done') await store.enqueue([job]);
         },
         async (error: unknown) => {
-          onError(error instanceof Error ? error : new Error(String(error)));
+          onError(toError(error));
           await store.enqueue([job]);
         },
       )
-      .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))))
+      .catch((error: unknown) => onError(toError(error)))
       .finally(() => directAttempts.delete(attempt));
     directAttempts.add(attempt);
   };

@@ -1,5 +1,6 @@
 import type { BusMessage, BusSubscription, EventBus } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
+import { toError } from '@calltrack/core/internal';
 import { EventsMissedError } from './errors/events-missed-error';
 import type { WebhookStore } from './webhook-store';
 
@@ -57,7 +58,7 @@ export function followBus(options: FollowBusOptions): BusFollower {
   });
 
   const report = (error: unknown): void => {
-    onError(error instanceof Error ? error : new Error(String(error)));
+    onError(toError(error));
   };
 
   /** Waits `ms`, or until stopped; either way its abort listener goes (a long outage pauses often). */
