@@ -101,8 +101,18 @@ describe('requests from other sites', () => {
     expect((await send(`${demo.url}/`, { headers: { host: `evil.example:${port}` } })).status).toBe(
       403,
     );
-    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+    for (const host of [
+      `localhost:${port}`,
+      `localhost.:${port}`,
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+    ]) {
       expect((await send(`${demo.url}/api/calls/active`, { headers: { host } })).status).toBe(200);
+    }
+    // A Host that URL reads as more than a name and a port (userinfo, a path) names another host.
+    for (const host of [`evil.example@localhost:${port}`, `localhost:${port}/x`, 'localhost\\x']) {
+      const named = await send(`${demo.url}/api/calls/active`, { headers: { host } });
+      expect(named.status, host).toBe(403);
     }
     // Providers reach the webhooks through a tunnel under its own name: checked by signature.
     const webhook = await send(`${demo.url}/webhooks/twilio`, {

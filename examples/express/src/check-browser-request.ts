@@ -50,9 +50,12 @@ export function checkBrowserRequest(
 /** `localhost`, a `.localhost` name, 127.0.0.0/8 or `[::1]`, with any port; or the public host. */
 function isLoopbackHost(host: string, publicHost: string | undefined): boolean {
   if (host === publicHost) return true;
+  // A name or address and a port, nothing that URL would read as more (`evil.example@localhost`).
+  if (/[^a-z0-9.:[\]-]/.test(host)) return false;
   let hostname: string;
   try {
-    hostname = new URL(`http://${host}`).hostname;
+    // A name may end with the root's dot (`localhost.`): the same host.
+    hostname = new URL(`http://${host}`).hostname.replace(/\.$/, '');
   } catch {
     return false;
   }
