@@ -1,3 +1,4 @@
+import { createOutageIncident } from '@calltrack/core/internal';
 import type { Redis } from 'ioredis';
 import { isRedisCluster, type RedisBusClient } from './redis-bus-client';
 
@@ -139,12 +140,15 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
     // An outage of this connection is reported once when it starts (its first error while not
     // ready) and once when it ends: it retries every few seconds for as long as Redis is down,
     // and each failed attempt is another error event. An error while ready is reported as it is.
-    let outage: { since: number; errors: number } | undefined;
+    const outage = createOutageIncident({
+      back: `The Redis bus's subscriber connection to ${link.key} is back`,
+      failures: 'connection errors',
+    });
     connection.on('error', (error: Error) => {
-      if (outage) outage.errors += 1;
+      if (outage.open) outage.failed();
       else {
         report(error);
-        if (connection.status !== 'ready') outage = { since: Date.now(), errors: 1 };
+        if (connection.status !== 'ready') outage.failed();
       }
       // ioredis reads a SUNSUBSCRIBE the server pushes (its slot moved away) as the answer to
       // a command it never sent: this connection's state can no longer be trusted.
@@ -164,18 +168,8 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
       if (cluster && isCurrent(link)) options.onTopologyHint();
     });
     connection.on('ready', () => {
-      if (outage) {
-        const { since, errors } = outage;
-        outage = undefined;
-        if (!options.isClosed() && isCurrent(link)) {
-          const seconds = ((Date.now() - since) / 1000).toFixed(1);
-          report(
-            new Error(
-              `The Redis bus's subscriber connection to ${link.key} is back after ${seconds} s and ${errors} connection errors (only the first was reported).`,
-            ),
-          );
-        }
-      }
+      const back = outage.end();
+      if (back && !options.isClosed() && isCurrent(link)) report(new Error(back));
       if (connection.status === 'ready') for (const send of link.held.splice(0)) send();
       if (!readyBefore) {
         readyBefore = true;

@@ -1,4 +1,5 @@
 import type { Clock } from '@calltrack/core';
+import { createOutageIncident } from '@calltrack/core/internal';
 
 /**
  * The failed history reads of a bus's subscriptions, reported as one incident: the first failure
@@ -45,44 +46,37 @@ export function createHistoryReadFailures(
   const failing = new Map<object, string>();
   // Scopes whose failing subscriptions ended before reading again: when they last failed.
   const unconfirmed = new Map<string, number>();
-  let incident: { since: number; failures: number } | undefined;
+  const incident = createOutageIncident({
+    back: "The Redis bus's history reads work again",
+    failures: 'failed reads',
+    clock,
+  });
 
   return {
     failed(reader, tenantId, error) {
       const scope = scopeOf(tenantId);
       failing.set(reader, scope);
       unconfirmed.delete(scope);
-      if (incident) {
-        incident.failures += 1;
-        return;
-      }
-      incident = { since: clock.now(), failures: 1 };
-      report(error);
+      if (incident.failed()) report(error);
     },
     succeeded(reader, tenantId) {
       failing.delete(reader);
-      if (!incident) return;
+      if (!incident.open) return;
       const at = clock.now();
       unconfirmed.delete(scopeOf(tenantId));
       for (const [scope, lastFailed] of unconfirmed) {
         if (at - lastFailed >= forgottenAfterMs) unconfirmed.delete(scope);
       }
       if (failing.size > 0 || unconfirmed.size > 0) return;
-      const { since, failures } = incident;
-      incident = undefined;
-      const seconds = ((at - since) / 1000).toFixed(1);
-      report(
-        new Error(
-          `The Redis bus's history reads work again after ${seconds} s and ${failures} failed reads (only the first was reported).`,
-        ),
-      );
+      const back = incident.end();
+      if (back) report(new Error(back));
     },
     ended(reader) {
       const scope = failing.get(reader);
       if (scope === undefined) return;
       failing.delete(reader);
       // Its scope has not been read since it failed: the next read of it says whether it works.
-      if (incident) unconfirmed.set(scope, clock.now());
+      if (incident.open) unconfirmed.set(scope, clock.now());
     },
   };
 }

@@ -3,7 +3,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventIds, take } from './collect-bus-messages';
 import { createRedisBus } from './create-redis-bus';
-import { createRedisChannelHub, type RedisChannelHub } from './create-redis-channel-hub';
+import {
+  type AllTenantsListener,
+  createRedisChannelHub,
+  type RedisChannelHub,
+} from './create-redis-channel-hub';
+import type { RedisPubSubMode } from './create-redis-pubsub';
 import type { SubscriptionQueue } from './create-subscription-queue';
 import { createHistoryReadFailures } from './history-read-failures';
 import { subscribeRedisAllTenants } from './subscribe-redis-all-tenants';
@@ -86,5 +91,113 @@ describe.skipIf(!redis)('subscribeRedisAllTenants (classic)', () => {
     // Nothing more up to the end: each event once.
     expect(await take(everyone, 10)).toEqual([]);
     expect(errors).toEqual([]);
+  });
+});
+
+describe.skipIf(!redis)('subscribeRedisAllTenants and the history-read incident', () => {
+  /**
+   * An all-tenants subscription whose history reads all fail (they retry every 250 ms), once
+   * tenant-a published and its member's first read failed.
+   */
+  const startFailingReads = async (mode: RedisPubSubMode, testPrefix: string) => {
+    const client = redis as Redis;
+    const reported: string[] = [];
+    let firstFailure: () => void = () => {};
+    const failed = new Promise<void>((resolve) => {
+      firstFailure = resolve;
+    });
+    const report = (error: Error): void => {
+      reported.push(error.message);
+      firstFailure();
+    };
+    const hub = createRedisChannelHub({
+      redis: client,
+      prefix: testPrefix,
+      mode: async () => mode,
+      batchSize: 500,
+      maxAgeMs: 60 * 60 * 1000,
+      maxEvents: 1000,
+      topologyCheckIntervalMs: 5000,
+      report,
+    });
+    const listeners: AllTenantsListener[] = [];
+    const unreachable: RedisChannelHub = {
+      ...hub,
+      historyOf: (tenantId) => async () => {
+        throw new Error(`Connection is closed. (${tenantId})`);
+      },
+      attachAllTenants: (listener) => {
+        listeners.push(listener);
+        return hub.attachAllTenants(listener);
+      },
+    };
+    const readFailures = createHistoryReadFailures(report);
+    const stop = new AbortController();
+    const everyone = subscribeRedisAllTenants(
+      {
+        hub: unreachable,
+        maxBufferedMessages: 100,
+        batchSize: 500,
+        report,
+        readFailures,
+        active: new Set(),
+        redis: client,
+        prefix: testPrefix,
+      },
+      { allTenants: true, signal: stop.signal },
+    );
+    await everyone.ready;
+    const bus = createRedisBus({
+      redis: client,
+      prefix: testPrefix,
+      pubsub: mode,
+      onError: report,
+    });
+    await bus.publish(makeCallEvent({ tenantId: 'tenant-a' }));
+    await failed;
+    expect(reported).toEqual(['Connection is closed. (tenant-a)']);
+    const close = async () => {
+      stop.abort();
+      await bus.close();
+      hub.close();
+      await deleteKeys(client, testPrefix);
+    };
+    return { reported, readFailures, stop, listeners, close };
+  };
+
+  it.each<RedisPubSubMode>(['classic', 'sharded'])(
+    '%s: an ended subscription tells the incident at once, not at its next retry',
+    async (mode) => {
+      const { reported, readFailures, stop, close } = await startFailingReads(
+        mode,
+        `${prefix}:ended-${mode}`,
+      );
+      stop.abort();
+      // Another subscription's read works: with the ended one no longer failing, that is the end.
+      readFailures.succeeded({}, 'tenant-a');
+      expect(reported).toEqual([
+        'Connection is closed. (tenant-a)',
+        expect.stringMatching(
+          /^The Redis bus's history reads work again after [\d.]+ s and \d+ failed reads/,
+        ),
+      ]);
+      await close();
+    },
+  );
+
+  it('classic: members dropped at a reconnect tell the incident at once', async () => {
+    const { reported, readFailures, listeners, close } = await startFailingReads(
+      'classic',
+      `${prefix}:reconnect`,
+    );
+    // The pattern subscription came back: tenant-a's member is dropped, to join again on its
+    // next message.
+    for (const listener of listeners) listener.reconnected();
+    readFailures.succeeded({}, 'tenant-a');
+    expect(reported).toEqual([
+      'Connection is closed. (tenant-a)',
+      expect.stringMatching(/^The Redis bus's history reads work again after/),
+    ]);
+    await close();
   });
 });

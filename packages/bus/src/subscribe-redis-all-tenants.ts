@@ -83,6 +83,14 @@ function followPattern(
   // position, so a live message that cannot be read, or a gap, is read from that tenant's history.
   let members = new Map<string, PatternMember>();
   let sweptAt = now();
+  /**
+   * Drops every member. Those that will not read again tell the read incident now, not at their
+   * next retry (up to 250 ms later): a read that works meanwhile may then end it.
+   */
+  const dropMembers = (): void => {
+    for (const { subscriber } of members.values()) context.readFailures.ended(subscriber);
+    members = new Map();
+  };
 
   /**
    * Drops members idle for `memberIdleMs` that read no history, at most once per that time (on a
@@ -150,13 +158,13 @@ function followPattern(
     reconnected() {
       // Messages of any tenant may have been missed, also of tenants not heard from yet: say so,
       // and follow each tenant again from its next message.
-      members = new Map();
+      dropMembers();
       queue.push({ type: 'reset', recovered: false, reason: 'reconnected' });
     },
   };
   hub.attachAllTenants(listener).then(() => queue.markReady(), fail);
   return () => {
-    members = new Map();
+    dropMembers();
     hub.detachAllTenants(listener);
   };
 }
@@ -225,7 +233,11 @@ function followRegistry(
   return () => {
     ended = true;
     hub.detachRegistry(listener);
-    for (const [tenantId, subscriber] of members) hub.detachTenant(tenantId, subscriber);
+    for (const [tenantId, subscriber] of members) {
+      hub.detachTenant(tenantId, subscriber);
+      // Now, not at its next retry, as a tenant subscription does.
+      context.readFailures.ended(subscriber);
+    }
     members.clear();
   };
 }

@@ -10,6 +10,8 @@ export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+export type { OutageIncident, OutageIncidentOptions } from './create-outage-incident';
+export { createOutageIncident } from './create-outage-incident';
 export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
 export { hashText } from './hash-text';
 export type { IncomingWebhook } from './incoming-webhook';

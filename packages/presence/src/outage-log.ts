@@ -1,5 +1,5 @@
 import type { Logger } from '@calltrack/core';
-import { isOutageError } from '@calltrack/core/internal';
+import { createOutageIncident, isOutageError } from '@calltrack/core/internal';
 
 /** How a background job reports its failures; see {@link createOutageLog}. */
 export interface OutageLog {
@@ -29,30 +29,28 @@ export function createOutageLog(
   job: string,
   quietMs = 0,
 ): OutageLog {
-  let outage: { since: number; failures: number; lastFailedAt: number } | undefined;
+  const incident = createOutageIncident({
+    back: `${job} work again`,
+    failures: 'failures',
+    clock: { now },
+  });
+  let lastFailedAt = 0;
   return {
     failed(message, context) {
       if (!isOutageError(context.error)) {
         logger.error(message, context);
         return;
       }
-      if (outage) {
-        outage.failures += 1;
-        outage.lastFailedAt = now();
-        return;
-      }
-      outage = { since: now(), failures: 1, lastFailedAt: now() };
+      lastFailedAt = now();
+      if (!incident.failed()) return;
       logger.error(`${job} fail: Redis cannot be reached; reported once, until one works again.`, {
         error: context.error,
       });
     },
     worked() {
-      if (!outage || now() - outage.lastFailedAt < quietMs) return;
-      const seconds = ((now() - outage.since) / 1000).toFixed(1);
-      logger.warn(
-        `${job} work again after ${seconds} s and ${outage.failures} failures (only the first was reported).`,
-      );
-      outage = undefined;
+      if (now() - lastFailedAt < quietMs) return;
+      const back = incident.end();
+      if (back) logger.warn(back);
     },
   };
 }

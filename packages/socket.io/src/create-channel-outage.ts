@@ -1,4 +1,5 @@
 import type { Clock } from '@calltrack/core';
+import { createOutageIncident } from '@calltrack/core/internal';
 import type { ReportError } from './call-track-socket-error-info';
 
 /**
@@ -26,33 +27,25 @@ export interface ChannelOutage {
 
 /** Follows the channel restarts of one `attachCallTrack`, reporting to `onError`. */
 export function createChannelOutage(onError: ReportError, clock?: Clock): ChannelOutage {
-  const time = clock ?? { now: Date.now };
   // Channels whose last restart failed. Those that closed since are left out: the incident stays
   // open without them, and the next channel to attach says whether the bus is back.
   const failing = new Set<object>();
-  let incident: { since: number; failures: number } | undefined;
+  const incident = createOutageIncident({
+    back: 'The bus subscriptions of the Socket.IO channels are back',
+    failures: 'failed restarts',
+    clock,
+  });
 
   return {
     failed(channel, first) {
       failing.add(channel);
-      if (incident) {
-        incident.failures += 1;
-        return;
-      }
-      incident = { since: time.now(), failures: 1 };
-      onError(first);
+      if (incident.failed()) onError(first);
     },
     attached(channel) {
       failing.delete(channel);
-      if (!incident || failing.size > 0) return;
-      const seconds = ((time.now() - incident.since) / 1000).toFixed(1);
-      const { failures } = incident;
-      incident = undefined;
-      onError(
-        new Error(
-          `The bus subscriptions of the Socket.IO channels are back after ${seconds} s and ${failures} failed restarts (only the first was reported).`,
-        ),
-      );
+      if (failing.size > 0) return;
+      const back = incident.end();
+      if (back) onError(new Error(back));
     },
     closed(channel) {
       failing.delete(channel);
