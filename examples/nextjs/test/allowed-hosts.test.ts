@@ -64,6 +64,26 @@ async function errorCode(response: Response): Promise<string | undefined> {
 }
 
 describe('hosts the app answers to', () => {
+  it('opens tRPC subscriptions with a retry of at most 1 s (the browser would wait about 3 s to resume)', async () => {
+    const { GET } = await trpc();
+    const controller = new AbortController();
+    const stream = await GET(
+      new Request('http://localhost:3000/api/trpc/calltrack.onCallEvent?input=%7B%7D', {
+        headers: { host: 'localhost:3000' },
+        signal: controller.signal,
+      }),
+    );
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const { value } = await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    // The first frame; the delay has jitter, up to 1 s.
+    const retryMs = Number(/^retry: (\d+)\n/.exec(new TextDecoder().decode(value))?.[1]);
+    expect(retryMs).toBeGreaterThan(0);
+    expect(retryMs).toBeLessThanOrEqual(1000);
+  });
+
   it('refuses a page of a site rebound to this machine: writes, the calls API, recordings and tRPC', async () => {
     const before = placed.length;
     const host = 'attacker.example:3000';

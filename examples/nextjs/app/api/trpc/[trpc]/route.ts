@@ -1,3 +1,4 @@
+import { withSseRetry } from '@calltrack/trpc';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getAppRouter } from '../../../../server/app-router';
 import { checkBrowserRequest } from '../../../../server/check-browser-request';
@@ -8,10 +9,12 @@ export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 /**
- * Every tRPC call: queries (batched GET), and `calltrack.onCallEvent` as an SSE stream. A request
- * naming another host (a site rebound to this machine) is refused 403 (checkBrowserRequest).
+ * Every tRPC call: queries (batched GET), and `calltrack.onCallEvent` as an SSE stream, which
+ * `withSseRetry` opens with `retry: 1000` (a dropped stream resumes within 1 s, not the
+ * browser's 3). A request naming another host (a site rebound to this machine) is refused 403
+ * (checkBrowserRequest).
  */
-async function handle(request: Request): Promise<Response> {
+const handle = withSseRetry(async (request: Request): Promise<Response> => {
   const refusal = checkBrowserRequest(request);
   if (refusal) return refusal;
   return fetchRequestHandler({
@@ -24,6 +27,6 @@ async function handle(request: Request): Promise<Response> {
         console.error(`tRPC ${path ?? '?'} failed`, error);
     },
   });
-}
+});
 
 export { handle as GET, handle as POST };
