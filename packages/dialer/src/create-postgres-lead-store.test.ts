@@ -448,6 +448,32 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
     }
   });
 
+  it('names a lead whose row has no owner as a conflict when it is added again, and leaves the row as it is', async () => {
+    const table = uniqueTableName('ownerless');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      // A row of your table without an owner (the column allows NULL in your schema).
+      await pool!.query(`ALTER TABLE ${table} ALTER COLUMN user_id DROP NOT NULL`);
+      await pool!.query(
+        `INSERT INTO ${table} (tenant_id, id, user_id, phone_number) VALUES ('acme', 'lead-1', NULL, '+14155550100')`,
+      );
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      expect(
+        await store.addLeads([
+          { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550199' },
+          { tenantId: 'acme', leadId: 'lead-2', userId: 'u1', phoneNumber: '+14155550102' },
+        ]),
+      ).toEqual({ added: 1, existing: 0, conflicts: [{ tenantId: 'acme', leadId: 'lead-1' }] });
+      const { rows } = await pool!.query(
+        `SELECT user_id, phone_number FROM ${table} WHERE tenant_id = 'acme' AND id = 'lead-1'`,
+      );
+      expect(rows).toEqual([{ user_id: null, phone_number: '+14155550100' }]);
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
   it('refuses names that are not plain identifiers', () => {
     expect(() =>
       createPostgresLeadStore({ pool: pool!, table: 'leads; DROP TABLE users' }),

@@ -59,6 +59,26 @@ describe.skipIf(!redis)('createRedisLeadStore', () => {
     );
   });
 
+  it('names a lead whose hash has no owner as a conflict when it is added again, as PostgreSQL does, and leaves it as it is', async () => {
+    const prefix = `${filePrefix}:ownerless`;
+    const store = createRedisLeadStore({ redis: redis!, prefix });
+    await store.addLeads([
+      { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550100' },
+    ]);
+    // A malformed lead: its owner field is gone (written by hand, or by an earlier bug).
+    await redis!.hdel(`${prefix}:{acme}:lead:lead-1`, 'userId');
+    expect(
+      await store.addLeads([
+        { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550199' },
+        { tenantId: 'acme', leadId: 'lead-2', userId: 'u1', phoneNumber: '+14155550102' },
+      ]),
+    ).toEqual({ added: 1, existing: 0, conflicts: [{ tenantId: 'acme', leadId: 'lead-1' }] });
+    expect(await redis!.hmget(`${prefix}:{acme}:lead:lead-1`, 'userId', 'phoneNumber')).toEqual([
+      null,
+      '+14155550100',
+    ]);
+  });
+
   it('gets past expired lease entries whose attempt was deleted', async () => {
     const prefix = `${filePrefix}:ghosts`;
     const store = createRedisLeadStore({ redis: redis!, prefix });

@@ -13,8 +13,9 @@ export interface AddLeadsResult {
   existing: number;
   /**
    * Leads the store already had for another user of the same tenant (a lead id is unique per
-   * tenant, not per user): left exactly as they were, still that user's, and named here once
-   * each, in the order given. Every other lead of the call was added or counted as existing.
+   * tenant, not per user), or for no user (a row of your table without an owner): left exactly
+   * as they were (another user's stays theirs), and named here once each, in the order given.
+   * Every other lead of the call was added or counted as existing.
    */
   conflicts: { tenantId: string; leadId: string }[];
 }

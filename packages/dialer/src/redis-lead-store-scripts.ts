@@ -31,8 +31,9 @@ for index = 3, #ARGV, 4 do
     added = added + 1
   else
     local owner = redis.call('HGET', key, 'userId')
-    -- A lead id is the tenant's: another user's lead stays theirs, and is named.
-    if owner and owner ~= ARGV[index + 1] then
+    -- A lead id is the tenant's: another user's lead stays theirs, and is named; so is one
+    -- with no owner (a malformed hash), which is not this user's either (as on PostgreSQL).
+    if owner ~= ARGV[index + 1] then
       conflicts[#conflicts + 1] = (index - 3) / 4
     else
       existing = existing + 1
