@@ -43,6 +43,7 @@ import type {
   AttemptUpdate,
   AttemptUpdateResult,
   ClaimResult,
+  DetachedAttempt,
   ExpiredAttemptOutcome,
   OrphanExpiredAttemptsRequest,
 } from './lead-store';
@@ -880,21 +881,31 @@ export function createDialer(options: DialerOptions): Dialer {
         }
         if (found !== undefined) {
           const ended = found.placed && isEndedStatus(found.status);
+          const call = found.placed
+            ? {
+                ...(found.callId === undefined ? {} : { callId: found.callId }),
+                ...(ended ? { outcome: found.status } : {}),
+              }
+            : undefined;
           const settled = await write({
             ...key,
             now: clock.now(),
-            ...(found.placed
-              ? {
-                  state: ended ? 'ended' : 'placed',
-                  ...(found.callId === undefined ? {} : { callId: found.callId }),
-                  ...(ended ? { outcome: found.status } : {}),
-                }
+            ...(call
+              ? { state: ended ? 'ended' : 'placed', ...call }
               : { state: 'released', reason: 'lookup:not_placed' }),
           });
           if (settled?.applied) {
             report.settled += 1;
             notifySlot(attempt.tenantId, attempt.userId);
             return;
+          }
+          // Its lead is gone or on another attempt: orphaned on its own, with what the lookup
+          // learned (the batch below would orphan it without).
+          if (call && settled && settled.lead?.attemptId !== attempt.attemptId) {
+            if (await orphanCutOff(attempt, settled, call)) {
+              report.orphaned += 1;
+              return;
+            }
           }
         }
       }
@@ -993,28 +1004,48 @@ export function createDialer(options: DialerOptions): Dialer {
       }
       // Its lead was deleted, or is on another attempt now (your app reset the row): no write
       // moves the attempt any more, so left placed, with its old `updatedAt`, it would be listed
-      // first and asked about on every pass for a day, 100 of them starving the rest.
-      const reason = result.lead === undefined ? 'lead_gone' : 'lead_moved_on';
-      const orphaned = await store
-        .orphanDetachedAttempt({
-          tenantId: attempt.tenantId,
-          leadId: attempt.leadId,
-          attemptId: attempt.attemptId,
-          now: clock.now(),
-          reason,
-        })
-        .catch((error) => {
-          logger.error('Orphaning a placed attempt cut off from its lead failed.', {
-            ...key,
-            error,
-          });
-          return undefined;
-        });
-      if (orphaned === undefined) return;
-      report.orphaned += 1;
-      notifySlot(attempt.tenantId, attempt.userId);
-      logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
+      // first and asked about on every pass for a day, 100 of them starving the rest. It keeps
+      // what the lookup learned (how the call ended).
+      const call = {
+        ...(callId === undefined ? {} : { callId }),
+        ...(ended ? { outcome: found.status } : {}),
+      };
+      if (await orphanCutOff(attempt, result, call)) report.orphaned += 1;
     });
+  };
+
+  /**
+   * Orphans an attempt a refused write found cut off from its lead (deleted, or on another
+   * attempt), keeping what `lookupCall` learned of its call. True when it orphaned it.
+   */
+  const orphanCutOff = async (
+    attempt: LeadAttempt,
+    refused: AttemptUpdateResult,
+    call: NonNullable<DetachedAttempt['call']>,
+  ): Promise<boolean> => {
+    const key = {
+      tenantId: attempt.tenantId,
+      leadId: attempt.leadId,
+      attemptId: attempt.attemptId,
+      fence: attempt.fence,
+    };
+    const orphaned = await store
+      .orphanDetachedAttempt({
+        tenantId: attempt.tenantId,
+        leadId: attempt.leadId,
+        attemptId: attempt.attemptId,
+        now: clock.now(),
+        reason: refused.lead === undefined ? 'lead_gone' : 'lead_moved_on',
+        ...(call.callId === undefined && call.outcome === undefined ? {} : { call }),
+      })
+      .catch((error) => {
+        logger.error('Orphaning an attempt cut off from its lead failed.', { ...key, error });
+        return undefined;
+      });
+    if (orphaned === undefined) return false;
+    notifySlot(attempt.tenantId, attempt.userId);
+    logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
+    return true;
   };
 
   const followCallEvents = async (): Promise<void> => {

@@ -56,6 +56,7 @@ export function createMemoryLeadStore(): LeadStore {
     attemptId,
     now,
     reason,
+    call,
   }: DetachedAttempt): LeadAttempt | undefined => {
     const attempt = attempts.get(attemptKey(tenantId, attemptId));
     if (attempt === undefined || attempt.leadId !== leadId) return undefined;
@@ -66,6 +67,8 @@ export function createMemoryLeadStore(): LeadStore {
       state: 'orphaned',
       updatedAt: now,
       leaseUntil: undefined,
+      callId: call?.callId ?? attempt.callId,
+      outcome: call?.outcome ?? attempt.outcome,
       reason,
     };
     saveAttempt(orphaned);

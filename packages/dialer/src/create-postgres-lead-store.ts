@@ -642,19 +642,29 @@ ORDER BY decided.position`;
       return rows.map(decodeAttempt);
     },
 
-    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason, call }) {
       // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
       if (!textValues(tenantId, attemptId, leadId)) return undefined;
       // A lead id your table cannot hold names no lead that points at the attempt (NULL: none).
       const lead = (await fits({ tenantId, leadId })) ? [tenantId, leadId] : [null, null];
       const { rows } = await pool.query(
-        `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5
+        `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5,
+           call_id = coalesce($8, A.call_id), outcome = coalesce($9, A.outcome)
          WHERE A.tenant_id = $1 AND A.attempt_id = $2 AND A.lead_id = $3 AND A.state IN ('claimed', 'placed', 'unknown')
            AND NOT EXISTS (SELECT 1 FROM ${table} L
              WHERE L.${c.tenantId} = $6 AND L.${c.leadId} = $7 AND L.${c.attemptId} = A.attempt_id)
          RETURNING ${attemptColumns}`,
-        // $6 and $7 are $1 and $3 in your columns' own types.
-        [tenantId, attemptId, leadId, new Date(now), reason, ...lead],
+        // $6 and $7 are $1 and $3 in your columns' own types; $8 and $9 what a lookup learned.
+        [
+          tenantId,
+          attemptId,
+          leadId,
+          new Date(now),
+          reason,
+          ...lead,
+          call?.callId ?? null,
+          call?.outcome ?? null,
+        ],
       );
       return rows[0] ? decodeAttempt(rows[0]) : undefined;
     },

@@ -354,13 +354,13 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       return found.sort((a, b) => a.updatedAt - b.updatedAt).slice(0, limit);
     },
 
-    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason, call }) {
       const base = baseOf(tenantId);
       const fields = (await runRedisScript(
         redis,
         orphanDetachedScript,
         [`${base}attempt:${attemptId}`],
-        [base, attemptId, leadId, now, reason],
+        [base, attemptId, leadId, now, reason, call?.callId ?? '', call?.outcome ?? ''],
       )) as string[];
       return decodeAttempt(pairs(fields));
     },

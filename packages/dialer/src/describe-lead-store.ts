@@ -885,6 +885,83 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
         });
       }
 
+      if (removeLead !== undefined) {
+        it("keeps what a lookup learned of a cut-off attempt's call (how it ended, its call id) on the orphan", async () => {
+          const setup = await setUp(2);
+          const { store, tenantId } = setup;
+          const [placedClaim] = await claimOne(store, tenantId, 'lead-0000');
+          const [unknownClaim] = await claimOne(store, tenantId, 'lead-0001');
+          if (!placedClaim?.claimed || !unknownClaim?.claimed) throw new Error('not claimed');
+          const placed = placedClaim.attempt;
+          const unknown = unknownClaim.attempt;
+          await store.updateAttempt({
+            tenantId,
+            leadId: placed.leadId,
+            attemptId: placed.attemptId,
+            fence: placed.fence,
+            state: 'placed',
+            now: t0 + 100,
+            provider: 'twilio',
+            callId: `CA-placed-${tenantId}`,
+          });
+          await store.updateAttempt({
+            tenantId,
+            leadId: unknown.leadId,
+            attemptId: unknown.attemptId,
+            fence: unknown.fence,
+            state: 'unknown',
+            now: t0 + 100,
+            leaseMs: 100,
+            provider: 'twilio',
+          });
+          await removeLead(store, tenantId, placed.leadId);
+          await removeLead(store, tenantId, unknown.leadId);
+          const now = t0 + lease + 1000;
+          assertPartial(
+            await store.orphanDetachedAttempt({
+              tenantId,
+              leadId: placed.leadId,
+              attemptId: placed.attemptId,
+              now,
+              reason: 'lead_gone',
+              call: { outcome: 'completed' },
+            }),
+            {
+              state: 'orphaned',
+              reason: 'lead_gone',
+              outcome: 'completed',
+              callId: `CA-placed-${tenantId}`,
+              fence: placed.fence,
+            },
+          );
+          assertPartial(
+            await store.orphanDetachedAttempt({
+              tenantId,
+              leadId: unknown.leadId,
+              attemptId: unknown.attemptId,
+              now,
+              reason: 'lead_gone',
+              call: { callId: `CA-unknown-${tenantId}`, outcome: 'no-answer' },
+            }),
+            { state: 'orphaned', outcome: 'no-answer', callId: `CA-unknown-${tenantId}` },
+          );
+          assertPartial(await store.getAttempt(tenantId, unknown.attemptId), {
+            state: 'orphaned',
+            reason: 'lead_gone',
+            provider: 'twilio',
+            outcome: 'no-answer',
+            callId: `CA-unknown-${tenantId}`,
+            leaseUntil: undefined,
+          });
+          // Found by the call id the lookup gave it, as a webhook of that call links it.
+          assertPartial(
+            await store.findAttemptByCall(tenantId, 'twilio', `CA-unknown-${tenantId}`),
+            { attemptId: unknown.attemptId, state: 'orphaned' },
+          );
+          assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 0);
+        });
+      }
+
       /**
        * Leaves, in `tenantId`, expired attempts in the cases the reconciler meets, and answers the
        * batch it would orphan, as it read them: a (claimed) and b (unknown, its call known) are

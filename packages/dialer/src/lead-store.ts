@@ -146,6 +146,12 @@ export interface DetachedAttempt {
   now: number;
   /** Recorded on the attempt: `lead_gone`, `lead_moved_on`. */
   reason: string;
+  /**
+   * What `lookupCall` learned of the attempt's call, kept on the orphan as a fenced write would
+   * have recorded it (`outcome`: the call ended, and how; `callId`: the call's id, when the
+   * attempt had none). The attempt is orphaned all the same: no write reaches its lead.
+   */
+  call?: { callId?: string; outcome?: CallStatus };
 }
 
 /** One expired attempt for {@link LeadStore.orphanExpiredAttempts}, as `listExpiredAttempts` read it. */
@@ -258,7 +264,8 @@ export interface LeadStore {
   /**
    * Orphans an attempt cut off from its lead: one still `claimed`, `placed` or `unknown` whose
    * lead is gone (deleted from your table) or is on another attempt now, so no fenced write can
-   * ever move it. Only the attempt changes (`orphaned`, the reason, no lease): it leaves
+   * ever move it. Only the attempt changes (`orphaned`, the reason, no lease, and the call id and
+   * outcome `call` gives, as a lookup learned them): it leaves
    * `listExpiredAttempts`, `listPlacedAttempts` and `countLiveAttempts`, and is listed for
    * review. Answers the attempt as orphaned, or undefined when it changed nothing: the attempt is
    * unknown, is not `claimed`, `placed` or `unknown`, is not of `leadId`, or is still its lead's

@@ -193,13 +193,22 @@ local function updateAttempt(leadId, attemptId, fence, target, nowText, leaseMs,
   return 'applied', attemptId
 end
 
-local function orphanDetached(attemptId, leadId, nowText, reason)
+local function orphanDetached(attemptId, leadId, nowText, reason, callId, outcome)
   local attemptKey = base .. 'attempt:' .. attemptId
-  local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt')
+  local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt',
+    'provider')
   local state = attempt[1]
   if not live[state] or attempt[2] ~= leadId then return false end
   if redis.call('HGET', base .. 'lead:' .. leadId, 'attemptId') == attemptId then return false end
   redis.call('HSET', attemptKey, 'state', 'orphaned', 'updatedAt', nowText, 'reason', reason)
+  -- What a lookup learned of the call, as a fenced write would record it.
+  if outcome and outcome ~= '' then redis.call('HSET', attemptKey, 'outcome', outcome) end
+  if callId and callId ~= '' then
+    redis.call('HSET', attemptKey, 'callId', callId)
+    if attempt[5] then
+      redis.call('SET', base .. 'call:' .. attempt[5] .. ':' .. callId, attemptId)
+    end
+  end
   redis.call('HDEL', attemptKey, 'leaseUntil')
   redis.call('ZREM', base .. 'leases', attemptId)
   if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
@@ -224,12 +233,13 @@ return { outcome, flat(leadKey), flat(base .. 'attempt:' .. attemptId) }
 `;
 
 /**
- * ARGV: base, attemptId, leadId, now, reason. Orphans a `claimed`, `placed` or `unknown` attempt of
- * `leadId` whose lead is gone or on another attempt; returns its fields, or {} if it changed
+ * ARGV: base, attemptId, leadId, now, reason, callId ('' = none), outcome ('' = none). Orphans a
+ * `claimed`, `placed` or `unknown` attempt of `leadId` whose lead is gone or on another attempt,
+ * keeping the call id and outcome a lookup learned; returns its fields, or {} if it changed
  * nothing.
  */
 export const orphanDetachedAttemptScript = `${shared}${attemptFunctions}
-if not orphanDetached(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return {} end
+if not orphanDetached(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]) then return {} end
 return flat(base .. 'attempt:' .. ARGV[2])
 `;
 
