@@ -188,11 +188,13 @@ export function createMemoryLeadStore(): LeadStore {
       return copy(updateAttempt(update));
     },
 
-    async recordSkip({ tenantId, leadId, reason, now }) {
-      const key = leadKey(tenantId, leadId);
-      const lead = leads.get(key);
-      if (lead === undefined || lead.callStatus !== 'pending' || lead.hasBeenCalled) return;
-      leads.set(key, { ...lead, skipReason: reason, skippedAt: now });
+    async recordSkips(skips) {
+      for (const { tenantId, leadId, reason, now } of skips) {
+        const key = leadKey(tenantId, leadId);
+        const lead = leads.get(key);
+        if (lead === undefined || lead.callStatus !== 'pending' || lead.hasBeenCalled) continue;
+        leads.set(key, { ...lead, skipReason: reason, skippedAt: now });
+      }
     },
 
     async getAttempt(tenantId, attemptId) {

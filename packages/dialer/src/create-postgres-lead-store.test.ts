@@ -15,6 +15,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createReconcilingDialer } from './__tests__/create-reconciling-dialer';
 import { checkLookupPastRemovedLeads } from './__tests__/look-up-past-removed-leads';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
+import { checkSkipsRecordedTogether } from './__tests__/skips-recorded-together';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createDialer } from './create-dialer';
 import { createDialerHandler } from './create-dialer-handler';
@@ -306,7 +307,10 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       const [one] = await store.claimLeads({ ...request, leadIds: ['new-1'] });
       const many = await store.claimLeads({ ...request, leadIds: ['new-2', 'new-3'] });
       expect([one, ...many].map((claim) => claim?.claimed)).toEqual([true, true, true]);
-      await store.recordSkip({ tenantId: 'acme', leadId: 'new-4', reason: 'do_not_call', now: 1 });
+      await store.recordSkips([
+        { tenantId: 'acme', leadId: 'new-4', reason: 'do_not_call', now: 1 },
+        { tenantId: 'acme', leadId: 'new-5', reason: 'too_soon', now: 1 },
+      ]);
       const plans = await Promise.all(
         sent
           .filter((query) => query.text.includes(`UPDATE "${table}"`))
@@ -666,6 +670,21 @@ describe.skipIf(!pool)('createPostgresLeadStore under the reconciler', () => {
         fence: 2,
       });
       expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('records the skips of a run over 100 leads outside their window in one statement, not one each', async () => {
+    const table = uniqueTableName('skips');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const counted = countStatements(pool!);
+      const store = createPostgresLeadStore({ pool: counted.pool, table, attemptsTable });
+      const during = await checkSkipsRecordedTogether(store, 'acme', counted.sent);
+      // Two pages read, then one statement for the page's skips (it was 102: one per skip).
+      expect(during).toBeLessThanOrEqual(3);
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }

@@ -225,7 +225,9 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           lead(`${tenantId}-b`, 'lead-0000'),
         ]);
         await claimOne(store, tenantId, 'lead-0001');
-        await store.recordSkip({ tenantId, leadId: 'lead-0002', reason: 'do_not_call', now: t0 });
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0002', reason: 'do_not_call', now: t0 },
+        ]);
         const seen: { leadId: string; callStatus: string; skipReason: string | undefined }[] = [];
         let after: string | undefined;
         for (;;) {
@@ -265,12 +267,9 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
       it('records why a pending lead was skipped, and ignores a skip of a lead in a call', async () => {
         const setup = await setUp(2);
         const { store, tenantId } = setup;
-        await store.recordSkip({
-          tenantId,
-          leadId: 'lead-0000',
-          reason: 'outside_window',
-          now: t0,
-        });
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0000', reason: 'outside_window', now: t0 },
+        ]);
         assertPartial(await store.getLead(tenantId, 'lead-0000'), {
           callStatus: 'pending',
           hasBeenCalled: false,
@@ -278,12 +277,55 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           skippedAt: t0,
         });
         await claimOne(store, tenantId, 'lead-0001');
-        await store.recordSkip({ tenantId, leadId: 'lead-0001', reason: 'do_not_call', now: t0 });
-        await store.recordSkip({ tenantId, leadId: 'nobody', reason: 'do_not_call', now: t0 });
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0001', reason: 'do_not_call', now: t0 },
+          { tenantId, leadId: 'nobody', reason: 'do_not_call', now: t0 },
+        ]);
+        await store.recordSkips([]);
         assert.equal((await store.getLead(tenantId, 'lead-0001'))?.skipReason, undefined);
         // A later claim clears the skip.
         await claimOne(store, tenantId, 'lead-0000');
         assert.equal((await store.getLead(tenantId, 'lead-0000'))?.skipReason, undefined);
+      });
+      it('records a batch of skips at once: each pending lead its own, the last of a lead named twice, across tenants', async () => {
+        const setup = await setUp(4);
+        const { store, tenantId } = setup;
+        const otherTenant = `${tenantId}-b`;
+        await store.addLeads([lead(otherTenant, 'lead-0000')]);
+        await claimOne(store, tenantId, 'lead-0003');
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0000', reason: 'outside_calling_window', now: t0 },
+          { tenantId, leadId: 'lead-0001', reason: 'do_not_call', now: t0 + 1 },
+          { tenantId, leadId: 'lead-0003', reason: 'do_not_call', now: t0 + 2 },
+          { tenantId, leadId: 'nobody', reason: 'do_not_call', now: t0 + 3 },
+          { tenantId: otherTenant, leadId: 'lead-0000', reason: 'invalid_phone', now: t0 + 4 },
+          { tenantId, leadId: 'lead-0001', reason: 'too_soon', now: t0 + 5 },
+        ]);
+        const skipOf = async (tenant: string, leadId: string) => {
+          const found = await store.getLead(tenant, leadId);
+          return [found?.skipReason, found?.skippedAt];
+        };
+        assertEqual(
+          [
+            await skipOf(tenantId, 'lead-0000'),
+            await skipOf(tenantId, 'lead-0001'),
+            await skipOf(tenantId, 'lead-0002'),
+            await skipOf(tenantId, 'lead-0003'),
+            await skipOf(otherTenant, 'lead-0000'),
+          ],
+          [
+            ['outside_calling_window', t0],
+            ['too_soon', t0 + 5],
+            [undefined, undefined],
+            [undefined, undefined],
+            ['invalid_phone', t0 + 4],
+          ],
+        );
+        assert.equal(await store.getLead(tenantId, 'nobody'), undefined);
+        assertPartial(await store.getLead(tenantId, 'lead-0001'), {
+          callStatus: 'pending',
+          hasBeenCalled: false,
+        });
       });
     });
 

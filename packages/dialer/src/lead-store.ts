@@ -249,8 +249,12 @@ export interface LeadStore {
   claimLeads(request: ClaimLeadsRequest): Promise<ClaimResult[]>;
   /** A fenced write about an attempt; see {@link AttemptUpdate}. */
   updateAttempt(update: AttemptUpdate): Promise<AttemptUpdateResult>;
-  /** Records why a pending lead was skipped (it stays pending). Ignored for a lead not pending. */
-  recordSkip(skip: LeadSkip): Promise<void>;
+  /**
+   * Records why pending leads were skipped (they stay pending), as one write where the store can
+   * (the dialer hands it a page's skips: one statement, one script per tenant). A skip of a lead
+   * not pending, or unknown, is ignored; of a lead named twice, the last one stands.
+   */
+  recordSkips(skips: readonly LeadSkip[]): Promise<void>;
   /** One attempt by id, or undefined. */
   getAttempt(tenantId: string, attemptId: string): Promise<LeadAttempt | undefined>;
   /** The attempt that placed a provider's call, or undefined. */

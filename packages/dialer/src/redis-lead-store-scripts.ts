@@ -268,13 +268,14 @@ end
 return outcomes
 `;
 
-/** ARGV: base, leadId, reason, now. */
-export const recordSkipScript = `${shared}
-local key = base .. 'lead:' .. ARGV[2]
-local lead = redis.call('HMGET', key, 'callStatus', 'hasBeenCalled')
-if lead[1] == 'pending' and lead[2] == '0' then
-  redis.call('HSET', key, 'skipReason', ARGV[3], 'skippedAt', ARGV[4])
-  return 1
+/** ARGV: base, then per skip: leadId, reason, now. Records each on its lead while it is pending. */
+export const recordSkipsScript = `${shared}
+for index = 2, #ARGV, 3 do
+  local key = base .. 'lead:' .. ARGV[index]
+  local lead = redis.call('HMGET', key, 'callStatus', 'hasBeenCalled')
+  if lead[1] == 'pending' and lead[2] == '0' then
+    redis.call('HSET', key, 'skipReason', ARGV[index + 1], 'skippedAt', ARGV[index + 2])
+  end
 end
 return 0
 `;
