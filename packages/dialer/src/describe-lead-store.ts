@@ -18,7 +18,13 @@ export interface LeadStoreSuiteOptions {
   createStore: () => Promise<{ store: LeadStore; cleanup?: () => Promise<void> }>;
   /**
    * Deletes a lead of `store` behind its back, as your app may (a row of your own table). Given,
-   * the suite checks that the attempts of a deleted lead can be orphaned.
+   * the suite checks that the attempts of a deleted lead, or of one deleted and loaded again (on
+   * another attempt now), can be orphaned, `placed` ones too. Give it whenever your app can
+   * delete or reset your store's leads: without it those cases are not checked, and cannot be,
+   * since no `LeadStore` operation cuts a live attempt off from its lead (only a claim moves a
+   * lead to a new attempt; it needs the lead pending, and only a release, which ends the
+   * attempt, makes it pending again). A store refusing to orphan such `placed` attempts keeps
+   * the reconciler asking about them on every pass, ahead of the rest.
    */
   removeLead?: (store: LeadStore, tenantId: string, leadId: string) => Promise<void>;
 }
@@ -928,6 +934,53 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
       }
 
       if (removeLead !== undefined) {
+        it('orphans a placed attempt whose lead was deleted and loaded again (on another attempt now), never the new one', async () => {
+          const setup = await setUp(1);
+          const { store, tenantId } = setup;
+          const [first] = await claimOne(store, tenantId, 'lead-0000');
+          if (!first?.claimed) throw new Error('not claimed');
+          const old = first.attempt;
+          await store.updateAttempt({
+            tenantId,
+            leadId: old.leadId,
+            attemptId: old.attemptId,
+            fence: old.fence,
+            state: 'placed',
+            now: t0 + 100,
+            provider: 'twilio',
+            callId: `CA-old-${tenantId}`,
+          });
+          // Your app deletes the row and loads the lead again: a fresh lead, claimed anew.
+          await removeLead(store, tenantId, 'lead-0000');
+          assertEqual(await store.addLeads([lead(tenantId, 'lead-0000')]), {
+            added: 1,
+            existing: 0,
+            conflicts: [],
+          });
+          const [second] = await claimOne(store, tenantId, 'lead-0000', t0 + 1000);
+          if (!second?.claimed) throw new Error('not claimed again');
+          const now = t0 + 2000;
+          const detach = (attemptId: string) =>
+            store.orphanDetachedAttempt({
+              tenantId,
+              leadId: 'lead-0000',
+              attemptId,
+              now,
+              reason: 'lead_moved_on',
+            });
+          assert.equal(await detach(second.attempt.attemptId), undefined);
+          assertPartial(await detach(old.attemptId), {
+            state: 'orphaned',
+            reason: 'lead_moved_on',
+            callId: `CA-old-${tenantId}`,
+          });
+          assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+            callStatus: 'dialing',
+            attemptId: second.attempt.attemptId,
+          });
+          assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 1);
+        });
+
         it("keeps what a lookup learned of a cut-off attempt's call (how it ended, its call id) on the orphan", async () => {
           const setup = await setUp(2);
           const { store, tenantId } = setup;
