@@ -43,7 +43,9 @@ import type {
   AttemptUpdate,
   AttemptUpdateResult,
   ClaimResult,
+  DetachedAttempt,
   ExpiredAttemptOutcome,
+  LeadSkip,
   OrphanExpiredAttemptsRequest,
 } from './lead-store';
 import { orphanExpiredAttempt } from './orphan-expired-attempts';
@@ -431,31 +433,51 @@ export function createDialer(options: DialerOptions): Dialer {
       }),
     );
 
-    const skip = async (lead: Lead, reason: string, retryAt?: number): Promise<void> => {
+    // Skips wait here to be written together (`recordSkips`: one statement, one script for a
+    // page of leads outside their window, where one each was a round trip each), then each is
+    // published, in order. Written before anything else happens in the run (a lead that passed
+    // its gates, the next page, the end), so the events come in the order they did one by one,
+    // and a follower reading a skipped lead finds its reason.
+    const skipped: { skip: LeadSkip; retryAt: number | undefined }[] = [];
+    const skip = (lead: Lead, reason: string, retryAt?: number): void => {
       counts.skipped += 1;
       if (retryAt !== undefined && (nextRetryAt === undefined || retryAt < nextRetryAt)) {
         nextRetryAt = retryAt;
       }
       logger.info('Lead skipped.', { tenantId, userId, leadId: lead.leadId, reason });
+      skipped.push({ skip: { tenantId, leadId: lead.leadId, reason, now: clock.now() }, retryAt });
+    };
+    const recordSkipped = async (): Promise<void> => {
+      if (skipped.length === 0) return;
+      const batch = skipped.splice(0);
       try {
-        await store.recordSkip({ tenantId, leadId: lead.leadId, reason, now: clock.now() });
+        await store.recordSkips(batch.map((entry) => entry.skip));
       } catch (error) {
-        logger.error('Recording a skip failed.', { tenantId, leadId: lead.leadId, error });
-      }
-      await publish(
-        createDialerEvent('dialer.lead_skipped', {
-          id: skippedEventId(runId, lead.leadId),
+        logger.error('Recording skips failed.', {
           tenantId,
-          userId,
-          at: clock.now(),
-          data: {
-            runId,
-            leadId: lead.leadId,
-            reason,
-            ...(retryAt === undefined ? {} : { retryAt: new Date(retryAt).toISOString() }),
-          },
-        }),
-      );
+          leadIds: batch.map((entry) => entry.skip.leadId),
+          error,
+        });
+      }
+      for (const {
+        skip: { leadId, reason, now },
+        retryAt,
+      } of batch) {
+        await publish(
+          createDialerEvent('dialer.lead_skipped', {
+            id: skippedEventId(runId, leadId),
+            tenantId,
+            userId,
+            at: now,
+            data: {
+              runId,
+              leadId,
+              reason,
+              ...(retryAt === undefined ? {} : { retryAt: new Date(retryAt).toISOString() }),
+            },
+          }),
+        );
+      }
     };
 
     try {
@@ -473,15 +495,16 @@ export function createDialer(options: DialerOptions): Dialer {
           // 1. The compliance gates: a gated lead is skipped without waiting for anything.
           let decision = await checkLeadGates(lead, clock.now(), gates);
           if (!decision.pass) {
-            await skip(lead, decision.reason, decision.retryAt);
+            skip(lead, decision.reason, decision.retryAt);
             continue;
           }
+          await recordSkipped();
           // 2. A free line for the user; after a wait, the gates again: they hold at dial time.
           if (await waitForSlot(tenantId, userId, signal)) {
             if (signal.aborted) break pages;
             decision = await checkLeadGates(lead, clock.now(), gates);
             if (!decision.pass) {
-              await skip(lead, decision.reason, decision.retryAt);
+              skip(lead, decision.reason, decision.retryAt);
               continue;
             }
           }
@@ -493,7 +516,7 @@ export function createDialer(options: DialerOptions): Dialer {
           if (signal.aborted) break pages;
           decision = await checkLeadGates(lead, clock.now(), gates);
           if (!decision.pass) {
-            await skip(lead, decision.reason, decision.retryAt);
+            skip(lead, decision.reason, decision.retryAt);
             continue;
           }
           // 4. The lead's lease, then the claim: the one write that decides.
@@ -530,7 +553,7 @@ export function createDialer(options: DialerOptions): Dialer {
           if (!claim?.claimed) {
             await releaseQuietly(leadLease);
             if (claim?.reason === 'attempt_cap' || claim?.reason === 'too_soon') {
-              await skip(lead, claim.reason);
+              skip(lead, claim.reason);
             } else {
               if (claim?.reason === 'changed') {
                 logger.info('The lead changed after its gates; left for the next run.', {
@@ -578,6 +601,7 @@ export function createDialer(options: DialerOptions): Dialer {
             });
           dials.add(dialing);
         }
+        await recordSkipped();
         if (page.length < pageSize) break;
         after = page.at(-1)!.leadId;
       }
@@ -592,6 +616,8 @@ export function createDialer(options: DialerOptions): Dialer {
         });
       }
     }
+    // What a stop or an error left unwritten (never throws: a failure is logged).
+    await recordSkipped();
     await Promise.all(dials);
     if (signal.aborted && stoppedBy === undefined) {
       stoppedBy = stopping.signal.aborted ? 'stopped' : 'lease_lost';
@@ -880,21 +906,31 @@ export function createDialer(options: DialerOptions): Dialer {
         }
         if (found !== undefined) {
           const ended = found.placed && isEndedStatus(found.status);
+          const call = found.placed
+            ? {
+                ...(found.callId === undefined ? {} : { callId: found.callId }),
+                ...(ended ? { outcome: found.status } : {}),
+              }
+            : undefined;
           const settled = await write({
             ...key,
             now: clock.now(),
-            ...(found.placed
-              ? {
-                  state: ended ? 'ended' : 'placed',
-                  ...(found.callId === undefined ? {} : { callId: found.callId }),
-                  ...(ended ? { outcome: found.status } : {}),
-                }
+            ...(call
+              ? { state: ended ? 'ended' : 'placed', ...call }
               : { state: 'released', reason: 'lookup:not_placed' }),
           });
           if (settled?.applied) {
             report.settled += 1;
             notifySlot(attempt.tenantId, attempt.userId);
             return;
+          }
+          // Its lead is gone or on another attempt: orphaned on its own, with what the lookup
+          // learned (the batch below would orphan it without).
+          if (call && settled && settled.lead?.attemptId !== attempt.attemptId) {
+            if (await orphanCutOff(attempt, settled, call)) {
+              report.orphaned += 1;
+              return;
+            }
           }
         }
       }
@@ -993,28 +1029,48 @@ export function createDialer(options: DialerOptions): Dialer {
       }
       // Its lead was deleted, or is on another attempt now (your app reset the row): no write
       // moves the attempt any more, so left placed, with its old `updatedAt`, it would be listed
-      // first and asked about on every pass for a day, 100 of them starving the rest.
-      const reason = result.lead === undefined ? 'lead_gone' : 'lead_moved_on';
-      const orphaned = await store
-        .orphanDetachedAttempt({
-          tenantId: attempt.tenantId,
-          leadId: attempt.leadId,
-          attemptId: attempt.attemptId,
-          now: clock.now(),
-          reason,
-        })
-        .catch((error) => {
-          logger.error('Orphaning a placed attempt cut off from its lead failed.', {
-            ...key,
-            error,
-          });
-          return undefined;
-        });
-      if (orphaned === undefined) return;
-      report.orphaned += 1;
-      notifySlot(attempt.tenantId, attempt.userId);
-      logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
+      // first and asked about on every pass for a day, 100 of them starving the rest. It keeps
+      // what the lookup learned (how the call ended).
+      const call = {
+        ...(callId === undefined ? {} : { callId }),
+        ...(ended ? { outcome: found.status } : {}),
+      };
+      if (await orphanCutOff(attempt, result, call)) report.orphaned += 1;
     });
+  };
+
+  /**
+   * Orphans an attempt a refused write found cut off from its lead (deleted, or on another
+   * attempt), keeping what `lookupCall` learned of its call. True when it orphaned it.
+   */
+  const orphanCutOff = async (
+    attempt: LeadAttempt,
+    refused: AttemptUpdateResult,
+    call: NonNullable<DetachedAttempt['call']>,
+  ): Promise<boolean> => {
+    const key = {
+      tenantId: attempt.tenantId,
+      leadId: attempt.leadId,
+      attemptId: attempt.attemptId,
+      fence: attempt.fence,
+    };
+    const orphaned = await store
+      .orphanDetachedAttempt({
+        tenantId: attempt.tenantId,
+        leadId: attempt.leadId,
+        attemptId: attempt.attemptId,
+        now: clock.now(),
+        reason: refused.lead === undefined ? 'lead_gone' : 'lead_moved_on',
+        ...(call.callId === undefined && call.outcome === undefined ? {} : { call }),
+      })
+      .catch((error) => {
+        logger.error('Orphaning an attempt cut off from its lead failed.', { ...key, error });
+        return undefined;
+      });
+    if (orphaned === undefined) return false;
+    notifySlot(attempt.tenantId, attempt.userId);
+    logger.warn('Attempt orphaned for review: its lead is gone or on another attempt.', key);
+    return true;
   };
 
   const followCallEvents = async (): Promise<void> => {

@@ -56,6 +56,7 @@ export function createMemoryLeadStore(): LeadStore {
     attemptId,
     now,
     reason,
+    call,
   }: DetachedAttempt): LeadAttempt | undefined => {
     const attempt = attempts.get(attemptKey(tenantId, attemptId));
     if (attempt === undefined || attempt.leadId !== leadId) return undefined;
@@ -66,6 +67,8 @@ export function createMemoryLeadStore(): LeadStore {
       state: 'orphaned',
       updatedAt: now,
       leaseUntil: undefined,
+      callId: call?.callId ?? attempt.callId,
+      outcome: call?.outcome ?? attempt.outcome,
       reason,
     };
     saveAttempt(orphaned);
@@ -185,11 +188,13 @@ export function createMemoryLeadStore(): LeadStore {
       return copy(updateAttempt(update));
     },
 
-    async recordSkip({ tenantId, leadId, reason, now }) {
-      const key = leadKey(tenantId, leadId);
-      const lead = leads.get(key);
-      if (lead === undefined || lead.callStatus !== 'pending' || lead.hasBeenCalled) return;
-      leads.set(key, { ...lead, skipReason: reason, skippedAt: now });
+    async recordSkips(skips) {
+      for (const { tenantId, leadId, reason, now } of skips) {
+        const key = leadKey(tenantId, leadId);
+        const lead = leads.get(key);
+        if (lead === undefined || lead.callStatus !== 'pending' || lead.hasBeenCalled) continue;
+        leads.set(key, { ...lead, skipReason: reason, skippedAt: now });
+      }
     },
 
     async getAttempt(tenantId, attemptId) {

@@ -15,6 +15,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createReconcilingDialer } from './__tests__/create-reconciling-dialer';
 import { checkLookupPastRemovedLeads } from './__tests__/look-up-past-removed-leads';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
+import { checkSkipsRecordedTogether } from './__tests__/skips-recorded-together';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createDialer } from './create-dialer';
 import { createDialerHandler } from './create-dialer-handler';
@@ -306,7 +307,10 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
       const [one] = await store.claimLeads({ ...request, leadIds: ['new-1'] });
       const many = await store.claimLeads({ ...request, leadIds: ['new-2', 'new-3'] });
       expect([one, ...many].map((claim) => claim?.claimed)).toEqual([true, true, true]);
-      await store.recordSkip({ tenantId: 'acme', leadId: 'new-4', reason: 'do_not_call', now: 1 });
+      await store.recordSkips([
+        { tenantId: 'acme', leadId: 'new-4', reason: 'do_not_call', now: 1 },
+        { tenantId: 'acme', leadId: 'new-5', reason: 'too_soon', now: 1 },
+      ]);
       const plans = await Promise.all(
         sent
           .filter((query) => query.text.includes(`UPDATE "${table}"`))
@@ -443,6 +447,32 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
         hasBeenCalled: false,
         attemptId: undefined,
       });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('names a lead whose row has no owner as a conflict when it is added again, and leaves the row as it is', async () => {
+    const table = uniqueTableName('ownerless');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      // A row of your table without an owner (the column allows NULL in your schema).
+      await pool!.query(`ALTER TABLE ${table} ALTER COLUMN user_id DROP NOT NULL`);
+      await pool!.query(
+        `INSERT INTO ${table} (tenant_id, id, user_id, phone_number) VALUES ('acme', 'lead-1', NULL, '+14155550100')`,
+      );
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      expect(
+        await store.addLeads([
+          { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550199' },
+          { tenantId: 'acme', leadId: 'lead-2', userId: 'u1', phoneNumber: '+14155550102' },
+        ]),
+      ).toEqual({ added: 1, existing: 0, conflicts: [{ tenantId: 'acme', leadId: 'lead-1' }] });
+      const { rows } = await pool!.query(
+        `SELECT user_id, phone_number FROM ${table} WHERE tenant_id = 'acme' AND id = 'lead-1'`,
+      );
+      expect(rows).toEqual([{ user_id: null, phone_number: '+14155550100' }]);
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }
@@ -640,6 +670,21 @@ describe.skipIf(!pool)('createPostgresLeadStore under the reconciler', () => {
         fence: 2,
       });
       expect(await dialer.reconcile()).toEqual({ orphaned: 0, settled: 0 });
+    } finally {
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  });
+
+  it('records the skips of a run over 100 leads outside their window in one statement, not one each', async () => {
+    const table = uniqueTableName('skips');
+    const attemptsTable = `${table}_attempts`;
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const counted = countStatements(pool!);
+      const store = createPostgresLeadStore({ pool: counted.pool, table, attemptsTable });
+      const during = await checkSkipsRecordedTogether(store, 'acme', counted.sent);
+      // Two pages read, then one statement for the page's skips (it was 102: one per skip).
+      expect(during).toBeLessThanOrEqual(3);
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }

@@ -6,7 +6,13 @@ import { InvalidLeadError } from './errors/invalid-lead-error';
 import { fitsPostgresType, postgresSpelling } from './fits-postgres-type';
 import type { Lead, LeadCallStatus } from './lead';
 import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
-import type { ClaimRefusal, ClaimResult, ExpiredAttemptOutcome, LeadStore } from './lead-store';
+import type {
+  ClaimRefusal,
+  ClaimResult,
+  ExpiredAttemptOutcome,
+  LeadSkip,
+  LeadStore,
+} from './lead-store';
 import { parseLeadInputs } from './parse-lead-inputs';
 import {
   type LeadColumn,
@@ -252,6 +258,7 @@ ORDER BY decided.position`;
         conflictsSql: string;
         types: Record<AddedColumn, string>;
         orphanStatements: OrphanStatements;
+        recordSkips: (values: unknown[]) => PostgresQuery;
       }>
     | undefined;
   const readColumnTypes = () => {
@@ -277,6 +284,12 @@ ORDER BY decided.position`;
           JOIN ${table} L ON L.${c.tenantId} = input.tenant::${tenant} AND L.${c.leadId} = input.lead::${lead}
           WHERE L.${c.userId} IS DISTINCT FROM input.owner::${owner}
           ORDER BY input.position`;
+        // A batch of skips (the dialer's page), each by primary key: the keys arrive as text and
+        // are cast to your columns' types; `pending` keeps the planner off the pending index.
+        const recordSkipsSql = `UPDATE ${table} L SET ${c.skipReason} = input.reason, ${c.skippedAt} = input.at
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS input(tenant, lead, reason, at)
+          WHERE L.${c.tenantId} = input.tenant::${tenant} AND L.${c.leadId} = input.lead::${lead}
+            AND ${pending('L')}`;
         const types = Object.fromEntries(
           addedColumns.map((field) => [field, of(field).type]),
         ) as Record<AddedColumn, string>;
@@ -285,6 +298,7 @@ ORDER BY decided.position`;
           conflictsSql,
           types,
           orphanStatements: orphanStatements(tenant!, lead!),
+          recordSkips: namedStatement(recordSkipsSql),
         };
       },
       (error: unknown) => {
@@ -592,12 +606,31 @@ ORDER BY decided.position`;
       }
     },
 
-    async recordSkip({ tenantId, leadId, reason, now }) {
-      if (!(await fits({ tenantId, leadId }))) return;
+    async recordSkips(skips) {
+      const { types, recordSkips } = await readColumnTypes();
+      // Each lead once, with its last skip: an UPDATE … FROM changes a row once, by any one of
+      // its matches. A key your columns cannot hold names no lead.
+      const last = new Map<string, LeadSkip>();
+      for (const skip of skips) {
+        if (
+          !fitsPostgresType(skip.tenantId, types.tenantId) ||
+          !fitsPostgresType(skip.leadId, types.leadId)
+        ) {
+          continue;
+        }
+        const key = `${skip.tenantId}\u0000${skip.leadId}`;
+        last.delete(key);
+        last.set(key, skip);
+      }
+      if (last.size === 0) return;
+      const batch = [...last.values()];
       await pool.query(
-        `UPDATE ${table} L SET ${c.skipReason} = $3, ${c.skippedAt} = $4
-         WHERE L.${c.tenantId} = $1 AND L.${c.leadId} = $2 AND ${pending('L')}`,
-        [tenantId, leadId, reason, new Date(now)],
+        recordSkips([
+          batch.map((skip) => skip.tenantId),
+          batch.map((skip) => skip.leadId),
+          batch.map((skip) => skip.reason),
+          batch.map((skip) => new Date(skip.now)),
+        ]),
       );
     },
 
@@ -642,19 +675,29 @@ ORDER BY decided.position`;
       return rows.map(decodeAttempt);
     },
 
-    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason, call }) {
       // Cut off for good: only a claim points a lead at an attempt, and it makes a new one.
       if (!textValues(tenantId, attemptId, leadId)) return undefined;
       // A lead id your table cannot hold names no lead that points at the attempt (NULL: none).
       const lead = (await fits({ tenantId, leadId })) ? [tenantId, leadId] : [null, null];
       const { rows } = await pool.query(
-        `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5
+        `UPDATE ${attempts} A SET state = 'orphaned', updated_at = $4, lease_until = NULL, reason = $5,
+           call_id = coalesce($8, A.call_id), outcome = coalesce($9, A.outcome)
          WHERE A.tenant_id = $1 AND A.attempt_id = $2 AND A.lead_id = $3 AND A.state IN ('claimed', 'placed', 'unknown')
            AND NOT EXISTS (SELECT 1 FROM ${table} L
              WHERE L.${c.tenantId} = $6 AND L.${c.leadId} = $7 AND L.${c.attemptId} = A.attempt_id)
          RETURNING ${attemptColumns}`,
-        // $6 and $7 are $1 and $3 in your columns' own types.
-        [tenantId, attemptId, leadId, new Date(now), reason, ...lead],
+        // $6 and $7 are $1 and $3 in your columns' own types; $8 and $9 what a lookup learned.
+        [
+          tenantId,
+          attemptId,
+          leadId,
+          new Date(now),
+          reason,
+          ...lead,
+          call?.callId ?? null,
+          call?.outcome ?? null,
+        ],
       );
       return rows[0] ? decodeAttempt(rows[0]) : undefined;
     },

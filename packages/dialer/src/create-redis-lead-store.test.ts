@@ -2,6 +2,7 @@ import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-util
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkLookupPastRemovedLeads } from './__tests__/look-up-past-removed-leads';
 import { checkReconcilerPastRemovedLeads } from './__tests__/reconcile-past-removed-leads';
+import { checkSkipsRecordedTogether } from './__tests__/skips-recorded-together';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
 import { createRedisLeadStore } from './create-redis-lead-store';
 import { describeLeadStore } from './describe-lead-store';
@@ -57,6 +58,46 @@ describe.skipIf(!redis)('createRedisLeadStore', () => {
       createRedisLeadStore({ redis: redis!, prefix: `${filePrefix}:unrecordable` }),
       'acme',
     );
+  });
+
+  it('names a lead whose hash has no owner as a conflict when it is added again, as PostgreSQL does, and leaves it as it is', async () => {
+    const prefix = `${filePrefix}:ownerless`;
+    const store = createRedisLeadStore({ redis: redis!, prefix });
+    await store.addLeads([
+      { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550100' },
+    ]);
+    // A malformed lead: its owner field is gone (written by hand, or by an earlier bug).
+    await redis!.hdel(`${prefix}:{acme}:lead:lead-1`, 'userId');
+    expect(
+      await store.addLeads([
+        { tenantId: 'acme', leadId: 'lead-1', userId: 'u1', phoneNumber: '+14155550199' },
+        { tenantId: 'acme', leadId: 'lead-2', userId: 'u1', phoneNumber: '+14155550102' },
+      ]),
+    ).toEqual({ added: 1, existing: 0, conflicts: [{ tenantId: 'acme', leadId: 'lead-1' }] });
+    expect(await redis!.hmget(`${prefix}:{acme}:lead:lead-1`, 'userId', 'phoneNumber')).toEqual([
+      null,
+      '+14155550100',
+    ]);
+  });
+
+  it('records the skips of a run over 100 leads outside their window in one script, not one each', async () => {
+    // A connection of the test's own, whose script calls are counted.
+    const counted = redis!.duplicate();
+    let scripts = 0;
+    const send = counted.sendCommand.bind(counted);
+    counted.sendCommand = ((...args: Parameters<typeof send>) => {
+      if (/^eval(sha)?$/i.test(args[0].name)) scripts += 1;
+      return send(...args);
+    }) as typeof counted.sendCommand;
+    try {
+      const store = createRedisLeadStore({ redis: counted, prefix: `${filePrefix}:skips` });
+      const during = await checkSkipsRecordedTogether(store, 'acme', () => scripts);
+      // One script for the page's skips (two when the server does not know it yet: EVALSHA,
+      // then EVAL); it was 100, one per skip.
+      expect(during).toBeLessThanOrEqual(2);
+    } finally {
+      counted.disconnect();
+    }
   });
 
   it('gets past expired lease entries whose attempt was deleted', async () => {

@@ -28,7 +28,7 @@ import {
   claimLeadsScript,
   orphanDetachedAttemptScript,
   orphanExpiredAttemptsScript,
-  recordSkipScript,
+  recordSkipsScript,
   updateAttemptScript,
 } from './redis-lead-store-scripts';
 
@@ -51,13 +51,14 @@ export interface RedisLeadStoreOptions {
 const addScript = defineRedisScript(addLeadsScript);
 const claimScript = defineRedisScript(claimLeadsScript);
 const updateScript = defineRedisScript(updateAttemptScript);
-const skipScript = defineRedisScript(recordSkipScript);
+const skipsScript = defineRedisScript(recordSkipsScript);
 const orphanDetachedScript = defineRedisScript(orphanDetachedAttemptScript);
 const orphanExpiredScript = defineRedisScript(orphanExpiredAttemptsScript);
 const addBatch = 500;
+const skipBatch = 500;
 
 /**
- * A lead store on Redis: each claim, each fenced write and each skip is one Lua script on the
+ * A lead store on Redis: each claim, each fenced write and each batch of skips is one Lua script on the
  * tenant's keys, so it is atomic across every process that shares the Redis. Leads of a tenant
  * live under `<prefix>:{<tenant>}:` (see `redis-lead-store-scripts.ts` for the layout), plus
  * `<prefix>:tenants`, the set of tenants the reconciler looks through.
@@ -277,14 +278,25 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       return refused;
     },
 
-    async recordSkip({ tenantId, leadId, reason, now }) {
-      const base = baseOf(tenantId);
-      await runRedisScript(
-        redis,
-        skipScript,
-        [`${base}lead:${leadId}`],
-        [base, leadId, reason, now],
-      );
+    // One script per tenant (its keys share a hash slot), up to 500 skips each, sent at once.
+    async recordSkips(skips) {
+      const byTenant = new Map<string, (string | number)[]>();
+      for (const { tenantId, leadId, reason, now } of skips) {
+        const args = byTenant.get(tenantId);
+        if (args) args.push(leadId, reason, now);
+        else byTenant.set(tenantId, [leadId, reason, now]);
+      }
+      const scripts: Promise<unknown>[] = [];
+      for (const [tenantId, args] of byTenant) {
+        const base = baseOf(tenantId);
+        for (let start = 0; start < args.length; start += 3 * skipBatch) {
+          const batch = args.slice(start, start + 3 * skipBatch);
+          scripts.push(
+            runRedisScript(redis, skipsScript, [`${base}lead:${batch[0]}`], [base, ...batch]),
+          );
+        }
+      }
+      await Promise.all(scripts);
     },
 
     async getAttempt(tenantId, attemptId) {
@@ -354,13 +366,13 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       return found.sort((a, b) => a.updatedAt - b.updatedAt).slice(0, limit);
     },
 
-    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason }) {
+    async orphanDetachedAttempt({ tenantId, leadId, attemptId, now, reason, call }) {
       const base = baseOf(tenantId);
       const fields = (await runRedisScript(
         redis,
         orphanDetachedScript,
         [`${base}attempt:${attemptId}`],
-        [base, attemptId, leadId, now, reason],
+        [base, attemptId, leadId, now, reason, call?.callId ?? '', call?.outcome ?? ''],
       )) as string[];
       return decodeAttempt(pairs(fields));
     },

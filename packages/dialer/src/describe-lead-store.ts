@@ -18,7 +18,13 @@ export interface LeadStoreSuiteOptions {
   createStore: () => Promise<{ store: LeadStore; cleanup?: () => Promise<void> }>;
   /**
    * Deletes a lead of `store` behind its back, as your app may (a row of your own table). Given,
-   * the suite checks that the attempts of a deleted lead can be orphaned.
+   * the suite checks that the attempts of a deleted lead, or of one deleted and loaded again (on
+   * another attempt now), can be orphaned, `placed` ones too. Give it whenever your app can
+   * delete or reset your store's leads: without it those cases are not checked, and cannot be,
+   * since no `LeadStore` operation cuts a live attempt off from its lead (only a claim moves a
+   * lead to a new attempt; it needs the lead pending, and only a release, which ends the
+   * attempt, makes it pending again). A store refusing to orphan such `placed` attempts keeps
+   * the reconciler asking about them on every pass, ahead of the rest.
    */
   removeLead?: (store: LeadStore, tenantId: string, leadId: string) => Promise<void>;
 }
@@ -225,7 +231,9 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           lead(`${tenantId}-b`, 'lead-0000'),
         ]);
         await claimOne(store, tenantId, 'lead-0001');
-        await store.recordSkip({ tenantId, leadId: 'lead-0002', reason: 'do_not_call', now: t0 });
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0002', reason: 'do_not_call', now: t0 },
+        ]);
         const seen: { leadId: string; callStatus: string; skipReason: string | undefined }[] = [];
         let after: string | undefined;
         for (;;) {
@@ -265,12 +273,9 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
       it('records why a pending lead was skipped, and ignores a skip of a lead in a call', async () => {
         const setup = await setUp(2);
         const { store, tenantId } = setup;
-        await store.recordSkip({
-          tenantId,
-          leadId: 'lead-0000',
-          reason: 'outside_window',
-          now: t0,
-        });
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0000', reason: 'outside_window', now: t0 },
+        ]);
         assertPartial(await store.getLead(tenantId, 'lead-0000'), {
           callStatus: 'pending',
           hasBeenCalled: false,
@@ -278,12 +283,55 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
           skippedAt: t0,
         });
         await claimOne(store, tenantId, 'lead-0001');
-        await store.recordSkip({ tenantId, leadId: 'lead-0001', reason: 'do_not_call', now: t0 });
-        await store.recordSkip({ tenantId, leadId: 'nobody', reason: 'do_not_call', now: t0 });
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0001', reason: 'do_not_call', now: t0 },
+          { tenantId, leadId: 'nobody', reason: 'do_not_call', now: t0 },
+        ]);
+        await store.recordSkips([]);
         assert.equal((await store.getLead(tenantId, 'lead-0001'))?.skipReason, undefined);
         // A later claim clears the skip.
         await claimOne(store, tenantId, 'lead-0000');
         assert.equal((await store.getLead(tenantId, 'lead-0000'))?.skipReason, undefined);
+      });
+      it('records a batch of skips at once: each pending lead its own, the last of a lead named twice, across tenants', async () => {
+        const setup = await setUp(4);
+        const { store, tenantId } = setup;
+        const otherTenant = `${tenantId}-b`;
+        await store.addLeads([lead(otherTenant, 'lead-0000')]);
+        await claimOne(store, tenantId, 'lead-0003');
+        await store.recordSkips([
+          { tenantId, leadId: 'lead-0000', reason: 'outside_calling_window', now: t0 },
+          { tenantId, leadId: 'lead-0001', reason: 'do_not_call', now: t0 + 1 },
+          { tenantId, leadId: 'lead-0003', reason: 'do_not_call', now: t0 + 2 },
+          { tenantId, leadId: 'nobody', reason: 'do_not_call', now: t0 + 3 },
+          { tenantId: otherTenant, leadId: 'lead-0000', reason: 'invalid_phone', now: t0 + 4 },
+          { tenantId, leadId: 'lead-0001', reason: 'too_soon', now: t0 + 5 },
+        ]);
+        const skipOf = async (tenant: string, leadId: string) => {
+          const found = await store.getLead(tenant, leadId);
+          return [found?.skipReason, found?.skippedAt];
+        };
+        assertEqual(
+          [
+            await skipOf(tenantId, 'lead-0000'),
+            await skipOf(tenantId, 'lead-0001'),
+            await skipOf(tenantId, 'lead-0002'),
+            await skipOf(tenantId, 'lead-0003'),
+            await skipOf(otherTenant, 'lead-0000'),
+          ],
+          [
+            ['outside_calling_window', t0],
+            ['too_soon', t0 + 5],
+            [undefined, undefined],
+            [undefined, undefined],
+            ['invalid_phone', t0 + 4],
+          ],
+        );
+        assert.equal(await store.getLead(tenantId, 'nobody'), undefined);
+        assertPartial(await store.getLead(tenantId, 'lead-0001'), {
+          callStatus: 'pending',
+          hasBeenCalled: false,
+        });
       });
     });
 
@@ -882,6 +930,130 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
             orphans.map((attempt) => attempt.attemptId).sort(),
             [first.attemptId, second.attemptId, third.attemptId].sort(),
           );
+        });
+      }
+
+      if (removeLead !== undefined) {
+        it('orphans a placed attempt whose lead was deleted and loaded again (on another attempt now), never the new one', async () => {
+          const setup = await setUp(1);
+          const { store, tenantId } = setup;
+          const [first] = await claimOne(store, tenantId, 'lead-0000');
+          if (!first?.claimed) throw new Error('not claimed');
+          const old = first.attempt;
+          await store.updateAttempt({
+            tenantId,
+            leadId: old.leadId,
+            attemptId: old.attemptId,
+            fence: old.fence,
+            state: 'placed',
+            now: t0 + 100,
+            provider: 'twilio',
+            callId: `CA-old-${tenantId}`,
+          });
+          // Your app deletes the row and loads the lead again: a fresh lead, claimed anew.
+          await removeLead(store, tenantId, 'lead-0000');
+          assertEqual(await store.addLeads([lead(tenantId, 'lead-0000')]), {
+            added: 1,
+            existing: 0,
+            conflicts: [],
+          });
+          const [second] = await claimOne(store, tenantId, 'lead-0000', t0 + 1000);
+          if (!second?.claimed) throw new Error('not claimed again');
+          const now = t0 + 2000;
+          const detach = (attemptId: string) =>
+            store.orphanDetachedAttempt({
+              tenantId,
+              leadId: 'lead-0000',
+              attemptId,
+              now,
+              reason: 'lead_moved_on',
+            });
+          assert.equal(await detach(second.attempt.attemptId), undefined);
+          assertPartial(await detach(old.attemptId), {
+            state: 'orphaned',
+            reason: 'lead_moved_on',
+            callId: `CA-old-${tenantId}`,
+          });
+          assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+            callStatus: 'dialing',
+            attemptId: second.attempt.attemptId,
+          });
+          assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 1);
+        });
+
+        it("keeps what a lookup learned of a cut-off attempt's call (how it ended, its call id) on the orphan", async () => {
+          const setup = await setUp(2);
+          const { store, tenantId } = setup;
+          const [placedClaim] = await claimOne(store, tenantId, 'lead-0000');
+          const [unknownClaim] = await claimOne(store, tenantId, 'lead-0001');
+          if (!placedClaim?.claimed || !unknownClaim?.claimed) throw new Error('not claimed');
+          const placed = placedClaim.attempt;
+          const unknown = unknownClaim.attempt;
+          await store.updateAttempt({
+            tenantId,
+            leadId: placed.leadId,
+            attemptId: placed.attemptId,
+            fence: placed.fence,
+            state: 'placed',
+            now: t0 + 100,
+            provider: 'twilio',
+            callId: `CA-placed-${tenantId}`,
+          });
+          await store.updateAttempt({
+            tenantId,
+            leadId: unknown.leadId,
+            attemptId: unknown.attemptId,
+            fence: unknown.fence,
+            state: 'unknown',
+            now: t0 + 100,
+            leaseMs: 100,
+            provider: 'twilio',
+          });
+          await removeLead(store, tenantId, placed.leadId);
+          await removeLead(store, tenantId, unknown.leadId);
+          const now = t0 + lease + 1000;
+          assertPartial(
+            await store.orphanDetachedAttempt({
+              tenantId,
+              leadId: placed.leadId,
+              attemptId: placed.attemptId,
+              now,
+              reason: 'lead_gone',
+              call: { outcome: 'completed' },
+            }),
+            {
+              state: 'orphaned',
+              reason: 'lead_gone',
+              outcome: 'completed',
+              callId: `CA-placed-${tenantId}`,
+              fence: placed.fence,
+            },
+          );
+          assertPartial(
+            await store.orphanDetachedAttempt({
+              tenantId,
+              leadId: unknown.leadId,
+              attemptId: unknown.attemptId,
+              now,
+              reason: 'lead_gone',
+              call: { callId: `CA-unknown-${tenantId}`, outcome: 'no-answer' },
+            }),
+            { state: 'orphaned', outcome: 'no-answer', callId: `CA-unknown-${tenantId}` },
+          );
+          assertPartial(await store.getAttempt(tenantId, unknown.attemptId), {
+            state: 'orphaned',
+            reason: 'lead_gone',
+            provider: 'twilio',
+            outcome: 'no-answer',
+            callId: `CA-unknown-${tenantId}`,
+            leaseUntil: undefined,
+          });
+          // Found by the call id the lookup gave it, as a webhook of that call links it.
+          assertPartial(
+            await store.findAttemptByCall(tenantId, 'twilio', `CA-unknown-${tenantId}`),
+            { attemptId: unknown.attemptId, state: 'orphaned' },
+          );
+          assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 0);
         });
       }
 

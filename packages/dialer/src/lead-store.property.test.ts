@@ -148,12 +148,9 @@ async function play(store: LeadStore, tenantId: string, commands: Command[]): Pr
       if (result.applied && target) target.fence = result.attempt.fence;
       answers.push(plain(result));
     } else {
-      await store.recordSkip({
-        tenantId,
-        leadId: step.lead,
-        reason: 'outside_calling_window',
-        now: time,
-      });
+      await store.recordSkips([
+        { tenantId, leadId: step.lead, reason: 'outside_calling_window', now: time },
+      ]);
       answers.push('skip');
     }
   }

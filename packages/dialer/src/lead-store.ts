@@ -13,8 +13,9 @@ export interface AddLeadsResult {
   existing: number;
   /**
    * Leads the store already had for another user of the same tenant (a lead id is unique per
-   * tenant, not per user): left exactly as they were, still that user's, and named here once
-   * each, in the order given. Every other lead of the call was added or counted as existing.
+   * tenant, not per user), or for no user (a row of your table without an owner): left exactly
+   * as they were (another user's stays theirs), and named here once each, in the order given.
+   * Every other lead of the call was added or counted as existing.
    */
   conflicts: { tenantId: string; leadId: string }[];
 }
@@ -145,6 +146,12 @@ export interface DetachedAttempt {
   now: number;
   /** Recorded on the attempt: `lead_gone`, `lead_moved_on`. */
   reason: string;
+  /**
+   * What `lookupCall` learned of the attempt's call, kept on the orphan as a fenced write would
+   * have recorded it (`outcome`: the call ended, and how; `callId`: the call's id, when the
+   * attempt had none). The attempt is orphaned all the same: no write reaches its lead.
+   */
+  call?: { callId?: string; outcome?: CallStatus };
 }
 
 /** One expired attempt for {@link LeadStore.orphanExpiredAttempts}, as `listExpiredAttempts` read it. */
@@ -242,8 +249,12 @@ export interface LeadStore {
   claimLeads(request: ClaimLeadsRequest): Promise<ClaimResult[]>;
   /** A fenced write about an attempt; see {@link AttemptUpdate}. */
   updateAttempt(update: AttemptUpdate): Promise<AttemptUpdateResult>;
-  /** Records why a pending lead was skipped (it stays pending). Ignored for a lead not pending. */
-  recordSkip(skip: LeadSkip): Promise<void>;
+  /**
+   * Records why pending leads were skipped (they stay pending), as one write where the store can
+   * (the dialer hands it a page's skips: one statement, one script per tenant). A skip of a lead
+   * not pending, or unknown, is ignored; of a lead named twice, the last one stands.
+   */
+  recordSkips(skips: readonly LeadSkip[]): Promise<void>;
   /** One attempt by id, or undefined. */
   getAttempt(tenantId: string, attemptId: string): Promise<LeadAttempt | undefined>;
   /** The attempt that placed a provider's call, or undefined. */
@@ -257,7 +268,8 @@ export interface LeadStore {
   /**
    * Orphans an attempt cut off from its lead: one still `claimed`, `placed` or `unknown` whose
    * lead is gone (deleted from your table) or is on another attempt now, so no fenced write can
-   * ever move it. Only the attempt changes (`orphaned`, the reason, no lease): it leaves
+   * ever move it. Only the attempt changes (`orphaned`, the reason, no lease, and the call id and
+   * outcome `call` gives, as a lookup learned them): it leaves
    * `listExpiredAttempts`, `listPlacedAttempts` and `countLiveAttempts`, and is listed for
    * review. Answers the attempt as orphaned, or undefined when it changed nothing: the attempt is
    * unknown, is not `claimed`, `placed` or `unknown`, is not of `leadId`, or is still its lead's

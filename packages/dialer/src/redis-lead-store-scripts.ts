@@ -31,8 +31,9 @@ for index = 3, #ARGV, 4 do
     added = added + 1
   else
     local owner = redis.call('HGET', key, 'userId')
-    -- A lead id is the tenant's: another user's lead stays theirs, and is named.
-    if owner and owner ~= ARGV[index + 1] then
+    -- A lead id is the tenant's: another user's lead stays theirs, and is named; so is one
+    -- with no owner (a malformed hash), which is not this user's either (as on PostgreSQL).
+    if owner ~= ARGV[index + 1] then
       conflicts[#conflicts + 1] = (index - 3) / 4
     else
       existing = existing + 1
@@ -192,13 +193,22 @@ local function updateAttempt(leadId, attemptId, fence, target, nowText, leaseMs,
   return 'applied', attemptId
 end
 
-local function orphanDetached(attemptId, leadId, nowText, reason)
+local function orphanDetached(attemptId, leadId, nowText, reason, callId, outcome)
   local attemptKey = base .. 'attempt:' .. attemptId
-  local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt')
+  local attempt = redis.call('HMGET', attemptKey, 'state', 'leadId', 'userId', 'claimedAt',
+    'provider')
   local state = attempt[1]
   if not live[state] or attempt[2] ~= leadId then return false end
   if redis.call('HGET', base .. 'lead:' .. leadId, 'attemptId') == attemptId then return false end
   redis.call('HSET', attemptKey, 'state', 'orphaned', 'updatedAt', nowText, 'reason', reason)
+  -- What a lookup learned of the call, as a fenced write would record it.
+  if outcome and outcome ~= '' then redis.call('HSET', attemptKey, 'outcome', outcome) end
+  if callId and callId ~= '' then
+    redis.call('HSET', attemptKey, 'callId', callId)
+    if attempt[5] then
+      redis.call('SET', base .. 'call:' .. attempt[5] .. ':' .. callId, attemptId)
+    end
+  end
   redis.call('HDEL', attemptKey, 'leaseUntil')
   redis.call('ZREM', base .. 'leases', attemptId)
   if state ~= 'claimed' then redis.call('ZREM', base .. 'state:' .. state, attemptId) end
@@ -223,12 +233,13 @@ return { outcome, flat(leadKey), flat(base .. 'attempt:' .. attemptId) }
 `;
 
 /**
- * ARGV: base, attemptId, leadId, now, reason. Orphans a `claimed`, `placed` or `unknown` attempt of
- * `leadId` whose lead is gone or on another attempt; returns its fields, or {} if it changed
+ * ARGV: base, attemptId, leadId, now, reason, callId ('' = none), outcome ('' = none). Orphans a
+ * `claimed`, `placed` or `unknown` attempt of `leadId` whose lead is gone or on another attempt,
+ * keeping the call id and outcome a lookup learned; returns its fields, or {} if it changed
  * nothing.
  */
 export const orphanDetachedAttemptScript = `${shared}${attemptFunctions}
-if not orphanDetached(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return {} end
+if not orphanDetached(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]) then return {} end
 return flat(base .. 'attempt:' .. ARGV[2])
 `;
 
@@ -257,13 +268,14 @@ end
 return outcomes
 `;
 
-/** ARGV: base, leadId, reason, now. */
-export const recordSkipScript = `${shared}
-local key = base .. 'lead:' .. ARGV[2]
-local lead = redis.call('HMGET', key, 'callStatus', 'hasBeenCalled')
-if lead[1] == 'pending' and lead[2] == '0' then
-  redis.call('HSET', key, 'skipReason', ARGV[3], 'skippedAt', ARGV[4])
-  return 1
+/** ARGV: base, then per skip: leadId, reason, now. Records each on its lead while it is pending. */
+export const recordSkipsScript = `${shared}
+for index = 2, #ARGV, 3 do
+  local key = base .. 'lead:' .. ARGV[index]
+  local lead = redis.call('HMGET', key, 'callStatus', 'hasBeenCalled')
+  if lead[1] == 'pending' and lead[2] == '0' then
+    redis.call('HSET', key, 'skipReason', ARGV[index + 1], 'skippedAt', ARGV[index + 2])
+  end
 end
 return 0
 `;

@@ -8,7 +8,9 @@ import { createReconcilingDialer } from './create-reconciling-dialer';
  * first. Here 100 of them belong to leads your app removed (a CRM clean-up), and one more, whose
  * call ended while no dialer followed the bus, to a lead that is still there: the reconciler
  * asks about the 100 once (orphaning them for review, as leads gone, since no write can move
- * them any more), then about the live one, which it settles; and no one is asked twice.
+ * them any more), then about the live one, which it settles; and no one is asked twice. An
+ * orphan keeps what its lookup learned (the call ended, and how), as does an expired `unknown`
+ * attempt of a removed lead whose lookup found its call.
  */
 export async function checkLookupPastRemovedLeads(
   store: LeadStore,
@@ -43,7 +45,28 @@ export async function checkLookupPastRemovedLeads(
     });
     expect(placed.applied).toBe(true);
   }
-  await removeLeads(removed);
+  // An ambiguous dial (no call id) whose lead is removed too; its lookup finds the call.
+  await store.addLeads([{ tenantId, leadId: 'lead-unknown', userId: 'u1', phoneNumber: '+1415' }]);
+  const [unknownClaim] = await store.claimLeads({
+    tenantId,
+    leadIds: ['lead-unknown'],
+    now: t0,
+    leaseMs: 60_000,
+    claimedBy: 'stopped',
+  });
+  if (!unknownClaim?.claimed) throw new Error('lead-unknown not claimed');
+  const unknown = unknownClaim.attempt;
+  await store.updateAttempt({
+    tenantId,
+    leadId: unknown.leadId,
+    attemptId: unknown.attemptId,
+    fence: unknown.fence,
+    state: 'unknown',
+    now: t0,
+    leaseMs: 60_000,
+    provider: 'twilio',
+  });
+  await removeLeads([...removed, 'lead-unknown']);
 
   const clock = createTestClock(t0 + 20 * 60_000);
   const asked: string[] = [];
@@ -51,6 +74,9 @@ export async function checkLookupPastRemovedLeads(
     provider: 'twilio',
     lookupCall: async (attempt) => {
       asked.push(attempt.callId ?? '');
+      if (attempt.attemptId === unknown.attemptId) {
+        return { placed: true, callId: 'CA-unknown', status: 'no-answer' };
+      }
       return { placed: true, status: 'completed' };
     },
   });
@@ -60,18 +86,30 @@ export async function checkLookupPastRemovedLeads(
     await clock.advance(30_000);
   }
   expect(passes).toEqual([
-    { orphaned: 100, settled: 0 },
+    { orphaned: 101, settled: 0 },
     { orphaned: 0, settled: 1 },
     { orphaned: 0, settled: 0 },
   ]);
-  expect(asked).toHaveLength(101);
+  expect(asked).toHaveLength(102);
   expect(asked).toContain('CA-100');
   expect(await store.getLead(tenantId, kept)).toMatchObject({
     callStatus: 'completed',
     callOutcome: 'completed',
   });
   const orphans = await store.listAttempts({ tenantId, state: 'orphaned', limit: 1_000 });
-  expect(orphans.map((attempt) => attempt.reason)).toEqual(removed.map(() => 'lead_gone'));
+  const placedOrphans = orphans.filter((attempt) => attempt.attemptId !== unknown.attemptId);
+  expect(placedOrphans.map(({ reason, outcome }) => [reason, outcome])).toEqual(
+    removed.map(() => ['lead_gone', 'completed']),
+  );
+  expect(await store.getAttempt(tenantId, unknown.attemptId)).toMatchObject({
+    state: 'orphaned',
+    reason: 'lead_gone',
+    outcome: 'no-answer',
+    callId: 'CA-unknown',
+  });
+  expect(await store.findAttemptByCall(tenantId, 'twilio', 'CA-unknown')).toMatchObject({
+    attemptId: unknown.attemptId,
+  });
   expect(await store.countLiveAttempts({ tenantId, userId: 'u1', since: 0 })).toBe(0);
   expect(
     await store.listPlacedAttempts?.({ updatedBefore: clock.now(), claimedAfter: 0, limit: 10 }),
