@@ -4,6 +4,12 @@ import type { CallEvent } from './call-event-schema';
 export interface EventSinkResult {
   /** True when the event had been published before (same `id`) and was dropped. */
   duplicate: boolean;
+  /**
+   * Whether the event went on (to the bus, or wherever the sink sends it), when the sink can
+   * tell: the tracker takes some events that are not duplicates and publishes nothing for them
+   * (a second `call.ended` of a call). Absent: every event that is not a duplicate went on.
+   */
+  published?: boolean;
 }
 
 /**

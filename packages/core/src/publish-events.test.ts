@@ -41,6 +41,19 @@ describe('publishEvents', () => {
     expect(target.seen).toEqual(['a', 'b', 'c']);
   });
 
+  it('counts what the sink says it published: an event it applied but ignored is not published', async () => {
+    // The tracker answers a second end of a call `{ duplicate: false, published: false }`.
+    const tracker: EventSink = {
+      publish: async (published) =>
+        published.id === 'second-end'
+          ? { duplicate: false, published: false }
+          : { duplicate: published.id === 'retry', published: published.id !== 'retry' },
+    };
+    await expect(
+      publishEvents(tracker, [event('first-end'), event('second-end'), event('retry')]),
+    ).resolves.toEqual({ published: 1, duplicates: 1 });
+  });
+
   it('keeps a 5xx CallTrackError from the sink and stops there', async () => {
     const unavailable = new BusUnavailableError({ message: 'Redis is down' });
     const target = sink((published) => (published.id === 'b' ? unavailable : false));

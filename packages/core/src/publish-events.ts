@@ -6,7 +6,11 @@ import { sealCallEvent } from './seal-call-event';
 
 /** What {@link publishEvents} did. */
 export interface PublishEventsResult {
-  /** Events the sink accepted as new. */
+  /**
+   * Events the sink published: those it says it published (`published: true`), or, from a sink
+   * that does not say, those that were not duplicates. An event the sink took but published
+   * nothing for (the tracker's second end of a call) is in neither count.
+   */
   published: number;
   /** Events the sink had already seen (a retried webhook). */
   duplicates: number;
@@ -27,12 +31,15 @@ export async function publishEvents(
   sink: EventSink,
   events: readonly CallEvent[],
 ): Promise<PublishEventsResult> {
+  let published = 0;
   let duplicates = 0;
   const sealed = events.map(sealCallEvent);
   for (const event of sealed) {
     try {
       const result = await sink.publish(event);
-      if (result?.duplicate === true) duplicates += 1;
+      const duplicate = result?.duplicate === true;
+      if (duplicate) duplicates += 1;
+      if (result?.published ?? !duplicate) published += 1;
     } catch (error) {
       const known = toUnavailableError(error);
       if (CallTrackError.isInstance(known)) throw known;
@@ -44,5 +51,5 @@ export async function publishEvents(
       });
     }
   }
-  return { published: events.length - duplicates, duplicates };
+  return { published, duplicates };
 }

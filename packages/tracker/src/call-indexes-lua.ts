@@ -10,7 +10,9 @@ import { toLuaLiteral } from './to-lua-literal';
  * - `active`, `active:branch:<branch>`: sorted sets of active calls by `startedAt`;
  * - `branches`: hash of active calls per branch (a call is counted under the branch it had when
  *   it became active, or the one it learned while active);
- * - `touched`: sorted set of active calls by their last change (the reaper's);
+ * - `stale`: sorted set of active calls by when they go stale, their last change plus
+ *   `staleAfterMsOf` their status (the reaper's; the key is not the earlier `touched`, whose
+ *   scores were last changes);
  * - `outbox`: sorted set of unconfirmed `call.ended` by lease deadline (empty when every end is
  *   published inside the apply script, `publishedInScript`);
  * - `ended`, `ended:branch:<branch>`: sorted sets of ended calls by when the end was decided,
@@ -87,7 +89,9 @@ local function updateCallIndexes(base, callKey, transition, applied)
   local activeCount = nil
   local activated = false
   if applied.isActive then
-    redis.call('ZADD', base .. 'touched', transition.at, callId)
+    -- stale-after-ms-of.ts: an answered call is quiet until its end, so it is held longer.
+    local staleAfterMs = applied.status == 'in-progress' and settings.answeredStaleAfterMs or settings.staleAfterMs
+    redis.call('ZADD', base .. 'stale', string.format('%d', at + staleAfterMs), callId)
     if not applied.wasActive then
       redis.call('ZADD', activeKey, applied.startedAt, callId)
       local branchId = previousBranchId or applied.learnedBranchId
@@ -104,7 +108,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
     end
   elseif applied.wasActive then
     redis.call('ZREM', activeKey, callId)
-    redis.call('ZREM', base .. 'touched', callId)
+    redis.call('ZREM', base .. 'stale', callId)
     -- Counted under the branch it had while active (one learned just now was never counted).
     if previousBranchId ~= nil then
       redis.call('ZREM', activeBranchKey(base, previousBranchId), callId)

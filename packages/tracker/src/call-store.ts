@@ -137,8 +137,14 @@ export interface CallStore {
   listEndedCalls(tenantId: string, query: ListEndedCallsQuery): Promise<CallSnapshot[]>;
   /** Tenants that have had calls (the reaper walks them). */
   listTenants(): Promise<string[]>;
-  /** Active calls whose last change is older than `updatedBefore` (ms), oldest first. */
-  findStaleCalls(tenantId: string, updatedBefore: number, limit: number): Promise<CallSnapshot[]>;
+  /**
+   * Active calls gone stale before `now` (ms), the earliest first: a call goes stale at its last
+   * change plus `staleAfterMsOf(status)` under the settings of the transition that changed it
+   * last (`staleAfterMs`, or `answeredStaleAfterMs` once `in-progress`). Keep it as an index
+   * written with each change, so the reaper reads stale calls only, however many long calls
+   * are active.
+   */
+  findStaleCalls(tenantId: string, now: number, limit: number): Promise<CallSnapshot[]>;
   /**
    * Claims `call.ended` events whose publish was not confirmed and whose lease ran out by `now`,
    * leasing them again for `leaseMs` so that only one process publishes each.

@@ -27,8 +27,18 @@ export interface CallTrackerOptions {
    * `Date.now`. Inject one in tests.
    */
   clock?: Clock;
-  /** An active call with no change for this long is closed by the reaper. Default 1 hour. */
+  /**
+   * An active call not answered yet (`queued`, `ringing`) with no change for this long is closed
+   * by the reaper. Default 1 hour.
+   */
   staleAfterMs?: number;
+  /**
+   * An answered (`in-progress`) call with no change for this long is closed by the reaper.
+   * Twilio and CallerDesk send nothing between the answer and the end, so this is the longest
+   * call the tracker waits out: set it above the longest call you expect (your provider's call
+   * time limit). Default 4 hours (Twilio's default limit), or `staleAfterMs` when that is longer.
+   */
+  answeredStaleAfterMs?: number;
   /**
    * The status a reaped call ends with. Default `failed`: the call's end was never observed,
    * so its lifecycle failed as far as anyone can tell (it also counts in the failed-call rate,
@@ -158,7 +168,8 @@ export interface CallTracker extends EventSink, ActiveCallsReader {
   /** Time-bucketed figures of the tenant's calls. */
   getAnalytics(tenantId: string, options?: GetAnalyticsOptions): Promise<CallAnalytics>;
   /**
-   * Closes calls with no change for `staleAfterMs` with a `call.ended` (`data.reason: 'stale'`).
+   * Closes calls with no change for `staleAfterMs` (`answeredStaleAfterMs` once answered) with a
+   * `call.ended` (`data.reason: 'stale'`).
    * Safe in every process at once: each call is closed by exactly one. Returns the calls this
    * process closed.
    */

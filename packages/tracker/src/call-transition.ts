@@ -72,6 +72,14 @@ export interface CallTransitionSettings {
   publishLeaseMs: number;
   /** How long an ended (or never active) call is kept after its last change. */
   endedCallRetentionMs: number;
+  /**
+   * How long an active call that has not been answered (`queued`, `ringing`) may go without a
+   * change before the reaper closes it. A store indexes each active call by when it goes stale
+   * (`staleAfterMsOf`), from the settings of the transition that changed it last.
+   */
+  staleAfterMs: number;
+  /** The same for an answered (`in-progress`) call: providers send nothing while it talks. */
+  answeredStaleAfterMs: number;
   /** How long analytics buckets are kept, per granularity. */
   analyticsRetentionMs: Readonly<Record<AnalyticsGranularity, number>>;
 }

@@ -401,10 +401,10 @@ describe('createCallTracker', () => {
   });
 
   describe('stale reaper', () => {
-    it('closes calls with no change for an hour as failed, reason stale, once', async () => {
+    it('closes unanswered calls with no change for an hour as failed, reason stale, once', async () => {
       const { tracker, recording, clock } = setup();
-      const [queued, , answered] = callLifecycle({ callId: 'CA-stale', agentId: 'agent-1' });
-      await ingestAll(tracker, [queued!, answered!]);
+      const [queued, ringing] = callLifecycle({ callId: 'CA-stale', agentId: 'agent-1' });
+      await ingestAll(tracker, [queued!, ringing!]);
       clock.now = t0 + 30 * minute;
       await tracker.ingest(callLifecycle({ callId: 'CA-fresh', startMs: 30 * minute })[0]!);
       clock.now = t0 + hour;
@@ -416,7 +416,7 @@ describe('createCallTracker', () => {
         status: 'failed',
         reason: 'stale',
         active: false,
-        endedAt: isoAt(5000),
+        endedAt: isoAt(0),
       });
       const [end] = recording.acceptedOf('call.ended', 'CA-stale');
       expect(end).toMatchObject({
@@ -841,6 +841,73 @@ describe('createCallTracker', () => {
         reaped: 1,
       });
       expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 0 });
+    });
+  });
+
+  describe.each(storeBackends)('stale reaper and long calls on the %s store', (_b, makeStore) => {
+    it('keeps an answered call for four hours: a 70-minute call ends as it really did', async () => {
+      const { tracker, recording, clock } = setup({ store: makeStore().store });
+      // Twilio and CallerDesk send nothing between the answer and the end.
+      const [, ringing, answered, completed] = callLifecycle({
+        callId: 'CA-long',
+        talkMs: 70 * minute,
+      });
+      for (const event of [ringing!, answered!]) {
+        clock.now = Date.parse(event.receivedAt);
+        await tracker.ingest(event);
+      }
+      expect(await tracker.runMaintenance(t0 + 61 * minute)).toMatchObject({ reaped: 0 });
+      clock.now = Date.parse(completed!.receivedAt);
+      expect(await tracker.ingest(completed!)).toMatchObject({ outcome: 'ended', published: true });
+      expect(await tracker.getCall('tenant-a', 'CA-long')).toMatchObject({
+        status: 'completed',
+        durationMs: 70 * minute,
+      });
+      expect(recording.acceptedOf('call.ended', 'CA-long').map((event) => event.id)).toEqual([
+        completed!.id,
+      ]);
+      const range = { from: t0, to: t0 + 2 * hour, granularity: 'hour' } as const;
+      expect((await tracker.getAnalytics('tenant-a', range)).totals).toMatchObject({
+        answeredCalls: 1,
+        failedRate: 0,
+      });
+    });
+
+    it('reaps an unanswered call after staleAfterMs and an answered one after answeredStaleAfterMs', async () => {
+      const { tracker, recording, clock } = setup({ store: makeStore().store });
+      clock.now = t0;
+      await tracker.ingest(callLifecycle({ callId: 'CA-ringing' })[1]!);
+      const [, ringing, answered] = callLifecycle({ callId: 'CA-talking' });
+      await ingestAll(tracker, [ringing!, answered!]);
+      expect(await tracker.reapStaleCalls(t0 + hour)).toEqual([]);
+      const early = await tracker.reapStaleCalls(t0 + hour + 1);
+      expect(early.map((call) => call.callId)).toEqual(['CA-ringing']);
+      expect(await tracker.reapStaleCalls(t0 + 4 * hour)).toEqual([]);
+      const late = await tracker.reapStaleCalls(t0 + 4 * hour + 1);
+      expect(late.map((call) => call.callId)).toEqual(['CA-talking']);
+      expect(late[0]).toMatchObject({ status: 'failed', reason: 'stale', answeredAt: isoAt(5000) });
+      expect(recording.acceptedOf('call.ended').map((event) => event.data)).toEqual([
+        expect.objectContaining({ reason: 'stale', staleAfterMs: hour }),
+        expect.objectContaining({ reason: 'stale', staleAfterMs: 4 * hour }),
+      ]);
+    });
+
+    it('takes both timeouts from the options, the answered one at least staleAfterMs by default', async () => {
+      const custom = setup({
+        store: makeStore().store,
+        staleAfterMs: 10 * minute,
+        answeredStaleAfterMs: 30 * minute,
+      });
+      const longer = setup({ store: makeStore().store, staleAfterMs: 6 * hour });
+      for (const { tracker, clock } of [custom, longer]) {
+        clock.now = t0;
+        const [, ringing, answered] = callLifecycle({ callId: 'CA-answered' });
+        await ingestAll(tracker, [ringing!, answered!]);
+      }
+      expect(await custom.tracker.reapStaleCalls(t0 + 30 * minute)).toEqual([]);
+      expect(await custom.tracker.reapStaleCalls(t0 + 30 * minute + 1)).toHaveLength(1);
+      expect(await longer.tracker.reapStaleCalls(t0 + 6 * hour)).toEqual([]);
+      expect(await longer.tracker.reapStaleCalls(t0 + 6 * hour + 1)).toHaveLength(1);
     });
   });
 

@@ -26,6 +26,7 @@ import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisIngest } from './create-redis-ingest';
 import { createStaleCallEvent } from './create-stale-call-event';
 import { resolveTrackerSettings } from './resolve-tracker-settings';
+import { staleAfterMsOf } from './stale-after-ms-of';
 import { toCallTransition } from './to-call-transition';
 import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
 import { checkBranchId, checkLimit, checkTenantId } from './tracker-query-checks';
@@ -67,7 +68,6 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const now = (): number => Math.floor(clock());
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
   const {
-    staleAfterMs,
     staleCallStatus,
     maintenanceIntervalMs,
     transition: settings,
@@ -311,10 +311,14 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
 
   const reapTenant = async (tenantId: string, at: number): Promise<CallSnapshot[]> => {
     const reaped: CallSnapshot[] = [];
-    const stale = await store.findStaleCalls(tenantId, at - staleAfterMs, 500);
+    const stale = await store.findStaleCalls(tenantId, at, 500);
     for (const call of stale) {
       const event = sealCallEvent(
-        createStaleCallEvent(call, { at, status: staleCallStatus, staleAfterMs }),
+        createStaleCallEvent(call, {
+          at,
+          status: staleCallStatus,
+          staleAfterMs: staleAfterMsOf(call.status, settings),
+        }),
       );
       const transition = {
         ...toCallTransition(event, at, settings),

@@ -12,6 +12,7 @@ import type {
 import type { CallTransition } from './call-transition';
 import { createMemoryAnalytics, type MemoryAnalytics } from './create-memory-analytics';
 import { effectiveDurationMs } from './effective-duration-ms';
+import { staleAfterMsOf } from './stale-after-ms-of';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
 
@@ -124,6 +125,11 @@ export function createMemoryCallStore(): CallStore {
     }
     if (outcome === 'duplicate' || outcome === 'unpublished' || outcome === 'skipped') {
       return result;
+    }
+    if (applied.isActive && outcome !== 'ignored') {
+      call.staleAt = at + staleAfterMsOf(call.status, settings);
+    } else if (!applied.isActive) {
+      delete call.staleAt;
     }
 
     if (applied.wasActive && applied.isActive && call.branchId !== applied.previousBranchId) {
@@ -249,15 +255,17 @@ export function createMemoryCallStore(): CallStore {
 
   const findStaleCalls = async (
     tenantId: string,
-    updatedBefore: number,
+    now: number,
     limit: number,
   ): Promise<CallSnapshot[]> => {
     const tenant = tenants.get(tenantId);
     if (!tenant) return [];
-    prune(tenant, updatedBefore);
+    prune(tenant, now);
+    // Every active call has one: the transition that made it active set it.
+    const staleAt = (call: StoredCall): number => call.staleAt ?? Number.POSITIVE_INFINITY;
     return [...tenant.active.values()]
-      .filter((call) => call.updatedAt < updatedBefore)
-      .sort((a, b) => a.updatedAt - b.updatedAt)
+      .filter((call) => staleAt(call) < now)
+      .sort((a, b) => staleAt(a) - staleAt(b))
       .slice(0, limit)
       .map(toCallSnapshot);
   };

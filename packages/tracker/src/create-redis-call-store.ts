@@ -88,7 +88,7 @@ const maxKnownTenants = 10_000;
  *
  * Layout, per tenant (`<prefix>:{<tenant>}:`): `call:<callId>` (hash: the call, its event marks,
  * detail positions and alerts taken), `active` and `active:branch:<branch>` (sorted sets by start
- * time), `branches` (hash of counts), `touched` (sorted set by last change, for the reaper),
+ * time), `branches` (hash of counts), `stale` (sorted set by when each goes stale, for the reaper),
  * `outbox` (sorted set of unconfirmed `call.ended`), `an:<granularity>:<start>` (analytics
  * hashes, with a TTL), `alert:<key>` (alert cooldowns); `ended` and `ended:branch:<branch>`
  * (recently ended calls). Plus `<prefix>:tenants`, the set of tenants the reaper and the outbox
@@ -310,13 +310,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 
   const findStaleCalls = async (
     tenantId: string,
-    updatedBefore: number,
+    now: number,
     limit: number,
   ): Promise<CallSnapshot[]> => {
     const callIds = await redis.zrangebyscore(
-      `${baseOf(tenantId)}touched`,
+      `${baseOf(tenantId)}stale`,
       '-inf',
-      `(${updatedBefore}`,
+      `(${now}`,
       'LIMIT',
       0,
       limit,

@@ -552,18 +552,36 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
         assertEqual(await store.countActiveCalls('tenant-unknown'), { total: 0, byBranch: {} });
       });
 
-      it('finds stale calls by their last change, oldest first', async () => {
+      it('finds calls gone stale by a time: last change plus the timeout of their status, earliest first', async () => {
         const store = await fresh();
+        const { staleAfterMs, answeredStaleAfterMs } = testSettings;
         await store.apply(transitionOf(callLifecycle({ callId: 'CA-s1' })[0]!, 0));
         await store.apply(transitionOf(callLifecycle({ callId: 'CA-s2' })[0]!, 1000));
         await store.apply(transitionOf(callLifecycle({ callId: 'CA-s3' })[0]!, 5000));
         await store.apply(transitionOf(callLifecycle({ callId: 'CA-s1' })[1]!, 2000));
-        const stale = await store.findStaleCalls('tenant-a', t0 + 3000, 10);
-        assertEqual(
-          stale.map((call) => call.callId),
-          ['CA-s2', 'CA-s1'],
-        );
-        assert.equal((await store.findStaleCalls('tenant-a', t0 + 3000, 1)).length, 1);
+        // Answered: held for answeredStaleAfterMs; a status it is past is no change.
+        const talking = callLifecycle({ callId: 'CA-s4' });
+        await store.apply(transitionOf(talking[2]!, 0));
+        await store.apply(transitionOf(talking[1]!, 3000));
+        // Ended: not active, never stale.
+        const ended = callLifecycle({ callId: 'CA-s5' });
+        await store.apply(transitionOf(ended[0]!, 0));
+        await store.apply(transitionOf(ended[3]!, 10));
+        const staleAt = async (ms: number, limit = 10) =>
+          (await store.findStaleCalls('tenant-a', t0 + ms, limit)).map((call) => call.callId);
+        assertEqual(await staleAt(staleAfterMs + 3000), ['CA-s2', 'CA-s1']);
+        assertEqual(await staleAt(staleAfterMs + 3000, 1), ['CA-s2']);
+        assertEqual(await staleAt(answeredStaleAfterMs), ['CA-s2', 'CA-s1', 'CA-s3']);
+        assertEqual(await staleAt(answeredStaleAfterMs + 1), ['CA-s2', 'CA-s1', 'CA-s3', 'CA-s4']);
+        // Any change starts the timeout again: an enrichment of the answered call.
+        await store.apply(transitionOf(talking[4]!, answeredStaleAfterMs));
+        assertEqual(await staleAt(2 * answeredStaleAfterMs), ['CA-s2', 'CA-s1', 'CA-s3']);
+        assertEqual(await staleAt(2 * answeredStaleAfterMs + 1), [
+          'CA-s2',
+          'CA-s1',
+          'CA-s3',
+          'CA-s4',
+        ]);
       });
     });
 

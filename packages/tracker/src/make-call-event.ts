@@ -31,10 +31,15 @@ export function makeCallEvent(overrides: Partial<CallEvent> = {}): CallEvent {
   };
 }
 
-/** Settings for store tests: 30 s publish lease, 1 day retention. */
+/**
+ * Settings for store tests: 30 s publish lease, 1 day retention, stale after 1 hour (4 hours
+ * once answered).
+ */
 export const testSettings: CallTransitionSettings = {
   publishLeaseMs: 30_000,
   endedCallRetentionMs: 86_400_000,
+  staleAfterMs: 3_600_000,
+  answeredStaleAfterMs: 4 * 3_600_000,
   analyticsRetentionMs: { minute: 86_400_000, hour: 30 * 86_400_000, day: 30 * 86_400_000 },
 };
 

@@ -189,6 +189,8 @@ export function encodeApplyTransitionArgs(
     settings: {
       publishLeaseMs: Math.ceil(settings.publishLeaseMs),
       endedCallRetentionMs: Math.ceil(settings.endedCallRetentionMs),
+      staleAfterMs: Math.ceil(settings.staleAfterMs),
+      answeredStaleAfterMs: Math.ceil(settings.answeredStaleAfterMs),
       analyticsRetentionMs: {
         minute: Math.ceil(settings.analyticsRetentionMs.minute),
         hour: Math.ceil(settings.analyticsRetentionMs.hour),

@@ -8,7 +8,6 @@ const day = 24 * hour;
 
 /** `CallTrackerOptions` with every default filled in and every value checked. */
 export interface TrackerSettings {
-  staleAfterMs: number;
   staleCallStatus: 'failed' | 'canceled';
   maintenanceIntervalMs: number;
   /** What the store needs to apply a transition. */
@@ -17,8 +16,8 @@ export interface TrackerSettings {
 }
 
 /**
- * Fills in the defaults of `createCallTracker`'s options (stale after 1 hour, ended as
- * `failed`, maintenance every minute, 30 s publish lease, ended calls kept a day, hour and day
+ * Fills in the defaults of `createCallTracker`'s options (stale after 1 hour, an answered call
+ * after 4 hours or `staleAfterMs` if that is longer, ended as `failed`, maintenance every minute, 30 s publish lease, ended calls kept a day, hour and day
  * buckets 30 days, minute buckets a day) and checks the values given. Throws
  * `InvalidArgumentError` naming the option.
  */
@@ -28,13 +27,21 @@ export function resolveTrackerSettings(options: CallTrackerOptions): TrackerSett
     throw new InvalidArgumentError({ message: 'staleCallStatus must be "failed" or "canceled".' });
   }
   const retentionDays = positive(options.analytics?.retentionDays, 30, 'analytics.retentionDays');
+  const staleAfterMs = positive(options.staleAfterMs, hour, 'staleAfterMs');
   const settings: TrackerSettings = {
-    staleAfterMs: positive(options.staleAfterMs, hour, 'staleAfterMs'),
     staleCallStatus,
     maintenanceIntervalMs: positive(options.maintenanceIntervalMs, minute, 'maintenanceIntervalMs'),
     transition: {
       publishLeaseMs: positive(options.publishLeaseMs, 30_000, 'publishLeaseMs'),
       endedCallRetentionMs: positive(options.endedCallRetentionMs, day, 'endedCallRetentionMs'),
+      staleAfterMs,
+      // Twilio's default call time limit is 4 hours; one who raised staleAfterMs past that
+      // keeps answered calls at least as long.
+      answeredStaleAfterMs: positive(
+        options.answeredStaleAfterMs,
+        Math.max(4 * hour, staleAfterMs),
+        'answeredStaleAfterMs',
+      ),
       analyticsRetentionMs: {
         minute: positive(options.analytics?.minuteRetentionMs, day, 'analytics.minuteRetentionMs'),
         hour: retentionDays * day,

@@ -39,4 +39,9 @@ export interface StoredCall {
   alerts?: Set<string>;
   /** When an inactive call may be forgotten. */
   expiresAt?: number;
+  /**
+   * When an active call goes stale (its last change plus `staleAfterMsOf` its status): the
+   * memory store's index for the reaper; the Redis store keeps it as the score in `stale`.
+   */
+  staleAt?: number;
 }
