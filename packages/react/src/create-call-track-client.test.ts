@@ -325,6 +325,26 @@ describe('an all-tenants client (a super-admin console) with two tenants’ call
     // Watches without a tenant are kept apart from these (none here).
     expect(state.watchedCalls.size).toBe(0);
   });
+
+  it('watchCall without a tenant keeps to the tenant of the call it first holds', async () => {
+    const { server, client } = await twoTenantsConsole();
+    await until(client, (state) => state.hasSnapshot);
+    cleanups.push(client.watchCall('CA-1'));
+    await server.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-a' }));
+    await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);
+    // Tenant B's call of the same id gets a higher version than tenant A's: it is another call.
+    await ingestAll(server, [
+      callEvent('CA-1', { tenantId: 'tenant-b' }),
+      callEvent('CA-1', { tenantId: 'tenant-b', type: 'call.answered', status: 'in-progress' }),
+    ]);
+    const state = await until(client, (current) =>
+      current.activeCalls.some((call) => call.tenantId === 'tenant-b' && call.version === 2),
+    );
+    expect(state.watchedCalls.get('CA-1')).toMatchObject({
+      tenantId: 'tenant-a',
+      status: 'ringing',
+    });
+  });
 });
 
 describe('a watched call whose call.ended fell in a reset gap (SSE)', () => {
