@@ -23,12 +23,17 @@ function ended(callId: string, version: number): CallSnapshot {
 }
 
 let counter = 0;
-function event(type: string, callId: string, call?: CallSnapshot): CallEvent {
+function event(
+  type: string,
+  callId: string,
+  call?: CallSnapshot,
+  tenantId = 'tenant-a',
+): CallEvent {
   counter += 1;
   return {
     id: `event-${counter}`,
     type,
-    tenantId: 'tenant-a',
+    tenantId,
     provider: 'twilio',
     callId,
     occurredAt: '2026-11-21T10:00:00.000Z',
@@ -160,5 +165,53 @@ describe('createActiveCallsReconciler', () => {
     // Still correct: the live call, touched since the reload, survives a snapshot read before it.
     reconciler.applySnapshot([]);
     expect(ids(reconciler.list())).toEqual(['CA-live']);
+  });
+
+  describe('with the calls of two tenants (an all-tenants console)', () => {
+    const ofTenant = (tenantId: string, callId: string, version: number, active = true) =>
+      snapshot(callId, version, active ? { tenantId } : { tenantId, status: 'completed', active });
+    const keys = (calls: readonly CallSnapshot[]) =>
+      calls.map((call) => `${call.tenantId}/${call.callId}`).sort();
+
+    it('holds two tenants’ calls with the same id apart', () => {
+      const reconciler = createActiveCallsReconciler();
+      reconciler.applySnapshot([ofTenant('t-a', 'CA1', 1), ofTenant('t-b', 'CA1', 2)]);
+      expect(keys(reconciler.list())).toEqual(['t-a/CA1', 't-b/CA1']);
+      expect(reconciler.get('CA1', 't-a')?.tenantId).toBe('t-a');
+      expect(reconciler.get('CA1', 't-b')?.tenantId).toBe('t-b');
+      // Without a tenant (a single-tenant client): the call of that id, whichever tenant.
+      expect(reconciler.get('CA1')?.callId).toBe('CA1');
+    });
+
+    it('ends one tenant’s call only, and buries it only for that tenant', () => {
+      const reconciler = createActiveCallsReconciler();
+      reconciler.applySnapshot([ofTenant('t-a', 'CA1', 1), ofTenant('t-b', 'CA1', 2)]);
+      const end = event('call.ended', 'CA1', ofTenant('t-a', 'CA1', 4, false), 't-a');
+      expect(reconciler.applyEvent(end).changed).toBe(true);
+      expect(keys(reconciler.list())).toEqual(['t-b/CA1']);
+      // Tenant B's call, newer in the next snapshot (version 3 < the end's 4), stays.
+      reconciler.beginReload();
+      reconciler.applySnapshot([ofTenant('t-a', 'CA1', 1), ofTenant('t-b', 'CA1', 3)]);
+      expect(keys(reconciler.list())).toEqual(['t-b/CA1']);
+      expect(reconciler.get('CA1', 't-b')?.version).toBe(3);
+    });
+
+    it('a bare call.ended removes its own tenant’s call only', () => {
+      const reconciler = createActiveCallsReconciler();
+      reconciler.applySnapshot([ofTenant('t-a', 'CA1', 1), ofTenant('t-b', 'CA1', 2)]);
+      expect(reconciler.applyEvent(event('call.ended', 'CA1', undefined, 't-b')).changed).toBe(
+        true,
+      );
+      expect(keys(reconciler.list())).toEqual(['t-a/CA1']);
+    });
+
+    it('a live touch keeps its own tenant’s call through a reload, not the other’s', () => {
+      const reconciler = createActiveCallsReconciler();
+      reconciler.applySnapshot([ofTenant('t-a', 'CA1', 1), ofTenant('t-b', 'CA1', 1)]);
+      reconciler.beginReload();
+      reconciler.applyEvent(event('call.answered', 'CA1', ofTenant('t-b', 'CA1', 2), 't-b'));
+      reconciler.applySnapshot([]);
+      expect(keys(reconciler.list())).toEqual(['t-b/CA1']);
+    });
   });
 });

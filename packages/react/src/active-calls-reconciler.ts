@@ -9,6 +9,8 @@ export interface ActiveCallsReconcilerOptions {
 /**
  * The client's view of the active calls, merged from two sources that race each other: full
  * snapshots (loaded on connect, reset and refresh) and the call snapshot each live event carries.
+ * A call is its tenant's id and its call id: an all-tenants console may hold two tenants' calls
+ * with the same provider id.
  * @internal
  */
 export interface ActiveCallsReconciler {
@@ -26,8 +28,11 @@ export interface ActiveCallsReconciler {
   beginReload(): void;
   /** Replaces the active calls with `snapshot`, merged with what is newer here. */
   applySnapshot(snapshot: readonly CallSnapshot[]): void;
-  /** The active call `callId`, if any. */
-  get(callId: string): CallSnapshot | undefined;
+  /**
+   * The active call `callId` of `tenantId`; without a tenant, the active call of that id in any
+   * tenant (a single-tenant client holds one tenant).
+   */
+  get(callId: string, tenantId?: string): CallSnapshot | undefined;
   /** The active calls, newest first (by `startedAt`, else `createdAt`). */
   list(): CallSnapshot[];
   /** How many calls live events touched since the reload began (at most the active ones). */
@@ -35,6 +40,20 @@ export interface ActiveCallsReconciler {
 }
 
 const defaultMaxTombstones = 1_000;
+
+/**
+ * How many ended calls the client remembers (the reconciler's tombstones, `useCallCompleted`'s
+ * fired calls): a long-open wallboard must not grow without bound. @internal
+ */
+export const maxRememberedEndedCalls = defaultMaxTombstones;
+
+/**
+ * One key for a call of a tenant. Tenant ids hold no control characters (core's
+ * `tenantIdPattern`), so the NUL between the two parts keeps every pair apart. @internal
+ */
+export function callKey(tenantId: string, callId: string): string {
+  return `${tenantId}\u0000${callId}`;
+}
 
 /**
  * Creates the reconciler. The rules, so the list never moves backwards:
@@ -47,29 +66,58 @@ const defaultMaxTombstones = 1_000;
  * - A call brought in by a live event while a snapshot was loading stays, though the snapshot
  *   (read earlier) does not list it.
  *
+ * Calls are told apart by tenant and call id (`callKey`): one tenant's end never removes or
+ * buries another tenant's call with the same id.
+ *
  * @internal
  */
 export function createActiveCallsReconciler(
   options: ActiveCallsReconcilerOptions = {},
 ): ActiveCallsReconciler {
   const maxTombstones = options.maxTombstones ?? defaultMaxTombstones;
-  const calls = new Map<string, CallSnapshot>();
-  /** Call id → version at which it ended. */
+  /** Call id → tenant id → call: `get` without a tenant finds a call by its id alone. */
+  let calls = new Map<string, Map<string, CallSnapshot>>();
+  /** `callKey` → version at which the call ended. */
   const tombstones = new Map<string, number>();
   /**
-   * Active calls changed by live events since the last reload began. Only held calls count (a
-   * snapshot keeps what it misses of those alone), so the set never outgrows the active calls.
+   * Active calls changed by live events since the last reload began, by `callKey`. Only held
+   * calls count (a snapshot keeps what it misses of those alone), so the map never outgrows the
+   * active calls.
    */
-  let touchedSinceReload = new Set<string>();
+  let touchedSinceReload = new Map<string, { tenantId: string; callId: string }>();
+
+  const held = (tenantId: string, callId: string): CallSnapshot | undefined =>
+    calls.get(callId)?.get(tenantId);
+  const hold = (call: CallSnapshot): void => {
+    let ofTenants = calls.get(call.callId);
+    if (ofTenants === undefined) {
+      ofTenants = new Map();
+      calls.set(call.callId, ofTenants);
+    }
+    ofTenants.set(call.tenantId, call);
+  };
+  /** Removes a held call; true when it was held. */
+  const release = (tenantId: string, callId: string): boolean => {
+    const ofTenants = calls.get(callId);
+    if (ofTenants === undefined || !ofTenants.delete(tenantId)) return false;
+    if (ofTenants.size === 0) calls.delete(callId);
+    return true;
+  };
+  const touch = (tenantId: string, callId: string): void => {
+    const key = callKey(tenantId, callId);
+    if (held(tenantId, callId)) touchedSinceReload.set(key, { tenantId, callId });
+    else touchedSinceReload.delete(key);
+  };
 
   const isBuried = (call: CallSnapshot): boolean => {
-    const endedAt = tombstones.get(call.callId);
+    const endedAt = tombstones.get(callKey(call.tenantId, call.callId));
     return endedAt !== undefined && endedAt >= call.version;
   };
 
-  const bury = (callId: string, version: number): void => {
-    tombstones.delete(callId);
-    tombstones.set(callId, version);
+  const bury = (call: CallSnapshot): void => {
+    const key = callKey(call.tenantId, call.callId);
+    tombstones.delete(key);
+    tombstones.set(key, call.version);
     if (tombstones.size > maxTombstones) {
       const oldest = tombstones.keys().next().value;
       if (oldest !== undefined) tombstones.delete(oldest);
@@ -79,14 +127,14 @@ export function createActiveCallsReconciler(
   /** Applies one call snapshot from a live event; true when it changed the active calls. */
   const applyCall = (call: CallSnapshot, ended: boolean): boolean => {
     if (isBuried(call)) return false;
-    const current = calls.get(call.callId);
+    const current = held(call.tenantId, call.callId);
     if (current && current.version >= call.version) return false;
     if (ended || call.active === false) {
-      calls.delete(call.callId);
-      bury(call.callId, call.version);
+      release(call.tenantId, call.callId);
+      bury(call);
       return current !== undefined;
     }
-    calls.set(call.callId, call);
+    hold(call);
     return true;
   };
 
@@ -96,35 +144,40 @@ export function createActiveCallsReconciler(
       const ended = event.type === 'call.ended';
       if (call) {
         const changed = applyCall(call, ended);
-        if (calls.has(call.callId)) touchedSinceReload.add(call.callId);
-        else touchedSinceReload.delete(call.callId);
+        touch(call.tenantId, call.callId);
         return { call, changed };
       }
-      if (ended && event.callId !== undefined && calls.has(event.callId)) {
-        calls.delete(event.callId);
-        touchedSinceReload.delete(event.callId);
+      if (ended && event.callId !== undefined && release(event.tenantId, event.callId)) {
+        touchedSinceReload.delete(callKey(event.tenantId, event.callId));
         return { call: undefined, changed: true };
       }
       return { call: undefined, changed: false };
     },
     beginReload() {
-      touchedSinceReload = new Set();
+      touchedSinceReload = new Map();
     },
     applySnapshot(snapshot) {
-      const previous = new Map(calls);
-      calls.clear();
+      const previous = calls;
+      const previousCall = (tenantId: string, callId: string) =>
+        previous.get(callId)?.get(tenantId);
+      calls = new Map();
       for (const call of snapshot) {
         if (isBuried(call) || call.active === false) continue;
-        const current = previous.get(call.callId);
-        calls.set(call.callId, current && current.version >= call.version ? current : call);
+        const current = previousCall(call.tenantId, call.callId);
+        hold(current && current.version >= call.version ? current : call);
       }
-      for (const callId of touchedSinceReload) {
-        const current = previous.get(callId);
-        if (current && !calls.has(callId)) calls.set(callId, current);
+      for (const { tenantId, callId } of touchedSinceReload.values()) {
+        const current = previousCall(tenantId, callId);
+        if (current && !held(tenantId, callId)) hold(current);
       }
     },
-    get: (callId) => calls.get(callId),
-    list: () => [...calls.values()].sort(newestFirst),
+    get(callId, tenantId) {
+      const ofTenants = calls.get(callId);
+      if (tenantId !== undefined) return ofTenants?.get(tenantId);
+      return ofTenants?.values().next().value;
+    },
+    list: () =>
+      [...calls.values()].flatMap((ofTenants) => [...ofTenants.values()]).sort(newestFirst),
     touchedCount: () => touchedSinceReload.size,
   };
 }

@@ -4,6 +4,7 @@ import { act, cleanup, render, renderHook, waitFor } from '@testing-library/reac
 import { createElement, Fragment, memo, type ReactNode } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  allTenantsToken,
   callEvent,
   endedEvent,
   type SseTestServer,
@@ -12,6 +13,7 @@ import {
   testSseTransport,
 } from './__tests__/start-sse-server';
 import { CallTrackProvider } from './call-track-provider';
+import type { CallTrackTransportSink } from './call-track-transport';
 import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
 import { useActiveCalls } from './use-active-calls';
 import { useCall } from './use-call';
@@ -27,9 +29,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function setup() {
+/** A client of a real SSE server: tenant `tenant-a`'s, or with `token` another principal's. */
+async function setup(token?: string) {
   server = await startSseServer();
-  const client = createCallTrackClient({ transport: testSseTransport(server) });
+  const client = createCallTrackClient({ transport: testSseTransport(server, token) });
   const wrapper = ({ children }: { children?: ReactNode }) =>
     createElement(CallTrackProvider, { client }, children);
   return { server, client, wrapper };
@@ -105,6 +108,81 @@ describe('React hooks against a real @calltrack/sse server', () => {
     await ingest(server, endedEvent('CA-1'), endedEvent('CA-2'), callEvent('CA-3'));
     await waitFor(() => expect(result.current.lastEvent?.callId).toBe('CA-3'));
     expect(completed).toEqual(['CA-1', 'CA-2']);
+  });
+
+  it('useCallCompleted fires for each tenant’s call of one id (an all-tenants console)', async () => {
+    const { server, wrapper } = await setup(allTenantsToken);
+    const completed: string[] = [];
+    const { result } = renderHook(
+      () => {
+        useCallCompleted((event) => completed.push(`${event.tenantId}/${event.callId}`));
+        return {
+          ...useConnectionState(),
+          lastEvent: useCallTrackState((state) => state.lastEvent),
+        };
+      },
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await ingest(
+      server,
+      callEvent('CA-1', { tenantId: 'tenant-a' }),
+      callEvent('CA-1', { tenantId: 'tenant-b' }),
+      endedEvent('CA-1', 'tenant-a'),
+      endedEvent('CA-1', 'tenant-b'),
+      callEvent('CA-2'),
+    );
+    await waitFor(() => expect(result.current.lastEvent?.callId).toBe('CA-2'));
+    expect(completed).toEqual(['tenant-a/CA-1', 'tenant-b/CA-1']);
+  });
+
+  it('useCallCompleted remembers the last 1,000 ended calls, not every one', () => {
+    let sink: CallTrackTransportSink | undefined;
+    const client = createCallTrackClient({
+      transport: {
+        connect(reportTo) {
+          sink = reportTo;
+          return { reload: () => {}, close: () => {} };
+        },
+      },
+    });
+    const completed: string[] = [];
+    renderHook(() => useCallCompleted((event) => completed.push(event.callId ?? '')), {
+      wrapper: ({ children }: { children?: ReactNode }) =>
+        createElement(CallTrackProvider, { client }, children),
+    });
+    act(() => {
+      for (let index = 0; index <= 1_000; index += 1) sink?.onEvent(endedEvent(`CA-${index}`));
+      // CA-1000 was just fired: a repeat is dropped. CA-0 is the oldest of 1,001: forgotten.
+      sink?.onEvent(endedEvent('CA-1000'));
+      sink?.onEvent(endedEvent('CA-0'));
+    });
+    expect(completed).toHaveLength(1_002);
+    expect(completed.slice(-2)).toEqual(['CA-1000', 'CA-0']);
+  });
+
+  it('useCall with a tenant shows that tenant’s call of an id two tenants share', async () => {
+    const { server, client, wrapper } = await setup(allTenantsToken);
+    const { result } = renderHook(
+      () => ({
+        a: useCall('CA-1', { tenantId: 'tenant-a' }),
+        b: useCall('CA-1', { tenantId: 'tenant-b' }),
+        isConnected: useConnectionState().isConnected,
+      }),
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await ingest(
+      server,
+      callEvent('CA-1', { tenantId: 'tenant-a' }),
+      callEvent('CA-1', { tenantId: 'tenant-b' }),
+      callEvent('CA-1', { tenantId: 'tenant-b', type: 'call.answered', status: 'in-progress' }),
+      endedEvent('CA-1', 'tenant-a'),
+    );
+    await waitFor(() => expect(result.current.a?.status).toBe('completed'));
+    expect(result.current.a?.tenantId).toBe('tenant-a');
+    expect(result.current.b).toMatchObject({ tenantId: 'tenant-b', status: 'in-progress' });
+    expect(client.getSnapshot().activeCalls.map((call) => call.tenantId)).toEqual(['tenant-b']);
   });
 
   it('useCallEvents delivers only matching events', async () => {

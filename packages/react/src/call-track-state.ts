@@ -46,13 +46,19 @@ export interface CallTrackState {
   /** The active calls, newest first (by `startedAt`, else `createdAt`). */
   activeCalls: readonly CallSnapshot[];
   /**
-   * Calls a component watches (`watchCall` / `useCall`), by call id: kept after they end, while
-   * they are watched. Undefined until the call is known, and again when it is no longer known: it
+   * Calls a component watches without naming a tenant (`watchCall(callId)` / `useCall(callId)`),
+   * by call id: kept after they end, while they are watched. Undefined until the call is known, and again when it is no longer known: it
    * was active, events were missed (a reset), the reloaded active calls no longer list it, and it
    * could not be read again (no `api`, or the tracker does not know it). Without `api`, a
    * snapshot the server cut at its limit (`complete: false`) leaves the call as it was.
    */
   watchedCalls: ReadonlyMap<string, CallSnapshot | undefined>;
+  /**
+   * Calls watched with their tenant (`watchCall(callId, { tenantId })` / `useCall(callId, {
+   * tenantId })`, for a client that sees every tenant), by tenant id, then by call id; kept and
+   * forgotten as `watchedCalls` are.
+   */
+  watchedCallsByTenant: ReadonlyMap<string, ReadonlyMap<string, CallSnapshot | undefined>>;
   /** True once a snapshot of the active calls has arrived. */
   hasSnapshot: boolean;
   /** The last call event received (it changes with every event). */

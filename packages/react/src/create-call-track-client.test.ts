@@ -16,6 +16,7 @@ import {
 import { startTrpcServer, testTrpcTransport } from './__tests__/start-trpc-server';
 import { ids, until } from './__tests__/wait-for-state';
 import { CallTrackRefreshError } from './call-track-refresh-error';
+import type { CallTrackState } from './call-track-state';
 import type { CallTrackTransport, CallTrackTransportSink } from './call-track-transport';
 import type { CallTrackApi, CallTrackApiOptions } from './create-call-track-api';
 import { type CallTrackClient, createCallTrackClient } from './create-call-track-client';
@@ -260,6 +261,89 @@ describe('watchCall', () => {
     client.watchCall('CA-1')();
     await Promise.resolve();
     expect(changes).toBe(2);
+  });
+});
+
+describe('an all-tenants client (a super-admin console) with two tenants’ calls of one id', () => {
+  async function twoTenantsConsole() {
+    const server = await startSseServer();
+    cleanups.push(() => server.close());
+    const client = createCallTrackClient({
+      transport: testSseTransport(server, allTenantsToken),
+    });
+    cleanups.push(client.connect());
+    return { server, client };
+  }
+  const tenantsOf = (calls: readonly { tenantId: string; callId: string }[]) =>
+    calls.map((call) => `${call.tenantId}/${call.callId}`).sort();
+
+  it('lists both, and one tenant’s end removes only that tenant’s call', async () => {
+    const { server, client } = await twoTenantsConsole();
+    await ingestAll(server, [
+      callEvent('CA-1', { tenantId: 'tenant-a' }),
+      callEvent('CA-1', { tenantId: 'tenant-a', type: 'call.answered', status: 'in-progress' }),
+      callEvent('CA-1', { tenantId: 'tenant-b' }),
+    ]);
+    const loaded = await until(client, (state) => state.hasSnapshot);
+    expect(tenantsOf(loaded.activeCalls)).toEqual(['tenant-a/CA-1', 'tenant-b/CA-1']);
+
+    // Tenant A's call ends at version 3; tenant B's is at version 1.
+    await server.tracker.ingest(endedEvent('CA-1', 'tenant-a'));
+    const afterEnd = await until(client, (state) => state.activeCalls.length === 1);
+    expect(tenantsOf(afterEnd.activeCalls)).toEqual(['tenant-b/CA-1']);
+    // A new snapshot lists tenant B's call at a lower version than tenant A's end: it stays.
+    await client.refresh();
+    expect(tenantsOf(client.getSnapshot().activeCalls)).toEqual(['tenant-b/CA-1']);
+  });
+
+  it('watchCall with a tenant follows that tenant’s call only', async () => {
+    const { server, client } = await twoTenantsConsole();
+    await until(client, (state) => state.hasSnapshot);
+    cleanups.push(
+      client.watchCall('CA-1', { tenantId: 'tenant-a' }),
+      client.watchCall('CA-1', { tenantId: 'tenant-b' }),
+    );
+    await ingestAll(server, [
+      callEvent('CA-1', { tenantId: 'tenant-a' }),
+      callEvent('CA-1', { tenantId: 'tenant-b' }),
+      callEvent('CA-1', { tenantId: 'tenant-b', type: 'call.answered', status: 'in-progress' }),
+      endedEvent('CA-1', 'tenant-a'),
+    ]);
+    const watchedOf = (state: CallTrackState, tenantId: string) =>
+      state.watchedCallsByTenant.get(tenantId)?.get('CA-1');
+    const state = await until(
+      client,
+      (current) =>
+        watchedOf(current, 'tenant-a')?.active === false &&
+        watchedOf(current, 'tenant-b')?.status === 'in-progress',
+    );
+    expect(watchedOf(state, 'tenant-a')).toMatchObject({
+      tenantId: 'tenant-a',
+      status: 'completed',
+    });
+    expect(watchedOf(state, 'tenant-b')).toMatchObject({ tenantId: 'tenant-b', active: true });
+    // Watches without a tenant are kept apart from these (none here).
+    expect(state.watchedCalls.size).toBe(0);
+  });
+
+  it('watchCall without a tenant keeps to the tenant of the call it first holds', async () => {
+    const { server, client } = await twoTenantsConsole();
+    await until(client, (state) => state.hasSnapshot);
+    cleanups.push(client.watchCall('CA-1'));
+    await server.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-a' }));
+    await until(client, (state) => state.watchedCalls.get('CA-1') !== undefined);
+    // Tenant B's call of the same id gets a higher version than tenant A's: it is another call.
+    await ingestAll(server, [
+      callEvent('CA-1', { tenantId: 'tenant-b' }),
+      callEvent('CA-1', { tenantId: 'tenant-b', type: 'call.answered', status: 'in-progress' }),
+    ]);
+    const state = await until(client, (current) =>
+      current.activeCalls.some((call) => call.tenantId === 'tenant-b' && call.version === 2),
+    );
+    expect(state.watchedCalls.get('CA-1')).toMatchObject({
+      tenantId: 'tenant-a',
+      status: 'ringing',
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 import type { CallEvent, CallSnapshot } from '@calltrack/core';
 import { toError } from '@calltrack/core/internal';
-import { createActiveCallsReconciler } from './active-calls-reconciler';
+import { callKey, createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
 import { CallTrackApiError } from './call-track-api-error';
 import type { CallTrackConnectionError } from './call-track-connection-error';
@@ -56,12 +56,36 @@ interface PendingRefresh {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** One watched call: how many watch it, its newest snapshot, and its re-reads so far. */
+/**
+ * One watched call: its id and, when the watch named one, its tenant; how many watch it, its
+ * newest snapshot, and its re-reads so far. A watch without a tenant takes the call of that id
+ * in the tenant of the snapshot it holds, or in any tenant while it holds none (a single-tenant
+ * client sees one tenant).
+ */
 interface WatchedCall {
+  callId: string;
+  tenantId: string | undefined;
   count: number;
   call: CallSnapshot | undefined;
   /** Bumped by every re-read, so only the latest one's answer applies. */
   reads: number;
+}
+
+/** Options of {@link CallTrackClient.watchCall} and `useCall`. */
+export interface WatchCallOptions {
+  /**
+   * The call's tenant, for a client that sees every tenant (a principal with `allTenants`): two
+   * tenants' calls may have the same provider id. Leave it out when the client sees one tenant.
+   */
+  tenantId?: string;
+}
+
+/**
+ * The key of a watch in the client's map: the call's key in its tenant, or with the empty tenant
+ * (no tenant id is empty) for a watch without a tenant.
+ */
+function watchKey(callId: string, tenantId: string | undefined): string {
+  return callKey(tenantId ?? '', callId);
 }
 
 /** A call event listener; `cursor` is the event's bus cursor when the transport carries it. */
@@ -99,6 +123,11 @@ export interface CallTrackClient {
    * of one, on the next microtask: watches made together (a list of `useCall` rows mounting)
    * are one state change.
    *
+   * A client that sees every tenant (an `allTenants` principal) may hold two tenants' calls with
+   * the same id: pass the call's tenant (`watchCall(callId, { tenantId })`), and its state is in
+   * `state.watchedCallsByTenant` instead. A watch without a tenant follows the call of that id in
+   * the tenant of the first snapshot it holds.
+   *
    * A watched call held as active that a new snapshot of the active calls no longer lists (and
    * no live event touched meanwhile) may have ended while events were missed (a reset, or while
    * the connection was closed: the first snapshot of each connection is a reload). It is
@@ -110,7 +139,7 @@ export interface CallTrackClient {
    * snapshot that says nothing, from a server before that marker, counts as cut from 1,000 calls,
    * the servers' default limit.)
    */
-  watchCall(callId: string): () => void;
+  watchCall(callId: string, options?: WatchCallOptions): () => void;
   /** The tracker's HTTP API, when the client was given `api`; otherwise undefined. */
   readonly api: CallTrackApi | undefined;
   /** Removes one alert (by event id) from `state.alerts`; it does not come back. */
@@ -148,6 +177,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const eventListeners = new Set<{ listener: CallEventListener; filter?: CallEventFilter }>();
   let activeCalls = createActiveCallsReconciler();
   let presence = createPresenceReconciler();
+  /** Watched calls by {@link watchKey}. */
   const watched = new Map<string, WatchedCall>();
   const pendingRefreshes = new Set<PendingRefresh>();
   /** Settles every pending `refresh()` (resolved when `error` is undefined). */
@@ -180,6 +210,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     connection: { isConnected: false, reconnecting: false },
     activeCalls: [],
     watchedCalls: new Map(),
+    watchedCallsByTenant: new Map(),
     hasSnapshot: false,
     lastEvent: undefined,
     lastCursor: undefined,
@@ -237,9 +268,24 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   };
   /** Whether `watched` has registrations (or their undoing) that the state does not show yet. */
   let watchedUnpublished = false;
-  const publishWatched = (): CallTrackState['watchedCalls'] => {
+  /** The watched calls as the state shows them: without a tenant by id, with one by tenant. */
+  const publishWatched = (): Pick<CallTrackState, 'watchedCalls' | 'watchedCallsByTenant'> => {
     watchedUnpublished = false;
-    return new Map([...watched].map(([callId, entry]) => [callId, entry.call]));
+    const watchedCalls = new Map<string, CallSnapshot | undefined>();
+    const watchedCallsByTenant = new Map<string, Map<string, CallSnapshot | undefined>>();
+    for (const entry of watched.values()) {
+      if (entry.tenantId === undefined) {
+        watchedCalls.set(entry.callId, entry.call);
+        continue;
+      }
+      let ofTenant = watchedCallsByTenant.get(entry.tenantId);
+      if (ofTenant === undefined) {
+        ofTenant = new Map();
+        watchedCallsByTenant.set(entry.tenantId, ofTenant);
+      }
+      ofTenant.set(entry.callId, entry.call);
+    }
+    return { watchedCalls, watchedCallsByTenant };
   };
   /**
    * Shows (un)registrations in the state on the next microtask: a list mounting N `useCall` rows
@@ -251,20 +297,38 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     queueMicrotask(() => {
       // An event or a snapshot may have published them meanwhile.
       if (!watchedUnpublished) return;
-      const watchedCalls = publishWatched();
-      if (sameWatched(state.watchedCalls, watchedCalls)) return;
-      state = { ...state, watchedCalls };
+      const published = publishWatched();
+      if (
+        sameWatched(state.watchedCalls, published.watchedCalls) &&
+        sameWatchedByTenant(state.watchedCallsByTenant, published.watchedCallsByTenant)
+      ) {
+        return;
+      }
+      state = { ...state, ...published };
       emit();
     });
   };
 
-  /** Keeps the newest snapshot of a watched call (ended or not); true when it changed. */
-  const remember = (call: CallSnapshot): boolean => {
-    const entry = watched.get(call.callId);
-    if (!entry || (entry.call && entry.call.version >= call.version)) return false;
+  /**
+   * Keeps `call` as the watch's newest snapshot (ended or not) when it is newer than the one held
+   * of the same tenant; true when it changed.
+   */
+  const rememberIn = (entry: WatchedCall | undefined, call: CallSnapshot): boolean => {
+    const held = entry?.call;
+    if (!entry || (held && (held.tenantId !== call.tenantId || held.version >= call.version))) {
+      return false;
+    }
     entry.call = call;
     return true;
   };
+  /** Keeps the newest snapshot of a watched call in its watches; true when one changed. */
+  const remember = (call: CallSnapshot): boolean => {
+    const inTenant = rememberIn(watched.get(watchKey(call.callId, call.tenantId)), call);
+    return rememberIn(watched.get(watchKey(call.callId, undefined)), call) || inTenant;
+  };
+  /** The tenant a watch reads: the one it names, else the one of the call it holds. */
+  const tenantOfWatch = (entry: WatchedCall): string | undefined =>
+    entry.tenantId ?? entry.call?.tenantId;
 
   /**
    * Whether the API's principal may name a tenant (`?tenantId=`: one with `allTenants`), as the
@@ -313,25 +377,30 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   let rereadForgottenWatched = false;
 
   /** Reads a watched call again; its answer applies unless a later read or event superseded it. */
-  const reread = async (callId: string, entry: WatchedCall, read: CallTrackApi): Promise<void> => {
+  const reread = async (key: string, entry: WatchedCall, read: CallTrackApi): Promise<void> => {
     entry.reads += 1;
     const ticket = entry.reads;
     const held = entry.call;
+    const tenantId = tenantOfWatch(entry);
     let call: CallSnapshot | undefined;
     try {
-      call = await readCall(read, callId, held?.tenantId);
+      call = await readCall(read, entry.callId, tenantId);
     } catch (error) {
       onError(error);
     }
-    if (watched.get(callId) !== entry || entry.reads !== ticket) return;
+    if (watched.get(key) !== entry || entry.reads !== ticket) return;
+    // A tenant's principal reads its own tenant's call: not the one of the tenant watched.
+    if (call !== undefined && tenantId !== undefined && call.tenantId !== tenantId) {
+      call = undefined;
+    }
     if (call !== undefined) {
-      if (!remember(call)) return;
+      if (!rememberIn(entry, call)) return;
     } else {
       // Unknown to the tracker, or unreadable: no longer known, unless an event came meanwhile.
       if (entry.call !== held) return;
       entry.call = undefined;
     }
-    state = { ...state, watchedCalls: publishWatched() };
+    state = { ...state, ...publishWatched() };
     emit();
   };
 
@@ -348,12 +417,12 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     const afterCredentialsChange = rereadForgottenWatched;
     rereadForgottenWatched = false;
     let changed = false;
-    for (const [callId, entry] of watched) {
-      if (activeCalls.get(callId) !== undefined) continue;
+    for (const [key, entry] of watched) {
+      if (activeCalls.get(entry.callId, tenantOfWatch(entry)) !== undefined) continue;
       const forgotten = afterCredentialsChange && entry.call === undefined;
       if (entry.call?.active !== true && !forgotten) continue;
       if (api !== undefined) {
-        void reread(callId, entry, api);
+        void reread(key, entry, api);
         continue;
       }
       if (!complete || forgotten) continue;
@@ -412,7 +481,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       state = {
         ...state,
         activeCalls: sameCalls(state.activeCalls, list) ? state.activeCalls : list,
-        ...(watchedChanged ? { watchedCalls: publishWatched() } : {}),
+        ...(watchedChanged ? publishWatched() : {}),
         hasSnapshot: true,
       };
       emit();
@@ -435,7 +504,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         lastEvent: event,
         lastCursor: cursor ?? state.lastCursor,
         ...(changed ? { activeCalls: activeCalls.list() } : {}),
-        ...(watchedChanged ? { watchedCalls: publishWatched() } : {}),
+        ...(watchedChanged ? publishWatched() : {}),
         ...(newAlert ? { alerts: [event, ...state.alerts].slice(0, maxAlerts) } : {}),
         ...(presenceChanged ? { presence: nextPresence() } : {}),
       };
@@ -463,7 +532,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       state = {
         ...state,
         activeCalls: [],
-        watchedCalls: publishWatched(),
+        ...publishWatched(),
         hasSnapshot: false,
         lastEvent: undefined,
         lastCursor: undefined,
@@ -597,11 +666,19 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       connection.reload('refresh');
       return done;
     },
-    watchCall(callId) {
-      const entry = watched.get(callId) ?? { count: 0, call: activeCalls.get(callId), reads: 0 };
+    watchCall(callId, watchOptions) {
+      const tenantId = watchOptions?.tenantId;
+      const key = watchKey(callId, tenantId);
+      const entry = watched.get(key) ?? {
+        callId,
+        tenantId,
+        count: 0,
+        call: activeCalls.get(callId, tenantId),
+        reads: 0,
+      };
       entry.count += 1;
       if (entry.count === 1) {
-        watched.set(callId, entry);
+        watched.set(key, entry);
         publishWatchedSoon();
       }
       let done = false;
@@ -610,7 +687,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
         done = true;
         entry.count -= 1;
         if (entry.count > 0) return;
-        watched.delete(callId);
+        watched.delete(key);
         publishWatchedSoon();
       };
     },
@@ -625,6 +702,19 @@ function sameWatched(
   if (a.size !== b.size) return false;
   for (const [callId, call] of b) {
     if (a.get(callId) !== call || !a.has(callId)) return false;
+  }
+  return true;
+}
+
+/** True when both maps hold the very same tenants, each with the very same watched calls. */
+function sameWatchedByTenant(
+  a: CallTrackState['watchedCallsByTenant'],
+  b: CallTrackState['watchedCallsByTenant'],
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [tenantId, calls] of b) {
+    const held = a.get(tenantId);
+    if (held === undefined || !sameWatched(held, calls)) return false;
   }
   return true;
 }

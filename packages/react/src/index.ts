@@ -29,6 +29,7 @@ export type {
   CallTrackClient,
   CallTrackClientOptions,
   CallTrackRefreshOptions,
+  WatchCallOptions,
 } from './create-call-track-client';
 export { createCallTrackClient } from './create-call-track-client';
 export type { RetryDelay } from './retry-delay';
