@@ -289,5 +289,10 @@ describe('an all-tenants principal', () => {
     await bus.publish(makeEvent('a', { id: 'fine' }));
     expect(ids(await admin.log.waitFor('call_update'))).toEqual(['fine']);
     expect(errors).toMatchObject([{ code: 'undeliverable_event', tenantId: 'b' }]);
+    expect(admin.log.events.map((entry) => [entry.name, entry.payload])).toEqual([
+      ['active_calls', expect.anything()],
+      ['reset', { reason: 'event-skipped' }],
+      ['call_update', expect.anything()],
+    ]);
   });
 });

@@ -60,10 +60,12 @@ export interface CallDataPayload {
 }
 
 /**
- * Why the server sent `reset`: a bus reason (`history-gap`, `stream-reset`, `reconnected`), or
- * `lagged` when the client fell too far behind. Reload with `subscribe_to_calls()` (no `after`).
+ * Why the server sent `reset`: a bus reason (`history-gap`, `stream-reset`, `reconnected`),
+ * `lagged` when the client fell too far behind, or `event-skipped` when one event meant for it
+ * could not be sent (reported to `onError`; the same reason SSE and tRPC send). Reload with
+ * `subscribe_to_calls()` (no `after`).
  */
-export type CallTrackResetReason = BusResetMessage['reason'] | 'lagged';
+export type CallTrackResetReason = BusResetMessage['reason'] | 'lagged' | 'event-skipped';
 
 /** Payload of `reset`. */
 export interface ResetPayload {

@@ -2,7 +2,8 @@ import type { Principal } from '@calltrack/core';
 
 /**
  * An event that could not be sent to Socket.IO clients (see `UndeliverableEventError`): it was
- * skipped and delivery went on with the next event.
+ * skipped, the connections it was meant for got `reset` (`event-skipped`), and delivery went on
+ * with the next event.
  */
 export interface CallTrackSocketSkippedEvent {
   /** The event's bus cursor. */

@@ -2,6 +2,7 @@ import { type BusEventMessage, createMemoryBus, type EventBus } from '@calltrack
 import { Server } from 'socket.io';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTestTracker } from './__tests__/create-test-tracker';
 import { createEventLog } from './__tests__/event-log';
 import { type FaultyBus, faultyBus, type PoisonKind } from './__tests__/faulty-bus';
 import { gatedBus } from './__tests__/gated-bus';
@@ -12,7 +13,7 @@ import {
   type TestSocketServer,
 } from './__tests__/start-socket-server';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
-import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
+import type { ActiveCallsPayload, CallTrackAck, CallTrackDelivery } from './call-track-protocol';
 import type { CallTrackSocketErrorInfo } from './call-track-socket-error-info';
 import { type CallChannel, createCallChannel } from './create-call-channel';
 import { UndeliverableEventError } from './undeliverable-event-error';
@@ -82,16 +83,23 @@ describe('a tenant channel: one bad event never takes it down', () => {
       expect(ids(await early.log.waitFor('call_update', 2))).toEqual(['good-1', 'good-2']);
       expect(ids(await followerLog.waitFor('call_update', 2))).toEqual(['good-1', 'good-2']);
       // No half-sent event: neither the poisoned update nor its lifecycle companion went out.
-      expect(early.log.events.map((entry) => entry.name)).toEqual([
-        'call_update',
-        'call:started',
-        'call_update',
-        'call:status_updated',
-      ]);
+      // In its place, in order, a `reset` tells each connection it was meant for (the stream and
+      // the call's follower alike) that it missed an event and must reload: a lost `call.ended`
+      // would otherwise leave the call live on that client for good.
+      const names = ['call_update', 'call:started', 'reset', 'call_update', 'call:status_updated'];
+      expect(early.log.events.map((entry) => entry.name)).toEqual(names);
+      expect(followerLog.events.map((entry) => entry.name)).toEqual(names);
+      for (const log of [early.log, followerLog]) {
+        expect(log.named('reset').map((entry) => entry.payload)).toEqual([
+          { reason: 'event-skipped' },
+        ]);
+      }
 
       const later = await streaming(server, 'u3');
       await bus.publish(makeEvent('a', { id: 'good-3', callId: 'CA-p' }));
       expect(ids(await later.log.waitFor('call_update'))).toEqual(['good-3']);
+      // It connected after the skip: it missed nothing.
+      expect(later.log.named('reset')).toEqual([]);
       expect(ids(await early.log.waitFor('call_update', 3))).toEqual([
         'good-1',
         'good-2',
@@ -124,6 +132,83 @@ describe('a tenant channel: one bad event never takes it down', () => {
       expect(bus.open('a')).toBe(1);
     },
   );
+
+  it('sends the reset (event-skipped) only to the connections the event was meant for', async () => {
+    const { bus, server } = await setup();
+    const stream = await streaming(server, 'u1');
+    const other = await streaming(server, 'u2');
+    const endedOnly = server.client({ token: 'token:a:u3' });
+    const endedOnlyLog = createEventLog(endedOnly);
+    await connected(endedOnly);
+    expect(await ack(endedOnly, 'subscribe_to_calls', { types: ['call.ended'] })).toEqual({
+      ok: true,
+    });
+    const follower = server.client({ token: 'token:a:u4' });
+    const followerLog = createEventLog(follower);
+    await connected(follower);
+    expect(await ack(follower, 'subscribe_to_call', { callId: 'CA-other' })).toEqual({ ok: true });
+    const tenantB = server.client({ token: 'token:b:u1' });
+    const tenantBLog = createEventLog(tenantB);
+    await connected(tenantB);
+    expect(await ack(tenantB, 'subscribe_to_calls')).toEqual({ ok: true });
+
+    bus.poison('poison', 'toJSON');
+    await bus.publish(makeEvent('a', { id: 'poison', type: 'call.ringing', callId: 'CA-p' }));
+    // A user-addressed event is meant for that user's connections alone.
+    bus.poison('message', 'toJSON');
+    await bus.publish(
+      makeEvent('a', {
+        id: 'message',
+        type: 'user.message',
+        userId: 'u1',
+        callId: undefined,
+        data: { audience: 'user', message: { text: 'hello' } },
+      }),
+    );
+    await bus.publish(makeEvent('a', { id: 'marker', type: 'call.ended', callId: 'CA-other' }));
+    await bus.publish(makeEvent('b', { id: 'marker-b' }));
+    for (const log of [stream.log, other.log, endedOnlyLog, followerLog]) {
+      expect(ids(await log.waitFor('call_update'))).toEqual(['marker']);
+    }
+    expect(ids(await tenantBLog.waitFor('call_update'))).toEqual(['marker-b']);
+
+    const resets = (log: { named(name: string): { payload: unknown }[] }) =>
+      log.named('reset').map((entry) => entry.payload);
+    expect(resets(stream.log)).toEqual([{ reason: 'event-skipped' }, { reason: 'event-skipped' }]);
+    expect(resets(other.log)).toEqual([{ reason: 'event-skipped' }]);
+    for (const log of [endedOnlyLog, followerLog, tenantBLog]) expect(resets(log)).toEqual([]);
+  });
+
+  it('a client told to reload after a skipped call.ended gets a snapshot without the call: it does not stay live', async () => {
+    const bus = faultyBus(createMemoryBus());
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    const server = await startSocketServer(bus, { tracker: tracker.reader });
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    // The README's client: on `reset`, subscribe again for a fresh snapshot.
+    socket.on('reset', () => {
+      void ack(socket, 'subscribe_to_calls');
+    });
+    await tracker.ingest(makeEvent('a', { id: 'start', type: 'call.initiated', callId: 'CA-1' }));
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const callIds = (entry: { payload: unknown } | undefined) =>
+      (entry?.payload as ActiveCallsPayload | undefined)?.calls.map((call) => call.callId);
+    expect(callIds(log.named('active_calls')[0])).toEqual(['CA-1']);
+
+    bus.poison('end', 'toJSON');
+    await tracker.ingest(makeEvent('a', { id: 'end', type: 'call.ended', callId: 'CA-1' }));
+    const reloaded = (await log.waitFor('active_calls', 2))[1];
+    expect(callIds(reloaded)).toEqual([]);
+    expect(reloaded?.payload).toMatchObject({ complete: true });
+    expect(log.named('reset').map((entry) => entry.payload)).toEqual([{ reason: 'event-skipped' }]);
+    expect(log.named('call_update')).toEqual([]);
+    // Streaming again after the reload.
+    await tracker.ingest(makeEvent('a', { id: 'next', type: 'call.initiated', callId: 'CA-2' }));
+    expect(ids(await log.waitFor('call_update'))).toEqual(['next']);
+  });
 
   it('keeps delivering when onError itself throws', async () => {
     const bus = faultyBus(createMemoryBus());

@@ -3,7 +3,7 @@ import { isUserAddressedEvent } from '@calltrack/core';
 import { isOutageError } from '@calltrack/core/internal';
 import type { Namespace, Socket } from 'socket.io';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
-import type { CallTrackDelivery, CallTrackResetReason } from './call-track-protocol';
+import type { CallTrackDelivery, CallTrackResetReason, ResetPayload } from './call-track-protocol';
 import {
   allTenantsCallRoom,
   allTenantsCallsRoom,
@@ -34,9 +34,9 @@ export interface ChannelListener {
  * emits each event once to the rooms that want it (`nsp.local`, so an adapter never forwards it:
  * every node has its own subscription), then tells the connections still catching up.
  *
- * It never stays dead: an event it cannot send is skipped and reported, and a subscription that
- * ends or fails is restarted after its cursor (or, when there is none, the rooms get
- * `reset` and reload).
+ * It never stays dead: an event it cannot send is skipped and reported (the rooms it was meant
+ * for get `reset`, `event-skipped`, and reload), and a subscription that ends or fails is
+ * restarted after its cursor (or, when there is none, the rooms get `reset` and reload).
  */
 export interface CallChannel {
   /** The tenant, or undefined for the all-tenants channel. */
@@ -70,7 +70,10 @@ export interface CallChannel {
    * continuity since.
    */
   eventsAfterStart(position: string): { first: BusEventMessage | undefined } | undefined;
-  /** True for an event the channel could not send: connections skip it too. */
+  /**
+   * True for an event the channel could not send (and reported): connections catching up skip
+   * it too, and those it was meant for get `reset` (`event-skipped`) in its place.
+   */
   isUndeliverable(message: BusEventMessage): boolean;
   /** The room of one call's subscribers served by this channel. */
   callRoom(tenantId: string, callId: string): string;
@@ -164,21 +167,48 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
     // Everything that reads the event comes before the first emit, so a poisoned event fails
     // here, for every connection alike, before any packet is written.
     const lifecycle = lifecycleEventName(event);
+    const recipients = recipientsOf(message);
+    // No room at all would broadcast to the whole namespace.
+    if (recipients.length === 0) return;
+    const delivery: CallTrackDelivery = { cursor, event };
+    const target = namespace.local.to(recipients);
+    target.emit('call_update', delivery);
+    if (lifecycle !== undefined) target.emit(lifecycle, delivery);
+  };
+
+  /** The rooms (or, for a user-addressed event, the sockets) an event goes to. */
+  const recipientsOf = ({ event }: BusEventMessage): string[] => {
     const rooms = [streamRoom];
     for (const filter of filters.values()) {
       if (filter.matcher.matches(event.type)) rooms.push(filter.room);
     }
     if (event.callId !== undefined) rooms.push(roomOfCall(event.tenantId, event.callId));
-    const delivery: CallTrackDelivery = { cursor, event };
-    const recipients = isUserAddressedEvent(event)
-      ? addressees(event.tenantId, event.userId, rooms)
-      : rooms;
-    // No room at all would broadcast to the whole namespace.
-    if (recipients.length === 0) return;
-    const target = namespace.local.to(recipients);
-    target.emit('call_update', delivery);
-    if (lifecycle !== undefined) target.emit(lifecycle, delivery);
+    return isUserAddressedEvent(event) ? addressees(event.tenantId, event.userId, rooms) : rooms;
   };
+
+  /**
+   * Tells the connections an event was meant for that it was skipped, so they reload (a lost
+   * `call.ended` would leave the call live on them for good). When even its rooms cannot be
+   * worked out (its `type` throws), every room of the channel is told.
+   */
+  const resetSkipped = (message: BusEventMessage): void => {
+    let recipients: string[];
+    try {
+      recipients = recipientsOf(message);
+    } catch {
+      recipients = everyRoom();
+    }
+    if (recipients.length === 0) return;
+    const reset: ResetPayload = { reason: 'event-skipped' };
+    namespace.local.to(recipients).emit('reset', reset);
+  };
+
+  /** Every room whose members may receive an event: the stream's, its filters', the calls'. */
+  const everyRoom = (): string[] => [
+    streamRoom,
+    ...[...filters.values()].map((filter) => filter.room),
+    ...calls.keys(),
+  ];
 
   /**
    * The connections of one user (its `user:` room, joined on connect by every connection whose
@@ -214,6 +244,7 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
         cause: error,
       });
       onError(skipped, { skipped: skippedEventOf(skipped) });
+      resetSkipped(message);
     }
     if (listeners.size === 0) return;
     for (const listener of [...listeners]) {
@@ -236,12 +267,7 @@ export function createCallChannel(options: CallChannelOptions): CallChannel {
   const reset = (reason: CallTrackResetReason): void => {
     forgetPosition();
     // Every room whose members may have missed events: the stream's and the calls'.
-    const rooms = [
-      streamRoom,
-      ...[...filters.values()].map((filter) => filter.room),
-      ...calls.keys(),
-    ];
-    namespace.local.to(rooms).emit('reset', { reason });
+    namespace.local.to(everyRoom()).emit('reset', { reason });
     for (const listener of [...listeners]) {
       try {
         listener.onReset(reason);

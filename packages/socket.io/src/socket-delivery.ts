@@ -15,6 +15,7 @@ import type {
   CallTrackDelivery,
   CallTrackResetReason,
   PresenceMembersPayload,
+  ResetPayload,
 } from './call-track-protocol';
 import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-error-info';
 import { isStartPosition } from './channel-start-position';
@@ -88,7 +89,8 @@ const maxReplayAttempts = 3;
  *   join the rooms right after the channel emits the replay's last cursor.
  *
  * Every step runs synchronously between two events, so nothing falls between the two sources.
- * An event that cannot be sent is skipped and reported; the connection goes on with the next.
+ * An event that cannot be sent is skipped and reported, the client gets `reset`
+ * (`event-skipped`) in its place, and the connection goes on with the next.
  * A class (methods on the prototype, state allocated lazily) keeps an idle connection cheap.
  */
 export class SocketDelivery implements ChannelListener {
@@ -524,10 +526,15 @@ export class SocketDelivery implements ChannelListener {
 
   /**
    * Sends one event of a catch-up to this connection alone (with `callsOnly`, only if one of its
-   * call subscriptions takes it); one that cannot be sent is skipped and reported.
+   * call subscriptions takes it). One that cannot be sent is skipped, reported (unless the
+   * channel did already) and, when it was meant for this connection, replaced by `reset`
+   * (`event-skipped`): the client reloads, as the live rooms do.
    */
   private send(message: BusEventMessage, callsOnly = false): void {
-    if (this.channel.isUndeliverable(message)) return;
+    if (this.channel.isUndeliverable(message)) {
+      if (this.mayWant(message, callsOnly)) this.sendSkipped();
+      return;
+    }
     try {
       if (!this.wants(message, callsOnly)) return;
       const { event } = message;
@@ -544,7 +551,25 @@ export class SocketDelivery implements ChannelListener {
         cause: error,
       });
       this.context.onError(skipped, { ...this.errorInfo, skipped: skippedEventOf(skipped) });
+      if (this.mayWant(message, callsOnly)) this.sendSkipped();
     }
+  }
+
+  /** {@link wants}, or true when the event cannot even be read to tell. */
+  private mayWant(message: BusEventMessage, callsOnly: boolean): boolean {
+    try {
+      return this.wants(message, callsOnly);
+    } catch {
+      return true;
+    }
+  }
+
+  /** Tells the client an event meant for it was skipped; it reloads. */
+  private sendSkipped(): void {
+    const reset: ResetPayload = { reason: 'event-skipped' };
+    this.context.sendBacklog.catchUp(this.socket.conn, () => {
+      this.socket.emit('reset', reset);
+    });
   }
 
   private joinRooms(): void {

@@ -7,7 +7,8 @@ const symbol = Symbol.for(marker);
 
 /**
  * One event could not be sent to Socket.IO clients (encoding it, or working out its rooms or its
- * lifecycle event, threw). It was skipped and delivery went on with the next event; reported to
+ * lifecycle event, threw). It was skipped, the connections it was meant for got `reset`
+ * (`event-skipped`), and delivery went on with the next event; reported to
  * `onError`, never thrown to your code.
  */
 export class UndeliverableEventError extends CallTrackError {

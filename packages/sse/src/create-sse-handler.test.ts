@@ -4,11 +4,15 @@ import { createPresence } from '@calltrack/presence';
 import { makeCallEvent } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { bearer, describeSseHandler, openRaw, startSse } from './__tests__/describe-sse-handler';
+import { describeSseOrigins } from './__tests__/describe-sse-origins';
 import { SseReader } from './__tests__/read-sse';
 import { createSseHandler } from './create-sse-handler';
 import type { SseCloseInfo } from './sse-handler-options';
 
 describeSseHandler('createSseHandler + toNodeHandler', (options) =>
+  toNodeHandler(createSseHandler(options)),
+);
+describeSseOrigins('createSseHandler + toNodeHandler', (options) =>
   toNodeHandler(createSseHandler(options)),
 );
 

@@ -32,7 +32,8 @@ import {
  * - `: ping` comments on idle streams.
  *
  * A reconnecting `EventSource` sends `Last-Event-ID`, and the stream resumes right after it.
- * Answers 401 without credentials, 400 for a malformed query, 405 for another method; errors are
+ * Answers 401 without credentials, 403 for a page of an origin `allowedOrigins` does not list,
+ * 400 for a malformed query, 405 for another method; errors are
  * JSON `{ error: { code, message } }`. See `parseSseQuery` for the filters. A `HEAD` gets the
  * status a `GET` would be refused with, or 200 without opening a stream: a browser's
  * `EventSource` hides the status of a refusal, and the React transport asks this way.
@@ -51,6 +52,7 @@ export function createSseHandler(
         url: new URL(request.url),
         // `Headers` joins a repeated header with ", ", which no cursor of calltrack's buses holds.
         lastEventId: request.headers.get('last-event-id')?.split(', '),
+        origin: request.headers.get('origin'),
         request: () => request,
       });
       if (head) return new Response(null, { status: 200, headers: sseResponseHeaders });

@@ -43,6 +43,7 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
       info = await authorizeSseRequest(settings, {
         url,
         lastEventId: lastEventIdHeaders(incoming),
+        origin: incoming.headers.origin,
         request: () => toRequest(incoming, url),
       });
     } catch (error) {

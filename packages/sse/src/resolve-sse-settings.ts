@@ -1,6 +1,6 @@
 import type { BusEventMessage } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
-import { toError } from '@calltrack/core/internal';
+import { parseAllowedOrigins, toError } from '@calltrack/core/internal';
 import { createSseKeepAlive, type SseKeepAlive } from './create-sse-keepalive';
 import { describeSkippedEvent } from './describe-skipped-event';
 import { SseChannels } from './sse-channels';
@@ -12,6 +12,8 @@ export interface SseSettings {
   tracker: SseHandlerOptions['tracker'];
   presence: SseHandlerOptions['presence'];
   authenticate: SseHandlerOptions['authenticate'];
+  /** The origins whose pages may open a stream; undefined: every origin. */
+  allowedOrigins: ReadonlySet<string> | undefined;
   keepAlive: SseKeepAlive | undefined;
   retryMs: number;
   snapshotLimit: number;
@@ -95,6 +97,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     tracker: tracker ?? undefined,
     presence: presence ?? undefined,
     authenticate: options.authenticate,
+    allowedOrigins: parseAllowedOrigins(name, options.allowedOrigins),
     keepAlive: keepAliveMs > 0 ? createSseKeepAlive(keepAliveMs) : undefined,
     retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),
     snapshotLimit: integer(options.snapshotLimit, 1000, 1, 10_000, 'snapshotLimit', name),

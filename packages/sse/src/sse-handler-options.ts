@@ -106,6 +106,20 @@ export interface SseHandlerOptions {
    */
   authenticate: Authenticate<Request>;
   /**
+   * The only origins (`https://app.example`) whose pages may open a stream: a request whose
+   * `Origin` header names another (or is `null`) is answered 403 `origin_not_allowed` before
+   * `authenticate` runs, so no bus subscription, presence registration or snapshot read is made
+   * for it. Set it when `authenticate` reads a cookie: a page of another site can open an
+   * `EventSource` with `withCredentials` and the user's cookies go with it (with `SameSite=None`,
+   * or from another origin of the same site); CORS stops that page reading the stream, not the
+   * server opening it. A request without `Origin` goes on: browsers send it with every
+   * cross-origin request, so it comes from a same-origin `EventSource` or from a client that is
+   * not a browser. Entries are normalized as browsers send origins; one that is not an origin is
+   * an `InvalidArgumentError` when the handler is made. Default: every origin. (Socket.IO's
+   * `attachCallTrack` takes the same option.)
+   */
+  allowedOrigins?: readonly string[];
+  /**
    * A `: ping` comment goes to every stream that sent nothing for this long, so proxies (nginx
    * closes idle upstreams after 60 s) keep it open. One shared, `unref()`ed timer serves every
    * stream of the handler. Default 15,000 ms; 0 turns it off.

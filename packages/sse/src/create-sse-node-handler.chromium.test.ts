@@ -1,0 +1,201 @@
+import { createServer } from 'node:http';
+import { createMemoryBus } from '@calltrack/bus';
+import type { ConnectionPresence, Principal } from '@calltrack/core';
+import { createPresence } from '@calltrack/presence';
+import { launchTestBrowser, serveForTest, stopTestServers } from '@calltrack/test-utils';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSseNodeHandler } from './create-sse-node-handler';
+
+// Chromium's own EventSource, with a session cookie, from a page of the app's origin and from a
+// page of another origin of the same site (another port of 127.0.0.1: `SameSite=Lax` cookies go
+// with its credentialed requests, as they would from another subdomain).
+const browser = await launchTestBrowser();
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await stopTestServers();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A page that opens `target` with the browser's cookies and notes how it went. */
+const pageOpening = (target: string) => `<!doctype html><script>
+  window.outcome = 'pending';
+  const source = new EventSource(${JSON.stringify(target)}, { withCredentials: true });
+  source.onopen = () => { window.outcome = 'open'; };
+  source.onerror = () => { if (source.readyState === EventSource.CLOSED) window.outcome = 'closed'; };
+</script>`;
+
+/**
+ * The app: `/login` sets the session cookie, `/` is its page (opening `/events`), `/events` the
+ * stream, authenticated by the cookie alone. Every stream request and its answer are noted, and
+ * so is every step the handler took for a user.
+ */
+async function startApp(allowedOrigins: string[] | ((own: string) => string[]) | undefined) {
+  const bus = createMemoryBus();
+  const presence = createPresence({ bus, autoHeartbeat: false });
+  const authenticated: string[] = [];
+  const registered: string[] = [];
+  const countedPresence: ConnectionPresence = {
+    connect(principal, options) {
+      registered.push(principal.userId ?? '');
+      return presence.connect(principal, options);
+    },
+    listMembers: (tenantId) => presence.listMembers(tenantId),
+  };
+  const answers: { origin: string | undefined; status: number }[] = [];
+  const waiting = new Set<() => void>();
+  let handler: ReturnType<typeof createSseNodeHandler> | undefined;
+  let subscriptions = 0;
+  const served = await serveForTest(
+    createServer((request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (path === '/login') {
+        response.writeHead(200, {
+          'set-cookie': 'session=u1; Path=/; HttpOnly; SameSite=Lax',
+          'content-type': 'text/plain',
+        });
+        response.end('signed in');
+        return;
+      }
+      if (path === '/') {
+        response.writeHead(200, { 'content-type': 'text/html' });
+        response.end(pageOpening('/events'));
+        return;
+      }
+      if (path !== '/events' || request.method !== 'GET') {
+        response.writeHead(404).end();
+        return;
+      }
+      const { origin } = request.headers;
+      const note = (): void => {
+        answers.push({ origin, status: response.statusCode });
+        for (const check of [...waiting]) check();
+      };
+      // A stream's head goes out once it is open; a refusal's with its end.
+      response.once('finish', note);
+      const writeHead = response.writeHead.bind(response);
+      response.writeHead = ((...args: Parameters<typeof response.writeHead>) => {
+        const written = writeHead(...args);
+        if (response.statusCode === 200) {
+          response.off('finish', note);
+          note();
+        }
+        return written;
+      }) as typeof response.writeHead;
+      void handler?.(request, response);
+    }),
+  );
+  handler = createSseNodeHandler({
+    bus: {
+      subscribe(options) {
+        subscriptions += 1;
+        return bus.subscribe(options);
+      },
+    },
+    presence: countedPresence,
+    retryMs: 60_000,
+    ...(allowedOrigins === undefined
+      ? {}
+      : {
+          allowedOrigins:
+            typeof allowedOrigins === 'function' ? allowedOrigins(served.url) : allowedOrigins,
+        }),
+    authenticate: (request): Principal | null => {
+      const session = /(?:^|; )session=([^;]+)/.exec(request.headers.get('cookie') ?? '')?.[1];
+      authenticated.push(session ?? '(no cookie)');
+      return session ? { tenantId: 'tenant-a', userId: session } : null;
+    },
+  });
+  cleanups.push(() => bus.close());
+  return {
+    url: served.url,
+    authenticated,
+    registered,
+    answers,
+    subscriptions: () => subscriptions,
+    /** Resolves once `count` stream requests were answered. */
+    answered: (count: number) =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (answers.length < count) return;
+          waiting.delete(check);
+          resolve();
+        };
+        waiting.add(check);
+        check();
+      }),
+  };
+}
+
+/** Another origin of the same site: a page that opens the app's stream with the user's cookie. */
+async function startForeignSite(target: string) {
+  const served = await serveForTest(
+    createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end(pageOpening(target));
+    }),
+  );
+  return served.url;
+}
+
+/** A signed-in user's browser tab. */
+async function signedIn(appUrl: string): Promise<Page> {
+  const context = await browser!.newContext();
+  cleanups.push(() => context.close());
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${appUrl}/login`);
+  return page;
+}
+
+const outcome = (page: Page) =>
+  page.waitForFunction(() => (window as unknown as { outcome: string }).outcome !== 'pending');
+
+describe.skipIf(!browser)(
+  'createSseNodeHandler with Chromium’s EventSource: allowedOrigins',
+  () => {
+    it('without it, a page of another origin opens the signed-in user’s stream: authenticated, subscribed, registered online', async () => {
+      const app = await startApp(undefined);
+      const foreign = await startForeignSite(`${app.url}/events`);
+      const page = await signedIn(app.url);
+      await page.goto(foreign);
+      await app.answered(1);
+      // The browser hides the stream from the page (no CORS headers), but the server opened it.
+      expect(app.answers).toEqual([{ origin: foreign, status: 200 }]);
+      expect(app.authenticated).toEqual(['u1']);
+      expect(app.registered).toEqual(['u1']);
+      expect(app.subscriptions()).toBe(1);
+    });
+
+    it('with it, that page’s request is refused 403 before authenticate: no subscription, no presence; the app’s own page streams', async () => {
+      const app = await startApp((own) => [own]);
+      const foreign = await startForeignSite(`${app.url}/events`);
+      const page = await signedIn(app.url);
+      await page.goto(foreign);
+      await app.answered(1);
+      await outcome(page);
+      expect(await page.evaluate(() => (window as unknown as { outcome: string }).outcome)).toBe(
+        'closed',
+      );
+      expect(app.answers).toEqual([{ origin: foreign, status: 403 }]);
+      expect(app.authenticated).toEqual([]);
+      expect(app.registered).toEqual([]);
+      expect(app.subscriptions()).toBe(0);
+
+      // The app's own page: a same-origin EventSource sends no Origin, and streams.
+      await page.goto(`${app.url}/`);
+      await app.answered(2);
+      await outcome(page);
+      expect(await page.evaluate(() => (window as unknown as { outcome: string }).outcome)).toBe(
+        'open',
+      );
+      expect(app.answers[1]).toEqual({ origin: undefined, status: 200 });
+      expect(app.authenticated).toEqual(['u1']);
+      expect(app.registered).toEqual(['u1']);
+    });
+  },
+);
