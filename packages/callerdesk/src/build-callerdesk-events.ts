@@ -9,6 +9,7 @@ import { checkWebhookTenant, hashText, toReceivedAt } from '@calltrack/core/inte
 import { callerDeskStatusKey, mapCallerDeskCallStatus } from './map-callerdesk-call-status';
 import { mapCallerDeskDirection } from './map-callerdesk-direction';
 import { normalizeCallerDeskPhoneNumber } from './normalize-callerdesk-phone-number';
+import { parseCallerDeskDuration } from './parse-callerdesk-duration';
 import { parseCallerDeskTime } from './parse-callerdesk-time';
 import type { ParseCallerDeskWebhookOptions } from './parse-callerdesk-webhook';
 import type { CallerDeskWebhookPayload } from './parse-callerdesk-webhook-payload';
@@ -107,8 +108,8 @@ export function buildCallerDeskEvents(
     return [initiated, make(`live:${key}${agent}`, 'call.status_changed', now, {}, status)];
   }
 
-  const talkMs = toMilliseconds(fields.TalkDuration);
-  const totalMs = toMilliseconds(fields.CallDuration);
+  const talkMs = parseCallerDeskDuration(fields.TalkDuration);
+  const totalMs = parseCallerDeskDuration(fields.CallDuration);
   const status = mapCallerDeskCallStatus(payload.status, 'report', talkMs ?? 0) ?? 'failed';
   const durationMs = talkMs ?? (status === 'completed' ? totalMs : 0);
   const endedAt = payload.endedAt ?? addMilliseconds(startedAt, totalMs);
@@ -155,18 +156,6 @@ function idPart(text: string, maxLength: number): string {
   const escaped = text.replace(/[%:]/g, (character) => (character === '%' ? '%25' : '%3A'));
   if (escaped.length <= maxLength) return escaped;
   return `%H${hashText(text)}`;
-}
-
-/** Seconds (`65`, `65.5`) or a clock duration (`01:05`, `00:01:05`) in milliseconds. */
-function toMilliseconds(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const clock = /^(?:(\d{1,3}):)?(\d{1,2}):(\d{2})$/.exec(value);
-  if (clock !== null) {
-    const [, hours = '0', minutes = '0', seconds = '0'] = clock;
-    return ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
-  }
-  const seconds = toNumber(value);
-  return seconds === undefined || seconds > 1e9 ? undefined : Math.round(seconds * 1000);
 }
 
 function toNumber(value: string | undefined): number | undefined {

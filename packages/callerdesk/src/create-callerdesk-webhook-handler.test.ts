@@ -436,6 +436,35 @@ describe('createCallerDeskWebhookHandler', () => {
     expect((await fetch(`${withToken(url)}&${fields()}`)).status).toBe(200);
   });
 
+  it("behind a proxy (trustProxy), allows by the proxy's X-Forwarded-For, not a Forwarded header the client adds", async () => {
+    const sink = createCollectingSink();
+    const handler = createCallerDeskWebhookHandler({
+      token,
+      sink,
+      resolveTenant: () => ({ tenantId: 'acme-in' }),
+      allowIp: ['10.9.9.9'],
+      clock: { now: () => now },
+    });
+    const url = `${await listen(toNodeHandler(handler, { trustProxy: true }))}/webhooks/callerdesk`;
+    // nginx or an ALB appends the client's address to X-Forwarded-For and passes Forwarded on.
+    const proxied = { 'x-forwarded-for': '203.0.113.5' };
+    await expectError(
+      await fetch(`${withToken(url)}&${fields()}`, { headers: proxied }),
+      403,
+      'address_not_allowed',
+    );
+    await expectError(
+      await fetch(`${withToken(url)}&${fields()}`, {
+        headers: { ...proxied, forwarded: 'for=10.9.9.9' },
+      }),
+      403,
+      'address_not_allowed',
+    );
+    expect(sink.events).toEqual([]);
+    const allowed = { 'x-forwarded-for': '198.51.100.1, 10.9.9.9' };
+    expect((await fetch(`${withToken(url)}&${fields()}`, { headers: allowed })).status).toBe(200);
+  });
+
   it('uses the configured kind', async () => {
     const { sink, url } = await setup({ kind: 'report' });
     await fetch(`${withToken(url)}&${fields('callerdesk-live-call-incoming-answered.json')}`);

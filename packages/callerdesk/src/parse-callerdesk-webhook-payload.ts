@@ -5,6 +5,7 @@ import {
   type CallerDeskWebhookFields,
   callerDeskWebhookPayloadSchema,
 } from './callerdesk-webhook-payload-schema';
+import { parseCallerDeskDuration } from './parse-callerdesk-duration';
 import { parseCallerDeskTime } from './parse-callerdesk-time';
 
 /** A validated CallerDesk webhook. */
@@ -29,8 +30,9 @@ export interface CallerDeskWebhookPayload {
 export interface ParseCallerDeskWebhookPayloadOptions {
   /**
    * Which webhook the payload came from, when the URL tells (one URL per webhook). Detected
-   * otherwise: `type=call_report`, an `EndTime`, a `CallDuration`/`TalkDuration` or a
-   * `CallRecordingUrl` mean a call report; anything else is a live call payload.
+   * otherwise: `type=call_report`, an `EndTime` that is a time (not the zero date
+   * `0000-00-00 00:00:00`), a `CallDuration`/`TalkDuration` above 0 or a `CallRecordingUrl`
+   * mean a call report; anything else is a live call payload.
    */
   kind?: CallerDeskWebhookKind;
 }
@@ -75,26 +77,35 @@ export function parseCallerDeskWebhookPayload(
   if (callId.length > 128) throw invalid('"CallSid" is longer than 128 characters.');
   const status = fields.Status ?? fields.callstatus;
   if (status === undefined) throw invalid('"Status" is required.');
+  const startedAt = time(fields.StartTime, 'StartTime');
+  const endedAt = time(fields.EndTime, 'EndTime');
   return {
-    kind: options.kind ?? detectKind(fields),
+    kind: options.kind ?? detectKind(fields, endedAt),
     callId,
     status,
-    startedAt: time(fields.StartTime, 'StartTime'),
-    endedAt: time(fields.EndTime, 'EndTime'),
+    startedAt,
+    endedAt,
     fields,
     body,
   };
 }
 
-function detectKind(fields: CallerDeskWebhookFields): CallerDeskWebhookKind {
+/**
+ * A report says so (`type`), or shows that the call is over: an end time, time spent, a
+ * recording. A live payload may carry the same fields empty, as PHP's zero date (which
+ * `endedAt` is undefined for) or a duration of 0: those end nothing.
+ */
+function detectKind(
+  fields: CallerDeskWebhookFields,
+  endedAt: string | undefined,
+): CallerDeskWebhookKind {
   if (fields.type?.toLowerCase().replace(/[^a-z]/g, '') === 'callreport') return 'report';
-  const reportOnly = [
-    fields.EndTime,
-    fields.CallDuration,
-    fields.TalkDuration,
-    fields.CallRecordingUrl,
-  ];
-  return reportOnly.some((field) => field !== undefined) ? 'report' : 'live';
+  const timeSpent = [fields.CallDuration, fields.TalkDuration].some(
+    (duration) => (parseCallerDeskDuration(duration) ?? 0) > 0,
+  );
+  return endedAt !== undefined || timeSpent || fields.CallRecordingUrl !== undefined
+    ? 'report'
+    : 'live';
 }
 
 /** Renames fields to their documented names; an exactly named field wins over a look-alike. */

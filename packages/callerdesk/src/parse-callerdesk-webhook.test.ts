@@ -297,6 +297,59 @@ describe('parseCallerDeskWebhook', () => {
     ).toBe('call.ended');
   });
 
+  it("keeps a live payload live when it carries the report's fields empty: the zero date, no time", () => {
+    // CallerDesk writes PHP's zero date for a time not reached yet (the cancel report's
+    // LegB_Picked_time); a live webhook filled from the same template ends nothing.
+    const ringing = loadFixture('callerdesk-live-call-incoming-ringing.json').json;
+    for (const empty of [
+      { EndTime: '0000-00-00 00:00:00' },
+      { EndTime: '0000-00-00' },
+      { CallDuration: '0', TalkDuration: '0' },
+      { CallDuration: '00:00:00', TalkDuration: '0:00' },
+      {
+        EndTime: '0000-00-00 00:00:00',
+        CallDuration: '0',
+        TalkDuration: '0',
+        CallRecordingUrl: '',
+      },
+    ]) {
+      const events = parseCallerDeskWebhook({
+        payload: { ...ringing, ...empty },
+        tenant,
+        receivedAt,
+      });
+      expect(events.map((event) => event.type)).toEqual(['call.initiated', 'call.ringing']);
+    }
+  });
+
+  it('still detects every report without its type: a real EndTime, talk time or a recording', () => {
+    for (const name of [
+      'callerdesk-call-report-incoming-answered.json',
+      'callerdesk-call-report-incoming-busy.json',
+      'callerdesk-call-report-incoming-cancel.json',
+      'callerdesk-call-report-incoming-no-answer.json',
+      'callerdesk-call-report-outgoing-answered.json',
+      'callerdesk-call-report-outgoing-cancel-customer.json',
+    ]) {
+      const { type: _type, ...report } = loadFixture(name).json;
+      expect(parseCallerDeskWebhook({ payload: report, tenant, receivedAt })[0]?.type).toBe(
+        'call.ended',
+      );
+    }
+    const live = loadFixture('callerdesk-live-call-incoming-answered.json').json;
+    for (const reportOnly of [
+      { EndTime: '2024-05-02 10:16:35' },
+      { CallDuration: '65' },
+      { TalkDuration: '00:00:48' },
+      { CallRecordingUrl: 'https://callrecords.callerdesk.io/incoming/2024/05/02/1.mp3' },
+    ]) {
+      expect(
+        parseCallerDeskWebhook({ payload: { ...live, ...reportOnly }, tenant, receivedAt })[0]
+          ?.type,
+      ).toBe('call.ended');
+    }
+  });
+
   it('matches field names case-insensitively, preferring the documented spelling', () => {
     const events = parseCallerDeskWebhook({
       payload: { callsid: '1.2', STATUS: 'answer', source_number: '9876543210', calltype: 'x' },

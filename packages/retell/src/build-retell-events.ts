@@ -9,6 +9,7 @@ import {
   sealCallEvent,
 } from '@calltrack/core';
 import { checkWebhookTenant, toReceivedAt } from '@calltrack/core/internal';
+import { fitRetellEventData } from './fit-retell-event-data';
 import { mapRetellCallStatus } from './map-retell-call-status';
 import { mapRetellDirection } from './map-retell-direction';
 import { normalizeRetellPhoneNumber } from './normalize-retell-phone-number';
@@ -55,7 +56,7 @@ export function buildRetellEvents(
       type,
       occurredAt,
       ...(status === undefined ? {} : { status }),
-      data: { ...base, ...data },
+      data: fitRetellEventData({ ...base, ...data }),
     });
 
   switch (event) {

@@ -566,23 +566,71 @@ describe('createRetellWebhookHandler', () => {
       await bus.close();
     });
 
-    it("answers 4xx, not 500, when core's event limits refuse an event at a real memory bus", async () => {
+    it("publishes the end of a call whose transcript passes what an event's data may hold, without the transcript", async () => {
+      // Was a 400: Retell retried three times, the end was lost and the reaper later marked the
+      // call failed. The transcript stays at Retell (get-call); data says it was left out.
       const bus = createMemoryBus();
-      let accepted = 0;
+      const events: CallEvent[] = [];
       const sink = {
         publish: async (event: CallEvent) => {
           const result = await bus.publish(event);
-          accepted += 1;
+          events.push(event);
           return result;
         },
       };
-      const { url } = await setup({ sink, maxBodyBytes: 8 * 1024 * 1024 });
-      // A transcript text over the 1 MiB that an event's data may hold as JSON.
-      const body = withCall({ transcript: 'x'.repeat(1100 * 1024) });
+      const { url } = await setup({ sink });
+      const metadata = { crm: { leadId: 'L-881' } };
+      const body = withCall({ transcript: 'x'.repeat(1100 * 1024), metadata });
       const response = await send(url, { body });
-      expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ error: { code: 'invalid_event' } });
-      expect(accepted).toBe(0);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ ok: true, published: 2, duplicates: 0 });
+      expect(events.map((event) => event.type)).toEqual(['call.ended', 'call.recording']);
+      const [ended, recording] = events;
+      expect(ended).toMatchObject({
+        status: 'completed',
+        data: { durationMs: 15791, metadata, omittedFields: ['transcript'] },
+      });
+      expect(ended?.data).not.toHaveProperty('transcript');
+      // The recording event never held the transcript: it is whole.
+      expect(recording?.data).toMatchObject({ metadata });
+      expect(recording?.data).not.toHaveProperty('omittedFields');
+      await bus.close();
+    });
+
+    it('leaves out the transcript first, then the analysis, until call_analyzed leaves the tracker room for its snapshot', async () => {
+      const bus = createMemoryBus();
+      const events: CallEvent[] = [];
+      const sink = {
+        publish: async (event: CallEvent) => {
+          const result = await bus.publish(event);
+          events.push(event);
+          return result;
+        },
+      };
+      const { url } = await setup({ sink });
+      // Analysis and metadata within their 256 KiB each; a log URL only the body limit bounds.
+      const analyzed = loadFixture('retell-call-analyzed.json').json as {
+        call: Record<string, unknown>;
+      };
+      const call = {
+        ...analyzed.call,
+        transcript: 'Agent: Hi.',
+        call_analysis: { call_summary: 'A call.', notes: 'y'.repeat(240 * 1024) },
+        metadata: { notes: 'y'.repeat(240 * 1024) },
+        public_log_url: `https://example.com/${'z'.repeat(500 * 1024)}`,
+      };
+      const response = await send(url, { body: JSON.stringify({ ...analyzed, call }) });
+      expect(response.status).toBe(200);
+      const [event] = events;
+      expect(event?.type).toBe('call.analyzed');
+      expect(event?.data.omittedFields).toEqual(['transcript', 'analysis']);
+      expect(event?.data).not.toHaveProperty('analysis');
+      expect(event?.data).toMatchObject({
+        metadata: call.metadata,
+        publicLogUrl: call.public_log_url,
+      });
+      // The tracker keeps 128 KiB of an event's 1 MiB of data for the call snapshot it adds.
+      expect(JSON.stringify(event?.data).length).toBeLessThanOrEqual(1024 * 1024 - 128 * 1024);
       await bus.close();
     });
   });

@@ -42,7 +42,9 @@ export interface ParseRetellWebhookOptions {
  *
  * `data.cost` is `call_cost.combined_cost` converted from cents to `{ amount, currency: 'USD' }`.
  * Retell's `agent_id` becomes `agentId` unless the tenant names one. Web calls have no direction
- * or numbers.
+ * or numbers. An event whose `data` would pass 896 KiB (core's 1 MiB less the tracker's room for
+ * its snapshot) leaves out the transcript, then `analysis`, `metadata` and other free-form
+ * strings until it fits, and names them in `data.omittedFields`.
  *
  * Throws `InvalidPayloadError` (400) naming the missing or invalid field, and
  * `InvalidArgumentError` for a bad `tenant` or `receivedAt`. Throws nothing else.

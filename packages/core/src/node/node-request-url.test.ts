@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { nodeClientAddress, nodeRequestUrl } from './node-request-url';
+import { InvalidArgumentError } from '../errors/invalid-argument-error';
+import { type NodeRequestUrlOptions, nodeClientAddress, nodeRequestUrl } from './node-request-url';
 
 function incoming(
   headers: Record<string, string | string[]>,
@@ -46,9 +47,55 @@ describe('nodeRequestUrl', () => {
       'https://hooks.example.com',
     );
     const standard = { host: 'internal', forwarded: 'for=192.0.2.60;proto=https;host="a.example"' };
-    expect(nodeRequestUrl(incoming(standard), { trustProxy: true }).origin).toBe(
+    expect(nodeRequestUrl(incoming(standard), { trustProxy: { header: 'forwarded' } }).origin).toBe(
       'https://a.example',
     );
+  });
+
+  it('reads only the family of forwarded headers the proxy sets, never the other', () => {
+    // Behind nginx or an ALB a client's own `Forwarded` header passes through untouched.
+    const headers = {
+      host: 'internal',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'hooks.example.com',
+      forwarded: 'proto=http;host=evil.example',
+    };
+    expect(nodeRequestUrl(incoming(headers), { trustProxy: true }).origin).toBe(
+      'https://hooks.example.com',
+    );
+    expect(
+      nodeRequestUrl(incoming(headers), { trustProxy: { header: 'x-forwarded' } }).origin,
+    ).toBe('https://hooks.example.com');
+    // With RFC 7239 trusted, X-Forwarded-* is the client's, and the proxy's element is the last.
+    const standard = {
+      host: 'internal',
+      'x-forwarded-host': 'evil.example',
+      forwarded: 'proto=http;host=evil.example, proto=https;host="a.example"',
+    };
+    expect(nodeRequestUrl(incoming(standard), { trustProxy: { header: 'forwarded' } }).origin).toBe(
+      'https://a.example',
+    );
+    // Only the other family present: the socket and `Host`, as without a proxy.
+    expect(
+      nodeRequestUrl(incoming({ host: 'internal', forwarded: 'proto=https;host=a.example' }), {
+        trustProxy: true,
+      }).origin,
+    ).toBe('http://internal');
+    expect(
+      nodeRequestUrl(incoming({ host: 'internal', 'x-forwarded-proto': 'https' }), {
+        trustProxy: { header: 'forwarded' },
+      }).origin,
+    ).toBe('http://internal');
+  });
+
+  it('refuses a trustProxy it does not know, rather than trusting some header', () => {
+    for (const trustProxy of ['forwarded', { header: 'Forwarded' }, {}, 1, null]) {
+      expect(() =>
+        nodeRequestUrl(incoming({ host: 'internal' }), {
+          trustProxy: trustProxy as unknown as NodeRequestUrlOptions['trustProxy'],
+        }),
+      ).toThrow(InvalidArgumentError);
+    }
   });
 
   it('lets host and protocol override everything', () => {
@@ -79,11 +126,31 @@ describe('nodeClientAddress', () => {
     expect(nodeClientAddress(incoming(headers), { trustProxy: true })).toBe('203.0.113.9');
     expect(
       nodeClientAddress(incoming({ forwarded: 'for=198.51.100.7, for="[2001:db8::1]:4711"' }), {
-        trustProxy: true,
+        trustProxy: { header: 'forwarded' },
       }),
     ).toBe('2001:db8::1');
     expect(nodeClientAddress(incoming({ 'x-forwarded-for': 'junk' }), { trustProxy: true })).toBe(
       '10.0.0.2',
     );
+  });
+
+  it("never takes a client's Forwarded header over the proxy's X-Forwarded-For, nor the reverse", () => {
+    const headers = { 'x-forwarded-for': '203.0.113.5', forwarded: 'for=10.9.9.9' };
+    expect(nodeClientAddress(incoming(headers), { trustProxy: true })).toBe('203.0.113.5');
+    expect(nodeClientAddress(incoming(headers), { trustProxy: { header: 'x-forwarded' } })).toBe(
+      '203.0.113.5',
+    );
+    expect(nodeClientAddress(incoming(headers), { trustProxy: { header: 'forwarded' } })).toBe(
+      '10.9.9.9',
+    );
+    // The trusted family absent: the socket's peer, whatever the other family says.
+    expect(nodeClientAddress(incoming({ forwarded: 'for=10.9.9.9' }), { trustProxy: true })).toBe(
+      '10.0.0.2',
+    );
+    expect(
+      nodeClientAddress(incoming({ 'x-forwarded-for': '10.9.9.9' }), {
+        trustProxy: { header: 'forwarded' },
+      }),
+    ).toBe('10.0.0.2');
   });
 });

@@ -1,17 +1,50 @@
 import type { IncomingMessage } from 'node:http';
+import { InvalidArgumentError } from '../errors/invalid-argument-error';
+
+/**
+ * Whether a proxy you run stands in front of the app, and which forwarded headers it sets:
+ * `false` (none are read), `true` or `{ header: 'x-forwarded' }` (`X-Forwarded-For`,
+ * `X-Forwarded-Proto`, `X-Forwarded-Host`: what nginx, AWS load balancers, Heroku and Cloudflare
+ * set, and what Express's `trust proxy` reads), or `{ header: 'forwarded' }` (RFC 7239
+ * `Forwarded`: `for=`, `proto=`, `host=`). Only the named family is read: a proxy passes the other
+ * one on from the client untouched.
+ */
+export type TrustProxy = boolean | { header: 'x-forwarded' | 'forwarded' };
 
 /** Options of {@link nodeRequestUrl}: say explicitly whether forwarded headers are trusted. */
 export interface NodeRequestUrlOptions {
   /**
-   * Take the protocol and host from `Forwarded` (`proto=`, `host=`) or `X-Forwarded-Proto` /
-   * `X-Forwarded-Host` (first value) when present. Set it only behind a proxy you run that
-   * overwrites those headers: otherwise any client can choose the URL your handler sees.
+   * Take the protocol and host from the forwarded headers of your proxy ({@link TrustProxy}):
+   * `X-Forwarded-Proto` / `X-Forwarded-Host` (first value) with `true`, or `proto=` / `host=` of
+   * the last `Forwarded` element with `{ header: 'forwarded' }`. Set it only behind a proxy you
+   * run that sets those headers: otherwise any client can choose the URL your handler sees.
    */
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** The public host (with port), used instead of the `Host` header (and forwarded headers). */
   host?: string | undefined;
   /** The public protocol, `https:` or `http:`; defaults to the socket's (or the forwarded one). */
   protocol?: string | undefined;
+}
+
+/** The family of forwarded headers a {@link TrustProxy} trusts, if any. */
+type ProxyHeaders = 'x-forwarded' | 'forwarded' | undefined;
+
+/**
+ * The forwarded headers `trustProxy` trusts; throws `InvalidArgumentError` for a value that is
+ * none of {@link TrustProxy}'s, rather than guess which headers were meant.
+ * @internal
+ */
+export function trustedProxyHeaders(trustProxy: TrustProxy, createdBy: string): ProxyHeaders {
+  if (trustProxy === false) return undefined;
+  if (trustProxy === true) return 'x-forwarded';
+  const header =
+    typeof trustProxy === 'object' && trustProxy !== null
+      ? (trustProxy as { header?: unknown }).header
+      : undefined;
+  if (header === 'x-forwarded' || header === 'forwarded') return header;
+  throw new InvalidArgumentError({
+    message: `${createdBy}: trustProxy must be true, false, { header: 'x-forwarded' } or { header: 'forwarded' }.`,
+  });
 }
 
 /** What Express adds to a request mounted under a path. */
@@ -22,15 +55,18 @@ interface FrameworkRequest extends IncomingMessage {
 /**
  * The URL a client requested, rebuilt from a Node request: protocol from the socket (TLS or not),
  * host from the `Host` header, and the path and query exactly as received (Express's
- * `originalUrl` under a mount path, since signatures cover the full path). With
- * `trustProxy: true` the protocol and host come from the proxy's forwarded headers; `host` and
- * `protocol` override both. Never throws: a request whose `Host` does not form a URL gets
+ * `originalUrl` under a mount path, since signatures cover the full path). With `trustProxy` the
+ * protocol and host come from the proxy's forwarded headers (`X-Forwarded-*` for `true`, RFC 7239
+ * `Forwarded` for `{ header: 'forwarded' }`, never both); `host` and `protocol` override them.
+ * Throws `InvalidArgumentError` only for a `trustProxy` that is none of {@link TrustProxy}'s
+ * values; for any request it returns a URL: one whose `Host` does not form a URL gets
  * `http://localhost` with its path.
  *
  * @example
  * nodeRequestUrl(request, { trustProxy: false }).searchParams.get('tenant');
  */
 export function nodeRequestUrl(incoming: IncomingMessage, options: NodeRequestUrlOptions): URL {
+  trustedProxyHeaders(options.trustProxy, 'nodeRequestUrl');
   const href = nodeRequestHref(incoming, options);
   try {
     return new URL(href);
@@ -46,9 +82,10 @@ export function nodeRequestUrl(incoming: IncomingMessage, options: NodeRequestUr
 export function nodeRequestHref(incoming: IncomingMessage, options: NodeRequestUrlOptions): string {
   let protocol = options.protocol;
   let host = options.host;
-  if (options.trustProxy && (protocol === undefined || host === undefined)) {
-    protocol ??= forwardedProtocol(incoming);
-    host ??= forwardedHost(incoming);
+  if (options.trustProxy !== false && (protocol === undefined || host === undefined)) {
+    const proxyHeaders = trustedProxyHeaders(options.trustProxy, 'nodeRequestUrl');
+    protocol ??= forwardedProtocol(incoming, proxyHeaders);
+    host ??= forwardedHost(incoming, proxyHeaders);
   }
   protocol ??= (incoming.socket as { encrypted?: boolean }).encrypted === true ? 'https:' : 'http:';
   host ??= validHost(incoming.headers.host) ?? 'localhost';
@@ -61,18 +98,23 @@ function requestPath(incoming: IncomingMessage): string {
   return path.startsWith('/') ? path : `/${path}`;
 }
 
-function forwardedProtocol(incoming: IncomingMessage): string | undefined {
+function forwardedProtocol(
+  incoming: IncomingMessage,
+  proxyHeaders: ProxyHeaders,
+): string | undefined {
   const value =
-    forwardedParameter(header(incoming, 'forwarded'), 'proto') ??
-    firstValue(header(incoming, 'x-forwarded-proto'));
+    proxyHeaders === 'forwarded'
+      ? lastForwardedParameter(incoming, 'proto')
+      : firstValue(header(incoming, 'x-forwarded-proto'));
   const protocol = value?.toLowerCase().replace(/:$/, '');
   return protocol === 'http' || protocol === 'https' ? `${protocol}:` : undefined;
 }
 
-function forwardedHost(incoming: IncomingMessage): string | undefined {
+function forwardedHost(incoming: IncomingMessage, proxyHeaders: ProxyHeaders): string | undefined {
   return validHost(
-    forwardedParameter(header(incoming, 'forwarded'), 'host') ??
-      firstValue(header(incoming, 'x-forwarded-host')),
+    proxyHeaders === 'forwarded'
+      ? lastForwardedParameter(incoming, 'host')
+      : firstValue(header(incoming, 'x-forwarded-host')),
   );
 }
 
@@ -87,29 +129,33 @@ function validHost(value: string | undefined): string | undefined {
 
 /**
  * The client's address: the socket's peer, or with `trustProxy` the address your proxy saw, which
- * is the last entry of `Forwarded: for=` / `X-Forwarded-For` (earlier entries are whatever the
- * client sent, so they are never trusted).
+ * is the last entry of `X-Forwarded-For` (or, with `{ header: 'forwarded' }`, the `for=` of the
+ * last `Forwarded` element): earlier entries are whatever the client sent, and so is the header
+ * family the proxy does not set, so they are never trusted.
  * @internal
  */
 export function nodeClientAddress(
   incoming: IncomingMessage,
-  options: { trustProxy: boolean },
+  options: { trustProxy: TrustProxy },
 ): string | undefined {
-  if (options.trustProxy) {
-    const forwarded = lastForwardedFor(incoming);
+  if (options.trustProxy !== false) {
+    const forwarded = lastForwardedFor(
+      incoming,
+      trustedProxyHeaders(options.trustProxy, 'toNodeHandler'),
+    );
     if (forwarded !== undefined) return forwarded;
   }
   return incoming.socket.remoteAddress;
 }
 
-function lastForwardedFor(incoming: IncomingMessage): string | undefined {
-  const forwarded = header(incoming, 'forwarded');
-  let candidate: string | undefined;
-  if (forwarded !== undefined) {
-    const elements = splitOutsideQuotes(forwarded, ',');
-    candidate = parameterOf(elements.at(-1) ?? '', 'for');
-  }
-  candidate ??= header(incoming, 'x-forwarded-for')?.split(',').at(-1)?.trim();
+function lastForwardedFor(
+  incoming: IncomingMessage,
+  proxyHeaders: ProxyHeaders,
+): string | undefined {
+  const candidate =
+    proxyHeaders === 'forwarded'
+      ? lastForwardedParameter(incoming, 'for')
+      : header(incoming, 'x-forwarded-for')?.split(',').at(-1)?.trim();
   if (candidate === undefined || candidate === '') return undefined;
   // `[2001:db8::1]:4711`, `192.0.2.1:4711` → the address alone.
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(candidate);
@@ -129,9 +175,11 @@ function firstValue(value: string | undefined): string | undefined {
   return first === '' ? undefined : unquote(first);
 }
 
-function forwardedParameter(value: string | undefined, name: string): string | undefined {
+/** A parameter of the last `Forwarded` element: the one your proxy added (RFC 7239 appends). */
+function lastForwardedParameter(incoming: IncomingMessage, name: string): string | undefined {
+  const value = header(incoming, 'forwarded');
   if (value === undefined) return undefined;
-  return parameterOf(splitOutsideQuotes(value, ',')[0] ?? '', name);
+  return parameterOf(splitOutsideQuotes(value, ',').at(-1) ?? '', name);
 }
 
 function parameterOf(element: string, name: string): string | undefined {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { sendHeadersOnly } from '@calltrack/test-utils';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../errors/invalid-argument-error';
 import { InvalidSignatureError } from '../errors/invalid-signature-error';
 import { MissingSignatureError } from '../errors/missing-signature-error';
 import type { FetchHandler } from '../fetch-handler';
@@ -227,6 +228,54 @@ describe('toNodeHandler', () => {
     expect((await (await fetch(`${configured}/a?b=1`)).json()).url).toBe(
       'https://api.example.com/a?b=1',
     );
+  });
+
+  it("reads the proxy's X-Forwarded-* with trustProxy, never a Forwarded header the client sent", async () => {
+    // What nginx or an ALB passes on: its own X-Forwarded-For, and the client's Forwarded as is.
+    const headers = {
+      'x-forwarded-for': '203.0.113.5',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'hooks.example.com',
+      forwarded: 'for=10.9.9.9;proto=http;host=evil.example',
+    };
+    for (const trustProxy of [true, { header: 'x-forwarded' }] as const) {
+      const proxied = await listen(createServer(toNodeHandler(echo, { trustProxy })));
+      expect(await (await fetch(`${proxied}/a`, { headers })).json()).toMatchObject({
+        url: 'https://hooks.example.com/a',
+        clientAddress: '203.0.113.5',
+      });
+      // Without the proxy's headers, a client's Forwarded still counts for nothing.
+      const own = { forwarded: 'for=10.9.9.9;proto=https;host=evil.example' };
+      expect(await (await fetch(`${proxied}/a`, { headers: own })).json()).toMatchObject({
+        url: `${proxied}/a`,
+        clientAddress: '127.0.0.1',
+      });
+    }
+
+    // A proxy that sets RFC 7239 Forwarded is named explicitly; then X-Forwarded-* is ignored.
+    const standard = await listen(
+      createServer(toNodeHandler(echo, { trustProxy: { header: 'forwarded' } })),
+    );
+    const appended = {
+      ...headers,
+      forwarded: 'for=10.9.9.9;host=evil.example, for=198.51.100.2;proto=https;host=a.example',
+    };
+    expect(await (await fetch(`${standard}/a`, { headers: appended })).json()).toMatchObject({
+      url: 'https://a.example/a',
+      clientAddress: '198.51.100.2',
+    });
+  });
+
+  it('refuses a trustProxy it does not know when created', () => {
+    for (const trustProxy of [
+      'forwarded',
+      { header: 'X-Forwarded-For' },
+      { headers: 'forwarded' },
+    ]) {
+      expect(() => toNodeHandler(echo, { trustProxy: trustProxy as unknown as boolean })).toThrow(
+        InvalidArgumentError,
+      );
+    }
   });
 
   it('streams a response body and aborts the request signal when the client leaves', async () => {

@@ -11,7 +11,12 @@ import { sendToNodeBodyWriter, takeNodeBodyWriter } from './node-body-writer';
 import { NodeClientDisconnect } from './node-client-disconnect';
 import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
 import { NodeRequest, type NodeRequestHeaders } from './node-request';
-import { nodeClientAddress, nodeRequestHref } from './node-request-url';
+import {
+  nodeClientAddress,
+  nodeRequestHref,
+  type TrustProxy,
+  trustedProxyHeaders,
+} from './node-request-url';
 
 /** Options of {@link toNodeHandler}. */
 export interface ToNodeHandlerOptions {
@@ -23,12 +28,14 @@ export interface ToNodeHandlerOptions {
   /** Protocol to build the request URL with, e.g. `https:`; defaults to the socket's. */
   protocol?: string;
   /**
-   * Trust `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host` for the request URL, and
-   * `Forwarded: for=` / `X-Forwarded-For` (the last entry: the address your proxy saw) for the
-   * client address. Off by default: anyone can send those headers unless a proxy you run
-   * overwrites them.
+   * Trust the forwarded headers of a proxy you run ({@link TrustProxy}). `true`: `X-Forwarded-Proto`
+   * / `X-Forwarded-Host` for the request URL and the last `X-Forwarded-For` entry (the address
+   * your proxy saw) for the client address, as nginx, AWS load balancers, Heroku and Cloudflare
+   * set them; a `Forwarded` header is then the client's and ignored. `{ header: 'forwarded' }`:
+   * the last element of RFC 7239 `Forwarded` instead (`proto=`, `host=`, `for=`), ignoring
+   * `X-Forwarded-*`. Off by default: anyone can send those headers unless your proxy sets them.
    */
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
 }
 
 /** A `node:http` request listener that is also valid Express middleware. */
@@ -73,6 +80,8 @@ export function toNodeHandler(
     protocol: options.protocol,
     trustProxy: options.trustProxy ?? false,
   };
+  // A misspelled trustProxy fails at startup, not on the first request.
+  trustedProxyHeaders(urlOptions.trustProxy, 'toNodeHandler');
   // A provider webhook handler (createTwilioWebhookHandler …) runs straight on Node's request.
   const incomingWebhookHandler = incomingWebhookHandlerOf(handler);
   // A JSON API that checks no signature (the tracker's) may take a body express.json() parsed.
