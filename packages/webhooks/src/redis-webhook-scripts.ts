@@ -125,7 +125,9 @@ return expired
 `;
 
 /**
- * One attempt, atomically: the log row (trimmed by age and count), the delivery (and the
+ * One attempt, atomically: the log row (trimmed by age and count: at most 200 rows past the
+ * retention and 1,000 over the count per call, so a lowered `maxAttemptsPerEndpoint` is reached
+ * over a few records, and never more values in one `unpack` than Lua allows), the delivery (and the
  * dead-letter indexes), the endpoint's health (failure clock, auto-disable, once).
  * With a holder in ARGV[2], its concurrency slot is freed first; a delivery that ends
  * (succeeded, failed) loses its lease.
@@ -150,12 +152,14 @@ redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[5], ARGV[10])
 local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff, 'LIMIT', 0, 200)
 local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[4])
+if excess > 1000 then excess = 1000 end
 if excess > 0 then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
 end
-if #old > 0 then
-  redis.call('ZREM', KEYS[3], unpack(old))
-  redis.call('HDEL', KEYS[4], unpack(old))
+for first = 1, #old, 500 do
+  local last = math.min(first + 499, #old)
+  redis.call('ZREM', KEYS[3], unpack(old, first, last))
+  redis.call('HDEL', KEYS[4], unpack(old, first, last))
 end
 redis.call('PEXPIRE', KEYS[3], retention)
 redis.call('PEXPIRE', KEYS[4], retention)
@@ -256,12 +260,17 @@ end
 
 /**
  * KEYS: log zset, log data hash. ARGV: before ('' = none), before key (an attempt id, '' =
- * none), min score, limit. Returns { ids, rows }, newest first (see `page`).
+ * none), min score, limit. Returns { ids, rows }, newest first (see `page`). The rows are read
+ * 500 at a time: Lua's `unpack` takes about 8,000 values at most.
  */
 export const listAttemptsScript = `${pageLua}
 local ids = page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), '')
-if #ids == 0 then return { {}, {} } end
-return { ids, redis.call('HMGET', KEYS[2], unpack(ids)) }
+local rows = {}
+for first = 1, #ids, 500 do
+  local part = redis.call('HMGET', KEYS[2], unpack(ids, first, math.min(first + 499, #ids)))
+  for index = 1, #part do rows[#rows + 1] = part[index] end
+end
+return { ids, rows }
 `;
 
 /**
