@@ -519,14 +519,15 @@ export function createMemoryWebhookStore(): WebhookStore {
       slots.get(key(tenantId, endpointId))?.delete(holder);
     },
 
-    async takeRateToken(endpointId, perSecond, now) {
-      // GCRA: one send every `interval`, a burst of up to one second's worth.
+    async takeRateToken(rateKey, perSecond, now, burst) {
+      // GCRA: one send every `interval`, a burst of `burst` sends (default one second's worth).
       const interval = 1000 / perSecond;
-      const burst = Math.max(1000, interval);
-      const tat = Math.max(rates.get(endpointId) ?? now, now);
-      const allowAt = tat + interval - burst;
+      const burstMs =
+        burst === undefined ? Math.max(1000, interval) : Math.max(1, burst) * interval;
+      const tat = Math.max(rates.get(rateKey) ?? now, now);
+      const allowAt = tat + interval - burstMs;
       if (allowAt > now) return Math.ceil(allowAt - now);
-      rates.set(endpointId, tat + interval);
+      rates.set(rateKey, tat + interval);
       return 0;
     },
 

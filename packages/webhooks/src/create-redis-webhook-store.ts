@@ -115,7 +115,8 @@ const settingsFields = [
  * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>`, `failed` and
  * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases),
  * `leases` (sorted set: deliveries whose first attempt a process sends directly, by lease end).
- * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
+ * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>` and
+ * `<prefix>:rate:test:<tenant>` (a tenant's test sends). Messages, deliveries and logs expire
  * after the dispatcher's retention.
  */
 export function createRedisWebhookStore(options: RedisWebhookStoreOptions): WebhookStore {
@@ -705,14 +706,12 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       await redis.zrem(slotsKey(tenantId, endpointId), holder);
     },
 
-    async takeRateToken(endpointId, perSecond, now) {
+    async takeRateToken(rateKey, perSecond, now, burst) {
       const interval = 1000 / perSecond;
+      const burstMs =
+        burst === undefined ? Math.max(1000, interval) : Math.max(1, burst) * interval;
       return Number(
-        await run(
-          'takeRateToken',
-          [`${prefix}:rate:${endpointId}`],
-          [now, interval, Math.max(1000, interval)],
-        ),
+        await run('takeRateToken', [`${prefix}:rate:${rateKey}`], [now, interval, burstMs]),
       );
     },
 

@@ -806,6 +806,13 @@ export function describeWebhookStore(
       assert.equal(await store.takeRateToken('ep_r', 2, now + 500), 500);
       assert.equal(await store.takeRateToken('ep_slow', 0.5, now), 0);
       assert.equal(await store.takeRateToken('ep_slow', 0.5, now + 1000), 1000);
+      // A burst of its own (a tenant's test sends: 3 a minute, 3 at once), on a key of its own.
+      for (let index = 0; index < 3; index += 1) {
+        assert.equal(await store.takeRateToken('test:acme', 3 / 60, now, 3), 0);
+      }
+      assert.equal(await store.takeRateToken('test:acme', 3 / 60, now, 3), 20_000);
+      assert.equal(await store.takeRateToken('test:globex', 3 / 60, now, 3), 0);
+      assert.equal(await store.takeRateToken('test:acme', 3 / 60, now + 20_000, 3), 0);
     });
 
     it('saves bus cursors per tenant', async () => {
