@@ -68,6 +68,11 @@ const maxRowsReadPerList = 1000;
 const filteredPageRows = 200;
 /** Rows per store read of a stats window. */
 const statsPageRows = 1000;
+/**
+ * Test-send rows an endpoint's log keeps (the newest): what a tenant's test sends can add to the
+ * store is bounded by its endpoints, not by how long it keeps sending (decision 0068).
+ */
+const maxTestAttemptsPerEndpoint = 100;
 
 const limitOf = (limit: number | undefined, max: number, fallback: number): number => {
   if (limit === undefined) return fallback;
@@ -343,6 +348,7 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       releaseSlot: holder,
       retentionMs,
       maxAttemptsPerEndpoint,
+      maxTestAttemptsPerEndpoint,
       now: clock.now(),
     });
     return attempt;

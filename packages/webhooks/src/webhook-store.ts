@@ -53,6 +53,11 @@ export interface RecordAttemptInput {
   retentionMs: number;
   /** Most log rows kept per endpoint. */
   maxAttemptsPerEndpoint: number;
+  /**
+   * With a test send's row: most test-send rows kept per endpoint, the oldest dropped first
+   * (within `maxAttemptsPerEndpoint`), so test sends never push deliveries out of the log.
+   */
+  maxTestAttemptsPerEndpoint?: number;
   now: number;
 }
 

@@ -815,6 +815,20 @@ export function describeDispatcher(
       expect(h.receiver.received('/tests-b')).toHaveLength(2);
     });
 
+    it("keeps an endpoint's last 100 test sends in its log, and every delivery", async () => {
+      const h = await setup({ testSendsPerMinute: 1000 });
+      if (!h) return;
+      const { id } = await h.endpoint('/tested');
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      for (let index = 0; index < 105; index += 1) {
+        expect(await h.dispatcher.sendTest('acme', id)).toMatchObject({ status: 'succeeded' });
+      }
+      const log = await attemptsOf(h, id, 101);
+      expect(log.filter((row) => row.trigger === 'test')).toHaveLength(100);
+      expect(log.filter((row) => row.trigger === 'event')).toHaveLength(1);
+    });
+
     it('keeps a short excerpt of a response body (2,048 bytes by default)', async () => {
       const h = await setup();
       if (!h) return;
