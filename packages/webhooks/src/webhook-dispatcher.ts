@@ -203,7 +203,8 @@ export interface WebhookDispatcher {
     options: { since: number; until?: number },
   ): Promise<{ queued: number }>;
   /**
-   * Sends a `webhook.test` message to the endpoint now and returns the logged attempt. It keeps
+   * Sends a `webhook.test` message to the endpoint now and returns the logged attempt (the
+   * endpoint's log keeps its newest 100). It spends the tenant's `testSendsPerMinute` and keeps
    * the limits deliveries keep (the process's `concurrency`, the endpoint's `maxConcurrency` and
    * `rateLimitPerSecond`): at one, it throws `RateLimitedError` (429, `retryAfterSeconds`)
    * instead of waiting.
