@@ -39,6 +39,8 @@ export interface DeliveryLogsContext {
   retentionMs: number;
   /** Most log rows kept per endpoint (and read for stats). */
   maxAttemptsPerEndpoint: number;
+  /** A tenant's test sends per minute, over all its endpoints (a minute's worth at once). */
+  testSendsPerMinute: number;
 }
 
 /** The dispatcher's log, stats and recovery methods. */
@@ -56,6 +58,21 @@ const nextPageAfter = (before: number, beforeKey: string) => ({
 });
 /** The way on of a list's last page. */
 const noNextPage = { nextBefore: null, nextCursor: null } as const;
+
+/**
+ * Most log rows one list request reads: a status filter that matches little reads this many and
+ * answers a short page with a cursor, so a request never reads (or moves) a whole log.
+ */
+const maxRowsReadPerList = 1000;
+/** Rows per store read when a status filter may skip most of them. */
+const filteredPageRows = 200;
+/** Rows per store read of a stats window. */
+const statsPageRows = 1000;
+/**
+ * Test-send rows an endpoint's log keeps (the newest): what a tenant's test sends can add to the
+ * store is bounded by its endpoints, not by how long it keeps sending (decision 0068).
+ */
+const maxTestAttemptsPerEndpoint = 100;
 
 const limitOf = (limit: number | undefined, max: number, fallback: number): number => {
   if (limit === undefined) return fallback;
@@ -120,25 +137,29 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
     const limit = limitOf(query.limit, 1000, 50);
     const attempts: WebhookAttempt[] = [];
     let cursor = cursorOf(query);
-    // A status filter may skip rows: read pages until the page is full or the log ends.
-    for (let pages = 0; pages < 20 && attempts.length < limit; pages += 1) {
+    // A status filter may skip rows: read pages until the page is full, the log ends, or
+    // maxRowsReadPerList rows were read.
+    const pageRows = query.status === undefined ? limit : Math.max(limit, filteredPageRows);
+    for (let read = 0; read < maxRowsReadPerList && attempts.length < limit; ) {
+      const rows = Math.min(pageRows, maxRowsReadPerList - read);
       const page = await store.listAttempts(tenantId, endpointId, {
-        limit,
+        limit: rows,
         ...cursor,
         ...(query.since === undefined ? {} : { since: query.since }),
       });
+      read += page.length;
       for (const attempt of page) {
         if (query.status === undefined || attempt.status === query.status) attempts.push(attempt);
         if (attempts.length === limit) break;
       }
-      if (page.length < limit) return { attempts, ...noNextPage };
+      if (page.length < rows) return { attempts, ...noNextPage };
       const last = page[page.length - 1]!;
       cursor = { before: last.startedAt, beforeKey: last.id };
     }
     const last = attempts[limit - 1];
     if (last !== undefined) return { attempts, ...nextPageAfter(last.startedAt, last.id) };
-    // Twenty pages read without filling this one (a status filter that matches little): a short
-    // page, and the next goes on from where the reading stopped, not an end of the log.
+    // The reading stopped without filling this page (a status filter that matches little): a
+    // short page, and the next goes on from where the reading stopped, not an end of the log.
     const { before, beforeKey } = cursor as PageCursor;
     return { attempts, ...nextPageAfter(before, beforeKey) };
   };
@@ -152,10 +173,22 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       });
     }
     const now = clock.now();
-    const attempts = await store.listAttempts(tenantId, endpointId, {
-      since: now - windowMs,
-      limit: maxAttemptsPerEndpoint,
-    });
+    // Read in pages of 1,000 rows: one store read of the whole window would be one script and
+    // one reply of up to maxAttemptsPerEndpoint rows.
+    const attempts: WebhookAttempt[] = [];
+    let cursor: Pick<ListQuery, 'before' | 'beforeKey'> = {};
+    while (attempts.length < maxAttemptsPerEndpoint) {
+      const rows = Math.min(statsPageRows, maxAttemptsPerEndpoint - attempts.length);
+      const page = await store.listAttempts(tenantId, endpointId, {
+        since: now - windowMs,
+        limit: rows,
+        ...cursor,
+      });
+      attempts.push(...page);
+      if (page.length < rows) break;
+      const last = page[page.length - 1]!;
+      cursor = { before: last.startedAt, beforeKey: last.id };
+    }
     return computeEndpointStats(attempts, windowMs, now);
   };
 
@@ -252,6 +285,22 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       }),
       createdAt: now,
     };
+    // First the tenant's own budget of test sends, over all its endpoints: an endpoint's limits
+    // are the tenant's to set, and each test send adds a log row (decision 0068). Refused first,
+    // so a client that keeps asking costs one store call per request.
+    const { testSendsPerMinute } = context;
+    const tenantWait = await store.takeRateToken(
+      `test:${tenantId}`,
+      testSendsPerMinute / 60,
+      now,
+      testSendsPerMinute,
+    );
+    if (tenantWait > 0) {
+      throw testRefused(
+        `This tenant's test sends (${testSendsPerMinute} per minute) are spent`,
+        tenantWait,
+      );
+    }
     // Sent now or not at all, within the limits deliveries keep: the process's cap, then the
     // endpoint's concurrency slot and rate limit. None free is a 429 saying when to try again.
     if (!context.sendPermits.tryAcquire()) {
@@ -299,6 +348,7 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       releaseSlot: holder,
       retentionMs,
       maxAttemptsPerEndpoint,
+      maxTestAttemptsPerEndpoint,
       now: clock.now(),
     });
     return attempt;

@@ -29,7 +29,7 @@ export function createGuardedLookup(
       for (const { address } of addresses) {
         const range = guard(address);
         if (range !== undefined) {
-          callback(blockedError(hostname, address, range) as NodeJS.ErrnoException, '', 4);
+          callback(blockedError(hostname, range) as NodeJS.ErrnoException, '', 4);
           return;
         }
       }
@@ -50,10 +50,13 @@ export function createGuardedLookup(
   };
 }
 
-/** The error for an address the guard refused, naming the host, the address and its range. */
-export function blockedError(host: string, address: string, range: string): AddressBlockedError {
-  const target = host === address ? address : `${host} (${address})`;
+/**
+ * The error for an address the guard refused, naming the host (as the endpoint's URL has it) and
+ * the range. Not the address a name resolved to: the message reaches the tenant's log and test
+ * sends, and what internal names resolve to is not the tenant's to learn.
+ */
+export function blockedError(host: string, range: string): AddressBlockedError {
   return new AddressBlockedError({
-    message: `Refused to connect to ${target}: it is a ${range} address. Outbound webhooks may not reach private, loopback, link-local, metadata or other special addresses; list the range in allowedCidrs to allow it.`,
+    message: `Refused to connect to ${host}: it is a ${range} address. Outbound webhooks may not reach private, loopback, link-local, metadata or other special addresses; list the range in allowedCidrs to allow it.`,
   });
 }

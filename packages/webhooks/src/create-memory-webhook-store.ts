@@ -351,6 +351,9 @@ export function createMemoryWebhookStore(): WebhookStore {
       }
       if (at === rows.length) rows.push({ ...attempt });
       else rows.splice(at, 0, { ...attempt });
+      if (attempt.trigger === 'test' && input.maxTestAttemptsPerEndpoint !== undefined) {
+        dropOldestTests(log, input.maxTestAttemptsPerEndpoint);
+      }
       const cutoff = input.now - input.retentionMs;
       while (
         log.head < rows.length &&
@@ -519,14 +522,15 @@ export function createMemoryWebhookStore(): WebhookStore {
       slots.get(key(tenantId, endpointId))?.delete(holder);
     },
 
-    async takeRateToken(endpointId, perSecond, now) {
-      // GCRA: one send every `interval`, a burst of up to one second's worth.
+    async takeRateToken(rateKey, perSecond, now, burst) {
+      // GCRA: one send every `interval`, a burst of `burst` sends (default one second's worth).
       const interval = 1000 / perSecond;
-      const burst = Math.max(1000, interval);
-      const tat = Math.max(rates.get(endpointId) ?? now, now);
-      const allowAt = tat + interval - burst;
+      const burstMs =
+        burst === undefined ? Math.max(1000, interval) : Math.max(1, burst) * interval;
+      const tat = Math.max(rates.get(rateKey) ?? now, now);
+      const allowAt = tat + interval - burstMs;
       if (allowAt > now) return Math.ceil(allowAt - now);
-      rates.set(endpointId, tat + interval);
+      rates.set(rateKey, tat + interval);
       return 0;
     },
 
@@ -562,4 +566,24 @@ function comparableSettings(settings: EndpointSettings): string {
     settings.maxConcurrency,
     settings.secrets.map(({ secret, expiresAt }) => [secret, expiresAt ?? null]),
   ]);
+}
+
+/**
+ * Drops an endpoint log's oldest test-send rows over `max` (rows are oldest first from `head`).
+ * A pass over the log per test send: test sends are rate limited, and the log is bounded.
+ */
+function dropOldestTests(log: { rows: WebhookAttempt[]; head: number }, max: number): void {
+  let tests = 0;
+  for (let index = log.head; index < log.rows.length; index += 1) {
+    if (log.rows[index]!.trigger === 'test') tests += 1;
+  }
+  let index = log.head;
+  while (tests > max && index < log.rows.length) {
+    if (log.rows[index]!.trigger === 'test') {
+      log.rows.splice(index, 1);
+      tests -= 1;
+    } else {
+      index += 1;
+    }
+  }
 }

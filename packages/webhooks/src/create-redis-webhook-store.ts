@@ -112,10 +112,12 @@ const settingsFields = [
  * out (the creator died) is turned into the job by any delivering process.
  *
  * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
- * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>`, `failed` and
+ * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>` (+ `logtests:<endpoint>`,
+ * the ids of its test-send rows), `failed` and
  * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases),
  * `leases` (sorted set: deliveries whose first attempt a process sends directly, by lease end).
- * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>`. Messages, deliveries and logs expire
+ * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>` and
+ * `<prefix>:rate:test:<tenant>` (a tenant's test sends). Messages, deliveries and logs expire
  * after the dispatcher's retention.
  */
 export function createRedisWebhookStore(options: RedisWebhookStoreOptions): WebhookStore {
@@ -164,6 +166,11 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   }: WebhookAttempt) => JSON.stringify(row);
   const decodeAttempt = (tenantId: string, endpointId: string, id: string, row: string) =>
     ({ id, tenantId, endpointId, ...JSON.parse(row) }) as WebhookAttempt;
+  /** A test send's row with a bound on the endpoint's test rows (the script's optional key). */
+  const isBoundedTest = (
+    input: RecordAttemptInput,
+  ): input is RecordAttemptInput & { maxTestAttemptsPerEndpoint: number } =>
+    input.attempt.trigger === 'test' && input.maxTestAttemptsPerEndpoint !== undefined;
   /** The record script's positional arguments ('' = absent). */
   const recordAttemptArgs = (input: RecordAttemptInput): (string | number)[] => {
     const { attempt, delivery, health } = input;
@@ -195,6 +202,8 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       health?.failureWindowMs ?? '',
       health?.minFailures ?? '',
       health?.message ?? '',
+      // Only a test send's row is bounded apart (with its key, so other records pass one key less).
+      ...(isBoundedTest(input) ? [input.maxTestAttemptsPerEndpoint] : []),
     ];
   };
   /** A flat HGETALL reply as a record. */
@@ -487,6 +496,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${tenant}logdata:${endpointId}`,
           `${tenant}failed:${endpointId}`,
           `${tenant}failed`,
+          `${tenant}logtests:${endpointId}`,
         ],
         [endpointId],
       );
@@ -577,6 +587,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${tenant}failed`,
           slotsKey(attempt.tenantId, attempt.endpointId),
           leasesKey(attempt.tenantId),
+          ...(isBoundedTest(input) ? [`${tenant}logtests:${attempt.endpointId}`] : []),
         ],
         recordAttemptArgs(input),
       )) as [string, string];
@@ -705,14 +716,12 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       await redis.zrem(slotsKey(tenantId, endpointId), holder);
     },
 
-    async takeRateToken(endpointId, perSecond, now) {
+    async takeRateToken(rateKey, perSecond, now, burst) {
       const interval = 1000 / perSecond;
+      const burstMs =
+        burst === undefined ? Math.max(1000, interval) : Math.max(1, burst) * interval;
       return Number(
-        await run(
-          'takeRateToken',
-          [`${prefix}:rate:${endpointId}`],
-          [now, interval, Math.max(1000, interval)],
-        ),
+        await run('takeRateToken', [`${prefix}:rate:${rateKey}`], [now, interval, burstMs]),
       );
     },
 

@@ -214,7 +214,7 @@ describe('createWebhookDispatcher paging', () => {
       url: 'https://crm.example.com/hook',
     });
     const at = clock.now();
-    // One success, then 250 failures after it: more than the twenty pages one call reads.
+    // One success, then 250 failures after it, followed through the cursor however far one call reads.
     for (let index = 0; index <= 250; index += 1) {
       await store.recordAttempt({
         attempt: {
@@ -252,6 +252,62 @@ describe('createWebhookDispatcher paging', () => {
         cursor = page.nextCursor;
       }
       expect(found).toEqual(['att_0000']);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('reads at most 1,000 log rows for one filtered page, however long the log', async () => {
+    const clock = createTestClock(Date.UTC(2026, 2, 1));
+    const store = createMemoryWebhookStore();
+    let rowsRead = 0;
+    const listAttempts = store.listAttempts.bind(store);
+    store.listAttempts = async (...args) => {
+      const rows = await listAttempts(...args);
+      rowsRead += rows.length;
+      return rows;
+    };
+    const dispatcher = createWebhookDispatcher({ store, bus: createMemoryBus(), clock });
+    const { endpoint } = await dispatcher.createEndpoint('acme', {
+      url: 'https://crm.example.com/hook',
+    });
+    const at = clock.now();
+    for (let index = 0; index < 3000; index += 1) {
+      await store.recordAttempt({
+        attempt: {
+          id: `att_${String(index).padStart(4, '0')}`,
+          tenantId: 'acme',
+          endpointId: endpoint.id,
+          messageId: `msg_${index}`,
+          eventType: 'call.ended',
+          url: endpoint.url,
+          attempt: 1,
+          trigger: 'event',
+          status: 'failed',
+          statusCode: 500,
+          durationMs: 1,
+          responseBody: '',
+          error: 'HTTP 500',
+          startedAt: at + index,
+        },
+        retentionMs: 86_400_000,
+        maxAttemptsPerEndpoint: 10_000,
+        now: at + index,
+      });
+    }
+    try {
+      // An all-failed log asked for its successes: a short page and a cursor, not the whole log.
+      const page = await dispatcher.listAttempts('acme', endpoint.id, {
+        status: 'succeeded',
+        limit: 1000,
+      });
+      expect(page.attempts).toEqual([]);
+      expect(page.nextCursor).not.toBeNull();
+      expect(rowsRead).toBeLessThanOrEqual(1000);
+      // Stats read the window in pages too.
+      rowsRead = 0;
+      expect(await dispatcher.getStats('acme', endpoint.id)).toMatchObject({ attempts: 3000 });
+      expect(rowsRead).toBe(3000);
     } finally {
       await dispatcher.close();
     }

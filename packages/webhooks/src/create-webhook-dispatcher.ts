@@ -4,6 +4,7 @@ import { createDeliveryHandler } from './create-delivery-handler';
 import { createDeliveryLogs } from './create-delivery-logs';
 import { createEndpointCache } from './create-endpoint-cache';
 import { createEndpointManager } from './create-endpoint-manager';
+import { createFailingJobs } from './create-failing-jobs';
 import { createFanOut } from './create-fan-out';
 import { createPermits } from './create-permits';
 import { createWebhookSender } from './create-webhook-sender';
@@ -12,10 +13,16 @@ import type { EndpointInputPolicy } from './parse-endpoint-input';
 import { defaultRetrySchedule, overloadPenaltyMs } from './retry-schedule';
 import { systemClock } from './webhook-clock';
 import type { WebhookDispatcher, WebhookDispatcherOptions } from './webhook-dispatcher';
+import type { DeliveryJobHandler } from './webhook-store';
 
 declare const __CALLTRACK_WEBHOOKS_VERSION__: string | undefined;
 
 const day = 24 * 3_600_000;
+/**
+ * Response bytes kept per log row: enough for a JSON error or the head of an HTML error page,
+ * and 10,000 rows of an endpoint stay near 30 MB (decision 0068).
+ */
+const defaultMaxResponseBodyBytes = 2048;
 
 /**
  * Creates the outbound webhook dispatcher. Call `start()` in the processes that deliver (any
@@ -48,6 +55,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const maxPayloadBytes = options.maxPayloadBytes ?? 20_000;
   const retentionMs = options.retentionMs ?? 14 * day;
   const maxAttemptsPerEndpoint = options.maxAttemptsPerEndpoint ?? 10_000;
+  const maxResponseBodyBytes = options.maxResponseBodyBytes ?? defaultMaxResponseBodyBytes;
+  const testSendsPerMinute = options.testSendsPerMinute ?? 20;
   const secretGracePeriodMs = options.secretGracePeriodMs ?? day;
   const endpointCacheMs = options.endpointCacheMs ?? 1000;
   const autoDisable =
@@ -67,6 +76,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     maxPayloadBytes,
     retentionMs,
     maxAttemptsPerEndpoint,
+    testSendsPerMinute,
   })) {
     if (!Number.isInteger(value) || value < 1) {
       throw new InvalidArgumentError({ message: `${name} must be a positive integer.` });
@@ -78,6 +88,11 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         message: `${name} must be a whole number of milliseconds, 0 or more.`,
       });
     }
+  }
+  if (!Number.isInteger(maxResponseBodyBytes) || maxResponseBodyBytes < 0) {
+    throw new InvalidArgumentError({
+      message: 'maxResponseBodyBytes must be a whole number of bytes, 0 or more.',
+    });
   }
   if (!retrySchedule.every((delay) => Number.isFinite(delay) && delay >= 0)) {
     throw new InvalidArgumentError({ message: 'retrySchedule must list delays in milliseconds.' });
@@ -103,7 +118,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const sender = createWebhookSender({
     timeoutMs,
     ...(options.allowedCidrs ? { allowedCidrs: options.allowedCidrs } : {}),
-    ...(options.maxResponseBodyBytes ? { maxResponseBodyBytes: options.maxResponseBodyBytes } : {}),
+    maxResponseBodyBytes,
     userAgent: options.userAgent ?? `calltrack-webhooks/${version}`,
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
@@ -159,7 +174,21 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     clock,
     retentionMs,
     maxAttemptsPerEndpoint,
+    testSendsPerMinute,
   });
+
+  // A queued job whose run throws (the store failed before or after its request) backs off and
+  // is reported once per incident; the queue runs it again after the wait.
+  const failingJobs = createFailingJobs(onError);
+  const runQueuedJob: DeliveryJobHandler = async (job) => {
+    try {
+      const outcome = await handler.run(job);
+      failingJobs.succeeded(job.id);
+      return outcome;
+    } catch (error) {
+      return { type: 'defer', ms: failingJobs.failed(job.id, error) };
+    }
+  };
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
@@ -173,7 +202,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       delivering = true;
       // Twice as many jobs as requests: a job's writes after its request (the log row, the
       // queue's own) overlap the next requests; `concurrency` still caps the requests.
-      store.startWorker(handler.run, { concurrency: concurrency * 2, clock });
+      store.startWorker(runQueuedJob, { concurrency: concurrency * 2, clock });
       directSends = true;
     }
     if ((startOptions.subscribe ?? true) && !follower) {

@@ -68,7 +68,8 @@ const bodyLimits = { maxDepth: 8, maxLength: 64 * 1024 };
  *   nextBefore }` (the next page: `cursor=<nextCursor>`)
  * - `GET /webhooks/:id` → `{ endpoint }`; `PUT /webhooks/:id` (the fields to change) → `{ endpoint }`;
  *   `DELETE /webhooks/:id` → 204
- * - `POST /webhooks/:id/test` → `{ attempt }` (429 with `Retry-After` at the endpoint's limits)
+ * - `POST /webhooks/:id/test` → `{ attempt }` (429 with `Retry-After` at the tenant's test-send
+ *   budget or the endpoint's limits)
  * - `GET /webhooks/:id/logs?limit=&before=&cursor=&since=&status=` → `{ attempts, nextCursor,
  *   nextBefore }`
  * - `GET /webhooks/:id/stats?windowMs=` → `{ stats }`

@@ -10,7 +10,7 @@ export interface WebhookSenderOptions {
   timeoutMs?: number;
   /** Ranges deliveries may reach although they are private or special (`127.0.0.1/32`, `10.2.0.0/16`). */
   allowedCidrs?: readonly string[];
-  /** Most bytes of a response body kept for the log. Default 20,000 (as Svix). */
+  /** Most bytes of a response body kept for the log (the rest is not read). Default 2,048. */
   maxResponseBodyBytes?: number;
   /** The `user-agent` header. */
   userAgent?: string;
@@ -65,7 +65,7 @@ const utf8 = new TextDecoder();
  */
 export function createWebhookSender(options: WebhookSenderOptions = {}): WebhookSender {
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const maxBody = options.maxResponseBodyBytes ?? 20_000;
+  const maxBody = options.maxResponseBodyBytes ?? 2048;
   const guard = createAddressGuard(options.allowedCidrs);
   const connector = buildConnector({
     lookup: createGuardedLookup(guard, options.resolveHost),
@@ -78,7 +78,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       if (isIP(host) !== 0) {
         const range = guard(host);
         if (range !== undefined) {
-          callback(blockedError(host, host, range), null);
+          callback(blockedError(host, range), null);
           return;
         }
       }

@@ -362,6 +362,38 @@ export function describeWebhookStore(
       assert.deepEqual(await store.listAttempts('globex', target.id, { limit: 10 }), []);
     });
 
+    it("keeps an endpoint's newest test-send rows within their own bound", async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], day);
+      for (let index = 0; index < 7; index += 1) {
+        const row = attempt(target, msg.id, 'failed', now + index * 1000);
+        const test = index % 2 === 1 || index === 6;
+        await store.recordAttempt({
+          attempt: test ? { ...row, trigger: 'test', messageId: `msg_test${index}` } : row,
+          retentionMs: 14 * day,
+          maxAttemptsPerEndpoint: 100,
+          maxTestAttemptsPerEndpoint: 2,
+          now: row.startedAt,
+        });
+      }
+      const log = await store.listAttempts('acme', target.id, { limit: 10 });
+      // Tests at 1, 3, 5 and 6 s: the two newest stay; every delivery's row stays.
+      assert.deepEqual(
+        log.map((row) => [row.trigger, row.startedAt - now]),
+        [
+          ['test', 6000],
+          ['test', 5000],
+          ['event', 4000],
+          ['event', 2000],
+          ['event', 0],
+        ],
+      );
+    });
+
     it('lists exhausted deliveries as dead letters until a later success', async () => {
       const store = await open();
       if (!store) return;
@@ -806,6 +838,13 @@ export function describeWebhookStore(
       assert.equal(await store.takeRateToken('ep_r', 2, now + 500), 500);
       assert.equal(await store.takeRateToken('ep_slow', 0.5, now), 0);
       assert.equal(await store.takeRateToken('ep_slow', 0.5, now + 1000), 1000);
+      // A burst of its own (a tenant's test sends: 3 a minute, 3 at once), on a key of its own.
+      for (let index = 0; index < 3; index += 1) {
+        assert.equal(await store.takeRateToken('test:acme', 3 / 60, now, 3), 0);
+      }
+      assert.equal(await store.takeRateToken('test:acme', 3 / 60, now, 3), 20_000);
+      assert.equal(await store.takeRateToken('test:globex', 3 / 60, now, 3), 0);
+      assert.equal(await store.takeRateToken('test:acme', 3 / 60, now + 20_000, 3), 0);
     });
 
     it('saves bus cursors per tenant', async () => {

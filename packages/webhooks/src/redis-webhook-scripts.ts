@@ -59,14 +59,14 @@ return 1
 
 /**
  * KEYS: endpoints zset, endpoint hash, log zset, log data hash, endpoint failed zset, tenant
- * failed zset. ARGV: endpoint id. 1 = deleted.
+ * failed zset, test rows zset. ARGV: endpoint id. 1 = deleted.
  */
 export const deleteEndpointScript = `
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 for _, messageId in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
   redis.call('ZREM', KEYS[6], ARGV[1] .. ':' .. messageId)
 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[7])
 return removed
 `;
 
@@ -125,16 +125,21 @@ return expired
 `;
 
 /**
- * One attempt, atomically: the log row (trimmed by age and count), the delivery (and the
+ * One attempt, atomically: the log row (trimmed by age and count: at most 200 rows past the
+ * retention and 1,000 over the count per call, so a lowered `maxAttemptsPerEndpoint` is reached
+ * over a few records, and never more values in one `unpack` than Lua allows), the delivery (and the
  * dead-letter indexes), the endpoint's health (failure clock, auto-disable, once).
  * With a holder in ARGV[2], its concurrency slot is freed first; a delivery that ends
  * (succeeded, failed) loses its lease.
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
- * failed zset, the endpoint's slots zset, the tenant's leases zset. ARGV (positional, '' = absent; no JSON to decode):
+ * failed zset, the endpoint's slots zset, the tenant's leases zset, and for a test send's row
+ * the endpoint's test rows zset (ids of its test-send rows, bounded by ARGV[23]: the oldest leave
+ * the log). ARGV (positional, '' = absent; no JSON to decode):
  * now, slot holder, retention ms, most rows, attempt id, started at, endpoint id, message id,
  * event type, log row; delivery status, attempts, updated at, last status code, next attempt at,
  * last error or '' with its presence ('1' / '0'); health ('s' succeeded, 'f' failed, '' none),
- * disable reason, failure window ms, min failures, message. Returns { disabled reason or '',
+ * disable reason, failure window ms, min failures, message; most test rows (only with the test
+ * rows key). Returns { disabled reason or '',
  * failingSince or '' }.
  *
  * Cheap when nothing changes: the dead-letter indexes are touched only when the delivery fails
@@ -150,15 +155,30 @@ redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[5], ARGV[10])
 local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff, 'LIMIT', 0, 200)
 local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[4])
+if excess > 1000 then excess = 1000 end
 if excess > 0 then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
 end
-if #old > 0 then
-  redis.call('ZREM', KEYS[3], unpack(old))
-  redis.call('HDEL', KEYS[4], unpack(old))
+for first = 1, #old, 500 do
+  local last = math.min(first + 499, #old)
+  redis.call('ZREM', KEYS[3], unpack(old, first, last))
+  redis.call('HDEL', KEYS[4], unpack(old, first, last))
 end
 redis.call('PEXPIRE', KEYS[3], retention)
 redis.call('PEXPIRE', KEYS[4], retention)
+if ARGV[23] and ARGV[23] ~= '' then
+  redis.call('ZADD', KEYS[9], ARGV[6], ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. cutoff)
+  local over = redis.call('ZCARD', KEYS[9]) - tonumber(ARGV[23])
+  if over > 500 then over = 500 end
+  if over > 0 then
+    local tests = redis.call('ZRANGE', KEYS[9], 0, over - 1)
+    redis.call('ZREM', KEYS[9], unpack(tests))
+    redis.call('ZREM', KEYS[3], unpack(tests))
+    redis.call('HDEL', KEYS[4], unpack(tests))
+  end
+  redis.call('PEXPIRE', KEYS[9], retention)
+end
 
 local status = ARGV[11]
 if status ~= '' then
@@ -256,12 +276,17 @@ end
 
 /**
  * KEYS: log zset, log data hash. ARGV: before ('' = none), before key (an attempt id, '' =
- * none), min score, limit. Returns { ids, rows }, newest first (see `page`).
+ * none), min score, limit. Returns { ids, rows }, newest first (see `page`). The rows are read
+ * 500 at a time: Lua's `unpack` takes about 8,000 values at most.
  */
 export const listAttemptsScript = `${pageLua}
 local ids = page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), '')
-if #ids == 0 then return { {}, {} } end
-return { ids, redis.call('HMGET', KEYS[2], unpack(ids)) }
+local rows = {}
+for first = 1, #ids, 500 do
+  local part = redis.call('HMGET', KEYS[2], unpack(ids, first, math.min(first + 499, #ids)))
+  for index = 1, #part do rows[#rows + 1] = part[index] end
+end
+return { ids, rows }
 `;
 
 /**

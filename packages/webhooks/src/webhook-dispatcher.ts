@@ -38,12 +38,21 @@ export interface WebhookDispatcherOptions {
   allowedCidrs?: readonly string[];
   /** Largest body sent; larger events lose their biggest `data` fields. Default 20,000 bytes. */
   maxPayloadBytes?: number;
-  /** Most response bytes kept per log row. Default 20,000. */
+  /**
+   * Most response bytes kept per log row (the rest is not read). Default 2,048: an excerpt, as
+   * Svix keeps; every row of every endpoint holds up to this much for the retention.
+   */
   maxResponseBodyBytes?: number;
   /** How long messages, deliveries and log rows are kept. Default 14 days. */
   retentionMs?: number;
   /** Most log rows kept per endpoint. Default 10,000. */
   maxAttemptsPerEndpoint?: number;
+  /**
+   * Test sends a tenant may make per minute, over all its endpoints, across every process
+   * sharing the store (a minute's worth at once); more are refused with 429 and `Retry-After`.
+   * Default 20.
+   */
+  testSendsPerMinute?: number;
   /**
    * Disable an endpoint whose every attempt has failed for `afterMs` (default 5 days), with at
    * least `minFailures` failures in a row (default 5); `false` never does. A 410 always disables.
@@ -194,7 +203,8 @@ export interface WebhookDispatcher {
     options: { since: number; until?: number },
   ): Promise<{ queued: number }>;
   /**
-   * Sends a `webhook.test` message to the endpoint now and returns the logged attempt. It keeps
+   * Sends a `webhook.test` message to the endpoint now and returns the logged attempt (the
+   * endpoint's log keeps its newest 100). It spends the tenant's `testSendsPerMinute` and keeps
    * the limits deliveries keep (the process's `concurrency`, the endpoint's `maxConcurrency` and
    * `rateLimitPerSecond`): at one, it throws `RateLimitedError` (429, `retryAfterSeconds`)
    * instead of waiting.

@@ -53,6 +53,11 @@ export interface RecordAttemptInput {
   retentionMs: number;
   /** Most log rows kept per endpoint. */
   maxAttemptsPerEndpoint: number;
+  /**
+   * With a test send's row: most test-send rows kept per endpoint, the oldest dropped first
+   * (within `maxAttemptsPerEndpoint`), so test sends never push deliveries out of the log.
+   */
+  maxTestAttemptsPerEndpoint?: number;
   now: number;
 }
 
@@ -218,10 +223,12 @@ export interface WebhookStore {
   ): Promise<number>;
   releaseSlot(tenantId: string, endpointId: string, holder: string): Promise<void>;
   /**
-   * Takes one send from an endpoint's rate limit (`perSecond`, GCRA with a burst of one second's
-   * worth). 0 when allowed now, else the milliseconds (on `now`'s clock) until it would be.
+   * Takes one send from a rate limit (`perSecond`, GCRA): an endpoint's (`key` = its id), or a
+   * tenant's test sends (`key` = `test:<tenantId>`). Up to `burst` sends may go at once (default
+   * one second's worth, at least one); a store that ignores `burst` limits more strictly, never
+   * less. 0 when allowed now, else the milliseconds (on `now`'s clock) until it would be.
    */
-  takeRateToken(endpointId: string, perSecond: number, now: number): Promise<number>;
+  takeRateToken(key: string, perSecond: number, now: number, burst?: number): Promise<number>;
 
   /** Saves the last bus cursor handled per tenant. */
   saveCursors(cursors: Readonly<Record<string, string>>): Promise<void>;

@@ -135,8 +135,8 @@ export function describeDispatcher(
     };
 
     /** Waits until `check` holds (a state the queue reaches on its own, in real time). */
-    const until = async (check: () => boolean) => {
-      for (let tries = 0; tries < 500 && !check(); tries += 1) {
+    const until = async (check: () => boolean, ms = 5_000) => {
+      for (let tries = 0; tries < ms / 10 && !check(); tries += 1) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       expect(check()).toBe(true);
@@ -788,6 +788,81 @@ export function describeDispatcher(
       await attemptsOf(h, busy, 1);
       expect(await h.dispatcher.sendTest('acme', busy)).toMatchObject({ status: 'succeeded' });
       expect(h.receiver.received('/busy-tests')).toHaveLength(2);
+    });
+
+    it("limits a tenant's test sends across its endpoints: 429 with Retry-After, other tenants unaffected", async () => {
+      const h = await setup({ testSendsPerMinute: 3 });
+      if (!h) return;
+      const { id: first } = await h.endpoint('/tests-a');
+      const { id: second } = await h.endpoint('/tests-b');
+      const { endpoint: others } = await h.dispatcher.createEndpoint('other', {
+        url: `${h.receiver.url}/tests-other`,
+      });
+      // A minute's worth at once, on any of the tenant's endpoints.
+      for (const id of [first, second, first]) {
+        expect(await h.dispatcher.sendTest('acme', id)).toMatchObject({ status: 'succeeded' });
+      }
+      const refused = await h.dispatcher.sendTest('acme', second).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 429, code: 'rate_limited', retryAfterSeconds: 20 });
+      expect((refused as Error).message).toMatch(/test sends/);
+      expect(await h.dispatcher.sendTest('other', others.id)).toMatchObject({
+        status: 'succeeded',
+      });
+      h.clock.advance(20_000);
+      expect(await h.dispatcher.sendTest('acme', second)).toMatchObject({ status: 'succeeded' });
+      await expect(h.dispatcher.sendTest('acme', first)).rejects.toMatchObject({ status: 429 });
+      expect(h.receiver.received('/tests-a')).toHaveLength(2);
+      expect(h.receiver.received('/tests-b')).toHaveLength(2);
+    });
+
+    it("keeps an endpoint's last 100 test sends in its log, and every delivery", async () => {
+      const h = await setup({ testSendsPerMinute: 1000 });
+      if (!h) return;
+      const { id } = await h.endpoint('/tested');
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      for (let index = 0; index < 105; index += 1) {
+        expect(await h.dispatcher.sendTest('acme', id)).toMatchObject({ status: 'succeeded' });
+      }
+      const log = await attemptsOf(h, id, 101);
+      expect(log.filter((row) => row.trigger === 'test')).toHaveLength(100);
+      expect(log.filter((row) => row.trigger === 'event')).toHaveLength(1);
+    });
+
+    it('keeps a short excerpt of a response body (2,048 bytes by default)', async () => {
+      const h = await setup();
+      if (!h) return;
+      const { id } = await h.endpoint('/verbose');
+      h.receiver.setDefault('/verbose', { status: 500, body: 'x'.repeat(20_000) });
+      const attempt = await h.dispatcher.sendTest('acme', id);
+      expect(attempt.responseBody).toBe('x'.repeat(2048));
+      const [logged] = await attemptsOf(h, id, 1);
+      expect(logged!.responseBody).toHaveLength(2048);
+    });
+
+    it('backs off a job whose store write keeps failing, and reports it once', async () => {
+      const recordedAt: number[] = [];
+      const h = await setup({ retrySchedule: [60_000] }, (store) => ({
+        ...store,
+        recordAttempt: async () => {
+          recordedAt.push(Date.now());
+          throw new Error('store write failed');
+        },
+      }));
+      if (!h) return;
+      await h.endpoint('/sent-again');
+      await h.publish();
+      // The direct attempt, then the queued job's runs: 1 s, then 2 s apart (at least).
+      await until(() => recordedAt.length >= 4, 10_000);
+      const gaps = recordedAt.slice(2).map((at, index) => at - recordedAt[index + 1]!);
+      expect(gaps[0]).toBeGreaterThanOrEqual(950);
+      expect(gaps[1]).toBeGreaterThanOrEqual(1950);
+      const reports = h.errors.filter((error) => /store write failed/.test(error.message));
+      // The direct attempt's failure (fan-out), then the worker's incident, once.
+      expect(reports.length).toBeLessThanOrEqual(2);
+      expect(
+        h.errors.some((error) => /delivery job/.test(error.message) && /again/.test(error.message)),
+      ).toBe(true);
     });
 
     it('keeps tenants apart and holds the endpoint quota', async () => {
