@@ -179,7 +179,8 @@ const resolvePublicOnly: ResolveHost = (hostname, options, callback) => {
     const special = addresses.find(({ address }) => publicOnly(address) !== undefined);
     if (special) {
       const refusal = new Error(
-        `Refused to connect to ${hostname} (${special.address}): the demo reaches loopback for its own receiver only.`,
+        // The address is not named: a tenant would learn what internal names resolve to.
+        `Refused to connect to ${hostname}: it resolves to a private or special address (the demo reaches loopback for its own receiver only).`,
       );
       callback(Object.assign(refusal, { code: 'EADDRNOTALLOWED' }), []);
       return;
