@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { createMemoryBus } from '@calltrack/bus';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
+  makeCallEvent,
   type RedisServerProcess,
   redisRequired,
   refuseRedisWrites,
@@ -19,15 +20,17 @@ import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { createWebhookHandler } from './create-webhook-handler';
 
-let server: RedisServerProcess | undefined;
+const servers: RedisServerProcess[] = [];
 afterAll(async () => {
   await stopTestServers();
-  await server?.stop();
+  for (const server of servers) await server.stop();
 });
 
 async function startServer(): Promise<RedisServerProcess | undefined> {
   try {
-    return await startRedisServer();
+    const server = await startRedisServer();
+    servers.push(server);
+    return server;
   } catch (error) {
     if (redisRequired) throw error;
     return undefined; // no redis-server on this machine
@@ -36,7 +39,7 @@ async function startServer(): Promise<RedisServerProcess | undefined> {
 
 describe('the webhooks management API while Redis refuses writes', () => {
   it('reports the refused update and rotation without the secrets or header values in them', async () => {
-    server = await startServer();
+    const server = await startServer();
     if (!server) return;
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => {});
@@ -99,6 +102,48 @@ describe('the webhooks management API while Redis refuses writes', () => {
       }
     } finally {
       await dispatcher.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+
+  it('reports an event it could not fan out without the event in it', async () => {
+    const server = await startServer();
+    if (!server) return;
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    const bus = createMemoryBus();
+    const failures: Error[] = [];
+    let reported: () => void = () => {};
+    const failed = new Promise<void>((resolve) => {
+      reported = resolve;
+    });
+    const dispatcher = createWebhookDispatcher({
+      bus,
+      store: createRedisWebhookStore({ redis, prefix: 'oom:fan-out' }),
+      allowHttp: true,
+      allowedCidrs: ['127.0.0.0/8'],
+      onError: (error) => {
+        failures.push(error);
+        reported();
+      },
+    });
+    try {
+      await dispatcher.createEndpoint('acme', { url: 'http://127.0.0.1:9/hooks' });
+      await dispatcher.start();
+      await refuseRedisWrites(redis);
+      await bus.publish(
+        makeCallEvent({ tenantId: 'acme', from: '+14155550123', data: { note: 'private-note' } }),
+      );
+      await failed;
+      for (const failure of failures) {
+        const printed = inspect(failure, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+        expect(printed).not.toContain('4155550123');
+        expect(printed).not.toContain('private-note');
+        expect(printed).toContain('OOM command not allowed');
+      }
+    } finally {
+      await dispatcher.close();
+      await bus.close();
       redis.disconnect();
     }
   }, 30_000);
