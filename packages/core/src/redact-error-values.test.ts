@@ -79,9 +79,13 @@ describe('redactErrorValues', () => {
     expect(read).toBe(false);
   });
 
-  it('leaves a frozen error as it is without throwing', () => {
+  it('leaves a frozen error as it is, and a revoked Proxy, without throwing', () => {
     const error = Object.freeze(refused());
     expect(() => redactErrorValues(error)).not.toThrow();
+    const { proxy, revoke } = Proxy.revocable(new Error('x'), {});
+    revoke();
+    expect(() => redactErrorValues(proxy)).not.toThrow();
+    expect(() => redactErrorValues(new Error('wrapping', { cause: proxy }))).not.toThrow();
   });
 
   it('leaves values, plain objects and errors without a command alone', () => {

@@ -43,7 +43,11 @@ export function redactErrorValues(value: unknown): void {
       if (isError(property) || Array.isArray(property)) visit(property);
     }
   };
-  visit(value);
+  try {
+    visit(value);
+  } catch {
+    // A hostile value (a revoked Proxy) cannot be walked; reporting it must not fail for that.
+  }
 }
 
 /** An `Error`, from this realm or another (a `vm` context, a worker's structured clone). */
@@ -77,11 +81,8 @@ const keyValues =
 const failingRow = /Failing row contains \(.*\)/g;
 
 function redactPostgresDetail(error: Error): void {
-  const { detail, severity, code } = error as {
-    detail?: unknown;
-    severity?: unknown;
-    code?: unknown;
-  };
+  const own = (key: string): unknown => Object.getOwnPropertyDescriptor(error, key)?.value;
+  const [detail, severity, code] = [own('detail'), own('severity'), own('code')];
   // pg's DatabaseError: a severity and a five-character SQLSTATE code beside the detail.
   if (typeof detail !== 'string' || typeof severity !== 'string') return;
   if (typeof code !== 'string' || code.length !== 5) return;
