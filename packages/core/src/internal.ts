@@ -25,6 +25,7 @@ export { acceptParsedJsonBody } from './parsed-json-body';
 export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
 export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
 export { readRetryAfterSeconds } from './read-retry-after-seconds';
+export { redactErrorValues } from './redact-error-values';
 export type { RedisClientStatus } from './redis-client-reachability';
 export { followRedisReachability } from './redis-client-reachability';
 export {

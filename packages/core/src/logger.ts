@@ -4,7 +4,8 @@
  * the levels you give it) and has the shape of `console`'s, so `console` itself, pino's or
  * winston's child loggers wrapped in four arrows, or an object with only `error` all fit. A
  * method that throws is ignored. Contexts carry ids, counts and the `error`, never message
- * bodies; the tracker and the dialer mask the phone numbers in them first.
+ * bodies; the tracker and the dialer mask the phone numbers in them first, and no error carries
+ * the values of a write Redis or PostgreSQL refused (a Redis command's arguments, a row).
  */
 export interface Logger {
   /** Every outcome, in detail (the tracker's ingested events, presence transitions). */

@@ -1,4 +1,5 @@
 import { type Logger, maskPhoneNumber } from '@calltrack/core';
+import { redactErrorValues } from '@calltrack/core/internal';
 
 /** The levels the dialer reports at. */
 type DialerLevel = 'info' | 'warn' | 'error';
@@ -9,7 +10,10 @@ export const defaultDialerLogger: Logger = {
   error: (message, context) => console.warn(`[calltrack/dialer] ${message}`, context ?? ''),
 };
 
-/** Wraps a logger: contexts masked, and a throwing logger cannot break the dialer. */
+/**
+ * Wraps a logger: contexts masked, errors in them without written values (`redactErrorValues`),
+ * and a throwing logger cannot break the dialer.
+ */
 export function createMaskedDialerLogger(logger: Logger): Required<Pick<Logger, DialerLevel>> {
   const wrap =
     (level: DialerLevel) =>
@@ -18,6 +22,8 @@ export function createMaskedDialerLogger(logger: Logger): Required<Pick<Logger, 
       if (!method) return;
       try {
         const masked = context && { ...context };
+        // A refused Redis command's or a PostgreSQL row's values (a lead's) stay out of logs.
+        if (masked) for (const value of Object.values(masked)) redactErrorValues(value);
         for (const field of ['phoneNumber', 'to'] as const) {
           if (masked && typeof masked[field] === 'string') {
             masked[field] = maskPhoneNumber(masked[field] as string);

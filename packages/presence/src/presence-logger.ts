@@ -1,4 +1,5 @@
 import type { Logger } from '@calltrack/core';
+import { redactErrorValues } from '@calltrack/core/internal';
 
 /** The levels presence reports at. */
 type PresenceLevel = 'debug' | 'warn' | 'error';
@@ -9,7 +10,10 @@ export const defaultPresenceLogger: Logger = {
   error: (message, context) => console.warn(`[calltrack/presence] ${message}`, context ?? ''),
 };
 
-/** Wraps a logger so that a throwing or partial logger cannot break presence. */
+/**
+ * Wraps a logger so that a throwing or partial logger cannot break presence, and errors in
+ * contexts carry no written values (`redactErrorValues`).
+ */
 export function createSafeLogger(logger: Logger): Required<Pick<Logger, PresenceLevel>> {
   const wrap =
     (level: PresenceLevel) =>
@@ -17,6 +21,8 @@ export function createSafeLogger(logger: Logger): Required<Pick<Logger, Presence
       const method = logger[level];
       if (!method) return;
       try {
+        // A refused Redis command's arguments (a message body, connection data) stay out of logs.
+        if (context) for (const value of Object.values(context)) redactErrorValues(value);
         method.call(logger, message, context);
       } catch {
         // A logger must never take presence down.

@@ -41,6 +41,7 @@ export {
   presenceKillTimings,
   startChildPresence,
 } from './presence-across-processes';
+export { refuseRedisWrites } from './refuse-redis-writes';
 export type { HeadersOnlyAnswer } from './send-headers-only';
 export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';

@@ -1,0 +1,150 @@
+// The management API on the Redis store while Redis refuses writes (out of memory, as a full
+// production Redis with `noeviction` does): what `onError` is told must not carry the refused
+// command's arguments, which hold the endpoint's secrets and custom header values.
+import { createServer } from 'node:http';
+import { inspect } from 'node:util';
+import { createMemoryBus } from '@calltrack/bus';
+import { toNodeHandler } from '@calltrack/core/node';
+import {
+  makeCallEvent,
+  type RedisServerProcess,
+  redisRequired,
+  refuseRedisWrites,
+  serveForTest,
+  startRedisServer,
+  stopTestServers,
+} from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisWebhookStore } from './create-redis-webhook-store';
+import { createWebhookDispatcher } from './create-webhook-dispatcher';
+import { createWebhookHandler } from './create-webhook-handler';
+
+const servers: RedisServerProcess[] = [];
+afterAll(async () => {
+  await stopTestServers();
+  for (const server of servers) await server.stop();
+});
+
+async function startServer(): Promise<RedisServerProcess | undefined> {
+  try {
+    const server = await startRedisServer();
+    servers.push(server);
+    return server;
+  } catch (error) {
+    if (redisRequired) throw error;
+    return undefined; // no redis-server on this machine
+  }
+}
+
+describe('the webhooks management API while Redis refuses writes', () => {
+  it('reports the refused update and rotation without the secrets or header values in them', async () => {
+    const server = await startServer();
+    if (!server) return;
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    const dispatcher = createWebhookDispatcher({
+      bus: createMemoryBus(),
+      store: createRedisWebhookStore({ redis, prefix: 'oom:webhooks' }),
+      allowHttp: true,
+      allowedCidrs: ['127.0.0.0/8'],
+    });
+    const failures: Error[] = [];
+    const http = await serveForTest(
+      createServer(
+        toNodeHandler(
+          createWebhookHandler({
+            dispatcher,
+            authenticate: () => ({ tenantId: 'acme' }),
+            onError: (error) => failures.push(error),
+          }),
+        ),
+      ),
+    );
+    const send = (method: string, path: string, body: unknown) =>
+      fetch(`${http.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      const created = await send('POST', '/webhooks', {
+        url: 'http://127.0.0.1:9/hooks',
+        headers: { authorization: 'Bearer first-private-token' },
+      });
+      expect(created.status).toBe(201);
+      const { endpoint, secret } = (await created.json()) as {
+        endpoint: { id: string };
+        secret: string;
+      };
+      expect(secret).toMatch(/^whsec_/);
+
+      await refuseRedisWrites(redis);
+      const updated = await send('PUT', `/webhooks/${endpoint.id}`, {
+        headers: { authorization: 'Bearer second-private-token' },
+      });
+      expect(updated.status).toBe(500);
+      const rotated = await send('POST', `/webhooks/${endpoint.id}/rotate-secret`, {});
+      expect(rotated.status).toBe(500);
+
+      expect(failures).toHaveLength(2);
+      for (const failure of failures) {
+        // Everything a logger could print: own properties, hidden ones, causes, the stack.
+        const printed = inspect(failure, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+        expect(printed).not.toContain('whsec_');
+        expect(printed).not.toContain(secret.slice('whsec_'.length));
+        expect(printed).not.toContain('private-token');
+        // Still says what Redis refused and which command.
+        expect(failure.message).toMatch(/^OOM command not allowed/);
+        const command = (failure as { command?: { name?: unknown; args?: unknown } }).command;
+        expect(command?.name).toMatch(/^eval/);
+        expect(command?.args).toBeUndefined();
+      }
+    } finally {
+      await dispatcher.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+
+  it('reports an event it could not fan out without the event in it', async () => {
+    const server = await startServer();
+    if (!server) return;
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    const bus = createMemoryBus();
+    const failures: Error[] = [];
+    let reported: () => void = () => {};
+    const failed = new Promise<void>((resolve) => {
+      reported = resolve;
+    });
+    const dispatcher = createWebhookDispatcher({
+      bus,
+      store: createRedisWebhookStore({ redis, prefix: 'oom:fan-out' }),
+      allowHttp: true,
+      allowedCidrs: ['127.0.0.0/8'],
+      onError: (error) => {
+        failures.push(error);
+        reported();
+      },
+    });
+    try {
+      await dispatcher.createEndpoint('acme', { url: 'http://127.0.0.1:9/hooks' });
+      await dispatcher.start();
+      await refuseRedisWrites(redis);
+      await bus.publish(
+        makeCallEvent({ tenantId: 'acme', from: '+14155550123', data: { note: 'private-note' } }),
+      );
+      await failed;
+      for (const failure of failures) {
+        const printed = inspect(failure, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+        expect(printed).not.toContain('4155550123');
+        expect(printed).not.toContain('private-note');
+        expect(printed).toContain('OOM command not allowed');
+      }
+    } finally {
+      await dispatcher.close();
+      await bus.close();
+      redis.disconnect();
+    }
+  }, 30_000);
+});
