@@ -473,6 +473,7 @@ describe.skipIf(!pool)('createPostgresLeadStore on your own table', () => {
         `SELECT user_id, phone_number FROM ${table} WHERE tenant_id = 'acme' AND id = 'lead-1'`,
       );
       expect(rows).toEqual([{ user_id: null, phone_number: '+14155550100' }]);
+      expect((await store.getLead('acme', 'lead-1'))?.userId).toBe('');
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }

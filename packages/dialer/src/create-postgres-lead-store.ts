@@ -819,7 +819,8 @@ function decodeLead(row: Row): Lead {
   return {
     tenantId: String(row.l_tenantId),
     leadId: String(row.l_leadId),
-    userId: String(row.l_userId),
+    // A malformed row without an owner reads as owned by nobody ('' on every store), not "null".
+    userId: text(row.l_userId) ?? '',
     phoneNumber: text(row.l_phoneNumber) ?? '',
     timeZone: text(row.l_timeZone),
     callStatus: String(row.l_callStatus) as LeadCallStatus,

@@ -78,6 +78,7 @@ describe.skipIf(!redis)('createRedisLeadStore', () => {
       null,
       '+14155550100',
     ]);
+    expect((await store.getLead('acme', 'lead-1'))?.userId).toBe('');
   });
 
   it('records the skips of a run over 100 leads outside their window in one script, not one each', async () => {

@@ -465,7 +465,8 @@ function decodeLead(record: Record<string, string>): Lead | undefined {
   return {
     tenantId: record.tenantId!,
     leadId: record.leadId,
-    userId: record.userId!,
+    // A malformed lead without an owner reads as owned by nobody ('' on every store).
+    userId: record.userId ?? '',
     phoneNumber: record.phoneNumber ?? '',
     timeZone: record.timeZone,
     callStatus: record.callStatus as LeadCallStatus,
