@@ -45,6 +45,36 @@ describe('createCallTrackApi', () => {
       expect(await api.terminateCall(callId), callId).toEqual({ callId, status: 'completed' });
     }
   });
+
+  it('ends the named tenant’s call for a console of every tenant, when two tenants share its id', async () => {
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      clock: testEventClock(),
+      logger: {},
+    });
+    await tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-a' }));
+    await tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-b' }));
+    const ended: string[] = [];
+    const server = await serveTrackerApi(tracker, {
+      callControl: (_principal, provider, { tenantId }) => ({
+        provider,
+        placeCall: neverCalled,
+        terminateCall: async (callId: string) => {
+          ended.push(`${tenantId}/${callId}`);
+        },
+      }),
+    });
+    cleanups.push(() => server.close());
+    const api = createCallTrackApi(server.apiOptions('all-tenants'));
+    expect(await api.terminateCall('CA-1', { tenantId: 'tenant-b' })).toEqual({
+      callId: 'CA-1',
+      status: 'terminating',
+    });
+    expect(await api.terminateCall('CA-1', { tenantId: 'tenant-a' })).toMatchObject({
+      status: 'terminating',
+    });
+    expect(ended).toEqual(['tenant-b/CA-1', 'tenant-a/CA-1']);
+  });
 });
 
 async function neverCalled(): Promise<never> {

@@ -63,11 +63,13 @@ export interface CallTrackApi {
   placeCall(input: PlaceCallInput, options?: { signal?: AbortSignal }): Promise<PlacedCallResult>;
   /**
    * `POST {baseUrl}/calls/:callId/terminate`: resolves with `terminating`, or with the status of a
-   * call that had already ended. Rejects with a {@link CallTrackApiError}.
+   * call that had already ended. Rejects with a {@link CallTrackApiError}. With `tenantId` it ends
+   * that tenant's call (`?tenantId=`), which only a principal with `allTenants` may ask, as for
+   * `getCall`: without it such a principal's call is looked up by id in every tenant.
    */
   terminateCall(
     callId: string,
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; tenantId?: string },
   ): Promise<{ callId: string; status: string }>;
   /**
    * `GET {baseUrl}/calls/active/:callId`: the call as the tracker knows it, ended or not (an ended
@@ -174,7 +176,7 @@ export function createCallTrackApi(options: CallTrackApiOptions): CallTrackApi {
     terminateCall(callId, callOptions) {
       return send(
         'POST',
-        `/calls/${callIdPathSegment(callId)}/terminate`,
+        `/calls/${callIdPathSegment(callId)}/terminate${tenantQuery(callOptions?.tenantId)}`,
         undefined,
         callOptions?.signal,
       );
@@ -183,11 +185,7 @@ export function createCallTrackApi(options: CallTrackApiOptions): CallTrackApi {
       try {
         const answer = await send<{ call: CallSnapshot }>(
           'GET',
-          `/calls/active/${callIdPathSegment(callId)}${
-            callOptions?.tenantId === undefined
-              ? ''
-              : `?${new URLSearchParams({ tenantId: callOptions.tenantId })}`
-          }`,
+          `/calls/active/${callIdPathSegment(callId)}${tenantQuery(callOptions?.tenantId)}`,
           undefined,
           callOptions?.signal,
         );
@@ -226,4 +224,9 @@ function createRequestId(): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** `?tenantId=…` for a super-admin's request about one tenant's call, or nothing. */
+function tenantQuery(tenantId: string | undefined): string {
+  return tenantId === undefined ? '' : `?${new URLSearchParams({ tenantId })}`;
 }

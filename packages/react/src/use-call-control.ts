@@ -20,10 +20,14 @@ export interface UseCallControlResult {
   /**
    * Ends a call (`POST /calls/:callId/terminate`). Resolves once the provider was asked (or the
    * call had already ended); the `call.ended` event follows. Rejects with a `CallTrackApiError`
-   * (also set as `error`).
+   * (also set as `error`). A console of every tenant (a principal with `allTenants`) names the
+   * call's tenant: two tenants' calls may share an id.
    */
-  terminateCall(callId: string): Promise<void>;
-  /** What is in flight: a placement, and the calls being ended. */
+  terminateCall(callId: string, options?: { tenantId?: string }): Promise<void>;
+  /**
+   * What is in flight: a placement, and the calls being ended (by call id; a console of every
+   * tenant sees one id for two tenants' calls of that id).
+   */
   pending: { placing: boolean; terminating: ReadonlySet<string> };
   /** The last failure of `placeCall` or `terminateCall`, until `reset()` or the next success. */
   error: Error | undefined;
@@ -81,11 +85,14 @@ export function useCallControl(): UseCallControlResult {
   );
 
   const terminateCall = useCallback(
-    async (callId: string): Promise<void> => {
+    async (callId: string, options?: { tenantId?: string }): Promise<void> => {
       inFlight.current.set(callId, (inFlight.current.get(callId) ?? 0) + 1);
       publishTerminating();
       try {
-        await api.terminateCall(callId);
+        await api.terminateCall(
+          callId,
+          options?.tenantId === undefined ? undefined : { tenantId: options.tenantId },
+        );
         ifMounted(() => setError(undefined));
       } catch (failure) {
         ifMounted(() => setError(toError(failure)));

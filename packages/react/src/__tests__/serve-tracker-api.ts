@@ -8,7 +8,10 @@ import {
 } from '@calltrack/tracker';
 import type { CallTrackApiOptions } from '../create-call-track-api';
 
-/** The tracker's HTTP API (`/api`, bearer token = tenant id) on 127.0.0.1, on its own server. */
+/**
+ * The tracker's HTTP API (`/api`, bearer token = tenant id, or `all-tenants` for a super-admin) on
+ * 127.0.0.1, on its own server.
+ */
 export interface TrackerApiServer {
   /** The client's `api` option for tenant `tenantId`. */
   apiOptions(tenantId?: string): CallTrackApiOptions;
@@ -29,6 +32,8 @@ export async function serveTrackerApi(
           ...handlerOptions,
           authenticate: (request) => {
             const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
+            // `all-tenants`: a super-admin console's principal.
+            if (token === 'all-tenants') return { tenantId: 'ops', allTenants: true };
             return token ? { tenantId: token } : null;
           },
         }),
