@@ -107,11 +107,11 @@ export interface CallTrackProceduresOptions<
    * cookie authenticates: a page of another origin that opens the subscription with the user's
    * cookies (an `EventSource` `withCredentials`, `SameSite=None` cookies or `Lax` ones from
    * another origin of the same site) cannot read the stream (CORS), but the server would still
-   * open it and the user would flap online and offline. A request without `Origin` goes on:
-   * browsers send it with every cross-origin request. Needs `requestOf`. Entries are normalized
-   * as browsers send origins; one that is not an origin is an `InvalidArgumentError` when the
-   * procedures are made. Queries are not checked (CORS keeps their answers from other origins).
-   * Default: every origin.
+   * open it and the user would flap online and offline. A request without `Origin` goes on (an
+   * `EventSource` of another origin always sends one; your own page's sends none). Needs
+   * `requestOf`. Entries are normalized as browsers send origins; one that is not an origin is
+   * an `InvalidArgumentError` when the procedures are made. Queries are not checked (CORS keeps
+   * their answers from other origins). Default: every origin.
    */
   allowedOrigins?: readonly string[];
   /**

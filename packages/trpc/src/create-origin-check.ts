@@ -38,7 +38,7 @@ export function createOriginCheck<TContext>(
   }
   return (ctx) => {
     const origin = originOf(requestOf(ctx));
-    // No `Origin`: not a cross-origin page (browsers send it with every cross-origin request).
+    // No `Origin`: not another origin's `EventSource` (which always sends one), as for SSE.
     if (origin == null || allowed.has(origin)) return;
     const error = new TRPCError({
       code: 'FORBIDDEN',
