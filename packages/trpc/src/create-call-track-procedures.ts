@@ -11,6 +11,7 @@ import { toError } from '@calltrack/core/internal';
 import type { TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
 import { type ActiveCallsInput, activeCallsInputSchema } from './active-calls-input';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
+import { createOriginCheck, type RequestWithHeaders } from './create-origin-check';
 import { onCallEventInputSchema } from './on-call-event-input';
 import { createPresenceHeartbeats, type PresenceHeartbeats } from './presence-heartbeats';
 import { type ActiveCallsSnapshot, readActiveCalls } from './read-active-calls';
@@ -99,6 +100,30 @@ export interface CallTrackProceduresOptions<
    * value that is not an `Error` arrives wrapped in one (its `cause`). Default: `console.error`.
    */
   onError?: (error: Error, info: CallStreamErrorInfo) => void;
+  /**
+   * The only origins (`https://app.example`) whose pages may open `onCallEvent`: a request whose
+   * `Origin` header names another (or is `null`) fails with `FORBIDDEN` before `authenticate`
+   * runs, so nothing is subscribed, registered with presence or read. Set it when a session
+   * cookie authenticates: a page of another origin that opens the subscription with the user's
+   * cookies (an `EventSource` `withCredentials`, `SameSite=None` cookies or `Lax` ones from
+   * another origin of the same site) cannot read the stream (CORS), but the server would still
+   * open it and the user would flap online and offline. A request without `Origin` goes on (an
+   * `EventSource` of another origin always sends one; your own page's sends none). Needs
+   * `requestOf`. Entries are normalized as browsers send origins; one that is not an origin is
+   * an `InvalidArgumentError` when the procedures are made. Queries are not checked (CORS keeps
+   * their answers from other origins). Default: every origin.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * The request a context was made for, whose `Origin` `allowedOrigins` reads: put it into your
+   * context in `createContext` (`({ req }) => ({ req, … })`, or `req` from your fetch handler)
+   * and return it here, `(ctx) => ctx.req`. A Fetch `Request` or a Node `IncomingMessage`.
+   * Returning nothing fails the subscription with `INTERNAL_SERVER_ERROR` rather than letting
+   * every origin through.
+   */
+  requestOf?: (
+    ctx: CallTrackProcedureContext<TContext, TContextOverrides>,
+  ) => RequestWithHeaders | null | undefined;
 }
 
 function buildProcedures<TContext, TMeta, TContextOverrides>(
@@ -109,6 +134,7 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   onError: (error: Error, info: CallStreamErrorInfo) => void,
   presence: ConnectionPresence | undefined,
   heartbeats: PresenceHeartbeats | undefined,
+  checkOrigin: ((ctx: CallTrackProcedureContext<TContext, TContextOverrides>) => void) | undefined,
 ) {
   const principalOf = (ctx: unknown): Promise<Principal> =>
     resolvePrincipal(authenticate, ctx as CallTrackProcedureContext<TContext, TContextOverrides>);
@@ -116,6 +142,8 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   const onCallEvent = procedure
     .input(onCallEventInputSchema)
     .subscription(async ({ ctx, input, signal }) => {
+      // Before anything else: a foreign page's request costs no authentication, no subscription.
+      checkOrigin?.(ctx as CallTrackProcedureContext<TContext, TContextOverrides>);
       const principal = await principalOf(ctx);
       return streamCallEvents({
         bus,
@@ -263,6 +291,11 @@ export function createCallTrackProcedures<
         'createCallTrackProcedures: presence must have connect() and listMembers() (createPresence()).',
     });
   }
+  const checkOrigin = createOriginCheck(
+    'createCallTrackProcedures',
+    options.allowedOrigins,
+    options.requestOf,
+  );
   const heartbeatMs = options.presenceHeartbeatMs ?? 25_000;
   if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 0 || heartbeatMs > 2 ** 31 - 1) {
     throw new InvalidArgumentError({
@@ -287,6 +320,7 @@ export function createCallTrackProcedures<
     report,
     presence,
     heartbeats,
+    checkOrigin,
   );
   return (
     tracker ? { onCallEvent, activeCalls, activeCallsSnapshot } : { onCallEvent }

@@ -8,6 +8,7 @@ import {
   type CallTrackProcedures,
   createCallTrackProcedures,
 } from './create-call-track-procedures';
+import { createOriginCheck, type RequestWithHeaders } from './create-origin-check';
 
 /** Options of {@link createCallTrackRouter}. */
 export interface CallTrackRouterOptions<
@@ -41,6 +42,14 @@ export interface CallTrackRouterOptions<
   presence?: ConnectionPresence;
   /** See `CallTrackProceduresOptions.presenceHeartbeatMs`. */
   presenceHeartbeatMs?: number;
+  /**
+   * The only origins whose pages may open `onCallEvent` (a session cookie authenticates?
+   * set it); a foreign or `null` `Origin` fails with `FORBIDDEN` before `authenticate`. Needs
+   * `requestOf`. See `CallTrackProceduresOptions.allowedOrigins`.
+   */
+  allowedOrigins?: readonly string[];
+  /** The request of a context, `(ctx) => ctx.req`; see `CallTrackProceduresOptions.requestOf`. */
+  requestOf?: (ctx: TRoot['ctx']) => RequestWithHeaders | null | undefined;
 }
 
 /**
@@ -67,6 +76,9 @@ export function createCallTrackRouter<
     });
   }
   const { t, bus, tracker, authenticate, onError, presence, presenceHeartbeatMs } = options;
+  const { allowedOrigins, requestOf } = options;
+  // Checked here too, so that a mistake names the function the app called.
+  createOriginCheck('createCallTrackRouter', allowedOrigins, requestOf);
   const procedures: CallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker> =
     createCallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker>({
       procedure: t.procedure,
@@ -76,6 +88,8 @@ export function createCallTrackRouter<
       ...(onError === undefined ? {} : { onError }),
       ...(presence === undefined ? {} : { presence }),
       ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),
+      ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+      ...(requestOf === undefined ? {} : { requestOf }),
     });
   return t.router(procedures);
 }

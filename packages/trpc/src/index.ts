@@ -20,6 +20,7 @@ export type {
 export { createCallTrackProcedures } from './create-call-track-procedures';
 export type { CallTrackRouterOptions } from './create-call-track-router';
 export { createCallTrackRouter } from './create-call-track-router';
+export type { RequestWithHeaders } from './create-origin-check';
 export type { OnCallEventInput } from './on-call-event-input';
 export { onCallEventInputSchema } from './on-call-event-input';
 export type { ActiveCallsSnapshot } from './read-active-calls';

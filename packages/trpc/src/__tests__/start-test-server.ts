@@ -82,13 +82,18 @@ export async function startTestServer(
 
 /**
  * The real client: subscriptions over SSE (`httpSubscriptionLink` with the `eventsource`
- * package, sending the bearer token through its `fetch`), everything else batched.
+ * package, sending the bearer token through its `fetch`), everything else batched. `headers`
+ * go with every request (an `origin`, as a browser page would send it).
  */
 export function createTestClient<TRouter extends AnyTRPCRouter>(
   url: string,
   token?: string,
+  headers: Record<string, string> = {},
 ): TRPCClient<TRouter> {
-  const authorization: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const requestHeaders: Record<string, string> = {
+    ...headers,
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
   const link = splitLink<AnyTRPCRouter>({
     condition: (op) => op.type === 'subscription',
     true: httpSubscriptionLink<AnyTRPCRouter, typeof EventSource>({
@@ -96,10 +101,10 @@ export function createTestClient<TRouter extends AnyTRPCRouter>(
       EventSource,
       eventSourceOptions: {
         fetch: (input, init) =>
-          fetch(input, { ...init, headers: { ...init?.headers, ...authorization } }),
+          fetch(input, { ...init, headers: { ...init?.headers, ...requestHeaders } }),
       },
     }),
-    false: httpBatchLink<AnyTRPCRouter>({ url, headers: authorization }),
+    false: httpBatchLink<AnyTRPCRouter>({ url, headers: requestHeaders }),
   });
   return createTRPCClient<TRouter>({ links: [link as unknown as TRPCLink<TRouter>] });
 }
