@@ -54,6 +54,17 @@ describe('publishEvents', () => {
     ).resolves.toEqual({ published: 1, duplicates: 1 });
   });
 
+  it('counts an event seen before but published only now (a retry after a failed publish) as published only', async () => {
+    // The tracker answers an event whose first publish failed `{ duplicate: true, published: true }`.
+    const tracker: EventSink = {
+      publish: async () => ({ duplicate: true, published: true }),
+    };
+    await expect(publishEvents(tracker, [event('retried')])).resolves.toEqual({
+      published: 1,
+      duplicates: 0,
+    });
+  });
+
   it('keeps a 5xx CallTrackError from the sink and stops there', async () => {
     const unavailable = new BusUnavailableError({ message: 'Redis is down' });
     const target = sink((published) => (published.id === 'b' ? unavailable : false));

@@ -12,7 +12,7 @@ export interface PublishEventsResult {
    * nothing for (the tracker's second end of a call) is in neither count.
    */
   published: number;
-  /** Events the sink had already seen (a retried webhook). */
+  /** Events the sink had already seen and published (a retried webhook). */
   duplicates: number;
 }
 
@@ -38,8 +38,10 @@ export async function publishEvents(
     try {
       const result = await sink.publish(event);
       const duplicate = result?.duplicate === true;
-      if (duplicate) duplicates += 1;
+      // One count per event: one seen before but published only now (its first publish failed)
+      // is published.
       if (result?.published ?? !duplicate) published += 1;
+      else if (duplicate) duplicates += 1;
     } catch (error) {
       const known = toUnavailableError(error);
       if (CallTrackError.isInstance(known)) throw known;

@@ -23,8 +23,11 @@ const maxErrorsVisited = 100;
  *   error's `detail`. The column names are kept, the values replaced by `…`.
  *
  * In place, so the error keeps its class, message, stack and identity (`isInstance`, a caller
- * comparing it). The message is left as it is: Redis and PostgreSQL do not quote written values
- * in these messages.
+ * comparing it). The message is left as it is: Redis's refusals and PostgreSQL's constraint
+ * violations do not quote the written values in it. PostgreSQL's data errors (class 22, a value
+ * that does not fit its column's type) do (`value "…" is out of range for type integer`); the
+ * dialer checks values against their columns before it writes (`fitsPostgresType`), and the
+ * tracker's logger keeps only an error's name, message and code.
  */
 export function redactErrorValues(value: unknown): void {
   const seen = new Set<object>();
