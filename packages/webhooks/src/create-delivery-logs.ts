@@ -140,7 +140,7 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
     // A status filter may skip rows: read pages until the page is full, the log ends, or
     // maxRowsReadPerList rows were read.
     const pageRows = query.status === undefined ? limit : Math.max(limit, filteredPageRows);
-    for (let read = 0; read < maxRowsReadPerList && attempts.length < limit; ) {
+    for (let read = 0; read < maxRowsReadPerList; ) {
       const rows = Math.min(pageRows, maxRowsReadPerList - read);
       const page = await store.listAttempts(tenantId, endpointId, {
         limit: rows,
@@ -149,15 +149,18 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       });
       read += page.length;
       for (const attempt of page) {
-        if (query.status === undefined || attempt.status === query.status) attempts.push(attempt);
-        if (attempts.length === limit) break;
+        if (query.status !== undefined && attempt.status !== query.status) continue;
+        attempts.push(attempt);
+        // A full page goes on right after its last row, wherever in the read it fell: the rows
+        // read past it are the next page's (even when the read reached the log's end).
+        if (attempts.length === limit) {
+          return { attempts, ...nextPageAfter(attempt.startedAt, attempt.id) };
+        }
       }
       if (page.length < rows) return { attempts, ...noNextPage };
       const last = page[page.length - 1]!;
       cursor = { before: last.startedAt, beforeKey: last.id };
     }
-    const last = attempts[limit - 1];
-    if (last !== undefined) return { attempts, ...nextPageAfter(last.startedAt, last.id) };
     // The reading stopped without filling this page (a status filter that matches little): a
     // short page, and the next goes on from where the reading stopped, not an end of the log.
     const { before, beforeKey } = cursor as PageCursor;

@@ -26,3 +26,33 @@ describe('createFailingJobs', () => {
     expect(reports[1]!.message).toMatch(/Connection is closed/);
   });
 });
+
+describe('createFailingJobs across processes', () => {
+  it('ends an incident when no job here failed for two minutes, and forgets stale counts', () => {
+    let now = 0;
+    const reports: Error[] = [];
+    const failing = createFailingJobs(
+      (error) => reports.push(error),
+      () => now,
+    );
+    // Job a fails here twice; its next run (and success) happens in another process.
+    expect(failing.failed('a', new Error('script error'))).toBe(1000);
+    now += 1000;
+    expect(failing.failed('a', new Error('script error'))).toBe(2000);
+    expect(reports).toHaveLength(1);
+    // A job that keeps failing a minute apart is one incident, reported once.
+    for (let run = 0; run < 10; run += 1) {
+      now += failing.failed('b', new Error('still down'));
+    }
+    expect(reports).toHaveLength(1);
+    // Two minutes and more with no failure here: the incident is over.
+    now += 120_001;
+    expect(failing.failed('c', new Error('Connection is closed.'))).toBe(1000);
+    expect(reports).toHaveLength(2);
+    expect(reports[1]!.message).toMatch(/Connection is closed/);
+    // a's and b's counts were forgotten: their next failures wait 1 s, not 4 s or 60 s.
+    expect(failing.failed('a', new Error('again'))).toBe(1000);
+    expect(failing.failed('b', new Error('again'))).toBe(1000);
+    expect(reports).toHaveLength(2);
+  });
+});

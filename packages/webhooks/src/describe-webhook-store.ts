@@ -394,6 +394,37 @@ export function describeWebhookStore(
       );
     });
 
+    it('drops the oldest test row, not a delivery row, when a test send comes to a full log', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], day);
+      // Three deliveries' rows and two test rows fill a log of 5; then a third test send.
+      for (let index = 0; index < 6; index += 1) {
+        const row = attempt(target, msg.id, 'failed', now + index * 1000);
+        await store.recordAttempt({
+          attempt: index < 3 ? row : { ...row, trigger: 'test', messageId: `msg_test${index}` },
+          retentionMs: 14 * day,
+          maxAttemptsPerEndpoint: 5,
+          maxTestAttemptsPerEndpoint: 2,
+          now: row.startedAt,
+        });
+      }
+      const log = await store.listAttempts('acme', target.id, { limit: 10 });
+      assert.deepEqual(
+        log.map((row) => [row.trigger, row.startedAt - now]),
+        [
+          ['test', 5000],
+          ['test', 4000],
+          ['event', 2000],
+          ['event', 1000],
+          ['event', 0],
+        ],
+      );
+    });
+
     it('lists exhausted deliveries as dead letters until a later success', async () => {
       const store = await open();
       if (!store) return;

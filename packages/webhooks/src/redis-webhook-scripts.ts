@@ -134,7 +134,7 @@ return expired
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
  * failed zset, the endpoint's slots zset, the tenant's leases zset, and for a test send's row
  * the endpoint's test rows zset (ids of its test-send rows, bounded by ARGV[23]: the oldest leave
- * the log). ARGV (positional, '' = absent; no JSON to decode):
+ * the log before the trim by count, so test sends never push deliveries' rows out). ARGV (positional, '' = absent; no JSON to decode):
  * now, slot holder, retention ms, most rows, attempt id, started at, endpoint id, message id,
  * event type, log row; delivery status, attempts, updated at, last status code, next attempt at,
  * last error or '' with its presence ('1' / '0'); health ('s' succeeded, 'f' failed, '' none),
@@ -153,19 +153,7 @@ local retention = tonumber(ARGV[3])
 local cutoff = now - retention
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[5], ARGV[10])
-local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff, 'LIMIT', 0, 200)
-local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[4])
-if excess > 1000 then excess = 1000 end
-if excess > 0 then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
-end
-for first = 1, #old, 500 do
-  local last = math.min(first + 499, #old)
-  redis.call('ZREM', KEYS[3], unpack(old, first, last))
-  redis.call('HDEL', KEYS[4], unpack(old, first, last))
-end
-redis.call('PEXPIRE', KEYS[3], retention)
-redis.call('PEXPIRE', KEYS[4], retention)
+-- Test rows over their bound leave first, so a test send never trims a delivery's row by count.
 if ARGV[23] and ARGV[23] ~= '' then
   redis.call('ZADD', KEYS[9], ARGV[6], ARGV[5])
   redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. cutoff)
@@ -179,6 +167,19 @@ if ARGV[23] and ARGV[23] ~= '' then
   end
   redis.call('PEXPIRE', KEYS[9], retention)
 end
+local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff, 'LIMIT', 0, 200)
+local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[4])
+if excess > 1000 then excess = 1000 end
+if excess > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
+end
+for first = 1, #old, 500 do
+  local last = math.min(first + 499, #old)
+  redis.call('ZREM', KEYS[3], unpack(old, first, last))
+  redis.call('HDEL', KEYS[4], unpack(old, first, last))
+end
+redis.call('PEXPIRE', KEYS[3], retention)
+redis.call('PEXPIRE', KEYS[4], retention)
 
 local status = ARGV[11]
 if status ~= '' then

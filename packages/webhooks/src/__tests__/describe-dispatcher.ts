@@ -865,6 +865,69 @@ export function describeDispatcher(
       ).toBe(true);
     });
 
+    it('pages a status-filtered log to every matching row, each once, whatever the page size', async () => {
+      const h = await setup();
+      if (!h) return;
+      const { id } = await h.endpoint('/mixed');
+      const at = h.clock.now() - 3_600_000;
+      // 1,300 rows, three to a millisecond: 60 failed among the oldest 150, none in the 1,050
+      // after them (a filtered page reads 1,000 rows at most), one in seven of the newest 100.
+      const failedRow = (index: number) =>
+        index < 150 ? index % 5 < 2 : index >= 1200 && index % 7 === 0;
+      for (let first = 0; first < 1300; first += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, offset) => {
+            const index = first + offset;
+            const failed = failedRow(index);
+            return h.store.recordAttempt({
+              attempt: {
+                id: `att_mixed${String(index).padStart(4, '0')}`,
+                tenantId: 'acme',
+                endpointId: id,
+                messageId: `msg_mixed${index}`,
+                eventType: 'call.ended',
+                url: `${h.receiver.url}/mixed`,
+                attempt: 1,
+                trigger: 'event',
+                status: failed ? 'failed' : 'succeeded',
+                statusCode: failed ? 500 : 200,
+                durationMs: 1,
+                responseBody: '',
+                ...(failed ? { error: 'HTTP 500' } : {}),
+                startedAt: at + Math.floor(index / 3),
+              },
+              retentionMs: 86_400_000,
+              maxAttemptsPerEndpoint: 10_000,
+              now: at + Math.floor(index / 3),
+            });
+          }),
+        );
+      }
+      const pageThrough = async (query: { status?: 'failed'; limit: number }) => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 200; pages += 1) {
+          const page = await h.dispatcher.listAttempts('acme', id, {
+            ...query,
+            ...(cursor === undefined ? {} : { cursor }),
+          });
+          ids.push(...page.attempts.map((attempt) => attempt.id));
+          // A full page always says where the next one starts.
+          if (page.attempts.length === query.limit) expect(page.nextCursor).not.toBeNull();
+          if (page.nextCursor === null) return ids;
+          cursor = page.nextCursor;
+        }
+        throw new Error('the log did not end');
+      };
+      const everyRow = await pageThrough({ limit: 1000 });
+      expect(new Set(everyRow).size).toBe(1300);
+      const failed = everyRow.filter((rowId) => failedRow(Number(rowId.slice('att_mixed'.length))));
+      expect(failed).toHaveLength(74);
+      for (const limit of [1, 2, 10, 50, 60, 1000]) {
+        expect(await pageThrough({ status: 'failed', limit })).toEqual(failed);
+      }
+    });
+
     it('keeps tenants apart and holds the endpoint quota', async () => {
       const h = await setup({ maxEndpointsPerTenant: 2 });
       if (!h) return;
