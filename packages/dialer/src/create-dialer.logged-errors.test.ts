@@ -58,7 +58,7 @@ describe.skipIf(!pool)('the dialer’s logged errors', () => {
       const run = await dialer.trigger({ tenantId: 'acme', userId: 'u1' });
       if (run.outcome === 'started') await run.finished;
 
-      const refused = logged.find((entry) => entry.message === 'Recording a skip failed.');
+      const refused = logged.find((entry) => entry.message === 'Recording skips failed.');
       expect(refused).toBeDefined();
       const error = refused?.context?.error as { message: string; code?: string; detail?: string };
       // Still says what PostgreSQL refused, and which columns…
