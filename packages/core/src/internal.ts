@@ -13,6 +13,8 @@ export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
 export type { OutageIncident, OutageIncidentOptions } from './create-outage-incident';
 export { createOutageIncident } from './create-outage-incident';
 export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
+export type { RequestHeaders } from './foreign-request-sender';
+export { foreignRequestSender } from './foreign-request-sender';
 export { hashText } from './hash-text';
 export type { IncomingWebhook } from './incoming-webhook';
 export { isKeyText } from './is-key-text';

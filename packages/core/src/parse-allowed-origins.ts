@@ -4,8 +4,8 @@ import { InvalidArgumentError } from './errors/invalid-argument-error';
  * The origins of an `allowedOrigins` option as browsers send them in the `Origin` header
  * (`https://App.example:443/` is `https://app.example`); undefined when the option is not given.
  * Throws `InvalidArgumentError` (its message starting with `createdBy`) for a value that is not
- * an array, or an entry that is not an origin. The one reading of the option: Socket.IO's
- * handshakes and the dialer's HTTP writes.
+ * an array, or an entry that is not an origin. The one reading of the option, whose one rule is
+ * `foreignRequestSender`: SSE's and tRPC's streams, Socket.IO's handshakes, the dialer's writes.
  * @internal
  */
 export function parseAllowedOrigins(

@@ -83,13 +83,17 @@ async function startSocketApp(
   });
 
   /** A connected client with a JWT for `claims`, recording everything it receives. */
-  const client = async (claims: { tenantId: string; userId?: string }, origin?: string) => {
+  const client = async (
+    claims: { tenantId: string; userId?: string },
+    origin?: string,
+    headers: Record<string, string> = {},
+  ) => {
     const socket = connect(url, {
       transports: ['websocket'],
       forceNew: true,
       reconnection: false,
       auth: { token: await signTestJwt(claims) },
-      ...(origin === undefined ? {} : { extraHeaders: { origin } }),
+      extraHeaders: { ...headers, ...(origin === undefined ? {} : { origin }) },
     });
     sockets.push(socket);
     const received: Received[] = [];
@@ -297,12 +301,24 @@ describe('attachDialer: leads:fetched over Socket.IO, lifecycle events in the us
     );
     expect(refused?.message).toBe('Origin https://evil.example is not allowed');
     expect(refused?.data).toEqual({ code: 'origin_not_allowed' });
+    // No Origin, but the browser says another origin's page sent it.
+    const sameSite = await client({ tenantId: demoTenant, userId: 'user-1' }, undefined, {
+      'sec-fetch-site': 'same-site',
+    }).then(
+      () => undefined,
+      (error: Error & { data?: unknown }) => error,
+    );
+    expect(sameSite?.message).toBe('A same-site page of another origin is not allowed');
+    expect(sameSite?.data).toEqual({ code: 'origin_not_allowed' });
     expect(authentications.dialer).toBe(0);
 
     const ownPage = await client({ tenantId: demoTenant, userId: 'user-1' }, 'https://app.example');
     expect(authentications.dialer).toBe(1);
     // A client that is not a browser sends no Origin (and holds no victim's cookie): let in.
     await client({ tenantId: demoTenant, userId: 'user-2' });
+    await client({ tenantId: demoTenant, userId: 'user-2' }, undefined, {
+      'sec-fetch-site': 'same-origin',
+    });
     const ack = await ownPage.socket.emitWithAck('leads:fetched');
     expect(ack).toMatchObject({ ok: true, outcome: 'started' });
     await until(() => app.providerApi.countCalls() === 1, 'the own page’s run to dial its lead');

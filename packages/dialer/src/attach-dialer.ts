@@ -28,8 +28,9 @@ export interface AttachDialerOptions {
   namespace?: string;
   /**
    * The only origins (`https://app.example`) whose pages may connect: a handshake whose `Origin`
-   * header names another is refused (`connect_error` with `data.code: 'origin_not_allowed'`)
-   * before `authenticate` runs. Set it when `authenticate` reads a cookie: a browser sends it
+   * header names another (or, without `Origin`, whose `Sec-Fetch-Site` is `cross-site` or
+   * `same-site`) is refused (`connect_error` with `data.code: 'origin_not_allowed'`) before
+   * `authenticate` runs; the rule of `attachCallTrack`'s option. Set it when `authenticate` reads a cookie: a browser sends it
    * with any page's WebSocket, and a connection can start the user's dialling runs. Default: any
    * origin. A connection `attachCallTrack` already let in on this namespace was checked by its
    * own `allowedOrigins`.

@@ -40,6 +40,7 @@ async function startApi(extra: Partial<CreateDialerHandlerOptions> = {}) {
       token?: string | null;
       type?: string;
       origin?: string;
+      headers?: Record<string, string>;
     } = {},
   ) => {
     const token = init.token === undefined ? tokens.user1 : init.token;
@@ -48,6 +49,7 @@ async function startApi(extra: Partial<CreateDialerHandlerOptions> = {}) {
       headers: {
         ...(token === null ? {} : { authorization: `Bearer ${token}` }),
         ...(init.origin === undefined ? {} : { origin: init.origin }),
+        ...init.headers,
         ...(init.body === undefined ? {} : { 'content-type': init.type ?? 'application/json' }),
       },
       ...(init.body === undefined
@@ -194,6 +196,38 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
     expect(json).toMatchObject({ status: 202, body: { outcome: 'started' } });
     await app.waitForLeads(demoTenant, ['twilio-1'], ([lead]) => lead?.callStatus === 'completed');
     expect(app.providerApi.countCalls()).toBe(1);
+  });
+
+  it('refuses a write without Origin whose Sec-Fetch-Site is same-site or cross-site with 403, as every transport does', async () => {
+    const { api, app } = await startApi({ allowedOrigins: ['https://app.example'] });
+    for (const site of ['same-site', 'cross-site']) {
+      const headers = { 'sec-fetch-site': site };
+      const run = await api('/dialer/runs', { method: 'POST', headers });
+      expect(run.status).toBe(403);
+      expect(run.body.error).toEqual({
+        code: 'origin_not_allowed',
+        message: `A ${site} page of another origin may not write here.`,
+      });
+      const leads = await api('/dialer/leads', {
+        method: 'POST',
+        headers,
+        body: { leads: [{ leadId: 'x', phoneNumber: '+14155550100' }] },
+      });
+      expect(leads.status).toBe(403);
+    }
+    expect(await app.store.getLead(demoTenant, 'x')).toBeUndefined();
+    // Your own page, a typed URL, and no browser go on; reads are not checked.
+    expect(
+      (await api('/dialer/leads', { headers: { 'sec-fetch-site': 'same-site' } })).status,
+    ).toBe(200);
+    for (const site of ['same-origin', 'none']) {
+      const added = await api('/dialer/leads', {
+        method: 'POST',
+        headers: { 'sec-fetch-site': site },
+        body: { leads: [{ leadId: `own-${site}`, phoneNumber: '+14155550101' }] },
+      });
+      expect(added.status).toBe(201);
+    }
   });
 
   it('refuses a write from a page of another origin with 403 when allowedOrigins is set (a bodyless cross-site POST needs no preflight)', async () => {

@@ -14,7 +14,12 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody, parseAllowedOrigins, toError } from '@calltrack/core/internal';
+import {
+  acceptParsedJsonBody,
+  foreignRequestSender,
+  parseAllowedOrigins,
+  toError,
+} from '@calltrack/core/internal';
 import type { Dialer } from './dialer';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import type { LeadInput } from './lead';
@@ -38,8 +43,10 @@ export interface CreateDialerHandlerOptions {
    * The origins whose pages may write (`POST`), e.g. `['https://app.example']`: a write whose
    * `Origin` header names another is answered 403 (`origin_not_allowed`) before `authenticate`
    * runs. Set it when `authenticate` reads a cookie: a page of any site can send a bodyless
-   * `POST /dialer/runs` with it (a `no-cors` fetch needs no preflight). A request without
-   * `Origin` (not from a browser, or a same-origin GET) goes on. Default: every origin.
+   * `POST /dialer/runs` with it (a `no-cors` fetch needs no preflight). A write without `Origin`
+   * is refused too when its `Sec-Fetch-Site` is `cross-site` or `same-site`, and goes on with
+   * `same-origin`, `none` or no `Sec-Fetch-Site` (not a browser): the rule of every transport's
+   * `allowedOrigins`. Reads (`GET`) are not checked. Default: every origin.
    */
   allowedOrigins?: readonly string[];
   /** Most leads one `POST /dialer/leads` adds. Default 10,000. */
@@ -162,15 +169,13 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
         { status: 405, headers: { allow: allowed } },
       );
     }
-    const origin = request.headers.get('origin');
-    if (
-      allowedOrigins !== undefined &&
-      request.method !== 'GET' &&
-      origin !== null &&
-      !allowedOrigins.has(origin)
-    ) {
+    const foreign =
+      allowedOrigins !== undefined && request.method !== 'GET'
+        ? foreignRequestSender(request.headers, allowedOrigins)
+        : undefined;
+    if (foreign !== undefined) {
       throw new CallTrackError({
-        message: `Origin ${origin} may not write here.`,
+        message: `${foreign} may not write here.`,
         code: 'origin_not_allowed',
         status: 403,
       });

@@ -35,6 +35,7 @@ async function setup(
     history?: number;
     withTracker?: boolean;
   } = {},
+  socketServerOptions: Parameters<typeof startSocketServer>[2] = {},
 ) {
   const { history, withTracker, ...serverOptions } = options;
   const bus = countingBus(
@@ -42,10 +43,11 @@ async function setup(
   );
   buses.push(bus);
   const tracker = withTracker ? createTestTracker(bus) : undefined;
-  const server = await startSocketServer(bus, {
-    ...(tracker === undefined ? {} : { tracker: tracker.reader }),
-    ...serverOptions,
-  });
+  const server = await startSocketServer(
+    bus,
+    { ...(tracker === undefined ? {} : { tracker: tracker.reader }), ...serverOptions },
+    socketServerOptions,
+  );
   servers.push(server);
   return { server, bus, tracker: tracker as TestTracker };
 }
@@ -180,6 +182,71 @@ describe('attachCallTrack: allowedOrigins (session cookies)', () => {
     const event = makeEvent('a');
     await bus.publish(event);
     expect(ids(await log.waitFor('call_update'))).toEqual([event.id]);
+  });
+
+  it('refuses a handshake without Origin whose Sec-Fetch-Site says another origin’s page sent it, over polling and WebSocket, before authenticate', async () => {
+    const authenticated: (string | undefined)[] = [];
+    const { server } = await setup(
+      {
+        allowedOrigins: ['https://app.example'],
+        authenticate: (handshake) => {
+          authenticated.push(handshake.headers['sec-fetch-site'] as string | undefined);
+          return sessionOf(handshake.headers.cookie);
+        },
+      },
+      { transports: ['polling', 'websocket'] },
+    );
+    for (const transports of [['polling'], ['websocket']]) {
+      for (const site of ['same-site', 'cross-site']) {
+        const foreign = await refused(
+          server.client({}, { transports, extraHeaders: { 'sec-fetch-site': site, cookie } }),
+        );
+        expect(foreign.data, `${transports} ${site}`).toEqual({ code: 'origin_not_allowed' });
+        expect(foreign.message).toBe(`A ${site} page of another origin is not allowed`);
+      }
+    }
+    expect(authenticated).toEqual([]);
+
+    // The app's own page (same-origin polling sends no Origin), a typed URL, and no browser.
+    const passing: Record<string, string>[] = [
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+      {},
+    ];
+    for (const headers of passing) {
+      await connected(
+        server.client({}, { transports: ['polling'], extraHeaders: { ...headers, cookie } }),
+      );
+    }
+    expect(authenticated).toEqual(['same-origin', 'none', undefined]);
+  });
+
+  it('with allowEIO3, refuses the bare polling GET an image of another origin’s page sends (it joins / at once), before authenticate', async () => {
+    const authenticated: string[] = [];
+    const { server } = await setup(
+      {
+        allowedOrigins: ['https://app.example'],
+        authenticate: (handshake) => {
+          authenticated.push(handshake.headers.cookie ?? '');
+          return sessionOf(handshake.headers.cookie);
+        },
+      },
+      { transports: ['polling'], allowEIO3: true },
+    );
+    /** Opens an Engine.IO 3 session with `headers`; resolves with its packets until `/`'s answer. */
+    const poll = async (headers: Record<string, string>): Promise<string> => {
+      const url = `${server.url}/socket.io/?EIO=3&transport=polling`;
+      let text = await (await fetch(url, { headers })).text();
+      const sid = /"sid":"([^"]+)"/.exec(text)?.[1];
+      // The answer to the connection to `/` (`40`, or the error `44`) comes with a later poll.
+      while (!/:4[04]/.test(text)) text += await (await fetch(`${url}&sid=${sid}`)).text();
+      return text;
+    };
+    const foreign = await poll({ 'sec-fetch-site': 'same-site', cookie });
+    expect(foreign).toContain('origin_not_allowed');
+    expect(authenticated).toEqual([]);
+    expect(await poll({ 'sec-fetch-site': 'same-origin', cookie })).toMatch(/:40/);
+    expect(authenticated).toEqual([cookie]);
   });
 
   it('takes origins as URLs and refuses what is not one', () => {

@@ -54,8 +54,10 @@ export interface AttachCallTrackOptions {
    * header names another is refused (`connect_error` with `data.code: 'origin_not_allowed'`)
    * before `authenticate` runs. Set it when `authenticate` reads a cookie: the browser sends the
    * cookie with a WebSocket that any site opens, and Socket.IO's `cors` option only guards
-   * long-polling. A handshake without `Origin` (not from a browser) is let through. Default:
-   * every origin.
+   * long-polling. A handshake without `Origin` is refused too when its `Sec-Fetch-Site` is
+   * `cross-site` or `same-site` (another page's long-polling request); with `same-origin`,
+   * `none` or no `Sec-Fetch-Site` (not a browser) it is let through. The rule of SSE's and
+   * tRPC's option. Default: every origin.
    */
   allowedOrigins?: readonly string[];
   /** The namespace to serve. Default `/`. */

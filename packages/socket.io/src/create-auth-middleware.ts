@@ -22,7 +22,7 @@ export interface AuthMiddlewareOptions {
   maxFollowedCalls: number;
   /** Where the middleware leaves each accepted connection's resume request for `connection`. */
   resumeRequests: WeakMap<Socket, HandshakeResume>;
-  /** The only origins a handshake with an `Origin` header may come from; undefined: any. */
+  /** The only origins whose pages may connect (see `refuseForeignOrigin`); undefined: any. */
   allowedOrigins?: ReadonlySet<string>;
 }
 

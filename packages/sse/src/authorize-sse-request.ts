@@ -1,4 +1,5 @@
 import { CallTrackError, principalSchema, UnauthorizedError } from '@calltrack/core';
+import { foreignRequestSender, type RequestHeaders } from '@calltrack/core/internal';
 import { parseSseQuery } from './parse-sse-query';
 import type { SseSettings } from './resolve-sse-settings';
 import type { SseStreamInfo } from './sse-handler-options';
@@ -8,16 +9,17 @@ export interface SseRequestParts {
   url: URL;
   /** The `Last-Event-ID` header: its value, or its values as sent (see `parseSseQuery`). */
   lastEventId: string | readonly string[] | null | undefined;
-  /** The `Origin` header, when the request has one. */
-  origin: string | null | undefined;
+  /** Its headers, for `allowedOrigins` (`Origin`, `Sec-Fetch-Site`). */
+  headers: RequestHeaders;
   /** The request for `authenticate` (the Node handler builds it only when asked). */
   request: () => Request;
 }
 
 /**
  * Authenticates a stream request and reads its query. Throws a 403 `origin_not_allowed` for a
- * page of an origin `allowedOrigins` does not list (before `authenticate` runs: nothing is done
- * for a request a foreign page sent with the user's cookies), `UnauthorizedError` (401) without
+ * request a page of an origin `allowedOrigins` does not list sent (core's `foreignRequestSender`;
+ * before `authenticate` runs: nothing is done for a request a foreign page sent with the user's
+ * cookies), `UnauthorizedError` (401) without
  * a principal and `InvalidArgumentError` (400) for a malformed query; an `authenticate` that
  * returns something that is not a valid `Principal` is a bug in the app (500).
  */
@@ -26,11 +28,10 @@ export async function authorizeSseRequest(
   parts: SseRequestParts,
 ): Promise<SseStreamInfo> {
   const { allowedOrigins } = settings;
-  const { origin } = parts;
-  // No `Origin`: not a cross-origin page (browsers send it with every cross-origin request).
-  if (allowedOrigins !== undefined && origin != null && !allowedOrigins.has(origin)) {
+  const foreign = allowedOrigins && foreignRequestSender(parts.headers, allowedOrigins);
+  if (foreign !== undefined) {
     throw new CallTrackError({
-      message: `Origin ${origin} may not open this stream.`,
+      message: `${foreign} may not open this stream.`,
       code: 'origin_not_allowed',
       status: 403,
     });

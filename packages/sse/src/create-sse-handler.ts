@@ -52,7 +52,7 @@ export function createSseHandler(
         url: new URL(request.url),
         // `Headers` joins a repeated header with ", ", which no cursor of calltrack's buses holds.
         lastEventId: request.headers.get('last-event-id')?.split(', '),
-        origin: request.headers.get('origin'),
+        headers: request.headers,
         request: () => request,
       });
       if (head) return new Response(null, { status: 200, headers: sseResponseHeaders });

@@ -46,7 +46,7 @@ async function startApp(allowedOrigins: string[] | ((own: string) => string[]) |
     },
     listMembers: (tenantId) => presence.listMembers(tenantId),
   };
-  const answers: { origin: string | undefined; status: number }[] = [];
+  const answers: { origin: string | undefined; site: string | undefined; status: number }[] = [];
   const waiting = new Set<() => void>();
   let handler: ReturnType<typeof createSseNodeHandler> | undefined;
   let subscriptions = 0;
@@ -70,9 +70,9 @@ async function startApp(allowedOrigins: string[] | ((own: string) => string[]) |
         response.writeHead(404).end();
         return;
       }
-      const { origin } = request.headers;
+      const { origin, 'sec-fetch-site': site } = request.headers;
       const note = (): void => {
-        answers.push({ origin, status: response.statusCode });
+        answers.push({ origin, site: site as string | undefined, status: response.statusCode });
         for (const check of [...waiting]) check();
       };
       // A stream's head goes out once it is open; a refusal's with its end.
@@ -131,16 +131,25 @@ async function startApp(allowedOrigins: string[] | ((own: string) => string[]) |
   };
 }
 
-/** Another origin of the same site: a page that opens the app's stream with the user's cookie. */
-async function startForeignSite(target: string) {
+/**
+ * Another origin of the same site: a page that opens the app's stream with the user's cookie
+ * (by default with an `EventSource`, which sends `Origin`).
+ */
+async function startForeignSite(target: string, page = pageOpening(target)) {
   const served = await serveForTest(
     createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html' });
-      response.end(pageOpening(target));
+      response.end(page);
     }),
   );
   return served.url;
 }
+
+/** A page that requests `target` with the browser's cookies in the ways that send no `Origin`. */
+const pageRequestingWithoutOrigin = (target: string) => `<!doctype html><script>
+  new Image().src = ${JSON.stringify(`${target}?by=image`)};
+  fetch(${JSON.stringify(`${target}?by=fetch`)}, { mode: 'no-cors', credentials: 'include' });
+</script>`;
 
 /** A signed-in user's browser tab. */
 async function signedIn(appUrl: string): Promise<Page> {
@@ -165,7 +174,7 @@ describe.skipIf(!browser)(
       await page.goto(foreign);
       await app.answered(1);
       // The browser hides the stream from the page (no CORS headers), but the server opened it.
-      expect(app.answers).toEqual([{ origin: foreign, status: 200 }]);
+      expect(app.answers).toEqual([{ origin: foreign, site: 'same-site', status: 200 }]);
       expect(app.authenticated).toEqual(['u1']);
       expect(app.registered).toEqual(['u1']);
       expect(app.subscriptions()).toBe(1);
@@ -181,7 +190,7 @@ describe.skipIf(!browser)(
       expect(await page.evaluate(() => (window as unknown as { outcome: string }).outcome)).toBe(
         'closed',
       );
-      expect(app.answers).toEqual([{ origin: foreign, status: 403 }]);
+      expect(app.answers).toEqual([{ origin: foreign, site: 'same-site', status: 403 }]);
       expect(app.authenticated).toEqual([]);
       expect(app.registered).toEqual([]);
       expect(app.subscriptions()).toBe(0);
@@ -193,9 +202,27 @@ describe.skipIf(!browser)(
       expect(await page.evaluate(() => (window as unknown as { outcome: string }).outcome)).toBe(
         'open',
       );
-      expect(app.answers[1]).toEqual({ origin: undefined, status: 200 });
+      expect(app.answers[1]).toEqual({ origin: undefined, site: 'same-origin', status: 200 });
       expect(app.authenticated).toEqual(['u1']);
       expect(app.registered).toEqual(['u1']);
+    });
+
+    it('with it, an image and a no-cors fetch of that page (cookie, no Origin, Sec-Fetch-Site same-site) are refused 403 before authenticate', async () => {
+      const app = await startApp((own) => [own]);
+      const foreign = await startForeignSite(
+        `${app.url}/events`,
+        pageRequestingWithoutOrigin(`${app.url}/events`),
+      );
+      const page = await signedIn(app.url);
+      await page.goto(foreign);
+      await app.answered(2);
+      expect(app.answers).toEqual([
+        { origin: undefined, site: 'same-site', status: 403 },
+        { origin: undefined, site: 'same-site', status: 403 },
+      ]);
+      expect(app.authenticated).toEqual([]);
+      expect(app.registered).toEqual([]);
+      expect(app.subscriptions()).toBe(0);
     });
   },
 );

@@ -43,7 +43,7 @@ export function createSseNodeHandler(options: SseHandlerOptions): NodeHandler {
       info = await authorizeSseRequest(settings, {
         url,
         lastEventId: lastEventIdHeaders(incoming),
-        origin: incoming.headers.origin,
+        headers: incoming.headers,
         request: () => toRequest(incoming, url),
       });
     } catch (error) {

@@ -112,11 +112,13 @@ export interface SseHandlerOptions {
    * for it. Set it when `authenticate` reads a cookie: a page of another site can open an
    * `EventSource` with `withCredentials` and the user's cookies go with it (with `SameSite=None`,
    * or from another origin of the same site); CORS stops that page reading the stream, not the
-   * server opening it. A request without `Origin` goes on: browsers send it with every
-   * cross-origin request, so it comes from a same-origin `EventSource` or from a client that is
-   * not a browser. Entries are normalized as browsers send origins; one that is not an origin is
+   * server opening it. Not every request of another origin's page carries `Origin` (an image,
+   * a `no-cors` fetch, a link), so one without it is refused too when its `Sec-Fetch-Site` is
+   * `cross-site` or `same-site`; it goes on with `same-origin` (your own page's `EventSource`),
+   * `none` (a typed URL) or no `Sec-Fetch-Site` at all (a client that is not a browser, which
+   * holds no one's cookies, or an old browser). Entries are normalized as browsers send origins; one that is not an origin is
    * an `InvalidArgumentError` when the handler is made. Default: every origin. (Socket.IO's
-   * `attachCallTrack` takes the same option.)
+   * `attachCallTrack` and tRPC's router take the same option, with the same rule.)
    */
   allowedOrigins?: readonly string[];
   /**

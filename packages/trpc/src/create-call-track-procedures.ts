@@ -107,15 +107,18 @@ export interface CallTrackProceduresOptions<
    * cookie authenticates: a page of another origin that opens the subscription with the user's
    * cookies (an `EventSource` `withCredentials`, `SameSite=None` cookies or `Lax` ones from
    * another origin of the same site) cannot read the stream (CORS), but the server would still
-   * open it and the user would flap online and offline. A request without `Origin` goes on (an
-   * `EventSource` of another origin always sends one; your own page's sends none). Needs
+   * open it and the user would flap online and offline. A request without `Origin` (an image or
+   * a `no-cors` fetch of another page sends none) is refused too when its `Sec-Fetch-Site` is
+   * `cross-site` or `same-site`; it goes on with `same-origin` (your own page's `EventSource`),
+   * `none`, or no `Sec-Fetch-Site` (not a browser). The rule of SSE's and Socket.IO's option. Needs
    * `requestOf`. Entries are normalized as browsers send origins; one that is not an origin is
    * an `InvalidArgumentError` when the procedures are made. Queries are not checked (CORS keeps
    * their answers from other origins). Default: every origin.
    */
   allowedOrigins?: readonly string[];
   /**
-   * The request a context was made for, whose `Origin` `allowedOrigins` reads: put it into your
+   * The request a context was made for, whose `Origin` and `Sec-Fetch-Site` `allowedOrigins`
+   * reads: put it into your
    * context in `createContext` (`({ req }) => ({ req, … })`, or `req` from your fetch handler)
    * and return it here, `(ctx) => ctx.req`. A Fetch `Request` or a Node `IncomingMessage`.
    * Returning nothing fails the subscription with `INTERNAL_SERVER_ERROR` rather than letting

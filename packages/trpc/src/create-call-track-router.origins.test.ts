@@ -138,6 +138,60 @@ describe('createCallTrackRouter: allowedOrigins', () => {
     );
   });
 
+  it('refuses a subscription without Origin whose Sec-Fetch-Site is same-site or cross-site (a no-cors fetch of another origin’s page) before any work', async () => {
+    const { work, server, clientFor } = await setup();
+    for (const site of ['same-site', 'cross-site']) {
+      const collector = collectSubscription<Received>();
+      const subscription = createTestClient<AppRouter>(server.url, 'token-a', {
+        'sec-fetch-site': site,
+      }).calltrack.onCallEvent.subscribe(undefined, collector.callbacks);
+      cleanups.push(() => subscription.unsubscribe());
+      await collector.until(() => collector.errors.length > 0);
+      expect((collector.errors[0] as TRPCClientError<AppRouter>).data).toMatchObject({
+        code: 'FORBIDDEN',
+        httpStatus: 403,
+      });
+      expect((collector.errors[0] as Error).message).toBe(
+        `A ${site} page of another origin may not open this stream.`,
+      );
+      expect(collector.data).toEqual([]);
+    }
+    expect(work).toEqual([]);
+    expect(
+      server.subscriptionRequests.map((req) => [req.headers.origin, req.headers['sec-fetch-site']]),
+    ).toEqual([
+      [undefined, 'same-site'],
+      [undefined, 'cross-site'],
+    ]);
+    // Queries stay unchecked, as for a foreign Origin.
+    expect(await clientFor('token-a').calltrack.activeCallsSnapshot.query()).toEqual({
+      calls: [],
+      complete: true,
+    });
+  });
+
+  it('streams to a request without Origin whose Sec-Fetch-Site is same-origin or none', async () => {
+    const { work, server, subscribe } = await setup();
+    const collectors = ['same-origin', 'none'].map((site) => {
+      const collector = collectSubscription<Received>();
+      const subscription = createTestClient<AppRouter>(server.url, 'token-a', {
+        'sec-fetch-site': site,
+      }).calltrack.onCallEvent.subscribe(undefined, collector.callbacks);
+      cleanups.push(() => subscription.unsubscribe());
+      return collector;
+    });
+    collectors.push(subscribe('token-b'));
+    for (const collector of collectors) {
+      await collector.until(() => collector.data.some((m) => m.data.type === 'presence'));
+      expect(collector.errors).toEqual([]);
+    }
+    expect(work.filter((step) => step.startsWith('presence ')).sort()).toEqual([
+      'presence user-a',
+      'presence user-a',
+      'presence user-b',
+    ]);
+  });
+
   it('streams to a listed origin and to a request without Origin, with presence', async () => {
     const { work, presence, subscribe } = await setup();
     const listed = subscribe('token-a', 'https://app.example');
@@ -222,6 +276,9 @@ describe('createCallTrackRouter: allowedOrigins', () => {
     await expect(callerFor({ origin: 'https://evil.example' }).onCallEvent()).rejects.toMatchObject(
       { code: 'FORBIDDEN' },
     );
+    await expect(callerFor({ 'sec-fetch-site': 'same-site' }).onCallEvent()).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
     const passing: Array<Record<string, string>> = [{ origin: 'https://app.example' }, {}];
     for (const headers of passing) {
       const stream = await callerFor(headers).onCallEvent();

@@ -44,7 +44,8 @@ export interface CallTrackRouterOptions<
   presenceHeartbeatMs?: number;
   /**
    * The only origins whose pages may open `onCallEvent` (a session cookie authenticates?
-   * set it); a foreign or `null` `Origin` fails with `FORBIDDEN` before `authenticate`. Needs
+   * set it); a foreign or `null` `Origin`, or none with `Sec-Fetch-Site` `cross-site` or
+   * `same-site`, fails with `FORBIDDEN` before `authenticate`. Needs
    * `requestOf`. See `CallTrackProceduresOptions.allowedOrigins`.
    */
   allowedOrigins?: readonly string[];

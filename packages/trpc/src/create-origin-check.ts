@@ -1,11 +1,15 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { parseAllowedOrigins } from '@calltrack/core/internal';
+import {
+  foreignRequestSender,
+  parseAllowedOrigins,
+  type RequestHeaders,
+} from '@calltrack/core/internal';
 import { TRPCError } from '@trpc/server';
 
 /**
  * What `requestOf(ctx)` returns: the request the context was made for, a Fetch `Request`
  * (`fetchRequestHandler`) or a Node `IncomingMessage` (`createHTTPHandler`, Express, the
- * WebSocket adapter's upgrade request). Only its `Origin` header is read.
+ * WebSocket adapter's upgrade request). Only its `Origin` and `Sec-Fetch-Site` headers are read.
  */
 export interface RequestWithHeaders {
   readonly headers: Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -13,8 +17,9 @@ export interface RequestWithHeaders {
 
 /**
  * The check `allowedOrigins` asks for, or undefined without it: it throws `FORBIDDEN` for a
- * request whose `Origin` names an origin the list does not hold (or is `null`), and lets a
- * request without `Origin` through. Throws `InvalidArgumentError` (its message starting with
+ * request another origin's page sent (core's `foreignRequestSender`, the rule SSE and Socket.IO
+ * keep: an `Origin` the list does not hold or `null`, or no `Origin` and a `Sec-Fetch-Site` of
+ * `cross-site` or `same-site`), and lets the rest through. Throws `InvalidArgumentError` (its message starting with
  * `createdBy`) for an entry that is not an origin, or for `allowedOrigins` without `requestOf`:
  * without the request there is no `Origin` to read, and a check that passed everything would
  * fail silently.
@@ -37,12 +42,11 @@ export function createOriginCheck<TContext>(
     });
   }
   return (ctx) => {
-    const origin = originOf(requestOf(ctx));
-    // No `Origin`: not another origin's `EventSource` (which always sends one), as for SSE.
-    if (origin == null || allowed.has(origin)) return;
+    const foreign = foreignRequestSender(headersOf(requestOf(ctx)), allowed);
+    if (foreign === undefined) return;
     const error = new TRPCError({
       code: 'FORBIDDEN',
-      message: `Origin ${origin} may not open this stream.`,
+      message: `${foreign} may not open this stream.`,
     });
     // As for UNAUTHORIZED: the refused page has no business reading the server's call stack.
     error.stack = undefined;
@@ -50,8 +54,8 @@ export function createOriginCheck<TContext>(
   };
 }
 
-/** The `Origin` header of a Fetch or Node request (repeated ones joined, as `Headers` does). */
-function originOf(request: RequestWithHeaders | null | undefined): string | null | undefined {
+/** The headers of a Fetch or Node request. */
+function headersOf(request: RequestWithHeaders | null | undefined): RequestHeaders {
   const headers = request?.headers;
   if (headers == null || typeof headers !== 'object') {
     // Failing open here would let every page through; fail the call instead.
@@ -61,8 +65,5 @@ function originOf(request: RequestWithHeaders | null | undefined): string | null
         'allowedOrigins: requestOf(ctx) returned no request with headers; put the request into your context.',
     });
   }
-  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get('origin');
-  const value = (headers as Readonly<Record<string, string | readonly string[] | undefined>>)
-    .origin;
-  return typeof value === 'string' ? value : value?.join(', ');
+  return headers;
 }

@@ -15,7 +15,12 @@ const app = 'https://app.example';
  * that origin) and the session's credentials. `outcome` resolves with the status it was refused
  * with, or with `open` once the stream is open; `snapshot` with its first snapshot.
  */
-function openFrom(url: string, origin: string | undefined, token: string) {
+function openFrom(
+  url: string,
+  origin: string | undefined,
+  token: string,
+  headers: Record<string, string> = {},
+) {
   const source = new EventSource(url, {
     fetch: (input, init) =>
       fetch(input, {
@@ -23,6 +28,7 @@ function openFrom(url: string, origin: string | undefined, token: string) {
         headers: {
           ...init.headers,
           authorization: `Bearer ${token}`,
+          ...headers,
           ...(origin === undefined ? {} : { origin }),
         },
       }),
@@ -124,6 +130,46 @@ export function describeSseOrigins(name: string, makeListener: MakeSseListener):
       expect(sse.opened).toEqual([]);
       // Refusing a foreign page is no failure of the server's.
       expect(sse.errors).toEqual([]);
+    });
+
+    it('refuses a request without Origin that a browser says another origin’s page sent (Sec-Fetch-Site cross-site or same-site), before authenticate', async () => {
+      const { sse, authenticated, registered, snapshotReads } = await startCounted();
+      // What an image or a `no-cors` fetch of a page on another port of the same host sends.
+      for (const site of ['same-site', 'cross-site']) {
+        const foreign = openFrom(sse.url, undefined, 'tenant-a:u1', { 'sec-fetch-site': site });
+        expect(await foreign.outcome, site).toBe(403);
+        foreign.source.close();
+        const raw = await fetch(sse.url, {
+          headers: { authorization: 'Bearer tenant-a:u1', 'sec-fetch-site': site },
+        });
+        expect(raw.status).toBe(403);
+        expect(await raw.json()).toMatchObject({
+          error: { code: 'origin_not_allowed', message: expect.stringContaining(site) },
+        });
+        const head = await fetch(sse.url, {
+          method: 'HEAD',
+          headers: { authorization: 'Bearer tenant-a:u1', 'sec-fetch-site': site },
+        });
+        expect(head.status).toBe(403);
+      }
+      expect(authenticated).toEqual([]);
+      expect(sse.subscriptions).toEqual([]);
+      expect(registered).toEqual([]);
+      expect(snapshotReads()).toBe(0);
+      expect(sse.opened).toEqual([]);
+      expect(sse.errors).toEqual([]);
+    });
+
+    it('streams to a request without Origin whose Sec-Fetch-Site is same-origin or none, or that has neither header', async () => {
+      const { sse, authenticated, registered } = await startCounted();
+      const own = openFrom(sse.url, undefined, 'tenant-a:u1', { 'sec-fetch-site': 'same-origin' });
+      const typed = openFrom(sse.url, undefined, 'tenant-a:u2', { 'sec-fetch-site': 'none' });
+      const bare = openFrom(sse.url, undefined, 'tenant-a:u3');
+      for (const client of [own, typed, bare]) expect(await client.outcome).toBe('open');
+      await sse.untilOpened(3);
+      expect(authenticated).toEqual(['(none)', '(none)', '(none)']);
+      expect(registered.map((principal) => principal.userId).sort()).toEqual(['u1', 'u2', 'u3']);
+      for (const client of [own, typed, bare]) client.source.close();
     });
 
     it('streams to a page of a listed origin, and to a request without Origin (same-origin EventSource, not a browser)', async () => {
