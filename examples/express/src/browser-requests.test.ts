@@ -78,6 +78,24 @@ describe('requests from other sites', () => {
     expect((await send(`${demo.url}/api/calls/CA-any/terminate`, { method: 'POST' })).status).toBe(
       404,
     );
+    // A no-cors fetch or an image of another origin's page sends no Origin, but the browser says
+    // where it came from (Sec-Fetch-Site).
+    for (const site of ['same-site', 'cross-site']) {
+      const unnamed = await send(`${demo.url}/api/calls/CA-any/terminate`, {
+        method: 'POST',
+        headers: { 'sec-fetch-site': site },
+      });
+      expect(unnamed.status, site).toBe(403);
+      const streamed = await send(`${demo.url}/api/events?types=presence.*`, {
+        headers: { 'sec-fetch-site': site },
+      });
+      expect(streamed.status, site).toBe(403);
+    }
+    const typedIn = await send(`${demo.url}/api/calls/CA-any/terminate`, {
+      method: 'POST',
+      headers: { 'sec-fetch-site': 'same-origin' },
+    });
+    expect(typedIn.status).toBe(404);
   });
 
   it('refuses a Socket.IO connection from a page of another origin, on every namespace', async () => {

@@ -27,7 +27,8 @@ const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
  * a write (or a stream's opening) from a page of another
  * origin is refused (`origin_not_allowed`), and so is any request naming a host the app does not
  * answer to (`host_not_allowed`). A request without `Origin` (curl, a provider, a same-origin
- * GET) passes the first check. A real app with cookie sessions needs the same (or SameSite
+ * GET) passes the first check, unless the browser's `Sec-Fetch-Site` says another origin's page
+ * sent it. A real app with cookie sessions needs the same (or SameSite
  * cookies and `attachCallTrack`'s `allowedOrigins`).
  */
 export function checkBrowserRequest(
@@ -39,8 +40,14 @@ export function checkBrowserRequest(
   if (check.loopbackOnly && (host === undefined || !isLoopbackHost(host, publicHost))) {
     return 'host_not_allowed';
   }
+  if (readMethods.has(check.method.toUpperCase())) return undefined;
   const origin = check.headers.origin;
-  if (origin === undefined || readMethods.has(check.method.toUpperCase())) return undefined;
+  if (origin === undefined) {
+    // No Origin: an image or a no-cors fetch of another origin's page sends none, with the
+    // cookies; the browser's Sec-Fetch-Site still says where it came from.
+    const site = check.headers['sec-fetch-site'];
+    return site === 'cross-site' || site === 'same-site' ? 'origin_not_allowed' : undefined;
+  }
   if (origin === check.publicOrigin) return undefined;
   return origin === `http://${host}` || origin === `https://${host}`
     ? undefined

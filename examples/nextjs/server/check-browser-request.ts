@@ -12,7 +12,8 @@ const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
  *   (`host_not_allowed`): it is a page of a site whose name was pointed at this machine (DNS
  *   rebinding), which reads the app as its own origin, or a client naming a host of its own;
  * - a write from a page of another origin is refused (`origin_not_allowed`): a bodyless `POST`
- *   needs no preflight. Requests without `Origin` (curl, scripts) pass this one.
+ *   needs no preflight. Requests without `Origin` (curl, scripts) pass this one, unless the
+ *   browser's `Sec-Fetch-Site` says another origin's page sent it (a `no-cors` fetch).
  *
  * The provider webhooks are not checked: servers, signed, maybe through a tunnel under another
  * name (as in the Express example, decision 0031). A real app checks its session instead.
@@ -26,10 +27,18 @@ export function checkBrowserRequest(request: Request): Response | undefined {
       'This app answers to localhost only (or PUBLIC_URL’s host, or ALLOWED_DEV_ORIGINS).',
     );
   }
+  if (readMethods.has(request.method.toUpperCase())) return undefined;
   const origin = request.headers.get('origin');
-  if (origin === null || readMethods.has(request.method.toUpperCase())) return undefined;
-  if (origin === publicUrl?.origin) return undefined;
-  if (origin === `http://${host}` || origin === `https://${host}`) return undefined;
+  if (origin === null) {
+    // No Origin: a no-cors fetch of another origin's page sends none, with the cookies; the
+    // browser's Sec-Fetch-Site still says where it came from.
+    const site = request.headers.get('sec-fetch-site');
+    if (site !== 'cross-site' && site !== 'same-site') return undefined;
+  } else if (origin === publicUrl?.origin) {
+    return undefined;
+  } else if (origin === `http://${host}` || origin === `https://${host}`) {
+    return undefined;
+  }
   return refuse(
     'origin_not_allowed',
     'Requests that change calls come from the app’s own pages only.',

@@ -93,5 +93,15 @@ describe('the calls route', () => {
     // The app's own page, and a script without Origin, reach the tracker (an unknown call: 404).
     expect((await terminate('http://localhost:3000')).status).toBe(404);
     expect((await terminate()).status).toBe(404);
+    // A no-cors fetch of another origin's page sends no Origin; its Sec-Fetch-Site says so.
+    for (const site of ['same-site', 'cross-site']) {
+      const unnamed = await POST(
+        new Request('http://localhost:3000/api/calls/CA-none/terminate', {
+          method: 'POST',
+          headers: { host: 'localhost:3000', 'sec-fetch-site': site },
+        }),
+      );
+      expect(unnamed.status, site).toBe(403);
+    }
   });
 });
