@@ -117,11 +117,24 @@ local function calltrack_open(meta)
   return t
 end
 
+-- A command on a key this node may not have: redis.pcall, so that a script on a Cluster slot
+-- being migrated, which Redis fails at the first key the node does not have, stops there with
+-- nothing half-written. Returns the reply, or nil after recording the failure in t.failed.
+local function calltrack_try(t, ...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    t.failed = reply.err
+    return nil
+  end
+  return reply
+end
+
 -- Is the event with this seq still in history (the newest maxEvents, younger than maxAge)?
 -- Returns its publish time when it is, else nil.
 local function calltrack_in_window(t, seq)
   if seq <= t.top - ${maxEvents} then return nil end
-  local entry = redis.call('XRANGE', t.stream, seq, seq)[1]
+  local entries = calltrack_try(t, 'XRANGE', t.stream, seq, seq)
+  local entry = entries and entries[1]
   if not entry then return nil end
   local dash = string.find(entry[1], '-', 1, true)
   local at = tonumber(string.sub(entry[1], dash + 1))
@@ -130,6 +143,8 @@ local function calltrack_in_window(t, seq)
 end
 
 local function calltrack_publish(t, json, id)
+  -- After a failure the rest of the batch is not published (calltrack_close raises an error).
+  if t.failed then return 0, 0, 0, t.now end
   local seq = t.top + 1
   local generation = math.floor(seq / t.size)
   if generation ~= t.generation then
@@ -138,23 +153,37 @@ local function calltrack_publish(t, json, id)
     t.previous = t.generations .. (generation - 1)
   end
   local current = t.current
-  local earlier = redis.call('HGET', t.previous, id)
+  -- Until the XADD, a failing command has written nothing; after it, only keys this node has
+  -- (the ones just written and meta) are touched, but the DEL below.
+  local earlier = calltrack_try(t, 'HGET', t.previous, id)
+  if t.failed then return 0, 0, 0, t.now end
   if earlier then
     local at = calltrack_in_window(t, tonumber(earlier))
+    if t.failed then return 0, 0, 0, t.now end
     if at then return tonumber(earlier), 1, 0, at end
   end
-  if redis.call('HSETNX', current, id, seq) == 0 then
-    local existing = tonumber(redis.call('HGET', current, id))
-    local at = calltrack_in_window(t, existing)
-    if at then return existing, 1, 0, at end
+  local added = calltrack_try(t, 'HSETNX', current, id, seq)
+  if t.failed then return 0, 0, 0, t.now end
+  local existing
+  if added == 0 then
+    existing = redis.call('HGET', current, id)
+    local at = calltrack_in_window(t, tonumber(existing))
+    if t.failed then return 0, 0, 0, t.now end
+    if at then return tonumber(existing), 1, 0, at end
     redis.call('HSET', current, id, seq)
   end
 
-  redis.call('XADD', t.stream, seq .. t.time, 'e', json, 'i', id)
+  calltrack_try(t, 'XADD', t.stream, seq .. t.time, 'e', json, 'i', id)
+  if t.failed then
+    -- Not appended: the id must not name a seq another event will get.
+    if existing then redis.call('HSET', current, id, existing) else redis.call('HDEL', current, id) end
+    return 0, 0, 0, t.now
+  end
   t.top = seq
   if seq == generation * t.size then
-    -- A new id generation: the one before the previous holds only ids that left history.
-    redis.call('DEL', t.generations .. (generation - 2))
+    -- A new id generation: the one before the previous holds only ids that left history. Not
+    -- on this node (a slot being migrated) means gone, or moved with its TTL: nothing to undo.
+    redis.pcall('DEL', t.generations .. (generation - 2))
     t.expires = 0
   end
   if t.expires < t.now + ${maxAge} then
@@ -216,6 +245,12 @@ local function calltrack_close(t)
     else
       redis.call('HSET', t.meta, 'seq', t.top)
     end
+  end
+  if t.failed then
+    -- What was appended is published and counted; the rest was not written at all. The caller
+    -- answers the batch as unavailable, and a retry finds the appended events as duplicates.
+    error({ err = 'CALLTRACK_UNAVAILABLE publish stopped (' .. tostring(t.failed) .. '); ' ..
+      (t.top - (t.written < 0 and 0 or t.written)) .. ' events of this call were published' })
   end
 end
 `;
