@@ -76,7 +76,7 @@ function metaTtlMsOf(settings: RedisPublishSettings): number {
  * Meta hash fields: epoch, seq (the top), at (the top's publish time, in ms: its cursor's verifier
  * outlives the stream), gen (ids per id generation, fixed when the epoch starts), exp (when the
  * stream and the current id generation expire at the earliest, in ms), reg (1 once the tenant is
- * registered).
+ * registered; 0 once that registration is due for renewal, at each refresh of the TTLs).
  */
 export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const int = (name: string, value: number): number => {
@@ -197,6 +197,11 @@ local function calltrack_publish(t, json, id)
     redis.call('PEXPIRE', t.meta, ${metaTtl})
     t.expires = t.now + ${ttl}
     t.refreshed = true
+    if ${settings.register ? 'true' : 'false'} and t.registered then
+      -- Register again too: the registry (on another node) may have lost the tenant, a node
+      -- that restarted empty, a failover that lost the write, an eviction.
+      t.registered, t.renewing = false, true
+    end
   end
 
   if seq % ${TRIM_EVERY} == 0 then
@@ -237,7 +242,10 @@ local function calltrack_close(t)
     redis.call('${settings.command}', t.base .. 'events', table.concat(t.messages, '\\n'))
   end
   -- The top changed only by publishing in this call, so its publish time is now.
-  if t.refreshed then
+  if t.renewing then
+    -- reg 0: registered before, to be renewed (a publish until it is says so).
+    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now, 'reg', 0)
+  elseif t.refreshed then
     redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now)
   elseif t.top ~= t.written then
     if t.top > 0 then

@@ -22,9 +22,10 @@ import type { RedisSubscribeContext } from './subscribe-redis-tenant';
  *
  * Sharded pub/sub has no patterns, so there it follows each tenant's stream like a tenant
  * subscription does: the tenants come from a registry (a set, plus a channel announcing new
- * ones) that publishers fill on a tenant's first publish. Tenants known when it starts are
- * followed from now; a tenant announced later from the start of its stream, so its first
- * events are replayed from history. After an interruption each tenant catches up from history;
+ * ones) that publishers fill on a tenant's first publish, and again about once per history age.
+ * Tenants known when it starts are followed from now; a tenant announced later from the start of
+ * its stream, so its first events are replayed from history; a tenant announced again after the
+ * registry had lost it, from the position the announcement names, after a `history-gap` reset. After an interruption each tenant catches up from history;
  * resets name the tenant (`tenantId`).
  */
 export function subscribeRedisAllTenants(
@@ -220,7 +221,19 @@ function followRegistry(
   };
 
   const listener: TenantRegistryListener = {
-    tenantAppeared: (tenantId) => follow(tenantId, { from: 'stream-start' }),
+    tenantAppeared: (announcement) => {
+      const [tenantId = '', cursor] = announcement.split(' ');
+      if (cursor === undefined) {
+        follow(tenantId, { from: 'stream-start' });
+        return;
+      }
+      // Registered again after the registry lost it (registerRedisBusTenant): its stream is
+      // older than this subscription, which cannot tell which of its events came after its own
+      // start. Say so, and go on from where the tenant was when it was registered again.
+      if (ended || members.has(tenantId) || !tenantIdSchema.safeParse(tenantId).success) return;
+      queue.push({ type: 'reset', recovered: false, reason: 'history-gap', tenantId });
+      follow(tenantId, { from: 'cursor', cursor });
+    },
     reconnected: () => {
       scan({ from: 'stream-start' }).catch(report);
     },
