@@ -658,4 +658,29 @@ return t.top
     ]);
     await bus.close();
   });
+
+  it('keeps de-duplicating every event in history after history.maxEvents was raised', async () => {
+    const own = `${prefix}:raised`;
+    const small = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 10 } });
+    const early = Array.from({ length: 15 }, () => makeCallEvent());
+    const earlyCursors: string[] = [];
+    for (const event of early) earlyCursors.push((await small.publish(event)).cursor);
+    await small.close();
+    // Redeployed with a larger history: every event published so far is still in it.
+    const large = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 1000 } });
+    const later = Array.from({ length: 40 }, () => makeCallEvent());
+    const laterCursors: string[] = [];
+    for (const event of later) laterCursors.push((await large.publish(event)).cursor);
+    expect(await large.publish(early[0] as CallEvent)).toEqual({
+      cursor: earlyCursors[0],
+      duplicate: true,
+    });
+    expect(await large.publish(later[0] as CallEvent)).toEqual({
+      cursor: laterCursors[0],
+      duplicate: true,
+    });
+    const next = await large.publish(makeCallEvent());
+    expect(parseBusCursor(next.cursor)?.seq).toBe(56);
+    await large.close();
+  });
 });

@@ -74,9 +74,15 @@ function metaTtlMsOf(settings: RedisPublishSettings): number {
  * events (every argument costs on both sides of the connection).
  *
  * Meta hash fields: epoch, seq (the top), at (the top's publish time, in ms: its cursor's verifier
- * outlives the stream), gen (ids per id generation, fixed when the epoch starts), exp (when the
- * stream and the current id generation expire at the earliest, in ms), reg (1 once the tenant is
- * registered; 0 once that registration is due for renewal, at each refresh of the TTLs).
+ * outlives the stream), gen (ids per id generation: maxEvents when the epoch starts, raised when
+ * maxEvents is, never lowered), exp (when the stream and the current id generation expire at the
+ * earliest, in ms), reg (1 once the tenant is registered; 0 once that registration is due for
+ * renewal, at each refresh of the TTLs).
+ *
+ * On a Cluster slot being migrated, Redis fails a script's command on a key the node does not
+ * have (a new one too), with no rollback. Every command that may meet one runs before anything
+ * of its event is written (or is undone, or harmless): the batch stops there, what was appended
+ * is closed as usual, and `calltrack_close` raises an error.
  */
 export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const int = (name: string, value: number): number => {
@@ -111,6 +117,27 @@ local function calltrack_open(meta)
     redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size)
   end
   t.generations = t.ids .. ':' .. t.epoch .. ':'
+  if t.size < ${maxEvents} then
+    -- history.maxEvents was raised: generations of the old size would drop ids still in the
+    -- larger window. Go on with the new size; the ids of the old current and previous generations
+    -- (those still kept) go into the new current one. Generations never shrink: a lowered
+    -- maxEvents keeps the larger ones, which hold more than its window (a process with the old,
+    -- lower setting during a rolling change does not switch back). Every id maps to its own
+    -- seq whichever generation holds it, so a name the two sizes share does no harm.
+    local old = math.floor(t.top / t.size)
+    local into = t.generations .. math.floor((t.top + 1) / ${maxEvents})
+    -- Both read before anything is written (see calltrack_try).
+    local kept = { redis.call('HGETALL', t.generations .. (old - 1)),
+      redis.call('HGETALL', t.generations .. old) }
+    for _, fields in ipairs(kept) do
+      for first = 1, #fields, 1000 do
+        redis.call('HSET', into, unpack(fields, first, math.min(first + 999, #fields)))
+      end
+    end
+    redis.call('PEXPIRE', into, ${ttl})
+    t.size = ${maxEvents}
+    redis.call('HSET', meta, 'gen', t.size)
+  end
   t.time = '-' .. t.now
   -- Every entry of this call gets this publish time: it ends each live cursor as its verifier.
   t.verifier = '.' .. calltrack_base36(t.now)
