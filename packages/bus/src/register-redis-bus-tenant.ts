@@ -4,7 +4,7 @@ import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
 
 /**
  * Makes a tenant known to all-tenants subscribers under sharded pub/sub (decision 0013): adds it
- * to the registry set, announces it when the set did not have it, then marks it registered in
+ * to the registry set, announces it (a renewal only when the set had lost it), then marks it registered in
  * its meta hash, so the publish script stops asking. Run after a publish whose script said the
  * tenant is not registered: its first publish in a stream, and again about once per history age
  * (when the script refreshes the TTLs), since the registry, on another Cluster node, may have
@@ -23,13 +23,18 @@ export async function registerRedisBusTenant(
 ): Promise<void> {
   const registry = redisBusTenantRegistry(prefix);
   const { meta } = redisBusKeys(prefix, tenantId);
-  if ((await redis.sadd(registry.key, tenantId)) === 1) {
-    // reg 0: registered before, and due for renewal (the publish script wrote it).
-    const [registered, epoch, seq] = await redis.hmget(meta, 'reg', 'epoch', 'seq');
-    const renewed = registered === '0' && typeof epoch === 'string';
+  const added = (await redis.sadd(registry.key, tenantId)) === 1;
+  // reg 0: registered before, and due for renewal (the publish script wrote it); none: a new
+  // stream, announced even when the set still had the tenant, since a subscription may have
+  // dropped it when its meta expired.
+  const [registered, epoch, seq] = await redis.hmget(meta, 'reg', 'epoch', 'seq');
+  const renewed = registered === '0' && typeof epoch === 'string';
+  if (!renewed) {
+    await redis.spublish(registry.channel, tenantId);
+  } else if (added) {
     await redis.spublish(
       registry.channel,
-      renewed ? `${tenantId} ${formatBusCursor(epoch, Number(seq ?? 0))}` : tenantId,
+      `${tenantId} ${formatBusCursor(epoch, Number(seq ?? 0))}`,
     );
   }
   await redis.hset(meta, 'reg', 1);
