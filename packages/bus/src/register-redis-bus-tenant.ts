@@ -4,8 +4,8 @@ import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
 
 /**
  * Makes a tenant known to all-tenants subscribers under sharded pub/sub (decision 0013): adds it
- * to the registry set, announces it (a renewal only when the set had lost it), then marks it registered in
- * its meta hash, so the publish script stops asking. Run after a publish whose script said the
+ * to the registry set, announces it (a renewal only when the set had lost it), then marks it
+ * registered in its meta hash, so the publish script stops asking. Run after a publish whose script said the
  * tenant is not registered: its first publish in a stream, and again about once per history age
  * (when the script refreshes the TTLs), since the registry, on another Cluster node, may have
  * lost it. A failure is retried on the tenant's next publish.
@@ -28,10 +28,9 @@ export async function registerRedisBusTenant(
   // stream, announced even when the set still had the tenant, since a subscription may have
   // dropped it when its meta expired.
   const [registered, epoch, seq] = await redis.hmget(meta, 'reg', 'epoch', 'seq');
-  const renewed = registered === '0' && typeof epoch === 'string';
-  if (!renewed) {
+  if (registered === null || epoch === null) {
     await redis.spublish(registry.channel, tenantId);
-  } else if (added) {
+  } else if (registered === '0' && added && epoch !== undefined) {
     await redis.spublish(
       registry.channel,
       `${tenantId} ${formatBusCursor(epoch, Number(seq ?? 0))}`,
