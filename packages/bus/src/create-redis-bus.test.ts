@@ -626,4 +626,61 @@ return t.top
     expect(eventIds(await take(subscription, 30))).toEqual(events.map((event) => event.id));
     await bus.close();
   });
+
+  it('registers a tenant again when its keys are refreshed, so an all-tenants subscription started after the registry lost it follows it', async () => {
+    const own = `${prefix}:registry-lost`;
+    const tenantId = 'tenant-forgotten';
+    const bus = createRedisBus({ redis: client, prefix: own, pubsub: 'sharded' });
+    await bus.publish(makeCallEvent({ tenantId }));
+    const before = bus.subscribe({ allTenants: true });
+    await before.ready;
+    // The registry's node restarted empty (or a failover lost the write); the tenant's meta,
+    // on another node, still says it is registered.
+    await client.del(`${own}:tenants`);
+    const after = bus.subscribe({ allTenants: true });
+    await after.ready;
+    // About once per history age the publish script refreshes the tenant's TTLs: let it be due.
+    await client.hset(redisBusKeys(own, tenantId).meta, 'exp', 1);
+    const [renewing, later] = [makeCallEvent({ tenantId }), makeCallEvent({ tenantId })];
+    await bus.publish(renewing);
+    await bus.publish(later);
+    expect(await client.sismember(`${own}:tenants`, tenantId)).toBe(1);
+    // Followed all along: every event, no reset.
+    expect(await take(before, 2)).toEqual([
+      expect.objectContaining({ type: 'event', event: renewing }),
+      expect.objectContaining({ type: 'event', event: later }),
+    ]);
+    // Followed from its registration on, after a reset naming the tenant: what came before it
+    // (the events it missed while the registry lacked the tenant) is not in its stream.
+    expect(await take(after, 2)).toEqual([
+      { type: 'reset', recovered: false, reason: 'history-gap', tenantId },
+      expect.objectContaining({ type: 'event', event: later }),
+    ]);
+    await bus.close();
+  });
+
+  it('keeps de-duplicating every event in history after history.maxEvents was raised', async () => {
+    const own = `${prefix}:raised`;
+    const small = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 10 } });
+    const early = Array.from({ length: 15 }, () => makeCallEvent());
+    const earlyCursors: string[] = [];
+    for (const event of early) earlyCursors.push((await small.publish(event)).cursor);
+    await small.close();
+    // Redeployed with a larger history: every event published so far is still in it.
+    const large = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 1000 } });
+    const later = Array.from({ length: 40 }, () => makeCallEvent());
+    const laterCursors: string[] = [];
+    for (const event of later) laterCursors.push((await large.publish(event)).cursor);
+    expect(await large.publish(early[0] as CallEvent)).toEqual({
+      cursor: earlyCursors[0],
+      duplicate: true,
+    });
+    expect(await large.publish(later[0] as CallEvent)).toEqual({
+      cursor: laterCursors[0],
+      duplicate: true,
+    });
+    const next = await large.publish(makeCallEvent());
+    expect(parseBusCursor(next.cursor)?.seq).toBe(56);
+    await large.close();
+  });
 });

@@ -74,9 +74,15 @@ function metaTtlMsOf(settings: RedisPublishSettings): number {
  * events (every argument costs on both sides of the connection).
  *
  * Meta hash fields: epoch, seq (the top), at (the top's publish time, in ms: its cursor's verifier
- * outlives the stream), gen (ids per id generation, fixed when the epoch starts), exp (when the
- * stream and the current id generation expire at the earliest, in ms), reg (1 once the tenant is
- * registered).
+ * outlives the stream), gen (ids per id generation: maxEvents when the epoch starts, raised when
+ * maxEvents is, never lowered), exp (when the stream and the current id generation expire at the
+ * earliest, in ms), reg (1 once the tenant is registered; 0 once that registration is due for
+ * renewal, at each refresh of the TTLs).
+ *
+ * On a Cluster slot being migrated, Redis fails a script's command on a key the node does not
+ * have (a new one too), with no rollback. Every command that may meet one runs before anything
+ * of its event is written (or is undone, or harmless): the batch stops there, what was appended
+ * is closed as usual, and `calltrack_close` raises an error.
  */
 export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const int = (name: string, value: number): number => {
@@ -111,17 +117,51 @@ local function calltrack_open(meta)
     redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size)
   end
   t.generations = t.ids .. ':' .. t.epoch .. ':'
+  if t.size < ${maxEvents} then
+    -- history.maxEvents was raised: generations of the old size would drop ids still in the
+    -- larger window. Go on with the new size; the ids of the old current and previous generations
+    -- (those still kept) go into the new current one. Generations never shrink: a lowered
+    -- maxEvents keeps the larger ones, which hold more than its window (a process with the old,
+    -- lower setting during a rolling change does not switch back). Every id maps to its own
+    -- seq whichever generation holds it, so a name the two sizes share does no harm.
+    local old = math.floor(t.top / t.size)
+    local into = t.generations .. math.floor((t.top + 1) / ${maxEvents})
+    -- Both read before anything is written (see calltrack_try).
+    local kept = { redis.call('HGETALL', t.generations .. (old - 1)),
+      redis.call('HGETALL', t.generations .. old) }
+    for _, fields in ipairs(kept) do
+      for first = 1, #fields, 1000 do
+        redis.call('HSET', into, unpack(fields, first, math.min(first + 999, #fields)))
+      end
+    end
+    redis.call('PEXPIRE', into, ${ttl})
+    t.size = ${maxEvents}
+    redis.call('HSET', meta, 'gen', t.size)
+  end
   t.time = '-' .. t.now
   -- Every entry of this call gets this publish time: it ends each live cursor as its verifier.
   t.verifier = '.' .. calltrack_base36(t.now)
   return t
 end
 
+-- A command on a key this node may not have: redis.pcall, so that a script on a Cluster slot
+-- being migrated, which Redis fails at the first key the node does not have, stops there with
+-- nothing half-written. Returns the reply, or nil after recording the failure in t.failed.
+local function calltrack_try(t, ...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    t.failed = reply.err
+    return nil
+  end
+  return reply
+end
+
 -- Is the event with this seq still in history (the newest maxEvents, younger than maxAge)?
 -- Returns its publish time when it is, else nil.
 local function calltrack_in_window(t, seq)
   if seq <= t.top - ${maxEvents} then return nil end
-  local entry = redis.call('XRANGE', t.stream, seq, seq)[1]
+  local entries = calltrack_try(t, 'XRANGE', t.stream, seq, seq)
+  local entry = entries and entries[1]
   if not entry then return nil end
   local dash = string.find(entry[1], '-', 1, true)
   local at = tonumber(string.sub(entry[1], dash + 1))
@@ -130,6 +170,8 @@ local function calltrack_in_window(t, seq)
 end
 
 local function calltrack_publish(t, json, id)
+  -- After a failure the rest of the batch is not published (calltrack_close raises an error).
+  if t.failed then return 0, 0, 0, t.now end
   local seq = t.top + 1
   local generation = math.floor(seq / t.size)
   if generation ~= t.generation then
@@ -138,23 +180,37 @@ local function calltrack_publish(t, json, id)
     t.previous = t.generations .. (generation - 1)
   end
   local current = t.current
-  local earlier = redis.call('HGET', t.previous, id)
+  -- Until the XADD, a failing command has written nothing; after it, only keys this node has
+  -- (the ones just written and meta) are touched, but the DEL below.
+  local earlier = calltrack_try(t, 'HGET', t.previous, id)
+  if t.failed then return 0, 0, 0, t.now end
   if earlier then
     local at = calltrack_in_window(t, tonumber(earlier))
+    if t.failed then return 0, 0, 0, t.now end
     if at then return tonumber(earlier), 1, 0, at end
   end
-  if redis.call('HSETNX', current, id, seq) == 0 then
-    local existing = tonumber(redis.call('HGET', current, id))
-    local at = calltrack_in_window(t, existing)
-    if at then return existing, 1, 0, at end
+  local added = calltrack_try(t, 'HSETNX', current, id, seq)
+  if t.failed then return 0, 0, 0, t.now end
+  local existing
+  if added == 0 then
+    existing = redis.call('HGET', current, id)
+    local at = calltrack_in_window(t, tonumber(existing))
+    if t.failed then return 0, 0, 0, t.now end
+    if at then return tonumber(existing), 1, 0, at end
     redis.call('HSET', current, id, seq)
   end
 
-  redis.call('XADD', t.stream, seq .. t.time, 'e', json, 'i', id)
+  calltrack_try(t, 'XADD', t.stream, seq .. t.time, 'e', json, 'i', id)
+  if t.failed then
+    -- Not appended: the id must not name a seq another event will get.
+    if existing then redis.call('HSET', current, id, existing) else redis.call('HDEL', current, id) end
+    return 0, 0, 0, t.now
+  end
   t.top = seq
   if seq == generation * t.size then
-    -- A new id generation: the one before the previous holds only ids that left history.
-    redis.call('DEL', t.generations .. (generation - 2))
+    -- A new id generation: the one before the previous holds only ids that left history. Not
+    -- on this node (a slot being migrated) means gone, or moved with its TTL: nothing to undo.
+    redis.pcall('DEL', t.generations .. (generation - 2))
     t.expires = 0
   end
   if t.expires < t.now + ${maxAge} then
@@ -168,6 +224,11 @@ local function calltrack_publish(t, json, id)
     redis.call('PEXPIRE', t.meta, ${metaTtl})
     t.expires = t.now + ${ttl}
     t.refreshed = true
+    if ${settings.register ? 'true' : 'false'} and t.registered then
+      -- Register again too: the registry (on another node) may have lost the tenant, a node
+      -- that restarted empty, a failover that lost the write, an eviction.
+      t.registered, t.renewing = false, true
+    end
   end
 
   if seq % ${TRIM_EVERY} == 0 then
@@ -208,7 +269,10 @@ local function calltrack_close(t)
     redis.call('${settings.command}', t.base .. 'events', table.concat(t.messages, '\\n'))
   end
   -- The top changed only by publishing in this call, so its publish time is now.
-  if t.refreshed then
+  if t.renewing then
+    -- reg 0: registered before, to be renewed (a publish until it is says so).
+    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now, 'reg', 0)
+  elseif t.refreshed then
     redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now)
   elseif t.top ~= t.written then
     if t.top > 0 then
@@ -216,6 +280,12 @@ local function calltrack_close(t)
     else
       redis.call('HSET', t.meta, 'seq', t.top)
     end
+  end
+  if t.failed then
+    -- What was appended is published and counted; the rest was not written at all. The caller
+    -- answers the batch as unavailable, and a retry finds the appended events as duplicates.
+    error({ err = 'CALLTRACK_UNAVAILABLE publish stopped (' .. tostring(t.failed) .. '); ' ..
+      (t.top - (t.written < 0 and 0 or t.written)) .. ' events of this call were published' })
   end
 end
 `;

@@ -11,6 +11,7 @@ import {
 import type { RedisPubSubMode } from './create-redis-pubsub';
 import type { SubscriptionQueue } from './create-subscription-queue';
 import { createHistoryReadFailures } from './history-read-failures';
+import { redisBusKeys } from './redis-bus-keys';
 import { subscribeRedisAllTenants } from './subscribe-redis-all-tenants';
 
 const redis = await connectTestRedis();
@@ -89,6 +90,85 @@ describe.skipIf(!redis)('subscribeRedisAllTenants (classic)', () => {
     for (const queue of active) queue.end();
     hub.close();
     // Nothing more up to the end: each event once.
+    expect(await take(everyone, 10)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe.skipIf(!redis)('subscribeRedisAllTenants (sharded)', () => {
+  it('follows only tenants whose stream is alive, drops one whose meta expired, prunes the registry, and follows it again when it publishes', async () => {
+    const client = redis as Redis;
+    const own = `${prefix}:expired`;
+    const errors: Error[] = [];
+    const report = (error: Error): void => {
+      errors.push(error);
+    };
+    const hub = createRedisChannelHub({
+      redis: client,
+      prefix: own,
+      mode: async () => 'sharded',
+      batchSize: 500,
+      maxAgeMs: 60 * 60 * 1000,
+      maxEvents: 1000,
+      topologyCheckIntervalMs: 5000,
+      report,
+    });
+    const joined: string[] = [];
+    const counted: RedisChannelHub = {
+      ...hub,
+      historyOf: (tenantId) => {
+        joined.push(tenantId);
+        return hub.historyOf(tenantId);
+      },
+    };
+    const registry = `${own}:tenants`;
+    const expire = (tenantId: string) =>
+      client.del(redisBusKeys(own, tenantId).meta, redisBusKeys(own, tenantId).stream);
+    const bus = createRedisBus({ redis: client, prefix: own, pubsub: 'sharded', onError: report });
+    await bus.publish(makeCallEvent({ tenantId: 'tenant-live' }));
+    await bus.publish(makeCallEvent({ tenantId: 'tenant-gone' }));
+    // No publish for metaTtlMs: its keys expired. And one registered long ago, gone as well.
+    await expire('tenant-gone');
+    await client.sadd(registry, 'tenant-ancient');
+    let time = 1_000_000;
+    const active = new Set<SubscriptionQueue>();
+    const everyone = subscribeRedisAllTenants(
+      {
+        hub: counted,
+        maxBufferedMessages: 100,
+        batchSize: 500,
+        report,
+        readFailures: createHistoryReadFailures(report),
+        active,
+        redis: client,
+        prefix: own,
+        now: () => time,
+      },
+      { allTenants: true },
+    );
+    await everyone.ready;
+    expect(joined).toEqual(['tenant-live']);
+    expect(await client.smembers(registry)).toEqual(['tenant-live']);
+
+    // tenant-live's meta expires too; five minutes later a message makes the subscription look.
+    await expire('tenant-live');
+    time += 5 * 60 * 1000;
+    const other = makeCallEvent({ tenantId: 'tenant-other' });
+    await bus.publish(other);
+    expect(eventIds(await take(everyone, 1))).toEqual([other.id]);
+    while (await client.sismember(registry, 'tenant-live')) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Its next publish starts a new stream, announced: followed from its first event, once.
+    const back = makeCallEvent({ tenantId: 'tenant-live' });
+    await bus.publish(back);
+    expect(await take(everyone, 1)).toEqual([
+      expect.objectContaining({ type: 'event', event: back }),
+    ]);
+    expect(joined).toEqual(['tenant-live', 'tenant-other', 'tenant-live']);
+    await bus.close();
+    for (const queue of active) queue.end();
+    hub.close();
     expect(await take(everyone, 10)).toEqual([]);
     expect(errors).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscr
 import type { BusSubscribeOptions, BusSubscription } from './event-bus';
 import { matchesSubscription } from './matches-subscription';
 import type { RedisBusClient } from './redis-bus-client';
-import { redisBusTenantRegistry } from './redis-bus-keys';
+import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
 import type { RedisSubscribeContext } from './subscribe-redis-tenant';
 
 /**
@@ -22,9 +22,10 @@ import type { RedisSubscribeContext } from './subscribe-redis-tenant';
  *
  * Sharded pub/sub has no patterns, so there it follows each tenant's stream like a tenant
  * subscription does: the tenants come from a registry (a set, plus a channel announcing new
- * ones) that publishers fill on a tenant's first publish. Tenants known when it starts are
- * followed from now; a tenant announced later from the start of its stream, so its first
- * events are replayed from history. After an interruption each tenant catches up from history;
+ * ones) that publishers fill on a tenant's first publish, and again about once per history age.
+ * Tenants known when it starts are followed from now; a tenant announced later from the start of
+ * its stream, so its first events are replayed from history; a tenant announced again after the
+ * registry had lost it, from the position the announcement names, after a `history-gap` reset. After an interruption each tenant catches up from history;
  * resets name the tenant (`tenantId`).
  */
 export function subscribeRedisAllTenants(
@@ -176,10 +177,52 @@ function followRegistry(
   fail: (error: unknown) => void,
 ): () => void {
   const { hub, report, redis } = context;
+  const now = context.now ?? Date.now;
   const registry = redisBusTenantRegistry(context.prefix);
   const members = new Map<string, RedisTenantSubscriber>();
   let initial: Set<string> | undefined;
   let ended = false;
+  let sweptAt = now();
+  const hasStream = async (tenantId: string): Promise<boolean> =>
+    (await redis.exists(redisBusKeys(context.prefix, tenantId).meta)) === 1;
+
+  /**
+   * Takes a tenant whose meta key is gone (expired: no publish for `metaTtlMs`) out of the
+   * registry, so later subscriptions do not follow it. Its next publish starts a new stream,
+   * which registers and announces it again. Resolves true when it published meanwhile (its
+   * meta comes before its registration, so it is seen here): then it is put back.
+   */
+  const prune = async (tenantId: string): Promise<boolean> => {
+    await redis.srem(registry.key, tenantId);
+    if (!(await hasStream(tenantId))) return false;
+    await redis.sadd(registry.key, tenantId);
+    return true;
+  };
+
+  /**
+   * At most once per `memberIdleMs` (on a message or an announcement, so an idle subscription
+   * costs no timer), drops the members whose tenant's meta key is gone and that read no
+   * history, as classic mode drops idle ones: a long-running subscription holds state and a
+   * channel for the tenants that still have a stream, not for every tenant ever registered.
+   */
+  const sweep = (): void => {
+    const time = now();
+    if (ended || time - sweptAt < memberIdleMs) return;
+    sweptAt = time;
+    const settled = [...members].filter(([, subscriber]) => subscriber.settled);
+    Promise.all(
+      settled.map(async ([tenantId, subscriber]) => {
+        if (await hasStream(tenantId)) return;
+        if (ended || members.get(tenantId) !== subscriber) return;
+        members.delete(tenantId);
+        hub.detachTenant(tenantId, subscriber);
+        context.readFailures.ended(subscriber);
+        // A new stream started since the check: follow it from its first event (at worst an
+        // event of it the dropped member delivered comes again).
+        if (await prune(tenantId)) follow(tenantId, { from: 'stream-start' });
+      }),
+    ).catch(report);
+  };
 
   // Members share the subscription's queue; the subscription is ready once every tenant known
   // at the start is.
@@ -191,7 +234,10 @@ function followRegistry(
         get open() {
           return queue.open;
         },
-        push: (message, fromHistory) => queue.push(message, fromHistory),
+        push: (message, fromHistory) => {
+          sweep();
+          return queue.push(message, fromHistory);
+        },
         cutOff: () => queue.cutOff(),
         markReady: () => {
           if (initial?.delete(tenantId) && initial.size === 0) queue.markReady();
@@ -208,10 +254,24 @@ function followRegistry(
     hub.attachTenant(tenantId, subscriber).then(() => subscriber.start(start), fail);
   };
 
-  /** Reads the registry; tenants not followed yet are new since the last look. */
+  /**
+   * Reads the registry; tenants not followed yet are new since the last look. Those whose meta
+   * key is gone are not followed, and are pruned from it.
+   */
   const scan = async (start: RedisTenantSubscriberStart): Promise<void> => {
-    const tenants = await redis.smembers(registry.key);
+    const registered = await redis.smembers(registry.key);
+    const alive = await Promise.all(
+      registered.map(async (tenantId) => members.has(tenantId) || (await hasStream(tenantId))),
+    );
     if (ended) return;
+    const tenants = registered.filter((_, index) => alive[index]);
+    const gone = registered.filter((_, index) => !alive[index]);
+    const published = await Promise.all(gone.map(prune));
+    if (ended) return;
+    // A new stream meanwhile: its announcement may have come before this look.
+    for (const [index, tenantId] of gone.entries()) {
+      if (published[index]) follow(tenantId, { from: 'stream-start' });
+    }
     if (start.from === 'now') {
       initial = new Set(tenants.filter((tenantId) => !members.has(tenantId)));
       if (initial.size === 0) queue.markReady();
@@ -220,7 +280,20 @@ function followRegistry(
   };
 
   const listener: TenantRegistryListener = {
-    tenantAppeared: (tenantId) => follow(tenantId, { from: 'stream-start' }),
+    tenantAppeared: (announcement) => {
+      sweep();
+      const [tenantId = '', cursor] = announcement.split(' ');
+      if (cursor === undefined) {
+        follow(tenantId, { from: 'stream-start' });
+        return;
+      }
+      // Registered again after the registry lost it (registerRedisBusTenant): its stream is
+      // older than this subscription, which cannot tell which of its events came after its own
+      // start. Say so, and go on from where the tenant was when it was registered again.
+      if (ended || members.has(tenantId) || !tenantIdSchema.safeParse(tenantId).success) return;
+      queue.push({ type: 'reset', recovered: false, reason: 'history-gap', tenantId });
+      follow(tenantId, { from: 'cursor', cursor });
+    },
     reconnected: () => {
       scan({ from: 'stream-start' }).catch(report);
     },
