@@ -34,8 +34,11 @@ interface TenantStream {
    */
   epoch: string;
   seq: number;
-  /** History, oldest first, from `head` on (a deque without O(n) shifts). */
-  entries: HistoryEntry[];
+  /**
+   * History, oldest first, from `head` on (a deque without O(n) shifts); slots before `head`
+   * are emptied, so an evicted event is not kept alive until the next compaction.
+   */
+  entries: (HistoryEntry | undefined)[];
   head: number;
   /** Event id → its entry, for the events in history. */
   ids: Map<string, HistoryEntry>;
@@ -46,6 +49,9 @@ interface Subscriber {
   queue: SubscriptionQueue;
   matches: (event: CallEvent) => boolean;
 }
+
+/** At most this long between sweeps of every tenant's history by age (by the bus's clock). */
+const maxSweepIntervalMs = 60_000;
 
 /**
  * An event bus for one process: per-tenant streams with bounded history, de-duplication by event
@@ -63,11 +69,16 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const report = (error: Error): void => options.onError?.(error);
   let closed = false;
 
+  // A tenant's epoch is derived from its id, not counted: a stream with no events and no
+  // subscribers is dropped, and made again later with the same epoch, so a position taken from
+  // it (`<epoch>:0`) still means the same place.
+  const epochOf = (tenantId: string): string => `${busEpoch}${hashTenantId(tenantId)}`;
+
   const streamOf = (tenantId: string): TenantStream => {
     let stream = streams.get(tenantId);
     if (!stream) {
       stream = {
-        epoch: `${busEpoch}${streams.size.toString(36)}`,
+        epoch: epochOf(tenantId),
         seq: 0,
         entries: [],
         head: 0,
@@ -79,14 +90,25 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     return stream;
   };
 
+  /** Forgets a stream nothing refers to: no event was published in it and nobody follows it. */
+  const dropIfUnused = (tenantId: string, stream: TenantStream): void => {
+    if (stream.seq === 0 && stream.subscribers.size === 0 && streams.get(tenantId) === stream) {
+      streams.delete(tenantId);
+    }
+  };
+
   const evictOldest = (stream: TenantStream): void => {
     const entry = stream.entries[stream.head] as HistoryEntry;
     stream.ids.delete(entry.event.id);
+    stream.entries[stream.head] = undefined;
     stream.head += 1;
   };
 
   const compact = (stream: TenantStream): void => {
-    if (stream.head > 256 && stream.head * 2 > stream.entries.length) {
+    if (stream.head === stream.entries.length) {
+      stream.entries = [];
+      stream.head = 0;
+    } else if (stream.head > 256 && stream.head * 2 > stream.entries.length) {
       stream.entries = stream.entries.slice(stream.head);
       stream.head = 0;
     }
@@ -101,6 +123,35 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       evictOldest(stream);
     }
     compact(stream);
+  };
+
+  // A quiet tenant's events age out too: every stream is pruned at least once per sweep
+  // interval (by the bus's clock), on the next call into the bus after it passed, or on a timer
+  // while any history is held. The timer is unref'd (it keeps no process alive) and is not
+  // armed while no history is held (it keeps no forgotten bus alive either).
+  const sweepIntervalMs = Math.min(maxAgeMs, maxSweepIntervalMs);
+  let nextSweepAt = now() + sweepIntervalMs;
+  let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  const sweepIfDue = (at: number): void => {
+    if (at < nextSweepAt) return;
+    nextSweepAt = at + sweepIntervalMs;
+    for (const [tenantId, stream] of streams) {
+      pruneByAge(stream, at);
+      dropIfUnused(tenantId, stream);
+    }
+  };
+  const holdsHistory = (): boolean => {
+    for (const stream of streams.values()) if (stream.head < stream.entries.length) return true;
+    return false;
+  };
+  const armSweepTimer = (): void => {
+    if (sweepTimer !== undefined || closed) return;
+    sweepTimer = setTimeout(() => {
+      sweepTimer = undefined;
+      sweepIfDue(now());
+      if (holdsHistory()) armSweepTimer();
+    }, sweepIntervalMs);
+    (sweepTimer as { unref?: () => void }).unref?.();
   };
 
   /** Hands an event to one subscriber; whatever fails stays with that subscriber. */
@@ -151,8 +202,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const publish = async (input: CallEvent): Promise<BusPublishResult> => {
     // A sealed event was validated and frozen by sealCallEvent: it cannot have become invalid.
     const event = isSealedCallEvent(input) ? input : parseCallEvent(input);
-    const stream = streamOf(event.tenantId);
     const at = now();
+    sweepIfDue(at);
+    const stream = streamOf(event.tenantId);
     pruneByAge(stream, at);
     const existing = stream.ids.get(event.id);
     if (existing) return { cursor: existing.cursor, duplicate: true };
@@ -169,6 +221,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     while (stream.entries.length - stream.head > maxEvents) evictOldest(stream);
     compact(stream);
 
+    armSweepTimer();
     deliver(stream.subscribers, entry);
     deliver(allTenantSubscribers, entry);
     return { cursor: entry.cursor, duplicate: false };
@@ -196,6 +249,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
 
   const subscribe = (subscribeOptions: BusSubscribeOptions): BusSubscription => {
     checkSubscribeOptions(subscribeOptions);
+    sweepIfDue(now());
     const { tenantId } = subscribeOptions;
     const stream = tenantId === undefined ? undefined : streamOf(tenantId);
     const set = stream ? stream.subscribers : allTenantSubscribers;
@@ -205,7 +259,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
         maxBuffered: maxBufferedMessages,
         after: subscribeOptions.after,
         signal: subscribeOptions.signal,
-        onEnd: () => set.delete(subscriber),
+        onEnd: () => {
+          set.delete(subscriber);
+          if (stream && tenantId !== undefined) dropIfUnused(tenantId, stream);
+        },
       }),
     };
     if (closed) {
@@ -217,18 +274,25 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       replay(stream, subscribeOptions.after, subscriber);
     }
     if (subscriber.queue.open) set.add(subscriber);
+    else if (stream && tenantId !== undefined) dropIfUnused(tenantId, stream);
     subscriber.queue.markReady();
     return subscriber.queue.subscription;
   };
 
   const position = async (tenantId: string): Promise<string> => {
     checkBusTenantId(tenantId, 'position()');
-    const stream = streamOf(tenantId);
-    return formatBusCursor(stream.epoch, stream.seq);
+    sweepIfDue(now());
+    // A tenant with no stream is at the start of the one it would get: nothing is kept for it.
+    const stream = streams.get(tenantId);
+    return stream
+      ? formatBusCursor(stream.epoch, stream.seq)
+      : formatBusCursor(epochOf(tenantId), 0);
   };
 
   const close = async (): Promise<void> => {
     closed = true;
+    clearTimeout(sweepTimer);
+    sweepTimer = undefined;
     for (const stream of streams.values()) {
       for (const subscriber of stream.subscribers) subscriber.queue.end();
     }
@@ -236,4 +300,22 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   };
 
   return { publish, subscribe, position, close };
+}
+
+/**
+ * A tenant id's 53-bit hash (cyrb53), base 36: names its stream within one bus. Two tenants
+ * sharing one would each take the other's cursor for a position of their own, so it is long
+ * enough for that never to be met (about 1 in 10^16 per pair).
+ */
+function hashTenantId(tenantId: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let index = 0; index < tenantId.length; index += 1) {
+    const code = tenantId.charCodeAt(index);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }

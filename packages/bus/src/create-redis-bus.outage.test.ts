@@ -572,4 +572,43 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await expect(bus.publish(whileDown)).resolves.toMatchObject({ duplicate: false });
     await bus.close();
   });
+  it('keeps its subscriber connection through an outage that outlasts the retryStrategy of the client it duplicated', async () => {
+    server = await startRedisServer();
+    // The user's client gives up after five attempts; the bus's subscriber connection must not.
+    const givingUp = new Redis(server.url, {
+      retryStrategy: (times) => (times > 5 ? null : 50),
+      maxRetriesPerRequest: 1,
+    });
+    givingUp.on('error', () => {});
+    clients.push(givingUp);
+    const subscriberBus = createRedisBus({ redis: givingUp, prefix: 'giving-up' });
+    const publisherRedis = client(server.url);
+    const publisher = createRedisBus({ redis: publisherRedis, prefix: 'giving-up' });
+    const subscription = subscriberBus.subscribe({ tenantId: 'tenant-a' });
+    await subscription.ready;
+
+    const ended = nextEvent(givingUp, 'end');
+    await server.kill();
+    await ended;
+    await server.restart();
+    // History reads go through the user's client: they work again once its owner connects it.
+    await givingUp.connect();
+    if (publisherRedis.status !== 'ready') await nextEvent(publisherRedis, 'ready');
+    const later = makeCallEvent();
+    await publisher.publish(later);
+
+    // A restarted, empty Redis may cost a reset first; then the event comes, from history or live.
+    const iterator = subscription[Symbol.asyncIterator]();
+    const received: BusMessage[] = [];
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      received.push(next.value);
+      if (next.value.type !== 'reset') break;
+    }
+    expect(received.at(-1)).toMatchObject({ type: 'event', event: { id: later.id } });
+    await iterator.return?.();
+    await subscriberBus.close();
+    await publisher.close();
+  }, 10_000);
 });

@@ -1,6 +1,6 @@
 // What the Redis bus hands to `onError` carries no Redis command's arguments: ioredis attaches
 // them to the error of every command Redis refused, and `onError` reaches logs.
-import { sealCallEvent } from '@calltrack/core';
+import { BusUnavailableError, sealCallEvent } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, makeCallEvent, uniquePrefix } from '@calltrack/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisBus } from './create-redis-bus';
@@ -44,6 +44,28 @@ describe.skipIf(!redis)('the Redis bus’s reported errors', () => {
       expect(error?.message).toMatch(/WRONGTYPE/);
       expect(command?.name).toBeTypeOf('string');
       expect(command?.args).toBeUndefined();
+    } finally {
+      await bus.close();
+    }
+  });
+  it('rejects a refused publish without the event in the cause’s command arguments', async () => {
+    const bus = createRedisBus({ redis: redis!, prefix });
+    try {
+      // The tenant's meta hash is no hash: the publish script is refused (WRONGTYPE), and
+      // ioredis attaches the script call, whose arguments are the events' JSON, to the error.
+      await redis!.set(`${prefix}:{refused}:meta`, 'not a hash');
+      const event = makeCallEvent({ tenantId: 'refused', from: '+14155550123' });
+      const failure = await bus.publish(event).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(BusUnavailableError.isInstance(failure)).toBe(true);
+      const cause = (failure as { cause?: { message?: string; command?: unknown } }).cause;
+      expect(cause?.message).toMatch(/WRONGTYPE/);
+      const command = cause?.command as { name?: unknown; args?: unknown } | undefined;
+      expect(command?.name).toBeTypeOf('string');
+      expect(command?.args).toBeUndefined();
+      expect(JSON.stringify(command)).not.toContain('+14155550123');
     } finally {
       await bus.close();
     }

@@ -27,7 +27,10 @@ export interface RedisNodeLinksOptions {
    * patterns again: messages published meanwhile were missed.
    */
   onResubscribed: (link: RedisNodeLink) => void;
-  /** Cluster only: the link's state is unknown (its command queue lost track); replace it. */
+  /**
+   * The link's state is unknown (Cluster: its command queue lost track), or its connection ended
+   * without being dropped: replace it.
+   */
   onStateUnknown: (link: RedisNodeLink) => void;
   /** Cluster only: the slot map may have changed (a MOVED reply, a lost link). */
   onTopologyHint: () => void;
@@ -62,6 +65,9 @@ export interface RedisNodeLinks {
 
 const nodeKeyOf = (node: Redis): string => `${node.options.host}:${node.options.port}`;
 
+/** Our connections' reconnection delay: never gives up, at most a second apart. */
+const retryForever = (times: number): number => Math.min(times * 50, 1000);
+
 /**
  * Creates {@link RedisNodeLinks}: connections that retry forever and resubscribe by themselves,
  * and say when they are back (`onResubscribed`) and when the Cluster's slot map may have changed.
@@ -90,7 +96,7 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
         maxRetriesPerRequest: null,
         // SUBSCRIBE waits out an outage too: a fail-fast timeout of the user's is not ours.
         commandTimeout: undefined,
-        retryStrategy: (times: number) => Math.min(times * 50, 1000),
+        retryStrategy: retryForever,
       });
     } else {
       // Connect now (commands wait for it to be ready, so none would connect a lazy one), retry
@@ -102,6 +108,9 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
         maxRetriesPerRequest: null,
         // SUBSCRIBE waits out an outage too: a fail-fast timeout of the user's is not ours.
         commandTimeout: undefined,
+        // A retryStrategy of the user's that gives up would end this connection for good, and
+        // its subscriptions would hear nothing again without a word.
+        retryStrategy: retryForever,
       });
     }
     const link: RedisNodeLink = {
@@ -166,6 +175,15 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
     connection.on('moved', () => options.onTopologyHint());
     connection.on('close', () => {
       if (cluster && isCurrent(link)) options.onTopologyHint();
+    });
+    connection.on('end', () => {
+      // Ours retry forever and only `drop` ends them: one ended otherwise (a reconnectOnError
+      // of the user's, ioredis giving up) is replaced, so no subscription stays silently deaf.
+      if (options.isClosed() || !isCurrent(link)) return;
+      report(
+        new Error(`The Redis bus's subscriber connection to ${link.key} ended; opening another`),
+      );
+      options.onStateUnknown(link);
     });
     connection.on('ready', () => {
       const back = outage.end();

@@ -5,7 +5,12 @@ import {
   isSealedCallEvent,
   parseCallEvent,
 } from '@calltrack/core';
-import { followRedisReachability, redisClientClosedError, toError } from '@calltrack/core/internal';
+import {
+  followRedisReachability,
+  redactErrorValues,
+  redisClientClosedError,
+  toError,
+} from '@calltrack/core/internal';
 import { defineRedisScript, type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import { busCursorVerifier, formatBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
@@ -103,9 +108,10 @@ export function createRedisPublisher(
     const epoch = reply[0] as string;
     if (reply[1] === 1) {
       // The events are published; a failed registration is tried again on the next publish.
-      await registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) =>
-        options.report(toError(error)),
-      );
+      await registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) => {
+        redactErrorValues(error);
+        options.report(toError(error));
+      });
     }
     // Every entry this call wrote has the same publish time; a duplicate's comes with it.
     const verifier = busCursorVerifier(reply[2] as number);
@@ -163,6 +169,9 @@ export function createRedisPublisher(
     const meta = redisBusKeys(prefix, event.tenantId).meta;
     const pending: Pending = { event, json, abandoned: false };
     return deadlines.within(batcher.add(meta, pending), (error) => {
+      // ioredis attaches the script call to its error, arguments and all: the events' JSON
+      // (phone numbers, transcripts) must not reach the caller's logs through `cause`.
+      redactErrorValues(error);
       // The client was ended while the event waited or was in flight.
       if (error !== undefined && redis.status === 'end' && !CallTrackError.isInstance(error)) {
         return redisClientClosedError(error);

@@ -487,6 +487,45 @@ describe('createRedisTenantSubscriber', () => {
     expect(delivered()).toEqual(messages.map((message) => message.event?.id));
   });
 
+  it('starts no read while a failed one waits to be tried again, however much live traffic comes', async () => {
+    const history = createFakeTenantHistory({});
+    let down = false;
+    let reads = 0;
+    const { subscriber, delivered, retries } = setup({
+      history,
+      readHistory: (after, afterVerifier) => {
+        reads += 1;
+        return down
+          ? Promise.reject(new Error('connection lost'))
+          : history.read(after, afterVerifier);
+      },
+    });
+    subscriber.start({ from: 'now' });
+    await settle();
+    const published = [history.publish(), history.publish()];
+    down = true;
+    subscriber.receive(published[1]!); // a gap: read history, which fails
+    await settle();
+    expect(reads).toBe(2);
+    expect(retries).toHaveLength(1);
+    // Live traffic while reads fail: every message is a jump past the gap.
+    for (let index = 0; index < 2_000; index += 1) {
+      const message = history.publish();
+      published.push(message);
+      subscriber.receive(message);
+      await settle();
+    }
+    expect(reads).toBe(2);
+    expect(retries).toHaveLength(1);
+    // Reads work again: the retry reads everything, in order, once (history is the truth).
+    down = false;
+    retries[0]?.();
+    for (let turn = 0; turn < 100 && delivered().length < published.length; turn += 1) {
+      await settle();
+    }
+    expect(delivered()).toEqual(published.map((message) => message.event?.id));
+  });
+
   it('catches up after live delivery was interrupted', async () => {
     const { history, subscriber, delivered } = setup();
     subscriber.start({ from: 'now' });

@@ -69,6 +69,12 @@ export interface RedisTenantSubscriber {
   readonly settled: boolean;
 }
 
+/**
+ * Live messages held while history is read or a failed read waits: later ones are dropped and
+ * read from history instead (it holds them; a catch-up follows), so memory stays bounded.
+ */
+const maxHeldMessages = 1000;
+
 const defaultRetry = (retry: () => void): void => {
   setTimeout(retry, 250).unref?.();
 };
@@ -166,8 +172,19 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
   }
 
   receive(message: RedisStreamMessage): void {
-    if (this.#syncing) this.#pending.push(message);
+    // While a failed read waits to be tried again, messages wait too: applying one with a jump
+    // would start a read per message, ahead of the retry's backoff.
+    if (this.#syncing || this.#retrying) this.#hold(message);
     else this.#apply(message);
+  }
+
+  #hold(message: RedisStreamMessage): void {
+    if (this.#pending.length < maxHeldMessages) {
+      this.#pending.push(message);
+      return;
+    }
+    // History has it (or a reset says it is gone): read once the current read is done.
+    this.#resyncRequested = true;
   }
 
   catchUp(): void {
@@ -212,13 +229,13 @@ class TenantStreamSubscriber implements RedisTenantSubscriber {
       this.#handle(message, false);
       return;
     }
-    this.#pending.push(message);
+    this.#hold(message);
     this.#startSync('catch-up');
   }
 
   #startSync(mode: 'position' | 'catch-up'): void {
     if (!this.#options.sink.open) return;
-    if (this.#syncing) {
+    if (this.#syncing || this.#retrying) {
       this.#resyncRequested = true;
       return;
     }

@@ -11,6 +11,7 @@ import type {
   BusEventMessage,
   BusMessage,
   BusOptions,
+  BusSubscribeOptions,
   BusSubscription,
   EventBus,
 } from './event-bus';
@@ -241,6 +242,33 @@ export function describeEventBus(test: ConformanceTestApi, options: EventBusSuit
           messageMatches(/after/),
         );
         assert.throws(() => b.subscribe({ tenantId: 'bad tenant' }), messageMatches(/tenantId/));
+      });
+
+      it('refuses options of the wrong type (after, types, callId) at once, and keeps working', async () => {
+        const b = await bus();
+        // From JavaScript, or JSON a client sent: refused before anything is attached or read.
+        const wrong = [
+          { tenantId: 'a', after: 123 },
+          { tenantId: 'a', after: { cursor: 'x:1' } },
+          { tenantId: 'a', types: 'call.ended' },
+          { tenantId: 'a', types: ['call.ended', 7] },
+          { allTenants: true, types: { length: 1 } },
+          { tenantId: 'a', callId: 42 },
+          { allTenants: true, callId: ['CA1'] },
+        ] as unknown as BusSubscribeOptions[];
+        for (const subscribeOptions of wrong) {
+          assert.throws(
+            () => b.subscribe(subscribeOptions),
+            (error) => InvalidArgumentError.isInstance(error),
+            JSON.stringify(subscribeOptions),
+          );
+        }
+        const subscription = b.subscribe({ tenantId: 'a', types: ['call.*'], callId: 'CA1' });
+        await subscription.ready;
+        const event = makeConformanceEvent({ tenantId: 'a', callId: 'CA1' });
+        await b.publish(event);
+        assert.equal(eventOf((await subscription.next()).value).id, event.id);
+        await subscription.close();
       });
 
       it("never delivers one tenant's events to another, and allTenants sees both", async () => {

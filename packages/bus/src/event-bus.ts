@@ -60,7 +60,8 @@ export interface BusResetMessage {
 
 /**
  * The subscriber read too slowly and its buffer filled up: this is the last message, and the
- * subscription has ended. Subscribe again with `after: cursor` to continue from history.
+ * subscription has ended. Subscribe again with `after: cursor` to continue from history (an
+ * all-tenants subscription keeps a cursor per tenant: see the README on `lagged`).
  */
 export interface BusLaggedMessage {
   type: 'lagged';
