@@ -11,7 +11,7 @@ import { redisBusKeys, redisBusTenantRegistry } from './redis-bus-keys';
  * lost it. A failure is retried on the tenant's next publish.
  *
  * A first registration is announced as the tenant id: subscribers follow it from the start of
- * its stream. One the registry had lost is announced as `<tenant> <cursor>` (its position now):
+ * its stream. One the registry had lost (this `SADD` added it back) is announced as `<tenant> <cursor>` (its position now):
  * a subscription that did not follow it goes on from there, after a reset, since it cannot tell
  * which of the events before came after its own start. Subscribers of earlier versions ignore
  * that form (a tenant id holds no whitespace).
@@ -30,7 +30,9 @@ export async function registerRedisBusTenant(
   const [registered, epoch, seq] = await redis.hmget(meta, 'reg', 'epoch', 'seq');
   if (registered === null || epoch === null) {
     await redis.spublish(registry.channel, tenantId);
-  } else if (registered === '0' && added && epoch !== undefined) {
+  } else if (added) {
+    // Whatever `reg` says: a renewal racing with this one may have set it already, after its own
+    // SADD found the tenant this one had just put back.
     await redis.spublish(
       registry.channel,
       `${tenantId} ${formatBusCursor(epoch, Number(seq ?? 0))}`,
