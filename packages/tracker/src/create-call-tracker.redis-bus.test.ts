@@ -2,7 +2,7 @@
 // and published by one script (decision 0030). Compared with the two-step path (apply, publish,
 // confirm) that any other bus gets: the same events reach subscribers, with the same snapshots.
 import { createRedisBus, type RedisBusOptions } from '@calltrack/bus/redis';
-import type { CallEvent } from '@calltrack/core';
+import { type CallEvent, toErrorResponse } from '@calltrack/core';
 import { redisBusIngestOf } from '@calltrack/redis-script';
 import {
   connectTestRedis,
@@ -391,6 +391,106 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     expect(await oneStep.ingest(ended!)).toMatchObject({ outcome: 'duplicate', published: false });
     const published = await reader.drain();
     expect(published.map((event) => event.id)).toEqual([queued!.id, ended!.id]);
+    await reader.close();
+    await bus.close();
+  });
+
+  it("leaves an event unpublished when the bus's part fails (503), and its retry publishes it", async () => {
+    const client = duplicate();
+    const names = prefixes();
+    const bus = createRedisBus({ redis: client, prefix: names.bus });
+    const reader = readBus(bus, 'tenant-a');
+    await reader.ready;
+    const { tracker: oneStep, clock } = tracker({
+      bus,
+      store: createRedisCallStore({ redis: client, prefix: names.store }),
+    });
+    const [queued, ringing] = callLifecycle({ callId: 'CA-seam' });
+    await oneStep.ingest(queued!);
+    // The id generation before the current one, which the bus reads first: of the wrong type,
+    // so the bus stops the publish (CALLTRACK_UNAVAILABLE) after the call was written.
+    const epoch = await client.hget(`${names.bus}:{tenant-a}:meta`, 'epoch');
+    const brokenKey = `${names.bus}:{tenant-a}:ids:${epoch}:-1`;
+    await client.set(brokenKey, 'not a hash');
+    clock.now = t0 + 1000;
+    const failure = await oneStep.ingest(ringing!).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({ code: 'bus_unavailable', status: 503 });
+    expect(String((failure as Error).message)).toMatch(/WRONGTYPE/);
+    expect(toErrorResponse(failure).status).toBe(503);
+    expect(await oneStep.getCall('tenant-a', 'CA-seam')).toMatchObject({ status: 'ringing' });
+
+    await client.del(brokenKey);
+    clock.now = t0 + 2000;
+    expect(await oneStep.ingest(ringing!)).toMatchObject({
+      outcome: 'unpublished',
+      published: true,
+      call: { status: 'ringing' },
+    });
+    expect(await oneStep.ingest(ringing!)).toMatchObject({
+      outcome: 'duplicate',
+      published: false,
+    });
+    const published = await reader.drain();
+    expect(published.map((event) => event.id)).toEqual([queued!.id, ringing!.id]);
+    expect(published[1]!.data.call).toMatchObject({ status: 'ringing', active: true });
+    const entries = await client.xrange(`${names.bus}:{tenant-a}:stream`, '-', '+');
+    expect(entries.map(([, fields]) => fields[fields.indexOf('i') + 1])).toContain(ringing!.id);
+    await reader.close();
+    await bus.close();
+  });
+
+  it("keeps an end whose publish failed in the bus's part for a retry and for the outbox: published once", async () => {
+    const client = duplicate();
+    const names = prefixes();
+    const bus = createRedisBus({ redis: client, prefix: names.bus });
+    const store = createRedisCallStore({ redis: client, prefix: names.store });
+    const { tracker: oneStep, clock } = tracker({ bus, store });
+    const meta = `${names.bus}:{tenant-a}:meta`;
+    const outbox = `${names.store}:{tenant-a}:outbox`;
+    const retried = callLifecycle({ callId: 'CA-end-retried' });
+    const reaped = callLifecycle({ callId: 'CA-end-maintained' });
+    await oneStep.ingest(retried[0]!);
+    await oneStep.ingest(reaped[0]!);
+    // The tenant's meta key of the wrong type: the bus's first read fails (not its own refusal).
+    await client.del(meta);
+    await client.set(meta, 'not a hash');
+    clock.now = t0 + 1000;
+    for (const ended of [retried[3]!, reaped[3]!]) {
+      await expect(oneStep.ingest(ended)).rejects.toMatchObject({
+        code: 'bus_unavailable',
+        status: 503,
+        message: expect.stringMatching(/WRONGTYPE/),
+      });
+    }
+    expect(await oneStep.getCall('tenant-a', 'CA-end-retried')).toMatchObject({
+      status: 'completed',
+    });
+    expect(await client.zrange(outbox, 0, -1)).toEqual(['CA-end-maintained', 'CA-end-retried']);
+
+    await client.del(meta);
+    const reader = readBus(bus, 'tenant-a');
+    await reader.ready;
+    clock.now = t0 + 2000;
+    // Retried by the provider: published by the ingest, and out of the outbox.
+    expect(await oneStep.ingest(retried[3]!)).toMatchObject({
+      outcome: 'unpublished',
+      published: true,
+    });
+    // Not retried: maintenance publishes it, once; a late retry is a duplicate.
+    expect(await oneStep.runMaintenance(t0 + 3000)).toMatchObject({ republished: 1 });
+    expect(await oneStep.ingest(reaped[3]!)).toMatchObject({ outcome: 'duplicate' });
+    expect(await client.zcard(outbox)).toBe(0);
+    expect(await oneStep.runMaintenance(t0 + hour)).toMatchObject({ republished: 0 });
+    const published = await reader.drain();
+    expect(published.map((event) => event.id)).toEqual([retried[3]!.id, reaped[3]!.id]);
+    expect(published.map((event) => event.data.call)).toMatchObject([
+      { callId: 'CA-end-retried', status: 'completed', active: false },
+      { callId: 'CA-end-maintained', status: 'completed', active: false },
+    ]);
+    await oneStep.stop();
     await reader.close();
     await bus.close();
   });

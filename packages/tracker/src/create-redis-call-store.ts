@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { CallSnapshot } from '@calltrack/core';
 import {
+  BusUnavailableError,
   type CallEvent,
   CallTrackError,
   InvalidArgumentError,
   RedisUnavailableError,
   tenantIdSchema,
 } from '@calltrack/core';
-import { followRedisReachability, redisClientClosedError } from '@calltrack/core/internal';
+import {
+  followRedisReachability,
+  redactErrorValues,
+  redisClientClosedError,
+} from '@calltrack/core/internal';
 import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
@@ -50,7 +55,7 @@ import {
   markPublishFailedScript,
 } from './redis-call-store-scripts';
 import { type RedisFunction, runRedisFunction } from './redis-function';
-import { defineRedisIngestFunction } from './redis-ingest-script';
+import { busPublishFailedPrefix, defineRedisIngestFunction } from './redis-ingest-script';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
 
@@ -209,10 +214,23 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         fn = defineRedisIngestFunction(publish.functions);
         ingestFunctions.set(publish.functions, fn);
       }
-      const { result, seam } = await runApply(transition, { fn }, [
-        publish.metaKey,
-        publish.eventHead,
-      ]);
+      let applied: { result: CallApplyResult; seam: unknown };
+      try {
+        applied = await runApply(transition, { fn }, [publish.metaKey, publish.eventHead]);
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith(busPublishFailedPrefix))) {
+          throw error;
+        }
+        // The call was written and the event left unpublished (its lease ran out): answered as
+        // the two-step path's bus answers a failed publish, a 503 whose retry publishes it.
+        // ioredis attaches the script's arguments (the event's JSON) to its error: redacted.
+        redactErrorValues(error);
+        throw new BusUnavailableError({
+          message: `The event ${transition.eventId} was applied but the Redis bus could not publish it: ${error.message.split('\n')[0]}. Publishing it again publishes it.`,
+          cause: error,
+        });
+      }
+      const { result, seam } = applied;
       if (seam === undefined) return result;
       const [epoch, seq, duplicate, register, callJson] = seam as [
         string,

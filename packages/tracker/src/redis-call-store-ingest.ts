@@ -39,6 +39,8 @@ export interface RedisCallStoreIngest {
   /**
    * Applies the transition and, when it is to be published (`changed`, `ended`, `enriched`,
    * `unpublished`), publishes the event with the call's snapshot to the bus, in one script.
+   * Rejects with `BusUnavailableError` when the bus's part failed: the transition is applied and
+   * the event left unpublished (a retry publishes it).
    */
   applyAndPublish(
     transition: CallTransition,

@@ -9,6 +9,12 @@ import { redisCallSnapshotJsonLua } from './redis-call-snapshot-json-lua';
 import type { RedisFunction } from './redis-function';
 
 /**
+ * How an ingest script's error starts when the event was applied but the bus's part failed: the
+ * bus's own word for a publish it could not complete. A retry of the event publishes it.
+ */
+export const busPublishFailedPrefix = 'CALLTRACK_UNAVAILABLE';
+
+/**
  * The seam fragment of the ingest script: publishes an applied event to the Redis bus in the
  * apply script's own step (decision 0030). `argv[1]` is the tenant's bus meta key (hash tag
  * `{tenant}`, so the tenant's slot on Redis Cluster), `argv[2]` the event's JSON up to where
@@ -20,20 +26,47 @@ import type { RedisFunction } from './redis-function';
  * Returns nothing for an event that is not published (a duplicate, an ignored or skipped
  * event), else `{ epoch, seq, duplicate (0|1), register (0|1), snapshot JSON }`, and the reply's
  * own snapshot is left out: the store reads the call from the JSON.
+ *
+ * When the bus's part fails (a Cluster slot being migrated, a key of the wrong type), the call's
+ * writes stay (Redis does not roll a script back): the event's mark becomes an expired publish
+ * lease, so a retry finds it `unpublished` and publishes it, and a `call.ended` goes to the
+ * outbox as the two-step path leaves it, for maintenance to publish without a retry. Then the
+ * script fails with {@link busPublishFailedPrefix} (the store answers `BusUnavailableError`).
  */
 export const publishAppliedEventLua = defineLuaFragment(
   'after-call-transition',
   `
 local publishedOutcomes = { changed = true, ended = true, enriched = true, unpublished = true }
 
+-- The bus's part failed after the call was written: the mark '0' is a lease that ran out, and
+-- an end is kept for the outbox (its JSON as the two-step path keeps it, without data.call).
+local function leaveAppliedEventUnpublished(base, callKey, transition, head)
+  redis.call('HSET', callKey, eventMarkField(transition.eventId), '0')
+  if redis.call('HGET', callKey, 'endEventId') == transition.eventId then
+    local endEvent = string.sub(head, -1) == ',' and string.sub(head, 1, -2) .. '}}' or head .. '}}'
+    redis.call('HSET', callKey, 'endEvent', endEvent)
+    redis.call('ZADD', base .. 'outbox', transition.at, transition.callId)
+  end
+end
+
 local function afterCallTransition(base, callKey, transition, applied, snapshot, argv)
   if not publishedOutcomes[applied.outcome] then return nil end
   local callJson = callSnapshotJson(snapshot)
-  local stream = calltrack_open(argv[1])
-  local seq, duplicate, register = calltrack_publish(stream, argv[2] .. '"call":' .. callJson .. '}}',
-    transition.eventId)
-  calltrack_close(stream)
-  return { stream.epoch, seq, duplicate, register, callJson }, true
+  local ok, reply = pcall(function()
+    local stream = calltrack_open(argv[1])
+    local seq, duplicate, register = calltrack_publish(stream, argv[2] .. '"call":' .. callJson .. '}}',
+      transition.eventId)
+    calltrack_close(stream)
+    return { stream.epoch, seq, duplicate, register, callJson }
+  end)
+  if ok then return reply, true end
+  leaveAppliedEventUnpublished(base, callKey, transition, argv[2])
+  -- Caught as a string or as a table (by Redis version); the bus's own refusal keeps its words.
+  local message = type(reply) == 'table' and tostring(reply.err) or tostring(reply)
+  if string.sub(message, 1, ${busPublishFailedPrefix.length}) ~= '${busPublishFailedPrefix}' then
+    message = '${busPublishFailedPrefix} publish failed (' .. message .. ')'
+  end
+  error({ err = message })
 end
 `,
 );
