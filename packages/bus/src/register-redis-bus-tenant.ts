@@ -30,7 +30,7 @@ export async function registerRedisBusTenant(
   const [registered, epoch, seq] = await redis.hmget(meta, 'reg', 'epoch', 'seq');
   if (registered === null || epoch === null) {
     await redis.spublish(registry.channel, tenantId);
-  } else if (added) {
+  } else if (added && epoch !== undefined) {
     // Whatever `reg` says: a renewal racing with this one may have set it already, after its own
     // SADD found the tenant this one had just put back.
     await redis.spublish(
