@@ -31,10 +31,7 @@ describe('createFailingJobs across processes', () => {
   it('ends an incident when no job here failed for two minutes, and forgets stale counts', () => {
     let now = 0;
     const reports: Error[] = [];
-    const failing = createFailingJobs(
-      (error) => reports.push(error),
-      () => now,
-    );
+    const failing = createFailingJobs((error) => reports.push(error), { now: () => now });
     // Job a fails here twice; its next run (and success) happens in another process.
     expect(failing.failed('a', new Error('script error'))).toBe(1000);
     now += 1000;

@@ -1,3 +1,4 @@
+import type { Clock } from '@calltrack/core';
 import { toError } from '@calltrack/core/internal';
 
 /** Jobs whose last run threw (a store step failed), with how long each waits before the next. */
@@ -29,17 +30,17 @@ const rememberedJobs = 10_000;
  * the wait of the job's next, unrelated failure. (Ending it at any job's success would report a
  * fault that fails only some jobs, one endpoint's say, again at nearly every failure.)
  *
- * @param now - Real time by default, as the queue's waits are.
+ * @param clock - Real time by default, as the queue's waits are.
  */
 export function createFailingJobs(
   onError: (error: Error) => void,
-  now: () => number = Date.now,
+  clock: Clock = { now: Date.now },
 ): FailingJobs {
   /** Each job's failed runs in a row and when the last was, least recently failed first. */
   const failures = new Map<string, { count: number; at: number }>();
   return {
     failed(jobId, error) {
-      const at = now();
+      const at = clock.now();
       for (const [staleId, failure] of failures) {
         if (at - failure.at < forgetAfterMs) break;
         failures.delete(staleId);
