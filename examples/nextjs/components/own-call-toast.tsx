@@ -12,7 +12,7 @@ export function OwnCallToast({ callId, name }: { callId: string; name: string })
   const { terminateCall, pending } = useCallControl();
   // Before the first webhook the call is not known yet: it is being dialed.
   if (call !== undefined && call.active === false) return null;
-  const ending = pending.terminating.has(callId);
+  const ending = pending.isTerminating(callId);
   return (
     <div
       className="toast toast-own"

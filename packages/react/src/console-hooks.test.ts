@@ -3,12 +3,18 @@ import type { CallEvent } from '@calltrack/core';
 import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
 import { createElement, type ReactNode } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
+import { serveTrackerApi } from './__tests__/serve-tracker-api';
 import {
   type ConsoleServer,
   consoleClientOptions,
   startConsoleServer,
 } from './__tests__/start-console-server';
-import { callEvent } from './__tests__/start-sse-server';
+import {
+  allTenantsToken,
+  callEvent,
+  startSseServer,
+  testSseTransport,
+} from './__tests__/start-sse-server';
 import { CallTrackApiError } from './call-track-api-error';
 import { CallTrackProvider } from './call-track-provider';
 import { createCallTrackClient } from './create-call-track-client';
@@ -22,10 +28,12 @@ const customer = '+14155550123';
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let server: ConsoleServer | undefined;
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   cleanup();
   await server?.close();
   server = undefined;
+  for (const step of cleanups.splice(0).reverse()) await step();
 });
 
 async function setup(options: Parameters<typeof startConsoleServer>[0] = {}) {
@@ -92,9 +100,12 @@ describe('useCallControl against the real tracker API and the simulated provider
     act(() => {
       ending = result.current.control.terminateCall(callId);
     });
-    await waitFor(() => expect(result.current.control.pending.terminating.has(callId)).toBe(true));
+    await waitFor(() => expect(result.current.control.pending.isTerminating(callId)).toBe(true));
+    // A hang-up that names no tenant is the call's in its tenant too.
+    expect(result.current.control.pending.isTerminating(callId, { tenantId: 'demo' })).toBe(true);
+    expect(result.current.control.pending.isTerminating('CA-other')).toBe(false);
     await act(() => ending);
-    expect(result.current.control.pending.terminating.size).toBe(0);
+    expect(result.current.control.pending.isTerminating(callId)).toBe(false);
     await waitFor(() =>
       expect(result.current.active.calls.some((call) => call.callId === callId)).toBe(false),
     );
@@ -141,8 +152,52 @@ describe('useCallControl against the real tracker API and the simulated provider
       result.current.terminateCall('CA-unknown').catch((error) => error),
     );
     expect(unknown).toMatchObject({ status: 404, code: 'not_found' });
-    expect(result.current.pending.terminating.size).toBe(0);
+    expect(result.current.pending.isTerminating('CA-unknown')).toBe(false);
     expect(server.providerApi.countCalls()).toBe(0);
+  });
+
+  it('a console of every tenant shows only the named tenant’s call of a shared id as terminating', async () => {
+    const sse = await startSseServer();
+    cleanups.push(() => sse.close());
+    await sse.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-a' }));
+    await sse.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-b' }));
+    // The provider answers a hang-up only when the test lets it: the request is in flight meanwhile.
+    const asked: string[] = [];
+    const answers = new Map<string, () => void>();
+    const api = await serveTrackerApi(sse.tracker, {
+      callControl: (_principal, provider, { tenantId }) => ({
+        provider,
+        placeCall: () => Promise.reject(new Error('not placing calls here')),
+        terminateCall: (callId) => {
+          asked.push(`${tenantId}/${callId}`);
+          return new Promise<void>((resolve) => answers.set(`${tenantId}/${callId}`, resolve));
+        },
+      }),
+    });
+    cleanups.push(() => api.close());
+    const client = createCallTrackClient({
+      transport: testSseTransport(sse, allTenantsToken),
+      api: api.apiOptions(allTenantsToken),
+    });
+    const wrapper = ({ children }: { children?: ReactNode }) =>
+      createElement(CallTrackProvider, { client }, children);
+    const { result } = renderHook(() => useCallControl(), { wrapper });
+
+    let ending!: Promise<void>;
+    act(() => {
+      ending = result.current.terminateCall('CA-1', { tenantId: 'tenant-a' });
+    });
+    await waitFor(() => expect(asked).toEqual(['tenant-a/CA-1']));
+    const { isTerminating } = result.current.pending;
+    expect(isTerminating('CA-1', { tenantId: 'tenant-a' })).toBe(true);
+    expect(isTerminating('CA-1', { tenantId: 'tenant-b' })).toBe(false);
+    // Without a tenant: is a call of that id being ended, in any tenant.
+    expect(isTerminating('CA-1')).toBe(true);
+
+    answers.get('tenant-a/CA-1')?.();
+    await act(() => ending);
+    expect(result.current.pending.isTerminating('CA-1')).toBe(false);
+    expect(result.current.pending.isTerminating('CA-1', { tenantId: 'tenant-a' })).toBe(false);
   });
 
   it('needs a client with an api', async () => {

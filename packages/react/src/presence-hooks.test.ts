@@ -3,6 +3,7 @@ import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
 import { createElement, type ReactNode } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  allTenantsToken,
   createPresenceDeps,
   type PresenceTestDeps,
   startSsePresenceServer,
@@ -43,7 +44,7 @@ async function setup() {
     cleanups.push(disconnect);
     return disconnect;
   };
-  return { deps, wrapper, connectAgent };
+  return { deps, server, wrapper, connectAgent };
 }
 
 describe('presence hooks against a real @calltrack/sse server with presence', () => {
@@ -96,9 +97,15 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
 
   it('usePresence: the signed-in user by default, another by id, with the calls they are on', async () => {
     const { deps, wrapper, connectAgent } = await setup();
-    const { result } = renderHook(() => ({ me: usePresence(), agent: usePresence('u7') }), {
-      wrapper,
-    });
+    const { result } = renderHook(
+      () => ({
+        me: usePresence(),
+        agent: usePresence('u7'),
+        // A user of that id in another tenant: not this tenant's u7.
+        elsewhere: usePresence('u7', { tenantId: 'tenant-b' }),
+      }),
+      { wrapper },
+    );
     await waitFor(() => expect(result.current.me.status).toBe('online'));
     expect(result.current.me).toMatchObject({ state: 'available', onCall: false, isLoaded: true });
     expect(result.current.agent).toMatchObject({ status: 'offline', presence: undefined });
@@ -109,7 +116,13 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
       await deps.tracker.ingest(callEvent('CA-7', { agentId: 'u7' }));
     });
     await waitFor(() => expect(result.current.agent.onCall).toBe(true));
-    expect(result.current.agent.calls).toEqual(['CA-7']);
+    expect(result.current.agent.calls).toEqual([{ tenantId: 'tenant-a', callId: 'CA-7' }]);
+    expect(result.current.elsewhere).toMatchObject({
+      presence: undefined,
+      status: 'offline',
+      calls: [],
+      onCall: false,
+    });
     expect(result.current.me.onCall).toBe(false);
     const me = result.current.me.presence;
     await act(async () => {
@@ -118,5 +131,45 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
     await waitFor(() => expect(result.current.agent.state).toBe('wrap-up'));
     // Another user's change leaves this user's snapshot object as it was.
     expect(result.current.me.presence).toBe(me);
+  });
+
+  it('usePresence on a console of every tenant tells two tenants’ calls of one id apart', async () => {
+    const { deps, server } = await setup();
+    const allTenantsClient = createCallTrackClient({
+      transport: server.transportFor(allTenantsToken).transport,
+    });
+    const wrapper = ({ children }: { children?: ReactNode }) =>
+      createElement(CallTrackProvider, { client: allTenantsClient }, children);
+    await deps.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-a', agentId: 'u1' }));
+    await deps.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-b', agentId: 'u1' }));
+    await deps.tracker.ingest(callEvent('CA-2', { tenantId: 'tenant-b', agentId: 'u2' }));
+    const { result } = renderHook(
+      () => ({
+        anyTenant: usePresence('u1'),
+        a: usePresence('u1', { tenantId: 'tenant-a' }),
+        b: usePresence('u1', { tenantId: 'tenant-b' }),
+      }),
+      { wrapper },
+    );
+    await waitFor(() => expect(result.current.anyTenant.calls).toHaveLength(2));
+    expect(result.current.anyTenant.calls).toEqual([
+      { tenantId: 'tenant-b', callId: 'CA-1' },
+      { tenantId: 'tenant-a', callId: 'CA-1' },
+    ]);
+    expect(result.current.a.calls).toEqual([{ tenantId: 'tenant-a', callId: 'CA-1' }]);
+    expect(result.current.b.calls).toEqual([{ tenantId: 'tenant-b', callId: 'CA-1' }]);
+
+    // Tenant A's u1 hangs up: tenant B's u1 is still on a call of that id.
+    await act(async () => {
+      await deps.tracker.ingest(
+        callEvent('CA-1', { tenantId: 'tenant-a', type: 'call.ended', status: 'completed' }),
+      );
+    });
+    await waitFor(() => expect(result.current.a.onCall).toBe(false));
+    expect(result.current.b).toMatchObject({
+      onCall: true,
+      calls: [{ tenantId: 'tenant-b', callId: 'CA-1' }],
+    });
+    expect(result.current.anyTenant.calls).toEqual([{ tenantId: 'tenant-b', callId: 'CA-1' }]);
   });
 });

@@ -8,6 +8,11 @@ import { useCallTrackApi } from './use-call-track-api';
 /** What a click-to-call asks for; the request id is made per call. */
 export type CallControlPlaceInput = Omit<PlaceCallInput, 'requestId'>;
 
+/** Hang-ups in flight: call id → the tenants they named (`''` for none; no tenant id is empty). */
+type Terminating = ReadonlyMap<string, ReadonlySet<string>>;
+
+const noTenant = '';
+
 /** What {@link useCallControl} returns. */
 export interface UseCallControlResult {
   /**
@@ -24,11 +29,18 @@ export interface UseCallControlResult {
    * call's tenant: two tenants' calls may share an id.
    */
   terminateCall(callId: string, options?: { tenantId?: string }): Promise<void>;
-  /**
-   * What is in flight: a placement, and the calls being ended (by call id; a console of every
-   * tenant sees one id for two tenants' calls of that id).
-   */
-  pending: { placing: boolean; terminating: ReadonlySet<string> };
+  /** What is in flight: a placement, and the calls being ended. */
+  pending: {
+    placing: boolean;
+    /**
+     * True while a `terminateCall` of this call is in flight. A console of every tenant names the
+     * call's tenant, as for `terminateCall`: another tenant's call of that id is not being ended.
+     * Without a tenant, any hang-up of that call id counts; a hang-up that named no tenant counts
+     * for the call of that id in every tenant (the tracker looks it up by id). A new function
+     * whenever what is in flight changes.
+     */
+    isTerminating(callId: string, options?: { tenantId?: string }): boolean;
+  };
   /** The last failure of `placeCall` or `terminateCall`, until `reset()` or the next success. */
   error: Error | undefined;
   /** Clears `error`. */
@@ -36,17 +48,19 @@ export interface UseCallControlResult {
 }
 
 /**
- * Click-to-call and hang-up over the tracker's HTTP API (the client needs `api`). The functions
- * keep their identity across renders; `pending` and `error` belong to this component.
+ * Click-to-call and hang-up over the tracker's HTTP API (the client needs `api`). `placeCall`,
+ * `terminateCall` and `reset` keep their identity across renders; `pending` and `error` belong to
+ * this component.
  *
  * @example
  * const { placeCall, terminateCall, pending, error } = useCallControl();
  * <button disabled={pending.placing} onClick={() => placeCall({ provider: 'twilio', to }).catch(() => {})}>Call</button>
+ * <button disabled={pending.isTerminating(callId)} onClick={() => terminateCall(callId).catch(() => {})}>Hang up</button>
  */
 export function useCallControl(): UseCallControlResult {
   const api = useCallTrackApi('useCallControl');
   const [placingCount, setPlacingCount] = useState(0);
-  const [terminating, setTerminating] = useState<ReadonlySet<string>>(() => new Set());
+  const [terminating, setTerminating] = useState<Terminating>(() => new Map());
   const [error, setError] = useState<Error | undefined>(undefined);
   const mounted = useRef(true);
   useEffect(() => {
@@ -77,16 +91,32 @@ export function useCallControl(): UseCallControlResult {
     [api, ifMounted],
   );
 
-  /** Hang-ups in flight per call: a call stays `terminating` until its last one is answered. */
-  const inFlight = useRef(new Map<string, number>());
+  /**
+   * Hang-ups in flight by call id, then by the tenant they named (`''` for none): a call stays
+   * terminating until its last one is answered.
+   */
+  const inFlight = useRef(new Map<string, Map<string, number>>());
   const publishTerminating = useCallback(
-    () => ifMounted(() => setTerminating(new Set(inFlight.current.keys()))),
+    () =>
+      ifMounted(() =>
+        setTerminating(
+          new Map(
+            [...inFlight.current].map(([callId, tenants]) => [callId, new Set(tenants.keys())]),
+          ),
+        ),
+      ),
     [ifMounted],
   );
 
   const terminateCall = useCallback(
     async (callId: string, options?: { tenantId?: string }): Promise<void> => {
-      inFlight.current.set(callId, (inFlight.current.get(callId) ?? 0) + 1);
+      const tenant = options?.tenantId ?? noTenant;
+      let tenants = inFlight.current.get(callId);
+      if (tenants === undefined) {
+        tenants = new Map();
+        inFlight.current.set(callId, tenants);
+      }
+      tenants.set(tenant, (tenants.get(tenant) ?? 0) + 1);
       publishTerminating();
       try {
         await api.terminateCall(
@@ -98,9 +128,10 @@ export function useCallControl(): UseCallControlResult {
         ifMounted(() => setError(toError(failure)));
         throw failure;
       } finally {
-        const left = (inFlight.current.get(callId) ?? 1) - 1;
-        if (left > 0) inFlight.current.set(callId, left);
-        else inFlight.current.delete(callId);
+        const left = (tenants.get(tenant) ?? 1) - 1;
+        if (left > 0) tenants.set(tenant, left);
+        else tenants.delete(tenant);
+        if (tenants.size === 0) inFlight.current.delete(callId);
         publishTerminating();
       }
     },
@@ -108,9 +139,18 @@ export function useCallControl(): UseCallControlResult {
   );
 
   const reset = useCallback(() => setError(undefined), []);
+  const isTerminating = useCallback(
+    (callId: string, options?: { tenantId?: string }): boolean => {
+      const tenants = terminating.get(callId);
+      if (tenants === undefined) return false;
+      const tenantId = options?.tenantId;
+      return tenantId === undefined || tenants.has(tenantId) || tenants.has(noTenant);
+    },
+    [terminating],
+  );
   const pending = useMemo(
-    () => ({ placing: placingCount > 0, terminating }),
-    [placingCount, terminating],
+    () => ({ placing: placingCount > 0, isTerminating }),
+    [placingCount, isTerminating],
   );
   return { placeCall, terminateCall, pending, error, reset };
 }

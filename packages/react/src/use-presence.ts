@@ -1,6 +1,7 @@
 'use client';
 
 import type { CallSnapshot, PresenceStatus, UserPresence } from '@calltrack/core';
+import { useCallback } from 'react';
 import type { CallTrackState } from './call-track-state';
 import { useCallTrackState } from './use-call-track-state';
 
@@ -12,24 +13,40 @@ export interface UsePresenceResult {
   status: PresenceStatus;
   /** The app-set state (`available`, `break`…); undefined while unknown. */
   state: string | undefined;
-  /** Ids of the active calls with this user as `agentId` or `userId`, from the active calls. */
-  calls: readonly string[];
+  /**
+   * The active calls with this user as `agentId` or `userId`, from the active calls, by tenant
+   * and call id: a console of every tenant holds calls of several tenants, which may share an id.
+   */
+  calls: readonly { tenantId: string; callId: string }[];
   /** True while the user is on an active call (busy for routing). */
   onCall: boolean;
   /** True once the members snapshot has arrived (until then, unknown users may be online). */
   isLoaded: boolean;
 }
 
-const noCalls: readonly string[] = [];
+type PresenceCall = UsePresenceResult['calls'][number];
 
-function callsOf(calls: readonly CallSnapshot[], userId: string | undefined): readonly string[] {
+const noCalls: readonly PresenceCall[] = [];
+
+function callsOf(
+  calls: readonly CallSnapshot[],
+  userId: string | undefined,
+  tenantId: string | undefined,
+): readonly PresenceCall[] {
   if (userId === undefined) return noCalls;
-  const mine = calls.filter((call) => call.agentId === userId || call.userId === userId);
-  return mine.length === 0 ? noCalls : mine.map((call) => call.callId);
+  const mine = calls.filter(
+    (call) =>
+      (call.agentId === userId || call.userId === userId) &&
+      (tenantId === undefined || call.tenantId === tenantId),
+  );
+  return mine.length === 0
+    ? noCalls
+    : mine.map((call) => ({ tenantId: call.tenantId, callId: call.callId }));
 }
 
-const sameIds = (a: readonly string[], b: readonly string[]): boolean =>
-  a.length === b.length && a.every((id, index) => id === b[index]);
+const sameCalls = (a: readonly PresenceCall[], b: readonly PresenceCall[]): boolean =>
+  a.length === b.length &&
+  a.every((call, index) => call.callId === b[index]?.callId && call.tenantId === b[index].tenantId);
 
 const selectLoaded = (state: CallTrackState) => state.presence.isLoaded;
 
@@ -38,15 +55,25 @@ const selectLoaded = (state: CallTrackState) => state.presence.isLoaded;
  * called without one: status, app state and the active calls they are on. Re-renders when that
  * user's presence or calls change, not for other users.
  *
+ * User ids belong to a tenant. A client that sees every tenant (an `allTenants` principal, a
+ * super-admin console) holds every tenant's calls: pass the user's tenant,
+ * `usePresence(userId, { tenantId })`, for that tenant's user alone.
+ *
  * Setting the state goes through your own API (which calls `presence.setState` on the server);
  * the `presence.updated` event then updates every board, this one included.
  */
-export function usePresence(userId?: string): UsePresenceResult {
+export function usePresence(userId?: string, options?: { tenantId?: string }): UsePresenceResult {
+  const tenantId = options?.tenantId;
   const target = useCallTrackState((state) => userId ?? state.userId);
-  const presence = useCallTrackState((state) =>
-    target === undefined ? undefined : state.presence.users.get(target),
+  const presence = useCallTrackState((state) => {
+    const user = target === undefined ? undefined : state.presence.users.get(target);
+    return tenantId === undefined || user?.tenantId === tenantId ? user : undefined;
+  });
+  const selectCalls = useCallback(
+    (state: CallTrackState) => callsOf(state.activeCalls, target, tenantId),
+    [target, tenantId],
   );
-  const calls = useCallTrackState((state) => callsOf(state.activeCalls, target), sameIds);
+  const calls = useCallTrackState(selectCalls, sameCalls);
   const isLoaded = useCallTrackState(selectLoaded);
   return {
     presence,

@@ -19,8 +19,12 @@ import { socketIoTransport } from '../socket-io-transport';
 import { sseTransport } from '../sse-transport';
 import { trpcTransport } from '../trpc-transport';
 
-/** `<tenant>:<user>` → that principal. */
+/** The token of a super-admin console (`allTenants`, own tenant `ops`, no user). */
+export const allTenantsToken = 'all-tenants';
+
+/** `<tenant>:<user>` → that principal; {@link allTenantsToken} → the super-admin. */
 function principalOf(token: string | undefined | null): Principal | null {
+  if (token === allTenantsToken) return { tenantId: 'ops', allTenants: true };
   const match = /^([^:]+):(.+)$/.exec(token ?? '');
   return match ? { tenantId: match[1]!, userId: match[2]! } : null;
 }
