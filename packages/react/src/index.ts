@@ -1,4 +1,3 @@
-export type { ActiveCall } from './active-call';
 export type { CallEventFilter } from './call-event-filter';
 export { CallTrackApiError } from './call-track-api-error';
 export { CallTrackConnectionError } from './call-track-connection-error';

@@ -41,5 +41,4 @@ export type { CreateTrackerHandlerOptions } from './create-tracker-handler';
 export { createTrackerHandler } from './create-tracker-handler';
 export type { IdempotencyClaim, IdempotencyStore, IdempotentAnswer } from './idempotency-store';
 export { RequestIdReusedError } from './request-id-reused-error';
-export type { TrackedCall } from './tracked-call';
 export type { CallControlContext, TrackerCallControl } from './tracker-call-control';

@@ -74,7 +74,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     return { ...observed, tracker, server, clientFor, subscribe };
   };
 
-  it('types flow to the client: tracked messages and TrackedCall[]', () => {
+  it('types flow to the client: tracked messages and CallSnapshot[]', () => {
     const client = createTestClient<AppRouter>('http://127.0.0.1:1');
     type Output = inferRouterOutputs<AppRouter>['calltrack']['onCallEvent'];
     type Yielded = Output extends AsyncIterable<infer Value> ? Value : never;

@@ -53,11 +53,10 @@ const day = 24 * 3_600_000;
 const maxRecoverWindowMs = 14 * day;
 /** A list page's way on, from the last row it read (its time and key). */
 const nextPageAfter = (before: number, beforeKey: string) => ({
-  nextBefore: before,
   nextCursor: encodePageCursor(before, beforeKey),
 });
 /** The way on of a list's last page. */
-const noNextPage = { nextBefore: null, nextCursor: null } as const;
+const noNextPage = { nextCursor: null } as const;
 
 /**
  * Most log rows one list request reads: a status filter that matches little reads this many and

@@ -64,14 +64,13 @@ const bodyLimits = { maxDepth: 8, maxLength: 64 * 1024 };
  *
  * - `POST /webhooks` → 201 `{ endpoint, secret }` (the secret is shown here and on rotation only)
  * - `GET /webhooks` → `{ endpoints }`
- * - `GET /webhooks/failed?endpointId=&since=&before=&cursor=&limit=` → `{ deliveries, nextCursor,
- *   nextBefore }` (the next page: `cursor=<nextCursor>`)
+ * - `GET /webhooks/failed?endpointId=&since=&before=&cursor=&limit=` → `{ deliveries, nextCursor }`
+ *   (the next page: `cursor=<nextCursor>`)
  * - `GET /webhooks/:id` → `{ endpoint }`; `PUT /webhooks/:id` (the fields to change) → `{ endpoint }`;
  *   `DELETE /webhooks/:id` → 204
  * - `POST /webhooks/:id/test` → `{ attempt }` (429 with `Retry-After` at the tenant's test-send
  *   budget or the endpoint's limits)
- * - `GET /webhooks/:id/logs?limit=&before=&cursor=&since=&status=` → `{ attempts, nextCursor,
- *   nextBefore }`
+ * - `GET /webhooks/:id/logs?limit=&before=&cursor=&since=&status=` → `{ attempts, nextCursor }`
  * - `GET /webhooks/:id/stats?windowMs=` → `{ stats }`
  * - `POST /webhooks/:id/rotate-secret` `{ gracePeriodSeconds? }` → `{ endpoint, secret }`
  * - `POST /webhooks/:id/resend` `{ messageId }` → 202 `{ queued: 1 }`
@@ -172,7 +171,6 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
         return json({
           deliveries: page.deliveries.map(deliveryJson),
           nextCursor: page.nextCursor,
-          nextBefore: page.nextBefore,
         });
       }
       case 'endpoint': {
@@ -209,7 +207,6 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
         return json({
           attempts: page.attempts.map(attemptJson),
           nextCursor: page.nextCursor,
-          nextBefore: page.nextBefore,
         });
       }
       case 'stats': {

@@ -92,12 +92,6 @@ export interface AttemptsPage {
   attempts: WebhookAttempt[];
   /** Pass as `cursor` for the next page; null at the end. Opaque. */
   nextCursor: string | null;
-  /**
-   * The last row's time; null at the end.
-   * @deprecated Passed as `before`, it skips the rest of the rows that share its millisecond:
-   * page with `nextCursor`.
-   */
-  nextBefore: number | null;
 }
 
 /** A page of the dead-letter list. */
@@ -105,12 +99,6 @@ export interface FailedDeliveriesPage {
   deliveries: WebhookDelivery[];
   /** Pass as `cursor` for the next page; null at the end. Opaque. */
   nextCursor: string | null;
-  /**
-   * The last delivery's `updatedAt`; null at the end.
-   * @deprecated Passed as `before`, it skips the rest of the deliveries that share its
-   * millisecond: page with `nextCursor`.
-   */
-  nextBefore: number | null;
 }
 
 /**

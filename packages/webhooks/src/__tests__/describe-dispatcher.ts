@@ -399,7 +399,6 @@ export function describeDispatcher(
       expect(await h.dispatcher.listFailedDeliveries('other')).toEqual({
         deliveries: [],
         nextCursor: null,
-        nextBefore: null,
       });
 
       h.receiver.setDefault('/down', { status: 200 });
