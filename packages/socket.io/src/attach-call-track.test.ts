@@ -832,6 +832,11 @@ describe('attachCallTrack: options', () => {
         'maxBufferedPackets must be an integer ≥ 1',
       );
     }
+    for (const maxBufferedBytes of [0, 2.5]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, maxBufferedBytes })).toThrow(
+        'maxBufferedBytes must be an integer ≥ 1',
+      );
+    }
   });
 });
 

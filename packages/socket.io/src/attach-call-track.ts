@@ -83,6 +83,14 @@ export interface AttachCallTrackOptions {
    */
   maxBufferedPackets?: number;
   /**
+   * Most bytes waiting to be written to one connection before it is closed, as
+   * `maxBufferedPackets` counts packets and with the same exceptions: a few large events (a
+   * Retell event may be close to 896 KiB, an `active_calls` snapshot more) would otherwise hold
+   * far more memory than the packet count suggests. A packet weighs the length of its encoded
+   * text (its size in bytes for ASCII). Default 8 MiB (8,388,608).
+   */
+  maxBufferedBytes?: number;
+  /**
    * Most calls in an `active_calls` snapshot (1–10,000, the tracker's range), the newest first;
    * `complete` says whether more were active. Default 1,000.
    */
@@ -195,6 +203,11 @@ export function attachCallTrack(
     1000,
     'maxBufferedPackets',
   );
+  const maxBufferedBytes = positiveInteger(
+    options.maxBufferedBytes,
+    8 * 1024 * 1024,
+    'maxBufferedBytes',
+  );
   const snapshotLimit = positiveInteger(options.snapshotLimit, 1000, 'snapshotLimit');
   const attachTimeoutMs = positiveInteger(options.attachTimeoutMs, 10_000, 'attachTimeoutMs');
   if (attachTimeoutMs > 2 ** 31 - 1) {
@@ -222,7 +235,14 @@ export function attachCallTrack(
     presence,
     maxPendingEvents,
     // A catch-up sends at most the replayed and the queued events, each up to two packets.
-    sendBacklog: new SendBacklogLimit(maxBufferedPackets, 4 * (maxPendingEvents + 1), onError),
+    sendBacklog: new SendBacklogLimit(
+      {
+        maxBufferedPackets,
+        maxBufferedBytes,
+        maxCatchUpPackets: 4 * (maxPendingEvents + 1),
+      },
+      onError,
+    ),
     maxFollowedCalls,
     snapshotLimit,
     attachTimeoutMs,

@@ -12,41 +12,76 @@ interface EngineWriteBuffer {
   readonly writeBuffer?: readonly unknown[];
 }
 
+/** A packet as Engine.IO hands it to `packetCreate`: `data` is the encoded Socket.IO packet. */
+interface CreatedPacket {
+  readonly data?: { readonly length?: number };
+}
+
 const writeBufferOf = (connection: EngineConnection): readonly unknown[] | undefined =>
   (connection as unknown as EngineWriteBuffer).writeBuffer;
 
+/** Catch-up packets of one queue, and their size. */
+interface CatchUp {
+  packets: number;
+  bytes: number;
+}
+
+/** The limits of {@link SendBacklogLimit}. */
+export interface SendBacklogLimits {
+  /** Most packets waiting for a connection. */
+  maxBufferedPackets: number;
+  /** Most bytes of packets waiting for a connection (each packet's encoded length). */
+  maxBufferedBytes: number;
+  /** Catch-up packets per queue that are not counted (their bytes neither). */
+  maxCatchUpPackets: number;
+}
+
 /**
- * Bounds the packets waiting for each connection. Engine.IO queues every packet of a client in
- * its write buffer until the transport takes them: a WebSocket once the previous batch is
- * written to the TCP socket, long-polling when the client polls. A client that stops reading,
- * but still answers pings, makes that queue grow without end.
+ * Bounds the packets, and their bytes, waiting for each connection. Engine.IO queues every packet
+ * of a client in its write buffer until the transport takes them: a WebSocket once the previous
+ * batch is written to the TCP socket, long-polling when the client polls. A client that stops
+ * reading, but still answers pings, makes that queue grow without end.
  *
  * The queue also grows while the server works through a burst (events the bus hands over at
  * once): the transport takes packets only once the burst yields to the event loop. So a queue
- * longer than `maxBufferedPackets` is first only noted, and the connection is closed when a
- * packet is queued in a later turn of the event loop while that queue is still waiting: it had
- * its chance. Closing drops the queue; the client reconnects and resumes from its last cursor.
+ * longer than `maxBufferedPackets`, or larger than `maxBufferedBytes`, is first only noted, and
+ * the connection is closed when a packet is queued in a later turn of the event loop while that
+ * queue is still waiting: it had its chance. Closing drops the queue; the client reconnects and
+ * resumes from its last cursor.
+ *
+ * A packet's size is the length of its encoded data (the string Socket.IO built once for every
+ * recipient, or a binary attachment's bytes): bytes for ASCII text, known without encoding
+ * anything again. Each connection's running total of its current queue lives on its Engine.IO
+ * socket, under a symbol of this limit, so a packet costs a few property reads and one write,
+ * not a lookup.
  *
  * A catch-up (a replay, which a Redis bus reads page by page, or a snapshot's queue) is sent as
  * fast as it is read, and a slow client takes it over many turns: its packets, up to
- * `maxCatchUpPackets` per queue, are not counted.
+ * `maxCatchUpPackets` per queue, and their bytes are not counted.
  */
 export class SendBacklogLimit {
   /**
    * Catch-up packets per queue. Engine.IO starts a new array each time the transport takes the
    * queue, so a count is forgotten with the packets it excused.
    */
-  private readonly catchUpPackets = new WeakMap<readonly unknown[], number>();
+  private readonly catchUps = new WeakMap<readonly unknown[], CatchUp>();
+  /**
+   * Where a connection's bytes are kept: one symbol per limit, as two `attachCallTrack` on two
+   * namespaces of one connection each see every packet.
+   */
+  private readonly queuedBytes = Symbol('calltrack.queuedBytes');
   /** One listener for every connection: Engine.IO calls it with `this` set to its socket. */
-  private readonly check: (this: EngineConnection) => void;
+  private readonly check: (this: EngineConnection, packet: CreatedPacket) => void;
+  private readonly maxCatchUpPackets: number;
   private reportedNoBuffer = false;
 
   constructor(
-    maxBufferedPackets: number,
-    maxCatchUpPackets: number,
+    { maxBufferedPackets, maxBufferedBytes, maxCatchUpPackets }: SendBacklogLimits,
     private readonly onError: (error: unknown) => void,
   ) {
-    const catchUpPackets = this.catchUpPackets;
+    this.maxCatchUpPackets = maxCatchUpPackets;
+    const catchUps = this.catchUps;
+    const queuedBytes = this.queuedBytes;
     // Queues seen over the limit, with the turn of the event loop they were seen in.
     const overLimitSince = new WeakMap<readonly unknown[], number>();
     let turn = 0;
@@ -55,12 +90,23 @@ export class SendBacklogLimit {
       turn += 1;
       turnEnding = false;
     };
-    // Runs before each packet is queued: one comparison unless the queue is already long.
-    this.check = function (this: EngineConnection): void {
+    // Runs before each packet is queued: a sum and two comparisons unless the queue is large.
+    this.check = function (this: EngineConnection, packet: CreatedPacket): void {
       const queued = writeBufferOf(this);
-      if (queued === undefined || queued.length < maxBufferedPackets) return;
-      const excused = Math.min(catchUpPackets.get(queued) ?? 0, maxCatchUpPackets);
-      if (queued.length - excused < maxBufferedPackets) return;
+      if (queued === undefined) return;
+      const counter = this as unknown as Record<symbol, number>;
+      // An empty queue is a new one (the transport took the last): its count starts again.
+      const bytes = queued.length === 0 ? 0 : (counter[queuedBytes] as number);
+      counter[queuedBytes] = bytes + (packet.data?.length ?? 0);
+      if (queued.length < maxBufferedPackets && bytes < maxBufferedBytes) return;
+      const catchUp = catchUps.get(queued);
+      if (
+        catchUp !== undefined &&
+        queued.length - Math.min(catchUp.packets, maxCatchUpPackets) < maxBufferedPackets &&
+        bytes - catchUp.bytes < maxBufferedBytes
+      ) {
+        return;
+      }
       const since = overLimitSince.get(queued);
       if (since === undefined) {
         overLimitSince.set(queued, turn);
@@ -83,14 +129,20 @@ export class SendBacklogLimit {
 
   /** Starts bounding a connection's queue. */
   watch(connection: EngineConnection): void {
-    if (!this.reportedNoBuffer && !Array.isArray(writeBufferOf(connection))) {
-      // An Engine.IO without `writeBuffer` turns the limit off: said once, not silently.
-      this.reportedNoBuffer = true;
-      this.onError(
-        new Error(
-          'maxBufferedPackets is off: this Engine.IO version keeps no writeBuffer to read the send backlog from.',
-        ),
-      );
+    const queue = writeBufferOf(connection);
+    if (!Array.isArray(queue)) {
+      if (!this.reportedNoBuffer) {
+        // An Engine.IO without `writeBuffer` turns the limit off: said once, not silently.
+        this.reportedNoBuffer = true;
+        this.onError(
+          new Error(
+            'maxBufferedPackets and maxBufferedBytes are off: this Engine.IO version keeps no writeBuffer to read the send backlog from.',
+          ),
+        );
+      }
+    } else {
+      // What is queued already: counted from here on.
+      (connection as unknown as Record<symbol, number>)[this.queuedBytes] = sizeOf(queue);
     }
     connection.on('packetCreate', this.check);
   }
@@ -104,11 +156,35 @@ export class SendBacklogLimit {
   catchUp(connection: EngineConnection, send: () => void): void {
     const before = writeBufferOf(connection);
     const length = before?.length ?? 0;
+    const bytes = this.bytesOf(connection);
     send();
     const after = writeBufferOf(connection);
     if (after === undefined) return;
     // Another array: the transport took the queue meanwhile, with some of these packets.
-    const added = after === before ? after.length - length : after.length;
-    if (added > 0) this.catchUpPackets.set(after, (this.catchUpPackets.get(after) ?? 0) + added);
+    const same = after === before;
+    const added = same ? after.length - length : after.length;
+    if (added <= 0) return;
+    const addedBytes = same ? this.bytesOf(connection) - bytes : this.bytesOf(connection);
+    const catchUp = this.catchUps.get(after);
+    if (catchUp === undefined) this.catchUps.set(after, { packets: added, bytes: addedBytes });
+    else if (catchUp.packets <= this.maxCatchUpPackets) {
+      // Past the packets it excuses, a catch-up's bytes count as any others.
+      catchUp.packets += added;
+      catchUp.bytes += addedBytes;
+    }
   }
+
+  /** The bytes of the connection's current queue. */
+  private bytesOf(connection: EngineConnection): number {
+    if (writeBufferOf(connection)?.length) {
+      return (connection as unknown as Record<symbol, number>)[this.queuedBytes] ?? 0;
+    }
+    return 0;
+  }
+}
+
+function sizeOf(queue: readonly unknown[]): number {
+  let bytes = 0;
+  for (const packet of queue) bytes += (packet as CreatedPacket).data?.length ?? 0;
+  return bytes;
 }
