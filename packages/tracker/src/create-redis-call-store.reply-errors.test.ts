@@ -86,7 +86,7 @@ describe.skipIf(!installed)('the Redis call store when Redis answers with an err
     const bus: EventSink & { close?: () => Promise<void> } =
       options.bus === 'redis'
         ? createRedisBus({ redis: busRedis, prefix: 'replies:bus' })
-        : createMemoryBus({ maxEvents: 100 });
+        : createMemoryBus();
     const tracker = createCallTracker({
       bus,
       store: createRedisCallStore({ redis, prefix }),
