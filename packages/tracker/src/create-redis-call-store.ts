@@ -20,6 +20,7 @@ import {
   type AnalyticsGranularity,
   analyticsBucketMs,
   analyticsBucketStart,
+  analyticsGranularities,
 } from './analytics-granularity';
 import { type CallDetails, callDetailNames } from './call-details';
 import type {
@@ -56,6 +57,7 @@ import {
 } from './redis-call-store-scripts';
 import { type RedisFunction, runRedisFunction } from './redis-function';
 import { busPublishFailedPrefix, defineRedisIngestFunction } from './redis-ingest-script';
+import { type RedisStoreFailureContext, toRedisStoreFailure } from './redis-store-failure';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
 
@@ -162,6 +164,16 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
+  /** Reads the Redis type of each key (a failure's diagnosis: one command per key, Cluster-safe). */
+  const readTypes = (keys: readonly string[]): Promise<(string | undefined)[]> =>
+    Promise.all(keys.map((key) => redis.type(key).catch(() => undefined)));
+
+  /** A failure as it leaves the store: redacted, an outage a 503, a key of the wrong type named. */
+  const storeFailure = (
+    error: unknown,
+    context: Omit<RedisStoreFailureContext, 'prefix' | 'readTypes'>,
+  ): Promise<unknown> => toRedisStoreFailure(error, { ...context, prefix, readTypes });
+
   /**
    * Runs the apply step (the plain script, or the ingest function with the bus's publish in its
    * seam) and reads the reply.
@@ -186,11 +198,21 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const registration = registerTenant(transition.tenantId, transition.at);
     const keys = [`${base}call:${transition.callId}`];
     const args = encodeApplyTransitionArgs(base, transition, seamArgs, seamArgs.length > 0);
-    const reply = decodeApplyTransitionReply(
-      'fn' in step
-        ? await runRedisFunction(redis, step.fn, keys, args)
-        : await runRedisScript(redis, step.script, keys, args),
-    );
+    let raw: unknown;
+    try {
+      raw =
+        'fn' in step
+          ? await runRedisFunction(redis, step.fn, keys, args)
+          : await runRedisScript(redis, step.script, keys, args);
+    } catch (error) {
+      // The raw reply error carries the script's arguments (the event's JSON): never thrown as is.
+      throw await storeFailure(error, {
+        operation: `applying event ${transition.eventId}`,
+        keys: applyIndexKeys(base, transition),
+        writes: true,
+      });
+    }
+    const reply = decodeApplyTransitionReply(raw);
     await registration;
     const { outcome, activeCount } = reply;
     const call = decodeCall(reply.snapshot);
@@ -454,23 +476,74 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     claimCallAlert,
     releaseCallAlert,
   };
-  // A command on a client that has ended fails with ioredis' `Connection is closed.`, which reads
-  // as an outage (503): said as the bug it is instead.
-  // (`apply` checks the status first, and stays a plain call.)
+  // Every other method's failure leaves the store as the apply step's does (redacted, an outage
+  // a 503, a key of the wrong type named). A command on a client that has ended fails with
+  // ioredis' `Connection is closed.`, which reads as an outage (503): said as the bug it is
+  // instead. (`apply` checks the status first, and stays a plain call.)
   for (const name of Object.keys(store) as Array<keyof CallStore>) {
     if (name === 'apply') continue;
     const method = store[name] as (...args: unknown[]) => Promise<unknown>;
+    const { operation, writes } = storeOperations[name];
     Object.assign(store, {
       [name]: (...args: unknown[]) =>
-        method(...args).catch((error: unknown) => {
-          throw redis.status === 'end' && !CallTrackError.isInstance(error)
-            ? redisClientClosedError(error)
-            : error;
+        method(...args).catch(async (error: unknown) => {
+          if (redis.status === 'end' && !CallTrackError.isInstance(error)) {
+            redactErrorValues(error);
+            throw redisClientClosedError(error);
+          }
+          // A transaction's errors name no command: its keys are given here.
+          const keys =
+            name === 'countActiveCalls' && typeof args[0] === 'string'
+              ? [`${baseOf(args[0])}active`, `${baseOf(args[0])}branches`]
+              : [];
+          throw await storeFailure(error, { operation, keys, writes });
         }),
     });
   }
   Object.defineProperty(store, redisCallStoreIngestKey, { value: ingest });
   return store;
+}
+
+/** What each store method does, for its failures' messages. */
+const storeOperations: Record<
+  Exclude<keyof CallStore, 'apply'>,
+  { operation: string; writes: boolean }
+> = {
+  markPublished: { operation: 'confirming a publish', writes: true },
+  markPublishFailed: { operation: 'recording a failed publish', writes: true },
+  getCall: { operation: 'reading a call', writes: false },
+  listActiveCalls: { operation: 'listing active calls', writes: false },
+  countActiveCalls: { operation: 'counting active calls', writes: false },
+  listEndedCalls: { operation: 'listing ended calls', writes: false },
+  listTenants: { operation: 'listing tenants', writes: false },
+  findStaleCalls: { operation: 'finding stale calls', writes: false },
+  claimUnpublishedEnds: { operation: 'claiming unpublished ends', writes: true },
+  readAnalytics: { operation: 'reading analytics', writes: false },
+  claimAlert: { operation: 'claiming an alert', writes: true },
+  releaseAlert: { operation: 'releasing an alert', writes: true },
+  claimCallAlert: { operation: "claiming a call's alert", writes: true },
+  releaseCallAlert: { operation: "releasing a call's alert", writes: true },
+};
+
+/**
+ * The tenant's keys an apply step may write besides the call hash (which its command names): the
+ * indexes, the branch's, and the analytics buckets of the transition's time.
+ */
+function applyIndexKeys(base: string, transition: CallTransition): string[] {
+  const keys = ['active', 'branches', 'stale', 'outbox', 'ended'].map((name) => `${base}${name}`);
+  const { branchId } = transition.identity;
+  if (branchId !== undefined) {
+    keys.push(`${base}active:branch:${branchId}`, `${base}ended:branch:${branchId}`);
+  }
+  for (const granularity of analyticsGranularities) {
+    const key = redisAnalyticsBucketKey(
+      base,
+      granularity,
+      analyticsBucketStart(granularity, transition.at),
+    );
+    keys.push(key, `${key}${redisAnalyticsBucketLayout.agentsSuffix}`);
+  }
+  return keys;
 }
 
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CallEvent, EventSink } from '@calltrack/core';
+import { type CallEvent, type EventSink, RedisUnavailableError } from '@calltrack/core';
 import { type RedisBusIngest, redisBusIngestOf } from '@calltrack/redis-script';
 import type { CallApplyResult, CallStore } from './call-store';
 import type { CallTransition } from './call-transition';
@@ -9,6 +9,7 @@ import {
   redisCallStoreIngestOf,
 } from './redis-call-store-ingest';
 import { redisEventJsonHead } from './redis-ingest-script';
+import { isRedisRefusingCommands } from './redis-store-failure';
 
 /**
  * Applies a transition and publishes its event in one Redis script, or answers `undefined` when
@@ -58,7 +59,15 @@ async function seeSameData(store: RedisCallStoreIngest, bus: RedisBusIngest): Pr
   if (store.redis === bus.redis) return true;
   const key = store.probeKey();
   const token = randomUUID();
-  await store.redis.set(key, token, 'PX', 60_000);
+  await store.redis.set(key, token, 'PX', 60_000).catch((error: unknown) => {
+    // Asked again at the next ingest; meanwhile a Redis that cannot take writes is a 503.
+    throw isRedisRefusingCommands(error)
+      ? new RedisUnavailableError({
+          message: `Redis cannot take commands right now (${(error as Error).message.split('\n')[0]}). The event was not applied; try again later.`,
+          cause: error,
+        })
+      : error;
+  });
   try {
     return (await bus.redis.get(key)) === token;
   } catch (error) {

@@ -1,6 +1,5 @@
 import {
   type Authenticate,
-  BusUnavailableError,
   type Clock,
   type FetchHandler,
   InvalidArgumentError,
@@ -15,7 +14,7 @@ import {
   UnsupportedMediaTypeError,
   UnsupportedOperationError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody, isRedisUnavailableError } from '@calltrack/core/internal';
+import { acceptParsedJsonBody, isOutageError } from '@calltrack/core/internal';
 import type { CallTracker } from './call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { isExpectedRefusal } from './expected-refusal';
@@ -285,7 +284,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     try {
       return await handle(request);
     } catch (error) {
-      if (BusUnavailableError.isInstance(error) || isRedisUnavailableError(error)) {
+      if (isOutageError(error)) {
         // Answered 503 with Retry-After; one line per request, no stack: the cause is known.
         logger.error('The tracker read API could not reach Redis.', {
           path: new URL(request.url).pathname,

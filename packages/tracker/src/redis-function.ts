@@ -1,5 +1,6 @@
 import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
+import { isRedisRefusingCommands } from './redis-store-failure';
 
 /**
  * One Lua function, as a Redis Functions library (loaded once, called with `FCALL`) and as the
@@ -75,7 +76,9 @@ async function loadRedisFunction(redis: Redis | Cluster, fn: RedisFunction): Pro
     );
     return true;
   } catch (error) {
-    if (replyErrorMessage(error) === undefined) throw error;
+    // A server that cannot take the library now (out of memory, a replica after a failover) has
+    // not refused Functions: the failure is the caller's, and the next call loads it again.
+    if (replyErrorMessage(error) === undefined || isRedisRefusingCommands(error)) throw error;
     withoutFunctions.add(redis);
     return false;
   }
