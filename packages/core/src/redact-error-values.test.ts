@@ -131,6 +131,75 @@ describe('redactErrorValues', () => {
     expect(other.detail).toBe('Key (a)=(b) already exists.');
   });
 
+  it('takes the quoted values out of a PostgreSQL data error (class 22), in its message, stack, detail and where', () => {
+    // As PostgreSQL 15 words them (the dialer's tests reproduce the first two with real queries).
+    const cases: [code: string, message: string, redacted: string][] = [
+      [
+        '22P02',
+        'invalid input syntax for type uuid: "+14155550100"',
+        'invalid input syntax for type uuid: "…"',
+      ],
+      [
+        '22003',
+        'value "+14155550100" is out of range for type integer',
+        'value "…" is out of range for type integer',
+      ],
+      [
+        '22008',
+        'date/time field value out of range: "2024-13-45"',
+        'date/time field value out of range: "…"',
+      ],
+      [
+        '22007',
+        'invalid input syntax for type timestamp with time zone: "ab"c"',
+        'invalid input syntax for type timestamp with time zone: "…"',
+      ],
+      ['22007', 'invalid value "+1415" for "MM"', 'invalid value "…" for "MM"'],
+      [
+        '22P02',
+        'invalid input value for enum mood: "sad"',
+        'invalid input value for enum mood: "…"',
+      ],
+      // Nothing quoted: left as it is.
+      [
+        '22001',
+        'value too long for type character varying(64)',
+        'value too long for type character varying(64)',
+      ],
+      ['22012', 'division by zero', 'division by zero'],
+    ];
+    for (const [code, message, redacted] of cases) {
+      const error = Object.assign(new Error(message), { name: 'error', severity: 'ERROR', code });
+      const stack = error.stack;
+      redactErrorValues(error);
+      expect(error.message).toBe(redacted);
+      expect(error.stack).toBe(stack?.replace(message, redacted));
+      expect(error).toBeInstanceOf(Error);
+    }
+    const json = Object.assign(new Error('invalid input syntax for type json'), {
+      name: 'error',
+      severity: 'ERROR',
+      code: '22P02',
+      detail: 'Token ""+1415" is invalid.',
+      where: `JSON data, line 1: {"phone": "+1415\nunnamed portal parameter $1 = '{"phone": "+1415'`,
+    });
+    redactErrorValues(json);
+    expect(json.message).toBe('invalid input syntax for type json');
+    expect(json.detail).toBe('Token "…" is invalid.');
+    expect(json.where).toBe("JSON data, line 1: …\nunnamed portal parameter $1 = '…'");
+    // Another class quotes names, not values: its message stays.
+    const missing = Object.assign(new Error('relation "leads" does not exist'), {
+      severity: 'ERROR',
+      code: '42P01',
+    });
+    redactErrorValues(missing);
+    expect(missing.message).toBe('relation "leads" does not exist');
+    // Not a pg error: its message is its own business.
+    const other = Object.assign(new Error('bad input: "x"'), { code: '22P02' });
+    redactErrorValues(other);
+    expect(other.message).toBe('bad input: "x"');
+  });
+
   it('is what toError does to every error it hands to onError', () => {
     const error = refused();
     expect(toError(error)).toBe(error);

@@ -2,12 +2,14 @@
 // constraint of the app's own lead table: PostgreSQL puts the whole row in the error's `detail`
 // (`Failing row contains (…)`), the lead's phone number with it, and that must not reach logs.
 import { inspect } from 'node:util';
+import { toError } from '@calltrack/core/internal';
 import { connectTestPostgres, dropTables, uniqueTableName } from '@calltrack/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDialer } from './create-dialer';
 import { createMemoryDoNotCallList } from './create-memory-do-not-call-list';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createTestClock } from './create-test-clock';
+import { createMaskedDialerLogger } from './dialer-logger';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 
 const pool = await connectTestPostgres();
@@ -75,5 +77,33 @@ describe.skipIf(!pool)('the dialer’s logged errors', () => {
     } finally {
       await dropTables(pool!, [table, attemptsTable]);
     }
+  });
+
+  it('logs a PostgreSQL data error (class 22) without the value it quotes in its message', async () => {
+    // Real errors of real queries: a phone number where a uuid or an integer was expected.
+    const failed = async (text: string): Promise<Error> => {
+      const error = await pool!.query(text, ['+14155550123']).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      if (!(error instanceof Error)) throw new Error(`${text} did not fail`);
+      return error;
+    };
+    const invalid = await failed('SELECT $1::uuid');
+    const outOfRange = await failed('SELECT id FROM (VALUES (1)) AS v(id) WHERE id = $1');
+    expect(invalid).toMatchObject({ code: '22P02' });
+    expect(invalid.message).toContain('4155550123');
+    expect(outOfRange).toMatchObject({ code: '22003' });
+    const logged: Record<string, unknown>[] = [];
+    const logger = createMaskedDialerLogger({
+      error: (_message, context) => logged.push(context!),
+    });
+    logger.error('Claiming leads failed.', { error: invalid });
+    logger.error('Claiming leads failed.', { error: toError(outOfRange) });
+    expect(invalid.message).toBe('invalid input syntax for type uuid: "…"');
+    expect(outOfRange.message).toBe('value "…" is out of range for type integer');
+    const printed = inspect(logged, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+    expect(printed).not.toContain('4155550123');
+    expect(printed).toContain('invalid input syntax for type uuid');
   });
 });

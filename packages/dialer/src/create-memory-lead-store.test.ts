@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'vitest';
 import { checkUnrecordableCallAnswers } from './__tests__/unrecordable-call-answer';
-import { createMemoryLeadStore } from './create-memory-lead-store';
+import { createMemoryLeadStore, removeMemoryLead } from './create-memory-lead-store';
 import { describeLeadStore } from './describe-lead-store';
 
 describeLeadStore(
@@ -8,6 +8,7 @@ describeLeadStore(
   {
     name: 'memory',
     createStore: async () => ({ store: createMemoryLeadStore() }),
+    removeLead: async (store, tenantId, leadId) => removeMemoryLead(store, tenantId, leadId),
   },
 );
 

@@ -13,6 +13,21 @@ import { parseLeadInputs } from './parse-lead-inputs';
 
 const liveStates = new Set(['claimed', 'placed', 'unknown']);
 
+// Each memory store's leads, for `removeMemoryLead`.
+const leadsOfStore = new WeakMap<LeadStore, Map<string, Lead>>();
+const leadKey = (tenantId: string, leadId: string): string => `${tenantId}\u0000${leadId}`;
+
+/**
+ * Deletes a lead of a memory store behind its back, as an app deletes a row of its own table:
+ * for the conformance suite's `removeLead`, so the reference store runs the cases of deleted
+ * leads too. Its attempts stay. Not exported from the package: an app has no table here.
+ *
+ * @internal
+ */
+export function removeMemoryLead(store: LeadStore, tenantId: string, leadId: string): void {
+  leadsOfStore.get(store)?.delete(leadKey(tenantId, leadId));
+}
+
 /**
  * A lead store in this process's memory: for one process, for tests, and as the reference the
  * other stores are held to. Everything is lost when the process ends.
@@ -21,7 +36,6 @@ export function createMemoryLeadStore(): LeadStore {
   const leads = new Map<string, Lead>();
   const attempts = new Map<string, LeadAttempt>();
   const attemptsByCall = new Map<string, string>();
-  const leadKey = (tenantId: string, leadId: string): string => `${tenantId}\u0000${leadId}`;
   const attemptKey = leadKey;
   const callKey = (tenantId: string, provider: string, callId: string): string =>
     `${tenantId}\u0000${provider}\u0000${callId}`;
@@ -75,7 +89,7 @@ export function createMemoryLeadStore(): LeadStore {
     return orphaned;
   };
 
-  return {
+  const store: LeadStore = {
     async addLeads(inputs) {
       const parsed = parseLeadInputs(inputs);
       let added = 0;
@@ -294,4 +308,6 @@ export function createMemoryLeadStore(): LeadStore {
       return count;
     },
   };
+  leadsOfStore.set(store, leads);
+  return store;
 }

@@ -1508,3 +1508,133 @@ describe.skipIf(!pool)('createPostgresLeadStore over typed and varchar(n) column
     });
   });
 });
+
+describe.skipIf(!pool)('createPostgresLeadStore writes over many leads at once', () => {
+  const t0 = Date.parse('2026-03-02T15:00:00.000Z');
+  const leadOf = (leadId: string) => ({
+    tenantId: 'acme',
+    leadId,
+    userId: 'u1',
+    phoneNumber: '+14155550100',
+  });
+
+  /**
+   * Runs `first`, which must come to wait for the lock `holder` holds on lead `c`, then `second`,
+   * which must come to wait too; then the holder commits. Two writes that take their leads' rows
+   * in the order they were given deadlock here (`first` holds `a` and waits for `b`, `second`
+   * holds `b` and waits for `a`): PostgreSQL fails one of them with 40P01.
+   */
+  async function raceBehindLeadC(
+    holdLeadC: (holder: PostgresPoolClient, table: string) => Promise<void>,
+    writes: (store: LeadStore) => [() => Promise<unknown>, () => Promise<unknown>],
+    seed: string[],
+    after: (store: LeadStore) => Promise<void>,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    const table = uniqueTableName('order');
+    const attemptsTable = `${table}_attempts`;
+    const holder = await pool!.connect();
+    const waiting = async (count: number) => {
+      // Writes of this table waiting for a lock (their statement names the table).
+      await vi.waitFor(
+        async () => {
+          const { rows } = await pool!.query(
+            `SELECT count(*)::integer AS waiting FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+            [table],
+          );
+          expect(rows[0]!.waiting).toBe(count);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+    };
+    try {
+      await pool!.query(postgresLeadStoreMigration({ table, attemptsTable }));
+      const store = createPostgresLeadStore({ pool: pool!, table, attemptsTable });
+      if (seed.length > 0) await store.addLeads(seed.map(leadOf));
+      await holder.query('BEGIN');
+      await holdLeadC(holder, table);
+      const [first, second] = writes(store);
+      const firstDone = first();
+      firstDone.catch(() => {});
+      await waiting(1);
+      const secondDone = second();
+      secondDone.catch(() => {});
+      await waiting(2);
+      await holder.query('COMMIT');
+      const outcomes = await Promise.allSettled([firstDone, secondDone]);
+      await after(store);
+      return outcomes;
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+      await dropTables(pool!, [table, attemptsTable]);
+    }
+  }
+
+  const failures = (outcomes: PromiseSettledResult<unknown>[]) =>
+    outcomes.flatMap((outcome) =>
+      outcome.status === 'rejected' ? [String((outcome.reason as { code?: unknown }).code)] : [],
+    );
+
+  it('records two batches of skips over the same leads in opposite orders: both land (one failed with a deadlock, 40P01)', async () => {
+    let leads: (Lead | undefined)[] = [];
+    const outcomes = await raceBehindLeadC(
+      (holder, table) =>
+        holder
+          .query(`SELECT 1 FROM ${table} WHERE tenant_id = 'acme' AND id = 'c' FOR UPDATE`)
+          .then(() => {}),
+      (store) => [
+        () =>
+          store.recordSkips(
+            ['a', 'c', 'b'].map((leadId) => ({
+              tenantId: 'acme',
+              leadId,
+              reason: 'first',
+              now: t0,
+            })),
+          ),
+        () =>
+          store.recordSkips(
+            ['b', 'a'].map((leadId) => ({ tenantId: 'acme', leadId, reason: 'second', now: t0 })),
+          ),
+      ],
+      // A table of a real size: the UPDATE finds its leads by primary key, in the order given (on
+      // three rows it reads the table through, in its own order, whatever the batch's).
+      ['a', 'b', 'c', ...Array.from({ length: 2000 }, (_, index) => `other-${index}`)],
+      async (store) => {
+        leads = await Promise.all(['a', 'b', 'c'].map((leadId) => store.getLead('acme', leadId)));
+      },
+    );
+    expect(failures(outcomes)).toEqual([]);
+    // The second batch waited for the first and wrote over it.
+    expect(leads.map((lead) => lead?.skipReason)).toEqual(['second', 'second', 'first']);
+  });
+
+  it('adds two lists over the same new leads in opposite orders: both land (one failed with a deadlock, 40P01)', async () => {
+    let listed = 0;
+    const outcomes = await raceBehindLeadC(
+      // Another load of the list, not committed yet, holds lead c's key.
+      (holder, table) =>
+        holder
+          .query(
+            `INSERT INTO ${table} (tenant_id, id, user_id, phone_number, call_status, has_been_called)
+             VALUES ('acme', 'c', 'u1', '+14155550100', 'pending', false)`,
+          )
+          .then(() => {}),
+      (store) => [
+        () => store.addLeads(['a', 'c', 'b'].map(leadOf)),
+        () => store.addLeads(['b', 'a'].map(leadOf)),
+      ],
+      [],
+      async (store) => {
+        listed = (await store.listLeads({ tenantId: 'acme', userId: 'u1', limit: 10 })).length;
+      },
+    );
+    expect(failures(outcomes)).toEqual([]);
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: { added: 2, existing: 1, conflicts: [] } },
+      { status: 'fulfilled', value: { added: 0, existing: 2, conflicts: [] } },
+    ]);
+    expect(listed).toBe(3);
+  });
+});

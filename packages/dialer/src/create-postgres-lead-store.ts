@@ -6,6 +6,7 @@ import { InvalidLeadError } from './errors/invalid-lead-error';
 import { fitsPostgresType, postgresSpelling } from './fits-postgres-type';
 import type { Lead, LeadCallStatus } from './lead';
 import { type AttemptState, claimedAttempt, claimedLead, type LeadAttempt } from './lead-attempt';
+import { leadKeyOrderSql, sortByLeadKey } from './lead-key-order';
 import type {
   ClaimRefusal,
   ClaimResult,
@@ -80,6 +81,9 @@ export function createPostgresLeadStore(options: PostgresLeadStoreOptions): Lead
   // predicate: matched, that partial index competes with the primary key, and when its
   // statistics are stale (leads loaded after the last ANALYZE, a new table) it looks nearly
   // empty and wins, and every claim scans the tenant's pending leads instead of one row.
+  // Every write over many leads takes their rows in this one order (see `sortByLeadKey`).
+  const inKeyOrder = (alias: string): string =>
+    leadKeyOrderSql(`${alias}.${c.tenantId}`, `${alias}.${c.leadId}`);
   const pending = (alias: string): string =>
     `${alias}.${c.callStatus} = 'pending' AND coalesce(${alias}.${c.hasBeenCalled}, true) = false`;
   // The owner, number and zone the gates checked ($8: { leadId: [userId, phone, zone] }), as the
@@ -122,7 +126,8 @@ WITH claimed AS (
   RETURNING ${claimedReturning}
 ), ${recordAttempts}`;
 
-  // A batch: rows another transaction is claiming are skipped (SKIP LOCKED), not waited for.
+  // A batch: rows another transaction is claiming are skipped (SKIP LOCKED), not waited for, so
+  // a claim never waits for a lead and needs no order to take them in.
   const claimManySql = `
 WITH locked AS (
   SELECT L.${c.tenantId} AS tenant, L.${c.leadId} AS lead
@@ -171,8 +176,9 @@ UPDATE ${attempts} SET state = $10, fence = $5, updated_at = $11, lease_until = 
 WHERE tenant_id = $14 AND attempt_id = $9`;
 
   // Orphaning a batch of expired attempts (the reconciler's), in one short transaction: lock the
-  // batch's leads, then its attempts, each in key order (the order every fenced write takes them
-  // in, so two reconcilers wait for each other instead of deadlocking), then decide and write
+  // batch's leads (in the one order of every write over many leads), then its attempts, in key
+  // order (a fenced write takes one lead, then its attempt: so two reconcilers, or a reconciler
+  // and a batch of skips, wait for each other instead of deadlocking), then decide and write
   // every attempt in one statement. It runs after the locks, so it reads what they hold as it is
   // now: a statement that waited for a lock itself would read the attempts as they were before.
   // The leads' keys arrive as text and are cast to your columns' types (NULL: a key your columns
@@ -188,7 +194,7 @@ WHERE tenant_id = $14 AND attempt_id = $9`;
     const lockLeads = `
 SELECT 1 FROM ${table} L
 WHERE (L.${c.tenantId}, L.${c.leadId}) IN (${leadKeys})
-ORDER BY L.${c.tenantId}, L.${c.leadId}
+ORDER BY ${inKeyOrder('L')}
 FOR UPDATE OF L`;
     const lockAttempts = `
 SELECT 1 FROM ${attempts} A
@@ -272,10 +278,14 @@ ORDER BY decided.position`;
           found.get(columnName[field]) ?? { type: 'text', castType: 'text' };
         const [tenant, lead, owner, phone, zone] = addedColumns.map((field) => of(field).castType);
         // Cast without the modifier: the INSERT's own assignment to a varchar(n) refuses a longer
-        // value (22001), where a cast to varchar(n) would cut it.
+        // value (22001), where a cast to varchar(n) would cut it. In the order given: sorted by
+        // key (an insert waits for another's uncommitted one of the same key, and for a write
+        // holding the row).
         const insertSql = `INSERT INTO ${table} (${c.tenantId}, ${c.leadId}, ${c.userId}, ${c.phoneNumber}, ${c.timeZone}, ${c.callStatus}, ${c.hasBeenCalled})
           SELECT tenant::${tenant}, lead::${lead}, owner::${owner}, phone::${phone}, zone::${zone}, 'pending', false
-          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS input(tenant, lead, owner, phone, zone)
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+            WITH ORDINALITY AS input(tenant, lead, owner, phone, zone, position)
+          ORDER BY input.position
           ON CONFLICT DO NOTHING`;
         // Which of the leads given are another user's: read after the inserts, in a statement of
         // its own, so it sees a lead another transaction added while an insert waited for it.
@@ -285,11 +295,21 @@ ORDER BY decided.position`;
           WHERE L.${c.userId} IS DISTINCT FROM input.owner::${owner}
           ORDER BY input.position`;
         // A batch of skips (the dialer's page), each by primary key: the keys arrive as text and
-        // are cast to your columns' types; `pending` keeps the planner off the pending index.
-        const recordSkipsSql = `UPDATE ${table} L SET ${c.skipReason} = input.reason, ${c.skippedAt} = input.at
-          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS input(tenant, lead, reason, at)
-          WHERE L.${c.tenantId} = input.tenant::${tenant} AND L.${c.leadId} = input.lead::${lead}
-            AND ${pending('L')}`;
+        // are cast to your columns' types; `pending` keeps the planner off the pending index. The
+        // rows are locked first, in key order: an UPDATE … FROM takes them in whatever order its
+        // plan reads them (the batch's, by primary key), and two batches (two dialers, a reload)
+        // over the same leads in other orders deadlocked.
+        const recordSkipsSql = `WITH locked AS (
+            SELECT L.${c.tenantId} AS tenant, L.${c.leadId} AS lead, input.reason, input.at
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS input(tenant, lead, reason, at)
+            JOIN ${table} L ON L.${c.tenantId} = input.tenant::${tenant} AND L.${c.leadId} = input.lead::${lead}
+            WHERE ${pending('L')}
+            ORDER BY ${inKeyOrder('L')}
+            FOR UPDATE OF L
+          )
+          UPDATE ${table} L SET ${c.skipReason} = locked.reason, ${c.skippedAt} = locked.at
+          FROM locked
+          WHERE L.${c.tenantId} = locked.tenant AND L.${c.leadId} = locked.lead`;
         const types = Object.fromEntries(
           addedColumns.map((field) => [field, of(field).type]),
         ) as Record<AddedColumn, string>;
@@ -362,13 +382,15 @@ ORDER BY decided.position`;
           }
         }
       }
-      // One transaction over the batches: a batch your table refuses adds nothing at all.
+      // One transaction over the batches: a batch your table refuses adds nothing at all. The
+      // leads go in key order, across the batches too (see `sortByLeadKey`).
+      const inOrder = sortByLeadKey(parsed);
       const client = await pool.connect();
       let start = 0;
       try {
         await client.query('BEGIN');
         for (; start < parsed.length; start += 1000) {
-          const batch = parsed.slice(start, start + 1000);
+          const batch = inOrder.slice(start, start + 1000).map((index) => parsed[index]!);
           const result = await client.query(insertSql, [
             batch.map((lead) => lead.tenantId),
             batch.map((lead) => lead.leadId),
@@ -396,12 +418,22 @@ ORDER BY decided.position`;
         await client.query('ROLLBACK').catch(() => {});
         // A value your column refuses that the check above let through (a domain's length…).
         if (isRefusedValue(error)) {
-          // PostgreSQL names no row: the refused batch's first lead, and its range.
-          const last = Math.min(start + 1000, parsed.length) - 1;
+          // PostgreSQL names no row: the refused batch's first lead, and the others.
+          const refused = inOrder.slice(start, start + 1000).sort((a, b) => a - b);
+          const first = refused[0]!;
+          const last = refused[refused.length - 1]!;
+          const others =
+            refused.length === 1
+              ? ''
+              : refused.length === 2
+                ? `(or lead ${last}) `
+                : last - first === refused.length - 1
+                  ? `(or one of leads ${first + 1}–${last}) `
+                  : `(or one of ${refused.length - 1} later leads) `;
           throw new InvalidLeadError({
-            index: start,
+            index: first,
             field: 'lead',
-            message: `${last > start + 1 ? `(or one of leads ${start + 1}–${last}) ` : last > start ? `(or lead ${last}) ` : ''}holds a value your table refuses (${(error as Error).message})`,
+            message: `${others}holds a value your table refuses (${(error as Error).message})`,
           });
         }
         throw error;

@@ -17,8 +17,11 @@ export interface LeadStoreSuiteOptions {
   /** A fresh, empty store for one test, and what to run after it. */
   createStore: () => Promise<{ store: LeadStore; cleanup?: () => Promise<void> }>;
   /**
-   * Deletes a lead of `store` behind its back, as your app may (a row of your own table). Given,
-   * the suite checks that the attempts of a deleted lead, or of one deleted and loaded again (on
+   * Deletes a lead of `store` behind its back, as your app may (a row of your own table); a lead
+   * the store does not have is no error. Given, the suite checks that a deleted lead, pending or
+   * being dialled, is gone for every operation (not read, listed, claimed, skipped or written
+   * back by a fenced write) while its attempt stays for the reconciler, that one added again is
+   * a new lead, and that the attempts of a deleted lead, or of one deleted and loaded again (on
    * another attempt now), can be orphaned, `placed` ones too. Give it whenever your app can
    * delete or reset your store's leads: without it those cases are not checked, and cannot be,
    * since no `LeadStore` operation cuts a live attempt off from its lead (only a claim moves a
@@ -757,6 +760,157 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
         });
       });
     });
+
+    if (options.removeLead !== undefined) {
+      const removeLead = options.removeLead;
+      describe('leads deleted behind its back', () => {
+        it('has no deleted lead for any operation, pending or claimed, and keeps the claimed one’s attempt for the reconciler', async () => {
+          const setup = await setUp(3);
+          const { store, tenantId } = setup;
+          const [claim] = await claimOne(store, tenantId, 'lead-0001');
+          if (!claim?.claimed) throw new Error('not claimed');
+          const { attempt } = claim;
+          const kept = await store.getLead(tenantId, 'lead-0002');
+          // Pending, being dialled, and one the store never had (deleting it changes nothing).
+          await removeLead(store, tenantId, 'lead-0000');
+          await removeLead(store, tenantId, 'lead-0001');
+          await removeLead(store, tenantId, 'lead-none');
+          for (const leadId of ['lead-0000', 'lead-0001', 'lead-none']) {
+            assert.equal(await store.getLead(tenantId, leadId), undefined, leadId);
+          }
+          assertEqual(await store.getLead(tenantId, 'lead-0002'), kept);
+          const query = { tenantId, userId: 'user-1', limit: 10 };
+          assertEqual(
+            (await store.listPendingLeads(query)).map((found) => found.leadId),
+            ['lead-0002'],
+          );
+          assertEqual(
+            (await store.listLeads(query)).map((found) => found.leadId),
+            ['lead-0002'],
+          );
+          // A skip or a fenced write about a deleted lead changes nothing and brings no lead back.
+          await store.recordSkips(
+            ['lead-0000', 'lead-0001', 'lead-none'].map((leadId) => ({
+              tenantId,
+              leadId,
+              reason: 'outside_calling_window',
+              now: t0 + 50,
+            })),
+          );
+          assertEqual(
+            await store.updateAttempt({
+              tenantId,
+              leadId: 'lead-0001',
+              attemptId: attempt.attemptId,
+              fence: attempt.fence,
+              state: 'placed',
+              now: t0 + 100,
+              provider: 'twilio',
+              callId: `CA-${tenantId}`,
+            }),
+            { applied: false, reason: 'not_found' },
+          );
+          for (const leadId of ['lead-0000', 'lead-0001', 'lead-none']) {
+            assert.equal(await store.getLead(tenantId, leadId), undefined, leadId);
+          }
+          assertEqual(
+            (await store.listLeads(query)).map((found) => found.leadId),
+            ['lead-0002'],
+          );
+          assert.equal(
+            await store.findAttemptByCall(tenantId, 'twilio', `CA-${tenantId}`),
+            undefined,
+          );
+          const claims = await store.claimLeads({
+            tenantId,
+            leadIds: ['lead-0000', 'lead-0001', 'lead-none'],
+            now: t0 + 200,
+            leaseMs: lease,
+            claimedBy: 'suite',
+          });
+          assertEqual(
+            claims.map((result) => [result.leadId, result.claimed ? 'claimed' : result.reason]),
+            [
+              ['lead-0000', 'not_found'],
+              ['lead-0001', 'not_found'],
+              ['lead-none', 'not_found'],
+            ],
+          );
+          // The claimed lead's attempt stays as it was, live, until the reconciler orphans it.
+          assertEqual(await store.getAttempt(tenantId, attempt.attemptId), attempt);
+          assert.equal(await store.countLiveAttempts({ tenantId, userId: 'user-1', since: 0 }), 1);
+          assertEqual(
+            (await store.listExpiredAttempts({ now: t0 + lease, limit: 100 }))
+              .filter((found) => found.tenantId === tenantId)
+              .map((found) => found.attemptId),
+            [attempt.attemptId],
+          );
+          // Nothing of theirs was left behind: added again, they are new leads of their user.
+          assertEqual(
+            await store.addLeads(
+              ['lead-0000', 'lead-0001'].map((leadId) => lead(tenantId, leadId)),
+            ),
+            { added: 2, existing: 0, conflicts: [] },
+          );
+        });
+
+        it('adds a deleted lead again as a new one: pending, never called, fence 0, claimable once more', async () => {
+          const setup = await setUp(1);
+          const { store, tenantId } = setup;
+          const [claim] = await claimOne(store, tenantId, 'lead-0000');
+          if (!claim?.claimed) throw new Error('not claimed');
+          await store.recordSkips([{ tenantId, leadId: 'lead-0000', reason: 'dnc', now: t0 + 10 }]);
+          await removeLead(store, tenantId, 'lead-0000');
+          // Deleted twice: the second finds nothing.
+          await removeLead(store, tenantId, 'lead-0000');
+          assertEqual(
+            await store.addLeads([lead(tenantId, 'lead-0000', { phoneNumber: '+14155550123' })]),
+            { added: 1, existing: 0, conflicts: [] },
+          );
+          assertEqual(await store.getLead(tenantId, 'lead-0000'), {
+            tenantId,
+            leadId: 'lead-0000',
+            userId: 'user-1',
+            phoneNumber: '+14155550123',
+            timeZone: 'America/New_York',
+            callStatus: 'pending',
+            hasBeenCalled: false,
+            attemptCount: 0,
+            lastAttemptAt: undefined,
+            attemptId: undefined,
+            fence: 0,
+            provider: undefined,
+            callId: undefined,
+            callOutcome: undefined,
+            skipReason: undefined,
+            skippedAt: undefined,
+          });
+          const [again] = await claimOne(store, tenantId, 'lead-0000', t0 + 1000);
+          if (!again?.claimed) throw new Error('not claimed again');
+          assert.notEqual(again.attempt.attemptId, claim.attempt.attemptId);
+          // The old attempt's holder, with the same fence as the new one, writes nothing.
+          assertPartial(
+            await store.updateAttempt({
+              tenantId,
+              leadId: 'lead-0000',
+              attemptId: claim.attempt.attemptId,
+              fence: claim.attempt.fence,
+              state: 'placed',
+              now: t0 + 1100,
+              provider: 'twilio',
+              callId: `CA-old-${tenantId}`,
+            }),
+            { applied: false, reason: 'stale' },
+          );
+          assertPartial(await store.getLead(tenantId, 'lead-0000'), {
+            callStatus: 'dialing',
+            attemptId: again.attempt.attemptId,
+            attemptCount: 1,
+            callId: undefined,
+          });
+        });
+      });
+    }
 
     describe('reconciling and counting', () => {
       it('lists attempts whose lease ran out while claimed or unknown, oldest first, across tenants', async () => {
