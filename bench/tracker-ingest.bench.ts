@@ -8,10 +8,12 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { type CallEvent, type CallStatus, type EventSink, sealCallEvent } from '@calltrack/core';
+import { redisBusIngestOf } from '@calltrack/redis-script';
 import { startRedisServer } from '@calltrack/test-utils';
 import { createCallTracker, createMemoryCallStore } from '@calltrack/tracker';
 import { createRedisCallStore } from '@calltrack/tracker/redis';
 import { Redis } from 'ioredis';
+import { loadMinimalIngestStep } from './lib/minimal-ingest-step';
 import {
   loadReplayFunction,
   recordFunctionCommands,
@@ -420,6 +422,37 @@ if (server) {
         ratio(floor.rate, bare.rate),
       );
     }
+
+    // A bound above the one step: the leanest one-step design (bench/lib/minimal-ingest-step.ts,
+    // decision 0069), alternated round by round with a bare publish of the same events.
+    for (const concurrency of [1, 32]) {
+      const runs: Record<'bare' | 'minimal', Measured[]> = { bare: [], minimal: [] };
+      for (let round = 0; round < rounds; round += 1) {
+        const events = lifecycles(calls, `mn${concurrency}${round}`).map((event) =>
+          sealCallEvent(event),
+        );
+        const bareBus = redisBus(`mnb${concurrency}${round}`);
+        runs.bare.push(await measure(bareBus, events, concurrency));
+        const bus = redisBus(`mns${concurrency}${round}`);
+        const busIngest = redisBusIngestOf(bus)!;
+        const ingest = await loadMinimalIngestStep(
+          redis,
+          await busIngest.publishFunctions(),
+          busIngest.metaKey,
+          `mn${concurrency}${round}`,
+        );
+        runs.minimal.push(await measure({ publish: ingest } as EventSink, events, concurrency));
+      }
+      const [bare, minimal] = [summary(runs.bare), summary(runs.minimal)];
+      row(
+        `bound: a minimal one step (call as one string, start/end indexes), ${concurrency} in flight`,
+        `${calls * 4} events, sealed events`,
+        `${rate(bare.rate)}; ${cpuText(bare)}`,
+        `${rate(minimal.rate)}; ${cpuText(minimal)}`,
+        ratio(minimal.rate, bare.rate),
+      );
+    }
+    await Promise.all(buses.map((bus) => bus.close()));
 
     // Memory per active call in Redis: used_memory delta, and MEMORY USAGE of the call hashes.
     await redis.flushall();
