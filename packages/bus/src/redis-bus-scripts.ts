@@ -154,9 +154,9 @@ local function calltrack_open(keys, first)
   return t
 end
 
--- A command on a key this node may not have: redis.pcall, so that a script on a Cluster slot
--- being migrated, which Redis fails at the first key the node does not have, stops there with
--- nothing half-written. Returns the reply, or nil after recording the failure in t.failed.
+-- A command that may fail (a key of the wrong type; or, for a caller that did not declare every
+-- key, one a Cluster slot being migrated has moved): redis.pcall, so that the batch stops there
+-- with nothing half-written. Returns the reply, or nil after recording the failure in t.failed.
 local function calltrack_try(t, ...)
   local reply = redis.pcall(...)
   if type(reply) == 'table' and reply.err then
