@@ -19,9 +19,12 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-/** A script of another package's making around the bus's functions: one event, one step. */
+/**
+ * A script of another package's making around the bus's functions: one event, one step. Its own
+ * key first (`KEYS[1]`, unused here), then the bus's keys.
+ */
 const composed = (functions: string) => `${functions}
-local stream = calltrack_open(KEYS[1])
+local stream = calltrack_open(KEYS, 2)
 local seq, duplicate, register = calltrack_publish(stream, ARGV[1], ARGV[2])
 calltrack_close(stream)
 return { stream.epoch, seq, duplicate, register }
@@ -47,12 +50,13 @@ describe.skipIf(!redis)('the Redis bus, lent to a script on the same Redis', () 
     expect(functions).toContain("redis.call('PUBLISH'");
     expect(await ingest.publishFunctions()).toBe(functions);
     const first = makeCallEvent();
-    const meta = ingest.metaKey('tenant-a');
-    expect(meta).toBe(redisBusKeys(busPrefix, 'tenant-a').meta);
+    const keys = ingest.keys('tenant-a');
+    expect(keys).toEqual(redisBusKeys(busPrefix, 'tenant-a').script);
     const [epoch, seq, duplicate, register] = (await redis!.eval(
       composed(functions),
-      1,
-      meta,
+      1 + keys.length,
+      `${prefix}:{tenant-a}:own`,
+      ...keys,
       JSON.stringify(first),
       first.id,
     )) as [string, number, number, number];
@@ -87,8 +91,9 @@ describe.skipIf(!redis)('the Redis bus, lent to a script on the same Redis', () 
     const event = makeCallEvent({ tenantId: 'tenant-new' });
     const reply = (await redis!.eval(
       composed(functions),
-      1,
-      ingest.metaKey('tenant-new'),
+      1 + ingest.keys('tenant-new').length,
+      `${prefix}:{tenant-new}:own`,
+      ...ingest.keys('tenant-new'),
       JSON.stringify(event),
       event.id,
     )) as number[];
@@ -98,8 +103,9 @@ describe.skipIf(!redis)('the Redis bus, lent to a script on the same Redis', () 
     const next = makeCallEvent({ tenantId: 'tenant-new' });
     const again = (await redis!.eval(
       composed(functions),
-      1,
-      ingest.metaKey('tenant-new'),
+      1 + ingest.keys('tenant-new').length,
+      `${prefix}:{tenant-new}:own`,
+      ...ingest.keys('tenant-new'),
       JSON.stringify(next),
       next.id,
     )) as number[];

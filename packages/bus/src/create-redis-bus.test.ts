@@ -377,7 +377,7 @@ describe.skipIf(!redis)('createRedisBus', () => {
       const command = pubsub === 'sharded' ? 'SPUBLISH' : 'PUBLISH';
       const writer = (format: 'headerless' | 'v2') =>
         defineRedisScript(`${functions}
-local t = calltrack_open(KEYS[1])
+local t = calltrack_open(KEYS, 1)
 local first = t.top + 1
 for index = 1, #ARGV, 2 do calltrack_publish(t, ARGV[index], ARGV[index + 1]) end
 ${format === 'headerless' ? 'table.remove(t.messages, 1)' : 't.messages = {}'}
@@ -390,7 +390,7 @@ return t.top
         await runRedisScript(
           client,
           scripts[format],
-          [ingest.metaKey(events[0]!.tenantId)],
+          ingest.keys(events[0]!.tenantId),
           events.flatMap((event) => [JSON.stringify(event), event.id]),
         );
         if (pubsub === 'sharded') await ingest.registerTenant(events[0]!.tenantId);
@@ -482,7 +482,7 @@ return t.top
     await client.hset(keys.meta, 'epoch', 'oldepoch', 'seq', 2);
     await client.xadd(keys.stream, '0-1', 'e', JSON.stringify(makeCallEvent()), 'i', 'x1', 't', 1);
     await client.xadd(keys.stream, '0-2', 'e', JSON.stringify(makeCallEvent()), 'i', 'x2', 't', 1);
-    await client.hset(keys.ids, 'x1', 1, 'x2', 2);
+    await client.hset(`${own}:{tenant-a}:ids`, 'x1', 1, 'x2', 2);
     const bus = createRedisBus({ redis: client, prefix: own });
     const fresh = makeCallEvent();
     const { cursor, duplicate } = await bus.publish(fresh);
@@ -682,5 +682,89 @@ return t.top
     const next = await large.publish(makeCallEvent());
     expect(parseBusCursor(next.cursor)?.seq).toBe(56);
     await large.close();
+  });
+
+  it('de-duplicates across id generations kept in two fixed keys, and keeps no other', async () => {
+    const own = `${prefix}:generations`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    const bus = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 3 } });
+    const events = Array.from({ length: 20 }, () => makeCallEvent());
+    const cursors: string[] = [];
+    for (const event of events) cursors.push((await bus.publish(event)).cursor);
+    // The window is 18 to 20 (generations 5 and 6, in ids:1 and ids:0).
+    for (const index of [17, 18, 19]) {
+      expect(await bus.publish(events[index] as CallEvent)).toEqual({
+        cursor: cursors[index],
+        duplicate: true,
+      });
+    }
+    const left = await bus.publish(events[16] as CallEvent);
+    expect(left.duplicate).toBe(false);
+    expect(parseBusCursor(left.cursor)?.seq).toBe(21);
+    expect((await client.keys(`${own}:*`)).sort()).toEqual(
+      [keys.meta, keys.stream, ...keys.ids].sort(),
+    );
+    // Generation 7 (seq 21) emptied ids:1 of generation 5 when it started.
+    expect(Object.keys(await client.hgetall(keys.ids[1])).filter(Boolean)).toEqual([
+      events[16]!.id,
+    ]);
+    await bus.close();
+  });
+
+  it('takes an id for a duplicate only when the entry at its seq is that event', async () => {
+    const own = `${prefix}:stale-ids`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    const bus = createRedisBus({ redis: client, prefix: own });
+    const [first, second] = [makeCallEvent(), makeCallEvent()];
+    await bus.publish(first!);
+    // An id key holding what another epoch (or an older version of the script) left there:
+    // second's id mapped to seq 1, which is first's entry in this stream.
+    await client.hset(keys.ids[0], second!.id, 1);
+    const published = await bus.publish(second!);
+    expect(published.duplicate).toBe(false);
+    expect(parseBusCursor(published.cursor)?.seq).toBe(2);
+    expect(await bus.publish(second!)).toEqual({ ...published, duplicate: true });
+    await bus.close();
+  });
+
+  it('goes on with a stream the layout with ids per epoch wrote, in its epoch', async () => {
+    const own = `${prefix}:ids-per-epoch`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    // The layout before fixed id keys: generations named after the epoch.
+    const now = Date.now();
+    const earlier = [makeCallEvent(), makeCallEvent()];
+    await client.hset(
+      keys.meta,
+      'epoch',
+      'e0',
+      'seq',
+      2,
+      'gen',
+      1000,
+      'at',
+      now,
+      'exp',
+      now + 60_000,
+    );
+    for (const [index, event] of earlier.entries()) {
+      await client.xadd(
+        keys.stream,
+        `${index + 1}-${now}`,
+        'e',
+        JSON.stringify(event),
+        'i',
+        event.id,
+      );
+    }
+    await client.hset(`${own}:{tenant-a}:ids:e0:0`, earlier[0]!.id, 1, earlier[1]!.id, 2);
+    const bus = createRedisBus({ redis: client, prefix: own });
+    const resumed = bus.subscribe({ tenantId: 'tenant-a', after: 'e0:1' });
+    await resumed.ready;
+    const fresh = makeCallEvent();
+    const published = await bus.publish(fresh);
+    expect(published.duplicate).toBe(false);
+    expect(parseBusCursor(published.cursor)).toMatchObject({ epoch: 'e0', seq: 3 });
+    expect(eventIds(await take(resumed, 2))).toEqual([earlier[1]!.id, fresh.id]);
+    await bus.close();
   });
 });

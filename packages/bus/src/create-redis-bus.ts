@@ -152,7 +152,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     const [epoch, top, topAt] = (await runRedisScript(
       redis,
       positionScript,
-      [redisBusKeys(prefix, tenantId).meta],
+      redisBusKeys(prefix, tenantId).script,
       [],
     )) as [string, number, string];
     // The newest event's cursor, verifier included; a stream with none has no entry to name.
@@ -172,7 +172,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
   let functions: Promise<string> | undefined;
   const ingest: RedisBusIngest = {
     redis,
-    metaKey: (tenantId) => redisBusKeys(prefix, tenantId).meta,
+    keys: (tenantId) => redisBusKeys(prefix, tenantId).script,
     publishFunctions: () => {
       functions ??= mode().then((kind) =>
         redisPublishFunctions(redisPublishSettings({ maxEvents, maxAgeMs, metaTtlMs }, kind)),

@@ -89,26 +89,29 @@ export function createRedisPublisher(
     defineRedisScript(redisPublishScript(redisPublishSettings(options, mode)));
 
   /** Publishes a batch of one tenant's events with one script call. */
-  const publishBatch = async (meta: string, batch: Pending[]): Promise<BusPublishResult[]> => {
+  const publishBatch = async (tenant: string, batch: Pending[]): Promise<BusPublishResult[]> => {
     script ??= scriptFor(await options.mode());
     // Those whose deadline passed while they waited are not sent; which were is kept by index.
     const sent: boolean[] = new Array(batch.length);
     const args: string[] = [];
-    let tenantId: string | undefined;
     for (let index = 0; index < batch.length; index += 1) {
       const pending = batch[index] as Pending;
       sent[index] = !pending.abandoned;
       if (pending.abandoned) continue;
       args.push(pending.json, pending.event.id);
-      tenantId ??= pending.event.tenantId;
     }
     // An abandoned one's promise is already rejected: what it gets here goes nowhere.
-    if (tenantId === undefined) return batch.map(() => abandonedResult);
-    const reply = (await runRedisScript(redis, script, [meta], args)) as (string | number)[];
+    if (args.length === 0) return batch.map(() => abandonedResult);
+    const reply = (await runRedisScript(
+      redis,
+      script,
+      redisBusKeys(prefix, tenant).script,
+      args,
+    )) as (string | number)[];
     const epoch = reply[0] as string;
     if (reply[1] === 1) {
       // The events are published; a failed registration is tried again on the next publish.
-      await registerRedisBusTenant(redis, prefix, tenantId).catch((error: unknown) => {
+      await registerRedisBusTenant(redis, prefix, tenant).catch((error: unknown) => {
         redactErrorValues(error);
         options.report(toError(error));
       });
@@ -166,9 +169,9 @@ export function createRedisPublisher(
         ),
       );
     }
-    const meta = redisBusKeys(prefix, event.tenantId).meta;
+    const tenant = event.tenantId;
     const pending: Pending = { event, json, abandoned: false };
-    return deadlines.within(batcher.add(meta, pending), (error) => {
+    return deadlines.within(batcher.add(tenant, pending), (error) => {
       // ioredis attaches the script call to its error, arguments and all: the events' JSON
       // (phone numbers, transcripts) must not reach the caller's logs through `cause`.
       redactErrorValues(error);
@@ -188,7 +191,7 @@ export function createRedisPublisher(
       );
       // Out of time: one still waiting behind a call Redis has not answered (it may hang for
       // good) leaves the queue now, with its event and JSON; one a batch has is not sent.
-      if (error === undefined && !batcher.withdraw(meta, pending, failure)) {
+      if (error === undefined && !batcher.withdraw(tenant, pending, failure)) {
         pending.abandoned = true;
       }
       return failure;

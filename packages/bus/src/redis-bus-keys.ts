@@ -6,8 +6,14 @@ export interface RedisBusKeys {
   meta: string;
   /** Stream of the history; entry ids are `<seq>-<publish time in ms>`. */
   stream: string;
-  /** Base name of the de-duplication hashes (event id → seq), `<ids>:<epoch>:<generation>`. */
-  ids: string;
+  /** The de-duplication hashes (event id → seq): id generation n lives in `ids[n % 2]`. */
+  ids: readonly [string, string];
+  /**
+   * Every key the publish and position scripts touch, in the order `calltrack_open` reads them:
+   * meta, stream, the id generations. Declared as the scripts' KEYS, so that on a Cluster slot
+   * being moved Redis runs a script only on the node that has all of them (TRYAGAIN meanwhile).
+   */
+  script: readonly string[];
   /** Pub/sub channel for live delivery (classic or sharded). */
   channel: string;
 }
@@ -19,12 +25,10 @@ export interface RedisBusKeys {
  */
 export function redisBusKeys(prefix: string, tenantId: string): RedisBusKeys {
   const base = `${prefix}:{${tenantId}}`;
-  return {
-    meta: `${base}:meta`,
-    stream: `${base}:stream`,
-    ids: `${base}:ids`,
-    channel: `${base}:events`,
-  };
+  const meta = `${base}:meta`;
+  const stream = `${base}:stream`;
+  const ids = [`${base}:ids:0`, `${base}:ids:1`] as const;
+  return { meta, stream, ids, script: [meta, stream, ...ids], channel: `${base}:events` };
 }
 
 /** The PSUBSCRIBE pattern matching every tenant's channel under a prefix (classic pub/sub). */

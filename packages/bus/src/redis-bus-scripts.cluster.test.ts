@@ -1,3 +1,4 @@
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { CallEvent } from '@calltrack/core';
 import {
   connectTestRedis,
@@ -5,7 +6,7 @@ import {
   type RedisClusterProcess,
   startRedisCluster,
 } from '@calltrack/test-utils';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBusCursor } from './bus-cursor';
 import { callEventJson } from './call-event-json';
@@ -15,10 +16,11 @@ import { redisBusKeys } from './redis-bus-keys';
 import { redisPublishScript } from './redis-bus-scripts';
 import { redisClusterSlot } from './redis-cluster-slot';
 
-// A publish script that runs while its tenant's slot is being migrated (resharding) is aborted
-// by Redis at the first key that is not on the node: these tests open a migration by hand, run
-// the script on the source node with keys missing there, and check that it left nothing behind
-// half-written.
+// A publish script declares every key it touches, so while its tenant's slot is being migrated
+// (resharding) Redis runs it only on a node that has all of them, and answers TRYAGAIN while they
+// are split between the two: these tests open a migration by hand, move some keys, publish (on
+// the source node, or through a cluster client) and check that nothing was written twice or half
+// and that history stays one stream.
 const probe = await connectTestRedis();
 probe?.disconnect();
 const available = probe !== undefined;
@@ -26,10 +28,11 @@ const available = probe !== undefined;
 describe.skipIf(!available)('Redis bus publish script during a slot migration', () => {
   let cluster: RedisClusterProcess;
   const clients: (Cluster | Redis)[] = [];
-  const connect = (): Cluster => {
+  const connect = (options: ClusterOptions = {}): Cluster => {
     const client = new Cluster(cluster.startupNodes, {
       clusterRetryStrategy: () => 100,
       redisOptions: { maxRetriesPerRequest: 1 },
+      ...options,
     });
     client.on('error', () => {});
     clients.push(client);
@@ -85,7 +88,11 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
   };
 
   /** The publish script as a bus with `maxEvents` 4 runs it, on one node, with no retry. */
-  const publishOn = (redis: Redis, meta: string, events: CallEvent[]): Promise<unknown> =>
+  const publishOn = (
+    redis: Redis,
+    keys: readonly string[],
+    events: CallEvent[],
+  ): Promise<unknown> =>
     redis.eval(
       redisPublishScript({
         maxEvents: 4,
@@ -94,15 +101,38 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
         command: 'SPUBLISH',
         register: true,
       }),
-      1,
-      meta,
+      keys.length,
+      ...keys,
       ...events.flatMap((event) => [callEventJson(event), event.id]),
     );
 
+  /** How many TRYAGAIN answers the cluster's nodes gave so far. */
+  let probes: Redis[] | undefined;
+  const tryAgainAnswers = async (): Promise<number> => {
+    probes ??= cluster.nodes.map((_, index) => node(index));
+    let count = 0;
+    for (const probe of probes) {
+      const info = await probe.info('errorstats');
+      count += Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(info)?.[1] ?? 0);
+    }
+    return count;
+  };
+
   const seqOf = (cursor: string): number | undefined => parseBusCursor(cursor)?.seq;
 
-  const start = async (prefix: string, tenantId: string) => {
-    const bus = createRedisBus({ redis: connect(), prefix, history: { maxEvents: 4 } });
+  const start = async (
+    prefix: string,
+    tenantId: string,
+    options: { client?: ClusterOptions; publishTimeoutMs?: number } = {},
+  ) => {
+    const bus = createRedisBus({
+      redis: connect(options.client),
+      prefix,
+      history: { maxEvents: 4 },
+      ...(options.publishTimeoutMs === undefined
+        ? {}
+        : { publishTimeoutMs: options.publishTimeoutMs }),
+    });
     const watcher = createRedisBus({
       redis: connect(),
       prefix,
@@ -116,14 +146,18 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
     return { bus, watcher, subscription, earlier };
   };
 
-  it('publishes the events before a key that is not on the node, whole, and none after it', async () => {
+  it('publishes on the source while it has every key, and nothing there once one has left', async () => {
     const tenantId = 'tenant-resharded';
     const keys = redisBusKeys('reshard-batch', tenantId);
     const { bus, watcher, subscription, earlier } = await start('reshard-batch', tenantId);
     const migration = await openMigration(tenantId);
     const [a, b] = [makeCallEvent({ tenantId }), makeCallEvent({ tenantId })];
-    // a gets seq 7; b's seq 8 starts an id generation, a key the source node does not have.
-    await expect(publishOn(migration.source, keys.meta, [a, b])).rejects.toThrow();
+    // Six events made both id generations: every key is on the source, which runs the script.
+    await publishOn(migration.source, keys.script, [a]);
+    expect(await migration.source.hget(keys.meta, 'seq')).toBe('7');
+    // One id generation left: refused before it runs (a, the generation b's seq 8 starts in).
+    await migration.move([keys.ids[0]]);
+    await expect(publishOn(migration.source, keys.script, [a, b])).rejects.toThrow(/TRYAGAIN|ASK/);
     expect(await migration.source.hget(keys.meta, 'seq')).toBe('7');
     await migration.finish();
 
@@ -140,15 +174,16 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
     await watcher.close();
   });
 
-  it('keeps no de-duplication id of an event whose history entry could not be written', async () => {
+  it('writes no de-duplication id of an event on the source once the stream left it', async () => {
     const tenantId = 'tenant-stream-moved';
     const keys = redisBusKeys('reshard-stream', tenantId);
     const { bus, watcher, subscription, earlier } = await start('reshard-stream', tenantId);
     const migration = await openMigration(tenantId);
-    // The stream left first: the id generation is written, then the append fails.
+    // The stream left first: the script is refused before it runs (before, it wrote the id,
+    // then failed to append).
     await migration.move([keys.stream]);
     const [a, b] = [makeCallEvent({ tenantId }), makeCallEvent({ tenantId })];
-    await expect(publishOn(migration.source, keys.meta, [a])).rejects.toThrow();
+    await expect(publishOn(migration.source, keys.script, [a])).rejects.toThrow(/TRYAGAIN|ASK/);
     await migration.finish();
 
     const first = await bus.publish(b);
@@ -160,6 +195,63 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
     expect(seqOf(retried.cursor)).toBe(8);
     const received = await take(subscription, 8);
     expect(eventIds(received)).toEqual([...earlier, b, a].map((event) => event.id));
+    await bus.close();
+    await watcher.close();
+  });
+
+  it('keeps one stream when the meta key moved before the stream: Redis answers TRYAGAIN, nothing is written twice', async () => {
+    const tenantId = 'tenant-meta-first';
+    const keys = redisBusKeys('reshard-meta', tenantId);
+    // A client that gives up after a few TRYAGAIN answers, so the refusal is seen.
+    const { bus, watcher, subscription, earlier } = await start('reshard-meta', tenantId, {
+      client: { maxRedirections: 3, retryDelayOnTryAgain: 10 },
+    });
+    const migration = await openMigration(tenantId);
+    await migration.move([keys.meta]);
+    const a = makeCallEvent({ tenantId });
+    // The script's keys are split between the two nodes: not run on either (a 503, nothing
+    // written). Before, it was sent to the target (ASK on the meta key alone), which started a
+    // second stream there.
+    await expect(bus.publish(a)).rejects.toMatchObject({ code: 'bus_unavailable' });
+    // The stream's MIGRATE finds no stream of the tenant on the target (no BUSYKEY).
+    await migration.finish();
+
+    const published = await bus.publish(a);
+    expect(published.duplicate).toBe(false);
+    expect(seqOf(published.cursor)).toBe(7);
+    const received = await take(subscription, 7);
+    expect(eventIds(received)).toEqual([...earlier, a].map((event) => event.id));
+    const entries = await connect().xrange(keys.stream, '-', '+');
+    expect(entries.map(([id]) => Number(id.split('-')[0]))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    await bus.close();
+    await watcher.close();
+  });
+
+  it('publishes an event sent while the slot moves once the slot has moved', async () => {
+    const tenantId = 'tenant-publish-waits';
+    const keys = redisBusKeys('reshard-wait', tenantId);
+    // Retries long enough to outlast the migration below.
+    const { bus, watcher, subscription, earlier } = await start('reshard-wait', tenantId, {
+      client: { maxRedirections: 10_000, retryDelayOnTryAgain: 10 },
+      publishTimeoutMs: 60_000,
+    });
+    const migration = await openMigration(tenantId);
+    await migration.move([keys.meta]);
+    const a = makeCallEvent({ tenantId });
+    const refusalsBefore = await tryAgainAnswers();
+    let settled = false;
+    const publishing = bus.publish(a).finally(() => {
+      settled = true;
+    });
+    // Finished once Redis has refused the publish at least once (or it went through: the
+    // failure before this fix, which the migration then meets as BUSYKEY).
+    while (!settled && (await tryAgainAnswers()) === refusalsBefore) await setImmediatePromise();
+    await migration.finish();
+    const published = await publishing;
+    expect(published.duplicate).toBe(false);
+    expect(seqOf(published.cursor)).toBe(7);
+    const received = await take(subscription, 7);
+    expect(eventIds(received)).toEqual([...earlier, a].map((event) => event.id));
     await bus.close();
     await watcher.close();
   });

@@ -1,5 +1,7 @@
 // Lua run inside Redis. Each script touches only one tenant's keys (one hash slot), so both run
-// unchanged on Redis Cluster.
+// unchanged on Redis Cluster, and declares every key it touches (KEYS): while the slot moves
+// (resharding), Redis runs a script only where all of them are, and answers TRYAGAIN while they
+// are split between the two nodes, so a script never starts a second copy of a key on the target.
 //
 // Every Lua → Redis call costs about as much as the command itself, so the publish script takes
 // a batch of events: the tenant's state is read (TIME, HMGET) and written (HSET) once per batch,
@@ -62,8 +64,9 @@ function metaTtlMsOf(settings: RedisPublishSettings): number {
  * publish to live subscribers. A script of its own, or a piece of a larger one on the same
  * tenant (one hash slot):
  *
- * - `calltrack_open(meta)` reads the tenant's state once (meta key; the other keys and the
- *   channel are named after it);
+ * - `calltrack_open(keys, first)` reads the tenant's state once; `keys[first ..]` are the keys
+ *   of `redisBusKeys(…).script` (meta, stream, the two id generations), which the calling script
+ *   declares (the channel is named after the meta key);
  * - `calltrack_publish(tenant, json, id)` publishes one event and returns its seq (for a
  *   duplicate the first copy's), duplicate (0|1), register (0|1), and the publish time (ms) of
  *   the entry at that seq (the cursor's verifier);
@@ -79,10 +82,17 @@ function metaTtlMsOf(settings: RedisPublishSettings): number {
  * earliest, in ms), reg (1 once the tenant is registered; 0 once that registration is due for
  * renewal, at each refresh of the TTLs).
  *
- * On a Cluster slot being migrated, Redis fails a script's command on a key the node does not
- * have (a new one too), with no rollback. Every command that may meet one runs before anything
- * of its event is written (or is undone, or harmless): the batch stops there, what was appended
- * is closed as usual, and `calltrack_close` raises an error.
+ * Id generation n lives in key `ids:<n mod 2>`: fixed names, so that the calling script can
+ * declare them. A generation's key is emptied when its first event is published (it held the
+ * generation before the previous one, all of whose events left history). An id found in either
+ * key counts only when the stream entry at its seq is still in the window and carries that id, so
+ * what a key holds beyond its generation (ids of an earlier epoch, or left by an older version of
+ * this script) is never taken for a duplicate.
+ *
+ * A command that fails (a key of the wrong type; formerly a Cluster slot being migrated, which
+ * declaring every key now keeps out of the script) has no rollback. Every command that may fail
+ * runs before anything of its event is written (or is undone, or harmless): the batch stops
+ * there, what was appended is closed as usual, and `calltrack_close` raises an error.
  */
 export function redisPublishFunctions(settings: RedisPublishSettings): string {
   const int = (name: string, value: number): number => {
@@ -96,11 +106,13 @@ export function redisPublishFunctions(settings: RedisPublishSettings): string {
   int('metaTtlMs', settings.metaTtlMs);
   const metaTtl = metaTtlMsOf(settings);
   return `${base36Lua}
-local function calltrack_open(meta)
-  local base = string.sub(meta, 1, -5)
+local function calltrack_open(keys, first)
+  local meta = keys[first]
   local clock = redis.call('TIME')
   local t = {
-    meta = meta, base = base, stream = base .. 'stream', ids = base .. 'ids',
+    meta = meta, base = string.sub(meta, 1, -5), stream = keys[first + 1],
+    -- Id generation n is in ids[n % 2 + 1].
+    ids = { keys[first + 2], keys[first + 3] },
     now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
     messages = {},
   }
@@ -113,26 +125,24 @@ local function calltrack_open(meta)
     -- differs from any epoch this tenant had before.
     t.epoch = string.format('%x%05x', tonumber(clock[1]), tonumber(clock[2]))
     t.top, t.size, t.expires, t.written = 0, ${maxEvents}, 0, -1
-    redis.call('DEL', t.stream)
+    redis.call('DEL', t.stream, t.ids[1], t.ids[2])
     redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size)
   end
-  t.generations = t.ids .. ':' .. t.epoch .. ':'
   if t.size < ${maxEvents} then
     -- history.maxEvents was raised: generations of the old size would drop ids still in the
     -- larger window. Go on with the new size; the ids of the old current and previous generations
-    -- (those still kept) go into the new current one. Generations never shrink: a lowered
-    -- maxEvents keeps the larger ones, which hold more than its window (a process with the old,
-    -- lower setting during a rolling change does not switch back). Every id maps to its own
-    -- seq whichever generation holds it, so a name the two sizes share does no harm.
-    local old = math.floor(t.top / t.size)
-    local into = t.generations .. math.floor((t.top + 1) / ${maxEvents})
-    -- Both read before anything is written (see calltrack_try).
-    local kept = { redis.call('HGETALL', t.generations .. (old - 1)),
-      redis.call('HGETALL', t.generations .. old) }
-    for _, fields in ipairs(kept) do
-      for first = 1, #fields, 1000 do
-        redis.call('HSET', into, unpack(fields, first, math.min(first + 999, #fields)))
-      end
+    -- (those still kept: both keys) go into one key, the one the new size's lookups read as
+    -- current, or as previous when the next publish starts a generation (which empties its key).
+    -- Generations never shrink: a lowered maxEvents keeps the larger ones, which hold more than
+    -- its window (a process with the old, lower setting during a rolling change does not switch
+    -- back).
+    local next_generation = math.floor((t.top + 1) / ${maxEvents})
+    if t.top + 1 == next_generation * ${maxEvents} then next_generation = next_generation - 1 end
+    local into = t.ids[next_generation % 2 + 1]
+    local from = t.ids[(next_generation + 1) % 2 + 1]
+    local fields = redis.call('HGETALL', from)
+    for first = 1, #fields, 1000 do
+      redis.call('HSET', into, unpack(fields, first, math.min(first + 999, #fields)))
     end
     redis.call('PEXPIRE', into, ${ttl})
     t.size = ${maxEvents}
@@ -144,9 +154,9 @@ local function calltrack_open(meta)
   return t
 end
 
--- A command on a key this node may not have: redis.pcall, so that a script on a Cluster slot
--- being migrated, which Redis fails at the first key the node does not have, stops there with
--- nothing half-written. Returns the reply, or nil after recording the failure in t.failed.
+-- A command that may fail (a key of the wrong type; or, for a caller that did not declare every
+-- key, one a Cluster slot being migrated has moved): redis.pcall, so that the batch stops there
+-- with nothing half-written. Returns the reply, or nil after recording the failure in t.failed.
 local function calltrack_try(t, ...)
   local reply = redis.pcall(...)
   if type(reply) == 'table' and reply.err then
@@ -156,13 +166,19 @@ local function calltrack_try(t, ...)
   return reply
 end
 
--- Is the event with this seq still in history (the newest maxEvents, younger than maxAge)?
--- Returns its publish time when it is, else nil.
-local function calltrack_in_window(t, seq)
+-- Is the event with this id and seq still in history (the newest maxEvents, younger than
+-- maxAge)? Returns its publish time when it is, else nil. The entry's id is checked: an id key
+-- may hold ids of another epoch (see calltrack_open), whose seqs name other events now.
+local function calltrack_in_window(t, seq, id)
   if seq <= t.top - ${maxEvents} then return nil end
   local entries = calltrack_try(t, 'XRANGE', t.stream, seq, seq)
   local entry = entries and entries[1]
   if not entry then return nil end
+  local fields, same = entry[2], false
+  for index = 1, #fields, 2 do
+    if fields[index] == 'i' then same = fields[index + 1] == id break end
+  end
+  if not same then return nil end
   local dash = string.find(entry[1], '-', 1, true)
   local at = tonumber(string.sub(entry[1], dash + 1))
   if at >= t.now - ${maxAge} then return at end
@@ -176,25 +192,30 @@ local function calltrack_publish(t, json, id)
   local generation = math.floor(seq / t.size)
   if generation ~= t.generation then
     t.generation = generation
-    t.current = t.generations .. generation
-    t.previous = t.generations .. (generation - 1)
+    t.current = t.ids[generation % 2 + 1]
+    t.previous = t.ids[(generation + 1) % 2 + 1]
   end
   local current = t.current
-  -- Until the XADD, a failing command has written nothing; after it, only keys this node has
-  -- (the ones just written and meta) are touched, but the DEL below.
+  -- Until the XADD, a failing command has written nothing of this event (the DEL of a
+  -- generation that left history aside); after it, only keys just written and meta are touched.
   local earlier = calltrack_try(t, 'HGET', t.previous, id)
   if t.failed then return 0, 0, 0, t.now end
   if earlier then
-    local at = calltrack_in_window(t, tonumber(earlier))
+    local at = calltrack_in_window(t, tonumber(earlier), id)
     if t.failed then return 0, 0, 0, t.now end
     if at then return tonumber(earlier), 1, 0, at end
+  end
+  if seq == generation * t.size then
+    -- The generation's first event: its key holds the generation before the previous one, all
+    -- of whose events left history (the window ends in the previous generation).
+    redis.call('DEL', current)
   end
   local added = calltrack_try(t, 'HSETNX', current, id, seq)
   if t.failed then return 0, 0, 0, t.now end
   local existing
   if added == 0 then
     existing = redis.call('HGET', current, id)
-    local at = calltrack_in_window(t, tonumber(existing))
+    local at = calltrack_in_window(t, tonumber(existing), id)
     if t.failed then return 0, 0, 0, t.now end
     if at then return tonumber(existing), 1, 0, at end
     redis.call('HSET', current, id, seq)
@@ -207,12 +228,8 @@ local function calltrack_publish(t, json, id)
     return 0, 0, 0, t.now
   end
   t.top = seq
-  if seq == generation * t.size then
-    -- A new id generation: the one before the previous holds only ids that left history. Not
-    -- on this node (a slot being migrated) means gone, or moved with its TTL: nothing to undo.
-    redis.pcall('DEL', t.generations .. (generation - 2))
-    t.expires = 0
-  end
+  -- A new id generation: its key gets the TTL and the hash table marker below.
+  if seq == generation * t.size then t.expires = 0 end
   if t.expires < t.now + ${maxAge} then
     -- Keep every key alive for at least maxAge after this publish; refreshed about once per
     -- maxAge. (The previous generation got the same TTL while it was current.)
@@ -292,7 +309,8 @@ end
 }
 
 /**
- * The publish script, for a batch of events of one tenant: KEYS meta; ARGV event JSON, event id,
+ * The publish script, for a batch of events of one tenant: KEYS `redisBusKeys(…).script` (meta,
+ * stream, id generations); ARGV event JSON, event id,
  * event JSON, event id, … Publishes them in order, each on its own (a duplicate in the batch is
  * a duplicate). Returns { epoch, register (0|1), publish time (ms) of this call's entries, then
  * per event its seq, or for a duplicate minus the first copy's seq followed by that entry's
@@ -300,7 +318,7 @@ end
  */
 export function redisPublishScript(settings: RedisPublishSettings): string {
   return `${redisPublishFunctions(settings)}
-local tenant = calltrack_open(KEYS[1])
+local tenant = calltrack_open(KEYS, 1)
 local results = { tenant.epoch, 0, tenant.now }
 for index = 1, #ARGV, 2 do
   local seq, duplicate, register, at = calltrack_publish(tenant, ARGV[index], ARGV[index + 1])
@@ -318,14 +336,14 @@ return results
 }
 
 /**
- * Where a tenant's stream is: KEYS meta. Opens the stream as a publish does (a new epoch when
+ * Where a tenant's stream is: KEYS `redisBusKeys(…).script`, as the publish script. Opens the stream as a publish does (a new epoch when
  * there is none) and writes nothing else. Returns { epoch, top seq, the top's publish time in ms
  * ('' for none or unknown) }. A stream made here gets the meta key's TTL, which the first publish
  * then keeps.
  */
 export function redisPositionScript(settings: RedisPublishSettings): string {
   return `${redisPublishFunctions(settings)}
-local tenant = calltrack_open(KEYS[1])
+local tenant = calltrack_open(KEYS, 1)
 calltrack_close(tenant)
 if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ${metaTtlMsOf(settings)}) end
 local at = ''

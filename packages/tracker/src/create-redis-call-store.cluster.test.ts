@@ -1,4 +1,5 @@
 import { createRedisBus } from '@calltrack/bus/redis';
+import { isRedisUnavailableError } from '@calltrack/core/internal';
 import { redisBusIngestOf } from '@calltrack/redis-script';
 import {
   clockFrom,
@@ -154,5 +155,48 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     for (const reader of readers) expect(await reader.drain()).toHaveLength(1);
     await Promise.all(readers.map((reader) => reader.close()));
     await bus.close();
+  }, 60_000);
+
+  it("refuses the one-step ingest while its tenant's slot moves with its keys split, and keeps one bus stream", async () => {
+    // Gives up after a few TRYAGAIN answers, so the refusal is seen.
+    const retrying = new Cluster(cluster.startupNodes, {
+      maxRedirections: 3,
+      retryDelayOnTryAgain: 10,
+    });
+    retrying.on('error', () => {});
+    const tenantId = 'tenant-moving';
+    const bus = createRedisBus({ redis: retrying, prefix: 'reshard-bus' });
+    const reader = readBus(bus, tenantId);
+    await reader.ready;
+    const tracker = createCallTracker({
+      bus,
+      store: createRedisCallStore({ redis: retrying, prefix: 'reshard' }),
+      clock: clockFrom(t0),
+      logger: {},
+    });
+    const [before] = callLifecycle({ tenantId, callId: 'CA-before' });
+    expect(await tracker.ingest(before!)).toMatchObject({ outcome: 'changed', published: true });
+    const slot = Number(await client.cluster('KEYSLOT', `{${tenantId}}`));
+    const from = await cluster.ownerOf(slot);
+    const migration = await cluster.startSlotMigration(slot, (from + 1) % cluster.nodes.length);
+
+    // A new call: its key is on neither node, the bus's keys are on the source. Before the bus's
+    // keys were declared, the step was sent to the target (ASK on the call's key alone) and
+    // started a second bus stream there, which the migration then met as BUSYKEY.
+    const [during] = callLifecycle({ tenantId, callId: 'CA-during' });
+    // Refused (TRYAGAIN) until the client gives up: a Redis outage to the handler (a 503).
+    const refused = await tracker.ingest(during!).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isRedisUnavailableError(refused)).toBe(true);
+    await migration.finish();
+
+    expect(await tracker.ingest(during!)).toMatchObject({ outcome: 'changed', published: true });
+    expect((await reader.drain()).map((event) => event.id)).toEqual([before!.id, during!.id]);
+    expect(await retrying.xlen(`reshard-bus:{${tenantId}}:stream`)).toBe(3);
+    await reader.close();
+    await bus.close();
+    retrying.disconnect();
   }, 60_000);
 });

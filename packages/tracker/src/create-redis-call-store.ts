@@ -176,12 +176,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 
   /**
    * Runs the apply step (the plain script, or the ingest function with the bus's publish in its
-   * seam) and reads the reply.
+   * seam, which gets its own keys after the call's and its arguments after the step's) and reads
+   * the reply.
    */
   const runApply = async (
     transition: CallTransition,
     step: { script: RedisScript } | { fn: RedisFunction },
-    seamArgs: readonly string[],
+    seam?: { keys: readonly string[]; args: readonly string[] },
   ): Promise<{ result: CallApplyResult; seam: unknown }> => {
     // An event is refused at once while the connection is down, as the Redis bus refuses a
     // publish: the provider's retry is answered once Redis is back, instead of the webhook
@@ -196,8 +197,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const base = baseOf(transition.tenantId);
     // Written before the script, without waiting: both go out in one round trip.
     const registration = registerTenant(transition.tenantId, transition.at);
-    const keys = [`${base}call:${transition.callId}`];
-    const args = encodeApplyTransitionArgs(base, transition, seamArgs, seamArgs.length > 0);
+    const keys = [`${base}call:${transition.callId}`, ...(seam?.keys ?? [])];
+    const args = encodeApplyTransitionArgs(base, transition, seam?.args, seam !== undefined);
     let raw: unknown;
     try {
       raw =
@@ -223,7 +224,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   };
 
   const apply = async (transition: CallTransition): Promise<CallApplyResult> =>
-    (await runApply(transition, { script: applyTransitionScript }, [])).result;
+    (await runApply(transition, { script: applyTransitionScript })).result;
 
   // One ingest function per set of bus settings (in practice one per process).
   const ingestFunctions = new Map<string, RedisFunction>();
@@ -238,7 +239,14 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       }
       let applied: { result: CallApplyResult; seam: unknown };
       try {
-        applied = await runApply(transition, { fn }, [publish.metaKey, publish.eventHead]);
+        applied = await runApply(
+          transition,
+          { fn },
+          {
+            keys: publish.busKeys,
+            args: [publish.eventHead],
+          },
+        );
       } catch (error) {
         if (!(error instanceof Error && error.message.startsWith(busPublishFailedPrefix))) {
           throw error;

@@ -46,7 +46,7 @@ export function createRedisIngest(store: CallStore, bus: EventSink): RedisIngest
     if (!(await sameDeployment())) return undefined;
     const result = await storeIngest.applyAndPublish(transition, {
       functions: await busIngest.publishFunctions(),
-      metaKey: busIngest.metaKey(transition.tenantId),
+      busKeys: busIngest.keys(transition.tenantId),
       eventHead: redisEventJsonHead(event),
     });
     // The events are published; the registration (sharded pub/sub) reports its own failures.

@@ -284,13 +284,14 @@ describe.skipIf(!redis)(
       );
     });
 
-    it('run a fragment in the seam after the transition, with its own arguments', async () => {
+    it('run a fragment in the seam after the transition, with its own keys and arguments', async () => {
       const seam = defineLuaFragment(
         'after-call-transition',
         `
-local function afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+local function afterCallTransition(base, callKey, transition, applied, snapshot, argv, keys)
   redis.call('RPUSH', base .. 'seam', cjson.encode({
     outcome = applied.outcome, eventId = transition.eventId, version = snapshot[16], argv = argv,
+    keys = keys,
   }))
 end`,
       );
@@ -301,17 +302,19 @@ end`,
         decodeApplyTransitionReply(
           await redis!.eval(
             script,
-            1,
+            2,
             `${base}call:CA-seam`,
-            ...encodeApplyTransitionArgs(base, transitionOf(queued!, atMs), ['bus-key', 'more']),
+            `${base}bus-key`,
+            ...encodeApplyTransitionArgs(base, transitionOf(queued!, atMs), ['head', 'more']),
           ),
         );
       expect(await run(0)).toMatchObject({ outcome: 'changed', activeCount: 1, activated: true });
       expect(await run(1)).toMatchObject({ outcome: 'duplicate', activated: false });
       const seen = (await redis!.lrange(`${base}seam`, 0, -1)).map((entry) => JSON.parse(entry));
+      const keys = [`${base}call:CA-seam`, `${base}bus-key`];
       expect(seen).toEqual([
-        { outcome: 'changed', eventId: queued!.id, version: '1', argv: ['bus-key', 'more'] },
-        { outcome: 'duplicate', eventId: queued!.id, version: '1', argv: ['bus-key', 'more'] },
+        { outcome: 'changed', eventId: queued!.id, version: '1', argv: ['head', 'more'], keys },
+        { outcome: 'duplicate', eventId: queued!.id, version: '1', argv: ['head', 'more'], keys },
       ]);
     });
 

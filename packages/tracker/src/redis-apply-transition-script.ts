@@ -18,24 +18,25 @@ export const noActiveCount = -1;
  * The seam where a fragment may act on an applied transition inside the same script, after the
  * call and its indexes were written and before the reply: where the bus's publish is composed in,
  * so that one script (one round trip) applies and publishes (decisions 0017, 0030). It defines
- * `afterCallTransition(base, callKey, transition, applied, snapshot, argv)`: `snapshot` is the
- * call as the reply carries it (its `redisCallSnapshotFields` after the transition, as `HMGET`
- * reads them), `argv` the script's
- * arguments after the ones the apply step reads (`args[argvOffset..]`, see
- * {@link encodeApplyTransitionArgs}). What it returns is the reply's last element (the default
+ * `afterCallTransition(base, callKey, transition, applied, snapshot, argv, keys)`: `snapshot` is
+ * the call as the reply carries it (its `redisCallSnapshotFields` after the transition, as
+ * `HMGET` reads them), `argv` the script's arguments after the ones the apply step reads
+ * (`args[argvOffset..]`, see {@link encodeApplyTransitionArgs}), `keys` the script's keys (the
+ * call's first, then any the seam declares for its own writes). What it returns is the reply's last element (the default
  * returns nothing); when it returns `true` as a second value, its reply carries the snapshot and
  * the reply's snapshot is left empty.
  */
 export const noAfterCallTransitionLua = defineLuaFragment(
   'after-call-transition',
   `
-local function afterCallTransition(base, callKey, transition, applied, snapshot, argv) end
+local function afterCallTransition(base, callKey, transition, applied, snapshot, argv, keys) end
 `,
 );
 
 /**
  * The body: `applyTransitionCall(keys, args)` reads the arguments, applies the transition to the
- * call, keeps the indexes, runs the seam, replies. keys[1] the call hash; args[1] the tenant's key
+ * call, keeps the indexes, runs the seam, replies. keys[1] the call hash, keys[2 ..] the seam's;
+ * args[1] the tenant's key
  * base (`<prefix>:{<tenant>}:`); args[2] the transition as JSON ({@link RedisTransitionArg});
  * args[3] the `call.ended` JSON to keep for the outbox, or ''; args[4] the number n of details;
  * args[5 .. 4 + 2n] detail name and JSON value pairs; anything after belongs to the seam. Keys
@@ -70,7 +71,8 @@ local function applyTransitionCall(keys, args)
   local applied = applyCallTransition(callKey, transition, details)
   local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
   local snapshot = applied.snapshot
-  local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+  local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied,
+    snapshot, argv, keys)
   if seamCarriesSnapshot then snapshot = {} end
   return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot, seamReply }
 end
@@ -85,7 +87,7 @@ const applyTransitionScriptRunLua = defineLuaFragment(
 
 /**
  * The last line of a Redis Functions library of the apply step: registers the body as `name`
- * (`FCALL name 1 <call key> <arguments>`: the script's keys and arguments).
+ * (`FCALL name <n> <call key> <seam keys> <arguments>`: the script's keys and arguments).
  */
 export function registerApplyTransitionLua(name: string): LuaFragment {
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`Not a Redis function name: ${name}`);

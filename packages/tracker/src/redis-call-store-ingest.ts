@@ -8,15 +8,18 @@ import type { CallTransition } from './call-transition';
  * Not public API (not in the `CallStore` type); the version in the key changes with its shape.
  */
 export const redisCallStoreIngestKey: unique symbol = Symbol.for(
-  'calltrack.redis-call-store.ingest.v1',
+  'calltrack.redis-call-store.ingest.v2',
 );
 
 /** What the bus's publish inside the apply script needs, for one event. */
 export interface RedisIngestPublish {
   /** The bus's Lua publish functions (`RedisBusIngest.publishFunctions`). */
   functions: string;
-  /** The tenant's bus meta key (`RedisBusIngest.metaKey`). */
-  metaKey: string;
+  /**
+   * The tenant's bus keys (`RedisBusIngest.keys`): the ingest step declares them after the call's
+   * key, so that on a Cluster slot being moved Redis runs it only where all of them are.
+   */
+  busKeys: readonly string[];
   /** The event's JSON up to where `data.call` goes (`redisEventJsonHead`). */
   eventHead: string;
 }

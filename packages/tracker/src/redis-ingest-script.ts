@@ -16,8 +16,10 @@ export const busPublishFailedPrefix = 'CALLTRACK_UNAVAILABLE';
 
 /**
  * The seam fragment of the ingest script: publishes an applied event to the Redis bus in the
- * apply script's own step (decision 0030). `argv[1]` is the tenant's bus meta key (hash tag
- * `{tenant}`, so the tenant's slot on Redis Cluster), `argv[2]` the event's JSON up to where
+ * apply script's own step (decision 0030). `keys[2 ..]` are the tenant's bus keys
+ * (`RedisBusIngest.keys`: hash tag `{tenant}`, so the tenant's slot on Redis Cluster, and
+ * declared, so that Redis runs the step only on a node that has all of them while the slot
+ * moves), `argv[1]` the event's JSON up to where
  * `data.call` goes ({@link redisEventJsonHead}); the snapshot's JSON is written here
  * (`redis-call-snapshot-json`) from the call as the apply step left it. The bus's functions do
  * the rest as in its own publish script: de-duplication by event id, the next sequence number,
@@ -49,18 +51,18 @@ local function leaveAppliedEventUnpublished(base, callKey, transition, head)
   end
 end
 
-local function afterCallTransition(base, callKey, transition, applied, snapshot, argv)
+local function afterCallTransition(base, callKey, transition, applied, snapshot, argv, keys)
   if not publishedOutcomes[applied.outcome] then return nil end
   local callJson = callSnapshotJson(snapshot)
   local ok, reply = pcall(function()
-    local stream = calltrack_open(argv[1])
-    local seq, duplicate, register = calltrack_publish(stream, argv[2] .. '"call":' .. callJson .. '}}',
+    local stream = calltrack_open(keys, 2)
+    local seq, duplicate, register = calltrack_publish(stream, argv[1] .. '"call":' .. callJson .. '}}',
       transition.eventId)
     calltrack_close(stream)
     return { stream.epoch, seq, duplicate, register, callJson }
   end)
   if ok then return reply, true end
-  leaveAppliedEventUnpublished(base, callKey, transition, argv[2])
+  leaveAppliedEventUnpublished(base, callKey, transition, argv[1])
   -- Caught as a string or as a table (by Redis version); the bus's own refusal keeps its words.
   local message = type(reply) == 'table' and tostring(reply.err) or tostring(reply)
   if string.sub(message, 1, ${busPublishFailedPrefix.length}) ~= '${busPublishFailedPrefix}' then

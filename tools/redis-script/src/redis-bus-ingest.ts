@@ -8,14 +8,18 @@ import type { Cluster, Redis } from 'ioredis';
  * version in the key changes with it, and a tracker that finds no capability of its version
  * publishes through `bus.publish` as before).
  */
-export const redisBusIngestKey: unique symbol = Symbol.for('calltrack.redis-bus.ingest.v1');
+export const redisBusIngestKey: unique symbol = Symbol.for('calltrack.redis-bus.ingest.v2');
 
 /** What a Redis bus lends under {@link redisBusIngestKey}. */
 export interface RedisBusIngest {
   /** The client the bus publishes with. */
   readonly redis: Redis | Cluster;
-  /** The tenant's meta key: the one key the bus's publish functions open (hash tag `{tenant}`). */
-  metaKey(tenantId: string): string;
+  /**
+   * The tenant's keys the bus's publish functions touch (hash tag `{tenant}`), for the calling
+   * script to declare in its KEYS (on a Cluster slot being moved, Redis then runs it only where
+   * all of them are), in the order `calltrack_open(keys, first)` reads them from `keys[first]` on.
+   */
+  keys(tenantId: string): readonly string[];
   /**
    * The bus's Lua publish functions (`calltrack_open`, `calltrack_publish`, `calltrack_close`),
    * with this bus's settings written into them; resolves once the pub/sub kind is known.

@@ -49,7 +49,11 @@ export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnListeningChild, spawnTypeScript } from './spawn-typescript';
 export type { PersistentRedisServer } from './start-persistent-redis-server';
 export { startPersistentRedisServer } from './start-persistent-redis-server';
-export type { RedisClusterNode, RedisClusterProcess } from './start-redis-cluster';
+export type {
+  RedisClusterNode,
+  RedisClusterProcess,
+  RedisSlotMigration,
+} from './start-redis-cluster';
 export { startRedisCluster } from './start-redis-cluster';
 export type { RedisServerProcess } from './start-redis-server';
 export { freePort, startRedisServer } from './start-redis-server';

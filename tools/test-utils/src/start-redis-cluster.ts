@@ -12,6 +12,14 @@ export interface RedisClusterNode {
   port: number;
 }
 
+/** A slot being moved by hand, as a resharding tool does, key by key. */
+export interface RedisSlotMigration {
+  /** Moves these keys of the slot (`MIGRATE … KEYS`) and nothing else. */
+  move(keys: readonly string[]): Promise<void>;
+  /** Moves the slot's remaining keys, then gives the slot to the target on every node. */
+  finish(): Promise<void>;
+}
+
 /** A Redis Cluster this test owns: masters on free ports, no replicas, nothing on disk but its config. */
 export interface RedisClusterProcess {
   /** The nodes by index; each is a master owning an even share of the slots. */
@@ -22,6 +30,11 @@ export interface RedisClusterProcess {
   ownerOf(slot: number): Promise<number>;
   /** Moves a slot, keys included, to another node, as a resharding does. */
   migrateSlot(slot: number, toIndex: number): Promise<void>;
+  /**
+   * Opens the move of a slot to another node (IMPORTING on the target, MIGRATING on the source)
+   * and moves no key yet: the test moves keys one by one, and finishes it.
+   */
+  startSlotMigration(slot: number, toIndex: number): Promise<RedisSlotMigration>;
   /** Kills one node at once (SIGKILL), as a crash would. */
   killNode(index: number): Promise<void>;
   /**
@@ -180,19 +193,40 @@ export async function startRedisCluster(
     });
     await waitUntil('every node is ok', allOk);
 
-    const migrateSlot = async (slot: number, toIndex: number): Promise<void> => {
+    const startSlotMigration = async (
+      slot: number,
+      toIndex: number,
+    ): Promise<RedisSlotMigration> => {
       const fromIndex = await ownerOf(slot);
-      if (fromIndex === toIndex) return;
+      if (fromIndex === toIndex) throw new Error(`Redis Cluster: slot ${slot} is on ${toIndex}`);
       const [fromId, toId] = [ids[fromIndex] as string, ids[toIndex] as string];
       await onNode(toIndex, (redis) => redis.cluster('SETSLOT', slot, 'IMPORTING', fromId));
-      await onNode(fromIndex, async (redis) => {
-        await redis.cluster('SETSLOT', slot, 'MIGRATING', toId);
+      await onNode(fromIndex, (redis) => redis.cluster('SETSLOT', slot, 'MIGRATING', toId));
+      const move = async (keys: readonly string[]): Promise<void> => {
+        if (keys.length === 0) return;
+        const port = ports[toIndex]?.port as number;
+        await onNode(fromIndex, (redis) => redis.migrate(host, port, '', 0, 5000, 'KEYS', ...keys));
+      };
+      const finish = async (): Promise<void> => {
         for (;;) {
-          const keys = (await redis.cluster('GETKEYSINSLOT', slot, 100)) as string[];
+          const keys = (await onNode(fromIndex, (redis) =>
+            redis.cluster('GETKEYSINSLOT', slot, 100),
+          )) as string[];
           if (keys.length === 0) break;
-          await redis.migrate(host, ports[toIndex]?.port as number, '', 0, 5000, 'KEYS', ...keys);
+          await move(keys);
         }
-      });
+        await giveSlot(slot, toIndex, toId);
+      };
+      return { move, finish };
+    };
+
+    const migrateSlot = async (slot: number, toIndex: number): Promise<void> => {
+      if ((await ownerOf(slot)) === toIndex) return;
+      await (await startSlotMigration(slot, toIndex)).finish();
+    };
+
+    /** Ends a slot's migration: the slot is the target's, on every node. */
+    const giveSlot = async (slot: number, toIndex: number, toId: string): Promise<void> => {
       // The new owner first (it bumps its config epoch), then everyone else.
       await onNode(toIndex, (redis) => redis.cluster('SETSLOT', slot, 'NODE', toId));
       await everyNode((redis, index) =>
@@ -228,6 +262,7 @@ export async function startRedisCluster(
       startupNodes: nodes,
       ownerOf,
       migrateSlot,
+      startSlotMigration,
       killNode,
       restartNode: async (index) => {
         await launch(index);
