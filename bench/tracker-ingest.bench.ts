@@ -438,7 +438,7 @@ if (server) {
         const ingest = await loadMinimalIngestStep(
           redis,
           await busIngest.publishFunctions(),
-          busIngest.metaKey,
+          busIngest.keys,
           `mn${concurrency}${round}`,
         );
         runs.minimal.push(await measure({ publish: ingest } as EventSink, events, concurrency));

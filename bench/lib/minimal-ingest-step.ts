@@ -24,29 +24,29 @@ const statusRank: Record<string, number> = {
 const library = (name: string, busFunctions: string) => `#!lua name=${name}
 ${busFunctions}
 redis.register_function('${name}', function(keys, args)
-  local callKey, base, callId = keys[1], args[1], args[5]
-  local rank = tonumber(args[3])
+  local callKey, base, callId = keys[1], args[1], args[4]
+  local rank = tonumber(args[2])
   local old = redis.call('GET', callKey)
   local oldRank = old and tonumber(string.sub(old, 1, 1)) or 0
   if rank <= oldRank then return 0 end
-  local snapshot = args[4]
+  local snapshot = args[3]
   if rank == 9 then
     redis.call('SET', callKey, rank .. snapshot, 'PX', 86400000)
   else
     redis.call('SET', callKey, rank .. snapshot)
   end
   if oldRank == 0 and rank < 9 then
-    redis.call('ZADD', base .. 'active', args[6], callId)
-    redis.call('HINCRBY', base .. 'branches', args[7], 1)
+    redis.call('ZADD', base .. 'active', args[5], callId)
+    redis.call('HINCRBY', base .. 'branches', args[6], 1)
   elseif rank == 9 then
     if oldRank > 0 then
       redis.call('ZREM', base .. 'active', callId)
-      redis.call('HINCRBY', base .. 'branches', args[7], -1)
+      redis.call('HINCRBY', base .. 'branches', args[6], -1)
     end
-    redis.call('ZADD', base .. 'ended', args[6], callId)
+    redis.call('ZADD', base .. 'ended', args[5], callId)
   end
-  local stream = calltrack_open(args[2])
-  local seq = calltrack_publish(stream, args[8] .. '"call":' .. snapshot .. '}}', args[9])
+  local stream = calltrack_open(keys, 2)
+  local seq = calltrack_publish(stream, args[7] .. '"call":' .. snapshot .. '}}', args[8])
   calltrack_close(stream)
   return seq
 end)`;
@@ -58,7 +58,7 @@ end)`;
 export async function loadMinimalIngestStep(
   redis: Redis,
   busFunctions: string,
-  metaKeyOf: (tenantId: string) => string,
+  busKeysOf: (tenantId: string) => readonly string[],
   prefix: string,
 ): Promise<(event: CallEvent) => Promise<unknown>> {
   const name = 'calltrack_bench_minimal_ingest';
@@ -81,12 +81,13 @@ export async function loadMinimalIngestStep(
       startedAt: event.occurredAt,
       updatedAt: event.receivedAt,
     });
+    const busKeys = busKeysOf(event.tenantId);
     return redis.fcall(
       name,
-      1,
+      1 + busKeys.length,
       `${base}call:${event.callId}`,
+      ...busKeys,
       base,
-      metaKeyOf(event.tenantId),
       statusRank[event.status ?? ''] ?? 5,
       snapshot,
       event.callId ?? '',
