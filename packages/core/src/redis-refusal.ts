@@ -96,7 +96,9 @@ export function toRedisStoreError(error: unknown, context: RedisStoreOperation):
 
 /** Each method of a store, named for {@link catchRedisStoreErrors}. */
 export type RedisStoreOperations<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: RedisStoreOperation;
+  [K in keyof T as NonNullable<T[K]> extends (...args: never[]) => unknown
+    ? K
+    : never]: RedisStoreOperation;
 };
 
 /**
