@@ -30,6 +30,13 @@ export { readRetryAfterSeconds } from './read-retry-after-seconds';
 export { redactErrorValues } from './redact-error-values';
 export type { RedisClientStatus } from './redis-client-reachability';
 export { followRedisReachability } from './redis-client-reachability';
+export type { RedisStoreOperation, RedisStoreOperations } from './redis-refusal';
+export {
+  catchRedisStoreErrors,
+  isRedisRefusingCommands,
+  redisReplyCode,
+  toRedisStoreError,
+} from './redis-refusal';
 export {
   isOutageError,
   isRedisUnavailableError,

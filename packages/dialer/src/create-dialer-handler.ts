@@ -52,8 +52,9 @@ export interface CreateDialerHandlerOptions {
   /** Most leads one `POST /dialer/leads` adds. Default 10,000. */
   maxLeadsPerRequest?: number;
   /**
-   * Unexpected (500) errors; a thrown value that is not an `Error` arrives wrapped in one (its
-   * `cause`). Default `console.error`.
+   * Failures answered 5xx: unexpected errors (500) and a Redis or other backend that cannot take
+   * the request now (503 `redis_unavailable`); a thrown value that is not an `Error` arrives
+   * wrapped in one (its `cause`). Default `console.error`.
    */
   onError?: (error: Error) => void;
 }
@@ -273,7 +274,8 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     try {
       return await handle(request);
     } catch (error) {
-      if (!CallTrackError.isInstance(error)) onError(error);
+      // A 5xx is the operator's to know (Redis refusing writes, a backend down); a 4xx is not.
+      if (!CallTrackError.isInstance(error) || error.status >= 500) onError(error);
       return toErrorResponse(error);
     }
   });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '@calltrack/core';
+import { catchRedisStoreErrors } from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { DialerLocks } from './dialer-locks';
@@ -38,7 +39,7 @@ export function createRedisDialerLocks(options: RedisDialerLocksOptions): Dialer
   const lockKey = (key: string): string => `${prefix}:${key}`;
   const followUpKey = (key: string): string => `${prefix}:${key}:follow-up`;
 
-  return {
+  const locks: DialerLocks = {
     async acquire(key, ttlMs) {
       const token = randomBytes(20).toString('hex');
       const fullKey = lockKey(key);
@@ -72,4 +73,12 @@ export function createRedisDialerLocks(options: RedisDialerLocksOptions): Dialer
       return (await redis.del(followUpKey(key))) === 1;
     },
   };
+  // A refusal (out of memory, a replica…) is `RedisUnavailableError`: a trigger refused so is a
+  // 503 with Retry-After. (A lease's renewals and release only log; they carry no values.)
+  return catchRedisStoreErrors(locks, {
+    acquire: { operation: 'taking a lease', writes: true },
+    requestFollowUp: { operation: 'asking for a follow-up run', writes: true },
+    renewFollowUp: { operation: 'renewing a follow-up request', writes: true },
+    takeFollowUp: { operation: 'taking a follow-up request', writes: true },
+  });
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import { catchRedisStoreErrors } from '@calltrack/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import type { DoNotCallList } from './do-not-call-list';
 
@@ -25,7 +26,7 @@ export function createRedisDoNotCallList(options: RedisDoNotCallListOptions): Do
     }
     return `${prefix}:{${tenantId}}:dnc`;
   };
-  return {
+  const list: DoNotCallList = {
     async has(tenantId, phoneNumber) {
       return (await redis.sismember(keyOf(tenantId), phoneNumber)) === 1;
     },
@@ -36,4 +37,11 @@ export function createRedisDoNotCallList(options: RedisDoNotCallListOptions): Do
       if (phoneNumbers.length > 0) await redis.srem(keyOf(tenantId), ...phoneNumbers);
     },
   };
+  // A refusal (out of memory, a replica…) is `RedisUnavailableError`; no error carries the
+  // phone numbers it was adding or removing.
+  return catchRedisStoreErrors(list, {
+    has: { operation: 'reading the do-not-call list', writes: false },
+    add: { operation: 'adding to the do-not-call list', writes: true },
+    remove: { operation: 'removing from the do-not-call list', writes: true },
+  });
 }

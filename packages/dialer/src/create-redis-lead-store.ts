@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type CallStatus, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import { catchRedisStoreErrors, type RedisStoreOperations } from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { Lead, LeadCallStatus, LeadInput } from './lead';
@@ -126,7 +127,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     return found;
   };
 
-  return {
+  const store: LeadStore = {
     async addLeads(inputs) {
       const parsed = parseLeadInputs(inputs);
       // Each lead with its place in the input, so the conflicts come out in the order given.
@@ -449,7 +450,31 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       return await redis.zcount(`${baseOf(tenantId)}live:${userId}`, since, '+inf');
     },
   };
+  // Redis refusing commands (out of memory, a replica after a failover…) is an outage:
+  // `RedisUnavailableError`, 503 with Retry-After at the dialer's API; a run stops on it and
+  // the next trigger starts again (nothing was claimed). Nothing the store rejects with carries
+  // the values it wrote (phone numbers, names, the app's fields).
+  return catchRedisStoreErrors(store, leadStoreOperations);
 }
+
+/** What each method of the store does, for its failures' messages. */
+const leadStoreOperations: RedisStoreOperations<LeadStore> = {
+  addLeads: { operation: 'adding leads', writes: true },
+  getLead: { operation: 'reading a lead', writes: false },
+  listPendingLeads: { operation: 'listing pending leads', writes: false },
+  listLeads: { operation: 'listing leads', writes: false },
+  claimLeads: { operation: 'claiming leads', writes: true },
+  updateAttempt: { operation: 'updating an attempt', writes: true },
+  recordSkips: { operation: 'recording skipped leads', writes: true },
+  getAttempt: { operation: 'reading an attempt', writes: false },
+  findAttemptByCall: { operation: 'finding an attempt by its call', writes: false },
+  listExpiredAttempts: { operation: 'listing expired attempts', writes: false },
+  orphanDetachedAttempt: { operation: 'orphaning an attempt', writes: true },
+  orphanExpiredAttempts: { operation: 'orphaning expired attempts', writes: true },
+  listPlacedAttempts: { operation: 'listing placed attempts', writes: false },
+  listAttempts: { operation: 'listing attempts', writes: false },
+  countLiveAttempts: { operation: 'counting live attempts', writes: false },
+};
 
 function pairs(flat: readonly string[]): Record<string, string> {
   const record: Record<string, string> = {};

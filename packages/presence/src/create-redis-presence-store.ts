@@ -1,5 +1,6 @@
 import type { PresenceStatus } from '@calltrack/core';
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import { catchRedisStoreErrors } from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import { operationCreatesUser } from './operation-creates-user';
@@ -374,7 +375,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     });
   };
 
-  return {
+  const store: PresenceStore = {
     apply,
     sweep,
     confirm,
@@ -402,6 +403,19 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     },
     heartbeat,
   };
+  // Redis refusing commands (out of memory, a replica after a failover…) is an outage like an
+  // unreachable Redis: `RedisUnavailableError` (a transport answers a connect 503; sweeps and
+  // heartbeats report it once per outage). Nothing the store rejects with carries the values it
+  // wrote (a connection's data, a queued message's body).
+  return catchRedisStoreErrors(store, {
+    apply: { operation: 'applying a presence operation', writes: true },
+    sweep: { operation: 'sweeping a tenant', writes: true },
+    confirm: { operation: 'confirming published transitions', writes: true },
+    listMembers: { operation: 'listing members', writes: false },
+    countMembers: { operation: 'counting members', writes: false },
+    listTenants: { operation: 'listing tenants', writes: true },
+    heartbeat: { operation: 'recording heartbeats', writes: true },
+  });
 }
 
 function compareIds(a: string, b: string): number {

@@ -23,7 +23,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
 import { createTrackerHandler } from './create-tracker-handler';
-import { isRedisRefusingCommands, redisReplyCode } from './redis-store-failure';
 
 const installed = spawnSync('redis-server', ['--version']).status === 0;
 if (!installed && process.env.CALLTRACK_REQUIRE_REDIS === '1') {
@@ -287,30 +286,5 @@ describe.skipIf(!installed)('the Redis call store when Redis answers with an err
 
     await promoted.replicaof('NO', 'ONE');
     expect((await post(callSid, 'in-progress', 2)).status).toBe(200);
-  });
-
-  it('reads the codes of refusals, in scripts and transactions too', () => {
-    const reply = (message: string, extra: object = {}) =>
-      Object.assign(new Error(message), { name: 'ReplyError' }, extra);
-    expect(redisReplyCode(reply('LOADING Redis is loading the dataset in memory'))).toBe('LOADING');
-    expect(
-      redisReplyCode(
-        reply(
-          'ERR Error running script (call to f_1): @user_script:1: @user_script: 1: -MASTERDOWN Link with MASTER is down',
-        ),
-      ),
-    ).toBe('MASTERDOWN');
-    const aborted = reply('EXECABORT Transaction discarded because of previous errors.', {
-      previousErrors: [reply("OOM command not allowed when used memory > 'maxmemory'.")],
-    });
-    expect(isRedisRefusingCommands(aborted)).toBe(true);
-    expect(
-      isRedisRefusingCommands(reply('BUSY Redis is busy running a script. You can only call…')),
-    ).toBe(true);
-    expect(isRedisRefusingCommands(reply('BUSYGROUP Consumer Group name already exists'))).toBe(
-      false,
-    );
-    expect(isRedisRefusingCommands(reply('WRONGTYPE Operation against a key'))).toBe(false);
-    expect(isRedisRefusingCommands(new Error('OOM not from Redis'))).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '@calltrack/core';
+import { catchRedisStoreErrors } from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { IdempotencyClaim, IdempotencyStore, IdempotentAnswer } from './idempotency-store';
@@ -51,6 +52,10 @@ return 1
  * then `SET … PX` when free), so among concurrent requests with one request id exactly one
  * claims it, whichever process they reach. Completing or releasing a claim is a compare-and-set
  * on its token. Records expire with their TTL (Redis's clock).
+ *
+ * Redis refusing the commands (out of memory under `noeviction`, a replica after a failover…)
+ * rejects with `RedisUnavailableError` (`POST /calls` answers 503 with `Retry-After`: nothing was
+ * claimed or placed); every error leaves the store without the values written (`redactErrorValues`).
  */
 export function createRedisIdempotencyStore(
   options: RedisIdempotencyStoreOptions,
@@ -65,7 +70,7 @@ export function createRedisIdempotencyStore(
   const keyOf = (tenantId: string, key: string) => `${prefix}:{${tenantId}}:idempotency:${key}`;
   const ttl = (ttlMs: number) => String(Math.max(1, Math.ceil(ttlMs)));
 
-  return {
+  const store: IdempotencyStore = {
     async claim(tenantId, key, { fingerprint, now, ttlMs }): Promise<IdempotencyClaim> {
       const token = randomUUID();
       const pending: StoredRecord = { s: 'p', f: fingerprint, a: now, t: token };
@@ -94,4 +99,9 @@ export function createRedisIdempotencyStore(
       await runRedisScript(redis, settleScript, [keyOf(tenantId, key)], [token, '', '1']);
     },
   };
+  return catchRedisStoreErrors(store, {
+    claim: { operation: 'claiming a request id', writes: true },
+    complete: { operation: 'recording a placed call’s answer', writes: true },
+    release: { operation: 'freeing a request id', writes: true },
+  });
 }

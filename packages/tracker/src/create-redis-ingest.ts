@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type CallEvent, type EventSink, RedisUnavailableError } from '@calltrack/core';
+import { isRedisRefusingCommands } from '@calltrack/core/internal';
 import { type RedisBusIngest, redisBusIngestOf } from '@calltrack/redis-script';
 import type { CallApplyResult, CallStore } from './call-store';
 import type { CallTransition } from './call-transition';
@@ -9,7 +10,6 @@ import {
   redisCallStoreIngestOf,
 } from './redis-call-store-ingest';
 import { redisEventJsonHead } from './redis-ingest-script';
-import { isRedisRefusingCommands } from './redis-store-failure';
 
 /**
  * Applies a transition and publishes its event in one Redis script, or answers `undefined` when

@@ -1,6 +1,6 @@
+import { isRedisRefusingCommands } from '@calltrack/core/internal';
 import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
-import { isRedisRefusingCommands } from './redis-store-failure';
 
 /**
  * One Lua function, as a Redis Functions library (loaded once, called with `FCALL`) and as the

@@ -1,57 +1,5 @@
-import { CallTrackError, RedisUnavailableError } from '@calltrack/core';
-import { redactErrorValues } from '@calltrack/core/internal';
-
-/**
- * Redis's own refusals of a command it cannot run now, by their error code: out of memory under
- * `noeviction` (`OOM`), a replica after a failover (`READONLY`), a replica whose master is down
- * (`MASTERDOWN`), a server loading its data (`LOADING`), a script or function running too long
- * (`BUSY`), a Cluster without a quorum or moving a slot (`CLUSTERDOWN`, `TRYAGAIN`), writes
- * stopped after a failed save (`MISCONF`) or for want of replicas (`NOREPLICAS`). None of them
- * ran the command (a script is refused at its first write), so a provider's retry is safe.
- */
-const unavailableCodes: ReadonlySet<string> = new Set([
-  'OOM',
-  'READONLY',
-  'MASTERDOWN',
-  'LOADING',
-  'BUSY',
-  'CLUSTERDOWN',
-  'TRYAGAIN',
-  'MISCONF',
-  'NOREPLICAS',
-]);
-
-/**
- * The error code of a reply error (`WRONGTYPE`, `OOM`…): the message's first word, also inside a
- * script's error on Redis 6 (`ERR Error running script … -OOM command not allowed…`). A
- * transaction's `EXECABORT` is answered by the code of the command that made it abort.
- */
-export function redisReplyCode(error: unknown): string | undefined {
-  if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
-  const code = /^([A-Z]+) /.exec(error.message)?.[1];
-  if (code === 'EXECABORT') {
-    const previous = (error as { previousErrors?: unknown }).previousErrors;
-    return Array.isArray(previous) ? redisReplyCode(previous[0]) : code;
-  }
-  if (code === 'ERR') {
-    const inScript = / -([A-Z]+) /.exec(error.message)?.[1];
-    if (inScript !== undefined) return inScript;
-  }
-  return code;
-}
-
-/** Whether Redis refused a command because it cannot take it now (see {@link unavailableCodes}). */
-export function isRedisRefusingCommands(error: unknown): boolean {
-  const code = redisReplyCode(error);
-  return code !== undefined && unavailableCodes.has(code);
-}
-
-/** A reply error's first line (an aborted transaction's cause) without the script's name and line. */
-function replyText(error: Error): string {
-  const previous = (error as { previousErrors?: unknown }).previousErrors;
-  const source = Array.isArray(previous) && previous[0] instanceof Error ? previous[0] : error;
-  return (source.message.split('\n')[0] ?? '').replace(/ script: .*$/, '');
-}
+import { CallTrackError } from '@calltrack/core';
+import { redisReplyCode, toRedisStoreError } from '@calltrack/core/internal';
 
 /**
  * The keys a failed ioredis command named, before its arguments are redacted: a plain command's
@@ -120,8 +68,9 @@ export interface RedisStoreFailureContext {
  * A Redis store's failure as it leaves the store, never with the values it wrote (ioredis
  * attaches the command's arguments, the event's JSON among them, to its errors: redacted):
  *
- * - Redis refusing commands for now ({@link isRedisRefusingCommands}) → `RedisUnavailableError`,
- *   a 503 with `Retry-After` (the provider retries; the read API's client too);
+ * - Redis refusing commands for now (core's `isRedisRefusingCommands`, shared with the other
+ *   Redis stores: `toRedisStoreError`) → `RedisUnavailableError`, a 503 with `Retry-After` (the
+ *   provider retries; the read API's client too);
  * - a key of the store's layout holding another type (`WRONGTYPE`: something else wrote into the
  *   store's keyspace) → an `Error` naming the key and its kind, answered as any bug (a generic
  *   500: the key is for the operator's log, not the provider or the browser), its cause the
@@ -135,18 +84,8 @@ export async function toRedisStoreFailure(
   if (CallTrackError.isInstance(error)) return error;
   // Read before redaction takes them off (keys are names, not the values written).
   const commandKeys = redisCommandKeys(error);
-  redactErrorValues(error);
-  if (!(error instanceof Error)) return error;
-  const code = redisReplyCode(error);
-  if (code !== undefined && unavailableCodes.has(code)) {
-    return new RedisUnavailableError({
-      message: `Redis cannot take commands right now (${replyText(error)}) while ${context.operation}.${
-        context.writes ? ' Nothing was written; try again later.' : ' Try again later.'
-      }`,
-      cause: error,
-    });
-  }
-  if (code !== 'WRONGTYPE') return error;
+  const failure = toRedisStoreError(error, context);
+  if (failure !== error || redisReplyCode(error) !== 'WRONGTYPE') return failure;
   const described = await describeWrongTypeKey(commandKeys, context).catch(() => undefined);
   return new Error(
     `The Redis call store failed ${context.operation}: ${

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@calltrack/core';
+import { catchRedisStoreErrors, type RedisStoreOperations } from '@calltrack/core/internal';
 import { defineRedisScript } from '@calltrack/redis-script';
 import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -392,7 +393,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     workerConnection = undefined;
   };
 
-  return {
+  const store: WebhookStore = {
     // The tenants set is a key of its own (its slot is not the tenant's), so it changes outside
     // the scripts. The lease sweep visits only the tenants in it, so a tenant with an endpoint
     // must never be missing: it is added before the endpoint (a process that dies after the
@@ -746,4 +747,36 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       queueConnection = undefined;
     },
   };
+  // Redis refusing commands (out of memory, a replica after a failover…) is an outage: 503 with
+  // Retry-After at the management API, reported once by the background loops. Nothing the store
+  // rejects with carries the values it wrote (secrets, header values, event bodies).
+  return catchRedisStoreErrors(store, storeOperations);
 }
+
+/** What each method of the store does, for its failures' messages. */
+const storeOperations: RedisStoreOperations<WebhookStore> = {
+  createEndpoint: { operation: 'creating an endpoint', writes: true },
+  getEndpoint: { operation: 'reading an endpoint', writes: false },
+  listEndpoints: { operation: 'listing endpoints', writes: false },
+  saveEndpointSettings: { operation: 'saving an endpoint', writes: true },
+  setEndpointEnabled: { operation: 'enabling or disabling an endpoint', writes: true },
+  deleteEndpoint: { operation: 'deleting an endpoint', writes: true },
+  listTenants: { operation: 'listing tenants', writes: false },
+  createDeliveries: { operation: 'creating deliveries', writes: true },
+  getMessage: { operation: 'reading a message', writes: false },
+  getDelivery: { operation: 'reading a delivery', writes: false },
+  beginAttempt: { operation: 'beginning a delivery attempt', writes: true },
+  recordAttempt: { operation: 'recording a delivery attempt', writes: true },
+  listAttempts: { operation: 'listing attempts', writes: false },
+  listFailedDeliveries: { operation: 'listing failed deliveries', writes: false },
+  enqueue: { operation: 'queueing deliveries', writes: true },
+  startWorker: { operation: 'starting the delivery worker', writes: false },
+  stopWorker: { operation: 'stopping the delivery worker', writes: false },
+  acquireSlot: { operation: 'taking a concurrency slot', writes: true },
+  releaseSlot: { operation: 'releasing a concurrency slot', writes: true },
+  takeRateToken: { operation: 'taking a rate token', writes: true },
+  saveCursors: { operation: 'saving bus cursors', writes: true },
+  loadCursors: { operation: 'loading bus cursors', writes: false },
+  loadCursor: { operation: 'loading a bus cursor', writes: false },
+  close: { operation: 'closing the store', writes: false },
+};

@@ -1,9 +1,11 @@
 // The management API on the Redis store while Redis refuses writes (out of memory, as a full
-// production Redis with `noeviction` does): what `onError` is told must not carry the refused
-// command's arguments, which hold the endpoint's secrets and custom header values.
+// production Redis with `noeviction` does): an outage answered 503 with Retry-After (the caller
+// retries), and what `onError` is told must not carry the refused command's arguments, which
+// hold the endpoint's secrets and custom header values.
 import { createServer } from 'node:http';
 import { inspect } from 'node:util';
 import { createMemoryBus } from '@calltrack/bus';
+import { RedisUnavailableError } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
   makeCallEvent,
@@ -38,14 +40,15 @@ async function startServer(): Promise<RedisServerProcess | undefined> {
 }
 
 describe('the webhooks management API while Redis refuses writes', () => {
-  it('reports the refused update and rotation without the secrets or header values in them', async () => {
+  it('answers 503 with Retry-After and reports the refusals without the secrets or header values in them', async () => {
     const server = await startServer();
     if (!server) return;
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => {});
+    const store = createRedisWebhookStore({ redis, prefix: 'oom:webhooks' });
     const dispatcher = createWebhookDispatcher({
       bus: createMemoryBus(),
-      store: createRedisWebhookStore({ redis, prefix: 'oom:webhooks' }),
+      store,
       allowHttp: true,
       allowedCidrs: ['127.0.0.0/8'],
     });
@@ -79,27 +82,62 @@ describe('the webhooks management API while Redis refuses writes', () => {
       };
       expect(secret).toMatch(/^whsec_/);
 
-      await refuseRedisWrites(redis);
-      const updated = await send('PUT', `/webhooks/${endpoint.id}`, {
-        headers: { authorization: 'Bearer second-private-token' },
-      });
-      expect(updated.status).toBe(500);
-      const rotated = await send('POST', `/webhooks/${endpoint.id}/rotate-secret`, {});
-      expect(rotated.status).toBe(500);
+      // A delivery of a message to resend, made before Redis filled up.
+      const message = {
+        id: 'msg_resendme',
+        tenantId: 'acme',
+        eventId: 'evt-1',
+        eventType: 'call.ended',
+        body: '{"from":"+14155550123"}',
+        createdAt: Date.now(),
+      };
+      await store.createDeliveries(message, [endpoint.id], 60_000);
 
-      expect(failures).toHaveLength(2);
+      await refuseRedisWrites(redis);
+      // Redis refusing writes is an outage, not a bug: 503 with Retry-After, the caller retries.
+      const refusals = [
+        await send('PUT', `/webhooks/${endpoint.id}`, {
+          headers: { authorization: 'Bearer second-private-token' },
+        }),
+        await send('POST', `/webhooks/${endpoint.id}/rotate-secret`, {}),
+        await send('POST', '/webhooks', {
+          url: 'http://127.0.0.1:9/other',
+          headers: { authorization: 'Bearer third-private-token' },
+        }),
+        // Queued through BullMQ (its own connection and scripts).
+        await send('POST', `/webhooks/${endpoint.id}/resend`, { messageId: message.id }),
+      ];
+      for (const refused of refusals) {
+        expect(refused.status).toBe(503);
+        expect(refused.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+        expect(((await refused.json()) as { error: unknown }).error).toEqual({
+          code: 'redis_unavailable',
+          message: expect.stringMatching(/^Redis cannot take commands right now \(OOM /),
+        });
+      }
+
+      // Reported (a 5xx), with nothing written on it.
+      expect(failures).toHaveLength(refusals.length);
       for (const failure of failures) {
         // Everything a logger could print: own properties, hidden ones, causes, the stack.
         const printed = inspect(failure, { depth: Number.POSITIVE_INFINITY, showHidden: true });
         expect(printed).not.toContain('whsec_');
         expect(printed).not.toContain(secret.slice('whsec_'.length));
         expect(printed).not.toContain('private-token');
+        expect(printed).not.toContain('4155550123');
         // Still says what Redis refused and which command.
-        expect(failure.message).toMatch(/^OOM command not allowed/);
-        const command = (failure as { command?: { name?: unknown; args?: unknown } }).command;
-        expect(command?.name).toMatch(/^eval/);
+        expect(RedisUnavailableError.isInstance(failure)).toBe(true);
+        expect(failure.message).toMatch(/\(OOM command not allowed/);
+        const command = (failure.cause as { command?: { name?: unknown; args?: unknown } }).command;
+        expect(command?.name).toEqual(expect.any(String));
         expect(command?.args).toBeUndefined();
       }
+      expect(failures.map((failure) => failure.message.replace(/^.*\) while /, ''))).toEqual([
+        'saving an endpoint. Nothing was written; try again later.',
+        'saving an endpoint. Nothing was written; try again later.',
+        'creating an endpoint. Nothing was written; try again later.',
+        'queueing deliveries. Nothing was written; try again later.',
+      ]);
     } finally {
       await dispatcher.close();
       redis.disconnect();
