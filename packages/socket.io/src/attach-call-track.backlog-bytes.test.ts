@@ -1,8 +1,11 @@
 import type { Socket as NetSocket } from 'node:net';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
+import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import type { Redis } from 'ioredis';
 import type { Socket as ServerSocket } from 'socket.io';
 import type { Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createEventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
@@ -14,9 +17,17 @@ import {
 } from './__tests__/start-socket-server';
 import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
 
+const redis = await connectTestRedis();
+const prefix = uniquePrefix('socket-io-backlog-bytes');
 const servers: TestSocketServer[] = [];
 const buses: EventBus[] = [];
 const rawClients: Pick<RawEngineClient, 'close'>[] = [];
+
+afterAll(async () => {
+  if (!redis) return;
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
 
 afterEach(async () => {
   for (const client of rawClients.splice(0)) client.close();
@@ -267,79 +278,92 @@ const updateIds = (log: { name: string; payload: unknown }[]) =>
   log.filter((entry) => entry.name === 'call_update').map((entry) => ids([entry])[0]);
 
 describe('attachCallTrack: a client that resumes over a history of large events', () => {
-  it('is told to reload (lagged) once its catch-up queues maxBufferedBytes, and stays connected', async () => {
-    // A long history: everything the client missed can still be replayed.
-    const bus = createMemoryBus({ history: { maxEvents: 1000 } });
-    buses.push(bus);
-    const server = await startSocketServer(bus);
-    servers.push(server);
-    const base = await bus.publish(makeEvent('a', { id: 'base' }));
-    // Missed: 60 events of 300 KB, 18 MB, over twice the default limit (8 MiB).
-    const size = 300_000;
-    const text = 'x'.repeat(size);
-    const missed: string[] = [];
-    for (let index = 0; index < 60; index += 1) {
-      const event = makeEvent('a', { data: { text } });
-      await bus.publish(event);
-      missed.push(event.id);
-    }
+  const histories = [
+    // A long history: everything the client missed can still be replayed, in one turn.
+    { name: 'memory bus', bus: () => createMemoryBus({ history: { maxEvents: 1000 } }) },
+    // Read ten events a page: the queue grows over many turns.
+    {
+      name: 'Redis bus, page by page',
+      bus: () => createRedisBus({ redis: redis as Redis, prefix, replayBatchSize: 10 }),
+    },
+  ] as const;
+  for (const history of histories) {
+    it.skipIf(history.name !== 'memory bus' && !redis)(
+      `is told to reload (lagged) once its catch-up queues maxBufferedBytes, and stays connected (${history.name})`,
+      async () => {
+        const bus = history.bus();
+        buses.push(bus);
+        const server = await startSocketServer(bus);
+        servers.push(server);
+        const base = await bus.publish(makeEvent('a', { id: 'base' }));
+        // Missed: 60 events of 300 KB, 18 MB, over twice the default limit (8 MiB).
+        const size = 300_000;
+        const text = 'x'.repeat(size);
+        const missed: string[] = [];
+        for (let index = 0; index < 60; index += 1) {
+          const event = makeEvent('a', { data: { text } });
+          await bus.publish(event);
+          missed.push(event.id);
+        }
 
-    const client = server.client({ token: 'token:a:u1' });
-    const log = createEventLog(client);
-    await connected(client);
-    const serverSocket = server.io.of('/').sockets.get(client.id as string) as ServerSocket;
-    const mostQueued = watchBacklogBytes(serverSocket);
-    let closedWith: string | undefined;
-    serverSocket.once('disconnect', (reason) => {
-      closedWith = reason;
-    });
-    // The catch-up is over once the last event or a `reset` is queued.
-    let replayed = 0;
-    let resetQueued = false;
-    const caughtUp = new Promise<void>((resolve) => {
-      serverSocket.conn.on('packetCreate', ({ data }: { data?: unknown }) => {
-        if (typeof data !== 'string') return;
-        if (data.startsWith('2["call_update"')) replayed += 1;
-        if (data.startsWith('2["reset"')) resetQueued = true;
-        if (resetQueued || replayed === missed.length) resolve();
-      });
-    });
-    const tcp = tcpOf(client);
-    rawClients.push({ close: () => tcp.destroy() });
-    // It resumes from its old cursor and stops reading: a tab frozen as it came back.
-    tcp.pause();
-    client.emit('subscribe_to_calls', { after: base.cursor }, () => {});
-    await caughtUp;
-    // A later turn, and a later event: the connection is kept.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    await bus.publish(makeEvent('a', { id: 'while-stalled' }));
-    await new Promise<void>((resolve) => setImmediate(resolve));
+        const client = server.client({ token: 'token:a:u1' });
+        const log = createEventLog(client);
+        await connected(client);
+        const serverSocket = server.io.of('/').sockets.get(client.id as string) as ServerSocket;
+        const mostQueued = watchBacklogBytes(serverSocket);
+        let closedWith: string | undefined;
+        serverSocket.once('disconnect', (reason) => {
+          closedWith = reason;
+        });
+        // The catch-up is over once the last event or a `reset` is queued.
+        let replayed = 0;
+        let resetQueued = false;
+        const caughtUp = new Promise<void>((resolve) => {
+          serverSocket.conn.on('packetCreate', ({ data }: { data?: unknown }) => {
+            if (typeof data !== 'string') return;
+            if (data.startsWith('2["call_update"')) replayed += 1;
+            if (data.startsWith('2["reset"')) resetQueued = true;
+            if (resetQueued || replayed === missed.length) resolve();
+          });
+        });
+        const tcp = tcpOf(client);
+        rawClients.push({ close: () => tcp.destroy() });
+        // It resumes from its old cursor and stops reading: a tab frozen as it came back.
+        tcp.pause();
+        client.emit('subscribe_to_calls', { after: base.cursor }, () => {});
+        await caughtUp;
+        // A later turn, and a later event: the connection is kept.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await bus.publish(makeEvent('a', { id: 'while-stalled' }));
+        await new Promise<void>((resolve) => setImmediate(resolve));
 
-    expect(resetQueued).toBe(true);
-    // The limit, one event past it and the batch handed to the transport first.
-    expect(mostQueued()).toBeLessThan(8 * MiB + 3 * (size + 1000));
-    expect(closedWith).toBeUndefined();
+        expect(resetQueued).toBe(true);
+        // The limit, one event past it and the batch handed to the transport first.
+        expect(mostQueued()).toBeLessThan(8 * MiB + 3 * (size + 1000));
+        expect(closedWith).toBeUndefined();
 
-    // Once it reads again it gets the start of the replay, then `reset` (lagged).
-    tcp.resume();
-    const [reset] = await Promise.race([log.waitFor('reset'), closed(client)]);
-    expect(reset?.payload).toEqual({ reason: 'lagged' });
-    const beforeReset = updateIds(log.events.slice(0, log.events.indexOf(reset as never)));
-    expect(beforeReset.length).toBeGreaterThan(0);
-    expect(beforeReset.length).toBeLessThan(missed.length);
-    expect(beforeReset).toEqual(missed.slice(0, beforeReset.length));
-    // Nothing of the stream follows the reset: the client reloads, on the same connection.
-    expect(await ack(client, 'subscribe_to_calls')).toEqual({ ok: true });
-    const live = makeEvent('a', { id: 'live' });
-    await bus.publish(live);
-    const received = await Promise.race([
-      log.waitFor('call_update', beforeReset.length + 1),
-      closed(client),
-    ]);
-    expect(ids(received)).toEqual([...beforeReset, live.id]);
-    expect(client.connected).toBe(true);
-    expect(closedWith).toBeUndefined();
-  });
+        // Once it reads again it gets the start of the replay, then `reset` (lagged).
+        tcp.resume();
+        const [reset] = await Promise.race([log.waitFor('reset'), closed(client)]);
+        expect(reset?.payload).toEqual({ reason: 'lagged' });
+        const beforeReset = updateIds(log.events.slice(0, log.events.indexOf(reset as never)));
+        expect(beforeReset.length).toBeGreaterThan(0);
+        expect(beforeReset.length).toBeLessThan(missed.length);
+        expect(beforeReset).toEqual(missed.slice(0, beforeReset.length));
+        // Nothing of the stream follows the reset: the client reloads, on the same connection.
+        expect(await ack(client, 'subscribe_to_calls')).toEqual({ ok: true });
+        const live = makeEvent('a', { id: 'live' });
+        await bus.publish(live);
+        const received = await Promise.race([
+          log.waitFor('call_update', beforeReset.length + 1),
+          closed(client),
+        ]);
+        expect(ids(received)).toEqual([...beforeReset, live.id]);
+        expect(client.connected).toBe(true);
+        expect(closedWith).toBeUndefined();
+      },
+    );
+  }
 
   it('is told to reload (lagged) when what the channel queued behind its replay passes maxBufferedBytes', async () => {
     // The replay is held while the tenant publishes: those events wait behind it, and follow
