@@ -1,8 +1,11 @@
 import type { Socket as NetSocket } from 'node:net';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
+import { createRedisBus } from '@calltrack/bus/redis';
+import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import type { Redis } from 'ioredis';
 import type { Socket as ServerSocket } from 'socket.io';
 import type { Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createEventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
@@ -14,9 +17,17 @@ import {
 } from './__tests__/start-socket-server';
 import type { CallTrackAck, CallTrackDelivery } from './call-track-protocol';
 
+const redis = await connectTestRedis();
+const prefix = uniquePrefix('socket-io-backlog-bytes');
 const servers: TestSocketServer[] = [];
 const buses: EventBus[] = [];
 const rawClients: Pick<RawEngineClient, 'close'>[] = [];
+
+afterAll(async () => {
+  if (!redis) return;
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
 
 afterEach(async () => {
   for (const client of rawClients.splice(0)) client.close();
@@ -182,7 +193,7 @@ describe('attachCallTrack: a client that stops reading large events', () => {
     expect(ids(received)).toEqual(published);
   });
 
-  it('keeps a long-polling client that catches up on more bytes than maxBufferedBytes', async () => {
+  it('keeps a long-polling client whose catch-up passes maxBufferedBytes, and tells it to reload (lagged)', async () => {
     // The replay is held until the client has connected, so it is queued between two polls.
     const bus = gatedBus(createMemoryBus());
     buses.push(bus);
@@ -194,23 +205,28 @@ describe('attachCallTrack: a client that stops reading large events', () => {
     servers.push(server);
     const base = await bus.publish(makeEvent('a', { id: 'base' }));
     // Missed while away: 30 events of 200 KB, 6 MB.
-    const text = 'x'.repeat(200_000);
+    const size = 200_000;
+    const text = 'x'.repeat(size);
     const missed: string[] = [];
     for (let index = 0; index < 30; index += 1) {
       const event = makeEvent('a', { data: { text } });
       await bus.publish(event);
       missed.push(event.id);
     }
-    let queued = 0;
-    let allQueued!: () => void;
-    const replayQueued = new Promise<void>((resolve) => {
-      allQueued = resolve;
+    // The catch-up is over once the last event or a `reset` is queued.
+    let replayed = 0;
+    let caughtUpNow!: () => void;
+    const caughtUp = new Promise<void>((resolve) => {
+      caughtUpNow = resolve;
     });
     let closedWith: string | undefined;
+    let mostQueued: () => number = () => 0;
     server.io.on('connection', (socket) => {
+      mostQueued = watchBacklogBytes(socket);
       socket.conn.on('packetCreate', ({ data }: { data?: unknown }) => {
-        if (typeof data === 'string' && data.startsWith('2["call_update"')) queued += 1;
-        if (queued === missed.length) allQueued();
+        if (typeof data !== 'string') return;
+        if (data.startsWith('2["call_update"')) replayed += 1;
+        if (data.startsWith('2["reset"') || replayed === missed.length) caughtUpNow();
       });
       socket.once('disconnect', (reason) => {
         closedWith = reason;
@@ -224,17 +240,203 @@ describe('attachCallTrack: a client that stops reading large events', () => {
       lastCursor: base.cursor,
     });
     bus.release('replay');
-    await replayQueued;
+    await caughtUp;
     await new Promise<void>((resolve) => setImmediate(resolve));
+    await bus.publish(makeEvent('a', { id: 'while-away' }));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // The limit and the event that went past it.
+    expect(mostQueued()).toBeLessThan(1 * MiB + 2 * (size + 1000));
+
+    // Its next poll takes the start of the replay, then `reset` (lagged); the connection stays.
+    while (!client.received.some((packet) => packet.startsWith('42["reset"'))) {
+      await client.poll();
+    }
+    const resetAt = client.received.findIndex((packet) => packet.startsWith('42["reset"'));
+    expect(JSON.parse((client.received[resetAt] as string).slice(2))).toEqual([
+      'reset',
+      { reason: 'lagged' },
+    ]);
+    const beforeReset = callUpdateIds(client.received.slice(0, resetAt));
+    expect(beforeReset.length).toBeGreaterThan(0);
+    expect(beforeReset).toEqual(missed.slice(0, beforeReset.length));
+    expect(callUpdateIds(client.received.slice(resetAt))).toEqual([]);
+    // It reloads on the same connection and streams on.
+    await client.send('421["subscribe_to_calls",{}]');
     const live = makeEvent('a', { id: 'live' });
+    while (!client.received.includes('431[{"ok":true}]')) await client.poll();
     await bus.publish(live);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const next = makeEvent('a', { id: 'next' });
-    await bus.publish(next);
-    while (closedWith === undefined && !callUpdateIds(client.received).includes(next.id)) {
+    while (closedWith === undefined && !callUpdateIds(client.received).includes(live.id)) {
       await client.poll();
     }
     expect(closedWith).toBeUndefined();
-    expect(callUpdateIds(client.received)).toEqual([...missed, live.id, next.id]);
+    expect(callUpdateIds(client.received)).toEqual([...beforeReset, live.id]);
+  });
+});
+
+/** The ids of the `call_update`s a client received, in order. */
+const updateIds = (log: { name: string; payload: unknown }[]) =>
+  log.filter((entry) => entry.name === 'call_update').map((entry) => ids([entry])[0]);
+
+describe('attachCallTrack: a client that resumes over a history of large events', () => {
+  const histories = [
+    // A long history: everything the client missed can still be replayed, in one turn.
+    { name: 'memory bus', bus: () => createMemoryBus({ history: { maxEvents: 1000 } }) },
+    // Read ten events a page: the queue grows over many turns.
+    {
+      name: 'Redis bus, page by page',
+      bus: () => createRedisBus({ redis: redis as Redis, prefix, replayBatchSize: 10 }),
+    },
+  ] as const;
+  for (const history of histories) {
+    it.skipIf(history.name !== 'memory bus' && !redis)(
+      `is told to reload (lagged) once its catch-up queues maxBufferedBytes, and stays connected (${history.name})`,
+      async () => {
+        const bus = history.bus();
+        buses.push(bus);
+        const server = await startSocketServer(bus);
+        servers.push(server);
+        const base = await bus.publish(makeEvent('a', { id: 'base' }));
+        // Missed: 60 events of 300 KB, 18 MB, over twice the default limit (8 MiB).
+        const size = 300_000;
+        const text = 'x'.repeat(size);
+        const missed: string[] = [];
+        for (let index = 0; index < 60; index += 1) {
+          const event = makeEvent('a', { data: { text } });
+          await bus.publish(event);
+          missed.push(event.id);
+        }
+
+        const client = server.client({ token: 'token:a:u1' });
+        const log = createEventLog(client);
+        await connected(client);
+        const serverSocket = server.io.of('/').sockets.get(client.id as string) as ServerSocket;
+        const mostQueued = watchBacklogBytes(serverSocket);
+        let closedWith: string | undefined;
+        serverSocket.once('disconnect', (reason) => {
+          closedWith = reason;
+        });
+        // The catch-up is over once the last event or a `reset` is queued.
+        let replayed = 0;
+        let resetQueued = false;
+        const caughtUp = new Promise<void>((resolve) => {
+          serverSocket.conn.on('packetCreate', ({ data }: { data?: unknown }) => {
+            if (typeof data !== 'string') return;
+            if (data.startsWith('2["call_update"')) replayed += 1;
+            if (data.startsWith('2["reset"')) resetQueued = true;
+            if (resetQueued || replayed === missed.length) resolve();
+          });
+        });
+        const tcp = tcpOf(client);
+        rawClients.push({ close: () => tcp.destroy() });
+        // It resumes from its old cursor and stops reading: a tab frozen as it came back.
+        tcp.pause();
+        client.emit('subscribe_to_calls', { after: base.cursor }, () => {});
+        await caughtUp;
+        // A later turn, and a later event: the connection is kept.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await bus.publish(makeEvent('a', { id: 'while-stalled' }));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+
+        expect(resetQueued).toBe(true);
+        // The limit, one event past it and the batch handed to the transport first.
+        expect(mostQueued()).toBeLessThan(8 * MiB + 3 * (size + 1000));
+        expect(closedWith).toBeUndefined();
+
+        // Once it reads again it gets the start of the replay, then `reset` (lagged).
+        tcp.resume();
+        const [reset] = await Promise.race([log.waitFor('reset'), closed(client)]);
+        expect(reset?.payload).toEqual({ reason: 'lagged' });
+        const beforeReset = updateIds(log.events.slice(0, log.events.indexOf(reset as never)));
+        expect(beforeReset.length).toBeGreaterThan(0);
+        expect(beforeReset.length).toBeLessThan(missed.length);
+        expect(beforeReset).toEqual(missed.slice(0, beforeReset.length));
+        // Nothing of the stream follows the reset: the client reloads, on the same connection.
+        expect(await ack(client, 'subscribe_to_calls')).toEqual({ ok: true });
+        const live = makeEvent('a', { id: 'live' });
+        await bus.publish(live);
+        const received = await Promise.race([
+          log.waitFor('call_update', beforeReset.length + 1),
+          closed(client),
+        ]);
+        expect(ids(received)).toEqual([...beforeReset, live.id]);
+        expect(client.connected).toBe(true);
+        expect(closedWith).toBeUndefined();
+      },
+    );
+  }
+
+  it('is told to reload (lagged) when what the channel queued behind its replay passes maxBufferedBytes', async () => {
+    // The replay is held while the tenant publishes: those events wait behind it, and follow
+    // the replay's first event at once.
+    const bus = gatedBus(createMemoryBus());
+    buses.push(bus);
+    const server = await startSocketServer(bus, { maxBufferedBytes: 1 * MiB });
+    servers.push(server);
+    const base = await bus.publish(makeEvent('a', { id: 'base' }));
+    bus.hold('replay');
+    const client = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(client);
+    await connected(client);
+    const serverSocket = server.io.of('/').sockets.get(client.id as string) as ServerSocket;
+    const mostQueued = watchBacklogBytes(serverSocket);
+    // 30 events of 200 KB, 6 MB, while it resumes.
+    const size = 200_000;
+    const text = 'x'.repeat(size);
+    const missed: string[] = [];
+    for (let index = 0; index < 30; index += 1) {
+      const event = makeEvent('a', { data: { text } });
+      await bus.publish(event);
+      missed.push(event.id);
+    }
+    bus.release('replay');
+    await Promise.race([
+      log.waitFor('reset'),
+      log.waitFor('call_update', missed.length),
+      closed(client),
+    ]);
+    // The limit and the event that went past it (and the batch handed to the transport first).
+    expect(mostQueued()).toBeLessThan(1 * MiB + 3 * (size + 1000));
+    const [reset] = log.named('reset');
+    expect(reset?.payload).toEqual({ reason: 'lagged' });
+    const beforeReset = updateIds(log.events.slice(0, log.events.indexOf(reset as never)));
+    expect(beforeReset.length).toBeGreaterThan(0);
+    expect(beforeReset.length).toBeLessThan(missed.length);
+    expect(beforeReset).toEqual(missed.slice(0, beforeReset.length));
+    expect(await ack(client, 'subscribe_to_calls')).toEqual({ ok: true });
+    const live = makeEvent('a', { id: 'live' });
+    await bus.publish(live);
+    const received = await Promise.race([
+      log.waitFor('call_update', beforeReset.length + 1),
+      closed(client),
+    ]);
+    expect(ids(received)).toEqual([...beforeReset, live.id]);
+  });
+
+  it('gets a plain replay when what it missed is under maxBufferedBytes', async () => {
+    const bus = createMemoryBus({ history: { maxEvents: 1000 } });
+    buses.push(bus);
+    const server = await startSocketServer(bus);
+    servers.push(server);
+    const base = await bus.publish(makeEvent('a', { id: 'base' }));
+    // Missed: 20 events of 300 KB, 6 MB.
+    const text = 'x'.repeat(300_000);
+    const missed: string[] = [];
+    for (let index = 0; index < 20; index += 1) {
+      const event = makeEvent('a', { data: { text } });
+      await bus.publish(event);
+      missed.push(event.id);
+    }
+    const client = server.client({ token: 'token:a:u1', lastCursor: base.cursor });
+    const log = createEventLog(client);
+    await connected(client);
+    expect(ids(await log.waitFor('call_update', missed.length))).toEqual(missed);
+    const live = makeEvent('a', { id: 'live' });
+    await bus.publish(live);
+    const received = await Promise.race([
+      log.waitFor('call_update', missed.length + 1),
+      closed(client),
+    ]);
+    expect(ids(received)).toEqual([...missed, live.id]);
+    expect(log.named('reset')).toEqual([]);
   });
 });

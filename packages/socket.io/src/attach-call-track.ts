@@ -68,8 +68,8 @@ export interface AttachCallTrackOptions {
    */
   maxFollowedCalls?: number;
   /**
-   * Most events held for one connection while it catches up. A replay past it gets `reset` with
-   * reason `lagged`; a snapshot past it drops what it held and is read again, later (its call
+   * Most events held for one connection while it catches up. A replay past it (or past
+   * `maxBufferedBytes` waiting to be written) gets `reset` with reason `lagged`; a snapshot past it drops what it held and is read again, later (its call
    * subscriptions get their events first). Default 10,000.
    */
   maxPendingEvents?: number;
@@ -87,7 +87,10 @@ export interface AttachCallTrackOptions {
    * `maxBufferedPackets` counts packets and with the same exceptions: a few large events (a
    * Retell event may be close to 896 KiB, an `active_calls` snapshot more) would otherwise hold
    * far more memory than the packet count suggests. A packet weighs the length of its encoded
-   * text (its size in bytes for ASCII). Default 8 MiB (8,388,608).
+   * text (its size in bytes for ASCII). A catch-up is not closed (the client would resume into
+   * the same replay) but stopped: once more than this much of a replay waits for the connection,
+   * the client gets `reset` with reason `lagged` and reloads from a snapshot. Default 8 MiB
+   * (8,388,608).
    */
   maxBufferedBytes?: number;
   /**

@@ -57,7 +57,10 @@ export interface SendBacklogLimits {
  *
  * A catch-up (a replay, which a Redis bus reads page by page, or a snapshot's queue) is sent as
  * fast as it is read, and a slow client takes it over many turns: its packets, up to
- * `maxCatchUpPackets` per queue, and their bytes are not counted.
+ * `maxCatchUpPackets` per queue, and their bytes are not counted. Their bytes are bounded
+ * instead by the one who sends them: {@link catchUp} says when a queue holds more than
+ * `maxBufferedBytes` of catch-up, and a replay stops there (closing would only make the client
+ * resume into the same replay).
  */
 export class SendBacklogLimit {
   /**
@@ -73,6 +76,7 @@ export class SendBacklogLimit {
   /** One listener for every connection: Engine.IO calls it with `this` set to its socket. */
   private readonly check: (this: EngineConnection, packet: CreatedPacket) => void;
   private readonly maxCatchUpPackets: number;
+  private readonly maxBufferedBytes: number;
   private reportedNoBuffer = false;
 
   constructor(
@@ -80,6 +84,7 @@ export class SendBacklogLimit {
     private readonly onError: (error: unknown) => void,
   ) {
     this.maxCatchUpPackets = maxCatchUpPackets;
+    this.maxBufferedBytes = maxBufferedBytes;
     const catchUps = this.catchUps;
     const queuedBytes = this.queuedBytes;
     // Queues seen over the limit, with the turn of the event loop they were seen in.
@@ -152,26 +157,34 @@ export class SendBacklogLimit {
     connection.off('packetCreate', this.check);
   }
 
-  /** Runs `send`, which queues catch-up packets for `connection`: they are not counted. */
-  catchUp(connection: EngineConnection, send: () => void): void {
+  /**
+   * Runs `send`, which queues catch-up packets for `connection`: they are not counted. True when
+   * the catch-up packets still waiting in the connection's queue now weigh more than
+   * `maxBufferedBytes`: the client is too far behind to be sent more of it.
+   */
+  catchUp(connection: EngineConnection, send: () => void): boolean {
     const before = writeBufferOf(connection);
     const length = before?.length ?? 0;
     const bytes = this.bytesOf(connection);
     send();
     const after = writeBufferOf(connection);
-    if (after === undefined) return;
+    if (after === undefined) return false;
     // Another array: the transport took the queue meanwhile, with some of these packets.
     const same = after === before;
     const added = same ? after.length - length : after.length;
-    if (added <= 0) return;
-    const addedBytes = same ? this.bytesOf(connection) - bytes : this.bytesOf(connection);
-    const catchUp = this.catchUps.get(after);
-    if (catchUp === undefined) this.catchUps.set(after, { packets: added, bytes: addedBytes });
-    else if (catchUp.packets <= this.maxCatchUpPackets) {
-      // Past the packets it excuses, a catch-up's bytes count as any others.
-      catchUp.packets += added;
-      catchUp.bytes += addedBytes;
+    let catchUp = this.catchUps.get(after);
+    if (added > 0) {
+      const addedBytes = same ? this.bytesOf(connection) - bytes : this.bytesOf(connection);
+      if (catchUp === undefined) {
+        catchUp = { packets: added, bytes: addedBytes };
+        this.catchUps.set(after, catchUp);
+      } else if (catchUp.packets <= this.maxCatchUpPackets) {
+        // Past the packets it excuses, a catch-up's bytes count as any others.
+        catchUp.packets += added;
+        catchUp.bytes += addedBytes;
+      }
     }
+    return catchUp !== undefined && catchUp.bytes > this.maxBufferedBytes;
   }
 
   /** The bytes of the connection's current queue. */

@@ -433,12 +433,21 @@ export class SocketDelivery implements ChannelListener {
    * live rooms, or was told to reload).
    */
   private replayed(buffering: Buffering, message: BusEventMessage): boolean {
-    this.send(message);
+    // Past `maxBufferedBytes` of catch-up waiting for the client, the rest is not sent: closing
+    // would make it resume into the same replay, so it reloads instead.
+    let behind = this.send(message);
     buffering.seen.add(message.cursor);
     buffering.last = message.cursor;
     const index = buffering.pendingIndex.get(message.cursor);
     if (index !== undefined) {
-      for (const next of buffering.pending.slice(index + 1)) this.send(next);
+      const { pending } = buffering;
+      for (let next = index + 1; next < pending.length; next += 1) {
+        if (behind) {
+          this.reset(buffering, 'lagged');
+          return true;
+        }
+        behind = this.send(pending[next] as BusEventMessage);
+      }
       this.goLive(buffering);
       return true;
     }
@@ -446,7 +455,7 @@ export class SocketDelivery implements ChannelListener {
       this.goLive(buffering);
       return true;
     }
-    if (buffering.seen.size > this.context.maxPendingEvents) {
+    if (behind || buffering.seen.size > this.context.maxPendingEvents) {
       this.reset(buffering, 'lagged');
       return true;
     }
@@ -528,19 +537,19 @@ export class SocketDelivery implements ChannelListener {
    * Sends one event of a catch-up to this connection alone (with `callsOnly`, only if one of its
    * call subscriptions takes it). One that cannot be sent is skipped, reported (unless the
    * channel did already) and, when it was meant for this connection, replaced by `reset`
-   * (`event-skipped`): the client reloads, as the live rooms do.
+   * (`event-skipped`): the client reloads, as the live rooms do. True when the catch-up waiting
+   * for the client is past `maxBufferedBytes` (see {@link SendBacklogLimit.catchUp}).
    */
-  private send(message: BusEventMessage, callsOnly = false): void {
+  private send(message: BusEventMessage, callsOnly = false): boolean {
     if (this.channel.isUndeliverable(message)) {
-      if (this.mayWant(message, callsOnly)) this.sendSkipped();
-      return;
+      return this.mayWant(message, callsOnly) && this.sendSkipped();
     }
     try {
-      if (!this.wants(message, callsOnly)) return;
+      if (!this.wants(message, callsOnly)) return false;
       const { event } = message;
       const lifecycle = lifecycleEventName(event);
       const delivery: CallTrackDelivery = { cursor: message.cursor, event };
-      this.context.sendBacklog.catchUp(this.socket.conn, () => {
+      return this.context.sendBacklog.catchUp(this.socket.conn, () => {
         this.socket.emit('call_update', delivery);
         if (lifecycle !== undefined) this.socket.emit(lifecycle, delivery);
       });
@@ -551,7 +560,7 @@ export class SocketDelivery implements ChannelListener {
         cause: error,
       });
       this.context.onError(skipped, { ...this.errorInfo, skipped: skippedEventOf(skipped) });
-      if (this.mayWant(message, callsOnly)) this.sendSkipped();
+      return this.mayWant(message, callsOnly) && this.sendSkipped();
     }
   }
 
@@ -565,9 +574,9 @@ export class SocketDelivery implements ChannelListener {
   }
 
   /** Tells the client an event meant for it was skipped; it reloads. */
-  private sendSkipped(): void {
+  private sendSkipped(): boolean {
     const reset: ResetPayload = { reason: 'event-skipped' };
-    this.context.sendBacklog.catchUp(this.socket.conn, () => {
+    return this.context.sendBacklog.catchUp(this.socket.conn, () => {
       this.socket.emit('reset', reset);
     });
   }
