@@ -3,7 +3,12 @@ import { InvalidArgumentError } from '@calltrack/core';
 import { clockFrom, serveForTest, stopTestServers } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deferred } from './__tests__/deferred';
-import { startWebhookApp, type WebhookApp } from './__tests__/start-webhook-app';
+import {
+  type InterceptedAnswer,
+  type ReceivedRequest,
+  startWebhookApp,
+  type WebhookApp,
+} from './__tests__/start-webhook-app';
 import { createSimulator } from './create-simulator';
 import { demoLines } from './demo-lines';
 import type { SimulatedCall } from './simulated-call';
@@ -189,6 +194,274 @@ describe('duplicates and out-of-order deliveries', () => {
       delivery.kind.startsWith('status:') ? delivery.kind.slice('status:'.length) : null,
     );
     expect(statuses).toEqual(reported);
+  });
+});
+
+/** What calltrack's handlers answer while the bus's Redis restarts: a 503 so the provider retries. */
+const busUnavailable: InterceptedAnswer = {
+  status: 503,
+  body: { error: { code: 'bus_unavailable', message: 'The event bus is unavailable.' } },
+};
+
+/**
+ * Answers the first `failures` deliveries of each webhook (same method, URL and body) with
+ * `answer`, and counts what it let through to the handlers per webhook.
+ */
+function failFirst(failures: number, answer: InterceptedAnswer = busUnavailable) {
+  const attempts = new Map<string, number>();
+  const passed = new Map<string, number>();
+  const intercept = (request: ReceivedRequest): InterceptedAnswer => {
+    const key = `${request.method} ${request.url} ${request.body}`;
+    const seen = attempts.get(key) ?? 0;
+    attempts.set(key, seen + 1);
+    if (seen < failures) return answer;
+    passed.set(key, (passed.get(key) ?? 0) + 1);
+    return undefined;
+  };
+  return { intercept, passed };
+}
+
+/** Runs one call against an app failing as `outage` says, and the same call against a healthy app. */
+async function runThroughOutage(
+  provider: SimulatorProvider,
+  outage: ReturnType<typeof failFirst>,
+  options: Partial<Parameters<typeof createSimulator>[0]> = {},
+) {
+  const app = await startWebhookApp({ intercept: outage.intercept });
+  const deliveries: SimulatorDelivery[] = [];
+  const simulator = createSimulator({
+    target: app.url,
+    speed: Number.POSITIVE_INFINITY,
+    seed: 40,
+    ...options,
+    onDelivery: (delivery) => deliveries.push(delivery),
+  });
+  const call = await simulator.runCall({ provider, outcome: 'completed', seed: 41 });
+  const healthy = await startWebhookApp();
+  const reference = await createSimulator({
+    target: healthy.url,
+    speed: Number.POSITIVE_INFINITY,
+    seed: 40,
+    retries: 0,
+  }).runCall({ provider, outcome: 'completed', seed: 41 });
+  expect(reference.ok).toBe(true);
+  /**
+   * Once the app recovered, its handlers took every webhook exactly once, answered it 2xx, and
+   * published what a healthy app publishes (a late retry may find its event superseded: the
+   * tracker drops an `initiated` that arrives after `ringing`), none twice.
+   */
+  const expectEachWebhookTakenOnce = () => {
+    expect(call.ok).toBe(true);
+    expect([...outage.passed.values()]).toEqual(call.webhooks.map(() => 1));
+    for (let index = 0; index < call.webhooks.length; index += 1) {
+      const taken = call.deliveries.filter((delivery) => delivery.index === index && delivery.ok);
+      expect(taken).toHaveLength(1);
+    }
+    const ids = app.bus.events.map((event) => event.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(new Set(ids).size).toBe(ids.length);
+    const healthyIds = new Set(healthy.bus.events.map((event) => event.id));
+    expect(ids.filter((id) => !healthyIds.has(id))).toEqual([]);
+  };
+  return { app, simulator, call, deliveries, expectEachWebhookTakenOnce };
+}
+
+/** How many deliveries each webhook (by script index) got, in script order. */
+function attemptsPerWebhook(call: SimulatedCall): number[] {
+  return call.webhooks.map(
+    (_, index) => call.deliveries.filter((delivery) => delivery.index === index).length,
+  );
+}
+
+describe('retries of deliveries the app did not take', () => {
+  it('retell: retries a 503 up to 3 times, the same signed request; the app gets each event once', async () => {
+    const { app, simulator, call, deliveries, expectEachWebhookTakenOnce } = await runThroughOutage(
+      'retell',
+      failFirst(3),
+    );
+    expect(call.ok).toBe(true);
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 4));
+    expect(deliveries).toEqual(call.deliveries);
+    for (let index = 0; index < call.webhooks.length; index += 1) {
+      const attempts = call.deliveries.filter((delivery) => delivery.index === index);
+      expect(
+        attempts.map((delivery) => [delivery.retry, delivery.status, delivery.willRetry]),
+      ).toEqual([
+        [0, 503, true],
+        [1, 503, true],
+        [2, 503, true],
+        [3, 200, false],
+      ]);
+      expect(attempts.every((delivery) => !delivery.duplicate)).toBe(true);
+    }
+    // A retry is the same request: same body and signature.
+    const sent = app.received.filter((request) => request.url.startsWith('/webhooks/retell'));
+    const first = sent[0]!;
+    const again = sent.filter((request) => request.body === first.body);
+    expect(again).toHaveLength(4);
+    expect(new Set(again.map((request) => request.headers['x-retell-signature'])).size).toBe(1);
+    expect(simulator.stats).toMatchObject({
+      deliveries: 4 * call.webhooks.length,
+      failedDeliveries: 3 * call.webhooks.length,
+      retries: 3 * call.webhooks.length,
+      lostWebhooks: 0,
+      duplicateDeliveries: 0,
+    });
+    expectEachWebhookTakenOnce();
+    await expectTrackedEnd(app, call);
+  });
+
+  it('retell: gives up after the third retry and counts the webhook as lost', async () => {
+    const { app, simulator, call } = await runThroughOutage('retell', failFirst(4));
+    expect(call.ok).toBe(false);
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 4));
+    expect(call.deliveries.every((delivery) => delivery.status === 503)).toBe(true);
+    expect(call.deliveries.filter((delivery) => !delivery.willRetry)).toHaveLength(
+      call.webhooks.length,
+    );
+    expect(simulator.stats).toMatchObject({
+      retries: 3 * call.webhooks.length,
+      lostWebhooks: call.webhooks.length,
+    });
+    expect(app.bus.events).toHaveLength(0);
+  });
+
+  it('retell: retries a 4xx too (Retell retries any non-2xx answer)', async () => {
+    const refused: InterceptedAnswer = {
+      status: 422,
+      body: { error: { code: 'unknown_tenant', message: 'No tenant for this number.' } },
+    };
+    const { call, expectEachWebhookTakenOnce } = await runThroughOutage(
+      'retell',
+      failFirst(1, refused),
+    );
+    expect(call.ok).toBe(true);
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 2));
+    expect(call.deliveries.filter((delivery) => delivery.status === 422)).toHaveLength(
+      call.webhooks.length,
+    );
+    expectEachWebhookTakenOnce();
+  });
+
+  it('twilio: retries neither a 503 nor a 4xx by default (rp=ct,rt), only when told to', async () => {
+    for (const answer of [busUnavailable, { status: 404, body: {} }]) {
+      const { app, simulator, call } = await runThroughOutage('twilio', failFirst(1, answer));
+      expect(call.ok).toBe(false);
+      expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 1));
+      expect(call.deliveries.every((delivery) => !delivery.willRetry)).toBe(true);
+      expect(simulator.stats).toMatchObject({ retries: 0, lostWebhooks: call.webhooks.length });
+      expect(app.bus.events).toHaveLength(0);
+    }
+    // A Twilio URL with #rp=ct,rt,5xx: the 503 is retried once (rc=1), and the app recovers.
+    const { app, simulator, call, expectEachWebhookTakenOnce } = await runThroughOutage(
+      'twilio',
+      failFirst(1),
+      {
+        retries: { twilio: { on: ['connection', 'timeout', '5xx'] } },
+      },
+    );
+    expect(call.ok).toBe(true);
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 2));
+    expect(simulator.stats).toMatchObject({ retries: call.webhooks.length, lostWebhooks: 0 });
+    expectEachWebhookTakenOnce();
+    await expectTrackedEnd(app, call);
+  });
+
+  it('twilio: retries a delivery that got no answer within timeoutMs once', async () => {
+    const { simulator, call, expectEachWebhookTakenOnce } = await runThroughOutage(
+      'twilio',
+      failFirst(1, 'stall'),
+      { timeoutMs: 100 },
+    );
+    expect(call.ok).toBe(true);
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 2));
+    for (const delivery of call.deliveries.filter((d) => d.retry === 0)) {
+      expect(delivery).toMatchObject({
+        status: 0,
+        willRetry: true,
+        error: 'no answer within 100 ms',
+      });
+    }
+    expect(simulator.stats).toMatchObject({ retries: call.webhooks.length, lostWebhooks: 0 });
+    expectEachWebhookTakenOnce();
+  });
+
+  it('callerdesk: retries nothing by default (none documented); a count retries 5xx and timeouts', async () => {
+    const lost = await runThroughOutage('callerdesk', failFirst(1));
+    expect(lost.call.ok).toBe(false);
+    expect(attemptsPerWebhook(lost.call)).toEqual(lost.call.webhooks.map(() => 1));
+    expect(lost.simulator.stats).toMatchObject({
+      retries: 0,
+      lostWebhooks: lost.call.webhooks.length,
+    });
+
+    const stalled = await runThroughOutage('callerdesk', failFirst(1, 'stall'), {
+      timeoutMs: 100,
+    });
+    expect(attemptsPerWebhook(stalled.call)).toEqual(stalled.call.webhooks.map(() => 1));
+
+    const { app, call, expectEachWebhookTakenOnce } = await runThroughOutage(
+      'callerdesk',
+      failFirst(2),
+      {
+        retries: { callerdesk: 2 },
+      },
+    );
+    expect(call.ok).toBe(true);
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 3));
+    expectEachWebhookTakenOnce();
+    await expectTrackedEnd(app, call);
+
+    const refused = await runThroughOutage('callerdesk', failFirst(1, { status: 403, body: {} }), {
+      retries: { callerdesk: 2 },
+    });
+    expect(attemptsPerWebhook(refused.call)).toEqual(refused.call.webhooks.map(() => 1));
+  });
+
+  it("retries: 0 turns every provider's retries off", async () => {
+    for (const provider of simulatorProviders) {
+      const { simulator, call } = await runThroughOutage(provider, failFirst(1, 'stall'), {
+        retries: 0,
+        timeoutMs: 100,
+      });
+      expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 1));
+      expect(simulator.stats).toMatchObject({ retries: 0, lostWebhooks: call.webhooks.length });
+    }
+  });
+
+  it("waits the provider's retry delay on the call's time scale", async () => {
+    // Retell retries 10 to 12 s after an attempt: at speed 500, at least 20 ms later.
+    const { call } = await runThroughOutage('retell', failFirst(1), { speed: 500 });
+    expect(call.ok).toBe(true);
+    for (const retry of call.deliveries.filter((delivery) => delivery.retry === 1)) {
+      const first = call.deliveries.find(
+        (delivery) => delivery.index === retry.index && delivery.retry === 0,
+      )!;
+      // sentAt has millisecond resolution; a timer may fire up to a millisecond early.
+      expect(Date.parse(retry.sentAt) - Date.parse(first.sentAt)).toBeGreaterThanOrEqual(
+        10_000 / 500 - 2,
+      );
+    }
+  });
+
+  it('keeps duplicates apart: a duplicate follows a delivery that succeeded, a retry one that failed', async () => {
+    const { app, simulator, call } = await runThroughOutage('retell', failFirst(1), {
+      duplicateRate: 1,
+    });
+    expect(call.ok).toBe(true);
+    // Each webhook: a failed attempt, its retry, and the planned duplicate.
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 3));
+    expect(simulator.stats).toMatchObject({
+      retries: call.webhooks.length,
+      duplicateDeliveries: call.webhooks.length,
+      lostWebhooks: 0,
+    });
+    expect(call.deliveries.filter((d) => d.duplicate).every((d) => d.retry === 0 && d.ok)).toBe(
+      true,
+    );
+    const ids = app.bus.events.map((event) => event.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    await expectTrackedEnd(app, call);
   });
 });
 
@@ -563,8 +836,12 @@ describe('failures', () => {
       lines: [{ provider: 'retell', number: '+14155550199', tenantId: 'nobody' }],
     });
     const call = await simulator.runCall({ outcome: 'busy' });
-    expect(call.deliveries.map((delivery) => delivery.status)).toEqual([422, 422]);
+    const firstAttempts = call.deliveries.filter((delivery) => delivery.retry === 0);
+    expect(firstAttempts.map((delivery) => delivery.status)).toEqual([422, 422]);
     expect(call.deliveries[0]!.error).toMatch(/tenant/i);
+    // Retell retries any non-2xx answer, a refusal too: three more times each.
+    expect(call.deliveries.map((delivery) => delivery.status)).toEqual(Array(8).fill(422));
+    expect(simulator.stats).toMatchObject({ retries: 6, lostWebhooks: 2 });
   });
 
   it('reports a target that does not answer as status 0 with the network error', async () => {
@@ -576,8 +853,17 @@ describe('failures', () => {
     expect(call.ok).toBe(false);
     expect(call.deliveries[0]).toMatchObject({ status: 0, ok: false });
     expect(call.deliveries[0]!.error).toMatch(/ECONNREFUSED/);
-    expect(simulator.stats).toMatchObject({ failedDeliveries: 2, rejectedDeliveries: 0 });
-    expect(simulator.stats.byHttpStatus).toEqual({ '0': 2 });
+    // Twilio retries a failed connection once (rc=1, rp=ct,rt), then gives the webhook up.
+    expect(call.deliveries.map((delivery) => `${delivery.index}:${delivery.retry}`).sort()).toEqual(
+      ['0:0', '0:1', '1:0', '1:1'],
+    );
+    expect(simulator.stats).toMatchObject({
+      failedDeliveries: 4,
+      rejectedDeliveries: 0,
+      retries: 2,
+      lostWebhooks: 2,
+    });
+    expect(simulator.stats.byHttpStatus).toEqual({ '0': 4 });
   });
 
   it('gives up on a delivery after timeoutMs', async () => {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallScript } from './call-script';
 import { createCallScript } from './create-call-script';
 import { type PlannedDelivery, planDeliveries } from './plan-deliveries';
+import { drawRetryDelayMs } from './provider-retry-delay';
 import { createRandom, type Random } from './random';
 import {
   checkSeed,
@@ -13,7 +14,7 @@ import {
   resolveSimulatorOptions,
 } from './resolve-simulator-options';
 import type { ScriptedCallEnding } from './scripted-call-ending';
-import { prepareSignedRequest, sendPreparedRequest } from './sign-and-send';
+import { prepareSignedRequest, type SendResult, sendPreparedRequest } from './sign-and-send';
 import type { SimulatedCall } from './simulated-call';
 import type { SimulatedOutcome } from './simulated-outcome';
 import type { Simulator } from './simulator';
@@ -21,6 +22,7 @@ import type { SimulatorDelivery } from './simulator-delivery';
 import { type RunningCall, registerSimulatorInternals } from './simulator-internals';
 import type { SimulatorLine } from './simulator-line';
 import type { RunCallOptions, SimulatorOptions, StopOptions } from './simulator-options';
+import type { SimulatorRetryFailure } from './simulator-retry-policy';
 import type { SimulatorStats } from './simulator-stats';
 
 /**
@@ -70,6 +72,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (!delivery.ok) stats.failedDeliveries += 1;
     if (delivery.status >= 400 && delivery.status < 500) stats.rejectedDeliveries += 1;
     if (delivery.duplicate) stats.duplicateDeliveries += 1;
+    if (delivery.retry > 0) stats.retries += 1;
+    if (!delivery.ok && !delivery.willRetry) stats.lostWebhooks += 1;
     latencyTotal += delivery.ms;
     stats.maxLatencyMs = Math.max(stats.maxLatencyMs, delivery.ms);
     call(options.onDelivery, delivery);
@@ -78,20 +82,28 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const execute = async (
     script: CallScript,
     plan: PlannedDelivery[],
-    meta: { seed: number; speed: number; signal: AbortSignal },
+    meta: { seed: number; speed: number; signal: AbortSignal; random: Random },
     control: CallControlState,
   ): Promise<SimulatedCall> => {
     const { signal, speed } = meta;
     const url = config.urls[script.provider];
+    const retryPolicy = config.retries[script.provider];
     const deliveries: SimulatorDelivery[] = [];
+    let lost = 0;
     let aborted = signal.aborted;
     for (;;) {
       if (aborted) break;
       const step = control.queue.shift();
       if (step === undefined) break;
       // A hang-up drops what the script had planned after it.
+      // (A retry is of a webhook already sent: the provider sends it again regardless.)
       const endedAtMs = control.ending?.endedAtMs;
-      if (endedAtMs !== undefined && step.atMs > endedAtMs && !control.endingSteps.has(step)) {
+      if (
+        endedAtMs !== undefined &&
+        step.atMs > endedAtMs &&
+        step.retry === 0 &&
+        !control.endingSteps.has(step)
+      ) {
         continue;
       }
       const wait = control.begin + step.atMs / speed - performance.now();
@@ -112,20 +124,41 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         aborted = true;
         break;
       }
-      const request = prepareSignedRequest(step.webhook, {
-        url,
-        credentials: config.credentials,
-        callerDeskMethod: config.callerDeskMethod,
-      });
+      const request =
+        step.request ??
+        prepareSignedRequest(step.webhook, {
+          url,
+          credentials: config.credentials,
+          callerDeskMethod: config.callerDeskMethod,
+        });
       const sentAt = new Date().toISOString();
+      const sentAtMs = performance.now();
       const result = await sendPreparedRequest(request, {
         fetch: config.fetch,
-        timeoutMs: config.timeoutMs,
+        timeoutMs: config.timeoutMs[script.provider],
         signal,
       });
       if (result.aborted) {
         aborted = true;
         break;
+      }
+      const failure = failureOf(result);
+      const willRetry =
+        failure !== undefined && retryPolicy.on.includes(failure) && step.retry < retryPolicy.count;
+      if (willRetry) {
+        // Due the provider's delay after this attempt went out, on the call's time scale.
+        const sentAtCallMs =
+          speed === Number.POSITIVE_INFINITY
+            ? step.atMs
+            : Math.max(step.atMs, (sentAtMs - control.begin) * speed);
+        scheduleRetry(control, {
+          ...step,
+          atMs: sentAtCallMs + drawRetryDelayMs(script.provider, meta.random),
+          retry: step.retry + 1,
+          request,
+        });
+      } else if (!result.ok) {
+        lost += 1;
       }
       const delivery: SimulatorDelivery = {
         provider: script.provider,
@@ -142,6 +175,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         response: result.response,
         ...(result.error === undefined ? {} : { error: result.error }),
         duplicate: step.duplicate,
+        retry: step.retry,
+        willRetry,
         reordered: step.reordered,
         ms: Math.round(result.ms * 10) / 10,
         sentAt,
@@ -168,7 +203,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       reordered: plan.some((step) => step.reordered),
       duplicates: plan.filter((step) => step.duplicate).length,
       deliveries,
-      ok: !aborted && deliveries.every((delivery) => delivery.ok),
+      ok: !aborted && lost === 0,
       aborted,
     };
   };
@@ -209,16 +244,19 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       ending: undefined,
       endingSteps: new Set(),
     };
-    const promise = execute(script, plan, { seed: runOptions.seed, speed, signal }, control).then(
-      (result) => {
-        active.delete(promise);
-        if (result.aborted) stats.aborted += 1;
-        else stats.completed += 1;
-        call(options.onCallEnd, result);
-        notifyIdle();
-        return result;
-      },
-    );
+    const promise = execute(
+      script,
+      plan,
+      { seed: runOptions.seed, speed, signal, random: runOptions.random },
+      control,
+    ).then((result) => {
+      active.delete(promise);
+      if (result.aborted) stats.aborted += 1;
+      else stats.completed += 1;
+      call(options.onCallEnd, result);
+      notifyIdle();
+      return result;
+    });
     active.add(promise);
     let finished = false;
     void promise.then(() => {
@@ -245,11 +283,12 @@ export function createSimulator(options: SimulatorOptions): Simulator {
           atMs: webhook.atMs,
           duplicate: false,
           reordered: false,
+          retry: 0,
         }));
         control.ending = ending;
         control.endingSteps = new Set(steps);
         control.queue = [
-          ...control.queue.filter((step) => step.atMs <= ending.endedAtMs),
+          ...control.queue.filter((step) => step.atMs <= ending.endedAtMs || step.retry > 0),
           ...steps,
         ];
         const sleeping = control.wake;
@@ -383,6 +422,21 @@ interface CallControlState {
   endingSteps: ReadonlySet<PlannedDelivery>;
 }
 
+/** Which retryable failure a delivery's result is, if it failed. */
+function failureOf(result: SendResult): SimulatorRetryFailure | undefined {
+  if (result.ok) return undefined;
+  if (result.status === 0) return result.timedOut ? 'timeout' : 'connection';
+  if (result.status >= 500) return '5xx';
+  if (result.status >= 400) return '4xx';
+  return undefined;
+}
+
+/** Puts a retry in the call's queue before the first delivery due after it. */
+function scheduleRetry(control: CallControlState, retry: PlannedDelivery): void {
+  const later = control.queue.findIndex((step) => step.atMs > retry.atMs);
+  control.queue.splice(later === -1 ? control.queue.length : later, 0, retry);
+}
+
 function chooseLine(
   callOptions: RunCallOptions,
   config: ResolvedSimulatorOptions,
@@ -417,6 +471,8 @@ function emptyStats(): SimulatorStats {
     failedDeliveries: 0,
     rejectedDeliveries: 0,
     duplicateDeliveries: 0,
+    retries: 0,
+    lostWebhooks: 0,
     reorderedCalls: 0,
     byProvider: { twilio: 0, retell: 0, callerdesk: 0 },
     byOutcome: { completed: 0, 'no-answer': 0, busy: 0, failed: 0, voicemail: 0 },

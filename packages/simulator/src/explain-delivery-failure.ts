@@ -10,6 +10,8 @@ const secretHints = {
     "the webhook token does not match: the app expects another CallerDesk token (give the simulator the app's token with CALLERDESK_TOKEN or --callerdesk-token); the simulator sends it as ?token=.",
 } as const;
 
+const providerNames = { twilio: 'Twilio', retell: 'Retell', callerdesk: 'CallerDesk' } as const;
+
 /**
  * One sentence telling a person why a delivery failed and what to do about it, e.g.
  * `401 from /webhooks/twilio: the auth token does not match: …`. For the CLI's error output.
@@ -20,9 +22,9 @@ export function explainDeliveryFailure(delivery: SimulatorDelivery): string {
   const url = new URL(delivery.url);
   const where = `${url.pathname}`;
   const { status } = delivery;
-  const detail = delivery.error === undefined ? '' : ` (the app said: ${delivery.error})`;
+  const detail = `${delivery.error === undefined ? '' : ` (the app said: ${delivery.error})`}${delivery.willRetry ? `; ${providerNames[delivery.provider]} sends it again` : ''}`;
   if (status === 0) {
-    return `no answer from ${url.origin}${where}: ${delivery.error ?? 'network error'}. Is the app running, and is --target right?`;
+    return `no answer from ${url.origin}${where}: ${delivery.error ?? 'network error'}${delivery.willRetry ? ` (${providerNames[delivery.provider]} sends it again)` : ''}. Is the app running, and is --target right?`;
   }
   if (status === 401 || status === 403) {
     return `${status} from ${where}: ${secretHints[delivery.provider]}${detail}`;
@@ -41,8 +43,7 @@ export function explainDeliveryFailure(delivery: SimulatorDelivery): string {
     return `422 from ${where}: the app knows no tenant for ${line}. Its resolveTenant must know the simulator's lines (findDemoLine from @calltrack/simulator).${detail}`;
   }
   if (status === 429) {
-    const retry = delivery.provider === 'retell' ? ' (Retell retries it, up to 3 times)' : '';
-    return `429 from ${where}: the app's rate limit refused it${retry}. Send fewer webhooks at once (--rate, --max-active, --speed) or raise the app's rateLimit.${detail}`;
+    return `429 from ${where}: the app's rate limit refused it${detail}. Send fewer webhooks at once (--rate, --max-active, --speed) or raise the app's rateLimit.`;
   }
   if (status >= 400 && status < 500) {
     return `${status} from ${where}: the app refused the ${delivery.provider} ${delivery.kind} webhook${detail}.`;

@@ -11,7 +11,12 @@ export function formatDeliveryLine(delivery: SimulatorDelivery): string {
   const time = new Date(delivery.sentAt);
   const clock = `${time.toTimeString().slice(0, 8)}.${String(time.getMilliseconds()).padStart(3, '0')}`;
   const callId = delivery.callId.length > 13 ? `${delivery.callId.slice(0, 12)}…` : delivery.callId;
-  const flags = [delivery.duplicate ? 'duplicate' : '', delivery.reordered ? 'out-of-order' : '']
+  const flags = [
+    delivery.retry > 0 ? `retry ${delivery.retry}` : '',
+    delivery.duplicate ? 'duplicate' : '',
+    delivery.reordered ? 'out-of-order' : '',
+    delivery.willRetry ? 'will retry' : '',
+  ]
     .filter((flag) => flag !== '')
     .join(' ');
   const status = delivery.status === 0 ? 'ERR' : String(delivery.status);

@@ -1,6 +1,7 @@
 import type { ScriptedWebhook } from './call-script';
+import { drawRetryDelayMs } from './provider-retry-delay';
 import type { Random } from './random';
-import type { SimulatorProvider } from './simulator-provider';
+import type { PreparedRequest } from './sign-and-send';
 
 /** One HTTP delivery of a call, in the order they go out. @internal */
 export interface PlannedDelivery {
@@ -11,16 +12,11 @@ export interface PlannedDelivery {
   atMs: number;
   duplicate: boolean;
   reordered: boolean;
+  /** 0 for a planned delivery; n for the nth retry of one that failed. */
+  retry: number;
+  /** A retry's request: the failed attempt's, unchanged (same body, same signature). */
+  request?: PreparedRequest;
 }
-
-/** How long each provider waits before retrying a webhook (simulated ms). */
-const retryDelayMs: Readonly<Record<SimulatorProvider, readonly [number, number]>> = {
-  // Twilio retries once after a failed or timed-out attempt (connection overrides: up to 15 s).
-  twilio: [1000, 15_000],
-  // Retell retries after its 10 s timeout.
-  retell: [10_000, 12_000],
-  callerdesk: [5000, 30_000],
-};
 
 /**
  * Turns a script into deliveries: with `reorder`, one webhook is held back until just after a
@@ -40,6 +36,7 @@ export function planDeliveries(
     atMs: webhook.atMs,
     duplicate: false,
     reordered: false,
+    retry: 0,
   }));
   if (options.reorder && planned.length >= 2) {
     const later = random.int(1, planned.length - 1);
@@ -51,10 +48,9 @@ export function planDeliveries(
   const duplicates: PlannedDelivery[] = [];
   for (const delivery of planned) {
     if (!random.chance(options.duplicateRate)) continue;
-    const [min, max] = retryDelayMs[delivery.webhook.provider];
     duplicates.push({
       ...delivery,
-      atMs: delivery.atMs + Math.round(random.between(min, max)),
+      atMs: delivery.atMs + drawRetryDelayMs(delivery.webhook.provider, random),
       duplicate: true,
     });
   }

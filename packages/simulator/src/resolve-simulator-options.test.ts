@@ -27,10 +27,31 @@ describe('resolveSimulatorOptions', () => {
       duplicateRate: 0,
       reorderRate: 0,
       callerDeskMethod: 'POST',
-      timeoutMs: 15_000,
+      timeoutMs: { twilio: 15_000, retell: 10_000, callerdesk: 15_000 },
+      retries: {
+        twilio: { count: 1, on: ['connection', 'timeout'] },
+        retell: { count: 3, on: ['connection', 'timeout', '4xx', '5xx'] },
+        callerdesk: { count: 0, on: ['connection', 'timeout', '5xx'] },
+      },
       fetch: globalThis.fetch,
     });
     expect(resolved.seed).toBe(resolved.seed >>> 0);
+  });
+
+  it('applies a timeout to every provider, and retry counts and failures per provider', () => {
+    const resolved = resolveSimulatorOptions({
+      target: 'http://x',
+      timeoutMs: 500,
+      retries: { twilio: { on: ['5xx', '5xx'] }, callerdesk: 2 },
+    });
+    expect(resolved.timeoutMs).toEqual({ twilio: 500, retell: 500, callerdesk: 500 });
+    expect(resolved.retries).toEqual({
+      twilio: { count: 1, on: ['5xx'] },
+      retell: { count: 3, on: ['connection', 'timeout', '4xx', '5xx'] },
+      callerdesk: { count: 2, on: ['connection', 'timeout', '5xx'] },
+    });
+    const none = resolveSimulatorOptions({ target: 'http://x', retries: 0 }).retries;
+    expect(Object.values(none).map((policy) => policy.count)).toEqual([0, 0, 0]);
   });
 
   it('builds the webhook URLs from a prefix and per-provider paths, keeping their query', () => {
@@ -94,6 +115,11 @@ describe('resolveSimulatorOptions', () => {
     [{ target: 'http://x', maxCalls: 1.5 }, /maxCalls/],
     [{ target: 'http://x', seed: 1.5 }, /seed/],
     [{ target: 'http://x', timeoutMs: 0 }, /timeoutMs/],
+    [{ target: 'http://x', retries: -1 }, /retries/],
+    [{ target: 'http://x', retries: 1.5 }, /retries/],
+    [{ target: 'http://x', retries: { vapi: 1 } as never }, /unknown provider "vapi" in retries/],
+    [{ target: 'http://x', retries: { retell: { count: -2 } } }, /retries\.retell/],
+    [{ target: 'http://x', retries: { twilio: { on: ['3xx'] as never } } }, /retries\.twilio\.on/],
   ])('refuses invalid options %#', (options, message) => {
     expect(() => resolveSimulatorOptions(options)).toThrow(InvalidArgumentError);
     expect(() => resolveSimulatorOptions(options)).toThrow(message);

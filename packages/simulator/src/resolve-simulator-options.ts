@@ -9,6 +9,12 @@ import {
 import type { SimulatorLine } from './simulator-line';
 import type { SimulatorOptions } from './simulator-options';
 import { type SimulatorProvider, simulatorProviders } from './simulator-provider';
+import {
+  defaultRetryPolicies,
+  type SimulatorRetryFailure,
+  type SimulatorRetryPolicy,
+  simulatorRetryFailures,
+} from './simulator-retry-policy';
 
 /**
  * {@link SimulatorOptions} with every default applied and every value checked: what the
@@ -32,9 +38,19 @@ export interface ResolvedSimulatorOptions {
   seed: number;
   now: () => number;
   callerDeskMethod: 'GET' | 'POST';
-  timeoutMs: number;
+  /** Each provider's delivery timeout. */
+  timeoutMs: Readonly<Record<SimulatorProvider, number>>;
+  /** Each provider's retry policy. */
+  retries: Readonly<Record<SimulatorProvider, SimulatorRetryPolicy>>;
   fetch: typeof fetch;
 }
+
+/** How long each provider waits for an answer by default. */
+const defaultTimeoutMs: Readonly<Record<SimulatorProvider, number>> = {
+  twilio: 15_000, // its read timeout (connection overrides: rt)
+  retell: 10_000, // webhook_timeout_ms
+  callerdesk: 15_000, // undocumented: as Twilio
+};
 
 /**
  * Checks `options` and applies the defaults (demo lines and credentials, `/webhooks/<provider>`
@@ -115,9 +131,16 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
   if (!(maxCalls >= 0) || (Number.isFinite(maxCalls) && !Number.isInteger(maxCalls))) {
     failOption('maxCalls must be a whole number ≥ 0.');
   }
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+  if (
+    options.timeoutMs !== undefined &&
+    (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0)
+  ) {
     failOption('timeoutMs must be a positive number.');
+  }
+  const timeoutMs = { ...defaultTimeoutMs };
+  if (options.timeoutMs !== undefined) {
+    for (const provider of simulatorProviders) timeoutMs[provider] = options.timeoutMs;
+  }
   const fetchFunction = options.fetch ?? globalThis.fetch;
   if (typeof fetchFunction !== 'function') failOption('fetch must be a function.');
   const method = options.callerDeskMethod ?? 'POST';
@@ -142,8 +165,64 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
     now: clock === undefined ? Date.now : () => clock.now(),
     callerDeskMethod: method,
     timeoutMs,
+    retries: resolveRetries(options.retries),
     fetch: fetchFunction,
   };
+}
+
+/** Each provider's retry policy: its default, with the count and failures `retries` gives. */
+function resolveRetries(
+  retries: SimulatorOptions['retries'],
+): Record<SimulatorProvider, SimulatorRetryPolicy> {
+  const resolved = { ...defaultRetryPolicies };
+  if (retries === undefined) return resolved;
+  if (typeof retries === 'number') {
+    const count = checkRetryCount(retries, 'retries');
+    for (const provider of simulatorProviders) {
+      resolved[provider] = { ...resolved[provider], count };
+    }
+    return resolved;
+  }
+  if (retries === null || typeof retries !== 'object') {
+    failOption('retries must be a count or an object with a policy per provider.');
+  }
+  for (const [provider, policy] of Object.entries(retries)) {
+    if (!simulatorProviders.includes(provider as SimulatorProvider)) {
+      failOption(`unknown provider "${provider}" in retries.`);
+    }
+    const name = `retries.${provider}`;
+    const current = resolved[provider as SimulatorProvider];
+    if (policy === undefined) continue;
+    if (typeof policy === 'number') {
+      resolved[provider as SimulatorProvider] = {
+        ...current,
+        count: checkRetryCount(policy, name),
+      };
+      continue;
+    }
+    if (policy === null || typeof policy !== 'object') {
+      failOption(`${name} must be a count or { count, on }.`);
+    }
+    const on = policy.on ?? current.on;
+    if (
+      !Array.isArray(on) ||
+      !on.every((failure) => simulatorRetryFailures.includes(failure as SimulatorRetryFailure))
+    ) {
+      failOption(`${name}.on must list failures of ${simulatorRetryFailures.join(', ')}.`);
+    }
+    resolved[provider as SimulatorProvider] = {
+      count: policy.count === undefined ? current.count : checkRetryCount(policy.count, name),
+      on: [...new Set(on)],
+    };
+  }
+  return resolved;
+}
+
+function checkRetryCount(count: number, name: string): number {
+  if (!Number.isInteger(count) || count < 0) {
+    failOption(`${name} must be a whole number of retries ≥ 0.`);
+  }
+  return count;
 }
 
 /** A path with a leading slash (or a bare `?query`) and no trailing slash. */

@@ -32,6 +32,7 @@ describe('runCli arguments', () => {
       '--speed',
       '--calls',
       '--duplicates',
+      '--retries',
       '--reorder',
       '--seed',
       '--path-prefix',
@@ -53,6 +54,9 @@ describe('runCli arguments', () => {
     [['--target', 'http://x', '--outcomes', 'completed=0'], /at least one outcome/],
     [['--target', 'http://x', '--seed=-1'], /--seed must be a whole number/],
     [['--target', 'http://x', '--callerdesk-method', 'PUT'], /GET or POST/],
+    [['--target', 'http://x', '--retries=-1'], /--retries counts must be whole numbers/],
+    [['--target', 'http://x', '--retries', 'retell=x'], /--retries counts must be whole numbers/],
+    [['--target', 'http://x', '--retries', 'vapi=1'], /unknown provider "vapi" in --retries/],
     [['--target', 'http://x', '--nope'], /Unknown option '--nope'/],
     [['--target', 'http://x', 'extra'], /unexpected argument "extra"/],
     [['--target', 'not a url'], /target must be an absolute http\(s\) URL/],
@@ -143,6 +147,35 @@ describe('runCli against the real handlers', () => {
     expect(tracked.length).toBeGreaterThanOrEqual(8);
     const ended = app.bus.events.filter((event) => event.type === 'call.ended');
     expect(ended.map((event) => event.tenantId)).toEqual(['demo', 'demo', 'demo', 'demo']);
+  });
+
+  it("rides out an outage with the providers' retries (exit 0); with --retries 0 the webhooks are lost (exit 1)", async () => {
+    // The app answers 503 bus_unavailable to the first delivery of every webhook.
+    const attempts = new Map<string, number>();
+    const app = await startWebhookApp({
+      intercept: (request) => {
+        const key = `${request.url} ${request.body}`;
+        const seen = attempts.get(key) ?? 0;
+        attempts.set(key, seen + 1);
+        return seen === 0
+          ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
+          : undefined;
+      },
+    });
+    const argv = ['--target', app.url, '--calls', '2', '--speed', 'max', '--seed', '4'];
+    const retried = await run([...argv, '--providers', 'retell']);
+    expect(retried.code).toBe(cliExitCodes.ok);
+    expect(retried.stderr[0]).toMatch(
+      /^✖ 503 from \/webhooks\/retell: .*Bus down.*Retell sends it again/,
+    );
+    expect(retried.stdout.join('\n')).toMatch(/retry 1/);
+    expect(retried.stdout.join('\n')).toMatch(/failed \(0 rejected\), (\d+) retries, 0 lost/);
+    const ended = app.bus.events.filter((event) => event.type === 'call.ended');
+    expect(ended).toHaveLength(2);
+
+    const lost = await run([...argv, '--seed', '5', '--providers', 'retell', '--retries', '0']);
+    expect(lost.code).toBe(cliExitCodes.failed);
+    expect(lost.stdout.join('\n')).toMatch(/0 retries, [1-9]\d* lost/);
   });
 
   it('explains a wrong path (404)', async () => {

@@ -27,7 +27,7 @@ export interface CliEnvironment {
 /** Exit codes of `calltrack-sim`. @internal */
 export const cliExitCodes = {
   ok: 0,
-  /** Webhooks were rejected (4xx) or failed. */
+  /** Webhooks were rejected (4xx) or lost (failed with no retry left). */
   failed: 1,
   /** Bad arguments. */
   usage: 2,
@@ -46,7 +46,10 @@ Options:
   --speed <n>                Time scale: 10 = ten times faster than real time; "max" = no waiting (default 1)
   --calls <n>                Stop after n calls and exit once they completed
   --outcomes <weights>       e.g. completed=6,no-answer=2,busy=1,failed=1,voicemail=1
-  --duplicates <share>       Share 0..1 of webhooks delivered twice (provider retries) (default 0)
+  --duplicates <share>       Share 0..1 of webhooks delivered twice though the first was taken (default 0)
+  --retries <n|list>         Retries of a delivery the app did not take: n for every provider (0: none), or
+                             per provider, e.g. twilio=2,retell=0 (default each provider's own: Twilio 1 of a
+                             failed connection or timeout, Retell 3 of any non-2xx or timeout, CallerDesk 0)
   --reorder <share>          Share 0..1 of calls with an out-of-order delivery (default 0)
   --seed <n>                 Seed for reproducible traffic (default random, printed in the summary)
   --max-active <n>           At most n calls at once
@@ -58,7 +61,7 @@ Options:
   --retell-api-key <k>       Retell API key (env RETELL_API_KEY; default the demo key)
   --callerdesk-token <t>     CallerDesk webhook token, sent as ?token= (env CALLERDESK_TOKEN; default the demo token)
   --callerdesk-method <m>    POST (JSON body, default) or GET (query string)
-  --timeout <ms>             Give up on a delivery after ms milliseconds (default 15000)
+  --timeout <ms>             Give up on a delivery attempt after ms milliseconds (default 15000; Retell 10000)
   --provider-api <port>      Also serve the providers' call-control APIs on 127.0.0.1:<port> (0: any free
                              port): point the Twilio, Retell and CallerDesk clients' baseUrl at it to place
                              and end calls; runs until Ctrl+C. With --calls 0 it sends no calls of its own
@@ -69,7 +72,7 @@ Options:
   --quiet                    No line per delivery, only problems and the summary
   --help                     Show this help
 
-Exit codes: 0 every webhook accepted; 1 webhooks rejected (4xx) or failed; 2 bad arguments;
+Exit codes: 0 every webhook accepted (after retries); 1 webhooks rejected (4xx) or lost; 2 bad arguments;
 130 interrupted before --calls calls completed.`;
 
 class UsageError extends Error {}
@@ -174,7 +177,7 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
 
   const stats = started.stats;
   for (const line of formatSummary(stats, started.seed)) io.stdout(line);
-  if (stats.failedDeliveries > 0 || rejected) return cliExitCodes.failed;
+  if (stats.lostWebhooks > 0 || rejected) return cliExitCodes.failed;
   if (interrupted && calls !== undefined && stats.completed < calls)
     return cliExitCodes.interrupted;
   return cliExitCodes.ok;
@@ -193,6 +196,7 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
       calls: { type: 'string', short: 'n' },
       outcomes: { type: 'string' },
       duplicates: { type: 'string' },
+      retries: { type: 'string' },
       reorder: { type: 'string' },
       seed: { type: 'string' },
       'max-active': { type: 'string' },
@@ -243,6 +247,7 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
   if (values.duplicates !== undefined)
     options.duplicateRate = share(values.duplicates, '--duplicates');
   if (values.reorder !== undefined) options.reorderRate = share(values.reorder, '--reorder');
+  if (values.retries !== undefined) options.retries = retryCounts(values.retries);
   if (values.seed !== undefined) {
     if (!/^\d+$/.test(values.seed)) throw new UsageError('--seed must be a whole number.');
     options.seed = Number(values.seed) >>> 0;
@@ -326,6 +331,29 @@ function share(value: string, flag: string): number {
     throw new UsageError(`${flag} must be a share between 0 and 1, not "${value}".`);
   }
   return number;
+}
+
+/** `--retries`: one count for every provider, or `provider=count` pairs. */
+function retryCounts(value: string): number | Partial<Record<SimulatorProvider, number>> {
+  const count = (text: string) => {
+    if (!/^\d+$/.test(text)) {
+      throw new UsageError(`--retries counts must be whole numbers ≥ 0, not "${text}".`);
+    }
+    return Number(text);
+  };
+  if (!value.includes('=')) return count(value.trim());
+  const counts: Partial<Record<SimulatorProvider, number>> = {};
+  for (const item of value.split(',')) {
+    if (item.trim() === '') continue;
+    const [name = '', text = ''] = item.split('=').map((part) => part.trim().toLowerCase());
+    if (!simulatorProviders.includes(name as SimulatorProvider)) {
+      throw new UsageError(
+        `unknown provider "${name}" in --retries (known: ${simulatorProviders.join(', ')}).`,
+      );
+    }
+    counts[name as SimulatorProvider] = count(text);
+  }
+  return counts;
 }
 
 function providerList(value: string): SimulatorProvider[] {

@@ -141,6 +141,8 @@ export interface SendResult {
   ms: number;
   /** True when the delivery was aborted by the caller. */
   aborted: boolean;
+  /** True when no answer came within `timeoutMs`. */
+  timedOut: boolean;
 }
 
 /** Sends a prepared request and reads the whole answer. @internal */
@@ -163,10 +165,12 @@ export async function sendPreparedRequest(
       error: answer.ok ? undefined : (errorMessage(response) ?? `HTTP ${answer.status}`),
       ms: performance.now() - started,
       aborted: false,
+      timedOut: false,
     };
   } catch (error) {
     const aborted = options.signal?.aborted === true;
     return {
+      timedOut: !aborted && timeout.aborted,
       status: 0,
       ok: false,
       response: undefined,

@@ -10,11 +10,14 @@ export interface SimulatedCall extends CallScript {
   seed: number;
   /** True when some of its webhooks were delivered out of order. */
   reordered: boolean;
-  /** How many deliveries were duplicates (provider retries). */
+  /** How many deliveries were planned duplicates (sent twice though the first succeeded). */
   duplicates: number;
-  /** Every delivery, in the order they were sent. */
+  /** Every delivery, retries included, in the order they were sent. */
   deliveries: SimulatorDelivery[];
-  /** True when every delivery was answered 2xx and the call was not aborted. */
+  /**
+   * True when every delivery was answered 2xx, at the latest by one of its retries, and the
+   * call was not aborted.
+   */
   ok: boolean;
   /** True when the call was cut short by `stop({ abort: true })` or an abort signal. */
   aborted: boolean;

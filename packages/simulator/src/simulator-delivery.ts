@@ -32,8 +32,12 @@ export interface SimulatorDelivery {
   response: unknown;
   /** Why it failed: the target's error message (`{ error: { message } }`) or the network error. */
   error?: string;
-  /** True when this is the second delivery of a webhook (a provider retry). */
+  /** True when this is the second delivery of a webhook whose first one succeeded. */
   duplicate: boolean;
+  /** 0 for the first attempt of a delivery; n for its nth retry (after a failed attempt). */
+  retry: number;
+  /** True when this attempt failed and the provider's policy sends it again (`retries`). */
+  willRetry: boolean;
   /** True when this webhook arrives after one the provider sent later (an out-of-order delivery). */
   reordered: boolean;
   /** Milliseconds from sending to the end of the answer. */

@@ -6,6 +6,7 @@ import type { SimulatedOutcome } from './simulated-outcome';
 import type { SimulatorDelivery } from './simulator-delivery';
 import type { SimulatorLine } from './simulator-line';
 import type { SimulatorProvider } from './simulator-provider';
+import type { SimulatorRetryPolicy } from './simulator-retry-policy';
 
 /** Options of {@link createSimulator}. */
 export interface SimulatorOptions {
@@ -45,8 +46,22 @@ export interface SimulatorOptions {
    * get weight 0. Default `defaultOutcomeWeights`.
    */
   outcomes?: Partial<Record<SimulatedOutcome, number>>;
-  /** Share (0..1) of webhooks delivered a second time, a few seconds later, as a provider retry would. Default 0. */
+  /**
+   * Share (0..1) of webhooks delivered a second time, a few seconds later, although the first
+   * delivery succeeded (a provider that lost the answer sends it again). Default 0. Retries of
+   * failed deliveries are `retries`.
+   */
   duplicateRate?: number;
+  /**
+   * How each provider retries a delivery the app did not take (a failed connection, no answer
+   * within `timeoutMs`, a 4xx or 5xx): the same signed request again, after the provider's delay
+   * on the call's time scale (`speed`). Default each provider's own policy: Twilio one retry of a
+   * failed connection or a timeout (not of an answer); Retell up to 3 retries of any non-2xx or
+   * timeout; CallerDesk none (it documents none). A number sets every provider's count (`0`: no
+   * retries); per provider, a count or `{ count, on }` (which failures are retried; e.g. a
+   * Twilio URL with `#rp=5xx`: `{ twilio: { on: ['5xx'] } }`).
+   */
+  retries?: number | Partial<Record<SimulatorProvider, number | Partial<SimulatorRetryPolicy>>>;
   /** Share (0..1) of calls with one webhook delivered after a later one. Default 0. */
   reorderRate?: number;
   /**
@@ -64,13 +79,16 @@ export interface SimulatorOptions {
   clock?: Clock;
   /** How CallerDesk delivers: `POST` with a JSON body (default) or `GET` with a query string. */
   callerDeskMethod?: 'GET' | 'POST';
-  /** Give up on a delivery after this many milliseconds; default 15000 (Twilio's read timeout). */
+  /**
+   * Give up on a delivery attempt after this many milliseconds (wall clock). Default each
+   * provider's: 15000 for Twilio (its read timeout) and CallerDesk, 10000 for Retell.
+   */
   timeoutMs?: number;
   /** The `fetch` to send with; default the global one. */
   fetch?: typeof fetch;
   /** Aborting it is `stop({ abort: true })`. */
   signal?: AbortSignal;
-  /** Called after every delivery. Errors it throws are ignored. */
+  /** Called after every delivery, retries included. Errors it throws are ignored. */
   onDelivery?: (delivery: SimulatorDelivery) => void;
   /** Called when a call starts, with its script. Errors it throws are ignored. */
   onCallStart?: (call: CallScript) => void;

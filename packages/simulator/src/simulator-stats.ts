@@ -13,14 +13,21 @@ export interface SimulatorStats {
   active: number;
   /** Arrivals dropped because `maxActiveCalls` calls were running. */
   skipped: number;
-  /** HTTP deliveries made, duplicates included. */
+  /** HTTP deliveries made, duplicates and retries included. */
   deliveries: number;
-  /** Deliveries not answered 2xx (HTTP errors, network errors, timeouts; not aborts). */
+  /** Deliveries not answered 2xx (HTTP errors, network errors, timeouts; not aborts), retried ones included. */
   failedDeliveries: number;
   /** Deliveries answered 4xx: the target rejected them (wrong secret, unknown number, wrong path…). */
   rejectedDeliveries: number;
   /** Deliveries that were duplicates. */
   duplicateDeliveries: number;
+  /** Deliveries that were retries of a failed attempt. */
+  retries: number;
+  /**
+   * Deliveries given up on: failed, with no retry left or none for that failure. The app never
+   * took that webhook (aborts excluded).
+   */
+  lostWebhooks: number;
   /** Calls with out-of-order deliveries. */
   reorderedCalls: number;
   /** Calls started per provider. */

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createCallerDeskWebhookHandler } from '@calltrack/callerdesk';
 import type { CallEvent, Clock } from '@calltrack/core';
 import { type NodeHandler, toNodeHandler } from '@calltrack/core/node';
@@ -18,6 +18,12 @@ export interface ReceivedRequest {
   headers: IncomingMessage['headers'];
   body: string;
 }
+
+/**
+ * What an app's front answers a request instead of its handler: a status and JSON body (an
+ * outage's 503), `'stall'` (never answers), or undefined (the handler answers).
+ */
+export type InterceptedAnswer = { status: number; body: unknown } | 'stall' | undefined;
 
 /** A loopback app mounting the real provider handlers over a real tracker. */
 export interface WebhookApp {
@@ -53,6 +59,11 @@ export async function startWebhookApp(
     twilioTenantFrom?: 'number' | 'query';
     /** The tracker's clock, for a simulator run on a fixed `clock`. */
     clock?: Clock;
+    /**
+     * Sees every request with its whole body before the handler does, and may answer it instead
+     * (then the handler never sees it): an app failing for a while, as during a Redis restart.
+     */
+    intercept?: (request: ReceivedRequest) => InterceptedAnswer;
   } = {},
 ): Promise<WebhookApp> {
   const credentials = { ...demoCredentials, ...options.credentials };
@@ -99,44 +110,47 @@ export async function startWebhookApp(
       : undefined;
   };
   const prefix = options.prefix ?? '/webhooks';
-  const routes = new Map<string, NodeHandler>([
+  const webRoutes = new Map<string, (request: Request) => Promise<Response>>([
     [
       `${prefix}/twilio`,
-      toNodeHandler(
-        createTwilioWebhookHandler({
-          authToken: credentials.twilioAuthToken,
-          sink: tracker,
-          resolveTenant: ({ to, from, url }) =>
-            options.twilioTenantFrom === 'query'
-              ? tenantOfQuery(url)
-              : (tenantOf(to) ?? tenantOf(from) ?? tenantOfQuery(url)),
-        }),
-      ),
+      createTwilioWebhookHandler({
+        authToken: credentials.twilioAuthToken,
+        sink: tracker,
+        resolveTenant: ({ to, from, url }) =>
+          options.twilioTenantFrom === 'query'
+            ? tenantOfQuery(url)
+            : (tenantOf(to) ?? tenantOf(from) ?? tenantOfQuery(url)),
+      }),
     ],
     [
       `${prefix}/retell`,
-      toNodeHandler(
-        createRetellWebhookHandler({
-          apiKey: credentials.retellApiKey,
-          sink: tracker,
-          resolveTenant: ({ number }) => tenantOf(number),
-        }),
-      ),
+      createRetellWebhookHandler({
+        apiKey: credentials.retellApiKey,
+        sink: tracker,
+        resolveTenant: ({ number }) => tenantOf(number),
+      }),
     ],
     [
       `${prefix}/callerdesk`,
-      toNodeHandler(
-        createCallerDeskWebhookHandler({
-          token: credentials.callerDeskToken,
-          sink: tracker,
-          resolveTenant: ({ number }) => tenantOf(number),
-        }),
-      ),
+      createCallerDeskWebhookHandler({
+        token: credentials.callerDeskToken,
+        sink: tracker,
+        resolveTenant: ({ number }) => tenantOf(number),
+      }),
     ],
   ]);
+  const routes = new Map<string, NodeHandler>(
+    [...webRoutes].map(([path, handler]) => [path, toNodeHandler(handler)]),
+  );
   const received: ReceivedRequest[] = [];
+  const { intercept } = options;
   const server = createServer((request, response) => {
-    const handler = routes.get((request.url ?? '/').split('?')[0]!);
+    const path = (request.url ?? '/').split('?')[0]!;
+    if (intercept !== undefined && webRoutes.has(path)) {
+      void interceptRequest(request, response, intercept, webRoutes.get(path)!, received);
+      return;
+    }
+    const handler = routes.get(path);
     const chunks: Buffer[] = [];
     // Observe the body without consuming it for the handler.
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -165,4 +179,43 @@ export async function startWebhookApp(
     waitForEvent,
     close: () => served.close(),
   };
+}
+
+/** Reads the whole request, lets `intercept` answer it, else hands it to the fetch handler. */
+async function interceptRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  intercept: (request: ReceivedRequest) => InterceptedAnswer,
+  handler: (request: Request) => Promise<Response>,
+  received: ReceivedRequest[],
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const seen: ReceivedRequest = {
+    method: request.method ?? '',
+    url: request.url ?? '',
+    headers: request.headers,
+    body: Buffer.concat(chunks).toString('utf8'),
+  };
+  received.push(seen);
+  const answer = intercept(seen);
+  if (answer === 'stall') return;
+  if (answer !== undefined) {
+    response.writeHead(answer.status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(answer.body));
+    return;
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  const answered = await handler(
+    new Request(`http://${request.headers.host}${seen.url}`, {
+      method: seen.method,
+      headers,
+      ...(seen.method === 'GET' || seen.method === 'HEAD' ? {} : { body: seen.body }),
+    }),
+  );
+  response.writeHead(answered.status, Object.fromEntries(answered.headers));
+  response.end(Buffer.from(await answered.arrayBuffer()));
 }
