@@ -12,17 +12,17 @@ export interface ConfirmationBatcher {
  * Confirms published transitions per tenant, once per tick: a burst of connects costs one
  * confirmation command per tenant instead of one each. A confirmation that never lands only
  * means a later sweep publishes the transition again, and the bus drops the copy by id.
- * `send` receives each store call, to track it.
+ * `send` receives each store call (and its tenant), to track it.
  */
 export function createConfirmationBatcher(
   store: Pick<PresenceStore, 'confirm'>,
-  send: (confirmation: Promise<void>) => void,
+  send: (confirmation: Promise<void>, tenantId: string) => void,
 ): ConfirmationBatcher {
   const pending = new Map<string, string[]>();
   let queued = false;
   const flush = (): void => {
     queued = false;
-    for (const [tenantId, eventIds] of pending) send(store.confirm(tenantId, eventIds));
+    for (const [tenantId, eventIds] of pending) send(store.confirm(tenantId, eventIds), tenantId);
     pending.clear();
   };
   return {

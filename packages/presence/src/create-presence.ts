@@ -124,7 +124,29 @@ export function createPresence(options: PresenceOptions): Presence {
   const isRefusal = (error: unknown): boolean =>
     CallTrackError.isInstance(error) && error.status >= 400 && error.status < 500;
 
-  const confirmations = createConfirmationBatcher(store, track);
+  // Confirmations refused during an outage (one per tenant whose transitions a tick published)
+  // are one incident, over once every tenant whose confirmation failed has confirmed again: a
+  // sweep publishes its transitions again when their lease runs out. Waiting for those tenants,
+  // not for any confirmation, keeps a Redis Cluster with one master down from flapping.
+  const confirmationFailures = createOutageLog(logger, now, 'Confirmations');
+  const unconfirmedTenants = new Set<string>();
+  const confirmations = createConfirmationBatcher(store, (confirmation, tenantId) =>
+    track(
+      confirmation.then(
+        () => {
+          unconfirmedTenants.delete(tenantId);
+          if (unconfirmedTenants.size === 0) confirmationFailures.worked();
+        },
+        (error: unknown) => {
+          if (isOutageError(error)) unconfirmedTenants.add(tenantId);
+          confirmationFailures.failed(
+            'Confirming published transitions failed; a sweep publishes them again once their lease runs out.',
+            { tenantId, error },
+          );
+        },
+      ),
+    ),
+  );
 
   const publishTransitions = async (
     tenantId: string,

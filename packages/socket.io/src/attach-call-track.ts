@@ -22,6 +22,7 @@ import {
 import { createAuthMiddleware } from './create-auth-middleware';
 import type { CallChannel } from './create-call-channel';
 import { createChannelRegistry } from './create-channel-registry';
+import { createHeartbeatOutage } from './create-heartbeat-outage';
 import { createTypeMatcher } from './create-type-matcher';
 import { SendBacklogLimit } from './send-backlog-limit';
 import { type DeliveryContext, SocketDelivery } from './socket-delivery';
@@ -110,7 +111,9 @@ export interface AttachCallTrackOptions {
   /**
    * Where unexpected failures go: a throwing `authenticate` or tracker, an event that could not
    * be sent and was skipped (`UndeliverableEventError`, with `info.skipped`), a bus subscription
-   * that was lost and restarted (`BusSubscriptionLostError`). `info` names the connection
+   * that was lost and restarted (`BusSubscriptionLostError`), a presence heartbeat that failed
+   * (while Redis cannot be reached or refuses writes: once per outage, then an `Error` saying
+   * when heartbeats work again). `info` names the connection
    * (`socketId`, and `principal` once authenticated) when the failure belongs to one. Default
    * `console.warn`. A thrown value that is not an `Error` arrives wrapped in one (its `cause`).
    */
@@ -253,6 +256,8 @@ export function attachCallTrack(
   };
   const namespace = io.of(options.namespace ?? '/') as Namespace;
   const channels = createChannelRegistry({ bus, namespace, onError });
+  // Every connection heartbeats on each pong: an outage is reported once, not per heartbeat.
+  const heartbeats = createHeartbeatOutage(onError);
   const resumeRequests = new WeakMap<Socket, HandshakeResume>();
   // One entry per connection; the listeners below are shared and find it through `this`.
   const deliveries = new Map<Socket, SocketDelivery>();
@@ -356,7 +361,10 @@ export function attachCallTrack(
   /** Shared by every connection: Engine.IO calls it with `this` set to its socket, on each pong. */
   function onHeartbeat(this: Socket['conn']): void {
     for (const [socket, registration] of registrations.get(this) ?? []) {
-      registration.heartbeat().catch((error: unknown) => onError(error, connectionInfo(socket)));
+      registration.heartbeat().then(
+        () => heartbeats.worked(socket),
+        (error: unknown) => heartbeats.failed(socket, error, connectionInfo(socket)),
+      );
     }
   }
 
@@ -399,6 +407,7 @@ export function attachCallTrack(
     const registration = sockets?.get(socket);
     if (sockets === undefined || registration === undefined) return;
     sockets.delete(socket);
+    heartbeats.left(socket);
     if (sockets.size === 0) {
       registrations.delete(engine);
       engine.off('heartbeat', onHeartbeat);

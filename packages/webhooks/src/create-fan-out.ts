@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { CallEvent } from '@calltrack/core';
-import { toError } from '@calltrack/core/internal';
 import type { DeliveryHandler } from './create-delivery-handler';
 import type { EndpointCache } from './create-endpoint-cache';
+import type { FanOutOutage } from './create-fan-out-outage';
 import type { Permits } from './create-permits';
 import { createWebhookBody } from './create-webhook-body';
 import { eventDeliveryJob } from './event-delivery-job';
@@ -33,7 +33,8 @@ export interface FanOutContext {
   retentionMs: number;
   /** How long a direct first attempt's lease lasts (real time). */
   slotLeaseMs: number;
-  onError: (error: Error) => void;
+  /** Where a direct attempt's failures go: an outage is reported once. */
+  outage: FanOutOutage;
 }
 
 /** Bus events turned into deliveries. */
@@ -54,7 +55,7 @@ const directWaitMs = 100;
 
 /** Creates the dispatcher's {@link FanOut}. */
 export function createFanOut(context: FanOutContext): FanOut {
-  const { store, clock, endpointCache, handler, sendPermits, directSends, onError } = context;
+  const { store, clock, endpointCache, handler, sendPermits, directSends, outage } = context;
 
   /**
    * Fans a batch of events out: their deliveries are created together and queued in one call.
@@ -132,13 +133,14 @@ export function createFanOut(context: FanOutContext): FanOut {
       .then(
         async (outcome) => {
           if (outcome.type !== 'done') await store.enqueue([job]);
+          outage.worked();
         },
         async (error: unknown) => {
-          onError(toError(error));
+          outage.failed(error);
           await store.enqueue([job]);
         },
       )
-      .catch((error: unknown) => onError(toError(error)))
+      .catch((error: unknown) => outage.failed(error))
       .finally(() => directAttempts.delete(attempt));
     directAttempts.add(attempt);
   };

@@ -6,6 +6,7 @@ import { createEndpointCache } from './create-endpoint-cache';
 import { createEndpointManager } from './create-endpoint-manager';
 import { createFailingJobs } from './create-failing-jobs';
 import { createFanOut } from './create-fan-out';
+import { createFanOutOutage } from './create-fan-out-outage';
 import { createPermits } from './create-permits';
 import { createWebhookSender } from './create-webhook-sender';
 import { type BusFollower, followBus } from './follow-bus';
@@ -142,6 +143,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
   let directSends = false;
+  // Fan-out retries for as long as Redis is down: an outage reaches `onError` once, not per retry.
+  const fanOutOutage = createFanOutOutage(onError);
   const fanOut = createFanOut({
     store,
     clock,
@@ -152,7 +155,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     maxPayloadBytes,
     retentionMs,
     slotLeaseMs,
-    onError,
+    outage: fanOutOutage,
   });
 
   const endpoints = createEndpointManager({
@@ -212,6 +215,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         handle: fanOut.run,
         flushIntervalMs: options.cursorFlushIntervalMs ?? 1000,
         onError,
+        outage: fanOutOutage,
       });
       await follower.ready;
     }

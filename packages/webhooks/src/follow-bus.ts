@@ -1,6 +1,6 @@
 import type { BusMessage, BusSubscription, EventBus } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
-import { toError } from '@calltrack/core/internal';
+import { createFanOutOutage, type FanOutOutage } from './create-fan-out-outage';
 import { EventsMissedError } from './errors/events-missed-error';
 import type { WebhookStore } from './webhook-store';
 
@@ -17,6 +17,8 @@ export interface FollowBusOptions {
   /** How often cursors are written to the store (real time). */
   flushIntervalMs: number;
   onError: (error: Error) => void;
+  /** Where outages are counted (shared with fan-out's direct attempts). Default: its own. */
+  outage?: FanOutOutage;
 }
 
 /** A running {@link followBus}. */
@@ -57,9 +59,8 @@ export function followBus(options: FollowBusOptions): BusFollower {
     markReady = resolve;
   });
 
-  const report = (error: unknown): void => {
-    onError(toError(error));
-  };
+  const outage = options.outage ?? createFanOutOutage(onError);
+  const report = (error: unknown): void => outage.failed(error);
 
   /** Waits `ms`, or until stopped; either way its abort listener goes (a long outage pauses often). */
   const pause = (ms: number): Promise<void> =>
@@ -86,9 +87,10 @@ export function followBus(options: FollowBusOptions): BusFollower {
             dirty[event.tenantId] = cursor;
           }
         }
+        outage.worked('batch');
         return;
       } catch (error) {
-        report(error);
+        outage.failed(error, 'batch');
         await pause(Math.min(30_000, 250 * 2 ** failures));
       }
     }
@@ -231,9 +233,10 @@ export function followBus(options: FollowBusOptions): BusFollower {
     dirty = {};
     try {
       await store.saveCursors(writing);
+      outage.worked('cursors');
     } catch (error) {
       dirty = { ...writing, ...dirty };
-      report(error);
+      outage.failed(error, 'cursors');
     }
   };
 

@@ -75,7 +75,11 @@ export interface WebhookDispatcherOptions {
   userAgent?: string;
   /** Resolves host names for deliveries (default `dns.lookup`); every answer passes the SSRF guard. */
   resolveHost?: ResolveHost;
-  /** Background failures (a store write, a bus gap, a publish). Default: `console.error`. */
+  /**
+   * Background failures (a store write, a bus gap, a publish). Default: `console.error`. While
+   * Redis cannot be reached or refuses writes, fan-out (retried until it works) reports the
+   * outage once, then one `Error` when it works again.
+   */
   onError?: (error: Error) => void;
 }
 

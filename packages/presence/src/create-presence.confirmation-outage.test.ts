@@ -1,0 +1,104 @@
+// Confirmations of published transitions while the presence store's Redis refuses writes (out
+// of memory under `noeviction`): a sweep's expiries still go through (its first write deletes),
+// their transitions are published, and each tenant's confirmation is refused. An outage is one
+// incident in the log, not a line per refused confirmation. On a redis-server of this file's own.
+import { createMemoryBus } from '@calltrack/bus';
+import { type RedisServerProcess, redisRequired, startRedisServer } from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPresence } from './create-presence';
+import { createRedisPresenceStore } from './create-redis-presence-store';
+import { conformanceTimings } from './describe-presence-store';
+import type { PresenceStore } from './presence-store';
+
+let server: RedisServerProcess | undefined;
+let admin: Redis | undefined;
+beforeAll(async () => {
+  try {
+    server = await startRedisServer();
+  } catch (error) {
+    if (redisRequired) throw error;
+    return; // no redis-server on this machine
+  }
+  admin = new Redis(server.url);
+});
+afterAll(async () => {
+  admin?.disconnect();
+  await server?.stop();
+});
+
+describe('presence’s confirmations during an outage', () => {
+  it('logs the first refused confirmation once, and one line when a confirmation works again', async () => {
+    if (!server || !admin) return;
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const redisStore = createRedisPresenceStore({ redis, prefix: 'confirm-outage:presence' });
+    // Every confirmation the engine sends, so the test waits for them instead of for time.
+    const confirmations: Promise<unknown>[] = [];
+    const store: PresenceStore = {
+      ...redisStore,
+      confirm(tenantId, eventIds) {
+        const confirming = redisStore.confirm(tenantId, eventIds);
+        confirmations.push(confirming.catch(() => {}));
+        return confirming;
+      },
+    };
+    const settled = async () => {
+      await Promise.all(confirmations);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    let now = Date.parse('2026-11-21T10:00:00.000Z');
+    const logged: { level: string; message: string }[] = [];
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store,
+      clock: { now: () => now },
+      ...conformanceTimings,
+      autoHeartbeat: false,
+      logger: {
+        error: (message) => logged.push({ level: 'error', message }),
+        warn: (message) => logged.push({ level: 'warn', message }),
+      },
+    });
+    const tenants = ['t1', 't2', 't3', 't4', 't5'];
+    try {
+      for (const tenantId of tenants) await presence.connect({ tenantId, userId: 'u1' });
+      await settled();
+      expect(logged).toEqual([]);
+
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      // Every connection expires: one sweep publishes each tenant's offline transition, and
+      // each tenant's confirmation of it is refused.
+      now += conformanceTimings.connectionTtlMs + conformanceTimings.leaveDelayMs + 1;
+      const outageSweep = await presence.sweep();
+      expect(outageSweep.transitions).toBe(tenants.length);
+      await settled();
+      expect(confirmations).toHaveLength(2 * tenants.length);
+      expect(logged).toEqual([
+        {
+          level: 'error',
+          message:
+            'Confirmations fail: Redis cannot be reached; reported once, until one works again.',
+        },
+      ]);
+
+      await admin.config('SET', 'maxmemory', '0');
+      // Once their lease runs out, a sweep publishes the transitions again; confirmed now.
+      now += conformanceTimings.publishLeaseMs + 1;
+      await presence.sweep();
+      await settled();
+      expect(logged.slice(1)).toEqual([
+        {
+          level: 'warn',
+          message: expect.stringMatching(
+            /^Confirmations work again after [\d.]+ s and 5 failures \(only the first was reported\)\.$/,
+          ),
+        },
+      ]);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await presence.stop();
+      redis.disconnect();
+    }
+  }, 30_000);
+});

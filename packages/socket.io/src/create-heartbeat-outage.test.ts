@@ -1,0 +1,42 @@
+import { RedisUnavailableError } from '@calltrack/core';
+import { describe, expect, it } from 'vitest';
+import { createHeartbeatOutage } from './create-heartbeat-outage';
+
+const down = () => new RedisUnavailableError({ message: 'Redis cannot be reached.' });
+
+describe('createHeartbeatOutage', () => {
+  it('is not over while a connection still fails, and reports bugs every time', () => {
+    const reported: string[] = [];
+    let now = 0;
+    const outage = createHeartbeatOutage((error) => reported.push((error as Error).message), {
+      now: () => now,
+    });
+    const working = {};
+    const failing = {};
+    outage.failed(failing, down(), {});
+    for (let pong = 0; pong < 3; pong += 1) {
+      now += 1_000;
+      outage.worked(working);
+      outage.failed(failing, down(), {});
+    }
+    outage.failed(working, new TypeError('a bug'), {});
+    expect(reported).toEqual(['Redis cannot be reached.', 'a bug']);
+    outage.worked(failing);
+    expect(reported.slice(2)).toEqual([
+      'Presence heartbeats of the Socket.IO connections work again after 3.0 s and 4 failed heartbeats (only the first was reported).',
+    ]);
+  });
+
+  it('stops waiting for a connection that left while failing', () => {
+    const reported: string[] = [];
+    const outage = createHeartbeatOutage((error) => reported.push((error as Error).message));
+    const leaving = {};
+    outage.failed(leaving, down(), {});
+    outage.failed({}, down(), {});
+    outage.left(leaving);
+    expect(reported).toHaveLength(1);
+    outage.worked({});
+    // The other failing connection still holds it open.
+    expect(reported).toHaveLength(1);
+  });
+});

@@ -1,0 +1,52 @@
+import type { Clock } from '@calltrack/core';
+import { createOutageIncident, isOutageError } from '@calltrack/core/internal';
+import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-error-info';
+
+/**
+ * The presence heartbeats of an `attachCallTrack` (one per connection on each Engine.IO pong)
+ * that failed because Redis cannot be reached or refuses commands, reported as one incident: the
+ * first failure as presence gave it, then nothing while heartbeats keep failing, then one `Error`
+ * once every connection whose heartbeat failed has heartbeated again, saying after how long and
+ * how many failed heartbeats. Any other failure is a bug, reported every time.
+ *
+ * A connection that leaves while failing stops holding the incident open; the next heartbeat
+ * that works ends it then. A working connection does not end it while another still fails, so
+ * with a Redis Cluster master down the report does not flap between tenants.
+ */
+export interface HeartbeatOutage {
+  /** `connection`'s heartbeat failed with `error`. */
+  failed(connection: object, error: unknown, info: CallTrackSocketErrorInfo): void;
+  /** `connection`'s heartbeat worked. */
+  worked(connection: object): void;
+  /** `connection` left: it heartbeats no more. */
+  left(connection: object): void;
+}
+
+/** Follows the presence heartbeats of one `attachCallTrack`, reporting to `onError`. */
+export function createHeartbeatOutage(onError: ReportError, clock?: Clock): HeartbeatOutage {
+  const failing = new Set<object>();
+  const incident = createOutageIncident({
+    back: 'Presence heartbeats of the Socket.IO connections work again',
+    failures: 'failed heartbeats',
+    clock,
+  });
+  return {
+    failed(connection, error, info) {
+      if (!isOutageError(error)) {
+        onError(error, info);
+        return;
+      }
+      failing.add(connection);
+      if (incident.failed()) onError(error, info);
+    },
+    worked(connection) {
+      failing.delete(connection);
+      if (failing.size > 0) return;
+      const back = incident.end();
+      if (back) onError(new Error(back));
+    },
+    left(connection) {
+      failing.delete(connection);
+    },
+  };
+}
