@@ -106,6 +106,21 @@ export function redisPublishFunctions(settings: RedisPublishSettings): string {
   int('metaTtlMs', settings.metaTtlMs);
   const metaTtl = metaTtlMsOf(settings);
   return `${base36Lua}
+-- The event id a stream entry carries (field i), or nil.
+local function calltrack_entry_id(entry)
+  local fields = entry[2]
+  for index = 1, #fields, 2 do
+    if fields[index] == 'i' then return fields[index + 1] end
+  end
+  return nil
+end
+
+-- Is the stream entry at this seq (still there) the event with this id?
+local function calltrack_entry_is(stream, seq, id)
+  local entry = redis.call('XRANGE', stream, seq, seq)[1]
+  return entry ~= nil and calltrack_entry_id(entry) == id
+end
+
 local function calltrack_open(keys, first)
   local meta = keys[first]
   local clock = redis.call('TIME')
@@ -140,9 +155,31 @@ local function calltrack_open(keys, first)
     if t.top + 1 == next_generation * ${maxEvents} then next_generation = next_generation - 1 end
     local into = t.ids[next_generation % 2 + 1]
     local from = t.ids[(next_generation + 1) % 2 + 1]
-    local fields = redis.call('HGETALL', from)
-    for first = 1, #fields, 1000 do
-      redis.call('HSET', into, unpack(fields, first, math.min(first + 999, #fields)))
+    -- An id may be in both keys with different seqs (published again after it left a smaller
+    -- window): keep the seq whose entry is that event, of two such the newer, else the copy
+    -- forgets the one still in the window. Stale seqs (another epoch's) may be larger.
+    local held = {}
+    local fields = redis.call('HGETALL', into)
+    for index = 1, #fields, 2 do held[fields[index]] = fields[index + 1] end
+    fields = redis.call('HGETALL', from)
+    local copied = {}
+    for index = 1, #fields, 2 do
+      local id, seq = fields[index], fields[index + 1]
+      local other = held[id]
+      local take = other == nil
+      -- (Values that are no seq, such as the hash table marker's, are left as they are.)
+      if not take and other ~= seq and tonumber(seq) and tonumber(other)
+        and calltrack_entry_is(t.stream, seq, id) then
+        take = tonumber(seq) > tonumber(other) or not calltrack_entry_is(t.stream, other, id)
+      end
+      if take then
+        copied[#copied + 1] = id
+        copied[#copied + 1] = seq
+      end
+    end
+    -- unpack has a limit on how many values it returns.
+    for first = 1, #copied, 1000 do
+      redis.call('HSET', into, unpack(copied, first, math.min(first + 999, #copied)))
     end
     redis.call('PEXPIRE', into, ${ttl})
     t.size = ${maxEvents}
@@ -174,11 +211,7 @@ local function calltrack_in_window(t, seq, id)
   local entries = calltrack_try(t, 'XRANGE', t.stream, seq, seq)
   local entry = entries and entries[1]
   if not entry then return nil end
-  local fields, same = entry[2], false
-  for index = 1, #fields, 2 do
-    if fields[index] == 'i' then same = fields[index + 1] == id break end
-  end
-  if not same then return nil end
+  if calltrack_entry_id(entry) ~= id then return nil end
   local dash = string.find(entry[1], '-', 1, true)
   local at = tonumber(string.sub(entry[1], dash + 1))
   if at >= t.now - ${maxAge} then return at end
