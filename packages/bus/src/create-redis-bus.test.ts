@@ -143,7 +143,8 @@ describe.skipIf(!redis)('createRedisBus', () => {
     const bus = createRedisBus({ redis: client, prefix: own });
     await bus.publish(makeCallEvent({ tenantId: 'tenant-x' }));
     const keys = await client.keys(`${own}*`);
-    expect(keys.length).toBe(3);
+    // Both id generations from the first publish on (see the Cluster migration tests).
+    expect(keys.sort()).toEqual([...redisBusKeys(own, 'tenant-x').script].sort());
     for (const key of keys) expect(key.startsWith(`${own}:{tenant-x}:`)).toBe(true);
     await bus.close();
   });

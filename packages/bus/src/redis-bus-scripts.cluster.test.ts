@@ -174,6 +174,28 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
     await watcher.close();
   });
 
+  it("publishes a young tenant's event on the source while its slot migration is open (its second id generation exists from its first publish)", async () => {
+    const tenantId = 'tenant-young';
+    const keys = redisBusKeys('reshard-young', tenantId);
+    const bus = createRedisBus({
+      redis: connect(),
+      prefix: 'reshard-young',
+      history: { maxEvents: 4 },
+    });
+    const first = makeCallEvent({ tenantId });
+    await bus.publish(first);
+    // One event: generation 0 only, but both id keys exist (a declared key missing on both
+    // nodes would make Redis answer TRYAGAIN for the whole move).
+    const migration = await openMigration(tenantId);
+    const a = makeCallEvent({ tenantId });
+    await publishOn(migration.source, keys.script, [a]);
+    expect(await migration.source.hget(keys.meta, 'seq')).toBe('2');
+    await migration.finish();
+    expect(await bus.publish(a)).toMatchObject({ duplicate: true });
+    expect(seqOf((await bus.publish(makeCallEvent({ tenantId }))).cursor)).toBe(3);
+    await bus.close();
+  });
+
   it('writes no de-duplication id of an event on the source once the stream left it', async () => {
     const tenantId = 'tenant-stream-moved';
     const keys = redisBusKeys('reshard-stream', tenantId);

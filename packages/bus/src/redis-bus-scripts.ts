@@ -265,12 +265,18 @@ local function calltrack_publish(t, json, id)
   if seq == generation * t.size then t.expires = 0 end
   if t.expires < t.now + ${maxAge} then
     -- Keep every key alive for at least maxAge after this publish; refreshed about once per
-    -- maxAge. (The previous generation got the same TTL while it was current.)
+    -- maxAge, and when a generation starts.
     redis.call('PEXPIRE', t.stream, ${ttl})
     -- A value longer than hash-max-listpack-value (64 by default) makes the hash a hash table
     -- right away: inserting into a listpack of a hundred ids costs several times more.
     redis.call('HSET', current, '', '${hashTableMarker}')
     redis.call('PEXPIRE', current, ${ttl})
+    -- The other id key too, created before its generation starts (a young tenant): a Cluster
+    -- slot being migrated refuses a script one of whose declared keys is missing (TRYAGAIN) for
+    -- the whole move. Two commands per refresh, none per event; at its generation's start the
+    -- key is emptied as before.
+    redis.call('HSET', t.previous, '', '${hashTableMarker}')
+    redis.call('PEXPIRE', t.previous, ${ttl})
     redis.call('PEXPIRE', t.meta, ${metaTtl})
     t.expires = t.now + ${ttl}
     t.refreshed = true
