@@ -1,7 +1,8 @@
 // Lua run inside Redis. Each script touches only one tenant's keys (one hash slot), so both run
 // unchanged on Redis Cluster, and declares every key it touches (KEYS): while the slot moves
-// (resharding), Redis runs a script only where all of them are, and answers TRYAGAIN while they
-// are split between the two nodes, so a script never starts a second copy of a key on the target.
+// (resharding), Redis runs a script only where all of them are, and answers TRYAGAIN otherwise
+// (split between the two nodes, or one missing on both: a key that does not exist counts), so a
+// script never starts a second copy of a key on the target.
 //
 // Every Lua → Redis call costs about as much as the command itself, so the publish script takes
 // a batch of events: the tenant's state is read (TIME, HMGET) and written (HSET) once per batch,
