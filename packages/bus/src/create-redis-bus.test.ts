@@ -143,7 +143,8 @@ describe.skipIf(!redis)('createRedisBus', () => {
     const bus = createRedisBus({ redis: client, prefix: own });
     await bus.publish(makeCallEvent({ tenantId: 'tenant-x' }));
     const keys = await client.keys(`${own}*`);
-    expect(keys.length).toBe(3);
+    // Both id generations from the first publish on (see the Cluster migration tests).
+    expect(keys.sort()).toEqual([...redisBusKeys(own, 'tenant-x').script].sort());
     for (const key of keys) expect(key.startsWith(`${own}:{tenant-x}:`)).toBe(true);
     await bus.close();
   });
@@ -682,6 +683,62 @@ return t.top
     const next = await large.publish(makeCallEvent());
     expect(parseBusCursor(next.cursor)?.seq).toBe(56);
     await large.close();
+  });
+
+  it('keeps the newer seq of an id found in both id keys when a raised maxEvents merges them', async () => {
+    // A rolling change: processes with maxEvents 3 and 5 share a prefix.
+    const own = `${prefix}:raise-merge`;
+    const small = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 3 } });
+    const large = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 5 } });
+    const [e1, e2, e3, e4, e6] = Array.from({ length: 5 }, () => makeCallEvent()) as [
+      CallEvent,
+      CallEvent,
+      CallEvent,
+      CallEvent,
+      CallEvent,
+    ];
+    for (const event of [e1, e2, e3, e4]) await small.publish(event);
+    // e1 (seq 1) left the window of 3: published again as seq 5, so its id is in both keys.
+    const again = await small.publish(e1);
+    expect(parseBusCursor(again.cursor)?.seq).toBe(5);
+    // The larger setting raises the generations, merging the id keys.
+    expect(parseBusCursor((await large.publish(e6)).cursor)?.seq).toBe(6);
+    // Seq 5 is in both windows: a retry of e1 is its duplicate, not a third copy.
+    expect(await small.publish(e1)).toEqual({ ...again, duplicate: true });
+    expect(await large.publish(e1)).toEqual({ ...again, duplicate: true });
+    await Promise.all([small.close(), large.close()]);
+  });
+
+  it('keeps the seq whose entry is the event when a raised maxEvents merges the id keys, not a larger stale one', async () => {
+    const own = `${prefix}:raise-stale`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    const small = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 3 } });
+    const events = Array.from({ length: 4 }, () => makeCallEvent());
+    const cursors: string[] = [];
+    for (const event of events) cursors.push((await small.publish(event)).cursor);
+    // Seqs 1, 2 in ids:0, 3, 4 in ids:1. Next to its real seq 1, ids:1 holds a stale, larger one
+    // for the first event (what another epoch left): seq 4 is another event here.
+    await client.hset(keys.ids[1], events[0]!.id, 4);
+    // Raised to 5 with the top at 4: seq 5 starts generation 1 (ids:1), so the ids merge into
+    // ids:0 and seq 1 is still in the window.
+    const large = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 5 } });
+    expect(await large.publish(events[0]!)).toEqual({ cursor: cursors[0], duplicate: true });
+    await Promise.all([small.close(), large.close()]);
+  });
+
+  it('merges id keys larger than one Lua unpack when maxEvents is raised', async () => {
+    const own = `${prefix}:raise-large`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    const small = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 3 } });
+    const first = makeCallEvent();
+    const published = await small.publish(first);
+    // Ids left in the other key (what a large generation held): more than unpack returns at once.
+    const fields = Array.from({ length: 20_000 }, (_, index) => [`old-${index}`, '1']).flat();
+    await client.hset(keys.ids[1], ...fields);
+    const large = createRedisBus({ redis: client, prefix: own, history: { maxEvents: 5 } });
+    expect(await large.publish(first)).toEqual({ ...published, duplicate: true });
+    expect(await client.hlen(keys.ids[0])).toBeGreaterThan(20_000);
+    await Promise.all([small.close(), large.close()]);
   });
 
   it('de-duplicates across id generations kept in two fixed keys, and keeps no other', async () => {

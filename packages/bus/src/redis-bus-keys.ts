@@ -11,7 +11,8 @@ export interface RedisBusKeys {
   /**
    * Every key the publish and position scripts touch, in the order `calltrack_open` reads them:
    * meta, stream, the id generations. Declared as the scripts' KEYS, so that on a Cluster slot
-   * being moved Redis runs a script only on the node that has all of them (TRYAGAIN meanwhile).
+   * being moved Redis runs a script only on the node that has all of them (TRYAGAIN meanwhile, and
+   * for the whole move while one of them exists on neither node).
    */
   script: readonly string[];
   /** Pub/sub channel for live delivery (classic or sharded). */

@@ -174,6 +174,55 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
     await watcher.close();
   });
 
+  it("publishes a young tenant's event on the source while its slot migration is open (its second id generation exists from its first publish)", async () => {
+    const tenantId = 'tenant-young';
+    const keys = redisBusKeys('reshard-young', tenantId);
+    const bus = createRedisBus({
+      redis: connect(),
+      prefix: 'reshard-young',
+      history: { maxEvents: 4 },
+    });
+    const first = makeCallEvent({ tenantId });
+    await bus.publish(first);
+    // One event: generation 0 only, but both id keys exist (a declared key missing on both
+    // nodes would make Redis answer TRYAGAIN for the whole move).
+    const migration = await openMigration(tenantId);
+    const a = makeCallEvent({ tenantId });
+    await publishOn(migration.source, keys.script, [a]);
+    expect(await migration.source.hget(keys.meta, 'seq')).toBe('2');
+    await migration.finish();
+    expect(await bus.publish(a)).toMatchObject({ duplicate: true });
+    expect(seqOf((await bus.publish(makeCallEvent({ tenantId }))).cursor)).toBe(3);
+    await bus.close();
+  });
+
+  it("refuses a new or idle tenant's publish for its slot's whole migration (its keys exist on neither node), and publishes it once the slot has moved", async () => {
+    const tenantId = 'tenant-idle';
+    const keys = redisBusKeys('reshard-idle', tenantId);
+    const bus = createRedisBus({
+      redis: connect({ maxRedirections: 3, retryDelayOnTryAgain: 10 }),
+      prefix: 'reshard-idle',
+      history: { maxEvents: 4 },
+    });
+    await bus.publish(makeCallEvent({ tenantId }));
+    // Idle past its history's age: stream and id keys expired, meta kept (metaTtlMs).
+    const owner = connect();
+    await owner.del(keys.stream);
+    await owner.del(keys.ids[0]);
+    await owner.del(keys.ids[1]);
+    const migration = await openMigration(tenantId);
+    const a = makeCallEvent({ tenantId });
+    await expect(bus.publish(a)).rejects.toMatchObject({ code: 'bus_unavailable' });
+    // Meta moved, nothing else left to move: still refused (the target lacks the other keys).
+    await migration.move([keys.meta]);
+    await expect(bus.publish(a)).rejects.toMatchObject({ code: 'bus_unavailable' });
+    await migration.finish();
+    const published = await bus.publish(a);
+    expect(published.duplicate).toBe(false);
+    expect(seqOf(published.cursor)).toBe(2);
+    await bus.close();
+  });
+
   it('writes no de-duplication id of an event on the source once the stream left it', async () => {
     const tenantId = 'tenant-stream-moved';
     const keys = redisBusKeys('reshard-stream', tenantId);

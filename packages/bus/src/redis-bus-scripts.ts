@@ -1,7 +1,8 @@
 // Lua run inside Redis. Each script touches only one tenant's keys (one hash slot), so both run
 // unchanged on Redis Cluster, and declares every key it touches (KEYS): while the slot moves
-// (resharding), Redis runs a script only where all of them are, and answers TRYAGAIN while they
-// are split between the two nodes, so a script never starts a second copy of a key on the target.
+// (resharding), Redis runs a script only where all of them are, and answers TRYAGAIN otherwise
+// (split between the two nodes, or one missing on both: a key that does not exist counts), so a
+// script never starts a second copy of a key on the target.
 //
 // Every Lua → Redis call costs about as much as the command itself, so the publish script takes
 // a batch of events: the tenant's state is read (TIME, HMGET) and written (HSET) once per batch,
@@ -106,6 +107,21 @@ export function redisPublishFunctions(settings: RedisPublishSettings): string {
   int('metaTtlMs', settings.metaTtlMs);
   const metaTtl = metaTtlMsOf(settings);
   return `${base36Lua}
+-- The event id a stream entry carries (field i), or nil.
+local function calltrack_entry_id(entry)
+  local fields = entry[2]
+  for index = 1, #fields, 2 do
+    if fields[index] == 'i' then return fields[index + 1] end
+  end
+  return nil
+end
+
+-- Is the stream entry at this seq (still there) the event with this id?
+local function calltrack_entry_is(stream, seq, id)
+  local entry = redis.call('XRANGE', stream, seq, seq)[1]
+  return entry ~= nil and calltrack_entry_id(entry) == id
+end
+
 local function calltrack_open(keys, first)
   local meta = keys[first]
   local clock = redis.call('TIME')
@@ -140,9 +156,31 @@ local function calltrack_open(keys, first)
     if t.top + 1 == next_generation * ${maxEvents} then next_generation = next_generation - 1 end
     local into = t.ids[next_generation % 2 + 1]
     local from = t.ids[(next_generation + 1) % 2 + 1]
-    local fields = redis.call('HGETALL', from)
-    for first = 1, #fields, 1000 do
-      redis.call('HSET', into, unpack(fields, first, math.min(first + 999, #fields)))
+    -- An id may be in both keys with different seqs (published again after it left a smaller
+    -- window): keep the seq whose entry is that event, of two such the newer, else the copy
+    -- forgets the one still in the window. Stale seqs (another epoch's) may be larger.
+    local held = {}
+    local fields = redis.call('HGETALL', into)
+    for index = 1, #fields, 2 do held[fields[index]] = fields[index + 1] end
+    fields = redis.call('HGETALL', from)
+    local copied = {}
+    for index = 1, #fields, 2 do
+      local id, seq = fields[index], fields[index + 1]
+      local other = held[id]
+      local take = other == nil
+      -- (Values that are no seq, such as the hash table marker's, are left as they are.)
+      if not take and other ~= seq and tonumber(seq) and tonumber(other)
+        and calltrack_entry_is(t.stream, seq, id) then
+        take = tonumber(seq) > tonumber(other) or not calltrack_entry_is(t.stream, other, id)
+      end
+      if take then
+        copied[#copied + 1] = id
+        copied[#copied + 1] = seq
+      end
+    end
+    -- unpack has a limit on how many values it returns.
+    for first = 1, #copied, 1000 do
+      redis.call('HSET', into, unpack(copied, first, math.min(first + 999, #copied)))
     end
     redis.call('PEXPIRE', into, ${ttl})
     t.size = ${maxEvents}
@@ -174,11 +212,7 @@ local function calltrack_in_window(t, seq, id)
   local entries = calltrack_try(t, 'XRANGE', t.stream, seq, seq)
   local entry = entries and entries[1]
   if not entry then return nil end
-  local fields, same = entry[2], false
-  for index = 1, #fields, 2 do
-    if fields[index] == 'i' then same = fields[index + 1] == id break end
-  end
-  if not same then return nil end
+  if calltrack_entry_id(entry) ~= id then return nil end
   local dash = string.find(entry[1], '-', 1, true)
   local at = tonumber(string.sub(entry[1], dash + 1))
   if at >= t.now - ${maxAge} then return at end
@@ -232,12 +266,18 @@ local function calltrack_publish(t, json, id)
   if seq == generation * t.size then t.expires = 0 end
   if t.expires < t.now + ${maxAge} then
     -- Keep every key alive for at least maxAge after this publish; refreshed about once per
-    -- maxAge. (The previous generation got the same TTL while it was current.)
+    -- maxAge, and when a generation starts.
     redis.call('PEXPIRE', t.stream, ${ttl})
     -- A value longer than hash-max-listpack-value (64 by default) makes the hash a hash table
     -- right away: inserting into a listpack of a hundred ids costs several times more.
     redis.call('HSET', current, '', '${hashTableMarker}')
     redis.call('PEXPIRE', current, ${ttl})
+    -- The other id key too, created before its generation starts (a young tenant): a Cluster
+    -- slot being migrated refuses a script one of whose declared keys is missing (TRYAGAIN) for
+    -- the whole move. Two commands per refresh, none per event; at its generation's start the
+    -- key is emptied as before.
+    redis.call('HSET', t.previous, '', '${hashTableMarker}')
+    redis.call('PEXPIRE', t.previous, ${ttl})
     redis.call('PEXPIRE', t.meta, ${metaTtl})
     t.expires = t.now + ${ttl}
     t.refreshed = true

@@ -157,7 +157,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     await bus.close();
   }, 60_000);
 
-  it("refuses the one-step ingest while its tenant's slot moves with its keys split, and keeps one bus stream", async () => {
+  it("refuses the one-step ingest of a new call while its tenant's slot is being migrated (the call's key exists on neither node), and keeps one bus stream", async () => {
     // Gives up after a few TRYAGAIN answers, so the refusal is seen.
     const retrying = new Cluster(cluster.startupNodes, {
       maxRedirections: 3,
@@ -180,9 +180,11 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     const from = await cluster.ownerOf(slot);
     const migration = await cluster.startSlotMigration(slot, (from + 1) % cluster.nodes.length);
 
-    // A new call: its key is on neither node, the bus's keys are on the source. Before the bus's
-    // keys were declared, the step was sent to the target (ASK on the call's key alone) and
-    // started a second bus stream there, which the migration then met as BUSYKEY.
+    // No key moved yet. A new call: its key is on neither node, the bus's keys (all four: the
+    // bus creates both id generations on its first publish) are on the source. A declared key
+    // missing counts as missing on both nodes, so Redis answers TRYAGAIN until the slot has moved.
+    // Before the bus's keys were declared, the step was sent to the target (ASK on the call's
+    // key alone) and started a second bus stream there, which the migration then met as BUSYKEY.
     const [during] = callLifecycle({ tenantId, callId: 'CA-during' });
     // Refused (TRYAGAIN) until the client gives up: a Redis outage to the handler (a 503).
     const refused = await tracker.ingest(during!).then(
