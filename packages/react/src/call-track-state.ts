@@ -34,6 +34,14 @@ export interface CallTrackPresenceState {
   count: { online: number; away: number };
   /** True once a members snapshot has arrived (false again after a reset, until the next). */
   isLoaded: boolean;
+  /**
+   * False when the server said this stream gets no presence: a stream of every tenant (an
+   * `allTenants` principal, a super-admin console) has no members snapshot, since presence is
+   * per tenant. `members` and `users` then stay empty and `isLoaded` false for good (not
+   * "loading"): show that presence is not available here. True until the server says so (and
+   * with a server without presence, which says nothing).
+   */
+  isAvailable: boolean;
 }
 
 /**

@@ -24,6 +24,12 @@ export interface CallTrackTransportSink {
    * them); the `presence.*` events that follow are applied on top.
    */
   onPresenceSnapshot?(members: readonly UserPresence[]): void;
+  /**
+   * The server sends no presence members on this stream (optional for transports): it streams
+   * every tenant (`reason: 'all-tenants'`), and presence is per tenant. The store then holds no
+   * `presence.*` event and says presence is not available (`state.presence.isAvailable`).
+   */
+  onPresenceUnavailable?(reason: string): void;
   /** One live call event, with its bus cursor when the transport carries it. */
   onEvent(event: CallEvent, cursor?: string): void;
   /** Events were missed and cannot be replayed: the store reloads the snapshot. */

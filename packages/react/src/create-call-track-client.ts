@@ -215,7 +215,13 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     lastEvent: undefined,
     lastCursor: undefined,
     alerts: [],
-    presence: { members: [], users: new Map(), count: { online: 0, away: 0 }, isLoaded: false },
+    presence: {
+      members: [],
+      users: new Map(),
+      count: { online: 0, away: 0 },
+      isLoaded: false,
+      isAvailable: true,
+    },
     userId: options.userId,
   };
 
@@ -236,6 +242,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
           ? current.count
           : { online, away },
       isLoaded: presence.isLoaded,
+      isAvailable: presence.isAvailable,
     };
   };
 
@@ -492,6 +499,12 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       state = { ...state, presence: nextPresence() };
       emit();
     },
+    onPresenceUnavailable() {
+      if (!presence.isAvailable) return;
+      presence.markUnavailable();
+      state = { ...state, presence: nextPresence() };
+      emit();
+    },
     onEvent(event, cursor) {
       opened();
       const { call, changed } = activeCalls.applyEvent(event);
@@ -574,6 +587,9 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       },
       onPresenceSnapshot(members) {
         if (current()) sink.onPresenceSnapshot?.(members);
+      },
+      onPresenceUnavailable(reason) {
+        if (current()) sink.onPresenceUnavailable?.(reason);
       },
       onEvent(event, cursor) {
         if (current()) sink.onEvent(event, cursor);

@@ -107,7 +107,12 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
       { wrapper },
     );
     await waitFor(() => expect(result.current.me.status).toBe('online'));
-    expect(result.current.me).toMatchObject({ state: 'available', onCall: false, isLoaded: true });
+    expect(result.current.me).toMatchObject({
+      state: 'available',
+      onCall: false,
+      isLoaded: true,
+      isAvailable: true,
+    });
     expect(result.current.agent).toMatchObject({ status: 'offline', presence: undefined });
 
     connectAgent('u7');
@@ -152,6 +157,9 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
       { wrapper },
     );
     await waitFor(() => expect(result.current.anyTenant.calls).toHaveLength(2));
+    // Presence is per tenant: such a stream has none, and says so (not "loading" for ever).
+    await waitFor(() => expect(result.current.a.isAvailable).toBe(false));
+    expect(result.current.a).toMatchObject({ presence: undefined, isLoaded: false });
     expect(result.current.anyTenant.calls).toEqual([
       { tenantId: 'tenant-b', callId: 'CA-1' },
       { tenantId: 'tenant-a', callId: 'CA-1' },

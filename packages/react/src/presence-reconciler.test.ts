@@ -17,7 +17,7 @@ function diff(presence: UserPresence): CallEvent {
   return {
     id: `presence:${presence.userId}:1:${presence.version}`,
     type: presence.status === 'offline' ? 'presence.offline' : 'presence.online',
-    tenantId: 'acme',
+    tenantId: presence.tenantId,
     userId: presence.userId,
     provider: 'calltrack',
     occurredAt: '2026-11-21T10:00:00.000Z',
@@ -46,7 +46,7 @@ describe('createPresenceReconciler', () => {
     reconciler.applySnapshot([user('a', 1)]);
     expect(reconciler.applyEvent(diff(user('a', 2, 'offline')))).toBe(true);
     expect(reconciler.members()).toEqual([]);
-    expect(reconciler.get('a')?.status).toBe('offline');
+    expect(reconciler.get('acme', 'a')?.status).toBe('offline');
     expect(reconciler.applyEvent(diff(user('a', 1)))).toBe(false);
     expect(reconciler.members()).toEqual([]);
     // A snapshot read later without them keeps the tombstone.
@@ -58,9 +58,9 @@ describe('createPresenceReconciler', () => {
   it('keeps the object of an unchanged user across snapshots, and ignores other events', () => {
     const reconciler = createPresenceReconciler();
     reconciler.applySnapshot([user('a', 1)]);
-    const held = reconciler.get('a');
+    const held = reconciler.get('acme', 'a');
     reconciler.applySnapshot([user('a', 1)]);
-    expect(reconciler.get('a')).toBe(held);
+    expect(reconciler.get('acme', 'a')).toBe(held);
     const call = { ...diff(user('a', 5)), type: 'call.ringing' };
     expect(reconciler.applyEvent(call)).toBe(false);
     const malformed = { ...diff(user('a', 5)), data: { presence: { userId: 'a' } } };
@@ -75,5 +75,39 @@ describe('createPresenceReconciler', () => {
     for (const name of ['a', 'b', 'c']) reconciler.applyEvent(diff(user(name, 1)));
     reconciler.applySnapshot([]);
     expect(ids(reconciler.members())).toEqual(['b@1', 'c@1']);
+  });
+
+  it('holds the newest diff of each user, so many diffs of few users take little', () => {
+    const reconciler = createPresenceReconciler({ maxBuffered: 2 });
+    for (let version = 1; version <= 50; version += 1) {
+      reconciler.applyEvent(diff(user('a', version)));
+      reconciler.applyEvent(diff(user('b', version)));
+    }
+    reconciler.applySnapshot([]);
+    expect(ids(reconciler.members())).toEqual(['a@50', 'b@50']);
+  });
+
+  it('tells two tenants’ users of one id apart', () => {
+    const reconciler = createPresenceReconciler();
+    reconciler.applyEvent(diff({ ...user('a', 5), tenantId: 'other' }));
+    reconciler.applySnapshot([user('a', 1)]);
+    expect(reconciler.get('acme', 'a')?.version).toBe(1);
+    expect(reconciler.get('other', 'a')?.version).toBe(5);
+  });
+
+  it('holds and applies nothing once the stream is said to have no members', () => {
+    const reconciler = createPresenceReconciler();
+    reconciler.applyEvent(diff(user('a', 1)));
+    reconciler.markUnavailable();
+    expect(reconciler.isAvailable).toBe(false);
+    expect(reconciler.applyEvent(diff(user('b', 1)))).toBe(false);
+    reconciler.beginReload();
+    expect(reconciler.applyEvent(diff(user('c', 1)))).toBe(false);
+    expect(reconciler.isLoaded).toBe(false);
+    expect(reconciler.members()).toEqual([]);
+    // Members after all (new credentials on the same stream): available again.
+    reconciler.applySnapshot([user('d', 1)]);
+    expect(reconciler.isAvailable).toBe(true);
+    expect(ids(reconciler.members())).toEqual(['d@1']);
   });
 });

@@ -1,8 +1,12 @@
 import type { CallEvent, UserPresence } from '@calltrack/core';
+import { callKey } from './active-calls-reconciler';
 
 /** Options of {@link createPresenceReconciler}. @internal */
 export interface PresenceReconcilerOptions {
-  /** Most `presence.*` events held while no members snapshot has arrived. Default 1,000. */
+  /**
+   * Most users whose `presence.*` events are held while no members snapshot has arrived (the
+   * newest event of each, the oldest user dropped). Default 1,000.
+   */
   maxBuffered?: number;
 }
 
@@ -16,19 +20,29 @@ export interface PresenceReconciler {
   /** True once a members snapshot has arrived (since the last reload began). */
   readonly isLoaded: boolean;
   /**
+   * False once the server said this stream gets no members (an all-tenants stream: presence is
+   * per tenant). Events are then neither held nor applied: none could ever be.
+   */
+  readonly isAvailable: boolean;
+  /**
    * Applies a `presence.*` event; true when the members changed. Before the snapshot the event
    * is held, and applied on top of it when it comes.
    */
   applyEvent(event: CallEvent): boolean;
   /** Events missed: hold diffs again until the next snapshot. */
   beginReload(): void;
+  /** The server sends no members on this stream: forget what is held, hold nothing more. */
+  markUnavailable(): void;
   /** Replaces the members with `members`, then applies the diffs held meanwhile. */
   applySnapshot(members: readonly UserPresence[]): void;
-  /** One user as last seen (`offline` ones included), if presence reported them. */
-  get(userId: string): UserPresence | undefined;
+  /** One user of `tenantId` as last seen (`offline` ones included), if presence reported them. */
+  get(tenantId: string, userId: string): UserPresence | undefined;
   /** Connected users (online and away), by user id. */
   members(): UserPresence[];
-  /** Every user reported, offline ones included (a copy). */
+  /**
+   * Every user reported, offline ones included, by user id (a copy): a stream with members is
+   * one tenant's, so a user id names one user.
+   */
   users(): Map<string, UserPresence>;
 }
 
@@ -59,8 +73,11 @@ export function presenceOfEvent(event: CallEvent): UserPresence | undefined {
  *   already held, so views selecting that user do not re-render for nothing.
  * - Users who went offline are kept (as offline, not listed by `members()`), so an older event
  *   arriving late cannot bring them back.
- * - Diffs that arrive before the snapshot (or after a reset, before the next one) are held, at
- *   most `maxBuffered` (the oldest dropped), and applied on top of the snapshot.
+ * - Diffs that arrive before the snapshot (or after a reset, before the next one) are held, the
+ *   newest of each user, at most `maxBuffered` users (the oldest dropped), and applied on top of
+ *   the snapshot.
+ * - Users are told apart by tenant and user id: two tenants' users may share an id.
+ * - A stream the server sends no members on (`markUnavailable`) holds nothing.
  *
  * @internal
  */
@@ -68,60 +85,94 @@ export function createPresenceReconciler(
   options: PresenceReconcilerOptions = {},
 ): PresenceReconciler {
   const maxBuffered = options.maxBuffered ?? defaultMaxBuffered;
+  /** By {@link callKey}(tenant, user). */
   let users = new Map<string, UserPresence>();
   let loaded = false;
-  let held: UserPresence[] = [];
+  let available = true;
+  /** The newest diff of each user, by {@link callKey}(tenant, user), oldest user first. */
+  let held = new Map<string, UserPresence>();
+
+  const keyOf = (presence: UserPresence): string => callKey(presence.tenantId, presence.userId);
 
   const merge = (presence: UserPresence): boolean => {
-    const current = users.get(presence.userId);
+    const key = keyOf(presence);
+    const current = users.get(key);
     if (current !== undefined && current.version >= presence.version) return false;
-    users.set(presence.userId, presence);
+    users.set(key, presence);
     return true;
+  };
+
+  const hold = (presence: UserPresence): void => {
+    const key = keyOf(presence);
+    const current = held.get(key);
+    if (current !== undefined && current.version >= presence.version) return;
+    held.delete(key);
+    held.set(key, presence);
+    if (held.size > maxBuffered) {
+      const oldest = held.keys().next().value;
+      if (oldest !== undefined) held.delete(oldest);
+    }
   };
 
   return {
     get isLoaded() {
       return loaded;
     },
+    get isAvailable() {
+      return available;
+    },
     applyEvent(event) {
-      const presence = presenceOfEvent(event);
-      if (presence === undefined) return false;
+      if (!available) return false;
+      const found = presenceOfEvent(event);
+      if (found === undefined) return false;
+      // The event's tenant is the user's (presence publishes them alike).
+      const presence =
+        found.tenantId === event.tenantId ? found : { ...found, tenantId: event.tenantId };
       if (!loaded) {
-        held.push(presence);
-        if (held.length > maxBuffered) held.shift();
+        hold(presence);
         return false;
       }
       return merge(presence);
     },
     beginReload() {
       loaded = false;
-      held = [];
+      held = new Map();
+    },
+    markUnavailable() {
+      available = false;
+      loaded = false;
+      held = new Map();
+      users = new Map();
     },
     applySnapshot(members) {
+      available = true;
       const next = new Map<string, UserPresence>();
       for (const member of members) {
-        const current = users.get(member.userId);
+        const key = keyOf(member);
+        const current = users.get(key);
         // The same version as held: keep the object (its readers keep their render).
         next.set(
-          member.userId,
+          key,
           current !== undefined && current.version === member.version ? current : member,
         );
       }
       // Offline users stay known, so a late event cannot revive them.
-      for (const [userId, user] of users) {
-        if (!next.has(userId) && user.status === 'offline') next.set(userId, user);
+      for (const [key, user] of users) {
+        if (!next.has(key) && user.status === 'offline') next.set(key, user);
       }
       users = next;
       loaded = true;
       const pending = held;
-      held = [];
-      for (const presence of pending) merge(presence);
+      held = new Map();
+      for (const presence of pending.values()) merge(presence);
     },
-    get(userId) {
-      return users.get(userId);
+    get(tenantId, userId) {
+      return users.get(callKey(tenantId, userId));
     },
     users() {
-      return new Map(users);
+      const byUser = new Map<string, UserPresence>();
+      for (const user of users.values()) byUser.set(user.userId, user);
+      return byUser;
     },
     members() {
       return [...users.values()]

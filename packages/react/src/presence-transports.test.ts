@@ -1,6 +1,7 @@
 import type { CallEvent } from '@calltrack/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  allTenantsToken,
   createPresenceDeps,
   type PresenceTestDeps,
   type PresenceTransportServer,
@@ -86,5 +87,42 @@ describe.each([
     expect(boss.received.some((event) => event.type === 'user.message')).toBe(false);
     expect(userIds(other.client)).toEqual(['x']);
     expect(other.received.every((event) => event.tenantId === 'tenant-b')).toBe(true);
+  });
+
+  it('a console of every tenant is told presence is not available there, not left loading', async () => {
+    const { deps, open } = await setup();
+    const ops = open(allTenantsToken);
+    await until(ops.client, (state) => state.hasSnapshot);
+    const received = (count: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (ops.received.filter((event) => event.type.startsWith('presence.')).length < count) {
+            return;
+          }
+          stop();
+          resolve();
+        };
+        const stop = ops.client.onEvent(check);
+        check();
+      });
+    open('tenant-a:u1');
+    open('tenant-b:u1');
+    await received(2);
+    await deps.presence.setState('tenant-a', 'u1', 'break');
+    await received(3);
+    // Not "loading" for ever: said, with nothing held (two tenants' u1 would mix).
+    expect(ops.client.getSnapshot().presence).toEqual({
+      members: [],
+      users: new Map(),
+      count: { online: 0, away: 0 },
+      isLoaded: false,
+      isAvailable: false,
+    });
+    // The events themselves still reach the console's listeners (an activity feed).
+    expect(ops.received.map((event) => `${event.type}@${event.tenantId}`).sort()).toEqual([
+      'presence.online@tenant-a',
+      'presence.online@tenant-b',
+      'presence.updated@tenant-a',
+    ]);
   });
 });

@@ -217,6 +217,10 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         if (payload.cursor) lastCursor = payload.cursor;
         sink.onPresenceSnapshot?.(payload.members);
       };
+      const onMembersUnavailable = (payload: { reason?: string } | undefined): void => {
+        if (superseded()) return;
+        sink.onPresenceUnavailable?.(payload?.reason ?? 'unavailable');
+      };
       const onUpdate = (payload: { cursor: string; event: CallEvent }): void => {
         if (superseded()) return;
         lastCursor = payload.cursor;
@@ -233,6 +237,7 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         ['connect_error', onConnectError],
         ['active_calls', onActiveCalls],
         ['presence_members', onMembers],
+        ['presence_unavailable', onMembersUnavailable],
         ['call_update', onUpdate],
         ['reset', onReset],
       ];

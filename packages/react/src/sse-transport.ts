@@ -137,6 +137,12 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
           const { members } = JSON.parse(String(event.data)) as { members: UserPresence[] };
           sink.onPresenceSnapshot?.(members);
         });
+        current.addEventListener('presence-unavailable', (event) => {
+          if (!live()) return;
+          track(event);
+          const { reason } = JSON.parse(String(event.data)) as { reason: string };
+          sink.onPresenceUnavailable?.(reason);
+        });
         current.addEventListener('call', (event) => {
           if (!live()) return;
           track(event);

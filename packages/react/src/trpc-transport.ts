@@ -9,6 +9,7 @@ export type TrpcCallStreamMessage =
   | { type: 'ready' }
   | { type: 'event'; event: CallEvent }
   | { type: 'presence'; members: UserPresence[] }
+  | { type: 'presence-unavailable'; reason: string }
   | { type: 'reset'; reason: string };
 
 /** The callbacks the transport hands to your `subscribe` function (tRPC's own option names). */
@@ -195,6 +196,8 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
             if (data.type === 'ready') load();
             else if (data.type === 'reset') sink.onReset(data.reason);
             else if (data.type === 'presence') sink.onPresenceSnapshot?.(data.members);
+            else if (data.type === 'presence-unavailable')
+              sink.onPresenceUnavailable?.(data.reason);
             else if (data.type === 'event') sink.onEvent(data.event, id);
           },
           onError: (error) => {

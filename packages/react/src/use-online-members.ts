@@ -8,7 +8,8 @@ const selectMembers = (state: CallTrackState) => state.presence.members;
 
 /**
  * The tenant's connected users (online and away, by user id), live: the members snapshot plus
- * every `presence.*` event. Re-renders when the list changes. Pass a selector to re-render only
+ * every `presence.*` event. Empty on a stream of every tenant, which gets no members (presence is
+ * per tenant; `state.presence.isAvailable` is then false). Re-renders when the list changes. Pass a selector to re-render only
  * when what it picks changes (`Object.is`, or `isEqual`), as with `useCallTrackState`:
  *
  * @example

@@ -22,6 +22,12 @@ export interface UsePresenceResult {
   onCall: boolean;
   /** True once the members snapshot has arrived (until then, unknown users may be online). */
   isLoaded: boolean;
+  /**
+   * False when the server said this stream gets no presence: a stream of every tenant (a
+   * super-admin console) has no members, since presence is per tenant. `isLoaded` then stays
+   * false for good: show "presence not available", not a spinner.
+   */
+  isAvailable: boolean;
 }
 
 type PresenceCall = UsePresenceResult['calls'][number];
@@ -49,6 +55,7 @@ const sameCalls = (a: readonly PresenceCall[], b: readonly PresenceCall[]): bool
   a.every((call, index) => call.callId === b[index]?.callId && call.tenantId === b[index].tenantId);
 
 const selectLoaded = (state: CallTrackState) => state.presence.isLoaded;
+const selectAvailable = (state: CallTrackState) => state.presence.isAvailable;
 
 /**
  * One user's presence (`userId`), or the signed-in user's (the client's `userId` option) when
@@ -57,7 +64,9 @@ const selectLoaded = (state: CallTrackState) => state.presence.isLoaded;
  *
  * User ids belong to a tenant. A client that sees every tenant (an `allTenants` principal, a
  * super-admin console) holds every tenant's calls: pass the user's tenant,
- * `usePresence(userId, { tenantId })`, for that tenant's user alone.
+ * `usePresence(userId, { tenantId })`, for that tenant's user alone. Its presence, though, is
+ * not there: such a stream gets no members (presence is per tenant), so `presence` stays
+ * undefined and `isAvailable` false; its `calls` and `onCall` work.
  *
  * Setting the state goes through your own API (which calls `presence.setState` on the server);
  * the `presence.updated` event then updates every board, this one included.
@@ -75,6 +84,7 @@ export function usePresence(userId?: string, options?: { tenantId?: string }): U
   );
   const calls = useCallTrackState(selectCalls, sameCalls);
   const isLoaded = useCallTrackState(selectLoaded);
+  const isAvailable = useCallTrackState(selectAvailable);
   return {
     presence,
     status: presence?.status ?? 'offline',
@@ -82,5 +92,6 @@ export function usePresence(userId?: string, options?: { tenantId?: string }): U
     calls,
     onCall: calls.length > 0,
     isLoaded,
+    isAvailable,
   };
 }

@@ -46,6 +46,17 @@ export interface PresenceMembersPayload {
   cursor?: string;
 }
 
+/**
+ * Payload of `presence_unavailable` (with the `presence` option): sent instead of
+ * `presence_members` to an all-tenants principal's `subscribe_to_calls` whose types take
+ * `presence.*` (`reason: 'all-tenants'`). Presence is per tenant: no members come, and the
+ * `presence.*` events of several tenants cannot be applied to any. Show that presence is not
+ * available on this stream (read a tenant's members through your own API).
+ */
+export interface PresenceUnavailablePayload {
+  reason: 'all-tenants';
+}
+
 /** Payload of `presence_error`: presence refused this connection (it streams on, unregistered). */
 export interface PresenceErrorPayload {
   /** `too_many_connections` (the user has `maxConnectionsPerUser` already), or another code. */
@@ -167,6 +178,8 @@ export interface CallTrackServerEvents {
   active_calls: (payload: ActiveCallsPayload) => void;
   /** The tenant's presence members, before their `presence.*` diffs (with `presence`). */
   presence_members: (payload: PresenceMembersPayload) => void;
+  /** An all-tenants stream gets no presence members (with `presence`). */
+  presence_unavailable: (payload: PresenceUnavailablePayload) => void;
   /** Presence did not register this connection (with `presence`). */
   presence_error: (payload: PresenceErrorPayload) => void;
   /** The call asked for with `subscribe_to_call`. */

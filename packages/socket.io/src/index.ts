@@ -16,6 +16,7 @@ export type {
   CallTrackServerEvents,
   PresenceErrorPayload,
   PresenceMembersPayload,
+  PresenceUnavailablePayload,
   ResetPayload,
   ResumeErrorPayload,
   SubscribeToCallsPayload,

@@ -15,6 +15,7 @@ import type {
   CallTrackDelivery,
   CallTrackResetReason,
   PresenceMembersPayload,
+  PresenceUnavailablePayload,
   ResetPayload,
 } from './call-track-protocol';
 import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-error-info';
@@ -153,6 +154,11 @@ export class SocketDelivery implements ChannelListener {
       presence !== undefined && tenantId !== undefined && stream?.matches('presence.online')
         ? presence
         : undefined;
+    if (presence !== undefined && tenantId === undefined && stream?.matches('presence.online')) {
+      // Said, so that a client neither waits for members nor holds diffs it cannot apply.
+      const payload: PresenceUnavailablePayload = { reason: 'all-tenants' };
+      this.socket.emit('presence_unavailable', payload);
+    }
     if (!tracker && !members) {
       this.leave();
       this.stream = stream;

@@ -6,6 +6,7 @@ import { createSseEventFilter } from './create-sse-event-filter';
 import type { SseKeepAliveTarget } from './create-sse-keepalive';
 import { encodeCallEventFrame } from './encode-call-event-frame';
 import { encodePresenceFrame } from './encode-presence-frame';
+import { encodePresenceUnavailableFrame } from './encode-presence-unavailable-frame';
 import { encodeSnapshotFrame } from './encode-snapshot-frame';
 import { encodeSseBytes } from './encode-sse-bytes';
 import { encodeSseFrame } from './encode-sse-frame';
@@ -139,6 +140,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
    * The stream gets a members snapshot: presence is on, it is a tenant's, it takes `presence.*`.
    */
   private readonly wantsMembers: boolean;
+  /** An all-tenants stream that takes `presence.*`, with presence: told there are no members. */
+  private readonly toldNoMembers: boolean;
   private readonly channel: SseChannel;
 
   /**
@@ -155,11 +158,12 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     this.filter = createSseEventFilter(info.query);
     this.channel = settings.channels.hold(info.principal);
     const { principal } = info;
-    this.wantsMembers =
+    const takesPresence =
       settings.presence !== undefined &&
-      principal.allTenants !== true &&
       (this.filter === undefined ||
         this.filter({ type: 'presence.online', tenantId: principal.tenantId } as CallEvent));
+    this.wantsMembers = takesPresence && principal.allTenants !== true;
+    this.toldNoMembers = takesPresence && principal.allTenants === true;
   }
 
   /** True once the stream has ended (or the client left before it started). */
@@ -219,6 +223,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     if (principal.allTenants === true && query.lastEventId !== undefined) {
       this.backlog.push({ bytes: resetFrame('reconnected') });
     }
+    // Presence is per tenant: said once per stream (an all-tenants stream is always fresh).
+    if (this.toldNoMembers) this.backlog.push({ bytes: encodePresenceUnavailableFrame() });
     this.firstFrames = this.queueFirstFrames();
   }
 

@@ -61,6 +61,18 @@ export interface CallStreamPresenceMessage {
 }
 
 /**
+ * Sent instead of {@link CallStreamPresenceMessage} (with `presence`) to a subscription of every
+ * tenant (`reason: 'all-tenants'`) that takes `presence.*` events, after its `ready` or its
+ * `reset`: presence is per tenant, so no members come, and `presence.*` events of several
+ * tenants cannot be applied to any. Show that presence is not available on this stream (read a
+ * tenant's members through your own API, `presence.listMembers(tenantId)`).
+ */
+export interface CallStreamPresenceUnavailableMessage {
+  type: 'presence-unavailable';
+  reason: 'all-tenants';
+}
+
+/**
  * What the `onCallEvent` subscription yields, each wrapped in `tracked(id, message)`: the client
  * gets `{ id, data: CallStreamMessage }` and switches on `data.type`.
  */
@@ -68,4 +80,5 @@ export type CallStreamMessage =
   | CallStreamReadyMessage
   | CallStreamEventMessage
   | CallStreamPresenceMessage
+  | CallStreamPresenceUnavailableMessage
   | CallStreamResetMessage;

@@ -189,6 +189,33 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
     expect(presenceOf(other).every((entry) => entry.includes(' tenant-b/'))).toBe(true);
   });
 
+  it('tells an all-tenants subscriber taking presence.* that no members come, and no other', async () => {
+    let presence!: Presence;
+    const { bus, subscribe } = await setup({
+      presence: (bus) => {
+        presence = createPresence({ bus, autoHeartbeat: false, clock: { now: () => t0 } });
+        return presence;
+      },
+    });
+    cleanups.push(() => presence.stop());
+    const { collector: admin } = subscribe('*:admin');
+    const { collector: callsOnly } = subscribe('*:admin', { types: ['call.*'] });
+    const { collector: tenant } = subscribe('tenant-a:u1');
+    const marker = makeCallEvent();
+    for (const c of [admin, callsOnly, tenant]) {
+      await c.until(() => c.data.some((m) => m.data.type === 'ready'));
+    }
+    await bus.publish(marker);
+    for (const c of [admin, callsOnly, tenant])
+      await c.until(() => eventIds(c).includes(marker.id));
+    const kinds = (c: Collector<Received>) =>
+      c.data.map((m) => m.data.type).filter((type) => type !== 'event');
+    expect(kinds(admin)).toEqual(['ready', 'presence-unavailable']);
+    expect(admin.data[1]?.data).toEqual({ type: 'presence-unavailable', reason: 'all-tenants' });
+    expect(kinds(callsOnly)).toEqual(['ready']);
+    expect(kinds(tenant)).toEqual(['ready', 'presence']);
+  });
+
   it('heartbeats on its own timer and fails with TOO_MANY_REQUESTS when presence refuses', async () => {
     let heartbeats = 0;
     const beat = new Set<() => void>();

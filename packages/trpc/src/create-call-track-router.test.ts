@@ -81,7 +81,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     // The client sees the JSON-serialized form of { id, data: CallStreamMessage }.
     expectTypeOf<Yielded['id']>().toEqualTypeOf<string>();
     expectTypeOf<Yielded['data']['type']>().toEqualTypeOf<
-      'ready' | 'event' | 'presence' | 'reset'
+      'ready' | 'event' | 'presence' | 'presence-unavailable' | 'reset'
     >();
     expectTypeOf<Yielded['data']>().toExtend<CallStreamMessage>();
     expectTypeOf<Extract<Yielded['data'], { type: 'reset' }>['reason']>().toEqualTypeOf<

@@ -5,6 +5,7 @@ export type {
   CallStreamEventMessage,
   CallStreamMessage,
   CallStreamPresenceMessage,
+  CallStreamPresenceUnavailableMessage,
   CallStreamReadyMessage,
   CallStreamResetMessage,
 } from './call-stream-message';

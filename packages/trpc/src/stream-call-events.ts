@@ -141,12 +141,10 @@ function leavePresence(
   return leave;
 }
 
-/** True when the subscription gets presence members: presence, a tenant, `presence.*` taken. */
-function wantsMembers(options: StreamCallEventsOptions): boolean {
-  const { presence, principal, callId, types } = options;
-  if (presence === undefined || principal.allTenants === true || callId !== undefined) {
-    return false;
-  }
+/** True when the subscription takes `presence.*` events from a router with presence. */
+function takesPresence(options: StreamCallEventsOptions): boolean {
+  const { presence, callId, types } = options;
+  if (presence === undefined || callId !== undefined) return false;
   return (
     types === undefined ||
     types.some(
@@ -155,6 +153,11 @@ function wantsMembers(options: StreamCallEventsOptions): boolean {
         (type.endsWith('.*') && 'presence.online'.startsWith(type.slice(0, -1))),
     )
   );
+}
+
+/** True when the subscription gets presence members: presence, a tenant, `presence.*` taken. */
+function wantsMembers(options: StreamCallEventsOptions): boolean {
+  return options.principal.allTenants !== true && takesPresence(options);
 }
 
 async function* readCallEvents(
@@ -175,6 +178,11 @@ async function* readCallEvents(
     }
     if (members !== undefined && (reload || lastEventId === undefined)) {
       yield tracked(cursor, await membersOf(members, principal));
+    }
+    // Every tenant's stream: presence is per tenant, no members come (an all-tenants stream
+    // always starts with `ready` or a `reset`).
+    if (principal.allTenants === true && takesPresence(options)) {
+      yield tracked(cursor, { type: 'presence-unavailable', reason: 'all-tenants' });
     }
     for await (const message of subscription) {
       if (message.type === 'event') {
