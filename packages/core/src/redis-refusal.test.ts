@@ -51,7 +51,7 @@ describe('Redis refusals', () => {
     });
     expect(RedisUnavailableError.isInstance(error)).toBe(true);
     expect((error as Error).message).toBe(
-      "Redis cannot take commands right now (OOM command not allowed when used memory > 'maxmemory'.) while creating an endpoint. Nothing was written; try again later.",
+      "Redis cannot take commands right now (OOM command not allowed when used memory > 'maxmemory'.) while creating an endpoint. Try again later; what was written before the refusal, if anything, stays.",
     );
     expect(inspect(error, { depth: 10, showHidden: true })).not.toContain('whsec_private');
     const response = toErrorResponse(error);
@@ -90,7 +90,9 @@ describe('Redis refusals', () => {
     });
     const failure = await wrapped.save('x').catch((error: unknown) => error);
     expect(RedisUnavailableError.isInstance(failure)).toBe(true);
-    expect((failure as Error).message).toMatch(/ while saving\. Nothing was written/);
+    expect((failure as Error).message).toMatch(
+      / while saving\. Try again later; what was written before the refusal, if anything, stays\.$/,
+    );
     expect(await wrapped.read()).toBe(1);
     expect(wrapped.check('a')).toBe('a');
     expect(() => wrapped.check('')).toThrow(InvalidArgumentError);

@@ -65,7 +65,10 @@ function redisRefusalText(error: Error): string {
 export interface RedisStoreOperation {
   /** What was being done, for the message: `creating an endpoint`, `claiming leads`. */
   operation: string;
-  /** Whether it wrote (a refusal then says nothing was written). */
+  /**
+   * Whether it writes. The refusal then does not say nothing was written: a method that writes
+   * in several steps (lead batches, an endpoint and its indexes) may have done some first.
+   */
   writes: boolean;
 }
 
@@ -88,7 +91,9 @@ export function toRedisStoreError(error: unknown, context: RedisStoreOperation):
   if (!(error instanceof Error) || !isRedisRefusingCommands(error)) return error;
   return new RedisUnavailableError({
     message: `Redis cannot take commands right now (${redisRefusalText(error)}) while ${context.operation}.${
-      context.writes ? ' Nothing was written; try again later.' : ' Try again later.'
+      context.writes
+        ? ' Try again later; what was written before the refusal, if anything, stays.'
+        : ' Try again later.'
     }`,
     cause: error,
   });

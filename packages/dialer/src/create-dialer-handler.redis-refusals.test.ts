@@ -1,6 +1,6 @@
 // The dialer on its Redis lead store (and Redis locks) while Redis refuses writes (out of memory
 // under `noeviction`, as a full production Redis): the API answers 503 with Retry-After (the
-// caller retries: nothing was written), a run stops on the refused claim with nothing dialled,
+// caller retries), a run stops on the refused claim with nothing dialled,
 // and no written value (a lead's phone number) is on what `onError` or the logger gets. On a
 // redis-server of this file's own (CONFIG SET never touches the shared test Redis).
 import { createServer } from 'node:http';
@@ -177,7 +177,9 @@ describe('the dialer on Redis while Redis refuses writes', () => {
     for (const entry of stopped) {
       const { error } = (entry as { context: { error: unknown } }).context;
       expect(RedisUnavailableError.isInstance(error)).toBe(true);
-      expect((error as Error).message).toMatch(/while claiming leads\. Nothing was written/);
+      expect((error as Error).message).toMatch(
+        /while claiming leads\. Try again later; what was written before the refusal, if anything, stays\.$/,
+      );
     }
     expect(everything(logged)).not.toContain(phoneDigits);
   });

@@ -101,4 +101,95 @@ describe('presence’s confirmations during an outage', () => {
       redis.disconnect();
     }
   }, 30_000);
+
+  it('ends the incident once confirmations stay quiet, when another process confirmed what failed here', async () => {
+    if (!server || !admin) return;
+    const prefix = 'confirm-outage-two:presence';
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    // Every confirmation either engine sends, so the test waits for them instead of for time.
+    const confirmations: Promise<unknown>[] = [];
+    const watched = (redisStore: PresenceStore): PresenceStore => ({
+      ...redisStore,
+      confirm(tenantId, eventIds) {
+        const confirming = redisStore.confirm(tenantId, eventIds);
+        confirmations.push(confirming.catch(() => {}));
+        return confirming;
+      },
+    });
+    const settled = async () => {
+      await Promise.all(confirmations);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    let now = Date.parse('2026-11-21T10:00:00.000Z');
+    const sweepIntervalMs = 5_000;
+    const logged: { level: string; message: string }[] = [];
+    const engine = (logger: { error(message: string): void; warn(message: string): void }) =>
+      createPresence({
+        bus: createMemoryBus(),
+        store: watched(createRedisPresenceStore({ redis, prefix })),
+        clock: { now: () => now },
+        ...conformanceTimings,
+        sweepIntervalMs,
+        autoHeartbeat: false,
+        logger,
+      });
+    const first = engine({
+      error: (message) => logged.push({ level: 'error', message }),
+      warn: (message) => logged.push({ level: 'warn', message }),
+    });
+    const second = engine({ error: () => {}, warn: () => {} });
+    const expire = conformanceTimings.connectionTtlMs + conformanceTimings.leaveDelayMs + 1;
+    const outageReported = {
+      level: 'error',
+      message: 'Confirmations fail: Redis cannot be reached; reported once, until one works again.',
+    };
+    try {
+      await first.connect({ tenantId: 't1', userId: 'u1' });
+      await settled();
+
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      now += expire;
+      expect((await first.sweep()).transitions).toBe(1);
+      await settled();
+      expect(logged).toEqual([outageReported]);
+
+      await admin.config('SET', 'maxmemory', '0');
+      // The other process's sweep takes the transition over once its lease runs out, and
+      // confirms it: the first process never confirms t1 again.
+      now += conformanceTimings.publishLeaseMs + 1;
+      expect((await second.sweep()).transitions).toBe(1);
+      await settled();
+      expect((await first.sweep()).transitions).toBe(0);
+      expect(logged).toHaveLength(1);
+
+      // A lease and a sweep interval without a failed confirmation: the next sweep that works
+      // ends the incident.
+      now += sweepIntervalMs;
+      await first.sweep();
+      await settled();
+      expect(logged.slice(1)).toEqual([
+        {
+          level: 'warn',
+          message: expect.stringMatching(
+            /^Confirmations work again after [\d.]+ s and 1 failures \(only the first was reported\)\.$/,
+          ),
+        },
+      ]);
+
+      // The next outage is reported.
+      await first.connect({ tenantId: 't1', userId: 'u2' });
+      await settled();
+      await admin.config('SET', 'maxmemory', '1');
+      now += expire;
+      expect((await first.sweep()).transitions).toBe(1);
+      await settled();
+      expect(logged.slice(2)).toEqual([outageReported]);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await first.stop();
+      await second.stop();
+      redis.disconnect();
+    }
+  }, 30_000);
 });

@@ -128,17 +128,33 @@ export function createPresence(options: PresenceOptions): Presence {
   // are one incident, over once every tenant whose confirmation failed has confirmed again: a
   // sweep publishes its transitions again when their lease runs out. Waiting for those tenants,
   // not for any confirmation, keeps a Redis Cluster with one master down from flapping.
+  // That sweep may be another process's, and after Redis lost its data nothing is published
+  // again: so the incident also ends once Redis answers (a sweep or a confirmation works) and no
+  // confirmation has failed for a lease and a sweep interval, by when some sweep has taken over
+  // every transition whose confirmation failed.
   const confirmationFailures = createOutageLog(logger, now, 'Confirmations');
   const unconfirmedTenants = new Set<string>();
+  const confirmationsQuietMs = storeSettings.publishLeaseMs + settings.sweepIntervalMs;
+  let lastConfirmationFailedAt = 0;
+  const confirmationsMayWork = (): void => {
+    if (unconfirmedTenants.size > 0 && now() - lastConfirmationFailedAt < confirmationsQuietMs) {
+      return;
+    }
+    unconfirmedTenants.clear();
+    confirmationFailures.worked();
+  };
   const confirmations = createConfirmationBatcher(store, (confirmation, tenantId) =>
     track(
       confirmation.then(
         () => {
           unconfirmedTenants.delete(tenantId);
-          if (unconfirmedTenants.size === 0) confirmationFailures.worked();
+          confirmationsMayWork();
         },
         (error: unknown) => {
-          if (isOutageError(error)) unconfirmedTenants.add(tenantId);
+          if (isOutageError(error)) {
+            unconfirmedTenants.add(tenantId);
+            lastConfirmationFailedAt = now();
+          }
           confirmationFailures.failed(
             'Confirming published transitions failed; a sweep publishes them again once their lease runs out.',
             { tenantId, error },
@@ -544,7 +560,10 @@ export function createPresence(options: PresenceOptions): Presence {
         });
       }
     }
-    if (!unreachable) sweepFailures.worked();
+    if (!unreachable) {
+      sweepFailures.worked();
+      confirmationsMayWork();
+    }
     return report;
   };
 

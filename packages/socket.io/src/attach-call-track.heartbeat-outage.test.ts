@@ -106,4 +106,116 @@ describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
       redis.disconnect();
     }
   }, 30_000);
+
+  it('lets a connection that left while its heartbeat waited on Redis hold no incident open', async () => {
+    if (!server || !admin) return;
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const bus = createMemoryBus();
+    const presence = createPresence({
+      bus,
+      store: createRedisPresenceStore({ redis, prefix: 'heartbeat-outage-left:presence' }),
+      autoHeartbeat: false,
+    });
+    // Each tenant's heartbeats (one connection each): how many worked, failed, are in flight;
+    // and which tenants' registrations attachCallTrack let go.
+    const outcomes = new Map<string, { worked: number; failed: number; waiting: number }>();
+    const of = (tenantId: string) => {
+      let counts = outcomes.get(tenantId);
+      if (!counts) {
+        counts = { worked: 0, failed: 0, waiting: 0 };
+        outcomes.set(tenantId, counts);
+      }
+      return counts;
+    };
+    const disconnected = new Set<string>();
+    let onChange: () => void = () => {};
+    const next = (check: () => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        onChange = () => {
+          if (!check()) return;
+          onChange = () => {};
+          // The outcome reaches attachCallTrack's own handler after this one.
+          setImmediate(resolve);
+        };
+        onChange();
+      });
+    const counting: ConnectionPresence = {
+      listMembers: (tenantId) => presence.listMembers(tenantId),
+      async connect(principal, options) {
+        const connection = await presence.connect(principal, options);
+        const counts = of(principal.tenantId);
+        return {
+          heartbeat: async () => {
+            counts.waiting += 1;
+            onChange();
+            try {
+              await connection.heartbeat();
+              counts.worked += 1;
+            } catch (error) {
+              counts.failed += 1;
+              throw error;
+            } finally {
+              counts.waiting -= 1;
+              onChange();
+            }
+          },
+          disconnect: () => {
+            disconnected.add(principal.tenantId);
+            onChange();
+            return connection.disconnect();
+          },
+        };
+      },
+    };
+    const reported: string[] = [];
+    const socketServer = await startSocketServer(
+      bus,
+      { presence: counting, onError: (error) => reported.push((error as Error).message) },
+      { pingInterval: 20, pingTimeout: 5000 },
+    );
+    const outage = expect.stringMatching(/^Redis cannot take commands right now \(OOM /);
+    const back = expect.stringMatching(
+      /^Presence heartbeats of the Socket\.IO connections work again after [\d.]+ s and \d+ failed heartbeats \(only the first was reported\)\.$/,
+    );
+    try {
+      const a = socketServer.client({ token: 'token:a:u1' });
+      const b = socketServer.client({ token: 'token:b:u2' });
+      await connected(a);
+      await connected(b);
+      await next(() => of('a').worked >= 1 && of('b').worked >= 1);
+
+      // B's next heartbeat waits on Redis while B leaves, and is refused after.
+      await admin.client('PAUSE', '5000', 'WRITE');
+      await next(() => of('b').waiting > 0);
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      b.disconnect();
+      await next(() => disconnected.has('b'));
+      const bFailed = of('b').failed;
+      await admin.client('UNPAUSE');
+      await next(() => of('b').waiting === 0 && of('b').failed > bFailed);
+      expect(reported.filter((message) => !outage.asymmetricMatch(message))).toEqual([]);
+      expect(reported.length).toBeGreaterThan(0);
+
+      // A's heartbeats work again: the incident is over, B holds nothing open.
+      await admin.config('SET', 'maxmemory', '0');
+      const aWorked = of('a').worked;
+      await next(() => of('a').worked > aWorked);
+      expect(reported.filter((message) => back.asymmetricMatch(message))).toHaveLength(1);
+
+      // And the next outage is reported.
+      const reportedBefore = reported.length;
+      await admin.config('SET', 'maxmemory', '1');
+      const aFailed = of('a').failed;
+      await next(() => of('a').failed > aFailed);
+      expect(reported.slice(reportedBefore)).toEqual([outage]);
+    } finally {
+      await admin.client('UNPAUSE');
+      await admin.config('SET', 'maxmemory', '0');
+      await socketServer.close();
+      await presence.stop();
+      await bus.close();
+      redis.disconnect();
+    }
+  }, 30_000);
 });

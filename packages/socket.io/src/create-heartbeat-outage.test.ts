@@ -39,4 +39,17 @@ describe('createHeartbeatOutage', () => {
     // The other failing connection still holds it open.
     expect(reported).toHaveLength(1);
   });
+
+  it('lets a heartbeat that fails after its connection left hold nothing open', () => {
+    const reported: string[] = [];
+    const outage = createHeartbeatOutage((error) => reported.push((error as Error).message));
+    const leaving = {};
+    outage.left(leaving);
+    outage.failed(leaving, down(), {});
+    expect(reported).toEqual(['Redis cannot be reached.']);
+    outage.worked({});
+    expect(reported.slice(1)).toEqual([
+      expect.stringMatching(/ work again after .* and 1 failed heartbeats/),
+    ]);
+  });
 });

@@ -10,8 +10,10 @@ import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-
  * how many failed heartbeats. Any other failure is a bug, reported every time.
  *
  * A connection that leaves while failing stops holding the incident open; the next heartbeat
- * that works ends it then. A working connection does not end it while another still fails, so
- * with a Redis Cluster master down the report does not flap between tenants.
+ * that works ends it then. So does one whose heartbeat was still waiting on Redis when it left:
+ * that heartbeat's failure, told after `left`, is counted but holds nothing open. A working
+ * connection does not end it while another still fails, so with a Redis Cluster master down the
+ * report does not flap between tenants.
  */
 export interface HeartbeatOutage {
   /** `connection`'s heartbeat failed with `error`. */
@@ -25,6 +27,8 @@ export interface HeartbeatOutage {
 /** Follows the presence heartbeats of one `attachCallTrack`, reporting to `onError`. */
 export function createHeartbeatOutage(onError: ReportError, clock?: Clock): HeartbeatOutage {
   const failing = new Set<object>();
+  // Weak: a connection that left is not kept for the rest of the process.
+  const gone = new WeakSet<object>();
   const incident = createOutageIncident({
     back: 'Presence heartbeats of the Socket.IO connections work again',
     failures: 'failed heartbeats',
@@ -36,7 +40,7 @@ export function createHeartbeatOutage(onError: ReportError, clock?: Clock): Hear
         onError(error, info);
         return;
       }
-      failing.add(connection);
+      if (!gone.has(connection)) failing.add(connection);
       if (incident.failed()) onError(error, info);
     },
     worked(connection) {
@@ -46,6 +50,7 @@ export function createHeartbeatOutage(onError: ReportError, clock?: Clock): Hear
       if (back) onError(new Error(back));
     },
     left(connection) {
+      gone.add(connection);
       failing.delete(connection);
     },
   };

@@ -62,7 +62,7 @@ describe('the Redis idempotency store while Redis refuses writes', () => {
       expect(refused.body.error).toEqual({
         code: 'redis_unavailable',
         message: expect.stringMatching(
-          /^Redis cannot take commands right now \(OOM .+\) while claiming a request id\. Nothing was written/,
+          /^Redis cannot take commands right now \(OOM .+\) while claiming a request id\. Try again later; what was written before the refusal, if anything, stays\.$/,
         ),
       });
       expect(app.providerApi.countCalls()).toBe(0);

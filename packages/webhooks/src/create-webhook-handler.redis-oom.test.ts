@@ -133,10 +133,10 @@ describe('the webhooks management API while Redis refuses writes', () => {
         expect(command?.args).toBeUndefined();
       }
       expect(failures.map((failure) => failure.message.replace(/^.*\) while /, ''))).toEqual([
-        'saving an endpoint. Nothing was written; try again later.',
-        'saving an endpoint. Nothing was written; try again later.',
-        'creating an endpoint. Nothing was written; try again later.',
-        'queueing deliveries. Nothing was written; try again later.',
+        'saving an endpoint. Try again later; what was written before the refusal, if anything, stays.',
+        'saving an endpoint. Try again later; what was written before the refusal, if anything, stays.',
+        'creating an endpoint. Try again later; what was written before the refusal, if anything, stays.',
+        'queueing deliveries. Try again later; what was written before the refusal, if anything, stays.',
       ]);
     } finally {
       await dispatcher.close();
