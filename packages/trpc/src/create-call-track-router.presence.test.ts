@@ -1,7 +1,7 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import type { CallEvent, ConnectionPresence, Principal } from '@calltrack/core';
 import { createPresence, type Presence } from '@calltrack/presence';
-import { makeCallEvent } from '@calltrack/test-utils';
+import { makeCallEvent, poisonBus } from '@calltrack/test-utils';
 import { TRPCClientError } from '@trpc/client';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -72,9 +72,13 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
   });
 
   async function setup(
-    options: { presence?: (bus: EventBus) => ConnectionPresence; heartbeatMs?: number } = {},
+    options: {
+      presence?: (bus: EventBus) => ConnectionPresence;
+      heartbeatMs?: number;
+      bus?: EventBus;
+    } = {},
   ) {
-    const bus = createMemoryBus();
+    const bus = options.bus ?? createMemoryBus();
     const presence = options.presence?.(bus);
     const server = await startTestServer(makeRouter(bus, presence, options.heartbeatMs), {
       createContext: context,
@@ -214,6 +218,43 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
     expect(admin.data[1]?.data).toEqual({ type: 'presence-unavailable', reason: 'all-tenants' });
     expect(kinds(callsOnly)).toEqual(['ready']);
     expect(kinds(tenant)).toEqual(['ready', 'presence']);
+  });
+
+  it('tells an all-tenants subscriber again after a reset in the middle of the stream', async () => {
+    const poisoned = poisonBus(createMemoryBus());
+    let presence!: Presence;
+    const { bus, subscribe } = await setup({
+      bus: poisoned.bus,
+      presence: (bus) => {
+        presence = createPresence({ bus, autoHeartbeat: false, clock: { now: () => t0 } });
+        return presence;
+      },
+    });
+    cleanups.push(() => presence.stop());
+    const { collector: admin } = subscribe('*:admin');
+    const { collector: tenant } = subscribe('tenant-a:u1');
+    for (const c of [admin, tenant]) {
+      await c.until(() => c.data.some((m) => m.data.type === 'ready'));
+    }
+    const poison = makeCallEvent();
+    poisoned.poison(poison.id, 'toJSON');
+    const { cursor } = await bus.publish(poison);
+    const marker = makeCallEvent();
+    await bus.publish(marker);
+    for (const c of [admin, tenant]) await c.until(() => eventIds(c).includes(marker.id));
+    const kinds = (c: Collector<Received>) =>
+      c.data.map((m) => m.data.type).filter((type) => type !== 'event');
+    expect(kinds(admin)).toEqual([
+      'ready',
+      'presence-unavailable',
+      'reset',
+      'presence-unavailable',
+    ]);
+    expect(admin.data.at(-2)).toEqual({
+      id: cursor,
+      data: { type: 'presence-unavailable', reason: 'all-tenants' },
+    });
+    expect(kinds(tenant)).toEqual(['ready', 'presence', 'reset', 'presence']);
   });
 
   it('heartbeats on its own timer and fails with TOO_MANY_REQUESTS when presence refuses', async () => {

@@ -304,6 +304,50 @@ describe('streamCallEvents', () => {
     await stream.return();
   });
 
+  it('tells an all-tenants stream taking presence.* again after a reset its bus sends', async () => {
+    const b = bus();
+    const trigger = makeCallEvent();
+    // As a Redis all-tenants subscriber does when its connection came back: a reset mid-stream.
+    const resetting: EventBus = {
+      ...b,
+      subscribe(options) {
+        const subscription = b.subscribe(options);
+        return wrap(subscription, {
+          async next() {
+            const result = await subscription.next();
+            if (
+              result.done ||
+              result.value.type !== 'event' ||
+              result.value.event.id !== trigger.id
+            )
+              return result;
+            return {
+              done: false,
+              value: { type: 'reset', recovered: false, reason: 'reconnected' },
+            };
+          },
+        });
+      },
+    };
+    const presence = {
+      listMembers: async () => [],
+      connect: async () => ({ heartbeat: async () => {}, disconnect: async () => {} }),
+    };
+    const stream = await streamCallEvents({
+      bus: resetting,
+      principal: { ...tenantA, userId: 'admin', allTenants: true },
+      presence,
+    });
+    const unavailable = { type: 'presence-unavailable', reason: 'all-tenants' };
+    expect((await stream.next()).value?.[1]).toEqual({ type: 'ready' });
+    expect((await stream.next()).value?.[1]).toEqual(unavailable);
+    const reset = stream.next();
+    await b.publish(trigger);
+    expect((await reset).value?.[1]).toEqual({ type: 'reset', reason: 'reconnected' });
+    expect((await stream.next()).value?.[1]).toEqual(unavailable);
+    await stream.return();
+  });
+
   it('resolves only once live delivery is attached', async () => {
     let attach!: () => void;
     const attached = new Promise<void>((resolve) => {

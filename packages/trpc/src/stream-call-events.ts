@@ -169,6 +169,9 @@ async function* readCallEvents(
 ): AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown> {
   const { lastEventId, signal, principal } = options;
   const members = wantsMembers(options) ? options.presence : undefined;
+  // Every tenant's stream: presence is per tenant, so no members come, after the start and after
+  // each reset alike.
+  const presenceUnavailable = principal.allTenants === true && takesPresence(options);
   let cursor = held;
   try {
     if (reload) {
@@ -179,9 +182,8 @@ async function* readCallEvents(
     if (members !== undefined && (reload || lastEventId === undefined)) {
       yield tracked(cursor, await membersOf(members, principal));
     }
-    // Every tenant's stream: presence is per tenant, no members come (an all-tenants stream
-    // always starts with `ready` or a `reset`).
-    if (principal.allTenants === true && takesPresence(options)) {
+    // An all-tenants stream always starts with `ready` or a `reset`.
+    if (presenceUnavailable) {
       yield tracked(cursor, { type: 'presence-unavailable', reason: 'all-tenants' });
     }
     for await (const message of subscription) {
@@ -200,9 +202,15 @@ async function* readCallEvents(
         if (event === undefined && members !== undefined) {
           yield tracked(cursor, await membersOf(members, principal));
         }
+        if (event === undefined && presenceUnavailable) {
+          yield tracked(cursor, { type: 'presence-unavailable', reason: 'all-tenants' });
+        }
       } else if (message.type === 'reset') {
         yield tracked(cursor, { type: 'reset', reason: message.reason });
         if (members !== undefined) yield tracked(cursor, await membersOf(members, principal));
+        if (presenceUnavailable) {
+          yield tracked(cursor, { type: 'presence-unavailable', reason: 'all-tenants' });
+        }
       } else {
         throw new TRPCError({
           code: 'SERVICE_UNAVAILABLE',
