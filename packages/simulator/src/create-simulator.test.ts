@@ -465,6 +465,39 @@ describe('retries of deliveries the app did not take', () => {
   });
 });
 
+describe('duplicates the app failed after taking the original', () => {
+  /** Lets the first delivery of each webhook through and answers 503 to every later one. */
+  function failAfterFirst() {
+    const passed = new Map<string, number>();
+    const intercept = (request: ReceivedRequest): InterceptedAnswer => {
+      const key = `${request.method} ${request.url} ${request.body}`;
+      if (passed.has(key)) return busUnavailable;
+      passed.set(key, 1);
+      return undefined;
+    };
+    return { intercept, passed };
+  }
+
+  it.each([
+    // Twilio does not retry a 503; Retell retries the duplicate 3 times.
+    ['twilio', 0],
+    ['retell', 3],
+  ] as const)('%s: loses no webhook and counts each duplicate once', async (provider, retries) => {
+    const { simulator, call, expectEachWebhookTakenOnce } = await runThroughOutage(
+      provider,
+      failAfterFirst(),
+      { duplicateRate: 1 },
+    );
+    expectEachWebhookTakenOnce();
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 2 + retries));
+    expect(simulator.stats).toMatchObject({
+      duplicateDeliveries: call.webhooks.length,
+      retries: call.webhooks.length * retries,
+      lostWebhooks: 0,
+    });
+  });
+});
+
 describe('running a stream of calls', () => {
   it('starts calls at the rate until maxCalls, then idles with every call tracked to its end', async () => {
     const app = await startWebhookApp();

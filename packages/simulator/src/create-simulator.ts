@@ -71,9 +71,9 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     stats.byHttpStatus[key] = (stats.byHttpStatus[key] ?? 0) + 1;
     if (!delivery.ok) stats.failedDeliveries += 1;
     if (delivery.status >= 400 && delivery.status < 500) stats.rejectedDeliveries += 1;
-    if (delivery.duplicate) stats.duplicateDeliveries += 1;
+    // A duplicate's retries carry its flag: count the duplicate once.
+    if (delivery.duplicate && delivery.retry === 0) stats.duplicateDeliveries += 1;
     if (delivery.retry > 0) stats.retries += 1;
-    if (!delivery.ok && !delivery.willRetry) stats.lostWebhooks += 1;
     latencyTotal += delivery.ms;
     stats.maxLatencyMs = Math.max(stats.maxLatencyMs, delivery.ms);
     call(options.onDelivery, delivery);
@@ -89,12 +89,25 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const url = config.urls[script.provider];
     const retryPolicy = config.retries[script.provider];
     const deliveries: SimulatorDelivery[] = [];
-    let lost = 0;
+    // A webhook is lost when none of its deliveries (original, duplicate, their retries) was
+    // taken: counted per webhook index, once no delivery of it is left to try.
+    const taken = new Set<number>();
+    const givenUp = new Set<number>();
+    const lostIndexes = new Set<number>();
+    const loseIfNoneTaken = (index: number) => {
+      if (taken.has(index) || lostIndexes.has(index)) return;
+      lostIndexes.add(index);
+      stats.lostWebhooks += 1;
+    };
     let aborted = signal.aborted;
+    // The step being waited on or sent: on abort it is no longer in the queue.
+    let current: PlannedDelivery | undefined;
     for (;;) {
       if (aborted) break;
+      current = undefined;
       const step = control.queue.shift();
       if (step === undefined) break;
+      current = step;
       // A hang-up drops what the script had planned after it.
       // (A retry is of a webhook already sent: the provider sends it again regardless.)
       const endedAtMs = control.ending?.endedAtMs;
@@ -157,8 +170,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
           retry: step.retry + 1,
           request,
         });
-      } else if (!result.ok) {
-        lost += 1;
+      } else if (result.ok) {
+        taken.add(step.index);
+      } else {
+        givenUp.add(step.index);
       }
       const delivery: SimulatorDelivery = {
         provider: script.provider,
@@ -182,8 +197,25 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         sentAt,
       };
       deliveries.push(delivery);
+      // Before the hook sees the delivery: a final failure is lost unless another delivery of the
+      // webhook was taken or is still to come.
+      if (
+        !result.ok &&
+        !willRetry &&
+        !control.queue.some((pending) => pending.index === step.index)
+      ) {
+        loseIfNoneTaken(step.index);
+      }
       record(delivery);
     }
+    if (aborted) {
+      // A failed webhook whose retry the abort dropped was never taken: lost, not forgotten.
+      for (const pending of [...(current === undefined ? [] : [current]), ...control.queue]) {
+        if (pending.retry > 0) loseIfNoneTaken(pending.index);
+      }
+    }
+    // Given up while another delivery of it was queued, which a hang-up or an abort then dropped.
+    for (const index of givenUp) loseIfNoneTaken(index);
     const { ending } = control;
     return {
       ...script,
@@ -203,7 +235,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       reordered: plan.some((step) => step.reordered),
       duplicates: plan.filter((step) => step.duplicate).length,
       deliveries,
-      ok: !aborted && lost === 0,
+      ok: !aborted && lostIndexes.size === 0,
       aborted,
     };
   };

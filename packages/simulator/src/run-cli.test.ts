@@ -178,6 +178,67 @@ describe('runCli against the real handlers', () => {
     expect(lost.stdout.join('\n')).toMatch(/0 retries, [1-9]\d* lost/);
   });
 
+  it('exits 1 when Ctrl+C drops the retries of webhooks the app never took', async () => {
+    const app = await startWebhookApp({
+      intercept: () => ({
+        status: 503,
+        body: { error: { code: 'bus_unavailable', message: 'Bus down.' } },
+      }),
+    });
+    const interrupt = new AbortController();
+    const stdout: string[] = [];
+    const code = await runCli(
+      ['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', '100', '--json'],
+      {
+        stdout: (line) => {
+          stdout.push(line);
+          // Ctrl+C after the second delivery, while Retell's retry waits its 10 s.
+          if (stdout.length === 2) interrupt.abort();
+        },
+        stderr: () => {},
+        env: {},
+        signal: interrupt.signal,
+      },
+    );
+    expect(app.received).toHaveLength(2);
+    expect(stdout.join('\n')).toMatch(/2 sent, 2 failed \(0 rejected\), [01] retries, [12] lost/);
+    expect(code).toBe(cliExitCodes.failed);
+  });
+
+  it('exits 0 when the app took every webhook and only failed their duplicates', async () => {
+    const seen = new Set<string>();
+    const app = await startWebhookApp({
+      intercept: (request) => {
+        const key = `${request.url} ${request.body}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          return undefined;
+        }
+        return { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } };
+      },
+    });
+    const { code, stdout } = await run([
+      '--target',
+      app.url,
+      '--providers',
+      'twilio',
+      '--duplicates',
+      '1',
+      '--calls',
+      '1',
+      '--speed',
+      'max',
+      '--seed',
+      '6',
+    ]);
+    const summary = stdout.join('\n');
+    const webhooks = app.received.length / 2;
+    expect(summary).toMatch(
+      new RegExp(`${webhooks} failed \\(0 rejected\\), 0 retries, 0 lost, ${webhooks} duplicates`),
+    );
+    expect(code).toBe(cliExitCodes.ok);
+  });
+
   it('explains a wrong path (404)', async () => {
     const app = await startWebhookApp({ prefix: '/api/webhooks' });
     const { code, stderr } = await run([

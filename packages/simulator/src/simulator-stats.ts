@@ -19,13 +19,14 @@ export interface SimulatorStats {
   failedDeliveries: number;
   /** Deliveries answered 4xx: the target rejected them (wrong secret, unknown number, wrong path…). */
   rejectedDeliveries: number;
-  /** Deliveries that were duplicates. */
+  /** Duplicate deliveries sent (each once: its retries count in `retries`). */
   duplicateDeliveries: number;
   /** Deliveries that were retries of a failed attempt. */
   retries: number;
   /**
-   * Deliveries given up on: failed, with no retry left or none for that failure. The app never
-   * took that webhook (aborts excluded).
+   * Webhooks given up on: no delivery of it (first attempt, duplicate, their retries) was taken,
+   * the last failed with no retry left or none for that failure, or an abort dropped its retry.
+   * A webhook an abort cut off before any failure is not counted.
    */
   lostWebhooks: number;
   /** Calls with out-of-order deliveries. */
