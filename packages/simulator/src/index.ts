@@ -28,5 +28,6 @@ export type { SimulatorLine } from './simulator-line';
 export type { RunCallOptions, SimulatorOptions, StopOptions } from './simulator-options';
 export type { SimulatorProvider } from './simulator-provider';
 export { simulatorProviders } from './simulator-provider';
+export type { SimulatorRetryFailure, SimulatorRetryPolicy } from './simulator-retry-policy';
 export type { SimulatorStats } from './simulator-stats';
 export { synthesizeRecording } from './synthesize-recording';
