@@ -9,9 +9,9 @@ import { RedisUnavailableError } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
   type RedisServerProcess,
-  redisRequired,
   serveForTest,
-  startRedisServer,
+  startOwnRedisServer,
+  stopOwnRedisServer,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -32,18 +32,9 @@ const everything = (value: unknown): string =>
 let server: RedisServerProcess | undefined;
 let admin: Redis | undefined;
 beforeAll(async () => {
-  try {
-    server = await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return; // no redis-server on this machine
-  }
-  admin = new Redis(server.url);
+  ({ server, admin } = await startOwnRedisServer());
 });
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.stop();
-});
+afterAll(() => stopOwnRedisServer({ server, admin }));
 
 const closers: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {

@@ -3,7 +3,11 @@
 // their transitions are published, and each tenant's confirmation is refused. An outage is one
 // incident in the log, not a line per refused confirmation. On a redis-server of this file's own.
 import { createMemoryBus } from '@calltrack/bus';
-import { type RedisServerProcess, redisRequired, startRedisServer } from '@calltrack/test-utils';
+import {
+  type RedisServerProcess,
+  startOwnRedisServer,
+  stopOwnRedisServer,
+} from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
@@ -14,18 +18,9 @@ import type { PresenceStore } from './presence-store';
 let server: RedisServerProcess | undefined;
 let admin: Redis | undefined;
 beforeAll(async () => {
-  try {
-    server = await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return; // no redis-server on this machine
-  }
-  admin = new Redis(server.url);
+  ({ server, admin } = await startOwnRedisServer());
 });
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.stop();
-});
+afterAll(() => stopOwnRedisServer({ server, admin }));
 
 describe('presence’s confirmations during an outage', () => {
   it('logs the first refused confirmation once, and one line when a confirmation works again', async () => {

@@ -6,7 +6,11 @@
 import { inspect } from 'node:util';
 import { createMemoryBus } from '@calltrack/bus';
 import { RedisUnavailableError, toErrorResponse } from '@calltrack/core';
-import { type RedisServerProcess, redisRequired, startRedisServer } from '@calltrack/test-utils';
+import {
+  type RedisServerProcess,
+  startOwnRedisServer,
+  stopOwnRedisServer,
+} from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
@@ -22,18 +26,9 @@ const everything = (value: unknown): string =>
 let server: RedisServerProcess | undefined;
 let admin: Redis | undefined;
 beforeAll(async () => {
-  try {
-    server = await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return; // no redis-server on this machine
-  }
-  admin = new Redis(server.url);
+  ({ server, admin } = await startOwnRedisServer());
 });
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.stop();
-});
+afterAll(() => stopOwnRedisServer({ server, admin }));
 
 describe('Redis presence while Redis refuses writes', () => {
   it('refuses a connect and a connection’s update as an outage (503), with no data on them', async () => {

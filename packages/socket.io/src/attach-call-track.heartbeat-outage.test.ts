@@ -5,7 +5,11 @@ import { createMemoryBus } from '@calltrack/bus';
 import type { ConnectionPresence } from '@calltrack/core';
 import { createPresence } from '@calltrack/presence';
 import { createRedisPresenceStore } from '@calltrack/presence/redis';
-import { type RedisServerProcess, redisRequired, startRedisServer } from '@calltrack/test-utils';
+import {
+  type RedisServerProcess,
+  startOwnRedisServer,
+  stopOwnRedisServer,
+} from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connected, startSocketServer } from './__tests__/start-socket-server';
@@ -13,18 +17,9 @@ import { connected, startSocketServer } from './__tests__/start-socket-server';
 let server: RedisServerProcess | undefined;
 let admin: Redis | undefined;
 beforeAll(async () => {
-  try {
-    server = await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return; // no redis-server on this machine
-  }
-  admin = new Redis(server.url);
+  ({ server, admin } = await startOwnRedisServer());
 });
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.stop();
-});
+afterAll(() => stopOwnRedisServer({ server, admin }));
 
 describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
   it('reports refused heartbeats once, and once more when they work again', async () => {

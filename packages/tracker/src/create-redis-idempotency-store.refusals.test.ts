@@ -4,7 +4,11 @@
 // redis-server of this file's own (CONFIG SET never touches the shared test Redis).
 import { inspect } from 'node:util';
 import { RedisUnavailableError } from '@calltrack/core';
-import { type RedisServerProcess, redisRequired, startRedisServer } from '@calltrack/test-utils';
+import {
+  type RedisServerProcess,
+  startOwnRedisServer,
+  stopOwnRedisServer,
+} from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallControlApp } from './__tests__/start-call-control-app';
@@ -19,18 +23,9 @@ const everything = (value: unknown): string =>
 let server: RedisServerProcess | undefined;
 let admin: Redis | undefined;
 beforeAll(async () => {
-  try {
-    server = await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return; // no redis-server on this machine
-  }
-  admin = new Redis(server.url);
+  ({ server, admin } = await startOwnRedisServer());
 });
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.stop();
-});
+afterAll(() => stopOwnRedisServer({ server, admin }));
 
 describe('the Redis idempotency store while Redis refuses writes', () => {
   it('answers POST /calls 503 with Retry-After, places nothing, and places the retry once', async () => {

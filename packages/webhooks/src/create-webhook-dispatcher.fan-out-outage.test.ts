@@ -6,8 +6,8 @@ import { createMemoryBus } from '@calltrack/bus';
 import {
   makeCallEvent,
   type RedisServerProcess,
-  redisRequired,
-  startRedisServer,
+  startOwnRedisServer,
+  stopOwnRedisServer,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,18 +18,9 @@ import type { WebhookStore } from './webhook-store';
 let server: RedisServerProcess | undefined;
 let admin: Redis | undefined;
 beforeAll(async () => {
-  try {
-    server = await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return; // no redis-server on this machine
-  }
-  admin = new Redis(server.url);
+  ({ server, admin } = await startOwnRedisServer());
 });
-afterAll(async () => {
-  admin?.disconnect();
-  await server?.stop();
-});
+afterAll(() => stopOwnRedisServer({ server, admin }));
 
 describe('fan-out while Redis refuses writes', () => {
   it('reports the refused batch once, however often it is retried, and once when it works again', async () => {

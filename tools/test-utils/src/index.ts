@@ -47,6 +47,8 @@ export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnListeningChild, spawnTypeScript } from './spawn-typescript';
+export type { OwnRedisServer } from './start-own-redis-server';
+export { startOwnRedisServer, stopOwnRedisServer } from './start-own-redis-server';
 export type { PersistentRedisServer } from './start-persistent-redis-server';
 export { startPersistentRedisServer } from './start-persistent-redis-server';
 export type {
