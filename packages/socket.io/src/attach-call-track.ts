@@ -2,6 +2,7 @@ import type { EventBus } from '@calltrack/bus';
 import {
   type ActiveCallsReader,
   CallTrackError,
+  type Clock,
   type ConnectionPresence,
   InvalidArgumentError,
   type PresenceRegistration,
@@ -121,6 +122,13 @@ export interface AttachCallTrackOptions {
    * `console.warn`. A thrown value that is not an `Error` arrives wrapped in one (its `cause`).
    */
   onError?: (error: Error, info: CallTrackSocketErrorInfo) => void;
+  /**
+   * Where the outage reports read the time: the "work again after … s" of failed presence
+   * heartbeats and the "are back after … s" of bus subscriptions that failed to restart, so a
+   * test moves one clock instead of waiting. The waits themselves (channel restarts,
+   * `attachTimeoutMs`, Engine.IO's pings) are real time. Default `Date.now`.
+   */
+  clock?: Clock;
 }
 
 /** What {@link attachCallTrack} returns. */
@@ -258,9 +266,10 @@ export function attachCallTrack(
     onError,
   };
   const namespace = io.of(options.namespace ?? '/') as Namespace;
-  const channels = createChannelRegistry({ bus, namespace, onError });
+  const { clock } = options;
+  const channels = createChannelRegistry({ bus, namespace, onError, clock });
   // Every connection heartbeats on each pong: an outage is reported once, not per heartbeat.
-  const heartbeats = createHeartbeatOutage(onError);
+  const heartbeats = createHeartbeatOutage(onError, clock);
   const resumeRequests = new WeakMap<Socket, HandshakeResume>();
   // One entry per connection; the listeners below are shared and find it through `this`.
   const deliveries = new Map<Socket, SocketDelivery>();
