@@ -90,12 +90,13 @@ export interface AttachCallTrackOptions {
    * Retell event may be close to 896 KiB, an `active_calls` snapshot more) would otherwise hold
    * far more memory than the packet count suggests. A packet weighs the length of its encoded
    * text (its size in bytes for ASCII). A catch-up is not closed (the client would resume into
-   * the same replay) but stopped: once more than this much of a replay waits for the connection,
-   * the client gets `reset` with reason `lagged` and reloads from a snapshot. This measures what
-   * is queued at once, not how fast the client reads: a memory bus queues its whole replay in one
-   * turn of the event loop, so a client reading normally that resumes over more than this much
-   * history gets `lagged` too; a Redis bus reads page by page, so there only a client that does
-   * not read does. Default 8 MiB (8,388,608).
+   * the same replay) but stopped: once more than this much of a replay, or of the events queued
+   * while a snapshot loaded (sent after `active_calls`, which does not count), waits for the
+   * connection, the client gets `reset` with reason `lagged` and reloads from a snapshot. This
+   * measures what is queued at once, not how fast the client reads: a memory bus queues its whole
+   * replay in one turn of the event loop, so a client reading normally that resumes over more than
+   * this much history gets `lagged` too; a Redis bus reads page by page, so there only a client
+   * that does not read does. Default 8 MiB (8,388,608).
    */
   maxBufferedBytes?: number;
   /**
