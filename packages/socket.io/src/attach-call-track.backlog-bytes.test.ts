@@ -1,11 +1,13 @@
 import type { Socket as NetSocket } from 'node:net';
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
+import type { ActiveCallsReader } from '@calltrack/core';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import type { Socket as ServerSocket } from 'socket.io';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createTestTracker } from './__tests__/create-test-tracker';
 import { createEventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
@@ -438,5 +440,117 @@ describe('attachCallTrack: a client that resumes over a history of large events'
     ]);
     expect(ids(received)).toEqual([...missed, live.id]);
     expect(log.named('reset')).toEqual([]);
+  });
+});
+
+describe('attachCallTrack: the events queued while a snapshot loads', () => {
+  it('are sent after active_calls up to maxBufferedBytes, then reset (lagged); the reload streams and does not lag again', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    // Holds the next snapshot read, once asked to, until `release()`.
+    let hold: { loading: () => void; gate: Promise<void> } | undefined;
+    const holdNextRead = () => {
+      let loading!: () => void;
+      const loadStarted = new Promise<void>((resolve) => {
+        loading = resolve;
+      });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      hold = { loading, gate };
+      return { loadStarted, release };
+    };
+    const reader: ActiveCallsReader = {
+      ...tracker.reader,
+      async listActiveCalls(tenantId, options) {
+        const held = hold;
+        hold = undefined;
+        if (held) {
+          held.loading();
+          await held.gate;
+        }
+        return tracker.reader.listActiveCalls(tenantId, options);
+      },
+    };
+    const server = await startSocketServer(bus, { tracker: reader, maxBufferedBytes: 1 * MiB });
+    servers.push(server);
+    // A colleague in the rooms: once it has an event, the loading connection has queued it.
+    const colleague = server.client({ token: 'token:a:u2' });
+    const colleagueLog = createEventLog(colleague);
+    await connected(colleague);
+    expect(await ack(colleague, 'subscribe_to_calls')).toEqual({ ok: true });
+    const size = 200_000;
+    const text = 'x'.repeat(size);
+    /** Publishes `count` events of 200 KB, each once the colleague has the one before. */
+    const publishLarge = async (count: number) => {
+      const published: string[] = [];
+      for (let index = 0; index < count; index += 1) {
+        const event = makeEvent('a', { data: { text } });
+        await bus.publish(event);
+        published.push(event.id);
+        await colleagueLog.waitFor('call_update', colleagueLog.named('call_update').length + 1);
+      }
+      return published;
+    };
+
+    const client = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(client);
+    await connected(client);
+    const serverSocket = server.io.of('/').sockets.get(client.id as string) as ServerSocket;
+    const mostQueued = watchBacklogBytes(serverSocket);
+    let closedWith: string | undefined;
+    serverSocket.once('disconnect', (reason) => {
+      closedWith = reason;
+    });
+    const first = holdNextRead();
+    const subscribed = ack(client, 'subscribe_to_calls');
+    await first.loadStarted;
+    // 30 events of 200 KB (6 MB) queue while the snapshot loads, all sent in one turn after it.
+    const queued = await publishLarge(30);
+    first.release();
+    expect(await subscribed).toEqual({ ok: true });
+    await Promise.race([
+      log.waitFor('reset'),
+      log.waitFor('call_update', queued.length),
+      closed(client),
+    ]);
+    // The limit and the event that went past it (and the batch handed to the transport first).
+    expect(mostQueued()).toBeLessThan(1 * MiB + 3 * (size + 1000));
+    const [reset] = log.named('reset');
+    expect(reset?.payload).toEqual({ reason: 'lagged' });
+    const resetAt = log.events.indexOf(reset as never);
+    expect(log.events[0]?.name).toBe('active_calls');
+    const beforeReset = updateIds(log.events.slice(0, resetAt));
+    expect(beforeReset.length).toBeGreaterThan(0);
+    expect(beforeReset.length).toBeLessThan(queued.length);
+    expect(beforeReset).toEqual(queued.slice(0, beforeReset.length));
+    expect(log.events.slice(resetAt + 1)).toEqual([]);
+
+    // It reloads, as on any reset; the queue of this snapshot (600 KB) is its own, under the
+    // limit: no second `lagged`.
+    const second = holdNextRead();
+    const reloaded = ack(client, 'subscribe_to_calls');
+    await second.loadStarted;
+    const queuedAgain = await publishLarge(3);
+    second.release();
+    expect(await reloaded).toEqual({ ok: true });
+    const live = makeEvent('a', { id: 'live' });
+    await bus.publish(live);
+    await Promise.race([
+      log.waitFor('call_update', beforeReset.length + queuedAgain.length + 1),
+      closed(client),
+    ]);
+    expect(log.events.slice(resetAt + 1).map((entry) => entry.name)).toEqual([
+      'active_calls',
+      'call_update',
+      'call_update',
+      'call_update',
+      'call_update',
+    ]);
+    expect(updateIds(log.events.slice(resetAt + 1))).toEqual([...queuedAgain, live.id]);
+    expect(closedWith).toBeUndefined();
+    expect(client.connected).toBe(true);
   });
 });

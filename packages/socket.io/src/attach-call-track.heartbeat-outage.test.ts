@@ -1,6 +1,7 @@
 // Presence heartbeats on Engine.IO pongs while presence's Redis refuses writes (out of memory
 // under `noeviction`): every pong's heartbeat is refused, and an outage must reach `onError` as
-// one incident, not once per heartbeat. On a redis-server of this file's own.
+// one incident, not once per heartbeat, and its end says how long it lasted on attachCallTrack's
+// clock. On a redis-server of this file's own.
 import { createMemoryBus } from '@calltrack/bus';
 import type { ConnectionPresence } from '@calltrack/core';
 import { createPresence } from '@calltrack/presence';
@@ -64,9 +65,11 @@ describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
       },
     };
     const reported: Error[] = [];
+    // The test's clock: the outage lasts as long as the test says.
+    let now = Date.parse('2026-01-01T00:00:00.000Z');
     const socketServer = await startSocketServer(
       bus,
-      { presence: counting, onError: (error) => reported.push(error) },
+      { presence: counting, onError: (error) => reported.push(error), clock: { now: () => now } },
       { pingInterval: 20, pingTimeout: 5000 },
     );
     try {
@@ -85,12 +88,13 @@ describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
         expect.stringMatching(/^Redis cannot take commands right now \(OOM /),
       ]);
 
+      now += 42_500;
       await admin.config('SET', 'maxmemory', '0');
       // Once both connections heartbeat again, the incident is over.
       while (reported.length < 2) await next(() => true);
       expect(reported.slice(1).map((error) => error.message)).toEqual([
         expect.stringMatching(
-          /^Presence heartbeats of the Socket\.IO connections work again after [\d.]+ s and \d+ failed heartbeats \(only the first was reported\)\.$/,
+          /^Presence heartbeats of the Socket\.IO connections work again after 42\.5 s and \d+ failed heartbeats \(only the first was reported\)\.$/,
         ),
       ]);
     } finally {

@@ -5,6 +5,7 @@ import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTracker } from './__tests__/create-test-tracker';
 import { createEventLog, type EventLog } from './__tests__/event-log';
+import { faultyBus } from './__tests__/faulty-bus';
 import { makeEvent } from './__tests__/make-event';
 import {
   connected,
@@ -18,6 +19,7 @@ import type {
   CallTrackDelivery,
   PresenceErrorPayload,
   PresenceMembersPayload,
+  PresenceUnavailablePayload,
 } from './call-track-protocol';
 
 const servers: TestSocketServer[] = [];
@@ -42,6 +44,11 @@ function messageFor(tenantId: string, userId: string): CallEvent {
   return { ...event, userId, provider: 'calltrack', data: { audience: 'user', text: 'hi' } };
 }
 
+/** What a client received other than call events (and their lifecycle events), by name. */
+const namesOf = (log: EventLog) =>
+  log.events
+    .filter((entry) => entry.name !== 'call_update' && !entry.name.startsWith('call:'))
+    .map((entry) => entry.name);
 const idsOf = (log: EventLog) =>
   log.named('call_update').map((entry) => (entry.payload as CallTrackDelivery).event.id);
 const presenceOf = (log: EventLog) =>
@@ -173,6 +180,72 @@ describe('attachCallTrack({ presence })', () => {
     await bus.publish(marker);
     await until(calls.log, () => idsOf(calls.log).includes(marker.id));
     expect(calls.log.named('presence_members')).toEqual([]);
+  });
+
+  it('tells an all-tenants stream that takes presence.* that no members come, and no other', async () => {
+    const { bus, presence } = await setup();
+    const tracker = createTestTracker(bus);
+    const server = await startSocketServer(bus, { presence, tracker: tracker.reader });
+    servers.push(server);
+    const admin = await open(server, 'admin:a:boss');
+    const callsOnly = await open(server, 'admin:a:calls', { types: ['call.*'] });
+    const tenant = await open(server, 'token:a:u1');
+    const marker = makeEvent('b', { type: 'call.ringing' });
+    await bus.publish(marker);
+    const tenantMarker = makeEvent('a', { type: 'call.ringing' });
+    await bus.publish(tenantMarker);
+    for (const client of [admin, callsOnly]) {
+      await until(client.log, () => idsOf(client.log).includes(marker.id));
+    }
+    await until(tenant.log, () => idsOf(tenant.log).includes(tenantMarker.id));
+    // Said before the snapshot, so the client neither waits for members nor holds diffs.
+    expect(namesOf(admin.log)).toEqual(['presence_unavailable', 'active_calls']);
+    const [unavailable] = admin.log.named('presence_unavailable');
+    expect(unavailable?.payload as PresenceUnavailablePayload).toEqual({ reason: 'all-tenants' });
+    expect(namesOf(callsOnly.log)).toEqual(['active_calls']);
+    expect(namesOf(tenant.log)).toEqual(['active_calls', 'presence_members']);
+  });
+
+  it('tells an all-tenants stream again each time it subscribes after a reset', async () => {
+    const bus = faultyBus(createMemoryBus());
+    buses.push(bus);
+    const presence = createPresence({ bus, autoHeartbeat: false, clock: { now: () => t0 } });
+    presences.push(presence);
+    const server = await startSocketServer(bus, { presence });
+    servers.push(server);
+    const before = await bus.publish(makeEvent('a'));
+    // Back with a cursor: an all-tenants view cannot resume, it is told to reload.
+    const socket = server.client({ token: 'admin:a:boss', lastCursor: before.cursor });
+    const log = createEventLog(socket);
+    await connected(socket);
+    await log.waitFor('reset');
+    expect(namesOf(log)).toEqual(['reset']);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    // An event it cannot be sent, in the middle of the stream.
+    const poison = makeEvent('b');
+    bus.poison(poison.id, 'toJSON');
+    await bus.publish(poison);
+    await log.waitFor('reset', 2);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const marker = makeEvent('b', { type: 'call.ringing' });
+    await bus.publish(marker);
+    await until(log, () => idsOf(log).includes(marker.id));
+
+    expect(namesOf(log)).toEqual([
+      'reset',
+      'presence_unavailable',
+      'reset',
+      'presence_unavailable',
+    ]);
+    expect(log.named('reset').map((entry) => entry.payload)).toEqual([
+      { reason: 'reconnected' },
+      { reason: 'event-skipped' },
+    ]);
+    expect(log.named('presence_unavailable').map((entry) => entry.payload)).toEqual([
+      { reason: 'all-tenants' },
+      { reason: 'all-tenants' },
+    ]);
+    expect(idsOf(log)).toEqual([marker.id]);
   });
 
   it('heartbeats on Engine.IO pongs, and reports a refused registration as presence_error', async () => {

@@ -2,6 +2,7 @@ import type { EventBus } from '@calltrack/bus';
 import {
   type ActiveCallsReader,
   CallTrackError,
+  type Clock,
   type ConnectionPresence,
   InvalidArgumentError,
   type PresenceRegistration,
@@ -89,12 +90,13 @@ export interface AttachCallTrackOptions {
    * Retell event may be close to 896 KiB, an `active_calls` snapshot more) would otherwise hold
    * far more memory than the packet count suggests. A packet weighs the length of its encoded
    * text (its size in bytes for ASCII). A catch-up is not closed (the client would resume into
-   * the same replay) but stopped: once more than this much of a replay waits for the connection,
-   * the client gets `reset` with reason `lagged` and reloads from a snapshot. This measures what
-   * is queued at once, not how fast the client reads: a memory bus queues its whole replay in one
-   * turn of the event loop, so a client reading normally that resumes over more than this much
-   * history gets `lagged` too; a Redis bus reads page by page, so there only a client that does
-   * not read does. Default 8 MiB (8,388,608).
+   * the same replay) but stopped: once more than this much of a replay, or of the events queued
+   * while a snapshot loaded (sent after `active_calls`, which does not count), waits for the
+   * connection, the client gets `reset` with reason `lagged` and reloads from a snapshot. This
+   * measures what is queued at once, not how fast the client reads: a memory bus queues its whole
+   * replay in one turn of the event loop, so a client reading normally that resumes over more than
+   * this much history gets `lagged` too; a Redis bus reads page by page, so there only a client
+   * that does not read does. Default 8 MiB (8,388,608).
    */
   maxBufferedBytes?: number;
   /**
@@ -121,6 +123,13 @@ export interface AttachCallTrackOptions {
    * `console.warn`. A thrown value that is not an `Error` arrives wrapped in one (its `cause`).
    */
   onError?: (error: Error, info: CallTrackSocketErrorInfo) => void;
+  /**
+   * Where the outage reports read the time: the "work again after … s" of failed presence
+   * heartbeats and the "are back after … s" of bus subscriptions that failed to restart, so a
+   * test moves one clock instead of waiting. The waits themselves (channel restarts,
+   * `attachTimeoutMs`, Engine.IO's pings) are real time. Default `Date.now`.
+   */
+  clock?: Clock;
 }
 
 /** What {@link attachCallTrack} returns. */
@@ -258,9 +267,10 @@ export function attachCallTrack(
     onError,
   };
   const namespace = io.of(options.namespace ?? '/') as Namespace;
-  const channels = createChannelRegistry({ bus, namespace, onError });
+  const { clock } = options;
+  const channels = createChannelRegistry({ bus, namespace, onError, clock });
   // Every connection heartbeats on each pong: an outage is reported once, not per heartbeat.
-  const heartbeats = createHeartbeatOutage(onError);
+  const heartbeats = createHeartbeatOutage(onError, clock);
   const resumeRequests = new WeakMap<Socket, HandshakeResume>();
   // One entry per connection; the listeners below are shared and find it through `this`.
   const deliveries = new Map<Socket, SocketDelivery>();

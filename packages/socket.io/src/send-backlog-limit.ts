@@ -59,8 +59,8 @@ export interface SendBacklogLimits {
  * fast as it is read, and a slow client takes it over many turns: its packets, up to
  * `maxCatchUpPackets` per queue, and their bytes are not counted. Their bytes are bounded
  * instead by the one who sends them: {@link catchUp} says when a queue holds more than
- * `maxBufferedBytes` of catch-up, and a replay stops there (closing would only make the client
- * resume into the same replay).
+ * `maxBufferedBytes` of catch-up, and a replay, or the queue sent after a snapshot, stops there
+ * (closing would only make the client resume into the same replay).
  */
 export class SendBacklogLimit {
   /**

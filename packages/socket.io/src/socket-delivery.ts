@@ -203,12 +203,31 @@ export class SocketDelivery implements ChannelListener {
       if (this.buffer === buffering) {
         // No snapshot, no stream; the call subscriptions still get what they missed.
         this.stream = undefined;
-        for (const message of buffering.pending) this.send(message);
-        this.goLive(buffering);
+        this.flushSnapshotQueue(buffering);
       }
       throw error;
     }
-    for (const message of buffering.pending) this.send(message);
+    this.flushSnapshotQueue(buffering);
+  }
+
+  /**
+   * Sends what queued while a snapshot loaded, then joins the live rooms. Past
+   * `maxBufferedBytes` of it waiting for the client (all of it is queued in this one turn), the
+   * rest is not sent: the client gets `reset` (`lagged`), as after a replay, and reloads. That
+   * is no loop: the queue goes with the reset, and the next snapshot's queue holds only what
+   * arrives while it loads; `active_calls` itself does not count.
+   */
+  private flushSnapshotQueue(buffering: Buffering): void {
+    let behind = false;
+    for (const message of buffering.pending) {
+      // The connection closed or started over while this was sent.
+      if (this.buffer !== buffering) return;
+      if (behind) {
+        this.reset(buffering, 'lagged');
+        return;
+      }
+      behind = this.send(message);
+    }
     this.goLive(buffering);
   }
 

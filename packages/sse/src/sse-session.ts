@@ -223,7 +223,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     if (principal.allTenants === true && query.lastEventId !== undefined) {
       this.backlog.push({ bytes: resetFrame('reconnected') });
     }
-    // Presence is per tenant: said once per stream (an all-tenants stream is always fresh).
+    // Presence is per tenant: said at the start (an all-tenants stream is always fresh) and
+    // after each reset.
     if (this.toldNoMembers) this.backlog.push({ bytes: encodePresenceUnavailableFrame() });
     this.firstFrames = this.queueFirstFrames();
   }
@@ -358,6 +359,11 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     // them, and the client resumes): they stand for this reset.
     if (this.restarting || this.endingAfterFirstFrames) return;
     this.send({ bytes: resetFrame(reason, cursor) });
+    // What a fresh stream starts with comes again, in the same order: a client that reloads
+    // presence on `reset` is told again that none comes, as tenant streams get members again.
+    if (this.toldNoMembers && !this.closed) {
+      this.send({ bytes: encodePresenceUnavailableFrame() });
+    }
     if (this.settings.tracker && !this.closed) {
       const pending: PendingFrame = { bytes: undefined };
       this.backlog.push(pending);

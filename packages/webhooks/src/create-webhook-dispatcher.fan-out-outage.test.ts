@@ -1,7 +1,8 @@
 // The dispatcher's fan-out while its store's Redis refuses writes (out of memory under
 // `noeviction`): the batch of bus events is retried with backoff for as long as the outage
-// lasts, and each refused retry must not reach `onError` again. On a redis-server of this
-// file's own (CONFIG SET never touches the shared test Redis).
+// lasts, and each refused retry must not reach `onError` again. The backoff waits on the
+// dispatcher's clock, which the test moves. On a redis-server of this file's own (CONFIG SET
+// never touches the shared test Redis).
 import { createMemoryBus } from '@calltrack/bus';
 import {
   makeCallEvent,
@@ -12,7 +13,9 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
+import { createTestClock } from './create-test-clock';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
+import type { WebhookClock } from './webhook-clock';
 import type { WebhookStore } from './webhook-store';
 
 let server: RedisServerProcess | undefined;
@@ -55,6 +58,16 @@ describe('fan-out while Redis refuses writes', () => {
         }
       },
     };
+    // The test clock, noting how long each timer armed on it waits: fan-out's backoffs.
+    const testClock = createTestClock();
+    const waits: number[] = [];
+    const clock: WebhookClock = {
+      ...testClock,
+      setTimer(at, callback) {
+        waits.push(at - testClock.now());
+        return testClock.setTimer(at, callback);
+      },
+    };
     const bus = createMemoryBus();
     const reported: Error[] = [];
     let backReported: () => void = () => {};
@@ -66,6 +79,7 @@ describe('fan-out while Redis refuses writes', () => {
       store,
       allowHttp: true,
       allowedCidrs: ['127.0.0.0/8'],
+      clock,
       onError: (error) => {
         reported.push(error);
         if (error.message.includes('works again')) backReported();
@@ -80,20 +94,26 @@ describe('fan-out while Redis refuses writes', () => {
       await bus.publish(
         makeCallEvent({ tenantId: 'acme', type: 'call.ended', status: 'completed' }),
       );
-      // The first attempt and three retries (after 250, 500 and 1,000 ms of backoff).
-      await next(() => attempts.failed >= 4);
+      // The first attempt, then a retry each time the clock reaches the end of its backoff.
+      await next(() => attempts.failed >= 1);
+      for (const [retry, wait] of [250, 500, 1_000].entries()) {
+        expect(waits).toEqual([250, 500, 1_000].slice(0, retry + 1));
+        testClock.advance(wait);
+        await next(() => attempts.failed >= retry + 2);
+      }
       expect(reported.map((error) => error.message)).toEqual([
         expect.stringMatching(/^Redis cannot take commands right now \(OOM /),
       ]);
 
       await admin.config('SET', 'maxmemory', '0');
       // The retry after 2,000 ms of backoff creates the deliveries and queues them.
+      expect(waits).toEqual([250, 500, 1_000, 2_000]);
+      testClock.advance(2_000);
       await back;
-      expect(attempts.worked).toBe(1);
+      expect(attempts).toEqual({ failed: 4, worked: 1 });
+      // Measured on the same clock: 250 + 500 + 1,000 + 2,000 ms.
       expect(reported.slice(1).map((error) => error.message)).toEqual([
-        expect.stringMatching(
-          /^Fanning bus events out to webhooks works again after [\d.]+ s and 4 failures \(only the first was reported\)\.$/,
-        ),
+        'Fanning bus events out to webhooks works again after 3.8 s and 4 failures (only the first was reported).',
       ]);
     } finally {
       await admin.config('SET', 'maxmemory', '0');
@@ -101,5 +121,5 @@ describe('fan-out while Redis refuses writes', () => {
       await bus.close();
       redis.disconnect();
     }
-  }, 30_000);
+  });
 });

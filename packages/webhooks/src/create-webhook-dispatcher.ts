@@ -144,7 +144,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   /** Whether fan-out may send first attempts itself: this process delivers and is not closing. */
   let directSends = false;
   // Fan-out retries for as long as Redis is down: an outage reaches `onError` once, not per retry.
-  const fanOutOutage = createFanOutOutage(onError);
+  const fanOutOutage = createFanOutOutage(onError, clock);
   const fanOut = createFanOut({
     store,
     clock,
@@ -214,6 +214,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         store,
         handle: fanOut.run,
         flushIntervalMs: options.cursorFlushIntervalMs ?? 1000,
+        clock,
         onError,
         outage: fanOutOutage,
       });

@@ -3,9 +3,11 @@ import { createMemoryBus, type EventBus } from '@calltrack/bus';
 import { makeCallEvent, startWebhookReceiver, type WebhookReceiver } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryWebhookStore } from './create-memory-webhook-store';
+import { createTestClock } from './create-test-clock';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { EventsMissedError } from './errors/events-missed-error';
 import { followBus } from './follow-bus';
+import type { WebhookClock } from './webhook-clock';
 import type { WebhookStore } from './webhook-store';
 
 let receiver: WebhookReceiver;
@@ -102,10 +104,26 @@ describe('retrying a batch that failed', () => {
     const done = new Promise<void>((resolve) => {
       handled = resolve;
     });
+    // The test clock; `armed` resolves when the next pause's timer is armed on it.
+    const testClock = createTestClock();
+    let onArmed: () => void = () => {};
+    const armed = () =>
+      new Promise<void>((resolve) => {
+        onArmed = resolve;
+      });
+    const clock: WebhookClock = {
+      ...testClock,
+      setTimer(at, callback) {
+        const cancel = testClock.setTimer(at, callback);
+        onArmed();
+        return cancel;
+      },
+    };
     const follower = followBus({
       bus,
       store,
       flushIntervalMs: 60_000,
+      clock,
       onError: () => {},
       handle: async () => {
         listenersAtCall.push(getEventListeners(signal!, 'abort').length);
@@ -116,9 +134,16 @@ describe('retrying a batch that failed', () => {
     });
     toClose.push({ close: () => follower.stop() });
     await follower.ready;
+    let pause = armed();
     await bus.publish(makeCallEvent({ tenantId: 'acme', type: 'call.ended', status: 'completed' }));
+    // Three failures and their pauses, each over when the clock has moved by its backoff.
+    for (const backoff of [250, 500, 1_000]) {
+      await pause;
+      pause = armed();
+      testClock.advance(backoff);
+    }
     await done;
-    // Three failures and their pauses (250, 500, 1,000 ms): each pause's listener is gone.
+    // Each pause's listener is gone.
     expect(listenersAtCall).toEqual(Array(4).fill(listenersAtCall[0]));
   });
 });

@@ -2,6 +2,7 @@ import type { BusMessage, BusSubscription, EventBus } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
 import { createFanOutOutage, type FanOutOutage } from './create-fan-out-outage';
 import { EventsMissedError } from './errors/events-missed-error';
+import type { WebhookClock } from './webhook-clock';
 import type { WebhookStore } from './webhook-store';
 
 /** Options of {@link followBus}. */
@@ -16,6 +17,8 @@ export interface FollowBusOptions {
   handle: (events: readonly CallEvent[]) => Promise<ReadonlySet<string>>;
   /** How often cursors are written to the store (real time). */
   flushIntervalMs: number;
+  /** Where a failed batch waits before it is retried (the dispatcher's clock). */
+  clock: WebhookClock;
   onError: (error: Error) => void;
   /** Where outages are counted (shared with fan-out's direct attempts). Default: its own. */
   outage?: FanOutOutage;
@@ -49,7 +52,7 @@ interface Positioned {
  * reconnects.
  */
 export function followBus(options: FollowBusOptions): BusFollower {
-  const { bus, store, handle, onError } = options;
+  const { bus, store, handle, clock, onError } = options;
   const controller = new AbortController();
   const cursors: Record<string, string> = {};
   let dirty: Record<string, string> = {};
@@ -59,19 +62,22 @@ export function followBus(options: FollowBusOptions): BusFollower {
     markReady = resolve;
   });
 
-  const outage = options.outage ?? createFanOutOutage(onError);
+  const outage = options.outage ?? createFanOutOutage(onError, clock);
   const report = (error: unknown): void => outage.failed(error);
 
-  /** Waits `ms`, or until stopped; either way its abort listener goes (a long outage pauses often). */
+  /**
+   * Waits `ms` on the clock (a test moves it instead of sleeping), or until stopped; either way
+   * its timer and abort listener go (a long outage pauses often).
+   */
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       const { signal } = controller;
       const end = (): void => {
-        clearTimeout(timer);
+        cancel();
         signal.removeEventListener('abort', end);
         resolve();
       };
-      const timer = setTimeout(end, ms);
+      const cancel = clock.setTimer(clock.now() + ms, end);
       signal.addEventListener('abort', end, { once: true });
     });
 

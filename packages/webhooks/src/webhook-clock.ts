@@ -2,8 +2,9 @@ import type { Clock } from '@calltrack/core';
 
 /**
  * Where the dispatcher reads the time. Retry schedules, `nextAttemptAt`, rate limits, the
- * auto-disable window, stats windows and signature timestamps all use it, so tests can move time
- * forward instead of sleeping. Request timeouts and worker leases are real time.
+ * auto-disable window, stats windows, signature timestamps and fan-out's backoff while the store
+ * refuses a batch all use it, so tests can move time forward instead of sleeping. Request
+ * timeouts and worker leases are real time.
  */
 export interface WebhookClock extends Clock {
   /** Calls `callback` once the clock reaches `at`; returns a function that cancels it. */

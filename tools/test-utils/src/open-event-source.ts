@@ -2,7 +2,7 @@ import { EventSource } from 'eventsource';
 
 /** An event the test client received from a calltrack SSE stream. */
 export interface ReceivedEvent {
-  type: 'call' | 'snapshot' | 'presence' | 'reset';
+  type: 'call' | 'snapshot' | 'presence' | 'presence-unavailable' | 'reset';
   /** The client's last event id after this event. */
   lastEventId: string;
   // biome-ignore lint/suspicious/noExplicitAny: test payloads are inspected freely
@@ -10,9 +10,9 @@ export interface ReceivedEvent {
 }
 
 /**
- * Opens a calltrack SSE stream (`call`, `snapshot`, `presence`, `reset` events) with the real `eventsource`
- * client, authenticating with a bearer token through its `fetch` when given one, and records
- * every event it receives.
+ * Opens a calltrack SSE stream (`call`, `snapshot`, `presence`, `presence-unavailable`, `reset`
+ * events) with the real `eventsource` client, authenticating with a bearer token through its
+ * `fetch` when given one, and records every event it receives.
  */
 export function openEventSource(url: string, token?: string) {
   const received: ReceivedEvent[] = [];
@@ -28,7 +28,7 @@ export function openEventSource(url: string, token?: string) {
   const notify = (): void => {
     for (const check of [...checks]) check();
   };
-  for (const type of ['call', 'snapshot', 'presence', 'reset'] as const) {
+  for (const type of ['call', 'snapshot', 'presence', 'presence-unavailable', 'reset'] as const) {
     source.addEventListener(type, (event) => {
       received.push({ type, lastEventId: event.lastEventId, data: JSON.parse(event.data) });
       notify();

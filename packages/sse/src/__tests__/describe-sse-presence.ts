@@ -1,9 +1,11 @@
+import { createMemoryBus } from '@calltrack/bus';
 import type { ConnectionPresence } from '@calltrack/core';
 import { createPresence } from '@calltrack/presence';
 import {
   callEvents,
   makeCallEvent,
   openEventSource,
+  poisonBus,
   type ReceivedEvent,
   stopTestServers,
   testEventClock,
@@ -30,6 +32,9 @@ function messageFor(tenantId: string, userId: string, text: string) {
 
 const ids = (events: readonly ReceivedEvent[]) =>
   callEvents(events).map((event) => event.data.id as string);
+/** The frames that are not call events, by their `event:`. */
+const framesOf = (events: readonly ReceivedEvent[]) =>
+  events.filter((event) => event.type !== 'call').map((event) => event.type);
 const presenceOf = (events: readonly ReceivedEvent[]) =>
   callEvents(events)
     .filter((event) => String(event.data.type).startsWith('presence.'))
@@ -215,6 +220,87 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
       expect(JSON.parse(frame!.data!).id).toBe(live.id);
       expect(withPresence.closed).toEqual([]);
       await close();
+      await presence.stop();
+    });
+
+    it('tells an all-tenants stream that takes presence.* that no members come, first, and no other stream', async () => {
+      const sse = await startSse(makeListener, { keepAliveMs: 0 });
+      const tracker = createCallTracker({ bus: sse.bus, clock: testEventClock(), logger: {} });
+      const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
+      const withPresence = await startSse(makeListener, {
+        realBus: sse.bus,
+        tracker,
+        presence,
+        keepAliveMs: 0,
+      });
+      const admin = openEventSource(withPresence.url, '*:admin');
+      const callsOnly = openEventSource(`${withPresence.url}?types=call.*`, '*:calls');
+      const tenant = openEventSource(withPresence.url, 'tenant-a:u1');
+      await withPresence.untilOpened(3);
+      const marker = makeCallEvent();
+      await sse.bus.publish(marker);
+      for (const source of [admin, callsOnly, tenant]) {
+        await source.until((events) => ids(events).includes(marker.id));
+      }
+      expect(framesOf(admin.received)).toEqual(['presence-unavailable', 'snapshot']);
+      expect(admin.received[0]?.data).toEqual({ reason: 'all-tenants' });
+      expect(framesOf(callsOnly.received)).toEqual(['snapshot']);
+      expect(framesOf(tenant.received)).toEqual(['snapshot', 'presence']);
+      for (const source of [admin, callsOnly, tenant]) source.close();
+      await presence.stop();
+    });
+
+    it('tells an all-tenants stream again after a reset: when it comes back, and in the middle of the stream', async () => {
+      const poisoned = poisonBus(createMemoryBus());
+      const tracker = createCallTracker({ bus: poisoned.bus, clock: testEventClock(), logger: {} });
+      const presence = createPresence({ bus: poisoned.bus, autoHeartbeat: false });
+      const sse = await startSse(makeListener, {
+        realBus: poisoned.bus,
+        tracker,
+        presence,
+        keepAliveMs: 0,
+      });
+      const before = await sse.bus.publish(makeCallEvent());
+      // Back with the last id it had: an all-tenants view cannot resume, it is told to reload.
+      const admin = openEventSource(
+        `${sse.url}?lastEventId=${encodeURIComponent(before.cursor)}`,
+        '*:admin',
+      );
+      const tenant = openEventSource(sse.url, 'tenant-a:u1');
+      await sse.untilOpened(2);
+      const poison = makeCallEvent();
+      poisoned.poison(poison.id, 'toJSON');
+      await sse.bus.publish(poison);
+      const marker = makeCallEvent();
+      await sse.bus.publish(marker);
+      for (const source of [admin, tenant]) {
+        await source.until((events) => ids(events).includes(marker.id));
+      }
+      expect(framesOf(admin.received)).toEqual([
+        'reset',
+        'presence-unavailable',
+        'snapshot',
+        'reset',
+        'presence-unavailable',
+        'snapshot',
+      ]);
+      expect(admin.received.filter((event) => event.type === 'reset').map((e) => e.data)).toEqual([
+        { reason: 'reconnected' },
+        { reason: 'event-skipped' },
+      ]);
+      expect(
+        admin.received.filter((event) => event.type === 'presence-unavailable').map((e) => e.data),
+      ).toEqual([{ reason: 'all-tenants' }, { reason: 'all-tenants' }]);
+      // A tenant's stream gets its members again instead.
+      expect(framesOf(tenant.received)).toEqual([
+        'snapshot',
+        'presence',
+        'reset',
+        'snapshot',
+        'presence',
+      ]);
+      admin.close();
+      tenant.close();
       await presence.stop();
     });
 

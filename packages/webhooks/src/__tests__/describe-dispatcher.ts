@@ -188,16 +188,36 @@ export function describeDispatcher(
       // One send permit, held by a slow request: the batch's first attempts find none and are
       // queued at the end of the fan-out, the step a failing event of the batch used to skip.
       let failures = 0;
-      const h = await setup({ concurrency: 1, timeoutMs: 5_000 }, (store) => ({
-        ...store,
-        createDeliveries: async (message, endpointIds, retentionMs, lease) => {
-          if (message.eventId === 'evt-fails-once' && failures === 0) {
-            failures += 1;
-            throw new Error('createDeliveries failed');
-          }
-          return store.createDeliveries(message, endpointIds, retentionMs, lease);
+      // The dispatcher's clock, telling when the batch's backoff is armed on it (the only timer
+      // here: nothing is retried on a schedule).
+      const clock = createTestClock();
+      let backoffArmed!: () => void;
+      const armed = new Promise<void>((resolve) => {
+        backoffArmed = resolve;
+      });
+      const h = await setup(
+        {
+          concurrency: 1,
+          timeoutMs: 5_000,
+          clock: {
+            ...clock,
+            setTimer(at, callback) {
+              backoffArmed();
+              return clock.setTimer(at, callback);
+            },
+          },
         },
-      }));
+        (store) => ({
+          ...store,
+          createDeliveries: async (message, endpointIds, retentionMs, lease) => {
+            if (message.eventId === 'evt-fails-once' && failures === 0) {
+              failures += 1;
+              throw new Error('createDeliveries failed');
+            }
+            return store.createDeliveries(message, endpointIds, retentionMs, lease);
+          },
+        }),
+      );
       if (!h) return;
       await h.endpoint('/slow', { events: ['call.ringing'] });
       await h.endpoint('/ended', { events: ['call.ended'] });
@@ -206,6 +226,9 @@ export function describeDispatcher(
       await h.receiver.waitFor(1, { path: '/slow' });
       // Published together, so the dispatcher takes them as one batch.
       await Promise.all([h.publish({ id: 'evt-delivered' }), h.publish({ id: 'evt-fails-once' })]);
+      // The batch is retried once its backoff (250 ms on the dispatcher's clock) is over.
+      await armed;
+      clock.advance(250);
       const received = await h.receiver.waitFor(2, { path: '/ended', timeoutMs: 5_000 });
       expect(failures).toBe(1);
       expect(h.errors.map((error) => error.message)).toContain('createDeliveries failed');
