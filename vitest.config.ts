@@ -8,6 +8,7 @@ export default defineConfig({
       'packages/*',
       'examples/*',
       'tools/test-utils',
+      'tools/redis-script',
       // What each package entry exports (scripts/public-exports.test.ts), from source.
       {
         resolve: { conditions: ['@calltrack/source'] },

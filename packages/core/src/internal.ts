@@ -30,7 +30,11 @@ export { readRetryAfterSeconds } from './read-retry-after-seconds';
 export { redactErrorValues } from './redact-error-values';
 export type { RedisClientStatus } from './redis-client-reachability';
 export { followRedisReachability } from './redis-client-reachability';
-export type { RedisStoreOperation, RedisStoreOperations } from './redis-refusal';
+export type {
+  RedisStoreClient,
+  RedisStoreOperation,
+  RedisStoreOperations,
+} from './redis-refusal';
 export {
   catchRedisStoreErrors,
   isRedisRefusingCommands,

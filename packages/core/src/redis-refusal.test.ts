@@ -83,7 +83,7 @@ describe('Redis refusals', () => {
         return value;
       },
     };
-    const wrapped = catchRedisStoreErrors(store, {
+    const wrapped = catchRedisStoreErrors({ status: 'ready' }, store, {
       save: { operation: 'saving', writes: true },
       read: { operation: 'reading', writes: false },
       check: { operation: 'checking', writes: false },
@@ -96,5 +96,36 @@ describe('Redis refusals', () => {
     expect(await wrapped.read()).toBe(1);
     expect(wrapped.check('a')).toBe('a');
     expect(() => wrapped.check('')).toThrow(InvalidArgumentError);
+  });
+
+  it('says a client that has ended is closed (500), whatever its error, redacted', async () => {
+    const client = { status: 'ready' };
+    const store = {
+      async save(_value: string): Promise<void> {
+        throw Object.assign(new Error('Connection is closed.'), {
+          command: { name: 'hset', args: ['key', 'whsec_private'] },
+        });
+      },
+      async refused(): Promise<void> {
+        throw refusedWrite();
+      },
+    };
+    const wrapped = catchRedisStoreErrors(client, store, {
+      save: { operation: 'saving', writes: true },
+      refused: { operation: 'refusing', writes: true },
+    });
+    // Ready: the message is an outage (toErrorResponse answers it 503).
+    expect(toErrorResponse(await wrapped.save('x').catch((error: unknown) => error)).status).toBe(
+      503,
+    );
+    client.status = 'end';
+    for (const failure of [
+      await wrapped.save('x').catch((error: unknown) => error),
+      await wrapped.refused().catch((error: unknown) => error),
+    ]) {
+      expect(failure).toMatchObject({ code: 'redis_client_closed', status: 500 });
+      expect(inspect(failure, { depth: 10, showHidden: true })).not.toContain('whsec_private');
+      expect(toErrorResponse(failure).status).toBe(500);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { CallTrackError } from './errors/calltrack-error';
 import { RedisUnavailableError } from './errors/redis-unavailable-error';
 import { redactErrorValues } from './redact-error-values';
+import { redisClientClosedError } from './redis-unavailable';
 
 /**
  * Redis's own refusals of a command it cannot run now, by their error code: out of memory under
@@ -106,14 +107,25 @@ export type RedisStoreOperations<T> = {
     : never]: RedisStoreOperation;
 };
 
+/** What {@link catchRedisStoreErrors} reads of the store's ioredis client (core does not import ioredis). */
+export interface RedisStoreClient {
+  readonly status: string;
+}
+
 /**
  * Wraps each method of a Redis store so that what it rejects with leaves it through
  * {@link toRedisStoreError}: a method returning a promise gets one `catch`, nothing more on
  * success. `operations` names what each method does (the type asks for every one). Synchronous
  * returns and throws (an argument refused before Redis) pass as they are.
+ *
+ * A failure while `redis` has ended (status `end`: the app called `quit()` / `disconnect()`, or
+ * its `retryStrategy` gave up) is core's `redisClientClosedError`, a 500 `redis_client_closed`,
+ * as the tracker's call store answers it: ioredis' `Connection is closed.` alone reads as an
+ * outage (503), which callers would retry for ever against a client that will never reconnect.
  * @internal Shared by the Redis stores of the calltrack packages.
  */
 export function catchRedisStoreErrors<T extends object>(
+  redis: RedisStoreClient,
   store: T,
   operations: RedisStoreOperations<T>,
 ): T {
@@ -124,6 +136,10 @@ export function catchRedisStoreErrors<T extends object>(
     if (typeof method !== 'function') continue;
     const context = named[name] ?? { operation: `running ${name}`, writes: true };
     const fail = (error: unknown): never => {
+      if (redis.status === 'end' && !CallTrackError.isInstance(error)) {
+        redactErrorValues(error);
+        throw redisClientClosedError(error);
+      }
       throw toRedisStoreError(error, context);
     };
     Object.assign(wrapped, {

@@ -75,7 +75,7 @@ export function createRedisDialerLocks(options: RedisDialerLocksOptions): Dialer
   };
   // A refusal (out of memory, a replica…) is `RedisUnavailableError`: a trigger refused so is a
   // 503 with Retry-After. (A lease's renewals and release only log; they carry no values.)
-  return catchRedisStoreErrors(locks, {
+  return catchRedisStoreErrors(redis, locks, {
     acquire: { operation: 'taking a lease', writes: true },
     requestFollowUp: { operation: 'asking for a follow-up run', writes: true },
     renewFollowUp: { operation: 'renewing a follow-up request', writes: true },

@@ -39,7 +39,7 @@ export function createRedisDoNotCallList(options: RedisDoNotCallListOptions): Do
   };
   // A refusal (out of memory, a replica…) is `RedisUnavailableError`; no error carries the
   // phone numbers it was adding or removing.
-  return catchRedisStoreErrors(list, {
+  return catchRedisStoreErrors(redis, list, {
     has: { operation: 'reading the do-not-call list', writes: false },
     add: { operation: 'adding to the do-not-call list', writes: true },
     remove: { operation: 'removing from the do-not-call list', writes: true },

@@ -454,7 +454,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
   // `RedisUnavailableError`, 503 with Retry-After at the dialer's API; a run stops on it and
   // the next trigger starts again (nothing was claimed). Nothing the store rejects with carries
   // the values it wrote (phone numbers, names, the app's fields).
-  return catchRedisStoreErrors(store, leadStoreOperations);
+  return catchRedisStoreErrors(redis, store, leadStoreOperations);
 }
 
 /** What each method of the store does, for its failures' messages. */

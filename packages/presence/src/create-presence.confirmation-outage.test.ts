@@ -1,7 +1,8 @@
 // Confirmations of published transitions while the presence store's Redis refuses writes (out
-// of memory under `noeviction`): a sweep's expiries still go through (its first write deletes),
-// their transitions are published, and each tenant's confirmation is refused. An outage is one
-// incident in the log, not a line per refused confirmation. On a redis-server of this file's own.
+// of memory under `noeviction`): transitions decided and published just before Redis filled up
+// (each confirmation is held until then), and each tenant's confirmation is refused. An outage is
+// one incident in the log, not a line per refused confirmation. On a redis-server of this file's
+// own.
 import { createMemoryBus } from '@calltrack/bus';
 import {
   type RedisServerProcess,
@@ -22,6 +23,25 @@ beforeAll(async () => {
 });
 afterAll(() => stopOwnRedisServer({ server, admin }));
 
+/** Confirmations wait for `open()`: Redis can fill up between a publish and its confirmation. */
+function holdConfirmations(): { wait: () => Promise<void>; hold(): void; open(): void } {
+  let held: { promise: Promise<void>; open(): void } | undefined;
+  return {
+    wait: () => held?.promise ?? Promise.resolve(),
+    hold() {
+      let open = () => {};
+      const promise = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      held = { promise, open };
+    },
+    open() {
+      held?.open();
+      held = undefined;
+    },
+  };
+}
+
 describe('presence’s confirmations during an outage', () => {
   it('logs the first refused confirmation once, and one line when a confirmation works again', async () => {
     if (!server || !admin) return;
@@ -29,10 +49,11 @@ describe('presence’s confirmations during an outage', () => {
     const redisStore = createRedisPresenceStore({ redis, prefix: 'confirm-outage:presence' });
     // Every confirmation the engine sends, so the test waits for them instead of for time.
     const confirmations: Promise<unknown>[] = [];
+    const held = holdConfirmations();
     const store: PresenceStore = {
       ...redisStore,
       confirm(tenantId, eventIds) {
-        const confirming = redisStore.confirm(tenantId, eventIds);
+        const confirming = held.wait().then(() => redisStore.confirm(tenantId, eventIds));
         confirmations.push(confirming.catch(() => {}));
         return confirming;
       },
@@ -56,19 +77,16 @@ describe('presence’s confirmations during an outage', () => {
     });
     const tenants = ['t1', 't2', 't3', 't4', 't5'];
     try {
+      // Each tenant's online transition is published; its confirmation waits for Redis to fill
+      // up, and is refused.
+      held.hold();
       for (const tenantId of tenants) await presence.connect({ tenantId, userId: 'u1' });
-      await settled();
       expect(logged).toEqual([]);
-
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
       await admin.config('SET', 'maxmemory', '1');
-      // Every connection expires: one sweep publishes each tenant's offline transition, and
-      // each tenant's confirmation of it is refused.
-      now += conformanceTimings.connectionTtlMs + conformanceTimings.leaveDelayMs + 1;
-      const outageSweep = await presence.sweep();
-      expect(outageSweep.transitions).toBe(tenants.length);
+      held.open();
       await settled();
-      expect(confirmations).toHaveLength(2 * tenants.length);
+      expect(confirmations).toHaveLength(tenants.length);
       expect(logged).toEqual([
         {
           level: 'error',
@@ -103,10 +121,11 @@ describe('presence’s confirmations during an outage', () => {
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     // Every confirmation either engine sends, so the test waits for them instead of for time.
     const confirmations: Promise<unknown>[] = [];
+    const held = holdConfirmations();
     const watched = (redisStore: PresenceStore): PresenceStore => ({
       ...redisStore,
       confirm(tenantId, eventIds) {
-        const confirming = redisStore.confirm(tenantId, eventIds);
+        const confirming = held.wait().then(() => redisStore.confirm(tenantId, eventIds));
         confirmations.push(confirming.catch(() => {}));
         return confirming;
       },
@@ -133,19 +152,16 @@ describe('presence’s confirmations during an outage', () => {
       warn: (message) => logged.push({ level: 'warn', message }),
     });
     const second = engine({ error: () => {}, warn: () => {} });
-    const expire = conformanceTimings.connectionTtlMs + conformanceTimings.leaveDelayMs + 1;
     const outageReported = {
       level: 'error',
       message: 'Confirmations fail: Redis cannot be reached; reported once, until one works again.',
     };
     try {
+      held.hold();
       await first.connect({ tenantId: 't1', userId: 'u1' });
-      await settled();
-
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
       await admin.config('SET', 'maxmemory', '1');
-      now += expire;
-      expect((await first.sweep()).transitions).toBe(1);
+      held.open();
       await settled();
       expect(logged).toEqual([outageReported]);
 
@@ -173,11 +189,10 @@ describe('presence’s confirmations during an outage', () => {
       ]);
 
       // The next outage is reported.
+      held.hold();
       await first.connect({ tenantId: 't1', userId: 'u2' });
-      await settled();
       await admin.config('SET', 'maxmemory', '1');
-      now += expire;
-      expect((await first.sweep()).transitions).toBe(1);
+      held.open();
       await settled();
       expect(logged.slice(2)).toEqual([outageReported]);
     } finally {

@@ -56,7 +56,7 @@ describe.skipIf(!shared)('presence while the bus’s Redis refuses writes', () =
       logger: {
         error(message, context) {
           logged.push({ message, context });
-          if (message.startsWith('Delivering a queued message failed')) deliveryLogged();
+          if (message.startsWith('Deliveries fail')) deliveryLogged();
         },
       },
     });
@@ -64,8 +64,8 @@ describe.skipIf(!shared)('presence while the bus’s Redis refuses writes', () =
       const queued = await presence.send('tenant-a', 'u1', { note: 'private-message-body' });
       expect(queued.queued).toBe(true);
       await refuseRedisWrites(busRedis);
-      // Connecting delivers the queued message: its publish is refused, and logged (a sweep
-      // delivers it once the claim runs out).
+      // Connecting delivers the queued message: its publish is refused, and logged as the
+      // deliveries' outage (a sweep delivers it once the claim runs out).
       await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
       await deliveryFailed;
       expect(logged.length).toBeGreaterThan(0);

@@ -125,39 +125,28 @@ export function createPresence(options: PresenceOptions): Presence {
     CallTrackError.isInstance(error) && error.status >= 400 && error.status < 500;
 
   // Confirmations refused during an outage (one per tenant whose transitions a tick published)
-  // are one incident, over once every tenant whose confirmation failed has confirmed again: a
-  // sweep publishes its transitions again when their lease runs out. Waiting for those tenants,
-  // not for any confirmation, keeps a Redis Cluster with one master down from flapping.
+  // and background deliveries of queued messages whose publish or acknowledgement failed are one
+  // incident each, over once every tenant that failed has worked again: a sweep publishes the
+  // transitions again when their lease runs out, and delivers the messages when their claim does.
   // That sweep may be another process's, and after Redis lost its data nothing is published
-  // again: so the incident also ends once Redis answers (a sweep or a confirmation works) and no
-  // confirmation has failed for a lease and a sweep interval, by when some sweep has taken over
-  // every transition whose confirmation failed.
-  const confirmationFailures = createOutageLog(logger, now, 'Confirmations');
-  const unconfirmedTenants = new Set<string>();
-  const confirmationsQuietMs = storeSettings.publishLeaseMs + settings.sweepIntervalMs;
-  let lastConfirmationFailedAt = 0;
-  const confirmationsMayWork = (): void => {
-    if (unconfirmedTenants.size > 0 && now() - lastConfirmationFailedAt < confirmationsQuietMs) {
-      return;
-    }
-    unconfirmedTenants.clear();
-    confirmationFailures.worked();
+  // again: so each also ends once one works (for confirmations, also a sweep: Redis answers) and
+  // none has failed for a lease and a sweep interval, by when some sweep has taken over every
+  // transition and message whose run failed.
+  const leaseRule = {
+    perTenant: true,
+    quietMs: storeSettings.publishLeaseMs + settings.sweepIntervalMs,
   };
+  const confirmationFailures = createOutageLog(logger, now, 'Confirmations', leaseRule);
+  const deliveryFailures = createOutageLog(logger, now, 'Deliveries', leaseRule);
   const confirmations = createConfirmationBatcher(store, (confirmation, tenantId) =>
     track(
       confirmation.then(
-        () => {
-          unconfirmedTenants.delete(tenantId);
-          confirmationsMayWork();
-        },
+        () => confirmationFailures.worked(tenantId),
         (error: unknown) => {
-          if (isOutageError(error)) {
-            unconfirmedTenants.add(tenantId);
-            lastConfirmationFailedAt = now();
-          }
           confirmationFailures.failed(
             'Confirming published transitions failed; a sweep publishes them again once their lease runs out.',
             { tenantId, error },
+            tenantId,
           );
         },
       ),
@@ -197,8 +186,9 @@ export function createPresence(options: PresenceOptions): Presence {
 
   /**
    * Publishes claimed messages in order and acknowledges them, claim after claim, until the
-   * user's queue is empty. On a failed publish it stops: the claim's lease runs out and a sweep
-   * delivers again (the bus drops what was already published, by id). Returns how many were
+   * user's queue is empty. On a failed publish or acknowledgement it stops: the claim's lease
+   * runs out and a sweep delivers again (the bus drops what was already published, by id).
+   * Failures go to the deliveries' outage log, never to the caller. Returns how many were
    * published.
    */
   const deliver = async (
@@ -215,9 +205,10 @@ export function createPresence(options: PresenceOptions): Presence {
           await bus.publish(toMessageEvent(tenantId, userId, message));
         } catch (error) {
           if (!isRefusal(error)) {
-            logger.error(
+            deliveryFailures.failed(
               'Delivering a queued message failed; a sweep delivers it once the claim runs out.',
               { tenantId, userId, messageId: message.messageId, error },
+              tenantId,
             );
             return published;
           }
@@ -231,12 +222,22 @@ export function createPresence(options: PresenceOptions): Presence {
         lastSequence = message.sequence;
         published += 1;
       }
-      const acknowledged: PresenceApplyResult = await run(
-        { kind: 'ack', tenantId, userId, token: delivery.token, lastSequence },
-        'inline',
-      );
-      delivery = acknowledged.delivery;
+      try {
+        const acknowledged: PresenceApplyResult = await run(
+          { kind: 'ack', tenantId, userId, token: delivery.token, lastSequence },
+          'inline',
+        );
+        delivery = acknowledged.delivery;
+      } catch (error) {
+        deliveryFailures.failed(
+          'Acknowledging delivered messages failed; a sweep delivers them again (the bus drops the copies) once the claim runs out.',
+          { tenantId, userId, error },
+          tenantId,
+        );
+        return published;
+      }
     }
+    deliveryFailures.worked(tenantId);
     if (published > 0) logger.debug('Delivered queued messages.', { tenantId, userId, published });
     return published;
   };
@@ -533,14 +534,11 @@ export function createPresence(options: PresenceOptions): Presence {
   let sweeping: Promise<unknown> | undefined;
 
   const sweepFailures = createOutageLog(logger, now, 'Sweeps');
-  const heartbeatFailures = createOutageLog(
-    logger,
-    now,
-    'Heartbeats',
+  const heartbeatFailures = createOutageLog(logger, now, 'Heartbeats', {
     // Two turns of every connection: one would let a late tick of a failing tenant's
     // connection (the event loop lags) look like a quiet interval.
-    2 * settings.heartbeatIntervalMs,
-  );
+    quietMs: 2 * settings.heartbeatIntervalMs,
+  });
 
   const sweep = async (): Promise<PresenceSweepReport> => {
     const report: PresenceSweepReport = { transitions: 0, delivered: 0 };
@@ -562,7 +560,7 @@ export function createPresence(options: PresenceOptions): Presence {
     }
     if (!unreachable) {
       sweepFailures.worked();
-      confirmationsMayWork();
+      confirmationFailures.worked();
     }
     return report;
   };
@@ -570,14 +568,17 @@ export function createPresence(options: PresenceOptions): Presence {
   const beat = (): void => {
     for (const handle of wheel.tick()) {
       track(
-        handleEngine.heartbeat(handle).then(heartbeatFailures.worked, (error: unknown) => {
-          heartbeatFailures.failed('A heartbeat failed; the next one tries again.', {
-            tenantId: handle.tenantId,
-            userId: handle.userId,
-            connectionId: handle.connectionId,
-            error,
-          });
-        }),
+        handleEngine.heartbeat(handle).then(
+          () => heartbeatFailures.worked(),
+          (error: unknown) => {
+            heartbeatFailures.failed('A heartbeat failed; the next one tries again.', {
+              tenantId: handle.tenantId,
+              userId: handle.userId,
+              connectionId: handle.connectionId,
+              error,
+            });
+          },
+        ),
       );
     }
   };

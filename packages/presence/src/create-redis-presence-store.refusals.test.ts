@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
-import { conformanceTimings } from './describe-presence-store';
+import { conformanceSettings, conformanceTimings } from './describe-presence-store';
 
 const phoneDigits = '4155550123';
 
@@ -91,6 +91,42 @@ describe('Redis presence while Redis refuses writes', () => {
       await again.stop();
     } finally {
       await presence.stop();
+      redis.disconnect();
+      await admin.config('SET', 'maxmemory', '0');
+    }
+  }, 30_000);
+
+  it('refuses a sweep whole, also one whose first write deletes an expired connection', async () => {
+    if (!server || !admin) return;
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const store = createRedisPresenceStore({ redis, prefix: 'refusals:sweep' });
+    const settings = conformanceSettings();
+    const at = Date.parse('2026-11-21T10:00:00.000Z');
+    try {
+      const op = { tenantId: 'tenant-a', userId: 'u1', settings } as const;
+      const connected = await store.apply({ ...op, kind: 'connect', connectionId: 'c1', at });
+      // Published and confirmed: the outbox is empty, so the sweep's first write is the expired
+      // connection's removal (a delete, which Redis never refuses for memory by itself).
+      await store.confirm('tenant-a', [connected.transition!.eventId]);
+
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const expired = at + settings.connectionTtlMs + 1;
+      const refused = await store
+        .sweep('tenant-a', expired, settings, 100)
+        .catch((error: unknown) => error);
+      expect(RedisUnavailableError.isInstance(refused), String(refused)).toBe(true);
+      expect((refused as Error).message).toMatch(/\(OOM .+\) while sweeping a tenant\./);
+      // Nothing was written: the connection and the user's status are as they were.
+      expect(await admin.hexists('refusals:sweep:{tenant-a}:u:u1', 'c:c1')).toBe(1);
+      expect(await admin.hget('refusals:sweep:{tenant-a}:u:u1', 's')).toBe('online');
+
+      await admin.config('SET', 'maxmemory', '0');
+      const swept = await store.sweep('tenant-a', expired, settings, 100);
+      expect(swept.transitions.map(({ type, userId }) => ({ type, userId }))).toEqual([
+        { type: 'presence.offline', userId: 'u1' },
+      ]);
+    } finally {
       redis.disconnect();
       await admin.config('SET', 'maxmemory', '0');
     }

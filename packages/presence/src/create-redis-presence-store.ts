@@ -407,7 +407,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
   // unreachable Redis: `RedisUnavailableError` (a transport answers a connect 503; sweeps and
   // heartbeats report it once per outage). Nothing the store rejects with carries the values it
   // wrote (a connection's data, a queued message's body).
-  return catchRedisStoreErrors(store, {
+  return catchRedisStoreErrors(redis, store, {
     apply: { operation: 'applying a presence operation', writes: true },
     sweep: { operation: 'sweeping a tenant', writes: true },
     confirm: { operation: 'confirming published transitions', writes: true },

@@ -3,52 +3,83 @@ import { createOutageIncident, isOutageError } from '@calltrack/core/internal';
 
 /** How a background job reports its failures; see {@link createOutageLog}. */
 export interface OutageLog {
-  /** A run of the job, or a part of one, failed with `context.error`. */
-  failed(message: string, context: { error: unknown } & Record<string, unknown>): void;
-  /** A run of the job worked; it ends the outage once none failed for `quietMs`. */
-  worked(): void;
+  /**
+   * A run of the job, or a part of one, failed with `context.error`. `tenantId`, for a job whose
+   * runs each cover one tenant (see {@link OutageLogRule.perTenant}), names whose.
+   */
+  failed(
+    message: string,
+    context: { error: unknown } & Record<string, unknown>,
+    tenantId?: string,
+  ): void;
+  /**
+   * A run of the job worked (for `tenantId`, when given); it may end the outage (see
+   * {@link OutageLogRule}).
+   */
+  worked(tenantId?: string): void;
+}
+
+/** When a {@link createOutageLog} outage is over. */
+export interface OutageLogRule {
+  /**
+   * How long no run may have failed before one that works ends the outage. Default 0: the first
+   * run that works.
+   */
+  quietMs?: number;
+  /**
+   * Runs cover one tenant each and failed ones are tried again for that tenant (by a sweep, once
+   * their lease runs out): the outage is over once every tenant whose run failed has worked
+   * again, or, as a tenant's retry may be another process's, once a run works and none failed
+   * for `quietMs`. Keeps a Redis Cluster with one master down from flapping between tenants.
+   */
+  perTenant?: boolean;
 }
 
 /**
  * A background job's failures, with an outage reported as one incident: sweeps run every few
- * seconds and heartbeats every tick for as long as Redis is down, and each failed alike. The
- * first failure saying Redis cannot be reached is logged (as `error`), the next ones are counted,
- * and the first run that works again logs one `warn` with how long and how many. Any other
- * failure (a bug) is logged every time, as it is. `job` names the runs in the messages
- * (`Sweeps`, `Heartbeats`).
+ * seconds, heartbeats every tick, confirmations and deliveries after each operation, for as long
+ * as Redis is down, and each failed alike. The first failure saying Redis cannot be reached is
+ * logged (as `error`), the next ones are counted, and the run that ends the outage (`rule`) logs
+ * one `warn` with how long and how many. Any other failure (a bug) is logged every time, as it is.
+ * `job` names the runs in the messages (`Sweeps`, `Heartbeats`, `Deliveries`).
  *
- * `quietMs`: how long no run may have failed before one that works ends the outage. A sweep
- * covers every tenant, so one that works is enough (0). A heartbeat covers one connection: on a
- * Redis Cluster with one master down, other tenants' heartbeats keep working while that
- * master's keep failing, so heartbeats say "back" only after two whole intervals (every
- * connection's turn, twice) without a failure.
+ * A sweep covers every tenant, so one that works is enough (no rule). A heartbeat covers one
+ * connection: on a Redis Cluster with one master down, other tenants' heartbeats keep working
+ * while that master's keep failing, so heartbeats say "back" only after two whole intervals
+ * (every connection's turn, twice) without a failure (`quietMs`).
  */
 export function createOutageLog(
   logger: Required<Pick<Logger, 'warn' | 'error'>>,
   now: () => number,
   job: string,
-  quietMs = 0,
+  rule: OutageLogRule = {},
 ): OutageLog {
+  const quietMs = rule.quietMs ?? 0;
   const incident = createOutageIncident({
     back: `${job} work again`,
     failures: 'failures',
     clock: { now },
   });
   let lastFailedAt = 0;
+  const failingTenants = new Set<string>();
   return {
-    failed(message, context) {
+    failed(message, context, tenantId) {
       if (!isOutageError(context.error)) {
         logger.error(message, context);
         return;
       }
       lastFailedAt = now();
+      if (rule.perTenant && tenantId !== undefined) failingTenants.add(tenantId);
       if (!incident.failed()) return;
       logger.error(`${job} fail: Redis cannot be reached; reported once, until one works again.`, {
         error: context.error,
       });
     },
-    worked() {
-      if (now() - lastFailedAt < quietMs) return;
+    worked(tenantId) {
+      if (tenantId !== undefined) failingTenants.delete(tenantId);
+      const quiet = now() - lastFailedAt >= quietMs;
+      if (rule.perTenant ? failingTenants.size > 0 && !quiet : !quiet) return;
+      failingTenants.clear();
       const back = incident.end();
       if (back) logger.warn(back);
     },

@@ -1,3 +1,5 @@
+import { refuseOutOfMemoryLua } from '@calltrack/redis-script';
+
 /**
  * The presence rules in Lua: the same steps as `applyPresenceOperation`, `settlePresenceUser`,
  * `claimMessageDelivery` and `sweepPresenceTenant`, on this layout (base `<prefix>:{tenant}:`):
@@ -482,9 +484,14 @@ return { 'ok', transition or '', delivery and delivery[1] or '', delivery and de
  * earliest first. Returns { transitions JSON[], { user id, token, messages }[], dropped,
  * more 0/1, idle 0/1 }: idle when nothing is left for a sweep (no connection, nothing in the
  * outbox, no delivery claim; offline users' records expire on their own).
+ *
+ * Out of memory it is refused before anything: its first write is often a delete (an expired
+ * connection's), which Redis lets through, and then every write after it (the transition, the
+ * outbox) went through too, with nobody able to publish what it decided. The check's key
+ * (`oom-check`) is never written.
  */
 export const sweepTenantScript = `${prelude}
-readSettings()
+${refuseOutOfMemoryLua("base .. 'oom-check'")}readSettings()
 local limit = tonumber(ARGV[5])
 local transitions = {}
 local deliveries = {}

@@ -99,7 +99,7 @@ export function createRedisIdempotencyStore(
       await runRedisScript(redis, settleScript, [keyOf(tenantId, key)], [token, '', '1']);
     },
   };
-  return catchRedisStoreErrors(store, {
+  return catchRedisStoreErrors(redis, store, {
     claim: { operation: 'claiming a request id', writes: true },
     complete: { operation: 'recording a placed call’s answer', writes: true },
     release: { operation: 'freeing a request id', writes: true },

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventBus } from '@calltrack/bus';
 import { CallTrackError } from '@calltrack/core';
+import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
 import { InvalidEndpointError } from './errors/invalid-endpoint-error';
 import { checkTenantId, loadEndpoint } from './load-endpoint';
 import { type EndpointInputPolicy, parseEndpointInput } from './parse-endpoint-input';
@@ -95,10 +96,29 @@ export function createEndpointManager(context: EndpointManagerContext): Endpoint
     };
     // Taken before the endpoint exists, so nothing published once it does can fall before it.
     const start = await startingCursor(tenantId);
-    await store.createEndpoint(endpoint, context.maxEndpointsPerTenant);
-    if (start !== undefined) await store.saveCursors({ [tenantId]: start });
-    forgetEndpoints(tenantId);
+    try {
+      await store.createEndpoint(endpoint, context.maxEndpointsPerTenant);
+      if (start !== undefined) await store.saveCursors({ [tenantId]: start });
+    } catch (error) {
+      if (!EndpointQuotaExceededError.isInstance(error)) await takeBack(endpoint);
+      throw error;
+    } finally {
+      forgetEndpoints(tenantId);
+    }
     return { endpoint: toWebhookEndpoint(endpoint), secret };
+  };
+
+  /**
+   * Deletes an endpoint whose creation failed after a step that may have written it (a store
+   * writes an endpoint and its indexes in several steps; its starting cursor is one more): it
+   * would be live with a secret nobody was given, and the caller's retry would make a second
+   * one. The id is this call's own, so nothing else is touched; where the endpoint was never
+   * written, the delete finds nothing (and drops the tenant's entry a first step may have left).
+   * Deleting goes through while Redis is out of memory (deletes free memory); if it fails too
+   * (Redis unreachable), the endpoint stays, as a refused write's message says may happen.
+   */
+  const takeBack = async (endpoint: StoredEndpoint): Promise<void> => {
+    await store.deleteEndpoint(endpoint.tenantId, endpoint.id).catch(() => {});
   };
 
   /**

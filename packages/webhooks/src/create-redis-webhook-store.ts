@@ -750,7 +750,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   // Redis refusing commands (out of memory, a replica after a failover…) is an outage: 503 with
   // Retry-After at the management API, reported once by the background loops. Nothing the store
   // rejects with carries the values it wrote (secrets, header values, event bodies).
-  return catchRedisStoreErrors(store, storeOperations);
+  return catchRedisStoreErrors(redis, store, storeOperations);
 }
 
 /** What each method of the store does, for its failures' messages. */

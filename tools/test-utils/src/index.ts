@@ -21,6 +21,7 @@ export { createCollectingSink } from './create-collecting-sink';
 export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
 export { elapseRedisExpiry } from './elapse-redis-expiry';
+export { endRedisClient } from './end-redis-client';
 export { expressBehindParsers } from './express-behind-parsers';
 export {
   browserRequired,
