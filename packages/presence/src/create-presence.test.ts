@@ -233,6 +233,7 @@ describe('createPresence', () => {
         listMembers: (...args) => inner.listMembers(...args),
         countMembers: (...args) => inner.countMembers(...args),
         listTenants: () => inner.listTenants(),
+        listTenantPage: (...args) => inner.listTenantPage(...args),
       };
       if (flavour === 'batch') store.heartbeat = (...args) => inner.heartbeat!(...args);
       if (flavour === 'bare-outcomes') {
