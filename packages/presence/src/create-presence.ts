@@ -58,6 +58,8 @@ type OperationInput = PresenceOperation extends infer Operation
 
 /** Tenants read per page by `listMembersAcrossTenants` (their members counted at once). */
 const tenantPageSize = 100;
+/** Tenants with members whose members `listMembersAcrossTenants` reads at once. */
+const tenantReadBatch = 16;
 
 /** `limit` of the member lists: default and maximum. */
 const listLimit = { fallback: 1000, max: 10_000 };
@@ -564,10 +566,29 @@ export function createPresence(options: PresenceOptions): Presence {
       // Counted first (O(1) each, the page at once): most tenants listed for the sweeper may
       // have nobody connected, and a sweep cannot make members (it only ends connections).
       const counts = await Promise.all(tenants.map((tenantId) => store.countMembers(tenantId)));
+      const withMembers: [tenantId: string, count: number][] = [];
       for (const [index, tenantId] of tenants.entries()) {
-        const count = counts[index]!;
-        if (statuses.every((status) => count[status] === 0)) continue;
-        members.push(...(await readMembers(tenantId, statuses, limit - members.length)));
+        const count = statuses.reduce((sum, status) => sum + counts[index]![status], 0);
+        if (count > 0) withMembers.push([tenantId, count]);
+      }
+      // A few tenants read at once rather than one after another: as many as the counts say the
+      // list still needs (at most `tenantReadBatch`), each asked for what it needed at the start,
+      // taken in order. A tenant cut at the limit keeps its lowest ids, as read one by one.
+      let next = 0;
+      while (next < withMembers.length) {
+        const room = limit - members.length;
+        const batch: string[] = [];
+        for (let counted = 0; next < withMembers.length && batch.length < tenantReadBatch; ) {
+          const [tenantId, count] = withMembers[next]!;
+          batch.push(tenantId);
+          next += 1;
+          counted += count;
+          if (counted >= room) break;
+        }
+        const lists = await Promise.all(
+          batch.map((tenantId) => readMembers(tenantId, statuses, room)),
+        );
+        for (const list of lists) members.push(...list.slice(0, limit - members.length));
         if (members.length >= limit) return members;
       }
     } while (cursor !== undefined);
