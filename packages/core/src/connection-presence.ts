@@ -17,6 +17,16 @@ export interface PresenceRegistration {
 export interface ConnectionPresence {
   /** Registers a connection of `principal` (which has a `userId`). */
   connect(principal: Principal, options?: { connectionId?: string }): Promise<PresenceRegistration>;
-  /** The tenant's connected users (online and away), by user id. */
-  listMembers(tenantId: string): Promise<UserPresence[]>;
+  /**
+   * The tenant's connected users (online and away), by user id: at most `limit` (the transports
+   * ask for one more than they send, to tell whether the list is cut).
+   */
+  listMembers(tenantId: string, options?: { limit?: number }): Promise<UserPresence[]>;
+  /**
+   * Optional: the connected users of every tenant, each with its `tenantId`, at most `limit`,
+   * for the members snapshot of a stream of every tenant (an `allTenants` principal).
+   * `createPresence()` has it. Without it such a stream is told that presence is not available
+   * on it (`presence-unavailable`).
+   */
+  listMembersAcrossTenants?(options: { limit?: number }): Promise<UserPresence[]>;
 }

@@ -26,6 +26,8 @@ export { parseRetryAfterMs } from './parse-retry-after-ms';
 export { acceptParsedJsonBody } from './parsed-json-body';
 export type { ActiveCallsSnapshotRead } from './read-active-calls-snapshot';
 export { readActiveCallsSnapshot } from './read-active-calls-snapshot';
+export type { PresenceMembersRead } from './read-presence-members';
+export { listsMembersAcrossTenants, readPresenceMembers } from './read-presence-members';
 export { readRetryAfterSeconds } from './read-retry-after-seconds';
 export { redactErrorValues } from './redact-error-values';
 export type { RedisClientStatus } from './redis-client-reachability';

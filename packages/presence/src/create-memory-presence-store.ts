@@ -68,6 +68,18 @@ export function createMemoryPresenceStore(): PresenceStore {
       return counts;
     },
     listTenants: async () => [...tenants.keys()],
+    listTenantPage: async (cursor, limit) => {
+      // By tenant id, after the last one of the previous page: a tenant listed or dropped
+      // meanwhile moves no other.
+      const after = [...tenants.keys()]
+        .filter((tenantId) => cursor === undefined || tenantId > cursor)
+        .sort();
+      const page = after.slice(0, Math.max(1, limit));
+      const last = page.at(-1);
+      return page.length < after.length && last !== undefined
+        ? { tenants: page, cursor: last }
+        : { tenants: page };
+    },
     heartbeat: async (tenantId, beats, at, settings) => {
       const tenant = tenants.get(tenantId);
       return beats.map(({ userId, connectionId }) => {

@@ -27,6 +27,7 @@ function losableMemory(batch: boolean): { store: PresenceStore; lose: () => Prom
     listMembers: (...args) => inner.listMembers(...args),
     countMembers: (...args) => inner.countMembers(...args),
     listTenants: () => inner.listTenants(),
+    listTenantPage: (...args) => inner.listTenantPage(...args),
   };
   // Without the batch, heartbeats run one by one and learn the state from the record.
   if (batch) store.heartbeat = (...args) => inner.heartbeat!(...args);

@@ -233,6 +233,7 @@ describe('createPresence', () => {
         listMembers: (...args) => inner.listMembers(...args),
         countMembers: (...args) => inner.countMembers(...args),
         listTenants: () => inner.listTenants(),
+        listTenantPage: (...args) => inner.listTenantPage(...args),
       };
       if (flavour === 'batch') store.heartbeat = (...args) => inner.heartbeat!(...args);
       if (flavour === 'bare-outcomes') {
@@ -354,6 +355,13 @@ describe('Presence as the transports see it', () => {
     const presence: ConnectionPresence = createPresence({ bus, autoHeartbeat: false });
     const connection = await presence.connect({ tenantId: 'acme', userId: 'u1' });
     expect((await presence.listMembers('acme')).map((member) => member.userId)).toEqual(['u1']);
+    // It lists every tenant's members too: all-tenants streams get them.
+    await presence.connect({ tenantId: 'beta', userId: 'u1' });
+    expect(
+      (await presence.listMembersAcrossTenants?.({ limit: 2 }))?.map(
+        (member) => `${member.tenantId}/${member.userId}`,
+      ),
+    ).toEqual(['acme/u1', 'beta/u1']);
     await connection.disconnect();
     await bus.close();
   });

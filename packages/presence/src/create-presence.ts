@@ -56,6 +56,11 @@ type OperationInput = PresenceOperation extends infer Operation
     : never
   : never;
 
+/** Tenants read per page by `listMembersAcrossTenants` (their members counted at once). */
+const tenantPageSize = 100;
+/** Tenants with members whose members `listMembersAcrossTenants` reads at once. */
+const tenantReadBatch = 16;
+
 /** `limit` of the member lists: default and maximum. */
 const listLimit = { fallback: 1000, max: 10_000 };
 
@@ -493,13 +498,13 @@ export function createPresence(options: PresenceOptions): Presence {
     return report;
   };
 
-  const listMembers = async (
-    tenantId: string,
-    listOptions: ListMembersOptions = {},
-  ): Promise<UserPresence[]> => {
-    await checkTenant(tenantId);
+  /** The statuses and limit of `listMembers` options, checked. */
+  const checkListOptions = (
+    listOptions: ListMembersOptions,
+    method: string,
+  ): { statuses: readonly ('online' | 'away')[]; limit: number } => {
     if (listOptions === null || typeof listOptions !== 'object') {
-      throw new InvalidArgumentError({ message: 'listMembers takes { status?, limit? }.' });
+      throw new InvalidArgumentError({ message: `${method} takes { status?, limit? }.` });
     }
     const statuses =
       listOptions.status === undefined
@@ -517,7 +522,15 @@ export function createPresence(options: PresenceOptions): Presence {
           'status must be "online" or "away" (or a list of them): offline users are not listed.',
       });
     }
-    const limit = checkListLimit(listOptions.limit);
+    return { statuses, limit: checkListLimit(listOptions.limit) };
+  };
+
+  /** A tenant's members as of now: swept first, so the list agrees with the events published. */
+  const readMembers = async (
+    tenantId: string,
+    statuses: readonly ('online' | 'away')[],
+    limit: number,
+  ): Promise<UserPresence[]> => {
     await sweepTenant(tenantId, 'background');
     const [records, byUser] = await Promise.all([
       store.listMembers(tenantId, statuses, limit),
@@ -527,6 +540,60 @@ export function createPresence(options: PresenceOptions): Presence {
     return records.map((record) =>
       withCalls(toUserPresence(record, at, settings.initialState), byUser),
     );
+  };
+
+  const listMembers = async (
+    tenantId: string,
+    listOptions: ListMembersOptions = {},
+  ): Promise<UserPresence[]> => {
+    await checkTenant(tenantId);
+    const { statuses, limit } = checkListOptions(listOptions, 'listMembers');
+    return readMembers(tenantId, statuses, limit);
+  };
+
+  const listMembersAcrossTenants = async (
+    listOptions: ListMembersOptions = {},
+  ): Promise<UserPresence[]> => {
+    const { statuses, limit } = checkListOptions(listOptions, 'listMembersAcrossTenants');
+    const members: UserPresence[] = [];
+    // A tenant seen twice (a store's walk may repeat one) is listed once.
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await store.listTenantPage(cursor, tenantPageSize);
+      cursor = page.cursor;
+      const tenants = page.tenants.filter((tenantId) => !seen.has(tenantId));
+      for (const tenantId of tenants) seen.add(tenantId);
+      // Counted first (O(1) each, the page at once): most tenants listed for the sweeper may
+      // have nobody connected, and a sweep cannot make members (it only ends connections).
+      const counts = await Promise.all(tenants.map((tenantId) => store.countMembers(tenantId)));
+      const withMembers: [tenantId: string, count: number][] = [];
+      for (const [index, tenantId] of tenants.entries()) {
+        const count = statuses.reduce((sum, status) => sum + counts[index]![status], 0);
+        if (count > 0) withMembers.push([tenantId, count]);
+      }
+      // A few tenants read at once rather than one after another: as many as the counts say the
+      // list still needs (at most `tenantReadBatch`), each asked for what it needed at the start,
+      // taken in order. A tenant cut at the limit keeps its lowest ids, as read one by one.
+      let next = 0;
+      while (next < withMembers.length) {
+        const room = limit - members.length;
+        const batch: string[] = [];
+        for (let counted = 0; next < withMembers.length && batch.length < tenantReadBatch; ) {
+          const [tenantId, count] = withMembers[next]!;
+          batch.push(tenantId);
+          next += 1;
+          counted += count;
+          if (counted >= room) break;
+        }
+        const lists = await Promise.all(
+          batch.map((tenantId) => readMembers(tenantId, statuses, room)),
+        );
+        for (const list of lists) members.push(...list.slice(0, limit - members.length));
+        if (members.length >= limit) return members;
+      }
+    } while (cursor !== undefined);
+    return members;
   };
 
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -600,6 +667,7 @@ export function createPresence(options: PresenceOptions): Presence {
       return withCalls(presence, byUser);
     },
     listMembers,
+    listMembersAcrossTenants,
     async countOnline(tenantId): Promise<PresenceCount> {
       await checkTenant(tenantId);
       await sweepTenant(tenantId, 'background');

@@ -207,6 +207,32 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect((await other.listTenants()).sort()).toEqual(['tenant-a', 'tenant-b']);
   });
 
+  it('walks a large tenants hash in pages of about the size asked for, each tenant once', async () => {
+    const prefix = `${filePrefix}:tenant-pages`;
+    const store = createRedisPresenceStore({ redis: redis!, prefix });
+    const settings = conformanceSettings();
+    // More tenants than Redis keeps in a compact hash (128 by default), which it scans whole.
+    const [, compact] = (await redis!.config('GET', 'hash-max-listpack-entries')) as string[];
+    const count = Math.max(300, Number(compact ?? 128) + 200);
+    const tenants = Array.from({ length: count }, (_, index) => `tenant-${index}`);
+    await Promise.all(
+      tenants.map((tenantId) =>
+        store.apply({ kind: 'state', tenantId, userId: 'u1', state: 'away', at: t0, settings }),
+      ),
+    );
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listTenantPage(cursor, 10);
+      pages.push(page.tenants);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    const seen = pages.flat();
+    expect(seen.sort()).toEqual([...tenants].sort());
+    expect(pages.length).toBeGreaterThan(count / 40);
+    expect(Math.max(...pages.map((page) => page.length))).toBeLessThanOrEqual(40);
+  });
+
   it('lists a tenant before the step that creates its first user: a failed listing stores nothing', async () => {
     const prefix = `${filePrefix}:tenants-first`;
     let failListing = true;

@@ -13,6 +13,7 @@ import type {
   PresenceStore,
   PresenceStoreSettings,
   PresenceSweepResult,
+  PresenceTenantPage,
 } from './presence-store';
 import { compareConnections } from './presence-tenant-state';
 import type { PresenceEventType, PresenceTransition } from './presence-transition';
@@ -60,7 +61,8 @@ const maxRelistings = 8;
  * script (a heartbeat that cannot change its user's status touches one hash field), which
  * settles the user, decides at most one transition into the outbox and claims queued messages,
  * so each transition is decided once however many processes race. Counts are `SCARD`s; nothing
- * runs `KEYS` or `SCAN`, and nothing relies on keyspace notifications: expiry is decided by the
+ * runs `KEYS` or `SCAN` (`listTenantPage` pages the tenants hash with `HSCAN`, the one key it
+ * reads), and nothing relies on keyspace notifications: expiry is decided by the
  * sweep from a sorted set of deadlines.
  *
  * Layout, per tenant (`<prefix>:{<tenant>}:`): `u:<user>` (hash: the user and their
@@ -375,6 +377,23 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     });
   };
 
+  /**
+   * `HSCAN` of the tenants hash: bounded by `COUNT` (a hash small enough for Redis's compact
+   * encoding comes whole, as it is small), each tenant listed for the whole walk at least once.
+   */
+  const listTenantPage = async (
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<PresenceTenantPage> => {
+    const [next, flat] = await redis.hscan(tenantsKey, cursor ?? '0', 'COUNT', Math.max(1, limit));
+    const tenants: string[] = [];
+    for (let index = 0; index < flat.length; index += 2) {
+      const tenantId = flat[index]!;
+      if (tenantId !== '{seq}') tenants.push(tenantId);
+    }
+    return next === '0' ? { tenants } : { tenants, cursor: next };
+  };
+
   const store: PresenceStore = {
     apply,
     sweep,
@@ -401,6 +420,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       for (const tenantId of listed) walked.add(tenantId);
       return listed;
     },
+    listTenantPage,
     heartbeat,
   };
   // Redis refusing commands (out of memory, a replica after a failover…) is an outage like an
@@ -414,6 +434,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     listMembers: { operation: 'listing members', writes: false },
     countMembers: { operation: 'counting members', writes: false },
     listTenants: { operation: 'listing tenants', writes: true },
+    listTenantPage: { operation: 'listing a page of tenants', writes: false },
     heartbeat: { operation: 'recording heartbeats', writes: true },
   });
 }

@@ -928,6 +928,68 @@ export function describePresenceStore(
         const busy = await engine.getPresence('tenant-a', 'busy-agent');
         assert.deepEqual(busy.calls, ['CA1']);
       });
+
+      it('lists the members of every tenant: each tenant whole, by user id, as of now, bounded by limit', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        for (const [tenantId, userId] of [
+          ['tenant-b', 'u2'],
+          ['tenant-a', 'u3'],
+          ['tenant-c', 'u1'],
+          ['tenant-a', 'u1'],
+          ['tenant-b', 'u1'],
+        ] as const) {
+          await engine.connect({ tenantId, userId });
+        }
+        // Listed for the sweeper, with nobody connected: an offline user's record is kept.
+        await (await engine.connect({ tenantId: 'tenant-d', userId: 'gone' })).disconnect({
+          immediate: true,
+        });
+        const idle = await engine.connect({ tenantId: 'tenant-c', userId: 'u2' });
+        await idle.setAway(true);
+        const keyOf = (member: { tenantId: string; userId: string }) =>
+          `${member.tenantId}/${member.userId}`;
+        const all = await engine.listMembersAcrossTenants();
+        assert.deepEqual(all.map(keyOf).sort(), [
+          'tenant-a/u1',
+          'tenant-a/u3',
+          'tenant-b/u1',
+          'tenant-b/u2',
+          'tenant-c/u1',
+          'tenant-c/u2',
+        ]);
+        // Tenant after tenant in the store's order, each one's members by user id.
+        const tenantOrder = [...new Set(all.map((member) => member.tenantId))];
+        assert.equal(tenantOrder.length, 3, 'each tenant listed in one run');
+        for (const tenantId of tenantOrder) {
+          const ids = all.filter((member) => member.tenantId === tenantId).map((m) => m.userId);
+          assert.deepEqual(ids, [...ids].sort());
+        }
+        assert.deepEqual((await engine.listMembersAcrossTenants({ status: 'away' })).map(keyOf), [
+          'tenant-c/u2',
+        ]);
+        // A limit keeps the first members of that order, a tenant cut at it keeps its lowest ids.
+        for (const limit of [1, 2, 3, 4]) {
+          assert.deepEqual(
+            (await engine.listMembersAcrossTenants({ limit })).map(keyOf),
+            all.slice(0, limit).map(keyOf),
+          );
+        }
+        // As of now, as a tenant's listing: an expired connection is settled (and published) first.
+        world.advance(conformanceTimings.awayAfterMs);
+        await engine.connect({ tenantId: 'tenant-b', userId: 'u1' });
+        world.advance(conformanceTimings.connectionTtlMs - conformanceTimings.awayAfterMs);
+        assert.deepEqual((await engine.listMembersAcrossTenants()).map(keyOf), ['tenant-b/u1']);
+        assert.deepEqual(
+          typesOf(world.transitions('u3')).filter((type) => type === 'presence.offline'),
+          ['presence.offline'],
+        );
+        await assert.rejects(engine.listMembersAcrossTenants({ limit: 0 }), InvalidArgumentError);
+        await assert.rejects(
+          engine.listMembersAcrossTenants({ status: 'offline' as 'online' }),
+          InvalidArgumentError,
+        );
+      });
     });
 
     describe('crash safety', () => {
@@ -1199,6 +1261,44 @@ export function describePresenceStore(
         await confirm('tenant-a', await connect('tenant-a', 'u1'));
         assert.deepEqual(await listed(), ['tenant-a', 'tenant-b']);
         assert.equal((await world.store.countMembers('tenant-a')).online, 1);
+      });
+
+      it('walks every listed tenant a page at a time, each at least once, whatever is listed meanwhile', async () => {
+        const world = await harness();
+        const engine = world.engine();
+        const tenants = Array.from({ length: 13 }, (_, index) => `tenant-${index}`);
+        for (const tenantId of tenants) await engine.connect({ tenantId, userId: 'u1' });
+        const walk = async (limit: number, meanwhile?: () => Promise<void>) => {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page = await world.store.listTenantPage(cursor, limit);
+            seen.push(...page.tenants);
+            cursor = page.cursor;
+            pages += 1;
+            assert.ok(pages <= 1000, 'the walk ends');
+            if (pages === 1) await meanwhile?.();
+          } while (cursor !== undefined);
+          return seen;
+        };
+        assert.deepEqual([...new Set(await walk(100))].sort(), [...tenants].sort());
+        assert.deepEqual([...new Set(await walk(1))].sort(), [...tenants].sort());
+        // A tenant listed while the walk is under way may or may not be seen; the others are.
+        const seen = new Set(
+          await walk(4, async () => {
+            await engine.connect({ tenantId: 'tenant-late', userId: 'u1' });
+          }),
+        );
+        for (const tenantId of tenants) assert.ok(seen.has(tenantId), `${tenantId} is seen`);
+        assert.deepEqual(
+          [...seen].filter((tenantId) => !tenants.includes(tenantId)),
+          seen.has('tenant-late') ? ['tenant-late'] : [],
+        );
+        // Nothing listed: one empty page.
+        const empty = await options.createStore();
+        cleanups.push(async () => empty.cleanup?.());
+        assert.deepEqual(await empty.store.listTenantPage(undefined, 10), { tenants: [] });
       });
     });
 

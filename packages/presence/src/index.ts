@@ -29,6 +29,7 @@ export type {
   PresenceStore,
   PresenceStoreSettings,
   PresenceSweepResult,
+  PresenceTenantPage,
 } from './presence-store';
 export type { PresenceEventType, PresenceTransition } from './presence-transition';
 export type { MessageDelivery, QueuedMessage } from './queued-message';

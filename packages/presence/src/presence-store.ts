@@ -170,6 +170,18 @@ export interface PresenceStore {
    */
   listTenants(): Promise<string[]>;
   /**
+   * One page of the tenants {@link PresenceStore.listTenants} lists, for a walk of every tenant
+   * that reads a bounded page at a time (the members of every tenant, for a console). Start
+   * without `cursor`; pass each page's `cursor` to get the next; the walk is over at a page
+   * without one. Only reads: it never lists or unlists a tenant.
+   *
+   * A tenant listed for the whole walk is in at least one page (it may be in two); one listed or
+   * unlisted meanwhile may or may not be. A page holds about `limit` tenants (the memory store
+   * exactly at most `limit`, by tenant id; Redis's `HSCAN` about `limit`, and a small set whole)
+   * and may be empty before the walk is over. The order is the store's.
+   */
+  listTenantPage(cursor: string | undefined, limit: number): Promise<PresenceTenantPage>;
+  /**
    * Optional: many heartbeats of one tenant in one step, fast path only. For each connection:
    * `ok` when it was refreshed (its user's status cannot change: an active connection of an
    * online user, or a connection set away of an away user), `missing` when it is unknown or
@@ -186,6 +198,14 @@ export interface PresenceStore {
     at: number,
     settings: PresenceStoreSettings,
   ): Promise<(HeartbeatOutcome | HeartbeatReport)[]>;
+}
+
+/** What {@link PresenceStore.listTenantPage} answers. */
+export interface PresenceTenantPage {
+  /** Tenant ids of this page. */
+  tenants: string[];
+  /** Where the next page starts; absent on the last page. */
+  cursor?: string;
 }
 
 /** What {@link PresenceStore.heartbeat} reports for one connection. */

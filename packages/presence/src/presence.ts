@@ -201,6 +201,17 @@ export interface Presence {
   getPresence(tenantId: string, userId: string): Promise<UserPresence>;
   /** Connected users (online and away, or the `status` asked for), by user id. */
   listMembers(tenantId: string, options?: ListMembersOptions): Promise<UserPresence[]>;
+  /**
+   * Connected users of every tenant (online and away, or the `status` asked for), for a console
+   * of every tenant: tenant after tenant in the store's order, each tenant's users by user id, at
+   * most `limit` in all (default 1,000, at most 10,000). Past the limit, the rest are left out: a
+   * tenant is cut at it, and the tenants after it are not read (ask for one more than you show to
+   * know whether the list is cut). Each member has its `tenantId`: two tenants' users may share
+   * an id. Each tenant is read as `listMembers` reads it, as of now; the walk reads the store's
+   * tenants a page at a time (`PresenceStore.listTenantPage`), counts each one's members (one
+   * cheap read each, a page of them at once) and lists only tenants that have some.
+   */
+  listMembersAcrossTenants(options?: ListMembersOptions): Promise<UserPresence[]>;
   /** Users online and away, counted without listing them. */
   countOnline(tenantId: string): Promise<PresenceCount>;
   /**

@@ -18,28 +18,57 @@ export interface CallTrackConnectionState {
   error?: CallTrackConnectionError;
 }
 
+/** One tenant's part of {@link CallTrackPresenceState.byTenant}. */
+export interface CallTrackTenantPresence {
+  /** The tenant's connected users (online and away), by user id. The same array until it changes. */
+  members: readonly UserPresence[];
+  /** Every user of the tenant reported, offline ones included, by user id. */
+  users: ReadonlyMap<string, UserPresence>;
+  /** The tenant's users online and away; the same object until a count changes. */
+  count: { online: number; away: number };
+}
+
 /**
- * The tenant's presence, as the transport reports it (a server with the `presence` option): a
- * members snapshot, then the `presence.*` events. The same object until presence changes.
+ * Presence, as the transport reports it (a server with the `presence` option): a members
+ * snapshot, then the `presence.*` events. A tenant's stream holds its tenant; a stream of every
+ * tenant (an `allTenants` principal, an operations console) holds every tenant's, told apart by
+ * tenant (`byTenant`): two tenants' users may share a user id. The same object until presence
+ * changes.
  */
 export interface CallTrackPresenceState {
-  /** Connected users (online and away), by user id. The same array until it changes. */
+  /**
+   * Connected users (online and away), by tenant id, then user id (by user id on a tenant's
+   * stream). The same array until it changes.
+   */
   members: readonly UserPresence[];
   /**
    * Every user presence reported, by user id, including those who went offline since (status
-   * `offline`). A user's object keeps its identity until their presence changes.
+   * `offline`). A user's object keeps its identity until their presence changes. On a stream of
+   * every tenant a user id may name users of several tenants: it names the one of the first
+   * tenant by id here; read `byTenant` instead.
    */
   users: ReadonlyMap<string, UserPresence>;
-  /** Users online and away; the same object until a count changes. */
+  /**
+   * Each tenant's users, by tenant id: one entry on a tenant's stream, every tenant with a user
+   * reported on a stream of every tenant. A tenant's object keeps its identity until its users
+   * change.
+   */
+  byTenant: ReadonlyMap<string, CallTrackTenantPresence>;
+  /** Users online and away (of every tenant the stream sees); the same object until a count changes. */
   count: { online: number; away: number };
   /** True once a members snapshot has arrived (false again after a reset, until the next). */
   isLoaded: boolean;
   /**
-   * False when the server said this stream gets no presence: a stream of every tenant (an
-   * `allTenants` principal, a super-admin console) has no members snapshot, since presence is
-   * per tenant. `members` and `users` then stay empty and `isLoaded` false for good (not
-   * "loading"): show that presence is not available here. True until the server says so (and
-   * with a server without presence, which says nothing).
+   * False when the last members snapshot was cut at the server's limit (1,000 users): connected
+   * users it left out appear with their next `presence.*` event. True otherwise, and before any.
+   */
+  isComplete: boolean;
+  /**
+   * False when the server said this stream gets no presence members: a stream of every tenant
+   * from a server whose presence cannot list every tenant (a `ConnectionPresence` of its own
+   * without `listMembersAcrossTenants`). `members` and `users` then stay empty and `isLoaded`
+   * false for good (not "loading"): show that presence is not available here. True until the
+   * server says so (and with a server without presence, which says nothing).
    */
   isAvailable: boolean;
 }
@@ -78,7 +107,7 @@ export interface CallTrackState {
    * `maxAlerts`, minus the dismissed ones. The same array until it changes.
    */
   alerts: readonly CallEvent[];
-  /** Presence of the tenant's users; empty and not loaded with a server without presence. */
+  /** Presence of the users the stream sees; empty and not loaded with a server without presence. */
   presence: CallTrackPresenceState;
   /** The signed-in user, as the client was told (`createCallTrackClient({ userId })`). */
   userId: string | undefined;

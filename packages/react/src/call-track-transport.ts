@@ -20,14 +20,17 @@ export interface CallTrackTransportSink {
    */
   onSnapshot(calls: readonly CallSnapshot[], complete?: boolean): void;
   /**
-   * The tenant's presence members (optional for transports: servers with `presence` send
-   * them); the `presence.*` events that follow are applied on top.
+   * The presence members (optional for transports: servers with `presence` send them), of the
+   * tenant or, on a stream of every tenant, of every tenant; the `presence.*` events that follow
+   * are applied on top. `complete` is what the server says of them (false: its limit left users
+   * out); leave it out when it does not say.
    */
-  onPresenceSnapshot?(members: readonly UserPresence[]): void;
+  onPresenceSnapshot?(members: readonly UserPresence[], complete?: boolean): void;
   /**
    * The server sends no presence members on this stream (optional for transports): it streams
-   * every tenant (`reason: 'all-tenants'`), and presence is per tenant. The store then holds no
-   * `presence.*` event and says presence is not available (`state.presence.isAvailable`).
+   * every tenant (`reason: 'all-tenants'`) and its presence cannot list them. The store then
+   * holds no `presence.*` event and says presence is not available
+   * (`state.presence.isAvailable`).
    */
   onPresenceUnavailable?(reason: string): void;
   /** One live call event, with its bus cursor when the transport carries it. */

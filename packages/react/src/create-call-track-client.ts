@@ -1,11 +1,15 @@
-import type { CallEvent, CallSnapshot } from '@calltrack/core';
+import type { CallEvent, CallSnapshot, UserPresence } from '@calltrack/core';
 import { toError } from '@calltrack/core/internal';
 import { callKey, createActiveCallsReconciler } from './active-calls-reconciler';
 import { type CallEventFilter, matchesCallEventFilter } from './call-event-filter';
 import { CallTrackApiError } from './call-track-api-error';
 import type { CallTrackConnectionError } from './call-track-connection-error';
 import { CallTrackRefreshError } from './call-track-refresh-error';
-import type { CallTrackPresenceState, CallTrackState } from './call-track-state';
+import type {
+  CallTrackPresenceState,
+  CallTrackState,
+  CallTrackTenantPresence,
+} from './call-track-state';
 import type {
   CallTrackConnection,
   CallTrackTransport,
@@ -218,8 +222,10 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     presence: {
       members: [],
       users: new Map(),
+      byTenant: new Map(),
       count: { online: 0, away: 0 },
       isLoaded: false,
+      isComplete: true,
       isAvailable: true,
     },
     userId: options.userId,
@@ -228,20 +234,18 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   /** The presence part of the state after a change: unchanged parts keep their identity. */
   const nextPresence = (): CallTrackPresenceState => {
     const current = state.presence;
+    const byTenant = new Map<string, CallTrackTenantPresence>();
+    for (const [tenantId, users] of presence.tenants()) {
+      byTenant.set(tenantId, nextTenantPresence(current.byTenant.get(tenantId), users));
+    }
     const members = presence.members();
-    const sameMembers =
-      members.length === current.members.length &&
-      members.every((member, index) => member === current.members[index]);
-    const online = members.filter((member) => member.status === 'online').length;
-    const away = members.length - online;
     return {
-      members: sameMembers ? current.members : members,
+      members: sameItems(members, current.members) ? current.members : members,
       users: presence.users(),
-      count:
-        current.count.online === online && current.count.away === away
-          ? current.count
-          : { online, away },
+      byTenant,
+      count: nextCount(current.count, members),
       isLoaded: presence.isLoaded,
+      isComplete: presence.isComplete,
       isAvailable: presence.isAvailable,
     };
   };
@@ -494,8 +498,8 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       emit();
       settleRefreshes();
     },
-    onPresenceSnapshot(members) {
-      presence.applySnapshot(members);
+    onPresenceSnapshot(members, complete) {
+      presence.applySnapshot(members, complete);
       state = { ...state, presence: nextPresence() };
       emit();
     },
@@ -585,8 +589,8 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
       onSnapshot(calls, complete) {
         if (current()) sink.onSnapshot(calls, complete);
       },
-      onPresenceSnapshot(members) {
-        if (current()) sink.onPresenceSnapshot?.(members);
+      onPresenceSnapshot(members, complete) {
+        if (current()) sink.onPresenceSnapshot?.(members, complete);
       },
       onPresenceUnavailable(reason) {
         if (current()) sink.onPresenceUnavailable?.(reason);
@@ -738,4 +742,41 @@ function sameWatchedByTenant(
 /** True when both lists hold the very same call objects in the same order. */
 function sameCalls(a: readonly CallSnapshot[], b: readonly CallSnapshot[]): boolean {
   return a.length === b.length && a.every((call, index) => call === b[index]);
+}
+
+/** Whether two lists hold the same objects in the same order. */
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, index) => item === b[index]);
+}
+
+/** The online and away counts of `members`: `current` when they did not change. */
+function nextCount(
+  current: { online: number; away: number },
+  members: readonly UserPresence[],
+): { online: number; away: number } {
+  const online = members.filter((member) => member.status === 'online').length;
+  const away = members.length - online;
+  return current.online === online && current.away === away ? current : { online, away };
+}
+
+/** One tenant's presence from its users (by user id): `current` when none of them changed. */
+function nextTenantPresence(
+  current: CallTrackTenantPresence | undefined,
+  users: readonly UserPresence[],
+): CallTrackTenantPresence {
+  if (
+    current !== undefined &&
+    current.users.size === users.length &&
+    users.every((user) => current.users.get(user.userId) === user)
+  ) {
+    return current;
+  }
+  const members = users.filter((user) => user.status !== 'offline');
+  const zero = { online: 0, away: 0 };
+  return {
+    members:
+      current !== undefined && sameItems(members, current.members) ? current.members : members,
+    users: new Map(users.map((user) => [user.userId, user])),
+    count: nextCount(current?.count ?? zero, members),
+  };
 }

@@ -9,6 +9,7 @@ export type {
   CallTrackConnectionState,
   CallTrackPresenceState,
   CallTrackState,
+  CallTrackTenantPresence,
 } from './call-track-state';
 export type {
   CallTrackConnection,
@@ -62,6 +63,7 @@ export { useCallTrackClient } from './use-call-track-client';
 export { useCallTrackState } from './use-call-track-state';
 export { useConnectionState } from './use-connection-state';
 export { useMemberCount } from './use-member-count';
+export type { PresenceScopeOptions } from './use-online-members';
 export { useOnlineMembers } from './use-online-members';
 export type { UsePresenceResult } from './use-presence';
 export { usePresence } from './use-presence';

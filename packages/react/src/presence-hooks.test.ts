@@ -138,13 +138,17 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
     expect(result.current.me.presence).toBe(me);
   });
 
-  it('usePresence on a console of every tenant tells two tenants’ calls of one id apart', async () => {
+  it('usePresence, useOnlineMembers and useMemberCount on a console of every tenant tell two tenants’ users of one id apart', async () => {
     const { deps, server } = await setup();
     const allTenantsClient = createCallTrackClient({
       transport: server.transportFor(allTenantsToken).transport,
     });
     const wrapper = ({ children }: { children?: ReactNode }) =>
       createElement(CallTrackProvider, { client: allTenantsClient }, children);
+    await deps.presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    await deps.presence.connect({ tenantId: 'tenant-b', userId: 'u1' });
+    await deps.presence.connect({ tenantId: 'tenant-b', userId: 'u2' });
+    await deps.presence.setState('tenant-b', 'u1', 'break');
     await deps.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-a', agentId: 'u1' }));
     await deps.tracker.ingest(callEvent('CA-1', { tenantId: 'tenant-b', agentId: 'u1' }));
     await deps.tracker.ingest(callEvent('CA-2', { tenantId: 'tenant-b', agentId: 'u2' }));
@@ -153,31 +157,61 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
         anyTenant: usePresence('u1'),
         a: usePresence('u1', { tenantId: 'tenant-a' }),
         b: usePresence('u1', { tenantId: 'tenant-b' }),
+        everyone: useOnlineMembers(),
+        inB: useOnlineMembers({ tenantId: 'tenant-b' }),
+        inBIds: useOnlineMembers(
+          { tenantId: 'tenant-b' },
+          (members) => members.map((member) => member.userId),
+          (x, y) => x.join() === y.join(),
+        ),
+        count: useMemberCount(),
+        countB: useMemberCount({ tenantId: 'tenant-b' }),
+        countNone: useMemberCount({ tenantId: 'tenant-z' }),
       }),
       { wrapper },
     );
+    await waitFor(() => expect(result.current.a.isLoaded).toBe(true));
     await waitFor(() => expect(result.current.anyTenant.calls).toHaveLength(2));
-    // Presence is per tenant: such a stream has none, and says so (not "loading" for ever).
-    await waitFor(() => expect(result.current.a.isAvailable).toBe(false));
-    expect(result.current.a).toMatchObject({ presence: undefined, isLoaded: false });
-    expect(result.current.anyTenant.calls).toEqual([
-      { tenantId: 'tenant-b', callId: 'CA-1' },
-      { tenantId: 'tenant-a', callId: 'CA-1' },
+    expect(result.current.a).toMatchObject({
+      status: 'online',
+      state: 'available',
+      isAvailable: true,
+      calls: [{ tenantId: 'tenant-a', callId: 'CA-1' }],
+    });
+    expect(result.current.b).toMatchObject({
+      status: 'online',
+      state: 'break',
+      calls: [{ tenantId: 'tenant-b', callId: 'CA-1' }],
+    });
+    expect(result.current.a.presence?.tenantId).toBe('tenant-a');
+    expect(result.current.b.presence?.tenantId).toBe('tenant-b');
+    expect(result.current.everyone.map((m) => `${m.tenantId}/${m.userId}`)).toEqual([
+      'tenant-a/u1',
+      'tenant-b/u1',
+      'tenant-b/u2',
     ]);
-    expect(result.current.a.calls).toEqual([{ tenantId: 'tenant-a', callId: 'CA-1' }]);
-    expect(result.current.b.calls).toEqual([{ tenantId: 'tenant-b', callId: 'CA-1' }]);
+    expect(result.current.inB.map((m) => m.userId)).toEqual(['u1', 'u2']);
+    expect(result.current.inBIds).toEqual(['u1', 'u2']);
+    expect(result.current.count).toEqual({ online: 3, away: 0 });
+    expect(result.current.countB).toEqual({ online: 2, away: 0 });
+    expect(result.current.countNone).toEqual({ online: 0, away: 0 });
 
-    // Tenant A's u1 hangs up: tenant B's u1 is still on a call of that id.
+    // Tenant A's u1 changes state and hangs up: tenant B's u1 is as it was.
+    const inB = result.current.inB;
     await act(async () => {
+      await deps.presence.setState('tenant-a', 'u1', 'wrap-up');
       await deps.tracker.ingest(
         callEvent('CA-1', { tenantId: 'tenant-a', type: 'call.ended', status: 'completed' }),
       );
     });
+    await waitFor(() => expect(result.current.a.state).toBe('wrap-up'));
     await waitFor(() => expect(result.current.a.onCall).toBe(false));
     expect(result.current.b).toMatchObject({
+      state: 'break',
       onCall: true,
       calls: [{ tenantId: 'tenant-b', callId: 'CA-1' }],
     });
+    expect(result.current.inB).toBe(inB);
     expect(result.current.anyTenant.calls).toEqual([{ tenantId: 'tenant-b', callId: 'CA-1' }]);
   });
 });

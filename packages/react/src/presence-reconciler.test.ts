@@ -95,6 +95,40 @@ describe('createPresenceReconciler', () => {
     expect(reconciler.get('other', 'a')?.version).toBe(5);
   });
 
+  it('keeps every tenant’s users by tenant: members by tenant then user, users by id of the first tenant', () => {
+    const reconciler = createPresenceReconciler();
+    const of = (tenantId: string, userId: string, version: number) => ({
+      ...user(userId, version),
+      tenantId,
+    });
+    reconciler.applySnapshot([of('t2', 'a', 1), of('t1', 'b', 1), of('t1', 'a', 2)], true);
+    expect(reconciler.isComplete).toBe(true);
+    expect(reconciler.members().map((m) => `${m.tenantId}/${m.userId}`)).toEqual([
+      't1/a',
+      't1/b',
+      't2/a',
+    ]);
+    expect(reconciler.users().get('a')?.tenantId).toBe('t1');
+    expect([...reconciler.tenants()].map(([tenantId, users]) => [tenantId, ids(users)])).toEqual([
+      ['t1', ['a@2', 'b@1']],
+      ['t2', ['a@1']],
+    ]);
+    reconciler.applyEvent(diff(of('t2', 'a', 3)));
+    expect(reconciler.get('t2', 'a')?.version).toBe(3);
+    expect(reconciler.get('t1', 'a')?.version).toBe(2);
+  });
+
+  it('says whether the last snapshot was cut: as the server said, else by its length', () => {
+    const reconciler = createPresenceReconciler();
+    expect(reconciler.isComplete).toBe(true);
+    reconciler.applySnapshot([user('a', 1)], false);
+    expect(reconciler.isComplete).toBe(false);
+    reconciler.applySnapshot([user('a', 1)]);
+    expect(reconciler.isComplete).toBe(true);
+    reconciler.applySnapshot(Array.from({ length: 1000 }, (_, index) => user(`u${index}`, 1)));
+    expect(reconciler.isComplete).toBe(false);
+  });
+
   it('holds and applies nothing once the stream is said to have no members', () => {
     const reconciler = createPresenceReconciler();
     reconciler.applyEvent(diff(user('a', 1)));

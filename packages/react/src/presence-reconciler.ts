@@ -11,14 +11,21 @@ export interface PresenceReconcilerOptions {
 }
 
 /**
- * The client's view of the tenant's presence, merged from the members snapshot a transport
- * sends (on connect, and again after a reset) and the `presence.*` events (the diffs), which
- * each carry the user's whole snapshot in `data.presence`.
+ * The client's view of presence, merged from the members snapshot a transport sends (on
+ * connect, and again after a reset) and the `presence.*` events (the diffs), which each carry
+ * the user's whole snapshot in `data.presence`. One tenant's, or every tenant's on a stream of
+ * every tenant: users are kept by tenant and user id.
  * @internal
  */
 export interface PresenceReconciler {
   /** True once a members snapshot has arrived (since the last reload began). */
   readonly isLoaded: boolean;
+  /**
+   * False when the last members snapshot was cut at the server's limit: connected users it left
+   * out come with their next event. A snapshot that did not say is judged by its length (cut at
+   * 1,000 users or more, the servers' limit).
+   */
+  readonly isComplete: boolean;
   /**
    * False once the server said this stream gets no members (an all-tenants stream: presence is
    * per tenant). Events are then neither held nor applied: none could ever be.
@@ -33,17 +40,31 @@ export interface PresenceReconciler {
   beginReload(): void;
   /** The server sends no members on this stream: forget what is held, hold nothing more. */
   markUnavailable(): void;
-  /** Replaces the members with `members`, then applies the diffs held meanwhile. */
-  applySnapshot(members: readonly UserPresence[]): void;
+  /**
+   * Replaces the members with `members`, then applies the diffs held meanwhile. `complete`: what
+   * the server said of them (see {@link PresenceReconciler.isComplete}).
+   */
+  applySnapshot(members: readonly UserPresence[], complete?: boolean): void;
   /** One user of `tenantId` as last seen (`offline` ones included), if presence reported them. */
   get(tenantId: string, userId: string): UserPresence | undefined;
-  /** Connected users (online and away), by user id. */
+  /** Connected users (online and away), by tenant id, then user id. */
   members(): UserPresence[];
   /**
-   * Every user reported, offline ones included, by user id (a copy): a stream with members is
-   * one tenant's, so a user id names one user.
+   * Every user reported, offline ones included, by user id (a copy). A user id of several
+   * tenants (a stream of every tenant) names the user of the first of them by tenant id.
    */
   users(): Map<string, UserPresence>;
+  /** Every user reported, offline ones included, by tenant id, each tenant's by user id. */
+  tenants(): Map<string, UserPresence[]>;
+}
+
+/** The largest members snapshot the servers send: one of this size may have been cut. */
+const serversMembersLimit = 1_000;
+
+/** By tenant id, then user id (code-unit order, as the servers list them). */
+function byTenantAndUser(a: UserPresence, b: UserPresence): number {
+  if (a.tenantId !== b.tenantId) return a.tenantId < b.tenantId ? -1 : 1;
+  return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
 }
 
 const defaultMaxBuffered = 1_000;
@@ -89,6 +110,7 @@ export function createPresenceReconciler(
   let users = new Map<string, UserPresence>();
   let loaded = false;
   let available = true;
+  let complete = true;
   /** The newest diff of each user, by {@link callKey}(tenant, user), oldest user first. */
   let held = new Map<string, UserPresence>();
 
@@ -121,6 +143,9 @@ export function createPresenceReconciler(
     get isAvailable() {
       return available;
     },
+    get isComplete() {
+      return complete;
+    },
     applyEvent(event) {
       if (!available) return false;
       const found = presenceOfEvent(event);
@@ -144,8 +169,10 @@ export function createPresenceReconciler(
       held = new Map();
       users = new Map();
     },
-    applySnapshot(members) {
+    applySnapshot(members, saidComplete) {
       available = true;
+      complete =
+        typeof saidComplete === 'boolean' ? saidComplete : members.length < serversMembersLimit;
       const next = new Map<string, UserPresence>();
       for (const member of members) {
         const key = keyOf(member);
@@ -171,13 +198,22 @@ export function createPresenceReconciler(
     },
     users() {
       const byUser = new Map<string, UserPresence>();
-      for (const user of users.values()) byUser.set(user.userId, user);
+      for (const user of [...users.values()].sort(byTenantAndUser)) {
+        if (!byUser.has(user.userId)) byUser.set(user.userId, user);
+      }
       return byUser;
     },
     members() {
-      return [...users.values()]
-        .filter((user) => user.status !== 'offline')
-        .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+      return [...users.values()].filter((user) => user.status !== 'offline').sort(byTenantAndUser);
+    },
+    tenants() {
+      const byTenant = new Map<string, UserPresence[]>();
+      for (const user of [...users.values()].sort(byTenantAndUser)) {
+        const list = byTenant.get(user.tenantId);
+        if (list === undefined) byTenant.set(user.tenantId, [user]);
+        else list.push(user);
+      }
+      return byTenant;
     },
   };
 }

@@ -89,40 +89,72 @@ describe.each([
     expect(other.received.every((event) => event.tenantId === 'tenant-b')).toBe(true);
   });
 
-  it('a console of every tenant is told presence is not available there, not left loading', async () => {
+  it('a console of every tenant gets every tenant’s members, by tenant, and follows them', async () => {
     const { deps, open } = await setup();
-    const ops = open(allTenantsToken);
-    await until(ops.client, (state) => state.hasSnapshot);
-    const received = (count: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (ops.received.filter((event) => event.type.startsWith('presence.')).length < count) {
-            return;
-          }
-          stop();
-          resolve();
-        };
-        const stop = ops.client.onEvent(check);
-        check();
-      });
-    open('tenant-a:u1');
+    // One user id in two tenants: two users.
+    const a = open('tenant-a:u1');
     open('tenant-b:u1');
-    await received(2);
-    await deps.presence.setState('tenant-a', 'u1', 'break');
-    await received(3);
-    // Not "loading" for ever: said, with nothing held (two tenants' u1 would mix).
-    expect(ops.client.getSnapshot().presence).toEqual({
-      members: [],
-      users: new Map(),
-      count: { online: 0, away: 0 },
-      isLoaded: false,
-      isAvailable: false,
+    open('tenant-b:u2');
+    await until(a.client, (state) => state.presence.isLoaded);
+    for (const [tenantId, userId] of [
+      ['tenant-b', 'u1'],
+      ['tenant-b', 'u2'],
+    ] as const) {
+      while ((await deps.presence.getPresence(tenantId, userId)).status !== 'online') {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    const ops = open(allTenantsToken);
+    const tenantMembers = (tenantId: string) =>
+      ops.client
+        .getSnapshot()
+        .presence.byTenant.get(tenantId)
+        ?.members.map((member) => member.userId)
+        .join();
+    await until(ops.client, (state) => state.presence.isLoaded);
+    expect(ops.client.getSnapshot().presence).toMatchObject({
+      isAvailable: true,
+      isComplete: true,
+      count: { online: 3, away: 0 },
     });
-    // The events themselves still reach the console's listeners (an activity feed).
-    expect(ops.received.map((event) => `${event.type}@${event.tenantId}`).sort()).toEqual([
-      'presence.online@tenant-a',
-      'presence.online@tenant-b',
-      'presence.updated@tenant-a',
-    ]);
+    expect(
+      ops.client
+        .getSnapshot()
+        .presence.members.map((member) => `${member.tenantId}/${member.userId}`),
+    ).toEqual(['tenant-a/u1', 'tenant-b/u1', 'tenant-b/u2']);
+    expect(tenantMembers('tenant-a')).toBe('u1');
+    expect(tenantMembers('tenant-b')).toBe('u1,u2');
+    expect(ops.client.getSnapshot().presence.byTenant.get('tenant-b')?.count).toEqual({
+      online: 2,
+      away: 0,
+    });
+
+    // Then every tenant's events, each applied to its own tenant's user.
+    const tenantB = ops.client.getSnapshot().presence.byTenant.get('tenant-b');
+    await deps.presence.setState('tenant-a', 'u1', 'break');
+    await until(
+      ops.client,
+      (state) => state.presence.byTenant.get('tenant-a')?.users.get('u1')?.state === 'break',
+    );
+    expect(ops.client.getSnapshot().presence.byTenant.get('tenant-b')?.users.get('u1')?.state).toBe(
+      'available',
+    );
+    // A tenant whose users did not change keeps its object.
+    expect(ops.client.getSnapshot().presence.byTenant.get('tenant-b')).toBe(tenantB);
+
+    open('tenant-c:u9');
+    await until(ops.client, () => tenantMembers('tenant-c') === 'u9');
+    a.leave();
+    for (;;) {
+      const user = await deps.presence.getPresence('tenant-a', 'u1');
+      if (user.connections.every((connection) => connection.leaving)) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    deps.advance(5001);
+    await deps.presence.sweep();
+    const state = await until(ops.client, () => tenantMembers('tenant-a') === '');
+    expect(state.presence.byTenant.get('tenant-a')?.users.get('u1')?.status).toBe('offline');
+    expect(state.presence.byTenant.get('tenant-b')?.users.get('u1')?.status).toBe('online');
+    expect(state.presence.count).toEqual({ online: 3, away: 0 });
   });
 });

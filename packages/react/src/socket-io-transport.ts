@@ -212,10 +212,18 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
         const { complete } = payload;
         sink.onSnapshot(payload.calls, typeof complete === 'boolean' ? complete : undefined);
       };
-      const onMembers = (payload: { members: UserPresence[]; cursor?: string }): void => {
+      const onMembers = (payload: {
+        members: UserPresence[];
+        complete?: unknown;
+        cursor?: string;
+      }): void => {
         if (superseded()) return;
         if (payload.cursor) lastCursor = payload.cursor;
-        sink.onPresenceSnapshot?.(payload.members);
+        const { complete } = payload;
+        sink.onPresenceSnapshot?.(
+          payload.members,
+          typeof complete === 'boolean' ? complete : undefined,
+        );
       };
       const onMembersUnavailable = (payload: { reason?: string } | undefined): void => {
         if (superseded()) return;

@@ -134,8 +134,11 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
         current.addEventListener('presence', (event) => {
           if (!live()) return;
           track(event);
-          const { members } = JSON.parse(String(event.data)) as { members: UserPresence[] };
-          sink.onPresenceSnapshot?.(members);
+          const { members, complete } = JSON.parse(String(event.data)) as {
+            members: UserPresence[];
+            complete?: unknown;
+          };
+          sink.onPresenceSnapshot?.(members, typeof complete === 'boolean' ? complete : undefined);
         });
         current.addEventListener('presence-unavailable', (event) => {
           if (!live()) return;

@@ -8,7 +8,7 @@ import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay'
 export type TrpcCallStreamMessage =
   | { type: 'ready' }
   | { type: 'event'; event: CallEvent }
-  | { type: 'presence'; members: UserPresence[] }
+  | { type: 'presence'; members: UserPresence[]; complete?: boolean }
   | { type: 'presence-unavailable'; reason: string }
   | { type: 'reset'; reason: string };
 
@@ -195,8 +195,13 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
             if (id) lastEventId = id;
             if (data.type === 'ready') load();
             else if (data.type === 'reset') sink.onReset(data.reason);
-            else if (data.type === 'presence') sink.onPresenceSnapshot?.(data.members);
-            else if (data.type === 'presence-unavailable')
+            else if (data.type === 'presence') {
+              const { complete } = data;
+              sink.onPresenceSnapshot?.(
+                data.members,
+                typeof complete === 'boolean' ? complete : undefined,
+              );
+            } else if (data.type === 'presence-unavailable')
               sink.onPresenceUnavailable?.(data.reason);
             else if (data.type === 'event') sink.onEvent(data.event, id);
           },

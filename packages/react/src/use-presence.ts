@@ -23,9 +23,9 @@ export interface UsePresenceResult {
   /** True once the members snapshot has arrived (until then, unknown users may be online). */
   isLoaded: boolean;
   /**
-   * False when the server said this stream gets no presence: a stream of every tenant (a
-   * super-admin console) has no members, since presence is per tenant. `isLoaded` then stays
-   * false for good: show "presence not available", not a spinner.
+   * False when the server said this stream gets no presence: a stream of every tenant from a
+   * server whose presence cannot list every tenant's members. `isLoaded` then stays false for
+   * good: show "presence not available", not a spinner.
    */
   isAvailable: boolean;
 }
@@ -62,11 +62,10 @@ const selectAvailable = (state: CallTrackState) => state.presence.isAvailable;
  * called without one: status, app state and the active calls they are on. Re-renders when that
  * user's presence or calls change, not for other users.
  *
- * User ids belong to a tenant. A client that sees every tenant (an `allTenants` principal, a
- * super-admin console) holds every tenant's calls: pass the user's tenant,
- * `usePresence(userId, { tenantId })`, for that tenant's user alone. Its presence, though, is
- * not there: such a stream gets no members (presence is per tenant), so `presence` stays
- * undefined and `isAvailable` false; its `calls` and `onCall` work.
+ * User ids belong to a tenant. A client that sees every tenant (an `allTenants` principal, an
+ * operations console) holds every tenant's calls and presence: pass the user's tenant,
+ * `usePresence(userId, { tenantId })`, for that tenant's user alone (without it, `presence` is
+ * the user of that id of the first tenant by id, and `calls` are every tenant's).
  *
  * Setting the state goes through your own API (which calls `presence.setState` on the server);
  * the `presence.updated` event then updates every board, this one included.
@@ -75,8 +74,10 @@ export function usePresence(userId?: string, options?: { tenantId?: string }): U
   const tenantId = options?.tenantId;
   const target = useCallTrackState((state) => userId ?? state.userId);
   const presence = useCallTrackState((state) => {
-    const user = target === undefined ? undefined : state.presence.users.get(target);
-    return tenantId === undefined || user?.tenantId === tenantId ? user : undefined;
+    if (target === undefined) return undefined;
+    return tenantId === undefined
+      ? state.presence.users.get(target)
+      : state.presence.byTenant.get(tenantId)?.users.get(target);
   });
   const selectCalls = useCallback(
     (state: CallTrackState) => callsOf(state.activeCalls, target, tenantId),

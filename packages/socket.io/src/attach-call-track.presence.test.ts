@@ -182,14 +182,30 @@ describe('attachCallTrack({ presence })', () => {
     expect(calls.log.named('presence_members')).toEqual([]);
   });
 
-  it('tells an all-tenants stream that takes presence.* that no members come, and no other', async () => {
+  it('gives an all-tenants stream that takes presence.* the members of every tenant, then every tenant’s presence.* events', async () => {
     const { bus, presence } = await setup();
     const tracker = createTestTracker(bus);
     const server = await startSocketServer(bus, { presence, tracker: tracker.reader });
     servers.push(server);
-    const admin = await open(server, 'admin:a:boss');
-    const callsOnly = await open(server, 'admin:a:calls', { types: ['call.*'] });
     const tenant = await open(server, 'token:a:u1');
+    await open(server, 'token:b:x');
+    const callsOnly = await open(server, 'admin:a:calls', { types: ['call.*'] });
+    const admin = await open(server, 'admin:a:boss');
+    const [members] = await admin.log.waitFor('presence_members');
+    const payload = members!.payload as PresenceMembersPayload;
+    // The console's own user, of its own tenant, is a member too; all-tenants views have no cursor.
+    expect(payload.members.map((member) => `${member.tenantId}/${member.userId}`)).toEqual([
+      'a/boss',
+      'a/calls',
+      'a/u1',
+      'b/x',
+    ]);
+    expect(payload).toMatchObject({ complete: true });
+    expect(payload.cursor).toBeUndefined();
+
+    const late = server.client({ token: 'token:c:u9' });
+    await connected(late);
+    await until(admin.log, () => presenceOf(admin.log).includes('presence.online c/u9'));
     const marker = makeEvent('b', { type: 'call.ringing' });
     await bus.publish(marker);
     const tenantMarker = makeEvent('a', { type: 'call.ringing' });
@@ -198,21 +214,23 @@ describe('attachCallTrack({ presence })', () => {
       await until(client.log, () => idsOf(client.log).includes(marker.id));
     }
     await until(tenant.log, () => idsOf(tenant.log).includes(tenantMarker.id));
-    // Said before the snapshot, so the client neither waits for members nor holds diffs.
-    expect(namesOf(admin.log)).toEqual(['presence_unavailable', 'active_calls']);
-    const [unavailable] = admin.log.named('presence_unavailable');
-    expect(unavailable?.payload as PresenceUnavailablePayload).toEqual({ reason: 'all-tenants' });
+    expect(namesOf(admin.log)).toEqual(['active_calls', 'presence_members']);
+    expect(presenceOf(admin.log)).toEqual(['presence.online c/u9']);
     expect(namesOf(callsOnly.log)).toEqual(['active_calls']);
     expect(namesOf(tenant.log)).toEqual(['active_calls', 'presence_members']);
+    const [tenantMembers] = tenant.log.named('presence_members');
+    expect((tenantMembers!.payload as PresenceMembersPayload).complete).toBe(true);
   });
 
-  it('tells an all-tenants stream again each time it subscribes after a reset', async () => {
+  it('gives an all-tenants stream the members of every tenant again each time it subscribes after a reset', async () => {
     const bus = faultyBus(createMemoryBus());
     buses.push(bus);
     const presence = createPresence({ bus, autoHeartbeat: false, clock: { now: () => t0 } });
     presences.push(presence);
     const server = await startSocketServer(bus, { presence });
     servers.push(server);
+    // A user of another tenant, connected elsewhere (another transport, another process).
+    await presence.connect({ tenantId: 'b', userId: 'x' });
     const before = await bus.publish(makeEvent('a'));
     // Back with a cursor: an all-tenants view cannot resume, it is told to reload.
     const socket = server.client({ token: 'admin:a:boss', lastCursor: before.cursor });
@@ -231,21 +249,43 @@ describe('attachCallTrack({ presence })', () => {
     await bus.publish(marker);
     await until(log, () => idsOf(log).includes(marker.id));
 
-    expect(namesOf(log)).toEqual([
-      'reset',
-      'presence_unavailable',
-      'reset',
-      'presence_unavailable',
-    ]);
+    expect(namesOf(log)).toEqual(['reset', 'presence_members', 'reset', 'presence_members']);
     expect(log.named('reset').map((entry) => entry.payload)).toEqual([
       { reason: 'reconnected' },
       { reason: 'event-skipped' },
     ]);
-    expect(log.named('presence_unavailable').map((entry) => entry.payload)).toEqual([
-      { reason: 'all-tenants' },
-      { reason: 'all-tenants' },
-    ]);
+    for (const entry of log.named('presence_members')) {
+      expect(
+        (entry.payload as PresenceMembersPayload).members.map(
+          (member) => `${member.tenantId}/${member.userId}`,
+        ),
+      ).toEqual(['a/boss', 'b/x']);
+    }
     expect(idsOf(log)).toEqual([marker.id]);
+  });
+
+  it('tells an all-tenants stream that takes presence.* that no members come when presence cannot list every tenant', async () => {
+    const { bus, presence } = await setup();
+    // A presence of the app's own, with only what a tenant's stream needs.
+    const perTenant: ConnectionPresence = {
+      connect: (principal, options) => presence.connect(principal, options),
+      listMembers: (tenantId, options) => presence.listMembers(tenantId, options),
+    };
+    const tracker = createTestTracker(bus);
+    const server = await startSocketServer(bus, { presence: perTenant, tracker: tracker.reader });
+    servers.push(server);
+    const admin = await open(server, 'admin:a:boss');
+    const tenant = await open(server, 'token:a:u1');
+    const marker = makeEvent('a', { type: 'call.ringing' });
+    await bus.publish(marker);
+    for (const client of [admin, tenant]) {
+      await until(client.log, () => idsOf(client.log).includes(marker.id));
+    }
+    // Said before the snapshot, so the client neither waits for members nor holds diffs.
+    expect(namesOf(admin.log)).toEqual(['presence_unavailable', 'active_calls']);
+    const [unavailable] = admin.log.named('presence_unavailable');
+    expect(unavailable?.payload as PresenceUnavailablePayload).toEqual({ reason: 'all-tenants' });
+    expect(namesOf(tenant.log)).toEqual(['active_calls', 'presence_members']);
   });
 
   it('heartbeats on Engine.IO pongs, and reports a refused registration as presence_error', async () => {

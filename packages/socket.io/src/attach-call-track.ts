@@ -46,7 +46,9 @@ export interface AttachCallTrackOptions {
    * `heartbeatIntervalMs` of at least `pingInterval`), and disconnects with the socket. A
    * refusal (too many connections) is sent as `presence_error`; the connection streams on. A
    * `subscribe_to_calls` without `after` whose types take `presence.*` gets
-   * `presence_members` before the diffs.
+   * `presence_members` before the diffs: its tenant's, or every tenant's for an all-tenants
+   * principal (with `listMembersAcrossTenants`, which `createPresence()` has; without it,
+   * `presence_unavailable`). At most 1,000 members, `complete: false` past them.
    */
   presence?: ConnectionPresence;
   /** Verifies each handshake; see {@link AuthenticateSocket}. */

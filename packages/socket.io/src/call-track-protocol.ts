@@ -35,13 +35,21 @@ export interface ActiveCallsPayload {
 }
 
 /**
- * Payload of `presence_members` (with the `presence` option): the tenant's connected users when
- * the stream started, sent with `active_calls` by a `subscribe_to_calls` without `after` whose
- * types take `presence.*`. The `presence.*` events that follow (as `call_update`) are the diffs:
- * per user, keep the snapshot with the higher `presence.version`.
+ * Payload of `presence_members` (with the `presence` option): the connected users when the
+ * stream started, of the tenant, or of every tenant for an all-tenants principal (each with its
+ * `tenantId`: keep users by tenant and user id). Sent with `active_calls` by a
+ * `subscribe_to_calls` without `after` whose types take `presence.*`. The `presence.*` events
+ * that follow (as `call_update`) are the diffs: per user, keep the snapshot with the higher
+ * `presence.version`.
  */
 export interface PresenceMembersPayload {
+  /** At most 1,000 users: a tenant after another, each one's by user id. */
   members: UserPresence[];
+  /**
+   * False when the limit left connected users out: they come with their next `presence.*` event.
+   * Servers before this field was added leave it out.
+   */
+  complete: boolean;
   /** The stream position the members were read at, as `active_calls.cursor`. */
   cursor?: string;
 }
@@ -49,9 +57,10 @@ export interface PresenceMembersPayload {
 /**
  * Payload of `presence_unavailable` (with the `presence` option): sent instead of
  * `presence_members` to an all-tenants principal's `subscribe_to_calls` whose types take
- * `presence.*` (`reason: 'all-tenants'`). Presence is per tenant: no members come, and the
- * `presence.*` events of several tenants cannot be applied to any. Show that presence is not
- * available on this stream (read a tenant's members through your own API).
+ * `presence.*` (`reason: 'all-tenants'`) when `presence` cannot list every tenant's members (a
+ * `ConnectionPresence` of your own without `listMembersAcrossTenants`; `createPresence()` has
+ * it). No members come, so the client neither waits for them nor holds the `presence.*` events.
+ * Show that presence is not available on this stream.
  */
 export interface PresenceUnavailablePayload {
   reason: 'all-tenants';
@@ -176,9 +185,9 @@ export interface CallTrackServerEvents {
   'call:completed': (delivery: CallTrackDelivery) => void;
   /** The snapshot that starts a `subscribe_to_calls` without `after`. */
   active_calls: (payload: ActiveCallsPayload) => void;
-  /** The tenant's presence members, before their `presence.*` diffs (with `presence`). */
+  /** The presence members (of every tenant for an all-tenants view), before their diffs. */
   presence_members: (payload: PresenceMembersPayload) => void;
-  /** An all-tenants stream gets no presence members (with `presence`). */
+  /** An all-tenants stream gets no members: `presence` cannot list every tenant's. */
   presence_unavailable: (payload: PresenceUnavailablePayload) => void;
   /** Presence did not register this connection (with `presence`). */
   presence_error: (payload: PresenceErrorPayload) => void;

@@ -4,9 +4,14 @@ import {
   type ConnectionPresence,
   isEventForPrincipal,
   type Principal,
-  type UserPresence,
 } from '@calltrack/core';
-import { attachedWithin, readActiveCallsSnapshot } from '@calltrack/core/internal';
+import {
+  attachedWithin,
+  listsMembersAcrossTenants,
+  type PresenceMembersRead,
+  readActiveCallsSnapshot,
+  readPresenceMembers,
+} from '@calltrack/core/internal';
 import type { Socket } from 'socket.io';
 import { BusSubscriptionLostError } from './bus-subscription-lost-error';
 import type {
@@ -148,13 +153,14 @@ export class SocketDelivery implements ChannelListener {
       throw error;
     }
     if (generation !== this.generation || this.closed) return;
-    // A tenant's stream that takes `presence.*` starts with the members (all-tenants views do
-    // not: presence is per tenant).
+    // A stream that takes `presence.*` starts with the members: its tenant's, or every tenant's
+    // for an all-tenants view (when presence can list them).
+    const takesPresence = presence !== undefined && stream?.matches('presence.online') === true;
     const members =
-      presence !== undefined && tenantId !== undefined && stream?.matches('presence.online')
+      takesPresence && (tenantId !== undefined || listsMembersAcrossTenants(presence))
         ? presence
         : undefined;
-    if (presence !== undefined && tenantId === undefined && stream?.matches('presence.online')) {
+    if (takesPresence && members === undefined) {
       // Said, so that a client neither waits for members nor holds diffs it cannot apply.
       const payload: PresenceUnavailablePayload = { reason: 'all-tenants' };
       this.socket.emit('presence_unavailable', payload);
@@ -179,7 +185,7 @@ export class SocketDelivery implements ChannelListener {
         tracker === undefined
           ? undefined
           : readActiveCallsSnapshot(tracker, tenantId, { limit: this.context.snapshotLimit }),
-        members?.listMembers(tenantId as string),
+        members === undefined ? undefined : readPresenceMembers(members, tenantId),
       ]);
     try {
       let snapshot: Awaited<ReturnType<typeof read>>;
@@ -231,9 +237,12 @@ export class SocketDelivery implements ChannelListener {
     this.goLive(buffering);
   }
 
-  private sendMembers(members: UserPresence[], position: string | undefined): void {
+  private sendMembers(
+    { members, complete }: PresenceMembersRead,
+    position: string | undefined,
+  ): void {
     const payload: PresenceMembersPayload =
-      position === undefined ? { members } : { members, cursor: position };
+      position === undefined ? { members, complete } : { members, complete, cursor: position };
     this.socket.emit('presence_members', payload);
   }
 

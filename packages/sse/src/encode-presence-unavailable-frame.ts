@@ -3,9 +3,10 @@ import { encodeSseFrame } from './encode-sse-frame';
 
 /**
  * Encodes `event: presence-unavailable`, `data: {"reason":"all-tenants"}`: sent instead of the
- * members to a stream of every tenant that takes `presence.*` (with `presence`). Presence is per
- * tenant: no members come, and the `presence.*` events of several tenants cannot be applied to
- * any, so the client neither waits for members nor holds those events.
+ * members to a stream of every tenant that takes `presence.*` when `presence` cannot list every
+ * tenant's members (a `ConnectionPresence` of your own without `listMembersAcrossTenants`;
+ * `createPresence()` has it). No members come, so the client neither waits for them nor holds
+ * the `presence.*` events.
  */
 export function encodePresenceUnavailableFrame(): Uint8Array {
   return encodeSseBytes(

@@ -96,7 +96,9 @@ export interface SseHandlerOptions {
    * `heartbeatIntervalMs` of at least `keepAliveMs`), and disconnects when the stream ends. A
    * fresh tenant stream that takes `presence.*` events starts with an `event: presence` holding
    * the tenant's members (again after a `reset`); the `presence.*` events that follow are the
-   * diffs.
+   * diffs. An all-tenants stream gets the members of every tenant the same way (with
+   * `listMembersAcrossTenants`, which `createPresence()` has; without it,
+   * `event: presence-unavailable`). At most 1,000 members, `complete: false` past them.
    */
   presence?: ConnectionPresence;
   /**

@@ -1,5 +1,7 @@
 import { createRedisBus } from '@calltrack/bus/redis';
 import { toNodeHandler } from '@calltrack/core/node';
+import { createPresence } from '@calltrack/presence';
+import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import {
   callEvents,
   connectTestRedis,
@@ -210,5 +212,59 @@ describe.skipIf(!redis)('SSE over the Redis bus, two nodes', () => {
     admin.close();
     tenant.close();
     await close();
+  });
+
+  it('gives an all-tenants stream the members of every tenant, from every node, on a Redis presence store', async () => {
+    const client = redis as Redis;
+    const name = `${prefix}:presence`;
+    const busOne = createRedisBus({ redis: client, prefix: name });
+    const busTwo = createRedisBus({ redis: client, prefix: name });
+    // Two nodes, each with its own presence engine on one Redis store.
+    const presenceOf = (bus: typeof busOne) =>
+      createPresence({
+        bus,
+        store: createRedisPresenceStore({ redis: client, prefix: `${name}:store` }),
+        autoHeartbeat: false,
+        logger: {},
+      });
+    const presenceOne = presenceOf(busOne);
+    const presenceTwo = presenceOf(busTwo);
+    const one = await startSse((options) => createSseNodeHandler(options), {
+      realBus: busOne,
+      presence: presenceOne,
+      keepAliveMs: 0,
+    });
+    const two = await startSse((options) => createSseNodeHandler(options), {
+      realBus: busTwo,
+      presence: presenceTwo,
+      keepAliveMs: 0,
+    });
+    const agents = [
+      openEventSource(two.url, 'tenant-a:u1'),
+      openEventSource(two.url, 'tenant-b:u1'),
+      openEventSource(one.url, 'tenant-c:u7'),
+    ];
+    await two.untilOpened(2);
+    await one.untilOpened(1);
+    const admin = openEventSource(`${one.url}?types=presence.*`, '*:root');
+    const [members] = (
+      await admin.until((received) => received.some((event) => event.type === 'presence'))
+    ).filter((event) => event.type === 'presence');
+    expect(members!.data.complete).toBe(true);
+    expect(
+      (members!.data.members as { tenantId: string; userId: string }[])
+        .map((member) => `${member.tenantId}/${member.userId}`)
+        .sort(),
+    ).toEqual(['tenant-a/root', 'tenant-a/u1', 'tenant-b/u1', 'tenant-c/u7']);
+    // Then every tenant's presence.* events, whichever node decided them.
+    const late = openEventSource(two.url, 'tenant-d:u3');
+    await admin.until((received) =>
+      callEvents(received).some(
+        (event) => event.data.type === 'presence.online' && event.data.tenantId === 'tenant-d',
+      ),
+    );
+    for (const source of [...agents, admin, late]) source.close();
+    await Promise.all([presenceOne.stop(), presenceTwo.stop()]);
+    await Promise.all([busOne.close(), busTwo.close()]);
   });
 });

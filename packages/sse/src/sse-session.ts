@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { BusEventMessage, BusResetMessage, BusSubscription } from '@calltrack/bus';
 import { type CallEvent, isEventForPrincipal, type PresenceRegistration } from '@calltrack/core';
-import { attachedWithin } from '@calltrack/core/internal';
+import {
+  attachedWithin,
+  listsMembersAcrossTenants,
+  readPresenceMembers,
+} from '@calltrack/core/internal';
 import { createSseEventFilter } from './create-sse-event-filter';
 import type { SseKeepAliveTarget } from './create-sse-keepalive';
 import { encodeCallEventFrame } from './encode-call-event-frame';
@@ -137,10 +141,14 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   private presenceConnection: PresenceRegistration | undefined;
   private readonly filter: ((event: CallEvent) => boolean) | undefined;
   /**
-   * The stream gets a members snapshot: presence is on, it is a tenant's, it takes `presence.*`.
+   * The stream gets a members snapshot: presence is on, it takes `presence.*`, and it is a
+   * tenant's or presence lists every tenant's members.
    */
   private readonly wantsMembers: boolean;
-  /** An all-tenants stream that takes `presence.*`, with presence: told there are no members. */
+  /**
+   * An all-tenants stream that takes `presence.*`, with a presence that cannot list every
+   * tenant's members: told there are no members.
+   */
   private readonly toldNoMembers: boolean;
   private readonly channel: SseChannel;
 
@@ -162,8 +170,10 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       settings.presence !== undefined &&
       (this.filter === undefined ||
         this.filter({ type: 'presence.online', tenantId: principal.tenantId } as CallEvent));
-    this.wantsMembers = takesPresence && principal.allTenants !== true;
-    this.toldNoMembers = takesPresence && principal.allTenants === true;
+    const acrossTenants =
+      settings.presence !== undefined && listsMembersAcrossTenants(settings.presence);
+    this.wantsMembers = takesPresence && (principal.allTenants !== true || acrossTenants);
+    this.toldNoMembers = takesPresence && principal.allTenants === true && !acrossTenants;
   }
 
   /** True once the stream has ended (or the client left before it started). */
@@ -223,8 +233,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     if (principal.allTenants === true && query.lastEventId !== undefined) {
       this.backlog.push({ bytes: resetFrame('reconnected') });
     }
-    // Presence is per tenant: said at the start (an all-tenants stream is always fresh) and
-    // after each reset.
+    // No members of every tenant to be had: said at the start (an all-tenants stream is always
+    // fresh) and after each reset.
     if (this.toldNoMembers) this.backlog.push({ bytes: encodePresenceUnavailableFrame() });
     this.firstFrames = this.queueFirstFrames();
   }
@@ -243,7 +253,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     };
     const snapshot =
       this.settings.tracker && (fresh || principal.allTenants === true) ? queue() : undefined;
-    const members = this.wantsMembers && fresh ? queue() : undefined;
+    const members =
+      this.wantsMembers && (fresh || principal.allTenants === true) ? queue() : undefined;
     return snapshot || members ? { snapshot, members } : undefined;
   }
 
@@ -359,8 +370,8 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     // them, and the client resumes): they stand for this reset.
     if (this.restarting || this.endingAfterFirstFrames) return;
     this.send({ bytes: resetFrame(reason, cursor) });
-    // What a fresh stream starts with comes again, in the same order: a client that reloads
-    // presence on `reset` is told again that none comes, as tenant streams get members again.
+    // What a fresh stream starts with comes again, in the same order: members, or (presence
+    // without a listing of every tenant) the word that none come.
     if (this.toldNoMembers && !this.closed) {
       this.send({ bytes: encodePresenceUnavailableFrame() });
     }
@@ -387,8 +398,12 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     const presence = settings.presence as NonNullable<SseSettings['presence']>;
     let bytes: Uint8Array;
     try {
-      const members = await presence.listMembers(info.principal.tenantId);
-      bytes = encodePresenceFrame(members, this.resumeIdOf(pending));
+      const { principal } = info;
+      const { members, complete } = await readPresenceMembers(
+        presence,
+        principal.allTenants === true ? undefined : principal.tenantId,
+      );
+      bytes = encodePresenceFrame(members, complete, this.resumeIdOf(pending));
     } catch (error) {
       if (!this.closed) {
         settings.report(error, { stream: info });

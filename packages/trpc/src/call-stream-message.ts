@@ -50,22 +50,31 @@ export interface CallStreamResetMessage {
 }
 
 /**
- * The tenant's presence members (with `presence`): after `ready`, and after every `reset`, when
- * the subscription takes `presence.*` events. The `presence.*` events that follow are the
- * diffs: per user, keep the snapshot with the higher `version`. Its tracked id is the position
- * it was read at (as `ready`'s and `reset`'s).
+ * The presence members (with `presence`): the connected users of the subscriber's tenant, or of
+ * every tenant for an all-tenants subscriber (each with its `tenantId`: keep users by tenant and
+ * user id), after `ready` and after every `reset`, when the subscription takes `presence.*`
+ * events. The `presence.*` events that follow are the diffs: per user, keep the snapshot with
+ * the higher `version`. Its tracked id is the position it was read at (as `ready`'s and
+ * `reset`'s).
  */
 export interface CallStreamPresenceMessage {
   type: 'presence';
+  /** At most 1,000 users: a tenant after another, each one's by user id. */
   members: UserPresence[];
+  /**
+   * False when the limit left connected users out: they come with their next `presence.*` event.
+   * Servers before this field was added leave it out.
+   */
+  complete: boolean;
 }
 
 /**
  * Sent instead of {@link CallStreamPresenceMessage} (with `presence`) to a subscription of every
  * tenant (`reason: 'all-tenants'`) that takes `presence.*` events, after its `ready` or its
- * `reset`: presence is per tenant, so no members come, and `presence.*` events of several
- * tenants cannot be applied to any. Show that presence is not available on this stream (read a
- * tenant's members through your own API, `presence.listMembers(tenantId)`).
+ * `reset`, when `presence` cannot list every tenant's members (a `ConnectionPresence` of your
+ * own without `listMembersAcrossTenants`; `createPresence()` has it). No members come, so the
+ * client neither waits for them nor holds the `presence.*` events. Show that presence is not
+ * available on this stream.
  */
 export interface CallStreamPresenceUnavailableMessage {
   type: 'presence-unavailable';

@@ -77,7 +77,10 @@ export interface CallTrackProceduresOptions<
    * is attached, heartbeats every `presenceHeartbeatMs`, and disconnects when the subscription
    * ends (a refusal, such as too many connections, fails the call with its code:
    * `TOO_MANY_REQUESTS`). A subscription that takes `presence.*` gets `{ type: 'presence',
-   * members }` after `ready` and after each `reset`.
+   * members, complete }` after `ready` and after each `reset`: its tenant's members, or every
+   * tenant's for an all-tenants subscriber (with `listMembersAcrossTenants`, which
+   * `createPresence()` has; without it, `{ type: 'presence-unavailable' }`). At most 1,000
+   * members, `complete: false` past them.
    */
   presence?: ConnectionPresence;
   /**

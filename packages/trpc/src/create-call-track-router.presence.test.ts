@@ -193,7 +193,7 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
     expect(presenceOf(other).every((entry) => entry.includes(' tenant-b/'))).toBe(true);
   });
 
-  it('tells an all-tenants subscriber taking presence.* that no members come, and no other', async () => {
+  it('gives an all-tenants subscriber taking presence.* the members of every tenant, then every tenant’s presence.* events', async () => {
     let presence!: Presence;
     const { bus, subscribe } = await setup({
       presence: (bus) => {
@@ -202,25 +202,41 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
       },
     });
     cleanups.push(() => presence.stop());
-    const { collector: admin } = subscribe('*:admin');
-    const { collector: callsOnly } = subscribe('*:admin', { types: ['call.*'] });
     const { collector: tenant } = subscribe('tenant-a:u1');
-    const marker = makeCallEvent();
-    for (const c of [admin, callsOnly, tenant]) {
+    const { collector: other } = subscribe('tenant-b:x');
+    const { collector: callsOnly } = subscribe('*:calls', { types: ['call.*'] });
+    for (const c of [tenant, other, callsOnly]) {
       await c.until(() => c.data.some((m) => m.data.type === 'ready'));
     }
+    const { collector: admin } = subscribe('*:admin');
+    await admin.until(() => admin.data.some((m) => m.data.type === 'presence'));
+    const members = admin.data.find((m) => m.data.type === 'presence')!.data;
+    // The console's own user, of its own tenant, is a member too.
+    expect(
+      members.type === 'presence' && members.members.map((m) => `${m.tenantId}/${m.userId}`),
+    ).toEqual(['tenant-a/admin', 'tenant-a/calls', 'tenant-a/u1', 'tenant-b/x']);
+    expect(members).toMatchObject({ complete: true });
+
+    await presence.setState('tenant-b', 'x', 'break');
+    await admin.until(() => presenceOf(admin).includes('presence.updated tenant-b/x'));
+    const marker = makeCallEvent();
     await bus.publish(marker);
-    for (const c of [admin, callsOnly, tenant])
+    for (const c of [admin, callsOnly, tenant]) {
       await c.until(() => eventIds(c).includes(marker.id));
+    }
     const kinds = (c: Collector<Received>) =>
       c.data.map((m) => m.data.type).filter((type) => type !== 'event');
-    expect(kinds(admin)).toEqual(['ready', 'presence-unavailable']);
-    expect(admin.data[1]?.data).toEqual({ type: 'presence-unavailable', reason: 'all-tenants' });
+    expect(kinds(admin)).toEqual(['ready', 'presence']);
+    // Its own online follows the members that already hold it (same version), as on a tenant's.
+    expect(presenceOf(admin)).toEqual([
+      'presence.online tenant-a/admin',
+      'presence.updated tenant-b/x',
+    ]);
     expect(kinds(callsOnly)).toEqual(['ready']);
     expect(kinds(tenant)).toEqual(['ready', 'presence']);
   });
 
-  it('tells an all-tenants subscriber again after a reset in the middle of the stream', async () => {
+  it('gives an all-tenants subscriber the members of every tenant again after a reset in the middle of the stream', async () => {
     const poisoned = poisonBus(createMemoryBus());
     let presence!: Presence;
     const { bus, subscribe } = await setup({
@@ -231,6 +247,8 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
       },
     });
     cleanups.push(() => presence.stop());
+    // A user of another tenant, connected elsewhere (another transport, another process).
+    await presence.connect({ tenantId: 'tenant-b', userId: 'x' });
     const { collector: admin } = subscribe('*:admin');
     const { collector: tenant } = subscribe('tenant-a:u1');
     for (const c of [admin, tenant]) {
@@ -244,17 +262,41 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
     for (const c of [admin, tenant]) await c.until(() => eventIds(c).includes(marker.id));
     const kinds = (c: Collector<Received>) =>
       c.data.map((m) => m.data.type).filter((type) => type !== 'event');
-    expect(kinds(admin)).toEqual([
-      'ready',
-      'presence-unavailable',
-      'reset',
-      'presence-unavailable',
-    ]);
-    expect(admin.data.at(-2)).toEqual({
-      id: cursor,
-      data: { type: 'presence-unavailable', reason: 'all-tenants' },
-    });
+    expect(kinds(admin)).toEqual(['ready', 'presence', 'reset', 'presence']);
+    const again = admin.data.at(-2)!;
+    expect(again.id).toBe(cursor);
+    expect(
+      again.data.type === 'presence' && again.data.members.map((m) => `${m.tenantId}/${m.userId}`),
+    ).toEqual(['tenant-a/admin', 'tenant-a/u1', 'tenant-b/x']);
     expect(kinds(tenant)).toEqual(['ready', 'presence', 'reset', 'presence']);
+  });
+
+  it('tells an all-tenants subscriber taking presence.* that no members come when presence cannot list every tenant', async () => {
+    let presence!: Presence;
+    const { bus, subscribe } = await setup({
+      presence: (bus) => {
+        presence = createPresence({ bus, autoHeartbeat: false, clock: { now: () => t0 } });
+        // A presence of the app's own, with only what a tenant's stream needs.
+        return {
+          connect: (principal, options) => presence.connect(principal, options),
+          listMembers: (tenantId, options) => presence.listMembers(tenantId, options),
+        };
+      },
+    });
+    cleanups.push(() => presence.stop());
+    const { collector: admin } = subscribe('*:admin');
+    const { collector: tenant } = subscribe('tenant-a:u1');
+    for (const c of [admin, tenant]) {
+      await c.until(() => c.data.some((m) => m.data.type === 'ready'));
+    }
+    const marker = makeCallEvent();
+    await bus.publish(marker);
+    for (const c of [admin, tenant]) await c.until(() => eventIds(c).includes(marker.id));
+    const kinds = (c: Collector<Received>) =>
+      c.data.map((m) => m.data.type).filter((type) => type !== 'event');
+    expect(kinds(admin)).toEqual(['ready', 'presence-unavailable']);
+    expect(admin.data[1]?.data).toEqual({ type: 'presence-unavailable', reason: 'all-tenants' });
+    expect(kinds(tenant)).toEqual(['ready', 'presence']);
   });
 
   it('heartbeats on its own timer and fails with TOO_MANY_REQUESTS when presence refuses', async () => {

@@ -304,7 +304,7 @@ describe('streamCallEvents', () => {
     await stream.return();
   });
 
-  it('tells an all-tenants stream taking presence.* again after a reset its bus sends', async () => {
+  it('tells an all-tenants stream taking presence.* again after a reset its bus sends (a presence that cannot list every tenant)', async () => {
     const b = bus();
     const trigger = makeCallEvent();
     // As a Redis all-tenants subscriber does when its connection came back: a reset mid-stream.

@@ -6,7 +6,7 @@ import {
   type PresenceRegistration,
   type Principal,
 } from '@calltrack/core';
-import { toError } from '@calltrack/core/internal';
+import { listsMembersAcrossTenants, readPresenceMembers, toError } from '@calltrack/core/internal';
 import { TRPCError, type TrackedEnvelope, tracked } from '@trpc/server';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { type CallStreamMessage, callStreamStartId } from './call-stream-message';
@@ -35,8 +35,9 @@ export interface StreamCallEventsOptions {
   lastEventId?: string;
   /**
    * Presence: a subscriber with a `userId` is registered once the subscription is attached and
-   * disconnected when it ends; a subscription that takes `presence.*` gets the tenant's members
-   * (`{ type: 'presence' }`) after `ready` and after each `reset`.
+   * disconnected when it ends; a subscription that takes `presence.*` gets the members
+   * (`{ type: 'presence' }`: its tenant's, or every tenant's for an all-tenants subscriber when
+   * presence has `listMembersAcrossTenants`) after `ready` and after each `reset`.
    */
   presence?: ConnectionPresence;
   /** Where the registration heartbeats; without it, presence's own timer must (`autoHeartbeat`). */
@@ -155,9 +156,17 @@ function takesPresence(options: StreamCallEventsOptions): boolean {
   );
 }
 
-/** True when the subscription gets presence members: presence, a tenant, `presence.*` taken. */
+/**
+ * True when the subscription gets presence members: it takes `presence.*` from a router with
+ * presence, and it is a tenant's or presence lists every tenant's members.
+ */
 function wantsMembers(options: StreamCallEventsOptions): boolean {
-  return options.principal.allTenants !== true && takesPresence(options);
+  const { presence, principal } = options;
+  return (
+    takesPresence(options) &&
+    (principal.allTenants !== true ||
+      (presence !== undefined && listsMembersAcrossTenants(presence)))
+  );
 }
 
 async function* readCallEvents(
@@ -169,9 +178,9 @@ async function* readCallEvents(
 ): AsyncGenerator<TrackedEnvelope<CallStreamMessage>, void, unknown> {
   const { lastEventId, signal, principal } = options;
   const members = wantsMembers(options) ? options.presence : undefined;
-  // Every tenant's stream: presence is per tenant, so no members come, after the start and after
-  // each reset alike.
-  const presenceUnavailable = principal.allTenants === true && takesPresence(options);
+  // Every tenant's stream, with a presence that cannot list every tenant: no members come, after
+  // the start and after each reset alike.
+  const presenceUnavailable = members === undefined && takesPresence(options);
   let cursor = held;
   try {
     if (reload) {
@@ -246,7 +255,11 @@ async function membersOf(
   principal: Principal,
 ): Promise<CallStreamMessage> {
   try {
-    return { type: 'presence', members: await presence.listMembers(principal.tenantId) };
+    const { members, complete } = await readPresenceMembers(
+      presence,
+      principal.allTenants === true ? undefined : principal.tenantId,
+    );
+    return { type: 'presence', members, complete };
   } catch (error) {
     throw toTRPCError(error);
   }

@@ -35,6 +35,11 @@ const ids = (events: readonly ReceivedEvent[]) =>
 /** The frames that are not call events, by their `event:`. */
 const framesOf = (events: readonly ReceivedEvent[]) =>
   events.filter((event) => event.type !== 'call').map((event) => event.type);
+/** A members snapshot's members, as `tenant/user`. */
+const membersOf = (frame: ReceivedEvent) =>
+  (frame.data.members as { tenantId: string; userId: string }[]).map(
+    (member) => `${member.tenantId}/${member.userId}`,
+  );
 const presenceOf = (events: readonly ReceivedEvent[]) =>
   callEvents(events)
     .filter((event) => String(event.data.type).startsWith('presence.'))
@@ -223,34 +228,65 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
       await presence.stop();
     });
 
-    it('tells an all-tenants stream that takes presence.* that no members come, first, and no other stream', async () => {
+    it('gives an all-tenants stream that takes presence.* the members of every tenant, then every tenant’s presence.* events', async () => {
+      let now = t0;
       const sse = await startSse(makeListener, { keepAliveMs: 0 });
       const tracker = createCallTracker({ bus: sse.bus, clock: testEventClock(), logger: {} });
-      const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
+      const presence = createPresence({
+        bus: sse.bus,
+        autoHeartbeat: false,
+        leaveDelayMs: 5000,
+        clock: { now: () => now },
+      });
       const withPresence = await startSse(makeListener, {
         realBus: sse.bus,
         tracker,
         presence,
         keepAliveMs: 0,
       });
-      const admin = openEventSource(withPresence.url, '*:admin');
+      const a = openEventSource(withPresence.url, 'tenant-a:u1');
+      const b = openEventSource(withPresence.url, 'tenant-b:u1');
+      await withPresence.untilOpened(2);
       const callsOnly = openEventSource(`${withPresence.url}?types=call.*`, '*:calls');
-      const tenant = openEventSource(withPresence.url, 'tenant-a:u1');
       await withPresence.untilOpened(3);
+      const admin = openEventSource(withPresence.url, '*:admin');
+      await withPresence.untilOpened(4);
       const marker = makeCallEvent();
       await sse.bus.publish(marker);
-      for (const source of [admin, callsOnly, tenant]) {
+      for (const source of [admin, callsOnly, a]) {
         await source.until((events) => ids(events).includes(marker.id));
       }
-      expect(framesOf(admin.received)).toEqual(['presence-unavailable', 'snapshot']);
-      expect(admin.received[0]?.data).toEqual({ reason: 'all-tenants' });
+      expect(framesOf(admin.received)).toEqual(['snapshot', 'presence']);
+      const [snapshot] = admin.received.filter((event) => event.type === 'presence');
+      expect(snapshot!.data.complete).toBe(true);
+      expect(membersOf(snapshot!)).toEqual([
+        // The console's own user, of its own tenant, is a member too.
+        'tenant-a/admin',
+        'tenant-a/calls',
+        'tenant-a/u1',
+        'tenant-b/u1',
+      ]);
       expect(framesOf(callsOnly.received)).toEqual(['snapshot']);
-      expect(framesOf(tenant.received)).toEqual(['snapshot', 'presence']);
-      for (const source of [admin, callsOnly, tenant]) source.close();
+      expect(framesOf(a.received)).toEqual(['snapshot', 'presence']);
+
+      // Then every tenant's presence.* events, as a tenant's stream gets its own.
+      const c = openEventSource(withPresence.url, 'tenant-c:u9');
+      await admin.until((events) => presenceOf(events).includes('presence.online u9'));
+      b.close();
+      await withPresence.untilClosed(1);
+      now += 5001;
+      await presence.sweep();
+      await admin.until((events) => presenceOf(events).includes('presence.offline u1'));
+      expect(
+        callEvents(admin.received)
+          .filter((event) => String(event.data.type).startsWith('presence.'))
+          .map((event) => `${event.data.type} ${event.data.tenantId}/${event.data.userId}`),
+      ).toContain('presence.offline tenant-b/u1');
+      for (const source of [admin, callsOnly, a, c]) source.close();
       await presence.stop();
     });
 
-    it('tells an all-tenants stream again after a reset: when it comes back, and in the middle of the stream', async () => {
+    it('gives an all-tenants stream the members of every tenant again after a reset: when it comes back, and in the middle of the stream', async () => {
       const poisoned = poisonBus(createMemoryBus());
       const tracker = createCallTracker({ bus: poisoned.bus, clock: testEventClock(), logger: {} });
       const presence = createPresence({ bus: poisoned.bus, autoHeartbeat: false });
@@ -261,12 +297,15 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
         keepAliveMs: 0,
       });
       const before = await sse.bus.publish(makeCallEvent());
+      // A user of another tenant, connected elsewhere (another transport, another process).
+      await presence.connect({ tenantId: 'tenant-b', userId: 'u2' });
+      const tenant = openEventSource(sse.url, 'tenant-a:u1');
+      await sse.untilOpened(1);
       // Back with the last id it had: an all-tenants view cannot resume, it is told to reload.
       const admin = openEventSource(
         `${sse.url}?lastEventId=${encodeURIComponent(before.cursor)}`,
         '*:admin',
       );
-      const tenant = openEventSource(sse.url, 'tenant-a:u1');
       await sse.untilOpened(2);
       const poison = makeCallEvent();
       poisoned.poison(poison.id, 'toJSON');
@@ -278,20 +317,20 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
       }
       expect(framesOf(admin.received)).toEqual([
         'reset',
-        'presence-unavailable',
         'snapshot',
+        'presence',
         'reset',
-        'presence-unavailable',
         'snapshot',
+        'presence',
       ]);
       expect(admin.received.filter((event) => event.type === 'reset').map((e) => e.data)).toEqual([
         { reason: 'reconnected' },
         { reason: 'event-skipped' },
       ]);
-      expect(
-        admin.received.filter((event) => event.type === 'presence-unavailable').map((e) => e.data),
-      ).toEqual([{ reason: 'all-tenants' }, { reason: 'all-tenants' }]);
-      // A tenant's stream gets its members again instead.
+      for (const members of admin.received.filter((event) => event.type === 'presence')) {
+        expect(membersOf(members)).toEqual(['tenant-a/admin', 'tenant-a/u1', 'tenant-b/u2']);
+      }
+      // A tenant's stream gets its own members again.
       expect(framesOf(tenant.received)).toEqual([
         'snapshot',
         'presence',
@@ -299,6 +338,67 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
         'snapshot',
         'presence',
       ]);
+      admin.close();
+      tenant.close();
+      await presence.stop();
+    });
+
+    it('cuts a members snapshot at 1,000 users, of a tenant or of every tenant, and says so', async () => {
+      const sse = await startSse(makeListener, { keepAliveMs: 0 });
+      const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
+      for (let index = 0; index < 600; index += 1) {
+        const id = String(index).padStart(4, '0');
+        await presence.connect({ tenantId: 'tenant-a', userId: `a-${id}` });
+        await presence.connect({ tenantId: 'tenant-b', userId: `b-${id}` });
+      }
+      const withPresence = await startSse(makeListener, {
+        realBus: sse.bus,
+        presence,
+        keepAliveMs: 0,
+      });
+      const admin = openEventSource(`${withPresence.url}?types=presence.*`, '*:admin');
+      const tenant = openEventSource(`${withPresence.url}?types=presence.*`, 'tenant-b:watcher');
+      const first = (source: typeof admin) =>
+        source
+          .until((events) => events.some((event) => event.type === 'presence'))
+          .then((events) => events.find((event) => event.type === 'presence')!.data);
+      const all = await first(admin);
+      expect(all.members).toHaveLength(1000);
+      expect(all.complete).toBe(false);
+      const one = await first(tenant);
+      expect(one.members).toHaveLength(601);
+      expect(one.complete).toBe(true);
+      admin.close();
+      tenant.close();
+      await presence.stop();
+    });
+
+    it('tells an all-tenants stream that takes presence.* that no members come when presence cannot list every tenant', async () => {
+      const sse = await startSse(makeListener, { keepAliveMs: 0 });
+      const tracker = createCallTracker({ bus: sse.bus, clock: testEventClock(), logger: {} });
+      const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
+      // A presence of the app's own, with only what a tenant's stream needs.
+      const perTenant: ConnectionPresence = {
+        connect: (principal, options) => presence.connect(principal, options),
+        listMembers: (tenantId, options) => presence.listMembers(tenantId, options),
+      };
+      const withPresence = await startSse(makeListener, {
+        realBus: sse.bus,
+        tracker,
+        presence: perTenant,
+        keepAliveMs: 0,
+      });
+      const admin = openEventSource(withPresence.url, '*:admin');
+      const tenant = openEventSource(withPresence.url, 'tenant-a:u1');
+      await withPresence.untilOpened(2);
+      const marker = makeCallEvent();
+      await sse.bus.publish(marker);
+      for (const source of [admin, tenant]) {
+        await source.until((events) => ids(events).includes(marker.id));
+      }
+      expect(framesOf(admin.received)).toEqual(['presence-unavailable', 'snapshot']);
+      expect(admin.received[0]?.data).toEqual({ reason: 'all-tenants' });
+      expect(framesOf(tenant.received)).toEqual(['snapshot', 'presence']);
       admin.close();
       tenant.close();
       await presence.stop();
