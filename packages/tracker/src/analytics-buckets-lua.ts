@@ -7,14 +7,24 @@ import { defineLuaFragment } from './lua-fragment';
 import { redisAnalyticsBucketLayout } from './redis-analytics-bucket';
 import { toLuaLiteral } from './to-lua-literal';
 
-const { keyInfix, endedStatusPrefix, agentsSuffix } = redisAnalyticsBucketLayout;
+const { keyInfix, endedStatusPrefix, agentsSuffix, logKey, foldAfterRecords } =
+  redisAnalyticsBucketLayout;
 
 /**
- * `create-memory-analytics.ts` in Lua: `recordLevel` and `recordEnd` write the same buckets by
- * the same rules (layout in `redis-analytics-bucket.ts`), and give every bucket they write the
- * expiry of its retention. `retentionMs` is the transition's `analyticsRetentionMs` (numbers);
- * `ended` is `{ status, durationMs, answered, agentId, neverActive }` (`neverActive`: the call was
- * first seen ended, so its end counts it as started too).
+ * `create-memory-analytics.ts` in Lua, written in batches (decision 0070). The apply step does
+ * not write the buckets: `analyticsLevelRecord` and `analyticsEndRecord` describe what happened
+ * in one line each, `appendAnalyticsRecords` pushes the step's lines onto the tenant's log, and
+ * `foldAnalyticsLog` writes the buckets from the log by the memory store's rules (layout in
+ * `redis-analytics-bucket.ts`), one write per bucket and field however many lines it folds. The
+ * log is folded when it reaches `foldAfterRecords` lines, in the step that reached it, and before
+ * every read of the buckets, so a read sees every recorded line.
+ *
+ * A line is `<kind> <at> <minute, hour, day retention ms> <rest>`, the retention being the
+ * transition's `analyticsRetentionMs` (numbers) when it was recorded:
+ * - `L ... <level> <delta>`: the tenant's active-call count changed to level (by delta, 1 or -1);
+ * - `E ... <status> <durationMs> <answered 0|1> <neverActive 0|1> <agentId, or nothing>`: a call
+ *   ended (`neverActive`: it was first seen ended, so its end counts it as started too); the agent
+ *   last, as it may hold spaces.
  */
 export const analyticsBucketsLua = defineLuaFragment(
   'analytics-buckets',
@@ -26,6 +36,8 @@ local analyticsGranularities = ${toLuaLiteral(
       tracksAgentTime: analyticsTracksAgentTime[name],
     })),
   )}
+local analyticsLogKey = ${toLuaLiteral(logKey)}
+local analyticsFoldAfterRecords = ${toLuaLiteral(foldAfterRecords)}
 
 local function analyticsBucketStart(sizeMs, at)
   return at - (at % sizeMs)
@@ -35,77 +47,147 @@ local function analyticsBucketKey(base, granularity, start)
   return base .. ${toLuaLiteral(keyInfix)} .. granularity.name .. ':' .. string.format('%d', start)
 end
 
--- Whole numbers go to Redis as text made with '%d': a Lua number is written by Redis with '%.17g',
--- which costs about twice as much; constant counts are string literals (decision 0040).
-local function keepAnalyticsBucket(key, granularity, start, at, retentionMs)
-  redis.call('PEXPIRE', key,
-    string.format('%d', math.max(1, start + granularity.sizeMs + retentionMs[granularity.name] - at)))
+-- Whole numbers go to Redis as text made with '%d': a Lua number is written by Redis with '%.17g'.
+local function analyticsRecordHead(kind, at, retentionMs)
+  return string.format('%s %d %d %d %d ', kind, at, retentionMs.minute, retentionMs.hour,
+    retentionMs.day)
 end
 
--- The tenant's active-call count changed to level (by delta, 1 or -1). One read and one write
--- per bucket; the expiry is set when the bucket gets its first level (the same absolute time for
--- every write to it, so later writes need not repeat it).
-local function recordLevel(base, level, delta, at, retentionMs)
-  local levelText = string.format('%d', level)
-  for _, granularity in ipairs(analyticsGranularities) do
-    local start = analyticsBucketStart(granularity.sizeMs, at)
-    local key = analyticsBucketKey(base, granularity, start)
-    local bucket = redis.call('HMGET', key, 'open', 'peak', 'started')
-    local writes = { 'level', levelText }
-    if not bucket[1] then
-      writes[#writes + 1] = 'open'
-      writes[#writes + 1] = string.format('%d', level - delta)
+local function analyticsLevelRecord(level, delta, at, retentionMs)
+  return analyticsRecordHead('L', at, retentionMs) .. string.format('%d %d', level, delta)
+end
+
+-- ended: { status, durationMs, answered, agentId, neverActive }.
+local function analyticsEndRecord(ended, at, retentionMs)
+  return analyticsRecordHead('E', at, retentionMs) .. string.format('%s %d %d %d ', ended.status,
+    ended.durationMs, ended.answered and 1 or 0, ended.neverActive and 1 or 0) .. (ended.agentId or '')
+end
+
+-- The log's expiry: the longest a line can matter, a day bucket and the longest retention.
+local function analyticsLogTtl(retentionMs)
+  return string.format('%d', ${toLuaLiteral(analyticsBucketMs.day)}
+    + math.max(retentionMs.minute, retentionMs.hour, retentionMs.day))
+end
+
+-- Folds the tenant's log into its buckets and empties it; answers the number of lines folded.
+-- Each bucket and agents set written gets the expiry of its retention (start + size + retention),
+-- counted from the newest line's time (at least 1 ms, as a late write would get).
+local function foldAnalyticsLog(base)
+  local key = base .. analyticsLogKey
+  local lines = redis.call('LRANGE', key, 0, -1)
+  if #lines == 0 then return 0 end
+  redis.call('DEL', key)
+  local buckets, order = {}, {}
+  local newestAt = nil
+  local function bucketOf(granularity, start, retentionMs)
+    local bucketKey = analyticsBucketKey(base, granularity, start)
+    local bucket = buckets[bucketKey]
+    if bucket == nil then
+      bucket = { key = bucketKey, deadline = start + granularity.sizeMs + retentionMs[granularity.name],
+        counts = {}, countNames = {} }
+      buckets[bucketKey] = bucket
+      order[#order + 1] = bucket
     end
-    local peak = tonumber(bucket[2])
-    if peak == nil or level > peak then
-      writes[#writes + 1] = 'peak'
-      writes[#writes + 1] = levelText
-    end
-    if delta > 0 then
-      writes[#writes + 1] = 'started'
-      writes[#writes + 1] = string.format('%d', (tonumber(bucket[3]) or 0) + 1)
-    end
-    redis.call('HSET', key, unpack(writes))
-    if not bucket[1] then keepAnalyticsBucket(key, granularity, start, at, retentionMs) end
+    return bucket
   end
-end
+  local function count(bucket, name, amount)
+    local counted = bucket.counts[name]
+    if counted == nil then bucket.countNames[#bucket.countNames + 1] = name end
+    bucket.counts[name] = (counted or 0) + amount
+  end
 
--- A call ended: counted where the end was decided; its agent's talk time is spread over the
--- buckets the call spanned (no further back than the retention). Counters stay HINCRBYs (exact
--- 64-bit sums); a bucket's expiry is set by the first write of each kind to it.
-local function recordEnd(base, ended, at, retentionMs)
-  for _, granularity in ipairs(analyticsGranularities) do
-    local sizeMs = granularity.sizeMs
-    local start = analyticsBucketStart(sizeMs, at)
-    local key = analyticsBucketKey(base, granularity, start)
-    local endedCount = redis.call('HINCRBY', key, 'ended', '1')
-    if ended.neverActive then redis.call('HINCRBY', key, 'started', '1') end
-    redis.call('HINCRBY', key, ${toLuaLiteral(endedStatusPrefix)} .. ended.status, '1')
-    if ended.answered then
-      redis.call('HINCRBY', key, 'answered', '1')
-      redis.call('HINCRBY', key, 'durationMs', ended.durationMs)
-    end
-    if endedCount == 1 then keepAnalyticsBucket(key, granularity, start, at, retentionMs) end
-    if granularity.tracksAgentTime and ended.agentId ~= nil and ended.durationMs > 0 then
-      local from = math.max(at - ended.durationMs, at - retentionMs[granularity.name])
-      local talkStart = analyticsBucketStart(sizeMs, from)
-      while talkStart <= at do
-        local overlap = math.min(at, talkStart + sizeMs) - math.max(from, talkStart)
-        if overlap > 0 then
-          local talkKey = analyticsBucketKey(base, granularity, talkStart)
-          local agentsKey = talkKey .. ${toLuaLiteral(agentsSuffix)}
-          local talkMs = redis.call('HINCRBY', talkKey, 'agentTalkMs', overlap)
-          redis.call('SADD', agentsKey, ended.agentId)
-          if talkMs == overlap then
-            -- The first talk time in the bucket: its hash may be new, its agents set is.
-            keepAnalyticsBucket(talkKey, granularity, talkStart, at, retentionMs)
-            keepAnalyticsBucket(agentsKey, granularity, talkStart, at, retentionMs)
+  for _, line in ipairs(lines) do
+    local kind, atText, minute, hour, day, rest =
+      string.match(line, '^(%a) (%-?%d+) (%d+) (%d+) (%d+) (.*)$')
+    local at = tonumber(atText)
+    if newestAt == nil or at > newestAt then newestAt = at end
+    local retentionMs = { minute = tonumber(minute), hour = tonumber(hour), day = tonumber(day) }
+    if kind == 'L' then
+      local levelText, deltaText = string.match(rest, '^(%-?%d+) (%-?%d+)$')
+      local level, delta = tonumber(levelText), tonumber(deltaText)
+      for _, granularity in ipairs(analyticsGranularities) do
+        local bucket = bucketOf(granularity, analyticsBucketStart(granularity.sizeMs, at), retentionMs)
+        if bucket.open == nil then bucket.open = level - delta end
+        bucket.level = level
+        if bucket.peak == nil or level > bucket.peak then bucket.peak = level end
+        if delta > 0 then count(bucket, 'started', 1) end
+      end
+    else
+      local status, durationText, answered, neverActive, agentId =
+        string.match(rest, '^(%S+) (%-?%d+) ([01]) ([01]) (.*)$')
+      local durationMs = tonumber(durationText)
+      if agentId == '' then agentId = nil end
+      for _, granularity in ipairs(analyticsGranularities) do
+        local sizeMs = granularity.sizeMs
+        local bucket = bucketOf(granularity, analyticsBucketStart(sizeMs, at), retentionMs)
+        count(bucket, 'ended', 1)
+        if neverActive == '1' then count(bucket, 'started', 1) end
+        count(bucket, ${toLuaLiteral(endedStatusPrefix)} .. status, 1)
+        if answered == '1' then
+          count(bucket, 'answered', 1)
+          count(bucket, 'durationMs', durationMs)
+        end
+        if granularity.tracksAgentTime and agentId ~= nil and durationMs > 0 then
+          -- The agent's talk time, spread over the buckets the call spanned (no further back
+          -- than the retention).
+          local from = math.max(at - durationMs, at - retentionMs[granularity.name])
+          local talkStart = analyticsBucketStart(sizeMs, from)
+          while talkStart <= at do
+            local overlap = math.min(at, talkStart + sizeMs) - math.max(from, talkStart)
+            if overlap > 0 then
+              local talk = bucketOf(granularity, talkStart, retentionMs)
+              count(talk, 'agentTalkMs', overlap)
+              talk.agents = talk.agents or {}
+              talk.agents[agentId] = true
+            end
+            talkStart = talkStart + sizeMs
           end
         end
-        talkStart = talkStart + sizeMs
       end
     end
   end
+
+  for _, bucket in ipairs(order) do
+    local ttl = string.format('%d', math.max(1, bucket.deadline - newestAt))
+    if bucket.level ~= nil then
+      -- The level's first value in the bucket is its open; its peak, the highest of any batch.
+      local stored = redis.call('HMGET', bucket.key, 'open', 'peak')
+      local writes = { 'level', string.format('%d', bucket.level) }
+      if not stored[1] then
+        writes[#writes + 1] = 'open'
+        writes[#writes + 1] = string.format('%d', bucket.open)
+      end
+      local storedPeak = tonumber(stored[2])
+      if storedPeak == nil or bucket.peak > storedPeak then
+        writes[#writes + 1] = 'peak'
+        writes[#writes + 1] = string.format('%d', bucket.peak)
+      end
+      redis.call('HSET', bucket.key, unpack(writes))
+    end
+    -- Counters stay HINCRBYs: exact 64-bit sums.
+    for _, name in ipairs(bucket.countNames) do
+      redis.call('HINCRBY', bucket.key, name, string.format('%d', bucket.counts[name]))
+    end
+    redis.call('PEXPIRE', bucket.key, ttl)
+    if bucket.agents ~= nil then
+      local agents = {}
+      for agentId in pairs(bucket.agents) do agents[#agents + 1] = agentId end
+      local agentsKey = bucket.key .. ${toLuaLiteral(agentsSuffix)}
+      redis.call('SADD', agentsKey, unpack(agents))
+      redis.call('PEXPIRE', agentsKey, ttl)
+    end
+  end
+  return #lines
+end
+
+-- Pushes the step's lines onto the tenant's log (kept as long as its longest retention), and folds
+-- it when it is long enough.
+local function appendAnalyticsRecords(base, lines, retentionMs)
+  if #lines == 0 then return end
+  local key = base .. analyticsLogKey
+  local length = redis.call('RPUSH', key, unpack(lines))
+  redis.call('PEXPIRE', key, analyticsLogTtl(retentionMs))
+  if length >= analyticsFoldAfterRecords then foldAnalyticsLog(base) end
 end
 `,
 );

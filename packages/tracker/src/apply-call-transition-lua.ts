@@ -18,8 +18,8 @@ import { toLuaLiteral } from './to-lua-literal';
  * from it.
  *
  * Redis commands are few on purpose (each costs about as much as the command itself): the
- * call's snapshot fields and the event's mark in one `HMGET`, the details' positions in another,
- * every write in one `HSET` (and into the snapshot, so the call is not read again), and the
+ * call's snapshot fields, the event's mark and the positions of the details it carries in one
+ * `HMGET`, every write in one `HSET` (and into the snapshot, so the call is not read again), and the
  * expiry only when it changes.
  */
 export const applyCallTransitionLua = defineLuaFragment(
@@ -48,17 +48,14 @@ local function writeCall(callKey, writes, snapshot)
   end
 end
 
--- Each detail the event carries, unless a later event already wrote it (positions read in one
--- HMGET).
-local function mergeDetails(callKey, transition, details, writes)
+-- Each detail the event carries, unless a later event already wrote it (storedPositions: the
+-- details' positions, read with the call).
+local function mergeDetails(transition, details, storedPositions, writes)
   if #details == 0 then return nil end
   local position = encodeCallPosition(transition.sequence, transition.occurredAt, transition.eventId)
   local decoded = decodeCallPosition(position)
-  local fields = {}
-  for index, detail in ipairs(details) do fields[index] = positionField(detail.name) end
-  local stored = redis.call('HMGET', callKey, unpack(fields))
   for index, detail in ipairs(details) do
-    local storedPosition = present(stored[index])
+    local storedPosition = present(storedPositions[index])
     if storedPosition == nil or compareCallPositions(decoded, decodeCallPosition(storedPosition)) >= 0 then
       addWrite(writes, detailField(detail.name), detail.json)
       addWrite(writes, positionField(detail.name), position)
@@ -73,12 +70,20 @@ local function applyCallTransition(callKey, transition, details)
   -- lease or confirm, so an applied event is marked done at once (decision 0030).
   local appliedMark = transition.publishedInScript and eventMarkDone or leaseDeadline
   local markField = eventMarkField(transition.eventId)
-  callStateFields[callMarkIndex] = markField
-  local current = redis.call('HMGET', callKey, unpack(callStateFields))
+  -- The same HMGET reads the positions of the details the event carries, after the mark.
+  local readFields = callStateFields
+  readFields[callMarkIndex] = markField
+  if #details > 0 then
+    readFields = { unpack(callStateFields) }
+    for index, detail in ipairs(details) do readFields[callMarkIndex + index] = positionField(detail.name) end
+  end
+  local current = redis.call('HMGET', callKey, unpack(readFields))
   local mark = present(current[callMarkIndex])
+  local storedPositions = {}
+  for index = 1, #details do storedPositions[index] = current[callMarkIndex + index] end
   -- From here on current is the call's snapshot: the writes below are copied into it, so the
   -- script does not read the call again after writing it.
-  current[callMarkIndex] = nil
+  for index = #readFields, callMarkIndex, -1 do current[index] = nil end
   local status = present(current[callField.status])
   local exists = present(current[callField.createdAt]) ~= nil
   local identity = {}
@@ -170,7 +175,7 @@ local function applyCallTransition(callKey, transition, details)
       if name == 'branchId' then applied.learnedBranchId = value end
     end
   end
-  mergeDetails(callKey, transition, details, writes)
+  mergeDetails(transition, details, storedPositions, writes)
   if outcome ~= 'enriched' then
     status = transition.status
     addWrite(writes, 'status', status)
@@ -196,8 +201,9 @@ local function applyCallTransition(callKey, transition, details)
   applied.status = status
   if not applied.isActive then
     redis.call('PEXPIRE', callKey, transition.settings.endedCallRetentionMs)
-  elseif not applied.wasActive then
-    -- An active call never carries an expiry: only one that just became active may have one.
+  elseif exists and not applied.wasActive then
+    -- An active call never carries an expiry: only a known one that just became active may have
+    -- one (a new call's key has none).
     redis.call('PERSIST', callKey)
   end
   return applied

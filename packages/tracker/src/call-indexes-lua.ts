@@ -17,7 +17,8 @@ import { toLuaLiteral } from './to-lua-literal';
  *   published inside the apply script, `publishedInScript`);
  * - `ended`, `ended:branch:<branch>`: sorted sets of ended calls by when the end was decided,
  *   trimmed and expiring with `endedCallRetentionMs`;
- * - the analytics buckets (`analytics-buckets` fragment).
+ * - `an:log`: the analytics log, folded into the analytics buckets in batches (`analytics-buckets`
+ *   fragment).
  *
  * `updateCallIndexes` returns the tenant's active count when this transition changed it (else
  * nil) and whether it made the call active.
@@ -88,6 +89,8 @@ local function updateCallIndexes(base, callKey, transition, applied)
 
   local activeCount = nil
   local activated = false
+  -- What the analytics log gets from this step (one push for all of them).
+  local analyticsLines = {}
   if applied.isActive then
     -- stale-after-ms-of.ts: an answered call is quiet until its end, so it is held longer.
     local staleAfterMs = applied.status == 'in-progress' and settings.answeredStaleAfterMs or settings.staleAfterMs
@@ -101,7 +104,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
       end
       activeCount = redis.call('ZCARD', activeKey)
       activated = true
-      recordLevel(base, activeCount, 1, at, settings.analyticsRetentionMs)
+      analyticsLines[#analyticsLines + 1] = analyticsLevelRecord(activeCount, 1, at, settings.analyticsRetentionMs)
     elseif applied.learnedBranchId ~= nil then
       redis.call('ZADD', activeBranchKey(base, applied.learnedBranchId), applied.startedAt, callId)
       changeBranchCount(base, applied.learnedBranchId, 1)
@@ -115,7 +118,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
       changeBranchCount(base, previousBranchId, -1)
     end
     activeCount = redis.call('ZCARD', activeKey)
-    recordLevel(base, activeCount, -1, at, settings.analyticsRetentionMs)
+    analyticsLines[#analyticsLines + 1] = analyticsLevelRecord(activeCount, -1, at, settings.analyticsRetentionMs)
   end
 
   if outcome == 'ended' then
@@ -127,7 +130,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
       indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, transition.at, retentionMs)
     end
     local durationMs = effectiveDurationMs(applied, transition.occurredAtMs, applied.answeredAt)
-    recordEnd(base, {
+    analyticsLines[#analyticsLines + 1] = analyticsEndRecord({
       status = applied.status,
       durationMs = durationMs,
       answered = applied.answeredAt ~= nil or durationMs > 0,
@@ -135,6 +138,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
       neverActive = not applied.wasActive,
     }, at, settings.analyticsRetentionMs)
   end
+  appendAnalyticsRecords(base, analyticsLines, settings.analyticsRetentionMs)
   return activeCount, activated
 end
 `,

@@ -11,6 +11,7 @@ import { analyticsGranularities } from './analytics-granularity';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
 import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
+import { redisAnalyticsBucketLayout } from './redis-analytics-bucket';
 import { describeCallStore } from './testing';
 
 const redis = await connectTestRedis();
@@ -67,6 +68,14 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     // The end of a call never seen active: an end without a level change.
     const endOnly = callLifecycle({ callId: 'CA-end-only', startMs: 3 * hour });
     await store.apply(transitionOf(endOnly[3]!, 3 * hour));
+    // The lines wait in the log, which expires too, until a read folds them into the buckets.
+    const logKey = `${prefix}:{tenant-a}:an:log`;
+    expect(await redis!.llen(logKey)).toBe(4);
+    const logTtl = await redis!.pttl(logKey);
+    expect(logTtl).toBeGreaterThan(testSettings.analyticsRetentionMs.day);
+    expect(logTtl).toBeLessThanOrEqual(testSettings.analyticsRetentionMs.day + 86_400_000);
+    await store.readAnalytics('tenant-a', 'minute', t0, t0 + 1);
+    expect(await redis!.exists(logKey)).toBe(0);
     const keys = await redis!.keys(`${prefix}:{tenant-a}:an:*`);
     // Agents: the two hours and the day.
     expect(keys.filter((key) => key.endsWith(':agents'))).toHaveLength(3);
@@ -88,6 +97,9 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
       endStatus: fc.constantFrom('completed' as const, 'no-answer' as const, 'busy' as const),
       // Which of initiated, ringing, answered, ended arrive (an end alone: never active).
       steps: fc.subarray([0, 1, 2, 3], { minLength: 1 }),
+      // A read after this call's last event folds the log so far (decision 0070): buckets are
+      // then written in several batches.
+      readAfter: fc.boolean(),
     });
     let run = 0;
     await fc.assert(
@@ -96,9 +108,12 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
         const prefix = `${filePrefix}:analytics-prop:${run}`;
         const redisStore = createRedisCallStore({ redis: redis!, prefix });
         const memoryStore = createMemoryCallStore();
-        const applied = calls.flatMap(({ steps, ...options }, index) => {
+        const readsAfter = new Set<string>();
+        const applied = calls.flatMap(({ steps, readAfter, ...options }, index) => {
           const events = callLifecycle({ ...options, callId: `CA-${index}` });
-          return steps.map((step) => events[step]!);
+          const chosen = steps.map((step) => events[step]!);
+          if (readAfter) readsAfter.add(chosen.at(-1)!.id);
+          return chosen;
         });
         // In the order they happened, each ingested when it happened.
         applied.sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));
@@ -107,6 +122,7 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
           expect((await redisStore.apply(transition)).outcome).toBe(
             (await memoryStore.apply(transition)).outcome,
           );
+          if (readsAfter.has(event.id)) await redisStore.readAnalytics('tenant-a', 'day', 0, 1);
         }
         for (const granularity of analyticsGranularities) {
           const range = [t0 - 86_400_000, t0 + 2 * 86_400_000] as const;
@@ -119,6 +135,49 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
       { numRuns: 30 },
     );
   }, 60_000);
+
+  it('writes the same analytics buckets as the memory store when the log is folded in the steps', async () => {
+    // 150 calls, three log lines each (start, end's level and end): the log reaches its fold
+    // length several times inside apply steps, and the rest is folded by the read.
+    const prefix = `${filePrefix}:analytics-folds`;
+    const redisStore = createRedisCallStore({ redis: redis!, prefix });
+    const memoryStore = createMemoryCallStore();
+    const minute = 60_000;
+    const applied = Array.from({ length: 150 }, (_, index) =>
+      callLifecycle({
+        callId: `CA-fold-${index}`,
+        startMs: index * 37_000,
+        talkMs: (index % 7) * 11 * minute,
+        ...(index % 3 === 0 ? {} : { agentId: `agent-${index % 4}` }),
+        endStatus: index % 5 === 0 ? 'no-answer' : 'completed',
+      }),
+    )
+      .flat()
+      .sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt));
+    for (const event of applied) {
+      const transition = transitionOf(event, Date.parse(event.occurredAt) - t0);
+      await redisStore.apply(transition);
+      await memoryStore.apply(transition);
+    }
+    // One more call starts: at least its line waits for the read.
+    const last = transitionOf(
+      callLifecycle({ callId: 'CA-fold-last', startMs: 150 * 37_000 })[0]!,
+      150 * 37_000,
+    );
+    await redisStore.apply(last);
+    await memoryStore.apply(last);
+    const logKey = `${prefix}:{tenant-a}:${redisAnalyticsBucketLayout.logKey}`;
+    const waiting = await redis!.llen(logKey);
+    expect(waiting).toBeGreaterThan(0);
+    expect(waiting).toBeLessThan(redisAnalyticsBucketLayout.foldAfterRecords);
+    for (const granularity of analyticsGranularities) {
+      const range = [t0 - 86_400_000, t0 + 2 * 86_400_000] as const;
+      const buckets = await redisStore.readAnalytics('tenant-a', granularity, ...range);
+      expect(buckets.length).toBeGreaterThan(0);
+      expect(buckets).toEqual(await memoryStore.readAnalytics('tenant-a', granularity, ...range));
+    }
+    await deleteKeys(redis!, prefix);
+  });
 
   it('puts every key of a tenant under its hash tag and answers counts without scanning', async () => {
     const prefix = `${filePrefix}:layout`;

@@ -20,7 +20,6 @@ import {
   type AnalyticsGranularity,
   analyticsBucketMs,
   analyticsBucketStart,
-  analyticsGranularities,
 } from './analytics-granularity';
 import { type CallDetails, callDetailNames } from './call-details';
 import type {
@@ -52,6 +51,7 @@ import {
 import {
   claimCallAlertScript,
   claimUnpublishedEndsScript,
+  foldAnalyticsLogScript,
   markPublishedScript,
   markPublishFailedScript,
 } from './redis-call-store-scripts';
@@ -90,14 +90,15 @@ const maxKnownTenants = 10_000;
 /**
  * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
  * script that decides duplicate / apply / ignore / end-once and maintains the active-call
- * indexes, the per-branch counters and the analytics buckets in the same step, so counts are
- * O(1) reads (`ZCARD`, one small hash) and never drift.
+ * indexes and the per-branch counters in the same step, so counts are O(1) reads (`ZCARD`, one
+ * small hash) and never drift; what analytics count goes to a log in that step, folded into the
+ * buckets in batches and before every read (decision 0070).
  *
  * Layout, per tenant (`<prefix>:{<tenant>}:`): `call:<callId>` (hash: the call, its event marks,
  * detail positions and alerts taken), `active` and `active:branch:<branch>` (sorted sets by start
  * time), `branches` (hash of counts), `stale` (sorted set by when each goes stale, for the reaper),
  * `outbox` (sorted set of unconfirmed `call.ended`), `an:<granularity>:<start>` (analytics
- * hashes, with a TTL), `alert:<key>` (alert cooldowns); `ended` and `ended:branch:<branch>`
+ * hashes, with a TTL) and `an:log` (what they do not hold yet), `alert:<key>` (alert cooldowns); `ended` and `ended:branch:<branch>`
  * (recently ended calls). Plus `<prefix>:tenants`, the set of tenants the reaper and the outbox
  * walk. Ended calls expire `endedCallRetentionMs` after their last change.
  *
@@ -406,6 +407,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       if (start >= from) starts.push(start);
     }
     if (starts.length === 0) return [];
+    // What the log holds is not in the buckets yet (decision 0070).
+    await runRedisScript(
+      redis,
+      foldAnalyticsLogScript,
+      [`${base}${redisAnalyticsBucketLayout.logKey}`],
+      [base],
+    );
     const pipeline = redis.pipeline();
     for (const start of starts) {
       const key = redisAnalyticsBucketKey(base, granularity, start);
@@ -526,7 +534,7 @@ const storeOperations: Record<
   listTenants: { operation: 'listing tenants', writes: false },
   findStaleCalls: { operation: 'finding stale calls', writes: false },
   claimUnpublishedEnds: { operation: 'claiming unpublished ends', writes: true },
-  readAnalytics: { operation: 'reading analytics', writes: false },
+  readAnalytics: { operation: 'reading analytics', writes: true },
   claimAlert: { operation: 'claiming an alert', writes: true },
   releaseAlert: { operation: 'releasing an alert', writes: true },
   claimCallAlert: { operation: "claiming a call's alert", writes: true },
@@ -535,21 +543,21 @@ const storeOperations: Record<
 
 /**
  * The tenant's keys an apply step may write besides the call hash (which its command names): the
- * indexes, the branch's, and the analytics buckets of the transition's time.
+ * indexes, the branch's, and the analytics log (the buckets a fold writes depend on what the log
+ * holds).
  */
 function applyIndexKeys(base: string, transition: CallTransition): string[] {
-  const keys = ['active', 'branches', 'stale', 'outbox', 'ended'].map((name) => `${base}${name}`);
+  const keys = [
+    'active',
+    'branches',
+    'stale',
+    'outbox',
+    'ended',
+    redisAnalyticsBucketLayout.logKey,
+  ].map((name) => `${base}${name}`);
   const { branchId } = transition.identity;
   if (branchId !== undefined) {
     keys.push(`${base}active:branch:${branchId}`, `${base}ended:branch:${branchId}`);
-  }
-  for (const granularity of analyticsGranularities) {
-    const key = redisAnalyticsBucketKey(
-      base,
-      granularity,
-      analyticsBucketStart(granularity, transition.at),
-    );
-    keys.push(key, `${key}${redisAnalyticsBucketLayout.agentsSuffix}`);
   }
   return keys;
 }

@@ -7,7 +7,8 @@ import type { AnalyticsBucketData } from './call-store';
  * `AnalyticsBucketData` (`started`, `ended`, `answered`, `durationMs`, `agentTalkMs`, and `open`,
  * `level`, `peak` once the active-call level changed in the bucket), one `st:<status>` field per
  * terminal status counted, and a set `<bucket key>:agents` of the agents who talked in it. Both
- * expire with the bucket's retention.
+ * expire with the bucket's retention. The buckets are written in batches from the tenant's log at
+ * `<prefix>:{<tenant>}:an:log` (decision 0070): a reader folds the log first.
  */
 export const redisAnalyticsBucketLayout = {
   /** Between the tenant's key base and `<granularity>:<start>`. */
@@ -16,6 +17,13 @@ export const redisAnalyticsBucketLayout = {
   endedStatusPrefix: 'st:',
   /** After the bucket key: the set of agents. */
   agentsSuffix: ':agents',
+  /**
+   * After the tenant's key base: the list of what happened and is not in the buckets yet
+   * (`analytics-buckets-lua.ts`, decision 0070).
+   */
+  logKey: 'an:log',
+  /** The log is folded into the buckets when it holds this many lines. */
+  foldAfterRecords: 64,
 } as const;
 
 /** The key of a bucket, under the tenant's key base (`<prefix>:{<tenant>}:`). */

@@ -1,4 +1,5 @@
 import { defineRedisScript, type RedisScript } from '@calltrack/redis-script';
+import { analyticsBucketsLua } from './analytics-buckets-lua';
 import { composeLuaScript, defineLuaFragment } from './lua-fragment';
 import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
 
@@ -94,3 +95,14 @@ export const claimCallAlertScript: RedisScript = defineRedisScript(`
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) == false then return 0 end
 return redis.call('HSETNX', KEYS[1], ARGV[2], '1')
 `);
+
+/**
+ * Folds the tenant's analytics log into its buckets (decision 0070), before a read of the buckets.
+ * KEYS[1] the log. ARGV[1] the tenant's key base. Replies the number of lines folded.
+ */
+export const foldAnalyticsLogScript: RedisScript = defineRedisScript(
+  composeLuaScript([
+    analyticsBucketsLua,
+    defineLuaFragment('fold-analytics-log-body', 'return foldAnalyticsLog(ARGV[1])'),
+  ]),
+);
