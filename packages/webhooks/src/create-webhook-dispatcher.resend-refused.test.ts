@@ -7,6 +7,7 @@ import { createMemoryBus } from '@calltrack/bus';
 import { RedisUnavailableError } from '@calltrack/core';
 import {
   type OwnRedisServer,
+  refuseRedisWrites,
   startOwnRedisServer,
   startWebhookReceiver,
   stopOwnRedisServer,
@@ -35,12 +36,6 @@ afterAll(() => stopOwnRedisServer(own));
 
 const prefix = 'resend-refused:webhooks';
 
-/** Redis is full from now on: `noeviction` and a `maxmemory` below what it holds. */
-const fillUp = async (admin: Redis): Promise<void> => {
-  await admin.config('SET', 'maxmemory-policy', 'noeviction');
-  await admin.config('SET', 'maxmemory', '1');
-};
-
 /** A message the endpoint `/late` never had: created for another endpoint before `/late` was. */
 async function setUp(admin: Redis, server: { url: string }, leaseMs?: number) {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
@@ -62,7 +57,7 @@ async function setUp(admin: Redis, server: { url: string }, leaseMs?: number) {
     async enqueue(jobs) {
       if (refuseNextEnqueue) {
         refuseNextEnqueue = false;
-        await fillUp(admin);
+        await refuseRedisWrites(admin);
       }
       return redisStore.enqueue(jobs);
     },
