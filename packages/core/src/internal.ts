@@ -10,7 +10,11 @@ export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
-export type { OutageIncident, OutageIncidentOptions } from './create-outage-incident';
+export type {
+  OutageIncident,
+  OutageIncidentOptions,
+  OutageRunFailure,
+} from './create-outage-incident';
 export { createOutageIncident } from './create-outage-incident';
 export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
 export type { RequestHeaders } from './foreign-request-sender';

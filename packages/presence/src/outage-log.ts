@@ -1,5 +1,5 @@
 import type { Logger } from '@calltrack/core';
-import { createOutageIncident, isOutageError } from '@calltrack/core/internal';
+import { createOutageIncident } from '@calltrack/core/internal';
 
 /** How a background job reports its failures; see {@link createOutageLog}. */
 export interface OutageLog {
@@ -54,33 +54,25 @@ export function createOutageLog(
   job: string,
   rule: OutageLogRule = {},
 ): OutageLog {
-  const quietMs = rule.quietMs ?? 0;
-  const incident = createOutageIncident({
+  const incident = createOutageIncident<string>({
     back: `${job} work again`,
     failures: 'failures',
     clock: { now },
+    keyed: rule.perTenant === true,
+    quietMs: rule.quietMs ?? 0,
   });
-  let lastFailedAt = 0;
-  const failingTenants = new Set<string>();
   return {
     failed(message, context, tenantId) {
-      if (!isOutageError(context.error)) {
+      const failure = incident.runFailed(context.error, tenantId);
+      if (failure === 'bug') {
         logger.error(message, context);
-        return;
+      } else if (failure === 'opened') {
+        const line = `${job} fail: Redis cannot be reached; reported once, until one works again.`;
+        logger.error(line, { error: context.error });
       }
-      lastFailedAt = now();
-      if (rule.perTenant && tenantId !== undefined) failingTenants.add(tenantId);
-      if (!incident.failed()) return;
-      logger.error(`${job} fail: Redis cannot be reached; reported once, until one works again.`, {
-        error: context.error,
-      });
     },
     worked(tenantId) {
-      if (tenantId !== undefined) failingTenants.delete(tenantId);
-      const quiet = now() - lastFailedAt >= quietMs;
-      if (rule.perTenant ? failingTenants.size > 0 && !quiet : !quiet) return;
-      failingTenants.clear();
-      const back = incident.end();
+      const back = incident.runWorked(tenantId);
       if (back) logger.warn(back);
     },
   };

@@ -1,5 +1,5 @@
 import type { Clock } from '@calltrack/core';
-import { createOutageIncident, isOutageError } from '@calltrack/core/internal';
+import { createOutageIncident } from '@calltrack/core/internal';
 import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-error-info';
 
 /**
@@ -26,32 +26,27 @@ export interface HeartbeatOutage {
 
 /** Follows the presence heartbeats of one `attachCallTrack`, reporting to `onError`. */
 export function createHeartbeatOutage(onError: ReportError, clock?: Clock): HeartbeatOutage {
-  const failing = new Set<object>();
   // Weak: a connection that left is not kept for the rest of the process.
   const gone = new WeakSet<object>();
-  const incident = createOutageIncident({
+  const incident = createOutageIncident<object>({
     back: 'Presence heartbeats of the Socket.IO connections work again',
     failures: 'failed heartbeats',
     clock,
+    keyed: true,
   });
   return {
     failed(connection, error, info) {
-      if (!isOutageError(error)) {
-        onError(error, info);
-        return;
-      }
-      if (!gone.has(connection)) failing.add(connection);
-      if (incident.failed()) onError(error, info);
+      // Told after its connection left: counted, holding nothing open.
+      const key = gone.has(connection) ? undefined : connection;
+      if (incident.runFailed(error, key) !== 'counted') onError(error, info);
     },
     worked(connection) {
-      failing.delete(connection);
-      if (failing.size > 0) return;
-      const back = incident.end();
+      const back = incident.runWorked(connection);
       if (back) onError(new Error(back));
     },
     left(connection) {
       gone.add(connection);
-      failing.delete(connection);
+      incident.forget(connection);
     },
   };
 }

@@ -230,12 +230,25 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       if (isForOneUser(message) && !endpoint.events.includes(message.eventType)) {
         throw new NotFoundError({ message: 'No such message (it may have expired).' });
       }
-      // The endpoint never had it: deliver it like any event, retries included.
-      const { pending } = await store.createDeliveries(message, [endpointId], retentionMs);
-      await store.enqueue(pending.map((id) => eventDeliveryJob(tenantId, id, message.id)));
+      // The endpoint never had it: deliver it like any event, retries included. Created leased,
+      // in the same write: if queueing its job fails, the lease runs out and a delivering process
+      // queues it, so it is never left pending with no job (the caller's retry queues that job).
+      const created = await store.createDeliveries(message, [endpointId], retentionMs, {
+        count: 1,
+        ms: context.slotLeaseMs,
+      });
+      const ids = [...created.pending, ...created.leased];
+      await store.enqueue(ids.map((id) => eventDeliveryJob(tenantId, id, message.id)));
       return;
     }
-    await store.enqueue([resendJob(tenantId, endpointId, messageId)]);
+    // Never attempted: its first attempt is due now, by its own job. Queue that one (skipped when
+    // queued or running; it ends a lease such as the one above): a resend job beside it would
+    // send twice, and would leave a delivery whose job was never queued with no retries.
+    const job =
+      delivery.status === 'pending' && delivery.attempts === 0
+        ? eventDeliveryJob(tenantId, endpointId, messageId)
+        : resendJob(tenantId, endpointId, messageId);
+    await store.enqueue([job]);
   };
 
   const recover: DeliveryLogs['recover'] = async (tenantId, endpointId, window) => {

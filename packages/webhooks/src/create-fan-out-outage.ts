@@ -1,5 +1,5 @@
 import type { Clock } from '@calltrack/core';
-import { createOutageIncident, isOutageError, toError } from '@calltrack/core/internal';
+import { createOutageIncident, toError } from '@calltrack/core/internal';
 
 /** What fan-out retries until it works: the batch of bus events, the saved cursors. */
 export type RetriedFanOutStep = 'batch' | 'cursors';
@@ -21,25 +21,18 @@ export interface FanOutOutage {
 
 /** Follows the fan-out of one dispatcher, reporting to `onError`. */
 export function createFanOutOutage(onError: (error: Error) => void, clock?: Clock): FanOutOutage {
-  const failing = new Set<RetriedFanOutStep>();
-  const incident = createOutageIncident({
+  const incident = createOutageIncident<RetriedFanOutStep>({
     back: 'Fanning bus events out to webhooks works again',
     failures: 'failures',
     clock,
+    keyed: true,
   });
   return {
     failed(error, retried) {
-      if (!isOutageError(error)) {
-        onError(toError(error));
-        return;
-      }
-      if (retried) failing.add(retried);
-      if (incident.failed()) onError(toError(error));
+      if (incident.runFailed(error, retried) !== 'counted') onError(toError(error));
     },
     worked(step) {
-      if (step) failing.delete(step);
-      if (failing.size > 0) return;
-      const back = incident.end();
+      const back = incident.runWorked(step);
       if (back) onError(new Error(back));
     },
   };
