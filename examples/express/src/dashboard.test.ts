@@ -18,8 +18,11 @@ afterAll(async () => {
 
 type Transport = 'sse' | 'socket.io';
 
-/** Opens the dashboard and waits until its stream is connected; page errors fail the test. */
-async function openDashboard(baseUrl: string, transport: Transport, query = '') {
+/**
+ * Opens the dashboard and waits until its stream is connected; page errors fail the test. With
+ * `clock`, the page's timers run on a clock the test can move ahead (`page.clock.runFor`).
+ */
+async function openDashboard(baseUrl: string, transport: Transport, query = '', clock = false) {
   const context = await (browser as Browser).newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -28,6 +31,7 @@ async function openDashboard(baseUrl: string, transport: Transport, query = '') 
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
+  if (clock) await page.clock.install();
   await page.goto(`${baseUrl}/?transport=${transport}${query}`);
   await connected(page);
   return {
@@ -135,7 +139,13 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
 
     it('toasts a call going live, ticks its duration, and pops up the completed call', async () => {
       const demo = await startDemoApp();
-      const { page, errors, close } = await openDashboard(demo.url, transport, '&popupMs=1500');
+      // The talk time's ticks and the popup's closing run on the page's clock, moved by the test.
+      const { page, errors, close } = await openDashboard(
+        demo.url,
+        transport,
+        '&popupMs=5000',
+        true,
+      );
       const callSid = nextCallSid();
       const call = twilioCall(demo.url, callSid);
 
@@ -153,6 +163,7 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
       expect(await page.locator('[data-branch="north"]').getAttribute('data-count')).toBe('1');
       expect(await page.getByTestId('count-live').textContent()).toBe('1');
       // The talk time runs: from 0:00 to 0:01 and on, once a second.
+      await page.clock.runFor(1_000);
       await page.waitForFunction((id) => {
         const text = document.querySelector(
           `tr[data-call-id="${id}"] [data-testid="call-duration"]`,
@@ -181,7 +192,8 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
       expect(await page.content()).not.toContain('api.twilio.com');
       await saveScreenshot(page, `express-${transport}-completed-popup`);
 
-      // popupMs=1500: it closes itself.
+      // popupMs=5000: it closes itself once that much time passed.
+      await page.clock.runFor(5_000);
       await completed.waitFor({ state: 'detached' });
       expect(errors).toEqual([]);
       await close();

@@ -6,10 +6,10 @@ import { createRedisBus } from '@calltrack/bus/redis';
 import {
   connectTestRedis,
   deleteKeys,
-  type RedisServerProcess,
-  redisRequired,
+  type OwnRedisServer,
   refuseRedisWrites,
-  startRedisServer,
+  startOwnRedisServer,
+  stopOwnRedisServer,
   uniquePrefix,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
@@ -21,26 +21,18 @@ import { conformanceTimings } from './describe-presence-store';
 // The store lives on the shared test Redis; the bus on a redis-server of this test's own.
 const shared = await connectTestRedis();
 const prefix = uniquePrefix('presence-oom');
-let server: RedisServerProcess | undefined;
+let own: OwnRedisServer = {};
 afterAll(async () => {
   if (shared) await deleteKeys(shared, prefix);
   shared?.disconnect();
-  await server?.stop();
+  await stopOwnRedisServer(own);
 });
-
-async function startServer(): Promise<RedisServerProcess | undefined> {
-  try {
-    return await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return undefined; // no redis-server on this machine
-  }
-}
 
 describe.skipIf(!shared)('presence while the bus’s Redis refuses writes', () => {
   it('logs a refused delivery without the message body in it', async () => {
-    server = await startServer();
-    if (!server || !shared) return;
+    own = await startOwnRedisServer();
+    const { server, admin } = own;
+    if (!server || !admin || !shared) return;
     const busRedis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     busRedis.on('error', () => {});
     const logged: { message: string; context: Record<string, unknown> | undefined }[] = [];
@@ -63,7 +55,7 @@ describe.skipIf(!shared)('presence while the bus’s Redis refuses writes', () =
     try {
       const queued = await presence.send('tenant-a', 'u1', { note: 'private-message-body' });
       expect(queued.queued).toBe(true);
-      await refuseRedisWrites(busRedis);
+      await refuseRedisWrites(admin);
       // Connecting delivers the queued message: its publish is refused, and logged as the
       // deliveries' outage (a sweep delivers it once the claim runs out).
       await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });

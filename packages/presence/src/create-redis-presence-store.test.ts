@@ -3,8 +3,9 @@ import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
 import {
   connectTestRedis,
   deleteKeys,
-  type RedisServerProcess,
-  startRedisServer,
+  type OwnRedisServer,
+  startOwnRedisServer,
+  stopOwnRedisServer,
   uniquePrefix,
 } from '@calltrack/test-utils';
 import fc from 'fast-check';
@@ -529,18 +530,19 @@ const probe = await connectTestRedis();
 probe?.disconnect();
 
 describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
-  let server: RedisServerProcess | undefined;
+  let own: OwnRedisServer = {};
   const clients: Redis[] = [];
   afterEach(async () => {
     for (const client of clients.splice(0)) client.disconnect();
-    await server?.stop();
+    await stopOwnRedisServer(own);
   });
 
   it('heartbeats a connection set away of an away user on the fast path, like an active one', async () => {
-    server = await startRedisServer();
+    own = await startOwnRedisServer();
+    const { server, admin: watcher } = own;
+    if (!server || !watcher) return;
     const client = new Redis(server.url);
-    const watcher = new Redis(server.url);
-    clients.push(client, watcher);
+    clients.push(client);
     const clock = { time: t0 };
     const presence = createPresence({
       bus: createMemoryBus(),
@@ -587,10 +589,11 @@ describe.skipIf(!probe)('createRedisPresenceStore round trips', () => {
   });
 
   it('makes one round trip (one EVALSHA) per heartbeat, one per batch of heartbeats, and never KEYS or SCAN', async () => {
-    server = await startRedisServer();
+    own = await startOwnRedisServer();
+    const { server, admin: watcher } = own;
+    if (!server || !watcher) return;
     const client = new Redis(server.url);
-    const watcher = new Redis(server.url);
-    clients.push(client, watcher);
+    clients.push(client);
     const clock = { time: t0 };
     const presence = createPresence({
       bus: createMemoryBus(),

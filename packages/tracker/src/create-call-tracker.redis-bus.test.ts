@@ -7,7 +7,8 @@ import { redisBusIngestOf } from '@calltrack/redis-script';
 import {
   connectTestRedis,
   deleteKeys,
-  startRedisServer,
+  startOwnRedisServer,
+  stopOwnRedisServer,
   testRedisUrl,
   uniquePrefix,
 } from '@calltrack/test-utils';
@@ -172,8 +173,9 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
   });
 
   it('ingests in one step where Functions are refused, with the same code as a script (on a server of its own)', async () => {
-    const server = await startRedisServer();
-    const admin = new Redis(server.url);
+    const own = await startOwnRedisServer();
+    const { server, admin } = own;
+    if (!server || !admin) return;
     try {
       await admin.call('ACL', 'SETUSER', 'nofcall', 'on', '>secret', '~*', '&*', '+@all', '-fcall');
       const client = new Redis(server.url, { username: 'nofcall', password: 'secret' });
@@ -211,8 +213,7 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
       await reader.close();
       await bus.close();
     } finally {
-      admin.disconnect();
-      await server.stop();
+      await stopOwnRedisServer(own);
     }
   });
 

@@ -2,12 +2,12 @@ import { createMemoryBus } from '@calltrack/bus';
 import {
   makeCallEvent,
   type RedisServerProcess,
-  redisRequired,
-  startRedisServer,
+  startOwnRedisServer,
   startWebhookReceiver,
+  stopOwnRedisServer,
   type WebhookReceiver,
 } from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { createTestClock } from './create-test-clock';
@@ -23,20 +23,13 @@ let redis: Redis | undefined;
 let receiver: WebhookReceiver | undefined;
 
 beforeAll(async () => {
-  try {
-    server = await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return; // no redis-server on this machine
-  }
-  redis = new Redis(server.url);
-  receiver = await startWebhookReceiver();
+  ({ server, admin: redis } = await startOwnRedisServer());
+  if (server) receiver = await startWebhookReceiver();
 });
 
 afterAll(async () => {
-  redis?.disconnect();
   await receiver?.close();
-  await server?.stop();
+  await stopOwnRedisServer({ server, admin: redis });
 });
 
 const prefix = 'calltrack:webhooks';

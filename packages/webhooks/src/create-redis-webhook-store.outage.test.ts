@@ -3,9 +3,10 @@ import {
   makeCallEvent,
   type PersistentRedisServer,
   redisRequired,
+  startOwnRedisServer,
   startPersistentRedisServer,
-  startRedisServer,
   startWebhookReceiver,
+  stopOwnRedisServer,
   type WebhookReceiver,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
@@ -98,17 +99,12 @@ describe('Redis killed and restarted under the dispatcher', () => {
 
 describe('a client with the outage options the scaling guide recommends', () => {
   it('still runs queued deliveries: the worker’s blocking wait is not cut short by commandTimeout', async () => {
-    let own: Awaited<ReturnType<typeof startRedisServer>>;
-    try {
-      own = await startRedisServer();
-    } catch (error) {
-      if (redisRequired) throw error;
-      return;
-    }
+    const own = await startOwnRedisServer();
+    if (!own.server) return;
     // A commandTimeout shorter than BullMQ's blocking wait: on the worker's own connection every
     // BZPOPMIN timed out client-side while Redis still held it, and every command queued behind
     // it on that connection timed out too, so queued jobs never ran.
-    const redis = new Redis(own.url, {
+    const redis = new Redis(own.server.url, {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       commandTimeout: 50,
@@ -151,7 +147,7 @@ describe('a client with the outage options the scaling guide recommends', () => 
     } finally {
       await store.close();
       redis.disconnect();
-      await own.stop();
+      await stopOwnRedisServer(own);
     }
   }, 30_000);
 });

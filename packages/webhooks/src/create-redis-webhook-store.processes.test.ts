@@ -14,6 +14,7 @@ import {
 } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { elapseRedisLeases } from './__tests__/elapse-redis-leases';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 
@@ -154,6 +155,8 @@ describe('kill -9 of a worker with deliveries in flight and retries scheduled', 
     expect(inFlight).toBe(4);
 
     await killAndWait(first.child);
+    // The dead worker's leases and concurrency slots (request timeout 3 s + 5 s) run out.
+    expect(await elapseRedisLeases(redis, storePrefix, 8_000)).toBeGreaterThan(0);
     receiver.setDefault('/fail', { status: 200 });
     receiver.setDefault('/slow', { status: 200 });
     // Published while no worker runs: picked up from the saved bus cursor.
@@ -267,7 +270,7 @@ describe('direct first attempts across processes', () => {
     const hanging = await admin.createEndpoint('acme', { url: `${local.url}/hang` });
     local.setDefault('/hang', 'hang');
     const clockStart = Math.floor(Date.now() / 1000) * 1000;
-    // The lease is the request timeout plus 5 s: 8 s here.
+    // The lease is the request timeout plus 5 s: 8 s here (let pass on Redis' clock below).
     const first = await startWorker(clockStart, { ...directEnv, TIMEOUT_MS: '3000' });
     const publisher = createRedisBus({ redis, prefix: directBusPrefix });
     await publisher.publish(
@@ -283,6 +286,7 @@ describe('direct first attempts across processes', () => {
     expect(await addedJobs(redis, directStorePrefix)).toEqual([]);
     expect(await redis.zcard(`${directStorePrefix}:{acme}:leases`)).toBe(1);
     local.setDefault('/hang', { status: 200 });
+    await elapseRedisLeases(redis, directStorePrefix, 8_000);
 
     const killedAt = Date.now();
     const second = await startWorker(clockStart, { ...directEnv, TIMEOUT_MS: '3000' });

@@ -9,11 +9,11 @@ import { RedisUnavailableError } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
   makeCallEvent,
-  type RedisServerProcess,
-  redisRequired,
+  type OwnRedisServer,
   refuseRedisWrites,
   serveForTest,
-  startRedisServer,
+  startOwnRedisServer,
+  stopOwnRedisServer,
   stopTestServers,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
@@ -22,27 +22,23 @@ import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { createWebhookHandler } from './create-webhook-handler';
 
-const servers: RedisServerProcess[] = [];
+// Each test fills a redis-server of its own.
+const owned: OwnRedisServer[] = [];
 afterAll(async () => {
   await stopTestServers();
-  for (const server of servers) await server.stop();
+  for (const own of owned) await stopOwnRedisServer(own);
 });
 
-async function startServer(): Promise<RedisServerProcess | undefined> {
-  try {
-    const server = await startRedisServer();
-    servers.push(server);
-    return server;
-  } catch (error) {
-    if (redisRequired) throw error;
-    return undefined; // no redis-server on this machine
-  }
+async function startServer(): Promise<OwnRedisServer> {
+  const own = await startOwnRedisServer();
+  owned.push(own);
+  return own;
 }
 
 describe('the webhooks management API while Redis refuses writes', () => {
   it('answers 503 with Retry-After and reports the refusals without the secrets or header values in them', async () => {
-    const server = await startServer();
-    if (!server) return;
+    const { server, admin } = await startServer();
+    if (!server || !admin) return;
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => {});
     const store = createRedisWebhookStore({ redis, prefix: 'oom:webhooks' });
@@ -93,7 +89,7 @@ describe('the webhooks management API while Redis refuses writes', () => {
       };
       await store.createDeliveries(message, [endpoint.id], 60_000);
 
-      await refuseRedisWrites(redis);
+      await refuseRedisWrites(admin);
       // Redis refusing writes is an outage, not a bug: 503 with Retry-After, the caller retries.
       const refusals = [
         await send('PUT', `/webhooks/${endpoint.id}`, {
@@ -145,8 +141,8 @@ describe('the webhooks management API while Redis refuses writes', () => {
   }, 30_000);
 
   it('reports an event it could not fan out without the event in it', async () => {
-    const server = await startServer();
-    if (!server) return;
+    const { server, admin } = await startServer();
+    if (!server || !admin) return;
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => {});
     const bus = createMemoryBus();
@@ -168,7 +164,7 @@ describe('the webhooks management API while Redis refuses writes', () => {
     try {
       await dispatcher.createEndpoint('acme', { url: 'http://127.0.0.1:9/hooks' });
       await dispatcher.start();
-      await refuseRedisWrites(redis);
+      await refuseRedisWrites(admin);
       await bus.publish(
         makeCallEvent({ tenantId: 'acme', from: '+14155550123', data: { note: 'private-note' } }),
       );

@@ -4,10 +4,10 @@ import { createServer } from 'node:http';
 import { createMemoryBus } from '@calltrack/bus';
 import { toNodeHandler } from '@calltrack/core/node';
 import {
-  type RedisServerProcess,
-  redisRequired,
+  type OwnRedisServer,
   serveForTest,
-  startRedisServer,
+  startOwnRedisServer,
+  stopOwnRedisServer,
   stopTestServers,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
@@ -16,24 +16,16 @@ import { createRedisWebhookStore } from './create-redis-webhook-store';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { createWebhookHandler } from './create-webhook-handler';
 
-let server: RedisServerProcess | undefined;
+let own: OwnRedisServer = {};
 afterAll(async () => {
   await stopTestServers();
-  await server?.stop();
+  await stopOwnRedisServer(own);
 });
-
-async function startServer(): Promise<RedisServerProcess | undefined> {
-  try {
-    return await startRedisServer();
-  } catch (error) {
-    if (redisRequired) throw error;
-    return undefined; // no redis-server on this machine
-  }
-}
 
 describe('the webhooks management API while Redis is down', () => {
   it('answers 503 redis_unavailable with Retry-After at once, and 200 once Redis is back', async () => {
-    server = await startServer();
+    own = await startOwnRedisServer();
+    const { server } = own;
     if (!server) return;
     // The options the scaling guide recommends for the app's command client.
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });

@@ -35,6 +35,13 @@ export function crashKind(index: number): CrashLeadKind {
   }
 }
 
+/** How many of the first `count` leads are of `kind`. */
+export function countCrashLeads(kind: CrashLeadKind, count: number): number {
+  let found = 0;
+  for (let index = 0; index < count; index += 1) if (crashKind(index) === kind) found += 1;
+  return found;
+}
+
 export function crashLeads(count: number): LeadInput[] {
   return Array.from({ length: count }, (_, index) => {
     const kind = crashKind(index);

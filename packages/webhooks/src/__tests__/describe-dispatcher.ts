@@ -90,8 +90,10 @@ export function describeDispatcher(
         ...overrides,
       });
       cleanups.push(async () => {
-        await dispatcher.close();
+        // The receiver first: requests it holds unanswered ('hang') end now, not at the timeout
+        // that the dispatcher's close would wait out.
         await receiver.close();
+        await dispatcher.close();
         await bus.close();
         await fixture.dispose();
       });
