@@ -62,12 +62,9 @@ export function createWebhookEndpoint(
   handle: (request: Request, endpoint: WebhookEndpointContext) => Promise<Response>,
 ): WebhookHandler {
   const run = endpointRunner(options);
-  return (request, context) =>
-    run(
-      incomingWebhookOf(request, context),
-      (endpoint) => handle(request, endpoint),
-      toErrorResponse,
-    );
+  const respond = (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) =>
+    handle(incoming.request, endpoint);
+  return (request, context) => run(incomingWebhookOf(request, context), respond, toErrorResponse);
 }
 
 /**
@@ -83,8 +80,12 @@ export function createIncomingWebhookEndpoint(
   handle: (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) => Promise<unknown>,
 ): WebhookHandler {
   const run = endpointRunner(options);
+  const respond = async (
+    incoming: IncomingWebhook,
+    endpoint: WebhookEndpointContext,
+  ): Promise<IncomingWebhookAnswer> => jsonAnswer(await handle(incoming, endpoint));
   const answer = (incoming: IncomingWebhook): Promise<IncomingWebhookAnswer> =>
-    run(incoming, async (endpoint) => jsonAnswer(await handle(incoming, endpoint)), toErrorAnswer);
+    run(incoming, respond, toErrorAnswer);
   const fetchHandler: WebhookHandler = async (request, context) => {
     const { text, status, headers } = await answer(incomingWebhookOf(request, context));
     return new BufferedResponse(text, status, headers);
@@ -102,7 +103,7 @@ function jsonAnswer(data: unknown): IncomingWebhookAnswer {
 
 type EndpointRunner = <Answer>(
   incoming: IncomingWebhook,
-  handle: (endpoint: WebhookEndpointContext) => Promise<Answer>,
+  handle: (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) => Promise<Answer>,
   errorAnswer: (error: unknown) => Answer,
 ) => Promise<Answer>;
 
@@ -134,22 +135,13 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
           `address:${clientAddress}`,
           incoming,
           onError,
-          () => 'Too many webhook requests from this client address.',
+          'Too many webhook requests from this client address.',
         );
       }
-      return await handle({
-        clientAddress,
-        limitTenant: async (tenantId) => {
-          if (perTenant === undefined) return;
-          await consume(
-            perTenant,
-            `tenant:${tenantId}`,
-            incoming,
-            onError,
-            () => 'Too many webhook requests for this tenant.',
-          );
-        },
-      });
+      return await handle(
+        incoming,
+        new EndpointContext(clientAddress, incoming, perTenant, onError),
+      );
     } catch (error) {
       report(onError, error, incoming);
       return errorAnswer(error);
@@ -157,12 +149,46 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
   };
 }
 
+/**
+ * The {@link WebhookEndpointContext} of one request. A class, not an object literal with an
+ * arrow function: one is made for every webhook, and the method is shared.
+ */
+class EndpointContext implements WebhookEndpointContext {
+  readonly clientAddress: string | undefined;
+  readonly #incoming: IncomingWebhook;
+  readonly #perTenant: WebhookRateLimiter | undefined;
+  readonly #onError: WebhookErrorHandler | undefined;
+
+  constructor(
+    clientAddress: string | undefined,
+    incoming: IncomingWebhook,
+    perTenant: WebhookRateLimiter | undefined,
+    onError: WebhookErrorHandler | undefined,
+  ) {
+    this.clientAddress = clientAddress;
+    this.#incoming = incoming;
+    this.#perTenant = perTenant;
+    this.#onError = onError;
+  }
+
+  async limitTenant(tenantId: string): Promise<void> {
+    if (this.#perTenant === undefined) return;
+    await consume(
+      this.#perTenant,
+      `tenant:${tenantId}`,
+      this.#incoming,
+      this.#onError,
+      'Too many webhook requests for this tenant.',
+    );
+  }
+}
+
 async function consume(
   limiter: WebhookRateLimiter,
   key: string,
   incoming: IncomingWebhook,
   onError: WebhookErrorHandler | undefined,
-  message: () => string,
+  message: string,
 ): Promise<void> {
   try {
     await limiter.consume(key, 1);
@@ -173,7 +199,7 @@ async function consume(
       report(onError, rejection, incoming);
       return;
     }
-    throw new RateLimitedError({ message: message(), retryAfterSeconds: msBeforeNext / 1000 });
+    throw new RateLimitedError({ message, retryAfterSeconds: msBeforeNext / 1000 });
   }
 }
 
