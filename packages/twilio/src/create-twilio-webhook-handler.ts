@@ -104,8 +104,9 @@ export interface CreateTwilioWebhookHandlerOptions {
    * `request.url` is not what Twilio signed. A string may be either of:
    *
    * - the full webhook URL, as typed into the Twilio console
-   *   (`https://hooks.example.com/webhooks/twilio`, with its query if it has one); the request's
-   *   query, when it has one, is the one Twilio signed;
+   *   (`https://hooks.example.com/webhooks/twilio`, with its query if it has one, and its
+   *   connection overrides `#rc=3&rp=ct,rt,5xx` if it has them: a signature made with or without
+   *   that fragment passes); the request's query, when it has one, is the one Twilio signed;
    * - a base (`https://hooks.example.com`, `https://example.com/app`) to which the request's path
    *   and query are appended: one setting for several webhook URLs.
    *
@@ -385,15 +386,16 @@ function signedUrlsFor(
       return fail('publicUrl must be an absolute http(s) URL, or a function.');
     }
     const configuredPath = configured.pathname.replace(/\/+$/, '');
+    // A fragment (connection overrides, `#rc=3&rp=ct,rt,5xx`) is kept: Twilio never sends it, and
+    // whether its signature covers it is not documented (twilio-node signs the URL it is given,
+    // fragment included), so the signature is checked with it and without it (`twilioUrlVariants`).
     return (incoming) => {
       const received = new URL(incoming.url);
       // Full: the console URL itself; Twilio signed the query it sent, when it sent one.
       const full = new URL(configured.href);
-      full.hash = '';
       if (received.search !== '') full.search = received.search;
       // Base: the request's path and query appended.
       const base = new URL(configured.href);
-      base.hash = '';
       base.pathname = `${configuredPath}${received.pathname}`;
       base.search = received.search;
       if (full.href === base.href) return [full];
