@@ -20,20 +20,38 @@ export function parseFormPairs(text: string): [name: string, value: string][] {
 
 function splitPairs(source: string): [string, string][] {
   const pairs: [string, string][] = [];
+  const length = source.length;
+  // Where the next `+` and `%` are (`length` when there is none): a component that ends before
+  // both is taken as it is, without searching it for them (most webhook fields).
+  let plus = indexOrLength(source, '+', 0);
+  let percent = indexOrLength(source, '%', 0);
   let start = 0;
-  while (start <= source.length) {
-    let end = source.indexOf('&', start);
-    if (end === -1) end = source.length;
+  while (start <= length) {
+    const end = indexOrLength(source, '&', start);
     if (end > start) {
-      const equals = source.indexOf('=', start);
-      const hasValue = equals !== -1 && equals < end;
-      const name = decodeFormComponent(source.slice(start, hasValue ? equals : end));
-      const value = hasValue ? decodeFormComponent(source.slice(equals + 1, end)) : '';
+      let equals = source.indexOf('=', start);
+      if (equals === -1 || equals > end) equals = end;
+      if (plus < start) plus = indexOrLength(source, '+', start);
+      if (percent < start) percent = indexOrLength(source, '%', start);
+      const rawName = source.slice(start, equals);
+      const name = plus < equals || percent < equals ? decodeFormComponent(rawName) : rawName;
+      let value = '';
+      if (equals < end) {
+        if (plus < equals) plus = indexOrLength(source, '+', equals + 1);
+        if (percent < equals) percent = indexOrLength(source, '%', equals + 1);
+        const rawValue = source.slice(equals + 1, end);
+        value = plus < end || percent < end ? decodeFormComponent(rawValue) : rawValue;
+      }
       pairs.push([name, value]);
     }
     start = end + 1;
   }
   return pairs;
+}
+
+function indexOrLength(source: string, character: string, from: number): number {
+  const index = source.indexOf(character, from);
+  return index === -1 ? source.length : index;
 }
 
 const plusSigns = /\+/g;
