@@ -64,7 +64,12 @@ export function createWebhookEndpoint(
   const run = endpointRunner(options);
   const respond = (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) =>
     handle(incoming.request, endpoint);
-  return (request, context) => run(incomingWebhookOf(request, context), respond, toErrorResponse);
+  return (request, context) =>
+    run(incomingWebhookOf(request, context), respond, asIs, toErrorResponse);
+}
+
+function asIs<Value>(value: Value): Value {
+  return value;
 }
 
 /**
@@ -80,12 +85,8 @@ export function createIncomingWebhookEndpoint(
   handle: (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) => Promise<unknown>,
 ): WebhookHandler {
   const run = endpointRunner(options);
-  const respond = async (
-    incoming: IncomingWebhook,
-    endpoint: WebhookEndpointContext,
-  ): Promise<IncomingWebhookAnswer> => jsonAnswer(await handle(incoming, endpoint));
   const answer = (incoming: IncomingWebhook): Promise<IncomingWebhookAnswer> =>
-    run(incoming, respond, toErrorAnswer);
+    run(incoming, handle, jsonAnswer, toErrorAnswer);
   const fetchHandler: WebhookHandler = async (request, context) => {
     const { text, status, headers } = await answer(incomingWebhookOf(request, context));
     return new BufferedResponse(text, status, headers);
@@ -101,9 +102,11 @@ function jsonAnswer(data: unknown): IncomingWebhookAnswer {
   };
 }
 
-type EndpointRunner = <Answer>(
+/** Runs the shared checks, then `handle`, and answers with `answerOf` its result or `errorAnswer`. */
+type EndpointRunner = <Result, Answer>(
   incoming: IncomingWebhook,
-  handle: (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) => Promise<Answer>,
+  handle: (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) => Promise<Result>,
+  answerOf: (result: Result) => Answer,
   errorAnswer: (error: unknown) => Answer,
 ) => Promise<Answer>;
 
@@ -112,7 +115,7 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
   const perClientAddress = rateLimit?.perClientAddress;
   const perTenant = rateLimit?.perTenant;
   const methodList = methods.join(' or ');
-  return async (incoming, handle, errorAnswer) => {
+  return async (incoming, handle, answerOf, errorAnswer) => {
     try {
       if (!methods.includes(incoming.method)) {
         throw new MethodNotAllowedError({
@@ -138,9 +141,8 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
           'Too many webhook requests from this client address.',
         );
       }
-      return await handle(
-        incoming,
-        new EndpointContext(clientAddress, incoming, perTenant, onError),
+      return answerOf(
+        await handle(incoming, new EndpointContext(clientAddress, incoming, perTenant, onError)),
       );
     } catch (error) {
       report(onError, error, incoming);
@@ -148,6 +150,9 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
     }
   };
 }
+
+/** What `limitTenant` answers without a per-tenant limiter: nothing to wait for. */
+const noTenantLimit: Promise<void> = Promise.resolve();
 
 /**
  * The {@link WebhookEndpointContext} of one request. A class, not an object literal with an
@@ -171,9 +176,9 @@ class EndpointContext implements WebhookEndpointContext {
     this.#onError = onError;
   }
 
-  async limitTenant(tenantId: string): Promise<void> {
-    if (this.#perTenant === undefined) return;
-    await consume(
+  limitTenant(tenantId: string): Promise<void> {
+    if (this.#perTenant === undefined) return noTenantLimit;
+    return consume(
       this.#perTenant,
       `tenant:${tenantId}`,
       this.#incoming,
