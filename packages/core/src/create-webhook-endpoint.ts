@@ -62,12 +62,14 @@ export function createWebhookEndpoint(
   handle: (request: Request, endpoint: WebhookEndpointContext) => Promise<Response>,
 ): WebhookHandler {
   const run = endpointRunner(options);
+  const respond = (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) =>
+    handle(incoming.request, endpoint);
   return (request, context) =>
-    run(
-      incomingWebhookOf(request, context),
-      (endpoint) => handle(request, endpoint),
-      toErrorResponse,
-    );
+    run(incomingWebhookOf(request, context), respond, asIs, toErrorResponse);
+}
+
+function asIs<Value>(value: Value): Value {
+  return value;
 }
 
 /**
@@ -84,7 +86,7 @@ export function createIncomingWebhookEndpoint(
 ): WebhookHandler {
   const run = endpointRunner(options);
   const answer = (incoming: IncomingWebhook): Promise<IncomingWebhookAnswer> =>
-    run(incoming, async (endpoint) => jsonAnswer(await handle(incoming, endpoint)), toErrorAnswer);
+    run(incoming, handle, jsonAnswer, toErrorAnswer);
   const fetchHandler: WebhookHandler = async (request, context) => {
     const { text, status, headers } = await answer(incomingWebhookOf(request, context));
     return new BufferedResponse(text, status, headers);
@@ -100,9 +102,11 @@ function jsonAnswer(data: unknown): IncomingWebhookAnswer {
   };
 }
 
-type EndpointRunner = <Answer>(
+/** Runs the shared checks, then `handle`, and answers with `answerOf` its result or `errorAnswer`. */
+type EndpointRunner = <Result, Answer>(
   incoming: IncomingWebhook,
-  handle: (endpoint: WebhookEndpointContext) => Promise<Answer>,
+  handle: (incoming: IncomingWebhook, endpoint: WebhookEndpointContext) => Promise<Result>,
+  answerOf: (result: Result) => Answer,
   errorAnswer: (error: unknown) => Answer,
 ) => Promise<Answer>;
 
@@ -111,7 +115,7 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
   const perClientAddress = rateLimit?.perClientAddress;
   const perTenant = rateLimit?.perTenant;
   const methodList = methods.join(' or ');
-  return async (incoming, handle, errorAnswer) => {
+  return async (incoming, handle, answerOf, errorAnswer) => {
     try {
       if (!methods.includes(incoming.method)) {
         throw new MethodNotAllowedError({
@@ -134,22 +138,12 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
           `address:${clientAddress}`,
           incoming,
           onError,
-          () => 'Too many webhook requests from this client address.',
+          'Too many webhook requests from this client address.',
         );
       }
-      return await handle({
-        clientAddress,
-        limitTenant: async (tenantId) => {
-          if (perTenant === undefined) return;
-          await consume(
-            perTenant,
-            `tenant:${tenantId}`,
-            incoming,
-            onError,
-            () => 'Too many webhook requests for this tenant.',
-          );
-        },
-      });
+      return answerOf(
+        await handle(incoming, new EndpointContext(clientAddress, incoming, perTenant, onError)),
+      );
     } catch (error) {
       report(onError, error, incoming);
       return errorAnswer(error);
@@ -157,12 +151,49 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
   };
 }
 
+/** What `limitTenant` answers without a per-tenant limiter: nothing to wait for. */
+const noTenantLimit: Promise<void> = Promise.resolve();
+
+/**
+ * The {@link WebhookEndpointContext} of one request. A class, not an object literal with an
+ * arrow function: one is made for every webhook, and the method is shared.
+ */
+class EndpointContext implements WebhookEndpointContext {
+  readonly clientAddress: string | undefined;
+  readonly #incoming: IncomingWebhook;
+  readonly #perTenant: WebhookRateLimiter | undefined;
+  readonly #onError: WebhookErrorHandler | undefined;
+
+  constructor(
+    clientAddress: string | undefined,
+    incoming: IncomingWebhook,
+    perTenant: WebhookRateLimiter | undefined,
+    onError: WebhookErrorHandler | undefined,
+  ) {
+    this.clientAddress = clientAddress;
+    this.#incoming = incoming;
+    this.#perTenant = perTenant;
+    this.#onError = onError;
+  }
+
+  limitTenant(tenantId: string): Promise<void> {
+    if (this.#perTenant === undefined) return noTenantLimit;
+    return consume(
+      this.#perTenant,
+      `tenant:${tenantId}`,
+      this.#incoming,
+      this.#onError,
+      'Too many webhook requests for this tenant.',
+    );
+  }
+}
+
 async function consume(
   limiter: WebhookRateLimiter,
   key: string,
   incoming: IncomingWebhook,
   onError: WebhookErrorHandler | undefined,
-  message: () => string,
+  message: string,
 ): Promise<void> {
   try {
     await limiter.consume(key, 1);
@@ -173,7 +204,7 @@ async function consume(
       report(onError, rejection, incoming);
       return;
     }
-    throw new RateLimitedError({ message: message(), retryAfterSeconds: msBeforeNext / 1000 });
+    throw new RateLimitedError({ message, retryAfterSeconds: msBeforeNext / 1000 });
   }
 }
 

@@ -52,8 +52,15 @@ const dataChecks: ReadonlyArray<readonly [string, (value: unknown) => boolean]> 
 const objectDataKeys = ['analysis', 'cost', 'call'];
 const knownDataKeys = new Set([...dataChecks.map(([key]) => key), ...objectDataKeys]);
 
-/** The event `callEventSchema` would return for `value`, or undefined: ask the schema. */
-export function fastParseCallEvent(value: unknown): CallEvent | undefined {
+/**
+ * The event `callEventSchema` would return for `value`, or undefined: ask the schema.
+ * `freeFormWithinLimits`: `data` and `raw` are copies `copyJsonValue` made within
+ * `callEventLimits` (as `sealCallEvent` makes them), so their limits are not checked again.
+ */
+export function fastParseCallEvent(
+  value: unknown,
+  freeFormWithinLimits = false,
+): CallEvent | undefined {
   if (!isPlainObject(value)) return undefined;
   const input = value as Record<string, unknown>;
   const { type, tenantId, data, status } = input;
@@ -100,8 +107,9 @@ export function fastParseCallEvent(value: unknown): CallEvent | undefined {
     if (!knownDataKeys.has(key)) parsedData[key] = dataInput[key];
   }
   if (
-    checkJsonLimits(parsedData, callEventLimits.data) !== undefined ||
-    checkJsonLimits(input.raw, callEventLimits.raw) !== undefined
+    !freeFormWithinLimits &&
+    (checkJsonLimits(parsedData, callEventLimits.data) !== undefined ||
+      checkJsonLimits(input.raw, callEventLimits.raw) !== undefined)
   ) {
     return undefined;
   }

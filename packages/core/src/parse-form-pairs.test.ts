@@ -12,6 +12,7 @@ describe('parseFormPairs', () => {
       'name=J%C3%BCrgen&city=M%C3%BCnchen+%26+Co',
       'bad=%zz&half=%E2%82&lone=%&plus=%2B+',
       'x=\ud800',
+      'Timestamp=Sun%2C+25+Mar+2018+09%3A53%3A19+%2B0000&To=%2b1%7F%00&z=%4',
       '',
       '&',
     ]) {
@@ -23,6 +24,20 @@ describe('parseFormPairs', () => {
     const piece = fc.oneof(
       fc.string(),
       fc.constantFrom('%', '%2', '%25', '%C3%BC', '%E2%82', '%F0%9F%98%80', '+', '&', '=', '?'),
+      // ASCII escapes (decoded without decodeURIComponent), at the edges of that range.
+      fc.constantFrom(
+        '%2B',
+        '%2b',
+        '%3A',
+        '%00',
+        '%7F',
+        '%7f',
+        '%80',
+        '%8',
+        '%g1',
+        '%1g',
+        '%41%42',
+      ),
       fc.string({ unit: 'grapheme' }),
     );
     fc.assert(

@@ -3,6 +3,7 @@ import { type CallSnapshot, callSnapshotSchema } from './call-snapshot';
 import { checkJsonLimits } from './check-json-limits';
 import { copyJsonValue, type JsonValueCopy } from './copy-json-value';
 import { InvalidEventError } from './errors/invalid-event-error';
+import { fastParseCallEvent } from './fast-parse-call-event';
 import { parseCallEvent } from './parse-call-event';
 
 /** Hands back the object it is given, so a subclass's private field lands on that object. */
@@ -52,14 +53,28 @@ export function sealCallEvent(value: unknown): CallEvent {
   if (isSealedRaw(raw)) {
     // Checked when it was sealed, and frozen since: the schema need not walk it again.
     const { raw: _sealed, ...rest } = input as CallEvent;
-    event = parseCallEvent(rest);
+    event = parseCopiedEvent(rest);
     event.raw = raw;
   } else {
-    event = parseCallEvent(input);
+    event = parseCopiedEvent(input);
   }
   new SealMark(event);
   freezeParsed(event);
   return event;
+}
+
+/**
+ * `parseCallEvent` for what {@link copyFreeFormParts} made: its `data` and `raw` are copies
+ * within `callEventLimits` already, which the schema's common case need not measure again.
+ */
+function parseCopiedEvent(input: unknown): CallEvent {
+  let parsed: CallEvent | undefined;
+  try {
+    parsed = fastParseCallEvent(input, true);
+  } catch {
+    // The schema reports it.
+  }
+  return parsed ?? parseCallEvent(input);
 }
 
 /**

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tenantIdSchema } from './tenant-id-schema';
+import { isTenantId, tenantIdSchema } from './tenant-id-schema';
 
 describe('tenantIdSchema', () => {
   it('takes any printable text without whitespace or braces, astral characters included', () => {
@@ -19,5 +20,19 @@ describe('tenantIdSchema', () => {
     for (const id of ['', 'a'.repeat(129), 'a b', 'a\tb', 'a\u0000b', 'a{b}', 42]) {
       expect(tenantIdSchema.safeParse(id).success, JSON.stringify(id)).toBe(false);
     }
+  });
+});
+
+describe('isTenantId', () => {
+  it('answers what tenantIdSchema answers', () => {
+    const samples = ['acme', 'über', 'acme😀', 'a'.repeat(128), 'a'.repeat(129), '', 'a b', 'a{b}'];
+    for (const id of [...samples, 'acme\uD800', 'a\u0000b', 42, null, undefined, {}]) {
+      expect(isTenantId(id), JSON.stringify(id)).toBe(tenantIdSchema.safeParse(id).success);
+    }
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 140 }), fc.anything()), (id) => {
+        expect(isTenantId(id)).toBe(tenantIdSchema.safeParse(id).success);
+      }),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors/invalid-argument-error';
-import { tenantIdSchema } from './tenant-id-schema';
+import { isTenantId, type tenantIdSchema } from './tenant-id-schema';
 
 /**
  * Whose call a provider webhook belongs to. `tenantId` is required (up to 128 characters, no
@@ -33,7 +33,7 @@ export function checkWebhookTenant(value: unknown): WebhookTenant {
     throw new InvalidArgumentError({ message: 'A tenant ({ tenantId }) is required.' });
   }
   const candidate = value as Record<string, unknown>;
-  if (!tenantIdSchema.safeParse(candidate.tenantId).success) {
+  if (!isTenantId(candidate.tenantId)) {
     throw new InvalidArgumentError({
       message:
         'tenant.tenantId must be 1-128 characters without whitespace, control characters or braces.',

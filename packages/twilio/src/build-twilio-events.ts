@@ -1,4 +1,5 @@
 import {
+  type CallDirection,
   type CallEvent,
   type CallEventData,
   type RawOmittedReason,
@@ -33,12 +34,17 @@ export function buildTwilioEvents(
   // A payload over core's raw limits is left out (`data.rawOmitted`), never the event.
   const { raw, rawOmitted } =
     options.includeRaw === true ? rawPayloadFields({ ...payload.params }) : {};
+  const { callback } = payload;
   const base: BaseFields = {
     tenant: checkWebhookTenant(options.tenant),
     receivedAt: toReceivedAt(options.receivedAt),
     raw: raw as Record<string, string> | undefined,
     rawOmitted,
     reference: checkedReference(options.reference),
+    // The same on every event of the webhook: worked out once.
+    direction: mapTwilioDirection(text(callback.Direction)),
+    from: normalizeTwilioPhoneNumber(text(callback.From) ?? text(callback.Caller)),
+    to: normalizeTwilioPhoneNumber(text(callback.To) ?? text(callback.Called)),
   };
   switch (payload.kind) {
     case 'recording':
@@ -56,6 +62,9 @@ interface BaseFields {
   raw: Record<string, string> | undefined;
   rawOmitted: RawOmittedReason | undefined;
   reference: string | undefined;
+  direction: CallDirection | undefined;
+  from: string | undefined;
+  to: string | undefined;
 }
 
 function statusEvents(
@@ -177,9 +186,9 @@ function newEvent(
   assign(event, 'branchId', base.tenant.branchId);
   assign(event, 'agentId', base.tenant.agentId);
   assign(event, 'userId', base.tenant.userId);
-  assign(event, 'direction', mapTwilioDirection(text(callback.Direction)));
-  assign(event, 'from', normalizeTwilioPhoneNumber(text(callback.From) ?? text(callback.Caller)));
-  assign(event, 'to', normalizeTwilioPhoneNumber(text(callback.To) ?? text(callback.Called)));
+  assign(event, 'direction', base.direction);
+  assign(event, 'from', base.from);
+  assign(event, 'to', base.to);
   assign(event, 'status', progress.status);
   assign(event, 'sequence', progress.sequence);
   assign(event, 'raw', base.raw);

@@ -4,11 +4,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadTwilioFixture } from './__tests__/load-twilio-fixture';
 import { computeTwilioSignature } from './compute-twilio-signature';
 import { createTwilioWebhookHandler } from './create-twilio-webhook-handler';
-import { verifyTwilioSignature } from './verify-twilio-signature';
+import { twilioSignatureMatches } from './verify-twilio-signature';
 
-// The real verification, watched: which token each request was checked with.
+// The real signature check, watched: which token each request was checked with.
 vi.mock(import('./verify-twilio-signature'), { spy: true });
-const verify = vi.mocked(verifyTwilioSignature);
+const verify = vi.mocked(twilioSignatureMatches);
 
 const tokensByTenant: Record<string, string | null> = {
   acme: 'token-acme-0123456789abcdef',
@@ -52,9 +52,9 @@ describe('createTwilioWebhookHandler with an Auth Token lookup: refusals cost th
       return {
         status: response.status,
         code: ((await response.json()) as { error: { code: string } }).error.code,
-        checks: verify.mock.calls.map(([options]) => ({
-          url: String(options.url),
-          realToken: Object.values(tokensByTenant).includes(options.authToken),
+        checks: verify.mock.calls.map(([token, signedUrl]) => ({
+          url: signedUrl,
+          realToken: Object.values(tokensByTenant).includes(token),
         })),
         url,
       };

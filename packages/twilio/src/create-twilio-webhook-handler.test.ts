@@ -701,6 +701,28 @@ describe('createTwilioWebhookHandler: publicUrl, the full console URL or a base'
     );
   });
 
+  it('verifies a console URL with connection overrides (#rc=…), signed with or without them', async () => {
+    // Twilio sends no fragment; whether its signature covers one is not documented. twilio-node
+    // signs the URL it is given, fragment included: accept both.
+    const consoleUrl = 'https://hooks.example.com/webhooks/twilio?tenant=acme#rc=3&rp=ct,rt,5xx';
+    const { base, sink } = await setup({ publicUrl: consoleUrl });
+    const url = `${base}/webhooks/twilio?tenant=acme`;
+    const body = ringing();
+    const withOverrides = await post(url, { body, signature: sign(consoleUrl, body) });
+    expect(withOverrides.status).toBe(200);
+    const withoutOverrides = await post(url, {
+      body,
+      signature: sign('https://hooks.example.com/webhooks/twilio?tenant=acme', body),
+    });
+    expect(withoutOverrides.status).toBe(200);
+    const otherOverrides = await post(url, {
+      body,
+      signature: sign('https://hooks.example.com/webhooks/twilio?tenant=acme#rc=5', body),
+    });
+    await expectError(otherOverrides, 403, 'invalid_signature');
+    expect(sink.events).toHaveLength(1); // the second was a duplicate
+  });
+
   it('still refuses a signature made for another URL, and tells resolveTenant the URL that verified', async () => {
     const { base, sink, tenantCalls } = await setup({
       publicUrl: 'https://hooks.example.com/webhooks/twilio?tenant=acme',

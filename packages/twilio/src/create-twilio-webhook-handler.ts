@@ -29,12 +29,14 @@ import {
 import { buildTwilioEvents } from './build-twilio-events';
 import { mapTwilioDirection } from './map-twilio-direction';
 import { normalizeTwilioPhoneNumber } from './normalize-twilio-phone-number';
-import {
-  parseTwilioWebhookPayload,
-  type TwilioWebhookPayload,
-} from './parse-twilio-webhook-payload';
+import { parseTwilioParamRecord, type TwilioWebhookPayload } from './parse-twilio-webhook-payload';
+import { serializeTwilioParamPairs } from './serialize-twilio-params';
 import type { TwilioTenant } from './twilio-tenant';
-import { verifyTwilioSignature } from './verify-twilio-signature';
+import {
+  readBodySha256,
+  twilioSignatureMatches,
+  verifyTwilioSignature,
+} from './verify-twilio-signature';
 
 /**
  * What {@link CreateTwilioWebhookHandlerOptions.resolveTenant} gets: the verified webhook, or with
@@ -102,8 +104,9 @@ export interface CreateTwilioWebhookHandlerOptions {
    * `request.url` is not what Twilio signed. A string may be either of:
    *
    * - the full webhook URL, as typed into the Twilio console
-   *   (`https://hooks.example.com/webhooks/twilio`, with its query if it has one); the request's
-   *   query, when it has one, is the one Twilio signed;
+   *   (`https://hooks.example.com/webhooks/twilio`, with its query if it has one, and its
+   *   connection overrides `#rc=3&rp=ct,rt,5xx` if it has them: a signature made with or without
+   *   that fragment passes); the request's query, when it has one, is the one Twilio signed;
    * - a base (`https://hooks.example.com`, `https://example.com/app`) to which the request's path
    *   and query are appended: one setting for several webhook URLs.
    *
@@ -210,7 +213,10 @@ export function createTwilioWebhookHandler(
       }
       const urls = signedUrls(incoming);
       const contentType = incoming.header('content-type') ?? '';
-      const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+      const parameters = contentType.indexOf(';');
+      const mediaType = (parameters === -1 ? contentType : contentType.slice(0, parameters))
+        .trim()
+        .toLowerCase();
       const isJson = mediaType === jsonType || mediaType.endsWith('+json');
       // Most callbacks have no query at all: only parse one that mentions the parameter.
       const bodyHash = urls[0]!.search.includes('bodySHA256')
@@ -226,45 +232,22 @@ export function createTwilioWebhookHandler(
             : `Twilio webhooks must be ${formType} (or JSON with bodySHA256).`,
         });
       }
-      const body = await incoming.readText(maxBytes);
-
-      let formParams: FormFields | undefined;
-      let jsonParams: Record<string, string> | undefined;
-      let jsonError: unknown;
-      if (isJson) {
-        try {
-          jsonParams = jsonToParams(JSON.parse(body));
-        } catch (error) {
-          jsonError = error;
-        }
-      } else {
-        formParams = readFormFields(body);
-      }
-      const signed = isJson ? { body } : { params: formParams!.all };
-      const signedFor = (candidate: URL, tokens: Secrets | null | undefined): boolean =>
-        someSecret(tokens, (secret) =>
-          verifyTwilioSignature({ authToken: secret, url: candidate.href, signature, ...signed }),
-        );
-      const readParams = (): Record<string, string> => {
-        if (isJson && jsonParams === undefined) {
-          throw new InvalidPayloadError({
-            message: 'The request body is not a JSON object.',
-            cause: jsonError,
-          });
-        }
-        return jsonParams ?? formParams!.first;
-      };
+      const content = readTwilioBody(await incoming.readText(maxBytes), isJson);
 
       let url: URL | undefined;
-      let params: Record<string, string>;
+      let params: Readonly<Record<string, string>>;
       let payload: TwilioWebhookPayload;
       let tenant: TwilioTenant | undefined;
       if (typeof authToken !== 'function') {
-        url = urls.find((candidate) => signedFor(candidate, authToken));
+        for (const candidate of urls) {
+          if (!isSignedFor(candidate, authToken, signature, content)) continue;
+          url = candidate;
+          break;
+        }
         if (url === undefined) throw invalidSignature();
-        params = readParams();
+        params = paramsOf(content);
         // Validated before asking for the tenant, so a malformed body is a 400, not a 422.
-        payload = parseTwilioWebhookPayload(params);
+        payload = parseTwilioParamRecord(params);
         tenant = await resolveWebhookTenant(
           resolveTenant,
           new TenantContext(params, url, incoming),
@@ -274,8 +257,8 @@ export function createTwilioWebhookHandler(
         // The token is the tenant's: the tenant is resolved first, from what the request says,
         // and its token checked. Each URL the request may have been signed for is tried with
         // the tenant it names, so `resolveTenant` always saw the URL that verified.
-        params = readParams();
-        payload = parseTwilioWebhookPayload(params);
+        params = paramsOf(content);
+        payload = parseTwilioParamRecord(params);
         let unknown: unknown;
         let named = false;
         for (const candidate of urls) {
@@ -292,7 +275,7 @@ export function createTwilioWebhookHandler(
             unknown ??= error;
             // The HMAC a known tenant's wrong signature costs: the time of the answer does not
             // tell which numbers belong to tenants.
-            signedFor(candidate, decoyAuthToken);
+            isSignedFor(candidate, decoyAuthToken, signature, content);
             continue;
           }
           named = true;
@@ -301,7 +284,10 @@ export function createTwilioWebhookHandler(
           );
           // A tenant without a token is checked against the decoy too.
           const usable = someSecret(tokens, () => true);
-          if (signedFor(candidate, usable ? tokens : decoyAuthToken) && usable) {
+          if (
+            isSignedFor(candidate, usable ? tokens : decoyAuthToken, signature, content) &&
+            usable
+          ) {
             url = candidate;
             tenant = candidateTenant;
             break;
@@ -320,10 +306,11 @@ export function createTwilioWebhookHandler(
       const events = buildTwilioEvents(payload, {
         tenant,
         includeRaw,
-        ...(clock === undefined ? {} : { receivedAt: new Date(clock.now()) }),
-        ...(reference === undefined ? {} : { reference }),
+        receivedAt: clock === undefined ? undefined : new Date(clock.now()),
+        reference,
       });
-      return { ok: true, ...(await publishEvents(sink, events)) };
+      const { published, duplicates } = await publishEvents(sink, events);
+      return { ok: true, published, duplicates };
     },
   );
 }
@@ -343,7 +330,7 @@ class TenantContext implements TwilioTenantContext {
   readonly url: URL;
   readonly #incoming: IncomingWebhook;
 
-  constructor(params: Record<string, string>, url: URL, incoming: IncomingWebhook) {
+  constructor(params: Readonly<Record<string, string>>, url: URL, incoming: IncomingWebhook) {
     this.params = params;
     this.accountSid = params.AccountSid;
     this.callSid = params.CallSid;
@@ -364,7 +351,7 @@ class AuthTokenContext extends TenantContext implements TwilioAuthTokenContext {
   readonly tenant: TwilioTenant;
 
   constructor(
-    params: Record<string, string>,
+    params: Readonly<Record<string, string>>,
     url: URL,
     incoming: IncomingWebhook,
     tenant: TwilioTenant,
@@ -399,15 +386,16 @@ function signedUrlsFor(
       return fail('publicUrl must be an absolute http(s) URL, or a function.');
     }
     const configuredPath = configured.pathname.replace(/\/+$/, '');
+    // A fragment (connection overrides, `#rc=3&rp=ct,rt,5xx`) is kept: Twilio never sends it, and
+    // whether its signature covers it is not documented (twilio-node signs the URL it is given,
+    // fragment included), so the signature is checked with it and without it (`twilioUrlVariants`).
     return (incoming) => {
       const received = new URL(incoming.url);
       // Full: the console URL itself; Twilio signed the query it sent, when it sent one.
       const full = new URL(configured.href);
-      full.hash = '';
       if (received.search !== '') full.search = received.search;
       // Base: the request's path and query appended.
       const base = new URL(configured.href);
-      base.hash = '';
       base.pathname = `${configuredPath}${received.pathname}`;
       base.search = received.search;
       if (full.href === base.href) return [full];
@@ -438,32 +426,81 @@ function firstHeaderValue(value: string | undefined): string | undefined {
   return first === undefined || first === '' ? undefined : first;
 }
 
-/** A form body's fields: every value (what the signature covers) and the first of each name. */
-interface FormFields {
-  all: Record<string, string | string[]>;
-  first: Record<string, string>;
+/**
+ * A webhook's body as the handler uses it: its parameters (first value of a repeated name, frozen:
+ * the payload and the app's callbacks share them) and what the signature covers besides the URL.
+ */
+type TwilioBody =
+  | {
+      kind: 'form';
+      params: Readonly<Record<string, string>>;
+      /** Every parameter, repeated names included, serialized as Twilio signs them: once. */
+      paramData: string;
+    }
+  | {
+      kind: 'json';
+      /** Undefined when the body is not a JSON object (a 400 once the payload is needed). */
+      params: Readonly<Record<string, string>> | undefined;
+      /** The raw body, bound to the signed URL by its `bodySHA256`. */
+      body: string;
+      jsonError: unknown;
+    };
+
+function readTwilioBody(body: string, isJson: boolean): TwilioBody {
+  if (!isJson) {
+    const pairs = parseFormPairs(body);
+    const params: Record<string, string> = {};
+    for (const [name, value] of pairs) {
+      // `__proto__` would not become a field of the record: it is signed (below), not read.
+      if (name !== '__proto__' && !Object.hasOwn(params, name)) params[name] = value;
+    }
+    // Serialized after the record is made: it sorts the pairs.
+    return {
+      kind: 'form',
+      params: Object.freeze(params),
+      paramData: serializeTwilioParamPairs(pairs),
+    };
+  }
+  try {
+    const params = jsonToParams(JSON.parse(body));
+    return {
+      kind: 'json',
+      params: params === undefined ? undefined : Object.freeze(params),
+      body,
+      jsonError: undefined,
+    };
+  } catch (error) {
+    return { kind: 'json', params: undefined, body, jsonError: error };
+  }
 }
 
-function readFormFields(body: string): FormFields {
-  const pairs = parseFormPairs(body);
-  const first: Record<string, string> = {};
-  let repeated = false;
-  for (const [name, value] of pairs) {
-    // `__proto__` would not become a field of `first`: take the slow path, which signs it.
-    if (name === '__proto__' || Object.hasOwn(first, name)) repeated = true;
-    else first[name] = value;
+/** The webhook's parameters; throws `InvalidPayloadError` for a JSON body that is not an object. */
+function paramsOf(content: TwilioBody): Readonly<Record<string, string>> {
+  if (content.params !== undefined) return content.params;
+  throw new InvalidPayloadError({
+    message: 'The request body is not a JSON object.',
+    cause: content.kind === 'json' ? content.jsonError : undefined,
+  });
+}
+
+/** True when one of `tokens` signed the webhook for `url`. */
+function isSignedFor(
+  url: URL,
+  tokens: Secrets | null | undefined,
+  signature: string,
+  content: TwilioBody,
+): boolean {
+  const href = url.href;
+  if (content.kind === 'json') {
+    return someSecret(tokens, (secret) =>
+      verifyTwilioSignature({ authToken: secret, url: href, signature, body: content.body }),
+    );
   }
-  // Each name once (the usual webhook): the first values are all the values.
-  if (!repeated) return { all: first, first };
-  // A null prototype: a field named `__proto__` or `constructor` is just a field to sign.
-  const all: Record<string, string | string[]> = Object.create(null);
-  for (const [name, value] of pairs) {
-    const seen = all[name];
-    if (seen === undefined) all[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else all[name] = [seen, value];
-  }
-  return { all, first };
+  // A URL carrying `bodySHA256` signs a JSON body by its hash, never a form (as
+  // `verifyTwilioSignature` answers); and no signature is that long.
+  if (readBodySha256(href) !== undefined || signature.length > 256) return false;
+  const { paramData } = content;
+  return someSecret(tokens, (secret) => twilioSignatureMatches(secret, href, paramData, signature));
 }
 
 /** Top-level primitives of a JSON object as strings, the way a form body would carry them. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeTwilioPhoneNumber } from './normalize-twilio-phone-number';
 
@@ -21,5 +22,22 @@ describe('normalizeTwilioPhoneNumber', () => {
     expect(normalizeTwilioPhoneNumber('   ')).toBeUndefined();
     expect(normalizeTwilioPhoneNumber(undefined)).toBeUndefined();
     expect(normalizeTwilioPhoneNumber(`sip:${'a'.repeat(300)}@x`)).toBeUndefined();
+  });
+
+  it('answers E.164 input as the general rule does (digits kept after the +)', () => {
+    const general = (value: string): string => {
+      const trimmed = value.trim();
+      if (/^\+[\d\s().-]+$/.test(trimmed)) {
+        const digits = trimmed.replace(/\D/g, '');
+        if (digits.length >= 7 && digits.length <= 15 && digits[0] !== '0') return `+${digits}`;
+      }
+      return trimmed;
+    };
+    fc.assert(
+      fc.property(fc.stringMatching(/^ ?\+?[0-9]{0,17} ?$/), (value) => {
+        fc.pre(value.trim() !== '');
+        expect(normalizeTwilioPhoneNumber(value)).toBe(general(value));
+      }),
+    );
   });
 });

@@ -48,7 +48,19 @@ export function parseTwilioWebhookPayload(
   input: TwilioParams,
   forcedKind?: TwilioWebhookKind,
 ): TwilioWebhookPayload {
-  const params = toParamRecord(input);
+  return parseTwilioParamRecord(toParamRecord(input), forcedKind);
+}
+
+/**
+ * {@link parseTwilioWebhookPayload} for a record of strings the caller made and will not change
+ * (the webhook handler's, from the body it read), which becomes the payload's `params` as it is
+ * instead of being copied.
+ * @internal
+ */
+export function parseTwilioParamRecord(
+  params: Readonly<Params>,
+  forcedKind?: TwilioWebhookKind,
+): TwilioWebhookPayload {
   checkParamSizes(params);
   const kind = forcedKind ?? detectKind(params);
   switch (kind) {

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { serializeTwilioParams } from './serialize-twilio-params';
+import { serializeTwilioParamPairs, serializeTwilioParams } from './serialize-twilio-params';
 
 describe('serializeTwilioParams', () => {
   it('sorts names by code unit and joins name+value without separators', () => {
@@ -16,5 +17,27 @@ describe('serializeTwilioParams', () => {
   it('keeps empty values and skips undefined ones', () => {
     expect(serializeTwilioParams({ a: '', b: undefined })).toBe('a');
     expect(serializeTwilioParams(undefined)).toBe('');
+  });
+});
+
+describe('serializeTwilioParamPairs', () => {
+  it('serializes pairs as serializeTwilioParams serializes the same body, short and long', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 })), {
+          maxLength: 80,
+        }),
+        (pairs) => {
+          const body = new URLSearchParams(pairs).toString();
+          const expected = serializeTwilioParams(new URLSearchParams(body));
+          const record: Record<string, string[]> = Object.create(null);
+          for (const [name, value] of pairs) record[name] = [...(record[name] ?? []), value];
+          expect(serializeTwilioParamPairs(pairs.map(([name, value]) => [name, value]))).toBe(
+            expected,
+          );
+          expect(serializeTwilioParams(record)).toBe(expected);
+        },
+      ),
+    );
   });
 });

@@ -9,7 +9,7 @@ import type { TwilioParams } from './twilio-params';
  */
 export function serializeTwilioParams(params: TwilioParams | undefined): string {
   if (params == null) return '';
-  if (params instanceof URLSearchParams) return serializePairs([...params]);
+  if (params instanceof URLSearchParams) return serializeTwilioParamPairs([...params]);
   // A record has each name once: sort the names alone (the default sort compares code units).
   const names = Object.keys(params).sort();
   let data = '';
@@ -23,9 +23,13 @@ export function serializeTwilioParams(params: TwilioParams | undefined): string 
   return data;
 }
 
-function serializePairs(pairs: [string, string][]): string {
-  // Code-unit order, like Array.prototype.sort on strings (localeCompare would differ).
-  pairs.sort((left, right) => (left[0] < right[0] ? -1 : left[0] > right[0] ? 1 : 0));
+/**
+ * {@link serializeTwilioParams} for name/value pairs as a form body lists them (repeated names
+ * included). Sorts `pairs` in place.
+ * @internal
+ */
+export function serializeTwilioParamPairs(pairs: [string, string][]): string {
+  sortByName(pairs);
   let data = '';
   for (let start = 0; start < pairs.length; ) {
     const name = pairs[start]![0];
@@ -41,6 +45,30 @@ function serializePairs(pairs: [string, string][]): string {
     start = end;
   }
   return data;
+}
+
+/** Most pairs sorted by insertion: a webhook's few dozen, where `sort` costs more than it saves. */
+const maxInsertionSorted = 32;
+
+/**
+ * Sorts pairs by name in code-unit order (as `Array.prototype.sort` orders strings;
+ * `localeCompare` would differ), keeping the order of a repeated name's values (stable).
+ */
+function sortByName(pairs: [string, string][]): void {
+  if (pairs.length > maxInsertionSorted) {
+    pairs.sort((left, right) => (left[0] < right[0] ? -1 : left[0] > right[0] ? 1 : 0));
+    return;
+  }
+  for (let index = 1; index < pairs.length; index += 1) {
+    const pair = pairs[index]!;
+    const name = pair[0];
+    let at = index;
+    while (at > 0 && pairs[at - 1]![0] > name) {
+      pairs[at] = pairs[at - 1]!;
+      at -= 1;
+    }
+    pairs[at] = pair;
+  }
 }
 
 /** The distinct strings among `values`, sorted by code unit. */

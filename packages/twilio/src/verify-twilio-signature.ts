@@ -82,6 +82,23 @@ function verify(options: VerifyTwilioSignatureOptions): boolean {
     paramData = '';
   }
 
+  return twilioSignatureMatches(authToken, url, paramData, signature);
+}
+
+/**
+ * True when `signature` is Twilio's for `url` (or one of the spellings Twilio may have signed,
+ * see `twilioUrlVariants`) followed by `paramData`, the serialized parameters
+ * (`serializeTwilioParams`): the check of {@link verifyTwilioSignature} once the parameters are
+ * serialized, so a handler that tries several tokens or URLs serializes them once. Compares in
+ * constant time per candidate.
+ * @internal
+ */
+export function twilioSignatureMatches(
+  authToken: string,
+  url: string,
+  paramData: string,
+  signature: string,
+): boolean {
   // The URL as received, the one Twilio signed nearly always, before making the other spellings.
   if (timingSafeEqual(signTwilioData(authToken, url + paramData), signature)) return true;
   let valid = false;
@@ -100,8 +117,11 @@ function verify(options: VerifyTwilioSignatureOptions): boolean {
   return valid;
 }
 
-/** The `bodySHA256` query parameter of `url`, if it has one. */
-function readBodySha256(url: string): string | undefined {
+/**
+ * The `bodySHA256` query parameter of `url`, if it has one.
+ * @internal
+ */
+export function readBodySha256(url: string): string | undefined {
   const queryStart = url.indexOf('?');
   if (queryStart === -1) return undefined;
   const hashStart = url.indexOf('#', queryStart);

@@ -123,9 +123,16 @@ function forwardedHost(incoming: IncomingMessage, proxyHeaders: ProxyHeaders): s
  * does not form a URL at all (`a:b`) is no host either.
  */
 function validHost(value: string | undefined): string | undefined {
-  if (value === undefined || value === '' || /[\s/?#@\\]/.test(value)) return undefined;
-  return URL.canParse(`http://${value}/`) ? value : undefined;
+  if (value === undefined || value === '') return undefined;
+  // A server's requests name the same few hosts: the last one that passed is not parsed again.
+  if (value === lastValidHost) return value;
+  if (/[\s/?#@\\]/.test(value) || !URL.canParse(`http://${value}/`)) return undefined;
+  lastValidHost = value;
+  return value;
 }
+
+/** The last value {@link validHost} accepted. */
+let lastValidHost: string | undefined;
 
 /**
  * The client's address: the socket's peer, or with `trustProxy` the address your proxy saw, which
