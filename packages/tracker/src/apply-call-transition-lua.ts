@@ -70,20 +70,18 @@ local function applyCallTransition(callKey, transition, details)
   -- lease or confirm, so an applied event is marked done at once (decision 0030).
   local appliedMark = transition.publishedInScript and eventMarkDone or leaseDeadline
   local markField = eventMarkField(transition.eventId)
-  -- The same HMGET reads the positions of the details the event carries, after the mark.
-  local readFields = callStateFields
-  readFields[callMarkIndex] = markField
-  if #details > 0 then
-    readFields = { unpack(callStateFields) }
-    for index, detail in ipairs(details) do readFields[callMarkIndex + index] = positionField(detail.name) end
-  end
-  local current = redis.call('HMGET', callKey, unpack(readFields))
+  -- The same HMGET reads the positions of the details the event carries, after the mark (the
+  -- table's entries past what this call reads are an earlier call's and are not read).
+  callStateFields[callMarkIndex] = markField
+  for index, detail in ipairs(details) do callStateFields[callMarkIndex + index] = positionField(detail.name) end
+  local readCount = callMarkIndex + #details
+  local current = redis.call('HMGET', callKey, unpack(callStateFields, 1, readCount))
   local mark = present(current[callMarkIndex])
   local storedPositions = {}
   for index = 1, #details do storedPositions[index] = current[callMarkIndex + index] end
   -- From here on current is the call's snapshot: the writes below are copied into it, so the
   -- script does not read the call again after writing it.
-  for index = #readFields, callMarkIndex, -1 do current[index] = nil end
+  for index = readCount, callMarkIndex, -1 do current[index] = nil end
   local status = present(current[callField.status])
   local exists = present(current[callField.createdAt]) ~= nil
   local identity = {}
