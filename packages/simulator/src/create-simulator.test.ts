@@ -266,6 +266,14 @@ async function runThroughOutage(
   return { app, simulator, call, deliveries, expectEachWebhookTakenOnce };
 }
 
+/** The signing time in a received Retell request's `x-retell-signature` (`v=<ms>,d=<hex>`). */
+function retellSigningTime(request: ReceivedRequest): number {
+  const header = String(request.headers['x-retell-signature']);
+  const match = /^v=(\d+),d=[0-9a-f]+$/.exec(header);
+  expect(match, header).not.toBeNull();
+  return Number(match![1]);
+}
+
 /** How many deliveries each webhook (by script index) got, in script order. */
 function attemptsPerWebhook(call: SimulatedCall): number[] {
   return call.webhooks.map(
@@ -274,7 +282,7 @@ function attemptsPerWebhook(call: SimulatedCall): number[] {
 }
 
 describe('retries of deliveries the app did not take', () => {
-  it('retell: retries a 503 up to 3 times, the same signed request; the app gets each event once', async () => {
+  it('retell: retries a 503 up to 3 times, the same body signed again; the app gets each event once', async () => {
     const { app, simulator, call, deliveries, expectEachWebhookTakenOnce } = await runThroughOutage(
       'retell',
       failFirst(3),
@@ -294,12 +302,13 @@ describe('retries of deliveries the app did not take', () => {
       ]);
       expect(attempts.every((delivery) => !delivery.duplicate)).toBe(true);
     }
-    // A retry is the same request: same body and signature.
+    // A retry is the same body, signed again when it goes out (its timestamp is its own).
     const sent = app.received.filter((request) => request.url.startsWith('/webhooks/retell'));
     const first = sent[0]!;
     const again = sent.filter((request) => request.body === first.body);
     expect(again).toHaveLength(4);
-    expect(new Set(again.map((request) => request.headers['x-retell-signature'])).size).toBe(1);
+    const signedAt = again.map((request) => retellSigningTime(request));
+    expect(signedAt).toEqual([...signedAt].sort((left, right) => left - right));
     expect(simulator.stats).toMatchObject({
       deliveries: 4 * call.webhooks.length,
       failedDeliveries: 3 * call.webhooks.length,
@@ -308,6 +317,51 @@ describe('retries of deliveries the app did not take', () => {
       duplicateDeliveries: 0,
     });
     expectEachWebhookTakenOnce();
+    await expectTrackedEnd(app, call);
+  });
+
+  it("retell: signs each retry at its own time, so a retry 6 minutes later passes the app's verifier", async () => {
+    // The real time, moved on 6 minutes whenever the app fails a first attempt: the app's Retell
+    // handler checks signatures within 5 minutes of the same clock. (Retell has no total
+    // timeout: an attempt that took 6 minutes is still retried.)
+    let offsetMs = 0;
+    const wallClock = { now: () => Date.now() + offsetMs };
+    const outage = failFirst(1);
+    const app = await startWebhookApp({
+      retellClock: wallClock,
+      intercept: (request) => {
+        const answer = outage.intercept(request);
+        if (answer !== undefined) offsetMs += 6 * 60_000;
+        return answer;
+      },
+    });
+    const simulator = createSimulator({
+      target: app.url,
+      speed: Number.POSITIVE_INFINITY,
+      seed: 40,
+      wallClock,
+    });
+    const call = await simulator.runCall({ provider: 'retell', outcome: 'completed', seed: 41 });
+
+    // Each webhook: the failed attempt, then its retry, accepted (a 401 with a stale signature).
+    for (let index = 0; index < call.webhooks.length; index += 1) {
+      const attempts = call.deliveries.filter((delivery) => delivery.index === index);
+      expect(attempts.map((delivery) => [delivery.retry, delivery.status])).toEqual([
+        [0, 503],
+        [1, 200],
+      ]);
+    }
+    expect(call.ok).toBe(true);
+    expect([...outage.passed.values()]).toEqual(call.webhooks.map(() => 1));
+    for (const webhook of call.webhooks) {
+      const [firstAttempt, retry] = app.received.filter(
+        (request) => request.body === (webhook.payload as { body: string }).body,
+      );
+      expect(retellSigningTime(retry!) - retellSigningTime(firstAttempt!)).toBeGreaterThanOrEqual(
+        6 * 60_000,
+      );
+    }
+    expect(simulator.stats).toMatchObject({ retries: call.webhooks.length, lostWebhooks: 0 });
     await expectTrackedEnd(app, call);
   });
 
@@ -384,6 +438,85 @@ describe('retries of deliveries the app did not take', () => {
     }
     expect(simulator.stats).toMatchObject({ retries: call.webhooks.length, lostWebhooks: 0 });
     expectEachWebhookTakenOnce();
+  });
+
+  describe("twilio's total timeout (tt): the attempts of a delivery get 15 s in all", () => {
+    /**
+     * An app that answers `answer` to the first attempt of each webhook after `tookMs` of the
+     * simulator's wall clock (moved on, not waited), and lets the retries through.
+     */
+    async function runSlowFirstAttempts(
+      tookMs: number,
+      options: Partial<Parameters<typeof createSimulator>[0]> = {},
+      retryAnswer: InterceptedAnswer = undefined,
+    ) {
+      let offsetMs = 0;
+      const wallClock = { now: () => Date.now() + offsetMs };
+      const seen = new Set<string>();
+      const app = await startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.method} ${request.url} ${request.body}`;
+          if (seen.has(key)) return retryAnswer;
+          seen.add(key);
+          offsetMs += tookMs;
+          return busUnavailable;
+        },
+      });
+      const simulator = createSimulator({
+        target: app.url,
+        speed: Number.POSITIVE_INFINITY,
+        seed: 40,
+        wallClock,
+        // A Twilio URL with #rp=ct,rt,5xx: the 503 is retried while the budget lasts.
+        retries: { twilio: { on: ['connection', 'timeout', '5xx'] } },
+        ...options,
+      });
+      const call = await simulator.runCall({ provider: 'twilio', outcome: 'completed', seed: 41 });
+      return { app, simulator, call };
+    }
+
+    it('retries an attempt that took less than 15 s, not one that took 15 s', async () => {
+      const quick = await runSlowFirstAttempts(14_000);
+      expect(quick.call.ok).toBe(true);
+      expect(attemptsPerWebhook(quick.call)).toEqual(quick.call.webhooks.map(() => 2));
+      expect(quick.simulator.stats).toMatchObject({
+        retries: quick.call.webhooks.length,
+        lostWebhooks: 0,
+      });
+
+      const spent = await runSlowFirstAttempts(15_000);
+      expect(spent.call.ok).toBe(false);
+      expect(attemptsPerWebhook(spent.call)).toEqual(spent.call.webhooks.map(() => 1));
+      expect(spent.call.deliveries.every((delivery) => !delivery.willRetry)).toBe(true);
+      expect(spent.simulator.stats).toMatchObject({
+        retries: 0,
+        lostWebhooks: spent.call.webhooks.length,
+      });
+      expect(spent.app.bus.events).toHaveLength(0);
+    });
+
+    it('takes another budget from retries.twilio.totalTimeoutMs (a URL with #tt=5000)', async () => {
+      const { call, simulator } = await runSlowFirstAttempts(5_000, {
+        retries: { twilio: { on: ['connection', 'timeout', '5xx'], totalTimeoutMs: 5_000 } },
+      });
+      expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 1));
+      expect(simulator.stats).toMatchObject({ retries: 0, lostWebhooks: call.webhooks.length });
+    });
+
+    it('gives a retry only what is left of the budget to answer in', async () => {
+      // 14.9 s spent: the retry that gets no answer ends after the last 100 ms, not after
+      // timeoutMs (15 s).
+      const { call } = await runSlowFirstAttempts(14_900, {}, 'stall');
+      const retries = call.deliveries.filter((delivery) => delivery.retry === 1);
+      expect(retries).toHaveLength(call.webhooks.length);
+      for (const retry of retries) {
+        expect(retry).toMatchObject({ status: 0, willRetry: false });
+        const [, waitedMs] = /^no answer within (\d+) ms$/.exec(retry.error ?? '') ?? [];
+        expect(Number(waitedMs)).toBeGreaterThan(0);
+        expect(Number(waitedMs)).toBeLessThanOrEqual(100);
+      }
+      expect(call.ok).toBe(false);
+    });
   });
 
   it('callerdesk: retries nothing by default (none documented); a count retries 5xx and timeouts', async () => {

@@ -88,6 +88,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const { signal, speed } = meta;
     const url = config.urls[script.provider];
     const retryPolicy = config.retries[script.provider];
+    const totalTimeoutMs = retryPolicy.totalTimeoutMs ?? Number.POSITIVE_INFINITY;
     const deliveries: SimulatorDelivery[] = [];
     // A webhook is lost when none of its deliveries (original, duplicate, their retries) was
     // taken: counted per webhook index, once no delivery of it is left to try.
@@ -137,27 +138,37 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         aborted = true;
         break;
       }
-      const request =
-        step.request ??
-        prepareSignedRequest(step.webhook, {
-          url,
-          credentials: config.credentials,
-          callerDeskMethod: config.callerDeskMethod,
-        });
-      const sentAt = new Date().toISOString();
+      // Each attempt is signed when it goes out, as the provider does: a retry minutes after
+      // the first attempt carries a Retell timestamp of its own, not a stale one.
+      const sentAtWall = config.wallNow();
+      const request = prepareSignedRequest(step.webhook, {
+        url,
+        credentials: config.credentials,
+        callerDeskMethod: config.callerDeskMethod,
+        now: sentAtWall,
+      });
+      const sentAt = new Date(sentAtWall).toISOString();
       const sentAtMs = performance.now();
+      const spentBeforeMs = step.spentMs ?? 0;
       const result = await sendPreparedRequest(request, {
         fetch: config.fetch,
-        timeoutMs: config.timeoutMs[script.provider],
+        // An attempt gets at most what is left of the total timeout (Twilio's `tt`).
+        timeoutMs: Math.ceil(
+          Math.min(config.timeoutMs[script.provider], totalTimeoutMs - spentBeforeMs),
+        ),
         signal,
       });
       if (result.aborted) {
         aborted = true;
         break;
       }
+      const spentMs = spentBeforeMs + Math.max(0, config.wallNow() - sentAtWall);
       const failure = failureOf(result);
       const willRetry =
-        failure !== undefined && retryPolicy.on.includes(failure) && step.retry < retryPolicy.count;
+        failure !== undefined &&
+        retryPolicy.on.includes(failure) &&
+        step.retry < retryPolicy.count &&
+        spentMs < totalTimeoutMs;
       if (willRetry) {
         // Due the provider's delay after this attempt went out, on the call's time scale.
         const sentAtCallMs =
@@ -168,7 +179,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
           ...step,
           atMs: sentAtCallMs + drawRetryDelayMs(script.provider, meta.random),
           retry: step.retry + 1,
-          request,
+          spentMs,
         });
       } else if (result.ok) {
         taken.add(step.index);

@@ -1,7 +1,6 @@
 import type { ScriptedWebhook } from './call-script';
 import { drawRetryDelayMs } from './provider-retry-delay';
 import type { Random } from './random';
-import type { PreparedRequest } from './sign-and-send';
 
 /** One HTTP delivery of a call, in the order they go out. @internal */
 export interface PlannedDelivery {
@@ -14,8 +13,11 @@ export interface PlannedDelivery {
   reordered: boolean;
   /** 0 for a planned delivery; n for the nth retry of one that failed. */
   retry: number;
-  /** A retry's request: the failed attempt's, unchanged (same body, same signature). */
-  request?: PreparedRequest;
+  /**
+   * Wall-clock milliseconds the earlier attempts of this delivery took (a retry's), counted
+   * against the provider's total timeout.
+   */
+  spentMs?: number;
 }
 
 /**

@@ -29,7 +29,7 @@ describe('resolveSimulatorOptions', () => {
       callerDeskMethod: 'POST',
       timeoutMs: { twilio: 15_000, retell: 10_000, callerdesk: 15_000 },
       retries: {
-        twilio: { count: 1, on: ['connection', 'timeout'] },
+        twilio: { count: 1, on: ['connection', 'timeout'], totalTimeoutMs: 15_000 },
         retell: { count: 3, on: ['connection', 'timeout', '4xx', '5xx'] },
         callerdesk: { count: 0, on: ['connection', 'timeout', '5xx'] },
       },
@@ -42,12 +42,16 @@ describe('resolveSimulatorOptions', () => {
     const resolved = resolveSimulatorOptions({
       target: 'http://x',
       timeoutMs: 500,
-      retries: { twilio: { on: ['5xx', '5xx'] }, callerdesk: 2 },
+      retries: {
+        twilio: { on: ['5xx', '5xx'] },
+        retell: { totalTimeoutMs: 60_000 },
+        callerdesk: 2,
+      },
     });
     expect(resolved.timeoutMs).toEqual({ twilio: 500, retell: 500, callerdesk: 500 });
     expect(resolved.retries).toEqual({
-      twilio: { count: 1, on: ['5xx'] },
-      retell: { count: 3, on: ['connection', 'timeout', '4xx', '5xx'] },
+      twilio: { count: 1, on: ['5xx'], totalTimeoutMs: 15_000 },
+      retell: { count: 3, on: ['connection', 'timeout', '4xx', '5xx'], totalTimeoutMs: 60_000 },
       callerdesk: { count: 2, on: ['connection', 'timeout', '5xx'] },
     });
     const none = resolveSimulatorOptions({ target: 'http://x', retries: 0 }).retries;
@@ -120,6 +124,10 @@ describe('resolveSimulatorOptions', () => {
     [{ target: 'http://x', retries: { vapi: 1 } as never }, /unknown provider "vapi" in retries/],
     [{ target: 'http://x', retries: { retell: { count: -2 } } }, /retries\.retell/],
     [{ target: 'http://x', retries: { twilio: { on: ['3xx'] as never } } }, /retries\.twilio\.on/],
+    [
+      { target: 'http://x', retries: { twilio: { totalTimeoutMs: 0 } } },
+      /retries\.twilio\.totalTimeoutMs/,
+    ],
   ])('refuses invalid options %#', (options, message) => {
     expect(() => resolveSimulatorOptions(options)).toThrow(InvalidArgumentError);
     expect(() => resolveSimulatorOptions(options)).toThrow(message);

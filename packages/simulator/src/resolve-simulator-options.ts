@@ -37,6 +37,8 @@ export interface ResolvedSimulatorOptions {
   reorderRate: number;
   seed: number;
   now: () => number;
+  /** The real time, ms since the epoch: Retell's signing time, `sentAt`, Twilio's `tt` budget. */
+  wallNow: () => number;
   callerDeskMethod: 'GET' | 'POST';
   /** Each provider's delivery timeout. */
   timeoutMs: Readonly<Record<SimulatorProvider, number>>;
@@ -70,7 +72,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     failOption(`target must be an http(s) URL, got "${options.target}".`);
   }
-  const { clock } = options;
+  const { clock, wallClock } = options;
   const base = target.href.replace(/\/+$/, '');
   const prefix = normalizePath(options.pathPrefix ?? '/webhooks');
   const urls = {} as Record<SimulatorProvider, string>;
@@ -163,6 +165,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
     seed:
       options.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkSeed(options.seed),
     now: clock === undefined ? Date.now : () => clock.now(),
+    wallNow: wallClock === undefined ? Date.now : () => wallClock.now(),
     callerDeskMethod: method,
     timeoutMs,
     retries: resolveRetries(options.retries),
@@ -210,9 +213,17 @@ function resolveRetries(
     ) {
       failOption(`${name}.on must list failures of ${simulatorRetryFailures.join(', ')}.`);
     }
+    const totalTimeoutMs = policy.totalTimeoutMs ?? current.totalTimeoutMs;
+    if (
+      totalTimeoutMs !== undefined &&
+      (typeof totalTimeoutMs !== 'number' || Number.isNaN(totalTimeoutMs) || totalTimeoutMs <= 0)
+    ) {
+      failOption(`${name}.totalTimeoutMs must be a positive number of milliseconds.`);
+    }
     resolved[provider as SimulatorProvider] = {
       count: policy.count === undefined ? current.count : checkRetryCount(policy.count, name),
       on: [...new Set(on)],
+      ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
     };
   }
   return resolved;

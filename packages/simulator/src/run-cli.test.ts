@@ -331,6 +331,108 @@ describe('runCli against the real handlers', () => {
     expect(stdout.join('\n')).toMatch(/3 started, 3 completed/);
   });
 
+  describe('stops only at a rejection that is final for its provider', () => {
+    const unknownTenant = {
+      status: 422,
+      body: { error: { code: 'unknown_tenant', message: 'No tenant for this number.' } },
+    };
+
+    it("runs on when Retell's retry of a refused webhook is taken, and exits 0", async () => {
+      // The app refuses the first delivery of every webhook, then takes its retry.
+      const seen = new Set<string>();
+      const app = await startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          if (seen.has(key)) return undefined;
+          seen.add(key);
+          return unknownTenant;
+        },
+      });
+      const { code, stdout, stderr } = await run([
+        '--target',
+        app.url,
+        '--providers',
+        'retell',
+        '--calls',
+        '2',
+        '--rate',
+        '100',
+        '--speed',
+        'max',
+        '--seed',
+        '8',
+      ]);
+      expect(stderr).toEqual([
+        expect.stringMatching(/^✖ 422 from \/webhooks\/retell: .*Retell sends it again/),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      expect(stdout.join('\n')).toMatch(/2 started, 2 completed/);
+      expect(stdout.join('\n')).toMatch(/ 0 lost/);
+      expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
+    });
+
+    it('stops when the last retry of a Retell webhook is refused too, and exits 1', async () => {
+      const app = await startWebhookApp({ intercept: () => unknownTenant });
+      const log: string[] = [];
+      const code = await runCli(
+        [
+          ...['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', 'max'],
+          ...['--seed', '9', '--json'],
+        ],
+        {
+          stdout: (line) => log.push(line),
+          stderr: (line) => log.push(`stderr: ${line}`),
+          env: {},
+        },
+      );
+      expect(code).toBe(cliExitCodes.failed);
+      const stopping = log.findIndex((line) => line.startsWith('stderr: Stopping:'));
+      expect(log[stopping]).toBe(
+        'stderr: Stopping: the app rejects the simulated webhooks (its 3 retries included) (use --keep-going to continue).',
+      );
+      // Before the stop: the first webhook's attempt and its three retries, all refused.
+      const before = log
+        .slice(0, stopping)
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { retry: number; status: number; willRetry: boolean });
+      expect(
+        before.map((delivery) => [delivery.retry, delivery.status, delivery.willRetry]),
+      ).toEqual([
+        [0, 422, true],
+        [1, 422, true],
+        [2, 422, true],
+        [3, 422, false],
+      ]);
+      // It stopped there: the call (two webhooks at least) was aborted.
+      expect(app.received).toHaveLength(4);
+      expect(log.join('\n')).toMatch(/1 started, 0 completed, 1 aborted/);
+    });
+
+    it('with --keep-going, never stops: every refused webhook gets all its retries', async () => {
+      const app = await startWebhookApp({ intercept: () => unknownTenant });
+      const { code, stdout } = await run([
+        '--target',
+        app.url,
+        '--providers',
+        'retell',
+        '--calls',
+        '2',
+        '--rate',
+        '100',
+        '--speed',
+        'max',
+        '--keep-going',
+        '--quiet',
+      ]);
+      expect(code).toBe(cliExitCodes.failed);
+      const summary = stdout.join('\n');
+      expect(summary).toMatch(/2 started, 2 completed/);
+      const [, lost] = /(\d+) lost/.exec(summary) ?? [];
+      expect(Number(lost)).toBeGreaterThan(2);
+      expect(app.received).toHaveLength(4 * Number(lost));
+    });
+  });
+
   it('explains an app that is not running', async () => {
     const { code, stderr } = await run([
       '--target',

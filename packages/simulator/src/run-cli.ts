@@ -27,7 +27,7 @@ export interface CliEnvironment {
 /** Exit codes of `calltrack-sim`. @internal */
 export const cliExitCodes = {
   ok: 0,
-  /** Webhooks were rejected (4xx) or lost (failed with no retry left). */
+  /** Webhooks were rejected (4xx with no retry left) or lost (failed with no retry left). */
   failed: 1,
   /** Bad arguments. */
   usage: 2,
@@ -49,7 +49,8 @@ Options:
   --duplicates <share>       Share 0..1 of webhooks delivered twice though the first was taken (default 0)
   --retries <n|list>         Retries of a delivery the app did not take: n for every provider (0: none), or
                              per provider, e.g. twilio=2,retell=0 (default each provider's own: Twilio 1 of a
-                             failed connection or timeout, Retell 3 of any non-2xx or timeout, CallerDesk 0)
+                             failed connection or timeout while its attempts took under 15 s in all (tt),
+                             Retell 3 of any non-2xx or timeout, CallerDesk 0)
   --reorder <share>          Share 0..1 of calls with an out-of-order delivery (default 0)
   --seed <n>                 Seed for reproducible traffic (default random, printed in the summary)
   --max-active <n>           At most n calls at once
@@ -67,13 +68,15 @@ Options:
                              and end calls; runs until Ctrl+C. With --calls 0 it sends no calls of its own
   --twilio-account-sid <s>   Account SID the provider API expects (env TWILIO_ACCOUNT_SID; default the demo one)
   --callerdesk-auth-code <c> authcode the provider API expects (env CALLERDESK_AUTH_CODE; default the demo one)
-  --keep-going               Keep running when the app rejects webhooks (default: stop at the first 4xx)
+  --keep-going               Never stop on rejections (default: stop at the first 4xx the provider does not retry;
+                             Retell retries any non-2xx, so a refused Retell webhook stops the run only
+                             when its last retry is refused too)
   --json                     One JSON line per delivery instead of text
   --quiet                    No line per delivery, only problems and the summary
   --help                     Show this help
 
-Exit codes: 0 every webhook accepted (after retries); 1 webhooks rejected (4xx) or lost; 2 bad arguments;
-130 interrupted before --calls calls completed.`;
+Exit codes: 0 every webhook accepted (after retries); 1 webhooks rejected (a 4xx with no retry left) or
+lost; 2 bad arguments; 130 interrupted before --calls calls completed.`;
 
 class UsageError extends Error {}
 
@@ -110,11 +113,17 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
       explained.add(key);
       io.stderr(`✖ ${explainDeliveryFailure(delivery)}`);
     }
-    if (delivery.status >= 400 && delivery.status < 500 && !rejected) {
+    // A rejection the provider still retries is not final (Retell retries any non-2xx): the
+    // app may take the retry. Stop at a rejection with no retry left.
+    if (delivery.status >= 400 && delivery.status < 500 && !delivery.willRetry && !rejected) {
       rejected = true;
       if (!keepGoing) {
+        const retried =
+          delivery.retry === 0
+            ? ''
+            : ` (its ${delivery.retry} ${delivery.retry === 1 ? 'retry' : 'retries'} included)`;
         io.stderr(
-          'Stopping: the app rejects the simulated webhooks (use --keep-going to continue).',
+          `Stopping: the app rejects the simulated webhooks${retried} (use --keep-going to continue).`,
         );
         void simulator?.stop({ abort: true });
       }

@@ -54,12 +54,14 @@ export interface SimulatorOptions {
   duplicateRate?: number;
   /**
    * How each provider retries a delivery the app did not take (a failed connection, no answer
-   * within `timeoutMs`, a 4xx or 5xx): the same signed request again, after the provider's delay
-   * on the call's time scale (`speed`). Default each provider's own policy: Twilio one retry of a
-   * failed connection or a timeout (not of an answer); Retell up to 3 retries of any non-2xx or
-   * timeout; CallerDesk none (it documents none). A number sets every provider's count (`0`: no
-   * retries); per provider, a count or `{ count, on }` (which failures are retried; e.g. a
-   * Twilio URL with `#rp=5xx`: `{ twilio: { on: ['5xx'] } }`).
+   * within `timeoutMs`, a 4xx or 5xx): the same request again, signed at its own time, after
+   * the provider's delay on the call's time scale (`speed`). Default each provider's own
+   * policy: Twilio one retry of a failed connection or a timeout (not of an answer); Retell up
+   * to 3 retries of any non-2xx or timeout; CallerDesk none (it documents none). Twilio also stops once its attempts took its
+   * total timeout (`tt`, 15 s) together. A number sets every provider's count (`0`: no
+   * retries); per provider, a count or `{ count, on, totalTimeoutMs }` (which failures are
+   * retried, and the budget of all attempts; e.g. a Twilio URL with `#rp=5xx&tt=5000`:
+   * `{ twilio: { on: ['5xx'], totalTimeoutMs: 5000 } }`).
    */
   retries?: number | Partial<Record<SimulatorProvider, number | Partial<SimulatorRetryPolicy>>>;
   /** Share (0..1) of calls with one webhook delivered after a later one. Default 0. */
@@ -73,15 +75,23 @@ export interface SimulatorOptions {
   seed?: number;
   /**
    * The simulated clock the payload times are derived from; default `Date.now`. Fix it (with
-   * `seed`) for byte-identical payloads. Retell signatures always use the real time, as Retell
-   * checks them against it.
+   * `seed`) for byte-identical payloads. Retell signatures always use the real time
+   * (`wallClock`), as apps check them against it.
    */
   clock?: Clock;
+  /**
+   * The real time, default `Date.now`; for tests that let minutes pass without waiting them. It
+   * is when each attempt is signed (Retell signs every attempt, retries too, with its time, and
+   * apps check it within 5 minutes), the deliveries' `sentAt`, and how long an attempt took,
+   * counted against Twilio's total timeout (`retries`).
+   */
+  wallClock?: Clock;
   /** How CallerDesk delivers: `POST` with a JSON body (default) or `GET` with a query string. */
   callerDeskMethod?: 'GET' | 'POST';
   /**
    * Give up on a delivery attempt after this many milliseconds (wall clock). Default each
-   * provider's: 15000 for Twilio (its read timeout) and CallerDesk, 10000 for Retell.
+   * provider's: 15000 for Twilio (its read timeout) and CallerDesk, 10000 for Retell. A Twilio
+   * attempt also ends when its total timeout is spent (see `retries`).
    */
   timeoutMs?: number;
   /** The `fetch` to send with; default the global one. */

@@ -12,13 +12,20 @@ export interface SimulatorRetryPolicy {
   count: number;
   /** The failures that are retried; any other failure is final at once. */
   on: readonly SimulatorRetryFailure[];
+  /**
+   * The time all attempts of a delivery may take together, in milliseconds (Twilio's total
+   * timeout, `tt`): no retry once the attempts took this long, and an attempt waits at most what
+   * is left. Twilio's default is 15000; unlimited when undefined (Retell, CallerDesk).
+   */
+  totalTimeoutMs?: number;
 }
 
 /**
  * What each provider does when the app does not take a webhook (see the README's "Retries"):
  *
- * - Twilio: its connection overrides' defaults, `rc=1` and `rp=ct,rt`: one retry when the
- *   connection failed or the answer timed out; a 4xx or 5xx answer is final.
+ * - Twilio: its connection overrides' defaults, `rc=1`, `rp=ct,rt` and `tt=15000`: one retry when
+ *   the connection failed or the answer timed out, while the attempts took less than 15 s in
+ *   all; a 4xx or 5xx answer is final.
  * - Retell: up to 3 retries of any non-2xx answer or no answer within its 10 s timeout.
  * - CallerDesk documents no retries, so none: an app must not count on them.
  *
@@ -26,7 +33,11 @@ export interface SimulatorRetryPolicy {
  */
 export const defaultRetryPolicies: Readonly<Record<SimulatorProvider, SimulatorRetryPolicy>> =
   Object.freeze({
-    twilio: Object.freeze({ count: 1, on: Object.freeze(['connection', 'timeout'] as const) }),
+    twilio: Object.freeze({
+      count: 1,
+      on: Object.freeze(['connection', 'timeout'] as const),
+      totalTimeoutMs: 15_000,
+    }),
     retell: Object.freeze({
       count: 3,
       on: Object.freeze(['connection', 'timeout', '4xx', '5xx'] as const),

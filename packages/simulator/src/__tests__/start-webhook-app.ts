@@ -60,6 +60,11 @@ export async function startWebhookApp(
     /** The tracker's clock, for a simulator run on a fixed `clock`. */
     clock?: Clock;
     /**
+     * The time the Retell handler checks signatures against (within 5 minutes), for a simulator
+     * on the same `wallClock`. Default `Date.now`.
+     */
+    retellClock?: Clock;
+    /**
      * Sees every request with its whole body before the handler does, and may answer it instead
      * (then the handler never sees it): an app failing for a while, as during a Redis restart.
      */
@@ -127,6 +132,7 @@ export async function startWebhookApp(
       createRetellWebhookHandler({
         apiKey: credentials.retellApiKey,
         sink: tracker,
+        ...(options.retellClock ? { clock: options.retellClock } : {}),
         resolveTenant: ({ number }) => tenantOf(number),
       }),
     ],
