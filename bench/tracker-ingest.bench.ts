@@ -424,32 +424,52 @@ if (server) {
     }
 
     // A bound above the one step: the leanest one-step design (bench/lib/minimal-ingest-step.ts,
-    // decision 0069), alternated round by round with a bare publish of the same events.
+    // decision 0069), one FCALL per event and batched per tenant as the bus batches (decision
+    // 0071), alternated round by round with a bare publish of the same events.
     for (const concurrency of [1, 32]) {
-      const runs: Record<'bare' | 'minimal', Measured[]> = { bare: [], minimal: [] };
+      const runs: Record<'bare' | 'minimal' | 'batched', Measured[]> = {
+        bare: [],
+        minimal: [],
+        batched: [],
+      };
       for (let round = 0; round < rounds; round += 1) {
-        const events = lifecycles(calls, `mn${concurrency}${round}`).map((event) =>
-          sealCallEvent(event),
-        );
-        const bareBus = redisBus(`mnb${concurrency}${round}`);
-        runs.bare.push(await measure(bareBus, events, concurrency));
-        const bus = redisBus(`mns${concurrency}${round}`);
-        const busIngest = redisBusIngestOf(bus)!;
-        const ingest = await loadMinimalIngestStep(
-          redis,
-          await busIngest.publishFunctions(),
-          busIngest.keys,
-          `mn${concurrency}${round}`,
-        );
-        runs.minimal.push(await measure({ publish: ingest } as EventSink, events, concurrency));
+        for (const path of ['bare', 'minimal', 'batched'] as const) {
+          const id = `mn${path}${concurrency}${round}`;
+          const events = lifecycles(calls, id).map((event) => sealCallEvent(event));
+          const bus = redisBus(id);
+          if (path === 'bare') {
+            runs.bare.push(await measure(bus, events, concurrency));
+            continue;
+          }
+          const busIngest = redisBusIngestOf(bus)!;
+          const ingest = await loadMinimalIngestStep(
+            redis,
+            await busIngest.publishFunctions(),
+            busIngest.keys,
+            id,
+            path === 'batched',
+          );
+          runs[path].push(await measure({ publish: ingest } as EventSink, events, concurrency));
+        }
       }
-      const [bare, minimal] = [summary(runs.bare), summary(runs.minimal)];
+      const [bare, minimal, batched] = [
+        summary(runs.bare),
+        summary(runs.minimal),
+        summary(runs.batched),
+      ];
       row(
         `bound: a minimal one step (call as one string, start/end indexes), ${concurrency} in flight`,
         `${calls * 4} events, sealed events`,
         `${rate(bare.rate)}; ${cpuText(bare)}`,
         `${rate(minimal.rate)}; ${cpuText(minimal)}`,
         ratio(minimal.rate, bare.rate),
+      );
+      row(
+        `bound: the same batched per tenant as the bus batches, ${concurrency} in flight`,
+        `${calls * 4} events, sealed events`,
+        `${rate(bare.rate)}; ${cpuText(bare)}`,
+        `${rate(batched.rate)}; ${cpuText(batched)}`,
+        ratio(batched.rate, bare.rate),
       );
     }
     await Promise.all(buses.map((bus) => bus.close()));
