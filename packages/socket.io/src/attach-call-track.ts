@@ -93,7 +93,8 @@ export interface AttachCallTrackOptions {
    * far more memory than the packet count suggests. A packet weighs the length of its encoded
    * text (its size in bytes for ASCII). A catch-up is not closed (the client would resume into
    * the same replay) but stopped: once more than this much of a replay, or of the events queued
-   * while a snapshot loaded (sent after `active_calls`, which does not count), waits for the
+   * while a snapshot loaded (sent after `active_calls`, which does not count, or before it for
+   * the call subscriptions when the queue outgrew `maxPendingEvents`), waits for the
    * connection, the client gets `reset` with reason `lagged` and reloads from a snapshot. This
    * measures what is queued at once, not how fast the client reads: a memory bus queues its whole
    * replay in one turn of the event loop, so a client reading normally that resumes over more than

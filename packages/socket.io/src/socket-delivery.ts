@@ -366,7 +366,12 @@ export class SocketDelivery implements ChannelListener {
    * ask for another snapshot, which a busy tenant overflows the same way. Instead the snapshot
    * moves to the channel's position and is read again: a snapshot read after that position
    * supersedes the queued events, which are dropped. The connection's call subscriptions get
-   * theirs now (no snapshot replaces them, and they come before the new position).
+   * theirs now (no snapshot replaces them, and they come before the new position), bounded as
+   * the queue sent after a snapshot is: once more than `maxBufferedBytes` of them waits for the
+   * client, the next one meant for it gives way to `reset` (`lagged`), which ends this snapshot
+   * too (the client reloads both). Holding them instead would keep up to `maxPendingEvents`
+   * events per move in memory, and a loop needs more than `maxBufferedBytes` of the watched
+   * calls' events during every read.
    */
   private moveSnapshot(buffering: Buffering): void {
     const queued = buffering.pending;
@@ -374,7 +379,17 @@ export class SocketDelivery implements ChannelListener {
     buffering.position = this.channel.position;
     buffering.moves += 1;
     if (this.calls === undefined || this.calls.size === 0) return;
-    for (const message of queued) this.send(message, true);
+    let behind = false;
+    for (const message of queued) {
+      // The connection closed or started over while this was sent.
+      if (this.buffer !== buffering) return;
+      if (!behind) {
+        behind = this.send(message, true);
+      } else if (this.mayWant(message, true)) {
+        this.reset(buffering, 'lagged');
+        return;
+      }
+    }
   }
 
   /** @internal The channel lost events and told its rooms to reload. */
