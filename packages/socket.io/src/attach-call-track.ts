@@ -48,7 +48,8 @@ export interface AttachCallTrackOptions {
    * `subscribe_to_calls` without `after` whose types take `presence.*` gets
    * `presence_members` before the diffs: its tenant's, or every tenant's for an all-tenants
    * principal (with `listMembersAcrossTenants`, which `createPresence()` has; without it,
-   * `presence_unavailable`). At most 1,000 members, `complete: false` past them.
+   * `presence_unavailable`). At most `presenceSnapshotLimit` (1,000) members, `complete: false`
+   * past them.
    */
   presence?: ConnectionPresence;
   /** Verifies each handshake; see {@link AuthenticateSocket}. */
@@ -107,6 +108,15 @@ export interface AttachCallTrackOptions {
    * `complete` says whether more were active. Default 1,000.
    */
   snapshotLimit?: number;
+  /**
+   * Most users in a `presence_members` snapshot (1–10,000, what `createPresence()` lists at
+   * once), of the tenant, or of every tenant together for an all-tenants principal (tenant after
+   * tenant, each by user id); `complete` says whether more were connected, and the users left out
+   * come with their next `presence.*` event. At 10,000 a list that fills the limit counts as cut,
+   * as `snapshotLimit`'s does. The same option as the SSE handler's and tRPC's procedures'.
+   * Default 1,000.
+   */
+  presenceSnapshotLimit?: number;
   /**
    * The longest a `subscribe_to_calls` waits for its bus subscription before it is answered
    * `unavailable` (with `retryAfterMs`): while Redis is down a bus subscription cannot start, and
@@ -242,6 +252,17 @@ export function attachCallTrack(
         'attachCallTrack: snapshotLimit must be at most 10,000 (what a tracker lists at once)',
     });
   }
+  const presenceSnapshotLimit = positiveInteger(
+    options.presenceSnapshotLimit,
+    1000,
+    'presenceSnapshotLimit',
+  );
+  if (presenceSnapshotLimit > 10_000) {
+    throw new InvalidArgumentError({
+      message:
+        'attachCallTrack: presenceSnapshotLimit must be at most 10,000 (what presence lists at once)',
+    });
+  }
   const reportTo =
     options.onError ?? ((error: unknown) => console.warn('[calltrack/socket.io]', error));
   // A failing report must not take down the delivery that reports.
@@ -266,6 +287,7 @@ export function attachCallTrack(
     ),
     maxFollowedCalls,
     snapshotLimit,
+    presenceSnapshotLimit,
     attachTimeoutMs,
     onError,
   };

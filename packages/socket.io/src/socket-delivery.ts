@@ -48,6 +48,8 @@ export interface DeliveryContext {
   maxFollowedCalls: number;
   /** Most calls in an `active_calls` snapshot. */
   snapshotLimit: number;
+  /** Most users in a `presence_members` snapshot. */
+  presenceSnapshotLimit: number;
   /** The longest `subscribeToCalls` waits for a bus subscription (Redis down: for ever). */
   attachTimeoutMs: number;
   /** Where skipped events and lost subscriptions are reported. Must not throw. */
@@ -185,7 +187,9 @@ export class SocketDelivery implements ChannelListener {
         tracker === undefined
           ? undefined
           : readActiveCallsSnapshot(tracker, tenantId, { limit: this.context.snapshotLimit }),
-        members === undefined ? undefined : readPresenceMembers(members, tenantId),
+        members === undefined
+          ? undefined
+          : readPresenceMembers(members, tenantId, this.context.presenceSnapshotLimit),
       ]);
     try {
       let snapshot: Awaited<ReturnType<typeof read>>;
