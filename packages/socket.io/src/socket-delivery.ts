@@ -373,9 +373,9 @@ export class SocketDelivery implements ChannelListener {
    * theirs now (no snapshot replaces them, and they come before the new position), bounded as
    * the queue sent after a snapshot is: once more than `maxBufferedBytes` of them waits for the
    * client, the next one meant for it gives way to `reset` (`lagged`), which ends this snapshot
-   * too (the client reloads both). Holding them instead would keep up to `maxPendingEvents`
-   * events per move in memory, and a loop needs more than `maxBufferedBytes` of the watched
-   * calls' events during every read.
+   * too: the client reloads its calls and its stream. Holding the rest would keep up to
+   * `maxPendingEvents` events per move in memory. The reload lags again only if more than
+   * `maxBufferedBytes` of the watched calls' events arrive during its read as well.
    */
   private moveSnapshot(buffering: Buffering): void {
     const queued = buffering.pending;
