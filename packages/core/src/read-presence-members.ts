@@ -2,11 +2,15 @@ import type { ConnectionPresence } from './connection-presence';
 import type { UserPresence } from './user-presence';
 
 /**
- * Most users in a members snapshot: presence's own default for `listMembers`, which tenant
- * snapshots used before they said whether they were cut. The same bound for a snapshot of every
- * tenant, counted over all of them.
+ * Most users in a members snapshot unless the transport's `presenceSnapshotLimit` says
+ * otherwise: presence's own default for `listMembers`, which tenant snapshots used before they
+ * said whether they were cut. The same bound for a snapshot of every tenant, counted over all of
+ * them.
  */
 const membersSnapshotLimit = 1000;
+
+/** The most users `createPresence()` lists at once (its `limit` is 1–10,000). */
+const presenceMaxLimit = 10_000;
 
 /** The members of one snapshot, and whether they are every connected user of its view. */
 export interface PresenceMembersRead {
@@ -25,25 +29,28 @@ export function listsMembersAcrossTenants(presence: ConnectionPresence): boolean
 }
 
 /**
- * Reads a transport's members snapshot: at most 1,000 connected users of `tenantId`, or of every
- * tenant when undefined (tenant after tenant, each by user id; presence must then
- * {@link listsMembersAcrossTenants}). One user more is asked for, so that a list the limit cut is
- * told from one that merely fills it.
+ * Reads a transport's members snapshot: at most `limit` (1–10,000, checked by the transports;
+ * default 1,000) connected users of `tenantId`, or of every tenant when undefined (tenant after
+ * tenant, each by user id; presence must then {@link listsMembersAcrossTenants}). One user more
+ * is asked for, so that a list the limit cut is told from one that merely fills it; at
+ * presence's largest limit that cannot be told, and a full list counts as cut (as
+ * `readActiveCallsSnapshot` does for calls).
  * @internal Shared by `@calltrack/sse`, `@calltrack/socket.io` and `@calltrack/trpc`.
  */
 export async function readPresenceMembers(
   presence: ConnectionPresence,
   tenantId: string | undefined,
+  limit = membersSnapshotLimit,
 ): Promise<PresenceMembersRead> {
-  const limit = membersSnapshotLimit + 1;
+  const asked = { limit: Math.min(limit + 1, presenceMaxLimit) };
   const members =
     tenantId === undefined
       ? await (
           presence.listMembersAcrossTenants as NonNullable<
             ConnectionPresence['listMembersAcrossTenants']
           >
-        ).call(presence, { limit })
-      : await presence.listMembers(tenantId, { limit });
-  if (members.length <= membersSnapshotLimit) return { members, complete: true };
-  return { members: members.slice(0, membersSnapshotLimit), complete: false };
+        ).call(presence, asked)
+      : await presence.listMembers(tenantId, asked);
+  const complete = members.length < asked.limit;
+  return { members: members.length > limit ? members.slice(0, limit) : members, complete };
 }

@@ -443,37 +443,45 @@ describe('attachCallTrack: a client that resumes over a history of large events'
   });
 });
 
+/**
+ * A real tracker on `bus` whose snapshot reads can be held: `holdNextRead()` holds the next
+ * `listActiveCalls` until its `release()`.
+ */
+function heldSnapshots(bus: EventBus) {
+  const tracker = createTestTracker(bus);
+  let hold: { loading: () => void; gate: Promise<void> } | undefined;
+  const holdNextRead = () => {
+    let loading!: () => void;
+    const loadStarted = new Promise<void>((resolve) => {
+      loading = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    hold = { loading, gate };
+    return { loadStarted, release };
+  };
+  const reader: ActiveCallsReader = {
+    ...tracker.reader,
+    async listActiveCalls(tenantId, options) {
+      const held = hold;
+      hold = undefined;
+      if (held) {
+        held.loading();
+        await held.gate;
+      }
+      return tracker.reader.listActiveCalls(tenantId, options);
+    },
+  };
+  return { tracker, reader, holdNextRead };
+}
+
 describe('attachCallTrack: the events queued while a snapshot loads', () => {
   it('are sent after active_calls up to maxBufferedBytes, then reset (lagged); the reload streams and does not lag again', async () => {
     const bus = createMemoryBus();
     buses.push(bus);
-    const tracker = createTestTracker(bus);
-    // Holds the next snapshot read, once asked to, until `release()`.
-    let hold: { loading: () => void; gate: Promise<void> } | undefined;
-    const holdNextRead = () => {
-      let loading!: () => void;
-      const loadStarted = new Promise<void>((resolve) => {
-        loading = resolve;
-      });
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      hold = { loading, gate };
-      return { loadStarted, release };
-    };
-    const reader: ActiveCallsReader = {
-      ...tracker.reader,
-      async listActiveCalls(tenantId, options) {
-        const held = hold;
-        hold = undefined;
-        if (held) {
-          held.loading();
-          await held.gate;
-        }
-        return tracker.reader.listActiveCalls(tenantId, options);
-      },
-    };
+    const { reader, holdNextRead } = heldSnapshots(bus);
     const server = await startSocketServer(bus, { tracker: reader, maxBufferedBytes: 1 * MiB });
     servers.push(server);
     // A colleague in the rooms: once it has an event, the loading connection has queued it.
@@ -550,6 +558,105 @@ describe('attachCallTrack: the events queued while a snapshot loads', () => {
       'call_update',
     ]);
     expect(updateIds(log.events.slice(resetAt + 1))).toEqual([...queuedAgain, live.id]);
+    expect(closedWith).toBeUndefined();
+    expect(client.connected).toBe(true);
+  });
+  it('past maxPendingEvents, sends the watched calls’ events up to maxBufferedBytes, then reset (lagged); the reload streams and does not lag again', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const { tracker, reader, holdNextRead } = heldSnapshots(bus);
+    const server = await startSocketServer(bus, {
+      tracker: reader,
+      maxBufferedBytes: 1 * MiB,
+      maxPendingEvents: 20,
+    });
+    servers.push(server);
+    // A colleague streaming every type: once it has an event, the loading connection queued it.
+    const colleague = server.client({ token: 'token:a:u2' });
+    const colleagueLog = createEventLog(colleague);
+    await connected(colleague);
+    expect(await ack(colleague, 'subscribe_to_calls')).toEqual({ ok: true });
+    const watchedCall = makeEvent('a', { type: 'call.initiated', callId: 'CA-watched' });
+    await tracker.ingest(watchedCall);
+    await colleagueLog.waitFor('call_update', 1);
+    const size = 200_000;
+    const text = 'x'.repeat(size);
+    /** Publishes `count` events of 200 KB of the watched call, each once the colleague has it. */
+    const publishLarge = async (count: number) => {
+      const published: string[] = [];
+      for (let index = 0; index < count; index += 1) {
+        const event = makeEvent('a', { callId: 'CA-watched', data: { text } });
+        await bus.publish(event);
+        published.push(event.id);
+        await colleagueLog.waitFor('call_update', colleagueLog.named('call_update').length + 1);
+      }
+      return published;
+    };
+
+    const client = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(client);
+    await connected(client);
+    const serverSocket = server.io.of('/').sockets.get(client.id as string) as ServerSocket;
+    const mostQueued = watchBacklogBytes(serverSocket);
+    let closedWith: string | undefined;
+    serverSocket.once('disconnect', (reason) => {
+      closedWith = reason;
+    });
+    expect(await ack(client, 'subscribe_to_call', { callId: 'CA-watched' })).toEqual({ ok: true });
+    await log.waitFor('call_data');
+    // The stream takes no transcripts: what the client gets of them is its call subscription's.
+    const first = holdNextRead();
+    const subscribed = ack(client, 'subscribe_to_calls', { types: ['call.initiated'] });
+    await first.loadStarted;
+    // The 21st event overflows the queue (20): the snapshot moves and the 21 events of the
+    // watched call (4.2 MB) go to the client in that one turn.
+    const queued = await publishLarge(21);
+    await Promise.race([
+      log.waitFor('reset'),
+      log.waitFor('call_update', queued.length),
+      closed(client),
+    ]);
+    // The limit and the event that went past it (and the batch handed to the transport first).
+    expect(mostQueued()).toBeLessThan(1 * MiB + 3 * (size + 1000));
+    const [reset] = log.named('reset');
+    expect(reset?.payload).toEqual({ reason: 'lagged' });
+    const resetAt = log.events.indexOf(reset as never);
+    const beforeReset = updateIds(log.events.slice(0, resetAt));
+    expect(beforeReset.length).toBeGreaterThan(0);
+    expect(beforeReset.length).toBeLessThan(queued.length);
+    expect(beforeReset).toEqual(queued.slice(0, beforeReset.length));
+    // The reset ended that snapshot: its read completes with nothing more sent.
+    first.release();
+    expect(await subscribed).toEqual({ ok: true });
+    expect(log.named('active_calls')).toEqual([]);
+    expect(log.events.slice(resetAt + 1)).toEqual([]);
+
+    // It reloads, as on any reset: its call (a fresh call_data) and a snapshot, whose queue
+    // (3 events, 600 KB) is its own: no second `lagged`.
+    expect(await ack(client, 'subscribe_to_call', { callId: 'CA-watched' })).toEqual({ ok: true });
+    await log.waitFor('call_data', 2);
+    const second = holdNextRead();
+    const reloaded = ack(client, 'subscribe_to_calls', { types: ['call.initiated'] });
+    await second.loadStarted;
+    const queuedAgain = await publishLarge(3);
+    second.release();
+    expect(await reloaded).toEqual({ ok: true });
+    const live = makeEvent('a', { id: 'live', callId: 'CA-watched' });
+    await bus.publish(live);
+    await Promise.race([
+      log.waitFor('call_update', beforeReset.length + queuedAgain.length + 1),
+      closed(client),
+    ]);
+    expect(log.events.slice(resetAt + 1).map((entry) => entry.name)).toEqual([
+      'call_data',
+      'active_calls',
+      'call_update',
+      'call_update',
+      'call_update',
+      'call_update',
+    ]);
+    expect(updateIds(log.events.slice(resetAt + 1))).toEqual([...queuedAgain, live.id]);
+    expect(log.named('reset')).toHaveLength(1);
     expect(closedWith).toBeUndefined();
     expect(client.connected).toBe(true);
   });

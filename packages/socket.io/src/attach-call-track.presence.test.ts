@@ -222,6 +222,45 @@ describe('attachCallTrack({ presence })', () => {
     expect((tenantMembers!.payload as PresenceMembersPayload).complete).toBe(true);
   });
 
+  it('cuts presence_members at presenceSnapshotLimit, of every tenant or of a tenant, and says so; refuses a limit out of 1–10,000', async () => {
+    const { bus, presence } = await setup();
+    for (const [tenantId, userId] of [
+      ['a', 'u1'],
+      ['a', 'u2'],
+      ['b', 'x'],
+      ['b', 'y'],
+    ] as const) {
+      await presence.connect({ tenantId, userId });
+    }
+    const server = await startSocketServer(bus, { presence, presenceSnapshotLimit: 3 });
+    servers.push(server);
+    const membersOf = async (log: EventLog) => {
+      const [members] = await log.waitFor('presence_members');
+      const payload = members!.payload as PresenceMembersPayload;
+      return {
+        members: payload.members.map((member) => `${member.tenantId}/${member.userId}`),
+        complete: payload.complete,
+      };
+    };
+    // Every tenant: five users (the console's own, of tenant a, included), cut at three.
+    const admin = await open(server, 'admin:a:boss', { types: ['presence.*'] });
+    expect(await membersOf(admin.log)).toEqual({
+      members: ['a/boss', 'a/u1', 'a/u2'],
+      complete: false,
+    });
+    // One tenant of exactly three users (the watcher's own included): whole, and said so.
+    const tenant = await open(server, 'token:b:watcher', { types: ['presence.*'] });
+    expect(await membersOf(tenant.log)).toEqual({
+      members: ['b/watcher', 'b/x', 'b/y'],
+      complete: true,
+    });
+    for (const presenceSnapshotLimit of [0, 1.5, 10_001, Number.NaN]) {
+      await expect(startSocketServer(bus, { presence, presenceSnapshotLimit })).rejects.toThrow(
+        /presenceSnapshotLimit must be/,
+      );
+    }
+  });
+
   it('gives an all-tenants stream the members of every tenant again each time it subscribes after a reset', async () => {
     const bus = faultyBus(createMemoryBus());
     buses.push(bus);

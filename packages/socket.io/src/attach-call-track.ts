@@ -48,7 +48,8 @@ export interface AttachCallTrackOptions {
    * `subscribe_to_calls` without `after` whose types take `presence.*` gets
    * `presence_members` before the diffs: its tenant's, or every tenant's for an all-tenants
    * principal (with `listMembersAcrossTenants`, which `createPresence()` has; without it,
-   * `presence_unavailable`). At most 1,000 members, `complete: false` past them.
+   * `presence_unavailable`). At most `presenceSnapshotLimit` (1,000) members, `complete: false`
+   * past them.
    */
   presence?: ConnectionPresence;
   /** Verifies each handshake; see {@link AuthenticateSocket}. */
@@ -93,7 +94,8 @@ export interface AttachCallTrackOptions {
    * far more memory than the packet count suggests. A packet weighs the length of its encoded
    * text (its size in bytes for ASCII). A catch-up is not closed (the client would resume into
    * the same replay) but stopped: once more than this much of a replay, or of the events queued
-   * while a snapshot loaded (sent after `active_calls`, which does not count), waits for the
+   * while a snapshot loaded (sent after `active_calls`, which does not count, or before it for
+   * the call subscriptions when the queue outgrew `maxPendingEvents`), waits for the
    * connection, the client gets `reset` with reason `lagged` and reloads from a snapshot. This
    * measures what is queued at once, not how fast the client reads: a memory bus queues its whole
    * replay in one turn of the event loop, so a client reading normally that resumes over more than
@@ -106,6 +108,15 @@ export interface AttachCallTrackOptions {
    * `complete` says whether more were active. Default 1,000.
    */
   snapshotLimit?: number;
+  /**
+   * Most users in a `presence_members` snapshot (1–10,000, what `createPresence()` lists at
+   * once), of the tenant, or of every tenant together for an all-tenants principal (tenant after
+   * tenant, each by user id); `complete` says whether more were connected, and the users left out
+   * come with their next `presence.*` event. At 10,000 a list that fills the limit counts as cut,
+   * as `snapshotLimit`'s does. The same option as the SSE handler's and tRPC's procedures'.
+   * Default 1,000.
+   */
+  presenceSnapshotLimit?: number;
   /**
    * The longest a `subscribe_to_calls` waits for its bus subscription before it is answered
    * `unavailable` (with `retryAfterMs`): while Redis is down a bus subscription cannot start, and
@@ -241,6 +252,17 @@ export function attachCallTrack(
         'attachCallTrack: snapshotLimit must be at most 10,000 (what a tracker lists at once)',
     });
   }
+  const presenceSnapshotLimit = positiveInteger(
+    options.presenceSnapshotLimit,
+    1000,
+    'presenceSnapshotLimit',
+  );
+  if (presenceSnapshotLimit > 10_000) {
+    throw new InvalidArgumentError({
+      message:
+        'attachCallTrack: presenceSnapshotLimit must be at most 10,000 (what presence lists at once)',
+    });
+  }
   const reportTo =
     options.onError ?? ((error: unknown) => console.warn('[calltrack/socket.io]', error));
   // A failing report must not take down the delivery that reports.
@@ -265,6 +287,7 @@ export function attachCallTrack(
     ),
     maxFollowedCalls,
     snapshotLimit,
+    presenceSnapshotLimit,
     attachTimeoutMs,
     onError,
   };

@@ -48,6 +48,8 @@ export interface DeliveryContext {
   maxFollowedCalls: number;
   /** Most calls in an `active_calls` snapshot. */
   snapshotLimit: number;
+  /** Most users in a `presence_members` snapshot. */
+  presenceSnapshotLimit: number;
   /** The longest `subscribeToCalls` waits for a bus subscription (Redis down: for ever). */
   attachTimeoutMs: number;
   /** Where skipped events and lost subscriptions are reported. Must not throw. */
@@ -185,7 +187,9 @@ export class SocketDelivery implements ChannelListener {
         tracker === undefined
           ? undefined
           : readActiveCallsSnapshot(tracker, tenantId, { limit: this.context.snapshotLimit }),
-        members === undefined ? undefined : readPresenceMembers(members, tenantId),
+        members === undefined
+          ? undefined
+          : readPresenceMembers(members, tenantId, this.context.presenceSnapshotLimit),
       ]);
     try {
       let snapshot: Awaited<ReturnType<typeof read>>;
@@ -366,7 +370,12 @@ export class SocketDelivery implements ChannelListener {
    * ask for another snapshot, which a busy tenant overflows the same way. Instead the snapshot
    * moves to the channel's position and is read again: a snapshot read after that position
    * supersedes the queued events, which are dropped. The connection's call subscriptions get
-   * theirs now (no snapshot replaces them, and they come before the new position).
+   * theirs now (no snapshot replaces them, and they come before the new position), bounded as
+   * the queue sent after a snapshot is: once more than `maxBufferedBytes` of them waits for the
+   * client, the next one meant for it gives way to `reset` (`lagged`), which ends this snapshot
+   * too: the client reloads its calls and its stream. Holding the rest would keep up to
+   * `maxPendingEvents` events per move in memory. The reload lags again only if more than
+   * `maxBufferedBytes` of the watched calls' events arrive during its read as well.
    */
   private moveSnapshot(buffering: Buffering): void {
     const queued = buffering.pending;
@@ -374,7 +383,17 @@ export class SocketDelivery implements ChannelListener {
     buffering.position = this.channel.position;
     buffering.moves += 1;
     if (this.calls === undefined || this.calls.size === 0) return;
-    for (const message of queued) this.send(message, true);
+    let behind = false;
+    for (const message of queued) {
+      // The connection closed or started over while this was sent.
+      if (this.buffer !== buffering) return;
+      if (!behind) {
+        behind = this.send(message, true);
+      } else if (this.mayWant(message, true)) {
+        this.reset(buffering, 'lagged');
+        return;
+      }
+    }
   }
 
   /** @internal The channel lost events and told its rooms to reload. */

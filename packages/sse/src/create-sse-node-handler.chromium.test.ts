@@ -12,21 +12,33 @@ import { createSseNodeHandler } from './create-sse-node-handler';
 // with its credentialed requests, as they would from another subdomain).
 const browser = await launchTestBrowser();
 
+/**
+ * Each test launches a browser context and navigates two or three pages: seconds on a loaded
+ * 2-core machine, where vitest's default 5 s once ran out. Playwright's own waits get less, so a
+ * stuck step fails with its name rather than the test's timeout.
+ */
+const testTimeoutMs = 60_000;
+const pageTimeoutMs = 30_000;
+
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await stopTestServers();
-});
+}, pageTimeoutMs);
 afterAll(async () => {
   await browser?.close();
-});
+}, pageTimeoutMs);
 
-/** A page that opens `target` with the browser's cookies and notes how it went. */
+/**
+ * A page that opens `target` with the browser's cookies; `window.outcome` settles with how it
+ * went (`open`, or `closed` once the browser gave up).
+ */
 const pageOpening = (target: string) => `<!doctype html><script>
-  window.outcome = 'pending';
   const source = new EventSource(${JSON.stringify(target)}, { withCredentials: true });
-  source.onopen = () => { window.outcome = 'open'; };
-  source.onerror = () => { if (source.readyState === EventSource.CLOSED) window.outcome = 'closed'; };
+  window.outcome = new Promise((resolve) => {
+    source.onopen = () => resolve('open');
+    source.onerror = () => { if (source.readyState === EventSource.CLOSED) resolve('closed'); };
+  });
 </script>`;
 
 /**
@@ -156,16 +168,18 @@ async function signedIn(appUrl: string): Promise<Page> {
   const context = await browser!.newContext();
   cleanups.push(() => context.close());
   const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(pageTimeoutMs);
   await page.goto(`${appUrl}/login`);
   return page;
 }
 
-const outcome = (page: Page) =>
-  page.waitForFunction(() => (window as unknown as { outcome: string }).outcome !== 'pending');
+/** How the page's `EventSource` went, once it settled (its events, not a poll). */
+const outcome = (page: Page): Promise<string> =>
+  page.evaluate(() => (window as unknown as { outcome: Promise<string> }).outcome);
 
 describe.skipIf(!browser)(
   'createSseNodeHandler with Chromium’s EventSource: allowedOrigins',
+  { timeout: testTimeoutMs },
   () => {
     it('without it, a page of another origin opens the signed-in user’s stream: authenticated, subscribed, registered online', async () => {
       const app = await startApp(undefined);
@@ -186,10 +200,7 @@ describe.skipIf(!browser)(
       const page = await signedIn(app.url);
       await page.goto(foreign);
       await app.answered(1);
-      await outcome(page);
-      expect(await page.evaluate(() => (window as unknown as { outcome: string }).outcome)).toBe(
-        'closed',
-      );
+      expect(await outcome(page)).toBe('closed');
       expect(app.answers).toEqual([{ origin: foreign, site: 'same-site', status: 403 }]);
       expect(app.authenticated).toEqual([]);
       expect(app.registered).toEqual([]);
@@ -198,10 +209,7 @@ describe.skipIf(!browser)(
       // The app's own page: a same-origin EventSource sends no Origin, and streams.
       await page.goto(`${app.url}/`);
       await app.answered(2);
-      await outcome(page);
-      expect(await page.evaluate(() => (window as unknown as { outcome: string }).outcome)).toBe(
-        'open',
-      );
+      expect(await outcome(page)).toBe('open');
       expect(app.answers[1]).toEqual({ origin: undefined, site: 'same-origin', status: 200 });
       expect(app.authenticated).toEqual(['u1']);
       expect(app.registered).toEqual(['u1']);

@@ -17,6 +17,7 @@ export interface SseSettings {
   keepAlive: SseKeepAlive | undefined;
   retryMs: number;
   snapshotLimit: number;
+  presenceSnapshotLimit: number;
   maxFollowedCalls: number;
   attachTimeoutMs: number;
   maxPendingEvents: number;
@@ -101,6 +102,14 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     keepAlive: keepAliveMs > 0 ? createSseKeepAlive(keepAliveMs) : undefined,
     retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),
     snapshotLimit: integer(options.snapshotLimit, 1000, 1, 10_000, 'snapshotLimit', name),
+    presenceSnapshotLimit: integer(
+      options.presenceSnapshotLimit,
+      1000,
+      1,
+      10_000,
+      'presenceSnapshotLimit',
+      name,
+    ),
     maxFollowedCalls: integer(options.maxFollowedCalls, 100, 1, 10_000, 'maxFollowedCalls', name),
     attachTimeoutMs: integer(
       options.attachTimeoutMs,

@@ -98,7 +98,8 @@ export interface SseHandlerOptions {
    * the tenant's members (again after a `reset`); the `presence.*` events that follow are the
    * diffs. An all-tenants stream gets the members of every tenant the same way (with
    * `listMembersAcrossTenants`, which `createPresence()` has; without it,
-   * `event: presence-unavailable`). At most 1,000 members, `complete: false` past them.
+   * `event: presence-unavailable`). At most `presenceSnapshotLimit` (1,000) members,
+   * `complete: false` past them.
    */
   presence?: ConnectionPresence;
   /**
@@ -142,6 +143,15 @@ export interface SseHandlerOptions {
    * this. Default 1,000.
    */
   snapshotLimit?: number;
+  /**
+   * Most users in an `event: presence` members snapshot (1–10,000, what `createPresence()`
+   * lists at once), of the tenant, or of every tenant together on an all-tenants stream: tenant
+   * after tenant, each by user id. A snapshot this cut says so (`complete: false`); the users
+   * left out appear with their next `presence.*` event. At 10,000 a list that fills the limit
+   * counts as cut, as `snapshotLimit`'s does. The same option as Socket.IO's `attachCallTrack`
+   * and tRPC's procedures. Default 1,000.
+   */
+  presenceSnapshotLimit?: number;
   /** Most calls one stream follows (its `callId` filters). Default 100. */
   maxFollowedCalls?: number;
   /**

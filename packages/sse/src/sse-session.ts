@@ -402,6 +402,7 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
       const { members, complete } = await readPresenceMembers(
         presence,
         principal.allTenants === true ? undefined : principal.tenantId,
+        settings.presenceSnapshotLimit,
       );
       bytes = encodePresenceFrame(members, complete, this.resumeIdOf(pending));
     } catch (error) {

@@ -59,7 +59,10 @@ export interface CallStreamResetMessage {
  */
 export interface CallStreamPresenceMessage {
   type: 'presence';
-  /** At most 1,000 users: a tenant after another, each one's by user id. */
+  /**
+   * At most `presenceSnapshotLimit` users (1,000 by default): a tenant after another, each one's
+   * by user id.
+   */
   members: UserPresence[];
   /**
    * False when the limit left connected users out: they come with their next `presence.*` event.

@@ -14,6 +14,7 @@ import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { createOriginCheck, type RequestWithHeaders } from './create-origin-check';
 import { onCallEventInputSchema } from './on-call-event-input';
 import { createPresenceHeartbeats, type PresenceHeartbeats } from './presence-heartbeats';
+import { presenceSnapshotLimitOf } from './presence-snapshot-limit';
 import { type ActiveCallsSnapshot, readActiveCalls } from './read-active-calls';
 import { resolvePrincipal } from './resolve-principal';
 import { streamCallEvents } from './stream-call-events';
@@ -79,10 +80,19 @@ export interface CallTrackProceduresOptions<
    * `TOO_MANY_REQUESTS`). A subscription that takes `presence.*` gets `{ type: 'presence',
    * members, complete }` after `ready` and after each `reset`: its tenant's members, or every
    * tenant's for an all-tenants subscriber (with `listMembersAcrossTenants`, which
-   * `createPresence()` has; without it, `{ type: 'presence-unavailable' }`). At most 1,000
-   * members, `complete: false` past them.
+   * `createPresence()` has; without it, `{ type: 'presence-unavailable' }`). At most
+   * `presenceSnapshotLimit` (1,000) members, `complete: false` past them.
    */
   presence?: ConnectionPresence;
+  /**
+   * Most users in a `{ type: 'presence' }` members snapshot (1–10,000, what `createPresence()`
+   * lists at once), of the tenant, or of every tenant together for an all-tenants subscriber
+   * (tenant after tenant, each by user id); `complete` says whether more were connected, and the
+   * users left out come with their next `presence.*` event. At 10,000 a list that fills the
+   * limit counts as cut. The same option as the SSE handler's and Socket.IO's
+   * `attachCallTrack`'s. Default 1,000.
+   */
+  presenceSnapshotLimit?: number;
   /**
    * How often subscribers' presence registrations heartbeat (one shared timer). Default 25,000
    * (presence's default interval); 0 leaves it to presence's own timer (`autoHeartbeat`).
@@ -139,6 +149,7 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   authenticate: Authenticate<CallTrackProcedureContext<TContext, TContextOverrides>>,
   onError: (error: Error, info: CallStreamErrorInfo) => void,
   presence: ConnectionPresence | undefined,
+  presenceSnapshotLimit: number,
   heartbeats: PresenceHeartbeats | undefined,
   checkOrigin: ((ctx: CallTrackProcedureContext<TContext, TContextOverrides>) => void) | undefined,
 ) {
@@ -159,7 +170,7 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
         lastEventId: input?.lastEventId,
         signal,
         onError,
-        ...(presence === undefined ? {} : { presence }),
+        ...(presence === undefined ? {} : { presence, presenceSnapshotLimit }),
         ...(heartbeats === undefined ? {} : { heartbeats }),
       });
     });
@@ -308,6 +319,10 @@ export function createCallTrackProcedures<
       message: 'createCallTrackProcedures: presenceHeartbeatMs must be an integer ≥ 0.',
     });
   }
+  const presenceSnapshotLimit = presenceSnapshotLimitOf(
+    'createCallTrackProcedures',
+    options.presenceSnapshotLimit,
+  );
   const report = reportOncePerError(
     onError ??
       ((error: unknown) => {
@@ -325,6 +340,7 @@ export function createCallTrackProcedures<
     authenticate,
     report,
     presence,
+    presenceSnapshotLimit,
     heartbeats,
     checkOrigin,
   );

@@ -13,6 +13,7 @@ import {
   t,
 } from './__tests__/start-test-server';
 import type { CallStreamMessage } from './call-stream-message';
+import { createCallTrackProcedures } from './create-call-track-procedures';
 import { createCallTrackRouter } from './create-call-track-router';
 
 type Received = { id: string; data: CallStreamMessage };
@@ -31,7 +32,12 @@ function context({ req }: CreateHTTPContextOptions): TestContext {
   return { principal };
 }
 
-const makeRouter = (bus: EventBus, presence?: ConnectionPresence, presenceHeartbeatMs?: number) =>
+const makeRouter = (
+  bus: EventBus,
+  presence?: ConnectionPresence,
+  presenceHeartbeatMs?: number,
+  presenceSnapshotLimit?: number,
+) =>
   t.router({
     calltrack: createCallTrackRouter({
       t,
@@ -40,6 +46,7 @@ const makeRouter = (bus: EventBus, presence?: ConnectionPresence, presenceHeartb
       onError: () => {},
       ...(presence ? { presence } : {}),
       ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),
+      ...(presenceSnapshotLimit === undefined ? {} : { presenceSnapshotLimit }),
     }),
   });
 type AppRouter = ReturnType<typeof makeRouter>;
@@ -75,14 +82,14 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
     options: {
       presence?: (bus: EventBus) => ConnectionPresence;
       heartbeatMs?: number;
+      presenceSnapshotLimit?: number;
       bus?: EventBus;
     } = {},
   ) {
     const bus = options.bus ?? createMemoryBus();
     const presence = options.presence?.(bus);
-    const server = await startTestServer(makeRouter(bus, presence, options.heartbeatMs), {
-      createContext: context,
-    });
+    const router = makeRouter(bus, presence, options.heartbeatMs, options.presenceSnapshotLimit);
+    const server = await startTestServer(router, { createContext: context });
     cleanups.push(
       () => bus.close(),
       () => server.close(),
@@ -234,6 +241,65 @@ describe('createCallTrackRouter: user-addressed events and presence', () => {
     ]);
     expect(kinds(callsOnly)).toEqual(['ready']);
     expect(kinds(tenant)).toEqual(['ready', 'presence']);
+  });
+
+  it('cuts the members at presenceSnapshotLimit, of every tenant or of a tenant, and says so; refuses a limit out of 1–10,000', async () => {
+    let presence!: Presence;
+    const { subscribe } = await setup({
+      presence: (bus) => {
+        presence = createPresence({ bus, autoHeartbeat: false, clock: { now: () => t0 } });
+        return presence;
+      },
+      presenceSnapshotLimit: 3,
+    });
+    cleanups.push(() => presence.stop());
+    for (const [tenantId, userId] of [
+      ['tenant-a', 'u1'],
+      ['tenant-a', 'u2'],
+      ['tenant-b', 'x'],
+      ['tenant-b', 'y'],
+    ] as const) {
+      await presence.connect({ tenantId, userId });
+    }
+    const membersOf = async (collector: Collector<Received>) => {
+      await collector.until(() => collector.data.some((m) => m.data.type === 'presence'));
+      const members = collector.data.find((m) => m.data.type === 'presence')!.data;
+      if (members.type !== 'presence') throw new Error('not a members snapshot');
+      return {
+        members: members.members.map((m) => `${m.tenantId}/${m.userId}`),
+        complete: members.complete,
+      };
+    };
+    // Every tenant: five users (the console's own, of tenant-a, included), cut at three.
+    const { collector: admin } = subscribe('*:admin', { types: ['presence.*'] });
+    expect(await membersOf(admin)).toEqual({
+      members: ['tenant-a/admin', 'tenant-a/u1', 'tenant-a/u2'],
+      complete: false,
+    });
+    // One tenant of exactly three users (the watcher's own included): whole, and said so.
+    const { collector: tenant } = subscribe('tenant-b:watcher', { types: ['presence.*'] });
+    expect(await membersOf(tenant)).toEqual({
+      members: ['tenant-b/watcher', 'tenant-b/x', 'tenant-b/y'],
+      complete: true,
+    });
+    const spare = createMemoryBus();
+    cleanups.push(() => spare.close());
+    for (const presenceSnapshotLimit of [0, 1.5, 10_001, Number.NaN]) {
+      expect(() => makeRouter(spare, presence, undefined, presenceSnapshotLimit)).toThrow(
+        'createCallTrackRouter: presenceSnapshotLimit must be an integer from 1 to 10000',
+      );
+      expect(() =>
+        createCallTrackProcedures({
+          procedure: t.procedure,
+          bus: spare,
+          authenticate: () => null,
+          presence,
+          presenceSnapshotLimit,
+        }),
+      ).toThrow(
+        'createCallTrackProcedures: presenceSnapshotLimit must be an integer from 1 to 10000',
+      );
+    }
   });
 
   it('gives an all-tenants subscriber the members of every tenant again after a reset in the middle of the stream', async () => {

@@ -9,6 +9,7 @@ import {
   createCallTrackProcedures,
 } from './create-call-track-procedures';
 import { createOriginCheck, type RequestWithHeaders } from './create-origin-check';
+import { presenceSnapshotLimitOf } from './presence-snapshot-limit';
 
 /** Options of {@link createCallTrackRouter}. */
 export interface CallTrackRouterOptions<
@@ -42,6 +43,8 @@ export interface CallTrackRouterOptions<
   presence?: ConnectionPresence;
   /** See `CallTrackProceduresOptions.presenceHeartbeatMs`. */
   presenceHeartbeatMs?: number;
+  /** Most users in a members snapshot; see `CallTrackProceduresOptions.presenceSnapshotLimit`. */
+  presenceSnapshotLimit?: number;
   /**
    * The only origins whose pages may open `onCallEvent` (a session cookie authenticates?
    * set it); a foreign or `null` `Origin`, or none with `Sec-Fetch-Site` `cross-site` or
@@ -77,9 +80,11 @@ export function createCallTrackRouter<
     });
   }
   const { t, bus, tracker, authenticate, onError, presence, presenceHeartbeatMs } = options;
+  const { presenceSnapshotLimit } = options;
   const { allowedOrigins, requestOf } = options;
   // Checked here too, so that a mistake names the function the app called.
   createOriginCheck('createCallTrackRouter', allowedOrigins, requestOf);
+  presenceSnapshotLimitOf('createCallTrackRouter', presenceSnapshotLimit);
   const procedures: CallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker> =
     createCallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker>({
       procedure: t.procedure,
@@ -89,6 +94,7 @@ export function createCallTrackRouter<
       ...(onError === undefined ? {} : { onError }),
       ...(presence === undefined ? {} : { presence }),
       ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),
+      ...(presenceSnapshotLimit === undefined ? {} : { presenceSnapshotLimit }),
       ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
       ...(requestOf === undefined ? {} : { requestOf }),
     });

@@ -42,6 +42,8 @@ export interface StreamCallEventsOptions {
   presence?: ConnectionPresence;
   /** Where the registration heartbeats; without it, presence's own timer must (`autoHeartbeat`). */
   heartbeats?: PresenceHeartbeats;
+  /** Most users in a `{ type: 'presence' }` members snapshot (checked by the caller). Default 1,000. */
+  presenceSnapshotLimit?: number;
   /** The request's signal: aborting it ends the bus subscription and the generator. */
   signal?: AbortSignal;
   /**
@@ -189,7 +191,7 @@ async function* readCallEvents(
       yield tracked(cursor, { type: 'ready' });
     }
     if (members !== undefined && (reload || lastEventId === undefined)) {
-      yield tracked(cursor, await membersOf(members, principal));
+      yield tracked(cursor, await membersOf(members, principal, options.presenceSnapshotLimit));
     }
     // An all-tenants stream always starts with `ready` or a `reset`.
     if (presenceUnavailable) {
@@ -209,14 +211,15 @@ async function* readCallEvents(
         );
         // A reset reloads presence too (the skipped event may have been a `presence.*`).
         if (event === undefined && members !== undefined) {
-          yield tracked(cursor, await membersOf(members, principal));
+          yield tracked(cursor, await membersOf(members, principal, options.presenceSnapshotLimit));
         }
         if (event === undefined && presenceUnavailable) {
           yield tracked(cursor, { type: 'presence-unavailable', reason: 'all-tenants' });
         }
       } else if (message.type === 'reset') {
         yield tracked(cursor, { type: 'reset', reason: message.reason });
-        if (members !== undefined) yield tracked(cursor, await membersOf(members, principal));
+        if (members !== undefined)
+          yield tracked(cursor, await membersOf(members, principal, options.presenceSnapshotLimit));
         if (presenceUnavailable) {
           yield tracked(cursor, { type: 'presence-unavailable', reason: 'all-tenants' });
         }
@@ -253,11 +256,13 @@ function report(options: StreamCallEventsOptions, error: unknown): void {
 async function membersOf(
   presence: ConnectionPresence,
   principal: Principal,
+  limit: number | undefined,
 ): Promise<CallStreamMessage> {
   try {
     const { members, complete } = await readPresenceMembers(
       presence,
       principal.allTenants === true ? undefined : principal.tenantId,
+      limit,
     );
     return { type: 'presence', members, complete };
   } catch (error) {

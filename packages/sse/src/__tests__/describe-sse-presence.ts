@@ -373,6 +373,47 @@ export function describeSsePresence(name: string, makeListener: MakeSseListener)
       await presence.stop();
     });
 
+    it('cuts a members snapshot at presenceSnapshotLimit, of every tenant or of a tenant, and says so; refuses a limit out of 1–10,000', async () => {
+      const sse = await startSse(makeListener, { keepAliveMs: 0 });
+      const presence = createPresence({ bus: sse.bus, autoHeartbeat: false });
+      for (const [tenantId, userId] of [
+        ['tenant-a', 'a-1'],
+        ['tenant-a', 'a-2'],
+        ['tenant-b', 'b-1'],
+        ['tenant-b', 'b-2'],
+      ] as const) {
+        await presence.connect({ tenantId, userId });
+      }
+      const withPresence = await startSse(makeListener, {
+        realBus: sse.bus,
+        presence,
+        presenceSnapshotLimit: 3,
+        keepAliveMs: 0,
+      });
+      const first = (source: ReturnType<typeof openEventSource>) =>
+        source
+          .until((events) => events.some((event) => event.type === 'presence'))
+          .then((events) => events.find((event) => event.type === 'presence')!);
+      // Every tenant: five users (the console's own, of tenant-a, included), cut at three.
+      const admin = openEventSource(`${withPresence.url}?types=presence.*`, '*:admin');
+      const all = await first(admin);
+      expect(membersOf(all)).toEqual(['tenant-a/a-1', 'tenant-a/a-2', 'tenant-a/admin']);
+      expect(all.data.complete).toBe(false);
+      // One tenant of exactly three users (the watcher's own included): whole, and said so.
+      const tenant = openEventSource(`${withPresence.url}?types=presence.*`, 'tenant-b:watcher');
+      const one = await first(tenant);
+      expect(membersOf(one)).toEqual(['tenant-b/b-1', 'tenant-b/b-2', 'tenant-b/watcher']);
+      expect(one.data.complete).toBe(true);
+      admin.close();
+      tenant.close();
+      await presence.stop();
+      for (const presenceSnapshotLimit of [0, 1.5, 10_001, Number.NaN]) {
+        await expect(startSse(makeListener, { presence, presenceSnapshotLimit })).rejects.toThrow(
+          'presenceSnapshotLimit must be an integer from 1 to 10000',
+        );
+      }
+    });
+
     it('tells an all-tenants stream that takes presence.* that no members come when presence cannot list every tenant', async () => {
       const sse = await startSse(makeListener, { keepAliveMs: 0 });
       const tracker = createCallTracker({ bus: sse.bus, clock: testEventClock(), logger: {} });
