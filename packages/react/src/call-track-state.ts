@@ -59,8 +59,8 @@ export interface CallTrackPresenceState {
   /** True once a members snapshot has arrived (false again after a reset, until the next). */
   isLoaded: boolean;
   /**
-   * False when the last members snapshot was cut at the server's limit (1,000 users): connected
-   * users it left out appear with their next `presence.*` event. True otherwise, and before any.
+   * False when the last members snapshot was cut at the server's `presenceSnapshotLimit` (1,000
+   * users unless set): connected users it left out appear with their next `presence.*` event. True otherwise, and before any.
    */
   isComplete: boolean;
   /**

@@ -22,8 +22,9 @@ export interface PresenceReconciler {
   readonly isLoaded: boolean;
   /**
    * False when the last members snapshot was cut at the server's limit: connected users it left
-   * out come with their next event. A snapshot that did not say is judged by its length (cut at
-   * 1,000 users or more, the servers' limit).
+   * out come with their next event. A snapshot that did not say (a server from before
+   * `presenceSnapshotLimit`) is judged by its length (cut at 1,000 users or more, those servers'
+   * limit).
    */
   readonly isComplete: boolean;
   /**
