@@ -367,13 +367,8 @@ export function createMemoryWebhookStore(): WebhookStore {
 
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
       const { attempt } = input;
-      if (input.releaseSlot !== undefined) {
+      if (input.releaseSlot !== undefined)
         slots.get(key(attempt.tenantId, attempt.endpointId))?.delete(input.releaseSlot);
-        releaseHold(
-          key3(attempt.tenantId, attempt.endpointId, attempt.messageId),
-          input.releaseSlot,
-        );
-      }
       const logKey = key(attempt.tenantId, attempt.endpointId);
       let log = attempts.get(logKey);
       if (!log) {
@@ -459,6 +454,8 @@ export function createMemoryWebhookStore(): WebhookStore {
           deliveries.set(deliveryKey, next);
         }
         if (change.status !== 'pending') leased.delete(deliveryKey);
+        // Only a delivery's attempts hold it (a test send has no delivery).
+        if (input.releaseSlot !== undefined) releaseHold(deliveryKey, input.releaseSlot);
         const resend = resends.get(deliveryKey);
         if (
           resend !== undefined &&
