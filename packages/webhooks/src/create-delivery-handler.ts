@@ -6,7 +6,12 @@ import type { WebhookSender } from './create-webhook-sender';
 import { computeRetryDelay } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
 import type { WebhookClock } from './webhook-clock';
-import type { DeliveryJob, DeliveryJobOutcome, WebhookDelivery } from './webhook-delivery';
+import type {
+  AttemptTrigger,
+  DeliveryJob,
+  DeliveryJobOutcome,
+  WebhookDelivery,
+} from './webhook-delivery';
 import type { EndpointDisabledReason, StoredEndpoint } from './webhook-endpoint';
 import type {
   DeliveryJobHandler,
@@ -160,27 +165,41 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     const startedAt = clock.now();
     const start = await store.beginAttempt(job, { now: startedAt, leaseMs: context.slotLeaseMs });
     const { delivery, endpoint, message } = start;
+    // A resend waiting on the delivery is served by whichever job's attempt starts next (its
+    // own, or the delivery's first attempt or retry), which the log then shows as the resend's.
+    const servesResend = start.resend !== undefined;
+    const trigger: AttemptTrigger = servesResend ? 'resend' : job.trigger;
     const outcome = ((): DeliveryJobOutcome | undefined => {
       if (job.trigger === 'event') {
         if (delivery?.status !== 'pending') return { type: 'done' };
         // The queue's timer is only a wake-up: the delivery's own due time decides.
-        if (delivery.nextAttemptAt !== undefined && delivery.nextAttemptAt > startedAt) {
+        if (
+          !servesResend &&
+          delivery.nextAttemptAt !== undefined &&
+          delivery.nextAttemptAt > startedAt
+        ) {
           return { type: 'retry', at: delivery.nextAttemptAt };
         }
       }
+      // A resend that another attempt served, or that an attempt in flight when it was asked
+      // answered by succeeding, is not sent again.
+      if (job.trigger === 'resend' && !servesResend) return { type: 'done' };
       // A recovery is of a dead letter: one delivered meanwhile (a resend, an earlier
       // recovery) is not sent again.
-      if (job.trigger === 'recover' && delivery?.status !== 'failed') return { type: 'done' };
+      if (job.trigger === 'recover' && !servesResend && delivery?.status !== 'failed')
+        return { type: 'done' };
       if (!endpoint || !message) return { type: 'done' };
       return undefined;
     })();
     if (outcome || !endpoint || !message) {
       // Not sent: a slot the store took all the same (it should not have) goes back.
-      if (start.slotWait === 0) await store.releaseSlot(job.tenantId, job.endpointId, job.id);
+      if (start.slotWait === 0)
+        await store.releaseSlot(job.tenantId, job.endpointId, job.id, job.messageId);
       return outcome ?? { type: 'done' };
     }
     if (!endpoint.enabled) {
-      if (start.slotWait === 0) await store.releaseSlot(job.tenantId, job.endpointId, job.id);
+      if (start.slotWait === 0)
+        await store.releaseSlot(job.tenantId, job.endpointId, job.id, job.messageId);
       if (job.trigger === 'event' && delivery) {
         return giveUp(job, endpoint, delivery, 'Not sent: the endpoint is disabled.');
       }
@@ -202,11 +221,11 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       try {
         rateWait = await store.takeRateToken(endpoint.id, endpoint.rateLimitPerSecond, clock.now());
       } catch (error) {
-        await store.releaseSlot(job.tenantId, endpoint.id, job.id);
+        await store.releaseSlot(job.tenantId, endpoint.id, job.id, job.messageId);
         throw error;
       }
       if (rateWait > 0) {
-        await store.releaseSlot(job.tenantId, endpoint.id, job.id);
+        await store.releaseSlot(job.tenantId, endpoint.id, job.id, job.messageId);
         return { type: 'defer', ms: rateWait };
       }
     }
@@ -217,7 +236,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       clock,
       endpoint,
       message,
-      job.trigger,
+      trigger,
       attemptNumber,
     );
     releasePermit();
@@ -231,12 +250,12 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     // failure the schedule goes on from the resend (never earlier than the retry it replaces,
     // whose queued wake-up follows the delivery's due time), so the endpoint is not sent the
     // message again moments after a resend; after a success nothing more is sent.
-    const supersedesRetry = job.trigger === 'resend' && delivery?.status === 'pending';
+    const supersedesRetry = trigger === 'resend' && delivery?.status === 'pending';
     let status: WebhookDelivery['status'];
     let nextAttemptAt: number | undefined;
     if (succeeded) {
       status = 'succeeded';
-    } else if (job.trigger !== 'event' && !supersedesRetry) {
+    } else if (trigger !== 'event' && !supersedesRetry) {
       // Any other manual attempt that fails is not rescheduled; the delivery keeps its place.
       status = delivery?.status === 'pending' ? 'pending' : 'failed';
       nextAttemptAt = delivery?.status === 'pending' ? delivery.nextAttemptAt : undefined;
@@ -262,7 +281,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       if (supersedesRetry && nextAttemptAt !== undefined && delivery?.nextAttemptAt !== undefined)
         nextAttemptAt = Math.max(nextAttemptAt, delivery.nextAttemptAt);
     }
-    if (nextAttemptAt !== undefined && (job.trigger === 'event' || supersedesRetry))
+    if (nextAttemptAt !== undefined && (trigger === 'event' || supersedesRetry))
       attempt.nextAttemptAt = nextAttemptAt;
 
     const disable: EndpointDisabledReason | undefined = gone ? 'gone' : undefined;
@@ -281,6 +300,7 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       attempt,
       releaseSlot: job.id,
       delivery: deliveryChange,
+      servedResend: start.resend,
       health: {
         succeeded,
         disable,

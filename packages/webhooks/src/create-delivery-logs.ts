@@ -233,22 +233,23 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
       // The endpoint never had it: deliver it like any event, retries included. Created leased,
       // in the same write: if queueing its job fails, the lease runs out and a delivering process
       // queues it, so it is never left pending with no job (the caller's retry queues that job).
-      const created = await store.createDeliveries(message, [endpointId], retentionMs, {
+      await store.createDeliveries(message, [endpointId], retentionMs, {
         count: 1,
         ms: context.slotLeaseMs,
       });
-      const ids = [...created.pending, ...created.leased];
-      await store.enqueue(ids.map((id) => eventDeliveryJob(tenantId, id, message.id)));
-      return;
     }
-    // Never attempted: its first attempt is due now, by its own job. Queue that one (skipped when
-    // queued or running; it ends a lease such as the one above): a resend job beside it would
-    // send twice, and would leave a delivery whose job was never queued with no retries.
-    const job =
-      delivery.status === 'pending' && delivery.attempts === 0
-        ? eventDeliveryJob(tenantId, endpointId, messageId)
-        : resendJob(tenantId, endpointId, messageId);
-    await store.enqueue([job]);
+    // The resend job marks the delivery: the next attempt to start serves it, logged as the
+    // resend's, whichever job makes it, and the others send nothing for it; one attempt of a
+    // delivery is in flight at a time, so a resend asked during one waits for it (and is answered
+    // by it when it succeeds). A pending delivery's own job goes with it (skipped when queued or
+    // running; it ends a lease such as the one above): a delivery whose job was never queued then
+    // has its retries after a failed resend.
+    const resend = resendJob(tenantId, endpointId, messageId);
+    await store.enqueue(
+      !delivery || delivery.status === 'pending'
+        ? [resend, eventDeliveryJob(tenantId, endpointId, messageId)]
+        : [resend],
+    );
   };
 
   const recover: DeliveryLogs['recover'] = async (tenantId, endpointId, window) => {

@@ -128,8 +128,10 @@ export function createFanOut(context: FanOutContext): FanOut {
    * a delivering process queues it.
    */
   const sendDirect = (job: DeliveryJob): void => {
+    // Held under an id of its own, not its job's: a job queued for the delivery meanwhile (a
+    // resend queues it) is another holder, and waits for this attempt instead of joining it.
     const attempt = handler
-      .runHoldingPermit(job)
+      .runHoldingPermit({ ...job, id: `${job.id}_direct` })
       .then(
         async (outcome) => {
           if (outcome.type !== 'done') await store.enqueue([job]);

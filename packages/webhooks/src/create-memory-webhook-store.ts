@@ -62,6 +62,11 @@ export function createMemoryWebhookStore(): WebhookStore {
   const slots = new Map<string, Map<string, number>>();
   // Deliveries whose first attempt the creator sends itself (keys as in `deliveries`).
   const leased = new Set<string>();
+  // The attempt in flight per delivery: its holder (a job id) and when its hold runs out (real
+  // time, as a slot's), so a second job of the delivery waits instead of sending beside it.
+  const holds = new Map<string, { holder: string; until: number }>();
+  // Resends asked and not yet served, per delivery: the id of the last resend job queued.
+  const resends = new Map<string, string>();
   const rates = new Map<string, number>();
   let cursors: Record<string, string> = {};
   let writesSinceSweep = 0;
@@ -96,12 +101,20 @@ export function createMemoryWebhookStore(): WebhookStore {
     // everything the retention keeps (millions in a long-running process).
     for (const [id, delivery] of deliveries) {
       if (delivery.createdAt >= cutoff) break;
-      if (delivery.status !== 'pending' && delivery.updatedAt < cutoff) deliveries.delete(id);
+      if (delivery.status !== 'pending' && delivery.updatedAt < cutoff) {
+        deliveries.delete(id);
+        resends.delete(id);
+      }
     }
     for (const [id, message] of messages) {
       if (message.createdAt >= cutoff) break;
       messages.delete(id);
     }
+  };
+
+  /** Ends `holder`'s hold on a delivery (not another holder's). */
+  const releaseHold = (deliveryKey: string, holder: string): void => {
+    if (holds.get(deliveryKey)?.holder === holder) holds.delete(deliveryKey);
   };
 
   /** `acquireSlot` on a slot key (tenant and endpoint). */
@@ -256,6 +269,14 @@ export function createMemoryWebhookStore(): WebhookStore {
       for (const deliveryKey of leased) {
         if (deliveryKey.startsWith(prefix)) leased.delete(deliveryKey);
       }
+      for (const deliveryKeys of [resends.keys(), holds.keys()]) {
+        for (const deliveryKey of deliveryKeys) {
+          if (deliveryKey.startsWith(prefix)) {
+            resends.delete(deliveryKey);
+            holds.delete(deliveryKey);
+          }
+        }
+      }
       return deleted;
     },
 
@@ -306,7 +327,8 @@ export function createMemoryWebhookStore(): WebhookStore {
     },
 
     async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
-      const delivery = deliveries.get(key3(job.tenantId, job.endpointId, job.messageId));
+      const deliveryKey = key3(job.tenantId, job.endpointId, job.messageId);
+      const delivery = deliveries.get(deliveryKey);
       const endpoint = endpoints.get(job.tenantId)?.get(job.endpointId);
       const message = messages.get(key(job.tenantId, job.messageId));
       const start: AttemptStart = {
@@ -314,17 +336,31 @@ export function createMemoryWebhookStore(): WebhookStore {
         endpoint: endpoint && copyEndpoint(endpoint),
         message: message && { ...message },
       };
+      const resend = delivery && resends.get(deliveryKey);
       const due =
-        job.trigger !== 'event' ||
-        (delivery?.status === 'pending' &&
-          (delivery.nextAttemptAt === undefined || delivery.nextAttemptAt <= now));
+        job.trigger === 'event'
+          ? delivery?.status === 'pending' &&
+            (resend !== undefined ||
+              delivery.nextAttemptAt === undefined ||
+              delivery.nextAttemptAt <= now)
+          : job.trigger !== 'resend' || resend !== undefined;
       if (endpoint?.enabled && message && due) {
+        if (resend !== undefined) start.resend = resend;
+        const hold = delivery && holds.get(deliveryKey);
+        const realNow = Date.now();
+        if (hold && hold.holder !== job.id && hold.until > realNow) {
+          start.slotWait = Math.max(1, Math.min(hold.until - realNow, 1000));
+          return start;
+        }
         start.slotWait = takeSlot(
           key(job.tenantId, job.endpointId),
           job.id,
           endpoint.maxConcurrency,
           leaseMs,
         );
+        if (start.slotWait === 0 && delivery) {
+          holds.set(deliveryKey, { holder: job.id, until: realNow + leaseMs });
+        }
       }
       return start;
     },
@@ -418,6 +454,15 @@ export function createMemoryWebhookStore(): WebhookStore {
           deliveries.set(deliveryKey, next);
         }
         if (change.status !== 'pending') leased.delete(deliveryKey);
+        // Only a delivery's attempts hold it (a test send has no delivery).
+        if (input.releaseSlot !== undefined) releaseHold(deliveryKey, input.releaseSlot);
+        const resend = resends.get(deliveryKey);
+        if (
+          resend !== undefined &&
+          (change.status === 'succeeded' || resend === input.servedResend)
+        ) {
+          resends.delete(deliveryKey);
+        }
       }
 
       const endpoint = endpoints.get(attempt.tenantId)?.get(attempt.endpointId);
@@ -489,8 +534,10 @@ export function createMemoryWebhookStore(): WebhookStore {
 
     async enqueue(newJobs) {
       for (const job of newJobs) {
-        if (job.trigger === 'event')
-          leased.delete(key3(job.tenantId, job.endpointId, job.messageId));
+        const deliveryKey = key3(job.tenantId, job.endpointId, job.messageId);
+        if (job.trigger === 'event') leased.delete(deliveryKey);
+        else if (job.trigger === 'resend' && deliveries.has(deliveryKey))
+          resends.set(deliveryKey, job.id);
         if (jobs.has(job.id)) continue;
         jobs.set(job.id, { job: { ...job }, state: 'ready' });
         ready.push(job.id);
@@ -518,8 +565,9 @@ export function createMemoryWebhookStore(): WebhookStore {
       return takeSlot(key(tenantId, endpointId), holder, limit, leaseMs);
     },
 
-    async releaseSlot(tenantId, endpointId, holder) {
+    async releaseSlot(tenantId, endpointId, holder, messageId) {
       slots.get(key(tenantId, endpointId))?.delete(holder);
+      if (messageId !== undefined) releaseHold(key3(tenantId, endpointId, messageId), holder);
     },
 
     async takeRateToken(rateKey, perSecond, now, burst) {

@@ -14,7 +14,9 @@ import {
   deleteEndpointScript,
   listAttemptsScript,
   listFailedScript,
+  markResendScript,
   recordAttemptScript,
+  releaseSlotScript,
   saveSettingsScript,
   setEnabledScript,
   takeExpiredLeasesScript,
@@ -88,6 +90,8 @@ const scripts = {
   beginAttempt: defineRedisScript(beginAttemptScript),
   takeRateToken: defineRedisScript(takeRateTokenScript),
   takeExpiredLeases: defineRedisScript(takeExpiredLeasesScript),
+  releaseSlot: defineRedisScript(releaseSlotScript),
+  markResend: defineRedisScript(markResendScript),
 };
 
 /** Most expired leases taken per tenant and sweep, and tenants swept per pipeline. */
@@ -113,7 +117,8 @@ const settingsFields = [
  * out (the creator died) is turned into the job by any delivering process.
  *
  * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
- * `dlv:<endpoint>:<message>` (hash), `log:<endpoint>` + `logdata:<endpoint>` (+ `logtests:<endpoint>`,
+ * `dlv:<endpoint>:<message>` (hash; with the attempt in flight's `holder` and `heldUntil`, and a
+ * resend's `resend` mark), `log:<endpoint>` + `logdata:<endpoint>` (+ `logtests:<endpoint>`,
  * the ids of its test-send rows), `failed` and
  * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases),
  * `leases` (sorted set: deliveries whose first attempt a process sends directly, by lease end).
@@ -203,6 +208,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       health?.failureWindowMs ?? '',
       health?.minFailures ?? '',
       health?.message ?? '',
+      input.servedResend ?? '',
       // Only a test send's row is bounded apart (with its key, so other records pass one key less).
       ...(isBoundedTest(input) ? [input.maxTestAttemptsPerEndpoint] : []),
     ];
@@ -322,6 +328,16 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
   const enqueue = async (jobs: readonly DeliveryJob[]): Promise<void> => {
     if (jobs.length === 0) return;
+    // A resend's mark first: its job must never run before it (finding none, it would send
+    // nothing). A mark whose job then fails to be queued is served by the delivery's next attempt.
+    const resends = jobs.filter((job) => job.trigger === 'resend');
+    if (resends.length > 0) {
+      await Promise.all(
+        resends.map((job) =>
+          run('markResend', [deliveryKey(job.tenantId, job.endpointId, job.messageId)], [job.id]),
+        ),
+      );
+    }
     await getQueue().addBulk(
       jobs.map((job) => ({
         name: job.trigger,
@@ -556,7 +572,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
       const { tenantId, endpointId, messageId } = job;
-      const [delivery, endpoint, message, slot] = (await run(
+      const [deliveryFields, endpoint, message, slot] = (await run(
         'beginAttempt',
         [
           deliveryKey(tenantId, endpointId, messageId),
@@ -566,11 +582,13 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         ],
         [job.trigger, now, job.id, leaseMs],
       )) as [string[], string[], string | null, number];
+      const delivery = hashOf(deliveryFields);
       return {
-        delivery: toDelivery(tenantId, endpointId, messageId, hashOf(delivery)),
+        delivery: toDelivery(tenantId, endpointId, messageId, delivery),
         endpoint: toEndpoint(tenantId, endpointId, hashOf(endpoint)),
         message: message === null ? undefined : decodeMessage(tenantId, messageId, message),
         ...(slot >= 0 ? { slotWait: slot } : {}),
+        ...(slot >= 0 && delivery.resend !== undefined ? { resend: delivery.resend } : {}),
       };
     },
 
@@ -713,8 +731,15 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       );
     },
 
-    async releaseSlot(tenantId, endpointId, holder) {
-      await redis.zrem(slotsKey(tenantId, endpointId), holder);
+    async releaseSlot(tenantId, endpointId, holder, messageId) {
+      if (messageId === undefined) await redis.zrem(slotsKey(tenantId, endpointId), holder);
+      else {
+        await run(
+          'releaseSlot',
+          [slotsKey(tenantId, endpointId), deliveryKey(tenantId, endpointId, messageId)],
+          [holder],
+        );
+      }
     },
 
     async takeRateToken(rateKey, perSecond, now, burst) {

@@ -125,26 +125,30 @@ describe('a resend refused when its job is queued', () => {
     expect(RedisUnavailableError.isInstance(refused), String(refused)).toBe(true);
     await admin.config('SET', 'maxmemory', '0');
     await dispatcher.resend('acme', late.id, message.id);
-    // One job queued for it, the delivery's own (the store's BullMQ queue, read as BullMQ does).
+    // Its own job queued for it, and the resend's (the store's BullMQ queue, read as BullMQ does).
     const connection = admin.duplicate();
     const queue = new Queue('deliveries', { connection, prefix: `{${prefix}}` });
     const queued = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active']);
     await queue.close();
     connection.disconnect();
-    expect(queued.map((job) => job.id)).toEqual([`${late.id}_${message.id}`]);
+    const queuedIds = queued.map((job) => job.id!).sort();
+    expect(queuedIds).toHaveLength(2);
+    expect(queuedIds[0]).toBe(`${late.id}_${message.id}`);
+    expect(queuedIds[1]).toMatch(new RegExp(`^${late.id}_${message.id}_resend_`));
 
     receiver.respond('/late', { status: 500 });
     await dispatcher.start();
     await receiver.waitFor(1, { path: '/late' });
     const [failed] = await attemptsToLate(1);
-    expect(failed).toMatchObject({ attempt: 1, status: 'failed', trigger: 'event' });
+    // The resend's attempt, said so in the log; its retry is the delivery's own.
+    expect(failed).toMatchObject({ attempt: 1, status: 'failed', trigger: 'resend' });
     // Its retry is queued: it comes on schedule.
     clock.advance(60_000);
     await receiver.waitFor(2, { path: '/late', timeoutMs: 5_000 });
     const attempts = await attemptsToLate(2);
-    expect(attempts.map((attempt) => [attempt.attempt, attempt.status])).toEqual([
-      [2, 'succeeded'],
-      [1, 'failed'],
+    expect(attempts.map((attempt) => [attempt.attempt, attempt.status, attempt.trigger])).toEqual([
+      [2, 'succeeded', 'event'],
+      [1, 'failed', 'resend'],
     ]);
     expect(await store.getDelivery('acme', late.id, message.id)).toMatchObject({
       status: 'succeeded',

@@ -787,7 +787,7 @@ export function describeWebhookStore(
       assert.equal(first.message?.body, msg.body);
       assert.equal(first.slotWait, 0);
       // The endpoint's one slot is held: another job waits, the holder may ask again.
-      assert.ok(((await store.beginAttempt(job('job2', 'resend'), lease)).slotWait ?? 0) > 0);
+      assert.ok(((await store.beginAttempt(job('job2', 'recover'), lease)).slotWait ?? 0) > 0);
       assert.equal((await store.beginAttempt(job('job1'), lease)).slotWait, 0);
       // Recording the attempt frees the slot in the same step.
       await store.recordAttempt({
@@ -812,13 +812,13 @@ export function describeWebhookStore(
         nextAttemptAt: now + 5_000,
       });
       assert.equal(early.slotWait, undefined);
-      assert.equal((await store.beginAttempt(job('job3', 'resend'), lease)).slotWait, 0);
-      await store.releaseSlot('acme', target.id, 'job3');
+      assert.equal((await store.beginAttempt(job('job3', 'recover'), lease)).slotWait, 0);
+      await store.releaseSlot('acme', target.id, 'job3', msg.id);
       assert.equal(
         (await store.beginAttempt(job('job4'), { ...lease, now: now + 5_000 })).slotWait,
         0,
       );
-      await store.releaseSlot('acme', target.id, 'job4');
+      await store.releaseSlot('acme', target.id, 'job4', msg.id);
       // Disabled endpoint, finished delivery, unknown message or endpoint: read, no slot.
       await store.setEndpointEnabled('acme', target.id, false, now);
       const disabled = await store.beginAttempt(job('job5', 'resend'), lease);
@@ -840,6 +840,113 @@ export function describeWebhookStore(
       assert.equal(elsewhere.endpoint, undefined);
       assert.equal(elsewhere.message, undefined);
       assert.equal(elsewhere.slotWait, undefined);
+    });
+
+    it('holds one attempt of a delivery at a time, and a resend until an attempt serves it', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], day);
+      const job = (id: string, trigger: DeliveryJob['trigger'] = 'event'): DeliveryJob => ({
+        id,
+        tenantId: 'acme',
+        endpointId: target.id,
+        messageId: msg.id,
+        trigger,
+      });
+      const lease = { now, leaseMs: 60_000 };
+      const finish = (
+        holder: string,
+        status: 'succeeded' | 'failed',
+        delivery: NonNullable<RecordAttemptInput['delivery']>,
+        servedResend?: string,
+      ) =>
+        store.recordAttempt({
+          attempt: attempt(target, msg.id, status, now),
+          releaseSlot: holder,
+          delivery,
+          ...(servedResend === undefined ? {} : { servedResend }),
+          retentionMs: day,
+          maxAttemptsPerEndpoint: 100,
+          now,
+        });
+      assert.equal((await store.beginAttempt(job('direct'), lease)).slotWait, 0);
+      // Another job of the delivery waits while the attempt is in flight (the endpoint has room);
+      // the holder may ask again.
+      assert.ok(((await store.beginAttempt(job('queued'), lease)).slotWait ?? 0) > 0);
+      assert.ok(((await store.beginAttempt(job('recovery', 'recover'), lease)).slotWait ?? 0) > 0);
+      assert.equal((await store.beginAttempt(job('direct'), lease)).slotWait, 0);
+      // A resend asked meanwhile (no worker runs here: its job stays queued) marks the delivery.
+      await store.enqueue([job('resend1', 'resend')]);
+      // The attempt in flight fails: the hold ends with its record, and the resend still waits.
+      await finish('direct', 'failed', {
+        status: 'pending',
+        attempts: 1,
+        nextAttemptAt: now + 60_000,
+        lastStatusCode: 500,
+        updatedAt: now,
+      });
+      // Not due, but asked to be resent: the delivery's own job serves the resend now.
+      const serving = await store.beginAttempt(job('queued'), lease);
+      assert.equal(serving.slotWait, 0);
+      assert.equal(serving.resend, 'resend1');
+      await finish(
+        'queued',
+        'failed',
+        {
+          status: 'pending',
+          attempts: 2,
+          nextAttemptAt: now + 120_000,
+          lastStatusCode: 500,
+          updatedAt: now,
+        },
+        'resend1',
+      );
+      // Served: the resend's own job has nothing to send, and asks for no slot.
+      const served = await store.beginAttempt(job('resend1', 'resend'), lease);
+      assert.equal(served.slotWait, undefined);
+      assert.equal(served.resend, undefined);
+      assert.equal((await store.beginAttempt(job('queued'), lease)).slotWait, undefined);
+      // A resend asked while an attempt is in flight is answered by that attempt's success.
+      assert.equal((await store.beginAttempt(job('recovery', 'recover'), lease)).slotWait, 0);
+      await store.enqueue([job('resend2', 'resend')]);
+      await finish('recovery', 'succeeded', {
+        status: 'succeeded',
+        attempts: 3,
+        lastStatusCode: 200,
+        updatedAt: now,
+      });
+      assert.equal((await store.beginAttempt(job('resend2', 'resend'), lease)).slotWait, undefined);
+      // A resend of the delivered message is one more attempt; a hold whose holder died (it
+      // never recorded) runs out, and so does not keep the delivery from being sent.
+      await store.enqueue([job('resend3', 'resend')]);
+      const dying = await store.beginAttempt(job('dead'), { now, leaseMs: 1 });
+      assert.equal(dying.slotWait, undefined); // an event job does not send a delivered message
+      assert.equal(
+        (await store.beginAttempt(job('dead', 'recover'), { now, leaseMs: 1 })).slotWait,
+        0,
+      );
+      let waited = 0;
+      let taken: Awaited<ReturnType<WebhookStore['beginAttempt']>> | undefined;
+      for (; waited < 100; waited += 1) {
+        taken = await store.beginAttempt(job('resend3', 'resend'), lease);
+        if (taken.slotWait === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.ok(waited < 100);
+      assert.equal(taken?.resend, 'resend3');
+      // Released without a record (not sent after all): the hold ends with the slot.
+      await store.releaseSlot('acme', target.id, 'resend3', msg.id);
+      assert.equal((await store.beginAttempt(job('recovery', 'recover'), lease)).slotWait, 0);
+      // Tenants apart: another tenant's resend job marks nothing here.
+      await store.enqueue([{ ...job('resend4', 'resend'), tenantId: 'globex' }]);
+      assert.equal(
+        (await store.beginAttempt({ ...job('resend4', 'resend'), tenantId: 'globex' }, lease))
+          .slotWait,
+        undefined,
+      );
     });
 
     it('holds per-endpoint concurrency slots and rate limits', async () => {

@@ -129,17 +129,19 @@ return expired
  * retention and 1,000 over the count per call, so a lowered `maxAttemptsPerEndpoint` is reached
  * over a few records, and never more values in one `unpack` than Lua allows), the delivery (and the
  * dead-letter indexes), the endpoint's health (failure clock, auto-disable, once).
- * With a holder in ARGV[2], its concurrency slot is freed first; a delivery that ends
- * (succeeded, failed) loses its lease.
+ * With a holder in ARGV[2], its concurrency slot is freed first, and its hold on the delivery
+ * (fields `holder`, `heldUntil`); a delivery that ends (succeeded, failed) loses its lease. The
+ * delivery's resend mark (field `resend`) is cleared when this attempt served it (ARGV[23]) or
+ * succeeded (a resend asked while it was in flight is answered).
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
  * failed zset, the endpoint's slots zset, the tenant's leases zset, and for a test send's row
- * the endpoint's test rows zset (ids of its test-send rows, bounded by ARGV[23]: the oldest leave
+ * the endpoint's test rows zset (ids of its test-send rows, bounded by ARGV[24]: the oldest leave
  * the log before the trim by count, so test sends never push deliveries' rows out). ARGV (positional, '' = absent; no JSON to decode):
  * now, slot holder, retention ms, most rows, attempt id, started at, endpoint id, message id,
  * event type, log row; delivery status, attempts, updated at, last status code, next attempt at,
  * last error or '' with its presence ('1' / '0'); health ('s' succeeded, 'f' failed, '' none),
- * disable reason, failure window ms, min failures, message; most test rows (only with the test
- * rows key). Returns { disabled reason or '',
+ * disable reason, failure window ms, min failures, message; the resend served or ''; most test
+ * rows (only with the test rows key). Returns { disabled reason or '',
  * failingSince or '' }.
  *
  * Cheap when nothing changes: the dead-letter indexes are touched only when the delivery fails
@@ -154,10 +156,10 @@ local cutoff = now - retention
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[5], ARGV[10])
 -- Test rows over their bound leave first, so a test send never trims a delivery's row by count.
-if ARGV[23] and ARGV[23] ~= '' then
+if ARGV[24] and ARGV[24] ~= '' then
   redis.call('ZADD', KEYS[9], ARGV[6], ARGV[5])
   redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. cutoff)
-  local over = redis.call('ZCARD', KEYS[9]) - tonumber(ARGV[23])
+  local over = redis.call('ZCARD', KEYS[9]) - tonumber(ARGV[24])
   if over > 500 then over = 500 end
   if over > 0 then
     local tests = redis.call('ZRANGE', KEYS[9], 0, over - 1)
@@ -193,6 +195,11 @@ if status ~= '' then
   if ARGV[17] == '1' then redis.call('HSET', KEYS[2], 'lastError', ARGV[16])
   elseif ARGV[17] == '0' then redis.call('HDEL', KEYS[2], 'lastError') end
   redis.call('PEXPIRE', KEYS[2], retention)
+  local held = redis.call('HMGET', KEYS[2], 'holder', 'resend')
+  if held[1] and held[1] == ARGV[2] then redis.call('HDEL', KEYS[2], 'holder', 'heldUntil') end
+  if held[2] and (status == 'succeeded' or held[2] == ARGV[23]) then
+    redis.call('HDEL', KEYS[2], 'resend')
+  end
   if status ~= 'pending' then redis.call('ZREM', KEYS[8], ARGV[7] .. ':' .. ARGV[8]) end
   if status == 'failed' or previous ~= 'pending' and previous ~= 'succeeded' then
     local member = ARGV[7] .. ':' .. ARGV[8]
@@ -343,11 +350,14 @@ return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 
 /**
  * A worker's preparation for an attempt, in one step: the delivery, the endpoint and the message,
- * and the job's concurrency slot when it can send now (endpoint enabled, message present, and for
- * an `event` job the delivery pending and due at `now`).
+ * and the job's concurrency slot when it can send now (endpoint enabled, message present; for an
+ * `event` job the delivery pending, and due at `now` or asked to be resent; for a `resend` job a
+ * resend waiting). One attempt of a delivery at a time: while another holder's hold on it
+ * (fields `holder`, `heldUntil`, on real time) lasts, no slot is taken and the wait is answered;
+ * a slot taken comes with the hold.
  * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset. ARGV: trigger, now
- * (the dispatcher's clock), holder, lease ms. Returns { delivery hash (flat), endpoint hash
- * (flat), message or false, slot wait or -1 when no slot was asked for }.
+ * (the dispatcher's clock), holder, lease ms. Returns { delivery hash (flat, with its `resend`
+ * mark), endpoint hash (flat), message or false, slot wait or -1 when no slot was asked for }.
  */
 export const beginAttemptScript = `${takeSlotLua}
 local delivery = redis.call('HGETALL', KEYS[1])
@@ -355,21 +365,63 @@ local endpoint = redis.call('HGETALL', KEYS[2])
 local message = redis.call('GET', KEYS[3])
 local fields = {}
 for index = 1, #endpoint, 2 do fields[endpoint[index]] = endpoint[index + 1] end
-local due = ARGV[1] ~= 'event'
-if not due then
-  local status, nextAt
-  for index = 1, #delivery, 2 do
-    if delivery[index] == 'status' then status = delivery[index + 1]
-    elseif delivery[index] == 'nextAttemptAt' then nextAt = tonumber(delivery[index + 1]) end
-  end
-  due = status == 'pending' and (not nextAt or nextAt <= tonumber(ARGV[2]))
+local status, nextAt, resend, holder, heldUntil
+for index = 1, #delivery, 2 do
+  local field = delivery[index]
+  if field == 'status' then status = delivery[index + 1]
+  elseif field == 'nextAttemptAt' then nextAt = tonumber(delivery[index + 1])
+  elseif field == 'resend' then resend = delivery[index + 1]
+  elseif field == 'holder' then holder = delivery[index + 1]
+  elseif field == 'heldUntil' then heldUntil = tonumber(delivery[index + 1]) end
+end
+local due
+if ARGV[1] == 'event' then
+  due = status == 'pending' and (resend or not nextAt or nextAt <= tonumber(ARGV[2]))
+elseif ARGV[1] == 'resend' then
+  due = resend ~= nil
+else
+  due = true
 end
 local slot = -1
 if due and message and fields.enabled == '1' and fields.settings then
-  local limit = tonumber(cjson.decode(fields.settings).maxConcurrency)
-  slot = takeSlot(KEYS[4], ARGV[3], limit, tonumber(ARGV[4]))
+  local time = redis.call('TIME')
+  local realNow = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  if holder and holder ~= ARGV[3] and heldUntil and heldUntil > realNow then
+    slot = heldUntil - realNow
+    if slot > 1000 then slot = 1000 end
+    if slot < 1 then slot = 1 end
+  else
+    local limit = tonumber(cjson.decode(fields.settings).maxConcurrency)
+    slot = takeSlot(KEYS[4], ARGV[3], limit, tonumber(ARGV[4]))
+    if slot == 0 and status then
+      redis.call('HSET', KEYS[1], 'holder', ARGV[3], 'heldUntil', realNow + tonumber(ARGV[4]))
+    end
+  end
 end
 return { delivery, endpoint, message, slot }
+`;
+
+/**
+ * Frees a holder's concurrency slot and its hold on a delivery (not another holder's). KEYS: the
+ * endpoint's slots zset, the delivery hash. ARGV: holder.
+ */
+export const releaseSlotScript = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], 'holder') == ARGV[1] then
+  redis.call('HDEL', KEYS[2], 'holder', 'heldUntil')
+end
+return 1
+`;
+
+/**
+ * Marks a delivery as asked to be resent (field `resend` = the resend job's id), when it exists.
+ * KEYS: the delivery hash. ARGV: the job id.
+ */
+export const markResendScript = `
+if redis.call('HEXISTS', KEYS[1], 'status') == 1 then
+  redis.call('HSET', KEYS[1], 'resend', ARGV[1])
+end
+return 1
 `;
 
 /** KEYS: the endpoint's rate key. ARGV: now, interval ms, burst ms. 0 = allowed, else ms to wait. GCRA. */

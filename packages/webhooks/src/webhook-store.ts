@@ -47,8 +47,17 @@ export interface RecordAttemptInput {
     /** Recorded as the reason shown with the disabled endpoint. */
     message: string;
   };
-  /** The holder (job id) whose concurrency slot on the attempt's endpoint is freed in the same step. */
+  /**
+   * The holder (job id) whose concurrency slot on the attempt's endpoint, and whose hold on the
+   * attempt's delivery (see `beginAttempt`), are freed in the same step.
+   */
   releaseSlot?: string;
+  /**
+   * The resend this attempt served (`AttemptStart.resend`): the delivery's mark is cleared unless
+   * another resend was asked meanwhile. A success (`delivery.status` `succeeded`) clears any mark:
+   * a resend asked while the attempt was in flight is answered by its success.
+   */
+  servedResend?: string;
   /** Log rows older than this many milliseconds are dropped (and deliveries, messages expire). */
   retentionMs: number;
   /** Most log rows kept per endpoint. */
@@ -73,12 +82,19 @@ export interface AttemptStart {
   endpoint: StoredEndpoint | undefined;
   message: WebhookMessage | undefined;
   /**
-   * The job's concurrency slot on its endpoint: 0 when taken, else about how many milliseconds
-   * until one may free up. Absent when the job cannot send now, so no slot was asked for: the
-   * endpoint or message is missing, the endpoint is disabled, or (for an `event` job) the
-   * delivery is not pending or not yet due at `now`.
+   * The job's concurrency slot on its endpoint, and its hold on the delivery: 0 when taken,
+   * else about how many milliseconds until they may free up (another job's attempt of the same
+   * delivery is in flight, or the endpoint is at its cap). Absent when the job cannot send now,
+   * so nothing was asked for: the endpoint or message is missing, the endpoint is disabled, (for
+   * an `event` job) the delivery is not pending, or neither due at `now` nor asked to be resent,
+   * or (for a `resend` job) no resend is waiting: another attempt served it.
    */
   slotWait?: number;
+  /**
+   * The resend waiting on the delivery (the id of the last `resend` job queued for it), when
+   * there is one: the attempt this job makes serves it (`RecordAttemptInput.servedResend`).
+   */
+  resend?: string;
 }
 
 /** What `createDeliveries` reports, by endpoint id. */
@@ -180,6 +196,11 @@ export interface WebhookStore {
    * Reads the delivery, the endpoint and the message of a job and, when the job can send now,
    * takes a concurrency slot for it (`acquireSlot` with the endpoint's `maxConcurrency`), in one
    * step: a worker's whole preparation for an attempt is one round trip.
+   *
+   * One attempt of a delivery at a time: the slot is taken only when no other holder's attempt
+   * of the same delivery is in flight, and with it a hold on the delivery (for `leaseMs` of real
+   * time at most, like the slot), which `recordAttempt` ends (`releaseSlot`), or `releaseSlot`
+   * given the message id.
    */
   beginAttempt(job: DeliveryJob, options: { now: number; leaseMs: number }): Promise<AttemptStart>;
   /**
@@ -200,6 +221,10 @@ export interface WebhookStore {
    * skipped, and once a job is done its id may be queued again (`recover` relies on both: one id
    * per delivery's recovery). The lease of an `event` job's delivery (see `createDeliveries`)
    * ends once its job is queued.
+   *
+   * A `resend` job first marks its delivery (when there is one) as asked to be resent, with the
+   * job's id: whichever job's attempt starts next serves the resend (`AttemptStart.resend`), and
+   * a `resend` job that finds no mark sends nothing.
    */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
   /**
@@ -221,7 +246,13 @@ export interface WebhookStore {
     limit: number,
     leaseMs: number,
   ): Promise<number>;
-  releaseSlot(tenantId: string, endpointId: string, holder: string): Promise<void>;
+  /** Frees `holder`'s slot and, given the message id, its hold on that delivery. */
+  releaseSlot(
+    tenantId: string,
+    endpointId: string,
+    holder: string,
+    messageId?: string,
+  ): Promise<void>;
   /**
    * Takes one send from a rate limit (`perSecond`, GCRA): an endpoint's (`key` = its id), or a
    * tenant's test sends (`key` = `test:<tenantId>`). Up to `burst` sends may go at once (default

@@ -6,8 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestClock, type TestClock } from '../create-test-clock';
 import type { WebhookPayload } from '../create-webhook-body';
 import { createWebhookDispatcher } from '../create-webhook-dispatcher';
+import type { WebhookMessage } from '../webhook-delivery';
 import type { WebhookDispatcher, WebhookDispatcherOptions } from '../webhook-dispatcher';
-import type { WebhookStore } from '../webhook-store';
+import type { AttemptStart, WebhookStore } from '../webhook-store';
+import { type HoldingReceiver, startHoldingReceiver } from './start-holding-receiver';
 
 /** Verifies with the official library as a receiver would at `now` (the test clock's time). */
 function officialVerify(
@@ -599,6 +601,143 @@ export function describeDispatcher(
         attempts: 4,
       });
       expect(markers()).toBe(3);
+    });
+
+    it('logs the attempt a resend makes of a delivery never attempted as the resend, with its retries', async () => {
+      const h = await setup({ retrySchedule: [60_000] });
+      if (!h) return;
+      const { id, secret } = await h.endpoint('/never');
+      const start = h.clock.now();
+      // Created and never attempted: the process that created it died before its first attempt
+      // and before queueing it.
+      const message: WebhookMessage = {
+        id: 'msg_neverattempted',
+        tenantId: 'acme',
+        eventId: 'evt-never-attempted',
+        eventType: 'call.ended',
+        body: JSON.stringify({ type: 'call.ended', timestamp: new Date(start).toISOString() }),
+        createdAt: start,
+      };
+      await h.store.createDeliveries(message, [id], 86_400_000);
+      h.receiver.respond('/never', { status: 500 });
+      await h.dispatcher.resend('acme', id, message.id);
+      const [resent] = await attemptsOf(h, id, 1);
+      expect(resent).toMatchObject({
+        trigger: 'resend',
+        attempt: 1,
+        status: 'failed',
+        nextAttemptAt: start + 60_000,
+      });
+      const [request] = h.receiver.received('/never');
+      expect(request!.headers['webhook-id']).toBe(message.id);
+      expect(() => officialVerify(secret, request!, start)).not.toThrow();
+      // Its retries are the delivery's own, on schedule.
+      h.clock.advance(60_000);
+      const log = await attemptsOf(h, id, 2);
+      expect(log.map((row) => [row.trigger, row.attempt, row.status])).toEqual([
+        ['event', 2, 'succeeded'],
+        ['resend', 1, 'failed'],
+      ]);
+      // A message the endpoint never had: the attempt is the resend's too.
+      const { id: late } = await h.endpoint('/late');
+      await h.dispatcher.resend('acme', late, message.id);
+      expect(await attemptsOf(h, late, 1)).toMatchObject([
+        { trigger: 'resend', attempt: 1, status: 'succeeded' },
+      ]);
+      expect(h.receiver.received('/never')).toHaveLength(2);
+      expect(h.receiver.received('/late')).toHaveLength(1);
+    });
+
+    /**
+     * A dispatcher whose endpoint answers only when told, with a resend issued while the
+     * delivery's direct first attempt is in flight; `begun` lists every job's begin and what the
+     * store answered.
+     */
+    const resendDuringDirectAttempt = async () => {
+      const begun: { job: string; trigger: string; start: AttemptStart }[] = [];
+      const h = await setup({ retrySchedule: [60_000], timeoutMs: 10_000 }, (store) => ({
+        ...store,
+        beginAttempt: async (job, options) => {
+          const start = await store.beginAttempt(job, options);
+          begun.push({ job: job.id, trigger: job.trigger, start });
+          return start;
+        },
+      }));
+      if (!h) return undefined;
+      const receiver: HoldingReceiver = await startHoldingReceiver();
+      // Closed first (cleanups run in reverse): a request it still holds ends now.
+      cleanups.push(() => receiver.close());
+      const { endpoint, secret } = await h.dispatcher.createEndpoint('acme', {
+        url: `${receiver.url}/held`,
+      });
+      const start = h.clock.now();
+      await h.publish();
+      await receiver.waitFor(1);
+      const messageId = receiver.requests[0]!.headers['webhook-id']!;
+      const direct = begun[0]!.job;
+      expect(begun).toHaveLength(1);
+      await h.dispatcher.resend('acme', endpoint.id, messageId);
+      // Either a second request reaches the endpoint while the first is held (sent twice at
+      // once), or the resend's jobs find the attempt in flight and wait for it.
+      let stop = false;
+      const waiting = new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (stop || begun.some((e) => e.job !== direct && (e.start.slotWait ?? 0) > 0)) resolve();
+          else setTimeout(check, 5);
+        };
+        check();
+      });
+      await Promise.race([receiver.waitFor(2), waiting]).finally(() => {
+        stop = true;
+      });
+      expect(receiver.requests).toHaveLength(1);
+      return { h, begun, receiver, endpointId: endpoint.id, secret, messageId, start };
+    };
+
+    it('sends a delivery once at a time: a resend during its direct first attempt waits, and its success answers the resend', async () => {
+      const run = await resendDuringDirectAttempt();
+      if (!run) return;
+      const { h, begun, receiver, endpointId, messageId } = run;
+      receiver.answer(0, 200);
+      // The resend's job runs again once the attempt is recorded, and finds nothing to send.
+      await until(() =>
+        begun.some((entry) => entry.trigger === 'resend' && entry.start.slotWait === undefined),
+      );
+      expect(await h.store.getDelivery('acme', endpointId, messageId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 1,
+      });
+      expect(receiver.requests).toHaveLength(1);
+      expect(receiver.mostOpen()).toBe(1);
+      expect(await attemptsOf(h, endpointId, 1)).toMatchObject([
+        { trigger: 'event', attempt: 1, status: 'succeeded' },
+      ]);
+    });
+
+    it('sends a delivery once at a time: a resend during its direct first attempt that fails goes right after it', async () => {
+      const run = await resendDuringDirectAttempt();
+      if (!run) return;
+      const { h, receiver, endpointId, secret, messageId, start } = run;
+      receiver.answer(0, 500);
+      // Not at the retry's time (60 s on the clock, which stands still): the resend, now.
+      await receiver.waitFor(2);
+      receiver.answer(1, 200);
+      const log = await attemptsOf(h, endpointId, 2);
+      expect(log.map((row) => [row.trigger, row.attempt, row.status])).toEqual([
+        ['resend', 2, 'succeeded'],
+        ['event', 1, 'failed'],
+      ]);
+      expect(receiver.mostOpen()).toBe(1);
+      for (const request of receiver.requests) {
+        expect(request.headers['webhook-id']).toBe(messageId);
+        expect(() => officialVerify(secret, request, start)).not.toThrow();
+      }
+      // Delivered: what is left of either job finds nothing to send.
+      expect(await h.store.getDelivery('acme', endpointId, messageId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+      });
+      expect(receiver.requests).toHaveLength(2);
     });
 
     it('disables an endpoint that answers 410, once, and says so on the bus', async () => {
