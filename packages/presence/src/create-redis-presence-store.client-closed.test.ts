@@ -4,29 +4,18 @@
 // this file's own.
 import { createMemoryBus } from '@calltrack/bus';
 import { toErrorResponse } from '@calltrack/core';
-import {
-  endRedisClient,
-  type OwnRedisServer,
-  startOwnRedisServer,
-  stopOwnRedisServer,
-} from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endableRedisClients } from '@calltrack/test-utils';
+import { describe, expect, it } from 'vitest';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
 import { conformanceTimings } from './describe-presence-store';
 
-let own: OwnRedisServer = {};
-beforeAll(async () => {
-  own = await startOwnRedisServer();
-});
-afterAll(() => stopOwnRedisServer(own));
+const clients = endableRedisClients();
 
 describe('Redis presence on a client that has ended', () => {
   it('refuses a connect and a read 500 redis_client_closed, not 503', async () => {
-    const { server, admin } = own;
-    if (!server || !admin) return;
-    const redis = new Redis(server.url, { retryStrategy: () => null });
+    const redis = clients.connect();
+    if (!redis) return;
     const presence = createPresence({
       bus: createMemoryBus(),
       store: createRedisPresenceStore({ redis, prefix: 'closed:presence' }),
@@ -37,7 +26,7 @@ describe('Redis presence on a client that has ended', () => {
     });
     try {
       await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
-      await endRedisClient(redis, admin);
+      await clients.end(redis);
       for (const failed of [
         await presence
           .connect({ tenantId: 'tenant-a', userId: 'u2' })
