@@ -62,7 +62,7 @@ describe("the tracker's maintenance on a Redis client that has ended", () => {
     }
   });
 
-  it('logs the bus’s ended client once while each run publishes an unpublished end again', async () => {
+  it('logs the bus’s ended client once while each run publishes an end and an alert again', async () => {
     const redis = clients.connect();
     if (!redis) return;
     // Date too: each run claims the end again once its publish lease has run out.
@@ -75,11 +75,17 @@ describe("the tracker's maintenance on a Redis client that has ended", () => {
       store,
       maintenanceIntervalMs: minute,
       publishLeaseMs: 1000,
+      // CA-long is long after 5 minutes: each run after that claims its alert again.
+      alerts: { longCallMs: 5 * minute },
       logger: { error: (message) => logged.push(message) },
     });
     try {
       const at = { occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() };
       await tracker.ingest(makeCallEvent({ ...at, callId: 'CA-end', type: 'call.ringing' }));
+      // Another tenant's: the failed republish ends the first tenant's run before its long calls.
+      await tracker.ingest(
+        makeCallEvent({ ...at, tenantId: 'tenant-b', callId: 'CA-long', type: 'call.ringing' }),
+      );
       await clients.end(redis);
       const ended = makeCallEvent({
         ...at,

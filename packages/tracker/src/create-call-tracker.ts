@@ -381,7 +381,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
           report.alerts += await runAlerts(() => alerts.afterEnded(call, at));
         }
         report.reaped += (await reapTenant(tenantId, at)).length;
-        report.alerts += await alerts.checkLongCalls(tenantId, at);
+        report.alerts += await alerts.checkLongCalls(tenantId, at, maintenanceLog);
       } catch (error) {
         if (isRedisClientClosedError(error)) endedClient = true;
         maintenanceFailures.failed('Maintenance failed for a tenant; the next run tries again.', {
