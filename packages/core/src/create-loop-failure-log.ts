@@ -1,10 +1,20 @@
-import { createEndedClientNotice, endedClientLine } from './ended-client-notice';
+import {
+  createEndedClientNotice,
+  type EndedClientFailure,
+  endedClientLine,
+} from './ended-client-notice';
 import type { Logger } from './logger';
 
 /** How a background loop logs its failures; see {@link createLoopFailureLog}. */
 export interface LoopFailureLog {
-  /** A run (or a part of one) failed with `context.error`: logged as `message`, or not at all. */
-  failed(message: string, context: { error: unknown } & Record<string, unknown>): void;
+  /**
+   * A run (or a part of one) failed with `context.error`: logged as `message`, or not at all.
+   * Answers what core's `EndedClientNotice` found (`other` unless the client has ended).
+   */
+  failed(
+    message: string,
+    context: { error: unknown } & Record<string, unknown>,
+  ): EndedClientFailure;
   /** A run worked: a client that ends again is said again. */
   worked(): void;
 }
@@ -25,6 +35,7 @@ export function createLoopFailureLog(
       const failure = ended.runFailed(context.error);
       if (failure === 'other') logger.error(message, context);
       else if (failure === 'ended') logger.error(endedClientLine(loop), { error: context.error });
+      return failure;
     },
     worked() {
       ended.runWorked();
