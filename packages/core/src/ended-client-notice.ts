@@ -18,9 +18,10 @@ export type EndedClientFailure = 'other' | 'ended' | 'reported';
  * a round trip, for as long as it stays ended, so the loop keeps running quietly: an app may
  * `connect()` the client again, and the loop then works with no restart (decision 0065).
  *
- * Every calltrack loop that runs Redis work (presence's sweeps and heartbeats, the webhook
- * fan-out and delivery jobs, the tracker's maintenance, the dialer's reconciler and event
- * follower) follows this rule, through `createOutageIncident` or on its own.
+ * The calltrack loops that run Redis work and log their failures (presence's sweeps, heartbeats,
+ * confirmations and deliveries, the webhook fan-out, Socket.IO's presence heartbeats, the
+ * tracker's maintenance, the dialer's reconciler and call-event follower) follow this rule,
+ * through `createOutageIncident` or `createLoopFailureLog`.
  */
 export interface EndedClientNotice {
   /**

@@ -19,12 +19,8 @@ export type {
 } from './create-outage-incident';
 export { createOutageIncident } from './create-outage-incident';
 export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
-export type { EndedClientFailure, EndedClientNotice } from './ended-client-notice';
-export {
-  createEndedClientNotice,
-  endedClientLine,
-  isRedisClientClosedError,
-} from './ended-client-notice';
+export type { EndedClientFailure } from './ended-client-notice';
+export { endedClientLine, isRedisClientClosedError } from './ended-client-notice';
 export type { RequestHeaders } from './foreign-request-sender';
 export { foreignRequestSender } from './foreign-request-sender';
 export { hashText } from './hash-text';
