@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createOutageIncident, type OutageIncidentOptions } from './create-outage-incident';
 import { RedisUnavailableError } from './errors/redis-unavailable-error';
+import { redisClientClosedError } from './redis-unavailable';
 
 const down = () => new RedisUnavailableError({ message: 'Redis cannot be reached.' });
 
@@ -113,6 +114,19 @@ describe('createOutageIncident', () => {
       expect(incident.runWorked()).toBeUndefined();
       time.now = 900;
       expect(incident.runWorked()).toMatch(/ after 0\.9 s and 2 failures/);
+    });
+
+    it('says an ended client once until a run works, opening no outage', () => {
+      const { incident } = runsOn({ keyed: true });
+      expect(incident.runFailed(redisClientClosedError(), 'a')).toBe('ended');
+      expect(incident.runFailed(redisClientClosedError(), 'b')).toBe('counted');
+      expect(incident.runFailed(redisClientClosedError())).toBe('counted');
+      expect(incident.open).toBe(false);
+      // Connected again: it works, and a client that ends again is said again.
+      expect(incident.runWorked('a')).toBeUndefined();
+      expect(incident.runFailed(redisClientClosedError(), 'a')).toBe('ended');
+      // An outage meanwhile is its own incident.
+      expect(incident.runFailed(down(), 'a')).toBe('opened');
     });
   });
 });

@@ -1,4 +1,5 @@
 import type { Clock } from './clock';
+import { createEndedClientNotice } from './ended-client-notice';
 import { isOutageError } from './redis-unavailable';
 
 /**
@@ -28,6 +29,9 @@ export interface OutageIncident<Key = unknown> {
    * A run failed with `error`, for `key` (a tenant, a connection, a retried step) or for none.
    * `bug` when it is no outage (core's `isOutageError`: report it every time, as it is), `opened`
    * when it opened the incident (report it), `counted` when one was open (report nothing).
+   * A client that has ended (`redis_client_closed`) is no outage either, but it fails every run
+   * alike: `ended` the first time (report core's `endedClientLine`), then `counted` until a run
+   * works (core's `EndedClientNotice`); it opens no incident.
    */
   runFailed(error: unknown, key?: Key): OutageRunFailure;
   /**
@@ -39,8 +43,11 @@ export interface OutageIncident<Key = unknown> {
   forget(key: Key): void;
 }
 
-/** What {@link OutageIncident.runFailed} found: a bug, the failure that opened the outage, or a later one. */
-export type OutageRunFailure = 'bug' | 'opened' | 'counted';
+/**
+ * What {@link OutageIncident.runFailed} found: a bug, the failure that opened the outage, the
+ * first on a Redis client that has ended, or a later one (either kind, reported already).
+ */
+export type OutageRunFailure = 'bug' | 'opened' | 'ended' | 'counted';
 
 /** Options of {@link createOutageIncident}. */
 export interface OutageIncidentOptions {
@@ -77,6 +84,7 @@ export function createOutageIncident<Key = unknown>(
   // What runWorked's rule reads: the keys whose last run failed, and when a run last failed.
   const failing = new Set<Key>();
   let lastFailedAt = 0;
+  const ended = createEndedClientNotice();
 
   const failed = (): boolean => {
     if (incident) {
@@ -101,12 +109,15 @@ export function createOutageIncident<Key = unknown>(
     failed,
     end,
     runFailed(error, key) {
+      const endedClient = ended.runFailed(error);
+      if (endedClient !== 'other') return endedClient === 'ended' ? 'ended' : 'counted';
       if (!isOutageError(error)) return 'bug';
       if (quietMs !== undefined) lastFailedAt = clock.now();
       if (keyed && key !== undefined) failing.add(key);
       return failed() ? 'opened' : 'counted';
     },
     runWorked(key) {
+      ended.runWorked();
       if (key !== undefined) failing.delete(key);
       const over =
         (keyed && failing.size === 0) ||

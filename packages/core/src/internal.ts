@@ -10,6 +10,8 @@ export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+export type { LoopFailureLog } from './create-loop-failure-log';
+export { createLoopFailureLog } from './create-loop-failure-log';
 export type {
   OutageIncident,
   OutageIncidentOptions,
@@ -17,6 +19,8 @@ export type {
 } from './create-outage-incident';
 export { createOutageIncident } from './create-outage-incident';
 export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
+export type { EndedClientFailure } from './ended-client-notice';
+export { endedClientLine, isRedisClientClosedError } from './ended-client-notice';
 export type { RequestHeaders } from './foreign-request-sender';
 export { foreignRequestSender } from './foreign-request-sender';
 export { hashText } from './hash-text';

@@ -11,7 +11,7 @@ import {
   parseCallEvent,
   principalSchema,
 } from '@calltrack/core';
-import { isKeyText } from '@calltrack/core/internal';
+import { createLoopFailureLog, isKeyText } from '@calltrack/core/internal';
 import { callEventReference } from './call-event-reference';
 import { createCallingWindow } from './calling-window';
 import { checkLeadGates, type LeadGates } from './check-lead-gates';
@@ -52,6 +52,9 @@ import { orphanExpiredAttempt } from './orphan-expired-attempts';
 import { pacingSchedule } from './pacing-schedule';
 
 type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
+
+/** Where a part of the reconciler logs its failures (its pass's, see `createLoopFailureLog`). */
+type ErrorLog = { error(message: string, context: Record<string, unknown>): void };
 
 /**
  * Creates the auto-dialer: for each of a user's pending leads, in order, the compliance gates,
@@ -843,6 +846,7 @@ export function createDialer(options: DialerOptions): Dialer {
    */
   const orphanBatch = async (
     batch: OrphanExpiredAttemptsRequest,
+    log: ErrorLog,
   ): Promise<(ExpiredAttemptOutcome | undefined)[]> => {
     if (batch.attempts.length === 0) return [];
     if (store.orphanExpiredAttempts) {
@@ -853,7 +857,7 @@ export function createDialer(options: DialerOptions): Dialer {
           `The store answered ${outcomes.length} outcomes for ${batch.attempts.length} attempts.`,
         );
       } catch (error) {
-        logger.error('Orphaning a batch of expired attempts failed; orphaning them one by one.', {
+        log.error('Orphaning a batch of expired attempts failed; orphaning them one by one.', {
           attempts: batch.attempts.length,
           error,
         });
@@ -863,7 +867,7 @@ export function createDialer(options: DialerOptions): Dialer {
     for (const attempt of batch.attempts) {
       outcomes.push(
         await orphanExpiredAttempt(store, attempt, clock.now()).catch((error) => {
-          logger.error('Orphaning an expired attempt failed; the next pass tries again.', {
+          log.error('Orphaning an expired attempt failed; the next pass tries again.', {
             tenantId: attempt.tenantId,
             leadId: attempt.leadId,
             attemptId: attempt.attemptId,
@@ -876,7 +880,28 @@ export function createDialer(options: DialerOptions): Dialer {
     return outcomes;
   };
 
+  // The reconciler and the call-event follower run for as long as the dialer does: a store or a
+  // bus whose Redis client has ended fails each of their runs alike, so that is logged once
+  // (core's ended-client rule), not at every pass and event.
+  const reconcileFailures = createLoopFailureLog(logger, 'Dialer reconciliations');
+  const followFailures = createLoopFailureLog(logger, 'Dialer call-event updates');
+
   const reconcile = async (): Promise<ReconcileReport> => {
+    // A pass that had a part fail on an ended client did not work: it says nothing is back.
+    let endedClient = false;
+    const log: ErrorLog = {
+      error: (message, context) => {
+        if (reconcileFailures.failed(message, { error: undefined, ...context }) !== 'other') {
+          endedClient = true;
+        }
+      },
+    };
+    const report = await reconcilePass(log);
+    if (!endedClient) reconcileFailures.worked();
+    return report;
+  };
+
+  const reconcilePass = async (log: ErrorLog): Promise<ReconcileReport> => {
     const report: ReconcileReport = { orphaned: 0, settled: 0 };
     const expired = await store.listExpiredAttempts({ now: clock.now(), limit: 500 });
     const unsettled: LeadAttempt[] = [];
@@ -927,7 +952,7 @@ export function createDialer(options: DialerOptions): Dialer {
           // Its lead is gone or on another attempt: orphaned on its own, with what the lookup
           // learned (the batch below would orphan it without).
           if (call && settled && settled.lead?.attemptId !== attempt.attemptId) {
-            if (await orphanCutOff(attempt, settled, call)) {
+            if (await orphanCutOff(attempt, settled, call, log)) {
               report.orphaned += 1;
               return;
             }
@@ -939,16 +964,19 @@ export function createDialer(options: DialerOptions): Dialer {
     // Taken over (the lead's fence rises), or, when its lead was deleted or is on another attempt
     // now (your app reset the row), orphaned on its own: left as it is, it would come back first
     // in every read, 500 of them starving the reconciler.
-    const outcomes = await orphanBatch({
-      now: clock.now(),
-      attempts: unsettled.map((attempt) => ({
-        tenantId: attempt.tenantId,
-        leadId: attempt.leadId,
-        attemptId: attempt.attemptId,
-        fence: attempt.fence,
-        reason: attempt.state === 'claimed' ? 'lease_expired' : 'unsettled',
-      })),
-    });
+    const outcomes = await orphanBatch(
+      {
+        now: clock.now(),
+        attempts: unsettled.map((attempt) => ({
+          tenantId: attempt.tenantId,
+          leadId: attempt.leadId,
+          attemptId: attempt.attemptId,
+          fence: attempt.fence,
+          reason: attempt.state === 'claimed' ? 'lease_expired' : 'unsettled',
+        })),
+      },
+      log,
+    );
     for (const [index, attempt] of unsettled.entries()) {
       const outcome = outcomes[index];
       if (outcome === undefined || outcome === 'unchanged') continue;
@@ -966,7 +994,7 @@ export function createDialer(options: DialerOptions): Dialer {
         },
       );
     }
-    await settlePlacedAttempts(report);
+    await settlePlacedAttempts(report, log);
     return report;
   };
 
@@ -979,7 +1007,7 @@ export function createDialer(options: DialerOptions): Dialer {
    * attempt that waited longer. One whose lead is gone or on another attempt is orphaned on its
    * own (`lead_gone` / `lead_moved_on`), as the expired ones are.
    */
-  const settlePlacedAttempts = async (report: ReconcileReport): Promise<void> => {
+  const settlePlacedAttempts = async (report: ReconcileReport, log: ErrorLog): Promise<void> => {
     const lookupCall = options.lookupCall;
     if (lookupCall === undefined || typeof store.listPlacedAttempts !== 'function') return;
     const now = clock.now();
@@ -1013,7 +1041,7 @@ export function createDialer(options: DialerOptions): Dialer {
           ...(ended ? { outcome: found.status } : {}),
         })
         .catch((error) => {
-          logger.error('Recording a looked-up call failed.', { ...key, error });
+          log.error('Recording a looked-up call failed.', { ...key, error });
           return undefined;
         });
       if (ended && result?.applied) {
@@ -1035,7 +1063,7 @@ export function createDialer(options: DialerOptions): Dialer {
         ...(callId === undefined ? {} : { callId }),
         ...(ended ? { outcome: found.status } : {}),
       };
-      if (await orphanCutOff(attempt, result, call)) report.orphaned += 1;
+      if (await orphanCutOff(attempt, result, call, log)) report.orphaned += 1;
     });
   };
 
@@ -1047,6 +1075,7 @@ export function createDialer(options: DialerOptions): Dialer {
     attempt: LeadAttempt,
     refused: AttemptUpdateResult,
     call: NonNullable<DetachedAttempt['call']>,
+    log: ErrorLog,
   ): Promise<boolean> => {
     const key = {
       tenantId: attempt.tenantId,
@@ -1064,7 +1093,7 @@ export function createDialer(options: DialerOptions): Dialer {
         ...(call.callId === undefined && call.outcome === undefined ? {} : { call }),
       })
       .catch((error) => {
-        logger.error('Orphaning an attempt cut off from its lead failed.', { ...key, error });
+        log.error('Orphaning an attempt cut off from its lead failed.', { ...key, error });
         return undefined;
       });
     if (orphaned === undefined) return false;
@@ -1086,19 +1115,30 @@ export function createDialer(options: DialerOptions): Dialer {
           types: ['call.*', ...runEventTypes],
           signal: stopping.signal,
         });
-        subscription.ready.then(followingLive, () => {});
+        subscription.ready.then(
+          () => {
+            followFailures.worked();
+            followingLive();
+          },
+          () => {},
+        );
         for await (const message of subscription) {
           if (message.type !== 'event') continue;
           if (message.event.type.startsWith('dialer.')) {
             foldRunEvent(message.event);
             continue;
           }
-          await applyCallEvent(message.event).catch((error) =>
-            logger.error('Applying a call event failed.', { eventId: message.event.id, error }),
+          await applyCallEvent(message.event).then(
+            () => followFailures.worked(),
+            (error: unknown) =>
+              followFailures.failed('Applying a call event failed.', {
+                eventId: message.event.id,
+                error,
+              }),
           );
         }
       } catch (error) {
-        logger.error('Following call events failed; following again.', { error });
+        followFailures.failed('Following call events failed; following again.', { error });
       }
       await clock.sleep(1_000, stopping.signal);
     }
@@ -1108,7 +1148,9 @@ export function createDialer(options: DialerOptions): Dialer {
     while (!stopping.signal.aborted) {
       await clock.sleep(reconcileIntervalMs, stopping.signal);
       if (stopping.signal.aborted) return;
-      await reconcile().catch((error) => logger.error('Reconciling failed.', { error }));
+      await reconcile().catch((error: unknown) =>
+        reconcileFailures.failed('Reconciling failed.', { error }),
+      );
     }
   };
 

@@ -3,34 +3,23 @@
 // `redis_client_closed` as the tracker's call store answers it, not a 503 outage that callers
 // would retry for ever. On a redis-server of this file's own.
 import { toErrorResponse } from '@calltrack/core';
-import {
-  endRedisClient,
-  type OwnRedisServer,
-  startOwnRedisServer,
-  stopOwnRedisServer,
-} from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endableRedisClients } from '@calltrack/test-utils';
+import { describe, expect, it } from 'vitest';
 import { createRedisDialerLocks } from './create-redis-dialer-locks';
 import { createRedisDoNotCallList } from './create-redis-do-not-call-list';
 import { createRedisLeadStore } from './create-redis-lead-store';
 
-let own: OwnRedisServer = {};
-beforeAll(async () => {
-  own = await startOwnRedisServer();
-});
-afterAll(() => stopOwnRedisServer(own));
+const clients = endableRedisClients();
 
 describe("the dialer's Redis parts on a client that has ended", () => {
   it('answer 500 redis_client_closed, not 503', async () => {
-    const { server, admin } = own;
-    if (!server || !admin) return;
-    const redis = new Redis(server.url, { retryStrategy: () => null });
+    const redis = clients.connect();
+    if (!redis) return;
     const store = createRedisLeadStore({ redis, prefix: 'closed:dialer' });
     const locks = createRedisDialerLocks({ redis, prefix: 'closed:dialer:lock' });
     const list = createRedisDoNotCallList({ redis, prefix: 'closed:dialer' });
     await store.getLead('acme', 'lead-1');
-    await endRedisClient(redis, admin);
+    await clients.end(redis);
     for (const failed of [
       await store.getLead('acme', 'lead-1').catch((error: unknown) => error),
       await locks.acquire('run:acme:u1', 1000).catch((error: unknown) => error),

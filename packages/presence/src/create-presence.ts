@@ -6,7 +6,7 @@ import {
   type Principal,
   UnknownTenantError,
 } from '@calltrack/core';
-import { isOutageError } from '@calltrack/core/internal';
+import { isOutageError, isRedisClientClosedError } from '@calltrack/core/internal';
 import {
   checkConnectionId,
   checkMessageId,
@@ -609,8 +609,8 @@ export function createPresence(options: PresenceOptions): Presence {
 
   const sweep = async (): Promise<PresenceSweepReport> => {
     const report: PresenceSweepReport = { transitions: 0, delivered: 0 };
-    // Whether a tenant could not be reached: a tenant failing for another reason (a bug, logged
-    // each time) must not keep an outage open once Redis answers again.
+    // Whether a tenant could not be reached, or its client has ended: a tenant failing for another
+    // reason (a bug, logged each time) must not keep an outage open once Redis answers again.
     let unreachable = false;
     for (const tenantId of await store.listTenants()) {
       try {
@@ -618,7 +618,7 @@ export function createPresence(options: PresenceOptions): Presence {
         report.transitions += tenantReport.transitions;
         report.delivered += tenantReport.delivered;
       } catch (error) {
-        if (isOutageError(error)) unreachable = true;
+        if (isOutageError(error) || isRedisClientClosedError(error)) unreachable = true;
         sweepFailures.failed('Sweeping a tenant failed; the next sweep tries again.', {
           tenantId,
           error,

@@ -1,5 +1,5 @@
 import type { Logger } from '@calltrack/core';
-import { createOutageIncident } from '@calltrack/core/internal';
+import { createOutageIncident, endedClientLine } from '@calltrack/core/internal';
 
 /** How a background job reports its failures; see {@link createOutageLog}. */
 export interface OutageLog {
@@ -40,8 +40,10 @@ export interface OutageLogRule {
  * seconds, heartbeats every tick, confirmations and deliveries after each operation, for as long
  * as Redis is down, and each failed alike. The first failure saying Redis cannot be reached is
  * logged (as `error`), the next ones are counted, and the run that ends the outage (`rule`) logs
- * one `warn` with how long and how many. Any other failure (a bug) is logged every time, as it is.
- * `job` names the runs in the messages (`Sweeps`, `Heartbeats`, `Deliveries`).
+ * one `warn` with how long and how many. A Redis client that has ended (`redis_client_closed`: a
+ * bug or a shutdown) fails every run alike: it is logged once, as core's `endedClientLine`, until
+ * a run works. Any other failure (a bug) is logged every time, as it is. `job` names the runs in
+ * the messages (`Sweeps`, `Heartbeats`, `Deliveries`).
  *
  * A sweep covers every tenant, so one that works is enough (no rule). A heartbeat covers one
  * connection: on a Redis Cluster with one master down, other tenants' heartbeats keep working
@@ -66,6 +68,8 @@ export function createOutageLog(
       const failure = incident.runFailed(context.error, tenantId);
       if (failure === 'bug') {
         logger.error(message, context);
+      } else if (failure === 'ended') {
+        logger.error(endedClientLine(`Presence ${job.toLowerCase()}`), { error: context.error });
       } else if (failure === 'opened') {
         const line = `${job} fail: Redis cannot be reached; reported once, until one works again.`;
         logger.error(line, { error: context.error });

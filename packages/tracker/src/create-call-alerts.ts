@@ -13,8 +13,16 @@ export interface CallAlerts {
   afterActivated(call: CallSnapshot, activeCount: number, at: number): Promise<number>;
   /** After a call ended (once per call). */
   afterEnded(call: CallSnapshot, at: number): Promise<number>;
-  /** Publishes `alert.long_call` for calls active longer than `longCallMs`. */
-  checkLongCalls(tenantId: string, at: number): Promise<number>;
+  /**
+   * Publishes `alert.long_call` for calls active longer than `longCallMs`. A failed publish is
+   * logged on `log` (maintenance's, which says a Redis client that has ended once); default the
+   * tracker's logger.
+   */
+  checkLongCalls(
+    tenantId: string,
+    at: number,
+    log?: Pick<MaskedTrackerLogger, 'error'>,
+  ): Promise<number>;
 }
 
 /** How an alert is held against repeats: taken before its publish, freed when that fails. */
@@ -50,13 +58,14 @@ export function createCallAlerts(options: {
     tenantId: string,
     claim: AlertClaim,
     build: () => CallEvent,
+    log: Pick<MaskedTrackerLogger, 'error'> = logger,
   ): Promise<boolean> => {
     if (!(await claim.take())) return false;
     const event = build();
     try {
       await publish(event);
     } catch (error) {
-      logger.error('Publishing an alert failed; the next check fires it again.', {
+      log.error('Publishing an alert failed; the next check fires it again.', {
         tenantId,
         alert: event.type,
         error,
@@ -64,7 +73,7 @@ export function createCallAlerts(options: {
       // Freed, or the condition would go unreported until the claim ends. Publishing the
       // deterministic id again is safe: the bus drops a copy.
       await claim.free().catch((releaseError: unknown) => {
-        logger.error('Freeing the alert claim failed too; it fires again once the claim ends.', {
+        log.error('Freeing the alert claim failed too; it fires again once the claim ends.', {
           tenantId,
           alert: event.type,
           error: releaseError,
@@ -204,7 +213,7 @@ export function createCallAlerts(options: {
       return published ? 1 : 0;
     },
 
-    async checkLongCalls(tenantId, at) {
+    async checkLongCalls(tenantId, at, log) {
       const longCallMs = rules.longCallMs;
       if (longCallMs === undefined) return 0;
       let fired = 0;
@@ -235,6 +244,7 @@ export function createCallAlerts(options: {
                 ...(call.branchId === undefined ? {} : { branchId: call.branchId }),
                 data: { call },
               }),
+            log,
           );
           if (published) fired += 1;
         }

@@ -6,7 +6,11 @@ import {
   sealCallEvent,
   withCallSnapshot,
 } from '@calltrack/core';
-import { newestCallFirst } from '@calltrack/core/internal';
+import {
+  createLoopFailureLog,
+  isRedisClientClosedError,
+  newestCallFirst,
+} from '@calltrack/core/internal';
 import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
 import { isActiveStatus } from './call-status-rank';
@@ -90,19 +94,23 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
    * event is sealed (`withCallSnapshot`): the event was validated when it was sealed, the
    * snapshot is validated here, and the bus validates neither again.
    */
-  const publishWithCall = async (event: CallEvent, call: CallSnapshot): Promise<void> => {
+  const publishWithCall = async (
+    event: CallEvent,
+    call: CallSnapshot,
+    log: Pick<typeof logger, 'error'> = logger,
+  ): Promise<void> => {
     const key = { tenantId: event.tenantId, callId: call.callId, eventId: event.id };
     try {
       await bus.publish(withCallSnapshot(event, call));
     } catch (error) {
-      logger.error('Publishing to the bus failed; a retry of the event publishes it again.', {
+      log.error('Publishing to the bus failed; a retry of the event publishes it again.', {
         eventId: event.id,
         type: event.type,
         callId: call.callId,
         error,
       });
       await store.markPublishFailed(key).catch((markError: unknown) => {
-        logger.error('Recording the failed publish failed too; the lease will expire.', {
+        log.error('Recording the failed publish failed too; the lease will expire.', {
           eventId: event.id,
           error: markError,
         });
@@ -346,9 +354,18 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     return reaped;
   };
 
+  // Maintenance runs every minute for as long as the process lives: a store or bus whose Redis
+  // client has ended fails every run alike, so that is logged once (core's ended-client rule).
+  const maintenanceFailures = createLoopFailureLog(logger, 'Tracker maintenance runs');
+  const maintenanceLog = {
+    error: (message: string, context?: Record<string, unknown>) =>
+      maintenanceFailures.failed(message, { error: undefined, ...context }),
+  };
+
   const runMaintenance = async (requestedAt: number = now()): Promise<MaintenanceReport> => {
     const at = Math.floor(requestedAt);
     const report: MaintenanceReport = { reaped: 0, republished: 0, alerts: 0 };
+    let endedClient = false;
     for (const tenantId of await store.listTenants()) {
       try {
         const unpublished = await store.claimUnpublishedEnds(
@@ -358,20 +375,22 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
           500,
         );
         for (const { event, call } of unpublished) {
-          await publishWithCall(event, call);
+          await publishWithCall(event, call, maintenanceLog);
           report.republished += 1;
           // Its publish failed before, so its end's checks never ran.
           report.alerts += await runAlerts(() => alerts.afterEnded(call, at));
         }
         report.reaped += (await reapTenant(tenantId, at)).length;
-        report.alerts += await alerts.checkLongCalls(tenantId, at);
+        report.alerts += await alerts.checkLongCalls(tenantId, at, maintenanceLog);
       } catch (error) {
-        logger.error('Maintenance failed for a tenant; the next run tries again.', {
+        if (isRedisClientClosedError(error)) endedClient = true;
+        maintenanceFailures.failed('Maintenance failed for a tenant; the next run tries again.', {
           tenantId,
           error,
         });
       }
     }
+    if (!endedClient) maintenanceFailures.worked();
     return report;
   };
 
@@ -380,7 +399,7 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   const tick = (): void => {
     if (running) return;
     running = runMaintenance()
-      .catch((error: unknown) => logger.error('Maintenance failed.', { error }))
+      .catch((error: unknown) => maintenanceFailures.failed('Maintenance failed.', { error }))
       .finally(() => {
         running = undefined;
       });

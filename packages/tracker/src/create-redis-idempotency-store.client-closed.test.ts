@@ -3,29 +3,18 @@
 // answers it, not a 503 outage that callers would retry for ever. On a redis-server of this
 // file's own.
 import { toErrorResponse } from '@calltrack/core';
-import {
-  endRedisClient,
-  type OwnRedisServer,
-  startOwnRedisServer,
-  stopOwnRedisServer,
-} from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endableRedisClients } from '@calltrack/test-utils';
+import { describe, expect, it } from 'vitest';
 import { createRedisIdempotencyStore } from './create-redis-idempotency-store';
 
-let own: OwnRedisServer = {};
-beforeAll(async () => {
-  own = await startOwnRedisServer();
-});
-afterAll(() => stopOwnRedisServer(own));
+const clients = endableRedisClients();
 
 describe('the Redis idempotency store on a client that has ended', () => {
   it('answers a claim 500 redis_client_closed, not 503', async () => {
-    const { server, admin } = own;
-    if (!server || !admin) return;
-    const redis = new Redis(server.url, { retryStrategy: () => null });
+    const redis = clients.connect();
+    if (!redis) return;
     const store = createRedisIdempotencyStore({ redis, prefix: 'closed:tracker' });
-    await endRedisClient(redis, admin);
+    await clients.end(redis);
     const failed = await store
       .claim('demo', 'request-1', { fingerprint: 'f', now: Date.now(), ttlMs: 60_000 })
       .catch((error: unknown) => error);

@@ -3,30 +3,19 @@
 // store answers it, not a 503 outage that callers would retry for ever. On a redis-server of this
 // file's own.
 import { CallTrackError, toErrorResponse } from '@calltrack/core';
-import {
-  endRedisClient,
-  type OwnRedisServer,
-  startOwnRedisServer,
-  stopOwnRedisServer,
-} from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endableRedisClients } from '@calltrack/test-utils';
+import { describe, expect, it } from 'vitest';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
 
-let own: OwnRedisServer = {};
-beforeAll(async () => {
-  own = await startOwnRedisServer();
-});
-afterAll(() => stopOwnRedisServer(own));
+const clients = endableRedisClients();
 
 describe('the Redis webhook store on a client that has ended', () => {
   it('answers reads and writes 500 redis_client_closed, not 503', async () => {
-    const { server, admin } = own;
-    if (!server || !admin) return;
-    const redis = new Redis(server.url, { retryStrategy: () => null });
+    const redis = clients.connect();
+    if (!redis) return;
     const store = createRedisWebhookStore({ redis, prefix: 'closed:webhooks' });
     await store.listEndpoints('acme');
-    await endRedisClient(redis, admin);
+    await clients.end(redis);
 
     for (const failed of [
       await store.listEndpoints('acme').catch((error: unknown) => error),

@@ -22,6 +22,8 @@ export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
 export { elapseRedisExpiry } from './elapse-redis-expiry';
 export { endRedisClient } from './end-redis-client';
+export type { EndableRedisClients } from './endable-redis-clients';
+export { endableRedisClients } from './endable-redis-clients';
 export { expressBehindParsers } from './express-behind-parsers';
 export {
   browserRequired,
