@@ -1,6 +1,12 @@
+import { createMemoryBus } from '@calltrack/bus';
 import { RedisUnavailableError } from '@calltrack/core';
+import { createPresence } from '@calltrack/presence';
+import { createRedisPresenceStore } from '@calltrack/presence/redis';
+import { endableRedisClients } from '@calltrack/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createHeartbeatOutage } from './create-heartbeat-outage';
+
+const clients = endableRedisClients();
 
 const down = () => new RedisUnavailableError({ message: 'Redis cannot be reached.' });
 
@@ -51,5 +57,41 @@ describe('createHeartbeatOutage', () => {
     expect(reported.slice(1)).toEqual([
       expect.stringMatching(/ work again after .* and 1 failed heartbeats/),
     ]);
+  });
+});
+
+describe('createHeartbeatOutage on a presence whose Redis client has ended', () => {
+  it('reports the ended client once, however many heartbeats fail, and no outage over when one works', async () => {
+    const redis = clients.connect();
+    if (!redis) return;
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store: createRedisPresenceStore({ redis, prefix: 'heartbeat-ended:presence' }),
+      autoHeartbeat: false,
+      logger: {},
+    });
+    const reported: unknown[] = [];
+    const outage = createHeartbeatOutage((error) => reported.push(error));
+    try {
+      const connections = [
+        await presence.connect({ tenantId: 'tenant-a', userId: 'u1' }),
+        await presence.connect({ tenantId: 'tenant-b', userId: 'u2' }),
+      ];
+      await clients.end(redis);
+      for (let pong = 0; pong < 5; pong += 1) {
+        for (const connection of connections) {
+          await connection
+            .heartbeat()
+            .catch((error: unknown) => outage.failed(connection, error, {}));
+        }
+      }
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toMatchObject({ code: 'redis_client_closed', status: 500 });
+      // An ended client opens no outage, so nothing is over when a heartbeat works again.
+      outage.worked(connections[0]!);
+      expect(reported).toHaveLength(1);
+    } finally {
+      await presence.stop();
+    }
   });
 });
