@@ -695,13 +695,7 @@ export function describeWebhookStore(
         },
         { concurrency: 2, clock },
       );
-      const job = (id: string): DeliveryJob => ({
-        id,
-        tenantId: 'acme',
-        endpointId: 'ep_1',
-        messageId: 'msg_1',
-        trigger: 'event',
-      });
+      const job = (id: string) => deliveryJob('ep_1', 'msg_1', id);
       await store.enqueue([job('retry'), job('defer'), job('a'), job('b'), job('c')]);
       await store.enqueue([job('a')]);
       const until = async (check: () => boolean) => {
@@ -773,13 +767,8 @@ export function describeWebhookStore(
       await store.createEndpoint(target, 10);
       const msg = message('acme');
       await store.createDeliveries(msg, [target.id], 14 * day);
-      const job = (id: string, trigger: DeliveryJob['trigger'] = 'event'): DeliveryJob => ({
-        id,
-        tenantId: 'acme',
-        endpointId: target.id,
-        messageId: msg.id,
-        trigger,
-      });
+      const job = (id: string, trigger?: DeliveryJob['trigger']) =>
+        deliveryJob(target.id, msg.id, id, trigger);
       const lease = { now, leaseMs: 60_000 };
       const first = await store.beginAttempt(job('job1'), lease);
       assertIncludes(first.delivery, { status: 'pending', attempts: 0 });
@@ -849,13 +838,8 @@ export function describeWebhookStore(
       await store.createEndpoint(target, 10);
       const msg = message('acme');
       await store.createDeliveries(msg, [target.id], day);
-      const job = (id: string, trigger: DeliveryJob['trigger'] = 'event'): DeliveryJob => ({
-        id,
-        tenantId: 'acme',
-        endpointId: target.id,
-        messageId: msg.id,
-        trigger,
-      });
+      const job = (id: string, trigger?: DeliveryJob['trigger']) =>
+        deliveryJob(target.id, msg.id, id, trigger);
       const lease = { now, leaseMs: 60_000 };
       const finish = (
         holder: string,
@@ -1006,6 +990,16 @@ export function describeWebhookStore(
  * objects (arrays must match element by element, with the same length); other properties of
  * `actual` are ignored.
  */
+/** A delivery job of tenant `acme` for `endpointId` and `messageId` (an `event` job by default). */
+function deliveryJob(
+  endpointId: string,
+  messageId: string,
+  id: string,
+  trigger: DeliveryJob['trigger'] = 'event',
+): DeliveryJob {
+  return { id, tenantId: 'acme', endpointId, messageId, trigger };
+}
+
 function assertIncludes(actual: unknown, expected: unknown, path = 'value'): void {
   if (Array.isArray(expected)) {
     assert.ok(Array.isArray(actual), `${path} is not an array`);
