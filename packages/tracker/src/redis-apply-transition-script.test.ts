@@ -116,28 +116,48 @@ local function calltrack_close(t) end`;
     ).toThrowError(/after-call-transition/);
   });
 
-  it('passes times as text, settings as numbers and details as JSON, then a count and the seam arguments', () => {
+  it('passes the transition positionally (times as text, settings in whole ms, an empty string for absent), then the end, details as JSON, a count and the seam arguments', () => {
     const [queued] = callLifecycle({ callId: 'CA-args', branchId: 'north' });
-    const args = encodeApplyTransitionArgs(
-      'p:{tenant-a}:',
-      transitionOf(
-        { ...queued!, data: { durationMs: 5, cost: { amount: 0.1, currency: 'USD' } } },
-        7,
-      ),
-      ['seam-1'],
+    const transition = transitionOf(
+      { ...queued!, data: { durationMs: 5, cost: { amount: 0.1, currency: 'USD' } } },
+      7,
     );
-    expect(args[0]).toBe('p:{tenant-a}:');
-    const transition = JSON.parse(args[1]!);
-    expect(transition).toMatchObject({
-      eventId: queued!.id,
-      kind: 'status',
-      status: 'queued',
-      sequence: '0',
-      identity: { provider: 'twilio', branchId: 'north' },
-      settings: { publishLeaseMs: 30_000, analyticsRetentionMs: { minute: 86_400_000 } },
-    });
-    expect(typeof transition.at).toBe('string');
-    expect(args.slice(2)).toEqual([
+    const args = encodeApplyTransitionArgs('p:{tenant-a}:', transition, ['seam-1']);
+    expect(args.slice(0, 11)).toEqual([
+      'p:{tenant-a}:',
+      'tenant-a',
+      'CA-args',
+      queued!.id,
+      'status',
+      'queued',
+      String(transition.occurredAt),
+      '0',
+      String(transition.at),
+      '',
+      '',
+    ]);
+    // Settings: publish lease, ended call retention, stale after, answered stale after, then the
+    // analytics retention per minute, hour and day.
+    expect(args.slice(11, 18).map(Number)).toEqual([
+      30_000,
+      transition.settings.endedCallRetentionMs,
+      transition.settings.staleAfterMs,
+      transition.settings.answeredStaleAfterMs,
+      86_400_000,
+      transition.settings.analyticsRetentionMs.hour,
+      transition.settings.analyticsRetentionMs.day,
+    ]);
+    // Identity: provider, branchId, agentId, userId, direction, from, to.
+    expect(args.slice(18, 25)).toEqual([
+      'twilio',
+      'north',
+      queued!.agentId ?? '',
+      queued!.userId ?? '',
+      queued!.direction ?? '',
+      queued!.from ?? '',
+      queued!.to ?? '',
+    ]);
+    expect(args.slice(25)).toEqual([
       '',
       '2',
       'durationMs',
@@ -146,6 +166,8 @@ local function calltrack_close(t) end`;
       '{"amount":0.1,"currency":"USD"}',
       'seam-1',
     ]);
+    const published = encodeApplyTransitionArgs('p:{tenant-a}:', transition, [], true);
+    expect(published[10]).toBe('1');
   });
 });
 

@@ -6,10 +6,20 @@ import { callIndexesLua } from './call-indexes-lua';
 import { callPositionLua } from './call-position-lua';
 import { callStatusRankLua } from './call-status-rank-lua';
 import type { CallApplyOutcome } from './call-store';
-import type { CallTransition } from './call-transition';
+import { type CallTransition, callIdentityFills } from './call-transition';
 import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
 import { redisCallHashLua } from './redis-call-hash-lua';
 import { toLuaLiteral } from './to-lua-literal';
+
+/** The identity fields the transition's arguments carry, in order. */
+const transitionIdentityNames = ['provider', ...callIdentityFills] as const;
+
+/**
+ * How many arguments the transition takes, the key base included: base, tenant, call, event,
+ * kind, status, occurredAt, sequence, at, expectUpdatedAt, publishedInScript, seven settings,
+ * then the identity fields.
+ */
+const transitionArgCount = 18 + transitionIdentityNames.length;
 
 /** In the reply, the active count when the transition did not change it. */
 export const noActiveCount = -1;
@@ -36,10 +46,10 @@ local function afterCallTransition(base, callKey, transition, applied, snapshot,
 /**
  * The body: `applyTransitionCall(keys, args)` reads the arguments, applies the transition to the
  * call, keeps the indexes, runs the seam, replies. keys[1] the call hash, keys[2 ..] the seam's;
- * args[1] the tenant's key
- * base (`<prefix>:{<tenant>}:`); args[2] the transition as JSON ({@link RedisTransitionArg});
- * args[3] the `call.ended` JSON to keep for the outbox, or ''; args[4] the number n of details;
- * args[5 .. 4 + 2n] detail name and JSON value pairs; anything after belongs to the seam. Keys
+ * args as {@link encodeApplyTransitionArgs} lays them out: the tenant's key base
+ * (`<prefix>:{<tenant>}:`), the transition's fields, the `call.ended` JSON to keep for the outbox
+ * or '', the number n of details, n detail name and JSON value pairs; anything after belongs to
+ * the seam. Keys
  * built from args[1] share the tenant's hash tag, so they live in keys[1]'s slot on Redis Cluster.
  * A function, so that the same fragments make a script (which ends in `return
  * applyTransitionCall(KEYS, ARGV)`) and a Redis Functions library (which registers it).
@@ -52,17 +62,61 @@ const applyTransitionBodyLua = defineLuaFragment(
   'apply-transition-body',
   `
 local noActiveCount = ${toLuaLiteral(noActiveCount)}
+local transitionIdentityNames = ${toLuaLiteral(transitionIdentityNames)}
+local transitionArgCount = ${transitionArgCount}
+
+-- '' stands for an absent value in the transition's arguments (no field of a transition may be
+-- empty: the event's schema refuses empty strings).
+local function optionalArg(value)
+  if value == '' then return nil end
+  return value
+end
+
+-- The transition from its positional arguments (layout on encodeApplyTransitionArgs): read in
+-- place, no JSON to decode. Times and the sequence stay text (they are written back as they
+-- came); atMs and occurredAtMs are their numbers.
+local function readTransitionArgs(args)
+  local identity = {}
+  for index, name in ipairs(transitionIdentityNames) do
+    identity[name] = optionalArg(args[18 + index])
+  end
+  return {
+    tenantId = args[2],
+    callId = args[3],
+    eventId = args[4],
+    kind = args[5],
+    status = optionalArg(args[6]),
+    occurredAt = args[7],
+    occurredAtMs = tonumber(args[7]),
+    sequence = optionalArg(args[8]),
+    at = args[9],
+    atMs = tonumber(args[9]),
+    expectUpdatedAt = optionalArg(args[10]),
+    publishedInScript = args[11] == '1',
+    settings = {
+      publishLeaseMs = tonumber(args[12]),
+      endedCallRetentionMs = tonumber(args[13]),
+      staleAfterMs = tonumber(args[14]),
+      answeredStaleAfterMs = tonumber(args[15]),
+      analyticsRetentionMs = {
+        minute = tonumber(args[16]),
+        hour = tonumber(args[17]),
+        day = tonumber(args[18]),
+      },
+    },
+    identity = identity,
+    endEvent = args[transitionArgCount + 1],
+  }
+end
 
 local function applyTransitionCall(keys, args)
   local base = args[1]
   local callKey = keys[1]
-  local transition = cjson.decode(args[2])
-  transition.atMs = tonumber(transition.at)
-  transition.occurredAtMs = tonumber(transition.occurredAt)
-  transition.endEvent = args[3]
+  local transition = readTransitionArgs(args)
   local details = {}
-  local argvOffset = 5 + 2 * tonumber(args[4])
-  for index = 5, argvOffset - 1, 2 do
+  local detailCount = tonumber(args[transitionArgCount + 2])
+  local argvOffset = transitionArgCount + 3 + 2 * detailCount
+  for index = transitionArgCount + 3, argvOffset - 1, 2 do
     details[#details + 1] = { name = args[index], json = args[index + 1] }
   end
   local argv = {}
@@ -142,35 +196,20 @@ export function composeApplyTransitionScript(
 export const applyTransitionScript: RedisScript = defineRedisScript(composeApplyTransitionScript());
 
 /**
- * The transition as the script reads it (args[2]): `CallTransition` without the event and the
- * details (they have arguments of their own), absent fields left out. Times and the sequence are
- * decimal text: the script writes them back to Redis and into positions as they came (Lua would
- * write a large number with an exponent); the body adds `atMs` and `occurredAtMs` as numbers.
- * Settings are plain numbers.
- */
-export interface RedisTransitionArg {
-  tenantId: string;
-  callId: string;
-  eventId: string;
-  kind: CallTransition['kind'];
-  status?: string;
-  occurredAt: string;
-  sequence?: string;
-  at: string;
-  expectUpdatedAt?: string;
-  identity: Record<string, string>;
-  settings: CallTransition['settings'];
-  /**
-   * The seam publishes the event in the same script (decision 0030): an applied event is marked
-   * done at once, and a `call.ended` is neither kept nor put in the outbox.
-   */
-  publishedInScript?: true;
-}
-
-/**
- * The arguments of the apply script for `transition` (layout on the script's body above),
- * followed by `seamArgs` for the seam fragment. `publishedInScript`: the seam publishes the event
- * (see {@link RedisTransitionArg}); the `call.ended` is then not sent to be kept.
+ * The arguments of the apply script for `transition`, positional (Lua reads them in place; a
+ * transition decoded from JSON cost Redis about a tenth of the step, decision 71), then
+ * `seamArgs` for the seam fragment:
+ *
+ * 1. the tenant's key base; tenantId, callId, eventId, kind, status; occurredAt, sequence, at,
+ *    expectUpdatedAt as decimal text (the script writes them back as they came: Lua would write
+ *    a large number with an exponent); '1' when the seam publishes the event in the same script
+ *    (`publishedInScript`, decision 0030: an applied event is marked done at once, and a
+ *    `call.ended` is neither kept nor put in the outbox); the settings in whole ms (Redis takes
+ *    only integers for expiries: publish lease, ended call retention, stale after, answered stale
+ *    after, analytics retention per minute, hour, day); the identity (`provider`, then
+ *    `callIdentityFills`). '' stands for an absent value.
+ * 2. the `call.ended` JSON to keep for the outbox, or '';
+ * 3. the number n of details, then n detail name and JSON value pairs.
  */
 export function encodeApplyTransitionArgs(
   base: string,
@@ -178,50 +217,41 @@ export function encodeApplyTransitionArgs(
   seamArgs: readonly string[] = [],
   publishedInScript = false,
 ): string[] {
-  const { settings } = transition;
-  const arg: RedisTransitionArg = {
-    tenantId: transition.tenantId,
-    callId: transition.callId,
-    eventId: transition.eventId,
-    kind: transition.kind,
-    occurredAt: String(transition.occurredAt),
-    at: String(transition.at),
-    identity: {},
-    // Whole ms: Redis takes only integers for expiries.
-    settings: {
-      publishLeaseMs: Math.ceil(settings.publishLeaseMs),
-      endedCallRetentionMs: Math.ceil(settings.endedCallRetentionMs),
-      staleAfterMs: Math.ceil(settings.staleAfterMs),
-      answeredStaleAfterMs: Math.ceil(settings.answeredStaleAfterMs),
-      analyticsRetentionMs: {
-        minute: Math.ceil(settings.analyticsRetentionMs.minute),
-        hour: Math.ceil(settings.analyticsRetentionMs.hour),
-        day: Math.ceil(settings.analyticsRetentionMs.day),
-      },
-    },
-  };
-  if (publishedInScript) arg.publishedInScript = true;
-  if (transition.status !== undefined) arg.status = transition.status;
-  if (transition.sequence !== undefined) arg.sequence = String(transition.sequence);
-  if (transition.expectUpdatedAt !== undefined) {
-    arg.expectUpdatedAt = String(transition.expectUpdatedAt);
+  const { settings, identity } = transition;
+  const optional = (value: number | string | undefined): string =>
+    value === undefined ? '' : String(value);
+  const args: string[] = [
+    base,
+    transition.tenantId,
+    transition.callId,
+    transition.eventId,
+    transition.kind,
+    optional(transition.status),
+    String(transition.occurredAt),
+    optional(transition.sequence),
+    String(transition.at),
+    optional(transition.expectUpdatedAt),
+    publishedInScript ? '1' : '',
+    String(Math.ceil(settings.publishLeaseMs)),
+    String(Math.ceil(settings.endedCallRetentionMs)),
+    String(Math.ceil(settings.staleAfterMs)),
+    String(Math.ceil(settings.answeredStaleAfterMs)),
+    String(Math.ceil(settings.analyticsRetentionMs.minute)),
+    String(Math.ceil(settings.analyticsRetentionMs.hour)),
+    String(Math.ceil(settings.analyticsRetentionMs.day)),
+  ];
+  for (const name of transitionIdentityNames) {
+    const value = identity[name];
+    args.push(typeof value === 'string' ? value : '');
   }
-  for (const [name, value] of Object.entries(transition.identity)) {
-    if (typeof value === 'string') arg.identity[name] = value;
-  }
+  args.push(transition.event && !publishedInScript ? JSON.stringify(transition.event) : '');
   const details: string[] = [];
   for (const name of callDetailNames) {
     const value = (transition.details as Record<string, unknown>)[name];
     if (value !== undefined) details.push(name, JSON.stringify(value));
   }
-  return [
-    base,
-    JSON.stringify(arg),
-    transition.event && !publishedInScript ? JSON.stringify(transition.event) : '',
-    String(details.length / 2),
-    ...details,
-    ...seamArgs,
-  ];
+  args.push(String(details.length / 2), ...details, ...seamArgs);
+  return args;
 }
 
 /** The apply script's reply, decoded up to the snapshot (decoded by the store). */
