@@ -17,6 +17,18 @@ export interface LoopFailureLog {
   ): EndedClientFailure;
   /** A run worked: a client that ends again is said again. */
   worked(): void;
+  /**
+   * A run whose parts log their own failures: `error` logs as `failed` does (the context's
+   * `error` read, if any), and `end` counts the run as worked unless a part failed on an ended
+   * client.
+   */
+  pass(): LoopPassLog;
+}
+
+/** The log of one run of a loop; see {@link LoopFailureLog.pass}. */
+export interface LoopPassLog {
+  error(message: string, context?: Record<string, unknown>): void;
+  end(): void;
 }
 
 /**
@@ -30,7 +42,7 @@ export function createLoopFailureLog(
   loop: string,
 ): LoopFailureLog {
   const ended = createEndedClientNotice();
-  return {
+  const log: LoopFailureLog = {
     failed(message, context) {
       const failure = ended.runFailed(context.error);
       if (failure === 'other') logger.error(message, context);
@@ -40,5 +52,18 @@ export function createLoopFailureLog(
     worked() {
       ended.runWorked();
     },
+    pass() {
+      let endedClient = false;
+      return {
+        error: (message, context) => {
+          const failure = log.failed(message, { error: undefined, ...context });
+          if (failure !== 'other') endedClient = true;
+        },
+        end: () => {
+          if (!endedClient) ended.runWorked();
+        },
+      };
+    },
   };
+  return log;
 }

@@ -10,7 +10,7 @@ export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
-export type { LoopFailureLog } from './create-loop-failure-log';
+export type { LoopFailureLog, LoopPassLog } from './create-loop-failure-log';
 export { createLoopFailureLog } from './create-loop-failure-log';
 export type {
   OutageIncident,

@@ -11,7 +11,7 @@ import {
   parseCallEvent,
   principalSchema,
 } from '@calltrack/core';
-import { createLoopFailureLog, isKeyText } from '@calltrack/core/internal';
+import { createLoopFailureLog, isKeyText, type LoopPassLog } from '@calltrack/core/internal';
 import { callEventReference } from './call-event-reference';
 import { createCallingWindow } from './calling-window';
 import { checkLeadGates, type LeadGates } from './check-lead-gates';
@@ -52,9 +52,6 @@ import { orphanExpiredAttempt } from './orphan-expired-attempts';
 import { pacingSchedule } from './pacing-schedule';
 
 type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
-
-/** Where a part of the reconciler logs its failures (its pass's, see `createLoopFailureLog`). */
-type ErrorLog = { error(message: string, context: Record<string, unknown>): void };
 
 /**
  * Creates the auto-dialer: for each of a user's pending leads, in order, the compliance gates,
@@ -846,7 +843,7 @@ export function createDialer(options: DialerOptions): Dialer {
    */
   const orphanBatch = async (
     batch: OrphanExpiredAttemptsRequest,
-    log: ErrorLog,
+    log: LoopPassLog,
   ): Promise<(ExpiredAttemptOutcome | undefined)[]> => {
     if (batch.attempts.length === 0) return [];
     if (store.orphanExpiredAttempts) {
@@ -888,20 +885,13 @@ export function createDialer(options: DialerOptions): Dialer {
 
   const reconcile = async (): Promise<ReconcileReport> => {
     // A pass that had a part fail on an ended client did not work: it says nothing is back.
-    let endedClient = false;
-    const log: ErrorLog = {
-      error: (message, context) => {
-        if (reconcileFailures.failed(message, { error: undefined, ...context }) !== 'other') {
-          endedClient = true;
-        }
-      },
-    };
+    const log = reconcileFailures.pass();
     const report = await reconcilePass(log);
-    if (!endedClient) reconcileFailures.worked();
+    log.end();
     return report;
   };
 
-  const reconcilePass = async (log: ErrorLog): Promise<ReconcileReport> => {
+  const reconcilePass = async (log: LoopPassLog): Promise<ReconcileReport> => {
     const report: ReconcileReport = { orphaned: 0, settled: 0 };
     const expired = await store.listExpiredAttempts({ now: clock.now(), limit: 500 });
     const unsettled: LeadAttempt[] = [];
@@ -1007,7 +997,7 @@ export function createDialer(options: DialerOptions): Dialer {
    * attempt that waited longer. One whose lead is gone or on another attempt is orphaned on its
    * own (`lead_gone` / `lead_moved_on`), as the expired ones are.
    */
-  const settlePlacedAttempts = async (report: ReconcileReport, log: ErrorLog): Promise<void> => {
+  const settlePlacedAttempts = async (report: ReconcileReport, log: LoopPassLog): Promise<void> => {
     const lookupCall = options.lookupCall;
     if (lookupCall === undefined || typeof store.listPlacedAttempts !== 'function') return;
     const now = clock.now();
@@ -1075,7 +1065,7 @@ export function createDialer(options: DialerOptions): Dialer {
     attempt: LeadAttempt,
     refused: AttemptUpdateResult,
     call: NonNullable<DetachedAttempt['call']>,
-    log: ErrorLog,
+    log: LoopPassLog,
   ): Promise<boolean> => {
     const key = {
       tenantId: attempt.tenantId,

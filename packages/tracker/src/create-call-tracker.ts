@@ -6,11 +6,7 @@ import {
   sealCallEvent,
   withCallSnapshot,
 } from '@calltrack/core';
-import {
-  createLoopFailureLog,
-  isRedisClientClosedError,
-  newestCallFirst,
-} from '@calltrack/core/internal';
+import { createLoopFailureLog, newestCallFirst } from '@calltrack/core/internal';
 import { resolveAnalyticsRange } from './analytics-range';
 import { buildCallAnalytics } from './build-call-analytics';
 import { isActiveStatus } from './call-status-rank';
@@ -357,15 +353,12 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
   // Maintenance runs every minute for as long as the process lives: a store or bus whose Redis
   // client has ended fails every run alike, so that is logged once (core's ended-client rule).
   const maintenanceFailures = createLoopFailureLog(logger, 'Tracker maintenance runs');
-  const maintenanceLog = {
-    error: (message: string, context?: Record<string, unknown>) =>
-      maintenanceFailures.failed(message, { error: undefined, ...context }),
-  };
 
   const runMaintenance = async (requestedAt: number = now()): Promise<MaintenanceReport> => {
     const at = Math.floor(requestedAt);
     const report: MaintenanceReport = { reaped: 0, republished: 0, alerts: 0 };
-    let endedClient = false;
+    // A run that had a part fail on an ended client did not work: it says nothing is back.
+    const maintenanceLog = maintenanceFailures.pass();
     for (const tenantId of await store.listTenants()) {
       try {
         const unpublished = await store.claimUnpublishedEnds(
@@ -383,14 +376,13 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
         report.reaped += (await reapTenant(tenantId, at)).length;
         report.alerts += await alerts.checkLongCalls(tenantId, at, maintenanceLog);
       } catch (error) {
-        if (isRedisClientClosedError(error)) endedClient = true;
-        maintenanceFailures.failed('Maintenance failed for a tenant; the next run tries again.', {
+        maintenanceLog.error('Maintenance failed for a tenant; the next run tries again.', {
           tenantId,
           error,
         });
       }
     }
-    if (!endedClient) maintenanceFailures.worked();
+    maintenanceLog.end();
     return report;
   };
 
