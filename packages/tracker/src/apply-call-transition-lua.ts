@@ -1,6 +1,6 @@
 import { callIdentityFills } from './call-transition';
 import { defineLuaFragment } from './lua-fragment';
-import { redisCallSnapshotFields } from './redis-call-hash';
+import { redisCallRecordField, redisCallSnapshotFields } from './redis-call-hash';
 import { toLuaLiteral } from './to-lua-literal';
 
 /**
@@ -26,11 +26,11 @@ export const applyCallTransitionLua = defineLuaFragment(
   'apply-call-transition',
   `
 local callIdentityFills = ${toLuaLiteral(callIdentityFills)}
--- Read in one HMGET: the call's snapshot fields (its state, identity and details), then the
+-- Read in one HMGET: the call's record (its snapshot fields, see redis-call-hash.ts), then the
 -- event's mark (index below). Literals: a Redis Functions library may call nothing while it loads.
-local callStateFields = ${toLuaLiteral([...redisCallSnapshotFields, ''])}
+local callStateFields = ${toLuaLiteral([redisCallRecordField, ''])}
 local callMarkIndex = #callStateFields
--- A snapshot field's index in callStateFields (and in the snapshot the apply step returns).
+-- A snapshot field's index in the record (and in the snapshot the apply step returns).
 local callField = ${toLuaLiteral(Object.fromEntries(redisCallSnapshotFields.map((name, index) => [name, index + 1])))}
 
 -- Appends field / value pairs to one HSET's arguments.
@@ -39,13 +39,26 @@ local function addWrite(writes, field, value)
   writes[#writes + 1] = value
 end
 
--- Writes the call in one HSET, and what it wrote of the snapshot's fields into snapshot.
+-- Writes the call in one HSET: the snapshot's fields into snapshot, packed again as the record
+-- when one changed, and the hash's other fields (marks, positions, bookkeeping) as they are.
 local function writeCall(callKey, writes, snapshot)
-  redis.call('HSET', callKey, unpack(writes))
+  local hashWrites = {}
+  local recordChanged = false
   for index = 1, #writes, 2 do
     local position = callField[writes[index]]
-    if position ~= nil then snapshot[position] = writes[index + 1] end
+    if position ~= nil then
+      snapshot[position] = writes[index + 1]
+      recordChanged = true
+    else
+      hashWrites[#hashWrites + 1] = writes[index]
+      hashWrites[#hashWrites + 1] = writes[index + 1]
+    end
   end
+  if recordChanged then
+    hashWrites[#hashWrites + 1] = ${toLuaLiteral(redisCallRecordField)}
+    hashWrites[#hashWrites + 1] = packCallRecord(snapshot)
+  end
+  redis.call('HSET', callKey, unpack(hashWrites))
 end
 
 -- Each detail the event carries, unless a later event already wrote it (storedPositions: the
@@ -81,7 +94,7 @@ local function applyCallTransition(callKey, transition, details)
   for index = 1, #details do storedPositions[index] = current[callMarkIndex + index] end
   -- From here on current is the call's snapshot: the writes below are copied into it, so the
   -- script does not read the call again after writing it.
-  for index = readCount, callMarkIndex, -1 do current[index] = nil end
+  current = unpackCallRecord(current[1])
   local status = present(current[callField.status])
   local exists = present(current[callField.createdAt]) ~= nil
   local identity = {}

@@ -32,7 +32,7 @@ import {
   encodeApplyTransitionArgs,
   noAfterCallTransitionLua,
 } from './redis-apply-transition-script';
-import { redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
+import { redisCallRecordField, redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
 import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
 import {
   claimUnpublishedEndsScript,
@@ -213,8 +213,8 @@ describe.skipIf(!redis)(
       );
       expect(constants).toEqual({
         snapshotFields: redisCallSnapshotFields,
-        // The apply step reads the snapshot's fields and the event's mark (its name set per call).
-        callStateFields: [...redisCallSnapshotFields, ''],
+        // The apply step reads the call's record and the event's mark (its name set per call).
+        callStateFields: [redisCallRecordField, ''],
         callField: Object.fromEntries(
           redisCallSnapshotFields.map((name, index) => [name, index + 1]),
         ),
