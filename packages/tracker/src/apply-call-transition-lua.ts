@@ -8,7 +8,7 @@ import { toLuaLiteral } from './to-lua-literal';
  * rules there are. Uses the `redis-call-hash`, `call-status-rank` and `call-position`
  * fragments. `transition` is the script's transition argument (see
  * `redis-apply-transition-script.ts`: times as text, plus `atMs` and `occurredAtMs` as numbers,
- * settings as numbers), `details` a list of `{ name, json }`.
+ * `atIso` and `occurredAtIso` as ISO text, settings as numbers), `details` a list of `{ name, json }`.
  *
  * Returns `applied`: `outcome`, `wasActive`, `isActive`, `previousBranchId` (the branch before
  * the transition), `learnedBranchId` (a branch this transition gave the call), `startedAt`,

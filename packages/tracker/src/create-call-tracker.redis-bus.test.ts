@@ -577,4 +577,33 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     await recent.return?.();
     await bus.close();
   });
+
+  it('applies each tracker its own settings, where trackers of different settings share one ingest function', async () => {
+    const client = duplicate();
+    const names = prefixes();
+    const bus = createRedisBus({ redis: client, prefix: names.bus });
+    const store = createRedisCallStore({ redis: client, prefix: names.store });
+    // The library reads a settings text once and keeps it: the two alternate on one function.
+    const retentions = [2 * hour, 5 * hour];
+    const trackers = retentions.map(
+      (endedCallRetentionMs) => tracker({ bus, store, endedCallRetentionMs }).tracker,
+    );
+    for (const round of [0, 1]) {
+      for (const [index, oneStep] of trackers.entries()) {
+        for (const event of callLifecycle({ callId: `CA-settings-${round}-${index}` })) {
+          await oneStep.ingest(event);
+        }
+      }
+    }
+    for (const round of [0, 1]) {
+      for (const [index, retention] of retentions.entries()) {
+        const ttl = await client.pttl(
+          `${names.store}:{tenant-a}:call:CA-settings-${round}-${index}`,
+        );
+        expect(ttl).toBeGreaterThan(retention - minute);
+        expect(ttl).toBeLessThanOrEqual(retention);
+      }
+    }
+    await bus.close();
+  });
 });

@@ -30,6 +30,7 @@ import {
   composeApplyTransitionScript,
   decodeApplyTransitionReply,
   encodeApplyTransitionArgs,
+  encodeApplyTransitionSettings,
   noAfterCallTransitionLua,
 } from './redis-apply-transition-script';
 import { redisCallRecordField, redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
@@ -116,14 +117,14 @@ local function calltrack_close(t) end`;
     ).toThrowError(/after-call-transition/);
   });
 
-  it('passes the transition positionally (times as text, settings in whole ms, an empty string for absent), then the end, details as JSON, a count and the seam arguments', () => {
+  it('passes the transition positionally (times as text and ISO text, settings in whole ms in one text, an empty string for absent), then the end, details as JSON, a count and the seam arguments', () => {
     const [queued] = callLifecycle({ callId: 'CA-args', branchId: 'north' });
     const transition = transitionOf(
       { ...queued!, data: { durationMs: 5, cost: { amount: 0.1, currency: 'USD' } } },
       7,
     );
     const args = encodeApplyTransitionArgs('p:{tenant-a}:', transition, ['seam-1']);
-    expect(args.slice(0, 11)).toEqual([
+    expect(args.slice(0, 13)).toEqual([
       'p:{tenant-a}:',
       'tenant-a',
       'CA-args',
@@ -135,10 +136,12 @@ local function calltrack_close(t) end`;
       String(transition.at),
       '',
       '',
+      new Date(transition.at).toISOString(),
+      new Date(transition.occurredAt).toISOString(),
     ]);
     // Settings: publish lease, ended call retention, stale after, answered stale after, then the
-    // analytics retention per minute, hour and day.
-    expect(args.slice(11, 18).map(Number)).toEqual([
+    // analytics retention per minute, hour and day; the same text for the same settings.
+    expect(args[13]!.split(',').map(Number)).toEqual([
       30_000,
       transition.settings.endedCallRetentionMs,
       transition.settings.staleAfterMs,
@@ -147,8 +150,11 @@ local function calltrack_close(t) end`;
       transition.settings.analyticsRetentionMs.hour,
       transition.settings.analyticsRetentionMs.day,
     ]);
+    expect(encodeApplyTransitionSettings({ ...transition.settings, staleAfterMs: 1.5 })).toBe(
+      args[13]!.replace(`,${transition.settings.staleAfterMs},`, ',2,'),
+    );
     // Identity: provider, branchId, agentId, userId, direction, from, to.
-    expect(args.slice(18, 25)).toEqual([
+    expect(args.slice(14, 21)).toEqual([
       'twilio',
       'north',
       queued!.agentId ?? '',
@@ -157,7 +163,7 @@ local function calltrack_close(t) end`;
       queued!.from ?? '',
       queued!.to ?? '',
     ]);
-    expect(args.slice(25)).toEqual([
+    expect(args.slice(21)).toEqual([
       '',
       '2',
       'durationMs',

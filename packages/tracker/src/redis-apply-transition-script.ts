@@ -6,7 +6,11 @@ import { callIndexesLua } from './call-indexes-lua';
 import { callPositionLua } from './call-position-lua';
 import { callStatusRankLua } from './call-status-rank-lua';
 import type { CallApplyOutcome } from './call-store';
-import { type CallTransition, callIdentityFills } from './call-transition';
+import {
+  type CallTransition,
+  type CallTransitionSettings,
+  callIdentityFills,
+} from './call-transition';
 import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
 import { redisCallHashLua } from './redis-call-hash-lua';
 import { toLuaLiteral } from './to-lua-literal';
@@ -16,10 +20,13 @@ const transitionIdentityNames = ['provider', ...callIdentityFills] as const;
 
 /**
  * How many arguments the transition takes, the key base included: base, tenant, call, event,
- * kind, status, occurredAt, sequence, at, expectUpdatedAt, publishedInScript, seven settings,
- * then the identity fields.
+ * kind, status, occurredAt, sequence, at, expectUpdatedAt, publishedInScript, the ISO texts of
+ * at and occurredAt, the settings, then the identity fields.
  */
-const transitionArgCount = 18 + transitionIdentityNames.length;
+const transitionArgCount = 14 + transitionIdentityNames.length;
+
+/** How many sets of settings a Redis Functions library keeps read (then it forgets them all). */
+const settingsKept = 64;
 
 /** In the reply, the active count when the transition did not change it. */
 export const noActiveCount = -1;
@@ -72,13 +79,40 @@ local function optionalArg(value)
   return value
 end
 
+-- The settings, from their text (encodeApplyTransitionSettings): read once per text and kept,
+-- as a Redis Functions library keeps its tables between calls (a script reads them every call).
+-- Converting text to numbers is among the step's dearest Lua (decision 72).
+local settingsByText = {}
+local settingsCount = 0
+local function readSettings(text)
+  local settings = settingsByText[text]
+  if settings ~= nil then return settings end
+  local values = {}
+  for value in string.gmatch(text, '[^,]+') do values[#values + 1] = tonumber(value) end
+  settings = {
+    publishLeaseMs = values[1],
+    endedCallRetentionMs = values[2],
+    staleAfterMs = values[3],
+    answeredStaleAfterMs = values[4],
+    analyticsRetentionMs = { minute = values[5], hour = values[6], day = values[7] },
+  }
+  if settingsCount >= ${settingsKept} then
+    settingsByText = {}
+    settingsCount = 0
+  end
+  settingsByText[text] = settings
+  settingsCount = settingsCount + 1
+  return settings
+end
+
 -- The transition from its positional arguments (layout on encodeApplyTransitionArgs): read in
 -- place, no JSON to decode. Times and the sequence stay text (they are written back as they
--- came); atMs and occurredAtMs are their numbers.
+-- came); atMs and occurredAtMs are their numbers, atIso and occurredAtIso their ISO texts (the
+-- snapshot's JSON takes them as they are).
 local function readTransitionArgs(args)
   local identity = {}
   for index, name in ipairs(transitionIdentityNames) do
-    identity[name] = optionalArg(args[18 + index])
+    identity[name] = optionalArg(args[14 + index])
   end
   return {
     tenantId = args[2],
@@ -93,17 +127,9 @@ local function readTransitionArgs(args)
     atMs = tonumber(args[9]),
     expectUpdatedAt = optionalArg(args[10]),
     publishedInScript = args[11] == '1',
-    settings = {
-      publishLeaseMs = tonumber(args[12]),
-      endedCallRetentionMs = tonumber(args[13]),
-      staleAfterMs = tonumber(args[14]),
-      answeredStaleAfterMs = tonumber(args[15]),
-      analyticsRetentionMs = {
-        minute = tonumber(args[16]),
-        hour = tonumber(args[17]),
-        day = tonumber(args[18]),
-      },
-    },
+    atIso = args[12],
+    occurredAtIso = args[13],
+    settings = readSettings(args[14]),
     identity = identity,
     endEvent = args[transitionArgCount + 1],
   }
@@ -204,10 +230,9 @@ export const applyTransitionScript: RedisScript = defineRedisScript(composeApply
  *    expectUpdatedAt as decimal text (the script writes them back as they came: Lua would write
  *    a large number with an exponent); '1' when the seam publishes the event in the same script
  *    (`publishedInScript`, decision 0030: an applied event is marked done at once, and a
- *    `call.ended` is neither kept nor put in the outbox); the settings in whole ms (Redis takes
- *    only integers for expiries: publish lease, ended call retention, stale after, answered stale
- *    after, analytics retention per minute, hour, day); the identity (`provider`, then
- *    `callIdentityFills`). '' stands for an absent value.
+ *    `call.ended` is neither kept nor put in the outbox); at and occurredAt as ISO 8601 text;
+ *    the settings in one text ({@link encodeApplyTransitionSettings}); the identity
+ *    (`provider`, then `callIdentityFills`). '' stands for an absent value.
  * 2. the `call.ended` JSON to keep for the outbox, or '';
  * 3. the number n of details, then n detail name and JSON value pairs.
  */
@@ -232,13 +257,9 @@ export function encodeApplyTransitionArgs(
     String(transition.at),
     optional(transition.expectUpdatedAt),
     publishedInScript ? '1' : '',
-    String(Math.ceil(settings.publishLeaseMs)),
-    String(Math.ceil(settings.endedCallRetentionMs)),
-    String(Math.ceil(settings.staleAfterMs)),
-    String(Math.ceil(settings.answeredStaleAfterMs)),
-    String(Math.ceil(settings.analyticsRetentionMs.minute)),
-    String(Math.ceil(settings.analyticsRetentionMs.hour)),
-    String(Math.ceil(settings.analyticsRetentionMs.day)),
+    new Date(transition.at).toISOString(),
+    new Date(transition.occurredAt).toISOString(),
+    encodeApplyTransitionSettings(settings),
   ];
   for (const name of transitionIdentityNames) {
     const value = identity[name];
@@ -252,6 +273,34 @@ export function encodeApplyTransitionArgs(
   }
   args.push(String(details.length / 2), ...details, ...seamArgs);
   return args;
+}
+
+/** The settings' text of each settings object, made once. */
+const settingsTexts = new WeakMap<CallTransitionSettings, string>();
+
+/**
+ * The settings the apply step uses, as one text of whole ms (Redis takes only integers for
+ * expiries), comma-separated: publish lease, ended call retention, stale after, answered stale
+ * after, analytics retention per minute, hour, day. One text rather than seven arguments: the
+ * script reads each text once (decision 72).
+ */
+export function encodeApplyTransitionSettings(settings: CallTransitionSettings): string {
+  let text = settingsTexts.get(settings);
+  if (text === undefined) {
+    text = [
+      settings.publishLeaseMs,
+      settings.endedCallRetentionMs,
+      settings.staleAfterMs,
+      settings.answeredStaleAfterMs,
+      settings.analyticsRetentionMs.minute,
+      settings.analyticsRetentionMs.hour,
+      settings.analyticsRetentionMs.day,
+    ]
+      .map((ms) => String(Math.ceil(ms)))
+      .join(',');
+    settingsTexts.set(settings, text);
+  }
+  return text;
 }
 
 /** The apply script's reply, decoded up to the snapshot (decoded by the store). */

@@ -17,6 +17,10 @@ return cmsgpack.pack(fields)
 
 const fieldCount = redisCallSnapshotFields.length;
 
+/** A script's reply as bytes (a record is binary: not UTF-8 text). */
+const evalBytes = async (script: string, ...args: string[]): Promise<Buffer> =>
+  (await redis!.callBuffer('EVAL', script, '0', ...args)) as Buffer;
+
 describe.skipIf(!redis)("the call record, as Redis's cmsgpack packs it", () => {
   afterAll(() => redis?.disconnect());
 
@@ -31,7 +35,7 @@ describe.skipIf(!redis)("the call record, as Redis's cmsgpack packs it", () => {
       fc.asyncProperty(
         fc.array(value, { minLength: fieldCount, maxLength: fieldCount }),
         async (values) => {
-          const record = (await redis!.evalBuffer(packScript, 0, ...values)) as Buffer;
+          const record = await evalBytes(packScript, ...values);
           expect(decodeRedisCallRecord(record)).toEqual(
             values.map((text) => (text === '' ? null : text)),
           );
@@ -43,16 +47,15 @@ describe.skipIf(!redis)("the call record, as Redis's cmsgpack packs it", () => {
 
   it('refuses what is not a record: another shape, another length, a cut-off value', async () => {
     const values = Array.from({ length: fieldCount }, (_, index) => `v${index}`);
-    const record = (await redis!.evalBuffer(packScript, 0, ...values)) as Buffer;
+    const record = await evalBytes(packScript, ...values);
     expect(() => decodeRedisCallRecord(record.subarray(0, record.length - 1))).toThrow(
       /ends early/,
     );
-    const shorter = (await redis!.evalBuffer(packScript, 0, ...values.slice(1))) as Buffer;
+    const shorter = await evalBytes(packScript, ...values.slice(1));
     expect(() => decodeRedisCallRecord(shorter)).toThrow(`holds ${fieldCount - 1} fields`);
-    const number = (await redis!.evalBuffer(
+    const number = await evalBytes(
       `return cmsgpack.pack({ ${Array.from({ length: fieldCount }, () => '1').join(', ')} })`,
-      0,
-    )) as Buffer;
+    );
     expect(() => decodeRedisCallRecord(number)).toThrow(/type 0x1/);
     expect(() => decodeRedisCallRecord(Buffer.from('{"status":"queued"}'))).toThrow(/not an array/);
   });

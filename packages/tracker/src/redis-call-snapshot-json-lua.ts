@@ -114,9 +114,20 @@ local function isoTime(msText)
     .. oneDigit[(millis - belowHundred) / 100 + 1] .. twoDigits[belowHundred + 1] .. 'Z'
 end
 
+-- A time's ISO text: the transition's own times come with theirs (most of a snapshot's times are
+-- the event's, or its tracker time), the others are worked out.
+local function snapshotIsoTime(msText, transition)
+  if transition ~= nil then
+    if msText == transition.at then return transition.atIso end
+    if msText == transition.occurredAt then return transition.occurredAtIso end
+  end
+  return isoTime(msText)
+end
+
 -- Every string field goes through one cjson.encode (escaping done in C), numbers, booleans and
--- the stored detail JSON are appended as text (cjson would round long numbers).
-local function callSnapshotJson(snapshot)
+-- the stored detail JSON are appended as text (cjson would round long numbers). transition, when
+-- given, is the one that just changed the call (its times' ISO texts).
+local function callSnapshotJson(snapshot, transition)
   local field = snapshotField
   local strings = {
     tenantId = snapshot[field.tenantId],
@@ -131,13 +142,15 @@ local function callSnapshotJson(snapshot)
   local parts = {
     string.sub(cjson.encode(strings), 1, -2),
     ',"active":', isActiveStatus(present(snapshot[field.status])) and 'true' or 'false',
-    ',"createdAt":"', isoTime(snapshot[field.createdAt]),
-    '","updatedAt":"', isoTime(updatedAt),
+    ',"createdAt":"', snapshotIsoTime(snapshot[field.createdAt], transition),
+    '","updatedAt":"', snapshotIsoTime(updatedAt, transition),
     '","version":', present(snapshot[field.version]) or '0',
   }
   for _, entry in ipairs(snapshotTimeFields) do
     local value = snapshot[entry[2]]
-    if value then parts[#parts + 1] = ',"' .. entry[1] .. '":"' .. isoTime(value) .. '"' end
+    if value then
+      parts[#parts + 1] = ',"' .. entry[1] .. '":"' .. snapshotIsoTime(value, transition) .. '"'
+    end
   end
   for _, entry in ipairs(snapshotDetailFields) do
     local value = snapshot[entry[2]]

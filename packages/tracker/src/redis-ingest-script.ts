@@ -53,7 +53,7 @@ end
 
 local function afterCallTransition(base, callKey, transition, applied, snapshot, argv, keys)
   if not publishedOutcomes[applied.outcome] then return nil end
-  local callJson = callSnapshotJson(snapshot)
+  local callJson = callSnapshotJson(snapshot, transition)
   local ok, reply = pcall(function()
     local stream = calltrack_open(keys, 2)
     local seq, duplicate, register = calltrack_publish(stream, argv[1] .. '"call":' .. callJson .. '}}',
