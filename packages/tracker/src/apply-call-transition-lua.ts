@@ -33,45 +33,39 @@ local callMarkIndex = #callStateFields
 -- A snapshot field's index in the record (and in the snapshot the apply step returns).
 local callField = ${toLuaLiteral(Object.fromEntries(redisCallSnapshotFields.map((name, index) => [name, index + 1])))}
 
--- Appends field / value pairs to one HSET's arguments.
-local function addWrite(writes, field, value)
-  writes[#writes + 1] = field
-  writes[#writes + 1] = value
+-- A write of the transition: a snapshot field goes into the snapshot (the call's record, packed
+-- again when it is written), any other field into the HSET's arguments (writes).
+local function addWrite(writes, snapshot, field, value)
+  local position = callField[field]
+  if position ~= nil then
+    snapshot[position] = value
+    writes.recordChanged = true
+  else
+    writes[#writes + 1] = field
+    writes[#writes + 1] = value
+  end
 end
 
--- Writes the call in one HSET: the snapshot's fields into snapshot, packed again as the record
--- when one changed, and the hash's other fields (marks, positions, bookkeeping) as they are.
+-- Writes the call in one HSET: the fields addWrite collected, and the record when it changed.
 local function writeCall(callKey, writes, snapshot)
-  local hashWrites = {}
-  local recordChanged = false
-  for index = 1, #writes, 2 do
-    local position = callField[writes[index]]
-    if position ~= nil then
-      snapshot[position] = writes[index + 1]
-      recordChanged = true
-    else
-      hashWrites[#hashWrites + 1] = writes[index]
-      hashWrites[#hashWrites + 1] = writes[index + 1]
-    end
+  if writes.recordChanged then
+    writes[#writes + 1] = ${toLuaLiteral(redisCallRecordField)}
+    writes[#writes + 1] = packCallRecord(snapshot)
   end
-  if recordChanged then
-    hashWrites[#hashWrites + 1] = ${toLuaLiteral(redisCallRecordField)}
-    hashWrites[#hashWrites + 1] = packCallRecord(snapshot)
-  end
-  redis.call('HSET', callKey, unpack(hashWrites))
+  redis.call('HSET', callKey, unpack(writes))
 end
 
 -- Each detail the event carries, unless a later event already wrote it (storedPositions: the
 -- details' positions, read with the call).
-local function mergeDetails(transition, details, storedPositions, writes)
+local function mergeDetails(transition, details, storedPositions, writes, snapshot)
   if #details == 0 then return nil end
   local position = encodeCallPosition(transition.sequence, transition.occurredAt, transition.eventId)
   local decoded = decodeCallPosition(position)
   for index, detail in ipairs(details) do
     local storedPosition = present(storedPositions[index])
     if storedPosition == nil or compareCallPositions(decoded, decodeCallPosition(storedPosition)) >= 0 then
-      addWrite(writes, detailField(detail.name), detail.json)
-      addWrite(writes, positionField(detail.name), position)
+      addWrite(writes, snapshot, detailField(detail.name), detail.json)
+      addWrite(writes, snapshot, positionField(detail.name), position)
     end
   end
 end
@@ -92,7 +86,7 @@ local function applyCallTransition(callKey, transition, details)
   local mark = present(current[callMarkIndex])
   local storedPositions = {}
   for index = 1, #details do storedPositions[index] = current[callMarkIndex + index] end
-  -- From here on current is the call's snapshot: the writes below are copied into it, so the
+  -- From here on current is the call's snapshot: the writes below go into it, so the
   -- script does not read the call again after writing it.
   current = unpackCallRecord(current[1])
   local status = present(current[callField.status])
@@ -136,10 +130,10 @@ local function applyCallTransition(callKey, transition, details)
   local writes = {}
   local version = tonumber(present(current[callField.version])) or 0
   if not exists then
-    addWrite(writes, 'tenantId', transition.tenantId)
-    addWrite(writes, 'callId', transition.callId)
-    addWrite(writes, 'provider', transition.identity.provider)
-    addWrite(writes, 'createdAt', transition.at)
+    addWrite(writes, current, 'tenantId', transition.tenantId)
+    addWrite(writes, current, 'callId', transition.callId)
+    addWrite(writes, current, 'provider', transition.identity.provider)
+    addWrite(writes, current, 'createdAt', transition.at)
     version = 0
   end
 
@@ -149,12 +143,12 @@ local function applyCallTransition(callKey, transition, details)
     if applied.startedAt == nil or occurredAt < tonumber(applied.startedAt) then
       applied.startedAt = transition.occurredAt
       applied.startedChanged = true
-      addWrite(writes, 'startedAt', applied.startedAt)
+      addWrite(writes, current, 'startedAt', applied.startedAt)
     end
     if transition.status == 'in-progress'
       and (applied.answeredAt == nil or occurredAt < tonumber(applied.answeredAt)) then
       applied.answeredAt = transition.occurredAt
-      addWrite(writes, 'answeredAt', applied.answeredAt)
+      addWrite(writes, current, 'answeredAt', applied.answeredAt)
     end
   end
 
@@ -171,7 +165,7 @@ local function applyCallTransition(callKey, transition, details)
     end
   end
   if outcome == 'ignored' then
-    addWrite(writes, markField, eventMarkIgnored)
+    addWrite(writes, current, markField, eventMarkIgnored)
     writeCall(callKey, writes, current)
     applied.outcome = outcome
     return applied
@@ -182,30 +176,30 @@ local function applyCallTransition(callKey, transition, details)
     local value = transition.identity[name]
     if value ~= nil and identity[name] == nil then
       identity[name] = value
-      addWrite(writes, name, value)
+      addWrite(writes, current, name, value)
       if name == 'branchId' then applied.learnedBranchId = value end
     end
   end
-  mergeDetails(transition, details, storedPositions, writes)
+  mergeDetails(transition, details, storedPositions, writes, current)
   if outcome ~= 'enriched' then
     status = transition.status
-    addWrite(writes, 'status', status)
+    addWrite(writes, current, 'status', status)
     if not applied.wasActive and isActiveStatus(status) then
-      addWrite(writes, 'activationEventId', transition.eventId)
+      addWrite(writes, current, 'activationEventId', transition.eventId)
     end
   end
   if outcome == 'ended' then
-    addWrite(writes, 'endedAt', transition.occurredAt)
-    addWrite(writes, 'endEventId', transition.eventId)
-    if transition.endEvent ~= '' then addWrite(writes, 'endEvent', transition.endEvent) end
+    addWrite(writes, current, 'endedAt', transition.occurredAt)
+    addWrite(writes, current, 'endEventId', transition.eventId)
+    if transition.endEvent ~= '' then addWrite(writes, current, 'endEvent', transition.endEvent) end
   end
-  addWrite(writes, 'updatedAt', transition.at)
-  addWrite(writes, markField, appliedMark)
-  addWrite(writes, 'version', tostring(version + 1))
+  addWrite(writes, current, 'updatedAt', transition.at)
+  addWrite(writes, current, markField, appliedMark)
+  addWrite(writes, current, 'version', tostring(version + 1))
   applied.isActive = isActiveStatus(status)
   if not applied.isActive then
     -- By the tracker's clock, for reads at a time of their own (the key's TTL runs on Redis's).
-    addWrite(writes, 'expiresAt', string.format('%d', at + transition.settings.endedCallRetentionMs))
+    addWrite(writes, current, 'expiresAt', string.format('%d', at + transition.settings.endedCallRetentionMs))
   end
   writeCall(callKey, writes, current)
   applied.outcome = outcome
