@@ -52,7 +52,7 @@ describe('calltrack-sim (child process)', () => {
     );
     expect(output.stdout).toContain('calltrack-sim summary');
     expect(output.stdout).toMatch(/calls {6}3 started, 3 completed/);
-    expect(output.stdout).toMatch(/0 failed \(0 rejected\)/);
+    expect(output.stdout).toMatch(/0 failed, 0 retries, 0 lost \(0 rejected\)/);
     expect(output.stdout).toContain('seed       12 (replay with --seed 12)');
     // One line per delivery, phone numbers masked.
     const deliveryLines = lines.filter((line) => / 200 +\d+ ms/.test(line));
@@ -74,7 +74,7 @@ describe('calltrack-sim (child process)', () => {
     expect(output.stderr).toContain('✖ 403 from /webhooks/twilio: the auth token does not match');
     expect(output.stderr).toContain('TWILIO_AUTH_TOKEN');
     expect(output.stderr).toContain('Stopping: the app rejects the simulated webhooks');
-    expect(output.stdout).toMatch(/1 failed \(1 rejected\)/);
+    expect(output.stdout).toMatch(/1 failed, 0 retries, 1 lost \(1 rejected\)/);
     expect(app.bus.events).toHaveLength(0);
   }, 60_000);
 

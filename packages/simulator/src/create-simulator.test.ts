@@ -385,7 +385,7 @@ describe('retries of deliveries the app did not take', () => {
       status: 422,
       body: { error: { code: 'unknown_tenant', message: 'No tenant for this number.' } },
     };
-    const { call, expectEachWebhookTakenOnce } = await runThroughOutage(
+    const { simulator, call, expectEachWebhookTakenOnce } = await runThroughOutage(
       'retell',
       failFirst(1, refused),
     );
@@ -394,6 +394,13 @@ describe('retries of deliveries the app did not take', () => {
     expect(call.deliveries.filter((delivery) => delivery.status === 422)).toHaveLength(
       call.webhooks.length,
     );
+    expect(call.deliveries.some((delivery) => delivery.lost)).toBe(false);
+    // Each refused attempt counts as a rejected delivery; no webhook was rejected in the end.
+    expect(simulator.stats).toMatchObject({
+      rejectedDeliveries: call.webhooks.length,
+      rejectedWebhooks: 0,
+      lostWebhooks: 0,
+    });
     expectEachWebhookTakenOnce();
   });
 
@@ -985,9 +992,12 @@ describe('failures', () => {
         expect(delivery).toMatchObject({ ok: false, status: 403 });
         expect(delivery.error).toMatch(/does not match|wrong/);
       }
+      const webhooks = new Set(deliveries.map((delivery) => delivery.index)).size;
       expect(simulator.stats).toMatchObject({
         failedDeliveries: deliveries.length,
         rejectedDeliveries: deliveries.length,
+        lostWebhooks: webhooks,
+        rejectedWebhooks: webhooks,
       });
       expect(app.bus.events).toHaveLength(0);
     });
@@ -1007,7 +1017,22 @@ describe('failures', () => {
     expect(call.deliveries[0]!.error).toMatch(/tenant/i);
     // Retell retries any non-2xx answer, a refusal too: three more times each.
     expect(call.deliveries.map((delivery) => delivery.status)).toEqual(Array(8).fill(422));
-    expect(simulator.stats).toMatchObject({ retries: 6, lostWebhooks: 2 });
+    expect(simulator.stats).toMatchObject({
+      retries: 6,
+      lostWebhooks: 2,
+      rejectedDeliveries: 8,
+      rejectedWebhooks: 2,
+    });
+    // The last attempt of each webhook is the one that lost it.
+    expect(
+      call.deliveries
+        .filter((delivery) => delivery.lost)
+        .map((delivery) => [delivery.index, delivery.retry])
+        .sort(),
+    ).toEqual([
+      [0, 3],
+      [1, 3],
+    ]);
   });
 
   it('reports a target that does not answer as status 0 with the network error', async () => {
@@ -1028,6 +1053,7 @@ describe('failures', () => {
       rejectedDeliveries: 0,
       retries: 2,
       lostWebhooks: 2,
+      rejectedWebhooks: 0,
     });
     expect(simulator.stats.byHttpStatus).toEqual({ '0': 4 });
   });

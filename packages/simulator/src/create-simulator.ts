@@ -95,10 +95,15 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     const taken = new Set<number>();
     const givenUp = new Set<number>();
     const lostIndexes = new Set<number>();
-    const loseIfNoneTaken = (index: number) => {
-      if (taken.has(index) || lostIndexes.has(index)) return;
+    // How each webhook's latest delivery failed: a webhook lost on a 4xx was rejected.
+    const lastFailures = new Map<number, SimulatorRetryFailure>();
+    /** Counts the webhook lost unless one of its deliveries was taken; true when it did now. */
+    const loseIfNoneTaken = (index: number): boolean => {
+      if (taken.has(index) || lostIndexes.has(index)) return false;
       lostIndexes.add(index);
       stats.lostWebhooks += 1;
+      if (lastFailures.get(index) === '4xx') stats.rejectedWebhooks += 1;
+      return true;
     };
     let aborted = signal.aborted;
     // The step being waited on or sent: on abort it is no longer in the queue.
@@ -164,6 +169,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       }
       const spentMs = spentBeforeMs + Math.max(0, config.wallNow() - sentAtWall);
       const failure = failureOf(result);
+      if (failure !== undefined) lastFailures.set(step.index, failure);
       const willRetry =
         failure !== undefined &&
         retryPolicy.on.includes(failure) &&
@@ -186,6 +192,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       } else {
         givenUp.add(step.index);
       }
+      // Before the hook sees the delivery: a final failure is lost unless another delivery of the
+      // webhook was taken or is still to come.
+      const lost =
+        !result.ok &&
+        !willRetry &&
+        !control.queue.some((pending) => pending.index === step.index) &&
+        loseIfNoneTaken(step.index);
       const delivery: SimulatorDelivery = {
         provider: script.provider,
         callId: script.callId,
@@ -203,20 +216,12 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         duplicate: step.duplicate,
         retry: step.retry,
         willRetry,
+        lost,
         reordered: step.reordered,
         ms: Math.round(result.ms * 10) / 10,
         sentAt,
       };
       deliveries.push(delivery);
-      // Before the hook sees the delivery: a final failure is lost unless another delivery of the
-      // webhook was taken or is still to come.
-      if (
-        !result.ok &&
-        !willRetry &&
-        !control.queue.some((pending) => pending.index === step.index)
-      ) {
-        loseIfNoneTaken(step.index);
-      }
       record(delivery);
     }
     if (aborted) {
@@ -516,6 +521,7 @@ function emptyStats(): SimulatorStats {
     duplicateDeliveries: 0,
     retries: 0,
     lostWebhooks: 0,
+    rejectedWebhooks: 0,
     reorderedCalls: 0,
     byProvider: { twilio: 0, retell: 0, callerdesk: 0 },
     byOutcome: { completed: 0, 'no-answer': 0, busy: 0, failed: 0, voicemail: 0 },

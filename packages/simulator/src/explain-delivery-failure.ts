@@ -50,3 +50,30 @@ export function explainDeliveryFailure(delivery: SimulatorDelivery): string {
   }
   return `${status} from ${where}: the app failed on the ${delivery.provider} ${delivery.kind} webhook${detail}.`;
 }
+
+/**
+ * Why a webhook is lost, for the CLI's stop message: which one, the last answer (a 5xx, a timeout,
+ * a failed connection) and that its provider retries it no more, e.g. `a Retell call_ended
+ * webhook was lost: 503 (Bus down.); Retell's retries are exhausted (3 made)`.
+ *
+ * @internal
+ */
+export function explainLostWebhook(delivery: SimulatorDelivery): string {
+  const provider = providerNames[delivery.provider];
+  const retries =
+    delivery.retry === 0
+      ? `${provider} does not retry it`
+      : `${provider}'s retries are exhausted (${delivery.retry} made)`;
+  return `a ${provider} ${delivery.kind} webhook was lost: ${lastAnswer(delivery)}; ${retries}`;
+}
+
+/** The status and the app's message (`503 (Bus down.)`), or the network error or timeout. */
+function lastAnswer({ status, error }: SimulatorDelivery): string {
+  if (status !== 0) {
+    return error === undefined || error === `HTTP ${status}`
+      ? String(status)
+      : `${status} (${error})`;
+  }
+  if (error === undefined) return 'no answer';
+  return error.startsWith('no answer') ? error : `no answer (${error})`;
+}

@@ -8,14 +8,18 @@ import { type CliEnvironment, cliExitCodes, runCli } from './run-cli';
 
 afterEach(stopTestServers);
 
-async function run(argv: string[], env: Record<string, string> = {}, signal?: AbortSignal) {
+async function run(
+  argv: string[],
+  env: Record<string, string> = {},
+  more: Pick<CliEnvironment, 'signal' | 'wallClock'> = {},
+) {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const io: CliEnvironment = {
     stdout: (line) => stdout.push(line),
     stderr: (line) => stderr.push(line),
     env,
-    ...(signal === undefined ? {} : { signal }),
+    ...more,
   };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };
@@ -36,6 +40,9 @@ describe('runCli arguments', () => {
       '--reorder',
       '--seed',
       '--path-prefix',
+      '--twilio-retry-policy',
+      '--twilio-total-timeout',
+      '--keep-going',
       '--quiet',
     ]) {
       expect(stdout.join('\n')).toContain(flag);
@@ -57,6 +64,18 @@ describe('runCli arguments', () => {
     [['--target', 'http://x', '--retries=-1'], /--retries counts must be whole numbers/],
     [['--target', 'http://x', '--retries', 'retell=x'], /--retries counts must be whole numbers/],
     [['--target', 'http://x', '--retries', 'vapi=1'], /unknown provider "vapi" in --retries/],
+    [
+      ['--target', 'http://x', '--twilio-retry-policy', 'ct,6xx'],
+      /unknown value "6xx" in --twilio-retry-policy \(Twilio's rp: ct, rt, 4xx, 5xx, all\)/,
+    ],
+    [
+      ['--target', 'http://x', '--twilio-retry-policy', ','],
+      /--twilio-retry-policy needs at least one/,
+    ],
+    ...['0', '99', '15001', '1.5e3', 'soon', ''].map((value): [string[], RegExp] => [
+      ['--target', 'http://x', '--twilio-total-timeout', value],
+      /--twilio-total-timeout must be whole milliseconds from 100 to 15000 \(Twilio's tt\)/,
+    ]),
     [['--target', 'http://x', '--nope'], /Unknown option '--nope'/],
     [['--target', 'http://x', 'extra'], /unexpected argument "extra"/],
     [['--target', 'not a url'], /target must be an absolute http\(s\) URL/],
@@ -169,7 +188,7 @@ describe('runCli against the real handlers', () => {
       /^✖ 503 from \/webhooks\/retell: .*Bus down.*Retell sends it again/,
     );
     expect(retried.stdout.join('\n')).toMatch(/retry 1/);
-    expect(retried.stdout.join('\n')).toMatch(/failed \(0 rejected\), (\d+) retries, 0 lost/);
+    expect(retried.stdout.join('\n')).toMatch(/failed, (\d+) retries, 0 lost \(0 rejected\)/);
     const ended = app.bus.events.filter((event) => event.type === 'call.ended');
     expect(ended).toHaveLength(2);
 
@@ -201,7 +220,7 @@ describe('runCli against the real handlers', () => {
       },
     );
     expect(app.received).toHaveLength(2);
-    expect(stdout.join('\n')).toMatch(/2 sent, 2 failed \(0 rejected\), [01] retries, [12] lost/);
+    expect(stdout.join('\n')).toMatch(/2 sent, 2 failed, [01] retries, [12] lost \(0 rejected\)/);
     expect(code).toBe(cliExitCodes.failed);
   });
 
@@ -234,7 +253,7 @@ describe('runCli against the real handlers', () => {
     const summary = stdout.join('\n');
     const webhooks = app.received.length / 2;
     expect(summary).toMatch(
-      new RegExp(`${webhooks} failed \\(0 rejected\\), 0 retries, 0 lost, ${webhooks} duplicates`),
+      new RegExp(`${webhooks} failed, 0 retries, 0 lost \\(0 rejected\\), ${webhooks} duplicates`),
     );
     expect(code).toBe(cliExitCodes.ok);
   });
@@ -367,7 +386,10 @@ describe('runCli against the real handlers', () => {
       ]);
       expect(code).toBe(cliExitCodes.ok);
       expect(stdout.join('\n')).toMatch(/2 started, 2 completed/);
-      expect(stdout.join('\n')).toMatch(/ 0 lost/);
+      // The refused first attempts failed, but no webhook was rejected in the end.
+      expect(stdout.join('\n')).toMatch(
+        /webhooks +\d+ sent, [1-9]\d* failed, [1-9]\d* retries, 0 lost \(0 rejected\)/,
+      );
       expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
     });
 
@@ -406,6 +428,8 @@ describe('runCli against the real handlers', () => {
       // It stopped there: the call (two webhooks at least) was aborted.
       expect(app.received).toHaveLength(4);
       expect(log.join('\n')).toMatch(/1 started, 0 completed, 1 aborted/);
+      // Four refused attempts, one rejected webhook.
+      expect(log.join('\n')).toMatch(/4 sent, 4 failed, 3 retries, 1 lost \(1 rejected\)/);
     });
 
     it('with --keep-going, never stops: every refused webhook gets all its retries', async () => {
@@ -433,6 +457,198 @@ describe('runCli against the real handlers', () => {
     });
   });
 
+  describe("stops at a webhook lost after its provider's last retry (a 5xx, a timeout, a failed connection)", () => {
+    const busUnavailable = {
+      status: 503,
+      body: { error: { code: 'bus_unavailable', message: 'Bus down.' } },
+    };
+    /** The JSON delivery lines before the stop message, and the stop message. */
+    function splitAtStop(log: string[]) {
+      const stopping = log.findIndex((line) => line.startsWith('stderr: Stopping:'));
+      const before = log
+        .slice(0, stopping)
+        .filter((line) => line.startsWith('{'))
+        .map(
+          (line) =>
+            JSON.parse(line) as { kind: string; retry: number; status: number; lost: boolean },
+        );
+      return { stop: log[stopping], before };
+    }
+
+    it('stops when Retell gave a webhook up after its third retry of a 503, and exits 1', async () => {
+      const app = await startWebhookApp({ intercept: () => busUnavailable });
+      const log: string[] = [];
+      const code = await runCli(
+        [
+          ...['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', 'max'],
+          ...['--seed', '9', '--json'],
+        ],
+        {
+          stdout: (line) => log.push(line),
+          stderr: (line) => log.push(`stderr: ${line}`),
+          env: {},
+        },
+      );
+      expect(code).toBe(cliExitCodes.failed);
+      const { stop, before } = splitAtStop(log);
+      expect(before.map((delivery) => [delivery.retry, delivery.status, delivery.lost])).toEqual([
+        [0, 503, false],
+        [1, 503, false],
+        [2, 503, false],
+        [3, 503, true],
+      ]);
+      expect(stop).toBe(
+        `stderr: Stopping: a Retell ${before[0]!.kind} webhook was lost: 503 (Bus down.); Retell's retries are exhausted (3 made) (use --keep-going to continue).`,
+      );
+      // It stopped there: the call's later webhooks were never sent.
+      expect(app.received).toHaveLength(4);
+      const summary = log.join('\n');
+      expect(summary).toMatch(/1 started, 0 completed, 1 aborted/);
+      expect(summary).toMatch(/4 sent, 4 failed, 3 retries, 1 lost \(0 rejected\)/);
+    });
+
+    it('stops at a 503 Twilio does not retry (rp=ct,rt); --twilio-retry-policy ct,rt,5xx rides it out', async () => {
+      // The app answers 503 to the first delivery of every webhook.
+      const seen = new Set<string>();
+      const app = await startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          if (seen.has(key)) return undefined;
+          seen.add(key);
+          return busUnavailable;
+        },
+      });
+      const argv = ['--target', app.url, '--providers', 'twilio', '--calls', '1', '--speed', 'max'];
+      const stopped = await run([...argv, '--seed', '10', '--quiet']);
+      expect(stopped.code).toBe(cliExitCodes.failed);
+      expect(stopped.stderr).toEqual([
+        expect.stringMatching(/^✖ 503 from \/webhooks\/twilio: .*Bus down/),
+        expect.stringMatching(
+          /^Stopping: a Twilio status:\S+ webhook was lost: 503 \(Bus down\.\); Twilio does not retry it \(use --keep-going to continue\)\.$/,
+        ),
+      ]);
+      expect(app.received).toHaveLength(1);
+
+      const retried = await run([
+        ...argv,
+        ...['--seed', '11', '--quiet', '--twilio-retry-policy', 'ct,rt,5xx'],
+      ]);
+      expect(retried.code).toBe(cliExitCodes.ok);
+      const [, sent, retries] =
+        /webhooks +(\d+) sent, \d+ failed, (\d+) retries, 0 lost \(0 rejected\)/.exec(
+          retried.stdout.join('\n'),
+        ) ?? [];
+      expect(Number(retries)).toBeGreaterThan(0);
+      expect(Number(sent)).toBe(2 * Number(retries));
+      expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(1);
+    });
+
+    it('stops at a webhook whose last attempt got no answer in time', async () => {
+      const stalling = await serveForTest(
+        createServer((request) => {
+          request.resume(); // never answers
+        }),
+      );
+      const { code, stderr } = await run([
+        ...['--target', stalling.url, '--providers', 'twilio', '--calls', '1', '--speed', 'max'],
+        ...['--timeout', '100'],
+      ]);
+      expect(code).toBe(cliExitCodes.failed);
+      // Twilio retries a timeout once (rp=ct,rt) while its 15 s total timeout lasts.
+      expect(stderr.at(-1)).toMatch(
+        /^Stopping: a Twilio status:\S+ webhook was lost: no answer within 100 ms; Twilio's retries are exhausted \(1 made\) \(use --keep-going to continue\)\.$/,
+      );
+    });
+
+    it('with --keep-going, runs every call to its end and still exits 1', async () => {
+      const app = await startWebhookApp({ intercept: () => busUnavailable });
+      const { code, stdout, stderr } = await run([
+        ...['--target', app.url, '--providers', 'retell', '--calls', '2', '--rate', '100'],
+        ...['--speed', 'max', '--keep-going', '--quiet'],
+      ]);
+      expect(code).toBe(cliExitCodes.failed);
+      expect(stderr).toEqual([expect.stringMatching(/^✖ 503 from \/webhooks\/retell/)]);
+      const summary = stdout.join('\n');
+      expect(summary).toMatch(/2 started, 2 completed/);
+      const [, lost] = /(\d+) lost \(0 rejected\)/.exec(summary) ?? [];
+      expect(Number(lost)).toBeGreaterThan(2);
+      expect(app.received).toHaveLength(4 * Number(lost));
+    });
+  });
+
+  describe("Twilio's connection overrides from flags", () => {
+    it('--twilio-total-timeout (tt) bounds the attempts of a delivery, counted on the real time', async () => {
+      // The app answers 503 to the first attempt of each webhook after 3 s of the CLI's wall
+      // clock (moved on, not waited), and takes the retry.
+      let offsetMs = 0;
+      const wallClock = { now: () => Date.now() + offsetMs };
+      const seen = new Set<string>();
+      const app = await startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          if (seen.has(key)) return undefined;
+          seen.add(key);
+          offsetMs += 3_000;
+          return {
+            status: 503,
+            body: { error: { code: 'bus_unavailable', message: 'Bus down.' } },
+          };
+        },
+      });
+      const argv = [
+        ...['--target', app.url, '--providers', 'twilio', '--calls', '1', '--speed', 'max'],
+        ...['--twilio-retry-policy', '5xx', '--quiet'],
+      ];
+      const spent = await run(
+        [...argv, '--seed', '12', '--twilio-total-timeout', '3000'],
+        {},
+        {
+          wallClock,
+        },
+      );
+      expect(spent.code).toBe(cliExitCodes.failed);
+      expect(spent.stderr.at(-1)).toMatch(/webhook was lost: 503 .*Twilio does not retry it/);
+      expect(app.received).toHaveLength(1);
+
+      const roomy = await run(
+        [...argv, '--seed', '13', '--twilio-total-timeout', '5000'],
+        {},
+        {
+          wallClock,
+        },
+      );
+      expect(roomy.code).toBe(cliExitCodes.ok);
+      expect(roomy.stdout.join('\n')).toMatch(/[1-9]\d* retries, 0 lost/);
+    });
+
+    it("keeps --retries' Twilio count next to --twilio-retry-policy", async () => {
+      // The app answers 503 to the first two attempts of every webhook.
+      const attempts = new Map<string, number>();
+      const app = await startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          const seen = attempts.get(key) ?? 0;
+          attempts.set(key, seen + 1);
+          return seen < 2
+            ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
+            : undefined;
+        },
+      });
+      const argv = ['--target', app.url, '--providers', 'twilio', '--calls', '1', '--speed', 'max'];
+      const once = await run([...argv, '--seed', '14', '--twilio-retry-policy', '5xx']);
+      expect(once.code).toBe(cliExitCodes.failed);
+      expect(once.stderr.at(-1)).toMatch(/Twilio's retries are exhausted \(1 made\)/);
+
+      const twice = await run([
+        ...argv,
+        ...['--seed', '15', '--twilio-retry-policy', '5xx', '--retries', '2', '--quiet'],
+      ]);
+      expect(twice.code).toBe(cliExitCodes.ok);
+      expect([...attempts.values()].filter((count) => count === 3).length).toBeGreaterThan(0);
+      expect(twice.stdout.join('\n')).toMatch(/0 lost \(0 rejected\)/);
+    });
+  });
+
   it('explains an app that is not running', async () => {
     const { code, stderr } = await run([
       '--target',
@@ -447,6 +663,10 @@ describe('runCli against the real handlers', () => {
     expect(code).toBe(cliExitCodes.failed);
     expect(stderr[0]).toMatch(
       /^✖ no answer from http:\/\/127\.0\.0\.1:9\/webhooks\/twilio: .*Is the app running/,
+    );
+    // Twilio retried the failed connection once (rc=1, rp=ct,rt), then gave the webhook up.
+    expect(stderr[1]).toMatch(
+      /^Stopping: a Twilio status:\S+ webhook was lost: no answer \(.+\); Twilio's retries are exhausted \(1 made\) \(use --keep-going to continue\)\.$/,
     );
   });
 
@@ -484,7 +704,7 @@ describe('runCli against the real handlers', () => {
     const running = run(
       ['--target', app.url, '--calls', '5', '--speed', '1', '--quiet'],
       {},
-      controller.signal,
+      { signal: controller.signal },
     );
     controller.abort();
     const { code, stdout } = await running;

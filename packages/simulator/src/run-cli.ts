@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
+import type { Clock } from '@calltrack/core';
 import { createProviderApi } from './create-provider-api';
 import { createSimulator } from './create-simulator';
-import { explainDeliveryFailure } from './explain-delivery-failure';
+import { explainDeliveryFailure, explainLostWebhook } from './explain-delivery-failure';
 import { formatDeliveryJson, formatDeliveryLine } from './format-delivery-line';
 import { formatSummary } from './format-summary';
 import type { ProviderApi } from './provider-api';
@@ -9,6 +10,7 @@ import { type SimulatedOutcome, simulatedOutcomes } from './simulated-outcome';
 import type { SimulatorDelivery } from './simulator-delivery';
 import type { SimulatorOptions } from './simulator-options';
 import { type SimulatorProvider, simulatorProviders } from './simulator-provider';
+import type { SimulatorRetryFailure, SimulatorRetryPolicy } from './simulator-retry-policy';
 
 /** Where the CLI writes and what it reads besides its arguments. @internal */
 export interface CliEnvironment {
@@ -22,6 +24,8 @@ export interface CliEnvironment {
   signal?: AbortSignal;
   /** The fetch to send with (tests). */
   fetch?: typeof fetch;
+  /** The real time (tests move it on instead of waiting): Twilio's total timeout counts on it. */
+  wallClock?: Clock;
 }
 
 /** Exit codes of `calltrack-sim`. @internal */
@@ -51,6 +55,12 @@ Options:
                              per provider, e.g. twilio=2,retell=0 (default each provider's own: Twilio 1 of a
                              failed connection or timeout while its attempts took under 15 s in all (tt),
                              Retell 3 of any non-2xx or timeout, CallerDesk 0)
+  --twilio-retry-policy <list>
+                             What Twilio retries, as its rp: comma-separated ct (failed connection), rt (no
+                             answer in time), 4xx, 5xx, all (default ct,rt), e.g. ct,rt,5xx
+  --twilio-total-timeout <ms>
+                             Time all attempts of a Twilio delivery may take together, as its tt: 100 to
+                             15000 (default 15000)
   --reorder <share>          Share 0..1 of calls with an out-of-order delivery (default 0)
   --seed <n>                 Seed for reproducible traffic (default random, printed in the summary)
   --max-active <n>           At most n calls at once
@@ -68,15 +78,16 @@ Options:
                              and end calls; runs until Ctrl+C. With --calls 0 it sends no calls of its own
   --twilio-account-sid <s>   Account SID the provider API expects (env TWILIO_ACCOUNT_SID; default the demo one)
   --callerdesk-auth-code <c> authcode the provider API expects (env CALLERDESK_AUTH_CODE; default the demo one)
-  --keep-going               Never stop on rejections (default: stop at the first 4xx the provider does not retry;
-                             Retell retries any non-2xx, so a refused Retell webhook stops the run only
-                             when its last retry is refused too)
+  --keep-going               Never stop early (default: stop at the first 4xx the provider does not retry, and at
+                             the first webhook lost to a 5xx, a timeout or a failed connection after its
+                             provider's last retry; Retell retries any non-2xx, so a refused Retell webhook
+                             stops the run only when its last retry is refused too). Still exits 1
   --json                     One JSON line per delivery instead of text
   --quiet                    No line per delivery, only problems and the summary
   --help                     Show this help
 
 Exit codes: 0 every webhook accepted (after retries); 1 webhooks rejected (a 4xx with no retry left) or
-lost; 2 bad arguments; 130 interrupted before --calls calls completed.`;
+lost (failed with no retry left); 2 bad arguments; 130 interrupted before --calls calls completed.`;
 
 class UsageError extends Error {}
 
@@ -104,7 +115,14 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
 
   const explained = new Set<string>();
   let rejected = false;
+  let stopping = false;
   let simulator: ReturnType<typeof createSimulator> | undefined;
+  const stopWith = (reason: string) => {
+    if (keepGoing || stopping) return;
+    stopping = true;
+    io.stderr(`Stopping: ${reason} (use --keep-going to continue).`);
+    void simulator?.stop({ abort: true });
+  };
   const onDelivery = (delivery: SimulatorDelivery) => {
     if (!quiet) io.stdout(json ? formatDeliveryJson(delivery) : formatDeliveryLine(delivery));
     if (delivery.ok) return;
@@ -115,18 +133,17 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
     }
     // A rejection the provider still retries is not final (Retell retries any non-2xx): the
     // app may take the retry. Stop at a rejection with no retry left.
-    if (delivery.status >= 400 && delivery.status < 500 && !delivery.willRetry && !rejected) {
+    if (delivery.status >= 400 && delivery.status < 500 && !delivery.willRetry) {
       rejected = true;
-      if (!keepGoing) {
-        const retried =
-          delivery.retry === 0
-            ? ''
-            : ` (its ${delivery.retry} ${delivery.retry === 1 ? 'retry' : 'retries'} included)`;
-        io.stderr(
-          `Stopping: the app rejects the simulated webhooks${retried} (use --keep-going to continue).`,
-        );
-        void simulator?.stop({ abort: true });
-      }
+      const retried =
+        delivery.retry === 0
+          ? ''
+          : ` (its ${delivery.retry} ${delivery.retry === 1 ? 'retry' : 'retries'} included)`;
+      stopWith(`the app rejects the simulated webhooks${retried}`);
+    } else if (delivery.lost) {
+      // A 5xx, a timeout or a failed connection the provider retries no more: in production
+      // the app would have lost this event.
+      stopWith(explainLostWebhook(delivery));
     }
   };
   try {
@@ -134,6 +151,7 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
       ...options,
       onDelivery,
       ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
+      ...(io.wallClock === undefined ? {} : { wallClock: io.wallClock }),
     });
   } catch (error) {
     io.stderr(`calltrack-sim: ${(error as Error).message.replace(/^createSimulator: /, '')}`);
@@ -206,6 +224,8 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
       outcomes: { type: 'string' },
       duplicates: { type: 'string' },
       retries: { type: 'string' },
+      'twilio-retry-policy': { type: 'string' },
+      'twilio-total-timeout': { type: 'string' },
       reorder: { type: 'string' },
       seed: { type: 'string' },
       'max-active': { type: 'string' },
@@ -256,7 +276,12 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
   if (values.duplicates !== undefined)
     options.duplicateRate = share(values.duplicates, '--duplicates');
   if (values.reorder !== undefined) options.reorderRate = share(values.reorder, '--reorder');
-  if (values.retries !== undefined) options.retries = retryCounts(values.retries);
+  const retries = retryOptions(
+    values.retries,
+    values['twilio-retry-policy'],
+    values['twilio-total-timeout'],
+  );
+  if (retries !== undefined) options.retries = retries;
   if (values.seed !== undefined) {
     if (!/^\d+$/.test(values.seed)) throw new UsageError('--seed must be a whole number.');
     options.seed = Number(values.seed) >>> 0;
@@ -363,6 +388,77 @@ function retryCounts(value: string): number | Partial<Record<SimulatorProvider, 
     counts[name as SimulatorProvider] = count(text);
   }
   return counts;
+}
+
+/**
+ * `options.retries` from `--retries` and Twilio's connection overrides: `--twilio-retry-policy`
+ * (`rp`) and `--twilio-total-timeout` (`tt`) refine Twilio's policy, with its count from
+ * `--retries` when given.
+ */
+function retryOptions(
+  counts: string | undefined,
+  twilioRetryPolicy: string | undefined,
+  twilioTotalTimeout: string | undefined,
+): SimulatorOptions['retries'] {
+  const parsed = counts === undefined ? undefined : retryCounts(counts);
+  const twilio: Partial<SimulatorRetryPolicy> = {};
+  if (twilioRetryPolicy !== undefined) twilio.on = twilioRetryFailures(twilioRetryPolicy);
+  if (twilioTotalTimeout !== undefined) {
+    twilio.totalTimeoutMs = twilioTotalTimeoutMs(twilioTotalTimeout);
+  }
+  if (Object.keys(twilio).length === 0) return parsed;
+  const perProvider: Partial<Record<SimulatorProvider, number>> =
+    typeof parsed === 'number'
+      ? Object.fromEntries(simulatorProviders.map((provider) => [provider, parsed]))
+      : { ...parsed };
+  const count = perProvider.twilio;
+  return { ...perProvider, twilio: { ...twilio, ...(count === undefined ? {} : { count }) } };
+}
+
+/** Twilio's `rp` values and the failures they retry: a connect timeout (`ct`) is a failed connection. */
+const twilioRetryPolicyValues: Readonly<Record<string, readonly SimulatorRetryFailure[]>> = {
+  ct: ['connection'],
+  rt: ['timeout'],
+  '4xx': ['4xx'],
+  '5xx': ['5xx'],
+  all: ['connection', 'timeout', '4xx', '5xx'],
+};
+
+/** `--twilio-retry-policy`: Twilio's `rp`, a comma-separated list of `ct`, `rt`, `4xx`, `5xx`, `all`. */
+function twilioRetryFailures(value: string): SimulatorRetryFailure[] {
+  const names = value
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '');
+  if (names.length === 0) {
+    throw new UsageError(
+      '--twilio-retry-policy needs at least one of ct, rt, 4xx, 5xx, all (to turn retries off: --retries twilio=0).',
+    );
+  }
+  const failures = new Set<SimulatorRetryFailure>();
+  for (const name of names) {
+    const mapped = Object.hasOwn(twilioRetryPolicyValues, name)
+      ? twilioRetryPolicyValues[name]
+      : undefined;
+    if (mapped === undefined) {
+      throw new UsageError(
+        `unknown value "${name}" in --twilio-retry-policy (Twilio's rp: ct, rt, 4xx, 5xx, all).`,
+      );
+    }
+    for (const failure of mapped) failures.add(failure);
+  }
+  return [...failures];
+}
+
+/** `--twilio-total-timeout`: Twilio's `tt`, whole milliseconds from 100 to 15000. */
+function twilioTotalTimeoutMs(value: string): number {
+  const ms = Number(value);
+  if (!/^\d+$/.test(value.trim()) || ms < 100 || ms > 15_000) {
+    throw new UsageError(
+      `--twilio-total-timeout must be whole milliseconds from 100 to 15000 (Twilio's tt), not "${value}".`,
+    );
+  }
+  return ms;
 }
 
 function providerList(value: string): SimulatorProvider[] {

@@ -38,6 +38,12 @@ export interface SimulatorDelivery {
   retry: number;
   /** True when this attempt failed and the provider's policy sends it again (`retries`). */
   willRetry: boolean;
+  /**
+   * True when this failed attempt was the webhook's last chance: the provider sends it no more,
+   * and no other delivery of it was taken or is still to come. The webhook is lost (counted in
+   * `stats.lostWebhooks`).
+   */
+  lost: boolean;
   /** True when this webhook arrives after one the provider sent later (an out-of-order delivery). */
   reordered: boolean;
   /** Milliseconds from sending to the end of the answer. */

@@ -17,7 +17,11 @@ export interface SimulatorStats {
   deliveries: number;
   /** Deliveries not answered 2xx (HTTP errors, network errors, timeouts; not aborts), retried ones included. */
   failedDeliveries: number;
-  /** Deliveries answered 4xx: the target rejected them (wrong secret, unknown number, wrong path…). */
+  /**
+   * Deliveries answered 4xx (wrong secret, unknown number, wrong path…), each attempt counted:
+   * a refused attempt whose retry the target took counts too. `rejectedWebhooks` counts the
+   * webhooks finally refused.
+   */
   rejectedDeliveries: number;
   /** Duplicate deliveries sent (each once: its retries count in `retries`). */
   duplicateDeliveries: number;
@@ -29,6 +33,12 @@ export interface SimulatorStats {
    * A webhook an abort cut off before any failure is not counted.
    */
   lostWebhooks: number;
+  /**
+   * Of `lostWebhooks`, those the target rejected: the last answer to the webhook was a 4xx. Each
+   * webhook counts once, however many of its attempts were refused, and not at all when a retry
+   * (or another delivery of it) was taken.
+   */
+  rejectedWebhooks: number;
   /** Calls with out-of-order deliveries. */
   reorderedCalls: number;
   /** Calls started per provider. */
