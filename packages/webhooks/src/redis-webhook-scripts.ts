@@ -357,7 +357,8 @@ return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
  * a slot taken comes with the hold.
  * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset. ARGV: trigger, now
  * (the dispatcher's clock), holder, lease ms. Returns { delivery hash (flat, with its `resend`
- * mark), endpoint hash (flat), message or false, slot wait or -1 when no slot was asked for }.
+ * mark), endpoint hash (flat), message or false, slot wait or -1 when no slot was asked
+ * for, 1 when the wait is for another holder's hold on the delivery (else 0) }.
  */
 export const beginAttemptScript = `${takeSlotLua}
 local delivery = redis.call('HGETALL', KEYS[1])
@@ -382,12 +383,12 @@ elseif ARGV[1] == 'resend' then
 else
   due = true
 end
-local slot = -1
+local slot, held = -1, 0
 if due and message and fields.enabled == '1' and fields.settings then
   local time = redis.call('TIME')
   local realNow = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   if holder and holder ~= ARGV[3] and heldUntil and heldUntil > realNow then
-    slot = heldUntil - realNow
+    slot, held = heldUntil - realNow, 1
     if slot > 1000 then slot = 1000 end
     if slot < 1 then slot = 1 end
   else
@@ -398,7 +399,7 @@ if due and message and fields.enabled == '1' and fields.settings then
     end
   end
 end
-return { delivery, endpoint, message, slot }
+return { delivery, endpoint, message, slot, held }
 `;
 
 /**

@@ -88,6 +88,11 @@ export interface AttemptStart {
    * so nothing was asked for: the endpoint or message is missing, the endpoint is disabled, (for
    * an `event` job) the delivery is not pending, or neither due at `now` nor asked to be resent,
    * or (for a `resend` job) no resend is waiting: another attempt served it.
+   *
+   * The job is deferred for the wait. The built-in stores run a job of their queue that was
+   * answered a wait again as soon as what it waits for is released (`recordAttempt`,
+   * `releaseSlot`) in the same process; a release in another process is seen when the wait is
+   * over, which is why it is at most about a second.
    */
   slotWait?: number;
   /**
