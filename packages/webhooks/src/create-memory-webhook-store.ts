@@ -380,6 +380,10 @@ export function createMemoryWebhookStore(): WebhookStore {
         start.slotWait = takeSlot(slotKey, job.id, endpoint.maxConcurrency, leaseMs);
         if (start.slotWait > 0) waiters.waiting(job.id, slotKey);
         else if (delivery) holds.set(deliveryKey, { holder: job.id, until: realNow + leaseMs });
+      } else if (resend !== undefined && endpoint && !endpoint.enabled) {
+        // The endpoint was disabled after the resend was asked: the attempt that would have
+        // served it is dropped, and so is the resend (a later recovery is not logged as it).
+        resends.delete(deliveryKey);
       }
       return start;
     },

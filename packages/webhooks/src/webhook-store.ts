@@ -229,7 +229,9 @@ export interface WebhookStore {
    *
    * A `resend` job first marks its delivery (when there is one) as asked to be resent, with the
    * job's id: whichever job's attempt starts next serves the resend (`AttemptStart.resend`), and
-   * a `resend` job that finds no mark sends nothing.
+   * a `resend` job that finds no mark sends nothing. A `beginAttempt` that finds the endpoint
+   * disabled deletes the mark: the attempt that would have served it is dropped, and so is the
+   * resend (a later recovery is not logged as it).
    */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
   /**

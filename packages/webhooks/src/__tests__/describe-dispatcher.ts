@@ -827,6 +827,32 @@ export function describeDispatcher(
       expect(receiver.mostOpen()).toBe(1);
     });
 
+    it('drops a resend whose endpoint is disabled before it is served: the retry after re-enabling is logged as the event', async () => {
+      const run = await resendDuringDirectAttempt();
+      if (!run) return;
+      const { h, begun, receiver, endpointId, messageId } = run;
+      await h.dispatcher.updateEndpoint('acme', endpointId, { enabled: false });
+      receiver.answer(0, 500);
+      // The jobs that waited find the endpoint disabled: nothing is sent, the resend is dropped.
+      await until(() =>
+        begun.some((e) => e.trigger === 'resend' && e.start.endpoint?.enabled === false),
+      );
+      await h.dispatcher.updateEndpoint('acme', endpointId, { enabled: true });
+      // The delivery's own retry, at its time, is the event's.
+      h.clock.advance(60_000);
+      await receiver.waitFor(2);
+      receiver.answer(1, 200);
+      const log = await attemptsOf(h, endpointId, 2);
+      expect(log.map((row) => [row.trigger, row.attempt, row.status])).toEqual([
+        ['event', 2, 'succeeded'],
+        ['event', 1, 'failed'],
+      ]);
+      expect(await h.store.getDelivery('acme', endpointId, messageId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+      });
+    });
+
     it('disables an endpoint that answers 410, once, and says so on the bus', async () => {
       const h = await setup();
       if (!h) return;
