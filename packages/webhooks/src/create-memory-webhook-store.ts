@@ -1,3 +1,4 @@
+import { createSlotWaiters } from './create-slot-waiters';
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
 import { deliveryListKey } from './page-cursor';
 import type {
@@ -80,6 +81,10 @@ export function createMemoryWebhookStore(): WebhookStore {
   let active = 0;
   let idle: (() => void) | undefined;
   const realTimers = new Set<NodeJS.Timeout>();
+  // Jobs answered a wait (a held delivery, a full endpoint): a release runs them at once. A hold
+  // or slot whose holder never ends it (its attempt threw) runs out unseen: then the deferral,
+  // at most 1 s, is the fallback.
+  const waiters = createSlotWaiters();
 
   const tenantEndpoints = (tenantId: string): Map<string, StoredEndpoint> => {
     let map = endpoints.get(tenantId);
@@ -112,9 +117,16 @@ export function createMemoryWebhookStore(): WebhookStore {
     }
   };
 
-  /** Ends `holder`'s hold on a delivery (not another holder's). */
+  /** Ends `holder`'s hold on a delivery (not another holder's), waking the jobs waiting for it. */
   const releaseHold = (deliveryKey: string, holder: string): void => {
-    if (holds.get(deliveryKey)?.holder === holder) holds.delete(deliveryKey);
+    if (holds.get(deliveryKey)?.holder !== holder) return;
+    holds.delete(deliveryKey);
+    waiters.release(deliveryKey, 'all');
+  };
+
+  /** Frees `holder`'s slot on an endpoint, waking the job that waited longest for one. */
+  const releaseSlot = (slotKey: string, holder: string): void => {
+    if (slots.get(slotKey)?.delete(holder)) waiters.release(slotKey, 'one');
   };
 
   /** `acquireSlot` on a slot key (tenant and endpoint). */
@@ -156,15 +168,25 @@ export function createMemoryWebhookStore(): WebhookStore {
 
   const settle = (entry: QueuedJob, outcome: Awaited<ReturnType<DeliveryJobHandler>>): void => {
     active -= 1;
+    if (outcome.type !== 'defer') waiters.ended(entry.job.id);
     if (outcome.type === 'done') {
       jobs.delete(entry.job.id);
     } else if (outcome.type === 'retry') {
       entry.state = 'waiting';
       entry.cancel = workerOptions!.clock.setTimer(outcome.at, () => makeReady(entry));
+    } else if (
+      !waiters.deferred(entry.job.id, () => {
+        entry.cancel?.();
+        makeReady(entry);
+      })
+    ) {
+      // What it waited for was released while it ran: it runs again now.
+      makeReady(entry);
     } else {
       entry.state = 'waiting';
       const timer = setTimeout(() => {
         realTimers.delete(timer);
+        waiters.ended(entry.job.id);
         makeReady(entry);
       }, outcome.ms);
       timer.unref();
@@ -194,6 +216,7 @@ export function createMemoryWebhookStore(): WebhookStore {
       if (entry?.state !== 'ready') continue;
       entry.state = 'running';
       active += 1;
+      waiters.started(id);
       const run = handler;
       void Promise.resolve()
         .then(() => run({ ...entry.job }))
@@ -350,26 +373,25 @@ export function createMemoryWebhookStore(): WebhookStore {
         const realNow = Date.now();
         if (hold && hold.holder !== job.id && hold.until > realNow) {
           start.slotWait = Math.max(1, Math.min(hold.until - realNow, 1000));
+          waiters.waiting(job.id, deliveryKey);
           return start;
         }
-        start.slotWait = takeSlot(
-          key(job.tenantId, job.endpointId),
-          job.id,
-          endpoint.maxConcurrency,
-          leaseMs,
-        );
-        if (start.slotWait === 0 && delivery) {
-          holds.set(deliveryKey, { holder: job.id, until: realNow + leaseMs });
-        }
+        const slotKey = key(job.tenantId, job.endpointId);
+        start.slotWait = takeSlot(slotKey, job.id, endpoint.maxConcurrency, leaseMs);
+        if (start.slotWait > 0) waiters.waiting(job.id, slotKey);
+        else if (delivery) holds.set(deliveryKey, { holder: job.id, until: realNow + leaseMs });
+      } else if (resend !== undefined && endpoint && !endpoint.enabled) {
+        // The endpoint was disabled after the resend was asked: the attempt that would have
+        // served it is dropped, and so is the resend (a later recovery is not logged as it).
+        resends.delete(deliveryKey);
       }
       return start;
     },
 
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
       const { attempt } = input;
-      if (input.releaseSlot !== undefined)
-        slots.get(key(attempt.tenantId, attempt.endpointId))?.delete(input.releaseSlot);
       const logKey = key(attempt.tenantId, attempt.endpointId);
+      if (input.releaseSlot !== undefined) releaseSlot(logKey, input.releaseSlot);
       let log = attempts.get(logKey);
       if (!log) {
         log = { rows: [], head: 0 };
@@ -562,11 +584,14 @@ export function createMemoryWebhookStore(): WebhookStore {
     },
 
     async acquireSlot(tenantId, endpointId, holder, limit, leaseMs) {
-      return takeSlot(key(tenantId, endpointId), holder, limit, leaseMs);
+      const slotKey = key(tenantId, endpointId);
+      const wait = takeSlot(slotKey, holder, limit, leaseMs);
+      if (wait > 0) waiters.waiting(holder, slotKey);
+      return wait;
     },
 
     async releaseSlot(tenantId, endpointId, holder, messageId) {
-      slots.get(key(tenantId, endpointId))?.delete(holder);
+      releaseSlot(key(tenantId, endpointId), holder);
       if (messageId !== undefined) releaseHold(key3(tenantId, endpointId, messageId), holder);
     },
 
@@ -599,6 +624,7 @@ export function createMemoryWebhookStore(): WebhookStore {
       for (const entry of jobs.values()) entry.cancel?.();
       for (const timer of realTimers) clearTimeout(timer);
       realTimers.clear();
+      waiters.clear();
     },
   };
 }

@@ -4,6 +4,7 @@ import { defineRedisScript } from '@calltrack/redis-script';
 import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedisScriptBatcher } from './create-redis-script-batcher';
+import { createSlotWaiters } from './create-slot-waiters';
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
 import { eventDeliveryJob } from './event-delivery-job';
 import {
@@ -24,6 +25,7 @@ import {
 } from './redis-webhook-scripts';
 import type {
   DeliveryJob,
+  DeliveryJobOutcome,
   WebhookAttempt,
   WebhookDelivery,
   WebhookMessage,
@@ -245,6 +247,11 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   let worker: Worker<QueuedJobData> | undefined;
   let workerConnection: Redis | undefined;
   let stopAdvance: (() => void) | undefined;
+  // This process's jobs answered a wait (a held delivery, a full endpoint), by the delivery's or
+  // the slots' key: a release made here promotes them at once. A release in another process is
+  // not seen (telling every process would take a pub/sub message per release, on the path of
+  // every attempt): there the job's deferral, at most 1 s, stays the fallback.
+  const waiters = createSlotWaiters();
 
   const toEndpoint = (
     tenantId: string,
@@ -405,6 +412,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     const running = worker;
     worker = undefined;
     if (running) await running.close();
+    waiters.clear();
     workerConnection?.disconnect();
     workerConnection = undefined;
   };
@@ -572,16 +580,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     async beginAttempt(job, { now, leaseMs }): Promise<AttemptStart> {
       const { tenantId, endpointId, messageId } = job;
-      const [deliveryFields, endpoint, message, slot] = (await run(
+      const heldKey = deliveryKey(tenantId, endpointId, messageId);
+      const slotKey = slotsKey(tenantId, endpointId);
+      const [deliveryFields, endpoint, message, slot, held] = (await run(
         'beginAttempt',
-        [
-          deliveryKey(tenantId, endpointId, messageId),
-          endpointKey(tenantId, endpointId),
-          `${base(tenantId)}msg:${messageId}`,
-          slotsKey(tenantId, endpointId),
-        ],
+        [heldKey, endpointKey(tenantId, endpointId), `${base(tenantId)}msg:${messageId}`, slotKey],
         [job.trigger, now, job.id, leaseMs],
-      )) as [string[], string[], string | null, number];
+      )) as [string[], string[], string | null, number, number];
+      if (slot > 0) waiters.waiting(job.id, held === 1 ? heldKey : slotKey);
       const delivery = hashOf(deliveryFields);
       return {
         delivery: toDelivery(tenantId, endpointId, messageId, delivery),
@@ -595,21 +601,28 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
       const { attempt } = input;
       const tenant = base(attempt.tenantId);
+      const heldKey = deliveryKey(attempt.tenantId, attempt.endpointId, attempt.messageId);
+      const slotKey = slotsKey(attempt.tenantId, attempt.endpointId);
       const [reason, since] = (await run(
         'recordAttempt',
         [
           endpointKey(attempt.tenantId, attempt.endpointId),
-          deliveryKey(attempt.tenantId, attempt.endpointId, attempt.messageId),
+          heldKey,
           `${tenant}log:${attempt.endpointId}`,
           `${tenant}logdata:${attempt.endpointId}`,
           `${tenant}failed:${attempt.endpointId}`,
           `${tenant}failed`,
-          slotsKey(attempt.tenantId, attempt.endpointId),
+          slotKey,
           leasesKey(attempt.tenantId),
           ...(isBoundedTest(input) ? [`${tenant}logtests:${attempt.endpointId}`] : []),
         ],
         recordAttemptArgs(input),
       )) as [string, string];
+      if (input.releaseSlot !== undefined) {
+        waiters.release(slotKey, 'one');
+        // Only a delivery's attempts hold it (a test send has no delivery).
+        if (input.delivery) waiters.release(heldKey, 'all');
+      }
       if (!reason) return {};
       return {
         disabled: {
@@ -670,25 +683,50 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       worker = new Worker<QueuedJobData>(
         queueName,
         async (job, token) => {
+          const jobId = job.id!;
+          const [tenantId, endpointId, messageId] = job.data;
+          const trigger = job.name as DeliveryJob['trigger'];
+          // A release in this process of what the job waits for promotes it (once delayed).
+          let released = false;
+          let delayed = false;
+          const promote = (): void => {
+            // Not delayed any more (its delay ran out, another process runs it): nothing to do.
+            job.promote().catch(() => {});
+          };
+          waiters.started(jobId);
           let wait: number;
-          try {
-            const [tenantId, endpointId, messageId] = job.data;
-            const outcome = await handler({
-              id: job.id!,
-              tenantId,
-              endpointId,
-              messageId,
-              trigger: job.name as DeliveryJob['trigger'],
-            });
-            if (outcome.type === 'done') return;
-            // BullMQ's delay is only the wake-up (on real time); the handler checks the due time
-            // on the dispatcher's clock when the job runs.
-            wait = outcome.type === 'retry' ? Math.max(0, outcome.at - clock.now()) : outcome.ms;
-          } catch {
-            // The store or Redis failed mid-job: try again shortly, never drop the job.
-            wait = 1000;
+          for (;;) {
+            let outcome: DeliveryJobOutcome;
+            try {
+              outcome = await handler({ id: jobId, tenantId, endpointId, messageId, trigger });
+            } catch {
+              // The store or Redis failed mid-job: try again shortly, never drop the job.
+              waiters.ended(jobId);
+              wait = 1000;
+              break;
+            }
+            if (outcome.type === 'done') {
+              waiters.ended(jobId);
+              return;
+            }
+            if (outcome.type === 'retry') {
+              waiters.ended(jobId);
+              // BullMQ's delay is only the wake-up (on real time); the handler checks the due
+              // time on the dispatcher's clock when the job runs.
+              wait = Math.max(0, outcome.at - clock.now());
+              break;
+            }
+            wait = outcome.ms;
+            const onRelease = (): void => {
+              released = true;
+              if (delayed) promote();
+            };
+            // Released here while it ran: it runs again now rather than after its deferral.
+            if (waiters.deferred(jobId, onRelease, wait)) break;
           }
           await job.moveToDelayed(Date.now() + wait, token);
+          delayed = true;
+          if (released) promote();
           throw new DelayedError();
         },
         {
@@ -726,20 +764,21 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     stopWorker,
 
     async acquireSlot(tenantId, endpointId, holder, limit, leaseMs) {
-      return Number(
-        await run('acquireSlot', [slotsKey(tenantId, endpointId)], [holder, limit, leaseMs]),
-      );
+      const slotKey = slotsKey(tenantId, endpointId);
+      const wait = Number(await run('acquireSlot', [slotKey], [holder, limit, leaseMs]));
+      if (wait > 0) waiters.waiting(holder, slotKey);
+      return wait;
     },
 
     async releaseSlot(tenantId, endpointId, holder, messageId) {
-      if (messageId === undefined) await redis.zrem(slotsKey(tenantId, endpointId), holder);
+      const slotKey = slotsKey(tenantId, endpointId);
+      if (messageId === undefined) await redis.zrem(slotKey, holder);
       else {
-        await run(
-          'releaseSlot',
-          [slotsKey(tenantId, endpointId), deliveryKey(tenantId, endpointId, messageId)],
-          [holder],
-        );
+        const heldKey = deliveryKey(tenantId, endpointId, messageId);
+        await run('releaseSlot', [slotKey, heldKey], [holder]);
+        waiters.release(heldKey, 'all');
       }
+      waiters.release(slotKey, 'one');
     },
 
     async takeRateToken(rateKey, perSecond, now, burst) {

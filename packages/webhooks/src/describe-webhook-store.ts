@@ -933,6 +933,81 @@ export function describeWebhookStore(
       );
     });
 
+    it('drops a resend whose endpoint is disabled before an attempt serves it', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], day);
+      const job = (id: string, trigger?: DeliveryJob['trigger']) =>
+        deliveryJob(target.id, msg.id, id, trigger);
+      const lease = { now, leaseMs: 60_000 };
+      const recordFailure = (
+        holder: string | undefined,
+        delivery: NonNullable<RecordAttemptInput['delivery']>,
+      ) =>
+        store.recordAttempt({
+          attempt: attempt(target, msg.id, 'failed', now),
+          ...(holder === undefined ? {} : { releaseSlot: holder }),
+          delivery,
+          retentionMs: day,
+          maxAttemptsPerEndpoint: 100,
+          now,
+        });
+      // The first attempt failed: the delivery is being retried.
+      assert.equal((await store.beginAttempt(job('first'), lease)).slotWait, 0);
+      await recordFailure('first', {
+        status: 'pending',
+        attempts: 1,
+        nextAttemptAt: now + 60_000,
+        lastStatusCode: 500,
+        updatedAt: now,
+      });
+      // A resend is asked, then the endpoint is disabled before any attempt serves it.
+      await store.enqueue([job('resend1', 'resend')]);
+      await store.setEndpointEnabled('acme', target.id, false, now);
+      // The resend's own job finds the endpoint disabled: nothing is sent, nor served.
+      const dropped = await store.beginAttempt(job('resend1', 'resend'), lease);
+      assert.equal(dropped.slotWait, undefined);
+      assert.equal(dropped.resend, undefined);
+      // The delivery's own job finds it disabled too, and gives the delivery up.
+      const givenUp = await store.beginAttempt(job('first'), { ...lease, now: now + 60_000 });
+      assert.equal(givenUp.slotWait, undefined);
+      assert.equal(givenUp.resend, undefined);
+      await recordFailure(undefined, {
+        status: 'failed',
+        attempts: 1,
+        lastError: 'Not sent: the endpoint is disabled.',
+        updatedAt: now,
+      });
+      // Enabled again, a recovery of the dead letter is the recovery's, not the old resend's.
+      await store.setEndpointEnabled('acme', target.id, true, now);
+      const recovery = await store.beginAttempt(job('recovery1', 'recover'), lease);
+      assert.equal(recovery.slotWait, 0);
+      assert.equal(recovery.resend, undefined);
+      await recordFailure('recovery1', {
+        status: 'failed',
+        attempts: 2,
+        lastStatusCode: 500,
+        updatedAt: now,
+      });
+      // The resend's job, run again late, has nothing to send.
+      assert.equal((await store.beginAttempt(job('resend1', 'resend'), lease)).slotWait, undefined);
+      // Whichever job finds the endpoint disabled first drops the resend: here a recovery's.
+      await store.enqueue([job('resend2', 'resend')]);
+      await store.setEndpointEnabled('acme', target.id, false, now);
+      assert.equal(
+        (await store.beginAttempt(job('recovery2', 'recover'), lease)).slotWait,
+        undefined,
+      );
+      await store.setEndpointEnabled('acme', target.id, true, now);
+      const later = await store.beginAttempt(job('recovery3', 'recover'), lease);
+      assert.equal(later.slotWait, 0);
+      assert.equal(later.resend, undefined);
+      assert.equal((await store.beginAttempt(job('resend2', 'resend'), lease)).slotWait, undefined);
+    });
+
     it('holds per-endpoint concurrency slots and rate limits', async () => {
       const store = await open();
       if (!store) return;

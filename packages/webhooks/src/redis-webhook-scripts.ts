@@ -354,10 +354,12 @@ return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
  * `event` job the delivery pending, and due at `now` or asked to be resent; for a `resend` job a
  * resend waiting). One attempt of a delivery at a time: while another holder's hold on it
  * (fields `holder`, `heldUntil`, on real time) lasts, no slot is taken and the wait is answered;
- * a slot taken comes with the hold.
+ * a slot taken comes with the hold. A resend mark on a delivery whose endpoint is disabled is
+ * deleted: the attempt that would have served it is dropped, and so is the resend.
  * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset. ARGV: trigger, now
  * (the dispatcher's clock), holder, lease ms. Returns { delivery hash (flat, with its `resend`
- * mark), endpoint hash (flat), message or false, slot wait or -1 when no slot was asked for }.
+ * mark as it was), endpoint hash (flat), message or false, slot wait or -1 when no slot was asked
+ * for, 1 when the wait is for another holder's hold on the delivery (else 0) }.
  */
 export const beginAttemptScript = `${takeSlotLua}
 local delivery = redis.call('HGETALL', KEYS[1])
@@ -382,12 +384,12 @@ elseif ARGV[1] == 'resend' then
 else
   due = true
 end
-local slot = -1
+local slot, held = -1, 0
 if due and message and fields.enabled == '1' and fields.settings then
   local time = redis.call('TIME')
   local realNow = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   if holder and holder ~= ARGV[3] and heldUntil and heldUntil > realNow then
-    slot = heldUntil - realNow
+    slot, held = heldUntil - realNow, 1
     if slot > 1000 then slot = 1000 end
     if slot < 1 then slot = 1 end
   else
@@ -397,8 +399,10 @@ if due and message and fields.enabled == '1' and fields.settings then
       redis.call('HSET', KEYS[1], 'holder', ARGV[3], 'heldUntil', realNow + tonumber(ARGV[4]))
     end
   end
+elseif resend and fields.settings and fields.enabled ~= '1' then
+  redis.call('HDEL', KEYS[1], 'resend')
 end
-return { delivery, endpoint, message, slot }
+return { delivery, endpoint, message, slot, held }
 `;
 
 /**

@@ -88,6 +88,11 @@ export interface AttemptStart {
    * so nothing was asked for: the endpoint or message is missing, the endpoint is disabled, (for
    * an `event` job) the delivery is not pending, or neither due at `now` nor asked to be resent,
    * or (for a `resend` job) no resend is waiting: another attempt served it.
+   *
+   * The job is deferred for the wait. The built-in stores run a job of their queue that was
+   * answered a wait again as soon as what it waits for is released (`recordAttempt`,
+   * `releaseSlot`) in the same process; a release in another process is seen when the wait is
+   * over, which is why it is at most about a second.
    */
   slotWait?: number;
   /**
@@ -224,7 +229,9 @@ export interface WebhookStore {
    *
    * A `resend` job first marks its delivery (when there is one) as asked to be resent, with the
    * job's id: whichever job's attempt starts next serves the resend (`AttemptStart.resend`), and
-   * a `resend` job that finds no mark sends nothing.
+   * a `resend` job that finds no mark sends nothing. A `beginAttempt` that finds the endpoint
+   * disabled deletes the mark: the attempt that would have served it is dropped, and so is the
+   * resend (a later recovery is not logged as it).
    */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
   /**

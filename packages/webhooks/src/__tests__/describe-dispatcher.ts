@@ -649,20 +649,34 @@ export function describeDispatcher(
     });
 
     /**
-     * A dispatcher whose endpoint answers only when told, with a resend issued while the
-     * delivery's direct first attempt is in flight; `begun` lists every job's begin and what the
-     * store answered.
+     * A store whose waits (a held delivery, a full endpoint) are answered as `pollMs` long, so
+     * that a job deferred on one runs again before then only if a release wakes it; `begun` lists
+     * every job's begin and what the store answered (the wait as it was).
      */
-    const resendDuringDirectAttempt = async () => {
-      const begun: { job: string; trigger: string; start: AttemptStart }[] = [];
-      const h = await setup({ retrySchedule: [60_000], timeoutMs: 10_000 }, (store) => ({
+    const recordingBegins =
+      (begun: { job: string; trigger: string; start: AttemptStart }[], pollMs?: number) =>
+      (store: WebhookStore): WebhookStore => ({
         ...store,
         beginAttempt: async (job, options) => {
           const start = await store.beginAttempt(job, options);
           begun.push({ job: job.id, trigger: job.trigger, start });
-          return start;
+          return pollMs !== undefined && (start.slotWait ?? 0) > 0
+            ? { ...start, slotWait: pollMs }
+            : start;
         },
-      }));
+      });
+
+    /**
+     * A dispatcher whose endpoint answers only when told, with a resend issued while the
+     * delivery's direct first attempt is in flight; `begun` lists every job's begin and what the
+     * store answered.
+     */
+    const resendDuringDirectAttempt = async (pollMs?: number) => {
+      const begun: { job: string; trigger: string; start: AttemptStart }[] = [];
+      const h = await setup(
+        { retrySchedule: [60_000], timeoutMs: 10_000 },
+        recordingBegins(begun, pollMs),
+      );
       if (!h) return undefined;
       const receiver: HoldingReceiver = await startHoldingReceiver();
       // Closed first (cleanups run in reverse): a request it still holds ends now.
@@ -738,6 +752,105 @@ export function describeDispatcher(
         attempts: 2,
       });
       expect(receiver.requests).toHaveLength(2);
+    });
+
+    // The jobs waiting for the attempt in flight are deferred for a minute here: they run before
+    // then only because its end, in this process, wakes them.
+    it('wakes the jobs waiting for an attempt in flight when it ends, not at their next poll', async () => {
+      const run = await resendDuringDirectAttempt(60_000);
+      if (!run) return;
+      const { h, begun, receiver, endpointId, messageId } = run;
+      const direct = begun[0]!.job;
+      receiver.answer(0, 500);
+      await receiver.waitFor(2);
+      receiver.answer(1, 200);
+      expect((await attemptsOf(h, endpointId, 2)).map((row) => [row.trigger, row.status])).toEqual([
+        ['resend', 'succeeded'],
+        ['event', 'failed'],
+      ]);
+      // What is left of the other job finds the delivery delivered, woken by that attempt's end.
+      const waited = [
+        ...new Set(begun.filter((e) => (e.start.slotWait ?? 0) > 0).map((e) => e.job)),
+      ];
+      expect(waited.length).toBeGreaterThan(0);
+      expect(waited).not.toContain(direct);
+      await until(() =>
+        waited.every((job) => {
+          const last = begun.filter((e) => e.job === job).at(-1);
+          return last !== undefined && !((last.start.slotWait ?? 0) > 0);
+        }),
+      );
+      // Two attempts, so at most two releases each waiting job can have been woken by.
+      for (const job of waited) {
+        expect(
+          begun.filter((e) => e.job === job && (e.start.slotWait ?? 0) > 0).length,
+        ).toBeLessThanOrEqual(2);
+      }
+      expect(await h.store.getDelivery('acme', endpointId, messageId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+      });
+      expect(receiver.requests).toHaveLength(2);
+      expect(receiver.mostOpen()).toBe(1);
+    });
+
+    it('wakes a job waiting for a slot of a full endpoint when one frees up, not at its next poll', async () => {
+      const begun: { job: string; trigger: string; start: AttemptStart }[] = [];
+      const h = await setup({ timeoutMs: 10_000 }, recordingBegins(begun, 60_000));
+      if (!h) return;
+      const receiver = await startHoldingReceiver();
+      cleanups.push(() => receiver.close());
+      const { endpoint } = await h.dispatcher.createEndpoint('acme', {
+        url: `${receiver.url}/one-at-a-time`,
+        maxConcurrency: 1,
+      });
+      await h.publish();
+      await receiver.waitFor(1);
+      await h.publish();
+      // The second delivery finds the endpoint's one slot taken; its job waits (a minute here).
+      await until(() =>
+        begun.some((e) => !e.job.endsWith('_direct') && (e.start.slotWait ?? 0) > 0),
+      );
+      const queued = begun.find((e) => !e.job.endsWith('_direct') && (e.start.slotWait ?? 0) > 0)!;
+      expect(receiver.requests).toHaveLength(1);
+      receiver.answer(0, 200);
+      await receiver.waitFor(2);
+      receiver.answer(1, 200);
+      const log = await attemptsOf(h, endpoint.id, 2);
+      expect(log.map((row) => row.status)).toEqual(['succeeded', 'succeeded']);
+      expect(new Set(log.map((row) => row.messageId)).size).toBe(2);
+      // Answered one wait, then sent: woken once, by the first request's end.
+      expect(begun.filter((e) => e.job === queued.job).map((e) => e.start.slotWait)).toEqual([
+        queued.start.slotWait,
+        0,
+      ]);
+      expect(receiver.mostOpen()).toBe(1);
+    });
+
+    it('drops a resend whose endpoint is disabled before it is served: the retry after re-enabling is logged as the event', async () => {
+      const run = await resendDuringDirectAttempt();
+      if (!run) return;
+      const { h, begun, receiver, endpointId, messageId } = run;
+      await h.dispatcher.updateEndpoint('acme', endpointId, { enabled: false });
+      receiver.answer(0, 500);
+      // The jobs that waited find the endpoint disabled: nothing is sent, the resend is dropped.
+      await until(() =>
+        begun.some((e) => e.trigger === 'resend' && e.start.endpoint?.enabled === false),
+      );
+      await h.dispatcher.updateEndpoint('acme', endpointId, { enabled: true });
+      // The delivery's own retry, at its time, is the event's.
+      h.clock.advance(60_000);
+      await receiver.waitFor(2);
+      receiver.answer(1, 200);
+      const log = await attemptsOf(h, endpointId, 2);
+      expect(log.map((row) => [row.trigger, row.attempt, row.status])).toEqual([
+        ['event', 2, 'succeeded'],
+        ['event', 1, 'failed'],
+      ]);
+      expect(await h.store.getDelivery('acme', endpointId, messageId)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+      });
     });
 
     it('disables an endpoint that answers 410, once, and says so on the bus', async () => {
