@@ -1,6 +1,6 @@
 import { callIdentityFills } from './call-transition';
 import { defineLuaFragment } from './lua-fragment';
-import { redisCallRecordField, redisCallSnapshotFields } from './redis-call-hash';
+import { redisCallSnapshotFields } from './redis-call-hash';
 import { toLuaLiteral } from './to-lua-literal';
 
 /**
@@ -26,32 +26,24 @@ export const applyCallTransitionLua = defineLuaFragment(
   'apply-call-transition',
   `
 local callIdentityFills = ${toLuaLiteral(callIdentityFills)}
--- Read in one HMGET: the call's record (its snapshot fields, see redis-call-hash.ts), then the
+-- Read in one HMGET: the call's snapshot fields (its state, identity and details), then the
 -- event's mark (index below). Literals: a Redis Functions library may call nothing while it loads.
-local callStateFields = ${toLuaLiteral([redisCallRecordField, ''])}
+local callStateFields = ${toLuaLiteral([...redisCallSnapshotFields, ''])}
 local callMarkIndex = #callStateFields
--- A snapshot field's index in the record (and in the snapshot the apply step returns).
+-- A snapshot field's index in callStateFields (and in the snapshot the apply step returns).
 local callField = ${toLuaLiteral(Object.fromEntries(redisCallSnapshotFields.map((name, index) => [name, index + 1])))}
 
--- A write of the transition: a snapshot field goes into the snapshot (the call's record, packed
--- again when it is written), any other field into the HSET's arguments (writes).
+-- A write of the transition, in one HSET's arguments (writes) and, for a snapshot field, in the
+-- snapshot too (the call is not read again after it is written).
 local function addWrite(writes, snapshot, field, value)
+  writes[#writes + 1] = field
+  writes[#writes + 1] = value
   local position = callField[field]
-  if position ~= nil then
-    snapshot[position] = value
-    writes.recordChanged = true
-  else
-    writes[#writes + 1] = field
-    writes[#writes + 1] = value
-  end
+  if position ~= nil then snapshot[position] = value end
 end
 
--- Writes the call in one HSET: the fields addWrite collected, and the record when it changed.
-local function writeCall(callKey, writes, snapshot)
-  if writes.recordChanged then
-    writes[#writes + 1] = ${toLuaLiteral(redisCallRecordField)}
-    writes[#writes + 1] = packCallRecord(snapshot)
-  end
+-- Writes the call in one HSET.
+local function writeCall(callKey, writes)
   redis.call('HSET', callKey, unpack(writes))
 end
 
@@ -88,7 +80,7 @@ local function applyCallTransition(callKey, transition, details)
   for index = 1, #details do storedPositions[index] = current[callMarkIndex + index] end
   -- From here on current is the call's snapshot: the writes below go into it, so the
   -- script does not read the call again after writing it.
-  current = unpackCallRecord(current[1])
+  for index = readCount, callMarkIndex, -1 do current[index] = nil end
   local status = present(current[callField.status])
   local exists = present(current[callField.createdAt]) ~= nil
   local identity = {}
@@ -166,7 +158,7 @@ local function applyCallTransition(callKey, transition, details)
   end
   if outcome == 'ignored' then
     addWrite(writes, current, markField, eventMarkIgnored)
-    writeCall(callKey, writes, current)
+    writeCall(callKey, writes)
     applied.outcome = outcome
     return applied
   end
@@ -201,7 +193,7 @@ local function applyCallTransition(callKey, transition, details)
     -- By the tracker's clock, for reads at a time of their own (the key's TTL runs on Redis's).
     addWrite(writes, current, 'expiresAt', string.format('%d', at + transition.settings.endedCallRetentionMs))
   end
-  writeCall(callKey, writes, current)
+  writeCall(callKey, writes)
   applied.outcome = outcome
   applied.status = status
   if not applied.isActive then

@@ -42,12 +42,7 @@ import {
   decodeApplyTransitionReply,
   encodeApplyTransitionArgs,
 } from './redis-apply-transition-script';
-import {
-  redisCallHashPrefixes,
-  redisCallRecordField,
-  redisCallSnapshotFields,
-} from './redis-call-hash';
-import { decodeRedisCallRecord } from './redis-call-record';
+import { redisCallHashPrefixes, redisCallSnapshotFields } from './redis-call-hash';
 import {
   type RedisCallStoreIngest,
   type RedisIngestPublished,
@@ -304,13 +299,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     if (callIds.length === 0) return [];
     const pipeline = redis.pipeline();
     for (const callId of callIds) {
-      pipeline.hmgetBuffer(callKey(tenantId, callId), ...callReadFields);
+      pipeline.hmget(callKey(tenantId, callId), ...callReadFields);
     }
     const replies = (await pipeline.exec()) ?? [];
     const calls: CallSnapshot[] = [];
     for (const [error, fields] of replies) {
       if (error) throw error;
-      const call = decodeKeptCall(fields as (Buffer | null)[], now);
+      const call = decodeKeptCall(fields as RedisValue[], now);
       if (call) calls.push(call);
     }
     return calls;
@@ -482,7 +477,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     markPublished: (key) => mark(markPublishedScript, key),
     markPublishFailed: (key) => mark(markPublishFailedScript, key),
     getCall: async (tenantId, callId, now) => {
-      const fields = await redis.hmgetBuffer(callKey(tenantId, callId), ...callReadFields);
+      const fields = await redis.hmget(callKey(tenantId, callId), ...callReadFields);
       return decodeKeptCall(fields, now);
     },
     listActiveCalls,
@@ -569,26 +564,24 @@ function applyIndexKeys(base: string, transition: CallTransition): string[] {
 
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
 
-/** What a read asks for: the call's record, then `expiresAt`. */
-const callReadFields: readonly string[] = [redisCallRecordField, 'expiresAt'];
+/** What a read asks for: the snapshot's fields, then `expiresAt`. */
+const callReadFields: readonly string[] = [...redisCallSnapshotFields, 'expiresAt'];
 
 /**
  * A call read with {@link callReadFields}, unless it is inactive and past its `expiresAt` by
  * `now` (Redis drops the key by its own clock; the tracker's may run ahead of it).
  */
 function decodeKeptCall(
-  fields: readonly (Buffer | null)[] | undefined,
+  fields: readonly RedisValue[] | undefined,
   now: number | undefined,
 ): CallSnapshot | undefined {
-  const record = fields?.[0];
-  if (!record) return undefined;
-  const call = decodeCall(decodeRedisCallRecord(record));
-  const expiresAt = fields[1];
+  const call = decodeCall(fields);
+  const expiresAt = fields?.[redisCallSnapshotFields.length];
   if (call === undefined || now === undefined || call.active || expiresAt == null) return call;
-  return Number(expiresAt.toString()) > now ? call : undefined;
+  return Number(expiresAt) > now ? call : undefined;
 }
 
-/** Builds a snapshot from the values of {@link redisCallSnapshotFields}; undefined for no call. */
+/** Builds a snapshot from `HMGET` of {@link redisCallSnapshotFields}; undefined for no call. */
 function decodeCall(fields: readonly RedisValue[] | undefined): CallSnapshot | undefined {
   if (!fields) return undefined;
   const value = (name: string): string | undefined =>

@@ -33,7 +33,7 @@ import {
   encodeApplyTransitionSettings,
   noAfterCallTransitionLua,
 } from './redis-apply-transition-script';
-import { redisCallRecordField, redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
+import { redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
 import { redisCallHashLua, redisCallSnapshotLua } from './redis-call-hash-lua';
 import {
   claimUnpublishedEndsScript,
@@ -219,8 +219,8 @@ describe.skipIf(!redis)(
       );
       expect(constants).toEqual({
         snapshotFields: redisCallSnapshotFields,
-        // The apply step reads the call's record and the event's mark (its name set per call).
-        callStateFields: [redisCallRecordField, ''],
+        // The apply step reads the snapshot's fields and the event's mark (its name set per call).
+        callStateFields: [...redisCallSnapshotFields, ''],
         callField: Object.fromEntries(
           redisCallSnapshotFields.map((name, index) => [name, index + 1]),
         ),

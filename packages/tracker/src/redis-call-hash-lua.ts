@@ -1,10 +1,5 @@
 import { defineLuaFragment } from './lua-fragment';
-import {
-  redisCallHashPrefixes,
-  redisCallRecordField,
-  redisCallSnapshotFields,
-  redisEventMarks,
-} from './redis-call-hash';
+import { redisCallHashPrefixes, redisCallSnapshotFields, redisEventMarks } from './redis-call-hash';
 import { toLuaLiteral } from './to-lua-literal';
 
 /**
@@ -34,23 +29,6 @@ end
 local function eventMarkField(eventId)
   return ${toLuaLiteral(redisCallHashPrefixes.eventMark)} .. eventId
 end
-
-local callRecordFieldCount = ${redisCallSnapshotFields.length}
-
--- The call's snapshot fields from its record (redis-call-hash.ts), false where absent, as an
--- HMGET of them would read them; every field false for no record.
-local function unpackCallRecord(record)
-  if not record then
-    local fields = {}
-    for index = 1, callRecordFieldCount do fields[index] = false end
-    return fields
-  end
-  return cmsgpack.unpack(record)
-end
-
-local function packCallRecord(fields)
-  return cmsgpack.pack(fields)
-end
 `,
 );
 
@@ -65,7 +43,7 @@ export const redisCallSnapshotLua = defineLuaFragment(
 local snapshotFields = ${toLuaLiteral(redisCallSnapshotFields)}
 
 local function readSnapshot(callKey)
-  return unpackCallRecord(redis.call('HGET', callKey, ${toLuaLiteral(redisCallRecordField)}))
+  return redis.call('HMGET', callKey, unpack(snapshotFields))
 end
 `,
 );

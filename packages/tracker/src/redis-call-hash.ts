@@ -4,13 +4,11 @@ import { callDetailNames } from './call-details';
  * The layout of one call in the Redis store: a hash at `<prefix>:{<tenant>}:call:<callId>`,
  * holding what `StoredCall` holds in memory.
  *
- * - `r`, the call's record: its identity, state and details ({@link redisCallSnapshotFields}, in
- *   that order) packed in one MessagePack array by Redis's `cmsgpack`, each a string or `false`
- *   when absent (one field read and written per event instead of 24, decision 0072). Identity
- *   and state as text: `tenantId`, `callId`, `provider`, `status`, `branchId`, `agentId`,
- *   `userId`, `direction`, `from`, `to`; times in ms since the epoch: `startedAt`, `answeredAt`,
- *   `endedAt` (provider clock), `createdAt`, `updatedAt` (tracker clock); `version`, an integer;
- *   `d:<detail>`, a detail (see `callDetailNames`) as JSON, exactly as the event carried it.
+ * - Identity and state, one field each, as text: `tenantId`, `callId`, `provider`, `status`,
+ *   `branchId`, `agentId`, `userId`, `direction`, `from`, `to`; times in ms since the epoch:
+ *   `startedAt`, `answeredAt`, `endedAt` (provider clock), `createdAt`, `updatedAt` (tracker
+ *   clock); `version`, an integer.
+ * - `d:<detail>`: a detail (see `callDetailNames`) as JSON, exactly as the event carried it.
  * - `p:<detail>`: that detail's timeline position, `<sequence>:<occurredAt ms>:<eventId>` (the
  *   sequence empty when the event had none); the event id is last, so it may contain colons.
  * - `e:<eventId>`: the event's mark, see {@link redisEventMarks}.
@@ -38,10 +36,7 @@ export const redisCallHashPrefixes = {
  */
 export const redisEventMarks = { done: 'd', ignored: 'i' } as const;
 
-/** The hash field holding the call's record: its snapshot fields, packed. */
-export const redisCallRecordField = 'r';
-
-/** The fields a call snapshot is read from, in this order, in the call's record. */
+/** The hash fields a call snapshot is read from, in this order (one `HMGET`). */
 export const redisCallSnapshotFields: readonly string[] = [
   'tenantId',
   'callId',
