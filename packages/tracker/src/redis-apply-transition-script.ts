@@ -257,7 +257,7 @@ export function encodeApplyTransitionArgs(
     String(transition.at),
     optional(transition.expectUpdatedAt),
     publishedInScript ? '1' : '',
-    new Date(transition.at).toISOString(),
+    trackerIsoTime(transition.at),
     new Date(transition.occurredAt).toISOString(),
     encodeApplyTransitionSettings(settings),
   ];
@@ -273,6 +273,14 @@ export function encodeApplyTransitionArgs(
   }
   args.push(String(details.length / 2), ...details, ...seamArgs);
   return args;
+}
+
+/** The last tracker time's ISO text: events that arrive together share their millisecond. */
+let lastTrackerTime = { ms: Number.NaN, iso: '' };
+
+function trackerIsoTime(ms: number): string {
+  if (ms !== lastTrackerTime.ms) lastTrackerTime = { ms, iso: new Date(ms).toISOString() };
+  return lastTrackerTime.iso;
 }
 
 /** The settings' text of each settings object, made once. */
