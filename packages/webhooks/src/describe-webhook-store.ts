@@ -831,16 +831,23 @@ export function describeWebhookStore(
       assert.equal(elsewhere.slotWait, undefined);
     });
 
-    it('holds one attempt of a delivery at a time, and a resend until an attempt serves it', async () => {
+    /** A store with one endpoint and one message delivered to it, for the delivery hold's tests. */
+    const openDelivery = async () => {
       const store = await open();
-      if (!store) return;
+      if (!store) return undefined;
       const target = endpoint('acme');
       await store.createEndpoint(target, 10);
       const msg = message('acme');
       await store.createDeliveries(msg, [target.id], day);
       const job = (id: string, trigger?: DeliveryJob['trigger']) =>
         deliveryJob(target.id, msg.id, id, trigger);
-      const lease = { now, leaseMs: 60_000 };
+      return { store, target, msg, job, lease: { now, leaseMs: 60_000 } };
+    };
+
+    it('holds one attempt of a delivery at a time, and a resend until an attempt serves it', async () => {
+      const opened = await openDelivery();
+      if (!opened) return;
+      const { store, target, msg, job, lease } = opened;
       const finish = (
         holder: string,
         status: 'succeeded' | 'failed',
@@ -934,15 +941,9 @@ export function describeWebhookStore(
     });
 
     it('drops a resend whose endpoint is disabled before an attempt serves it', async () => {
-      const store = await open();
-      if (!store) return;
-      const target = endpoint('acme');
-      await store.createEndpoint(target, 10);
-      const msg = message('acme');
-      await store.createDeliveries(msg, [target.id], day);
-      const job = (id: string, trigger?: DeliveryJob['trigger']) =>
-        deliveryJob(target.id, msg.id, id, trigger);
-      const lease = { now, leaseMs: 60_000 };
+      const opened = await openDelivery();
+      if (!opened) return;
+      const { store, target, msg, job, lease } = opened;
       const recordFailure = (
         holder: string | undefined,
         delivery: NonNullable<RecordAttemptInput['delivery']>,
