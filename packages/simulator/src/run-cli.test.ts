@@ -64,6 +64,15 @@ describe('runCli arguments', () => {
     [['--target', 'http://x', '--retries=-1'], /--retries counts must be whole numbers/],
     [['--target', 'http://x', '--retries', 'retell=x'], /--retries counts must be whole numbers/],
     [['--target', 'http://x', '--retries', 'vapi=1'], /unknown provider "vapi" in --retries/],
+    // Twilio's connection override rc takes 0 to 5 retries.
+    [
+      ['--target', 'http://x', '--retries', 'twilio=6'],
+      /--retries twilio= must be 0 to 5 \(Twilio's rc\), not "6"/,
+    ],
+    [
+      ['--target', 'http://x', '--retries', '6'],
+      /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5.*--retries twilio=5,retell=6,callerdesk=6/,
+    ],
     [
       ['--target', 'http://x', '--twilio-retry-policy', 'ct,6xx'],
       /unknown value "6xx" in --twilio-retry-policy \(Twilio's rp: ct, rt, 4xx, 5xx, all\)/,
