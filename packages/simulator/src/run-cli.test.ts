@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { serveForTest, stopTestServers } from '@calltrack/test-utils';
 import { createTwilioClient } from '@calltrack/twilio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWebhookApp } from './__tests__/start-webhook-app';
+import { type InterceptedAnswer, startWebhookApp } from './__tests__/start-webhook-app';
 import { demoCredentials } from './demo-credentials';
 import { type CliEnvironment, cliExitCodes, runCli } from './run-cli';
 
@@ -265,6 +265,86 @@ describe('runCli against the real handlers', () => {
       new RegExp(`${webhooks} failed, 0 retries, 0 lost \\(0 rejected\\), ${webhooks} duplicates`),
     );
     expect(code).toBe(cliExitCodes.ok);
+  });
+
+  describe('a failed duplicate of a webhook the app took loses nothing', () => {
+    /** An app that takes the first delivery of every webhook and answers its duplicate `answer`. */
+    function failingDuplicates(answer: InterceptedAnswer) {
+      const seen = new Set<string>();
+      return startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          if (seen.has(key)) return answer;
+          seen.add(key);
+          return undefined;
+        },
+      });
+    }
+    const alreadyTaken = {
+      status: 409,
+      body: { error: { code: 'duplicate', message: 'Already processed.' } },
+    };
+
+    it('neither stops nor counts a rejected webhook when Twilio duplicates are answered 4xx', async () => {
+      const app = await failingDuplicates(alreadyTaken);
+      const { code, stdout, stderr } = await run([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '2'],
+        ...['--rate', '100', '--speed', 'max', '--seed', '16', '--quiet'],
+      ]);
+      expect(stderr).toEqual([
+        expect.stringMatching(
+          /^✖ 409 \(Already processed\.\) from \/webhooks\/twilio to a duplicate of the twilio status:\S+ webhook, which the app took: nothing is lost\.$/,
+        ),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      const summary = stdout.join('\n');
+      expect(summary).toMatch(/2 started, 2 completed/);
+      // Every duplicate was a failed delivery, and no webhook was lost or rejected.
+      const webhooks = app.received.length / 2;
+      expect(summary).toMatch(
+        new RegExp(
+          `${2 * webhooks} sent, ${webhooks} failed, 0 retries, 0 lost \\(0 rejected\\), ${webhooks} duplicates`,
+        ),
+      );
+      expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
+    });
+
+    it("runs on through Retell's retries of a refused duplicate, the last one refused too", async () => {
+      const app = await failingDuplicates(alreadyTaken);
+      const { code, stdout, stderr } = await run([
+        ...['--target', app.url, '--providers', 'retell', '--duplicates', '1', '--calls', '1'],
+        ...['--speed', 'max', '--seed', '17', '--quiet'],
+      ]);
+      expect(stderr).toEqual([
+        expect.stringMatching(
+          /^✖ 409 \(Already processed\.\) from \/webhooks\/retell to a duplicate of the retell \S+ webhook, which the app took: nothing is lost; Retell sends it again\.$/,
+        ),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      const summary = stdout.join('\n');
+      expect(summary).toMatch(/1 started, 1 completed/);
+      // Each duplicate and its 3 retries refused: four failed deliveries per webhook, none lost.
+      const [, sent, failed, retries] =
+        /(\d+) sent, (\d+) failed, (\d+) retries, 0 lost \(0 rejected\)/.exec(summary) ?? [];
+      const webhooks = Number(sent) / 5;
+      expect(webhooks).toBeGreaterThanOrEqual(2);
+      expect([Number(failed), Number(retries)]).toEqual([4 * webhooks, 3 * webhooks]);
+    });
+
+    it('neither stops nor counts a lost webhook when duplicates get no answer in time', async () => {
+      const app = await failingDuplicates('stall');
+      const { code, stdout, stderr } = await run([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '1'],
+        ...['--speed', 'max', '--seed', '18', '--timeout', '100', '--quiet'],
+      ]);
+      expect(stderr).toEqual([
+        expect.stringMatching(
+          /^✖ no answer within 100 ms from \/webhooks\/twilio to a duplicate of the twilio status:\S+ webhook, which the app took: nothing is lost; Twilio sends it again\.$/,
+        ),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      expect(stdout.join('\n')).toMatch(/\d+ retries, 0 lost \(0 rejected\)/);
+    });
   });
 
   it('explains a wrong path (404)', async () => {

@@ -2,7 +2,11 @@ import { parseArgs } from 'node:util';
 import type { Clock } from '@calltrack/core';
 import { createProviderApi } from './create-provider-api';
 import { createSimulator } from './create-simulator';
-import { explainDeliveryFailure, explainLostWebhook } from './explain-delivery-failure';
+import {
+  explainDeliveryFailure,
+  explainFailedDuplicate,
+  explainLostWebhook,
+} from './explain-delivery-failure';
 import { formatDeliveryJson, formatDeliveryLine } from './format-delivery-line';
 import { formatSummary } from './format-summary';
 import type { ProviderApi } from './provider-api';
@@ -124,9 +128,28 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
     io.stderr(`Stopping: ${reason} (use --keep-going to continue).`);
     void simulator?.stop({ abort: true });
   };
+  // The webhooks of each running call that a delivery was taken for, by script index: a failed
+  // duplicate of one of them loses nothing (the app may rightly refuse what it already has).
+  const takenWebhooks = new Map<string, Set<number>>();
+  const callKey = (call: { provider: SimulatorProvider; callId: string }) =>
+    `${call.provider} ${call.callId}`;
   const onDelivery = (delivery: SimulatorDelivery) => {
     if (!quiet) io.stdout(json ? formatDeliveryJson(delivery) : formatDeliveryLine(delivery));
-    if (delivery.ok) return;
+    const call = callKey(delivery);
+    if (delivery.ok) {
+      const taken = takenWebhooks.get(call) ?? new Set<number>();
+      taken.add(delivery.index);
+      takenWebhooks.set(call, taken);
+      return;
+    }
+    if (delivery.duplicate && takenWebhooks.get(call)?.has(delivery.index) === true) {
+      const key = `${delivery.provider}:${delivery.status}:duplicate`;
+      if (!explained.has(key)) {
+        explained.add(key);
+        io.stderr(`✖ ${explainFailedDuplicate(delivery)}`);
+      }
+      return;
+    }
     const key = `${delivery.provider}:${delivery.status}`;
     if (!explained.has(key)) {
       explained.add(key);
@@ -151,6 +174,7 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
     simulator = createSimulator({
       ...options,
       onDelivery,
+      onCallEnd: (call) => takenWebhooks.delete(callKey(call)),
       ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
       ...(io.wallClock === undefined ? {} : { wallClock: io.wallClock }),
     });
