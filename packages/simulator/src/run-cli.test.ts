@@ -739,24 +739,28 @@ describe('runCli against the real handlers', () => {
   });
 
   it('explains an app that is not running', async () => {
-    const { code, stderr } = await run([
-      '--target',
-      'http://127.0.0.1:9',
-      '--providers',
-      'twilio',
-      '--calls',
-      '1',
-      '--speed',
-      'max',
+    // A loopback port that was just free: the connection is refused (port 9, fetch's "bad
+    // port", never tried to connect at all).
+    const closed = await serveForTest(createServer());
+    const target = closed.url;
+    await closed.close();
+    const { code, stdout, stderr } = await run([
+      ...['--target', target, '--providers', 'twilio', '--calls', '1', '--speed', 'max'],
+      ...['--seed', '19'],
     ]);
     expect(code).toBe(cliExitCodes.failed);
+    const where = `${target}/webhooks/twilio`.replace(/[.]/g, '\\.');
     expect(stderr[0]).toMatch(
-      /^✖ no answer from http:\/\/127\.0\.0\.1:9\/webhooks\/twilio: .*Is the app running/,
+      new RegExp(
+        `^✖ no answer from ${where}: ECONNREFUSED: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+ \\(Twilio sends it again\\)\\. Is the app running, and is --target right\\?$`,
+      ),
     );
     // Twilio retried the failed connection once (rc=1, rp=ct,rt), then gave the webhook up.
     expect(stderr[1]).toMatch(
-      /^Stopping: a Twilio status:\S+ webhook was lost: no answer \(.+\); Twilio's retries are exhausted \(1 made\) \(use --keep-going to continue\)\.$/,
+      /^Stopping: a Twilio status:\S+ webhook was lost: no answer \(ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:\d+\); Twilio's retries are exhausted \(1 made\) \(use --keep-going to continue\)\.$/,
     );
+    expect(stderr).toHaveLength(2);
+    expect(stdout.join('\n')).toMatch(/HTTP +0 ×\d+/);
   });
 
   it('prints JSON lines with --json', async () => {
