@@ -606,12 +606,12 @@ describe('retries of deliveries the app did not take', () => {
 });
 
 describe('duplicates the app failed after taking the original', () => {
-  /** Lets the first delivery of each webhook through and answers 503 to every later one. */
-  function failAfterFirst() {
+  /** Lets the first delivery of each webhook through and answers `answer` to every later one. */
+  function failAfterFirst(answer: InterceptedAnswer = busUnavailable) {
     const passed = new Map<string, number>();
     const intercept = (request: ReceivedRequest): InterceptedAnswer => {
       const key = `${request.method} ${request.url} ${request.body}`;
-      if (passed.has(key)) return busUnavailable;
+      if (passed.has(key)) return answer;
       passed.set(key, 1);
       return undefined;
     };
@@ -636,6 +636,34 @@ describe('duplicates the app failed after taking the original', () => {
       lostWebhooks: 0,
     });
   });
+
+  it.each([
+    ['twilio', 0],
+    ['retell', 3],
+  ] as const)(
+    '%s: a duplicate refused (4xx) is a failed delivery, not a rejected webhook',
+    async (provider, retries) => {
+      const alreadyTaken: InterceptedAnswer = {
+        status: 409,
+        body: { error: { code: 'duplicate', message: 'Already processed.' } },
+      };
+      const { simulator, call, expectEachWebhookTakenOnce } = await runThroughOutage(
+        provider,
+        failAfterFirst(alreadyTaken),
+        { duplicateRate: 1 },
+      );
+      expectEachWebhookTakenOnce();
+      expect(call.ok).toBe(true);
+      expect(call.deliveries.some((delivery) => delivery.lost)).toBe(false);
+      const refused = call.webhooks.length * (1 + retries);
+      expect(simulator.stats).toMatchObject({
+        failedDeliveries: refused,
+        rejectedDeliveries: refused,
+        lostWebhooks: 0,
+        rejectedWebhooks: 0,
+      });
+    },
+  );
 });
 
 describe('running a stream of calls', () => {

@@ -52,6 +52,20 @@ export function explainDeliveryFailure(delivery: SimulatorDelivery): string {
 }
 
 /**
+ * A failed duplicate of a webhook the app took, for the CLI's error output: the answer, and that
+ * nothing is lost (an app may well refuse a webhook it already has), e.g. `409 (Already
+ * processed.) from /webhooks/twilio to a duplicate of the twilio status:ringing webhook, which
+ * the app took: nothing is lost.`
+ *
+ * @internal
+ */
+export function explainFailedDuplicate(delivery: SimulatorDelivery): string {
+  const { pathname } = new URL(delivery.url);
+  const retry = delivery.willRetry ? `; ${providerNames[delivery.provider]} sends it again` : '';
+  return `${lastAnswer(delivery)} from ${pathname} to a duplicate of the ${delivery.provider} ${delivery.kind} webhook, which the app took: nothing is lost${retry}.`;
+}
+
+/**
  * Why a webhook is lost, for the CLI's stop message: which one, the last answer (a 5xx, a timeout,
  * a failed connection) and that its provider retries it no more, e.g. `a Retell call_ended
  * webhook was lost: 503 (Bus down.); Retell's retries are exhausted (3 made)`.

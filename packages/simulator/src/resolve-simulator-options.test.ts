@@ -56,6 +56,12 @@ describe('resolveSimulatorOptions', () => {
     });
     const none = resolveSimulatorOptions({ target: 'http://x', retries: 0 }).retries;
     expect(Object.values(none).map((policy) => policy.count)).toEqual([0, 0, 0]);
+    // Twilio's rc allows at most 5; the other providers take any count.
+    const most = resolveSimulatorOptions({
+      target: 'http://x',
+      retries: { twilio: { count: 5 }, retell: 9 },
+    }).retries;
+    expect([most.twilio.count, most.retell.count]).toEqual([5, 9]);
   });
 
   it('builds the webhook URLs from a prefix and per-provider paths, keeping their query', () => {
@@ -128,6 +134,13 @@ describe('resolveSimulatorOptions', () => {
       { target: 'http://x', retries: { twilio: { totalTimeoutMs: 0 } } },
       /retries\.twilio\.totalTimeoutMs/,
     ],
+    // Twilio's connection override rc takes 0 to 5 retries.
+    [{ target: 'http://x', retries: { twilio: 6 } }, /retries\.twilio must be 0 to 5 retries/],
+    [
+      { target: 'http://x', retries: { twilio: { count: 6 } } },
+      /retries\.twilio must be 0 to 5 retries \(Twilio's rc\)/,
+    ],
+    [{ target: 'http://x', retries: 6 }, /retries gives Twilio 6 retries.*0 to 5.*per provider/],
   ])('refuses invalid options %#', (options, message) => {
     expect(() => resolveSimulatorOptions(options)).toThrow(InvalidArgumentError);
     expect(() => resolveSimulatorOptions(options)).toThrow(message);

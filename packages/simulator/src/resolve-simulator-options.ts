@@ -181,6 +181,12 @@ function resolveRetries(
   if (retries === undefined) return resolved;
   if (typeof retries === 'number') {
     const count = checkRetryCount(retries, 'retries');
+    const twilioMax = maxRetryCounts.twilio;
+    if (count > twilioMax) {
+      failOption(
+        `retries gives Twilio ${count} retries, but Twilio's rc allows 0 to ${twilioMax}: give counts per provider (e.g. { twilio: ${twilioMax}, retell: ${count} }).`,
+      );
+    }
     for (const provider of simulatorProviders) {
       resolved[provider] = { ...resolved[provider], count };
     }
@@ -199,7 +205,7 @@ function resolveRetries(
     if (typeof policy === 'number') {
       resolved[provider as SimulatorProvider] = {
         ...current,
-        count: checkRetryCount(policy, name),
+        count: checkRetryCount(policy, name, provider as SimulatorProvider),
       };
       continue;
     }
@@ -221,7 +227,10 @@ function resolveRetries(
       failOption(`${name}.totalTimeoutMs must be a positive number of milliseconds.`);
     }
     resolved[provider as SimulatorProvider] = {
-      count: policy.count === undefined ? current.count : checkRetryCount(policy.count, name),
+      count:
+        policy.count === undefined
+          ? current.count
+          : checkRetryCount(policy.count, name, provider as SimulatorProvider),
       on: [...new Set(on)],
       ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
     };
@@ -229,9 +238,20 @@ function resolveRetries(
   return resolved;
 }
 
-function checkRetryCount(count: number, name: string): number {
+/**
+ * The most retries a provider can be told to make: Twilio's connection override `rc` takes 0 to
+ * 5. Retell's and CallerDesk's counts are the simulator's own knob, so any count goes.
+ */
+const maxRetryCounts = { twilio: 5 } as const;
+
+function checkRetryCount(count: number, name: string, provider?: SimulatorProvider): number {
   if (!Number.isInteger(count) || count < 0) {
     failOption(`${name} must be a whole number of retries ≥ 0.`);
+  }
+  if (provider === 'twilio' && count > maxRetryCounts.twilio) {
+    failOption(
+      `${name} must be 0 to ${maxRetryCounts.twilio} retries (Twilio's rc), got ${count}.`,
+    );
   }
   return count;
 }

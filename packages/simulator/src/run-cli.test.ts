@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { serveForTest, stopTestServers } from '@calltrack/test-utils';
 import { createTwilioClient } from '@calltrack/twilio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWebhookApp } from './__tests__/start-webhook-app';
+import { type InterceptedAnswer, startWebhookApp } from './__tests__/start-webhook-app';
 import { demoCredentials } from './demo-credentials';
 import { type CliEnvironment, cliExitCodes, runCli } from './run-cli';
 
@@ -64,6 +64,15 @@ describe('runCli arguments', () => {
     [['--target', 'http://x', '--retries=-1'], /--retries counts must be whole numbers/],
     [['--target', 'http://x', '--retries', 'retell=x'], /--retries counts must be whole numbers/],
     [['--target', 'http://x', '--retries', 'vapi=1'], /unknown provider "vapi" in --retries/],
+    // Twilio's connection override rc takes 0 to 5 retries.
+    [
+      ['--target', 'http://x', '--retries', 'twilio=6'],
+      /--retries twilio= must be 0 to 5 \(Twilio's rc\), not "6"/,
+    ],
+    [
+      ['--target', 'http://x', '--retries', '6'],
+      /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5.*--retries twilio=5,retell=6,callerdesk=6/,
+    ],
     [
       ['--target', 'http://x', '--twilio-retry-policy', 'ct,6xx'],
       /unknown value "6xx" in --twilio-retry-policy \(Twilio's rp: ct, rt, 4xx, 5xx, all\)/,
@@ -256,6 +265,86 @@ describe('runCli against the real handlers', () => {
       new RegExp(`${webhooks} failed, 0 retries, 0 lost \\(0 rejected\\), ${webhooks} duplicates`),
     );
     expect(code).toBe(cliExitCodes.ok);
+  });
+
+  describe('a failed duplicate of a webhook the app took loses nothing', () => {
+    /** An app that takes the first delivery of every webhook and answers its duplicate `answer`. */
+    function failingDuplicates(answer: InterceptedAnswer) {
+      const seen = new Set<string>();
+      return startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          if (seen.has(key)) return answer;
+          seen.add(key);
+          return undefined;
+        },
+      });
+    }
+    const alreadyTaken = {
+      status: 409,
+      body: { error: { code: 'duplicate', message: 'Already processed.' } },
+    };
+
+    it('neither stops nor counts a rejected webhook when Twilio duplicates are answered 4xx', async () => {
+      const app = await failingDuplicates(alreadyTaken);
+      const { code, stdout, stderr } = await run([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '2'],
+        ...['--rate', '100', '--speed', 'max', '--seed', '16', '--quiet'],
+      ]);
+      expect(stderr).toEqual([
+        expect.stringMatching(
+          /^✖ 409 \(Already processed\.\) from \/webhooks\/twilio to a duplicate of the twilio status:\S+ webhook, which the app took: nothing is lost\.$/,
+        ),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      const summary = stdout.join('\n');
+      expect(summary).toMatch(/2 started, 2 completed/);
+      // Every duplicate was a failed delivery, and no webhook was lost or rejected.
+      const webhooks = app.received.length / 2;
+      expect(summary).toMatch(
+        new RegExp(
+          `${2 * webhooks} sent, ${webhooks} failed, 0 retries, 0 lost \\(0 rejected\\), ${webhooks} duplicates`,
+        ),
+      );
+      expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
+    });
+
+    it("runs on through Retell's retries of a refused duplicate, the last one refused too", async () => {
+      const app = await failingDuplicates(alreadyTaken);
+      const { code, stdout, stderr } = await run([
+        ...['--target', app.url, '--providers', 'retell', '--duplicates', '1', '--calls', '1'],
+        ...['--speed', 'max', '--seed', '17', '--quiet'],
+      ]);
+      expect(stderr).toEqual([
+        expect.stringMatching(
+          /^✖ 409 \(Already processed\.\) from \/webhooks\/retell to a duplicate of the retell \S+ webhook, which the app took: nothing is lost; Retell sends it again\.$/,
+        ),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      const summary = stdout.join('\n');
+      expect(summary).toMatch(/1 started, 1 completed/);
+      // Each duplicate and its 3 retries refused: four failed deliveries per webhook, none lost.
+      const [, sent, failed, retries] =
+        /(\d+) sent, (\d+) failed, (\d+) retries, 0 lost \(0 rejected\)/.exec(summary) ?? [];
+      const webhooks = Number(sent) / 5;
+      expect(webhooks).toBeGreaterThanOrEqual(2);
+      expect([Number(failed), Number(retries)]).toEqual([4 * webhooks, 3 * webhooks]);
+    });
+
+    it('neither stops nor counts a lost webhook when duplicates get no answer in time', async () => {
+      const app = await failingDuplicates('stall');
+      const { code, stdout, stderr } = await run([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '1'],
+        ...['--speed', 'max', '--seed', '18', '--timeout', '100', '--quiet'],
+      ]);
+      expect(stderr).toEqual([
+        expect.stringMatching(
+          /^✖ no answer within 100 ms from \/webhooks\/twilio to a duplicate of the twilio status:\S+ webhook, which the app took: nothing is lost; Twilio sends it again\.$/,
+        ),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      expect(stdout.join('\n')).toMatch(/\d+ retries, 0 lost \(0 rejected\)/);
+    });
   });
 
   it('explains a wrong path (404)', async () => {
@@ -650,24 +739,28 @@ describe('runCli against the real handlers', () => {
   });
 
   it('explains an app that is not running', async () => {
-    const { code, stderr } = await run([
-      '--target',
-      'http://127.0.0.1:9',
-      '--providers',
-      'twilio',
-      '--calls',
-      '1',
-      '--speed',
-      'max',
+    // A loopback port that was just free: the connection is refused (port 9, fetch's "bad
+    // port", never tried to connect at all).
+    const closed = await serveForTest(createServer());
+    const target = closed.url;
+    await closed.close();
+    const { code, stdout, stderr } = await run([
+      ...['--target', target, '--providers', 'twilio', '--calls', '1', '--speed', 'max'],
+      ...['--seed', '19'],
     ]);
     expect(code).toBe(cliExitCodes.failed);
+    const where = `${target}/webhooks/twilio`.replace(/[.]/g, '\\.');
     expect(stderr[0]).toMatch(
-      /^✖ no answer from http:\/\/127\.0\.0\.1:9\/webhooks\/twilio: .*Is the app running/,
+      new RegExp(
+        `^✖ no answer from ${where}: ECONNREFUSED: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+ \\(Twilio sends it again\\)\\. Is the app running, and is --target right\\?$`,
+      ),
     );
     // Twilio retried the failed connection once (rc=1, rp=ct,rt), then gave the webhook up.
     expect(stderr[1]).toMatch(
-      /^Stopping: a Twilio status:\S+ webhook was lost: no answer \(.+\); Twilio's retries are exhausted \(1 made\) \(use --keep-going to continue\)\.$/,
+      /^Stopping: a Twilio status:\S+ webhook was lost: no answer \(ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:\d+\); Twilio's retries are exhausted \(1 made\) \(use --keep-going to continue\)\.$/,
     );
+    expect(stderr).toHaveLength(2);
+    expect(stdout.join('\n')).toMatch(/HTTP +0 ×\d+/);
   });
 
   it('prints JSON lines with --json', async () => {

@@ -2,7 +2,11 @@ import { parseArgs } from 'node:util';
 import type { Clock } from '@calltrack/core';
 import { createProviderApi } from './create-provider-api';
 import { createSimulator } from './create-simulator';
-import { explainDeliveryFailure, explainLostWebhook } from './explain-delivery-failure';
+import {
+  explainDeliveryFailure,
+  explainFailedDuplicate,
+  explainLostWebhook,
+} from './explain-delivery-failure';
 import { formatDeliveryJson, formatDeliveryLine } from './format-delivery-line';
 import { formatSummary } from './format-summary';
 import type { ProviderApi } from './provider-api';
@@ -52,9 +56,10 @@ Options:
   --outcomes <weights>       e.g. completed=6,no-answer=2,busy=1,failed=1,voicemail=1
   --duplicates <share>       Share 0..1 of webhooks delivered twice though the first was taken (default 0)
   --retries <n|list>         Retries of a delivery the app did not take: n for every provider (0: none), or
-                             per provider, e.g. twilio=2,retell=0 (default each provider's own: Twilio 1 of a
-                             failed connection or timeout while its attempts took under 15 s in all (tt),
-                             Retell 3 of any non-2xx or timeout, CallerDesk 0)
+                             per provider, e.g. twilio=2,retell=0; Twilio takes 0 to 5, as its rc (default
+                             each provider's own: Twilio 1 of a failed connection or timeout while its
+                             attempts took under 15 s in all (tt), Retell 3 of any non-2xx or timeout,
+                             CallerDesk 0)
   --twilio-retry-policy <list>
                              What Twilio retries, as its rp: comma-separated ct (failed connection), rt (no
                              answer in time), 4xx, 5xx, all (default ct,rt), e.g. ct,rt,5xx
@@ -123,9 +128,28 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
     io.stderr(`Stopping: ${reason} (use --keep-going to continue).`);
     void simulator?.stop({ abort: true });
   };
+  // The webhooks of each running call that a delivery was taken for, by script index: a failed
+  // duplicate of one of them loses nothing (the app may rightly refuse what it already has).
+  const takenWebhooks = new Map<string, Set<number>>();
+  const callKey = (call: { provider: SimulatorProvider; callId: string }) =>
+    `${call.provider} ${call.callId}`;
   const onDelivery = (delivery: SimulatorDelivery) => {
     if (!quiet) io.stdout(json ? formatDeliveryJson(delivery) : formatDeliveryLine(delivery));
-    if (delivery.ok) return;
+    const call = callKey(delivery);
+    if (delivery.ok) {
+      const taken = takenWebhooks.get(call) ?? new Set<number>();
+      taken.add(delivery.index);
+      takenWebhooks.set(call, taken);
+      return;
+    }
+    if (delivery.duplicate && takenWebhooks.get(call)?.has(delivery.index) === true) {
+      const key = `${delivery.provider}:${delivery.status}:duplicate`;
+      if (!explained.has(key)) {
+        explained.add(key);
+        io.stderr(`✖ ${explainFailedDuplicate(delivery)}`);
+      }
+      return;
+    }
     const key = `${delivery.provider}:${delivery.status}`;
     if (!explained.has(key)) {
       explained.add(key);
@@ -150,6 +174,7 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
     simulator = createSimulator({
       ...options,
       onDelivery,
+      onCallEnd: (call) => takenWebhooks.delete(callKey(call)),
       ...(io.fetch === undefined ? {} : { fetch: io.fetch }),
       ...(io.wallClock === undefined ? {} : { wallClock: io.wallClock }),
     });
@@ -367,6 +392,9 @@ function share(value: string, flag: string): number {
   return number;
 }
 
+/** Twilio's connection override `rc` takes 0 to 5 retries. */
+const twilioMaxRetries = 5;
+
 /** `--retries`: one count for every provider, or `provider=count` pairs. */
 function retryCounts(value: string): number | Partial<Record<SimulatorProvider, number>> {
   const count = (text: string) => {
@@ -375,7 +403,15 @@ function retryCounts(value: string): number | Partial<Record<SimulatorProvider, 
     }
     return Number(text);
   };
-  if (!value.includes('=')) return count(value.trim());
+  if (!value.includes('=')) {
+    const every = count(value.trim());
+    if (every > twilioMaxRetries) {
+      throw new UsageError(
+        `--retries ${every} would give Twilio ${every} retries: Twilio's rc allows 0 to ${twilioMaxRetries}. Give counts per provider, e.g. --retries twilio=${twilioMaxRetries},retell=${every},callerdesk=${every}.`,
+      );
+    }
+    return every;
+  }
   const counts: Partial<Record<SimulatorProvider, number>> = {};
   for (const item of value.split(',')) {
     if (item.trim() === '') continue;
@@ -386,6 +422,11 @@ function retryCounts(value: string): number | Partial<Record<SimulatorProvider, 
       );
     }
     counts[name as SimulatorProvider] = count(text);
+    if (name === 'twilio' && Number(text) > twilioMaxRetries) {
+      throw new UsageError(
+        `--retries twilio= must be 0 to ${twilioMaxRetries} (Twilio's rc), not "${text}".`,
+      );
+    }
   }
   return counts;
 }

@@ -8,7 +8,7 @@ export type SimulatorRetryFailure = 'connection' | 'timeout' | '4xx' | '5xx';
 
 /** How a provider retries a webhook delivery that failed: the same request again, after a delay. */
 export interface SimulatorRetryPolicy {
-  /** Retries after the first attempt (0: none). */
+  /** Retries after the first attempt (0: none; Twilio's, as its `rc`, at most 5). */
   count: number;
   /** The failures that are retried; any other failure is final at once. */
   on: readonly SimulatorRetryFailure[];
