@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { toNodeHandler } from '@calltrack/core/node';
+import type { ProviderApiFaultRule } from '@calltrack/simulator';
 import { serveForTest } from '@calltrack/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
@@ -11,8 +12,11 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-async function startApi(extra: Partial<CreateDialerHandlerOptions> = {}) {
-  const app: DialerApp = await startDialerApp({ providerApi: { outcome: 'busy' } });
+async function startApi(
+  extra: Partial<CreateDialerHandlerOptions> = {},
+  providerApi: { fault?: ProviderApiFaultRule } = {},
+) {
+  const app: DialerApp = await startDialerApp({ providerApi: { outcome: 'busy', ...providerApi } });
   closers.push(() => app.close());
   const errors: unknown[] = [];
   const handler = createDialerHandler({
@@ -155,7 +159,16 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
   });
 
   it('answers a second trigger during a run with a follow-up, not a parallel run', async () => {
-    const { app, api } = await startApi();
+    // The provider answers the run's call only once both triggers are answered: the second one
+    // comes during the run however fast the machine places the call.
+    let answerCalls!: () => void;
+    const bothAnswered = new Promise<void>((resolve) => {
+      answerCalls = resolve;
+    });
+    const { app, api } = await startApi(
+      {},
+      { fault: () => ({ type: 'hold', until: bothAnswered }) },
+    );
     await app.store.addLeads([
       {
         tenantId: demoTenant,
@@ -169,6 +182,7 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
       api('/dialer/runs', { method: 'POST' }),
       api('/dialer/runs', { method: 'POST' }),
     ]);
+    answerCalls();
     expect([one.body.outcome, two.body.outcome].sort()).toEqual(['follow_up_scheduled', 'started']);
     await app.waitForLeads(demoTenant, ['twilio-1'], ([lead]) => lead?.callStatus === 'completed');
     expect(app.providerApi.countCalls()).toBe(1);
