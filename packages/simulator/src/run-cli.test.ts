@@ -25,6 +25,17 @@ async function run(
   return { code, stdout, stderr };
 }
 
+/** Runs the CLI with stdout and stderr in one log, stderr lines marked. */
+async function runCliLogged(args: string[]): Promise<{ code: number; log: string[] }> {
+  const log: string[] = [];
+  const code = await runCli(args, {
+    stdout: (line) => log.push(line),
+    stderr: (line) => log.push(`stderr: ${line}`),
+    env: {},
+  });
+  return { code, log };
+}
+
 describe('runCli arguments', () => {
   it('prints the help', async () => {
     const { code, stdout } = await run(['--help']);
@@ -484,18 +495,10 @@ describe('runCli against the real handlers', () => {
 
     it('stops when the last retry of a Retell webhook is refused too, and exits 1', async () => {
       const app = await startWebhookApp({ intercept: () => unknownTenant });
-      const log: string[] = [];
-      const code = await runCli(
-        [
-          ...['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', 'max'],
-          ...['--seed', '9', '--json'],
-        ],
-        {
-          stdout: (line) => log.push(line),
-          stderr: (line) => log.push(`stderr: ${line}`),
-          env: {},
-        },
-      );
+      const { code, log } = await runCliLogged([
+        ...['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', 'max'],
+        ...['--seed', '9', '--json'],
+      ]);
       expect(code).toBe(cliExitCodes.failed);
       const stopping = log.findIndex((line) => line.startsWith('stderr: Stopping:'));
       expect(log[stopping]).toBe(
@@ -566,18 +569,10 @@ describe('runCli against the real handlers', () => {
 
     it('stops when Retell gave a webhook up after its third retry of a 503, and exits 1', async () => {
       const app = await startWebhookApp({ intercept: () => busUnavailable });
-      const log: string[] = [];
-      const code = await runCli(
-        [
-          ...['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', 'max'],
-          ...['--seed', '9', '--json'],
-        ],
-        {
-          stdout: (line) => log.push(line),
-          stderr: (line) => log.push(`stderr: ${line}`),
-          env: {},
-        },
-      );
+      const { code, log } = await runCliLogged([
+        ...['--target', app.url, '--providers', 'retell', '--calls', '1', '--speed', 'max'],
+        ...['--seed', '9', '--json'],
+      ]);
       expect(code).toBe(cliExitCodes.failed);
       const { stop, before } = splitAtStop(log);
       expect(before.map((delivery) => [delivery.retry, delivery.status, delivery.lost])).toEqual([
