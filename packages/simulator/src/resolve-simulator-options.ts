@@ -14,6 +14,7 @@ import {
   type SimulatorRetryFailure,
   type SimulatorRetryPolicy,
   simulatorRetryFailures,
+  twilioMaxRetries,
 } from './simulator-retry-policy';
 
 /**
@@ -181,10 +182,9 @@ function resolveRetries(
   if (retries === undefined) return resolved;
   if (typeof retries === 'number') {
     const count = checkRetryCount(retries, 'retries');
-    const twilioMax = maxRetryCounts.twilio;
-    if (count > twilioMax) {
+    if (count > twilioMaxRetries) {
       failOption(
-        `retries gives Twilio ${count} retries, but Twilio's rc allows 0 to ${twilioMax}: give counts per provider (e.g. { twilio: ${twilioMax}, retell: ${count} }).`,
+        `retries gives Twilio ${count} retries, but Twilio's rc allows 0 to ${twilioMaxRetries}: give counts per provider (e.g. { twilio: ${twilioMaxRetries}, retell: ${count} }).`,
       );
     }
     for (const provider of simulatorProviders) {
@@ -238,20 +238,12 @@ function resolveRetries(
   return resolved;
 }
 
-/**
- * The most retries a provider can be told to make: Twilio's connection override `rc` takes 0 to
- * 5. Retell's and CallerDesk's counts are the simulator's own knob, so any count goes.
- */
-const maxRetryCounts = { twilio: 5 } as const;
-
 function checkRetryCount(count: number, name: string, provider?: SimulatorProvider): number {
   if (!Number.isInteger(count) || count < 0) {
     failOption(`${name} must be a whole number of retries ≥ 0.`);
   }
-  if (provider === 'twilio' && count > maxRetryCounts.twilio) {
-    failOption(
-      `${name} must be 0 to ${maxRetryCounts.twilio} retries (Twilio's rc), got ${count}.`,
-    );
+  if (provider === 'twilio' && count > twilioMaxRetries) {
+    failOption(`${name} must be 0 to ${twilioMaxRetries} retries (Twilio's rc), got ${count}.`);
   }
   return count;
 }

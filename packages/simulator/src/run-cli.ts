@@ -14,7 +14,11 @@ import { type SimulatedOutcome, simulatedOutcomes } from './simulated-outcome';
 import type { SimulatorDelivery } from './simulator-delivery';
 import type { SimulatorOptions } from './simulator-options';
 import { type SimulatorProvider, simulatorProviders } from './simulator-provider';
-import type { SimulatorRetryFailure, SimulatorRetryPolicy } from './simulator-retry-policy';
+import {
+  type SimulatorRetryFailure,
+  type SimulatorRetryPolicy,
+  twilioMaxRetries,
+} from './simulator-retry-policy';
 
 /** Where the CLI writes and what it reads besides its arguments. @internal */
 export interface CliEnvironment {
@@ -391,9 +395,6 @@ function share(value: string, flag: string): number {
   }
   return number;
 }
-
-/** Twilio's connection override `rc` takes 0 to 5 retries. */
-const twilioMaxRetries = 5;
 
 /** `--retries`: one count for every provider, or `provider=count` pairs. */
 function retryCounts(value: string): number | Partial<Record<SimulatorProvider, number>> {

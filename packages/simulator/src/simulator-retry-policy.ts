@@ -56,3 +56,9 @@ export const simulatorRetryFailures: readonly SimulatorRetryFailure[] = Object.f
   '4xx',
   '5xx',
 ]);
+
+/**
+ * The most retries Twilio can be told to make: its connection override `rc` takes 0 to 5.
+ * Retell's and CallerDesk's counts are the simulator's own knob, so any count goes. @internal
+ */
+export const twilioMaxRetries = 5;

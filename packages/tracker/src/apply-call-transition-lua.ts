@@ -42,11 +42,6 @@ local function addWrite(writes, snapshot, field, value)
   if position ~= nil then snapshot[position] = value end
 end
 
--- Writes the call in one HSET.
-local function writeCall(callKey, writes)
-  redis.call('HSET', callKey, unpack(writes))
-end
-
 -- Each detail the event carries, unless a later event already wrote it (storedPositions: the
 -- details' positions, read with the call).
 local function mergeDetails(transition, details, storedPositions, writes, snapshot)
@@ -158,7 +153,7 @@ local function applyCallTransition(callKey, transition, details)
   end
   if outcome == 'ignored' then
     addWrite(writes, current, markField, eventMarkIgnored)
-    writeCall(callKey, writes)
+    redis.call('HSET', callKey, unpack(writes))
     applied.outcome = outcome
     return applied
   end
@@ -193,7 +188,7 @@ local function applyCallTransition(callKey, transition, details)
     -- By the tracker's clock, for reads at a time of their own (the key's TTL runs on Redis's).
     addWrite(writes, current, 'expiresAt', string.format('%d', at + transition.settings.endedCallRetentionMs))
   end
-  writeCall(callKey, writes)
+  redis.call('HSET', callKey, unpack(writes))
   applied.outcome = outcome
   applied.status = status
   if not applied.isActive then

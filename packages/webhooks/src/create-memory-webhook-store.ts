@@ -125,7 +125,7 @@ export function createMemoryWebhookStore(): WebhookStore {
   };
 
   /** Frees `holder`'s slot on an endpoint, waking the job that waited longest for one. */
-  const releaseSlot = (slotKey: string, holder: string): void => {
+  const freeSlot = (slotKey: string, holder: string): void => {
     if (slots.get(slotKey)?.delete(holder)) waiters.release(slotKey, 'one');
   };
 
@@ -175,14 +175,11 @@ export function createMemoryWebhookStore(): WebhookStore {
       entry.state = 'waiting';
       entry.cancel = workerOptions!.clock.setTimer(outcome.at, () => makeReady(entry));
     } else if (
-      !waiters.deferred(entry.job.id, () => {
+      waiters.deferred(entry.job.id, () => {
         entry.cancel?.();
         makeReady(entry);
       })
     ) {
-      // What it waited for was released while it ran: it runs again now.
-      makeReady(entry);
-    } else {
       entry.state = 'waiting';
       const timer = setTimeout(() => {
         realTimers.delete(timer);
@@ -195,6 +192,9 @@ export function createMemoryWebhookStore(): WebhookStore {
         clearTimeout(timer);
         realTimers.delete(timer);
       };
+    } else {
+      // What it waited for was released while it ran: it runs again now.
+      makeReady(entry);
     }
     if (active === 0) idle?.();
     pump();
@@ -391,7 +391,7 @@ export function createMemoryWebhookStore(): WebhookStore {
     async recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult> {
       const { attempt } = input;
       const logKey = key(attempt.tenantId, attempt.endpointId);
-      if (input.releaseSlot !== undefined) releaseSlot(logKey, input.releaseSlot);
+      if (input.releaseSlot !== undefined) freeSlot(logKey, input.releaseSlot);
       let log = attempts.get(logKey);
       if (!log) {
         log = { rows: [], head: 0 };
@@ -591,7 +591,7 @@ export function createMemoryWebhookStore(): WebhookStore {
     },
 
     async releaseSlot(tenantId, endpointId, holder, messageId) {
-      releaseSlot(key(tenantId, endpointId), holder);
+      freeSlot(key(tenantId, endpointId), holder);
       if (messageId !== undefined) releaseHold(key3(tenantId, endpointId, messageId), holder);
     },
 
