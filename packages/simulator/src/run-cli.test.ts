@@ -85,6 +85,18 @@ describe('runCli arguments', () => {
       /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5.*--retries twilio=5,retell=6,callerdesk=6/,
     ],
     [
+      ['--target', 'http://x', '--providers', 'retell,twilio', '--retries', '6'],
+      /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5/,
+    ],
+    // Twilio's own flags make the count Twilio's, Twilio in the run or not.
+    [
+      ['--target', 'http://x', '--providers', 'retell', '--retries', '6'].concat(
+        '--twilio-retry-policy',
+        '5xx',
+      ),
+      /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5/,
+    ],
+    [
       ['--target', 'http://x', '--twilio-retry-policy', 'ct,6xx'],
       /unknown value "6xx" in --twilio-retry-policy \(Twilio's rp: ct, rt, 4xx, 5xx, all\)/,
     ],
@@ -215,6 +227,34 @@ describe('runCli against the real handlers', () => {
     const lost = await run([...argv, '--seed', '5', '--providers', 'retell', '--retries', '0']);
     expect(lost.code).toBe(cliExitCodes.failed);
     expect(lost.stdout.join('\n')).toMatch(/0 retries, [1-9]\d* lost/);
+  });
+
+  it('takes one --retries count above 5 for a run without Twilio (its rc limit is not theirs)', async () => {
+    // The app answers 503 to the first six attempts of every webhook, and takes the seventh.
+    const attempts = new Map<string, number>();
+    const app = await startWebhookApp({
+      intercept: (request) => {
+        const key = `${request.url} ${request.body}`;
+        const seen = attempts.get(key) ?? 0;
+        attempts.set(key, seen + 1);
+        return seen < 6
+          ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
+          : undefined;
+      },
+    });
+    const { code, stdout, stderr } = await run([
+      ...['--target', app.url, '--providers', 'retell,callerdesk', '--retries', '6'],
+      ...['--calls', '2', '--rate', '100', '--speed', 'max', '--seed', '21', '--quiet'],
+    ]);
+    expect(code).toBe(cliExitCodes.ok);
+    expect(stderr.every((line) => line.startsWith('✖ 503'))).toBe(true);
+    expect(stdout.join('\n')).toMatch(/2 started, 2 completed/);
+    const summary = stdout.join('\n');
+    const [, sent, retries] =
+      /webhooks +(\d+) sent, \d+ failed, (\d+) retries, 0 lost \(0 rejected\)/.exec(summary) ?? [];
+    // Every webhook took its sixth retry: seven attempts each.
+    expect(Number(retries)).toBe((6 / 7) * Number(sent));
+    expect([...attempts.values()].every((count) => count === 7)).toBe(true);
   });
 
   it('exits 1 when Ctrl+C drops the retries of webhooks the app never took', async () => {

@@ -60,10 +60,10 @@ Options:
   --outcomes <weights>       e.g. completed=6,no-answer=2,busy=1,failed=1,voicemail=1
   --duplicates <share>       Share 0..1 of webhooks delivered twice though the first was taken (default 0)
   --retries <n|list>         Retries of a delivery the app did not take: n for every provider (0: none), or
-                             per provider, e.g. twilio=2,retell=0; Twilio takes 0 to 5, as its rc (default
-                             each provider's own: Twilio 1 of a failed connection or timeout while its
-                             attempts took under 15 s in all (tt), Retell 3 of any non-2xx or timeout,
-                             CallerDesk 0)
+                             per provider, e.g. twilio=2,retell=0; Twilio takes 0 to 5, as its rc (so n
+                             above 5 only when --providers leaves Twilio out) (default each provider's
+                             own: Twilio 1 of a failed connection or timeout while its attempts took
+                             under 15 s in all (tt), Retell 3 of any non-2xx or timeout, CallerDesk 0)
   --twilio-retry-policy <list>
                              What Twilio retries, as its rp: comma-separated ct (failed connection), rt (no
                              answer in time), 4xx, 5xx, all (default ct,rt), e.g. ct,rt,5xx
@@ -306,6 +306,7 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
     options.duplicateRate = share(values.duplicates, '--duplicates');
   if (values.reorder !== undefined) options.reorderRate = share(values.reorder, '--reorder');
   const retries = retryOptions(
+    options.providers ?? simulatorProviders,
     values.retries,
     values['twilio-retry-policy'],
     values['twilio-total-timeout'],
@@ -396,8 +397,14 @@ function share(value: string, flag: string): number {
   return number;
 }
 
-/** `--retries`: one count for every provider, or `provider=count` pairs. */
-function retryCounts(value: string): number | Partial<Record<SimulatorProvider, number>> {
+/**
+ * `--retries`: one count for every provider, or `provider=count` pairs. One count is held to
+ * Twilio's limit only when Twilio is among the run's `providers`.
+ */
+function retryCounts(
+  value: string,
+  providers: readonly SimulatorProvider[],
+): number | Partial<Record<SimulatorProvider, number>> {
   const count = (text: string) => {
     if (!/^\d+$/.test(text)) {
       throw new UsageError(`--retries counts must be whole numbers ≥ 0, not "${text}".`);
@@ -406,11 +413,7 @@ function retryCounts(value: string): number | Partial<Record<SimulatorProvider, 
   };
   if (!value.includes('=')) {
     const every = count(value.trim());
-    if (every > twilioMaxRetries) {
-      throw new UsageError(
-        `--retries ${every} would give Twilio ${every} retries: Twilio's rc allows 0 to ${twilioMaxRetries}. Give counts per provider, e.g. --retries twilio=${twilioMaxRetries},retell=${every},callerdesk=${every}.`,
-      );
-    }
+    if (providers.includes('twilio')) checkTwilioEveryCount(every);
     return every;
   }
   const counts: Partial<Record<SimulatorProvider, number>> = {};
@@ -438,11 +441,12 @@ function retryCounts(value: string): number | Partial<Record<SimulatorProvider, 
  * `--retries` when given.
  */
 function retryOptions(
+  providers: readonly SimulatorProvider[],
   counts: string | undefined,
   twilioRetryPolicy: string | undefined,
   twilioTotalTimeout: string | undefined,
 ): SimulatorOptions['retries'] {
-  const parsed = counts === undefined ? undefined : retryCounts(counts);
+  const parsed = counts === undefined ? undefined : retryCounts(counts, providers);
   const twilio: Partial<SimulatorRetryPolicy> = {};
   if (twilioRetryPolicy !== undefined) twilio.on = twilioRetryFailures(twilioRetryPolicy);
   if (twilioTotalTimeout !== undefined) {
@@ -454,7 +458,18 @@ function retryOptions(
       ? Object.fromEntries(simulatorProviders.map((provider) => [provider, parsed]))
       : { ...parsed };
   const count = perProvider.twilio;
+  // Twilio's flags make one count Twilio's own, so it meets Twilio's limit in any run.
+  if (typeof parsed === 'number') checkTwilioEveryCount(parsed);
   return { ...perProvider, twilio: { ...twilio, ...(count === undefined ? {} : { count }) } };
+}
+
+/** Refuses one `--retries` count for every provider that Twilio's `rc` cannot take. */
+function checkTwilioEveryCount(every: number): void {
+  if (every > twilioMaxRetries) {
+    throw new UsageError(
+      `--retries ${every} would give Twilio ${every} retries: Twilio's rc allows 0 to ${twilioMaxRetries}. Give counts per provider, e.g. --retries twilio=${twilioMaxRetries},retell=${every},callerdesk=${every}.`,
+    );
+  }
 }
 
 /** Twilio's `rp` values and the failures they retry: a connect timeout (`ct`) is a failed connection. */
