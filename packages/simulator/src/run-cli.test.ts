@@ -533,6 +533,88 @@ describe('runCli against the real handlers', () => {
       expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
     });
 
+    it('runs on when the app refused a Twilio webhook but took its duplicate, and exits 0', async () => {
+      // The app refuses the first delivery of every webhook (Twilio does not retry a 4xx), then
+      // takes its duplicate: every webhook was taken in the end.
+      const seen = new Set<string>();
+      const app = await startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          if (seen.has(key)) return undefined;
+          seen.add(key);
+          return unknownTenant;
+        },
+      });
+      const { code, log } = await runCliLogged([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '2'],
+        ...['--rate', '100', '--speed', 'max', '--seed', '22', '--json'],
+      ]);
+      expect(log.filter((line) => line.startsWith('stderr: '))).toEqual([
+        expect.stringMatching(/^stderr: ✖ 422 from \/webhooks\/twilio: /),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      const deliveries = log
+        .filter((line) => line.startsWith('{'))
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              callId: string;
+              index: number;
+              status: number;
+              duplicate: boolean;
+              lost: boolean;
+            },
+        );
+      // Each webhook: its refused first delivery (not lost: its duplicate was still to come),
+      // then the duplicate, taken.
+      const webhooks = new Set(
+        deliveries.map((delivery) => `${delivery.callId} ${delivery.index}`),
+      );
+      expect(deliveries).toHaveLength(2 * webhooks.size);
+      for (const webhook of webhooks) {
+        const attempts = deliveries.filter(
+          (delivery) => `${delivery.callId} ${delivery.index}` === webhook,
+        );
+        expect(
+          attempts.map((delivery) => [delivery.status, delivery.duplicate, delivery.lost]),
+        ).toEqual([
+          [422, false, false],
+          [200, true, false],
+        ]);
+      }
+      const summary = log.join('\n');
+      expect(summary).toMatch(/2 started, 2 completed/);
+      // The refused deliveries show in the summary; no webhook was rejected or lost.
+      expect(summary).toMatch(
+        new RegExp(
+          `${2 * webhooks.size} sent, ${webhooks.size} failed, 0 retries, 0 lost \\(0 rejected\\)`,
+        ),
+      );
+      expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
+    });
+
+    it('stops when the refused duplicate of a refused Twilio webhook leaves it lost, and exits 1', async () => {
+      const app = await startWebhookApp({ intercept: () => unknownTenant });
+      const { code, log } = await runCliLogged([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '1'],
+        ...['--speed', 'max', '--seed', '23', '--json'],
+      ]);
+      expect(code).toBe(cliExitCodes.failed);
+      const stopping = log.findIndex((line) => line.startsWith('stderr: Stopping:'));
+      expect(log[stopping]).toBe(
+        'stderr: Stopping: the app rejects the simulated webhooks (use --keep-going to continue).',
+      );
+      // The stop came at the duplicate: the original alone left the webhook a delivery to come.
+      const before = log
+        .slice(0, stopping)
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { index: number; duplicate: boolean; lost: boolean });
+      expect(before.at(-1)).toMatchObject({ duplicate: true, lost: true });
+      expect(before.filter((delivery) => delivery.lost)).toHaveLength(1);
+      // Lost, every one rejected: those whose duplicate the stop dropped count too.
+      expect(log.join('\n')).toMatch(/([1-9]\d*) lost \(\1 rejected\)/);
+    });
+
     it('stops when the last retry of a Retell webhook is refused too, and exits 1', async () => {
       const app = await startWebhookApp({ intercept: () => unknownTenant });
       const { code, log } = await runCliLogged([

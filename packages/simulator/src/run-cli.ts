@@ -39,7 +39,7 @@ export interface CliEnvironment {
 /** Exit codes of `calltrack-sim`. @internal */
 export const cliExitCodes = {
   ok: 0,
-  /** Webhooks were rejected (4xx with no retry left) or lost (failed with no retry left). */
+  /** Webhooks were rejected (4xx with no retry or duplicate left) or lost (failed with none left). */
   failed: 1,
   /** Bad arguments. */
   usage: 2,
@@ -87,16 +87,18 @@ Options:
                              and end calls; runs until Ctrl+C. With --calls 0 it sends no calls of its own
   --twilio-account-sid <s>   Account SID the provider API expects (env TWILIO_ACCOUNT_SID; default the demo one)
   --callerdesk-auth-code <c> authcode the provider API expects (env CALLERDESK_AUTH_CODE; default the demo one)
-  --keep-going               Never stop early (default: stop at the first 4xx the provider does not retry, and at
-                             the first webhook lost to a 5xx, a timeout or a failed connection after its
-                             provider's last retry; Retell retries any non-2xx, so a refused Retell webhook
-                             stops the run only when its last retry is refused too). Still exits 1
+  --keep-going               Never stop early (default: stop at the first webhook rejected, a 4xx with no
+                             retry or duplicate of it left, and at the first webhook lost to a 5xx, a timeout
+                             or a failed connection after its provider's last retry; Retell retries any
+                             non-2xx, so a refused Retell webhook stops the run only when its last retry is
+                             refused too, and a webhook whose duplicate the app takes is not lost). Still
+                             exits 1
   --json                     One JSON line per delivery instead of text
   --quiet                    No line per delivery, only problems and the summary
   --help                     Show this help
 
-Exit codes: 0 every webhook accepted (after retries); 1 webhooks rejected (a 4xx with no retry left) or
-lost (failed with no retry left); 2 bad arguments; 130 interrupted before --calls calls completed.`;
+Exit codes: 0 every webhook accepted (after retries or in a duplicate); 1 webhooks rejected (a 4xx with no
+retry or duplicate left) or lost (failed with no retry or duplicate left); 2 bad arguments; 130 interrupted before --calls calls completed.`;
 
 class UsageError extends Error {}
 
@@ -123,7 +125,6 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
   const { options, quiet, json, keepGoing, calls, providerApi } = parsed;
 
   const explained = new Set<string>();
-  let rejected = false;
   let stopping = false;
   let simulator: ReturnType<typeof createSimulator> | undefined;
   const stopWith = (reason: string) => {
@@ -159,16 +160,17 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
       explained.add(key);
       io.stderr(`✖ ${explainDeliveryFailure(delivery)}`);
     }
-    // A rejection the provider still retries is not final (Retell retries any non-2xx): the
-    // app may take the retry. Stop at a rejection with no retry left.
-    if (delivery.status >= 400 && delivery.status < 500 && !delivery.willRetry) {
-      rejected = true;
+    // Only a webhook lost is reason to stop: a rejection the provider still retries (Retell
+    // retries any non-2xx), or whose duplicate is still to come, is not final: the app may
+    // take the later delivery.
+    if (!delivery.lost) return;
+    if (delivery.status >= 400 && delivery.status < 500) {
       const retried =
         delivery.retry === 0
           ? ''
           : ` (its ${delivery.retry} ${delivery.retry === 1 ? 'retry' : 'retries'} included)`;
       stopWith(`the app rejects the simulated webhooks${retried}`);
-    } else if (delivery.lost) {
+    } else {
       // A 5xx, a timeout or a failed connection the provider retries no more: in production
       // the app would have lost this event.
       stopWith(explainLostWebhook(delivery));
@@ -233,7 +235,8 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
 
   const stats = started.stats;
   for (const line of formatSummary(stats, started.seed)) io.stdout(line);
-  if (stats.lostWebhooks > 0 || rejected) return cliExitCodes.failed;
+  // Rejected webhooks are lost ones too; a refused delivery whose webhook was taken is neither.
+  if (stats.lostWebhooks > 0) return cliExitCodes.failed;
   if (interrupted && calls !== undefined && stats.completed < calls)
     return cliExitCodes.interrupted;
   return cliExitCodes.ok;
