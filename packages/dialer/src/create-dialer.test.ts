@@ -1018,7 +1018,7 @@ describe('createDialer', () => {
         );
       },
     };
-    const { server, clock, dialer } = await setUp(
+    const { server, clock, dialer, warnings } = await setUp(
       { locks, runLeaseMs: 3_000, maxConcurrentCallsPerUser: 1 },
       [lead(1), lead(2)],
     );
@@ -1030,6 +1030,55 @@ describe('createDialer', () => {
     expect(renewals).toBe(1);
     expect(summary).toMatchObject({ placed: 1, stoppedBy: 'lease_lost' });
     expect(server.calls).toHaveLength(1);
+    expect(warnings.filter((message) => /run lease/.test(message))).toEqual([
+      'The run lease was lost; the run stopped claiming.',
+    ]);
+  });
+
+  it('logs a run lease renewal that threw once, with its error, and stops claiming', async () => {
+    const memory = createMemoryDialerLocks();
+    const refused = new Error('renew refused: connection reset');
+    let renewals = 0;
+    const locks: DialerLocks = {
+      ...memory,
+      acquire: async (key, ttl) => {
+        const lease = await memory.acquire(key, ttl);
+        return (
+          lease && {
+            ...lease,
+            renew: async () => {
+              renewals += 1;
+              throw refused;
+            },
+          }
+        );
+      },
+    };
+    const warned: { message: string; context: Record<string, unknown> | undefined }[] = [];
+    const { server, clock, dialer } = await setUp(
+      {
+        locks,
+        runLeaseMs: 3_000,
+        maxConcurrentCallsPerUser: 1,
+        logger: { warn: (message, context) => warned.push({ message, context }) },
+      },
+      [lead(1), lead(2)],
+    );
+    const result = await dialer.trigger(principal);
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await clock.advance(1_000); // the renewal throws: the run stops before lead-002
+    if (result.outcome !== 'started') return;
+    const [summary] = await result.finished;
+    expect(renewals).toBe(1);
+    expect(summary).toMatchObject({ placed: 1, stoppedBy: 'lease_lost' });
+    expect(server.calls).toHaveLength(1);
+    const leaseWarnings = warned.filter(({ message }) => /run lease/.test(message));
+    expect(leaseWarnings).toEqual([
+      {
+        message: 'Renewing the run lease failed; the run stopped claiming.',
+        context: { tenantId, userId: 'user-1', error: refused },
+      },
+    ]);
   });
 
   it('refuses bad input with a clear error', async () => {

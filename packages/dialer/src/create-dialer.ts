@@ -702,7 +702,17 @@ export function createDialer(options: DialerOptions): Dialer {
       await releaseQuietly(lease);
     }
     if (kept.signal.aborted) {
-      logger.warn('The run lease was lost; the run stopped claiming.', { tenantId, userId });
+      // A renewal that threw left what it threw as the reason's cause: logged with it, once.
+      const reason = kept.signal.reason as Error;
+      if ('cause' in reason) {
+        logger.warn('Renewing the run lease failed; the run stopped claiming.', {
+          tenantId,
+          userId,
+          error: reason.cause,
+        });
+      } else {
+        logger.warn('The run lease was lost; the run stopped claiming.', { tenantId, userId });
+      }
     }
     // A follow-up asked for between the last look and the release would otherwise wait for
     // the next trigger: run it now.

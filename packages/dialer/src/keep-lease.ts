@@ -3,7 +3,10 @@ import type { DialerLease } from './dialer-locks';
 
 /** A lease being renewed in the background. */
 export interface KeptLease {
-  /** Aborts when a renewal fails or finds the lease lost: stop starting new work. */
+  /**
+   * Aborts when a renewal fails or finds the lease lost: stop starting new work. Its reason is
+   * an `Error`; when the renewal threw, what it threw is the reason's `cause`.
+   */
   readonly signal: AbortSignal;
   /** Stops renewing (does not release). */
   stop(): void;
@@ -28,13 +31,22 @@ export function keepLease(
       await clock.sleep(ttlMs / 3, stopped.signal);
       if (stopped.signal.aborted) return;
       let renewed = false;
+      let failure: { cause: unknown } | undefined;
       try {
         renewed = await lease.renew(ttlMs);
-      } catch {
-        renewed = false;
+      } catch (error) {
+        // Kept for the holder to log: "lost" alone hides a Redis outage or a broken store.
+        failure = { cause: error };
       }
       if (!renewed) {
-        lost.abort(new Error(`The lease on ${lease.key} was lost.`));
+        lost.abort(
+          new Error(
+            failure === undefined
+              ? `The lease on ${lease.key} was lost.`
+              : `Renewing the lease on ${lease.key} failed; it counts as lost.`,
+            failure,
+          ),
+        );
         return;
       }
       await afterRenewal?.();

@@ -320,6 +320,23 @@ describe('retries of deliveries the app did not take', () => {
     await expectTrackedEnd(app, call);
   });
 
+  it("a run without Twilio takes one count above Twilio's limit, and refuses a Twilio call started in it", async () => {
+    const { app, simulator, call, expectEachWebhookTakenOnce } = await runThroughOutage(
+      'retell',
+      failFirst(6),
+      { providers: ['retell', 'callerdesk'], retries: 6 },
+    );
+    expect(attemptsPerWebhook(call)).toEqual(call.webhooks.map(() => 7));
+    expectEachWebhookTakenOnce();
+    const received = app.received.length;
+    await expect(simulator.runCall({ provider: 'twilio' })).rejects.toThrow(InvalidArgumentError);
+    await expect(simulator.runCall({ provider: 'twilio' })).rejects.toThrow(
+      /retries gives Twilio 6 retries, but Twilio's rc allows 0 to 5/,
+    );
+    expect(app.received).toHaveLength(received);
+    expect(simulator.stats.byProvider.twilio).toBe(0);
+  });
+
   it("retell: signs each retry at its own time, so a retry 6 minutes later passes the app's verifier", async () => {
     // The real time, moved on 6 minutes whenever the app fails a first attempt: the app's Retell
     // handler checks signatures within 5 minutes of the same clock. (Retell has no total

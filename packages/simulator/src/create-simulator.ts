@@ -9,6 +9,7 @@ import {
   checkSeed,
   checkShare,
   checkSpeed,
+  checkTwilioRetries,
   failOption,
   type ResolvedSimulatorOptions,
   resolveSimulatorOptions,
@@ -268,6 +269,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       signal?: AbortSignal | undefined;
     },
   ): RunningCall => {
+    // A count for every provider was let past Twilio's limit for a run without Twilio.
+    if (script.provider === 'twilio') checkTwilioRetries(config.retries.twilio.count);
     const plan = planDeliveries(script.webhooks, {
       random: runOptions.random,
       duplicateRate: runOptions.duplicateRate,

@@ -64,6 +64,22 @@ describe('resolveSimulatorOptions', () => {
     expect([most.twilio.count, most.retell.count]).toEqual([5, 9]);
   });
 
+  it("takes one count above Twilio's limit for a run without Twilio", () => {
+    const resolved = resolveSimulatorOptions({
+      target: 'http://x',
+      providers: ['retell', 'callerdesk'],
+      retries: 6,
+    });
+    expect([resolved.retries.retell.count, resolved.retries.callerdesk.count]).toEqual([6, 6]);
+    // The run's lines decide its providers when none are given.
+    const retellOnly = resolveSimulatorOptions({
+      target: 'http://x',
+      lines: demoLines.filter((line) => line.provider === 'retell'),
+      retries: 8,
+    });
+    expect(retellOnly.retries.retell.count).toBe(8);
+  });
+
   it('builds the webhook URLs from a prefix and per-provider paths, keeping their query', () => {
     const { urls } = resolveSimulatorOptions({
       target: 'https://app.example/base/',
@@ -141,6 +157,15 @@ describe('resolveSimulatorOptions', () => {
       /retries\.twilio must be 0 to 5 retries \(Twilio's rc\)/,
     ],
     [{ target: 'http://x', retries: 6 }, /retries gives Twilio 6 retries.*0 to 5.*per provider/],
+    [
+      { target: 'http://x', providers: ['retell', 'twilio'], retries: 6 },
+      /retries gives Twilio 6 retries.*0 to 5.*per provider/,
+    ],
+    // A count given for Twilio is Twilio's, in a run with Twilio or not.
+    [
+      { target: 'http://x', providers: ['retell'], retries: { twilio: 6, retell: 6 } },
+      /retries\.twilio must be 0 to 5 retries/,
+    ],
   ])('refuses invalid options %#', (options, message) => {
     expect(() => resolveSimulatorOptions(options)).toThrow(InvalidArgumentError);
     expect(() => resolveSimulatorOptions(options)).toThrow(message);

@@ -169,24 +169,25 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
     wallNow: wallClock === undefined ? Date.now : () => wallClock.now(),
     callerDeskMethod: method,
     timeoutMs,
-    retries: resolveRetries(options.retries),
+    retries: resolveRetries(options.retries, providers),
     fetch: fetchFunction,
   };
 }
 
-/** Each provider's retry policy: its default, with the count and failures `retries` gives. */
+/**
+ * Each provider's retry policy: its default, with the count and failures `retries` gives. One
+ * count for every provider is held to Twilio's limit only when Twilio is among the run's
+ * `providers`: a run without Twilio may retry the others more.
+ */
 function resolveRetries(
   retries: SimulatorOptions['retries'],
+  providers: readonly SimulatorProvider[],
 ): Record<SimulatorProvider, SimulatorRetryPolicy> {
   const resolved = { ...defaultRetryPolicies };
   if (retries === undefined) return resolved;
   if (typeof retries === 'number') {
     const count = checkRetryCount(retries, 'retries');
-    if (count > twilioMaxRetries) {
-      failOption(
-        `retries gives Twilio ${count} retries, but Twilio's rc allows 0 to ${twilioMaxRetries}: give counts per provider (e.g. { twilio: ${twilioMaxRetries}, retell: ${count} }).`,
-      );
-    }
+    if (providers.includes('twilio')) checkTwilioRetries(count);
     for (const provider of simulatorProviders) {
       resolved[provider] = { ...resolved[provider], count };
     }
@@ -246,6 +247,19 @@ function checkRetryCount(count: number, name: string, provider?: SimulatorProvid
     failOption(`${name} must be 0 to ${twilioMaxRetries} retries (Twilio's rc), got ${count}.`);
   }
   return count;
+}
+
+/**
+ * Throws when one count for every provider (`retries: n`) would give Twilio more retries than
+ * its `rc` allows: at the start for a run with Twilio, else when a Twilio call is started anyway
+ * (`runCall({ provider: 'twilio' })`, the provider API). @internal
+ */
+export function checkTwilioRetries(count: number): void {
+  if (count > twilioMaxRetries) {
+    failOption(
+      `retries gives Twilio ${count} retries, but Twilio's rc allows 0 to ${twilioMaxRetries}: give counts per provider (e.g. { twilio: ${twilioMaxRetries}, retell: ${count} }).`,
+    );
+  }
 }
 
 /** A path with a leading slash (or a bare `?query`) and no trailing slash. */

@@ -85,6 +85,18 @@ describe('runCli arguments', () => {
       /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5.*--retries twilio=5,retell=6,callerdesk=6/,
     ],
     [
+      ['--target', 'http://x', '--providers', 'retell,twilio', '--retries', '6'],
+      /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5/,
+    ],
+    // Twilio's own flags make the count Twilio's, Twilio in the run or not.
+    [
+      ['--target', 'http://x', '--providers', 'retell', '--retries', '6'].concat(
+        '--twilio-retry-policy',
+        '5xx',
+      ),
+      /--retries 6 would give Twilio 6 retries: Twilio's rc allows 0 to 5/,
+    ],
+    [
       ['--target', 'http://x', '--twilio-retry-policy', 'ct,6xx'],
       /unknown value "6xx" in --twilio-retry-policy \(Twilio's rp: ct, rt, 4xx, 5xx, all\)/,
     ],
@@ -215,6 +227,34 @@ describe('runCli against the real handlers', () => {
     const lost = await run([...argv, '--seed', '5', '--providers', 'retell', '--retries', '0']);
     expect(lost.code).toBe(cliExitCodes.failed);
     expect(lost.stdout.join('\n')).toMatch(/0 retries, [1-9]\d* lost/);
+  });
+
+  it('takes one --retries count above 5 for a run without Twilio (its rc limit is not theirs)', async () => {
+    // The app answers 503 to the first six attempts of every webhook, and takes the seventh.
+    const attempts = new Map<string, number>();
+    const app = await startWebhookApp({
+      intercept: (request) => {
+        const key = `${request.url} ${request.body}`;
+        const seen = attempts.get(key) ?? 0;
+        attempts.set(key, seen + 1);
+        return seen < 6
+          ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
+          : undefined;
+      },
+    });
+    const { code, stdout, stderr } = await run([
+      ...['--target', app.url, '--providers', 'retell,callerdesk', '--retries', '6'],
+      ...['--calls', '2', '--rate', '100', '--speed', 'max', '--seed', '21', '--quiet'],
+    ]);
+    expect(code).toBe(cliExitCodes.ok);
+    expect(stderr.every((line) => line.startsWith('✖ 503'))).toBe(true);
+    expect(stdout.join('\n')).toMatch(/2 started, 2 completed/);
+    const summary = stdout.join('\n');
+    const [, sent, retries] =
+      /webhooks +(\d+) sent, \d+ failed, (\d+) retries, 0 lost \(0 rejected\)/.exec(summary) ?? [];
+    // Every webhook took its sixth retry: seven attempts each.
+    expect(Number(retries)).toBe((6 / 7) * Number(sent));
+    expect([...attempts.values()].every((count) => count === 7)).toBe(true);
   });
 
   it('exits 1 when Ctrl+C drops the retries of webhooks the app never took', async () => {
@@ -491,6 +531,88 @@ describe('runCli against the real handlers', () => {
         /webhooks +\d+ sent, [1-9]\d* failed, [1-9]\d* retries, 0 lost \(0 rejected\)/,
       );
       expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
+    });
+
+    it('runs on when the app refused a Twilio webhook but took its duplicate, and exits 0', async () => {
+      // The app refuses the first delivery of every webhook (Twilio does not retry a 4xx), then
+      // takes its duplicate: every webhook was taken in the end.
+      const seen = new Set<string>();
+      const app = await startWebhookApp({
+        intercept: (request) => {
+          const key = `${request.url} ${request.body}`;
+          if (seen.has(key)) return undefined;
+          seen.add(key);
+          return unknownTenant;
+        },
+      });
+      const { code, log } = await runCliLogged([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '2'],
+        ...['--rate', '100', '--speed', 'max', '--seed', '22', '--json'],
+      ]);
+      expect(log.filter((line) => line.startsWith('stderr: '))).toEqual([
+        expect.stringMatching(/^stderr: ✖ 422 from \/webhooks\/twilio: /),
+      ]);
+      expect(code).toBe(cliExitCodes.ok);
+      const deliveries = log
+        .filter((line) => line.startsWith('{'))
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              callId: string;
+              index: number;
+              status: number;
+              duplicate: boolean;
+              lost: boolean;
+            },
+        );
+      // Each webhook: its refused first delivery (not lost: its duplicate was still to come),
+      // then the duplicate, taken.
+      const webhooks = new Set(
+        deliveries.map((delivery) => `${delivery.callId} ${delivery.index}`),
+      );
+      expect(deliveries).toHaveLength(2 * webhooks.size);
+      for (const webhook of webhooks) {
+        const attempts = deliveries.filter(
+          (delivery) => `${delivery.callId} ${delivery.index}` === webhook,
+        );
+        expect(
+          attempts.map((delivery) => [delivery.status, delivery.duplicate, delivery.lost]),
+        ).toEqual([
+          [422, false, false],
+          [200, true, false],
+        ]);
+      }
+      const summary = log.join('\n');
+      expect(summary).toMatch(/2 started, 2 completed/);
+      // The refused deliveries show in the summary; no webhook was rejected or lost.
+      expect(summary).toMatch(
+        new RegExp(
+          `${2 * webhooks.size} sent, ${webhooks.size} failed, 0 retries, 0 lost \\(0 rejected\\)`,
+        ),
+      );
+      expect(app.bus.events.filter((event) => event.type === 'call.ended')).toHaveLength(2);
+    });
+
+    it('stops when the refused duplicate of a refused Twilio webhook leaves it lost, and exits 1', async () => {
+      const app = await startWebhookApp({ intercept: () => unknownTenant });
+      const { code, log } = await runCliLogged([
+        ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '1'],
+        ...['--speed', 'max', '--seed', '23', '--json'],
+      ]);
+      expect(code).toBe(cliExitCodes.failed);
+      const stopping = log.findIndex((line) => line.startsWith('stderr: Stopping:'));
+      expect(log[stopping]).toBe(
+        'stderr: Stopping: the app rejects the simulated webhooks (use --keep-going to continue).',
+      );
+      // The stop came at the duplicate: the original alone left the webhook a delivery to come.
+      const before = log
+        .slice(0, stopping)
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { index: number; duplicate: boolean; lost: boolean });
+      expect(before.at(-1)).toMatchObject({ duplicate: true, lost: true });
+      expect(before.filter((delivery) => delivery.lost)).toHaveLength(1);
+      // Lost, every one rejected: those whose duplicate the stop dropped count too.
+      expect(log.join('\n')).toMatch(/([1-9]\d*) lost \(\1 rejected\)/);
     });
 
     it('stops when the last retry of a Retell webhook is refused too, and exits 1', async () => {

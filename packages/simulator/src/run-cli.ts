@@ -39,7 +39,7 @@ export interface CliEnvironment {
 /** Exit codes of `calltrack-sim`. @internal */
 export const cliExitCodes = {
   ok: 0,
-  /** Webhooks were rejected (4xx with no retry left) or lost (failed with no retry left). */
+  /** Webhooks were rejected (4xx with no retry or duplicate left) or lost (failed with none left). */
   failed: 1,
   /** Bad arguments. */
   usage: 2,
@@ -60,10 +60,10 @@ Options:
   --outcomes <weights>       e.g. completed=6,no-answer=2,busy=1,failed=1,voicemail=1
   --duplicates <share>       Share 0..1 of webhooks delivered twice though the first was taken (default 0)
   --retries <n|list>         Retries of a delivery the app did not take: n for every provider (0: none), or
-                             per provider, e.g. twilio=2,retell=0; Twilio takes 0 to 5, as its rc (default
-                             each provider's own: Twilio 1 of a failed connection or timeout while its
-                             attempts took under 15 s in all (tt), Retell 3 of any non-2xx or timeout,
-                             CallerDesk 0)
+                             per provider, e.g. twilio=2,retell=0; Twilio takes 0 to 5, as its rc (so n
+                             above 5 only when --providers leaves Twilio out) (default each provider's
+                             own: Twilio 1 of a failed connection or timeout while its attempts took
+                             under 15 s in all (tt), Retell 3 of any non-2xx or timeout, CallerDesk 0)
   --twilio-retry-policy <list>
                              What Twilio retries, as its rp: comma-separated ct (failed connection), rt (no
                              answer in time), 4xx, 5xx, all (default ct,rt), e.g. ct,rt,5xx
@@ -87,16 +87,18 @@ Options:
                              and end calls; runs until Ctrl+C. With --calls 0 it sends no calls of its own
   --twilio-account-sid <s>   Account SID the provider API expects (env TWILIO_ACCOUNT_SID; default the demo one)
   --callerdesk-auth-code <c> authcode the provider API expects (env CALLERDESK_AUTH_CODE; default the demo one)
-  --keep-going               Never stop early (default: stop at the first 4xx the provider does not retry, and at
-                             the first webhook lost to a 5xx, a timeout or a failed connection after its
-                             provider's last retry; Retell retries any non-2xx, so a refused Retell webhook
-                             stops the run only when its last retry is refused too). Still exits 1
+  --keep-going               Never stop early (default: stop at the first webhook rejected, a 4xx with no
+                             retry or duplicate of it left, and at the first webhook lost to a 5xx, a timeout
+                             or a failed connection after its provider's last retry; Retell retries any
+                             non-2xx, so a refused Retell webhook stops the run only when its last retry is
+                             refused too, and a webhook whose duplicate the app takes is not lost). Still
+                             exits 1
   --json                     One JSON line per delivery instead of text
   --quiet                    No line per delivery, only problems and the summary
   --help                     Show this help
 
-Exit codes: 0 every webhook accepted (after retries); 1 webhooks rejected (a 4xx with no retry left) or
-lost (failed with no retry left); 2 bad arguments; 130 interrupted before --calls calls completed.`;
+Exit codes: 0 every webhook accepted (after retries or in a duplicate); 1 webhooks rejected (a 4xx with no
+retry or duplicate left) or lost (failed with no retry or duplicate left); 2 bad arguments; 130 interrupted before --calls calls completed.`;
 
 class UsageError extends Error {}
 
@@ -123,7 +125,6 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
   const { options, quiet, json, keepGoing, calls, providerApi } = parsed;
 
   const explained = new Set<string>();
-  let rejected = false;
   let stopping = false;
   let simulator: ReturnType<typeof createSimulator> | undefined;
   const stopWith = (reason: string) => {
@@ -159,16 +160,17 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
       explained.add(key);
       io.stderr(`✖ ${explainDeliveryFailure(delivery)}`);
     }
-    // A rejection the provider still retries is not final (Retell retries any non-2xx): the
-    // app may take the retry. Stop at a rejection with no retry left.
-    if (delivery.status >= 400 && delivery.status < 500 && !delivery.willRetry) {
-      rejected = true;
+    // Only a webhook lost is reason to stop: a rejection the provider still retries (Retell
+    // retries any non-2xx), or whose duplicate is still to come, is not final: the app may
+    // take the later delivery.
+    if (!delivery.lost) return;
+    if (delivery.status >= 400 && delivery.status < 500) {
       const retried =
         delivery.retry === 0
           ? ''
           : ` (its ${delivery.retry} ${delivery.retry === 1 ? 'retry' : 'retries'} included)`;
       stopWith(`the app rejects the simulated webhooks${retried}`);
-    } else if (delivery.lost) {
+    } else {
       // A 5xx, a timeout or a failed connection the provider retries no more: in production
       // the app would have lost this event.
       stopWith(explainLostWebhook(delivery));
@@ -233,7 +235,8 @@ export async function runCli(argv: readonly string[], io: CliEnvironment): Promi
 
   const stats = started.stats;
   for (const line of formatSummary(stats, started.seed)) io.stdout(line);
-  if (stats.lostWebhooks > 0 || rejected) return cliExitCodes.failed;
+  // Rejected webhooks are lost ones too; a refused delivery whose webhook was taken is neither.
+  if (stats.lostWebhooks > 0) return cliExitCodes.failed;
   if (interrupted && calls !== undefined && stats.completed < calls)
     return cliExitCodes.interrupted;
   return cliExitCodes.ok;
@@ -306,6 +309,7 @@ function parse(argv: readonly string[], env: CliEnvironment['env']) {
     options.duplicateRate = share(values.duplicates, '--duplicates');
   if (values.reorder !== undefined) options.reorderRate = share(values.reorder, '--reorder');
   const retries = retryOptions(
+    options.providers ?? simulatorProviders,
     values.retries,
     values['twilio-retry-policy'],
     values['twilio-total-timeout'],
@@ -396,8 +400,14 @@ function share(value: string, flag: string): number {
   return number;
 }
 
-/** `--retries`: one count for every provider, or `provider=count` pairs. */
-function retryCounts(value: string): number | Partial<Record<SimulatorProvider, number>> {
+/**
+ * `--retries`: one count for every provider, or `provider=count` pairs. One count is held to
+ * Twilio's limit only when Twilio is among the run's `providers`.
+ */
+function retryCounts(
+  value: string,
+  providers: readonly SimulatorProvider[],
+): number | Partial<Record<SimulatorProvider, number>> {
   const count = (text: string) => {
     if (!/^\d+$/.test(text)) {
       throw new UsageError(`--retries counts must be whole numbers ≥ 0, not "${text}".`);
@@ -406,11 +416,7 @@ function retryCounts(value: string): number | Partial<Record<SimulatorProvider, 
   };
   if (!value.includes('=')) {
     const every = count(value.trim());
-    if (every > twilioMaxRetries) {
-      throw new UsageError(
-        `--retries ${every} would give Twilio ${every} retries: Twilio's rc allows 0 to ${twilioMaxRetries}. Give counts per provider, e.g. --retries twilio=${twilioMaxRetries},retell=${every},callerdesk=${every}.`,
-      );
-    }
+    if (providers.includes('twilio')) checkTwilioEveryCount(every);
     return every;
   }
   const counts: Partial<Record<SimulatorProvider, number>> = {};
@@ -438,11 +444,12 @@ function retryCounts(value: string): number | Partial<Record<SimulatorProvider, 
  * `--retries` when given.
  */
 function retryOptions(
+  providers: readonly SimulatorProvider[],
   counts: string | undefined,
   twilioRetryPolicy: string | undefined,
   twilioTotalTimeout: string | undefined,
 ): SimulatorOptions['retries'] {
-  const parsed = counts === undefined ? undefined : retryCounts(counts);
+  const parsed = counts === undefined ? undefined : retryCounts(counts, providers);
   const twilio: Partial<SimulatorRetryPolicy> = {};
   if (twilioRetryPolicy !== undefined) twilio.on = twilioRetryFailures(twilioRetryPolicy);
   if (twilioTotalTimeout !== undefined) {
@@ -454,7 +461,18 @@ function retryOptions(
       ? Object.fromEntries(simulatorProviders.map((provider) => [provider, parsed]))
       : { ...parsed };
   const count = perProvider.twilio;
+  // Twilio's flags make one count Twilio's own, so it meets Twilio's limit in any run.
+  if (typeof parsed === 'number') checkTwilioEveryCount(parsed);
   return { ...perProvider, twilio: { ...twilio, ...(count === undefined ? {} : { count }) } };
+}
+
+/** Refuses one `--retries` count for every provider that Twilio's `rc` cannot take. */
+function checkTwilioEveryCount(every: number): void {
+  if (every > twilioMaxRetries) {
+    throw new UsageError(
+      `--retries ${every} would give Twilio ${every} retries: Twilio's rc allows 0 to ${twilioMaxRetries}. Give counts per provider, e.g. --retries twilio=${twilioMaxRetries},retell=${every},callerdesk=${every}.`,
+    );
+  }
 }
 
 /** Twilio's `rp` values and the failures they retry: a connect timeout (`ct`) is a failed connection. */

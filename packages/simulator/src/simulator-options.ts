@@ -62,7 +62,8 @@ export interface SimulatorOptions {
    * retries); per provider, a count or `{ count, on, totalTimeoutMs }` (which failures are
    * retried, and the budget of all attempts; e.g. a Twilio URL with `#rp=5xx&tt=5000`:
    * `{ twilio: { on: ['5xx'], totalTimeoutMs: 5000 } }`). Twilio's count is 0 to 5, as its `rc`
-   * (a single number above 5 is refused too: it would be Twilio's).
+   * (a single number above 5 is refused too when Twilio is among `providers`: it would be
+   * Twilio's; a run without Twilio takes it, and refuses a Twilio call started anyway).
    */
   retries?: number | Partial<Record<SimulatorProvider, number | Partial<SimulatorRetryPolicy>>>;
   /** Share (0..1) of calls with one webhook delivered after a later one. Default 0. */
