@@ -619,7 +619,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         recordAttemptArgs(input),
       )) as [string, string];
       if (input.releaseSlot !== undefined) {
-        waiters.release(slotKey, 'one');
+        waiters.release(slotKey, 'one', input.releaseSlot);
         // Only a delivery's attempts hold it (a test send has no delivery).
         if (input.delivery) waiters.release(heldKey, 'all');
       }
@@ -778,7 +778,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         await run('releaseSlot', [slotKey, heldKey], [holder]);
         waiters.release(heldKey, 'all');
       }
-      waiters.release(slotKey, 'one');
+      waiters.release(slotKey, 'one', holder);
     },
 
     async takeRateToken(rateKey, perSecond, now, burst) {
