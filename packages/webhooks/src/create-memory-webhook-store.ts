@@ -124,9 +124,12 @@ export function createMemoryWebhookStore(): WebhookStore {
     waiters.release(deliveryKey, 'all');
   };
 
-  /** Frees `holder`'s slot on an endpoint, waking the job that waited longest for one. */
+  /**
+   * Frees `holder`'s slot on an endpoint, waking the job that waited longest for one (a slot
+   * that ran out and was taken by another is not `holder`'s any more: nothing is freed).
+   */
   const freeSlot = (slotKey: string, holder: string): void => {
-    if (slots.get(slotKey)?.delete(holder)) waiters.release(slotKey, 'one');
+    if (slots.get(slotKey)?.delete(holder)) waiters.release(slotKey, 'one', holder);
   };
 
   /** `acquireSlot` on a slot key (tenant and endpoint). */

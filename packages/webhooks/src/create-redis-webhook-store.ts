@@ -603,7 +603,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       const tenant = base(attempt.tenantId);
       const heldKey = deliveryKey(attempt.tenantId, attempt.endpointId, attempt.messageId);
       const slotKey = slotsKey(attempt.tenantId, attempt.endpointId);
-      const [reason, since] = (await run(
+      const [reason, since, slotFreed, holdFreed] = (await run(
         'recordAttempt',
         [
           endpointKey(attempt.tenantId, attempt.endpointId),
@@ -617,12 +617,11 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           ...(isBoundedTest(input) ? [`${tenant}logtests:${attempt.endpointId}`] : []),
         ],
         recordAttemptArgs(input),
-      )) as [string, string];
-      if (input.releaseSlot !== undefined) {
-        waiters.release(slotKey, 'one');
-        // Only a delivery's attempts hold it (a test send has no delivery).
-        if (input.delivery) waiters.release(heldKey, 'all');
-      }
+      )) as [string, string, number, number];
+      // Only what the holder still held wakes a waiter: a slot or hold that ran out and was taken
+      // by another is released by that one (a wake now would find it taken, and lose its place).
+      if (slotFreed === 1) waiters.release(slotKey, 'one', input.releaseSlot);
+      if (holdFreed === 1) waiters.release(heldKey, 'all');
       if (!reason) return {};
       return {
         disabled: {
@@ -772,13 +771,19 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     async releaseSlot(tenantId, endpointId, holder, messageId) {
       const slotKey = slotsKey(tenantId, endpointId);
-      if (messageId === undefined) await redis.zrem(slotKey, holder);
+      // As in recordAttempt: only what the holder still held wakes a waiter.
+      let slotFreed: number;
+      if (messageId === undefined) slotFreed = await redis.zrem(slotKey, holder);
       else {
         const heldKey = deliveryKey(tenantId, endpointId, messageId);
-        await run('releaseSlot', [slotKey, heldKey], [holder]);
-        waiters.release(heldKey, 'all');
+        let holdFreed: number;
+        [slotFreed, holdFreed] = (await run('releaseSlot', [slotKey, heldKey], [holder])) as [
+          number,
+          number,
+        ];
+        if (holdFreed === 1) waiters.release(heldKey, 'all');
       }
-      waiters.release(slotKey, 'one');
+      if (slotFreed === 1) waiters.release(slotKey, 'one', holder);
     },
 
     async takeRateToken(rateKey, perSecond, now, burst) {

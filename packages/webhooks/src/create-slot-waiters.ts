@@ -9,9 +9,15 @@ export type SlotRelease = 'all' | 'one';
  *
  * A job's life: `started` when the queue runs it; `waiting` when the store answers it a wait;
  * then `deferred` when its run ends in a deferral, or `ended` for any other outcome.
+ *
+ * A freed endpoint slot wakes one job, which carries the wake until it takes the slot (its
+ * release then passes it on) or is answered a wait for that slot again (another took it). A job
+ * that does neither (it finds its delivery done, its endpoint disabled, or waits for its
+ * delivery instead) hands the wake to the next waiter, so one waiter that sends nothing does not
+ * leave the others to their deferral.
  */
 export interface SlotWaiters {
-  /** The queue runs a job (what it waited for before is forgotten). */
+  /** The queue runs a job (what it waited for before is forgotten; a wake it carries is kept). */
   started(jobId: string): void;
   /**
    * The store answered the job a wait for `key` (a delivery's hold or an endpoint's slots).
@@ -22,13 +28,18 @@ export interface SlotWaiters {
    * The job's run ended in a deferral. False when a release of what it waits for came while it
    * ran: the caller runs it again now. Else `onRelease` is called at the next release of it in
    * this process, if any comes (within `forgetAfterMs` when given: then its deferral is over and
-   * the queue runs it again anyway, here or in another process).
+   * the queue runs it again anyway, here or in another process; a woken job not started here
+   * within as long again ran elsewhere, and the wake it carries is dropped).
    */
   deferred(jobId: string, onRelease: () => void, forgetAfterMs?: number): boolean;
   /** The job's run ended otherwise (done, retried later), or its deferral ran out. */
   ended(jobId: string): void;
-  /** A release of `key` in this process: wakes its waiters, oldest first (`one`: the first). */
-  release(key: string, count: SlotRelease): void;
+  /**
+   * A release of `key` in this process: wakes its waiters, oldest first (`one`: the first).
+   * `holder`: the job whose slot this is, when it is one of the queue's; the wake it carried, if
+   * any, is passed on by this release.
+   */
+  release(key: string, count: SlotRelease, holder?: string): void;
   /** Forgets every job (the worker stops). */
   clear(): void;
 }
@@ -36,9 +47,12 @@ export interface SlotWaiters {
 interface WaitingJob {
   /** What it waits for. */
   key?: string;
-  /** Woken while it ran (by a release of this key): its deferral is skipped. */
-  wokenBy?: string;
+  /** Released while it ran (what it waited for): its deferral is skipped. */
+  rerun?: boolean;
+  /** A freed slot of this key it was woken for, and has neither taken nor passed on yet. */
+  slotWake?: string;
   onRelease?: () => void;
+  forgetAfterMs?: number;
   forgetTimer?: NodeJS.Timeout;
 }
 
@@ -56,6 +70,14 @@ export function createSlotWaiters(): SlotWaiters {
     waiting.key = undefined;
   };
 
+  const forgetLater = (jobId: string, waiting: WaitingJob): void => {
+    if (waiting.forgetTimer) clearTimeout(waiting.forgetTimer);
+    waiting.forgetTimer = undefined;
+    if (waiting.forgetAfterMs === undefined) return;
+    waiting.forgetTimer = setTimeout(() => forget(jobId), waiting.forgetAfterMs);
+    waiting.forgetTimer.unref();
+  };
+
   const forget = (jobId: string): WaitingJob | undefined => {
     const waiting = jobs.get(jobId);
     if (!waiting) return undefined;
@@ -65,17 +87,37 @@ export function createSlotWaiters(): SlotWaiters {
     return waiting;
   };
 
-  const release = (key: string, count: SlotRelease): void => {
+  /** Forgets a job whose run is over; a slot it was woken for and did not take goes on. */
+  const end = (jobId: string): void => {
+    const slotWake = forget(jobId)?.slotWake;
+    if (slotWake !== undefined) release(slotWake, 'one');
+  };
+
+  const release = (key: string, count: SlotRelease, holder?: string): void => {
+    if (holder !== undefined) {
+      const releasing = jobs.get(holder);
+      // It took the slot it was woken for: this release passes it on.
+      if (releasing?.slotWake === key) releasing.slotWake = undefined;
+    }
     const ids = byKey.get(key);
     if (!ids) return;
     for (const jobId of ids) {
       const waiting = jobs.get(jobId)!;
-      if (waiting.onRelease) {
+      const { onRelease } = waiting;
+      if (onRelease && count === 'all') {
         forget(jobId);
-        waiting.onRelease();
+        onRelease();
       } else {
         unlink(jobId, waiting);
-        waiting.wokenBy = key;
+        if (count === 'one') waiting.slotWake = key;
+        if (onRelease) {
+          // Kept until it runs again, for the wake it carries into that run.
+          waiting.onRelease = undefined;
+          forgetLater(jobId, waiting);
+          onRelease();
+        } else {
+          waiting.rerun = true;
+        }
       }
       if (count === 'one') return;
     }
@@ -83,8 +125,8 @@ export function createSlotWaiters(): SlotWaiters {
 
   return {
     started(jobId) {
-      forget(jobId);
-      jobs.set(jobId, {});
+      const slotWake = forget(jobId)?.slotWake;
+      jobs.set(jobId, slotWake === undefined ? {} : { slotWake });
     },
     waiting(jobId, key) {
       const waiting = jobs.get(jobId);
@@ -97,31 +139,29 @@ export function createSlotWaiters(): SlotWaiters {
         byKey.set(key, ids);
       }
       ids.add(jobId);
+      const { slotWake } = waiting;
+      waiting.slotWake = undefined;
+      // Waiting for the very slot it was woken for: another took it, and that one's release
+      // wakes the next. Waiting for its delivery instead: the slot is free for the next waiter.
+      if (slotWake !== undefined && slotWake !== key) release(slotWake, 'one');
     },
     deferred(jobId, onRelease, forgetAfterMs) {
       const waiting = jobs.get(jobId);
-      if (waiting?.wokenBy !== undefined) {
-        waiting.wokenBy = undefined;
+      if (waiting?.rerun) {
+        waiting.rerun = false;
         return false;
       }
       if (waiting?.key === undefined) {
         // Deferred for something else (a rate limit, a failing store): nothing to wake it.
-        forget(jobId);
+        end(jobId);
         return true;
       }
       waiting.onRelease = onRelease;
-      if (forgetAfterMs !== undefined) {
-        waiting.forgetTimer = setTimeout(() => forget(jobId), forgetAfterMs);
-        waiting.forgetTimer.unref();
-      }
+      waiting.forgetAfterMs = forgetAfterMs;
+      forgetLater(jobId, waiting);
       return true;
     },
-    ended(jobId) {
-      const waiting = forget(jobId);
-      // Woken while it ran, and not deferred after all (it found nothing to send): the slot it
-      // was woken for goes to the next waiter.
-      if (waiting?.wokenBy !== undefined) release(waiting.wokenBy, 'one');
-    },
+    ended: end,
     release,
     clear() {
       for (const jobId of [...jobs.keys()]) forget(jobId);

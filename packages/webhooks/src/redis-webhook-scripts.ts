@@ -142,7 +142,9 @@ return expired
  * last error or '' with its presence ('1' / '0'); health ('s' succeeded, 'f' failed, '' none),
  * disable reason, failure window ms, min failures, message; the resend served or ''; most test
  * rows (only with the test rows key). Returns { disabled reason or '',
- * failingSince or '' }.
+ * failingSince or '', 1 when the holder's slot was freed (else 0: it had run out and was taken
+ * by another, or there was none), 1 when its hold on the delivery was freed (else 0) }: only a
+ * release of what the holder still held wakes a job waiting for it.
  *
  * Cheap when nothing changes: the dead-letter indexes are touched only when the delivery fails
  * or had failed (a delivery that was never failed is in neither), and a success on an endpoint
@@ -150,7 +152,8 @@ return expired
  */
 export const recordAttemptScript = `
 local now = tonumber(ARGV[1])
-if ARGV[2] ~= '' then redis.call('ZREM', KEYS[7], ARGV[2]) end
+local slotFreed, holdFreed = 0, 0
+if ARGV[2] ~= '' then slotFreed = redis.call('ZREM', KEYS[7], ARGV[2]) end
 local retention = tonumber(ARGV[3])
 local cutoff = now - retention
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
@@ -196,7 +199,10 @@ if status ~= '' then
   elseif ARGV[17] == '0' then redis.call('HDEL', KEYS[2], 'lastError') end
   redis.call('PEXPIRE', KEYS[2], retention)
   local held = redis.call('HMGET', KEYS[2], 'holder', 'resend')
-  if held[1] and held[1] == ARGV[2] then redis.call('HDEL', KEYS[2], 'holder', 'heldUntil') end
+  if held[1] and held[1] == ARGV[2] then
+    redis.call('HDEL', KEYS[2], 'holder', 'heldUntil')
+    holdFreed = 1
+  end
   if held[2] and (status == 'succeeded' or held[2] == ARGV[23]) then
     redis.call('HDEL', KEYS[2], 'resend')
   end
@@ -218,16 +224,16 @@ if status ~= '' then
 end
 
 local h = ARGV[18]
-if h == '' then return { '', '' } end
+if h == '' then return { '', '', slotFreed, holdFreed } end
 if h == 's' then
   local failures = redis.call('HGET', KEYS[1], 'failures')
   if failures and failures ~= '0' then
     redis.call('HDEL', KEYS[1], 'failingSince')
     redis.call('HSET', KEYS[1], 'failures', '0')
   end
-  return { '', '' }
+  return { '', '', slotFreed, holdFreed }
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return { '', '' } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { '', '', slotFreed, holdFreed } end
 local since = tonumber(redis.call('HGET', KEYS[1], 'failingSince'))
 if not since then
   since = now
@@ -240,10 +246,12 @@ if not reason and ARGV[20] ~= '' and now - since >= tonumber(ARGV[20])
   and failures >= tonumber(ARGV[21]) then
   reason = 'failing'
 end
-if not reason or redis.call('HGET', KEYS[1], 'enabled') ~= '1' then return { '', '' } end
+if not reason or redis.call('HGET', KEYS[1], 'enabled') ~= '1' then
+  return { '', '', slotFreed, holdFreed }
+end
 redis.call('HSET', KEYS[1], 'enabled', '0', 'disabledReason', reason, 'disabledAt', now,
   'disabledMessage', ARGV[22], 'stateUpdatedAt', now)
-return { reason, tostring(since) }
+return { reason, tostring(since), slotFreed, holdFreed }
 `;
 
 /**
@@ -407,14 +415,16 @@ return { delivery, endpoint, message, slot, held }
 
 /**
  * Frees a holder's concurrency slot and its hold on a delivery (not another holder's). KEYS: the
- * endpoint's slots zset, the delivery hash. ARGV: holder.
+ * endpoint's slots zset, the delivery hash. ARGV: holder. Returns { 1 when the slot was freed,
+ * 1 when the hold was (else 0: it had run out and was taken by another, or there was none) }.
  */
 export const releaseSlotScript = `
-redis.call('ZREM', KEYS[1], ARGV[1])
+local slotFreed, holdFreed = redis.call('ZREM', KEYS[1], ARGV[1]), 0
 if redis.call('HGET', KEYS[2], 'holder') == ARGV[1] then
   redis.call('HDEL', KEYS[2], 'holder', 'heldUntil')
+  holdFreed = 1
 end
-return 1
+return { slotFreed, holdFreed }
 `;
 
 /**

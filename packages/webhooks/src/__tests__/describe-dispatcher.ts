@@ -827,6 +827,63 @@ export function describeDispatcher(
       expect(receiver.mostOpen()).toBe(1);
     });
 
+    // A freed slot wakes one waiter; when that one finds nothing to send, the slot goes to the
+    // next waiter at once, not at its next poll (a minute here).
+    it('passes a freed slot on when the job it woke has nothing to send', async () => {
+      const begun: { job: string; trigger: string; start: AttemptStart }[] = [];
+      const h = await setup({ timeoutMs: 10_000 }, recordingBegins(begun, 60_000));
+      if (!h) return;
+      const receiver = await startHoldingReceiver();
+      cleanups.push(() => receiver.close());
+      const { endpoint } = await h.dispatcher.createEndpoint('acme', {
+        url: `${receiver.url}/one-at-a-time`,
+        maxConcurrency: 1,
+      });
+      /** The queued jobs answered a wait, in the order they first were. */
+      const waited = () => [
+        ...new Set(
+          begun
+            .filter((e) => !e.job.endsWith('_direct') && (e.start.slotWait ?? 0) > 0)
+            .map((e) => e.job),
+        ),
+      ];
+      await h.publish();
+      await receiver.waitFor(1);
+      // Three jobs wait for the endpoint's one slot, in this order: the second delivery's, a
+      // resend of it (the delivery's job will serve it, leaving the resend's with nothing to
+      // send), the third delivery's.
+      await h.publish();
+      await until(() => waited().length === 1);
+      const [second] = waited();
+      const messageId = begun.find((e) => e.job === second)!.start.message!.id;
+      await h.dispatcher.resend('acme', endpoint.id, messageId);
+      await until(() => waited().length === 2);
+      await h.publish();
+      await until(() => waited().length === 3);
+      const [, resend, third] = waited();
+      expect(begun.find((e) => e.job === resend)!.trigger).toBe('resend');
+      receiver.answer(0, 200);
+      await receiver.waitFor(2);
+      expect(receiver.requests[1]!.headers['webhook-id']).toBe(messageId);
+      receiver.answer(1, 200);
+      await receiver.waitFor(3);
+      receiver.answer(2, 200);
+      const log = await attemptsOf(h, endpoint.id, 3);
+      expect(log.map((row) => [row.trigger, row.status])).toEqual([
+        ['event', 'succeeded'],
+        ['resend', 'succeeded'],
+        ['event', 'succeeded'],
+      ]);
+      // The resend's job, woken by the second request's end, found its resend served; the third
+      // delivery's, woken in its place, sent.
+      const answers = (job: string | undefined) =>
+        begun.filter((e) => e.job === job).map((e) => (e.start.slotWait ?? 0) > 0);
+      expect(answers(resend)).toEqual([true, false]);
+      expect(answers(third)).toEqual([true, false]);
+      expect(begun.filter((e) => e.job === third).at(-1)!.start.slotWait).toBe(0);
+      expect(receiver.mostOpen()).toBe(1);
+    });
+
     it('drops a resend whose endpoint is disabled before it is served: the retry after re-enabling is logged as the event', async () => {
       const run = await resendDuringDirectAttempt();
       if (!run) return;
