@@ -1,3 +1,4 @@
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { isRedisUnavailableError } from '@calltrack/core/internal';
 import { redisBusIngestOf } from '@calltrack/redis-script';
@@ -7,7 +8,7 @@ import {
   type RedisClusterProcess,
   startRedisCluster,
 } from '@calltrack/test-utils';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
 import { createCallTracker } from './create-call-tracker';
@@ -200,5 +201,75 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     await reader.close();
     await bus.close();
     retrying.disconnect();
+  }, 60_000);
+  it("runs a known call's one-step ingest only where all its indexes are while its tenant's slot moves: TRYAGAIN meanwhile, no key of the tenant on both nodes, the event applied once the slot has moved", async () => {
+    // Retries long enough to outlast the migration below.
+    const retrying = new Cluster(cluster.startupNodes, {
+      maxRedirections: 10_000,
+      retryDelayOnTryAgain: 10,
+    });
+    retrying.on('error', () => {});
+    const nodes = cluster.nodes.map((node) => {
+      const direct = new Redis({ ...node, maxRetriesPerRequest: 1 });
+      direct.on('error', () => {});
+      return direct;
+    });
+    const tryAgainAnswers = async (): Promise<number> => {
+      let count = 0;
+      for (const node of nodes) {
+        const info = await node.info('errorstats');
+        count += Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(info)?.[1] ?? 0);
+      }
+      return count;
+    };
+    const tenantId = 'tenant-split';
+    const base = `split:{${tenantId}}:`;
+    const bus = createRedisBus({ redis: retrying, prefix: 'split-bus' });
+    const reader = readBus(bus, tenantId);
+    await reader.ready;
+    const store = createRedisCallStore({ redis: retrying, prefix: 'split' });
+    const tracker = createCallTracker({ bus, store, clock: clockFrom(t0), logger: {} });
+    const [queued, ringing, answered] = callLifecycle({ tenantId, callId: 'CA-split' });
+    for (const event of [queued!, ringing!]) {
+      expect(await tracker.ingest(event)).toMatchObject({ outcome: 'changed', published: true });
+    }
+    const slot = Number(await client.cluster('KEYSLOT', `{${tenantId}}`));
+    const from = await cluster.ownerOf(slot);
+    const to = (from + 1) % cluster.nodes.length;
+    const migration = await cluster.startSlotMigration(slot, to);
+    // The reaper's index moved first; the call and the bus's keys are still on the source. The
+    // answer writes the call and that index: before every index was declared, Redis ran the step
+    // on the source (all its declared keys were there), which made a second `stale` there.
+    await migration.move([`${base}stale`]);
+    const refusalsBefore = await tryAgainAnswers();
+    let settled = false;
+    const ingesting = tracker.ingest(answered!).finally(() => {
+      settled = true;
+    });
+    while (!settled && (await tryAgainAnswers()) === refusalsBefore) await setImmediatePromise();
+    const tenantKeys = (node: Redis) => node.keys(`*{${tenantId}}*`);
+    const [onSource, onTarget] = await Promise.all([
+      tenantKeys(nodes[from]!),
+      tenantKeys(nodes[to]!),
+    ]);
+    expect(onSource.filter((key) => onTarget.includes(key))).toEqual([]);
+    expect(settled).toBe(false);
+    await migration.finish();
+
+    expect(await ingesting).toMatchObject({ outcome: 'changed', published: true });
+    expect(await store.getCall(tenantId, 'CA-split')).toMatchObject({
+      status: 'in-progress',
+      version: 3,
+    });
+    expect((await store.findStaleCalls(tenantId, Number.MAX_SAFE_INTEGER, 10)).length).toBe(1);
+    expect(await nodes[to]!.zcard(`${base}stale`)).toBe(1);
+    expect(await tenantKeys(nodes[from]!)).toEqual([]);
+    expect((await reader.drain()).map((event) => event.id)).toEqual(
+      [queued!, ringing!, answered!].map((event) => event.id),
+    );
+    await reader.close();
+    await bus.close();
+    retrying.disconnect();
+    for (const node of nodes) node.disconnect();
   }, 60_000);
 });

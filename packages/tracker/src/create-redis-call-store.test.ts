@@ -12,6 +12,12 @@ import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
 import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
 import { redisAnalyticsBucketLayout } from './redis-analytics-bucket';
+import {
+  applyTransitionIndexKeys,
+  applyTransitionScript,
+  decodeApplyTransitionReply,
+  encodeApplyTransitionArgs,
+} from './redis-apply-transition-script';
 import { describeCallStore } from './testing';
 
 const redis = await connectTestRedis();
@@ -176,6 +182,77 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
       expect(buckets.length).toBeGreaterThan(0);
       expect(buckets).toEqual(await memoryStore.readAnalytics('tenant-a', granularity, ...range));
     }
+    await deleteKeys(redis!, prefix);
+  });
+
+  it("keeps the indexes of the call's own branch when an event names another: the step writes nothing, names that branch's keys, and runs again with them declared", async () => {
+    const prefix = `${filePrefix}:branch-keys`;
+    const base = `${prefix}:{tenant-a}:`;
+    const callKey = `${base}call:CA-moved`;
+    // The keys each run of the apply script declared.
+    const client = redis!.duplicate();
+    // Connected first: a command queued while connecting is sent through sendCommand twice.
+    await client.ping();
+    const declared: string[][] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      if (command.name === 'evalsha' && command.args[0] === applyTransitionScript.sha) {
+        const count = Number(command.args[1]);
+        declared.push(command.args.slice(2, 2 + count).map(String));
+      }
+      return sendCommand(command, stream);
+    }) as Redis['sendCommand'];
+    await redis!.script('LOAD', applyTransitionScript.source);
+    const store = createRedisCallStore({ redis: client, prefix });
+    const north = callLifecycle({ callId: 'CA-moved', branchId: 'north' });
+    const south = callLifecycle({ callId: 'CA-moved', branchId: 'south' });
+    await store.apply(transitionOf(north[0]!, 0));
+    await store.apply(transitionOf(north[2]!, 5000));
+    expect(declared).toEqual([
+      [callKey, ...applyTransitionIndexKeys(base, 'north')],
+      [callKey, ...applyTransitionIndexKeys(base, 'north')],
+    ]);
+    expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 1, byBranch: { north: 1 } });
+
+    // The end names another branch: the call stays north's, whose indexes the event's keys miss.
+    const end = transitionOf(south[3]!, 65_000);
+    const keys = [callKey, ...applyTransitionIndexKeys(base, 'south')];
+    const asked = decodeApplyTransitionReply(
+      await redis!.evalsha(
+        applyTransitionScript.sha,
+        keys.length,
+        ...keys,
+        ...encodeApplyTransitionArgs(base, end),
+      ),
+    );
+    expect(asked).toEqual({
+      outcome: 'needs-keys',
+      missingKeys: [`${base}active:branch:north`, `${base}ended:branch:north`],
+    });
+    expect(await redis!.hmget(callKey, 'status', 'version')).toEqual(['in-progress', '2']);
+
+    declared.length = 0;
+    const ended = await store.apply(end);
+    expect(ended).toMatchObject({ outcome: 'ended', activeCount: 0 });
+    expect(ended.call).toMatchObject({ branchId: 'north', status: 'completed', version: 3 });
+    expect(declared).toEqual([
+      keys,
+      [...keys, `${base}active:branch:north`, `${base}ended:branch:north`],
+    ]);
+    expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
+    expect(await store.listActiveCalls('tenant-a', { limit: 10, branchId: 'north' })).toEqual([]);
+    const endedOf = async (branchId: string) =>
+      (await store.listEndedCalls('tenant-a', { limit: 10, branchId, now: t0 + 65_000 })).map(
+        (call) => call.callId,
+      );
+    expect(await endedOf('north')).toEqual(['CA-moved']);
+    expect(await endedOf('south')).toEqual([]);
+    expect(await redis!.exists(`${base}active:branch:south`, `${base}ended:branch:south`)).toBe(0);
+    // The call's own branch was declared: the next events of the call, one run each.
+    declared.length = 0;
+    expect((await store.apply(transitionOf(south[4]!, 66_000))).outcome).toBe('enriched');
+    expect(declared).toHaveLength(1);
+    client.disconnect();
     await deleteKeys(redis!, prefix);
   });
 
