@@ -274,7 +274,7 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
       await migration.finish();
 
       expect(await ingesting).toMatchObject({ outcome: 'changed', published: true });
-      expect(await store.getCall(tenantId, 'CA-split')).toMatchObject({
+      expect(await store.getCall(tenantId, 'CA-split', t0)).toMatchObject({
         status: 'in-progress',
         version: 3,
       });
