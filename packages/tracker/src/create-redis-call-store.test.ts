@@ -11,13 +11,14 @@ import { analyticsGranularities } from './analytics-granularity';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
 import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
-import { redisAnalyticsBucketLayout } from './redis-analytics-bucket';
+import { redisAnalyticsBucketKey, redisAnalyticsBucketLayout } from './redis-analytics-bucket';
 import {
   applyTransitionIndexKeys,
   applyTransitionScript,
   decodeApplyTransitionReply,
   encodeApplyTransitionArgs,
 } from './redis-apply-transition-script';
+import { foldAnalyticsLogScript } from './redis-call-store-scripts';
 import { describeCallStore } from './testing';
 
 const redis = await connectTestRedis();
@@ -142,9 +143,9 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     );
   }, 60_000);
 
-  it('writes the same analytics buckets as the memory store when the log is folded in the steps', async () => {
+  it('writes the same analytics buckets as the memory store when the log is folded after the steps', async () => {
     // 150 calls, three log lines each (start, end's level and end): the log reaches its fold
-    // length several times inside apply steps, and the rest is folded by the read.
+    // length several times, folded right after the step that filled it, and the rest by the read.
     const prefix = `${filePrefix}:analytics-folds`;
     const redisStore = createRedisCallStore({ redis: redis!, prefix });
     const memoryStore = createMemoryCallStore();
@@ -253,6 +254,63 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     expect((await store.apply(transitionOf(south[4]!, 66_000))).outcome).toBe('enriched');
     expect(declared).toHaveLength(1);
     client.disconnect();
+    await deleteKeys(redis!, prefix);
+  });
+
+  it('folds only the lines of the log whose buckets it was given, from its head, and names the keys of the rest', async () => {
+    const prefix = `${filePrefix}:fold-keys`;
+    const base = `${prefix}:{tenant-a}:`;
+    const logKey = `${base}${redisAnalyticsBucketLayout.logKey}`;
+    const store = createRedisCallStore({ redis: redis!, prefix });
+    const memoryStore = createMemoryCallStore();
+    // Three calls starting an hour apart: a level line each, in buckets of their own.
+    const hour = 3_600_000;
+    for (const index of [0, 1, 2]) {
+      const [queued] = callLifecycle({ callId: `CA-fold-keys-${index}`, startMs: index * hour });
+      const transition = transitionOf(queued!, index * hour);
+      await store.apply(transition);
+      await memoryStore.apply(transition);
+    }
+    expect(await redis!.llen(logKey)).toBe(3);
+    const fold = async (keys: readonly string[]) =>
+      (await redis!.eval(
+        foldAnalyticsLogScript.source,
+        1 + keys.length,
+        logKey,
+        ...keys,
+        base,
+      )) as [number, string[]];
+    const bucketsAt = (at: number) =>
+      (['minute', 'hour', 'day'] as const).map((granularity) =>
+        redisAnalyticsBucketKey(
+          base,
+          granularity,
+          at - (at % { minute: 60_000, hour, day: 86_400_000 }[granularity]),
+        ),
+      );
+    // Given no bucket: nothing folded, every bucket named.
+    const [none, needed] = await fold([]);
+    expect(none).toBe(0);
+    expect(new Set(needed)).toEqual(
+      new Set([...bucketsAt(t0), ...bucketsAt(t0 + hour), ...bucketsAt(t0 + 2 * hour)]),
+    );
+    expect(await redis!.llen(logKey)).toBe(3);
+    expect(await redis!.exists(...needed)).toBe(0);
+    // Given the first line's buckets: that line folded, the others left on the log.
+    const [folded, rest] = await fold(bucketsAt(t0));
+    expect(folded).toBe(1);
+    expect(rest).toContain(bucketsAt(t0 + hour)[0]);
+    expect(await redis!.llen(logKey)).toBe(2);
+    expect(await redis!.hget(bucketsAt(t0)[0]!, 'started')).toBe('1');
+    expect(await redis!.exists(bucketsAt(t0 + hour)[0]!, bucketsAt(t0 + 2 * hour)[0]!)).toBe(0);
+    // A read folds the rest, running the fold again with the keys it names.
+    for (const granularity of analyticsGranularities) {
+      const range = [t0 - 86_400_000, t0 + 2 * 86_400_000] as const;
+      expect(await store.readAnalytics('tenant-a', granularity, ...range)).toEqual(
+        await memoryStore.readAnalytics('tenant-a', granularity, ...range),
+      );
+    }
+    expect(await redis!.exists(logKey)).toBe(0);
     await deleteKeys(redis!, prefix);
   });
 
