@@ -112,12 +112,14 @@ const maxKeyRounds = 4;
  * walk. Ended calls expire `endedCallRetentionMs` after their last change.
  *
  * Applying a transition is one round trip: the script, plus, at most once a minute per tenant and
- * process, an `SADD` to the tenants set written alongside it. Every script declares each key it
- * touches (Redis Cluster checks only those while a slot moves): a step whose call is stored under
- * another branch than the event names runs again with that branch's keys, and the step that fills
- * the analytics log is followed by the fold (its own script, which declares the buckets). With a Redis bus on the same
+ * process, an `SADD` to the tenants set written alongside it. With a Redis bus on the same
  * deployment the tracker publishes in that same script (decision 0030): one round trip per
  * ingested event, publish included, and no confirmation.
+ *
+ * Every script declares each key it touches (Redis Cluster checks only those while a slot
+ * moves): a step whose call is stored under another branch than the event names runs again with
+ * that branch's keys, and the step that fills the analytics log is followed by the fold (a script
+ * of its own, which declares the buckets).
  */
 export function createRedisCallStore(options: RedisCallStoreOptions): CallStore {
   if (options == null || typeof options !== 'object' || options.redis == null) {
