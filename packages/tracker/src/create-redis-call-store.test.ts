@@ -314,6 +314,52 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     await deleteKeys(redis!, prefix);
   });
 
+  it('runs one fold when many steps in flight find the log due, which folds every line in one run', async () => {
+    const prefix = `${filePrefix}:one-fold`;
+    const base = `${prefix}:{tenant-a}:`;
+    const logKey = `${base}${redisAnalyticsBucketLayout.logKey}`;
+    // The fold scripts the store's client sends, loaded first (a NOSCRIPT would send one twice).
+    const client = redis!.duplicate();
+    await client.ping();
+    await client.script('LOAD', foldAnalyticsLogScript.source);
+    let folds = 0;
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      const [script] = command.args.map(String);
+      if (script === foldAnalyticsLogScript.sha || script === foldAnalyticsLogScript.source) {
+        folds += 1;
+      }
+      return sendCommand(command, stream);
+    }) as Redis['sendCommand'];
+    const store = createRedisCallStore({ redis: client, prefix });
+    const { foldAfterRecords } = redisAnalyticsBucketLayout;
+    // The log one line short of its fold length: a call started per line, in the first minute.
+    for (let index = 1; index < foldAfterRecords; index += 1) {
+      const [queued] = callLifecycle({ callId: `CA-one-fold-${index}` });
+      await store.apply(transitionOf(queued!, index));
+    }
+    expect(await redis!.llen(logKey)).toBe(foldAfterRecords - 1);
+    expect(folds).toBe(0);
+
+    // 32 calls start at once in the next minute: every step finds the log due.
+    await Promise.all(
+      Array.from({ length: 32 }, (_, index) => {
+        const [queued] = callLifecycle({ callId: `CA-one-fold-burst-${index}` });
+        return store.apply(transitionOf(queued!, 90_000 + index));
+      }),
+    );
+    // One fold, one run: it was given the buckets of the asking step's minute and the one before.
+    expect(folds).toBe(1);
+    expect(await redis!.llen(logKey)).toBe(0);
+    const started = (granularity: 'minute' | 'hour', start: number) =>
+      redis!.hget(redisAnalyticsBucketKey(base, granularity, start), 'started');
+    expect(await started('minute', t0)).toBe(String(foldAfterRecords - 1));
+    expect(await started('minute', t0 + 60_000)).toBe('32');
+    expect(await started('hour', t0)).toBe(String(foldAfterRecords - 1 + 32));
+    client.disconnect();
+    await deleteKeys(redis!, prefix);
+  });
+
   it('puts every key of a tenant under its hash tag and answers counts without scanning', async () => {
     const prefix = `${filePrefix}:layout`;
     const store = createRedisCallStore({ redis: redis!, prefix });

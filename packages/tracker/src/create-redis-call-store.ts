@@ -37,6 +37,7 @@ import {
   decodeRedisAnalyticsBucket,
   redisAnalyticsBucketKey,
   redisAnalyticsBucketLayout,
+  redisAnalyticsFoldKeys,
 } from './redis-analytics-bucket';
 import {
   type ApplyTransitionReply,
@@ -251,7 +252,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     await registration;
     // The log is long enough: folded now, by a script of its own that declares the buckets. The
     // event is applied whatever becomes of it (a read, or the next step, folds what is left).
-    if (reply.foldDue) await foldAnalyticsLog(base).catch(() => {});
+    if (reply.foldDue) await foldAfterStep(base, transition.at);
     const { outcome, activeCount } = reply;
     const call = decodeCall(reply.snapshot);
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
@@ -262,11 +263,11 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
 
   /**
    * Folds the tenant's analytics log into its buckets. The buckets depend on what the log holds,
-   * which only the script reads: it folds the lines whose buckets it was given and names the keys
-   * of the rest, and is run again with them (usually once).
+   * which only the script reads: it folds the lines whose buckets it was given (`bucketKeys`, a
+   * guess) and names the keys of the rest, and is run again with them.
    */
-  const foldAnalyticsLog = async (base: string): Promise<void> => {
-    const keys = [`${base}${redisAnalyticsBucketLayout.logKey}`];
+  const foldAnalyticsLog = async (base: string, bucketKeys: readonly string[]): Promise<void> => {
+    const keys = [`${base}${redisAnalyticsBucketLayout.logKey}`, ...bucketKeys];
     for (let round = 0; round < maxKeyRounds; round += 1) {
       const [, needed] = (await runRedisScript(redis, foldAnalyticsLogScript, keys, [base])) as [
         number,
@@ -275,6 +276,21 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       if (needed.length === 0) return;
       keys.push(...needed.filter((key) => !keys.includes(key)));
     }
+  };
+
+  // The fold after a step of each tenant (by key base) while it runs. Every step in flight with
+  // the one that filled the log answers foldDue until a fold has run: they start none of their
+  // own, which would each read the whole log again (the running one folds their lines too, as it
+  // runs after them). Only running folds are kept.
+  const foldsAfterSteps = new Map<string, Promise<void>>();
+  /** Folds the log after a step at `at` found it long enough, unless a fold already runs. */
+  const foldAfterStep = (base: string, at: number): Promise<void> | undefined => {
+    if (foldsAfterSteps.has(base)) return undefined;
+    const fold = foldAnalyticsLog(base, redisAnalyticsFoldKeys(base, at))
+      .catch(() => {})
+      .finally(() => foldsAfterSteps.delete(base));
+    foldsAfterSteps.set(base, fold);
+    return fold;
   };
 
   const apply = async (transition: CallTransition): Promise<CallApplyResult> =>
@@ -468,7 +484,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     }
     if (starts.length === 0) return [];
     // What the log holds is not in the buckets yet (decision 0070).
-    await foldAnalyticsLog(base);
+    await foldAnalyticsLog(base, []);
     const pipeline = redis.pipeline();
     for (const start of starts) {
       const key = redisAnalyticsBucketKey(base, granularity, start);
