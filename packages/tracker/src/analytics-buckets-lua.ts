@@ -74,21 +74,30 @@ end
 -- What lines[1 .. lineCount] add to the buckets, in memory (nothing written): the buckets in order
 -- of first use, each with its key, the first line that touched it (firstLine) and, when an agent
 -- talked in it, its agents and the first line that named one (agentsFirstLine).
+--
+-- Lines of one batch mostly share their buckets and retention: each granularity's last bucket,
+-- the retentions and the status fields are kept at hand, not made again from text for each line.
 local function sumAnalyticsLines(base, lines, lineCount)
   local buckets, order = {}, {}
   local newestAt = nil
   local lineIndex = 0
+  local lastBuckets = {}
   local function bucketOf(granularity, start, retentionMs)
+    local last = lastBuckets[granularity]
+    if last ~= nil and last.start == start then return last end
     local bucketKey = analyticsBucketKey(base, granularity, start)
     local bucket = buckets[bucketKey]
     if bucket == nil then
-      bucket = { key = bucketKey, deadline = start + granularity.sizeMs + retentionMs[granularity.name],
+      bucket = { key = bucketKey, start = start,
+        deadline = start + granularity.sizeMs + retentionMs[granularity.name],
         counts = {}, countNames = {}, firstLine = lineIndex }
       buckets[bucketKey] = bucket
       order[#order + 1] = bucket
     end
+    lastBuckets[granularity] = bucket
     return bucket
   end
+  local retentions, statusFields = {}, {}
   local function count(bucket, name, amount)
     local counted = bucket.counts[name]
     if counted == nil then bucket.countNames[#bucket.countNames + 1] = name end
@@ -97,15 +106,29 @@ local function sumAnalyticsLines(base, lines, lineCount)
 
   for index = 1, lineCount do
     lineIndex = index
-    local kind, atText, minute, hour, day, rest =
-      string.match(lines[index], '^(%a) (%-?%d+) (%d+) (%d+) (%d+) (.*)$')
+    local line = lines[index]
+    local isLevel = string.byte(line, 1) == 76 -- L
+    local atText, retentionText, levelText, deltaText
+    local status, durationText, answered, neverActive, agentId
+    if isLevel then
+      atText, retentionText, levelText, deltaText =
+        string.match(line, '^L (%-?%d+) (%d+ %d+ %d+) (%-?%d+) (%-?%d+)$')
+    else
+      atText, retentionText, status, durationText, answered, neverActive, agentId =
+        string.match(line, '^E (%-?%d+) (%d+ %d+ %d+) (%S+) (%-?%d+) ([01]) ([01]) (.*)$')
+    end
     local at = tonumber(atText)
     if newestAt == nil or at > newestAt then newestAt = at end
-    local retentionMs = { minute = tonumber(minute), hour = tonumber(hour), day = tonumber(day) }
-    if kind == 'L' then
-      local levelText, deltaText = string.match(rest, '^(%-?%d+) (%-?%d+)$')
+    local retentionMs = retentions[retentionText]
+    if retentionMs == nil then
+      local minute, hour, day = string.match(retentionText, '^(%d+) (%d+) (%d+)$')
+      retentionMs = { minute = tonumber(minute), hour = tonumber(hour), day = tonumber(day) }
+      retentions[retentionText] = retentionMs
+    end
+    if isLevel then
       local level, delta = tonumber(levelText), tonumber(deltaText)
-      for _, granularity in ipairs(analyticsGranularities) do
+      for granularityIndex = 1, #analyticsGranularities do
+        local granularity = analyticsGranularities[granularityIndex]
         local bucket = bucketOf(granularity, analyticsBucketStart(granularity.sizeMs, at), retentionMs)
         if bucket.open == nil then bucket.open = level - delta end
         bucket.level = level
@@ -113,16 +136,20 @@ local function sumAnalyticsLines(base, lines, lineCount)
         if delta > 0 then count(bucket, 'started', 1) end
       end
     else
-      local status, durationText, answered, neverActive, agentId =
-        string.match(rest, '^(%S+) (%-?%d+) ([01]) ([01]) (.*)$')
       local durationMs = tonumber(durationText)
       if agentId == '' then agentId = nil end
-      for _, granularity in ipairs(analyticsGranularities) do
+      for granularityIndex = 1, #analyticsGranularities do
+        local granularity = analyticsGranularities[granularityIndex]
         local sizeMs = granularity.sizeMs
         local bucket = bucketOf(granularity, analyticsBucketStart(sizeMs, at), retentionMs)
         count(bucket, 'ended', 1)
         if neverActive == '1' then count(bucket, 'started', 1) end
-        count(bucket, ${toLuaLiteral(endedStatusPrefix)} .. status, 1)
+        local statusField = statusFields[status]
+        if statusField == nil then
+          statusField = ${toLuaLiteral(endedStatusPrefix)} .. status
+          statusFields[status] = statusField
+        end
+        count(bucket, statusField, 1)
         if answered == '1' then
           count(bucket, 'answered', 1)
           count(bucket, 'durationMs', durationMs)
