@@ -155,8 +155,15 @@ local function applyTransitionCall(keys, args)
   local argv = {}
   for index = argvOffset, #args do argv[#argv + 1] = args[index] end
 
-  local declared = {}
-  for index = 1, #keys do declared[keys[index]] = true end
+  -- The set of the step's keys, asked a few times a step (for the branch indexes it touches): a
+  -- key is looked for in keys, from the end where the branch's are, rather than every key put
+  -- in a table on every step.
+  local declared = setmetatable({}, { __index = function(_, key)
+    for index = #keys, 1, -1 do
+      if keys[index] == key then return true end
+    end
+    return false
+  end })
   local function undeclaredKeys(decided)
     local missing = nil
     for _, key in ipairs(callBranchIndexKeys(base, decided)) do
