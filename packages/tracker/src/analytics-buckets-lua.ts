@@ -16,8 +16,10 @@ const { keyInfix, endedStatusPrefix, agentsSuffix, logKey, foldAfterRecords } =
  * in one line each, `appendAnalyticsRecords` pushes the step's lines onto the tenant's log, and
  * `foldAnalyticsLog` writes the buckets from the log by the memory store's rules (layout in
  * `redis-analytics-bucket.ts`), one write per bucket and field however many lines it folds. The
- * log is folded when it reaches `foldAfterRecords` lines, in the step that reached it, and before
- * every read of the buckets, so a read sees every recorded line.
+ * log is folded when it reaches `foldAfterRecords` lines, by a fold script the store runs right
+ * after the step that reached it, and before every read of the buckets, so a read sees every
+ * recorded line. The fold writes only keys its script declared (it answers the keys it needs
+ * otherwise): on a Redis Cluster slot being migrated, Redis checks only declared keys.
  *
  * A line is `<kind> <at> <minute, hour, day retention ms> <rest>`, the retention being the
  * transition's `analyticsRetentionMs` (numbers) when it was recorded:
@@ -69,43 +71,64 @@ local function analyticsLogTtl(retentionMs)
     + math.max(retentionMs.minute, retentionMs.hour, retentionMs.day))
 end
 
--- Folds the tenant's log into its buckets and empties it; answers the number of lines folded.
--- Each bucket and agents set written gets the expiry of its retention (start + size + retention),
--- counted from the newest line's time (at least 1 ms, as a late write would get).
-local function foldAnalyticsLog(base)
-  local key = base .. analyticsLogKey
-  local lines = redis.call('LRANGE', key, 0, -1)
-  if #lines == 0 then return 0 end
-  redis.call('DEL', key)
+-- What lines[1 .. lineCount] add to the buckets, in memory (nothing written): the buckets in order
+-- of first use, each with its key, the first line that touched it (firstLine) and, when an agent
+-- talked in it, its agents and the first line that named one (agentsFirstLine).
+--
+-- Lines of one batch mostly share their buckets and retention: each granularity's last bucket,
+-- the retentions and the status fields are kept at hand, not made again from text for each line.
+local function sumAnalyticsLines(base, lines, lineCount)
   local buckets, order = {}, {}
   local newestAt = nil
+  local lineIndex = 0
+  local lastBuckets = {}
   local function bucketOf(granularity, start, retentionMs)
+    local last = lastBuckets[granularity]
+    if last ~= nil and last.start == start then return last end
     local bucketKey = analyticsBucketKey(base, granularity, start)
     local bucket = buckets[bucketKey]
     if bucket == nil then
-      bucket = { key = bucketKey, deadline = start + granularity.sizeMs + retentionMs[granularity.name],
-        counts = {}, countNames = {} }
+      bucket = { key = bucketKey, start = start,
+        deadline = start + granularity.sizeMs + retentionMs[granularity.name],
+        counts = {}, countNames = {}, firstLine = lineIndex }
       buckets[bucketKey] = bucket
       order[#order + 1] = bucket
     end
+    lastBuckets[granularity] = bucket
     return bucket
   end
+  local retentions, statusFields = {}, {}
   local function count(bucket, name, amount)
     local counted = bucket.counts[name]
     if counted == nil then bucket.countNames[#bucket.countNames + 1] = name end
     bucket.counts[name] = (counted or 0) + amount
   end
 
-  for _, line in ipairs(lines) do
-    local kind, atText, minute, hour, day, rest =
-      string.match(line, '^(%a) (%-?%d+) (%d+) (%d+) (%d+) (.*)$')
+  for index = 1, lineCount do
+    lineIndex = index
+    local line = lines[index]
+    local isLevel = string.byte(line, 1) == 76 -- L
+    local atText, retentionText, levelText, deltaText
+    local status, durationText, answered, neverActive, agentId
+    if isLevel then
+      atText, retentionText, levelText, deltaText =
+        string.match(line, '^L (%-?%d+) (%d+ %d+ %d+) (%-?%d+) (%-?%d+)$')
+    else
+      atText, retentionText, status, durationText, answered, neverActive, agentId =
+        string.match(line, '^E (%-?%d+) (%d+ %d+ %d+) (%S+) (%-?%d+) ([01]) ([01]) (.*)$')
+    end
     local at = tonumber(atText)
     if newestAt == nil or at > newestAt then newestAt = at end
-    local retentionMs = { minute = tonumber(minute), hour = tonumber(hour), day = tonumber(day) }
-    if kind == 'L' then
-      local levelText, deltaText = string.match(rest, '^(%-?%d+) (%-?%d+)$')
+    local retentionMs = retentions[retentionText]
+    if retentionMs == nil then
+      local minute, hour, day = string.match(retentionText, '^(%d+) (%d+) (%d+)$')
+      retentionMs = { minute = tonumber(minute), hour = tonumber(hour), day = tonumber(day) }
+      retentions[retentionText] = retentionMs
+    end
+    if isLevel then
       local level, delta = tonumber(levelText), tonumber(deltaText)
-      for _, granularity in ipairs(analyticsGranularities) do
+      for granularityIndex = 1, #analyticsGranularities do
+        local granularity = analyticsGranularities[granularityIndex]
         local bucket = bucketOf(granularity, analyticsBucketStart(granularity.sizeMs, at), retentionMs)
         if bucket.open == nil then bucket.open = level - delta end
         bucket.level = level
@@ -113,16 +136,20 @@ local function foldAnalyticsLog(base)
         if delta > 0 then count(bucket, 'started', 1) end
       end
     else
-      local status, durationText, answered, neverActive, agentId =
-        string.match(rest, '^(%S+) (%-?%d+) ([01]) ([01]) (.*)$')
       local durationMs = tonumber(durationText)
       if agentId == '' then agentId = nil end
-      for _, granularity in ipairs(analyticsGranularities) do
+      for granularityIndex = 1, #analyticsGranularities do
+        local granularity = analyticsGranularities[granularityIndex]
         local sizeMs = granularity.sizeMs
         local bucket = bucketOf(granularity, analyticsBucketStart(sizeMs, at), retentionMs)
         count(bucket, 'ended', 1)
         if neverActive == '1' then count(bucket, 'started', 1) end
-        count(bucket, ${toLuaLiteral(endedStatusPrefix)} .. status, 1)
+        local statusField = statusFields[status]
+        if statusField == nil then
+          statusField = ${toLuaLiteral(endedStatusPrefix)} .. status
+          statusFields[status] = statusField
+        end
+        count(bucket, statusField, 1)
         if answered == '1' then
           count(bucket, 'answered', 1)
           count(bucket, 'durationMs', durationMs)
@@ -137,7 +164,10 @@ local function foldAnalyticsLog(base)
             if overlap > 0 then
               local talk = bucketOf(granularity, talkStart, retentionMs)
               count(talk, 'agentTalkMs', overlap)
-              talk.agents = talk.agents or {}
+              if talk.agents == nil then
+                talk.agents = {}
+                talk.agentsFirstLine = lineIndex
+              end
               talk.agents[agentId] = true
             end
             talkStart = talkStart + sizeMs
@@ -146,6 +176,44 @@ local function foldAnalyticsLog(base)
       end
     end
   end
+  return order, newestAt
+end
+
+-- Folds the tenant's log into its buckets and takes the folded lines off it. Each bucket and
+-- agents set written gets the expiry of its retention (start + size + retention), counted from
+-- the newest folded line's time (at least 1 ms, as a late write would get).
+--
+-- Writes only keys the script declared (declared: a set of key names), so that on a Redis
+-- Cluster slot being migrated Redis refuses the fold (TRYAGAIN) rather than letting it write a
+-- bucket that already moved a second time on this node: the buckets depend on what the log
+-- holds, which only the script reads. Folds the longest run of lines from the log's head whose
+-- keys are declared, and answers the number of lines folded and the keys of the lines after it
+-- (empty when it folded them all): run again with those declared, it folds the rest.
+local function foldAnalyticsLog(base, declared)
+  local key = base .. analyticsLogKey
+  local lines = redis.call('LRANGE', key, 0, -1)
+  if #lines == 0 then return 0, {} end
+  local count = #lines
+  local order, newestAt = sumAnalyticsLines(base, lines, count)
+  local needed, firstUndeclared = {}, nil
+  local function need(neededKey, line)
+    needed[#needed + 1] = neededKey
+    if not declared[neededKey] and (firstUndeclared == nil or line < firstUndeclared) then
+      firstUndeclared = line
+    end
+  end
+  for _, bucket in ipairs(order) do
+    need(bucket.key, bucket.firstLine)
+    if bucket.agents ~= nil then need(bucket.key .. ${toLuaLiteral(agentsSuffix)}, bucket.agentsFirstLine) end
+  end
+  if firstUndeclared ~= nil then
+    count = firstUndeclared - 1
+    if count == 0 then return 0, needed end
+    order, newestAt = sumAnalyticsLines(base, lines, count)
+  else
+    needed = {}
+  end
+  if count == #lines then redis.call('DEL', key) else redis.call('LTRIM', key, count, -1) end
 
   for _, bucket in ipairs(order) do
     local ttl = string.format('%d', math.max(1, bucket.deadline - newestAt))
@@ -177,17 +245,18 @@ local function foldAnalyticsLog(base)
       redis.call('PEXPIRE', agentsKey, ttl)
     end
   end
-  return #lines
+  return count, needed
 end
 
--- Pushes the step's lines onto the tenant's log (kept as long as its longest retention), and folds
--- it when it is long enough.
+-- Pushes the step's lines onto the tenant's log (kept as long as its longest retention). Answers
+-- true when the log is long enough to be folded: the store folds it after the step (the step
+-- cannot, as it declares no bucket key).
 local function appendAnalyticsRecords(base, lines, retentionMs)
-  if #lines == 0 then return end
+  if #lines == 0 then return false end
   local key = base .. analyticsLogKey
   local length = redis.call('RPUSH', key, unpack(lines))
   redis.call('PEXPIRE', key, analyticsLogTtl(retentionMs))
-  if length >= analyticsFoldAfterRecords then foldAnalyticsLog(base) end
+  return length >= analyticsFoldAfterRecords
 end
 `,
 );

@@ -4,11 +4,20 @@ import { redisCallSnapshotFields } from './redis-call-hash';
 import { toLuaLiteral } from './to-lua-literal';
 
 /**
+ * The outcome of a transition the script did not apply because a key it would touch is not
+ * among the script's keys (`applied.missingKeys` names them): nothing was written.
+ */
+export const needsKeysOutcome = 'needs-keys';
+
+/**
  * `apply-call-transition.ts` in Lua, on the call hash (`redis-call-hash.ts`), numbered as the
  * rules there are. Uses the `redis-call-hash`, `call-status-rank` and `call-position`
  * fragments. `transition` is the script's transition argument (see
  * `redis-apply-transition-script.ts`: times as text, plus `atMs` and `occurredAtMs` as numbers,
- * `atIso` and `occurredAtIso` as ISO text, settings as numbers), `details` a list of `{ name, json }`.
+ * `atIso` and `occurredAtIso` as ISO text, settings as numbers), `details` a list of `{ name, json }`,
+ * `undeclaredKeys(applied)` the caller's check, run once the transition is decided and before
+ * anything is written: a list of keys the step would touch and the script did not declare, or
+ * nil. With such keys nothing is written and the outcome is `needs-keys` (`missingKeys`).
  *
  * Returns `applied`: `outcome`, `wasActive`, `isActive`, `previousBranchId` (the branch before
  * the transition), `learnedBranchId` (a branch this transition gave the call), `startedAt`,
@@ -57,7 +66,17 @@ local function mergeDetails(transition, details, storedPositions, writes, snapsh
   end
 end
 
-local function applyCallTransition(callKey, transition, details)
+-- The caller's check before the first write (see undeclaredKeys above): true when the step
+-- must stop, with applied's outcome set to needs-keys.
+local function lacksKeys(applied, undeclaredKeys)
+  local missing = undeclaredKeys(applied)
+  if missing == nil then return false end
+  applied.outcome = ${toLuaLiteral(needsKeysOutcome)}
+  applied.missingKeys = missing
+  return true
+end
+
+local function applyCallTransition(callKey, transition, details, undeclaredKeys)
   local at = transition.atMs
   local leaseDeadline = at + transition.settings.publishLeaseMs
   -- Redis only: when the script's seam publishes the event in this very step, there is nothing to
@@ -107,8 +126,9 @@ local function applyCallTransition(callKey, transition, details)
     if deadline == nil or deadline > at then
       applied.outcome = 'duplicate'
     else
-      redis.call('HSET', callKey, markField, appliedMark)
       applied.outcome = 'unpublished'
+      if lacksKeys(applied, undeclaredKeys) then return applied end
+      redis.call('HSET', callKey, markField, appliedMark)
     end
     return applied
   end
@@ -152,9 +172,10 @@ local function applyCallTransition(callKey, transition, details)
     end
   end
   if outcome == 'ignored' then
+    applied.outcome = outcome
+    if lacksKeys(applied, undeclaredKeys) then return applied end
     addWrite(writes, current, markField, eventMarkIgnored)
     redis.call('HSET', callKey, unpack(writes))
-    applied.outcome = outcome
     return applied
   end
 
@@ -188,8 +209,9 @@ local function applyCallTransition(callKey, transition, details)
     -- By the tracker's clock, for reads at a time of their own (the key's TTL runs on Redis's).
     addWrite(writes, current, 'expiresAt', string.format('%d', at + transition.settings.endedCallRetentionMs))
   end
-  redis.call('HSET', callKey, unpack(writes))
   applied.outcome = outcome
+  if lacksKeys(applied, undeclaredKeys) then return applied end
+  redis.call('HSET', callKey, unpack(writes))
   applied.status = status
   if not applied.isActive then
     redis.call('PEXPIRE', callKey, transition.settings.endedCallRetentionMs)

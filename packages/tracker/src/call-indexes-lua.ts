@@ -21,13 +21,56 @@ import { toLuaLiteral } from './to-lua-literal';
  *   fragment).
  *
  * `updateCallIndexes` returns the tenant's active count when this transition changed it (else
- * nil) and whether it made the call active.
+ * nil), whether it made the call active, and whether the analytics log is due to be folded.
+ *
+ * Every key it touches is one the script declared (`declared`: a set of key names), so that on a
+ * Redis Cluster slot being migrated Redis answers TRYAGAIN rather than running the step with an
+ * index that already moved (it checks only declared keys, and would let the script make a second
+ * copy). The store declares the tenant's fixed indexes and the event's branch's; the call's own
+ * branch, which only the script reads, may differ: `callBranchIndexKeys` names the branch keys a
+ * transition will touch, for the apply step to check before it writes anything.
  */
 export const callIndexesLua = defineLuaFragment(
   'call-indexes',
   `
 local function activeBranchKey(base, branchId)
   return base .. 'active:branch:' .. branchId
+end
+
+local function endedBranchKey(base, branchId)
+  return base .. 'ended:branch:' .. branchId
+end
+
+-- The branch indexes updateCallIndexes will touch for applied (its outcome, isActive and
+-- learnedBranchId decided, nothing written yet). Mirrors updateCallIndexes: a key it uses and
+-- this leaves out fails the step (declaredIndexKey).
+local function callBranchIndexKeys(base, applied)
+  local keys = {}
+  local outcome = applied.outcome
+  if outcome == 'unpublished' or outcome == 'duplicate' or outcome == 'skipped' then return keys end
+  local previousBranchId = applied.previousBranchId
+  if previousBranchId ~= nil and applied.wasActive and applied.isActive and applied.startedChanged then
+    keys[#keys + 1] = activeBranchKey(base, previousBranchId)
+  end
+  if outcome == 'ignored' then return keys end
+  if applied.isActive then
+    local branchId = applied.learnedBranchId
+    if not applied.wasActive then branchId = previousBranchId or branchId end
+    if branchId ~= nil then keys[#keys + 1] = activeBranchKey(base, branchId) end
+  elseif applied.wasActive and previousBranchId ~= nil then
+    keys[#keys + 1] = activeBranchKey(base, previousBranchId)
+  end
+  if outcome == 'ended' and applied.identity.branchId ~= nil then
+    keys[#keys + 1] = endedBranchKey(base, applied.identity.branchId)
+  end
+  return keys
+end
+
+-- A branch index's key, which the script must have declared (callBranchIndexKeys was checked
+-- before any write: reaching this with an undeclared key is a bug in that mirror).
+local function declaredIndexKey(declared, key)
+  if not declared[key] then error('calltrack: undeclared key ' .. key) end
+  return key
 end
 
 local function changeBranchCount(base, branchId, delta)
@@ -52,7 +95,7 @@ local function effectiveDurationMs(applied, endedAt, answeredAt)
   return math.max(0, endedAt - tonumber(answeredAt))
 end
 
-local function updateCallIndexes(base, callKey, transition, applied)
+local function updateCallIndexes(base, callKey, transition, applied, declared)
   local outcome = applied.outcome
   local at = transition.atMs
   local callId = transition.callId
@@ -72,20 +115,22 @@ local function updateCallIndexes(base, callKey, transition, applied)
     end
     -- The activation's alert checks run when its publish goes through, while the call is active.
     if eventIds[2] == transition.eventId and applied.isActive then
-      return redis.call('ZCARD', base .. 'active'), true
+      return redis.call('ZCARD', base .. 'active'), true, false
     end
-    return nil, false
+    return nil, false, false
   end
-  if outcome == 'duplicate' or outcome == 'skipped' then return nil, false end
+  if outcome == 'duplicate' or outcome == 'skipped' then return nil, false, false end
 
   local activeKey = base .. 'active'
   local previousBranchId = applied.previousBranchId
   if applied.wasActive and applied.isActive and applied.startedChanged then
     -- An earlier start came in: the call moves in the by-start indexes.
     redis.call('ZADD', activeKey, applied.startedAt, callId)
-    if previousBranchId ~= nil then redis.call('ZADD', activeBranchKey(base, previousBranchId), applied.startedAt, callId) end
+    if previousBranchId ~= nil then
+      redis.call('ZADD', declaredIndexKey(declared, activeBranchKey(base, previousBranchId)), applied.startedAt, callId)
+    end
   end
-  if outcome == 'ignored' then return nil, false end
+  if outcome == 'ignored' then return nil, false, false end
 
   local activeCount = nil
   local activated = false
@@ -99,14 +144,15 @@ local function updateCallIndexes(base, callKey, transition, applied)
       redis.call('ZADD', activeKey, applied.startedAt, callId)
       local branchId = previousBranchId or applied.learnedBranchId
       if branchId ~= nil then
-        redis.call('ZADD', activeBranchKey(base, branchId), applied.startedAt, callId)
+        redis.call('ZADD', declaredIndexKey(declared, activeBranchKey(base, branchId)), applied.startedAt, callId)
         changeBranchCount(base, branchId, 1)
       end
       activeCount = redis.call('ZCARD', activeKey)
       activated = true
       analyticsLines[#analyticsLines + 1] = analyticsLevelRecord(activeCount, 1, at, settings.analyticsRetentionMs)
     elseif applied.learnedBranchId ~= nil then
-      redis.call('ZADD', activeBranchKey(base, applied.learnedBranchId), applied.startedAt, callId)
+      redis.call('ZADD', declaredIndexKey(declared, activeBranchKey(base, applied.learnedBranchId)),
+        applied.startedAt, callId)
       changeBranchCount(base, applied.learnedBranchId, 1)
     end
   elseif applied.wasActive then
@@ -114,7 +160,7 @@ local function updateCallIndexes(base, callKey, transition, applied)
     redis.call('ZREM', base .. 'stale', callId)
     -- Counted under the branch it had while active (one learned just now was never counted).
     if previousBranchId ~= nil then
-      redis.call('ZREM', activeBranchKey(base, previousBranchId), callId)
+      redis.call('ZREM', declaredIndexKey(declared, activeBranchKey(base, previousBranchId)), callId)
       changeBranchCount(base, previousBranchId, -1)
     end
     activeCount = redis.call('ZCARD', activeKey)
@@ -127,7 +173,8 @@ local function updateCallIndexes(base, callKey, transition, applied)
     indexEndedCall(base .. 'ended', callId, at, transition.at, retentionMs)
     local endedBranchId = applied.identity.branchId
     if endedBranchId ~= nil then
-      indexEndedCall(base .. 'ended:branch:' .. endedBranchId, callId, at, transition.at, retentionMs)
+      indexEndedCall(declaredIndexKey(declared, endedBranchKey(base, endedBranchId)), callId, at,
+        transition.at, retentionMs)
     end
     local durationMs = effectiveDurationMs(applied, transition.occurredAtMs, applied.answeredAt)
     analyticsLines[#analyticsLines + 1] = analyticsEndRecord({
@@ -138,8 +185,8 @@ local function updateCallIndexes(base, callKey, transition, applied)
       neverActive = not applied.wasActive,
     }, at, settings.analyticsRetentionMs)
   end
-  appendAnalyticsRecords(base, analyticsLines, settings.analyticsRetentionMs)
-  return activeCount, activated
+  local foldDue = appendAnalyticsRecords(base, analyticsLines, settings.analyticsRetentionMs)
+  return activeCount, activated, foldDue
 end
 `,
 );

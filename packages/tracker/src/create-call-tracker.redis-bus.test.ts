@@ -172,6 +172,47 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     await bus.close();
   });
 
+  it("runs the step once more, with the call's own branch keys, for an event that names another branch: published once, indexed under the call's branch", async () => {
+    const client = duplicate();
+    const names = prefixes();
+    const bus = createRedisBus({ redis: client, prefix: names.bus });
+    const ingestName = await loadIngestFunction(client, bus);
+    const reader = readBus(bus, 'tenant-a');
+    await reader.ready;
+    const store = createRedisCallStore({ redis: client, prefix: names.store });
+    const { tracker: oneStep, clock } = tracker({ bus, store });
+    const sent = recordCommands(client, { ingest: ingestName });
+    const north = callLifecycle({ callId: 'CA-branch', branchId: 'north' });
+    const south = callLifecycle({ callId: 'CA-branch', branchId: 'south' });
+    const events = [north[0]!, north[2]!, south[3]!];
+    const steps: number[] = [];
+    for (const [index, event] of events.entries()) {
+      clock.now = t0 + index * 1000;
+      const before = sent.length;
+      expect(await oneStep.ingest(event)).toMatchObject({ published: true, duplicate: false });
+      steps.push(sent.slice(before).filter((command) => command.name === 'ingest').length);
+    }
+    // The first run of the end wrote nothing: it named north's keys, which the second declared.
+    expect(steps).toEqual([1, 1, 2]);
+    expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
+    const ended = await store.listEndedCalls('tenant-a', {
+      branchId: 'north',
+      limit: 10,
+      now: t0 + 3000,
+    });
+    expect(ended.map((call) => call.callId)).toEqual(['CA-branch']);
+    const published = await reader.drain();
+    expect(published.map((event) => event.id)).toEqual(events.map((event) => event.id));
+    expect(published[2]!.data.call).toMatchObject({
+      branchId: 'north',
+      status: 'completed',
+      version: 3,
+    });
+    await oneStep.stop();
+    await reader.close();
+    await bus.close();
+  });
+
   it('ingests in one step where Functions are refused, with the same code as a script (on a server of its own)', async () => {
     const own = await startOwnRedisServer();
     const { server, admin } = own;

@@ -1,3 +1,4 @@
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { isRedisUnavailableError } from '@calltrack/core/internal';
 import { redisBusIngestOf } from '@calltrack/redis-script';
@@ -7,7 +8,7 @@ import {
   type RedisClusterProcess,
   startRedisCluster,
 } from '@calltrack/test-utils';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
 import { createCallTracker } from './create-call-tracker';
@@ -201,4 +202,93 @@ describe.skipIf(!available)('createRedisCallStore on a Redis Cluster', () => {
     await bus.close();
     retrying.disconnect();
   }, 60_000);
+  // A known call's answer writes the call and the reaper's index (`stale`). Before every index
+  // was declared (the call's key and the bus's only), Redis ran the step wherever those were:
+  // - `stale` moved first: on the source, which refused the undeclared `stale` after the call was
+  //   written (Redis 7: "non local key"), leaving the event marked and never published;
+  // - the call and the bus's keys moved first: on the target (ASK), which let the step make a
+  //   second `stale` there, beside the source's (MIGRATE then meets it as BUSYKEY).
+  it.each([
+    {
+      moved: 'the reaper index',
+      first: (base: string, _busKeys: readonly string[]) => [`${base}stale`],
+    },
+    {
+      moved: "the call's and the bus's keys",
+      first: (base: string, busKeys: readonly string[]) => [`${base}call:CA-split`, ...busKeys],
+    },
+  ])(
+    "runs a known call's one-step ingest only where all its keys are while its tenant's slot moves ($moved first): TRYAGAIN meanwhile, no key of the tenant on both nodes, the event applied once the slot has moved",
+    async ({ moved, first }) => {
+      // Retries long enough to outlast the migration below.
+      const retrying = new Cluster(cluster.startupNodes, {
+        maxRedirections: 10_000,
+        retryDelayOnTryAgain: 10,
+      });
+      retrying.on('error', () => {});
+      const nodes = cluster.nodes.map((node) => {
+        const direct = new Redis({ ...node, maxRetriesPerRequest: 1 });
+        direct.on('error', () => {});
+        return direct;
+      });
+      const tryAgainAnswers = async (): Promise<number> => {
+        let count = 0;
+        for (const node of nodes) {
+          const info = await node.info('errorstats');
+          count += Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(info)?.[1] ?? 0);
+        }
+        return count;
+      };
+      // A tenant (and prefixes) of each case's own.
+      const tenantId = moved.startsWith('the reaper') ? 'tenant-split' : 'tenant-split-2';
+      const prefix = `split-${tenantId}`;
+      const base = `${prefix}:{${tenantId}}:`;
+      const bus = createRedisBus({ redis: retrying, prefix: `${prefix}-bus` });
+      const reader = readBus(bus, tenantId);
+      await reader.ready;
+      const store = createRedisCallStore({ redis: retrying, prefix });
+      const tracker = createCallTracker({ bus, store, clock: clockFrom(t0), logger: {} });
+      const [queued, ringing, answered] = callLifecycle({ tenantId, callId: 'CA-split' });
+      for (const event of [queued!, ringing!]) {
+        expect(await tracker.ingest(event)).toMatchObject({ outcome: 'changed', published: true });
+      }
+      const slot = Number(await client.cluster('KEYSLOT', `{${tenantId}}`));
+      const from = await cluster.ownerOf(slot);
+      const to = (from + 1) % cluster.nodes.length;
+      const migration = await cluster.startSlotMigration(slot, to);
+      await migration.move(first(base, redisBusIngestOf(bus)!.keys(tenantId)));
+      const refusalsBefore = await tryAgainAnswers();
+      let settled = false;
+      const ingesting = tracker.ingest(answered!).finally(() => {
+        settled = true;
+      });
+      // Until Redis refused the step at least once (or it was answered: the failure before).
+      while (!settled && (await tryAgainAnswers()) === refusalsBefore) await setImmediatePromise();
+      const tenantKeys = (node: Redis) => node.keys(`*{${tenantId}}*`);
+      const [onSource, onTarget] = await Promise.all([
+        tenantKeys(nodes[from]!),
+        tenantKeys(nodes[to]!),
+      ]);
+      expect(onSource.filter((key) => onTarget.includes(key))).toEqual([]);
+      expect(settled).toBe(false);
+      await migration.finish();
+
+      expect(await ingesting).toMatchObject({ outcome: 'changed', published: true });
+      expect(await store.getCall(tenantId, 'CA-split', t0)).toMatchObject({
+        status: 'in-progress',
+        version: 3,
+      });
+      expect((await store.findStaleCalls(tenantId, Number.MAX_SAFE_INTEGER, 10)).length).toBe(1);
+      expect(await nodes[to]!.zcard(`${base}stale`)).toBe(1);
+      expect(await tenantKeys(nodes[from]!)).toEqual([]);
+      expect((await reader.drain()).map((event) => event.id)).toEqual(
+        [queued!, ringing!, answered!].map((event) => event.id),
+      );
+      await reader.close();
+      await bus.close();
+      retrying.disconnect();
+      for (const node of nodes) node.disconnect();
+    },
+    60_000,
+  );
 });

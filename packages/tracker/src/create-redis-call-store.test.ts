@@ -11,7 +11,14 @@ import { analyticsGranularities } from './analytics-granularity';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
 import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
-import { redisAnalyticsBucketLayout } from './redis-analytics-bucket';
+import { redisAnalyticsBucketKey, redisAnalyticsBucketLayout } from './redis-analytics-bucket';
+import {
+  applyTransitionIndexKeys,
+  applyTransitionScript,
+  decodeApplyTransitionReply,
+  encodeApplyTransitionArgs,
+} from './redis-apply-transition-script';
+import { foldAnalyticsLogScript } from './redis-call-store-scripts';
 import { describeCallStore } from './testing';
 
 const redis = await connectTestRedis();
@@ -136,9 +143,9 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     );
   }, 60_000);
 
-  it('writes the same analytics buckets as the memory store when the log is folded in the steps', async () => {
+  it('writes the same analytics buckets as the memory store when the log is folded after the steps', async () => {
     // 150 calls, three log lines each (start, end's level and end): the log reaches its fold
-    // length several times inside apply steps, and the rest is folded by the read.
+    // length several times, folded right after the step that filled it, and the rest by the read.
     const prefix = `${filePrefix}:analytics-folds`;
     const redisStore = createRedisCallStore({ redis: redis!, prefix });
     const memoryStore = createMemoryCallStore();
@@ -176,6 +183,180 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
       expect(buckets.length).toBeGreaterThan(0);
       expect(buckets).toEqual(await memoryStore.readAnalytics('tenant-a', granularity, ...range));
     }
+    await deleteKeys(redis!, prefix);
+  });
+
+  it("keeps the indexes of the call's own branch when an event names another: the step writes nothing, names that branch's keys, and runs again with them declared", async () => {
+    const prefix = `${filePrefix}:branch-keys`;
+    const base = `${prefix}:{tenant-a}:`;
+    const callKey = `${base}call:CA-moved`;
+    // The keys each run of the apply script declared.
+    const client = redis!.duplicate();
+    // Connected first: a command queued while connecting is sent through sendCommand twice.
+    await client.ping();
+    const declared: string[][] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      if (command.name === 'evalsha' && command.args[0] === applyTransitionScript.sha) {
+        const count = Number(command.args[1]);
+        declared.push(command.args.slice(2, 2 + count).map(String));
+      }
+      return sendCommand(command, stream);
+    }) as Redis['sendCommand'];
+    await redis!.script('LOAD', applyTransitionScript.source);
+    const store = createRedisCallStore({ redis: client, prefix });
+    const north = callLifecycle({ callId: 'CA-moved', branchId: 'north' });
+    const south = callLifecycle({ callId: 'CA-moved', branchId: 'south' });
+    await store.apply(transitionOf(north[0]!, 0));
+    await store.apply(transitionOf(north[2]!, 5000));
+    expect(declared).toEqual([
+      [callKey, ...applyTransitionIndexKeys(base, 'north')],
+      [callKey, ...applyTransitionIndexKeys(base, 'north')],
+    ]);
+    expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 1, byBranch: { north: 1 } });
+
+    // The end names another branch: the call stays north's, whose indexes the event's keys miss.
+    const end = transitionOf(south[3]!, 65_000);
+    const keys = [callKey, ...applyTransitionIndexKeys(base, 'south')];
+    const asked = decodeApplyTransitionReply(
+      await redis!.evalsha(
+        applyTransitionScript.sha,
+        keys.length,
+        ...keys,
+        ...encodeApplyTransitionArgs(base, end),
+      ),
+    );
+    expect(asked).toEqual({
+      outcome: 'needs-keys',
+      missingKeys: [`${base}active:branch:north`, `${base}ended:branch:north`],
+    });
+    expect(await redis!.hmget(callKey, 'status', 'version')).toEqual(['in-progress', '2']);
+
+    declared.length = 0;
+    const ended = await store.apply(end);
+    expect(ended).toMatchObject({ outcome: 'ended', activeCount: 0 });
+    expect(ended.call).toMatchObject({ branchId: 'north', status: 'completed', version: 3 });
+    expect(declared).toEqual([
+      keys,
+      [...keys, `${base}active:branch:north`, `${base}ended:branch:north`],
+    ]);
+    expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
+    expect(await store.listActiveCalls('tenant-a', { limit: 10, branchId: 'north' })).toEqual([]);
+    const endedOf = async (branchId: string) =>
+      (await store.listEndedCalls('tenant-a', { limit: 10, branchId, now: t0 + 65_000 })).map(
+        (call) => call.callId,
+      );
+    expect(await endedOf('north')).toEqual(['CA-moved']);
+    expect(await endedOf('south')).toEqual([]);
+    expect(await redis!.exists(`${base}active:branch:south`, `${base}ended:branch:south`)).toBe(0);
+    // The call's own branch was declared: the next events of the call, one run each.
+    declared.length = 0;
+    expect((await store.apply(transitionOf(south[4]!, 66_000))).outcome).toBe('enriched');
+    expect(declared).toHaveLength(1);
+    client.disconnect();
+    await deleteKeys(redis!, prefix);
+  });
+
+  it('folds only the lines of the log whose buckets it was given, from its head, and names the keys of the rest', async () => {
+    const prefix = `${filePrefix}:fold-keys`;
+    const base = `${prefix}:{tenant-a}:`;
+    const logKey = `${base}${redisAnalyticsBucketLayout.logKey}`;
+    const store = createRedisCallStore({ redis: redis!, prefix });
+    const memoryStore = createMemoryCallStore();
+    // Three calls starting an hour apart: a level line each, in buckets of their own.
+    const hour = 3_600_000;
+    for (const index of [0, 1, 2]) {
+      const [queued] = callLifecycle({ callId: `CA-fold-keys-${index}`, startMs: index * hour });
+      const transition = transitionOf(queued!, index * hour);
+      await store.apply(transition);
+      await memoryStore.apply(transition);
+    }
+    expect(await redis!.llen(logKey)).toBe(3);
+    const fold = async (keys: readonly string[]) =>
+      (await redis!.eval(
+        foldAnalyticsLogScript.source,
+        1 + keys.length,
+        logKey,
+        ...keys,
+        base,
+      )) as [number, string[]];
+    const bucketsAt = (at: number) =>
+      (['minute', 'hour', 'day'] as const).map((granularity) =>
+        redisAnalyticsBucketKey(
+          base,
+          granularity,
+          at - (at % { minute: 60_000, hour, day: 86_400_000 }[granularity]),
+        ),
+      );
+    // Given no bucket: nothing folded, every bucket named.
+    const [none, needed] = await fold([]);
+    expect(none).toBe(0);
+    expect(new Set(needed)).toEqual(
+      new Set([...bucketsAt(t0), ...bucketsAt(t0 + hour), ...bucketsAt(t0 + 2 * hour)]),
+    );
+    expect(await redis!.llen(logKey)).toBe(3);
+    expect(await redis!.exists(...needed)).toBe(0);
+    // Given the first line's buckets: that line folded, the others left on the log.
+    const [folded, rest] = await fold(bucketsAt(t0));
+    expect(folded).toBe(1);
+    expect(rest).toContain(bucketsAt(t0 + hour)[0]);
+    expect(await redis!.llen(logKey)).toBe(2);
+    expect(await redis!.hget(bucketsAt(t0)[0]!, 'started')).toBe('1');
+    expect(await redis!.exists(bucketsAt(t0 + hour)[0]!, bucketsAt(t0 + 2 * hour)[0]!)).toBe(0);
+    // A read folds the rest, running the fold again with the keys it names.
+    for (const granularity of analyticsGranularities) {
+      const range = [t0 - 86_400_000, t0 + 2 * 86_400_000] as const;
+      expect(await store.readAnalytics('tenant-a', granularity, ...range)).toEqual(
+        await memoryStore.readAnalytics('tenant-a', granularity, ...range),
+      );
+    }
+    expect(await redis!.exists(logKey)).toBe(0);
+    await deleteKeys(redis!, prefix);
+  });
+
+  it('runs one fold when many steps in flight find the log due, which folds every line in one run', async () => {
+    const prefix = `${filePrefix}:one-fold`;
+    const base = `${prefix}:{tenant-a}:`;
+    const logKey = `${base}${redisAnalyticsBucketLayout.logKey}`;
+    // The fold scripts the store's client sends, loaded first (a NOSCRIPT would send one twice).
+    const client = redis!.duplicate();
+    await client.ping();
+    await client.script('LOAD', foldAnalyticsLogScript.source);
+    let folds = 0;
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      const [script] = command.args.map(String);
+      if (script === foldAnalyticsLogScript.sha || script === foldAnalyticsLogScript.source) {
+        folds += 1;
+      }
+      return sendCommand(command, stream);
+    }) as Redis['sendCommand'];
+    const store = createRedisCallStore({ redis: client, prefix });
+    const { foldAfterRecords } = redisAnalyticsBucketLayout;
+    // The log one line short of its fold length: a call started per line, in the first minute.
+    for (let index = 1; index < foldAfterRecords; index += 1) {
+      const [queued] = callLifecycle({ callId: `CA-one-fold-${index}` });
+      await store.apply(transitionOf(queued!, index));
+    }
+    expect(await redis!.llen(logKey)).toBe(foldAfterRecords - 1);
+    expect(folds).toBe(0);
+
+    // 32 calls start at once in the next minute: every step finds the log due.
+    await Promise.all(
+      Array.from({ length: 32 }, (_, index) => {
+        const [queued] = callLifecycle({ callId: `CA-one-fold-burst-${index}` });
+        return store.apply(transitionOf(queued!, 90_000 + index));
+      }),
+    );
+    // One fold, one run: it was given the buckets of the asking step's minute and the one before.
+    expect(folds).toBe(1);
+    expect(await redis!.llen(logKey)).toBe(0);
+    const started = (granularity: 'minute' | 'hour', start: number) =>
+      redis!.hget(redisAnalyticsBucketKey(base, granularity, start), 'started');
+    expect(await started('minute', t0)).toBe(String(foldAfterRecords - 1));
+    expect(await started('minute', t0 + 60_000)).toBe('32');
+    expect(await started('hour', t0)).toBe(String(foldAfterRecords - 1 + 32));
+    client.disconnect();
     await deleteKeys(redis!, prefix);
   });
 

@@ -21,6 +21,7 @@ import {
   analyticsBucketMs,
   analyticsBucketStart,
 } from './analytics-granularity';
+import { needsKeysOutcome } from './apply-call-transition-lua';
 import { type CallDetails, callDetailNames } from './call-details';
 import type {
   AnalyticsBucketData,
@@ -36,8 +37,11 @@ import {
   decodeRedisAnalyticsBucket,
   redisAnalyticsBucketKey,
   redisAnalyticsBucketLayout,
+  redisAnalyticsFoldKeys,
 } from './redis-analytics-bucket';
 import {
+  type ApplyTransitionReply,
+  applyTransitionIndexKeys,
   applyTransitionScript,
   decodeApplyTransitionReply,
   encodeApplyTransitionArgs,
@@ -88,6 +92,12 @@ const tenantRegistrationMs = 60_000;
 const maxKnownTenants = 10_000;
 
 /**
+ * How many times a script that answered the keys it needs besides those declared is run again
+ * with them (each run may find more: another event changed the call's branch, or the log grew).
+ */
+const maxKeyRounds = 4;
+
+/**
  * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
  * script that decides duplicate / apply / ignore / end-once and maintains the active-call
  * indexes and the per-branch counters in the same step, so counts are O(1) reads (`ZCARD`, one
@@ -106,6 +116,11 @@ const maxKnownTenants = 10_000;
  * process, an `SADD` to the tenants set written alongside it. With a Redis bus on the same
  * deployment the tracker publishes in that same script (decision 0030): one round trip per
  * ingested event, publish included, and no confirmation.
+ *
+ * Every script declares each key it touches (Redis Cluster checks only those while a slot
+ * moves): a step whose call is stored under another branch than the event names runs again with
+ * that branch's keys, and the step that fills the analytics log is followed by the fold (a script
+ * of its own, which declares the buckets).
  */
 export function createRedisCallStore(options: RedisCallStoreOptions): CallStore {
   if (options == null || typeof options !== 'object' || options.redis == null) {
@@ -198,30 +213,84 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const base = baseOf(transition.tenantId);
     // Written before the script, without waiting: both go out in one round trip.
     const registration = registerTenant(transition.tenantId, transition.at);
-    const keys = [`${base}call:${transition.callId}`, ...(seam?.keys ?? [])];
+    // Every key the step touches is declared (Redis Cluster checks only those while a slot
+    // moves): the call's, the seam's, the indexes of the tenant and of the event's branch. When
+    // the call's stored branch is another, the step writes nothing and names its keys: run again
+    // with them (a second round trip only then).
+    const indexKeys = applyTransitionIndexKeys(base, transition.identity.branchId);
+    const keys = [`${base}call:${transition.callId}`, ...(seam?.keys ?? []), ...indexKeys];
     const args = encodeApplyTransitionArgs(base, transition, seam?.args, seam !== undefined);
-    let raw: unknown;
-    try {
-      raw =
-        'fn' in step
-          ? await runRedisFunction(redis, step.fn, keys, args)
-          : await runRedisScript(redis, step.script, keys, args);
-    } catch (error) {
-      // The raw reply error carries the script's arguments (the event's JSON): never thrown as is.
-      throw await storeFailure(error, {
-        operation: `applying event ${transition.eventId}`,
-        keys: applyIndexKeys(base, transition),
-        writes: true,
-      });
+    let reply: ApplyTransitionReply | undefined;
+    for (let round = 0; reply === undefined; round += 1) {
+      let raw: unknown;
+      try {
+        raw =
+          'fn' in step
+            ? await runRedisFunction(redis, step.fn, keys, args)
+            : await runRedisScript(redis, step.script, keys, args);
+      } catch (error) {
+        // The raw reply error carries the script's arguments (the event's JSON): never thrown as is.
+        throw await storeFailure(error, {
+          operation: `applying event ${transition.eventId}`,
+          keys: indexKeys,
+          writes: true,
+        });
+      }
+      const decoded = decodeApplyTransitionReply(raw);
+      if (decoded.outcome !== needsKeysOutcome) {
+        reply = decoded;
+      } else if (round + 1 >= maxKeyRounds) {
+        // Another process moves the call between branches faster than this one can follow:
+        // nothing was written, so the provider's retry is applied once.
+        throw new RedisUnavailableError({
+          message: `The call ${transition.callId} changed branch while event ${transition.eventId} was applied. The event was not applied; try again later.`,
+        });
+      } else {
+        keys.push(...decoded.missingKeys.filter((key) => !keys.includes(key)));
+      }
     }
-    const reply = decodeApplyTransitionReply(raw);
     await registration;
+    // The log is long enough: folded now, by a script of its own that declares the buckets. The
+    // event is applied whatever becomes of it (a read, or the next step, folds what is left).
+    if (reply.foldDue) await foldAfterStep(base, transition.at);
     const { outcome, activeCount } = reply;
     const call = decodeCall(reply.snapshot);
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
     return { result, seam: reply.seam };
+  };
+
+  /**
+   * Folds the tenant's analytics log into its buckets. The buckets depend on what the log holds,
+   * which only the script reads: it folds the lines whose buckets it was given (`bucketKeys`, a
+   * guess) and names the keys of the rest, and is run again with them.
+   */
+  const foldAnalyticsLog = async (base: string, bucketKeys: readonly string[]): Promise<void> => {
+    const keys = [`${base}${redisAnalyticsBucketLayout.logKey}`, ...bucketKeys];
+    for (let round = 0; round < maxKeyRounds; round += 1) {
+      const [, needed] = (await runRedisScript(redis, foldAnalyticsLogScript, keys, [base])) as [
+        number,
+        string[],
+      ];
+      if (needed.length === 0) return;
+      keys.push(...needed.filter((key) => !keys.includes(key)));
+    }
+  };
+
+  // The fold after a step of each tenant (by key base) while it runs. Every step in flight with
+  // the one that filled the log answers foldDue until a fold has run: they start none of their
+  // own, which would each read the whole log again (the running one folds their lines too, as it
+  // runs after them). Only running folds are kept.
+  const foldsAfterSteps = new Map<string, Promise<void>>();
+  /** Folds the log after a step at `at` found it long enough, unless a fold already runs. */
+  const foldAfterStep = (base: string, at: number): Promise<void> | undefined => {
+    if (foldsAfterSteps.has(base)) return undefined;
+    const fold = foldAnalyticsLog(base, redisAnalyticsFoldKeys(base, at))
+      .catch(() => {})
+      .finally(() => foldsAfterSteps.delete(base));
+    foldsAfterSteps.set(base, fold);
+    return fold;
   };
 
   const apply = async (transition: CallTransition): Promise<CallApplyResult> =>
@@ -380,16 +449,23 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     limit: number,
   ): Promise<UnpublishedEnd[]> => {
     const base = baseOf(tenantId);
-    const reply = (await runRedisScript(
-      redis,
-      claimUnpublishedEndsScript,
-      [`${base}outbox`],
-      [base, now, leaseMs, limit],
-    )) as (string | RedisValue[])[];
+    // The outbox names the calls, which only the script reads: it claims those whose keys it was
+    // given and names the others' keys, and is run again with them.
+    const keys = [`${base}outbox`];
     const claimed: UnpublishedEnd[] = [];
-    for (let index = 0; index + 1 < reply.length; index += 2) {
-      const call = decodeCall(reply[index + 1] as RedisValue[]);
-      if (call) claimed.push({ event: JSON.parse(reply[index] as string) as CallEvent, call });
+    for (let round = 0; round < maxKeyRounds && claimed.length < limit; round += 1) {
+      const [reply, needed] = (await runRedisScript(redis, claimUnpublishedEndsScript, keys, [
+        base,
+        now,
+        leaseMs,
+        limit - claimed.length,
+      ])) as [(string | RedisValue[])[], string[]];
+      for (let index = 0; index + 1 < reply.length; index += 2) {
+        const call = decodeCall(reply[index + 1] as RedisValue[]);
+        if (call) claimed.push({ event: JSON.parse(reply[index] as string) as CallEvent, call });
+      }
+      if (needed.length === 0) break;
+      keys.push(...needed.filter((key) => !keys.includes(key)));
     }
     return claimed;
   };
@@ -408,12 +484,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     }
     if (starts.length === 0) return [];
     // What the log holds is not in the buckets yet (decision 0070).
-    await runRedisScript(
-      redis,
-      foldAnalyticsLogScript,
-      [`${base}${redisAnalyticsBucketLayout.logKey}`],
-      [base],
-    );
+    await foldAnalyticsLog(base, []);
     const pipeline = redis.pipeline();
     for (const start of starts) {
       const key = redisAnalyticsBucketKey(base, granularity, start);
@@ -540,27 +611,6 @@ const storeOperations: Record<
   claimCallAlert: { operation: "claiming a call's alert", writes: true },
   releaseCallAlert: { operation: "releasing a call's alert", writes: true },
 };
-
-/**
- * The tenant's keys an apply step may write besides the call hash (which its command names): the
- * indexes, the branch's, and the analytics log (the buckets a fold writes depend on what the log
- * holds).
- */
-function applyIndexKeys(base: string, transition: CallTransition): string[] {
-  const keys = [
-    'active',
-    'branches',
-    'stale',
-    'outbox',
-    'ended',
-    redisAnalyticsBucketLayout.logKey,
-  ].map((name) => `${base}${name}`);
-  const { branchId } = transition.identity;
-  if (branchId !== undefined) {
-    keys.push(`${base}active:branch:${branchId}`, `${base}ended:branch:${branchId}`);
-  }
-  return keys;
-}
 
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
 

@@ -1,4 +1,10 @@
-import type { AnalyticsGranularity } from './analytics-granularity';
+import {
+  type AnalyticsGranularity,
+  analyticsBucketMs,
+  analyticsBucketStart,
+  analyticsGranularities,
+  analyticsTracksAgentTime,
+} from './analytics-granularity';
 import type { AnalyticsBucketData } from './call-store';
 
 /**
@@ -33,6 +39,31 @@ export function redisAnalyticsBucketKey(
   start: number,
 ): string {
   return `${base}${redisAnalyticsBucketLayout.keyInfix}${granularity}:${start}`;
+}
+
+/**
+ * The bucket keys a fold asked for by a step at `at` (the tracker's clock) declares before it
+ * reads the log: the buckets of every granularity at `at` and a minute before, with their agents
+ * sets where agent time is kept. The log holds the lines of the steps since the last fold, which
+ * usually fall there, so one run folds them all; the fold names the keys of any other line (an
+ * older one, talk time spread over earlier hours), for a run of its own.
+ */
+export function redisAnalyticsFoldKeys(base: string, at: number): string[] {
+  const keys = new Set<string>();
+  for (const time of [at - analyticsBucketMs.minute, at]) {
+    for (const granularity of analyticsGranularities) {
+      const key = redisAnalyticsBucketKey(
+        base,
+        granularity,
+        analyticsBucketStart(granularity, time),
+      );
+      keys.add(key);
+      if (analyticsTracksAgentTime[granularity]) {
+        keys.add(`${key}${redisAnalyticsBucketLayout.agentsSuffix}`);
+      }
+    }
+  }
+  return [...keys];
 }
 
 /** Reads a bucket from its hash (`HGETALL`) and the size of its agent set (`SCARD`). */

@@ -1,6 +1,6 @@
 import { defineRedisScript, type RedisScript } from '@calltrack/redis-script';
 import { analyticsBucketsLua } from './analytics-buckets-lua';
-import { applyCallTransitionLua } from './apply-call-transition-lua';
+import { applyCallTransitionLua, needsKeysOutcome } from './apply-call-transition-lua';
 import { callDetailNames } from './call-details';
 import { callIndexesLua } from './call-indexes-lua';
 import { callPositionLua } from './call-position-lua';
@@ -12,6 +12,7 @@ import {
   callIdentityFills,
 } from './call-transition';
 import { composeLuaScript, defineLuaFragment, type LuaFragment } from './lua-fragment';
+import { redisAnalyticsBucketLayout } from './redis-analytics-bucket';
 import { redisCallHashLua } from './redis-call-hash-lua';
 import { toLuaLiteral } from './to-lua-literal';
 
@@ -52,23 +53,29 @@ local function afterCallTransition(base, callKey, transition, applied, snapshot,
 
 /**
  * The body: `applyTransitionCall(keys, args)` reads the arguments, applies the transition to the
- * call, keeps the indexes, runs the seam, replies. keys[1] the call hash, keys[2 ..] the seam's;
- * args as {@link encodeApplyTransitionArgs} lays them out: the tenant's key base
+ * call, keeps the indexes, runs the seam, replies. keys[1] the call hash, then the seam's, then
+ * the indexes the step may touch ({@link applyTransitionIndexKeys}); args as
+ * {@link encodeApplyTransitionArgs} lays them out: the tenant's key base
  * (`<prefix>:{<tenant>}:`), the transition's fields, the `call.ended` JSON to keep for the outbox
  * or '', the number n of details, n detail name and JSON value pairs; anything after belongs to
- * the seam. Keys
- * built from args[1] share the tenant's hash tag, so they live in keys[1]'s slot on Redis Cluster.
+ * the seam. Keys built from args[1] share the tenant's hash tag, so they live in keys[1]'s slot
+ * on Redis Cluster, and each one the step touches is declared, so that while that slot is being
+ * migrated Redis runs the step only on a node that holds all of them (else TRYAGAIN), instead of
+ * letting it write a second copy of an index that already moved. The call's own branch, which
+ * only the script reads, may differ from the event's that the caller declared: then the step
+ * writes nothing and replies `{ 'needs-keys', keys }`, to be run again with those declared.
  * A function, so that the same fragments make a script (which ends in `return
  * applyTransitionCall(KEYS, ARGV)`) and a Redis Functions library (which registers it).
  *
- * Replies `{ outcome, activeCount or noActiveCount, activated (1 or 0), snapshot, seam reply }`
- * (the seam's reply absent when it returned nothing; the snapshot empty when the seam's reply
- * carries it).
+ * Replies `{ outcome, activeCount or noActiveCount, flags, snapshot, seam reply }`, flags 1 when
+ * the call became active plus 2 when the analytics log is due to be folded (the seam's reply
+ * absent when it returned nothing; the snapshot empty when the seam's reply carries it).
  */
 const applyTransitionBodyLua = defineLuaFragment(
   'apply-transition-body',
   `
 local noActiveCount = ${toLuaLiteral(noActiveCount)}
+local needsKeysOutcome = ${toLuaLiteral(needsKeysOutcome)}
 local transitionIdentityNames = ${toLuaLiteral(transitionIdentityNames)}
 local transitionArgCount = ${transitionArgCount}
 
@@ -148,13 +155,35 @@ local function applyTransitionCall(keys, args)
   local argv = {}
   for index = argvOffset, #args do argv[#argv + 1] = args[index] end
 
-  local applied = applyCallTransition(callKey, transition, details)
-  local activeCount, activated = updateCallIndexes(base, callKey, transition, applied)
+  -- The set of the step's keys, asked a few times a step (for the branch indexes it touches): a
+  -- key is looked for in keys, from the end where the branch's are, rather than every key put
+  -- in a table on every step.
+  local declared = setmetatable({}, { __index = function(_, key)
+    for index = #keys, 1, -1 do
+      if keys[index] == key then return true end
+    end
+    return false
+  end })
+  local function undeclaredKeys(decided)
+    local missing = nil
+    for _, key in ipairs(callBranchIndexKeys(base, decided)) do
+      if not declared[key] then
+        missing = missing or {}
+        missing[#missing + 1] = key
+      end
+    end
+    return missing
+  end
+
+  local applied = applyCallTransition(callKey, transition, details, undeclaredKeys)
+  if applied.outcome == needsKeysOutcome then return { needsKeysOutcome, applied.missingKeys } end
+  local activeCount, activated, foldDue = updateCallIndexes(base, callKey, transition, applied, declared)
   local snapshot = applied.snapshot
   local seamReply, seamCarriesSnapshot = afterCallTransition(base, callKey, transition, applied,
     snapshot, argv, keys)
   if seamCarriesSnapshot then snapshot = {} end
-  return { applied.outcome, activeCount or noActiveCount, activated and 1 or 0, snapshot, seamReply }
+  local flags = (activated and 1 or 0) + (foldDue and 2 or 0)
+  return { applied.outcome, activeCount or noActiveCount, flags, snapshot, seamReply }
 end
 `,
 );
@@ -316,25 +345,66 @@ export interface ApplyTransitionReply {
   outcome: CallApplyOutcome;
   activeCount?: number;
   activated: boolean;
+  /** The analytics log is long enough to be folded (the step does not fold it). */
+  foldDue: boolean;
   snapshot: (string | null)[];
   /** What the seam returned, if anything. */
   seam?: unknown;
 }
 
+/**
+ * The reply of a step that wrote nothing because it would touch keys it was not given (the
+ * call's branch differs from the event's): run it again with `missingKeys` declared too.
+ */
+export interface ApplyTransitionNeedsKeys {
+  outcome: typeof needsKeysOutcome;
+  missingKeys: string[];
+}
+
 /** Reads the apply script's reply. */
-export function decodeApplyTransitionReply(reply: unknown): ApplyTransitionReply {
-  const [outcome, activeCount, activated, snapshot, seam] = reply as [
-    CallApplyOutcome,
+export function decodeApplyTransitionReply(
+  reply: unknown,
+): ApplyTransitionReply | ApplyTransitionNeedsKeys {
+  const [outcome, activeCount, flags, snapshot, seam] = reply as [
+    CallApplyOutcome | typeof needsKeysOutcome,
     number,
     number,
     (string | null)[],
     unknown,
   ];
+  if (outcome === needsKeysOutcome) {
+    return { outcome, missingKeys: activeCount as unknown as string[] };
+  }
   return {
     outcome,
     ...(activeCount === noActiveCount ? {} : { activeCount }),
-    activated: activated === 1,
+    activated: (flags & 1) === 1,
+    foldDue: (flags & 2) === 2,
     snapshot,
     ...(seam === undefined ? {} : { seam }),
   };
 }
+
+/**
+ * The tenant's indexes an apply step may touch besides the call hash, which the step declares
+ * after the call's key and the seam's (see the body above): the fixed ones (`active`, `branches`,
+ * `stale`, `outbox`, `ended`, the analytics log) and the branch's (`active:branch:<b>`,
+ * `ended:branch:<b>`) of the event's branch when it has one. The analytics buckets are written by
+ * the fold, not the step.
+ */
+export function applyTransitionIndexKeys(base: string, branchId: string | undefined): string[] {
+  const keys = applyTransitionFixedIndexes.map((name) => `${base}${name}`);
+  if (branchId !== undefined) {
+    keys.push(`${base}active:branch:${branchId}`, `${base}ended:branch:${branchId}`);
+  }
+  return keys;
+}
+
+const applyTransitionFixedIndexes = [
+  'active',
+  'branches',
+  'stale',
+  'outbox',
+  'ended',
+  redisAnalyticsBucketLayout.logKey,
+] as const;

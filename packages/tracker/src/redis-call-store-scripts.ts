@@ -53,8 +53,11 @@ return 1
 
 /**
  * Claims unconfirmed `call.ended` events whose lease ran out, leasing them again. KEYS[1] the
- * outbox. ARGV[1] the tenant's key base, ARGV[2] now, ARGV[3] the lease, ARGV[4] the limit.
- * Replies event JSON / snapshot pairs.
+ * outbox, KEYS[2 ..] the hashes of the calls it may claim. ARGV[1] the tenant's key base, ARGV[2]
+ * now, ARGV[3] the lease, ARGV[4] the limit. Replies `{ claimed, needed }`: claimed, event JSON /
+ * snapshot pairs; needed, the keys of due calls that were not declared, which it left alone (the
+ * outbox names its calls, which only the script reads: run again with them declared, so that on
+ * a Redis Cluster slot being migrated Redis checks every call key it touches).
  */
 export const claimUnpublishedEndsScript: RedisScript = defineRedisScript(
   composeLuaScript([
@@ -63,24 +66,30 @@ export const claimUnpublishedEndsScript: RedisScript = defineRedisScript(
     defineLuaFragment(
       'claim-unpublished-ends-body',
       `
+local declared = {}
+for index = 2, #KEYS do declared[KEYS[index]] = true end
 local now = tonumber(ARGV[2])
 local leaseDeadline = now + tonumber(ARGV[3])
-local claimed = {}
+local claimed, needed = {}, {}
 local callIds = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 for _, callId in ipairs(callIds) do
   local callKey = ARGV[1] .. 'call:' .. callId
-  local fields = redis.call('HMGET', callKey, 'endEventId', 'endEvent')
-  local endEventId, endEvent = present(fields[1]), present(fields[2])
-  if endEventId == nil or endEvent == nil then
-    redis.call('ZREM', KEYS[1], callId)
+  if not declared[callKey] then
+    needed[#needed + 1] = callKey
   else
-    redis.call('ZADD', KEYS[1], leaseDeadline, callId)
-    redis.call('HSET', callKey, eventMarkField(endEventId), leaseDeadline)
-    table.insert(claimed, endEvent)
-    table.insert(claimed, readSnapshot(callKey))
+    local fields = redis.call('HMGET', callKey, 'endEventId', 'endEvent')
+    local endEventId, endEvent = present(fields[1]), present(fields[2])
+    if endEventId == nil or endEvent == nil then
+      redis.call('ZREM', KEYS[1], callId)
+    else
+      redis.call('ZADD', KEYS[1], leaseDeadline, callId)
+      redis.call('HSET', callKey, eventMarkField(endEventId), leaseDeadline)
+      table.insert(claimed, endEvent)
+      table.insert(claimed, readSnapshot(callKey))
+    end
   end
 end
-return claimed
+return { claimed, needed }
 `,
     ),
   ]),
@@ -97,12 +106,23 @@ return redis.call('HSETNX', KEYS[1], ARGV[2], '1')
 `);
 
 /**
- * Folds the tenant's analytics log into its buckets (decision 0070), before a read of the buckets.
- * KEYS[1] the log. ARGV[1] the tenant's key base. Replies the number of lines folded.
+ * Folds the tenant's analytics log into its buckets (decision 0070), before a read of the buckets
+ * and after a step that made the log long enough. KEYS[1] the log, KEYS[2 ..] the bucket keys it
+ * may write. ARGV[1] the tenant's key base. Folds the lines whose buckets are declared, from the
+ * log's head; replies `{ lines folded, keys needed }`, the keys empty when it folded every line
+ * (else run it again with them declared).
  */
 export const foldAnalyticsLogScript: RedisScript = defineRedisScript(
   composeLuaScript([
     analyticsBucketsLua,
-    defineLuaFragment('fold-analytics-log-body', 'return foldAnalyticsLog(ARGV[1])'),
+    defineLuaFragment(
+      'fold-analytics-log-body',
+      `
+local declared = {}
+for index = 2, #KEYS do declared[KEYS[index]] = true end
+local folded, needed = foldAnalyticsLog(ARGV[1], declared)
+return { folded, needed }
+`,
+    ),
   ]),
 );

@@ -16,10 +16,10 @@ export const busPublishFailedPrefix = 'CALLTRACK_UNAVAILABLE';
 
 /**
  * The seam fragment of the ingest script: publishes an applied event to the Redis bus in the
- * apply script's own step (decision 0030). `keys[2 ..]` are the tenant's bus keys
+ * apply script's own step (decision 0030). `keys[2 ..]` start with the tenant's bus keys
  * (`RedisBusIngest.keys`: hash tag `{tenant}`, so the tenant's slot on Redis Cluster, and
  * declared, so that Redis runs the step only on a node that has all of them while the slot
- * moves), `argv[1]` the event's JSON up to where
+ * moves; the tracker's indexes follow them), `argv[1]` the event's JSON up to where
  * `data.call` goes ({@link redisEventJsonHead}); the snapshot's JSON is written here
  * (`redis-call-snapshot-json`) from the call as the apply step left it. The bus's functions do
  * the rest as in its own publish script: de-duplication by event id, the next sequence number,
