@@ -35,10 +35,17 @@ interface SentCommand {
 }
 
 /** Records what `client` sends, naming the scripts (by SHA-1) and functions (by name) it knows. */
-function recordCommands(client: Redis, scripts: Record<string, string>): SentCommand[] {
+function recordCommands(
+  client: Redis,
+  scripts: Record<string, string | readonly string[]>,
+): SentCommand[] {
   const sent: SentCommand[] = [];
   let replies = 0;
-  const names = new Map(Object.entries(scripts).map(([name, sha]) => [sha, name]));
+  const names = new Map(
+    Object.entries(scripts).flatMap(([name, shas]) =>
+      (typeof shas === 'string' ? [shas] : shas).map((sha) => [sha, name] as const),
+    ),
+  );
   const sendCommand = client.sendCommand.bind(client);
   client.sendCommand = ((command, stream) => {
     const name =
@@ -68,16 +75,17 @@ const prefixes = () => {
 };
 
 /**
- * The ingest function of a bus, loaded (with the store's other scripts), so a first-use load
- * does not count; returns its name.
+ * The ingest functions of a bus, loaded (with the store's other scripts), so a first-use load
+ * does not count; returns their names: the step's and the planned step's (decision 0073), both
+ * one ingest.
  */
-async function loadIngestFunction(client: Redis, bus: object): Promise<string> {
+async function loadIngestFunction(client: Redis, bus: object): Promise<string[]> {
   const functions = await redisBusIngestOf(bus)!.publishFunctions();
-  const ingest = defineRedisIngestFunction(functions);
+  const { ingest, planned } = defineRedisIngestFunction(functions);
   await client.call('FUNCTION', 'LOAD', 'REPLACE', ingest.library);
   await client.script('LOAD', applyTransitionScript.source);
   await client.script('LOAD', markPublishedScript.source);
-  return ingest.name;
+  return [ingest.name, planned.name];
 }
 
 function tracker(options: Partial<CallTrackerOptions> & Pick<CallTrackerOptions, 'bus'>) {
@@ -181,33 +189,49 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     await reader.ready;
     const store = createRedisCallStore({ redis: client, prefix: names.store });
     const { tracker: oneStep, clock } = tracker({ bus, store });
+    // Another process's store, which has not seen the call: only the step knows its branch.
+    const { tracker: elsewhere, clock: elsewhereClock } = tracker({
+      bus,
+      store: createRedisCallStore({ redis: client, prefix: names.store }),
+    });
     const sent = recordCommands(client, { ingest: ingestName });
     const north = callLifecycle({ callId: 'CA-branch', branchId: 'north' });
     const south = callLifecycle({ callId: 'CA-branch', branchId: 'south' });
-    const events = [north[0]!, north[2]!, south[3]!];
+    const events = [north[0]!, north[1]!, north[2]!, south[3]!];
     const steps: number[] = [];
     for (const [index, event] of events.entries()) {
       clock.now = t0 + index * 1000;
+      elsewhereClock.now = clock.now;
       const before = sent.length;
-      expect(await oneStep.ingest(event)).toMatchObject({ published: true, duplicate: false });
+      const ingesting = index === 1 ? elsewhere : oneStep;
+      expect(await ingesting.ingest(event)).toMatchObject({ published: true, duplicate: false });
       steps.push(sent.slice(before).filter((command) => command.name === 'ingest').length);
     }
-    // The first run of the end wrote nothing: it named north's keys, which the second declared.
-    expect(steps).toEqual([1, 1, 2]);
+    // The store that wrote the call last declares its branch's keys itself (decision 0073); the
+    // other one's first run wrote nothing: it named north's keys, which the second declared.
+    expect(steps).toEqual([1, 1, 1, 1]);
+    const [unknown] = callLifecycle({ callId: 'CA-branch-2', branchId: 'north' });
+    await oneStep.ingest(unknown!);
+    const [, , , unknownEnd] = callLifecycle({ callId: 'CA-branch-2', branchId: 'south' });
+    const before = sent.length;
+    expect(await elsewhere.ingest(unknownEnd!)).toMatchObject({ outcome: 'ended' });
+    expect(sent.slice(before).filter((command) => command.name === 'ingest')).toHaveLength(2);
+    await elsewhere.stop();
     expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
     const ended = await store.listEndedCalls('tenant-a', {
       branchId: 'north',
       limit: 10,
-      now: t0 + 3000,
+      now: t0 + 4000,
     });
-    expect(ended.map((call) => call.callId)).toEqual(['CA-branch']);
+    expect(ended.map((call) => call.callId).sort()).toEqual(['CA-branch', 'CA-branch-2']);
     const published = await reader.drain();
-    expect(published.map((event) => event.id)).toEqual(events.map((event) => event.id));
-    expect(published[2]!.data.call).toMatchObject({
+    expect(published.slice(0, 4).map((event) => event.id)).toEqual(events.map((event) => event.id));
+    expect(published[3]!.data.call).toMatchObject({
       branchId: 'north',
       status: 'completed',
-      version: 3,
+      version: 4,
     });
+    expect(published[5]!.data.call).toMatchObject({ branchId: 'north', status: 'completed' });
     await oneStep.stop();
     await reader.close();
     await bus.close();
@@ -228,8 +252,13 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
         bus,
         store: createRedisCallStore({ redis: client, prefix: 'store' }),
       });
-      const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());
-      const sent = recordCommands(client, { ingest: ingest.name, script: ingest.script.sha });
+      const { ingest, planned } = defineRedisIngestFunction(
+        await redisBusIngestOf(bus)!.publishFunctions(),
+      );
+      const sent = recordCommands(client, {
+        ingest: [ingest.name, planned.name],
+        script: [ingest.script.sha, planned.script.sha],
+      });
       const events = callLifecycle({ callId: 'CA-no-fcall' }).slice(0, 4);
       const results = [];
       for (const [index, event] of events.entries()) {

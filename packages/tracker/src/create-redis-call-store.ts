@@ -34,6 +34,11 @@ import type {
 } from './call-store';
 import type { CallTransition } from './call-transition';
 import {
+  type KnownRedisCall,
+  knownRedisCallOf,
+  planRedisCallTransition,
+} from './plan-redis-call-transition';
+import {
   decodeRedisAnalyticsBucket,
   redisAnalyticsBucketKey,
   redisAnalyticsBucketLayout,
@@ -60,7 +65,11 @@ import {
   markPublishFailedScript,
 } from './redis-call-store-scripts';
 import { type RedisFunction, runRedisFunction } from './redis-function';
-import { busPublishFailedPrefix, defineRedisIngestFunction } from './redis-ingest-script';
+import {
+  busPublishFailedPrefix,
+  defineRedisIngestFunction,
+  type RedisIngestFunctions,
+} from './redis-ingest-script';
 import { type RedisStoreFailureContext, toRedisStoreFailure } from './redis-store-failure';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
@@ -96,6 +105,12 @@ const maxKnownTenants = 10_000;
  * with them (each run may find more: another event changed the call's branch, or the log grew).
  */
 const maxKeyRounds = 4;
+
+/**
+ * Calls a store remembers as it last wrote or read them, to plan their next transition in Node
+ * (decision 0073); the longest unused go first. About 2 KB each.
+ */
+const maxKnownCalls = 10_000;
 
 /**
  * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
@@ -199,7 +214,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     transition: CallTransition,
     step: { script: RedisScript } | { fn: RedisFunction },
     seam?: { keys: readonly string[]; args: readonly string[] },
-  ): Promise<{ result: CallApplyResult; seam: unknown }> => {
+    planned?: { fn: RedisFunction; args: readonly string[]; keys: readonly string[] },
+  ): Promise<{ result: CallApplyResult; seam: unknown; planned: boolean }> => {
     // An event is refused at once while the connection is down, as the Redis bus refuses a
     // publish: the provider's retry is answered once Redis is back, instead of the webhook
     // waiting in the offline queue past the provider's own timeout.
@@ -224,10 +240,16 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     for (let round = 0; reply === undefined; round += 1) {
       let raw: unknown;
       try {
-        raw =
-          'fn' in step
-            ? await runRedisFunction(redis, step.fn, keys, args)
-            : await runRedisScript(redis, step.script, keys, args);
+        if (planned !== undefined && round === 0) {
+          // The plan's keys are the branch indexes of the call's branch as Node knew it.
+          for (const key of planned.keys) if (!keys.includes(key)) keys.push(key);
+          raw = await runRedisFunction(redis, planned.fn, keys, [...args, ...planned.args]);
+        } else {
+          raw =
+            'fn' in step
+              ? await runRedisFunction(redis, step.fn, keys, args)
+              : await runRedisScript(redis, step.script, keys, args);
+        }
       } catch (error) {
         // The raw reply error carries the script's arguments (the event's JSON): never thrown as is.
         throw await storeFailure(error, {
@@ -258,7 +280,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
-    return { result, seam: reply.seam };
+    return { result, seam: reply.seam, planned: reply.planned };
   };
 
   /**
@@ -297,7 +319,16 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     (await runApply(transition, { script: applyTransitionScript })).result;
 
   // One ingest function per set of bus settings (in practice one per process).
-  const ingestFunctions = new Map<string, RedisFunction>();
+  const ingestFunctions = new Map<string, RedisIngestFunctions>();
+  // What this store last wrote or read of each call, by key (decision 0073).
+  const knownCalls = new Map<string, KnownRedisCall>();
+  const planning = createPlanningGate();
+  const rememberCall = (key: string, call: KnownRedisCall | undefined): void => {
+    knownCalls.delete(key);
+    if (call === undefined) return;
+    if (knownCalls.size >= maxKnownCalls) knownCalls.delete(knownCalls.keys().next().value!);
+    knownCalls.set(key, call);
+  };
   const ingest: RedisCallStoreIngest = {
     redis,
     probeKey: () => `${prefix}:probe:${randomUUID()}`,
@@ -307,17 +338,39 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         fn = defineRedisIngestFunction(publish.functions);
         ingestFunctions.set(publish.functions, fn);
       }
-      let applied: { result: CallApplyResult; seam: unknown };
+      // The transition worked out here from what this store knows of the call, when it can be:
+      // the step then checks and writes instead of deciding (decision 0073).
+      const key = callKey(transition.tenantId, transition.callId);
+      const known = knownCalls.get(key);
+      let plannedCall: CallSnapshot | undefined;
+      const plan = planning.take()
+        ? planRedisCallTransition(known, transition, (fields) => {
+            plannedCall = decodeCall(fields);
+            return JSON.stringify(plannedCall);
+          })
+        : undefined;
+      const knownBranchId = known?.fields[branchIdField];
+      const base = baseOf(transition.tenantId);
+      let applied: { result: CallApplyResult; seam: unknown; planned: boolean };
       try {
         applied = await runApply(
           transition,
-          { fn },
+          { fn: fn.ingest },
           {
             keys: publish.busKeys,
             args: [publish.eventHead],
           },
+          plan && {
+            fn: fn.planned,
+            args: plan.args,
+            keys:
+              knownBranchId == null || knownBranchId === transition.identity.branchId
+                ? []
+                : [`${base}active:branch:${knownBranchId}`, `${base}ended:branch:${knownBranchId}`],
+          },
         );
       } catch (error) {
+        rememberCall(key, undefined);
         if (!(error instanceof Error && error.message.startsWith(busPublishFailedPrefix))) {
           throw error;
         }
@@ -331,7 +384,12 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         });
       }
       const { result, seam } = applied;
-      if (seam === undefined) return result;
+      if (plan !== undefined) planning.record(applied.planned);
+      if (applied.planned) rememberCall(key, plan?.after);
+      if (seam === undefined) {
+        if (!applied.planned) rememberCall(key, undefined);
+        return result;
+      }
       const [epoch, seq, duplicate, register, callJson] = seam as [
         string,
         number,
@@ -344,8 +402,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         duplicate: duplicate === 1,
         register: register === 1,
       };
+      if (applied.planned && plannedCall !== undefined) {
+        return { ...result, call: plannedCall, published };
+      }
       // The snapshot as published (redis-call-snapshot-json: equal to the one decodeCall reads).
-      return { ...result, call: JSON.parse(callJson) as CallSnapshot, published };
+      const call = JSON.parse(callJson) as CallSnapshot;
+      rememberCall(key, knownRedisCallOf(call));
+      return { ...result, call, published };
     },
   };
 
@@ -615,7 +678,29 @@ const storeOperations: Record<
 const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
 
 /** What a read asks for: the snapshot's fields, then `expiresAt`. */
+/**
+ * Whether to plan the next transition in Node (decision 0073). A plan the step finds out of date
+ * (another process wrote the call since) costs its arguments for nothing, so after one the store
+ * plans none of its next `skipAfterStalePlan` transitions, then tries again: where processes take
+ * turns on the same calls, about one transition in that many carries a plan.
+ */
+function createPlanningGate(): { take(): boolean; record(written: boolean): void } {
+  const skipAfterStalePlan = 8;
+  let skipping = 0;
+  return {
+    take: () => {
+      if (skipping === 0) return true;
+      skipping -= 1;
+      return false;
+    },
+    record: (written) => {
+      if (!written) skipping = skipAfterStalePlan;
+    },
+  };
+}
+
 const callReadFields: readonly string[] = [...redisCallSnapshotFields, 'expiresAt'];
+const branchIdField = redisCallSnapshotFields.indexOf('branchId');
 
 /**
  * A call read with {@link callReadFields}, unless it is inactive and past its `expiresAt` by

@@ -347,6 +347,8 @@ export interface ApplyTransitionReply {
   activated: boolean;
   /** The analytics log is long enough to be folded (the step does not fold it). */
   foldDue: boolean;
+  /** The planned step wrote Node's plan (decision 0073). */
+  planned: boolean;
   snapshot: (string | null)[];
   /** What the seam returned, if anything. */
   seam?: unknown;
@@ -365,12 +367,13 @@ export interface ApplyTransitionNeedsKeys {
 export function decodeApplyTransitionReply(
   reply: unknown,
 ): ApplyTransitionReply | ApplyTransitionNeedsKeys {
-  const [outcome, activeCount, flags, snapshot, seam] = reply as [
+  const [outcome, activeCount, flags, snapshot, seam, planned] = reply as [
     CallApplyOutcome | typeof needsKeysOutcome,
     number,
     number,
     (string | null)[],
     unknown,
+    number | undefined,
   ];
   if (outcome === needsKeysOutcome) {
     return { outcome, missingKeys: activeCount as unknown as string[] };
@@ -380,6 +383,7 @@ export function decodeApplyTransitionReply(
     ...(activeCount === noActiveCount ? {} : { activeCount }),
     activated: (flags & 1) === 1,
     foldDue: (flags & 2) === 2,
+    planned: planned === 1,
     snapshot,
     ...(seam === undefined ? {} : { seam }),
   };
