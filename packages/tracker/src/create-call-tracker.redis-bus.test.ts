@@ -189,33 +189,31 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     await reader.ready;
     const store = createRedisCallStore({ redis: client, prefix: names.store });
     const { tracker: oneStep, clock } = tracker({ bus, store });
-    // Another process's store, which has not seen the call: only the step knows its branch.
+    const sent = recordCommands(client, { ingest: ingestName });
+    const north = callLifecycle({ callId: 'CA-branch', branchId: 'north' });
+    const south = callLifecycle({ callId: 'CA-branch', branchId: 'south' });
+    const events = [north[0]!, north[2]!, south[3]!];
+    const steps: number[] = [];
+    for (const [index, event] of events.entries()) {
+      clock.now = t0 + index * 1000;
+      const before = sent.length;
+      expect(await oneStep.ingest(event)).toMatchObject({ published: true, duplicate: false });
+      steps.push(sent.slice(before).filter((command) => command.name === 'ingest').length);
+    }
+    // The store wrote the call: it plans the end and declares north's keys itself (decision 0073).
+    expect(steps).toEqual([1, 1, 1]);
+    // Another process's store has not seen the call. Its plan (a new call) is refused, then the
+    // step's first run writes nothing: it names north's keys, which its second run declares.
     const { tracker: elsewhere, clock: elsewhereClock } = tracker({
       bus,
       store: createRedisCallStore({ redis: client, prefix: names.store }),
     });
-    const sent = recordCommands(client, { ingest: ingestName });
-    const north = callLifecycle({ callId: 'CA-branch', branchId: 'north' });
-    const south = callLifecycle({ callId: 'CA-branch', branchId: 'south' });
-    const events = [north[0]!, north[1]!, north[2]!, south[3]!];
-    const steps: number[] = [];
-    for (const [index, event] of events.entries()) {
-      clock.now = t0 + index * 1000;
-      elsewhereClock.now = clock.now;
-      const before = sent.length;
-      const ingesting = index === 1 ? elsewhere : oneStep;
-      expect(await ingesting.ingest(event)).toMatchObject({ published: true, duplicate: false });
-      steps.push(sent.slice(before).filter((command) => command.name === 'ingest').length);
-    }
-    // The store that wrote the call last declares its branch's keys itself (decision 0073); the
-    // other one's first run wrote nothing: it named north's keys, which the second declared.
-    expect(steps).toEqual([1, 1, 1, 1]);
-    const [unknown] = callLifecycle({ callId: 'CA-branch-2', branchId: 'north' });
-    await oneStep.ingest(unknown!);
-    const [, , , unknownEnd] = callLifecycle({ callId: 'CA-branch-2', branchId: 'south' });
+    await oneStep.ingest(callLifecycle({ callId: 'CA-branch-2', branchId: 'north' })[0]!);
+    elsewhereClock.now = t0 + 4000;
     const before = sent.length;
+    const [, , , unknownEnd] = callLifecycle({ callId: 'CA-branch-2', branchId: 'south' });
     expect(await elsewhere.ingest(unknownEnd!)).toMatchObject({ outcome: 'ended' });
-    expect(sent.slice(before).filter((command) => command.name === 'ingest')).toHaveLength(2);
+    expect(sent.slice(before).filter((command) => command.name === 'ingest')).toHaveLength(3);
     await elsewhere.stop();
     expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
     const ended = await store.listEndedCalls('tenant-a', {
@@ -225,13 +223,13 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     });
     expect(ended.map((call) => call.callId).sort()).toEqual(['CA-branch', 'CA-branch-2']);
     const published = await reader.drain();
-    expect(published.slice(0, 4).map((event) => event.id)).toEqual(events.map((event) => event.id));
-    expect(published[3]!.data.call).toMatchObject({
+    expect(published.slice(0, 3).map((event) => event.id)).toEqual(events.map((event) => event.id));
+    expect(published[2]!.data.call).toMatchObject({
       branchId: 'north',
       status: 'completed',
-      version: 4,
+      version: 3,
     });
-    expect(published[5]!.data.call).toMatchObject({ branchId: 'north', status: 'completed' });
+    expect(published[4]!.data.call).toMatchObject({ branchId: 'north', status: 'completed' });
     await oneStep.stop();
     await reader.close();
     await bus.close();

@@ -21,8 +21,8 @@ export interface PlannedRedisCallTransition {
   /** The call after it. */
   after: KnownRedisCall;
   /**
-   * The plan as the planned step reads it, after the step's own arguments (layout in
-   * `redis-ingest-script.ts`, `plannedTransitionLua`), its count last.
+   * The plan as the planned step reads it, after the event's own arguments (layout in
+   * `redis-ingest-script.ts`, `plannedTransitionLua`).
    */
   args: string[];
 }
@@ -179,7 +179,6 @@ export function planRedisCallTransition(
     String(writes.length),
     ...writes,
   ];
-  plan.push(String(plan.length));
   return { outcome, after: { fields, positions }, args: plan };
 }
 

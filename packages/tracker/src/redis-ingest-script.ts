@@ -1,9 +1,11 @@
 import type { CallEvent } from '@calltrack/core';
 import { defineRedisScript } from '@calltrack/redis-script';
+import type { CallTransition } from './call-transition';
 import { defineLuaFragment, type LuaFragment } from './lua-fragment';
 import { plannedTransitionGuardFields } from './plan-redis-call-transition';
 import {
   composeApplyTransitionScript,
+  encodeApplyTransitionSettings,
   registerApplyTransitionLua,
 } from './redis-apply-transition-script';
 import { redisCallHashPrefixes } from './redis-call-hash';
@@ -129,11 +131,37 @@ export interface RedisIngestFunctions {
   /** The step as the Lua decides it. */
   ingest: RedisFunction;
   /**
-   * The step as Node planned it (`planRedisCallTransition`): the ingest's arguments, then the
-   * plan's; it checks the plan's guard and falls back to the ingest's own decision when the call
-   * is not as Node knew it. Its reply has a sixth element, 1, when the plan was written.
+   * The step as Node planned it (`planRedisCallTransition`, arguments by
+   * {@link encodePlannedTransitionArgs}): it checks that the call is as Node knew it and writes
+   * the plan, else writes nothing and answers {@link stalePlanOutcome}.
    */
   planned: RedisFunction;
+}
+
+/** The planned step's answer when the call is not as Node knew it: nothing was written. */
+export const stalePlanOutcome = 'stale-plan';
+
+/**
+ * The planned step's arguments: the tenant's key base, the event's id, the call's id, the
+ * tracker time and `occurredAt` as decimal text, the settings' text, the event's JSON head
+ * (`redisEventJsonHead`), then the plan (`PlannedRedisCallTransition.args`, its count last).
+ */
+export function encodePlannedTransitionArgs(
+  base: string,
+  transition: CallTransition,
+  eventHead: string,
+  plan: readonly string[],
+): string[] {
+  return [
+    base,
+    transition.eventId,
+    transition.callId,
+    String(transition.at),
+    String(transition.occurredAt),
+    encodeApplyTransitionSettings(transition.settings),
+    eventHead,
+    ...plan,
+  ];
 }
 
 /**
@@ -142,27 +170,35 @@ export interface RedisIngestFunctions {
  * argument), so the Lua checks that the call is still as Node knew it (the guard fields, and no
  * mark of this event) and writes what the plan says: the hash's writes and expiry, the indexes
  * (`updateCallIndexes`, from the plan's account of the transition), the publish with Node's JSON
- * of the call. A call that is not as Node knew it is decided by the step itself, in the same
- * call (`applyTransitionCall`, which ignores the arguments after its own).
+ * of the call. A call that is not as Node knew it (another process wrote it, or the event is a
+ * repeat) gets nothing written and the answer {@link stalePlanOutcome}: the step decides it then.
  */
 const plannedTransitionLua = defineLuaFragment(
   'planned-transition',
   `
 local plannedGuardFields = ${toLuaLiteral([...plannedTransitionGuardFields])}
 local plannedDurationField = callField[${toLuaLiteral(`${redisCallHashPrefixes.detail}durationMs`)}]
+local stalePlanOutcome = ${toLuaLiteral(stalePlanOutcome)}
 
 local function applyPlannedTransitionCall(keys, args)
-  local last = #args
-  local first = last - tonumber(args[last])
+  local first = 8
   local callKey = keys[1]
   local held = redis.call('HMGET', callKey, plannedGuardFields[1], plannedGuardFields[2],
-    plannedGuardFields[3], plannedGuardFields[4], eventMarkField(args[4]))
-  if held[5] then return applyTransitionCall(keys, args) end
+    plannedGuardFields[3], plannedGuardFields[4], eventMarkField(args[2]))
+  if held[5] then return { stalePlanOutcome } end
   for index = 1, 4 do
-    if (held[index] or '') ~= args[first + index - 1] then return applyTransitionCall(keys, args) end
+    if (held[index] or '') ~= args[first + index - 1] then return { stalePlanOutcome } end
   end
 
-  local transition = readTransitionArgs(args)
+  local transition = {
+    eventId = args[2],
+    callId = args[3],
+    at = args[4],
+    atMs = tonumber(args[4]),
+    occurredAtMs = tonumber(args[5]),
+    settings = readSettings(args[6]),
+    publishedInScript = true,
+  }
   local writeCount = tonumber(args[first + 16])
   redis.call('HSET', callKey, unpack(args, first + 17, first + 16 + writeCount))
   local expiry = args[first + 14]
@@ -192,9 +228,7 @@ local function applyPlannedTransitionCall(keys, args)
   local declared = {}
   for index = 1, #keys do declared[keys[index]] = true end
   local activeCount, activated, foldDue = updateCallIndexes(base, callKey, transition, applied, declared)
-  -- The seam's arguments: the event's JSON head, after the details.
-  local argv = { args[transitionArgCount + 3 + 2 * tonumber(args[transitionArgCount + 2])] }
-  local seamReply = afterCallTransition(base, callKey, transition, applied, snapshot, argv, keys)
+  local seamReply = afterCallTransition(base, callKey, transition, applied, snapshot, { args[7] }, keys)
   local replyFlags = (activated and 1 or 0) + (foldDue and 2 or 0)
   return { applied.outcome, activeCount or noActiveCount, replyFlags, {}, seamReply, 1 }
 end
