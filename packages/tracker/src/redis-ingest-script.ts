@@ -225,9 +225,8 @@ local function applyPlannedTransitionCall(keys, args)
     callJson = args[first + 15],
   }
   local base = args[1]
-  local declared = {}
-  for index = 1, #keys do declared[keys[index]] = true end
-  local activeCount, activated, foldDue = updateCallIndexes(base, callKey, transition, applied, declared)
+  local activeCount, activated, foldDue = updateCallIndexes(base, callKey, transition, applied,
+    declaredKeySet(keys))
   local seamReply = afterCallTransition(base, callKey, transition, applied, snapshot, { args[7] }, keys)
   local replyFlags = (activated and 1 or 0) + (foldDue and 2 or 0)
   return { applied.outcome, activeCount or noActiveCount, replyFlags, {}, seamReply, 1 }
