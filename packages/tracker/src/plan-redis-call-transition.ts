@@ -27,11 +27,36 @@ export interface PlannedRedisCallTransition {
   args: string[];
 }
 
-const fieldIndex = new Map(redisCallSnapshotFields.map((name, index) => [name, index]));
-const at = (name: string): number => fieldIndex.get(name)!;
-const detailFieldIndex = callDetailNames.map((name) =>
-  at(`${redisCallHashPrefixes.detail}${name}`),
-);
+/** Where each snapshot field is in `KnownRedisCall.fields` (as in the step's `HMGET`). */
+const fieldAt = (name: string): number => {
+  const index = redisCallSnapshotFields.indexOf(name);
+  if (index === -1) throw new Error(`${name} is not a snapshot field`);
+  return index;
+};
+const field = {
+  tenantId: fieldAt('tenantId'),
+  callId: fieldAt('callId'),
+  provider: fieldAt('provider'),
+  status: fieldAt('status'),
+  branchId: fieldAt('branchId'),
+  agentId: fieldAt('agentId'),
+  startedAt: fieldAt('startedAt'),
+  answeredAt: fieldAt('answeredAt'),
+  endedAt: fieldAt('endedAt'),
+  createdAt: fieldAt('createdAt'),
+  updatedAt: fieldAt('updatedAt'),
+  version: fieldAt('version'),
+} as const;
+const identityFills = callIdentityFills.map((name) => ({ name, index: fieldAt(name) }));
+const detailFields = callDetailNames.map((name) => ({
+  name,
+  detail: `${redisCallHashPrefixes.detail}${name}`,
+  position: `${redisCallHashPrefixes.position}${name}`,
+  index: fieldAt(`${redisCallHashPrefixes.detail}${name}`),
+}));
+const durationField = fieldAt(`${redisCallHashPrefixes.detail}durationMs`);
+const noFields: readonly null[] = redisCallSnapshotFields.map(() => null);
+const noPositions: readonly null[] = callDetailNames.map(() => null);
 
 /** The fields the planned step checks before it writes: unchanged since they were known. */
 export const plannedTransitionGuardFields = [
@@ -40,6 +65,7 @@ export const plannedTransitionGuardFields = [
   'startedAt',
   'answeredAt',
 ] as const;
+const guardFields = plannedTransitionGuardFields.map(fieldAt);
 
 /**
  * The apply step's rules (`apply-call-transition-lua.ts`, numbered alike) on a call this process
@@ -65,50 +91,49 @@ export function planRedisCallTransition(
   ) {
     return undefined;
   }
-  const fields = known ? [...known.fields] : redisCallSnapshotFields.map(() => null);
-  const positions = known ? [...known.positions] : callDetailNames.map(() => null);
-  const value = (name: string): string | null => fields[at(name)]!;
-  const exists = value('createdAt') !== null;
-  const status = value('status') ?? undefined;
-  const wasActive = isActiveStatus(status as CallTransition['status']);
-  const previousBranchId = value('branchId');
-  const guard = plannedTransitionGuardFields.map((name) => value(name) ?? '');
+  const fields = (known ? known.fields : noFields).slice();
+  const positions = (known ? known.positions : noPositions).slice();
+  const exists = fields[field.createdAt] !== null;
+  const status = (fields[field.status] ?? undefined) as CallTransition['status'];
+  const wasActive = isActiveStatus(status);
+  const previousBranchId = fields[field.branchId];
+  const guard = guardFields.map((index) => fields[index] ?? '');
   const atText = String(transition.at);
   const occurredAtText = String(transition.occurredAt);
 
+  // Hash writes, as name and text pairs; a snapshot field's write goes into fields too.
   const writes: string[] = [];
-  const write = (name: string, text: string): void => {
+  const write = (name: string, text: string, index: number): void => {
     writes.push(name, text);
-    const index = fieldIndex.get(name);
-    if (index !== undefined) fields[index] = text;
+    if (index >= 0) fields[index] = text;
   };
   if (!exists) {
-    write('tenantId', transition.tenantId);
-    write('callId', transition.callId);
-    write('provider', transition.identity.provider);
-    write('createdAt', atText);
+    write('tenantId', transition.tenantId, field.tenantId);
+    write('callId', transition.callId, field.callId);
+    write('provider', transition.identity.provider, field.provider);
+    write('createdAt', atText, field.createdAt);
   }
-  const version = exists ? Number(value('version') ?? 0) || 0 : 0;
+  const version = exists ? Number(fields[field.version] ?? 0) || 0 : 0;
 
   // 3. Status and end events fill in the timeline.
   let startedChanged = false;
   if (transition.kind !== 'enrich') {
-    const startedAt = value('startedAt');
+    const startedAt = fields[field.startedAt];
     if (startedAt === null || transition.occurredAt < Number(startedAt)) {
       startedChanged = true;
-      write('startedAt', occurredAtText);
+      write('startedAt', occurredAtText, field.startedAt);
     }
-    const answeredAt = value('answeredAt');
+    const answeredAt = fields[field.answeredAt];
     if (
       transition.status === 'in-progress' &&
       (answeredAt === null || transition.occurredAt < Number(answeredAt))
     ) {
-      write('answeredAt', occurredAtText);
+      write('answeredAt', occurredAtText, field.answeredAt);
     }
   }
 
   // 4. End once; move forward only; enrich always. An ignored event is the step's to record.
-  const currentRank = statusRank(status as CallTransition['status']);
+  const currentRank = statusRank(status);
   let outcome: PlannedRedisCallTransition['outcome'] = 'enriched';
   if (transition.kind === 'end') {
     if (currentRank === terminalStatusRank) return undefined;
@@ -122,43 +147,43 @@ export function planRedisCallTransition(
 
   // 5. Identity, details, status, bookkeeping and the expiry.
   let learnedBranchId: string | undefined;
-  for (const name of callIdentityFills) {
+  for (const { name, index } of identityFills) {
     const filled = transition.identity[name];
-    if (typeof filled === 'string' && filled !== '' && value(name) === null) {
-      write(name, filled);
+    if (typeof filled === 'string' && filled !== '' && fields[index] === null) {
+      write(name, filled, index);
       if (name === 'branchId') learnedBranchId = filled;
     }
   }
   const details = transition.details as Record<string, unknown>;
-  const position = `${transition.sequence === undefined ? '' : String(transition.sequence)}:${occurredAtText}:${transition.eventId}`;
-  for (const [index, name] of callDetailNames.entries()) {
-    const detail = details[name];
-    if (detail === undefined) continue;
-    const stored = positions[index];
+  let position: string | undefined;
+  for (let slot = 0; slot < detailFields.length; slot += 1) {
+    const { name, detail, position: positionName, index } = detailFields[slot]!;
+    const value = details[name];
+    if (value === undefined) continue;
+    const stored = positions[slot];
     if (stored === undefined) return undefined;
+    position ??= `${transition.sequence === undefined ? '' : String(transition.sequence)}:${occurredAtText}:${transition.eventId}`;
     if (stored !== null && compareStoredPositions(position, stored) < 0) continue;
-    write(`${redisCallHashPrefixes.detail}${name}`, JSON.stringify(detail));
-    write(`${redisCallHashPrefixes.position}${name}`, position);
-    positions[index] = position;
+    write(detail, JSON.stringify(value), index);
+    write(positionName, position, -1);
+    positions[slot] = position;
   }
   const statusAfter = outcome === 'enriched' ? status : transition.status;
+  const isActive = isActiveStatus(statusAfter);
   if (outcome !== 'enriched') {
-    write('status', statusAfter!);
-    if (!wasActive && isActiveStatus(statusAfter as CallTransition['status'])) {
-      write('activationEventId', transition.eventId);
-    }
+    write('status', statusAfter!, field.status);
+    if (!wasActive && isActive) write('activationEventId', transition.eventId, -1);
   }
   if (outcome === 'ended') {
-    write('endedAt', occurredAtText);
-    write('endEventId', transition.eventId);
+    write('endedAt', occurredAtText, field.endedAt);
+    write('endEventId', transition.eventId, -1);
   }
-  write('updatedAt', atText);
+  write('updatedAt', atText, field.updatedAt);
   // Published by the same step: done at once (decision 0030).
-  write(`${redisCallHashPrefixes.eventMark}${transition.eventId}`, redisEventMarks.done);
-  write('version', String(version + 1));
-  const isActive = isActiveStatus(statusAfter as CallTransition['status']);
+  write(`${redisCallHashPrefixes.eventMark}${transition.eventId}`, redisEventMarks.done, -1);
+  write('version', String(version + 1), field.version);
   const retentionMs = Math.ceil(transition.settings.endedCallRetentionMs);
-  if (!isActive) write('expiresAt', String(transition.at + retentionMs));
+  if (!isActive) write('expiresAt', String(transition.at + retentionMs), -1);
   const expiry = !isActive ? 'x' : exists && !wasActive ? 'p' : '';
 
   const flag = (on: boolean): string => (on ? '1' : '0');
@@ -168,12 +193,12 @@ export function planRedisCallTransition(
     `${flag(wasActive)}${flag(isActive)}${flag(startedChanged)}`,
     previousBranchId ?? '',
     learnedBranchId ?? '',
-    value('startedAt') ?? '',
-    value('answeredAt') ?? '',
+    fields[field.startedAt] ?? '',
+    fields[field.answeredAt] ?? '',
     statusAfter ?? '',
-    value('branchId') ?? '',
-    value('agentId') ?? '',
-    fields[detailFieldIndex[0]!] ?? '',
+    fields[field.branchId] ?? '',
+    fields[field.agentId] ?? '',
+    fields[durationField] ?? '',
     expiry,
     callJson(fields),
     String(writes.length),
@@ -193,9 +218,9 @@ export function knownRedisCallOf(call: CallSnapshot): KnownRedisCall | undefined
     iso === undefined ? null : String(Date.parse(iso));
   const text = (name: keyof CallSnapshot): string | null =>
     call[name] === undefined ? null : String(call[name]);
-  const fields = redisCallSnapshotFields.map((): string | null => null);
+  const fields: (string | null)[] = noFields.slice();
   const set = (name: string, fieldText: string | null): void => {
-    fields[at(name)] = fieldText;
+    fields[fieldAt(name)] = fieldText;
   };
   for (const name of [
     'tenantId',
