@@ -158,11 +158,17 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
       ['enriched', true, false],
       ['enriched', true, false],
     ]);
-    // Nothing is published twice, and nothing confirmed later.
-    expect(await oneStep.ingest(events[3]!)).toMatchObject({
+    // Nothing is published twice, and nothing confirmed later: a repeat is answered, with the
+    // call as it is, in one round trip too.
+    const beforeRepeat = sent.length;
+    expect(await oneStep.ingest(events[3]!)).toEqual({
       outcome: 'duplicate',
+      duplicate: true,
       published: false,
+      call: results.at(-1)!.call,
     });
+    await client.ping();
+    expect(sent.slice(beforeRepeat).map((command) => command.name)).toEqual(['ingest', 'ping']);
     await oneStep.stop();
     sent.length = 0;
     await client.ping();

@@ -230,7 +230,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     step: { script: RedisScript } | { fn: RedisFunction },
     seam?: { keys: readonly string[]; args: readonly string[] },
     planned?: { fn: RedisFunction; args: readonly string[]; keys: readonly string[] },
-  ): Promise<{ result: CallApplyResult; seam: unknown; planned: boolean }> => {
+  ): Promise<{ result: CallApplyResult; seam: unknown; planned: boolean; stalePlan: boolean }> => {
     // An event is refused at once while the connection is down, as the Redis bus refuses a
     // publish: the provider's retry is answered once Redis is back, instead of the webhook
     // waiting in the offline queue past the provider's own timeout.
@@ -251,6 +251,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const indexKeys = indexKeysOf(base, transition.identity.branchId);
     const keys = [`${base}call:${transition.callId}`, ...(seam?.keys ?? []), ...indexKeys];
     let args: string[] | undefined;
+    let stalePlan = false;
     let reply: ApplyTransitionReply | undefined;
     for (let round = 0; reply === undefined; round += 1) {
       let raw: unknown;
@@ -260,7 +261,10 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
           const plannedKeys = planned.keys.length === 0 ? keys : [...keys, ...planned.keys];
           raw = await runRedisFunction(redis, planned.fn, plannedKeys, planned.args);
           // The call is not as this store knew it: nothing was written, the step decides.
-          if ((raw as unknown[])[0] === stalePlanOutcome) continue;
+          if ((raw as unknown[])[0] === stalePlanOutcome) {
+            stalePlan = true;
+            continue;
+          }
         } else {
           args ??= encodeApplyTransitionArgs(base, transition, seam?.args, seam !== undefined);
           raw =
@@ -298,7 +302,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
-    return { result, seam: reply.seam, planned: reply.planned };
+    return { result, seam: reply.seam, planned: reply.planned, stalePlan };
   };
 
   /**
@@ -369,7 +373,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         : undefined;
       const knownBranchId = known?.fields[branchIdField];
       const base = baseOf(transition.tenantId);
-      let applied: { result: CallApplyResult; seam: unknown; planned: boolean };
+      let applied: Awaited<ReturnType<typeof runApply>>;
       try {
         applied = await runApply(
           transition,
@@ -402,10 +406,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         });
       }
       const { result, seam } = applied;
-      if (plan !== undefined) planning.record(applied.planned);
+      if (plan !== undefined) planning.record(!applied.stalePlan);
+      // What this store knows of the call now: its plan, or nothing new (a repeat the planned
+      // step answered), or what the step published, or nothing.
+      const answeredByPlan = plan !== undefined && !applied.stalePlan;
       if (applied.planned) rememberCall(key, plan?.after);
       if (seam === undefined) {
-        if (!applied.planned) rememberCall(key, undefined);
+        if (!answeredByPlan) rememberCall(key, undefined);
         return result;
       }
       const [epoch, seq, duplicate, register, callJson] = seam as [

@@ -170,8 +170,9 @@ export function encodePlannedTransitionArgs(
  * argument), so the Lua checks that the call is still as Node knew it (the guard fields, and no
  * mark of this event) and writes what the plan says: the hash's writes and expiry, the indexes
  * (`updateCallIndexes`, from the plan's account of the transition), the publish with Node's JSON
- * of the call. A call that is not as Node knew it (another process wrote it, or the event is a
- * repeat) gets nothing written and the answer {@link stalePlanOutcome}: the step decides it then.
+ * of the call. A repeat of a published or recorded event is a duplicate, answered as the step
+ * answers one. A call that is not as Node knew it (another process wrote it) gets nothing written
+ * and the answer {@link stalePlanOutcome}: the step decides it then.
  */
 const plannedTransitionLua = defineLuaFragment(
   'planned-transition',
@@ -185,7 +186,15 @@ local function applyPlannedTransitionCall(keys, args)
   local callKey = keys[1]
   local held = redis.call('HMGET', callKey, plannedGuardFields[1], plannedGuardFields[2],
     plannedGuardFields[3], plannedGuardFields[4], eventMarkField(args[2]))
-  if held[5] then return { stalePlanOutcome } end
+  local mark = held[5]
+  if mark == eventMarkDone or mark == eventMarkIgnored then
+    -- A repeat of an event that was published or recorded: a duplicate, as the step answers it,
+    -- with the call as it is.
+    return { 'duplicate', noActiveCount, 0,
+      redis.call('HMGET', callKey, unpack(callStateFields, 1, callMarkIndex - 1)) }
+  end
+  -- A publish lease (a two-step path's event): the step decides whether it ran out.
+  if mark then return { stalePlanOutcome } end
   for index = 1, 4 do
     if (held[index] or '') ~= args[first + index - 1] then return { stalePlanOutcome } end
   end
