@@ -364,8 +364,13 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       // the step then checks and writes instead of deciding (decision 0073).
       const key = callKey(transition.tenantId, transition.callId);
       const known = knownCalls.get(key);
-      const plan = planning.take() ? planRedisCallTransition(known, transition) : undefined;
-      const plannedCall = plan && decodeCall(plan.after.fields);
+      let plannedCall: CallSnapshot | undefined;
+      const plan = planning.take()
+        ? planRedisCallTransition(known, transition, (fields) => {
+            plannedCall = decodeCall(fields);
+            return JSON.stringify(plannedCall);
+          })
+        : undefined;
       const knownBranchId = known?.fields[branchIdField];
       const base = baseOf(transition.tenantId);
       let applied: Awaited<ReturnType<typeof runApply>>;
@@ -379,13 +384,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
           },
           plan && {
             fn: fn.planned,
-            args: encodePlannedTransitionArgs(
-              base,
-              transition,
-              publish.eventHead,
-              plan.args,
-              JSON.stringify(plannedCall),
-            ),
+            args: encodePlannedTransitionArgs(base, transition, publish.eventHead, plan.args),
             keys:
               knownBranchId == null || knownBranchId === transition.identity.branchId
                 ? []

@@ -73,12 +73,15 @@ const guardFields = plannedTransitionGuardFields.map(fieldAt);
  * need, as the Lua would decide them on the same hash, or undefined when the step must decide
  * (a guarded transition, an ignored one, a detail whose stored position is not known). `known`
  * undefined: a call this process does not know is taken for a new one (the step checks).
- * The plan ends with the hash's writes: the JSON of the call's snapshot, which the planned step
- * publishes, goes after them (the caller makes it from `after`).
+ *
+ * `callJson` makes the JSON of the call's snapshot from its fields after the transition. The
+ * planned step publishes with it, so the published snapshot and the one the store answers are
+ * the same object's.
  */
 export function planRedisCallTransition(
   known: KnownRedisCall | undefined,
   transition: CallTransition,
+  callJson: (fields: readonly (string | null)[]) => string,
 ): PlannedRedisCallTransition | undefined {
   // The step writes times as the text Node sends (`String`), and works out the expiry in whole ms.
   if (
@@ -100,11 +103,15 @@ export function planRedisCallTransition(
 
   // Hash writes, as name and text pairs; a snapshot field's write goes into fields too.
   const writes: string[] = [];
+  const write = (name: string, text: string, index: number): void => {
+    writes.push(name, text);
+    if (index >= 0) fields[index] = text;
+  };
   if (!exists) {
-    addWrite(writes, fields, 'tenantId', transition.tenantId, field.tenantId);
-    addWrite(writes, fields, 'callId', transition.callId, field.callId);
-    addWrite(writes, fields, 'provider', transition.identity.provider, field.provider);
-    addWrite(writes, fields, 'createdAt', atText, field.createdAt);
+    write('tenantId', transition.tenantId, field.tenantId);
+    write('callId', transition.callId, field.callId);
+    write('provider', transition.identity.provider, field.provider);
+    write('createdAt', atText, field.createdAt);
   }
   const version = exists ? Number(fields[field.version] ?? 0) || 0 : 0;
 
@@ -114,14 +121,14 @@ export function planRedisCallTransition(
     const startedAt = fields[field.startedAt];
     if (startedAt === null || transition.occurredAt < Number(startedAt)) {
       startedChanged = true;
-      addWrite(writes, fields, 'startedAt', occurredAtText, field.startedAt);
+      write('startedAt', occurredAtText, field.startedAt);
     }
     const answeredAt = fields[field.answeredAt];
     if (
       transition.status === 'in-progress' &&
       (answeredAt === null || transition.occurredAt < Number(answeredAt))
     ) {
-      addWrite(writes, fields, 'answeredAt', occurredAtText, field.answeredAt);
+      write('answeredAt', occurredAtText, field.answeredAt);
     }
   }
 
@@ -143,7 +150,7 @@ export function planRedisCallTransition(
   for (const { name, index } of identityFills) {
     const filled = transition.identity[name];
     if (typeof filled === 'string' && filled !== '' && fields[index] === null) {
-      addWrite(writes, fields, name, filled, index);
+      write(name, filled, index);
       if (name === 'branchId') learnedBranchId = filled;
     }
   }
@@ -157,39 +164,33 @@ export function planRedisCallTransition(
     if (stored === undefined) return undefined;
     position ??= `${transition.sequence === undefined ? '' : String(transition.sequence)}:${occurredAtText}:${transition.eventId}`;
     if (stored !== null && compareStoredPositions(position, stored) < 0) continue;
-    addWrite(writes, fields, detail, JSON.stringify(value), index);
-    addWrite(writes, fields, positionName, position, -1);
+    write(detail, JSON.stringify(value), index);
+    write(positionName, position, -1);
     positions[slot] = position;
   }
   const statusAfter = outcome === 'enriched' ? status : transition.status;
   const isActive = isActiveStatus(statusAfter);
   if (outcome !== 'enriched') {
-    addWrite(writes, fields, 'status', statusAfter!, field.status);
-    if (!wasActive && isActive)
-      addWrite(writes, fields, 'activationEventId', transition.eventId, -1);
+    write('status', statusAfter!, field.status);
+    if (!wasActive && isActive) write('activationEventId', transition.eventId, -1);
   }
   if (outcome === 'ended') {
-    addWrite(writes, fields, 'endedAt', occurredAtText, field.endedAt);
-    addWrite(writes, fields, 'endEventId', transition.eventId, -1);
+    write('endedAt', occurredAtText, field.endedAt);
+    write('endEventId', transition.eventId, -1);
   }
-  addWrite(writes, fields, 'updatedAt', atText, field.updatedAt);
+  write('updatedAt', atText, field.updatedAt);
   // Published by the same step: done at once (decision 0030).
-  addWrite(
-    writes,
-    fields,
-    `${redisCallHashPrefixes.eventMark}${transition.eventId}`,
-    redisEventMarks.done,
-    -1,
-  );
-  addWrite(writes, fields, 'version', String(version + 1), field.version);
+  write(`${redisCallHashPrefixes.eventMark}${transition.eventId}`, redisEventMarks.done, -1);
+  write('version', String(version + 1), field.version);
   const retentionMs = Math.ceil(transition.settings.endedCallRetentionMs);
-  if (!isActive) addWrite(writes, fields, 'expiresAt', String(transition.at + retentionMs), -1);
+  if (!isActive) write('expiresAt', String(transition.at + retentionMs), -1);
   const expiry = !isActive ? 'x' : exists && !wasActive ? 'p' : '';
 
+  const flag = (on: boolean): string => (on ? '1' : '0');
   const plan = [
     ...guard,
     outcome,
-    `${flagText(wasActive)}${flagText(isActive)}${flagText(startedChanged)}`,
+    `${flag(wasActive)}${flag(isActive)}${flag(startedChanged)}`,
     previousBranchId ?? '',
     learnedBranchId ?? '',
     fields[field.startedAt] ?? '',
@@ -199,25 +200,12 @@ export function planRedisCallTransition(
     fields[field.agentId] ?? '',
     fields[durationField] ?? '',
     expiry,
+    callJson(fields),
     String(writes.length),
     ...writes,
   ];
   return { outcome, after: { fields, positions }, args: plan };
 }
-
-/** A hash write of the plan, also kept in `fields` when it is a snapshot field's (index ≥ 0). */
-function addWrite(
-  writes: string[],
-  fields: (string | null)[],
-  name: string,
-  text: string,
-  index: number,
-): void {
-  writes.push(name, text);
-  if (index >= 0) fields[index] = text;
-}
-
-const flagText = (on: boolean): string => (on ? '1' : '0');
 
 /**
  * A call as its published snapshot says it is, when it is active (an ended call's snapshot does

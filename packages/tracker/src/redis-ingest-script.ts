@@ -144,15 +144,13 @@ export const stalePlanOutcome = 'stale-plan';
 /**
  * The planned step's arguments: the tenant's key base, the event's id, the call's id, the
  * tracker time and `occurredAt` as decimal text, the settings' text, the event's JSON head
- * (`redisEventJsonHead`), then the plan (`PlannedRedisCallTransition.args`), then the JSON of the
- * call's snapshot after it.
+ * (`redisEventJsonHead`), then the plan (`PlannedRedisCallTransition.args`, its count last).
  */
 export function encodePlannedTransitionArgs(
   base: string,
   transition: CallTransition,
   eventHead: string,
   plan: readonly string[],
-  callJson: string,
 ): string[] {
   return [
     base,
@@ -163,7 +161,6 @@ export function encodePlannedTransitionArgs(
     encodeApplyTransitionSettings(transition.settings),
     eventHead,
     ...plan,
-    callJson,
   ];
 }
 
@@ -211,8 +208,8 @@ local function applyPlannedTransitionCall(keys, args)
     settings = readSettings(args[6]),
     publishedInScript = true,
   }
-  local writeCount = tonumber(args[first + 15])
-  redis.call('HSET', callKey, unpack(args, first + 16, first + 15 + writeCount))
+  local writeCount = tonumber(args[first + 16])
+  redis.call('HSET', callKey, unpack(args, first + 17, first + 16 + writeCount))
   local expiry = args[first + 14]
   if expiry == 'x' then
     redis.call('PEXPIRE', callKey, transition.settings.endedCallRetentionMs)
@@ -234,7 +231,7 @@ local function applyPlannedTransitionCall(keys, args)
     status = optionalArg(args[first + 10]),
     identity = { branchId = optionalArg(args[first + 11]), agentId = optionalArg(args[first + 12]) },
     snapshot = snapshot,
-    callJson = args[first + 16 + writeCount],
+    callJson = args[first + 15],
   }
   local base = args[1]
   local activeCount, activated, foldDue = updateCallIndexes(base, callKey, transition, applied,
