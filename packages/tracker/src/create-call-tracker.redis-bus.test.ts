@@ -35,17 +35,10 @@ interface SentCommand {
 }
 
 /** Records what `client` sends, naming the scripts (by SHA-1) and functions (by name) it knows. */
-function recordCommands(
-  client: Redis,
-  scripts: Record<string, string | readonly string[]>,
-): SentCommand[] {
+function recordCommands(client: Redis, scripts: Record<string, string>): SentCommand[] {
   const sent: SentCommand[] = [];
   let replies = 0;
-  const names = new Map(
-    Object.entries(scripts).flatMap(([name, shas]) =>
-      (typeof shas === 'string' ? [shas] : shas).map((sha) => [sha, name] as const),
-    ),
-  );
+  const names = new Map(Object.entries(scripts).map(([name, sha]) => [sha, name]));
   const sendCommand = client.sendCommand.bind(client);
   client.sendCommand = ((command, stream) => {
     const name =
@@ -75,17 +68,16 @@ const prefixes = () => {
 };
 
 /**
- * The ingest functions of a bus, loaded (with the store's other scripts), so a first-use load
- * does not count; returns their names: the step's and the planned step's (decision 0073), both
- * one ingest.
+ * The ingest function of a bus, loaded (with the store's other scripts), so a first-use load
+ * does not count; returns its name.
  */
-async function loadIngestFunction(client: Redis, bus: object): Promise<string[]> {
+async function loadIngestFunction(client: Redis, bus: object): Promise<string> {
   const functions = await redisBusIngestOf(bus)!.publishFunctions();
-  const { ingest, planned } = defineRedisIngestFunction(functions);
+  const ingest = defineRedisIngestFunction(functions);
   await client.call('FUNCTION', 'LOAD', 'REPLACE', ingest.library);
   await client.script('LOAD', applyTransitionScript.source);
   await client.script('LOAD', markPublishedScript.source);
-  return [ingest.name, planned.name];
+  return ingest.name;
 }
 
 function tracker(options: Partial<CallTrackerOptions> & Pick<CallTrackerOptions, 'bus'>) {
@@ -158,17 +150,11 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
       ['enriched', true, false],
       ['enriched', true, false],
     ]);
-    // Nothing is published twice, and nothing confirmed later: a repeat is answered, with the
-    // call as it is, in one round trip too.
-    const beforeRepeat = sent.length;
-    expect(await oneStep.ingest(events[3]!)).toEqual({
+    // Nothing is published twice, and nothing confirmed later.
+    expect(await oneStep.ingest(events[3]!)).toMatchObject({
       outcome: 'duplicate',
-      duplicate: true,
       published: false,
-      call: results.at(-1)!.call,
     });
-    await client.ping();
-    expect(sent.slice(beforeRepeat).map((command) => command.name)).toEqual(['ingest', 'ping']);
     await oneStep.stop();
     sent.length = 0;
     await client.ping();
@@ -206,36 +192,22 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
       expect(await oneStep.ingest(event)).toMatchObject({ published: true, duplicate: false });
       steps.push(sent.slice(before).filter((command) => command.name === 'ingest').length);
     }
-    // The store wrote the call: it plans the end and declares north's keys itself (decision 0073).
-    expect(steps).toEqual([1, 1, 1]);
-    // Another process's store has not seen the call. Its plan (a new call) is refused, then the
-    // step's first run writes nothing: it names north's keys, which its second run declares.
-    const { tracker: elsewhere, clock: elsewhereClock } = tracker({
-      bus,
-      store: createRedisCallStore({ redis: client, prefix: names.store }),
-    });
-    await oneStep.ingest(callLifecycle({ callId: 'CA-branch-2', branchId: 'north' })[0]!);
-    elsewhereClock.now = t0 + 4000;
-    const before = sent.length;
-    const [, , , unknownEnd] = callLifecycle({ callId: 'CA-branch-2', branchId: 'south' });
-    expect(await elsewhere.ingest(unknownEnd!)).toMatchObject({ outcome: 'ended' });
-    expect(sent.slice(before).filter((command) => command.name === 'ingest')).toHaveLength(3);
-    await elsewhere.stop();
+    // The first run of the end wrote nothing: it named north's keys, which the second declared.
+    expect(steps).toEqual([1, 1, 2]);
     expect(await store.countActiveCalls('tenant-a')).toEqual({ total: 0, byBranch: {} });
     const ended = await store.listEndedCalls('tenant-a', {
       branchId: 'north',
       limit: 10,
-      now: t0 + 4000,
+      now: t0 + 3000,
     });
-    expect(ended.map((call) => call.callId).sort()).toEqual(['CA-branch', 'CA-branch-2']);
+    expect(ended.map((call) => call.callId)).toEqual(['CA-branch']);
     const published = await reader.drain();
-    expect(published.slice(0, 3).map((event) => event.id)).toEqual(events.map((event) => event.id));
+    expect(published.map((event) => event.id)).toEqual(events.map((event) => event.id));
     expect(published[2]!.data.call).toMatchObject({
       branchId: 'north',
       status: 'completed',
       version: 3,
     });
-    expect(published[4]!.data.call).toMatchObject({ branchId: 'north', status: 'completed' });
     await oneStep.stop();
     await reader.close();
     await bus.close();
@@ -256,13 +228,8 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
         bus,
         store: createRedisCallStore({ redis: client, prefix: 'store' }),
       });
-      const { ingest, planned } = defineRedisIngestFunction(
-        await redisBusIngestOf(bus)!.publishFunctions(),
-      );
-      const sent = recordCommands(client, {
-        ingest: [ingest.name, planned.name],
-        script: [ingest.script.sha, planned.script.sha],
-      });
+      const ingest = defineRedisIngestFunction(await redisBusIngestOf(bus)!.publishFunctions());
+      const sent = recordCommands(client, { ingest: ingest.name, script: ingest.script.sha });
       const events = callLifecycle({ callId: 'CA-no-fcall' }).slice(0, 4);
       const results = [];
       for (const [index, event] of events.entries()) {

@@ -34,11 +34,6 @@ import type {
 } from './call-store';
 import type { CallTransition } from './call-transition';
 import {
-  type KnownRedisCall,
-  knownRedisCallOf,
-  planRedisCallTransition,
-} from './plan-redis-call-transition';
-import {
   decodeRedisAnalyticsBucket,
   redisAnalyticsBucketKey,
   redisAnalyticsBucketLayout,
@@ -65,13 +60,7 @@ import {
   markPublishFailedScript,
 } from './redis-call-store-scripts';
 import { type RedisFunction, runRedisFunction } from './redis-function';
-import {
-  busPublishFailedPrefix,
-  defineRedisIngestFunction,
-  encodePlannedTransitionArgs,
-  type RedisIngestFunctions,
-  stalePlanOutcome,
-} from './redis-ingest-script';
+import { busPublishFailedPrefix, defineRedisIngestFunction } from './redis-ingest-script';
 import { type RedisStoreFailureContext, toRedisStoreFailure } from './redis-store-failure';
 import type { StoredCall } from './stored-call';
 import { toCallSnapshot } from './to-call-snapshot';
@@ -107,12 +96,6 @@ const maxKnownTenants = 10_000;
  * with them (each run may find more: another event changed the call's branch, or the log grew).
  */
 const maxKeyRounds = 4;
-
-/**
- * Calls a store remembers as it last wrote or read them, to plan their next transition in Node
- * (decision 0073); the longest unused go first. About 2 KB each.
- */
-const maxKnownCalls = 10_000;
 
 /**
  * A call store on Redis, for many processes sharing live call state. Each transition is one Lua
@@ -197,19 +180,6 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
-  // The index keys an apply step declares, per tenant and branch (made once: the step is hot).
-  const indexKeys = new Map<string, readonly string[]>();
-  const indexKeysOf = (base: string, branchId: string | undefined): readonly string[] => {
-    const name = branchId === undefined ? base : `${base}\n${branchId}`;
-    let keys = indexKeys.get(name);
-    if (keys === undefined) {
-      keys = applyTransitionIndexKeys(base, branchId);
-      if (indexKeys.size >= maxKnownTenants) indexKeys.clear();
-      indexKeys.set(name, keys);
-    }
-    return keys;
-  };
-
   /** Reads the Redis type of each key (a failure's diagnosis: one command per key, Cluster-safe). */
   const readTypes = (keys: readonly string[]): Promise<(string | undefined)[]> =>
     Promise.all(keys.map((key) => redis.type(key).catch(() => undefined)));
@@ -229,8 +199,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     transition: CallTransition,
     step: { script: RedisScript } | { fn: RedisFunction },
     seam?: { keys: readonly string[]; args: readonly string[] },
-    planned?: { fn: RedisFunction; args: readonly string[]; keys: readonly string[] },
-  ): Promise<{ result: CallApplyResult; seam: unknown; planned: boolean; stalePlan: boolean }> => {
+  ): Promise<{ result: CallApplyResult; seam: unknown }> => {
     // An event is refused at once while the connection is down, as the Redis bus refuses a
     // publish: the provider's retry is answered once Redis is back, instead of the webhook
     // waiting in the offline queue past the provider's own timeout.
@@ -248,30 +217,17 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     // moves): the call's, the seam's, the indexes of the tenant and of the event's branch. When
     // the call's stored branch is another, the step writes nothing and names its keys: run again
     // with them (a second round trip only then).
-    const indexKeys = indexKeysOf(base, transition.identity.branchId);
+    const indexKeys = applyTransitionIndexKeys(base, transition.identity.branchId);
     const keys = [`${base}call:${transition.callId}`, ...(seam?.keys ?? []), ...indexKeys];
-    let args: string[] | undefined;
-    let stalePlan = false;
+    const args = encodeApplyTransitionArgs(base, transition, seam?.args, seam !== undefined);
     let reply: ApplyTransitionReply | undefined;
     for (let round = 0; reply === undefined; round += 1) {
       let raw: unknown;
       try {
-        if (planned !== undefined && round === 0) {
-          // The plan's keys are the branch indexes of the call's branch as Node knew it.
-          const plannedKeys = planned.keys.length === 0 ? keys : [...keys, ...planned.keys];
-          raw = await runRedisFunction(redis, planned.fn, plannedKeys, planned.args);
-          // The call is not as this store knew it: nothing was written, the step decides.
-          if ((raw as unknown[])[0] === stalePlanOutcome) {
-            stalePlan = true;
-            continue;
-          }
-        } else {
-          args ??= encodeApplyTransitionArgs(base, transition, seam?.args, seam !== undefined);
-          raw =
-            'fn' in step
-              ? await runRedisFunction(redis, step.fn, keys, args)
-              : await runRedisScript(redis, step.script, keys, args);
-        }
+        raw =
+          'fn' in step
+            ? await runRedisFunction(redis, step.fn, keys, args)
+            : await runRedisScript(redis, step.script, keys, args);
       } catch (error) {
         // The raw reply error carries the script's arguments (the event's JSON): never thrown as is.
         throw await storeFailure(error, {
@@ -302,7 +258,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
-    return { result, seam: reply.seam, planned: reply.planned, stalePlan };
+    return { result, seam: reply.seam };
   };
 
   /**
@@ -341,16 +297,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     (await runApply(transition, { script: applyTransitionScript })).result;
 
   // One ingest function per set of bus settings (in practice one per process).
-  const ingestFunctions = new Map<string, RedisIngestFunctions>();
-  // What this store last wrote or read of each call, by key (decision 0073).
-  const knownCalls = new Map<string, KnownRedisCall>();
-  const planning = createPlanningGate();
-  const rememberCall = (key: string, call: KnownRedisCall | undefined): void => {
-    knownCalls.delete(key);
-    if (call === undefined) return;
-    if (knownCalls.size >= maxKnownCalls) knownCalls.delete(knownCalls.keys().next().value!);
-    knownCalls.set(key, call);
-  };
+  const ingestFunctions = new Map<string, RedisFunction>();
   const ingest: RedisCallStoreIngest = {
     redis,
     probeKey: () => `${prefix}:probe:${randomUUID()}`,
@@ -360,39 +307,17 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         fn = defineRedisIngestFunction(publish.functions);
         ingestFunctions.set(publish.functions, fn);
       }
-      // The transition worked out here from what this store knows of the call, when it can be:
-      // the step then checks and writes instead of deciding (decision 0073).
-      const key = callKey(transition.tenantId, transition.callId);
-      const known = knownCalls.get(key);
-      let plannedCall: CallSnapshot | undefined;
-      const plan = planning.take()
-        ? planRedisCallTransition(known, transition, (fields) => {
-            plannedCall = decodeCall(fields);
-            return JSON.stringify(plannedCall);
-          })
-        : undefined;
-      const knownBranchId = known?.fields[branchIdField];
-      const base = baseOf(transition.tenantId);
-      let applied: Awaited<ReturnType<typeof runApply>>;
+      let applied: { result: CallApplyResult; seam: unknown };
       try {
         applied = await runApply(
           transition,
-          { fn: fn.ingest },
+          { fn },
           {
             keys: publish.busKeys,
             args: [publish.eventHead],
           },
-          plan && {
-            fn: fn.planned,
-            args: encodePlannedTransitionArgs(base, transition, publish.eventHead, plan.args),
-            keys:
-              knownBranchId == null || knownBranchId === transition.identity.branchId
-                ? []
-                : [`${base}active:branch:${knownBranchId}`, `${base}ended:branch:${knownBranchId}`],
-          },
         );
       } catch (error) {
-        rememberCall(key, undefined);
         if (!(error instanceof Error && error.message.startsWith(busPublishFailedPrefix))) {
           throw error;
         }
@@ -406,15 +331,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         });
       }
       const { result, seam } = applied;
-      if (plan !== undefined) planning.record(!applied.stalePlan);
-      // What this store knows of the call now: its plan, or nothing new (a repeat the planned
-      // step answered), or what the step published, or nothing.
-      const answeredByPlan = plan !== undefined && !applied.stalePlan;
-      if (applied.planned) rememberCall(key, plan?.after);
-      if (seam === undefined) {
-        if (!answeredByPlan) rememberCall(key, undefined);
-        return result;
-      }
+      if (seam === undefined) return result;
       const [epoch, seq, duplicate, register, callJson] = seam as [
         string,
         number,
@@ -427,13 +344,8 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         duplicate: duplicate === 1,
         register: register === 1,
       };
-      if (applied.planned && plannedCall !== undefined) {
-        return { ...result, call: plannedCall, published };
-      }
       // The snapshot as published (redis-call-snapshot-json: equal to the one decodeCall reads).
-      const call = JSON.parse(callJson) as CallSnapshot;
-      rememberCall(key, knownRedisCallOf(call));
-      return { ...result, call, published };
+      return { ...result, call: JSON.parse(callJson) as CallSnapshot, published };
     },
   };
 
@@ -700,30 +612,10 @@ const storeOperations: Record<
   releaseCallAlert: { operation: "releasing a call's alert", writes: true },
 };
 
-/**
- * Whether to plan the next transition in Node (decision 0073). A plan the step finds out of date
- * (another process wrote the call since) costs its arguments for nothing, so after one the store
- * plans none of its next `skipAfterStalePlan` transitions, then tries again: where processes take
- * turns on the same calls, about one transition in that many carries a plan.
- */
-function createPlanningGate(): { take(): boolean; record(written: boolean): void } {
-  const skipAfterStalePlan = 8;
-  let skipping = 0;
-  return {
-    take: () => {
-      if (skipping === 0) return true;
-      skipping -= 1;
-      return false;
-    },
-    record: (written) => {
-      if (!written) skipping = skipAfterStalePlan;
-    },
-  };
-}
+const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
 
 /** What a read asks for: the snapshot's fields, then `expiresAt`. */
 const callReadFields: readonly string[] = [...redisCallSnapshotFields, 'expiresAt'];
-const branchIdField = redisCallSnapshotFields.indexOf('branchId');
 
 /**
  * A call read with {@link callReadFields}, unless it is inactive and past its `expiresAt` by
@@ -742,53 +634,45 @@ function decodeKeptCall(
 /** Builds a snapshot from `HMGET` of {@link redisCallSnapshotFields}; undefined for no call. */
 function decodeCall(fields: readonly RedisValue[] | undefined): CallSnapshot | undefined {
   if (!fields) return undefined;
-  const createdAt = fields[fieldAt('createdAt')];
-  if (createdAt == null) return undefined;
-  const number = (index: number): number | undefined => {
-    const text = fields[index];
-    return text == null ? undefined : Number(text);
+  const value = (name: string): string | undefined =>
+    fields[fieldIndex.get(name) ?? -1] ?? undefined;
+  const createdAt = value('createdAt');
+  if (createdAt === undefined) return undefined;
+  const number = (name: string): number | undefined => {
+    const text = value(name);
+    return text === undefined ? undefined : Number(text);
   };
   const details: CallDetails = {};
-  for (const [index, name] of callDetailNames.entries()) {
-    const text = fields[detailFieldAt[index]!];
-    if (text != null) (details as Record<string, unknown>)[name] = JSON.parse(text);
+  for (const name of callDetailNames) {
+    const text = value(`d:${name}`);
+    if (text !== undefined) Object.assign(details, { [name]: JSON.parse(text) });
   }
   const call: StoredCall = {
-    tenantId: fields[fieldAt('tenantId')] ?? '',
-    callId: fields[fieldAt('callId')] ?? '',
-    provider: fields[fieldAt('provider')] ?? '',
+    tenantId: value('tenantId') ?? '',
+    callId: value('callId') ?? '',
+    provider: value('provider') ?? '',
     details,
     positions: {},
     createdAt: Number(createdAt),
-    updatedAt: number(fieldAt('updatedAt')) ?? Number(createdAt),
-    version: number(fieldAt('version')) ?? 0,
+    updatedAt: number('updatedAt') ?? Number(createdAt),
+    version: number('version') ?? 0,
     events: new Map(),
   };
-  for (const name of textFieldNames) {
-    const text = fields[fieldAt(name)];
-    if (text != null) (call as unknown as Record<string, string>)[name] = text;
+  for (const name of [
+    'status',
+    'branchId',
+    'agentId',
+    'userId',
+    'direction',
+    'from',
+    'to',
+  ] as const) {
+    const text = value(name);
+    if (text !== undefined) Object.assign(call, { [name]: text });
   }
   for (const name of ['startedAt', 'answeredAt', 'endedAt'] as const) {
-    const time = number(fieldAt(name));
+    const time = number(name);
     if (time !== undefined) call[name] = time;
   }
   return toCallSnapshot(call);
 }
-
-/** Where each snapshot field is in a call's `HMGET` of `redisCallSnapshotFields`. */
-const snapshotFieldAt = Object.fromEntries(
-  redisCallSnapshotFields.map((name, index) => [name, index]),
-) as Readonly<Record<string, number>>;
-const fieldAt = (name: string): number => snapshotFieldAt[name]!;
-const detailFieldAt = callDetailNames.map((name) =>
-  fieldAt(`${redisCallHashPrefixes.detail}${name}`),
-);
-const textFieldNames = [
-  'status',
-  'branchId',
-  'agentId',
-  'userId',
-  'direction',
-  'from',
-  'to',
-] as const;

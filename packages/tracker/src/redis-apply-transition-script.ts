@@ -142,18 +142,6 @@ local function readTransitionArgs(args)
   }
 end
 
--- The set of a step's keys, asked a few times a step (for the branch indexes it touches): a key
--- is looked for in keys, from the end where the branch's are, rather than every key put in a
--- table on every step.
-local function declaredKeySet(keys)
-  return setmetatable({}, { __index = function(_, key)
-    for index = #keys, 1, -1 do
-      if keys[index] == key then return true end
-    end
-    return false
-  end })
-end
-
 local function applyTransitionCall(keys, args)
   local base = args[1]
   local callKey = keys[1]
@@ -167,7 +155,15 @@ local function applyTransitionCall(keys, args)
   local argv = {}
   for index = argvOffset, #args do argv[#argv + 1] = args[index] end
 
-  local declared = declaredKeySet(keys)
+  -- The set of the step's keys, asked a few times a step (for the branch indexes it touches): a
+  -- key is looked for in keys, from the end where the branch's are, rather than every key put
+  -- in a table on every step.
+  local declared = setmetatable({}, { __index = function(_, key)
+    for index = #keys, 1, -1 do
+      if keys[index] == key then return true end
+    end
+    return false
+  end })
   local function undeclaredKeys(decided)
     local missing = nil
     for _, key in ipairs(callBranchIndexKeys(base, decided)) do
@@ -351,8 +347,6 @@ export interface ApplyTransitionReply {
   activated: boolean;
   /** The analytics log is long enough to be folded (the step does not fold it). */
   foldDue: boolean;
-  /** The planned step wrote Node's plan (decision 0073). */
-  planned: boolean;
   snapshot: (string | null)[];
   /** What the seam returned, if anything. */
   seam?: unknown;
@@ -371,13 +365,12 @@ export interface ApplyTransitionNeedsKeys {
 export function decodeApplyTransitionReply(
   reply: unknown,
 ): ApplyTransitionReply | ApplyTransitionNeedsKeys {
-  const [outcome, activeCount, flags, snapshot, seam, planned] = reply as [
+  const [outcome, activeCount, flags, snapshot, seam] = reply as [
     CallApplyOutcome | typeof needsKeysOutcome,
     number,
     number,
     (string | null)[],
     unknown,
-    number | undefined,
   ];
   if (outcome === needsKeysOutcome) {
     return { outcome, missingKeys: activeCount as unknown as string[] };
@@ -387,7 +380,6 @@ export function decodeApplyTransitionReply(
     ...(activeCount === noActiveCount ? {} : { activeCount }),
     activated: (flags & 1) === 1,
     foldDue: (flags & 2) === 2,
-    planned: planned === 1,
     snapshot,
     ...(seam === undefined ? {} : { seam }),
   };
