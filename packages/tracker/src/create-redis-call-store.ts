@@ -180,6 +180,19 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     );
   };
 
+  // The index keys an apply step declares, per tenant and branch (made once: the step is hot).
+  const indexKeys = new Map<string, readonly string[]>();
+  const indexKeysOf = (base: string, branchId: string | undefined): readonly string[] => {
+    const name = branchId === undefined ? base : `${base}\n${branchId}`;
+    let keys = indexKeys.get(name);
+    if (keys === undefined) {
+      keys = applyTransitionIndexKeys(base, branchId);
+      if (indexKeys.size >= maxKnownTenants) indexKeys.clear();
+      indexKeys.set(name, keys);
+    }
+    return keys;
+  };
+
   /** Reads the Redis type of each key (a failure's diagnosis: one command per key, Cluster-safe). */
   const readTypes = (keys: readonly string[]): Promise<(string | undefined)[]> =>
     Promise.all(keys.map((key) => redis.type(key).catch(() => undefined)));
@@ -217,7 +230,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     // moves): the call's, the seam's, the indexes of the tenant and of the event's branch. When
     // the call's stored branch is another, the step writes nothing and names its keys: run again
     // with them (a second round trip only then).
-    const indexKeys = applyTransitionIndexKeys(base, transition.identity.branchId);
+    const indexKeys = indexKeysOf(base, transition.identity.branchId);
     const keys = [`${base}call:${transition.callId}`, ...(seam?.keys ?? []), ...indexKeys];
     const args = encodeApplyTransitionArgs(base, transition, seam?.args, seam !== undefined);
     let reply: ApplyTransitionReply | undefined;
@@ -612,8 +625,6 @@ const storeOperations: Record<
   releaseCallAlert: { operation: "releasing a call's alert", writes: true },
 };
 
-const fieldIndex = new Map(redisCallSnapshotFields.map((field, index) => [field, index]));
-
 /** What a read asks for: the snapshot's fields, then `expiresAt`. */
 const callReadFields: readonly string[] = [...redisCallSnapshotFields, 'expiresAt'];
 
@@ -634,45 +645,53 @@ function decodeKeptCall(
 /** Builds a snapshot from `HMGET` of {@link redisCallSnapshotFields}; undefined for no call. */
 function decodeCall(fields: readonly RedisValue[] | undefined): CallSnapshot | undefined {
   if (!fields) return undefined;
-  const value = (name: string): string | undefined =>
-    fields[fieldIndex.get(name) ?? -1] ?? undefined;
-  const createdAt = value('createdAt');
-  if (createdAt === undefined) return undefined;
-  const number = (name: string): number | undefined => {
-    const text = value(name);
-    return text === undefined ? undefined : Number(text);
+  const createdAt = fields[fieldAt('createdAt')];
+  if (createdAt == null) return undefined;
+  const number = (index: number): number | undefined => {
+    const text = fields[index];
+    return text == null ? undefined : Number(text);
   };
   const details: CallDetails = {};
-  for (const name of callDetailNames) {
-    const text = value(`d:${name}`);
-    if (text !== undefined) Object.assign(details, { [name]: JSON.parse(text) });
+  for (const [index, name] of callDetailNames.entries()) {
+    const text = fields[detailFieldAt[index]!];
+    if (text != null) (details as Record<string, unknown>)[name] = JSON.parse(text);
   }
   const call: StoredCall = {
-    tenantId: value('tenantId') ?? '',
-    callId: value('callId') ?? '',
-    provider: value('provider') ?? '',
+    tenantId: fields[fieldAt('tenantId')] ?? '',
+    callId: fields[fieldAt('callId')] ?? '',
+    provider: fields[fieldAt('provider')] ?? '',
     details,
     positions: {},
     createdAt: Number(createdAt),
-    updatedAt: number('updatedAt') ?? Number(createdAt),
-    version: number('version') ?? 0,
+    updatedAt: number(fieldAt('updatedAt')) ?? Number(createdAt),
+    version: number(fieldAt('version')) ?? 0,
     events: new Map(),
   };
-  for (const name of [
-    'status',
-    'branchId',
-    'agentId',
-    'userId',
-    'direction',
-    'from',
-    'to',
-  ] as const) {
-    const text = value(name);
-    if (text !== undefined) Object.assign(call, { [name]: text });
+  for (const name of textFieldNames) {
+    const text = fields[fieldAt(name)];
+    if (text != null) (call as unknown as Record<string, string>)[name] = text;
   }
   for (const name of ['startedAt', 'answeredAt', 'endedAt'] as const) {
-    const time = number(name);
+    const time = number(fieldAt(name));
     if (time !== undefined) call[name] = time;
   }
   return toCallSnapshot(call);
 }
+
+/** Where each snapshot field is in a call's `HMGET` of `redisCallSnapshotFields`. */
+const snapshotFieldAt = Object.fromEntries(
+  redisCallSnapshotFields.map((name, index) => [name, index]),
+) as Readonly<Record<string, number>>;
+const fieldAt = (name: string): number => snapshotFieldAt[name]!;
+const detailFieldAt = callDetailNames.map((name) =>
+  fieldAt(`${redisCallHashPrefixes.detail}${name}`),
+);
+const textFieldNames = [
+  'status',
+  'branchId',
+  'agentId',
+  'userId',
+  'direction',
+  'from',
+  'to',
+] as const;

@@ -3,7 +3,22 @@ import { isActiveStatus } from './call-status-rank';
 import { effectiveDurationMs } from './effective-duration-ms';
 import type { StoredCall } from './stored-call';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+/**
+ * ISO texts of recent times, most of them the times of the events being ingested, which their
+ * snapshots repeat (a `Date` and its text cost more than the rest of a snapshot).
+ */
+const isoTexts = new Map<number, string>();
+const isoTextsKept = 256;
+
+const iso = (ms: number): string => {
+  let text = isoTexts.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoTexts.size >= isoTextsKept) isoTexts.clear();
+    isoTexts.set(ms, text);
+  }
+  return text;
+};
 
 /**
  * The snapshot of a stored call, as it leaves the store: times as ISO 8601, `active` from the
