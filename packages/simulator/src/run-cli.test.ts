@@ -36,6 +36,25 @@ async function runCliLogged(args: string[]): Promise<{ code: number; log: string
   return { code, log };
 }
 
+/**
+ * An app that answers 503 `bus_unavailable` to the first `refusals` deliveries of every webhook
+ * (by URL and body) and takes the rest; `attempts` counts the deliveries of each.
+ */
+async function startOutageApp(refusals: number) {
+  const attempts = new Map<string, number>();
+  const app = await startWebhookApp({
+    intercept: (request) => {
+      const key = `${request.url} ${request.body}`;
+      const seen = attempts.get(key) ?? 0;
+      attempts.set(key, seen + 1);
+      return seen < refusals
+        ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
+        : undefined;
+    },
+  });
+  return { app, attempts };
+}
+
 describe('runCli arguments', () => {
   it('prints the help', async () => {
     const { code, stdout } = await run(['--help']);
@@ -202,17 +221,7 @@ describe('runCli against the real handlers', () => {
 
   it("rides out an outage with the providers' retries (exit 0); with --retries 0 the webhooks are lost (exit 1)", async () => {
     // The app answers 503 bus_unavailable to the first delivery of every webhook.
-    const attempts = new Map<string, number>();
-    const app = await startWebhookApp({
-      intercept: (request) => {
-        const key = `${request.url} ${request.body}`;
-        const seen = attempts.get(key) ?? 0;
-        attempts.set(key, seen + 1);
-        return seen === 0
-          ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
-          : undefined;
-      },
-    });
+    const { app } = await startOutageApp(1);
     const argv = ['--target', app.url, '--calls', '2', '--speed', 'max', '--seed', '4'];
     const retried = await run([...argv, '--providers', 'retell']);
     expect(retried.code).toBe(cliExitCodes.ok);
@@ -231,17 +240,7 @@ describe('runCli against the real handlers', () => {
 
   it('takes one --retries count above 5 for a run without Twilio (its rc limit is not theirs)', async () => {
     // The app answers 503 to the first six attempts of every webhook, and takes the seventh.
-    const attempts = new Map<string, number>();
-    const app = await startWebhookApp({
-      intercept: (request) => {
-        const key = `${request.url} ${request.body}`;
-        const seen = attempts.get(key) ?? 0;
-        attempts.set(key, seen + 1);
-        return seen < 6
-          ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
-          : undefined;
-      },
-    });
+    const { app, attempts } = await startOutageApp(6);
     const { code, stdout, stderr } = await run([
       ...['--target', app.url, '--providers', 'retell,callerdesk', '--retries', '6'],
       ...['--calls', '2', '--rate', '100', '--speed', 'max', '--seed', '21', '--quiet'],
@@ -829,17 +828,7 @@ describe('runCli against the real handlers', () => {
 
     it("keeps --retries' Twilio count next to --twilio-retry-policy", async () => {
       // The app answers 503 to the first two attempts of every webhook.
-      const attempts = new Map<string, number>();
-      const app = await startWebhookApp({
-        intercept: (request) => {
-          const key = `${request.url} ${request.body}`;
-          const seen = attempts.get(key) ?? 0;
-          attempts.set(key, seen + 1);
-          return seen < 2
-            ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
-            : undefined;
-        },
-      });
+      const { app, attempts } = await startOutageApp(2);
       const argv = ['--target', app.url, '--providers', 'twilio', '--calls', '1', '--speed', 'max'];
       const once = await run([...argv, '--seed', '14', '--twilio-retry-policy', '5xx']);
       expect(once.code).toBe(cliExitCodes.failed);

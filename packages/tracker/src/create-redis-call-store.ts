@@ -32,7 +32,7 @@ import type {
   ListEndedCallsQuery,
   UnpublishedEnd,
 } from './call-store';
-import type { CallTransition } from './call-transition';
+import { type CallTransition, callIdentityFills } from './call-transition';
 import {
   decodeRedisAnalyticsBucket,
   redisAnalyticsBucketKey,
@@ -686,12 +686,4 @@ const fieldAt = (name: string): number => snapshotFieldAt[name]!;
 const detailFieldAt = callDetailNames.map((name) =>
   fieldAt(`${redisCallHashPrefixes.detail}${name}`),
 );
-const textFieldNames = [
-  'status',
-  'branchId',
-  'agentId',
-  'userId',
-  'direction',
-  'from',
-  'to',
-] as const;
+const textFieldNames = ['status', ...callIdentityFills] as const;
