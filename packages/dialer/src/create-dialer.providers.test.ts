@@ -171,7 +171,7 @@ async function runOverProviders(
 ): Promise<void> {
   const result = await app.dialer.trigger({ tenantId: demoTenant, userId: 'user-1' });
   expect(result.outcome).toBe('started');
-  if (result.outcome !== 'started') return;
+  if (result.outcome !== 'started') throw new Error('no run started');
   const [summary] = await result.finished;
   expect(summary).toMatchObject({ placed: 12, skipped: 0, refused: 0, unknown: 0 });
 

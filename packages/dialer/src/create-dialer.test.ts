@@ -134,7 +134,7 @@ describe('createDialer', () => {
     const { server, store, events, dialer } = await setUp({}, leads);
     const result = await dialer.trigger(principal);
     expect(result.outcome).toBe('started');
-    if (result.outcome !== 'started') return;
+    if (result.outcome !== 'started') throw new Error('no run started');
     const [summary] = await result.finished;
     expect(summary).toMatchObject({ placed: 3, skipped: 0, refused: 0, unknown: 0, notClaimed: 0 });
     expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2), number(3)]);
@@ -1025,7 +1025,7 @@ describe('createDialer', () => {
     const result = await dialer.trigger(principal);
     while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await clock.advance(1_000); // the renewal fails: the run stops before lead-002
-    if (result.outcome !== 'started') return;
+    if (result.outcome !== 'started') throw new Error('no run started');
     const [summary] = await result.finished;
     expect(renewals).toBe(1);
     expect(summary).toMatchObject({ placed: 1, stoppedBy: 'lease_lost' });
@@ -1067,7 +1067,7 @@ describe('createDialer', () => {
     const result = await dialer.trigger(principal);
     while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await clock.advance(1_000); // the renewal throws: the run stops before lead-002
-    if (result.outcome !== 'started') return;
+    if (result.outcome !== 'started') throw new Error('no run started');
     const [summary] = await result.finished;
     expect(renewals).toBe(1);
     expect(summary).toMatchObject({ placed: 1, stoppedBy: 'lease_lost' });
