@@ -481,7 +481,7 @@ describe('createDialer', () => {
     ]);
     while (server.calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     server.releaseHeld();
-    if (first.outcome !== 'started') return;
+    if (first.outcome !== 'started') throw new Error('no run started');
     const summaries = await first.finished;
     expect(summaries.map((summary) => summary.placed + summary.unknown)).toEqual([2, 0]);
     const runs = events.filter((event) => event.type.startsWith('dialer.run_'));
@@ -516,7 +516,7 @@ describe('createDialer', () => {
       const ended = callEvent('call.ended', placed.callId, { status: 'completed' });
       expect(await dialer.handleCallEvent(ended)).toBe('updated');
     }
-    if (first.outcome !== 'started') return;
+    if (first.outcome !== 'started') throw new Error('no run started');
     const summaries = await first.finished;
     expect(summaries.map((summary) => [summary.cause, summary.placed])).toEqual([
       ['trigger', 2],
