@@ -71,15 +71,23 @@ describe('keepLease', () => {
       const locks = createRedisDialerLocks({ redis: client, prefix });
       const lease = (await locks.acquire('run:acme:u3', 30_000))!;
       expect(lease).toBeDefined();
-      const kept = keepLease(lease, 30_000, clock);
+      let renewed = (): void => {};
+      const firstRenewal = new Promise<void>((resolve) => {
+        renewed = resolve;
+      });
+      const kept = keepLease(lease, 30_000, clock, async () => renewed());
       await clock.advance(10_000);
+      // The renewal goes to Redis and back before the next one is scheduled.
+      await firstRenewal;
       expect(kept.signal.aborted).toBe(false);
       client.disconnect();
-      await clock.advance(10_000);
-      await new Promise<void>((resolve) => {
-        if (kept.signal.aborted) resolve();
-        else kept.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      // Until the next renewal is due and fails (it is scheduled once the first one's callback
+      // has returned: a turn of the event loop at most).
+      for (let turn = 0; turn < 20 && !kept.signal.aborted; turn += 1) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await clock.advance(10_000);
+      }
+      expect(kept.signal.aborted).toBe(true);
       const reason = kept.signal.reason as Error;
       expect(reason.message).toBe('Renewing the lease on run:acme:u3 failed; it counts as lost.');
       expect(reason.cause).toBeInstanceOf(Error);
