@@ -179,7 +179,12 @@ describe.skipIf(!redis)('createCallTracker with a Redis store and a Redis bus', 
     const ingestName = await loadIngestFunction(client, bus);
     const reader = readBus(bus, 'tenant-a');
     await reader.ready;
-    const store = createRedisCallStore({ redis: client, prefix: names.store });
+    const store = createRedisCallStore({
+      redis: client,
+      prefix: names.store,
+      // Declaring every key is a Cluster client's default; asked for here on a plain one.
+      declareKeys: true,
+    });
     const { tracker: oneStep, clock } = tracker({ bus, store });
     const sent = recordCommands(client, { ingest: ingestName });
     const north = callLifecycle({ callId: 'CA-branch', branchId: 'north' });

@@ -186,6 +186,35 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     await deleteKeys(redis!, prefix);
   });
 
+  it('declares only the call key on a plain client by default, every index with declareKeys', async () => {
+    const prefix = `${filePrefix}:declared`;
+    const client = redis!.duplicate();
+    await client.ping();
+    const keyCounts: number[] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command, stream) => {
+      if (command.name === 'evalsha' && command.args[0] === applyTransitionScript.sha) {
+        keyCounts.push(Number(command.args[1]));
+      }
+      return sendCommand(command, stream);
+    }) as Redis['sendCommand'];
+    await redis!.script('LOAD', applyTransitionScript.source);
+    const [queued, , answered] = callLifecycle({ callId: 'CA-declared', branchId: 'north' });
+    const plain = createRedisCallStore({ redis: client, prefix });
+    expect((await plain.apply(transitionOf(queued!, 0))).outcome).toBe('changed');
+    const declaring = createRedisCallStore({ redis: client, prefix, declareKeys: true });
+    expect((await declaring.apply(transitionOf(answered!, 5000))).outcome).toBe('changed');
+    expect(keyCounts).toEqual([
+      1,
+      1 + applyTransitionIndexKeys(`${prefix}:{tenant-a}:`, 'north').length,
+    ]);
+    expect(await plain.countActiveCalls('tenant-a')).toEqual({ total: 1, byBranch: { north: 1 } });
+    expect(() =>
+      createRedisCallStore({ redis: client, prefix, declareKeys: 'yes' as unknown as boolean }),
+    ).toThrowError(/declareKeys must be true or false/);
+    client.disconnect();
+  });
+
   it("keeps the indexes of the call's own branch when an event names another: the step writes nothing, names that branch's keys, and runs again with them declared", async () => {
     const prefix = `${filePrefix}:branch-keys`;
     const base = `${prefix}:{tenant-a}:`;
@@ -204,7 +233,8 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
       return sendCommand(command, stream);
     }) as Redis['sendCommand'];
     await redis!.script('LOAD', applyTransitionScript.source);
-    const store = createRedisCallStore({ redis: client, prefix });
+    // Declaring every key is a Cluster client's default; asked for here on a plain one.
+    const store = createRedisCallStore({ redis: client, prefix, declareKeys: true });
     const north = callLifecycle({ callId: 'CA-moved', branchId: 'north' });
     const south = callLifecycle({ callId: 'CA-moved', branchId: 'south' });
     await store.apply(transitionOf(north[0]!, 0));

@@ -135,7 +135,8 @@ local function calltrack_close(t) end`;
       '0',
       String(transition.at),
       '',
-      '',
+      // The step's flags: not published in the script; every key it may touch declared.
+      'k',
       new Date(transition.at).toISOString(),
       new Date(transition.occurredAt).toISOString(),
     ]);
@@ -173,7 +174,9 @@ local function calltrack_close(t) end`;
       'seam-1',
     ]);
     const published = encodeApplyTransitionArgs('p:{tenant-a}:', transition, [], true);
-    expect(published[10]).toBe('1');
+    expect(published[10]).toBe('pk');
+    // A plain server's store declares only the call's and the seam's keys: the step checks none.
+    expect(encodeApplyTransitionArgs('p:{tenant-a}:', transition, [], true, false)[10]).toBe('p');
   });
 });
 

@@ -121,6 +121,7 @@ local function readTransitionArgs(args)
   for index, name in ipairs(transitionIdentityNames) do
     identity[name] = optionalArg(args[14 + index])
   end
+  local stepFlags = args[11]
   return {
     tenantId = args[2],
     callId = args[3],
@@ -133,7 +134,8 @@ local function readTransitionArgs(args)
     at = args[9],
     atMs = tonumber(args[9]),
     expectUpdatedAt = optionalArg(args[10]),
-    publishedInScript = args[11] == '1',
+    publishedInScript = stepFlags == 'p' or stepFlags == 'pk',
+    keysDeclared = stepFlags == 'k' or stepFlags == 'pk',
     atIso = args[12],
     occurredAtIso = args[13],
     settings = readSettings(args[14]),
@@ -141,6 +143,10 @@ local function readTransitionArgs(args)
     endEvent = args[transitionArgCount + 1],
   }
 end
+
+-- The declared keys of a step whose caller declares only the call's and the seam's keys (made
+-- at the first call: a library's top level may not call setmetatable).
+local everyKeyDeclared = nil
 
 local function applyTransitionCall(keys, args)
   local base = args[1]
@@ -157,13 +163,18 @@ local function applyTransitionCall(keys, args)
 
   -- The set of the step's keys, asked a few times a step (for the branch indexes it touches): a
   -- key is looked for in keys, from the end where the branch's are, rather than every key put
-  -- in a table on every step.
-  local declared = setmetatable({}, { __index = function(_, key)
-    for index = #keys, 1, -1 do
-      if keys[index] == key then return true end
-    end
-    return false
-  end })
+  -- in a table on every step. A caller that declares only the call's and the seam's keys (a
+  -- server that is not a Cluster) has the step check none.
+  everyKeyDeclared = everyKeyDeclared or setmetatable({}, { __index = function() return true end })
+  local declared = everyKeyDeclared
+  if transition.keysDeclared then
+    declared = setmetatable({}, { __index = function(_, key)
+      for index = #keys, 1, -1 do
+        if keys[index] == key then return true end
+      end
+      return false
+    end })
+  end
   local function undeclaredKeys(decided)
     local missing = nil
     for _, key in ipairs(callBranchIndexKeys(base, decided)) do
@@ -257,9 +268,11 @@ export const applyTransitionScript: RedisScript = defineRedisScript(composeApply
  *
  * 1. the tenant's key base; tenantId, callId, eventId, kind, status; occurredAt, sequence, at,
  *    expectUpdatedAt as decimal text (the script writes them back as they came: Lua would write
- *    a large number with an exponent); '1' when the seam publishes the event in the same script
- *    (`publishedInScript`, decision 0030: an applied event is marked done at once, and a
- *    `call.ended` is neither kept nor put in the outbox); at and occurredAt as ISO 8601 text;
+ *    a large number with an exponent); the step's flags: `p` when the seam publishes the event
+ *    in the same script (`publishedInScript`, decision 0030: an applied event is marked done at
+ *    once, and a `call.ended` is neither kept nor put in the outbox), `k` when the keys include
+ *    every index the step may touch (`keysDeclared`, Redis Cluster; else it checks none of
+ *    them); at and occurredAt as ISO 8601 text;
  *    the settings in one text ({@link encodeApplyTransitionSettings}); the identity
  *    (`provider`, then `callIdentityFills`). '' stands for an absent value.
  * 2. the `call.ended` JSON to keep for the outbox, or '';
@@ -270,6 +283,7 @@ export function encodeApplyTransitionArgs(
   transition: CallTransition,
   seamArgs: readonly string[] = [],
   publishedInScript = false,
+  keysDeclared = true,
 ): string[] {
   const { settings, identity } = transition;
   const optional = (value: number | string | undefined): string =>
@@ -285,7 +299,7 @@ export function encodeApplyTransitionArgs(
     optional(transition.sequence),
     String(transition.at),
     optional(transition.expectUpdatedAt),
-    publishedInScript ? '1' : '',
+    `${publishedInScript ? 'p' : ''}${keysDeclared ? 'k' : ''}`,
     trackerIsoTime(transition.at),
     new Date(transition.occurredAt).toISOString(),
     encodeApplyTransitionSettings(settings),
