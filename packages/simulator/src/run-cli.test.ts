@@ -36,20 +36,25 @@ async function runCliLogged(args: string[]): Promise<{ code: number; log: string
   return { code, log };
 }
 
+/** What an app in an outage answers. */
+const busDown: InterceptedAnswer = {
+  status: 503,
+  body: { error: { code: 'bus_unavailable', message: 'Bus down.' } },
+};
+
 /**
- * An app that answers 503 `bus_unavailable` to the first `refusals` deliveries of every webhook
- * (by URL and body) and takes the rest; `attempts` counts the deliveries of each.
+ * An app that answers `answer` (default 503 `bus_unavailable`) to the first `refusals`
+ * deliveries of every webhook (by URL and body) and takes the rest; `attempts` counts the
+ * deliveries of each.
  */
-async function startOutageApp(refusals: number) {
+async function startRefusingApp(refusals: number, answer: InterceptedAnswer = busDown) {
   const attempts = new Map<string, number>();
   const app = await startWebhookApp({
     intercept: (request) => {
       const key = `${request.url} ${request.body}`;
       const seen = attempts.get(key) ?? 0;
       attempts.set(key, seen + 1);
-      return seen < refusals
-        ? { status: 503, body: { error: { code: 'bus_unavailable', message: 'Bus down.' } } }
-        : undefined;
+      return seen < refusals ? answer : undefined;
     },
   });
   return { app, attempts };
@@ -221,7 +226,7 @@ describe('runCli against the real handlers', () => {
 
   it("rides out an outage with the providers' retries (exit 0); with --retries 0 the webhooks are lost (exit 1)", async () => {
     // The app answers 503 bus_unavailable to the first delivery of every webhook.
-    const { app } = await startOutageApp(1);
+    const { app } = await startRefusingApp(1);
     const argv = ['--target', app.url, '--calls', '2', '--speed', 'max', '--seed', '4'];
     const retried = await run([...argv, '--providers', 'retell']);
     expect(retried.code).toBe(cliExitCodes.ok);
@@ -240,7 +245,7 @@ describe('runCli against the real handlers', () => {
 
   it('takes one --retries count above 5 for a run without Twilio (its rc limit is not theirs)', async () => {
     // The app answers 503 to the first six attempts of every webhook, and takes the seventh.
-    const { app, attempts } = await startOutageApp(6);
+    const { app, attempts } = await startRefusingApp(6);
     const { code, stdout, stderr } = await run([
       ...['--target', app.url, '--providers', 'retell,callerdesk', '--retries', '6'],
       ...['--calls', '2', '--rate', '100', '--speed', 'max', '--seed', '21', '--quiet'],
@@ -497,15 +502,7 @@ describe('runCli against the real handlers', () => {
 
     it("runs on when Retell's retry of a refused webhook is taken, and exits 0", async () => {
       // The app refuses the first delivery of every webhook, then takes its retry.
-      const seen = new Set<string>();
-      const app = await startWebhookApp({
-        intercept: (request) => {
-          const key = `${request.url} ${request.body}`;
-          if (seen.has(key)) return undefined;
-          seen.add(key);
-          return unknownTenant;
-        },
-      });
+      const { app } = await startRefusingApp(1, unknownTenant);
       const { code, stdout, stderr } = await run([
         '--target',
         app.url,
@@ -535,15 +532,7 @@ describe('runCli against the real handlers', () => {
     it('runs on when the app refused a Twilio webhook but took its duplicate, and exits 0', async () => {
       // The app refuses the first delivery of every webhook (Twilio does not retry a 4xx), then
       // takes its duplicate: every webhook was taken in the end.
-      const seen = new Set<string>();
-      const app = await startWebhookApp({
-        intercept: (request) => {
-          const key = `${request.url} ${request.body}`;
-          if (seen.has(key)) return undefined;
-          seen.add(key);
-          return unknownTenant;
-        },
-      });
+      const { app } = await startRefusingApp(1, unknownTenant);
       const { code, log } = await runCliLogged([
         ...['--target', app.url, '--providers', 'twilio', '--duplicates', '1', '--calls', '2'],
         ...['--rate', '100', '--speed', 'max', '--seed', '22', '--json'],
@@ -828,7 +817,7 @@ describe('runCli against the real handlers', () => {
 
     it("keeps --retries' Twilio count next to --twilio-retry-policy", async () => {
       // The app answers 503 to the first two attempts of every webhook.
-      const { app, attempts } = await startOutageApp(2);
+      const { app, attempts } = await startRefusingApp(2);
       const argv = ['--target', app.url, '--providers', 'twilio', '--calls', '1', '--speed', 'max'];
       const once = await run([...argv, '--seed', '14', '--twilio-retry-policy', '5xx']);
       expect(once.code).toBe(cliExitCodes.failed);
