@@ -241,10 +241,11 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const base = baseOf(transition.tenantId);
     // Written before the script, without waiting: both go out in one round trip.
     const registration = registerTenant(transition.tenantId, transition.at);
-    // Every key the step touches is declared (Redis Cluster checks only those while a slot
-    // moves): the call's, the seam's, the indexes of the tenant and of the event's branch. When
-    // the call's stored branch is another, the step writes nothing and names its keys: run again
-    // with them (a second round trip only then).
+    // With declareKeys (a Cluster client's default), every key the step touches is declared
+    // (Redis Cluster checks only those while a slot moves): the call's, the seam's, the indexes
+    // of the tenant and of the event's branch. When the call's stored branch is another, the step
+    // writes nothing and names its keys: run again with them (a second round trip only then).
+    // Without it, the call's and the seam's, and the step checks none.
     const indexKeys = indexKeysOf(base, transition.identity.branchId);
     const keys = [`${base}call:${transition.callId}`, ...(seam?.keys ?? [])];
     if (declareKeys) keys.push(...indexKeys);
