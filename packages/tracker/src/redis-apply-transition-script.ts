@@ -147,6 +147,7 @@ end
 -- The declared keys of a step whose caller declares only the call's and the seam's keys (made
 -- at the first call: a library's top level may not call setmetatable).
 local everyKeyDeclared = nil
+local function noKeysMissing() return nil end
 
 local function applyTransitionCall(keys, args)
   local base = args[1]
@@ -164,9 +165,10 @@ local function applyTransitionCall(keys, args)
   -- The set of the step's keys, asked a few times a step (for the branch indexes it touches): a
   -- key is looked for in keys, from the end where the branch's are, rather than every key put
   -- in a table on every step. A caller that declares only the call's and the seam's keys (a
-  -- server that is not a Cluster) has the step check none.
+  -- server that is not a Cluster) has the step check none, nor work out the branch keys.
   everyKeyDeclared = everyKeyDeclared or setmetatable({}, { __index = function() return true end })
   local declared = everyKeyDeclared
+  local undeclaredKeys = noKeysMissing
   if transition.keysDeclared then
     declared = setmetatable({}, { __index = function(_, key)
       for index = #keys, 1, -1 do
@@ -174,16 +176,16 @@ local function applyTransitionCall(keys, args)
       end
       return false
     end })
-  end
-  local function undeclaredKeys(decided)
-    local missing = nil
-    for _, key in ipairs(callBranchIndexKeys(base, decided)) do
-      if not declared[key] then
-        missing = missing or {}
-        missing[#missing + 1] = key
+    undeclaredKeys = function(decided)
+      local missing = nil
+      for _, key in ipairs(callBranchIndexKeys(base, decided)) do
+        if not declared[key] then
+          missing = missing or {}
+          missing[#missing + 1] = key
+        end
       end
+      return missing
     end
-    return missing
   end
 
   local applied = applyCallTransition(callKey, transition, details, undeclaredKeys)
