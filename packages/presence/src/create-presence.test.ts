@@ -315,6 +315,19 @@ describe('createPresence', () => {
       );
     }
   });
+
+  it('refuses a sweep interval longer than a timer can wait, which would sweep every millisecond', () => {
+    // setInterval runs a delay over 2^31 - 1 ms every millisecond instead: a process told to
+    // sweep once a month (leaving sweeps to another) swept about a thousand times a second.
+    const bus = recordingBus().bus;
+    for (const sweepIntervalMs of [2 ** 31, 30 * 24 * 3_600_000, Number.MAX_SAFE_INTEGER]) {
+      expect(() => createPresence({ bus, sweepIntervalMs })).toThrow(
+        /sweepIntervalMs must be at most 2147483647/,
+      );
+    }
+    // The longest a timer can wait is taken.
+    expect(() => createPresence({ bus, sweepIntervalMs: 2 ** 31 - 1 })).not.toThrow();
+  });
 });
 
 describe('isUserAddressedEvent', () => {

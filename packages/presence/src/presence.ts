@@ -35,7 +35,10 @@ export interface PresenceOptions {
    * network emits nothing. Default 15,000 (Ably's). 0 leaves at once.
    */
   leaveDelayMs?: number;
-  /** How often `start()` sweeps for expired connections and lost work. Default 5,000. */
+  /**
+   * How often `start()` sweeps for expired connections and lost work. Default 5,000; at most
+   * 2,147,483,647 (what a timer waits).
+   */
   sweepIntervalMs?: number;
   /**
    * Heartbeat every connection of this process from one timer (the first beat jittered to
