@@ -279,6 +279,11 @@ export function createPresence(options: PresenceOptions): Presence {
 
   let warnedNotStarted = false;
   let started = false;
+  /** How many times stop() was called, and whether one runs: see `connect`. */
+  let stops = 0;
+  let stopping = false;
+  /** Connects not returned yet: stop() waits for them (they leave on their own). */
+  const connectsInFlight = new Set<Promise<unknown>>();
 
   /**
    * Registers a connection; `state` (set at `stateAt`) restores the user's state to a record that
@@ -435,12 +440,39 @@ export function createPresence(options: PresenceOptions): Presence {
         'connect() before start(): connections are not heartbeated and expired ones are not swept until start() runs.',
       );
     }
-    // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
-    await register(tenantId, userId, connectionId, data, false, undefined, undefined);
-    const handle = new PresenceConnectionHandle(handleEngine, tenantId, userId, connectionId, data);
-    wheel.add(handle);
-    return handle;
+    const stopsBefore = stops;
+    const connecting = (async () => {
+      // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
+      await register(tenantId, userId, connectionId, data, false, undefined, undefined);
+      const handle = new PresenceConnectionHandle(
+        handleEngine,
+        tenantId,
+        userId,
+        connectionId,
+        data,
+      );
+      wheel.add(handle);
+      // stop() ran (or runs) while this one was stored: it leaves like the others, not after
+      // the TTL with nobody heartbeating it.
+      if (stops !== stopsBefore || stopping) await leaveOnStop(handle);
+      return handle;
+    })();
+    connectsInFlight.add(connecting);
+    try {
+      return await connecting;
+    } finally {
+      connectsInFlight.delete(connecting);
+    }
   }
+
+  /** Disconnects a connection with the leave delay for stop(); a failure is logged. */
+  const leaveOnStop = (handle: PresenceConnectionHandle): Promise<void> =>
+    handleEngine.disconnect(handle, false).catch((error: unknown) => {
+      logger.error('Disconnecting a connection on stop failed; it expires instead.', {
+        connectionId: handle.connectionId,
+        error,
+      });
+    });
 
   const checkUser = async (tenantId: string, userId: string): Promise<void> => {
     checkUserId(userId);
@@ -726,20 +758,15 @@ export function createPresence(options: PresenceOptions): Presence {
     },
     async stop() {
       started = false;
+      stops += 1;
+      stopping = true;
       if (sweepTimer) clearInterval(sweepTimer);
       if (heartbeatTimer) clearInterval(heartbeatTimer);
       sweepTimer = undefined;
       heartbeatTimer = undefined;
-      await Promise.all(
-        wheel.items().map((handle) =>
-          handleEngine.disconnect(handle, false).catch((error: unknown) => {
-            logger.error('Disconnecting a connection on stop failed; it expires instead.', {
-              connectionId: handle.connectionId,
-              error,
-            });
-          }),
-        ),
-      );
+      await Promise.all(wheel.items().map(leaveOnStop));
+      while (connectsInFlight.size > 0) await Promise.allSettled(connectsInFlight);
+      stopping = false;
       await sweeping;
       confirmations.flush();
       while (inFlight.size > 0) await Promise.all(inFlight);

@@ -245,7 +245,8 @@ export interface Presence {
   start(): void;
   /**
    * Stops the timers, disconnects this process's connections (with the leave delay, so users
-   * who reconnect elsewhere in time see nothing) and waits for work in flight.
+   * who reconnect elsewhere in time see nothing), those whose `connect` is in flight or comes
+   * while it runs included (their handles come back closed), and waits for work in flight.
    */
   stop(): Promise<void>;
 }
