@@ -322,16 +322,24 @@ export function createPresence(options: PresenceOptions): Presence {
    * lost with it.
    */
   const reRegister = async (handle: PresenceConnectionHandle): Promise<void> => {
+    const { tenantId, userId, connectionId } = handle;
     try {
       await register(
-        handle.tenantId,
-        handle.userId,
-        handle.connectionId,
+        tenantId,
+        userId,
+        connectionId,
         handle.data,
         handle.away,
         handle.state,
         handle.stateAt,
       );
+      // Closed meanwhile: a register that took more than one round trip (the tenant listed
+      // again first) landed after the disconnect, which found nothing to end. Sent again, or
+      // the connection would stay, with nobody heartbeating it, until the TTL.
+      if (handle.closed) {
+        const immediate = handle.leftImmediately;
+        await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
+      }
     } catch (error) {
       if (!TooManyConnectionsError.isInstance(error)) throw error;
       logger.error('A connection that expired could not come back: too many connections.', {
@@ -399,6 +407,7 @@ export function createPresence(options: PresenceOptions): Presence {
     async disconnect(handle, immediate) {
       if (handle.closed) return;
       handle.closed = true;
+      handle.leftImmediately = immediate;
       wheel.remove(handle);
       const { tenantId, userId, connectionId } = handle;
       await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });

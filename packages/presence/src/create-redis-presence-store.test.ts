@@ -462,6 +462,53 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(versions[2]).toBeGreaterThan(versions[1]!);
   });
 
+  it('leaves a connection closed while the heartbeat that found it gone registers it again', async () => {
+    const prefix = `${filePrefix}:closed-while-registering`;
+    const clock = { time: t0 };
+    const store = createRedisPresenceStore({ redis: redis!, prefix });
+    let closeSocket: (() => void) | undefined;
+    const paused = presenceOn(prefix, clock, {
+      store: {
+        ...store,
+        apply(operation) {
+          const applying = store.apply(operation);
+          // The socket closes once the connection's register has gone to Redis: that register
+          // needs a second round trip (the tenant was unlisted meanwhile), which the disconnect
+          // overtakes.
+          if (operation.kind === 'connect' && closeSocket) {
+            closeSocket();
+            closeSocket = undefined;
+          }
+          return applying;
+        },
+      },
+    });
+    const sweeper = presenceOn(prefix, clock);
+    const connection = await paused.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    // The process pauses past the TTL: another one sweeps the connection away and, nothing left
+    // in the tenant, unlists it.
+    clock.time += conformanceTimings.connectionTtlMs;
+    await sweeper.sweep();
+    await sweeper.sweep();
+    expect(await redis!.hexists(`${prefix}:tenants`, 'tenant-a')).toBe(0);
+
+    let closing: Promise<void> | undefined;
+    closeSocket = () => {
+      closing = connection.disconnect();
+    };
+    await connection.heartbeat(); // the connection is gone: registered again
+    await closing;
+    expect(connection.closed).toBe(true);
+
+    // It leaves with the leave delay, as a connection disconnected at that time does; it was
+    // left registered, with nobody heartbeating it, online until the TTL.
+    clock.time += conformanceTimings.leaveDelayMs;
+    await sweeper.sweep();
+    const presence = await sweeper.getPresence('tenant-a', 'u1');
+    expect(presence.status).toBe('offline');
+    expect(presence.connections).toEqual([]);
+  });
+
   it('never lists a member with a status not asked for, whatever changes while it reads', async () => {
     const prefix = `${filePrefix}:list-atomic`;
     const clock = { time: t0 };
