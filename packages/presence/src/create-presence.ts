@@ -673,20 +673,31 @@ export function createPresence(options: PresenceOptions): Presence {
     return report;
   };
 
+  /**
+   * Connections whose background heartbeat has not ended: their turn passes without another, so
+   * a Redis that holds commands without failing them (paused, overloaded, a silent network) gets
+   * one heartbeat per connection, not one more per turn for as long as it holds them.
+   */
+  const beating = new Set<PresenceConnectionHandle>();
   const beat = (): void => {
     for (const handle of wheel.tick()) {
+      if (beating.has(handle)) continue;
+      beating.add(handle);
       track(
-        handleEngine.heartbeat(handle).then(
-          () => heartbeatFailures.worked(),
-          (error: unknown) => {
-            heartbeatFailures.failed('A heartbeat failed; the next one tries again.', {
-              tenantId: handle.tenantId,
-              userId: handle.userId,
-              connectionId: handle.connectionId,
-              error,
-            });
-          },
-        ),
+        handleEngine
+          .heartbeat(handle)
+          .then(
+            () => heartbeatFailures.worked(),
+            (error: unknown) => {
+              heartbeatFailures.failed('A heartbeat failed; the next one tries again.', {
+                tenantId: handle.tenantId,
+                userId: handle.userId,
+                connectionId: handle.connectionId,
+                error,
+              });
+            },
+          )
+          .finally(() => beating.delete(handle)),
       );
     }
   };

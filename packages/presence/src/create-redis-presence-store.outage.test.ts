@@ -330,4 +330,60 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
     }
     // Real time: Redis starts twice, and each failing call waits for the client's retries.
   }, 30_000);
+
+  it('sends a connection’s next background heartbeat only once its last one ended: a Redis that does not answer piles none up', async () => {
+    server = await startRedisServer();
+    const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    const admin = new Redis(server.url);
+    for (const each of [client, admin]) {
+      each.on('error', () => {});
+      clients.push(each);
+    }
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, beats, settled } = tracked(createRedisPresenceStore({ redis: client }));
+    const logged: string[] = [];
+    const heartbeatIntervalMs = 250;
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store,
+      clock: { now: () => Date.parse('2026-11-21T10:00:00.000Z') },
+      ...conformanceTimings,
+      heartbeatIntervalMs,
+      sweepIntervalMs: 60_000,
+      logger: { warn: (message) => logged.push(message), error: (message) => logged.push(message) },
+    });
+    presence.start();
+    await Promise.all(
+      ['u1', 'u2', 'u3'].map((userId) => presence.connect({ tenantId: 'tenant-a', userId })),
+    );
+    /** Whole turns of the wheel; `wait` ends each tick's heartbeats before the next tick. */
+    const turns = async (count: number, wait: () => Promise<void>) => {
+      for (let tick = 0; tick < (count * heartbeatIntervalMs) / 10; tick += 1) {
+        vi.advanceTimersByTime(10);
+        await wait();
+      }
+    };
+    const sent = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+    try {
+      await turns(1, settled);
+      expect(beats()).toBe(3);
+
+      // Redis holds every write (a paused or overloaded server, or a network that drops packets
+      // without closing the connection: nothing fails until a timeout, if there is one).
+      await admin.client('PAUSE', 60_000, 'WRITE');
+      await turns(4, sent);
+      // One heartbeat per connection waits; the next turns sent none behind it (12 before).
+      expect(beats()).toBe(6);
+
+      await admin.client('UNPAUSE');
+      await settled();
+      await turns(1, settled);
+      expect(beats()).toBe(9);
+      expect(logged).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+      await admin.client('UNPAUSE');
+      await presence.stop();
+    }
+  }, 30_000);
 });
