@@ -559,6 +559,45 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     ).toEqual(after);
   });
 
+  it('fills the list up to the limit when users chosen for it left while it read', async () => {
+    const prefix = `${filePrefix}:list-refill`;
+    const clock = { time: t0 };
+    const presence = presenceOn(prefix, clock);
+    const [u1] = await Promise.all(
+      ['u1', 'u2', 'u3', 'u4', 'u5'].map((userId) =>
+        presence.connect({ tenantId: 'tenant-a', userId }),
+      ),
+    );
+    // Another process ends u1, the lowest id, right after the store read the status sets.
+    let change: (() => Promise<void>) | undefined = () => u1!.disconnect({ immediate: true });
+    const racing = new Proxy(redis!, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (property !== 'pipeline') return value.bind(target);
+        return () => {
+          const pipeline = target.pipeline();
+          const exec = pipeline.exec.bind(pipeline);
+          return Object.assign(pipeline, {
+            exec: async () => {
+              const replies = await exec();
+              const pending = change;
+              change = undefined;
+              await pending?.();
+              return replies;
+            },
+          });
+        };
+      },
+    }) as Redis;
+    const store = createRedisPresenceStore({ redis: racing, prefix });
+    const listed = await store.listMembers('tenant-a', ['online'], 3);
+    expect(change).toBeUndefined(); // the change did land while the store was reading
+    // Three, as asked: a list cut short while more users are online reads as complete (the
+    // transports ask for one more than they send, and say a shorter list is whole).
+    expect(listed.map((record) => record.userId)).toEqual(['u2', 'u3', 'u4']);
+  });
+
   it('refuses a bad prefix, a missing client and a malformed tenant', async () => {
     expect(() => createRedisPresenceStore({ redis: redis!, prefix: 'a{b}' })).toThrow(
       InvalidArgumentError,
