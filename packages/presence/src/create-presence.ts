@@ -674,15 +674,19 @@ export function createPresence(options: PresenceOptions): Presence {
   };
 
   /**
-   * Connections whose background heartbeat has not ended: their turn passes without another, so
-   * a Redis that holds commands without failing them (paused, overloaded, a silent network) gets
-   * one heartbeat per connection, not one more per turn for as long as it holds them.
+   * Background heartbeats of each connection that have not ended. A Redis that holds commands
+   * without failing them (paused, overloaded, a silent network) would otherwise get one more per
+   * connection every turn for as long as it holds them, each kept in memory. At most as many wait
+   * as can still keep the connection alive (a heartbeat sent a TTL ago extends it to now): a
+   * slow Redis still gets every turn's.
    */
-  const beating = new Set<PresenceConnectionHandle>();
+  const beating = new Map<PresenceConnectionHandle, number>();
+  const maxBeating = Math.ceil(storeSettings.connectionTtlMs / settings.heartbeatIntervalMs);
   const beat = (): void => {
     for (const handle of wheel.tick()) {
-      if (beating.has(handle)) continue;
-      beating.add(handle);
+      const waiting = beating.get(handle) ?? 0;
+      if (waiting >= maxBeating) continue;
+      beating.set(handle, waiting + 1);
       track(
         handleEngine
           .heartbeat(handle)
@@ -697,7 +701,11 @@ export function createPresence(options: PresenceOptions): Presence {
               });
             },
           )
-          .finally(() => beating.delete(handle)),
+          .finally(() => {
+            const left = beating.get(handle)! - 1;
+            if (left > 0) beating.set(handle, left);
+            else beating.delete(handle);
+          }),
       );
     }
   };

@@ -331,7 +331,7 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
     // Real time: Redis starts twice, and each failing call waits for the client's retries.
   }, 30_000);
 
-  it('sends a connection’s next background heartbeat only once its last one ended: a Redis that does not answer piles none up', async () => {
+  it('keeps at most a TTL of background heartbeats waiting per connection: a Redis that does not answer piles no more up', async () => {
     server = await startRedisServer();
     const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
     const admin = new Redis(server.url);
@@ -348,7 +348,10 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
       store,
       clock: { now: () => Date.parse('2026-11-21T10:00:00.000Z') },
       ...conformanceTimings,
+      // A TTL of 2.4 turns: a heartbeat sent 3 turns ago cannot keep a connection alive.
       heartbeatIntervalMs,
+      awayAfterMs: 400,
+      connectionTtlMs: 600,
       sweepIntervalMs: 60_000,
       logger: { warn: (message) => logged.push(message), error: (message) => logged.push(message) },
     });
@@ -371,14 +374,14 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
       // Redis holds every write (a paused or overloaded server, or a network that drops packets
       // without closing the connection: nothing fails until a timeout, if there is one).
       await admin.client('PAUSE', 60_000, 'WRITE');
-      await turns(4, sent);
-      // One heartbeat per connection waits; the next turns sent none behind it (12 before).
-      expect(beats()).toBe(6);
+      await turns(10, sent);
+      // Three turns' heartbeats of each connection wait, the next seven turns sent none (30 before).
+      expect(beats()).toBe(3 + 9);
 
       await admin.client('UNPAUSE');
       await settled();
       await turns(1, settled);
-      expect(beats()).toBe(9);
+      expect(beats()).toBe(12 + 3);
       expect(logged).toEqual([]);
     } finally {
       vi.useRealTimers();
