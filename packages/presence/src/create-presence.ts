@@ -676,9 +676,10 @@ export function createPresence(options: PresenceOptions): Presence {
   /**
    * Background heartbeats of each connection that have not ended. A Redis that holds commands
    * without failing them (paused, overloaded, a silent network) would otherwise get one more per
-   * connection every turn for as long as it holds them, each kept in memory. At most as many wait
-   * as can still keep the connection alive (a heartbeat sent a TTL ago extends it to now): a
-   * slow Redis still gets every turn's.
+   * connection every turn for as long as it holds them, each kept in memory. At most a TTL's
+   * worth wait: a Redis slower than an interval but faster than the TTL still gets every turn's
+   * (fewer would let connections expire between two that land), one that holds them longer gets
+   * no more until they end.
    */
   const beating = new Map<PresenceConnectionHandle, number>();
   const maxBeating = Math.ceil(storeSettings.connectionTtlMs / settings.heartbeatIntervalMs);
