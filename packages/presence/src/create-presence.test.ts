@@ -77,6 +77,48 @@ describe('createPresence', () => {
     await survivor.stop();
   });
 
+  it('stop() leaves connections whose connect was in flight too, and waits for them', async () => {
+    let now = t0;
+    const { bus: inner, types } = recordingBus();
+    let held: Promise<void> | undefined;
+    const bus = {
+      async publish(event: CallEvent) {
+        await held;
+        return inner.publish(event);
+      },
+    };
+    const store = createMemoryPresenceStore();
+    const timings = {
+      heartbeatIntervalMs: 1000,
+      leaveDelayMs: 500,
+      clock: { now: () => now },
+      autoHeartbeat: false,
+      logger: {},
+    };
+    const stopping = createPresence({ bus, store, ...timings });
+    const other = createPresence({ bus, store, ...timings });
+    let release = () => {};
+    held = new Promise((resolve) => {
+      release = resolve;
+    });
+    // Stored, its presence.online still being published, when stop() runs; and one that comes
+    // while stop() runs.
+    const before = stopping.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    const stopped = stopping.stop();
+    const during = stopping.connect({ tenantId: 'tenant-a', userId: 'u2' });
+    held = undefined;
+    release();
+    await stopped;
+    const connections = await Promise.all([before, during]);
+    expect(connections.map((connection) => connection.closed)).toEqual([true, true]);
+
+    // They leave with the leave delay, as the others do, not after the TTL (2.4 s here).
+    now += 500;
+    await other.sweep();
+    expect(types('u1')).toEqual(['presence.online', 'presence.offline']);
+    expect(types('u2')).toEqual(['presence.online', 'presence.offline']);
+  });
+
   it('warns once when connections come before start()', async () => {
     const warnings: string[] = [];
     const presence = createPresence({
@@ -314,6 +356,19 @@ describe('createPresence', () => {
         InvalidArgumentError,
       );
     }
+  });
+
+  it('refuses a sweep interval longer than a timer can wait, which would sweep every millisecond', () => {
+    // setInterval runs a delay over 2^31 - 1 ms every millisecond instead: a process told to
+    // sweep once a month (leaving sweeps to another) swept about a thousand times a second.
+    const bus = recordingBus().bus;
+    for (const sweepIntervalMs of [2 ** 31, 30 * 24 * 3_600_000, Number.MAX_SAFE_INTEGER]) {
+      expect(() => createPresence({ bus, sweepIntervalMs })).toThrow(
+        /sweepIntervalMs must be at most 2147483647/,
+      );
+    }
+    // The longest a timer can wait is taken.
+    expect(() => createPresence({ bus, sweepIntervalMs: 2 ** 31 - 1 })).not.toThrow();
   });
 });
 

@@ -279,6 +279,11 @@ export function createPresence(options: PresenceOptions): Presence {
 
   let warnedNotStarted = false;
   let started = false;
+  /** How many times stop() was called, and whether one runs: see `connect`. */
+  let stops = 0;
+  let stopping = false;
+  /** Connects not returned yet: stop() waits for them (they leave on their own). */
+  const connectsInFlight = new Set<Promise<unknown>>();
 
   /**
    * Registers a connection; `state` (set at `stateAt`) restores the user's state to a record that
@@ -317,16 +322,24 @@ export function createPresence(options: PresenceOptions): Presence {
    * lost with it.
    */
   const reRegister = async (handle: PresenceConnectionHandle): Promise<void> => {
+    const { tenantId, userId, connectionId } = handle;
     try {
       await register(
-        handle.tenantId,
-        handle.userId,
-        handle.connectionId,
+        tenantId,
+        userId,
+        connectionId,
         handle.data,
         handle.away,
         handle.state,
         handle.stateAt,
       );
+      // Closed meanwhile: a register that took more than one round trip (the tenant listed
+      // again first) landed after the disconnect, which found nothing to end. Sent again, or
+      // the connection would stay, with nobody heartbeating it, until the TTL.
+      if (handle.closed) {
+        const immediate = handle.leftImmediately;
+        await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
+      }
     } catch (error) {
       if (!TooManyConnectionsError.isInstance(error)) throw error;
       logger.error('A connection that expired could not come back: too many connections.', {
@@ -394,6 +407,7 @@ export function createPresence(options: PresenceOptions): Presence {
     async disconnect(handle, immediate) {
       if (handle.closed) return;
       handle.closed = true;
+      handle.leftImmediately = immediate;
       wheel.remove(handle);
       const { tenantId, userId, connectionId } = handle;
       await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
@@ -435,12 +449,39 @@ export function createPresence(options: PresenceOptions): Presence {
         'connect() before start(): connections are not heartbeated and expired ones are not swept until start() runs.',
       );
     }
-    // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
-    await register(tenantId, userId, connectionId, data, false, undefined, undefined);
-    const handle = new PresenceConnectionHandle(handleEngine, tenantId, userId, connectionId, data);
-    wheel.add(handle);
-    return handle;
+    const stopsBefore = stops;
+    const connecting = (async () => {
+      // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
+      await register(tenantId, userId, connectionId, data, false, undefined, undefined);
+      const handle = new PresenceConnectionHandle(
+        handleEngine,
+        tenantId,
+        userId,
+        connectionId,
+        data,
+      );
+      wheel.add(handle);
+      // stop() ran (or runs) while this one was stored: it leaves like the others, not after
+      // the TTL with nobody heartbeating it.
+      if (stops !== stopsBefore || stopping) await leaveOnStop(handle);
+      return handle;
+    })();
+    connectsInFlight.add(connecting);
+    try {
+      return await connecting;
+    } finally {
+      connectsInFlight.delete(connecting);
+    }
   }
+
+  /** Disconnects a connection with the leave delay for stop(); a failure is logged. */
+  const leaveOnStop = (handle: PresenceConnectionHandle): Promise<void> =>
+    handleEngine.disconnect(handle, false).catch((error: unknown) => {
+      logger.error('Disconnecting a connection on stop failed; it expires instead.', {
+        connectionId: handle.connectionId,
+        error,
+      });
+    });
 
   const checkUser = async (tenantId: string, userId: string): Promise<void> => {
     checkUserId(userId);
@@ -632,20 +673,40 @@ export function createPresence(options: PresenceOptions): Presence {
     return report;
   };
 
+  /**
+   * Background heartbeats of each connection that have not ended. A Redis that holds commands
+   * without failing them (paused, overloaded, a silent network) would otherwise get one more per
+   * connection every turn for as long as it holds them, each kept in memory. At most a TTL's
+   * worth wait: a Redis slower than an interval but faster than the TTL still gets every turn's
+   * (fewer would let connections expire between two that land), one that holds them longer gets
+   * no more until they end.
+   */
+  const beating = new Map<PresenceConnectionHandle, number>();
+  const maxBeating = Math.ceil(storeSettings.connectionTtlMs / settings.heartbeatIntervalMs);
   const beat = (): void => {
     for (const handle of wheel.tick()) {
+      const waiting = beating.get(handle) ?? 0;
+      if (waiting >= maxBeating) continue;
+      beating.set(handle, waiting + 1);
       track(
-        handleEngine.heartbeat(handle).then(
-          () => heartbeatFailures.worked(),
-          (error: unknown) => {
-            heartbeatFailures.failed('A heartbeat failed; the next one tries again.', {
-              tenantId: handle.tenantId,
-              userId: handle.userId,
-              connectionId: handle.connectionId,
-              error,
-            });
-          },
-        ),
+        handleEngine
+          .heartbeat(handle)
+          .then(
+            () => heartbeatFailures.worked(),
+            (error: unknown) => {
+              heartbeatFailures.failed('A heartbeat failed; the next one tries again.', {
+                tenantId: handle.tenantId,
+                userId: handle.userId,
+                connectionId: handle.connectionId,
+                error,
+              });
+            },
+          )
+          .finally(() => {
+            const left = beating.get(handle)! - 1;
+            if (left > 0) beating.set(handle, left);
+            else beating.delete(handle);
+          }),
       );
     }
   };
@@ -726,20 +787,15 @@ export function createPresence(options: PresenceOptions): Presence {
     },
     async stop() {
       started = false;
+      stops += 1;
+      stopping = true;
       if (sweepTimer) clearInterval(sweepTimer);
       if (heartbeatTimer) clearInterval(heartbeatTimer);
       sweepTimer = undefined;
       heartbeatTimer = undefined;
-      await Promise.all(
-        wheel.items().map((handle) =>
-          handleEngine.disconnect(handle, false).catch((error: unknown) => {
-            logger.error('Disconnecting a connection on stop failed; it expires instead.', {
-              connectionId: handle.connectionId,
-              error,
-            });
-          }),
-        ),
-      );
+      await Promise.all(wheel.items().map(leaveOnStop));
+      while (connectsInFlight.size > 0) await Promise.allSettled(connectsInFlight);
+      stopping = false;
       await sweeping;
       confirmations.flush();
       while (inFlight.size > 0) await Promise.all(inFlight);

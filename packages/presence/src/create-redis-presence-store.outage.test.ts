@@ -2,14 +2,46 @@ import { createMemoryBus } from '@calltrack/bus';
 import type { CallEvent } from '@calltrack/core';
 import { connectTestRedis, type RedisServerProcess, startRedisServer } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPresence } from './create-presence';
 import { createRedisPresenceStore } from './create-redis-presence-store';
 import { conformanceTimings } from './describe-presence-store';
+import type { PresenceStore } from './presence-store';
 
 /** Resolves on the client's next `ready` (an `error` event does not reject it). */
 function nextReady(client: Redis): Promise<void> {
   return new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
+/**
+ * A store that counts its calls (by method) and the connections heartbeated (one call may carry
+ * a batch), and tells when none is running: what a call's answer starts (a connection registered
+ * again, a confirmation) starts before the next look, so `settled()` waits for it too.
+ */
+function tracked(inner: PresenceStore) {
+  const calls: Record<string, number> = {};
+  let heartbeated = 0;
+  let running = 0;
+  const store = { ...inner } as Record<string, unknown>;
+  for (const [name, method] of Object.entries(inner)) {
+    if (typeof method !== 'function') continue;
+    store[name] = async (...args: unknown[]) => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      if (name === 'heartbeat') heartbeated += (args[1] as unknown[]).length;
+      if (name === 'apply' && (args[0] as { kind: string }).kind === 'heartbeat') heartbeated += 1;
+      running += 1;
+      try {
+        return await method.apply(inner, args);
+      } finally {
+        running -= 1;
+      }
+    };
+  }
+  const settled = async (): Promise<void> => {
+    do await new Promise((resolve) => setTimeout(resolve, 1));
+    while (running > 0);
+  };
+  return { store: store as unknown as PresenceStore, calls, beats: () => heartbeated, settled };
 }
 
 // These tests start their own redis-server (they kill it). The probe decides skip-or-fail like
@@ -157,22 +189,19 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
     const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
     client.on('error', () => {});
     clients.push(client);
-    const store = createRedisPresenceStore({ redis: client });
-    let sweeps = 0;
+    // The sweeper's timer is the test's: each sweep runs when the test moves it, and ends before
+    // the next (a loaded machine delays it, it cannot skip or double it).
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, calls, settled } = tracked(createRedisPresenceStore({ redis: client }));
     const logged: { level: string; message: string; context?: Record<string, unknown> }[] = [];
     let now = Date.parse('2026-11-21T10:00:00.000Z');
+    const sweepIntervalMs = 20;
     const presence = createPresence({
       bus: createMemoryBus(),
-      store: {
-        ...store,
-        listTenants: () => {
-          sweeps += 1;
-          return store.listTenants();
-        },
-      },
+      store,
       clock: { now: () => now },
       ...conformanceTimings,
-      sweepIntervalMs: 20,
+      sweepIntervalMs,
       autoHeartbeat: false,
       logger: {
         warn: (message, context) => logged.push({ level: 'warn', message, context }),
@@ -181,19 +210,23 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
     });
     await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
     presence.start();
-    const sweepsDone = async (count: number) => {
-      const until = sweeps + count;
-      while (sweeps < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sweeps = async (count: number) => {
+      for (let sweep = 0; sweep < count; sweep += 1) {
+        vi.advanceTimersByTime(sweepIntervalMs);
+        await settled();
+      }
     };
     try {
-      await sweepsDone(2);
+      await sweeps(2);
+      expect(calls.listTenants).toBe(2);
       expect(logged).toEqual([]);
 
       await server.kill();
       now += 1_000;
-      await sweepsDone(10);
+      await sweeps(6);
       now += 1_000;
-      await sweepsDone(10);
+      await sweeps(6);
+      expect(calls.listTenants).toBe(14);
       expect(logged).toEqual([
         {
           level: 'error',
@@ -205,49 +238,41 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
       const ready = nextReady(client);
       await server.restart();
       await ready;
-      await sweepsDone(3);
+      await sweeps(1);
       expect(logged.slice(1)).toEqual([
         {
           level: 'warn',
-          message: expect.stringMatching(
-            /^Sweeps work again after 1\.0 s and \d{2,} failures \(only the first was reported\)\.$/,
-          ),
+          message: 'Sweeps work again after 1.0 s and 12 failures (only the first was reported).',
           context: undefined,
         },
       ]);
     } finally {
+      vi.useRealTimers();
       await presence.stop();
     }
-  });
+    // Real time: Redis starts twice, and each failing call waits for the client's retries.
+  }, 30_000);
+
   it('logs failing background heartbeats once per outage, and once when they work again', async () => {
     server = await startRedisServer();
     const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
     client.on('error', () => {});
     clients.push(client);
-    const store = createRedisPresenceStore({ redis: client });
-    let heartbeats = 0;
+    // The wheel's timer is the test's: a turn of the wheel heartbeats every connection once, and
+    // the test waits for those heartbeats to end before the next (none is skipped or doubled on a
+    // loaded machine, and none fails while Redis is starting).
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, beats, settled } = tracked(createRedisPresenceStore({ redis: client }));
     const logged: { level: string; message: string; context?: Record<string, unknown> }[] = [];
     let now = Date.parse('2026-11-21T10:00:00.000Z');
+    const heartbeatIntervalMs = 250;
     const presence = createPresence({
       bus: createMemoryBus(),
-      store: {
-        ...store,
-        // Counts what the timer sends, one call per connection or one per tenant's batch.
-        apply: (request) => {
-          if (request.kind === 'heartbeat') heartbeats += 1;
-          return store.apply(request);
-        },
-        heartbeat: store.heartbeat
-          ? (...args: Parameters<NonNullable<typeof store.heartbeat>>) => {
-              heartbeats += 1;
-              return store.heartbeat!(...args);
-            }
-          : undefined,
-      },
+      store,
       clock: { now: () => now },
       ...conformanceTimings,
-      // The wheel's real timer: a tick every 10 ms, each connection's turn every 250 ms.
-      heartbeatIntervalMs: 250,
+      // A tick every 10 ms, each connection's turn every 250 ms.
+      heartbeatIntervalMs,
       sweepIntervalMs: 60_000,
       logger: {
         warn: (message, context) => logged.push({ level: 'warn', message, context }),
@@ -258,17 +283,22 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
     await Promise.all(
       ['u1', 'u2', 'u3'].map((userId) => presence.connect({ tenantId: 'tenant-a', userId })),
     );
-    const heartbeatsDone = async (count: number) => {
-      const until = heartbeats + count;
-      while (heartbeats < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    /** Whole turns of the wheel, tick by tick, each tick's heartbeats ended before the next. */
+    const turns = async (count: number) => {
+      for (let tick = 0; tick < (count * heartbeatIntervalMs) / 10; tick += 1) {
+        vi.advanceTimersByTime(10);
+        await settled();
+      }
     };
     try {
-      await heartbeatsDone(3);
+      await turns(1);
+      expect(beats()).toBe(3);
       expect(logged).toEqual([]);
 
       await server.kill();
       now += 1_000;
-      await heartbeatsDone(12);
+      await turns(4);
+      expect(beats()).toBe(15);
       expect(logged).toEqual([
         {
           level: 'error',
@@ -282,21 +312,81 @@ describe.skipIf(!probe)('Redis presence through a Redis restart', () => {
       const ready = nextReady(client);
       await server.restart();
       await ready;
-      // Heartbeats say "back" after two intervals without a failure, and one may have failed
-      // while Redis was starting.
+      // Past two intervals without a failure: the first heartbeat that works ends the outage.
       now += 1_000;
-      await heartbeatsDone(6);
+      await turns(1);
+      expect(beats()).toBe(18);
       expect(logged.slice(1)).toEqual([
         {
           level: 'warn',
-          message: expect.stringMatching(
-            /^Heartbeats work again after [12]\.0 s and \d+ failures \(only the first was reported\)\.$/,
-          ),
+          message:
+            'Heartbeats work again after 2.0 s and 12 failures (only the first was reported).',
           context: undefined,
         },
       ]);
     } finally {
+      vi.useRealTimers();
       await presence.stop();
     }
-  });
+    // Real time: Redis starts twice, and each failing call waits for the client's retries.
+  }, 30_000);
+
+  it('keeps at most a TTL of background heartbeats waiting per connection: a Redis that does not answer piles no more up', async () => {
+    server = await startRedisServer();
+    const client = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    const admin = new Redis(server.url);
+    for (const each of [client, admin]) {
+      each.on('error', () => {});
+      clients.push(each);
+    }
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { store, beats, settled } = tracked(createRedisPresenceStore({ redis: client }));
+    const logged: string[] = [];
+    const heartbeatIntervalMs = 250;
+    const presence = createPresence({
+      bus: createMemoryBus(),
+      store,
+      clock: { now: () => Date.parse('2026-11-21T10:00:00.000Z') },
+      ...conformanceTimings,
+      // A TTL of 2.4 turns: a heartbeat sent 3 turns ago cannot keep a connection alive.
+      heartbeatIntervalMs,
+      awayAfterMs: 400,
+      connectionTtlMs: 600,
+      sweepIntervalMs: 60_000,
+      logger: { warn: (message) => logged.push(message), error: (message) => logged.push(message) },
+    });
+    presence.start();
+    await Promise.all(
+      ['u1', 'u2', 'u3'].map((userId) => presence.connect({ tenantId: 'tenant-a', userId })),
+    );
+    /** Whole turns of the wheel; `wait` ends each tick's heartbeats before the next tick. */
+    const turns = async (count: number, wait: () => Promise<void>) => {
+      for (let tick = 0; tick < (count * heartbeatIntervalMs) / 10; tick += 1) {
+        vi.advanceTimersByTime(10);
+        await wait();
+      }
+    };
+    const sent = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+    try {
+      await turns(1, settled);
+      expect(beats()).toBe(3);
+
+      // Redis holds every write (a paused or overloaded server, or a network that drops packets
+      // without closing the connection: nothing fails until a timeout, if there is one).
+      await admin.client('PAUSE', 60_000, 'WRITE');
+      await turns(10, sent);
+      // Three turns' heartbeats of each connection wait, the next seven turns sent none (30 before).
+      expect(beats()).toBe(3 + 9);
+
+      await admin.client('UNPAUSE');
+      await settled();
+      await turns(1, settled);
+      expect(beats()).toBe(12 + 3);
+      expect(logged).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+      await admin.client('UNPAUSE');
+      await presence.stop();
+    }
+  }, 30_000);
 });

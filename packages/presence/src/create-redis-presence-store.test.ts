@@ -462,6 +462,53 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(versions[2]).toBeGreaterThan(versions[1]!);
   });
 
+  it('leaves a connection closed while the heartbeat that found it gone registers it again', async () => {
+    const prefix = `${filePrefix}:closed-while-registering`;
+    const clock = { time: t0 };
+    const store = createRedisPresenceStore({ redis: redis!, prefix });
+    let closeSocket: (() => void) | undefined;
+    const paused = presenceOn(prefix, clock, {
+      store: {
+        ...store,
+        apply(operation) {
+          const applying = store.apply(operation);
+          // The socket closes once the connection's register has gone to Redis: that register
+          // needs a second round trip (the tenant was unlisted meanwhile), which the disconnect
+          // overtakes.
+          if (operation.kind === 'connect' && closeSocket) {
+            closeSocket();
+            closeSocket = undefined;
+          }
+          return applying;
+        },
+      },
+    });
+    const sweeper = presenceOn(prefix, clock);
+    const connection = await paused.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    // The process pauses past the TTL: another one sweeps the connection away and, nothing left
+    // in the tenant, unlists it.
+    clock.time += conformanceTimings.connectionTtlMs;
+    await sweeper.sweep();
+    await sweeper.sweep();
+    expect(await redis!.hexists(`${prefix}:tenants`, 'tenant-a')).toBe(0);
+
+    let closing: Promise<void> | undefined;
+    closeSocket = () => {
+      closing = connection.disconnect();
+    };
+    await connection.heartbeat(); // the connection is gone: registered again
+    await closing;
+    expect(connection.closed).toBe(true);
+
+    // It leaves with the leave delay, as a connection disconnected at that time does; it was
+    // left registered, with nobody heartbeating it, online until the TTL.
+    clock.time += conformanceTimings.leaveDelayMs;
+    await sweeper.sweep();
+    const presence = await sweeper.getPresence('tenant-a', 'u1');
+    expect(presence.status).toBe('offline');
+    expect(presence.connections).toEqual([]);
+  });
+
   it('never lists a member with a status not asked for, whatever changes while it reads', async () => {
     const prefix = `${filePrefix}:list-atomic`;
     const clock = { time: t0 };
@@ -510,6 +557,45 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     expect(
       (await presence.listMembers('tenant-a')).map((member) => [member.userId, member.status]),
     ).toEqual(after);
+  });
+
+  it('fills the list up to the limit when users chosen for it left while it read', async () => {
+    const prefix = `${filePrefix}:list-refill`;
+    const clock = { time: t0 };
+    const presence = presenceOn(prefix, clock);
+    const [u1] = await Promise.all(
+      ['u1', 'u2', 'u3', 'u4', 'u5'].map((userId) =>
+        presence.connect({ tenantId: 'tenant-a', userId }),
+      ),
+    );
+    // Another process ends u1, the lowest id, right after the store read the status sets.
+    let change: (() => Promise<void>) | undefined = () => u1!.disconnect({ immediate: true });
+    const racing = new Proxy(redis!, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (property !== 'pipeline') return value.bind(target);
+        return () => {
+          const pipeline = target.pipeline();
+          const exec = pipeline.exec.bind(pipeline);
+          return Object.assign(pipeline, {
+            exec: async () => {
+              const replies = await exec();
+              const pending = change;
+              change = undefined;
+              await pending?.();
+              return replies;
+            },
+          });
+        };
+      },
+    }) as Redis;
+    const store = createRedisPresenceStore({ redis: racing, prefix });
+    const listed = await store.listMembers('tenant-a', ['online'], 3);
+    expect(change).toBeUndefined(); // the change did land while the store was reading
+    // Three, as asked: a list cut short while more users are online reads as complete (the
+    // transports ask for one more than they send, and say a shorter list is whole).
+    expect(listed.map((record) => record.userId)).toEqual(['u2', 'u3', 'u4']);
   });
 
   it('refuses a bad prefix, a missing client and a malformed tenant', async () => {

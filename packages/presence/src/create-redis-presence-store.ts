@@ -333,15 +333,23 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       if (error) throw error;
       for (const userId of members as string[]) ids.add(userId);
     }
-    const chosen = [...ids].sort(compareIds).slice(0, limit);
-    if (chosen.length === 0) return [];
-    const members = (await runRedisScript(
-      redis,
-      listScript,
-      [`${base}online`],
-      [base, wanted.length, ...wanted, ...chosen],
-    )) as [string, string[]][];
-    return members.map(([userId, flat]) => decodeUserHash(tenantId, userId, flat));
+    const sorted = [...ids].sort(compareIds);
+    const records: PresenceRecord[] = [];
+    // Users chosen who changed status meanwhile are left out: the next ids fill their places, so
+    // a list shorter than `limit` means there are no more (the transports say such a list is
+    // whole).
+    for (let next = 0; next < sorted.length && records.length < limit; ) {
+      const chosen = sorted.slice(next, next + limit - records.length);
+      next += chosen.length;
+      const members = (await runRedisScript(
+        redis,
+        listScript,
+        [`${base}online`],
+        [base, wanted.length, ...wanted, ...chosen],
+      )) as [string, string[]][];
+      for (const [userId, flat] of members) records.push(decodeUserHash(tenantId, userId, flat));
+    }
+    return records;
   };
 
   const countMembers = async (tenantId: string): Promise<{ online: number; away: number }> => {

@@ -18,6 +18,8 @@ export class PresenceConnectionHandle implements PresenceConnection, WheelItem {
   closed = false;
   /** Set away by the app: re-sent if the connection has to be registered again. */
   away = false;
+  /** `disconnect({ immediate: true })` closed it: repeated if a register lands after it. */
+  leftImmediately = false;
   /**
    * The user's state as the store last reported it with this connection's heartbeats: re-sent
    * if the connection has to be registered again, so a record the store lost (Redis restarted

@@ -35,7 +35,10 @@ export interface PresenceOptions {
    * network emits nothing. Default 15,000 (Ably's). 0 leaves at once.
    */
   leaveDelayMs?: number;
-  /** How often `start()` sweeps for expired connections and lost work. Default 5,000. */
+  /**
+   * How often `start()` sweeps for expired connections and lost work. Default 5,000; at most
+   * 2,147,483,647 (what a timer waits).
+   */
   sweepIntervalMs?: number;
   /**
    * Heartbeat every connection of this process from one timer (the first beat jittered to
@@ -242,7 +245,8 @@ export interface Presence {
   start(): void;
   /**
    * Stops the timers, disconnects this process's connections (with the leave delay, so users
-   * who reconnect elsewhere in time see nothing) and waits for work in flight.
+   * who reconnect elsewhere in time see nothing), those whose `connect` is in flight or comes
+   * while it runs included (their handles come back closed), and waits for work in flight.
    */
   stop(): Promise<void>;
 }
