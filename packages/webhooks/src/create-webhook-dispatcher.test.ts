@@ -49,6 +49,23 @@ describe('createWebhookDispatcher options', () => {
       createWebhookDispatcher({ store, bus, endpointCacheMs: 0, secretGracePeriodMs: 0 }),
     ).not.toThrow();
   });
+
+  // A rotation may keep an old secret signing for 7 days at most: a longer default was taken,
+  // and then every rotation that did not name its own grace period was a 400 blaming the
+  // caller's `gracePeriodSeconds`, which it never sent.
+  it('refuses a secret grace period over 7 days, which no rotation could use', async () => {
+    const store = createMemoryWebhookStore();
+    const week = 7 * 24 * 3_600_000;
+    expect(() =>
+      createWebhookDispatcher({ store, bus, secretGracePeriodMs: week + 1 }),
+    ).toThrowError(/secretGracePeriodMs must be at most 604800000 \(7 days\)/);
+    const dispatcher = createWebhookDispatcher({ store, bus, secretGracePeriodMs: week });
+    const { endpoint } = await dispatcher.createEndpoint('acme', {
+      url: 'https://crm.example.com/hooks',
+    });
+    const rotated = await dispatcher.rotateSecret('acme', endpoint.id);
+    expect(rotated.secret).toMatch(/^whsec_/);
+  });
 });
 
 describe('createWebhookDispatcher paging', () => {

@@ -90,6 +90,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       });
     }
   }
+  // A rotation keeps an old secret at most 7 days: a longer default would refuse every rotation
+  // that does not give its own (a 400 naming a field the caller never sent).
+  if (secretGracePeriodMs > 7 * day) {
+    throw new InvalidArgumentError({
+      message: `secretGracePeriodMs must be at most ${7 * day} (7 days).`,
+    });
+  }
   if (!Number.isInteger(maxResponseBodyBytes) || maxResponseBodyBytes < 0) {
     throw new InvalidArgumentError({
       message: 'maxResponseBodyBytes must be a whole number of bytes, 0 or more.',
