@@ -50,6 +50,28 @@ describe('createWebhookDispatcher options', () => {
     ).not.toThrow();
   });
 
+  // A dispatcher whose retries end within hours may keep its log for less than a day: the stats
+  // a caller asks for without a window were refused (400) for being longer than the retention.
+  it('answers stats without a window over the retention when it is shorter than a day', async () => {
+    const store = createMemoryWebhookStore();
+    const hours = 6 * 3_600_000;
+    const dispatcher = createWebhookDispatcher({
+      store,
+      bus,
+      retrySchedule: [5_000, 60_000],
+      retentionMs: hours,
+    });
+    const { endpoint } = await dispatcher.createEndpoint('acme', {
+      url: 'https://crm.example.com/hooks',
+    });
+    const stats = await dispatcher.getStats('acme', endpoint.id);
+    expect([stats.windowMs, stats.attempts]).toEqual([hours, 0]);
+    // A window asked for is held to the retention as before.
+    await expect(
+      dispatcher.getStats('acme', endpoint.id, { windowMs: hours + 1 }),
+    ).rejects.toThrowError(/The stats window must be from 1 second to the retention/);
+  });
+
   // A rotation may keep an old secret signing for 7 days at most: a longer default was taken,
   // and then every rotation that did not name its own grace period was a 400 blaming the
   // caller's `gracePeriodSeconds`, which it never sent.

@@ -161,7 +161,10 @@ export interface WebhookDispatcher {
       status?: 'succeeded' | 'failed';
     },
   ): Promise<AttemptsPage>;
-  /** Success rate, latency percentiles and the last error over a window (default 24 h). */
+  /**
+   * Success rate, latency percentiles and the last error over a window (default 24 h, or the
+   * retention when it is shorter).
+   */
   getStats(
     tenantId: string,
     endpointId: string,
