@@ -50,6 +50,26 @@ describe('createWebhookDispatcher options', () => {
     ).not.toThrow();
   });
 
+  // NaN (a setting read with Number() that was not set) compared false with every failure, and
+  // the endpoint was never disabled however long it failed: the safety net was off, silently.
+  it('refuses an auto-disable window or failure count that is not a whole number', () => {
+    const store = createMemoryWebhookStore();
+    for (const afterMs of [Number.NaN, -1, 0.5, Number.POSITIVE_INFINITY]) {
+      expect(() => createWebhookDispatcher({ store, bus, autoDisable: { afterMs } })).toThrowError(
+        /autoDisable.afterMs must be a whole number of milliseconds, 0 or more/,
+      );
+    }
+    for (const minFailures of [Number.NaN, 0, 1.5]) {
+      expect(() =>
+        createWebhookDispatcher({ store, bus, autoDisable: { minFailures } }),
+      ).toThrowError(/autoDisable.minFailures must be a positive integer/);
+    }
+    expect(() =>
+      createWebhookDispatcher({ store, bus, autoDisable: { afterMs: 0, minFailures: 1 } }),
+    ).not.toThrow();
+    expect(() => createWebhookDispatcher({ store, bus, autoDisable: false })).not.toThrow();
+  });
+
   // A dispatcher whose retries end within hours may keep its log for less than a day: the stats
   // a caller asks for without a window were refused (400) for being longer than the retention.
   it('answers stats without a window over the retention when it is shorter than a day', async () => {

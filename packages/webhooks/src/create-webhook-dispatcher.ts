@@ -90,6 +90,17 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       });
     }
   }
+  // Checked here: NaN compares false with every failure, so the endpoint would never be disabled.
+  if (autoDisable && !(Number.isInteger(autoDisable.afterMs) && autoDisable.afterMs >= 0)) {
+    throw new InvalidArgumentError({
+      message: 'autoDisable.afterMs must be a whole number of milliseconds, 0 or more.',
+    });
+  }
+  if (autoDisable && !(Number.isInteger(autoDisable.minFailures) && autoDisable.minFailures >= 1)) {
+    throw new InvalidArgumentError({
+      message: 'autoDisable.minFailures must be a positive integer.',
+    });
+  }
   // A rotation keeps an old secret at most 7 days: a longer default would refuse every rotation
   // that does not give its own (a 400 naming a field the caller never sent).
   if (secretGracePeriodMs > 7 * day) {
