@@ -404,6 +404,13 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweeping = false;
 
+  /** Resolves once `connection` is not connected (at once when it is not now). */
+  const whenLost = (connection: Redis | undefined): Promise<void> =>
+    new Promise((resolve) => {
+      if (connection?.status !== 'ready') resolve();
+      else connection.once('close', () => resolve());
+    });
+
   const stopWorker = async (): Promise<void> => {
     if (sweepTimer) clearInterval(sweepTimer);
     sweepTimer = undefined;
@@ -411,7 +418,16 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     stopAdvance = undefined;
     const running = worker;
     worker = undefined;
-    if (running) await running.close();
+    // BullMQ's graceful close waits for its blocking connection to end, which it never does while
+    // Redis is unreachable (taskforcesh/bullmq#4656): a process stopping during an outage hung.
+    // It is waited for while the worker's connection is up; once that is lost, no more: jobs
+    // still active here keep their place in Redis and run again once their lock lapses, as after
+    // a crash (with Redis down they could not have finished).
+    if (running) {
+      const closing = running.close();
+      closing.catch(() => {}); // no longer waited for once the connection is lost
+      await Promise.race([closing, whenLost(workerConnection)]);
+    }
     waiters.clear();
     workerConnection?.disconnect();
     workerConnection = undefined;
