@@ -70,6 +70,20 @@ describe('createWebhookDispatcher options', () => {
     expect(() => createWebhookDispatcher({ store, bus, autoDisable: false })).not.toThrow();
   });
 
+  // Node runs a setInterval of 0, NaN or more than 2^31 - 1 ms every millisecond: the cursors
+  // were then written to the store up to 1,000 times a second.
+  it('refuses a cursor flush interval that setInterval cannot keep', () => {
+    const store = createMemoryWebhookStore();
+    for (const cursorFlushIntervalMs of [0, -1, Number.NaN, 0.5, 2 ** 31]) {
+      expect(() => createWebhookDispatcher({ store, bus, cursorFlushIntervalMs })).toThrowError(
+        /cursorFlushIntervalMs must be a whole number of milliseconds from 1 to 2147483647/,
+      );
+    }
+    expect(() =>
+      createWebhookDispatcher({ store, bus, cursorFlushIntervalMs: 2 ** 31 - 1 }),
+    ).not.toThrow();
+  });
+
   // A dispatcher whose retries end within hours may keep its log for less than a day: the stats
   // a caller asks for without a window were refused (400) for being longer than the retention.
   it('answers stats without a window over the retention when it is shorter than a day', async () => {

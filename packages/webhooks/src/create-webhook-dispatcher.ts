@@ -90,6 +90,17 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       });
     }
   }
+  // Node runs a longer (or NaN, or 0) interval every millisecond.
+  const cursorFlushIntervalMs = options.cursorFlushIntervalMs ?? 1000;
+  if (
+    !Number.isInteger(cursorFlushIntervalMs) ||
+    cursorFlushIntervalMs < 1 ||
+    cursorFlushIntervalMs > 2 ** 31 - 1
+  ) {
+    throw new InvalidArgumentError({
+      message: `cursorFlushIntervalMs must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}.`,
+    });
+  }
   // Checked here: NaN compares false with every failure, so the endpoint would never be disabled.
   if (autoDisable && !(Number.isInteger(autoDisable.afterMs) && autoDisable.afterMs >= 0)) {
     throw new InvalidArgumentError({
@@ -231,7 +242,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         bus,
         store,
         handle: fanOut.run,
-        flushIntervalMs: options.cursorFlushIntervalMs ?? 1000,
+        flushIntervalMs: cursorFlushIntervalMs,
         clock,
         onError,
         outage: fanOutOutage,
