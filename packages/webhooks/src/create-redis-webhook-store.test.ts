@@ -143,3 +143,24 @@ describe('the Redis store, endpoint text', () => {
     }
   });
 });
+
+describe('the Redis store, options', () => {
+  // The lease sweep runs every stalledIntervalMs: an interval Node cannot keep (0, NaN, past
+  // 2^31 - 1 ms) ran it every millisecond, a scan of every tenant each time.
+  it('refuses a lock duration or stalled interval that a timer cannot keep', () => {
+    const client = redis!;
+    for (const value of [0, -1, Number.NaN, 1.5, 2 ** 31]) {
+      expect(() =>
+        createRedisWebhookStore({ redis: client, stalledIntervalMs: value }),
+      ).toThrowError(
+        /stalledIntervalMs must be a whole number of milliseconds from 1 to 2147483647/,
+      );
+      expect(() => createRedisWebhookStore({ redis: client, lockDurationMs: value })).toThrowError(
+        /lockDurationMs must be a whole number of milliseconds from 1 to 2147483647/,
+      );
+    }
+    expect(() =>
+      createRedisWebhookStore({ redis: client, stalledIntervalMs: 1, lockDurationMs: 2 ** 31 - 1 }),
+    ).not.toThrow();
+  });
+});
