@@ -50,8 +50,9 @@ type QueuedJobData = [tenantId: string, endpointId: string, messageId: string];
 export interface RedisWebhookStoreOptions {
   /**
    * Your ioredis client (standalone `Redis`). The store runs its own commands on it and
-   * `duplicate()`s it for BullMQ (which needs `maxRetriesPerRequest: null` and registers its
-   * scripts); it closes only the duplicates.
+   * `duplicate()`s it for BullMQ, which registers its scripts: the queue's duplicate keeps your
+   * options, the worker's blocking one has `maxRetriesPerRequest: null` (which BullMQ needs), no
+   * `commandTimeout` and an offline queue. It closes only the duplicates.
    */
   redis: Redis;
   /**
@@ -239,14 +240,16 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   const run = (script: keyof typeof scripts, keys: string[], args: (string | number)[]) =>
     runBatched(scripts[script], keys, args);
 
-  // BullMQ gets connections of its own: it registers scripts and needs retries off.
+  // BullMQ gets connections of its own (it registers scripts). The queue's keeps the client's
+  // options: only the worker's blocking connection needs `maxRetriesPerRequest: null`, which on
+  // the queue's kept an enqueue waiting for ever while Redis was down.
   let queueConnection: Redis | undefined;
   let queue: Queue<QueuedJobData> | undefined;
   const queueName = 'deliveries';
   const queuePrefix = `{${prefix}}`;
   const getQueue = (): Queue<QueuedJobData> => {
     if (!queue) {
-      queueConnection = redis.duplicate({ maxRetriesPerRequest: null });
+      queueConnection = redis.duplicate();
       queue = new Queue<QueuedJobData>(queueName, {
         connection: queueConnection,
         prefix: queuePrefix,
@@ -699,6 +702,9 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     startWorker(handler: DeliveryJobHandler, workerOptions: DeliveryWorkerOptions) {
       if (worker) return;
       const { clock } = workerOptions;
+      // The queue is made now, while Redis is there: made at the first enqueue during an
+      // outage, BullMQ waits for it to be ready (for ever), and so would close().
+      getQueue();
       // BullMQ's worker waits on blocking commands (BZPOPMIN, seconds long) and wants its
       // commands kept across a reconnect: the client's own fail-fast options (`commandTimeout`,
       // no offline queue; the scaling guide's outage settings) would cut every wait short.
