@@ -9,6 +9,17 @@ export interface EndpointUrlPolicy {
   guard: AddressGuard;
 }
 
+// Half a UTF-16 surrogate pair has no UTF-8 form. JSON.stringify writes it as `\ud800`, which
+// the Redis store's scripts (cjson) cannot decode: an endpoint saved with one could never be
+// updated, rotated or delivered to again.
+const loneSurrogate = /\p{Cs}/u;
+
+/** Whether `text` holds half of a UTF-16 surrogate pair on its own. */
+export const hasLoneSurrogate = (text: string): boolean => loneSurrogate.test(text);
+
+/** Why endpoint text with a lone surrogate is refused. */
+export const loneSurrogateMessage = 'must not contain a lone surrogate (half of a UTF-16 pair)';
+
 /**
  * Why an endpoint URL is refused, or undefined. https only (unless `allowHttp`), at most 2,048
  * characters, no user name or password in it (put credentials in the endpoint's headers), no
@@ -18,6 +29,7 @@ export interface EndpointUrlPolicy {
 export function checkEndpointUrl(value: unknown, policy: EndpointUrlPolicy): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return 'is required';
   if (value.length > 2048) return 'must be at most 2,048 characters';
+  if (hasLoneSurrogate(value)) return loneSurrogateMessage;
   let url: URL;
   try {
     url = new URL(value);

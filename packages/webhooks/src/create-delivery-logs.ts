@@ -168,7 +168,8 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
 
   const getStats: DeliveryLogs['getStats'] = async (tenantId, endpointId, statsOptions = {}) => {
     await load(tenantId, endpointId);
-    const windowMs = statsOptions.windowMs ?? day;
+    // A day by default, or the whole log when it is kept for less (a short retry schedule).
+    const windowMs = statsOptions.windowMs ?? Math.min(day, retentionMs);
     if (!Number.isInteger(windowMs) || windowMs < 1000 || windowMs > retentionMs) {
       throw new InvalidArgumentError({
         message: `The stats window must be from 1 second to the retention (${retentionMs} ms).`,

@@ -184,11 +184,16 @@ export function createMemoryWebhookStore(): WebhookStore {
       })
     ) {
       entry.state = 'waiting';
-      const timer = setTimeout(() => {
-        realTimers.delete(timer);
-        waiters.ended(entry.job.id);
-        makeReady(entry);
-      }, outcome.ms);
+      // At most what setTimeout holds: a longer wait (a rate of far less than one a day) would
+      // run the job again every millisecond. Run again then, the job is answered the rest.
+      const timer = setTimeout(
+        () => {
+          realTimers.delete(timer);
+          waiters.ended(entry.job.id);
+          makeReady(entry);
+        },
+        Math.min(outcome.ms, 2 ** 31 - 1),
+      );
       timer.unref();
       realTimers.add(timer);
       entry.cancel = () => {
@@ -604,7 +609,8 @@ export function createMemoryWebhookStore(): WebhookStore {
       const burstMs =
         burst === undefined ? Math.max(1000, interval) : Math.max(1, burst) * interval;
       const tat = Math.max(rates.get(rateKey) ?? now, now);
-      const allowAt = tat + interval - burstMs;
+      // The burst off the interval first: a huge interval would round the time itself away.
+      const allowAt = tat - (burstMs - interval);
       if (allowAt > now) return Math.ceil(allowAt - now);
       rates.set(rateKey, tat + interval);
       return 0;

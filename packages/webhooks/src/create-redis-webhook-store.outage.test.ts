@@ -97,6 +97,96 @@ describe('Redis killed and restarted under the dispatcher', () => {
   }, 90_000);
 });
 
+describe('a dispatcher closed while Redis is down', () => {
+  // BullMQ's graceful worker close waits for its blocking connection to end, which it never did
+  // while Redis was unreachable: a process shutting down during an outage hung in close().
+  // With an offline queue (ioredis' default) the queue's connection waited for ever too: it was
+  // given `maxRetriesPerRequest: null`, which only BullMQ's blocking worker connection needs, and
+  // BullMQ's queue, made at the first enqueue, waited for Redis to be ready; close() waits for a
+  // direct attempt's fallback enqueue.
+  it.each([
+    ['the options the scaling guide gives', { lazyConnect: true, enableOfflineQueue: false }],
+    ['an offline queue (the default)', {}],
+  ])(
+    'closes at once with %s, and the retry it had scheduled runs from another process once Redis is back',
+    async (_name, clientOptions) => {
+      const persistent = await startServer();
+      if (!persistent) return;
+      const hooks = await startWebhookReceiver();
+      const clock = createTestClock(Math.floor(Date.now() / 1000) * 1000);
+      // Commands give up after one failed reconnect while Redis is down.
+      const connect = () => {
+        const redis = new Redis(persistent.url, { maxRetriesPerRequest: 1, ...clientOptions });
+        redis.on('error', () => {});
+        return redis;
+      };
+      const ready = async (redis: Redis) => {
+        if (redis.status === 'wait') await redis.connect();
+        else if (redis.status !== 'ready')
+          await new Promise((resolve) => redis.once('ready', resolve));
+      };
+      const dispatcherOn = (redis: Redis) => {
+        const store = createRedisWebhookStore({
+          redis,
+          lockDurationMs: 1000,
+          stalledIntervalMs: 500,
+        });
+        const dispatcher = createWebhookDispatcher({
+          bus,
+          store,
+          clock,
+          allowHttp: true,
+          allowedCidrs: ['127.0.0.0/8'],
+          retrySchedule: [60_000],
+          retryJitter: 0,
+          timeoutMs: 2000,
+          onError: () => {},
+        });
+        return { store, dispatcher };
+      };
+      const bus = createMemoryBus();
+      const firstRedis = connect();
+      const first = dispatcherOn(firstRedis);
+      const secondRedis = connect();
+      try {
+        await ready(firstRedis);
+        await first.dispatcher.createEndpoint('acme', { url: `${hooks.url}/flaky` });
+        hooks.setDefault('/flaky', { status: 503 });
+        await first.dispatcher.start();
+        await bus.publish(
+          makeCallEvent({ tenantId: 'acme', type: 'call.ended', status: 'completed' }),
+        );
+        await hooks.waitFor(1, { path: '/flaky' }); // failed: a retry is scheduled in 60 s
+
+        await persistent.kill();
+        const closing = first.dispatcher
+          .close()
+          .then(() => first.store.close())
+          .then(() => 'closed');
+        const waited = new Promise((resolve) => setTimeout(() => resolve('still closing'), 10_000));
+        expect(await Promise.race([closing, waited])).toBe('closed');
+
+        await persistent.restart();
+        await ready(secondRedis);
+        hooks.setDefault('/flaky', { status: 200 });
+        const second = dispatcherOn(secondRedis);
+        await second.dispatcher.start();
+        clock.advance(60_000);
+        const requests = await hooks.waitFor(2, { path: '/flaky', timeoutMs: 20_000 });
+        expect(new Set(requests.map((request) => request.headers['webhook-id'])).size).toBe(1);
+        await second.dispatcher.close();
+        await second.store.close();
+      } finally {
+        firstRedis.disconnect();
+        secondRedis.disconnect();
+        await hooks.close();
+        await persistent.stop();
+      }
+    },
+    60_000,
+  );
+});
+
 describe('a client with the outage options the scaling guide recommends', () => {
   it('still runs queued deliveries: the worker’s blocking wait is not cut short by commandTimeout', async () => {
     const own = await startOwnRedisServer();

@@ -1,9 +1,11 @@
+import { createMemoryBus } from '@calltrack/bus';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeDispatcher } from './__tests__/describe-dispatcher';
 import { storedEndpoint } from './__tests__/stored-endpoint';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
+import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { describeWebhookStore } from './describe-webhook-store';
 
 let redis: Redis | undefined;
@@ -91,5 +93,74 @@ describe('the Redis store, tenants set', () => {
       await deleteKeys(client, prefix);
       await deleteKeys(client, `{${prefix}}`);
     }
+  });
+});
+
+describe('the Redis store, endpoint text', () => {
+  // The store's scripts decode an endpoint's settings with cjson, which refuses the `\ud800`
+  // JSON.stringify writes for half a surrogate pair: an endpoint saved with one answered every
+  // update and rotation with a script error, and every attempt of its deliveries failed in the
+  // store, never sent.
+  it('refuses a lone surrogate in a description or URL; a whole pair saves, changes and rotates', async () => {
+    const client = redis!;
+    const prefix = uniquePrefix('webhook-text');
+    const store = createRedisWebhookStore({ redis: client, prefix });
+    const dispatcher = createWebhookDispatcher({ bus: createMemoryBus(), store });
+    const url = 'https://crm.example.com/hooks';
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'saved',
+        (error: unknown) => `${(error as { status?: number }).status} ${(error as Error).message}`,
+      );
+    try {
+      const lone = '400 description: must not contain a lone surrogate (half of a UTF-16 pair).';
+      expect(
+        await refusal(dispatcher.createEndpoint('acme', { url, description: 'CRM \ud83d' })),
+      ).toBe(lone);
+      expect(await refusal(dispatcher.createEndpoint('acme', { url: `${url}/\udc00` }))).toBe(
+        '400 url: must not contain a lone surrogate (half of a UTF-16 pair).',
+      );
+      expect(await dispatcher.listEndpoints('acme')).toEqual([]);
+
+      const { endpoint } = await dispatcher.createEndpoint('acme', {
+        url: `${url}/\u{1f4de}`,
+        description: 'CRM \u{1f4de}',
+      });
+      expect(
+        await refusal(dispatcher.updateEndpoint('acme', endpoint.id, { description: '\ud800' })),
+      ).toBe(lone);
+      const updated = await dispatcher.updateEndpoint('acme', endpoint.id, {
+        description: 'Sales \u{1f4de}',
+      });
+      expect(updated.description).toBe('Sales \u{1f4de}');
+      const rotated = await dispatcher.rotateSecret('acme', endpoint.id);
+      expect(rotated.endpoint.description).toBe('Sales \u{1f4de}');
+    } finally {
+      await dispatcher.close();
+      await store.close();
+      await deleteKeys(client, prefix);
+      await deleteKeys(client, `{${prefix}}`);
+    }
+  });
+});
+
+describe('the Redis store, options', () => {
+  // The lease sweep runs every stalledIntervalMs: an interval Node cannot keep (0, NaN, past
+  // 2^31 - 1 ms) ran it every millisecond, a scan of every tenant each time.
+  it('refuses a lock duration or stalled interval that a timer cannot keep', () => {
+    const client = redis!;
+    for (const value of [0, -1, Number.NaN, 1.5, 2 ** 31]) {
+      expect(() =>
+        createRedisWebhookStore({ redis: client, stalledIntervalMs: value }),
+      ).toThrowError(
+        /stalledIntervalMs must be a whole number of milliseconds from 1 to 2147483647/,
+      );
+      expect(() => createRedisWebhookStore({ redis: client, lockDurationMs: value })).toThrowError(
+        /lockDurationMs must be a whole number of milliseconds from 1 to 2147483647/,
+      );
+    }
+    expect(() =>
+      createRedisWebhookStore({ redis: client, stalledIntervalMs: 1, lockDurationMs: 2 ** 31 - 1 }),
+    ).not.toThrow();
   });
 });

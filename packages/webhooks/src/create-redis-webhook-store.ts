@@ -50,8 +50,9 @@ type QueuedJobData = [tenantId: string, endpointId: string, messageId: string];
 export interface RedisWebhookStoreOptions {
   /**
    * Your ioredis client (standalone `Redis`). The store runs its own commands on it and
-   * `duplicate()`s it for BullMQ (which needs `maxRetriesPerRequest: null` and registers its
-   * scripts); it closes only the duplicates.
+   * `duplicate()`s it for BullMQ, which registers its scripts: the queue's duplicate keeps your
+   * options, the worker's blocking one has `maxRetriesPerRequest: null` (which BullMQ needs), no
+   * `commandTimeout` and an offline queue. It closes only the duplicates.
    */
   redis: Redis;
   /**
@@ -143,6 +144,18 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   }
   const lockDuration = options.lockDurationMs ?? 30_000;
   const stalledInterval = options.stalledIntervalMs ?? 30_000;
+  // Timers: Node runs a longer (or NaN, or 0) interval every millisecond, which for the lease
+  // sweep is a scan of every tenant each millisecond.
+  for (const [name, value] of Object.entries({
+    lockDurationMs: lockDuration,
+    stalledIntervalMs: stalledInterval,
+  })) {
+    if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+      throw new InvalidArgumentError({
+        message: `createRedisWebhookStore: ${name} must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}.`,
+      });
+    }
+  }
   const tenantsKey = `${prefix}:tenants`;
   const cursorsKey = `${prefix}:cursors`;
   const base = (tenantId: string): string => `${prefix}:{${tenantId}}:`;
@@ -227,14 +240,16 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   const run = (script: keyof typeof scripts, keys: string[], args: (string | number)[]) =>
     runBatched(scripts[script], keys, args);
 
-  // BullMQ gets connections of its own: it registers scripts and needs retries off.
+  // BullMQ gets connections of its own (it registers scripts). The queue's keeps the client's
+  // options: only the worker's blocking connection needs `maxRetriesPerRequest: null`, which on
+  // the queue's kept an enqueue waiting for ever while Redis was down.
   let queueConnection: Redis | undefined;
   let queue: Queue<QueuedJobData> | undefined;
   const queueName = 'deliveries';
   const queuePrefix = `{${prefix}}`;
   const getQueue = (): Queue<QueuedJobData> => {
     if (!queue) {
-      queueConnection = redis.duplicate({ maxRetriesPerRequest: null });
+      queueConnection = redis.duplicate();
       queue = new Queue<QueuedJobData>(queueName, {
         connection: queueConnection,
         prefix: queuePrefix,
@@ -404,6 +419,13 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweeping = false;
 
+  /** Resolves once `connection` is not connected (at once when it is not now). */
+  const whenLost = (connection: Redis | undefined): Promise<void> =>
+    new Promise((resolve) => {
+      if (connection?.status !== 'ready') resolve();
+      else connection.once('close', () => resolve());
+    });
+
   const stopWorker = async (): Promise<void> => {
     if (sweepTimer) clearInterval(sweepTimer);
     sweepTimer = undefined;
@@ -411,7 +433,16 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     stopAdvance = undefined;
     const running = worker;
     worker = undefined;
-    if (running) await running.close();
+    // BullMQ's graceful close waits for its blocking connection to end, which it never does while
+    // Redis is unreachable (taskforcesh/bullmq#4656): a process stopping during an outage hung.
+    // It is waited for while the worker's connection is up; once that is lost, no more: jobs
+    // still active here keep their place in Redis and run again once their lock lapses, as after
+    // a crash (with Redis down they could not have finished).
+    if (running) {
+      const closing = running.close();
+      closing.catch(() => {}); // no longer waited for once the connection is lost
+      await Promise.race([closing, whenLost(workerConnection)]);
+    }
     waiters.clear();
     workerConnection?.disconnect();
     workerConnection = undefined;
@@ -671,6 +702,9 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     startWorker(handler: DeliveryJobHandler, workerOptions: DeliveryWorkerOptions) {
       if (worker) return;
       const { clock } = workerOptions;
+      // The queue is made now, while Redis is there: made at the first enqueue during an
+      // outage, BullMQ waits for it to be ready (for ever), and so would close().
+      getQueue();
       // BullMQ's worker waits on blocking commands (BZPOPMIN, seconds long) and wants its
       // commands kept across a reconnect: the client's own fail-fast options (`commandTimeout`,
       // no offline queue; the scaling guide's outage settings) would cut every wait short.

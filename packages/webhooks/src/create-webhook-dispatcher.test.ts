@@ -49,6 +49,79 @@ describe('createWebhookDispatcher options', () => {
       createWebhookDispatcher({ store, bus, endpointCacheMs: 0, secretGracePeriodMs: 0 }),
     ).not.toThrow();
   });
+
+  // NaN (a setting read with Number() that was not set) compared false with every failure, and
+  // the endpoint was never disabled however long it failed: the safety net was off, silently.
+  it('refuses an auto-disable window or failure count that is not a whole number', () => {
+    const store = createMemoryWebhookStore();
+    for (const afterMs of [Number.NaN, -1, 0.5, Number.POSITIVE_INFINITY]) {
+      expect(() => createWebhookDispatcher({ store, bus, autoDisable: { afterMs } })).toThrowError(
+        /autoDisable.afterMs must be a whole number of milliseconds, 0 or more/,
+      );
+    }
+    for (const minFailures of [Number.NaN, 0, 1.5]) {
+      expect(() =>
+        createWebhookDispatcher({ store, bus, autoDisable: { minFailures } }),
+      ).toThrowError(/autoDisable.minFailures must be a positive integer/);
+    }
+    expect(() =>
+      createWebhookDispatcher({ store, bus, autoDisable: { afterMs: 0, minFailures: 1 } }),
+    ).not.toThrow();
+    expect(() => createWebhookDispatcher({ store, bus, autoDisable: false })).not.toThrow();
+  });
+
+  // Node runs a setInterval of 0, NaN or more than 2^31 - 1 ms every millisecond: the cursors
+  // were then written to the store up to 1,000 times a second.
+  it('refuses a cursor flush interval that setInterval cannot keep', () => {
+    const store = createMemoryWebhookStore();
+    for (const cursorFlushIntervalMs of [0, -1, Number.NaN, 0.5, 2 ** 31]) {
+      expect(() => createWebhookDispatcher({ store, bus, cursorFlushIntervalMs })).toThrowError(
+        /cursorFlushIntervalMs must be a whole number of milliseconds from 1 to 2147483647/,
+      );
+    }
+    expect(() =>
+      createWebhookDispatcher({ store, bus, cursorFlushIntervalMs: 2 ** 31 - 1 }),
+    ).not.toThrow();
+  });
+
+  // A dispatcher whose retries end within hours may keep its log for less than a day: the stats
+  // a caller asks for without a window were refused (400) for being longer than the retention.
+  it('answers stats without a window over the retention when it is shorter than a day', async () => {
+    const store = createMemoryWebhookStore();
+    const hours = 6 * 3_600_000;
+    const dispatcher = createWebhookDispatcher({
+      store,
+      bus,
+      retrySchedule: [5_000, 60_000],
+      retentionMs: hours,
+    });
+    const { endpoint } = await dispatcher.createEndpoint('acme', {
+      url: 'https://crm.example.com/hooks',
+    });
+    const stats = await dispatcher.getStats('acme', endpoint.id);
+    expect([stats.windowMs, stats.attempts]).toEqual([hours, 0]);
+    // A window asked for is held to the retention as before.
+    await expect(
+      dispatcher.getStats('acme', endpoint.id, { windowMs: hours + 1 }),
+    ).rejects.toThrowError(/The stats window must be from 1 second to the retention/);
+  });
+
+  // A rotation may keep an old secret signing for 7 days at most: a longer default was taken,
+  // and then every rotation that did not name its own grace period was a 400 blaming the
+  // caller's `gracePeriodSeconds`, which it never sent.
+  it('refuses a secret grace period over 7 days, which no rotation could use', async () => {
+    const store = createMemoryWebhookStore();
+    const week = 7 * 24 * 3_600_000;
+    expect(() =>
+      createWebhookDispatcher({ store, bus, secretGracePeriodMs: week + 1 }),
+    ).toThrowError(/secretGracePeriodMs must be at most 604800000 \(7 days\)/);
+    const dispatcher = createWebhookDispatcher({ store, bus, secretGracePeriodMs: week });
+    const { endpoint } = await dispatcher.createEndpoint('acme', {
+      url: 'https://crm.example.com/hooks',
+    });
+    const rotated = await dispatcher.rotateSecret('acme', endpoint.id);
+    expect(rotated.secret).toMatch(/^whsec_/);
+  });
 });
 
 describe('createWebhookDispatcher paging', () => {

@@ -90,6 +90,35 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       });
     }
   }
+  // Node runs a longer (or NaN, or 0) interval every millisecond.
+  const cursorFlushIntervalMs = options.cursorFlushIntervalMs ?? 1000;
+  if (
+    !Number.isInteger(cursorFlushIntervalMs) ||
+    cursorFlushIntervalMs < 1 ||
+    cursorFlushIntervalMs > 2 ** 31 - 1
+  ) {
+    throw new InvalidArgumentError({
+      message: `cursorFlushIntervalMs must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}.`,
+    });
+  }
+  // Checked here: NaN compares false with every failure, so the endpoint would never be disabled.
+  if (autoDisable && !(Number.isInteger(autoDisable.afterMs) && autoDisable.afterMs >= 0)) {
+    throw new InvalidArgumentError({
+      message: 'autoDisable.afterMs must be a whole number of milliseconds, 0 or more.',
+    });
+  }
+  if (autoDisable && !(Number.isInteger(autoDisable.minFailures) && autoDisable.minFailures >= 1)) {
+    throw new InvalidArgumentError({
+      message: 'autoDisable.minFailures must be a positive integer.',
+    });
+  }
+  // A rotation keeps an old secret at most 7 days: a longer default would refuse every rotation
+  // that does not give its own (a 400 naming a field the caller never sent).
+  if (secretGracePeriodMs > 7 * day) {
+    throw new InvalidArgumentError({
+      message: `secretGracePeriodMs must be at most ${7 * day} (7 days).`,
+    });
+  }
   if (!Number.isInteger(maxResponseBodyBytes) || maxResponseBodyBytes < 0) {
     throw new InvalidArgumentError({
       message: 'maxResponseBodyBytes must be a whole number of bytes, 0 or more.',
@@ -213,7 +242,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         bus,
         store,
         handle: fanOut.run,
-        flushIntervalMs: options.cursorFlushIntervalMs ?? 1000,
+        flushIntervalMs: cursorFlushIntervalMs,
         clock,
         onError,
         outage: fanOutOutage,

@@ -15,7 +15,11 @@ import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { createWebhookHandler } from './create-webhook-handler';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 
-const tokens: Record<string, string> = { 'token-a': 'tenant-a', 'token-b': 'tenant-b' };
+const tokens: Record<string, string> = {
+  'token-a': 'tenant-a',
+  'token-b': 'tenant-b',
+  'token-c': 'tenant-c',
+};
 let base: string;
 let receiver: WebhookReceiver;
 let dispatcher: WebhookDispatcher;
@@ -310,6 +314,46 @@ describe('createWebhookHandler', () => {
     expect((await call('GET', `/webhooks/${id}/logs`)).body.attempts).toEqual([]);
     // Without a content type (fetch with no body) the routes still work.
     expect((await call('POST', `/webhooks/${id}/rotate-secret`)).status).toBe(200);
+  });
+
+  // A page on another site can send the session cookie with a body and no content type at all,
+  // without a CORS preflight: `fetch(url, { method: 'POST', mode: 'no-cors', credentials:
+  // 'include', body: bytes })` (or a Blob with no type, or `navigator.sendBeacon`). Read as JSON,
+  // it created an endpoint of the attacker's choosing, which then received the tenant's events.
+  it('refuses a body without a content type (a no-cors fetch of bytes from another site), with 415', async () => {
+    const asC = { token: 'token-c' };
+    const before = (await call('GET', '/webhooks', undefined, asC)).body.endpoints;
+    const send = async (path: string, body: BodyInit) => {
+      const response = await fetch(`${base}/api${path}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer token-c' },
+        body,
+      });
+      return [
+        response.headers.get('content-type')?.startsWith('application/json'),
+        response.status,
+      ];
+    };
+    const json = JSON.stringify({ url: `${receiver.url}/attacker`, events: ['*'] });
+    // Node's fetch, as a browser does, sends such bodies with no content-type header.
+    expect(await send('/webhooks', new TextEncoder().encode(json))).toEqual([true, 415]);
+    expect(await send('/webhooks', new Blob([json]))).toEqual([true, 415]);
+    expect((await call('GET', '/webhooks', undefined, asC)).body.endpoints).toEqual(before);
+    const created = await call('POST', '/webhooks', { url: `${receiver.url}/typeless` }, asC);
+    const id = created.body.endpoint.id as string;
+    const since = JSON.stringify({ since: new Date(Date.now() - 60_000).toISOString() });
+    expect(await send(`/webhooks/${id}/recover`, new TextEncoder().encode(since))).toEqual([
+      true,
+      415,
+    ]);
+    expect(await send(`/webhooks/${id}/rotate-secret`, new TextEncoder().encode('{}'))).toEqual([
+      true,
+      415,
+    ]);
+    expect((await call('GET', `/webhooks/${id}`, undefined, asC)).body).toEqual({
+      endpoint: created.body.endpoint,
+    });
+    expect((await call('DELETE', `/webhooks/${id}`, undefined, asC)).status).toBe(204);
   });
 
   it('refuses before reading the body: auth, method, type, size; and holds the quota', async () => {

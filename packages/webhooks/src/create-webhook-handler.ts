@@ -102,6 +102,10 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
     required: boolean,
   ): Promise<Record<string, unknown>> => {
     const text = await readRequestText(request, { maxBytes: maxBodyBytes });
+    // A body that declared no length (a stream) and no type: refused once it turns out to be one.
+    if (text !== '' && request.headers.get('content-type') === null) {
+      throw new UnsupportedMediaTypeError({ message: 'Send the body as application/json.' });
+    }
     if (text.trim() === '') {
       if (required) throw new InvalidPayloadError({ message: 'The request needs a JSON body.' });
       return {};
@@ -143,10 +147,14 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
     const { tenantId } = principal;
     // Any content type but JSON is 415, an empty body too: a cross-site HTML form (urlencoded,
     // multipart, text/plain, with the session cookie) cannot rotate a secret or send a test.
+    // No content type is fine only without a body: another site's page can send bytes or a
+    // Blob with none (a `no-cors` fetch, `sendBeacon`), with the cookie and without a preflight.
     const hasBody = request.method === 'POST' || request.method === 'PUT';
     if (hasBody) {
       const type = request.headers.get('content-type');
-      if (type !== null && !/^application\/json\s*(;|$)/i.test(type)) {
+      if (
+        type === null ? declaresBody(request.headers) : !/^application\/json\s*(;|$)/i.test(type)
+      ) {
         throw new UnsupportedMediaTypeError({ message: 'Send the body as application/json.' });
       }
     }
@@ -312,6 +320,12 @@ function deliveryJson(delivery: WebhookDelivery): Record<string, unknown> {
     updatedAt: iso(delivery.updatedAt),
     nextAttemptAt: iso(delivery.nextAttemptAt),
   };
+}
+
+/** Whether the headers say a body follows: a length above 0, or a transfer encoding. */
+function declaresBody(headers: Headers): boolean {
+  const length = headers.get('content-length');
+  return (length !== null && !/^0*$/.test(length.trim())) || headers.has('transfer-encoding');
 }
 
 function normalizeBasePath(basePath: string | undefined): string {

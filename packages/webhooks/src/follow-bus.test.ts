@@ -62,6 +62,32 @@ describe('following the bus across dispatcher restarts', () => {
     expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(7);
   });
 
+  // Tenant ids are free text: one named like an Object.prototype member must be followed as any
+  // other. On a plain object, `cursors.__proto__ = cursor` set nothing (so that tenant's cursor
+  // was never loaded nor saved), and `'constructor' in cursors` was true for a tenant without
+  // endpoints.
+  it('catches up a tenant named __proto__ too, and keeps no cursor for one named constructor', async () => {
+    receiver = await startWebhookReceiver();
+    const bus = createMemoryBus();
+    const store = createMemoryWebhookStore();
+    toClose.push(bus, store);
+    const first = dispatcherOn(bus, store);
+    await first.createEndpoint('__proto__', { url: `${receiver.url}/crm` });
+    await first.start();
+    const [before] = await publishMany(bus, 1, '__proto__');
+    await publishMany(bus, 1, 'constructor');
+    await receiver.waitFor(1);
+    await first.close();
+    expect(Object.keys(await store.loadCursors())).toEqual(['__proto__']);
+
+    const whileDown = await publishMany(bus, 3, '__proto__');
+    const second = dispatcherOn(bus, store);
+    await second.start();
+    const requests = await receiver.waitFor(4);
+    const ids = requests.map((request) => JSON.parse(request.body).data.id as string);
+    expect(ids).toEqual([before!.id, ...whileDown.map((e) => e.id)]);
+  });
+
   it('reports events that left the bus history while it was down, and carries on with live events', async () => {
     receiver = await startWebhookReceiver();
     const bus = createMemoryBus({ history: { maxEvents: 3 } });

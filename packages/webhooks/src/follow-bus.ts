@@ -54,8 +54,10 @@ interface Positioned {
 export function followBus(options: FollowBusOptions): BusFollower {
   const { bus, store, handle, clock, onError } = options;
   const controller = new AbortController();
-  const cursors: Record<string, string> = {};
-  let dirty: Record<string, string> = {};
+  // Keyed by tenant id, which may be any text: no prototype, so a tenant named `__proto__` is
+  // stored like any other and one named `constructor` is not found where it was never put.
+  const cursors: Record<string, string> = Object.create(null);
+  let dirty: Record<string, string> = Object.create(null);
   let stopped = false;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
@@ -236,12 +238,12 @@ export function followBus(options: FollowBusOptions): BusFollower {
   const flush = async (): Promise<void> => {
     if (Object.keys(dirty).length === 0) return;
     const writing = dirty;
-    dirty = {};
+    dirty = Object.create(null);
     try {
       await store.saveCursors(writing);
       outage.worked('cursors');
     } catch (error) {
-      dirty = { ...writing, ...dirty };
+      dirty = Object.assign(Object.create(null), writing, dirty);
       outage.failed(error, 'cursors');
     }
   };

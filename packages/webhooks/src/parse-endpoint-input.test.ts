@@ -74,4 +74,21 @@ describe('parseEndpointInput', () => {
     expect(refuse({ url, tenantId: 'other' })).toBe('Unknown field "tenantId".');
     expect(refuse([])).toMatch(/JSON object/);
   });
+
+  it('refuses a lone surrogate in the description or the URL, and takes a whole pair', () => {
+    const url = 'https://crm.example.com/';
+    const lone = 'must not contain a lone surrogate (half of a UTF-16 pair).';
+    for (const text of ['\ud800', 'a\udc00b', 'CRM \ud83d']) {
+      expect(refuse({ url, description: text })).toBe(`description: ${lone}`);
+      expect(refuse({ url: `${url}${text}` })).toBe(`url: ${lone}`);
+      expect(refuse({ description: text }, 'update')).toBe(`description: ${lone}`);
+    }
+    expect(
+      parseEndpointInput(
+        { url: `${url}\u{1f600}`, description: 'CRM \u{1f600}' },
+        'create',
+        policy,
+      ),
+    ).toEqual({ url: `${url}\u{1f600}`, description: 'CRM \u{1f600}' });
+  });
 });

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { checkEndpointUrl, type EndpointUrlPolicy } from './check-endpoint-url';
+import {
+  checkEndpointUrl,
+  type EndpointUrlPolicy,
+  hasLoneSurrogate,
+  loneSurrogateMessage,
+} from './check-endpoint-url';
 import { InvalidEndpointError } from './errors/invalid-endpoint-error';
 import { checkEventFilter } from './event-filter';
 
@@ -54,7 +59,11 @@ const reservedHeaders = new Set([
 
 const inputSchema = z.strictObject({
   url: z.unknown().optional(),
-  description: z.string().max(512, 'must be at most 512 characters').optional(),
+  description: z
+    .string()
+    .max(512, 'must be at most 512 characters')
+    .refine((text) => !hasLoneSurrogate(text), loneSurrogateMessage)
+    .optional(),
   events: z.array(z.unknown()).max(1000).optional(),
   enabled: z.boolean().optional(),
   headers: z

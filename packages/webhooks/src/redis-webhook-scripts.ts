@@ -438,15 +438,22 @@ end
 return 1
 `;
 
-/** KEYS: the endpoint's rate key. ARGV: now, interval ms, burst ms. 0 = allowed, else ms to wait. GCRA. */
+/**
+ * KEYS: the endpoint's rate key. ARGV: now, interval ms, burst ms. 0 = allowed, else ms to wait.
+ * GCRA. A rate of far less than one a day has waits past what an integer reply holds (it turns
+ * negative) and a key lifetime past what `PX` reads (written as `1e+20`): both are capped, and
+ * the burst is taken off the interval first (`tat + interval - burst` loses the time itself in
+ * the rounding of so large an interval).
+ */
 export const takeRateTokenScript = `
+local most = 9007199254740991
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
-local allowAt = tat + interval - burst
-if allowAt > now then return math.ceil(allowAt - now) end
-redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil(burst + interval + 1000))
+local allowAt = tat - (burst - interval)
+if allowAt > now then return math.min(math.ceil(allowAt - now), most) end
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.min(math.ceil(burst + interval + 1000), most))
 return 0
 `;

@@ -181,6 +181,30 @@ describe('verifyWebhook agrees with the standardwebhooks library', () => {
     );
   });
 
+  // A tolerance read from configuration that is missing or mistyped (NaN, a string) must not
+  // turn the replay check off: every comparison with NaN is false, and `now + '300'` is text.
+  it('refuses every delivery when the tolerance or now is not a number, instead of any timestamp', () => {
+    const dayLater = (tv1.timestamp + 86_400) * 1000;
+    const verify = (options: { toleranceSeconds?: unknown; now?: unknown }) => () =>
+      verifyWebhook({
+        secret: tv1.secret,
+        headers: headers(tv1),
+        body: tv1.body,
+        ...(options as { toleranceSeconds?: number; now?: number }),
+      });
+    for (const toleranceSeconds of [Number.NaN, -1, '300']) {
+      expect(verify({ toleranceSeconds, now: dayLater })).toThrow(InvalidSignatureError);
+      expect(verify({ toleranceSeconds, now: tv1.timestamp * 1000 })).toThrow(
+        /toleranceSeconds must be a number of seconds, 0 or more/,
+      );
+    }
+    for (const now of [Number.NaN, '1614265330000', Number.POSITIVE_INFINITY]) {
+      expect(verify({ now })).toThrow(/now must be a time in milliseconds/);
+    }
+    // Numbers still work as they did: a day of tolerance accepts the day-old delivery.
+    expect(verify({ toleranceSeconds: 86_400, now: dayLater })()).toEqual({ test: 2432232314 });
+  });
+
   it('rejects a missing id, timestamp or signature header with MissingSignatureError', () => {
     for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
       const partial = headers(tv1);

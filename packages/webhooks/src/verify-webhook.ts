@@ -21,7 +21,10 @@ export interface VerifyWebhookOptions {
    * signature covers them as they are; a string is taken as its UTF-8 bytes.
    */
   body: string | Uint8Array;
-  /** How far `webhook-timestamp` may be from now, either way. Default 300 s (the spec's 5 minutes). */
+  /**
+   * How far `webhook-timestamp` may be from now, either way. Default 300 s (the spec's 5 minutes).
+   * Anything but a number of 0 or more (NaN, a string) refuses every delivery.
+   */
   toleranceSeconds?: number;
   /** Now, in milliseconds since the epoch. Default `Date.now()`. */
   now?: number;
@@ -38,7 +41,8 @@ const utf8 = new TextDecoder();
  * the secrets (constant-time). Dedupe on `webhook-id` yourself: it stays the same on every retry.
  *
  * Throws `MissingSignatureError` (401) for a missing header, `InvalidSignatureError` (403) for a bad
- * timestamp or signature, `InvalidPayloadError` (400) when a correctly signed body is not JSON.
+ * timestamp or signature (or a `toleranceSeconds` or `now` that is not a number: it fails closed),
+ * `InvalidPayloadError` (400) when a correctly signed body is not JSON.
  */
 export function verifyWebhook<T = unknown>(options: VerifyWebhookOptions): T {
   const id = readHeader(options.headers, 'webhook-id');
@@ -56,7 +60,18 @@ export function verifyWebhook<T = unknown>(options: VerifyWebhookOptions): T {
     });
   }
   const tolerance = options.toleranceSeconds ?? 300;
-  const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
+  const now = options.now ?? Date.now();
+  // Fails closed: with NaN every comparison below is false, and `now + '300'` is text, so a
+  // mistyped or missing setting would let a captured delivery be replayed at any time.
+  if (typeof tolerance !== 'number' || !(tolerance >= 0)) {
+    throw new InvalidSignatureError({
+      message: 'toleranceSeconds must be a number of seconds, 0 or more.',
+    });
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new InvalidSignatureError({ message: 'now must be a time in milliseconds.' });
+  }
+  const nowSeconds = Math.floor(now / 1000);
   if (timestamp < nowSeconds - tolerance) {
     throw new InvalidSignatureError({ message: 'The webhook timestamp is too old.' });
   }

@@ -116,7 +116,11 @@ export interface FailedDeliveriesPage {
 export interface WebhookDispatcher {
   /** Starts following the bus and delivering; resolves once live events flow. */
   start(options?: WebhookDispatcherStartOptions): Promise<void>;
-  /** Stops following and delivering (running requests finish), saves cursors, closes connections. */
+  /**
+   * Stops following and delivering (running requests finish), saves cursors, closes connections.
+   * While Redis is unreachable it does not wait for it: the queued jobs still running here run
+   * again in any delivering process once their lock lapses, as after a crash.
+   */
   close(): Promise<void>;
   /** Fans one event out to its tenant's matching endpoints (what the bus subscription calls). */
   dispatch(event: CallEvent): Promise<void>;
@@ -161,7 +165,10 @@ export interface WebhookDispatcher {
       status?: 'succeeded' | 'failed';
     },
   ): Promise<AttemptsPage>;
-  /** Success rate, latency percentiles and the last error over a window (default 24 h). */
+  /**
+   * Success rate, latency percentiles and the last error over a window (default 24 h, or the
+   * retention when it is shorter).
+   */
   getStats(
     tenantId: string,
     endpointId: string,

@@ -1017,6 +1017,32 @@ export function describeDispatcher(
       await h.receiver.waitFor(4, { path: '/limited' });
     });
 
+    // A rate any positive number may set, however small: its waits run past what setTimeout
+    // holds (the memory store then ran the job every millisecond) and past what a Redis integer
+    // reply holds (the Redis store then read a negative wait and sent at once).
+    it('holds a rate limit far below one a day: the next delivery waits, and is not run over and over', async () => {
+      const h = await setup();
+      if (!h) return;
+      let rateChecks = 0;
+      const takeRateToken = h.store.takeRateToken.bind(h.store);
+      h.store.takeRateToken = async (...args) => {
+        rateChecks += 1;
+        return takeRateToken(...args);
+      };
+      for (const rateLimitPerSecond of [1e-7, 1e-17]) {
+        const path = `/rare-${rateLimitPerSecond}`;
+        await h.endpoint(path, { rateLimitPerSecond, events: ['call.ended'] });
+      }
+      for (let index = 0; index < 2; index += 1) await h.publish();
+      await h.receiver.waitFor(1, { path: '/rare-1e-7' });
+      await h.receiver.waitFor(1, { path: '/rare-1e-17' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(h.receiver.received('/rare-1e-7')).toHaveLength(1);
+      expect(h.receiver.received('/rare-1e-17')).toHaveLength(1);
+      // Two first attempts and one queued run per endpoint, give or take a wake-up.
+      expect(rateChecks).toBeLessThan(20);
+    });
+
     it('signs with both secrets during a rotation grace period, then with the new one only', async () => {
       const h = await setup();
       if (!h) return;
