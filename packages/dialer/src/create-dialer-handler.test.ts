@@ -310,6 +310,16 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
       status: 400,
       body: { error: { message: '"tenantId" comes from your credentials, not the query.' } },
     });
+    // A parameter given twice is ambiguous (a proxy or a cache may read the first, the
+    // handler the last): refused, as the tracker's and the webhooks' APIs refuse it.
+    for (const query of ['limit=1&limit=500', 'after=a&after=twilio-1', 'after=&after=z']) {
+      expect(await api(`/dialer/leads?${query}`)).toMatchObject({
+        status: 400,
+        body: {
+          error: { code: 'invalid_argument', message: expect.stringMatching(/given twice/) },
+        },
+      });
+    }
     expect(await api('/dialer/leads/missing')).toMatchObject({ status: 404 });
     expect(await api('/dialer/runs/missing')).toMatchObject({ status: 404 });
   });

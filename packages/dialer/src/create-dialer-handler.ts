@@ -313,7 +313,10 @@ function matchRoute(pathname: string, basePath: string): Route | undefined {
   return { name: collection === 'leads' ? 'lead' : 'run', id };
 }
 
-/** The query's known parameters; an unknown one (a `tenantId`…) is refused, not ignored. */
+/**
+ * The query's known parameters, each once; an unknown one (a `tenantId`…) or one given twice is
+ * refused, not ignored.
+ */
 function readQuery(params: URLSearchParams, known: readonly string[]): Record<string, string> {
   const query: Record<string, string> = {};
   for (const [name, value] of params) {
@@ -325,6 +328,8 @@ function readQuery(params: URLSearchParams, known: readonly string[]): Record<st
             : `Unknown query parameter "${name}".`,
       });
     }
+    // Ambiguous: a proxy or a cache in front may read the first, this the last.
+    if (name in query) throw new InvalidArgumentError({ message: `"${name}" was given twice.` });
     if (value.length > 256) {
       throw new InvalidArgumentError({ message: `"${name}" is longer than 256 characters.` });
     }
