@@ -998,6 +998,46 @@ describe('createDialer', () => {
     }
   });
 
+  it('begins no run after stop() resolved: a trigger still taking its run lease waits for stop, and is refused (503)', async () => {
+    const memory = createMemoryDialerLocks();
+    // The run lease is slow to come (a Redis round trip under load): stop() comes meanwhile.
+    let letAcquire: () => void = () => {};
+    const acquiring = new Promise<void>((resolve) => {
+      letAcquire = resolve;
+    });
+    const asked: string[] = [];
+    const locks: DialerLocks = {
+      ...memory,
+      acquire: async (key, ttl) => {
+        if (key.startsWith('["run"')) {
+          asked.push(key);
+          await acquiring;
+        }
+        return memory.acquire(key, ttl);
+      },
+    };
+    const { server, events, dialer } = await setUp({ locks }, [lead(1)]);
+    const triggered = dialer.trigger(principal);
+    triggered.catch(() => {});
+    while (asked.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    let stopped = false;
+    const stopping = dialer.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // stop() waits for the trigger in flight, which then starts nothing.
+    expect(stopped).toBe(false);
+    letAcquire();
+    await stopping;
+    await expect(triggered).rejects.toMatchObject({ code: 'dialer_stopped', status: 503 });
+    const outcome = await triggered.catch(() => undefined);
+    if (outcome?.outcome === 'started') await outcome.finished;
+    expect(events.map((event) => event.type)).toEqual([]);
+    expect(server.calls).toHaveLength(0);
+    // The lease it took is given back, not left to expire.
+    expect(await memory.acquire('["run","acme","user-1"]', 1_000)).toBeDefined();
+  });
+
   it('stops claiming when the run lease cannot be renewed', async () => {
     const memory = createMemoryDialerLocks();
     let renewals = 0;

@@ -737,6 +737,11 @@ export function createDialer(options: DialerOptions): Dialer {
       if (!lease) return { outcome: 'follow_up_scheduled' };
       await locks.takeFollowUp(key);
     }
+    // stop() came while the lease was being taken (it waits for this): no run begins after it.
+    if (stopping.signal.aborted) {
+      await releaseQuietly(lease);
+      throw dialerStoppedError();
+    }
     const runId = randomUUID();
     const finished = track(runWhileHeld(tenantId, userId, lease, runId, cause));
     return { outcome: 'started', runId, finished };
@@ -1162,14 +1167,9 @@ export function createDialer(options: DialerOptions): Dialer {
           message: 'trigger needs a principal with a tenantId and a userId: runs are per user.',
         });
       }
-      if (stopping.signal.aborted) {
-        throw new CallTrackError({
-          message: 'The dialer is stopped.',
-          code: 'dialer_stopped',
-          status: 503,
-        });
-      }
-      return await start(parsed.data.tenantId, parsed.data.userId, 'trigger');
+      if (stopping.signal.aborted) throw dialerStoppedError();
+      // Tracked, so stop() waits for a trigger still taking its run lease.
+      return await track(start(parsed.data.tenantId, parsed.data.userId, 'trigger'));
     },
     handleCallEvent,
     reconcile,
@@ -1242,6 +1242,10 @@ function skippedEventId(runId: string, leadId: string): string {
   if (id.length <= 256) return id;
   return `dialer:${runId}:skipped-sha256:${createHash('sha256').update(leadId).digest('hex')}`;
 }
+
+/** What `trigger` answers once `stop()` was called (503: another process may take it). */
+const dialerStoppedError = (): CallTrackError =>
+  new CallTrackError({ message: 'The dialer is stopped.', code: 'dialer_stopped', status: 503 });
 
 /** A status `lookupCall` answered that ends the call. */
 const isEndedStatus = (status: unknown): status is CallStatus =>

@@ -203,7 +203,8 @@ export interface Dialer {
   /**
    * Starts a run over the user's pending leads (the seed's `leads:fetched`). While a run of the
    * user is active, in this process or another sharing the locks, it schedules one follow-up
-   * run instead. Needs `principal.userId`; rejects with `InvalidArgumentError` otherwise.
+   * run instead. Needs `principal.userId`; rejects with `InvalidArgumentError` otherwise, and
+   * with `dialer_stopped` (503) once `stop()` was called.
    */
   trigger(principal: Principal): Promise<TriggerResult>;
   /**
@@ -255,6 +256,10 @@ export interface Dialer {
    * published after that is applied (also when the dialer stops first; never rejects).
    */
   start(): Promise<void>;
-  /** Stops following, stops runs from claiming more leads, and waits for them to finish. */
+  /**
+   * Stops following, stops runs from claiming more leads, and waits for them to finish, and for
+   * triggers in flight: one that had not begun its run begins none and rejects, as every
+   * trigger after `stop()` does, with `dialer_stopped` (503). No run begins once it resolved.
+   */
   stop(): Promise<void>;
 }
