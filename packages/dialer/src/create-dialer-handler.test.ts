@@ -409,6 +409,17 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
       ],
       [{ leads: ['+14155550123'] }, 400, 'Lead 0: lead must be an object.'],
       [{ leads: 'all' }, 400, 'The body must be { "leads": [...] }.'],
+      // Beside the leads, for another user or tenant: not silently added as the caller's own.
+      [
+        { userId: 'user-2', leads: [{ leadId: 'a', phoneNumber: '+14155550123' }] },
+        400,
+        /"userId" is not a field of the body/,
+      ],
+      [
+        { leads: [{ leadId: 'a', phoneNumber: '+14155550123' }], tenantId: 'other' },
+        400,
+        /"tenantId" is not a field of the body/,
+      ],
       [[1], 400, 'The body must be { "leads": [...] }.'],
       ['{"leads": [', 400, 'The body is not valid JSON.'],
     ];

@@ -142,6 +142,15 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     if (body === null || typeof body !== 'object' || !Array.isArray(leads)) {
       throw new InvalidPayloadError({ message: 'The body must be { "leads": [...] }.' });
     }
+    for (const field of Object.keys(body)) {
+      // A `userId` or `tenantId` beside the leads would be ignored: the leads, added as the
+      // caller's own, would not be where the client meant them.
+      if (field !== 'leads') {
+        throw new InvalidPayloadError({
+          message: `${JSON.stringify(field.slice(0, 64))} is not a field of the body: it is { "leads": [...] }, and the tenant and the user come from your credentials.`,
+        });
+      }
+    }
     if (leads.length > maxLeads) {
       throw new InvalidPayloadError({ message: `At most ${maxLeads} leads per request.` });
     }
