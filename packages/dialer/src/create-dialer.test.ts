@@ -321,6 +321,43 @@ describe('createDialer', () => {
     }
   });
 
+  it('gives up on a dial whose adapter ignores its signal after placeCallTimeoutMs: unknown, never dialled again, and the run ends', async () => {
+    // An adapter over an SDK that takes no AbortSignal, whose request never comes back.
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      placeCall: (request) => {
+        dialled.push(request.to);
+        return new Promise(() => {});
+      },
+      terminateCall: async () => {},
+    };
+    const { store, dialer } = await setUp(
+      { accounts: [{ id: 'sdk', control, callsPerSecond: 1000 }], placeCallTimeoutMs: 200 },
+      [lead(1), lead(2)],
+    );
+    const ended = async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const held = new Promise<'held'>((resolve) => {
+        timer = setTimeout(() => resolve('held'), 5_000);
+      });
+      const result = await Promise.race([runToEnd(dialer), held]);
+      clearTimeout(timer);
+      return result;
+    };
+    // It held the run (and the user's run lease) for good: no run of the user ever again.
+    expect(await ended()).toMatchObject({ outcome: 'started' });
+    for (const leadId of ['lead-001', 'lead-002']) {
+      expect(await store.getLead(tenantId, leadId)).toMatchObject({ callStatus: 'unknown' });
+    }
+    expect((await store.listAttempts({ tenantId, limit: 10 })).map((a) => a.reason)).toEqual([
+      'ambiguous:timeout',
+      'ambiguous:timeout',
+    ]);
+    expect(await ended()).toMatchObject({ outcome: 'started' });
+    expect(dialled).toEqual([number(1), number(2)]);
+  });
+
   it('orphans a claim whose process died before the dial, for review; never redials it; a reviewer can release it', async () => {
     const { server, store, clock, dialer } = await setUp({ attemptLeaseMs: 60_000 }, [lead(1)]);
     // Another process claimed lead-001 and died.

@@ -315,14 +315,19 @@ export function createDialer(options: DialerOptions): Dialer {
     };
     let placed: Awaited<ReturnType<DialerAccount['control']['placeCall']>>;
     try {
-      placed = await account.control.placeCall({
-        tenantId: lead.tenantId,
-        to: lead.phoneNumber,
-        reference: attempt.attemptId,
-        signal: AbortSignal.timeout(placeCallTimeoutMs),
-        ...(account.from === undefined ? {} : { from: account.from }),
-        ...(context.agentNumber === undefined ? {} : { agentNumber: context.agentNumber }),
-      });
+      const timeout = AbortSignal.timeout(placeCallTimeoutMs);
+      placed = await answerWithin(
+        account.control.placeCall({
+          tenantId: lead.tenantId,
+          to: lead.phoneNumber,
+          reference: attempt.attemptId,
+          signal: timeout,
+          ...(account.from === undefined ? {} : { from: account.from }),
+          ...(context.agentNumber === undefined ? {} : { agentNumber: context.agentNumber }),
+        }),
+        timeout,
+        placeCallTimeoutMs,
+      );
     } catch (error) {
       const code = CallTrackError.isInstance(error) ? error.code : 'error';
       const message = error instanceof Error ? error.message.slice(0, 200) : String(error);
@@ -1241,6 +1246,38 @@ function skippedEventId(runId: string, leadId: string): string {
   const id = `dialer:${runId}:skipped:${leadId}`;
   if (id.length <= 256) return id;
   return `dialer:${runId}:skipped-sha256:${createHash('sha256').update(leadId).digest('hex')}`;
+}
+
+/**
+ * The adapter's answer to a dial, or, once `timeout` aborts first, a rejection (`timeout`, an
+ * ambiguous failure): an adapter that ignores its signal (over an SDK that takes none) whose
+ * request never comes back would hold the run, and the user's run lease, for good. An answer
+ * after that is dropped; the call's webhooks or `lookupCall` settle the attempt.
+ */
+function answerWithin<T>(answer: Promise<T>, timeout: AbortSignal, timeoutMs: number): Promise<T> {
+  answer.catch(() => {}); // An answer after the timeout is no one's to handle.
+  return new Promise<T>((resolve, reject) => {
+    const onTimeout = (): void =>
+      reject(
+        new CallTrackError({
+          message: `placeCall did not answer within ${timeoutMs} ms.`,
+          code: 'timeout',
+          status: 504,
+        }),
+      );
+    if (timeout.aborted) return onTimeout();
+    timeout.addEventListener('abort', onTimeout, { once: true });
+    answer.then(
+      (value) => {
+        timeout.removeEventListener('abort', onTimeout);
+        resolve(value);
+      },
+      (error: unknown) => {
+        timeout.removeEventListener('abort', onTimeout);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** What `trigger` answers once `stop()` was called (503: another process may take it). */

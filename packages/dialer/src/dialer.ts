@@ -90,7 +90,8 @@ export interface DialerOptions {
   leadLeaseMs?: number;
   /**
    * Abort a provider request after this long (an ambiguous failure): a dial, and a `lookupCall`
-   * (then the attempt is orphaned for review). Default 15 s.
+   * (then the attempt is orphaned for review). The dialer stops waiting then even when your
+   * adapter ignores its `signal`: the attempt is `unknown` (`ambiguous:timeout`). Default 15 s.
    */
   placeCallTimeoutMs?: number;
   /** How often `start()` runs the reconciler. Default 30 s. */
