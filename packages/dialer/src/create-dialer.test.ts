@@ -1189,6 +1189,20 @@ describe('createDialer', () => {
         callingWindow: { hours: { start: '21:00', end: '09:00' } },
       }),
     ).toThrow(/end must be after start/);
+    // A zone that does not exist would skip every lead without one, run after run, as
+    // invalid_time_zone: said when the dialer is made instead.
+    for (const defaultTimeZone of ['America/NewYork', 'EST5EDT/Nowhere', 42 as never]) {
+      expect(
+        () =>
+          createDialer({
+            store,
+            bus,
+            accounts: [{ id: 'a', control: { placeCall: async () => ({}) } as never }],
+            defaultTimeZone,
+          }),
+        defaultTimeZone,
+      ).toThrow(/defaultTimeZone/);
+    }
     expect(
       await dialer.handleCallEvent(callEvent('call.ended', 'CA-nobody', { status: 'busy' })),
     ).toBe('unlinked');

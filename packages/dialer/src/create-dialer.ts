@@ -50,6 +50,7 @@ import type {
 } from './lead-store';
 import { orphanExpiredAttempt } from './orphan-expired-attempts';
 import { pacingSchedule } from './pacing-schedule';
+import { isValidTimeZone } from './zoned-time';
 
 type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
 
@@ -1322,6 +1323,17 @@ function checkOptions(options: DialerOptions): void {
   if (!Array.isArray(options.accounts) || options.accounts.length === 0) {
     throw new InvalidArgumentError({
       message: 'createDialer needs { accounts }: at least one { id, control } provider account.',
+    });
+  }
+  // Wrong, it would skip every lead without a zone as invalid_time_zone, run after run.
+  const { defaultTimeZone } = options;
+  if (
+    defaultTimeZone !== undefined &&
+    (typeof defaultTimeZone !== 'string' ||
+      (defaultTimeZone !== '' && !isValidTimeZone(defaultTimeZone)))
+  ) {
+    throw new InvalidArgumentError({
+      message: `defaultTimeZone must be an IANA time zone (America/New_York), got ${JSON.stringify(defaultTimeZone)}.`,
     });
   }
   const ids = new Set<string>();

@@ -59,7 +59,10 @@ export interface DialerOptions {
   pacer?: CallPacer;
   /** Calling hours in each lead's time zone. Default 09:00–21:00 every day. */
   callingWindow?: CallingWindowOptions;
-  /** The zone of leads without one. Default none: such leads are skipped. */
+  /**
+   * The zone of leads without one (an IANA zone; one this runtime does not know is an
+   * `InvalidArgumentError` when the dialer is created). Default none: such leads are skipped.
+   */
   defaultTimeZone?: string;
   /** Numbers not to call, checked at dial time. */
   doNotCall?: DoNotCallList;
