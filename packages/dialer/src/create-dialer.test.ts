@@ -358,6 +358,27 @@ describe('createDialer', () => {
     expect(dialled).toEqual([number(1), number(2)]);
   });
 
+  it('takes the answer of an adapter that answers without a promise (plain JavaScript) as placed', async () => {
+    const control = {
+      provider: 'test',
+      placeCall: (request: { reference?: string }) => ({
+        provider: 'test',
+        callId: 'call-1',
+        reference: request.reference,
+      }),
+      terminateCall: async () => {},
+    } as unknown as CallControl;
+    const { store, dialer } = await setUp(
+      { accounts: [{ id: 'plain', control, callsPerSecond: 1000 }] },
+      [lead(1)],
+    );
+    await runToEnd(dialer);
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'placed',
+      callId: 'call-1',
+    });
+  });
+
   it('orphans a claim whose process died before the dial, for review; never redials it; a reviewer can release it', async () => {
     const { server, store, clock, dialer } = await setUp({ attemptLeaseMs: 60_000 }, [lead(1)]);
     // Another process claimed lead-001 and died.

@@ -1255,7 +1255,13 @@ function skippedEventId(runId: string, leadId: string): string {
  * request never comes back would hold the run, and the user's run lease, for good. An answer
  * after that is dropped; the call's webhooks or `lookupCall` settle the attempt.
  */
-function answerWithin<T>(answer: Promise<T>, timeout: AbortSignal, timeoutMs: number): Promise<T> {
+function answerWithin<T>(
+  placing: T | Promise<T>,
+  timeout: AbortSignal,
+  timeoutMs: number,
+): Promise<T> {
+  // An adapter of plain JavaScript may answer without a promise.
+  const answer = Promise.resolve(placing);
   answer.catch(() => {}); // An answer after the timeout is no one's to handle.
   return new Promise<T>((resolve, reject) => {
     const onTimeout = (): void =>
