@@ -443,5 +443,19 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
     const run = await api('/dialer/runs', { method: 'POST' });
     expect(run.status).toBe(202);
     expect(app.providerApi.countCalls()).toBe(0);
+    // A cap that is no count (Number(process.env.MAX_LEADS) with the variable unset is NaN)
+    // would bound neither the leads nor the bytes read: refused when the handler is made.
+    for (const maxLeadsPerRequest of [Number.NaN, 0, -5, 1.5, Number.POSITIVE_INFINITY, '500']) {
+      expect(
+        () =>
+          createDialerHandler({
+            dialer: app.dialer,
+            store: app.store,
+            authenticate: () => null,
+            maxLeadsPerRequest: maxLeadsPerRequest as number,
+          }),
+        String(maxLeadsPerRequest),
+      ).toThrow(/maxLeadsPerRequest/);
+    }
   });
 });

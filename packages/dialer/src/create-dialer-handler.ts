@@ -49,7 +49,7 @@ export interface CreateDialerHandlerOptions {
    * `allowedOrigins`. Reads (`GET`) are not checked. Default: every origin.
    */
   allowedOrigins?: readonly string[];
-  /** Most leads one `POST /dialer/leads` adds. Default 10,000. */
+  /** Most leads one `POST /dialer/leads` adds: a whole number from 1. Default 10,000. */
   maxLeadsPerRequest?: number;
   /**
    * Failures answered 5xx: unexpected errors (500) and a Redis or other backend that cannot take
@@ -116,6 +116,12 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
   const allowedOrigins = parseAllowedOrigins('createDialerHandler', options.allowedOrigins);
   const basePath = normalizeBasePath(options.basePath);
   const maxLeads = options.maxLeadsPerRequest ?? 10_000;
+  // NaN (a setting read from an unset variable) would bound neither the leads nor the bytes read.
+  if (!Number.isSafeInteger(maxLeads) || maxLeads < 1) {
+    throw new InvalidArgumentError({
+      message: `createDialerHandler: maxLeadsPerRequest must be a whole number from 1, got ${String(maxLeads)}.`,
+    });
+  }
   const maxBodyBytes = Math.max(64 * 1024, maxLeads * 512);
   const reportTo =
     options.onError ?? ((error: Error) => console.error('[calltrack/dialer]', error));
