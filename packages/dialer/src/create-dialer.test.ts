@@ -1210,6 +1210,34 @@ describe('createDialer', () => {
         callingWindow: { hours: { start: '21:00', end: '09:00' } },
       }),
     ).toThrow(/end must be after start/);
+    // A setting that is no number (NaN from an unset environment variable) turned its rule off
+    // quietly: NaN capped no attempts, held no gap between them, kept no lease.
+    const wrongNumbers: Partial<DialerOptions>[] = [
+      { maxAttempts: Number.NaN },
+      { maxAttempts: 0 },
+      { maxAttempts: 2.5 },
+      { minAttemptGapMs: Number.NaN },
+      { minAttemptGapMs: -1 },
+      { maxConcurrentCallsPerUser: 0 },
+      { maxConcurrentCallsPerUser: Number.NaN },
+      { runLeaseMs: Number.NaN },
+      { attemptLeaseMs: 0 },
+      { placeCallTimeoutMs: Number.POSITIVE_INFINITY },
+      { pageSize: 0 },
+      { reconcileIntervalMs: '30000' as never },
+    ];
+    for (const wrong of wrongNumbers) {
+      expect(
+        () =>
+          createDialer({
+            store,
+            bus,
+            accounts: [{ id: 'a', control: { placeCall: async () => ({}) } as never }],
+            ...wrong,
+          }),
+        JSON.stringify(wrong),
+      ).toThrow(new RegExp(Object.keys(wrong)[0]!));
+    }
     // A zone that does not exist would skip every lead without one, run after run, as
     // invalid_time_zone: said when the dialer is made instead.
     for (const defaultTimeZone of ['America/NewYork', 'EST5EDT/Nowhere', 42 as never]) {

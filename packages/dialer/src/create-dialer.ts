@@ -1331,6 +1331,41 @@ function checkOptions(options: DialerOptions): void {
       message: 'createDialer needs { accounts }: at least one { id, control } provider account.',
     });
   }
+  // A setting that is no number (NaN, read from an unset environment variable) would turn its
+  // rule off quietly: NaN caps no attempts, holds no gap, keeps no lease.
+  const checkNumber = (name: keyof DialerOptions, least: number, whole: boolean): void => {
+    const value = options[name];
+    if (value === undefined) return;
+    if (
+      typeof value !== 'number' ||
+      !(value >= least) ||
+      !Number.isFinite(value) ||
+      (whole && !Number.isInteger(value))
+    ) {
+      throw new InvalidArgumentError({
+        message: `${name} must be a ${whole ? 'whole number' : 'number'} from ${least}, got ${String(value)}.`,
+      });
+    }
+  };
+  for (const name of [
+    'liveCallMaxMs',
+    'attemptLeaseMs',
+    'unknownSettleMs',
+    'lookupPlacedAfterMs',
+    'runLeaseMs',
+    'leadLeaseMs',
+    'placeCallTimeoutMs',
+    'reconcileIntervalMs',
+  ] as const) {
+    checkNumber(name, 1, false);
+  }
+  checkNumber('minAttemptGapMs', 0, false);
+  checkNumber('maxAttempts', 1, true);
+  checkNumber('pageSize', 1, true);
+  // No cap at all is Infinity (fewer calls in flight than that, always).
+  if (options.maxConcurrentCallsPerUser !== Number.POSITIVE_INFINITY) {
+    checkNumber('maxConcurrentCallsPerUser', 1, true);
+  }
   // Wrong, it would skip every lead without a zone as invalid_time_zone, run after run.
   const { defaultTimeZone } = options;
   if (
