@@ -2,7 +2,9 @@ import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BusSubscription, EventBus } from '@calltrack/bus';
+import { createMemoryBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
+import { CallTrackError } from '@calltrack/core';
 import { attachCallTrack } from '@calltrack/socket.io';
 import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
 import { Server } from 'socket.io';
@@ -12,6 +14,7 @@ import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-di
 import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
 import { attachDialer, type DialerSocketHandle } from './attach-dialer';
 import { createDialer } from './create-dialer';
+import { createMemoryDialerLocks } from './create-memory-dialer-locks';
 import { createMemoryLeadStore } from './create-memory-lead-store';
 import type { LeadInput } from './lead';
 
@@ -402,6 +405,66 @@ describe('attachDialer: leads:fetched over Socket.IO, lifecycle events in the us
 });
 
 describe('attachDialer: a follow that keeps failing', () => {
+  it('reports a leads:fetched that failed on a backend that is down (a 5xx) to onError, as the HTTP route and attachCallTrack do', async () => {
+    const memory = createMemoryDialerLocks();
+    const outage = new CallTrackError({
+      message: 'Redis is unavailable (taking a lease).',
+      code: 'redis_unavailable',
+      status: 503,
+    });
+    const bus = createMemoryBus();
+    const dialer = createDialer({
+      store: createMemoryLeadStore(),
+      bus,
+      accounts: [
+        {
+          id: 'test',
+          control: {
+            provider: 'test',
+            placeCall: async () => ({ provider: 'test', callId: 'never', reference: '' }),
+            terminateCall: async () => {},
+          },
+        },
+      ],
+      // Redis refuses the run lease: the run cannot start.
+      locks: {
+        ...memory,
+        acquire: async () => {
+          throw outage;
+        },
+      },
+      logger: {},
+    });
+    const http = createServer();
+    const io = new Server(http, { transports: ['websocket'] });
+    const errors: unknown[] = [];
+    const handle = attachDialer(io, {
+      dialer,
+      authenticate: (handshake) => verifyTestJwt(handshake.auth.token),
+      onError: (error) => errors.push(error),
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const socket = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      auth: { token: await signTestJwt({ tenantId: demoTenant, userId: 'alice' }) },
+    });
+    closers.push(async () => {
+      socket.disconnect();
+      await handle.close();
+      await dialer.stop();
+      await bus.close();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    });
+    const ack = await socket.timeout(5_000).emitWithAck('leads:fetched', {});
+    expect(ack).toEqual({
+      ok: false,
+      error: { code: 'redis_unavailable', message: 'Redis is unavailable (taking a lease).' },
+    });
+    expect(errors).toEqual([outage]);
+  });
+
   it('restarts it after restartDelayMs without piling abort listeners on the connection’s signal', async () => {
     // The bus is down: every follow of the user fails at once and is restarted every 5 ms.
     const signals: AbortSignal[] = [];

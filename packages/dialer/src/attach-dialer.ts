@@ -37,8 +37,9 @@ export interface AttachDialerOptions {
    */
   allowedOrigins?: readonly string[];
   /**
-   * Unexpected errors (a failing follow, a throwing `authenticate`); a thrown value that is not an
-   * `Error` arrives wrapped in one (its `cause`). Default `console.error`.
+   * Unexpected errors (a failing follow, a throwing `authenticate`) and a `leads:fetched` that
+   * failed with a 5xx (a Redis that cannot take the run's lease: `redis_unavailable`); a thrown
+   * value that is not an `Error` arrives wrapped in one (its `cause`). Default `console.error`.
    */
   onError?: (error: Error) => void;
   /** Wait before following a user's updates again after the follow failed. Default 1,000 ms. */
@@ -262,7 +263,8 @@ export function attachDialer(io: AnyServer, options: AttachDialerOptions): Diale
                 : { ok: true, outcome: 'follow_up_scheduled' },
             ),
           (error: unknown) => {
-            if (!CallTrackError.isInstance(error)) onError(error);
+            // A backend that is down (a 5xx) is the operator's to know, as over HTTP.
+            if (!CallTrackError.isInstance(error) || error.status >= 500) onError(error);
             reply({
               ok: false,
               error: CallTrackError.isInstance(error)

@@ -87,6 +87,27 @@ describe('createCallingWindow', () => {
     ).toThrow(/end must be after start/);
   });
 
+  it('refuses a setting it does not know, which it would ignore: calls would go out when the rule meant none', () => {
+    // Each would have left the default 09:00–21:00 every day in force.
+    const mistaken: unknown[] = [
+      { start: '08:00', end: '20:00' }, // the hours, not under `hours`
+      { weekdays: { Sunday: null } }, // a capital
+      { weekdays: { sun: null } },
+      { weekdays: { saturday: { start: '10:00', end: '14:00', from: '10:00' } } },
+      { hours: { start: '09:00', end: '20:00', timeZone: 'America/New_York' } },
+      { weekday: { sunday: null } },
+    ];
+    for (const options of mistaken) {
+      expect(
+        () => createCallingWindow(options as Parameters<typeof createCallingWindow>[0]),
+        JSON.stringify(options),
+      ).toThrow(/callingWindow.* has no setting "\w+"/);
+    }
+    expect(() =>
+      createCallingWindow({ weekdays: { sunday: null, saturday: undefined } }),
+    ).not.toThrow();
+  });
+
   it('holds for any instant and zone: open exactly within the local hours; the next opening is open and a minute before it is not', () => {
     const zones = [
       'America/New_York',

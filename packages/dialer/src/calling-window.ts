@@ -22,7 +22,8 @@ export type Weekday =
 /**
  * When leads may be called, in each lead's own time zone. Default 09:00–21:00 every day (the
  * TCPA's limit is 08:00–21:00 at the called party's location; some states and countries are
- * stricter: set yours).
+ * stricter: set yours). A key it does not know (`weekdays: { Sunday: null }`) is refused with
+ * `InvalidArgumentError`, not ignored.
  */
 export interface CallingWindowOptions {
   /** The hours of any day not listed in `weekdays`. Default 09:00–21:00. */
@@ -63,8 +64,25 @@ function minutesOf(value: string, what: string): number {
   return minutes;
 }
 
+/**
+ * Refuses a key of `value` (an options object) that is not in `known`: ignored, a misspelt
+ * `weekdays.Sunday` or `{ start, end }` given without `hours` would leave calls going out when
+ * the rule meant none.
+ */
+function checkKeys(value: unknown, known: readonly string[], what: string): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError({
+        message: `${what} has no setting ${JSON.stringify(key)} (it takes ${known.join(', ')}).`,
+      });
+    }
+  }
+}
+
 function toMinutes(hours: CallingHours | null, what: string): Minutes {
   if (hours === null) return null;
+  checkKeys(hours, ['start', 'end'], what);
   const start = minutesOf(hours?.start, `${what}.start`);
   const end = minutesOf(hours?.end, `${what}.end`);
   if (end <= start) {
@@ -75,6 +93,8 @@ function toMinutes(hours: CallingHours | null, what: string): Minutes {
 
 /** Checks the options once and returns the window. */
 export function createCallingWindow(options: CallingWindowOptions = {}): CallingWindow {
+  checkKeys(options, ['hours', 'weekdays'], 'callingWindow');
+  checkKeys(options.weekdays, weekdayNames, 'callingWindow.weekdays');
   const fallback = toMinutes(
     options.hours ?? { start: '09:00', end: '21:00' },
     'callingWindow.hours',

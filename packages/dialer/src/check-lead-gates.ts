@@ -1,5 +1,6 @@
 import type { CallingWindow } from './calling-window';
 import type { DoNotCallList } from './do-not-call-list';
+import { isE164Number } from './is-e164-number';
 import type { Lead } from './lead';
 import type { SkipReason } from './skip-reason';
 import { isValidTimeZone } from './zoned-time';
@@ -21,8 +22,6 @@ export type GateDecision =
   | { pass: true }
   | { pass: false; reason: SkipReason; retryAt?: number; error?: unknown };
 
-const e164 = /^\+[1-9]\d{7,14}$/;
-
 /**
  * Runs the gates in order, at dial time: a dialable number and time zone, then the do-not-call
  * list and hook, then the calling window in the lead's zone, then the attempt cap and gap. The
@@ -33,7 +32,7 @@ export async function checkLeadGates(
   now: number,
   gates: LeadGates,
 ): Promise<GateDecision> {
-  if (typeof lead.phoneNumber !== 'string' || !e164.test(lead.phoneNumber)) {
+  if (!isE164Number(lead.phoneNumber)) {
     return { pass: false, reason: 'invalid_phone' };
   }
   // An empty zone (a row with `tz = ''`) is no zone: the default applies.

@@ -310,6 +310,16 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
       status: 400,
       body: { error: { message: '"tenantId" comes from your credentials, not the query.' } },
     });
+    // A parameter given twice is ambiguous (a proxy or a cache may read the first, the
+    // handler the last): refused, as the tracker's and the webhooks' APIs refuse it.
+    for (const query of ['limit=1&limit=500', 'after=a&after=twilio-1', 'after=&after=z']) {
+      expect(await api(`/dialer/leads?${query}`)).toMatchObject({
+        status: 400,
+        body: {
+          error: { code: 'invalid_argument', message: expect.stringMatching(/given twice/) },
+        },
+      });
+    }
     expect(await api('/dialer/leads/missing')).toMatchObject({ status: 404 });
     expect(await api('/dialer/runs/missing')).toMatchObject({ status: 404 });
   });
@@ -399,6 +409,17 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
       ],
       [{ leads: ['+14155550123'] }, 400, 'Lead 0: lead must be an object.'],
       [{ leads: 'all' }, 400, 'The body must be { "leads": [...] }.'],
+      // Beside the leads, for another user or tenant: not silently added as the caller's own.
+      [
+        { userId: 'user-2', leads: [{ leadId: 'a', phoneNumber: '+14155550123' }] },
+        400,
+        /"userId" is not a field of the body/,
+      ],
+      [
+        { leads: [{ leadId: 'a', phoneNumber: '+14155550123' }], tenantId: 'other' },
+        400,
+        /"tenantId" is not a field of the body/,
+      ],
       [[1], 400, 'The body must be { "leads": [...] }.'],
       ['{"leads": [', 400, 'The body is not valid JSON.'],
     ];
@@ -422,5 +443,19 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
     const run = await api('/dialer/runs', { method: 'POST' });
     expect(run.status).toBe(202);
     expect(app.providerApi.countCalls()).toBe(0);
+    // A cap that is no count (Number(process.env.MAX_LEADS) with the variable unset is NaN)
+    // would bound neither the leads nor the bytes read: refused when the handler is made.
+    for (const maxLeadsPerRequest of [Number.NaN, 0, -5, 1.5, Number.POSITIVE_INFINITY, '500']) {
+      expect(
+        () =>
+          createDialerHandler({
+            dialer: app.dialer,
+            store: app.store,
+            authenticate: () => null,
+            maxLeadsPerRequest: maxLeadsPerRequest as number,
+          }),
+        String(maxLeadsPerRequest),
+      ).toThrow(/maxLeadsPerRequest/);
+    }
   });
 });

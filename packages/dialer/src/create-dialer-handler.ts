@@ -49,7 +49,7 @@ export interface CreateDialerHandlerOptions {
    * `allowedOrigins`. Reads (`GET`) are not checked. Default: every origin.
    */
   allowedOrigins?: readonly string[];
-  /** Most leads one `POST /dialer/leads` adds. Default 10,000. */
+  /** Most leads one `POST /dialer/leads` adds: a whole number from 1. Default 10,000. */
   maxLeadsPerRequest?: number;
   /**
    * Failures answered 5xx: unexpected errors (500) and a Redis or other backend that cannot take
@@ -116,6 +116,12 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
   const allowedOrigins = parseAllowedOrigins('createDialerHandler', options.allowedOrigins);
   const basePath = normalizeBasePath(options.basePath);
   const maxLeads = options.maxLeadsPerRequest ?? 10_000;
+  // NaN (a setting read from an unset variable) would bound neither the leads nor the bytes read.
+  if (!Number.isSafeInteger(maxLeads) || maxLeads < 1) {
+    throw new InvalidArgumentError({
+      message: `createDialerHandler: maxLeadsPerRequest must be a whole number from 1, got ${String(maxLeads)}.`,
+    });
+  }
   const maxBodyBytes = Math.max(64 * 1024, maxLeads * 512);
   const reportTo =
     options.onError ?? ((error: Error) => console.error('[calltrack/dialer]', error));
@@ -141,6 +147,15 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     const leads = (body as { leads?: unknown } | null)?.leads;
     if (body === null || typeof body !== 'object' || !Array.isArray(leads)) {
       throw new InvalidPayloadError({ message: 'The body must be { "leads": [...] }.' });
+    }
+    for (const field of Object.keys(body)) {
+      // A `userId` or `tenantId` beside the leads would be ignored: the leads, added as the
+      // caller's own, would not be where the client meant them.
+      if (field !== 'leads') {
+        throw new InvalidPayloadError({
+          message: `${JSON.stringify(field.slice(0, 64))} is not a field of the body: it is { "leads": [...] }, and the tenant and the user come from your credentials.`,
+        });
+      }
     }
     if (leads.length > maxLeads) {
       throw new InvalidPayloadError({ message: `At most ${maxLeads} leads per request.` });
@@ -313,7 +328,10 @@ function matchRoute(pathname: string, basePath: string): Route | undefined {
   return { name: collection === 'leads' ? 'lead' : 'run', id };
 }
 
-/** The query's known parameters; an unknown one (a `tenantId`…) is refused, not ignored. */
+/**
+ * The query's known parameters, each once; an unknown one (a `tenantId`…) or one given twice is
+ * refused, not ignored.
+ */
 function readQuery(params: URLSearchParams, known: readonly string[]): Record<string, string> {
   const query: Record<string, string> = {};
   for (const [name, value] of params) {
@@ -325,6 +343,8 @@ function readQuery(params: URLSearchParams, known: readonly string[]): Record<st
             : `Unknown query parameter "${name}".`,
       });
     }
+    // Ambiguous: a proxy or a cache in front may read the first, this the last.
+    if (name in query) throw new InvalidArgumentError({ message: `"${name}" was given twice.` });
     if (value.length > 256) {
       throw new InvalidArgumentError({ message: `"${name}" is longer than 256 characters.` });
     }

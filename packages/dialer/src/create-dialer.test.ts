@@ -321,6 +321,64 @@ describe('createDialer', () => {
     }
   });
 
+  it('gives up on a dial whose adapter ignores its signal after placeCallTimeoutMs: unknown, never dialled again, and the run ends', async () => {
+    // An adapter over an SDK that takes no AbortSignal, whose request never comes back.
+    const dialled: string[] = [];
+    const control: CallControl = {
+      provider: 'test',
+      placeCall: (request) => {
+        dialled.push(request.to);
+        return new Promise(() => {});
+      },
+      terminateCall: async () => {},
+    };
+    const { store, dialer } = await setUp(
+      { accounts: [{ id: 'sdk', control, callsPerSecond: 1000 }], placeCallTimeoutMs: 200 },
+      [lead(1), lead(2)],
+    );
+    const ended = async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const held = new Promise<'held'>((resolve) => {
+        timer = setTimeout(() => resolve('held'), 5_000);
+      });
+      const result = await Promise.race([runToEnd(dialer), held]);
+      clearTimeout(timer);
+      return result;
+    };
+    // It held the run (and the user's run lease) for good: no run of the user ever again.
+    expect(await ended()).toMatchObject({ outcome: 'started' });
+    for (const leadId of ['lead-001', 'lead-002']) {
+      expect(await store.getLead(tenantId, leadId)).toMatchObject({ callStatus: 'unknown' });
+    }
+    expect((await store.listAttempts({ tenantId, limit: 10 })).map((a) => a.reason)).toEqual([
+      'ambiguous:timeout',
+      'ambiguous:timeout',
+    ]);
+    expect(await ended()).toMatchObject({ outcome: 'started' });
+    expect(dialled).toEqual([number(1), number(2)]);
+  });
+
+  it('takes the answer of an adapter that answers without a promise (plain JavaScript) as placed', async () => {
+    const control = {
+      provider: 'test',
+      placeCall: (request: { reference?: string }) => ({
+        provider: 'test',
+        callId: 'call-1',
+        reference: request.reference,
+      }),
+      terminateCall: async () => {},
+    } as unknown as CallControl;
+    const { store, dialer } = await setUp(
+      { accounts: [{ id: 'plain', control, callsPerSecond: 1000 }] },
+      [lead(1)],
+    );
+    await runToEnd(dialer);
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'placed',
+      callId: 'call-1',
+    });
+  });
+
   it('orphans a claim whose process died before the dial, for review; never redials it; a reviewer can release it', async () => {
     const { server, store, clock, dialer } = await setUp({ attemptLeaseMs: 60_000 }, [lead(1)]);
     // Another process claimed lead-001 and died.
@@ -998,6 +1056,46 @@ describe('createDialer', () => {
     }
   });
 
+  it('begins no run after stop() resolved: a trigger still taking its run lease waits for stop, and is refused (503)', async () => {
+    const memory = createMemoryDialerLocks();
+    // The run lease is slow to come (a Redis round trip under load): stop() comes meanwhile.
+    let letAcquire: () => void = () => {};
+    const acquiring = new Promise<void>((resolve) => {
+      letAcquire = resolve;
+    });
+    const asked: string[] = [];
+    const locks: DialerLocks = {
+      ...memory,
+      acquire: async (key, ttl) => {
+        if (key.startsWith('["run"')) {
+          asked.push(key);
+          await acquiring;
+        }
+        return memory.acquire(key, ttl);
+      },
+    };
+    const { server, events, dialer } = await setUp({ locks }, [lead(1)]);
+    const triggered = dialer.trigger(principal);
+    triggered.catch(() => {});
+    while (asked.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    let stopped = false;
+    const stopping = dialer.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // stop() waits for the trigger in flight, which then starts nothing.
+    expect(stopped).toBe(false);
+    letAcquire();
+    await stopping;
+    await expect(triggered).rejects.toMatchObject({ code: 'dialer_stopped', status: 503 });
+    const outcome = await triggered.catch(() => undefined);
+    if (outcome?.outcome === 'started') await outcome.finished;
+    expect(events.map((event) => event.type)).toEqual([]);
+    expect(server.calls).toHaveLength(0);
+    // The lease it took is given back, not left to expire.
+    expect(await memory.acquire('["run","acme","user-1"]', 1_000)).toBeDefined();
+  });
+
   it('stops claiming when the run lease cannot be renewed', async () => {
     const memory = createMemoryDialerLocks();
     let renewals = 0;
@@ -1112,6 +1210,48 @@ describe('createDialer', () => {
         callingWindow: { hours: { start: '21:00', end: '09:00' } },
       }),
     ).toThrow(/end must be after start/);
+    // A setting that is no number (NaN from an unset environment variable) turned its rule off
+    // quietly: NaN capped no attempts, held no gap between them, kept no lease.
+    const wrongNumbers: Partial<DialerOptions>[] = [
+      { maxAttempts: Number.NaN },
+      { maxAttempts: 0 },
+      { maxAttempts: 2.5 },
+      { minAttemptGapMs: Number.NaN },
+      { minAttemptGapMs: -1 },
+      { maxConcurrentCallsPerUser: 0 },
+      { maxConcurrentCallsPerUser: Number.NaN },
+      { runLeaseMs: Number.NaN },
+      { attemptLeaseMs: 0 },
+      { placeCallTimeoutMs: Number.POSITIVE_INFINITY },
+      { pageSize: 0 },
+      { reconcileIntervalMs: '30000' as never },
+    ];
+    for (const wrong of wrongNumbers) {
+      expect(
+        () =>
+          createDialer({
+            store,
+            bus,
+            accounts: [{ id: 'a', control: { placeCall: async () => ({}) } as never }],
+            ...wrong,
+          }),
+        JSON.stringify(wrong),
+      ).toThrow(new RegExp(Object.keys(wrong)[0]!));
+    }
+    // A zone that does not exist would skip every lead without one, run after run, as
+    // invalid_time_zone: said when the dialer is made instead.
+    for (const defaultTimeZone of ['America/NewYork', 'EST5EDT/Nowhere', 42 as never]) {
+      expect(
+        () =>
+          createDialer({
+            store,
+            bus,
+            accounts: [{ id: 'a', control: { placeCall: async () => ({}) } as never }],
+            defaultTimeZone,
+          }),
+        defaultTimeZone,
+      ).toThrow(/defaultTimeZone/);
+    }
     expect(
       await dialer.handleCallEvent(callEvent('call.ended', 'CA-nobody', { status: 'busy' })),
     ).toBe('unlinked');

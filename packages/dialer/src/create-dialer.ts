@@ -50,6 +50,7 @@ import type {
 } from './lead-store';
 import { orphanExpiredAttempt } from './orphan-expired-attempts';
 import { pacingSchedule } from './pacing-schedule';
+import { isValidTimeZone } from './zoned-time';
 
 type Counts = Pick<RunSummary, 'placed' | 'skipped' | 'refused' | 'unknown' | 'notClaimed'>;
 
@@ -315,14 +316,19 @@ export function createDialer(options: DialerOptions): Dialer {
     };
     let placed: Awaited<ReturnType<DialerAccount['control']['placeCall']>>;
     try {
-      placed = await account.control.placeCall({
-        tenantId: lead.tenantId,
-        to: lead.phoneNumber,
-        reference: attempt.attemptId,
-        signal: AbortSignal.timeout(placeCallTimeoutMs),
-        ...(account.from === undefined ? {} : { from: account.from }),
-        ...(context.agentNumber === undefined ? {} : { agentNumber: context.agentNumber }),
-      });
+      const timeout = AbortSignal.timeout(placeCallTimeoutMs);
+      placed = await answerWithin(
+        account.control.placeCall({
+          tenantId: lead.tenantId,
+          to: lead.phoneNumber,
+          reference: attempt.attemptId,
+          signal: timeout,
+          ...(account.from === undefined ? {} : { from: account.from }),
+          ...(context.agentNumber === undefined ? {} : { agentNumber: context.agentNumber }),
+        }),
+        timeout,
+        placeCallTimeoutMs,
+      );
     } catch (error) {
       const code = CallTrackError.isInstance(error) ? error.code : 'error';
       const message = error instanceof Error ? error.message.slice(0, 200) : String(error);
@@ -736,6 +742,11 @@ export function createDialer(options: DialerOptions): Dialer {
       lease = await locks.acquire(key, runLeaseMs);
       if (!lease) return { outcome: 'follow_up_scheduled' };
       await locks.takeFollowUp(key);
+    }
+    // stop() came while the lease was being taken (it waits for this): no run begins after it.
+    if (stopping.signal.aborted) {
+      await releaseQuietly(lease);
+      throw dialerStoppedError();
     }
     const runId = randomUUID();
     const finished = track(runWhileHeld(tenantId, userId, lease, runId, cause));
@@ -1162,14 +1173,9 @@ export function createDialer(options: DialerOptions): Dialer {
           message: 'trigger needs a principal with a tenantId and a userId: runs are per user.',
         });
       }
-      if (stopping.signal.aborted) {
-        throw new CallTrackError({
-          message: 'The dialer is stopped.',
-          code: 'dialer_stopped',
-          status: 503,
-        });
-      }
-      return await start(parsed.data.tenantId, parsed.data.userId, 'trigger');
+      if (stopping.signal.aborted) throw dialerStoppedError();
+      // Tracked, so stop() waits for a trigger still taking its run lease.
+      return await track(start(parsed.data.tenantId, parsed.data.userId, 'trigger'));
     },
     handleCallEvent,
     reconcile,
@@ -1243,6 +1249,48 @@ function skippedEventId(runId: string, leadId: string): string {
   return `dialer:${runId}:skipped-sha256:${createHash('sha256').update(leadId).digest('hex')}`;
 }
 
+/**
+ * The adapter's answer to a dial, or, once `timeout` aborts first, a rejection (`timeout`, an
+ * ambiguous failure): an adapter that ignores its signal (over an SDK that takes none) whose
+ * request never comes back would hold the run, and the user's run lease, for good. An answer
+ * after that is dropped; the call's webhooks or `lookupCall` settle the attempt.
+ */
+function answerWithin<T>(
+  placing: T | Promise<T>,
+  timeout: AbortSignal,
+  timeoutMs: number,
+): Promise<T> {
+  // An adapter of plain JavaScript may answer without a promise.
+  const answer = Promise.resolve(placing);
+  answer.catch(() => {}); // An answer after the timeout is no one's to handle.
+  return new Promise<T>((resolve, reject) => {
+    const onTimeout = (): void =>
+      reject(
+        new CallTrackError({
+          message: `placeCall did not answer within ${timeoutMs} ms.`,
+          code: 'timeout',
+          status: 504,
+        }),
+      );
+    if (timeout.aborted) return onTimeout();
+    timeout.addEventListener('abort', onTimeout, { once: true });
+    answer.then(
+      (value) => {
+        timeout.removeEventListener('abort', onTimeout);
+        resolve(value);
+      },
+      (error: unknown) => {
+        timeout.removeEventListener('abort', onTimeout);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** What `trigger` answers once `stop()` was called (503: another process may take it). */
+const dialerStoppedError = (): CallTrackError =>
+  new CallTrackError({ message: 'The dialer is stopped.', code: 'dialer_stopped', status: 503 });
+
 /** A status `lookupCall` answered that ends the call. */
 const isEndedStatus = (status: unknown): status is CallStatus =>
   typeof status === 'string' && isTerminalStatus(status as CallStatus);
@@ -1281,6 +1329,52 @@ function checkOptions(options: DialerOptions): void {
   if (!Array.isArray(options.accounts) || options.accounts.length === 0) {
     throw new InvalidArgumentError({
       message: 'createDialer needs { accounts }: at least one { id, control } provider account.',
+    });
+  }
+  // A setting that is no number (NaN, read from an unset environment variable) would turn its
+  // rule off quietly: NaN caps no attempts, holds no gap, keeps no lease.
+  const checkNumber = (name: keyof DialerOptions, least: number, whole: boolean): void => {
+    const value = options[name];
+    if (value === undefined) return;
+    if (
+      typeof value !== 'number' ||
+      !(value >= least) ||
+      !Number.isFinite(value) ||
+      (whole && !Number.isInteger(value))
+    ) {
+      throw new InvalidArgumentError({
+        message: `${name} must be a ${whole ? 'whole number' : 'number'} from ${least}, got ${String(value)}.`,
+      });
+    }
+  };
+  for (const name of [
+    'liveCallMaxMs',
+    'attemptLeaseMs',
+    'unknownSettleMs',
+    'lookupPlacedAfterMs',
+    'runLeaseMs',
+    'leadLeaseMs',
+    'placeCallTimeoutMs',
+    'reconcileIntervalMs',
+  ] as const) {
+    checkNumber(name, 1, false);
+  }
+  checkNumber('minAttemptGapMs', 0, false);
+  checkNumber('maxAttempts', 1, true);
+  checkNumber('pageSize', 1, true);
+  // No cap at all is Infinity (fewer calls in flight than that, always).
+  if (options.maxConcurrentCallsPerUser !== Number.POSITIVE_INFINITY) {
+    checkNumber('maxConcurrentCallsPerUser', 1, true);
+  }
+  // Wrong, it would skip every lead without a zone as invalid_time_zone, run after run.
+  const { defaultTimeZone } = options;
+  if (
+    defaultTimeZone !== undefined &&
+    (typeof defaultTimeZone !== 'string' ||
+      (defaultTimeZone !== '' && !isValidTimeZone(defaultTimeZone)))
+  ) {
+    throw new InvalidArgumentError({
+      message: `defaultTimeZone must be an IANA time zone (America/New_York), got ${JSON.stringify(defaultTimeZone)}.`,
     });
   }
   const ids = new Set<string>();

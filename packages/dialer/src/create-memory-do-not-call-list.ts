@@ -1,3 +1,4 @@
+import { checkDoNotCallNumbers } from './check-do-not-call-numbers';
 import type { DoNotCallList } from './do-not-call-list';
 
 /** A do-not-call list in this process's memory. */
@@ -8,6 +9,7 @@ export function createMemoryDoNotCallList(): DoNotCallList {
       return numbers.get(tenantId)?.has(phoneNumber) === true;
     },
     async add(tenantId, phoneNumbers) {
+      checkDoNotCallNumbers(phoneNumbers);
       const set = numbers.get(tenantId) ?? new Set();
       for (const number of phoneNumbers) set.add(number);
       numbers.set(tenantId, set);

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { createMemoryBus } from '@calltrack/bus';
 import { createRedisBus } from '@calltrack/bus/redis';
 import { type CallEvent, InvalidArgumentError } from '@calltrack/core';
@@ -8,8 +9,12 @@ import {
   connectTestRedis,
   deleteKeys,
   dropTables,
+  killAndWait,
+  spawnTypeScript,
+  testPostgresUrl,
   uniquePrefix,
   uniqueTableName,
+  waitForExit,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createReconcilingDialer } from './__tests__/create-reconciling-dialer';
@@ -1636,5 +1641,25 @@ describe.skipIf(!pool)('createPostgresLeadStore writes over many leads at once',
       { status: 'fulfilled', value: { added: 0, existing: 2, conflicts: [] } },
     ]);
     expect(listed).toBe(3);
+  });
+});
+
+describe.skipIf(!pool)('createPostgresLeadStore when PostgreSQL drops its connection', () => {
+  it('survives a connection dropped during a fenced write (a restart, a failover, pg_terminate_backend): the write rejects, the process lives on', async () => {
+    const table = uniqueTableName('dropped');
+    const lines: string[] = [];
+    const child = spawnTypeScript(
+      fileURLToPath(new URL('./__tests__/postgres-connection-dropped.ts', import.meta.url)),
+      { args: [testPostgresUrl, table], onLine: (line) => lines.push(line) },
+    );
+    try {
+      const code = await waitForExit(child);
+      // It was: the checked-out client's 'error' event, heard by no one, ended the process.
+      expect(lines).toEqual([expect.stringMatching(/^rejected /), 'alive']);
+      expect(code).toBe(0);
+    } finally {
+      await killAndWait(child);
+      await dropTables(pool!, [table, `${table}_attempts`]);
+    }
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CallStatus } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
 import { applyAttemptUpdate } from './apply-attempt-update';
+import { checkOutPostgresClient } from './check-out-postgres-client';
 import { InvalidLeadError } from './errors/invalid-lead-error';
 import { fitsPostgresType, postgresSpelling } from './fits-postgres-type';
 import type { Lead, LeadCallStatus } from './lead';
@@ -385,7 +386,7 @@ ORDER BY decided.position`;
       // One transaction over the batches: a batch your table refuses adds nothing at all. The
       // leads go in key order, across the batches too (see `sortByLeadKey`).
       const inOrder = sortByLeadKey(parsed);
-      const client = await pool.connect();
+      const client = await checkOutPostgresClient(pool);
       let start = 0;
       try {
         await client.query('BEGIN');
@@ -593,7 +594,7 @@ ORDER BY decided.position`;
       ) {
         return applyAttemptUpdate(undefined, undefined, update);
       }
-      const client = await pool.connect();
+      const client = await checkOutPostgresClient(pool);
       try {
         await client.query('BEGIN');
         const leadRows = (await client.query(lockLead([update.tenantId, update.leadId]))).rows;
@@ -756,7 +757,7 @@ ORDER BY decided.position`;
           ? attempt
           : undefined,
       );
-      const client = await pool.connect();
+      const client = await checkOutPostgresClient(pool);
       try {
         await client.query('BEGIN');
         await client.query(

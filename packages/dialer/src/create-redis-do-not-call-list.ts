@@ -1,6 +1,7 @@
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
 import { catchRedisStoreErrors } from '@calltrack/core/internal';
 import type { Cluster, Redis } from 'ioredis';
+import { checkDoNotCallNumbers } from './check-do-not-call-numbers';
 import type { DoNotCallList } from './do-not-call-list';
 
 /** Options of {@link createRedisDoNotCallList}. */
@@ -31,6 +32,7 @@ export function createRedisDoNotCallList(options: RedisDoNotCallListOptions): Do
       return (await redis.sismember(keyOf(tenantId), phoneNumber)) === 1;
     },
     async add(tenantId, phoneNumbers) {
+      checkDoNotCallNumbers(phoneNumbers);
       if (phoneNumbers.length > 0) await redis.sadd(keyOf(tenantId), ...phoneNumbers);
     },
     async remove(tenantId, phoneNumbers) {

@@ -85,29 +85,42 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     return `${prefix}:{${tenantId}}:`;
   };
 
-  /** A page of the leads a per-user index (sorted by lead id) lists after `afterLeadId`. */
+  /**
+   * A page of the user's leads a per-user index (sorted by lead id) lists after `afterLeadId`,
+   * that `keep` takes. An index can name leads that are no longer the user's (deleted behind the
+   * store's back, or deleted and loaded again for another user): those are passed over and the
+   * index read on, so a page is short only at its end (the dialer and the leads page stop there)
+   * and never holds another user's lead.
+   */
   const readLeadPage = async (
     base: string,
     index: string,
     afterLeadId: string | undefined,
     limit: number,
+    keep: (lead: Lead) => boolean,
   ): Promise<Lead[]> => {
-    const leadIds = await redis.zrangebylex(
-      `${base}${index}`,
-      afterLeadId === undefined ? '-' : `(${afterLeadId}`,
-      '+',
-      'LIMIT',
-      0,
-      limit,
-    );
-    if (leadIds.length === 0) return [];
-    const pipeline = redis.pipeline();
-    for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
     const leads: Lead[] = [];
-    for (const [error, record] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      const lead = decodeLead(record as Record<string, string>);
-      if (lead !== undefined) leads.push(lead);
+    let after = afterLeadId;
+    while (leads.length < limit) {
+      const wanted = limit - leads.length;
+      const leadIds = await redis.zrangebylex(
+        `${base}${index}`,
+        after === undefined ? '-' : `(${after}`,
+        '+',
+        'LIMIT',
+        0,
+        wanted,
+      );
+      if (leadIds.length === 0) break;
+      const pipeline = redis.pipeline();
+      for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
+      for (const [error, record] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        const lead = decodeLead(record as Record<string, string>);
+        if (lead !== undefined && keep(lead)) leads.push(lead);
+      }
+      if (leadIds.length < wanted) break;
+      after = leadIds.at(-1);
     }
     return leads;
   };
@@ -173,12 +186,23 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     },
 
     async listPendingLeads({ tenantId, userId, afterLeadId, limit }) {
-      const leads = await readLeadPage(baseOf(tenantId), `pending:${userId}`, afterLeadId, limit);
-      return leads.filter((lead) => lead.callStatus === 'pending' && !lead.hasBeenCalled);
+      return readLeadPage(
+        baseOf(tenantId),
+        `pending:${userId}`,
+        afterLeadId,
+        limit,
+        (lead) => lead.userId === userId && lead.callStatus === 'pending' && !lead.hasBeenCalled,
+      );
     },
 
     async listLeads({ tenantId, userId, afterLeadId, limit }) {
-      return readLeadPage(baseOf(tenantId), `leads:${userId}`, afterLeadId, limit);
+      return readLeadPage(
+        baseOf(tenantId),
+        `leads:${userId}`,
+        afterLeadId,
+        limit,
+        (lead) => lead.userId === userId,
+      );
     },
 
     async claimLeads(request) {

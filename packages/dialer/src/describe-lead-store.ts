@@ -909,6 +909,49 @@ export function describeLeadStore(test: ConformanceTestApi, options: LeadStoreSu
             callId: undefined,
           });
         });
+
+        it('pages past deleted leads with full pages (a short page is the end), and lists a lead added again for another user as theirs alone', async () => {
+          const setup = await setUp(5);
+          const { store, tenantId } = setup;
+          // Deleted behind its back: the first lead, and one in the middle of the second page.
+          await removeLead(store, tenantId, 'lead-0000');
+          await removeLead(store, tenantId, 'lead-0003');
+          // The CRM gave lead-0001 to bob: deleted, then loaded again as his.
+          await removeLead(store, tenantId, 'lead-0001');
+          assertEqual(await store.addLeads([lead(tenantId, 'lead-0001', { userId: 'bob' })]), {
+            added: 1,
+            existing: 0,
+            conflicts: [],
+          });
+          // The dialer and the leads page stop at a page shorter than the limit: every page
+          // before the last is full, and each lead of the user comes once.
+          for (const list of ['listPendingLeads', 'listLeads'] as const) {
+            const pages: string[][] = [];
+            let afterLeadId: string | undefined;
+            for (;;) {
+              const page = await store[list]({
+                tenantId,
+                userId: 'user-1',
+                limit: 1,
+                ...(afterLeadId === undefined ? {} : { afterLeadId }),
+              });
+              pages.push(page.map((found) => found.leadId));
+              if (page.length < 1) break;
+              afterLeadId = page.at(-1)!.leadId;
+            }
+            assertEqual(pages, [['lead-0002'], ['lead-0004'], []], `${list} pages`);
+            for (const found of await store[list]({ tenantId, userId: 'user-1', limit: 10 })) {
+              assert.equal(found.userId, 'user-1', `${list}: ${found.leadId} is not user-1's`);
+            }
+            assertEqual(
+              (await store[list]({ tenantId, userId: 'bob', limit: 10 })).map(
+                (found) => found.leadId,
+              ),
+              ['lead-0001'],
+              `${list} of bob`,
+            );
+          }
+        });
       });
     }
 

@@ -59,7 +59,10 @@ export interface DialerOptions {
   pacer?: CallPacer;
   /** Calling hours in each lead's time zone. Default 09:00–21:00 every day. */
   callingWindow?: CallingWindowOptions;
-  /** The zone of leads without one. Default none: such leads are skipped. */
+  /**
+   * The zone of leads without one (an IANA zone; one this runtime does not know is an
+   * `InvalidArgumentError` when the dialer is created). Default none: such leads are skipped.
+   */
   defaultTimeZone?: string;
   /** Numbers not to call, checked at dial time. */
   doNotCall?: DoNotCallList;
@@ -90,7 +93,8 @@ export interface DialerOptions {
   leadLeaseMs?: number;
   /**
    * Abort a provider request after this long (an ambiguous failure): a dial, and a `lookupCall`
-   * (then the attempt is orphaned for review). Default 15 s.
+   * (then the attempt is orphaned for review). The dialer stops waiting then even when your
+   * adapter ignores its `signal`: the attempt is `unknown` (`ambiguous:timeout`). Default 15 s.
    */
   placeCallTimeoutMs?: number;
   /** How often `start()` runs the reconciler. Default 30 s. */
@@ -203,7 +207,8 @@ export interface Dialer {
   /**
    * Starts a run over the user's pending leads (the seed's `leads:fetched`). While a run of the
    * user is active, in this process or another sharing the locks, it schedules one follow-up
-   * run instead. Needs `principal.userId`; rejects with `InvalidArgumentError` otherwise.
+   * run instead. Needs `principal.userId`; rejects with `InvalidArgumentError` otherwise, and
+   * with `dialer_stopped` (503) once `stop()` was called.
    */
   trigger(principal: Principal): Promise<TriggerResult>;
   /**
@@ -255,6 +260,10 @@ export interface Dialer {
    * published after that is applied (also when the dialer stops first; never rejects).
    */
   start(): Promise<void>;
-  /** Stops following, stops runs from claiming more leads, and waits for them to finish. */
+  /**
+   * Stops following, stops runs from claiming more leads, and waits for them to finish, and for
+   * triggers in flight: one that had not begun its run begins none and rejects, as every
+   * trigger after `stop()` does, with `dialer_stopped` (503). No run begins once it resolved.
+   */
   stop(): Promise<void>;
 }

@@ -26,7 +26,7 @@ export interface ListPendingLeadsQuery {
   userId: string;
   /** Only leads whose id sorts after this one (the store's order): for paging. */
   afterLeadId?: string;
-  /** At most this many. */
+  /** At most this many; fewer only when no more are left (paging stops at a short page). */
   limit: number;
 }
 
@@ -36,7 +36,7 @@ export interface ListLeadsQuery {
   userId: string;
   /** Only leads whose id sorts after this one (the store's order): for paging. */
   afterLeadId?: string;
-  /** At most this many. */
+  /** At most this many; fewer only when no more are left (paging stops at a short page). */
   limit: number;
 }
 
