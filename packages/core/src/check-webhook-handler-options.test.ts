@@ -24,6 +24,7 @@ describe('checkWebhookHandlerOptions', () => {
         allowIp: ['100.20.5.228'],
         maxBodyBytes: 1024,
         includeRaw: true,
+        clock: { now: () => 0 },
         rateLimit: { perClientAddress: { consume: async () => ({}) } },
       }),
     ).not.toThrow();
@@ -40,6 +41,8 @@ describe('checkWebhookHandlerOptions', () => {
     ['a bad allowIp', { ...valid, allowIp: '1.2.3.4' }, 'allowIp must be'],
     ['a bad maxBodyBytes', { ...valid, maxBodyBytes: 0 }, 'maxBodyBytes must be'],
     ['a bad includeRaw', { ...valid, includeRaw: 'yes' }, 'includeRaw must be'],
+    // Otherwise every webhook answers 500 (`clock.now is not a function`) until a restart.
+    ['a clock without now()', { ...valid, clock: Date.now }, 'clock must have a now() method'],
     [
       'a limiter without consume',
       { ...valid, rateLimit: { perTenant: {} } },

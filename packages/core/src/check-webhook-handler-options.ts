@@ -13,7 +13,7 @@ export interface WebhookSecretOption {
  * missing secret or a misspelled option fails at startup with an `InvalidArgumentError` naming it
  * instead of answering 403 forever: the secret (a non-empty string, a non-empty list of them, or a
  * lookup function), `sink.publish`, `resolveTenant`, and, when given, `onError`, `allowIp`,
- * `maxBodyBytes`, `includeRaw` and `rateLimit`. Messages start with `createdBy`.
+ * `maxBodyBytes`, `includeRaw`, `clock` and `rateLimit`. Messages start with `createdBy`.
  */
 export function checkWebhookHandlerOptions(
   createdBy: string,
@@ -66,6 +66,10 @@ export function checkWebhookHandlerOptions(
   }
   if (record.includeRaw !== undefined && typeof record.includeRaw !== 'boolean') {
     fail('includeRaw must be a boolean.');
+  }
+  const clock = record.clock as { now?: unknown } | null | undefined;
+  if (clock !== undefined && typeof clock?.now !== 'function') {
+    fail('clock must have a now() method.');
   }
   const { rateLimit } = record;
   if (rateLimit !== undefined) {

@@ -911,6 +911,8 @@ describe('createTwilioWebhookHandler: one shape with the other providers', () =>
       { authToken, sink: undefined, resolveTenant },
       { authToken, sink, resolveTenant: undefined },
       { authToken, sink, resolveTenant, onError: 'console' },
+      // Not a 500 on every webhook (`clock.now is not a function`).
+      { authToken, sink, resolveTenant, clock: Date.now },
       undefined,
     ]) {
       expect(() => createTwilioWebhookHandler(options as never)).toThrow(
