@@ -278,6 +278,31 @@ describe('toNodeHandler', () => {
     }
   });
 
+  it('takes protocol with or without its colon, and refuses one or a host no URL is made of when created', async () => {
+    // `https` is how Express spells req.protocol; it made `https//api.example.com/a`, which no
+    // Request (and no webhook handler's URL) parses: every request answered 500.
+    const configured = await listen(
+      createServer(toNodeHandler(echo, { host: 'api.example.com', protocol: 'https' })),
+    );
+    const answer = await fetch(`${configured}/a?b=1`);
+    expect(answer.status).toBe(200);
+    expect((await answer.json()).url).toBe('https://api.example.com/a?b=1');
+    // A URL where the host goes made `http://https://hooks.example.com/a`: every signature wrong.
+    for (const options of [
+      { protocol: 'ftp:' },
+      { protocol: 'https://' },
+      { protocol: '' },
+      { host: 'https://hooks.example.com' },
+      { host: 'hooks.example.com/webhooks' },
+      { host: '' },
+      { host: 443 },
+    ]) {
+      expect(() => toNodeHandler(echo, options as never), JSON.stringify(options)).toThrow(
+        InvalidArgumentError,
+      );
+    }
+  });
+
   it('streams a response body and aborts the request signal when the client leaves', async () => {
     let aborted!: () => void;
     const abortSeen = new Promise<void>((resolve) => {

@@ -12,6 +12,7 @@ import { NodeClientDisconnect } from './node-client-disconnect';
 import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
 import { NodeRequest, type NodeRequestHeaders } from './node-request';
 import {
+  checkedUrlOrigin,
   nodeClientAddress,
   nodeRequestHref,
   type TrustProxy,
@@ -25,7 +26,10 @@ export interface ToNodeHandlerOptions {
    * public host when the app sits behind a proxy and URLs are signed (Twilio).
    */
   host?: string;
-  /** Protocol to build the request URL with, e.g. `https:`; defaults to the socket's. */
+  /**
+   * Protocol to build the request URL with, `https:` or `http:` (the colon may be left out);
+   * defaults to the socket's.
+   */
   protocol?: string;
   /**
    * Trust the forwarded headers of a proxy you run ({@link TrustProxy}). `true`: `X-Forwarded-Proto`
@@ -76,8 +80,7 @@ export function toNodeHandler(
   options: ToNodeHandlerOptions = {},
 ): NodeHandler {
   const urlOptions = {
-    host: options.host,
-    protocol: options.protocol,
+    ...checkedUrlOrigin(options, 'toNodeHandler'),
     trustProxy: options.trustProxy ?? false,
   };
   // A misspelled trustProxy fails at startup, not on the first request.
