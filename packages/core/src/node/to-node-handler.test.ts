@@ -1,4 +1,4 @@
-import { createServer, get, type Server, type ServerResponse } from 'node:http';
+import { createServer, get, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendHeadersOnly } from '@calltrack/test-utils';
 import express from 'express';
@@ -264,6 +264,32 @@ describe('toNodeHandler', () => {
       url: 'https://a.example/a',
       clientAddress: '198.51.100.2',
     });
+  });
+
+  it('answers 501 to a method no fetch Request can carry (TRACE), not a 500, without the handler', async () => {
+    let calls = 0;
+    const base = await listen(
+      createServer(
+        toNodeHandler(async (incoming) => {
+          calls += 1;
+          return echo(incoming);
+        }),
+      ),
+    );
+    const { port } = new URL(base);
+    const answer = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const sent = request({ host: '127.0.0.1', port, method: 'TRACE', path: '/a' }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode, body }));
+      });
+      sent.on('error', reject);
+      sent.end();
+    });
+    // `new Request(url, { method: 'TRACE' })` throws: the bridge answered 500 internal_error.
+    expect(answer.status).toBe(501);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'unsupported_operation' } });
+    expect(calls).toBe(0);
   });
 
   it('refuses a trustProxy it does not know when created', () => {

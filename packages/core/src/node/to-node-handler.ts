@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendResponse } from '@remix-run/node-fetch-server';
 import { takeBufferedResponse } from '../buffered-response';
+import { UnsupportedOperationError } from '../errors/unsupported-operation-error';
 import type { FetchHandler } from '../fetch-handler';
 import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incoming-webhook';
 import { acceptsParsedJsonBody } from '../parsed-json-body';
@@ -18,6 +19,9 @@ import {
   type TrustProxy,
   trustedProxyHeaders,
 } from './node-request-url';
+
+/** Methods the Fetch standard forbids in a `Request` (Node parses `CONNECT` apart). */
+const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** Options of {@link toNodeHandler}. */
 export interface ToNodeHandlerOptions {
@@ -59,6 +63,9 @@ export type NodeHandler = (
  * length over the limit) is answered at once, and its body is never held in memory: the
  * connection of a refused request whose body was not read is closed after the answer. End slow
  * senders with the Node server's `requestTimeout` and `headersTimeout` (see the security guide).
+ *
+ * A method no fetch `Request` can carry (`TRACE`) is answered 501 `unsupported_operation`
+ * without running the handler.
  *
  * Response bodies stream, and the request's `signal` aborts when the client goes away. Responses
  * made with core's `jsonResponse` are written in one piece, and a response that offers its own
@@ -107,6 +114,12 @@ export function toNodeHandler(
           new NodeIncomingWebhook(incoming, urlOptions, body, disconnect),
         );
       } else {
+        if (forbiddenMethods.has(method.toUpperCase())) {
+          // `new Request()` throws for these: a 500 for a method the client chose.
+          throw new UnsupportedOperationError({
+            message: `${method} requests cannot be handled here.`,
+          });
+        }
         const request = new NodeRequest(
           nodeRequestHref(incoming, urlOptions),
           { method, headers },
