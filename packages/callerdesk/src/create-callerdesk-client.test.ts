@@ -244,7 +244,10 @@ describe('createCallerDeskClient', () => {
       expect((error as Error).message).toContain('no answer within 50 ms');
     }
     expect(requests).toHaveLength(2);
-    expect(() => createCallerDeskClient({ authCode, timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
+    // A fraction or more than 2^32 - 1 ms: a RangeError from AbortSignal.timeout on every request.
+    for (const timeoutMs of [Number.NaN, 1.5, 2 ** 32]) {
+      expect(() => createCallerDeskClient({ authCode, timeoutMs })).toThrow(/timeoutMs/);
+    }
   });
 
   it('refuses missing arguments', async () => {

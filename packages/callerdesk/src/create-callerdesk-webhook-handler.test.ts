@@ -584,6 +584,13 @@ describe('createCallerDeskWebhookHandler', () => {
       { token: [token, 'short'], sink, resolveTenant },
       { token, sink: {}, resolveTenant },
       { token, sink, resolveTenant: undefined },
+      // A misspelled kind made every live webhook a call report (a ringing call ended as
+      // no-answer); a misspelled location read the token from the path (every webhook a 403).
+      { token, sink, resolveTenant, kind: 'Live' },
+      { token, sink, resolveTenant, tokenLocation: 'Header' },
+      { token, sink, resolveTenant, tokenLocation: 'body' },
+      { token, sink, resolveTenant, tokenName: '' },
+      { token, sink, resolveTenant, clock: Date.now },
     ]) {
       expect(() => createCallerDeskWebhookHandler(options as never)).toThrow(
         expect.objectContaining({ code: 'invalid_argument' }),

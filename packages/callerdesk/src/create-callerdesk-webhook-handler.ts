@@ -148,6 +148,12 @@ const defaultMaxBodyBytes = 64 * 1024;
 /** Shortest static token accepted: anything shorter is guessable. */
 const minimumTokenLength = 16;
 
+const tokenLocations: readonly unknown[] = ['query', 'header', 'path'];
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
 /**
  * Creates the fetch handler for CallerDesk's Live Call and Call Report webhooks, delivered by GET
  * (query string) or POST (form, multipart or JSON). From the method, URL and headers alone,
@@ -181,6 +187,23 @@ export function createCallerDeskWebhookHandler(
   // A token nobody sends, compared in place of the one an unknown tenant does not have.
   const decoyToken = `decoy-${globalThis.crypto.randomUUID()}`;
   const location = options.tokenLocation ?? 'query';
+  if (typeof location !== 'function' && !tokenLocations.includes(location)) {
+    // Anything else was read as `path`: every webhook refused for a token in the path.
+    throw new InvalidArgumentError({
+      message: `createCallerDeskWebhookHandler: tokenLocation must be 'query', 'header', 'path' or a function.`,
+    });
+  }
+  if (options.tokenName !== undefined && !isNonEmptyString(options.tokenName)) {
+    throw new InvalidArgumentError({
+      message: 'createCallerDeskWebhookHandler: tokenName must be a non-empty string.',
+    });
+  }
+  if (kind !== undefined && kind !== 'live' && kind !== 'report') {
+    // Anything else was read as `report`: every live webhook would end its call.
+    throw new InvalidArgumentError({
+      message: `createCallerDeskWebhookHandler: kind must be 'live' or 'report'.`,
+    });
+  }
   if (location === 'header' && [token].flat().some((value) => String(value).includes(','))) {
     // A repeated header arrives joined with ", ": a token with a comma could not be told apart.
     throw new InvalidArgumentError({

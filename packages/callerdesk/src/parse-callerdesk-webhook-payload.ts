@@ -1,4 +1,4 @@
-import { InvalidPayloadError, type JsonLimits } from '@calltrack/core';
+import { InvalidArgumentError, InvalidPayloadError, type JsonLimits } from '@calltrack/core';
 import { checkPayloadJsonLimits } from '@calltrack/core/internal';
 import type { CallerDeskWebhookKind } from './callerdesk-webhook-kind';
 import {
@@ -52,7 +52,8 @@ const canonicalNames = new Map<string, string>(
  * or the JSON body (POST). Field names are matched case-insensitively. Throws
  * `InvalidPayloadError` naming the missing or invalid field: `CallSid` and `Status` are required,
  * `StartTime`/`EndTime`, when present, must be `yyyy-mm-dd hh:mm:ss` times, and no field may be
- * nested deeper than 8 levels or be longer than 64 KiB as JSON.
+ * nested deeper than 8 levels or be longer than 64 KiB as JSON. A `kind` other than `live` or
+ * `report` throws `InvalidArgumentError`.
  */
 export function parseCallerDeskWebhookPayload(
   value: unknown,
@@ -60,6 +61,13 @@ export function parseCallerDeskWebhookPayload(
 ): CallerDeskWebhookPayload {
   if (value == null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalid('the payload must be an object of fields.');
+  }
+  const { kind } = options;
+  if (kind !== undefined && kind !== 'live' && kind !== 'report') {
+    // Read as a report, a live webhook would end its call.
+    throw new InvalidArgumentError({
+      message: `Unknown CallerDesk webhook kind "${String(kind)}": give 'live' or 'report'.`,
+    });
   }
   const body = value as Record<string, unknown>;
   for (const name of Object.keys(body)) {
@@ -80,7 +88,7 @@ export function parseCallerDeskWebhookPayload(
   const startedAt = time(fields.StartTime, 'StartTime');
   const endedAt = time(fields.EndTime, 'EndTime');
   return {
-    kind: options.kind ?? detectKind(fields, endedAt),
+    kind: kind ?? detectKind(fields, endedAt),
     callId,
     status,
     startedAt,

@@ -494,6 +494,18 @@ describe('parseCallerDeskWebhook', () => {
     );
   });
 
+  it('rejects a kind other than live or report, instead of reading the webhook as a report', () => {
+    const payload = loadFixture('callerdesk-live-call-incoming-ringing.json').json;
+    expect(parseCallerDeskWebhook({ payload, tenant, receivedAt, kind: 'live' })[1]).toMatchObject({
+      type: 'call.ringing',
+    });
+    for (const kind of ['Live', 'reports', '']) {
+      expect(() =>
+        parseCallerDeskWebhook({ payload, tenant, receivedAt, kind: kind as never }),
+      ).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+    }
+  });
+
   describe('on arbitrary input', () => {
     const expectOnlyCallTrackErrors = (payload: unknown) => {
       try {

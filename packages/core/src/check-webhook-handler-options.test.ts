@@ -21,9 +21,10 @@ describe('checkWebhookHandlerOptions', () => {
       check({
         ...valid,
         onError: () => {},
-        allowIp: ['100.20.5.228'],
+        allowIp: ['100.20.5.228', '2001:db8::1', '::ffff:100.20.5.228', 'fe80::1%eth0'],
         maxBodyBytes: 1024,
         includeRaw: true,
+        clock: { now: () => 0 },
         rateLimit: { perClientAddress: { consume: async () => ({}) } },
       }),
     ).not.toThrow();
@@ -38,8 +39,15 @@ describe('checkWebhookHandlerOptions', () => {
     ['no resolveTenant', { ...valid, resolveTenant: 'acme' }, 'resolveTenant must be a function'],
     ['a bad onError', { ...valid, onError: 'log' }, 'onError must be a function'],
     ['a bad allowIp', { ...valid, allowIp: '1.2.3.4' }, 'allowIp must be'],
+    // Compared as exact addresses, these admitted no client: every webhook answered 403.
+    ['a CIDR range in allowIp', { ...valid, allowIp: ['10.0.0.0/8'] }, 'allowIp must be'],
+    ['a host name in allowIp', { ...valid, allowIp: ['hooks.example.com'] }, 'allowIp must be'],
+    ['an address with a port in allowIp', { ...valid, allowIp: ['1.2.3.4:443'] }, 'allowIp must'],
+    ['a partial address in allowIp', { ...valid, allowIp: ['100.20.5'] }, 'allowIp must be'],
     ['a bad maxBodyBytes', { ...valid, maxBodyBytes: 0 }, 'maxBodyBytes must be'],
     ['a bad includeRaw', { ...valid, includeRaw: 'yes' }, 'includeRaw must be'],
+    // Otherwise every webhook answers 500 (`clock.now is not a function`) until a restart.
+    ['a clock without now()', { ...valid, clock: Date.now }, 'clock must have a now() method'],
     [
       'a limiter without consume',
       { ...valid, rateLimit: { perTenant: {} } },

@@ -12,8 +12,9 @@ export interface WebhookSecretOption {
  * Validates the options every provider webhook handler takes, when the handler is created, so a
  * missing secret or a misspelled option fails at startup with an `InvalidArgumentError` naming it
  * instead of answering 403 forever: the secret (a non-empty string, a non-empty list of them, or a
- * lookup function), `sink.publish`, `resolveTenant`, and, when given, `onError`, `allowIp`,
- * `maxBodyBytes`, `includeRaw` and `rateLimit`. Messages start with `createdBy`.
+ * lookup function), `sink.publish`, `resolveTenant`, and, when given, `onError`, `allowIp` (IP
+ * addresses or a function), `maxBodyBytes`, `includeRaw`, `clock` and `rateLimit`. Messages start
+ * with `createdBy`.
  */
 export function checkWebhookHandlerOptions(
   createdBy: string,
@@ -53,9 +54,10 @@ export function checkWebhookHandlerOptions(
   if (
     allowIp !== undefined &&
     typeof allowIp !== 'function' &&
-    !(Array.isArray(allowIp) && allowIp.every((entry) => typeof entry === 'string'))
+    !(Array.isArray(allowIp) && allowIp.every(isIpAddress))
   ) {
-    fail('allowIp must be a list of IP addresses or a function.');
+    // A range, a host name or a port never equals a client address: every webhook a 403.
+    fail('allowIp must be a list of IP addresses (no ranges, host names or ports) or a function.');
   }
   const { maxBodyBytes } = record;
   if (
@@ -66,6 +68,10 @@ export function checkWebhookHandlerOptions(
   }
   if (record.includeRaw !== undefined && typeof record.includeRaw !== 'boolean') {
     fail('includeRaw must be a boolean.');
+  }
+  const clock = record.clock as { now?: unknown } | null | undefined;
+  if (clock !== undefined && typeof clock?.now !== 'function') {
+    fail('clock must have a now() method.');
   }
   const { rateLimit } = record;
   if (rateLimit !== undefined) {
@@ -86,4 +92,16 @@ export function checkWebhookHandlerOptions(
       }
     }
   }
+}
+
+const ipv4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** An IPv4 address in dotted-quad form, or an IPv6 address (with a zone, `fe80::1%eth0`). */
+function isIpAddress(entry: unknown): boolean {
+  if (typeof entry !== 'string') return false;
+  const address = entry.trim();
+  if (ipv4.test(address)) return true;
+  const zone = address.indexOf('%');
+  const ipv6 = zone === -1 ? address : address.slice(0, zone);
+  return ipv6.includes(':') && URL.canParse(`http://[${ipv6}]/`);
 }

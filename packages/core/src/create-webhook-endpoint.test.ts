@@ -1,4 +1,10 @@
-import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import {
+  connectTestRedis,
+  deleteKeys,
+  startOwnRedisServer,
+  stopOwnRedisServer,
+  uniquePrefix,
+} from '@calltrack/test-utils';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createWebhookEndpoint, type WebhookEndpointOptions } from './create-webhook-endpoint';
@@ -142,5 +148,41 @@ describe('createWebhookEndpoint', () => {
       expect(statuses).toEqual([200, 200, 200, 429]);
       expect(Number(await redis!.exists(`${prefix}:address:198.51.100.4`))).toBe(1);
     });
+
+    it('lets webhooks through at once while its Redis is down, as the security guide configures it', async () => {
+      const own = await startOwnRedisServer();
+      const { server, admin } = own;
+      if (server === undefined || admin === undefined) return;
+      try {
+        // docs/guides/security.md#rate-limiting: a default ioredis client, an insurance limiter.
+        const { handler } = endpoint({
+          rateLimit: {
+            perTenant: new RateLimiterRedis({
+              storeClient: admin,
+              keyPrefix: prefix,
+              points: 600,
+              duration: 60,
+              rejectIfRedisNotReady: true,
+              insuranceLimiter: new RateLimiterMemory({ points: 100, duration: 60 }),
+            }),
+          },
+        });
+        expect((await handler(post())).status).toBe(200);
+        const down = new Promise((resolve) => admin.once('reconnecting', resolve));
+        await server.kill();
+        await down;
+        // Queued behind the webhook's limiter command, if it was queued: ioredis fails both only
+        // after its 20 reconnect attempts (10 s and more; Twilio hangs up after 15 s and does not
+        // call again). Without `rejectIfRedisNotReady` the webhook waited for that.
+        const sentinel = admin.ping().then(
+          () => 'redis',
+          () => 'redis',
+        );
+        const answer = handler(post()).then((response) => response.status);
+        expect(await Promise.race([answer, sentinel])).toBe(200);
+      } finally {
+        await stopOwnRedisServer(own);
+      }
+    }, 60_000);
   });
 });

@@ -25,7 +25,8 @@ export interface WebhookRateLimiter {
  *
  * A limiter whose store fails (Redis unreachable) lets the request through and reports the error
  * to `onError`: webhooks keep flowing, and `rate-limiter-flexible`'s `insuranceLimiter` keeps a
- * limit in place during the outage.
+ * limit in place during the outage. Give `RateLimiterRedis` `rejectIfRedisNotReady: true`, or its
+ * command waits in ioredis' offline queue (10 s and more) and the webhook with it.
  */
 export interface WebhookRateLimit {
   /** Budget per client address. */

@@ -254,7 +254,10 @@ describe('createRetellClient', () => {
       expect((error as Error).message).toContain('no answer within 50 ms');
     }
     expect(requests).toHaveLength(2);
-    expect(() => createRetellClient({ apiKey: 'key_test', timeoutMs: 0 })).toThrow(/timeoutMs/);
+    // A fraction or more than 2^32 - 1 ms: a RangeError from AbortSignal.timeout on every request.
+    for (const timeoutMs of [0, 1.5, 2 ** 32]) {
+      expect(() => createRetellClient({ apiKey: 'key_test', timeoutMs })).toThrow(/timeoutMs/);
+    }
   });
 
   it('can be aborted', async () => {

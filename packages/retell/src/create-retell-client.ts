@@ -94,6 +94,9 @@ const placedCallSchema = z.looseObject({
   to_number: z.string().nullish(),
 });
 
+/** The longest timeout `AbortSignal.timeout` takes, in milliseconds. */
+const maxTimeoutMs = 2 ** 32 - 1;
+
 /**
  * Creates a client for Retell's call-control API: {@link RetellClient.placeCall} and
  * {@link RetellClient.endCall}. Requests carry `Authorization: Bearer <apiKey>`; non-2xx answers
@@ -106,9 +109,11 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
   }
   const baseUrl = (options.baseUrl ?? 'https://api.retellai.com').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+  // What AbortSignal.timeout takes; anything else threw a RangeError on every request.
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTimeoutMs) {
     throw new InvalidArgumentError({
-      message: 'createRetellClient: timeoutMs must be a positive number of milliseconds.',
+      message:
+        'createRetellClient: timeoutMs must be a positive whole number of milliseconds (at most 2^32 - 1).',
     });
   }
   const fetchImplementation = options.fetch ?? globalThis.fetch;

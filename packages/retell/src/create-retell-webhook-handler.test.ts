@@ -442,6 +442,12 @@ describe('createRetellWebhookHandler', () => {
       { apiKey: undefined, sink, resolveTenant },
       { apiKey, sink: undefined, resolveTenant },
       { apiKey, sink, resolveTenant: 'acme' },
+      // A tolerance nothing is within (`Number(process.env.UNSET)`, a negative one) answered
+      // every genuine webhook 403, and Retell's were lost.
+      { apiKey, sink, resolveTenant, toleranceMs: Number.NaN },
+      { apiKey, sink, resolveTenant, toleranceMs: -1 },
+      { apiKey, sink, resolveTenant, toleranceMs: '300000' },
+      { apiKey, sink, resolveTenant, clock: Date.now },
       undefined,
     ]) {
       expect(() => createRetellWebhookHandler(options as never)).toThrow(

@@ -3,6 +3,7 @@ import {
   type AllowClientAddress,
   type CallDirection,
   type EventSink,
+  InvalidArgumentError,
   InvalidSignatureError,
   MissingSignatureError,
   publishEvents,
@@ -152,6 +153,15 @@ export function createRetellWebhookHandler(
 ): RetellWebhookHandler {
   checkWebhookHandlerOptions('createRetellWebhookHandler', options, { name: 'apiKey' });
   const { apiKey, sink, resolveTenant, includeRaw = false, toleranceMs } = options;
+  if (
+    toleranceMs !== undefined &&
+    !(typeof toleranceMs === 'number' && Number.isFinite(toleranceMs) && toleranceMs >= 0)
+  ) {
+    // NaN (`Number(process.env.UNSET)`) or a negative tolerance would refuse every webhook (403).
+    throw new InvalidArgumentError({
+      message: 'createRetellWebhookHandler: toleranceMs must be a non-negative number.',
+    });
+  }
   // A key nobody signs with, checked in place of the key an unknown tenant does not have.
   const decoyApiKey = `decoy-${globalThis.crypto.randomUUID()}`;
   const maxBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;

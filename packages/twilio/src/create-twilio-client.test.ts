@@ -55,7 +55,11 @@ function twilioError(status: number, code: number, message: string) {
 async function fakeTwilio(
   answer?: (
     recorded: Recorded,
-  ) => { status: number; body: unknown; headers?: Record<string, string> } | 'destroy' | undefined,
+  ) =>
+    | { status: number; body: unknown; headers?: Record<string, string> }
+    | 'destroy'
+    | 'hang'
+    | undefined,
 ) {
   const requests: Recorded[] = [];
   const baseUrl = await listen((request: IncomingMessage, response: ServerResponse) => {
@@ -75,6 +79,7 @@ async function fakeTwilio(
         request.socket.destroy();
         return;
       }
+      if (custom === 'hang') return; // never answers
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         response.writeHead(status, { 'content-type': 'application/json', ...headers });
         response.end(typeof body === 'string' ? body : JSON.stringify(body));
@@ -309,6 +314,39 @@ describe('createTwilioClient', () => {
       .endCall(callSid, { signal: controller.signal })
       .catch((caught: unknown) => caught);
     expect(TwilioApiError.isInstance(error)).toBe(true);
+  });
+
+  it('gives up after timeoutMs with a retryable TwilioApiError without a status', async () => {
+    const { baseUrl, requests } = await fakeTwilio(() => 'hang');
+    const client = createTwilioClient({ accountSid, authToken, baseUrl, timeoutMs: 50 });
+    for (const attempt of [
+      () => client.placeCall({ to: '+14155550100', from: '+14155550199', url: 'https://x' }),
+      // A caller's own signal does not lift the timeout.
+      () => client.endCall(callSid, { signal: new AbortController().signal }),
+    ]) {
+      const error = await attempt().catch((caught: unknown) => caught);
+      expect(TwilioApiError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ providerStatus: undefined, isRetryable: true });
+    }
+    expect(requests).toHaveLength(2);
+  });
+
+  it('refuses a timeoutMs no timer can take when created, not on every request', () => {
+    // Each of these made every placeCall and endCall reject with a bare RangeError from
+    // AbortSignal.timeout: no TwilioApiError, no isRetryable.
+    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1.5, 2 ** 32, '30000']) {
+      expect(() =>
+        createTwilioClient({ accountSid, authToken, timeoutMs: timeoutMs as never }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message: expect.stringContaining('timeoutMs'),
+        }),
+      );
+    }
+    expect(() =>
+      createTwilioClient({ accountSid, authToken, timeoutMs: 2 ** 32 - 1 }),
+    ).not.toThrow();
   });
 
   it('rejects arguments that cannot make a request, without calling Twilio', async () => {

@@ -701,6 +701,28 @@ describe('createTwilioWebhookHandler: publicUrl, the full console URL or a base'
     );
   });
 
+  it('verifies a console URL whose host has capitals, signed as typed (as Twilio signs it)', async () => {
+    // Twilio signs the URL as configured, host case included (twilio-csharp#522); new URL()
+    // lowercases the host, and every webhook was answered 403.
+    const body = ringing();
+    const consoleUrl = 'https://Hooks.Example.com/webhooks/twilio?tenant=acme';
+    for (const publicUrl of [consoleUrl, 'https://Hooks.Example.com', () => consoleUrl] as const) {
+      const { base, sink } = await setup({ publicUrl });
+      const response = await post(`${base}/webhooks/twilio?tenant=acme`, {
+        body,
+        signature: sign(consoleUrl, body),
+      });
+      expect(response.status).toBe(200);
+      expect(sink.events).toHaveLength(1);
+      // Still the signature decides: one made for another host is refused.
+      const other = await post(`${base}/webhooks/twilio?tenant=acme`, {
+        body,
+        signature: sign('https://Hooks.Example.org/webhooks/twilio?tenant=acme', body),
+      });
+      expect(other.status).toBe(403);
+    }
+  });
+
   it('verifies a console URL with connection overrides (#rc=…), signed with or without them', async () => {
     // Twilio sends no fragment; whether its signature covers one is not documented. twilio-node
     // signs the URL it is given, fragment included: accept both.
@@ -911,6 +933,8 @@ describe('createTwilioWebhookHandler: one shape with the other providers', () =>
       { authToken, sink: undefined, resolveTenant },
       { authToken, sink, resolveTenant: undefined },
       { authToken, sink, resolveTenant, onError: 'console' },
+      // Not a 500 on every webhook (`clock.now is not a function`).
+      { authToken, sink, resolveTenant, clock: Date.now },
       undefined,
     ]) {
       expect(() => createTwilioWebhookHandler(options as never)).toThrow(

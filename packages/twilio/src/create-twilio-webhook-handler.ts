@@ -111,7 +111,9 @@ export interface CreateTwilioWebhookHandlerOptions {
    *   and query are appended: one setting for several webhook URLs.
    *
    * Both readings are tried (the one that fits the request's path first), and the signature
-   * decides. A function returns the full URL for a request. Default: `request.url` as received.
+   * decides. A function returns the full URL for a request. The host is checked as written here,
+   * capitals included (Twilio signs it as configured; `request.url` lowercases it), and in lower
+   * case. Default: `request.url` as received.
    */
   publicUrl?: string | ((request: Request) => string | URL);
   /**
@@ -219,9 +221,9 @@ export function createTwilioWebhookHandler(
         .toLowerCase();
       const isJson = mediaType === jsonType || mediaType.endsWith('+json');
       // Most callbacks have no query at all: only parse one that mentions the parameter.
-      const bodyHash = urls[0]!.search.includes('bodySHA256')
+      const bodyHash = urls[0]!.url.search.includes('bodySHA256')
         ? singleCredential(
-            urls[0]!.searchParams.getAll('bodySHA256'),
+            urls[0]!.url.searchParams.getAll('bodySHA256'),
             'the bodySHA256 query parameter',
           )
         : undefined;
@@ -240,8 +242,8 @@ export function createTwilioWebhookHandler(
       let tenant: TwilioTenant | undefined;
       if (typeof authToken !== 'function') {
         for (const candidate of urls) {
-          if (!isSignedFor(candidate, authToken, signature, content)) continue;
-          url = candidate;
+          if (!isSignedFor(candidate.href, authToken, signature, content)) continue;
+          url = candidate.url;
           break;
         }
         if (url === undefined) throw invalidSignature();
@@ -261,7 +263,7 @@ export function createTwilioWebhookHandler(
         payload = parseTwilioParamRecord(params);
         let unknown: unknown;
         let named = false;
-        for (const candidate of urls) {
+        for (const { url: candidate, href } of urls) {
           let candidateTenant: TwilioTenant;
           try {
             candidateTenant = await resolveWebhookTenant(
@@ -275,7 +277,7 @@ export function createTwilioWebhookHandler(
             unknown ??= error;
             // The HMAC a known tenant's wrong signature costs: the time of the answer does not
             // tell which numbers belong to tenants.
-            isSignedFor(candidate, decoyAuthToken, signature, content);
+            isSignedFor(href, decoyAuthToken, signature, content);
             continue;
           }
           named = true;
@@ -284,10 +286,7 @@ export function createTwilioWebhookHandler(
           );
           // A tenant without a token is checked against the decoy too.
           const usable = someSecret(tokens, () => true);
-          if (
-            isSignedFor(candidate, usable ? tokens : decoyAuthToken, signature, content) &&
-            usable
-          ) {
+          if (isSignedFor(href, usable ? tokens : decoyAuthToken, signature, content) && usable) {
             url = candidate;
             tenant = candidateTenant;
             break;
@@ -362,18 +361,31 @@ class AuthTokenContext extends TenantContext implements TwilioAuthTokenContext {
 }
 
 /**
+ * A URL a request may have been signed for: `url` for the app (`resolveTenant`, the reference),
+ * `href` for the signature, with the host spelled as the app typed it in `publicUrl`.
+ */
+interface SignedUrl {
+  url: URL;
+  href: string;
+}
+
+/**
  * The URLs a request may have been signed for, most likely first: see `publicUrl`. Checks the
  * option once, when the handler is created.
  */
 function signedUrlsFor(
   options: CreateTwilioWebhookHandlerOptions,
-): (incoming: IncomingWebhook) => URL[] {
+): (incoming: IncomingWebhook) => SignedUrl[] {
   const { publicUrl } = options;
   const fail = (message: string): never => {
     throw new InvalidArgumentError({ message: `createTwilioWebhookHandler: ${message}` });
   };
   if (typeof publicUrl === 'function') {
-    return (incoming) => [new URL(publicUrl(incoming.request))];
+    return (incoming) => {
+      const given = publicUrl(incoming.request);
+      const url = new URL(given);
+      return [{ url, href: typeof given === 'string' ? spelledAsTyped(url, given) : url.href }];
+    };
   }
   if (typeof publicUrl === 'string') {
     let configured: URL | undefined;
@@ -398,9 +410,11 @@ function signedUrlsFor(
       const base = new URL(configured.href);
       base.pathname = `${configuredPath}${received.pathname}`;
       base.search = received.search;
-      if (full.href === base.href) return [full];
+      const fullUrl = { url: full, href: spelledAsTyped(full, publicUrl) };
+      if (full.href === base.href) return [fullUrl];
+      const baseUrl = { url: base, href: spelledAsTyped(base, publicUrl) };
       const looksFull = received.pathname !== '/' && configuredPath.endsWith(received.pathname);
-      return looksFull ? [full, base] : [base, full];
+      return looksFull ? [fullUrl, baseUrl] : [baseUrl, fullUrl];
     };
   }
   if (publicUrl !== undefined) fail('publicUrl must be an absolute http(s) URL, or a function.');
@@ -410,15 +424,36 @@ function signedUrlsFor(
   ) {
     fail('trustForwardedHeaders must be a boolean.');
   }
-  if (options.trustForwardedHeaders !== true) return (incoming) => [new URL(incoming.url)];
+  if (options.trustForwardedHeaders !== true) return (incoming) => [asReceived(incoming.url)];
   return (incoming) => {
     const received = new URL(incoming.url);
     const proto = firstHeaderValue(incoming.header('x-forwarded-proto'));
     const host = firstHeaderValue(incoming.header('x-forwarded-host'));
     if (proto !== undefined && /^https?$/i.test(proto)) received.protocol = `${proto}:`;
     if (host !== undefined) received.host = host;
-    return [received];
+    return [{ url: received, href: received.href }];
   };
+}
+
+/** The request's own URL: nothing the app typed to spell it by. */
+function asReceived(href: string): SignedUrl {
+  const url = new URL(href);
+  return { url, href: url.href };
+}
+
+/**
+ * `url.href` with its host name spelled as in `typed`, the URL the app wrote: Twilio signs the
+ * URL as configured, capitals in the host included, and `new URL` lowercases the host.
+ */
+function spelledAsTyped(url: URL, typed: string): string {
+  const typedHost = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:]*)/i.exec(typed)?.[1];
+  // Only the case can differ: anything else is another host (a base's, or none).
+  if (typedHost === undefined || typedHost === url.hostname) return url.href;
+  if (typedHost.toLowerCase() !== url.hostname) return url.href;
+  const at = url.href.indexOf(url.hostname, url.protocol.length);
+  return at === -1
+    ? url.href
+    : `${url.href.slice(0, at)}${typedHost}${url.href.slice(at + url.hostname.length)}`;
 }
 
 function firstHeaderValue(value: string | undefined): string | undefined {
@@ -483,14 +518,13 @@ function paramsOf(content: TwilioBody): Readonly<Record<string, string>> {
   });
 }
 
-/** True when one of `tokens` signed the webhook for `url`. */
+/** True when one of `tokens` signed the webhook for `href` (or a spelling of it Twilio uses). */
 function isSignedFor(
-  url: URL,
+  href: string,
   tokens: Secrets | null | undefined,
   signature: string,
   content: TwilioBody,
 ): boolean {
-  const href = url.href;
   if (content.kind === 'json') {
     return someSecret(tokens, (secret) =>
       verifyTwilioSignature({ authToken: secret, url: href, signature, body: content.body }),

@@ -47,6 +47,37 @@ export function trustedProxyHeaders(trustProxy: TrustProxy, createdBy: string): 
   });
 }
 
+/**
+ * The `host` and `protocol` options of `toNodeHandler`, checked once when it is created: a
+ * protocol `http` or `https`, with or without its colon (Express spells `req.protocol` without),
+ * returned with it; a host with an optional port. Anything else throws `InvalidArgumentError`:
+ * it made a URL no `Request` parses (every request a 500) or the wrong one (every webhook
+ * signature refused).
+ * @internal
+ */
+export function checkedUrlOrigin(
+  options: { host?: unknown; protocol?: unknown },
+  createdBy: string,
+): { host: string | undefined; protocol: string | undefined } {
+  const { host, protocol } = options;
+  let checkedProtocol: string | undefined;
+  if (protocol !== undefined) {
+    const name = typeof protocol === 'string' ? protocol.toLowerCase().replace(/:$/, '') : '';
+    if (name !== 'http' && name !== 'https') {
+      throw new InvalidArgumentError({
+        message: `${createdBy}: protocol must be 'https:' or 'http:'.`,
+      });
+    }
+    checkedProtocol = `${name}:`;
+  }
+  if (host !== undefined && (typeof host !== 'string' || validHost(host) === undefined)) {
+    throw new InvalidArgumentError({
+      message: `${createdBy}: host must be a host name with an optional port (hooks.example.com:8443), not a URL.`,
+    });
+  }
+  return { host, protocol: checkedProtocol };
+}
+
 /** What Express adds to a request mounted under a path. */
 interface FrameworkRequest extends IncomingMessage {
   originalUrl?: string;

@@ -1,4 +1,4 @@
-import { createServer, get, type Server, type ServerResponse } from 'node:http';
+import { createServer, get, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendHeadersOnly } from '@calltrack/test-utils';
 import express from 'express';
@@ -266,6 +266,32 @@ describe('toNodeHandler', () => {
     });
   });
 
+  it('answers 501 to a method no fetch Request can carry (TRACE), not a 500, without the handler', async () => {
+    let calls = 0;
+    const base = await listen(
+      createServer(
+        toNodeHandler(async (incoming) => {
+          calls += 1;
+          return echo(incoming);
+        }),
+      ),
+    );
+    const { port } = new URL(base);
+    const answer = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const sent = request({ host: '127.0.0.1', port, method: 'TRACE', path: '/a' }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode, body }));
+      });
+      sent.on('error', reject);
+      sent.end();
+    });
+    // `new Request(url, { method: 'TRACE' })` throws: the bridge answered 500 internal_error.
+    expect(answer.status).toBe(501);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'unsupported_operation' } });
+    expect(calls).toBe(0);
+  });
+
   it('refuses a trustProxy it does not know when created', () => {
     for (const trustProxy of [
       'forwarded',
@@ -273,6 +299,31 @@ describe('toNodeHandler', () => {
       { headers: 'forwarded' },
     ]) {
       expect(() => toNodeHandler(echo, { trustProxy: trustProxy as unknown as boolean })).toThrow(
+        InvalidArgumentError,
+      );
+    }
+  });
+
+  it('takes protocol with or without its colon, and refuses one or a host no URL is made of when created', async () => {
+    // `https` is how Express spells req.protocol; it made `https//api.example.com/a`, which no
+    // Request (and no webhook handler's URL) parses: every request answered 500.
+    const configured = await listen(
+      createServer(toNodeHandler(echo, { host: 'api.example.com', protocol: 'https' })),
+    );
+    const answer = await fetch(`${configured}/a?b=1`);
+    expect(answer.status).toBe(200);
+    expect((await answer.json()).url).toBe('https://api.example.com/a?b=1');
+    // A URL where the host goes made `http://https://hooks.example.com/a`: every signature wrong.
+    for (const options of [
+      { protocol: 'ftp:' },
+      { protocol: 'https://' },
+      { protocol: '' },
+      { host: 'https://hooks.example.com' },
+      { host: 'hooks.example.com/webhooks' },
+      { host: '' },
+      { host: 443 },
+    ]) {
+      expect(() => toNodeHandler(echo, options as never), JSON.stringify(options)).toThrow(
         InvalidArgumentError,
       );
     }

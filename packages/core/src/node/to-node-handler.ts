@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendResponse } from '@remix-run/node-fetch-server';
 import { takeBufferedResponse } from '../buffered-response';
+import { UnsupportedOperationError } from '../errors/unsupported-operation-error';
 import type { FetchHandler } from '../fetch-handler';
 import { type IncomingWebhookAnswer, incomingWebhookHandlerOf } from '../incoming-webhook';
 import { acceptsParsedJsonBody } from '../parsed-json-body';
@@ -12,11 +13,15 @@ import { NodeClientDisconnect } from './node-client-disconnect';
 import { NodeIncomingWebhook, sendIncomingWebhookAnswer } from './node-incoming-webhook';
 import { NodeRequest, type NodeRequestHeaders } from './node-request';
 import {
+  checkedUrlOrigin,
   nodeClientAddress,
   nodeRequestHref,
   type TrustProxy,
   trustedProxyHeaders,
 } from './node-request-url';
+
+/** Methods the Fetch standard forbids in a `Request` (Node parses `CONNECT` apart). */
+const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** Options of {@link toNodeHandler}. */
 export interface ToNodeHandlerOptions {
@@ -25,7 +30,10 @@ export interface ToNodeHandlerOptions {
    * public host when the app sits behind a proxy and URLs are signed (Twilio).
    */
   host?: string;
-  /** Protocol to build the request URL with, e.g. `https:`; defaults to the socket's. */
+  /**
+   * Protocol to build the request URL with, `https:` or `http:` (the colon may be left out);
+   * defaults to the socket's.
+   */
   protocol?: string;
   /**
    * Trust the forwarded headers of a proxy you run ({@link TrustProxy}). `true`: `X-Forwarded-Proto`
@@ -56,6 +64,9 @@ export type NodeHandler = (
  * connection of a refused request whose body was not read is closed after the answer. End slow
  * senders with the Node server's `requestTimeout` and `headersTimeout` (see the security guide).
  *
+ * A method no fetch `Request` can carry (`TRACE`) is answered 501 `unsupported_operation`
+ * without running the handler.
+ *
  * Response bodies stream, and the request's `signal` aborts when the client goes away. Responses
  * made with core's `jsonResponse` are written in one piece, and a response that offers its own
  * Node writer (the SSE fetch handler's) writes straight to the `ServerResponse`. The calltrack
@@ -76,8 +87,7 @@ export function toNodeHandler(
   options: ToNodeHandlerOptions = {},
 ): NodeHandler {
   const urlOptions = {
-    host: options.host,
-    protocol: options.protocol,
+    ...checkedUrlOrigin(options, 'toNodeHandler'),
     trustProxy: options.trustProxy ?? false,
   };
   // A misspelled trustProxy fails at startup, not on the first request.
@@ -104,6 +114,12 @@ export function toNodeHandler(
           new NodeIncomingWebhook(incoming, urlOptions, body, disconnect),
         );
       } else {
+        if (forbiddenMethods.has(method.toUpperCase())) {
+          // `new Request()` throws for these: a 500 for a method the client chose.
+          throw new UnsupportedOperationError({
+            message: `${method} requests cannot be handled here.`,
+          });
+        }
         const request = new NodeRequest(
           nodeRequestHref(incoming, urlOptions),
           { method, headers },
