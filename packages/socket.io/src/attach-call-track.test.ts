@@ -774,6 +774,44 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     expect(reports).toEqual([]);
     expect(socket.connected).toBe(true);
   });
+  it('keeps a call subscription when the same call is asked for again and that read fails', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    let down = false;
+    const real = tracker.reader;
+    const server = await startSocketServer(bus, {
+      tracker: {
+        getCall: (tenantId, callId) =>
+          down
+            ? Promise.reject(new RedisUnavailableError({ message: 'Redis is unavailable' }))
+            : real.getCall(tenantId, callId),
+        listActiveCalls: (tenantId, options) => real.listActiveCalls(tenantId, options),
+        listActiveCallsAcrossTenants: (options) => real.listActiveCallsAcrossTenants(options),
+      },
+    });
+    servers.push(server);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    // Asked again (a client retrying, a handshake listing it twice) while the tracker is down.
+    down = true;
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable' },
+    });
+    down = false;
+    expect(await server.io.in(callRoom('a', 'CA-1')).fetchSockets()).toHaveLength(1);
+    // A stream subscription is the probe: its first event shows nothing else came in between.
+    await ack(socket, 'subscribe_to_calls', { types: ['call.ended'] });
+    const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(ringing);
+    const ended = makeEvent('a', { type: 'call.ended', callId: 'CA-2' });
+    await tracker.ingest(ended);
+    expect(ids(await log.waitFor('call_update', 2))).toEqual([ringing.id, ended.id]);
+  });
 });
 
 describe('attachCallTrack: malformed payloads', () => {

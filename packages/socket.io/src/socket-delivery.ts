@@ -278,6 +278,9 @@ export class SocketDelivery implements ChannelListener {
     // The connection closed while an earlier step awaited (a restore reading the calls before
     // this one): nothing to read or join, and nobody to answer.
     if (this.closed) return { ok: true };
+    // Asked again for a call it follows (a retry, a handshake listing it twice): a failed read
+    // answers this request only, and must not end the subscription an earlier one set up.
+    const followed = this.calls?.has(this.channel.callRoom(tenantId, callId)) === true;
     if (!this.addCall(tenantId, callId)) {
       return {
         ok: false,
@@ -292,7 +295,7 @@ export class SocketDelivery implements ChannelListener {
     try {
       call = await tracker.getCall(tenantId, callId);
     } catch (error) {
-      this.removeCall(tenantId, callId);
+      if (!followed) this.removeCall(tenantId, callId);
       throw error;
     }
     if (!call) {
