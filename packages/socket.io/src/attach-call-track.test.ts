@@ -589,6 +589,51 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     });
   });
 
+  it('reads one snapshot at a time per connection, however often the client asks without waiting', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    const real = tracker.reader;
+    let started = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const server = await startSocketServer(bus, {
+      tracker: {
+        getCall: (tenantId, callId) => real.getCall(tenantId, callId),
+        listActiveCalls: async (tenantId, options) => {
+          started += 1;
+          await gate;
+          return real.listActiveCalls(tenantId, options);
+        },
+        listActiveCallsAcrossTenants: (options) => real.listActiveCallsAcrossTenants(options),
+      },
+    });
+    servers.push(server);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    // 20 requests, none waiting for its answer, while the tracker is slow: each could start a
+    // read of up to snapshotLimit calls, held in memory until the tracker answers.
+    const answers: Promise<CallTrackAck>[] = [];
+    for (let request = 0; request < 20; request += 1) {
+      answers.push(ack(socket, 'subscribe_to_calls'));
+      // Answered once that request was handled (a connection's packets are handled in order).
+      await ack(socket, 'unsubscribe_from_call', { callId: 'CA-none' });
+    }
+    expect(started).toBe(1);
+    release();
+    expect(await Promise.all(answers)).toEqual(answers.map(() => ({ ok: true })));
+    // The read in progress, then the latest request's own: the ones between were superseded.
+    expect(started).toBe(2);
+    expect(log.named('active_calls')).toHaveLength(1);
+    const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(ringing);
+    expect(ids(await log.waitFor('call_update'))).toEqual([ringing.id]);
+  });
+
   it('says whether active_calls lists every active call: complete false past 1,000 calls', async () => {
     const { server, tracker } = await setup({ withTracker: true });
     // Tenant a: one call more than a snapshot holds. b: exactly as many. c: one call.

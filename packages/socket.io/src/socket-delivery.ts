@@ -108,6 +108,8 @@ export class SocketDelivery implements ChannelListener {
   private buffer: Buffering | undefined;
   private generation = 0;
   private closed = false;
+  /** Settles when the snapshot read in progress (see `subscribeToCalls`) is done. */
+  private reading: Promise<void> | undefined;
   /**
    * Settles once presence has registered this connection (or refused it): a members snapshot
    * waits for it, so it holds the connection's own user.
@@ -195,8 +197,25 @@ export class SocketDelivery implements ChannelListener {
       let snapshot: Awaited<ReturnType<typeof read>>;
       let moves: number;
       do {
+        // One read at a time: a client asking again and again without waiting for its answers
+        // must not have a read of up to `snapshotLimit` calls running for each request. Only the
+        // latest request reads once the one in progress is done.
+        while (this.reading !== undefined) {
+          await this.reading;
+          if (this.buffer !== buffering) return;
+        }
         moves = buffering.moves;
-        snapshot = await read();
+        const reading = read();
+        const settled = reading.then(
+          () => {},
+          () => {},
+        );
+        this.reading = settled;
+        try {
+          snapshot = await reading;
+        } finally {
+          if (this.reading === settled) this.reading = undefined;
+        }
         if (this.buffer !== buffering) return;
         // The snapshot moved while it was read (see `moveSnapshot`): this read may miss events up
         // to the new position, one that starts now has them all.
