@@ -855,7 +855,61 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     await tracker.ingest(ringing);
     const ended = makeEvent('a', { type: 'call.ended', callId: 'CA-2' });
     await tracker.ingest(ended);
-    expect(ids(await log.waitFor('call_update', 2))).toEqual([ringing.id, ended.id]);
+    await received(log, ended.id);
+    expect(ids(log.named('call_update'))).toEqual([ringing.id, ended.id]);
+  });
+});
+
+describe('attachCallTrack: the same call asked for twice at once', () => {
+  it('keeps the subscription a later request set up when the earlier one’s read fails after it', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    const real = tracker.reader;
+    // The first read of CA-1 waits for the test, then fails as on a Redis that went down.
+    let failFirst!: () => void;
+    const firstFails = new Promise<void>((resolve) => {
+      failFirst = resolve;
+    });
+    let firstAsked!: () => void;
+    const firstStarted = new Promise<void>((resolve) => {
+      firstAsked = resolve;
+    });
+    let reads = 0;
+    const server = await startSocketServer(bus, {
+      tracker: {
+        getCall: async (tenantId, callId) => {
+          reads += 1;
+          if (reads === 1) {
+            firstAsked();
+            await firstFails;
+            throw new RedisUnavailableError({ message: 'Redis is unavailable' });
+          }
+          return real.getCall(tenantId, callId);
+        },
+        listActiveCalls: (tenantId, options) => real.listActiveCalls(tenantId, options),
+        listActiveCallsAcrossTenants: (options) => real.listActiveCallsAcrossTenants(options),
+      },
+    });
+    servers.push(server);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    const first = ack(socket, 'subscribe_to_call', { callId: 'CA-1' });
+    await firstStarted;
+    // The client asks again (a retry, a second view of the call) and is told it follows it.
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    failFirst();
+    expect(await first).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    // A stream subscription is the probe: its first event shows nothing else came in between.
+    await ack(socket, 'subscribe_to_calls', { types: ['call.ended'] });
+    const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(ringing);
+    const ended = makeEvent('a', { type: 'call.ended', callId: 'CA-2' });
+    await tracker.ingest(ended);
+    await received(log, ended.id);
+    expect(ids(log.named('call_update'))).toEqual([ringing.id, ended.id]);
   });
 });
 
