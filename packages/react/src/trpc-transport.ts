@@ -19,7 +19,14 @@ export interface TrpcSubscribeHandlers {
   onError?: (error: unknown) => void;
   /** The subscription ended without an error (the server ended the stream). */
   onComplete?: () => void;
-  onConnectionStateChange?: (state: { state: 'idle' | 'connecting' | 'pending' }) => void;
+  /**
+   * `error`: why the link is connecting again (tRPC passes it), e.g. the server's
+   * `SERVICE_UNAVAILABLE` while its Redis is down.
+   */
+  onConnectionStateChange?: (state: {
+    state: 'idle' | 'connecting' | 'pending';
+    error?: unknown;
+  }) => void;
 }
 
 /**
@@ -68,9 +75,11 @@ export interface TrpcTransportOptions {
  * loads the active calls on `ready` and `reset`, applies `event`s live, and the presence members
  * a router with `presence` sends. tRPC's `httpSubscriptionLink` resumes with the last id by
  * itself; a load still under way when the subscription drops is ignored and made again once it
- * is back (its answer was read before the drop). When the subscription fails for good, the
- * transport subscribes again after `retryDelay` with that id, except after `UNAUTHORIZED` or
- * `FORBIDDEN`, which end the connection with `state.connection.error`. A failed load is tried
+ * is back (its answer was read before the drop). When the subscription fails for good, or the
+ * server refuses it before its first message with a code the link retries (`SERVICE_UNAVAILABLE`
+ * while its Redis is down), the transport subscribes again after `retryDelay` with that id,
+ * except after `UNAUTHORIZED` or `FORBIDDEN`, which end the connection with
+ * `state.connection.error`. A failed load is tried
  * again after `retryDelay`. `refresh()` loads the active calls again, or starts a new
  * subscription when the last one ended.
  */
@@ -169,6 +178,8 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
         const mine = generation;
         ended = false;
         previous?.unsubscribe();
+        /** A message came on this subscription (it was attached, not only `connected`). */
+        let heard = false;
         const live = (): boolean => !closed && mine === generation && !ended;
         /** The subscription ended by itself: subscribe again, unless it was refused. */
         const end = (error: unknown): void => {
@@ -187,11 +198,14 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
         subscription = options.subscribe(lastEventId === undefined ? {} : { lastEventId }, {
           onStarted: () => {
             if (!live()) return;
-            endings = 0;
             opened();
           },
           onData: ({ id, data }) => {
             if (!live()) return;
+            // tRPC says `started` before the procedure's first message, even when the procedure
+            // failed: a message is what shows the subscription worked.
+            heard = true;
+            endings = 0;
             if (id) lastEventId = id;
             if (data.type === 'ready') load();
             else if (data.type === 'reset') sink.onReset(data.reason);
@@ -211,8 +225,18 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
             end(error);
           },
           onComplete: () => end(undefined),
-          onConnectionStateChange: ({ state }) => {
+          onConnectionStateChange: ({ state, error }) => {
             if (!live()) return;
+            if (state === 'connecting' && !heard && serverErrorCode(error) !== undefined) {
+              // The server refused the subscription before its first message with a code the
+              // link retries (SERVICE_UNAVAILABLE while its Redis is down): the link would come
+              // back after the stream's `retry:` (1 s) for as long as that lasts, every client
+              // at once. Subscribe again after `retryDelay` instead, as after a refusal.
+              onError(error);
+              subscription?.unsubscribe();
+              end(error);
+              return;
+            }
             if (state === 'connecting') {
               dropLoad();
               sink.onClose(true);
@@ -261,6 +285,12 @@ function refusalOf(error: unknown): CallTrackConnectionError | undefined {
         ? cause.code
         : undefined;
   return refusedConnection(status, error);
+}
+
+/** The tRPC error code the server sent with `error` (`data.code`); undefined for any other error. */
+function serverErrorCode(error: unknown): string | undefined {
+  const code = (error as { data?: { code?: unknown } } | undefined)?.data?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** A bare list of calls (`activeCalls`), not an `activeCallsSnapshot` answer. */

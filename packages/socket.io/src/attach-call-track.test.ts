@@ -589,6 +589,51 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     });
   });
 
+  it('reads one snapshot at a time per connection, however often the client asks without waiting', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    const real = tracker.reader;
+    let started = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const server = await startSocketServer(bus, {
+      tracker: {
+        getCall: (tenantId, callId) => real.getCall(tenantId, callId),
+        listActiveCalls: async (tenantId, options) => {
+          started += 1;
+          await gate;
+          return real.listActiveCalls(tenantId, options);
+        },
+        listActiveCallsAcrossTenants: (options) => real.listActiveCallsAcrossTenants(options),
+      },
+    });
+    servers.push(server);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    // 20 requests, none waiting for its answer, while the tracker is slow: each could start a
+    // read of up to snapshotLimit calls, held in memory until the tracker answers.
+    const answers: Promise<CallTrackAck>[] = [];
+    for (let request = 0; request < 20; request += 1) {
+      answers.push(ack(socket, 'subscribe_to_calls'));
+      // Answered once that request was handled (a connection's packets are handled in order).
+      await ack(socket, 'unsubscribe_from_call', { callId: 'CA-none' });
+    }
+    expect(started).toBe(1);
+    release();
+    expect(await Promise.all(answers)).toEqual(answers.map(() => ({ ok: true })));
+    // The read in progress, then the latest request's own: the ones between were superseded.
+    expect(started).toBe(2);
+    expect(log.named('active_calls')).toHaveLength(1);
+    const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(ringing);
+    expect(ids(await log.waitFor('call_update'))).toEqual([ringing.id]);
+  });
+
   it('says whether active_calls lists every active call: complete false past 1,000 calls', async () => {
     const { server, tracker } = await setup({ withTracker: true });
     // Tenant a: one call more than a snapshot holds. b: exactly as many. c: one call.
@@ -773,6 +818,98 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     }
     expect(reports).toEqual([]);
     expect(socket.connected).toBe(true);
+  });
+  it('keeps a call subscription when the same call is asked for again and that read fails', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    let down = false;
+    const real = tracker.reader;
+    const server = await startSocketServer(bus, {
+      tracker: {
+        getCall: (tenantId, callId) =>
+          down
+            ? Promise.reject(new RedisUnavailableError({ message: 'Redis is unavailable' }))
+            : real.getCall(tenantId, callId),
+        listActiveCalls: (tenantId, options) => real.listActiveCalls(tenantId, options),
+        listActiveCallsAcrossTenants: (options) => real.listActiveCallsAcrossTenants(options),
+      },
+    });
+    servers.push(server);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    // Asked again (a client retrying, a handshake listing it twice) while the tracker is down.
+    down = true;
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable' },
+    });
+    down = false;
+    expect(await server.io.in(callRoom('a', 'CA-1')).fetchSockets()).toHaveLength(1);
+    // A stream subscription is the probe: its first event shows nothing else came in between.
+    await ack(socket, 'subscribe_to_calls', { types: ['call.ended'] });
+    const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(ringing);
+    const ended = makeEvent('a', { type: 'call.ended', callId: 'CA-2' });
+    await tracker.ingest(ended);
+    await received(log, ended.id);
+    expect(ids(log.named('call_update'))).toEqual([ringing.id, ended.id]);
+  });
+});
+
+describe('attachCallTrack: the same call asked for twice at once', () => {
+  it('keeps the subscription a later request set up when the earlier one’s read fails after it', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    const real = tracker.reader;
+    // The first read of CA-1 waits for the test, then fails as on a Redis that went down.
+    let failFirst!: () => void;
+    const firstFails = new Promise<void>((resolve) => {
+      failFirst = resolve;
+    });
+    let firstAsked!: () => void;
+    const firstStarted = new Promise<void>((resolve) => {
+      firstAsked = resolve;
+    });
+    let reads = 0;
+    const server = await startSocketServer(bus, {
+      tracker: {
+        getCall: async (tenantId, callId) => {
+          reads += 1;
+          if (reads === 1) {
+            firstAsked();
+            await firstFails;
+            throw new RedisUnavailableError({ message: 'Redis is unavailable' });
+          }
+          return real.getCall(tenantId, callId);
+        },
+        listActiveCalls: (tenantId, options) => real.listActiveCalls(tenantId, options),
+        listActiveCallsAcrossTenants: (options) => real.listActiveCallsAcrossTenants(options),
+      },
+    });
+    servers.push(server);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    const first = ack(socket, 'subscribe_to_call', { callId: 'CA-1' });
+    await firstStarted;
+    // The client asks again (a retry, a second view of the call) and is told it follows it.
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    failFirst();
+    expect(await first).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    // A stream subscription is the probe: its first event shows nothing else came in between.
+    await ack(socket, 'subscribe_to_calls', { types: ['call.ended'] });
+    const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(ringing);
+    const ended = makeEvent('a', { type: 'call.ended', callId: 'CA-2' });
+    await tracker.ingest(ended);
+    await received(log, ended.id);
+    expect(ids(log.named('call_update'))).toEqual([ringing.id, ended.id]);
   });
 });
 

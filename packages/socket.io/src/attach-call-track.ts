@@ -381,7 +381,9 @@ export function attachCallTrack(
       const tenantId = delivery.callTenant(call.tenantId);
       if (tenantId === undefined) continue;
       calls.push({ tenantId, callId: call.callId });
-      if (exact) delivery.addCall(tenantId, call.callId);
+      // Followed before any read: a call whose read fails (the tracker's Redis down) stays
+      // followed, since nobody is there to be told to subscribe again.
+      delivery.addCall(tenantId, call.callId);
     }
     if (lastCursor !== undefined && (exact || resume.stream !== false)) {
       const stream = resume.stream === false ? undefined : createTypeMatcher(resume.types);
@@ -390,9 +392,10 @@ export function attachCallTrack(
     if (exact) return;
     for (const { tenantId, callId } of calls) {
       // An unknown call (ended and forgotten since) is dropped, as `subscribe_to_call` would.
-      await delivery
-        .subscribeToCall(tenantId, callId)
-        .catch((error: unknown) => onError(error, delivery.errorInfo));
+      // A failed read is reported as a handler's would be: an outage is no bug.
+      await delivery.subscribeToCall(tenantId, callId).catch((error: unknown) => {
+        if (toAckError(error).error.code === 'internal_error') onError(error, delivery.errorInfo);
+      });
     }
   };
 

@@ -1,5 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import type { ActiveCallsReader, CallEvent } from '@calltrack/core';
+import { type ActiveCallsReader, type CallEvent, RedisUnavailableError } from '@calltrack/core';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTracker } from './__tests__/create-test-tracker';
@@ -481,6 +481,45 @@ describe('call subscriptions across a reconnect', () => {
     await tracker.ingest(makeEvent('a', { id: 'one', type: 'call.ringing', callId: 'CA-1' }));
     expect(ids(await log.waitFor('call_update'))).toEqual(['one']);
     expect(log.named('call_data')).toHaveLength(1);
+  });
+
+  it('without a cursor, keeps the calls whose read failed (tracker down): their events still come', async () => {
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const tracker = createTestTracker(bus);
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-2' }));
+    const reports: unknown[] = [];
+    const server = await startSocketServer(bus, {
+      tracker: {
+        listActiveCalls: (tenantId, options) => tracker.reader.listActiveCalls(tenantId, options),
+        listActiveCallsAcrossTenants: (options) =>
+          tracker.reader.listActiveCallsAcrossTenants(options),
+        // CA-1's read is refused as by a Redis that is down; CA-2's works.
+        getCall: (tenantId, callId) =>
+          callId === 'CA-1'
+            ? Promise.reject(new RedisUnavailableError({ message: 'Redis is unavailable' }))
+            : tracker.reader.getCall(tenantId, callId),
+      },
+      onError: (error) => reports.push(error),
+    });
+    servers.push(server);
+    const socket = server.client({
+      token: 'token:a:u1',
+      calls: [{ callId: 'CA-1' }, { callId: 'CA-2' }],
+    });
+    const log = createEventLog(socket);
+    await connected(socket);
+    const [data] = await log.waitFor('call_data');
+    expect(data?.payload).toMatchObject({ call: { tenantId: 'a', callId: 'CA-2' } });
+    await tracker.ingest(makeEvent('a', { id: 'one', type: 'call.ringing', callId: 'CA-1' }));
+    await tracker.ingest(makeEvent('a', { id: 'two', type: 'call.ringing', callId: 'CA-2' }));
+    while (!ids(log.named('call_update')).includes('two')) {
+      await log.waitFor('call_update', log.named('call_update').length + 1);
+    }
+    expect(ids(log.named('call_update'))).toEqual(['one', 'two']);
+    // An outage is no bug: not reported per call (the tracker's own client reports it).
+    expect(reports).toEqual([]);
   });
 
   it('keeps no call subscription for a socket that disconnected while its restore read a call', async () => {

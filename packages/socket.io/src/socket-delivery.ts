@@ -108,6 +108,11 @@ export class SocketDelivery implements ChannelListener {
   private buffer: Buffering | undefined;
   private generation = 0;
   private closed = false;
+  /** Requests made by `subscribeToCall`, and each call's latest one whose read is under way. */
+  private callRequestCount = 0;
+  private callRequests: Map<string, number> | undefined;
+  /** Settles when the snapshot read in progress (see `subscribeToCalls`) is done. */
+  private reading: Promise<void> | undefined;
   /**
    * Settles once presence has registered this connection (or refused it): a members snapshot
    * waits for it, so it holds the connection's own user.
@@ -195,8 +200,25 @@ export class SocketDelivery implements ChannelListener {
       let snapshot: Awaited<ReturnType<typeof read>>;
       let moves: number;
       do {
+        // One read at a time: a client asking again and again without waiting for its answers
+        // must not have a read of up to `snapshotLimit` calls running for each request. Only the
+        // latest request reads once the one in progress is done.
+        while (this.reading !== undefined) {
+          await this.reading;
+          if (this.buffer !== buffering) return;
+        }
         moves = buffering.moves;
-        snapshot = await read();
+        const reading = read();
+        const settled = reading.then(
+          () => {},
+          () => {},
+        );
+        this.reading = settled;
+        try {
+          snapshot = await reading;
+        } finally {
+          if (this.reading === settled) this.reading = undefined;
+        }
         if (this.buffer !== buffering) return;
         // The snapshot moved while it was read (see `moveSnapshot`): this read may miss events up
         // to the new position, one that starts now has them all.
@@ -278,6 +300,10 @@ export class SocketDelivery implements ChannelListener {
     // The connection closed while an earlier step awaited (a restore reading the calls before
     // this one): nothing to read or join, and nobody to answer.
     if (this.closed) return { ok: true };
+    // Asked again for a call it follows (a retry, a handshake listing it twice): a failed read
+    // answers this request only, and must not end the subscription an earlier one set up.
+    const room = this.channel.callRoom(tenantId, callId);
+    const followed = this.calls?.has(room) === true;
     if (!this.addCall(tenantId, callId)) {
       return {
         ok: false,
@@ -288,13 +314,20 @@ export class SocketDelivery implements ChannelListener {
       };
     }
     if (!tracker) return { ok: true };
+    // The latest request for each call whose read is under way: one asked for again meanwhile
+    // was (or will be) answered that the call is followed, which an earlier failure must not undo.
+    this.callRequestCount += 1;
+    const ticket = this.callRequestCount;
+    this.callRequests ??= new Map();
+    this.callRequests.set(room, ticket);
     let call: Awaited<ReturnType<ActiveCallsReader['getCall']>>;
     try {
       call = await tracker.getCall(tenantId, callId);
     } catch (error) {
-      this.removeCall(tenantId, callId);
+      if (this.settleCallRequest(room, ticket) && !followed) this.removeCall(tenantId, callId);
       throw error;
     }
+    this.settleCallRequest(room, ticket);
     if (!call) {
       this.removeCall(tenantId, callId);
       return { ok: false, error: { code: 'not_found', message: `Call ${callId} not found` } };
@@ -302,6 +335,13 @@ export class SocketDelivery implements ChannelListener {
     if (this.closed) return { ok: true };
     this.socket.emit('call_data', { call });
     return { ok: true };
+  }
+
+  /** Ends the read of request `ticket` for `room`; true when no later request came meanwhile. */
+  private settleCallRequest(room: string, ticket: number): boolean {
+    if (this.callRequests?.get(room) !== ticket) return false;
+    this.callRequests.delete(room);
+    return true;
   }
 
   /**

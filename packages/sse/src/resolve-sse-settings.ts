@@ -5,6 +5,7 @@ import { createSseKeepAlive, type SseKeepAlive } from './create-sse-keepalive';
 import { describeSkippedEvent } from './describe-skipped-event';
 import { SseChannels } from './sse-channels';
 import type { SseErrorInfo, SseHandlerOptions, SseStreamInfo } from './sse-handler-options';
+import { createSseHeartbeatOutage, type SseHeartbeatOutage } from './sse-heartbeat-outage';
 
 /** The options of a handler, checked, with defaults applied. */
 export interface SseSettings {
@@ -31,6 +32,8 @@ export interface SseSettings {
   report(error: unknown, info?: SseErrorInfo): void;
   /** Reports an event a stream had to skip, once per event however many streams skip it. */
   reportSkipped(error: unknown, message: BusEventMessage, stream?: SseStreamInfo): void;
+  /** The streams' failed presence heartbeats, reported once per outage. */
+  heartbeatOutage: SseHeartbeatOutage;
 }
 
 /** Checks a handler's options; throws `InvalidArgumentError` for unusable ones. */
@@ -137,6 +140,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     ),
     report,
     reportSkipped,
+    heartbeatOutage: createSseHeartbeatOutage(),
   };
 }
 

@@ -7,6 +7,17 @@ import type {
 } from '@calltrack/bus';
 import { encodeCallEventFrame } from './encode-call-event-frame';
 
+/**
+ * How long a channel waits before subscribing again after its subscription failed `attempt` times
+ * in a row without delivering anything: at once the first time, then 100 ms doubling up to 5 s
+ * (Socket.IO's channels wait alike), so a bus whose subscriptions keep failing costs one attempt
+ * (and one report) every 5 s, not a busy loop.
+ */
+function restartDelayMs(attempt: number): number {
+  if (attempt <= 1) return 0;
+  return Math.min(5000, 100 * 2 ** (attempt - 2));
+}
+
 /** A stream fed by a channel. */
 export interface SseChannelMember {
   /**
@@ -57,6 +68,9 @@ export class SseChannel {
   private holders = 0;
   private closed = false;
   private subscription: BusSubscription;
+  /** Subscriptions that failed in a row without delivering anything. */
+  private failures = 0;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly context: SseChannelContext,
@@ -84,17 +98,20 @@ export class SseChannel {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.restartTimer);
     this.context.onEnd(this);
     void this.subscription.close();
   }
 
   private async pump(subscription: BusSubscription): Promise<void> {
     let again = false;
+    let failed = false;
     try {
       for (;;) {
         const result = await subscription.next();
         if (result.done || this.closed) break;
         const message = result.value;
+        this.failures = 0;
         if (message.type === 'event') {
           this.deliver(message);
         } else if (message.type === 'reset') {
@@ -109,10 +126,24 @@ export class SseChannel {
       if (this.closed) return;
       this.context.onError(error);
       again = true;
+      failed = true;
     }
     if (this.closed) return;
     if (again) {
-      this.subscribeAgain();
+      // Behind (lagged): on at once. Failed: at once the first time, then with a growing wait.
+      if (failed) this.failures += 1;
+      const delayMs = failed ? restartDelayMs(this.failures) : 0;
+      if (delayMs === 0) {
+        this.subscribeAgain();
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.restartTimer = undefined;
+        if (!this.closed) this.subscribeAgain();
+      }, delayMs);
+      // Node's timers can let the process exit; other runtimes' may be plain numbers.
+      (timer as { unref?: () => void }).unref?.();
+      this.restartTimer = timer;
       return;
     }
     // The bus ended the subscription: it is closing.

@@ -296,7 +296,10 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
     if (this.live) this.channel.members.delete(this);
     this.channel.release();
     if (this.replay) void this.replay.close();
-    if (this.presenceConnection) this.leavePresence(this.presenceConnection);
+    if (this.presenceConnection) {
+      settings.heartbeatOutage.left(this);
+      this.leavePresence(this.presenceConnection);
+    }
     this.presenceConnection = undefined;
     this.backlog = [];
     this.backlogHead = 0;
@@ -320,9 +323,17 @@ export class SseSession implements SseKeepAliveTarget, SseChannelMember {
   beat(): void {
     const connection = this.presenceConnection;
     if (connection === undefined) return;
-    connection.heartbeat().catch((error: unknown) => {
-      this.settings.report(error, { stream: this.info });
-    });
+    const { settings, info } = this;
+    // An outage fails every stream's heartbeat at every tick: reported once, and once when over.
+    connection.heartbeat().then(
+      () => {
+        const back = settings.heartbeatOutage.worked(this);
+        if (back) settings.report(new Error(back));
+      },
+      (error: unknown) => {
+        if (settings.heartbeatOutage.failed(this, error)) settings.report(error, { stream: info });
+      },
+    );
   }
 
   // ---- fed by the channel (synchronously) or by the replay loop -------------------------

@@ -227,6 +227,31 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     expect(body).not.toMatch(/^event: forged$/m);
   });
 
+  it('refuses types that are no event type or prefix as BAD_REQUEST (as SSE and Socket.IO do), before subscribing', async () => {
+    const { server, subscriptions } = await setup();
+    // Each would match nothing: a typo must not look like a quiet stream.
+    for (const types of [['call.ended '], ['Call.Ended'], ['*'], ['call.'], ['call.*.*']]) {
+      const input = encodeURIComponent(JSON.stringify({ types }));
+      const aborting = new AbortController();
+      const response = await fetch(`${server.url}/calltrack.onCallEvent?input=${input}`, {
+        headers: { authorization: 'Bearer token-a', accept: 'text/event-stream' },
+        signal: aborting.signal,
+      });
+      // Read until the answer is an error or a stream (which would never end by itself).
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let body = '';
+      while (!/BAD_REQUEST|"type":"ready"/.test(body)) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        body += decoder.decode(value, { stream: true });
+      }
+      aborting.abort();
+      expect(body).toContain('"code":"BAD_REQUEST"');
+    }
+    expect(subscriptions).toEqual([]);
+  });
+
   it('a lagging subscriber is cut off and the link reconnects and catches up from history', async () => {
     const { bus, nth, subscribe } = await setup({
       bus: createMemoryBus({ maxBufferedMessages: 5 }),

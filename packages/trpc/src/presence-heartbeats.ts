@@ -1,4 +1,5 @@
 import type { PresenceRegistration } from '@calltrack/core';
+import { createOutageIncident } from '@calltrack/core/internal';
 
 /** The presence registrations of one set of procedures, heartbeated together. */
 export interface PresenceHeartbeats {
@@ -29,8 +30,29 @@ export function createPresenceHeartbeats(
 ): PresenceHeartbeats {
   const registrations = new Set<PresenceRegistration>();
   let timer: unknown;
+  // An outage fails every subscriber's heartbeat at every beat: reported once, and once when
+  // every subscriber whose heartbeat failed has heartbeated again (Socket.IO's and SSE's rule).
+  // Any other failure is a bug, reported every time.
+  const outage = createOutageIncident<PresenceRegistration>({
+    back: 'Presence heartbeats of the tRPC subscribers work again',
+    failures: 'failed heartbeats',
+    keyed: true,
+  });
+  const beat = (registration: PresenceRegistration): void => {
+    registration.heartbeat().then(
+      () => {
+        const back = outage.runWorked(registration);
+        if (back) onError(new Error(back));
+      },
+      (error: unknown) => {
+        // Told after its subscriber left: counted, holding nothing open.
+        const key = registrations.has(registration) ? registration : undefined;
+        if (outage.runFailed(error, key) !== 'counted') onError(error);
+      },
+    );
+  };
   const tick = (): void => {
-    for (const registration of registrations) registration.heartbeat().catch(onError);
+    for (const registration of registrations) beat(registration);
   };
   return {
     add(registration) {
@@ -43,6 +65,7 @@ export function createPresenceHeartbeats(
     },
     delete(registration) {
       registrations.delete(registration);
+      outage.forget(registration);
       if (registrations.size === 0 && timer !== undefined) {
         timers.clearInterval(timer);
         timer = undefined;

@@ -64,13 +64,14 @@ export interface TrpcTestServer {
 /**
  * Starts the server; `history` limits the bus history (to force a `reset` on resume); with
  * `retryMs`, subscription streams tell the client to reconnect within it (`withNodeSseRetry`)
- * instead of the `EventSource` default of 3 s.
+ * instead of the `EventSource` default of 3 s; `bus` replaces the memory bus (a Redis bus); the
+ * server closes it.
  */
 export async function startTrpcServer(
   history?: { maxEvents: number },
-  options: { retryMs?: number } = {},
+  options: { retryMs?: number; bus?: EventBus } = {},
 ): Promise<TrpcTestServer> {
-  const bus = createMemoryBus(history ? { history } : {});
+  const bus = options.bus ?? createMemoryBus(history ? { history } : {});
   const tracker = createCallTracker({ bus, clock: testEventClock() });
   const trpcHandler = createHTTPHandler({ router: makeAppRouter(bus, tracker), createContext });
   const handler =
