@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { storedEndpoint } from './__tests__/stored-endpoint';
 import { createMemoryWebhookStore } from './create-memory-webhook-store';
 import { describeWebhookStore } from './describe-webhook-store';
 
@@ -48,6 +49,7 @@ describe('memory store deliveries', () => {
   // both must read back the same as a merge of the change into the delivery.
   it('merges each record into the delivery, clearing the due time, keeping the last error', async () => {
     const store = createMemoryWebhookStore();
+    await store.createEndpoint(storedEndpoint('ep_a', now), 10);
     await store.createDeliveries(
       {
         id: 'msg_a',
@@ -131,7 +133,7 @@ describe('memory store deliveries', () => {
 });
 
 describe('memory store retention', () => {
-  it('drops messages and finished deliveries older than the retention, keeping pending ones', async () => {
+  it('drops messages older than the retention with their finished deliveries, keeping pending ones', async () => {
     const store = createMemoryWebhookStore();
     const day = 86_400_000;
     const now = Date.UTC(2026, 0, 10);
@@ -143,17 +145,19 @@ describe('memory store retention', () => {
       body: '{}',
       createdAt,
     });
+    await store.createEndpoint(storedEndpoint('ep_a', now - 3 * day), 10);
     for (const id of ['msg_old_sent', 'msg_old_pending', 'msg_old_failed'])
       await store.createDeliveries(message(id, now - 3 * day), ['ep_a'], day);
-    for (const [id, status] of [
-      ['msg_old_sent', 'succeeded'],
-      ['msg_old_failed', 'failed'],
+    // Given up by its last retry, 23 hours after its message was created: within the retention
+    // of that attempt, but not of the message it would resend.
+    const hour = 3_600_000;
+    await store.createDeliveries(message('msg_old_failed_late', now - day - hour), ['ep_a'], day);
+    for (const [id, status, at] of [
+      ['msg_old_sent', 'succeeded', now - 3 * day],
+      ['msg_old_failed', 'failed', now - 3 * day],
+      ['msg_old_failed_late', 'failed', now - 2 * hour],
     ] as const) {
-      await record(
-        store,
-        { status, attempts: 1, updatedAt: now - 3 * day },
-        { messageId: id, at: now - 3 * day },
-      );
+      await record(store, { status, attempts: 1, updatedAt: at }, { messageId: id, at });
     }
     // A sweep runs once per 1,000 writes.
     for (let index = 0; index < 1_000; index += 1)
@@ -161,6 +165,8 @@ describe('memory store retention', () => {
 
     expect(await store.getDelivery('acme', 'ep_a', 'msg_old_sent')).toBeUndefined();
     expect(await store.getDelivery('acme', 'ep_a', 'msg_old_failed')).toBeUndefined();
+    expect(await store.getDelivery('acme', 'ep_a', 'msg_old_failed_late')).toBeUndefined();
+    expect(await store.listFailedDeliveries('acme', { limit: 10 })).toEqual([]);
     expect(await store.getMessage('acme', 'msg_old_sent')).toBeUndefined();
     expect((await store.getDelivery('acme', 'ep_a', 'msg_old_pending'))?.status).toBe('pending');
     expect((await store.getDelivery('acme', 'ep_a', 'msg_new_0'))?.status).toBe('pending');

@@ -95,7 +95,10 @@ export function createMemoryWebhookStore(): WebhookStore {
     return map;
   };
 
-  /** Drops messages and finished deliveries older than the retention, now and then. */
+  /**
+   * Drops messages older than the retention, now and then, with their finished deliveries: a
+   * dead letter goes with the message it would resend, however late its last attempt.
+   */
   const sweep = (now: number, retentionMs: number): void => {
     writesSinceSweep += 1;
     if (writesSinceSweep < 1000) return;
@@ -106,7 +109,7 @@ export function createMemoryWebhookStore(): WebhookStore {
     // everything the retention keeps (millions in a long-running process).
     for (const [id, delivery] of deliveries) {
       if (delivery.createdAt >= cutoff) break;
-      if (delivery.status !== 'pending' && delivery.updatedAt < cutoff) {
+      if (delivery.status !== 'pending') {
         deliveries.delete(id);
         resends.delete(id);
       }
@@ -400,6 +403,20 @@ export function createMemoryWebhookStore(): WebhookStore {
       const { attempt } = input;
       const logKey = key(attempt.tenantId, attempt.endpointId);
       if (input.releaseSlot !== undefined) freeSlot(logKey, input.releaseSlot);
+      const endpoint = endpoints.get(attempt.tenantId)?.get(attempt.endpointId);
+      const deliveryKey = key3(attempt.tenantId, attempt.endpointId, attempt.messageId);
+      // A delivery lives no longer than its message: one whose message is gone (expired) is not
+      // kept, so no dead letter is left that nothing could resend.
+      const keepsDelivery =
+        input.delivery !== undefined && messages.has(key(attempt.tenantId, attempt.messageId));
+      if (input.delivery && (!endpoint || !keepsDelivery)) {
+        deliveries.delete(deliveryKey);
+        leased.delete(deliveryKey);
+        resends.delete(deliveryKey);
+        if (input.releaseSlot !== undefined) releaseHold(deliveryKey, input.releaseSlot);
+      }
+      // The endpoint was deleted while the attempt was in flight: nothing of it is kept.
+      if (!endpoint) return {};
       let log = attempts.get(logKey);
       if (!log) {
         log = { rows: [], head: 0 };
@@ -433,9 +450,8 @@ export function createMemoryWebhookStore(): WebhookStore {
         log.head = 0;
       }
 
-      if (input.delivery) {
-        const deliveryKey = key3(attempt.tenantId, attempt.endpointId, attempt.messageId);
-        const change = input.delivery;
+      if (keepsDelivery) {
+        const change = input.delivery!;
         const current = deliveries.get(deliveryKey);
         const clears = (field: 'nextAttemptAt' | 'lastError' | 'lastStatusCode'): boolean =>
           current?.[field] !== undefined &&
@@ -495,7 +511,6 @@ export function createMemoryWebhookStore(): WebhookStore {
         }
       }
 
-      const endpoint = endpoints.get(attempt.tenantId)?.get(attempt.endpointId);
       const { health } = input;
       if (!endpoint || !health) return {};
       if (health.succeeded) {
@@ -549,7 +564,9 @@ export function createMemoryWebhookStore(): WebhookStore {
           delivery.tenantId !== tenantId ||
           delivery.status !== 'failed' ||
           (query.endpointId !== undefined && delivery.endpointId !== query.endpointId) ||
-          (query.since !== undefined && delivery.updatedAt < query.since)
+          (query.since !== undefined && delivery.updatedAt < query.since) ||
+          // A dead letter lives no longer than the message it would resend.
+          !messages.has(key(tenantId, delivery.messageId))
         ) {
           continue;
         }

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeDispatcher } from './__tests__/describe-dispatcher';
 import { storedEndpoint } from './__tests__/stored-endpoint';
 import { createRedisWebhookStore } from './create-redis-webhook-store';
+import { createTestClock } from './create-test-clock';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { describeWebhookStore } from './describe-webhook-store';
 
@@ -162,5 +163,86 @@ describe('the Redis store, options', () => {
     expect(() =>
       createRedisWebhookStore({ redis: client, stalledIntervalMs: 1, lockDurationMs: 2 ** 31 - 1 }),
     ).not.toThrow();
+  });
+});
+
+describe('the Redis store, dead letters and their messages', () => {
+  // A message expires retentionMs after it was created, but its delivery's expiry restarted at
+  // each attempt: for the last day or so of its life a dead letter was still listed, and
+  // `recover` counted it ({ queued }) with nothing left to send.
+  it('expires a delivery with its message, and lists and recovers only dead letters that have one', async () => {
+    const client = redis!;
+    const prefix = uniquePrefix('webhook-expiry');
+    const clock = createTestClock(Date.UTC(2026, 2, 1));
+    const store = createRedisWebhookStore({ redis: client, prefix });
+    const dispatcher = createWebhookDispatcher({ bus: createMemoryBus(), store, clock });
+    const retentionMs = 14 * 86_400_000;
+    const tenantKey = `${prefix}:{acme}:`;
+    try {
+      const { endpoint } = await dispatcher.createEndpoint('acme', {
+        url: 'https://crm.example.com/hooks',
+      });
+      const at = clock.now();
+      const ids = ['msg_x0', 'msg_x1', 'msg_x2', 'msg_x3'];
+      for (const [index, id] of ids.entries()) {
+        await store.createDeliveries(
+          { id, tenantId: 'acme', eventId: id, eventType: 'call.ended', body: '{}', createdAt: at },
+          [endpoint.id],
+          retentionMs,
+        );
+        // The message's life has nearly run: its last retry gives up a minute before it ends.
+        await client.pexpire(`${tenantKey}msg:${id}`, 60_000);
+        await store.recordAttempt({
+          attempt: {
+            id: `att_x${index}`,
+            tenantId: 'acme',
+            endpointId: endpoint.id,
+            messageId: id,
+            eventType: 'call.ended',
+            url: endpoint.url,
+            attempt: 8,
+            trigger: 'event',
+            status: 'failed',
+            statusCode: 500,
+            durationMs: 1,
+            responseBody: '',
+            error: 'HTTP 500',
+            startedAt: at + index,
+          },
+          delivery: {
+            status: 'failed',
+            attempts: 8,
+            lastStatusCode: 500,
+            lastError: 'HTTP 500',
+            updatedAt: at + index,
+          },
+          retentionMs,
+          maxAttemptsPerEndpoint: 100,
+          now: at + index,
+        });
+      }
+      // The attempt gave the dead letter no life of its own: it ends with its message.
+      const life = await client.pttl(`${tenantKey}dlv:${endpoint.id}:msg_x1`);
+      expect(life).toBeGreaterThan(0);
+      expect(life).toBeLessThanOrEqual(60_000);
+      // Two messages expire (as their expiry does, at its time).
+      await client.del(`${tenantKey}msg:msg_x1`, `${tenantKey}msg:msg_x2`);
+      const page = await dispatcher.listFailedDeliveries('acme', { limit: 2 });
+      // A full page all the same: the expired ones are read past, not a short page (the end).
+      expect(page.deliveries.map((delivery) => delivery.messageId)).toEqual(['msg_x3', 'msg_x0']);
+      expect(page.nextCursor).not.toBeNull();
+      expect(
+        (await dispatcher.listFailedDeliveries('acme', { endpointId: endpoint.id })).deliveries,
+      ).toHaveLength(2);
+      clock.advance(1000);
+      expect(await dispatcher.recover('acme', endpoint.id, { since: at - 1000 })).toEqual({
+        queued: 2,
+      });
+    } finally {
+      await dispatcher.close();
+      await store.close();
+      await deleteKeys(client, prefix);
+      await deleteKeys(client, `{${prefix}}`);
+    }
   });
 });

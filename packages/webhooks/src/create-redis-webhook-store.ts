@@ -645,6 +645,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           `${tenant}failed`,
           slotKey,
           leasesKey(attempt.tenantId),
+          `${tenant}msg:${attempt.messageId}`,
           ...(isBoundedTest(input) ? [`${tenant}logtests:${attempt.endpointId}`] : []),
         ],
         recordAttemptArgs(input),
@@ -680,21 +681,32 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     async listFailedDeliveries(tenantId, query) {
       const tenant = base(tenantId);
-      const rows = (await run(
-        'listFailed',
-        [
-          query.endpointId === undefined
-            ? `${tenant}failed`
-            : `${tenant}failed:${query.endpointId}`,
-        ],
-        [...range(query), query.limit, tenant, query.endpointId ?? ''],
-      )) as [string, string, string[]][];
+      const key =
+        query.endpointId === undefined ? `${tenant}failed` : `${tenant}failed:${query.endpointId}`;
       const deliveries: WebhookDelivery[] = [];
-      for (const [endpointId, messageId, flat] of rows) {
-        const delivery = toDelivery(tenantId, endpointId, messageId, hashOf(flat));
-        if (delivery?.status === 'failed') deliveries.push(delivery);
+      let cursor: ListQuery = query;
+      // Expired entries the script left out (and took off the list) would make the page short,
+      // which reads as the list's end: read on after the last delivery kept, until it is full or
+      // a read leaves nothing out. Each entry is left out once, so this ends.
+      for (;;) {
+        const want = query.limit - deliveries.length;
+        const [rows, dropped, lastScore] = (await run(
+          'listFailed',
+          [key],
+          [...range(cursor), want, tenant, query.endpointId ?? ''],
+        )) as [[string, string, string[]][], number, string];
+        for (const [endpointId, messageId, flat] of rows) {
+          const delivery = toDelivery(tenantId, endpointId, messageId, hashOf(flat));
+          if (delivery?.status === 'failed') deliveries.push(delivery);
+        }
+        const last = rows[rows.length - 1];
+        if (dropped === 0 || deliveries.length >= query.limit) return deliveries;
+        // On from the last entry read (when every entry read was left out, they are off the
+        // list now: the same cursor reads on).
+        if (last) {
+          cursor = { ...query, before: Number(lastScore), beforeKey: `${last[0]}:${last[1]}` };
+        }
       }
-      return deliveries;
     },
 
     enqueue,

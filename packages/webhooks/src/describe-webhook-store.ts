@@ -483,6 +483,65 @@ export function describeWebhookStore(
       );
     });
 
+    it('keeps no dead letter of a message that is gone (expired): nothing could resend it', async () => {
+      const store = await open();
+      if (!store) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const kept = message('acme');
+      await store.createDeliveries(kept, [target.id], day);
+      // Never stored, as a message that expired before its delivery's last attempt was recorded.
+      const lost = message('acme');
+      await record(store, attempt(target, lost.id, 'failed', now + 1));
+      await record(store, attempt(target, kept.id, 'failed', now + 2));
+      assertIncludes(await store.listFailedDeliveries('acme', { limit: 10 }), [
+        { messageId: kept.id },
+      ]);
+      assert.equal(await store.getDelivery('acme', target.id, lost.id), undefined);
+      // The attempt was made: its log row stays.
+      assertIncludes(
+        (await store.listAttempts('acme', target.id, { limit: 10 })).map((row) => row.messageId),
+        [kept.id, lost.id],
+      );
+    });
+
+    it('keeps nothing of an attempt whose endpoint was deleted while it was in flight', async () => {
+      const store = await open();
+      if (!store) return;
+      const deleted = endpoint('acme');
+      const other = endpoint('acme');
+      await store.createEndpoint(deleted, 10);
+      await store.createEndpoint(other, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [deleted.id, other.id], day);
+      const job = deliveryJob(deleted.id, msg.id, `${deleted.id}_${msg.id}`);
+      assert.equal((await store.beginAttempt(job, { now, leaseMs: 60_000 })).slotWait, 0);
+      assert.equal(await store.deleteEndpoint('acme', deleted.id), true);
+      await record(store, attempt(deleted, msg.id, 'failed', now + 1), { releaseSlot: job.id });
+      // A test send that ended after the delete, too.
+      await store.recordAttempt({
+        attempt: { ...attempt(deleted, 'msg_test_suite', 'failed', now + 2), trigger: 'test' },
+        releaseSlot: 'test_msg_test_suite',
+        retentionMs: 14 * day,
+        maxAttemptsPerEndpoint: 100,
+        maxTestAttemptsPerEndpoint: 100,
+        now: now + 2,
+      });
+      assert.deepEqual(await store.listFailedDeliveries('acme', { limit: 10 }), []);
+      assert.deepEqual(
+        await store.listFailedDeliveries('acme', { limit: 10, endpointId: deleted.id }),
+        [],
+      );
+      assert.deepEqual(await store.listAttempts('acme', deleted.id, { limit: 10 }), []);
+      assert.equal(await store.getDelivery('acme', deleted.id, msg.id), undefined);
+      assert.equal(await store.getEndpoint('acme', deleted.id), undefined);
+      // The message's other deliveries are not touched.
+      await record(store, attempt(other, msg.id, 'failed', now + 3));
+      assertIncludes(await store.listFailedDeliveries('acme', { limit: 10 }), [
+        { endpointId: other.id, messageId: msg.id },
+      ]);
+    });
+
     it('pages through more items than a page at one time, each exactly once, newest first', async () => {
       const store = await open();
       if (!store) return;

@@ -87,6 +87,10 @@ if toLease > 0 then
   leaseEnd = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[6])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', retention)
+-- A delivery lives no longer than its message (one created for an older message, a resend to an
+-- endpoint that never had it, expires with it).
+local life = redis.call('PTTL', KEYS[1])
+if life < 1 then life = retention end
 local result = {}
 for index = 3, #KEYS do
   local status = redis.call('HGET', KEYS[index], 'status')
@@ -94,7 +98,7 @@ for index = 3, #KEYS do
   if not status then
     redis.call('HSET', KEYS[index], 'status', 'pending', 'attempts', '0', 'eventType', ARGV[3],
       'createdAt', ARGV[4], 'updatedAt', ARGV[4])
-    redis.call('PEXPIRE', KEYS[index], retention)
+    redis.call('PEXPIRE', KEYS[index], life)
     if toLease > 0 then
       toLease = toLease - 1
       redis.call('ZADD', KEYS[2], leaseEnd, ARGV[7 + position] .. ':' .. ARGV[7])
@@ -133,9 +137,13 @@ return expired
  * (fields `holder`, `heldUntil`); a delivery that ends (succeeded, failed) loses its lease. The
  * delivery's resend mark (field `resend`) is cleared when this attempt served it (ARGV[23]) or
  * succeeded (a resend asked while it was in flight is answered).
+ * An attempt of a deleted endpoint (deleted while it was in flight) is dropped: only its slot,
+ * hold, lease and delivery go. A delivery lives no longer than its message (KEYS[9]): its expiry
+ * is the message's, not restarted by the attempt, and one whose message is gone (expired) is
+ * deleted instead of written, so no dead letter is left that nothing could resend.
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
- * failed zset, the endpoint's slots zset, the tenant's leases zset, and for a test send's row
- * the endpoint's test rows zset (ids of its test-send rows, bounded by ARGV[24]: the oldest leave
+ * failed zset, the endpoint's slots zset, the tenant's leases zset, the message key, and for a
+ * test send's row the endpoint's test rows zset (ids of its test-send rows, bounded by ARGV[24]: the oldest leave
  * the log before the trim by count, so test sends never push deliveries' rows out). ARGV (positional, '' = absent; no JSON to decode):
  * now, slot holder, retention ms, most rows, attempt id, started at, endpoint id, message id,
  * event type, log row; delivery status, attempts, updated at, last status code, next attempt at,
@@ -156,21 +164,30 @@ local slotFreed, holdFreed = 0, 0
 if ARGV[2] ~= '' then slotFreed = redis.call('ZREM', KEYS[7], ARGV[2]) end
 local retention = tonumber(ARGV[3])
 local cutoff = now - retention
+local member = ARGV[7] .. ':' .. ARGV[8]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[11] ~= '' then
+    if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], 'holder') == ARGV[2] then holdFreed = 1 end
+    redis.call('DEL', KEYS[2])
+    redis.call('ZREM', KEYS[8], member)
+  end
+  return { '', '', slotFreed, holdFreed }
+end
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[5], ARGV[10])
 -- Test rows over their bound leave first, so a test send never trims a delivery's row by count.
 if ARGV[24] and ARGV[24] ~= '' then
-  redis.call('ZADD', KEYS[9], ARGV[6], ARGV[5])
-  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. cutoff)
-  local over = redis.call('ZCARD', KEYS[9]) - tonumber(ARGV[24])
+  redis.call('ZADD', KEYS[10], ARGV[6], ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', '(' .. cutoff)
+  local over = redis.call('ZCARD', KEYS[10]) - tonumber(ARGV[24])
   if over > 500 then over = 500 end
   if over > 0 then
-    local tests = redis.call('ZRANGE', KEYS[9], 0, over - 1)
-    redis.call('ZREM', KEYS[9], unpack(tests))
+    local tests = redis.call('ZRANGE', KEYS[10], 0, over - 1)
+    redis.call('ZREM', KEYS[10], unpack(tests))
     redis.call('ZREM', KEYS[3], unpack(tests))
     redis.call('HDEL', KEYS[4], unpack(tests))
   end
-  redis.call('PEXPIRE', KEYS[9], retention)
+  redis.call('PEXPIRE', KEYS[10], retention)
 end
 local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff, 'LIMIT', 0, 200)
 local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[4])
@@ -187,7 +204,16 @@ redis.call('PEXPIRE', KEYS[3], retention)
 redis.call('PEXPIRE', KEYS[4], retention)
 
 local status = ARGV[11]
-if status ~= '' then
+local life = -2
+if status ~= '' then life = redis.call('PTTL', KEYS[9]) end
+if status ~= '' and life == -2 then
+  if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], 'holder') == ARGV[2] then holdFreed = 1 end
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[5], ARGV[8])
+  redis.call('ZREM', KEYS[6], member)
+  redis.call('ZREM', KEYS[8], member)
+elseif status ~= '' then
+  if life < 1 then life = retention end
   local previous = redis.call('HGET', KEYS[2], 'status')
   redis.call('HSET', KEYS[2], 'status', status, 'attempts', ARGV[12], 'updatedAt', ARGV[13],
     'eventType', ARGV[9])
@@ -197,7 +223,7 @@ if status ~= '' then
   else redis.call('HDEL', KEYS[2], 'nextAttemptAt') end
   if ARGV[17] == '1' then redis.call('HSET', KEYS[2], 'lastError', ARGV[16])
   elseif ARGV[17] == '0' then redis.call('HDEL', KEYS[2], 'lastError') end
-  redis.call('PEXPIRE', KEYS[2], retention)
+  redis.call('PEXPIRE', KEYS[2], life)
   local held = redis.call('HMGET', KEYS[2], 'holder', 'resend')
   if held[1] and held[1] == ARGV[2] then
     redis.call('HDEL', KEYS[2], 'holder', 'heldUntil')
@@ -206,9 +232,8 @@ if status ~= '' then
   if held[2] and (status == 'succeeded' or held[2] == ARGV[23]) then
     redis.call('HDEL', KEYS[2], 'resend')
   end
-  if status ~= 'pending' then redis.call('ZREM', KEYS[8], ARGV[7] .. ':' .. ARGV[8]) end
+  if status ~= 'pending' then redis.call('ZREM', KEYS[8], member) end
   if status == 'failed' or previous ~= 'pending' and previous ~= 'succeeded' then
-    local member = ARGV[7] .. ':' .. ARGV[8]
     if status == 'failed' then
       redis.call('ZADD', KEYS[5], ARGV[13], ARGV[8])
       redis.call('ZADD', KEYS[6], ARGV[13], member)
@@ -308,13 +333,16 @@ return { ids, rows }
 /**
  * KEYS: a failed zset (endpoint or tenant). ARGV: before, before key (`endpointId:messageId`),
  * min score, limit (as `page`), key base (`<prefix>:{tenant}:`), endpoint id or '' (tenant
- * zset). Returns endpoint id, message id and the delivery hash (flattened) per entry.
+ * zset). Returns { endpoint id, message id and the delivery hash (flattened) per entry, how many
+ * entries were left out, the score of the last entry returned or '' }. An entry whose delivery or message is gone (expired: a dead letter
+ * lives no longer than the message it would resend) is left out and taken off the zset (a
+ * `ZREM`, which Redis runs even out of memory), so the caller reads on from the same cursor.
  */
 export const listFailedScript = `${pageLua}
 local prefix = ''
 if ARGV[6] ~= '' then prefix = ARGV[6] .. ':' end
 local members = page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), prefix)
-local result = {}
+local result, dropped, last = {}, 0, nil
 for _, member in ipairs(members) do
   local endpointId, messageId = ARGV[6], member
   if endpointId == '' then
@@ -322,10 +350,17 @@ for _, member in ipairs(members) do
     endpointId = string.sub(member, 1, colon - 1)
     messageId = string.sub(member, colon + 1)
   end
-  result[#result + 1] = { endpointId, messageId,
-    redis.call('HGETALL', ARGV[5] .. 'dlv:' .. endpointId .. ':' .. messageId) }
+  local delivery = redis.call('HGETALL', ARGV[5] .. 'dlv:' .. endpointId .. ':' .. messageId)
+  if #delivery == 0 or redis.call('EXISTS', ARGV[5] .. 'msg:' .. messageId) == 0 then
+    redis.call('ZREM', KEYS[1], member)
+    dropped = dropped + 1
+  else
+    result[#result + 1] = { endpointId, messageId, delivery }
+    last = member
+  end
 end
-return result
+if last then last = redis.call('ZSCORE', KEYS[1], last) else last = '' end
+return { result, dropped, last }
 `;
 
 /**

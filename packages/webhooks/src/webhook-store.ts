@@ -211,11 +211,19 @@ export interface WebhookStore {
   /**
    * Writes the log row, the delivery and the endpoint's health in one atomic step. When the
    * delivery is finished (`succeeded` or `failed`), its lease, if any, ends in the same step.
+   *
+   * A delivery lives no longer than its message (`retentionMs` after the message was created; an
+   * attempt does not extend it): when the message is gone, the delivery is deleted instead of
+   * written, so no dead letter is left that nothing could resend. An attempt of an endpoint that
+   * was deleted meanwhile is dropped: no log row, no delivery (its slot and hold are freed).
    */
   recordAttempt(input: RecordAttemptInput): Promise<RecordAttemptResult>;
   /** The endpoint's log, newest first. */
   listAttempts(tenantId: string, endpointId: string, query: ListQuery): Promise<WebhookAttempt[]>;
-  /** Exhausted deliveries (the dead-letter list), most recently failed first; by `updatedAt`. */
+  /**
+   * Exhausted deliveries (the dead-letter list), most recently failed first; by `updatedAt`. Only
+   * those whose message is still kept (a page is filled past the others, not cut short).
+   */
   listFailedDeliveries(
     tenantId: string,
     query: ListQuery & { endpointId?: string },
