@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createCallingWindow } from './calling-window';
-import { fromZonedTime, toZonedParts } from './zoned-time';
+import { createCallingWindow, type Weekday } from './calling-window';
+import { fromZonedTime, offsetAt, toZonedParts } from './zoned-time';
 
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | undefined): string | undefined =>
@@ -144,6 +144,76 @@ describe('createCallingWindow', () => {
     );
   });
 
+  it('gives as retryAt the first instant the window is open when it opens inside a DST gap or a repeated hour', () => {
+    const night = createCallingWindow({ hours: { start: '01:30', end: '03:00' } });
+    // 06:00Z on 2026-11-01 is 01:00 EST, the second 01:00 of the night: 01:30 EST comes at
+    // 06:30Z. It gave the next day's 01:30 (the first 01:30 of the night had passed).
+    expect(iso(closed(night.check(at('2026-11-01T06:00:00Z'), 'America/New_York')))).toBe(
+      '2026-11-01T06:30:00.000Z',
+    );
+    // 00:30–01:30: open in the first 01:00–01:30 (EDT), closed at 01:30 EDT, open again when
+    // the clocks go back to 01:00 EST.
+    const late = createCallingWindow({ hours: { start: '00:30', end: '01:30' } });
+    expect(iso(closed(late.check(at('2026-11-01T05:45:00Z'), 'America/New_York')))).toBe(
+      '2026-11-01T06:00:00.000Z',
+    );
+    // Hours wholly inside the spring gap (02:00–02:30 does not exist on 2026-03-08): the next
+    // day's, not the instant after the jump, when the window is not open.
+    const gap = createCallingWindow({ hours: { start: '02:00', end: '02:30' } });
+    expect(iso(closed(gap.check(at('2026-03-08T06:30:00Z'), 'America/New_York')))).toBe(
+      '2026-03-09T06:00:00.000Z',
+    );
+    // Lord Howe moves its clocks by 30 minutes: 02:00 LHST (+10:30) became 02:30 LHDT (+11) on
+    // 2026-10-04, so a window from 02:15 opens at the jump.
+    const lordHowe = createCallingWindow({ hours: { start: '02:15', end: '04:00' } });
+    expect(iso(closed(lordHowe.check(at('2026-10-03T15:00:00Z'), 'Australia/Lord_Howe')))).toBe(
+      '2026-10-03T15:30:00.000Z',
+    );
+  });
+
+  it('gives the first instant the window is open, never earlier, around DST changes: as a minute-by-minute search finds it', () => {
+    // The changes of 2026 (UTC): spring forward, then back.
+    const changes: [string, string[]][] = [
+      ['America/New_York', ['2026-03-08T07:00:00Z', '2026-11-01T06:00:00Z']],
+      ['Europe/London', ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z']],
+      ['Australia/Lord_Howe', ['2026-04-04T15:00:00Z', '2026-10-03T15:30:00Z']],
+    ];
+    const samples = changes.flatMap(([zone, instants]) =>
+      instants.map((change) => ({ zone, change: at(change) })),
+    );
+    for (const { zone, change } of samples) {
+      // Each listed instant is a change of the zone's offset.
+      expect(offsetMinutes(change, zone)).not.toBe(offsetMinutes(change - 60_000, zone));
+    }
+    const clock = fc.integer({ min: 0, max: 24 * 4 - 1 }).map((quarter) => quarter * 15);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...samples),
+        // Up to a day and a half either side of the change, at any second.
+        fc.integer({ min: -36 * 3_600_000, max: 36 * 3_600_000 }),
+        clock,
+        fc.integer({ min: 15, max: 8 * 60 }),
+        fc.constantFrom<Weekday | undefined>(undefined, 'sunday', 'saturday', 'monday'),
+        ({ zone, change }, shift, start, length, closedDay) => {
+          const end = Math.min(start + length, 24 * 60);
+          fc.pre(end > start);
+          const hours = { start: hhmm(start), end: hhmm(end) };
+          const window = createCallingWindow({
+            hours,
+            ...(closedDay === undefined ? {} : { weekdays: { [closedDay]: null } }),
+          });
+          const instant = change + shift;
+          const result = window.check(instant, zone);
+          if (result.open) return;
+          expect(iso(result.retryAt), JSON.stringify({ zone, at: iso(instant), hours })).toBe(
+            iso(firstOpenMinute(instant, zone, { start, end }, closedDay)),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('converts wall-clock times back to instants through gaps and overlaps', () => {
     // 02:30 does not exist in New York on 2026-03-08: the instant after the jump.
     expect(
@@ -162,3 +232,42 @@ function closed(result: { open: boolean; retryAt?: number }): number | undefined
   expect(result.open).toBe(false);
   return result.retryAt;
 }
+
+const hhmm = (minutes: number): string =>
+  `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+
+const offsetMinutes = (instant: number, zone: string): number => offsetAt(instant, zone) / 60_000;
+
+/**
+ * The first whole minute after `instant` at which the local time in `zone` is within `hours`
+ * (`closedDay` excepted): a search, minute by minute, on the wall clock alone.
+ */
+function firstOpenMinute(
+  instant: number,
+  zone: string,
+  hours: { start: number; end: number },
+  closedDay: Weekday | undefined,
+): number {
+  const closedIndex = closedDay === undefined ? -1 : weekdayNames.indexOf(closedDay);
+  const limit = instant + 16 * 86_400_000;
+  for (
+    let minute = Math.floor(instant / 60_000) * 60_000 + 60_000;
+    minute < limit;
+    minute += 60_000
+  ) {
+    const local = toZonedParts(minute, zone);
+    const wall = local.hour * 60 + local.minute;
+    if (local.weekday !== closedIndex && wall >= hours.start && wall < hours.end) return minute;
+  }
+  throw new Error('the window never opens');
+}
+
+const weekdayNames: Weekday[] = [
+  'sunday',
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+];

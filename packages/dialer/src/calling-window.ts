@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { fromZonedTime, toZonedParts } from './zoned-time';
+import { offsetAt, toZonedParts } from './zoned-time';
 
 /** Hours of one day, in the lead's local time: calls start at or after `start`, before `end`. */
 export interface CallingHours {
@@ -47,8 +47,9 @@ type Minutes = { start: number; end: number } | null;
 /** A checked calling window: `check(instant, timeZone)`. */
 export interface CallingWindow {
   /**
-   * Whether `instant` is inside the window in `timeZone`; when it is not, `retryAt` is when the
-   * next window opens there (undefined if no day of the week has hours).
+   * Whether `instant` is inside the window in `timeZone`; when it is not, `retryAt` is the first
+   * instant after it at which the window is open there, DST changes included (undefined if no
+   * day of the week has hours, or none opens within two weeks).
    */
   check(instant: number, timeZone: string): { open: true } | { open: false; retryAt?: number };
 }
@@ -104,30 +105,74 @@ export function createCallingWindow(options: CallingWindowOptions = {}): Calling
     return hours === undefined ? fallback : toMinutes(hours, `callingWindow.weekdays.${name}`);
   });
 
+  const anyHours = days.some((hours) => hours !== null);
+  const isOpenAt = (instant: number, timeZone: string): boolean => {
+    const local = toZonedParts(instant, timeZone);
+    const today = days[local.weekday];
+    const minute = local.hour * 60 + local.minute;
+    return today != null && minute >= today.start && minute < today.end;
+  };
+
   return {
     check(instant, timeZone) {
-      const local = toZonedParts(instant, timeZone);
-      const today = days[local.weekday];
-      const minute = local.hour * 60 + local.minute;
-      if (today && minute >= today.start && minute < today.end) return { open: true };
-      // The next opening: today's if it is still ahead, else the first day with hours.
-      for (let offset = 0; offset <= 7; offset += 1) {
-        const date = new Date(Date.UTC(local.year, local.month - 1, local.day + offset));
-        const hours = days[date.getUTCDay()];
-        if (!hours || (offset === 0 && minute >= hours.start)) continue;
-        const retryAt = fromZonedTime(
-          {
-            year: date.getUTCFullYear(),
-            month: date.getUTCMonth() + 1,
-            day: date.getUTCDate(),
-            hour: Math.floor(hours.start / 60),
-            minute: hours.start % 60,
-          },
-          timeZone,
-        );
-        if (retryAt > instant) return { open: false, retryAt };
+      if (isOpenAt(instant, timeZone)) return { open: true };
+      if (!anyHours) return { open: false };
+      // The next opening, walked through spans of one UTC offset (at most a day each). Within a
+      // span the wall clock runs evenly, so the window opens there either where the wall clock
+      // reaches a day's start or at the span's first instant (a DST change that jumps into the
+      // hours). The start's wall time converted alone was late at DST edges (a start in a
+      // repeated hour read as its first, past occurrence). Each candidate is checked open, so
+      // none is early.
+      let from = instant;
+      // Two weeks: a day's only hours may fall in a DST gap, so not open that week.
+      const limit = instant + 15 * dayMs;
+      while (from < limit) {
+        const offset = offsetAt(from, timeZone);
+        const until = nextOffsetChange(from, offset, timeZone);
+        if (from > instant && isOpenAt(from, timeZone)) return { open: false, retryAt: from };
+        const first = toZonedParts(from, timeZone);
+        const last = toZonedParts(until - 1, timeZone);
+        const lastDay = Date.UTC(last.year, last.month - 1, last.day);
+        for (
+          let day = Date.UTC(first.year, first.month - 1, first.day);
+          day <= lastDay;
+          day += dayMs
+        ) {
+          const hours = days[new Date(day).getUTCDay()];
+          if (!hours) continue;
+          const opening = day + hours.start * 60_000 - offset;
+          if (
+            opening >= from &&
+            opening < until &&
+            opening > instant &&
+            isOpenAt(opening, timeZone)
+          ) {
+            return { open: false, retryAt: opening };
+          }
+        }
+        from = until;
       }
       return { open: false };
     },
   };
+}
+
+const dayMs = 86_400_000;
+
+/**
+ * The first whole minute after `from` (at most a day later) whose UTC offset in `timeZone` is not
+ * `offset`, or `from` plus a day when there is none. Zones change their offset at whole minutes
+ * and never twice in a day.
+ */
+function nextOffsetChange(from: number, offset: number, timeZone: string): number {
+  const probe = from + dayMs;
+  if (offsetAt(probe, timeZone) === offset) return probe;
+  let same = Math.floor(from / 60_000);
+  let changed = Math.floor(probe / 60_000);
+  while (changed - same > 1) {
+    const middle = Math.floor((same + changed) / 2);
+    if (offsetAt(middle * 60_000, timeZone) === offset) same = middle;
+    else changed = middle;
+  }
+  return changed * 60_000;
 }

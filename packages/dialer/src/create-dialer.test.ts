@@ -358,6 +358,116 @@ describe('createDialer', () => {
     expect(dialled).toEqual([number(1), number(2)]);
   });
 
+  it('skips a lead whose isDoNotCall never answers after hookTimeoutMs, never calling it (fail closed), and the run goes on', async () => {
+    const asked: string[] = [];
+    const signals: AbortSignal[] = [];
+    const { server, store, clock, events, dialer, warnings } = await setUp(
+      {
+        hookTimeoutMs: 5_000,
+        // A registry lookup over an SDK that takes no signal, whose request never comes back.
+        isDoNotCall: (candidate, check?: { signal: AbortSignal }) => {
+          asked.push(candidate.leadId);
+          if (check !== undefined) signals.push(check.signal);
+          return candidate.leadId === 'lead-001' ? new Promise<boolean>(() => {}) : false;
+        },
+      },
+      [lead(1), lead(2)],
+    );
+    const result = await dialer.trigger(principal);
+    if (result.outcome !== 'started') throw new Error('no run started');
+    let summary: unknown;
+    void result.finished.then(([first]) => {
+      summary = first;
+    });
+    await vi.waitFor(() => expect(asked).toEqual(['lead-001']));
+    await clock.advance(4_999);
+    expect(asked).toEqual(['lead-001']);
+    await clock.advance(1);
+    // It held the run, and the user's run lease, for good.
+    await vi.waitFor(() => expect(summary).toMatchObject({ placed: 1, skipped: 1 }));
+    expect(server.calls.map((call) => call.to)).toEqual([number(2)]);
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'pending',
+      hasBeenCalled: false,
+      skipReason: 'do_not_call_unavailable',
+    });
+    const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+    expect(skipped.map((event) => [event.data.leadId, event.data.reason])).toEqual([
+      ['lead-001', 'do_not_call_unavailable'],
+    ]);
+    // The hook given up on is told so, to stop its request.
+    expect(signals[0]?.aborted).toBe(true);
+    expect(warnings).toContain('The do-not-call check failed; the lead is skipped, not called.');
+  });
+
+  it('stops at once while isDoNotCall is asked: stop() does not wait for the hook, and the lead is neither called nor skipped', async () => {
+    let asked = 0;
+    const { server, store, dialer } = await setUp(
+      {
+        isDoNotCall: () => {
+          asked += 1;
+          return new Promise<boolean>(() => {});
+        },
+      },
+      [lead(1)],
+    );
+    const result = await dialer.trigger(principal);
+    if (result.outcome !== 'started') throw new Error('no run started');
+    await vi.waitFor(() => expect(asked).toBe(1));
+    let stopped = false;
+    void dialer.stop().then(() => {
+      stopped = true;
+    });
+    // The clock stands still: only the stop ends the wait.
+    await vi.waitFor(() => expect(stopped).toBe(true));
+    expect((await result.finished)[0]).toMatchObject({
+      placed: 0,
+      skipped: 0,
+      stoppedBy: 'stopped',
+    });
+    expect(server.calls).toHaveLength(0);
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'pending',
+      hasBeenCalled: false,
+    });
+    expect((await store.getLead(tenantId, 'lead-001'))?.skipReason).toBeUndefined();
+  });
+
+  it('stops a run whose agentNumber never answers after hookTimeoutMs, calling nobody, and lets the next run start', async () => {
+    let answering = false;
+    let asked = 0;
+    const signals: AbortSignal[] = [];
+    const { server, store, clock, dialer } = await setUp(
+      {
+        hookTimeoutMs: 5_000,
+        agentNumber: (_user, hook?: { signal: AbortSignal }) => {
+          asked += 1;
+          if (hook !== undefined) signals.push(hook.signal);
+          return answering ? '+14155550199' : new Promise<string>(() => {});
+        },
+      },
+      [lead(1), lead(2)],
+    );
+    const result = await dialer.trigger(principal);
+    if (result.outcome !== 'started') throw new Error('no run started');
+    let summary: unknown;
+    void result.finished.then(([first]) => {
+      summary = first;
+    });
+    await vi.waitFor(() => expect(asked).toBe(1));
+    await clock.advance(5_000);
+    await vi.waitFor(() => expect(summary).toMatchObject({ placed: 0, stoppedBy: 'error' }));
+    expect(signals[0]?.aborted).toBe(true);
+    expect(server.calls).toHaveLength(0);
+    for (const leadId of ['lead-001', 'lead-002']) {
+      expect(await store.getLead(tenantId, leadId)).toMatchObject({ callStatus: 'pending' });
+    }
+    // The run lease was given back: the next trigger runs, and calls both.
+    answering = true;
+    expect(await runToEnd(dialer)).toMatchObject({ outcome: 'started' });
+    expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2)]);
+  });
+
   it('takes the answer of an adapter that answers without a promise (plain JavaScript) as placed', async () => {
     const control = {
       provider: 'test',
@@ -1223,6 +1333,7 @@ describe('createDialer', () => {
       { runLeaseMs: Number.NaN },
       { attemptLeaseMs: 0 },
       { placeCallTimeoutMs: Number.POSITIVE_INFINITY },
+      { hookTimeoutMs: Number.NaN },
       { pageSize: 0 },
       { reconcileIntervalMs: '30000' as never },
     ];

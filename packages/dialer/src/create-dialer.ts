@@ -12,9 +12,10 @@ import {
   principalSchema,
 } from '@calltrack/core';
 import { createLoopFailureLog, isKeyText, type LoopPassLog } from '@calltrack/core/internal';
+import { askWithin } from './ask-within';
 import { callEventReference } from './call-event-reference';
 import { createCallingWindow } from './calling-window';
-import { checkLeadGates, type LeadGates } from './check-lead-gates';
+import { checkLeadGates, type GateDecision, type LeadGates } from './check-lead-gates';
 import { createDialerEvent } from './create-dialer-event';
 import { createMemoryCallPacer } from './create-memory-call-pacer';
 import { createMemoryDialerLocks } from './create-memory-dialer-locks';
@@ -92,6 +93,7 @@ export function createDialer(options: DialerOptions): Dialer {
   const runLeaseMs = options.runLeaseMs ?? 30_000;
   const leadLeaseMs = options.leadLeaseMs ?? 30_000;
   const placeCallTimeoutMs = options.placeCallTimeoutMs ?? 15_000;
+  const hookTimeoutMs = options.hookTimeoutMs ?? 10_000;
   const reconcileIntervalMs = options.reconcileIntervalMs ?? 30_000;
   const pageSize = options.pageSize ?? 100;
   const slotPollMs = 1_000;
@@ -114,7 +116,6 @@ export function createDialer(options: DialerOptions): Dialer {
     minAttemptGapMs,
     ...(options.defaultTimeZone === undefined ? {} : { defaultTimeZone: options.defaultTimeZone }),
     ...(options.doNotCall === undefined ? {} : { doNotCall: options.doNotCall }),
-    ...(options.isDoNotCall === undefined ? {} : { isDoNotCall: options.isDoNotCall }),
   };
   const accounts = new Map(options.accounts.map((account) => [account.id, account]));
   const firstAccount = options.accounts[0]!;
@@ -416,6 +417,20 @@ export function createDialer(options: DialerOptions): Dialer {
   ): Promise<RunSummary> => {
     const counts = noCounts();
     const startedAt = new Date(clock.now()).toISOString();
+    // Your hooks get `hookTimeoutMs` each, and no longer than the run: one that never answers
+    // held the run, the user's run lease and stop() for good. A do-not-call check that did not
+    // answer fails closed (`do_not_call_unavailable`); an agent number, the run stops on it.
+    const ask = <T>(name: string, hook: (hookSignal: AbortSignal) => T | Promise<T>): Promise<T> =>
+      askWithin(hook, { clock, timeoutMs: hookTimeoutMs, name, signal });
+    const { isDoNotCall } = options;
+    const runGates: LeadGates =
+      isDoNotCall === undefined
+        ? gates
+        : {
+            ...gates,
+            isDoNotCall: (lead) =>
+              ask('isDoNotCall', (hookSignal) => isDoNotCall(lead, { signal: hookSignal })),
+          };
     const run: DialerRun = {
       tenantId,
       userId,
@@ -445,12 +460,23 @@ export function createDialer(options: DialerOptions): Dialer {
     // its gates, the next page, the end), so the events come in the order they did one by one,
     // and a follower reading a skipped lead finds its reason.
     const skipped: { skip: LeadSkip; retryAt: number | undefined }[] = [];
-    const skip = (lead: Lead, reason: string, retryAt?: number): void => {
+    const skip = (lead: Lead, decision: Extract<GateDecision, { pass: false }>): void => {
+      const { reason, retryAt } = decision;
       counts.skipped += 1;
       if (retryAt !== undefined && (nextRetryAt === undefined || retryAt < nextRetryAt)) {
         nextRetryAt = retryAt;
       }
-      logger.info('Lead skipped.', { tenantId, userId, leadId: lead.leadId, reason });
+      if (decision.error === undefined) {
+        logger.info('Lead skipped.', { tenantId, userId, leadId: lead.leadId, reason });
+      } else {
+        logger.warn('The do-not-call check failed; the lead is skipped, not called.', {
+          tenantId,
+          userId,
+          leadId: lead.leadId,
+          reason,
+          error: decision.error,
+        });
+      }
       skipped.push({ skip: { tenantId, leadId: lead.leadId, reason, now: clock.now() }, retryAt });
     };
     const recordSkipped = async (): Promise<void> => {
@@ -487,7 +513,13 @@ export function createDialer(options: DialerOptions): Dialer {
     };
 
     try {
-      const agentNumber = await options.agentNumber?.({ tenantId, userId });
+      const { agentNumber: agentNumberOf } = options;
+      const agentNumber =
+        agentNumberOf === undefined
+          ? undefined
+          : await ask('agentNumber', (hookSignal) =>
+              agentNumberOf({ tenantId, userId }, { signal: hookSignal }),
+            );
       let after: string | undefined;
       pages: for (;;) {
         const page = await store.listPendingLeads({
@@ -499,18 +531,21 @@ export function createDialer(options: DialerOptions): Dialer {
         for (const lead of page) {
           if (signal.aborted) break pages;
           // 1. The compliance gates: a gated lead is skipped without waiting for anything.
-          let decision = await checkLeadGates(lead, clock.now(), gates);
+          let decision = await checkLeadGates(lead, clock.now(), runGates);
           if (!decision.pass) {
-            skip(lead, decision.reason, decision.retryAt);
+            // Stopped while a hook was asked: not the lead's skip, and no dial either.
+            if (signal.aborted) break pages;
+            skip(lead, decision);
             continue;
           }
           await recordSkipped();
           // 2. A free line for the user; after a wait, the gates again: they hold at dial time.
           if (await waitForSlot(tenantId, userId, signal)) {
             if (signal.aborted) break pages;
-            decision = await checkLeadGates(lead, clock.now(), gates);
+            decision = await checkLeadGates(lead, clock.now(), runGates);
             if (!decision.pass) {
-              skip(lead, decision.reason, decision.retryAt);
+              if (signal.aborted) break pages;
+              skip(lead, decision);
               continue;
             }
           }
@@ -520,9 +555,10 @@ export function createDialer(options: DialerOptions): Dialer {
           const account = selectAccount(lead);
           await pacer.acquire(account.id, account.callsPerSecond ?? 1, signal);
           if (signal.aborted) break pages;
-          decision = await checkLeadGates(lead, clock.now(), gates);
+          decision = await checkLeadGates(lead, clock.now(), runGates);
           if (!decision.pass) {
-            skip(lead, decision.reason, decision.retryAt);
+            if (signal.aborted) break pages;
+            skip(lead, decision);
             continue;
           }
           // 4. The lead's lease, then the claim: the one write that decides.
@@ -559,7 +595,7 @@ export function createDialer(options: DialerOptions): Dialer {
           if (!claim?.claimed) {
             await releaseQuietly(leadLease);
             if (claim?.reason === 'attempt_cap' || claim?.reason === 'too_soon') {
-              skip(lead, claim.reason);
+              skip(lead, { pass: false, reason: claim.reason });
             } else {
               if (claim?.reason === 'changed') {
                 logger.info('The lead changed after its gates; left for the next run.', {
@@ -1355,6 +1391,7 @@ function checkOptions(options: DialerOptions): void {
     'runLeaseMs',
     'leadLeaseMs',
     'placeCallTimeoutMs',
+    'hookTimeoutMs',
     'reconcileIntervalMs',
   ] as const) {
     checkNumber(name, 1, false);

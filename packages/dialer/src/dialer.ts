@@ -47,12 +47,13 @@ export interface DialerOptions {
   selectAccount?: (lead: Lead) => string;
   /**
    * The agent's own number, for providers that ring the agent first (CallerDesk). Resolved once
-   * per run.
+   * per run, within `hookTimeoutMs` (`signal` aborts then: pass it to your request); one that
+   * throws or does not answer in time stops the run on an error before any lead is called.
    */
-  agentNumber?: (user: {
-    tenantId: string;
-    userId: string;
-  }) => string | undefined | Promise<string | undefined>;
+  agentNumber?: (
+    user: { tenantId: string; userId: string },
+    ask: { signal: AbortSignal },
+  ) => string | undefined | Promise<string | undefined>;
   /** Run and lead leases. Default: in this process (`createMemoryDialerLocks`). */
   locks?: DialerLocks;
   /** Pacing per account. Default: in this process (`createMemoryCallPacer`). */
@@ -66,8 +67,13 @@ export interface DialerOptions {
   defaultTimeZone?: string;
   /** Numbers not to call, checked at dial time. */
   doNotCall?: DoNotCallList;
-  /** Your own do-not-call or consent check, at dial time: true means do not call. */
-  isDoNotCall?: (lead: Lead) => boolean | Promise<boolean>;
+  /**
+   * Your own do-not-call or consent check, at dial time: true means do not call. It has
+   * `hookTimeoutMs` to answer (`signal` aborts then: pass it to your request); one that throws
+   * or does not answer in time fails closed: the lead is skipped (`do_not_call_unavailable`),
+   * never called, and checked again on a later run.
+   */
+  isDoNotCall?: (lead: Lead, check: { signal: AbortSignal }) => boolean | Promise<boolean>;
   /** Attempts per lead (claims; only a refused call makes a lead pending again). Default 3. */
   maxAttempts?: number;
   /** Least time between two attempts at one lead. Default 120 000 (2 minutes). */
@@ -97,6 +103,11 @@ export interface DialerOptions {
    * adapter ignores its `signal`: the attempt is `unknown` (`ambiguous:timeout`). Default 15 s.
    */
   placeCallTimeoutMs?: number;
+  /**
+   * How long `isDoNotCall` and `agentNumber` (your hooks) have to answer, on the dialer's clock.
+   * Default 10 s.
+   */
+  hookTimeoutMs?: number;
   /** How often `start()` runs the reconciler. Default 30 s. */
   reconcileIntervalMs?: number;
   /** Leads read per page. Default 100. */

@@ -59,7 +59,8 @@ export function toZonedParts(instant: number, timeZone: string): ZonedParts {
   };
 }
 
-function offsetAt(instant: number, timeZone: string): number {
+/** How far `timeZone`'s wall clock is ahead of UTC at `instant`, in ms. */
+export function offsetAt(instant: number, timeZone: string): number {
   const zoned = toZonedParts(instant, timeZone);
   const seconds = new Date(instant).getUTCSeconds();
   const wall = Date.UTC(zoned.year, zoned.month - 1, zoned.day, zoned.hour, zoned.minute, seconds);
