@@ -80,7 +80,12 @@ describe('keepLease', () => {
       // The renewal goes to Redis and back before the next one is scheduled.
       await firstRenewal;
       expect(kept.signal.aborted).toBe(false);
+      // Closed for good before the next renewal is due: a command sent while the socket is still
+      // closing waits for its close (an I/O turn, longer on a busy machine); one sent after fails
+      // at once.
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
       client.disconnect();
+      await ended;
       // Until the next renewal is due and fails (it is scheduled once the first one's callback
       // has returned: a turn of the event loop at most).
       for (let turn = 0; turn < 20 && !kept.signal.aborted; turn += 1) {
