@@ -255,6 +255,29 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
         );
       });
 
+      it('breaks a tie of timeline positions by event id in code point order (UTF-8 byte order)', async () => {
+        // Same time, no sequence: the id decides. U+1F600 comes after U+FF01 by code point and in
+        // UTF-8, though its first UTF-16 code unit (0xD83D) comes before 0xFF01.
+        const events = ['tie:\u{1F600}', 'tie:\uFF01'].map((id) =>
+          makeCallEvent({
+            id,
+            callId: 'CA-tie',
+            type: 'call.machine_detection',
+            status: undefined,
+            data: { disconnectionReason: id },
+          }),
+        );
+        const finals = [];
+        for (const order of [events, [...events].reverse()]) {
+          const store = await fresh();
+          for (const [index, event] of order.entries()) {
+            await store.apply(transitionOf(event, index));
+          }
+          finals.push((await store.getCall('tenant-a', 'CA-tie', readAt))?.disconnectionReason);
+        }
+        assertEqual(finals, ['tie:\u{1F600}', 'tie:\u{1F600}']);
+      });
+
       it('fills identity fields it lacks and never overwrites them', async () => {
         const store = await fresh();
         await store.apply(
