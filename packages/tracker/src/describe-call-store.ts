@@ -575,6 +575,19 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
         assertEqual(await store.countActiveCalls('tenant-unknown'), { total: 0, byBranch: {} });
       });
 
+      it('counts a branch whatever its name, "__proto__" too', async () => {
+        const store = await fresh();
+        for (const [index, branchId] of ['__proto__', 'constructor'].entries()) {
+          const [first] = callLifecycle({ callId: `CA-b${index}`, branchId });
+          await store.apply(transitionOf(first!, index));
+        }
+        const count = await store.countActiveCalls('tenant-a');
+        assertEqual(JSON.parse(JSON.stringify(count)), {
+          total: 2,
+          byBranch: JSON.parse('{"__proto__":1,"constructor":1}'),
+        });
+      });
+
       it('finds calls gone stale by a time: last change plus the timeout of their status, earliest first', async () => {
         const store = await fresh();
         const { staleAfterMs, answeredStaleAfterMs } = testSettings;
