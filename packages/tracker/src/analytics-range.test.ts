@@ -60,6 +60,9 @@ describe('resolveAnalyticsRange', () => {
     expect(refused({ granularity: 'week' })).toMatch(/granularity/);
     expect(refused({ from: 'yesterday' })).toMatch(/`from`/);
     expect(refused({ to: '' })).toMatch(/`to`/);
+    // Read in the server's time zone by Date.parse: refused, not read differently per server.
+    expect(refused({ from: '2026-11-21T08:00' })).toMatch(/`from`/);
+    expect(refused({ to: 'Nov 21 2026' })).toMatch(/`to`/);
     expect(refused({ from: Number.NaN })).toMatch(/`from`/);
     expect(refused({ from: now, to: now - hour })).toMatch(/before/);
     expect(refused({ from: 0, granularity: 'minute' })).toMatch(/2000 minute buckets/);

@@ -6,6 +6,7 @@ import {
   analyticsGranularities,
 } from './analytics-granularity';
 import type { GetAnalyticsOptions } from './call-tracker';
+import { parseIsoTime } from './parse-iso-time';
 
 /** The most buckets one `getAnalytics` query may span. */
 export const maxAnalyticsBuckets = 2000;
@@ -75,19 +76,19 @@ export function resolveAnalyticsRange(
   return { granularity, from, to, lookbackFrom: from - lookbackBuckets[granularity] * size };
 }
 
-/** An ISO 8601 string, a `Date` or ms since the epoch, as ms. */
+/** An ISO 8601 string (a date, or a time with its zone), a `Date` or ms since the epoch, as ms. */
 function toTime(value: string | number | Date, name: string): number {
   const time =
     value instanceof Date
       ? value.getTime()
       : typeof value === 'number'
         ? value
-        : typeof value === 'string' && value !== ''
-          ? Date.parse(value)
+        : typeof value === 'string'
+          ? parseIsoTime(value)
           : Number.NaN;
   if (!Number.isFinite(time)) {
     throw new InvalidArgumentError({
-      message: `\`${name}\` must be an ISO 8601 time, a Date or milliseconds since the epoch.`,
+      message: `\`${name}\` must be an ISO 8601 date or time with its zone (Z or ±hh:mm), a Date or milliseconds since the epoch.`,
     });
   }
   return time;

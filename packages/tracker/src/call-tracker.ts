@@ -111,7 +111,8 @@ export interface ListRecentCallsOptions {
 /** Options of `getAnalytics`. */
 export interface GetAnalyticsOptions {
   /**
-   * Start of the range (ISO string, Date or ms); rounded down to a bucket start. Default: `to`
+   * Start of the range (an ISO 8601 date, or date and time with its zone: `Z` or `±hh:mm`; a
+   * Date; or ms); rounded down to a bucket start. Default: `to`
    * minus one hour (minute buckets), 24 hours (hour) or 30 days (day).
    */
   from?: string | number | Date;

@@ -354,6 +354,14 @@ describe('createCallTracker', () => {
         total: 3,
         byTenant: { 'tenant-a': 2, 'tenant-b': 1 },
       });
+      // A tenant id is any text without whitespace or braces: "__proto__" is counted too.
+      await tracker.ingest(
+        callLifecycle({ callId: 'CA-q4', tenantId: '__proto__', startMs: 3000 })[0]!,
+      );
+      expect(JSON.parse(JSON.stringify(await tracker.countActiveCallsAcrossTenants()))).toEqual({
+        total: 4,
+        byTenant: JSON.parse('{"tenant-a":2,"tenant-b":1,"__proto__":1}'),
+      });
       await expect(tracker.listActiveCalls('bad tenant')).rejects.toThrowError(/tenantId/);
       await expect(tracker.listActiveCalls('tenant-a', { limit: 0 })).rejects.toThrowError(/limit/);
       await expect(tracker.getCall('tenant-a', '')).rejects.toThrowError(/callId/);

@@ -280,13 +280,14 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     total: number;
     byTenant: Record<string, number>;
   }> => {
-    const byTenant: Record<string, number> = {};
+    const counts: [string, number][] = [];
     let total = 0;
     for (const [tenantId, count] of await readEveryTenant((id) => store.countActiveCalls(id))) {
-      if (count.total > 0) byTenant[tenantId] = count.total;
+      if (count.total > 0) counts.push([tenantId, count.total]);
       total += count.total;
     }
-    return { total, byTenant };
+    // Made with fromEntries: an assignment would drop a tenant named "__proto__" (a valid id).
+    return { total, byTenant: Object.fromEntries(counts) };
   };
 
   const getAnalytics = async (

@@ -453,12 +453,12 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
       (await redis.multi().zcard(`${base}active`).hgetall(`${base}branches`).exec()) ?? [];
     for (const [error] of replies) if (error) throw error;
     const total = Number(replies[0]?.[1] ?? 0);
-    const byBranch: Record<string, number> = {};
-    for (const [branch, count] of Object.entries(
-      (replies[1]?.[1] ?? {}) as Record<string, string>,
-    )) {
-      if (Number(count) > 0) byBranch[branch] = Number(count);
-    }
+    // Made with fromEntries: an assignment would drop a branch named "__proto__".
+    const byBranch: Record<string, number> = Object.fromEntries(
+      Object.entries((replies[1]?.[1] ?? {}) as Record<string, string>)
+        .map(([branch, count]) => [branch, Number(count)] as const)
+        .filter(([, count]) => count > 0),
+    );
     return { total, byBranch };
   };
 

@@ -175,6 +175,40 @@ describe('createTrackerHandler (over node:http)', () => {
     expect((await get('/api/calls/active/count?x=1')).status).toBe(400);
   });
 
+  it('reads from and to as ISO 8601 with a time zone, so a query means the same on every server', async () => {
+    // Date.parse reads a time without a zone, and forms that are not ISO 8601 ("-1" is
+    // 2001-01-01), in the server's own time zone: the same URL counted other hours elsewhere.
+    for (const time of [
+      '2026-11-21T10:00',
+      '2026-11-21T10:00:00.000',
+      '2026-11-21 10:00Z',
+      'Nov 21 2026',
+      '2026/11/21',
+      '-1',
+      '1 2',
+    ]) {
+      const answer = await get(
+        `/api/calls/analytics?from=${encodeURIComponent(time)}&to=${t0 + 3_600_000}`,
+      );
+      expect(answer.status, time).toBe(400);
+      expect(answer.body, time).toMatchObject({
+        error: { code: 'invalid_argument', message: expect.stringMatching(/"from"/) },
+      });
+    }
+    for (const [time, at] of [
+      ['2026-11-21', Date.parse('2026-11-21T00:00:00Z')],
+      ['2026-11-21T10:00Z', t0],
+      ['2026-11-21T15:30:00.000+05:30', t0],
+      ['2026-11-21T05:00-0500', t0],
+    ] as const) {
+      const answer = await get(
+        `/api/calls/analytics?from=${encodeURIComponent(time)}&to=${t0 + 3_600_000}`,
+      );
+      expect(answer.status, time).toBe(200);
+      expect((answer.body as { from: string }).from, time).toBe(new Date(at).toISOString());
+    }
+  });
+
   it('answers 405 for other methods and 404 for other paths', async () => {
     const post = await get('/api/calls/active', 'token-a', 'POST');
     expect(post.status).toBe(405);

@@ -255,6 +255,29 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
         );
       });
 
+      it('breaks a tie of timeline positions by event id in code point order (UTF-8 byte order)', async () => {
+        // Same time, no sequence: the id decides. U+1F600 comes after U+FF01 by code point and in
+        // UTF-8, though its first UTF-16 code unit (0xD83D) comes before 0xFF01.
+        const events = ['tie:\u{1F600}', 'tie:\uFF01'].map((id) =>
+          makeCallEvent({
+            id,
+            callId: 'CA-tie',
+            type: 'call.machine_detection',
+            status: undefined,
+            data: { disconnectionReason: id },
+          }),
+        );
+        const finals = [];
+        for (const order of [events, [...events].reverse()]) {
+          const store = await fresh();
+          for (const [index, event] of order.entries()) {
+            await store.apply(transitionOf(event, index));
+          }
+          finals.push((await store.getCall('tenant-a', 'CA-tie', readAt))?.disconnectionReason);
+        }
+        assertEqual(finals, ['tie:\u{1F600}', 'tie:\u{1F600}']);
+      });
+
       it('fills identity fields it lacks and never overwrites them', async () => {
         const store = await fresh();
         await store.apply(
@@ -550,6 +573,19 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
         await store.apply(transitionOf(south[3]!, 5));
         assertEqual(await store.countActiveCalls('tenant-a'), { total: 0, byBranch: {} });
         assertEqual(await store.countActiveCalls('tenant-unknown'), { total: 0, byBranch: {} });
+      });
+
+      it('counts a branch whatever its name, "__proto__" too', async () => {
+        const store = await fresh();
+        for (const [index, branchId] of ['__proto__', 'constructor'].entries()) {
+          const [first] = callLifecycle({ callId: `CA-b${index}`, branchId });
+          await store.apply(transitionOf(first!, index));
+        }
+        const count = await store.countActiveCalls('tenant-a');
+        assertEqual(JSON.parse(JSON.stringify(count)), {
+          total: 2,
+          byBranch: JSON.parse('{"__proto__":1,"constructor":1}'),
+        });
       });
 
       it('finds calls gone stale by a time: last change plus the timeout of their status, earliest first', async () => {

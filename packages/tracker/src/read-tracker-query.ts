@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@calltrack/core';
 import type { AnalyticsGranularity } from './analytics-granularity';
+import { parseIsoTime } from './parse-iso-time';
 
 /**
  * Reads a query string, refusing with `InvalidArgumentError` (400) a parameter not in
@@ -43,12 +44,12 @@ export function parseGranularityParam(value: string | undefined): AnalyticsGranu
   throw new InvalidArgumentError({ message: '"granularity" must be minute, hour or day.' });
 }
 
-/** `from` / `to`: an ISO 8601 time or milliseconds since the epoch. */
+/** `from` / `to`: an ISO 8601 time (a date, or a time with its zone) or ms since the epoch. */
 export function parseTimeParam(value: string, name: string): number {
-  const time = /^\d{1,15}$/.test(value) ? Number(value) : Date.parse(value);
+  const time = /^\d{1,15}$/.test(value) ? Number(value) : parseIsoTime(value);
   if (!Number.isFinite(time)) {
     throw new InvalidArgumentError({
-      message: `"${name}" must be an ISO 8601 time or milliseconds since the epoch.`,
+      message: `"${name}" must be an ISO 8601 date, or time with its zone (Z or ±hh:mm), or milliseconds since the epoch.`,
     });
   }
   return time;

@@ -267,7 +267,8 @@ describe.skipIf(!redis)(
           sequence: fc.integer({ min: 0, max: 3 }),
           at: fc.integer({ min: -5, max: 5 }).map((offset) => 1_764_000_000_000 + offset),
           eventId: fc.string({
-            unit: fc.constantFrom('a', 'b', 'B', ':', '-', '~', '0'),
+            // Beyond ASCII too: UTF-16 code units and UTF-8 bytes order U+FF01 and U+1F600 apart.
+            unit: fc.constantFrom('a', 'b', 'B', ':', '-', '~', '0', 'é', '\uFF01', '\u{1F600}'),
             minLength: 1,
             maxLength: 5,
           }),
@@ -291,7 +292,19 @@ describe.skipIf(!redis)(
             expect(lua).toEqual(pairs.map(([a, b]) => Math.sign(compareCallPositions(a, b))));
           },
         ),
-        { numRuns: 25 },
+        {
+          numRuns: 25,
+          examples: [
+            [
+              [
+                [
+                  { at: 1_764_000_000_000, eventId: '\uFF01' },
+                  { at: 1_764_000_000_000, eventId: '\u{1F600}' },
+                ],
+              ],
+            ],
+          ],
+        },
       );
     });
 

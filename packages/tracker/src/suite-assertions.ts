@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 function withoutUndefined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUndefined);
   if (value === null || typeof value !== 'object') return value;
-  const result: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(value)) {
-    if (entry !== undefined) result[key] = withoutUndefined(entry);
-  }
-  return result;
+  // Made with fromEntries: an assignment would drop a "__proto__" key (a branch or tenant id).
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([key, entry]) =>
+      entry === undefined ? [] : [[key, withoutUndefined(entry)]],
+    ),
+  );
 }
 
 /**
