@@ -6,7 +6,8 @@ const symbol = Symbol.for(marker);
 
 /**
  * Why a transport stopped for good: the server refused the connection (`unauthorized` 401,
- * `forbidden` 403, or the code a Socket.IO server's refusal carries) or closed it
+ * `forbidden` 403, `rejected` for another 4xx that a retry would get again, such as a 400 for a
+ * malformed filter, or the code a Socket.IO server's refusal carries) or closed it
  * (`server_closed`). It is `state.connection.error` (and `useConnectionState().error`) until
  * the connection opens again: show it, e.g. "Signed out: sign in again". `status` is the HTTP
  * status when one is known, else 0; `cause` is the transport's own error, when it gave one.
@@ -26,8 +27,11 @@ export class CallTrackConnectionError extends CallTrackError {
 }
 
 /**
- * The error of a refused stream request: for a 401 or a 403, and for a 204 (the server's way to
- * say "do not reconnect" to an `EventSource`); else undefined (worth a retry).
+ * The error of a refused stream request, for an answer a retry would not change: a 401 or a 403,
+ * any other 4xx (`rejected`: a malformed filter or cursor, a route that is not there) but 408
+ * (timeout) and 429 (too many), which pass, and 499 (the client's own abort), and a 204 (the
+ * server's way to say "do not reconnect" to an `EventSource`); else undefined (worth a retry:
+ * 5xx, 408, 429, no status).
  */
 export function refusedConnection(
   status: number | undefined,
@@ -57,5 +61,25 @@ export function refusedConnection(
       cause,
     });
   }
+  if (isFinalClientError(status)) {
+    return new CallTrackConnectionError({
+      message: `The server rejected the stream request (${status}); it would again`,
+      code: 'rejected',
+      status,
+      cause,
+    });
+  }
   return undefined;
+}
+
+/** A 4xx that the same request would get again: not 408, 429 (they pass) nor 499 (our abort). */
+function isFinalClientError(status: number | undefined): status is number {
+  return (
+    status !== undefined &&
+    status >= 400 &&
+    status < 500 &&
+    status !== 408 &&
+    status !== 429 &&
+    status !== 499
+  );
 }

@@ -22,7 +22,10 @@ export interface CallTrackConnectionState {
 export interface CallTrackTenantPresence {
   /** The tenant's connected users (online and away), by user id. The same array until it changes. */
   members: readonly UserPresence[];
-  /** Every user of the tenant reported, offline ones included, by user id. */
+  /**
+   * Every user of the tenant reported, by user id, offline ones included while the client keeps
+   * them (the client's `presence` option: five minutes, at most 1,000, by default).
+   */
   users: ReadonlyMap<string, UserPresence>;
   /** The tenant's users online and away; the same object until a count changes. */
   count: { online: number; away: number };
@@ -43,7 +46,9 @@ export interface CallTrackPresenceState {
   members: readonly UserPresence[];
   /**
    * Every user presence reported, by user id, including those who went offline since (status
-   * `offline`). A user's object keeps its identity until their presence changes. On a stream of
+   * `offline`) for as long as the client keeps them (its `presence` option: five minutes after
+   * they went, at most 1,000 of them, by default; dropped at the next presence change after
+   * that). A user's object keeps its identity until their presence changes. On a stream of
    * every tenant a user id may name users of several tenants: it names the one of the first
    * tenant by id here; read `byTenant` instead.
    */

@@ -44,6 +44,16 @@ export interface CallTrackClientOptions {
    * `usePresence()` without an argument shows.
    */
   userId?: string;
+  /**
+   * How long users who went offline stay in `state.presence` (as `offline`: `users`, `byTenant`,
+   * `usePresence`): `offlineRetentionMs` after the client saw them go (default 300,000, five
+   * minutes), at most `maxOfflineUsers` of them (default 1,000; the longest offline go first).
+   * They are dropped at the next presence change after that. A dropped user reads as one
+   * presence never reported: `usePresence` gives `status` `offline` and `presence` undefined.
+   */
+  presence?: { offlineRetentionMs?: number; maxOfflineUsers?: number };
+  /** The clock `presence.offlineRetentionMs` is measured on. Default the system's (`Date.now`). */
+  clock?: { now(): number };
 }
 
 /** Options of {@link CallTrackClient.refresh}. */
@@ -180,7 +190,9 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
   const listeners = new Set<() => void>();
   const eventListeners = new Set<{ listener: CallEventListener; filter?: CallEventFilter }>();
   let activeCalls = createActiveCallsReconciler();
-  let presence = createPresenceReconciler();
+  const { clock } = options;
+  const presenceOptions = { ...options.presence, ...(clock ? { now: () => clock.now() } : {}) };
+  let presence = createPresenceReconciler(presenceOptions);
   /** Watched calls by {@link watchKey}. */
   const watched = new Map<string, WatchedCall>();
   const pendingRefreshes = new Set<PendingRefresh>();
@@ -231,19 +243,33 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     userId: options.userId,
   };
 
-  /** The presence part of the state after a change: unchanged parts keep their identity. */
+  /**
+   * The presence part of the state after a change: unchanged parts keep their identity. Only the
+   * tenants whose users changed are made again; the lists are the reconciler's, kept sorted, so
+   * an event costs copies of its tenant's lists, not a sort of every user.
+   */
   const nextPresence = (): CallTrackPresenceState => {
     const current = state.presence;
+    const changed = presence.takeChangedTenants();
     const byTenant = new Map<string, CallTrackTenantPresence>();
-    for (const [tenantId, users] of presence.tenants()) {
-      byTenant.set(tenantId, nextTenantPresence(current.byTenant.get(tenantId), users));
+    for (const tenantId of presence.tenantIds()) {
+      const previous = current.byTenant.get(tenantId);
+      byTenant.set(
+        tenantId,
+        previous !== undefined && !changed.has(tenantId)
+          ? previous
+          : nextTenantPresence(previous, presence.usersOf(tenantId)),
+      );
     }
-    const members = presence.members();
+    const tenants = [...byTenant.values()];
+    // One tenant (a tenant's stream): its lists are the whole state's.
+    const only = tenants.length === 1 ? tenants[0] : undefined;
+    const members = only?.members ?? tenants.flatMap((tenant) => tenant.members);
     return {
       members: sameItems(members, current.members) ? current.members : members,
-      users: presence.users(),
+      users: only?.users ?? usersOfTenants(tenants),
       byTenant,
-      count: nextCount(current.count, members),
+      count: nextCount(current.count, tenants),
       isLoaded: presence.isLoaded,
       isComplete: presence.isComplete,
       isAvailable: presence.isAvailable,
@@ -537,7 +563,7 @@ export function createCallTrackClient(options: CallTrackClientOptions): CallTrac
     },
     onCredentialsChange() {
       activeCalls = createActiveCallsReconciler();
-      presence = createPresenceReconciler();
+      presence = createPresenceReconciler(presenceOptions);
       namesTenants = undefined;
       // The reload that follows starts from nothing; pending re-reads are the old principal's.
       // Its snapshot has every watched call read again, with the new principal's session.
@@ -750,13 +776,38 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
 }
 
 /** The online and away counts of `members`: `current` when they did not change. */
-function nextCount(
+function countOf(
   current: { online: number; away: number },
   members: readonly UserPresence[],
 ): { online: number; away: number } {
   const online = members.filter((member) => member.status === 'online').length;
   const away = members.length - online;
   return current.online === online && current.away === away ? current : { online, away };
+}
+
+/** The tenants' counts added up: `current` when they did not change. */
+function nextCount(
+  current: { online: number; away: number },
+  tenants: readonly CallTrackTenantPresence[],
+): { online: number; away: number } {
+  let online = 0;
+  let away = 0;
+  for (const tenant of tenants) {
+    online += tenant.count.online;
+    away += tenant.count.away;
+  }
+  return current.online === online && current.away === away ? current : { online, away };
+}
+
+/** Every tenant's users by user id, a user id of several tenants naming the first tenant's. */
+function usersOfTenants(
+  tenants: readonly CallTrackTenantPresence[],
+): ReadonlyMap<string, UserPresence> {
+  const byUser = new Map<string, UserPresence>();
+  for (const tenant of tenants) {
+    for (const [userId, user] of tenant.users) if (!byUser.has(userId)) byUser.set(userId, user);
+  }
+  return byUser;
 }
 
 /** One tenant's presence from its users (by user id): `current` when none of them changed. */
@@ -777,6 +828,6 @@ function nextTenantPresence(
     members:
       current !== undefined && sameItems(members, current.members) ? current.members : members,
     users: new Map(users.map((user) => [user.userId, user])),
-    count: nextCount(current?.count ?? zero, members),
+    count: countOf(current?.count ?? zero, members),
   };
 }

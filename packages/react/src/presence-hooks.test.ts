@@ -10,7 +10,9 @@ import {
 } from './__tests__/start-presence-servers';
 import { callEvent } from './__tests__/start-sse-server';
 import { CallTrackProvider } from './call-track-provider';
+import type { CallTrackState } from './call-track-state';
 import { createCallTrackClient } from './create-call-track-client';
+import { useCallTrackState } from './use-call-track-state';
 import { useMemberCount } from './use-member-count';
 import { useOnlineMembers } from './use-online-members';
 import { usePresence } from './use-presence';
@@ -214,4 +216,62 @@ describe('presence hooks against a real @calltrack/sse server with presence', ()
     expect(result.current.inB).toBe(inB);
     expect(result.current.anyTenant.calls).toEqual([{ tenantId: 'tenant-b', callId: 'CA-1' }]);
   });
+
+  it('forgets users offline for longer than offlineRetentionMs, and keeps at most maxOfflineUsers', async () => {
+    const deps: PresenceTestDeps = createPresenceDeps();
+    const server = await startSsePresenceServer(deps);
+    cleanups.push(async () => {
+      await server.close();
+      await deps.presence.stop();
+      await deps.bus.close();
+    });
+    let now = 0;
+    const client = createCallTrackClient({
+      transport: server.transportFor('tenant-a:boss').transport,
+      presence: { offlineRetentionMs: 60_000, maxOfflineUsers: 2 },
+      clock: { now: () => now },
+    });
+    const wrapper = ({ children }: { children?: ReactNode }) =>
+      createElement(CallTrackProvider, { client }, children);
+    const { result } = renderHook(
+      () => ({ u1: usePresence('u1'), users: useCallTrackStateUsers() }),
+      { wrapper },
+    );
+    const agents = await Promise.all(
+      ['u1', 'u2', 'u3', 'u4'].map((userId) =>
+        deps.presence.connect({ tenantId: 'tenant-a', userId }),
+      ),
+    );
+    await waitFor(() => expect(result.current.users).toEqual(['boss', 'u1', 'u2', 'u3', 'u4']));
+    await act(async () => {
+      await agents[0]!.disconnect({ immediate: true });
+    });
+    await waitFor(() => expect(result.current.u1.status).toBe('offline'));
+    // Kept, as offline: a late event of theirs cannot bring them back.
+    expect(result.current.u1.presence?.status).toBe('offline');
+
+    // Past the retention, the next presence change drops them.
+    now += 60_000;
+    await act(async () => {
+      await deps.presence.setState('tenant-a', 'u2', 'break');
+    });
+    await waitFor(() => expect(result.current.users).toEqual(['boss', 'u2', 'u3', 'u4']));
+    expect(result.current.u1).toMatchObject({ status: 'offline', presence: undefined });
+
+    // Three offline at once: the two who left last are kept.
+    for (const agent of agents.slice(1)) {
+      now += 1;
+      await act(async () => {
+        await agent.disconnect({ immediate: true });
+      });
+    }
+    await waitFor(() => expect(result.current.users).toEqual(['boss', 'u3', 'u4']));
+  });
 });
+
+const selectUserIds = (state: CallTrackState) => state.presence.users;
+
+/** The user ids `state.presence.users` holds, offline ones included. */
+function useCallTrackStateUsers(): string[] {
+  return [...useCallTrackState(selectUserIds).keys()];
+}

@@ -144,4 +144,89 @@ describe('createPresenceReconciler', () => {
     expect(reconciler.isAvailable).toBe(true);
     expect(ids(reconciler.members())).toEqual(['d@1']);
   });
+
+  it('drops an offline user at the first change after offlineRetentionMs, reporting it as a change', () => {
+    let now = 0;
+    const reconciler = createPresenceReconciler({ offlineRetentionMs: 60_000, now: () => now });
+    reconciler.applySnapshot([user('a', 1), user('b', 1)]);
+    reconciler.applyEvent(diff(user('a', 2, 'offline')));
+    now = 59_999;
+    // Still kept: a late, older event of theirs cannot bring them back.
+    expect(reconciler.applyEvent(diff(user('a', 1)))).toBe(false);
+    expect(reconciler.get('acme', 'a')?.status).toBe('offline');
+    now = 60_000;
+    // Another user's event that changes nothing still drops them, and says the state changed.
+    expect(reconciler.applyEvent(diff(user('b', 1)))).toBe(true);
+    expect(reconciler.get('acme', 'a')).toBeUndefined();
+    expect([...reconciler.users().keys()]).toEqual(['b']);
+    expect(reconciler.takeChangedTenants()).toEqual(new Set(['acme']));
+  });
+
+  it('keeps at most maxOfflineUsers offline users, the longest offline dropped first', () => {
+    let now = 0;
+    const reconciler = createPresenceReconciler({ maxOfflineUsers: 2, now: () => now });
+    reconciler.applySnapshot(['a', 'b', 'c', 'd'].map((id) => user(id, 1)));
+    for (const id of ['c', 'a', 'd']) {
+      now += 1;
+      reconciler.applyEvent(diff(user(id, 2, 'offline')));
+    }
+    expect(reconciler.get('acme', 'c')).toBeUndefined();
+    expect([...reconciler.users().keys()]).toEqual(['a', 'b', 'd']);
+    expect(ids(reconciler.members())).toEqual(['b@1']);
+    // Back online, a user no longer counts as offline; offline again, they are the newest.
+    reconciler.applyEvent(diff(user('a', 3)));
+    reconciler.applyEvent(diff(user('b', 2, 'offline')));
+    reconciler.applyEvent(diff(user('a', 4, 'offline')));
+    expect([...reconciler.users().keys()]).toEqual(['a', 'b']);
+  });
+
+  it('a snapshot keeps offline users only while retained, from when they went offline', () => {
+    let now = 0;
+    const reconciler = createPresenceReconciler({ offlineRetentionMs: 1_000, now: () => now });
+    reconciler.applySnapshot([user('a', 1), user('b', 1)]);
+    reconciler.applyEvent(diff(user('a', 2, 'offline')));
+    now = 500;
+    reconciler.applySnapshot([user('b', 1)]);
+    expect(reconciler.get('acme', 'a')?.status).toBe('offline');
+    now = 1_000;
+    reconciler.applySnapshot([user('b', 1)]);
+    expect(reconciler.get('acme', 'a')).toBeUndefined();
+  });
+
+  it('keeps users in tenant and user id order as they come, and says which tenants changed', () => {
+    const reconciler = createPresenceReconciler();
+    const of = (tenantId: string, userId: string, version = 1) => ({
+      ...user(userId, version),
+      tenantId,
+    });
+    reconciler.applySnapshot([of('t2', 'm'), of('t1', 'k')]);
+    expect(reconciler.takeChangedTenants()).toEqual(new Set(['t1', 't2']));
+    for (const [tenantId, userId] of [
+      ['t2', 'z'],
+      ['t3', 'b'],
+      ['t1', 'a'],
+      ['t2', 'a'],
+      ['t1', 'z'],
+    ] as const) {
+      reconciler.applyEvent({ ...diff(of(tenantId, userId)), tenantId });
+    }
+    expect(reconciler.members().map((m) => `${m.tenantId}/${m.userId}`)).toEqual([
+      't1/a',
+      't1/k',
+      't1/z',
+      't2/a',
+      't2/m',
+      't2/z',
+      't3/b',
+    ]);
+    expect(reconciler.tenantIds()).toEqual(['t1', 't2', 't3']);
+    reconciler.takeChangedTenants();
+    reconciler.applyEvent({ ...diff(of('t2', 'm', 2)), tenantId: 't2' });
+    expect(reconciler.takeChangedTenants()).toEqual(new Set(['t2']));
+    expect(reconciler.usersOf('t2').map((u) => `${u.userId}@${u.version}`)).toEqual([
+      'a@1',
+      'm@2',
+      'z@1',
+    ]);
+  });
 });

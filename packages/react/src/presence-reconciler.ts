@@ -8,6 +8,12 @@ export interface PresenceReconcilerOptions {
    * newest event of each, the oldest user dropped). Default 1,000.
    */
   maxBuffered?: number;
+  /** How long a user who went offline is kept (as offline). Default 5 minutes. */
+  offlineRetentionMs?: number;
+  /** Most offline users kept, the longest offline dropped first. Default 1,000. */
+  maxOfflineUsers?: number;
+  /** The clock offline times are read from. Default `Date.now`. */
+  now?: () => number;
 }
 
 /**
@@ -46,17 +52,31 @@ export interface PresenceReconciler {
    * the server said of them (see {@link PresenceReconciler.isComplete}).
    */
   applySnapshot(members: readonly UserPresence[], complete?: boolean): void;
-  /** One user of `tenantId` as last seen (`offline` ones included), if presence reported them. */
+  /**
+   * One user of `tenantId` as last seen (`offline` ones while kept), if presence reported them.
+   */
   get(tenantId: string, userId: string): UserPresence | undefined;
   /** Connected users (online and away), by tenant id, then user id. */
   members(): UserPresence[];
   /**
-   * Every user reported, offline ones included, by user id (a copy). A user id of several
-   * tenants (a stream of every tenant) names the user of the first of them by tenant id.
+   * Every user kept, offline ones included, by user id (a copy). A user id of several tenants
+   * (a stream of every tenant) names the user of the first of them by tenant id.
    */
   users(): Map<string, UserPresence>;
-  /** Every user reported, offline ones included, by tenant id, each tenant's by user id. */
+  /** Every user kept, offline ones included, by tenant id, each tenant's by user id (copies). */
   tenants(): Map<string, UserPresence[]>;
+  /** The tenants with a user kept, by tenant id (the reconciler's own list: do not change it). */
+  tenantIds(): readonly string[];
+  /**
+   * One tenant's users kept, offline ones included, by user id (the reconciler's own list: do
+   * not change it); empty for a tenant without one.
+   */
+  usersOf(tenantId: string): readonly UserPresence[];
+  /**
+   * The tenants whose users changed since the last call (or since the reconciler was made), so a
+   * view rebuilds only theirs.
+   */
+  takeChangedTenants(): Set<string>;
 }
 
 /** The largest members snapshot the servers send: one of this size may have been cut. */
@@ -69,6 +89,39 @@ function byTenantAndUser(a: UserPresence, b: UserPresence): number {
 }
 
 const defaultMaxBuffered = 1_000;
+const defaultOfflineRetentionMs = 5 * 60_000;
+const defaultMaxOfflineUsers = 1_000;
+
+/** The index of `userId` in `sorted` (by user id), or where it would go: `found` says which. */
+function indexOfUser(
+  sorted: readonly UserPresence[],
+  userId: string,
+): { index: number; found: boolean } {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const at = (sorted[middle] as UserPresence).userId;
+    if (at === userId) return { index: middle, found: true };
+    if (at < userId) low = middle + 1;
+    else high = middle;
+  }
+  return { index: low, found: false };
+}
+
+/** The index of `value` in the sorted `list`, or where it would go. */
+function indexOfString(list: readonly string[], value: string): { index: number; found: boolean } {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const at = list[middle] as string;
+    if (at === value) return { index: middle, found: true };
+    if (at < value) low = middle + 1;
+    else high = middle;
+  }
+  return { index: low, found: false };
+}
 
 /** The `data.presence` of a `presence.*` event, when it has the shape presence publishes. */
 export function presenceOfEvent(event: CallEvent): UserPresence | undefined {
@@ -94,7 +147,12 @@ export function presenceOfEvent(event: CallEvent): UserPresence | undefined {
  * - Of two snapshots of one user the higher `version` wins; an equal version keeps the object
  *   already held, so views selecting that user do not re-render for nothing.
  * - Users who went offline are kept (as offline, not listed by `members()`), so an older event
- *   arriving late cannot bring them back.
+ *   arriving late cannot bring them back, for `offlineRetentionMs` after the client saw them go,
+ *   and at most `maxOfflineUsers` of them (the longest offline dropped first): a long-lived
+ *   view of a large tenant would otherwise keep every user it ever saw. They are dropped at the
+ *   next change (an event or a snapshot), which reports the drop as a change.
+ * - Each tenant's users are kept sorted by user id as they change (a binary search per event),
+ *   not sorted again for every event.
  * - Diffs that arrive before the snapshot (or after a reset, before the next one) are held, the
  *   newest of each user, at most `maxBuffered` users (the oldest dropped), and applied on top of
  *   the snapshot.
@@ -107,8 +165,22 @@ export function createPresenceReconciler(
   options: PresenceReconcilerOptions = {},
 ): PresenceReconciler {
   const maxBuffered = options.maxBuffered ?? defaultMaxBuffered;
+  const offlineRetentionMs = options.offlineRetentionMs ?? defaultOfflineRetentionMs;
+  const maxOfflineUsers = options.maxOfflineUsers ?? defaultMaxOfflineUsers;
+  const now = options.now ?? Date.now;
   /** By {@link callKey}(tenant, user). */
   let users = new Map<string, UserPresence>();
+  /** Each tenant's users (offline ones included), sorted by user id. */
+  let byTenant = new Map<string, UserPresence[]>();
+  /** The keys of `byTenant`, sorted. */
+  let tenantIds: string[] = [];
+  /** Tenants whose users changed since `takeChangedTenants()`. */
+  let changedTenants = new Set<string>();
+  /**
+   * When each offline user was seen going offline (the client's clock), by {@link callKey}, in
+   * that order: the longest offline first.
+   */
+  let offlineSince = new Map<string, number>();
   let loaded = false;
   let available = true;
   let complete = true;
@@ -117,11 +189,68 @@ export function createPresenceReconciler(
 
   const keyOf = (presence: UserPresence): string => callKey(presence.tenantId, presence.userId);
 
+  /** Puts `presence` in its tenant's sorted list, in place of the user's older one. */
+  const place = (presence: UserPresence): void => {
+    const { tenantId } = presence;
+    changedTenants.add(tenantId);
+    const list = byTenant.get(tenantId);
+    if (list === undefined) {
+      byTenant.set(tenantId, [presence]);
+      tenantIds.splice(indexOfString(tenantIds, tenantId).index, 0, tenantId);
+      return;
+    }
+    const { index, found } = indexOfUser(list, presence.userId);
+    if (found) list[index] = presence;
+    else list.splice(index, 0, presence);
+  };
+
+  /** Forgets one user (`key` of `presence`) entirely. */
+  const drop = (key: string, presence: UserPresence): void => {
+    users.delete(key);
+    offlineSince.delete(key);
+    const { tenantId } = presence;
+    const list = byTenant.get(tenantId);
+    if (list === undefined) return;
+    changedTenants.add(tenantId);
+    const { index, found } = indexOfUser(list, presence.userId);
+    if (found) list.splice(index, 1);
+    if (list.length > 0) return;
+    byTenant.delete(tenantId);
+    const at = indexOfString(tenantIds, tenantId);
+    if (at.found) tenantIds.splice(at.index, 1);
+  };
+
+  /** Notes when a user went offline, or that they are back. */
+  const noteStatus = (key: string, presence: UserPresence): void => {
+    if (presence.status !== 'offline') {
+      offlineSince.delete(key);
+      return;
+    }
+    // Already offline (a newer offline snapshot): keep when they went.
+    if (!offlineSince.has(key)) offlineSince.set(key, now());
+  };
+
+  /** Drops offline users kept past the retention or the cap; true when any was. */
+  const pruneOffline = (): boolean => {
+    const oldestKept = now() - offlineRetentionMs;
+    let pruned = false;
+    for (const [key, since] of offlineSince) {
+      if (since > oldestKept && offlineSince.size <= maxOfflineUsers) break;
+      const presence = users.get(key);
+      if (presence === undefined) offlineSince.delete(key);
+      else drop(key, presence);
+      pruned = true;
+    }
+    return pruned;
+  };
+
   const merge = (presence: UserPresence): boolean => {
     const key = keyOf(presence);
     const current = users.get(key);
     if (current !== undefined && current.version >= presence.version) return false;
     users.set(key, presence);
+    noteStatus(key, presence);
+    place(presence);
     return true;
   };
 
@@ -135,6 +264,19 @@ export function createPresenceReconciler(
       const oldest = held.keys().next().value;
       if (oldest !== undefined) held.delete(oldest);
     }
+  };
+
+  /** Every tenant held counts as changed, and the lists are made again from `users`. */
+  const rebuild = (): void => {
+    for (const tenantId of tenantIds) changedTenants.add(tenantId);
+    byTenant = new Map();
+    for (const user of [...users.values()].sort(byTenantAndUser)) {
+      const list = byTenant.get(user.tenantId);
+      if (list === undefined) byTenant.set(user.tenantId, [user]);
+      else list.push(user);
+    }
+    tenantIds = [...byTenant.keys()];
+    for (const tenantId of tenantIds) changedTenants.add(tenantId);
   };
 
   return {
@@ -158,7 +300,8 @@ export function createPresenceReconciler(
         hold(presence);
         return false;
       }
-      return merge(presence);
+      const merged = merge(presence);
+      return pruneOffline() || merged;
     },
     beginReload() {
       loaded = false;
@@ -169,6 +312,8 @@ export function createPresenceReconciler(
       loaded = false;
       held = new Map();
       users = new Map();
+      offlineSince = new Map();
+      rebuild();
     },
     applySnapshot(members, saidComplete) {
       available = true;
@@ -184,37 +329,54 @@ export function createPresenceReconciler(
           current !== undefined && current.version === member.version ? current : member,
         );
       }
-      // Offline users stay known, so a late event cannot revive them.
+      // Offline users stay known (while kept), so a late event cannot revive them.
       for (const [key, user] of users) {
         if (!next.has(key) && user.status === 'offline') next.set(key, user);
       }
       users = next;
+      for (const key of [...offlineSince.keys()]) {
+        if (users.get(key)?.status !== 'offline') offlineSince.delete(key);
+      }
+      for (const [key, user] of users) noteStatus(key, user);
+      rebuild();
       loaded = true;
       const pending = held;
       held = new Map();
       for (const presence of pending.values()) merge(presence);
+      pruneOffline();
     },
     get(tenantId, userId) {
       return users.get(callKey(tenantId, userId));
     },
     users() {
       const byUser = new Map<string, UserPresence>();
-      for (const user of [...users.values()].sort(byTenantAndUser)) {
-        if (!byUser.has(user.userId)) byUser.set(user.userId, user);
+      for (const tenantId of tenantIds) {
+        for (const user of byTenant.get(tenantId) ?? []) {
+          if (!byUser.has(user.userId)) byUser.set(user.userId, user);
+        }
       }
       return byUser;
     },
     members() {
-      return [...users.values()].filter((user) => user.status !== 'offline').sort(byTenantAndUser);
+      return tenantIds.flatMap((tenantId) =>
+        (byTenant.get(tenantId) ?? []).filter((user) => user.status !== 'offline'),
+      );
     },
     tenants() {
-      const byTenant = new Map<string, UserPresence[]>();
-      for (const user of [...users.values()].sort(byTenantAndUser)) {
-        const list = byTenant.get(user.tenantId);
-        if (list === undefined) byTenant.set(user.tenantId, [user]);
-        else list.push(user);
-      }
-      return byTenant;
+      return new Map(tenantIds.map((tenantId) => [tenantId, [...(byTenant.get(tenantId) ?? [])]]));
+    },
+    tenantIds() {
+      return tenantIds;
+    },
+    usersOf(tenantId) {
+      return byTenant.get(tenantId) ?? noUsers;
+    },
+    takeChangedTenants() {
+      const changed = changedTenants;
+      changedTenants = new Set();
+      return changed;
     },
   };
 }
+
+const noUsers: readonly UserPresence[] = [];

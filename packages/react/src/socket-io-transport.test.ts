@@ -341,6 +341,30 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     await until(client, (current) => current.activeCalls.length === 2);
   });
 
+  it('gives up when the server refuses a resume as malformed (invalid_payload), instead of retrying it; refresh() starts afresh', async () => {
+    const { server, tracker, client, delays } = await setup();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    // An update whose cursor this server cannot read back (longer than it accepts), as a server
+    // of another version might send: the reconnect's `subscribe_to_calls({ after })` is refused.
+    server.emit('call_update', { cursor: 'c'.repeat(300), event: callEvent('CA-1') });
+    await until(client, (state) => state.lastCursor === 'c'.repeat(300));
+    await dropConnections(server);
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({
+      name: 'CallTrack_ConnectionError',
+      code: 'invalid_payload',
+      status: 400,
+    });
+    expect(delays).toEqual([]);
+
+    // The app's "try again": a fresh subscription (no cursor), which the server accepts.
+    await client.refresh({ timeoutMs: 5_000 });
+    expect(client.getSnapshot().connection).toEqual({ isConnected: true, reconnecting: false });
+    await tracker.ingest(callEvent('CA-2'));
+    await until(client, (current) => current.activeCalls.some((call) => call.callId === 'CA-2'));
+  });
+
   it('gives up with an error when a reconnect is refused (revoked token); refresh() rejects at once', async () => {
     const { server, client, revoked } = await setup();
     await until(client, (state) => state.hasSnapshot && state.connection.isConnected);

@@ -40,6 +40,8 @@ export interface SocketIoTransportOptions {
    * `subscribe_to_calls` acknowledgement says `ok: false`, e.g. the tracker failed to list the
    * calls, or `unavailable` while the server's Redis is down, with the wait the server asks for
    * as `retryAfterMs`): by default 1 s doubling up to 30 s, and at least what the server asks.
+   * An `invalid_payload` (a cursor the server cannot read) is not retried: it ends the
+   * connection with `state.connection.error`.
    */
   retryDelay?: RetryDelay;
 }
@@ -48,6 +50,13 @@ export interface SocketIoTransportOptions {
 type SubscribeAck =
   | { ok: true }
   | { ok: false; error?: { code?: string; message?: string; retryAfterMs?: unknown } };
+
+/**
+ * Acknowledgement codes a repeat of the same `subscribe_to_calls` would get again (the protocol's
+ * 4xx). Others pass: `unavailable` (Redis is down), `internal_error`, `too_many_subscriptions`
+ * (a 429), and codes this client does not know.
+ */
+const refusedAckCodes = new Set(['invalid_payload', 'not_found']);
 
 /** The `Error` of a refused handshake: `data.code` is the server's reason (`unauthorized`…). */
 type ConnectError = Error & { data?: { code?: unknown } };
@@ -80,8 +89,9 @@ const closingSubscriptions = new WeakMap<SocketLike, { pending: boolean }>();
  * subscribes again for a fresh snapshot, as after a `refresh()`. When a connect sends other
  * credentials than the last one (an object `socket.auth` that changed), the store forgets what
  * it holds at once and the stream starts afresh, so the old tenant's calls never show beside the
- * new connection. A failed subscription is tried again after `retryDelay`; a refused handshake
- * ends the connection with `state.connection.error`.
+ * new connection. A failed subscription is tried again after `retryDelay`; a refused handshake,
+ * and a subscription refused as malformed (`invalid_payload`), end the connection with
+ * `state.connection.error`.
  */
 export function socketIoTransport(options: SocketIoTransportOptions): CallTrackTransport {
   const { socket } = options;
@@ -135,6 +145,19 @@ export function socketIoTransport(options: SocketIoTransportOptions): CallTrackT
             return;
           }
           // The server has no stream for this connection now (and sent no snapshot).
+          const code = answer?.error?.code;
+          if (code !== undefined && refusedAckCodes.has(code)) {
+            // A request the server refuses as malformed (a cursor it cannot read) is refused
+            // again when asked again: stop, and say why (the 4xx of the HTTP transports).
+            stop(
+              new CallTrackConnectionError({
+                message: `The server refused subscribe_to_calls: ${answer?.error?.message ?? code}`,
+                code,
+                status: 400,
+              }),
+            );
+            return;
+          }
           failures += 1;
           const error = new CallTrackError({
             message: `subscribe_to_calls failed: ${answer?.error?.message ?? 'no answer'}`,

@@ -76,7 +76,8 @@ afterAll(async () => {
 
 /**
  * The page at `/`, the bundle at `/client.js`, the stream at `/events?token=<tenant>` (`revoked`
- * is refused: 401). `refuseStreams(503, 503)` answers the next stream GETs as a proxy would.
+ * is refused: 401). `refuseStreams(503, 503)` answers the next stream GETs as a proxy would,
+ * `refuseHeads(405)` the next HEADs.
  */
 async function startServer() {
   const bus = createMemoryBus();
@@ -92,6 +93,7 @@ async function startServer() {
   });
   const requests: string[] = [];
   const proxyRefusals: number[] = [];
+  const headRefusals: number[] = [];
   const served = await serveForTest(
     createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0];
@@ -110,7 +112,7 @@ async function startServer() {
         return;
       }
       requests.push(request.method ?? '');
-      const refusal = request.method === 'GET' ? proxyRefusals.shift() : undefined;
+      const refusal = request.method === 'GET' ? proxyRefusals.shift() : headRefusals.shift();
       if (refusal !== undefined) response.writeHead(refusal).end();
       else void handler(request, response);
     }),
@@ -124,6 +126,8 @@ async function startServer() {
     tracker,
     requests,
     refuseStreams: (...statuses: number[]) => proxyRefusals.push(...statuses),
+    /** Answers the next HEADs with these statuses, as a server that does not know HEAD would. */
+    refuseHeads: (...statuses: number[]) => headRefusals.push(...statuses),
   };
 }
 
@@ -182,6 +186,39 @@ describe.skipIf(!browser)('sseTransport with Chromium’s EventSource', () => {
       error: { code: 'unauthorized', status: 401 },
     });
     expect(server.requests).toEqual(['GET', 'HEAD']);
+  });
+
+  it('ends with state.connection.error on a 400 (a malformed filter) instead of retrying it', async () => {
+    const server = await startServer();
+    const page = await openClient(server.url, 'tenant-a&types=Call.Ended');
+    await page.waitForFunction(() => {
+      const { states, streamsOpened } = window as unknown as {
+        states: PageState[];
+        streamsOpened: number;
+      };
+      return states.at(-1)?.connection.error !== undefined || streamsOpened >= 3;
+    });
+    const state = await lastState(page);
+    expect(state?.connection).toMatchObject({
+      isConnected: false,
+      reconnecting: false,
+      error: { code: 'rejected', status: 400 },
+    });
+    expect(server.requests).toEqual(['GET', 'HEAD']);
+  });
+
+  it('retries when the HEAD is answered 405 (a server that does not answer HEAD so), then streams', async () => {
+    const server = await startServer();
+    await server.tracker.ingest(callEvent('CA-1'));
+    server.refuseStreams(503);
+    server.refuseHeads(405);
+    const page = await openClient(server.url, 'tenant-a');
+    await page.waitForFunction(() => {
+      const { states } = window as unknown as { states: PageState[] };
+      const state = states.at(-1);
+      return state?.connection.isConnected === true && state.activeCalls.length === 1;
+    });
+    expect(server.requests).toEqual(['GET', 'HEAD', 'GET']);
   });
 
   it('retries a proxy’s 503 (its HEAD passes: 200), then streams', async () => {

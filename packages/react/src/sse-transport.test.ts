@@ -140,6 +140,50 @@ describe('sseTransport when the server (or a proxy) refuses a stream', () => {
     await until(client, (current) => current.activeCalls.length === 1);
   });
 
+  it('gives up on a 400 (a malformed filter the server refuses) instead of retrying it', async () => {
+    const server = await startSseServer();
+    cleanups.push(() => server.close());
+    const delays: number[] = [];
+    const transport = sseTransport({
+      url: `${server.url}/events?token=tenant-a&types=Call.Ended`,
+      EventSource,
+      retryDelay: (attempt) => {
+        delays.push(attempt);
+        return 0;
+      },
+    });
+    const client = createCallTrackClient({ transport });
+    cleanups.push(client.connect());
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({
+      name: 'CallTrack_ConnectionError',
+      code: 'rejected',
+      status: 400,
+    });
+    expect(delays).toEqual([]);
+    expect(server.streamRequests()).toBe(1);
+  });
+
+  it('gives up on a 404 answered to a reconnect, retries 408 and 429 (they pass)', async () => {
+    const { server, client, delays } = await setup();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    server.refuseStreams({ status: 408 }, { status: 429 }, { status: 404 });
+    server.dropConnections();
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection.error).toMatchObject({ code: 'rejected', status: 404 });
+    expect(delays).toEqual([
+      [1, undefined],
+      [2, undefined],
+    ]);
+    // The first stream, the dropped one's reconnect (408), the retries: 429, then 404.
+    expect(server.streamRequests()).toBe(4);
+
+    // The app's "try again" opens a fresh stream, which the server now accepts.
+    await client.refresh({ timeoutMs: 5_000 });
+    expect(client.getSnapshot().connection).toEqual({ isConnected: true, reconnecting: false });
+  });
+
   it.each<[label: string, retryAfter: string | undefined, retryDelay: RetryDelay | undefined]>([
     ['Retry-After: 0', '0', undefined],
     ['a Retry-After date already past', 'Wed, 21 Oct 2015 07:28:00 GMT', undefined],

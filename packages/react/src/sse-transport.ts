@@ -30,8 +30,8 @@ export interface SseTransportOptions {
   /**
    * How long to wait before opening a new stream when the server (or a proxy) answered one with
    * an error status, which makes an `EventSource` stop for good: by default 1 s doubling up to
-   * 30 s, or the server's longer `Retry-After` (at most a minute), spread at random. A 401 or
-   * 403 is not retried.
+   * 30 s, or the server's longer `Retry-After` (at most a minute), spread at random. A 4xx but
+   * 408 and 429 (a 401, a 403, a 400 for a malformed filter) is not retried.
    */
   retryDelay?: RetryDelay;
 }
@@ -49,8 +49,9 @@ interface StreamAnswer {
  * reconnects with `Last-Event-ID`, and the server replays what was missed (or sends `reset` and a
  * fresh snapshot). An error status stops an `EventSource` for good: the transport then opens a
  * new stream after `retryDelay`, resuming after the last event (`?lastEventId=`), except after
- * a 401 or 403, which end the connection with `state.connection.error`. `refresh()` opens a new
- * stream, which starts with a snapshot.
+ * a 4xx other than 408 and 429 (a 401, a 403, a 400 for a malformed filter or cursor), which a
+ * retry would get again: it ends the connection with `state.connection.error`. `refresh()`
+ * opens a new stream, which starts with a snapshot.
  */
 export function sseTransport(options: SseTransportOptions): CallTrackTransport {
   const retryDelay = options.retryDelay ?? defaultRetryDelay;
@@ -116,10 +117,11 @@ export function sseTransport(options: SseTransportOptions): CallTrackTransport {
             return;
           }
           // A browser's EventSource hides the status: ask the server with a HEAD, which
-          // @calltrack/sse answers as it refused the stream (a 401 must not be retried).
+          // @calltrack/sse answers as it refused the stream (a 401 must not be retried). A 405
+          // is a server that does not answer HEAD so (an older one): it says nothing of the GET.
           sink.onClose(true);
           void probeStream(url, options.eventSourceInit).then((probed) => {
-            if (live()) refused(probed);
+            if (live()) refused(probed?.status === 405 ? undefined : probed);
           });
         });
         current.addEventListener('snapshot', (event) => {

@@ -340,6 +340,73 @@ describe('trpcTransport when the subscription or the snapshot fails', () => {
     await until(client, (current) => current.activeCalls.length === 1);
   });
 
+  it('gives up on a 400 answered to a reconnect, retries 408 and 429; refresh() subscribes again', async () => {
+    const { server, client, delays } = await setupRetrying();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    server.refuseSubscriptions({ status: 408 }, { status: 429 }, { status: 400 });
+    server.dropConnections();
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({
+      name: 'CallTrack_ConnectionError',
+      code: 'rejected',
+      status: 400,
+    });
+    expect(delays).toEqual([
+      [1, undefined],
+      [2, undefined],
+    ]);
+    const requests = server.subscriptionRequests();
+
+    await client.refresh({ timeoutMs: 5_000 });
+    expect(server.subscriptionRequests()).toBe(requests + 1);
+    await until(client, (current) => current.connection.isConnected);
+  });
+
+  it('gives up on the server’s BAD_REQUEST (a lastEventId it refuses), without retrying', async () => {
+    const server = await startTrpcServer(undefined, { retryMs: 10 });
+    cleanups.push(() => server.close());
+    const delays: number[] = [];
+    const client = connectClient(
+      testTrpcTransport(server, 'tenant-a', {
+        lastEventId: 'x'.repeat(600),
+        onError: () => {},
+        retryDelay: (attempt) => {
+          delays.push(attempt);
+          return 0;
+        },
+      }),
+    );
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({ code: 'rejected', status: 400 });
+    expect(delays).toEqual([]);
+    expect(server.subscriptionRequests()).toBe(1);
+  });
+
+  it('gives up when the server refuses the snapshot query with a 400 (its input), instead of loading it again', async () => {
+    const server = await startTrpcServer(undefined, { retryMs: 10 });
+    cleanups.push(() => server.close());
+    const delays: number[] = [];
+    const errors: unknown[] = [];
+    const client = connectClient(
+      testTrpcTransport(server, 'tenant-a', {
+        limit: 0,
+        onError: (error) => errors.push(error),
+        retryDelay: (attempt) => {
+          delays.push(attempt);
+          return 0;
+        },
+      }),
+    );
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({ code: 'rejected', status: 400 });
+    expect(state.hasSnapshot).toBe(false);
+    expect(delays).toEqual([]);
+    expect(errors).toHaveLength(1);
+  });
+
   it('loads the snapshot again when loading it on `ready` failed', async () => {
     const server = await startServer();
     const listActiveCalls = server.tracker.listActiveCalls;

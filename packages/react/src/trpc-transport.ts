@@ -65,7 +65,8 @@ export interface TrpcTransportOptions {
    * How long to wait before subscribing again after the subscription failed for good (an error
    * status such as a proxy's 503 stops its `EventSource`), and before loading the active calls
    * again after a load failed: by default 1 s doubling up to 30 s. An `UNAUTHORIZED` or
-   * `FORBIDDEN` (or a 401 or 403) is not retried.
+   * `FORBIDDEN`, or another 4xx but 408 and 429 (`BAD_REQUEST`: an input the server refuses), is
+   * not retried.
    */
   retryDelay?: RetryDelay;
 }
@@ -78,10 +79,11 @@ export interface TrpcTransportOptions {
  * is back (its answer was read before the drop). When the subscription fails for good, or the
  * server refuses it before its first message with a code the link retries (`SERVICE_UNAVAILABLE`
  * while its Redis is down), the transport subscribes again after `retryDelay` with that id,
- * except after `UNAUTHORIZED` or `FORBIDDEN`, which end the connection with
- * `state.connection.error`. A failed load is tried
- * again after `retryDelay`. `refresh()` loads the active calls again, or starts a new
- * subscription when the last one ended.
+ * except after `UNAUTHORIZED`, `FORBIDDEN` or another 4xx but 408 and 429 (a retry would be
+ * refused again), which end the connection with `state.connection.error`. A failed load is
+ * tried again after `retryDelay`; a refused one (the same 4xx) ends the connection too.
+ * `refresh()` loads the active calls again, or starts a new subscription when the last one
+ * ended.
  */
 export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport {
   const reportTo = options.onError ?? ((error: Error) => console.error(error));
@@ -133,9 +135,12 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
             onError(error);
             if (!current()) return;
             sink.onReloadError?.(error);
-            // Refused: the subscription is refused too, and says so.
-            if (refusalOf(error)) {
+            const refusal = refusalOf(error);
+            if (refusal) {
+              // Asked again, the query would be refused again (a 401, or a 400 for its input),
+              // and without a snapshot the store shows nothing: end the connection, say why.
               awaitingSnapshot = false;
+              stop(refusal);
               return;
             }
             loadFailures += 1;
@@ -169,6 +174,16 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
         if (!loadOnOpen) return;
         loadOnOpen = false;
         load();
+      };
+
+      /** Ends the connection for good (until `refresh()`): `refusal` says why. */
+      const stop = (refusal: CallTrackConnectionError): void => {
+        // Already ended: the subscription's own refusal was reported.
+        if (ended) return;
+        ended = true;
+        clearTimeout(subscribeTimer);
+        subscription?.unsubscribe();
+        sink.onClose(false, refusal);
       };
 
       const subscribe = (): void => {
@@ -269,9 +284,11 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
 }
 
 /**
- * The error of a refused subscription or query: tRPC's `UNAUTHORIZED` or `FORBIDDEN` (its
- * `data.httpStatus`), or a stream request answered 401 or 403 (the `eventsource` package's
- * error event, the `cause`, carries the status as `code`); else undefined.
+ * The error of a refused subscription or query: a tRPC error whose `data.httpStatus` is a 4xx a
+ * retry would get again (`UNAUTHORIZED`, `FORBIDDEN`, `BAD_REQUEST`…; not `TIMEOUT`,
+ * `TOO_MANY_REQUESTS` nor `CLIENT_CLOSED_REQUEST`), or a stream request answered so (the
+ * `eventsource` package's error event, the `cause`, carries the status as `code`); else
+ * undefined.
  */
 function refusalOf(error: unknown): CallTrackConnectionError | undefined {
   const { data, cause } = (error ?? {}) as {

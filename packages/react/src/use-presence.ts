@@ -7,7 +7,10 @@ import { useCallTrackState } from './use-call-track-state';
 
 /** What {@link usePresence} returns. */
 export interface UsePresenceResult {
-  /** The user's presence as last reported; undefined while unknown. */
+  /**
+   * The user's presence as last reported; undefined while unknown, and once the client no longer
+   * keeps them after they went offline (its `presence` option: five minutes by default).
+   */
   presence: UserPresence | undefined;
   /** `online`, `away` or `offline` (also while unknown). */
   status: PresenceStatus;
