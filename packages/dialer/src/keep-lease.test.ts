@@ -88,7 +88,7 @@ describe('keepLease', () => {
       await ended;
       // Until the next renewal is due and fails (it is scheduled once the first one's callback
       // has returned: a turn of the event loop at most).
-      for (let turn = 0; turn < 20 && !kept.signal.aborted; turn += 1) {
+      for (let turn = 0; turn < 100 && !kept.signal.aborted; turn += 1) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         await clock.advance(10_000);
       }
