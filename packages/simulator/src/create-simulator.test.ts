@@ -229,10 +229,15 @@ async function runThroughOutage(
 ) {
   const app = await startWebhookApp({ intercept: outage.intercept });
   const deliveries: SimulatorDelivery[] = [];
+  // Both runs start their call at the same simulated time: a CallerDesk CallSid carries its start
+  // second, so two runs either side of a second's end would send different calls.
+  const startedAt = Date.now();
+  const clock = { now: () => startedAt };
   const simulator = createSimulator({
     target: app.url,
     speed: Number.POSITIVE_INFINITY,
     seed: 40,
+    clock,
     ...options,
     onDelivery: (delivery) => deliveries.push(delivery),
   });
@@ -242,6 +247,7 @@ async function runThroughOutage(
     target: healthy.url,
     speed: Number.POSITIVE_INFINITY,
     seed: 40,
+    clock,
     retries: 0,
   }).runCall({ provider, outcome: 'completed', seed: 41 });
   expect(reference.ok).toBe(true);
