@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ProviderApiError } from '@calltrack/core';
-import { readRetryAfterSeconds } from '@calltrack/core/internal';
+import { checkRequestTimeoutMs, readRetryAfterSeconds } from '@calltrack/core/internal';
 
 /** Options of {@link createCallerDeskClient}. */
 export interface CreateCallerDeskClientOptions {
@@ -70,9 +70,6 @@ export interface CallerDeskClient {
 
 const provider = 'callerdesk';
 
-/** The longest timeout `AbortSignal.timeout` takes, in milliseconds. */
-const maxTimeoutMs = 2 ** 32 - 1;
-
 /**
  * Creates a client for CallerDesk's call-control API ({@link CallerDeskClient.clickToCall}).
  * The `authcode` travels as a query parameter, as CallerDesk requires; it never appears in error
@@ -85,13 +82,7 @@ export function createCallerDeskClient(options: CreateCallerDeskClientOptions): 
   const authCode = options.authCode.trim();
   const baseUrl = (options.baseUrl ?? 'https://app.callerdesk.io').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // What AbortSignal.timeout takes; anything else threw a RangeError on every request.
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTimeoutMs) {
-    throw new InvalidArgumentError({
-      message:
-        'createCallerDeskClient: timeoutMs must be a positive whole number of milliseconds (at most 2^32 - 1).',
-    });
-  }
+  checkRequestTimeoutMs('createCallerDeskClient', timeoutMs);
   const fetchImplementation = options.fetch ?? globalThis.fetch;
 
   return {

@@ -8,8 +8,11 @@
 export { attachedWithin } from './attached-within';
 export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
+export { checkRequestTimeoutMs } from './check-request-timeout';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
+export type { HeartbeatOutage, HeartbeatOutageOptions } from './create-heartbeat-outage';
+export { createHeartbeatOutage } from './create-heartbeat-outage';
 export type { LoopFailureLog, LoopPassLog } from './create-loop-failure-log';
 export { createLoopFailureLog } from './create-loop-failure-log';
 export type {

@@ -4,7 +4,7 @@ import {
   InvalidArgumentError,
   ProviderApiError,
 } from '@calltrack/core';
-import { readRetryAfterSeconds } from '@calltrack/core/internal';
+import { checkRequestTimeoutMs, readRetryAfterSeconds } from '@calltrack/core/internal';
 import { z } from 'zod';
 import { mapRetellCallStatus } from './map-retell-call-status';
 import { mapRetellDirection } from './map-retell-direction';
@@ -94,9 +94,6 @@ const placedCallSchema = z.looseObject({
   to_number: z.string().nullish(),
 });
 
-/** The longest timeout `AbortSignal.timeout` takes, in milliseconds. */
-const maxTimeoutMs = 2 ** 32 - 1;
-
 /**
  * Creates a client for Retell's call-control API: {@link RetellClient.placeCall} and
  * {@link RetellClient.endCall}. Requests carry `Authorization: Bearer <apiKey>`; non-2xx answers
@@ -109,13 +106,7 @@ export function createRetellClient(options: CreateRetellClientOptions): RetellCl
   }
   const baseUrl = (options.baseUrl ?? 'https://api.retellai.com').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // What AbortSignal.timeout takes; anything else threw a RangeError on every request.
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTimeoutMs) {
-    throw new InvalidArgumentError({
-      message:
-        'createRetellClient: timeoutMs must be a positive whole number of milliseconds (at most 2^32 - 1).',
-    });
-  }
+  checkRequestTimeoutMs('createRetellClient', timeoutMs);
   const fetchImplementation = options.fetch ?? globalThis.fetch;
   const headers = {
     authorization: `Bearer ${options.apiKey}`,

@@ -1,19 +1,11 @@
 import type { Clock } from '@calltrack/core';
-import { createOutageIncident } from '@calltrack/core/internal';
+import { createHeartbeatOutage as followHeartbeats } from '@calltrack/core/internal';
 import type { CallTrackSocketErrorInfo, ReportError } from './call-track-socket-error-info';
 
 /**
- * The presence heartbeats of an `attachCallTrack` (one per connection on each Engine.IO pong)
- * that failed because Redis cannot be reached or refuses commands, reported as one incident: the
- * first failure as presence gave it, then nothing while heartbeats keep failing, then one `Error`
- * once every connection whose heartbeat failed has heartbeated again, saying after how long and
- * how many failed heartbeats. Any other failure is a bug, reported every time.
- *
- * A connection that leaves while failing stops holding the incident open; the next heartbeat
- * that works ends it then. So does one whose heartbeat was still waiting on Redis when it left:
- * that heartbeat's failure, told after `left`, is counted but holds nothing open. A working
- * connection does not end it while another still fails, so with a Redis Cluster master down the
- * report does not flap between tenants.
+ * The presence heartbeats of an `attachCallTrack` (one per connection on each Engine.IO pong),
+ * followed by core's heartbeat outage rule (one report when Redis fails them, one when every
+ * connection heartbeats again; a bug every time) and reported to `onError` with the socket's info.
  */
 export interface HeartbeatOutage {
   /** `connection`'s heartbeat failed with `error`. */
@@ -26,27 +18,18 @@ export interface HeartbeatOutage {
 
 /** Follows the presence heartbeats of one `attachCallTrack`, reporting to `onError`. */
 export function createHeartbeatOutage(onError: ReportError, clock?: Clock): HeartbeatOutage {
-  // Weak: a connection that left is not kept for the rest of the process.
-  const gone = new WeakSet<object>();
-  const incident = createOutageIncident<object>({
+  const outage = followHeartbeats({
     back: 'Presence heartbeats of the Socket.IO connections work again',
-    failures: 'failed heartbeats',
-    clock,
-    keyed: true,
+    ...(clock === undefined ? {} : { clock }),
   });
   return {
     failed(connection, error, info) {
-      // Told after its connection left: counted, holding nothing open.
-      const key = gone.has(connection) ? undefined : connection;
-      if (incident.runFailed(error, key) !== 'counted') onError(error, info);
+      if (outage.failed(connection, error)) onError(error, info);
     },
     worked(connection) {
-      const back = incident.runWorked(connection);
+      const back = outage.worked(connection);
       if (back) onError(new Error(back));
     },
-    left(connection) {
-      gone.add(connection);
-      incident.forget(connection);
-    },
+    left: (connection) => outage.left(connection),
   };
 }

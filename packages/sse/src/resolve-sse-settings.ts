@@ -1,11 +1,15 @@
 import type { BusEventMessage } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
-import { parseAllowedOrigins, toError } from '@calltrack/core/internal';
+import {
+  createHeartbeatOutage,
+  type HeartbeatOutage,
+  parseAllowedOrigins,
+  toError,
+} from '@calltrack/core/internal';
 import { createSseKeepAlive, type SseKeepAlive } from './create-sse-keepalive';
 import { describeSkippedEvent } from './describe-skipped-event';
 import { SseChannels } from './sse-channels';
 import type { SseErrorInfo, SseHandlerOptions, SseStreamInfo } from './sse-handler-options';
-import { createSseHeartbeatOutage, type SseHeartbeatOutage } from './sse-heartbeat-outage';
 
 /** The options of a handler, checked, with defaults applied. */
 export interface SseSettings {
@@ -33,7 +37,7 @@ export interface SseSettings {
   /** Reports an event a stream had to skip, once per event however many streams skip it. */
   reportSkipped(error: unknown, message: BusEventMessage, stream?: SseStreamInfo): void;
   /** The streams' failed presence heartbeats, reported once per outage. */
-  heartbeatOutage: SseHeartbeatOutage;
+  heartbeatOutage: HeartbeatOutage;
 }
 
 /** Checks a handler's options; throws `InvalidArgumentError` for unusable ones. */
@@ -140,7 +144,9 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     ),
     report,
     reportSkipped,
-    heartbeatOutage: createSseHeartbeatOutage(),
+    heartbeatOutage: createHeartbeatOutage({
+      back: 'Presence heartbeats of the SSE streams work again',
+    }),
   };
 }
 

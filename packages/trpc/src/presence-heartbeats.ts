@@ -1,5 +1,5 @@
 import type { PresenceRegistration } from '@calltrack/core';
-import { createOutageIncident } from '@calltrack/core/internal';
+import { createHeartbeatOutage } from '@calltrack/core/internal';
 
 /** The presence registrations of one set of procedures, heartbeated together. */
 export interface PresenceHeartbeats {
@@ -33,21 +33,17 @@ export function createPresenceHeartbeats(
   // An outage fails every subscriber's heartbeat at every beat: reported once, and once when
   // every subscriber whose heartbeat failed has heartbeated again (Socket.IO's and SSE's rule).
   // Any other failure is a bug, reported every time.
-  const outage = createOutageIncident<PresenceRegistration>({
+  const outage = createHeartbeatOutage<PresenceRegistration>({
     back: 'Presence heartbeats of the tRPC subscribers work again',
-    failures: 'failed heartbeats',
-    keyed: true,
   });
   const beat = (registration: PresenceRegistration): void => {
     registration.heartbeat().then(
       () => {
-        const back = outage.runWorked(registration);
+        const back = outage.worked(registration);
         if (back) onError(new Error(back));
       },
       (error: unknown) => {
-        // Told after its subscriber left: counted, holding nothing open.
-        const key = registrations.has(registration) ? registration : undefined;
-        if (outage.runFailed(error, key) !== 'counted') onError(error);
+        if (outage.failed(registration, error)) onError(error);
       },
     );
   };
@@ -65,7 +61,7 @@ export function createPresenceHeartbeats(
     },
     delete(registration) {
       registrations.delete(registration);
-      outage.forget(registration);
+      outage.left(registration);
       if (registrations.size === 0 && timer !== undefined) {
         timers.clearInterval(timer);
         timer = undefined;

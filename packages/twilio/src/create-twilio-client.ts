@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { readRetryAfterSeconds } from '@calltrack/core/internal';
+import { checkRequestTimeoutMs, readRetryAfterSeconds } from '@calltrack/core/internal';
 import { parseTwilioCallResource, type TwilioCall } from './parse-twilio-call-resource';
 import { TwilioApiError } from './twilio-api-error';
 
@@ -96,9 +96,6 @@ export interface TwilioClient {
   endCall(callSid: string, options?: EndTwilioCallOptions): Promise<TwilioCall>;
 }
 
-/** The longest timeout `AbortSignal.timeout` takes, in milliseconds. */
-const maxTimeoutMs = 2 ** 32 - 1;
-
 /**
  * Creates a small Twilio Calls client over `fetch`: Basic auth, form-encoded bodies, typed
  * results and typed errors, no Twilio SDK.
@@ -124,13 +121,7 @@ export function createTwilioClient(options: CreateTwilioClientOptions): TwilioCl
   }
   const baseUrl = (options.baseUrl ?? 'https://api.twilio.com').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // What AbortSignal.timeout takes; anything else threw a RangeError on every request.
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTimeoutMs) {
-    throw new InvalidArgumentError({
-      message:
-        'createTwilioClient: timeoutMs must be a positive whole number of milliseconds (at most 2^32 - 1).',
-    });
-  }
+  checkRequestTimeoutMs('createTwilioClient', timeoutMs);
   const fetchImplementation = options.fetch ?? globalThis.fetch;
   const authorization = `Basic ${Buffer.from(`${accountSid}:${authToken}`, 'utf8').toString('base64')}`;
   const callsUrl = `${baseUrl}/2010-04-01/Accounts/${accountSid}/Calls`;
