@@ -870,28 +870,15 @@ export function createDialer(options: DialerOptions): Dialer {
    * reads the oldest expired attempts first, so a lookup it waited on for ever, or whose throw
    * ended each pass, would stop it for good.
    */
-  const lookUpCall = async (
+  const lookUpCall = (
     lookupCall: NonNullable<DialerOptions['lookupCall']>,
     attempt: LeadAttempt,
-  ): ReturnType<typeof lookupCall> => {
-    const lookup = new AbortController();
-    const answer = (async () => lookupCall(attempt, { signal: lookup.signal }))();
-    answer.catch(() => {}); // A failure after the wait ended is no one's to handle.
-    let timedOut = false;
-    try {
-      const found = await Promise.race([
-        answer,
-        clock.sleep(placeCallTimeoutMs, lookup.signal).then(() => {
-          timedOut = true;
-          return undefined;
-        }),
-      ]);
-      if (timedOut) throw new Error(`lookupCall did not answer within ${placeCallTimeoutMs} ms.`);
-      return found;
-    } finally {
-      lookup.abort();
-    }
-  };
+  ): ReturnType<typeof lookupCall> =>
+    askWithin((signal) => lookupCall(attempt, { signal }), {
+      clock,
+      timeoutMs: placeCallTimeoutMs,
+      name: 'lookupCall',
+    });
 
   /**
    * Orphans expired attempts in one batch (a few round trips for all of them on PostgreSQL and
