@@ -255,6 +255,46 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
         );
       });
 
+      it('keeps the same detail in every order when events with and without a sequence mix', async () => {
+        // A (sequence 1, +10 s), B (none, +5 s), C (sequence 2, +0 s): by sequence A < C, by
+        // time C < B < A. The timeline goes by time first, so A, the latest, wins in every order.
+        const events = [
+          { id: 'mix-a', sequence: 1, ms: 10_000 },
+          { id: 'mix-b', ms: 5_000 },
+          { id: 'mix-c', sequence: 2, ms: 0 },
+        ].map(({ id, sequence, ms }) =>
+          makeCallEvent({
+            id,
+            callId: 'CA-mix',
+            type: 'call.machine_detection',
+            status: undefined,
+            occurredAt: isoAt(ms),
+            ...(sequence === undefined ? {} : { sequence }),
+            data: { disconnectionReason: id },
+          }),
+        );
+        const orders = [
+          [0, 1, 2],
+          [0, 2, 1],
+          [1, 0, 2],
+          [1, 2, 0],
+          [2, 0, 1],
+          [2, 1, 0],
+        ];
+        const finals = [];
+        for (const order of orders) {
+          const store = await fresh();
+          for (const [index, position] of order.entries()) {
+            await store.apply(transitionOf(events[position]!, 20_000 + index));
+          }
+          finals.push((await store.getCall('tenant-a', 'CA-mix', readAt))?.disconnectionReason);
+        }
+        assertEqual(
+          finals,
+          orders.map(() => 'mix-a'),
+        );
+      });
+
       it('breaks a tie of timeline positions by event id in code point order (UTF-8 byte order)', async () => {
         // Same time, no sequence: the id decides. U+1F600 comes after U+FF01 by code point and in
         // UTF-8, though its first UTF-16 code unit (0xD83D) comes before 0xFF01.
