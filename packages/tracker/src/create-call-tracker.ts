@@ -145,6 +145,16 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     const published = await applyAndPublish?.(transition, event);
     const result = published ?? (await store.apply(transition));
     const { outcome, call } = result;
+    if (result.analyticsFoldError !== undefined) {
+      logger.error(
+        'Folding the analytics log after an event failed; the next one or a read folds it.',
+        {
+          tenantId: transition.tenantId,
+          eventId: event.id,
+          error: result.analyticsFoldError,
+        },
+      );
+    }
     if (logger.logsDebug) {
       logger.debug('Event applied.', {
         eventId: event.id,

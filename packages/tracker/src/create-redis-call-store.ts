@@ -287,13 +287,15 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     }
     await registration;
     // The log is long enough: folded now, by a script of its own that declares the buckets. The
-    // event is applied whatever becomes of it (a read, or the next step, folds what is left).
-    if (reply.foldDue) await foldAfterStep(base, transition.at);
+    // event is applied whatever becomes of it (a read, or the next step, folds what is left); a
+    // failed fold goes back in the result, for the tracker to log.
+    const failedFold = reply.foldDue ? await foldAfterStep(base, transition.at) : undefined;
     const { outcome, activeCount } = reply;
     const call = decodeCall(reply.snapshot);
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
+    if (failedFold !== undefined) result.analyticsFoldError = failedFold.error;
     return { result, seam: reply.seam };
   };
 
@@ -318,12 +320,29 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   // the one that filled the log answers foldDue until a fold has run: they start none of their
   // own, which would each read the whole log again (the running one folds their lines too, as it
   // runs after them). Only running folds are kept.
-  const foldsAfterSteps = new Map<string, Promise<void>>();
-  /** Folds the log after a step at `at` found it long enough, unless a fold already runs. */
-  const foldAfterStep = (base: string, at: number): Promise<void> | undefined => {
+  // A failed fold is answered to the step that started it alone (so it is logged once).
+  const foldsAfterSteps = new Map<string, Promise<{ error: unknown } | undefined>>();
+  /**
+   * Folds the log after a step at `at` found it long enough, unless a fold already runs; resolves
+   * with the fold's failure, if it failed.
+   */
+  const foldAfterStep = (
+    base: string,
+    at: number,
+  ): Promise<{ error: unknown } | undefined> | undefined => {
     if (foldsAfterSteps.has(base)) return undefined;
-    const fold = foldAnalyticsLog(base, redisAnalyticsFoldKeys(base, at))
-      .catch(() => {})
+    const bucketKeys = redisAnalyticsFoldKeys(base, at);
+    const fold = foldAnalyticsLog(base, bucketKeys)
+      .then(
+        () => undefined,
+        async (error: unknown) => ({
+          error: await storeFailure(error, {
+            operation: 'folding the analytics log',
+            keys: [`${base}${redisAnalyticsBucketLayout.logKey}`, ...bucketKeys],
+            writes: true,
+          }),
+        }),
+      )
       .finally(() => foldsAfterSteps.delete(base));
     foldsAfterSteps.set(base, fold);
     return fold;
