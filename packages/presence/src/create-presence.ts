@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { UserPresence } from '@calltrack/core';
 import {
   CallTrackError,
@@ -287,12 +287,14 @@ export function createPresence(options: PresenceOptions): Presence {
 
   /**
    * Registers a connection; `state` (set at `stateAt`) restores the user's state to a record that
-   * lost it.
+   * lost it. `token` names this life of the connection id (the handle's): a close of an earlier
+   * life that arrives after this connect does not end it.
    */
   const register = async (
     tenantId: string,
     userId: string,
     connectionId: string,
+    token: string,
     data: string | undefined,
     away: boolean,
     state: string | undefined,
@@ -303,6 +305,7 @@ export function createPresence(options: PresenceOptions): Presence {
       tenantId,
       userId,
       connectionId,
+      token,
       ...(data === undefined ? {} : { data }),
       ...(away ? { away } : {}),
       ...(state === undefined ? {} : { state }),
@@ -322,12 +325,13 @@ export function createPresence(options: PresenceOptions): Presence {
    * lost with it.
    */
   const reRegister = async (handle: PresenceConnectionHandle): Promise<void> => {
-    const { tenantId, userId, connectionId } = handle;
+    const { tenantId, userId, connectionId, token } = handle;
     try {
       await register(
         tenantId,
         userId,
         connectionId,
+        token,
         handle.data,
         handle.away,
         handle.state,
@@ -338,7 +342,7 @@ export function createPresence(options: PresenceOptions): Presence {
       // the connection would stay, with nobody heartbeating it, until the TTL.
       if (handle.closed) {
         const immediate = handle.leftImmediately;
-        await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
+        await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate, token });
       }
     } catch (error) {
       if (!TooManyConnectionsError.isInstance(error)) throw error;
@@ -409,8 +413,8 @@ export function createPresence(options: PresenceOptions): Presence {
       handle.closed = true;
       handle.leftImmediately = immediate;
       wheel.remove(handle);
-      const { tenantId, userId, connectionId } = handle;
-      await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
+      const { tenantId, userId, connectionId, token } = handle;
+      await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate, token });
     },
   };
 
@@ -452,12 +456,15 @@ export function createPresence(options: PresenceOptions): Presence {
     const stopsBefore = stops;
     const connecting = (async () => {
       // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
-      await register(tenantId, userId, connectionId, data, false, undefined, undefined);
+      // This life of the connection id: 72 random bits, 12 characters.
+      const token = randomBytes(9).toString('base64url');
+      await register(tenantId, userId, connectionId, token, data, false, undefined, undefined);
       const handle = new PresenceConnectionHandle(
         handleEngine,
         tenantId,
         userId,
         connectionId,
+        token,
         data,
       );
       wheel.add(handle);
