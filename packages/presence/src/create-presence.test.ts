@@ -119,6 +119,55 @@ describe('createPresence', () => {
     expect(types('u2')).toEqual(['presence.online', 'presence.offline']);
   });
 
+  it('a second stop() while one runs waits for it, neither throws, and no timer is left', async () => {
+    vi.useFakeTimers({
+      now: t0,
+      toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    });
+    // A sink without timers of its own (a memory bus sweeps its history on one).
+    const accepted: CallEvent[] = [];
+    const bus = {
+      publish: async (event: CallEvent) => {
+        accepted.push(event);
+        return { duplicate: false };
+      },
+    };
+    const types = (userId: string) =>
+      accepted.filter((event) => event.userId === userId).map((event) => event.type);
+    const memory = createMemoryPresenceStore();
+    // Disconnects wait until the test lets them through.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const store: PresenceStore = {
+      ...memory,
+      apply: async (operation) => {
+        if (operation.kind === 'disconnect') await held;
+        return memory.apply(operation);
+      },
+    };
+    const timings = { heartbeatIntervalMs: 1000, leaveDelayMs: 0, logger: {} };
+    const presence = createPresence({ bus, store, ...timings });
+    presence.start();
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    const settled: string[] = [];
+    const first = presence.stop().then(() => settled.push('first'));
+    const second = presence.stop().then(() => settled.push('second'));
+    // A connect that comes while both run leaves too.
+    const during = presence.connect({ tenantId: 'tenant-a', userId: 'u2' });
+    // Every microtask and I/O turn runs: neither may be done while the first's leaves are held.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toEqual([]);
+    release();
+    await Promise.all([first, second]);
+    expect(settled).toEqual(['first', 'second']);
+    expect((await during).closed).toBe(true);
+    expect(types('u1')).toEqual(['presence.online', 'presence.offline']);
+    expect(types('u2')).toEqual(['presence.online', 'presence.offline']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('warns once when connections come before start()', async () => {
     const warnings: string[] = [];
     const presence = createPresence({

@@ -277,6 +277,19 @@ export function createPresence(options: PresenceOptions): Presence {
     return result;
   };
 
+  /** The stop() passes, one after the other (see `stop`). */
+  let stopChain: Promise<void> = Promise.resolve();
+  /** One pass of stop(): leaves this process's connections and waits for work in flight. */
+  const stopOnce = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all(wheel.items().map(leaveOnStop));
+    while (connectsInFlight.size > 0) await Promise.allSettled(connectsInFlight);
+    stopping = false;
+    await sweeping;
+    confirmations.flush();
+    while (inFlight.size > 0) await Promise.all(inFlight);
+  };
+
   let warnedNotStarted = false;
   let started = false;
   /** How many times stop() was called, and whether one runs: see `connect`. */
@@ -800,12 +813,12 @@ export function createPresence(options: PresenceOptions): Presence {
       if (heartbeatTimer) clearInterval(heartbeatTimer);
       sweepTimer = undefined;
       heartbeatTimer = undefined;
-      await Promise.all(wheel.items().map(leaveOnStop));
-      while (connectsInFlight.size > 0) await Promise.allSettled(connectsInFlight);
-      stopping = false;
-      await sweeping;
-      confirmations.flush();
-      while (inFlight.size > 0) await Promise.all(inFlight);
+      // A stop() while one runs waits for it, then makes a pass of its own (connections made in
+      // between leave too): it found the first's leaves gone from the wheel but not done, and
+      // resolved before them; and the first, ending, let connects during the second stay.
+      const run = stopChain.then(stopOnce);
+      stopChain = run.catch(() => {});
+      await run;
     },
   };
 }

@@ -246,7 +246,8 @@ export interface Presence {
   /**
    * Stops the timers, disconnects this process's connections (with the leave delay, so users
    * who reconnect elsewhere in time see nothing), those whose `connect` is in flight or comes
-   * while it runs included (their handles come back closed), and waits for work in flight.
+   * while it runs included (their handles come back closed), and waits for work in flight. A
+   * `stop()` called while one runs waits for it (then leaves what connected meanwhile).
    */
   stop(): Promise<void>;
 }
