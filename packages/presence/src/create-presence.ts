@@ -34,10 +34,11 @@ import type {
 } from './presence';
 import { PresenceConnectionHandle, type PresenceHandleEngine } from './presence-connection-handle';
 import { createSafeLogger, defaultPresenceLogger } from './presence-logger';
+import type { PresenceRecord } from './presence-record';
 import type { PresenceApplyResult, PresenceOperation, PresenceStore } from './presence-store';
 import type { PresenceTransition } from './presence-transition';
 import type { MessageDelivery } from './queued-message';
-import { readActiveCallsByUser } from './read-active-calls-by-user';
+import { readActiveCallsByUser, readActiveCallsOfUser } from './read-active-calls-by-user';
 import { resolvePresenceSettings } from './resolve-presence-settings';
 import { toMessageEvent } from './to-message-event';
 import { toPresenceEvent } from './to-presence-event';
@@ -61,6 +62,8 @@ const tenantPageSize = 100;
 /** Tenants with members whose members `listMembersAcrossTenants` reads at once. */
 const tenantReadBatch = 16;
 
+/** Users whose calls a member list reads at once, when the tenant has too many to read whole. */
+const userCallReadBatch = 32;
 /** `limit` of the member lists: default and maximum. */
 const listLimit = { fallback: 1000, max: 10_000 };
 
@@ -508,9 +511,37 @@ export function createPresence(options: PresenceOptions): Presence {
     await checkTenant(tenantId);
   };
 
-  /** Active calls per user, from `calls`; undefined without it. */
-  const readCalls = async (tenantId: string): Promise<Map<string, string[]> | undefined> =>
-    calls ? readActiveCallsByUser(calls, tenantId) : undefined;
+  /** One user's active calls, from `calls` (all of them); undefined without it. */
+  const readUserCalls = async (
+    tenantId: string,
+    userId: string,
+  ): Promise<Map<string, string[]> | undefined> =>
+    calls ? new Map([[userId, await readActiveCallsOfUser(calls, tenantId, userId)]]) : undefined;
+
+  /**
+   * Active calls of each of the users of `records`, from `calls`; undefined without it. One read
+   * of the tenant's calls (started with the store's read: `tenantCalls`), and when that read was
+   * full (the tenant has more active calls than a read returns) a read of each user it found no
+   * call of, who may have one further on.
+   */
+  const readMembersCalls = async (
+    tenantId: string,
+    tenantCalls: Promise<{ byUser: Map<string, string[]>; complete: boolean }> | undefined,
+    records: readonly PresenceRecord[],
+  ): Promise<Map<string, string[]> | undefined> => {
+    if (!calls || !tenantCalls) return undefined;
+    const { byUser, complete } = await tenantCalls;
+    if (complete) return byUser;
+    const unknown = records.map((record) => record.userId).filter((id) => !byUser.has(id));
+    for (let start = 0; start < unknown.length; start += userCallReadBatch) {
+      const batch = unknown.slice(start, start + userCallReadBatch);
+      const lists = await Promise.all(
+        batch.map((userId) => readActiveCallsOfUser(calls, tenantId, userId)),
+      );
+      for (const [index, userId] of batch.entries()) byUser.set(userId, lists[index]!);
+    }
+    return byUser;
+  };
 
   const withCalls = (
     presence: UserPresence,
@@ -593,10 +624,11 @@ export function createPresence(options: PresenceOptions): Presence {
     limit: number,
   ): Promise<UserPresence[]> => {
     await sweepTenant(tenantId, 'background');
-    const [records, byUser] = await Promise.all([
-      store.listMembers(tenantId, statuses, limit),
-      readCalls(tenantId),
-    ]);
+    const tenantCalls = calls ? readActiveCallsByUser(calls, tenantId) : undefined;
+    // Read alongside the store's (a failed one is not left unhandled when the other throws).
+    tenantCalls?.catch(() => {});
+    const records = await store.listMembers(tenantId, statuses, limit);
+    const byUser = await readMembersCalls(tenantId, tenantCalls, records);
     const at = now();
     return records.map((record) =>
       withCalls(toUserPresence(record, at, settings.initialState), byUser),
@@ -743,7 +775,7 @@ export function createPresence(options: PresenceOptions): Presence {
       await checkUser(tenantId, userId);
       const [presence, byUser] = await Promise.all([
         readUser(tenantId, userId),
-        readCalls(tenantId),
+        readUserCalls(tenantId, userId),
       ]);
       return withCalls(presence, byUser);
     },
@@ -758,7 +790,7 @@ export function createPresence(options: PresenceOptions): Presence {
       await checkUser(tenantId, userId);
       const presence = await readUser(tenantId, userId);
       if (!isAvailableNow(presence)) return false;
-      return isAvailableNow(withCalls(presence, await readCalls(tenantId)));
+      return isAvailableNow(withCalls(presence, await readUserCalls(tenantId, userId)));
     },
     async listAvailable(tenantId, availableOptions = {}) {
       const limit = checkListLimit(availableOptions?.limit);

@@ -69,6 +69,12 @@ export interface ListActiveCallsQuery {
   branchId?: string;
   /** Only calls that started before this time (ms). */
   startedBefore?: number;
+  /**
+   * Only this user's calls: those whose `agentId` or `userId` is this id. Every one of them, not
+   * only those among the newest calls: a store without an index by user reads the two ids of
+   * every active call (not the whole calls) to find them.
+   */
+  userId?: string;
   /** At most this many calls. */
   limit: number;
 }

@@ -461,6 +461,75 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
     });
 
     describe('queries', () => {
+      it("lists a user's active calls (as agent or as user) newest first, among many others", async () => {
+        const store = await fresh();
+        const queued = (
+          callId: string,
+          startMs: number,
+          who: { agentId?: string; userId?: string; branchId?: string; tenantId?: string },
+        ) => {
+          const [event] = callLifecycle({
+            callId,
+            startMs,
+            ...(who.agentId === undefined ? {} : { agentId: who.agentId }),
+            ...(who.branchId === undefined ? {} : { branchId: who.branchId }),
+            ...(who.tenantId === undefined ? {} : { tenantId: who.tenantId }),
+          });
+          return transitionOf(
+            { ...event!, ...(who.userId === undefined ? {} : { userId: who.userId }) },
+            startMs,
+          );
+        };
+        await store.apply(queued('CA-u-agent', 1000, { agentId: 'agent-7', branchId: 'north' }));
+        await store.apply(queued('CA-u-user', 2000, { userId: 'agent-7' }));
+        await store.apply(queued('CA-u-both', 3000, { agentId: 'agent-7', userId: 'agent-7' }));
+        await store.apply(
+          queued('CA-u-other-tenant', 3500, { agentId: 'agent-7', tenantId: 'tenant-b' }),
+        );
+        const [, , , ended] = callLifecycle({ callId: 'CA-u-ended', agentId: 'agent-7' });
+        await store.apply(transitionOf(ended!, 3600));
+        // Calls of others, started later (newer): more than a store reads in one page.
+        for (let batch = 0; batch < 11; batch += 1) {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, index) =>
+              store.apply(
+                queued(`CA-u-busy-${batch}-${index}`, 10_000 + batch * 100 + index, {
+                  agentId: 'agent-1',
+                  userId: 'user-1',
+                }),
+              ),
+            ),
+          );
+        }
+        const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+        assertEqual(
+          ids(await store.listActiveCalls('tenant-a', { userId: 'agent-7', limit: 100 })),
+          ['CA-u-both', 'CA-u-user', 'CA-u-agent'],
+        );
+        assertEqual(ids(await store.listActiveCalls('tenant-a', { userId: 'agent-7', limit: 2 })), [
+          'CA-u-both',
+          'CA-u-user',
+        ]);
+        assertEqual(
+          ids(
+            await store.listActiveCalls('tenant-a', {
+              userId: 'agent-7',
+              branchId: 'north',
+              limit: 100,
+            }),
+          ),
+          ['CA-u-agent'],
+        );
+        assertEqual(
+          ids(await store.listActiveCalls('tenant-a', { userId: 'nobody', limit: 100 })),
+          [],
+        );
+        assertEqual(
+          (await store.listActiveCalls('tenant-a', { userId: 'user-1', limit: 2000 })).length,
+          1100,
+        );
+      });
+
       it("lists active calls newest first, by branch, with a limit, and only the tenant's own", async () => {
         const store = await fresh();
         const starts = [
