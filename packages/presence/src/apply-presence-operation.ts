@@ -3,7 +3,6 @@ import {
   dropExpiredMessages,
   isUserReachable,
 } from './claim-message-delivery';
-import type { StoredConnection } from './presence-record';
 import type {
   HeartbeatOutcome,
   PresenceApplyResult,
@@ -12,6 +11,7 @@ import type {
 } from './presence-store';
 import {
   createPresenceUserState,
+  type MemoryConnection,
   type PresenceTenantState,
   type PresenceUserState,
   toPresenceRecord,
@@ -35,9 +35,9 @@ export function applyPresenceOperation(
     user = undefined;
   }
   const missing: PresenceApplyResult = { outcome: 'missing' };
-  const live = (connection: StoredConnection | undefined): connection is StoredConnection =>
+  const live = (connection: MemoryConnection | undefined): connection is MemoryConnection =>
     connection !== undefined && connection.expiresAt > at && !connection.leaving;
-  const refresh = (connection: StoredConnection): void => {
+  const refresh = (connection: MemoryConnection): void => {
     connection.lastSeenAt = at;
     connection.expiresAt = at + settings.connectionTtlMs;
     connection.idleAt = at + settings.awayAfterMs;
@@ -63,12 +63,13 @@ export function applyPresenceOperation(
         existing.leaving = false;
         existing.away = operation.away ?? false;
         setData(existing, operation.data);
+        setToken(existing, operation.token);
         refresh(existing);
       } else {
         if (user && !makeRoom(user, at, settings.maxConnectionsPerUser)) {
           return { outcome: 'limit' };
         }
-        const connection: StoredConnection = {
+        const connection: MemoryConnection = {
           connectionId: operation.connectionId,
           connectedAt: at,
           lastSeenAt: at,
@@ -78,6 +79,7 @@ export function applyPresenceOperation(
           leaving: false,
         };
         setData(connection, operation.data);
+        setToken(connection, operation.token);
         ensureUser().connections.set(operation.connectionId, connection);
       }
       if (restoresState(user!, operation.state, operation.stateAt)) {
@@ -118,6 +120,8 @@ export function applyPresenceOperation(
     case 'disconnect': {
       const connection = user?.connections.get(operation.connectionId);
       if (!user || !connection || connection.expiresAt <= at) return missing;
+      // The close of an earlier life of a reused connection id, arriving after it connected again.
+      if (isEarlierLife(connection, operation.token)) return missing;
       if (operation.immediate || settings.leaveDelayMs === 0) {
         user.connections.delete(operation.connectionId);
       } else if (!connection.leaving) {
@@ -249,7 +253,17 @@ function makeRoom(user: PresenceUserState, at: number, max: number): boolean {
   return true;
 }
 
-function setData(connection: StoredConnection, data: string | undefined): void {
+function setToken(connection: MemoryConnection, token: string | undefined): void {
+  if (token === undefined) delete connection.token;
+  else connection.token = token;
+}
+
+/** Whether a disconnect's token names another life of the connection than the stored one. */
+function isEarlierLife(connection: MemoryConnection, token: string | undefined): boolean {
+  return token !== undefined && connection.token !== undefined && connection.token !== token;
+}
+
+function setData(connection: MemoryConnection, data: string | undefined): void {
   if (data === undefined) delete connection.data;
   else connection.data = data;
 }

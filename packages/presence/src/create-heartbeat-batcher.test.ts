@@ -5,7 +5,7 @@ import type { HeartbeatOutcome, PresenceStoreSettings } from './presence-store';
 
 const engine = {} as PresenceHandleEngine;
 const handle = (tenantId: string, userId: string) =>
-  new PresenceConnectionHandle(engine, tenantId, userId, `${userId}-c`, undefined);
+  new PresenceConnectionHandle(engine, tenantId, userId, `${userId}-c`, `${userId}-t`, undefined);
 const settings = {} as PresenceStoreSettings;
 
 describe('createHeartbeatBatcher', () => {

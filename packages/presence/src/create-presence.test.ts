@@ -1,6 +1,7 @@
 import { createMemoryBus } from '@calltrack/bus';
 import {
   type CallEvent,
+  type CallSnapshot,
   type ConnectionPresence,
   InvalidArgumentError,
   InvalidEventError,
@@ -117,6 +118,108 @@ describe('createPresence', () => {
     await other.sweep();
     expect(types('u1')).toEqual(['presence.online', 'presence.offline']);
     expect(types('u2')).toEqual(['presence.online', 'presence.offline']);
+  });
+
+  it('a second stop() while one runs waits for it, neither throws, and no timer is left', async () => {
+    vi.useFakeTimers({
+      now: t0,
+      toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    });
+    // A sink without timers of its own (a memory bus sweeps its history on one).
+    const accepted: CallEvent[] = [];
+    const bus = {
+      publish: async (event: CallEvent) => {
+        accepted.push(event);
+        return { duplicate: false };
+      },
+    };
+    const types = (userId: string) =>
+      accepted.filter((event) => event.userId === userId).map((event) => event.type);
+    const memory = createMemoryPresenceStore();
+    // Disconnects wait until the test lets them through.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const store: PresenceStore = {
+      ...memory,
+      apply: async (operation) => {
+        if (operation.kind === 'disconnect') await held;
+        return memory.apply(operation);
+      },
+    };
+    const timings = { heartbeatIntervalMs: 1000, leaveDelayMs: 0, logger: {} };
+    const presence = createPresence({ bus, store, ...timings });
+    presence.start();
+    await presence.connect({ tenantId: 'tenant-a', userId: 'u1' });
+    const settled: string[] = [];
+    const first = presence.stop().then(() => settled.push('first'));
+    const second = presence.stop().then(() => settled.push('second'));
+    // A connect that comes while both run leaves too.
+    const during = presence.connect({ tenantId: 'tenant-a', userId: 'u2' });
+    // Every microtask and I/O turn runs: neither may be done while the first's leaves are held.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toEqual([]);
+    release();
+    await Promise.all([first, second]);
+    expect(settled).toEqual(['first', 'second']);
+    expect((await during).closed).toBe(true);
+    expect(types('u1')).toEqual(['presence.online', 'presence.offline']);
+    expect(types('u2')).toEqual(['presence.online', 'presence.offline']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('finds a call of an agent past the newest 10,000 active calls of the tenant', async () => {
+    // 10,001 active calls, the tracker's way: newest first, at most 10,000 a read, and a user's
+    // calls (agentId or userId) on their own when asked with userId.
+    const snapshot = (callId: string, agentId: string, startedAt: number): CallSnapshot => ({
+      tenantId: 'tenant-a',
+      callId,
+      agentId,
+      provider: 'twilio',
+      status: 'in-progress',
+      active: true,
+      startedAt: new Date(startedAt).toISOString(),
+      createdAt: new Date(startedAt).toISOString(),
+      updatedAt: new Date(startedAt).toISOString(),
+      version: 1,
+    });
+    const active = [
+      snapshot('CA-oldest', 'agent-old', t0),
+      ...Array.from({ length: 10_000 }, (_, index) =>
+        snapshot(`CA-${index}`, `agent-${index % 50}`, t0 + 1000 + index),
+      ),
+    ].reverse();
+    const reads: { limit?: number; userId?: string }[] = [];
+    const calls = {
+      async listActiveCalls(_tenantId: string, options: { limit?: number; userId?: string } = {}) {
+        reads.push(options);
+        const { userId, limit = 1000 } = options;
+        if (limit > 10_000) throw new InvalidArgumentError({ message: 'limit' });
+        const mine =
+          userId === undefined
+            ? active
+            : active.filter((call) => call.agentId === userId || call.userId === userId);
+        return mine.slice(0, limit);
+      },
+    };
+    const presence = createPresence({ bus: recordingBus().bus, calls, logger: {} });
+    for (const userId of ['agent-old', 'agent-free']) {
+      await presence.connect({ tenantId: 'tenant-a', userId });
+    }
+    expect(await presence.isAvailable('tenant-a', 'agent-old')).toBe(false);
+    expect(await presence.isAvailable('tenant-a', 'agent-free')).toBe(true);
+    expect((await presence.getPresence('tenant-a', 'agent-old')).calls).toEqual(['CA-oldest']);
+    expect((await presence.listAvailable('tenant-a')).map((member) => member.userId)).toEqual([
+      'agent-free',
+    ]);
+    const members = await presence.listMembers('tenant-a');
+    expect(members.map((member) => [member.userId, member.calls])).toEqual([
+      ['agent-free', []],
+      ['agent-old', ['CA-oldest']],
+    ]);
+    // isAvailable and getPresence read the user's calls alone.
+    expect(reads.slice(0, 2).every((read) => read.userId !== undefined)).toBe(true);
   });
 
   it('warns once when connections come before start()', async () => {

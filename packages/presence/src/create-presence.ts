@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { UserPresence } from '@calltrack/core';
 import {
   CallTrackError,
@@ -34,10 +34,11 @@ import type {
 } from './presence';
 import { PresenceConnectionHandle, type PresenceHandleEngine } from './presence-connection-handle';
 import { createSafeLogger, defaultPresenceLogger } from './presence-logger';
+import type { PresenceRecord } from './presence-record';
 import type { PresenceApplyResult, PresenceOperation, PresenceStore } from './presence-store';
 import type { PresenceTransition } from './presence-transition';
 import type { MessageDelivery } from './queued-message';
-import { readActiveCallsByUser } from './read-active-calls-by-user';
+import { readActiveCallsByUser, readActiveCallsOfUser } from './read-active-calls-by-user';
 import { resolvePresenceSettings } from './resolve-presence-settings';
 import { toMessageEvent } from './to-message-event';
 import { toPresenceEvent } from './to-presence-event';
@@ -61,6 +62,8 @@ const tenantPageSize = 100;
 /** Tenants with members whose members `listMembersAcrossTenants` reads at once. */
 const tenantReadBatch = 16;
 
+/** Users whose calls a member list reads at once, when the tenant has too many to read whole. */
+const userCallReadBatch = 32;
 /** `limit` of the member lists: default and maximum. */
 const listLimit = { fallback: 1000, max: 10_000 };
 
@@ -277,6 +280,19 @@ export function createPresence(options: PresenceOptions): Presence {
     return result;
   };
 
+  /** The stop() passes, one after the other (see `stop`). */
+  let stopChain: Promise<void> = Promise.resolve();
+  /** One pass of stop(): leaves this process's connections and waits for work in flight. */
+  const stopOnce = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all(wheel.items().map(leaveOnStop));
+    while (connectsInFlight.size > 0) await Promise.allSettled(connectsInFlight);
+    stopping = false;
+    await sweeping;
+    confirmations.flush();
+    while (inFlight.size > 0) await Promise.all(inFlight);
+  };
+
   let warnedNotStarted = false;
   let started = false;
   /** How many times stop() was called, and whether one runs: see `connect`. */
@@ -287,12 +303,14 @@ export function createPresence(options: PresenceOptions): Presence {
 
   /**
    * Registers a connection; `state` (set at `stateAt`) restores the user's state to a record that
-   * lost it.
+   * lost it. `token` names this life of the connection id (the handle's): a close of an earlier
+   * life that arrives after this connect does not end it.
    */
   const register = async (
     tenantId: string,
     userId: string,
     connectionId: string,
+    token: string,
     data: string | undefined,
     away: boolean,
     state: string | undefined,
@@ -303,6 +321,7 @@ export function createPresence(options: PresenceOptions): Presence {
       tenantId,
       userId,
       connectionId,
+      token,
       ...(data === undefined ? {} : { data }),
       ...(away ? { away } : {}),
       ...(state === undefined ? {} : { state }),
@@ -322,12 +341,13 @@ export function createPresence(options: PresenceOptions): Presence {
    * lost with it.
    */
   const reRegister = async (handle: PresenceConnectionHandle): Promise<void> => {
-    const { tenantId, userId, connectionId } = handle;
+    const { tenantId, userId, connectionId, token } = handle;
     try {
       await register(
         tenantId,
         userId,
         connectionId,
+        token,
         handle.data,
         handle.away,
         handle.state,
@@ -338,7 +358,7 @@ export function createPresence(options: PresenceOptions): Presence {
       // the connection would stay, with nobody heartbeating it, until the TTL.
       if (handle.closed) {
         const immediate = handle.leftImmediately;
-        await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
+        await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate, token });
       }
     } catch (error) {
       if (!TooManyConnectionsError.isInstance(error)) throw error;
@@ -409,8 +429,8 @@ export function createPresence(options: PresenceOptions): Presence {
       handle.closed = true;
       handle.leftImmediately = immediate;
       wheel.remove(handle);
-      const { tenantId, userId, connectionId } = handle;
-      await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate });
+      const { tenantId, userId, connectionId, token } = handle;
+      await run({ kind: 'disconnect', tenantId, userId, connectionId, immediate, token });
     },
   };
 
@@ -452,12 +472,15 @@ export function createPresence(options: PresenceOptions): Presence {
     const stopsBefore = stops;
     const connecting = (async () => {
       // The state is learned from the heartbeats (not read here: a connect storm stays cheap).
-      await register(tenantId, userId, connectionId, data, false, undefined, undefined);
+      // This life of the connection id: 72 random bits, 12 characters.
+      const token = randomBytes(9).toString('base64url');
+      await register(tenantId, userId, connectionId, token, data, false, undefined, undefined);
       const handle = new PresenceConnectionHandle(
         handleEngine,
         tenantId,
         userId,
         connectionId,
+        token,
         data,
       );
       wheel.add(handle);
@@ -488,9 +511,37 @@ export function createPresence(options: PresenceOptions): Presence {
     await checkTenant(tenantId);
   };
 
-  /** Active calls per user, from `calls`; undefined without it. */
-  const readCalls = async (tenantId: string): Promise<Map<string, string[]> | undefined> =>
-    calls ? readActiveCallsByUser(calls, tenantId) : undefined;
+  /** One user's active calls, from `calls` (all of them); undefined without it. */
+  const readUserCalls = async (
+    tenantId: string,
+    userId: string,
+  ): Promise<Map<string, string[]> | undefined> =>
+    calls ? new Map([[userId, await readActiveCallsOfUser(calls, tenantId, userId)]]) : undefined;
+
+  /**
+   * Active calls of each of the users of `records`, from `calls`; undefined without it. One read
+   * of the tenant's calls (started with the store's read: `tenantCalls`), and when that read was
+   * full (the tenant has more active calls than a read returns) a read of each user it found no
+   * call of, who may have one further on.
+   */
+  const readMembersCalls = async (
+    tenantId: string,
+    tenantCalls: Promise<{ byUser: Map<string, string[]>; complete: boolean }> | undefined,
+    records: readonly PresenceRecord[],
+  ): Promise<Map<string, string[]> | undefined> => {
+    if (!calls || !tenantCalls) return undefined;
+    const { byUser, complete } = await tenantCalls;
+    if (complete) return byUser;
+    const unknown = records.map((record) => record.userId).filter((id) => !byUser.has(id));
+    for (let start = 0; start < unknown.length; start += userCallReadBatch) {
+      const batch = unknown.slice(start, start + userCallReadBatch);
+      const lists = await Promise.all(
+        batch.map((userId) => readActiveCallsOfUser(calls, tenantId, userId)),
+      );
+      for (const [index, userId] of batch.entries()) byUser.set(userId, lists[index]!);
+    }
+    return byUser;
+  };
 
   const withCalls = (
     presence: UserPresence,
@@ -573,10 +624,11 @@ export function createPresence(options: PresenceOptions): Presence {
     limit: number,
   ): Promise<UserPresence[]> => {
     await sweepTenant(tenantId, 'background');
-    const [records, byUser] = await Promise.all([
-      store.listMembers(tenantId, statuses, limit),
-      readCalls(tenantId),
-    ]);
+    const tenantCalls = calls ? readActiveCallsByUser(calls, tenantId) : undefined;
+    // Read alongside the store's (a failed one is not left unhandled when the other throws).
+    tenantCalls?.catch(() => {});
+    const records = await store.listMembers(tenantId, statuses, limit);
+    const byUser = await readMembersCalls(tenantId, tenantCalls, records);
     const at = now();
     return records.map((record) =>
       withCalls(toUserPresence(record, at, settings.initialState), byUser),
@@ -723,7 +775,7 @@ export function createPresence(options: PresenceOptions): Presence {
       await checkUser(tenantId, userId);
       const [presence, byUser] = await Promise.all([
         readUser(tenantId, userId),
-        readCalls(tenantId),
+        readUserCalls(tenantId, userId),
       ]);
       return withCalls(presence, byUser);
     },
@@ -738,7 +790,7 @@ export function createPresence(options: PresenceOptions): Presence {
       await checkUser(tenantId, userId);
       const presence = await readUser(tenantId, userId);
       if (!isAvailableNow(presence)) return false;
-      return isAvailableNow(withCalls(presence, await readCalls(tenantId)));
+      return isAvailableNow(withCalls(presence, await readUserCalls(tenantId, userId)));
     },
     async listAvailable(tenantId, availableOptions = {}) {
       const limit = checkListLimit(availableOptions?.limit);
@@ -793,12 +845,12 @@ export function createPresence(options: PresenceOptions): Presence {
       if (heartbeatTimer) clearInterval(heartbeatTimer);
       sweepTimer = undefined;
       heartbeatTimer = undefined;
-      await Promise.all(wheel.items().map(leaveOnStop));
-      while (connectsInFlight.size > 0) await Promise.allSettled(connectsInFlight);
-      stopping = false;
-      await sweeping;
-      confirmations.flush();
-      while (inFlight.size > 0) await Promise.all(inFlight);
+      // A stop() while one runs waits for it, then makes a pass of its own (connections made in
+      // between leave too): it found the first's leaves gone from the wheel but not done, and
+      // resolved before them; and the first, ending, let connects during the second stay.
+      const run = stopChain.then(stopOnce);
+      stopChain = run.catch(() => {});
+      await run;
     },
   };
 }

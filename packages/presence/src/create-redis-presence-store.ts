@@ -179,6 +179,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
           operation.away ? '1' : '0',
           operation.state ?? '',
           operation.stateAt ?? '',
+          operation.token ?? '',
         );
         break;
       case 'heartbeat':
@@ -191,7 +192,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
         args.push(operation.connectionId, operation.away ? '1' : '0');
         break;
       case 'disconnect':
-        args.push(operation.connectionId, operation.immediate ? '1' : '0');
+        args.push(operation.connectionId, operation.immediate ? '1' : '0', operation.token ?? '');
         break;
       case 'state':
         args.push(operation.state);

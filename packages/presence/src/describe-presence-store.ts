@@ -267,6 +267,39 @@ export function describePresenceStore(
         assert.equal((await engine.getPresence('tenant-a', 'u1')).connections.length, 1);
       });
 
+      it('ignores a late close of an earlier life of a reused connection id', async () => {
+        const world = await harness();
+        const [a, b] = [world.engine(), world.engine()];
+        // u1's old socket closes with the leave delay, u2's at once (a logout): each close arrives
+        // after the same connection id connected again, on another process.
+        for (const [userId, immediate] of [
+          ['u1', false],
+          ['u2', true],
+        ] as const) {
+          const old = await a.connect({ tenantId: 'tenant-a', userId, connectionId: 'c1' });
+          world.advance(100);
+          const renewed = await b.connect({ tenantId: 'tenant-a', userId, connectionId: 'c1' });
+          await old.disconnect({ immediate });
+          assert.equal(old.closed, true);
+          world.advance(conformanceTimings.leaveDelayMs);
+          await renewed.heartbeat();
+          await Promise.all([a.sweep(), b.sweep()]);
+          assert.deepEqual(typesOf(world.transitions(userId)), ['presence.online']);
+          const presence = await b.getPresence('tenant-a', userId);
+          assert.equal(presence.status, 'online');
+          assert.deepEqual(
+            presence.connections.map((member) => [member.connectionId, member.leaving]),
+            [['c1', false]],
+          );
+          // The new life's own close ends it.
+          await renewed.disconnect({ immediate: true });
+          assert.deepEqual(typesOf(world.transitions(userId)), [
+            'presence.online',
+            'presence.offline',
+          ]);
+        }
+      });
+
       it('leaves at once with disconnect({ immediate: true })', async () => {
         const world = await harness();
         const engine = world.engine();

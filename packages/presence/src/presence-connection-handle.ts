@@ -37,6 +37,11 @@ export class PresenceConnectionHandle implements PresenceConnection, WheelItem {
     readonly tenantId: string,
     readonly userId: string,
     readonly connectionId: string,
+    /**
+     * Names this life of the connection id in the store: a reused id's earlier handle closing
+     * late does not end this one.
+     */
+    readonly token: string,
     /** The data as JSON, re-sent if the connection has to be registered again. */
     public data: string | undefined,
   ) {}

@@ -58,6 +58,12 @@ export interface PresenceOperationBase {
  * - `update`: replaces a live connection's data (`presence.updated` when it changed).
  * - `away`: sets or clears a live connection's app-set away flag.
  * - `disconnect`: starts the leave delay (or removes at once with `immediate`).
+ *
+ * `token` (on `connect` and `disconnect`) names one life of a connection id: each `connect` of a
+ * handle brings its own, and the store keeps the last one given for the connection. A
+ * `disconnect` whose token is not the stored one closes an earlier life of a reused connection id
+ * (its close arrived after the id connected again): `missing`, nothing changes. Without a token
+ * on either side, a `disconnect` ends the connection as before.
  * - `state`: sets the user's app state (`presence.updated` when it changed) and records `at` as
  *   its `stateAt`; creates the user.
  * - `settle`: nothing but the settling (reads use it with `read`).
@@ -73,11 +79,12 @@ export type PresenceOperation = PresenceOperationBase &
         away?: boolean;
         state?: string;
         stateAt?: number;
+        token?: string;
       }
     | { kind: 'heartbeat'; connectionId: string }
     | { kind: 'update'; connectionId: string; data?: string }
     | { kind: 'away'; connectionId: string; away: boolean }
-    | { kind: 'disconnect'; connectionId: string; immediate: boolean }
+    | { kind: 'disconnect'; connectionId: string; immediate: boolean; token?: string }
     | { kind: 'state'; state: string }
     | { kind: 'settle' }
     | { kind: 'send'; messageId: string; body: string }
@@ -89,7 +96,7 @@ export interface PresenceApplyResult {
   /**
    * - `ok`: applied;
    * - `missing`: the connection is unknown, expired or leaving (heartbeat, update, away,
-   *   disconnect); nothing about it changed;
+   *   disconnect), or a disconnect's token names an earlier life of it; nothing about it changed;
    * - `limit`: `connect` would exceed `maxConnectionsPerUser` with connections that are not
    *   leaving; nothing was stored.
    */

@@ -13,7 +13,7 @@ export interface PresenceUserState {
   since?: number;
   version: number;
   epoch: number;
-  connections: Map<string, StoredConnection>;
+  connections: Map<string, MemoryConnection>;
   /** The next time the status can change without an operation (an expiry, an idle). */
   nextDeadline?: number;
   /** The offline queue, oldest first. */
@@ -26,6 +26,12 @@ export interface PresenceUserState {
   deliveryLease?: number;
   /** When an offline user's record is forgotten. */
   forgetAt?: number;
+}
+
+/** A connection as the memory store keeps it: with the token of its life (never in a record). */
+export interface MemoryConnection extends StoredConnection {
+  /** The token of the `connect` that registered this life of the connection, if it had one. */
+  token?: string;
 }
 
 /** One tenant as the memory store keeps it. */
@@ -72,7 +78,7 @@ export function toPresenceRecord(tenantId: string, user: PresenceUserState): Pre
     version: user.version,
     epoch: user.epoch,
     connections: [...user.connections.values()]
-      .map((connection) => ({ ...connection }))
+      .map(({ token: _token, ...connection }) => connection)
       .sort(compareConnections),
   };
 }

@@ -1,5 +1,5 @@
 import type {
-  ActiveCallsReader,
+  CallSnapshot,
   Clock,
   EventSink,
   Logger,
@@ -73,9 +73,16 @@ export interface PresenceOptions {
   };
   /**
    * Where to read active calls from (a `CallTracker`): an agent on a call (by `agentId` or
-   * `userId`) is busy, so `isAvailable` is false and snapshots list their `calls`.
+   * `userId`) is busy, so `isAvailable` is false and snapshots list their `calls`. One user's
+   * calls are asked with `{ userId }` (the tracker finds them among all the tenant's active
+   * calls); lists read the tenant's newest 10,000 and ask per user when the tenant has more.
    */
-  calls?: Pick<ActiveCallsReader, 'listActiveCalls'>;
+  calls?: {
+    listActiveCalls(
+      tenantId: string,
+      options?: { limit?: number; userId?: string },
+    ): Promise<CallSnapshot[]>;
+  };
   /**
    * Tells whether a tenant exists. When it returns false, the call fails with
    * `UnknownTenantError` (422) and nothing is stored. Default: every well-formed tenant id.
@@ -246,7 +253,8 @@ export interface Presence {
   /**
    * Stops the timers, disconnects this process's connections (with the leave delay, so users
    * who reconnect elsewhere in time see nothing), those whose `connect` is in flight or comes
-   * while it runs included (their handles come back closed), and waits for work in flight.
+   * while it runs included (their handles come back closed), and waits for work in flight. A
+   * `stop()` called while one runs waits for it (then leaves what connected meanwhile).
    */
   stop(): Promise<void>;
 }

@@ -7,8 +7,9 @@ import { refuseOutOfMemoryLua } from '@calltrack/redis-script';
  * - `u:<user>` hash: `s` status, `st` state, `sa` when the state was set, `v` version, `e`
  *   epoch, `sn` since, `q` last message sequence, `qd` messages dropped, `qh` "the queue may
  *   hold messages", `dl` delivery lease (the claim's token); per connection `c:<id>` (timing:
- *   `lastSeen|expiresAt|idleAt|connectedAt|flags`, flags `a` away, `l` leaving) and `d:<id>`
- *   (data JSON).
+ *   `lastSeen|expiresAt|idleAt|connectedAt|flags`, flags `a` away, `l` leaving), `d:<id>`
+ *   (data JSON) and `k:<id>` (the token of the connect that registered its life, if it had one;
+ *   a field of its own, so a timing an earlier version wrote or reads keeps its form).
  * - `due` sorted set: user → the time their status may next change (never later than the true
  *   deadline: a heartbeat only pushes deadlines back, so it leaves the score alone);
  * - `online`, `away` sets: users by decided status;
@@ -97,9 +98,22 @@ local function saveConnection(user, c)
 end
 
 local function removeConnection(user, id)
-  redis.call('HDEL', user.key, 'c:' .. id, 'd:' .. id)
+  redis.call('HDEL', user.key, 'c:' .. id, 'd:' .. id, 'k:' .. id)
   user.connections[id] = nil
   user.data[id] = nil
+  user.fields['k:' .. id] = nil
+end
+
+-- The token of the connect that registered the connection's life (see setToken in
+-- apply-presence-operation.ts); in user.fields, as loadUser reads it.
+local function setToken(user, id, token)
+  local field = 'k:' .. id
+  if token == nil then
+    if user.fields[field] ~= nil then redis.call('HDEL', user.key, field) end
+  else
+    redis.call('HSET', user.key, field, token)
+  end
+  user.fields[field] = token
 end
 
 local function setData(user, id, data)
@@ -284,9 +298,9 @@ end
 /**
  * One operation on one user. KEYS[1] the user's hash; ARGV[5] the user id, ARGV[6] the read
  * flag ('1' returns the user's hash after the operation). Kind arguments from ARGV[7]: connect
- * (connection id, data or '', away '1'/'0', state to restore or '', when it was set or ''),
- * heartbeat (connection id), update (connection id, data or ''), away (connection id,
- * '1'/'0'), disconnect (connection id, immediate '1'/'0'), state (state), settle, send
+ * (connection id, data or '', away '1'/'0', state to restore or '', when it was set or '',
+ * token or ''), heartbeat (connection id), update (connection id, data or ''), away (connection
+ * id, '1'/'0'), disconnect (connection id, immediate '1'/'0', token or ''), state (state), settle, send
  * (message id, body), ack (token, last sequence). Connect, state and send end with the tenant's
  * listing number the caller holds and '1' when the caller listed it right before this call (the
  * tenant's records need not know it yet), '0' when an earlier operation was accepted with it.
@@ -340,6 +354,7 @@ if kind == 'connect' then
   local id = ARGV[7]
   local data = optional(ARGV[8])
   local away = ARGV[9] == '1'
+  local token = optional(ARGV[12])
   local existing = user and user.connections[id]
   if existing ~= nil and existing.expiresAt > at then
     explicit = user.data[id] ~= data
@@ -348,6 +363,7 @@ if kind == 'connect' then
     refresh(existing)
     saveConnection(user, existing)
     setData(user, id, data)
+    setToken(user, id, token)
   else
     -- Every connection not expired counts, leaving ones too; the ones leaving longest make room
     -- (see makeRoom).
@@ -374,6 +390,7 @@ if kind == 'connect' then
     user.connections[id] = c
     saveConnection(user, c)
     setData(user, id, data)
+    setToken(user, id, token)
   end
   -- A state is never unset, so a record without one lost it; a record whose state was set
   -- before the one brought back was rebuilt by a connection that knew an older one. A state
@@ -415,6 +432,9 @@ elseif kind == 'disconnect' then
   local id = ARGV[7]
   local c = user and user.connections[id]
   if c == nil or c.expiresAt <= at then return { 'missing' } end
+  -- The close of an earlier life of a reused connection id, arriving after it connected again.
+  local token, stored = optional(ARGV[9]), user.fields['k:' .. id]
+  if token ~= nil and stored ~= nil and stored ~= token then return { 'missing' } end
   if ARGV[8] == '1' or leaveDelay == 0 then
     removeConnection(user, id)
   elseif not c.leaving then

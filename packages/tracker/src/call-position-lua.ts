@@ -31,13 +31,16 @@ local function decodeCallPosition(text)
   return { sequence = tonumber(sequence), at = tonumber(at), eventId = eventId }
 end
 
+-- By time, then (at the same time) by sequence, none first, then by event id: a total order.
 local function compareCallPositions(a, b)
-  if a.sequence ~= nil and b.sequence ~= nil and a.sequence ~= b.sequence then
-    if a.sequence < b.sequence then return -1 end
-    return 1
-  end
   if a.at ~= b.at then
     if a.at < b.at then return -1 end
+    return 1
+  end
+  if a.sequence ~= b.sequence then
+    if a.sequence == nil then return -1 end
+    if b.sequence == nil then return 1 end
+    if a.sequence < b.sequence then return -1 end
     return 1
   end
   return compareBytes(a.eventId, b.eventId)

@@ -1,7 +1,9 @@
 /**
- * Where an event sits in its call's timeline: the provider's `sequence` when both events being
- * compared have one, else `occurredAt`, and the event id to break ties, so every store orders
- * the same events the same way whatever order they arrived in.
+ * Where an event sits in its call's timeline: by `occurredAt`, then, at the same time, by the
+ * provider's `sequence` (an event without one first), then by event id. It is a total order (the
+ * same events sort the same way, whatever order they arrived in), so every store keeps the same
+ * detail. The sequence orders the events a provider stamps with the same time (Twilio's
+ * `Timestamp` has whole seconds); it does not override times (decision 0074).
  */
 export interface CallPosition {
   sequence?: number;
@@ -16,10 +18,14 @@ export interface CallPosition {
  * compares (JavaScript's `<` compares UTF-16 code units: it puts U+1F600 before U+FF01).
  */
 export function compareCallPositions(a: CallPosition, b: CallPosition): number {
-  if (a.sequence !== undefined && b.sequence !== undefined && a.sequence !== b.sequence) {
+  if (a.at !== b.at) return a.at - b.at;
+  // Comparing by the sequence only when both have one, and by time otherwise, was not
+  // transitive: (seq 1, +10 s) < (seq 2, +0 s) < (none, +5 s) < (seq 1, +10 s).
+  if (a.sequence !== b.sequence) {
+    if (a.sequence === undefined) return -1;
+    if (b.sequence === undefined) return 1;
     return a.sequence - b.sequence;
   }
-  if (a.at !== b.at) return a.at - b.at;
   return compareByCodePoint(a.eventId, b.eventId);
 }
 

@@ -40,6 +40,13 @@ export interface CallApplyResult {
    * tenant's count now: its alert checks run when its publish goes through.
    */
   activated?: boolean;
+  /**
+   * Set when the transition was applied but the analytics fold the store ran after it failed (the
+   * Redis store folds its analytics log in batches, decision 0070): the event stands, the next
+   * step or read folds again, and the tracker logs this. Set on the one result whose step ran the
+   * fold.
+   */
+  analyticsFoldError?: unknown;
 }
 
 /** Names one event of one call. */
@@ -62,6 +69,12 @@ export interface ListActiveCallsQuery {
   branchId?: string;
   /** Only calls that started before this time (ms). */
   startedBefore?: number;
+  /**
+   * Only this user's calls: those whose `agentId` or `userId` is this id. Every one of them, not
+   * only those among the newest calls: a store without an index by user reads the two ids of
+   * every active call (not the whole calls) to find them.
+   */
+  userId?: string;
   /** At most this many calls. */
   limit: number;
 }

@@ -96,6 +96,12 @@ export interface IngestResult extends EventSinkResult {
 export interface ListActiveCallsOptions {
   /** Only this branch's calls. */
   branchId?: string;
+  /**
+   * Only this user's calls: those whose `agentId` or `userId` is this id, however many other
+   * calls the tenant has (what makes an agent busy, for `@calltrack/presence`). The Redis store
+   * has no index by user: it reads the two ids of every active call of the tenant to find them.
+   */
+  userId?: string;
   /** At most this many (1–10,000). Default 1,000. */
   limit?: number;
 }

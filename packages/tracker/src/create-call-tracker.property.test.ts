@@ -5,11 +5,12 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readBus } from './__tests__/bus-reader';
 import { createRecordingBus } from './__tests__/recording-bus';
+import { type CallPosition, compareCallPositions } from './call-position';
 import type { CallStore } from './call-store';
 import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
-import { callLifecycle, t0 } from './make-call-event';
+import { callLifecycle, isoAt, makeCallEvent, t0 } from './make-call-event';
 
 /** A lifecycle, a subset of it that always keeps the end, and how often each event repeats. */
 const scenarioArbitrary = fc
@@ -51,6 +52,49 @@ const scenarioArbitrary = fc
       .map((shuffled) => ({ inOrder: kept, shuffled }));
   });
 
+/**
+ * Events of one call that all carry the same detail, with and without a provider sequence and
+ * with times and sequences that often tie, in the order given and shuffled.
+ */
+const mixedTimelineArbitrary = fc
+  .uniqueArray(
+    fc.record(
+      {
+        id: fc.constantFrom(
+          'mix-a',
+          'mix-b',
+          'mix-c',
+          'mix-d',
+          'mix-e',
+          'mix-\uFF01',
+          'mix-\u{1F600}',
+        ),
+        sequence: fc.integer({ min: 0, max: 3 }),
+        second: fc.integer({ min: 0, max: 3 }),
+      },
+      { requiredKeys: ['id', 'second'] },
+    ),
+    { minLength: 2, maxLength: 5, selector: (event) => event.id },
+  )
+  .map((specs) =>
+    specs.map(({ id, sequence, second }) =>
+      makeCallEvent({
+        id,
+        callId: 'CA-prop',
+        type: 'call.machine_detection',
+        status: undefined,
+        occurredAt: isoAt(second * 1000),
+        ...(sequence === undefined ? {} : { sequence }),
+        data: { disconnectionReason: id },
+      }),
+    ),
+  )
+  .chain((events) =>
+    fc
+      .shuffledSubarray(events, { minLength: events.length, maxLength: events.length })
+      .map((shuffled) => ({ inOrder: events, shuffled })),
+  );
+
 /** What must not depend on arrival order (bookkeeping fields aside). */
 function finalState(call: CallSnapshot | undefined): Partial<CallSnapshot> | undefined {
   if (!call) return undefined;
@@ -91,6 +135,51 @@ describe('createCallTracker (property)', () => {
   });
 });
 
+const positionOf = (event: CallEvent): CallPosition => ({
+  at: Date.parse(event.occurredAt),
+  eventId: event.id,
+  ...(event.sequence === undefined ? {} : { sequence: event.sequence }),
+});
+
+/** A (sequence 1, +10 s), B (none, +5 s), C (sequence 2, +0 s): a cycle of the old order. */
+const cycle = [
+  { id: 'mix-a', sequence: 1, ms: 10_000 },
+  { id: 'mix-b', ms: 5_000 },
+  { id: 'mix-c', sequence: 2, ms: 0 },
+].map(({ id, sequence, ms }) =>
+  makeCallEvent({
+    id,
+    callId: 'CA-prop',
+    type: 'call.machine_detection',
+    status: undefined,
+    occurredAt: isoAt(ms),
+    ...(sequence === undefined ? {} : { sequence }),
+    data: { disconnectionReason: id },
+  }),
+);
+
+describe('createCallTracker, details of a mixed timeline (property)', () => {
+  it('keeps the same detail whatever order events with and without a sequence arrive in', async () => {
+    await fc.assert(
+      fc.asyncProperty(mixedTimelineArbitrary, async ({ inOrder, shuffled }) => {
+        const expected = await run(createMemoryCallStore(), inOrder, 'tenant-a');
+        const actual = await run(createMemoryCallStore(), shuffled, 'tenant-a');
+        // The latest event by the timeline's order wins, wherever it arrived.
+        const latest = [...inOrder].sort((a, b) =>
+          compareCallPositions(positionOf(a), positionOf(b)),
+        )[inOrder.length - 1];
+        expect(actual.call?.disconnectionReason).toBe(latest?.id);
+        expect(actual.call).toEqual(expected.call);
+      }),
+      {
+        numRuns: 300,
+        // The cycle of the old order, arriving newest first.
+        examples: [[{ inOrder: cycle, shuffled: [...cycle].reverse() }]],
+      },
+    );
+  });
+});
+
 const redis = await connectTestRedis();
 const prefix = uniquePrefix('tracker-prop');
 
@@ -117,6 +206,25 @@ describe.skipIf(!redis)('createCallTracker on Redis (property)', () => {
     );
   });
 });
+
+describe.skipIf(!redis)(
+  'createCallTracker on Redis, details of a mixed timeline (property)',
+  () => {
+    it('keeps the detail the memory store keeps, whatever order the events arrive in', async () => {
+      const store = createRedisCallStore({ redis: redis!, prefix: `${prefix}:mixed` });
+      let run_ = 0;
+      await fc.assert(
+        fc.asyncProperty(mixedTimelineArbitrary, async ({ inOrder, shuffled }) => {
+          run_ += 1;
+          const expected = await run(createMemoryCallStore(), inOrder, 'tenant-a');
+          const actual = await run(store, shuffled, `tenant-${run_}`);
+          expect(actual.call).toEqual({ ...expected.call, tenantId: `tenant-${run_}` });
+        }),
+        { numRuns: 60 },
+      );
+    });
+  },
+);
 
 describe.skipIf(!redis)('createCallTracker on Redis with a Redis bus, one step (property)', () => {
   it('reaches the same final state, and the bus carries exactly one call.ended, for any order and duplication', async () => {

@@ -367,6 +367,43 @@ describe('createCallTracker', () => {
       await expect(tracker.getCall('tenant-a', '')).rejects.toThrowError(/callId/);
     });
 
+    it("lists one user's active calls, also from a store that does not know the filter", async () => {
+      const { tracker } = setup();
+      await tracker.ingest(callLifecycle({ callId: 'CA-a1', agentId: 'agent-1' })[0]!);
+      await tracker.ingest(
+        callLifecycle({ callId: 'CA-a2', agentId: 'agent-2', startMs: 1000 })[0]!,
+      );
+      await tracker.ingest({
+        ...callLifecycle({ callId: 'CA-a3', startMs: 2000 })[0]!,
+        userId: 'agent-1',
+      });
+      const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+      expect(ids(await tracker.listActiveCalls('tenant-a', { userId: 'agent-1' }))).toEqual([
+        'CA-a3',
+        'CA-a1',
+      ]);
+      await expect(tracker.listActiveCalls('tenant-a', { userId: '' })).rejects.toThrowError(
+        /userId/,
+      );
+      // A store written before the filter answers every call: only the user's go out.
+      const store = createMemoryCallStore();
+      const older = createCallTracker({
+        bus: createMemoryBus(),
+        store: {
+          ...store,
+          listActiveCalls: (tenantId, { userId: _userId, ...query }) =>
+            store.listActiveCalls(tenantId, query),
+        },
+        clock: { now: () => t0 },
+        logger: {},
+      });
+      await older.ingest(callLifecycle({ callId: 'CA-o1', agentId: 'agent-1' })[0]!);
+      await older.ingest(callLifecycle({ callId: 'CA-o2', agentId: 'agent-2' })[0]!);
+      expect(ids(await older.listActiveCalls('tenant-a', { userId: 'agent-2' }))).toEqual([
+        'CA-o2',
+      ]);
+    });
+
     it('lists recently ended calls, the latest first, and leaves active ones out', async () => {
       const { tracker, clock } = setup();
       for (const callId of ['CA-r1', 'CA-r2', 'CA-r3']) {

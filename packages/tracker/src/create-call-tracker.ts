@@ -29,7 +29,7 @@ import { resolveTrackerSettings } from './resolve-tracker-settings';
 import { staleAfterMsOf } from './stale-after-ms-of';
 import { toCallTransition } from './to-call-transition';
 import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
-import { checkBranchId, checkLimit, checkTenantId } from './tracker-query-checks';
+import { checkBranchId, checkLimit, checkTenantId, checkUserId } from './tracker-query-checks';
 
 /** `limit` of the active-call lists: default and maximum. */
 const activeLimit = { fallback: 1000, max: 10_000 };
@@ -145,6 +145,16 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     const published = await applyAndPublish?.(transition, event);
     const result = published ?? (await store.apply(transition));
     const { outcome, call } = result;
+    if (result.analyticsFoldError !== undefined) {
+      logger.error(
+        'Folding the analytics log after an event failed; the next one or a read folds it.',
+        {
+          tenantId: transition.tenantId,
+          eventId: event.id,
+          error: result.analyticsFoldError,
+        },
+      );
+    }
     if (logger.logsDebug) {
       logger.debug('Event applied.', {
         eventId: event.id,
@@ -228,12 +238,18 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     listOptions: ListActiveCallsOptions = {},
   ): Promise<CallSnapshot[]> => {
     checkTenantId(tenantId);
-    const { branchId } = listOptions;
+    const { branchId, userId } = listOptions;
     checkBranchId(branchId);
-    return store.listActiveCalls(tenantId, {
+    checkUserId(userId);
+    const calls = await store.listActiveCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
+      ...(userId === undefined ? {} : { userId }),
       limit: checkLimit(listOptions.limit, activeLimit),
     });
+    // A store written before `userId` may not know it: only the user's calls go out.
+    return userId === undefined
+      ? calls
+      : calls.filter((call) => call.agentId === userId || call.userId === userId);
   };
 
   const listRecentCalls = async (

@@ -214,6 +214,13 @@ export function createMemoryCallStore(): CallStore {
     const calls: StoredCall[] = [];
     for (const call of tenant.active.values()) {
       if (query.branchId !== undefined && call.branchId !== query.branchId) continue;
+      if (
+        query.userId !== undefined &&
+        call.agentId !== query.userId &&
+        call.userId !== query.userId
+      ) {
+        continue;
+      }
       if (query.startedBefore !== undefined && !((call.startedAt ?? 0) < query.startedBefore)) {
         continue;
       }

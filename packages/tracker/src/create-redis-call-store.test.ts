@@ -7,7 +7,9 @@ import {
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createRecordingBus } from './__tests__/recording-bus';
 import { analyticsGranularities } from './analytics-granularity';
+import { createCallTracker } from './create-call-tracker';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisCallStore } from './create-redis-call-store';
 import { callLifecycle, t0, testSettings, transitionOf } from './make-call-event';
@@ -387,6 +389,44 @@ describe.skipIf(!redis)('createRedisCallStore', () => {
     expect(await started('minute', t0 + 60_000)).toBe('32');
     expect(await started('hour', t0)).toBe(String(foldAfterRecords - 1 + 32));
     client.disconnect();
+    await deleteKeys(redis!, prefix);
+  });
+
+  it('reports a fold that fails after a step once through the tracker logger, and the event stands', async () => {
+    const prefix = `${filePrefix}:fold-fails`;
+    const base = `${prefix}:{tenant-a}:`;
+    // A bucket the fold must write holds a string: the fold fails (WRONGTYPE).
+    for (const granularity of analyticsGranularities) {
+      await redis!.set(redisAnalyticsBucketKey(base, granularity, t0), 'not a hash');
+    }
+    const logged: { message: string; context?: Record<string, unknown> }[] = [];
+    let clock = t0;
+    const tracker = createCallTracker({
+      bus: createRecordingBus().bus,
+      store: createRedisCallStore({ redis: redis!, prefix }),
+      clock: { now: () => (clock += 1) },
+      logger: {
+        error: (message, context) => logged.push({ message, ...(context ? { context } : {}) }),
+        warn: (message, context) => logged.push({ message, ...(context ? { context } : {}) }),
+      },
+    });
+    const { foldAfterRecords } = redisAnalyticsBucketLayout;
+    // A call started per line: the last one fills the log and its step folds it.
+    for (let index = 1; index <= foldAfterRecords + 3; index += 1) {
+      const [queued] = callLifecycle({ callId: `CA-fold-fails-${index}` });
+      const result = await tracker.ingest(queued!);
+      expect(result.outcome).toBe('changed');
+    }
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.message).toMatch(/analytics/i);
+    expect(logged[0]!.context).toMatchObject({ tenantId: 'tenant-a' });
+    expect(logged[0]!.context?.error).toMatchObject({
+      message: expect.stringMatching(/WRONGTYPE/),
+    });
+    expect(await tracker.countActiveCalls('tenant-a')).toEqual({
+      total: foldAfterRecords + 3,
+      byBranch: {},
+    });
     await deleteKeys(redis!, prefix);
   });
 

@@ -97,6 +97,9 @@ type RedisValue = string | null;
  */
 const tenantRegistrationMs = 60_000;
 
+/** Active calls a `ZSCAN` page asks for while looking for a user's calls (a hint to Redis). */
+const userScanPage = 1000;
+
 /** Tenant ids whose key base a store remembers before it starts over (memory stays bounded). */
 const maxKnownTenants = 10_000;
 
@@ -287,13 +290,15 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     }
     await registration;
     // The log is long enough: folded now, by a script of its own that declares the buckets. The
-    // event is applied whatever becomes of it (a read, or the next step, folds what is left).
-    if (reply.foldDue) await foldAfterStep(base, transition.at);
+    // event is applied whatever becomes of it (a read, or the next step, folds what is left); a
+    // failed fold goes back in the result, for the tracker to log.
+    const failedFold = reply.foldDue ? await foldAfterStep(base, transition.at) : undefined;
     const { outcome, activeCount } = reply;
     const call = decodeCall(reply.snapshot);
     const result: CallApplyResult = { outcome, ...(call ? { call } : {}) };
     if (activeCount !== undefined) result.activeCount = activeCount;
     if (reply.activated) result.activated = true;
+    if (failedFold !== undefined) result.analyticsFoldError = failedFold.error;
     return { result, seam: reply.seam };
   };
 
@@ -318,12 +323,29 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   // the one that filled the log answers foldDue until a fold has run: they start none of their
   // own, which would each read the whole log again (the running one folds their lines too, as it
   // runs after them). Only running folds are kept.
-  const foldsAfterSteps = new Map<string, Promise<void>>();
-  /** Folds the log after a step at `at` found it long enough, unless a fold already runs. */
-  const foldAfterStep = (base: string, at: number): Promise<void> | undefined => {
+  // A failed fold is answered to the step that started it alone (so it is logged once).
+  const foldsAfterSteps = new Map<string, Promise<{ error: unknown } | undefined>>();
+  /**
+   * Folds the log after a step at `at` found it long enough, unless a fold already runs; resolves
+   * with the fold's failure, if it failed.
+   */
+  const foldAfterStep = (
+    base: string,
+    at: number,
+  ): Promise<{ error: unknown } | undefined> | undefined => {
     if (foldsAfterSteps.has(base)) return undefined;
-    const fold = foldAnalyticsLog(base, redisAnalyticsFoldKeys(base, at))
-      .catch(() => {})
+    const bucketKeys = redisAnalyticsFoldKeys(base, at);
+    const fold = foldAnalyticsLog(base, bucketKeys)
+      .then(
+        () => undefined,
+        async (error: unknown) => ({
+          error: await storeFailure(error, {
+            operation: 'folding the analytics log',
+            keys: [`${base}${redisAnalyticsBucketLayout.logKey}`, ...bucketKeys],
+            writes: true,
+          }),
+        }),
+      )
       .finally(() => foldsAfterSteps.delete(base));
     foldsAfterSteps.set(base, fold);
     return fold;
@@ -416,6 +438,48 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     return calls;
   };
 
+  /**
+   * The ids of a user's active calls in the index `key`, newest first, at most `query.limit`.
+   * There is no index by user: the index is walked with `ZSCAN` (every call in it for the whole
+   * walk is seen), a page at a time, reading each call's `agentId` and `userId` (one pipeline a
+   * page). A call seen twice is read once.
+   */
+  const findActiveCallsOfUser = async (
+    tenantId: string,
+    key: string,
+    query: ListActiveCallsQuery,
+    userId: string,
+  ): Promise<string[]> => {
+    const seen = new Set<string>();
+    const found: [callId: string, startedAt: number][] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await redis.zscan(key, cursor, 'COUNT', userScanPage);
+      cursor = next;
+      const page: [callId: string, startedAt: number][] = [];
+      for (let index = 0; index + 1 < flat.length; index += 2) {
+        const callId = flat[index]!;
+        const startedAt = Number(flat[index + 1]);
+        if (seen.has(callId)) continue;
+        seen.add(callId);
+        if (query.startedBefore !== undefined && !(startedAt < query.startedBefore)) continue;
+        page.push([callId, startedAt]);
+      }
+      if (page.length === 0) continue;
+      const pipeline = redis.pipeline();
+      for (const [callId] of page) pipeline.hmget(callKey(tenantId, callId), 'agentId', 'userId');
+      const replies = (await pipeline.exec()) ?? [];
+      for (const [index, [error, ids]] of replies.entries()) {
+        if (error) throw error;
+        const [agentId, callUserId] = ids as RedisValue[];
+        if (agentId === userId || callUserId === userId) found.push(page[index]!);
+      }
+    } while (cursor !== '0');
+    // Newest first, ties by id from the highest, as ZREVRANGE orders them.
+    found.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0));
+    return found.slice(0, query.limit).map(([callId]) => callId);
+  };
+
   const listActiveCalls = async (
     tenantId: string,
     query: ListActiveCallsQuery,
@@ -423,6 +487,9 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     const base = baseOf(tenantId);
     const key =
       query.branchId === undefined ? `${base}active` : `${base}active:branch:${query.branchId}`;
+    if (query.userId !== undefined) {
+      return readCalls(tenantId, await findActiveCallsOfUser(tenantId, key, query, query.userId));
+    }
     const callIds =
       query.startedBefore === undefined
         ? await redis.zrevrange(key, 0, query.limit - 1)

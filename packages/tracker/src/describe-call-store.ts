@@ -255,6 +255,46 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
         );
       });
 
+      it('keeps the same detail in every order when events with and without a sequence mix', async () => {
+        // A (sequence 1, +10 s), B (none, +5 s), C (sequence 2, +0 s): by sequence A < C, by
+        // time C < B < A. The timeline goes by time first, so A, the latest, wins in every order.
+        const events = [
+          { id: 'mix-a', sequence: 1, ms: 10_000 },
+          { id: 'mix-b', ms: 5_000 },
+          { id: 'mix-c', sequence: 2, ms: 0 },
+        ].map(({ id, sequence, ms }) =>
+          makeCallEvent({
+            id,
+            callId: 'CA-mix',
+            type: 'call.machine_detection',
+            status: undefined,
+            occurredAt: isoAt(ms),
+            ...(sequence === undefined ? {} : { sequence }),
+            data: { disconnectionReason: id },
+          }),
+        );
+        const orders = [
+          [0, 1, 2],
+          [0, 2, 1],
+          [1, 0, 2],
+          [1, 2, 0],
+          [2, 0, 1],
+          [2, 1, 0],
+        ];
+        const finals = [];
+        for (const order of orders) {
+          const store = await fresh();
+          for (const [index, position] of order.entries()) {
+            await store.apply(transitionOf(events[position]!, 20_000 + index));
+          }
+          finals.push((await store.getCall('tenant-a', 'CA-mix', readAt))?.disconnectionReason);
+        }
+        assertEqual(
+          finals,
+          orders.map(() => 'mix-a'),
+        );
+      });
+
       it('breaks a tie of timeline positions by event id in code point order (UTF-8 byte order)', async () => {
         // Same time, no sequence: the id decides. U+1F600 comes after U+FF01 by code point and in
         // UTF-8, though its first UTF-16 code unit (0xD83D) comes before 0xFF01.
@@ -421,6 +461,75 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
     });
 
     describe('queries', () => {
+      it("lists a user's active calls (as agent or as user) newest first, among many others", async () => {
+        const store = await fresh();
+        const queued = (
+          callId: string,
+          startMs: number,
+          who: { agentId?: string; userId?: string; branchId?: string; tenantId?: string },
+        ) => {
+          const [event] = callLifecycle({
+            callId,
+            startMs,
+            ...(who.agentId === undefined ? {} : { agentId: who.agentId }),
+            ...(who.branchId === undefined ? {} : { branchId: who.branchId }),
+            ...(who.tenantId === undefined ? {} : { tenantId: who.tenantId }),
+          });
+          return transitionOf(
+            { ...event!, ...(who.userId === undefined ? {} : { userId: who.userId }) },
+            startMs,
+          );
+        };
+        await store.apply(queued('CA-u-agent', 1000, { agentId: 'agent-7', branchId: 'north' }));
+        await store.apply(queued('CA-u-user', 2000, { userId: 'agent-7' }));
+        await store.apply(queued('CA-u-both', 3000, { agentId: 'agent-7', userId: 'agent-7' }));
+        await store.apply(
+          queued('CA-u-other-tenant', 3500, { agentId: 'agent-7', tenantId: 'tenant-b' }),
+        );
+        const [, , , ended] = callLifecycle({ callId: 'CA-u-ended', agentId: 'agent-7' });
+        await store.apply(transitionOf(ended!, 3600));
+        // Calls of others, started later (newer): more than a store reads in one page.
+        for (let batch = 0; batch < 11; batch += 1) {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, index) =>
+              store.apply(
+                queued(`CA-u-busy-${batch}-${index}`, 10_000 + batch * 100 + index, {
+                  agentId: 'agent-1',
+                  userId: 'user-1',
+                }),
+              ),
+            ),
+          );
+        }
+        const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+        assertEqual(
+          ids(await store.listActiveCalls('tenant-a', { userId: 'agent-7', limit: 100 })),
+          ['CA-u-both', 'CA-u-user', 'CA-u-agent'],
+        );
+        assertEqual(ids(await store.listActiveCalls('tenant-a', { userId: 'agent-7', limit: 2 })), [
+          'CA-u-both',
+          'CA-u-user',
+        ]);
+        assertEqual(
+          ids(
+            await store.listActiveCalls('tenant-a', {
+              userId: 'agent-7',
+              branchId: 'north',
+              limit: 100,
+            }),
+          ),
+          ['CA-u-agent'],
+        );
+        assertEqual(
+          ids(await store.listActiveCalls('tenant-a', { userId: 'nobody', limit: 100 })),
+          [],
+        );
+        assertEqual(
+          (await store.listActiveCalls('tenant-a', { userId: 'user-1', limit: 2000 })).length,
+          1100,
+        );
+      });
+
       it("lists active calls newest first, by branch, with a limit, and only the tenant's own", async () => {
         const store = await fresh();
         const starts = [

@@ -19,6 +19,13 @@ export function checkBranchId(branchId: string | undefined): void {
   }
 }
 
+/** An optional user id: absent, or a non-empty string. */
+export function checkUserId(userId: string | undefined): void {
+  if (userId !== undefined && (typeof userId !== 'string' || userId === '')) {
+    throw new InvalidArgumentError({ message: 'userId must be a non-empty string.' });
+  }
+}
+
 /** An optional `limit`: an integer from 1 to `max`; `fallback` when absent. */
 export function checkLimit(
   limit: number | undefined,
