@@ -542,6 +542,48 @@ export function describeWebhookStore(
       ]);
     });
 
+    it("deletes an endpoint's deliveries with it (pending, leased, delivered, dead), and no other endpoint's", async () => {
+      const store = await open();
+      if (!store) return;
+      const deleted = endpoint('acme');
+      const other = endpoint('acme');
+      await store.createEndpoint(deleted, 10);
+      await store.createEndpoint(other, 10);
+      const messages = [message('acme'), message('acme'), message('acme'), message('acme')];
+      const [pending, leased, delivered, dead] = messages as [
+        WebhookMessage,
+        WebhookMessage,
+        WebhookMessage,
+        WebhookMessage,
+      ];
+      for (const msg of [pending, delivered, dead]) {
+        await store.createDeliveries(msg, [deleted.id, other.id], day);
+      }
+      await store.createDeliveries(leased, [deleted.id, other.id], day, { count: 2, ms: 60_000 });
+      await record(store, attempt(deleted, delivered.id, 'succeeded', now + 1));
+      await record(store, attempt(deleted, dead.id, 'failed', now + 2));
+      await record(store, attempt(other, dead.id, 'failed', now + 3));
+      for (const msg of messages) {
+        assert.notEqual(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+      }
+      assert.equal(await store.deleteEndpoint('acme', deleted.id), true);
+      for (const msg of messages) {
+        assert.equal(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+        // The messages and the other endpoint's deliveries of them stay.
+        assert.notEqual(await store.getMessage('acme', msg.id), undefined, msg.id);
+        assert.notEqual(await store.getDelivery('acme', other.id, msg.id), undefined, msg.id);
+      }
+      assert.deepEqual(await store.listAttempts('acme', deleted.id, { limit: 10 }), []);
+      assertIncludes(await store.listFailedDeliveries('acme', { limit: 10 }), [
+        { endpointId: other.id, messageId: dead.id },
+      ]);
+      // Created again with the same id, the endpoint starts with none of them.
+      await store.createEndpoint(deleted, 10);
+      for (const msg of messages) {
+        assert.equal(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+      }
+    });
+
     it('pages through more items than a page at one time, each exactly once, newest first', async () => {
       const store = await open();
       if (!store) return;

@@ -167,7 +167,10 @@ export interface WebhookStore {
     enabled: boolean,
     now: number,
   ): Promise<boolean>;
-  /** Deletes an endpoint; false when it did not exist. */
+  /**
+   * Deletes an endpoint with its deliveries, log and dead letters (the messages stay for the
+   * other endpoints); false when it did not exist.
+   */
   deleteEndpoint(tenantId: string, endpointId: string): Promise<boolean>;
   /** Every tenant that has at least one endpoint. */
   listTenants(): Promise<string[]>;
