@@ -10,6 +10,7 @@ import { eventDeliveryJob } from './event-delivery-job';
 import {
   acquireSlotScript,
   beginAttemptScript,
+  claimRecoveriesScript,
   createDeliveriesScript,
   createEndpointScript,
   deleteEndpointScript,
@@ -95,6 +96,7 @@ const scripts = {
   takeExpiredLeases: defineRedisScript(takeExpiredLeasesScript),
   releaseSlot: defineRedisScript(releaseSlotScript),
   markResend: defineRedisScript(markResendScript),
+  claimRecoveries: defineRedisScript(claimRecoveriesScript),
 };
 
 /** Most expired leases taken per tenant and sweep, and tenants swept per pipeline. */
@@ -749,6 +751,16 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
 
     enqueue,
 
+    async claimRecoveries(tenantId, endpointId, deliveries) {
+      if (deliveries.length === 0) return [];
+      const positions = (await run(
+        'claimRecoveries',
+        deliveries.map(({ messageId }) => deliveryKey(tenantId, endpointId, messageId)),
+        deliveries.map(({ attempts }) => String(attempts)),
+      )) as number[];
+      return positions.map((position) => deliveries[position - 1]!.messageId);
+    },
+
     startWorker(handler: DeliveryJobHandler, workerOptions: DeliveryWorkerOptions) {
       if (worker) return;
       const { clock } = workerOptions;
@@ -923,6 +935,7 @@ const storeOperations: RedisStoreOperations<WebhookStore> = {
   listAttempts: { operation: 'listing attempts', writes: false },
   listFailedDeliveries: { operation: 'listing failed deliveries', writes: false },
   enqueue: { operation: 'queueing deliveries', writes: true },
+  claimRecoveries: { operation: 'claiming recoveries', writes: true },
   startWorker: { operation: 'starting the delivery worker', writes: false },
   stopWorker: { operation: 'stopping the delivery worker', writes: false },
   acquireSlot: { operation: 'taking a concurrency slot', writes: true },

@@ -584,6 +584,66 @@ export function describeWebhookStore(
       }
     });
 
+    it('claims the recovery of each dead letter once at its attempts (a store may leave claimRecoveries out)', async () => {
+      const store = await open();
+      if (!store?.claimRecoveries) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const [first, second] = [message('acme'), message('acme')] as const;
+      for (const msg of [first, second]) {
+        await store.createDeliveries(msg, [target.id], day);
+        await record(store, attempt(target, msg.id, 'failed', now + 1));
+      }
+      const listed = [first, second].map((msg) => ({ messageId: msg.id, attempts: 1 }));
+      // Two calls at once: each dead letter is claimed by one of them.
+      const claims = await Promise.all([
+        store.claimRecoveries('acme', target.id, listed),
+        store.claimRecoveries('acme', target.id, listed),
+      ]);
+      assert.deepEqual([...claims[0]!, ...claims[1]!].sort(), [first.id, second.id].sort());
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), []);
+      // Its recovery failed: the dead letter, one attempt older, is claimed again; a call that
+      // listed it before (one attempt) claims nothing.
+      await store.recordAttempt({
+        attempt: { ...attempt(target, first.id, 'failed', now + 2), trigger: 'recover' },
+        delivery: { status: 'failed', attempts: 2, lastStatusCode: 500, updatedAt: now + 2 },
+        retentionMs: 14 * day,
+        maxAttemptsPerEndpoint: 100,
+        now: now + 2,
+      });
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), []);
+      assert.deepEqual(
+        await store.claimRecoveries('acme', target.id, [{ messageId: first.id, attempts: 2 }]),
+        [first.id],
+      );
+      // Not another endpoint's, not another tenant's, not a delivery that is not there.
+      assert.deepEqual(
+        await store.claimRecoveries('globex', target.id, [{ messageId: second.id, attempts: 9 }]),
+        [],
+      );
+      assert.deepEqual(
+        await store.claimRecoveries('acme', target.id, [{ messageId: 'msg_none', attempts: 1 }]),
+        [],
+      );
+      assert.equal(await store.getDelivery('acme', target.id, 'msg_none'), undefined);
+      // The claim is not part of the delivery as read.
+      assert.deepEqual(
+        Object.keys((await store.getDelivery('acme', target.id, first.id))!).sort(),
+        [
+          'attempts',
+          'createdAt',
+          'endpointId',
+          'eventType',
+          'lastError',
+          'lastStatusCode',
+          'messageId',
+          'status',
+          'tenantId',
+          'updatedAt',
+        ],
+      );
+    });
+
     it('pages through more items than a page at one time, each exactly once, newest first', async () => {
       const store = await open();
       if (!store) return;

@@ -246,6 +246,20 @@ export interface WebhookStore {
    */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
   /**
+   * Optional: claims the recovery of each of an endpoint's dead letters, as `recover` listed
+   * them (a message id and the delivery's `attempts` then), after queueing their jobs: a
+   * delivery that is there (whatever it became since: its recovery may have run already) and
+   * has no recovery claimed at those `attempts` or more is claimed at them, in one atomic step
+   * each, so of calls at once (a retried one, two operators) each dead letter is claimed by
+   * one. Returns the message ids claimed, which `recover` counts as queued. Without it,
+   * `recover` counts every dead letter it listed, also one whose recovery was queued already.
+   */
+  claimRecoveries?(
+    tenantId: string,
+    endpointId: string,
+    deliveries: readonly { messageId: string; attempts: number }[],
+  ): Promise<string[]>;
+  /**
    * Starts running queued jobs in this process (and, in a store that leases, turning leases that
    * ran out into queued jobs).
    */
