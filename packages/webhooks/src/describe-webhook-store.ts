@@ -897,7 +897,7 @@ export function describeWebhookStore(
         { concurrency: 4, clock },
       );
       const job = (trigger: DeliveryJob['trigger']): DeliveryJob => ({
-        id: 'ep_1_msg_1_recover', // what recover queues for one delivery, every time
+        id: 'ep_1_msg_1_recover_8', // what recover queues for one dead letter, every time
         tenantId: 'acme',
         endpointId: 'ep_1',
         messageId: 'msg_1',
