@@ -24,6 +24,8 @@ export { createOutageIncident } from './create-outage-incident';
 export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
 export type { EndedClientFailure } from './ended-client-notice';
 export { endedClientLine, isRedisClientClosedError } from './ended-client-notice';
+export type { RepeatedJsonKey } from './find-repeated-json-key';
+export { findRepeatedJsonKey } from './find-repeated-json-key';
 export type { RequestHeaders } from './foreign-request-sender';
 export { foreignRequestSender } from './foreign-request-sender';
 export { hashText } from './hash-text';

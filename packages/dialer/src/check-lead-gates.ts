@@ -10,7 +10,8 @@ export interface LeadGates {
   window: CallingWindow;
   /** The zone of leads that have none; without it they are skipped (`missing_time_zone`). */
   defaultTimeZone?: string;
-  doNotCall?: DoNotCallList;
+  /** Only its `has` is asked. */
+  doNotCall?: Pick<DoNotCallList, 'has'>;
   /** Your own check (a national registry, consent in your CRM): true means do not call. */
   isDoNotCall?: (lead: Lead) => boolean | Promise<boolean>;
   maxAttempts?: number;

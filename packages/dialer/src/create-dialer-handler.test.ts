@@ -422,6 +422,23 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
       ],
       [[1], 400, 'The body must be { "leads": [...] }.'],
       ['{"leads": [', 400, 'The body is not valid JSON.'],
+      // A key given twice at one level is ambiguous, as a query parameter given twice is: one
+      // reader takes the first, JSON.parse the last (another user's leads, or none).
+      [
+        '{"leads": [{"leadId": "a", "phoneNumber": "+14155550123"}], "leads": []}',
+        400,
+        'The body gives "leads" twice in one object: give each key once.',
+      ],
+      [
+        '{"leads": [{"leadId": "a", "phoneNumber": "+14155550123"}], "le\\u0061ds": []}',
+        400,
+        'The body gives "leads" twice in one object: give each key once.',
+      ],
+      [
+        '{"leads": [{"leadId": "a", "phoneNumber": "+14155550123"}, {"leadId": "b", "phoneNumber": "+14155550124", "leadId": "c"}]}',
+        400,
+        'Lead 1: leadId is given twice: give each key once.',
+      ],
     ];
     for (const [body, status, message] of cases) {
       const answer = await api('/dialer/leads', { method: 'POST', body });

@@ -16,6 +16,7 @@ import {
 } from '@calltrack/core';
 import {
   acceptParsedJsonBody,
+  findRepeatedJsonKey,
   foreignRequestSender,
   parseAllowedOrigins,
   toError,
@@ -144,6 +145,24 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     }
     const violation = checkJsonLimits(body, { maxDepth: 4, maxLength: maxBodyBytes });
     if (violation) throw new InvalidPayloadError({ message: `The body ${violation.message}.` });
+    // A key given twice at one level is ambiguous, as a query parameter given twice is: JSON.parse
+    // keeps the last, a proxy or a log may read the first. (Behind express.json() the parser
+    // already kept one: the text here is its value written again.)
+    const repeated = findRepeatedJsonKey(text);
+    if (repeated !== undefined) {
+      const { key, path } = repeated;
+      const field = key.slice(0, 64);
+      if (path.length === 2 && path[0] === 'leads' && typeof path[1] === 'number') {
+        throw new InvalidLeadError({
+          index: path[1],
+          field,
+          message: 'is given twice: give each key once',
+        });
+      }
+      throw new InvalidPayloadError({
+        message: `The body gives ${JSON.stringify(field)} twice in one object: give each key once.`,
+      });
+    }
     const leads = (body as { leads?: unknown } | null)?.leads;
     if (body === null || typeof body !== 'object' || !Array.isArray(leads)) {
       throw new InvalidPayloadError({ message: 'The body must be { "leads": [...] }.' });

@@ -422,15 +422,27 @@ export function createDialer(options: DialerOptions): Dialer {
     // answer fails closed (`do_not_call_unavailable`); an agent number, the run stops on it.
     const ask = <T>(name: string, hook: (hookSignal: AbortSignal) => T | Promise<T>): Promise<T> =>
       askWithin(hook, { clock, timeoutMs: hookTimeoutMs, name, signal });
+    // The do-not-call list too: a PostgreSQL or Redis that holds the query (a lock, a pause, a
+    // failover) held the run as long. Its `has` takes no signal; a late answer is dropped.
     const { isDoNotCall } = options;
-    const runGates: LeadGates =
-      isDoNotCall === undefined
-        ? gates
+    const { doNotCall } = gates;
+    const runGates: LeadGates = {
+      ...gates,
+      ...(doNotCall === undefined
+        ? {}
         : {
-            ...gates,
-            isDoNotCall: (lead) =>
+            doNotCall: {
+              has: (listTenantId: string, phoneNumber: string) =>
+                ask('The do-not-call list', () => doNotCall.has(listTenantId, phoneNumber)),
+            },
+          }),
+      ...(isDoNotCall === undefined
+        ? {}
+        : {
+            isDoNotCall: (lead: Lead) =>
               ask('isDoNotCall', (hookSignal) => isDoNotCall(lead, { signal: hookSignal })),
-          };
+          }),
+    };
     const run: DialerRun = {
       tenantId,
       userId,

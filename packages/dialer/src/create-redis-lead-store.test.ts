@@ -119,4 +119,105 @@ describe.skipIf(!redis)('createRedisLeadStore', () => {
       );
     expect([await read(), await read()]).toEqual([[], ['b']]);
   });
+
+  it("removes from a user's lead lists the ids it passes over (deleted leads, leads now another user's, leads no longer pending), so the lists do not grow", async () => {
+    const prefix = `${filePrefix}:stale-index`;
+    const store = createRedisLeadStore({ redis: redis!, prefix });
+    const key = (name: string) => `${prefix}:{acme}:${name}`;
+    const ids = Array.from({ length: 6 }, (_, index) => `lead-${index}`);
+    await store.addLeads(
+      ids.map((leadId, index) => ({
+        tenantId: 'acme',
+        leadId,
+        userId: 'u1',
+        phoneNumber: `+1415555010${index}`,
+      })),
+    );
+    // Deleted behind the store's back, as an app deletes a row of its own.
+    await redis!.del(key('lead:lead-0'), key('lead:lead-3'));
+    // Given to u2 by the CRM: deleted, then loaded again as theirs.
+    await redis!.del(key('lead:lead-1'));
+    await store.addLeads([
+      { tenantId: 'acme', leadId: 'lead-1', userId: 'u2', phoneNumber: '+14155550101' },
+    ]);
+    // Being dialled: no longer pending, still u1's (the claim takes it off the pending list; an
+    // entry left there by an earlier version or by hand is passed over like the rest).
+    await store.claimLeads({
+      tenantId: 'acme',
+      leadIds: ['lead-5'],
+      now: 1_000,
+      leaseMs: 30_000,
+      claimedBy: 'test',
+    });
+    await redis!.zadd(key('pending:u1'), 0, 'lead-5');
+    const listed = async () => ({
+      pending: (await store.listPendingLeads({ tenantId: 'acme', userId: 'u1', limit: 2 })).map(
+        (lead) => lead.leadId,
+      ),
+      all: (await store.listLeads({ tenantId: 'acme', userId: 'u1', limit: 10 })).map(
+        (lead) => lead.leadId,
+      ),
+    });
+    const expected = { pending: ['lead-2', 'lead-4'], all: ['lead-2', 'lead-4', 'lead-5'] };
+    expect(await listed()).toEqual(expected);
+    expect(await redis!.zrange(key('pending:u1'), 0, -1)).toEqual(['lead-2', 'lead-4', 'lead-5']);
+    // The pending page held two leads: the last page, past lead-4, finds lead-5 and drops it.
+    expect(
+      await store.listPendingLeads({
+        tenantId: 'acme',
+        userId: 'u1',
+        afterLeadId: 'lead-4',
+        limit: 2,
+      }),
+    ).toEqual([]);
+    expect(await redis!.zrange(key('pending:u1'), 0, -1)).toEqual(['lead-2', 'lead-4']);
+    expect(await redis!.zrange(key('leads:u1'), 0, -1)).toEqual(['lead-2', 'lead-4', 'lead-5']);
+    // u2's lists are theirs, untouched.
+    expect(await redis!.zrange(key('pending:u2'), 0, -1)).toEqual(['lead-1']);
+    expect(await redis!.zrange(key('leads:u2'), 0, -1)).toEqual(['lead-1']);
+    // Read again, the same leads: nothing that was the user's was dropped.
+    expect(await listed()).toEqual(expected);
+  });
+
+  it("keeps on a user's list a lead loaded again for them between the read that passed it over and the removal", async () => {
+    const prefix = `${filePrefix}:stale-race`;
+    const key = (name: string) => `${prefix}:{acme}:${name}`;
+    const lead = { tenantId: 'acme', leadId: 'lead-0', userId: 'u1', phoneNumber: '+14155550100' };
+    // The store's client, whose pipelines (the page's lead reads) run `between` once answered.
+    let between: (() => Promise<void>) | undefined;
+    const client = new Proxy(redis!, {
+      get(target, property) {
+        if (property === 'pipeline') {
+          return () => {
+            const pipeline = target.pipeline();
+            const exec = pipeline.exec.bind(pipeline);
+            pipeline.exec = (async () => {
+              const replies = await exec();
+              const run = between;
+              between = undefined;
+              await run?.();
+              return replies;
+            }) as typeof pipeline.exec;
+            return pipeline;
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const store = createRedisLeadStore({ redis: client, prefix });
+    await store.addLeads([lead]);
+    await redis!.del(key('lead:lead-0'));
+    // Read while deleted; loaded again before the read's removal runs.
+    between = async () => {
+      await createRedisLeadStore({ redis: redis!, prefix }).addLeads([lead]);
+    };
+    expect(await store.listPendingLeads({ tenantId: 'acme', userId: 'u1', limit: 10 })).toEqual([]);
+    expect(await redis!.zrange(key('pending:u1'), 0, -1)).toEqual(['lead-0']);
+    expect(
+      (await store.listPendingLeads({ tenantId: 'acme', userId: 'u1', limit: 10 })).map(
+        (found) => found.leadId,
+      ),
+    ).toEqual(['lead-0']);
+  });
 });

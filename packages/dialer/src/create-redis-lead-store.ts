@@ -29,6 +29,7 @@ import {
   claimLeadsScript,
   orphanDetachedAttemptScript,
   orphanExpiredAttemptsScript,
+  pruneLeadIndexScript,
   recordSkipsScript,
   updateAttemptScript,
 } from './redis-lead-store-scripts';
@@ -55,8 +56,10 @@ const updateScript = defineRedisScript(updateAttemptScript);
 const skipsScript = defineRedisScript(recordSkipsScript);
 const orphanDetachedScript = defineRedisScript(orphanDetachedAttemptScript);
 const orphanExpiredScript = defineRedisScript(orphanExpiredAttemptsScript);
+const pruneScript = defineRedisScript(pruneLeadIndexScript);
 const addBatch = 500;
 const skipBatch = 500;
+const pruneBatch = 500;
 
 /**
  * A lead store on Redis: each claim, each fenced write and each batch of skips is one Lua script on the
@@ -90,21 +93,28 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
    * that `keep` takes. An index can name leads that are no longer the user's (deleted behind the
    * store's back, or deleted and loaded again for another user): those are passed over and the
    * index read on, so a page is short only at its end (the dialer and the leads page stop there)
-   * and never holds another user's lead.
+   * and never holds another user's lead. What was passed over is then removed from the index
+   * (each checked again in the removing script), so the index does not grow with every lead
+   * deleted, nor slow every read that passes them.
    */
   const readLeadPage = async (
     base: string,
-    index: string,
+    userId: string,
+    pendingOnly: boolean,
     afterLeadId: string | undefined,
     limit: number,
-    keep: (lead: Lead) => boolean,
   ): Promise<Lead[]> => {
+    const index = `${base}${pendingOnly ? 'pending' : 'leads'}:${userId}`;
+    const keep = (lead: Lead): boolean =>
+      lead.userId === userId &&
+      (!pendingOnly || (lead.callStatus === 'pending' && !lead.hasBeenCalled));
     const leads: Lead[] = [];
+    const passedOver: string[] = [];
     let after = afterLeadId;
     while (leads.length < limit) {
       const wanted = limit - leads.length;
       const leadIds = await redis.zrangebylex(
-        `${base}${index}`,
+        index,
         after === undefined ? '-' : `(${after}`,
         '+',
         'LIMIT',
@@ -114,13 +124,26 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
       if (leadIds.length === 0) break;
       const pipeline = redis.pipeline();
       for (const leadId of leadIds) pipeline.hgetall(`${base}lead:${leadId}`);
-      for (const [error, record] of (await pipeline.exec()) ?? []) {
+      for (const [position, [error, record]] of ((await pipeline.exec()) ?? []).entries()) {
         if (error) throw error;
         const lead = decodeLead(record as Record<string, string>);
         if (lead !== undefined && keep(lead)) leads.push(lead);
+        else passedOver.push(leadIds[position]!);
       }
       if (leadIds.length < wanted) break;
       after = leadIds.at(-1);
+    }
+    if (passedOver.length > 0) {
+      // Only tidying: the page is right without it, and the next read tries again. Not failed
+      // for it (a replica or a full Redis may refuse the write while it answers reads).
+      for (let start = 0; start < passedOver.length; start += pruneBatch) {
+        await runRedisScript(
+          redis,
+          pruneScript,
+          [index],
+          [base, userId, pendingOnly ? '1' : '', ...passedOver.slice(start, start + pruneBatch)],
+        ).catch(() => {});
+      }
     }
     return leads;
   };
@@ -186,23 +209,11 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     },
 
     async listPendingLeads({ tenantId, userId, afterLeadId, limit }) {
-      return readLeadPage(
-        baseOf(tenantId),
-        `pending:${userId}`,
-        afterLeadId,
-        limit,
-        (lead) => lead.userId === userId && lead.callStatus === 'pending' && !lead.hasBeenCalled,
-      );
+      return readLeadPage(baseOf(tenantId), userId, true, afterLeadId, limit);
     },
 
     async listLeads({ tenantId, userId, afterLeadId, limit }) {
-      return readLeadPage(
-        baseOf(tenantId),
-        `leads:${userId}`,
-        afterLeadId,
-        limit,
-        (lead) => lead.userId === userId,
-      );
+      return readLeadPage(baseOf(tenantId), userId, false, afterLeadId, limit);
     },
 
     async claimLeads(request) {

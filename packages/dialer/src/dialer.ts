@@ -65,7 +65,10 @@ export interface DialerOptions {
    * `InvalidArgumentError` when the dialer is created). Default none: such leads are skipped.
    */
   defaultTimeZone?: string;
-  /** Numbers not to call, checked at dial time. */
+  /**
+   * Numbers not to call, checked at dial time. Its `has` gets `hookTimeoutMs` too: one that
+   * throws or does not answer in time fails closed, as `isDoNotCall` does.
+   */
   doNotCall?: DoNotCallList;
   /**
    * Your own do-not-call or consent check, at dial time: true means do not call. It has
@@ -104,8 +107,8 @@ export interface DialerOptions {
    */
   placeCallTimeoutMs?: number;
   /**
-   * How long `isDoNotCall` and `agentNumber` (your hooks) have to answer, on the dialer's clock.
-   * Default 10 s.
+   * How long `isDoNotCall` and `agentNumber` (your hooks), and the `doNotCall` list's `has`,
+   * have to answer, on the dialer's clock. Default 10 s.
    */
   hookTimeoutMs?: number;
   /** How often `start()` runs the reconciler. Default 30 s. */

@@ -279,3 +279,23 @@ for index = 2, #ARGV, 3 do
 end
 return 0
 `;
+
+/**
+ * KEYS: the per-user index (`pending:<userId>` or `leads:<userId>`). ARGV: base, userId, pending
+ * ('1' for the pending index), then lead ids a read of the index passed over. Removes each that
+ * is still not the index's: its lead gone, another user's (or nobody's), or, on the pending
+ * index, not pending. Checked here, not by the read: a lead loaded again for the user since the
+ * read is left listed. Returns how many were removed.
+ */
+export const pruneLeadIndexScript = `${shared}
+local userId, pendingOnly = ARGV[2], ARGV[3] == '1'
+local removed = 0
+for index = 4, #ARGV do
+  local lead = redis.call('HMGET', base .. 'lead:' .. ARGV[index], 'userId', 'callStatus',
+    'hasBeenCalled')
+  if lead[1] ~= userId or (pendingOnly and (lead[2] ~= 'pending' or lead[3] ~= '0')) then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[index])
+  end
+end
+return removed
+`;

@@ -3,6 +3,7 @@ import { parseRetryAfterMs, toError } from '@calltrack/core/internal';
 import { createAttemptId } from './create-attempt-id';
 import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
+import { recoveredAttemptsOf } from './recovery-delivery-job';
 import { computeRetryDelay } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
 import type { WebhookClock } from './webhook-clock';
@@ -184,10 +185,14 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
       // A resend that another attempt served, or that an attempt in flight when it was asked
       // answered by succeeding, is not sent again.
       if (job.trigger === 'resend' && !servesResend) return { type: 'done' };
-      // A recovery is of a dead letter: one delivered meanwhile (a resend, an earlier
-      // recovery) is not sent again.
-      if (job.trigger === 'recover' && !servesResend && delivery?.status !== 'failed')
-        return { type: 'done' };
+      // A recovery is of a dead letter as it was listed: one delivered meanwhile (a resend, an
+      // earlier recovery), or attempted again since (an earlier recovery that failed, whose own
+      // recovery has a job of its own), is not sent again.
+      if (job.trigger === 'recover' && !servesResend) {
+        if (delivery?.status !== 'failed') return { type: 'done' };
+        const attempts = recoveredAttemptsOf(job);
+        if (attempts !== undefined && delivery.attempts !== attempts) return { type: 'done' };
+      }
       if (!endpoint || !message) return { type: 'done' };
       return undefined;
     })();

@@ -272,12 +272,24 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
     for (;;) {
       const page = await store.listFailedDeliveries(tenantId, { ...cursor, endpointId, since });
       if (page.length > 0) {
-        // One job id per delivery: what an earlier call queued is not queued twice.
+        // One job id per dead letter: what an earlier call queued is not queued twice. Queued
+        // first, then claimed: a call that fails between the two is made again and claims them,
+        // and one claim per dead letter counts it once among calls at once.
         await store.enqueue(
-          page.map((delivery) => recoveryDeliveryJob(tenantId, endpointId, delivery.messageId)),
+          page.map((delivery) =>
+            recoveryDeliveryJob(tenantId, endpointId, delivery.messageId, delivery.attempts),
+          ),
         );
+        queued += store.claimRecoveries
+          ? (
+              await store.claimRecoveries(
+                tenantId,
+                endpointId,
+                page.map(({ messageId, attempts }) => ({ messageId, attempts })),
+              )
+            ).length
+          : page.length;
       }
-      queued += page.length;
       if (page.length < 500) return { queued };
       // The next page goes on from the last delivery's time and key: more than a page may have
       // failed in one millisecond (an endpoint disabled gives up its backlog at once).

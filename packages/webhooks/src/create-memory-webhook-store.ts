@@ -68,6 +68,8 @@ export function createMemoryWebhookStore(): WebhookStore {
   const holds = new Map<string, { holder: string; until: number }>();
   // Resends asked and not yet served, per delivery: the id of the last resend job queued.
   const resends = new Map<string, string>();
+  // Dead letters whose recovery was claimed, per delivery: the attempts it was claimed at.
+  const recovered = new Map<string, number>();
   const rates = new Map<string, number>();
   let cursors: Record<string, string> = {};
   let writesSinceSweep = 0;
@@ -112,6 +114,7 @@ export function createMemoryWebhookStore(): WebhookStore {
       if (delivery.status !== 'pending') {
         deliveries.delete(id);
         resends.delete(id);
+        recovered.delete(id);
       }
     }
     for (const [id, message] of messages) {
@@ -303,11 +306,12 @@ export function createMemoryWebhookStore(): WebhookStore {
       for (const deliveryKey of leased) {
         if (deliveryKey.startsWith(prefix)) leased.delete(deliveryKey);
       }
-      for (const deliveryKeys of [resends.keys(), holds.keys()]) {
+      for (const deliveryKeys of [resends.keys(), holds.keys(), recovered.keys()]) {
         for (const deliveryKey of deliveryKeys) {
           if (deliveryKey.startsWith(prefix)) {
             resends.delete(deliveryKey);
             holds.delete(deliveryKey);
+            recovered.delete(deliveryKey);
           }
         }
       }
@@ -413,6 +417,7 @@ export function createMemoryWebhookStore(): WebhookStore {
         deliveries.delete(deliveryKey);
         leased.delete(deliveryKey);
         resends.delete(deliveryKey);
+        recovered.delete(deliveryKey);
         if (input.releaseSlot !== undefined) releaseHold(deliveryKey, input.releaseSlot);
       }
       // The endpoint was deleted while the attempt was in flight: nothing of it is kept.
@@ -590,6 +595,19 @@ export function createMemoryWebhookStore(): WebhookStore {
         ready.push(job.id);
       }
       pump();
+    },
+
+    async claimRecoveries(tenantId, endpointId, list) {
+      const claimed: string[] = [];
+      for (const { messageId, attempts } of list) {
+        const deliveryKey = key3(tenantId, endpointId, messageId);
+        // Whatever it became since: the recovery just queued may have run already.
+        if (!deliveries.has(deliveryKey)) continue;
+        if ((recovered.get(deliveryKey) ?? -1) >= attempts) continue;
+        recovered.set(deliveryKey, attempts);
+        claimed.push(messageId);
+      }
+      return claimed;
     },
 
     startWorker(jobHandler, options) {

@@ -97,6 +97,56 @@ describe('the Redis store, tenants set', () => {
   });
 });
 
+describe('the Redis store, deleting an endpoint', () => {
+  it('leaves no key or lease of its own: deliveries (more than a scan batch), slots, log', async () => {
+    const client = redis!;
+    const prefix = uniquePrefix('webhook-delete');
+    const store = createRedisWebhookStore({ redis: client, prefix });
+    try {
+      for (const id of ['ep_gone', 'ep_kept']) {
+        await store.createEndpoint(storedEndpoint(id, 1), 10);
+      }
+      for (let index = 0; index < 1500; index += 1) {
+        const message = {
+          id: `msg_${index}`,
+          tenantId: 'acme',
+          eventId: `event-${index}`,
+          eventType: 'call.ended',
+          body: '{}',
+          createdAt: 1,
+        };
+        // A few leased for a first attempt sent directly, as the dispatcher does.
+        await store.createDeliveries(
+          message,
+          ['ep_gone', 'ep_kept'],
+          86_400_000,
+          index < 3 ? { count: 2, ms: 60_000 } : undefined,
+        );
+      }
+      expect(await store.acquireSlot('acme', 'ep_gone', 'job_1', 10, 60_000)).toBe(0);
+      await store.deleteEndpoint('acme', 'ep_gone');
+      const left: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        left.push(...keys);
+      } while (cursor !== '0');
+      expect(left.filter((key) => key.includes('ep_gone'))).toEqual([]);
+      expect(left.filter((key) => key.includes(':dlv:ep_kept:'))).toHaveLength(1500);
+      expect(await client.zrange(`${prefix}:{acme}:leases`, 0, -1)).toEqual([
+        'ep_kept:msg_0',
+        'ep_kept:msg_1',
+        'ep_kept:msg_2',
+      ]);
+    } finally {
+      await store.close();
+      await deleteKeys(client, prefix);
+      await deleteKeys(client, `{${prefix}}`);
+    }
+  });
+});
+
 describe('the Redis store, endpoint text', () => {
   // The store's scripts decode an endpoint's settings with cjson, which refuses the `\ud800`
   // JSON.stringify writes for half a surrogate pair: an endpoint saved with one answered every

@@ -10,6 +10,7 @@ import { eventDeliveryJob } from './event-delivery-job';
 import {
   acquireSlotScript,
   beginAttemptScript,
+  claimRecoveriesScript,
   createDeliveriesScript,
   createEndpointScript,
   deleteEndpointScript,
@@ -95,6 +96,7 @@ const scripts = {
   takeExpiredLeases: defineRedisScript(takeExpiredLeasesScript),
   releaseSlot: defineRedisScript(releaseSlotScript),
   markResend: defineRedisScript(markResendScript),
+  claimRecoveries: defineRedisScript(claimRecoveriesScript),
 };
 
 /** Most expired leases taken per tenant and sweep, and tenants swept per pipeline. */
@@ -448,6 +450,43 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     workerConnection = undefined;
   };
 
+  /**
+   * Deletes an endpoint's deliveries (and its first attempts' leases, its concurrency slots),
+   * after the endpoint: they would stay until their message expires (`retentionMs`, 14 days by
+   * default), readable and taking memory. No index lists an endpoint's deliveries (one would cost
+   * a write and about a third more memory per delivery, for a rare operation): the keyspace is
+   * scanned (`SCAN`, in batches, never blocking Redis), so a delete takes longer on a Redis with
+   * more keys. An attempt of the deleted endpoint writes nothing (`recordAttempt`); a delivery
+   * fanned out from a cached endpoint list after the delete, or one left by a delete that failed
+   * halfway, expires with its message, as before.
+   */
+  const deleteDeliveriesOf = async (tenantId: string, endpointId: string): Promise<void> => {
+    const deliveries = deliveryKey(tenantId, endpointId, '');
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${deliveries.replace(/[*?[\]\\]/g, '\\$&')}*`,
+        'COUNT',
+        1000,
+      );
+      cursor = next;
+      if (keys.length > 0) {
+        const replies = await redis
+          .pipeline()
+          .unlink(...keys)
+          .zrem(
+            leasesKey(tenantId),
+            ...keys.map((key) => `${endpointId}:${key.slice(deliveries.length)}`),
+          )
+          .exec();
+        for (const [error] of replies ?? []) if (error) throw error;
+      }
+    } while (cursor !== '0');
+    await redis.unlink(slotsKey(tenantId, endpointId));
+  };
+
   const store: WebhookStore = {
     // The tenants set is a key of its own (its slot is not the tenant's), so it changes outside
     // the scripts. The lease sweep visits only the tenants in it, so a tenant with an endpoint
@@ -560,6 +599,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         await redis.srem(tenantsKey, tenantId);
         if ((await redis.zcard(`${tenant}endpoints`)) > 0) await redis.sadd(tenantsKey, tenantId);
       }
+      await deleteDeliveriesOf(tenantId, endpointId);
       return deleted === 1;
     },
 
@@ -710,6 +750,16 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     },
 
     enqueue,
+
+    async claimRecoveries(tenantId, endpointId, deliveries) {
+      if (deliveries.length === 0) return [];
+      const positions = (await run(
+        'claimRecoveries',
+        deliveries.map(({ messageId }) => deliveryKey(tenantId, endpointId, messageId)),
+        deliveries.map(({ attempts }) => String(attempts)),
+      )) as number[];
+      return positions.map((position) => deliveries[position - 1]!.messageId);
+    },
 
     startWorker(handler: DeliveryJobHandler, workerOptions: DeliveryWorkerOptions) {
       if (worker) return;
@@ -885,6 +935,7 @@ const storeOperations: RedisStoreOperations<WebhookStore> = {
   listAttempts: { operation: 'listing attempts', writes: false },
   listFailedDeliveries: { operation: 'listing failed deliveries', writes: false },
   enqueue: { operation: 'queueing deliveries', writes: true },
+  claimRecoveries: { operation: 'claiming recoveries', writes: true },
   startWorker: { operation: 'starting the delivery worker', writes: false },
   stopWorker: { operation: 'stopping the delivery worker', writes: false },
   acquireSlot: { operation: 'taking a concurrency slot', writes: true },

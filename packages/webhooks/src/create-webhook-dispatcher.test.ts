@@ -212,8 +212,10 @@ describe('createWebhookDispatcher paging', () => {
       await expect(dispatcher.recover('acme', endpointId, { since: at - 1000 })).rejects.toThrow(
         /closed/,
       );
+      // The failed call queued (and claimed) its first page: the repeat queues the rest, and
+      // counts only those (each dead letter is counted by one call).
       expect(await dispatcher.recover('acme', endpointId, { since: at - 1000 })).toEqual({
-        queued: 600,
+        queued: 100,
       });
       // What the queue holds now, run: each delivery once.
       const ran: string[] = [];

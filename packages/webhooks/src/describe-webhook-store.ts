@@ -542,6 +542,108 @@ export function describeWebhookStore(
       ]);
     });
 
+    it("deletes an endpoint's deliveries with it (pending, leased, delivered, dead), and no other endpoint's", async () => {
+      const store = await open();
+      if (!store) return;
+      const deleted = endpoint('acme');
+      const other = endpoint('acme');
+      await store.createEndpoint(deleted, 10);
+      await store.createEndpoint(other, 10);
+      const messages = [message('acme'), message('acme'), message('acme'), message('acme')];
+      const [pending, leased, delivered, dead] = messages as [
+        WebhookMessage,
+        WebhookMessage,
+        WebhookMessage,
+        WebhookMessage,
+      ];
+      for (const msg of [pending, delivered, dead]) {
+        await store.createDeliveries(msg, [deleted.id, other.id], day);
+      }
+      await store.createDeliveries(leased, [deleted.id, other.id], day, { count: 2, ms: 60_000 });
+      await record(store, attempt(deleted, delivered.id, 'succeeded', now + 1));
+      await record(store, attempt(deleted, dead.id, 'failed', now + 2));
+      await record(store, attempt(other, dead.id, 'failed', now + 3));
+      for (const msg of messages) {
+        assert.notEqual(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+      }
+      assert.equal(await store.deleteEndpoint('acme', deleted.id), true);
+      for (const msg of messages) {
+        assert.equal(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+        // The messages and the other endpoint's deliveries of them stay.
+        assert.notEqual(await store.getMessage('acme', msg.id), undefined, msg.id);
+        assert.notEqual(await store.getDelivery('acme', other.id, msg.id), undefined, msg.id);
+      }
+      assert.deepEqual(await store.listAttempts('acme', deleted.id, { limit: 10 }), []);
+      assertIncludes(await store.listFailedDeliveries('acme', { limit: 10 }), [
+        { endpointId: other.id, messageId: dead.id },
+      ]);
+      // Created again with the same id, the endpoint starts with none of them.
+      await store.createEndpoint(deleted, 10);
+      for (const msg of messages) {
+        assert.equal(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+      }
+    });
+
+    it('claims the recovery of each dead letter once at its attempts (a store may leave claimRecoveries out)', async () => {
+      const store = await open();
+      if (!store?.claimRecoveries) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const [first, second] = [message('acme'), message('acme')] as const;
+      for (const msg of [first, second]) {
+        await store.createDeliveries(msg, [target.id], day);
+        await record(store, attempt(target, msg.id, 'failed', now + 1));
+      }
+      const listed = [first, second].map((msg) => ({ messageId: msg.id, attempts: 1 }));
+      // Two calls at once: each dead letter is claimed by one of them.
+      const claims = await Promise.all([
+        store.claimRecoveries('acme', target.id, listed),
+        store.claimRecoveries('acme', target.id, listed),
+      ]);
+      assert.deepEqual([...claims[0]!, ...claims[1]!].sort(), [first.id, second.id].sort());
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), []);
+      // Its recovery failed: the dead letter, one attempt older, is claimed again; a call that
+      // listed it before (one attempt) claims nothing.
+      await store.recordAttempt({
+        attempt: { ...attempt(target, first.id, 'failed', now + 2), trigger: 'recover' },
+        delivery: { status: 'failed', attempts: 2, lastStatusCode: 500, updatedAt: now + 2 },
+        retentionMs: 14 * day,
+        maxAttemptsPerEndpoint: 100,
+        now: now + 2,
+      });
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), []);
+      assert.deepEqual(
+        await store.claimRecoveries('acme', target.id, [{ messageId: first.id, attempts: 2 }]),
+        [first.id],
+      );
+      // Not another endpoint's, not another tenant's, not a delivery that is not there.
+      assert.deepEqual(
+        await store.claimRecoveries('globex', target.id, [{ messageId: second.id, attempts: 9 }]),
+        [],
+      );
+      assert.deepEqual(
+        await store.claimRecoveries('acme', target.id, [{ messageId: 'msg_none', attempts: 1 }]),
+        [],
+      );
+      assert.equal(await store.getDelivery('acme', target.id, 'msg_none'), undefined);
+      // The claim is not part of the delivery as read.
+      assert.deepEqual(
+        Object.keys((await store.getDelivery('acme', target.id, first.id))!).sort(),
+        [
+          'attempts',
+          'createdAt',
+          'endpointId',
+          'eventType',
+          'lastError',
+          'lastStatusCode',
+          'messageId',
+          'status',
+          'tenantId',
+          'updatedAt',
+        ],
+      );
+    });
+
     it('pages through more items than a page at one time, each exactly once, newest first', async () => {
       const store = await open();
       if (!store) return;
@@ -795,7 +897,7 @@ export function describeWebhookStore(
         { concurrency: 4, clock },
       );
       const job = (trigger: DeliveryJob['trigger']): DeliveryJob => ({
-        id: 'ep_1_msg_1_recover', // what recover queues for one delivery, every time
+        id: 'ep_1_msg_1_recover_8', // what recover queues for one dead letter, every time
         tenantId: 'acme',
         endpointId: 'ep_1',
         messageId: 'msg_1',

@@ -474,6 +474,25 @@ return 1
 `;
 
 /**
+ * Claims the recovery of dead letters (field `recovered` = the attempts it was claimed at): each
+ * delivery that is there and has no recovery claimed at the attempts given or later (whatever it
+ * became since: the recovery just queued may have run already). KEYS: the delivery hashes.
+ * ARGV: the attempts of each, in order. Returns the (1-based) positions claimed.
+ */
+export const claimRecoveriesScript = `
+local claimed = {}
+for index = 1, #KEYS do
+  local delivery = redis.call('HMGET', KEYS[index], 'status', 'recovered')
+  local attempts = tonumber(ARGV[index])
+  if delivery[1] and (not delivery[2] or tonumber(delivery[2]) < attempts) then
+    redis.call('HSET', KEYS[index], 'recovered', ARGV[index])
+    claimed[#claimed + 1] = index
+  end
+end
+return claimed
+`;
+
+/**
  * KEYS: the endpoint's rate key. ARGV: now, interval ms, burst ms. 0 = allowed, else ms to wait.
  * GCRA. A rate of far less than one a day has waits past what an integer reply holds (it turns
  * negative) and a key lifetime past what `PX` reads (written as `1e+20`): both are capped, and

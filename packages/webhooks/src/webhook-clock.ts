@@ -4,7 +4,9 @@ import type { Clock } from '@calltrack/core';
  * Where the dispatcher reads the time. Retry schedules, `nextAttemptAt`, rate limits, the
  * auto-disable window, stats windows, signature timestamps and fan-out's backoff while the store
  * refuses a batch all use it, so tests can move time forward instead of sleeping. Request
- * timeouts and worker leases are real time.
+ * timeouts and worker leases are real time, and so is the Redis store's retention (messages,
+ * deliveries and logs expire by Redis's own clock, `retentionMs` after they were written):
+ * moving a test clock past the retention drops them from the memory store, not from Redis.
  */
 export interface WebhookClock extends Clock {
   /** Calls `callback` once the clock reaches `at`; returns a function that cancels it. */

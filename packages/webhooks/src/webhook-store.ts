@@ -167,7 +167,10 @@ export interface WebhookStore {
     enabled: boolean,
     now: number,
   ): Promise<boolean>;
-  /** Deletes an endpoint; false when it did not exist. */
+  /**
+   * Deletes an endpoint with its deliveries, log and dead letters (the messages stay for the
+   * other endpoints); false when it did not exist.
+   */
   deleteEndpoint(tenantId: string, endpointId: string): Promise<boolean>;
   /** Every tenant that has at least one endpoint. */
   listTenants(): Promise<string[]>;
@@ -242,6 +245,20 @@ export interface WebhookStore {
    * resend (a later recovery is not logged as it).
    */
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
+  /**
+   * Optional: claims the recovery of each of an endpoint's dead letters, as `recover` listed
+   * them (a message id and the delivery's `attempts` then), after queueing their jobs: a
+   * delivery that is there (whatever it became since: its recovery may have run already) and
+   * has no recovery claimed at those `attempts` or more is claimed at them, in one atomic step
+   * each, so of calls at once (a retried one, two operators) each dead letter is claimed by
+   * one. Returns the message ids claimed, which `recover` counts as queued. Without it,
+   * `recover` counts every dead letter it listed, also one whose recovery was queued already.
+   */
+  claimRecoveries?(
+    tenantId: string,
+    endpointId: string,
+    deliveries: readonly { messageId: string; attempts: number }[],
+  ): Promise<string[]>;
   /**
    * Starts running queued jobs in this process (and, in a store that leases, turning leases that
    * ran out into queued jobs).

@@ -467,7 +467,8 @@ export function describeDispatcher(
       // operator (or a retried API call) recovers again.
       h.receiver.setDefault('/down', { status: 200, delayMs: 200 });
       expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 2 });
-      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 2 });
+      // Their recoveries are queued already: not queued again, nor counted.
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
       await attemptsOf(h, id, 6);
       // Whatever else was queued would have been sent by now, the requests being concurrent.
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -476,6 +477,85 @@ export function describeDispatcher(
       expect(new Set(sent.slice(4).map((request) => request.headers['webhook-id'])).size).toBe(2);
       // Delivered now: a later recover finds nothing to send.
       expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
+    });
+
+    it('counts and queues each dead letter once when two recover calls race', async () => {
+      const h = await setup({ retrySchedule: [1_000] });
+      if (!h) return;
+      const { id } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      await h.publish();
+      await h.publish();
+      await attemptsOf(h, id, 2);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 4);
+      h.receiver.setDefault('/down', { status: 200 });
+      const calls = await Promise.all([
+        h.dispatcher.recover('acme', id, { since: start }),
+        h.dispatcher.recover('acme', id, { since: start }),
+      ]);
+      expect(calls[0]!.queued + calls[1]!.queued).toBe(2);
+      await attemptsOf(h, id, 6);
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
+    });
+
+    it('sends a dead letter once when a recover that listed it queues it after another recovery of it failed', async () => {
+      // The late call's list is held until the other call's recovery was sent and failed; its
+      // jobs' attempts are then watched to their end (a send, or a slot given back unsent).
+      let holdList: Promise<void> | undefined;
+      let listed: () => void = () => {};
+      const settled: string[] = [];
+      const h = await setup({ retrySchedule: [1_000] }, (store) => ({
+        ...store,
+        listFailedDeliveries: async (tenantId, query) => {
+          const page = await store.listFailedDeliveries(tenantId, query);
+          const hold = holdList;
+          holdList = undefined;
+          if (hold) {
+            listed();
+            await hold;
+          }
+          return page;
+        },
+        recordAttempt: async (input) => {
+          const result = await store.recordAttempt(input);
+          if (input.releaseSlot !== undefined) settled.push(input.releaseSlot);
+          return result;
+        },
+        releaseSlot: async (tenantId, endpointId, holder, messageId) => {
+          await store.releaseSlot(tenantId, endpointId, holder, messageId);
+          settled.push(holder);
+        },
+      }));
+      if (!h) return;
+      const { id } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 2);
+      let release: () => void = () => {};
+      holdList = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const isListed = new Promise<void>((resolve) => {
+        listed = resolve;
+      });
+      const late = h.dispatcher.recover('acme', id, { since: start });
+      await isListed;
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 1 });
+      // Its recovery was sent, failed, and is recorded: the dead letter is one attempt older.
+      await attemptsOf(h, id, 3);
+      const recoveries = () => settled.filter((holder) => holder.includes('_recover')).length;
+      await until(() => recoveries() === 1);
+      release();
+      expect(await late).toEqual({ queued: 0 });
+      // Whatever the late call queued has run to its end: sent nothing.
+      await until(() => recoveries() === 2);
+      expect(h.receiver.received('/down')).toHaveLength(3);
+      expect((await h.dispatcher.listAttempts('acme', id, { limit: 10 })).attempts).toHaveLength(3);
     });
 
     it('sends each dead letter once when a recover that failed halfway is made again', async () => {
