@@ -975,6 +975,24 @@ describe('attachCallTrack: options', () => {
       );
     }
   });
+
+  it('refuses an attachTimeoutMs a timer cannot wait, as the SSE handler and tRPC do', () => {
+    const io = new Server();
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const authenticate = () => null;
+    for (const attachTimeoutMs of [0, -1, 1.5, 2 ** 31]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, attachTimeoutMs })).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message: 'attachCallTrack: attachTimeoutMs must be an integer from 1 to 2147483647.',
+        }),
+      );
+    }
+    expect(() =>
+      attachCallTrack(io, { bus, authenticate, attachTimeoutMs: 2 ** 31 - 1 }),
+    ).not.toThrow();
+  });
 });
 
 describe('attachCallTrack: close()', () => {

@@ -181,4 +181,25 @@ describe('createCallTrackProcedures', () => {
       /listActiveCalls/,
     );
   });
+
+  it('refuses a timer delay a timer cannot wait, naming the option and its range', () => {
+    const b = bus();
+    const authenticate = () => ({ tenantId: 'tenant-a' });
+    for (const presenceHeartbeatMs of [-1, 1.5, 2 ** 31]) {
+      expect(() =>
+        createCallTrackProcedures({
+          procedure: t.procedure,
+          bus: b,
+          authenticate,
+          presenceHeartbeatMs,
+        }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message:
+            'createCallTrackProcedures: presenceHeartbeatMs must be an integer from 0 to 2147483647.',
+        }),
+      );
+    }
+  });
 });

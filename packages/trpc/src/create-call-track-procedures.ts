@@ -7,7 +7,7 @@ import type {
   Principal,
 } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
-import { toError } from '@calltrack/core/internal';
+import { checkTimerDelayMs, toError } from '@calltrack/core/internal';
 import type { TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
 import { type ActiveCallsInput, activeCallsInputSchema } from './active-calls-input';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
@@ -313,12 +313,13 @@ export function createCallTrackProcedures<
     options.allowedOrigins,
     options.requestOf,
   );
-  const heartbeatMs = options.presenceHeartbeatMs ?? 25_000;
-  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 0 || heartbeatMs > 2 ** 31 - 1) {
-    throw new InvalidArgumentError({
-      message: 'createCallTrackProcedures: presenceHeartbeatMs must be an integer ≥ 0.',
-    });
-  }
+  const heartbeatMs = checkTimerDelayMs(
+    'createCallTrackProcedures',
+    'presenceHeartbeatMs',
+    options.presenceHeartbeatMs ?? undefined,
+    25_000,
+    0,
+  );
   const presenceSnapshotLimit = presenceSnapshotLimitOf(
     'createCallTrackProcedures',
     options.presenceSnapshotLimit,
