@@ -201,5 +201,17 @@ describe('createCallTrackProcedures', () => {
         }),
       );
     }
+    for (const attachTimeoutMs of [0, 1.5, 2 ** 31]) {
+      expect(() =>
+        createCallTrackProcedures({
+          procedure: t.procedure,
+          bus: b,
+          authenticate,
+          attachTimeoutMs,
+        }),
+      ).toThrow(
+        'createCallTrackProcedures: attachTimeoutMs must be an integer from 1 to 2147483647.',
+      );
+    }
   });
 });
