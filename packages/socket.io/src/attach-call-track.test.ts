@@ -1,5 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { RedisUnavailableError } from '@calltrack/core';
+import { InvalidArgumentError, RedisUnavailableError } from '@calltrack/core';
 import { Server } from 'socket.io';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -816,6 +816,34 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
         error: { code: 'unavailable', message: 'Redis is unavailable', retryAfterMs: 5_000 },
       });
     }
+    expect(reports).toEqual([]);
+    expect(socket.connected).toBe(true);
+  });
+  it('answers invalid_argument when the tracker refuses a request as bad, in subscribe_to_calls as in subscribe_to_call, without reporting it', async () => {
+    const reports: unknown[] = [];
+    const bus = createMemoryBus();
+    buses.push(bus);
+    // An app's own reader that refuses what it is asked (a tenant it does not serve, say).
+    const refuse = async (): Promise<never> => {
+      throw new InvalidArgumentError({ message: 'Tenant a is not served here' });
+    };
+    const server = await startSocketServer(bus, {
+      tracker: { getCall: refuse, listActiveCalls: refuse, listActiveCallsAcrossTenants: refuse },
+      onError: (error) => reports.push(error),
+    });
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    await connected(socket);
+    for (const [event, payload] of [
+      ['subscribe_to_calls', undefined],
+      ['subscribe_to_call', { callId: 'CA-1' }],
+    ] as const) {
+      expect(await ack(socket, event, payload)).toEqual({
+        ok: false,
+        error: { code: 'invalid_argument', message: 'Tenant a is not served here' },
+      });
+    }
+    // A request refused as bad is no failure of the server's: nothing to report.
     expect(reports).toEqual([]);
     expect(socket.connected).toBe(true);
   });
