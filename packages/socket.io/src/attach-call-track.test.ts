@@ -8,6 +8,7 @@ import { createTestTracker, type TestTracker } from './__tests__/create-test-tra
 import { createEventLog, type EventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
+import { slowReplayBus } from './__tests__/slow-replay-bus';
 import {
   connected,
   disconnectAndWait,
@@ -632,6 +633,45 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     const ringing = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
     await tracker.ingest(ringing);
     expect(ids(await log.waitFor('call_update'))).toEqual([ringing.id]);
+  });
+
+  it('runs one replay at a time per connection, however often the client asks to resume without waiting', async () => {
+    const bus = slowReplayBus(createMemoryBus());
+    buses.push(bus);
+    const server = await startSocketServer(bus);
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const events = [1, 2, 3].map((n) =>
+      makeEvent('a', { type: 'call.ringing', callId: `CA-${n}` }),
+    );
+    for (const event of events) await bus.publish(event);
+    await log.waitFor('call_update', 3);
+    const [first] = cursors(log.named('call_update'));
+    // 20 resumes, none waiting for its answer, while history reads are slow (a Redis bus reading
+    // a page of up to replayBatchSize events): each could start a read of its own, every one of
+    // them running to its end even once the next request closed its subscription.
+    bus.hold();
+    const answers: Promise<CallTrackAck>[] = [];
+    for (let request = 0; request < 20; request += 1) {
+      answers.push(ack(socket, 'subscribe_to_calls', { after: first }));
+      // Answered once that request was handled (a connection's packets are handled in order).
+      await ack(socket, 'unsubscribe_from_call', { callId: 'CA-none' });
+    }
+    expect(bus.replays).toMatchObject({ started: 1, maxInFlight: 1 });
+    bus.release();
+    expect(await Promise.all(answers)).toEqual(answers.map(() => ({ ok: true })));
+    // The read in progress, then the latest request's own: the ones between were superseded.
+    expect(bus.replays).toMatchObject({ started: 2, maxInFlight: 1 });
+    // The latest request's replay: the events after `first`, once, then the live ones.
+    const probe = makeEvent('a', { type: 'call.ringing', callId: 'CA-4' });
+    await bus.publish(probe);
+    await received(log, probe.id);
+    expect(ids(log.named('call_update'))).toEqual(
+      [...events, events[1], events[2], probe].map((e) => e?.id),
+    );
   });
 
   it('says whether active_calls lists every active call: complete false past 1,000 calls', async () => {
