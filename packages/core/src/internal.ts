@@ -9,6 +9,7 @@ export { attachedWithin } from './attached-within';
 export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export { checkRequestTimeoutMs } from './check-request-timeout';
+export { checkTimerDelayMs } from './check-timer-delay-ms';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
 export type { HeartbeatOutage, HeartbeatOutageOptions } from './create-heartbeat-outage';

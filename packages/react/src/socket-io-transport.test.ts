@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryBus } from '@calltrack/bus';
+import { InvalidArgumentError } from '@calltrack/core';
 import { attachCallTrack } from '@calltrack/socket.io';
 import { testEventClock } from '@calltrack/test-utils';
 import { type CallTracker, createCallTracker } from '@calltrack/tracker';
@@ -363,6 +364,51 @@ describe('socketIoTransport against a real attachCallTrack server', () => {
     expect(client.getSnapshot().connection).toEqual({ isConnected: true, reconnecting: false });
     await tracker.ingest(callEvent('CA-2'));
     await until(client, (current) => current.activeCalls.some((call) => call.callId === 'CA-2'));
+  });
+
+  it('gives up when the server refuses subscribe_to_calls as a bad request (invalid_argument), instead of retrying it', async () => {
+    const bus = createMemoryBus();
+    const httpServer = createServer();
+    const server = new Server(httpServer);
+    // An app's own reader that refuses what it is asked (a tenant it does not serve, say).
+    const refuse = async (): Promise<never> => {
+      throw new InvalidArgumentError({ message: 'Tenant tenant-a is not served here' });
+    };
+    attachCallTrack(server, {
+      bus,
+      tracker: { getCall: refuse, listActiveCalls: refuse, listActiveCallsAcrossTenants: refuse },
+      authenticate: () => ({ tenantId: 'tenant-a' }),
+      onError: () => {},
+    });
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      await server.close();
+      await bus.close();
+    });
+    const socket = io(`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`, {
+      transports: ['websocket'],
+    });
+    cleanups.push(() => socket.close());
+    const delays: number[] = [];
+    const client = createCallTrackClient({
+      transport: socketIoTransport({
+        socket,
+        retryDelay: (attempt) => {
+          delays.push(attempt);
+          return 0;
+        },
+      }),
+    });
+    cleanups.push(client.connect());
+    const state = await until(client, (current) => current.connection.error !== undefined);
+    expect(state.connection).toMatchObject({ isConnected: false, reconnecting: false });
+    expect(state.connection.error).toMatchObject({
+      name: 'CallTrack_ConnectionError',
+      code: 'invalid_argument',
+      status: 400,
+      message: 'The server refused subscribe_to_calls: Tenant tenant-a is not served here',
+    });
+    expect(delays).toEqual([]);
   });
 
   it('gives up with an error when a reconnect is refused (revoked token); refresh() rejects at once', async () => {

@@ -40,8 +40,9 @@ export interface SocketIoTransportOptions {
    * `subscribe_to_calls` acknowledgement says `ok: false`, e.g. the tracker failed to list the
    * calls, or `unavailable` while the server's Redis is down, with the wait the server asks for
    * as `retryAfterMs`): by default 1 s doubling up to 30 s, and at least what the server asks.
-   * An `invalid_payload` (a cursor the server cannot read) is not retried: it ends the
-   * connection with `state.connection.error`.
+   * An `invalid_payload` (a cursor the server cannot read) or an `invalid_argument` (a request
+   * the server refuses as bad) is not retried: it ends the connection with
+   * `state.connection.error`.
    */
   retryDelay?: RetryDelay;
 }
@@ -56,7 +57,7 @@ type SubscribeAck =
  * 4xx). Others pass: `unavailable` (Redis is down), `internal_error`, `too_many_subscriptions`
  * (a 429), and codes this client does not know.
  */
-const refusedAckCodes = new Set(['invalid_payload', 'not_found']);
+const refusedAckCodes = new Set(['invalid_payload', 'invalid_argument', 'not_found']);
 
 /** The `Error` of a refused handshake: `data.code` is the server's reason (`unauthorized`…). */
 type ConnectError = Error & { data?: { code?: unknown } };

@@ -2,16 +2,14 @@
 // under `noeviction`): every pong's heartbeat is refused, and an outage must reach `onError` as
 // one incident, not once per heartbeat, and its end says how long it lasted on attachCallTrack's
 // clock. On a redis-server of this file's own.
-import { createMemoryBus } from '@calltrack/bus';
 import type { ConnectionPresence } from '@calltrack/core';
-import { createPresence } from '@calltrack/presence';
-import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import {
   type RedisServerProcess,
+  startHeartbeatOutage,
   startOwnRedisServer,
   stopOwnRedisServer,
 } from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connected, startSocketServer } from './__tests__/start-socket-server';
 
@@ -25,51 +23,14 @@ afterAll(() => stopOwnRedisServer({ server, admin }));
 describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
   it('reports refused heartbeats once, and once more when they work again', async () => {
     if (!server || !admin) return;
-    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const bus = createMemoryBus();
-    const presence = createPresence({
-      bus,
-      store: createRedisPresenceStore({ redis, prefix: 'heartbeat-outage:presence' }),
-      autoHeartbeat: false,
-    });
-    // Counts the heartbeats' outcomes, and lets the test wait for the next ones.
-    const outcomes = { worked: 0, failed: 0 };
-    let onOutcome: () => void = () => {};
-    const next = (check: () => boolean): Promise<void> =>
-      new Promise((resolve) => {
-        onOutcome = () => {
-          if (!check()) return;
-          onOutcome = () => {};
-          // The outcome reaches attachCallTrack's own handler after this one.
-          setImmediate(resolve);
-        };
-      });
-    const counting: ConnectionPresence = {
-      listMembers: (tenantId) => presence.listMembers(tenantId),
-      async connect(principal, options) {
-        const connection = await presence.connect(principal, options);
-        return {
-          heartbeat: async () => {
-            try {
-              await connection.heartbeat();
-              outcomes.worked += 1;
-            } catch (error) {
-              outcomes.failed += 1;
-              throw error;
-            } finally {
-              onOutcome();
-            }
-          },
-          disconnect: () => connection.disconnect(),
-        };
-      },
-    };
+    const { bus, presence, outcomes, next, refuseWrites, acceptWrites, stop } =
+      startHeartbeatOutage(server, admin, 'heartbeat-outage:presence');
     const reported: Error[] = [];
     // The test's clock: the outage lasts as long as the test says.
     let now = Date.parse('2026-01-01T00:00:00.000Z');
     const socketServer = await startSocketServer(
       bus,
-      { presence: counting, onError: (error) => reported.push(error), clock: { now: () => now } },
+      { presence, onError: (error) => reported.push(error), clock: { now: () => now } },
       { pingInterval: 20, pingTimeout: 5000 },
     );
     try {
@@ -81,15 +42,14 @@ describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
       await next(() => outcomes.worked >= 2);
       expect(reported).toEqual([]);
 
-      await admin.config('SET', 'maxmemory-policy', 'noeviction');
-      await admin.config('SET', 'maxmemory', '1');
+      await refuseWrites();
       await next(() => outcomes.failed >= 10);
       expect(reported.map((error) => error.message)).toEqual([
         expect.stringMatching(/^Redis cannot take commands right now \(OOM /),
       ]);
 
       now += 42_500;
-      await admin.config('SET', 'maxmemory', '0');
+      await acceptWrites();
       // Once both connections heartbeat again, the incident is over.
       while (reported.length < 2) await next(() => true);
       expect(reported.slice(1).map((error) => error.message)).toEqual([
@@ -98,23 +58,21 @@ describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
         ),
       ]);
     } finally {
-      await admin.config('SET', 'maxmemory', '0');
+      // Writes first: the transport's presence registrations leave as it closes.
+      await acceptWrites();
       await socketServer.close();
-      await presence.stop();
-      await bus.close();
-      redis.disconnect();
+      await stop();
     }
   }, 30_000);
 
   it('lets a connection that left while its heartbeat waited on Redis hold no incident open', async () => {
     if (!server || !admin) return;
-    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const bus = createMemoryBus();
-    const presence = createPresence({
+    const {
       bus,
-      store: createRedisPresenceStore({ redis, prefix: 'heartbeat-outage-left:presence' }),
-      autoHeartbeat: false,
-    });
+      engine: presence,
+      acceptWrites,
+      stop,
+    } = startHeartbeatOutage(server, admin, 'heartbeat-outage-left:presence');
     // Each tenant's heartbeats (one connection each): how many worked, failed, are in flight;
     // and which tenants' registrations attachCallTrack let go.
     const outcomes = new Map<string, { worked: number; failed: number; waiting: number }>();
@@ -210,11 +168,9 @@ describe('attachCallTrack({ presence }) while Redis refuses writes', () => {
       expect(reported.slice(reportedBefore)).toEqual([outage]);
     } finally {
       await admin.client('UNPAUSE');
-      await admin.config('SET', 'maxmemory', '0');
+      await acceptWrites();
       await socketServer.close();
-      await presence.stop();
-      await bus.close();
-      redis.disconnect();
+      await stop();
     }
   }, 30_000);
 });

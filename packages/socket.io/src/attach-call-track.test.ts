@@ -1,5 +1,5 @@
 import { createMemoryBus, type EventBus } from '@calltrack/bus';
-import { RedisUnavailableError } from '@calltrack/core';
+import { InvalidArgumentError, RedisUnavailableError } from '@calltrack/core';
 import { Server } from 'socket.io';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { createTestTracker, type TestTracker } from './__tests__/create-test-tra
 import { createEventLog, type EventLog } from './__tests__/event-log';
 import { gatedBus } from './__tests__/gated-bus';
 import { makeEvent } from './__tests__/make-event';
+import { slowReplayBus } from './__tests__/slow-replay-bus';
 import {
   connected,
   disconnectAndWait,
@@ -634,6 +635,45 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     expect(ids(await log.waitFor('call_update'))).toEqual([ringing.id]);
   });
 
+  it('runs one replay at a time per connection, however often the client asks to resume without waiting', async () => {
+    const bus = slowReplayBus(createMemoryBus());
+    buses.push(bus);
+    const server = await startSocketServer(bus);
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    const events = [1, 2, 3].map((n) =>
+      makeEvent('a', { type: 'call.ringing', callId: `CA-${n}` }),
+    );
+    for (const event of events) await bus.publish(event);
+    await log.waitFor('call_update', 3);
+    const [first] = cursors(log.named('call_update'));
+    // 20 resumes, none waiting for its answer, while history reads are slow (a Redis bus reading
+    // a page of up to replayBatchSize events): each could start a read of its own, every one of
+    // them running to its end even once the next request closed its subscription.
+    bus.hold();
+    const answers: Promise<CallTrackAck>[] = [];
+    for (let request = 0; request < 20; request += 1) {
+      answers.push(ack(socket, 'subscribe_to_calls', { after: first }));
+      // Answered once that request was handled (a connection's packets are handled in order).
+      await ack(socket, 'unsubscribe_from_call', { callId: 'CA-none' });
+    }
+    expect(bus.replays).toMatchObject({ started: 1, maxInFlight: 1 });
+    bus.release();
+    expect(await Promise.all(answers)).toEqual(answers.map(() => ({ ok: true })));
+    // The read in progress, then the latest request's own: the ones between were superseded.
+    expect(bus.replays).toMatchObject({ started: 2, maxInFlight: 1 });
+    // The latest request's replay: the events after `first`, once, then the live ones.
+    const probe = makeEvent('a', { type: 'call.ringing', callId: 'CA-4' });
+    await bus.publish(probe);
+    await received(log, probe.id);
+    expect(ids(log.named('call_update'))).toEqual(
+      [...events, events[1], events[2], probe].map((e) => e?.id),
+    );
+  });
+
   it('says whether active_calls lists every active call: complete false past 1,000 calls', async () => {
     const { server, tracker } = await setup({ withTracker: true });
     // Tenant a: one call more than a snapshot holds. b: exactly as many. c: one call.
@@ -819,6 +859,34 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     expect(reports).toEqual([]);
     expect(socket.connected).toBe(true);
   });
+  it('answers invalid_argument when the tracker refuses a request as bad, in subscribe_to_calls as in subscribe_to_call, without reporting it', async () => {
+    const reports: unknown[] = [];
+    const bus = createMemoryBus();
+    buses.push(bus);
+    // An app's own reader that refuses what it is asked (a tenant it does not serve, say).
+    const refuse = async (): Promise<never> => {
+      throw new InvalidArgumentError({ message: 'Tenant a is not served here' });
+    };
+    const server = await startSocketServer(bus, {
+      tracker: { getCall: refuse, listActiveCalls: refuse, listActiveCallsAcrossTenants: refuse },
+      onError: (error) => reports.push(error),
+    });
+    servers.push(server);
+    const socket = server.client({ token: 'token:a:u1' });
+    await connected(socket);
+    for (const [event, payload] of [
+      ['subscribe_to_calls', undefined],
+      ['subscribe_to_call', { callId: 'CA-1' }],
+    ] as const) {
+      expect(await ack(socket, event, payload)).toEqual({
+        ok: false,
+        error: { code: 'invalid_argument', message: 'Tenant a is not served here' },
+      });
+    }
+    // A request refused as bad is no failure of the server's: nothing to report.
+    expect(reports).toEqual([]);
+    expect(socket.connected).toBe(true);
+  });
   it('keeps a call subscription when the same call is asked for again and that read fails', async () => {
     const bus = createMemoryBus();
     buses.push(bus);
@@ -974,6 +1042,24 @@ describe('attachCallTrack: options', () => {
         'maxBufferedBytes must be an integer ≥ 1',
       );
     }
+  });
+
+  it('refuses an attachTimeoutMs a timer cannot wait, as the SSE handler and tRPC do', () => {
+    const io = new Server();
+    const bus = createMemoryBus();
+    buses.push(bus);
+    const authenticate = () => null;
+    for (const attachTimeoutMs of [0, -1, 1.5, 2 ** 31]) {
+      expect(() => attachCallTrack(io, { bus, authenticate, attachTimeoutMs })).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message: 'attachCallTrack: attachTimeoutMs must be an integer from 1 to 2147483647.',
+        }),
+      );
+    }
+    expect(() =>
+      attachCallTrack(io, { bus, authenticate, attachTimeoutMs: 2 ** 31 - 1 }),
+    ).not.toThrow();
   });
 });
 

@@ -8,7 +8,7 @@ import {
   type PresenceRegistration,
   type Principal,
 } from '@calltrack/core';
-import { parseAllowedOrigins, toError } from '@calltrack/core/internal';
+import { checkTimerDelayMs, parseAllowedOrigins, toError } from '@calltrack/core/internal';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { AuthenticateSocket } from './authenticate-handshake';
 import type { CallTrackAck } from './call-track-protocol';
@@ -240,12 +240,12 @@ export function attachCallTrack(
     'maxBufferedBytes',
   );
   const snapshotLimit = positiveInteger(options.snapshotLimit, 1000, 'snapshotLimit');
-  const attachTimeoutMs = positiveInteger(options.attachTimeoutMs, 10_000, 'attachTimeoutMs');
-  if (attachTimeoutMs > 2 ** 31 - 1) {
-    throw new InvalidArgumentError({
-      message: 'attachCallTrack: attachTimeoutMs must be at most 2147483647 (what a timer waits)',
-    });
-  }
+  const attachTimeoutMs = checkTimerDelayMs(
+    'attachCallTrack',
+    'attachTimeoutMs',
+    options.attachTimeoutMs,
+    10_000,
+  );
   if (snapshotLimit > 10_000) {
     throw new InvalidArgumentError({
       message:

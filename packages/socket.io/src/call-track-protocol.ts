@@ -98,10 +98,13 @@ export interface ResetPayload {
 /**
  * Codes an acknowledgement can carry in `error.code`. `unavailable`: the server could not reach
  * what it needs (the bus's Redis is down, or the tracker's); the connection stays open, try again
- * after `error.retryAfterMs`.
+ * after `error.retryAfterMs`. `invalid_payload` and `invalid_argument` (the server, or its
+ * tracker, refused what the request asks for: the HTTP transports' 400) come again when the same
+ * request is sent again: do not retry it as it is.
  */
 export type CallTrackAckErrorCode =
   | 'invalid_payload'
+  | 'invalid_argument'
   | 'not_found'
   | 'too_many_subscriptions'
   | 'unavailable'

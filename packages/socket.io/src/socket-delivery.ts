@@ -114,6 +114,11 @@ export class SocketDelivery implements ChannelListener {
   /** Settles when the snapshot read in progress (see `subscribeToCalls`) is done. */
   private reading: Promise<void> | undefined;
   /**
+   * The replay whose bus subscription is being attached (its first history read is under way),
+   * and what settles once it is attached or given up (see `resume`).
+   */
+  private replayStart: { subscription: BusSubscription; done: Promise<void> } | undefined;
+  /**
    * Settles once presence has registered this connection (or refused it): a members snapshot
    * waits for it, so it holds the connection's own user.
    */
@@ -479,11 +484,27 @@ export class SocketDelivery implements ChannelListener {
       if (this.replayed(buffering, first)) return;
       from = first.cursor;
     }
+    // One replay read at a time: a client asking again and again without waiting for its answers
+    // must not have a history read running for each request (on Redis a page of up to
+    // `replayBatchSize` events, which closing the replay does not stop). Only the latest request
+    // replays once the one in progress has attached (or given up at `attachTimeoutMs`); the ones
+    // between are superseded, as snapshot requests are.
+    while (this.replayStart !== undefined) {
+      await this.replayStart.done;
+      if (this.buffer !== buffering) return;
+    }
     buffering.after = from;
     const subscription = this.startReplay(buffering, from);
     if (subscription === undefined) return;
+    const attaching = this.attached(subscription.ready);
+    const start = { subscription, done: Promise.resolve() };
+    start.done = attaching.then(
+      () => this.endReplayStart(start),
+      () => this.endReplayStart(start),
+    );
+    this.replayStart = start;
     try {
-      await this.attached(subscription.ready);
+      await attaching;
     } catch (error) {
       // Still waiting for the replay to start: give it up, keep the call subscriptions.
       if (this.buffer === buffering && buffering.subscription === subscription) {
@@ -492,6 +513,10 @@ export class SocketDelivery implements ChannelListener {
       }
       throw error;
     }
+  }
+
+  private endReplayStart(start: { subscription: BusSubscription }): void {
+    if (this.replayStart === start) this.replayStart = undefined;
   }
 
   /**
@@ -694,8 +719,18 @@ export class SocketDelivery implements ChannelListener {
   }
 
   private stop(buffering: Buffering): void {
-    buffering.subscription?.close().catch(() => {});
+    const { subscription } = buffering;
     buffering.subscription = undefined;
+    if (subscription === undefined) return;
+    const start = this.replayStart;
+    if (start?.subscription === subscription) {
+      // Its first history read is under way, and closing would not stop it: the next replay would
+      // start a read beside it. Closed once it is attached (or given up); its replay loop, which
+      // stops at its first message, may close it sooner.
+      void start.done.then(() => subscription.close().catch(() => {}));
+      return;
+    }
+    subscription.close().catch(() => {});
   }
 
   /** Leaves the live rooms (or abandons the current buffering) and starts buffering. */

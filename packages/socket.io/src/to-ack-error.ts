@@ -3,6 +3,7 @@ import type { CallTrackAck, CallTrackAckErrorCode } from './call-track-protocol'
 
 const knownCodes = new Set<string>([
   'invalid_payload',
+  'invalid_argument',
   'not_found',
   'too_many_subscriptions',
   'internal_error',
@@ -23,10 +24,12 @@ function unavailableAck(message: string): Extract<CallTrackAck, { ok: false }> {
 }
 
 /**
- * The acknowledgement for a failed client→server event. A calltrack error with a known code is
- * answered as it is, Redis being unreachable (`BusUnavailableError`, `RedisUnavailableError`) as
- * `unavailable`; anything else becomes `internal_error` with a generic message (details stay on
- * the server, through `onError`).
+ * The acknowledgement for a failed client→server event, one mapping for every event (and for a
+ * handshake resume's `resume_error`). A calltrack error with a known code is answered as it is
+ * (`InvalidArgumentError`: `invalid_argument`, a request the server refuses as bad, which asking
+ * again would not change), Redis being unreachable (`BusUnavailableError`,
+ * `RedisUnavailableError`) as `unavailable`; anything else becomes `internal_error` with a generic
+ * message (details stay on the server, through `onError`).
  */
 export function toAckError(error: unknown): Extract<CallTrackAck, { ok: false }> {
   if (CallTrackError.isInstance(error) && unavailableCodes.has(error.code)) {

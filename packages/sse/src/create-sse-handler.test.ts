@@ -344,4 +344,24 @@ describe('createSseHandler', () => {
       /maxStreamMs/,
     );
   });
+
+  it('refuses a timer delay a timer cannot wait, naming the option and its range', () => {
+    const bus = createMemoryBus();
+    const cases = [
+      ['keepAliveMs', 0],
+      ['retryMs', 0],
+      ['attachTimeoutMs', 1],
+      ['maxStreamMs', 0],
+    ] as const;
+    for (const [option, min] of cases) {
+      for (const value of [min - 1, 1.5, 2 ** 31]) {
+        expect(() => createSseHandler({ bus, authenticate: bearer, [option]: value })).toThrow(
+          expect.objectContaining({
+            code: 'invalid_argument',
+            message: `createSseHandler: ${option} must be an integer from ${min} to 2147483647.`,
+          }),
+        );
+      }
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import type { BusEventMessage } from '@calltrack/bus';
 import { InvalidArgumentError } from '@calltrack/core';
 import {
+  checkTimerDelayMs,
   createHeartbeatOutage,
   type HeartbeatOutage,
   parseAllowedOrigins,
@@ -74,7 +75,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
       message: `${name}: presence must have connect() and listMembers() (createPresence()).`,
     });
   }
-  const keepAliveMs = integer(options.keepAliveMs, 15_000, 0, 2 ** 31 - 1, 'keepAliveMs', name);
+  const keepAliveMs = checkTimerDelayMs(name, 'keepAliveMs', options.keepAliveMs, 15_000, 0);
   const onError =
     options.onError ??
     ((error: unknown) => {
@@ -107,7 +108,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
     authenticate: options.authenticate,
     allowedOrigins: parseAllowedOrigins(name, options.allowedOrigins),
     keepAlive: keepAliveMs > 0 ? createSseKeepAlive(keepAliveMs) : undefined,
-    retryMs: integer(options.retryMs, 1000, 0, 2 ** 31 - 1, 'retryMs', name),
+    retryMs: checkTimerDelayMs(name, 'retryMs', options.retryMs, 1000, 0),
     snapshotLimit: integer(options.snapshotLimit, 1000, 1, 10_000, 'snapshotLimit', name),
     presenceSnapshotLimit: integer(
       options.presenceSnapshotLimit,
@@ -118,14 +119,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
       name,
     ),
     maxFollowedCalls: integer(options.maxFollowedCalls, 100, 1, 10_000, 'maxFollowedCalls', name),
-    attachTimeoutMs: integer(
-      options.attachTimeoutMs,
-      10_000,
-      1,
-      2 ** 31 - 1,
-      'attachTimeoutMs',
-      name,
-    ),
+    attachTimeoutMs: checkTimerDelayMs(name, 'attachTimeoutMs', options.attachTimeoutMs, 10_000),
     maxPendingEvents: integer(
       options.maxPendingEvents,
       1000,
@@ -134,7 +128,7 @@ export function resolveSseSettings(options: SseHandlerOptions, name: string): Ss
       'maxPendingEvents',
       name,
     ),
-    maxStreamMs: integer(options.maxStreamMs, 0, 0, 2 ** 31 - 1, 'maxStreamMs', name),
+    maxStreamMs: checkTimerDelayMs(name, 'maxStreamMs', options.maxStreamMs, 0, 0),
     onOpen: options.onOpen,
     onClose: options.onClose,
     channels: new SseChannels(

@@ -3,19 +3,16 @@
 // reach `onError` as one incident, not once per stream per tick, and its end is said once. On a
 // redis-server of this file's own.
 import { createServer } from 'node:http';
-import { createMemoryBus } from '@calltrack/bus';
-import type { ConnectionPresence } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
-import { createPresence } from '@calltrack/presence';
-import { createRedisPresenceStore } from '@calltrack/presence/redis';
 import {
   type RedisServerProcess,
   serveForTest,
+  startHeartbeatOutage,
   startOwnRedisServer,
   stopOwnRedisServer,
   stopTestServers,
 } from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, openRaw } from './__tests__/describe-sse-handler';
 import { createSseHandler } from './create-sse-handler';
@@ -37,51 +34,14 @@ describe.each([
 ] as const)('%s({ presence }) while Redis refuses writes', (name, makeListener) => {
   it('reports refused heartbeats once, and once more when they work again', async () => {
     if (!server || !admin) return;
-    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const bus = createMemoryBus();
-    const presence = createPresence({
-      bus,
-      store: createRedisPresenceStore({ redis, prefix: `sse-heartbeat-outage-${name}:presence` }),
-      autoHeartbeat: false,
-    });
-    // Counts the heartbeats' outcomes, and lets the test wait for the next ones.
-    const outcomes = { worked: 0, failed: 0 };
-    let onOutcome: () => void = () => {};
-    const next = (check: () => boolean): Promise<void> =>
-      new Promise((resolve) => {
-        onOutcome = () => {
-          if (!check()) return;
-          onOutcome = () => {};
-          // The outcome reaches the stream's own handler after this one.
-          setImmediate(resolve);
-        };
-      });
-    const counting: ConnectionPresence = {
-      listMembers: (tenantId) => presence.listMembers(tenantId),
-      async connect(principal, options) {
-        const connection = await presence.connect(principal, options);
-        return {
-          heartbeat: async () => {
-            try {
-              await connection.heartbeat();
-              outcomes.worked += 1;
-            } catch (error) {
-              outcomes.failed += 1;
-              throw error;
-            } finally {
-              onOutcome();
-            }
-          },
-          disconnect: () => connection.disconnect(),
-        };
-      },
-    };
+    const { bus, presence, outcomes, next, refuseWrites, acceptWrites, stop } =
+      startHeartbeatOutage(server, admin, `sse-heartbeat-outage-${name}:presence`);
     const reported: Error[] = [];
     const http = await serveForTest(
       createServer(
         makeListener({
           bus,
-          presence: counting,
+          presence,
           authenticate: bearer,
           keepAliveMs: 10,
           onError: (error) => reported.push(error),
@@ -96,14 +56,13 @@ describe.each([
       await next(() => outcomes.worked >= 2);
       expect(reported).toEqual([]);
 
-      await admin.config('SET', 'maxmemory-policy', 'noeviction');
-      await admin.config('SET', 'maxmemory', '1');
+      await refuseWrites();
       await next(() => outcomes.failed >= 10);
       expect(reported.map((error) => error.message)).toEqual([
         expect.stringMatching(/^Redis cannot take commands right now \(OOM /),
       ]);
 
-      await admin.config('SET', 'maxmemory', '0');
+      await acceptWrites();
       // Once both streams heartbeat again, the incident is over.
       while (reported.length < 2) await next(() => true);
       expect(reported.slice(1).map((error) => error.message)).toEqual([
@@ -112,12 +71,11 @@ describe.each([
         ),
       ]);
     } finally {
-      await admin.config('SET', 'maxmemory', '0');
+      // Writes first: the transport's presence registrations leave as it closes.
+      await acceptWrites();
       for (const stream of streams) await stream.close();
       await stopTestServers();
-      await presence.stop();
-      await bus.close();
-      redis.disconnect();
+      await stop();
     }
   }, 30_000);
 });

@@ -181,4 +181,37 @@ describe('createCallTrackProcedures', () => {
       /listActiveCalls/,
     );
   });
+
+  it('refuses a timer delay a timer cannot wait, naming the option and its range', () => {
+    const b = bus();
+    const authenticate = () => ({ tenantId: 'tenant-a' });
+    for (const presenceHeartbeatMs of [-1, 1.5, 2 ** 31]) {
+      expect(() =>
+        createCallTrackProcedures({
+          procedure: t.procedure,
+          bus: b,
+          authenticate,
+          presenceHeartbeatMs,
+        }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message:
+            'createCallTrackProcedures: presenceHeartbeatMs must be an integer from 0 to 2147483647.',
+        }),
+      );
+    }
+    for (const attachTimeoutMs of [0, 1.5, 2 ** 31]) {
+      expect(() =>
+        createCallTrackProcedures({
+          procedure: t.procedure,
+          bus: b,
+          authenticate,
+          attachTimeoutMs,
+        }),
+      ).toThrow(
+        'createCallTrackProcedures: attachTimeoutMs must be an integer from 1 to 2147483647.',
+      );
+    }
+  });
 });

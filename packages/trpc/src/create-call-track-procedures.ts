@@ -7,7 +7,7 @@ import type {
   Principal,
 } from '@calltrack/core';
 import { InvalidArgumentError } from '@calltrack/core';
-import { toError } from '@calltrack/core/internal';
+import { checkTimerDelayMs, toError } from '@calltrack/core/internal';
 import type { TRPCProcedureBuilder, TRPCUnsetMarker } from '@trpc/server';
 import { type ActiveCallsInput, activeCallsInputSchema } from './active-calls-input';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
@@ -99,6 +99,15 @@ export interface CallTrackProceduresOptions<
    */
   presenceHeartbeatMs?: number;
   /**
+   * The longest an `onCallEvent` subscription waits for its bus subscription (and, with
+   * `presence`, its registration) before it fails with `SERVICE_UNAVAILABLE`, fresh or resumed
+   * (`lastEventId`): while Redis is down a bus subscription cannot start, and without a bound the
+   * request would wait until Redis came back. `httpSubscriptionLink` retries that code, so the
+   * client comes back and resumes once Redis is back. The same name and default as the SSE
+   * handler's and Socket.IO's `attachCallTrack`'s. Default 10,000 ms.
+   */
+  attachTimeoutMs?: number;
+  /**
    * Who is calling, from the request's context (a session, a verified token…): core's
    * `Principal`. Its `tenantId` is whose events and calls the caller gets; `allTenants: true`
    * gives every tenant's (super-admin views). Return null or undefined when nobody is signed
@@ -151,6 +160,7 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
   presence: ConnectionPresence | undefined,
   presenceSnapshotLimit: number,
   heartbeats: PresenceHeartbeats | undefined,
+  attachTimeoutMs: number,
   checkOrigin: ((ctx: CallTrackProcedureContext<TContext, TContextOverrides>) => void) | undefined,
 ) {
   const principalOf = (ctx: unknown): Promise<Principal> =>
@@ -170,6 +180,7 @@ function buildProcedures<TContext, TMeta, TContextOverrides>(
         lastEventId: input?.lastEventId,
         signal,
         onError,
+        attachTimeoutMs,
         ...(presence === undefined ? {} : { presence, presenceSnapshotLimit }),
         ...(heartbeats === undefined ? {} : { heartbeats }),
       });
@@ -313,15 +324,22 @@ export function createCallTrackProcedures<
     options.allowedOrigins,
     options.requestOf,
   );
-  const heartbeatMs = options.presenceHeartbeatMs ?? 25_000;
-  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 0 || heartbeatMs > 2 ** 31 - 1) {
-    throw new InvalidArgumentError({
-      message: 'createCallTrackProcedures: presenceHeartbeatMs must be an integer ≥ 0.',
-    });
-  }
+  const heartbeatMs = checkTimerDelayMs(
+    'createCallTrackProcedures',
+    'presenceHeartbeatMs',
+    options.presenceHeartbeatMs ?? undefined,
+    25_000,
+    0,
+  );
   const presenceSnapshotLimit = presenceSnapshotLimitOf(
     'createCallTrackProcedures',
     options.presenceSnapshotLimit,
+  );
+  const attachTimeoutMs = checkTimerDelayMs(
+    'createCallTrackProcedures',
+    'attachTimeoutMs',
+    options.attachTimeoutMs ?? undefined,
+    10_000,
   );
   const report = reportOncePerError(
     onError ??
@@ -342,6 +360,7 @@ export function createCallTrackProcedures<
     presence,
     presenceSnapshotLimit,
     heartbeats,
+    attachTimeoutMs,
     checkOrigin,
   );
   return (

@@ -2,17 +2,15 @@
 // memory under `noeviction`): every subscriber's heartbeat is refused at each beat, and an outage
 // must reach `onError` as one incident, not once per subscriber per beat, and its end is said
 // once. On a redis-server of this file's own, through the real tRPC client.
-import { createMemoryBus } from '@calltrack/bus';
-import type { ConnectionPresence, Principal } from '@calltrack/core';
-import { createPresence } from '@calltrack/presence';
-import { createRedisPresenceStore } from '@calltrack/presence/redis';
+import type { Principal } from '@calltrack/core';
 import {
   type RedisServerProcess,
+  startHeartbeatOutage,
   startOwnRedisServer,
   stopOwnRedisServer,
 } from '@calltrack/test-utils';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectSubscription } from './__tests__/collect-subscription';
 import {
@@ -42,52 +40,15 @@ function context({ req }: CreateHTTPContextOptions): TestContext {
 describe('createCallTrackRouter({ presence }) while Redis refuses writes', () => {
   it('reports refused heartbeats once, and once more when they work again', async () => {
     if (!server || !admin) return;
-    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    const bus = createMemoryBus();
-    const presence = createPresence({
-      bus,
-      store: createRedisPresenceStore({ redis, prefix: 'trpc-heartbeat-outage:presence' }),
-      autoHeartbeat: false,
-    });
-    // Counts the heartbeats' outcomes, and lets the test wait for the next ones.
-    const outcomes = { worked: 0, failed: 0 };
-    let onOutcome: () => void = () => {};
-    const next = (check: () => boolean): Promise<void> =>
-      new Promise((resolve) => {
-        onOutcome = () => {
-          if (!check()) return;
-          onOutcome = () => {};
-          // The outcome reaches the procedures' own handler after this one.
-          setImmediate(resolve);
-        };
-      });
-    const counting: ConnectionPresence = {
-      listMembers: (tenantId) => presence.listMembers(tenantId),
-      async connect(principal, options) {
-        const connection = await presence.connect(principal, options);
-        return {
-          heartbeat: async () => {
-            try {
-              await connection.heartbeat();
-              outcomes.worked += 1;
-            } catch (error) {
-              outcomes.failed += 1;
-              throw error;
-            } finally {
-              onOutcome();
-            }
-          },
-          disconnect: () => connection.disconnect(),
-        };
-      },
-    };
+    const { bus, presence, outcomes, next, refuseWrites, acceptWrites, stop } =
+      startHeartbeatOutage(server, admin, 'trpc-heartbeat-outage:presence');
     const reported: Error[] = [];
     const router = t.router({
       calltrack: createCallTrackRouter({
         t,
         bus,
         authenticate: (ctx) => ctx.principal,
-        presence: counting,
+        presence,
         presenceHeartbeatMs: 10,
         onError: (error) => reported.push(error),
       }),
@@ -107,14 +68,13 @@ describe('createCallTrackRouter({ presence }) while Redis refuses writes', () =>
       await next(() => outcomes.worked >= 2);
       expect(reported).toEqual([]);
 
-      await admin.config('SET', 'maxmemory-policy', 'noeviction');
-      await admin.config('SET', 'maxmemory', '1');
+      await refuseWrites();
       await next(() => outcomes.failed >= 10);
       expect(reported.map((error) => error.message)).toEqual([
         expect.stringMatching(/^Redis cannot take commands right now \(OOM /),
       ]);
 
-      await admin.config('SET', 'maxmemory', '0');
+      await acceptWrites();
       // Once both subscribers heartbeat again, the incident is over.
       while (reported.length < 2) await next(() => true);
       expect(reported.slice(1).map((error) => error.message)).toEqual([
@@ -123,12 +83,11 @@ describe('createCallTrackRouter({ presence }) while Redis refuses writes', () =>
         ),
       ]);
     } finally {
-      await admin.config('SET', 'maxmemory', '0');
+      // Writes first: the transport's presence registrations leave as it closes.
+      await acceptWrites();
       for (const { subscription } of subscriptions) subscription.unsubscribe();
       await http.close();
-      await presence.stop();
-      await bus.close();
-      redis.disconnect();
+      await stop();
     }
   }, 30_000);
 });

@@ -1,5 +1,6 @@
 import type { EventBus } from '@calltrack/bus';
 import { type Authenticate, type ConnectionPresence, InvalidArgumentError } from '@calltrack/core';
+import { checkTimerDelayMs } from '@calltrack/core/internal';
 import type { AnyTRPCRootTypes, TRPCRouterBuilder } from '@trpc/server';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import {
@@ -46,6 +47,11 @@ export interface CallTrackRouterOptions<
   /** Most users in a members snapshot; see `CallTrackProceduresOptions.presenceSnapshotLimit`. */
   presenceSnapshotLimit?: number;
   /**
+   * The longest `onCallEvent` waits for the bus before `SERVICE_UNAVAILABLE` (Redis down); see
+   * `CallTrackProceduresOptions.attachTimeoutMs`. Default 10,000 ms.
+   */
+  attachTimeoutMs?: number;
+  /**
    * The only origins whose pages may open `onCallEvent` (a session cookie authenticates?
    * set it); a foreign or `null` `Origin`, or none with `Sec-Fetch-Site` `cross-site` or
    * `same-site`, fails with `FORBIDDEN` before `authenticate`. Needs
@@ -80,11 +86,12 @@ export function createCallTrackRouter<
     });
   }
   const { t, bus, tracker, authenticate, onError, presence, presenceHeartbeatMs } = options;
-  const { presenceSnapshotLimit } = options;
+  const { presenceSnapshotLimit, attachTimeoutMs } = options;
   const { allowedOrigins, requestOf } = options;
   // Checked here too, so that a mistake names the function the app called.
   createOriginCheck('createCallTrackRouter', allowedOrigins, requestOf);
   presenceSnapshotLimitOf('createCallTrackRouter', presenceSnapshotLimit);
+  checkTimerDelayMs('createCallTrackRouter', 'attachTimeoutMs', attachTimeoutMs ?? undefined, 0);
   const procedures: CallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker> =
     createCallTrackProcedures<TRoot['ctx'], TRoot['meta'], object, TTracker>({
       procedure: t.procedure,
@@ -95,6 +102,7 @@ export function createCallTrackRouter<
       ...(presence === undefined ? {} : { presence }),
       ...(presenceHeartbeatMs === undefined ? {} : { presenceHeartbeatMs }),
       ...(presenceSnapshotLimit === undefined ? {} : { presenceSnapshotLimit }),
+      ...(attachTimeoutMs == null ? {} : { attachTimeoutMs }),
       ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
       ...(requestOf === undefined ? {} : { requestOf }),
     });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@calltrack/core';
+import { checkTimerDelayMs } from '@calltrack/core/internal';
 
 /** Options of `withSseRetry` and `withNodeSseRetry`. */
 export interface SseRetryOptions {
@@ -19,13 +19,7 @@ export function isEventStream(contentType: unknown): boolean {
 
 /** Checks the options; returns the `retryMs` to use. */
 export function resolveRetryMs(options: SseRetryOptions | undefined, name: string): number {
-  const retryMs = options?.retryMs ?? 1000;
-  if (!Number.isSafeInteger(retryMs) || retryMs < 0 || retryMs > 2 ** 31 - 1) {
-    throw new InvalidArgumentError({
-      message: `${name}: retryMs must be an integer from 0 to ${2 ** 31 - 1}.`,
-    });
-  }
-  return retryMs;
+  return checkTimerDelayMs(name, 'retryMs', options?.retryMs ?? undefined, 1000, 0);
 }
 
 /** A `retry:` frame with a delay between half of `retryMs` and all of it. */

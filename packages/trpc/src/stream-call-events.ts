@@ -6,7 +6,12 @@ import {
   type PresenceRegistration,
   type Principal,
 } from '@calltrack/core';
-import { listsMembersAcrossTenants, readPresenceMembers, toError } from '@calltrack/core/internal';
+import {
+  attachedWithin,
+  listsMembersAcrossTenants,
+  readPresenceMembers,
+  toError,
+} from '@calltrack/core/internal';
 import { TRPCError, type TrackedEnvelope, tracked } from '@trpc/server';
 import type { CallStreamErrorInfo } from './call-stream-error-info';
 import { type CallStreamMessage, callStreamStartId } from './call-stream-message';
@@ -14,6 +19,9 @@ import { describeSkippedEvent } from './describe-skipped-event';
 import type { PresenceHeartbeats } from './presence-heartbeats';
 import { toTRPCError } from './to-trpc-error';
 import { toWireEvent } from './to-wire-event';
+
+/** How long a subscription waits for the bus by default: the SSE handler's and Socket.IO's. */
+const defaultAttachTimeoutMs = 10_000;
 
 /** Options of {@link streamCallEvents}. */
 export interface StreamCallEventsOptions {
@@ -44,6 +52,13 @@ export interface StreamCallEventsOptions {
   heartbeats?: PresenceHeartbeats;
   /** Most users in a `{ type: 'presence' }` members snapshot (checked by the caller). Default 1,000. */
   presenceSnapshotLimit?: number;
+  /**
+   * The longest the subscription waits for its bus subscription to be attached (and presence to
+   * register it) before it fails with `SERVICE_UNAVAILABLE`, which `httpSubscriptionLink`
+   * retries: while Redis is down a bus subscription cannot start, and without a bound the request
+   * would wait until Redis came back, fresh or resumed. Checked by the caller. Default 10,000 ms.
+   */
+  attachTimeoutMs?: number;
   /** The request's signal: aborting it ends the bus subscription and the generator. */
   signal?: AbortSignal;
   /**
@@ -66,7 +81,8 @@ export interface StreamCallEventsOptions {
  * An event that cannot be serialized is skipped and reported to `onError`; the subscriber gets a
  * `reset` (`event-skipped`) whose id is the event's cursor, so it reloads and a resume starts
  * after that event, and later events keep flowing. It throws `SERVICE_UNAVAILABLE` when the
- * subscriber lagged behind or the bus closed: `httpSubscriptionLink` retries that code, and its
+ * subscriber lagged behind or the bus closed, and when the bus subscription was not attached
+ * within `attachTimeoutMs` (Redis down): `httpSubscriptionLink` retries that code, and its
  * `EventSource` reconnects with the last id it received, so the stream resumes from history. The
  * bus subscription always ends with the generator (abort, `return()`, error).
  */
@@ -101,12 +117,21 @@ export async function streamCallEvents(
     throw toTRPCError(error);
   }
   let registration: PresenceRegistration | undefined;
-  try {
+  let gaveUp = false;
+  const attach = async (): Promise<void> => {
     await subscription.ready;
-    if (options.presence !== undefined && principal.userId !== undefined) {
-      registration = await options.presence.connect(principal, { connectionId: randomUUID() });
-    }
+    if (gaveUp || options.presence === undefined || principal.userId === undefined) return;
+    const registered = await options.presence.connect(principal, { connectionId: randomUUID() });
+    // Registered after the deadline: nobody streams to it, so it leaves at once.
+    if (gaveUp) registered.disconnect().catch((error: unknown) => report(options, error));
+    else registration = registered;
+  };
+  try {
+    // Bounded, fresh or resumed alike: while Redis is down the bus subscription cannot attach
+    // (a resume's no sooner than a fresh one's), and a 503 makes the link come back later.
+    await attachedWithin(attach(), options.attachTimeoutMs ?? defaultAttachTimeoutMs);
   } catch (error) {
+    gaveUp = true;
     await subscription.close();
     throw toTRPCError(error);
   }

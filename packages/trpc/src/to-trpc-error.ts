@@ -1,4 +1,5 @@
-import { CallTrackError } from '@calltrack/core';
+import { CallTrackError, RedisUnavailableError } from '@calltrack/core';
+import { isRedisUnavailableError } from '@calltrack/core/internal';
 import { type TRPC_ERROR_CODE_KEY, TRPCError } from '@trpc/server';
 
 const codeByStatus: Record<number, TRPC_ERROR_CODE_KEY> = {
@@ -18,11 +19,20 @@ const codeByStatus: Record<number, TRPC_ERROR_CODE_KEY> = {
 /**
  * Turns what calltrack throws into a `TRPCError` with the matching code (a `CallTrackError`'s
  * HTTP status picks it: 401 → `UNAUTHORIZED`, 503 → `SERVICE_UNAVAILABLE`, which
- * `httpSubscriptionLink` retries, …). A `TRPCError` passes through; anything else becomes
- * `INTERNAL_SERVER_ERROR` with the original as `cause`.
+ * `httpSubscriptionLink` retries, …). An ioredis connection failure (Redis could not be reached:
+ * the bus's `position()`, a tracker read on a Redis store) is `SERVICE_UNAVAILABLE` too, as
+ * calltrack's HTTP handlers answer it 503 `redis_unavailable`. A `TRPCError` passes through;
+ * anything else becomes `INTERNAL_SERVER_ERROR` with the original as `cause`.
  */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
+  if (!CallTrackError.isInstance(error) && isRedisUnavailableError(error)) {
+    const cause = new RedisUnavailableError({
+      message: `Redis cannot be reached (${(error as Error).message.split('\n')[0]}). Try again later.`,
+      cause: error,
+    });
+    return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
+  }
   if (CallTrackError.isInstance(error)) {
     return new TRPCError({
       code: codeByStatus[error.status] ?? 'INTERNAL_SERVER_ERROR',

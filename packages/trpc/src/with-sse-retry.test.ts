@@ -65,6 +65,13 @@ describe('withSseRetry', () => {
   });
 
   it('refuses an unusable retryMs', () => {
-    expect(() => withSseRetry(() => new Response(), { retryMs: -1 })).toThrow(/retryMs/);
+    for (const retryMs of [-1, 1.5, 2 ** 31]) {
+      expect(() => withSseRetry(() => new Response(), { retryMs })).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message: 'withSseRetry: retryMs must be an integer from 0 to 2147483647.',
+        }),
+      );
+    }
   });
 });

@@ -50,6 +50,8 @@ export { sendHeadersOnly } from './send-headers-only';
 export type { TestServer } from './serve-for-test';
 export { serveForTest, stopTestServers } from './serve-for-test';
 export { spawnListeningChild, spawnTypeScript } from './spawn-typescript';
+export type { HeartbeatOutage } from './start-heartbeat-outage';
+export { startHeartbeatOutage } from './start-heartbeat-outage';
 export type { OwnRedisServer } from './start-own-redis-server';
 export { startOwnRedisServer, stopOwnRedisServer } from './start-own-redis-server';
 export type { PersistentRedisServer } from './start-persistent-redis-server';
