@@ -1336,6 +1336,11 @@ describe('createDialer', () => {
       { hookTimeoutMs: Number.NaN },
       { pageSize: 0 },
       { reconcileIntervalMs: '30000' as never },
+      // Timer delays past 2^31 - 1 ms: Node would fire them after 1 ms (a reconciler that spins,
+      // hooks timed out at once).
+      { reconcileIntervalMs: 2 ** 31 },
+      { hookTimeoutMs: 30 * 24 * 3_600_000 },
+      { placeCallTimeoutMs: 2 ** 31 },
     ];
     for (const wrong of wrongNumbers) {
       expect(

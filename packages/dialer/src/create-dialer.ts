@@ -28,7 +28,7 @@ import type {
   RunSummary,
   TriggerResult,
 } from './dialer';
-import { systemClock } from './dialer-clock';
+import { longestTimerDelayMs, systemClock } from './dialer-clock';
 import type { DialerRunFinishedData } from './dialer-event-data';
 import type { DialerLease } from './dialer-locks';
 import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';
@@ -1394,6 +1394,16 @@ function checkOptions(options: DialerOptions): void {
     'reconcileIntervalMs',
   ] as const) {
     checkNumber(name, 1, false);
+  }
+  // What becomes a timer's delay: Node runs a longer one after 1 ms (a reconciler that spins,
+  // every hook and dial timed out at once).
+  for (const name of ['placeCallTimeoutMs', 'hookTimeoutMs', 'reconcileIntervalMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && value > longestTimerDelayMs) {
+      throw new InvalidArgumentError({
+        message: `${name} must be at most ${longestTimerDelayMs} ms (about 24.8 days), got ${value}.`,
+      });
+    }
   }
   checkNumber('minAttemptGapMs', 0, false);
   checkNumber('maxAttempts', 1, true);

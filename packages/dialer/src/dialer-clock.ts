@@ -11,13 +11,19 @@ export interface DialerClock extends Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * The longest delay a timer waits (2^31 - 1 ms, about 24.8 days): Node runs a longer one after
+ * 1 ms. A longer sleep wakes after this, and the sleeper finds its time not come yet.
+ */
+export const longestTimerDelayMs = 2 ** 31 - 1;
+
 /** The real clock: `Date.now()` and unref()ed timers. */
 export const systemClock: DialerClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
       if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, Math.max(0, ms));
+      const timer = setTimeout(done, Math.min(Math.max(0, ms), longestTimerDelayMs));
       timer.unref();
       signal?.addEventListener('abort', done, { once: true });
       function done(): void {
