@@ -541,6 +541,42 @@ describe('createCallerDeskWebhookHandler', () => {
       expect(sink.events).toEqual([]);
     });
 
+    it('never accepts a looked-up token shorter than 16 characters, as a static one is refused at creation', async () => {
+      const errors: unknown[] = [];
+      const { sink, url, lookup } = await setupLookup({ onError: (error) => errors.push(error) });
+      const short = '~';
+      const tooShort = expect.objectContaining({
+        code: 'invalid_signature',
+        cause: expect.objectContaining({
+          message: expect.stringMatching(
+            /^The token lookup returned a token shorter than 16 characters for tenant acme: it is never accepted/,
+          ),
+        }),
+      });
+      for (const found of [short, 'fifteen-chars!!', [short], [short, '']]) {
+        lookup.mockResolvedValueOnce(found as never);
+        const sent = typeof found === 'string' ? found : short;
+        await expectError(
+          await fetch(`${withToken(url, sent)}&${fields()}`),
+          403,
+          'invalid_signature',
+        );
+        expect(errors.at(-1)).toEqual(tooShort);
+      }
+      // During a rotation to a long token, only the long one is accepted, and the operator hears
+      // of the short one when a webhook carries it.
+      lookup.mockResolvedValueOnce([short, tokens.acme!]);
+      await expectError(
+        await fetch(`${withToken(url, short)}&${fields()}`),
+        403,
+        'invalid_signature',
+      );
+      expect(errors.at(-1)).toEqual(tooShort);
+      expect(sink.events).toEqual([]);
+      lookup.mockResolvedValueOnce([short, tokens.acme!]);
+      expect((await fetch(`${withToken(url, tokens.acme)}&${fields()}`)).status).toBe(200);
+    });
+
     it('answers an unknown number as it answers a wrong token', async () => {
       // Unauthenticated callers must not learn which numbers belong to tenants.
       const errors: unknown[] = [];

@@ -89,7 +89,8 @@ export type CallerDeskTokenLookup = (context: CallerDeskTokenContext) => SecretL
 export interface CreateCallerDeskWebhookHandlerOptions {
   /**
    * The secret token in the webhook URL (at least 16 characters, no commas; several during a
-   * rotation), or a lookup for a tenant's token. With a static token, the token is checked before the body is
+   * rotation), or a lookup for a tenant's token (a looked-up token under 16 characters is never
+   * accepted: the request is refused as with a wrong token, and `onError`'s cause says why). With a static token, the token is checked before the body is
    * read and `resolveTenant` only sees authenticated requests. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unauthenticated data, so it must not have side
    * effects), then the lookup gets the resolved tenant and the token is compared before anything
@@ -145,7 +146,7 @@ export type CallerDeskWebhookHandler = WebhookHandler;
 /** Default `maxBodyBytes`: 64 KiB. */
 const defaultMaxBodyBytes = 64 * 1024;
 
-/** Shortest static token accepted: anything shorter is guessable. */
+/** Shortest token accepted, static or looked up: anything shorter is guessable. */
 const minimumTokenLength = 16;
 
 const tokenLocations: readonly unknown[] = ['query', 'header', 'path'];
@@ -242,11 +243,29 @@ export function createCallerDeskWebhookHandler(
           message: 'The CallerDesk webhook token is wrong.',
           ...(cause === undefined ? {} : { cause }),
         });
-      const verify = (expected: string | readonly string[] | null | undefined) => {
-        if (expected == null || !someSecret(expected, () => true)) {
-          throw refuseAfterDecoyCheck(new Error('No token is configured for this tenant.'));
+      const verify = (
+        expected: string | readonly string[] | null | undefined,
+        tenantId?: string,
+      ) => {
+        // A looked-up token under the static minimum is never accepted (a static one throws when
+        // the handler is made): a token that short can be guessed from the outside.
+        const listed: readonly unknown[] = expected == null ? [] : [expected].flat();
+        const usable = listed.filter(
+          (item): item is string => typeof item === 'string' && item.length >= minimumTokenLength,
+        );
+        const tooShort = listed.some(
+          (item) => typeof item === 'string' && item !== '' && item.length < minimumTokenLength,
+        )
+          ? new Error(
+              `The token lookup returned a token shorter than ${minimumTokenLength} characters for tenant ${tenantId}: it is never accepted (a short token can be guessed). Give the tenant a random token of at least ${minimumTokenLength} characters.`,
+            )
+          : undefined;
+        if (!someSecret(usable, () => true)) {
+          throw refuseAfterDecoyCheck(
+            tooShort ?? new Error('No token is configured for this tenant.'),
+          );
         }
-        if (!verifyCallerDeskToken({ expected, provided })) throw refuse();
+        if (!verifyCallerDeskToken({ expected: usable, provided })) throw refuse(tooShort);
       };
       // Refused as a wrong token is, after the same comparison (its time grows with the length
       // of the token sent): the answer's time does not tell which numbers belong to tenants.
@@ -277,7 +296,7 @@ export function createCallerDeskWebhookHandler(
           : error;
       });
       if (typeof token === 'function') {
-        verify(await token(new TokenContext(payload, incoming, url, tenant)));
+        verify(await token(new TokenContext(payload, incoming, url, tenant)), tenant.tenantId);
       }
       await endpoint.limitTenant(tenant.tenantId);
 
