@@ -565,7 +565,7 @@ describe('createCallerDeskWebhookHandler', () => {
       }
       // During a rotation to a long token, only the long one is accepted, and the operator hears
       // of the short one when a webhook carries it.
-      lookup.mockResolvedValueOnce([short, tokens.acme!]);
+      lookup.mockResolvedValueOnce([short, tokens.acme!] as never);
       await expectError(
         await fetch(`${withToken(url, short)}&${fields()}`),
         403,
@@ -573,7 +573,7 @@ describe('createCallerDeskWebhookHandler', () => {
       );
       expect(errors.at(-1)).toEqual(tooShort);
       expect(sink.events).toEqual([]);
-      lookup.mockResolvedValueOnce([short, tokens.acme!]);
+      lookup.mockResolvedValueOnce([short, tokens.acme!] as never);
       expect((await fetch(`${withToken(url, tokens.acme)}&${fields()}`)).status).toBe(200);
     });
 
