@@ -461,6 +461,30 @@ describe('createWebhookHandler', () => {
     ).toThrow(/createWebhookHandler: allowedOrigins: "app.example" is not an origin/);
   });
 
+  it('refuses a maxBodyBytes that is not a whole number from 1 when created (NaN bounded nothing)', async () => {
+    const authenticate = () => ({ tenantId: 'tenant-a' });
+    for (const maxBodyBytes of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY, '65536']) {
+      expect(() =>
+        createWebhookHandler({ dispatcher, authenticate, maxBodyBytes: maxBodyBytes as number }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message: `createWebhookHandler: maxBodyBytes must be a whole number from 1, got ${String(maxBodyBytes)}.`,
+        }),
+      );
+    }
+    // The limit given is the one kept: a body over it is 413 before it is read.
+    const small = await listen(
+      toNodeHandler(createWebhookHandler({ dispatcher, authenticate, maxBodyBytes: 100 })),
+    );
+    const response = await fetch(`${small}/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiver.url}/big`, description: 'x'.repeat(200) }),
+    });
+    expect(response.status).toBe(413);
+  });
+
   it('refuses before reading the body: auth, method, type, size; and holds the quota', async () => {
     expect(
       (await call('POST', '/webhooks', { url: `${receiver.url}/x` }, { token: null })).status,

@@ -45,7 +45,7 @@ export interface CreateWebhookHandlerOptions {
    * origin.
    */
   allowedOrigins?: readonly string[];
-  /** Largest request body. Default 64 KiB. */
+  /** Largest request body in bytes, a whole number from 1. Default 64 KiB. */
   maxBodyBytes?: number;
   /**
    * Unexpected (500) errors; a thrown value that is not an `Error` arrives wrapped in one (its
@@ -112,6 +112,12 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
   const basePath = normalizeBasePath(options.basePath);
   const allowedOrigins = parseAllowedOrigins('createWebhookHandler', options.allowedOrigins);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  // NaN (a setting read from an unset variable) would bound nothing: every body read whole.
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw new InvalidArgumentError({
+      message: `createWebhookHandler: maxBodyBytes must be a whole number from 1, got ${String(maxBodyBytes)}.`,
+    });
+  }
   const reportTo =
     options.onError ?? ((error: Error) => console.error('[calltrack/webhooks]', error));
   const onError = (error: unknown): void => reportTo(toError(error));
