@@ -667,6 +667,54 @@ describe('createCallerDeskWebhookHandler', () => {
     });
   });
 
+  it('takes a token lookup whose source holds a comma with tokenLocation header (only a static token is checked for one)', async () => {
+    const sink = createCollectingSink();
+    const tokens = new Map([['acme-in', token]]);
+    const handler = createCallerDeskWebhookHandler({
+      token: ({ tenant }) => tokens.get(tenant.tenantId) ?? [token, token],
+      tokenLocation: 'header',
+      sink,
+      resolveTenant: () => ({ tenantId: 'acme-in' }),
+      clock: { now: () => now },
+    });
+    const url = `${await listen(toNodeHandler(handler))}/webhooks/callerdesk`;
+    const sent = await fetch(`${url}?${fields()}`, { headers: { 'x-calltrack-token': token } });
+    expect(sent.status).toBe(200);
+    expect(sink.events).toHaveLength(2);
+    // A looked-up header token with a comma can never match (a header arrives split at commas,
+    // so sending it is ambiguous, 400): it is left out, and onError is told why.
+    const errors: unknown[] = [];
+    const comma = 'with,a-comma-0000000';
+    const commaHandler = createCallerDeskWebhookHandler({
+      token: () => comma,
+      tokenLocation: 'header',
+      sink,
+      resolveTenant: () => ({ tenantId: 'acme-in' }),
+      onError: (error) => errors.push(error),
+    });
+    const commaUrl = `${await listen(toNodeHandler(commaHandler))}/webhooks/callerdesk`;
+    await expectError(
+      await fetch(`${commaUrl}?${fields()}`, { headers: { 'x-calltrack-token': comma } }),
+      400,
+      'ambiguous_credentials',
+    );
+    errors.length = 0;
+    await expectError(
+      await fetch(`${commaUrl}?${fields()}`, { headers: { 'x-calltrack-token': token } }),
+      403,
+      'invalid_signature',
+    );
+    expect(errors).toEqual([
+      expect.objectContaining({
+        cause: expect.objectContaining({
+          message: expect.stringMatching(
+            /^The token lookup returned a token with a comma for tenant acme-in, sent in a header/,
+          ),
+        }),
+      }),
+    ]);
+  });
+
   it('refuses a JSON field nested 20,000 levels deep with a 400 naming it, publishing nothing', async () => {
     const { sink, url, resolveTenant } = await setup({ maxBodyBytes: 256 * 1024 });
     const depth = 20_000;

@@ -205,7 +205,12 @@ export function createCallerDeskWebhookHandler(
       message: `createCallerDeskWebhookHandler: kind must be 'live' or 'report'.`,
     });
   }
-  if (location === 'header' && [token].flat().some((value) => String(value).includes(','))) {
+  // Static tokens only: a lookup's source text (String(fn)) is no token.
+  if (
+    location === 'header' &&
+    typeof token !== 'function' &&
+    [token].flat().some((value) => String(value).includes(','))
+  ) {
     // A repeated header arrives joined with ", ": a token with a comma could not be told apart.
     throw new InvalidArgumentError({
       message: 'createCallerDeskWebhookHandler: a token sent in a header cannot contain a comma.',
@@ -249,25 +254,30 @@ export function createCallerDeskWebhookHandler(
       ) => {
         // A looked-up token under the static minimum is never accepted (a static one throws when
         // the handler is made): a token that short can be guessed from the outside.
+        // A header token with a comma is never accepted either: a header arrives split at commas.
         const listed: readonly unknown[] = expected == null ? [] : [expected].flat();
+        const unusable = (item: string): string | undefined =>
+          item.length < minimumTokenLength
+            ? `a token shorter than ${minimumTokenLength} characters for tenant ${tenantId}: it is never accepted (a short token can be guessed). Give the tenant a random token of at least ${minimumTokenLength} characters.`
+            : location === 'header' && item.includes(',')
+              ? `a token with a comma for tenant ${tenantId}, sent in a header: it is never accepted (a header arrives split at commas). Give the tenant a token without one.`
+              : undefined;
         const usable = listed.filter(
-          (item): item is string => typeof item === 'string' && item.length >= minimumTokenLength,
+          (item): item is string => typeof item === 'string' && unusable(item) === undefined,
         );
-        const tooShort = listed.some(
-          (item) => typeof item === 'string' && item !== '' && item.length < minimumTokenLength,
-        )
-          ? new Error(
-              `The token lookup returned a token shorter than ${minimumTokenLength} characters for tenant ${tenantId}: it is never accepted (a short token can be guessed). Give the tenant a random token of at least ${minimumTokenLength} characters.`,
-            )
-          : undefined;
+        const reason = listed
+          .map((item) => (typeof item === 'string' && item !== '' ? unusable(item) : undefined))
+          .find((found) => found !== undefined);
+        const cause =
+          reason === undefined ? undefined : new Error(`The token lookup returned ${reason}`);
         if (!someSecret(usable, () => true)) {
           throw refuseAfterDecoyCheck(
-            tooShort ?? new Error('No token is configured for this tenant.'),
+            cause ?? new Error('No token is configured for this tenant.'),
           );
         }
-        // As configured (a string or a list) unless a short token was left out.
+        // As configured (a string or a list) unless a token was left out.
         const compared = usable.length === listed.length ? expected! : usable;
-        if (!verifyCallerDeskToken({ expected: compared, provided })) throw refuse(tooShort);
+        if (!verifyCallerDeskToken({ expected: compared, provided })) throw refuse(cause);
       };
       // Refused as a wrong token is, after the same comparison (its time grows with the length
       // of the token sent): the answer's time does not tell which numbers belong to tenants.
