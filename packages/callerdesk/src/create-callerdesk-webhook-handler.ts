@@ -90,8 +90,9 @@ export interface CreateCallerDeskWebhookHandlerOptions {
   /**
    * The secret token in the webhook URL (at least 16 characters, no commas; several during a
    * rotation), or a lookup for a tenant's token (a looked-up token under 16 characters is never
-   * accepted: the request is refused as with a wrong token, and `onError`'s cause says why). With a static token, the token is checked before the body is
-   * read and `resolveTenant` only sees authenticated requests. With a lookup, the payload is
+   * accepted: the request is refused as with a wrong token, and `onError`'s cause says why).
+   * With a static token, the token is checked before the body is read and `resolveTenant` only
+   * sees authenticated requests. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unauthenticated data, so it must not have side
    * effects), then the lookup gets the resolved tenant and the token is compared before anything
    * is published; an unknown tenant, or one without a token, answers the 403 of a wrong token.
