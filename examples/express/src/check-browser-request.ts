@@ -28,8 +28,9 @@ const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
  * origin is refused (`origin_not_allowed`), and so is any request naming a host the app does not
  * answer to (`host_not_allowed`). A request without `Origin` (curl, a provider, a same-origin
  * GET) passes the first check, unless the browser's `Sec-Fetch-Site` says another origin's page
- * sent it. A real app with cookie sessions needs the same (or SameSite
- * cookies and `attachCallTrack`'s `allowedOrigins`).
+ * sent it. A real app with cookie sessions needs the same: the `allowedOrigins` of every
+ * calltrack handler it mounts (the read API's call control, the webhooks API, the dialer, the
+ * transports).
  */
 export function checkBrowserRequest(
   check: BrowserRequestCheck,

@@ -541,6 +541,42 @@ describe('createCallerDeskWebhookHandler', () => {
       expect(sink.events).toEqual([]);
     });
 
+    it('never accepts a looked-up token shorter than 16 characters, as a static one is refused at creation', async () => {
+      const errors: unknown[] = [];
+      const { sink, url, lookup } = await setupLookup({ onError: (error) => errors.push(error) });
+      const short = '~';
+      const tooShort = expect.objectContaining({
+        code: 'invalid_signature',
+        cause: expect.objectContaining({
+          message: expect.stringMatching(
+            /^The token lookup returned a token shorter than 16 characters for tenant acme: it is never accepted/,
+          ),
+        }),
+      });
+      for (const found of [short, 'fifteen-chars!!', [short], [short, '']]) {
+        lookup.mockResolvedValueOnce(found as never);
+        const sent = typeof found === 'string' ? found : short;
+        await expectError(
+          await fetch(`${withToken(url, sent)}&${fields()}`),
+          403,
+          'invalid_signature',
+        );
+        expect(errors.at(-1)).toEqual(tooShort);
+      }
+      // During a rotation to a long token, only the long one is accepted, and the operator hears
+      // of the short one when a webhook carries it.
+      lookup.mockResolvedValueOnce([short, tokens.acme!] as never);
+      await expectError(
+        await fetch(`${withToken(url, short)}&${fields()}`),
+        403,
+        'invalid_signature',
+      );
+      expect(errors.at(-1)).toEqual(tooShort);
+      expect(sink.events).toEqual([]);
+      lookup.mockResolvedValueOnce([short, tokens.acme!] as never);
+      expect((await fetch(`${withToken(url, tokens.acme)}&${fields()}`)).status).toBe(200);
+    });
+
     it('answers an unknown number as it answers a wrong token', async () => {
       // Unauthenticated callers must not learn which numbers belong to tenants.
       const errors: unknown[] = [];
@@ -629,6 +665,54 @@ describe('createCallerDeskWebhookHandler', () => {
         }),
       ).toThrow(/cannot contain a comma/);
     });
+  });
+
+  it('takes a token lookup whose source holds a comma with tokenLocation header (only a static token is checked for one)', async () => {
+    const sink = createCollectingSink();
+    const tokens = new Map([['acme-in', token]]);
+    const handler = createCallerDeskWebhookHandler({
+      token: ({ tenant }) => tokens.get(tenant.tenantId) ?? [token, token],
+      tokenLocation: 'header',
+      sink,
+      resolveTenant: () => ({ tenantId: 'acme-in' }),
+      clock: { now: () => now },
+    });
+    const url = `${await listen(toNodeHandler(handler))}/webhooks/callerdesk`;
+    const sent = await fetch(`${url}?${fields()}`, { headers: { 'x-calltrack-token': token } });
+    expect(sent.status).toBe(200);
+    expect(sink.events).toHaveLength(2);
+    // A looked-up header token with a comma can never match (a header arrives split at commas,
+    // so sending it is ambiguous, 400): it is left out, and onError is told why.
+    const errors: unknown[] = [];
+    const comma = 'with,a-comma-0000000';
+    const commaHandler = createCallerDeskWebhookHandler({
+      token: () => comma,
+      tokenLocation: 'header',
+      sink,
+      resolveTenant: () => ({ tenantId: 'acme-in' }),
+      onError: (error) => errors.push(error),
+    });
+    const commaUrl = `${await listen(toNodeHandler(commaHandler))}/webhooks/callerdesk`;
+    await expectError(
+      await fetch(`${commaUrl}?${fields()}`, { headers: { 'x-calltrack-token': comma } }),
+      400,
+      'ambiguous_credentials',
+    );
+    errors.length = 0;
+    await expectError(
+      await fetch(`${commaUrl}?${fields()}`, { headers: { 'x-calltrack-token': token } }),
+      403,
+      'invalid_signature',
+    );
+    expect(errors).toEqual([
+      expect.objectContaining({
+        cause: expect.objectContaining({
+          message: expect.stringMatching(
+            /^The token lookup returned a token with a comma for tenant acme-in, sent in a header/,
+          ),
+        }),
+      }),
+    ]);
   });
 
   it('refuses a JSON field nested 20,000 levels deep with a 400 naming it, publishing nothing', async () => {

@@ -89,8 +89,10 @@ export type CallerDeskTokenLookup = (context: CallerDeskTokenContext) => SecretL
 export interface CreateCallerDeskWebhookHandlerOptions {
   /**
    * The secret token in the webhook URL (at least 16 characters, no commas; several during a
-   * rotation), or a lookup for a tenant's token. With a static token, the token is checked before the body is
-   * read and `resolveTenant` only sees authenticated requests. With a lookup, the payload is
+   * rotation), or a lookup for a tenant's token (a looked-up token under 16 characters is never
+   * accepted: the request is refused as with a wrong token, and `onError`'s cause says why).
+   * With a static token, the token is checked before the body is read and `resolveTenant` only
+   * sees authenticated requests. With a lookup, the payload is
    * parsed and `resolveTenant` runs first (on unauthenticated data, so it must not have side
    * effects), then the lookup gets the resolved tenant and the token is compared before anything
    * is published; an unknown tenant, or one without a token, answers the 403 of a wrong token.
@@ -145,7 +147,7 @@ export type CallerDeskWebhookHandler = WebhookHandler;
 /** Default `maxBodyBytes`: 64 KiB. */
 const defaultMaxBodyBytes = 64 * 1024;
 
-/** Shortest static token accepted: anything shorter is guessable. */
+/** Shortest token accepted, static or looked up: anything shorter is guessable. */
 const minimumTokenLength = 16;
 
 const tokenLocations: readonly unknown[] = ['query', 'header', 'path'];
@@ -204,7 +206,12 @@ export function createCallerDeskWebhookHandler(
       message: `createCallerDeskWebhookHandler: kind must be 'live' or 'report'.`,
     });
   }
-  if (location === 'header' && [token].flat().some((value) => String(value).includes(','))) {
+  // Static tokens only: a lookup's source text (String(fn)) is no token.
+  if (
+    location === 'header' &&
+    typeof token !== 'function' &&
+    [token].flat().some((value) => String(value).includes(','))
+  ) {
     // A repeated header arrives joined with ", ": a token with a comma could not be told apart.
     throw new InvalidArgumentError({
       message: 'createCallerDeskWebhookHandler: a token sent in a header cannot contain a comma.',
@@ -242,11 +249,36 @@ export function createCallerDeskWebhookHandler(
           message: 'The CallerDesk webhook token is wrong.',
           ...(cause === undefined ? {} : { cause }),
         });
-      const verify = (expected: string | readonly string[] | null | undefined) => {
-        if (expected == null || !someSecret(expected, () => true)) {
-          throw refuseAfterDecoyCheck(new Error('No token is configured for this tenant.'));
+      const verify = (
+        expected: string | readonly string[] | null | undefined,
+        tenantId?: string,
+      ) => {
+        // A looked-up token under the static minimum is never accepted (a static one throws when
+        // the handler is made): a token that short can be guessed from the outside.
+        // A header token with a comma is never accepted either: a header arrives split at commas.
+        const listed: readonly unknown[] = expected == null ? [] : [expected].flat();
+        const unusable = (item: string): string | undefined =>
+          item.length < minimumTokenLength
+            ? `a token shorter than ${minimumTokenLength} characters for tenant ${tenantId}: it is never accepted (a short token can be guessed). Give the tenant a random token of at least ${minimumTokenLength} characters.`
+            : location === 'header' && item.includes(',')
+              ? `a token with a comma for tenant ${tenantId}, sent in a header: it is never accepted (a header arrives split at commas). Give the tenant a token without one.`
+              : undefined;
+        const usable = listed.filter(
+          (item): item is string => typeof item === 'string' && unusable(item) === undefined,
+        );
+        const reason = listed
+          .map((item) => (typeof item === 'string' && item !== '' ? unusable(item) : undefined))
+          .find((found) => found !== undefined);
+        const cause =
+          reason === undefined ? undefined : new Error(`The token lookup returned ${reason}`);
+        if (!someSecret(usable, () => true)) {
+          throw refuseAfterDecoyCheck(
+            cause ?? new Error('No token is configured for this tenant.'),
+          );
         }
-        if (!verifyCallerDeskToken({ expected, provided })) throw refuse();
+        // As configured (a string or a list) unless a token was left out.
+        const compared = usable.length === listed.length ? expected! : usable;
+        if (!verifyCallerDeskToken({ expected: compared, provided })) throw refuse(cause);
       };
       // Refused as a wrong token is, after the same comparison (its time grows with the length
       // of the token sent): the answer's time does not tell which numbers belong to tenants.
@@ -277,7 +309,7 @@ export function createCallerDeskWebhookHandler(
           : error;
       });
       if (typeof token === 'function') {
-        verify(await token(new TokenContext(payload, incoming, url, tenant)));
+        verify(await token(new TokenContext(payload, incoming, url, tenant)), tenant.tenantId);
       }
       await endpoint.limitTenant(tenant.tenantId);
 

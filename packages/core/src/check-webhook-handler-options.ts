@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors/invalid-argument-error';
+import { canonicalAddress } from './is-allowed-client-address';
 
 /** What {@link checkWebhookHandlerOptions} is told about the provider's secret option. */
 export interface WebhookSecretOption {
@@ -94,14 +95,7 @@ export function checkWebhookHandlerOptions(
   }
 }
 
-const ipv4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
-/** An IPv4 address in dotted-quad form, or an IPv6 address (with a zone, `fe80::1%eth0`). */
+/** An IPv4 address in dotted-quad form, or an IPv6 address in any form (with a zone, `fe80::1%eth0`). */
 function isIpAddress(entry: unknown): boolean {
-  if (typeof entry !== 'string') return false;
-  const address = entry.trim();
-  if (ipv4.test(address)) return true;
-  const zone = address.indexOf('%');
-  const ipv6 = zone === -1 ? address : address.slice(0, zone);
-  return ipv6.includes(':') && URL.canParse(`http://[${ipv6}]/`);
+  return typeof entry === 'string' && canonicalAddress(entry) !== undefined;
 }

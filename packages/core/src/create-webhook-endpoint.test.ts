@@ -99,6 +99,24 @@ describe('createWebhookEndpoint', () => {
       for (let index = 0; index < 3; index += 1) expect((await handler(post())).status).toBe(200);
     });
 
+    it('counts an IPv6 client by its /64, which one host holds whole: a new address per request spends one budget', async () => {
+      const perClientAddress = new RateLimiterMemory({ points: 2, duration: 60 });
+      const { handler } = endpoint({ rateLimit: { perClientAddress } });
+      const from = (clientAddress: string) => handler(post(), { clientAddress });
+      expect((await from('2001:db8:1:2::1')).status).toBe(200);
+      expect((await from('2001:db8:1:2:ffff:ffff:ffff:fffe')).status).toBe(200);
+      expect((await from('2001:0DB8:1:2:0:0:0:3')).status).toBe(429);
+      expect(await perClientAddress.get('address:2001:db8:1:2::/64')).toMatchObject({
+        consumedPoints: 3,
+      });
+      // Another /64 is another budget; IPv4 (also IPv4-mapped) is counted per address.
+      expect((await from('2001:db8:1:3::1')).status).toBe(200);
+      expect((await from('192.0.2.7')).status).toBe(200);
+      expect((await from('::ffff:192.0.2.7')).status).toBe(200);
+      expect((await from('::ffff:c000:207')).status).toBe(429);
+      expect((await from('192.0.2.8')).status).toBe(200);
+    });
+
     it('limits per tenant when the handler asks, keyed by tenant', async () => {
       const perTenant = new RateLimiterMemory({ points: 1, duration: 60 });
       const acme = endpoint({ rateLimit: { perTenant } }, 'acme');

@@ -1,4 +1,5 @@
 import { BufferedResponse } from './buffered-response';
+import { clientAddressBudgetKey } from './client-address-budget-key';
 import { AddressNotAllowedError } from './errors/address-not-allowed-error';
 import { MethodNotAllowedError } from './errors/method-not-allowed-error';
 import { RateLimitedError } from './errors/rate-limited-error';
@@ -135,7 +136,7 @@ function endpointRunner(options: WebhookEndpointOptions): EndpointRunner {
       if (perClientAddress !== undefined && clientAddress !== undefined) {
         await consume(
           perClientAddress,
-          `address:${clientAddress}`,
+          clientAddressBudgetKey(clientAddress),
           incoming,
           onError,
           'Too many webhook requests from this client address.',

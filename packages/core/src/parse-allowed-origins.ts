@@ -5,7 +5,8 @@ import { InvalidArgumentError } from './errors/invalid-argument-error';
  * (`https://App.example:443/` is `https://app.example`); undefined when the option is not given.
  * Throws `InvalidArgumentError` (its message starting with `createdBy`) for a value that is not
  * an array, or an entry that is not an origin. The one reading of the option, whose one rule is
- * `foreignRequestSender`: SSE's and tRPC's streams, Socket.IO's handshakes, the dialer's writes.
+ * `foreignRequestSender`: SSE's and tRPC's streams, Socket.IO's handshakes, the writes of the
+ * dialer's, the tracker's and the webhooks' HTTP APIs.
  * @internal
  */
 export function parseAllowedOrigins(

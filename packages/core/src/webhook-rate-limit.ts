@@ -17,8 +17,9 @@ export interface WebhookRateLimiter {
  * Optional request budgets of a webhook handler, answered 429 with `Retry-After` when spent. Each
  * request consumes one point:
  *
- * - `perClientAddress`, keyed `address:<client address>`, checked with the method and `allowIp`
- *   before the body is read. Requests whose runtime gives no client address (Next.js route
+ * - `perClientAddress`, keyed `address:<client address>` (an IPv6 client by its /64,
+ *   `address:2001:db8:1:2::/64`: one host may send from any address of it), checked with the
+ *   method and `allowIp` before the body is read. Requests whose runtime gives no client address (Next.js route
  *   handlers) are not limited per address.
  * - `perTenant`, keyed `tenant:<tenantId>`, checked once the tenant is resolved and the request
  *   authenticated, before anything is published: a forger cannot spend a tenant's budget.

@@ -626,6 +626,83 @@ describe('POST /calls/:callId/terminate', () => {
     ).toMatchObject({ status: 202 });
   });
 
+  it('refuses a hang-up or a placed call from another origin’s page with 403 before authenticate, as the dialer does (allowedOrigins)', async () => {
+    let authenticated = 0;
+    const app = await start({
+      speed: 20,
+      providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+      handler: {
+        allowedOrigins: ['https://App.example:443/'],
+        authenticate: (request) => {
+          authenticated += 1;
+          const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
+          return token === 'demo-agent' ? { tenantId: 'demo', userId: 'agent-1' } : null;
+        },
+      },
+    });
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'twilio', to: customer, requestId: rid() },
+    });
+    expect(placed.status).toBe(202);
+    const { callId } = placed.body.call;
+    await app.waitForEvent(isEvent(callId, 'call.answered'));
+    const path = `/api/calls/${encodeURIComponent(callId)}/terminate`;
+    const before = authenticated;
+    // As a browser sends a bodyless `no-cors` POST of another origin's page (a cookie goes with
+    // it; no preflight): with a foreign or `null` Origin, or with none and Sec-Fetch-Site saying
+    // another origin's page sent it.
+    for (const headers of [
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://127.0.0.1:1', 'sec-fetch-site': 'same-site' },
+      { origin: 'null', 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { 'sec-fetch-site': 'cross-site' },
+    ] as Record<string, string>[]) {
+      const refused = await app.api(path, { headers });
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('cache-control')).toBe('no-store');
+      expect(refused.body.error.code).toBe('origin_not_allowed');
+      expect(refused.body.error.message).toMatch(/may not write here\.$/);
+      const place = await app.api('/api/calls', {
+        body: { provider: 'twilio', to: customer, requestId: rid() },
+        headers,
+      });
+      expect(place.status).toBe(403);
+    }
+    expect(
+      (await app.api(path, { headers: { 'sec-fetch-site': 'cross-site' } })).body.error.message,
+    ).toBe('A cross-site page of another origin may not write here.');
+    expect(authenticated).toBe(before);
+    expect(app.providerApi.countCalls()).toBe(1);
+    expect(app.providerApi.calls[0]!.terminated).toBe(false);
+    // Reads are not checked (CORS keeps the answer from the page).
+    expect(
+      (
+        await app.api('/api/calls/active', {
+          method: 'GET',
+          headers: { origin: 'https://evil.example' },
+        })
+      ).status,
+    ).toBe(200);
+    // The app's own page, a typed URL, and no browser go on.
+    for (const headers of [
+      { origin: 'https://app.example', 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+      {},
+    ] as Record<string, string>[]) {
+      expect((await app.api(path, { headers })).status).toBeLessThan(300);
+    }
+    expect(app.providerApi.calls[0]!.terminated).toBe(true);
+    expect(() =>
+      createTrackerHandler({
+        tracker: app.tracker,
+        authenticate: () => null,
+        allowedOrigins: ['app.example'],
+      }),
+    ).toThrow(/createTrackerHandler: allowedOrigins: "app.example" is not an origin/);
+  });
+
   it('lets a super-admin end any tenant’s call, or the one of the tenant it names', async () => {
     const app = await start({
       speed: 20,

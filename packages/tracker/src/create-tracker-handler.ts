@@ -1,5 +1,6 @@
 import {
   type Authenticate,
+  CallTrackError,
   type Clock,
   type FetchHandler,
   InvalidArgumentError,
@@ -14,7 +15,12 @@ import {
   UnsupportedMediaTypeError,
   UnsupportedOperationError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody, isOutageError } from '@calltrack/core/internal';
+import {
+  acceptParsedJsonBody,
+  foreignRequestSender,
+  isOutageError,
+  parseAllowedOrigins,
+} from '@calltrack/core/internal';
 import type { CallTracker } from './call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
 import { isExpectedRefusal } from './expected-refusal';
@@ -60,6 +66,17 @@ export interface CreateTrackerHandlerOptions {
   authenticate: Authenticate<Request>;
   /** Where the routes are mounted, e.g. `/api`. Default: the root. */
   basePath?: string;
+  /**
+   * The origins whose pages may write (`POST`: place a call, end one), e.g.
+   * `['https://app.example']`: a write whose `Origin` header names another (or is `null`) is
+   * answered 403 (`origin_not_allowed`) before `authenticate` runs. Set it when `authenticate`
+   * reads a cookie: a page of any site can send a bodyless `POST /calls/:callId/terminate` with
+   * it (a `no-cors` fetch needs no preflight). A write without `Origin` is refused too when its
+   * `Sec-Fetch-Site` is `cross-site` or `same-site`, and goes on with `same-origin`, `none` or no
+   * `Sec-Fetch-Site` (not a browser): the rule of the dialer's and every transport's
+   * `allowedOrigins`. Reads (`GET`) are not checked. Default: every origin.
+   */
+  allowedOrigins?: readonly string[];
   /** Where unexpected (500) errors are reported; phone numbers are masked. */
   logger?: Logger;
   /**
@@ -140,7 +157,8 @@ const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'coun
  * is answered with a mapped status (422 refused, 502/503/504 unavailable) and
  * `{ error: { code, message, provider, retryable } }`.
  *
- * 404 for an unknown path, 405 (with `Allow`) for another method, 401 without credentials,
+ * 404 for an unknown path, 405 (with `Allow`) for another method, 403 `origin_not_allowed` for a
+ * write from another origin's page (see `allowedOrigins`), 401 without credentials,
  * 400 for a bad or unknown query parameter (`tenantId` included, for a principal without
  * `allTenants`: the tenant is never taken from the query). Errors are JSON
  * `{ error: { code, message } }`.
@@ -157,6 +175,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
     });
   }
   const basePath = normalizeBasePath(options.basePath);
+  const allowedOrigins = parseAllowedOrigins('createTrackerHandler', options.allowedOrigins);
   const logger = createMaskedLogger(options.logger ?? defaultTrackerLogger);
   const { tracker, callControl, clock } = options;
   checkTrackerCallControl(callControl);
@@ -189,6 +208,17 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
         { error: { code: 'method_not_allowed', message: `Only ${method} is supported here.` } },
         { status: 405, headers: { allow: method, 'cache-control': 'no-store' } },
       );
+    }
+    const foreign =
+      allowedOrigins !== undefined && request.method !== 'GET'
+        ? foreignRequestSender(request.headers, allowedOrigins)
+        : undefined;
+    if (foreign !== undefined) {
+      throw new CallTrackError({
+        message: `${foreign} may not write here.`,
+        code: 'origin_not_allowed',
+        status: 403,
+      });
     }
     const principal = checkPrincipal(await options.authenticate(request));
     const allTenants = principal.allTenants === true;

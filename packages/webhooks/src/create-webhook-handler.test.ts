@@ -356,6 +356,135 @@ describe('createWebhookHandler', () => {
     expect((await call('DELETE', `/webhooks/${id}`, undefined, asC)).status).toBe(204);
   });
 
+  // A bodyless `no-cors` POST of another origin's page carries the session cookie and needs no
+  // preflight: it rotated a secret (the endpoint stops verifying) or sent tests at the budget.
+  it('refuses a write from another origin’s page with 403 before authenticate, as the dialer does (allowedOrigins)', async () => {
+    let authenticated = 0;
+    const guarded = await listen(
+      toNodeHandler(
+        createWebhookHandler({
+          dispatcher,
+          basePath: '/api',
+          allowedOrigins: ['https://App.example:443/'],
+          onError: (error) => errors.push(error),
+          authenticate: (request) => {
+            authenticated += 1;
+            return request.headers.get('authorization') === 'Bearer token-o'
+              ? { tenantId: 'tenant-o' }
+              : null;
+          },
+        }),
+      ),
+    );
+    const send = async (
+      method: string,
+      path: string,
+      headers: Record<string, string>,
+      body?: unknown,
+    ) => {
+      const response = await fetch(`${guarded}/api${path}`, {
+        method,
+        headers: {
+          authorization: 'Bearer token-o',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        cacheControl: response.headers.get('cache-control'),
+        body: text ? JSON.parse(text) : undefined,
+      };
+    };
+    const created = await send('POST', '/webhooks', {}, { url: `${receiver.url}/origins` });
+    expect(created.status).toBe(201);
+    const id = created.body.endpoint.id as string;
+    const before = authenticated;
+    const writes: [string, string, unknown?][] = [
+      ['POST', `/webhooks/${id}/rotate-secret`],
+      ['POST', `/webhooks/${id}/test`],
+      ['POST', '/webhooks', { url: `${receiver.url}/attacker`, events: ['*'] }],
+      ['PUT', `/webhooks/${id}`, { url: `${receiver.url}/attacker` }],
+      ['DELETE', `/webhooks/${id}`],
+      ['POST', `/webhooks/${id}/resend`, { messageId: 'msg_1' }],
+      ['POST', `/webhooks/${id}/recover`, { since: new Date(Date.now() - 60_000).toISOString() }],
+    ];
+    for (const headers of [
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://127.0.0.1:1', 'sec-fetch-site': 'same-site' },
+      { origin: 'null', 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { 'sec-fetch-site': 'cross-site' },
+    ] as Record<string, string>[]) {
+      for (const [method, path, body] of writes) {
+        const refused = await send(method, path, headers, body);
+        expect([method, path, refused.status, refused.body.error.code]).toEqual([
+          method,
+          path,
+          403,
+          'origin_not_allowed',
+        ]);
+        expect(refused.cacheControl).toBe('no-store');
+      }
+    }
+    expect(
+      (await send('POST', `/webhooks/${id}/rotate-secret`, { origin: 'https://evil.example' })).body
+        .error.message,
+    ).toBe('Origin https://evil.example may not write here.');
+    expect(authenticated).toBe(before);
+    // Nothing happened: no rotation (it would move updatedAt), no test attempt, no endpoint.
+    expect((await send('GET', `/webhooks/${id}`, {})).body).toEqual({
+      endpoint: created.body.endpoint,
+    });
+    expect((await send('GET', `/webhooks/${id}/logs`, {})).body.attempts).toEqual([]);
+    expect((await send('GET', '/webhooks', {})).body.endpoints).toHaveLength(1);
+    // Reads are not checked (CORS keeps the answer from the page; no read shows a secret).
+    expect((await send('GET', '/webhooks', { origin: 'https://evil.example' })).status).toBe(200);
+    // The app's own page, a typed URL, and no browser go on.
+    for (const headers of [
+      { origin: 'https://app.example', 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+      {},
+    ] as Record<string, string>[]) {
+      expect((await send('POST', `/webhooks/${id}/rotate-secret`, headers)).status).toBe(200);
+    }
+    expect((await send('DELETE', `/webhooks/${id}`, {})).status).toBe(204);
+    expect(() =>
+      createWebhookHandler({
+        dispatcher,
+        authenticate: () => null,
+        allowedOrigins: ['app.example'],
+      }),
+    ).toThrow(/createWebhookHandler: allowedOrigins: "app.example" is not an origin/);
+  });
+
+  it('refuses a maxBodyBytes that is not a whole number from 1 when created (NaN bounded nothing)', async () => {
+    const authenticate = () => ({ tenantId: 'tenant-a' });
+    for (const maxBodyBytes of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY, '65536']) {
+      expect(() =>
+        createWebhookHandler({ dispatcher, authenticate, maxBodyBytes: maxBodyBytes as number }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'invalid_argument',
+          message: `createWebhookHandler: maxBodyBytes must be a whole number from 1, got ${String(maxBodyBytes)}.`,
+        }),
+      );
+    }
+    // The limit given is the one kept: a body over it is 413 before it is read.
+    const small = await listen(
+      toNodeHandler(createWebhookHandler({ dispatcher, authenticate, maxBodyBytes: 100 })),
+    );
+    const response = await fetch(`${small}/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiver.url}/big`, description: 'x'.repeat(200) }),
+    });
+    expect(response.status).toBe(413);
+  });
+
   it('refuses before reading the body: auth, method, type, size; and holds the quota', async () => {
     expect(
       (await call('POST', '/webhooks', { url: `${receiver.url}/x` }, { token: null })).status,

@@ -13,7 +13,12 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
-import { acceptParsedJsonBody, toError } from '@calltrack/core/internal';
+import {
+  acceptParsedJsonBody,
+  foreignRequestSender,
+  parseAllowedOrigins,
+  toError,
+} from '@calltrack/core/internal';
 import type { WebhookAttempt, WebhookDelivery } from './webhook-delivery';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 
@@ -28,7 +33,19 @@ export interface CreateWebhookHandlerOptions {
   authenticate: Authenticate<Request>;
   /** Where the routes are mounted, e.g. `/api`. Default: the root. */
   basePath?: string;
-  /** Largest request body. Default 64 KiB. */
+  /**
+   * The origins whose pages may write (`POST`, `PUT`, `DELETE`), e.g. `['https://app.example']`:
+   * a write whose `Origin` header names another (or is `null`) is answered 403
+   * (`origin_not_allowed`) before `authenticate` runs. Set it when `authenticate` reads a cookie:
+   * a page of any site can send a bodyless `POST /webhooks/:id/rotate-secret` or `/test` with it
+   * (a `no-cors` fetch needs no preflight). A write without `Origin` is refused too when its
+   * `Sec-Fetch-Site` is `cross-site` or `same-site`, and goes on with `same-origin`, `none` or no
+   * `Sec-Fetch-Site` (not a browser): the rule of the dialer's and every transport's
+   * `allowedOrigins`. Reads (`GET`, which never show a secret) are not checked. Default: every
+   * origin.
+   */
+  allowedOrigins?: readonly string[];
+  /** Largest request body in bytes, a whole number from 1. Default 64 KiB. */
   maxBodyBytes?: number;
   /**
    * Unexpected (500) errors; a thrown value that is not an `Error` arrives wrapped in one (its
@@ -76,7 +93,8 @@ const bodyLimits = { maxDepth: 8, maxLength: 64 * 1024 };
  * - `POST /webhooks/:id/resend` `{ messageId }` → 202 `{ queued: 1 }`
  * - `POST /webhooks/:id/recover` `{ since, until? }` → 202 `{ queued }`
  *
- * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the field), 401, 404,
+ * Errors are JSON `{ error: { code, message } }`: 400 for bad input (naming the field), 401, 403
+ * (`origin_not_allowed`: a write from another origin's page, see `allowedOrigins`), 404,
  * 405 (with `Allow`), 409 (quota, disabled endpoint), 413, 415. What can be refused from the
  * method, the headers or the declared length is refused before the body is read.
  *
@@ -92,7 +110,14 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
   }
   const { dispatcher } = options;
   const basePath = normalizeBasePath(options.basePath);
+  const allowedOrigins = parseAllowedOrigins('createWebhookHandler', options.allowedOrigins);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  // NaN (a setting read from an unset variable) would bound nothing: every body read whole.
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw new InvalidArgumentError({
+      message: `createWebhookHandler: maxBodyBytes must be a whole number from 1, got ${String(maxBodyBytes)}.`,
+    });
+  }
   const reportTo =
     options.onError ?? ((error: Error) => console.error('[calltrack/webhooks]', error));
   const onError = (error: unknown): void => reportTo(toError(error));
@@ -136,6 +161,17 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
         { error: { code: 'method_not_allowed', message: `Use ${allowed}.` } },
         { status: 405, headers: { allow: allowed } },
       );
+    }
+    const foreign =
+      allowedOrigins !== undefined && request.method !== 'GET'
+        ? foreignRequestSender(request.headers, allowedOrigins)
+        : undefined;
+    if (foreign !== undefined) {
+      throw new CallTrackError({
+        message: `${foreign} may not write here.`,
+        code: 'origin_not_allowed',
+        status: 403,
+      });
     }
     const principal = await options.authenticate(request);
     if (principal == null) {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { closeServers, listen, sendHeadersOnly } from '@calltrack/test-utils';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +9,11 @@ import type { IncomingWebhook } from '../incoming-webhook';
 import { NodeIncomingWebhook } from './node-incoming-webhook';
 import { toNodeHandler } from './to-node-handler';
 
-afterEach(closeServers);
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+  await closeServers();
+});
 
 /** An endpoint that refuses without `x-signature`, then echoes what it read. */
 function signedEcho(onIncoming: (incoming: IncomingWebhook) => void = () => {}) {
@@ -177,6 +183,36 @@ describe('toNodeHandler with a createIncomingWebhookEndpoint handler (the webhoo
     expect(await allowed.json()).toEqual({ body: 'x' });
     expect(asked.map(([address]) => address)).toEqual(['127.0.0.1', '127.0.0.1']);
     expect(asked[0]![1]).toBeInstanceOf(Request);
+  });
+
+  it('admits an allowIp entry in any IPv6 form: a client on ::1 as 0:0:0:0:0:0:0:1, one on 127.0.0.1 as ::ffff:7f00:1', async () => {
+    const serve = async (host: string, allowIp: string[]) => {
+      const handler = createIncomingWebhookEndpoint(
+        { provider: 'Test', methods: ['POST'], allowIp },
+        async (incoming) => ({ clientAddress: incoming.clientAddress }),
+      );
+      const server = createServer(toNodeHandler(handler));
+      await new Promise<void>((resolve) => server.listen(0, host, resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const { port } = server.address() as AddressInfo;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    };
+    const answer = async (base: string) => {
+      const response = await fetch(`${base}/hook`, { method: 'POST', body: 'x' });
+      return [response.status, await response.json()];
+    };
+    for (const entry of ['0:0:0:0:0:0:0:1', '0000::0001', '::1']) {
+      expect(await answer(await serve('::1', [entry]))).toEqual([200, { clientAddress: '::1' }]);
+    }
+    for (const entry of ['::ffff:7f00:1', '::FFFF:127.0.0.1', '0:0:0:0:0:ffff:7f00:1']) {
+      expect(await answer(await serve('127.0.0.1', [entry]))).toEqual([
+        200,
+        { clientAddress: '127.0.0.1' },
+      ]);
+    }
+    // Another address still does not match.
+    const [status] = await answer(await serve('::1', ['0:0:0:0:0:0:0:2']));
+    expect(status).toBe(403);
   });
 
   it('takes the body express.raw() left, and answers HEAD without a body', async () => {

@@ -65,6 +65,8 @@ export interface CallControlApp {
   adapters: Record<'twilio' | 'retell' | 'callerdesk', CallControl>;
   /** Resolves with the first published event matching `predicate` (already, or to come). */
   waitForEvent(predicate: (event: CallEvent) => boolean, timeoutMs?: number): Promise<CallEvent>;
+  /** Every request the tracker API answered: its path, `Origin`, `Sec-Fetch-Site` and status. */
+  apiAnswers: { path: string; origin?: string; site?: string; status: number }[];
   /** Sends a request to the tracker API as `token` (no token: no credentials). */
   api(path: string, init?: ApiRequestInit): Promise<ApiAnswer>;
   /** Mounts another tracker API (another "process") on the same tracker; returns its base URL. */
@@ -82,7 +84,12 @@ export async function startCallControlApp(
   options: {
     providerApi?: Omit<ProviderApiOptions, 'simulator'>;
     speed?: number;
-    handler?: Partial<CreateTrackerHandlerOptions>;
+    /** Options of the tracker API, or a function of the app's URL (`allowedOrigins`) giving them. */
+    handler?:
+      | Partial<CreateTrackerHandlerOptions>
+      | ((url: string) => Partial<CreateTrackerHandlerOptions>);
+    /** More routes of the app by path (a login page, a page of the app). */
+    pages?: Readonly<Record<string, (request: IncomingMessage, response: ServerResponse) => void>>;
     /**
      * Serves the app with Express, these middlewares (`express.json()` …) mounted before every
      * route, and an error handler answering `{ error: { message, type } }` with the error's
@@ -143,12 +150,32 @@ export async function startCallControlApp(
     ],
   ]);
   let apiHandler: NodeHandler | undefined;
+  const apiAnswers: CallControlApp['apiAnswers'] = [];
   const route = (
     request: IncomingMessage,
     response: ServerResponse,
     next?: (error?: unknown) => void,
   ) => {
     const path = (request.url ?? '/').split('?')[0]!;
+    const page = options.pages?.[path];
+    if (page !== undefined) {
+      page(request, response);
+      return;
+    }
+    if (path.startsWith('/api/')) {
+      // Noted as the head is written, before a byte reaches the client.
+      const { origin, 'sec-fetch-site': site } = request.headers;
+      const writeHead = response.writeHead.bind(response);
+      response.writeHead = ((...args: Parameters<typeof response.writeHead>) => {
+        apiAnswers.push({
+          path,
+          ...(origin === undefined ? {} : { origin }),
+          ...(typeof site === 'string' ? { site } : {}),
+          status: args[0],
+        });
+        return writeHead(...args);
+      }) as typeof response.writeHead;
+    }
     const handler = path.startsWith('/api/') ? apiHandler : routes.get(path);
     if (handler === undefined) {
       response.writeHead(404).end();
@@ -211,7 +238,9 @@ export async function startCallControlApp(
         ...handlerOptions,
       }),
     );
-  apiHandler = makeHandler(options.handler ?? {});
+  apiHandler = makeHandler(
+    typeof options.handler === 'function' ? options.handler(served.url) : (options.handler ?? {}),
+  );
   const extra: (() => Promise<void>)[] = [];
 
   const waitForEvent = (predicate: (event: CallEvent) => boolean, timeoutMs = 10_000) => {
@@ -260,6 +289,7 @@ export async function startCallControlApp(
     providerApi,
     adapters,
     waitForEvent,
+    apiAnswers,
     api: request,
     async addApi(handlerOptions) {
       const other = await serveForTest(createServer(makeHandler(handlerOptions)));
