@@ -71,7 +71,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
       message: 'createRedisBus needs { redis }: your ioredis client.',
     });
   }
-  const { maxEvents, maxAgeMs, maxBufferedMessages } = resolveBusOptions(options);
+  const { maxEvents, maxAgeMs, maxBufferedMessages, report } = resolveBusOptions(options);
   const { redis } = options;
   const prefix = checkRedisBusPrefix(options.prefix ?? 'calltrack:bus');
   const metaTtlMs = positive('metaTtlMs', options.metaTtlMs ?? 7 * 24 * 60 * 60 * 1000);
@@ -83,7 +83,6 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
       message: 'createRedisBus: pubsub must be auto, classic or sharded.',
     });
   }
-  const report = (error: Error): void => options.onError?.(error);
 
   // The pub/sub kind is asked once (a failed detection is asked again next time).
   let detected: Promise<RedisPubSubMode> | undefined;

@@ -119,7 +119,8 @@ export interface BusOptions {
   /**
    * Failures the bus recovers from by itself, reported for logging: a message that could not be
    * delivered ({@link BusDeliveryError}: skipped, and the subscriber goes on with the next one),
-   * and on Redis a lost subscriber connection or a failed history read. Default: ignored.
+   * and on Redis a lost subscriber connection or a failed history read. Default: ignored. One
+   * that throws is ignored too: the bus goes on as if it had returned.
    */
   onError?: (error: Error) => void;
 }
