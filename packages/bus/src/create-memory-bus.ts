@@ -132,7 +132,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   let nextSweepAt = now() + sweepIntervalMs;
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   const sweepIfDue = (at: number): void => {
-    if (at < nextSweepAt) return;
+    // Before the last sweep's time, the clock was set back (NTP, a resumed VM): waiting for the
+    // next one would keep quiet tenants' events for as long as the step. Sweep, and go on from now.
+    if (at < nextSweepAt && at >= nextSweepAt - sweepIntervalMs) return;
     nextSweepAt = at + sweepIntervalMs;
     for (const [tenantId, stream] of streams) {
       pruneByAge(stream, at);
