@@ -20,7 +20,10 @@ export interface BusSubscribeOptions {
   allTenants?: boolean;
   /** Only events of this call. */
   callId?: string;
-  /** Only these event types; an entry ending in `.*` matches a prefix (`call.*`). */
+  /**
+   * Only these event types; an entry ending in `.*` matches a prefix (`call.*`). Empty: every
+   * type.
+   */
   types?: readonly string[];
   /**
    * Resume: deliver every event of the tenant after this cursor (from history), then live events,
