@@ -53,4 +53,28 @@ describe('createDeadlineQueue', () => {
     finish(1);
     await expect(settled).resolves.toBe('timed out');
   });
+
+  it('keeps its time limit when the system clock is stepped back or forward meanwhile', async () => {
+    const deadlines = createDeadlineQueue(1000);
+    const never = new Promise<never>(() => {});
+    const outcomes: string[] = [];
+    void deadlines
+      .within(never, failed)
+      .catch((error: Error) => outcomes.push(`back ${error.message}`));
+    // NTP steps the clock an hour back: the limit still ends 1,000 ms after the start.
+    vi.setSystemTime(Date.now() - 60 * 60 * 1000);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(outcomes).toEqual(['back timed out']);
+
+    const first = deadlines.within(never, failed).catch((error: Error) => error.message);
+    await vi.advanceTimersByTimeAsync(900);
+    let finish!: (value: string) => void;
+    const second = deadlines.within(new Promise<string>((resolve) => (finish = resolve)), failed);
+    // An hour forward: the first runs out at its time, the second 100 ms into its 1,000 does not.
+    vi.setSystemTime(Date.now() + 60 * 60 * 1000);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(first).resolves.toBe('timed out');
+    finish('in time');
+    await expect(second).resolves.toBe('in time');
+  });
 });

@@ -24,8 +24,15 @@ interface Pending {
  * later under steady load), so it lets go of its callbacks when it settles: they hold the
  * caller's event and its JSON, which would otherwise live long enough to be promoted to the old
  * generation, and the garbage collector cost more than the publish itself.
+ *
+ * Time is read from the monotonic clock (`performance.now()`), as timers run: with the system
+ * clock (`Date.now()`), a clock stepped back (NTP, a resumed VM) made a publish to a Redis that
+ * does not answer wait the step longer, and one stepped forward failed publishes in flight early.
  */
-export function createDeadlineQueue(limitMs: number, now: () => number = Date.now): DeadlineQueue {
+export function createDeadlineQueue(
+  limitMs: number,
+  now: () => number = () => performance.now(),
+): DeadlineQueue {
   let queue: Pending[] = [];
   let head = 0;
   let timer: NodeJS.Timeout | undefined;

@@ -130,6 +130,19 @@ describe('createMemoryBus', () => {
     await bus.close();
   });
 
+  it("lets go of a quiet tenant's events by age after its clock was set back", async () => {
+    let now = 1_000_000_000;
+    const bus = createMemoryBus({ history: { maxAgeMs: 1000 }, clock: { now: () => now } });
+    await bus.publish(makeCallEvent({ tenantId: 'busy' }));
+    // The clock is set back a day (NTP, a resumed VM): what is published from then on ages by it.
+    now -= 24 * 60 * 60 * 1000;
+    const quiet = await publishWatched(bus, 'quiet', 5);
+    now += 60_001;
+    await bus.publish(makeCallEvent({ tenantId: 'busy' }));
+    expect(await stillHeld(quiet)).toBe(0);
+    await bus.close();
+  });
+
   it("lets go of an idle bus's old events on its own, on an unref'd timer", async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {

@@ -59,14 +59,13 @@ const maxSweepIntervalMs = 60_000;
  * so per-tenant order is the order of `publish` calls.
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
-  const { maxEvents, maxAgeMs, maxBufferedMessages } = resolveBusOptions(options);
+  const { maxEvents, maxAgeMs, maxBufferedMessages, report } = resolveBusOptions(options);
   const { clock } = options;
   const now = clock === undefined ? Date.now : () => clock.now();
   const streams = new Map<string, TenantStream>();
   // Every stream's epoch: this bus's (a restarted bus has another), then the stream's number.
   const busEpoch = createBusEpoch();
   const allTenantSubscribers = new Set<Subscriber>();
-  const report = (error: Error): void => options.onError?.(error);
   let closed = false;
 
   // A tenant's epoch is derived from its id, not counted: a stream with no events and no
@@ -133,7 +132,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   let nextSweepAt = now() + sweepIntervalMs;
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   const sweepIfDue = (at: number): void => {
-    if (at < nextSweepAt) return;
+    // Before the last sweep's time, the clock was set back (NTP, a resumed VM): waiting for the
+    // next one would keep quiet tenants' events for as long as the step. Sweep, and go on from now.
+    if (at < nextSweepAt && at >= nextSweepAt - sweepIntervalMs) return;
     nextSweepAt = at + sweepIntervalMs;
     for (const [tenantId, stream] of streams) {
       pruneByAge(stream, at);

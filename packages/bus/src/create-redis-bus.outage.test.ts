@@ -8,7 +8,7 @@ import {
   startPersistentRedisServer,
   startRedisServer,
 } from '@calltrack/test-utils';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatBusCursor, parseBusCursor } from './bus-cursor';
 import { eventIds, take } from './collect-bus-messages';
@@ -611,4 +611,60 @@ describe.skipIf(!available)('Redis bus through outages', () => {
     await subscriberBus.close();
     await publisher.close();
   }, 10_000);
+  it('sends nothing for subscriptions opened and closed while Redis is down, once it is back', async () => {
+    server = await startRedisServer();
+    // The (un)subscribe commands the bus's subscriber connection sends, with their channels.
+    const sent: string[] = [];
+    class CountingRedis extends Redis {
+      override duplicate(override?: Partial<RedisOptions>): Redis {
+        const connection = super.duplicate(override);
+        const send = connection.sendCommand.bind(connection);
+        connection.sendCommand = (command, stream) => {
+          if (/subscribe/.test(command.name))
+            sent.push(`${command.name} ${command.args.join(' ')}`);
+          return send(command, stream);
+        };
+        return connection;
+      }
+    }
+    const redis = new CountingRedis(server.url, {
+      retryStrategy: () => 50,
+      maxRetriesPerRequest: 1,
+    });
+    redis.on('error', () => {});
+    clients.push(redis);
+    const bus = createRedisBus({ redis, prefix: 'churn', pubsub: 'classic' });
+    const kept = bus.subscribe({ tenantId: 'tenant-kept' });
+    // Attached before the outage, left during it, then subscribed to again and again.
+    const cycled = bus.subscribe({ tenantId: 'tenant-cycled' });
+    await Promise.all([kept.ready, cycled.ready]);
+    const closed = nextEvent(redis, 'close');
+    await server.kill();
+    await closed;
+    await cycled.close();
+    // Clients come and go while Redis is down (a stream retrying with its cursor, say).
+    for (let index = 0; index < 1000; index += 1) {
+      const passing = bus.subscribe({ tenantId: `tenant-${index}` });
+      const again = bus.subscribe({ tenantId: 'tenant-cycled' });
+      await new Promise((resolve) => setImmediate(resolve));
+      await passing.close();
+      await again.close();
+    }
+    sent.length = 0;
+    await server.restart();
+    // Held commands go out in order: once a later subscription is attached, all of them went.
+    const later = bus.subscribe({ tenantId: 'tenant-later' });
+    await later.ready;
+    expect(sent.filter((line) => /\{tenant-\d+\}/.test(line))).toEqual([]);
+    // ioredis subscribes again what it had; the one left during the outage is left once.
+    expect(sent.filter((line) => line.startsWith('unsubscribe'))).toEqual([
+      'unsubscribe churn:{tenant-cycled}:events',
+    ]);
+    expect(sent).toContain('subscribe churn:{tenant-later}:events');
+    const admin = client(server.url);
+    expect(
+      await admin.pubsub('NUMSUB', 'churn:{tenant-kept}:events', 'churn:{tenant-cycled}:events'),
+    ).toEqual(['churn:{tenant-kept}:events', 1, 'churn:{tenant-cycled}:events', 0]);
+    await bus.close();
+  });
 });

@@ -7,7 +7,7 @@ import {
   testRedisUrl,
   uniquePrefix,
 } from '@calltrack/test-utils';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
@@ -501,6 +501,23 @@ return t.top
     expect(() => createRedisBus({ redis: client, prefix: 'a{b}' })).toThrowError(/prefix/);
     expect(() => createRedisBus({ redis: client, pubsub: 'fast' as never })).toThrowError(/pubsub/);
     expect(() => createRedisBus({} as never)).toThrowError(/ioredis client/);
+  });
+
+  it("refuses a client with ioredis' keyPrefix, which live delivery would never reach", () => {
+    // Scripts and subscriptions would name the channels differently: publish and history work,
+    // and subscribers hear nothing live. Told at once instead.
+    const prefixed = new Redis(testRedisUrl, { lazyConnect: true, keyPrefix: 'app:' });
+    expect(() => createRedisBus({ redis: prefixed })).toThrowError(/keyPrefix/);
+    prefixed.disconnect();
+    const url = new URL(testRedisUrl);
+    const node = { host: url.hostname, port: Number(url.port || 6379) };
+    for (const cluster of [
+      new Cluster([node], { lazyConnect: true, keyPrefix: 'app:' }),
+      new Cluster([node], { lazyConnect: true, redisOptions: { keyPrefix: 'app:' } }),
+    ]) {
+      expect(() => createRedisBus({ redis: cluster })).toThrowError(/keyPrefix/);
+      cluster.disconnect();
+    }
   });
 
   it('publishes concurrent events of a tenant in batches, in call order, a repeat in a batch being a duplicate', async () => {

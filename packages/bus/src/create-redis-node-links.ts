@@ -11,7 +11,7 @@ export interface RedisNodeLink {
   /** Kept by the router: the patterns subscribed on this link. */
   patterns: Set<string>;
   /** (Un)subscribe commands held until the connection is ready, in the order they were asked. */
-  held: (() => void)[];
+  held: Set<() => void>;
 }
 
 /** Options of {@link createRedisNodeLinks}. */
@@ -57,8 +57,11 @@ export interface RedisNodeLinks {
    * then in subscriber mode, the check's INFO is refused, and ioredis drops the connection,
    * losing subscriptions it had already confirmed (ready, but deaf). Before that, the command
    * would wait in the offline queue anyway.
+   *
+   * Returns a withdrawal: true when the command was still held (it is not sent now), false when
+   * it was sent already.
    */
-  whenReady(link: RedisNodeLink, send: () => void): void;
+  whenReady(link: RedisNodeLink, send: () => void): () => boolean;
   /** Forgets the link and closes its connection. */
   drop(link: RedisNodeLink): void;
 }
@@ -118,16 +121,23 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
       connection,
       channels: new Set(),
       patterns: new Set(),
-      held: [],
+      held: new Set(),
     };
     links.set(key, link);
     watch(link);
     return link;
   };
 
-  const whenReady = (link: RedisNodeLink, send: () => void): void => {
-    if (link.connection.status === 'ready' && link.held.length === 0) send();
-    else link.held.push(send);
+  const sentAlready = (): boolean => false;
+  const whenReady = (link: RedisNodeLink, send: () => void): (() => boolean) => {
+    if (link.connection.status === 'ready' && link.held.size === 0) {
+      send();
+      return sentAlready;
+    }
+    // A function of its own per command, so the same one held twice is held twice.
+    const held = (): void => send();
+    link.held.add(held);
+    return () => link.held.delete(held);
   };
 
   const deliver = (
@@ -188,7 +198,11 @@ export function createRedisNodeLinks(options: RedisNodeLinksOptions): RedisNodeL
     connection.on('ready', () => {
       const back = outage.end();
       if (back && !options.isClosed() && isCurrent(link)) report(new Error(back));
-      if (connection.status === 'ready') for (const send of link.held.splice(0)) send();
+      if (connection.status === 'ready') {
+        const sends = [...link.held];
+        link.held.clear();
+        for (const send of sends) send();
+      }
       if (!readyBefore) {
         readyBefore = true;
         return;

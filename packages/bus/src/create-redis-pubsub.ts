@@ -45,6 +45,11 @@ export interface RedisPubSub {
 
 interface ChannelEntry {
   link: RedisNodeLink | undefined;
+  /**
+   * Withdraws its SUBSCRIBE while the link still holds it (not connected yet): true if it did,
+   * and then there is nothing to unsubscribe.
+   */
+  withdraw: (() => boolean) | undefined;
   /** Increases with every SUBSCRIBE sent, so a late answer to an old one is ignored. */
   attempt: number;
   attachedOnce: boolean;
@@ -65,7 +70,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
   const { client, mode } = options;
   const cluster: Cluster | undefined = isRedisCluster(client) ? client : undefined;
   const channels = new Map<string, ChannelEntry>();
-  const patterns = new Map<string, Omit<ChannelEntry, 'link' | 'attempt'>>();
+  const patterns = new Map<string, Omit<ChannelEntry, 'link' | 'withdraw' | 'attempt'>>();
   let classicKey: string | undefined;
   let closed = false;
   let refreshQueued = false;
@@ -116,15 +121,15 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
     link.channels.add(channel);
     entry.attempt += 1;
     const attempt = entry.attempt;
-    const subscribing = new Promise<unknown>((resolve, reject) =>
-      links.whenReady(link, () => {
+    const subscribing = new Promise<unknown>((resolve, reject) => {
+      entry.withdraw = links.whenReady(link, () => {
         const sent =
           mode === 'sharded'
             ? link.connection.ssubscribe(channel)
             : link.connection.subscribe(channel);
         sent.then(resolve, reject);
-      }),
-    );
+      });
+    });
     subscribing.then(
       () => {
         if (channels.get(channel) !== entry || entry.attempt !== attempt) return;
@@ -256,7 +261,13 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
 
   return {
     subscribe(channel) {
-      const entry: ChannelEntry = { link: undefined, attempt: 0, attachedOnce: false, waiters: [] };
+      const entry: ChannelEntry = {
+        link: undefined,
+        withdraw: undefined,
+        attempt: 0,
+        attachedOnce: false,
+        waiters: [],
+      };
       channels.set(channel, entry);
       const attached = new Promise<void>((resolve) => entry.waiters.push(resolve));
       place(channel, entry);
@@ -270,6 +281,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): RedisPubSub {
       const link = entry.link;
       if (!link) return;
       link.channels.delete(channel);
+      // Opened and closed while its connection was down: its SUBSCRIBE was never sent, so it is
+      // not sent now, nor an UNSUBSCRIBE (a churn of clients during an outage costs nothing).
+      if (entry.withdraw?.()) return;
       links.whenReady(link, () => {
         const leaving =
           mode === 'sharded'

@@ -223,6 +223,34 @@ export function describeEventBus(test: ConformanceTestApi, options: EventBusSuit
         assert.equal(reports[0]?.reason, 'subscriber');
         assert.equal(reports[0]?.tenantId, 'tenant-a');
       });
+
+      it('goes on the same when onError itself throws (a broken logger)', async () => {
+        let reported = 0;
+        const b = await bus({
+          onError: () => {
+            reported += 1;
+            throw new Error('logger bug');
+          },
+        });
+        const broken = b.subscribe({ tenantId: 'tenant-a' });
+        const healthy = b.subscribe({ tenantId: 'tenant-a' });
+        const everyone = b.subscribe({ allTenants: true });
+        await Promise.all([broken.ready, healthy.ready, everyone.ready]);
+        breakSubscription(broken);
+        const events = [makeConformanceEvent(), makeConformanceEvent(), makeConformanceEvent()];
+        // Each publish resolves: the event was published, whatever reporting a failure did.
+        for (const event of events) assert.equal((await b.publish(event)).duplicate, false);
+        assert.deepEqual(
+          eventIds(await take(healthy, 3)),
+          events.map((event) => event.id),
+        );
+        assert.deepEqual(
+          eventIds(await take(everyone, 3)),
+          events.map((event) => event.id),
+        );
+        assert.equal((await broken.next()).value?.type, 'lagged');
+        assert.equal(reported, 1);
+      });
     });
 
     describe('subscribe', () => {

@@ -20,7 +20,10 @@ export interface BusSubscribeOptions {
   allTenants?: boolean;
   /** Only events of this call. */
   callId?: string;
-  /** Only these event types; an entry ending in `.*` matches a prefix (`call.*`). */
+  /**
+   * Only these event types; an entry ending in `.*` matches a prefix (`call.*`). Empty: every
+   * type.
+   */
   types?: readonly string[];
   /**
    * Resume: deliver every event of the tenant after this cursor (from history), then live events,
@@ -119,7 +122,8 @@ export interface BusOptions {
   /**
    * Failures the bus recovers from by itself, reported for logging: a message that could not be
    * delivered ({@link BusDeliveryError}: skipped, and the subscriber goes on with the next one),
-   * and on Redis a lost subscriber connection or a failed history read. Default: ignored.
+   * and on Redis a lost subscriber connection or a failed history read. Default: ignored. One
+   * that throws is ignored too: the bus goes on as if it had returned.
    */
   onError?: (error: Error) => void;
 }

@@ -6,6 +6,13 @@ export interface ResolvedBusOptions {
   maxEvents: number;
   maxAgeMs: number;
   maxBufferedMessages: number;
+  /**
+   * Hands a failure to `onError`. One that throws is ignored: a report is made where the bus
+   * recovers from something (inside a publish's fan-out, inside a Redis connection's message
+   * handler), and a broken logger must not turn it into a failed publish, a subscriber that
+   * misses events or an uncaught exception.
+   */
+  report: (error: Error) => void;
 }
 
 /** Fills in defaults and rejects limits that cannot work. */
@@ -20,5 +27,13 @@ export function resolveBusOptions(options: BusOptions = {}): ResolvedBusOptions 
       throw new InvalidArgumentError({ message: `Bus option ${name} must be a positive integer.` });
     }
   }
-  return resolved;
+  const { onError } = options;
+  const report = (error: Error): void => {
+    try {
+      onError?.(error);
+    } catch {
+      // A logger that throws is ignored, as everywhere in calltrack.
+    }
+  };
+  return { ...resolved, report };
 }

@@ -174,6 +174,44 @@ describe.skipIf(!redis)('subscribeRedisAllTenants (sharded)', () => {
   });
 });
 
+describe.skipIf(!redis)('subscribeRedisAllTenants (sharded), ended early', () => {
+  it('reads nothing of the registry for a subscription that ended before the registry was attached', async () => {
+    const own = `${prefix}:ended-early`;
+    // A client of its own, to count the commands the bus sends on it.
+    const client = (await connectTestRedis()) as Redis;
+    const sent: string[] = [];
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = (command, stream) => {
+      sent.push(command.name);
+      return send(command, stream);
+    };
+    const errors: Error[] = [];
+    const bus = createRedisBus({
+      redis: client,
+      prefix: own,
+      pubsub: 'sharded',
+      onError: (error) => errors.push(error),
+    });
+    await bus.publish(makeCallEvent({ tenantId: 'tenant-a' }));
+    const early = bus.subscribe({ allTenants: true });
+    // It has asked for the registry's channel (a new connection: no answer within one turn).
+    await new Promise((resolve) => setImmediate(resolve));
+    await early.close();
+    sent.length = 0;
+    // A later subscription reads the registry once attached; the ended one's read would come first.
+    const later = bus.subscribe({ allTenants: true });
+    await later.ready;
+    expect(sent.filter((name) => name === 'smembers' || name === 'exists')).toEqual([
+      'smembers',
+      'exists',
+    ]);
+    await bus.close();
+    await deleteKeys(client, own);
+    await client.quit();
+    expect(errors).toEqual([]);
+  });
+});
+
 describe.skipIf(!redis)('subscribeRedisAllTenants and the history-read incident', () => {
   /**
    * An all-tenants subscription whose history reads all fail (they retry every 250 ms), once

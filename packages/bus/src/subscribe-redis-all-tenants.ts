@@ -259,6 +259,8 @@ function followRegistry(
    * key is gone are not followed, and are pruned from it.
    */
   const scan = async (start: RedisTenantSubscriberStart): Promise<void> => {
+    // Ended while the registry's channel was being attached: nothing to read it for.
+    if (ended) return;
     const registered = await redis.smembers(registry.key);
     const alive = await Promise.all(
       registered.map(async (tenantId) => members.has(tenantId) || (await hasStream(tenantId))),
