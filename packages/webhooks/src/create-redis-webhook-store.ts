@@ -655,8 +655,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       const slotKey = slotsKey(tenantId, endpointId);
       const [deliveryFields, endpoint, message, slot, held] = (await run(
         'beginAttempt',
-        [heldKey, endpointKey(tenantId, endpointId), `${base(tenantId)}msg:${messageId}`, slotKey],
-        [job.trigger, now, job.id, leaseMs],
+        [
+          heldKey,
+          endpointKey(tenantId, endpointId),
+          `${base(tenantId)}msg:${messageId}`,
+          slotKey,
+          leasesKey(tenantId),
+        ],
+        [job.trigger, now, job.id, leaseMs, `${endpointId}:${messageId}`],
       )) as [string[], string[], string | null, number, number];
       if (slot > 0) waiters.waiting(job.id, held === 1 ? heldKey : slotKey);
       const delivery = hashOf(deliveryFields);
