@@ -244,10 +244,10 @@ describe('the Redis store, options', () => {
       expect(() =>
         createRedisWebhookStore({ redis: client, stalledIntervalMs: value }),
       ).toThrowError(
-        /stalledIntervalMs must be a whole number of milliseconds from 1 to 2147483647/,
+        'createRedisWebhookStore: stalledIntervalMs must be an integer from 1 to 2147483647.',
       );
       expect(() => createRedisWebhookStore({ redis: client, lockDurationMs: value })).toThrowError(
-        /lockDurationMs must be a whole number of milliseconds from 1 to 2147483647/,
+        'createRedisWebhookStore: lockDurationMs must be an integer from 1 to 2147483647.',
       );
     }
     expect(() =>
