@@ -465,9 +465,16 @@ describe('createPresence', () => {
     // setInterval runs a delay over 2^31 - 1 ms every millisecond instead: a process told to
     // sweep once a month (leaving sweeps to another) swept about a thousand times a second.
     const bus = recordingBus().bus;
-    for (const sweepIntervalMs of [2 ** 31, 30 * 24 * 3_600_000, Number.MAX_SAFE_INTEGER]) {
+    for (const sweepIntervalMs of [
+      2 ** 31,
+      30 * 24 * 3_600_000,
+      Number.MAX_SAFE_INTEGER,
+      0,
+      Number.NaN,
+      1.5,
+    ]) {
       expect(() => createPresence({ bus, sweepIntervalMs })).toThrow(
-        /sweepIntervalMs must be at most 2147483647/,
+        'createPresence: sweepIntervalMs must be an integer from 1 to 2147483647.',
       );
     }
     // The longest a timer can wait is taken.

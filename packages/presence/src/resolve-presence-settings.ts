@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@calltrack/core';
+import { checkTimerDelayMs } from '@calltrack/core/internal';
 import {
   connectionLengthBound,
   maxEventDataLength,
@@ -91,7 +92,13 @@ export function resolvePresenceSettings(options: PresenceOptions): ResolvedPrese
       deliveryBatchSize: 100,
     },
     heartbeatIntervalMs,
-    sweepIntervalMs: timerDelay(options.sweepIntervalMs, 5_000, 'sweepIntervalMs'),
+    // A timer's delay: past 2^31 - 1 ms, setInterval would sweep every millisecond.
+    sweepIntervalMs: checkTimerDelayMs(
+      'createPresence',
+      'sweepIntervalMs',
+      options.sweepIntervalMs,
+      5_000,
+    ),
     autoHeartbeat: options.autoHeartbeat ?? true,
     maxDataLength,
     maxMessageLength,
@@ -107,18 +114,4 @@ function positive(value: number | undefined, fallback: number, name: string): nu
     throw new InvalidArgumentError({ message: `${name} must be a positive integer.` });
   }
   return value;
-}
-
-/** Longest delay a Node timer waits: a longer one fires after 1 ms (and an interval every 1 ms). */
-const longestTimerMs = 2 ** 31 - 1;
-
-/** A positive integer option that is a timer's delay, so at most {@link longestTimerMs}. */
-function timerDelay(value: number | undefined, fallback: number, name: string): number {
-  const checked = positive(value, fallback, name);
-  if (checked > longestTimerMs) {
-    throw new InvalidArgumentError({
-      message: `${name} must be at most ${longestTimerMs} (what a timer waits): a longer one would run every millisecond.`,
-    });
-  }
-  return checked;
 }

@@ -178,6 +178,18 @@ describe('POST /calls', () => {
       [{ provider: 'vapi', to: customer, requestId }, 400, /no provider "vapi"/],
       [[1, 2], 400, 'The body must be a JSON object.'],
       ['{"provider": "twilio",', 400, 'The body is not valid JSON.'],
+      // A key given twice is ambiguous: JSON.parse keeps the last, a proxy or a log may read the
+      // first (which number was called?), as with a query parameter given twice.
+      [
+        `{"provider": "twilio", "to": "${customer}", "to": "+14155550199", "requestId": "${requestId}"}`,
+        400,
+        'The body gives "to" twice in one object: give each key once.',
+      ],
+      [
+        `{"provider": "twilio", "to": "${customer}", "requestId": "${requestId}", "requestI\\u0064": "x"}`,
+        400,
+        'The body gives "requestId" twice in one object: give each key once.',
+      ],
     ];
     for (const [body, status, message] of cases) {
       const answer = await app.api('/api/calls', { body });

@@ -4,6 +4,7 @@ import {
   readRequestText,
   UnsupportedMediaTypeError,
 } from '@calltrack/core';
+import { findRepeatedJsonKey } from '@calltrack/core/internal';
 import { requestMediaType } from './request-media-type';
 
 /** The largest `POST /calls` body read, in bytes. */
@@ -43,6 +44,15 @@ export async function readPlaceCallBody(request: Request): Promise<PlaceCallBody
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new InvalidPayloadError({ message: 'The body must be a JSON object.' });
+  }
+  // A key given twice is ambiguous, as a query parameter given twice is: JSON.parse keeps the
+  // last, a proxy or a log may read the first (which number was called?). (Behind
+  // express.json() the parser already kept one: the text here is its value written again.)
+  const repeated = findRepeatedJsonKey(text);
+  if (repeated !== undefined) {
+    throw new InvalidPayloadError({
+      message: `The body gives ${JSON.stringify(repeated.key.slice(0, 64))} twice in one object: give each key once.`,
+    });
   }
   const body = json as Record<string, unknown>;
   for (const name of Object.keys(body)) {

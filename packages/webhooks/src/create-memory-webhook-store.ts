@@ -374,6 +374,16 @@ export function createMemoryWebhookStore(): WebhookStore {
         endpoint: endpoint && copyEndpoint(endpoint),
         message: message && { ...message },
       };
+      if (!endpoint && delivery) {
+        // Made after its endpoint was deleted (a fan-out from a cached endpoint list): dropped
+        // now, as the delete would have, not kept until its message expires.
+        deliveries.delete(deliveryKey);
+        leased.delete(deliveryKey);
+        resends.delete(deliveryKey);
+        holds.delete(deliveryKey);
+        recovered.delete(deliveryKey);
+        return start;
+      }
       const resend = delivery && resends.get(deliveryKey);
       const due =
         job.trigger === 'event'

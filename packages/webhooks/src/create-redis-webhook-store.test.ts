@@ -145,6 +145,46 @@ describe('the Redis store, deleting an endpoint', () => {
       await deleteKeys(client, `{${prefix}}`);
     }
   });
+
+  it('leaves no key or lease of a delivery made after the delete once it is attempted', async () => {
+    const client = redis!;
+    const prefix = uniquePrefix('webhook-delete-late');
+    const store = createRedisWebhookStore({ redis: client, prefix });
+    try {
+      for (const id of ['ep_gone', 'ep_kept']) {
+        await store.createEndpoint(storedEndpoint(id, 1), 10);
+      }
+      await store.deleteEndpoint('acme', 'ep_gone');
+      // A fan-out from an endpoint list read before the delete, with direct first attempts.
+      const message = {
+        id: 'msg_late',
+        tenantId: 'acme',
+        eventId: 'event-late',
+        eventType: 'call.ended',
+        body: '{}',
+        createdAt: 1,
+      };
+      await store.createDeliveries(message, ['ep_gone', 'ep_kept'], 86_400_000, {
+        count: 2,
+        ms: 60_000,
+      });
+      const job = {
+        id: 'ep_gone_msg_late',
+        tenantId: 'acme',
+        endpointId: 'ep_gone',
+        messageId: 'msg_late',
+        trigger: 'event' as const,
+      };
+      await store.beginAttempt(job, { now: 2, leaseMs: 60_000 });
+      const left = await client.keys(`${prefix}*`);
+      expect(left.filter((key) => key.includes('ep_gone'))).toEqual([]);
+      expect(await client.zrange(`${prefix}:{acme}:leases`, 0, -1)).toEqual(['ep_kept:msg_late']);
+    } finally {
+      await store.close();
+      await deleteKeys(client, prefix);
+      await deleteKeys(client, `{${prefix}}`);
+    }
+  });
 });
 
 describe('the Redis store, endpoint text', () => {
@@ -204,10 +244,10 @@ describe('the Redis store, options', () => {
       expect(() =>
         createRedisWebhookStore({ redis: client, stalledIntervalMs: value }),
       ).toThrowError(
-        /stalledIntervalMs must be a whole number of milliseconds from 1 to 2147483647/,
+        'createRedisWebhookStore: stalledIntervalMs must be an integer from 1 to 2147483647.',
       );
       expect(() => createRedisWebhookStore({ redis: client, lockDurationMs: value })).toThrowError(
-        /lockDurationMs must be a whole number of milliseconds from 1 to 2147483647/,
+        'createRedisWebhookStore: lockDurationMs must be an integer from 1 to 2147483647.',
       );
     }
     expect(() =>

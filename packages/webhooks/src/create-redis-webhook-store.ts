@@ -1,5 +1,9 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { catchRedisStoreErrors, type RedisStoreOperations } from '@calltrack/core/internal';
+import {
+  catchRedisStoreErrors,
+  checkTimerDelayMs,
+  type RedisStoreOperations,
+} from '@calltrack/core/internal';
 import { defineRedisScript } from '@calltrack/redis-script';
 import { DelayedError, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -144,20 +148,20 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       message: 'createRedisWebhookStore: prefix must be a non-empty string without "{" or "}".',
     });
   }
-  const lockDuration = options.lockDurationMs ?? 30_000;
-  const stalledInterval = options.stalledIntervalMs ?? 30_000;
   // Timers: Node runs a longer (or NaN, or 0) interval every millisecond, which for the lease
   // sweep is a scan of every tenant each millisecond.
-  for (const [name, value] of Object.entries({
-    lockDurationMs: lockDuration,
-    stalledIntervalMs: stalledInterval,
-  })) {
-    if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
-      throw new InvalidArgumentError({
-        message: `createRedisWebhookStore: ${name} must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}.`,
-      });
-    }
-  }
+  const lockDuration = checkTimerDelayMs(
+    'createRedisWebhookStore',
+    'lockDurationMs',
+    options.lockDurationMs,
+    30_000,
+  );
+  const stalledInterval = checkTimerDelayMs(
+    'createRedisWebhookStore',
+    'stalledIntervalMs',
+    options.stalledIntervalMs,
+    30_000,
+  );
   const tenantsKey = `${prefix}:tenants`;
   const cursorsKey = `${prefix}:cursors`;
   const base = (tenantId: string): string => `${prefix}:{${tenantId}}:`;
@@ -655,8 +659,14 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
       const slotKey = slotsKey(tenantId, endpointId);
       const [deliveryFields, endpoint, message, slot, held] = (await run(
         'beginAttempt',
-        [heldKey, endpointKey(tenantId, endpointId), `${base(tenantId)}msg:${messageId}`, slotKey],
-        [job.trigger, now, job.id, leaseMs],
+        [
+          heldKey,
+          endpointKey(tenantId, endpointId),
+          `${base(tenantId)}msg:${messageId}`,
+          slotKey,
+          leasesKey(tenantId),
+        ],
+        [job.trigger, now, job.id, leaseMs, `${endpointId}:${messageId}`],
       )) as [string[], string[], string | null, number, number];
       if (slot > 0) waiters.waiting(job.id, held === 1 ? heldKey : slotKey);
       const delivery = hashOf(deliveryFields);

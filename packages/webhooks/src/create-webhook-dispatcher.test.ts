@@ -76,11 +76,28 @@ describe('createWebhookDispatcher options', () => {
     const store = createMemoryWebhookStore();
     for (const cursorFlushIntervalMs of [0, -1, Number.NaN, 0.5, 2 ** 31]) {
       expect(() => createWebhookDispatcher({ store, bus, cursorFlushIntervalMs })).toThrowError(
-        /cursorFlushIntervalMs must be a whole number of milliseconds from 1 to 2147483647/,
+        'createWebhookDispatcher: cursorFlushIntervalMs must be an integer from 1 to 2147483647.',
       );
     }
     expect(() =>
       createWebhookDispatcher({ store, bus, cursorFlushIntervalMs: 2 ** 31 - 1 }),
+    ).not.toThrow();
+  });
+
+  // The request timeout is a setTimeout (and undici's timeout): past 2^31 - 1 ms Node fires it
+  // after 1 ms, so every delivery failed at once as "No complete answer within … ms".
+  // (The default retention refuses such a timeout anyway, as longer than a delivery may stay
+  // pending: a retention of a month without retries took it.)
+  it('refuses a request timeout that a timer cannot keep', () => {
+    const store = createMemoryWebhookStore();
+    const month = { retrySchedule: [], retentionMs: 31 * 86_400_000 };
+    for (const timeoutMs of [0, -1, Number.NaN, 0.5, 2 ** 31]) {
+      expect(() => createWebhookDispatcher({ store, bus, ...month, timeoutMs })).toThrowError(
+        'createWebhookDispatcher: timeoutMs must be an integer from 1 to 2147483647.',
+      );
+    }
+    expect(() =>
+      createWebhookDispatcher({ store, bus, ...month, timeoutMs: 2 ** 31 - 1 }),
     ).not.toThrow();
   });
 

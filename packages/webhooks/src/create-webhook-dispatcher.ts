@@ -1,4 +1,5 @@
 import { callEventTypes, InvalidArgumentError } from '@calltrack/core';
+import { checkTimerDelayMs } from '@calltrack/core/internal';
 import { createAddressGuard } from './create-address-guard';
 import { createDeliveryHandler } from './create-delivery-handler';
 import { createDeliveryLogs } from './create-delivery-logs';
@@ -49,7 +50,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   if (!(retryJitter >= 0 && retryJitter < 1)) {
     throw new InvalidArgumentError({ message: 'retryJitter must be from 0 to below 1.' });
   }
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  // A timer's delay (the request's): past 2^31 - 1 ms Node fires it after 1 ms.
+  const timeoutMs = checkTimerDelayMs(
+    'createWebhookDispatcher',
+    'timeoutMs',
+    options.timeoutMs,
+    15_000,
+  );
   const concurrency = options.concurrency ?? 50;
   const defaultEndpointConcurrency = options.defaultEndpointConcurrency ?? 10;
   const maxEndpointsPerTenant = options.maxEndpointsPerTenant ?? 50;
@@ -70,7 +77,6 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const onError =
     options.onError ?? ((error: Error) => console.error('[calltrack/webhooks]', error));
   for (const [name, value] of Object.entries({
-    timeoutMs,
     concurrency,
     defaultEndpointConcurrency,
     maxEndpointsPerTenant,
@@ -91,16 +97,12 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     }
   }
   // Node runs a longer (or NaN, or 0) interval every millisecond.
-  const cursorFlushIntervalMs = options.cursorFlushIntervalMs ?? 1000;
-  if (
-    !Number.isInteger(cursorFlushIntervalMs) ||
-    cursorFlushIntervalMs < 1 ||
-    cursorFlushIntervalMs > 2 ** 31 - 1
-  ) {
-    throw new InvalidArgumentError({
-      message: `cursorFlushIntervalMs must be a whole number of milliseconds from 1 to ${2 ** 31 - 1}.`,
-    });
-  }
+  const cursorFlushIntervalMs = checkTimerDelayMs(
+    'createWebhookDispatcher',
+    'cursorFlushIntervalMs',
+    options.cursorFlushIntervalMs,
+    1000,
+  );
   // Checked here: NaN compares false with every failure, so the endpoint would never be disabled.
   if (autoDisable && !(Number.isInteger(autoDisable.afterMs) && autoDisable.afterMs >= 0)) {
     throw new InvalidArgumentError({

@@ -276,6 +276,49 @@ describe('createWebhookHandler', () => {
     ]);
   });
 
+  it('refuses a body that gives a key twice in one object with 400 naming it, and changes nothing', async () => {
+    // JSON.parse keeps the last of a repeated key, a proxy or a log may read the first: which URL
+    // was meant is ambiguous, as with a query parameter given twice (the dialer's rule).
+    const asC = { token: 'token-c' };
+    const before = (await call('GET', '/webhooks', undefined, asC)).body.endpoints;
+    const twice = (key: string) =>
+      `The body gives ${JSON.stringify(key)} twice in one object: give each key once.`;
+    const created = [
+      [`{"url": "${receiver.url}/one", "url": "${receiver.url}/two"}`, 'url'],
+      [`{"url": "${receiver.url}/one", "ur\\u006c": "${receiver.url}/two"}`, 'url'],
+      [`{"url": "${receiver.url}/one", "headers": {"x-a": "1", "x-a": "2"}}`, 'x-a'],
+    ];
+    for (const [raw, key] of created) {
+      const answer = await call('POST', '/webhooks', undefined, { ...asC, raw });
+      expect([answer.status, answer.body.error], raw).toEqual([
+        400,
+        { code: 'invalid_payload', message: twice(key!) },
+      ]);
+    }
+    expect((await call('GET', '/webhooks', undefined, asC)).body.endpoints).toEqual(before);
+
+    const endpoint = (await call('POST', '/webhooks', { url: `${receiver.url}/kept` }, asC)).body
+      .endpoint;
+    const path = `/webhooks/${endpoint.id}`;
+    const writes: [string, string, string, string][] = [
+      ['PUT', path, '{"description": "a", "enabled": false, "description": "b"}', 'description'],
+      [
+        'POST',
+        `${path}/rotate-secret`,
+        '{"gracePeriodSeconds": 60, "gracePeriodSeconds": 0}',
+        'gracePeriodSeconds',
+      ],
+      ['POST', `${path}/resend`, '{"messageId": "msg_a", "messageId": "msg_b"}', 'messageId'],
+      ['POST', `${path}/recover`, '{"since": "2026-01-01T00:00:00Z", "since": 0}', 'since'],
+    ];
+    for (const [method, route, raw, key] of writes) {
+      const answer = await call(method, route, undefined, { ...asC, raw });
+      expect([answer.status, answer.body.error.message], raw).toEqual([400, twice(key)]);
+    }
+    expect((await call('GET', path, undefined, asC)).body.endpoint).toEqual(endpoint);
+    expect((await call('DELETE', path, undefined, asC)).status).toBe(204);
+  });
+
   it('sends every header value it accepts as it was saved', async () => {
     // Tab, space and every visible ASCII character (a receiver trims the ends: they sit inside).
     let visible = '';

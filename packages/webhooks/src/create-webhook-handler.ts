@@ -15,6 +15,7 @@ import {
 } from '@calltrack/core';
 import {
   acceptParsedJsonBody,
+  findRepeatedJsonKey,
   foreignRequestSender,
   parseAllowedOrigins,
   toError,
@@ -144,6 +145,16 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
     const violation = checkJsonLimits(value, bodyLimits);
     if (violation) {
       throw new InvalidPayloadError({ message: `The body ${violation.message}.` });
+    }
+    // A key given twice in one object is ambiguous, as a query parameter given twice is:
+    // JSON.parse keeps the last, a proxy or a log may read the first (which URL was meant?).
+    // (Behind express.json() the parser already kept one: the text here is its value written
+    // again.)
+    const repeated = findRepeatedJsonKey(text);
+    if (repeated !== undefined) {
+      throw new InvalidPayloadError({
+        message: `The body gives ${JSON.stringify(repeated.key.slice(0, 64))} twice in one object: give each key once.`,
+      });
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new InvalidPayloadError({ message: 'The body must be a JSON object.' });

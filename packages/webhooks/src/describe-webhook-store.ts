@@ -542,6 +542,33 @@ export function describeWebhookStore(
       ]);
     });
 
+    it('drops at its attempt a delivery made after its endpoint was deleted (a fan-out from a cached endpoint list)', async () => {
+      const store = await open();
+      if (!store) return;
+      const deleted = endpoint('acme');
+      const other = endpoint('acme');
+      await store.createEndpoint(deleted, 10);
+      await store.createEndpoint(other, 10);
+      assert.equal(await store.deleteEndpoint('acme', deleted.id), true);
+      // Another process's fan-out read the endpoint list before the delete: one delivery leased
+      // for a direct first attempt, one queued.
+      const [leased, queued] = [message('acme'), message('acme')] as const;
+      await store.createDeliveries(leased, [deleted.id, other.id], day, { count: 2, ms: 60_000 });
+      await store.createDeliveries(queued, [deleted.id, other.id], day);
+      for (const msg of [leased, queued]) {
+        assert.notEqual(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+        const job = deliveryJob(deleted.id, msg.id, `${deleted.id}_${msg.id}`);
+        const start = await store.beginAttempt(job, { now, leaseMs: 60_000 });
+        assert.equal(start.endpoint, undefined, msg.id);
+        assert.equal(start.slotWait, undefined, msg.id);
+        // Gone now, not kept until its message expires; the message and the other endpoint's
+        // delivery of it stay.
+        assert.equal(await store.getDelivery('acme', deleted.id, msg.id), undefined, msg.id);
+        assert.notEqual(await store.getMessage('acme', msg.id), undefined, msg.id);
+        assertIncludes(await store.getDelivery('acme', other.id, msg.id), { status: 'pending' });
+      }
+    });
+
     it("deletes an endpoint's deliveries with it (pending, leased, delivered, dead), and no other endpoint's", async () => {
       const store = await open();
       if (!store) return;

@@ -398,9 +398,12 @@ return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
  * resend waiting). One attempt of a delivery at a time: while another holder's hold on it
  * (fields `holder`, `heldUntil`, on real time) lasts, no slot is taken and the wait is answered;
  * a slot taken comes with the hold. A resend mark on a delivery whose endpoint is disabled is
- * deleted: the attempt that would have served it is dropped, and so is the resend.
- * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset. ARGV: trigger, now
- * (the dispatcher's clock), holder, lease ms. Returns { delivery hash (flat, with its `resend`
+ * deleted: the attempt that would have served it is dropped, and so is the resend. A delivery
+ * whose endpoint is gone (made after the delete, by a fan-out from a cached endpoint list) is
+ * deleted, with its lease.
+ * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset, the tenant's leases
+ * zset. ARGV: trigger, now (the dispatcher's clock), holder, lease ms, the delivery's lease member
+ * (`<endpoint>:<message>`). Returns { delivery hash (flat, with its `resend`
  * mark as it was), endpoint hash (flat), message or false, slot wait or -1 when no slot was asked
  * for, 1 when the wait is for another holder's hold on the delivery (else 0) }.
  */
@@ -444,6 +447,9 @@ if due and message and fields.enabled == '1' and fields.settings then
   end
 elseif resend and fields.settings and fields.enabled ~= '1' then
   redis.call('HDEL', KEYS[1], 'resend')
+elseif #endpoint == 0 and #delivery > 0 then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[5], ARGV[5])
 end
 return { delivery, endpoint, message, slot, held }
 `;

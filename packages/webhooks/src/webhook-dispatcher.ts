@@ -23,7 +23,10 @@ export interface WebhookDispatcherOptions {
   retrySchedule?: readonly number[];
   /** Jitter applied to each retry delay, either way, as a fraction. Default 0.2 (±20%). */
   retryJitter?: number;
-  /** Request timeout. Default 15,000 ms. */
+  /**
+   * Request timeout: a whole number of ms from 1 to 2,147,483,647 (what a timer waits). Default
+   * 15,000 ms.
+   */
   timeoutMs?: number;
   /**
    * Most deliveries this process sends at once (all endpoints). Default 50. The worker runs up to
@@ -65,7 +68,10 @@ export interface WebhookDispatcherOptions {
   secretGracePeriodMs?: number;
   /** Event types endpoints may subscribe to besides core's `callEventTypes`. */
   eventTypes?: readonly string[];
-  /** How often bus cursors are saved. Default 1,000 ms. */
+  /**
+   * How often bus cursors are saved: ms from 1 to 2,147,483,647 (what a timer waits). Default
+   * 1,000 ms.
+   */
   cursorFlushIntervalMs?: number;
   /**
    * How long the endpoint list per tenant is cached for fan-out. Default 1,000 ms. A change made

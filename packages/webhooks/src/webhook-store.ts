@@ -209,6 +209,10 @@ export interface WebhookStore {
    * of the same delivery is in flight, and with it a hold on the delivery (for `leaseMs` of real
    * time at most, like the slot), which `recordAttempt` ends (`releaseSlot`), or `releaseSlot`
    * given the message id.
+   *
+   * A delivery whose endpoint is gone is deleted in the same step (with its lease, resend mark
+   * and hold): `deleteEndpoint` deleted the endpoint's deliveries, but another process's fan-out
+   * may create one after it from an endpoint list it read before (see `endpointCacheMs`).
    */
   beginAttempt(job: DeliveryJob, options: { now: number; leaseMs: number }): Promise<AttemptStart>;
   /**
