@@ -237,6 +237,17 @@ describe('createRetellWebhookHandler', () => {
       expect(sink.events).toEqual([]);
     });
 
+    it('takes 2 MiB by default (the guides say so) and answers 413 one byte past it', async () => {
+      const { sink, url } = await setup();
+      const text = loadFixture('retell-call-started.json').text;
+      const limit = 2 * 1024 * 1024;
+      const padded = (bytes: number) => `${text}${' '.repeat(bytes - Buffer.byteLength(text))}`;
+      expect((await send(url, { body: padded(limit) })).status).toBe(200);
+      expect(sink.events).toHaveLength(2);
+      await expectError(await send(url, { body: padded(limit + 1) }), 413, 'payload_too_large');
+      expect(sink.events).toHaveLength(2);
+    });
+
     it('413 above the body limit when the body is streamed without a length', async () => {
       const { sink, url } = await setup({ maxBodyBytes: 1024 });
       const text = loadFixture('retell-call-ended.json').text;
