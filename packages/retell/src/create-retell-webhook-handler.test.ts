@@ -431,6 +431,41 @@ describe('createRetellWebhookHandler', () => {
     });
   });
 
+  it('answers an event it does not map 200 and publishes nothing; with a key lookup without verifying it', async () => {
+    // Retell's inbound-call webhook, which a misconfigured URL may send here (the guide).
+    const inbound = JSON.stringify({
+      event: 'call_inbound',
+      call_inbound: {
+        agent_id: 'oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD',
+        from_number: '+14155550123',
+        to_number: '+14157774444',
+      },
+    });
+    const chat = loadFixture('retell-chat-started.json').text;
+    const fixed = await setup();
+    const answer = await send(fixed.url, { body: inbound });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ ok: true, published: 0, ignored: 'call_inbound' });
+    // With a static key the signature is still checked first.
+    await expectError(
+      await send(fixed.url, { body: inbound, key: 'key_forged_0123456789' }),
+      403,
+      'invalid_signature',
+    );
+
+    const lookup = vi.fn(async () => apiKey);
+    const { sink, url, resolveTenant } = await setup({ apiKey: lookup });
+    for (const body of [inbound, chat]) {
+      const response = await send(url, { body, key: 'key_forged_0123456789' });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ ok: true, published: 0 });
+    }
+    expect(lookup).not.toHaveBeenCalled();
+    expect(resolveTenant).not.toHaveBeenCalled();
+    expect(sink.events).toEqual([]);
+    expect(fixed.sink.events).toEqual([]);
+  });
+
   it('accepts any of several API keys during a rotation, and nothing else', async () => {
     const newKey = 'key_webhook_rotated_fedcba98';
     const { sink, url } = await setup({ apiKey: [newKey, apiKey] });
