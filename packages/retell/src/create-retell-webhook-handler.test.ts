@@ -180,7 +180,26 @@ describe('createRetellWebhookHandler', () => {
         'unsupported_media_type',
       );
       await expectError(await send(url, { contentType: null }), 415, 'unsupported_media_type');
+      await expectError(
+        await send(url, { contentType: 'text/plain' }),
+        415,
+        'unsupported_media_type',
+      );
       expect(sink.events).toEqual([]);
+    });
+
+    it('takes application/json with a charset and application/*+json, as the guide says', async () => {
+      const { sink, url } = await setup();
+      for (const contentType of [
+        'application/json; charset=utf-8',
+        'application/vnd.retell+json',
+        'Application/JSON',
+      ]) {
+        const response = await send(url, { contentType });
+        expect(response.status, contentType).toBe(200);
+      }
+      // The same webhook three times: published once, then duplicates.
+      expect(sink.events).toHaveLength(2);
     });
 
     it('401 without a signature', async () => {
