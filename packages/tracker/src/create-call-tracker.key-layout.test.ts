@@ -1,7 +1,9 @@
 // The key layout the scaling guide documents for operators ("Key layout"): what a Redis bus and
-// a Redis call store on one Redis write for a tenant, by name, type and expiry.
+// a Redis call store on one Redis write for a tenant, by name, type and expiry; and that the
+// store "only sends commands on" the client it is given.
 import { createRedisBus } from '@calltrack/bus/redis';
-import { connectTestRedis, deleteKeys, uniquePrefix } from '@calltrack/test-utils';
+import { connectTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from '@calltrack/test-utils';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCallTracker } from './create-call-tracker';
 import { createRedisCallStore } from './create-redis-call-store';
@@ -17,7 +19,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-describe.skipIf(!redis)('the Redis key layout of the scaling guide', () => {
+describe.skipIf(!redis)('the Redis key layout and client use of the scaling guide', () => {
   it('keeps every key of a tenant under its {tenant} hash tag, named as documented', async () => {
     const busPrefix = `${prefix}:bus`;
     const storePrefix = `${prefix}:store`;
@@ -92,6 +94,35 @@ describe.skipIf(!redis)('the Redis key layout of the scaling guide', () => {
     } finally {
       await tracker.stop();
       await bus.close();
+    }
+  });
+  it('sends commands on the client it is given only: no duplicate, and never closes it', async () => {
+    const client = new Redis(testRedisUrl);
+    await new Promise((resolve) => client.once('ready', resolve));
+    const duplicated: unknown[] = [];
+    client.duplicate = ((...args: unknown[]) => {
+      duplicated.push(args);
+      throw new Error('the store must not duplicate the client');
+    }) as Redis['duplicate'];
+    const store = createRedisCallStore({ redis: client, prefix: `${prefix}:own` });
+    // A bus that is not Redis: the store alone talks to Redis here.
+    const tracker = createCallTracker({
+      bus: { publish: async () => ({ duplicate: false }) },
+      store,
+      clock: { now: () => t0 },
+      logger: {},
+    });
+    try {
+      for (const event of callLifecycle({ callId: 'CA-own' })) await tracker.ingest(event);
+      await tracker.runMaintenance(t0 + 2 * 60 * minute);
+      await tracker.countActiveCalls('tenant-a');
+      await tracker.getAnalytics('tenant-a', { from: t0, granularity: 'hour' });
+      await tracker.stop();
+      expect(duplicated).toEqual([]);
+      expect(client.status).toBe('ready');
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
     }
   });
 });
