@@ -44,6 +44,29 @@ describe('Redis refusals', () => {
     expect(isRedisRefusingCommands(new Error('OOM not from Redis'))).toBe(false);
   });
 
+  it('takes every refusal the scaling guide names for an outage, answered 503 redis_unavailable', async () => {
+    const replies = [
+      "OOM command not allowed when used memory > 'maxmemory'.",
+      "READONLY You can't write against a read only replica.",
+      'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no.',
+      'LOADING Redis is loading the dataset in memory',
+      'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
+      'CLUSTERDOWN The cluster is down',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+      'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
+      'NOREPLICAS Not enough good replicas to write.',
+    ];
+    for (const message of replies) {
+      expect(isRedisRefusingCommands(reply(message)), message).toBe(true);
+      const response = toErrorResponse(
+        toRedisStoreError(reply(message), { operation: 'saving', writes: true }),
+      );
+      expect(response.status, message).toBe(503);
+      expect(response.headers.get('retry-after'), message).toBe('5');
+      expect((await response.json()).error.code, message).toBe('redis_unavailable');
+    }
+  });
+
   it('turns a refusal into a redacted RedisUnavailableError, answered 503 with Retry-After', async () => {
     const error = toRedisStoreError(refusedWrite(), {
       operation: 'creating an endpoint',

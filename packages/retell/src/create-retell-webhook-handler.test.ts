@@ -180,7 +180,26 @@ describe('createRetellWebhookHandler', () => {
         'unsupported_media_type',
       );
       await expectError(await send(url, { contentType: null }), 415, 'unsupported_media_type');
+      await expectError(
+        await send(url, { contentType: 'text/plain' }),
+        415,
+        'unsupported_media_type',
+      );
       expect(sink.events).toEqual([]);
+    });
+
+    it('takes application/json with a charset and application/*+json, as the guide says', async () => {
+      const { sink, url } = await setup();
+      for (const contentType of [
+        'application/json; charset=utf-8',
+        'application/vnd.retell+json',
+        'Application/JSON',
+      ]) {
+        const response = await send(url, { contentType });
+        expect(response.status, contentType).toBe(200);
+      }
+      // The same webhook three times: published once, then duplicates.
+      expect(sink.events).toHaveLength(2);
     });
 
     it('401 without a signature', async () => {
@@ -235,6 +254,17 @@ describe('createRetellWebhookHandler', () => {
         'payload_too_large',
       );
       expect(sink.events).toEqual([]);
+    });
+
+    it('takes 2 MiB by default (the guides say so) and answers 413 one byte past it', async () => {
+      const { sink, url } = await setup();
+      const text = loadFixture('retell-call-started.json').text;
+      const limit = 2 * 1024 * 1024;
+      const padded = (bytes: number) => `${text}${' '.repeat(bytes - Buffer.byteLength(text))}`;
+      expect((await send(url, { body: padded(limit) })).status).toBe(200);
+      expect(sink.events).toHaveLength(2);
+      await expectError(await send(url, { body: padded(limit + 1) }), 413, 'payload_too_large');
+      expect(sink.events).toHaveLength(2);
     });
 
     it('413 above the body limit when the body is streamed without a length', async () => {
@@ -418,6 +448,41 @@ describe('createRetellWebhookHandler', () => {
       });
       expect(sink.events).toEqual([]);
     });
+  });
+
+  it('answers an event it does not map 200 and publishes nothing; with a key lookup without verifying it', async () => {
+    // Retell's inbound-call webhook, which a misconfigured URL may send here (the guide).
+    const inbound = JSON.stringify({
+      event: 'call_inbound',
+      call_inbound: {
+        agent_id: 'oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD',
+        from_number: '+14155550123',
+        to_number: '+14157774444',
+      },
+    });
+    const chat = loadFixture('retell-chat-started.json').text;
+    const fixed = await setup();
+    const answer = await send(fixed.url, { body: inbound });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ ok: true, published: 0, ignored: 'call_inbound' });
+    // With a static key the signature is still checked first.
+    await expectError(
+      await send(fixed.url, { body: inbound, key: 'key_forged_0123456789' }),
+      403,
+      'invalid_signature',
+    );
+
+    const lookup = vi.fn(async () => apiKey);
+    const { sink, url, resolveTenant } = await setup({ apiKey: lookup });
+    for (const body of [inbound, chat]) {
+      const response = await send(url, { body, key: 'key_forged_0123456789' });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ ok: true, published: 0 });
+    }
+    expect(lookup).not.toHaveBeenCalled();
+    expect(resolveTenant).not.toHaveBeenCalled();
+    expect(sink.events).toEqual([]);
+    expect(fixed.sink.events).toEqual([]);
   });
 
   it('accepts any of several API keys during a rotation, and nothing else', async () => {

@@ -1,8 +1,8 @@
 // Redis answering the store's commands with an error of its own (not an outage of the
 // connection): a key of another type in the store's keyspace (WRONGTYPE), a Redis out of memory
-// under `noeviction` (OOM), a replica after a failover (READONLY). Each on redis-servers of this
-// file's own (CONFIG SET and REPLICAOF never touch the shared test Redis), through a Twilio
-// webhook handler and the read API on loopback.
+// under `noeviction` (OOM), a master waiting for replicas (NOREPLICAS), a replica after a
+// failover (READONLY). Each on redis-servers of this file's own (CONFIG SET and REPLICAOF never
+// touch the shared test Redis), through a Twilio webhook handler and the read API on loopback.
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { inspect } from 'node:util';
@@ -62,6 +62,7 @@ describe.skipIf(!installed)('the Redis call store when Redis answers with an err
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     await stopTestServers();
     await admin.config('SET', 'maxmemory', '0');
+    await admin.config('SET', 'min-replicas-to-write', '0');
     await admin.flushall();
     await admin.function('FLUSH');
   });
@@ -265,6 +266,27 @@ describe.skipIf(!installed)('the Redis call store when Redis answers with an err
     await expectUnavailable(await post(callSid, 'ringing', 1), /OOM/);
     await admin.config('SET', 'maxmemory', '0');
     expect((await post(callSid, 'ringing', 1)).status).toBe(200);
+  });
+
+  it('answers 503 while writes wait for replicas (NOREPLICAS), and applies the retry once they do not', async () => {
+    const callSid = `CA${'7'.repeat(32)}`;
+    const { post, get, failures } = await startApp({ bus: 'redis' });
+    expect((await post(callSid, 'ringing', 1)).status).toBe(200);
+
+    // A master told to take writes only with a replica in sync, and none is.
+    await admin.config('SET', 'min-replicas-to-write', '1');
+    await expectUnavailable(
+      await post(callSid, 'in-progress', 2),
+      /^Redis cannot take commands right now \(NOREPLICAS /,
+    );
+    expect(failures).toHaveLength(1);
+    expect(RedisUnavailableError.isInstance(failures[0])).toBe(true);
+    expect(everything(failures)).not.toContain(callerDigits);
+    expect((await get('/calls/active')).status).toBe(200);
+
+    await admin.config('SET', 'min-replicas-to-write', '0');
+    const retried = await post(callSid, 'in-progress', 2);
+    expect(await retried.json()).toEqual({ ok: true, published: 1, duplicates: 0 });
   });
 
   it('answers 503 on a replica after a failover (READONLY), and applies the retry once promoted', async () => {

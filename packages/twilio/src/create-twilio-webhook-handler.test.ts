@@ -429,7 +429,7 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
   });
 
   it('403 for a wrong signature, a wrong token, a changed body or a changed URL', async () => {
-    const { base, sink } = await setup();
+    const { base, sink, tenantCalls } = await setup();
     const url = `${base}/hook`;
     await expectError(
       await post(url, { body: ringing(), signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }),
@@ -457,6 +457,9 @@ describe('createTwilioWebhookHandler: errors publish nothing', () => {
       'invalid_signature',
     );
     expect(sink.events).toEqual([]);
+    // With a static Auth Token the signature is checked before resolveTenant ever runs (security
+    // guide), so unverified data never reaches the app's lookup.
+    expect(tenantCalls).toEqual([]);
   });
 
   it('accepts any of several Auth Tokens during a rotation, and nothing else', async () => {
