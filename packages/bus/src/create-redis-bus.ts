@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@calltrack/core';
-import { toError } from '@calltrack/core/internal';
+import { checkNoKeyPrefix, toError } from '@calltrack/core/internal';
 import {
   defineRedisScript,
   type RedisBusIngest,
@@ -73,7 +73,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
   }
   const { maxEvents, maxAgeMs, maxBufferedMessages, report } = resolveBusOptions(options);
   const { redis } = options;
-  checkNoKeyPrefix(redis);
+  checkNoKeyPrefix('createRedisBus', redis);
   const prefix = checkRedisBusPrefix(options.prefix ?? 'calltrack:bus');
   const metaTtlMs = positive('metaTtlMs', options.metaTtlMs ?? 7 * 24 * 60 * 60 * 1000);
   const batchSize = positive('replayBatchSize', options.replayBatchSize ?? 500);
@@ -190,23 +190,6 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
   const bus: EventBus = { publish, subscribe, position, close };
   Object.defineProperty(bus, redisBusIngestKey, { value: ingest });
   return bus;
-}
-
-/**
- * Refuses a client with ioredis' `keyPrefix`: ioredis prefixes the keys the scripts are given and
- * a sharded channel, not a classic one nor the channel names the scripts derive, so publish and
- * history would work while subscribers heard nothing live, without an error.
- */
-function checkNoKeyPrefix(redis: Redis | Cluster): void {
-  const { options } = redis as {
-    options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } };
-  };
-  const keyPrefix = options?.keyPrefix || options?.redisOptions?.keyPrefix;
-  if (keyPrefix) {
-    throw new InvalidArgumentError({
-      message: `createRedisBus: the ioredis client has keyPrefix ${JSON.stringify(keyPrefix)}, which live delivery does not go through (subscribers would hear nothing). Give the bus a client without keyPrefix and set its \`prefix\` option instead.`,
-    });
-  }
 }
 
 function positive(name: string, value: number): number {

@@ -7,6 +7,7 @@
 
 export { attachedWithin } from './attached-within';
 export { decodeCallIdPathSegment } from './call-id-path-segment';
+export { checkNoKeyPrefix } from './check-no-key-prefix';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export { checkRequestTimeoutMs } from './check-request-timeout';
 export { checkTimerDelayMs } from './check-timer-delay-ms';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '@calltrack/core';
-import { catchRedisStoreErrors } from '@calltrack/core/internal';
+import { catchRedisStoreErrors, checkNoKeyPrefix } from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { DialerLocks } from './dialer-locks';
@@ -35,6 +35,7 @@ export function createRedisDialerLocks(options: RedisDialerLocksOptions): Dialer
     });
   }
   const { redis } = options;
+  checkNoKeyPrefix('createRedisDialerLocks', redis);
   const prefix = options.prefix ?? 'calltrack:dialer:lock';
   const lockKey = (key: string): string => `${prefix}:${key}`;
   const followUpKey = (key: string): string => `${prefix}:${key}:follow-up`;

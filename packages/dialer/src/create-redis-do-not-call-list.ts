@@ -1,5 +1,5 @@
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import { catchRedisStoreErrors } from '@calltrack/core/internal';
+import { catchRedisStoreErrors, checkNoKeyPrefix } from '@calltrack/core/internal';
 import type { Cluster, Redis } from 'ioredis';
 import { checkDoNotCallNumbers } from './check-do-not-call-numbers';
 import type { DoNotCallList } from './do-not-call-list';
@@ -20,6 +20,7 @@ export function createRedisDoNotCallList(options: RedisDoNotCallListOptions): Do
     });
   }
   const { redis } = options;
+  checkNoKeyPrefix('createRedisDoNotCallList', redis);
   const prefix = options.prefix ?? 'calltrack:dialer';
   const keyOf = (tenantId: string): string => {
     if (!tenantIdSchema.safeParse(tenantId).success) {

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type CallStatus, InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import { catchRedisStoreErrors, type RedisStoreOperations } from '@calltrack/core/internal';
+import {
+  catchRedisStoreErrors,
+  checkNoKeyPrefix,
+  type RedisStoreOperations,
+} from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { Lead, LeadCallStatus, LeadInput } from './lead';
@@ -74,6 +78,7 @@ export function createRedisLeadStore(options: RedisLeadStoreOptions): LeadStore 
     });
   }
   const { redis } = options;
+  checkNoKeyPrefix('createRedisLeadStore', redis);
   const prefix = options.prefix ?? 'calltrack:dialer';
   if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
     throw new InvalidArgumentError({

@@ -1,6 +1,6 @@
 import type { PresenceStatus } from '@calltrack/core';
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
-import { catchRedisStoreErrors } from '@calltrack/core/internal';
+import { catchRedisStoreErrors, checkNoKeyPrefix } from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import { operationCreatesUser } from './operation-creates-user';
@@ -82,6 +82,7 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
     });
   }
   const { redis } = options;
+  checkNoKeyPrefix('createRedisPresenceStore', redis);
   const prefix = options.prefix ?? 'calltrack:presence';
   if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
     throw new InvalidArgumentError({

@@ -9,6 +9,7 @@ import {
   tenantIdSchema,
 } from '@calltrack/core';
 import {
+  checkNoKeyPrefix,
   followRedisReachability,
   redactErrorValues,
   redisClientClosedError,
@@ -141,6 +142,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     });
   }
   const { redis } = options;
+  checkNoKeyPrefix('createRedisCallStore', redis);
   const prefix = options.prefix ?? 'calltrack:tracker';
   if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
     throw new InvalidArgumentError({

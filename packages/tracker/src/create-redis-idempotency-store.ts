@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '@calltrack/core';
-import { catchRedisStoreErrors } from '@calltrack/core/internal';
+import { catchRedisStoreErrors, checkNoKeyPrefix } from '@calltrack/core/internal';
 import { defineRedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { IdempotencyClaim, IdempotencyStore, IdempotentAnswer } from './idempotency-store';
@@ -66,6 +66,7 @@ export function createRedisIdempotencyStore(
     });
   }
   const { redis } = options;
+  checkNoKeyPrefix('createRedisIdempotencyStore', redis);
   const prefix = options.prefix ?? 'calltrack:tracker';
   const keyOf = (tenantId: string, key: string) => `${prefix}:{${tenantId}}:idempotency:${key}`;
   const ttl = (ttlMs: number) => String(Math.max(1, Math.ceil(ttlMs)));

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@calltrack/core';
 import {
   catchRedisStoreErrors,
+  checkNoKeyPrefix,
   checkTimerDelayMs,
   type RedisStoreOperations,
 } from '@calltrack/core/internal';
@@ -142,6 +143,7 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
     });
   }
   const { redis } = options;
+  checkNoKeyPrefix('createRedisWebhookStore', redis);
   const prefix = options.prefix ?? 'calltrack:webhooks';
   if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix)) {
     throw new InvalidArgumentError({
