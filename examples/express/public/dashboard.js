@@ -273,11 +273,15 @@ function setBranchFilter(branch) {
 }
 $('branch-filter').addEventListener('click', () => setBranchFilter(undefined));
 
+/** Calls listed in the counter's dropdown, newest first (the table has them all). */
+const maxDropdownCalls = 30;
+
 function renderCounterDropdown(all) {
   const list = $('counter-calls');
   if ($('counter-dropdown').hidden) return;
   list.replaceChildren();
-  for (const call of all.slice(0, 30)) {
+  const shown = all.slice(0, maxDropdownCalls);
+  for (const call of shown) {
     const item = document.createElement('li');
     const button = document.createElement('button');
     button.type = 'button';
@@ -295,6 +299,14 @@ function renderCounterDropdown(all) {
     });
     item.append(button);
     list.append(item);
+  }
+  // The header says how many calls there are: the list must not quietly stop short of it.
+  if (all.length > shown.length) {
+    const more = document.createElement('li');
+    more.className = 'dropdown-more muted';
+    more.dataset.testid = 'counter-more';
+    more.textContent = `${all.length - shown.length} more in the calls table`;
+    list.append(more);
   }
   $('counter-empty').hidden = all.length > 0;
 }

@@ -246,6 +246,27 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
     });
   });
 
+  it('says how many calls its counter’s dropdown leaves out, past the 30 it lists', async () => {
+    const demo = await startDemoApp();
+    for (let index = 0; index < 34; index += 1) {
+      await twilioCall(demo.url, nextCallSid()).send('ringing');
+    }
+    const { page, errors, close } = await openDashboard(demo.url, 'sse');
+    await expect.poll(() => page.getByTestId('global-count').textContent()).toBe('34');
+    await page.getByTestId('global-counter').click();
+    // It listed 30 calls under a header saying 34, and nothing of the other four.
+    expect(await page.getByTestId('counter-call').count()).toBe(30);
+    expect(await page.getByTestId('counter-more').count()).toBe(1);
+    expect(await page.getByTestId('counter-more').textContent()).toBe('4 more in the calls table');
+    await twilioCall(demo.url, nextCallSid()).send('ringing');
+    await expect
+      .poll(() => page.getByTestId('counter-more').textContent())
+      .toBe('5 more in the calls table');
+    expect(await page.locator('tr[data-call-id]').count()).toBe(35);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('reopens its SSE stream after a 503, resumes after the last event, and says Reconnecting… meanwhile', async () => {
     const demo = await startDemoApp();
     const proxy = await startEventsProxy(demo.url);
