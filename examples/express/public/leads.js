@@ -271,7 +271,14 @@ function connect() {
     connection.dataset.state = state;
     connection.querySelector('.connection-label').textContent = `${label} · Socket.IO`;
   };
-  socket.on('connect', () => setConnection('connected', 'Live'));
+  let reconnect = false;
+  socket.on('connect', () => {
+    setConnection('connected', 'Live');
+    // The namespace does not replay what happened while the socket was away (a lead dialled,
+    // answered, ended; after a server restart, a list that is gone): read the list again.
+    if (reconnect) reloadSoon();
+    reconnect = true;
+  });
   // Socket.IO stops retrying after a refusal or a disconnect by the server (`socket.active`).
   const lost = () =>
     socket.active

@@ -61,6 +61,33 @@ describe.skipIf(!browser)('the leads page in Chromium', () => {
     );
   });
 
+  it('reads its list again after its socket reconnects, so what changed meanwhile shows', async () => {
+    const demo = await startConsoleApp({
+      providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
+    });
+    const { page, errors, close } = await openPage(`${demo.url}/leads.html`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    const label = page.getByTestId('connection-state').locator('.connection-label');
+    await expect.poll(() => label.textContent()).toBe('Live · Socket.IO');
+    // The connection drops (a proxy, a restart): Socket.IO reconnects by itself.
+    for (const socket of demo.io.of('/dialer').sockets.values()) socket.conn.close();
+    await expect.poll(() => label.textContent()).not.toBe('Live · Socket.IO');
+    // Meanwhile the list changes (here a lead added elsewhere; as well a call ending, a run).
+    const added = await fetch(`${demo.url}/api/dialer/leads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        leads: [{ leadId: 'while-away', phoneNumber: '+14155550777', timeZone: 'UTC' }],
+      }),
+    });
+    expect(added.status).toBe(201);
+    await expect.poll(() => label.textContent(), { timeout: 15_000 }).toBe('Live · Socket.IO');
+    // It stayed on the list it had read before the drop, until some later event.
+    await page.locator('tr[data-lead-id="while-away"]').waitFor({ timeout: 5_000 });
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('loads a list, calls each callable lead once through a reload, and shows why the others were skipped', async () => {
     const demo = await startConsoleApp({
       providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
