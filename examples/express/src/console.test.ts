@@ -404,6 +404,33 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
     await phone.close();
   }, 60_000);
 
+  it('keeps the focused button of the webhooks page through refreshes that change nothing', async () => {
+    const demo = await startDemoApp();
+    const { page, errors, close } = await openPage(`${demo.url}/webhooks.html?refreshMs=100`);
+    let reads = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/webhooks') reads += 1;
+    });
+    const button = page.getByTestId('endpoint').first().getByTestId('send-test');
+    await button.focus();
+    await page.evaluate(() => {
+      (window as unknown as { focused: Element | null }).focused = document.activeElement;
+    });
+    const before = reads;
+    await expect.poll(() => reads).toBeGreaterThanOrEqual(before + 3);
+    // Every refresh rebuilt the cards: the keyboard's focus fell back to the page, and a click
+    // between press and release went to a button no longer there.
+    expect(
+      await page.evaluate(
+        () =>
+          document.activeElement === (window as unknown as { focused: Element | null }).focused &&
+          document.activeElement?.getAttribute('data-testid'),
+      ),
+    ).toBe('send-test');
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('shows the webhooks page: the endpoint, its attempts with status, and resend', async () => {
     const demo = await startConsoleApp({
       webhooks: { failEvery: 3 },
