@@ -267,6 +267,38 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
     await close();
   });
 
+  it('keeps its counter’s dropdown items (and the focus on one) while calls change', async () => {
+    const demo = await startDemoApp();
+    const [first, second] = [nextCallSid(), nextCallSid()];
+    await twilioCall(demo.url, first).send('ringing');
+    const secondCall = twilioCall(demo.url, second);
+    await secondCall.send('ringing');
+    const { page, errors, close } = await openDashboard(demo.url, 'sse');
+    await expect.poll(() => page.getByTestId('global-count').textContent()).toBe('2');
+    await page.getByTestId('global-counter').click();
+    const item = page.locator(`[data-testid="counter-call"][data-call-id="${first}"]`);
+    await item.focus();
+    await page.evaluate(() => {
+      (window as unknown as { focused: Element | null }).focused = document.activeElement;
+    });
+    // Another call connects and a third starts: each event rebuilt the whole list.
+    await secondCall.send('in-progress');
+    await twilioCall(demo.url, nextCallSid()).send('ringing');
+    await page
+      .locator(`[data-testid="counter-call"][data-call-id="${second}"] .status-in-progress`)
+      .waitFor();
+    await expect.poll(() => page.getByTestId('counter-call').count()).toBe(3);
+    expect(
+      await page.evaluate(
+        () => document.activeElement === (window as unknown as { focused: Element | null }).focused,
+      ),
+    ).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.locator(`[data-testid="call-drawer"][data-call-id="${first}"]`).waitFor();
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('reopens its SSE stream after a 503, resumes after the last event, and says Reconnecting… meanwhile', async () => {
     const demo = await startDemoApp();
     const proxy = await startEventsProxy(demo.url);
