@@ -1,10 +1,10 @@
 // The outbound webhooks page: the tenant's endpoints with their stats, the delivery log of the
 // selected one (every HTTP attempt, with resend), and the dead-letter list; refreshed every 3 s.
-import { formatTime, requestJson } from './format.js';
+import { formatTime, positiveNumber, requestJson } from './format.js';
 
 const $ = (testId, root = document) => root.querySelector(`[data-testid="${testId}"]`);
 const params = new URLSearchParams(location.search);
-const refreshMs = Number(params.get('refreshMs')) > 0 ? Number(params.get('refreshMs')) : 3_000;
+const refreshMs = positiveNumber(params.get('refreshMs'), 3_000);
 let selected;
 
 const percent = (rate) => (rate === null ? '—' : `${Math.round(rate * 100)}%`);

@@ -246,6 +246,29 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
     });
   });
 
+  it('keeps the completed popup its usual 10 s when popupMs is past what a timer can wait', async () => {
+    const demo = await startDemoApp();
+    // 2^31 ms and more: the browser fires such a timer at once, and the popup was gone at once.
+    const { page, errors, close } = await openDashboard(
+      demo.url,
+      'sse',
+      '&popupMs=3000000000',
+      true,
+    );
+    const callSid = nextCallSid();
+    const call = twilioCall(demo.url, callSid);
+    await call.send('ringing');
+    await call.send('completed', 12);
+    const completed = popup(page, callSid);
+    await completed.waitFor();
+    await page.clock.runFor(9_000);
+    expect(await completed.count()).toBe(1);
+    await page.clock.runFor(1_500);
+    await completed.waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('says how many calls its counter’s dropdown leaves out, past the 30 it lists', async () => {
     const demo = await startDemoApp();
     for (let index = 0; index < 34; index += 1) {
