@@ -273,28 +273,58 @@ function setBranchFilter(branch) {
 }
 $('branch-filter').addEventListener('click', () => setBranchFilter(undefined));
 
+/** Calls listed in the counter's dropdown, newest first (the table has them all). */
+const maxDropdownCalls = 30;
+
 function renderCounterDropdown(all) {
   const list = $('counter-calls');
   if ($('counter-dropdown').hidden) return;
-  list.replaceChildren();
-  for (const call of all.slice(0, 30)) {
-    const item = document.createElement('li');
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'dropdown-item';
-    button.dataset.testid = 'counter-call';
-    button.dataset.callId = call.callId;
-    const pill = document.createElement('span');
+  // Updated in place, not rebuilt: at volume events come several a second, and a rebuilt list
+  // swapped the button under the pointer (the click was lost) and dropped the keyboard's focus.
+  const items = new Map(
+    [...list.querySelectorAll('[data-testid="counter-call"]')].map((button) => [
+      button.dataset.callId,
+      button.parentElement,
+    ]),
+  );
+  const shown = all.slice(0, maxDropdownCalls);
+  const keep = new Set(shown.map((call) => call.callId));
+  for (const [callId, item] of items) if (!keep.has(callId)) item.remove();
+  list.querySelector('[data-testid="counter-more"]')?.remove();
+  let previous = null;
+  for (const call of shown) {
+    let item = items.get(call.callId);
+    if (!item) {
+      item = document.createElement('li');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'dropdown-item';
+      button.dataset.testid = 'counter-call';
+      button.dataset.callId = call.callId;
+      button.append(document.createElement('span'), document.createElement('span'));
+      button.addEventListener('click', () => {
+        toggleDropdown(false);
+        openCall(call.callId);
+      });
+      item.append(button);
+    }
+    const [pill, text] = item.firstElementChild.children;
     setPill(pill, displayStatus(call));
-    const text = document.createElement('span');
-    text.textContent = `${contactNumber(call)} · ${branchLabel(call.branchId)}`;
-    button.append(pill, text);
-    button.addEventListener('click', () => {
-      toggleDropdown(false);
-      openCall(call.callId);
-    });
-    item.append(button);
-    list.append(item);
+    setText(text, `${contactNumber(call)} · ${branchLabel(call.branchId)}`);
+    const expected = previous ? previous.nextElementSibling : list.firstElementChild;
+    if (expected !== item) {
+      if (previous) previous.after(item);
+      else list.prepend(item);
+    }
+    previous = item;
+  }
+  // The header says how many calls there are: the list must not quietly stop short of it.
+  if (all.length > shown.length) {
+    const more = document.createElement('li');
+    more.className = 'dropdown-more muted';
+    more.dataset.testid = 'counter-more';
+    more.textContent = `${all.length - shown.length} more in the calls table`;
+    list.append(more);
   }
   $('counter-empty').hidden = all.length > 0;
 }

@@ -105,9 +105,15 @@ export function startTime(call) {
   return Number.isNaN(time) ? 0 : time;
 }
 
-export function positiveNumber(value, fallback) {
+/**
+ * A query parameter's number of milliseconds: above 0 and at most `max` (default 10 minutes), else
+ * `fallback`. Timers take at most 2^31 - 1 ms; a longer one fires at once.
+ */
+export function positiveNumber(value, fallback, max = 600_000) {
   const number = Number(value);
-  return value !== null && Number.isFinite(number) && number > 0 ? number : fallback;
+  return value !== null && Number.isFinite(number) && number > 0 && number <= max
+    ? number
+    : fallback;
 }
 
 /** A JSON request that throws the API's error message on a non-2xx answer. */

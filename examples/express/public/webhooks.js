@@ -1,15 +1,31 @@
 // The outbound webhooks page: the tenant's endpoints with their stats, the delivery log of the
 // selected one (every HTTP attempt, with resend), and the dead-letter list; refreshed every 3 s.
-import { formatTime, requestJson } from './format.js';
+import { formatTime, positiveNumber, requestJson } from './format.js';
 
 const $ = (testId, root = document) => root.querySelector(`[data-testid="${testId}"]`);
 const params = new URLSearchParams(location.search);
-const refreshMs = Number(params.get('refreshMs')) > 0 ? Number(params.get('refreshMs')) : 3_000;
+const refreshMs = positiveNumber(params.get('refreshMs'), 3_000);
 let selected;
 
 const percent = (rate) => (rate === null ? '—' : `${Math.round(rate * 100)}%`);
 
+/**
+ * What each list last showed: a refresh that brings the same data leaves the list alone, so
+ * the button under the pointer or the keyboard's focus is not swapped for a copy every 3 s.
+ */
+const shown = { endpoints: '', attempts: '', failed: '' };
+/** True (and remembered) when `data` differs from what `list` shows. */
+function changed(list, data) {
+  const key = JSON.stringify(data);
+  if (shown[list] === key) return false;
+  shown[list] = key;
+  return true;
+}
+
 function renderEndpoints(endpoints, statsById) {
+  // `since` (the start of the stats' window) moves with every read and is not shown.
+  const shownStats = [...statsById].map(([id, stats]) => [id, stats && { ...stats, since: 0 }]);
+  if (!changed('endpoints', [endpoints, shownStats, selected])) return;
   const container = $('endpoints');
   container.replaceChildren();
   $('endpoints-empty').hidden = endpoints.length > 0;
@@ -90,6 +106,7 @@ function say(text, ok) {
 }
 
 function renderAttempts(attempts) {
+  if (!changed('attempts', attempts)) return;
   const body = document.getElementById('attempt-rows');
   body.replaceChildren();
   $('attempts-empty').hidden = attempts.length > 0;
@@ -144,6 +161,7 @@ function renderAttempts(attempts) {
 }
 
 function renderFailed(deliveries) {
+  if (!changed('failed', deliveries)) return;
   const list = $('failed-deliveries');
   list.replaceChildren();
   $('failed-empty').hidden = deliveries.length > 0;

@@ -147,6 +147,37 @@ describe('requests from other sites', () => {
     expect(dotted.status).toBe(403);
   });
 
+  it('on every interface (HOST=0.0.0.0), still refuses a name rebound to this machine', async () => {
+    const demo = await startConsoleApp({}, { host: '0.0.0.0' });
+    const { port } = new URL(demo.url);
+    const base = `http://127.0.0.1:${port}`;
+    // Listening on every interface made the Host check stop: a site the operator opened, its
+    // name pointed at 127.0.0.1, was its own origin (Host and Origin alike) and placed calls.
+    const foreign = { host: `evil.example:${port}`, origin: `http://evil.example:${port}` };
+    const rebound = await send(`${base}/api/calls/active`, { headers: foreign });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body)).toMatchObject({ error: { code: 'host_not_allowed' } });
+    const placed = await send(`${base}/api/calls`, {
+      method: 'POST',
+      headers: { ...foreign, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        provider: 'twilio',
+        to: '+14155550123',
+        from: '+14155550100',
+        requestId: 'rebound-1',
+      }),
+    });
+    expect(placed.status).toBe(403);
+    expect(demo.providers.providerApi.countCalls()).toBe(0);
+    expect(await socketConnects(base, foreign.origin)).toBe(false);
+    // The addresses the app is reached on from the network (no site can name itself by one),
+    // and loopback's names, still pass.
+    for (const host of [`192.168.1.20:${port}`, `[fd00::20]:${port}`, `localhost:${port}`]) {
+      const read = await send(`${base}/api/calls/active`, { headers: { host } });
+      expect(read.status, host).toBe(200);
+    }
+  });
+
   it('answers to PUBLIC_URL’s host and origin too', async () => {
     const demo = await startDemoApp({ publicUrl: 'https://console.example' });
     const viaPublic = await send(`${demo.url}/api/calls/CA-any/terminate`, {

@@ -404,6 +404,53 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
     await phone.close();
   }, 60_000);
 
+  it('refreshes the webhooks page every 3 s when refreshMs is past what a timer can wait', async () => {
+    const demo = await startDemoApp();
+    const context = await (browser as Browser).newContext();
+    const page = await context.newPage();
+    let reads = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/webhooks') reads += 1;
+    });
+    await page.clock.install();
+    await page.goto(`${demo.url}/webhooks.html?refreshMs=3000000000`);
+    await page.getByTestId('endpoint').first().waitFor();
+    // 2^31 ms and more: the browser runs such an interval every millisecond, and the page read
+    // the API as fast as it answered.
+    await page.clock.runFor(2_000);
+    expect(reads).toBe(1);
+    await page.clock.runFor(1_500);
+    await expect.poll(() => reads).toBe(2);
+    await context.close();
+  });
+
+  it('keeps the focused button of the webhooks page through refreshes that change nothing', async () => {
+    const demo = await startDemoApp();
+    const { page, errors, close } = await openPage(`${demo.url}/webhooks.html?refreshMs=100`);
+    let reads = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/webhooks') reads += 1;
+    });
+    const button = page.getByTestId('endpoint').first().getByTestId('send-test');
+    await button.focus();
+    await page.evaluate(() => {
+      (window as unknown as { focused: Element | null }).focused = document.activeElement;
+    });
+    const before = reads;
+    await expect.poll(() => reads).toBeGreaterThanOrEqual(before + 3);
+    // Every refresh rebuilt the cards: the keyboard's focus fell back to the page, and a click
+    // between press and release went to a button no longer there.
+    expect(
+      await page.evaluate(
+        () =>
+          document.activeElement === (window as unknown as { focused: Element | null }).focused &&
+          document.activeElement?.getAttribute('data-testid'),
+      ),
+    ).toBe('send-test');
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('shows the webhooks page: the endpoint, its attempts with status, and resend', async () => {
     const demo = await startConsoleApp({
       webhooks: { failEvery: 3 },

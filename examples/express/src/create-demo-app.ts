@@ -255,7 +255,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
         code: refusal,
         message:
           refusal === 'host_not_allowed'
-            ? 'This app answers to localhost only (or PUBLIC_URL).'
+            ? 'This app answers to localhost, its addresses and PUBLIC_URL’s host only (set PUBLIC_URL to open it under a name).'
             : 'Requests from pages of another origin are refused.',
       },
     });

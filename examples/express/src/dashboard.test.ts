@@ -246,6 +246,82 @@ describe.skipIf(!browser)('the dashboard in Chromium', () => {
     });
   });
 
+  it('keeps the completed popup its usual 10 s when popupMs is past what a timer can wait', async () => {
+    const demo = await startDemoApp();
+    // 2^31 ms and more: the browser fires such a timer at once, and the popup was gone at once.
+    const { page, errors, close } = await openDashboard(
+      demo.url,
+      'sse',
+      '&popupMs=3000000000',
+      true,
+    );
+    const callSid = nextCallSid();
+    const call = twilioCall(demo.url, callSid);
+    await call.send('ringing');
+    await call.send('completed', 12);
+    const completed = popup(page, callSid);
+    await completed.waitFor();
+    await page.clock.runFor(9_000);
+    expect(await completed.count()).toBe(1);
+    await page.clock.runFor(1_500);
+    await completed.waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('says how many calls its counter’s dropdown leaves out, past the 30 it lists', async () => {
+    const demo = await startDemoApp();
+    for (let index = 0; index < 34; index += 1) {
+      await twilioCall(demo.url, nextCallSid()).send('ringing');
+    }
+    const { page, errors, close } = await openDashboard(demo.url, 'sse');
+    await expect.poll(() => page.getByTestId('global-count').textContent()).toBe('34');
+    await page.getByTestId('global-counter').click();
+    // It listed 30 calls under a header saying 34, and nothing of the other four.
+    expect(await page.getByTestId('counter-call').count()).toBe(30);
+    expect(await page.getByTestId('counter-more').count()).toBe(1);
+    expect(await page.getByTestId('counter-more').textContent()).toBe('4 more in the calls table');
+    await twilioCall(demo.url, nextCallSid()).send('ringing');
+    await expect
+      .poll(() => page.getByTestId('counter-more').textContent())
+      .toBe('5 more in the calls table');
+    expect(await page.locator('tr[data-call-id]').count()).toBe(35);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('keeps its counter’s dropdown items (and the focus on one) while calls change', async () => {
+    const demo = await startDemoApp();
+    const [first, second] = [nextCallSid(), nextCallSid()];
+    await twilioCall(demo.url, first).send('ringing');
+    const secondCall = twilioCall(demo.url, second);
+    await secondCall.send('ringing');
+    const { page, errors, close } = await openDashboard(demo.url, 'sse');
+    await expect.poll(() => page.getByTestId('global-count').textContent()).toBe('2');
+    await page.getByTestId('global-counter').click();
+    const item = page.locator(`[data-testid="counter-call"][data-call-id="${first}"]`);
+    await item.focus();
+    await page.evaluate(() => {
+      (window as unknown as { focused: Element | null }).focused = document.activeElement;
+    });
+    // Another call connects and a third starts: each event rebuilt the whole list.
+    await secondCall.send('in-progress');
+    await twilioCall(demo.url, nextCallSid()).send('ringing');
+    await page
+      .locator(`[data-testid="counter-call"][data-call-id="${second}"] .status-in-progress`)
+      .waitFor();
+    await expect.poll(() => page.getByTestId('counter-call').count()).toBe(3);
+    expect(
+      await page.evaluate(
+        () => document.activeElement === (window as unknown as { focused: Element | null }).focused,
+      ),
+    ).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.locator(`[data-testid="call-drawer"][data-call-id="${first}"]`).waitFor();
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('reopens its SSE stream after a 503, resumes after the last event, and says Reconnecting… meanwhile', async () => {
     const demo = await startDemoApp();
     const proxy = await startEventsProxy(demo.url);

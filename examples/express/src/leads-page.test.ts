@@ -61,6 +61,33 @@ describe.skipIf(!browser)('the leads page in Chromium', () => {
     );
   });
 
+  it('reads its list again after its socket reconnects, so what changed meanwhile shows', async () => {
+    const demo = await startConsoleApp({
+      providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
+    });
+    const { page, errors, close } = await openPage(`${demo.url}/leads.html`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    const label = page.getByTestId('connection-state').locator('.connection-label');
+    await expect.poll(() => label.textContent()).toBe('Live · Socket.IO');
+    // The connection drops (a proxy, a restart): Socket.IO reconnects by itself.
+    for (const socket of demo.io.of('/dialer').sockets.values()) socket.conn.close();
+    await expect.poll(() => label.textContent()).not.toBe('Live · Socket.IO');
+    // Meanwhile the list changes (here a lead added elsewhere; as well a call ending, a run).
+    const added = await fetch(`${demo.url}/api/dialer/leads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        leads: [{ leadId: 'while-away', phoneNumber: '+14155550777', timeZone: 'UTC' }],
+      }),
+    });
+    expect(added.status).toBe(201);
+    await expect.poll(() => label.textContent(), { timeout: 15_000 }).toBe('Live · Socket.IO');
+    // It stayed on the list it had read before the drop, until some later event.
+    await page.locator('tr[data-lead-id="while-away"]').waitFor({ timeout: 5_000 });
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('loads a list, calls each callable lead once through a reload, and shows why the others were skipped', async () => {
     const demo = await startConsoleApp({
       providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
@@ -152,6 +179,78 @@ describe.skipIf(!browser)('the leads page in Chromium', () => {
     expect(phone.errors).toEqual([]);
     await phone.close();
   }, 120_000);
+
+  it('with 1,000 leads, a live update rewrites only its own lead’s row', async () => {
+    const demo = await startConsoleApp({
+      providers: { simulator: { speed: 4, seed: 11 }, providerApi: demoLeadCalls },
+    });
+    const { leads: demoLeads } = createDemoLeadList(new Date());
+    const night = demoLeads.find((lead) => lead.leadId === 'demo-lead-6')!.timeZone;
+    // 999 leads where it is night (skipped), and one to call later.
+    const bulk = Array.from({ length: 999 }, (_, index) => ({
+      leadId: `bulk-${String(index).padStart(4, '0')}`,
+      phoneNumber: `+1415555${String(3000 + index).padStart(4, '0')}`,
+      timeZone: night,
+    }));
+    for (const chunk of [bulk.slice(0, 500), bulk.slice(500)]) {
+      const added = await fetch(`${demo.url}/api/dialer/leads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ leads: chunk }),
+      });
+      expect(added.status).toBe(201);
+    }
+    const context = await (browser as Browser).newContext({
+      viewport: { width: 1400, height: 900 },
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    // The zones' local clocks stay on one minute: a new minute rightly rewrites every row.
+    await page.clock.setFixedTime(new Date());
+    await page.goto(`${demo.url}/leads.html`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await expect.poll(() => page.locator('[data-count="skipped"]').textContent()).toBe('999');
+
+    // Counts, per lead, the times its row was rewritten or moved from now on.
+    await page.evaluate(() => {
+      const touched: Record<string, number> = {};
+      (window as unknown as { touched: typeof touched }).touched = touched;
+      const body = document.querySelector('[data-testid="lead-rows"]')!;
+      new MutationObserver((records) => {
+        for (const record of records) {
+          const rows =
+            record.target === body
+              ? [...record.addedNodes, ...record.removedNodes]
+              : [(record.target as Element).closest('tr')];
+          for (const row of rows) {
+            const id = (row as HTMLElement | null)?.dataset?.leadId;
+            if (id) touched[id] = (touched[id] ?? 0) + 1;
+          }
+        }
+      }).observe(body, { subtree: true, childList: true });
+    });
+    const callable = demoLeads.find((lead) => lead.leadId === 'demo-lead-1')!;
+    const added = await fetch(`${demo.url}/api/dialer/leads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ leads: [callable] }),
+    });
+    expect(added.status).toBe(201);
+    await page.getByTestId('start-run').click();
+    await page.locator('tr[data-lead-id="demo-lead-1"][data-stage="completed"]').waitFor();
+    const touched = await page.evaluate(
+      () => (window as unknown as { touched: Record<string, number> }).touched,
+    );
+    // The called lead's row changed with each stage; the 999 others never: every update rebuilt
+    // every row (about 200 ms of a blocked page per update at this size).
+    expect(touched['demo-lead-1']).toBeGreaterThan(0);
+    expect(Object.keys(touched).filter((id) => id.startsWith('bulk-'))).toEqual([]);
+    expect(await page.locator('tr.lead-row').count()).toBe(1_000);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
 
   it('says the dialer needs the simulated providers when the app has none', async () => {
     const { startDemoApp } = await import('./__tests__/start-demo-app');

@@ -5,9 +5,13 @@ import { type DemoProviders, startDemoProviders } from '../start-demo-providers'
 
 const running = new Set<{ close(): Promise<void> }>();
 
-/** Starts the example app on a free loopback port, with the simulator's credentials. */
+/**
+ * Starts the example app on a free port of `host` (default loopback, as `HOST` does), with the
+ * simulator's credentials.
+ */
 export async function startDemoApp(
   options: Partial<DemoAppOptions> = {},
+  { host = '127.0.0.1' }: { host?: string } = {},
 ): Promise<DemoApp & { url: string }> {
   const demo = createDemoApp({
     credentials: { ...demoCredentials },
@@ -15,7 +19,7 @@ export async function startDemoApp(
     ...options,
   });
   running.add(demo);
-  const url = await demo.listen(0, '127.0.0.1');
+  const url = await demo.listen(0, host);
   return Object.assign(demo, { url });
 }
 
@@ -28,14 +32,18 @@ export async function startConsoleApp(
   options: Partial<DemoAppOptions> & {
     providers?: Parameters<typeof startDemoProviders>[1];
   } = {},
+  listening: { host?: string } = {},
 ): Promise<DemoApp & { url: string; providers: DemoProviders }> {
   let adapters: Readonly<Record<string, CallControl>> | undefined;
   const { providers: providerOptions, ...appOptions } = options;
-  const demo = await startDemoApp({
-    callControl: (_principal, provider) => adapters?.[provider],
-    dialerCallControl: () => adapters?.twilio,
-    ...appOptions,
-  });
+  const demo = await startDemoApp(
+    {
+      callControl: (_principal, provider) => adapters?.[provider],
+      dialerCallControl: () => adapters?.twilio,
+      ...appOptions,
+    },
+    listening,
+  );
   const providers = await startDemoProviders(demo.url, providerOptions);
   running.add(providers);
   adapters = providers.callControl;
