@@ -1,13 +1,17 @@
-import { createServer } from 'node:http';
 import type { Principal } from '@calltrack/core';
-import { launchTestBrowser, serveForTest, stopTestServers } from '@calltrack/test-utils';
+import {
+  launchTestBrowser,
+  openSignedInTab,
+  postFromPage,
+  startForeignSite,
+  stopTestServers,
+} from '@calltrack/test-utils';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type CallControlApp, startCallControlApp } from './__tests__/start-call-control-app';
 
-// Chromium with a session cookie (`SameSite=Lax`), on a page of another origin of the same site
-// (another port of 127.0.0.1: its credentialed requests carry the cookie, as another subdomain's
-// would), sending the bodyless `no-cors` POST that needs no preflight.
+// Chromium with a session cookie (`SameSite=Lax`), on a page of another origin of the same site,
+// sending the bodyless `no-cors` POST that needs no preflight (test-utils' cross-site pages).
 const browser = await launchTestBrowser();
 
 /** A browser context and a few page loads: seconds on a loaded 2-core machine. */
@@ -64,35 +68,9 @@ async function startApp(allowOwnOrigin: boolean) {
   return { app, authenticated, terminate: `${app.url}/api/calls/${callId}/terminate` };
 }
 
-/** Another origin of the same site: a blank page. */
-async function startForeignSite(): Promise<string> {
-  const served = await serveForTest(
-    createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html' });
-      response.end('<!doctype html><p>another origin</p>');
-    }),
-  );
-  return served.url;
-}
-
 /** A signed-in user's browser tab. */
-async function signedIn(appUrl: string): Promise<Page> {
-  const context = await browser!.newContext();
-  cleanups.push(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(pageTimeoutMs);
-  await page.goto(`${appUrl}/login`);
-  return page;
-}
-
-/** The page's bodyless POST with the browser's cookies, `no-cors` (no preflight, opaque answer). */
-const postFrom = (page: Page, target: string, mode: 'no-cors' | 'same-origin') =>
-  page.evaluate(
-    async ({ target, mode }) => {
-      await fetch(target, { method: 'POST', mode, credentials: 'include' });
-    },
-    { target, mode },
-  );
+const signedIn = (appUrl: string): Promise<Page> =>
+  openSignedInTab(browser!, appUrl, { cleanups, timeoutMs: pageTimeoutMs });
 
 describe.skipIf(!browser)(
   'createTrackerHandler with Chromium: allowedOrigins',
@@ -103,7 +81,7 @@ describe.skipIf(!browser)(
       const foreign = await startForeignSite();
       const page = await signedIn(app.url);
       await page.goto(foreign);
-      await postFrom(page, terminate, 'no-cors');
+      await postFromPage(page, terminate, 'no-cors');
       expect(app.apiAnswers.at(-1)).toMatchObject({ origin: foreign, status: 202 });
       expect(authenticated).toEqual(['agent-1']);
       expect(app.providerApi.calls[0]!.terminated).toBe(true);
@@ -114,7 +92,7 @@ describe.skipIf(!browser)(
       const foreign = await startForeignSite();
       const page = await signedIn(app.url);
       await page.goto(foreign);
-      await postFrom(page, terminate, 'no-cors');
+      await postFromPage(page, terminate, 'no-cors');
       expect(app.apiAnswers.at(-1)).toEqual({
         path: new URL(terminate).pathname,
         origin: foreign,
@@ -126,7 +104,7 @@ describe.skipIf(!browser)(
 
       // The app's own page: its POST carries its own Origin.
       await page.goto(`${app.url}/login`);
-      await postFrom(page, terminate, 'same-origin');
+      await postFromPage(page, terminate, 'same-origin');
       expect(app.apiAnswers.at(-1)).toMatchObject({
         origin: app.url,
         site: 'same-origin',

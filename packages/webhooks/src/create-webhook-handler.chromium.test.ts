@@ -4,7 +4,10 @@ import type { Principal } from '@calltrack/core';
 import { type NodeHandler, toNodeHandler } from '@calltrack/core/node';
 import {
   launchTestBrowser,
+  openSignedInTab,
+  postFromPage,
   serveForTest,
+  startForeignSite,
   startWebhookReceiver,
   stopTestServers,
 } from '@calltrack/test-utils';
@@ -14,9 +17,8 @@ import { createMemoryWebhookStore } from './create-memory-webhook-store';
 import { createWebhookDispatcher } from './create-webhook-dispatcher';
 import { createWebhookHandler } from './create-webhook-handler';
 
-// Chromium with a session cookie (`SameSite=Lax`), on a page of another origin of the same site
-// (another port of 127.0.0.1: its credentialed requests carry the cookie, as another subdomain's
-// would), sending the bodyless `no-cors` POST that needs no preflight.
+// Chromium with a session cookie (`SameSite=Lax`), on a page of another origin of the same site,
+// sending the bodyless `no-cors` POST that needs no preflight (test-utils' cross-site pages).
 const browser = await launchTestBrowser();
 
 /** A browser context and a few page loads: seconds on a loaded 2-core machine. */
@@ -109,35 +111,9 @@ async function startApp(allowOwnOrigin: boolean) {
   };
 }
 
-/** Another origin of the same site: a blank page. */
-async function startForeignSite(): Promise<string> {
-  const served = await serveForTest(
-    createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html' });
-      response.end('<!doctype html><p>another origin</p>');
-    }),
-  );
-  return served.url;
-}
-
 /** A signed-in user's browser tab. */
-async function signedIn(appUrl: string): Promise<Page> {
-  const context = await browser!.newContext();
-  cleanups.push(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(pageTimeoutMs);
-  await page.goto(`${appUrl}/login`);
-  return page;
-}
-
-/** The page's bodyless POST with the browser's cookies (`no-cors`: no preflight, opaque answer). */
-const postFrom = (page: Page, target: string, mode: 'no-cors' | 'same-origin') =>
-  page.evaluate(
-    async ({ target, mode }) => {
-      await fetch(target, { method: 'POST', mode, credentials: 'include' });
-    },
-    { target, mode },
-  );
+const signedIn = (appUrl: string): Promise<Page> =>
+  openSignedInTab(browser!, appUrl, { cleanups, timeoutMs: pageTimeoutMs });
 
 describe.skipIf(!browser)(
   'createWebhookHandler with Chromium: allowedOrigins',
@@ -149,7 +125,7 @@ describe.skipIf(!browser)(
       const foreign = await startForeignSite();
       const page = await signedIn(app.url);
       await page.goto(foreign);
-      await postFrom(page, app.rotate, 'no-cors');
+      await postFromPage(page, app.rotate, 'no-cors');
       expect(app.answers).toEqual([{ origin: foreign, site: 'same-site', status: 200 }]);
       expect(app.authenticated).toEqual(['u1']);
       expect(await app.secret()).not.toBe(before);
@@ -161,8 +137,8 @@ describe.skipIf(!browser)(
       const foreign = await startForeignSite();
       const page = await signedIn(app.url);
       await page.goto(foreign);
-      await postFrom(page, app.rotate, 'no-cors');
-      await postFrom(page, app.test, 'no-cors');
+      await postFromPage(page, app.rotate, 'no-cors');
+      await postFromPage(page, app.test, 'no-cors');
       expect(app.answers).toEqual([
         { origin: foreign, site: 'same-site', status: 403 },
         { origin: foreign, site: 'same-site', status: 403 },
@@ -173,7 +149,7 @@ describe.skipIf(!browser)(
 
       // The app's own page: its POST carries its own Origin.
       await page.goto(`${app.url}/login`);
-      await postFrom(page, app.rotate, 'same-origin');
+      await postFromPage(page, app.rotate, 'same-origin');
       expect(app.answers[2]).toEqual({ origin: app.url, site: 'same-origin', status: 200 });
       expect(app.authenticated).toEqual(['u1']);
       expect(await app.secret()).not.toBe(before);

@@ -20,6 +20,7 @@ export type { CollectingSink } from './create-collecting-sink';
 export { createCollectingSink } from './create-collecting-sink';
 export type { Fixture } from './create-fixture-loader';
 export { createFixtureLoader } from './create-fixture-loader';
+export { openSignedInTab, postFromPage, startForeignSite } from './cross-site-pages';
 export { elapseRedisExpiry } from './elapse-redis-expiry';
 export { endRedisClient } from './end-redis-client';
 export type { EndableRedisClients } from './endable-redis-clients';
