@@ -1,3 +1,5 @@
+import { CallTrackError } from './errors/calltrack-error';
+
 /**
  * A request's headers as a handler holds them: a Fetch `Headers`, or Node's `IncomingMessage`
  * headers (lower-case names).
@@ -45,4 +47,24 @@ function headerOf(headers: RequestHeaders, name: string): string | undefined {
   }
   const value = (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
   return typeof value === 'string' || value === undefined ? value : value.join(', ');
+}
+
+/**
+ * The write rule of the calltrack HTTP APIs (dialer, tracker, webhooks management): a request
+ * other than `GET` from a sender {@link foreignRequestSender} keeps out is refused with 403
+ * `origin_not_allowed`, before it is authenticated. Nothing is checked without `allowedOrigins`.
+ * @internal
+ */
+export function refuseForeignWrite(
+  request: Request,
+  allowedOrigins: ReadonlySet<string> | undefined,
+): void {
+  if (allowedOrigins === undefined || request.method === 'GET') return;
+  const foreign = foreignRequestSender(request.headers, allowedOrigins);
+  if (foreign === undefined) return;
+  throw new CallTrackError({
+    message: `${foreign} may not write here.`,
+    code: 'origin_not_allowed',
+    status: 403,
+  });
 }

@@ -29,7 +29,7 @@ export { endedClientLine, isRedisClientClosedError } from './ended-client-notice
 export type { RepeatedJsonKey } from './find-repeated-json-key';
 export { findRepeatedJsonKey } from './find-repeated-json-key';
 export type { RequestHeaders } from './foreign-request-sender';
-export { foreignRequestSender } from './foreign-request-sender';
+export { foreignRequestSender, refuseForeignWrite } from './foreign-request-sender';
 export { hashText } from './hash-text';
 export type { IncomingWebhook } from './incoming-webhook';
 export { isKeyText } from './is-key-text';

@@ -1,6 +1,5 @@
 import {
   type Authenticate,
-  CallTrackError,
   type Clock,
   type FetchHandler,
   InvalidArgumentError,
@@ -17,9 +16,9 @@ import {
 } from '@calltrack/core';
 import {
   acceptParsedJsonBody,
-  foreignRequestSender,
   isOutageError,
   parseAllowedOrigins,
+  refuseForeignWrite,
 } from '@calltrack/core/internal';
 import type { CallTracker } from './call-tracker';
 import { createMemoryIdempotencyStore } from './create-memory-idempotency-store';
@@ -209,17 +208,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
         { status: 405, headers: { allow: method, 'cache-control': 'no-store' } },
       );
     }
-    const foreign =
-      allowedOrigins !== undefined && request.method !== 'GET'
-        ? foreignRequestSender(request.headers, allowedOrigins)
-        : undefined;
-    if (foreign !== undefined) {
-      throw new CallTrackError({
-        message: `${foreign} may not write here.`,
-        code: 'origin_not_allowed',
-        status: 403,
-      });
-    }
+    refuseForeignWrite(request, allowedOrigins);
     const principal = checkPrincipal(await options.authenticate(request));
     const allTenants = principal.allTenants === true;
     const allowed: readonly string[] = trackerRoutes[route.name].query;

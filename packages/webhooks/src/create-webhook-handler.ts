@@ -16,8 +16,8 @@ import {
 import {
   acceptParsedJsonBody,
   findRepeatedJsonKey,
-  foreignRequestSender,
   parseAllowedOrigins,
+  refuseForeignWrite,
   toError,
 } from '@calltrack/core/internal';
 import type { WebhookAttempt, WebhookDelivery } from './webhook-delivery';
@@ -173,17 +173,7 @@ export function createWebhookHandler(options: CreateWebhookHandlerOptions): Fetc
         { status: 405, headers: { allow: allowed } },
       );
     }
-    const foreign =
-      allowedOrigins !== undefined && request.method !== 'GET'
-        ? foreignRequestSender(request.headers, allowedOrigins)
-        : undefined;
-    if (foreign !== undefined) {
-      throw new CallTrackError({
-        message: `${foreign} may not write here.`,
-        code: 'origin_not_allowed',
-        status: 403,
-      });
-    }
+    refuseForeignWrite(request, allowedOrigins);
     const principal = await options.authenticate(request);
     if (principal == null) {
       throw new UnauthorizedError({ message: 'Missing or invalid credentials.' });
