@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { serveTrackerApi } from './__tests__/serve-tracker-api';
 import { startSocketIoServer } from './__tests__/start-socket-io-server';
 import {
+  alertEvent,
   allTenantsToken,
   callEvent,
   connectionGate,
@@ -233,6 +234,39 @@ describe('a closed connection', () => {
     expect(state).toMatchObject({ hasSnapshot: false, lastCursor: '2-0' });
     expect(state.lastEvent?.callId).toBe('CA-new');
     expect(state.connection.isConnected).toBe(false);
+  });
+});
+
+describe('state.alerts', () => {
+  it('keeps the 50 newest by default; an alert delivered twice is shown once; a dismissed one does not come back', () => {
+    const sinks: CallTrackTransportSink[] = [];
+    const transport: CallTrackTransport = {
+      connect(sink) {
+        sinks.push(sink);
+        return { reload: () => {}, close: () => {} };
+      },
+    };
+    const client = createCallTrackClient({ transport });
+    cleanups.push(client.connect());
+    const sink = sinks[0]!;
+    sink.onOpen();
+    for (let index = 1; index <= 60; index += 1) {
+      sink.onEvent(alertEvent(`alert-${index}`), `1-${index}`);
+    }
+    const alerts = () => client.getSnapshot().alerts.map((alert) => alert.id);
+    expect(alerts()).toHaveLength(50);
+    expect(alerts()[0]).toBe('alert-60');
+    expect(alerts().at(-1)).toBe('alert-11');
+
+    // A resume delivers the newest again: shown once.
+    sink.onEvent(alertEvent('alert-60'), '1-60');
+    expect(alerts()).toHaveLength(50);
+    expect(alerts().filter((id) => id === 'alert-60')).toHaveLength(1);
+
+    client.dismissAlert('alert-59');
+    sink.onEvent(alertEvent('alert-59'), '1-59');
+    expect(alerts()).not.toContain('alert-59');
+    expect(alerts()[0]).toBe('alert-60');
   });
 });
 
