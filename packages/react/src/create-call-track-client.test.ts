@@ -270,6 +270,59 @@ describe('state.alerts', () => {
   });
 });
 
+describe('state.presence: offline users', () => {
+  it('keeps them five minutes by default, on the clock option, and at most 1,000 of them', () => {
+    const sinks: CallTrackTransportSink[] = [];
+    const transport: CallTrackTransport = {
+      connect(sink) {
+        sinks.push(sink);
+        return { reload: () => {}, close: () => {} };
+      },
+    };
+    let now = 0;
+    const client = createCallTrackClient({ transport, clock: { now: () => now } });
+    cleanups.push(client.connect());
+    const sink = sinks[0]!;
+    sink.onOpen();
+    const user = (userId: string, version: number, status: 'online' | 'offline') => ({
+      tenantId: 'tenant-a',
+      userId,
+      status,
+      state: 'available',
+      version,
+      connections: [],
+    });
+    const diff = (presence: ReturnType<typeof user>): CallEvent => ({
+      id: `presence:${presence.userId}:${presence.version}`,
+      type: presence.status === 'offline' ? 'presence.offline' : 'presence.online',
+      tenantId: 'tenant-a',
+      userId: presence.userId,
+      provider: 'calltrack',
+      occurredAt: '2026-11-21T10:00:00.000Z',
+      receivedAt: '2026-11-21T10:00:00.000Z',
+      data: { presence, previousStatus: 'online' } as unknown as CallEvent['data'],
+    });
+    const ids = Array.from({ length: 1001 }, (_, index) => `u${String(index).padStart(4, '0')}`);
+    sink.onPresenceSnapshot?.(
+      [...ids, 'stays'].map((id) => user(id, 1, 'online')),
+      true,
+    );
+    for (const id of ids) sink.onEvent(diff(user(id, 2, 'offline')));
+    const users = () => client.getSnapshot().presence.users;
+    // 1,001 went offline: the longest offline (the first) is dropped.
+    expect(users().has('u0000')).toBe(false);
+    expect(users().get('u0001')?.status).toBe('offline');
+    expect(users().size).toBe(1001);
+
+    now = 299_999;
+    sink.onEvent(diff(user('stays', 2, 'online')));
+    expect(users().get('u1000')?.status).toBe('offline');
+    now = 300_000;
+    sink.onEvent(diff(user('stays', 3, 'online')));
+    expect([...users().keys()]).toEqual(['stays']);
+  });
+});
+
 describe('watchCall', () => {
   it('publishes registrations made together as one state change, on the next microtask', async () => {
     const { client } = await setup();
