@@ -388,6 +388,13 @@ describe('createCallerDeskWebhookHandler', () => {
       const badTime = fields();
       badTime.set('StartTime', '02/05/2024');
       await expectError(await fetch(`${withToken(url)}&${badTime}`), 400, 'invalid_payload');
+      const longCallId = fields();
+      longCallId.set('CallSid', 'c'.repeat(129));
+      const long = await fetch(`${withToken(url)}&${longCallId}`);
+      expect(long.status).toBe(400);
+      expect((await long.json()).error.message).toContain(
+        '"CallSid" is longer than 128 characters',
+      );
       // A GET without fields (a browser, or a connectivity check) is a 400 too.
       await expectError(await fetch(withToken(url)), 400, 'invalid_payload');
       expect(sink.events).toEqual([]);

@@ -228,6 +228,23 @@ describe('parseCallerDeskWebhook', () => {
     await bus.close();
   });
 
+  it('keeps a call id whose escaped form has up to 128 characters and a status of up to 64 letters in ids; longer ones become %H and a hash', () => {
+    const live = loadFixture('callerdesk-live-call-incoming-ringing.json').json;
+    const idsOf = (CallSid: string, Status: string) =>
+      parseCallerDeskWebhook({ payload: { ...live, CallSid, Status }, tenant }).map(
+        (event) => event.id,
+      );
+    // 125 characters and a `:`, escaped as `%3A`: 128.
+    const callId = `${'c'.repeat(125)}:`;
+    const status = 'x'.repeat(64);
+    const [initiated, kept] = idsOf(callId, status);
+    expect(initiated).toBe(`callerdesk:${'c'.repeat(125)}%3A:initiated`);
+    expect(kept?.startsWith(`callerdesk:${'c'.repeat(125)}%3A:live:${status}`)).toBe(true);
+    const [longInitiated, longStatus] = idsOf(`c${callId}`, `${status}x`);
+    expect(longInitiated).toMatch(/^callerdesk:%H[^:]+:initiated$/);
+    expect(longStatus).toMatch(/^callerdesk:%H[^:]+:live:%H[^:]+(:\d+)?$/);
+  });
+
   it("keeps every id within core's 256 characters, however long the call id and status", () => {
     const live = loadFixture('callerdesk-live-call-incoming-ringing.json').json;
     const ids = new Set<string>();

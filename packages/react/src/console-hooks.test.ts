@@ -375,4 +375,40 @@ describe('useAlerts', () => {
     expect(result.current.latest.alerts).toEqual([]);
     expect(first.callId).toBe('CA-1');
   });
+
+  it('re-renders when an alert arrives or is dismissed, not for call events that raise none', async () => {
+    const { server, client, wrapper } = await setup({
+      alerts: { isAgentAvailable: () => false },
+    });
+    let renders = 0;
+    const alerts = renderHook(
+      () => {
+        renders += 1;
+        return useAlerts();
+      },
+      { wrapper },
+    );
+    const connection = renderHook(() => useConnectionState(), { wrapper });
+    await waitFor(() => expect(connection.result.current.isConnected).toBe(true));
+    await act(() => server.tracker.ingest(demoCall('CA-1', { branchId: 'branch-1' })));
+    await waitFor(() => expect(alerts.result.current.alerts).toHaveLength(1));
+    const afterAlert = renders;
+
+    // Later events of the call raise no alert: the list is unchanged, nothing re-renders.
+    const answered = demoCall('CA-1', {
+      branchId: 'branch-1',
+      type: 'call.answered',
+      status: 'in-progress',
+    });
+    await act(() => server.tracker.ingest(answered));
+    await act(() => server.tracker.ingest(demoEnded('CA-1')));
+    await waitFor(() => expect(client.getSnapshot().lastEvent?.type).toBe('call.ended'));
+    await act(async () => {});
+    expect(client.getSnapshot().alerts).toHaveLength(1);
+    expect(renders).toBe(afterAlert);
+
+    act(() => alerts.result.current.dismiss(alerts.result.current.alerts[0]!.id));
+    expect(alerts.result.current.alerts).toEqual([]);
+    expect(renders).toBe(afterAlert + 1);
+  });
 });

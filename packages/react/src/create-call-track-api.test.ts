@@ -4,6 +4,7 @@ import { createCallTracker } from '@calltrack/tracker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveTrackerApi } from './__tests__/serve-tracker-api';
 import { callEvent } from './__tests__/start-sse-server';
+import { CallTrackApiError } from './call-track-api-error';
 import { createCallTrackApi } from './create-call-track-api';
 
 const cleanups: Array<() => unknown> = [];
@@ -74,6 +75,31 @@ describe('createCallTrackApi', () => {
       status: 'terminating',
     });
     expect(ended).toEqual(['tenant-b/CA-1', 'tenant-a/CA-1']);
+  });
+
+  it('sends credentials same-origin by default, and fails with status 0 network_error when no answer comes', async () => {
+    const tracker = createCallTracker({
+      bus: createMemoryBus(),
+      clock: testEventClock(),
+      logger: {},
+    });
+    await tracker.ingest(callEvent('CA-1'));
+    const server = await serveTrackerApi(tracker);
+    const sent: (RequestCredentials | undefined)[] = [];
+    const api = createCallTrackApi({
+      ...server.apiOptions(),
+      fetch: (input, init) => {
+        sent.push(init?.credentials);
+        return fetch(input, init);
+      },
+    });
+    expect(await api.getCall('CA-1')).toMatchObject({ callId: 'CA-1' });
+    expect(sent).toEqual(['same-origin']);
+
+    await server.close();
+    const failure = await api.getCall('CA-1').catch((error: unknown) => error);
+    expect(CallTrackApiError.isInstance(failure)).toBe(true);
+    expect(failure).toMatchObject({ status: 0, code: 'network_error' });
   });
 });
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { serveTrackerApi } from './__tests__/serve-tracker-api';
 import { startSocketIoServer } from './__tests__/start-socket-io-server';
 import {
+  alertEvent,
   allTenantsToken,
   callEvent,
   connectionGate,
@@ -233,6 +234,92 @@ describe('a closed connection', () => {
     expect(state).toMatchObject({ hasSnapshot: false, lastCursor: '2-0' });
     expect(state.lastEvent?.callId).toBe('CA-new');
     expect(state.connection.isConnected).toBe(false);
+  });
+});
+
+describe('state.alerts', () => {
+  it('keeps the 50 newest by default; an alert delivered twice is shown once; a dismissed one does not come back', () => {
+    const sinks: CallTrackTransportSink[] = [];
+    const transport: CallTrackTransport = {
+      connect(sink) {
+        sinks.push(sink);
+        return { reload: () => {}, close: () => {} };
+      },
+    };
+    const client = createCallTrackClient({ transport });
+    cleanups.push(client.connect());
+    const sink = sinks[0]!;
+    sink.onOpen();
+    for (let index = 1; index <= 60; index += 1) {
+      sink.onEvent(alertEvent(`alert-${index}`), `1-${index}`);
+    }
+    const alerts = () => client.getSnapshot().alerts.map((alert) => alert.id);
+    expect(alerts()).toHaveLength(50);
+    expect(alerts()[0]).toBe('alert-60');
+    expect(alerts().at(-1)).toBe('alert-11');
+
+    // A resume delivers the newest again: shown once.
+    sink.onEvent(alertEvent('alert-60'), '1-60');
+    expect(alerts()).toHaveLength(50);
+    expect(alerts().filter((id) => id === 'alert-60')).toHaveLength(1);
+
+    client.dismissAlert('alert-59');
+    sink.onEvent(alertEvent('alert-59'), '1-59');
+    expect(alerts()).not.toContain('alert-59');
+    expect(alerts()[0]).toBe('alert-60');
+  });
+});
+
+describe('state.presence: offline users', () => {
+  it('keeps them five minutes by default, on the clock option, and at most 1,000 of them', () => {
+    const sinks: CallTrackTransportSink[] = [];
+    const transport: CallTrackTransport = {
+      connect(sink) {
+        sinks.push(sink);
+        return { reload: () => {}, close: () => {} };
+      },
+    };
+    let now = 0;
+    const client = createCallTrackClient({ transport, clock: { now: () => now } });
+    cleanups.push(client.connect());
+    const sink = sinks[0]!;
+    sink.onOpen();
+    const user = (userId: string, version: number, status: 'online' | 'offline') => ({
+      tenantId: 'tenant-a',
+      userId,
+      status,
+      state: 'available',
+      version,
+      connections: [],
+    });
+    const diff = (presence: ReturnType<typeof user>): CallEvent => ({
+      id: `presence:${presence.userId}:${presence.version}`,
+      type: presence.status === 'offline' ? 'presence.offline' : 'presence.online',
+      tenantId: 'tenant-a',
+      userId: presence.userId,
+      provider: 'calltrack',
+      occurredAt: '2026-11-21T10:00:00.000Z',
+      receivedAt: '2026-11-21T10:00:00.000Z',
+      data: { presence, previousStatus: 'online' } as unknown as CallEvent['data'],
+    });
+    const ids = Array.from({ length: 1001 }, (_, index) => `u${String(index).padStart(4, '0')}`);
+    sink.onPresenceSnapshot?.(
+      [...ids, 'stays'].map((id) => user(id, 1, 'online')),
+      true,
+    );
+    for (const id of ids) sink.onEvent(diff(user(id, 2, 'offline')));
+    const users = () => client.getSnapshot().presence.users;
+    // 1,001 went offline: the longest offline (the first) is dropped.
+    expect(users().has('u0000')).toBe(false);
+    expect(users().get('u0001')?.status).toBe('offline');
+    expect(users().size).toBe(1001);
+
+    now = 299_999;
+    sink.onEvent(diff(user('stays', 2, 'online')));
+    expect(users().get('u1000')?.status).toBe('offline');
+    now = 300_000;
+    sink.onEvent(diff(user('stays', 3, 'online')));
+    expect([...users().keys()]).toEqual(['stays']);
   });
 });
 

@@ -160,6 +160,8 @@ describe('createRetellClient', () => {
     [400, false],
     [404, false],
     [422, false],
+    [408, true],
+    [409, true],
     [429, true],
     [500, true],
     [503, true],

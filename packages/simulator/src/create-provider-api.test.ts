@@ -424,6 +424,63 @@ describe('createProviderApi: Retell', () => {
   });
 });
 
+describe('createProviderApi: the answers its README lists', () => {
+  it('Retell: create-phone-call 201 registered, stop-call 204 (again on an ended call); Twilio: 201 queued; a body just over 64 KiB is 413', async () => {
+    const { api, baseUrl } = await setup({ outcome: 'completed', talkDurationMs: 600_000 });
+    const retell = (path: string, body: unknown) =>
+      fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${demoCredentials.retellApiKey}`,
+          'content-type': 'application/json',
+        },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const created = await retell('/v2/create-phone-call', {
+      from_number: '+14155550110',
+      to_number: customer,
+    });
+    expect(created.status).toBe(201);
+    const call = (await created.json()) as { call_id: string; call_status: string };
+    expect(call.call_status).toBe('registered');
+    expect((await retell(`/v2/stop-call/${call.call_id}`, {})).status).toBe(204);
+    await api.calls[0]?.done;
+    expect((await retell(`/v2/stop-call/${call.call_id}`, {})).status).toBe(204);
+    expect(api.countCalls({ provider: 'retell' })).toBe(1);
+
+    const tooBig = JSON.stringify({
+      from_number: '+14155550110',
+      to_number: customer,
+      metadata: { pad: 'a'.repeat(64 * 1024) },
+    });
+    expect((await retell('/v2/create-phone-call', tooBig)).status).toBe(413);
+
+    const twilioCalls = `${baseUrl}/2010-04-01/Accounts/${demoCredentials.twilioAccountSid}/Calls.json`;
+    const basic = `Basic ${Buffer.from(
+      `${demoCredentials.twilioAccountSid}:${demoCredentials.twilioAuthToken}`,
+    ).toString('base64')}`;
+    const twilio = (body: URLSearchParams) =>
+      fetch(twilioCalls, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+    const placed = await twilio(
+      new URLSearchParams({ To: customer, From: '+14155550100', Url: 'https://example.com/twiml' }),
+    );
+    expect(placed.status).toBe(201);
+    expect(await placed.json()).toMatchObject({ status: 'queued' });
+    const padded = new URLSearchParams({
+      To: customer,
+      From: '+14155550100',
+      Pad: 'a'.repeat(64 * 1024),
+    });
+    expect((await twilio(padded)).status).toBe(413);
+    expect(api.countCalls()).toBe(2);
+    await Promise.all(api.calls.map((placedCall) => placedCall.done));
+  });
+});
+
 describe('createProviderApi: CallerDesk', () => {
   it('places a click-to-call that rings the agent, with the reference as campid', async () => {
     const { app, api, callerDesk } = await setup({ outcome: 'completed' });

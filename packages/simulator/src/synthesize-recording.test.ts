@@ -25,4 +25,9 @@ describe('synthesizeRecording', () => {
     expect(synthesizeRecording(600_000, 2_000).byteLength).toBe(44 + 2 * 8_000 * 2);
     expect(synthesizeRecording(0).byteLength).toBe(44 + 8_000 * 2);
   });
+
+  it('lasts at most 20 s by default; 15 s is the README’s 240,044 bytes', () => {
+    expect(synthesizeRecording(15_000).byteLength).toBe(240_044);
+    expect(synthesizeRecording(600_000).byteLength).toBe(44 + 20 * 8_000 * 2);
+  });
 });

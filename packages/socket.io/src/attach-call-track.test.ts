@@ -784,6 +784,28 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
     expect(log.named('call_data')).toHaveLength(1);
   });
 
+  it('unsubscribe_from_calls stops the stream; the call subscriptions stay', async () => {
+    const { server, tracker } = await setup({ withTracker: true });
+    await tracker.ingest(makeEvent('a', { type: 'call.initiated', callId: 'CA-1' }));
+    const socket = server.client({ token: 'token:a:u1' });
+    const log = createEventLog(socket);
+    await connected(socket);
+    expect(await ack(socket, 'subscribe_to_calls')).toEqual({ ok: true });
+    expect(await ack(socket, 'subscribe_to_call', { callId: 'CA-1' })).toEqual({ ok: true });
+    const streamed = makeEvent('a', { type: 'call.initiated', callId: 'CA-2' });
+    await tracker.ingest(streamed);
+    expect(ids(await log.waitFor('call_update'))).toEqual([streamed.id]);
+
+    expect(await ack(socket, 'unsubscribe_from_calls')).toEqual({ ok: true });
+    expect(await server.io.in(callsRoom('a')).fetchSockets()).toEqual([]);
+    // In order: were the stream still on, CA-2's event would come before CA-1's.
+    await tracker.ingest(makeEvent('a', { type: 'call.ringing', callId: 'CA-2' }));
+    const followed = makeEvent('a', { type: 'call.ringing', callId: 'CA-1' });
+    await tracker.ingest(followed);
+    expect(ids(await log.waitFor('call_update', 2))).toEqual([streamed.id, followed.id]);
+    expect(await server.io.in(callRoom('a', 'CA-1')).fetchSockets()).toHaveLength(1);
+  });
+
   it('bounds call subscriptions per connection', async () => {
     const { server } = await setup({ maxFollowedCalls: 2 });
     const socket = server.client({ token: 'token:a:u1' });

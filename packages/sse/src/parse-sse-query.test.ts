@@ -43,6 +43,13 @@ describe('parseSseQuery', () => {
     expect(() => parse(query)).toThrow(message);
   });
 
+  it('takes at most 50 event types per stream (types and type together; a repeat counts once)', () => {
+    const names = Array.from({ length: 51 }, (_, index) => `call.t${index}`);
+    const fifty = `types=${names.slice(0, 49).join(',')}&type=${names[49]}&type=${names[0]}`;
+    expect(parse(fifty).types).toHaveLength(50);
+    expect(() => parse(`${fifty}&type=${names[50]}`)).toThrow(/At most 50 event types/);
+  });
+
   it('rejects a malformed Last-Event-ID header', () => {
     expect(() => parse('', 'x'.repeat(300))).toThrow(/longer/);
   });

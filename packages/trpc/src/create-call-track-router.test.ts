@@ -330,6 +330,26 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     });
   });
 
+  it('activeCalls and activeCallsSnapshot list at most 1,000 calls by default, and take a limit of 1 to 10,000', async () => {
+    const { tracker, clientFor } = await setup();
+    for (let index = 0; index < 1001; index += 1) {
+      await tracker.ingest(makeCallEvent({ callId: `A${index}` }));
+    }
+    const client = clientFor('token-a');
+    expect(await client.calltrack.activeCalls.query()).toHaveLength(1000);
+    const snapshot = await client.calltrack.activeCallsSnapshot.query();
+    expect(snapshot.calls).toHaveLength(1000);
+    expect(snapshot.complete).toBe(false);
+    const whole = await client.calltrack.activeCallsSnapshot.query({ limit: 10_000 });
+    expect(whole).toMatchObject({ complete: true });
+    expect(whole.calls).toHaveLength(1001);
+    for (const query of [client.calltrack.activeCalls, client.calltrack.activeCallsSnapshot]) {
+      await expect(query.query({ limit: 10_001 })).rejects.toMatchObject({
+        data: { code: 'BAD_REQUEST', httpStatus: 400 },
+      });
+    }
+  });
+
   it('refuses calls without credentials: UNAUTHORIZED, and no bus subscription', async () => {
     const { clientFor, subscriptions, subscribe } = await setup();
     const query = clientFor('wrong-token').calltrack.activeCalls.query();

@@ -256,6 +256,25 @@ describe('createTwilioClient', () => {
     expect(limited).toMatchObject({ providerStatus: 429, providerCode: 20429, isRetryable: true });
   });
 
+  it('marks 408 and 409 answers retryable, as the README says; a 400 is not', async () => {
+    let status = 408;
+    const { baseUrl } = await fakeTwilio(() => ({
+      status,
+      body: twilioError(status, 20000 + status, 'Refused'),
+    }));
+    const client = createTwilioClient({ accountSid, authToken, baseUrl });
+    for (const [answer, isRetryable] of [
+      [408, true],
+      [409, true],
+      [400, false],
+    ] as const) {
+      status = answer;
+      const failure = await client.endCall(callSid).catch((caught: unknown) => caught);
+      expect(failure).toBeInstanceOf(TwilioApiError);
+      expect(failure).toMatchObject({ providerStatus: answer, isRetryable });
+    }
+  });
+
   it('carries the Retry-After of a 429 or 503 (seconds or an HTTP date) as retryAfterSeconds', async () => {
     let answer = { status: 429, retryAfter: '7' };
     const { baseUrl } = await fakeTwilio(() => ({

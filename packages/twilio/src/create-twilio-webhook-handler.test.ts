@@ -2,9 +2,11 @@ import { createMemoryBus } from '@calltrack/bus';
 import {
   BusUnavailableError,
   type CallEvent,
+  InvalidSignatureError,
   isSealedCallEvent,
   parseCallEvent,
   sealCallEvent,
+  UnknownTenantError,
   withCallSnapshot,
 } from '@calltrack/core';
 import { toNodeHandler } from '@calltrack/core/node';
@@ -1051,5 +1053,27 @@ describe('createTwilioWebhookHandler: the fetch handler and the Node fast path a
         { bodyUsed: true, url, signature: expect.any(String) },
       ]);
     }
+  });
+});
+
+describe('createTwilioWebhookHandler with an Auth Token lookup: what an unverified caller learns', () => {
+  it('answers a malformed payload 400 before the signature, and an unknown tenant the 403 of a wrong signature, its 422 as the cause', async () => {
+    const { base, sink, errors } = await setup({ authToken: () => authToken });
+    // No CallSid, signed with a token that is not the tenant's: 400, the signature never checked.
+    const malformed = ringing().replace(`CallSid=${callSid}&`, '');
+    const unsigned = await post(`${base}/hook`, { body: malformed, token: 'someone-elses-token' });
+    await expectError(unsigned, 400, 'invalid_payload');
+
+    // A number no tenant has, correctly signed: the same 403 as a wrong signature.
+    const unknown = ringing().replace(/To=[^&]*/, `To=${encodeURIComponent('+14155550999')}`);
+    expect(unknown).not.toBe(ringing());
+    const refused = await post(`${base}/hook`, { body: unknown });
+    await expectError(refused, 403, 'invalid_signature');
+    const forged = await post(`${base}/hook`, { body: unknown, token: 'someone-elses-token' });
+    await expectError(forged, 403, 'invalid_signature');
+    const reported = errors.at(-2) as Error;
+    expect(InvalidSignatureError.isInstance(reported)).toBe(true);
+    expect(UnknownTenantError.isInstance(reported.cause)).toBe(true);
+    expect(sink.events).toEqual([]);
   });
 });
