@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createMemoryBus } from '@calltrack/bus';
 import {
   type CallControl,
@@ -237,6 +238,25 @@ describe('createDialer', () => {
       skipped: 6,
       nextRetryAt: '2026-03-03T00:00:00.000Z',
     });
+  });
+
+  it('gives a skip the id dialer:<runId>:skipped:<leadId>, or skipped-sha256:<hex> for a lead id too long for 256 characters (README, Events)', async () => {
+    const longId = `lead-${'x'.repeat(251)}`; // 256 characters, as long as a lead id may be
+    const leads = [
+      lead(1, { phoneNumber: '555-0100' }),
+      lead(2, { leadId: longId, phoneNumber: '555-0101' }),
+    ];
+    const { events, dialer } = await setUp({}, leads);
+    const result = await runToEnd(dialer);
+    if (result.outcome !== 'started') throw new Error('no run');
+    const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+    const hex = createHash('sha256').update(longId).digest('hex');
+    expect(skipped.map((event) => [event.id, event.userId, event.data.reason])).toEqual([
+      [`dialer:${result.runId}:skipped:lead-001`, 'user-1', 'invalid_phone'],
+      [`dialer:${result.runId}:skipped-sha256:${hex}`, 'user-1', 'invalid_phone'],
+    ]);
+    expect(skipped[1]!.data.leadId).toBe(longId);
+    for (const event of skipped) expect(event.id.length).toBeLessThanOrEqual(256);
   });
 
   it('releases a lead the provider refused (4xx) and calls it again only after the gap, within the cap', async () => {
