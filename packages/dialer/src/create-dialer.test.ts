@@ -683,6 +683,25 @@ describe('createDialer', () => {
     expect((await dialer.trigger({ tenantId, userId: 'user-2' })).outcome).toBe('started');
   });
 
+  it('stops counting a placed call whose end never came against maxConcurrentCallsPerUser after liveCallMaxMs, 1 hour by default (README)', async () => {
+    const { server, clock, dialer } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
+      lead(1),
+      lead(2),
+    ]);
+    const run = await dialer.trigger(principal);
+    if (run.outcome !== 'started') throw new Error('no run started');
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // lead-001's call is placed and its end never arrives: lead-002 waits for the line.
+    await clock.advance(3_600_000);
+    for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(server.calls.map((call) => call.to)).toEqual([number(1)]);
+    // Past the hour the call no longer holds the line.
+    await clock.advance(1_000);
+    const [summary] = await run.finished;
+    expect(summary).toMatchObject({ placed: 2 });
+    expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2)]);
+  });
+
   it('keeps a follow-up asked for during a run that lasts longer than two minutes', async () => {
     const { server, store, clock, dialer } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
       lead(1),
