@@ -55,8 +55,13 @@ describe('start({ deliver: false }) and start({ subscribe: false }) in two proce
         'deliverer',
       ]);
       expect(new Set(received.map((request) => request.headers['webhook-id'])).size).toBe(3);
-      const { attempts } = await deliverer.listAttempts('acme', endpoint.id, { limit: 100 });
-      expect(attempts).toHaveLength(3);
+      // Each attempt is recorded after its request was answered.
+      const recorded = async () =>
+        (await deliverer.listAttempts('acme', endpoint.id, { limit: 100 })).attempts;
+      for (let tries = 0; tries < 500 && (await recorded()).length < 3; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(await recorded()).toHaveLength(3);
     } finally {
       await receiver.close();
       await follower.close();
