@@ -928,6 +928,42 @@ describe('createCallTracker', () => {
     },
   );
 
+  describe.each(storeBackends)(
+    'analytics of a late answer on the %s store',
+    (_backend, makeStore) => {
+      it('counts an end without a duration whose call.answered comes after it as not answered, with no talk time (README)', async () => {
+        const { store } = makeStore();
+        const { tracker, clock } = setup({ store });
+        const [queued, ringing, answered, ended] = callLifecycle({
+          callId: 'CA-late-answer',
+          agentId: 'agent-1',
+          talkMs: 10 * minute,
+        });
+        await ingestAll(tracker, [queued!, ringing!]);
+        clock.now = t0 + 11 * minute;
+        await tracker.ingest({ ...ended!, data: {} }); // the end, with no duration
+        await tracker.ingest(answered!); // then the answer
+        const call = await tracker.getCall('tenant-a', 'CA-late-answer');
+        expect(call).toMatchObject({ status: 'completed', answeredAt: answered!.occurredAt });
+        expect(call?.durationMs).toBe(10 * minute);
+        clock.now = t0 + hour;
+        const { buckets } = await tracker.getAnalytics('tenant-a', {
+          from: t0,
+          to: t0 + hour,
+          granularity: 'hour',
+        });
+        expect(buckets).toHaveLength(1);
+        expect(buckets[0]).toMatchObject({
+          startedCalls: 1,
+          endedCalls: 1,
+          answeredCalls: 0,
+          endedByStatus: { completed: 1 },
+          agentTalkMs: 0,
+        });
+      });
+    },
+  );
+
   describe.each(storeBackends)('stale reaper on the %s store', (_backend, makeStore) => {
     it('reaps calls on a clock with fractions of a millisecond', async () => {
       const { tracker, clock } = setup({ store: makeStore().store });
