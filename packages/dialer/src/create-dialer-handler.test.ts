@@ -475,4 +475,30 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
       ).toThrow(/maxLeadsPerRequest/);
     }
   });
+  it('takes at most maxLeadsPerRequest leads a request, and reads 512 bytes a lead (at least 64 KiB) of body (README)', async () => {
+    const { app, api } = await startApi({ maxLeadsPerRequest: 200 });
+    const leads = (count: number) =>
+      Array.from({ length: count }, (_, index) => ({
+        leadId: `cap-${index}`,
+        phoneNumber: `+1415555${String(index).padStart(4, '0')}`,
+      }));
+    const tooMany = await api('/dialer/leads', { method: 'POST', body: { leads: leads(201) } });
+    expect(tooMany).toMatchObject({ status: 400 });
+    expect(tooMany.body.error.message).toBe('At most 200 leads per request.');
+    expect(await app.store.getLead(demoTenant, 'cap-0')).toBeUndefined();
+    // 200 leads: 102,400 bytes read; a body past 64 KiB (the floor) but under that is read (and judged).
+    const padded = (bytes: number) => {
+      const body = { leads: [{ leadId: 'cap-0', phoneNumber: '+14155550000', timeZone: '' }] };
+      body.leads[0]!.timeZone = 'x'.repeat(bytes - JSON.stringify(body).length);
+      return JSON.stringify(body);
+    };
+    const within = await api('/dialer/leads', { method: 'POST', body: padded(90_000) });
+    expect(within.status).toBe(400);
+    expect(within.body.error.message).toMatch(/^Lead 0: timeZone/);
+    const over = await api('/dialer/leads', { method: 'POST', body: padded(200 * 512 + 1) });
+    expect(over).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    expect(
+      (await api('/dialer/leads', { method: 'POST', body: { leads: leads(200) } })).body,
+    ).toMatchObject({ added: 200, existing: 0 });
+  });
 });

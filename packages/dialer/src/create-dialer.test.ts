@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createMemoryBus } from '@calltrack/bus';
 import {
   type CallControl,
@@ -237,6 +238,25 @@ describe('createDialer', () => {
       skipped: 6,
       nextRetryAt: '2026-03-03T00:00:00.000Z',
     });
+  });
+
+  it('gives a skip the id dialer:<runId>:skipped:<leadId>, or skipped-sha256:<hex> for a lead id too long for 256 characters (README, Events)', async () => {
+    const longId = `lead-${'x'.repeat(251)}`; // 256 characters, as long as a lead id may be
+    const leads = [
+      lead(1, { phoneNumber: '555-0100' }),
+      lead(2, { leadId: longId, phoneNumber: '555-0101' }),
+    ];
+    const { events, dialer } = await setUp({}, leads);
+    const result = await runToEnd(dialer);
+    if (result.outcome !== 'started') throw new Error('no run');
+    const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+    const hex = createHash('sha256').update(longId).digest('hex');
+    expect(skipped.map((event) => [event.id, event.userId, event.data.reason])).toEqual([
+      [`dialer:${result.runId}:skipped:lead-001`, 'user-1', 'invalid_phone'],
+      [`dialer:${result.runId}:skipped-sha256:${hex}`, 'user-1', 'invalid_phone'],
+    ]);
+    expect(skipped[1]!.data.leadId).toBe(longId);
+    for (const event of skipped) expect(event.id.length).toBeLessThanOrEqual(256);
   });
 
   it('releases a lead the provider refused (4xx) and calls it again only after the gap, within the cap', async () => {
@@ -661,6 +681,25 @@ describe('createDialer', () => {
     ]);
     // Another user's run is independent.
     expect((await dialer.trigger({ tenantId, userId: 'user-2' })).outcome).toBe('started');
+  });
+
+  it('stops counting a placed call whose end never came against maxConcurrentCallsPerUser after liveCallMaxMs, 1 hour by default (README)', async () => {
+    const { server, clock, dialer } = await setUp({ maxConcurrentCallsPerUser: 1 }, [
+      lead(1),
+      lead(2),
+    ]);
+    const run = await dialer.trigger(principal);
+    if (run.outcome !== 'started') throw new Error('no run started');
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // lead-001's call is placed and its end never arrives: lead-002 waits for the line.
+    await clock.advance(3_600_000);
+    for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(server.calls.map((call) => call.to)).toEqual([number(1)]);
+    // Past the hour the call no longer holds the line.
+    await clock.advance(1_000);
+    const [summary] = await run.finished;
+    expect(summary).toMatchObject({ placed: 2 });
+    expect(server.calls.map((call) => call.to)).toEqual([number(1), number(2)]);
   });
 
   it('keeps a follow-up asked for during a run that lasts longer than two minutes', async () => {

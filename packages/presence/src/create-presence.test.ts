@@ -222,6 +222,53 @@ describe('createPresence', () => {
     expect(reads.slice(0, 2).every((read) => read.userId !== undefined)).toBe(true);
   });
 
+  it('lists 1,000 members by default and takes a limit up to 10,000, on one tenant and across tenants (README)', async () => {
+    const presence = createPresence({ bus: recordingBus().bus, autoHeartbeat: false, logger: {} });
+    for (let index = 0; index < 1001; index += 1) {
+      const tenantId = index % 2 === 0 ? 'tenant-a' : 'tenant-b';
+      await presence.connect({ tenantId, userId: `u${String(index).padStart(4, '0')}` });
+    }
+    expect(await presence.countOnline('tenant-a')).toMatchObject({ online: 501 });
+    expect(await presence.listMembers('tenant-a', { limit: 10_000 })).toHaveLength(501);
+    expect(await presence.listMembersAcrossTenants()).toHaveLength(1000);
+    expect(await presence.listMembersAcrossTenants({ limit: 10_000 })).toHaveLength(1001);
+    for (const limit of [0, 10_001, 1.5]) {
+      await expect(presence.listMembers('tenant-a', { limit })).rejects.toThrow(
+        InvalidArgumentError,
+      );
+      await expect(presence.listMembersAcrossTenants({ limit })).rejects.toThrow(
+        InvalidArgumentError,
+      );
+    }
+    const one = createPresence({ bus: recordingBus().bus, autoHeartbeat: false, logger: {} });
+    for (let index = 0; index < 1001; index += 1) {
+      await one.connect({ tenantId: 'tenant-a', userId: `u${String(index).padStart(4, '0')}` });
+    }
+    const listed = await one.listMembers('tenant-a');
+    expect(listed).toHaveLength(1000);
+    expect(listed.at(-1)!.userId).toBe('u0999'); // the lowest ids, in order
+  });
+
+  it('sends warnings and errors to console.warn by default, and nothing else (README: logger)', async () => {
+    const warned: unknown[][] = [];
+    const other: unknown[][] = [];
+    const spies = [
+      vi.spyOn(console, 'warn').mockImplementation((...args) => void warned.push(args)),
+      ...(['log', 'info', 'debug', 'error'] as const).map((level) =>
+        vi.spyOn(console, level).mockImplementation((...args) => void other.push(args)),
+      ),
+    ];
+    try {
+      const presence = createPresence({ bus: recordingBus().bus });
+      await presence.connect({ tenantId: 'tenant-a', userId: 'u1' }); // warn: before start()
+      expect(warned).toHaveLength(1);
+      expect(String(warned[0]![0])).toMatch(/^\[calltrack\/presence\] .*before start\(\)/);
+      expect(other).toEqual([]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('warns once when connections come before start()', async () => {
     const warnings: string[] = [];
     const presence = createPresence({

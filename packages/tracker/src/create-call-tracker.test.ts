@@ -768,6 +768,62 @@ describe('createCallTracker', () => {
       expect(all).not.toContain('4155550123');
       expect(all).not.toContain('2071838750');
     });
+
+    it('goes on as if nothing happened when every method of the logger throws (README: "A logger that throws is ignored")', async () => {
+      const calls: string[] = [];
+      const throwing = (level: string) => () => {
+        calls.push(level);
+        throw new Error(`${level} logger is broken`);
+      };
+      const { tracker, recording, clock } = setup({
+        logger: { debug: throwing('debug'), warn: throwing('warn'), error: throwing('error') },
+      });
+      const [queued, ringing, , ended] = callLifecycle({ callId: 'CA-log' });
+      expect(await tracker.ingest(queued!)).toMatchObject({ outcome: 'changed', published: true });
+      // A failed publish is logged at error, and the bus's failure (not the logger's) reaches the caller.
+      recording.failWhen = () => true;
+      await expect(tracker.ingest(ringing!)).rejects.not.toThrow(/logger is broken/);
+      recording.failWhen = () => false;
+      expect(await tracker.ingest(ringing!)).toMatchObject({ published: true });
+      // A stale call is reaped and logged at warn.
+      const [stale] = callLifecycle({ callId: 'CA-log-stale' });
+      await tracker.ingest(stale!);
+      clock.now += 2 * hour;
+      const report = await tracker.runMaintenance();
+      expect(report.reaped).toBe(2);
+      expect(recording.acceptedOf('call.ended', 'CA-log-stale')).toHaveLength(1);
+      expect(await tracker.ingest(ended!)).toMatchObject({ outcome: 'ignored' });
+      expect(new Set(calls)).toEqual(new Set(['debug', 'warn', 'error']));
+    });
+
+    it('sends errors to console.warn by default, and nothing else (README: the default logger)', async () => {
+      const warned: unknown[][] = [];
+      const logged: unknown[][] = [];
+      const spies = [
+        vi.spyOn(console, 'warn').mockImplementation((...args) => void warned.push(args)),
+        ...(['log', 'info', 'debug', 'error'] as const).map((level) =>
+          vi.spyOn(console, level).mockImplementation((...args) => void logged.push(args)),
+        ),
+      ];
+      try {
+        const recording = createRecordingBus();
+        const clock = { now: t0 };
+        const tracker = createCallTracker({ bus: recording.bus, clock: { now: () => clock.now } });
+        const [queued] = callLifecycle({ callId: 'CA-default-log' });
+        await tracker.ingest(queued!); // debug: its outcome
+        clock.now += 2 * hour;
+        await tracker.runMaintenance(); // warn: a reaped call
+        expect(warned).toEqual([]);
+        recording.failWhen = () => true;
+        const [other] = callLifecycle({ callId: 'CA-default-log-2', startMs: 2 * hour });
+        await expect(tracker.ingest(other!)).rejects.toThrow(); // error: the publish failed
+        expect(warned.length).toBeGreaterThan(0);
+        expect(String(warned[0]![0])).toMatch(/^\[calltrack\/tracker\] /);
+        expect(logged).toEqual([]);
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+    });
   });
 
   describe.each(storeBackends)(
@@ -868,6 +924,42 @@ describe('createCallTracker', () => {
         expect(await tracker.ingest(edge)).toMatchObject({ outcome: 'changed' });
         expect(await tracker.countActiveCalls('tenant-a')).toMatchObject({ total: 2 });
         expect(warnings).toEqual([]);
+      });
+    },
+  );
+
+  describe.each(storeBackends)(
+    'analytics of a late answer on the %s store',
+    (_backend, makeStore) => {
+      it('counts an end without a duration whose call.answered comes after it as not answered, with no talk time (README)', async () => {
+        const { store } = makeStore();
+        const { tracker, clock } = setup({ store });
+        const [queued, ringing, answered, ended] = callLifecycle({
+          callId: 'CA-late-answer',
+          agentId: 'agent-1',
+          talkMs: 10 * minute,
+        });
+        await ingestAll(tracker, [queued!, ringing!]);
+        clock.now = t0 + 11 * minute;
+        await tracker.ingest({ ...ended!, data: {} }); // the end, with no duration
+        await tracker.ingest(answered!); // then the answer
+        const call = await tracker.getCall('tenant-a', 'CA-late-answer');
+        expect(call).toMatchObject({ status: 'completed', answeredAt: answered!.occurredAt });
+        expect(call?.durationMs).toBe(10 * minute);
+        clock.now = t0 + hour;
+        const { buckets } = await tracker.getAnalytics('tenant-a', {
+          from: t0,
+          to: t0 + hour,
+          granularity: 'hour',
+        });
+        expect(buckets).toHaveLength(1);
+        expect(buckets[0]).toMatchObject({
+          startedCalls: 1,
+          endedCalls: 1,
+          answeredCalls: 0,
+          endedByStatus: { completed: 1 },
+          agentTalkMs: 0,
+        });
       });
     },
   );

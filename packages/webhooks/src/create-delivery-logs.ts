@@ -50,7 +50,8 @@ export type DeliveryLogs = Pick<
 >;
 
 const day = 24 * 3_600_000;
-const maxRecoverWindowMs = 14 * day;
+/** How far back `recover` reaches at least; with a longer `retentionMs`, as far as that. */
+const minRecoverWindowMs = 14 * day;
 /** A list page's way on, from the last row it read (its time and key). */
 const nextPageAfter = (before: number, beforeKey: string) => ({
   nextCursor: encodePageCursor(before, beforeKey),
@@ -259,9 +260,12 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
     const now = clock.now();
     const since = window?.since;
     const until = window?.until ?? now + 1;
-    if (typeof since !== 'number' || !Number.isFinite(since) || since < now - maxRecoverWindowMs) {
+    // Every dead letter listed (kept for `retentionMs`) can be recovered.
+    const recoverWindowMs = Math.max(minRecoverWindowMs, retentionMs);
+    if (typeof since !== 'number' || !Number.isFinite(since) || since < now - recoverWindowMs) {
+      const days = recoverWindowMs / day;
       throw new InvalidArgumentError({
-        message: '"since" must be a time within the last 14 days.',
+        message: `"since" must be a time within the last ${Number.isInteger(days) ? days : days.toFixed(1)} days.`,
       });
     }
     if (!Number.isFinite(until) || until <= since) {

@@ -123,6 +123,60 @@ describe('createWebhookDispatcher options', () => {
     ).rejects.toThrowError(/The stats window must be from 1 second to the retention/);
   });
 
+  // The README: a dead letter is listed until its message expires (`retentionMs`), "so every dead
+  // letter listed can be recovered". recover() took `since` only within the last 14 days, so
+  // with a longer retention the older dead letters were listed and could not be recovered.
+  it('recovers every dead letter it lists, also past 14 days with a longer retention', async () => {
+    const day = 86_400_000;
+    const store = createMemoryWebhookStore();
+    const clock = createTestClock(Date.parse('2026-01-01T00:00:00.000Z'));
+    const receiver = await startWebhookReceiver();
+    receiver.setDefault('/hooks', { status: 500 });
+    const localBus = createMemoryBus();
+    const dispatcher = createWebhookDispatcher({
+      store,
+      bus: localBus,
+      clock,
+      allowHttp: true,
+      allowedCidrs: ['127.0.0.0/8'],
+      retrySchedule: [],
+      retentionMs: 30 * day,
+      onError: () => {},
+    });
+    try {
+      const { endpoint } = await dispatcher.createEndpoint('acme', {
+        url: `${receiver.url}/hooks`,
+      });
+      await dispatcher.start();
+      const failedAt = clock.now();
+      await localBus.publish(
+        makeCallEvent({ tenantId: 'acme', type: 'call.ended', status: 'completed' }),
+      );
+      let listed = await dispatcher.listFailedDeliveries('acme', { endpointId: endpoint.id });
+      for (let tries = 0; tries < 500 && listed.deliveries.length === 0; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        listed = await dispatcher.listFailedDeliveries('acme', { endpointId: endpoint.id });
+      }
+      expect(listed.deliveries).toHaveLength(1);
+      clock.advance(20 * day);
+      listed = await dispatcher.listFailedDeliveries('acme', { endpointId: endpoint.id });
+      expect(listed.deliveries).toHaveLength(1);
+      receiver.setDefault('/hooks', { status: 204 });
+      expect(await dispatcher.recover('acme', endpoint.id, { since: failedAt })).toEqual({
+        queued: 1,
+      });
+      await receiver.waitFor(2, { path: '/hooks' });
+      // Past the retention nothing is kept, and a window that starts there is refused.
+      await expect(
+        dispatcher.recover('acme', endpoint.id, { since: clock.now() - 30 * day - 1 }),
+      ).rejects.toThrowError(/"since" must be a time within the last 30 days/);
+    } finally {
+      await receiver.close();
+      await dispatcher.close();
+      await localBus.close();
+    }
+  });
+
   // A rotation may keep an old secret signing for 7 days at most: a longer default was taken,
   // and then every rotation that did not name its own grace period was a 400 blaming the
   // caller's `gracePeriodSeconds`, which it never sent.

@@ -91,4 +91,17 @@ describe('parseEndpointInput', () => {
       ),
     ).toEqual({ url: `${url}\u{1f600}`, description: 'CRM \u{1f600}' });
   });
+  it('takes up to 20 custom headers of up to 1,024 characters each, and refuses more (README)', () => {
+    const url = 'https://crm.example.com/';
+    const twenty = Object.fromEntries(
+      Array.from({ length: 20 }, (_, n) => [`x-custom-${n}`, 'v'.repeat(1024)]),
+    );
+    expect(parseEndpointInput({ url, headers: twenty }, 'create', policy).headers).toEqual(twenty);
+    expect(refuse({ url, headers: { ...twenty, 'x-custom-20': 'v' } })).toMatch(
+      /^headers: .*at most 20 headers/,
+    );
+    expect(refuse({ url, headers: { 'x-long': 'v'.repeat(1025) } })).toMatch(
+      /^headers\.x-long: values must be at most 1,024 characters/,
+    );
+  });
 });

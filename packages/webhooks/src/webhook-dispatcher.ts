@@ -203,7 +203,8 @@ export interface WebhookDispatcher {
   resend(tenantId: string, endpointId: string, messageId: string): Promise<void>;
   /**
    * Queues every failed delivery of the endpoint that failed in `[since, until)` (at most 14 days
-   * back) for one more attempt; returns how many.
+   * back, or `retentionMs` when that is longer: every dead letter listed can be recovered) for
+   * one more attempt; returns how many.
    */
   recover(
     tenantId: string,
