@@ -604,6 +604,47 @@ export function describeEventBus(test: ConformanceTestApi, options: EventBusSuit
         assert.equal((await b.publish(old)).duplicate, false);
       });
 
+      it('keeps at most history.maxBytes of event JSON, oldest out first, always the newest event', async () => {
+        const b = await bus({ history: { maxBytes: 35_000 } });
+        // About 10,250 bytes of JSON each: three fit in the budget, four do not.
+        const padded = (fill: string) =>
+          makeConformanceEvent({ data: { note: fill.repeat(10_000) } });
+        const events = Array.from({ length: 6 }, () => padded('x'));
+        const cursors: string[] = [];
+        for (const event of events) cursors.push((await b.publish(event)).cursor);
+        const recovered = b.subscribe({ tenantId: 'tenant-a', after: cursors[2] });
+        await recovered.ready;
+        assert.deepEqual(
+          eventIds(await take(recovered, 3)),
+          events.slice(3).map((event) => event.id),
+        );
+        const behind = b.subscribe({ tenantId: 'tenant-a', after: cursors[1] });
+        await behind.ready;
+        assert.deepEqual(await take(behind, 1), [
+          { type: 'reset', recovered: false, reason: 'history-gap' },
+        ]);
+        // The first event left history with its bytes: published again, it is no duplicate.
+        const again = await b.publish(events[0] as CallEvent);
+        assert.equal(again.duplicate, false);
+        // An event larger than the whole budget is kept, alone: a cursor before it recovers.
+        const big = makeConformanceEvent({ data: { note: 'y'.repeat(50_000) } });
+        await b.publish(big);
+        const gap = b.subscribe({ tenantId: 'tenant-a', after: cursors[5] });
+        await gap.ready;
+        assert.deepEqual(await take(gap, 1), [
+          { type: 'reset', recovered: false, reason: 'history-gap' },
+        ]);
+        const onlyBig = b.subscribe({ tenantId: 'tenant-a', after: again.cursor });
+        await onlyBig.ready;
+        assert.deepEqual(eventIds(await take(onlyBig, 1)), [big.id]);
+      });
+
+      it('refuses a history.maxBytes that is not a positive integer', async () => {
+        for (const maxBytes of [0, -1, 1.5, Number.NaN]) {
+          await assert.rejects(() => bus({ history: { maxBytes } }), InvalidArgumentError);
+        }
+      });
+
       it('de-duplicates only within the history window', async () => {
         const b = await bus({ history: { maxEvents: 3 } });
         const event = makeConformanceEvent();
