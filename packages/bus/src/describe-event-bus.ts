@@ -392,6 +392,37 @@ export function describeEventBus(test: ConformanceTestApi, options: EventBusSuit
         assert.equal((await early.next()).done, true);
       });
 
+      it('ends 50 subscriptions sharing one AbortSignal, with no MaxListenersExceededWarning', async () => {
+        const b = await bus();
+        const warnings: Error[] = [];
+        const onWarning = (warning: Error): void => {
+          warnings.push(warning);
+        };
+        process.on('warning', onWarning);
+        try {
+          // One app-wide signal, as a server passes to everything it starts.
+          const controller = new AbortController();
+          const subscriptions = Array.from({ length: 50 }, () =>
+            b.subscribe({ tenantId: 'tenant-a', signal: controller.signal }),
+          );
+          await Promise.all(subscriptions.map((subscription) => subscription.ready));
+          // One of them ended early: the others still end on abort.
+          await subscriptions[0]?.close();
+          controller.abort();
+          for (const subscription of subscriptions) {
+            assert.equal((await subscription.next()).done, true);
+          }
+          // Node emits warnings on a later tick.
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.deepEqual(
+            warnings.map((warning) => warning.name),
+            [],
+          );
+        } finally {
+          process.off('warning', onWarning);
+        }
+      });
+
       it('ends every subscription on close()', async () => {
         const b = await bus();
         const subscription = b.subscribe({ tenantId: 'tenant-a' });
