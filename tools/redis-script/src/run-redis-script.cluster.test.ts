@@ -28,7 +28,7 @@ const script = defineRedisScript(
 );
 
 describe('runRedisScript on a Cluster', () => {
-  it('loads a script once per master for 600 concurrent calls over every master after SCRIPT FLUSH', async () => {
+  it('loads a script once per master (one EVAL there) for 600 concurrent calls over every master after SCRIPT FLUSH', async () => {
     const redis = client as Cluster;
     const keys = Array.from({ length: 300 }, (_, index) => `stampede:{${index}}`);
     await Promise.all(keys.map((key) => runRedisScript(redis, script, [key], [])));
@@ -43,7 +43,7 @@ describe('runRedisScript on a Cluster', () => {
     );
     expect(replies.every((reply) => reply === 2 || reply === 3)).toBe(true);
     for (const node of masters) {
-      expect([await calls(node, 'eval'), await calls(node, 'script|load')]).toEqual([0, 1]);
+      expect([await calls(node, 'eval'), await calls(node, 'script|load')]).toEqual([1, 0]);
     }
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { redisClusterSlot } from './redis-cluster-slot';
 
 /** A Lua script with its SHA-1, for `EVALSHA` (shared by calltrack's Redis backends). */
 export interface RedisScript {
@@ -13,52 +14,34 @@ export function defineRedisScript(source: string): RedisScript {
 }
 
 /**
- * Loads in flight, per client and script SHA. Kept beside the client, not on it: nothing is
- * registered on the user's client.
+ * Loads in flight, per client, then script SHA and node: settle when the `EVAL` that loads the
+ * script there does. Kept beside the client, not on it: nothing is registered on the user's client.
  */
 const loading = new WeakMap<Redis | Cluster, Map<string, Promise<void>>>();
 
 const isNoScript = (error: unknown): boolean =>
   error instanceof Error && error.message.startsWith('NOSCRIPT');
 
-/**
- * Loads a script with `SCRIPT LOAD`: on a single Redis there; on a Cluster on every master it
- * knows (a script is loaded per node). Failures are left to the caller's fallback (`EVAL`).
- */
-async function loadScript(redis: Redis | Cluster, script: RedisScript): Promise<void> {
-  const nodes = (redis as Cluster).isCluster
-    ? (redis as Cluster).nodes('master')
-    : [redis as Redis];
-  await Promise.allSettled(nodes.map((node) => node.script('LOAD', script.source)));
-}
+const ignore = (): void => {};
 
 /**
- * The one load of this script on this client in flight, started by the first call that met
- * `NOSCRIPT`; the calls that meet it meanwhile wait for the same one (single flight): after a
- * restart or `SCRIPT FLUSH`, 1,000 concurrent calls send its source once, not 1,000 times.
+ * The node a call runs on, as far as the client knows: on a Cluster the master of its first key's
+ * slot (a script is loaded per node); on a single Redis there is one.
  */
-function sharedLoad(redis: Redis | Cluster, script: RedisScript): Promise<void> {
-  let inFlight = loading.get(redis);
-  if (inFlight === undefined) {
-    inFlight = new Map();
-    loading.set(redis, inFlight);
-  }
-  const flights = inFlight;
-  let load = flights.get(script.sha);
-  if (load === undefined) {
-    // Forgotten once settled: a later flush loads it again.
-    load = loadScript(redis, script).finally(() => flights.delete(script.sha));
-    flights.set(script.sha, load);
-  }
-  return load;
+function nodeOf(redis: Redis | Cluster, keys: readonly string[]): string {
+  const cluster = redis as Cluster;
+  if (cluster.isCluster !== true || keys.length === 0) return '';
+  return cluster.slots[redisClusterSlot(keys[0] as string)]?.[0] ?? '';
 }
 
 /**
  * Runs a script with `EVALSHA`. When the server does not know it (`NOSCRIPT`: first use, a
- * restart, `SCRIPT FLUSH`), the concurrent calls that meet that share one `SCRIPT LOAD` and
- * retry `EVALSHA`; one that meets `NOSCRIPT` again (a Cluster node the load missed: a new master,
- * a failover; a load refused) runs the script with `EVAL`, which loads it on the node its keys
- * route to. Nothing is registered on the user's client.
+ * restart, `SCRIPT FLUSH`), the first call that meets it runs the script with `EVAL`, which loads
+ * it on the node its keys route to; the calls that meet `NOSCRIPT` meanwhile, for the same client,
+ * script and node, wait for that `EVAL` (single flight) and retry `EVALSHA`: after a flush, 1,000
+ * concurrent calls send the source once per node, not 1,000 times. One whose retry meets
+ * `NOSCRIPT` again (the slot moved; a failover; the loading `EVAL` never ran) runs `EVAL`
+ * itself. Nothing is registered on the user's client.
  */
 export async function runRedisScript(
   redis: Redis | Cluster,
@@ -71,7 +54,25 @@ export async function runRedisScript(
   } catch (error) {
     if (!isNoScript(error)) throw error;
   }
-  await sharedLoad(redis, script);
+  let flights = loading.get(redis);
+  if (flights === undefined) {
+    flights = new Map();
+    loading.set(redis, flights);
+  }
+  const inFlight = flights;
+  const key = `${script.sha} ${nodeOf(redis, keys)}`;
+  const load = inFlight.get(key);
+  if (load === undefined) {
+    // This call loads it, and gets its own answer on the way.
+    const run = redis.eval(script.source, keys.length, ...keys, ...args);
+    const settled: Promise<void> = run.then(ignore, ignore).then(() => {
+      // Forgotten once settled: a later flush loads it again.
+      if (inFlight.get(key) === settled) inFlight.delete(key);
+    });
+    inFlight.set(key, settled);
+    return await run;
+  }
+  await load;
   try {
     return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {
