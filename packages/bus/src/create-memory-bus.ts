@@ -2,6 +2,7 @@ import type { Clock } from '@calltrack/core';
 import { type CallEvent, isSealedCallEvent, parseCallEvent } from '@calltrack/core';
 import { createBusEpoch, formatBusCursor, parseBusCursor } from './bus-cursor';
 import { BusDeliveryError } from './bus-delivery-error';
+import { callEventJson } from './call-event-json';
 import { checkBusTenantId, checkSubscribeOptions } from './check-subscribe-options';
 import { createSubscriptionQueue, type SubscriptionQueue } from './create-subscription-queue';
 import type {
@@ -13,6 +14,7 @@ import type {
 } from './event-bus';
 import { matchesSubscription } from './matches-subscription';
 import { resolveBusOptions } from './resolve-bus-options';
+import { utf8ByteLength } from './utf8-byte-length';
 
 /** Options of {@link createMemoryBus}. */
 export interface MemoryBusOptions extends BusOptions {
@@ -25,6 +27,8 @@ interface HistoryEntry {
   cursor: string;
   event: CallEvent;
   publishedAt: number;
+  /** Its JSON's length in UTF-8, counted against `history.maxBytes`. */
+  bytes: number;
 }
 
 interface TenantStream {
@@ -40,6 +44,8 @@ interface TenantStream {
    */
   entries: (HistoryEntry | undefined)[];
   head: number;
+  /** The bytes of the events in history. */
+  bytes: number;
   /** Event id → its entry, for the events in history. */
   ids: Map<string, HistoryEntry>;
   subscribers: Set<Subscriber>;
@@ -59,10 +65,15 @@ const maxSweepIntervalMs = 60_000;
  * so per-tenant order is the order of `publish` calls.
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
-  const { maxEvents, maxAgeMs, maxBufferedMessages, report } = resolveBusOptions(options);
+  const { maxEvents, maxAgeMs, maxBytes, maxBufferedMessages, report } = resolveBusOptions(options);
   const { clock } = options;
   const now = clock === undefined ? Date.now : () => clock.now();
   const streams = new Map<string, TenantStream>();
+  // A tenant whose history is empty and whom nobody follows keeps only its top seq here: its
+  // epoch is derived from its id, so that is all a cursor check needs (an old cursor must still
+  // read as history-gap, not stream-reset). A number instead of a whole stream: about 90 bytes
+  // per tenant instead of 580.
+  const retired = new Map<string, number>();
   // Every stream's epoch: this bus's (a restarted bus has another), then the stream's number.
   const busEpoch = createBusEpoch();
   const allTenantSubscribers = new Set<Subscriber>();
@@ -76,11 +87,14 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
   const streamOf = (tenantId: string): TenantStream => {
     let stream = streams.get(tenantId);
     if (!stream) {
+      const seq = retired.get(tenantId) ?? 0;
+      if (seq > 0) retired.delete(tenantId);
       stream = {
         epoch: epochOf(tenantId),
-        seq: 0,
+        seq,
         entries: [],
         head: 0,
+        bytes: 0,
         ids: new Map(),
         subscribers: new Set(),
       };
@@ -89,16 +103,25 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     return stream;
   };
 
-  /** Forgets a stream nothing refers to: no event was published in it and nobody follows it. */
+  /**
+   * Forgets a stream with no history that nobody follows, all but its top seq (none when no event
+   * was published in it).
+   */
   const dropIfUnused = (tenantId: string, stream: TenantStream): void => {
-    if (stream.seq === 0 && stream.subscribers.size === 0 && streams.get(tenantId) === stream) {
+    if (
+      stream.head === stream.entries.length &&
+      stream.subscribers.size === 0 &&
+      streams.get(tenantId) === stream
+    ) {
       streams.delete(tenantId);
+      if (stream.seq > 0) retired.set(tenantId, stream.seq);
     }
   };
 
   const evictOldest = (stream: TenantStream): void => {
     const entry = stream.entries[stream.head] as HistoryEntry;
     stream.ids.delete(entry.event.id);
+    stream.bytes -= entry.bytes;
     stream.entries[stream.head] = undefined;
     stream.head += 1;
   };
@@ -209,6 +232,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     pruneByAge(stream, at);
     const existing = stream.ids.get(event.id);
     if (existing) return { cursor: existing.cursor, duplicate: true };
+    // Counted as the Redis bus counts it: the UTF-8 bytes of the event's JSON.
+    const bytes = utf8ByteLength(callEventJson(event));
 
     stream.seq += 1;
     const entry: HistoryEntry = {
@@ -216,10 +241,18 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       cursor: formatBusCursor(stream.epoch, stream.seq),
       event,
       publishedAt: at,
+      bytes,
     };
     stream.entries.push(entry);
     stream.ids.set(event.id, entry);
-    while (stream.entries.length - stream.head > maxEvents) evictOldest(stream);
+    stream.bytes += bytes;
+    // Oldest first, by count and by bytes; the newest stays, however large.
+    while (
+      stream.entries.length - stream.head > maxEvents ||
+      (stream.bytes > maxBytes && stream.entries.length - stream.head > 1)
+    ) {
+      evictOldest(stream);
+    }
     compact(stream);
 
     armSweepTimer();
@@ -287,7 +320,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     const stream = streams.get(tenantId);
     return stream
       ? formatBusCursor(stream.epoch, stream.seq)
-      : formatBusCursor(epochOf(tenantId), 0);
+      : formatBusCursor(epochOf(tenantId), retired.get(tenantId) ?? 0);
   };
 
   const close = async (): Promise<void> => {

@@ -497,6 +497,36 @@ return t.top
     await bus.close();
   });
 
+  it('holds at most history.maxBytes of event JSON in Redis, trimmed as each publish passes it', async () => {
+    const own = `${prefix}:max-bytes`;
+    const keys = redisBusKeys(own, 'tenant-a');
+    const bus = createRedisBus({ redis: client, prefix: own, history: { maxBytes: 100_000 } });
+    const sizes: number[] = [];
+    for (let index = 0; index < 40; index += 1) {
+      // 5 to 15 KB each, with multi-byte characters: counted in UTF-8 bytes, as Redis does.
+      const event = makeCallEvent({
+        data: { note: 'é'.repeat(2_500 + ((index * 7) % 5) * 1_250) },
+      });
+      sizes.push(Buffer.byteLength(JSON.stringify(event)));
+      await bus.publish(event);
+      const entries = await client.xrange(keys.stream, '-', '+');
+      const held = entries.reduce(
+        (sum, [, fields]) => sum + Buffer.byteLength(fields[fields.indexOf('e') + 1] as string),
+        0,
+      );
+      // Exactly the newest events that fit.
+      let expected = 0;
+      let count = 0;
+      for (const size of sizes.toReversed()) {
+        if (count > 0 && expected + size > 100_000) break;
+        expected += size;
+        count += 1;
+      }
+      expect([entries.length, held]).toEqual([count, expected]);
+    }
+    await bus.close();
+  });
+
   it('refuses a prefix with braces and an unknown pub/sub kind', () => {
     expect(() => createRedisBus({ redis: client, prefix: 'a{b}' })).toThrowError(/prefix/);
     expect(() => createRedisBus({ redis: client, pubsub: 'fast' as never })).toThrowError(/pubsub/);

@@ -71,7 +71,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
       message: 'createRedisBus needs { redis }: your ioredis client.',
     });
   }
-  const { maxEvents, maxAgeMs, maxBufferedMessages, report } = resolveBusOptions(options);
+  const { maxEvents, maxAgeMs, maxBytes, maxBufferedMessages, report } = resolveBusOptions(options);
   const { redis } = options;
   checkNoKeyPrefix('createRedisBus', redis);
   const prefix = checkRedisBusPrefix(options.prefix ?? 'calltrack:bus');
@@ -101,6 +101,7 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     prefix,
     maxEvents,
     maxAgeMs,
+    maxBytes,
     metaTtlMs,
     publishTimeoutMs,
     mode,
@@ -147,7 +148,9 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
   const position = async (tenantId: string): Promise<string> => {
     checkBusTenantId(tenantId, 'position()');
     positionScript ??= defineRedisScript(
-      redisPositionScript(redisPublishSettings({ maxEvents, maxAgeMs, metaTtlMs }, await mode())),
+      redisPositionScript(
+        redisPublishSettings({ maxEvents, maxAgeMs, maxBytes, metaTtlMs }, await mode()),
+      ),
     );
     const [epoch, top, topAt] = (await runRedisScript(
       redis,
@@ -175,7 +178,9 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
     keys: (tenantId) => redisBusKeys(prefix, tenantId).script,
     publishFunctions: () => {
       functions ??= mode().then((kind) =>
-        redisPublishFunctions(redisPublishSettings({ maxEvents, maxAgeMs, metaTtlMs }, kind)),
+        redisPublishFunctions(
+          redisPublishSettings({ maxEvents, maxAgeMs, maxBytes, metaTtlMs }, kind),
+        ),
       );
       functions.catch(() => {
         functions = undefined;

@@ -29,6 +29,7 @@ export interface RedisPublisherOptions {
   prefix: string;
   maxEvents: number;
   maxAgeMs: number;
+  maxBytes: number;
   metaTtlMs: number;
   publishTimeoutMs: number;
   /** The pub/sub kind; known after the first call. */
@@ -39,12 +40,13 @@ export interface RedisPublisherOptions {
 
 /** The settings written into the publish script (and functions) of a bus. */
 export function redisPublishSettings(
-  options: Pick<RedisPublisherOptions, 'maxEvents' | 'maxAgeMs' | 'metaTtlMs'>,
+  options: Pick<RedisPublisherOptions, 'maxEvents' | 'maxAgeMs' | 'maxBytes' | 'metaTtlMs'>,
   mode: RedisPubSubMode,
 ): RedisPublishSettings {
   return {
     maxEvents: options.maxEvents,
     maxAgeMs: options.maxAgeMs,
+    maxBytes: options.maxBytes,
     metaTtlMs: options.metaTtlMs,
     command: mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH',
     register: mode === 'sharded',

@@ -1,4 +1,5 @@
 import type { BusMessage, BusSubscription } from './event-bus';
+import { onAbort } from './on-abort';
 
 /** Options of {@link createSubscriptionQueue}. */
 export interface SubscriptionQueueOptions {
@@ -59,15 +60,14 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
   #ready: Promise<void> | undefined;
   #resolveReady: (() => void) | undefined;
   #isReady = false;
-  #onAbort: (() => void) | undefined;
+  /** Stops listening to the signal. */
+  #offAbort: (() => void) | undefined;
   readonly #maxBuffered: number;
   readonly #onEnd: () => void;
-  readonly #signal: AbortSignal | undefined;
 
   constructor(options: SubscriptionQueueOptions) {
     this.#maxBuffered = options.maxBuffered;
     this.#onEnd = options.onEnd;
-    this.#signal = options.signal;
     this.#lastCursor = options.after;
     if (options.signal?.aborted) {
       // Never attached, so there is nothing to detach from.
@@ -75,8 +75,8 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
       this.#finished = true;
       this.#isReady = true;
     } else if (options.signal) {
-      this.#onAbort = () => void this.return();
-      options.signal.addEventListener('abort', this.#onAbort, { once: true });
+      // One listener per signal, shared by every subscription that passes it.
+      this.#offAbort = onAbort(options.signal, () => void this.return());
     }
   }
 
@@ -115,7 +115,8 @@ class BoundedSubscriptionQueue implements SubscriptionQueue, BusSubscription {
   end(): void {
     if (!this.#accepting) return;
     this.#accepting = false;
-    if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#offAbort?.();
+    this.#offAbort = undefined;
     this.markReady();
     this.#onEnd();
     // A reader waiting on an empty buffer gets nothing more: tell it the end has come.

@@ -392,6 +392,37 @@ export function describeEventBus(test: ConformanceTestApi, options: EventBusSuit
         assert.equal((await early.next()).done, true);
       });
 
+      it('ends 50 subscriptions sharing one AbortSignal, with no MaxListenersExceededWarning', async () => {
+        const b = await bus();
+        const warnings: Error[] = [];
+        const onWarning = (warning: Error): void => {
+          warnings.push(warning);
+        };
+        process.on('warning', onWarning);
+        try {
+          // One app-wide signal, as a server passes to everything it starts.
+          const controller = new AbortController();
+          const subscriptions = Array.from({ length: 50 }, () =>
+            b.subscribe({ tenantId: 'tenant-a', signal: controller.signal }),
+          );
+          await Promise.all(subscriptions.map((subscription) => subscription.ready));
+          // One of them ended early: the others still end on abort.
+          await subscriptions[0]?.close();
+          controller.abort();
+          for (const subscription of subscriptions) {
+            assert.equal((await subscription.next()).done, true);
+          }
+          // Node emits warnings on a later tick.
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.deepEqual(
+            warnings.map((warning) => warning.name),
+            [],
+          );
+        } finally {
+          process.off('warning', onWarning);
+        }
+      });
+
       it('ends every subscription on close()', async () => {
         const b = await bus();
         const subscription = b.subscribe({ tenantId: 'tenant-a' });
@@ -602,6 +633,47 @@ export function describeEventBus(test: ConformanceTestApi, options: EventBusSuit
           { type: 'reset', recovered: false, reason: 'history-gap' },
         ]);
         assert.equal((await b.publish(old)).duplicate, false);
+      });
+
+      it('keeps at most history.maxBytes of event JSON, oldest out first, always the newest event', async () => {
+        const b = await bus({ history: { maxBytes: 35_000 } });
+        // About 10,250 bytes of JSON each: three fit in the budget, four do not.
+        const padded = (fill: string) =>
+          makeConformanceEvent({ data: { note: fill.repeat(10_000) } });
+        const events = Array.from({ length: 6 }, () => padded('x'));
+        const cursors: string[] = [];
+        for (const event of events) cursors.push((await b.publish(event)).cursor);
+        const recovered = b.subscribe({ tenantId: 'tenant-a', after: cursors[2] });
+        await recovered.ready;
+        assert.deepEqual(
+          eventIds(await take(recovered, 3)),
+          events.slice(3).map((event) => event.id),
+        );
+        const behind = b.subscribe({ tenantId: 'tenant-a', after: cursors[1] });
+        await behind.ready;
+        assert.deepEqual(await take(behind, 1), [
+          { type: 'reset', recovered: false, reason: 'history-gap' },
+        ]);
+        // The first event left history with its bytes: published again, it is no duplicate.
+        const again = await b.publish(events[0] as CallEvent);
+        assert.equal(again.duplicate, false);
+        // An event larger than the whole budget is kept, alone: a cursor before it recovers.
+        const big = makeConformanceEvent({ data: { note: 'y'.repeat(50_000) } });
+        await b.publish(big);
+        const gap = b.subscribe({ tenantId: 'tenant-a', after: cursors[5] });
+        await gap.ready;
+        assert.deepEqual(await take(gap, 1), [
+          { type: 'reset', recovered: false, reason: 'history-gap' },
+        ]);
+        const onlyBig = b.subscribe({ tenantId: 'tenant-a', after: again.cursor });
+        await onlyBig.ready;
+        assert.deepEqual(eventIds(await take(onlyBig, 1)), [big.id]);
+      });
+
+      it('refuses a history.maxBytes that is not a positive integer', async () => {
+        for (const maxBytes of [0, -1, 1.5, Number.NaN]) {
+          await assert.rejects(() => bus({ history: { maxBytes } }), InvalidArgumentError);
+        }
       });
 
       it('de-duplicates only within the history window', async () => {

@@ -113,6 +113,12 @@ export interface BusOptions {
     maxEvents?: number;
     /** Oldest event kept, in milliseconds. Default one hour. */
     maxAgeMs?: number;
+    /**
+     * Most bytes of event JSON (UTF-8) kept per tenant: the oldest events leave first, the newest
+     * always stays, however large. A cursor behind what is left reads as a `history-gap`, as
+     * with the other two limits. Default 16 MiB (decision 0075).
+     */
+    maxBytes?: number;
   };
   /**
    * Most messages buffered for a subscriber that reads slower than events arrive. When it is

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@calltrack/core';
 
 /** The Redis keys and channel of one tenant's stream. */
 export interface RedisBusKeys {
-  /** Hash: `epoch`, `seq`, `gen`, `exp`, `reg`. Outlives the history so cursors stay meaningful. */
+  /** Hash: `epoch`, `seq`, `gen`, `exp`, `reg`, `bytes`, `tb`, `ts`, `tt`. Outlives the history so cursors stay meaningful. */
   meta: string;
   /** Stream of the history; entry ids are `<seq>-<publish time in ms>`. */
   stream: string;

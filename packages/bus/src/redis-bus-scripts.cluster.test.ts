@@ -97,6 +97,7 @@ describe.skipIf(!available)('Redis bus publish script during a slot migration', 
       redisPublishScript({
         maxEvents: 4,
         maxAgeMs: 3_600_000,
+        maxBytes: 16 * 1024 * 1024,
         metaTtlMs: 7 * 24 * 3_600_000,
         command: 'SPUBLISH',
         register: true,

@@ -8,7 +8,8 @@
 // a batch of events: the tenant's state is read (TIME, HMGET) and written (HSET) once per batch,
 // the batch goes to live subscribers as one message, and each event costs three calls (HGET,
 // HSETNX, XADD). The rarer work is batched too. History is exact *logically* (both scripts check the window themselves) and
-// trimmed *physically* every TRIM_EVERY publishes; the keys' TTLs are refreshed about once per
+// trimmed *physically* every TRIM_EVERY publishes; by bytes (history.maxBytes) it is trimmed on
+// the publish that passes the limit, from a running byte offset kept in meta and in each entry; the keys' TTLs are refreshed about once per
 // history age, not on every publish; de-duplication ids live in generations of `maxEvents` ids,
 // so the ids of old events are dropped a whole generation at a time instead of one by one.
 //
@@ -47,6 +48,8 @@ const hashTableMarker = 'calltrack: a value longer than 64 bytes keeps this hash
 export interface RedisPublishSettings {
   maxEvents: number;
   maxAgeMs: number;
+  /** Most bytes of event JSON kept per tenant (the newest event always is). */
+  maxBytes: number;
   metaTtlMs: number;
   /** `PUBLISH` (classic pub/sub) or `SPUBLISH` (sharded). */
   command: 'PUBLISH' | 'SPUBLISH';
@@ -81,7 +84,10 @@ function metaTtlMsOf(settings: RedisPublishSettings): number {
  * outlives the stream), gen (ids per id generation: maxEvents when the epoch starts, raised when
  * maxEvents is, never lowered), exp (when the stream and the current id generation expire at the
  * earliest, in ms), reg (1 once the tenant is registered; 0 once that registration is due for
- * renewal, at each refresh of the TTLs).
+ * renewal, at each refresh of the TTLs), bytes (the bytes of event JSON published in the epoch: the
+ * next entry's offset), tb (the offset of the oldest entry held, or less: see
+ * calltrack_trim_bytes), ts and tt (seq and publish time of the newest entry the byte limit
+ * dropped). Entry fields: e (JSON), i (event id), b (the entry's byte offset).
  *
  * Id generation n lives in key `ids:<n mod 2>`: fixed names, so that the calling script can
  * declare them. A generation's key is emptied when its first event is published (it held the
@@ -103,6 +109,7 @@ export function redisPublishFunctions(settings: RedisPublishSettings): string {
   };
   const maxEvents = int('maxEvents', settings.maxEvents);
   const maxAge = int('maxAgeMs', settings.maxAgeMs);
+  const maxBytes = int('maxBytes', settings.maxBytes);
   const ttl = 2 * maxAge;
   int('metaTtlMs', settings.metaTtlMs);
   const metaTtl = metaTtlMsOf(settings);
@@ -132,17 +139,21 @@ local function calltrack_open(keys, first)
     now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000),
     messages = {},
   }
-  local state = redis.call('HMGET', meta, 'epoch', 'seq', 'gen', 'exp', 'reg')
+  local state = redis.call('HMGET', meta, 'epoch', 'seq', 'gen', 'exp', 'reg', 'bytes', 'tb')
   t.epoch, t.top, t.size = state[1], tonumber(state[2]), tonumber(state[3])
   t.expires, t.registered, t.written = tonumber(state[4]) or 0, state[5] == '1', t.top
+  -- Byte offsets: bytes = of every event of the epoch, tb = at the oldest entry held (at most).
+  t.bytes, t.tb = tonumber(state[6]) or 0, tonumber(state[7]) or 0
   if not t.epoch or not t.size then
     -- No stream (the first publish, or Redis lost its data), or one an earlier version of this
     -- script wrote (no id generations): a new epoch starts, named after the time, so it
     -- differs from any epoch this tenant had before.
     t.epoch = string.format('%x%05x', tonumber(clock[1]), tonumber(clock[2]))
     t.top, t.size, t.expires, t.written = 0, ${maxEvents}, 0, -1
+    t.bytes, t.tb = 0, 0
     redis.call('DEL', t.stream, t.ids[1], t.ids[2])
-    redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size)
+    redis.call('HDEL', meta, 'ts', 'tt')
+    redis.call('HSET', meta, 'epoch', t.epoch, 'gen', t.size, 'bytes', 0, 'tb', 0)
   end
   if t.size < ${maxEvents} then
     -- history.maxEvents was raised: generations of the old size would drop ids still in the
@@ -219,6 +230,41 @@ local function calltrack_in_window(t, seq, id)
   return nil
 end
 
+-- Drops the oldest entries until the rest hold at most maxBytes of event JSON; never the newest.
+-- Each entry carries its byte offset (field b: the bytes of the epoch's events before it), so
+-- what is held is t.bytes minus the oldest entry's offset; t.tb is that offset, or less after a
+-- trim by count or age (which does not read what it drops), and is made exact here. Meta keeps
+-- the newest dropped entry's seq and publish time (ts, tt): a reader whose cursor names it
+-- checks it against them, and resumes with the entry after it.
+local function calltrack_trim_bytes(t)
+  local start, dropped, dropped_at = '-', nil, nil
+  while t.bytes - t.tb > ${maxBytes} do
+    local entry = redis.call('XRANGE', t.stream, start, '+', 'COUNT', 1)[1]
+    if not entry then break end
+    local dash = string.find(entry[1], '-', 1, true)
+    local seq = tonumber(string.sub(entry[1], 1, dash - 1))
+    if seq >= t.top then break end
+    local before, size
+    local fields = entry[2]
+    for index = 1, #fields, 2 do
+      if fields[index] == 'b' then before = tonumber(fields[index + 1])
+      elseif fields[index] == 'e' then size = #fields[index + 1] end
+    end
+    if before and t.bytes - before <= ${maxBytes} then
+      t.tb = before
+      break
+    end
+    -- (An entry without an offset, written by an earlier version, is dropped uncounted.)
+    if before then t.tb = before + (size or 0) end
+    dropped, dropped_at = seq, string.sub(entry[1], dash + 1)
+    start = seq + 1
+  end
+  if dropped then
+    redis.call('XTRIM', t.stream, 'MINID', dropped + 1)
+    redis.call('HSET', t.meta, 'ts', dropped, 'tt', dropped_at)
+  end
+end
+
 local function calltrack_publish(t, json, id)
   -- After a failure the rest of the batch is not published (calltrack_close raises an error).
   if t.failed then return 0, 0, 0, t.now end
@@ -255,13 +301,14 @@ local function calltrack_publish(t, json, id)
     redis.call('HSET', current, id, seq)
   end
 
-  calltrack_try(t, 'XADD', t.stream, seq .. t.time, 'e', json, 'i', id)
+  calltrack_try(t, 'XADD', t.stream, seq .. t.time, 'e', json, 'i', id, 'b', t.bytes)
   if t.failed then
     -- Not appended: the id must not name a seq another event will get.
     if existing then redis.call('HSET', current, id, existing) else redis.call('HDEL', current, id) end
     return 0, 0, 0, t.now
   end
   t.top = seq
+  t.bytes = t.bytes + #json
   -- A new id generation: its key gets the TTL and the hash table marker below.
   if seq == generation * t.size then t.expires = 0 end
   if t.expires < t.now + ${maxAge} then
@@ -308,6 +355,7 @@ local function calltrack_publish(t, json, id)
     end
     if keep_from > 1 then redis.call('XTRIM', t.stream, 'MINID', keep_from) end
   end
+  if t.bytes - t.tb > ${maxBytes} then calltrack_trim_bytes(t) end
 
   -- Live subscribers get the batch in one message at the end: a header line (the format's
   -- version, the epoch and the batch's first seq, which every later version keeps, so a reader
@@ -328,12 +376,14 @@ local function calltrack_close(t)
   -- The top changed only by publishing in this call, so its publish time is now.
   if t.renewing then
     -- reg 0: registered before, to be renewed (a publish until it is says so).
-    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now, 'reg', 0)
+    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now, 'reg', 0,
+      'bytes', t.bytes, 'tb', t.tb)
   elseif t.refreshed then
-    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now)
+    redis.call('HSET', t.meta, 'seq', t.top, 'exp', t.expires, 'at', t.now,
+      'bytes', t.bytes, 'tb', t.tb)
   elseif t.top ~= t.written then
     if t.top > 0 then
-      redis.call('HSET', t.meta, 'seq', t.top, 'at', t.now)
+      redis.call('HSET', t.meta, 'seq', t.top, 'at', t.now, 'bytes', t.bytes, 'tb', t.tb)
     else
       redis.call('HSET', t.meta, 'seq', t.top)
     end
@@ -413,7 +463,7 @@ return { tenant.epoch, tenant.top, at }
  */
 export const readScript = `${base36Lua}
 local meta, stream = KEYS[1], KEYS[2]
-local state = redis.call('HMGET', meta, 'epoch', 'seq', 'at')
+local state = redis.call('HMGET', meta, 'epoch', 'seq', 'at', 'ts', 'tt')
 local epoch = state[1]
 if not epoch then return { '', 0, 'ok', '' } end
 local top = tonumber(state[2] or '0')
@@ -428,6 +478,9 @@ if ARGV[5] ~= '' and after >= 1 and after <= top then
     at = tonumber(string.sub(seen[1], string.find(seen[1], '-', 1, true) + 1))
   elseif after == top and top_at ~= '' then
     at = tonumber(top_at)
+  elseif state[4] and tonumber(state[4]) == after then
+    -- The newest entry the byte limit dropped: meta kept its publish time.
+    at = tonumber(state[5])
   end
   if not at then return { epoch, top, 'gap', top_at } end
   if calltrack_base36(at) ~= ARGV[5] then return { epoch, top, 'diverged', top_at } end

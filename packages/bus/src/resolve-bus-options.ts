@@ -5,6 +5,7 @@ import type { BusOptions } from './event-bus';
 export interface ResolvedBusOptions {
   maxEvents: number;
   maxAgeMs: number;
+  maxBytes: number;
   maxBufferedMessages: number;
   /**
    * Hands a failure to `onError`. One that throws is ignored: a report is made where the bus
@@ -15,15 +16,19 @@ export interface ResolvedBusOptions {
   report: (error: Error) => void;
 }
 
+/** `history.maxBytes` by default: 16 MiB of event JSON per tenant (decision 0075). */
+export const defaultHistoryMaxBytes = 16 * 1024 * 1024;
+
 /** Fills in defaults and rejects limits that cannot work. */
 export function resolveBusOptions(options: BusOptions = {}): ResolvedBusOptions {
   const resolved = {
     maxEvents: options.history?.maxEvents ?? 1000,
     maxAgeMs: options.history?.maxAgeMs ?? 60 * 60 * 1000,
+    maxBytes: options.history?.maxBytes ?? defaultHistoryMaxBytes,
     maxBufferedMessages: options.maxBufferedMessages ?? 1000,
   };
   for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isInteger(value) || value < 1) {
+    if (!Number.isSafeInteger(value) || value < 1) {
       throw new InvalidArgumentError({ message: `Bus option ${name} must be a positive integer.` });
     }
   }
