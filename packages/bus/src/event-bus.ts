@@ -116,7 +116,9 @@ export interface BusOptions {
     /**
      * Most bytes of event JSON (UTF-8) kept per tenant: the oldest events leave first, the newest
      * always stays, however large. A cursor behind what is left reads as a `history-gap`, as
-     * with the other two limits. Default 16 MiB (decision 0075).
+     * with the other two limits. Default 16 MiB on Redis; the memory bus counts bytes only when
+     * this is set (its events are not written as JSON otherwise, and it holds one process's)
+     * (decision 0075).
      */
     maxBytes?: number;
   };
