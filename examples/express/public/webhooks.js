@@ -153,7 +153,12 @@ function renderAttempts(attempts) {
       } catch (error) {
         say(`Not resent: ${error.message}`, false);
       }
-      setTimeout(refresh, 300);
+      // Enabled again by the page, not by a rebuild of the rows: a refresh that changes nothing
+      // (a refused resend) leaves the rows as they are.
+      setTimeout(() => {
+        resend.disabled = false;
+        void refresh();
+      }, 300);
     });
     row.children[6].append(resend);
     body.append(row);

@@ -451,6 +451,41 @@ describe.skipIf(!browser)('the operations console in Chromium', () => {
     await close();
   });
 
+  it('lets a refused resend be asked again: its button comes back through refreshes that change nothing', async () => {
+    const demo = await startConsoleApp({
+      providers: { simulator: { speed: 40, seed: 4, rate: 4, maxActiveCalls: 6 } },
+    });
+    demo.providers.simulator.start();
+    const { page, errors, close } = await openPage(`${demo.url}/webhooks.html?refreshMs=100`);
+    const endpoint = page.getByTestId('endpoint').first();
+    await endpoint.waitFor();
+    await page.locator('[data-testid="attempt"]').first().waitFor();
+    await demo.providers.simulator.stop({ abort: true });
+    // Disabled, the endpoint refuses a resend (409), and nothing the attempts list shows changes.
+    const endpointId = (await endpoint.getAttribute('data-endpoint-id'))!;
+    const disabled = await fetch(`${demo.url}/api/webhooks/${endpointId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: false }),
+    });
+    expect(disabled.status).toBe(200);
+    let reads = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/webhooks') reads += 1;
+    });
+    const resend = page.locator('[data-testid="attempt"]').first().getByTestId('resend');
+    await resend.click();
+    await page.locator('[data-testid="attempts-message"].is-error').waitFor();
+    const before = reads;
+    await expect.poll(() => reads).toBeGreaterThanOrEqual(before + 5);
+    // It stayed disabled: only a refresh that rebuilt the rows brought it back, and one that
+    // changes nothing leaves them as they are.
+    expect(await resend.isEnabled()).toBe(true);
+    // The browser logs the refusal it was answered; nothing else went wrong.
+    expect(errors.filter((error) => !error.includes('409 (Conflict)'))).toEqual([]);
+    await close();
+  });
+
   it('shows the webhooks page: the endpoint, its attempts with status, and resend', async () => {
     const demo = await startConsoleApp({
       webhooks: { failEvery: 3 },

@@ -1,6 +1,7 @@
 import { createSlotWaiters } from './create-slot-waiters';
 import { EndpointQuotaExceededError } from './errors/endpoint-quota-exceeded-error';
 import { deliveryListKey } from './page-cursor';
+import { recoveredAttemptsOf } from './recovery-delivery-job';
 import type {
   DeliveryJob,
   WebhookAttempt,
@@ -409,6 +410,14 @@ export function createMemoryWebhookStore(): WebhookStore {
         // The endpoint was disabled after the resend was asked: the attempt that would have
         // served it is dropped, and so is the resend (a later recovery is not logged as it).
         resends.delete(deliveryKey);
+      }
+      if (job.trigger === 'recover' && endpoint && !endpoint.enabled && delivery) {
+        // A recovery dropped on a disabled endpoint leaves the dead letter as it was: its claim
+        // goes, so that a recover once the endpoint is enabled again counts it.
+        const attempts = recoveredAttemptsOf(job);
+        if (attempts !== undefined && recovered.get(deliveryKey) === attempts) {
+          recovered.delete(deliveryKey);
+        }
       }
       return start;
     },

@@ -398,9 +398,11 @@ return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
  * resend waiting). One attempt of a delivery at a time: while another holder's hold on it
  * (fields `holder`, `heldUntil`, on real time) lasts, no slot is taken and the wait is answered;
  * a slot taken comes with the hold. A resend mark on a delivery whose endpoint is disabled is
- * deleted: the attempt that would have served it is dropped, and so is the resend. A delivery
- * whose endpoint is gone (made after the delete, by a fan-out from a cached endpoint list) is
- * deleted, with its lease.
+ * deleted: the attempt that would have served it is dropped, and so is the resend. So is the
+ * recovery claim (`claimRecoveries`) of a recovery job dropped there, when it is that job's (its
+ * id ends in `_recover_<attempts>`): the dead letter stays as it was, and a later `recover`
+ * counts it again. A delivery whose endpoint is gone (made after the delete, by a fan-out from a
+ * cached endpoint list) is deleted, with its lease.
  * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset, the tenant's leases
  * zset. ARGV: trigger, now (the dispatcher's clock), holder, lease ms, the delivery's lease member
  * (`<endpoint>:<message>`). Returns { delivery hash (flat, with its `resend`
@@ -450,6 +452,12 @@ elseif resend and fields.settings and fields.enabled ~= '1' then
 elseif #endpoint == 0 and #delivery > 0 then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[5], ARGV[5])
+end
+if ARGV[1] == 'recover' and fields.settings and fields.enabled ~= '1' and #delivery > 0 then
+  local attempts = string.match(ARGV[3], '_recover_(%d+)$')
+  if attempts and redis.call('HGET', KEYS[1], 'recovered') == attempts then
+    redis.call('HDEL', KEYS[1], 'recovered')
+  end
 end
 return { delivery, endpoint, message, slot, held }
 `;

@@ -213,6 +213,11 @@ export interface WebhookStore {
    * A delivery whose endpoint is gone is deleted in the same step (with its lease, resend mark
    * and hold): `deleteEndpoint` deleted the endpoint's deliveries, but another process's fan-out
    * may create one after it from an endpoint list it read before (see `endpointCacheMs`).
+   *
+   * A `recover` job on a disabled endpoint sends nothing and leaves the dead letter as it was: a
+   * store with `claimRecoveries` ends the claim made at the job's attempts (its id ends in
+   * `_recover_<attempts>`) in the same step, so that a `recover` once the endpoint is enabled
+   * again counts the recovery it queues.
    */
   beginAttempt(job: DeliveryJob, options: { now: number; leaseMs: number }): Promise<AttemptStart>;
   /**

@@ -558,6 +558,52 @@ export function describeDispatcher(
       expect((await h.dispatcher.listAttempts('acme', id, { limit: 10 })).attempts).toHaveLength(3);
     });
 
+    it('counts a dead letter again once its recovery was dropped because the endpoint was disabled', async () => {
+      // Auto-disable, a 410 or an operator disables the endpoint while recoveries are queued:
+      // they send nothing and the dead letters stay as they were. Enabled again, recovering them
+      // queues and counts them again (their job ids are free).
+      let gate: Promise<void> | undefined;
+      let reached: () => void = () => {};
+      let dropped = 0;
+      const h = await setup({ retrySchedule: [1_000] }, (store) => ({
+        ...store,
+        beginAttempt: async (job, options) => {
+          if (job.trigger !== 'recover') return store.beginAttempt(job, options);
+          const held = gate;
+          gate = undefined;
+          if (held) {
+            reached();
+            await held;
+          }
+          const start = await store.beginAttempt(job, options);
+          if (start.endpoint?.enabled === false) dropped += 1;
+          return start;
+        },
+      }));
+      if (!h) return;
+      const { id } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 2);
+      let release: () => void = () => {};
+      gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const isReached = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 1 });
+      await isReached;
+      await h.dispatcher.updateEndpoint('acme', id, { enabled: false });
+      release();
+      await until(() => dropped === 1);
+      await h.dispatcher.updateEndpoint('acme', id, { enabled: true });
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 1 });
+    });
+
     it('sends each dead letter once when a recover that failed halfway is made again', async () => {
       // The first call queues part of its page, then the store fails; its recoveries are held
       // in flight (before they read their delivery) while the caller makes the call again.
