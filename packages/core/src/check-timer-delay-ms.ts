@@ -3,8 +3,9 @@ import { InvalidArgumentError } from './errors/invalid-argument-error';
 /**
  * The longest delay a timer waits (2^31 - 1 ms, about 24.8 days): Node runs a `setTimeout` with a
  * longer one after 1 ms, and a `setInterval` every millisecond.
+ * @internal
  */
-const longestTimerDelayMs = 2 ** 31 - 1;
+export const longestTimerDelayMs = 2 ** 31 - 1;
 
 /**
  * Checks an option that becomes a timer's delay, when what uses it is made: a whole number of

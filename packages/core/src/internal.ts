@@ -10,7 +10,7 @@ export { decodeCallIdPathSegment } from './call-id-path-segment';
 export { checkNoKeyPrefix } from './check-no-key-prefix';
 export { checkPayloadJsonLimits } from './check-payload-json-limits';
 export { checkRequestTimeoutMs } from './check-request-timeout';
-export { checkTimerDelayMs } from './check-timer-delay-ms';
+export { checkTimerDelayMs, longestTimerDelayMs } from './check-timer-delay-ms';
 export type { WebhookSecretOption } from './check-webhook-handler-options';
 export { checkWebhookHandlerOptions } from './check-webhook-handler-options';
 export type { HeartbeatOutage, HeartbeatOutageOptions } from './create-heartbeat-outage';

@@ -11,7 +11,12 @@ import {
   parseCallEvent,
   principalSchema,
 } from '@calltrack/core';
-import { createLoopFailureLog, isKeyText, type LoopPassLog } from '@calltrack/core/internal';
+import {
+  createLoopFailureLog,
+  isKeyText,
+  type LoopPassLog,
+  longestTimerDelayMs,
+} from '@calltrack/core/internal';
 import { askWithin } from './ask-within';
 import { callEventReference } from './call-event-reference';
 import { createCallingWindow } from './calling-window';
@@ -28,7 +33,7 @@ import type {
   RunSummary,
   TriggerResult,
 } from './dialer';
-import { longestTimerDelayMs, systemClock } from './dialer-clock';
+import { systemClock } from './dialer-clock';
 import type { DialerRunFinishedData } from './dialer-event-data';
 import type { DialerLease } from './dialer-locks';
 import { createMaskedDialerLogger, defaultDialerLogger } from './dialer-logger';

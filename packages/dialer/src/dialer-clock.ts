@@ -1,4 +1,5 @@
 import type { Clock } from '@calltrack/core';
+import { longestTimerDelayMs } from '@calltrack/core/internal';
 
 /**
  * Where the dialer reads the time and waits: calling windows, attempt gaps, leases, the
@@ -11,18 +12,13 @@ export interface DialerClock extends Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/**
- * The longest delay a timer waits (2^31 - 1 ms, about 24.8 days): Node runs a longer one after
- * 1 ms. A longer sleep wakes after this, and the sleeper finds its time not come yet.
- */
-export const longestTimerDelayMs = 2 ** 31 - 1;
-
 /** The real clock: `Date.now()` and unref()ed timers. */
 export const systemClock: DialerClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
       if (signal?.aborted) return resolve();
+      // A longer sleep wakes after the longest a timer waits; the sleeper finds its time not come.
       const timer = setTimeout(done, Math.min(Math.max(0, ms), longestTimerDelayMs));
       timer.unref();
       signal?.addEventListener('abort', done, { once: true });
