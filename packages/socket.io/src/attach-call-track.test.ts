@@ -855,60 +855,46 @@ describe('attachCallTrack: snapshot, lifecycle and call subscriptions', () => {
       [new Error('store down'), connection],
     ]);
   });
-  it('answers unavailable with retryAfterMs when the tracker cannot reach Redis, without reporting it', async () => {
-    const reports: unknown[] = [];
-    const bus = createMemoryBus();
-    buses.push(bus);
-    const down = async (): Promise<never> => {
-      throw new RedisUnavailableError({ message: 'Redis is unavailable' });
-    };
-    const server = await startSocketServer(bus, {
-      tracker: { getCall: down, listActiveCalls: down, listActiveCallsAcrossTenants: down },
-      onError: (error) => reports.push(error),
-    });
-    servers.push(server);
-    const socket = server.client({ token: 'token:a:u1' });
-    await connected(socket);
-    for (const [event, payload] of [
-      ['subscribe_to_calls', undefined],
-      ['subscribe_to_call', { callId: 'CA-1' }],
-    ] as const) {
-      expect(await ack(socket, event, payload)).toEqual({
-        ok: false,
-        error: { code: 'unavailable', message: 'Redis is unavailable', retryAfterMs: 5_000 },
+  // Neither is a failure of the server's to report: Redis down is answered `unavailable` (the
+  // client retries after retryAfterMs), a request refused as bad `invalid_argument` (it does not).
+  const trackerRefusals = [
+    {
+      name: 'answers unavailable with retryAfterMs when the tracker cannot reach Redis, without reporting it',
+      error: () => new RedisUnavailableError({ message: 'Redis is unavailable' }),
+      answer: { code: 'unavailable', message: 'Redis is unavailable', retryAfterMs: 5_000 },
+    },
+    {
+      name: 'answers invalid_argument when the tracker refuses a request as bad, in subscribe_to_calls as in subscribe_to_call, without reporting it',
+      // An app's own reader that refuses what it is asked (a tenant it does not serve, say).
+      error: () => new InvalidArgumentError({ message: 'Tenant a is not served here' }),
+      answer: { code: 'invalid_argument', message: 'Tenant a is not served here' },
+    },
+  ];
+  for (const { name, error, answer } of trackerRefusals) {
+    it(name, async () => {
+      const reports: unknown[] = [];
+      const bus = createMemoryBus();
+      buses.push(bus);
+      const refuse = async (): Promise<never> => {
+        throw error();
+      };
+      const server = await startSocketServer(bus, {
+        tracker: { getCall: refuse, listActiveCalls: refuse, listActiveCallsAcrossTenants: refuse },
+        onError: (reported) => reports.push(reported),
       });
-    }
-    expect(reports).toEqual([]);
-    expect(socket.connected).toBe(true);
-  });
-  it('answers invalid_argument when the tracker refuses a request as bad, in subscribe_to_calls as in subscribe_to_call, without reporting it', async () => {
-    const reports: unknown[] = [];
-    const bus = createMemoryBus();
-    buses.push(bus);
-    // An app's own reader that refuses what it is asked (a tenant it does not serve, say).
-    const refuse = async (): Promise<never> => {
-      throw new InvalidArgumentError({ message: 'Tenant a is not served here' });
-    };
-    const server = await startSocketServer(bus, {
-      tracker: { getCall: refuse, listActiveCalls: refuse, listActiveCallsAcrossTenants: refuse },
-      onError: (error) => reports.push(error),
+      servers.push(server);
+      const socket = server.client({ token: 'token:a:u1' });
+      await connected(socket);
+      for (const [event, payload] of [
+        ['subscribe_to_calls', undefined],
+        ['subscribe_to_call', { callId: 'CA-1' }],
+      ] as const) {
+        expect(await ack(socket, event, payload)).toEqual({ ok: false, error: answer });
+      }
+      expect(reports).toEqual([]);
+      expect(socket.connected).toBe(true);
     });
-    servers.push(server);
-    const socket = server.client({ token: 'token:a:u1' });
-    await connected(socket);
-    for (const [event, payload] of [
-      ['subscribe_to_calls', undefined],
-      ['subscribe_to_call', { callId: 'CA-1' }],
-    ] as const) {
-      expect(await ack(socket, event, payload)).toEqual({
-        ok: false,
-        error: { code: 'invalid_argument', message: 'Tenant a is not served here' },
-      });
-    }
-    // A request refused as bad is no failure of the server's: nothing to report.
-    expect(reports).toEqual([]);
-    expect(socket.connected).toBe(true);
-  });
+  }
   it('keeps a call subscription when the same call is asked for again and that read fails', async () => {
     const bus = createMemoryBus();
     buses.push(bus);
