@@ -368,6 +368,15 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         ),
       );
     }
+    // A recovery queued again: a claim of it counts (the job dropped before is not this one).
+    const recoveries = jobs.filter((job) => job.trigger === 'recover');
+    if (recoveries.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const job of recoveries) {
+        pipeline.hdel(deliveryKey(job.tenantId, job.endpointId, job.messageId), 'recoverDropped');
+      }
+      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+    }
     await getQueue().addBulk(
       jobs.map((job) => ({
         name: job.trigger,

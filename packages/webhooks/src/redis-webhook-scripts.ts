@@ -401,7 +401,8 @@ return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
  * deleted: the attempt that would have served it is dropped, and so is the resend. So is the
  * recovery claim (`claimRecoveries`) of a recovery job dropped there, when it is that job's (its
  * id ends in `_recover_<attempts>`): the dead letter stays as it was, and a later `recover`
- * counts it again. A delivery whose endpoint is gone (made after the delete, by a fan-out from a
+ * counts it again; the job's attempts are written as `recoverDropped`, so that a claim still to
+ * come of the call that queued it is not made (`claimRecoveriesScript`). A delivery whose endpoint is gone (made after the delete, by a fan-out from a
  * cached endpoint list) is deleted, with its lease.
  * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset, the tenant's leases
  * zset. ARGV: trigger, now (the dispatcher's clock), holder, lease ms, the delivery's lease member
@@ -455,8 +456,11 @@ elseif #endpoint == 0 and #delivery > 0 then
 end
 if ARGV[1] == 'recover' and fields.settings and fields.enabled ~= '1' and #delivery > 0 then
   local attempts = string.match(ARGV[3], '_recover_(%d+)$')
-  if attempts and redis.call('HGET', KEYS[1], 'recovered') == attempts then
-    redis.call('HDEL', KEYS[1], 'recovered')
+  if attempts then
+    if redis.call('HGET', KEYS[1], 'recovered') == attempts then
+      redis.call('HDEL', KEYS[1], 'recovered')
+    end
+    redis.call('HSET', KEYS[1], 'recoverDropped', attempts)
   end
 end
 return { delivery, endpoint, message, slot, held }
@@ -490,15 +494,18 @@ return 1
 /**
  * Claims the recovery of dead letters (field `recovered` = the attempts it was claimed at): each
  * delivery that is there and has no recovery claimed at the attempts given or later (whatever it
- * became since: the recovery just queued may have run already). KEYS: the delivery hashes.
- * ARGV: the attempts of each, in order. Returns the (1-based) positions claimed.
+ * became since: the recovery just queued may have run already), nor one dropped on the disabled
+ * endpoint since it was last queued (`recoverDropped`, written by `beginAttemptScript`, deleted
+ * by `enqueue`): nothing will send that one. KEYS: the delivery hashes. ARGV: the attempts of
+ * each, in order. Returns the (1-based) positions claimed.
  */
 export const claimRecoveriesScript = `
 local claimed = {}
 for index = 1, #KEYS do
-  local delivery = redis.call('HMGET', KEYS[index], 'status', 'recovered')
+  local delivery = redis.call('HMGET', KEYS[index], 'status', 'recovered', 'recoverDropped')
   local attempts = tonumber(ARGV[index])
-  if delivery[1] and (not delivery[2] or tonumber(delivery[2]) < attempts) then
+  if delivery[1] and (not delivery[2] or tonumber(delivery[2]) < attempts)
+    and (not delivery[3] or tonumber(delivery[3]) < attempts) then
     redis.call('HSET', KEYS[index], 'recovered', ARGV[index])
     claimed[#claimed + 1] = index
   end

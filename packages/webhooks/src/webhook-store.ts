@@ -217,7 +217,9 @@ export interface WebhookStore {
    * A `recover` job on a disabled endpoint sends nothing and leaves the dead letter as it was: a
    * store with `claimRecoveries` ends the claim made at the job's attempts (its id ends in
    * `_recover_<attempts>`) in the same step, so that a `recover` once the endpoint is enabled
-   * again counts the recovery it queues.
+   * again counts the recovery it queues, and marks the recovery at those attempts dropped, so
+   * that a claim still to come (the endpoint was disabled between `recover`'s `enqueue` and its
+   * `claimRecoveries`) is not made.
    */
   beginAttempt(job: DeliveryJob, options: { now: number; leaseMs: number }): Promise<AttemptStart>;
   /**
@@ -260,7 +262,10 @@ export interface WebhookStore {
    * delivery that is there (whatever it became since: its recovery may have run already) and
    * has no recovery claimed at those `attempts` or more is claimed at them, in one atomic step
    * each, so of calls at once (a retried one, two operators) each dead letter is claimed by
-   * one. Returns the message ids claimed, which `recover` counts as queued. Without it,
+   * one. A recovery at those `attempts` or more dropped on the disabled endpoint
+   * (`beginAttempt`) since its job was last given to `enqueue` is not claimed: nothing will send
+   * it, and the next `recover`, which queues it again, claims it. Returns the message ids
+   * claimed, which `recover` counts as queued. Without it,
    * `recover` counts every dead letter it listed, also one whose recovery was queued already.
    */
   claimRecoveries?(
