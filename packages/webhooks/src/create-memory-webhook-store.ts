@@ -437,8 +437,11 @@ export function createMemoryWebhookStore(): WebhookStore {
       const deliveryKey = key3(attempt.tenantId, attempt.endpointId, attempt.messageId);
       // A delivery lives no longer than its message: one whose message is gone (expired) is not
       // kept, so no dead letter is left that nothing could resend.
+      const message = messages.get(key(attempt.tenantId, attempt.messageId));
       const keepsDelivery =
-        input.delivery !== undefined && messages.has(key(attempt.tenantId, attempt.messageId));
+        input.delivery !== undefined &&
+        message !== undefined &&
+        message.createdAt >= input.now - input.retentionMs;
       if (input.delivery && (!endpoint || !keepsDelivery)) {
         deliveries.delete(deliveryKey);
         leased.delete(deliveryKey);
@@ -597,7 +600,7 @@ export function createMemoryWebhookStore(): WebhookStore {
           (query.endpointId !== undefined && delivery.endpointId !== query.endpointId) ||
           (query.since !== undefined && delivery.updatedAt < query.since) ||
           // A dead letter lives no longer than the message it would resend.
-          !messages.has(key(tenantId, delivery.messageId))
+          !isMessageKept(messages.get(key(tenantId, delivery.messageId)), query.messagesSince)
         ) {
           continue;
         }
@@ -741,4 +744,9 @@ function dropOldestTests(log: { rows: WebhookAttempt[]; head: number }, max: num
       index += 1;
     }
   }
+}
+
+/** Whether a message is there and was created at or after `since` (when given). */
+function isMessageKept(message: WebhookMessage | undefined, since: number | undefined): boolean {
+  return message !== undefined && (since === undefined || message.createdAt >= since);
 }

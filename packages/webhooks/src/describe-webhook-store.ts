@@ -705,6 +705,41 @@ export function describeWebhookStore(
       assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), [msg.id]);
     });
 
+    it('keeps dead letters for the retention on the clock it is given, far ahead of its own or far behind', async () => {
+      const store = await open();
+      if (!store) return;
+      for (const at of [Date.now() + 400 * day, Date.now() - 400 * day]) {
+        const target = endpoint('acme');
+        await store.createEndpoint(target, 10);
+        const msg = { ...message('acme'), createdAt: at };
+        await store.createDeliveries(msg, [target.id], day);
+        await record(store, attempt(target, msg.id, 'failed', at + 1), {
+          retentionMs: day,
+          now: at + 1,
+        });
+        // Listed while the clock is within a day (the retention) of the message, not after.
+        const listedAt = async (time: number): Promise<string[]> =>
+          (
+            await store.listFailedDeliveries('acme', {
+              endpointId: target.id,
+              messagesSince: time - day,
+              limit: 10,
+            })
+          ).map((delivery) => delivery.messageId);
+        assert.deepEqual(await listedAt(at + 1), [msg.id]);
+        assert.deepEqual(await listedAt(at + day), [msg.id]);
+        assert.deepEqual(await listedAt(at + day + 1), []);
+        // An attempt recorded past it (a recovery in flight then) deletes the delivery instead
+        // of writing it: no dead letter is left that nothing could resend.
+        await store.createDeliveries(msg, [target.id], day);
+        await record(store, attempt(target, msg.id, 'failed', at + day + 1), {
+          retentionMs: day,
+          now: at + day + 1,
+        });
+        assert.equal(await store.getDelivery('acme', target.id, msg.id), undefined);
+      }
+    });
+
     it('pages through more items than a page at one time, each exactly once, newest first', async () => {
       const store = await open();
       if (!store) return;

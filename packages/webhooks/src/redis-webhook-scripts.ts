@@ -139,7 +139,8 @@ return expired
  * succeeded (a resend asked while it was in flight is answered).
  * An attempt of a deleted endpoint (deleted while it was in flight) is dropped: only its slot,
  * hold, lease and delivery go. A delivery lives no longer than its message (KEYS[9]): its expiry
- * is the message's, not restarted by the attempt, and one whose message is gone (expired) is
+ * is the message's, not restarted by the attempt, and one whose message is gone (expired), or
+ * was created (the delivery's `createdAt`) before `now - retention` on the dispatcher's clock, is
  * deleted instead of written, so no dead letter is left that nothing could resend.
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
  * failed zset, the endpoint's slots zset, the tenant's leases zset, the message key, and for a
@@ -205,7 +206,11 @@ redis.call('PEXPIRE', KEYS[4], retention)
 
 local status = ARGV[11]
 local life = -2
-if status ~= '' then life = redis.call('PTTL', KEYS[9]) end
+if status ~= '' then
+  life = redis.call('PTTL', KEYS[9])
+  local createdAt = tonumber(redis.call('HGET', KEYS[2], 'createdAt'))
+  if createdAt and createdAt < cutoff then life = -2 end
+end
 if status ~= '' and life == -2 then
   if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], 'holder') == ARGV[2] then holdFreed = 1 end
   redis.call('DEL', KEYS[2])
@@ -333,16 +338,19 @@ return { ids, rows }
 /**
  * KEYS: a failed zset (endpoint or tenant). ARGV: before, before key (`endpointId:messageId`),
  * min score, limit (as `page`), key base (`<prefix>:{tenant}:`), endpoint id or '' (tenant
- * zset). Returns { endpoint id, message id and the delivery hash (flattened) per entry, how many
+ * zset), the oldest message creation time kept ('' = any: the dispatcher's `now - retentionMs`).
+ * Returns { endpoint id, message id and the delivery hash (flattened) per entry, how many
  * entries were left out, the score of the last entry returned or '' }. An entry whose delivery or message is gone (expired: a dead letter
- * lives no longer than the message it would resend) is left out and taken off the zset (a
- * `ZREM`, which Redis runs even out of memory), so the caller reads on from the same cursor.
+ * lives no longer than the message it would resend), or whose message (the delivery's
+ * `createdAt`) is older than ARGV[7], is left out and taken off the zset (a `ZREM`, which Redis
+ * runs even out of memory), so the caller reads on from the same cursor.
  */
 export const listFailedScript = `${pageLua}
 local prefix = ''
 if ARGV[6] ~= '' then prefix = ARGV[6] .. ':' end
 local members = page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), prefix)
 local result, dropped, last = {}, 0, nil
+local keptSince = tonumber(ARGV[7])
 for _, member in ipairs(members) do
   local endpointId, messageId = ARGV[6], member
   if endpointId == '' then
@@ -351,7 +359,13 @@ for _, member in ipairs(members) do
     messageId = string.sub(member, colon + 1)
   end
   local delivery = redis.call('HGETALL', ARGV[5] .. 'dlv:' .. endpointId .. ':' .. messageId)
-  if #delivery == 0 or redis.call('EXISTS', ARGV[5] .. 'msg:' .. messageId) == 0 then
+  local old = false
+  if keptSince then
+    for index = 1, #delivery, 2 do
+      if delivery[index] == 'createdAt' then old = tonumber(delivery[index + 1]) < keptSince end
+    end
+  end
+  if #delivery == 0 or old or redis.call('EXISTS', ARGV[5] .. 'msg:' .. messageId) == 0 then
     redis.call('ZREM', KEYS[1], member)
     dropped = dropped + 1
   else

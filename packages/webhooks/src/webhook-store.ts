@@ -226,8 +226,8 @@ export interface WebhookStore {
    * Writes the log row, the delivery and the endpoint's health in one atomic step. When the
    * delivery is finished (`succeeded` or `failed`), its lease, if any, ends in the same step.
    *
-   * A delivery lives no longer than its message (`retentionMs` after the message was created; an
-   * attempt does not extend it): when the message is gone, the delivery is deleted instead of
+   * A delivery lives no longer than its message (`retentionMs` after the message was created, on
+   * the clock of `now`; an attempt does not extend it): when the message is gone, the delivery is deleted instead of
    * written, so no dead letter is left that nothing could resend. An attempt of an endpoint that
    * was deleted meanwhile is dropped: no log row, no delivery (its slot and hold are freed).
    */
@@ -236,11 +236,20 @@ export interface WebhookStore {
   listAttempts(tenantId: string, endpointId: string, query: ListQuery): Promise<WebhookAttempt[]>;
   /**
    * Exhausted deliveries (the dead-letter list), most recently failed first; by `updatedAt`. Only
-   * those whose message is still kept (a page is filled past the others, not cut short).
+   * those whose message is still kept, and was created at or after `messagesSince` when given
+   * (a page is filled past the others, not cut short).
    */
   listFailedDeliveries(
     tenantId: string,
-    query: ListQuery & { endpointId?: string },
+    query: ListQuery & {
+      endpointId?: string;
+      /**
+       * The dispatcher's `now - retentionMs`: a dead letter lives no longer than its message,
+       * and how long that is kept is decided on the dispatcher's clock, not on the store's (a
+       * store's own expiry is a safety net).
+       */
+      messagesSince?: number;
+    },
   ): Promise<WebhookDelivery[]>;
 
   /**

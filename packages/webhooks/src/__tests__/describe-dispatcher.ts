@@ -680,6 +680,54 @@ export function describeDispatcher(
       },
     );
 
+    it('keeps a dead letter listed, resendable and recoverable for retentionMs after its event on its clock, then not', async () => {
+      // A recovery queued within the retention is held until the clock is past it.
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let ran = 0;
+      const h = await setup({ retrySchedule: [1_000], retentionMs: 200_000 }, (store) => ({
+        ...store,
+        startWorker: (handler, options) =>
+          store.startWorker(async (job) => {
+            if (job.trigger !== 'recover') return handler(job);
+            await held;
+            const outcome = await handler(job);
+            ran += 1;
+            return outcome;
+          }, options),
+      }));
+      if (!h) return;
+      const { id } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 2);
+      const listed = async () =>
+        (await h.dispatcher.listFailedDeliveries('acme')).deliveries.map(
+          (delivery) => delivery.messageId,
+        );
+      const [messageId] = await listed();
+      h.clock.advance(199_000);
+      expect(await listed()).toEqual([messageId]);
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 1 });
+      // Past the retention on the dispatcher's clock (the Redis store's keys still live on
+      // Redis's): gone, whatever the store keeps as a safety net; the recovery sends nothing.
+      h.clock.advance(1);
+      release();
+      await until(() => ran === 1);
+      expect(await listed()).toEqual([]);
+      expect(
+        (await h.dispatcher.listFailedDeliveries('acme', { endpointId: id })).deliveries,
+      ).toEqual([]);
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
+      await expect(h.dispatcher.resend('acme', id, messageId!)).rejects.toThrow(/No such message/);
+      expect(h.receiver.received('/down')).toHaveLength(2);
+    });
+
     it('sends each dead letter once when a recover that failed halfway is made again', async () => {
       // The first call queues part of its page, then the store fails; its recoveries are held
       // in flight (before they read their delivery) while the caller makes the call again.
