@@ -3,6 +3,7 @@ import { parseRetryAfterMs, toError } from '@calltrack/core/internal';
 import { createAttemptId } from './create-attempt-id';
 import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
+import { isKept } from './is-kept';
 import { recoveredAttemptsOf } from './recovery-delivery-job';
 import { computeRetryDelay } from './retry-schedule';
 import { sendAttempt } from './send-attempt';
@@ -165,7 +166,13 @@ export function createDeliveryHandler(context: DeliveryHandlerContext): Delivery
     // One round trip: the reads, and the slot when the job can send now.
     const startedAt = clock.now();
     const start = await store.beginAttempt(job, { now: startedAt, leaseMs: context.slotLeaseMs });
-    const { delivery, endpoint, message } = start;
+    const { delivery, endpoint } = start;
+    // Kept `retentionMs` on the dispatcher's clock (a store's own expiry is a safety net): a
+    // delivery of an older message has nothing to send.
+    const message =
+      start.message && isKept(start.message, startedAt, context.retentionMs)
+        ? start.message
+        : undefined;
     // A resend waiting on the delivery is served by whichever job's attempt starts next (its
     // own, or the delivery's first attempt or retry), which the log then shows as the resend's.
     const servesResend = start.resend !== undefined;

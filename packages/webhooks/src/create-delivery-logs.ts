@@ -10,6 +10,7 @@ import { computeEndpointStats } from './compute-endpoint-stats';
 import type { Permits } from './create-permits';
 import type { WebhookSender } from './create-webhook-sender';
 import { eventDeliveryJob } from './event-delivery-job';
+import { isKept } from './is-kept';
 import { checkTenantId, loadEndpoint } from './load-endpoint';
 import {
   decodePageCursor,
@@ -205,6 +206,7 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
     const limit = limitOf(query.limit, 1000, 50);
     const deliveries = await store.listFailedDeliveries(tenantId, {
       limit,
+      messagesSince: clock.now() - retentionMs,
       ...(query.endpointId === undefined ? {} : { endpointId: query.endpointId }),
       ...(query.since === undefined ? {} : { since: query.since }),
       ...cursorOf(query),
@@ -220,10 +222,12 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
   const resend: DeliveryLogs['resend'] = async (tenantId, endpointId, messageId) => {
     const endpoint = await load(tenantId, endpointId);
     requireEnabled(endpoint);
-    const message =
+    const stored =
       typeof messageId === 'string' && /^msg_[A-Za-z0-9_-]{1,64}$/.test(messageId)
         ? await store.getMessage(tenantId, messageId)
         : undefined;
+    // Kept `retentionMs` on the dispatcher's clock (a store's own expiry is a safety net).
+    const message = stored && isKept(stored, clock.now(), retentionMs) ? stored : undefined;
     if (!message) throw new NotFoundError({ message: 'No such message (it may have expired).' });
     const delivery = await store.getDelivery(tenantId, endpointId, messageId);
     if (!delivery) {
@@ -274,7 +278,12 @@ export function createDeliveryLogs(context: DeliveryLogsContext): DeliveryLogs {
     let cursor: ListQuery = { before: until, limit: 500 };
     let queued = 0;
     for (;;) {
-      const page = await store.listFailedDeliveries(tenantId, { ...cursor, endpointId, since });
+      const page = await store.listFailedDeliveries(tenantId, {
+        ...cursor,
+        endpointId,
+        since,
+        messagesSince: now - retentionMs,
+      });
       if (page.length > 0) {
         // One job id per dead letter: what an earlier call queued is not queued twice. Queued
         // first, then claimed: a call that fails between the two is made again and claims them,

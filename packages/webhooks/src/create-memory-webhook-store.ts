@@ -69,8 +69,9 @@ export function createMemoryWebhookStore(): WebhookStore {
   const holds = new Map<string, { holder: string; until: number }>();
   // Resends asked and not yet served, per delivery: the id of the last resend job queued.
   const resends = new Map<string, string>();
-  // Dead letters whose recovery was claimed, per delivery: the attempts it was claimed at.
-  const recovered = new Map<string, number>();
+  // Recoveries per dead letter: the attempts a recovery was claimed at, and those of a recovery
+  // job dropped on the disabled endpoint since one was last queued (a claim after it counts 0).
+  const recovered = new Map<string, { claimed?: number; dropped?: number }>();
   const rates = new Map<string, number>();
   let cursors: Record<string, string> = {};
   let writesSinceSweep = 0;
@@ -413,10 +414,16 @@ export function createMemoryWebhookStore(): WebhookStore {
       }
       if (job.trigger === 'recover' && endpoint && !endpoint.enabled && delivery) {
         // A recovery dropped on a disabled endpoint leaves the dead letter as it was: its claim
-        // goes, so that a recover once the endpoint is enabled again counts it.
+        // goes, so that a recover once the endpoint is enabled again counts it; and it is marked
+        // dropped, so that a claim still to come (the endpoint was disabled between `recover`'s
+        // queueing and its claim) is not made: nothing will send it.
         const attempts = recoveredAttemptsOf(job);
-        if (attempts !== undefined && recovered.get(deliveryKey) === attempts) {
-          recovered.delete(deliveryKey);
+        if (attempts !== undefined) {
+          const { claimed } = recovered.get(deliveryKey) ?? {};
+          recovered.set(deliveryKey, {
+            ...(claimed === undefined || claimed === attempts ? {} : { claimed }),
+            dropped: attempts,
+          });
         }
       }
       return start;
@@ -430,8 +437,11 @@ export function createMemoryWebhookStore(): WebhookStore {
       const deliveryKey = key3(attempt.tenantId, attempt.endpointId, attempt.messageId);
       // A delivery lives no longer than its message: one whose message is gone (expired) is not
       // kept, so no dead letter is left that nothing could resend.
+      const message = messages.get(key(attempt.tenantId, attempt.messageId));
       const keepsDelivery =
-        input.delivery !== undefined && messages.has(key(attempt.tenantId, attempt.messageId));
+        input.delivery !== undefined &&
+        message !== undefined &&
+        message.createdAt >= input.now - input.retentionMs;
       if (input.delivery && (!endpoint || !keepsDelivery)) {
         deliveries.delete(deliveryKey);
         leased.delete(deliveryKey);
@@ -590,7 +600,7 @@ export function createMemoryWebhookStore(): WebhookStore {
           (query.endpointId !== undefined && delivery.endpointId !== query.endpointId) ||
           (query.since !== undefined && delivery.updatedAt < query.since) ||
           // A dead letter lives no longer than the message it would resend.
-          !messages.has(key(tenantId, delivery.messageId))
+          !isMessageKept(messages.get(key(tenantId, delivery.messageId)), query.messagesSince)
         ) {
           continue;
         }
@@ -609,6 +619,12 @@ export function createMemoryWebhookStore(): WebhookStore {
         if (job.trigger === 'event') leased.delete(deliveryKey);
         else if (job.trigger === 'resend' && deliveries.has(deliveryKey))
           resends.set(deliveryKey, job.id);
+        else if (job.trigger === 'recover') {
+          // A recovery queued again: a claim of it counts (the job dropped before is not this one).
+          const claimed = recovered.get(deliveryKey)?.claimed;
+          if (claimed === undefined) recovered.delete(deliveryKey);
+          else recovered.set(deliveryKey, { claimed });
+        }
         if (jobs.has(job.id)) continue;
         jobs.set(job.id, { job: { ...job }, state: 'ready' });
         ready.push(job.id);
@@ -622,8 +638,13 @@ export function createMemoryWebhookStore(): WebhookStore {
         const deliveryKey = key3(tenantId, endpointId, messageId);
         // Whatever it became since: the recovery just queued may have run already.
         if (!deliveries.has(deliveryKey)) continue;
-        if ((recovered.get(deliveryKey) ?? -1) >= attempts) continue;
-        recovered.set(deliveryKey, attempts);
+        const recovery = recovered.get(deliveryKey);
+        // Claimed already, or its recovery was dropped on the disabled endpoint before this claim
+        // (nothing will send it: the next `recover`, once the endpoint is enabled, counts it).
+        if ((recovery?.claimed ?? -1) >= attempts || (recovery?.dropped ?? -1) >= attempts) {
+          continue;
+        }
+        recovered.set(deliveryKey, { ...recovery, claimed: attempts });
         claimed.push(messageId);
       }
       return claimed;
@@ -723,4 +744,9 @@ function dropOldestTests(log: { rows: WebhookAttempt[]; head: number }, max: num
       index += 1;
     }
   }
+}
+
+/** Whether a message is there and was created at or after `since` (when given). */
+function isMessageKept(message: WebhookMessage | undefined, since: number | undefined): boolean {
+  return message !== undefined && (since === undefined || message.createdAt >= since);
 }

@@ -127,14 +127,15 @@ const settingsFields = [
  * out (the creator died) is turned into the job by any delivering process.
  *
  * Per tenant (`<prefix>:{<tenant>}:`): `endpoints` (sorted set), `ep:<id>` (hash), `msg:<id>`,
- * `dlv:<endpoint>:<message>` (hash; with the attempt in flight's `holder` and `heldUntil`, and a
- * resend's `resend` mark), `log:<endpoint>` + `logdata:<endpoint>` (+ `logtests:<endpoint>`,
+ * `dlv:<endpoint>:<message>` (hash; with the attempt in flight's `holder` and `heldUntil`, a
+ * resend's `resend` mark, a recovery's `recovered` claim and `recoverDropped` mark), `log:<endpoint>` + `logdata:<endpoint>` (+ `logtests:<endpoint>`,
  * the ids of its test-send rows), `failed` and
  * `failed:<endpoint>` (sorted sets), `slots:<endpoint>` (sorted set of concurrency leases),
  * `leases` (sorted set: deliveries whose first attempt a process sends directly, by lease end).
  * Global: `<prefix>:tenants`, `<prefix>:cursors`, `<prefix>:rate:<endpoint>` and
- * `<prefix>:rate:test:<tenant>` (a tenant's test sends). Messages, deliveries and logs expire
- * after the dispatcher's retention.
+ * `<prefix>:rate:test:<tenant>` (a tenant's test sends). Messages, deliveries and logs are kept
+ * for the dispatcher's retention on its clock (the scripts are given its `now`); the keys also
+ * expire on Redis's clock, a safety net that deletes what nothing reads any more.
  */
 export function createRedisWebhookStore(options: RedisWebhookStoreOptions): WebhookStore {
   if (options == null || typeof options !== 'object' || options.redis == null) {
@@ -367,6 +368,15 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
           run('markResend', [deliveryKey(job.tenantId, job.endpointId, job.messageId)], [job.id]),
         ),
       );
+    }
+    // A recovery queued again: a claim of it counts (the job dropped before is not this one).
+    const recoveries = jobs.filter((job) => job.trigger === 'recover');
+    if (recoveries.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const job of recoveries) {
+        pipeline.hdel(deliveryKey(job.tenantId, job.endpointId, job.messageId), 'recoverDropped');
+      }
+      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
     }
     await getQueue().addBulk(
       jobs.map((job) => ({
@@ -745,7 +755,13 @@ export function createRedisWebhookStore(options: RedisWebhookStoreOptions): Webh
         const [rows, dropped, lastScore] = (await run(
           'listFailed',
           [key],
-          [...range(cursor), want, tenant, query.endpointId ?? ''],
+          [
+            ...range(cursor),
+            want,
+            tenant,
+            query.endpointId ?? '',
+            query.messagesSince === undefined ? '' : String(query.messagesSince),
+          ],
         )) as [[string, string, string[]][], number, string];
         for (const [endpointId, messageId, flat] of rows) {
           const delivery = toDelivery(tenantId, endpointId, messageId, hashOf(flat));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ConformanceTestApi } from '@calltrack/core';
 import { createTestClock } from './create-test-clock';
+import { recoveryDeliveryJob } from './recovery-delivery-job';
 import type {
   DeliveryJob,
   DeliveryJobOutcome,
@@ -669,6 +670,74 @@ export function describeWebhookStore(
           'updatedAt',
         ],
       );
+    });
+
+    it('does not claim a recovery dropped on the disabled endpoint before the claim, until it is queued again', async () => {
+      const store = await open();
+      if (!store?.claimRecoveries) return;
+      const target = endpoint('acme');
+      await store.createEndpoint(target, 10);
+      const msg = message('acme');
+      await store.createDeliveries(msg, [target.id], day);
+      await record(store, attempt(target, msg.id, 'failed', now + 1));
+      const listed = [{ messageId: msg.id, attempts: 1 }];
+      const recovery = recoveryDeliveryJob('acme', target.id, msg.id, 1);
+      // Queued by a recover, then the endpoint is disabled and the job dropped before the
+      // claim of the call that queued it: nothing sends it, so nothing is claimed.
+      await store.enqueue([recovery]);
+      await store.setEndpointEnabled('acme', target.id, false, now + 2);
+      assert.equal(
+        (await store.beginAttempt(recovery, { now, leaseMs: 60_000 })).slotWait,
+        undefined,
+      );
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), []);
+      // Enabled and queued again, it is claimed, once.
+      await store.setEndpointEnabled('acme', target.id, true, now + 3);
+      await store.enqueue([recovery]);
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), [msg.id]);
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), []);
+      // Dropped after its claim, the claim ends with it; queued again, it is claimed again.
+      await store.setEndpointEnabled('acme', target.id, false, now + 4);
+      await store.beginAttempt(recovery, { now, leaseMs: 60_000 });
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), []);
+      await store.setEndpointEnabled('acme', target.id, true, now + 5);
+      await store.enqueue([recovery]);
+      assert.deepEqual(await store.claimRecoveries('acme', target.id, listed), [msg.id]);
+    });
+
+    it('keeps dead letters for the retention on the clock it is given, far ahead of its own or far behind', async () => {
+      const store = await open();
+      if (!store) return;
+      for (const at of [Date.now() + 400 * day, Date.now() - 400 * day]) {
+        const target = endpoint('acme');
+        await store.createEndpoint(target, 10);
+        const msg = { ...message('acme'), createdAt: at };
+        await store.createDeliveries(msg, [target.id], day);
+        await record(store, attempt(target, msg.id, 'failed', at + 1), {
+          retentionMs: day,
+          now: at + 1,
+        });
+        // Listed while the clock is within a day (the retention) of the message, not after.
+        const listedAt = async (time: number): Promise<string[]> =>
+          (
+            await store.listFailedDeliveries('acme', {
+              endpointId: target.id,
+              messagesSince: time - day,
+              limit: 10,
+            })
+          ).map((delivery) => delivery.messageId);
+        assert.deepEqual(await listedAt(at + 1), [msg.id]);
+        assert.deepEqual(await listedAt(at + day), [msg.id]);
+        assert.deepEqual(await listedAt(at + day + 1), []);
+        // An attempt recorded past it (a recovery in flight then) deletes the delivery instead
+        // of writing it: no dead letter is left that nothing could resend.
+        await store.createDeliveries(msg, [target.id], day);
+        await record(store, attempt(target, msg.id, 'failed', at + day + 1), {
+          retentionMs: day,
+          now: at + day + 1,
+        });
+        assert.equal(await store.getDelivery('acme', target.id, msg.id), undefined);
+      }
     });
 
     it('pages through more items than a page at one time, each exactly once, newest first', async () => {

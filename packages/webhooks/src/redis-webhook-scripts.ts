@@ -139,7 +139,8 @@ return expired
  * succeeded (a resend asked while it was in flight is answered).
  * An attempt of a deleted endpoint (deleted while it was in flight) is dropped: only its slot,
  * hold, lease and delivery go. A delivery lives no longer than its message (KEYS[9]): its expiry
- * is the message's, not restarted by the attempt, and one whose message is gone (expired) is
+ * is the message's, not restarted by the attempt, and one whose message is gone (expired), or
+ * was created (the delivery's `createdAt`) before `now - retention` on the dispatcher's clock, is
  * deleted instead of written, so no dead letter is left that nothing could resend.
  * KEYS: endpoint hash, delivery hash, log zset, log data hash, endpoint failed zset, tenant
  * failed zset, the endpoint's slots zset, the tenant's leases zset, the message key, and for a
@@ -205,7 +206,11 @@ redis.call('PEXPIRE', KEYS[4], retention)
 
 local status = ARGV[11]
 local life = -2
-if status ~= '' then life = redis.call('PTTL', KEYS[9]) end
+if status ~= '' then
+  life = redis.call('PTTL', KEYS[9])
+  local createdAt = tonumber(redis.call('HGET', KEYS[2], 'createdAt'))
+  if createdAt and createdAt < cutoff then life = -2 end
+end
 if status ~= '' and life == -2 then
   if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], 'holder') == ARGV[2] then holdFreed = 1 end
   redis.call('DEL', KEYS[2])
@@ -333,16 +338,19 @@ return { ids, rows }
 /**
  * KEYS: a failed zset (endpoint or tenant). ARGV: before, before key (`endpointId:messageId`),
  * min score, limit (as `page`), key base (`<prefix>:{tenant}:`), endpoint id or '' (tenant
- * zset). Returns { endpoint id, message id and the delivery hash (flattened) per entry, how many
+ * zset), the oldest message creation time kept ('' = any: the dispatcher's `now - retentionMs`).
+ * Returns { endpoint id, message id and the delivery hash (flattened) per entry, how many
  * entries were left out, the score of the last entry returned or '' }. An entry whose delivery or message is gone (expired: a dead letter
- * lives no longer than the message it would resend) is left out and taken off the zset (a
- * `ZREM`, which Redis runs even out of memory), so the caller reads on from the same cursor.
+ * lives no longer than the message it would resend), or whose message (the delivery's
+ * `createdAt`) is older than ARGV[7], is left out and taken off the zset (a `ZREM`, which Redis
+ * runs even out of memory), so the caller reads on from the same cursor.
  */
 export const listFailedScript = `${pageLua}
 local prefix = ''
 if ARGV[6] ~= '' then prefix = ARGV[6] .. ':' end
 local members = page(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), prefix)
 local result, dropped, last = {}, 0, nil
+local keptSince = tonumber(ARGV[7])
 for _, member in ipairs(members) do
   local endpointId, messageId = ARGV[6], member
   if endpointId == '' then
@@ -351,7 +359,13 @@ for _, member in ipairs(members) do
     messageId = string.sub(member, colon + 1)
   end
   local delivery = redis.call('HGETALL', ARGV[5] .. 'dlv:' .. endpointId .. ':' .. messageId)
-  if #delivery == 0 or redis.call('EXISTS', ARGV[5] .. 'msg:' .. messageId) == 0 then
+  local old = false
+  if keptSince then
+    for index = 1, #delivery, 2 do
+      if delivery[index] == 'createdAt' then old = tonumber(delivery[index + 1]) < keptSince end
+    end
+  end
+  if #delivery == 0 or old or redis.call('EXISTS', ARGV[5] .. 'msg:' .. messageId) == 0 then
     redis.call('ZREM', KEYS[1], member)
     dropped = dropped + 1
   else
@@ -401,7 +415,8 @@ return takeSlot(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
  * deleted: the attempt that would have served it is dropped, and so is the resend. So is the
  * recovery claim (`claimRecoveries`) of a recovery job dropped there, when it is that job's (its
  * id ends in `_recover_<attempts>`): the dead letter stays as it was, and a later `recover`
- * counts it again. A delivery whose endpoint is gone (made after the delete, by a fan-out from a
+ * counts it again; the job's attempts are written as `recoverDropped`, so that a claim still to
+ * come of the call that queued it is not made (`claimRecoveriesScript`). A delivery whose endpoint is gone (made after the delete, by a fan-out from a
  * cached endpoint list) is deleted, with its lease.
  * KEYS: delivery hash, endpoint hash, message key, the endpoint's slots zset, the tenant's leases
  * zset. ARGV: trigger, now (the dispatcher's clock), holder, lease ms, the delivery's lease member
@@ -455,8 +470,11 @@ elseif #endpoint == 0 and #delivery > 0 then
 end
 if ARGV[1] == 'recover' and fields.settings and fields.enabled ~= '1' and #delivery > 0 then
   local attempts = string.match(ARGV[3], '_recover_(%d+)$')
-  if attempts and redis.call('HGET', KEYS[1], 'recovered') == attempts then
-    redis.call('HDEL', KEYS[1], 'recovered')
+  if attempts then
+    if redis.call('HGET', KEYS[1], 'recovered') == attempts then
+      redis.call('HDEL', KEYS[1], 'recovered')
+    end
+    redis.call('HSET', KEYS[1], 'recoverDropped', attempts)
   end
 end
 return { delivery, endpoint, message, slot, held }
@@ -490,15 +508,18 @@ return 1
 /**
  * Claims the recovery of dead letters (field `recovered` = the attempts it was claimed at): each
  * delivery that is there and has no recovery claimed at the attempts given or later (whatever it
- * became since: the recovery just queued may have run already). KEYS: the delivery hashes.
- * ARGV: the attempts of each, in order. Returns the (1-based) positions claimed.
+ * became since: the recovery just queued may have run already), nor one dropped on the disabled
+ * endpoint since it was last queued (`recoverDropped`, written by `beginAttemptScript`, deleted
+ * by `enqueue`): nothing will send that one. KEYS: the delivery hashes. ARGV: the attempts of
+ * each, in order. Returns the (1-based) positions claimed.
  */
 export const claimRecoveriesScript = `
 local claimed = {}
 for index = 1, #KEYS do
-  local delivery = redis.call('HMGET', KEYS[index], 'status', 'recovered')
+  local delivery = redis.call('HMGET', KEYS[index], 'status', 'recovered', 'recoverDropped')
   local attempts = tonumber(ARGV[index])
-  if delivery[1] and (not delivery[2] or tonumber(delivery[2]) < attempts) then
+  if delivery[1] and (not delivery[2] or tonumber(delivery[2]) < attempts)
+    and (not delivery[3] or tonumber(delivery[3]) < attempts) then
     redis.call('HSET', KEYS[index], 'recovered', ARGV[index])
     claimed[#claimed + 1] = index
   end

@@ -15,8 +15,8 @@ export interface WebhookDispatcherOptions {
   /** The bus events come from (all tenants) and `webhook.endpoint_disabled` goes to. */
   bus: EventBus;
   /**
-   * Time for schedules, rate limits, windows and signatures, and the wait before fan-out retries a
-   * batch the store refused. Default: the system clock.
+   * Time for schedules, rate limits, windows, retention and signatures, and the wait before
+   * fan-out retries a batch the store refused. Default: the system clock.
    */
   clock?: WebhookClock;
   /** Delays before each retry, in ms. Default Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */

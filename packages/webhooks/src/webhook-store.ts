@@ -217,15 +217,17 @@ export interface WebhookStore {
    * A `recover` job on a disabled endpoint sends nothing and leaves the dead letter as it was: a
    * store with `claimRecoveries` ends the claim made at the job's attempts (its id ends in
    * `_recover_<attempts>`) in the same step, so that a `recover` once the endpoint is enabled
-   * again counts the recovery it queues.
+   * again counts the recovery it queues, and marks the recovery at those attempts dropped, so
+   * that a claim still to come (the endpoint was disabled between `recover`'s `enqueue` and its
+   * `claimRecoveries`) is not made.
    */
   beginAttempt(job: DeliveryJob, options: { now: number; leaseMs: number }): Promise<AttemptStart>;
   /**
    * Writes the log row, the delivery and the endpoint's health in one atomic step. When the
    * delivery is finished (`succeeded` or `failed`), its lease, if any, ends in the same step.
    *
-   * A delivery lives no longer than its message (`retentionMs` after the message was created; an
-   * attempt does not extend it): when the message is gone, the delivery is deleted instead of
+   * A delivery lives no longer than its message (`retentionMs` after the message was created, on
+   * the clock of `now`; an attempt does not extend it): when the message is gone, the delivery is deleted instead of
    * written, so no dead letter is left that nothing could resend. An attempt of an endpoint that
    * was deleted meanwhile is dropped: no log row, no delivery (its slot and hold are freed).
    */
@@ -234,11 +236,20 @@ export interface WebhookStore {
   listAttempts(tenantId: string, endpointId: string, query: ListQuery): Promise<WebhookAttempt[]>;
   /**
    * Exhausted deliveries (the dead-letter list), most recently failed first; by `updatedAt`. Only
-   * those whose message is still kept (a page is filled past the others, not cut short).
+   * those whose message is still kept, and was created at or after `messagesSince` when given
+   * (a page is filled past the others, not cut short).
    */
   listFailedDeliveries(
     tenantId: string,
-    query: ListQuery & { endpointId?: string },
+    query: ListQuery & {
+      endpointId?: string;
+      /**
+       * The dispatcher's `now - retentionMs`: a dead letter lives no longer than its message,
+       * and how long that is kept is decided on the dispatcher's clock, not on the store's (a
+       * store's own expiry is a safety net).
+       */
+      messagesSince?: number;
+    },
   ): Promise<WebhookDelivery[]>;
 
   /**
@@ -260,7 +271,10 @@ export interface WebhookStore {
    * delivery that is there (whatever it became since: its recovery may have run already) and
    * has no recovery claimed at those `attempts` or more is claimed at them, in one atomic step
    * each, so of calls at once (a retried one, two operators) each dead letter is claimed by
-   * one. Returns the message ids claimed, which `recover` counts as queued. Without it,
+   * one. A recovery at those `attempts` or more dropped on the disabled endpoint
+   * (`beginAttempt`) since its job was last given to `enqueue` is not claimed: nothing will send
+   * it, and the next `recover`, which queues it again, claims it. Returns the message ids
+   * claimed, which `recover` counts as queued. Without it,
    * `recover` counts every dead letter it listed, also one whose recovery was queued already.
    */
   claimRecoveries?(

@@ -604,6 +604,130 @@ export function describeDispatcher(
       expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 1 });
     });
 
+    // When the endpoint is disabled during a recover call: after its claim; between its queueing
+    // and its claim, the recovery dropped after the claim or before it; disabled and enabled again
+    // before the claim, the recovery dropped in between. The call counts what it claimed while
+    // its recovery could still send; either way, enabled again, the next recover queues, counts
+    // and sends the dead letter, once.
+    it.each([
+      { disabled: 'after the claim', first: 1 },
+      { disabled: 'before the claim, dropped after it', first: 1 },
+      { disabled: 'before the claim, dropped before it', first: 0 },
+      { disabled: 'and enabled before the claim, dropped in between', first: 0 },
+    ])(
+      'counts and sends a dead letter once more after a recover during which the endpoint was disabled $disabled',
+      async ({ disabled, first }) => {
+        // The recovery's start is held until released, so each order is made, not raced for.
+        let release: () => void = () => {};
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let dropped = 0;
+        let beforeClaim = async () => {};
+        const h = await setup({ retrySchedule: [1_000] }, (store) => ({
+          ...store,
+          beginAttempt: async (job, options) => {
+            if (job.trigger !== 'recover') return store.beginAttempt(job, options);
+            await held;
+            const start = await store.beginAttempt(job, options);
+            if (start.endpoint?.enabled === false) dropped += 1;
+            return start;
+          },
+          claimRecoveries: async (...args) => {
+            await beforeClaim();
+            beforeClaim = async () => {};
+            return store.claimRecoveries ? store.claimRecoveries(...args) : [];
+          },
+        }));
+        if (!h) return;
+        if (!h.store.claimRecoveries) return;
+        const { id } = await h.endpoint('/down');
+        h.receiver.setDefault('/down', { status: 500 });
+        const start = h.clock.now();
+        await h.publish();
+        await attemptsOf(h, id, 1);
+        h.clock.advance(1_000);
+        await attemptsOf(h, id, 2);
+        const setEnabled = (enabled: boolean) =>
+          h.dispatcher.updateEndpoint('acme', id, { enabled });
+        const drop = async () => {
+          release();
+          await until(() => dropped === 1);
+        };
+        if (disabled === 'before the claim, dropped after it')
+          beforeClaim = () => setEnabled(false).then(() => {});
+        if (disabled === 'before the claim, dropped before it') {
+          beforeClaim = async () => {
+            await setEnabled(false);
+            await drop();
+          };
+        }
+        if (disabled === 'and enabled before the claim, dropped in between') {
+          beforeClaim = async () => {
+            await setEnabled(false);
+            await drop();
+            await setEnabled(true);
+          };
+        }
+        expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: first });
+        if (disabled === 'after the claim') await setEnabled(false);
+        await drop();
+        await setEnabled(true);
+        expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 1 });
+        // Sent by the second recovery alone (the first sent nothing), and recorded.
+        await attemptsOf(h, id, 3);
+        expect(h.receiver.received('/down')).toHaveLength(3);
+      },
+    );
+
+    it('keeps a dead letter listed, resendable and recoverable for retentionMs after its event on its clock, then not', async () => {
+      // A recovery queued within the retention is held until the clock is past it.
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let ran = 0;
+      const h = await setup({ retrySchedule: [1_000], retentionMs: 200_000 }, (store) => ({
+        ...store,
+        startWorker: (handler, options) =>
+          store.startWorker(async (job) => {
+            if (job.trigger !== 'recover') return handler(job);
+            await held;
+            const outcome = await handler(job);
+            ran += 1;
+            return outcome;
+          }, options),
+      }));
+      if (!h) return;
+      const { id } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      await h.publish();
+      await attemptsOf(h, id, 1);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 2);
+      const listed = async () =>
+        (await h.dispatcher.listFailedDeliveries('acme')).deliveries.map(
+          (delivery) => delivery.messageId,
+        );
+      const [messageId] = await listed();
+      h.clock.advance(199_000);
+      expect(await listed()).toEqual([messageId]);
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 1 });
+      // Past the retention on the dispatcher's clock (the Redis store's keys still live on
+      // Redis's): gone, whatever the store keeps as a safety net; the recovery sends nothing.
+      h.clock.advance(1);
+      release();
+      await until(() => ran === 1);
+      expect(await listed()).toEqual([]);
+      expect(
+        (await h.dispatcher.listFailedDeliveries('acme', { endpointId: id })).deliveries,
+      ).toEqual([]);
+      expect(await h.dispatcher.recover('acme', id, { since: start })).toEqual({ queued: 0 });
+      await expect(h.dispatcher.resend('acme', id, messageId!)).rejects.toThrow(/No such message/);
+      expect(h.receiver.received('/down')).toHaveLength(2);
+    });
+
     it('sends each dead letter once when a recover that failed halfway is made again', async () => {
       // The first call queues part of its page, then the store fails; its recoveries are held
       // in flight (before they read their delivery) while the caller makes the call again.
