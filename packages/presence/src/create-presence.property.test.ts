@@ -250,7 +250,7 @@ describe('createPresence (property, three engines on one memory store)', () => {
       }),
       { numRuns: 500 },
     );
-  });
+  }, 60_000);
 });
 
 const redis = await connectTestRedis();

@@ -427,7 +427,7 @@ describe.skipIf(!redis)('createRedisPresenceStore', () => {
     } finally {
       for (const client of clients) client.disconnect();
     }
-  });
+  }, 30_000);
 
   it('numbers a user made again after its record expired above the expired record', async () => {
     const prefix = `${filePrefix}:forgotten`;
