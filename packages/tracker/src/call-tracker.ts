@@ -113,7 +113,7 @@ export interface ListActiveCallsOptions {
    * only when its page was read before it ended. A call an out-of-order event gives an earlier
    * start during the walk may be listed again.
    */
-  after?: { callId: string; startedAt?: string };
+  after?: { callId: string; startedAt?: string | undefined } | undefined;
 }
 
 /** Options of `listRecentCalls`. */

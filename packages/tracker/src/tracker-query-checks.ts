@@ -45,7 +45,7 @@ export function checkLimit(
  * a call without one is listed last, as if it started at 0), as the store's cursor.
  */
 export function checkActiveListAfter(
-  after: { callId: string; startedAt?: string } | undefined,
+  after: { callId: string; startedAt?: string | undefined } | undefined,
 ): ActiveListCursor | undefined {
   if (after === undefined) return undefined;
   const refuse = (): never => {
