@@ -190,9 +190,12 @@ describe('createPresence', () => {
         snapshot(`CA-${index}`, `agent-${index % 50}`, t0 + 1000 + index),
       ),
     ].reverse();
-    const reads: { limit?: number; userId?: string }[] = [];
+    const reads: { limit?: number; userId?: string; after?: unknown }[] = [];
     const calls = {
-      async listActiveCalls(_tenantId: string, options: { limit?: number; userId?: string } = {}) {
+      async listActiveCalls(
+        _tenantId: string,
+        options: { limit?: number; userId?: string; after?: unknown } = {},
+      ) {
         reads.push(options);
         const { userId, limit = 1000 } = options;
         if (limit > 10_000) throw new InvalidArgumentError({ message: 'limit' });
@@ -220,6 +223,12 @@ describe('createPresence', () => {
     ]);
     // isAvailable and getPresence read the user's calls alone.
     expect(reads.slice(0, 2).every((read) => read.userId !== undefined)).toBe(true);
+    // This reader does not page (asked for the page after a call, it answers the first again):
+    // the lists ask it for the calls of each member the first page had none of.
+    const listReads = reads.slice(3);
+    expect(listReads).toHaveLength(8);
+    expect(listReads.filter((read) => 'after' in read)).toHaveLength(2);
+    expect(listReads.filter((read) => read.userId !== undefined)).toHaveLength(4);
   });
 
   it('lists 1,000 members by default and takes a limit up to 10,000, on one tenant and across tenants (README)', async () => {

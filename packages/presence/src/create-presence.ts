@@ -38,7 +38,12 @@ import type { PresenceRecord } from './presence-record';
 import type { PresenceApplyResult, PresenceOperation, PresenceStore } from './presence-store';
 import type { PresenceTransition } from './presence-transition';
 import type { MessageDelivery } from './queued-message';
-import { readActiveCallsByUser, readActiveCallsOfUser } from './read-active-calls-by-user';
+import {
+  type FirstActiveCallsPage,
+  readActiveCallsByUser,
+  readActiveCallsOfUser,
+  readMoreActiveCalls,
+} from './read-active-calls-by-user';
 import { resolvePresenceSettings } from './resolve-presence-settings';
 import { toMessageEvent } from './to-message-event';
 import { toPresenceEvent } from './to-presence-event';
@@ -62,7 +67,10 @@ const tenantPageSize = 100;
 /** Tenants with members whose members `listMembersAcrossTenants` reads at once. */
 const tenantReadBatch = 16;
 
-/** Users whose calls a member list reads at once, when the tenant has too many to read whole. */
+/**
+ * Users whose calls a member list reads at once, when the tenant has too many to read in one
+ * page and the reader does not page.
+ */
 const userCallReadBatch = 32;
 /** `limit` of the member lists: default and maximum. */
 const listLimit = { fallback: 1000, max: 10_000 };
@@ -519,19 +527,22 @@ export function createPresence(options: PresenceOptions): Presence {
     calls ? new Map([[userId, await readActiveCallsOfUser(calls, tenantId, userId)]]) : undefined;
 
   /**
-   * Active calls of each of the users of `records`, from `calls`; undefined without it. One read
-   * of the tenant's calls (started with the store's read: `tenantCalls`), and when that read was
-   * full (the tenant has more active calls than a read returns) a read of each user it found no
-   * call of, who may have one further on.
+   * Active calls of each of the users of `records`, from `calls`; undefined without it. One walk
+   * of the tenant's active calls for all of them: the first page (started with the store's read:
+   * `tenantCalls`), and when it was full (the tenant has more active calls than a read returns)
+   * the pages after it. A reader that does not page is asked for the calls of each user the
+   * first page had none of, who may have one further on.
    */
   const readMembersCalls = async (
     tenantId: string,
-    tenantCalls: Promise<{ byUser: Map<string, string[]>; complete: boolean }> | undefined,
+    tenantCalls: Promise<FirstActiveCallsPage> | undefined,
     records: readonly PresenceRecord[],
   ): Promise<Map<string, string[]> | undefined> => {
     if (!calls || !tenantCalls) return undefined;
-    const { byUser, complete } = await tenantCalls;
-    if (complete) return byUser;
+    const first = await tenantCalls;
+    const { byUser } = first;
+    if (first.more === undefined || records.length === 0) return byUser;
+    if (await readMoreActiveCalls(calls, tenantId, first)) return byUser;
     const unknown = records.map((record) => record.userId).filter((id) => !byUser.has(id));
     for (let start = 0; start < unknown.length; start += userCallReadBatch) {
       const batch = unknown.slice(start, start + userCallReadBatch);

@@ -75,12 +75,19 @@ export interface PresenceOptions {
    * Where to read active calls from (a `CallTracker`): an agent on a call (by `agentId` or
    * `userId`) is busy, so `isAvailable` is false and snapshots list their `calls`. One user's
    * calls are asked with `{ userId }` (the tracker finds them among all the tenant's active
-   * calls); lists read the tenant's newest 10,000 and ask per user when the tenant has more.
+   * calls). Lists read the tenant's active calls once for all their members: the newest 10,000,
+   * and when the tenant has more, the next pages with `{ after }` (the previous page's last
+   * call). A reader that does not page (it answers a first page again) is asked per listed user
+   * not found on the first page instead.
    */
   calls?: {
     listActiveCalls(
       tenantId: string,
-      options?: { limit?: number; userId?: string },
+      options?: {
+        limit?: number;
+        userId?: string;
+        after?: { callId: string; startedAt?: string };
+      },
     ): Promise<CallSnapshot[]>;
   };
   /**

@@ -1,14 +1,23 @@
 import type { CallSnapshot } from '@calltrack/core';
 
+/** A call of a list of active calls, naming where the next page starts (`after`). */
+export interface ActiveCallsPosition {
+  callId: string;
+  startedAt?: string;
+}
+
 /**
  * Where presence reads active calls from (`PresenceOptions.calls`): a `CallTracker`, or anything
  * with its `listActiveCalls`. `userId` asks for one user's calls (`agentId` or `userId`), all of
  * them; a reader that does not know it answers the tenant's calls, which presence filters.
+ * `after` asks for the page after that call (newest `startedAt` first, ties by call id from the
+ * highest); a reader that does not know it answers the first page again, and presence asks per
+ * user instead.
  */
 export interface PresenceCallsReader {
   listActiveCalls(
     tenantId: string,
-    options?: { limit?: number; userId?: string },
+    options?: { limit?: number; userId?: string; after?: ActiveCallsPosition },
   ): Promise<CallSnapshot[]>;
 }
 
@@ -23,25 +32,80 @@ function usersOf(call: CallSnapshot): Set<string> {
   return users;
 }
 
-/**
- * The tenant's active calls by user, from one read of at most {@link activeCallsReadLimit}
- * calls, newest first. `complete` is false when the read was full: the tenant may have more
- * calls, so a user with none here may still have one (ask {@link readActiveCallsOfUser}).
- */
-export async function readActiveCallsByUser(
-  calls: PresenceCallsReader,
-  tenantId: string,
-): Promise<{ byUser: Map<string, string[]>; complete: boolean }> {
-  const byUser = new Map<string, string[]>();
-  const list = await calls.listActiveCalls(tenantId, { limit: activeCallsReadLimit });
+/** Active calls by user id: the ids of the calls each user is on, newest first. */
+export type ActiveCallsByUser = Map<string, string[]>;
+
+/** What {@link readActiveCallsByUser} read: the first page of the tenant's active calls. */
+export interface FirstActiveCallsPage {
+  byUser: ActiveCallsByUser;
+  /** The page's last call when the page was full: the tenant may have more calls past it. */
+  more?: CallSnapshot;
+  /** The ids of the calls read (a later page may repeat one whose start moved earlier). */
+  seen: Set<string>;
+}
+
+/** The call's start in ms, as the tracker orders active calls by it (none: 0). */
+const startOf = (call: ActiveCallsPosition): number =>
+  call.startedAt === undefined ? 0 : Date.parse(call.startedAt);
+
+/** Whether `call` comes after `position` in the list's order: what a page after it must hold. */
+const isListedAfter = (call: CallSnapshot, position: ActiveCallsPosition): boolean =>
+  startOf(call) < startOf(position) ||
+  (startOf(call) === startOf(position) && call.callId < position.callId);
+
+/** Adds the calls of `list` not in `seen` to `byUser`. */
+function addCalls(byUser: ActiveCallsByUser, seen: Set<string>, list: CallSnapshot[]): void {
   for (const call of list) {
+    if (seen.has(call.callId)) continue;
+    seen.add(call.callId);
     for (const id of usersOf(call)) {
       const ids = byUser.get(id);
       if (ids) ids.push(call.callId);
       else byUser.set(id, [call.callId]);
     }
   }
-  return { byUser, complete: list.length < activeCallsReadLimit };
+}
+
+/**
+ * The tenant's active calls by user, from the first page (at most {@link activeCallsReadLimit}
+ * calls, the newest). When it was full, {@link readMoreActiveCalls} reads the rest.
+ */
+export async function readActiveCallsByUser(
+  calls: PresenceCallsReader,
+  tenantId: string,
+): Promise<FirstActiveCallsPage> {
+  const byUser: ActiveCallsByUser = new Map();
+  const seen = new Set<string>();
+  const list = await calls.listActiveCalls(tenantId, { limit: activeCallsReadLimit });
+  addCalls(byUser, seen, list);
+  const last = list.length < activeCallsReadLimit ? undefined : list[list.length - 1];
+  return last === undefined ? { byUser, seen } : { byUser, seen, more: last };
+}
+
+/**
+ * Reads the tenant's active calls past a full first page into its `byUser`, a page after the
+ * last at a time: one walk of the calls for a whole member list, not one per member. True when
+ * it read them all; false when the reader does not page (a page did not start after the
+ * previous one's last call): then ask per user ({@link readActiveCallsOfUser}).
+ */
+export async function readMoreActiveCalls(
+  calls: PresenceCallsReader,
+  tenantId: string,
+  first: FirstActiveCallsPage,
+): Promise<boolean> {
+  const { byUser, seen } = first;
+  let last = first.more;
+  while (last !== undefined) {
+    const after: ActiveCallsPosition =
+      last.startedAt === undefined
+        ? { callId: last.callId }
+        : { callId: last.callId, startedAt: last.startedAt };
+    const list = await calls.listActiveCalls(tenantId, { limit: activeCallsReadLimit, after });
+    if (list.length > 0 && !isListedAfter(list[0]!, after)) return false;
+    addCalls(byUser, seen, list);
+    last = list.length < activeCallsReadLimit ? undefined : list[list.length - 1];
+  }
+  return true;
 }
 
 /** The ids of one user's active calls, newest first: what makes an agent busy. */

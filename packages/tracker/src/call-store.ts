@@ -70,6 +70,20 @@ export interface ListActiveCallsQuery {
   /** Only calls that started before this time (ms). */
   startedBefore?: number;
   /**
+   * Only the calls listed after this one: those that started earlier (`startedAt`, ms), or at the
+   * same time with a lower call id. A page's last call gives the next page. The call itself need
+   * not be active any more: a page starts where it stood. With `startedBefore` too, the stricter
+   * of the two applies.
+   *
+   * A walk page by page lists each call that stays active for all of it once: every list reads
+   * one consistent position (atomically), so calls that start or end between pages shift nothing.
+   * A call that starts during a walk is listed when its start is behind the last page (an event
+   * that arrived late), not when it is newer; a call that ends during it is listed if its page
+   * was read before it ended. A call whose start an out-of-order event moves earlier during the
+   * walk may be listed again, further on.
+   */
+  after?: { startedAt: number; callId: string };
+  /**
    * Only this user's calls: those whose `agentId` or `userId` is this id. Every one of them, not
    * only those among the newest calls: a store without an index by user reads the two ids of
    * every active call (not the whole calls) to find them.
@@ -79,10 +93,6 @@ export interface ListActiveCallsQuery {
   limit: number;
 }
 
-/**
- * One analytics bucket as a store keeps it: raw sums and maxima the tracker turns into
- * averages and ratios. A store returns only buckets it holds data for.
- */
 /** What {@link CallStore.listEndedCalls} returns. */
 export interface ListEndedCallsQuery {
   /** Only calls of this branch (the branch the call had when it ended). */
@@ -92,6 +102,10 @@ export interface ListEndedCallsQuery {
   now: number;
 }
 
+/**
+ * One analytics bucket as a store keeps it: raw sums and maxima the tracker turns into
+ * averages and ratios. A store returns only buckets it holds data for.
+ */
 export interface AnalyticsBucketData {
   /** Bucket start, ms since the epoch (UTC-aligned). */
   start: number;
@@ -139,7 +153,7 @@ export interface CallStore {
    * tracker's clock): a store that forgets lazily must not hand out what it should have forgotten.
    */
   getCall(tenantId: string, callId: string, now: number): Promise<CallSnapshot | undefined>;
-  /** Active calls, newest `startedAt` first (ties: call id descending). */
+  /** Active calls, newest `startedAt` first (ties: call id descending); `after` pages them. */
   listActiveCalls(tenantId: string, query: ListActiveCallsQuery): Promise<CallSnapshot[]>;
   /** Active calls counted, in O(1) per branch. */
   countActiveCalls(tenantId: string): Promise<ActiveCallCount>;

@@ -104,6 +104,16 @@ export interface ListActiveCallsOptions {
   userId?: string;
   /** At most this many (1–10,000). Default 1,000. */
   limit?: number;
+  /**
+   * The next page: only the calls listed after this one, the last call of the previous page
+   * (its `callId` and `startedAt`; a `CallSnapshot` will do, also of a call that has ended since).
+   * Every call active for the whole walk is listed once, however many started at the same time
+   * (calls that start or end between pages shift nothing); a call that starts during the walk is
+   * listed only when its start is behind the page reached (an event that came late), one that ends
+   * only when its page was read before it ended. A call an out-of-order event gives an earlier
+   * start during the walk may be listed again.
+   */
+  after?: { callId: string; startedAt?: string | undefined } | undefined;
 }
 
 /** Options of `listRecentCalls`. */

@@ -367,6 +367,39 @@ describe('createCallTracker', () => {
       await expect(tracker.getCall('tenant-a', '')).rejects.toThrowError(/callId/);
     });
 
+    it('pages through active calls after the last call of a page, ties at its edge included', async () => {
+      const { tracker } = setup();
+      for (let index = 0; index < 7; index += 1) {
+        // Two to a start: each page of 3 ends between two calls of one start.
+        await tracker.ingest(
+          callLifecycle({ callId: `CA-pg${index}`, startMs: 1000 * Math.floor(index / 2) })[0]!,
+        );
+      }
+      const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+      const first = await tracker.listActiveCalls('tenant-a', { limit: 3 });
+      expect(ids(first)).toEqual(['CA-pg6', 'CA-pg5', 'CA-pg4']);
+      const second = await tracker.listActiveCalls('tenant-a', { limit: 3, after: first.at(-1)! });
+      expect(ids(second)).toEqual(['CA-pg3', 'CA-pg2', 'CA-pg1']);
+      const last = second.at(-1)!;
+      expect(
+        ids(
+          await tracker.listActiveCalls('tenant-a', {
+            after: { callId: last.callId, startedAt: last.startedAt! },
+          }),
+        ),
+      ).toEqual(['CA-pg0']);
+      for (const after of [
+        { callId: '' },
+        { callId: 'CA-pg1', startedAt: 'yesterday' },
+        { callId: 'CA-pg1', startedAt: 5 },
+        null,
+      ]) {
+        await expect(
+          tracker.listActiveCalls('tenant-a', { after: after as never }),
+        ).rejects.toThrowError(/after must be a call/);
+      }
+    });
+
     it("lists one user's active calls, also from a store that does not know the filter", async () => {
       const { tracker } = setup();
       await tracker.ingest(callLifecycle({ callId: 'CA-a1', agentId: 'agent-1' })[0]!);

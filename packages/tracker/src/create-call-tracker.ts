@@ -29,7 +29,13 @@ import { resolveTrackerSettings } from './resolve-tracker-settings';
 import { staleAfterMsOf } from './stale-after-ms-of';
 import { toCallTransition } from './to-call-transition';
 import { createMaskedLogger, defaultTrackerLogger } from './tracker-logger';
-import { checkBranchId, checkLimit, checkTenantId, checkUserId } from './tracker-query-checks';
+import {
+  checkActiveListAfter,
+  checkBranchId,
+  checkLimit,
+  checkTenantId,
+  checkUserId,
+} from './tracker-query-checks';
 
 /** `limit` of the active-call lists: default and maximum. */
 const activeLimit = { fallback: 1000, max: 10_000 };
@@ -241,9 +247,11 @@ export function createCallTracker(options: CallTrackerOptions): CallTracker {
     const { branchId, userId } = listOptions;
     checkBranchId(branchId);
     checkUserId(userId);
+    const after = checkActiveListAfter(listOptions.after);
     const calls = await store.listActiveCalls(tenantId, {
       ...(branchId === undefined ? {} : { branchId }),
       ...(userId === undefined ? {} : { userId }),
+      ...(after === undefined ? {} : { after }),
       limit: checkLimit(listOptions.limit, activeLimit),
     });
     // A store written before `userId` may not know it: only the user's calls go out.

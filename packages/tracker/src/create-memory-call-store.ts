@@ -1,5 +1,6 @@
 import type { CallSnapshot } from '@calltrack/core';
 import type { ActiveCallCount } from './active-call-count';
+import { activeListCursorOf, isListedAfter } from './active-list-cursor';
 import { applyCallTransition } from './apply-call-transition';
 import type {
   CallApplyResult,
@@ -211,6 +212,7 @@ export function createMemoryCallStore(): CallStore {
   ): Promise<CallSnapshot[]> => {
     const tenant = tenants.get(tenantId);
     if (!tenant) return [];
+    const cursor = activeListCursorOf(query);
     const calls: StoredCall[] = [];
     for (const call of tenant.active.values()) {
       if (query.branchId !== undefined && call.branchId !== query.branchId) continue;
@@ -221,7 +223,7 @@ export function createMemoryCallStore(): CallStore {
       ) {
         continue;
       }
-      if (query.startedBefore !== undefined && !((call.startedAt ?? 0) < query.startedBefore)) {
+      if (cursor !== undefined && !isListedAfter(call.startedAt ?? 0, call.callId, cursor)) {
         continue;
       }
       calls.push(call);

@@ -17,6 +17,7 @@ import {
 import { type RedisScript, runRedisScript } from '@calltrack/redis-script';
 import type { Cluster, Redis } from 'ioredis';
 import type { ActiveCallCount } from './active-call-count';
+import { activeListCursorOf, isListedAfter } from './active-list-cursor';
 import {
   type AnalyticsGranularity,
   analyticsBucketMs,
@@ -57,6 +58,7 @@ import {
   claimCallAlertScript,
   claimUnpublishedEndsScript,
   foldAnalyticsLogScript,
+  listActiveCallsAfterScript,
   markPublishedScript,
   markPublishFailedScript,
 } from './redis-call-store-scripts';
@@ -454,17 +456,18 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
   ): Promise<string[]> => {
     const seen = new Set<string>();
     const found: [callId: string, startedAt: number][] = [];
-    let cursor = '0';
+    const cursor = activeListCursorOf(query);
+    let scanCursor = '0';
     do {
-      const [next, flat] = await redis.zscan(key, cursor, 'COUNT', userScanPage);
-      cursor = next;
+      const [next, flat] = await redis.zscan(key, scanCursor, 'COUNT', userScanPage);
+      scanCursor = next;
       const page: [callId: string, startedAt: number][] = [];
       for (let index = 0; index + 1 < flat.length; index += 2) {
         const callId = flat[index]!;
         const startedAt = Number(flat[index + 1]);
         if (seen.has(callId)) continue;
         seen.add(callId);
-        if (query.startedBefore !== undefined && !(startedAt < query.startedBefore)) continue;
+        if (cursor !== undefined && !isListedAfter(startedAt, callId, cursor)) continue;
         page.push([callId, startedAt]);
       }
       if (page.length === 0) continue;
@@ -476,7 +479,7 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
         const [agentId, callUserId] = ids as RedisValue[];
         if (agentId === userId || callUserId === userId) found.push(page[index]!);
       }
-    } while (cursor !== '0');
+    } while (scanCursor !== '0');
     // Newest first, ties by id from the highest, as ZREVRANGE orders them.
     found.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0));
     return found.slice(0, query.limit).map(([callId]) => callId);
@@ -492,17 +495,25 @@ export function createRedisCallStore(options: RedisCallStoreOptions): CallStore 
     if (query.userId !== undefined) {
       return readCalls(tenantId, await findActiveCallsOfUser(tenantId, key, query, query.userId));
     }
+    const cursor = activeListCursorOf(query);
     const callIds =
-      query.startedBefore === undefined
+      cursor === undefined
         ? await redis.zrevrange(key, 0, query.limit - 1)
-        : await redis.zrevrangebyscore(
-            key,
-            `(${query.startedBefore}`,
-            '-inf',
-            'LIMIT',
-            0,
-            query.limit,
-          );
+        : cursor.callId === ''
+          ? await redis.zrevrangebyscore(
+              key,
+              `(${cursor.startedAt}`,
+              '-inf',
+              'LIMIT',
+              0,
+              query.limit,
+            )
+          : ((await runRedisScript(
+              redis,
+              listActiveCallsAfterScript,
+              [key],
+              [cursor.startedAt, cursor.callId, query.limit],
+            )) as string[]);
     return readCalls(tenantId, callIds);
   };
 

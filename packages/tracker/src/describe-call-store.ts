@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { CallEvent, ConformanceTestApi } from '@calltrack/core';
-import type { CallStore } from './call-store';
+import type { CallStore, ListActiveCallsQuery } from './call-store';
 import {
   callLifecycle,
   isoAt,
@@ -10,6 +10,31 @@ import {
   transitionOf,
 } from './make-call-event';
 import { assertEqual, assertFields } from './suite-assertions';
+
+/**
+ * Every active call of `tenant-a`, a page at a time (each after the previous page's last call),
+ * by id; `between` runs after each full page (its index) before the next is read.
+ */
+async function walkActiveCalls(
+  store: CallStore,
+  query: Omit<ListActiveCallsQuery, 'after'>,
+  between?: (page: number) => Promise<void>,
+): Promise<string[]> {
+  const listed: string[] = [];
+  let after: ListActiveCallsQuery['after'];
+  for (let page = 0; page < 100; page += 1) {
+    const calls = await store.listActiveCalls('tenant-a', {
+      ...query,
+      ...(after ? { after } : {}),
+    });
+    listed.push(...calls.map((call) => call.callId));
+    if (calls.length < query.limit) return listed;
+    const last = calls[calls.length - 1]!;
+    after = { startedAt: Date.parse(last.startedAt ?? ''), callId: last.callId };
+    await between?.(page);
+  }
+  throw new Error('The walk did not end within 100 pages.');
+}
 
 /** Options of {@link describeCallStore}. */
 export interface CallStoreSuiteOptions {
@@ -528,6 +553,122 @@ export function describeCallStore(test: ConformanceTestApi, options: CallStoreSu
           (await store.listActiveCalls('tenant-a', { userId: 'user-1', limit: 2000 })).length,
           1100,
         );
+      });
+
+      it('pages through active calls after a call: each once, ties at page edges included', async () => {
+        const store = await fresh();
+        // 20 calls, four to a start: pages of 3 (or 1) end among calls of one start.
+        for (let index = 0; index < 20; index += 1) {
+          const startMs = 1000 * Math.floor(index / 4);
+          const [queued] = callLifecycle({
+            callId: `CA-p${String(index).padStart(2, '0')}`,
+            startMs,
+            ...(index % 2 === 0 ? { branchId: 'north' } : {}),
+          });
+          await store.apply(transitionOf(queued!, startMs));
+        }
+        await store.apply(
+          transitionOf(callLifecycle({ callId: 'CA-p-other', tenantId: 'tenant-b' })[0]!, 0),
+        );
+        const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+        const all = ids(await store.listActiveCalls('tenant-a', { limit: 100 }));
+        assert.equal(all.length, 20);
+        const north = ids(
+          await store.listActiveCalls('tenant-a', { branchId: 'north', limit: 100 }),
+        );
+        assertEqual(
+          await walkActiveCalls(store, { limit: 3 }),
+          all,
+          'pages of 3 list every call once, in order',
+        );
+        assertEqual(await walkActiveCalls(store, { limit: 1 }), all, 'pages of 1 too');
+        assertEqual(
+          await walkActiveCalls(store, { branchId: 'north', limit: 3 }),
+          north,
+          'a branch pages the same way',
+        );
+        // The stricter of `after` and `startedBefore`.
+        const cursor = { startedAt: t0 + 3000, callId: 'CA-p13' };
+        const afterCursor = all.slice(all.indexOf('CA-p13') + 1);
+        assertEqual(
+          ids(await store.listActiveCalls('tenant-a', { after: cursor, limit: 100 })),
+          afterCursor,
+        );
+        assertEqual(
+          ids(
+            await store.listActiveCalls('tenant-a', {
+              after: cursor,
+              startedBefore: t0 + 3000,
+              limit: 100,
+            }),
+          ),
+          afterCursor.filter((callId) => Number(callId.slice(4)) < 12),
+        );
+        assertEqual(
+          ids(
+            await store.listActiveCalls('tenant-a', {
+              after: cursor,
+              startedBefore: t0 + 5000,
+              limit: 100,
+            }),
+          ),
+          afterCursor,
+        );
+        assertEqual(
+          ids(
+            await store.listActiveCalls('tenant-a', { after: cursor, userId: 'nobody', limit: 9 }),
+          ),
+          [],
+        );
+        assertEqual(
+          ids(
+            await store.listActiveCalls('tenant-b', {
+              after: { startedAt: t0, callId: 'CA-p-other' },
+              limit: 9,
+            }),
+          ),
+          [],
+        );
+      });
+
+      it('pages on from a call that ended, and calls that start or end between pages shift nothing', async () => {
+        const store = await fresh();
+        const start = async (callId: string, startMs: number) => {
+          const [queued] = callLifecycle({ callId, startMs });
+          await store.apply(transitionOf(queued!, Math.max(startMs, 0) + 100_000));
+        };
+        const end = async (callId: string) => {
+          const [, , , ended] = callLifecycle({ callId });
+          await store.apply(transitionOf(ended!, 200_000));
+        };
+        for (let index = 0; index < 12; index += 1) {
+          await start(`CA-w${String(index).padStart(2, '0')}`, 1000 * Math.floor(index / 3));
+        }
+        const ids = (calls: { callId: string }[]) => calls.map((call) => call.callId);
+        // Newest first: w11 w10 w09 (3000), w08 w07 w06 (2000), w05 w04 w03 (1000), w02 w01 w00 (0).
+        const listed = await walkActiveCalls(store, { limit: 4 }, async (page) => {
+          if (page !== 0) return;
+          // The first page ended on w08 (of 2000, with w07 and w06 still to come).
+          await end('CA-w08'); // the cursor itself
+          await end('CA-w07'); // the next one, not listed yet
+          await start('CA-w12', 4000); // newer than every page: not listed
+          await start('CA-w00a', 0); // behind the cursor (an event that came late): listed
+          await start('CA-w07a', 2000); // at the cursor's start, a lower id: listed
+          await start('CA-w08a', 2000); // at the cursor's start, a higher id: not listed
+        });
+        assertEqual(
+          listed,
+          [
+            ['CA-w11', 'CA-w10', 'CA-w09', 'CA-w08'],
+            ['CA-w07a', 'CA-w06', 'CA-w05', 'CA-w04', 'CA-w03', 'CA-w02', 'CA-w01', 'CA-w00a'],
+            ['CA-w00'],
+          ].flat(),
+        );
+        assertEqual(ids(await store.listActiveCalls('tenant-a', { limit: 3 })), [
+          'CA-w12',
+          'CA-w11',
+          'CA-w10',
+        ]);
       });
 
       it("lists active calls newest first, by branch, with a limit, and only the tenant's own", async () => {

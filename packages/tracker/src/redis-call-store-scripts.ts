@@ -126,3 +126,39 @@ return { folded, needed }
     ),
   ]),
 );
+
+/**
+ * A page of an active index after a cursor, read at one position (atomically): the ids of the
+ * calls that started before the cursor's start, or at it with a lower id. KEYS[1] the index
+ * (scores: starts). ARGV[1] the cursor's start, ARGV[2] its call id (empty: after every call of
+ * that start), ARGV[3] the limit. Newest first, ties by id from the highest, as `ZREVRANGE`.
+ *
+ * The cursor's call, when still there at that start, gives the position by its rank. Otherwise
+ * (it ended) the position is counted: the calls that started later, and those of its start whose
+ * id is not below its id, found by a binary search (ids compared by their bytes, as Redis orders
+ * them; Lua's own `<` follows the server's locale).
+ */
+export const listActiveCallsAfterScript: RedisScript = defineRedisScript(`
+local key, start, callId, limit = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local function bytesBelow(a, b)
+  for index = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, index), string.byte(b, index)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local position
+local score = callId ~= '' and redis.call('ZSCORE', key, callId)
+if score and tonumber(score) == tonumber(start) then
+  position = redis.call('ZREVRANK', key, callId) + 1
+else
+  local low, high = 0, redis.call('ZCOUNT', key, start, start)
+  while low < high do
+    local middle = math.floor((low + high) / 2)
+    local id = redis.call('ZREVRANGEBYSCORE', key, start, start, 'LIMIT', middle, 1)[1]
+    if bytesBelow(id, callId) then high = middle else low = middle + 1 end
+  end
+  position = redis.call('ZCOUNT', key, '(' .. start, '+inf') + low
+end
+return redis.call('ZREVRANGE', key, position, position + limit - 1)
+`);

@@ -1,4 +1,6 @@
 import { InvalidArgumentError, tenantIdSchema } from '@calltrack/core';
+import type { ActiveListCursor } from './active-list-cursor';
+import { parseIsoTime } from './parse-iso-time';
 
 /**
  * Checks of the arguments the tracker's queries take from their callers (often straight from a
@@ -36,4 +38,25 @@ export function checkLimit(
     throw new InvalidArgumentError({ message: `limit must be an integer from 1 to ${max}.` });
   }
   return limit;
+}
+
+/**
+ * An optional `after` of `listActiveCalls` (a call: its `callId`, and its `startedAt`, an ISO time;
+ * a call without one is listed last, as if it started at 0), as the store's cursor.
+ */
+export function checkActiveListAfter(
+  after: { callId: string; startedAt?: string | undefined } | undefined,
+): ActiveListCursor | undefined {
+  if (after === undefined) return undefined;
+  const refuse = (): never => {
+    throw new InvalidArgumentError({
+      message: 'after must be a call: { callId, startedAt } (startedAt an ISO 8601 time).',
+    });
+  };
+  if (after === null || typeof after !== 'object') return refuse();
+  const { callId, startedAt } = after;
+  if (typeof callId !== 'string' || callId === '') return refuse();
+  if (startedAt === undefined) return { startedAt: 0, callId };
+  const startedAtMs = typeof startedAt === 'string' ? parseIsoTime(startedAt) : Number.NaN;
+  return Number.isFinite(startedAtMs) ? { startedAt: startedAtMs, callId } : refuse();
 }
