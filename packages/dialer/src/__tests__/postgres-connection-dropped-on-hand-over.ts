@@ -39,7 +39,8 @@ pool.once('acquire', (client: pg.PoolClient) => {
   socket = (client as unknown as { connection: { stream: Socket } }).connection.stream;
   socket.pause();
 });
-const answered = pool.query('SELECT 1');
+const handOver = "SELECT 'hand-over' AS step";
+const answered = pool.query(handOver);
 // The store's write waits for that connection.
 const write = store.updateAttempt({
   tenantId: 'acme',
@@ -53,15 +54,21 @@ const write = store.updateAttempt({
 });
 write.catch(() => {});
 while (pool.waitingCount === 0) await yieldToIo();
-// PostgreSQL answered the query (its backend is idle again): end the backend, and wait until it
-// is gone, its FATAL sent behind the answer.
+// PostgreSQL answered that query (its backend is idle after it, not before it: the state is
+// reported with the query's text): end the backend, and wait until it is gone, its FATAL sent
+// behind the answer.
 const backend = async () =>
   (
-    await admin.query('SELECT pid, state FROM pg_stat_activity WHERE application_name = $1', [
-      table,
-    ])
-  ).rows[0] as { pid: number; state: string } | undefined;
-for (let found = await backend(); found?.state !== 'idle'; found = await backend()) {
+    await admin.query(
+      'SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1',
+      [table],
+    )
+  ).rows[0] as { pid: number; state: string; query: string } | undefined;
+for (
+  let found = await backend();
+  found?.state !== 'idle' || found.query !== handOver;
+  found = await backend()
+) {
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
 await admin.query(
