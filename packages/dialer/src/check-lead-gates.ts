@@ -42,11 +42,15 @@ export async function checkLeadGates(
     return { pass: false, reason: 'missing_time_zone' };
   if (!isValidTimeZone(timeZone)) return { pass: false, reason: 'invalid_time_zone' };
   try {
-    if (
-      (gates.doNotCall && (await gates.doNotCall.has(lead.tenantId, lead.phoneNumber))) ||
-      (gates.isDoNotCall && (await gates.isDoNotCall(lead)) === true)
-    ) {
-      return { pass: false, reason: 'do_not_call' };
+    const listed = async (): Promise<boolean> =>
+      gates.doNotCall !== undefined && (await gates.doNotCall.has(lead.tenantId, lead.phoneNumber));
+    if (await listed()) return { pass: false, reason: 'do_not_call' };
+    if (gates.isDoNotCall) {
+      if ((await gates.isDoNotCall(lead)) === true) return { pass: false, reason: 'do_not_call' };
+      // Your hook may take seconds (a registry lookup, up to `hookTimeoutMs`): a number put on
+      // the list meanwhile was dialled. The list is read again, so what it holds at dial time
+      // counts; first too, so a listed number costs no lookup.
+      if (await listed()) return { pass: false, reason: 'do_not_call' };
     }
   } catch (error) {
     return { pass: false, reason: 'do_not_call_unavailable', error };

@@ -212,6 +212,56 @@ describe('createDialerHandler: the dialer over HTTP (for SSE and tRPC apps)', ()
     expect(app.providerApi.countCalls()).toBe(1);
   });
 
+  it('refuses a run whose body names anything (a userId, a tenantId) with 400, starting nothing: the tenant and the user come from the credentials', async () => {
+    // A manager's page that posts { userId } to start a rep's run started the manager's own, and
+    // dialled the manager's leads: the body was never read.
+    const { app, api } = await startApi();
+    await api('/dialer/leads', {
+      method: 'POST',
+      body: {
+        leads: [{ leadId: 'twilio-1', phoneNumber: '+14155550123', timeZone: 'America/New_York' }],
+      },
+    });
+    const cases: [unknown, string][] = [
+      [{ userId: 'user-2' }, '"userId" is not a field of POST /dialer/runs'],
+      [{ tenantId: 'other' }, '"tenantId" is not a field of POST /dialer/runs'],
+      ['{"leads":[]}', '"leads" is not a field of POST /dialer/runs'],
+      [[], 'POST /dialer/runs takes no body, or {}.'],
+      ['null', 'POST /dialer/runs takes no body, or {}.'],
+      ['{', 'The body is not valid JSON.'],
+    ];
+    for (const [body, message] of cases) {
+      const refused = await api('/dialer/runs', { method: 'POST', body });
+      expect([refused.status, refused.body?.error?.code], JSON.stringify(body)).toEqual([
+        400,
+        'invalid_payload',
+      ]);
+      expect(refused.body.error.message, JSON.stringify(body)).toContain(message);
+    }
+    // Refused from its declared length, before a byte of it is read.
+    const declared = await api('/dialer/runs', {
+      method: 'POST',
+      body: `{${' '.repeat(2_000)}}`,
+    });
+    expect(declared).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    expect(app.events.filter((event) => event.type === 'dialer.run_started')).toEqual([]);
+    expect(app.providerApi.countCalls()).toBe(0);
+    expect(await app.store.getLead(demoTenant, 'twilio-1')).toMatchObject({
+      callStatus: 'pending',
+      hasBeenCalled: false,
+    });
+    // No body, an empty one, or {}: the run starts (the lead is called once).
+    expect(await api('/dialer/runs', { method: 'POST', body: ' {} ' })).toMatchObject({
+      status: 202,
+      body: { outcome: 'started' },
+    });
+    await app.waitForLeads(demoTenant, ['twilio-1'], ([lead]) => lead?.callStatus === 'completed');
+    for (const body of [undefined, '']) {
+      expect(await api('/dialer/runs', { method: 'POST', body })).toMatchObject({ status: 202 });
+    }
+    expect(app.providerApi.countCalls()).toBe(1);
+  });
+
   it('refuses a write without Origin whose Sec-Fetch-Site is same-site or cross-site with 403, as every transport does', async () => {
     const { api, app } = await startApi({ allowedOrigins: ['https://app.example'] });
     for (const site of ['same-site', 'cross-site']) {

@@ -420,6 +420,42 @@ describe('createDialer', () => {
     expect(warnings).toContain('The do-not-call check failed; the lead is skipped, not called.');
   });
 
+  it('reads the do-not-call list after a slow isDoNotCall: a number listed while the hook was asked is skipped, not dialled', async () => {
+    const doNotCall = createMemoryDoNotCallList();
+    let asked = 0;
+    let answer: (doNotCall: boolean) => void = () => {};
+    const { server, store, clock, events, dialer } = await setUp(
+      {
+        doNotCall,
+        // A registry lookup that takes seconds; its second ask is the one at dial time, after
+        // the pacing wait. The number is put on the list while that lookup runs.
+        isDoNotCall: () => {
+          asked += 1;
+          return asked === 1 ? false : new Promise<boolean>((resolve) => (answer = resolve));
+        },
+      },
+      [lead(1)],
+    );
+    const result = await dialer.trigger(principal);
+    if (result.outcome !== 'started') throw new Error('no run started');
+    await vi.waitFor(() => expect(asked).toBe(2));
+    await doNotCall.add(tenantId, [number(1)]);
+    await clock.advance(3_000);
+    answer(false);
+    const [summary] = await result.finished;
+    expect(summary).toMatchObject({ placed: 0, skipped: 1 });
+    expect(server.calls).toEqual([]);
+    expect(await store.getLead(tenantId, 'lead-001')).toMatchObject({
+      callStatus: 'pending',
+      hasBeenCalled: false,
+      skipReason: 'do_not_call',
+    });
+    const skipped = events.filter((event) => event.type === 'dialer.lead_skipped');
+    expect(skipped.map((event) => [event.data.leadId, event.data.reason])).toEqual([
+      ['lead-001', 'do_not_call'],
+    ]);
+  });
+
   it('stops at once while isDoNotCall is asked: stop() does not wait for the hook, and the lead is neither called nor skipped', async () => {
     let asked = 0;
     const { server, store, dialer } = await setUp(

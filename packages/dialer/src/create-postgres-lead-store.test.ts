@@ -1662,4 +1662,25 @@ describe.skipIf(!pool)('createPostgresLeadStore when PostgreSQL drops its connec
       await dropTables(pool!, [table, `${table}_attempts`]);
     }
   });
+
+  it('survives a connection dropped as the pool hands it to a transaction (its last answer and the FATAL read at once): the write rejects, the process lives on', async () => {
+    const table = uniqueTableName('handed');
+    const lines: string[] = [];
+    const child = spawnTypeScript(
+      fileURLToPath(
+        new URL('./__tests__/postgres-connection-dropped-on-hand-over.ts', import.meta.url),
+      ),
+      { args: [testPostgresUrl, table], onLine: (line) => lines.push(line) },
+    );
+    try {
+      const code = await waitForExit(child);
+      // It was: the pool handed the connection over and PostgreSQL's FATAL came in the same read,
+      // before the store listened for the connection's errors; heard by no one, it ended the process.
+      expect(lines).toEqual([expect.stringMatching(/^rejected /), 'alive']);
+      expect(code).toBe(0);
+    } finally {
+      await killAndWait(child);
+      await dropTables(pool!, [table, `${table}_attempts`]);
+    }
+  });
 });

@@ -23,5 +23,11 @@ export interface PostgresPoolClient {
  */
 export interface PostgresPool {
   query(query: PostgresQuery | string, values?: unknown[]): Promise<PostgresQueryResult>;
+  /**
+   * A connection for a transaction. The store passes a callback (`(error, client) => …`), which a
+   * `pg` `Pool` calls as it hands the connection over, so the store listens for the connection's
+   * errors before anything else is read from it; a pool that ignores the callback and answers a
+   * promise works too.
+   */
   connect(): Promise<PostgresPoolClient>;
 }
