@@ -21,8 +21,21 @@ export function CampaignOverview({ data }: { data: CampaignData }) {
         <dl className="stats">
           <Stat label="Ended" testId="stat-ended" value={stats?.endedCalls} />
           <Stat label="Answered" testId="stat-answered" value={stats?.answeredCalls} />
-          <Stat label="Completed" testId="stat-completed" value={stats?.completedCalls} />
-          <Stat label="Voicemail" testId="stat-voicemail" value={stats?.voicemailCalls} />
+          {/* Past the 1,000 ended calls the tracker lists, voicemail is counted only among them. */}
+          <Stat
+            label={stats?.voicemailCountedFrom ? 'Completed (voicemail in)' : 'Completed'}
+            testId="stat-completed"
+            value={stats?.completedCalls}
+          />
+          <Stat
+            label={
+              stats?.voicemailCountedFrom
+                ? `Voicemail since ${stats.voicemailCountedFrom.slice(11, 16)} UTC`
+                : 'Voicemail'
+            }
+            testId="stat-voicemail"
+            value={stats?.voicemailCalls}
+          />
           <Stat label="Busy" testId="stat-busy" value={stats?.busyCalls} />
           <Stat label="No answer" testId="stat-no-answer" value={stats?.noAnswerCalls} />
           <Stat label="Canceled" testId="stat-canceled" value={stats?.canceledCalls} />

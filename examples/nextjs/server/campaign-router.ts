@@ -1,4 +1,4 @@
-import { maskPhoneNumber } from '@calltrack/core';
+import { type Clock, maskPhoneNumber } from '@calltrack/core';
 import type { CallTracker } from '@calltrack/tracker';
 import { TRPCError } from '@trpc/server';
 import { type CallSummary, toCallSummary } from './call-summary';
@@ -26,9 +26,23 @@ export interface CampaignStats {
   startedCalls: number;
   endedCalls: number;
   answeredCalls: number;
+  /**
+   * Completed calls, without those counted in `voicemailCalls` when `voicemailCountedFrom` is
+   * null; with every machine-answered call when it is not.
+   */
   completedCalls: number;
-  /** Answered by a machine (AMD, or Retell reaching voicemail): ended, but nobody talked. */
+  /**
+   * Answered by a machine (AMD, or Retell reaching voicemail): ended, but nobody talked. The
+   * tracker's analytics do not tell who answered, so they are counted among the calls it lists
+   * (the newest 1,000 ended).
+   */
   voicemailCalls: number;
+  /**
+   * Null when `voicemailCalls` covers the whole 24 hours. Otherwise more calls ended than the
+   * tracker lists (1,000): the end (ISO 8601) of the oldest listed call, the time from which
+   * `voicemailCalls` counts, and `completedCalls` keeps the machine-answered calls in.
+   */
+  voicemailCountedFrom: string | null;
   busyCalls: number;
   noAnswerCalls: number;
   /** Ended by the caller or the agent before anyone answered. */
@@ -41,6 +55,9 @@ export interface CampaignStats {
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
+const minuteMs = 60 * 1000;
+/** The most ended calls `listRecentCalls` returns. */
+const recentCallsLimit = 1_000;
 
 function parseCallId(input: unknown): { callId: string } {
   const callId = (input as { callId?: unknown } | undefined)?.callId;
@@ -58,8 +75,14 @@ function parseLimit(input: unknown): { limit: number } {
   return { limit };
 }
 
+/** What the campaign procedures read: the tracker, and the time (`Date.now` unless a test sets it). */
+export interface CampaignRouterOptions {
+  tracker: CallTracker;
+  clock?: Clock;
+}
+
 /** The campaign procedures: stats, the recently ended calls and one call, from the tracker. */
-export function createCampaignRouter({ tracker }: { tracker: CallTracker }) {
+export function createCampaignRouter({ tracker, clock = Date }: CampaignRouterOptions) {
   const tenantProcedure = t.procedure.use(({ ctx, next }) => {
     if (!ctx.tenantId) throw new TRPCError({ code: 'UNAUTHORIZED' });
     return next({ ctx: { tenantId: ctx.tenantId } });
@@ -67,24 +90,45 @@ export function createCampaignRouter({ tracker }: { tracker: CallTracker }) {
 
   return t.router({
     stats: tenantProcedure.query(async ({ ctx }): Promise<CampaignStats> => {
-      const now = Date.now();
+      const now = clock.now();
+      // Minute buckets from just inside the last 24 hours (the range starts on a minute): the
+      // tracker keeps an ended call 24 hours after its last change, so it still lists every call
+      // that ended in the range, up to its 1,000.
       const [count, analytics, recent] = await Promise.all([
         tracker.countActiveCalls(ctx.tenantId),
-        tracker.getAnalytics(ctx.tenantId, { from: now - dayMs, to: now, granularity: 'hour' }),
-        tracker.listRecentCalls(ctx.tenantId, { limit: 1_000 }),
+        tracker.getAnalytics(ctx.tenantId, {
+          from: now - dayMs + minuteMs,
+          to: now,
+          granularity: 'minute',
+        }),
+        tracker.listRecentCalls(ctx.tenantId, { limit: recentCallsLimit }),
       ]);
       const { totals } = analytics;
+      const rangeStart = Date.parse(analytics.from);
+      const endedInRange = (call: (typeof recent)[number]) =>
+        call.endedAt !== undefined && Date.parse(call.endedAt) >= rangeStart;
+      // The list is the newest ends first: it holds every end of the range when it is not full,
+      // when its oldest call ended before the range, or when it lists as many as ended in it.
+      const oldest = recent.at(-1);
+      const listed = recent.filter(endedInRange);
+      const listsWholeRange =
+        recent.length < recentCallsLimit ||
+        oldest === undefined ||
+        !endedInRange(oldest) ||
+        listed.length >= totals.endedCalls;
       // The tracker counts a machine-answered call as completed; the page counts it apart.
-      const voicemailCalls = recent.filter(
+      const voicemailCalls = listed.filter(
         (call) => call.status === 'completed' && toCallSummary(call).outcome === 'voicemail',
       ).length;
+      const completed = totals.endedByStatus.completed ?? 0;
       return {
         activeCalls: count.total,
         startedCalls: totals.startedCalls,
         endedCalls: totals.endedCalls,
         answeredCalls: totals.answeredCalls,
-        completedCalls: Math.max(0, (totals.endedByStatus.completed ?? 0) - voicemailCalls),
+        completedCalls: listsWholeRange ? Math.max(0, completed - voicemailCalls) : completed,
         voicemailCalls,
+        voicemailCountedFrom: listsWholeRange ? null : (oldest?.endedAt ?? null),
         busyCalls: totals.endedByStatus.busy ?? 0,
         noAnswerCalls: totals.endedByStatus['no-answer'] ?? 0,
         canceledCalls: totals.endedByStatus.canceled ?? 0,

@@ -45,6 +45,36 @@ describe('checkJsonLimits', () => {
     );
   });
 
+  it('counts exactly the characters JSON.stringify writes: a value of the limit passes, one over does not', () => {
+    // Left-out members (undefined, functions, symbols) and nulls in arrays as well.
+    const leftOut = fc.constantFrom(undefined, () => 1, Symbol('s'));
+    const value = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue({ maxDepth: 2 }),
+        leftOut,
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(fc.string(), tie('value'), { maxKeys: 4 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(value, (value) => {
+        const text = JSON.stringify(value);
+        const length = text === undefined ? 0 : text.length;
+        expect(checkJsonLimits(value, { maxDepth: 64, maxLength: length })).toBeUndefined();
+        if (length > 0) {
+          expect(checkJsonLimits(value, { maxDepth: 64, maxLength: length - 1 })).toMatchObject({
+            reason: 'length',
+          });
+        }
+      }),
+    );
+    const body = { leads: [{ leadId: 'a', gone: undefined }, { leadId: 'b' }], list: [undefined] };
+    const length = JSON.stringify(body).length;
+    expect(checkJsonLimits(body, { maxDepth: 4, maxLength: length })).toBeUndefined();
+    expect(checkJsonLimits(body, { maxDepth: 4, maxLength: length - 1 })?.reason).toBe('length');
+  });
+
   it('counts a string as JSON writes it: quotes, short escapes, \\u00XX and lone surrogates', () => {
     for (const text of [
       'plain',

@@ -26,7 +26,10 @@ interface Frame {
   value: unknown;
   depth: number;
   parent: Frame | undefined;
+  /** Its index in its parent array, its key in its parent object; `undefined` at the root. */
   key: string | number | undefined;
+  /** For an object: how many of its members have been written so far (a comma before the next). */
+  members: number;
 }
 
 /**
@@ -34,13 +37,14 @@ interface Frame {
  * 100,000 levels deep (or a cycle, which is nested infinitely deep) is reported, never a stack
  * overflow. The walk stops at the first violation, so its cost is bounded by the limits, not by
  * the value. `toJSON` is honoured as `JSON.stringify` honours it, boxed primitives are unwrapped;
- * functions, symbols and `undefined` count as omitted.
+ * functions, symbols and `undefined` are left out of objects and are `null` in arrays. The length
+ * is exactly that of the text `JSON.stringify(value)` writes, so a limit holds to the character.
  */
 export function checkJsonLimits(
   value: unknown,
   limits: JsonLimits,
 ): JsonLimitViolation | undefined {
-  const stack: Frame[] = [{ value, depth: 0, parent: undefined, key: undefined }];
+  const stack: Frame[] = [{ value, depth: 0, parent: undefined, key: undefined, members: 0 }];
   let length = 0;
   while (stack.length > 0) {
     const frame = stack.pop()!;
@@ -60,6 +64,7 @@ export function checkJsonLimits(
     if (current instanceof Number || current instanceof String || current instanceof Boolean) {
       current = current.valueOf();
     }
+    length += separatorLength(frame, current);
     switch (typeof current) {
       case 'string':
         length += jsonStringLength(current);
@@ -68,14 +73,15 @@ export function checkJsonLimits(
         length += Number.isFinite(current) ? String(current).length : 4;
         break;
       case 'boolean':
-        length += 5;
+        length += current ? 4 : 5;
         break;
       case 'bigint':
         return violation(frame, 'unserializable', 'is a BigInt, which JSON cannot hold');
       case 'undefined':
       case 'function':
       case 'symbol':
-        length += 4; // "null" inside an array; omitted (and over-counted) in an object
+        // "null" inside an array; left out of an object, and nothing at all at the root.
+        if (typeof frame.key === 'number') length += 4;
         break;
       default: {
         if (current === null) {
@@ -88,20 +94,19 @@ export function checkJsonLimits(
         }
         length += 2;
         if (Array.isArray(current)) {
-          length += current.length;
           for (let index = current.length - 1; index >= 0; index -= 1) {
-            stack.push({ value: current[index], depth, parent: frame, key: index });
+            stack.push({ value: current[index], depth, parent: frame, key: index, members: 0 });
           }
         } else {
           const keys = Object.keys(current as object);
           for (let index = keys.length - 1; index >= 0; index -= 1) {
             const key = keys[index]!;
-            length += jsonStringLength(key) + 2;
             stack.push({
               value: (current as Record<string, unknown>)[key],
               depth,
               parent: frame,
               key,
+              members: 0,
             });
           }
         }
@@ -112,6 +117,26 @@ export function checkJsonLimits(
     }
   }
   return undefined;
+}
+
+/**
+ * What JSON writes before a value inside its parent: a comma after the first item of an array;
+ * for an object member that is written (not `undefined`, a function or a symbol), its key and
+ * colon, after a comma when a member came before it. The walk is depth first in key order, so the
+ * parent's count of written members is complete for everything before this one.
+ */
+function separatorLength(frame: Frame, value: unknown): number {
+  const { parent, key } = frame;
+  if (parent === undefined || key === undefined) return 0;
+  if (typeof key === 'number') return key > 0 ? 1 : 0;
+  if (isLeftOut(value)) return 0;
+  parent.members += 1;
+  return (parent.members > 1 ? 1 : 0) + jsonStringLength(key) + 1;
+}
+
+/** What JSON.stringify leaves out of an object (and writes as `null` in an array). */
+export function isLeftOut(value: unknown): boolean {
+  return typeof value === 'undefined' || typeof value === 'function' || typeof value === 'symbol';
 }
 
 /** What JSON.stringify escapes: quotes, backslashes, control characters and lone surrogates. */

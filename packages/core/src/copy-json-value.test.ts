@@ -37,6 +37,25 @@ describe('copyJsonValue', () => {
     );
   });
 
+  it('takes a value exactly as long as its limit, and refuses one a character over', () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.constantFrom(undefined, () => 1),
+        (value, leftOut) => {
+          const withLeftOut = { value, leftOut, list: [leftOut, value] };
+          const length = JSON.stringify(withLeftOut).length;
+          const copied = copyJsonValue(withLeftOut, { maxDepth: 64, maxLength: length });
+          expect(copied.violation).toBeUndefined();
+          expect(JSON.stringify(copied.value)).toBe(JSON.stringify(withLeftOut));
+          expect(
+            copyJsonValue(withLeftOut, { maxDepth: 64, maxLength: length - 1 }).violation,
+          ).toMatchObject({ reason: 'length' });
+        },
+      ),
+    );
+  });
+
   it('keeps __proto__ as an own key, as JSON.parse does', () => {
     const value = JSON.parse('{"__proto__":{"polluted":true},"a":1}');
     const copied = copyJsonValue(value, limits).value as Record<string, unknown>;

@@ -115,14 +115,15 @@ function copy(
       count(state, String(value).length);
       return value === 0 ? 0 : value; // -0 is written as 0
     case 'boolean':
-      count(state, 5);
+      count(state, value ? 4 : 5);
       return value;
     case 'bigint':
       return fail('unserializable', 'is a BigInt, which JSON cannot hold', placeOf(parent, key));
     case 'undefined':
     case 'function':
     case 'symbol':
-      count(state, 4); // "null" inside an array; omitted (and over-counted) in an object
+      // "null" inside an array; left out of an object, and nothing at all at the root.
+      if (typeof key === 'number') count(state, 4);
       return undefined;
     default: {
       if (value === null) {
@@ -136,9 +137,9 @@ function copy(
       }
       count(state, 2);
       if (Array.isArray(value)) {
-        count(state, value.length);
         const items: unknown[] = new Array(value.length);
         for (let index = 0; index < value.length; index += 1) {
+          if (index > 0) count(state, 1); // the comma before it
           state.parent = place;
           state.key = index;
           const item = copy(value[index], level, place, state, index);
@@ -148,12 +149,15 @@ function copy(
       }
       const source = value as Record<string, unknown>;
       const object: Record<string, unknown> = {};
+      let members = 0;
       for (const key of Object.keys(source)) {
-        count(state, jsonStringLength(key) + 2);
         state.parent = place;
         state.key = key;
         const item = copy(source[key], level, place, state, key);
         if (item === undefined) continue;
+        // Its key, colon and the comma before it are written only when its value is.
+        count(state, (members > 0 ? 1 : 0) + jsonStringLength(key) + 1);
+        members += 1;
         if (key === '__proto__') {
           // An own property, as JSON.parse makes it, not the object's prototype.
           Object.defineProperty(object, key, {

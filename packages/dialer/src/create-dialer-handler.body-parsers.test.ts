@@ -3,6 +3,7 @@ import { toNodeHandler } from '@calltrack/core/node';
 import { expressBehindParsers, serveForTest } from '@calltrack/test-utils';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { leadsBodyOfLength } from './__tests__/leads-body-of-length';
 import { type DialerApp, demoTenant, startDialerApp } from './__tests__/start-dialer-app';
 import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
 import { createDialerHandler } from './create-dialer-handler';
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 /** The dialer app; `serve` puts its API at /api of an Express app with `parsers` mounted first. */
-async function startApi() {
+async function startApi(maxLeadsPerRequest = 10) {
   const app: DialerApp = await startDialerApp({ providerApi: { outcome: 'busy' } });
   closers.push(() => app.close());
   const errors: unknown[] = [];
@@ -24,7 +25,7 @@ async function startApi() {
     dialer: app.dialer,
     store: app.store,
     basePath: '/api',
-    maxLeadsPerRequest: 10,
+    maxLeadsPerRequest,
     authenticate: (request) =>
       verifyTestJwt(request.headers.get('authorization')?.replace(/^Bearer /, '')),
     onError: (error) => errors.push(error),
@@ -146,6 +147,33 @@ describe('the dialer API behind express.json()', () => {
       body: { error: { type: 'entity.too.large' } },
     });
     expect(await app.store.getLead(demoTenant, 'twilio-1')).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
+  it('takes a body of exactly 512 bytes a lead, with the parser and without, and refuses a byte more with 413', async () => {
+    const { app, serve, errors } = await startApi(200);
+    const plain = await serve([]);
+    const parsed = await serve([express.json({ limit: '1mb' })]);
+    const limit = 200 * 512;
+    for (const api of [plain, parsed]) {
+      const over = await api('/dialer/leads', {
+        method: 'POST',
+        body: leadsBodyOfLength(limit + 1, 200),
+      });
+      expect(over).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+      expect(await app.store.getLead(demoTenant, 'lead-0-')).toBeUndefined();
+    }
+    const exact = leadsBodyOfLength(limit, 200);
+    const first = (JSON.parse(exact) as { leads: { leadId: string }[] }).leads[0]!.leadId;
+    expect(await plain('/dialer/leads', { method: 'POST', body: exact })).toEqual({
+      status: 201,
+      body: { added: 200, existing: 0 },
+    });
+    expect(await parsed('/dialer/leads', { method: 'POST', body: exact })).toEqual({
+      status: 201,
+      body: { added: 0, existing: 200 },
+    });
+    expect(await app.store.getLead(demoTenant, first)).toMatchObject({ leadId: first });
     expect(errors).toEqual([]);
   });
 });

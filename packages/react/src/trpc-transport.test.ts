@@ -322,6 +322,45 @@ describe('trpcTransport when the subscription or the snapshot fails', () => {
     expect(server.subscriptionRequests()).toBe(1);
   });
 
+  it('never says connected when the server refuses the stream it opened (a refused resume, no tenant)', async () => {
+    const server = await startTrpcServer(undefined, { retryMs: 10 });
+    cleanups.push(() => server.close());
+    // tRPC's `connected` comes first in the 200 stream, then the procedure's error.
+    for (const [tenantId, lastEventId] of [
+      ['tenant-a', 'x'.repeat(600)],
+      ['', undefined],
+    ] as const) {
+      const client = createCallTrackClient({
+        transport: testTrpcTransport(server, tenantId, {
+          ...(lastEventId === undefined ? {} : { lastEventId }),
+          onError: () => {},
+          retryDelay: () => 0,
+        }),
+      });
+      const connected: boolean[] = [];
+      cleanups.push(
+        client.subscribe(() => connected.push(client.getSnapshot().connection.isConnected)),
+      );
+      cleanups.push(client.connect());
+      const state = await until(client, (current) => current.connection.error !== undefined);
+      expect(state.connection.error, tenantId).toMatchObject({ status: tenantId ? 400 : 401 });
+      expect(connected, tenantId).not.toContain(true);
+    }
+  });
+
+  it('says connected again after a resume that missed nothing, before any new event', async () => {
+    const { server, client } = await setupRetrying();
+    await until(client, (state) => state.hasSnapshot && state.connection.isConnected);
+    await server.tracker.ingest(callEvent('CA-0'));
+    await until(client, (state) => state.activeCalls.length === 1);
+    const requests = server.subscriptionRequests();
+    server.dropConnections();
+    await until(client, (state) => !state.connection.isConnected);
+    const state = await until(client, (current) => current.connection.isConnected);
+    expect(server.subscriptionRequests()).toBeGreaterThan(requests);
+    expect(ids(state)).toEqual(['CA-0']);
+  });
+
   it('gives up on a 401 answered to a reconnect; refresh() subscribes again and the stream lives', async () => {
     const { server, client, delays } = await setupRetrying();
     await until(client, (state) => state.hasSnapshot && state.connection.isConnected);

@@ -7,6 +7,7 @@ import { defaultRetryDelay, type RetryDelay, retryDelayMs } from './retry-delay'
 /** A message of `@calltrack/trpc`'s `onCallEvent` subscription (the `data` of a tracked item). */
 export type TrpcCallStreamMessage =
   | { type: 'ready' }
+  | { type: 'resumed' }
   | { type: 'event'; event: CallEvent }
   | { type: 'presence'; members: UserPresence[]; complete?: boolean }
   | { type: 'presence-unavailable'; reason: string }
@@ -195,6 +196,8 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
         previous?.unsubscribe();
         /** A message came on this subscription (it was attached, not only `connected`). */
         let heard = false;
+        /** A message came on the current connection of this subscription (the link reconnects). */
+        let open = false;
         const live = (): boolean => !closed && mine === generation && !ended;
         /** The subscription ended by itself: subscribe again, unless it was refused. */
         const end = (error: unknown): void => {
@@ -211,16 +214,17 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
           subscribeTimer = setTimeout(subscribe, retryDelayMs(retryDelay, endings, undefined));
         };
         subscription = options.subscribe(lastEventId === undefined ? {} : { lastEventId }, {
-          onStarted: () => {
-            if (!live()) return;
-            opened();
-          },
           onData: ({ id, data }) => {
             if (!live()) return;
-            // tRPC says `started` before the procedure's first message, even when the procedure
-            // failed: a message is what shows the subscription worked.
+            // tRPC says `started` (its `connected` event) also when the procedure failed, the error
+            // right behind it: a message (`ready`, `resumed` or anything after) is what shows the
+            // subscription is attached, so the connection opens on the first one.
             heard = true;
             endings = 0;
+            if (!open) {
+              open = true;
+              opened();
+            }
             if (id) lastEventId = id;
             if (data.type === 'ready') load();
             else if (data.type === 'reset') sink.onReset(data.reason);
@@ -253,9 +257,10 @@ export function trpcTransport(options: TrpcTransportOptions): CallTrackTransport
               return;
             }
             if (state === 'connecting') {
+              open = false;
               dropLoad();
               sink.onClose(true);
-            } else if (state === 'pending') opened();
+            }
           },
         });
       };

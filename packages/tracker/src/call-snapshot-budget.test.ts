@@ -20,8 +20,8 @@ const nested = (depth: number): Record<string, unknown> => {
 };
 /** A string whose JSON takes exactly `length` characters. */
 const jsonString = (length: number): string => 'x'.repeat(length - 2);
-/** An analysis `checkJsonLimits` counts as `length` characters (one more than its JSON). */
-const analysisOf = (length: number) => ({ summary: jsonString(length - 13) });
+/** An analysis whose JSON takes exactly `length` characters (as `checkJsonLimits` counts it). */
+const analysisOf = (length: number) => ({ summary: jsonString(length - 12) });
 
 const refusal = (run: () => unknown): InvalidEventError => {
   try {
@@ -95,10 +95,10 @@ describe('callSnapshotBudget', () => {
       expect(() => checkTrackableEvent(makeCallEvent({ occurredAt }))).not.toThrow();
     }
     const room = callEventLimits.data.maxLength - callSnapshotBudget.snapshotLength;
-    // `checkJsonLimits` counts 16 characters for `{"transcript":…}` (15, and a comma).
-    const fits = makeCallEvent({ data: { transcript: jsonString(room - 16) } });
+    // `{"transcript":…}` takes 15 characters besides the string.
+    const fits = makeCallEvent({ data: { transcript: jsonString(room - 15) } });
     expect(() => checkTrackableEvent(fits)).not.toThrow();
-    const over = makeCallEvent({ data: { transcript: jsonString(room - 15) } });
+    const over = makeCallEvent({ data: { transcript: jsonString(room - 14) } });
     const error = refusal(() => checkTrackableEvent(over));
     expect(error.field).toBe('data');
     expect(error.status).toBe(400);

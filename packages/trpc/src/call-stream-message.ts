@@ -22,6 +22,16 @@ export interface CallStreamReadyMessage {
   type: 'ready';
 }
 
+/**
+ * The first message of a subscription resumed with a `lastEventId` (a cursor of the tenant): live
+ * delivery is attached, and the missed events follow (or a `reset` when they cannot be
+ * replayed). A client says it is connected on it: tRPC sends its `connected` event also when the
+ * procedure failed (the error follows it). Its tracked id is that `lastEventId`.
+ */
+export interface CallStreamResumedMessage {
+  type: 'resumed';
+}
+
 /** An event of the tenant, in cursor order. Its tracked id is the event's bus cursor. */
 export interface CallStreamEventMessage {
   type: 'event';
@@ -90,6 +100,7 @@ export interface CallStreamPresenceUnavailableMessage {
  */
 export type CallStreamMessage =
   | CallStreamReadyMessage
+  | CallStreamResumedMessage
   | CallStreamEventMessage
   | CallStreamPresenceMessage
   | CallStreamPresenceUnavailableMessage

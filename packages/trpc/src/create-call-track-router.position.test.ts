@@ -66,8 +66,14 @@ describe('ready on a bus with position(): a real cursor, resumed with a replay',
     await bus.publish(live);
     await collector.until(() => eventIds(collector).length === 6);
     expect(eventIds(collector)).toEqual([...missed, live].map((event) => event.id));
-    expect(collector.data.map((m) => m.data.type)).toEqual(['ready', ...Array(6).fill('event')]);
-    const ids = collector.data.map((m) => m.id);
+    // The resume says it is attached (`resumed`, tracked with the id it resumed after), then replays.
+    expect(collector.data.map((m) => m.data.type)).toEqual([
+      'ready',
+      'resumed',
+      ...Array(6).fill('event'),
+    ]);
+    expect(collector.data[1]?.id).toBe(earlier.cursor);
+    const ids = collector.data.filter((m) => m.data.type !== 'resumed').map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);
     // One read of the position, for the fresh subscription; the resume and the events add none.
     expect(positionReads).toEqual(['tenant-a']);
@@ -88,7 +94,7 @@ describe('ready on a bus with position(): a real cursor, resumed with a replay',
     await collector.until(() => eventIds(collector).length === 1);
     expect(subscriptions[1]?.options).toMatchObject({ after: readyId, callId: 'CA-watched' });
     expect(eventIds(collector)).toEqual([watched.id]);
-    expect(collector.data.map((m) => m.data.type)).toEqual(['ready', 'event']);
+    expect(collector.data.map((m) => m.data.type)).toEqual(['ready', 'resumed', 'event']);
   });
 
   it('open means live: an event published at onStarted reaches the client once', async () => {
@@ -132,7 +138,7 @@ describe('ready on a bus with position(): a real cursor, resumed with a replay',
     await bus.publish(missed);
     await collector.until(() => eventIds(collector).length === 1);
     expect(subscriptions[1]?.options.after).toBe(reset?.id);
-    expect(collector.data.map((m) => m.data.type)).toEqual(['reset', 'event']);
+    expect(collector.data.map((m) => m.data.type)).toEqual(['reset', 'resumed', 'event']);
     expect(eventIds(collector)).toEqual([missed.id]);
   });
 });

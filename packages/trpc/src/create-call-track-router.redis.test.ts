@@ -117,7 +117,8 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
     await collector.until(() => eventIds(collector).length >= 54);
     await other.until(() => other.data.length >= 3);
     expect(eventIds(collector)).toEqual([...before, ...missedOfA, live].map((e) => e.id));
-    expect(collector.data).toHaveLength(55); // ready + 54 events, no duplicate
+    expect(collector.data).toHaveLength(56); // ready + 3 events + resumed + 51 events, no duplicate
+    expect(collector.data.filter((m) => m.data.type === 'resumed')).toHaveLength(1);
     expect(other.data.map((m) => m.data)).toEqual([
       { type: 'ready' },
       { type: 'reset', reason: 'reconnected' },
@@ -163,7 +164,8 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
       await collector.until(() => eventIds(collector).length === missedOfA.length + 1);
       expect(eventIds(collector)).toEqual([...missedOfA, live].map((event) => event.id));
       expect(collector.data.some((m) => m.data.type === 'reset')).toBe(false);
-      const ids = collector.data.map((m) => m.id);
+      // `resumed` carries the id it resumed after; every other message has an id of its own.
+      const ids = collector.data.filter((m) => m.data.type !== 'resumed').map((m) => m.id);
       expect(new Set(ids).size).toBe(ids.length);
     }
     // Resuming reads no position: only the two fresh subscriptions on node one did.
@@ -178,8 +180,10 @@ describe.skipIf(!redis)('createCallTrackRouter on a Redis bus, two nodes', () =>
     const cursors: string[] = [];
     for (const event of events) cursors.push((await one.bus.publish(event)).cursor);
     const collector = subscribe(two, 'token-a', { lastEventId: cursors[1] });
-    await collector.until(() => collector.data.length === 10);
-    expect(collector.data.map((m) => m.id)).toEqual(cursors.slice(2)); // no ready when resuming
+    await collector.until(() => collector.data.length === 11);
+    // No ready when resuming: `resumed`, tracked with the cursor it resumed after.
+    expect(collector.data[0]).toEqual({ id: cursors[1], data: { type: 'resumed' } });
+    expect(collector.data.slice(1).map((m) => m.id)).toEqual(cursors.slice(2));
     expect(eventIds(collector)).toEqual(events.slice(2).map((e) => e.id));
   });
 

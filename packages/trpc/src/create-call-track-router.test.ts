@@ -81,7 +81,7 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     // The client sees the JSON-serialized form of { id, data: CallStreamMessage }.
     expectTypeOf<Yielded['id']>().toEqualTypeOf<string>();
     expectTypeOf<Yielded['data']['type']>().toEqualTypeOf<
-      'ready' | 'event' | 'presence' | 'presence-unavailable' | 'reset'
+      'ready' | 'resumed' | 'event' | 'presence' | 'presence-unavailable' | 'reset'
     >();
     expectTypeOf<Yielded['data']>().toExtend<CallStreamMessage>();
     expectTypeOf<Extract<Yielded['data'], { type: 'reset' }>['reason']>().toEqualTypeOf<
@@ -172,8 +172,15 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     await bus.publish(live);
     await collector.until(() => eventIds(collector).length >= 56);
     expect(eventIds(collector)).toEqual([...before, ...missed, live].map((e) => e.id));
-    expect(collector.data.map((m) => m.data.type)).toEqual(['ready', ...Array(56).fill('event')]);
-    const ids = collector.data.map((m) => m.id);
+    // The resume says it is attached (`resumed`, tracked with the id it resumed after), then replays.
+    expect(collector.data.map((m) => m.data.type)).toEqual([
+      'ready',
+      ...Array(5).fill('event'),
+      'resumed',
+      ...Array(51).fill('event'),
+    ]);
+    expect(collector.data[6]?.id).toBe(lastSeen);
+    const ids = collector.data.filter((m) => m.data.type !== 'resumed').map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);
 
     // The quiet client had no cursor to resume from (the observed bus has no position(), so
@@ -194,16 +201,16 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
 
     const { collector } = subscribe('token-a', { lastEventId: old.cursor });
     await (await nth(1)).subscription.ready;
-    await collector.until(() => collector.data.length === 1);
-    expect(collector.data[0]).toEqual({
-      id: old.cursor,
-      data: { type: 'reset', reason: 'history-gap' },
-    });
+    await collector.until(() => collector.data.length === 2);
+    expect(collector.data).toEqual([
+      { id: old.cursor, data: { type: 'resumed' } },
+      { id: old.cursor, data: { type: 'reset', reason: 'history-gap' } },
+    ]);
 
     const live = makeCallEvent();
     const { cursor } = await bus.publish(live);
-    await collector.until(() => collector.data.length === 2);
-    expect(collector.data[1]).toMatchObject({ id: cursor, data: { type: 'event' } });
+    await collector.until(() => collector.data.length === 3);
+    expect(collector.data[2]).toMatchObject({ id: cursor, data: { type: 'event' } });
     expect(eventIds(collector)).toEqual([live.id]);
   });
 
@@ -211,8 +218,11 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     const { nth, subscribe } = await setup();
     const { collector } = subscribe('token-a', { lastEventId: 'gone-epoch:42' });
     await (await nth(1)).subscription.ready;
-    await collector.until(() => collector.data.length === 1);
-    expect(collector.data[0]?.data).toEqual({ type: 'reset', reason: 'stream-reset' });
+    await collector.until(() => collector.data.length === 2);
+    expect(collector.data.map((m) => m.data)).toEqual([
+      { type: 'resumed' },
+      { type: 'reset', reason: 'stream-reset' },
+    ]);
   });
 
   it('refuses a lastEventId with control characters as BAD_REQUEST, never as an internal error', async () => {
@@ -437,7 +447,14 @@ describe('createCallTrackRouter over the real tRPC client (SSE + batch)', () => 
     await bus.publish(after);
     await collector.until(() => eventIds(collector).includes(after.id));
     expect(server.subscriptionRequests[1]?.headers['last-event-id']).toBe(cursor);
-    expect(collector.data.map((m) => m.data.type)).toEqual(['ready', 'event', 'reset', 'event']);
+    expect(collector.data.map((m) => m.data.type)).toEqual([
+      'ready',
+      'event',
+      'reset',
+      'resumed',
+      'event',
+    ]);
+    expect(collector.data[3]?.id).toBe(cursor);
     expect(reported).toHaveLength(1);
   });
 

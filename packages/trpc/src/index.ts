@@ -8,6 +8,7 @@ export type {
   CallStreamPresenceUnavailableMessage,
   CallStreamReadyMessage,
   CallStreamResetMessage,
+  CallStreamResumedMessage,
 } from './call-stream-message';
 export { callStreamStartId } from './call-stream-message';
 export type {

@@ -60,12 +60,15 @@ describe('streamCallEvents', () => {
     const first = await b.publish(makeCallEvent());
     for (let i = 0; i < 3; i += 1) await b.publish(makeCallEvent());
     const gap = await streamCallEvents({ bus: b, principal: tenantA, lastEventId: first.cursor });
+    // A resume starts with `resumed` (attached), tracked with the id it resumed after.
+    expect((await gap.next()).value?.slice(0, 2)).toEqual([first.cursor, { type: 'resumed' }]);
     expect((await gap.next()).value?.slice(0, 2)).toEqual([
       first.cursor,
       { type: 'reset', reason: 'history-gap' },
     ]);
     await gap.return();
     const garbage = await streamCallEvents({ bus: b, principal: tenantA, lastEventId: 'nonsense' });
+    expect((await garbage.next()).value?.slice(0, 2)).toEqual(['nonsense', { type: 'resumed' }]);
     expect((await garbage.next()).value?.slice(0, 2)).toEqual([
       'nonsense',
       { type: 'reset', reason: 'stream-reset' },

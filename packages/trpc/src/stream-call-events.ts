@@ -214,6 +214,10 @@ async function* readCallEvents(
       yield tracked(cursor, { type: 'reset', reason: 'reconnected' });
     } else if (lastEventId === undefined) {
       yield tracked(cursor, { type: 'ready' });
+    } else {
+      // A resume has no `ready`: without a message of its own the client could not tell an
+      // attached stream from one whose procedure failed after tRPC's `connected`.
+      yield tracked(cursor, { type: 'resumed' });
     }
     if (members !== undefined && (reload || lastEventId === undefined)) {
       yield tracked(cursor, await membersOf(members, principal, options.presenceSnapshotLimit));
