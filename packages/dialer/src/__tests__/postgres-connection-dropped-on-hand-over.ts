@@ -5,33 +5,12 @@
 // survive it (an `error` event no one listens for ends it).
 import type { Socket } from 'node:net';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
-import pg from 'pg';
-import { createPostgresLeadStore } from '../create-postgres-lead-store';
-import { postgresLeadStoreMigration } from '../postgres-lead-store-migration';
+import type pg from 'pg';
+import { claimedLeadInChild } from './claimed-lead-in-child';
 
 const [postgresUrl, table] = process.argv.slice(2) as [string, string];
-const attemptsTable = `${table}_attempts`;
-// The app's pool, set up as pg's documentation says: idle clients' errors are handled. One
-// connection, named, so the test ends this process's connection and no other's.
-const pool = new pg.Pool({ connectionString: postgresUrl, max: 1, application_name: table });
-pool.on('error', () => {});
-const admin = new pg.Client({ connectionString: postgresUrl });
-await admin.connect();
-await admin.query(postgresLeadStoreMigration({ table, attemptsTable }));
-const store = createPostgresLeadStore({ pool, table, attemptsTable });
-const now = Date.parse('2026-03-02T15:00:00.000Z');
-await store.addLeads([
-  { tenantId: 'acme', leadId: 'a', userId: 'u1', phoneNumber: '+14155550100' },
-]);
-const [claim] = await store.claimLeads({
-  tenantId: 'acme',
-  leadIds: ['a'],
-  now,
-  leaseMs: 60_000,
-  claimedBy: 'test',
-});
-if (!claim?.claimed) throw new Error('not claimed');
-
+// One connection, so the write waits for the one another query holds.
+const { pool, admin, placeCall, reportAndEnd } = await claimedLeadInChild(postgresUrl, table, 1);
 // Another query of the app holds the one connection. Its socket is not read from the moment the
 // pool hands it over, so its answer and what follows it arrive together.
 let socket: Socket | undefined;
@@ -42,16 +21,7 @@ pool.once('acquire', (client: pg.PoolClient) => {
 const handOver = "SELECT 'hand-over' AS step";
 const answered = pool.query(handOver);
 // The store's write waits for that connection.
-const write = store.updateAttempt({
-  tenantId: 'acme',
-  leadId: 'a',
-  attemptId: claim.attempt.attemptId,
-  fence: claim.attempt.fence,
-  state: 'placed',
-  now: now + 1_000,
-  provider: 'twilio',
-  callId: 'CA1',
-});
+const write = placeCall();
 write.catch(() => {});
 while (pool.waitingCount === 0) await yieldToIo();
 // PostgreSQL answered that query (its backend is idle after it, not before it: the state is
@@ -79,12 +49,4 @@ while ((await backend()) !== undefined) await new Promise((resolve) => setTimeou
 // The answer, then the FATAL, in one go: the pool hands the connection to the write in between.
 socket!.resume();
 await answered;
-await write.then(
-  () => console.log('applied'),
-  (error: Error) => console.log(`rejected ${error.message}`),
-);
-await new Promise((resolve) => setTimeout(resolve, 300));
-await admin.query(`DROP TABLE IF EXISTS ${table}, ${attemptsTable}`);
-await admin.end();
-await pool.end();
-console.log('alive');
+await reportAndEnd(write);
