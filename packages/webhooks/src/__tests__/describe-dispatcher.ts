@@ -138,6 +138,22 @@ export function describeDispatcher(
       throw new Error(`fewer than ${count} attempts recorded`);
     };
 
+    /**
+     * Makes `count` dead letters on a new endpoint `/down` that answers 500: publishes, then lets
+     * the one retry of a `retrySchedule: [1_000]` fail too. `start` is the time before them.
+     */
+    const deadLetters = async (h: Harness, count = 1) => {
+      const { id, secret } = await h.endpoint('/down');
+      h.receiver.setDefault('/down', { status: 500 });
+      const start = h.clock.now();
+      const messages = [];
+      for (let index = 0; index < count; index += 1) messages.push(await h.publish());
+      await attemptsOf(h, id, count);
+      h.clock.advance(1_000);
+      await attemptsOf(h, id, 2 * count);
+      return { id, secret, start, messages };
+    };
+
     /** Waits until `check` holds (a state the queue reaches on its own, in real time). */
     const until = async (check: () => boolean, ms = 5_000) => {
       for (let tries = 0; tries < ms / 10 && !check(); tries += 1) {
@@ -408,14 +424,11 @@ export function describeDispatcher(
     it('puts exhausted deliveries on the dead-letter list; recover and resend deliver them', async () => {
       const h = await setup({ retrySchedule: [1_000] });
       if (!h) return;
-      const { id } = await h.endpoint('/down');
-      h.receiver.setDefault('/down', { status: 500 });
-      const start = h.clock.now();
-      const first = await h.publish();
-      await h.publish();
-      await attemptsOf(h, id, 2);
-      h.clock.advance(1_000);
-      await attemptsOf(h, id, 4);
+      const {
+        id,
+        start,
+        messages: [first],
+      } = await deadLetters(h, 2);
       const failed = await h.dispatcher.listFailedDeliveries('acme', { endpointId: id });
       expect(failed.deliveries).toHaveLength(2);
       expect(failed.deliveries[0]).toMatchObject({
@@ -443,7 +456,7 @@ export function describeDispatcher(
       await attemptsOf(h, id, 7);
       const resent = h.receiver.received('/down').at(-1)!;
       expect(resent.headers['webhook-id']).toBe(messageId);
-      expect(JSON.parse(resent.body).data.id).toBe(first.id);
+      expect(JSON.parse(resent.body).data.id).toBe(first!.id);
       await expect(h.dispatcher.resend('other', id, messageId)).rejects.toMatchObject({
         status: 404,
       });
@@ -455,14 +468,7 @@ export function describeDispatcher(
     it('recovers each failed delivery once when recover is called again while it is under way', async () => {
       const h = await setup({ retrySchedule: [1_000] });
       if (!h) return;
-      const { id } = await h.endpoint('/down');
-      h.receiver.setDefault('/down', { status: 500 });
-      const start = h.clock.now();
-      await h.publish();
-      await h.publish();
-      await attemptsOf(h, id, 2);
-      h.clock.advance(1_000);
-      await attemptsOf(h, id, 4);
+      const { id, start } = await deadLetters(h, 2);
       // The endpoint is back but slow: the first recovery is queued or in flight when the
       // operator (or a retried API call) recovers again.
       h.receiver.setDefault('/down', { status: 200, delayMs: 200 });
@@ -482,14 +488,7 @@ export function describeDispatcher(
     it('counts and queues each dead letter once when two recover calls race', async () => {
       const h = await setup({ retrySchedule: [1_000] });
       if (!h) return;
-      const { id } = await h.endpoint('/down');
-      h.receiver.setDefault('/down', { status: 500 });
-      const start = h.clock.now();
-      await h.publish();
-      await h.publish();
-      await attemptsOf(h, id, 2);
-      h.clock.advance(1_000);
-      await attemptsOf(h, id, 4);
+      const { id, start } = await deadLetters(h, 2);
       h.receiver.setDefault('/down', { status: 200 });
       const calls = await Promise.all([
         h.dispatcher.recover('acme', id, { since: start }),
@@ -529,13 +528,7 @@ export function describeDispatcher(
         },
       }));
       if (!h) return;
-      const { id } = await h.endpoint('/down');
-      h.receiver.setDefault('/down', { status: 500 });
-      const start = h.clock.now();
-      await h.publish();
-      await attemptsOf(h, id, 1);
-      h.clock.advance(1_000);
-      await attemptsOf(h, id, 2);
+      const { id, start } = await deadLetters(h);
       let release: () => void = () => {};
       holdList = new Promise<void>((resolve) => {
         release = resolve;
@@ -581,13 +574,7 @@ export function describeDispatcher(
         },
       }));
       if (!h) return;
-      const { id } = await h.endpoint('/down');
-      h.receiver.setDefault('/down', { status: 500 });
-      const start = h.clock.now();
-      await h.publish();
-      await attemptsOf(h, id, 1);
-      h.clock.advance(1_000);
-      await attemptsOf(h, id, 2);
+      const { id, start } = await deadLetters(h);
       let release: () => void = () => {};
       gate = new Promise<void>((resolve) => {
         release = resolve;
@@ -641,13 +628,7 @@ export function describeDispatcher(
         }));
         if (!h) return;
         if (!h.store.claimRecoveries) return;
-        const { id } = await h.endpoint('/down');
-        h.receiver.setDefault('/down', { status: 500 });
-        const start = h.clock.now();
-        await h.publish();
-        await attemptsOf(h, id, 1);
-        h.clock.advance(1_000);
-        await attemptsOf(h, id, 2);
+        const { id, start } = await deadLetters(h);
         const setEnabled = (enabled: boolean) =>
           h.dispatcher.updateEndpoint('acme', id, { enabled });
         const drop = async () => {
@@ -699,13 +680,7 @@ export function describeDispatcher(
           }, options),
       }));
       if (!h) return;
-      const { id } = await h.endpoint('/down');
-      h.receiver.setDefault('/down', { status: 500 });
-      const start = h.clock.now();
-      await h.publish();
-      await attemptsOf(h, id, 1);
-      h.clock.advance(1_000);
-      await attemptsOf(h, id, 2);
+      const { id, start } = await deadLetters(h);
       const listed = async () =>
         (await h.dispatcher.listFailedDeliveries('acme')).deliveries.map(
           (delivery) => delivery.messageId,
@@ -756,13 +731,7 @@ export function describeDispatcher(
         },
       }));
       if (!h) return;
-      const { id, secret } = await h.endpoint('/down');
-      h.receiver.setDefault('/down', { status: 500 });
-      const start = h.clock.now();
-      for (let index = 0; index < 4; index += 1) await h.publish();
-      await attemptsOf(h, id, 4);
-      h.clock.advance(1_000);
-      await attemptsOf(h, id, 8);
+      const { id, secret, start } = await deadLetters(h, 4);
       const messageIds = new Set(
         h.receiver.received('/down').map((request) => request.headers['webhook-id']),
       );
