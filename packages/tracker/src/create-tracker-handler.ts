@@ -30,8 +30,10 @@ import {
   type TrackerRouteName,
   trackerRoutes,
 } from './match-tracker-route';
+import { defaultActiveListLimit, nextPageAfter } from './next-active-page';
 import { type PlaceCallSettings, placeCallRoute } from './place-call-route';
 import {
+  parseAfterParams,
   parseGranularityParam,
   parseLimitParam,
   parseTimeParam,
@@ -124,7 +126,10 @@ const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'coun
  * mounted before or after `express.json()` (a body that parser read is serialized again; one
  * `express.urlencoded()` read is 415 where a body is read). Every route is `GET`:
  *
- * - `GET {basePath}/calls/active?branchId=&limit=` → `{ calls: CallSnapshot[] }`, newest first;
+ * - `GET {basePath}/calls/active?branchId=&limit=&afterCallId=&afterStartedAt=` →
+ *   `{ calls: CallSnapshot[], next? }`, newest first (`limit` 1–10,000, default 1,000); a full
+ *   page carries `next: { afterCallId, afterStartedAt }`, its last call, to pass back for the next
+ *   page (see `listActiveCalls`' `after`; the two parameters go together);
  * - `GET {basePath}/calls/active/count` → `{ total, byBranch }`;
  * - `GET {basePath}/calls/recent?branchId=&limit=` → `{ calls: CallSnapshot[] }`, the most
  *   recently ended first (see `listRecentCalls`; `limit` 1–1,000, default 50);
@@ -134,7 +139,7 @@ const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'coun
  *   24 hours by hour; see `getAnalytics`).
  *
  * A principal reads its own tenant. One with `allTenants: true` reads every tenant's active calls
- * (`/calls/active` → `{ calls }` of all tenants, newest first; `/calls/active/count` →
+ * (`/calls/active` → `{ calls }` of all tenants, newest first, not paged; `/calls/active/count` →
  * `{ total, byTenant }`), and on any route may name one tenant with `?tenantId=` to read it as
  * that tenant would; the routes without a cross-tenant view (`/calls/recent`,
  * `/calls/active/:callId`, `/calls/analytics`) read its own tenant unless it names one.
@@ -259,13 +264,23 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
               message: 'branchId is per tenant: name the tenant with tenantId.',
             });
           }
+          if (query.afterCallId !== undefined || query.afterStartedAt !== undefined) {
+            throw new InvalidArgumentError({
+              message: 'afterCallId and afterStartedAt page one tenant: name it with tenantId.',
+            });
+          }
           return json({ calls: await tracker.listActiveCallsAcrossTenants(limit()) });
         }
+        const after = parseAfterParams(query);
+        const pageSize =
+          query.limit === undefined ? defaultActiveListLimit : parseLimitParam(query.limit);
         const calls = await tracker.listActiveCalls(tenantId, {
           ...(query.branchId === undefined ? {} : { branchId: query.branchId }),
-          ...limit(),
+          ...(after === undefined ? {} : { after }),
+          limit: pageSize,
         });
-        return json({ calls });
+        const last = calls.length === pageSize ? calls.at(-1) : undefined;
+        return json(last === undefined ? { calls } : { calls, next: nextPageAfter(last) });
       }
       case 'count':
         return json(

@@ -6,7 +6,7 @@ import { decodeCallIdPathSegment } from '@calltrack/core/internal';
  * `place` and `terminate` are the call-control routes, there only with `callControl`.
  */
 export const trackerRoutes = {
-  list: { method: 'GET', query: ['branchId', 'limit'] },
+  list: { method: 'GET', query: ['branchId', 'limit', 'afterCallId', 'afterStartedAt'] },
   count: { method: 'GET', query: [] },
   recent: { method: 'GET', query: ['branchId', 'limit'] },
   call: { method: 'GET', query: [] },

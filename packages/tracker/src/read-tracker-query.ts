@@ -37,6 +37,29 @@ export function parseLimitParam(value: string, max = 10_000): number {
   return limit;
 }
 
+/**
+ * `afterCallId` and `afterStartedAt` (an ISO 8601 time, as a call's `startedAt`), both or
+ * neither: the last call of the previous page of active calls, as `listActiveCalls` takes it.
+ */
+export function parseAfterParams(
+  query: Record<string, string>,
+): { callId: string; startedAt: string } | undefined {
+  const { afterCallId, afterStartedAt } = query;
+  if (afterCallId === undefined && afterStartedAt === undefined) return undefined;
+  if (afterCallId === undefined || afterStartedAt === undefined) {
+    const missing = afterCallId === undefined ? 'afterCallId' : 'afterStartedAt';
+    throw new InvalidArgumentError({
+      message: `"${missing}" is missing: afterCallId and afterStartedAt (the previous page's last call) go together.`,
+    });
+  }
+  if (!Number.isFinite(parseIsoTime(afterStartedAt))) {
+    throw new InvalidArgumentError({
+      message: '"afterStartedAt" must be an ISO 8601 time with its zone, as a call\'s startedAt.',
+    });
+  }
+  return { callId: afterCallId, startedAt: afterStartedAt };
+}
+
 /** `granularity`: minute, hour or day; hour when absent. */
 export function parseGranularityParam(value: string | undefined): AnalyticsGranularity {
   if (value === undefined) return 'hour';
