@@ -25,6 +25,7 @@ import { createCallAlerts } from './create-call-alerts';
 import { createMemoryCallStore } from './create-memory-call-store';
 import { createRedisIngest } from './create-redis-ingest';
 import { createStaleCallEvent } from './create-stale-call-event';
+import { defaultActiveListLimit } from './next-active-page';
 import { resolveTrackerSettings } from './resolve-tracker-settings';
 import { staleAfterMsOf } from './stale-after-ms-of';
 import { toCallTransition } from './to-call-transition';
@@ -38,7 +39,7 @@ import {
 } from './tracker-query-checks';
 
 /** `limit` of the active-call lists: default and maximum. */
-const activeLimit = { fallback: 1000, max: 10_000 };
+const activeLimit = { fallback: defaultActiveListLimit, max: 10_000 };
 /** `limit` of `listRecentCalls`: default and maximum. */
 const recentLimit = { fallback: 50, max: 1000 };
 /** Tenants read at once by the cross-tenant views. */
