@@ -54,7 +54,7 @@ export interface CreateDialerHandlerOptions {
   maxLeadsPerRequest?: number;
   /**
    * Failures answered 5xx: unexpected errors (500) and a Redis or other backend that cannot take
-   * the request now (503 `redis_unavailable`); a thrown value that is not an `Error` arrives
+   * the request now (503 `redis_unavailable`, `database_unavailable`); a thrown value that is not an `Error` arrives
    * wrapped in one (its `cause`). Default `console.error`.
    */
   onError?: (error: Error) => void;
