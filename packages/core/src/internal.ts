@@ -26,6 +26,7 @@ export { createOutageIncident } from './create-outage-incident';
 export { createIncomingWebhookEndpoint } from './create-webhook-endpoint';
 export type { EndedClientFailure } from './ended-client-notice';
 export { endedClientLine, isRedisClientClosedError } from './ended-client-notice';
+export { DatabaseUnavailableError } from './errors/database-unavailable-error';
 export type { RepeatedJsonKey } from './find-repeated-json-key';
 export { findRepeatedJsonKey } from './find-repeated-json-key';
 export type { RequestHeaders } from './foreign-request-sender';

@@ -1,5 +1,6 @@
 import { BusUnavailableError } from './errors/bus-unavailable-error';
 import { CallTrackError } from './errors/calltrack-error';
+import { DatabaseUnavailableError } from './errors/database-unavailable-error';
 import { RedisUnavailableError } from './errors/redis-unavailable-error';
 
 /**
@@ -57,7 +58,7 @@ export function toUnavailableError(error: unknown): unknown {
 /**
  * Whether `error` is an outage rather than a bug: an ioredis connection failure
  * ({@link isRedisUnavailableError}), or calltrack's `RedisUnavailableError` /
- * `BusUnavailableError`. Background work that keeps retrying reports an outage once, as one
+ * `BusUnavailableError` / `DatabaseUnavailableError`. Background work that keeps retrying reports an outage once, as one
  * line, and keeps the stack for everything else.
  * @internal
  */
@@ -65,13 +66,18 @@ export function isOutageError(error: unknown): boolean {
   return (
     isRedisUnavailableError(error) ||
     RedisUnavailableError.isInstance(error) ||
-    BusUnavailableError.isInstance(error)
+    BusUnavailableError.isInstance(error) ||
+    DatabaseUnavailableError.isInstance(error)
   );
 }
 
 /** Whether a calltrack error is a backend that could not be reached (answered with Retry-After). */
 export function isUnavailableAnswer(error: CallTrackError): boolean {
-  return BusUnavailableError.isInstance(error) || RedisUnavailableError.isInstance(error);
+  return (
+    BusUnavailableError.isInstance(error) ||
+    RedisUnavailableError.isInstance(error) ||
+    DatabaseUnavailableError.isInstance(error)
+  );
 }
 
 /**

@@ -13,7 +13,8 @@ import {
  * `{ "error": { "code", "message" } }` and the error's status for a {@link CallTrackError}
  * (with `Allow` for a `MethodNotAllowedError` and `Retry-After` for a `RateLimitedError`);
  * 503 `redis_unavailable` with `Retry-After` for an ioredis error saying Redis could not be
- * reached (and `Retry-After` for `BusUnavailableError` too); a generic 500 that reveals nothing
+ * reached (and `Retry-After` for `BusUnavailableError` and the dialer's 503
+ * `database_unavailable` too); a generic 500 that reveals nothing
  * for anything else.
  */
 export function toErrorResponse(error: unknown): Response {

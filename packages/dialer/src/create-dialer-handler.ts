@@ -54,7 +54,7 @@ export interface CreateDialerHandlerOptions {
   maxLeadsPerRequest?: number;
   /**
    * Failures answered 5xx: unexpected errors (500) and a Redis or other backend that cannot take
-   * the request now (503 `redis_unavailable`); a thrown value that is not an `Error` arrives
+   * the request now (503 `redis_unavailable`, `database_unavailable`); a thrown value that is not an `Error` arrives
    * wrapped in one (its `cause`). Default `console.error`.
    */
   onError?: (error: Error) => void;
@@ -86,7 +86,8 @@ const leadFields = new Set(['leadId', 'phoneNumber', 'timeZone']);
  * - `POST /dialer/leads` `{ leads: [{ leadId, phoneNumber, timeZone? }] }` → 201 `{ added,
  *   existing }` (the signed-in user's leads; a lead already there is left as it is). Lead ids are
  *   unique per tenant: when some are another user's, 409 `{ error, conflicts: [leadId…], added,
- *   existing }`; those stay the other user's, every other lead was added (or already there)
+ *   existing }`; those stay the other user's, every other lead was added (or already there). A
+ *   lead id given twice in one request is 400 naming it, nothing added
  * - `GET /dialer/leads?after=&limit=` → `{ leads, nextAfter }` (every status, by lead id)
  * - `GET /dialer/leads/:leadId` → `{ lead }`
  * - `POST /dialer/runs` (no body, or `{}`; a field is 400) → 202 `{ outcome: 'started', runId }`
@@ -179,6 +180,9 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
     if (leads.length > maxLeads) {
       throw new InvalidPayloadError({ message: `At most ${maxLeads} leads per request.` });
     }
+    // A lead id given twice would be added once, the first kept and the other dropped (a second
+    // number, without a word): the request is refused instead, adding nothing.
+    const firstIndex = new Map<string, number>();
     return leads.map((lead: unknown, index) => {
       if (lead === null || typeof lead !== 'object' || Array.isArray(lead)) {
         throw new InvalidLeadError({ index, field: 'lead', message: 'must be an object' });
@@ -188,6 +192,18 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
           // The tenant and the user come from the credentials, never from the body.
           throw new InvalidLeadError({ index, field, message: 'is not a lead field' });
         }
+      }
+      const { leadId } = lead as { leadId?: unknown };
+      if (typeof leadId === 'string') {
+        const first = firstIndex.get(leadId);
+        if (first !== undefined) {
+          throw new InvalidLeadError({
+            index,
+            field: 'leadId',
+            message: `${JSON.stringify(leadId.slice(0, 64))} is given again (as lead ${first}): give each lead once`,
+          });
+        }
+        firstIndex.set(leadId, index);
       }
       return { ...(lead as Omit<LeadInput, 'tenantId' | 'userId'>), ...principal };
     });

@@ -22,6 +22,7 @@ import {
   resolvePostgresLeadTable,
 } from './postgres-lead-table';
 import type { PostgresPool, PostgresQuery } from './postgres-pool';
+import { catchPostgresStoreErrors } from './postgres-unavailable';
 import { readPostgresColumnTypes } from './read-postgres-column-types';
 
 /** Options of {@link createPostgresLeadStore}. */
@@ -355,7 +356,7 @@ ORDER BY decided.position`;
   const lockAttempt = namedStatement(lockAttemptSql);
   const writeUpdate = namedStatement(writeUpdateSql);
 
-  return {
+  const store: LeadStore = {
     async addLeads(inputs) {
       const parsed = parseLeadInputs(inputs);
       if (parsed.length === 0) return { added: 0, existing: 0, conflicts: [] };
@@ -819,6 +820,10 @@ ORDER BY decided.position`;
       return Number(rows[0]?.live ?? 0);
     },
   };
+  // A connection PostgreSQL refused or ended (a restart, a failover, pg_terminate_backend) is an
+  // outage: `DatabaseUnavailableError`, 503 with Retry-After at the dialer's API; a run stops on
+  // it (`stoppedBy: 'error'`) and the next trigger starts again. Anything else stays as it is.
+  return catchPostgresStoreErrors(store);
 }
 
 /** The lead fields that are strings (whatever your column's type), read as text. */

@@ -72,6 +72,11 @@ describe('the tracker API behind express.json()', () => {
 
     // A JSON body (the parser reads it) and no body at all (it does not) both end the call.
     const path = `/api/calls/${encodeURIComponent(callId)}/terminate`;
+    // A body that says anything is refused, as without the parser.
+    expect(await app.api(path, { body: { callId: 'CA-other' } })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_payload' } },
+    });
     expect(await app.api(path, { body: {} })).toMatchObject({
       status: 202,
       body: { callId, status: 'terminating' },

@@ -638,6 +638,45 @@ describe('POST /calls/:callId/terminate', () => {
     ).toMatchObject({ status: 202 });
   });
 
+  it('refuses a body that says anything (400): the call in the path is ended, whatever a body names', async () => {
+    const app = await start({
+      speed: 20,
+      providerApi: { outcome: 'completed', talkDurationMs: 3_600_000 },
+    });
+    const placed = await app.api('/api/calls', {
+      body: { provider: 'twilio', to: customer, requestId: rid() },
+    });
+    const { callId } = placed.body.call;
+    await app.waitForEvent(isEvent(callId, 'call.answered'));
+    const path = `/api/calls/${encodeURIComponent(callId)}/terminate`;
+    // Read, a `{ "callId": … }` or `{ "tenantId": … }` would have ended the call in the path.
+    expect(await app.api(path, { body: { callId: 'CA-other' } })).toMatchObject({
+      status: 400,
+      body: {
+        error: {
+          code: 'invalid_payload',
+          message: expect.stringMatching(
+            /^"callId" is not a field of POST \/calls\/:callId\/terminate/,
+          ),
+        },
+      },
+    });
+    for (const body of ['null', '[]', '"x"', '{"tenantId":"other"}', 'nope']) {
+      expect(
+        await app.api(path, { body, headers: { 'content-type': 'application/json' } }),
+      ).toMatchObject({ status: 400, body: { error: { code: 'invalid_payload' } } });
+    }
+    expect(
+      await app.api(path, {
+        body: `{"x":"${'a'.repeat(2048)}"}`,
+        headers: { 'content-type': 'application/json' },
+      }),
+    ).toMatchObject({ status: 413 });
+    expect(app.providerApi.calls[0]!.terminated).toBe(false);
+    expect(await app.api(path, { body: {} })).toMatchObject({ status: 202 });
+    expect(app.providerApi.calls[0]!.terminated).toBe(true);
+  });
+
   it('refuses a hang-up or a placed call from another origin’s page with 403 before authenticate, as the dialer does (allowedOrigins)', async () => {
     let authenticated = 0;
     const app = await start({

@@ -39,6 +39,7 @@ import {
   parseTimeParam,
   readTrackerQuery,
 } from './read-tracker-query';
+import { refuseTerminateBody } from './refuse-terminate-body';
 import { requestMediaType } from './request-media-type';
 import { terminateCallRoute } from './terminate-call-route';
 import { checkTrackerCallControl, type TrackerCallControl } from './tracker-call-control';
@@ -155,7 +156,8 @@ const acrossTenantRoutes: ReadonlySet<TrackerRouteName> = new Set(['list', 'coun
  * - `POST {basePath}/calls/:callId/terminate` ends a call of the tenant (a super-admin's of any
  *   tenant, or of the one named with `?tenantId=`): `202 { callId, status: 'terminating' }`;
  *   `200 { callId, status }` for a call that already ended; 404 for an unknown call or another
- *   tenant's; 501 when its provider has no adapter or cannot end calls (CallerDesk).
+ *   tenant's; 501 when its provider has no adapter or cannot end calls (CallerDesk). It takes no
+ *   body, or `{}`: a field is 400.
  *
  * The screens update from the webhooks that follow, not from these answers. A provider's failure
  * is answered with a mapped status (422 refused, 502/503/504 unavailable) and
@@ -246,6 +248,7 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
             message: 'POST /calls/:callId/terminate takes no body, or application/json.',
           });
         }
+        await refuseTerminateBody(request);
         return terminateCallRoute(
           route.callId,
           principal,
