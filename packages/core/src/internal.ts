@@ -64,6 +64,7 @@ export {
   isRedisUnavailableError,
   redisClientClosedError,
 } from './redis-unavailable';
+export { refuseBodyFields } from './refuse-body-fields';
 export { someSecret } from './some-secret';
 export { toError } from './to-error';
 export { toReceivedAt } from './to-received-at';

@@ -18,6 +18,7 @@ import {
   acceptParsedJsonBody,
   findRepeatedJsonKey,
   parseAllowedOrigins,
+  refuseBodyFields,
   refuseForeignWrite,
   toError,
 } from '@calltrack/core/internal';
@@ -290,7 +291,11 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
             message: 'POST /dialer/runs takes no body, or application/json.',
           });
         }
-        await readRunBody(request);
+        await refuseBodyFields(
+          request,
+          'POST /dialer/runs',
+          'the tenant and the user come from your credentials',
+        );
         const result = await dialer.trigger({ tenantId, userId });
         return json(
           result.outcome === 'started'
@@ -320,34 +325,6 @@ export function createDialerHandler(options: CreateDialerHandlerOptions): FetchH
       return toErrorResponse(error);
     }
   });
-}
-
-/** The most bytes of body `POST /dialer/runs` reads: it takes none, or `{}`. */
-const maxRunBodyBytes = 1024;
-
-/**
- * Refuses a `POST /dialer/runs` body that says anything: no body and `{}` start the caller's
- * run. Ignored, a `{ "userId": … }` from a manager's page started the manager's own run and
- * dialled the manager's leads; the tenant and the user come from the credentials only.
- */
-async function readRunBody(request: Request): Promise<void> {
-  const text = await readRequestText(request, { maxBytes: maxRunBodyBytes });
-  if (text.trim() === '') return;
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidPayloadError({ message: 'The body is not valid JSON.', cause: error });
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InvalidPayloadError({ message: 'POST /dialer/runs takes no body, or {}.' });
-  }
-  const [field] = Object.keys(body);
-  if (field !== undefined) {
-    throw new InvalidPayloadError({
-      message: `${JSON.stringify(field.slice(0, 64))} is not a field of POST /dialer/runs: it takes no body, or {}, and the tenant and the user come from your credentials.`,
-    });
-  }
 }
 
 function json(body: unknown, status = 200): Response {

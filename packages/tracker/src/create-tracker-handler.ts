@@ -18,6 +18,7 @@ import {
   acceptParsedJsonBody,
   isOutageError,
   parseAllowedOrigins,
+  refuseBodyFields,
   refuseForeignWrite,
 } from '@calltrack/core/internal';
 import type { CallTracker } from './call-tracker';
@@ -39,7 +40,6 @@ import {
   parseTimeParam,
   readTrackerQuery,
 } from './read-tracker-query';
-import { refuseTerminateBody } from './refuse-terminate-body';
 import { requestMediaType } from './request-media-type';
 import { terminateCallRoute } from './terminate-call-route';
 import { checkTrackerCallControl, type TrackerCallControl } from './tracker-call-control';
@@ -248,7 +248,11 @@ export function createTrackerHandler(options: CreateTrackerHandlerOptions): Fetc
             message: 'POST /calls/:callId/terminate takes no body, or application/json.',
           });
         }
-        await refuseTerminateBody(request);
+        await refuseBodyFields(
+          request,
+          'POST /calls/:callId/terminate',
+          'the call is the one in the path, and the tenant comes from your credentials (or ?tenantId=)',
+        );
         return terminateCallRoute(
           route.callId,
           principal,
