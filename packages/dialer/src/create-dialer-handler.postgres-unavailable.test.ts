@@ -1,24 +1,14 @@
-// The dialer's API on its PostgreSQL lead store while PostgreSQL cannot be reached: a pool
-// pointed at a closed port, and a connection ended (pg_terminate_backend) with its statement in
-// flight. Both are a 503 `database_unavailable` with Retry-After (the caller retries), as a Redis
-// outage is; any other database failure (a table that is not there) stays a 500 that reveals
-// nothing. A run on the unreachable store stops on an error, dialling nothing. The shared server
-// is never stopped: only this file's own connections are ended.
-import { createServer } from 'node:http';
-import { toNodeHandler } from '@calltrack/core/node';
 import {
   connectTestPostgres,
   dropTables,
   freePort,
-  serveForTest,
   testPostgresUrl,
   uniqueTableName,
 } from '@calltrack/test-utils';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { serveDialerApi } from './__tests__/serve-dialer-api';
 import { demoTenant, startDialerApp } from './__tests__/start-dialer-app';
-import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
-import { createDialerHandler } from './create-dialer-handler';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { postgresLeadStoreMigration } from './postgres-lead-store-migration';
 
@@ -52,32 +42,7 @@ async function startApp(pool: pg.Pool, table: string, attemptsTable: string) {
     dialer: { store, logger: { error: log, warn: log } },
   });
   closers.push(() => app.close());
-  const reported: Error[] = [];
-  const served = await serveForTest(
-    createServer(
-      toNodeHandler(
-        createDialerHandler({
-          dialer: app.dialer,
-          store,
-          basePath: '/api',
-          authenticate: (request) =>
-            verifyTestJwt(request.headers.get('authorization')?.replace(/^Bearer /, '')),
-          onError: (error) => reported.push(error),
-        }),
-      ),
-    ),
-  );
-  closers.push(() => served.close());
-  const token = await signTestJwt({ tenantId: demoTenant, userId: 'user-1' });
-  const api = (path: string, body?: unknown) =>
-    fetch(`${served.url}/api${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const { api, reported } = await serveDialerApi(app, store, closers);
   return { app, store, api, reported, logged };
 }
 

@@ -1,23 +1,14 @@
-// The dialer on its Redis lead store (and Redis locks) while Redis refuses writes (out of memory
-// under `noeviction`, as a full production Redis): the API answers 503 with Retry-After (the
-// caller retries), a run stops on the refused claim with nothing dialled,
-// and no written value (a lead's phone number) is on what `onError` or the logger gets. On a
-// redis-server of this file's own (CONFIG SET never touches the shared test Redis).
-import { createServer } from 'node:http';
 import { inspect } from 'node:util';
 import { RedisUnavailableError } from '@calltrack/core';
-import { toNodeHandler } from '@calltrack/core/node';
 import {
   type RedisServerProcess,
-  serveForTest,
   startOwnRedisServer,
   stopOwnRedisServer,
 } from '@calltrack/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { serveDialerApi } from './__tests__/serve-dialer-api';
 import { demoTenant, startDialerApp } from './__tests__/start-dialer-app';
-import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
-import { createDialerHandler } from './create-dialer-handler';
 import { createMemoryDialerLocks } from './create-memory-dialer-locks';
 import { createRedisDialerLocks } from './create-redis-dialer-locks';
 import { createRedisDoNotCallList } from './create-redis-do-not-call-list';
@@ -67,32 +58,10 @@ async function startApp(locks: 'redis' | 'memory') {
     },
   });
   closers.push(() => app.close());
-  const reported: Error[] = [];
-  const served = await serveForTest(
-    createServer(
-      toNodeHandler(
-        createDialerHandler({
-          dialer: app.dialer,
-          store,
-          basePath: '/api',
-          authenticate: (request) =>
-            verifyTestJwt(request.headers.get('authorization')?.replace(/^Bearer /, '')),
-          onError: (error) => reported.push(error),
-        }),
-      ),
-    ),
-  );
-  closers.push(() => served.close());
-  const token = await signTestJwt({ tenantId: demoTenant, userId: 'user-1' });
-  const api = (path: string, body?: unknown) =>
-    fetch(`${served.url}/api${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const served = await serveDialerApi(app, store, closers);
+  /** Every request of this file is a POST. */
+  const api = (path: string, body?: unknown) => served.api(path, body, 'POST');
+  const { reported } = served;
   return { app, store, redis, api, reported, logged };
 }
 

@@ -1,21 +1,14 @@
-// A lead id given twice in one `POST /dialer/leads`: the stores keep the first and count the
-// second as `existing`, so a second, different number was dropped without a word. The request
-// is a 400 naming the id, and adds nothing, on each lead store (memory, Redis, PostgreSQL).
-import { createServer } from 'node:http';
-import { toNodeHandler } from '@calltrack/core/node';
 import {
   connectTestPostgres,
   connectTestRedis,
   deleteKeys,
   dropTables,
-  serveForTest,
   uniquePrefix,
   uniqueTableName,
 } from '@calltrack/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { serveDialerApi } from './__tests__/serve-dialer-api';
 import { demoTenant, startDialerApp } from './__tests__/start-dialer-app';
-import { signTestJwt, verifyTestJwt } from './__tests__/test-jwt';
-import { createDialerHandler } from './create-dialer-handler';
 import { createMemoryLeadStore } from './create-memory-lead-store';
 import { createPostgresLeadStore } from './create-postgres-lead-store';
 import { createRedisLeadStore } from './create-redis-lead-store';
@@ -61,27 +54,8 @@ describe.each(stores)(
       if (store === undefined) return;
       const app = await startDialerApp({ providerApi: { outcome: 'busy' }, dialer: { store } });
       closers.push(() => app.close());
-      const served = await serveForTest(
-        createServer(
-          toNodeHandler(
-            createDialerHandler({
-              dialer: app.dialer,
-              store,
-              basePath: '/api',
-              authenticate: (request) =>
-                verifyTestJwt(request.headers.get('authorization')?.replace(/^Bearer /, '')),
-            }),
-          ),
-        ),
-      );
-      closers.push(() => served.close());
-      const token = await signTestJwt({ tenantId: demoTenant, userId: 'user-1' });
-      const post = (leads: unknown[]) =>
-        fetch(`${served.url}/api/dialer/leads`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ leads }),
-        });
+      const { api } = await serveDialerApi(app, store, closers);
+      const post = (leads: unknown[]) => api('/dialer/leads', { leads });
 
       const response = await post([
         { leadId: 'lead-0', phoneNumber: '+14155550100' },
